@@ -1,0 +1,46 @@
+# xstack — every entry point a person or CI needs.
+#   make          set up, build and compile every org in parameters/ to dist/
+#   make test     set up and run every test (unit, golden, dist freshness, cfn-lint)
+#   make bench    benchmark the compiler (see bench/RESULTS.md)
+
+NODE_STAMP := node_modules/.package-lock.stamp
+VENV       := .venv
+VENV_STAMP := $(VENV)/.requirements.stamp
+BUILD      := .build/src/cli.js
+SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
+
+.PHONY: all setup build compile test lint bench clean
+.DEFAULT_GOAL := all
+
+all: compile
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV_STAMP): test/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r test/requirements.txt
+	@touch $@
+
+setup: $(NODE_STAMP) $(VENV_STAMP)
+
+$(BUILD): $(NODE_STAMP) $(SOURCES)
+	rm -rf .build
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: $(BUILD)
+
+compile: $(BUILD)
+	node $(BUILD) compile
+
+test: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
+	npx tsc -p tsconfig.json --noEmit
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint npx vitest run --config test/vitest.config.ts
+
+bench: $(BUILD)
+	node bench/compile.mjs
+
+clean:
+	rm -rf .build $(VENV) node_modules

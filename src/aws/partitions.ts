@@ -1,0 +1,25 @@
+/**
+ * Partitions and their regions. A region outside its partition cannot host the
+ * org: ARNs, service principals and endpoints would not resolve.
+ * https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html
+ */
+export type Partition = 'aws' | 'aws-us-gov' | 'aws-cn';
+
+export const PARTITION_REGIONS: Readonly<Record<Partition, readonly string[]>> = {
+  aws: [
+    'af-south-1', 'ap-east-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1',
+    'ap-south-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4',
+    'ap-southeast-5', 'ap-southeast-7', 'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2',
+    'eu-north-1', 'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'il-central-1',
+    'me-central-1', 'me-south-1', 'mx-central-1', 'sa-east-1', 'us-east-1', 'us-east-2', 'us-west-1',
+    'us-west-2',
+  ],
+  'aws-us-gov': ['us-gov-east-1', 'us-gov-west-1'],
+  'aws-cn': ['cn-north-1', 'cn-northwest-1'],
+};
+
+export const PARTITIONS = Object.keys(PARTITION_REGIONS) as Partition[];
+
+export function partitionOfRegion(region: string): Partition | undefined {
+  return PARTITIONS.find((p) => PARTITION_REGIONS[p].includes(region));
+}

@@ -1,0 +1,42 @@
+/** Resource shapes several templates share. */
+import Role from 'cloudform-types/types/iam/role';
+import type { PolicyDocument } from '../iam/policy';
+
+export interface RoleProps {
+  name: string;
+  description: string;
+  trust: PolicyDocument;
+  inlinePolicies?: Array<{ name: string; document: PolicyDocument }>;
+  /** Least-privilege exceptions, written next to the resource for auditors and checked by the rules. */
+  exceptions?: Exception[];
+}
+
+export interface Exception {
+  /** Rule id the statement is exempt from (see src/checks/rules.ts). */
+  rule: string;
+  /** Sid of the statement the exception covers. */
+  statement: string;
+  reason: string;
+}
+
+export function role(props: RoleProps): Role {
+  const resource = new Role({
+    RoleName: props.name,
+    Description: props.description,
+    AssumeRolePolicyDocument: props.trust,
+    Policies: props.inlinePolicies?.map((p) => new Role.Policy({ PolicyName: p.name, PolicyDocument: p.document })),
+  });
+  if (props.exceptions?.length) resource.metadata(exceptionMetadata(props.exceptions));
+  return resource;
+}
+
+export const exceptionMetadata = (exceptions: Exception[]) => ({ xstack: { exceptions } });
+
+/** A CloudFormation logical id from free-form names: alphanumeric, PascalCase. */
+export function logicalId(...parts: string[]): string {
+  return parts
+    .flatMap((p) => p.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}

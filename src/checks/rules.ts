@@ -1,0 +1,145 @@
+/**
+ * Least-privilege rules, run over every statement of every policy the
+ * compiler emits; a finding fails the compile. One rule, one id; an exception
+ * is allowed only where the rule says so, recorded in the resource's metadata
+ * with its reason.
+ */
+import type { CfnTemplate } from '../cfn/template';
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL } from '../iam/grants';
+import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
+
+export interface Finding {
+  rule: string;
+  resource: string;
+  statement?: string;
+  /** The exact offending item, e.g. `Action::s3:*`. */
+  item: string;
+  message: string;
+}
+
+export interface Rule {
+  id: string;
+  description: string;
+  check(doc: FoundDocument, s: PlainStatement): Array<Omit<Finding, 'rule' | 'resource' | 'statement'>>;
+}
+
+interface RecordedException {
+  rule: string;
+  statement: string;
+  reason: string;
+}
+
+const exceptionsOf = (doc: FoundDocument): RecordedException[] =>
+  ((doc.metadata?.xstack as { exceptions?: RecordedException[] } | undefined)?.exceptions ?? []).filter((e) => e.reason.trim().length > 0);
+
+const isAllow = (s: PlainStatement) => s.Effect === 'Allow';
+const hasCondition = (s: PlainStatement) => s.Condition !== undefined && Object.keys(s.Condition).length > 0;
+const strings = (v: unknown) => asList(v).filter((x): x is string => typeof x === 'string');
+const textOf = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'object' && v && 'Fn::Sub' in v ? String((v as Record<string, unknown>)['Fn::Sub']) : '');
+const CONFUSED_DEPUTY_KEYS = ['aws:SourceAccount', 'aws:SourceArn'];
+
+export const RULES: readonly Rule[] = [
+  {
+    id: 'XS001',
+    description: 'Allow statements list their actions: no wildcard, no NotAction',
+    check: (_doc, s) => [
+      ...(isAllow(s) ? strings(s.Action).filter((a) => a.includes('*')).map((a) => ({ item: `Action::${a}`, message: 'wildcard action in an Allow' })) : []),
+      ...(s.NotAction !== undefined ? [{ item: 'NotAction', message: 'NotAction grants everything not listed' }] : []),
+    ],
+  },
+  {
+    id: 'XS002',
+    description: 'identity policies name their resources; "*" only for actions AWS offers no narrower resource for, with a recorded reason',
+    check: (doc, s) => {
+      if (doc.kind !== 'identity' || !isAllow(s) || !asList(s.Resource).includes('*')) return [];
+      const actions = strings(s.Action);
+      const unavoidable = actions.every((a) => ACTIONS_WITHOUT_RESOURCE_LEVEL.has(a));
+      const recorded = exceptionsOf(doc).some((e) => e.rule === 'XS002' && e.statement === s.Sid);
+      if (unavoidable && recorded) return [];
+      return [{ item: 'Resource::*', message: unavoidable ? 'resource "*" without a recorded reason in the resource metadata' : `resource "*" for ${actions.filter((a) => !ACTIONS_WITHOUT_RESOURCE_LEVEL.has(a)).join(', ')}, which support narrower resources` }];
+    },
+  },
+  {
+    id: 'XS003',
+    description: 'a "*" principal in an Allow carries conditions',
+    check: (_doc, s) =>
+      isAllow(s) && awsPrincipals(s.Principal).includes('*') && !hasCondition(s) ? [{ item: 'Principal::*', message: 'unconditioned "*" principal' }] : [],
+  },
+  {
+    id: 'XS004',
+    description: 'an account-root principal in an Allow carries conditions',
+    check: (_doc, s) =>
+      isAllow(s) && !hasCondition(s)
+        ? awsPrincipals(s.Principal)
+            .map(textOf)
+            .filter((t) => t.endsWith(':root'))
+            .map((t) => ({ item: `Principal::${t}`, message: 'unconditioned account-root principal' }))
+        : [],
+  },
+  {
+    id: 'XS005',
+    description: 'service trust is narrowed against the confused deputy (aws:SourceAccount / aws:SourceArn)',
+    check: (doc, s) => {
+      if (doc.kind !== 'trust' || !isAllow(s)) return [];
+      const service = (s.Principal as { Service?: unknown } | undefined)?.Service;
+      if (service === undefined) return [];
+      const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
+      return keys.some((k) => CONFUSED_DEPUTY_KEYS.includes(k)) ? [] : [{ item: `Principal::${strings(service).join(',')}`, message: 'service trust without aws:SourceAccount or aws:SourceArn' }];
+    },
+  },
+  {
+    id: 'XS006',
+    description: 'every statement has a Sid, so that findings and audits can name it',
+    check: (doc, s) => (doc.kind !== 'event-bus' && !s.Sid ? [{ item: 'Sid', message: 'statement without Sid' }] : []),
+  },
+  {
+    id: 'XS007',
+    description: 'Allow statements in resource policies name a principal (no NotPrincipal)',
+    check: (doc, s) =>
+      doc.kind !== 'identity' && isAllow(s) && (s.Principal === undefined || s.NotPrincipal !== undefined)
+        ? [{ item: 'Principal', message: 'resource policy Allow without an explicit Principal' }]
+        : [],
+  },
+];
+
+const BROAD_MANAGED_POLICY = /(FullAccess|PowerUser|AdministratorAccess)/;
+const LITERAL_PARTITION = /arn:aws(-[a-z-]+)?:/;
+
+/** Rules that look at the template as a whole rather than one statement. */
+function templateFindings(template: CfnTemplate): Finding[] {
+  const findings: Finding[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    for (const arn of strings((r.Properties as Record<string, unknown> | undefined)?.ManagedPolicyArns).concat(
+      asList((r.Properties as Record<string, unknown> | undefined)?.ManagedPolicyArns).map(textOf),
+    )) {
+      if (BROAD_MANAGED_POLICY.test(arn)) findings.push({ rule: 'XS008', resource: id, item: `ManagedPolicyArns::${arn}`, message: 'AWS-managed broad policy' });
+    }
+  }
+  const walk = (v: unknown, path: string) => {
+    if (typeof v === 'string') {
+      if (LITERAL_PARTITION.test(v)) findings.push({ rule: 'XS009', resource: path, item: v, message: 'literal partition in an ARN; use ${AWS::Partition}' });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+  };
+  walk(template, '');
+  return findings;
+}
+
+export const TEMPLATE_RULES = [
+  { id: 'XS008', description: 'no AWS-managed *FullAccess, PowerUser or AdministratorAccess policies' },
+  { id: 'XS009', description: 'no literal partition in ARNs (GovCloud and China must work)' },
+] as const;
+
+export function checkTemplate(template: CfnTemplate): Finding[] {
+  const findings: Finding[] = [];
+  for (const doc of policyDocuments(template)) {
+    for (const s of doc.statements) {
+      for (const rule of RULES) {
+        for (const f of rule.check(doc, s)) findings.push({ rule: rule.id, resource: doc.resource, statement: s.Sid, ...f });
+      }
+    }
+  }
+  return [...findings, ...templateFindings(template)];
+}
+
+export const formatFinding = (f: Finding) => `${f.rule} ${f.resource}${f.statement ? ` ${f.statement}` : ''}: ${f.item}: ${f.message}`;

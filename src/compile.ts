@@ -1,0 +1,132 @@
+/**
+ * Org file → every file of its dist/ folder, in memory. Nothing is written
+ * here; a compile that fails anywhere produces no files at all.
+ */
+import { createHash } from 'node:crypto';
+import { renderTemplate, type CfnTemplate } from './cfn/template';
+import { checkTemplate, formatFinding } from './checks/rules';
+import { CompileError } from './errors';
+import { LIMITS } from './limits';
+import type { Org } from './org/model';
+import { orderStages, type Rollout } from './stages/graph';
+import type { ParamSource, Stage } from './stages/model';
+import { planStages } from './stages/plan';
+import { provePrincipals } from './stages/proof';
+import { toYaml } from './yaml';
+
+export interface CompiledOrg {
+  org: Org;
+  stages: readonly Stage[];
+  rollout: Rollout;
+  /** Path relative to the org's dist folder → content. */
+  files: ReadonlyMap<string, string>;
+}
+
+export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
+export const parameterPath = (stage: Stage, accountName: string) => `parameters/${stage.id}/${accountName}.json`;
+
+export function compileOrg(org: Org): CompiledOrg {
+  const stages = planStages(org);
+  const rollout = orderStages(stages);
+  const byId = new Map(stages.map((s) => [s.id, s]));
+  const files = new Map<string, string>();
+  const problems: string[] = [];
+
+  for (const stage of stages) {
+    const template = renderTemplate(stage.definition);
+    problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...provePrincipals(stage, template, rollout, byId));
+    const yaml = toYaml(template);
+    problems.push(...limitProblems(stage, template, yaml));
+    files.set(templatePath(stage), yaml);
+    for (const account of stage.targets) {
+      files.set(parameterPath(stage, account.name), json(parameterFile(org, stage, account.id)));
+    }
+  }
+  if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
+
+  files.set('manifest.json', json(manifest(org, stages, rollout, files)));
+  return { org, stages, rollout, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+}
+
+const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): string[] {
+  const problems: string[] = [];
+  const count = (what: string, n: number, limit: number) => {
+    if (n > limit) problems.push(`${stage.id}: ${n} ${what}, over CloudFormation's limit of ${limit}`);
+  };
+  count('bytes of template body', Buffer.byteLength(yaml), LIMITS.templateBodyBytes);
+  count('parameters', Object.keys(template.Parameters ?? {}).length, LIMITS.parameters);
+  count('resources', Object.keys(template.Resources).length, LIMITS.resources);
+  count('outputs', Object.keys(template.Outputs ?? {}).length, LIMITS.outputs);
+  for (const [accountId, params] of stage.inputs) {
+    for (const [name, source] of Object.entries(params)) {
+      if (source.kind === 'value' && Buffer.byteLength(source.value) > LIMITS.parameterValueBytes) {
+        problems.push(`${stage.id} @ ${accountId}: parameter ${name} is over ${LIMITS.parameterValueBytes} bytes`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** What the deployer passes as ParameterOverrides for one account; wired values are marked, not guessed. */
+function parameterFile(org: Org, stage: Stage, accountId: string) {
+  const account = stage.targets.find((a) => a.id === accountId)!;
+  const params = stage.inputs.get(accountId) ?? {};
+  return {
+    stage: stage.id,
+    account: { name: account.name, id: account.id },
+    region: org.region,
+    parameters: Object.keys(params)
+      .sort()
+      .map((key) => describeSource(key, params[key])),
+  };
+}
+
+function describeSource(key: string, source: ParamSource) {
+  return source.kind === 'value'
+    ? { ParameterKey: key, ParameterValue: source.value, from: source.origin }
+    : { ParameterKey: key, wiredFrom: source.refs.map((r) => ({ stage: r.stage, output: r.output, account: r.account })) };
+}
+
+function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>) {
+  return {
+    format: 'xstack-manifest/1',
+    organization: {
+      file: org.file,
+      id: org.organizationId ?? null,
+      partition: org.partition,
+      region: org.region,
+      prefix: org.prefix,
+      accounts: org.accounts.map((a) => ({ name: a.name, id: a.id, role: a.role, ...(a.environment ? { environment: a.environment } : {}) })),
+    },
+    stackSets: org.stackSets,
+    waves: rollout.waves,
+    stages: stages.map((s) => ({
+      id: s.id,
+      template: templatePath(s),
+      module: `templates/${s.module}.ts`,
+      wave: rollout.waveOf.get(s.id),
+      dependsOn: rollout.dependsOn.get(s.id),
+      accounts: s.targets.map((a) => a.id),
+      regions: [org.region],
+      parameters: Object.fromEntries(
+        Object.entries(s.definition.parameters).map(([name, spec]) => [name, { type: spec.type, sources: sourcesByAccount(s, name) }]),
+      ),
+      outputs: Object.keys(s.definition.outputs).sort(),
+      notes: s.notes,
+    })),
+    files: Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, text]) => [path, { sha256: sha256(text) }])),
+  };
+}
+
+function sourcesByAccount(stage: Stage, name: string) {
+  return Object.fromEntries(
+    stage.targets.map((a) => {
+      const source = stage.inputs.get(a.id)![name];
+      return [a.id, source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map((r) => `${r.stage}.${r.output}@${r.account}`) }];
+    }),
+  );
+}

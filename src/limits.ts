@@ -1,0 +1,16 @@
+/** AWS limits the compiler respects, each with where AWS states it. */
+export const LIMITS = {
+  /** https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html */
+  templateBodyBytes: 51_200,
+  parameterValueBytes: 4_096,
+  parameters: 200,
+  resources: 500,
+  outputs: 200,
+  /** https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (default role trust policy length) */
+  trustPolicyChars: 2_048,
+  managedPolicyChars: 6_144,
+  inlineRolePolicyChars: 10_240,
+} as const;
+
+/** IAM counts policy size without white space. */
+export const policyChars = (document: unknown): number => JSON.stringify(document).length;

@@ -1,0 +1,313 @@
+/**
+ * Reads an organization file and validates it completely: every problem of the
+ * file is reported at once, each with file, line, column, field, what was wrong
+ * and what is accepted.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
+import { OrgFileError } from '../errors';
+import { Names, nameProblem } from '../naming';
+import type { Account, Org, Pipeline, Repository, StackSetSettings } from './model';
+import { Context, int, list, mapOf, obj, optional, required, str } from './schema';
+
+const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
+
+/** https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html */
+const repositoryName = str({
+  expected: 'a CodeCommit repository name: 1 to 100 letters, digits, ".", "_" or "-", not ending in ".git"',
+  pattern: /^[\w.-]{1,100}$/,
+  refine: (v) => (v.endsWith('.git') ? 'repository names may not end in .git' : v === '.' || v === '..' ? `'${v}' is reserved` : undefined),
+});
+
+/** git check-ref-format, as CodeCommit applies it to branch names. */
+export function branchNameProblem(name: string): string | undefined {
+  if (name.length === 0 || name.length > 256) return 'must be 1 to 256 characters';
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
+  if (name.includes('..')) return "contains '..'";
+  if (name.includes('@{')) return "contains '@{'";
+  if (name === '@') return "'@' alone is not a branch name";
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'has an empty path component';
+  if (name.startsWith('-')) return "starts with '-'";
+  if (name.endsWith('.')) return "ends with '.'";
+  if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) return "has a component starting with '.' or ending in '.lock'";
+  return undefined;
+}
+
+const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
+
+const roleName = str({ expected: 'an IAM role name: up to 64 of letters, digits and +=,.@_-', pattern: /^[\w+=,.@-]{1,64}$/ });
+
+const accountSchema = obj(
+  {
+    id: required(
+      str({
+        expected: 'a 12-digit AWS account id in quotes, e.g. "123456789012"',
+        refine: (v) => (/^\d{12}$/.test(v) ? undefined : `'${v}' is not 12 digits`),
+      }),
+    ),
+    role: required(str({ expected: "'source' (hosts repositories) or 'pipeline' (runs an environment)", oneOf: ['source', 'pipeline'] })),
+    environment: optional(str({ expected: NAME_EXPECTED, pattern: NAME })),
+  },
+  'an account: id, role and, for pipeline accounts, environment',
+);
+
+const repositorySchema = obj(
+  {
+    account: required(str({ expected: 'the name of a source account', pattern: NAME })),
+    description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (v.length > 1000 ? 'is over 1,000 characters' : undefined) })),
+  },
+  'a repository: account and optional description',
+);
+
+const pipelineSchema = obj(
+  {
+    repository: required(repositoryName),
+    branches: required(mapOf(branchName, { keyExpected: `an environment name (${NAME_EXPECTED})`, keyPattern: NAME, min: 1 })),
+    deploy: required(
+      obj(
+        {
+          type: required(str({ expected: "'codedeploy'", oneOf: ['codedeploy'] })),
+          deploymentConfig: optional(str({ expected: 'a CodeDeploy deployment configuration name', pattern: /^[\w.+=,@-]{1,100}$/ })),
+          ec2TagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
+        },
+        'a deploy stage: type and its settings',
+      ),
+    ),
+  },
+  'a pipeline: repository, branches per environment and deploy stage',
+);
+
+const operationPreferencesSchema = obj(
+  {
+    maxConcurrentCount: optional(int({ min: 1, max: 10000 })),
+    maxConcurrentPercentage: optional(int({ min: 1, max: 100 })),
+    failureToleranceCount: optional(int({ min: 0, max: 10000 })),
+    failureTolerancePercentage: optional(int({ min: 0, max: 100 })),
+    regionConcurrencyType: optional(str({ expected: 'SEQUENTIAL or PARALLEL', oneOf: ['SEQUENTIAL', 'PARALLEL'] })),
+    concurrencyMode: optional(
+      str({ expected: 'STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE', oneOf: ['STRICT_FAILURE_TOLERANCE', 'SOFT_FAILURE_TOLERANCE'] }),
+    ),
+  },
+  'StackSet operation preferences',
+);
+
+const orgSchema = obj(
+  {
+    organization: required(
+      obj(
+        {
+          id: optional(str({ expected: 'an AWS Organizations id like o-a1b2c3d4e5', pattern: /^o-[a-z0-9]{10,32}$/ })),
+          partition: required(str({ expected: PARTITIONS.join(', '), oneOf: PARTITIONS })),
+          region: required(str({ expected: 'an AWS region name such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ })),
+        },
+        'organization: id (optional), partition and region',
+      ),
+    ),
+    prefix: required(str({ expected: 'lowercase letters, digits and hyphens, starting with a letter', pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/ })),
+    accounts: required(mapOf(accountSchema, { keyExpected: `an account name (${NAME_EXPECTED})`, keyPattern: NAME, min: 2 })),
+    repositories: required(mapOf(repositorySchema, { keyExpected: 'a CodeCommit repository name', keyPattern: /^[\w.-]{1,100}$/, min: 1 })),
+    pipelines: required(mapOf(pipelineSchema, { keyExpected: 'a pipeline name: letters, digits and hyphens', keyPattern: /^[A-Za-z0-9][A-Za-z0-9-]*$/, min: 1 })),
+    stackSets: optional(
+      obj(
+        {
+          permissionModel: optional(str({ expected: 'SELF_MANAGED or SERVICE_MANAGED', oneOf: ['SELF_MANAGED', 'SERVICE_MANAGED'] })),
+          administrationRoleName: optional(roleName),
+          executionRoleName: optional(roleName),
+          callAs: optional(str({ expected: 'SELF or DELEGATED_ADMIN', oneOf: ['SELF', 'DELEGATED_ADMIN'] })),
+          operationPreferences: optional(operationPreferencesSchema),
+        },
+        'StackSet settings',
+      ),
+    ),
+    keyAdministratorRoles: optional(list(roleName)),
+  },
+  'an organization file: organization, prefix, accounts, repositories, pipelines',
+);
+
+type Raw = NonNullable<ReturnType<typeof orgSchema>>;
+
+export function loadOrgFile(file: string): Org {
+  return parseOrg(readFileSync(file, 'utf8'), file);
+}
+
+export function parseOrg(text: string, file: string): Org {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  const ctx = new Context(file, lines);
+  for (const error of doc.errors) {
+    const { line, col } = lines.linePos(error.pos[0]);
+    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message.split('\n')[0], expected: 'valid YAML' });
+  }
+  if (doc.errors.length > 0) throw new OrgFileError(ctx.problems);
+
+  const raw = orgSchema(doc.contents as never, '', ctx);
+  const org = raw && buildOrg(raw, file, ctx);
+  if (ctx.problems.length > 0 || !org) throw new OrgFileError(sortProblems(ctx.problems));
+  return org;
+}
+
+const sortProblems = (problems: typeof Context.prototype.problems) =>
+  [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+
+const DEFAULT_STACKSETS: StackSetSettings = {
+  permissionModel: 'SELF_MANAGED',
+  administrationRoleName: 'AWSCloudFormationStackSetAdministrationRole',
+  executionRoleName: 'AWSCloudFormationStackSetExecutionRole',
+  callAs: 'SELF',
+  operationPreferences: {},
+};
+
+/** Cross-field rules: references, uniqueness, names the prefix would push past AWS limits. */
+function buildOrg(raw: Raw, file: string, ctx: Context): Org | undefined {
+  const partition = raw.organization.partition as Partition;
+  const region = raw.organization.region;
+  if (!PARTITION_REGIONS[partition].includes(region)) {
+    const home = partitionOfRegion(region);
+    ctx.report(
+      'organization.region',
+      home ? `${region} is in partition ${home}, not ${partition}` : `${region} is not a known region`,
+      `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`,
+    );
+  }
+
+  const accounts: Account[] = [];
+  const byId = new Map<string, string>();
+  const byEnvironment = new Map<string, string>();
+  for (const [name, a] of raw.accounts) {
+    const path = `accounts.${name}`;
+    const previous = byId.get(a.id);
+    if (previous) ctx.report(`${path}.id`, `account id ${a.id} is also the id of account '${previous}'`, 'each account id once');
+    byId.set(a.id, name);
+    if (a.role === 'pipeline') {
+      if (!a.environment) {
+        ctx.report(path, "is a pipeline account without an 'environment'", "environment: dev (or staging, prod, …)");
+        continue;
+      }
+      const other = byEnvironment.get(a.environment);
+      if (other) ctx.report(`${path}.environment`, `environment '${a.environment}' is already run by account '${other}'`, 'one pipeline account per environment');
+      byEnvironment.set(a.environment, name);
+    } else if (a.environment) {
+      ctx.report(`${path}.environment`, 'only pipeline accounts run an environment', "no 'environment' on a source account");
+    }
+    accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment });
+  }
+  const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
+  if (sourceAccounts.length === 0) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
+  if (byEnvironment.size === 0) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
+
+  const repositories: Repository[] = [];
+  for (const [name, r] of raw.repositories) {
+    if (!sourceAccounts.includes(r.account)) {
+      const known = accounts.some((a) => a.name === r.account);
+      ctx.report(
+        `repositories.${name}.account`,
+        known ? `'${r.account}' is a pipeline account; repositories live in source accounts` : `there is no account '${r.account}'`,
+        `one of the source accounts: ${sourceAccounts.join(', ') || '(none defined)'}`,
+      );
+    }
+    repositories.push({ name, account: r.account, description: r.description });
+  }
+
+  const names = new Names(raw.prefix);
+  const pipelines: Pipeline[] = [];
+  for (const [name, p] of raw.pipelines) {
+    const path = `pipelines.${name}`;
+    if (!repositories.some((r) => r.name === p.repository)) {
+      ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
+    }
+    for (const [environment] of p.branches) {
+      if (!byEnvironment.has(environment)) {
+        ctx.report(
+          `${path}.branches.${environment}`,
+          `environment '${environment}' has no pipeline account`,
+          `an environment of a pipeline account: ${[...byEnvironment.keys()].join(', ') || '(none defined)'}`,
+        );
+      }
+    }
+    for (const [rule, generated] of names.pipelineNames(name)) {
+      const problem = nameProblem(rule, generated);
+      if (problem) ctx.report(path, `with prefix '${raw.prefix}', ${problem}`, 'a shorter pipeline name or prefix', undefined);
+    }
+    pipelines.push({
+      name,
+      repository: p.repository,
+      branches: p.branches,
+      deploy: {
+        type: 'codedeploy',
+        deploymentConfig: p.deploy.deploymentConfig ?? 'CodeDeployDefault.OneAtATime',
+        ec2TagKey: p.deploy.ec2TagKey ?? 'Environment',
+      },
+    });
+  }
+
+  // The bucket name carries account id and region: check the longest one the org produces.
+  for (const account of accounts) {
+    for (const [rule, generated] of names.prefixNames(account.id, region)) {
+      const problem = nameProblem(rule, generated);
+      if (problem) {
+        ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${problem}`, 'a shorter prefix');
+        break;
+      }
+    }
+    break;
+  }
+
+  const stackSets = validateStackSets(raw, ctx);
+  if (ctx.problems.length > 0) return undefined;
+  return {
+    file,
+    name: basename(file, extname(file)),
+    organizationId: raw.organization.id,
+    partition,
+    region,
+    prefix: raw.prefix,
+    accounts,
+    repositories,
+    pipelines,
+    stackSets,
+    keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
+  };
+}
+
+function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
+  const s = raw.stackSets ?? {};
+  const permissionModel = (s.permissionModel ?? DEFAULT_STACKSETS.permissionModel) as StackSetSettings['permissionModel'];
+  const prefs = s.operationPreferences ?? {};
+  const path = 'stackSets.operationPreferences';
+  if (prefs.maxConcurrentCount !== undefined && prefs.maxConcurrentPercentage !== undefined) {
+    ctx.report(path, 'sets both maxConcurrentCount and maxConcurrentPercentage', 'one of the two');
+  }
+  if (prefs.failureToleranceCount !== undefined && prefs.failureTolerancePercentage !== undefined) {
+    ctx.report(path, 'sets both failureToleranceCount and failureTolerancePercentage', 'one of the two');
+  }
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
+  if (
+    prefs.concurrencyMode !== 'SOFT_FAILURE_TOLERANCE' &&
+    prefs.maxConcurrentCount !== undefined &&
+    prefs.failureToleranceCount !== undefined &&
+    prefs.maxConcurrentCount > prefs.failureToleranceCount + 1
+  ) {
+    ctx.report(
+      `${path}.maxConcurrentCount`,
+      `${prefs.maxConcurrentCount} exceeds failureToleranceCount + 1 (${prefs.failureToleranceCount + 1}) under strict failure tolerance`,
+      `at most ${prefs.failureToleranceCount + 1}, or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
+    );
+  }
+  if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
+    ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
+  }
+  if (permissionModel === 'SERVICE_MANAGED' && s.executionRoleName !== undefined) {
+    ctx.report('stackSets.executionRoleName', 'SERVICE_MANAGED StackSets deploy with roles AWS names stacksets-exec-*', 'no executionRoleName with SERVICE_MANAGED');
+  }
+  return {
+    permissionModel,
+    administrationRoleName: s.administrationRoleName ?? DEFAULT_STACKSETS.administrationRoleName,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html
+    executionRoleName: permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : (s.executionRoleName ?? DEFAULT_STACKSETS.executionRoleName),
+    callAs: (s.callAs ?? 'SELF') as StackSetSettings['callAs'],
+    operationPreferences: prefs as StackSetSettings['operationPreferences'],
+  };
+}

@@ -1,0 +1,88 @@
+/** The organization as the compiler sees it, after validation. */
+import type { Partition } from '../aws/partitions';
+
+export type AccountRole = 'source' | 'pipeline';
+
+export interface Account {
+  readonly name: string;
+  /** Always a 12-digit string: as a number, leading zeros would vanish. */
+  readonly id: string;
+  readonly role: AccountRole;
+  /** Set for pipeline accounts only: the environment the account runs (dev, staging, prod, …). */
+  readonly environment?: string;
+}
+
+export interface Repository {
+  readonly name: string;
+  /** Name of the source account that hosts it. */
+  readonly account: string;
+  readonly description?: string;
+}
+
+export interface CodeDeployStage {
+  readonly type: 'codedeploy';
+  readonly deploymentConfig: string;
+  /** EC2 instances tagged `<ec2TagKey>=<environment>` form the deployment group. */
+  readonly ec2TagKey: string;
+}
+
+export interface Pipeline {
+  readonly name: string;
+  readonly repository: string;
+  /** Environment → the branch that environment's pipeline tracks. Order as in the file. */
+  readonly branches: ReadonlyArray<readonly [environment: string, branch: string]>;
+  readonly deploy: CodeDeployStage;
+}
+
+export interface OperationPreferences {
+  readonly maxConcurrentCount?: number;
+  readonly maxConcurrentPercentage?: number;
+  readonly failureToleranceCount?: number;
+  readonly failureTolerancePercentage?: number;
+  readonly regionConcurrencyType?: 'SEQUENTIAL' | 'PARALLEL';
+  readonly concurrencyMode?: 'STRICT_FAILURE_TOLERANCE' | 'SOFT_FAILURE_TOLERANCE';
+}
+
+export interface StackSetSettings {
+  readonly permissionModel: 'SELF_MANAGED' | 'SERVICE_MANAGED';
+  readonly administrationRoleName: string;
+  /** Role name (SELF_MANAGED) or name pattern (SERVICE_MANAGED) CloudFormation deploys with in each account. */
+  readonly executionRoleName: string;
+  readonly callAs: 'SELF' | 'DELEGATED_ADMIN';
+  readonly operationPreferences: OperationPreferences;
+}
+
+export interface Org {
+  /** File the org was read from, as given. */
+  readonly file: string;
+  /** Short name: the file's stem; names the org's folder under dist/. */
+  readonly name: string;
+  readonly organizationId?: string;
+  readonly partition: Partition;
+  readonly region: string;
+  readonly prefix: string;
+  readonly accounts: readonly Account[];
+  readonly repositories: readonly Repository[];
+  readonly pipelines: readonly Pipeline[];
+  readonly stackSets: StackSetSettings;
+  /** Roles in each pipeline account that may administer its artifact key, beside the StackSet execution role. */
+  readonly keyAdministratorRoles: readonly string[];
+}
+
+export const accountByName = (org: Org, name: string): Account => {
+  const account = org.accounts.find((a) => a.name === name);
+  if (!account) throw new Error(`internal: account ${name} was validated but is missing`);
+  return account;
+};
+
+export const accountOfEnvironment = (org: Org, environment: string): Account => {
+  const account = org.accounts.find((a) => a.role === 'pipeline' && a.environment === environment);
+  if (!account) throw new Error(`internal: environment ${environment} was validated but has no account`);
+  return account;
+};
+
+export const repositoryByName = (org: Org, name: string): Repository => {
+  const repository = org.repositories.find((r) => r.name === name);
+  if (!repository) throw new Error(`internal: repository ${name} was validated but is missing`);
+  return repository;
+};

@@ -1,0 +1,28 @@
+/** Stages: one template, rolled out as one StackSet to its target accounts. */
+import type { TemplateDefinition } from '../cfn/template';
+import type { Account } from '../org/model';
+
+/** An output of a stage, read in one of its target accounts. */
+export interface OutputRef {
+  readonly stage: string;
+  readonly output: string;
+  readonly account: string;
+}
+
+export type ParamSource =
+  /** Known at compile time; `origin` says where in the org file (or how) it comes from. */
+  | { readonly kind: 'value'; readonly value: string; readonly origin: string }
+  /** Wired: the outputs, joined by commas for list parameters, of earlier stages. */
+  | { readonly kind: 'wired'; readonly refs: readonly OutputRef[] };
+
+export interface Stage {
+  readonly id: string;
+  /** The template module under templates/ that builds it. */
+  readonly module: string;
+  readonly definition: TemplateDefinition;
+  readonly targets: readonly Account[];
+  /** Account id → parameter name → where its value comes from. */
+  readonly inputs: ReadonlyMap<string, Readonly<Record<string, ParamSource>>>;
+  /** Choices the compiler made for this stage, in words (compact forms, chunking). */
+  readonly notes: readonly string[];
+}

@@ -1,0 +1,255 @@
+/**
+ * From the org to its stages: which template goes to which accounts, and where
+ * every parameter of every account comes from. Source-account stages are one
+ * per source account (each hosts different repositories); pipeline-account
+ * stages are one per role for all environments, per-account values being
+ * parameters. The order is not declared here: the graph derives it from the
+ * wiring.
+ */
+import { CompileError } from '../errors';
+import { EXPLICIT, type Form } from '../forms';
+import { LIMITS, policyChars } from '../limits';
+import { Names } from '../naming';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
+import { pipeline } from '../../templates/pipeline';
+import { pipelineFoundation } from '../../templates/pipeline-foundation';
+import { pipelineIdentity } from '../../templates/pipeline-identity';
+import { sourceAccess } from '../../templates/source-access';
+import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
+import { sourceIdentity } from '../../templates/source-identity';
+import { sourceRepositories } from '../../templates/source-repositories';
+import type { OutputRef, ParamSource, Stage } from './model';
+
+/** Forwarding rules a source-events template holds; keeps each template well under 51,200 bytes. */
+export const RULES_PER_TEMPLATE = 40;
+const NONCURRENT_VERSION_DAYS = 30;
+/** Longest key id KMS issues (multi-Region keys: mrk- and 32 hex digits). */
+const KEY_ID_LENGTH = 36;
+
+const wired = (...refs: OutputRef[]): ParamSource => ({ kind: 'wired', refs });
+const value = (v: string, origin: string): ParamSource => ({ kind: 'value', value: v, origin });
+
+interface SourceAccountPlan {
+  account: Account;
+  repositories: string[];
+  /** Pipeline accounts reading this account's repositories, in file order. */
+  consumers: Account[];
+  /** (repository, branch) → pipeline accounts tracking it. */
+  tracked: Array<{ repository: string; branch: string; accounts: Account[] }>;
+}
+
+export function planStages(org: Org): Stage[] {
+  const names = new Names(org.prefix);
+  const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
+  const sources = planSources(org);
+  const stages: Stage[] = [];
+  const everyAccount = (accounts: readonly Account[], inputs: (a: Account) => Record<string, ParamSource>) =>
+    new Map(accounts.map((a) => [a.id, inputs(a)]));
+
+  stages.push({
+    id: 'pipeline-identity',
+    module: 'pipeline-identity',
+    definition: pipelineIdentity(names),
+    targets: pipelineAccounts,
+    inputs: everyAccount(pipelineAccounts, () => ({})),
+    notes: [],
+  });
+
+  for (const source of sources) {
+    const s = source.account;
+    const repositories = org.repositories.filter((r) => r.account === s.name);
+    stages.push({
+      id: `source-repositories-${s.name}`,
+      module: 'source-repositories',
+      definition: sourceRepositories(repositories),
+      targets: [s],
+      inputs: everyAccount([s], () => ({})),
+      notes: [],
+    });
+    if (source.consumers.length === 0) continue;
+
+    const notes: string[] = [];
+    const roleArns = source.consumers.map((c) => `arn:${org.partition}:iam::${c.id}:role/${names.pipelineRole()}`);
+    const trustChars = policyChars({ Version: '2012-10-17', Statement: [{ Sid: 'PipelineRolesAssume', Effect: 'Allow', Principal: { AWS: roleArns }, Action: 'sts:AssumeRole' }] });
+    const trust = chooseForm(org, s, notes, 'source role trust policy', [
+      [trustChars, LIMITS.trustPolicyChars, 'characters of trust policy'],
+      [roleArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the PipelineRoleArns parameter'],
+    ]);
+    const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
+    const forwarding = chooseForm(org, s, notes, 'event forwarder policy', [
+      [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.inlineRolePolicyChars, 'characters of inline policy'],
+    ]);
+    stages.push({
+      id: `source-identity-${s.name}`,
+      module: 'source-identity',
+      definition: sourceIdentity({ names, trust, forwarding, busAccountIds: source.consumers.map((c) => c.id) }),
+      targets: [s],
+      inputs: everyAccount([s], (): Record<string, ParamSource> =>
+        trust.kind === 'explicit'
+          ? { PipelineRoleArns: wired(...source.consumers.map((c) => ({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: c.id }))) }
+          : {},
+      ),
+      notes,
+    });
+  }
+
+  stages.push({
+    id: 'pipeline-foundation',
+    module: 'pipeline-foundation',
+    definition: pipelineFoundation({
+      names,
+      executionRoleName: org.stackSets.executionRoleName,
+      keyAdministratorRoles: org.keyAdministratorRoles,
+      noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
+    }),
+    targets: pipelineAccounts,
+    inputs: everyAccount(pipelineAccounts, (a) => {
+      const feeding = sources.filter((src) => src.consumers.includes(a));
+      const fromSources = (output: string) => wired(...feeding.map((src) => ({ stage: `source-identity-${src.account.name}`, output, account: src.account.id })));
+      return {
+        PipelineRoleArn: wired({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: a.id }),
+        SourceRoleArns: fromSources('SourceRoleArn'),
+        EventForwarderRoleArns: fromSources('EventForwarderRoleArn'),
+      };
+    }),
+    notes: [],
+  });
+
+  for (const source of sources) {
+    if (source.consumers.length === 0) continue;
+    const s = source.account;
+    const notes: string[] = [];
+    const keyArns = source.consumers.map((c) => `arn:${org.partition}:kms:${org.region}:${c.id}:key/${'x'.repeat(KEY_ID_LENGTH)}`);
+    const objectArns = source.consumers.map((c) => `arn:${org.partition}:s3:::${names.artifactBucket(c.id, org.region)}/*`);
+    const form = chooseForm(org, s, notes, 'source access policy', [
+      [policyChars({ Statement: [{ Resource: keyArns }, { Resource: objectArns }] }) + 800, LIMITS.managedPolicyChars, 'characters of managed policy'],
+      [keyArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the ArtifactKeyArns parameter'],
+      [objectArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the ArtifactObjectsArns parameter'],
+    ]);
+    const fromFoundations = (output: string) =>
+      wired(...source.consumers.map((c) => ({ stage: 'pipeline-foundation', output, account: c.id })));
+    stages.push({
+      id: `source-access-${s.name}`,
+      module: 'source-access',
+      definition: sourceAccess({ names, repositories: source.repositories, form }),
+      targets: [s],
+      inputs: everyAccount([s], () => ({
+        SourceRoleName: wired({ stage: `source-identity-${s.name}`, output: 'SourceRoleName', account: s.id }),
+        ...(form.kind === 'explicit'
+          ? { ArtifactObjectsArns: fromFoundations('ArtifactObjectsArn'), ArtifactKeyArns: fromFoundations('ArtifactKeyArn') }
+          : {}),
+      })),
+      notes,
+    });
+
+    const rules = forwardingRules(source);
+    const chunks = Math.ceil(rules.length / RULES_PER_TEMPLATE);
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      stages.push({
+        id: `source-events-${s.name}${chunk === 0 ? '' : `-${chunk + 1}`}`,
+        module: 'source-events',
+        definition: sourceEvents(names, rules.slice(chunk * RULES_PER_TEMPLATE, (chunk + 1) * RULES_PER_TEMPLATE)),
+        targets: [s],
+        inputs: everyAccount([s], () => ({
+          EventForwarderRoleArn: wired({ stage: `source-identity-${s.name}`, output: 'EventForwarderRoleArn', account: s.id }),
+        })),
+        notes:
+          chunks > 1
+            ? [`${rules.length} forwarding rules (${TARGETS_PER_RULE} targets each at most) split over ${chunks} templates of up to ${RULES_PER_TEMPLATE}; this is part ${chunk + 1}`]
+            : [],
+      });
+    }
+  }
+
+  for (const p of org.pipelines) {
+    const repository = repositoryByName(org, p.repository);
+    const source = accountByName(org, repository.account);
+    const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
+    stages.push({
+      id: `pipeline-${p.name}`,
+      module: 'pipeline',
+      definition: pipeline({ names, pipeline: p, sourceAccountId: source.id }),
+      targets,
+      inputs: new Map(
+        p.branches.map(([environment, branch]) => {
+          const a = accountOfEnvironment(org, environment);
+          const own = (stage: string, output: string) => wired({ stage, output, account: a.id });
+          return [
+            a.id,
+            {
+              EnvironmentName: value(environment, `accounts.${a.name}.environment`),
+              BranchName: value(branch, `pipelines.${p.name}.branches.${environment}`),
+              PipelineRoleArn: own('pipeline-identity', 'PipelineRoleArn'),
+              PipelineRoleName: own('pipeline-identity', 'PipelineRoleName'),
+              SourceRoleArn: wired({ stage: `source-access-${source.name}`, output: 'SourceRoleArn', account: source.id }),
+              ArtifactBucketName: own('pipeline-foundation', 'ArtifactBucketName'),
+              ArtifactBucketArn: own('pipeline-foundation', 'ArtifactBucketArn'),
+              ArtifactObjectsArn: own('pipeline-foundation', 'ArtifactObjectsArn'),
+              ArtifactKeyArn: own('pipeline-foundation', 'ArtifactKeyArn'),
+            },
+          ];
+        }),
+      ),
+      notes: [],
+    });
+  }
+  return stages;
+}
+
+function planSources(org: Org): SourceAccountPlan[] {
+  return org.accounts
+    .filter((a) => a.role === 'source')
+    .map((account) => {
+      const repositories = org.repositories.filter((r) => r.account === account.name).map((r) => r.name);
+      const consumerIds = new Set<string>();
+      const tracked = new Map<string, { repository: string; branch: string; accounts: Account[] }>();
+      for (const p of org.pipelines) {
+        if (!repositories.includes(p.repository)) continue;
+        for (const [environment, branch] of p.branches) {
+          const target = accountOfEnvironment(org, environment);
+          consumerIds.add(target.id);
+          const key = `${p.repository}\u0000${branch}`;
+          const entry = tracked.get(key) ?? { repository: p.repository, branch, accounts: [] };
+          if (!entry.accounts.includes(target)) entry.accounts.push(target);
+          tracked.set(key, entry);
+        }
+      }
+      const consumers = org.accounts.filter((a) => consumerIds.has(a.id));
+      const used = repositories.filter((r) => [...tracked.values()].some((t) => t.repository === r));
+      return { account, repositories: used, consumers, tracked: [...tracked.values()] };
+    });
+}
+
+/** One rule per (repository, branch, chunk of 5 target accounts), numbered in a stable order. */
+function forwardingRules(source: SourceAccountPlan): ForwardingRule[] {
+  const rules: ForwardingRule[] = [];
+  for (const t of source.tracked) {
+    for (let i = 0; i < t.accounts.length; i += TARGETS_PER_RULE) {
+      rules.push({
+        index: rules.length + 1,
+        repository: t.repository,
+        branch: t.branch,
+        targetAccountIds: t.accounts.slice(i, i + TARGETS_PER_RULE).map((a) => a.id),
+      });
+    }
+  }
+  return rules;
+}
+
+/**
+ * Explicit ARNs while every measure fits its limit; past one, the org-scoped
+ * form, which needs the organization id. Never a template AWS would reject.
+ */
+function chooseForm(org: Org, account: Account, notes: string[], what: string, measures: Array<[number, number, string]>): Form {
+  const over = measures.filter(([size, limit]) => size > limit);
+  if (over.length === 0) return EXPLICIT;
+  const why = over.map(([size, limit, unit]) => `${size} ${unit} (limit ${limit})`).join(', ');
+  if (!org.organizationId) {
+    throw new CompileError('LIMIT_EXCEEDED', [
+      `${org.file}: source account '${account.name}': the explicit ${what} would need ${why}.`,
+      `Set organization.id so that xstack can use the org-scoped form (aws:PrincipalOrgID / aws:ResourceOrgID conditions), or split the pipelines over more source accounts.`,
+    ]);
+  }
+  notes.push(`${what}: explicit form would need ${why}; using the org-scoped form (organization ${org.organizationId})`);
+  return { kind: 'organization', organizationId: org.organizationId };
+}

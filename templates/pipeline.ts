@@ -1,0 +1,185 @@
+/**
+ * Stage 5, one template per pipeline, in every pipeline account whose
+ * environment the pipeline runs: the pipeline (its source action runs with the
+ * source account's role, PollForSourceChanges off), its permissions on the
+ * pipeline role, the CodeDeploy application and deployment group, and the rule
+ * that starts it when its branch changes in the source account.
+ */
+import Application from 'cloudform-types/types/codeDeploy/application';
+import DeploymentGroup from 'cloudform-types/types/codeDeploy/deploymentGroup';
+import Rule from 'cloudform-types/types/events/rule';
+import Policy from 'cloudform-types/types/iam/policy';
+import { pipelineV2 } from '../src/cfn/extensions';
+import { arn, getAtt, ref } from '../src/cfn/intrinsics';
+import { role } from '../src/cfn/resources';
+import type { TemplateDefinition } from '../src/cfn/template';
+import {
+  ARTIFACT_BUCKET_READ,
+  ARTIFACT_OBJECT_READ_WRITE,
+  CODEDEPLOY_EC2_TARGETS,
+  CODEDEPLOY_PIPELINE_ACTION,
+  CODEPIPELINE_START,
+  KMS_ARTIFACT_DATA_KEY,
+  STS_ASSUME_ROLE,
+} from '../src/iam/grants';
+import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
+import type { Names } from '../src/naming';
+import type { Pipeline } from '../src/org/model';
+
+export interface PipelineInput {
+  names: Names;
+  pipeline: Pipeline;
+  sourceAccountId: string;
+}
+
+export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput): TemplateDefinition {
+  const pipelineName = names.pipeline(p.name);
+  const application = names.codeDeployApplication(p.name);
+  const group = names.codeDeployGroup(p.name);
+  const codedeploy = (resource: string) => arn(`codedeploy:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+  const pipelineArn = arn(`codepipeline:\${AWS::Region}:\${AWS::AccountId}:${pipelineName}`);
+  const repositoryArn = arn(`codecommit:\${AWS::Region}:${sourceAccountId}:${p.repository}`);
+
+  const pipelinePolicy = new Policy({
+    PolicyName: names.pipelinePolicy(p.name),
+    Roles: [ref('PipelineRoleName')],
+    PolicyDocument: policyDocument([
+      statement({ sid: 'ReadWriteArtifacts', actions: ARTIFACT_OBJECT_READ_WRITE.actions, resources: ref('ArtifactObjectsArn') }),
+      statement({ sid: 'ReadArtifactBucket', actions: ARTIFACT_BUCKET_READ.actions, resources: ref('ArtifactBucketArn') }),
+      statement({ sid: 'UseArtifactKey', actions: KMS_ARTIFACT_DATA_KEY.actions, resources: ref('ArtifactKeyArn') }),
+      statement({ sid: 'AssumeSourceRole', actions: STS_ASSUME_ROLE.actions, resources: ref('SourceRoleArn') }),
+      statement({
+        sid: 'DeployWithCodeDeploy',
+        actions: CODEDEPLOY_PIPELINE_ACTION.actions,
+        resources: [
+          codedeploy(`application:${application}`),
+          codedeploy(`deploymentgroup:${application}/${group}`),
+          codedeploy(`deploymentconfig:${p.deploy.deploymentConfig}`),
+        ],
+      }),
+    ]),
+  });
+
+  const codeDeployRole = role({
+    name: names.codeDeployRole(p.name),
+    description: `CodeDeploy service role of ${application}`,
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
+    trust: serviceTrust('codedeploy.amazonaws.com', {
+      StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+      ArnLike: { 'aws:SourceArn': codedeploy(`deploymentgroup:${application}/*`) },
+    }),
+    inlinePolicies: [
+      {
+        name: 'find-deployment-targets',
+        document: policyDocument([statement({ sid: 'FindTaggedInstances', actions: CODEDEPLOY_EC2_TARGETS.actions, resources: '*' })]),
+      },
+    ],
+    exceptions: [{ rule: 'XS002', statement: 'FindTaggedInstances', reason: CODEDEPLOY_EC2_TARGETS.resourceStarReason ?? '' }],
+  });
+
+  const triggerRole = role({
+    name: names.triggerRole(p.name),
+    description: `EventBridge starts ${pipelineName} with this role`,
+    trust: serviceTrust('events.amazonaws.com', {
+      StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+      ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${names.triggerRule(p.name)}`) },
+    }),
+    inlinePolicies: [
+      { name: 'start-pipeline', document: policyDocument([statement({ sid: 'StartPipeline', actions: CODEPIPELINE_START.actions, resources: pipelineArn })]) },
+    ],
+  });
+
+  const codePipeline = pipelineV2({
+    Name: pipelineName,
+    PipelineType: 'V2',
+    ExecutionMode: 'QUEUED',
+    RoleArn: ref('PipelineRoleArn'),
+    ArtifactStore: {
+      Type: 'S3',
+      Location: ref('ArtifactBucketName'),
+      EncryptionKey: { Id: ref('ArtifactKeyArn'), Type: 'KMS' },
+    },
+    Stages: [
+      {
+        Name: 'Source',
+        Actions: [
+          {
+            Name: 'Source',
+            ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'CodeCommit', Version: '1' },
+            RoleArn: ref('SourceRoleArn'),
+            Configuration: {
+              RepositoryName: p.repository,
+              BranchName: ref('BranchName'),
+              // The trigger rule below starts the pipeline; polling would double-start it.
+              PollForSourceChanges: false,
+              OutputArtifactFormat: 'CODE_ZIP',
+            },
+            OutputArtifacts: [{ Name: 'SourceArtifact' }],
+            Namespace: 'SourceVariables',
+            RunOrder: 1,
+          },
+        ],
+      },
+      {
+        Name: 'Deploy',
+        Actions: [
+          {
+            Name: 'Deploy',
+            ActionTypeId: { Category: 'Deploy', Owner: 'AWS', Provider: 'CodeDeploy', Version: '1' },
+            Configuration: { ApplicationName: ref('CodeDeployApplication'), DeploymentGroupName: ref('DeploymentGroup') },
+            InputArtifacts: [{ Name: 'SourceArtifact' }],
+            Namespace: 'DeployVariables',
+            RunOrder: 1,
+          },
+        ],
+      },
+    ],
+  }).dependsOn('PipelinePolicy');
+
+  return {
+    description: `xstack pipeline ${p.name}: pipeline of repository ${p.repository}, its deploy stage and trigger`,
+    parameters: {
+      EnvironmentName: { type: 'String', description: 'Environment this account runs', allowedPattern: '^[a-z][a-z0-9-]*$' },
+      BranchName: { type: 'String', description: 'Branch of the repository this environment tracks' },
+      PipelineRoleArn: { type: 'String', description: 'ARN of this account\'s CodePipeline service role' },
+      PipelineRoleName: { type: 'String', description: 'Name of this account\'s CodePipeline service role' },
+      SourceRoleArn: { type: 'String', description: 'ARN of the source account role that runs the source action' },
+      ArtifactBucketName: { type: 'String', description: 'Name of this account\'s artifact bucket' },
+      ArtifactBucketArn: { type: 'String', description: 'ARN of this account\'s artifact bucket' },
+      ArtifactObjectsArn: { type: 'String', description: 'ARN of the artifact bucket\'s objects' },
+      ArtifactKeyArn: { type: 'String', description: 'ARN of this account\'s artifact key' },
+    },
+    resources: {
+      PipelinePolicy: pipelinePolicy,
+      Pipeline: codePipeline,
+      CodeDeployRole: codeDeployRole,
+      CodeDeployApplication: new Application({ ApplicationName: application, ComputePlatform: 'Server' }),
+      DeploymentGroup: new DeploymentGroup({
+        ApplicationName: ref('CodeDeployApplication'),
+        DeploymentGroupName: group,
+        ServiceRoleArn: getAtt('CodeDeployRole', 'Arn'),
+        DeploymentConfigName: p.deploy.deploymentConfig,
+        Ec2TagFilters: [{ Key: p.deploy.ec2TagKey, Value: ref('EnvironmentName'), Type: 'KEY_AND_VALUE' }],
+        AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE'] },
+      }),
+      TriggerRole: triggerRole,
+      TriggerRule: new Rule({
+        Name: names.triggerRule(p.name),
+        Description: `Starts ${pipelineName} when its branch of ${p.repository} changes in the source account`,
+        State: 'ENABLED',
+        EventPattern: {
+          source: ['aws.codecommit'],
+          'detail-type': ['CodeCommit Repository State Change'],
+          account: [sourceAccountId],
+          resources: [repositoryArn],
+          detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [ref('BranchName')] },
+        },
+        Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn') }],
+      }),
+    },
+    outputs: {
+      PipelineName: { description: 'Name of the pipeline', value: ref('Pipeline') },
+      PipelineArn: { description: 'ARN of the pipeline', value: pipelineArn },
+    },
+  };
+}

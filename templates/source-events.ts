@@ -1,0 +1,52 @@
+/**
+ * Each source account: EventBridge rules forwarding `CodeCommit Repository
+ * State Change` events of each tracked branch to the buses of the pipeline
+ * accounts that track it. EventBridge allows 5 targets a rule, so targets come
+ * in chunks of 5; large orgs split the rules over several templates.
+ */
+import Rule from 'cloudform-types/types/events/rule';
+import { arn, ref } from '../src/cfn/intrinsics';
+import type { TemplateDefinition } from '../src/cfn/template';
+import type { Names } from '../src/naming';
+
+export interface ForwardingRule {
+  /** Position of the rule among all rules of the source account: fixes its name. */
+  index: number;
+  repository: string;
+  branch: string;
+  targetAccountIds: readonly string[];
+}
+
+/** https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html */
+export const TARGETS_PER_RULE = 5;
+
+export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): TemplateDefinition {
+  const resources: Record<string, Rule> = {};
+  for (const rule of rules) {
+    if (rule.targetAccountIds.length > TARGETS_PER_RULE) {
+      throw new Error(`internal: rule ${rule.index} has ${rule.targetAccountIds.length} targets, over ${TARGETS_PER_RULE}`);
+    }
+    resources[`ForwardingRule${String(rule.index).padStart(3, '0')}`] = new Rule({
+      Name: names.forwardingRule(rule.index),
+      Description: `Forwards pushes to ${rule.repository}:${rule.branch} to ${rule.targetAccountIds.length} pipeline account(s)`,
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['aws.codecommit'],
+        'detail-type': ['CodeCommit Repository State Change'],
+        resources: [arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${rule.repository}`)],
+        detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [rule.branch] },
+      },
+      Targets: rule.targetAccountIds.map((id) => ({
+        Id: `account-${id}`,
+        Arn: arn(`events:\${AWS::Region}:${id}:event-bus/default`),
+        RoleArn: ref('EventForwarderRoleArn'),
+      })),
+    });
+  }
+  return {
+    description: 'xstack source-events: forwards CodeCommit branch events to the pipeline accounts',
+    parameters: { EventForwarderRoleArn: { type: 'String', description: 'ARN of the event forwarding role' } },
+    resources,
+    outputs: {},
+  };
+}

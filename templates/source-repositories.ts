@@ -1,0 +1,36 @@
+/**
+ * Source account: the CodeCommit repositories, the single source of truth.
+ * Retained on delete and on replacement: a repository's logical id is a
+ * contract, and renaming it would otherwise destroy history.
+ */
+import Repository from 'cloudform-types/types/codeCommit/repository';
+import { retain } from '../src/cfn/extensions';
+import { arn } from '../src/cfn/intrinsics';
+import { logicalId } from '../src/cfn/resources';
+import type { CfnResource, OutputSpec, TemplateDefinition } from '../src/cfn/template';
+import type { Repository as RepositoryModel } from '../src/org/model';
+
+export function sourceRepositories(repositories: readonly RepositoryModel[]): TemplateDefinition {
+  const resources: Record<string, Repository> = {};
+  const outputs: Record<string, OutputSpec> = {};
+  for (const repository of repositories) {
+    const id = logicalId('Repository', repository.name);
+    resources[id] = retain(
+      new Repository({
+        RepositoryName: repository.name,
+        ...(repository.description ? { RepositoryDescription: repository.description } : {}),
+      }),
+    );
+    // Built from its parts, not Fn::GetAtt: auditors read it, and the local emulator cannot resolve GetAtt here.
+    outputs[`${id}Arn`] = {
+      description: `ARN of repository ${repository.name}`,
+      value: arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${repository.name}`),
+    };
+  }
+  return {
+    description: 'xstack source-repositories: CodeCommit repositories of this source account',
+    parameters: {},
+    resources: resources as Record<string, Repository & Partial<CfnResource>>,
+    outputs,
+  };
+}
