@@ -144,7 +144,7 @@ export function parseOrg(text: string, file: string): Org {
   if (doc.errors.length > 0) throw new OrgFileError(ctx.problems);
 
   const raw = orgSchema(doc.contents as never, '', ctx);
-  const org = raw && buildOrg(raw, file, ctx);
+  const org = raw && buildOrg(raw, file, ctx, declaredEnvironments(doc.toJS()));
   if (ctx.problems.length > 0 || !org) throw new OrgFileError(sortProblems(ctx.problems));
   return org;
 }
@@ -160,8 +160,17 @@ const DEFAULT_STACKSETS: StackSetSettings = {
   operationPreferences: {},
 };
 
+/**
+ * Environments named by any account, valid or not: a reference to the
+ * environment of an account that failed its own checks is not reported again.
+ */
+function declaredEnvironments(js: unknown): Set<string> {
+  const accounts = (js as { accounts?: Record<string, { environment?: unknown }> } | null)?.accounts ?? {};
+  return new Set(Object.values(accounts).flatMap((a) => (typeof a?.environment === 'string' ? [a.environment] : [])));
+}
+
 /** Cross-field rules: references, uniqueness, names the prefix would push past AWS limits. */
-function buildOrg(raw: Raw, file: string, ctx: Context): Org | undefined {
+function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): Org | undefined {
   const partition = raw.organization.partition as Partition;
   const region = raw.organization.region;
   if (!PARTITION_REGIONS[partition].includes(region)) {
@@ -219,7 +228,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context): Org | undefined {
       ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
     }
     for (const [environment] of p.branches) {
-      if (!byEnvironment.has(environment)) {
+      if (!byEnvironment.has(environment) && !declared.has(environment)) {
         ctx.report(
           `${path}.branches.${environment}`,
           `environment '${environment}' has no pipeline account`,

@@ -1,0 +1,1 @@
+export function generateOrgYaml(pipelineAccounts: number, options?: { organizationId?: string }): string;

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { OrgFileError, formatProblem } from '../src/errors';
+import { parseOrg } from '../src/org/load';
+
+const VALID = `organization:
+  partition: aws
+  region: eu-west-1
+prefix: acme
+accounts:
+  src:
+    id: "111111111111"
+    role: source
+  dev:
+    id: "222222222222"
+    role: pipeline
+    environment: dev
+repositories:
+  web-app:
+    account: src
+pipelines:
+  web-app:
+    repository: web-app
+    branches:
+      dev: main
+    deploy:
+      type: codedeploy
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseOrg(text, 'org.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(OrgFileError);
+    return (error as OrgFileError).problems.map(formatProblem);
+  }
+  throw new Error('expected the org file to be rejected');
+}
+
+const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp }> = [
+  { name: 'account id with 11 digits', edit: (t) => t.replace('"222222222222"', '"22222222222"'), expected: /^org\.yaml:10:9: accounts\.dev\.id: '22222222222' is not 12 digits; expected a 12-digit AWS account id in quotes/ },
+  { name: 'unquoted numeric account id', edit: (t) => t.replace('"222222222222"', '022222222222'), expected: /^org\.yaml:10:9: accounts\.dev\.id: is the number 22222222222, not a string \(YAML reads an unquoted 022222222222 as a number; put it in quotes\)/ },
+  { name: 'region of another partition', edit: (t) => t.replace('eu-west-1', 'us-gov-west-1'), expected: /^org\.yaml:3:11: organization\.region: us-gov-west-1 is in partition aws-us-gov, not aws; expected one of the aws regions/ },
+  { name: 'unknown region', edit: (t) => t.replace('eu-west-1', 'eu-west-9'), expected: /organization\.region: eu-west-9 is not a known region/ },
+  { name: 'duplicate account id', edit: (t) => t.replace('"222222222222"', '"111111111111"'), expected: /^org\.yaml:10:9: accounts\.dev\.id: account id 111111111111 is also the id of account 'src'/ },
+  { name: 'duplicate account name', edit: (t) => t.replace('repositories:', '  src:\n    id: "333333333333"\n    role: source\nrepositories:'), expected: /^org\.yaml:13:3: accounts\.src: 'src' appears twice \(first on line 6\)/ },
+  { name: 'environment without a pipeline account', edit: (t) => t.replace('      dev: main', '      dev: main\n      prod: main'), expected: /^org\.yaml:21:13: pipelines\.web-app\.branches\.prod: environment 'prod' has no pipeline account; expected an environment of a pipeline account: dev/ },
+  { name: 'invalid repository name', edit: (t) => t.replace('repository: web-app', 'repository: web app!'), expected: /^org\.yaml:18:17: pipelines\.web-app\.repository: 'web app!' is not valid; expected a CodeCommit repository name/ },
+  { name: 'repository name ending in .git', edit: (t) => t.replace('repository: web-app', 'repository: web-app.git'), expected: /pipelines\.web-app\.repository: repository names may not end in \.git/ },
+  { name: 'invalid branch name', edit: (t) => t.replace('dev: main', 'dev: feature..x'), expected: /^org\.yaml:20:12: pipelines\.web-app\.branches\.dev: contains '\.\.'; expected a git branch name/ },
+  { name: 'branch name with a space', edit: (t) => t.replace('dev: main', 'dev: "my branch"'), expected: /pipelines\.web-app\.branches\.dev: contains a space/ },
+  { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
+  { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
+  { name: 'prefix with capitals', edit: (t) => t.replace('prefix: acme', 'prefix: Acme'), expected: /^org\.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters/ },
+  { name: 'unknown key with suggestion', edit: (t) => t.replace('    role: source', '    role: source\n    enviroment: x'), expected: /^org\.yaml:9:5: accounts\.src\.enviroment: unknown key 'enviroment' \(did you mean 'environment'\?\); expected one of: id, role, environment/ },
+  { name: 'unknown top-level key', edit: (t) => `${t}pipeline:\n  x: 1\n`, expected: /pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\)/ },
+  { name: 'repository in a pipeline account', edit: (t) => t.replace('    account: src', '    account: dev'), expected: /repositories\.web-app\.account: 'dev' is a pipeline account; repositories live in source accounts/ },
+  { name: 'pipeline account without environment', edit: (t) => t.replace('    environment: dev\n', ''), expected: /accounts\.dev: is a pipeline account without an 'environment'/ },
+  { name: 'two accounts for one environment', edit: (t) => t.replace('repositories:', '  dev2:\n    id: "333333333333"\n    role: pipeline\n    environment: dev\nrepositories:'), expected: /accounts\.dev2\.environment: environment 'dev' is already run by account 'dev'/ },
+  { name: 'unknown partition', edit: (t) => t.replace('partition: aws', 'partition: aws-gov'), expected: /organization\.partition: 'aws-gov' is not accepted \(did you mean 'aws-cn'\?|organization\.partition: 'aws-gov' is not accepted/ },
+  { name: 'concurrency above strict failure tolerance', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 5\n    failureToleranceCount: 1\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 5 exceeds failureToleranceCount \+ 1 \(2\)/ },
+  { name: 'count and percentage together', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    maxConcurrentPercentage: 10\n`, expected: /sets both maxConcurrentCount and maxConcurrentPercentage/ },
+  { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
+];
+
+describe('organization file validation', () => {
+  it('accepts the valid base file', () => {
+    const org = parseOrg(VALID, 'org.yaml');
+    expect(org.accounts.map((a) => a.id)).toEqual(['111111111111', '222222222222']);
+    expect(org.pipelines[0].deploy).toEqual({ type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment' });
+  });
+
+  it.each(cases)('rejects: $name', ({ edit, expected }) => {
+    const problems = problemsOf(edit(VALID));
+    expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it('reports every problem of the file at once, in file order', () => {
+    const text = VALID.replace('"222222222222"', '"2222"').replace('eu-west-1', 'mars-1').replace('dev: main', 'dev: a..b');
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(3);
+    expect(problems.map((p) => p.split(':')[1])).toEqual(['3', '10', '20']);
+  });
+
+  it('keeps account ids with leading zeros as 12-digit strings', () => {
+    const org = parseOrg(VALID.replace('"111111111111"', '"012345678901"'), 'org.yaml');
+    expect(org.accounts[0].id).toBe('012345678901');
+  });
+});

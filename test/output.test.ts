@@ -1,0 +1,105 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import jsYaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { fromYaml, toYaml } from '../src/yaml';
+import { compileFile, ORG_FILES, tempDir } from './helpers';
+
+const CLI = '.build/src/cli.js';
+const listFiles = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+const readTree = (dir: string) => Object.fromEntries(listFiles(dir).sort().map((f) => [relative(dir, f), readFileSync(f, 'utf8')]));
+
+describe('YAML', () => {
+  it('keeps YAML 1.1 look-alikes strings, and reads back identically in two parsers', () => {
+    const data = { a: 'yes', b: 'on', c: '0123', d: '1e3', e: '012345678901', f: 'null', g: '~', h: 'Off', i: '1_000', j: '2001-12-14', k: 'arn:${AWS::Partition}:x', n: 7, t: true };
+    const text = toYaml(data);
+    expect(fromYaml(text)).toEqual(data);
+    expect(jsYaml.load(text)).toEqual(data);
+    expect(text).toContain('e: "012345678901"');
+    expect(text).not.toMatch(/[&*]\w+/);
+  });
+
+  it('every emitted template reads back to the object, also under js-yaml, with account ids as strings', () => {
+    for (const file of ORG_FILES) {
+      for (const [path, text] of compileFile(file).files) {
+        if (!path.endsWith('.yaml')) continue;
+        expect(jsYaml.load(text), path).toEqual(fromYaml(text));
+        expect(text, path).not.toMatch(/:\s\d{12}\s*$/m);
+      }
+    }
+  });
+});
+
+describe('determinism and dist/', () => {
+  it('the same input gives byte-identical files', () => {
+    for (const file of ORG_FILES) expect(compileFile(file).files).toEqual(compileFile(file).files);
+  });
+
+  it('the manifest hashes every file it lists', () => {
+    const { files } = compileFile('parameters/example.yaml');
+    const manifest = JSON.parse(files.get('manifest.json')!);
+    expect(Object.keys(manifest.files).sort()).toEqual([...files.keys()].filter((f) => f !== 'manifest.json').sort());
+    expect(manifest.stages.map((s: { wave: number }) => s.wave)).toEqual([1, 1, 2, 3, 4, 3, 5, 5]);
+  });
+
+  it('committed dist/ is what the compiler produces now (run `make compile` and commit when this fails)', () => {
+    const out = tempDir('fresh');
+    execFileSync('node', [CLI, 'compile', '--out', join(out, 'dist')]);
+    expect(readTree('dist')).toEqual(readTree(join(out, 'dist')));
+  });
+
+  it('a failed compile leaves the output folder exactly as it was', () => {
+    const dir = tempDir('atomic');
+    const out = join(dir, 'dist');
+    execFileSync('node', [CLI, 'compile', 'parameters/example.yaml', '--out', out]);
+    writeFileSync(join(out, 'marker'), 'kept');
+    const before = readTree(out);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync('parameters/example.yaml', 'utf8').replace('"444444444444"', '"4444"'));
+    const run = spawnSync('node', [CLI, 'compile', 'parameters/example.yaml', bad, '--out', out], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${bad}:21:9: accounts.prod.id: '4444' is not 12 digits`);
+    expect(run.stderr).toContain("1 problem in the organization file");
+    expect(run.stderr).toContain("was left as it was");
+    expect(readTree(out)).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(['bad.yaml', 'dist']);
+  });
+
+  it('prints usage and exits 2 on unknown commands', () => {
+    const run = spawnSync('node', [CLI, 'deploy-everything'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/unknown command 'deploy-everything'[\s\S]*usage: xstack compile/);
+    expect(existsSync(CLI)).toBe(true);
+  });
+});
+
+describe('cfn-lint, the validator', () => {
+  const cfnLint = process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint';
+  const lint = (region: string, files: string[]) => spawnSync(cfnLint, ['--regions', region, '--', ...files], { encoding: 'utf8' });
+
+  it.each([
+    ['example', 'eu-west-1'],
+    ['govcloud', 'us-gov-west-1'],
+  ])('reports no error and no warning on dist/%s (%s)', (org, region) => {
+    const templates = readdirSync(join('dist', org, 'templates')).map((f) => join('dist', org, 'templates', f));
+    expect(templates.length).toBeGreaterThan(5);
+    const run = lint(region, templates);
+    expect(run.error).toBeUndefined();
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('is really running: it rejects a broken copy', () => {
+    const dir = tempDir('lint');
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8').replace('EnableKeyRotation: true', 'EnableKeyRotation: maybe'));
+    const run = lint('eu-west-1', [broken]);
+    expect(run.status).not.toBe(0);
+    expect(run.stdout).toMatch(/E3012/);
+  });
+});

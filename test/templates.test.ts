@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { asList, awsPrincipals, policyDocuments } from '../src/checks/documents';
+import { checkTemplate, RULES } from '../src/checks/rules';
+import type { CfnTemplate } from '../src/cfn/template';
+import { ORG_FILES, templatesOf } from './helpers';
+
+const all = ORG_FILES.flatMap((file) => templatesOf(file).map(([stage, t]) => ({ file, stage, t })));
+const resourcesOf = (type: string) => all.flatMap(({ stage, t }) => Object.entries(t.Resources).filter(([, r]) => r.Type === type).map(([id, r]) => ({ stage, id, p: r.Properties as Record<string, any> })));
+const statements = all.flatMap(({ stage, t }) => policyDocuments(t).flatMap((d) => d.statements.map((s) => ({ stage, doc: d, s }))));
+
+describe('least privilege, over every statement of every template', () => {
+  it('covers a meaningful number of statements', () => {
+    expect(statements.length).toBeGreaterThan(60);
+  });
+
+  it('no Allow grants a wildcard action, and nothing uses NotAction or NotPrincipal', () => {
+    for (const { stage, doc, s } of statements) {
+      expect(s.NotAction, `${stage} ${doc.resource}`).toBeUndefined();
+      expect(s.NotPrincipal, `${stage} ${doc.resource}`).toBeUndefined();
+      if (s.Effect === 'Allow') for (const a of asList(s.Action)) expect(String(a), `${stage} ${doc.resource} ${s.Sid}`).not.toContain('*');
+    }
+  });
+
+  it('identity policies use resource "*" only in the CodeDeploy target lookup', () => {
+    const star = statements.filter(({ doc, s }) => doc.kind === 'identity' && asList(s.Resource).includes('*'));
+    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances']));
+  });
+
+  it('"*" and account-root principals in an Allow always carry conditions', () => {
+    for (const { stage, doc, s } of statements) {
+      if (s.Effect !== 'Allow') continue;
+      const broad = awsPrincipals(s.Principal).filter((p) => p === '*' || JSON.stringify(p).includes(':root'));
+      if (broad.length > 0) expect(s.Condition, `${stage} ${doc.resource} ${s.Sid}`).toBeDefined();
+    }
+  });
+
+  it('every service trust carries aws:SourceAccount and aws:SourceArn', () => {
+    const trusts = statements.filter(({ doc, s }) => doc.kind === 'trust' && (s.Principal as any)?.Service);
+    expect(trusts.length).toBeGreaterThan(5);
+    for (const { stage, doc, s } of trusts) {
+      expect(s.Condition?.StringEquals?.['aws:SourceAccount'], `${stage} ${doc.resource}`).toEqual({ Ref: 'AWS::AccountId' });
+      expect(s.Condition?.ArnLike?.['aws:SourceArn'], `${stage} ${doc.resource}`).toBeDefined();
+    }
+  });
+
+  it('uses no managed policies at all, and no literal partition anywhere', () => {
+    for (const { p } of resourcesOf('AWS::IAM::Role')) expect(p.ManagedPolicyArns).toBeUndefined();
+    for (const { stage, t } of all) expect(JSON.stringify(t), stage).not.toMatch(/arn:aws(-[a-z-]+)?:/);
+  });
+
+  it('the source role may do only the CodeCommit source action, artifact writes and data-key use', () => {
+    const policies = resourcesOf('AWS::IAM::ManagedPolicy');
+    expect(policies.length).toBe(3);
+    for (const { p } of policies) {
+      const actions = p.PolicyDocument.Statement.flatMap((s: any) => asList(s.Action));
+      expect(new Set(actions)).toEqual(
+        new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
+      );
+    }
+  });
+
+  it('the checker passes every emitted template', () => {
+    for (const { stage, t } of all) expect(checkTemplate(t), stage).toEqual([]);
+  });
+});
+
+describe('artifact key and bucket', () => {
+  it('keys rotate, are retained, and their administration is limited to named roles of their own account', () => {
+    for (const { stage, p } of resourcesOf('AWS::KMS::Key')) {
+      expect(p.EnableKeyRotation, stage).toBe(true);
+      const admin = p.KeyPolicy.Statement.find((s: any) => s.Sid === 'AdministerKey');
+      expect(admin.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } });
+      expect(admin.Condition.ArnLike['aws:PrincipalArn'].length).toBeGreaterThan(0);
+      expect(admin.Action).not.toContain('kms:Decrypt');
+      const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey').map((s: any) => s.Principal.AWS);
+      expect(users).toEqual([{ Ref: 'PipelineRoleArn' }, { Ref: 'SourceRoleArns' }]);
+    }
+  });
+
+  it('buckets: SSE-KMS with the key, TLS only, encrypted puts only, no public access, versioned, lifecycle', () => {
+    const buckets = resourcesOf('AWS::S3::Bucket');
+    expect(buckets.length).toBe(2);
+    for (const { p } of buckets) {
+      expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['ArtifactKey', 'Arn'] } });
+      expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+      expect(p.VersioningConfiguration.Status).toBe('Enabled');
+      expect(p.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
+    }
+    for (const { p } of resourcesOf('AWS::S3::BucketPolicy')) {
+      const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
+      expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+      expect(bySid.DenyUnencryptedUploads.Condition).toEqual({ StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } });
+    }
+  });
+});
+
+describe('pipelines', () => {
+  const pipelines = resourcesOf('AWS::CodePipeline::Pipeline');
+  it('source action runs with the source account role, without polling; the store names the key ARN', () => {
+    expect(pipelines.length).toBe(4);
+    for (const { stage, p } of pipelines) {
+      const source = p.Stages[0].Actions[0];
+      expect(source.ActionTypeId.Provider, stage).toBe('CodeCommit');
+      expect(source.RoleArn).toEqual({ Ref: 'SourceRoleArn' });
+      expect(source.Configuration.PollForSourceChanges).toBe(false);
+      expect(p.ArtifactStore.EncryptionKey).toEqual({ Id: { Ref: 'ArtifactKeyArn' }, Type: 'KMS' });
+      expect(p.Stages[1].Actions[0].ActionTypeId.Provider).toBe('CodeDeploy');
+    }
+  });
+
+  it('trigger rules match only the source account, the repository and the tracked branch', () => {
+    for (const { stage, p } of resourcesOf('AWS::Events::Rule').filter(({ id }) => id === 'TriggerRule')) {
+      expect(p.EventPattern.account, stage).toHaveLength(1);
+      expect(p.EventPattern.detail.referenceName).toEqual([{ Ref: 'BranchName' }]);
+    }
+  });
+});
+
+describe('rules catch what they are for', () => {
+  const template = (type: string, properties: Record<string, unknown>, metadata?: Record<string, unknown>): CfnTemplate => ({
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: 't',
+    Resources: { R: { Type: type, ...(metadata ? { Metadata: metadata } : {}), Properties: properties } },
+  });
+  const identity = (statement: Record<string, unknown>, metadata?: Record<string, unknown>) =>
+    template('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Sid: 'S', Effect: 'Allow', ...statement }] } }, metadata);
+  const keyPolicy = (statement: Record<string, unknown>) => template('AWS::KMS::Key', { KeyPolicy: { Statement: [{ Sid: 'S', Effect: 'Allow', Resource: '*', ...statement }] } });
+  const trust = (statement: Record<string, unknown>) =>
+    template('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Sid: 'S', Effect: 'Allow', Action: 'sts:AssumeRole', ...statement }] } });
+  const reason = { xstack: { exceptions: [{ rule: 'XS002', statement: 'S', reason: 'no resource-level permissions' }] } };
+
+  it.each([
+    ['XS001', identity({ Action: 's3:*', Resource: 'arn' }), 'Action::s3:*'],
+    ['XS001', identity({ Action: 'kms:ReEncrypt*', Resource: 'arn' }), 'Action::kms:ReEncrypt*'],
+    ['XS001', identity({ NotAction: 's3:GetObject', Resource: 'arn' }), 'NotAction'],
+    ['XS002', identity({ Action: 's3:GetObject', Resource: '*' }), 'Resource::*'],
+    ['XS002', identity({ Action: 'ec2:DescribeInstances', Resource: '*' }), 'Resource::*'],
+    ['XS003', keyPolicy({ Principal: { AWS: '*' }, Action: 'kms:Decrypt' }), 'Principal::*'],
+    ['XS004', keyPolicy({ Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:Decrypt' }), 'Principal::arn:${AWS::Partition}:iam::${AWS::AccountId}:root'],
+    ['XS005', trust({ Principal: { Service: 'codepipeline.amazonaws.com' } }), 'Principal::codepipeline.amazonaws.com'],
+    ['XS006', template('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x' }] } }), 'Sid'],
+    ['XS007', keyPolicy({ Action: 'kms:Decrypt' }), 'Principal'],
+    ['XS008', template('AWS::IAM::Role', { ManagedPolicyArns: ['arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'] }), 'ManagedPolicyArns::arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'],
+    ['XS009', identity({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }), 'arn:aws:s3:::b/*'],
+  ])('%s fires on %#', (rule, t, item) => {
+    const findings = checkTemplate(t as CfnTemplate);
+    expect(findings.map((f) => `${f.rule} ${f.item}`)).toContain(`${rule} ${item}`);
+  });
+
+  it('a recorded reason admits "*" only for actions without resource-level permissions', () => {
+    expect(checkTemplate(identity({ Action: 'ec2:DescribeInstances', Resource: '*' }, reason))).toEqual([]);
+    expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002']);
+  });
+
+  it('conditions admit "*" and root principals; Deny statements may use wildcards', () => {
+    expect(checkTemplate(keyPolicy({ Principal: { AWS: '*' }, Action: 'kms:Decrypt', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-x' } } }))).toEqual([]);
+    expect(checkTemplate(template('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: [{ Sid: 'D', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'x' }] } }))).toEqual([]);
+  });
+
+  it('lists each rule once with a description', () => {
+    expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+    for (const r of RULES) expect(r.description.length).toBeGreaterThan(10);
+  });
+});
