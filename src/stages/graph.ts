@@ -18,12 +18,13 @@ export interface Rollout {
 
 export function orderStages(stages: readonly Stage[]): Rollout {
   const byId = new Map(stages.map((s) => [s.id, s]));
+  const targetsOf = new Map(stages.map((s) => [s.id, new Set(s.targets.map((a) => a.id))]));
   const problems: string[] = [];
   const dependsOn = new Map<string, string[]>();
 
   for (const stage of stages) {
     const producers = new Set<string>();
-    const targetIds = new Set(stage.targets.map((a) => a.id));
+    const targetIds = targetsOf.get(stage.id)!;
     for (const accountId of stage.inputs.keys()) {
       if (!targetIds.has(accountId)) problems.push(`${stage.id}: has inputs for ${accountId}, which it does not target`);
     }
@@ -50,7 +51,7 @@ export function orderStages(stages: readonly Stage[]): Rollout {
           if (!(ref.output in producer.definition.outputs)) {
             problems.push(`${stage.id} @ ${account.id}: ${name} is wired to ${ref.stage}.${ref.output}, which template ${producer.module} does not output`);
           }
-          if (!producer.targets.some((a) => a.id === ref.account)) {
+          if (!targetsOf.get(ref.stage)!.has(ref.account)) {
             problems.push(`${stage.id} @ ${account.id}: ${name} is wired to ${ref.stage} in account ${ref.account}, which that stage does not target`);
           }
           producers.add(ref.stage);

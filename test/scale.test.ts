@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { renderTemplate } from '../src/cfn/template';
+import { CompileError } from '../src/errors';
+import { LIMITS } from '../src/limits';
+import { compileGenerated } from './helpers';
+
+describe('orgs with many pipeline accounts', () => {
+  it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
+    const { stages } = compileGenerated(12);
+    const events = stages.find((s) => s.id === 'source-events-source')!;
+    const rules = Object.values(renderTemplate(events.definition).Resources).map((r) => (r.Properties as { Targets: unknown[] }).Targets.length);
+    // 2 repositories x 2 branches (6 accounts each) -> 2 rules of 5 + 1 each
+    expect(rules.sort()).toEqual([1, 1, 1, 1, 5, 5, 5, 5]);
+    expect(stages.find((s) => s.id === 'source-identity-source')!.notes).toEqual([]);
+  });
+
+  it('1,000 accounts: switches to the org-scoped form, chunks the rules, stays inside every limit', () => {
+    const { stages, files, rollout } = compileGenerated(1000);
+    const identity = stages.find((s) => s.id === 'source-identity-source')!;
+    expect(identity.notes.join('\n')).toMatch(/source role trust policy: explicit form would need \d+ characters of trust policy \(limit 2048\).*org-scoped form/);
+    expect(identity.definition.parameters).toEqual({});
+    // Without the explicit list, the source role no longer waits for the pipeline roles.
+    expect(rollout.waveOf.get('source-identity-source')).toBe(1);
+    const eventStages = stages.filter((s) => s.module === 'source-events');
+    expect(eventStages.length).toBe(Math.ceil(400 / 25));
+    for (const [path, text] of files) {
+      if (path.endsWith('.yaml')) expect(Buffer.byteLength(text), path).toBeLessThanOrEqual(LIMITS.templateBodyBytes);
+    }
+  });
+
+  it('1,000 accounts without an organization id: a clear compile error, no output', () => {
+    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
+    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit source role trust policy would need \d+ characters of trust policy \(limit 2048\)[\s\S]*Set organization.id/);
+  });
+});
