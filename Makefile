@@ -37,7 +37,10 @@ compile: $(BUILD)
 
 test: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
-	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint npx vitest run --config test/vitest.config.ts
+	@rm -f .build/test-results.json
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint npx vitest run --config test/vitest.config.ts \
+	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \
+	  status=$$?; node test/summary.mjs .build/test-results.json || status=1; exit $$status
 
 bench: $(BUILD)
 	node bench/compile.mjs
