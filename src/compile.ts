@@ -112,9 +112,8 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
       dependsOn: rollout.dependsOn.get(s.id),
       accounts: s.targets.map((a) => a.id),
       regions: [org.region],
-      parameters: Object.fromEntries(
-        Object.entries(s.definition.parameters).map(([name, spec]) => [name, { type: spec.type, sources: sourcesByAccount(s, name) }]),
-      ),
+      parameters: Object.fromEntries(Object.entries(s.definition.parameters).map(([name, spec]) => [name, { type: spec.type, ...sourceSummary(s, name) }])),
+      parameterFiles: Object.fromEntries(s.targets.map((a) => [a.id, parameterPath(s, a.name)])),
       outputs: Object.keys(s.definition.outputs).sort(),
       notes: s.notes,
     })),
@@ -122,11 +121,25 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
   };
 }
 
-function sourcesByAccount(stage: Stage, name: string) {
-  return Object.fromEntries(
-    stage.targets.map((a) => {
-      const source = stage.inputs.get(a.id)![name];
-      return [a.id, source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map((r) => `${r.stage}.${r.output}@${r.account}`) }];
-    }),
-  );
+/**
+ * Where a parameter's values come from, across the stage's accounts; the
+ * value for each account is in its parameter file (hashed above).
+ */
+function sourceSummary(stage: Stage, name: string) {
+  const accounts = new Set(stage.targets.map((a) => a.name));
+  const environments = new Set(stage.targets.flatMap((a) => (a.environment ? [a.environment] : [])));
+  // `pipelines.web-app.branches.dev` -> `pipelines.web-app.branches.<environment>`
+  const general = (origin: string) =>
+    origin
+      .split('.')
+      .map((part, i, parts) => (i === parts.length - 1 && environments.has(part) ? '<environment>' : i === 1 && parts[0] === 'accounts' && accounts.has(part) ? '<account>' : part))
+      .join('.');
+  const wiredFrom = new Set<string>();
+  const origins = new Set<string>();
+  for (const a of stage.targets) {
+    const source = stage.inputs.get(a.id)![name];
+    if (source.kind === 'wired') source.refs.forEach((r) => wiredFrom.add(`${r.stage}.${r.output}`));
+    else origins.add(general(source.origin));
+  }
+  return { ...(origins.size ? { from: [...origins].sort() } : {}), ...(wiredFrom.size ? { wiredFrom: [...wiredFrom].sort() } : {}) };
 }

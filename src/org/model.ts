@@ -75,8 +75,15 @@ export const accountByName = (org: Org, name: string): Account => {
   return account;
 };
 
+const environmentIndex = new WeakMap<Org, Map<string, Account>>();
+
 export const accountOfEnvironment = (org: Org, environment: string): Account => {
-  const account = org.accounts.find((a) => a.role === 'pipeline' && a.environment === environment);
+  let index = environmentIndex.get(org);
+  if (!index) {
+    index = new Map(org.accounts.filter((a) => a.role === 'pipeline' && a.environment).map((a) => [a.environment!, a]));
+    environmentIndex.set(org, index);
+  }
+  const account = index.get(environment);
   if (!account) throw new Error(`internal: environment ${environment} was validated but has no account`);
   return account;
 };
