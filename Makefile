@@ -1,6 +1,7 @@
 # xstack — every entry point a person or CI needs.
 #   make          set up, build and compile every org in parameters/ to dist/
 #   make test     set up and run every test (unit, golden, dist freshness, cfn-lint)
+#   make demo     deploy the example org to a local AWS (moto on 127.0.0.1) and show the wiring
 #   make bench    benchmark the compiler (see bench/RESULTS.md)
 
 NODE_STAMP := node_modules/.package-lock.stamp
@@ -9,7 +10,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 BUILD      := .build/src/cli.js
 SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
 
-.PHONY: all setup build compile test lint bench clean
+.PHONY: all setup build compile test demo bench clean
 .DEFAULT_GOAL := all
 
 all: compile
@@ -38,9 +39,12 @@ compile: $(BUILD)
 test: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
 	@rm -f .build/test-results.json
-	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint npx vitest run --config test/vitest.config.ts \
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server npx vitest run --config test/vitest.config.ts \
 	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \
 	  status=$$?; node test/summary.mjs .build/test-results.json || status=1; exit $$status
+
+demo: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
+	node $(BUILD) deploy parameters/example.yaml --local
 
 bench: $(BUILD)
 	node bench/compile.mjs

@@ -7,31 +7,60 @@ import { XstackError } from './errors';
 import { loadOrgFile } from './org/load';
 import { replaceFolder } from './write';
 
-const USAGE = `usage: xstack compile [ORG_FILE ...] [--out DIR]
+const USAGE = `usage:
+  xstack compile [ORG_FILE ...] [--out DIR]
+  xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
+  xstack deploy  ORG_FILE [AWS options]
+  xstack destroy ORG_FILE [AWS options] [--yes]
 
-Compiles each organization file (default: every parameters/*.yaml) to
-DIR/<file stem>/ (default DIR: dist): one CloudFormation template per stage,
-per-account parameter files and manifest.json. DIR is replaced as a whole, or
-left as it was if anything fails.`;
+compile   each organization file (default: every parameters/*.yaml) to
+          DIR/<file stem>/ (default DIR: dist): templates, per-account
+          parameter files, manifest.json. DIR is replaced as a whole, or left
+          as it was if anything fails.
+plan      what deploy would do, per StackSet; changes nothing. With
+          --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+deploy    rolls the org out with StackSets, wave by wave, wiring outputs into
+          parameters. Running it again finishes an interrupted rollout.
+destroy   removes stack instances and StackSets in reverse order; artifact
+          buckets, keys and repositories are retained. Asks unless --yes.
+
+AWS options: --profile NAME, --region REGION (where the StackSets live;
+default: the org's region), --endpoint URL (default: AWS_ENDPOINT_URL or AWS),
+--output-reader-role NAME (role assumed in each account to read outputs;
+default: the StackSet execution role), --local (start moto's server on
+127.0.0.1, prepare the org there, run against it, stop it).`;
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { command: string; files: string[]; out: string } {
+interface Args {
+  command: 'compile' | 'plan' | 'deploy' | 'destroy';
+  files: string[];
+  out: string;
+  flags: Set<string>;
+  options: Map<string, string>;
+}
+
+const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes']);
+const OPTIONS = new Set(['--out', '--profile', '--region', '--endpoint', '--output-reader-role']);
+
+function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (command !== 'compile') throw new UsageError(`unknown command '${command}'`);
-  const files: string[] = [];
-  let out = 'dist';
+  if (!['compile', 'plan', 'deploy', 'destroy'].includes(command)) throw new UsageError(`unknown command '${command}'`);
+  const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
-    if (arg === '--out') {
+    if (FLAGS.has(arg)) args.flags.add(arg);
+    else if (OPTIONS.has(arg)) {
       const value = rest[++i];
-      if (!value) throw new UsageError('--out needs a folder');
-      out = value;
+      if (!value || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      args.options.set(arg, value);
     } else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-    else files.push(arg);
+    else args.files.push(arg);
   }
-  return { command, files, out };
+  args.out = args.options.get('--out') ?? 'dist';
+  if (args.command !== 'compile' && args.files.length !== 1) throw new UsageError(`${args.command} takes exactly one organization file`);
+  return args;
 }
 
 const defaultOrgFiles = () =>
@@ -47,8 +76,24 @@ function summary(c: CompiledOrg, out: string): string {
   return lines.join('\n');
 }
 
-export function main(argv: string[]): number {
-  let args;
+function compileCommand(args: Args): number {
+  const files = args.files.length > 0 ? args.files : defaultOrgFiles();
+  if (files.length === 0) throw new UsageError('no organization files in parameters/');
+  const compiled = files.map((f) => compileOrg(loadOrgFile(f)));
+  const names = new Set<string>();
+  const all = new Map<string, string>();
+  for (const c of compiled) {
+    if (names.has(c.org.name)) throw new UsageError(`two organization files are named '${c.org.name}'`);
+    names.add(c.org.name);
+    for (const [path, text] of c.files) all.set(`${c.org.name}/${path}`, text);
+  }
+  replaceFolder(args.out, all);
+  process.stdout.write(`${compiled.map((c) => summary(c, args.out)).join('\n')}\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
   try {
     args = parseArgs(argv);
   } catch (error) {
@@ -58,26 +103,26 @@ export function main(argv: string[]): number {
     return error.message ? 2 : 0;
   }
   try {
-    const files = args.files.length > 0 ? args.files : defaultOrgFiles();
-    if (files.length === 0) throw new UsageError('no organization files in parameters/');
-    const compiled = files.map((f) => compileOrg(loadOrgFile(f)));
-    const names = new Set<string>();
-    const all = new Map<string, string>();
-    for (const c of compiled) {
-      if (names.has(c.org.name)) throw new UsageError(`two organization files are named '${c.org.name}'`);
-      names.add(c.org.name);
-      for (const [path, text] of c.files) all.set(`${c.org.name}/${path}`, text);
-    }
-    replaceFolder(args.out, all);
-    process.stdout.write(`${compiled.map((c) => summary(c, args.out)).join('\n')}\n`);
-    return 0;
+    if (args.command === 'compile') return compileCommand(args);
+    // The deployer and the AWS SDK load only for the commands that talk to AWS.
+    const { awsCommand } = await import('./deploy/command.js');
+    return await awsCommand(args.command, compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
   } catch (error) {
     if (error instanceof XstackError || error instanceof UsageError) {
-      process.stderr.write(`xstack: ${error.message}\n${args.out} was left as it was.\n`);
+      process.stderr.write(`xstack: ${error.message}\n`);
+      if (args.command === 'compile') process.stderr.write(`${args.out} was left as it was.\n`);
       return 1;
     }
     throw error;
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error) => {
+      process.stderr.write(`xstack: internal error: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -178,7 +178,8 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
       }),
     },
     outputs: {
-      PipelineName: { description: 'Name of the pipeline', value: ref('Pipeline') },
+      // The deterministic name rather than Ref: the local emulator does not create pipelines.
+      PipelineName: { description: 'Name of the pipeline', value: pipelineName },
       PipelineArn: { description: 'ARN of the pipeline', value: pipelineArn },
     },
   };

@@ -1,0 +1,115 @@
+/** plan / deploy / destroy for the CLI: sets up AWS (or the local emulator), renders events and results. */
+import { createInterface } from 'node:readline/promises';
+import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { CompiledOrg } from '../compile';
+import { XstackError } from '../errors';
+import { Aws } from './clients';
+import { deploy, destroy, plan, type StackSetPlan } from './deployer';
+import type { DeployEvent, RunSummary } from './events';
+import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+
+const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
+
+function render(started: number) {
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  return (e: DeployEvent) => {
+    const line =
+      e.type === 'wave'
+        ? `[${elapsed()}] wave ${e.wave}/${e.of}: ${e.stages.join(', ')}`
+        : e.type === 'operation'
+          ? `[${elapsed()}]   ${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`
+          : e.type === 'waiting'
+            ? `[${elapsed()}]   ${e.stage}: waiting for ${e.operationId}: ${e.reason}`
+            : `[${elapsed()}]   ${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
+    process.stdout.write(`${line}\n`);
+  };
+}
+
+function printSummary(s: RunSummary): void {
+  const count = (r: string) => s.stages.filter((x) => x.result === r).length;
+  const parts = ['created', 'updated', 'unchanged', 'deleted', 'failed', 'not-run'].filter((r) => count(r) > 0).map((r) => `${count(r)} ${r}`);
+  process.stdout.write(`\nsummary: ${parts.join(', ')} (${s.stages.length} StackSets, ${s.mutatingCalls} mutating calls, ${s.seconds.toFixed(1)}s)\n`);
+  for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) {
+    process.stdout.write(`  ✗ ${st.stage} (${st.stackSet}):\n${st.reasons.map((r) => `      ${r}`).join('\n')}\n`);
+  }
+}
+
+function printPlan(plans: StackSetPlan[]): void {
+  for (const p of plans) {
+    process.stdout.write(`${p.action === 'create' ? '+' : p.action === 'update' ? '~' : '='} ${p.stackSet}: ${p.action}\n`);
+    if (p.action === 'unchanged') continue;
+    if (p.addAccounts.length) process.stdout.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
+    if (p.removeAccounts.length) process.stdout.write(`    instances to remove: ${p.removeAccounts.join(', ')}\n`);
+    if (p.templateChanged && p.templateDiff) process.stdout.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
+    for (const c of p.parameterChanges) process.stdout.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
+  }
+  const changes = plans.filter((p) => p.action !== 'unchanged');
+  const n = (a: string) => plans.filter((p) => p.action === a).length;
+  process.stdout.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
+}
+
+/** Each pipeline account's stacks with their parameters: the wiring, as deployed. */
+async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: string): Promise<void> {
+  for (const account of compiled.org.accounts.filter((a) => a.role === 'pipeline')) {
+    const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`));
+    const stacks = (await cfn.send(new ListStacksCommand({}))).StackSummaries?.filter((s) => s.StackStatus !== 'DELETE_COMPLETE') ?? [];
+    process.stdout.write(`\n${account.name} (${account.id}):\n`);
+    for (const s of stacks.sort((a, b) => (a.StackName! < b.StackName! ? -1 : 1))) {
+      const stack = (await cfn.send(new DescribeStacksCommand({ StackName: s.StackId }))).Stacks?.[0];
+      process.stdout.write(`  ${s.StackName} ${stack?.StackStatus}\n`);
+      for (const p of stack?.Parameters ?? []) process.stdout.write(`    ${p.ParameterKey} = ${p.ParameterValue}\n`);
+    }
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(question);
+  rl.close();
+  return answer.trim().toLowerCase() === 'yes';
+}
+
+export async function awsCommand(command: 'plan' | 'deploy' | 'destroy', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
+  const started = Date.now();
+  let local: LocalAws | undefined;
+  try {
+    if (flags.has('--local')) {
+      local = await startLocalAws();
+      process.stdout.write(`local AWS (moto) at ${local.endpoint}\n`);
+    }
+    const aws = new Aws({
+      region: options.get('--region') ?? compiled.org.region,
+      profile: options.get('--profile'),
+      endpoint: local?.endpoint ?? options.get('--endpoint'),
+      ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
+    });
+    const readerRole = options.get('--output-reader-role');
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: flags.has('--json') ? undefined : render(started) };
+    if (local) {
+      const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
+      await prepareLocalOrg(compiled.org, aws, admin);
+    }
+    if (command === 'plan') {
+      const plans = await plan(compiled, aws, deployOptions);
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
+      else printPlan(plans);
+      const changes = plans.some((p) => p.action !== 'unchanged');
+      return flags.has('--detailed-exitcode') && changes ? 2 : 0;
+    }
+    if (command === 'destroy' && !flags.has('--yes') && !local) {
+      if (!(await confirm(`Destroy every StackSet of ${compiled.org.file}? Type 'yes': `))) {
+        throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation: answer yes, or pass --yes');
+      }
+    }
+    const result = command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, deployOptions);
+    if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else printSummary(result);
+    const failed = result.stages.some((s) => s.result === 'failed');
+    if (local && command === 'deploy' && !failed) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
+    return failed ? 1 : 0;
+  } finally {
+    await local?.stop();
+  }
+}

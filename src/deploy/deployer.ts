@@ -1,0 +1,272 @@
+/**
+ * The stateless reconciler. The truth is what CloudFormation reports: for each
+ * wave of the stage graph, compare each StackSet's template and each
+ * account's parameters with the compile, act only on the difference, wait,
+ * read the outputs in the target accounts, go on. A second run with nothing
+ * changed makes no mutating call; an interrupted run is finished by running
+ * again.
+ */
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CompiledOrg } from '../compile';
+import { XstackError } from '../errors';
+import { fromYaml } from '../yaml';
+import type { Aws } from './clients';
+import { desiredStackSets, parametersFor, sha256, type DesiredStackSet, type Outputs } from './desired';
+import type { Listener, RunSummary, StageResult, StageSummary } from './events';
+import {
+  createStackSet,
+  deleteStackSet,
+  HEALTHY_INSTANCE,
+  readInstanceOutputs,
+  readStackSet,
+  runOperation,
+  type ActualStackSet,
+  type Operation,
+  type StackSetContext,
+} from './stacksets';
+
+export interface DeployOptions {
+  /** Role assumed in each target account to read stack outputs (default: the StackSet execution role). */
+  outputReaderRoleName?: string;
+  pollMs?: number;
+  onEvent?: Listener;
+  /** Called after each completed wave; tests use it to interrupt a rollout. */
+  afterWave?: (wave: number) => void;
+}
+
+interface Run {
+  compiled: CompiledOrg;
+  aws: Aws;
+  options: DeployOptions;
+  adminAccountId: string;
+  outputs: Outputs;
+  accountClients: Map<string, Promise<CloudFormationClient>>;
+}
+
+async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
+  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+  if (!identity.Account) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
+  return { compiled, aws, options, adminAccountId: identity.Account, outputs: new Map(), accountClients: new Map() };
+}
+
+function context(run: Run, desired: DesiredStackSet): StackSetContext {
+  const { org } = run.compiled;
+  return {
+    cfn: run.aws.cloudFormation(),
+    name: desired.name,
+    region: org.region,
+    settings: org.stackSets,
+    partition: org.partition,
+    adminAccountId: run.adminAccountId,
+    pollMs: run.options.pollMs ?? 5_000,
+    onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage: desired.stage.id, operationId, reason }),
+  };
+}
+
+const readerRole = (run: Run) => {
+  const s = run.compiled.org.stackSets;
+  const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? s.executionRoleName : undefined);
+  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may call DescribeStacks');
+  return name;
+};
+
+function accountClient(run: Run, account: string): Promise<CloudFormationClient> {
+  let client = run.accountClients.get(account);
+  if (!client) {
+    const arn = `arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`;
+    client = run.aws.assume(arn).then((credentials) => run.aws.cloudFormation(credentials));
+    run.accountClients.set(account, client);
+  }
+  return client;
+}
+
+/** Reads the outputs of every instance of a stage; in deploy mode every declared output must be there. */
+async function harvest(run: Run, desired: DesiredStackSet, actual: ActualStackSet, strict: boolean): Promise<void> {
+  const byAccount = new Map<string, Record<string, string>>();
+  const declared = Object.keys(desired.stage.definition.outputs);
+  await Promise.all(
+    desired.stage.targets.map(async (account) => {
+      const instance = actual.instances.get(account.id);
+      if (!instance) return;
+      const outputs = await readInstanceOutputs(await accountClient(run, account.id), desired.name, instance.stackId);
+      if (!outputs) return;
+      for (const name of declared) {
+        if (strict && outputs[name] === undefined) {
+          throw new XstackError('OUTPUT_MISSING', `stage ${desired.stage.id}, account ${account.id}, region ${run.compiled.org.region}: output ${name} is missing from the deployed stack`);
+        }
+      }
+      byAccount.set(account.id, outputs);
+    }),
+  );
+  run.outputs.set(desired.stage.id, byAccount);
+}
+
+const sameValues = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+/** Accounts with identical values share one operation. */
+function groupByValues(accounts: string[], values: Map<string, Record<string, string>>): Array<{ accounts: string[]; values: Record<string, string> }> {
+  const groups = new Map<string, { accounts: string[]; values: Record<string, string> }>();
+  for (const account of accounts) {
+    const v = values.get(account)!;
+    const key = JSON.stringify(Object.entries(v).sort());
+    const group = groups.get(key) ?? { accounts: [], values: v };
+    group.accounts.push(account);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+async function deployStage(run: Run, desired: DesiredStackSet): Promise<StageSummary> {
+  const ctx = context(run, desired);
+  const emit = run.options.onEvent ?? (() => {});
+  const stage = desired.stage.id;
+  let actual = await readStackSet(ctx);
+  let result: StageResult = 'unchanged';
+  const operate = async (op: Operation, accounts: string[]) => {
+    emit({ type: 'operation', stage, action: op.action, accounts });
+    await runOperation(ctx, op);
+    if (result === 'unchanged') result = 'updated';
+  };
+
+  if (!actual.exists) {
+    emit({ type: 'operation', stage, action: 'create-stack-set', accounts: [] });
+    await createStackSet(ctx, desired.templateBody, desired.parameterNames);
+    result = 'created';
+  } else if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
+    await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames, fromSha: sha256(actual.templateBody ?? '') }, [...actual.instances.keys()]);
+  }
+
+  const { region } = run.compiled.org;
+  const values = new Map(desired.stage.targets.map((a) => [a.id, parametersFor(desired, a.id, run.outputs, region, 'deploy')]));
+  const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
+  const changed = desired.stage.targets.map((a) => a.id).filter((id) => actual.instances.has(id) && !sameValues(actual.instances.get(id)!.overrides, values.get(id)!));
+  const extra = [...actual.instances.keys()].filter((id) => !values.has(id));
+  for (const group of groupByValues(missing, values)) await operate({ action: 'create-instances', ...group, from: {} }, group.accounts);
+  for (const group of groupByValues(changed, values)) {
+    await operate({ action: 'update-instances', ...group, from: Object.fromEntries(group.accounts.map((a) => [a, actual.instances.get(a)!.overrides])) }, group.accounts);
+  }
+  if (extra.length > 0) await operate({ action: 'delete-instances', accounts: extra.sort() }, extra);
+  if (result !== 'unchanged') actual = await readStackSet(ctx);
+
+  const unhealthy = desired.stage.targets
+    .map((a) => actual.instances.get(a.id))
+    .filter((i) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
+    .map((i) => `account ${i?.account ?? '?'} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
+  if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy };
+
+  await harvest(run, desired, actual, true);
+  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length, accountsFailed: 0 });
+  return { stage, stackSet: desired.name, result, reasons: [] };
+}
+
+export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
+  const started = Date.now();
+  const run = await startRun(compiled, aws, options);
+  const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  const summaries = new Map<string, StageSummary>(
+    [...desired.values()].map((d) => [d.stage.id, { stage: d.stage.id, stackSet: d.name, result: 'not-run' as StageResult, reasons: [] }]),
+  );
+  const waves = compiled.rollout.waves;
+  for (let i = 0; i < waves.length; i++) {
+    options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
+    const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!)));
+    results.forEach((r, j) => {
+      const id = waves[i][j];
+      const summary: StageSummary =
+        r.status === 'fulfilled' ? r.value : { stage: id, stackSet: desired.get(id)!.name, result: 'failed', reasons: [(r.reason as Error).message] };
+      summaries.set(id, summary);
+      if (summary.result === 'failed') options.onEvent?.({ type: 'stage-done', stage: id, result: 'failed', accountsDone: 0, accountsFailed: summary.reasons.length, detail: summary.reasons.join('; ') });
+    });
+    // Every later wave depends on this one: stop here rather than build on a failure.
+    if ([...summaries.values()].some((s) => s.result === 'failed')) break;
+    options.afterWave?.(i + 1);
+  }
+  return { stages: [...summaries.values()], calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}
+
+export interface StackSetPlan {
+  stage: string;
+  stackSet: string;
+  action: 'create' | 'update' | 'unchanged';
+  templateChanged: boolean;
+  templateDiff?: string;
+  parameterChanges: Array<{ account: string; parameter: string; from?: string; to: string }>;
+  addAccounts: string[];
+  removeAccounts: string[];
+}
+
+/** What deploy would do, from the same comparison, making no mutating call. */
+export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<StackSetPlan[]> {
+  const run = await startRun(compiled, aws, options);
+  const plans: StackSetPlan[] = [];
+  const { region } = compiled.org;
+  for (const desired of desiredStackSets(compiled).sort((a, b) => compiled.rollout.waveOf.get(a.stage.id)! - compiled.rollout.waveOf.get(b.stage.id)!)) {
+    const actual = await readStackSet(context(run, desired));
+    if (actual.exists) await harvest(run, desired, actual, false);
+    const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
+    const parameterChanges: StackSetPlan['parameterChanges'] = [];
+    const addAccounts: string[] = [];
+    for (const account of desired.stage.targets) {
+      const values = parametersFor(desired, account.id, run.outputs, region, 'plan');
+      const instance = actual.instances.get(account.id);
+      if (!instance) addAccounts.push(account.id);
+      for (const [parameter, to] of Object.entries(values)) {
+        const from = instance?.overrides[parameter];
+        if (from !== to) parameterChanges.push({ account: account.id, parameter, ...(from !== undefined ? { from } : {}), to });
+      }
+    }
+    const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id));
+    const changed = templateChanged || parameterChanges.length > 0 || addAccounts.length > 0 || removeAccounts.length > 0;
+    plans.push({
+      stage: desired.stage.id,
+      stackSet: desired.name,
+      action: !actual.exists ? 'create' : changed ? 'update' : 'unchanged',
+      templateChanged,
+      ...(templateChanged ? { templateDiff: await templateDiff(actual.templateBody, desired.templateBody) } : {}),
+      parameterChanges,
+      addAccounts,
+      removeAccounts,
+    });
+  }
+  return plans;
+}
+
+/** Rendered by aws-cdk's CloudFormation diff, loaded only when a plan has a template change. */
+async function templateDiff(before: string | undefined, after: string): Promise<string> {
+  const { fullDiff, formatDifferences } = await import('@aws-cdk/cloudformation-diff');
+  const chunks: string[] = [];
+  const stream = { write: (chunk: string) => (chunks.push(chunk), true) };
+  formatDifferences(stream as never, fullDiff(before ? (fromYaml(before) as object) : {}, fromYaml(after) as object));
+  // eslint-disable-next-line no-control-regex
+  return chunks.join('').replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+/** Removes stack instances, then StackSets, in reverse rollout order. Buckets, keys and repositories are retained by their DeletionPolicy. */
+export async function destroy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
+  const started = Date.now();
+  const run = await startRun(compiled, aws, options);
+  const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  const summaries: StageSummary[] = [];
+  for (const wave of [...compiled.rollout.waves].reverse()) {
+    for (const id of wave) {
+      const d = desired.get(id)!;
+      const ctx = context(run, d);
+      const actual = await readStackSet(ctx);
+      if (!actual.exists) {
+        summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
+        continue;
+      }
+      const accounts = [...actual.instances.keys()].sort();
+      if (accounts.length > 0) {
+        options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
+        await runOperation(ctx, { action: 'delete-instances', accounts });
+      }
+      options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
+      await deleteStackSet(ctx);
+      summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
+    }
+  }
+  return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}

@@ -1,0 +1,25 @@
+/** What the deployer reports while it works; the CLI renders these, the deployer never prints. */
+export type StageResult = 'created' | 'updated' | 'unchanged' | 'failed' | 'not-run' | 'deleted';
+
+export type DeployEvent =
+  | { type: 'wave'; wave: number; of: number; stages: readonly string[] }
+  | { type: 'operation'; stage: string; action: string; accounts: readonly string[]; operationId?: string }
+  | { type: 'waiting'; stage: string; operationId: string; reason: string }
+  | { type: 'stage-done'; stage: string; result: StageResult; accountsDone: number; accountsFailed: number; detail?: string };
+
+export type Listener = (event: DeployEvent) => void;
+
+export interface StageSummary {
+  stage: string;
+  stackSet: string;
+  result: StageResult;
+  reasons: string[];
+}
+
+export interface RunSummary {
+  stages: StageSummary[];
+  /** Calls by SDK command name, mutating and not. */
+  calls: Record<string, number>;
+  mutatingCalls: number;
+  seconds: number;
+}

@@ -1,0 +1,266 @@
+/**
+ * One StackSet in AWS: read its state, run an operation on it and wait for
+ * it. CloudFormation allows one operation per StackSet at a time; operation
+ * ids are derived from the change and the state it starts from, so a retry of
+ * the same change finds its own operation instead of starting another.
+ */
+import {
+  CreateStackInstancesCommand,
+  CreateStackSetCommand,
+  DeleteStackInstancesCommand,
+  DeleteStackSetCommand,
+  DescribeStackInstanceCommand,
+  DescribeStackSetCommand,
+  DescribeStackSetOperationCommand,
+  DescribeStacksCommand,
+  ListStackInstancesCommand,
+  ListStackSetOperationResultsCommand,
+  ListStackSetOperationsCommand,
+  ListStacksCommand,
+  UpdateStackInstancesCommand,
+  UpdateStackSetCommand,
+  type CloudFormationClient,
+  type Parameter,
+  type StackSetOperationPreferences,
+} from '@aws-sdk/client-cloudformation';
+import { XstackError } from '../errors';
+import type { StackSetSettings } from '../org/model';
+import { sha256, STACKSET_PLACEHOLDER } from './desired';
+
+export interface ActualInstance {
+  account: string;
+  stackId?: string;
+  status?: string;
+  detailedStatus?: string;
+  statusReason?: string;
+  overrides: Record<string, string>;
+}
+
+export interface ActualStackSet {
+  exists: boolean;
+  templateBody?: string;
+  instances: Map<string, ActualInstance>;
+}
+
+export class OperationFailedError extends XstackError {
+  constructor(
+    readonly stackSet: string,
+    readonly operationId: string,
+    readonly failures: string[],
+  ) {
+    super('OPERATION_FAILED', `StackSet ${stackSet} operation ${operationId} failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+  }
+}
+
+/** Operation statuses that count as done well; anything else is a failure or still going. */
+const SUCCEEDED = new Set(['SUCCEEDED']);
+const RUNNING = new Set(['RUNNING', 'QUEUED', 'STOPPING']);
+/** Instance statuses that count as healthy. ROLLBACK and the like are failures, not "*_COMPLETE". */
+export const HEALTHY_INSTANCE = new Set(['CURRENT']);
+
+const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
+
+export interface StackSetContext {
+  cfn: CloudFormationClient;
+  name: string;
+  region: string;
+  settings: StackSetSettings;
+  partition: string;
+  adminAccountId?: string;
+  pollMs: number;
+  onWait?: (operationId: string, reason: string) => void;
+}
+
+const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
+
+export function operationPreferences(s: StackSetSettings, region: string): StackSetOperationPreferences {
+  const p = s.operationPreferences;
+  return {
+    RegionOrder: [region],
+    ...(p.maxConcurrentCount !== undefined ? { MaxConcurrentCount: p.maxConcurrentCount } : {}),
+    ...(p.maxConcurrentPercentage !== undefined ? { MaxConcurrentPercentage: p.maxConcurrentPercentage } : {}),
+    ...(p.failureToleranceCount !== undefined ? { FailureToleranceCount: p.failureToleranceCount } : {}),
+    ...(p.failureTolerancePercentage !== undefined ? { FailureTolerancePercentage: p.failureTolerancePercentage } : {}),
+    ...(p.regionConcurrencyType ? { RegionConcurrencyType: p.regionConcurrencyType } : {}),
+    ...(p.concurrencyMode ? { ConcurrencyMode: p.concurrencyMode } : {}),
+  };
+}
+
+export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet> {
+  let templateBody: string | undefined;
+  try {
+    const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+    if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
+    templateBody = out.StackSet?.TemplateBody;
+  } catch (error) {
+    if (errorName(error) === 'StackSetNotFoundException') return { exists: false, instances: new Map() };
+    throw error;
+  }
+  const instances = new Map<string, ActualInstance>();
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
+    for (const s of page.Summaries ?? []) {
+      if (!s.Account || s.Region !== ctx.region) continue;
+      const detail = await ctx.cfn.send(
+        new DescribeStackInstanceCommand({ StackSetName: ctx.name, StackInstanceAccount: s.Account, StackInstanceRegion: ctx.region, ...callAs(ctx.settings) }),
+      );
+      instances.set(s.Account, {
+        account: s.Account,
+        stackId: s.StackId,
+        status: s.Status,
+        detailedStatus: s.StackInstanceStatus?.DetailedStatus,
+        statusReason: s.StatusReason,
+        overrides: Object.fromEntries((detail.StackInstance?.ParameterOverrides ?? []).map((p) => [p.ParameterKey!, p.ParameterValue ?? ''])),
+      });
+    }
+    token = page.NextToken;
+  } while (token);
+  return { exists: true, templateBody, instances };
+}
+
+const toParameters = (values: Record<string, string>): Parameter[] =>
+  Object.keys(values)
+    .sort()
+    .map((k) => ({ ParameterKey: k, ParameterValue: values[k] }));
+
+export async function createStackSet(ctx: StackSetContext, templateBody: string, parameterNames: string[]): Promise<void> {
+  const s = ctx.settings;
+  await ctx.cfn.send(
+    new CreateStackSetCommand({
+      StackSetName: ctx.name,
+      TemplateBody: templateBody,
+      Parameters: parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: STACKSET_PLACEHOLDER })),
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      PermissionModel: s.permissionModel,
+      ...(s.permissionModel === 'SELF_MANAGED'
+        ? {
+            AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${s.administrationRoleName}`,
+            ExecutionRoleName: s.executionRoleName,
+          }
+        : { AutoDeployment: { Enabled: false }, ...callAs(s) }),
+      Tags: [{ Key: 'xstack:stackset', Value: ctx.name }],
+    }),
+  );
+}
+
+/** Deterministic id: the same change from the same state reuses its operation. */
+export const operationId = (stackSet: string, action: string, payload: unknown): string =>
+  `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}`).slice(0, 40)}`;
+
+export type Operation =
+  | { action: 'update-template'; templateBody: string; parameterNames: string[]; fromSha: string }
+  | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string>; from: Record<string, Record<string, string>> }
+  | { action: 'delete-instances'; accounts: string[] };
+
+export async function runOperation(ctx: StackSetContext, op: Operation): Promise<string> {
+  const id = operationId(ctx.name, op.action, op);
+  const common = { StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) };
+  const start = async () => {
+    switch (op.action) {
+      case 'update-template':
+        return ctx.cfn.send(
+          new UpdateStackSetCommand({
+            ...common,
+            TemplateBody: op.templateBody,
+            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: STACKSET_PLACEHOLDER })),
+            Capabilities: ['CAPABILITY_NAMED_IAM'],
+          }),
+        );
+      case 'create-instances':
+        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+      case 'update-instances':
+        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+      case 'delete-instances':
+        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], RetainStacks: false }));
+    }
+  };
+  // AWS answers with the id it was given; the local emulator with one of its own.
+  let started = id;
+  try {
+    started = (await start()).OperationId ?? id;
+  } catch (error) {
+    const name = errorName(error);
+    if (name === 'OperationIdAlreadyExistsException') {
+      // An earlier, interrupted run started this very change: wait for it rather than start another.
+      ctx.onWait?.(id, 'this change was started by an earlier run');
+    } else if (name === 'OperationInProgressException') {
+      // Never a blind retry: wait for the running operation, then start ours once.
+      await waitForRunningOperations(ctx);
+      started = (await start()).OperationId ?? id;
+    } else throw error;
+  }
+  await waitForOperation(ctx, started);
+  return started;
+}
+
+async function waitForRunningOperations(ctx: StackSetContext): Promise<void> {
+  const out = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  for (const op of out.Summaries ?? []) {
+    if (op.OperationId && RUNNING.has(op.Status ?? '')) {
+      ctx.onWait?.(op.OperationId, 'another operation is running on this StackSet');
+      await waitForOperation(ctx, op.OperationId, { failOnError: false });
+    }
+  }
+}
+
+async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
+  for (;;) {
+    const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
+    const status = out.StackSetOperation?.Status ?? 'UNKNOWN';
+    if (SUCCEEDED.has(status)) return;
+    if (RUNNING.has(status)) {
+      await new Promise((r) => setTimeout(r, ctx.pollMs));
+      continue;
+    }
+    if (!options.failOnError) return;
+    throw new OperationFailedError(ctx.name, id, await operationFailures(ctx, id, status));
+  }
+}
+
+async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<string[]> {
+  const failures: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
+    for (const r of page.Summaries ?? []) {
+      if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
+    }
+    token = page.NextToken;
+  } while (token);
+  return failures.length > 0 ? failures : [`operation ended ${status}`];
+}
+
+export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
+  await ctx.cfn.send(new DeleteStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+}
+
+/**
+ * Outputs of an instance's stack, read in its own account. StackSets name the
+ * stack `StackSet-<name>-<uuid>`; the local emulator reports an instance
+ * StackId that does not resolve and names the stack `StackSet:<name>`, so a
+ * stack that cannot be found by id is looked up by that name.
+ */
+export async function readInstanceOutputs(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Record<string, string> | undefined> {
+  let stack;
+  if (stackId) {
+    try {
+      stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
+    } catch (error) {
+      if (errorName(error) !== 'ValidationError') throw error;
+    }
+  }
+  if (!stack) {
+    let token: string | undefined;
+    do {
+      const page = await cfn.send(new ListStacksCommand({ NextToken: token }));
+      const found = (page.StackSummaries ?? []).find(
+        (s) => s.StackStatus !== 'DELETE_COMPLETE' && (s.StackName === `StackSet:${stackSet}` || s.StackName?.startsWith(`StackSet-${stackSet}-`)),
+      );
+      if (found) stack = (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0];
+      token = found ? undefined : page.NextToken;
+    } while (token);
+  }
+  if (!stack) return undefined;
+  return Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue ?? '']));
+}
