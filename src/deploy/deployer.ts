@@ -249,23 +249,34 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DeployOp
   const run = await startRun(compiled, aws, options);
   const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
   const summaries: StageSummary[] = [];
+  let failed = false;
   for (const wave of [...compiled.rollout.waves].reverse()) {
     for (const id of wave) {
       const d = desired.get(id)!;
-      const ctx = context(run, d);
-      const actual = await readStackSet(ctx);
-      if (!actual.exists) {
-        summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
+      if (failed) {
+        summaries.push({ stage: id, stackSet: d.name, result: 'not-run', reasons: [] });
         continue;
       }
-      const accounts = [...actual.instances.keys()].sort();
-      if (accounts.length > 0) {
-        options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
-        await runOperation(ctx, { action: 'delete-instances', accounts });
+      try {
+        const ctx = context(run, d);
+        const actual = await readStackSet(ctx);
+        if (!actual.exists) {
+          summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
+          continue;
+        }
+        const accounts = [...actual.instances.keys()].sort();
+        if (accounts.length > 0) {
+          options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
+          await runOperation(ctx, { action: 'delete-instances', accounts });
+        }
+        options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
+        await deleteStackSet(ctx);
+        summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
+      } catch (error) {
+        // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
+        failed = true;
+        summaries.push({ stage: id, stackSet: d.name, result: 'failed', reasons: [(error as Error).message] });
       }
-      options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
-      await deleteStackSet(ctx);
-      summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
     }
   }
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };

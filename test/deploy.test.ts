@@ -1,0 +1,226 @@
+/**
+ * Rollouts against moto's server, started here on 127.0.0.1 on a free port
+ * and reset between tests. What moto cannot model (operations that queue or
+ * fail, OperationInProgress) is injected by SDK middleware in front of it.
+ */
+import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DetachRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { Aws, CallLog } from '../src/deploy/clients';
+import { deploy, destroy, plan } from '../src/deploy/deployer';
+import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { parseOrg } from '../src/org/load';
+import { readFileSync } from 'node:fs';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+const compileText = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml'));
+const example = compileText(EXAMPLE);
+
+let local: LocalAws;
+beforeAll(async () => {
+  local = await startLocalAws();
+});
+afterAll(async () => {
+  await local?.stop();
+});
+beforeEach(async () => {
+  await local.reset();
+  await prepareLocalOrg(example.org, awsClient(), await adminAccount());
+});
+
+type Interceptor = (command: string, input: Record<string, unknown>) => unknown | Promise<unknown>;
+
+/** Aws whose CloudFormation clients pass every call through `intercept` first (undefined: go on to moto). */
+class FaultyAws extends Aws {
+  constructor(private readonly intercept: Interceptor) {
+    super({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS }, new CallLog());
+  }
+  override cloudFormation(credentials?: Parameters<Aws['cloudFormation']>[0]) {
+    const client = super.cloudFormation(credentials);
+    client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
+        const injected = await this.intercept(context.commandName, args.input);
+        if (injected instanceof Error) throw injected;
+        if (injected !== undefined) return { output: { $metadata: {}, ...(injected as object) } };
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'faults', priority: 'high' } as never,
+    );
+    return client;
+  }
+}
+
+const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
+const options = { pollMs: 10 };
+
+/** Stacks in one account, by StackSet name, with parameters and outputs. */
+async function stacksIn(account: string) {
+  const aws = awsClient();
+  const cfn = aws.cloudFormation(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+  const live = ((await cfn.send(new ListStacksCommand({}))).StackSummaries ?? []).filter((s) => s.StackStatus !== 'DELETE_COMPLETE');
+  const out = new Map<string, { parameters: Record<string, string>; outputs: Record<string, string> }>();
+  for (const s of live) {
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: s.StackId }))).Stacks![0];
+    // moto reports a CommaDelimitedList parameter as a Python list: "['a', 'b']".
+    const value = (v = '') => (v.startsWith("['") ? v.slice(2, -2).split("', '").join(',') : v);
+    out.set(s.StackName!.replace(/^StackSet[:-]/, ''), {
+      parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey!, value(p.ParameterValue)])),
+      outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!])),
+    });
+  }
+  return out;
+}
+
+describe('rollout to the local emulator', () => {
+  it('deploys the example org; every wired parameter equals the producing stack\'s output', async () => {
+    const summary = await deploy(example, awsClient(), options);
+    expect(summary.stages.map((s) => [s.stage, s.result])).toEqual(example.stages.map((s) => [s.id, 'created']));
+
+    const stacks = new Map<string, Awaited<ReturnType<typeof stacksIn>>>();
+    for (const a of example.org.accounts) stacks.set(a.id, await stacksIn(a.id));
+    let checked = 0;
+    for (const stage of example.stages) {
+      for (const account of stage.targets) {
+        const deployed = stacks.get(account.id)!.get(`acme-${stage.id}`);
+        expect(deployed, `${stage.id} in ${account.id}`).toBeDefined();
+        for (const [name, source] of Object.entries(stage.inputs.get(account.id)!)) {
+          const expected =
+            source.kind === 'value' ? source.value : source.refs.map((r) => stacks.get(r.account)!.get(`acme-${r.stage}`)!.outputs[r.output]).join(',');
+          expect(expected, `${stage.id} ${account.id} ${name}`).toMatch(/\S/);
+          expect(deployed!.parameters[name], `${stage.id} ${account.id} ${name}`).toBe(expected);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('a second deploy with nothing changed makes no mutating call', async () => {
+    await deploy(example, awsClient(), options);
+    const again = await deploy(example, awsClient(), options);
+    expect(again.mutatingCalls).toBe(0);
+    expect(new Set(again.stages.map((s) => s.result))).toEqual(new Set(['unchanged']));
+    expect(again.calls.DescribeStackSetCommand).toBe(example.stages.length);
+  });
+
+  it('plan after a change shows exactly that change, and changes nothing', async () => {
+    await deploy(example, awsClient(), options);
+    const changed = compileText(EXAMPLE.replace('      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.OneAtATime', '      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime').replace('      staging: release', '      staging: release-2'));
+    const aws = awsClient();
+    const plans = await plan(changed, aws, options);
+    expect(aws.log.mutating).toBe(0);
+    const touched = plans.filter((p) => p.action !== 'unchanged');
+    expect(touched.map((p) => p.stackSet)).toEqual(['acme-source-events-shared-services', 'acme-pipeline-web-app']);
+    const web = touched.find((p) => p.stackSet === 'acme-pipeline-web-app')!;
+    expect(web.templateChanged).toBe(true);
+    expect(web.templateDiff).toMatch(/CodeDeployDefault\.OneAtATime[\s\S]*CodeDeployDefault\.HalfAtATime/);
+    expect(web.parameterChanges).toEqual([{ account: '333333333333', parameter: 'BranchName', from: 'release', to: 'release-2' }]);
+    expect(touched.find((p) => p.stackSet === 'acme-source-events-shared-services')!.templateDiff).toMatch(/release-2/);
+  });
+
+  it('an interrupted rollout is finished by running deploy again, with nothing created twice', async () => {
+    const first = awsClient();
+    await expect(
+      deploy(example, first, {
+        ...options,
+        afterWave: (wave) => {
+          if (wave === 2) throw new Error('killed between waves');
+        },
+      }),
+    ).rejects.toThrow('killed between waves');
+    const second = awsClient();
+    const summary = await deploy(example, second, options);
+    const result = Object.fromEntries(summary.stages.map((s) => [s.stage, s.result]));
+    expect(result['pipeline-identity']).toBe('unchanged');
+    expect(result['source-identity-shared-services']).toBe('unchanged');
+    expect(result['pipeline-foundation']).toBe('created');
+    expect(result['pipeline-web-app']).toBe('created');
+    const sets = (await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName).sort()).toEqual(example.stages.map((s) => `acme-${s.id}`).sort());
+    expect(second.log.calls.CreateStackSetCommand).toBe(example.stages.length - 3);
+  });
+
+  it('destroy removes every instance and StackSet, in reverse order', async () => {
+    await deploy(example, awsClient(), options);
+    const order: string[] = [];
+    // moto deletes no AWS::IAM::ManagedPolicy with its stack (CloudFormation does): detach what it
+    // leaves on the source role before that role's stack goes, as CloudFormation would have.
+    const aws = new FaultyAws(async (command, input) => {
+      if (command === 'DeleteStackInstancesCommand' && input.StackSetName === 'acme-source-identity-shared-services') {
+        const iam = awsClient().iam(await awsClient().assume('arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole'));
+        await iam.send(new DetachRolePolicyCommand({ RoleName: 'acme-codecommit-source', PolicyArn: 'arn:aws:iam::111111111111:policy/acme-codecommit-source-access' }));
+      }
+      return undefined;
+    });
+    const summary = await destroy(example, aws, { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
+    expect(summary.stages.filter((s) => s.result !== 'deleted')).toEqual([]);
+    expect(order[0]).toMatch(/^pipeline-/);
+    expect(order.at(-1)).toMatch(/^(pipeline-identity|source-repositories-)/);
+    // moto ignores ListStackSets' Status filter: filter here.
+    const sets = (await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((s) => s.Status !== 'DELETED')).toEqual([]);
+    expect(sets).toHaveLength(example.stages.length);
+    for (const a of example.org.accounts) expect((await stacksIn(a.id)).size, a.name).toBe(0);
+  });
+});
+
+describe('faults moto does not model (injected in front of it)', () => {
+  it('OperationInProgress: waits for the running operation, then starts its own once', async () => {
+    let refused = false;
+    let listedOperations = 0;
+    let attempts = 0;
+    const aws = new FaultyAws((command, input) => {
+      if (command === 'CreateStackInstancesCommand' && input.StackSetName === 'acme-pipeline-identity') attempts++;
+      if (command === 'CreateStackInstancesCommand' && input.StackSetName === 'acme-pipeline-identity' && !refused) {
+        refused = true;
+        return Object.assign(new Error('Another operation is in progress'), { name: 'OperationInProgressException' });
+      }
+      if (command === 'ListStackSetOperationsCommand') {
+        listedOperations++;
+        return { Summaries: [{ OperationId: 'someone-else', Status: 'SUCCEEDED' }] };
+      }
+      return undefined;
+    });
+    const events: string[] = [];
+    const summary = await deploy(example, aws, { ...options, onEvent: (e) => events.push(e.type) });
+    expect(summary.stages.every((s) => s.result === 'created')).toBe(true);
+    expect(refused).toBe(true);
+    expect(listedOperations).toBe(1);
+    expect(attempts).toBe(2);
+  });
+
+  it('a failed operation is reported per account with CloudFormation\'s reason, and no dependent stage runs', async () => {
+    const aws = new FaultyAws((command, input) => {
+      if (input.StackSetName !== 'acme-pipeline-foundation') return undefined;
+      if (command === 'DescribeStackSetOperationCommand') return { StackSetOperation: { Status: 'FAILED' } };
+      if (command === 'ListStackSetOperationResultsCommand') {
+        return { Summaries: [{ Account: '222222222222', Region: 'eu-west-1', Status: 'FAILED', StatusReason: 'ResourceLogicalId:ArtifactKey, ResourceStatusReason:Access denied' }] };
+      }
+      return undefined;
+    });
+    const summary = await deploy(example, aws, options);
+    const byStage = Object.fromEntries(summary.stages.map((s) => [s.stage, s]));
+    expect(byStage['pipeline-foundation'].result).toBe('failed');
+    expect(byStage['pipeline-foundation'].reasons.join('\n')).toContain('account 222222222222 eu-west-1: FAILED: ResourceLogicalId:ArtifactKey, ResourceStatusReason:Access denied');
+    expect(byStage['source-events-shared-services'].result).toBe('created');
+    expect(byStage['source-access-shared-services'].result).toBe('not-run');
+    expect(byStage['pipeline-web-app'].result).toBe('not-run');
+  });
+
+  it('a queued then running operation is waited for until it succeeds', async () => {
+    const statuses = ['QUEUED', 'RUNNING', 'RUNNING'];
+    const aws = new FaultyAws((command, input) =>
+      command === 'DescribeStackSetOperationCommand' && input.StackSetName === 'acme-pipeline-identity' && statuses.length > 0
+        ? { StackSetOperation: { Status: statuses.shift() } }
+        : undefined,
+    );
+    const summary = await deploy(example, aws, options);
+    expect(statuses).toEqual([]);
+    expect(summary.stages.find((s) => s.stage === 'pipeline-identity')!.result).toBe('created');
+  });
+});
+
+export type { CompiledOrg };
