@@ -2,7 +2,7 @@
 #   make          set up, build and compile every org in parameters/ to dist/
 #   make test     set up and run every test (unit, golden, dist freshness, cfn-lint)
 #   make demo     deploy the example org to a local AWS (moto on 127.0.0.1) and show the wiring
-#   make bench    benchmark the compiler (see bench/RESULTS.md)
+#   make bench    benchmark the compiler; make bench-rollout: the deployer against moto (bench/RESULTS.md)
 
 NODE_STAMP := node_modules/.package-lock.stamp
 VENV       := .venv
@@ -10,7 +10,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 BUILD      := .build/src/cli.js
 SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
 
-.PHONY: all setup build compile test demo bench clean
+.PHONY: all setup build compile test demo bench bench-rollout clean
 .DEFAULT_GOAL := all
 
 all: compile
@@ -48,6 +48,9 @@ demo: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
 
 bench: $(BUILD)
 	node bench/compile.mjs
+
+bench-rollout: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
+	XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server node bench/rollout.cjs
 
 clean:
 	rm -rf .build $(VENV) node_modules

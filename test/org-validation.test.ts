@@ -43,7 +43,7 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'unknown region', edit: (t) => t.replace('eu-west-1', 'eu-west-9'), expected: /organization\.region: eu-west-9 is not a known region/ },
   { name: 'duplicate account id', edit: (t) => t.replace('"222222222222"', '"111111111111"'), expected: /^org\.yaml:10:9: accounts\.dev\.id: account id 111111111111 is also the id of account 'src'/ },
   { name: 'duplicate account name', edit: (t) => t.replace('repositories:', '  src:\n    id: "333333333333"\n    role: source\nrepositories:'), expected: /^org\.yaml:13:3: accounts\.src: 'src' appears twice \(first on line 6\)/ },
-  { name: 'environment without a pipeline account', edit: (t) => t.replace('      dev: main', '      dev: main\n      prod: main'), expected: /^org\.yaml:21:13: pipelines\.web-app\.branches\.prod: environment 'prod' has no pipeline account; expected an environment of a pipeline account: dev/ },
+  { name: 'environment without a pipeline account', edit: (t) => t.replace('      dev: main', '      dev: main\n      prod: main'), expected: /^org\.yaml:21:7: pipelines\.web-app\.branches\.prod: environment 'prod' has no pipeline account; expected an environment of a pipeline account: dev/ },
   { name: 'invalid repository name', edit: (t) => t.replace('repository: web-app', 'repository: web app!'), expected: /^org\.yaml:18:17: pipelines\.web-app\.repository: 'web app!' is not valid; expected a CodeCommit repository name/ },
   { name: 'repository name ending in .git', edit: (t) => t.replace('repository: web-app', 'repository: web-app.git'), expected: /pipelines\.web-app\.repository: repository names may not end in \.git/ },
   { name: 'invalid branch name', edit: (t) => t.replace('dev: main', 'dev: feature..x'), expected: /^org\.yaml:20:12: pipelines\.web-app\.branches\.dev: contains '\.\.'; expected a git branch name/ },
@@ -84,5 +84,22 @@ describe('organization file validation', () => {
   it('keeps account ids with leading zeros as 12-digit strings', () => {
     const org = parseOrg(VALID.replace('"111111111111"', '"012345678901"'), 'org.yaml');
     expect(org.accounts[0].id).toBe('012345678901');
+  });
+});
+
+describe('StackSet permission models', () => {
+  it('SERVICE_MANAGED needs an OU for every account', () => {
+    const problems = problemsOf(`${VALID}stackSets:\n  permissionModel: SERVICE_MANAGED\n`);
+    expect(problems).toEqual([
+      "org.yaml:6:3: accounts.src: has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU; expected organizationalUnit: ou-…",
+      "org.yaml:9:3: accounts.dev: has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU; expected organizationalUnit: ou-…",
+    ]);
+  });
+
+  it('SERVICE_MANAGED with OUs: execution roles are AWS-named, DELEGATED_ADMIN accepted', () => {
+    const text = VALID.replace('    role: source\n', '    role: source\n    organizationalUnit: ou-ab12-cd34ef56\n').replace('    environment: dev\n', '    environment: dev\n    organizationalUnit: ou-ab12-cd34ef57\n');
+    const org = parseOrg(`${text}stackSets:\n  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n`, 'org.yaml');
+    expect(org.stackSets).toMatchObject({ permissionModel: 'SERVICE_MANAGED', callAs: 'DELEGATED_ADMIN', executionRoleName: 'stacksets-exec-*' });
+    expect(org.accounts.map((a) => a.organizationalUnit)).toEqual(['ou-ab12-cd34ef56', 'ou-ab12-cd34ef57']);
   });
 });

@@ -54,6 +54,7 @@ function context(run: Run, desired: DesiredStackSet): StackSetContext {
   const { org } = run.compiled;
   return {
     cfn: run.aws.cloudFormation(),
+    organizationalUnits: new Map(org.accounts.flatMap((a) => (a.organizationalUnit ? [[a.id, a.organizationalUnit] as const] : []))),
     name: desired.name,
     region: org.region,
     settings: org.stackSets,

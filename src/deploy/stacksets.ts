@@ -62,6 +62,8 @@ const errorName = (error: unknown) => (error as { name?: string } | undefined)?.
 
 export interface StackSetContext {
   cfn: CloudFormationClient;
+  /** Account id → its OU (SERVICE_MANAGED only). */
+  organizationalUnits: ReadonlyMap<string, string>;
   name: string;
   region: string;
   settings: StackSetSettings;
@@ -138,7 +140,8 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
             AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${s.administrationRoleName}`,
             ExecutionRoleName: s.executionRoleName,
           }
-        : { AutoDeployment: { Enabled: false }, ...callAs(s) }),
+        : // Off: every instance needs its own account's parameter values, which only a rollout can give.
+          { AutoDeployment: { Enabled: false }, ...callAs(s) }),
       Tags: [{ Key: 'xstack:stackset', Value: ctx.name }],
     }),
   );
@@ -152,6 +155,17 @@ export type Operation =
   | { action: 'update-template'; templateBody: string; parameterNames: string[]; fromSha: string }
   | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string>; from: Record<string, Record<string, string>> }
   | { action: 'delete-instances'; accounts: string[] };
+
+/**
+ * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take OUs, narrowed
+ * to exactly these accounts.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ */
+function targets(ctx: StackSetContext, accounts: string[]) {
+  if (ctx.settings.permissionModel === 'SELF_MANAGED') return { Accounts: accounts };
+  const ous = [...new Set(accounts.map((a) => ctx.organizationalUnits.get(a)!))].sort();
+  return { DeploymentTargets: { OrganizationalUnitIds: ous, Accounts: accounts, AccountFilterType: 'INTERSECTION' as const } };
+}
 
 export async function runOperation(ctx: StackSetContext, op: Operation): Promise<string> {
   const id = operationId(ctx.name, op.action, op);
@@ -168,11 +182,11 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
           }),
         );
       case 'create-instances':
-        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
       case 'update-instances':
-        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
       case 'delete-instances':
-        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common, Accounts: op.accounts, Regions: [ctx.region], RetainStacks: false }));
+        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], RetainStacks: false }));
     }
   };
   // AWS answers with the id it was given; the local emulator with one of its own.

@@ -50,6 +50,7 @@ const accountSchema = obj(
     ),
     role: required(str({ expected: "'source' (hosts repositories) or 'pipeline' (runs an environment)", oneOf: ['source', 'pipeline'] })),
     environment: optional(str({ expected: NAME_EXPECTED, pattern: NAME })),
+    organizationalUnit: optional(str({ expected: 'an OU id like ou-ab12-cd34ef56', pattern: /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/ })),
   },
   'an account: id, role and, for pipeline accounts, environment',
 );
@@ -201,7 +202,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     } else if (a.environment) {
       ctx.report(`${path}.environment`, 'only pipeline accounts run an environment', "no 'environment' on a source account");
     }
-    accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment });
+    accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment, organizationalUnit: a.organizationalUnit });
   }
   const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
   if (sourceAccounts.length === 0) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
@@ -265,6 +266,13 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
   }
 
   const stackSets = validateStackSets(raw, ctx);
+  if (stackSets.permissionModel === 'SERVICE_MANAGED') {
+    for (const a of accounts) {
+      if (!a.organizationalUnit) {
+        ctx.report(`accounts.${a.name}`, 'has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU', 'organizationalUnit: ou-…');
+      }
+    }
+  }
   if (ctx.problems.length > 0) return undefined;
   return {
     file,

@@ -10,6 +10,8 @@ export interface Account {
   readonly role: AccountRole;
   /** Set for pipeline accounts only: the environment the account runs (dev, staging, prod, …). */
   readonly environment?: string;
+  /** The OU that holds the account: how SERVICE_MANAGED StackSets address it. */
+  readonly organizationalUnit?: string;
 }
 
 export interface Repository {

@@ -176,6 +176,8 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
         continue;
       }
       const v = value(child, childPath, ctx);
+      // Later checks about the entry as a whole point at its name.
+      ctx.visit(childPath, keyNode);
       if (v !== undefined) out.push([key, v]);
     }
     return out;
