@@ -6,12 +6,16 @@ import { compileOrg, type CompiledOrg } from './compile';
 import { XstackError } from './errors';
 import { loadOrgFile } from './org/load';
 import { replaceFolder } from './write';
+import { generateProfiles, renderProfiles, type ProfileIdentity } from './access/profiles';
+import { writeProfiles } from './access/config-file';
 
 const USAGE = `usage:
   xstack compile [ORG_FILE ...] [--out DIR]
   xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
   xstack deploy  ORG_FILE [AWS options]
   xstack destroy ORG_FILE [AWS options] [--yes]
+  xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
+                 [--sso-session S --sso-account-id ID --sso-role NAME] [--write FILE]
 
 compile   each organization file (default: every parameters/*.yaml) to
           DIR/<file stem>/ (default DIR: dist): templates, per-account
@@ -24,6 +28,15 @@ deploy    rolls the org out with StackSets, wave by wave, wiring outputs into
 destroy   removes stack instances and StackSets in reverse order; artifact
           buckets, keys and repositories are retained. Asks unless --yes.
 
+profiles  AWS CLI profiles for the developer or CI roles of every source
+          account, and the codecommit::REGION://PROFILE@REPO clone URL of every
+          repository. Developers: role_arn with source_profile (default
+          'default'), or an IAM Identity Center base profile (--sso-*). CI:
+          credential_source Ec2InstanceMetadata. --write merges them into an
+          AWS config file: only xstack's own marked block is replaced, a backup
+          is kept (FILE.xstack-backup), profiles it did not write are never
+          overwritten.
+
 AWS options: --profile NAME, --region REGION (where the StackSets live;
 default: the org's region), --endpoint URL (default: AWS_ENDPOINT_URL or AWS),
 --output-reader-role NAME (role assumed in each account to read outputs;
@@ -33,7 +46,7 @@ default: the StackSet execution role), --local (start moto's server on
 class UsageError extends Error {}
 
 interface Args {
-  command: 'compile' | 'plan' | 'deploy' | 'destroy';
+  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles';
   files: string[];
   out: string;
   flags: Set<string>;
@@ -41,12 +54,15 @@ interface Args {
 }
 
 const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes']);
-const OPTIONS = new Set(['--out', '--profile', '--region', '--endpoint', '--output-reader-role']);
+const OPTIONS = new Set([
+  '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
+  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write',
+]);
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['compile', 'plan', 'deploy', 'destroy'].includes(command)) throw new UsageError(`unknown command '${command}'`);
+  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles'].includes(command)) throw new UsageError(`unknown command '${command}'`);
   const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -92,6 +108,30 @@ function compileCommand(args: Args): number {
   return 0;
 }
 
+function profilesCommand(args: Args): number {
+  const org = loadOrgFile(args.files[0]);
+  const who = args.options.get('--for');
+  const sso = ['--sso-session', '--sso-account-id', '--sso-role'].map((o) => args.options.get(o));
+  let identity: ProfileIdentity;
+  if (who === 'ci') identity = { kind: 'ci' };
+  else if (who === 'developer' && sso.some(Boolean)) {
+    if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
+    if (!/^\d{12}$/.test(sso[1]!)) throw new UsageError(`--sso-account-id '${sso[1]}' is not a 12-digit account id`);
+    identity = { kind: 'developer-sso', ssoSession: sso[0]!, ssoAccountId: sso[1]!, ssoRoleName: sso[2]! };
+  } else if (who === 'developer') identity = { kind: 'developer', sourceProfile: args.options.get('--source-profile') ?? 'default' };
+  else throw new UsageError("profiles needs --for developer or --for ci");
+  const generated = generateProfiles(org, identity);
+  const file = args.options.get('--write');
+  if (file) {
+    const result = writeProfiles(file, org.name, generated.profiles);
+    process.stdout.write(
+      result.changed ? `${file}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${file}: already up to date\n`,
+    );
+  } else process.stdout.write(renderProfiles(generated.profiles));
+  process.stdout.write(`\n# clone URLs (git-remote-codecommit)\n${generated.cloneUrls.map((c) => `git clone ${c.url}`).join('\n')}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args: Args;
   try {
@@ -104,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === 'compile') return compileCommand(args);
+    if (args.command === 'profiles') return profilesCommand(args);
     // The deployer and the AWS SDK load only for the commands that talk to AWS.
     const { awsCommand } = await import('./deploy/command.js');
     return await awsCommand(args.command, compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);

@@ -13,6 +13,7 @@ import type { ParamSource, Stage } from './stages/model';
 import { planStages } from './stages/plan';
 import { provePrincipals } from './stages/proof';
 import { toYaml } from './yaml';
+import { jenkinsExample } from './access/jenkins';
 
 export interface CompiledOrg {
   org: Org;
@@ -44,6 +45,7 @@ export function compileOrg(org: Org): CompiledOrg {
     }
   }
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
+  if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files)));
   return { org, stages, rollout, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };

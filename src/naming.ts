@@ -87,6 +87,15 @@ export class Names {
   artifactKeyAlias(): string {
     return `alias/${this.prefix}-artifacts`;
   }
+  developerRole(): string {
+    return `${this.prefix}-developer`;
+  }
+  ciReaderRole(): string {
+    return `${this.prefix}-ci-reader`;
+  }
+  ciInstanceRole(): string {
+    return `${this.prefix}-ci-instance`;
+  }
   forwardingRule(index: number): string {
     return `${this.prefix}-codecommit-fwd-${String(index).padStart(3, '0')}`;
   }
@@ -125,6 +134,9 @@ export class Names {
       [RULES.role, this.pipelineRole()],
       [RULES.role, this.sourceRole()],
       [RULES.role, this.eventForwarderRole()],
+      [RULES.role, this.developerRole()],
+      [RULES.role, this.ciReaderRole()],
+      [RULES.role, this.ciInstanceRole()],
       [RULES.managedPolicy, this.sourceAccessPolicy()],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],

@@ -17,8 +17,8 @@ describe('stage graph of the example org', () => {
     expect(wave('source-access-shared-services')).toBeGreaterThan(wave('pipeline-foundation'));
     expect(wave('pipeline-web-app')).toBeGreaterThan(wave('source-access-shared-services'));
     expect(rollout.waves).toEqual([
-      ['pipeline-identity', 'source-repositories-shared-services'],
-      ['source-identity-shared-services'],
+      ['pipeline-identity', 'source-repositories-shared-services', 'ci-identity', 'ci-network'],
+      ['source-identity-shared-services', 'access-roles-shared-services'],
       ['pipeline-foundation', 'source-events-shared-services'],
       ['source-access-shared-services'],
       ['pipeline-web-app', 'pipeline-payments-api'],

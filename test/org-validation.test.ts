@@ -103,3 +103,18 @@ describe('StackSet permission models', () => {
     expect(org.accounts.map((a) => a.organizationalUnit)).toEqual(['ou-ab12-cd34ef56', 'ou-ab12-cd34ef57']);
   });
 });
+
+describe('access section', () => {
+  // Cross-references are checked once the file's structure is valid (known limitation: not in the same pass).
+  const access = (cidr: string) => `${VALID}access:\n  developers:\n    assumedBy:\n      - account: nobody\n        roleNames: [dev]\n  ci:\n    account: src\n    network:\n      cidr: ${cidr}\n`;
+  it('reports a CIDR with host bits', () => {
+    expect(problemsOf(access('10.0.0.1/16'))).toEqual([
+      'org.yaml:31:13: access.ci.network.cidr: has host bits set for a /16; expected an IPv4 CIDR block from /16 to /24, e.g. 10.20.0.0/16',
+    ]);
+  });
+  it('reports an unknown account', () => {
+    expect(problemsOf(access('10.0.0.0/16'))).toEqual([
+      "org.yaml:26:18: access.developers.assumedBy[0].account: there is no account 'nobody'; expected one of: src, dev",
+    ]);
+  });
+});

@@ -6,6 +6,8 @@ export interface RoleProps {
   name: string;
   description: string;
   trust: PolicyDocument;
+  /** 3,600 to 43,200; the AWS default (one hour) when omitted. */
+  maxSessionSeconds?: number;
   inlinePolicies?: Array<{ name: string; document: PolicyDocument }>;
   /** Least-privilege exceptions, written next to the resource for auditors and checked by the rules. */
   exceptions?: Exception[];
@@ -24,6 +26,7 @@ export function role(props: RoleProps): Role {
     RoleName: props.name,
     Description: props.description,
     AssumeRolePolicyDocument: props.trust,
+    ...(props.maxSessionSeconds ? { MaxSessionDuration: props.maxSessionSeconds } : {}),
     Policies: props.inlinePolicies?.map((p) => new Role.Policy({ PolicyName: p.name, PolicyDocument: p.document })),
   });
   if (props.exceptions?.length) resource.metadata(exceptionMetadata(props.exceptions));

@@ -1,7 +1,7 @@
 /** Every policy document in a rendered template, with what kind of policy it is. */
 import type { CfnTemplate } from '../cfn/template';
 
-export type PolicyKind = 'trust' | 'identity' | 'key' | 'bucket' | 'event-bus';
+export type PolicyKind = 'trust' | 'identity' | 'key' | 'bucket' | 'event-bus' | 'endpoint';
 
 export interface PlainStatement {
   Sid?: string;
@@ -48,6 +48,9 @@ export function policyDocuments(template: CfnTemplate): FoundDocument[] {
         break;
       case 'AWS::S3::BucketPolicy':
         add('bucket', statementsOf(p.PolicyDocument));
+        break;
+      case 'AWS::EC2::VPCEndpoint':
+        if (p.PolicyDocument) add('endpoint', statementsOf(p.PolicyDocument));
         break;
       case 'AWS::Events::EventBusPolicy':
         add('event-bus', p.Statement ? [p.Statement as PlainStatement] : []);

@@ -5,7 +5,7 @@
  * with its reason.
  */
 import type { CfnTemplate } from '../cfn/template';
-import { ACTIONS_WITHOUT_RESOURCE_LEVEL } from '../iam/grants';
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 
 export interface Finding {
@@ -78,13 +78,16 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'XS005',
-    description: 'service trust is narrowed against the confused deputy (aws:SourceAccount / aws:SourceArn)',
+    description: 'service trust is narrowed against the confused deputy (aws:SourceAccount / aws:SourceArn); services that send neither (EC2) only with a recorded reason',
     check: (doc, s) => {
       if (doc.kind !== 'trust' || !isAllow(s)) return [];
       const service = (s.Principal as { Service?: unknown } | undefined)?.Service;
       if (service === undefined) return [];
       const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
-      return keys.some((k) => CONFUSED_DEPUTY_KEYS.includes(k)) ? [] : [{ item: `Principal::${strings(service).join(',')}`, message: 'service trust without aws:SourceAccount or aws:SourceArn' }];
+      if (keys.some((k) => CONFUSED_DEPUTY_KEYS.includes(k))) return [];
+      const services = strings(service);
+      const exempt = services.every((x) => SERVICES_WITHOUT_SOURCE_CONTEXT.has(x)) && exceptionsOf(doc).some((e) => e.rule === 'XS005' && e.statement === s.Sid);
+      return exempt ? [] : [{ item: `Principal::${services.join(',')}`, message: 'service trust without aws:SourceAccount or aws:SourceArn' }];
     },
   },
   {

@@ -128,5 +128,85 @@ export const CODEDEPLOY_EC2_TARGETS: Grant = {
     'ec2:DescribeInstances, ec2:DescribeInstanceStatus and tag:GetResources support no resource-level permissions; AWS accepts only "*" for them',
 };
 
+/** What CI needs to clone and fetch: read-only. */
+export const CODECOMMIT_PULL: Grant = {
+  name: 'codecommit-pull',
+  actions: ['codecommit:GitPull', 'codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetRepository', 'codecommit:ListBranches'],
+  doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html',
+};
+
+/** A developer's git and console work on the repositories: read, push, branches, pull requests. No repository administration. */
+export const CODECOMMIT_DEVELOPER: Grant = {
+  name: 'codecommit-developer',
+  actions: [
+    'codecommit:GitPull',
+    'codecommit:GitPush',
+    'codecommit:GetRepository',
+    'codecommit:BatchGetRepositories',
+    'codecommit:GetBranch',
+    'codecommit:ListBranches',
+    'codecommit:CreateBranch',
+    'codecommit:DeleteBranch',
+    'codecommit:GetCommit',
+    'codecommit:BatchGetCommits',
+    'codecommit:CreateCommit',
+    'codecommit:GetDifferences',
+    'codecommit:GetFile',
+    'codecommit:GetFolder',
+    'codecommit:GetBlob',
+    'codecommit:PutFile',
+    'codecommit:CreatePullRequest',
+    'codecommit:GetPullRequest',
+    'codecommit:ListPullRequests',
+    'codecommit:DescribePullRequestEvents',
+    'codecommit:UpdatePullRequestTitle',
+    'codecommit:UpdatePullRequestDescription',
+    'codecommit:UpdatePullRequestStatus',
+    'codecommit:GetCommentsForPullRequest',
+    'codecommit:PostCommentForPullRequest',
+    'codecommit:GetMergeConflicts',
+    'codecommit:GetMergeOptions',
+    'codecommit:MergePullRequestByFastForward',
+    'codecommit:MergePullRequestBySquash',
+    'codecommit:MergePullRequestByThreeWay',
+  ],
+  doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html',
+};
+
+/** The console's repository list. */
+export const CODECOMMIT_LIST_REPOSITORIES: Grant = {
+  name: 'codecommit-list-repositories',
+  actions: ['codecommit:ListRepositories'],
+  doc: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html',
+  resourceStarReason: 'codecommit:ListRepositories supports no resource-level permissions; AWS accepts only "*" for it',
+};
+
+/** Writes that change a branch; denied on protected branches through codecommit:References. */
+export const CODECOMMIT_BRANCH_WRITES: Grant = {
+  name: 'codecommit-branch-writes',
+  actions: [
+    'codecommit:GitPush',
+    'codecommit:DeleteBranch',
+    'codecommit:PutFile',
+    'codecommit:CreateCommit',
+    'codecommit:MergeBranchesByFastForward',
+    'codecommit:MergeBranchesBySquash',
+    'codecommit:MergeBranchesByThreeWay',
+    'codecommit:MergePullRequestByFastForward',
+    'codecommit:MergePullRequestBySquash',
+    'codecommit:MergePullRequestByThreeWay',
+  ],
+  doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
+};
+
+/**
+ * EC2 puts no aws:SourceAccount or aws:SourceArn into the request when it
+ * assumes an instance role, so a condition on them would lock the instances
+ * out (seen in prowler-cloud/prowler#2810 and #7021).
+ */
+export const SERVICES_WITHOUT_SOURCE_CONTEXT: ReadonlySet<string> = new Set(['ec2.amazonaws.com']);
+export const EC2_TRUST_REASON =
+  'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
+
 /** Actions for which AWS accepts no resource narrower than `*` (checked by the least-privilege rules). */
-export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set(CODEDEPLOY_EC2_TARGETS.actions);
+export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([...CODEDEPLOY_EC2_TARGETS.actions, ...CODECOMMIT_LIST_REPOSITORIES.actions]);

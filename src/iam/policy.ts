@@ -82,14 +82,18 @@ export function policyDocument(statements: readonly Statement[]): PolicyDocument
   return { Version: '2012-10-17', Statement: [...statements] };
 }
 
-/** Trust policy for an AWS service, always narrowed against the confused deputy. */
+/**
+ * Trust policy for an AWS service, narrowed against the confused deputy by the
+ * conditions given; services that send no source context (EC2) get none, with
+ * an exception recorded on the role.
+ */
 export function serviceTrust(service: string, conditions: Conditions): PolicyDocument {
   return policyDocument([
     statement({
       sid: 'TrustService',
       principal: { Service: service },
       actions: ['sts:AssumeRole'],
-      conditions,
+      ...(Object.keys(conditions).length > 0 ? { conditions } : {}),
     }),
   ]);
 }

@@ -9,8 +9,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
 import { OrgFileError } from '../errors';
 import { Names, nameProblem } from '../naming';
-import type { Account, Org, Pipeline, Repository, StackSetSettings } from './model';
-import { Context, int, list, mapOf, obj, optional, required, str } from './schema';
+import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
+import { bool, Context, int, list, mapOf, obj, optional, required, str } from './schema';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
@@ -21,6 +21,14 @@ const repositoryName = str({
   pattern: /^[\w.-]{1,100}$/,
   refine: (v) => (v.endsWith('.git') ? 'repository names may not end in .git' : v === '.' || v === '..' ? `'${v}' is reserved` : undefined),
 });
+
+function cidrProblem(cidr: string): string | undefined {
+  const [address, bits] = cidr.split('/');
+  const octets = address.split('.').map(Number);
+  if (octets.some((o) => o > 255)) return 'has an octet over 255';
+  const value = octets.reduce((n, o) => n * 256 + o, 0);
+  return value % 2 ** (32 - Number(bits)) === 0 ? undefined : `has host bits set for a /${bits}`;
+}
 
 /** git check-ref-format, as CodeCommit applies it to branch names. */
 export function branchNameProblem(name: string): string | undefined {
@@ -48,7 +56,9 @@ const accountSchema = obj(
         refine: (v) => (/^\d{12}$/.test(v) ? undefined : `'${v}' is not 12 digits`),
       }),
     ),
-    role: required(str({ expected: "'source' (hosts repositories) or 'pipeline' (runs an environment)", oneOf: ['source', 'pipeline'] })),
+    role: required(
+      str({ expected: "'source' (hosts repositories), 'pipeline' (runs an environment) or 'tools' (runs CI, holds identities)", oneOf: ['source', 'pipeline', 'tools'] }),
+    ),
     environment: optional(str({ expected: NAME_EXPECTED, pattern: NAME })),
     organizationalUnit: optional(str({ expected: 'an OU id like ou-ab12-cd34ef56', pattern: /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/ })),
   },
@@ -95,6 +105,59 @@ const operationPreferencesSchema = obj(
   'StackSet operation preferences',
 );
 
+const accessSchema = obj(
+  {
+    developers: optional(
+      obj(
+        {
+          assumedBy: required(
+            list(
+              obj(
+                {
+                  account: required(str({ expected: 'the name of an account of the org', pattern: NAME })),
+                  roleNames: required(list(str({ expected: 'an IAM role name or pattern (* and ? allowed)', pattern: /^[\w+=,.@*?-]{1,64}$/ }), { min: 1 })),
+                  sso: optional(bool()),
+                },
+                'a role source: account, roleNames and optional sso',
+              ),
+              { min: 1 },
+            ),
+          ),
+          requireMfa: optional(bool()),
+          maxSessionHours: optional(int({ min: 1, max: 12 })),
+          protectedBranches: optional(list(branchName)),
+        },
+        'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches',
+      ),
+    ),
+    ci: optional(
+      obj(
+        {
+          account: required(str({ expected: 'the name of the account CI runs in', pattern: NAME })),
+          network: optional(
+            obj(
+              {
+                cidr: required(
+                  str({
+                    expected: 'an IPv4 CIDR block from /16 to /24, e.g. 10.20.0.0/16',
+                    pattern: /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(1[6-9]|2[0-4])$/,
+                    refine: cidrProblem,
+                  }),
+                ),
+                availabilityZones: optional(int({ min: 1, max: 3 })),
+                nat: optional(bool()),
+              },
+              'a CI network: cidr, and optional availabilityZones and nat',
+            ),
+          ),
+        },
+        'CI access: account and optional network',
+      ),
+    ),
+  },
+  'access: developers and/or ci',
+);
+
 const orgSchema = obj(
   {
     organization: required(
@@ -124,6 +187,7 @@ const orgSchema = obj(
       ),
     ),
     keyAdministratorRoles: optional(list(roleName)),
+    access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
 );
@@ -214,7 +278,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
       const known = accounts.some((a) => a.name === r.account);
       ctx.report(
         `repositories.${name}.account`,
-        known ? `'${r.account}' is a pipeline account; repositories live in source accounts` : `there is no account '${r.account}'`,
+        known ? `'${r.account}' is a ${accounts.find((a) => a.name === r.account)!.role} account; repositories live in source accounts` : `there is no account '${r.account}'`,
         `one of the source accounts: ${sourceAccounts.join(', ') || '(none defined)'}`,
       );
     }
@@ -265,6 +329,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     break;
   }
 
+  const access = validateAccess(raw, accounts, ctx);
   const stackSets = validateStackSets(raw, ctx);
   if (stackSets.permissionModel === 'SERVICE_MANAGED') {
     for (const a of accounts) {
@@ -286,6 +351,37 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     pipelines,
     stackSets,
     keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
+    access,
+  };
+}
+
+function validateAccess(raw: Raw, accounts: readonly Account[], ctx: Context): Access {
+  const a = raw.access;
+  if (!a) return {};
+  const known = (name: string, path: string) => {
+    if (!accounts.some((x) => x.name === name)) ctx.report(path, `there is no account '${name}'`, `one of: ${accounts.map((x) => x.name).join(', ')}`);
+  };
+  a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
+  if (a.ci) known(a.ci.account, 'access.ci.account');
+  return {
+    ...(a.developers
+      ? {
+          developers: {
+            assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false })),
+            requireMfa: a.developers.requireMfa ?? false,
+            maxSessionHours: a.developers.maxSessionHours ?? 1,
+            protectedBranches: a.developers.protectedBranches ?? [],
+          },
+        }
+      : {}),
+    ...(a.ci
+      ? {
+          ci: {
+            account: a.ci.account,
+            ...(a.ci.network ? { network: { cidr: a.ci.network.cidr, availabilityZones: a.ci.network.availabilityZones ?? 2, nat: a.ci.network.nat ?? false } } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 /** The organization as the compiler sees it, after validation. */
 import type { Partition } from '../aws/partitions';
 
-export type AccountRole = 'source' | 'pipeline';
+/** `tools`: runs CI and/or holds the identities that reach the repositories; hosts no repository or pipeline. */
+export type AccountRole = 'source' | 'pipeline' | 'tools';
 
 export interface Account {
   readonly name: string;
@@ -34,6 +35,41 @@ export interface Pipeline {
   /** Environment → the branch that environment's pipeline tracks. Order as in the file. */
   readonly branches: ReadonlyArray<readonly [environment: string, branch: string]>;
   readonly deploy: CodeDeployStage;
+}
+
+/** Who may assume the developer role: roles of one account of the org, by name pattern. */
+export interface RoleSource {
+  readonly account: string;
+  /** Role name patterns (IAM ArnLike): e.g. AWSReservedSSO_Developer_* for an IAM Identity Center permission set. */
+  readonly roleNames: readonly string[];
+  /** Roles provisioned by IAM Identity Center live under the path aws-reserved/sso.amazonaws.com/. */
+  readonly sso: boolean;
+}
+
+export interface DeveloperAccess {
+  readonly assumedBy: readonly RoleSource[];
+  readonly requireMfa: boolean;
+  readonly maxSessionHours: number;
+  /** Branches nobody may push to directly, merge into or delete with the developer role. */
+  readonly protectedBranches: readonly string[];
+}
+
+export interface CiNetwork {
+  readonly cidr: string;
+  readonly availabilityZones: number;
+  /** A NAT gateway path to the internet, only when asked for. */
+  readonly nat: boolean;
+}
+
+export interface CiAccess {
+  /** Name of the account whose EC2 instances (the CI) clone with the CI role. */
+  readonly account: string;
+  readonly network?: CiNetwork;
+}
+
+export interface Access {
+  readonly developers?: DeveloperAccess;
+  readonly ci?: CiAccess;
 }
 
 export interface OperationPreferences {
@@ -69,6 +105,7 @@ export interface Org {
   readonly stackSets: StackSetSettings;
   /** Roles in each pipeline account that may administer its artifact key, beside the StackSet execution role. */
   readonly keyAdministratorRoles: readonly string[];
+  readonly access: Access;
 }
 
 export const accountByName = (org: Org, name: string): Account => {

@@ -93,6 +93,17 @@ export function str(rule: StringRule): Check<string> {
   };
 }
 
+export function bool(): Check<boolean> {
+  return (node, path, ctx) => {
+    ctx.visit(path, node);
+    if (!isScalar(node) || typeof node.value !== 'boolean') {
+      ctx.report(path, `is ${describe(node)}`, 'true or false', node);
+      return undefined;
+    }
+    return node.value;
+  };
+}
+
 export function int(rule: { min: number; max: number }): Check<number> {
   return (node, path, ctx) => {
     ctx.visit(path, node);

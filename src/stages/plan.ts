@@ -18,6 +18,9 @@ import { sourceAccess } from '../../templates/source-access';
 import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
 import { sourceIdentity } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
+import { accessRoles } from '../../templates/access-roles';
+import { ciIdentity } from '../../templates/ci-identity';
+import { ciNetwork } from '../../templates/ci-network';
 import type { OutputRef, ParamSource, Stage } from './model';
 
 /** Forwarding rules a source-events template holds; keeps each template under 51,200 bytes (a rule with 5 targets is about 1.7 KB of YAML); the byte limit is checked after emitting all the same. */
@@ -161,6 +164,8 @@ export function planStages(org: Org): Stage[] {
     }
   }
 
+  stages.push(...accessStages(org, names));
+
   for (const p of org.pipelines) {
     const repository = repositoryByName(org, p.repository);
     const source = accountByName(org, repository.account);
@@ -190,6 +195,59 @@ export function planStages(org: Org): Stage[] {
           ];
         }),
       ),
+      notes: [],
+    });
+  }
+  return stages;
+}
+
+/** Developer and CI access (seed 000): only when the org file has an `access` section. */
+function accessStages(org: Org, names: Names): Stage[] {
+  const { developers, ci } = org.access;
+  if (!developers && !ci) return [];
+  const sources = org.accounts.filter((a) => a.role === 'source');
+  const repositoriesOf = (a: Account) => org.repositories.filter((r) => r.account === a.name).map((r) => r.name);
+  const stages: Stage[] = [];
+  const ciAccount = ci ? accountByName(org, ci.account) : undefined;
+  if (ci && ciAccount) {
+    stages.push({
+      id: 'ci-identity',
+      module: 'ci-identity',
+      definition: ciIdentity(names, sources.map((s) => s.id)),
+      targets: [ciAccount],
+      inputs: new Map([[ciAccount.id, {}]]),
+      notes: [],
+    });
+    if (ci.network) {
+      stages.push({
+        id: 'ci-network',
+        module: 'ci-network',
+        definition: ciNetwork({
+          names,
+          network: ci.network,
+          endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
+          repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
+        }),
+        targets: [ciAccount],
+        inputs: new Map([[ciAccount.id, {}]]),
+        notes: [],
+      });
+    }
+  }
+  for (const s of sources) {
+    stages.push({
+      id: `access-roles-${s.name}`,
+      module: 'access-roles',
+      definition: accessRoles({
+        names,
+        repositories: repositoriesOf(s),
+        developers: developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) },
+        ci: Boolean(ciAccount),
+      }),
+      targets: [s],
+      inputs: new Map<string, Record<string, ParamSource>>([
+        [s.id, ciAccount ? { CiInstanceRoleArn: wired({ stage: 'ci-identity', output: 'CiInstanceRoleArn', account: ciAccount.id }) } : {}],
+      ]),
       notes: [],
     });
   }

@@ -1,0 +1,25 @@
+/** Writes profiles into an AWS config file: backup first, atomic replace, no write when nothing changes. */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { mergeIntoConfig, type Profile } from './profiles';
+
+export interface WriteResult {
+  changed: boolean;
+  backup?: string;
+}
+
+export function writeProfiles(file: string, orgName: string, profiles: readonly Profile[]): WriteResult {
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const merged = mergeIntoConfig(existing, orgName, profiles);
+  if (merged === existing) return { changed: false };
+  mkdirSync(dirname(file), { recursive: true });
+  let backup: string | undefined;
+  if (existsSync(file)) {
+    backup = `${file}.xstack-backup`;
+    copyFileSync(file, backup);
+  }
+  const tmp = `${file}.xstack-tmp-${process.pid}`;
+  writeFileSync(tmp, merged, { mode: existsSync(file) ? statSync(file).mode : 0o600 });
+  renameSync(tmp, file);
+  return { changed: true, backup };
+}

@@ -1,0 +1,111 @@
+/**
+ * AWS CLI profiles and git-remote-codecommit clone URLs for the access roles
+ * (templates/access-roles.ts): one profile per source account, so that git
+ * reaches repositories in several accounts at once, each URL naming its
+ * profile (`codecommit::REGION://PROFILE@REPOSITORY`).
+ */
+import { XstackError } from '../errors';
+import { Names } from '../naming';
+import type { Org } from '../org/model';
+
+export type ProfileIdentity =
+  /** A person whose base credentials are another profile (keys, SSO, …). */
+  | { kind: 'developer'; sourceProfile: string }
+  /** A person signing in with IAM Identity Center: a base SSO profile, then one role profile per account. */
+  | { kind: 'developer-sso'; ssoSession: string; ssoAccountId: string; ssoRoleName: string }
+  /** CI on EC2: the instance profile's credentials, then the pull-only role. */
+  | { kind: 'ci' };
+
+export interface Profile {
+  name: string;
+  settings: Array<[key: string, value: string]>;
+}
+
+export interface CloneUrl {
+  repository: string;
+  account: string;
+  profile: string;
+  url: string;
+}
+
+export interface GeneratedProfiles {
+  profiles: Profile[];
+  cloneUrls: CloneUrl[];
+}
+
+export class ProfilesError extends XstackError {
+  constructor(message: string) {
+    super('PROFILES', message);
+  }
+}
+
+export function generateProfiles(org: Org, identity: ProfileIdentity): GeneratedProfiles {
+  const names = new Names(org.prefix);
+  const isCi = identity.kind === 'ci';
+  if (isCi && !org.access.ci) throw new ProfilesError(`${org.file} has no access.ci section: there is no CI role to make profiles for`);
+  if (!isCi && !org.access.developers) throw new ProfilesError(`${org.file} has no access.developers section: there is no developer role to make profiles for`);
+  const profiles: Profile[] = [];
+  let base: [string, string];
+  if (identity.kind === 'developer-sso') {
+    const ssoProfile = `${org.prefix}-sso`;
+    profiles.push({
+      name: ssoProfile,
+      settings: [
+        ['sso_session', identity.ssoSession],
+        ['sso_account_id', identity.ssoAccountId],
+        ['sso_role_name', identity.ssoRoleName],
+        ['region', org.region],
+      ],
+    });
+    base = ['source_profile', ssoProfile];
+  } else if (identity.kind === 'developer') base = ['source_profile', identity.sourceProfile];
+  else base = ['credential_source', 'Ec2InstanceMetadata'];
+
+  const cloneUrls: CloneUrl[] = [];
+  for (const account of org.accounts.filter((a) => a.role === 'source')) {
+    const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : 'developer'}`;
+    const roleName = isCi ? names.ciReaderRole() : names.developerRole();
+    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region]] });
+    for (const r of org.repositories.filter((x) => x.account === account.name)) {
+      cloneUrls.push({ repository: r.name, account: account.name, profile: name, url: `codecommit::${org.region}://${name}@${r.name}` });
+    }
+  }
+  return { profiles, cloneUrls };
+}
+
+export function renderProfiles(profiles: readonly Profile[]): string {
+  return profiles.map((p) => `[profile ${p.name}]\n${p.settings.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`).join('\n');
+}
+
+const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
+const end = (org: string) => `# <<< xstack ${org} <<<`;
+
+/** Profile names an AWS config file defines (`[profile x]`, and `[default]`). */
+function definedProfiles(text: string): string[] {
+  return [...text.matchAll(/^\s*\[\s*(?:profile\s+)?([^\]\s]+)\s*\]\s*$/gm)].map((m) => m[1]);
+}
+
+/**
+ * The config with this org's block replaced (or appended); every byte outside
+ * the block is kept. Refuses when the file defines one of the block's profiles
+ * outside it, or holds a broken block.
+ */
+export function mergeIntoConfig(existing: string, orgName: string, profiles: readonly Profile[]): string {
+  const lines = existing.split('\n');
+  const starts = lines.flatMap((l, i) => (l === begin(orgName) ? [i] : []));
+  const ends = lines.flatMap((l, i) => (l === end(orgName) ? [i] : []));
+  if (starts.length > 1 || ends.length > 1 || starts.length !== ends.length || (starts.length === 1 && ends[0] < starts[0])) {
+    throw new ProfilesError(`the config holds a broken or repeated xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
+  }
+  const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
+  const [before, after] =
+    starts.length === 1 ? [lines.slice(0, starts[0]).join('\n'), lines.slice(ends[0] + 1).join('\n')] : [existing, undefined];
+  const outside = definedProfiles(before) .concat(after === undefined ? [] : definedProfiles(after));
+  const clashes = profiles.map((p) => p.name).filter((n) => outside.includes(n));
+  if (clashes.length > 0) {
+    throw new ProfilesError(`refusing to overwrite profile${clashes.length === 1 ? '' : 's'} xstack did not write: ${clashes.join(', ')} (rename or remove ${clashes.length === 1 ? 'it' : 'them'}, then run again)`);
+  }
+  if (after !== undefined) return `${before}${before ? '\n' : ''}${block}\n${after}`;
+  const separator = existing === '' ? '' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
+  return `${existing}${separator}${block}\n`;
+}

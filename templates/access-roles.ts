@@ -1,0 +1,98 @@
+/**
+ * Each source account: the roles people and CI reach its repositories with,
+ * through git-remote-codecommit and AWS CLI profiles; no IAM users, no SSH
+ * keys. The developer role pulls and pushes (pushes to protected branches
+ * denied); the CI role only pulls, and only the CI account's instance role may
+ * assume it.
+ */
+import { arn, ref } from '../src/cfn/intrinsics';
+import { role } from '../src/cfn/resources';
+import type Role from 'cloudform-types/types/iam/role';
+import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
+import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { policyDocument, statement, type Conditions } from '../src/iam/policy';
+import type { Names } from '../src/naming';
+import type { DeveloperAccess } from '../src/org/model';
+
+export interface AccessRolesInput {
+  names: Names;
+  repositories: readonly string[];
+  /** Developer access, with the account id of each role source resolved. */
+  developers?: DeveloperAccess & { sourceAccountIds: readonly string[] };
+  /** Whether the CI role is made (its trust is the wired CiInstanceRoleArn). */
+  ci: boolean;
+}
+
+/** IAM Identity Center provisions permission-set roles under this path. */
+const SSO_PATH = 'aws-reserved/sso.amazonaws.com/*/';
+
+export function accessRoles(input: AccessRolesInput): TemplateDefinition {
+  const { names, developers } = input;
+  const repositoryArns = input.repositories.map((r) => arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${r}`));
+  const resources: Record<string, Role> = {};
+  const outputs: Record<string, OutputSpec> = {};
+
+  if (developers) {
+    const principalArns = developers.assumedBy.flatMap((s, i) =>
+      s.roleNames.map((r) => arn(`iam::${developers.sourceAccountIds[i]}:role/${s.sso ? SSO_PATH : ''}${r}`)),
+    );
+    const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
+    if (developers.requireMfa) conditions.Bool = { 'aws:MultiFactorAuthPresent': 'true' };
+    const protectedRefs = developers.protectedBranches.map((b) => `refs/heads/${b}`);
+    resources.DeveloperRole = role({
+      name: names.developerRole(),
+      description: 'Developers: pull, push and pull requests on this account\'s repositories',
+      maxSessionSeconds: developers.maxSessionHours * 3600,
+      trust: policyDocument([
+        statement({
+          // Account roots as principals so that roles matched by pattern (SSO roles carry a random
+          // suffix) can be named; the condition admits exactly those roles.
+          sid: 'DevelopersAssume',
+          principal: { AWS: [...new Set(developers.sourceAccountIds)].map((id) => arn(`iam::${id}:root`)) },
+          actions: STS_ASSUME_ROLE.actions,
+          conditions,
+        }),
+      ]),
+      inlinePolicies: [
+        {
+          name: 'codecommit-developer',
+          document: policyDocument([
+            statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: repositoryArns }),
+            statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' }),
+            ...(protectedRefs.length > 0
+              ? [
+                  statement({
+                    sid: 'DenyWritesToProtectedBranches',
+                    effect: 'Deny',
+                    actions: CODECOMMIT_BRANCH_WRITES.actions,
+                    resources: repositoryArns,
+                    // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
+                    conditions: { StringEqualsIfExists: { 'codecommit:References': protectedRefs }, Null: { 'codecommit:References': 'false' } },
+                  }),
+                ]
+              : []),
+          ]),
+        },
+      ],
+      exceptions: [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }],
+    });
+    outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
+  }
+
+  if (input.ci) {
+    resources.CiReaderRole = role({
+      name: names.ciReaderRole(),
+      description: 'CI: pull only, assumed by the CI account\'s instance role',
+      trust: policyDocument([statement({ sid: 'CiInstanceAssumes', principal: { AWS: ref('CiInstanceRoleArn') }, actions: STS_ASSUME_ROLE.actions })]),
+      inlinePolicies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
+    });
+    outputs.CiReaderRoleArn = { description: 'ARN of the pull-only CI role', value: arn(`iam::\${AWS::AccountId}:role/${names.ciReaderRole()}`) };
+  }
+
+  return {
+    description: 'xstack access-roles: developer and CI roles for this account\'s CodeCommit repositories',
+    parameters: input.ci ? { CiInstanceRoleArn: { type: 'String', description: 'ARN of the CI account\'s instance role' } } : {},
+    resources,
+    outputs,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The CI account, optional: a VPC whose CI subnets have no route to an
+ * internet gateway and give no public IPs. git reaches CodeCommit through
+ * interface endpoints for git-codecommit, codecommit and sts, whose policies
+ * admit only the org's CI roles and repositories. A NAT path exists only when
+ * the org file asks for one. (Tighter than the seed's "NAT'd subnet, no IGW".)
+ */
+import EIP from 'cloudform-types/types/ec2/eip';
+import InternetGateway from 'cloudform-types/types/ec2/internetGateway';
+import NatGateway from 'cloudform-types/types/ec2/natGateway';
+import Route from 'cloudform-types/types/ec2/route';
+import RouteTable from 'cloudform-types/types/ec2/routeTable';
+import SecurityGroup from 'cloudform-types/types/ec2/securityGroup';
+import Subnet from 'cloudform-types/types/ec2/subnet';
+import SubnetRouteTableAssociation from 'cloudform-types/types/ec2/subnetRouteTableAssociation';
+import VPC from 'cloudform-types/types/ec2/vpc';
+import VPCEndpoint from 'cloudform-types/types/ec2/vpcEndpoint';
+import VPCGatewayAttachment from 'cloudform-types/types/ec2/vpcGatewayAttachment';
+import type Resource from 'cloudform-types/types/resource';
+import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
+import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
+import type { TemplateDefinition } from '../src/cfn/template';
+import { CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { policyDocument, statement } from '../src/iam/policy';
+import type { Names } from '../src/naming';
+import type { CiNetwork } from '../src/org/model';
+
+export interface CiNetworkInput {
+  names: Names;
+  network: CiNetwork;
+  /** `com.amazonaws`, or `cn.com.amazonaws` in the China partition. */
+  endpointServicePrefix: string;
+  /** Source account id → its repositories. */
+  repositories: ReadonlyArray<readonly [accountId: string, repositories: readonly string[]]>;
+}
+
+/** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
+export function subnetCidrs(cidr: string, count: number): string[] {
+  const [address, bitsText] = cidr.split('/');
+  const bits = Number(bitsText) + 4;
+  const base = address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - bits);
+  return Array.from({ length: count }, (_, i) => {
+    const n = base + i * size;
+    return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/${bits}`;
+  });
+}
+
+const availabilityZone = (index: number) => new IntrinsicFunction('Fn::Select', [String(index), { 'Fn::GetAZs': '' }]);
+
+export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
+  const { network, names } = input;
+  const cidrs = subnetCidrs(network.cidr, network.availabilityZones + (network.nat ? 1 : 0));
+  const resources: Record<string, Resource> = {};
+  const privateSubnets = Array.from({ length: network.availabilityZones }, (_, i) => `CiSubnet${i + 1}`);
+
+  resources.Vpc = new VPC({ CidrBlock: network.cidr, EnableDnsSupport: true, EnableDnsHostnames: true });
+  resources.CiRouteTable = new RouteTable({ VpcId: ref('Vpc') });
+  privateSubnets.forEach((id, i) => {
+    resources[id] = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[i], AvailabilityZone: availabilityZone(i), MapPublicIpOnLaunch: false });
+    resources[`${id}RouteTable`] = new SubnetRouteTableAssociation({ SubnetId: ref(id), RouteTableId: ref('CiRouteTable') });
+  });
+
+  resources.EndpointSecurityGroup = new SecurityGroup({
+    GroupDescription: 'HTTPS from the CI network to the CodeCommit and STS endpoints',
+    VpcId: ref('Vpc'),
+    SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: network.cidr, Description: 'HTTPS from the CI network' }],
+    SecurityGroupEgress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: network.cidr, Description: 'Replies stay in the CI network' }],
+  });
+  resources.CiSecurityGroup = new SecurityGroup({
+    GroupDescription: 'CI instances: HTTPS out only',
+    VpcId: ref('Vpc'),
+    SecurityGroupEgress: [
+      {
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        CidrIp: network.nat ? '0.0.0.0/0' : network.cidr,
+        Description: network.nat ? 'HTTPS through the NAT gateway (asked for in the org file)' : 'HTTPS to the VPC endpoints only',
+      },
+    ],
+  });
+
+  const ciReaderRoles = input.repositories.map(([accountId]) => arn(`iam::${accountId}:role/${names.ciReaderRole()}`));
+  const repositoryArns = input.repositories.flatMap(([accountId, repos]) => repos.map((r) => arn(`codecommit:\${AWS::Region}:${accountId}:${r}`)));
+  const sourceAccountIds = input.repositories.map(([accountId]) => accountId);
+  const codecommitPolicy = policyDocument([
+    statement({
+      // Endpoint policies name "*" and narrow by condition: only the org's CI roles, only its repositories.
+      sid: 'CiPullsOrgRepositories',
+      principal: '*',
+      actions: CODECOMMIT_PULL.actions,
+      resources: repositoryArns,
+      conditions: {
+        StringEquals: { 'aws:PrincipalAccount': sourceAccountIds },
+        ArnLike: { 'aws:PrincipalArn': ciReaderRoles },
+      },
+    }),
+  ]);
+  const stsPolicy = policyDocument([
+    statement({
+      sid: 'CiAssumesReaderRoles',
+      principal: '*',
+      actions: STS_ASSUME_ROLE.actions,
+      resources: ciReaderRoles,
+      conditions: { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } },
+    }),
+  ]);
+  const endpoints: Array<[string, string, object]> = [
+    ['GitCodeCommitEndpoint', 'git-codecommit', codecommitPolicy],
+    ['CodeCommitEndpoint', 'codecommit', codecommitPolicy],
+    ['StsEndpoint', 'sts', stsPolicy],
+  ];
+  for (const [id, service, policy] of endpoints) {
+    resources[id] = new VPCEndpoint({
+      VpcEndpointType: 'Interface',
+      ServiceName: sub(`${input.endpointServicePrefix}.\${AWS::Region}.${service}`),
+      VpcId: ref('Vpc'),
+      SubnetIds: privateSubnets.map(ref),
+      SecurityGroupIds: [ref('EndpointSecurityGroup')],
+      PrivateDnsEnabled: true,
+      PolicyDocument: policy,
+    });
+  }
+
+  if (network.nat) {
+    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], AvailabilityZone: availabilityZone(0), MapPublicIpOnLaunch: false });
+    resources.InternetGateway = new InternetGateway({});
+    resources.InternetGatewayAttachment = new VPCGatewayAttachment({ VpcId: ref('Vpc'), InternetGatewayId: ref('InternetGateway') });
+    resources.NatRouteTable = new RouteTable({ VpcId: ref('Vpc') });
+    resources.NatRouteToInternet = new Route({ RouteTableId: ref('NatRouteTable'), DestinationCidrBlock: '0.0.0.0/0', GatewayId: ref('InternetGateway') }).dependsOn('InternetGatewayAttachment');
+    resources.NatSubnetRouteTable = new SubnetRouteTableAssociation({ SubnetId: ref('NatSubnet'), RouteTableId: ref('NatRouteTable') });
+    resources.NatAddress = new EIP({ Domain: 'vpc' }).dependsOn('InternetGatewayAttachment');
+    resources.NatGateway = new NatGateway({ SubnetId: ref('NatSubnet'), AllocationId: getAtt('NatAddress', 'AllocationId') });
+    resources.CiRouteToNat = new Route({ RouteTableId: ref('CiRouteTable'), DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: ref('NatGateway') });
+  }
+
+  return {
+    description: `xstack ci-network: private CI subnets reaching CodeCommit through VPC endpoints${network.nat ? ', with a NAT path' : ', no internet path'}`,
+    parameters: {},
+    resources,
+    outputs: {
+      VpcId: { description: 'The CI VPC', value: ref('Vpc') },
+      CiSubnetIds: { description: 'Subnets to run the CI in (no public IPs, no internet gateway route)', value: new IntrinsicFunction('Fn::Join', [',', privateSubnets.map(ref)]) },
+      CiSecurityGroupId: { description: 'Security group for the CI instances', value: ref('CiSecurityGroup') },
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeProfiles } from '../src/access/config-file';
+import { jenkinsExample } from '../src/access/jenkins';
+import { generateProfiles, mergeIntoConfig, renderProfiles, ProfilesError } from '../src/access/profiles';
+import { asList, policyDocuments } from '../src/checks/documents';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { CODECOMMIT_PULL } from '../src/iam/grants';
+import { loadOrgFile } from '../src/org/load';
+import { subnetCidrs } from '../templates/ci-network';
+import { compileFile, tempDir } from './helpers';
+
+const example = compileFile('parameters/example.yaml');
+const gov = compileFile('parameters/govcloud.yaml');
+const template = (c: typeof example, id: string): CfnTemplate => renderTemplate(c.stages.find((s) => s.id === id)!.definition);
+const props = (t: CfnTemplate, id: string) => t.Resources[id].Properties as Record<string, any>;
+
+describe('access roles', () => {
+  const roles = template(example, 'access-roles-shared-services');
+  const developer = props(roles, 'DeveloperRole');
+  const ci = props(roles, 'CiReaderRole');
+
+  it('CI role: pull only, on the account\'s repositories, assumed only by the CI instance role', () => {
+    const [statement] = ci.Policies[0].PolicyDocument.Statement;
+    expect(statement.Action).toEqual([...CODECOMMIT_PULL.actions]);
+    expect(asList(statement.Resource)).toHaveLength(2);
+    expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { Ref: 'CiInstanceRoleArn' } }, Action: 'sts:AssumeRole' }]);
+    const wave = (id: string) => example.rollout.waveOf.get(id)!;
+    expect(wave('ci-identity')).toBeLessThan(wave('access-roles-shared-services'));
+  });
+
+  it('developer role: no repository administration; protected branches denied by reference', () => {
+    const statements = developer.Policies[0].PolicyDocument.Statement;
+    const allowed = statements.filter((s: any) => s.Effect === 'Allow').flatMap((s: any) => asList(s.Action)) as string[];
+    expect(allowed).toContain('codecommit:GitPush');
+    for (const admin of ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:UpdateRepositoryName', 'codecommit:PutRepositoryTriggers']) expect(allowed).not.toContain(admin);
+    const deny = statements.find((s: any) => s.Sid === 'DenyWritesToProtectedBranches');
+    expect(deny.Effect).toBe('Deny');
+    expect(deny.Condition.StringEqualsIfExists['codecommit:References']).toEqual(['refs/heads/main', 'refs/heads/release']);
+    expect(deny.Action).toContain('codecommit:GitPush');
+  });
+
+  it('developer trust: account roots narrowed to the named role patterns; SSO path; MFA and session length as configured', () => {
+    const [trust] = developer.AssumeRolePolicyDocument.Statement;
+    expect(trust.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } });
+    expect(trust.Condition).toEqual({ ArnLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' }] } });
+    expect(developer.MaxSessionDuration).toBe(4 * 3600);
+    const govDeveloper = props(template(gov, 'access-roles-account2-gov'), 'DeveloperRole');
+    expect(govDeveloper.AssumeRolePolicyDocument.Statement[0].Condition.Bool).toEqual({ 'aws:MultiFactorAuthPresent': 'true' });
+    expect(govDeveloper.MaxSessionDuration).toBe(2 * 3600);
+  });
+
+  it('the CI instance role may only assume the CI roles; EC2 trust carries its recorded exception', () => {
+    const identity = template(gov, 'ci-identity');
+    const role = identity.Resources.CiInstanceRole;
+    const [statement] = (role.Properties as any).Policies[0].PolicyDocument.Statement;
+    expect(statement.Action).toBe('sts:AssumeRole');
+    expect(statement.Resource.map((r: any) => r['Fn::Sub'])).toEqual([
+      'arn:${AWS::Partition}:iam::012345678901:role/gov-ci-reader',
+      'arn:${AWS::Partition}:iam::098765432109:role/gov-ci-reader',
+    ]);
+    expect((role.Metadata as any).xstack.exceptions[0]).toMatchObject({ rule: 'XS005', statement: 'TrustService' });
+  });
+});
+
+describe('CI network', () => {
+  const routesOf = (t: CfnTemplate, table: string) => Object.values(t.Resources).filter((r) => r.Type === 'AWS::EC2::Route' && (r.Properties as any).RouteTableId.Ref === table);
+  const subnetsOf = (t: CfnTemplate) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet');
+
+  it.each([
+    ['example (no NAT)', example],
+    ['govcloud (NAT asked for)', gov],
+  ])('%s: CI subnets have no internet-gateway route and no public IPs; endpoints with policies', (_name, compiled) => {
+    const t = template(compiled, 'ci-network');
+    for (const [, s] of subnetsOf(t)) expect((s.Properties as any).MapPublicIpOnLaunch).toBe(false);
+    for (const r of routesOf(t, 'CiRouteTable')) expect((r.Properties as any).GatewayId).toBeUndefined();
+    const endpoints = Object.values(t.Resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint').map((r) => r.Properties as any);
+    expect(endpoints.map((e) => e.ServiceName['Fn::Sub'].split('.').pop()).sort()).toEqual(['codecommit', 'git-codecommit', 'sts']);
+    for (const e of endpoints) {
+      expect(e.PrivateDnsEnabled).toBe(true);
+      for (const s of e.PolicyDocument.Statement) expect(Object.keys(s.Condition).length).toBeGreaterThan(0);
+    }
+    for (const r of Object.values(t.Resources).filter((x) => x.Type === 'AWS::EC2::SecurityGroup')) {
+      for (const rule of (r.Properties as any).SecurityGroupIngress ?? []) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+    }
+  });
+
+  it('without NAT there is no internet gateway, NAT gateway or route at all; with NAT the CI route goes through the NAT gateway', () => {
+    const closed = template(example, 'ci-network');
+    expect(Object.values(closed.Resources).map((r) => r.Type)).not.toEqual(expect.arrayContaining(['AWS::EC2::InternetGateway']));
+    expect(Object.values(closed.Resources).filter((r) => ['AWS::EC2::Route', 'AWS::EC2::NatGateway'].includes(r.Type))).toEqual([]);
+    expect((props(closed, 'CiSecurityGroup').SecurityGroupEgress as any[]).map((e) => e.CidrIp)).toEqual(['10.20.0.0/16']);
+    const open = template(gov, 'ci-network');
+    expect(routesOf(open, 'CiRouteTable').map((r) => Object.keys(r.Properties as object).sort())).toEqual([['DestinationCidrBlock', 'NatGatewayId', 'RouteTableId']]);
+  });
+
+  it('splits the VPC block into subnets four bits longer', () => {
+    expect(subnetCidrs('10.20.0.0/16', 3)).toEqual(['10.20.0.0/20', '10.20.16.0/20', '10.20.32.0/20']);
+    expect(subnetCidrs('10.30.0.0/20', 2)).toEqual(['10.30.0.0/24', '10.30.1.0/24']);
+  });
+
+  it('endpoint policies are checked like every other policy', () => {
+    const docs = policyDocuments(template(example, 'ci-network')).filter((d) => d.kind === 'endpoint');
+    expect(docs).toHaveLength(3);
+  });
+});
+
+describe('profiles and clone URLs', () => {
+  const govOrg = loadOrgFile('parameters/govcloud.yaml');
+  const exampleOrg = loadOrgFile('parameters/example.yaml');
+
+  it('developer profiles for every source account, GovCloud partition and region', () => {
+    const g = generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'gov-federated' });
+    expect(renderProfiles(g.profiles)).toBe(`[profile gov-account1-gov-developer]
+role_arn = arn:aws-us-gov:iam::012345678901:role/gov-developer
+source_profile = gov-federated
+region = us-gov-west-1
+
+[profile gov-account2-gov-developer]
+role_arn = arn:aws-us-gov:iam::098765432109:role/gov-developer
+source_profile = gov-federated
+region = us-gov-west-1
+`);
+    expect(g.cloneUrls.map((c) => c.url)).toEqual(['codecommit::us-gov-west-1://gov-account1-gov-developer@mission-app', 'codecommit::us-gov-west-1://gov-account2-gov-developer@records-service']);
+  });
+
+  it('SSO and CI variants', () => {
+    const sso = generateProfiles(exampleOrg, { kind: 'developer-sso', ssoSession: 'acme', ssoAccountId: '555555555555', ssoRoleName: 'Developer' });
+    expect(renderProfiles(sso.profiles)).toBe(`[profile acme-sso]
+sso_session = acme
+sso_account_id = 555555555555
+sso_role_name = Developer
+region = eu-west-1
+
+[profile acme-shared-services-developer]
+role_arn = arn:aws:iam::111111111111:role/acme-developer
+source_profile = acme-sso
+region = eu-west-1
+`);
+    const ci = generateProfiles(exampleOrg, { kind: 'ci' });
+    expect(ci.profiles[0].settings).toEqual([['role_arn', 'arn:aws:iam::111111111111:role/acme-ci-reader'], ['credential_source', 'Ec2InstanceMetadata'], ['region', 'eu-west-1']]);
+  });
+
+  const existing = `[default]
+region = us-east-1
+
+# my own notes
+[profile personal]
+region = eu-central-1
+`;
+  const profiles = generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'default' }).profiles;
+
+  it('merge keeps every byte outside its block, and a second merge changes nothing', () => {
+    const once = mergeIntoConfig(existing, 'govcloud', profiles);
+    expect(once.startsWith(existing)).toBe(true);
+    expect(once).toContain("# >>> xstack govcloud: written by 'xstack profiles'; edits inside this block are replaced >>>");
+    expect(mergeIntoConfig(once, 'govcloud', profiles)).toBe(once);
+    const withTail = `${once}[profile later]\nregion = us-west-2\n`;
+    const changed = mergeIntoConfig(withTail, 'govcloud', generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'other' }).profiles);
+    expect(changed.startsWith(existing)).toBe(true);
+    expect(changed.endsWith('[profile later]\nregion = us-west-2\n')).toBe(true);
+    expect(changed).toContain('source_profile = other');
+    expect(changed).not.toContain('source_profile = default\n');
+  });
+
+  it('refuses to overwrite a profile it did not write, and a broken block', () => {
+    expect(() => mergeIntoConfig(`${existing}[profile gov-account1-gov-developer]\nregion = x\n`, 'govcloud', profiles)).toThrowError(
+      /refusing to overwrite profile xstack did not write: gov-account1-gov-developer/,
+    );
+    const once = mergeIntoConfig(existing, 'govcloud', profiles);
+    expect(() => mergeIntoConfig(once.replace('# <<< xstack govcloud <<<', ''), 'govcloud', profiles)).toThrowError(ProfilesError);
+  });
+
+  it('--write: backup of the previous file, nothing written when up to date', () => {
+    const dir = tempDir('profiles');
+    const file = join(dir, 'aws', 'config');
+    mkdirSync(join(dir, 'aws'));
+    writeFileSync(file, existing);
+    expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: true, backup: `${file}.xstack-backup` });
+    expect(readFileSync(`${file}.xstack-backup`, 'utf8')).toBe(existing);
+    const written = readFileSync(file, 'utf8');
+    expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: false });
+    expect(readFileSync(file, 'utf8')).toBe(written);
+    const fresh = join(dir, 'new-config');
+    expect(writeProfiles(fresh, 'govcloud', profiles).backup).toBeUndefined();
+    expect(existsSync(fresh)).toBe(true);
+  });
+});
+
+describe('Jenkins example', () => {
+  it('is what dist/ holds, and clones exactly the CI clone URLs with the CI profiles', () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const files = jenkinsExample(org);
+    for (const [path, text] of files) expect(readFileSync(join('dist/example', path), 'utf8')).toBe(text);
+    const ci = generateProfiles(org, { kind: 'ci' });
+    const clones = [...files.get('jenkins/Jenkinsfile')!.matchAll(/git clone (\S+)/g)].map((m) => m[1]);
+    expect(clones).toEqual(ci.cloneUrls.map((c) => c.url));
+    expect(files.get('jenkins/aws-config')).toBe(renderProfiles(ci.profiles));
+    expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d/);
+    expect(files.get('jenkins/Dockerfile')).toContain('COPY --chown=jenkins:jenkins aws-config /var/jenkins_home/.aws/config');
+  });
+});
