@@ -14,6 +14,7 @@ import { planStages } from './stages/plan';
 import { provePrincipals } from './stages/proof';
 import { toYaml } from './yaml';
 import { jenkinsExample } from './access/jenkins';
+import { analyseAccess, type AccessAnalysis } from './audit/paths';
 
 export interface CompiledOrg {
   org: Org;
@@ -21,6 +22,7 @@ export interface CompiledOrg {
   rollout: Rollout;
   /** Path relative to the org's dist folder → content. */
   files: ReadonlyMap<string, string>;
+  access: AccessAnalysis;
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
@@ -45,10 +47,12 @@ export function compileOrg(org: Org): CompiledOrg {
     }
   }
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
+  const access = analyseAccess(org, stages);
+  if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files)));
-  return { org, stages, rollout, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;

@@ -1,0 +1,198 @@
+/**
+ * The access the org needs, path by path, each proved allowed on both sides
+ * by the compiled policies; and the converse: every grant a resource policy
+ * makes to a principal of another account is one of these paths.
+ */
+import {
+  ARTIFACT_OBJECT_READ_WRITE,
+  ARTIFACT_OBJECT_WRITE,
+  CODECOMMIT_BRANCH_WRITES,
+  CODECOMMIT_DEVELOPER,
+  CODECOMMIT_PULL,
+  CODECOMMIT_SOURCE_ACTION,
+  CODEPIPELINE_START,
+  EVENTS_PUT,
+  KMS_ARTIFACT_DATA_KEY,
+  STS_ASSUME_ROLE,
+} from '../iam/grants';
+import { Names } from '../naming';
+import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
+import type { Stage } from '../stages/model';
+import { accountOf, evaluate, GrantIndex, matches, type Request } from './evaluate';
+import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
+import type { Resolver } from './resolve';
+
+export interface AccessPath {
+  /** What the path is for, in words. */
+  purpose: string;
+  principal: PrincipalRef;
+  actions: readonly string[];
+  resource: string;
+  resourceAccount: string;
+  context?: Record<string, string[]>;
+  /** A path that must be refused (protected branches). */
+  denied?: boolean;
+  /** The principal's own policies live outside the org file (IAM Identity Center permission sets, federated roles). */
+  identityManagedElsewhere?: boolean;
+}
+
+export interface AccessResult {
+  path: AccessPath;
+  action: string;
+  allowed: boolean;
+  reason: string;
+  /** The statements that allow it, on each side. */
+  grantedBy: readonly ResolvedStatement[];
+}
+
+export interface AccessAnalysis {
+  paths: AccessPath[];
+  results: AccessResult[];
+  grants: ResolvedStatement[];
+  problems: string[];
+}
+
+const aws = (arn: string): PrincipalRef => ({ kind: 'aws', arn });
+const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : '*');
+
+/** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
+const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
+
+export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver): AccessPath[] {
+  const names = new Names(org.prefix);
+  const { partition, region } = org;
+  const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
+  const stageIds = new Set(stages.map((s) => s.id));
+  const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
+  const paths: AccessPath[] = [];
+
+  for (const p of org.pipelines) {
+    const repository = repositoryByName(org, p.repository);
+    const s = accountByName(org, repository.account).id;
+    const repoArn = `arn:${partition}:codecommit:${region}:${s}:${p.repository}`;
+    for (const [environment] of p.branches) {
+      const a = accountOfEnvironment(org, environment).id;
+      const pipelineRole = role(a, names.pipelineRole());
+      const sourceRole = role(s, names.sourceRole());
+      const objects = `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`;
+      const key = output('pipeline-foundation', a, 'ArtifactKeyArn');
+      const pipelineArn = `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`;
+      const on = `${p.name} in ${environment}`;
+      paths.push(
+        { purpose: `CodePipeline runs as the pipeline role (${on})`, principal: { kind: 'service', service: 'codepipeline.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } },
+        { purpose: `the pipeline role assumes the source role (${on})`, principal: aws(pipelineRole), actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s },
+        { purpose: `the source role reads the repository (${on})`, principal: aws(sourceRole), actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s },
+        { purpose: `the source role writes the source artifact (${on})`, principal: aws(sourceRole), actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } },
+        { purpose: `the source role encrypts with the artifact key (${on})`, principal: aws(sourceRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: { 'kms:ResourceAliases': [names.artifactKeyAlias()] } },
+        { purpose: `the pipeline role reads and writes artifacts (${on})`, principal: aws(pipelineRole), actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } },
+        { purpose: `the pipeline role uses the artifact key (${on})`, principal: aws(pipelineRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a },
+        { purpose: `the source account forwards branch events to the pipeline account (${on})`, principal: aws(role(s, names.eventForwarderRole())), actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: { 'events:source': ['aws.codecommit'] } },
+        { purpose: `EventBridge runs the forwarding rules as the forwarder role (${on})`, principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(s, names.eventForwarderRole()), resourceAccount: s, context: { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] } },
+        { purpose: `EventBridge runs the trigger as the trigger role (${on})`, principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(a, names.triggerRole(p.name)), resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } },
+        { purpose: `the trigger role starts the pipeline (${on})`, principal: aws(role(a, names.triggerRole(p.name))), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a },
+      );
+    }
+  }
+
+  const { developers, ci } = org.access;
+  for (const source of org.accounts.filter((a) => a.role === 'source')) {
+    const s = source.id;
+    const repos = org.repositories.filter((r) => r.account === source.name).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
+    if (ci && stageIds.has(`access-roles-${source.name}`)) {
+      const instanceRole = role(accountByName(org, ci.account).id, names.ciInstanceRole());
+      paths.push({ purpose: `CI assumes the pull-only role of ${source.name}`, principal: aws(instanceRole), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.ciReaderRole()), resourceAccount: s });
+      for (const repo of repos) paths.push({ purpose: `CI pulls ${repo.split(':').pop()}`, principal: aws(role(s, names.ciReaderRole())), actions: CODECOMMIT_PULL.actions, resource: repo, resourceAccount: s });
+    }
+    if (developers && stageIds.has(`access-roles-${source.name}`)) {
+      for (const from of developers.assumedBy) {
+        const account = accountByName(org, from.account).id;
+        for (const name of from.roleNames) {
+          const arn = role(account, `${from.sso ? `aws-reserved/sso.amazonaws.com/${region}/` : ''}${sampleOf(name)}`);
+          paths.push({ purpose: `developers (${name} in ${from.account}) assume the developer role of ${source.name}`, principal: aws(arn), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.developerRole()), resourceAccount: s, context: { 'aws:MultiFactorAuthPresent': ['true'] }, identityManagedElsewhere: true });
+        }
+      }
+      const developer = aws(role(s, names.developerRole()));
+      for (const repo of repos) {
+        paths.push({ purpose: `developers work on ${repo.split(':').pop()}`, principal: developer, actions: CODECOMMIT_DEVELOPER.actions, resource: repo, resourceAccount: s, context: { 'codecommit:References': ['refs/heads/feature/x'] } });
+        for (const branch of developers.protectedBranches) {
+          paths.push({ purpose: `developers may not push to ${branch} of ${repo.split(':').pop()}`, principal: developer, actions: CODECOMMIT_BRANCH_WRITES.actions, resource: repo, resourceAccount: s, context: { 'codecommit:References': [`refs/heads/${branch}`] }, denied: true });
+        }
+      }
+    }
+  }
+  return paths;
+}
+
+/** Declared (allowed) paths by action and by principal, for the extra-grant check. */
+class PathIndex {
+  /** `action`, `action|principal ARN` and `action|account:<id>`, each `@resource account` → paths. */
+  private readonly paths = new Map<string, AccessPath[]>();
+  constructor(paths: readonly AccessPath[]) {
+    for (const p of paths) {
+      if (p.denied) continue;
+      for (const a of p.actions) {
+        const action = a.toLowerCase();
+        const at = `@${p.resourceAccount}`;
+        const keys = p.principal.kind === 'aws' ? [`${action}${at}`, `${action}|${p.principal.arn}${at}`, `${action}|account:${accountOf(p.principal.arn)}${at}`] : [`${action}${at}`];
+        for (const key of keys) {
+          const list = this.paths.get(key) ?? [];
+          list.push(p);
+          this.paths.set(key, list);
+        }
+      }
+    }
+  }
+  /** Whether a declared path covers one grant of a resource policy to one principal. */
+  covers(g: ResolvedStatement, principal: PrincipalRef, action: string): boolean {
+    const a = action.toLowerCase();
+    const key =
+      principal.kind === 'any' ? a : principal.kind === 'aws' ? (principal.arn.endsWith(':root') ? `${a}|account:${accountOf(principal.arn)}` : `${a}|${principal.arn}`) : undefined;
+    if (key === undefined) return false;
+    return (this.paths.get(`${key}@${g.account}`) ?? []).some((p) => g.resources.some((r) => matches(r, p.resource)));
+  }
+}
+
+export function analyseAccess(org: Org, stages: readonly Stage[]): AccessAnalysis {
+  const { grants, resolver } = collectGrants(org, stages);
+  const paths = declaredPaths(org, stages, resolver);
+  const index = new GrantIndex(grants);
+  const declared = new PathIndex(paths);
+  const results: AccessResult[] = [];
+  const problems: string[] = [];
+  for (const path of paths) {
+    for (const action of path.actions) {
+      const request: Request = {
+        principal: path.principal,
+        action,
+        resource: path.resource,
+        resourceAccount: path.resourceAccount,
+        context: path.context,
+        identityManagedElsewhere: path.identityManagedElsewhere,
+      };
+      const d = evaluate(index, request, org.organizationId);
+      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: [...d.identity, ...d.resourcePolicy] });
+      const ok = path.denied ? !d.allowed : d.allowed;
+      if (!ok) {
+        problems.push(
+          path.denied
+            ? `${path.purpose}: ${describePrincipal(path.principal)} may ${action} on ${path.resource}, which must be refused`
+            : `${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource}: ${d.reason}`,
+        );
+      }
+    }
+  }
+  // Nothing beyond the declared paths for principals outside the resource's account.
+  for (const g of grants) {
+    if (g.effect !== 'Allow' || g.kind === 'identity') continue;
+    for (const principal of g.principals) {
+      if (principal.kind === 'service') continue;
+      if (principal.kind === 'aws' && accountOf(principal.arn) === g.account) continue;
+      for (const action of g.actions) {
+        if (!declared.covers(g, principal, action)) {
+          problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${describePrincipal(principal)}, which no declared access path needs`);
+        }
+      }
+    }
+  }
+  return { paths, results, grants, problems };
+}

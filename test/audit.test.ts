@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { analyseAccess } from '../src/audit/paths';
+import { loadOrgFile } from '../src/org/load';
+import type { Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
+import { ARTIFACT_OBJECT_WRITE } from '../src/iam/grants';
+
+const org = loadOrgFile('parameters/example.yaml');
+const fresh = () => planStages(org);
+const props = (stages: Stage[], stage: string, resource: string) => (stages.find((s) => s.id === stage)!.definition.resources[resource] as unknown as { Properties: any }).Properties;
+
+describe('access analysis of the compiled policies', () => {
+  it('proves every declared path of both example orgs on both sides, and refuses pushes to protected branches', () => {
+    for (const file of ['parameters/example.yaml', 'parameters/govcloud.yaml']) {
+      const o = loadOrgFile(file);
+      const a = analyseAccess(o, planStages(o));
+      expect(a.problems, file).toEqual([]);
+      expect(a.results.length, file).toBeGreaterThan(150);
+      for (const r of a.results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!r.path.denied);
+    }
+    const a = analyseAccess(org, fresh());
+    const crossAccountWrite = a.results.find((r) => r.path.purpose.startsWith('the source role writes') && r.action === 's3:PutObject')!;
+    expect(crossAccountWrite.reason).toBe('both sides allow it');
+    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceAccessPolicy/WriteArtifacts']);
+    expect(a.results.filter((r) => r.path.denied).length).toBeGreaterThan(0);
+  });
+
+  it('a key policy without the source roles fails, naming principal, action, resource and the missing side', () => {
+    const stages = fresh();
+    const key = props(stages, 'pipeline-foundation', 'ArtifactKey');
+    key.KeyPolicy.Statement = key.KeyPolicy.Statement.filter((s: { Sid: string }) => s.Sid !== 'SourceRolesUseKey');
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(
+      'the source role encrypts with the artifact key (web-app in dev): arn:aws:iam::111111111111:role/acme-codecommit-source may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}: no key policy statement allows it',
+    );
+  });
+
+  it('a missing identity grant fails on the identity side', () => {
+    const stages = fresh();
+    const policy = props(stages, 'source-access-shared-services', 'SourceAccessPolicy');
+    policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: { Sid: string }) => s.Sid !== 'WriteArtifacts');
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => /source role writes the source artifact \(web-app in prod\): .* may not s3:PutObject on arn:aws:s3:::acme-artifacts-444444444444-eu-west-1\/web-app\/SourceArtifact\/artifact\.zip: no identity policy of the principal allows it/.test(p))).toBe(true);
+  });
+
+  it('a widened cross-account grant fails as too broad, naming the policy', () => {
+    const stages = fresh();
+    const bucket = props(stages, 'pipeline-foundation', 'ArtifactBucketPolicy');
+    const write = bucket.PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'SourceRolesWriteArtifacts');
+    write.Action = [...ARTIFACT_OBJECT_WRITE.actions, 's3:DeleteObject'];
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(
+      'pipeline-foundation @ 222222222222: ArtifactBucketPolicy/SourceRolesWriteArtifacts grants s3:DeleteObject on arn:aws:s3:::acme-artifacts-222222222222-eu-west-1/* to arn:aws:iam::111111111111:role/acme-codecommit-source, which no declared access path needs',
+    );
+  });
+
+  it('a trust widened to another account\'s root fails as too broad', () => {
+    const stages = fresh();
+    const role = props(stages, 'access-roles-shared-services', 'CiReaderRole');
+    role.AssumeRolePolicyDocument.Statement[0].Principal = { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::999999999999:root' } };
+    role.AssumeRolePolicyDocument.Statement[0].Condition = { Bool: { 'aws:MultiFactorAuthPresent': 'true' } };
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(
+      'access-roles-shared-services @ 111111111111: CiReaderRole/CiInstanceAssumes grants sts:AssumeRole on arn:aws:iam::111111111111:role/acme-ci-reader to arn:aws:iam::999999999999:root, which no declared access path needs',
+    );
+    expect(problems.some((p) => p.startsWith('CI assumes the pull-only role of shared-services'))).toBe(true);
+  });
+
+  it('without the protected-branch deny, pushes to main are flagged', () => {
+    const stages = fresh();
+    const developer = props(stages, 'access-roles-shared-services', 'DeveloperRole');
+    const doc = developer.Policies[0].PolicyDocument;
+    doc.Statement = doc.Statement.filter((s: { Sid: string }) => s.Sid !== 'DenyWritesToProtectedBranches');
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain('developers may not push to main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:GitPush on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');
+  });
+});
