@@ -24,7 +24,12 @@ $(VENV_STAMP): test/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r test/requirements.txt
 	@touch $@
 
-setup: $(NODE_STAMP) $(VENV_STAMP)
+# Debian's Chromium for the report's browser test (playwright-core drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+setup: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM)
 
 $(BUILD): $(NODE_STAMP) $(SOURCES)
 	rm -rf .build
@@ -36,10 +41,10 @@ build: $(BUILD)
 compile: $(BUILD)
 	node $(BUILD) compile
 
-test: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
+test: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM) $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
 	@rm -f .build/test-results.json
-	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server npx vitest run --config test/vitest.config.ts \
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM=$(CHROMIUM) npx vitest run --config test/vitest.config.ts \
 	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \
 	  status=$$?; node test/summary.mjs .build/test-results.json || status=1; exit $$status
 

@@ -14,6 +14,8 @@ const USAGE = `usage:
   xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
   xstack deploy  ORG_FILE [AWS options]
   xstack destroy ORG_FILE [AWS options] [--yes]
+  xstack verify  ORG_FILE [AWS options] [--manifest FILE]
+  xstack audit   ORG_FILE [--out DIR]
   xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
                  [--sso-session S --sso-account-id ID --sso-role NAME] [--write FILE]
 
@@ -28,6 +30,13 @@ deploy    rolls the org out with StackSets, wave by wave, wiring outputs into
 destroy   removes stack instances and StackSets in reverse order; artifact
           buckets, keys and repositories are retained. Asks unless --yes.
 
+verify    compares every deployed StackSet's template with the manifest's
+          SHA-256 (default manifest: dist/<org>/manifest.json) and every
+          instance's parameters with the compile, and runs StackSet drift
+          detection where the endpoint supports it. Exit 0: as compiled;
+          2: differences; 1: error.
+audit     writes the auditor's bundle (report.html, report.md, rollout.svg)
+          to DIR (default dist/<org>/audit); make compile writes it too.
 profiles  AWS CLI profiles for the developer or CI roles of every source
           account, and the codecommit::REGION://PROFILE@REPO clone URL of every
           repository. Developers: role_arn with source_profile (default
@@ -46,7 +55,7 @@ default: the StackSet execution role), --local (start moto's server on
 class UsageError extends Error {}
 
 interface Args {
-  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles';
+  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit';
   files: string[];
   out: string;
   flags: Set<string>;
@@ -56,13 +65,13 @@ interface Args {
 const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes']);
 const OPTIONS = new Set([
   '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
-  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write',
+  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest',
 ]);
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles'].includes(command)) throw new UsageError(`unknown command '${command}'`);
+  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit'].includes(command)) throw new UsageError(`unknown command '${command}'`);
   const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -75,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     else args.files.push(arg);
   }
   args.out = args.options.get('--out') ?? 'dist';
+  if (args.command === 'audit') args.out = args.options.get('--out') ?? '(the audit folder)';
   if (args.command !== 'compile' && args.files.length !== 1) throw new UsageError(`${args.command} takes exactly one organization file`);
   return args;
 }
@@ -105,6 +115,15 @@ function compileCommand(args: Args): number {
   }
   replaceFolder(args.out, all);
   process.stdout.write(`${compiled.map((c) => summary(c, args.out)).join('\n')}\n`);
+  return 0;
+}
+
+function auditCommand(args: Args): number {
+  const compiled = compileOrg(loadOrgFile(args.files[0]));
+  const out = args.options.get('--out') ?? join('dist', compiled.org.name, 'audit');
+  const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
+  replaceFolder(out, audit);
+  process.stdout.write(`${out}/: ${[...audit.keys()].join(', ')}\n`);
   return 0;
 }
 
@@ -145,9 +164,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (args.command === 'compile') return compileCommand(args);
     if (args.command === 'profiles') return profilesCommand(args);
+    if (args.command === 'audit') return auditCommand(args);
     // The deployer and the AWS SDK load only for the commands that talk to AWS.
     const { awsCommand } = await import('./deploy/command.js');
-    return await awsCommand(args.command, compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
+    return await awsCommand(args.command as 'plan' | 'deploy' | 'destroy' | 'verify', compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
   } catch (error) {
     if (error instanceof XstackError || error instanceof UsageError) {
       process.stderr.write(`xstack: ${error.message}\n`);

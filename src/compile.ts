@@ -15,6 +15,9 @@ import { provePrincipals } from './stages/proof';
 import { toYaml } from './yaml';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
+import { toHtml, toMarkdown } from './audit/render';
+import { buildReport, type ReportInput } from './audit/report';
+import { rolloutSvg } from './audit/svg';
 
 export interface CompiledOrg {
   org: Org;
@@ -50,9 +53,20 @@ export function compileOrg(org: Org): CompiledOrg {
   const access = analyseAccess(org, stages);
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
+  for (const [path, text] of auditBundle({ org, stages, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+}
+
+/** dist/<org>/audit/: the report as HTML and Markdown, and the rollout graph. */
+function auditBundle(input: ReportInput): Map<string, string> {
+  const report = buildReport(input);
+  return new Map([
+    ['audit/report.html', toHtml(report)],
+    ['audit/report.md', toMarkdown(report)],
+    ['audit/rollout.svg', input.svg],
+  ]);
 }
 
 const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;

@@ -3,14 +3,14 @@
  * and reset between tests. What moto cannot model (operations that queue or
  * fail, OperationInProgress) is injected by SDK middleware in front of it.
  */
-import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackInstancesCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DetachRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog } from '../src/deploy/clients';
-import { deploy, destroy, plan } from '../src/deploy/deployer';
+import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
@@ -143,6 +143,25 @@ describe('rollout to the local emulator', () => {
     expect(sets.filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName).sort()).toEqual(example.stages.map((s) => `acme-${s.id}`).sort());
     const firstTwoWaves = example.rollout.waves[0].length + example.rollout.waves[1].length;
     expect(second.log.calls.CreateStackSetCommand).toBe(example.stages.length - firstTwoWaves);
+  });
+
+  it('verify: a fresh deploy matches the manifest; a changed parameter or template is reported', async () => {
+    await deploy(example, awsClient(), options);
+    const manifest = JSON.parse(example.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const clean = await verify(example, awsClient(), hashes, options);
+    expect(clean.differences).toEqual([]);
+    expect(clean.drift.length).toBeLessThanOrEqual(1);
+    for (const d of clean.drift) expect(d).toMatch(/^drift detection not available at this endpoint .*skipped for every StackSet$|has drifted/);
+
+    const cfn = awsClient().cloudFormation();
+    await cfn.send(new UpdateStackInstancesCommand({ StackSetName: 'acme-pipeline-web-app', Accounts: ['333333333333'], Regions: ['eu-west-1'], ParameterOverrides: Object.entries(
+      { ...Object.fromEntries(Object.keys(example.stages.find((x) => x.id === 'pipeline-web-app')!.definition.parameters).map((k) => [k, 'x'])) },
+    ).map(([k]) => ({ ParameterKey: k, ParameterValue: k === 'BranchName' ? 'hotfix' : undefined, UsePreviousValue: k !== 'BranchName' })) }));
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'acme-source-events-shared-services', TemplateBody: `${example.files.get('templates/source-events-shared-services.yaml')}# changed by hand\n`, Parameters: [{ ParameterKey: 'EventForwarderRoleArn', ParameterValue: 'per-account' }] }));
+    const tampered = await verify(example, awsClient(), hashes, options);
+    expect(tampered.differences).toContain("acme-pipeline-web-app @ 333333333333: parameter BranchName is 'hotfix', expected 'release'");
+    expect(tampered.differences.some((d) => /^acme-source-events-shared-services: deployed template sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}$/.test(d))).toBe(true);
   });
 
   it('destroy removes every instance and StackSet, in reverse order', async () => {

@@ -4,7 +4,9 @@ import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudf
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
-import { deploy, destroy, plan, type StackSetPlan } from './deployer';
+import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DeployEvent, RunSummary } from './events';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -71,7 +73,17 @@ async function confirm(question: string): Promise<boolean> {
   return answer.trim().toLowerCase() === 'yes';
 }
 
-export async function awsCommand(command: 'plan' | 'deploy' | 'destroy', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
+function readManifestHashes(file: string): Map<string, string> {
+  let manifest: { files?: Record<string, { sha256: string }> };
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; run 'make compile' or pass --manifest`);
+  }
+  return new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
+}
+
+export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   let local: LocalAws | undefined;
   try {
@@ -97,6 +109,17 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy', compile
       else printPlan(plans);
       const changes = plans.some((p) => p.action !== 'unchanged');
       return flags.has('--detailed-exitcode') && changes ? 2 : 0;
+    }
+    if (command === 'verify') {
+      const hashes = readManifestHashes(options.get('--manifest') ?? join('dist', compiled.org.name, 'manifest.json'));
+      const result = await verify(compiled, aws, hashes, deployOptions);
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        for (const d of result.differences) process.stdout.write(`✗ ${d}\n`);
+        for (const d of result.drift) process.stdout.write(`  drift: ${d}\n`);
+        process.stdout.write(`\nverify: ${result.differences.length === 0 ? 'deployed StackSets match the manifest' : `${result.differences.length} difference(s)`}\n`);
+      }
+      return result.differences.length > 0 || result.drift.some((d) => d.includes('has drifted')) ? 2 : 0;
     }
     if (command === 'destroy' && !flags.has('--yes') && !local) {
       if (!(await confirm(`Destroy every StackSet of ${compiled.org.file}? Type 'yes': `))) {

@@ -218,7 +218,7 @@ async function waitForRunningOperations(ctx: StackSetContext): Promise<void> {
   }
 }
 
-async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
+export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
   for (;;) {
     const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
     const status = out.StackSetOperation?.Status ?? 'UNKNOWN';
