@@ -44,7 +44,7 @@ compile: $(BUILD)
 test: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM) $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
 	@rm -f .build/test-results.json
-	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM=$(CHROMIUM) npx vitest run --config test/vitest.config.ts \
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_CHECKOV=$(VENV)/bin/checkov XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM=$(CHROMIUM) npx vitest run --config test/vitest.config.ts \
 	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \
 	  status=$$?; node test/summary.mjs .build/test-results.json || status=1; exit $$status
 

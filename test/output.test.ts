@@ -114,3 +114,28 @@ describe('cfn-lint, the validator', () => {
     expect(run.stdout).toMatch(/E3012/);
   });
 });
+
+describe('checkov, the policy scanner', () => {
+  const checkov = process.env.XSTACK_CHECKOV ?? '.venv/bin/checkov';
+  const scan = (dir: string) => {
+    const run = spawnSync(checkov, ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const parsed = JSON.parse(run.stdout) as { summary: { passed: number; failed: number; skipped: number; parsing_errors: number } } | Array<{ summary: { passed: number; failed: number; skipped: number; parsing_errors: number } }>;
+    return Array.isArray(parsed) ? parsed[0].summary : parsed.summary;
+  };
+
+  it.each(['example', 'govcloud'])('finds nothing in dist/%s; every skip is a suppression recorded next to its resource', (org) => {
+    const summary = scan(join('dist', org, 'templates'));
+    const recorded = readdirSync(join('dist', org, 'templates')).reduce((n, f) => n + (readFileSync(join('dist', org, 'templates', f), 'utf8').match(/^\s+- id: CKV_/gm)?.length ?? 0), 0);
+    expect(summary).toMatchObject({ failed: 0, parsing_errors: 0, skipped: recorded });
+    expect(summary.passed).toBeGreaterThan(100);
+    expect(readFileSync(join('dist', org, 'audit', 'report.md'), 'utf8')).toContain('checkov CKV_AWS_18');
+  });
+
+  it('is really scanning: a bucket without its public access block fails', () => {
+    const dir = tempDir('checkov');
+    const text = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8').replace(/      PublicAccessBlockConfiguration:\n(        .*\n){4}/, '');
+    expect(text).not.toContain('PublicAccessBlockConfiguration');
+    writeFileSync(join(dir, 'broken.yaml'), text);
+    expect(scan(dir).failed).toBeGreaterThan(0);
+  });
+});

@@ -143,6 +143,11 @@ export function buildReport(input: ReportInput): Report {
       ]),
     ),
   );
+  const suppressions = stages.flatMap((s) =>
+    Object.entries(renderTemplate(s.definition).Resources).flatMap(([id, r]) =>
+      (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),
+    ),
+  );
   sections.push({
     id: 'checks',
     title: 'Security checks',
@@ -158,10 +163,11 @@ export function buildReport(input: ReportInput): Report {
           ['order', 'every principal a policy names exists before that policy (stage graph proof)', 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],
           ['cfn-lint', 'CloudFormation linter over every template', 'run by make test (zero errors and warnings)'],
+          ['checkov', 'policy-as-code scanner over every template', `run by make test (zero failed checks; ${suppressions.length} suppression${suppressions.length === 1 ? '' : 's'} below)`],
         ],
       },
-      { kind: 'p', text: 'Exceptions, each written next to its resource (Metadata.xstack.exceptions) with its reason:' },
-      { kind: 'table', head: ['stage', 'resource', 'rule', 'statement', 'reason'], rows: exceptions },
+      { kind: 'p', text: 'Exceptions and scanner suppressions, each written next to its resource (Metadata.xstack.exceptions, Metadata.checkov.skip) with its reason:' },
+      { kind: 'table', head: ['stage', 'resource', 'rule', 'statement', 'reason'], rows: [...exceptions, ...suppressions] },
     ],
   });
 

@@ -35,6 +35,22 @@ export function role(props: RoleProps): Role {
 
 export const exceptionMetadata = (exceptions: Exception[]) => ({ xstack: { exceptions } });
 
+/** A scanner check that does not fit this architecture, suppressed on one resource with its reason. */
+export interface ScannerSuppression {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Writes checkov's per-resource suppressions into the resource's metadata,
+ * where checkov reads them and the audit report lists them.
+ * https://www.checkov.io/2.Basics/Suppressing%20and%20Skipping%20Policies.html
+ */
+export function suppressChecks<R extends { Metadata?: Record<string, unknown> }>(resource: R, suppressions: ScannerSuppression[]): R {
+  resource.Metadata = { ...(resource.Metadata ?? {}), checkov: { skip: suppressions.map((s) => ({ id: s.id, comment: s.reason })) } };
+  return resource;
+}
+
 /** A CloudFormation logical id from free-form names: alphanumeric, PascalCase. */
 export function logicalId(...parts: string[]): string {
   return parts
