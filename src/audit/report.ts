@@ -38,6 +38,41 @@ const conditions = (g: ResolvedStatement) =>
     .join('; ') || '—';
 const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
 
+/** Up to this many accounts a stage's parameters are listed account by account; beyond, by source, the values being in the parameter files. */
+const ACCOUNTS_LISTED = 12;
+
+function parameterTable(stage: Stage): Block {
+  const names = Object.keys(stage.definition.parameters);
+  if (stage.targets.length <= ACCOUNTS_LISTED) {
+    return {
+      kind: 'table',
+      head: ['parameter', 'value per account'],
+      rows: names.map((name) => [
+        name,
+        stage.targets
+          .map((a) => {
+            const src = stage.inputs.get(a.id)![name];
+            return `${a.name}: ${src.kind === 'value' ? src.value : `← ${src.refs.map((r) => `${r.stage}.${r.output}@${r.account}`).join(', ')}`}`;
+          })
+          .join('; '),
+      ]),
+    };
+  }
+  return {
+    kind: 'table',
+    head: ['parameter', `source (values for each of the ${stage.targets.length} accounts: parameters/${stage.id}/*.json)`],
+    rows: names.map((name) => {
+      const sources = new Set(
+        stage.targets.map((a) => {
+          const src = stage.inputs.get(a.id)![name];
+          return src.kind === 'value' ? `org file (${src.origin.split('.').slice(0, 2).join('.')}…)` : `← ${[...new Set(src.refs.map((r) => `${r.stage}.${r.output}`))].join(', ')}`;
+        }),
+      );
+      return [name, [...sources].join('; ')];
+    }),
+  };
+}
+
 export interface ReportInput {
   org: Org;
   stages: readonly Stage[];
@@ -185,19 +220,7 @@ export function buildReport(input: ReportInput): Report {
       blocks: [
         { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.map((a) => `${a.name} (${a.id})`).join(', ')}.` },
         { kind: 'table', head: ['resource', 'type', 'retained'], rows: Object.entries(t.Resources).map(([id, r]) => [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : '']) },
-        {
-          kind: 'table',
-          head: ['parameter', 'value per account'],
-          rows: Object.keys(stage.definition.parameters).map((name) => [
-            name,
-            stage.targets
-              .map((a) => {
-                const src = stage.inputs.get(a.id)![name];
-                return `${a.name}: ${src.kind === 'value' ? src.value : `← ${src.refs.map((r) => `${r.stage}.${r.output}@${r.account}`).join(', ')}`}`;
-              })
-              .join('; '),
-          ]),
-        },
+        parameterTable(stage),
         { kind: 'table', head: ['output', 'description'], rows: Object.entries(stage.definition.outputs).map(([id, o]) => [id, o.description]) },
       ],
     });

@@ -13,7 +13,40 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
+/**
+ * On a terminal: the current wave as one line per stage, redrawn in place
+ * (ANSI cursor movement), finished waves left above it. Otherwise (CI logs):
+ * one plain line per event.
+ */
+function renderTty(started: number) {
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  let lines = new Map<string, string>();
+  let header = '';
+  let drawn = 0;
+  const draw = () => {
+    const out = [header, ...lines.values()];
+    process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}F` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    drawn = out.length;
+  };
+  return (e: DeployEvent) => {
+    if (e.type === 'wave') {
+      drawn = 0;
+      header = `wave ${e.wave}/${e.of} [${elapsed()}]`;
+      lines = new Map(e.stages.map((s) => [s, `  … ${s}: reading`]));
+    } else if (e.type === 'operation') {
+      lines.set(e.stage, `  … ${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`);
+    } else if (e.type === 'waiting') {
+      lines.set(e.stage, `  … ${e.stage}: waiting for ${e.operationId} (${e.reason})`);
+    } else {
+      lines.set(e.stage, `  ${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`);
+    }
+    header = header.replace(/\[[^\]]*\]$/, `[${elapsed()}]`);
+    draw();
+  };
+}
+
 function render(started: number) {
+  if (process.stdout.isTTY) return renderTty(started);
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   return (e: DeployEvent) => {
     const line =
