@@ -84,7 +84,6 @@ function parseArgs(argv: string[]): Args {
     else args.files.push(arg);
   }
   args.out = args.options.get('--out') ?? 'dist';
-  if (args.command === 'audit') args.out = args.options.get('--out') ?? '(the audit folder)';
   if (args.command !== 'compile' && args.files.length !== 1) throw new UsageError(`${args.command} takes exactly one organization file`);
   return args;
 }

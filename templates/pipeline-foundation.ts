@@ -108,25 +108,25 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       ArtifactBucket: suppressChecks(
         retain(
           new Bucket({
-          BucketName: sub(`${names.prefix}-artifacts-\${AWS::AccountId}-\${AWS::Region}`),
-          BucketEncryption: {
-            ServerSideEncryptionConfiguration: [
-              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
-            ],
-          },
-          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-          VersioningConfiguration: { Status: 'Enabled' },
-          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-          LifecycleConfiguration: {
-            Rules: [
-              {
-                Id: 'expire-superseded-artifacts',
-                Status: 'Enabled',
-                NoncurrentVersionExpiration: { NoncurrentDays: input.noncurrentVersionDays },
-                AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
-              },
-            ],
-          },
+            BucketName: sub(`${names.prefix}-artifacts-\${AWS::AccountId}-\${AWS::Region}`),
+            BucketEncryption: {
+              ServerSideEncryptionConfiguration: [
+                { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
+              ],
+            },
+            PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+            VersioningConfiguration: { Status: 'Enabled' },
+            OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+            LifecycleConfiguration: {
+              Rules: [
+                {
+                  Id: 'expire-superseded-artifacts',
+                  Status: 'Enabled',
+                  NoncurrentVersionExpiration: { NoncurrentDays: input.noncurrentVersionDays },
+                  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+                },
+              ],
+            },
           }),
         ),
         [

@@ -8,7 +8,7 @@ import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteT
 import { DetachRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { compileOrg, type CompiledOrg } from '../src/compile';
+import { compileOrg } from '../src/compile';
 import { Aws, CallLog } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -254,4 +254,3 @@ describe('faults moto does not model (injected in front of it)', () => {
   });
 });
 
-export type { CompiledOrg };

@@ -1,15 +1,15 @@
-/** plan / deploy / destroy for the CLI: sets up AWS (or the local emulator), renders events and results. */
+/** plan / deploy / destroy / verify for the CLI: sets up AWS (or the local emulator), renders events and results. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DeployEvent, RunSummary } from './events';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 

@@ -317,17 +317,12 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     });
   }
 
-  // The bucket name carries account id and region: check the longest one the org produces.
-  for (const account of accounts) {
-    for (const [rule, generated] of names.prefixNames(account.id, region)) {
-      const problem = nameProblem(rule, generated);
-      if (problem) {
-        ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${problem}`, 'a shorter prefix');
-        break;
-      }
-    }
-    break;
-  }
+  // Names carry the account id, always 12 digits: one account's names have every account's lengths.
+  const prefixProblem = names
+    .prefixNames(accounts[0]?.id ?? '000000000000', region)
+    .map(([rule, generated]) => nameProblem(rule, generated))
+    .find((problem) => problem !== undefined);
+  if (prefixProblem) ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${prefixProblem}`, 'a shorter prefix');
 
   const access = validateAccess(raw, accounts, ctx);
   const stackSets = validateStackSets(raw, ctx);
