@@ -4,7 +4,7 @@
  * producing stage's output, evaluated in the producer's account), Ref,
  * Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select. What only exists
  * after deployment (a key's id) stays symbolic but unique:
- * `arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}`.
+ * `arn:<partition>:kms:<region>:<account>:key/{pipeline-foundation/ArtifactKey}`.
  */
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
