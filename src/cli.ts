@@ -13,7 +13,7 @@ const USAGE = `usage:
   xstack compile [ORG_FILE ...] [--out DIR]
   xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
   xstack deploy  ORG_FILE [AWS options]
-  xstack destroy ORG_FILE [AWS options] [--yes]
+  xstack destroy ORG_FILE [AWS options] [--yes] [--delete-retained]
   xstack verify  ORG_FILE [AWS options] [--manifest FILE]
   xstack audit   ORG_FILE [--out DIR]
   xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
@@ -28,7 +28,9 @@ plan      what deploy would do, per StackSet; changes nothing. With
 deploy    rolls the org out with StackSets, wave by wave, wiring outputs into
           parameters. Running it again finishes an interrupted rollout.
 destroy   removes stack instances and StackSets in reverse order; artifact
-          buckets, keys and repositories are retained. Asks unless --yes.
+          buckets, keys and repositories are retained, unless
+          --delete-retained: buckets emptied and deleted, keys scheduled for
+          deletion (7 days); repositories always stay. Asks unless --yes.
 
 verify    compares every deployed StackSet's template with the manifest's
           SHA-256 (default manifest: dist/<org>/manifest.json) and every
@@ -62,7 +64,7 @@ interface Args {
   options: Map<string, string>;
 }
 
-const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes']);
+const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained']);
 const OPTIONS = new Set([
   '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
   '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest',

@@ -6,9 +6,12 @@
 import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackInstancesCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DetachRolePolicyCommand } from '@aws-sdk/client-iam';
+import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
+import { retainedDeletable } from '../src/deploy/retained';
 import { Aws, CallLog } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -53,11 +56,40 @@ class FaultyAws extends Aws {
   }
 }
 
+/**
+ * moto deletes no AWS::IAM::ManagedPolicy and no AWS::EC2::RouteTable with their stacks
+ * (CloudFormation does): this Aws removes what it would leave, before the stack that depends on it goes.
+ */
+const detachingAws = () =>
+  new FaultyAws(async (command, input) => {
+    if (command !== 'DeleteStackInstancesCommand') return undefined;
+    if (input.StackSetName === 'acme-ci-network') {
+      const credentials = await awsClient().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
+      const ec2 = new EC2Client({ region: 'eu-west-1', endpoint: local.endpoint, credentials });
+      const tables = (await ec2.send(new DescribeRouteTablesCommand({}))).RouteTables ?? [];
+      for (const table of tables.filter((t) => !t.Associations?.some((a) => a.Main))) {
+        for (const a of table.Associations ?? []) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
+        await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
+      }
+    }
+    if (input.StackSetName === 'acme-source-identity-shared-services') {
+      const iam = awsClient().iam(await awsClient().assume('arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole'));
+      await iam.send(new DetachRolePolicyCommand({ RoleName: 'acme-codecommit-source', PolicyArn: 'arn:aws:iam::111111111111:policy/acme-codecommit-source-access' }));
+    }
+    return undefined;
+  });
+
 const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
 const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
 const options = { pollMs: 10 };
 
 /** Stacks in one account, by StackSet name, with parameters and outputs. */
+async function bucketsIn(account: string): Promise<string[]> {
+  const aws = awsClient();
+  const s3 = aws.s3(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+  return ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).sort();
+}
+
 async function stacksIn(account: string) {
   const aws = awsClient();
   const cfn = aws.cloudFormation(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
@@ -167,24 +199,7 @@ describe('rollout to the local emulator', () => {
   it('destroy removes every instance and StackSet, in reverse order', async () => {
     await deploy(example, awsClient(), options);
     const order: string[] = [];
-    // moto deletes no AWS::IAM::ManagedPolicy and no AWS::EC2::RouteTable with their stacks
-    // (CloudFormation does): remove what it would leave, before the stack that depends on it goes.
-    const aws = new FaultyAws(async (command, input) => {
-      if (command === 'DeleteStackInstancesCommand' && input.StackSetName === 'acme-ci-network') {
-        const credentials = await awsClient().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
-        const ec2 = new EC2Client({ region: 'eu-west-1', endpoint: local.endpoint, credentials });
-        const tables = (await ec2.send(new DescribeRouteTablesCommand({}))).RouteTables ?? [];
-        for (const table of tables.filter((t) => !t.Associations?.some((a) => a.Main))) {
-          for (const a of table.Associations ?? []) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
-          await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
-        }
-      }
-      if (command === 'DeleteStackInstancesCommand' && input.StackSetName === 'acme-source-identity-shared-services') {
-        const iam = awsClient().iam(await awsClient().assume('arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole'));
-        await iam.send(new DetachRolePolicyCommand({ RoleName: 'acme-codecommit-source', PolicyArn: 'arn:aws:iam::111111111111:policy/acme-codecommit-source-access' }));
-      }
-      return undefined;
-    });
+    const aws = detachingAws();
     const summary = await destroy(example, aws, { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
     expect(summary.stages.filter((s) => s.result !== 'deleted')).toEqual([]);
     expect(example.rollout.waves.at(-1)).toContain(order[0]);
@@ -195,6 +210,32 @@ describe('rollout to the local emulator', () => {
     expect(sets.filter((s) => s.Status !== 'DELETED')).toEqual([]);
     expect(sets).toHaveLength(example.stages.length);
     for (const a of example.org.accounts) expect((await stacksIn(a.id)).size, a.name).toBe(0);
+    // Retained by default: the artifact bucket outlives its stack.
+    expect(await bucketsIn('222222222222')).toEqual(['acme-artifacts-222222222222-eu-west-1']);
+  });
+
+  it('destroy --delete-retained empties and deletes the artifact buckets and schedules the keys; repositories stay', async () => {
+    await deploy(example, awsClient(), options);
+    const dev = await awsClient().assume('arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole');
+    const s3 = awsClient().s3(dev);
+    for (const body of ['one', 'two']) {
+      await s3.send(new PutObjectCommand({ Bucket: 'acme-artifacts-222222222222-eu-west-1', Key: 'web-app/SourceArtifact/a.zip', Body: body }));
+    }
+    const keyArns: string[] = [];
+    for (const account of ['222222222222', '333333333333', '444444444444']) keyArns.push((await stacksIn(account)).get('acme-pipeline-foundation')!.outputs.ArtifactKeyArn);
+    const retainedDeletions: string[] = [];
+    const aws = detachingAws();
+    const summary = await destroy(example, aws, { ...options, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && retainedDeletions.push(e.action) });
+    expect(summary.stages.filter((s) => s.result !== 'deleted')).toEqual([]);
+    for (const account of ['222222222222', '333333333333', '444444444444']) expect(await bucketsIn(account), account).toEqual([]);
+    // moto answers DescribeKey on a key scheduled for deletion with an error 500: assert the calls made instead.
+    expect(aws.log.calls.ScheduleKeyDeletionCommand).toBe(3);
+    expect(retainedDeletions.filter((a) => a.startsWith('delete-retained AWS::KMS::Key')).sort()).toEqual(keyArns.map((arn) => `delete-retained AWS::KMS::Key ${arn.split('/').pop()}`).sort());
+    // Repositories are retained whatever the flag says (moto creates none from templates, so this is
+    // asserted on xstack's side: nothing of the repositories' template is deletable, and nothing was deleted).
+    expect(retainedDeletable(renderTemplate(example.stages.find((x) => x.module === 'source-repositories')!.definition))).toEqual([]);
+    expect(retainedDeletions.filter((d) => !/AWS::(S3::Bucket|KMS::Key)/.test(d))).toEqual([]);
+    expect(retainedDeletions).toHaveLength(6);
   });
 });
 

@@ -7,6 +7,8 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 
@@ -27,6 +29,9 @@ export const MUTATING_COMMANDS = new Set([
   'UpdateStackInstancesCommand',
   'DeleteStackInstancesCommand',
   'StopStackSetOperationCommand',
+  'DeleteObjectsCommand',
+  'DeleteBucketCommand',
+  'ScheduleKeyDeletionCommand',
 ]);
 
 type WithMiddleware = { middlewareStack: { add: (mw: never, options: { step: 'initialize'; name: string }) => void } };
@@ -70,6 +75,15 @@ export class Aws {
 
   iam(credentials?: AwsCredentialIdentity): IAMClient {
     return this.log.attach(new IAMClient(this.config(credentials)));
+  }
+
+  s3(credentials?: AwsCredentialIdentity): S3Client {
+    // Path-style: bucket names as paths work against any endpoint, the local emulator included.
+    return this.log.attach(new S3Client({ ...this.config(credentials), forcePathStyle: Boolean(this.options.endpoint) }));
+  }
+
+  kms(credentials?: AwsCredentialIdentity): KMSClient {
+    return this.log.attach(new KMSClient(this.config(credentials)));
   }
 
   sts(): STSClient {

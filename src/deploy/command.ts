@@ -155,11 +155,13 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       return result.differences.length > 0 || result.drift.some((d) => d.includes('has drifted')) ? 2 : 0;
     }
     if (command === 'destroy' && !flags.has('--yes') && !local) {
-      if (!(await confirm(`Destroy every StackSet of ${compiled.org.file}? Type 'yes': `))) {
+      const what = flags.has('--delete-retained') ? ' and delete its artifact buckets (emptied) and keys (scheduled, 7 days)' : '';
+      if (!(await confirm(`Destroy every StackSet of ${compiled.org.file}${what}? Type 'yes': `))) {
         throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation: answer yes, or pass --yes');
       }
     }
-    const result = command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, deployOptions);
+    const result =
+      command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, { ...deployOptions, deleteRetained: flags.has('--delete-retained') });
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printSummary(result);
     const failed = result.stages.some((s) => s.result === 'failed');

@@ -8,6 +8,9 @@
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { renderTemplate } from '../cfn/template';
+import { deleteRetained, retainedDeletable, type RetainedResource } from './retained';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
@@ -18,6 +21,7 @@ import {
   createStackSet,
   deleteStackSet,
   HEALTHY_INSTANCE,
+  instanceResources,
   readInstanceOutputs,
   readStackSet,
   runOperation,
@@ -43,12 +47,13 @@ interface Run {
   adminAccountId: string;
   outputs: Outputs;
   accountClients: Map<string, Promise<CloudFormationClient>>;
+  accountCredentials: Map<string, Promise<AwsCredentialIdentity>>;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
   const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
   if (!identity.Account) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
-  return { compiled, aws, options, adminAccountId: identity.Account, outputs: new Map(), accountClients: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, outputs: new Map(), accountClients: new Map(), accountCredentials: new Map() };
 }
 
 function context(run: Run, desired: DesiredStackSet): StackSetContext {
@@ -73,11 +78,20 @@ const readerRole = (run: Run) => {
   return name;
 };
 
+/** Credentials of the reader role in a target account, assumed once per run. */
+function accountCredentials(run: Run, account: string): Promise<AwsCredentialIdentity> {
+  let credentials = run.accountCredentials.get(account);
+  if (!credentials) {
+    credentials = run.aws.assume(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`);
+    run.accountCredentials.set(account, credentials);
+  }
+  return credentials;
+}
+
 function accountClient(run: Run, account: string): Promise<CloudFormationClient> {
   let client = run.accountClients.get(account);
   if (!client) {
-    const arn = `arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`;
-    client = run.aws.assume(arn).then((credentials) => run.aws.cloudFormation(credentials));
+    client = accountCredentials(run, account).then((credentials) => run.aws.cloudFormation(credentials));
     run.accountClients.set(account, client);
   }
   return client;
@@ -245,8 +259,17 @@ async function templateDiff(before: string | undefined, after: string): Promise<
   return chunks.join('').replace(/\x1b\[[0-9;]*m/g, '');
 }
 
-/** Removes stack instances, then StackSets, in reverse rollout order. Buckets, keys and repositories are retained by their DeletionPolicy. */
-export async function destroy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
+export interface DestroyOptions extends DeployOptions {
+  /** Also delete the retained artifact buckets (emptied) and keys (scheduled). Repositories stay whatever this says. */
+  deleteRetained?: boolean;
+}
+
+/**
+ * Removes stack instances, then StackSets, in reverse rollout order. Buckets,
+ * keys and repositories are retained by their DeletionPolicy, unless
+ * `deleteRetained` (buckets and keys only).
+ */
+export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
   const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
@@ -267,12 +290,17 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DeployOp
           continue;
         }
         const accounts = [...actual.instances.keys()].sort();
+        const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
         if (accounts.length > 0) {
           options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
           await runOperation(ctx, { action: 'delete-instances', accounts });
         }
         options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
         await deleteStackSet(ctx);
+        for (const r of retained) {
+          options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
+          await deleteRetained(aws, await accountCredentials(run, r.account), r);
+        }
         summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
       } catch (error) {
         // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
@@ -282,6 +310,21 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DeployOp
     }
   }
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. */
+async function findRetained(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<RetainedResource[]> {
+  const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
+  if (wanted.length === 0) return [];
+  const found: RetainedResource[] = [];
+  for (const [account, instance] of actual.instances) {
+    const physical = await instanceResources(await accountClient(run, account), desired.name, instance.stackId);
+    for (const [logicalId, type] of wanted) {
+      const physicalId = physical.get(logicalId);
+      if (physicalId) found.push({ account, logicalId, type, physicalId });
+    }
+  }
+  return found;
 }
 
 export interface VerifyResult {

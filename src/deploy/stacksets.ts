@@ -12,6 +12,7 @@ import {
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ListStackInstancesCommand,
   ListStackSetOperationResultsCommand,
@@ -250,31 +251,43 @@ export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
 }
 
 /**
- * Outputs of an instance's stack, read in its own account. StackSets name the
- * stack `StackSet-<name>-<uuid>`; the local emulator reports an instance
- * StackId that does not resolve and names the stack `StackSet:<name>`, so a
- * stack that cannot be found by id is looked up by that name.
+ * The instance's stack in its own account. StackSets name it
+ * `StackSet-<name>-<uuid>`; the local emulator reports an instance StackId
+ * that does not resolve and names the stack `StackSet:<name>`, so a stack that
+ * cannot be found by id is looked up by that name.
  */
-export async function readInstanceOutputs(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Record<string, string> | undefined> {
-  let stack;
+export async function findInstanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined) {
   if (stackId) {
     try {
-      stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
+      const found = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
+      if (found) return found;
     } catch (error) {
       if (errorName(error) !== 'ValidationError') throw error;
     }
   }
-  if (!stack) {
-    let token: string | undefined;
-    do {
-      const page = await cfn.send(new ListStacksCommand({ NextToken: token }));
-      const found = (page.StackSummaries ?? []).find(
-        (s) => s.StackStatus !== 'DELETE_COMPLETE' && (s.StackName === `StackSet:${stackSet}` || s.StackName?.startsWith(`StackSet-${stackSet}-`)),
-      );
-      if (found) stack = (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0];
-      token = found ? undefined : page.NextToken;
-    } while (token);
-  }
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStacksCommand({ NextToken: token }));
+    const found = (page.StackSummaries ?? []).find(
+      (s) => s.StackStatus !== 'DELETE_COMPLETE' && (s.StackName === `StackSet:${stackSet}` || s.StackName?.startsWith(`StackSet-${stackSet}-`)),
+    );
+    if (found) return (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0];
+    token = page.NextToken;
+  } while (token);
+  return undefined;
+}
+
+/** Physical ids of the resources of an instance's stack, by logical id. */
+export async function instanceResources(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Map<string, string>> {
+  const stack = await findInstanceStack(cfn, stackSet, stackId);
+  if (!stack?.StackId) return new Map();
+  const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId }));
+  return new Map((out.StackResources ?? []).flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
+}
+
+/** Outputs of an instance's stack, read in its own account. */
+export async function readInstanceOutputs(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Record<string, string> | undefined> {
+  const stack = await findInstanceStack(cfn, stackSet, stackId);
   if (!stack) return undefined;
   return Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue ?? '']));
 }
