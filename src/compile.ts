@@ -2,7 +2,6 @@
  * Org file → every file of its dist/ folder, in memory. Nothing is written
  * here; a compile that fails anywhere produces no files at all.
  */
-import { createHash } from 'node:crypto';
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkTemplate, formatFinding } from './checks/rules';
 import { CompileError } from './errors';
@@ -13,6 +12,7 @@ import type { ParamSource, Stage } from './stages/model';
 import { planStages } from './stages/plan';
 import { provePrincipals } from './stages/proof';
 import { toYaml } from './yaml';
+import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { toHtml, toMarkdown } from './audit/render';
@@ -37,9 +37,11 @@ export function compileOrg(org: Org): CompiledOrg {
   const byId = new Map(stages.map((s) => [s.id, s]));
   const files = new Map<string, string>();
   const problems: string[] = [];
+  // Rendered once; the checks, the access analysis and the report all read these.
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
 
   for (const stage of stages) {
-    const template = renderTemplate(stage.definition);
+    const template = templates.get(stage.id)!;
     problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, byId));
     const yaml = toYaml(template);
@@ -50,10 +52,10 @@ export function compileOrg(org: Org): CompiledOrg {
     }
   }
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
-  const access = analyseAccess(org, stages);
+  const access = analyseAccess(org, stages, templates);
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
-  for (const [path, text] of auditBundle({ org, stages, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
@@ -70,7 +72,6 @@ function auditBundle(input: ReportInput): Map<string, string> {
 }
 
 const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): string[] {
   const problems: string[] = [];

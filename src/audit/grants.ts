@@ -4,6 +4,7 @@
  * auditor's matrices and the access proof read this one model.
  */
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
+import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { Resolver, type Value } from './resolve';
@@ -27,8 +28,8 @@ export interface ResolvedStatement {
 
 const flat = (v: Value | Value[]): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
 
-export function collectGrants(org: Org, stages: readonly Stage[]): { grants: ResolvedStatement[]; resolver: Resolver } {
-  const resolver = new Resolver(org, stages);
+export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): { grants: ResolvedStatement[]; resolver: Resolver } {
+  const resolver = new Resolver(org, stages, templates);
   const grants: ResolvedStatement[] = [];
   for (const stage of stages) {
     const template = resolver.template(stage.id);

@@ -21,6 +21,7 @@ import type { Stage } from '../stages/model';
 import { accountOf, evaluate, GrantIndex, matches, type Request } from './evaluate';
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
 import type { Resolver } from './resolve';
+import type { CfnTemplate } from '../cfn/template';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -44,6 +45,9 @@ export interface AccessResult {
   /** The statements that allow it, on each side. */
   grantedBy: readonly ResolvedStatement[];
 }
+
+/** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
+export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && accountOf(p.arn) !== account);
 
 export interface AccessAnalysis {
   paths: AccessPath[];
@@ -152,8 +156,8 @@ class PathIndex {
   }
 }
 
-export function analyseAccess(org: Org, stages: readonly Stage[]): AccessAnalysis {
-  const { grants, resolver } = collectGrants(org, stages);
+export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): AccessAnalysis {
+  const { grants, resolver } = collectGrants(org, stages, templates);
   const paths = declaredPaths(org, stages, resolver);
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
@@ -185,8 +189,7 @@ export function analyseAccess(org: Org, stages: readonly Stage[]): AccessAnalysi
   for (const g of grants) {
     if (g.effect !== 'Allow' || g.kind === 'identity') continue;
     for (const principal of g.principals) {
-      if (principal.kind === 'service') continue;
-      if (principal.kind === 'aws' && accountOf(principal.arn) === g.account) continue;
+      if (!isForeignPrincipal(principal, g.account)) continue;
       for (const action of g.actions) {
         if (!declared.covers(g, principal, action)) {
           problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${describePrincipal(principal)}, which no declared access path needs`);

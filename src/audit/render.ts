@@ -1,7 +1,8 @@
 /** The report as Markdown (code review) and as one self-contained HTML page (offline, no script). */
+import { escapeHtml } from './html';
 import type { Block, Cell, Report } from './report';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeHtml;
 const mdCell = (c: Cell) => (typeof c === 'string' ? c : `[${c.text}](${c.href})`).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const htmlCell = (c: Cell) => (typeof c === 'string' ? esc(c) : `<a href="${esc(c.href)}">${esc(c.text)}</a>`);
 

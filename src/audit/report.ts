@@ -4,14 +4,14 @@
  * no script). Everything in it is derived from the compile: the stages, the
  * resolved grants, the access proof, the checks, the file hashes.
  */
-import { createHash } from 'node:crypto';
-import { renderTemplate } from '../cfn/template';
+import type { CfnTemplate } from '../cfn/template';
 import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import type { Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import type { AccessAnalysis } from './paths';
+import { sha256 } from '../hash';
+import { isForeignPrincipal, type AccessAnalysis } from './paths';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -30,7 +30,6 @@ export interface Report {
   sections: Section[];
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const principal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
 const conditions = (g: ResolvedStatement) =>
   Object.entries(g.conditions)
@@ -76,6 +75,8 @@ function parameterTable(stage: Stage): Block {
 export interface ReportInput {
   org: Org;
   stages: readonly Stage[];
+  /** The stages' rendered templates, by stage id. */
+  templates: ReadonlyMap<string, CfnTemplate>;
   rollout: Rollout;
   access: AccessAnalysis;
   /** Templates and parameter files, by path under the org's dist folder. */
@@ -84,10 +85,10 @@ export interface ReportInput {
 }
 
 export function buildReport(input: ReportInput): Report {
-  const { org, stages, rollout, access, files } = input;
+  const { org, stages, templates, rollout, access, files } = input;
   const sections: Section[] = [];
   const crossAccount = access.grants.filter(
-    (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => p.kind === 'any' || (p.kind === 'aws' && p.arn.split(':')[4] !== g.account)),
+    (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
 
   sections.push({
@@ -168,7 +169,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   const exceptions = stages.flatMap((s) =>
-    Object.entries(renderTemplate(s.definition).Resources).flatMap(([id, r]) =>
+    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => [
         stageLink(s.id),
         id,
@@ -179,7 +180,7 @@ export function buildReport(input: ReportInput): Report {
     ),
   );
   const suppressions = stages.flatMap((s) =>
-    Object.entries(renderTemplate(s.definition).Resources).flatMap(([id, r]) =>
+    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),
     ),
   );
@@ -212,7 +213,7 @@ export function buildReport(input: ReportInput): Report {
     stageSections.push({ id: `account-${account.name}`, title: `Account ${account.name} (${account.id}, ${account.role})`, level: 3, blocks: [{ kind: 'list', items: here.map((s) => s.id) }] });
   }
   for (const stage of stages) {
-    const t = renderTemplate(stage.definition);
+    const t = templates.get(stage.id)!;
     stageSections.push({
       id: `stage-${stage.id}`,
       title: `Stage ${stage.id}`,

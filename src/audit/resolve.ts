@@ -13,14 +13,17 @@ import type { Stage } from '../stages/model';
 export type Value = string | Value[];
 
 export class Resolver {
-  private readonly templates = new Map<string, CfnTemplate>();
+  private readonly templates: Map<string, CfnTemplate>;
   private readonly byId: ReadonlyMap<string, Stage>;
 
+  /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
   constructor(
     readonly org: Org,
     stages: readonly Stage[],
+    templates: ReadonlyMap<string, CfnTemplate> = new Map(),
   ) {
     this.byId = new Map(stages.map((s) => [s.id, s]));
+    this.templates = new Map(templates);
   }
 
   template(stageId: string): CfnTemplate {

@@ -1,8 +1,9 @@
 /** The rollout graph as SVG, drawn at compile time: waves as columns, stages as linked boxes, wiring as arrows. */
 import type { Rollout } from '../stages/graph';
+import { escapeHtml } from './html';
 import type { Stage } from '../stages/model';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = escapeHtml;
 const BOX_W = 230;
 const BOX_H = 44;
 const COL = 290;

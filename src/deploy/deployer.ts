@@ -15,7 +15,8 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
-import { desiredStackSets, parametersFor, sha256, type DesiredStackSet, type Outputs } from './desired';
+import { sha256 } from '../hash';
+import { desiredStackSets, parametersFor, type DesiredStackSet, type Outputs } from './desired';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   createStackSet,
@@ -181,8 +182,9 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
   const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  // The summary lists stages in the compile's order, whatever order they ran in.
   const summaries = new Map<string, StageSummary>(
-    [...desired.values()].map((d) => [d.stage.id, { stage: d.stage.id, stackSet: d.name, result: 'not-run' as StageResult, reasons: [] }]),
+    compiled.stages.map((s) => [s.id, { stage: s.id, stackSet: desired.get(s.id)!.name, result: 'not-run' as StageResult, reasons: [] }]),
   );
   const waves = compiled.rollout.waves;
   for (let i = 0; i < waves.length; i++) {
@@ -218,7 +220,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const run = await startRun(compiled, aws, options);
   const plans: StackSetPlan[] = [];
   const { region } = compiled.org;
-  for (const desired of desiredStackSets(compiled).sort((a, b) => compiled.rollout.waveOf.get(a.stage.id)! - compiled.rollout.waveOf.get(b.stage.id)!)) {
+  for (const desired of desiredStackSets(compiled)) {
     const actual = await readStackSet(context(run, desired));
     if (actual.exists) await harvest(run, desired, actual, false);
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -345,9 +347,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   const differences: string[] = [];
   const drift: string[] = [];
   const { region } = compiled.org;
-  const ordered = desiredStackSets(compiled).sort((a, b) => compiled.rollout.waveOf.get(a.stage.id)! - compiled.rollout.waveOf.get(b.stage.id)!);
   let driftAvailable = true;
-  for (const desired of ordered) {
+  for (const desired of desiredStackSets(compiled)) {
     const ctx = context(run, desired);
     const actual = await readStackSet(ctx);
     if (!actual.exists) {

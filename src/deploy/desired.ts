@@ -2,9 +2,9 @@
  * What the org should look like in AWS, from a compile: one StackSet per
  * stage, each account's full parameter set. Pure: no AWS calls.
  */
-import { createHash } from 'node:crypto';
 import { templatePath, type CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { sha256 } from '../hash';
 import type { Stage } from '../stages/model';
 
 export interface DesiredStackSet {
@@ -24,10 +24,11 @@ export const KNOWN_AFTER_DEPLOY = '(known after deploy)';
 /** The stack set's own values; every instance overrides every parameter with its account's value. */
 export const STACKSET_PLACEHOLDER = 'per-account';
 
-export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** One desired StackSet per stage, in rollout order (wave by wave). */
 export function desiredStackSets(compiled: CompiledOrg): DesiredStackSet[] {
-  return compiled.stages.map((stage) => {
+  const wave = (s: Stage) => compiled.rollout.waveOf.get(s.id)!;
+  return [...compiled.stages].sort((a, b) => wave(a) - wave(b)).map((stage) => {
     const templateBody = compiled.files.get(templatePath(stage))!;
     return {
       stage,

@@ -26,7 +26,8 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
-import { sha256, STACKSET_PLACEHOLDER } from './desired';
+import { sha256 } from '../hash';
+import { STACKSET_PLACEHOLDER } from './desired';
 
 export interface ActualInstance {
   account: string;
