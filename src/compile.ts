@@ -29,7 +29,8 @@ export interface CompiledOrg {
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
-export const parameterPath = (stage: Stage, accountName: string) => `parameters/${stage.id}/${accountName}.json`;
+/** One file per stage, every target account in it: a 1,000-account org gets a few files, not thousands. */
+export const parameterPath = (stage: Stage) => `parameters/${stage.id}.json`;
 
 export function compileOrg(org: Org): CompiledOrg {
   const stages = planStages(org);
@@ -47,9 +48,7 @@ export function compileOrg(org: Org): CompiledOrg {
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
     files.set(templatePath(stage), yaml);
-    for (const account of stage.targets) {
-      files.set(parameterPath(stage, account.name), json(parameterFile(org, stage, account.id)));
-    }
+    files.set(parameterPath(stage), parameterFile(org, stage));
   }
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
   const access = analyseAccess(org, stages, templates);
@@ -92,24 +91,23 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
   return problems;
 }
 
-/** What the deployer passes as ParameterOverrides for one account; wired values are marked, not guessed. */
-function parameterFile(org: Org, stage: Stage, accountId: string) {
-  const account = stage.targets.find((a) => a.id === accountId)!;
-  const params = stage.inputs.get(accountId) ?? {};
-  return {
-    stage: stage.id,
-    account: { name: account.name, id: account.id },
-    region: org.region,
-    parameters: Object.keys(params)
+/**
+ * What the deployer passes as ParameterOverrides, account by account: a value
+ * with where in the org file it comes from, or the outputs it is wired from
+ * (`stage.Output@account`), resolved at rollout. One parameter a line, so a
+ * diff shows exactly which account's value changed.
+ */
+function parameterFile(org: Org, stage: Stage): string {
+  const line = (key: string, source: ParamSource) =>
+    `${JSON.stringify(key)}: ${JSON.stringify(source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map((r) => `${r.stage}.${r.output}@${r.account}`) })}`;
+  const accounts = stage.targets.map((account) => {
+    const params = stage.inputs.get(account.id) ?? {};
+    const lines = Object.keys(params)
       .sort()
-      .map((key) => describeSource(key, params[key])),
-  };
-}
-
-function describeSource(key: string, source: ParamSource) {
-  return source.kind === 'value'
-    ? { ParameterKey: key, ParameterValue: source.value, from: source.origin }
-    : { ParameterKey: key, wiredFrom: source.refs.map((r) => ({ stage: r.stage, output: r.output, account: r.account })) };
+      .map((key) => `        ${line(key, params[key])}`);
+    return `    ${JSON.stringify(account.name)}: {\n      "id": ${JSON.stringify(account.id)},\n      "parameters": {${lines.length ? `\n${lines.join(',\n')}\n      ` : ''}}\n    }`;
+  });
+  return `{\n  "stage": ${JSON.stringify(stage.id)},\n  "region": ${JSON.stringify(org.region)},\n  "accounts": {\n${accounts.join(',\n')}\n  }\n}\n`;
 }
 
 function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>) {
@@ -134,7 +132,7 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
       accounts: s.targets.map((a) => a.id),
       regions: [org.region],
       parameters: Object.fromEntries(Object.entries(s.definition.parameters).map(([name, spec]) => [name, { type: spec.type, ...sourceSummary(s, name) }])),
-      parameterFiles: Object.fromEntries(s.targets.map((a) => [a.id, parameterPath(s, a.name)])),
+      parameterFile: parameterPath(s),
       outputs: Object.keys(s.definition.outputs).sort(),
       notes: s.notes,
     })),
@@ -144,7 +142,7 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
 
 /**
  * Where a parameter's values come from, across the stage's accounts; the
- * value for each account is in its parameter file (hashed above).
+ * value for each account is in the stage's parameter file (hashed above).
  */
 function sourceSummary(stage: Stage, name: string) {
   const accounts = new Set(stage.targets.map((a) => a.name));

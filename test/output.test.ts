@@ -58,6 +58,26 @@ describe('determinism and dist/', () => {
     });
   });
 
+  it('each stage\'s parameter file holds every target account\'s values and wiring, and nothing else', () => {
+    for (const file of ORG_FILES) {
+      const { stages, files } = compileFile(file);
+      for (const stage of stages) {
+        const parsed = JSON.parse(files.get(`parameters/${stage.id}.json`)!);
+        expect(parsed.stage).toBe(stage.id);
+        expect(Object.keys(parsed.accounts)).toEqual(stage.targets.map((a) => a.name));
+        for (const account of stage.targets) {
+          const expected = Object.fromEntries(
+            Object.entries(stage.inputs.get(account.id)!).map(([key, source]) => [
+              key,
+              source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map((r) => `${r.stage}.${r.output}@${r.account}`) },
+            ]),
+          );
+          expect(parsed.accounts[account.name], `${stage.id} @ ${account.name}`).toEqual({ id: account.id, parameters: expected });
+        }
+      }
+    }
+  });
+
   it('committed dist/ is what the compiler produces now (run `make compile` and commit when this fails)', () => {
     const out = tempDir('fresh');
     execFileSync('node', [CLI, 'compile', '--out', join(out, 'dist')]);

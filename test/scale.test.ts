@@ -28,6 +28,26 @@ describe('orgs with many pipeline accounts', () => {
     }
   });
 
+  it('the report shows a path repeated in every pipeline account once, while the proof still covers each account', () => {
+    const section = (md: string, id: string) => md.split(`<a id="${id}"></a>`)[1].split('<a id=')[0];
+    const tableRows = (text: string) => text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| path |') && !l.startsWith('| resource |') && !l.startsWith('| role |'));
+    const [small, large] = [20, 40].map((n) => compileGenerated(n));
+    const md = (c: typeof small) => c.files.get('audit/report.md')!;
+    // The proof is per account: 20 more accounts, 20 times one account's requests more.
+    const perAccount = large.access.results.filter((r) => r.path.group?.account === '100000000040').length;
+    expect(perAccount).toBeGreaterThan(10);
+    expect(large.access.results.length - small.access.results.length).toBe(20 * perAccount);
+    // The report is not: the same rows, each saying for how many accounts it holds.
+    for (const id of ['access', 'trust', 'cross-account']) expect(tableRows(section(md(large), id)).length, id).toBe(tableRows(section(md(small), id)).length);
+    const access = section(md(large), 'access');
+    expect(access).toContain('| the pipeline role assumes the source role (app, each environment) | arn:aws:iam::{account}:role/big-pipeline |');
+    expect(access).toContain('(the same in each of 40 accounts)');
+    expect(access).not.toContain('100000000007');
+    expect(section(md(large), 'trust')).toContain('| arn:aws:iam::900000000000:role/big-codecommit-source | arn:aws:iam::{account}:role/big-pipeline for every pipeline account (40) |');
+    expect(md(large)).not.toContain('### Account env0001');
+    expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipeline-app, pipeline-lib |');
+  });
+
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit source role trust policy would need \d+ characters of trust policy \(limit 2048\)[\s\S]*Set organization.id/);

@@ -38,19 +38,87 @@ const glob = (pattern: string, flags: string): RegExp => {
   }
   return re;
 };
-export const matches = (pattern: string, value: string, caseInsensitive = false) => glob(pattern, caseInsensitive ? 'i' : '').test(value);
+const isPattern = (s: string) => s.includes('*') || s.includes('?');
+export const matches = (pattern: string, value: string, caseInsensitive = false) =>
+  isPattern(pattern) ? glob(pattern, caseInsensitive ? 'i' : '').test(value) : caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
 
-/** Grants indexed the way requests look them up. */
+/** A list of values and wildcard patterns, matched the way IAM matches actions (case-insensitive) or ARNs. */
+class ValueSet {
+  private readonly exact = new Set<string>();
+  private readonly patterns: RegExp[] = [];
+  constructor(
+    values: readonly string[],
+    private readonly caseInsensitive: boolean,
+  ) {
+    for (const v of values) {
+      if (isPattern(v)) this.patterns.push(glob(v, caseInsensitive ? 'i' : ''));
+      else this.exact.add(caseInsensitive ? v.toLowerCase() : v);
+    }
+  }
+  has(value: string): boolean {
+    return this.exact.has(this.caseInsensitive ? value.toLowerCase() : value) || this.patterns.some((re) => re.test(value));
+  }
+}
+
+/** A statement with its actions, resources and principals ready for lookups: the proof makes tens of thousands of requests for a large org. */
+class IndexedStatement {
+  readonly actions: ValueSet;
+  readonly resources: ValueSet;
+  private readonly principalArns = new Set<string>();
+  private readonly principalAccounts = new Set<string>();
+  private readonly services = new Set<string>();
+  private readonly anyPrincipal: boolean;
+  constructor(readonly statement: ResolvedStatement) {
+    this.actions = new ValueSet(statement.actions, true);
+    this.resources = new ValueSet(statement.resources, false);
+    for (const p of statement.principals) {
+      if (p.kind === 'service') this.services.add(p.service);
+      else if (p.kind === 'aws') (p.arn.endsWith(':root') ? this.principalAccounts.add(accountOf(p.arn)) : this.principalArns.add(p.arn));
+    }
+    this.anyPrincipal = statement.principals.some((p) => p.kind === 'any');
+  }
+  admits(principal: PrincipalRef): boolean {
+    if (this.anyPrincipal) return true;
+    if (principal.kind === 'service') return this.services.has(principal.service);
+    if (principal.kind !== 'aws') return false;
+    return this.principalArns.has(principal.arn) || this.principalAccounts.has(accountOf(principal.arn));
+  }
+}
+
+/** Grants indexed the way requests look them up: by the role they are attached to, or by the resource's account, then by action. */
 export class GrantIndex {
-  readonly identityByRole = new Map<string, ResolvedStatement[]>();
-  readonly resourceByAccount = new Map<string, ResolvedStatement[]>();
+  private readonly identityByRole = new Map<string, ActionIndex>();
+  private readonly resourceByAccount = new Map<string, ActionIndex>();
   constructor(readonly grants: readonly ResolvedStatement[]) {
     for (const g of grants) {
       const [map, key] = g.kind === 'identity' ? [this.identityByRole, g.attachedTo ?? ''] : [this.resourceByAccount, g.account];
-      const list = map.get(key) ?? [];
-      list.push(g);
-      map.set(key, list);
+      let index = map.get(key);
+      if (!index) map.set(key, (index = new ActionIndex()));
+      index.add(new IndexedStatement(g));
     }
+  }
+  identity(roleArn: string, action: string): readonly IndexedStatement[] {
+    return this.identityByRole.get(roleArn)?.get(action) ?? [];
+  }
+  resourcePolicies(account: string, action: string): readonly IndexedStatement[] {
+    return this.resourceByAccount.get(account)?.get(action) ?? [];
+  }
+}
+
+class ActionIndex {
+  private readonly byAction = new Map<string, IndexedStatement[]>();
+  private readonly withPatterns: IndexedStatement[] = [];
+  add(s: IndexedStatement) {
+    if (s.statement.actions.some(isPattern)) return void this.withPatterns.push(s);
+    for (const a of new Set(s.statement.actions.map((x) => x.toLowerCase()))) {
+      const list = this.byAction.get(a) ?? [];
+      list.push(s);
+      this.byAction.set(a, list);
+    }
+  }
+  get(action: string): IndexedStatement[] {
+    const exact = this.byAction.get(action.toLowerCase()) ?? [];
+    return this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => s.actions.has(action))];
   }
 }
 
@@ -98,24 +166,16 @@ function conditionHolds(operator: string, key: string, expected: string[], conte
 const conditionsHold = (s: ResolvedStatement, context: Record<string, string[]>) =>
   Object.entries(s.conditions).every(([operator, keys]) => Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, values, context)));
 
-function principalMatches(p: PrincipalRef, request: Request): boolean {
-  if (p.kind === 'any') return true;
-  if (p.kind === 'service') return request.principal.kind === 'service' && request.principal.service === p.service;
-  if (request.principal.kind !== 'aws') return false;
-  if (p.arn.endsWith(':root')) return accountOf(p.arn) === accountOf(request.principal.arn);
-  return p.arn === request.principal.arn;
-}
-
-const applies = (s: ResolvedStatement, request: Request, context: Record<string, string[]>) =>
-  s.actions.some((a) => matches(a, request.action, true)) && s.resources.some((r) => matches(r, request.resource)) && conditionsHold(s, context);
+const applies = (s: IndexedStatement, request: Request, context: Record<string, string[]>) => s.resources.has(request.resource) && conditionsHold(s.statement, context);
 
 export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
   const context = contextOf(request, organizationId);
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
-  const identity = (principalArn ? (index.identityByRole.get(principalArn) ?? []) : []).filter((g) => applies(g, request, context));
-  const resourcePolicy = (index.resourceByAccount.get(request.resourceAccount) ?? []).filter(
-    (g) => g.principals.some((p) => principalMatches(p, request)) && applies(g, request, context),
-  );
+  const identity = (principalArn ? index.identity(principalArn, request.action) : []).filter((g) => applies(g, request, context)).map((g) => g.statement);
+  const resourcePolicy = index
+    .resourcePolicies(request.resourceAccount, request.action)
+    .filter((g) => g.admits(request.principal) && applies(g, request, context))
+    .map((g) => g.statement);
   const deny = [...identity, ...resourcePolicy].find((g) => g.effect === 'Deny');
   const idAllows = identity.filter((g) => g.effect === 'Allow');
   const resAllows = resourcePolicy.filter((g) => g.effect === 'Allow');

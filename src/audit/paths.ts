@@ -35,6 +35,12 @@ export interface AccessPath {
   denied?: boolean;
   /** The principal's own policies live outside the org file (IAM Identity Center permission sets, federated roles). */
   identityManagedElsewhere?: boolean;
+  /**
+   * The same path exists for every environment of a pipeline: what it is
+   * for without naming the environment, and the pipeline account it is in.
+   * A report of a large org shows each group as one row.
+   */
+  group?: { purpose: string; account: string; environment: string };
 }
 
 export interface AccessResult {
@@ -82,18 +88,23 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const key = output('pipeline-foundation', a, 'ArtifactKeyArn');
       const pipelineArn = `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`;
       const on = `${p.name} in ${environment}`;
+      const each = (what: string, path: Omit<AccessPath, 'purpose' | 'group'>): AccessPath => ({
+        purpose: `${what} (${on})`,
+        group: { purpose: `${what} (${p.name}, each environment)`, account: a, environment },
+        ...path,
+      });
       paths.push(
-        { purpose: `CodePipeline runs as the pipeline role (${on})`, principal: { kind: 'service', service: 'codepipeline.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } },
-        { purpose: `the pipeline role assumes the source role (${on})`, principal: aws(pipelineRole), actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s },
-        { purpose: `the source role reads the repository (${on})`, principal: aws(sourceRole), actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s },
-        { purpose: `the source role writes the source artifact (${on})`, principal: aws(sourceRole), actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } },
-        { purpose: `the source role encrypts with the artifact key (${on})`, principal: aws(sourceRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: { 'kms:ResourceAliases': [names.artifactKeyAlias()] } },
-        { purpose: `the pipeline role reads and writes artifacts (${on})`, principal: aws(pipelineRole), actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } },
-        { purpose: `the pipeline role uses the artifact key (${on})`, principal: aws(pipelineRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a },
-        { purpose: `the source account forwards branch events to the pipeline account (${on})`, principal: aws(role(s, names.eventForwarderRole())), actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: { 'events:source': ['aws.codecommit'] } },
-        { purpose: `EventBridge runs the forwarding rules as the forwarder role (${on})`, principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(s, names.eventForwarderRole()), resourceAccount: s, context: { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] } },
-        { purpose: `EventBridge runs the trigger as the trigger role (${on})`, principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(a, names.triggerRole(p.name)), resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } },
-        { purpose: `the trigger role starts the pipeline (${on})`, principal: aws(role(a, names.triggerRole(p.name))), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a },
+        each('CodePipeline runs as the pipeline role', { principal: { kind: 'service', service: 'codepipeline.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } }),
+        each('the pipeline role assumes the source role', { principal: aws(pipelineRole), actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s }),
+        each('the source role reads the repository', { principal: aws(sourceRole), actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s }),
+        each('the source role writes the source artifact', { principal: aws(sourceRole), actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }),
+        each('the source role encrypts with the artifact key', { principal: aws(sourceRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: { 'kms:ResourceAliases': [names.artifactKeyAlias()] } }),
+        each('the pipeline role reads and writes artifacts', { principal: aws(pipelineRole), actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }),
+        each('the pipeline role uses the artifact key', { principal: aws(pipelineRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a }),
+        each('the source account forwards branch events to the pipeline account', { principal: aws(role(s, names.eventForwarderRole())), actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: { 'events:source': ['aws.codecommit'] } }),
+        each('EventBridge runs the forwarding rules as the forwarder role', { principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(s, names.eventForwarderRole()), resourceAccount: s, context: { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] } }),
+        each('EventBridge runs the trigger as the trigger role', { principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(a, names.triggerRole(p.name)), resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } }),
+        each('the trigger role starts the pipeline', { principal: aws(role(a, names.triggerRole(p.name))), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a }),
       );
     }
   }
@@ -137,7 +148,8 @@ class PathIndex {
       for (const a of p.actions) {
         const action = a.toLowerCase();
         const at = `@${p.resourceAccount}`;
-        const keys = p.principal.kind === 'aws' ? [`${action}${at}`, `${action}|${p.principal.arn}${at}`, `${action}|account:${accountOf(p.principal.arn)}${at}`] : [`${action}${at}`];
+        // Only grants to foreign principals are looked up by principal.
+        const keys = isForeignPrincipal(p.principal, p.resourceAccount) && p.principal.kind === 'aws' ? [`${action}${at}`, `${action}|${p.principal.arn}${at}`, `${action}|account:${accountOf(p.principal.arn)}${at}`] : [`${action}${at}`];
         for (const key of keys) {
           const list = this.paths.get(key) ?? [];
           list.push(p);

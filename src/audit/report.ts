@@ -12,6 +12,7 @@ import type { Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { isForeignPrincipal, type AccessAnalysis } from './paths';
+import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipals, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -37,9 +38,6 @@ const conditions = (g: ResolvedStatement) =>
     .join('; ') || '—';
 const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
 
-/** Up to this many accounts a stage's parameters are listed account by account; beyond, by source, the values being in the parameter files. */
-const ACCOUNTS_LISTED = 12;
-
 function parameterTable(stage: Stage): Block {
   const names = Object.keys(stage.definition.parameters);
   if (stage.targets.length <= ACCOUNTS_LISTED) {
@@ -59,7 +57,7 @@ function parameterTable(stage: Stage): Block {
   }
   return {
     kind: 'table',
-    head: ['parameter', `source (values for each of the ${stage.targets.length} accounts: parameters/${stage.id}/*.json)`],
+    head: ['parameter', `source (values for each of the ${stage.targets.length} accounts: parameters/${stage.id}.json)`],
     rows: names.map((name) => {
       const sources = new Set(
         stage.targets.map((a) => {
@@ -87,6 +85,11 @@ export interface ReportInput {
 export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files } = input;
   const sections: Section[] = [];
+  const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
+  /** A stage's statements, one row each, or one row for all its accounts when it has many. */
+  const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
+    mergeAccountRows(statements, (g) => ({ cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`], account: g.account, merge: targetCount.get(g.stage)! > ACCOUNTS_LISTED }));
+  const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -106,7 +109,7 @@ export function buildReport(input: ReportInput): Report {
           `Least-privilege rules ${[...RULES.map((r) => r.id), ...TEMPLATE_RULES.map((r) => r.id)].join(', ')}: no finding (a finding fails the compile).`,
         ],
       },
-      { kind: 'table', head: ['account', 'id', 'role', 'environment'], rows: org.accounts.map((a) => [{ text: a.name, href: `#account-${a.name}` }, a.id, a.role, a.environment ?? '']) },
+      { kind: 'table', head: ['account', 'id', 'role', 'environment'], rows: org.accounts.map((a) => [org.accounts.length <= ACCOUNTS_LISTED ? { text: a.name, href: `#account-${a.name}` } : a.name, a.id, a.role, a.environment ?? '']) },
     ],
   });
 
@@ -130,7 +133,7 @@ export function buildReport(input: ReportInput): Report {
       {
         kind: 'table',
         head: ['role', 'may be assumed by', 'conditions', 'statement'],
-        rows: trust.map((g) => [g.resources.join(', '), g.principals.map(principal).join(', '), conditions(g), `${g.stage} @ ${g.account}: ${g.policy}`]),
+        rows: statementRows(trust, (g) => [g.resources.join(', '), describePrincipals(org, g.principals), conditions(g)]),
       },
     ],
   });
@@ -142,14 +145,21 @@ export function buildReport(input: ReportInput): Report {
     title: 'Access matrix: principal × resource × actions',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Every path the org needs, as proved from the compiled policies; "granted by" names the statement on each side. Refused paths must be denied and are.' },
+      {
+        kind: 'p',
+        text: `Every path the org needs, as proved from the compiled policies; "granted by" names the statement on each side. Refused paths must be denied and are.${
+          manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
+        }`,
+      },
       {
         kind: 'table',
         head: ['path', 'principal', 'resource', 'actions', 'result', 'granted by'],
-        rows: [...byPath.values()].map((results) => {
+        rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
+          const merge = manyPipelineAccounts && p.group !== undefined;
           const by = [...new Set(results.flatMap((r) => r.grantedBy.map((g) => `${g.stage}: ${g.policy}`)))];
-          return [p.purpose, principal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
+          const cells = [merge ? p.group!.purpose : p.purpose, principal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
+          return { cells, account: p.group?.account ?? p.resourceAccount, merge };
         }),
       },
     ],
@@ -163,7 +173,7 @@ export function buildReport(input: ReportInput): Report {
       {
         kind: 'table',
         head: ['resource', 'principals', 'actions', 'conditions', 'statement'],
-        rows: crossAccount.map((g) => [g.resources.join(', '), g.principals.map(principal).join(', '), g.actions.join(', '), conditions(g), `${g.stage} @ ${g.account}: ${g.policy}`]),
+        rows: statementRows(crossAccount, (g) => [g.resources.join(', '), describePrincipals(org, g.principals), g.actions.join(', '), conditions(g)]),
       },
     ],
   });
@@ -208,9 +218,18 @@ export function buildReport(input: ReportInput): Report {
   });
 
   const stageSections: Section[] = [];
-  for (const account of org.accounts) {
-    const here = stages.filter((s) => s.targets.some((a) => a.id === account.id));
-    stageSections.push({ id: `account-${account.name}`, title: `Account ${account.name} (${account.id}, ${account.role})`, level: 3, blocks: [{ kind: 'list', items: here.map((s) => s.id) }] });
+  const stagesOf = (accountId: string) => stages.filter((s) => s.targets.some((a) => a.id === accountId)).map((s) => s.id);
+  if (org.accounts.length <= ACCOUNTS_LISTED) {
+    for (const account of org.accounts) {
+      stageSections.push({ id: `account-${account.name}`, title: `Account ${account.name} (${account.id}, ${account.role})`, level: 3, blocks: [{ kind: 'list', items: stagesOf(account.id) }] });
+    }
+  } else {
+    const byStages = new Map<string, string[]>();
+    for (const account of org.accounts) {
+      const key = stagesOf(account.id).join(', ');
+      byStages.set(key, [...(byStages.get(key) ?? []), account.id]);
+    }
+    stageSections.push({ id: 'account-stages', title: 'Stages by account', level: 3, blocks: [{ kind: 'table', head: ['accounts', 'stages'], rows: [...byStages].map(([list, ids]) => [describeAccounts(org, ids), list]) }] });
   }
   for (const stage of stages) {
     const t = templates.get(stage.id)!;
@@ -219,7 +238,7 @@ export function buildReport(input: ReportInput): Report {
       title: `Stage ${stage.id}`,
       level: 3,
       blocks: [
-        { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.map((a) => `${a.name} (${a.id})`).join(', ')}.` },
+        { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.length <= ACCOUNTS_LISTED ? stage.targets.map((a) => `${a.name} (${a.id})`).join(', ') : describeAccounts(org, stage.targets.map((a) => a.id))}.` },
         { kind: 'table', head: ['resource', 'type', 'retained'], rows: Object.entries(t.Resources).map(([id, r]) => [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : '']) },
         parameterTable(stage),
         { kind: 'table', head: ['output', 'description'], rows: Object.entries(stage.definition.outputs).map(([id, o]) => [id, o.description]) },

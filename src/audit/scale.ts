@@ -1,0 +1,65 @@
+/**
+ * How the report stays readable, and small, for an org of hundreds of
+ * accounts: up to ACCOUNTS_LISTED accounts everything is listed account by
+ * account; beyond, what repeats in every account of a stage is shown once,
+ * with the account id as a placeholder and the number of accounts it holds
+ * for. Nothing is dropped: the templates and parameter files hold each
+ * account's values, and the access proof still runs for every account.
+ */
+import type { Org } from '../org/model';
+import type { PrincipalRef } from './grants';
+import { accountOf } from './evaluate';
+
+export const ACCOUNTS_LISTED = 12;
+export const ACCOUNT_PLACEHOLDER = '{account}';
+
+/** `text` with one account's id as the placeholder; account ids are 12 digits, so they are found in ARNs and names alike. */
+export const generalise = (text: string, account: string) => text.split(account).join(ACCOUNT_PLACEHOLDER);
+
+/** The accounts of a list, by name, or as "every pipeline account" when that is what they are. */
+export function describeAccounts(org: Org, ids: readonly string[]): string {
+  const unique = new Set(ids);
+  const pipeline = org.accounts.filter((a) => a.role === 'pipeline');
+  if (unique.size > 1 && unique.size === pipeline.length && pipeline.every((a) => unique.has(a.id))) return `every pipeline account (${unique.size})`;
+  const names = new Map(org.accounts.map((a) => [a.id, a.name]));
+  return `${unique.size} account${unique.size === 1 ? '' : 's'}: ${[...unique].map((id) => names.get(id) ?? id).join(', ')}`;
+}
+
+const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
+
+/** A statement's principals; a long list of the same role in many accounts becomes one line per role name. */
+export function describePrincipals(org: Org, principals: readonly PrincipalRef[]): string {
+  if (principals.length <= ACCOUNTS_LISTED) return principals.map(describePrincipal).join(', ');
+  const shapes = new Map<string, string[]>();
+  const others: string[] = [];
+  for (const p of principals) {
+    if (p.kind !== 'aws') {
+      others.push(describePrincipal(p));
+      continue;
+    }
+    const account = accountOf(p.arn);
+    const shape = generalise(p.arn, account);
+    shapes.set(shape, [...(shapes.get(shape) ?? []), account]);
+  }
+  return [...others, ...[...shapes].map(([shape, accounts]) => (accounts.length === 1 ? shape.replace(ACCOUNT_PLACEHOLDER, accounts[0]) : `${shape} for ${describeAccounts(org, accounts)}`))].join(', ');
+}
+
+/**
+ * Rows that differ only in the account they were made for, merged: each row
+ * is made with its account as the placeholder when `merge` says so, and a
+ * merged row says in how many accounts it holds.
+ */
+export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => { cells: string[]; account: string; merge: boolean }): string[][] {
+  const rows = new Map<string, { first: string[]; shaped: string[]; count: number }>();
+  for (const item of items) {
+    const { cells, account, merge } = row(item);
+    const shaped = merge ? cells.map((c) => generalise(c, account)) : cells;
+    const key = shaped.join('\u0000');
+    const entry = rows.get(key);
+    if (entry) entry.count++;
+    else rows.set(key, { first: cells, shaped, count: 1 });
+  }
+  return [...rows.values()].map(({ first, shaped, count }) =>
+    count === 1 ? first : [...shaped.slice(0, -1), `${shaped[shaped.length - 1]} (the same in each of ${count} accounts)`],
+  );
+}
