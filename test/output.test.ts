@@ -17,7 +17,12 @@ const readTree = (dir: string) => Object.fromEntries(listFiles(dir).sort().map((
 
 describe('YAML', () => {
   it('keeps YAML 1.1 look-alikes strings, and reads back identically in two parsers', () => {
-    const data = { a: 'yes', b: 'on', c: '0123', d: '1e3', e: '012345678901', f: 'null', g: '~', h: 'Off', i: '1_000', j: '2001-12-14', k: 'arn:${AWS::Partition}:x', n: 7, t: true };
+    const data = {
+      a: 'yes', b: 'on', c: '0123', d: '1e3', e: '012345678901', f: 'null', g: '~', h: 'Off', i: '1_000', j: '2001-12-14', k: 'arn:${AWS::Partition}:x', n: 7, t: true,
+      Y: 'N', l: '.inf', m: '-1', o: '+1', p: '0x1F', q: '1:20', r: '<<', s: '=', u: 'a: b', v: 'a #b', w: '- x', x: 'trailing ', z: ':x', empty: '', nel: 'a\u0085b', ls: 'a\u2028b',
+      quote: 'say "hi"; go', nl: 'two\nlines', tab: 'a\tb', unicode: 'Zürich', '0': 'digit key', 'key: colon': 1.5, negative: -3,
+      nested: [['a', 'b'], [], {}, [{ k: ['x'] }], { m: [] }],
+    };
     const text = toYaml(data);
     expect(fromYaml(text)).toEqual(data);
     expect(jsYaml.load(text)).toEqual(data);
@@ -109,7 +114,8 @@ describe('determinism and dist/', () => {
   });
 });
 
-describe('cfn-lint, the validator', () => {
+// External scanners: seconds each, more when the machine is busy with the other test files.
+describe('cfn-lint, the validator', { timeout: 60_000 }, () => {
   const cfnLint = process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint';
   const lint = (region: string, files: string[]) => spawnSync(cfnLint, ['--regions', region, '--', ...files], { encoding: 'utf8' });
 
@@ -135,7 +141,7 @@ describe('cfn-lint, the validator', () => {
   });
 });
 
-describe('checkov, the policy scanner', () => {
+describe('checkov, the policy scanner', { timeout: 60_000 }, () => {
   const checkov = process.env.XSTACK_CHECKOV ?? '.venv/bin/checkov';
   const scan = (dir: string) => {
     const run = spawnSync(checkov, ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

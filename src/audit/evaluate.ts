@@ -26,6 +26,8 @@ export interface Decision {
   reason: string;
   identity: ResolvedStatement[];
   resourcePolicy: ResolvedStatement[];
+  /** Both sides' allowing statements. */
+  grantedBy: ResolvedStatement[];
 }
 
 const patterns = new Map<string, RegExp>();
@@ -39,49 +41,49 @@ const glob = (pattern: string, flags: string): RegExp => {
   return re;
 };
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
-export const matches = (pattern: string, value: string, caseInsensitive = false) =>
-  isPattern(pattern) ? glob(pattern, caseInsensitive ? 'i' : '').test(value) : caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
-
-/** A list of values and wildcard patterns, matched the way IAM matches actions (case-insensitive) or ARNs. */
-class ValueSet {
-  private readonly exact = new Set<string>();
-  private readonly patterns: RegExp[] = [];
-  constructor(
-    values: readonly string[],
-    private readonly caseInsensitive: boolean,
-  ) {
-    for (const v of values) {
-      if (isPattern(v)) this.patterns.push(glob(v, caseInsensitive ? 'i' : ''));
-      else this.exact.add(caseInsensitive ? v.toLowerCase() : v);
-    }
-  }
-  has(value: string): boolean {
-    return this.exact.has(this.caseInsensitive ? value.toLowerCase() : value) || this.patterns.some((re) => re.test(value));
-  }
+/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`), is matched without a regular expression: a large org has thousands of distinct ones. */
+const prefixOf = (pattern: string): string | undefined => {
+  const star = pattern.indexOf('*');
+  return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
+};
+export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
+  if (!isPattern(pattern)) return caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  const prefix = caseInsensitive ? undefined : prefixOf(pattern);
+  return prefix !== undefined ? value.startsWith(prefix) : glob(pattern, caseInsensitive ? 'i' : '').test(value);
 }
 
-/** A statement with its actions, resources and principals ready for lookups: the proof makes tens of thousands of requests for a large org. */
-class IndexedStatement {
-  readonly actions: ValueSet;
-  readonly resources: ValueSet;
-  private readonly principalArns = new Set<string>();
-  private readonly principalAccounts = new Set<string>();
-  private readonly services = new Set<string>();
-  private readonly anyPrincipal: boolean;
-  constructor(readonly statement: ResolvedStatement) {
-    this.actions = new ValueSet(statement.actions, true);
-    this.resources = new ValueSet(statement.resources, false);
-    for (const p of statement.principals) {
-      if (p.kind === 'service') this.services.add(p.service);
-      else if (p.kind === 'aws') (p.arn.endsWith(':root') ? this.principalAccounts.add(accountOf(p.arn)) : this.principalArns.add(p.arn));
-    }
-    this.anyPrincipal = statement.principals.some((p) => p.kind === 'any');
+/** Whether any of a statement's values (a handful: a scan beats a Set) matches. */
+function anyMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
+  for (const p of patterns) if (matches(p, value, caseInsensitive)) return true;
+  return false;
+}
+
+function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
+  for (const p of s.principals) {
+    if (p.kind === 'any') return true;
+    if (p.kind === 'service') {
+      if (principal.kind === 'service' && principal.service === p.service) return true;
+    } else if (principal.kind === 'aws' && (p.arn === principal.arn || (p.arn.endsWith(':root') && accountOf(p.arn) === accountOf(principal.arn)))) return true;
   }
-  admits(principal: PrincipalRef): boolean {
-    if (this.anyPrincipal) return true;
-    if (principal.kind === 'service') return this.services.has(principal.service);
-    if (principal.kind !== 'aws') return false;
-    return this.principalArns.has(principal.arn) || this.principalAccounts.has(accountOf(principal.arn));
+  return false;
+}
+
+/** Statements by lower-case action; those with wildcard actions are matched on lookup. */
+class ActionIndex {
+  private readonly byAction = new Map<string, ResolvedStatement[]>();
+  private readonly withPatterns: ResolvedStatement[] = [];
+  add(s: ResolvedStatement) {
+    if (s.actions.some(isPattern)) return void this.withPatterns.push(s);
+    for (const action of s.actions) {
+      const a = action.toLowerCase();
+      const list = this.byAction.get(a);
+      if (!list) this.byAction.set(a, [s]);
+      else if (list[list.length - 1] !== s) list.push(s);
+    }
+  }
+  get(action: string): readonly ResolvedStatement[] {
+    const exact = this.byAction.get(action.toLowerCase()) ?? [];
+    return this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
   }
 }
 
@@ -94,53 +96,51 @@ export class GrantIndex {
       const [map, key] = g.kind === 'identity' ? [this.identityByRole, g.attachedTo ?? ''] : [this.resourceByAccount, g.account];
       let index = map.get(key);
       if (!index) map.set(key, (index = new ActionIndex()));
-      index.add(new IndexedStatement(g));
+      index.add(g);
     }
   }
-  identity(roleArn: string, action: string): readonly IndexedStatement[] {
+  identity(roleArn: string, action: string): readonly ResolvedStatement[] {
     return this.identityByRole.get(roleArn)?.get(action) ?? [];
   }
-  resourcePolicies(account: string, action: string): readonly IndexedStatement[] {
+  resourcePolicies(account: string, action: string): readonly ResolvedStatement[] {
     return this.resourceByAccount.get(account)?.get(action) ?? [];
   }
 }
 
-class ActionIndex {
-  private readonly byAction = new Map<string, IndexedStatement[]>();
-  private readonly withPatterns: IndexedStatement[] = [];
-  add(s: IndexedStatement) {
-    if (s.statement.actions.some(isPattern)) return void this.withPatterns.push(s);
-    for (const a of new Set(s.statement.actions.map((x) => x.toLowerCase()))) {
-      const list = this.byAction.get(a) ?? [];
-      list.push(s);
-      this.byAction.set(a, list);
-    }
+/** The account field of an ARN (the fifth, colon-separated); called for every request, so without splitting. */
+export function accountOf(arn: string): string {
+  let start = 0;
+  for (let field = 0; field < 4; field++) {
+    start = arn.indexOf(':', start) + 1;
+    if (start === 0) return '';
   }
-  get(action: string): IndexedStatement[] {
-    const exact = this.byAction.get(action.toLowerCase()) ?? [];
-    return this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => s.actions.has(action))];
-  }
+  const end = arn.indexOf(':', start);
+  return end < 0 ? arn.slice(start) : arn.slice(start, end);
 }
 
-export const accountOf = (arn: string): string => arn.split(':')[4] ?? '';
-
-function contextOf(request: Request, organizationId?: string): Record<string, string[]> {
-  const c: Record<string, string[]> = { 'aws:securetransport': ['true'], 'aws:resourceaccount': [request.resourceAccount] };
-  if (organizationId) {
-    c['aws:resourceorgid'] = [organizationId];
-    if (request.principal.kind === 'aws') c['aws:principalorgid'] = [organizationId];
+/** A condition key's value in a request: what every request carries, then the path's own keys. */
+function contextValue(request: Request, key: string, organizationId?: string): string[] | undefined {
+  const aws = request.principal.kind === 'aws' ? request.principal.arn : undefined;
+  switch (key) {
+    case 'aws:securetransport':
+      return ['true'];
+    case 'aws:resourceaccount':
+      return [request.resourceAccount];
+    case 'aws:resourceorgid':
+      return organizationId ? [organizationId] : undefined;
+    case 'aws:principalorgid':
+      return organizationId && aws ? [organizationId] : undefined;
+    case 'aws:principalarn':
+      return aws ? [aws] : undefined;
+    case 'aws:principalaccount':
+      return aws ? [accountOf(aws)] : undefined;
   }
-  if (request.principal.kind === 'aws') {
-    c['aws:principalarn'] = [request.principal.arn];
-    c['aws:principalaccount'] = [accountOf(request.principal.arn)];
-  }
-  for (const [k, v] of Object.entries(request.context ?? {})) c[k.toLowerCase()] = v;
-  return c;
+  for (const k in request.context) if (k.toLowerCase() === key) return request.context[k];
+  return undefined;
 }
 
 /** Condition operators the templates use; an unknown one never matches. */
-function conditionHolds(operator: string, key: string, expected: string[], context: Record<string, string[]>): boolean {
-  const actual = context[key.toLowerCase()];
+function conditionHolds(operator: string, expected: string[], actual: string[] | undefined): boolean {
   const any = (test: (e: string, a: string) => boolean) => actual !== undefined && actual.some((a) => expected.some((e) => test(e, a)));
   switch (operator) {
     case 'StringEquals':
@@ -163,23 +163,24 @@ function conditionHolds(operator: string, key: string, expected: string[], conte
   }
 }
 
-const conditionsHold = (s: ResolvedStatement, context: Record<string, string[]>) =>
-  Object.entries(s.conditions).every(([operator, keys]) => Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, values, context)));
+function conditionsHold(s: ResolvedStatement, request: Request, organizationId?: string): boolean {
+  for (const operator in s.conditions) {
+    const keys = s.conditions[operator];
+    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, key.toLowerCase(), organizationId))) return false;
+  }
+  return true;
+}
 
-const applies = (s: IndexedStatement, request: Request, context: Record<string, string[]>) => s.resources.has(request.resource) && conditionsHold(s.statement, context);
+const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
 
 export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
-  const context = contextOf(request, organizationId);
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
-  const identity = (principalArn ? index.identity(principalArn, request.action) : []).filter((g) => applies(g, request, context)).map((g) => g.statement);
-  const resourcePolicy = index
-    .resourcePolicies(request.resourceAccount, request.action)
-    .filter((g) => g.admits(request.principal) && applies(g, request, context))
-    .map((g) => g.statement);
+  const identity = (principalArn ? index.identity(principalArn, request.action) : []).filter((g) => applies(g, request, organizationId));
+  const resourcePolicy = index.resourcePolicies(request.resourceAccount, request.action).filter((g) => admits(g, request.principal) && applies(g, request, organizationId));
   const deny = [...identity, ...resourcePolicy].find((g) => g.effect === 'Deny');
   const idAllows = identity.filter((g) => g.effect === 'Allow');
   const resAllows = resourcePolicy.filter((g) => g.effect === 'Allow');
-  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, identity: idAllows, resourcePolicy: resAllows });
+  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, identity: idAllows, resourcePolicy: resAllows, grantedBy: [...idAllows, ...resAllows] });
   if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`);
 
   const service = request.principal.kind === 'service';

@@ -33,10 +33,11 @@ export function collectGrants(org: Org, stages: readonly Stage[], templates?: Re
   const grants: ResolvedStatement[] = [];
   for (const stage of stages) {
     const template = resolver.template(stage.id);
+    // The endpoint policies are the network layer: reported, not part of who-may-do-what.
+    const documents = policyDocuments(template).filter((doc) => doc.kind !== 'endpoint');
     for (const account of stage.targets) {
       const r = (e: unknown) => flat(resolver.resolve(stage.id, account.id, e));
-      for (const doc of policyDocuments(template)) {
-        if (doc.kind === 'endpoint') continue; // network layer: reported, not part of who-may-do-what
+      for (const doc of documents) {
         const resource = template.Resources[doc.resource];
         const p = (resource.Properties ?? {}) as Record<string, unknown>;
         const attachedTo =

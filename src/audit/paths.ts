@@ -138,33 +138,30 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   return paths;
 }
 
-/** Declared (allowed) paths by action and by principal, for the extra-grant check. */
+/** The declared cross-account paths into each account, by principal, for the extra-grant check. */
 class PathIndex {
-  /** `action`, `action|principal ARN` and `action|account:<id>`, each `@resource account` → paths. */
-  private readonly paths = new Map<string, AccessPath[]>();
+  private readonly byAccount = new Map<string, { all: AccessPath[]; byPrincipal: Map<string, AccessPath[]> }>();
   constructor(paths: readonly AccessPath[]) {
     for (const p of paths) {
-      if (p.denied) continue;
-      for (const a of p.actions) {
-        const action = a.toLowerCase();
-        const at = `@${p.resourceAccount}`;
-        // Only grants to foreign principals are looked up by principal.
-        const keys = isForeignPrincipal(p.principal, p.resourceAccount) && p.principal.kind === 'aws' ? [`${action}${at}`, `${action}|${p.principal.arn}${at}`, `${action}|account:${accountOf(p.principal.arn)}${at}`] : [`${action}${at}`];
-        for (const key of keys) {
-          const list = this.paths.get(key) ?? [];
-          list.push(p);
-          this.paths.set(key, list);
-        }
+      // Only a cross-account need justifies a grant to another account's principal, or to anyone's.
+      if (p.denied || p.principal.kind !== 'aws' || !isForeignPrincipal(p.principal, p.resourceAccount)) continue;
+      let entry = this.byAccount.get(p.resourceAccount);
+      if (!entry) this.byAccount.set(p.resourceAccount, (entry = { all: [], byPrincipal: new Map() }));
+      entry.all.push(p);
+      for (const key of [p.principal.arn, `account:${accountOf(p.principal.arn)}`]) {
+        const list = entry.byPrincipal.get(key);
+        if (list) list.push(p);
+        else entry.byPrincipal.set(key, [p]);
       }
     }
   }
   /** Whether a declared path covers one grant of a resource policy to one principal. */
   covers(g: ResolvedStatement, principal: PrincipalRef, action: string): boolean {
+    const entry = this.byAccount.get(g.account);
+    const candidates =
+      principal.kind === 'any' ? entry?.all : principal.kind === 'aws' ? entry?.byPrincipal.get(principal.arn.endsWith(':root') ? `account:${accountOf(principal.arn)}` : principal.arn) : undefined;
     const a = action.toLowerCase();
-    const key =
-      principal.kind === 'any' ? a : principal.kind === 'aws' ? (principal.arn.endsWith(':root') ? `${a}|account:${accountOf(principal.arn)}` : `${a}|${principal.arn}`) : undefined;
-    if (key === undefined) return false;
-    return (this.paths.get(`${key}@${g.account}`) ?? []).some((p) => g.resources.some((r) => matches(r, p.resource)));
+    return (candidates ?? []).some((p) => p.actions.some((x) => x.toLowerCase() === a) && g.resources.some((r) => matches(r, p.resource)));
   }
 }
 
@@ -176,17 +173,17 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
   const results: AccessResult[] = [];
   const problems: string[] = [];
   for (const path of paths) {
+    const request: Request = {
+      principal: path.principal,
+      action: '',
+      resource: path.resource,
+      resourceAccount: path.resourceAccount,
+      context: path.context,
+      identityManagedElsewhere: path.identityManagedElsewhere,
+    };
     for (const action of path.actions) {
-      const request: Request = {
-        principal: path.principal,
-        action,
-        resource: path.resource,
-        resourceAccount: path.resourceAccount,
-        context: path.context,
-        identityManagedElsewhere: path.identityManagedElsewhere,
-      };
-      const d = evaluate(index, request, org.organizationId);
-      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: [...d.identity, ...d.resourcePolicy] });
+      const d = evaluate(index, { ...request, action }, org.organizationId);
+      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: d.grantedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(

@@ -11,7 +11,7 @@ import type { Rollout } from '../stages/graph';
 import type { Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
-import { isForeignPrincipal, type AccessAnalysis } from './paths';
+import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipals, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
@@ -138,8 +138,14 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
-  const byPath = new Map<string, typeof access.results>();
-  for (const r of access.results) byPath.set(r.path.purpose + r.path.resource, [...(byPath.get(r.path.purpose + r.path.resource) ?? []), r]);
+  const byPath = new Map<AccessPath, AccessResult[]>();
+  for (const r of access.results) {
+    const list = byPath.get(r.path);
+    if (list) list.push(r);
+    else byPath.set(r.path, [r]);
+  }
+  const labels = new Map<ResolvedStatement, string>();
+  const label = (g: ResolvedStatement) => labels.get(g) ?? labels.set(g, `${g.stage}: ${g.policy}`).get(g)!;
   sections.push({
     id: 'access',
     title: 'Access matrix: principal × resource × actions',
@@ -157,7 +163,7 @@ export function buildReport(input: ReportInput): Report {
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
-          const by = [...new Set(results.flatMap((r) => r.grantedBy.map((g) => `${g.stage}: ${g.policy}`)))];
+          const by = [...new Set(results.flatMap((r) => r.grantedBy.map(label)))];
           const cells = [merge ? p.group!.purpose : p.purpose, principal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge };
         }),
@@ -218,7 +224,9 @@ export function buildReport(input: ReportInput): Report {
   });
 
   const stageSections: Section[] = [];
-  const stagesOf = (accountId: string) => stages.filter((s) => s.targets.some((a) => a.id === accountId)).map((s) => s.id);
+  const stageIdsOf = new Map<string, string[]>();
+  for (const s of stages) for (const a of s.targets) stageIdsOf.set(a.id, [...(stageIdsOf.get(a.id) ?? []), s.id]);
+  const stagesOf = (accountId: string) => stageIdsOf.get(accountId) ?? [];
   if (org.accounts.length <= ACCOUNTS_LISTED) {
     for (const account of org.accounts) {
       stageSections.push({ id: `account-${account.name}`, title: `Account ${account.name} (${account.id}, ${account.role})`, level: 3, blocks: [{ kind: 'list', items: stagesOf(account.id) }] });

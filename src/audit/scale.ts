@@ -14,7 +14,7 @@ export const ACCOUNTS_LISTED = 12;
 export const ACCOUNT_PLACEHOLDER = '{account}';
 
 /** `text` with one account's id as the placeholder; account ids are 12 digits, so they are found in ARNs and names alike. */
-export const generalise = (text: string, account: string) => text.split(account).join(ACCOUNT_PLACEHOLDER);
+export const generalise = (text: string, account: string) => (text.includes(account) ? text.replaceAll(account, ACCOUNT_PLACEHOLDER) : text);
 
 /** The accounts of a list, by name, or as "every pipeline account" when that is what they are. */
 export function describeAccounts(org: Org, ids: readonly string[]): string {
