@@ -55,6 +55,14 @@ export function collectGrants(org: Org, stages: readonly Stage[], templates?: Re
   return { grants, resolver };
 }
 
+/** What a statement is whatever the account: its name, effect and actions (shared by every account's copy). */
+const staticParts = new WeakMap<PlainStatement, Pick<ResolvedStatement, 'effect' | 'actions'> & { sid: string }>();
+function staticPartsOf(s: PlainStatement) {
+  let parts = staticParts.get(s);
+  if (!parts) staticParts.set(s, (parts = { sid: s.Sid ?? '(no Sid)', effect: s.Effect === 'Deny' ? 'Deny' : 'Allow', actions: asList(s.Action).map(String) }));
+  return parts;
+}
+
 function resolveStatement(
   stage: string,
   account: string,
@@ -76,15 +84,16 @@ function resolveStatement(
   for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
     conditions[operator] = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, r(v)]));
   }
+  const { sid, effect, actions } = staticPartsOf(s);
   return {
     stage,
     account,
-    policy: `${resourceId}/${s.Sid ?? '(no Sid)'}`,
+    policy: `${resourceId}/${sid}`,
     kind,
-    effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
+    effect,
     ...(attachedTo ? { attachedTo } : {}),
     principals,
-    actions: asList(s.Action).map(String),
+    actions,
     resources: implicitResource ?? r(s.Resource),
     conditions,
   };

@@ -15,6 +15,7 @@ export type Value = string | Value[];
 export class Resolver {
   private readonly templates: Map<string, CfnTemplate>;
   private readonly byId: ReadonlyMap<string, Stage>;
+  private readonly outputs = new Map<string, Value>();
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
   constructor(
@@ -123,9 +124,15 @@ export class Resolver {
     return `{${stageId}/${id}.${attribute}}`;
   }
 
-  /** An output of a stage, as deployed in `account`. */
+  /** An output of a stage, as deployed in `account`; every stage wired to it asks again, so each is resolved once. */
   output(stageId: string, account: string, output: string): Value {
-    const value = this.template(stageId).Outputs?.[output]?.Value;
-    return value === undefined ? `{${stageId}.${output}}` : this.resolve(stageId, account, value);
+    const key = `${stageId}\u0000${account}\u0000${output}`;
+    let v = this.outputs.get(key);
+    if (v === undefined) {
+      const value = this.template(stageId).Outputs?.[output]?.Value;
+      v = value === undefined ? `{${stageId}.${output}}` : this.resolve(stageId, account, value);
+      this.outputs.set(key, v);
+    }
+    return v;
   }
 }
