@@ -81,6 +81,23 @@ describe('organization file validation', () => {
     expect(problems.map((p) => p.split(':')[1])).toEqual(['3', '10', '20']);
   });
 
+  it('reports problems across fields in the same pass as problems within them', () => {
+    const text = VALID.replace('eu-west-1', 'mars-1').replace('repository: web-app', 'repository: nope').replace('prefix: acme', 'prefix: Acme');
+    expect(problemsOf(text)).toEqual([
+      "org.yaml:3:11: organization.region: 'mars-1' is not valid; expected an AWS region name such as us-east-1",
+      "org.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters, digits and hyphens, starting with a letter",
+      "org.yaml:18:17: pipelines.web-app.repository: there is no repository 'nope'; expected one of: web-app",
+    ]);
+  });
+
+  it('a reference to an account or repository that failed its own checks is not reported again', () => {
+    const text = VALID.replace('"111111111111"', '"1111"').replace('  web-app:\n    account: src', '  web-app:\n    account: src\n    description: 7\n');
+    expect(problemsOf(text)).toEqual([
+      "org.yaml:7:9: accounts.src.id: '1111' is not 12 digits; expected a 12-digit AWS account id in quotes, e.g. \"123456789012\"",
+      'org.yaml:16:18: repositories.web-app.description: is the number 7, not a string (YAML reads an unquoted 7 as a number; put it in quotes); expected up to 1,000 characters',
+    ]);
+  });
+
   it('keeps account ids with leading zeros as 12-digit strings', () => {
     const org = parseOrg(VALID.replace('"111111111111"', '"012345678901"'), 'org.yaml');
     expect(org.accounts[0].id).toBe('012345678901');

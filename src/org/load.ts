@@ -10,7 +10,7 @@ import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from
 import { OrgFileError } from '../errors';
 import { Names, nameProblem } from '../naming';
 import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
-import { bool, Context, int, list, mapOf, obj, optional, required, str } from './schema';
+import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
@@ -158,7 +158,7 @@ const accessSchema = obj(
   'access: developers and/or ci',
 );
 
-const orgSchema = obj(
+const orgSchema = partialObj(
   {
     organization: required(
       obj(
@@ -192,7 +192,8 @@ const orgSchema = obj(
   'an organization file: organization, prefix, accounts, repositories, pipelines',
 );
 
-type Raw = NonNullable<ReturnType<typeof orgSchema>>;
+/** The org file's valid parts: a field that failed its own checks is absent, and was reported. */
+type Raw = NonNullable<ReturnType<typeof orgSchema>>['value'];
 
 export function loadOrgFile(file: string): Org {
   return parseOrg(readFileSync(file, 'utf8'), file);
@@ -208,9 +209,10 @@ export function parseOrg(text: string, file: string): Org {
   }
   if (doc.errors.length > 0) throw new OrgFileError(ctx.problems);
 
-  const raw = orgSchema(doc.contents as never, '', ctx);
-  const org = raw && buildOrg(raw, file, ctx, declaredEnvironments(doc.toJS()));
-  if (ctx.problems.length > 0 || !org) throw new OrgFileError(sortProblems(ctx.problems));
+  const parsed = orgSchema(doc.contents as never, '', ctx);
+  // Cross-field rules run over whatever is valid, so one pass reports every problem.
+  const org = parsed && buildOrg(parsed.value, file, ctx, declaredNames(doc.toJS()));
+  if (ctx.problems.length > 0 || !org || !parsed.complete) throw new OrgFileError(sortProblems(ctx.problems));
   return org;
 }
 
@@ -225,20 +227,36 @@ const DEFAULT_STACKSETS: StackSetSettings = {
   operationPreferences: {},
 };
 
+interface DeclaredNames {
+  accounts: Set<string>;
+  /** Roles of the declared accounts. */
+  roles: Set<string>;
+  environments: Set<string>;
+  repositories: Set<string>;
+}
+
 /**
- * Environments named by any account, valid or not: a reference to the
- * environment of an account that failed its own checks is not reported again.
+ * Names the file declares, valid or not: a reference to an account,
+ * environment or repository that failed its own checks is not reported again
+ * as a reference to nothing.
  */
-function declaredEnvironments(js: unknown): Set<string> {
-  const accounts = (js as { accounts?: Record<string, { environment?: unknown }> } | null)?.accounts ?? {};
-  return new Set(Object.values(accounts).flatMap((a) => (typeof a?.environment === 'string' ? [a.environment] : [])));
+function declaredNames(js: unknown): DeclaredNames {
+  const file = (js ?? {}) as { accounts?: Record<string, { environment?: unknown; role?: unknown } | null>; repositories?: Record<string, unknown> };
+  const keys = (map: unknown) => (map && typeof map === 'object' && !Array.isArray(map) ? Object.keys(map) : []);
+  const accounts = file.accounts && typeof file.accounts === 'object' ? Object.values(file.accounts) : [];
+  return {
+    accounts: new Set(keys(file.accounts)),
+    roles: new Set(accounts.flatMap((a) => (typeof a?.role === 'string' ? [a.role] : []))),
+    environments: new Set(accounts.flatMap((a) => (typeof a?.environment === 'string' ? [a.environment] : []))),
+    repositories: new Set(keys(file.repositories)),
+  };
 }
 
 /** Cross-field rules: references, uniqueness, names the prefix would push past AWS limits. */
-function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): Org | undefined {
-  const partition = raw.organization.partition as Partition;
-  const region = raw.organization.region;
-  if (!PARTITION_REGIONS[partition].includes(region)) {
+function buildOrg(raw: Raw, file: string, ctx: Context, declared: DeclaredNames): Org | undefined {
+  const partition = raw.organization?.partition as Partition | undefined;
+  const region = raw.organization?.region;
+  if (partition && region && !PARTITION_REGIONS[partition].includes(region)) {
     const home = partitionOfRegion(region);
     ctx.report(
       'organization.region',
@@ -250,7 +268,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
   const accounts: Account[] = [];
   const byId = new Map<string, string>();
   const byEnvironment = new Map<string, string>();
-  for (const [name, a] of raw.accounts) {
+  for (const [name, a] of raw.accounts ?? []) {
     const path = `accounts.${name}`;
     const previous = byId.get(a.id);
     if (previous) ctx.report(`${path}.id`, `account id ${a.id} is also the id of account '${previous}'`, 'each account id once');
@@ -269,13 +287,13 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment, organizationalUnit: a.organizationalUnit });
   }
   const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
-  if (sourceAccounts.length === 0) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
-  if (byEnvironment.size === 0) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
+  if (raw.accounts && sourceAccounts.length === 0 && !declared.roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
+  if (raw.accounts && byEnvironment.size === 0 && !declared.roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
 
   const repositories: Repository[] = [];
-  for (const [name, r] of raw.repositories) {
-    if (!sourceAccounts.includes(r.account)) {
-      const known = accounts.some((a) => a.name === r.account);
+  for (const [name, r] of raw.repositories ?? []) {
+    const known = accounts.some((a) => a.name === r.account);
+    if (raw.accounts && !sourceAccounts.includes(r.account) && (known || !declared.accounts.has(r.account))) {
       ctx.report(
         `repositories.${name}.account`,
         known ? `'${r.account}' is a ${accounts.find((a) => a.name === r.account)!.role} account; repositories live in source accounts` : `there is no account '${r.account}'`,
@@ -285,15 +303,15 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
     repositories.push({ name, account: r.account, description: r.description });
   }
 
-  const names = new Names(raw.prefix);
+  const names = raw.prefix === undefined ? undefined : new Names(raw.prefix);
   const pipelines: Pipeline[] = [];
-  for (const [name, p] of raw.pipelines) {
+  for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
-    if (!repositories.some((r) => r.name === p.repository)) {
+    if (raw.repositories && !repositories.some((r) => r.name === p.repository) && !declared.repositories.has(p.repository)) {
       ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
     }
     for (const [environment] of p.branches) {
-      if (!byEnvironment.has(environment) && !declared.has(environment)) {
+      if (raw.accounts && !byEnvironment.has(environment) && !declared.environments.has(environment)) {
         ctx.report(
           `${path}.branches.${environment}`,
           `environment '${environment}' has no pipeline account`,
@@ -301,7 +319,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
         );
       }
     }
-    for (const [rule, generated] of names.pipelineNames(name)) {
+    for (const [rule, generated] of names?.pipelineNames(name) ?? []) {
       const problem = nameProblem(rule, generated);
       if (problem) ctx.report(path, `with prefix '${raw.prefix}', ${problem}`, 'a shorter pipeline name or prefix', undefined);
     }
@@ -319,12 +337,12 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
 
   // Names carry the account id, always 12 digits: one account's names have every account's lengths.
   const prefixProblem = names
-    .prefixNames(accounts[0]?.id ?? '000000000000', region)
+    ?.prefixNames(accounts[0]?.id ?? '000000000000', region ?? 'us-east-1')
     .map(([rule, generated]) => nameProblem(rule, generated))
     .find((problem) => problem !== undefined);
   if (prefixProblem) ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${prefixProblem}`, 'a shorter prefix');
 
-  const access = validateAccess(raw, accounts, ctx);
+  const access = validateAccess(raw, accounts, declared, ctx);
   const stackSets = validateStackSets(raw, ctx);
   if (stackSets.permissionModel === 'SERVICE_MANAGED') {
     for (const a of accounts) {
@@ -333,7 +351,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
       }
     }
   }
-  if (ctx.problems.length > 0) return undefined;
+  if (ctx.problems.length > 0 || !raw.organization || !partition || !region || !raw.prefix || !raw.accounts || !raw.repositories || !raw.pipelines) return undefined;
   return {
     file,
     name: basename(file, extname(file)),
@@ -350,11 +368,13 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: Set<string>): 
   };
 }
 
-function validateAccess(raw: Raw, accounts: readonly Account[], ctx: Context): Access {
+function validateAccess(raw: Raw, accounts: readonly Account[], declared: DeclaredNames, ctx: Context): Access {
   const a = raw.access;
   if (!a) return {};
   const known = (name: string, path: string) => {
-    if (!accounts.some((x) => x.name === name)) ctx.report(path, `there is no account '${name}'`, `one of: ${accounts.map((x) => x.name).join(', ')}`);
+    if (raw.accounts && !accounts.some((x) => x.name === name) && !declared.accounts.has(name)) {
+      ctx.report(path, `there is no account '${name}'`, `one of: ${accounts.map((x) => x.name).join(', ')}`);
+    }
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
   if (a.ci) known(a.ci.account, 'access.ci.account');

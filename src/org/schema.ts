@@ -203,8 +203,21 @@ type Shape<F extends Fields> = { [K in keyof F as F[K]['required'] extends true 
 export const required = <T>(check: Check<T>) => ({ check, required: true as const });
 export const optional = <T>(check: Check<T>) => ({ check, required: false as const });
 
-/** A mapping with known fields; unknown ones are reported with a "did you mean". */
+/** A mapping with known fields; unknown ones are reported with a "did you mean". Undefined unless every field is valid. */
 export function obj<F extends Fields>(fields: F, what: string): Check<Shape<F>> {
+  const check = partialObj(fields, what);
+  return (node, path, ctx) => {
+    const result = check(node, path, ctx);
+    return result?.complete ? (result.value as Shape<F>) : undefined;
+  };
+}
+
+/**
+ * Like `obj`, but gives the fields that are valid even when others are not,
+ * so that checks across fields can still run and every problem of a file is
+ * reported in one pass.
+ */
+export function partialObj<F extends Fields>(fields: F, what: string): Check<{ value: Partial<Shape<F>>; complete: boolean }> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
     if (!isMap(node)) {
@@ -239,7 +252,7 @@ export function obj<F extends Fields>(fields: F, what: string): Check<Shape<F>> 
         complete = false;
       }
     }
-    return complete ? (out as Shape<F>) : undefined;
+    return { value: out as Partial<Shape<F>>, complete };
   };
 }
 
