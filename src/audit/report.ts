@@ -9,10 +9,10 @@ import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import type { Stage } from '../stages/model';
-import type { PrincipalRef, ResolvedStatement } from './grants';
+import type { ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
-import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipals, mergeAccountRows } from './scale';
+import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -31,7 +31,6 @@ export interface Report {
   sections: Section[];
 }
 
-const principal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
 const conditions = (g: ResolvedStatement) =>
   Object.entries(g.conditions)
     .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
@@ -164,7 +163,7 @@ export function buildReport(input: ReportInput): Report {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
           const by = [...new Set(results.flatMap((r) => r.grantedBy.map(label)))];
-          const cells = [merge ? p.group!.purpose : p.purpose, principal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
+          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge };
         }),
       },

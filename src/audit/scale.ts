@@ -25,12 +25,12 @@ export function describeAccounts(org: Org, ids: readonly string[]): string {
   return `${unique.size} account${unique.size === 1 ? '' : 's'}: ${[...unique].map((id) => names.get(id) ?? id).join(', ')}`;
 }
 
-const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
+export const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
 
 /** A statement's principals; a long list of the same role in many accounts becomes one line per role name. */
 export function describePrincipals(org: Org, principals: readonly PrincipalRef[]): string {
   if (principals.length <= ACCOUNTS_LISTED) return principals.map(describePrincipal).join(', ');
-  const shapes = new Map<string, string[]>();
+  const shapes = new Map<string, { arns: string[]; accounts: string[] }>();
   const others: string[] = [];
   for (const p of principals) {
     if (p.kind !== 'aws') {
@@ -39,9 +39,12 @@ export function describePrincipals(org: Org, principals: readonly PrincipalRef[]
     }
     const account = accountOf(p.arn);
     const shape = generalise(p.arn, account);
-    shapes.set(shape, [...(shapes.get(shape) ?? []), account]);
+    const entry = shapes.get(shape) ?? { arns: [], accounts: [] };
+    entry.arns.push(p.arn);
+    entry.accounts.push(account);
+    shapes.set(shape, entry);
   }
-  return [...others, ...[...shapes].map(([shape, accounts]) => (accounts.length === 1 ? shape.replace(ACCOUNT_PLACEHOLDER, accounts[0]) : `${shape} for ${describeAccounts(org, accounts)}`))].join(', ');
+  return [...others, ...[...shapes].map(([shape, { arns, accounts }]) => (arns.length === 1 ? arns[0] : `${shape} for ${describeAccounts(org, accounts)}`))].join(', ');
 }
 
 /**
