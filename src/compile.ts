@@ -8,7 +8,7 @@ import { CompileError } from './errors';
 import { LIMITS } from './limits';
 import type { Org } from './org/model';
 import { orderStages, type Rollout } from './stages/graph';
-import type { ParamSource, Stage } from './stages/model';
+import { outputRefLabel, type ParamSource, type Stage } from './stages/model';
 import { planStages } from './stages/plan';
 import { provePrincipals } from './stages/proof';
 import { toYaml } from './yaml';
@@ -99,7 +99,7 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
  */
 function parameterFile(org: Org, stage: Stage): string {
   const line = (key: string, source: ParamSource) =>
-    `${JSON.stringify(key)}: ${JSON.stringify(source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map((r) => `${r.stage}.${r.output}@${r.account}`) })}`;
+    `${JSON.stringify(key)}: ${JSON.stringify(source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map(outputRefLabel) })}`;
   const accounts = stage.targets.map((account) => {
     const params = stage.inputs.get(account.id) ?? {};
     const lines = Object.keys(params)

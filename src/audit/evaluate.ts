@@ -24,9 +24,7 @@ export interface Decision {
   allowed: boolean;
   /** Which side is missing, or which statement denies, in words. */
   reason: string;
-  identity: ResolvedStatement[];
-  resourcePolicy: ResolvedStatement[];
-  /** Both sides' allowing statements. */
+  /** The allowing statements, identity side first, then the resource side. */
   grantedBy: ResolvedStatement[];
 }
 
@@ -180,7 +178,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   const deny = [...identity, ...resourcePolicy].find((g) => g.effect === 'Deny');
   const idAllows = identity.filter((g) => g.effect === 'Allow');
   const resAllows = resourcePolicy.filter((g) => g.effect === 'Allow');
-  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, identity: idAllows, resourcePolicy: resAllows, grantedBy: [...idAllows, ...resAllows] });
+  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, grantedBy: [...idAllows, ...resAllows] });
   if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`);
 
   const service = request.principal.kind === 'service';

@@ -173,16 +173,16 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
   const results: AccessResult[] = [];
   const problems: string[] = [];
   for (const path of paths) {
-    const request: Request = {
-      principal: path.principal,
-      action: '',
-      resource: path.resource,
-      resourceAccount: path.resourceAccount,
-      context: path.context,
-      identityManagedElsewhere: path.identityManagedElsewhere,
-    };
     for (const action of path.actions) {
-      const d = evaluate(index, { ...request, action }, org.organizationId);
+      const request: Request = {
+        principal: path.principal,
+        action,
+        resource: path.resource,
+        resourceAccount: path.resourceAccount,
+        context: path.context,
+        identityManagedElsewhere: path.identityManagedElsewhere,
+      };
+      const d = evaluate(index, request, org.organizationId);
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: d.grantedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {

@@ -8,7 +8,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
-import type { Stage } from '../stages/model';
+import { outputRefLabel, type Stage } from '../stages/model';
 import type { ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
@@ -48,7 +48,7 @@ function parameterTable(stage: Stage): Block {
         stage.targets
           .map((a) => {
             const src = stage.inputs.get(a.id)![name];
-            return `${a.name}: ${src.kind === 'value' ? src.value : `← ${src.refs.map((r) => `${r.stage}.${r.output}@${r.account}`).join(', ')}`}`;
+            return `${a.name}: ${src.kind === 'value' ? src.value : `← ${src.refs.map(outputRefLabel).join(', ')}`}`;
           })
           .join('; '),
       ]),

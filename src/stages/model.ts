@@ -9,6 +9,9 @@ export interface OutputRef {
   readonly account: string;
 }
 
+/** `stage.Output@account`: how parameter files and the report name a wired value's source. */
+export const outputRefLabel = (r: OutputRef): string => `${r.stage}.${r.output}@${r.account}`;
+
 export type ParamSource =
   /** Known at compile time; `origin` says where in the org file (or how) it comes from. */
   | { readonly kind: 'value'; readonly value: string; readonly origin: string }
