@@ -211,7 +211,9 @@ export function parseOrg(text: string, file: string): Org {
 
   const parsed = orgSchema(doc.contents as never, '', ctx);
   // Cross-field rules run over whatever is valid, so one pass reports every problem.
-  const org = parsed && buildOrg(parsed.value, file, ctx, declaredNames(doc.toJS()));
+  // Declared names are only consulted when a reference is about to be reported: built on first use.
+  let declared: DeclaredNames | undefined;
+  const org = parsed && buildOrg(parsed.value, file, ctx, () => (declared ??= declaredNames(doc.toJS())));
   if (ctx.problems.length > 0 || !org || !parsed.complete) throw new OrgFileError(sortProblems(ctx.problems));
   return org;
 }
@@ -253,7 +255,7 @@ function declaredNames(js: unknown): DeclaredNames {
 }
 
 /** Cross-field rules: references, uniqueness, names the prefix would push past AWS limits. */
-function buildOrg(raw: Raw, file: string, ctx: Context, declared: DeclaredNames): Org | undefined {
+function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => DeclaredNames): Org | undefined {
   const partition = raw.organization?.partition as Partition | undefined;
   const region = raw.organization?.region;
   if (partition && region && !PARTITION_REGIONS[partition].includes(region)) {
@@ -287,13 +289,13 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: DeclaredNames)
     accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment, organizationalUnit: a.organizationalUnit });
   }
   const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
-  if (raw.accounts && sourceAccounts.length === 0 && !declared.roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
-  if (raw.accounts && byEnvironment.size === 0 && !declared.roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
+  if (raw.accounts && sourceAccounts.length === 0 && !declared().roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
+  if (raw.accounts && byEnvironment.size === 0 && !declared().roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
 
   const repositories: Repository[] = [];
   for (const [name, r] of raw.repositories ?? []) {
     const known = accounts.some((a) => a.name === r.account);
-    if (raw.accounts && !sourceAccounts.includes(r.account) && (known || !declared.accounts.has(r.account))) {
+    if (raw.accounts && !sourceAccounts.includes(r.account) && (known || !declared().accounts.has(r.account))) {
       ctx.report(
         `repositories.${name}.account`,
         known ? `'${r.account}' is a ${accounts.find((a) => a.name === r.account)!.role} account; repositories live in source accounts` : `there is no account '${r.account}'`,
@@ -307,11 +309,11 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: DeclaredNames)
   const pipelines: Pipeline[] = [];
   for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
-    if (raw.repositories && !repositories.some((r) => r.name === p.repository) && !declared.repositories.has(p.repository)) {
+    if (raw.repositories && !repositories.some((r) => r.name === p.repository) && !declared().repositories.has(p.repository)) {
       ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
     }
     for (const [environment] of p.branches) {
-      if (raw.accounts && !byEnvironment.has(environment) && !declared.environments.has(environment)) {
+      if (raw.accounts && !byEnvironment.has(environment) && !declared().environments.has(environment)) {
         ctx.report(
           `${path}.branches.${environment}`,
           `environment '${environment}' has no pipeline account`,
@@ -368,11 +370,11 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: DeclaredNames)
   };
 }
 
-function validateAccess(raw: Raw, accounts: readonly Account[], declared: DeclaredNames, ctx: Context): Access {
+function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => DeclaredNames, ctx: Context): Access {
   const a = raw.access;
   if (!a) return {};
   const known = (name: string, path: string) => {
-    if (raw.accounts && !accounts.some((x) => x.name === name) && !declared.accounts.has(name)) {
+    if (raw.accounts && !accounts.some((x) => x.name === name) && !declared().accounts.has(name)) {
       ctx.report(path, `there is no account '${name}'`, `one of: ${accounts.map((x) => x.name).join(', ')}`);
     }
   };
