@@ -100,7 +100,7 @@ export function mergeIntoConfig(existing: string, orgName: string, profiles: rea
   const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
   const [before, after] =
     starts.length === 1 ? [lines.slice(0, starts[0]).join('\n'), lines.slice(ends[0] + 1).join('\n')] : [existing, undefined];
-  const outside = definedProfiles(before) .concat(after === undefined ? [] : definedProfiles(after));
+  const outside = definedProfiles(before).concat(after === undefined ? [] : definedProfiles(after));
   const clashes = profiles.map((p) => p.name).filter((n) => outside.includes(n));
   if (clashes.length > 0) {
     throw new ProfilesError(`refusing to overwrite profile${clashes.length === 1 ? '' : 's'} xstack did not write: ${clashes.join(', ')} (rename or remove ${clashes.length === 1 ? 'it' : 'them'}, then run again)`);

@@ -13,13 +13,21 @@ import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
+const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+
+/** A stage's operation or result, the same words on a terminal and in a log. */
+function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>): string {
+  if (e.type === 'operation') return `${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`;
+  return `${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
+}
+
 /**
  * On a terminal: the current wave as one line per stage, redrawn in place
  * (ANSI cursor movement), finished waves left above it. Otherwise (CI logs):
  * one plain line per event.
  */
 function renderTty(started: number) {
-  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const elapsed = () => secondsSince(started);
   let lines = new Map<string, string>();
   let header = '';
   let drawn = 0;
@@ -34,11 +42,11 @@ function renderTty(started: number) {
       header = `wave ${e.wave}/${e.of} [${elapsed()}]`;
       lines = new Map(e.stages.map((s) => [s, `  … ${s}: reading`]));
     } else if (e.type === 'operation') {
-      lines.set(e.stage, `  … ${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`);
+      lines.set(e.stage, `  … ${stageText(e)}`);
     } else if (e.type === 'waiting') {
       lines.set(e.stage, `  … ${e.stage}: waiting for ${e.operationId} (${e.reason})`);
     } else {
-      lines.set(e.stage, `  ${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`);
+      lines.set(e.stage, `  ${stageText(e)}`);
     }
     header = header.replace(/\[[^\]]*\]$/, `[${elapsed()}]`);
     draw();
@@ -47,16 +55,14 @@ function renderTty(started: number) {
 
 function render(started: number) {
   if (process.stdout.isTTY) return renderTty(started);
-  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const elapsed = () => secondsSince(started);
   return (e: DeployEvent) => {
     const line =
       e.type === 'wave'
         ? `[${elapsed()}] wave ${e.wave}/${e.of}: ${e.stages.join(', ')}`
-        : e.type === 'operation'
-          ? `[${elapsed()}]   ${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`
-          : e.type === 'waiting'
-            ? `[${elapsed()}]   ${e.stage}: waiting for ${e.operationId}: ${e.reason}`
-            : `[${elapsed()}]   ${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
+        : e.type === 'waiting'
+          ? `[${elapsed()}]   ${e.stage}: waiting for ${e.operationId}: ${e.reason}`
+          : `[${elapsed()}]   ${stageText(e)}`;
     process.stdout.write(`${line}\n`);
   };
 }
