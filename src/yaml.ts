@@ -12,7 +12,6 @@
  * under the `yaml` library in 1.1 mode and under js-yaml, is checked by
  * test/output.test.ts over every emitted file.
  */
-import { parse } from 'yaml';
 
 const RESERVED_WORDS = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~']);
 const PLAIN = /^[A-Za-z$/][A-Za-z0-9 _./:${}@()+=,;*<>|'"!%?&~^-]*$/;
@@ -65,6 +64,8 @@ export function toYaml(data: unknown): string {
   return out.join('');
 }
 
+/** Templates read back as CloudFormation reads them (YAML 1.1). The library is loaded here, not at start: compiling never reads YAML back. */
 export function fromYaml(text: string): unknown {
+  const { parse } = require('yaml') as typeof import('yaml');
   return parse(text, { version: '1.1' });
 }

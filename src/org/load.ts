@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
 import { OrgFileError } from '../errors';
 import { Names, nameProblem } from '../naming';
 import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
+import { readPositioned, readQuick, type SourceNode } from './source';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
@@ -199,23 +199,37 @@ export function loadOrgFile(file: string): Org {
   return parseOrg(readFileSync(file, 'utf8'), file);
 }
 
+/**
+ * A file the quick reader reads and finds nothing wrong with is accepted as
+ * it read it; anything else is read again with positions, and it is that
+ * reading's problems, with their lines, that are reported.
+ */
 export function parseOrg(text: string, file: string): Org {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
-  const ctx = new Context(file, lines);
-  for (const error of doc.errors) {
-    const { line, col } = lines.linePos(error.pos[0]);
-    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message.split('\n')[0], expected: 'valid YAML' });
+  const quick = readQuick(text);
+  if (quick) {
+    const ctx = new Context(file);
+    const org = validate(quick.root, file, ctx);
+    if (org) return org;
   }
-  if (doc.errors.length > 0) throw new OrgFileError(ctx.problems);
+  const positioned = readPositioned(text);
+  const ctx = new Context(file, positioned.lines);
+  for (const error of positioned.errors) {
+    const { line, col } = positioned.lines.linePos(error.offset);
+    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message, expected: 'valid YAML' });
+  }
+  const org = positioned.errors.length === 0 ? validate(positioned.root, file, ctx) : undefined;
+  if (!org) throw new OrgFileError(sortProblems(ctx.problems));
+  return org;
+}
 
-  const parsed = orgSchema(doc.contents as never, '', ctx);
+/** The org, or undefined with every problem recorded in `ctx`. */
+function validate(root: SourceNode | undefined, file: string, ctx: Context): Org | undefined {
+  const parsed = orgSchema(root, '', ctx);
   // Cross-field rules run over whatever is valid, so one pass reports every problem.
   // Declared names are only consulted when a reference is about to be reported: built on first use.
   let declared: DeclaredNames | undefined;
-  const org = parsed && buildOrg(parsed.value, file, ctx, () => (declared ??= declaredNames(doc.toJS())));
-  if (ctx.problems.length > 0 || !org || !parsed.complete) throw new OrgFileError(sortProblems(ctx.problems));
-  return org;
+  const org = parsed && buildOrg(parsed.value, file, ctx, () => (declared ??= declaredNames(root)));
+  return ctx.problems.length === 0 && org && parsed.complete ? org : undefined;
 }
 
 const sortProblems = (problems: typeof Context.prototype.problems) =>
@@ -242,15 +256,16 @@ interface DeclaredNames {
  * environment or repository that failed its own checks is not reported again
  * as a reference to nothing.
  */
-function declaredNames(js: unknown): DeclaredNames {
-  const file = (js ?? {}) as { accounts?: Record<string, { environment?: unknown; role?: unknown } | null>; repositories?: Record<string, unknown> };
-  const keys = (map: unknown) => (map && typeof map === 'object' && !Array.isArray(map) ? Object.keys(map) : []);
-  const accounts = file.accounts && typeof file.accounts === 'object' ? Object.values(file.accounts) : [];
+function declaredNames(root: SourceNode | undefined): DeclaredNames {
+  const entries = (node: SourceNode | undefined) => (node?.kind === 'map' ? node.entries : []);
+  const field = (node: SourceNode | undefined, key: string) => entries(node).find((e) => e.key === key)?.value;
+  const text = (node: SourceNode | undefined) => (node?.kind === 'scalar' && typeof node.value === 'string' ? [node.value] : []);
+  const accounts = entries(field(root, 'accounts'));
   return {
-    accounts: new Set(keys(file.accounts)),
-    roles: new Set(accounts.flatMap((a) => (typeof a?.role === 'string' ? [a.role] : []))),
-    environments: new Set(accounts.flatMap((a) => (typeof a?.environment === 'string' ? [a.environment] : []))),
-    repositories: new Set(keys(file.repositories)),
+    accounts: new Set(accounts.map((e) => e.key)),
+    roles: new Set(accounts.flatMap((e) => text(field(e.value, 'role')))),
+    environments: new Set(accounts.flatMap((e) => text(field(e.value, 'environment')))),
+    repositories: new Set(entries(field(root, 'repositories')).map((e) => e.key)),
   };
 }
 

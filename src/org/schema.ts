@@ -1,10 +1,11 @@
 /**
- * A small validator over the `yaml` AST. Each check reads one node, records a
- * located Problem for every fault it finds (it never stops at the first) and
- * returns the value, or undefined when the node is unusable.
+ * A small validator over the org file's nodes (./source). Each check reads
+ * one node, records a Problem for every fault it finds (it never stops at the
+ * first), located when the reader knew positions, and returns the value, or
+ * undefined when the node is unusable.
  */
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar } from 'yaml';
 import type { Problem } from '../errors';
+import type { MapNode, SourceNode } from './source';
 
 export interface Position {
   line: number;
@@ -16,36 +17,38 @@ export class Context {
   /** Position of every visited field, for checks that run after parsing. */
   readonly positions = new Map<string, Position>();
 
+  /** `lines`: offset to line and column, when the reader knew offsets. */
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly lines?: { linePos(offset: number): { line: number; col: number } },
   ) {}
 
-  position(node: Node | null | undefined): Position | undefined {
-    const offset = node?.range?.[0];
-    if (offset === undefined) return undefined;
+  position(node: SourceNode | undefined): Position | undefined {
+    const offset = node?.offset;
+    if (offset === undefined || !this.lines) return undefined;
     const { line, col } = this.lines.linePos(offset);
     return { line, column: col };
   }
 
-  visit(path: string, node: Node | null | undefined): void {
+  visit(path: string, node: SourceNode | undefined): void {
+    if (!this.lines) return;
     const pos = this.position(node);
     if (pos) this.positions.set(path, pos);
   }
 
-  report(path: string, message: string, expected?: string, node?: Node | null): void {
+  report(path: string, message: string, expected?: string, node?: SourceNode): void {
     const pos = node ? this.position(node) : this.positions.get(path);
     this.problems.push({ file: this.file, line: pos?.line, column: pos?.column, field: path, message, expected });
   }
 }
 
-export type Check<T> = (node: Node | null | undefined, path: string, ctx: Context) => T | undefined;
+export type Check<T> = (node: SourceNode | undefined, path: string, ctx: Context) => T | undefined;
 
-const describe = (node: Node | null | undefined): string => {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
+const describe = (node: SourceNode | undefined): string => {
+  if (node === undefined) return 'nothing';
+  if (node.kind === 'map') return 'a mapping';
+  if (node.kind === 'seq') return 'a list';
+  if (node.kind === 'scalar') {
     const v = node.value;
     if (typeof v === 'string') return `'${v}'`;
     if (v === null) return 'null';
@@ -66,10 +69,10 @@ export interface StringRule {
 export function str(rule: StringRule): Check<string> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isScalar(node) || typeof node.value !== 'string') {
+    if (node?.kind !== 'scalar' || typeof node.value !== 'string') {
       const hint =
-        isScalar(node) && typeof node.value === 'number'
-          ? ` (YAML reads an unquoted ${String((node as Scalar).source ?? node.value)} as a number; put it in quotes)`
+        node?.kind === 'scalar' && typeof node.value === 'number'
+          ? ` (YAML reads an unquoted ${node.source ?? String(node.value)} as a number; put it in quotes)`
           : '';
       ctx.report(path, `is ${describe(node)}, not a string${hint}`, rule.expected, node);
       return undefined;
@@ -96,7 +99,7 @@ export function str(rule: StringRule): Check<string> {
 export function bool(): Check<boolean> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isScalar(node) || typeof node.value !== 'boolean') {
+    if (node?.kind !== 'scalar' || typeof node.value !== 'boolean') {
       ctx.report(path, `is ${describe(node)}`, 'true or false', node);
       return undefined;
     }
@@ -107,7 +110,7 @@ export function bool(): Check<boolean> {
 export function int(rule: { min: number; max: number }): Check<number> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
+    if (node?.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
       ctx.report(path, `is ${describe(node)}`, `a whole number from ${rule.min} to ${rule.max}`, node);
       return undefined;
     }
@@ -122,7 +125,7 @@ export function int(rule: { min: number; max: number }): Check<number> {
 export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isSeq(node)) {
+    if (node?.kind !== 'seq') {
       ctx.report(path, `is ${describe(node)}, not a list`, 'a YAML list', node);
       return undefined;
     }
@@ -131,33 +134,26 @@ export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]>
     }
     const out: T[] = [];
     node.items.forEach((child, i) => {
-      const v = item(child as Node, `${path}[${i}]`, ctx);
+      const v = item(child, `${path}[${i}]`, ctx);
       if (v !== undefined) out.push(v);
     });
     return out;
   };
 }
 
-const keyOf = (pair: Pair): { key: string; node: Node | null } => {
-  const k = pair.key as Node | null;
-  return { key: isScalar(k) ? String(k.value) : '', node: k };
-};
-
 /** Reports duplicate keys itself, naming both lines, instead of the parser's first-error-only message. */
-function pairs(node: Node, path: string, ctx: Context): Array<{ key: string; keyNode: Node | null; value: Node | null }> {
-  const seen = new Map<string, Node | null>();
-  const out: Array<{ key: string; keyNode: Node | null; value: Node | null }> = [];
-  if (!isMap(node)) return out;
-  for (const pair of node.items) {
-    const { key, node: keyNode } = keyOf(pair);
+function pairs(node: MapNode, path: string, ctx: Context): Array<{ key: string; keyNode: SourceNode; value: SourceNode | undefined }> {
+  const seen = new Map<string, SourceNode>();
+  const out: Array<{ key: string; keyNode: SourceNode; value: SourceNode | undefined }> = [];
+  for (const { key, keyOffset, value } of node.entries) {
+    const keyNode: SourceNode = { kind: 'scalar', value: key, offset: keyOffset };
     const first = seen.get(key);
-    if (first !== undefined) {
-      const firstLine = ctx.position(first)?.line;
-      ctx.report(`${path}.${key}`, `'${key}' appears twice (first on line ${firstLine})`, 'each key once', keyNode);
+    if (first) {
+      ctx.report(`${path}.${key}`, `'${key}' appears twice (first on line ${ctx.position(first)?.line})`, 'each key once', keyNode);
       continue;
     }
     seen.set(key, keyNode);
-    out.push({ key, keyNode, value: pair.value as Node | null });
+    out.push({ key, keyNode, value });
   }
   return out;
 }
@@ -173,11 +169,11 @@ export interface MapRule {
 export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T]>> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isMap(node)) {
+    if (node?.kind !== 'map') {
       ctx.report(path, `is ${describe(node)}, not a mapping`, `a mapping of ${rule.keyExpected} to settings`, node);
       return undefined;
     }
-    if (node.items.length < (rule.min ?? 0)) ctx.report(path, 'is empty', `at least ${rule.min} entry`, node);
+    if (node.entries.length < (rule.min ?? 0)) ctx.report(path, 'is empty', `at least ${rule.min} entry`, node);
     const out: Array<[string, T]> = [];
     for (const { key, keyNode, value: child } of pairs(node, path, ctx)) {
       const childPath = `${path}.${key}`;
@@ -220,7 +216,7 @@ export function obj<F extends Fields>(fields: F, what: string): Check<Shape<F>> 
 export function partialObj<F extends Fields>(fields: F, what: string): Check<{ value: Partial<Shape<F>>; complete: boolean }> {
   return (node, path, ctx) => {
     ctx.visit(path, node);
-    if (!isMap(node)) {
+    if (node?.kind !== 'map') {
       ctx.report(path || '(top level)', `is ${describe(node)}, not a mapping`, what, node);
       return undefined;
     }

@@ -1,0 +1,128 @@
+// The org file has two readers (src/org/source.ts): js-yaml without positions,
+// used first, and the `yaml` library with positions, used for every file with
+// a problem. The validator is a function of the node tree alone (positions
+// only go into messages), so wherever the quick reader gives a tree at all it
+// must be the positioned reader's tree, offsets aside.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseOrg } from '../src/org/load';
+import { readPositioned, readQuick, type SourceNode } from '../src/org/source';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { ORG_FILES } from './helpers';
+
+/** The tree without what only the positioned reader knows. */
+function shape(node: SourceNode | undefined): unknown {
+  if (node === undefined) return undefined;
+  switch (node.kind) {
+    case 'scalar':
+      return { scalar: node.value };
+    case 'map':
+      return { map: node.entries.map((e) => [e.key, shape(e.value)]) };
+    case 'seq':
+      return { seq: node.items.map(shape) };
+    default:
+      return { other: true };
+  }
+}
+
+/** Plain scalars whose type differs between YAML 1.1, 1.2 and js-yaml's own core schema, and forms around them. */
+const SCALARS = [
+  'yes', 'no', 'on', 'off', 'y', 'n', 'true', 'True', 'TRUE', 'tRUE', 'false', 'null', 'Null', 'NULL', 'nULL', '~', '',
+  '0123', '0o17', '0o19', '0x1F', '0x1g', '-0x1F', '0b101', '1_000', '+1', '-0', '12', '123456789012', '1e3', '1E-3', '.5', '1.', '-.5e+2', '+.e3',
+  '.inf', '-.INF', '+.Inf', '.NaN', '.nan', '.NAN', 'nan', '2001-12-14', '12:30:00', '1:20', '<<', '=', 'main', 'feature/x', '"quoted 12"', "'0123'",
+];
+
+const DOCUMENTS: Record<string, string> = {
+  'block scalars': 'a: |\n  line one\n  line two\nb: >-\n  folded\n  text\nc: |+\n  kept\n\n',
+  'flow collections': 'a: {b: 1, c: [x, "y", 2]}\nd: [ {e: f}, [] ]\n',
+  'explicit tags': 'a: !!str 12\nb: !!int "12"\nc: !!float 1\nd: !!null ""\ne: !!bool "true"\n',
+  'unknown tag': 'a: !foo x\n',
+  'binary tag': 'a: !!binary aGVsbG8=\n',
+  anchors: 'base: &d {type: codedeploy, ec2TagKey: Env}\none: *d\ntwo: *d\nname: &n web\nagain: *n\n',
+  'recursive alias': 'a: &x\n  b: *x\n',
+  'merge key': 'base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n',
+  'duplicate key': 'a: 1\na: 2\n',
+  'two documents': 'a: 1\n---\nb: 2\n',
+  'numeric keys': '10: a\n2: b\nname: c\n',
+  'proto key': '__proto__: {a: 1}\n',
+  'complex key': '? [a, b]\n: c\n',
+  comments: '# head\na: 1 # trailing\n# between\nb: "#not"\n',
+  'quoted escapes': 'a: "tab\\tnew\\nline \\u00e9 \\x41"\nb: \'it\'\'s\'\n',
+  'empty values': 'a:\nb: ~\nc: []\nd: {}\n',
+  'syntax error': 'a: [1, 2\nb: c\n',
+  'bad indentation': 'a:\n  b: 1\n c: 2\n',
+  'tab indentation': 'a:\n\tb: 1\n',
+  'byte order mark': '\ufeffa: 1\n',
+  'empty file': '',
+  'only a comment': '# nothing\n',
+  'a list at the top': '- a\n- b\n',
+  'a scalar at the top': 'just text\n',
+};
+
+const cases: Array<[string, string]> = [
+  ...ORG_FILES.map((f): [string, string] => [f, readFileSync(f, 'utf8')]),
+  ['generated, 30 accounts', generateOrgYaml(30)],
+  ...SCALARS.flatMap((s): Array<[string, string]> => [
+    [`value ${JSON.stringify(s)}`, `key: ${s}\n`],
+    [`key ${JSON.stringify(s)}`, `${s || '""'}: value\n`],
+    [`in a list ${JSON.stringify(s)}`, `- ${s}\n`],
+  ]),
+  ...Object.entries(DOCUMENTS),
+];
+
+describe('the quick and the positioned org-file readers', () => {
+  it.each(cases)('agree wherever the quick reader answers: %s', (_name, text) => {
+    const quick = readQuick(text);
+    if (!quick) return;
+    const positioned = readPositioned(text);
+    expect(positioned.errors).toEqual([]);
+    expect(shape(quick.root)).toEqual(shape(positioned.root));
+  });
+
+  it('answer for the files users write, so the quick reader is the one that runs', () => {
+    for (const [name, text] of cases.slice(0, ORG_FILES.length + 1)) expect(readQuick(text), name).toBeDefined();
+    const answered = cases.filter(([, text]) => readQuick(text)).length;
+    // Most edge cases are read by both; the rest (duplicates, unknown tags, numeric keys, syntax errors) go to the positioned reader.
+    expect(answered).toBeGreaterThan(cases.length * 0.8);
+  });
+
+  it('type plain scalars by YAML 1.2 core, not by js-yaml\'s wider forms', () => {
+    const value = (s: string) => {
+      const root = readQuick(`k: ${s}\n`)?.root;
+      return root?.kind === 'map' && root.entries[0].value?.kind === 'scalar' ? root.entries[0].value.value : 'unread';
+    };
+    expect([value('1_000'), value('0b101'), value('0o17'), value('0x1F'), value('yes'), value('~'), value('1e3')]).toEqual(['1_000', '0b101', 15, 31, 'yes', null, 1000]);
+  });
+
+  it('leave numeric and __proto__ keys, whose order an object loses, to the positioned reader', () => {
+    expect(readQuick(DOCUMENTS['numeric keys'])).toBeUndefined();
+    expect(readQuick(DOCUMENTS['proto key'])).toBeUndefined();
+    const root = readPositioned(DOCUMENTS['numeric keys']).root;
+    expect(root?.kind === 'map' && root.entries.map((e) => e.key)).toEqual(['10', '2', 'name']);
+  });
+
+  it('read an alias as what it names, and cut a recursive one off instead of looping', () => {
+    expect(shape(readPositioned(DOCUMENTS.anchors).root)).toEqual(shape(readQuick(DOCUMENTS.anchors)!.root));
+    const recursive = readPositioned(DOCUMENTS['recursive alias']);
+    expect(JSON.stringify(shape(recursive.root))).toContain('"other":true');
+  });
+});
+
+describe('an org file', () => {
+  const example = readFileSync('parameters/example.yaml', 'utf8');
+
+  it('may share settings through anchors and aliases', () => {
+    // The second pipeline takes the first one's deploy settings by alias instead of its own defaults.
+    const written = example.replace(/(\n  payments-api:\n    repository:[\s\S]*?\n    deploy:\n      type: codedeploy\n)/, (m) => m.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.OneAtATime\n      ec2TagKey: Environment\n'));
+    const shared = example.replace(/\n    deploy:\n      type: codedeploy\n      deploymentConfig/, '\n    deploy: &deploy\n      type: codedeploy\n      deploymentConfig').replace(/(\n  payments-api:\n    repository:[\s\S]*?\n    deploy:)\n      type: codedeploy\n/, '$1 *deploy\n');
+    expect(shared).toContain('*deploy');
+    expect(parseOrg(shared, 'example.yaml')).toEqual(parseOrg(written, 'example.yaml'));
+    expect(readQuick(shared)).toBeDefined();
+  });
+
+  it('with a problem is reported with lines, from the positioned reading', () => {
+    const broken = example.replace(/role: source/, 'role: sauce');
+    const line = broken.split('\n').findIndex((l) => l.includes('role: sauce')) + 1;
+    expect(() => parseOrg(broken, 'example.yaml')).toThrow(new RegExp(`example\\.yaml:${line}:\\d+: accounts\\.[\\w-]+\\.role: 'sauce' is not accepted \\(did you mean 'source'\\?\\)`));
+  });
+});
