@@ -7,7 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { Resolver, type Value } from './resolve';
+import { Resolver, type Compiled, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -26,75 +26,102 @@ export interface ResolvedStatement {
   conditions: Record<string, Record<string, string[]>>;
 }
 
-const flat = (v: Value | Value[]): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
+const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
+
+/** A compiled expression's values as a flat list, shared across accounts when they are the same in all. */
+interface Values {
+  fixed?: string[];
+  at(account: string): string[];
+}
+const NONE: Values = { fixed: [], at: () => [] };
+const values = (c: Compiled): Values => {
+  if (c.fixed === undefined) return { at: (a) => flat(c.at(a)) };
+  const list = flat(c.fixed);
+  return { fixed: list, at: () => list };
+};
+/** Builds a per-account value from parts, computing it once when every part is fixed. */
+function combine<T>(parts: readonly Values[], build: (lists: string[][]) => T): (account: string) => T {
+  if (parts.every((p) => p.fixed !== undefined)) {
+    const built = build(parts.map((p) => p.fixed!));
+    return () => built;
+  }
+  return (a) => build(parts.map((p) => p.at(a)));
+}
 
 export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): { grants: ResolvedStatement[]; resolver: Resolver } {
   const resolver = new Resolver(org, stages, templates);
   const grants: ResolvedStatement[] = [];
   for (const stage of stages) {
     const template = resolver.template(stage.id);
+    const v = (e: unknown) => values(resolver.compile(stage.id, e));
     // The endpoint policies are the network layer: reported, not part of who-may-do-what.
-    const documents = policyDocuments(template).filter((doc) => doc.kind !== 'endpoint');
-    for (const account of stage.targets) {
-      const r = (e: unknown) => flat(resolver.resolve(stage.id, account.id, e));
-      for (const doc of documents) {
+    const statements = policyDocuments(template)
+      .filter((doc) => doc.kind !== 'endpoint')
+      .flatMap((doc) => {
         const resource = template.Resources[doc.resource];
         const p = (resource.Properties ?? {}) as Record<string, unknown>;
         const attachedTo =
           doc.kind !== 'identity'
             ? undefined
             : resource.Type === 'AWS::IAM::Role'
-              ? r({ 'Fn::GetAtt': [doc.resource, 'Arn'] })[0]
-              : r(p.Roles).map((name) => `arn:${org.partition}:iam::${account.id}:role/${name}`)[0];
+              ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })
+              : roleArns(org.partition, v(p.Roles));
         // A trust policy's resource is its role; a key policy's "*" is its key.
-        const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? r({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
-        for (const s of doc.statements) grants.push(resolveStatement(stage.id, account.id, doc.resource, doc.kind, s, attachedTo, implicitResource, r));
-      }
-    }
+        const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
+        return doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v));
+      });
+    for (const account of stage.targets) for (const at of statements) grants.push(at(account.id));
   }
   return { grants, resolver };
 }
 
-/** What a statement is whatever the account: its name, effect and actions (shared by every account's copy). */
-const staticParts = new WeakMap<PlainStatement, Pick<ResolvedStatement, 'effect' | 'actions'> & { sid: string }>();
-function staticPartsOf(s: PlainStatement) {
-  let parts = staticParts.get(s);
-  if (!parts) staticParts.set(s, (parts = { sid: s.Sid ?? '(no Sid)', effect: s.Effect === 'Deny' ? 'Deny' : 'Allow', actions: asList(s.Action).map(String) }));
-  return parts;
-}
+/** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
+const roleArns = (partition: string, names: Values): Values => ({ at: (a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`) });
 
-function resolveStatement(
+/** A statement of a stage, compiled once: its resolved form in any target account. */
+function compileStatement(
   stage: string,
-  account: string,
   resourceId: string,
   kind: PolicyKind,
   s: PlainStatement,
-  attachedTo: string | undefined,
-  implicitResource: string[] | undefined,
-  r: (e: unknown) => string[],
-): ResolvedStatement {
-  const principals: PrincipalRef[] = [];
-  if (s.Principal === '*') principals.push({ kind: 'any' });
-  else if (s.Principal && typeof s.Principal === 'object') {
-    const p = s.Principal as Record<string, unknown>;
-    if (p.AWS !== undefined) for (const arn of r(p.AWS)) principals.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
-    if (p.Service !== undefined) for (const service of r(p.Service)) principals.push({ kind: 'service', service });
-  }
-  const conditions: ResolvedStatement['conditions'] = {};
-  for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
-    conditions[operator] = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, r(v)]));
-  }
-  const { sid, effect, actions } = staticPartsOf(s);
-  return {
-    stage,
-    account,
-    policy: `${resourceId}/${sid}`,
-    kind,
-    effect,
-    ...(attachedTo ? { attachedTo } : {}),
-    principals,
-    actions,
-    resources: implicitResource ?? r(s.Resource),
-    conditions,
+  attachedTo: Values | undefined,
+  implicitResource: Values | undefined,
+  v: (e: unknown) => Values,
+): (account: string) => ResolvedStatement {
+  const principal = s.Principal as Record<string, unknown> | string | undefined;
+  const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
+  const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;
+  const principals = combine([aws ?? NONE, service ?? NONE], ([arns, services]): PrincipalRef[] => [
+    ...(principal === '*' ? [{ kind: 'any' as const }] : []),
+    ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
+    ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
+  ]);
+  const conditionKeys = Object.entries(s.Condition ?? {}).flatMap(([operator, keys]) => Object.entries(keys).map(([key, value]) => ({ operator, key, value: v(value) })));
+  const conditions = combine(
+    conditionKeys.map((c) => c.value),
+    (lists) => {
+      const out: ResolvedStatement['conditions'] = {};
+      conditionKeys.forEach((c, i) => ((out[c.operator] ??= {})[c.key] = lists[i]));
+      return out;
+    },
+  );
+  const resources = implicitResource ?? v(s.Resource);
+  const policy = `${resourceId}/${s.Sid ?? '(no Sid)'}`;
+  const effect = s.Effect === 'Deny' ? 'Deny' : 'Allow';
+  const actions = asList(s.Action).map(String);
+  return (account) => {
+    const role = attachedTo?.at(account)[0];
+    return {
+      stage,
+      account,
+      policy,
+      kind,
+      effect,
+      ...(role ? { attachedTo: role } : {}),
+      principals: principals(account),
+      actions,
+      resources: resources.at(account),
+      conditions: conditions(account),
+    };
   };
 }
