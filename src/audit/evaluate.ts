@@ -171,30 +171,50 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
 
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
 
+const NONE: readonly ResolvedStatement[] = [];
+
+/** One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list. */
 export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
-  const identity = (principalArn ? index.identity(principalArn, request.action) : []).filter((g) => applies(g, request, organizationId));
-  const resourcePolicy = index.resourcePolicies(request.resourceAccount, request.action).filter((g) => admits(g, request.principal) && applies(g, request, organizationId));
-  const deny = [...identity, ...resourcePolicy].find((g) => g.effect === 'Deny');
-  const idAllows = identity.filter((g) => g.effect === 'Allow');
-  const resAllows = resourcePolicy.filter((g) => g.effect === 'Allow');
-  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, grantedBy: [...idAllows, ...resAllows] });
+  const identity = principalArn ? index.identity(principalArn, request.action) : NONE;
+  const resource = index.resourcePolicies(request.resourceAccount, request.action);
+  const grantedBy: ResolvedStatement[] = [];
+  let deny: ResolvedStatement | undefined;
+  let idAllows = 0;
+  for (const g of identity) {
+    if (!applies(g, request, organizationId)) continue;
+    if (g.effect === 'Deny') deny ??= g;
+    else {
+      grantedBy.push(g);
+      idAllows++;
+    }
+  }
+  let namedDirectly = false;
+  for (const g of resource) {
+    if (!admits(g, request.principal) || !applies(g, request, organizationId)) continue;
+    if (g.effect === 'Deny') deny ??= g;
+    else {
+      grantedBy.push(g);
+      namedDirectly ||= g.principals.some((p) => p.kind !== 'aws' || !p.arn.endsWith(':root'));
+    }
+  }
+  const resAllows = grantedBy.length - idAllows;
+  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, grantedBy });
   if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`);
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || accountOf(principalArn) !== request.resourceAccount;
   const isKey = request.resource.includes(':kms:');
   const isTrust = request.action.toLowerCase() === 'sts:assumerole';
-  const namedDirectly = resAllows.some((g) => g.principals.some((p) => p.kind !== 'aws' || !p.arn.endsWith(':root')));
-  if (service) return resAllows.length > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service');
+  if (service) return resAllows > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service');
   if (isKey || isTrust || crossAccount) {
     const what = isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy';
-    if (resAllows.length === 0) return decide(false, `no ${what} statement allows it`);
+    if (resAllows === 0) return decide(false, `no ${what} statement allows it`);
     // Same account and named directly in a key policy or trust: the identity side is not needed.
     if (!crossAccount && namedDirectly) return decide(true, `${what} names the principal`);
-    if (idAllows.length === 0 && request.identityManagedElsewhere) return decide(true, `${what} allows it; the principal's own policy is managed outside this org file`);
-    if (idAllows.length === 0) return decide(false, `no identity policy of the principal allows it`);
+    if (idAllows === 0 && request.identityManagedElsewhere) return decide(true, `${what} allows it; the principal's own policy is managed outside this org file`);
+    if (idAllows === 0) return decide(false, `no identity policy of the principal allows it`);
     return decide(true, 'both sides allow it');
   }
-  return idAllows.length > 0 || resAllows.length > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it');
+  return idAllows > 0 || resAllows > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it');
 }

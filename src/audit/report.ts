@@ -9,7 +9,7 @@ import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import { outputRefLabel, type Stage } from '../stages/model';
-import type { ResolvedStatement } from './grants';
+import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
@@ -31,10 +31,25 @@ export interface Report {
   sections: Section[];
 }
 
-const conditions = (g: ResolvedStatement) =>
-  Object.entries(g.conditions)
-    .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
-    .join('; ') || '—';
+/**
+ * A statement part's text, made once per part: the parts no account changes
+ * are one shared object across a stage's accounts (see Resolver.compile).
+ */
+function once<K extends object>(text: (part: K) => string): (part: K) => string {
+  const made = new WeakMap<K, string>();
+  return (part) => {
+    let t = made.get(part);
+    if (t === undefined) made.set(part, (t = text(part)));
+    return t;
+  };
+}
+const listed = once((values: readonly string[]) => values.join(', '));
+const conditions = once(
+  (c: ResolvedStatement['conditions']) =>
+    Object.entries(c)
+      .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
+      .join('; ') || '—',
+);
 const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
 
 function parameterTable(stage: Stage): Block {
@@ -88,6 +103,7 @@ export function buildReport(input: ReportInput): Report {
   /** A stage's statements, one row each, or one row for all its accounts when it has many. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => ({ cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`], account: g.account, merge: targetCount.get(g.stage)! > ACCOUNTS_LISTED }));
+  const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
@@ -132,7 +148,7 @@ export function buildReport(input: ReportInput): Report {
       {
         kind: 'table',
         head: ['role', 'may be assumed by', 'conditions', 'statement'],
-        rows: statementRows(trust, (g) => [g.resources.join(', '), describePrincipals(org, g.principals), conditions(g)]),
+        rows: statementRows(trust, (g) => [listed(g.resources), principals(g.principals), conditions(g.conditions)]),
       },
     ],
   });
@@ -178,7 +194,7 @@ export function buildReport(input: ReportInput): Report {
       {
         kind: 'table',
         head: ['resource', 'principals', 'actions', 'conditions', 'statement'],
-        rows: statementRows(crossAccount, (g) => [g.resources.join(', '), describePrincipals(org, g.principals), g.actions.join(', '), conditions(g)]),
+        rows: statementRows(crossAccount, (g) => [listed(g.resources), principals(g.principals), listed(g.actions), conditions(g.conditions)]),
       },
     ],
   });

@@ -43,7 +43,9 @@ const NAMED: Record<string, string> = {
 export class Resolver {
   private readonly templates: Map<string, CfnTemplate>;
   private readonly byId: ReadonlyMap<string, Stage>;
-  private readonly outputs = new Map<string, Value>();
+  /** Stage → output → account → value. */
+  private readonly outputs = new Map<string, Map<string, Map<string, Value>>>();
+  private readonly parameters = new Map<string, Compiled>();
   /** Per stage: the template's expressions (objects, by identity) as compiled. */
   private readonly compiled = new Map<string, WeakMap<object, Compiled>>();
 
@@ -141,20 +143,7 @@ export class Resolver {
     }
     const stage = this.stage(stageId);
     const spec = stage.definition.parameters[name];
-    if (spec) {
-      return varying((account) => {
-        const source = stage.inputs.get(account)?.[name];
-        if (!source) return `{${stageId}:${name}}`;
-        const values =
-          source.kind === 'value'
-            ? source.value.split(',')
-            : source.refs.flatMap((r) => {
-                const v = this.output(r.stage, r.account, r.output);
-                return Array.isArray(v) ? (v.flat() as string[]) : v.split(',');
-              });
-        return spec.type === 'CommaDelimitedList' ? values : values.join(',');
-      });
-    }
+    if (spec) return this.parameter(stage, name, spec.type);
     const resource = this.template(stageId).Resources[name];
     const property = resource && NAMED[resource.Type];
     const p = (resource?.Properties ?? {}) as Record<string, unknown>;
@@ -174,14 +163,44 @@ export class Resolver {
     return fixed(`{${stageId}/${id}.${attribute}}`);
   }
 
+  /** A parameter's value in each account, looked up once per account however many expressions name it. */
+  private parameter(stage: Stage, name: string, type: string): Compiled {
+    const key = `${stage.id}\u0000${name}`;
+    let c = this.parameters.get(key);
+    if (c) return c;
+    const values = new Map<string, Value>();
+    c = varying((account) => {
+      let v = values.get(account);
+      if (v === undefined) {
+        const source = stage.inputs.get(account)?.[name];
+        const list = !source
+          ? undefined
+          : source.kind === 'value'
+            ? source.value.split(',')
+            : source.refs.flatMap((r) => {
+                const out = this.output(r.stage, r.account, r.output);
+                return Array.isArray(out) ? (out.flat() as string[]) : out.split(',');
+              });
+        v = list === undefined ? `{${stage.id}:${name}}` : type === 'CommaDelimitedList' ? list : list.join(',');
+        values.set(account, v);
+      }
+      return v;
+    });
+    this.parameters.set(key, c);
+    return c;
+  }
+
   /** An output of a stage, as deployed in `account`; every stage wired to it asks again, so each is resolved once. */
   output(stageId: string, account: string, output: string): Value {
-    const key = `${stageId}\u0000${account}\u0000${output}`;
-    let v = this.outputs.get(key);
+    let byOutput = this.outputs.get(stageId);
+    if (!byOutput) this.outputs.set(stageId, (byOutput = new Map()));
+    let byAccount = byOutput.get(output);
+    if (!byAccount) byOutput.set(output, (byAccount = new Map()));
+    let v = byAccount.get(account);
     if (v === undefined) {
       const value = this.template(stageId).Outputs?.[output]?.Value;
       v = value === undefined ? `{${stageId}.${output}}` : this.resolve(stageId, account, value);
-      this.outputs.set(key, v);
+      byAccount.set(account, v);
     }
     return v;
   }
