@@ -28,24 +28,43 @@ export interface ResolvedStatement {
 
 const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
 
-/** A compiled expression's values as a flat list, shared across accounts when they are the same in all. */
+/**
+ * A compiled expression's values as a flat list. Lists no account changes
+ * are made once; a varying list equal to the previous account's (a wired
+ * ARN every account receives alike) is that same list, so the statements of
+ * a 1,000-account stage share what they can. Nothing downstream mutates them.
+ */
 interface Values {
   fixed?: string[];
   at(account: string): string[];
 }
 const NONE: Values = { fixed: [], at: () => [] };
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const values = (c: Compiled): Values => {
-  if (c.fixed === undefined) return { at: (a) => flat(c.at(a)) };
+  if (c.fixed === undefined) {
+    let last: string[] | undefined;
+    return {
+      at: (a) => {
+        const list = flat(c.at(a));
+        return last && sameList(last, list) ? last : (last = list);
+      },
+    };
+  }
   const list = flat(c.fixed);
   return { fixed: list, at: () => list };
 };
-/** Builds a per-account value from parts, computing it once when every part is fixed. */
+/** Builds a per-account value from parts: once when every part is fixed, again only when a part's list changes. */
 function combine<T>(parts: readonly Values[], build: (lists: string[][]) => T): (account: string) => T {
   if (parts.every((p) => p.fixed !== undefined)) {
     const built = build(parts.map((p) => p.fixed!));
     return () => built;
   }
-  return (a) => build(parts.map((p) => p.at(a)));
+  let last: { lists: string[][]; built: T } | undefined;
+  return (a) => {
+    const lists = parts.map((p) => p.at(a));
+    if (!last || lists.some((l, i) => l !== last!.lists[i])) last = { lists, built: build(lists) };
+    return last.built;
+  };
 }
 
 export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): { grants: ResolvedStatement[]; resolver: Resolver } {
@@ -109,19 +128,17 @@ function compileStatement(
   const policy = `${resourceId}/${s.Sid ?? '(no Sid)'}`;
   const effect = s.Effect === 'Deny' ? 'Deny' : 'Allow';
   const actions = asList(s.Action).map(String);
-  return (account) => {
-    const role = attachedTo?.at(account)[0];
-    return {
-      stage,
-      account,
-      policy,
-      kind,
-      effect,
-      ...(role ? { attachedTo: role } : {}),
-      principals: principals(account),
-      actions,
-      resources: resources.at(account),
-      conditions: conditions(account),
-    };
-  };
+  // One object shape for every statement (attachedTo is undefined off identity policies): 26,000 of them at 1,000 accounts.
+  return (account) => ({
+    stage,
+    account,
+    policy,
+    kind,
+    effect,
+    attachedTo: attachedTo?.at(account)[0],
+    principals: principals(account),
+    actions,
+    resources: resources.at(account),
+    conditions: conditions(account),
+  });
 }

@@ -76,35 +76,50 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
   const paths: AccessPath[] = [];
 
+  // Shared by every environment's paths: a 1,000-account org has 11 paths per pipeline and environment.
+  const encryptedWithKms = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
+  const viaArtifactAlias = { 'kms:ResourceAliases': [names.artifactKeyAlias()] };
+  const fromCodeCommit = { 'events:source': ['aws.codecommit'] };
+  const codepipeline: PrincipalRef = { kind: 'service', service: 'codepipeline.amazonaws.com' };
+  const events: PrincipalRef = { kind: 'service', service: 'events.amazonaws.com' };
+
   for (const p of org.pipelines) {
     const repository = repositoryByName(org, p.repository);
     const s = accountByName(org, repository.account).id;
     const repoArn = `arn:${partition}:codecommit:${region}:${s}:${p.repository}`;
+    const sourceRole = role(s, names.sourceRole());
+    const sourceRolePrincipal = aws(sourceRole);
+    const forwarderRole = role(s, names.eventForwarderRole());
+    const forwarderPrincipal = aws(forwarderRole);
+    const forwarderContext = { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] };
+    const groupPurposes = new Map<string, string>();
+    const groupPurpose = (what: string) => groupPurposes.get(what) ?? groupPurposes.set(what, `${what} (${p.name}, each environment)`).get(what)!;
     for (const [environment] of p.branches) {
       const a = accountOfEnvironment(org, environment).id;
       const pipelineRole = role(a, names.pipelineRole());
-      const sourceRole = role(s, names.sourceRole());
+      const pipelineRolePrincipal = aws(pipelineRole);
       const objects = `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`;
       const key = output('pipeline-foundation', a, 'ArtifactKeyArn');
       const pipelineArn = `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`;
+      const triggerRole = role(a, names.triggerRole(p.name));
       const on = `${p.name} in ${environment}`;
       const each = (what: string, path: Omit<AccessPath, 'purpose' | 'group'>): AccessPath => ({
         purpose: `${what} (${on})`,
-        group: { purpose: `${what} (${p.name}, each environment)`, account: a, environment },
+        group: { purpose: groupPurpose(what), account: a, environment },
         ...path,
       });
       paths.push(
-        each('CodePipeline runs as the pipeline role', { principal: { kind: 'service', service: 'codepipeline.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } }),
-        each('the pipeline role assumes the source role', { principal: aws(pipelineRole), actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s }),
-        each('the source role reads the repository', { principal: aws(sourceRole), actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s }),
-        each('the source role writes the source artifact', { principal: aws(sourceRole), actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }),
-        each('the source role encrypts with the artifact key', { principal: aws(sourceRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: { 'kms:ResourceAliases': [names.artifactKeyAlias()] } }),
-        each('the pipeline role reads and writes artifacts', { principal: aws(pipelineRole), actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }),
-        each('the pipeline role uses the artifact key', { principal: aws(pipelineRole), actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a }),
-        each('the source account forwards branch events to the pipeline account', { principal: aws(role(s, names.eventForwarderRole())), actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: { 'events:source': ['aws.codecommit'] } }),
-        each('EventBridge runs the forwarding rules as the forwarder role', { principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(s, names.eventForwarderRole()), resourceAccount: s, context: { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] } }),
-        each('EventBridge runs the trigger as the trigger role', { principal: { kind: 'service', service: 'events.amazonaws.com' }, actions: STS_ASSUME_ROLE.actions, resource: role(a, names.triggerRole(p.name)), resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } }),
-        each('the trigger role starts the pipeline', { principal: aws(role(a, names.triggerRole(p.name))), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a }),
+        each('CodePipeline runs as the pipeline role', { principal: codepipeline, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } }),
+        each('the pipeline role assumes the source role', { principal: pipelineRolePrincipal, actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s }),
+        each('the source role reads the repository', { principal: sourceRolePrincipal, actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s }),
+        each('the source role writes the source artifact', { principal: sourceRolePrincipal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: encryptedWithKms }),
+        each('the source role encrypts with the artifact key', { principal: sourceRolePrincipal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: viaArtifactAlias }),
+        each('the pipeline role reads and writes artifacts', { principal: pipelineRolePrincipal, actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: encryptedWithKms }),
+        each('the pipeline role uses the artifact key', { principal: pipelineRolePrincipal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a }),
+        each('the source account forwards branch events to the pipeline account', { principal: forwarderPrincipal, actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: fromCodeCommit }),
+        each('EventBridge runs the forwarding rules as the forwarder role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: forwarderRole, resourceAccount: s, context: forwarderContext }),
+        each('EventBridge runs the trigger as the trigger role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: triggerRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } }),
+        each('the trigger role starts the pipeline', { principal: aws(triggerRole), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a }),
       );
     }
   }
@@ -173,6 +188,8 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
   const results: AccessResult[] = [];
   const problems: string[] = [];
   for (const path of paths) {
+    // A path's actions are mostly granted by the same statements: those results share one list.
+    let granted: readonly ResolvedStatement[] = [];
     for (const action of path.actions) {
       const request: Request = {
         principal: path.principal,
@@ -183,7 +200,8 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
         identityManagedElsewhere: path.identityManagedElsewhere,
       };
       const d = evaluate(index, request, org.organizationId);
-      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: d.grantedBy });
+      if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy;
+      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
