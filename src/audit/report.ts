@@ -159,8 +159,14 @@ export function buildReport(input: ReportInput): Report {
     if (list) list.push(r);
     else byPath.set(r.path, [r]);
   }
-  const labels = new Map<ResolvedStatement, string>();
-  const label = (g: ResolvedStatement) => labels.get(g) ?? labels.set(g, `${g.stage}: ${g.policy}`).get(g)!;
+  // A statement's label names its stage and Sid, not its account: one per statement of a template.
+  const labels = new Map<string, string>();
+  const label = (g: ResolvedStatement) => {
+    const key = `${g.stage}\u0000${g.policy}`;
+    return labels.get(key) ?? labels.set(key, `${g.stage}: ${g.policy}`).get(key)!;
+  };
+  const grantedByText = once((grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; '));
+  const principalText = once(describePrincipal);
   sections.push({
     id: 'access',
     title: 'Access matrix: principal × resource × actions',
@@ -178,8 +184,10 @@ export function buildReport(input: ReportInput): Report {
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
-          const by = [...new Set(results.flatMap((r) => r.grantedBy.map(label)))];
-          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, results.map((r) => r.action).join(', '), p.denied ? 'refused' : 'allowed', by.join('; ') || (p.denied ? '—' : '')];
+          // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
+          const lists = [...new Set(results.map((r) => r.grantedBy))];
+          const by = lists.length === 1 ? grantedByText(lists[0]) : [...new Set(lists.flatMap((l) => l.map(label)))].join('; ');
+          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), p.denied ? 'refused' : 'allowed', by || (p.denied ? '—' : '')];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge };
         }),
       },
