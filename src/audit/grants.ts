@@ -7,7 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { Resolver, type Compiled, type Value } from './resolve';
+import { all, fixed, map, Resolver, varying, type Compiled, type PerAccount, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -29,42 +29,21 @@ export interface ResolvedStatement {
 const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
 
 /**
- * A compiled expression's values as a flat list. Lists no account changes
- * are made once; a varying list equal to the previous account's (a wired
- * ARN every account receives alike) is that same list, so the statements of
- * a 1,000-account stage share what they can. Nothing downstream mutates them.
+ * A compiled expression's values as a flat list. A varying list equal to
+ * the previous account's (a wired ARN every account receives alike) is that
+ * same list, so the statements of a 1,000-account stage share what they
+ * can, down to what `all` builds from them. Nothing downstream mutates them.
  */
-interface Values {
-  fixed?: string[];
-  at(account: string): string[];
-}
-const NONE: Values = { fixed: [], at: () => [] };
+type Values = PerAccount<string[]>;
+const NONE: Values = fixed([]);
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const values = (c: Compiled): Values => {
-  if (c.fixed === undefined) {
-    let last: string[] | undefined;
-    return {
-      at: (a) => {
-        const list = flat(c.at(a));
-        return last && sameList(last, list) ? last : (last = list);
-      },
-    };
-  }
-  const list = flat(c.fixed);
-  return { fixed: list, at: () => list };
-};
-/** Builds a per-account value from parts: once when every part is fixed, again only when a part's list changes. */
-function combine<T>(parts: readonly Values[], build: (lists: string[][]) => T): (account: string) => T {
-  if (parts.every((p) => p.fixed !== undefined)) {
-    const built = build(parts.map((p) => p.fixed!));
-    return () => built;
-  }
-  let last: { lists: string[][]; built: T } | undefined;
-  return (a) => {
-    const lists = parts.map((p) => p.at(a));
-    if (!last || lists.some((l, i) => l !== last!.lists[i])) last = { lists, built: build(lists) };
-    return last.built;
-  };
+function values(c: Compiled): Values {
+  if (c.fixed !== undefined) return map(c, flat);
+  let last: string[] | undefined;
+  return varying((a) => {
+    const list = flat(c.at(a));
+    return last && sameList(last, list) ? last : (last = list);
+  });
 }
 
 export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): { grants: ResolvedStatement[]; resolver: Resolver } {
@@ -95,7 +74,7 @@ export function collectGrants(org: Org, stages: readonly Stage[], templates?: Re
 }
 
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
-const roleArns = (partition: string, names: Values): Values => ({ at: (a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`) });
+const roleArns = (partition: string, names: Values): Values => varying((a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`));
 
 /** A statement of a stage, compiled once: its resolved form in any target account. */
 function compileStatement(
@@ -110,13 +89,13 @@ function compileStatement(
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;
-  const principals = combine([aws ?? NONE, service ?? NONE], ([arns, services]): PrincipalRef[] => [
+  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]): PrincipalRef[] => [
     ...(principal === '*' ? [{ kind: 'any' as const }] : []),
     ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
     ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
   ]);
   const conditionKeys = Object.entries(s.Condition ?? {}).flatMap(([operator, keys]) => Object.entries(keys).map(([key, value]) => ({ operator, key, value: v(value) })));
-  const conditions = combine(
+  const conditions = all(
     conditionKeys.map((c) => c.value),
     (lists) => {
       const out: ResolvedStatement['conditions'] = {};
@@ -136,9 +115,9 @@ function compileStatement(
     kind,
     effect,
     attachedTo: attachedTo?.at(account)[0],
-    principals: principals(account),
+    principals: principals.at(account),
     actions,
     resources: resources.at(account),
-    conditions: conditions(account),
+    conditions: conditions.at(account),
   });
 }

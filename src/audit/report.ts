@@ -186,7 +186,7 @@ export function buildReport(input: ReportInput): Report {
           const merge = manyPipelineAccounts && p.group !== undefined;
           // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
           const lists = [...new Set(results.map((r) => r.grantedBy))];
-          const by = lists.length === 1 ? grantedByText(lists[0]) : [...new Set(lists.flatMap((l) => l.map(label)))].join('; ');
+          const by = grantedByText(lists.length === 1 ? lists[0] : lists.flat());
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), p.denied ? 'refused' : 'allowed', by || (p.denied ? '—' : '')];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge };
         }),

@@ -1,5 +1,5 @@
 /**
- * Evaluates a stage's template in one target account into plain values:
+ * Evaluates a stage's template in its target accounts into plain values:
  * pseudo parameters, the account's parameter values (wired ones through the
  * producing stage's output, evaluated in the producer's account), Ref,
  * Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select. What only exists
@@ -13,21 +13,33 @@ import type { Stage } from '../stages/model';
 export type Value = string | Value[];
 
 /**
- * An expression of a stage's template, compiled once for all its target
- * accounts: `at(account)` is its value deployed there, and `fixed` is set
- * when no account changes it (the value is then shared, never copied). A
+ * Something of a stage's template, made once for all its target accounts:
+ * `at(account)` is its value deployed there, and `fixed` is set when no
+ * account changes it (the value is then shared, never copied). A
  * 1,000-account stage walks each expression once instead of 1,000 times.
  */
-export interface Compiled {
-  readonly fixed?: Value;
-  at(account: string): Value;
+export interface PerAccount<T> {
+  readonly fixed?: T;
+  at(account: string): T;
 }
-const fixed = (value: Value): Compiled => ({ fixed: value, at: () => value });
-const varying = (at: (account: string) => Value): Compiled => ({ at });
-const map = (c: Compiled, f: (v: Value) => Value): Compiled => (c.fixed !== undefined ? fixed(f(c.fixed)) : varying((a) => f(c.at(a))));
-/** Several compiled parts combined: fixed when every part is. */
-const all = (parts: readonly Compiled[], f: (values: Value[]) => Value): Compiled =>
-  parts.every((p) => p.fixed !== undefined) ? fixed(f(parts.map((p) => p.fixed!))) : varying((a) => f(parts.map((p) => p.at(a))));
+export type Compiled = PerAccount<Value>;
+export const fixed = <T>(value: T): PerAccount<T> => ({ fixed: value, at: () => value });
+export const varying = <T>(at: (account: string) => T): PerAccount<T> => ({ at });
+export const map = <T, R>(c: PerAccount<T>, f: (v: T) => R): PerAccount<R> => (c.fixed !== undefined ? fixed(f(c.fixed)) : varying((a) => f(c.at(a))));
+/**
+ * Several parts combined: fixed when every part is; otherwise made again for
+ * an account only when a part differs from the previous account's (accounts
+ * are visited one after the other), so what they receive alike is one value.
+ */
+export function all<T, R>(parts: readonly PerAccount<T>[], f: (values: T[]) => R): PerAccount<R> {
+  if (parts.every((p) => p.fixed !== undefined)) return fixed(f(parts.map((p) => p.fixed!)));
+  let last: { values: T[]; made: R } | undefined;
+  return varying((a) => {
+    const values = parts.map((p) => p.at(a));
+    if (!last || values.some((v, i) => v !== last!.values[i])) last = { values, made: f(values) };
+    return last.made;
+  });
+}
 
 /** Resource types whose Ref is a name the template sets, and the property that sets it. */
 const NAMED: Record<string, string> = {
