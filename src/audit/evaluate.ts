@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
+import { concreteGlob, hasToken, same, symbolicGlob } from './symbolic';
 
 export interface Request {
   principal: PrincipalRef;
@@ -28,16 +29,6 @@ export interface Decision {
   grantedBy: ResolvedStatement[];
 }
 
-const patterns = new Map<string, RegExp>();
-const glob = (pattern: string, flags: string): RegExp => {
-  const key = `${flags}\u0000${pattern}`;
-  let re = patterns.get(key);
-  if (!re) {
-    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, flags);
-    patterns.set(key, re);
-  }
-  return re;
-};
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
 /** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`), is matched without a regular expression: a large org has thousands of distinct ones. */
 const prefixOf = (pattern: string): string | undefined => {
@@ -45,9 +36,13 @@ const prefixOf = (pattern: string): string | undefined => {
   return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
 };
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
+  if (hasToken(pattern) || hasToken(value)) {
+    if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
+    return caseInsensitive ? same(pattern.toLowerCase(), value.toLowerCase()) : same(pattern, value);
+  }
   if (!isPattern(pattern)) return caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
   const prefix = caseInsensitive ? undefined : prefixOf(pattern);
-  return prefix !== undefined ? value.startsWith(prefix) : glob(pattern, caseInsensitive ? 'i' : '').test(value);
+  return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, caseInsensitive ? 'i' : '').test(value);
 }
 
 /** Whether any of a statement's values (a handful: a scan beats a Set) matches. */
@@ -61,7 +56,7 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
     if (p.kind === 'any') return true;
     if (p.kind === 'service') {
       if (principal.kind === 'service' && principal.service === p.service) return true;
-    } else if (principal.kind === 'aws' && (p.arn === principal.arn || (p.arn.endsWith(':root') && accountOf(p.arn) === accountOf(principal.arn)))) return true;
+    } else if (principal.kind === 'aws' && (same(p.arn, principal.arn) || (p.arn.endsWith(':root') && same(accountOf(p.arn), accountOf(principal.arn))))) return true;
   }
   return false;
 }
@@ -144,16 +139,16 @@ function conditionHolds(operator: string, expected: string[], actual: string[] |
     case 'StringEquals':
     case 'ArnEquals':
     case 'ForAnyValue:StringEquals':
-      return any((e, a) => e === a);
+      return any(same);
     case 'StringEqualsIfExists':
-      return actual === undefined || any((e, a) => e === a);
+      return actual === undefined || any(same);
     case 'StringNotEquals':
-      return actual === undefined || !any((e, a) => e === a);
+      return actual === undefined || !any(same);
     case 'StringLike':
     case 'ArnLike':
       return any((e, a) => matches(e, a));
     case 'Bool':
-      return any((e, a) => e.toLowerCase() === a.toLowerCase());
+      return any((e, a) => same(e.toLowerCase(), a.toLowerCase()));
     case 'Null':
       return expected[0] === 'true' ? actual === undefined : actual !== undefined;
     default:
@@ -203,7 +198,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`);
 
   const service = request.principal.kind === 'service';
-  const crossAccount = service || !principalArn || accountOf(principalArn) !== request.resourceAccount;
+  const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
   const isTrust = request.action.toLowerCase() === 'sts:assumerole';
   if (service) return resAllows > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service');

@@ -7,6 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
+import { classifyAccounts, tokenise, type AccountClass } from './classes';
 import { all, fixed, map, Resolver, varying, type Compiled, type PerAccount, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -24,6 +25,8 @@ export interface ResolvedStatement {
   actions: string[];
   resources: string[];
   conditions: Record<string, Record<string, string[]>>;
+  /** A statement of an account class: the accounts it stands for (`account` is then the class's token). */
+  accounts?: readonly string[];
 }
 
 const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
@@ -46,31 +49,76 @@ function values(c: Compiled): Values {
   });
 }
 
-export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): { grants: ResolvedStatement[]; resolver: Resolver } {
+export interface CollectedGrants {
+  grants: ResolvedStatement[];
+  resolver: Resolver;
+  /** Account id → its class, when grants were collected by class (see classes.ts); empty otherwise. */
+  classes: ReadonlyMap<string, AccountClass>;
+}
+
+/**
+ * Every statement in every target account of its stage; with `byClass`, an
+ * account that shares a class with others is not listed on its own: its
+ * class's statements are, once, with the class's token for the account.
+ */
+export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, byClass = false): CollectedGrants {
   const resolver = new Resolver(org, stages, templates);
-  const grants: ResolvedStatement[] = [];
-  for (const stage of stages) {
-    const template = resolver.template(stage.id);
-    const v = (e: unknown) => values(resolver.compile(stage.id, e));
-    // The endpoint policies are the network layer: reported, not part of who-may-do-what.
-    const statements = policyDocuments(template)
-      .filter((doc) => doc.kind !== 'endpoint')
-      .flatMap((doc) => {
-        const resource = template.Resources[doc.resource];
-        const p = (resource.Properties ?? {}) as Record<string, unknown>;
-        const attachedTo =
-          doc.kind !== 'identity'
-            ? undefined
-            : resource.Type === 'AWS::IAM::Role'
-              ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })
-              : roleArns(org.partition, v(p.Roles));
-        // A trust policy's resource is its role; a key policy's "*" is its key.
-        const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
-        return doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v));
-      });
-    for (const account of stage.targets) for (const at of statements) grants.push(at(account.id));
+  const compiled = stages.map((stage) => ({ stage, statements: compileStatements(org, stage, resolver) }));
+  let classes: ReadonlyMap<string, AccountClass> = new Map();
+  if (byClass) {
+    for (const stage of stages) resolver.compileOutputs(stage.id);
+    classes = classifyAccounts(org, stages, (id) => resolver.template(id), resolver);
   }
-  return { grants, resolver };
+  const grants: ResolvedStatement[] = [];
+  for (const { stage, statements } of compiled) {
+    const done = new Set<AccountClass>();
+    for (const account of stage.targets) {
+      const c = classes.get(account.id);
+      if (!c) for (const at of statements) grants.push(at(account.id));
+      else if (!done.has(c)) {
+        done.add(c);
+        for (const at of statements) grants.push(forClass(at(account.id), account.id, c));
+      }
+    }
+  }
+  return { grants, resolver, classes };
+}
+
+function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(account: string) => ResolvedStatement> {
+  const template = resolver.template(stage.id);
+  const v = (e: unknown) => values(resolver.compile(stage.id, e));
+  // The endpoint policies are the network layer: reported, not part of who-may-do-what.
+  return policyDocuments(template)
+    .filter((doc) => doc.kind !== 'endpoint')
+    .flatMap((doc) => {
+      const resource = template.Resources[doc.resource];
+      const p = (resource.Properties ?? {}) as Record<string, unknown>;
+      const attachedTo =
+        doc.kind !== 'identity'
+          ? undefined
+          : resource.Type === 'AWS::IAM::Role'
+            ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })
+            : roleArns(org.partition, v(p.Roles));
+      // A trust policy's resource is its role; a key policy's "*" is its key.
+      const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
+      return doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v));
+    });
+}
+
+/** One member's statement as its class's: the member's id written as the token, standing for every member. */
+function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
+  const t = (text: string) => tokenise(text, account, c.token);
+  const conditions: ResolvedStatement['conditions'] = {};
+  for (const [operator, keys] of Object.entries(g.conditions)) conditions[operator] = Object.fromEntries(Object.entries(keys).map(([k, list]) => [k, list.map(t)]));
+  return {
+    ...g,
+    account: c.token,
+    attachedTo: g.attachedTo === undefined ? undefined : t(g.attachedTo),
+    principals: g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)),
+    resources: g.resources.map(t),
+    conditions,
+    accounts: c.members,
+  };
 }
 
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
@@ -119,5 +167,6 @@ function compileStatement(
     actions,
     resources: resources.at(account),
     conditions: conditions.at(account),
+    accounts: undefined,
   });
 }

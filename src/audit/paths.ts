@@ -22,6 +22,9 @@ import { accountOf, evaluate, GrantIndex, matches, type Request } from './evalua
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
 import type { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
+import { tokenise, type AccountClass } from './classes';
+import { ACCOUNTS_LISTED } from './scale';
+import { isPlainKey, same, startProof, stillCertain } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -41,6 +44,8 @@ export interface AccessPath {
    * A report of a large org shows each group as one row.
    */
   group?: { purpose: string; account: string; environment: string };
+  /** A path of an account class: the accounts it stands for (the class's token is written for the account). */
+  accounts?: readonly string[];
 }
 
 export interface AccessResult {
@@ -53,7 +58,7 @@ export interface AccessResult {
 }
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
-export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && accountOf(p.arn) !== account);
+export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account));
 
 export interface AccessAnalysis {
   paths: AccessPath[];
@@ -68,7 +73,23 @@ const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kin
 /** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
 
-export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver): AccessPath[] {
+/** The paths of one member as its class's: the member's id written as the token. */
+function forClass(path: AccessPath, account: string, c: AccountClass): AccessPath {
+  const t = (text: string) => tokenise(text, account, c.token);
+  return {
+    ...path,
+    purpose: path.group!.purpose,
+    principal: path.principal.kind === 'aws' ? aws(t(path.principal.arn)) : path.principal,
+    resource: t(path.resource),
+    resourceAccount: t(path.resourceAccount),
+    context: path.context && Object.fromEntries(Object.entries(path.context).map(([k, list]) => [k, list.map(t)])),
+    group: { ...path.group!, account: c.token },
+    accounts: c.members,
+  };
+}
+
+/** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
+export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
   const names = new Names(org.prefix);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
@@ -93,9 +114,12 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     const forwarderPrincipal = aws(forwarderRole);
     const forwarderContext = { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] };
     const groupPurposes = new Map<string, string>();
+    const done = new Set<AccountClass>();
     const groupPurpose = (what: string) => groupPurposes.get(what) ?? groupPurposes.set(what, `${what} (${p.name}, each environment)`).get(what)!;
     for (const [environment] of p.branches) {
       const a = accountOfEnvironment(org, environment).id;
+      const c = classes.get(a);
+      if (c && done.has(c)) continue;
       const pipelineRole = role(a, names.pipelineRole());
       const pipelineRolePrincipal = aws(pipelineRole);
       const objects = `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`;
@@ -108,7 +132,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         group: { purpose: groupPurpose(what), account: a, environment },
         ...path,
       });
-      paths.push(
+      const environmentPaths = [
         each('CodePipeline runs as the pipeline role', { principal: codepipeline, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } }),
         each('the pipeline role assumes the source role', { principal: pipelineRolePrincipal, actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s }),
         each('the source role reads the repository', { principal: sourceRolePrincipal, actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s }),
@@ -120,7 +144,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         each('EventBridge runs the forwarding rules as the forwarder role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: forwarderRole, resourceAccount: s, context: forwarderContext }),
         each('EventBridge runs the trigger as the trigger role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: triggerRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } }),
         each('the trigger role starts the pipeline', { principal: aws(triggerRole), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a }),
-      );
+      ];
+      if (c) done.add(c);
+      paths.push(...(c ? environmentPaths.map((path) => forClass(path, a, c)) : environmentPaths));
     }
   }
 
@@ -180,9 +206,34 @@ class PathIndex {
   }
 }
 
-export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): AccessAnalysis {
-  const { grants, resolver } = collectGrants(org, stages, templates);
-  const paths = declaredPaths(org, stages, resolver);
+export interface AnalyseOptions {
+  /**
+   * Prove pipeline accounts that differ only in their id once per class
+   * (classes.ts). Default: when the org has more pipeline accounts than the
+   * report lists one by one. The analysis falls back to account by account
+   * whenever a class's proof might not hold for each member, or fails.
+   */
+  byClass?: boolean;
+}
+
+export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
+  const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
+  if (byClass) {
+    const proved = prove(org, stages, templates, true);
+    // A failing org is analysed again account by account: its messages name the accounts.
+    if (proved && proved.problems.length === 0) return proved;
+  }
+  return prove(org, stages, templates, false)!;
+}
+
+/** The analysis; by class, undefined when no account shares a class or the proof might not hold in every member. */
+function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate> | undefined, byClass: boolean): AccessAnalysis | undefined {
+  const { grants, resolver, classes } = collectGrants(org, stages, templates, byClass);
+  if (byClass && classes.size === 0) return undefined;
+  const paths = declaredPaths(org, stages, resolver, classes);
+  // Lookups by ARN or account are exact only for keys in which a token is a whole account (see isPlainKey).
+  if (byClass && !plainKeys(grants, paths)) return undefined;
+  startProof(new Set(classes.values()));
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
   const results: AccessResult[] = [];
@@ -225,5 +276,13 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
       }
     }
   }
-  return { paths, results, grants, problems };
+  return byClass && !stillCertain() ? undefined : { paths, results, grants, problems };
+}
+
+function plainKeys(grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): boolean {
+  const principal = (p: PrincipalRef) => p.kind !== 'aws' || isPlainKey(p.arn);
+  return (
+    grants.every((g) => isPlainKey(g.account) && (g.attachedTo === undefined || isPlainKey(g.attachedTo)) && g.principals.every(principal)) &&
+    paths.every((p) => isPlainKey(p.resourceAccount) && principal(p.principal))
+  );
 }

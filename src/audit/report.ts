@@ -11,6 +11,7 @@ import type { Rollout } from '../stages/graph';
 import { outputRefLabel, type Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
+import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
 
@@ -101,8 +102,16 @@ export function buildReport(input: ReportInput): Report {
   const sections: Section[] = [];
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
   /** A stage's statements, one row each, or one row for all its accounts when it has many. */
+  // A class's statement is always one row: its token stands for its members.
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
-    mergeAccountRows(statements, (g) => ({ cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`], account: g.account, merge: targetCount.get(g.stage)! > ACCOUNTS_LISTED }));
+    mergeAccountRows(statements, (g) => ({
+      cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`],
+      account: g.account,
+      merge: g.accounts !== undefined || targetCount.get(g.stage)! > ACCOUNTS_LISTED,
+      accounts: weight(g),
+    }));
+  const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
+  const requests = access.results.reduce((n, r) => n + weight(r.path), 0);
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   const crossAccount = access.grants.filter(
@@ -119,8 +128,8 @@ export function buildReport(input: ReportInput): Report {
         kind: 'list',
         items: [
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
-          `${access.paths.length} access paths the org needs, ${access.results.length} requests proved on both sides; ${access.results.filter((r) => r.path.denied).length} of them must be refused and are.`,
-          `${crossAccount.length} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
+          `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
+          `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           `Least-privilege rules ${[...RULES.map((r) => r.id), ...TEMPLATE_RULES.map((r) => r.id)].join(', ')}: no finding (a finding fails the compile).`,
         ],
       },
@@ -188,7 +197,7 @@ export function buildReport(input: ReportInput): Report {
           const lists = [...new Set(results.map((r) => r.grantedBy))];
           const by = grantedByText(lists.length === 1 ? lists[0] : lists.flat());
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), p.denied ? 'refused' : 'allowed', by || (p.denied ? '—' : '')];
-          return { cells, account: p.group?.account ?? p.resourceAccount, merge };
+          return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }),
       },
     ],
@@ -234,7 +243,7 @@ export function buildReport(input: ReportInput): Report {
         rows: [
           ...RULES.map((r) => [r.id, r.description, 'pass']),
           ...TEMPLATE_RULES.map((r) => [r.id, r.description, 'pass']),
-          ['access', 'every needed path allowed on both sides; nothing beyond them granted across accounts', `pass (${access.results.length} requests)`],
+          ['access', 'every needed path allowed on both sides; nothing beyond them granted across accounts', `pass (${requests} requests)`],
           ['order', 'every principal a policy names exists before that policy (stage graph proof)', 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],
           ['cfn-lint', 'CloudFormation linter over every template', 'run by make test (zero errors and warnings)'],

@@ -60,6 +60,8 @@ export class Resolver {
   private readonly parameters = new Map<string, Compiled>();
   /** Per stage: the template's expressions (objects, by identity) as compiled. */
   private readonly compiled = new Map<string, WeakMap<object, Compiled>>();
+  /** Per stage: the parameters the expressions compiled so far read. */
+  private readonly used = new Map<string, Set<string>>();
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
   constructor(
@@ -82,6 +84,16 @@ export class Resolver {
 
   stage(stageId: string): Stage {
     return this.byId.get(stageId)!;
+  }
+
+  /** The parameters of a stage that the expressions compiled so far read. */
+  usedParameters(stageId: string): ReadonlySet<string> {
+    return this.used.get(stageId) ?? new Set();
+  }
+
+  /** Compiles every output of a stage: what other stages and the access paths may read. */
+  compileOutputs(stageId: string): void {
+    for (const output of Object.values(this.template(stageId).Outputs ?? {})) this.compile(stageId, output.Value);
   }
 
   /** The value of `expression` in `stage`'s template, deployed in `account`. */
@@ -180,6 +192,9 @@ export class Resolver {
     const key = `${stage.id}\u0000${name}`;
     let c = this.parameters.get(key);
     if (c) return c;
+    let used = this.used.get(stage.id);
+    if (!used) this.used.set(stage.id, (used = new Set()));
+    used.add(name);
     const values = new Map<string, Value>();
     c = varying((account) => {
       let v = values.get(account);

@@ -50,17 +50,18 @@ export function describePrincipals(org: Org, principals: readonly PrincipalRef[]
 /**
  * Rows that differ only in the account they were made for, merged: each row
  * is made with its account as the placeholder when `merge` says so, and a
- * merged row says in how many accounts it holds.
+ * merged row says in how many accounts it holds. An item of an account class
+ * has the class's token for its account and counts for each member.
  */
-export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => { cells: string[]; account: string; merge: boolean }): string[][] {
+export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => { cells: string[]; account: string; merge: boolean; accounts?: number }): string[][] {
   const rows = new Map<string, { first: string[]; shaped: string[]; count: number }>();
   for (const item of items) {
-    const { cells, account, merge } = row(item);
+    const { cells, account, merge, accounts = 1 } = row(item);
     const shaped = merge ? cells.map((c) => generalise(c, account)) : cells;
     const key = shaped.join('\u0000');
     const entry = rows.get(key);
-    if (entry) entry.count++;
-    else rows.set(key, { first: cells, shaped, count: 1 });
+    if (entry) entry.count += accounts;
+    else rows.set(key, { first: cells, shaped, count: accounts });
   }
   return [...rows.values()].map(({ first, shaped, count }) =>
     count === 1 ? first : [...shaped.slice(0, -1), `${shaped[shaped.length - 1]} (the same in each of ${count} accounts)`],

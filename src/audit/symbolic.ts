@@ -1,0 +1,152 @@
+/**
+ * Account tokens: one string standing for every account of a class, so that
+ * a 1,000-account org's pipeline accounts, which differ only in their id,
+ * are proved once (see classes.ts).
+ *
+ * A token is two private-use characters, the mark and the class's own
+ * character; no org file or template holds them (classes.ts checks). A
+ * comparison involving a token is answered for every member's id, or not at
+ * all: `same` and `symbolicGlob` give the answer that holds when the token is
+ * an opaque unit, and report a lost certainty whenever some member's id
+ * could answer otherwise. A proof that lost no certainty holds, step for
+ * step, in every account of the class; one that lost some is done again
+ * account by account.
+ *
+ * Deciding a comparison: the opaque answer first; if it is "no", a cheap
+ * over-approximation (each token as twelve unknown digits) usually confirms
+ * that no id could make it "yes"; only when it cannot, the comparison is
+ * made once per member (and remembered): a literal account id compared with
+ * a class's token, say, is equal only if that id is a member's.
+ */
+
+export const TOKEN_MARK = '\uE000';
+const FIRST_CLASS = 0xe100;
+export const MAX_CLASSES = 0xf000 - FIRST_CLASS;
+/** Over-approximation: a character that stands for any digit. */
+const SOME_DIGIT = '\uF000';
+const ID_LENGTH = 12;
+
+export const tokenFor = (classIndex: number): string => TOKEN_MARK + String.fromCharCode(FIRST_CLASS + classIndex);
+export const hasToken = (s: string): boolean => s.includes(TOKEN_MARK);
+export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK;
+
+let certain = true;
+/** Token → the ids of its class's members. */
+let membersOf = new Map<string, readonly string[]>();
+/** Comparisons decided member by member: key → whether every member answers no. */
+let decided = new Map<string, boolean>();
+
+/** Starts a proof over these classes; `stillCertain` then says whether it holds in every member. */
+export function startProof(classes: Iterable<{ readonly token: string; readonly members: readonly string[] }>): void {
+  certain = true;
+  membersOf = new Map([...classes].map((c) => [c.token, c.members]));
+  decided = new Map();
+}
+export const stillCertain = (): boolean => certain;
+
+const TOKENS = /\uE000[\uE100-\uEFFF]/g;
+
+/**
+ * Whether `test`, made with each member's id for the token, is false for
+ * every member. Only strings with the tokens of one class are decided so;
+ * two classes at once would need every pair of members.
+ */
+function falseForEveryMember(kind: string, a: string, b: string, test: (a: string, b: string) => boolean): boolean {
+  const key = `${kind}\u0001${a}\u0001${b}`;
+  let answer = decided.get(key);
+  if (answer === undefined) {
+    const tokens = new Set([...a.matchAll(TOKENS), ...b.matchAll(TOKENS)].map((m) => m[0]));
+    const members = tokens.size === 1 ? membersOf.get([...tokens][0]) : undefined;
+    if (!members) answer = false;
+    else {
+      const token = [...tokens][0];
+      answer = members.every((id) => !test(a.replaceAll(token, id), b.replaceAll(token, id)));
+    }
+    decided.set(key, answer);
+  }
+  return answer;
+}
+
+/** Every token as twelve "some digit" characters. */
+const expand = (s: string) => s.replace(TOKENS, SOME_DIGIT.repeat(ID_LENGTH));
+const isDigit = (c: string) => c >= '0' && c <= '9';
+const compatible = (x: string, y: string) => x === y || ((x === SOME_DIGIT || isDigit(x)) && (y === SOME_DIGIT || isDigit(y)) && (x === SOME_DIGIT || y === SOME_DIGIT));
+
+/** Whether some choice of ids for the tokens makes `a` and `b` equal. */
+function couldBeEqual(a: string, b: string): boolean {
+  const x = expand(a);
+  const y = expand(b);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!compatible(x[i], y[i])) return false;
+  return true;
+}
+
+/** String equality; with a token on either side, certain only when no id could decide otherwise. */
+export function same(a: string, b: string): boolean {
+  if (a === b) return true;
+  if ((hasToken(a) || hasToken(b)) && couldBeEqual(a, b) && !falseForEveryMember('=', a, b, (x, y) => x === y)) certain = false;
+  return false;
+}
+
+const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
+const atomic = new Map<string, RegExp>();
+const over = new Map<string, RegExp>();
+const cached = (cache: Map<string, RegExp>, key: string, make: () => RegExp) => {
+  let re = cache.get(key);
+  if (!re) cache.set(key, (re = make()));
+  return re;
+};
+
+/**
+ * Glob matching (`*`, `?`) with tokens. Tokens as units: `*` may take whole
+ * tokens, `?` none, a token matches only itself; a match found so holds for
+ * any ids. Otherwise the pattern is tried against the value with every token
+ * as twelve unknown digits, a pattern digit matching an unknown one: if even
+ * that fails, no id makes it match; if it succeeds, the answer depends on the
+ * ids and certainty is lost.
+ */
+export function symbolicGlob(pattern: string, value: string, caseInsensitive: boolean): boolean {
+  const flags = caseInsensitive ? 'i' : '';
+  const units = cached(atomic, `${flags}\u0000${pattern}`, () => {
+    let source = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i];
+      if (c === TOKEN_MARK) {
+        source += pattern.slice(i, i + 2); // the mark and its class's character, literally
+        i++;
+      } else source += c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : escape(c);
+    }
+    return new RegExp(`^${source}$`, flags);
+  });
+  if (units.test(value)) return true;
+  const loose = cached(over, `${flags}\u0000${pattern}`, () => {
+    let source = '';
+    for (const c of expand(pattern)) source += c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escape(c);
+    return new RegExp(`^${source}$`, flags);
+  });
+  if (loose.test(expand(value)) && !falseForEveryMember(`${flags}~`, pattern, value, (p, v) => concreteGlob(p, flags).test(v))) certain = false;
+  return false;
+}
+
+const concrete = new Map<string, RegExp>();
+/** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
+export const concreteGlob = (pattern: string, flags: '' | 'i'): RegExp =>
+  cached(concrete, `${flags}\u0000${pattern}`, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, flags));
+
+/**
+ * Whether a string can key a lookup by exact equality: no token, or one token
+ * that is the whole account field of an ARN (`arn:aws:iam::<token>:role/x`)
+ * or the whole string (an account). Two such strings are equal for some ids
+ * exactly when they are equal as written, since different classes and
+ * accounts never share an id.
+ */
+export function isPlainKey(s: string): boolean {
+  const at = s.indexOf(TOKEN_MARK);
+  if (at < 0) return true;
+  if (s.indexOf(TOKEN_MARK, at + 1) >= 0) return false;
+  if (isToken(s)) return true;
+  // The fifth colon-separated field, exactly.
+  let colons = 0;
+  for (let i = 0; i < at; i++) if (s[i] === ':') colons++;
+  return colons === 4 && s[at - 1] === ':' && (at + 2 === s.length || s[at + 2] === ':');
+}

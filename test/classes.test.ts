@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { analyseAccess, type AccessAnalysis } from '../src/audit/paths';
+import { buildReport } from '../src/audit/report';
+import { toMarkdown } from '../src/audit/render';
+import { weight } from '../src/audit/classes';
+import { collectGrants } from '../src/audit/grants';
+import { isPlainKey, same, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { parseOrg } from '../src/org/load';
+import { orderStages } from '../src/stages/graph';
+import type { ParamSource, Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+
+const T = tokenFor(0);
+const U = tokenFor(1);
+
+describe('comparisons with an account token', () => {
+  const decide = (members: string[], compare: () => boolean) => {
+    startProof([{ token: T, members }, { token: U, members: ['300000000000'] }]);
+    const answer = compare();
+    return { answer, certain: stillCertain() };
+  };
+
+  it('a token equals itself, and a literal id only when that id is a member', () => {
+    expect(decide(['100000000001'], () => same(`arn:aws:iam::${T}:role/x`, `arn:aws:iam::${T}:role/x`))).toEqual({ answer: true, certain: true });
+    expect(decide(['100000000001', '100000000002'], () => same(T, '900000000000'))).toEqual({ answer: false, certain: true });
+    expect(decide(['100000000001', '100000000002'], () => same(T, '100000000002'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000001'], () => same(`arn:aws:iam::${T}:role/x`, 'arn:aws:iam::100000000001:role/y'))).toEqual({ answer: false, certain: true });
+  });
+
+  it('strings that line up differently are equal for some ids only: certainty is lost exactly then', () => {
+    // `<id>1` and `1<id>` are equal when the id is all ones.
+    expect(decide(['111111111111', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000001', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: true });
+    // Two classes at once are not decided member by member.
+    expect(decide(['111111111111'], () => same(`${T}3`, `3${U}`))).toEqual({ answer: false, certain: false });
+  });
+
+  it('globs: `*` takes a whole id; `?` and literal digits that could meet an id lose certainty when a member matches', () => {
+    expect(decide(['100000000001'], () => symbolicGlob('arn:aws:iam::*:role/x', `arn:aws:iam::${T}:role/x`, false))).toEqual({ answer: true, certain: true });
+    expect(decide(['100000000001'], () => symbolicGlob(`arn:aws:s3:::big-artifacts-${T}-*/*`, `arn:aws:s3:::big-artifacts-${T}-us-east-1/a`, false))).toEqual({ answer: true, certain: true });
+    const pattern = 'arn:aws:s3:::big-artifacts-1000000000?7-us-east-1/*';
+    const value = `arn:aws:s3:::big-artifacts-${T}-us-east-1/a`;
+    expect(decide(['100000000001', '100000000002'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: true });
+    expect(decide(['100000000001', '100000000017'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000001'], () => symbolicGlob('arn:aws:s3:::other-*', value, false))).toEqual({ answer: false, certain: true });
+  });
+
+  it('lookup keys: a token only as a whole account or as the account field of an ARN', () => {
+    expect(isPlainKey(T)).toBe(true);
+    expect(isPlainKey(`arn:aws:iam::${T}:role/big-pipeline`)).toBe(true);
+    expect(isPlainKey('arn:aws:iam::900000000000:role/big-pipeline')).toBe(true);
+    expect(isPlainKey(`arn:aws:iam::${T}:role/big-pipeline-${T}`)).toBe(false);
+    expect(isPlainKey(`arn:aws:s3:::big-${T}`)).toBe(false);
+    expect(isPlainKey(`1${T}`)).toBe(false);
+  });
+});
+
+describe('proving pipeline accounts by class', () => {
+  // 200 pipeline accounts: past the explicit lists, so the source account's policies use the org-scoped form.
+  const org = parseOrg(generateOrgYaml(200), 'generated-200.yaml');
+  const stages = planStages(org);
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  const report = (a: AccessAnalysis, s: readonly Stage[] = stages) =>
+    toMarkdown(buildReport({ org, stages: s, templates, rollout: orderStages(s), access: a, files: new Map(), svg: '' }));
+
+  it('gives the same proof and the same report as account by account, from one class', () => {
+    const byClass = analyseAccess(org, stages, templates, { byClass: true });
+    const byAccount = analyseAccess(org, stages, templates, { byClass: false });
+    expect(byAccount.problems).toEqual([]);
+    expect(byClass.problems).toEqual([]);
+    // One class of all 200 accounts: each path and statement of a pipeline account is there once.
+    const classed = byClass.paths.filter((p) => p.accounts);
+    expect(classed.length).toBeGreaterThan(0);
+    expect(classed.every((p) => p.accounts!.length === 200)).toBe(true);
+    expect(byClass.results.length).toBeLessThan(byAccount.results.length / 100);
+    expect(byClass.results.reduce((n, r) => n + weight(r.path), 0)).toBe(byAccount.results.length);
+    expect(byClass.grants.reduce((n, g) => n + weight(g), 0)).toBe(byAccount.grants.length);
+    expect(byClass.results.every((r) => r.allowed === !r.path.denied)).toBe(true);
+    expect(report(byClass)).toBe(report(byAccount));
+  });
+
+  it('an account wired differently gets a class of its own, and what is wrong in it is found', () => {
+    const odd = '100000000007';
+    const wrongRole = 'arn:aws:iam::900000000000:role/someone-else';
+    const rewired = withInput(stages, 'pipeline-foundation', odd, 'SourceRoleArns', { kind: 'value', value: wrongRole, origin: 'test' });
+    const { classes } = collectGrants(org, rewired, templates, true);
+    expect(classes.has(odd)).toBe(false);
+    expect(new Set(classes.values()).size).toBe(1);
+    expect(classes.get('100000000008')!.members.length).toBe(199);
+    const a = analyseAccess(org, rewired, templates, { byClass: true });
+    expect(a.problems.length).toBeGreaterThan(0);
+    // Every problem is the odd account's, and each says what is missing or extra.
+    for (const p of a.problems) expect(p).toMatch(/env0007|100000000007/);
+    expect(a.problems.join('\n')).toContain(`may not s3:PutObject on arn:aws:s3:::big-artifacts-${odd}-us-east-1/app/SourceArtifact/artifact.zip`);
+    expect(a.problems.join('\n')).toContain(`to ${wrongRole}, which no declared access path needs`);
+    expect(a.problems).toEqual(analyseAccess(org, rewired, templates, { byClass: false }).problems);
+  });
+
+  it('a pattern that matches some members and not others is proved account by account', () => {
+    // Deny writes to the artifact buckets of accounts 100000000007, ...17, ..., ...97: the opaque token
+    // matches none of them, so only the certainty check keeps the class proof from missing it.
+    const pattern = 'arn:aws:s3:::big-artifacts-1000000000?7-us-east-1/*';
+    const denying = withBucketStatement(templates, { Sid: 'DenySome', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: pattern });
+    const a = analyseAccess(org, stages, denying, { byClass: true });
+    const accounts = new Set(a.problems.map((p) => /big-artifacts-(\d{12})/.exec(p)?.[1]));
+    expect([...accounts].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `1000000000${i}7`));
+    expect(a.problems.every((p) => p.includes('denied by ArtifactBucketPolicy/DenySome'))).toBe(true);
+  });
+
+  it('a pattern no member can match keeps the class proof', () => {
+    const denying = withBucketStatement(templates, { Sid: 'DenyOthers', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-2000000000?7-us-east-1/*' });
+    const a = analyseAccess(org, stages, denying, { byClass: true });
+    expect(a.problems).toEqual([]);
+    expect(a.paths.some((p) => p.accounts?.length === 200)).toBe(true);
+  });
+});
+
+function withInput(stages: readonly Stage[], stageId: string, account: string, name: string, source: ParamSource): Stage[] {
+  return stages.map((s) => {
+    if (s.id !== stageId) return s;
+    const inputs = new Map(s.inputs);
+    inputs.set(account, { ...inputs.get(account)!, [name]: source });
+    return { ...s, inputs };
+  });
+}
+
+function withBucketStatement(templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {
+  const copy = new Map(templates);
+  const foundation = structuredClone(templates.get('pipeline-foundation')!);
+  const policy = foundation.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: unknown[] } };
+  policy.PolicyDocument.Statement.push(statement);
+  copy.set('pipeline-foundation', foundation);
+  return copy;
+}
