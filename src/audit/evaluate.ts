@@ -55,7 +55,7 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
   for (const p of s.principals) {
     if (p.kind === 'any') return true;
     if (p.kind === 'service') {
-      if (principal.kind === 'service' && principal.service === p.service) return true;
+      if (principal.kind === 'service' && same(principal.service, p.service)) return true;
     } else if (principal.kind === 'aws' && (same(p.arn, principal.arn) || (p.arn.endsWith(':root') && same(accountOf(p.arn), accountOf(principal.arn))))) return true;
   }
   return false;

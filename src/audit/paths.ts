@@ -219,14 +219,14 @@ export interface AnalyseOptions {
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   if (byClass) {
+    // Undefined also when it fails: a failing org is analysed account by account, so its messages name the accounts.
     const proved = prove(org, stages, templates, true);
-    // A failing org is analysed again account by account: its messages name the accounts.
-    if (proved && proved.problems.length === 0) return proved;
+    if (proved) return proved;
   }
   return prove(org, stages, templates, false)!;
 }
 
-/** The analysis; by class, undefined when no account shares a class or the proof might not hold in every member. */
+/** The analysis; by class, undefined when no account shares a class, the proof might not hold in every member, or it fails. */
 function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate> | undefined, byClass: boolean): AccessAnalysis | undefined {
   const { grants, resolver, classes } = collectGrants(org, stages, templates, byClass);
   if (byClass && classes.size === 0) return undefined;
@@ -238,7 +238,10 @@ function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string
   const declared = new PathIndex(paths);
   const results: AccessResult[] = [];
   const problems: string[] = [];
+  // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
+  const givenUp = () => byClass && (!stillCertain() || problems.length > 0);
   for (const path of paths) {
+    if (givenUp()) return undefined;
     // A path's actions are mostly granted by the same statements: those results share one list, kept
     // at its size (a list grown by push keeps spare room, and 1,000 accounts make 50,000 results).
     let granted: readonly ResolvedStatement[] = [];
@@ -266,6 +269,7 @@ function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string
   }
   // Nothing beyond the declared paths for principals outside the resource's account.
   for (const g of grants) {
+    if (givenUp()) return undefined;
     if (g.effect !== 'Allow' || g.kind === 'identity') continue;
     for (const principal of g.principals) {
       if (!isForeignPrincipal(principal, g.account)) continue;
@@ -276,7 +280,7 @@ function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string
       }
     }
   }
-  return byClass && !stillCertain() ? undefined : { paths, results, grants, problems };
+  return givenUp() ? undefined : { paths, results, grants, problems };
 }
 
 function plainKeys(grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): boolean {
