@@ -81,6 +81,12 @@ describe('proving pipeline accounts by class', () => {
     expect(report(byClass)).toBe(report(byAccount));
   });
 
+  it('is what a compile of a large org does by default', () => {
+    const a = analyseAccess(org, stages, templates);
+    expect(a.paths.every((p) => p.accounts?.length === 200 || !p.group)).toBe(true);
+    expect(a.grants.filter((g) => g.accounts).length).toBeGreaterThan(0);
+  });
+
   it('an account wired differently gets a class of its own, and what is wrong in it is found', () => {
     const odd = '100000000007';
     const wrongRole = 'arn:aws:iam::900000000000:role/someone-else';

@@ -60,6 +60,11 @@ export interface AccessResult {
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
 export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account));
 
+/**
+ * Proved by account class (see classes.ts), a path or grant with `accounts`
+ * stands for each of them, with the class's token for the account; `weight`
+ * counts it so.
+ */
 export interface AccessAnalysis {
   paths: AccessPath[];
   results: AccessResult[];
