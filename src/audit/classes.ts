@@ -15,7 +15,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
-import type { Stage } from '../stages/model';
+import { outputRefLabel, type OutputRef, type Stage } from '../stages/model';
 import type { Resolver, Value } from './resolve';
 import { hasToken, MAX_CLASSES, TOKEN_MARK, tokenFor } from './symbolic';
 
@@ -59,14 +59,25 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   }
 
   const pipelinesOf = new Map<string, string[]>();
-  for (const p of org.pipelines) for (const [environment] of p.branches) pipelinesOf.set(environment, [...(pipelinesOf.get(environment) ?? []), p.name]);
-  const stagesOf = new Map<string, Stage[]>();
-  for (const s of stages) for (const a of s.targets) stagesOf.set(a.id, [...(stagesOf.get(a.id) ?? []), s]);
+  for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
+  const stagesOf = new Map<string, KeyedStage[]>();
+  for (const stage of stages) {
+    const keyed = { stage, used: [...resolver.usedParameters(stage.id)].sort() };
+    for (const a of stage.targets) listIn(stagesOf, a.id).push(keyed);
+  }
+  // Another account's output, as text: the same for every account wired to it.
+  const texts = new Map<string, string>();
+  const outputText = (r: OutputRef) => {
+    const label = outputRefLabel(r);
+    let text = texts.get(label);
+    if (text === undefined) texts.set(label, (text = JSON.stringify(resolver.output(r.stage, r.account, r.output) satisfies Value)));
+    return text;
+  };
 
   const byKey = new Map<string, string[]>();
   for (const account of org.accounts) {
     if (excluded.has(account.id)) continue;
-    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], resolver);
+    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], outputText);
     if (key === undefined) continue;
     const members = byKey.get(key);
     if (members) members.push(account.id);
@@ -84,12 +95,24 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
 }
 
 /** The key described above; undefined when a value already holds a token's characters. */
-function classKey(account: string, pipelines: readonly string[], stages: readonly Stage[], resolver: Resolver): string | undefined {
+interface KeyedStage {
+  stage: Stage;
+  /** The parameters its policies and outputs read, in a fixed order. */
+  used: readonly string[];
+}
+
+const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+};
+
+function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[], outputText: (r: OutputRef) => string): string | undefined {
   const parts = [`pipelines ${pipelines.join(',')}`];
-  for (const stage of stages) {
+  for (const { stage, used } of stages) {
     parts.push(`stage ${stage.id}`);
     const inputs = stage.inputs.get(account) ?? {};
-    for (const name of [...resolver.usedParameters(stage.id)].sort()) {
+    for (const name of used) {
       const source = inputs[name];
       if (!source) parts.push(`${name} unset`);
       else if (source.kind === 'value') {
@@ -102,7 +125,7 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
             refs.push(`${r.stage}.${r.output}@self`);
             continue;
           }
-          const value = JSON.stringify(resolver.output(r.stage, r.account, r.output) satisfies Value);
+          const value = outputText(r);
           if (holdsTokenCharacters(value)) return undefined;
           refs.push(`${r.stage}.${r.output}@${r.account}=${tokenise(value, account, TOKEN_MARK)}`);
         }
