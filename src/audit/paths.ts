@@ -24,7 +24,7 @@ import type { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
 import { tokenise, type AccountClass } from './classes';
 import { ACCOUNTS_LISTED } from './scale';
-import { isPlainKey, same, startProof, stillCertain } from './symbolic';
+import { hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -236,8 +236,7 @@ function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string
   const { grants, resolver, classes } = collectGrants(org, stages, templates, byClass);
   if (byClass && classes.size === 0) return undefined;
   const paths = declaredPaths(org, stages, resolver, classes);
-  // Lookups by ARN or account are exact only for keys in which a token is a whole account (see isPlainKey).
-  if (byClass && !plainKeys(grants, paths)) return undefined;
+  if (byClass && !exactLookups(grants, paths, classes)) return undefined;
   startProof(new Set(classes.values()));
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
@@ -288,10 +287,19 @@ function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string
   return givenUp() ? undefined : { paths, results, grants, problems };
 }
 
-function plainKeys(grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): boolean {
-  const principal = (p: PrincipalRef) => p.kind !== 'aws' || isPlainKey(p.arn);
+/**
+ * The evaluator and the path index look statements and paths up by account
+ * and by role ARN, with plain map lookups. Those answer for every member
+ * when a token is the whole account (isPlainKey) and no key without a token
+ * names a member's account: then a key with a token equals, for any member,
+ * only the same key, since accounts and classes never share an id.
+ */
+function exactLookups(grants: readonly ResolvedStatement[], paths: readonly AccessPath[], classes: ReadonlyMap<string, AccountClass>): boolean {
+  const account = (id: string) => isToken(id) || (!hasToken(id) && !classes.has(id));
+  const arn = (s: string) => isPlainKey(s) && (hasToken(s) || !classes.has(accountOf(s)));
+  const principal = (p: PrincipalRef) => p.kind !== 'aws' || arn(p.arn);
   return (
-    grants.every((g) => isPlainKey(g.account) && (g.attachedTo === undefined || isPlainKey(g.attachedTo)) && g.principals.every(principal)) &&
-    paths.every((p) => isPlainKey(p.resourceAccount) && principal(p.principal))
+    grants.every((g) => account(g.account) && (g.attachedTo === undefined || arn(g.attachedTo)) && g.principals.every(principal)) &&
+    paths.every((p) => account(p.resourceAccount) && principal(p.principal))
   );
 }

@@ -102,8 +102,9 @@ const cached = (cache: Map<string, RegExp>, key: string, make: () => RegExp) => 
  * tokens, `?` none, a token matches only itself; a match found so holds for
  * any ids. Otherwise the pattern is tried against the value with every token
  * as twelve unknown digits, a pattern digit matching an unknown one: if even
- * that fails, no id makes it match; if it succeeds, the answer depends on the
- * ids and certainty is lost.
+ * that fails, no id makes it match. If it succeeds, each member's id is
+ * tried; a member that matches makes the answer depend on the id, and
+ * certainty is lost.
  */
 export function symbolicGlob(pattern: string, value: string, caseInsensitive: boolean): boolean {
   const flags = caseInsensitive ? 'i' : '';
@@ -134,11 +135,9 @@ export const concreteGlob = (pattern: string, flags: '' | 'i'): RegExp =>
   cached(concrete, `${flags}\u0000${pattern}`, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, flags));
 
 /**
- * Whether a string can key a lookup by exact equality: no token, or one token
- * that is the whole account field of an ARN (`arn:aws:iam::<token>:role/x`)
- * or the whole string (an account). Two such strings are equal for some ids
- * exactly when they are equal as written, since different classes and
- * accounts never share an id.
+ * Whether a token in `s` stands where lookups by exact equality can see it:
+ * nowhere (no token), as the whole string (an account), or as the whole
+ * account field of an ARN (`arn:aws:iam::<token>:role/x`).
  */
 export function isPlainKey(s: string): boolean {
   const at = s.indexOf(TOKEN_MARK);
