@@ -11,6 +11,8 @@ import { orderStages } from '../src/stages/graph';
 import type { ParamSource, Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
 
 const T = tokenFor(0);
 const U = tokenFor(1);
@@ -120,6 +122,38 @@ describe('proving pipeline accounts by class', () => {
     const a = analyseAccess(org, stages, denying, { byClass: true });
     expect(a.problems).toEqual([]);
     expect(a.paths.some((p) => p.accounts?.length === 200)).toBe(true);
+  });
+});
+
+describe('proving by class, with several classes and access settings', () => {
+  // The example org (developers and CI in the tools account) with 200 more pipeline accounts: web-app runs in
+  // every one, payments-api in every other one. Two classes: with both pipelines (100, and dev and prod of the
+  // example), with web-app only (100, and staging).
+  const example = yaml.load(readFileSync('parameters/example.yaml', 'utf8')) as {
+    accounts: Record<string, unknown>;
+    pipelines: Record<string, { branches: Record<string, string> }>;
+  };
+  for (let i = 1; i <= 200; i++) {
+    const name = `env${String(i).padStart(3, '0')}`;
+    example.accounts[name] = { id: String(600000000000 + i), role: 'pipeline', environment: name };
+    example.pipelines['web-app'].branches[name] = 'main';
+    if (i % 2 === 0) example.pipelines['payments-api'].branches[name] = 'main';
+  }
+  const org = parseOrg(yaml.dump(example), 'example-plus-200.yaml');
+  const stages = planStages(org);
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+
+  it('gives the same report as account by account', () => {
+    const byClass = analyseAccess(org, stages, templates, { byClass: true });
+    const byAccount = analyseAccess(org, stages, templates, { byClass: false });
+    expect(byAccount.problems).toEqual([]);
+    const sizes = [...new Set(byClass.paths.flatMap((p) => (p.accounts ? [p.accounts] : [])))].map((a) => a.length).sort((x, y) => x - y);
+    expect(sizes).toEqual([101, 102]);
+    // The developers' and CI's paths (tools and source accounts, no class) are proved as before.
+    expect(byClass.paths.filter((p) => !p.accounts)).toEqual(byAccount.paths.filter((p) => !p.group));
+    expect(byClass.results.reduce((n, r) => n + weight(r.path), 0)).toBe(byAccount.results.length);
+    const report = (a: AccessAnalysis) => toMarkdown(buildReport({ org, stages, templates, rollout: orderStages(stages), access: a, files: new Map(), svg: '' }));
+    expect(report(byClass)).toBe(report(byAccount));
   });
 });
 
