@@ -101,8 +101,7 @@ export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files } = input;
   const sections: Section[] = [];
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
-  /** A stage's statements, one row each, or one row for all its accounts when it has many. */
-  // A class's statement is always one row: its token stands for its members.
+  /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => ({
       cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`],
@@ -111,7 +110,7 @@ export function buildReport(input: ReportInput): Report {
       accounts: weight(g),
     }));
   const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
-  const requests = access.results.reduce((n, r) => n + weight(r.path), 0);
+  const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   const crossAccount = access.grants.filter(
