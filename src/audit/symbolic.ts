@@ -137,7 +137,7 @@ export const concreteGlob = (pattern: string, flags: '' | 'i'): RegExp =>
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
  * nowhere (no token), as the whole string (an account), or as the whole
- * account field of an ARN (`arn:aws:iam::<token>:role/x`).
+ * account field of an ARN (`arn:<partition>:iam::<token>:role/x`).
  */
 export function isPlainKey(s: string): boolean {
   const at = s.indexOf(TOKEN_MARK);
