@@ -17,10 +17,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import { outputRefLabel, type OutputRef, type Stage } from '../stages/model';
 import type { Resolver, Value } from './resolve';
-import { hasToken, MAX_CLASSES, TOKEN_MARK, tokenFor } from './symbolic';
-
-/** Whether a text already holds a character the tokens are made of (no org file or template should). */
-const holdsTokenCharacters = (text: string) => hasToken(text) || text.includes('\uF000');
+import { holdsTokenCharacters, MAX_CLASSES, TOKEN_MARK, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
@@ -33,6 +30,10 @@ export const weight = (x: { readonly accounts?: readonly string[] }): number => 
 
 /** `text` with `account` written as `token`. */
 export const tokenise = (text: string, account: string, token: string): string => (text.includes(account) ? text.replaceAll(account, token) : text);
+
+/** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`. */
+export const tokeniseLists = (record: Record<string, string[]>, account: string, token: string): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(record).map(([key, list]) => [key, list.map((text) => tokenise(text, account, token))]));
 
 const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 
@@ -94,7 +95,6 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   return classes;
 }
 
-/** The key described above; undefined when a value already holds a token's characters. */
 interface KeyedStage {
   stage: Stage;
   /** The parameters its policies and outputs read, in a fixed order. */
@@ -107,6 +107,7 @@ const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
   return list;
 };
 
+/** The key described above; undefined when a value already holds a token's characters. */
 function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[], outputText: (r: OutputRef) => string): string | undefined {
   const parts = [`pipelines ${pipelines.join(',')}`];
   for (const { stage, used } of stages) {

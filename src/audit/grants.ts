@@ -4,11 +4,10 @@
  * auditor's matrices and the access proof read this one model.
  */
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
-import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { classifyAccounts, tokenise, type AccountClass } from './classes';
-import { all, fixed, map, Resolver, varying, type Compiled, type PerAccount, type Value } from './resolve';
+import { classifyAccounts, tokenise, tokeniseLists, type AccountClass } from './classes';
+import { all, fixed, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -51,8 +50,7 @@ function values(c: Compiled): Values {
 
 export interface CollectedGrants {
   grants: ResolvedStatement[];
-  resolver: Resolver;
-  /** Account id → its class, when grants were collected by class (see classes.ts); empty otherwise. */
+  /** Account id → its class, when grants were collected by class (see classes.ts) and some accounts share one; empty otherwise. */
   classes: ReadonlyMap<string, AccountClass>;
 }
 
@@ -60,9 +58,9 @@ export interface CollectedGrants {
  * Every statement in every target account of its stage; with `byClass`, an
  * account that shares a class with others is not listed on its own: its
  * class's statements are, once, with the class's token for the account.
+ * `resolver` keeps what it compiled: a second collection reuses it.
  */
-export function collectGrants(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, byClass = false): CollectedGrants {
-  const resolver = new Resolver(org, stages, templates);
+export function collectGrants(org: Org, stages: readonly Stage[], resolver: Resolver, byClass = false): CollectedGrants {
   const compiled = stages.map((stage) => ({ stage, statements: compileStatements(org, stage, resolver) }));
   let classes: ReadonlyMap<string, AccountClass> = new Map();
   if (byClass) {
@@ -81,7 +79,7 @@ export function collectGrants(org: Org, stages: readonly Stage[], templates?: Re
       }
     }
   }
-  return { grants, resolver, classes };
+  return { grants, classes };
 }
 
 function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(account: string) => ResolvedStatement> {
@@ -109,7 +107,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(a
 function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   const t = (text: string) => tokenise(text, account, c.token);
   const conditions: ResolvedStatement['conditions'] = {};
-  for (const [operator, keys] of Object.entries(g.conditions)) conditions[operator] = Object.fromEntries(Object.entries(keys).map(([k, list]) => [k, list.map(t)]));
+  for (const [operator, keys] of Object.entries(g.conditions)) conditions[operator] = tokeniseLists(keys, account, c.token);
   return {
     ...g,
     account: c.token,

@@ -20,9 +20,9 @@ import { accountByName, accountOfEnvironment, repositoryByName, type Org } from 
 import type { Stage } from '../stages/model';
 import { accountOf, evaluate, GrantIndex, matches, type Request } from './evaluate';
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
-import type { Resolver } from './resolve';
+import { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
-import { tokenise, type AccountClass } from './classes';
+import { tokenise, tokeniseLists, type AccountClass } from './classes';
 import { ACCOUNTS_LISTED } from './scale';
 import { hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
 
@@ -87,7 +87,7 @@ function forClass(path: AccessPath, account: string, c: AccountClass): AccessPat
     principal: path.principal.kind === 'aws' ? aws(t(path.principal.arn)) : path.principal,
     resource: t(path.resource),
     resourceAccount: t(path.resourceAccount),
-    context: path.context && Object.fromEntries(Object.entries(path.context).map(([k, list]) => [k, list.map(t)])),
+    context: path.context && tokeniseLists(path.context, account, c.token),
     group: { ...path.group!, account: c.token },
     accounts: c.members,
   };
@@ -222,28 +222,29 @@ export interface AnalyseOptions {
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
+  const resolver = new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
-  if (byClass) {
-    // Undefined also when it fails: a failing org is analysed account by account, so its messages name the accounts.
-    const proved = prove(org, stages, templates, true);
-    if (proved) return proved;
-  }
-  return prove(org, stages, templates, false)!;
+  // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
+  return (byClass ? prove(org, stages, resolver, true) : undefined) ?? prove(org, stages, resolver, false)!;
 }
 
-/** The analysis; by class, undefined when no account shares a class, the proof might not hold in every member, or it fails. */
-function prove(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate> | undefined, byClass: boolean): AccessAnalysis | undefined {
-  const { grants, resolver, classes } = collectGrants(org, stages, templates, byClass);
-  if (byClass && classes.size === 0) return undefined;
+/**
+ * The analysis. By class, undefined when the proof might not hold in every
+ * member or fails; when no accounts share a class, the grants collected are
+ * every account's, and the proof is the account-by-account one.
+ */
+function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean): AccessAnalysis | undefined {
+  const { grants, classes } = collectGrants(org, stages, resolver, byClass);
+  const classed = classes.size > 0;
   const paths = declaredPaths(org, stages, resolver, classes);
-  if (byClass && !exactLookups(grants, paths, classes)) return undefined;
+  if (classed && !exactLookups(grants, paths, classes)) return undefined;
   startProof(new Set(classes.values()));
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
   const results: AccessResult[] = [];
   const problems: string[] = [];
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
-  const givenUp = () => byClass && (!stillCertain() || problems.length > 0);
+  const givenUp = () => classed && (!stillCertain() || problems.length > 0);
   for (const path of paths) {
     if (givenUp()) return undefined;
     // A path's actions are mostly granted by the same statements: those results share one list, kept

@@ -9,12 +9,13 @@
 import type { Org } from '../org/model';
 import type { PrincipalRef } from './grants';
 import { accountOf } from './evaluate';
+import { tokenise } from './classes';
 
 export const ACCOUNTS_LISTED = 12;
 export const ACCOUNT_PLACEHOLDER = '{account}';
 
 /** `text` with one account's id as the placeholder; account ids are 12 digits, so they are found in ARNs and names alike. */
-export const generalise = (text: string, account: string) => (text.includes(account) ? text.replaceAll(account, ACCOUNT_PLACEHOLDER) : text);
+export const generalise = (text: string, account: string) => tokenise(text, account, ACCOUNT_PLACEHOLDER);
 
 /** The accounts of a list, by name, or as "every pipeline account" when that is what they are. */
 export function describeAccounts(org: Org, ids: readonly string[]): string {

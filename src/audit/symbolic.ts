@@ -28,6 +28,8 @@ const ID_LENGTH = 12;
 
 export const tokenFor = (classIndex: number): string => TOKEN_MARK + String.fromCharCode(FIRST_CLASS + classIndex);
 export const hasToken = (s: string): boolean => s.includes(TOKEN_MARK);
+/** Whether a text already holds a character tokens are made of (no org file or template should). */
+export const holdsTokenCharacters = (text: string): boolean => hasToken(text) || text.includes(SOME_DIGIT);
 export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK;
 
 let certain = true;
