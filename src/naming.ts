@@ -68,11 +68,15 @@ export class Names {
   pipelineRole(): string {
     return `${this.prefix}-pipeline`;
   }
-  sourceRole(): string {
-    return `${this.prefix}-codecommit-source`;
+  /**
+   * One cross-account source role per pipeline account, named by that account:
+   * the role the dev pipeline assumes can reach only dev's artifacts and key.
+   */
+  sourceRole(pipelineAccountId: string): string {
+    return `${this.prefix}-source-${pipelineAccountId}`;
   }
-  sourceAccessPolicy(): string {
-    return `${this.prefix}-codecommit-source-access`;
+  sourceAccessPolicy(pipelineAccountId: string): string {
+    return `${this.prefix}-source-${pipelineAccountId}`;
   }
   eventForwarderRole(): string {
     return `${this.prefix}-event-forwarder`;
@@ -95,6 +99,16 @@ export class Names {
   }
   ciInstanceRole(): string {
     return `${this.prefix}-ci-instance`;
+  }
+  flowLogRole(): string {
+    return `${this.prefix}-ci-flow-logs`;
+  }
+  /** The CodeDeploy deployment targets' instance role and instance profile (same name) in each pipeline account. */
+  deployTargetRole(): string {
+    return `${this.prefix}-deploy-target`;
+  }
+  deployTargetPolicy(): string {
+    return `${this.prefix}-deploy-target-artifacts`;
   }
   forwardingRule(index: number): string {
     return `${this.prefix}-codecommit-fwd-${String(index).padStart(3, '0')}`;
@@ -132,12 +146,15 @@ export class Names {
   prefixNames(accountId: string, region: string): Array<[NameRule, string]> {
     return [
       [RULES.role, this.pipelineRole()],
-      [RULES.role, this.sourceRole()],
+      [RULES.role, this.sourceRole(accountId)],
       [RULES.role, this.eventForwarderRole()],
       [RULES.role, this.developerRole()],
       [RULES.role, this.ciReaderRole()],
       [RULES.role, this.ciInstanceRole()],
-      [RULES.managedPolicy, this.sourceAccessPolicy()],
+      [RULES.role, this.deployTargetRole()],
+      [RULES.role, this.flowLogRole()],
+      [RULES.managedPolicy, this.deployTargetPolicy()],
+      [RULES.managedPolicy, this.sourceAccessPolicy(accountId)],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],
       [RULES.rule, this.forwardingRule(999)],

@@ -23,8 +23,18 @@ export interface AccessRolesInput {
   ci: boolean;
 }
 
-/** IAM Identity Center provisions permission-set roles under this path. */
-const SSO_PATH = 'aws-reserved/sso.amazonaws.com/*/';
+/**
+ * IAM Identity Center provisions permission-set roles under
+ * `aws-reserved/sso.amazonaws.com/<region>/`, except for an instance whose
+ * home region is us-east-1, where the region segment is absent. Both forms are
+ * admitted, each exactly (a single `*` before the role name would also match
+ * deeper paths).
+ * No AWS reference page spells the path out; AWS's containers blog ("A quick path to
+ * Amazon EKS single sign-on using AWS SSO": "If you configure SSO in a Region other than
+ * us-east-1, add the Region after sso.amazonaws.com") and
+ * https://repost.aws/questions/QUpP-HDDmXT4C1YvjWvoVl_A (confirmed in us-east-1) do.
+ */
+export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
 export function accessRoles(input: AccessRolesInput): TemplateDefinition {
   const { names, developers } = input;
@@ -34,7 +44,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
 
   if (developers) {
     const principalArns = developers.assumedBy.flatMap((s, i) =>
-      s.roleNames.map((r) => arn(`iam::${developers.sourceAccountIds[i]}:role/${s.sso ? SSO_PATH : ''}${r}`)),
+      s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${developers.sourceAccountIds[i]}:role/${path}${r}`))),
     );
     const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
     if (developers.requireMfa) conditions.Bool = { 'aws:MultiFactorAuthPresent': 'true' };

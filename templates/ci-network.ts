@@ -1,11 +1,17 @@
 /**
- * The CI account, optional: a VPC whose CI subnets have no route to an
- * internet gateway and give no public IPs. git reaches CodeCommit through
- * interface endpoints for git-codecommit, codecommit and sts, whose policies
- * admit only the org's CI roles and repositories. A NAT path exists only when
- * the org file asks for one. (Tighter than the seed's "NAT'd subnet, no IGW".)
+ * The CI account, optional: the network seed 000 draws. CI subnets are
+ * private (no public IPs, no route to the internet gateway); their default
+ * route goes to a NAT gateway in a separate public subnet, so the CI host can
+ * pull its image and packages. git reaches CodeCommit through interface
+ * endpoints for git-codecommit, codecommit and sts, whose policies admit only
+ * the org's CI roles and repositories. `nat: false` makes the network
+ * isolated: no internet path at all, and the endpoints a CI host needs to run
+ * (S3 gateway, ECR, CloudWatch Logs, Systems Manager) beside CodeCommit's and
+ * STS's. Flow logs record every flow of the VPC.
  */
 import EIP from 'cloudform-types/types/ec2/eip';
+import FlowLog from 'cloudform-types/types/ec2/flowLog';
+import LogGroup from 'cloudform-types/types/logs/logGroup';
 import InternetGateway from 'cloudform-types/types/ec2/internetGateway';
 import NatGateway from 'cloudform-types/types/ec2/natGateway';
 import Route from 'cloudform-types/types/ec2/route';
@@ -19,9 +25,10 @@ import VPCGatewayAttachment from 'cloudform-types/types/ec2/vpcGatewayAttachment
 import type Resource from 'cloudform-types/types/resource';
 import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
+import { role, suppressChecks } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
-import { policyDocument, statement } from '../src/iam/policy';
+import { CODECOMMIT_PULL, FLOW_LOGS_DELIVERY, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiNetwork } from '../src/org/model';
 
@@ -30,6 +37,8 @@ export interface CiNetworkInput {
   network: CiNetwork;
   /** `com.amazonaws`, or `cn.com.amazonaws` in the China partition. */
   endpointServicePrefix: string;
+  /** Use the `-fips` CodeCommit endpoints (GovCloud). */
+  fipsEndpoints: boolean;
   /** Source account id → its repositories. */
   repositories: ReadonlyArray<readonly [accountId: string, repositories: readonly string[]]>;
 }
@@ -75,8 +84,10 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
         IpProtocol: 'tcp',
         FromPort: 443,
         ToPort: 443,
-        CidrIp: network.nat ? '0.0.0.0/0' : network.cidr,
-        Description: network.nat ? 'HTTPS through the NAT gateway (asked for in the org file)' : 'HTTPS to the VPC endpoints only',
+        // Isolated, the route table has no internet path: HTTPS reaches only the interface endpoints
+        // and, through the gateway endpoint's route, S3 (whose prefix list a template cannot name).
+        CidrIp: '0.0.0.0/0',
+        Description: network.nat ? 'HTTPS through the NAT gateway and to the VPC endpoints' : 'HTTPS to the VPC endpoints and S3 (no internet route exists)',
       },
     ],
   });
@@ -106,10 +117,26 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       conditions: { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } },
     }),
   ]);
-  const endpoints: Array<[string, string, object]> = [
-    ['GitCodeCommitEndpoint', 'git-codecommit', codecommitPolicy],
-    ['CodeCommitEndpoint', 'codecommit', codecommitPolicy],
+  // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
+  const fips = input.fipsEndpoints ? '-fips' : '';
+  const endpoints: Array<[string, string, object | undefined]> = [
+    ['GitCodeCommitEndpoint', `git-codecommit${fips}`, codecommitPolicy],
+    ['CodeCommitEndpoint', `codecommit${fips}`, codecommitPolicy],
     ['StsEndpoint', 'sts', stsPolicy],
+    // Isolated: what the CI host itself needs without an internet path (image pulls, logs,
+    // Session Manager). Their policies stay AWS's default: the instance role's IAM policy decides.
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
+    ...(network.nat
+      ? []
+      : ([
+          ['EcrApiEndpoint', 'ecr.api', undefined],
+          ['EcrDockerEndpoint', 'ecr.dkr', undefined],
+          ['LogsEndpoint', 'logs', undefined],
+          ['SsmEndpoint', 'ssm', undefined],
+          ['SsmMessagesEndpoint', 'ssmmessages', undefined],
+          ['Ec2MessagesEndpoint', 'ec2messages', undefined],
+        ] as Array<[string, string, undefined]>)),
   ];
   for (const [id, service, policy] of endpoints) {
     resources[id] = new VPCEndpoint({
@@ -119,9 +146,45 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       SubnetIds: privateSubnets.map(ref),
       SecurityGroupIds: [ref('EndpointSecurityGroup')],
       PrivateDnsEnabled: true,
-      PolicyDocument: policy,
+      ...(policy ? { PolicyDocument: policy } : {}),
     });
   }
+  if (!network.nat) {
+    // ECR keeps image layers in S3: the gateway endpoint on the CI route table.
+    resources.S3GatewayEndpoint = new VPCEndpoint({
+      VpcEndpointType: 'Gateway',
+      ServiceName: sub(`${input.endpointServicePrefix}.\${AWS::Region}.s3`),
+      VpcId: ref('Vpc'),
+      RouteTableIds: [ref('CiRouteTable')],
+    });
+  }
+
+  // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+  resources.FlowLogGroup = suppressChecks(new LogGroup({ RetentionInDays: 365 }), [
+    {
+      id: 'CKV_AWS_158',
+      reason: 'CloudWatch Logs encrypts every log group at rest with its own keys; flow records hold addresses and ports, no payload',
+    },
+  ]);
+  resources.FlowLogRole = role({
+    name: names.flowLogRole(),
+    description: 'VPC Flow Logs delivers the CI network\'s flow records to its log group with this role',
+    trust: serviceTrust('vpc-flow-logs.amazonaws.com', {
+      StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+      ArnLike: { 'aws:SourceArn': arn('ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*') },
+    }),
+    inlinePolicies: [
+      { name: 'deliver-flow-logs', document: policyDocument([statement({ sid: 'DeliverFlowLogs', actions: FLOW_LOGS_DELIVERY.actions, resources: getAtt('FlowLogGroup', 'Arn') })]) },
+    ],
+  });
+  resources.FlowLog = new FlowLog({
+    ResourceId: ref('Vpc'),
+    ResourceType: 'VPC',
+    TrafficType: 'ALL',
+    LogDestinationType: 'cloud-watch-logs',
+    LogGroupName: ref('FlowLogGroup'),
+    DeliverLogsPermissionArn: getAtt('FlowLogRole', 'Arn'),
+  });
 
   if (network.nat) {
     resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], AvailabilityZone: availabilityZone(0), MapPublicIpOnLaunch: false });
@@ -136,12 +199,17 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }
 
   return {
-    description: `xstack ci-network: private CI subnets reaching CodeCommit through VPC endpoints${network.nat ? ', with a NAT path' : ', no internet path'}`,
+    description: `xstack ci-network: private CI subnets reaching CodeCommit through VPC endpoints${network.nat ? ', internet through a NAT gateway' : ', isolated (no internet path)'}`,
     parameters: {},
     resources,
     outputs: {
       VpcId: { description: 'The CI VPC', value: ref('Vpc') },
-      CiSubnetIds: { description: 'Subnets to run the CI in (no public IPs, no internet gateway route)', value: new IntrinsicFunction('Fn::Join', [',', privateSubnets.map(ref)]) },
+      CiSubnetIds: {
+        description: network.nat
+          ? 'Subnets to run the CI in (no public IPs; default route to the NAT gateway, none to the internet gateway)'
+          : 'Subnets to run the CI in (no public IPs, no internet path)',
+        value: new IntrinsicFunction('Fn::Join', [',', privateSubnets.map(ref)]),
+      },
       CiSecurityGroupId: { description: 'Security group for the CI instances', value: ref('CiSecurityGroup') },
     },
   };

@@ -8,11 +8,12 @@ import Key from 'cloudform-types/types/kms/key';
 import Bucket from 'cloudform-types/types/s3/bucket';
 import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
 import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
+import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { retain } from '../src/cfn/extensions';
 import { suppressChecks } from '../src/cfn/resources';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { ARTIFACT_OBJECT_WRITE, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
+import { ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
 import { policyDocument, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -29,6 +30,8 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   const { names } = input;
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
 
+  // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+  const viaS3 = sub('s3.${AWS::Region}.amazonaws.com');
   const keyPolicy = policyDocument([
     statement({
       // The account root as principal, narrowed to named roles: KMS refuses a key policy that
@@ -45,6 +48,16 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       principal: { AWS: ref('PipelineRoleArn') },
       actions: KMS_ARTIFACT_DATA_KEY.actions,
       resources: '*',
+    }),
+    statement({
+      // The CodeDeploy agent on the deployment targets reads the revision through S3, never
+      // through KMS directly. KMS counts an IAM policy only where the key policy allows it, so
+      // the role is named here. https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+      sid: 'DeployTargetsDecryptViaS3',
+      principal: { AWS: ref('DeployTargetRoleArn') },
+      actions: KMS_DECRYPT_VIA_S3.actions,
+      resources: '*',
+      conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
     }),
     statement({
       sid: 'SourceRolesUseKey',
@@ -85,13 +98,20 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     principal: { AWS: ref('EventForwarderRoleArns') },
     actions: EVENTS_PUT.actions,
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
-    conditions: { StringEquals: { 'events:source': 'aws.codecommit' } },
+    // events:source is multivalued (one PutEvents call carries several entries): a set operator,
+    // as AWS's own cross-account bus example writes it, and Null so that a request without the key
+    // does not pass ForAllValues vacuously.
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy.html
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+    conditions: { 'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'] }, Null: { 'events:source': 'false' } },
   });
 
   return {
     description: 'xstack pipeline-foundation: artifact key, artifact bucket and event bus policy of this pipeline account',
     parameters: {
       PipelineRoleArn: { type: 'String', description: 'ARN of this account\'s CodePipeline service role' },
+      DeployTargetRoleArn: { type: 'String', description: 'ARN of this account\'s deployment targets\' instance role' },
+      DeployTargetRoleName: { type: 'String', description: 'Name of this account\'s deployment targets\' instance role' },
       SourceRoleArns: { type: 'CommaDelimitedList', description: 'ARNs of the source accounts\' cross-account source roles' },
       EventForwarderRoleArns: { type: 'CommaDelimitedList', description: 'ARNs of the source accounts\' event forwarding roles' },
     },
@@ -137,6 +157,27 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
           },
         ],
       ),
+      DeployTargetArtifactsPolicy: new ManagedPolicy({
+        ManagedPolicyName: names.deployTargetPolicy(),
+        Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
+        Roles: [ref('DeployTargetRoleName')],
+        PolicyDocument: policyDocument([
+          statement({
+            sid: 'DownloadRevisions',
+            actions: CODEDEPLOY_AGENT_DOWNLOAD.actions,
+            resources: objects,
+            // This account's bucket only, even if a bucket of that name were another account's.
+            // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
+            conditions: { StringEquals: { 'aws:ResourceAccount': ref('AWS::AccountId') } },
+          }),
+          statement({
+            sid: 'DecryptRevisionsViaS3',
+            actions: KMS_DECRYPT_VIA_S3.actions,
+            resources: getAtt('ArtifactKey', 'Arn'),
+            conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
+          }),
+        ]),
+      }),
       ArtifactBucketPolicy: new BucketPolicy({ Bucket: ref('ArtifactBucket'), PolicyDocument: bucketPolicy }),
       CodeCommitEventsBusPolicy: new EventBusPolicy({
         EventBusName: 'default',

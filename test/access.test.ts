@@ -9,6 +9,8 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { CODECOMMIT_PULL } from '../src/iam/grants';
 import { loadOrgFile } from '../src/org/load';
 import { subnetCidrs } from '../templates/ci-network';
+import { analyseAccess } from '../src/audit/paths';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { compileFile, tempDir } from './helpers';
 
 const example = compileFile('parameters/example.yaml');
@@ -41,14 +43,37 @@ describe('access roles', () => {
     expect(deny.Action).toContain('codecommit:GitPush');
   });
 
-  it('developer trust: account roots narrowed to the named role patterns; SSO path; MFA and session length as configured', () => {
+  it('developer trust: account roots narrowed to the named role patterns; both Identity Center path forms; session length as configured', () => {
     const [trust] = developer.AssumeRolePolicyDocument.Statement;
     expect(trust.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } });
-    expect(trust.Condition).toEqual({ ArnLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' }] } });
+    expect(trust.Condition).toEqual({
+      ArnLike: {
+        'aws:PrincipalArn': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' },
+        ],
+      },
+    });
     expect(developer.MaxSessionDuration).toBe(4 * 3600);
     const govDeveloper = props(template(gov, 'access-roles-account2-gov'), 'DeveloperRole');
-    expect(govDeveloper.AssumeRolePolicyDocument.Statement[0].Condition.Bool).toEqual({ 'aws:MultiFactorAuthPresent': 'true' });
+    expect(govDeveloper.AssumeRolePolicyDocument.Statement[0].Condition.Bool).toBeUndefined();
     expect(govDeveloper.MaxSessionDuration).toBe(2 * 3600);
+  });
+
+  // The role ARNs Identity Center gives a permission set's role, as IAM reports them in aws:PrincipalArn:
+  // an instance homed in us-east-1 has no region segment, one homed elsewhere has it.
+  it.each([
+    ['us-east-1 home region', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_0123456789abcdef', true],
+    ['eu-west-1 home region', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Developer_0123456789abcdef', true],
+    ['another permission set', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef', false],
+    ['a role outside the reserved path', 'arn:aws:iam::555555555555:role/AWSReservedSSO_Developer_0123456789abcdef', false],
+    ['another account', 'arn:aws:iam::666666666666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_0123456789abcdef', false],
+  ])('Identity Center role, %s: may assume the developer role = %s', (_what, principalArn, allowed) => {
+    const analysis = analyseAccess(example.org, example.stages);
+    const role = 'arn:aws:iam::111111111111:role/acme-developer';
+    const index = new GrantIndex(analysis.grants);
+    const decision = evaluate(index, { principal: { kind: 'aws', arn: principalArn }, action: 'sts:AssumeRole', resource: role, resourceAccount: '111111111111', identityManagedElsewhere: true });
+    expect(decision.allowed).toBe(allowed);
   });
 
   it('the CI instance role may only assume the CI roles; EC2 trust carries its recorded exception', () => {
@@ -69,30 +94,39 @@ describe('CI network', () => {
   const subnetsOf = (t: CfnTemplate) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet');
 
   it.each([
-    ['example (no NAT)', example],
-    ['govcloud (NAT asked for)', gov],
-  ])('%s: CI subnets have no internet-gateway route and no public IPs; endpoints with policies', (_name, compiled) => {
+    ['example (NAT, the default)', example, ['codecommit', 'git-codecommit', 'sts']],
+    ['govcloud (isolated, FIPS)', gov, ['codecommit-fips', 'ec2messages', 'ecr.api', 'ecr.dkr', 'git-codecommit-fips', 'logs', 's3', 'ssm', 'ssmmessages', 'sts']],
+  ])('%s: CI subnets have no internet-gateway route and no public IPs; CodeCommit and STS endpoints with policies; flow logs', (_name, compiled, services) => {
     const t = template(compiled, 'ci-network');
     for (const [, s] of subnetsOf(t)) expect((s.Properties as any).MapPublicIpOnLaunch).toBe(false);
     for (const r of routesOf(t, 'CiRouteTable')) expect((r.Properties as any).GatewayId).toBeUndefined();
     const endpoints = Object.values(t.Resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint').map((r) => r.Properties as any);
-    expect(endpoints.map((e) => e.ServiceName['Fn::Sub'].split('.').pop()).sort()).toEqual(['codecommit', 'git-codecommit', 'sts']);
+    expect(endpoints.map((e) => e.ServiceName['Fn::Sub'].replace(/^com\.amazonaws\.\$\{AWS::Region\}\./, '')).sort()).toEqual(services);
     for (const e of endpoints) {
-      expect(e.PrivateDnsEnabled).toBe(true);
-      for (const s of e.PolicyDocument.Statement) expect(Object.keys(s.Condition).length).toBeGreaterThan(0);
+      if (e.VpcEndpointType === 'Interface') expect(e.PrivateDnsEnabled).toBe(true);
+      const name = e.ServiceName['Fn::Sub'];
+      // CodeCommit's and STS's endpoints admit only the org's CI roles; the host's own services keep AWS's default.
+      if (/codecommit|\.sts$/.test(name)) for (const s of e.PolicyDocument.Statement) expect(Object.keys(s.Condition).length).toBeGreaterThan(0);
+      else expect(e.PolicyDocument).toBeUndefined();
     }
+    const flowLog = Object.values(t.Resources).find((r) => r.Type === 'AWS::EC2::FlowLog')!.Properties as any;
+    expect(flowLog).toMatchObject({ ResourceId: { Ref: 'Vpc' }, ResourceType: 'VPC', TrafficType: 'ALL', LogGroupName: { Ref: 'FlowLogGroup' } });
     for (const r of Object.values(t.Resources).filter((x) => x.Type === 'AWS::EC2::SecurityGroup')) {
       for (const rule of (r.Properties as any).SecurityGroupIngress ?? []) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
     }
   });
 
-  it('without NAT there is no internet gateway, NAT gateway or route at all; with NAT the CI route goes through the NAT gateway', () => {
-    const closed = template(example, 'ci-network');
+  it('isolated: no internet gateway, NAT gateway or route at all; by default (seed 000) the CI route goes through a NAT gateway in a separate public subnet', () => {
+    const closed = template(gov, 'ci-network');
     expect(Object.values(closed.Resources).map((r) => r.Type)).not.toEqual(expect.arrayContaining(['AWS::EC2::InternetGateway']));
     expect(Object.values(closed.Resources).filter((r) => ['AWS::EC2::Route', 'AWS::EC2::NatGateway'].includes(r.Type))).toEqual([]);
-    expect((props(closed, 'CiSecurityGroup').SecurityGroupEgress as any[]).map((e) => e.CidrIp)).toEqual(['10.20.0.0/16']);
-    const open = template(gov, 'ci-network');
+    const open = template(example, 'ci-network');
     expect(routesOf(open, 'CiRouteTable').map((r) => Object.keys(r.Properties as object).sort())).toEqual([['DestinationCidrBlock', 'NatGatewayId', 'RouteTableId']]);
+    expect(routesOf(open, 'NatRouteTable').map((r) => (r.Properties as any).GatewayId)).toEqual([{ Ref: 'InternetGateway' }]);
+    expect(props(open, 'NatGateway').SubnetId).toEqual({ Ref: 'NatSubnet' });
+    const ciSubnets = subnetsOf(open).filter(([id]) => id.startsWith('CiSubnet')).map(([id]) => id);
+    expect(ciSubnets).not.toContain('NatSubnet');
+    expect(ciSubnets.length).toBe(2);
   });
 
   it('splits the VPC block into subnets four bits longer', () => {

@@ -21,7 +21,7 @@ describe('access analysis of the compiled policies', () => {
     const a = analyseAccess(org, fresh());
     const crossAccountWrite = a.results.find((r) => r.path.purpose.startsWith('the source role writes') && r.action === 's3:PutObject')!;
     expect(crossAccountWrite.reason).toBe('both sides allow it');
-    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceAccessPolicy/WriteArtifacts']);
+    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceAccess222222222222/WriteArtifacts']);
     expect(a.results.filter((r) => r.path.denied).length).toBeGreaterThan(0);
   });
 
@@ -31,13 +31,13 @@ describe('access analysis of the compiled policies', () => {
     key.KeyPolicy.Statement = key.KeyPolicy.Statement.filter((s: { Sid: string }) => s.Sid !== 'SourceRolesUseKey');
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain(
-      'the source role encrypts with the artifact key (web-app in dev): arn:aws:iam::111111111111:role/acme-codecommit-source may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}: no key policy statement allows it',
+      'the source role encrypts with the artifact key (web-app in dev): arn:aws:iam::111111111111:role/acme-source-222222222222 may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}: no key policy statement allows it',
     );
   });
 
   it('a missing identity grant fails on the identity side', () => {
     const stages = fresh();
-    const policy = props(stages, 'source-access-shared-services', 'SourceAccessPolicy');
+    const policy = props(stages, 'source-access-shared-services', 'SourceAccess444444444444');
     policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: { Sid: string }) => s.Sid !== 'WriteArtifacts');
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => /source role writes the source artifact \(web-app in prod\): .* may not s3:PutObject on arn:aws:s3:::acme-artifacts-444444444444-eu-west-1\/web-app\/SourceArtifact\/artifact\.zip: no identity policy of the principal allows it/.test(p))).toBe(true);
@@ -50,7 +50,7 @@ describe('access analysis of the compiled policies', () => {
     write.Action = [...ARTIFACT_OBJECT_WRITE.actions, 's3:DeleteObject'];
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain(
-      'pipeline-foundation @ 222222222222: ArtifactBucketPolicy/SourceRolesWriteArtifacts grants s3:DeleteObject on arn:aws:s3:::acme-artifacts-222222222222-eu-west-1/* to arn:aws:iam::111111111111:role/acme-codecommit-source, which no declared access path needs',
+      'pipeline-foundation @ 222222222222: ArtifactBucketPolicy/SourceRolesWriteArtifacts grants s3:DeleteObject on arn:aws:s3:::acme-artifacts-222222222222-eu-west-1/* to arn:aws:iam::111111111111:role/acme-source-222222222222, which no declared access path needs',
     );
   });
 

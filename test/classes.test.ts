@@ -39,6 +39,9 @@ describe('comparisons with an account token', () => {
     expect(decide(['100000000001', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: true });
     // Two classes at once are not decided member by member.
     expect(decide(['111111111111'], () => same(`${T}3`, `3${U}`))).toEqual({ answer: false, certain: false });
+    // Unless they face each other in the same text: classes share no member, so the two always differ.
+    expect(decide(['111111111111'], () => same(`arn:aws:iam::${T}:role/p`, `arn:aws:iam::${U}:role/p`))).toEqual({ answer: false, certain: true });
+    expect(decide(['111111111111'], () => same(`arn:aws:iam::900000000000:role/s-${T}`, `arn:aws:iam::900000000000:role/s-${U}`))).toEqual({ answer: false, certain: true });
   });
 
   it('globs: `*` takes a whole id; `?` and literal digits that could meet an id lose certainty when a member matches', () => {
@@ -51,12 +54,15 @@ describe('comparisons with an account token', () => {
     expect(decide(['100000000001'], () => symbolicGlob('arn:aws:s3:::other-*', value, false))).toEqual({ answer: false, certain: true });
   });
 
-  it('lookup keys: a token only as a whole account or as the account field of an ARN', () => {
+  it('lookup keys: a token only as a whole account, as the account field of an ARN, or at the end after a non-digit', () => {
     expect(isPlainKey(T)).toBe(true);
     expect(isPlainKey(`arn:aws:iam::${T}:role/big-pipeline`)).toBe(true);
     expect(isPlainKey('arn:aws:iam::900000000000:role/big-pipeline')).toBe(true);
+    // A name that carries a member's id: the source role of each pipeline account.
+    expect(isPlainKey(`arn:aws:iam::900000000000:role/big-source-${T}`)).toBe(true);
     expect(isPlainKey(`arn:aws:iam::${T}:role/big-pipeline-${T}`)).toBe(false);
-    expect(isPlainKey(`arn:aws:s3:::big-${T}`)).toBe(false);
+    expect(isPlainKey(`arn:aws:s3:::big-${T}-us-east-1`)).toBe(false);
+    expect(isPlainKey(`arn:aws:s3:::big-1${T}`)).toBe(false);
     expect(isPlainKey(`1${T}`)).toBe(false);
   });
 });

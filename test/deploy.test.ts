@@ -5,7 +5,7 @@
  */
 import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackInstancesCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DetachRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DetachRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -72,9 +72,19 @@ const detachingAws = () =>
         await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
       }
     }
-    if (input.StackSetName === 'acme-source-identity-shared-services') {
-      const iam = awsClient().iam(await awsClient().assume('arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole'));
-      await iam.send(new DetachRolePolicyCommand({ RoleName: 'acme-codecommit-source', PolicyArn: 'arn:aws:iam::111111111111:policy/acme-codecommit-source-access' }));
+    // The roles of these stages carry managed policies of later stages (source roles: their grants; the
+    // deployment targets' role: its artifact reads).
+    const accounts = ({ 'acme-source-identity-shared-services': ['111111111111'], 'acme-pipeline-identity': ['222222222222', '333333333333', '444444444444'] } as Record<string, string[]>)[
+      input.StackSetName as string
+    ];
+    for (const account of accounts ?? []) {
+      const iam = awsClient().iam(await awsClient().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+      for (const role of (await iam.send(new ListRolesCommand({}))).Roles ?? []) {
+        if (!role.RoleName!.startsWith('acme-')) continue;
+        for (const policy of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName }))).AttachedPolicies ?? []) {
+          if (!policy.PolicyArn!.includes(':aws:policy/')) await iam.send(new DetachRolePolicyCommand({ RoleName: role.RoleName, PolicyArn: policy.PolicyArn }));
+        }
+      }
     }
     return undefined;
   });

@@ -31,9 +31,17 @@ describe('stage graph of the example org', () => {
       kind: 'wired',
       refs: [{ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: '333333333333' }],
     });
+    // One source role per pipeline account, each trusting that account's pipeline role alone.
     const identity = stages.find((s) => s.id === 'source-identity-shared-services')!;
-    const refs = (identity.inputs.get('111111111111')!.PipelineRoleArns as { refs: Array<{ account: string }> }).refs;
-    expect(refs.map((r) => r.account)).toEqual(['222222222222', '333333333333', '444444444444']);
+    const inputs = identity.inputs.get('111111111111')!;
+    expect(Object.keys(inputs).sort()).toEqual(['PipelineRoleArn222222222222', 'PipelineRoleArn333333333333', 'PipelineRoleArn444444444444']);
+    for (const [name, source] of Object.entries(inputs)) {
+      expect(source).toEqual({ kind: 'wired', refs: [{ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: name.slice(-12) }] });
+    }
+    expect(foundation.inputs.get('333333333333')!.SourceRoleArns).toEqual({
+      kind: 'wired',
+      refs: [{ stage: 'source-identity-shared-services', output: 'SourceRoleArn333333333333', account: '111111111111' }],
+    });
     const payments = stages.find((s) => s.id === 'pipeline-payments-api')!;
     expect(payments.targets.map((a) => a.name)).toEqual(['dev', 'prod']);
     expect(payments.inputs.get('444444444444')!.BranchName).toEqual({ kind: 'value', value: 'main', origin: 'pipelines.payments-api.branches.prod' });

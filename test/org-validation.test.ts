@@ -59,6 +59,16 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'unknown partition', edit: (t) => t.replace('partition: aws', 'partition: aws-gov'), expected: /organization\.partition: 'aws-gov' is not accepted \(did you mean 'aws-cn'\?|organization\.partition: 'aws-gov' is not accepted/ },
   { name: 'concurrency above strict failure tolerance', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 5\n    failureToleranceCount: 1\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 5 exceeds failureToleranceCount \+ 1 \(2\)/ },
   { name: 'count and percentage together', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    maxConcurrentPercentage: 10\n`, expected: /sets both maxConcurrentCount and maxConcurrentPercentage/ },
+  {
+    name: 'requireMfa with Identity Center roles',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [AWSReservedSSO_Dev_*]\n        sso: true\n    requireMfa: true\n`,
+    expected: /access\.developers\.requireMfa: cannot be satisfied by IAM Identity Center roles \(access\.developers\.assumedBy\[0\]\): their sessions carry no aws:MultiFactorAuthPresent; expected requireMfa: false, with MFA enforced at the identity provider/,
+  },
+  {
+    name: 'requireMfa with federated roles',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer-federated]\n        federated: true\n    requireMfa: true\n`,
+    expected: /access\.developers\.requireMfa: cannot be satisfied by federated roles \(access\.developers\.assumedBy\[0\]\)/,
+  },
   { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
 ];
 

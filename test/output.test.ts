@@ -144,7 +144,7 @@ describe('cfn-lint, the validator', { timeout: 60_000 }, () => {
 describe('checkov, the policy scanner', { timeout: 60_000 }, () => {
   const checkov = process.env.XSTACK_CHECKOV ?? '.venv/bin/checkov';
   const scan = (dir: string) => {
-    const run = spawnSync(checkov, ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(checkov, ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet', '--skip-download'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const parsed = JSON.parse(run.stdout) as { summary: { passed: number; failed: number; skipped: number; parsing_errors: number } } | Array<{ summary: { passed: number; failed: number; skipped: number; parsing_errors: number } }>;
     return Array.isArray(parsed) ? parsed[0].summary : parsed.summary;
   };

@@ -3,6 +3,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { CompileError } from '../src/errors';
 import { LIMITS } from '../src/limits';
 import { compileGenerated } from './helpers';
+import { SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
 
 describe('orgs with many pipeline accounts', () => {
   it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
@@ -14,13 +15,16 @@ describe('orgs with many pipeline accounts', () => {
     expect(stages.find((s) => s.id === 'source-identity-source')!.notes).toEqual([]);
   });
 
-  it('1,000 accounts: switches to the org-scoped form, chunks the rules, stays inside every limit', () => {
+  it('1,000 accounts: one source role per pipeline account over templates of 20, the forwarder in the org-scoped form, rules chunked, inside every limit', () => {
     const { stages, files, rollout } = compileGenerated(1000);
     const identity = stages.find((s) => s.id === 'source-identity-source')!;
-    expect(identity.notes.join('\n')).toMatch(/source role trust policy: explicit form would need \d+ characters of trust policy \(limit 2048\).*org-scoped form/);
-    expect(identity.definition.parameters).toEqual({});
-    // Without the explicit list, the source role no longer waits for the pipeline roles.
-    expect(rollout.waveOf.get('source-identity-source')).toBe(1);
+    expect(identity.notes.join('\n')).toMatch(/event forwarder policy: explicit form would need \d+ characters of inline policy \(limit 10240\).*org-scoped form/);
+    const identities = stages.filter((s) => s.module === 'source-identity');
+    expect(identities.length).toBe(1000 / SOURCE_ROLES_PER_TEMPLATE);
+    for (const s of identities) expect(Object.keys(s.definition.parameters).length).toBe(SOURCE_ROLES_PER_TEMPLATE);
+    expect(stages.filter((s) => s.module === 'source-access').length).toBe(1000 / SOURCE_ROLES_PER_TEMPLATE);
+    // Each source role trusts its pipeline role, which must exist first.
+    expect(rollout.waveOf.get('source-identity-source')).toBe(2);
     const eventStages = stages.filter((s) => s.module === 'source-events');
     expect(eventStages.length).toBe(Math.ceil(400 / 25));
     for (const [path, text] of files) {
@@ -37,19 +41,22 @@ describe('orgs with many pipeline accounts', () => {
     const perAccount = large.access.results.filter((r) => r.path.group?.account === '100000000040').length;
     expect(perAccount).toBeGreaterThan(10);
     expect(large.access.results.length - small.access.results.length).toBe(20 * perAccount);
-    // The report is not: the same rows, each saying for how many accounts it holds.
+    // The report is not: the same rows, each saying for how many accounts it holds; the source roles, one per
+    // pipeline account in the source account and split over templates of 20, fold the same way.
     for (const id of ['access', 'trust', 'cross-account']) expect(tableRows(section(md(large), id)).length, id).toBe(tableRows(section(md(small), id)).length);
     const access = section(md(large), 'access');
     expect(access).toContain('| the pipeline role assumes the source role (app, each environment) | arn:aws:iam::{account}:role/big-pipeline |');
     expect(access).toContain('(the same in each of 40 accounts)');
     expect(access).not.toContain('100000000007');
-    expect(section(md(large), 'trust')).toContain('| arn:aws:iam::900000000000:role/big-codecommit-source | arn:aws:iam::{account}:role/big-pipeline for every pipeline account (40) |');
+    expect(section(md(large), 'trust')).toContain(
+      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity-source (2 parts) @ 900000000000: SourceRole{account}/PipelineRoleAssumes (the same in each of 40 accounts) |',
+    );
     expect(md(large)).not.toContain('### Account env0001');
     expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipeline-app, pipeline-lib |');
   });
 
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
-    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit source role trust policy would need \d+ characters of trust policy \(limit 2048\)[\s\S]*Set organization.id/);
+    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of inline policy \(limit 10240\)[\s\S]*Set organization.id/);
   });
 });

@@ -34,11 +34,11 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('every service trust carries aws:SourceAccount and aws:SourceArn, but EC2\'s, which records why not', () => {
+  it('every service trust carries aws:SourceAccount and aws:SourceArn, but EC2\'s and CodePipeline\'s, which record why not', () => {
     const trusts = statements.filter(({ doc, s }) => doc.kind === 'trust' && (s.Principal as any)?.Service);
     expect(trusts.length).toBeGreaterThan(5);
     for (const { stage, doc, s } of trusts) {
-      if ((s.Principal as any).Service === 'ec2.amazonaws.com') {
+      if (['ec2.amazonaws.com', 'codepipeline.amazonaws.com'].includes((s.Principal as any).Service)) {
         expect(s.Condition, `${stage} ${doc.resource}`).toBeUndefined();
         expect((doc.metadata as any).xstack.exceptions.map((e: any) => e.rule)).toContain('XS005');
         continue;
@@ -48,19 +48,29 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('uses no managed policies at all, and no literal partition anywhere', () => {
-    for (const { p } of resourcesOf('AWS::IAM::Role')) expect(p.ManagedPolicyArns).toBeUndefined();
+  it('attaches no AWS managed policy but Systems Manager\'s instance core (deployment targets), and no literal partition anywhere', () => {
+    for (const { stage, p } of resourcesOf('AWS::IAM::Role')) {
+      if (p.RoleName === 'acme-deploy-target' || p.RoleName === 'gov-deploy-target') {
+        expect(p.ManagedPolicyArns, stage).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }]);
+      } else expect(p.ManagedPolicyArns, `${stage} ${p.RoleName}`).toBeUndefined();
+    }
     for (const { stage, t } of all) expect(JSON.stringify(t), stage).not.toMatch(/arn:aws(-[a-z-]+)?:/);
   });
 
-  it('the source role may do only the CodeCommit source action, artifact writes and data-key use', () => {
-    const policies = resourcesOf('AWS::IAM::ManagedPolicy');
-    expect(policies.length).toBe(3);
+  it('each pipeline account\'s source role may do only the CodeCommit source action, and write only that account\'s artifacts with only its key', () => {
+    const policies = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ stage }) => stage.startsWith('source-access-'));
+    // example: 3 pipeline accounts read one source account; govcloud: 2 pipeline accounts read each of 2 source accounts.
+    expect(policies.length).toBe(7);
     for (const { p } of policies) {
-      const actions = p.PolicyDocument.Statement.flatMap((s: any) => asList(s.Action));
-      expect(new Set(actions)).toEqual(
+      const account = /-source-(\d{12})$/.exec(p.ManagedPolicyName)![1];
+      expect(p.Roles).toEqual([p.ManagedPolicyName]);
+      const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
+      expect(new Set(Object.values(bySid).flatMap((s: any) => asList(s.Action)))).toEqual(
         new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
       );
+      expect(bySid.WriteArtifacts.Resource).toEqual({ Ref: `ArtifactObjectsArn${account}` });
+      expect(bySid.WriteArtifacts.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
+      expect(bySid.UseArtifactKey.Resource).toEqual({ Ref: `ArtifactKeyArn${account}` });
     }
   });
 
@@ -78,7 +88,11 @@ describe('artifact key and bucket', () => {
       expect(admin.Condition.ArnLike['aws:PrincipalArn'].length).toBeGreaterThan(0);
       expect(admin.Action).not.toContain('kms:Decrypt');
       const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey').map((s: any) => s.Principal.AWS);
-      expect(users).toEqual([{ Ref: 'PipelineRoleArn' }, { Ref: 'SourceRoleArns' }]);
+      expect(users).toEqual([{ Ref: 'PipelineRoleArn' }, { Ref: 'DeployTargetRoleArn' }, { Ref: 'SourceRoleArns' }]);
+      // The deployment targets only decrypt, and only through S3.
+      const targets = p.KeyPolicy.Statement.find((s: any) => s.Sid === 'DeployTargetsDecryptViaS3');
+      expect(targets.Action).toBe('kms:Decrypt');
+      expect(targets.Condition).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } } });
     }
   });
 

@@ -128,7 +128,8 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
           }
           const value = outputText(r);
           if (holdsTokenCharacters(value)) return undefined;
-          refs.push(`${r.stage}.${r.output}@${r.account}=${tokenise(value, account, TOKEN_MARK)}`);
+          // By value only: a member's own source role comes from the template part (and output) that holds it.
+          refs.push(`@${r.account}=${tokenise(value, account, TOKEN_MARK)}`);
         }
         parts.push(`${name}<-${refs.join(',')}`);
       }

@@ -140,6 +140,9 @@ function conditionHolds(operator: string, expected: string[], actual: string[] |
     case 'ArnEquals':
     case 'ForAnyValue:StringEquals':
       return any(same);
+    case 'ForAllValues:StringEquals':
+      // Every value of a multivalued key among the expected ones; vacuously true without the key (hence Null beside it).
+      return actual === undefined || actual.every((a) => expected.some((e) => same(e, a)));
     case 'StringEqualsIfExists':
       return actual === undefined || any(same);
     case 'StringNotEquals':

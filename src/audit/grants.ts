@@ -79,7 +79,7 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       }
     }
   }
-  return { grants, classes };
+  return { grants: classes.size > 0 ? byMember(grants, classes) : grants, classes };
 }
 
 function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(account: string) => ResolvedStatement> {
@@ -117,6 +117,63 @@ function forClass(g: ResolvedStatement, account: string, c: AccountClass): Resol
     conditions,
     accounts: c.members,
   };
+}
+
+/**
+ * An account outside the classes (a source account) may hold one statement
+ * per member (a source role per pipeline account, and its grants). Those
+ * that name exactly one member, and read the same for every member of its
+ * class once its id is the token, are the class's statement, once; any
+ * other statement stays as it is (and one that names members keeps the
+ * proof from holding by class: see exactLookups).
+ */
+const DIGITS = /\d{12}/g;
+function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap<string, AccountClass>): ResolvedStatement[] {
+  // In order: a group stands where its first member stood.
+  const kept: Array<ResolvedStatement | Group> = [];
+  const groups = new Map<string, Group>();
+  for (const g of statements) {
+    if (g.accounts !== undefined) {
+      kept.push(g);
+      continue;
+    }
+    const named = new Set<string>();
+    const scan = (text: string | undefined) => {
+      if (text) for (const [id] of text.matchAll(DIGITS)) if (classes.has(id)) named.add(id);
+    };
+    scan(g.attachedTo);
+    for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
+    g.resources.forEach(scan);
+    for (const keys of Object.values(g.conditions)) for (const list of Object.values(keys)) list.forEach(scan);
+    const [member] = named;
+    const c = member === undefined ? undefined : classes.get(member);
+    if (!c || named.size > 1) {
+      kept.push(g);
+      continue;
+    }
+    // Its label too: the logical id of a member's resource carries the member's id. Members of a
+    // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
+    const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token) };
+    const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined })}`;
+    let group = groups.get(key);
+    if (!group) {
+      groups.set(key, (group = { c, statement, members: [] }));
+      kept.push(group);
+    }
+    group.members.push(g);
+  }
+  return kept.flatMap((x) => {
+    if (!('members' in x)) return [x];
+    // A group is the class's statement only when every member has it; named by the first part's stage
+    // (the report names every part of a split stage by the whole).
+    return x.members.length === x.c.members.length ? [{ ...x.statement, stage: x.members[0].stage }] : x.members;
+  });
+}
+
+interface Group {
+  c: AccountClass;
+  statement: ResolvedStatement;
+  members: ResolvedStatement[];
 }
 
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */

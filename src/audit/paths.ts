@@ -4,17 +4,14 @@
  * makes to a principal of another account is one of these paths.
  */
 import {
-  ARTIFACT_OBJECT_READ_WRITE,
   ARTIFACT_OBJECT_WRITE,
   CODECOMMIT_BRANCH_WRITES,
   CODECOMMIT_DEVELOPER,
   CODECOMMIT_PULL,
-  CODECOMMIT_SOURCE_ACTION,
-  CODEPIPELINE_START,
-  EVENTS_PUT,
   KMS_ARTIFACT_DATA_KEY,
   STS_ASSUME_ROLE,
 } from '../iam/grants';
+import { PIPELINE_NEEDS, type PipelineEnvironment } from '../services/needs';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -34,7 +31,9 @@ export interface AccessPath {
   resource: string;
   resourceAccount: string;
   context?: Record<string, string[]>;
-  /** A path that must be refused (protected branches). */
+  /** The entry of the service needs table (src/services/needs.ts) the path comes from. */
+  need?: string;
+  /** A path that must be refused (protected branches, another environment's artifacts). */
   denied?: boolean;
   /** The principal's own policies live outside the org file (IAM Identity Center permission sets, federated roles). */
   identityManagedElsewhere?: boolean;
@@ -102,22 +101,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
   const paths: AccessPath[] = [];
 
-  // Shared by every environment's paths: a 1,000-account org has 11 paths per pipeline and environment.
-  const encryptedWithKms = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
-  const viaArtifactAlias = { 'kms:ResourceAliases': [names.artifactKeyAlias()] };
-  const fromCodeCommit = { 'events:source': ['aws.codecommit'] };
-  const codepipeline: PrincipalRef = { kind: 'service', service: 'codepipeline.amazonaws.com' };
-  const events: PrincipalRef = { kind: 'service', service: 'events.amazonaws.com' };
-
   for (const p of org.pipelines) {
     const repository = repositoryByName(org, p.repository);
     const s = accountByName(org, repository.account).id;
-    const repoArn = `arn:${partition}:codecommit:${region}:${s}:${p.repository}`;
-    const sourceRole = role(s, names.sourceRole());
-    const sourceRolePrincipal = aws(sourceRole);
-    const forwarderRole = role(s, names.eventForwarderRole());
-    const forwarderPrincipal = aws(forwarderRole);
-    const forwarderContext = { 'aws:SourceAccount': [s], 'aws:SourceArn': [`arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`] };
     const groupPurposes = new Map<string, string>();
     const done = new Set<AccountClass>();
     const groupPurpose = (what: string) => groupPurposes.get(what) ?? groupPurposes.set(what, `${what} (${p.name}, each environment)`).get(what)!;
@@ -125,35 +111,44 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const a = accountOfEnvironment(org, environment).id;
       const c = classes.get(a);
       if (c && done.has(c)) continue;
-      const pipelineRole = role(a, names.pipelineRole());
-      const pipelineRolePrincipal = aws(pipelineRole);
-      const objects = `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`;
-      const key = output('pipeline-foundation', a, 'ArtifactKeyArn');
-      const pipelineArn = `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`;
-      const triggerRole = role(a, names.triggerRole(p.name));
+      const e: PipelineEnvironment = {
+        partition,
+        region,
+        sourceAccount: s,
+        pipelineAccount: a,
+        repositoryArn: `arn:${partition}:codecommit:${region}:${s}:${p.repository}`,
+        pipelineArn: `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`,
+        sourceArtifact: `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`,
+        artifactKeyArn: output('pipeline-foundation', a, 'ArtifactKeyArn'),
+        artifactKeyAlias: names.artifactKeyAlias(),
+        pipelineRole: role(a, names.pipelineRole()),
+        sourceRole: role(s, names.sourceRole(a)),
+        forwarderRole: role(s, names.eventForwarderRole()),
+        forwardingRuleArn: `arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`,
+        triggerRole: role(a, names.triggerRole(p.name)),
+        triggerRuleArn: `arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`,
+        deployTargetRole: role(a, names.deployTargetRole()),
+      };
       const on = `${p.name} in ${environment}`;
-      const each = (what: string, path: Omit<AccessPath, 'purpose' | 'group'>): AccessPath => ({
-        purpose: `${what} (${on})`,
-        group: { purpose: groupPurpose(what), account: a, environment },
-        ...path,
-      });
-      const environmentPaths = [
-        each('CodePipeline runs as the pipeline role', { principal: codepipeline, actions: STS_ASSUME_ROLE.actions, resource: pipelineRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [pipelineArn] } }),
-        each('the pipeline role assumes the source role', { principal: pipelineRolePrincipal, actions: STS_ASSUME_ROLE.actions, resource: sourceRole, resourceAccount: s }),
-        each('the source role reads the repository', { principal: sourceRolePrincipal, actions: CODECOMMIT_SOURCE_ACTION.actions, resource: repoArn, resourceAccount: s }),
-        each('the source role writes the source artifact', { principal: sourceRolePrincipal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: a, context: encryptedWithKms }),
-        each('the source role encrypts with the artifact key', { principal: sourceRolePrincipal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a, context: viaArtifactAlias }),
-        each('the pipeline role reads and writes artifacts', { principal: pipelineRolePrincipal, actions: ARTIFACT_OBJECT_READ_WRITE.actions, resource: objects, resourceAccount: a, context: encryptedWithKms }),
-        each('the pipeline role uses the artifact key', { principal: pipelineRolePrincipal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: key, resourceAccount: a }),
-        each('the source account forwards branch events to the pipeline account', { principal: forwarderPrincipal, actions: EVENTS_PUT.actions, resource: `arn:${partition}:events:${region}:${a}:event-bus/default`, resourceAccount: a, context: fromCodeCommit }),
-        each('EventBridge runs the forwarding rules as the forwarder role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: forwarderRole, resourceAccount: s, context: forwarderContext }),
-        each('EventBridge runs the trigger as the trigger role', { principal: events, actions: STS_ASSUME_ROLE.actions, resource: triggerRole, resourceAccount: a, context: { 'aws:SourceAccount': [a], 'aws:SourceArn': [`arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`] } }),
-        each('the trigger role starts the pipeline', { principal: aws(triggerRole), actions: CODEPIPELINE_START.actions, resource: pipelineArn, resourceAccount: a }),
-      ];
+      const environmentPaths = PIPELINE_NEEDS.map(
+        (need): AccessPath => ({
+          purpose: `${need.purpose} (${on})`,
+          group: { purpose: groupPurpose(need.purpose), account: a, environment },
+          need: need.id,
+          principal: need.principal(e),
+          actions: need.grant.actions,
+          resource: need.resource(e),
+          resourceAccount: need.side === 'source' ? s : a,
+          ...(need.context ? { context: need.context(e) } : {}),
+        }),
+      );
       if (c) done.add(c);
       paths.push(...(c ? environmentPaths.map((path) => forClass(path, a, c)) : environmentPaths));
     }
   }
+
+  // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
+  if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
   const { developers, ci } = org.access;
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
@@ -168,8 +163,14 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       for (const from of developers.assumedBy) {
         const account = accountByName(org, from.account).id;
         for (const name of from.roleNames) {
-          const arn = role(account, `${from.sso ? `aws-reserved/sso.amazonaws.com/${region}/` : ''}${sampleOf(name)}`);
-          paths.push({ purpose: `developers (${name} in ${from.account}) assume the developer role of ${source.name}`, principal: aws(arn), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.developerRole()), resourceAccount: s, context: { 'aws:MultiFactorAuthPresent': ['true'] }, identityManagedElsewhere: true });
+          // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
+          const forms: Array<[string, string]> = from.sso
+            ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
+            : [['', '']];
+          for (const [note, path] of forms) {
+            const arn = role(account, `${path}${sampleOf(name)}`);
+            paths.push({ purpose: `developers (${name} in ${from.account}${note}) assume the developer role of ${source.name}`, principal: aws(arn), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.developerRole()), resourceAccount: s, context: { 'aws:MultiFactorAuthPresent': ['true'] }, identityManagedElsewhere: true });
+          }
         }
       }
       const developer = aws(role(s, names.developerRole()));
@@ -182,6 +183,71 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     }
   }
   return paths;
+}
+
+/**
+ * Environments are isolated: the source role one pipeline account assumes may
+ * not write another pipeline account's artifacts nor use its key. Proved for
+ * each pipeline account against the next one reading the same source account
+ * (one refused pair per account, not every pair); accounts proved by class
+ * are left out, since a pair names two members.
+ */
+function isolationPaths(org: Org, names: Names, output: (stage: string, account: string, name: string) => string, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+  const paths: AccessPath[] = [];
+  for (const source of org.accounts.filter((a) => a.role === 'source')) {
+    const repositories = new Set(org.repositories.filter((r) => r.account === source.name).map((r) => r.name));
+    const consumers = [
+      ...new Set(org.pipelines.filter((p) => repositories.has(p.repository)).flatMap((p) => p.branches.map(([environment]) => accountOfEnvironment(org, environment)))),
+    ].filter((a) => !classes.has(a.id));
+    if (consumers.length < 2) continue;
+    consumers.forEach((a, i) => {
+      const other = consumers[(i + 1) % consumers.length];
+      const principal = aws(`arn:${org.partition}:iam::${source.id}:role/${names.sourceRole(a.id)}`);
+      const objects = `${output('pipeline-foundation', other.id, 'ArtifactObjectsArn').replace(/\*$/, '')}any-pipeline/SourceArtifact/artifact.zip`;
+      const what = `the source role of ${a.environment} may not`;
+      paths.push(
+        { purpose: `${what} write ${other.environment}'s artifacts`, principal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: other.id, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] }, denied: true },
+        { purpose: `${what} use ${other.environment}'s artifact key`, principal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: output('pipeline-foundation', other.id, 'ArtifactKeyArn'), resourceAccount: other.id, context: { 'kms:ViaService': [`s3.${org.region}.amazonaws.com`] }, denied: true },
+      );
+    });
+  }
+  return paths;
+}
+
+/**
+ * Every size, as a rule over the grants rather than a pair of paths: a
+ * pipeline account's bucket and key policies admit no source role but its
+ * own, and a source role's grants on artifacts name its own pipeline
+ * account's bucket (pinned by aws:ResourceAccount) and key only. Statements
+ * of a class carry the token for both, so one check holds for every member.
+ */
+function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): string[] {
+  const names = new Names(org.prefix);
+  const sourceRole = /:role\/(.+)$/;
+  const marker = names.sourceRole('');
+  const ownerOf = (arn: string) => {
+    const name = sourceRole.exec(arn)?.[1];
+    return name?.startsWith(marker) ? name.slice(marker.length) : undefined;
+  };
+  const problems: string[] = [];
+  for (const g of grants) {
+    if (g.effect !== 'Allow') continue;
+    if (g.kind === 'key' || g.kind === 'bucket') {
+      for (const p of g.principals) {
+        const owner = p.kind === 'aws' ? ownerOf(p.arn) : undefined;
+        if (owner !== undefined && owner !== g.account) problems.push(`${g.stage} @ ${g.account}: ${g.policy} admits ${p.kind === 'aws' ? p.arn : ''}, the source role of another pipeline account`);
+      }
+    }
+    const owner = g.kind === 'identity' && g.attachedTo ? ownerOf(g.attachedTo) : undefined;
+    if (owner === undefined) continue;
+    for (const action of g.actions) {
+      const service = action.split(':')[0].toLowerCase();
+      const pinned =
+        service === 's3' ? g.conditions.StringEquals?.['aws:ResourceAccount']?.every((a) => a === owner) === true : service === 'kms' ? g.resources.every((r) => accountOf(r) === owner) : true;
+      if (!pinned) problems.push(`${g.stage} @ ${g.account}: ${g.policy} lets ${g.attachedTo} use ${action} beyond pipeline account ${owner}'s own artifacts`);
+    }
+  }
+  return problems;
 }
 
 /** The declared cross-account paths into each account, by principal, for the extra-grant check. */
@@ -285,6 +351,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
+  problems.push(...environmentIsolation(org, grants));
   return givenUp() ? undefined : { paths, results, grants, problems };
 }
 
@@ -297,7 +364,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
  */
 function exactLookups(grants: readonly ResolvedStatement[], paths: readonly AccessPath[], classes: ReadonlyMap<string, AccountClass>): boolean {
   const account = (id: string) => isToken(id) || (!hasToken(id) && !classes.has(id));
-  const arn = (s: string) => isPlainKey(s) && (hasToken(s) || !classes.has(accountOf(s)));
+  // A key without a token names no member, neither in its account field nor at its end (where a token may stand).
+  const arn = (s: string) => isPlainKey(s) && (hasToken(s) || (!classes.has(accountOf(s)) && !classes.has(s.slice(-12))));
   const principal = (p: PrincipalRef) => p.kind !== 'aws' || arn(p.arn);
   return (
     grants.every((g) => account(g.account) && (g.attachedTo === undefined || arn(g.attachedTo)) && g.principals.every(principal)) &&

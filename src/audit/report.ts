@@ -8,10 +8,11 @@ import type { CfnTemplate } from '../cfn/template';
 import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
-import { outputRefLabel, type Stage } from '../stages/model';
+import { outputRefLabel, stageLabel, type Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
+import { TOKEN_MARK } from './symbolic';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
 
@@ -102,13 +103,27 @@ export function buildReport(input: ReportInput): Report {
   const sections: Section[] = [];
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
   /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
+  const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
+  const pipelineIds = new Set(org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id));
+  /**
+   * A statement of one account made for one pipeline account (its source role, by the logical id
+   * that carries the id or a class's token): folded by that pipeline account when there are many.
+   */
+  const madeFor = (g: ResolvedStatement): string | undefined => {
+    if (pipelineIds.has(g.account) || g.account.startsWith(TOKEN_MARK) || pipelineIds.size <= ACCOUNTS_LISTED) return undefined;
+    const id = /\uE000.|\d{12}/.exec(g.policy)?.[0];
+    return id !== undefined && (id.startsWith(TOKEN_MARK) || pipelineIds.has(id)) ? id : undefined;
+  };
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
-    mergeAccountRows(statements, (g) => ({
-      cells: [...cells(g), `${g.stage} @ ${g.account}: ${g.policy}`],
-      account: g.account,
-      merge: g.accounts !== undefined || targetCount.get(g.stage)! > ACCOUNTS_LISTED,
-      accounts: weight(g),
-    }));
+    mergeAccountRows(statements, (g) => {
+      const member = madeFor(g);
+      return {
+        cells: [...cells(g), `${stageName.get(g.stage) ?? g.stage} @ ${g.account}: ${g.policy}`],
+        account: member ?? g.account,
+        merge: member !== undefined || g.accounts !== undefined || targetCount.get(g.stage)! > ACCOUNTS_LISTED,
+        accounts: weight(g),
+      };
+    });
   const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
@@ -171,7 +186,7 @@ export function buildReport(input: ReportInput): Report {
   const labels = new Map<string, string>();
   const label = (g: ResolvedStatement) => {
     const key = `${g.stage}\u0000${g.policy}`;
-    return labels.get(key) ?? labels.set(key, `${g.stage}: ${g.policy}`).get(key)!;
+    return labels.get(key) ?? labels.set(key, `${stageName.get(g.stage) ?? g.stage}: ${g.policy}`).get(key)!;
   };
   const grantedByText = once((grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; '));
   const principalText = once(describePrincipal);

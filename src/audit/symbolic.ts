@@ -83,10 +83,22 @@ function couldBeEqual(a: string, b: string): boolean {
   return true;
 }
 
+/**
+ * Whether `a` and `b` are the same text around their tokens, with a token of
+ * one class facing a token of another somewhere: classes share no member, so
+ * the two are different for every choice of members.
+ */
+function differentClassesAligned(a: string, b: string): boolean {
+  const ta = a.match(TOKENS);
+  const tb = b.match(TOKENS);
+  if (!ta || !tb || ta.length !== tb.length || a.replace(TOKENS, TOKEN_MARK) !== b.replace(TOKENS, TOKEN_MARK)) return false;
+  return ta.some((t, i) => t !== tb[i]);
+}
+
 /** String equality; with a token on either side, certain only when no id could decide otherwise. */
 export function same(a: string, b: string): boolean {
   if (a === b) return true;
-  if ((hasToken(a) || hasToken(b)) && couldBeEqual(a, b) && !falseForEveryMember('=', a, b, (x, y) => x === y)) certain = false;
+  if ((hasToken(a) || hasToken(b)) && couldBeEqual(a, b) && !differentClassesAligned(a, b) && !falseForEveryMember('=', a, b, (x, y) => x === y)) certain = false;
   return false;
 }
 
@@ -138,8 +150,11 @@ export const concreteGlob = (pattern: string, flags: '' | 'i'): RegExp =>
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
- * nowhere (no token), as the whole string (an account), or as the whole
- * account field of an ARN (`arn:<partition>:iam::<token>:role/x`).
+ * nowhere (no token), as the whole string (an account), as the whole
+ * account field of an ARN (`arn:<partition>:iam::<token>:role/x`), or at the
+ * very end, after a character that is not a digit (a name that carries a
+ * member's id, `…:role/acme-source-<token>`): two keys with their token at the
+ * end are equal for a member exactly when their texts before it are equal.
  */
 export function isPlainKey(s: string): boolean {
   const at = s.indexOf(TOKEN_MARK);
@@ -149,5 +164,6 @@ export function isPlainKey(s: string): boolean {
   // The fifth colon-separated field, exactly.
   let colons = 0;
   for (let i = 0; i < at; i++) if (s[i] === ':') colons++;
+  if (at + 2 === s.length && at > 0 && !isDigit(s[at - 1])) return true;
   return colons === 4 && s[at - 1] === ':' && (at + 2 === s.length || s[at + 2] === ':');
 }

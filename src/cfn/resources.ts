@@ -1,6 +1,7 @@
 /** Resource shapes several templates share. */
 import Role from 'cloudform-types/types/iam/role';
 import type { PolicyDocument } from '../iam/policy';
+import { arn } from './intrinsics';
 
 export interface RoleProps {
   name: string;
@@ -9,6 +10,8 @@ export interface RoleProps {
   /** 3,600 to 43,200; the AWS default (one hour) when omitted. */
   maxSessionSeconds?: number;
   inlinePolicies?: Array<{ name: string; document: PolicyDocument }>;
+  /** AWS managed policies by name (partition-agnostic ARNs are made here). */
+  awsManagedPolicies?: readonly string[];
   /** Least-privilege exceptions, written next to the resource for auditors and checked by the rules. */
   exceptions?: Exception[];
 }
@@ -28,6 +31,7 @@ export function role(props: RoleProps): Role {
     AssumeRolePolicyDocument: props.trust,
     ...(props.maxSessionSeconds ? { MaxSessionDuration: props.maxSessionSeconds } : {}),
     Policies: props.inlinePolicies?.map((p) => new Role.Policy({ PolicyName: p.name, PolicyDocument: p.document })),
+    ...(props.awsManagedPolicies?.length ? { ManagedPolicyArns: props.awsManagedPolicies.map((name) => arn(`iam::aws:policy/${name}`)) } : {}),
   });
   if (props.exceptions?.length) resource.metadata(exceptionMetadata(props.exceptions));
   return resource;

@@ -119,6 +119,46 @@ export const CODEDEPLOY_PIPELINE_ACTION: Grant = {
   doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
 };
 
+/**
+ * The CodeDeploy agent on each deployment target downloads the revision from
+ * the artifact bucket with the instance profile's credentials (the managed
+ * policy AmazonEC2RoleforAWSCodeDeploy grants the same reads, on every bucket).
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html
+ */
+export const CODEDEPLOY_AGENT_DOWNLOAD: Grant = {
+  name: 'codedeploy-agent-download',
+  actions: ['s3:GetObject', 's3:GetObjectVersion'],
+  doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html',
+};
+
+/**
+ * The revision is SSE-KMS with the artifact key: S3 asks KMS to decrypt on the
+ * agent's behalf, so Decrypt through S3 only (kms:ViaService).
+ */
+export const KMS_DECRYPT_VIA_S3: Grant = {
+  name: 'kms-decrypt-via-s3',
+  actions: ['kms:Decrypt'],
+  doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service',
+};
+
+/**
+ * Systems Manager's managed-instance core: the agent that installs and updates
+ * the CodeDeploy agent (AWSCodeDeployAgent distributor package) and gives
+ * Session Manager access without SSH. An AWS managed policy with listed
+ * actions, not a FullAccess one.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
+ */
+export const SSM_MANAGED_INSTANCE_CORE = 'AmazonSSMManagedInstanceCore';
+/** The CloudWatch agent's managed policy, attached when the org file asks for it. */
+export const CLOUDWATCH_AGENT_SERVER = 'CloudWatchAgentServerPolicy';
+
+/** VPC Flow Logs writes a VPC's flow records into a CloudWatch Logs group. */
+export const FLOW_LOGS_DELIVERY: Grant = {
+  name: 'flow-logs-delivery',
+  actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+  doc: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+};
+
 /** CodeDeploy finds the EC2 instances of a deployment group by their tags. */
 export const CODEDEPLOY_EC2_TARGETS: Grant = {
   name: 'codedeploy-ec2-targets',
@@ -200,11 +240,14 @@ export const CODECOMMIT_BRANCH_WRITES: Grant = {
 };
 
 /**
- * EC2 puts no aws:SourceAccount or aws:SourceArn into the request when it
- * assumes an instance role, so a condition on them would lock the instances
- * out (seen in prowler-cloud/prowler#2810 and #7021).
+ * Services whose role assumption may not carry aws:SourceAccount/aws:SourceArn,
+ * so a condition on them could lock the service out; their trusts go without,
+ * each with a recorded reason. EC2 puts neither into the request when it
+ * assumes an instance role (prowler-cloud/prowler#2810 and #7021). CodePipeline
+ * has no confused-deputy page, and its documented service-role trust carries
+ * no condition (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-service-role-cli.html).
  */
-export const SERVICES_WITHOUT_SOURCE_CONTEXT: ReadonlySet<string> = new Set(['ec2.amazonaws.com']);
+export const SERVICES_WITHOUT_SOURCE_CONTEXT: ReadonlySet<string> = new Set(['ec2.amazonaws.com', 'codepipeline.amazonaws.com']);
 export const EC2_TRUST_REASON =
   'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
 

@@ -117,8 +117,9 @@ const accessSchema = obj(
                   account: required(str({ expected: 'the name of an account of the org', pattern: NAME })),
                   roleNames: required(list(str({ expected: 'an IAM role name or pattern (* and ? allowed)', pattern: /^[\w+=,.@*?-]{1,64}$/ }), { min: 1 })),
                   sso: optional(bool()),
+                  federated: optional(bool()),
                 },
-                'a role source: account, roleNames and optional sso',
+                'a role source: account, roleNames and optional sso or federated',
               ),
               { min: 1 },
             ),
@@ -147,7 +148,7 @@ const accessSchema = obj(
                 availabilityZones: optional(int({ min: 1, max: 3 })),
                 nat: optional(bool()),
               },
-              'a CI network: cidr, and optional availabilityZones and nat',
+              'a CI network: cidr, and optional availabilityZones and nat (default true; false: isolated, endpoints only)',
             ),
           ),
         },
@@ -187,6 +188,7 @@ const orgSchema = partialObj(
       ),
     ),
     keyAdministratorRoles: optional(list(roleName)),
+    deploymentTargets: optional(obj({ cloudWatchAgent: optional(bool()) }, 'deployment targets: optional cloudWatchAgent')),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -381,6 +383,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     pipelines,
     stackSets,
     keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
+    deploymentTargets: { cloudWatchAgent: raw.deploymentTargets?.cloudWatchAgent ?? false },
     access,
   };
 }
@@ -395,11 +398,25 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
   if (a.ci) known(a.ci.account, 'access.ci.account');
+  if (a.developers?.requireMfa) {
+    // Sessions that come through IAM Identity Center, SAML/OIDC federation or role chaining carry
+    // no aws:MultiFactorAuthPresent, so the condition could never hold for them.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent
+    a.developers.assumedBy.forEach((s, i) => {
+      if (s.sso || s.federated) {
+        ctx.report(
+          'access.developers.requireMfa',
+          `cannot be satisfied by ${s.sso ? 'IAM Identity Center' : 'federated'} roles (access.developers.assumedBy[${i}]): their sessions carry no aws:MultiFactorAuthPresent`,
+          'requireMfa: false, with MFA enforced at the identity provider (IAM Identity Center or your IdP)',
+        );
+      }
+    });
+  }
   return {
     ...(a.developers
       ? {
           developers: {
-            assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false })),
+            assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
             requireMfa: a.developers.requireMfa ?? false,
             maxSessionHours: a.developers.maxSessionHours ?? 1,
             protectedBranches: a.developers.protectedBranches ?? [],
@@ -410,7 +427,7 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
       ? {
           ci: {
             account: a.ci.account,
-            ...(a.ci.network ? { network: { cidr: a.ci.network.cidr, availabilityZones: a.ci.network.availabilityZones ?? 2, nat: a.ci.network.nat ?? false } } : {}),
+            ...(a.ci.network ? { network: { cidr: a.ci.network.cidr, availabilityZones: a.ci.network.availabilityZones ?? 2, nat: a.ci.network.nat ?? true } } : {}),
           },
         }
       : {}),

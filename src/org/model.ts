@@ -44,6 +44,8 @@ export interface RoleSource {
   readonly roleNames: readonly string[];
   /** Roles provisioned by IAM Identity Center live under the path aws-reserved/sso.amazonaws.com/. */
   readonly sso: boolean;
+  /** Roles assumed through SAML or OIDC federation (their sessions carry no MFA context). */
+  readonly federated: boolean;
 }
 
 export interface DeveloperAccess {
@@ -57,7 +59,11 @@ export interface DeveloperAccess {
 export interface CiNetwork {
   readonly cidr: string;
   readonly availabilityZones: number;
-  /** A NAT gateway path to the internet, only when asked for. */
+  /**
+   * Seed 000's design, the default: CI subnets route to a NAT gateway in a
+   * separate public subnet. false: isolated, VPC endpoints only (S3, ECR,
+   * CloudWatch Logs and Systems Manager added beside CodeCommit and STS).
+   */
   readonly nat: boolean;
 }
 
@@ -105,6 +111,7 @@ export interface Org {
   readonly stackSets: StackSetSettings;
   /** Roles in each pipeline account that may administer its artifact key, beside the StackSet execution role. */
   readonly keyAdministratorRoles: readonly string[];
+  readonly deploymentTargets: { readonly cloudWatchAgent: boolean };
   readonly access: Access;
 }
 

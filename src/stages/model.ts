@@ -28,4 +28,9 @@ export interface Stage {
   readonly inputs: ReadonlyMap<string, Readonly<Record<string, ParamSource>>>;
   /** Choices the compiler made for this stage, in words (compact forms, chunking). */
   readonly notes: readonly string[];
+  /** One of several templates one stage is split into (a limit forced it): the first part's id and how many there are. */
+  readonly part?: { readonly family: string; readonly count: number };
 }
+
+/** How the report names a stage's statements: a part of a split stage by the whole, so that its rows fold across parts. */
+export const stageLabel = (stage: Stage): string => (stage.part ? `${stage.part.family} (${stage.part.count} parts)` : stage.id);

@@ -14,20 +14,34 @@ import { accountByName, accountOfEnvironment, repositoryByName, type Account, ty
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
-import { sourceAccess } from '../../templates/source-access';
+import { sourceAccess, sourceAccessIds } from '../../templates/source-access';
 import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
-import { sourceIdentity } from '../../templates/source-identity';
+import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
 import type { OutputRef, ParamSource, Stage } from './model';
 
+/**
+ * Source roles (and their grants) a source-identity or source-access template
+ * holds: a pipeline role parameter, role and output each, or two parameters, a
+ * managed policy and an output each; 20 stay inside 200 parameters and
+ * 51,200 bytes (checked after emitting all the same).
+ */
+export const SOURCE_ROLES_PER_TEMPLATE = 20;
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+const part = (i: number) => (i === 0 ? '' : `-${i + 1}`);
+const sourceIdentityStage = (s: Account, i: number) => `source-identity-${s.name}${part(Math.floor(i))}`;
+const sourceAccessStage = (s: Account, i: number) => `source-access-${s.name}${part(Math.floor(i))}`;
+const partOf = (family: string, count: number) => (count > 1 ? { part: { family, count } } : {});
+const splitNote = (parts: number, accounts: number, what: string, i = 0): string[] =>
+  parts > 1 ? [`${what} of ${accounts} pipeline accounts split over ${parts} templates of up to ${SOURCE_ROLES_PER_TEMPLATE}; this is part ${i + 1}`] : [];
+
 /** Forwarding rules a source-events template holds; keeps each template under 51,200 bytes (a rule with 5 targets is about 1.7 KB of YAML); the byte limit is checked after emitting all the same. */
 export const RULES_PER_TEMPLATE = 25;
 const NONCURRENT_VERSION_DAYS = 30;
-/** Longest key id KMS issues (multi-Region keys: mrk- and 32 hex digits). */
-const KEY_ID_LENGTH = 36;
 
 const wired = (...refs: OutputRef[]): ParamSource => ({ kind: 'wired', refs });
 const value = (v: string, origin: string): ParamSource => ({ kind: 'value', value: v, origin });
@@ -37,6 +51,8 @@ interface SourceAccountPlan {
   repositories: string[];
   /** Pipeline accounts reading this account's repositories, in file order. */
   consumers: Account[];
+  /** Pipeline account → the repositories of this account its pipelines read. */
+  readBy: Map<string, string[]>;
   /** (repository, branch) → pipeline accounts tracking it. */
   tracked: Array<{ repository: string; branch: string; accounts: Account[] }>;
 }
@@ -52,7 +68,7 @@ export function planStages(org: Org): Stage[] {
   stages.push({
     id: 'pipeline-identity',
     module: 'pipeline-identity',
-    definition: pipelineIdentity(names),
+    definition: pipelineIdentity({ names, cloudWatchAgent: org.deploymentTargets.cloudWatchAgent }),
     targets: pipelineAccounts,
     inputs: everyAccount(pipelineAccounts, () => ({})),
     notes: [],
@@ -72,27 +88,29 @@ export function planStages(org: Org): Stage[] {
     if (source.consumers.length === 0) continue;
 
     const notes: string[] = [];
-    const roleArns = source.consumers.map((c) => `arn:${org.partition}:iam::${c.id}:role/${names.pipelineRole()}`);
-    const trustChars = policyChars({ Version: '2012-10-17', Statement: [{ Sid: 'PipelineRolesAssume', Effect: 'Allow', Principal: { AWS: roleArns }, Action: 'sts:AssumeRole' }] });
-    const trust = chooseForm(org, s, notes, 'source role trust policy', [
-      [trustChars, LIMITS.trustPolicyChars, 'characters of trust policy'],
-      [roleArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the PipelineRoleArns parameter'],
-    ]);
     const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
     const forwarding = chooseForm(org, s, notes, 'event forwarder policy', [
       [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.inlineRolePolicyChars, 'characters of inline policy'],
     ]);
-    stages.push({
-      id: `source-identity-${s.name}`,
-      module: 'source-identity',
-      definition: sourceIdentity({ names, trust, forwarding, busAccountIds: source.consumers.map((c) => c.id) }),
-      targets: [s],
-      inputs: everyAccount([s], (): Record<string, ParamSource> =>
-        trust.kind === 'explicit'
-          ? { PipelineRoleArns: wired(...source.consumers.map((c) => ({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: c.id }))) }
-          : {},
-      ),
-      notes,
+    const parts = chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE);
+    parts.forEach((part, i) => {
+      stages.push({
+        id: sourceIdentityStage(s, i),
+        module: 'source-identity',
+        definition: sourceIdentity({
+          names,
+          pipelineAccountIds: part.map((c) => c.id),
+          ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
+        }),
+        targets: [s],
+        inputs: everyAccount([s], () =>
+          Object.fromEntries(
+            part.map((c) => [sourceRoleIds(c.id).pipelineRoleParameter, wired({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: c.id })]),
+          ),
+        ),
+        notes: i === 0 ? [...notes, ...splitNote(parts.length, source.consumers.length, 'source roles')] : splitNote(parts.length, source.consumers.length, 'source roles', i),
+        ...partOf(sourceIdentityStage(s, 0), parts.length),
+      });
     });
   }
 
@@ -108,11 +126,14 @@ export function planStages(org: Org): Stage[] {
     targets: pipelineAccounts,
     inputs: everyAccount(pipelineAccounts, (a) => {
       const feeding = sources.filter((src) => src.consumers.includes(a));
-      const fromSources = (output: string) => wired(...feeding.map((src) => ({ stage: `source-identity-${src.account.name}`, output, account: src.account.id })));
+      const fromSources = (output: (src: SourceAccountPlan) => string, stage: (src: SourceAccountPlan) => string) =>
+        wired(...feeding.map((src) => ({ stage: stage(src), output: output(src), account: src.account.id })));
       return {
         PipelineRoleArn: wired({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: a.id }),
-        SourceRoleArns: fromSources('SourceRoleArn'),
-        EventForwarderRoleArns: fromSources('EventForwarderRoleArn'),
+        DeployTargetRoleArn: wired({ stage: 'pipeline-identity', output: 'DeployTargetRoleArn', account: a.id }),
+        DeployTargetRoleName: wired({ stage: 'pipeline-identity', output: 'DeployTargetRoleName', account: a.id }),
+        SourceRoleArns: fromSources(() => sourceRoleIds(a.id).arnOutput, (src) => sourceIdentityStage(src.account, src.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)),
+        EventForwarderRoleArns: fromSources(() => 'EventForwarderRoleArn', (src) => sourceIdentityStage(src.account, 0)),
       };
     }),
     notes: [],
@@ -121,45 +142,45 @@ export function planStages(org: Org): Stage[] {
   for (const source of sources) {
     if (source.consumers.length === 0) continue;
     const s = source.account;
-    const notes: string[] = [];
-    const keyArns = source.consumers.map((c) => `arn:${org.partition}:kms:${org.region}:${c.id}:key/${'x'.repeat(KEY_ID_LENGTH)}`);
-    const objectArns = source.consumers.map((c) => `arn:${org.partition}:s3:::${names.artifactBucket(c.id, org.region)}/*`);
-    const form = chooseForm(org, s, notes, 'source access policy', [
-      [policyChars({ Statement: [{ Resource: keyArns }, { Resource: objectArns }] }) + 800, LIMITS.managedPolicyChars, 'characters of managed policy'],
-      [keyArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the ArtifactKeyArns parameter'],
-      [objectArns.join(',').length, LIMITS.parameterValueBytes, 'bytes of the ArtifactObjectsArns parameter'],
-    ]);
-    const fromFoundations = (output: string) =>
-      wired(...source.consumers.map((c) => ({ stage: 'pipeline-foundation', output, account: c.id })));
-    stages.push({
-      id: `source-access-${s.name}`,
-      module: 'source-access',
-      definition: sourceAccess({ names, repositories: source.repositories, form }),
-      targets: [s],
-      inputs: everyAccount([s], () => ({
-        SourceRoleName: wired({ stage: `source-identity-${s.name}`, output: 'SourceRoleName', account: s.id }),
-        ...(form.kind === 'explicit'
-          ? { ArtifactObjectsArns: fromFoundations('ArtifactObjectsArn'), ArtifactKeyArns: fromFoundations('ArtifactKeyArn') }
-          : {}),
-      })),
-      notes,
+    const parts = chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE);
+    parts.forEach((part, i) => {
+      stages.push({
+        id: sourceAccessStage(s, i),
+        module: 'source-access',
+        definition: sourceAccess({ names, consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const) }),
+        targets: [s],
+        inputs: everyAccount([s], () =>
+          Object.fromEntries(
+            part.flatMap((c) => {
+              const ids = sourceAccessIds(c.id);
+              return [
+                [ids.objectsParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactObjectsArn', account: c.id })],
+                [ids.keyParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactKeyArn', account: c.id })],
+              ];
+            }),
+          ),
+        ),
+        notes: splitNote(parts.length, source.consumers.length, 'source role grants', i),
+        ...partOf(sourceAccessStage(s, 0), parts.length),
+      });
     });
 
     const rules = forwardingRules(source);
-    const chunks = Math.ceil(rules.length / RULES_PER_TEMPLATE);
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    const ruleChunks = Math.ceil(rules.length / RULES_PER_TEMPLATE);
+    for (let chunk = 0; chunk < ruleChunks; chunk++) {
       stages.push({
         id: `source-events-${s.name}${chunk === 0 ? '' : `-${chunk + 1}`}`,
         module: 'source-events',
         definition: sourceEvents(names, rules.slice(chunk * RULES_PER_TEMPLATE, (chunk + 1) * RULES_PER_TEMPLATE)),
         targets: [s],
         inputs: everyAccount([s], () => ({
-          EventForwarderRoleArn: wired({ stage: `source-identity-${s.name}`, output: 'EventForwarderRoleArn', account: s.id }),
+          EventForwarderRoleArn: wired({ stage: sourceIdentityStage(s, 0), output: 'EventForwarderRoleArn', account: s.id }),
         })),
         notes:
-          chunks > 1
-            ? [`${rules.length} forwarding rules (${TARGETS_PER_RULE} targets each at most) split over ${chunks} templates of up to ${RULES_PER_TEMPLATE}; this is part ${chunk + 1}`]
+          ruleChunks > 1
+            ? [`${rules.length} forwarding rules (${TARGETS_PER_RULE} targets each at most) split over ${ruleChunks} templates of up to ${RULES_PER_TEMPLATE}; this is part ${chunk + 1}`]
             : [],
+        ...partOf(`source-events-${s.name}`, ruleChunks),
       });
     }
   }
@@ -186,7 +207,11 @@ export function planStages(org: Org): Stage[] {
               BranchName: value(branch, `pipelines.${p.name}.branches.${environment}`),
               PipelineRoleArn: own('pipeline-identity', 'PipelineRoleArn'),
               PipelineRoleName: own('pipeline-identity', 'PipelineRoleName'),
-              SourceRoleArn: wired({ stage: `source-access-${source.name}`, output: 'SourceRoleArn', account: source.id }),
+              SourceRoleArn: wired({
+                stage: sourceAccessStage(source, Math.floor(sources.find((src) => src.account === source)!.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)),
+                output: sourceAccessIds(a.id).roleOutput,
+                account: source.id,
+              }),
               ArtifactBucketName: own('pipeline-foundation', 'ArtifactBucketName'),
               ArtifactBucketArn: own('pipeline-foundation', 'ArtifactBucketArn'),
               ArtifactObjectsArn: own('pipeline-foundation', 'ArtifactObjectsArn'),
@@ -226,6 +251,7 @@ function accessStages(org: Org, names: Names): Stage[] {
           names,
           network: ci.network,
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
+          fipsEndpoints: org.partition === 'aws-us-gov',
           repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
         }),
         targets: [ciAccount],
@@ -260,12 +286,15 @@ function planSources(org: Org): SourceAccountPlan[] {
     .map((account) => {
       const repositories = org.repositories.filter((r) => r.account === account.name).map((r) => r.name);
       const consumerIds = new Set<string>();
+      const readBy = new Map<string, string[]>();
       const tracked = new Map<string, { repository: string; branch: string; accounts: Account[] }>();
       for (const p of org.pipelines) {
         if (!repositories.includes(p.repository)) continue;
         for (const [environment, branch] of p.branches) {
           const target = accountOfEnvironment(org, environment);
           consumerIds.add(target.id);
+          const read = readBy.get(target.id) ?? readBy.set(target.id, []).get(target.id)!;
+          if (!read.includes(p.repository)) read.push(p.repository);
           const key = `${p.repository}\u0000${branch}`;
           const entry = tracked.get(key) ?? { repository: p.repository, branch, accounts: [] };
           if (!entry.accounts.includes(target)) entry.accounts.push(target);
@@ -274,7 +303,7 @@ function planSources(org: Org): SourceAccountPlan[] {
       }
       const consumers = org.accounts.filter((a) => consumerIds.has(a.id));
       const used = repositories.filter((r) => [...tracked.values()].some((t) => t.repository === r));
-      return { account, repositories: used, consumers, tracked: [...tracked.values()] };
+      return { account, repositories: used, consumers, readBy, tracked: [...tracked.values()] };
     });
 }
 

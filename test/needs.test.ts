@@ -1,0 +1,68 @@
+/**
+ * The service needs table (src/services/needs.ts) is what the proof
+ * requires: for every entry, taking away the statements that grant it, on
+ * whichever side they are, fails the access analysis naming that path.
+ */
+import { describe, expect, it } from 'vitest';
+import { analyseAccess } from '../src/audit/paths';
+import { loadOrgFile } from '../src/org/load';
+import { PIPELINE_NEEDS } from '../src/services/needs';
+import type { Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
+
+type Json = Record<string, unknown>;
+
+/** Takes statement `sid` out of every policy document of a resource; a bus policy (one statement) goes whole. */
+function removeStatement(stage: Stage, logicalId: string, sid: string): void {
+  const resources = stage.definition.resources as unknown as Record<string, { Type?: string; Properties?: Json; type?: string; properties?: Json }>;
+  const resource = JSON.parse(JSON.stringify(resources[logicalId])) as { Type: string; Properties: Json };
+  expect(resource, `${stage.id} ${logicalId}`).toBeDefined();
+  if (resource.Type === 'AWS::Events::EventBusPolicy') {
+    delete resources[logicalId];
+    return;
+  }
+  let removed = 0;
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Json;
+    if (Array.isArray(o.Statement)) {
+      const before = o.Statement.length;
+      o.Statement = (o.Statement as Json[]).filter((st) => st.Sid !== sid);
+      removed += before - (o.Statement as Json[]).length;
+    }
+    Object.values(o).forEach(walk);
+  };
+  walk(resource.Properties);
+  expect(removed, `${stage.id} ${logicalId}/${sid}`).toBeGreaterThan(0);
+  resources[logicalId] = resource as never;
+}
+
+describe('the service needs table drives the proof', () => {
+  const org = loadOrgFile('parameters/example.yaml');
+  const baseline = analyseAccess(org, planStages(org));
+
+  it('every entry is proved for every pipeline in every environment of the example', () => {
+    expect(baseline.problems).toEqual([]);
+    const environments = org.pipelines.reduce((n, p) => n + p.branches.length, 0);
+    for (const need of PIPELINE_NEEDS) {
+      expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      const paths = baseline.paths.filter((p) => p.need === need.id);
+      expect(paths.length, need.id).toBe(environments);
+      for (const r of baseline.results.filter((x) => x.path.need === need.id)) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
+    }
+  });
+
+  it.each(PIPELINE_NEEDS.map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path', (_id, need) => {
+    const first = baseline.results.find((r) => r.path.need === need.id)!;
+    expect(first.grantedBy.length).toBeGreaterThan(0);
+    const stages = planStages(org);
+    for (const g of first.grantedBy) {
+      const stage = stages.find((s) => s.id === g.stage)!;
+      const [logicalId, sid] = g.policy.split('/');
+      removeStatement(stage, logicalId, sid);
+    }
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+});
