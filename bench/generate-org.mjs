@@ -17,5 +17,8 @@ export function generateOrgYaml(pipelineAccounts, { organizationId = 'o-bench123
     envs.forEach((env, i) => lines.push(`      ${env}: ${i % 2 === 0 ? 'main' : 'release'}`));
     lines.push('    deploy:', '      type: codedeploy');
   }
+  // One source role per pipeline account: past about 990 of them the source account needs the raised
+  // IAM role quota (1,000 by default, 5,000 on request), which an org of this size declares.
+  if (pipelineAccounts > 990) lines.push('iamQuotas:', '  rolesPerAccount: 2000');
   return `${lines.join('\n')}\n`;
 }

@@ -15,6 +15,8 @@ import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
+import { Resolver } from './audit/resolve';
+import { iamQuotaProblems } from './checks/iam-quotas';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
 import { rolloutSvg } from './audit/svg';
@@ -50,8 +52,10 @@ export function compileOrg(org: Org): CompiledOrg {
     files.set(templatePath(stage), yaml);
     files.set(parameterPath(stage), parameterFile(org, stage));
   }
+  const resolver = new Resolver(org, stages, templates);
+  problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
-  const access = analyseAccess(org, stages, templates);
+  const access = analyseAccess(org, stages, templates, { resolver });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
   for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);

@@ -84,6 +84,9 @@ export class Names {
   artifactBucket(accountId: string, region: string): string {
     return `${this.prefix}-artifacts-${accountId}-${region}`;
   }
+  accessLogBucket(accountId: string, region: string): string {
+    return `${this.prefix}-access-logs-${accountId}-${region}`;
+  }
   /** S3 ARN pattern matching every artifact bucket of the org (compact form). */
   artifactBucketPattern(): string {
     return `${this.prefix}-artifacts-*`;
@@ -156,6 +159,7 @@ export class Names {
       [RULES.managedPolicy, this.deployTargetPolicy()],
       [RULES.managedPolicy, this.sourceAccessPolicy(accountId)],
       [RULES.bucket, this.artifactBucket(accountId, region)],
+      [RULES.bucket, this.accessLogBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],
       [RULES.rule, this.forwardingRule(999)],
     ];
@@ -165,7 +169,7 @@ export class Names {
   pipelineNames(pipeline: string): Array<[NameRule, string]> {
     return [
       [RULES.pipeline, this.pipeline(pipeline)],
-      [RULES.role, this.pipelinePolicy(pipeline)],
+      [RULES.managedPolicy, this.pipelinePolicy(pipeline)],
       [RULES.codedeploy, this.codeDeployApplication(pipeline)],
       [RULES.role, this.codeDeployRole(pipeline)],
       [RULES.role, this.triggerRole(pipeline)],

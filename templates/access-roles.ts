@@ -7,7 +7,7 @@
  */
 import { arn, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
-import type Role from 'cloudform-types/types/iam/role';
+import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
 import { policyDocument, statement, type Conditions } from '../src/iam/policy';
@@ -39,7 +39,7 @@ export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.a
 export function accessRoles(input: AccessRolesInput): TemplateDefinition {
   const { names, developers } = input;
   const repositoryArns = input.repositories.map((r) => arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${r}`));
-  const resources: Record<string, Role> = {};
+  const resources: Record<string, Resource> = {};
   const outputs: Record<string, OutputSpec> = {};
 
   if (developers) {
@@ -49,7 +49,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
     const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
     if (developers.requireMfa) conditions.Bool = { 'aws:MultiFactorAuthPresent': 'true' };
     const protectedRefs = developers.protectedBranches.map((b) => `refs/heads/${b}`);
-    resources.DeveloperRole = role({
+    Object.assign(resources, role('DeveloperRole', {
       name: names.developerRole(),
       description: 'Developers: pull, push and pull requests on this account\'s repositories',
       maxSessionSeconds: developers.maxSessionHours * 3600,
@@ -63,7 +63,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
           conditions,
         }),
       ]),
-      inlinePolicies: [
+      policies: [
         {
           name: 'codecommit-developer',
           document: policyDocument([
@@ -85,17 +85,17 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
         },
       ],
       exceptions: [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }],
-    });
+    }));
     outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
   }
 
   if (input.ci) {
-    resources.CiReaderRole = role({
+    Object.assign(resources, role('CiReaderRole', {
       name: names.ciReaderRole(),
       description: 'CI: pull only, assumed by the CI account\'s instance role',
       trust: policyDocument([statement({ sid: 'CiInstanceAssumes', principal: { AWS: ref('CiInstanceRoleArn') }, actions: STS_ASSUME_ROLE.actions })]),
-      inlinePolicies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
-    });
+      policies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
+    }));
     outputs.CiReaderRoleArn = { description: 'ARN of the pull-only CI role', value: arn(`iam::\${AWS::AccountId}:role/${names.ciReaderRole()}`) };
   }
 

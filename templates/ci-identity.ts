@@ -17,12 +17,12 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[]): T
     description: 'xstack ci-identity: instance role and profile the CI runs with',
     parameters: {},
     resources: {
-      CiInstanceRole: role({
+      ...role('CiInstanceRole', {
         name: names.ciInstanceRole(),
         description: 'EC2 instances of the CI; may only assume the pull-only CI role of each source account',
         trust: serviceTrust('ec2.amazonaws.com', {}),
         exceptions: [{ rule: 'XS005', statement: 'TrustService', reason: EC2_TRUST_REASON }],
-        inlinePolicies: [
+        policies: [
           {
             name: 'assume-ci-reader-roles',
             document: policyDocument([

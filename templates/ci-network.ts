@@ -166,17 +166,18 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       reason: 'CloudWatch Logs encrypts every log group at rest with its own keys; flow records hold addresses and ports, no payload',
     },
   ]);
-  resources.FlowLogRole = role({
+  Object.assign(resources, role('FlowLogRole', {
     name: names.flowLogRole(),
     description: 'VPC Flow Logs delivers the CI network\'s flow records to its log group with this role',
     trust: serviceTrust('vpc-flow-logs.amazonaws.com', {
       StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
       ArnLike: { 'aws:SourceArn': arn('ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*') },
     }),
-    inlinePolicies: [
+    policies: [
       { name: 'deliver-flow-logs', document: policyDocument([statement({ sid: 'DeliverFlowLogs', actions: FLOW_LOGS_DELIVERY.actions, resources: getAtt('FlowLogGroup', 'Arn') })]) },
     ],
-  });
+  }));;
+  // The role's policy first: Flow Logs checks it can deliver when the flow log is created.
   resources.FlowLog = new FlowLog({
     ResourceId: ref('Vpc'),
     ResourceType: 'VPC',
@@ -184,7 +185,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
     LogDestinationType: 'cloud-watch-logs',
     LogGroupName: ref('FlowLogGroup'),
     DeliverLogsPermissionArn: getAtt('FlowLogRole', 'Arn'),
-  });
+  }).dependsOn('FlowLogRoleDeliverFlowLogs');
 
   if (network.nat) {
     resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], AvailabilityZone: availabilityZone(0), MapPublicIpOnLaunch: false });

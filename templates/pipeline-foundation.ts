@@ -13,7 +13,7 @@ import { retain } from '../src/cfn/extensions';
 import { suppressChecks } from '../src/cfn/resources';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
+import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
 import { policyDocument, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -24,7 +24,13 @@ export interface PipelineFoundationInput {
   keyAdministratorRoles: readonly string[];
   /** Days a superseded artifact version is kept. */
   noncurrentVersionDays: number;
+  /** Days an artifact is kept at all. */
+  artifactDays: number;
+  /** Days an access log is kept. */
+  accessLogDays: number;
 }
+
+const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
 
 export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefinition {
   const { names } = input;
@@ -68,6 +74,23 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   ]);
 
   const objects = sub('${ArtifactBucket.Arn}/*');
+  const accessLogPolicy = policyDocument([
+    statement({
+      sid: 'DenyInsecureTransport',
+      effect: 'Deny',
+      principal: '*',
+      actions: ['s3:*'],
+      resources: [getAtt('AccessLogBucket', 'Arn'), sub('${AccessLogBucket.Arn}/*')],
+      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+    }),
+    statement({
+      sid: 'S3DeliversAccessLogs',
+      principal: { Service: 'logging.s3.amazonaws.com' },
+      actions: S3_ACCESS_LOG_DELIVERY.actions,
+      resources: sub('${AccessLogBucket.Arn}/artifacts/*'),
+      conditions: { ArnLike: { 'aws:SourceArn': getAtt('ArtifactBucket', 'Arn') }, StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+    }),
+  ]);
   const bucketPolicy = policyDocument([
     statement({
       sid: 'DenyInsecureTransport',
@@ -90,6 +113,12 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       principal: { AWS: ref('SourceRoleArns') },
       actions: ARTIFACT_OBJECT_WRITE.actions,
       resources: [objects],
+    }),
+    statement({
+      sid: 'SourceRolesListBucket',
+      principal: { AWS: ref('SourceRoleArns') },
+      actions: ARTIFACT_BUCKET_LIST.actions,
+      resources: [getAtt('ArtifactBucket', 'Arn')],
     }),
   ]);
 
@@ -125,25 +154,51 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         }),
       ),
       ArtifactKeyAlias: new Alias({ AliasName: names.artifactKeyAlias(), TargetKeyId: ref('ArtifactKey') }),
-      ArtifactBucket: suppressChecks(
+      ArtifactBucket: retain(
+        new Bucket({
+          BucketName: sub(`${names.prefix}-artifacts-\${AWS::AccountId}-\${AWS::Region}`),
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
+            ],
+          },
+          PublicAccessBlockConfiguration: BLOCK_PUBLIC_ACCESS,
+          VersioningConfiguration: { Status: 'Enabled' },
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          LoggingConfiguration: { DestinationBucketName: ref('AccessLogBucket'), LogFilePrefix: 'artifacts/' },
+          LifecycleConfiguration: {
+            Rules: [
+              {
+                // CodePipeline writes every execution's artifacts under new keys and never overwrites
+                // them: without an expiry of current objects they would stay forever.
+                Id: 'expire-artifacts',
+                Status: 'Enabled',
+                ExpirationInDays: input.artifactDays,
+                NoncurrentVersionExpiration: { NoncurrentDays: input.noncurrentVersionDays },
+                AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+              },
+            ],
+          },
+        }),
+      ),
+      // Server access logs of the artifact bucket. S3 delivers them only to a bucket encrypted with
+      // SSE-S3 (SSE-KMS is not supported for log delivery), written by the logging service alone.
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+      AccessLogBucket: suppressChecks(
         retain(
           new Bucket({
-            BucketName: sub(`${names.prefix}-artifacts-\${AWS::AccountId}-\${AWS::Region}`),
-            BucketEncryption: {
-              ServerSideEncryptionConfiguration: [
-                { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
-              ],
-            },
-            PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+            BucketName: sub(`${names.prefix}-access-logs-\${AWS::AccountId}-\${AWS::Region}`),
+            BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+            PublicAccessBlockConfiguration: BLOCK_PUBLIC_ACCESS,
             VersioningConfiguration: { Status: 'Enabled' },
             OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
             LifecycleConfiguration: {
               Rules: [
                 {
-                  Id: 'expire-superseded-artifacts',
+                  Id: 'expire-access-logs',
                   Status: 'Enabled',
-                  NoncurrentVersionExpiration: { NoncurrentDays: input.noncurrentVersionDays },
-                  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+                  ExpirationInDays: input.accessLogDays,
+                  NoncurrentVersionExpiration: { NoncurrentDays: 30 },
                 },
               ],
             },
@@ -152,11 +207,11 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         [
           {
             id: 'CKV_AWS_18',
-            reason:
-              'Server access logs need a log bucket, which would need the same exception; only the pipeline and source roles named in the bucket policy can reach this bucket, and object-level access is recorded by CloudTrail S3 data events where the organization enables them',
+            reason: 'This bucket is the destination of the artifact bucket\'s server access logs; logging it into itself would log its own log deliveries without end, and a further bucket would need the same exception',
           },
         ],
       ),
+      AccessLogBucketPolicy: new BucketPolicy({ Bucket: ref('AccessLogBucket'), PolicyDocument: accessLogPolicy }),
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
@@ -189,6 +244,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       ArtifactBucketName: { description: 'Name of the artifact bucket', value: ref('ArtifactBucket') },
       ArtifactBucketArn: { description: 'ARN of the artifact bucket', value: getAtt('ArtifactBucket', 'Arn') },
       ArtifactObjectsArn: { description: 'ARN of the artifact bucket\'s objects', value: objects },
+      AccessLogBucketName: { description: 'Name of the bucket holding the artifact bucket\'s server access logs', value: ref('AccessLogBucket') },
       ArtifactKeyArn: { description: 'ARN of the artifact key (the artifact store names the key ARN, never an alias)', value: getAtt('ArtifactKey', 'Arn') },
     },
   };

@@ -25,7 +25,7 @@ export function pipelineIdentity({ names, cloudWatchAgent }: PipelineIdentityInp
     description: 'xstack pipeline-identity: CodePipeline service role and deployment targets\' instance role of this pipeline account',
     parameters: {},
     resources: {
-      PipelineRole: role({
+      ...role('PipelineRole', {
         name: names.pipelineRole(),
         description: 'CodePipeline service role; assumes the source account role for the CodeCommit source action',
         // AWS documents the CodePipeline service role's trust without confused-deputy conditions
@@ -43,7 +43,7 @@ export function pipelineIdentity({ names, cloudWatchAgent }: PipelineIdentityInp
           },
         ],
       }),
-      DeployTargetRole: role({
+      ...role('DeployTargetRole', {
         name: names.deployTargetRole(),
         description: 'EC2 instances CodeDeploy deploys to: the CodeDeploy agent downloads revisions with it; Systems Manager manages the instance',
         trust: serviceTrust('ec2.amazonaws.com', {}),

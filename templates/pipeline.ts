@@ -8,7 +8,7 @@
 import Application from 'cloudform-types/types/codeDeploy/application';
 import DeploymentGroup from 'cloudform-types/types/codeDeploy/deploymentGroup';
 import Rule from 'cloudform-types/types/events/rule';
-import Policy from 'cloudform-types/types/iam/policy';
+import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { pipelineV2 } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
@@ -40,12 +40,19 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
   const pipelineArn = arn(`codepipeline:\${AWS::Region}:\${AWS::AccountId}:${pipelineName}`);
   const repositoryArn = arn(`codecommit:\${AWS::Region}:${sourceAccountId}:${p.repository}`);
 
-  const pipelinePolicy = new Policy({
-    PolicyName: names.pipelinePolicy(p.name),
+  const thisAccount = { StringEquals: { 'aws:ResourceAccount': ref('AWS::AccountId') } };
+  // A managed policy per pipeline on the account's one pipeline role: IAM counts it against the
+  // managed policies a role may have (checked at compile time, src/checks/iam-quotas.ts), not against
+  // the 10,240 characters all inline policies of a role share.
+  const pipelinePolicy = new ManagedPolicy({
+    ManagedPolicyName: names.pipelinePolicy(p.name),
+    Description: `What pipeline ${pipelineName} does as the pipeline role`,
     Roles: [ref('PipelineRoleName')],
     PolicyDocument: policyDocument([
-      statement({ sid: 'ReadWriteArtifacts', actions: ARTIFACT_OBJECT_READ_WRITE.actions, resources: ref('ArtifactObjectsArn') }),
-      statement({ sid: 'ReadArtifactBucket', actions: ARTIFACT_BUCKET_READ.actions, resources: ref('ArtifactBucketArn') }),
+      // AWS's minimum service-role policy pins every S3 grant to the account: a bucket of the same
+      // name elsewhere is not this one. https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html
+      statement({ sid: 'ReadWriteArtifacts', actions: ARTIFACT_OBJECT_READ_WRITE.actions, resources: ref('ArtifactObjectsArn'), conditions: thisAccount }),
+      statement({ sid: 'ReadArtifactBucket', actions: ARTIFACT_BUCKET_READ.actions, resources: ref('ArtifactBucketArn'), conditions: thisAccount }),
       statement({ sid: 'UseArtifactKey', actions: KMS_ARTIFACT_DATA_KEY.actions, resources: ref('ArtifactKeyArn') }),
       statement({ sid: 'AssumeSourceRole', actions: STS_ASSUME_ROLE.actions, resources: ref('SourceRoleArn') }),
       statement({
@@ -60,7 +67,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
     ]),
   });
 
-  const codeDeployRole = role({
+  const codeDeployRole = role('CodeDeployRole', {
     name: names.codeDeployRole(p.name),
     description: `CodeDeploy service role of ${application}`,
     // https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
@@ -68,7 +75,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
       StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
       ArnLike: { 'aws:SourceArn': codedeploy(`deploymentgroup:${application}/*`) },
     }),
-    inlinePolicies: [
+    policies: [
       {
         name: 'find-deployment-targets',
         document: policyDocument([statement({ sid: 'FindTaggedInstances', actions: CODEDEPLOY_EC2_TARGETS.actions, resources: '*' })]),
@@ -77,14 +84,14 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
     exceptions: [{ rule: 'XS002', statement: 'FindTaggedInstances', reason: CODEDEPLOY_EC2_TARGETS.resourceStarReason ?? '' }],
   });
 
-  const triggerRole = role({
+  const triggerRole = role('TriggerRole', {
     name: names.triggerRole(p.name),
     description: `EventBridge starts ${pipelineName} with this role`,
     trust: serviceTrust('events.amazonaws.com', {
       StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
       ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${names.triggerRule(p.name)}`) },
     }),
-    inlinePolicies: [
+    policies: [
       { name: 'start-pipeline', document: policyDocument([statement({ sid: 'StartPipeline', actions: CODEPIPELINE_START.actions, resources: pipelineArn })]) },
     ],
   });
@@ -152,7 +159,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
     resources: {
       PipelinePolicy: pipelinePolicy,
       Pipeline: codePipeline,
-      CodeDeployRole: codeDeployRole,
+      ...codeDeployRole,
       CodeDeployApplication: new Application({ ApplicationName: application, ComputePlatform: 'Server' }),
       DeploymentGroup: new DeploymentGroup({
         ApplicationName: ref('CodeDeployApplication'),
@@ -161,8 +168,8 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
         DeploymentConfigName: p.deploy.deploymentConfig,
         Ec2TagFilters: [{ Key: p.deploy.ec2TagKey, Value: ref('EnvironmentName'), Type: 'KEY_AND_VALUE' }],
         AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE'] },
-      }),
-      TriggerRole: triggerRole,
+      }).dependsOn('CodeDeployRoleFindDeploymentTargets'), // CodeDeploy checks its role's permissions when the group is created
+      ...triggerRole,
       TriggerRule: new Rule({
         Name: names.triggerRule(p.name),
         Description: `Starts ${pipelineName} when its branch of ${p.repository} changes in the source account`,

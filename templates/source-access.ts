@@ -10,7 +10,7 @@ import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { arn, ref } from '../src/cfn/intrinsics';
 import { logicalId } from '../src/cfn/resources';
 import type { OutputSpec, ParameterSpec, TemplateDefinition } from '../src/cfn/template';
-import { ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, KMS_ARTIFACT_DATA_KEY } from '../src/iam/grants';
+import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, KMS_ARTIFACT_DATA_KEY } from '../src/iam/grants';
 import { policyDocument, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -22,6 +22,7 @@ export interface SourceAccessInput {
 
 export const sourceAccessIds = (accountId: string) => ({
   keyParameter: `ArtifactKeyArn${accountId}`,
+  bucketParameter: `ArtifactBucketArn${accountId}`,
   objectsParameter: `ArtifactObjectsArn${accountId}`,
   policy: logicalId('SourceAccess', accountId),
   roleOutput: `SourceRoleArn${accountId}`,
@@ -35,6 +36,7 @@ export function sourceAccess({ names, consumers }: SourceAccessInput): TemplateD
     const ids = sourceAccessIds(account);
     parameters[ids.objectsParameter] = { type: 'String', description: `Object ARN (bucket/*) of the artifact bucket of pipeline account ${account}` };
     parameters[ids.keyParameter] = { type: 'String', description: `ARN of the artifact key of pipeline account ${account}` };
+    parameters[ids.bucketParameter] = { type: 'String', description: `ARN of the artifact bucket of pipeline account ${account}` };
     resources[ids.policy] = new ManagedPolicy({
       ManagedPolicyName: names.sourceAccessPolicy(account),
       Description: `CodeCommit source action for pipeline account ${account}: read its repositories, write its artifacts`,
@@ -51,6 +53,12 @@ export function sourceAccess({ names, consumers }: SourceAccessInput): TemplateD
           resources: ref(ids.objectsParameter),
           // The bucket of that pipeline account, not a bucket of the same name elsewhere.
           // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
+          conditions: { StringEquals: { 'aws:ResourceAccount': account } },
+        }),
+        statement({
+          sid: 'ListArtifactBucket',
+          actions: ARTIFACT_BUCKET_LIST.actions,
+          resources: ref(ids.bucketParameter),
           conditions: { StringEquals: { 'aws:ResourceAccount': account } },
         }),
         statement({ sid: 'UseArtifactKey', actions: KMS_ARTIFACT_DATA_KEY.actions, resources: ref(ids.keyParameter) }),

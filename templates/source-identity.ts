@@ -47,12 +47,12 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
   for (const account of input.pipelineAccountIds) {
     const ids = sourceRoleIds(account);
     parameters[ids.pipelineRoleParameter] = { type: 'String', description: `ARN of the CodePipeline service role of pipeline account ${account}` };
-    resources[ids.role] = role({
+    Object.assign(resources, role(ids.role, {
       name: names.sourceRole(account),
       description: `Assumed by pipeline account ${account} to run the CodeCommit source action; grants in source-access`,
       // https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
       trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: ref(ids.pipelineRoleParameter) }, actions: STS_ASSUME_ROLE.actions })]),
-    });
+    }));;
     outputs[ids.arnOutput] = { description: `ARN of the source role of pipeline account ${account}`, value: getAtt(ids.role, 'Arn'), principalOf: ids.role };
   }
 
@@ -70,7 +70,7 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
             resources: [arn('events:${AWS::Region}:*:event-bus/default')],
             conditions: { StringEquals: { 'aws:ResourceOrgID': forwarding.form.organizationId } },
           });
-    resources.EventForwarderRole = role({
+    Object.assign(resources, role('EventForwarderRole', {
       name: names.eventForwarderRole(),
       description: 'EventBridge forwards CodeCommit repository events to the pipeline accounts with this role',
       // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
@@ -78,8 +78,8 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
         ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${names.forwardingRulePattern()}`) },
       }),
-      inlinePolicies: [{ name: 'put-events-on-pipeline-buses', document: policyDocument([busStatement]) }],
-    });
+      policies: [{ name: 'put-events-on-pipeline-buses', document: policyDocument([busStatement]) }],
+    }));;
     outputs.EventForwarderRoleArn = { description: 'ARN of the event forwarding role', value: getAtt('EventForwarderRole', 'Arn'), principalOf: 'EventForwarderRole' };
   }
 

@@ -24,7 +24,10 @@ describe('access roles', () => {
   const ci = props(roles, 'CiReaderRole');
 
   it('CI role: pull only, on the account\'s repositories, assumed only by the CI instance role', () => {
-    const [statement] = ci.Policies[0].PolicyDocument.Statement;
+    // The role's permissions are a managed policy attached to it (no inline policies).
+    expect(ci.Policies).toBeUndefined();
+    expect(props(roles, 'CiReaderRoleCodecommitPull').Roles).toEqual([{ Ref: 'CiReaderRole' }]);
+    const [statement] = props(roles, 'CiReaderRoleCodecommitPull').PolicyDocument.Statement;
     expect(statement.Action).toEqual([...CODECOMMIT_PULL.actions]);
     expect(asList(statement.Resource)).toHaveLength(2);
     expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { Ref: 'CiInstanceRoleArn' } }, Action: 'sts:AssumeRole' }]);
@@ -33,7 +36,7 @@ describe('access roles', () => {
   });
 
   it('developer role: no repository administration; protected branches denied by reference', () => {
-    const statements = developer.Policies[0].PolicyDocument.Statement;
+    const statements = props(roles, 'DeveloperRoleCodecommitDeveloper').PolicyDocument.Statement;
     const allowed = statements.filter((s: any) => s.Effect === 'Allow').flatMap((s: any) => asList(s.Action)) as string[];
     expect(allowed).toContain('codecommit:GitPush');
     for (const admin of ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:UpdateRepositoryName', 'codecommit:PutRepositoryTriggers']) expect(allowed).not.toContain(admin);
@@ -79,7 +82,7 @@ describe('access roles', () => {
   it('the CI instance role may only assume the CI roles; EC2 trust carries its recorded exception', () => {
     const identity = template(gov, 'ci-identity');
     const role = identity.Resources.CiInstanceRole;
-    const [statement] = (role.Properties as any).Policies[0].PolicyDocument.Statement;
+    const [statement] = props(identity, 'CiInstanceRoleAssumeCiReaderRoles').PolicyDocument.Statement;
     expect(statement.Action).toBe('sts:AssumeRole');
     expect(statement.Resource.map((r: any) => r['Fn::Sub'])).toEqual([
       'arn:${AWS::Partition}:iam::012345678901:role/gov-ci-reader',
@@ -233,5 +236,13 @@ describe('Jenkins example', () => {
     expect(files.get('jenkins/aws-config')).toBe(renderProfiles(ci.profiles));
     expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d/);
     expect(files.get('jenkins/Dockerfile')).toContain('COPY --chown=jenkins:jenkins aws-config /var/jenkins_home/.aws/config');
+    expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');
+  });
+
+  it('in GovCloud, git-remote-codecommit is pointed at the FIPS endpoint, which the CI network serves privately', () => {
+    const files = jenkinsExample(loadOrgFile('parameters/govcloud.yaml'));
+    expect(files.get('jenkins/Dockerfile')).toContain('ENV CODE_COMMIT_ENDPOINT=git-codecommit-fips.us-gov-west-1.amazonaws.com\n');
+    const endpoints = Object.values(template(gov, 'ci-network').Resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint');
+    expect(endpoints.some((e) => (e.Properties as any).ServiceName['Fn::Sub'] === 'com.amazonaws.${AWS::Region}.git-codecommit-fips')).toBe(true);
   });
 });

@@ -68,8 +68,7 @@ describe('access analysis of the compiled policies', () => {
 
   it('without the protected-branch deny, pushes to main are flagged', () => {
     const stages = fresh();
-    const developer = props(stages, 'access-roles-shared-services', 'DeveloperRole');
-    const doc = developer.Policies[0].PolicyDocument;
+    const doc = props(stages, 'access-roles-shared-services', 'DeveloperRoleCodecommitDeveloper').PolicyDocument;
     doc.Statement = doc.Statement.filter((s: { Sid: string }) => s.Sid !== 'DenyWritesToProtectedBranches');
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain('developers may not push to main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:GitPush on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');

@@ -57,7 +57,7 @@ class FaultyAws extends Aws {
 }
 
 /**
- * moto deletes no AWS::IAM::ManagedPolicy and no AWS::EC2::RouteTable with their stacks
+ * moto deletes no AWS::IAM::ManagedPolicy (nor detaches it) and no AWS::EC2::RouteTable with their stacks
  * (CloudFormation does): this Aws removes what it would leave, before the stack that depends on it goes.
  */
 const detachingAws = () =>
@@ -72,12 +72,9 @@ const detachingAws = () =>
         await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
       }
     }
-    // The roles of these stages carry managed policies of later stages (source roles: their grants; the
-    // deployment targets' role: its artifact reads).
-    const accounts = ({ 'acme-source-identity-shared-services': ['111111111111'], 'acme-pipeline-identity': ['222222222222', '333333333333', '444444444444'] } as Record<string, string[]>)[
-      input.StackSetName as string
-    ];
-    for (const account of accounts ?? []) {
+    // Roles carry customer managed policies (their own stage's, and later stages'): detached first, as
+    // CloudFormation deletes a stack's managed policies with it and moto does not.
+    for (const account of (input.Accounts as string[] | undefined) ?? []) {
       const iam = awsClient().iam(await awsClient().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
       for (const role of (await iam.send(new ListRolesCommand({}))).Roles ?? []) {
         if (!role.RoleName!.startsWith('acme-')) continue;
@@ -220,8 +217,8 @@ describe('rollout to the local emulator', () => {
     expect(sets.filter((s) => s.Status !== 'DELETED')).toEqual([]);
     expect(sets).toHaveLength(example.stages.length);
     for (const a of example.org.accounts) expect((await stacksIn(a.id)).size, a.name).toBe(0);
-    // Retained by default: the artifact bucket outlives its stack.
-    expect(await bucketsIn('222222222222')).toEqual(['acme-artifacts-222222222222-eu-west-1']);
+    // Retained by default: the artifact and access-log buckets outlive their stack.
+    expect(await bucketsIn('222222222222')).toEqual(['acme-access-logs-222222222222-eu-west-1', 'acme-artifacts-222222222222-eu-west-1']);
   });
 
   it('destroy --delete-retained empties and deletes the artifact buckets and schedules the keys; repositories stay', async () => {
@@ -245,7 +242,8 @@ describe('rollout to the local emulator', () => {
     // asserted on xstack's side: nothing of the repositories' template is deletable, and nothing was deleted).
     expect(retainedDeletable(renderTemplate(example.stages.find((x) => x.module === 'source-repositories')!.definition))).toEqual([]);
     expect(retainedDeletions.filter((d) => !/AWS::(S3::Bucket|KMS::Key)/.test(d))).toEqual([]);
-    expect(retainedDeletions).toHaveLength(6);
+    // Per pipeline account: its key, its artifact bucket and its access-log bucket.
+    expect(retainedDeletions).toHaveLength(9);
   });
 });
 

@@ -159,7 +159,7 @@ describe('checkov, the policy scanner', { timeout: 60_000 }, () => {
 
   it('is really scanning: a bucket without its public access block fails', () => {
     const dir = tempDir('checkov');
-    const text = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8').replace(/      PublicAccessBlockConfiguration:\n(        .*\n){4}/, '');
+    const text = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8').replace(/      PublicAccessBlockConfiguration:\n(        .*\n){4}/g, '');
     expect(text).not.toContain('PublicAccessBlockConfiguration');
     writeFileSync(join(dir, 'broken.yaml'), text);
     expect(scan(dir).failed).toBeGreaterThan(0);

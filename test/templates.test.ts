@@ -66,8 +66,9 @@ describe('least privilege, over every statement of every template', () => {
       expect(p.Roles).toEqual([p.ManagedPolicyName]);
       const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
       expect(new Set(Object.values(bySid).flatMap((s: any) => asList(s.Action)))).toEqual(
-        new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
+        new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 's3:ListBucket', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
       );
+      expect(bySid.ListArtifactBucket.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
       expect(bySid.WriteArtifacts.Resource).toEqual({ Ref: `ArtifactObjectsArn${account}` });
       expect(bySid.WriteArtifacts.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
       expect(bySid.UseArtifactKey.Resource).toEqual({ Ref: `ArtifactKeyArn${account}` });
@@ -96,19 +97,38 @@ describe('artifact key and bucket', () => {
     }
   });
 
-  it('buckets: SSE-KMS with the key, TLS only, encrypted puts only, no public access, versioned, lifecycle', () => {
-    const buckets = resourcesOf('AWS::S3::Bucket');
+  it('artifact buckets: SSE-KMS with the key, TLS only, encrypted puts only, no public access, versioned, artifacts expire, access logged', () => {
+    const buckets = resourcesOf('AWS::S3::Bucket').filter(({ p }) => p.BucketName['Fn::Sub'].includes('-artifacts-'));
     expect(buckets.length).toBe(2);
     for (const { p } of buckets) {
       expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['ArtifactKey', 'Arn'] } });
       expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
       expect(p.VersioningConfiguration.Status).toBe('Enabled');
       expect(p.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
+      expect(p.LifecycleConfiguration.Rules[0].ExpirationInDays).toBeGreaterThan(0);
+      expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: 'AccessLogBucket' }, LogFilePrefix: 'artifacts/' });
     }
-    for (const { p } of resourcesOf('AWS::S3::BucketPolicy')) {
+    for (const { p } of resourcesOf('AWS::S3::BucketPolicy').filter(({ p }) => p.Bucket.Ref === 'ArtifactBucket')) {
       const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
       expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
       expect(bySid.DenyUnencryptedUploads.Condition).toEqual({ StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } });
+    }
+  });
+
+  it('access-log buckets: SSE-S3 (all that log delivery accepts), written only by S3 logging for the artifact bucket of their own account', () => {
+    const logs = resourcesOf('AWS::S3::Bucket').filter(({ p }) => p.BucketName['Fn::Sub'].includes('-access-logs-'));
+    expect(logs.length).toBe(2);
+    for (const { p } of logs) {
+      expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+      expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    }
+    for (const { p } of resourcesOf('AWS::S3::BucketPolicy').filter(({ p }) => p.Bucket.Ref === 'AccessLogBucket')) {
+      const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
+      expect(bySid.S3DeliversAccessLogs).toMatchObject({
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': ['ArtifactBucket', 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      });
     }
   });
 });

@@ -118,6 +118,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         pipelineAccount: a,
         repositoryArn: `arn:${partition}:codecommit:${region}:${s}:${p.repository}`,
         pipelineArn: `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`,
+        artifactBucketArn: output('pipeline-foundation', a, 'ArtifactBucketArn'),
         sourceArtifact: `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`,
         artifactKeyArn: output('pipeline-foundation', a, 'ArtifactKeyArn'),
         artifactKeyAlias: names.artifactKeyAlias(),
@@ -285,10 +286,12 @@ export interface AnalyseOptions {
    * whenever a class's proof might not hold for each member, or fails.
    */
   byClass?: boolean;
+  /** A resolver over the same stages and templates to reuse (it keeps what it compiled). */
+  resolver?: Resolver;
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
-  const resolver = new Resolver(org, stages, templates);
+  const resolver = options.resolver ?? new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
   return (byClass ? prove(org, stages, resolver, true) : undefined) ?? prove(org, stages, resolver, false)!;

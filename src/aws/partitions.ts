@@ -23,3 +23,17 @@ export const PARTITIONS = Object.keys(PARTITION_REGIONS) as Partition[];
 export function partitionOfRegion(region: string): Partition | undefined {
   return PARTITIONS.find((p) => PARTITION_REGIONS[p].includes(region));
 }
+
+/**
+ * GovCloud's CodeCommit has FIPS 140 endpoints (git-codecommit-fips, codecommit-fips):
+ * FedRAMP workloads use them. https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
+ */
+export const usesFipsCodeCommit = (partition: Partition): boolean => partition === 'aws-us-gov';
+
+/**
+ * The git host git-remote-codecommit connects to; it builds
+ * `git-codecommit.<region>.amazonaws.com` unless CODE_COMMIT_ENDPOINT names
+ * another (aws/git-remote-codecommit, git_remote_codecommit/__init__.py).
+ */
+export const codeCommitGitHost = (partition: Partition, region: string): string =>
+  `git-codecommit${usesFipsCodeCommit(partition) ? '-fips' : ''}.${region}.amazonaws.com`;

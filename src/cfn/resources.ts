@@ -1,7 +1,8 @@
 /** Resource shapes several templates share. */
+import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import Role from 'cloudform-types/types/iam/role';
 import type { PolicyDocument } from '../iam/policy';
-import { arn } from './intrinsics';
+import { arn, ref } from './intrinsics';
 
 export interface RoleProps {
   name: string;
@@ -9,7 +10,12 @@ export interface RoleProps {
   trust: PolicyDocument;
   /** 3,600 to 43,200; the AWS default (one hour) when omitted. */
   maxSessionSeconds?: number;
-  inlinePolicies?: Array<{ name: string; document: PolicyDocument }>;
+  /**
+   * The role's permissions, each a customer managed policy attached to it
+   * (not inline: CIS / NIST 800-53 rule sets flag inline policies, and managed
+   * ones are versioned), named `<role>-<name>`.
+   */
+  policies?: Array<{ name: string; document: PolicyDocument }>;
   /** AWS managed policies by name (partition-agnostic ARNs are made here). */
   awsManagedPolicies?: readonly string[];
   /** Least-privilege exceptions, written next to the resource for auditors and checked by the rules. */
@@ -24,17 +30,34 @@ export interface Exception {
   reason: string;
 }
 
-export function role(props: RoleProps): Role {
+/** A role and its managed policies, by logical id: `<id>` and `<id><PolicyName>`. */
+export function role(id: string, props: RoleProps): Record<string, Role | ManagedPolicy> {
   const resource = new Role({
     RoleName: props.name,
     Description: props.description,
     AssumeRolePolicyDocument: props.trust,
     ...(props.maxSessionSeconds ? { MaxSessionDuration: props.maxSessionSeconds } : {}),
-    Policies: props.inlinePolicies?.map((p) => new Role.Policy({ PolicyName: p.name, PolicyDocument: p.document })),
     ...(props.awsManagedPolicies?.length ? { ManagedPolicyArns: props.awsManagedPolicies.map((name) => arn(`iam::aws:policy/${name}`)) } : {}),
   });
-  if (props.exceptions?.length) resource.metadata(exceptionMetadata(props.exceptions));
-  return resource;
+  // An exception sits on the resource whose document holds its statement.
+  const exceptionsFor = (doc: PolicyDocument) => (props.exceptions ?? []).filter((e) => doc.Statement.some((st) => st.Sid === e.statement));
+  const withExceptions = <R extends Role | ManagedPolicy>(r: R, doc: PolicyDocument): R => {
+    const exceptions = exceptionsFor(doc);
+    return exceptions.length > 0 ? (r.metadata(exceptionMetadata(exceptions)) as R) : r;
+  };
+  const resources: Record<string, Role | ManagedPolicy> = { [id]: withExceptions(resource, props.trust) };
+  for (const policy of props.policies ?? []) {
+    resources[logicalId(id, policy.name)] = withExceptions(
+      new ManagedPolicy({
+        ManagedPolicyName: `${props.name}-${policy.name}`,
+        Description: `Permissions of role ${props.name}: ${policy.name}`,
+        Roles: [ref(id)],
+        PolicyDocument: policy.document,
+      }),
+      policy.document,
+    );
+  }
+  return resources;
 }
 
 export const exceptionMetadata = (exceptions: Exception[]) => ({ xstack: { exceptions } });

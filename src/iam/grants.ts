@@ -38,17 +38,40 @@ export const ARTIFACT_OBJECT_WRITE: Grant = {
   doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html',
 };
 
-/** The pipeline role reads and writes artifacts of its own pipelines. */
+/**
+ * The pipeline role reads and writes artifacts of its own pipelines: the
+ * object actions of AWS's minimum CodePipeline service-role policy (each
+ * pinned to the account by aws:ResourceAccount in the templates).
+ */
 export const ARTIFACT_OBJECT_READ_WRITE: Grant = {
   name: 'artifact-object-read-write',
-  actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
-  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
+  actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl'],
+  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html',
 };
 
+/** The bucket actions of AWS's minimum CodePipeline service-role policy. */
 export const ARTIFACT_BUCKET_READ: Grant = {
   name: 'artifact-bucket-read',
-  actions: ['s3:GetBucketLocation', 's3:GetBucketVersioning'],
-  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
+  actions: ['s3:GetBucketAcl', 's3:GetBucketLocation', 's3:GetBucketVersioning'],
+  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html',
+};
+
+/**
+ * The source role lists the artifact bucket, as AWS's cross-account walkthrough
+ * grants the other account on the bucket (its object grants are s3:Get*,
+ * s3:Put*, narrowed here to ARTIFACT_OBJECT_WRITE).
+ */
+export const ARTIFACT_BUCKET_LIST: Grant = {
+  name: 'artifact-bucket-list',
+  actions: ['s3:ListBucket'],
+  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html',
+};
+
+/** S3 server access logging writes log objects into the destination bucket. */
+export const S3_ACCESS_LOG_DELIVERY: Grant = {
+  name: 's3-access-log-delivery',
+  actions: ['s3:PutObject'],
+  doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html',
 };
 
 /** Data-key use of the artifact key through S3 SSE-KMS: no key management, no grants. */

@@ -189,6 +189,20 @@ const orgSchema = partialObj(
     ),
     keyAdministratorRoles: optional(list(roleName)),
     deploymentTargets: optional(obj({ cloudWatchAgent: optional(bool()) }, 'deployment targets: optional cloudWatchAgent')),
+    // Quotas AWS raised on request; the ranges are AWS's default and maximum.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+    iamQuotas: optional(
+      obj(
+        {
+          rolesPerAccount: optional(int({ min: 1000, max: 5000 })),
+          instanceProfilesPerAccount: optional(int({ min: 1000, max: 5000 })),
+          customerManagedPoliciesPerAccount: optional(int({ min: 1500, max: 5000 })),
+          managedPoliciesPerRole: optional(int({ min: 10, max: 20 })),
+          roleTrustPolicyChars: optional(int({ min: 2048, max: 4096 })),
+        },
+        'IAM quotas raised for these accounts',
+      ),
+    ),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -384,6 +398,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     stackSets,
     keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
     deploymentTargets: { cloudWatchAgent: raw.deploymentTargets?.cloudWatchAgent ?? false },
+    iamQuotas: raw.iamQuotas ?? {},
     access,
   };
 }

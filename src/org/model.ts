@@ -112,6 +112,8 @@ export interface Org {
   /** Roles in each pipeline account that may administer its artifact key, beside the StackSet execution role. */
   readonly keyAdministratorRoles: readonly string[];
   readonly deploymentTargets: { readonly cloudWatchAgent: boolean };
+  /** IAM quotas AWS raised for the org's accounts on request (src/checks/iam-quotas.ts); the defaults otherwise. */
+  readonly iamQuotas: Partial<Record<'rolesPerAccount' | 'instanceProfilesPerAccount' | 'customerManagedPoliciesPerAccount' | 'managedPoliciesPerRole' | 'roleTrustPolicyChars', number>>;
   readonly access: Access;
 }
 

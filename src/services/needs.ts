@@ -7,6 +7,8 @@
  * a grant that goes missing fails the compile rather than the first run.
  */
 import {
+  ARTIFACT_BUCKET_LIST,
+  ARTIFACT_BUCKET_READ,
   ARTIFACT_OBJECT_READ_WRITE,
   ARTIFACT_OBJECT_WRITE,
   CODECOMMIT_SOURCE_ACTION,
@@ -29,6 +31,7 @@ export interface PipelineEnvironment {
   pipelineAccount: string;
   repositoryArn: string;
   pipelineArn: string;
+  artifactBucketArn: string;
   /** The source artifact this pipeline writes (an object of the artifact bucket). */
   sourceArtifact: string;
   artifactKeyArn: string;
@@ -101,6 +104,15 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: encryptedWithKms,
   },
   {
+    id: 'source-action-bucket',
+    purpose: 'the source role lists the artifact bucket',
+    doc: ARTIFACT_BUCKET_LIST.doc,
+    grant: ARTIFACT_BUCKET_LIST,
+    principal: (e) => role(e.sourceRole),
+    resource: (e) => e.artifactBucketArn,
+    side: 'pipeline',
+  },
+  {
     id: 'source-action-key',
     purpose: 'the source role encrypts with the artifact key',
     doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/services-s3.html#s3-customer-cmk-policy',
@@ -119,6 +131,15 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     resource: (e) => e.sourceArtifact,
     side: 'pipeline',
     context: encryptedWithKms,
+  },
+  {
+    id: 'artifact-store-bucket',
+    purpose: 'the pipeline role reads the artifact bucket\'s settings',
+    doc: ARTIFACT_BUCKET_READ.doc,
+    grant: ARTIFACT_BUCKET_READ,
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.artifactBucketArn,
+    side: 'pipeline',
   },
   {
     id: 'artifact-store-key',

@@ -6,6 +6,7 @@
  * parameters. The order is not declared here: the graph derives it from the
  * wiring.
  */
+import { usesFipsCodeCommit } from '../aws/partitions';
 import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars } from '../limits';
@@ -42,6 +43,9 @@ const splitNote = (parts: number, accounts: number, what: string, i = 0): string
 /** Forwarding rules a source-events template holds; keeps each template under 51,200 bytes (a rule with 5 targets is about 1.7 KB of YAML); the byte limit is checked after emitting all the same. */
 export const RULES_PER_TEMPLATE = 25;
 const NONCURRENT_VERSION_DAYS = 30;
+/** An execution's artifacts are kept half a year; its access logs a year (an audit cycle). */
+const ARTIFACT_DAYS = 180;
+const ACCESS_LOG_DAYS = 365;
 
 const wired = (...refs: OutputRef[]): ParamSource => ({ kind: 'wired', refs });
 const value = (v: string, origin: string): ParamSource => ({ kind: 'value', value: v, origin });
@@ -122,6 +126,8 @@ export function planStages(org: Org): Stage[] {
       executionRoleName: org.stackSets.executionRoleName,
       keyAdministratorRoles: org.keyAdministratorRoles,
       noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
+      artifactDays: ARTIFACT_DAYS,
+      accessLogDays: ACCESS_LOG_DAYS,
     }),
     targets: pipelineAccounts,
     inputs: everyAccount(pipelineAccounts, (a) => {
@@ -156,6 +162,7 @@ export function planStages(org: Org): Stage[] {
               return [
                 [ids.objectsParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactObjectsArn', account: c.id })],
                 [ids.keyParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactKeyArn', account: c.id })],
+                [ids.bucketParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactBucketArn', account: c.id })],
               ];
             }),
           ),
@@ -251,7 +258,7 @@ function accessStages(org: Org, names: Names): Stage[] {
           names,
           network: ci.network,
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
-          fipsEndpoints: org.partition === 'aws-us-gov',
+          fipsEndpoints: usesFipsCodeCommit(org.partition),
           repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
         }),
         targets: [ciAccount],

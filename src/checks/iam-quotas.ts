@@ -1,0 +1,134 @@
+/**
+ * IAM's quotas, checked at compile time the way CloudFormation's template
+ * limits are: what xstack creates in each account, and what each role it
+ * creates carries, resolved with that account's values. Past a quota the
+ * compile fails naming it (and, where AWS raises it on request, the org-file
+ * setting that declares a raised one); nothing is emitted that IAM would
+ * refuse halfway through a rollout.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+ */
+import type { CfnTemplate } from '../cfn/template';
+import type { Resolver } from '../audit/resolve';
+import type { Org } from '../org/model';
+import type { Stage } from '../stages/model';
+
+export const IAM_QUOTAS_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html';
+
+/** Adjustable quotas: AWS's default and the most it grants on request. */
+export const ADJUSTABLE_IAM_QUOTAS = {
+  rolesPerAccount: { what: 'IAM roles in an account', default: 1000, max: 5000 },
+  instanceProfilesPerAccount: { what: 'instance profiles in an account', default: 1000, max: 5000 },
+  customerManagedPoliciesPerAccount: { what: 'customer managed policies in an account', default: 1500, max: 5000 },
+  managedPoliciesPerRole: { what: 'managed policies attached to a role', default: 10, max: 20 },
+  roleTrustPolicyChars: { what: 'characters of a role trust policy', default: 2048, max: 4096 },
+} as const;
+export type AdjustableIamQuota = keyof typeof ADJUSTABLE_IAM_QUOTAS;
+
+/** Fixed quotas (white space not counted). */
+export const FIXED_IAM_QUOTAS = {
+  roleInlinePolicyChars: { what: 'characters of all inline policies of a role together', limit: 10240 },
+  managedPolicyChars: { what: 'characters of a managed policy', limit: 6144 },
+} as const;
+
+/** The quotas in force for an org: AWS's defaults, or what its file says AWS raised. */
+export const quotaOf = (org: Org, quota: AdjustableIamQuota): number => org.iamQuotas[quota] ?? ADJUSTABLE_IAM_QUOTAS[quota].default;
+
+interface RoleUse {
+  stage: string;
+  inlineChars: number;
+  attached: string[];
+}
+
+interface AccountUse {
+  roles: Map<string, RoleUse>;
+  instanceProfiles: number;
+  managedPolicies: number;
+}
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): string[] {
+  const problems: string[] = [];
+  const byAccount = new Map<string, AccountUse>();
+  const use = (account: string) => byAccount.get(account) ?? byAccount.set(account, { roles: new Map(), instanceProfiles: 0, managedPolicies: 0 }).get(account)!;
+  const roleUse = (account: string, name: string, stage: string) => {
+    const roles = use(account).roles;
+    return roles.get(name) ?? roles.set(name, { stage, inlineChars: 0, attached: [] }).get(name)!;
+  };
+  const adjustable = (quota: AdjustableIamQuota, where: string, n: number, detail: string) => {
+    const limit = quotaOf(org, quota);
+    if (n <= limit) return;
+    const { what, max } = ADJUSTABLE_IAM_QUOTAS[quota];
+    const raise = limit < max ? `; AWS raises it up to ${max} on request (then set iamQuotas.${quota} in the org file)` : '; that is the most AWS grants';
+    problems.push(`${where}: ${n} ${what}${detail}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})${raise}`);
+  };
+  const fixedQuota = (quota: keyof typeof FIXED_IAM_QUOTAS, where: string, n: number) => {
+    const { what, limit } = FIXED_IAM_QUOTAS[quota];
+    if (n > limit) problems.push(`${where}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
+  };
+
+  for (const stage of stages) {
+    const template = templates.get(stage.id)!;
+    for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
+      const p = resource.Properties ?? {};
+      const names = (expression: unknown, account: string) => flat(resolver.resolve(stage.id, account, expression ?? []));
+      for (const { id: account } of stage.targets) {
+        const where = `${stage.id} @ ${account}: ${logicalId}`;
+        switch (resource.Type) {
+          case 'AWS::IAM::Role': {
+            const name = String(resolver.resolve(stage.id, account, p.RoleName));
+            const role = roleUse(account, name, stage.id);
+            adjustable('roleTrustPolicyChars', where, size(resolver, stage.id, account, p.AssumeRolePolicyDocument), '');
+            for (const inline of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) role.inlineChars += size(resolver, stage.id, account, inline.PolicyDocument);
+            role.attached.push(...((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map((arn) => String(resolver.resolve(stage.id, account, arn))));
+            break;
+          }
+          case 'AWS::IAM::Policy': {
+            const chars = size(resolver, stage.id, account, p.PolicyDocument);
+            for (const name of names(p.Roles, account)) roleUse(account, name, stage.id).inlineChars += chars;
+            break;
+          }
+          case 'AWS::IAM::ManagedPolicy': {
+            use(account).managedPolicies++;
+            fixedQuota('managedPolicyChars', where, size(resolver, stage.id, account, p.PolicyDocument));
+            for (const name of names(p.Roles, account)) roleUse(account, name, stage.id).attached.push(`${stage.id}/${logicalId}`);
+            break;
+          }
+          case 'AWS::IAM::InstanceProfile':
+            use(account).instanceProfiles++;
+            break;
+        }
+      }
+    }
+  }
+
+  const accountName = new Map(org.accounts.map((a) => [a.id, a.name]));
+  for (const [account, u] of byAccount) {
+    const where = `account ${accountName.get(account) ?? account} (${account})`;
+    const others = ', beside any the account already has';
+    adjustable('rolesPerAccount', where, u.roles.size, ` made by xstack${others}`);
+    adjustable('instanceProfilesPerAccount', where, u.instanceProfiles, ` made by xstack${others}`);
+    adjustable('customerManagedPoliciesPerAccount', where, u.managedPolicies, ` made by xstack${others}`);
+    for (const [name, role] of u.roles) {
+      adjustable('managedPoliciesPerRole', `${where}: role ${name}`, role.attached.length, ` (${role.attached.join(', ')})`);
+      fixedQuota('roleInlinePolicyChars', `${where}: role ${name}`, role.inlineChars);
+    }
+  }
+  return problems;
+}
+
+const flat = (v: unknown): string[] => (Array.isArray(v) ? v.flatMap(flat) : [String(v)]);
+
+/**
+ * A policy's size as IAM counts it: its JSON without white space, with this
+ * account's values in place of the template's expressions.
+ */
+function size(resolver: Resolver, stageId: string, account: string, node: unknown): number {
+  if (node === null || node === undefined) return 0;
+  if (typeof node !== 'object') return JSON.stringify(node).length;
+  if (Array.isArray(node)) return 2 + Math.max(0, node.length - 1) + node.reduce((n: number, x) => n + size(resolver, stageId, account, x), 0);
+  const o = node as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return JSON.stringify(resolver.resolve(stageId, account, o)).length;
+  return 2 + Math.max(0, keys.length - 1) + keys.reduce((n, k) => n + JSON.stringify(k).length + 1 + size(resolver, stageId, account, o[k]), 0);
+}

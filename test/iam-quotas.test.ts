@@ -1,0 +1,82 @@
+/**
+ * IAM's quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
+ * are checked at compile time: an org past one fails naming the quota, and
+ * declaring the raised quota in the org file lets it compile.
+ */
+import { describe, expect, it } from 'vitest';
+import Role from 'cloudform-types/types/iam/role';
+import { compileOrg } from '../src/compile';
+import { CompileError } from '../src/errors';
+import { parseOrg } from '../src/org/load';
+import { planStages } from '../src/stages/plan';
+import { renderTemplate } from '../src/cfn/template';
+import { Resolver } from '../src/audit/resolve';
+import { iamQuotaProblems } from '../src/checks/iam-quotas';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+
+/** One source account, one pipeline account running `pipelines` pipelines. */
+function orgWith(pipelines: number, extra = ''): string {
+  const lines = ['organization: { partition: aws, region: eu-west-1 }', 'prefix: acme', 'accounts:', '  src: { id: "111111111111", role: source }', '  dev: { id: "222222222222", role: pipeline, environment: dev }', 'repositories:'];
+  for (let i = 1; i <= pipelines; i++) lines.push(`  app${i}: { account: src }`);
+  lines.push('pipelines:');
+  for (let i = 1; i <= pipelines; i++) lines.push(`  app${i}: { repository: app${i}, branches: { dev: main }, deploy: { type: codedeploy } }`);
+  return `${lines.join('\n')}\n${extra}`;
+}
+
+const problemsOf = (text: string, file = 'quota.yaml'): string[] => {
+  try {
+    compileOrg(parseOrg(text, file));
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(CompileError);
+    return [...(error as CompileError).details];
+  }
+};
+
+describe('IAM quotas at compile time', () => {
+  it('10 pipelines in one account fit the pipeline role; the 11th is over the managed policies a role may have, unless the raised quota is declared', () => {
+    expect(problemsOf(orgWith(10))).toEqual([]);
+    const problems = problemsOf(orgWith(11));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^account dev \(222222222222\): role acme-pipeline: 11 managed policies attached to a role \(pipeline-app1\/PipelinePolicy, .*pipeline-app11\/PipelinePolicy\), over IAM's quota of 10 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); AWS raises it up to 20 on request \(then set iamQuotas\.managedPoliciesPerRole in the org file\)$/,
+    );
+    expect(problemsOf(orgWith(11, 'iamQuotas: { managedPoliciesPerRole: 20 }\n'))).toEqual([]);
+    expect(problemsOf(orgWith(21, 'iamQuotas: { managedPoliciesPerRole: 20 }\n'))[0]).toMatch(/21 managed policies attached to a role .*over IAM's quota of 20 .*; that is the most AWS grants$/);
+  });
+
+  it('1,000 pipeline accounts put 1,001 roles into the source account (a source role each, and the forwarder): a clear error, unless the raised quota is declared', () => {
+    const declared = generateOrgYaml(1000);
+    expect(declared).toContain('rolesPerAccount: 2000');
+    const problems = problemsOf(declared.replace(/iamQuotas:\n  rolesPerAccount: 2000\n/, ''), 'generated-1000.yaml');
+    expect(problems).toEqual([
+      "account source (900000000000): 1001 IAM roles in an account made by xstack, beside any the account already has, over IAM's quota of 1000 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); AWS raises it up to 5000 on request (then set iamQuotas.rolesPerAccount in the org file)",
+    ]);
+  });
+
+  it('a developer trust listing many role patterns is over the trust-policy size; the raised quota lets it compile', () => {
+    const patterns = Array.from({ length: 30 }, (_, i) => `"team-${String(i).padStart(2, '0')}-developer-role-with-a-long-name"`).join(', ');
+    const text = orgWith(1, `access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [${patterns}]\n`);
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^access-roles-src @ 111111111111: DeveloperRole: \d{4} characters of a role trust policy, over IAM's quota of 2048 .*iamQuotas\.roleTrustPolicyChars/);
+    expect(problemsOf(`${text}iamQuotas: { roleTrustPolicyChars: 4096 }\n`)).toEqual([]);
+  });
+
+  it('inline policies of a role count together, resolved with the account\'s values', () => {
+    const org = parseOrg(orgWith(1), 'quota.yaml');
+    const stages = planStages(org);
+    const identity = stages.find((s) => s.id === 'pipeline-identity')!;
+    const statement = (i: number) => ({ Sid: `S${i}`, Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::bucket-\${AWS::AccountId}-${'x'.repeat(400)}/${i}` } });
+    const big = new Role({
+      RoleName: 'acme-big',
+      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] },
+      Policies: [0, 1].map((p) => new Role.Policy({ PolicyName: `p${p}`, PolicyDocument: { Version: '2012-10-17', Statement: Array.from({ length: 12 }, (_, i) => statement(p * 100 + i)) } })),
+    });
+    const changed = stages.map((s) => (s === identity ? { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, Big: big } } } : s));
+    const templates = new Map(changed.map((s) => [s.id, renderTemplate(s.definition)]));
+    const problems = iamQuotaProblems(org, changed, templates, new Resolver(org, changed, templates));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^account dev \(222222222222\): role acme-big: 1\d{4} characters of all inline policies of a role together, over IAM's quota of 10240/);
+  });
+});
