@@ -85,7 +85,11 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     principal: { AWS: ref('EventForwarderRoleArns') },
     actions: EVENTS_PUT.actions,
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
-    conditions: { StringEquals: { 'events:source': 'aws.codecommit' } },
+    // events:source is multivalued (ArrayOfString in the Service Authorization Reference): it takes a set
+    // operator, as AWS's own example writes it; ForAllValues is also true when the key is absent, hence Null.
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+    conditions: { 'ForAllValues:StringEquals': { 'events:source': 'aws.codecommit' }, Null: { 'events:source': 'false' } },
   });
 
   return {

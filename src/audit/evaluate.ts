@@ -140,6 +140,9 @@ function conditionHolds(operator: string, expected: string[], actual: string[] |
     case 'ArnEquals':
     case 'ForAnyValue:StringEquals':
       return any(same);
+    // Every value of a multivalued key among the expected ones; true when the key is absent.
+    case 'ForAllValues:StringEquals':
+      return actual === undefined || actual.every((a) => expected.some((e) => same(e, a)));
     case 'StringEqualsIfExists':
       return actual === undefined || any(same);
     case 'StringNotEquals':
