@@ -4,6 +4,8 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkTemplate, formatFinding } from './checks/rules';
+import { checkServiceAuthorization, stageValues } from './checks/service-authorization';
+import { Resolver } from './audit/resolve';
 import { CompileError } from './errors';
 import { LIMITS } from './limits';
 import type { Org } from './org/model';
@@ -40,10 +42,13 @@ export function compileOrg(org: Org): CompiledOrg {
   const problems: string[] = [];
   // Rendered once; the checks, the access analysis and the report all read these.
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  // Policies' values resolved per account: the ARN checks and the access analysis share what it compiles.
+  const resolver = new Resolver(org, stages, templates);
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkServiceAuthorization(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, byId));
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
@@ -51,7 +56,7 @@ export function compileOrg(org: Org): CompiledOrg {
     files.set(parameterPath(stage), parameterFile(org, stage));
   }
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
-  const access = analyseAccess(org, stages, templates);
+  const access = analyseAccess(org, stages, templates, { resolver });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
   for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);

@@ -219,10 +219,12 @@ export interface AnalyseOptions {
    * whenever a class's proof might not hold for each member, or fails.
    */
   byClass?: boolean;
+  /** A resolver the caller already used on these templates (the compile's checks): what it compiled is not compiled again. */
+  resolver?: Resolver;
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
-  const resolver = new Resolver(org, stages, templates);
+  const resolver = options.resolver ?? new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
   return (byClass ? prove(org, stages, resolver, true) : undefined) ?? prove(org, stages, resolver, false)!;
