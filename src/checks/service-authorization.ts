@@ -201,8 +201,9 @@ const OPERATOR_FAMILIES: Record<string, string> = {
 
 /**
  * The operator families that suit a key type. ARN keys take the String
- * operators too: "you can use a string operator with ARN-type keys" is how
- * AWS's own examples compare aws:SourceArn (StringEquals, StringLike).
+ * operators too: AWS itself compares aws:SourceArn with StringLike ("Lambda
+ * configures the comparison using the StringLike operator",
+ * https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html).
  */
 const FAMILIES_OF_TYPE: Record<string, readonly string[]> = {
   String: ['String'],
