@@ -31,8 +31,10 @@ interface ResourceTypeData {
 
 export interface ServiceData {
   prefix: string;
-  /** Lower-case action name → action. */
-  actions: ReadonlyMap<string, ActionData>;
+  /** An action by name (any case), or undefined when the service has none so named. */
+  action(name: string): ActionData | undefined;
+  /** Every action of the service (for a wildcard). */
+  actions(): readonly ActionData[];
   /** Resource type name → ARN format and its condition keys. */
   resourceTypes: ReadonlyMap<string, ResourceTypeData>;
   /** The service's condition keys and their types. */
@@ -82,11 +84,56 @@ export function serviceData(prefix: string): ServiceData | undefined {
 }
 
 function loadService(prefix: string): ServiceData {
-  const actions = new Map(Object.entries(readJson<Record<string, ActionData>>('actions', `${prefix}.json`)).map(([k, v]) => [k.toLowerCase(), v]));
   const resourceTypes = new Map(Object.entries(readJson<Record<string, ResourceTypeData>>('resourceTypes', `${prefix}.json`)));
   const conditionKeys = new KeyIndex();
   for (const k of Object.values(readJson<Record<string, { key: string; type: KeyType }>>('conditionKeys', `${prefix}.json`))) conditionKeys.add(k.key, k.type);
-  return { prefix, actions, resourceTypes, conditionKeys };
+  // The actions file is the big one (EC2's is 600 kB): an action is parsed on its own, the whole file only for a wildcard.
+  const text = readFileSync(join(DATA, 'actions', `${prefix}.json`), 'utf8');
+  const one = new Map<string, ActionData | undefined>();
+  let all: Map<string, ActionData> | undefined;
+  const everything = () => (all ??= new Map(Object.entries(JSON.parse(text) as Record<string, ActionData>).map(([k, v]) => [k.toLowerCase(), v])));
+  return {
+    prefix,
+    action: (name) => {
+      const key = name.toLowerCase();
+      if (all) return all.get(key);
+      if (!one.has(key)) {
+        const found = memberOf<ActionData>(text, key);
+        one.set(key, found?.name?.toLowerCase() === key ? found : everything().get(key));
+      }
+      return one.get(key);
+    },
+    actions: () => [...everything().values()],
+    resourceTypes,
+    conditionKeys,
+  };
+}
+
+/**
+ * One member of a JSON object's text, parsed alone: the object that follows
+ * `"key":` where it first appears, up to its closing brace (strings
+ * skipped). Undefined when the text does not have it so; the caller then
+ * parses the whole text.
+ */
+function memberOf<T>(text: string, key: string): T | undefined {
+  const at = text.indexOf(`${JSON.stringify(key)}:`);
+  const start = at < 0 ? -1 : text.indexOf('{', at);
+  if (start < 0) return undefined;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(start, i + 1)) as T;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

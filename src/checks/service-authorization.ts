@@ -90,40 +90,52 @@ function representativeAccounts(stage: Stage, keyOf: (stageId: string, account: 
  * id written `#`: the values of the parameters its expressions read, and
  * for an output wired from the same account that output's producer's key
  * (an output of another account is one value, named by its label). Equal
- * keys give values equal but for the account's own id.
+ * keys give values equal but for the account's own id. Kept per resolver:
+ * the stages wired to the same producer share its keys; a stage's keys are
+ * made again when its expressions read more parameters.
  */
+const keysByResolver = new WeakMap<Resolver, (stageId: string, account: string) => string>();
 function inputKeys(resolver: Resolver): (stageId: string, account: string) => string {
-  const memo = new Map<string, string>();
+  let keyOf = keysByResolver.get(resolver);
+  if (keyOf) return keyOf;
+  const byStage = new Map<string, { used: string[]; keys: Map<string, string> }>();
   const interned = new Map<string, string>();
-  const usedBy = new Map<string, string[]>();
-  const keyOf = (stageId: string, account: string): string => {
-    let used = usedBy.get(stageId);
-    if (!used) usedBy.set(stageId, (used = [...resolver.usedParameters(stageId)].sort()));
-    const id = `${stageId}@${account}`;
-    let key = memo.get(id);
-    if (key === undefined) {
-      const inputs = resolver.stage(stageId).inputs.get(account) ?? {};
-      const parts = used.map((name) => {
-        const source = inputs[name];
-        if (!source) return `${name}?`;
-        if (source.kind === 'value') return `${name}=${source.value.replaceAll(account, '#')}`;
-        return `${name}<${source.refs
-          .map((r) => {
-            if (r.account !== account) return outputRefLabel(r);
+  const outputsCompiled = new Set<string>();
+  keyOf = (stageId, account) => {
+    const read = resolver.usedParameters(stageId);
+    let entry = byStage.get(stageId);
+    if (!entry || entry.used.length !== read.size) byStage.set(stageId, (entry = { used: [...read].sort(), keys: new Map() }));
+    let key = entry.keys.get(account);
+    if (key !== undefined) return key;
+    const inputs = resolver.stage(stageId).inputs.get(account) ?? {};
+    let full = `${stageId}(`;
+    for (const name of entry.used) {
+      const source = inputs[name];
+      if (!source) full += `${name}?;`;
+      else if (source.kind === 'value') full += `${name}=${source.value.includes(account) ? source.value.replaceAll(account, '#') : source.value};`;
+      else {
+        full += `${name}<`;
+        for (const r of source.refs) {
+          if (r.account !== account) full += `${outputRefLabel(r)},`;
+          else {
             // The producer's outputs compiled, so that its key names the parameters they read.
-            if (!usedBy.has(r.stage)) resolver.compileOutputs(r.stage);
-            return `${r.output}:${keyOf(r.stage, account)}`;
-          })
-          .join(',')}`;
-      });
-      // Interned: a key that names its producers' keys stays short.
-      const full = `${stageId}(${parts.join(';')})`;
-      key = interned.get(full);
-      if (key === undefined) interned.set(full, (key = `#${interned.size}`));
-      memo.set(id, key);
+            if (!outputsCompiled.has(r.stage)) {
+              outputsCompiled.add(r.stage);
+              resolver.compileOutputs(r.stage);
+            }
+            full += `${r.output}:${keyOf!(r.stage, account)},`;
+          }
+        }
+        full += ';';
+      }
     }
+    // Interned: a key that names its producers' keys stays short.
+    key = interned.get(full);
+    if (key === undefined) interned.set(full, (key = `#${interned.size}`));
+    entry.keys.set(account, key);
     return key;
   };
+  keysByResolver.set(resolver, keyOf);
   return keyOf;
 }
 
@@ -176,11 +188,11 @@ function resolveAction(written: string): KnownAction[] | string {
   if (!service) return `no service has the prefix "${written.slice(0, colon)}"`;
   const name = written.slice(colon + 1);
   if (!/[*?]/.test(name)) {
-    const action = service.actions.get(name.toLowerCase());
+    const action = service.action(name);
     return action ? [{ written, service, action }] : `${service.prefix} has no action ${name}`;
   }
   const pattern = globRegExp(name, 'i');
-  const matched = [...service.actions.values()].filter((a) => pattern.test(a.name)).map((action) => ({ written, service, action }));
+  const matched = service.actions().filter((a) => pattern.test(a.name)).map((action) => ({ written, service, action }));
   return matched.length > 0 ? matched : `no action of ${service.prefix} matches ${name}`;
 }
 
