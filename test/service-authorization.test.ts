@@ -73,6 +73,7 @@ const CASES: Record<string, Case[]> = {
     { name: 'what the compiler cannot know matches any ARN', statement: allow('kms:Decrypt', 'arn:aws:kms:eu-west-1:123456789012:key/{pipeline-foundation/ArtifactKey}'), findings: [] },
     { name: 'a resource policy\'s own resources', statement: { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:role/r' }, Action: 'events:PutEvents', Resource: BUS }, kind: 'event-bus', findings: [] },
     { name: 'a key policy\'s "*" is its key', statement: { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:role/r' }, Action: 'kms:Decrypt', Resource: '*' }, kind: 'key', findings: [] },
+    { name: 'an ARN partly unknown is still checked where it is known', statement: allow('kms:Decrypt', 'arn:aws:s3:::{pipeline-foundation/ArtifactBucket}'), findings: ['XS012 Resource::arn:aws:s3:::{pipeline-foundation/ArtifactBucket}', 'XS012 Action::kms:Decrypt'] },
     { name: 'a bucket ARN for an object action', statement: allow('s3:GetObject', BUCKET), findings: ['XS012 Resource::arn:aws:s3:::acme-artifacts', 'XS012 Action::s3:GetObject'] },
     { name: 'objects for a bucket action', statement: allow('s3:GetBucketVersioning', OBJECTS), findings: ['XS012 Resource::arn:aws:s3:::acme-artifacts/*', 'XS012 Action::s3:GetBucketVersioning'] },
     { name: 'an alias ARN where the action takes a key', statement: allow('kms:Decrypt', 'arn:aws:kms:eu-west-1:123456789012:alias/acme'), findings: ['XS012 Resource::arn:aws:kms:eu-west-1:123456789012:alias/acme', 'XS012 Action::kms:Decrypt'] },
