@@ -176,7 +176,7 @@ function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesO
   // NotAction means every other action: nothing to match keys or resources against.
   if (s.NotAction !== undefined) wildcard = true;
   findings.push(...checkConditions(s, actions, wildcard, valuesOf));
-  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(asList(s.Resource).flatMap(valuesOf), actions));
+  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(asList(s.Resource).flatMap(valuesOf), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
 }
 
@@ -314,7 +314,7 @@ const isUnknown = (v: string) => /^\{[^}]*\}$/.test(v);
 /** What the compiler cannot know (`{stage/Name}`) stands for any text, like a wildcard. */
 const unknownAsWildcard = (v: string) => v.replace(/\{[^}]*\}/g, '*');
 
-function checkResources(resources: readonly string[], actions: readonly KnownAction[]): Found[] {
+function checkResources(resources: readonly string[], actions: readonly KnownAction[], effect: 'grants' | 'denies'): Found[] {
   if (actions.length === 0) return [];
   const findings: Found[] = [];
   const any = resources.includes('*');
@@ -352,8 +352,8 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
         item: `Action::${a.written}`,
         message:
           types.length === 0
-            ? `${a.service.prefix}:${a.action.name} takes only resource "*", which the statement does not name: it grants nothing`
-            : `no resource of the statement is a ${types.join(' or ')} of ${a.service.prefix}:${a.action.name}: it grants nothing`,
+            ? `${a.service.prefix}:${a.action.name} takes only resource "*", which the statement does not name: it ${effect} nothing`
+            : `no resource of the statement is a ${types.join(' or ')} of ${a.service.prefix}:${a.action.name}: it ${effect} nothing`,
       });
     }
   }
