@@ -4,6 +4,8 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkTemplate, formatFinding } from './checks/rules';
+import { checkServiceAuthorization, stageValues } from './checks/service-authorization';
+import { Resolver } from './audit/resolve';
 import { CompileError } from './errors';
 import { LIMITS } from './limits';
 import type { Org } from './org/model';
@@ -15,7 +17,6 @@ import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
-import { Resolver } from './audit/resolve';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
@@ -42,17 +43,19 @@ export function compileOrg(org: Org): CompiledOrg {
   const problems: string[] = [];
   // Rendered once; the checks, the access analysis and the report all read these.
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  // Policies' values resolved per account: the ARN checks and the access analysis share what it compiles.
+  const resolver = new Resolver(org, stages, templates);
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkServiceAuthorization(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, byId));
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
     files.set(templatePath(stage), yaml);
     files.set(parameterPath(stage), parameterFile(org, stage));
   }
-  const resolver = new Resolver(org, stages, templates);
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
   const access = analyseAccess(org, stages, templates, { resolver });

@@ -130,7 +130,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     // events:source is multivalued (one PutEvents call carries several entries): a set operator,
     // as AWS's own cross-account bus example writes it, and Null so that a request without the key
     // does not pass ForAllValues vacuously.
-    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy.html
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
     conditions: { 'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'] }, Null: { 'events:source': 'false' } },
   });

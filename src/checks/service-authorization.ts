@@ -1,0 +1,421 @@
+/**
+ * Every action, condition key and resource ARN of every compiled policy,
+ * checked offline against IAM's service authorization data (iam-data.ts):
+ * the checks IAM Access Analyzer's policy validation makes online
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html),
+ * made at compile time so a policy IAM would accept but never match fails
+ * the compile like the XS rules.
+ */
+import type { CfnTemplate } from '../cfn/template';
+import { outputRefLabel, type Stage } from '../stages/model';
+import type { Resolver, Value } from '../audit/resolve';
+import { asList, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
+import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
+import type { Finding } from './rules';
+
+const CHECKS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html';
+
+export const SERVICE_AUTHORIZATION_RULES = [
+  {
+    id: 'XS010',
+    description: 'every action exists in the Service Authorization Reference (a wildcard matches at least one)',
+    source: `${CHECKS}#access-analyzer-reference-policy-checks-error-invalid-action`,
+  },
+  {
+    id: 'XS011',
+    description:
+      'every condition key exists and applies: global aws: keys always; a service key only where the reference lists it for each action of the statement or its resource types (for one of them, with ...IfExists or Null)',
+    source: 'https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
+  },
+  {
+    id: 'XS012',
+    description: 'every resource ARN has the format of a resource type of one of the statement\'s actions, and every action is given a resource of its types ("*" for actions without any)',
+    source: `${CHECKS}#access-analyzer-reference-policy-checks-error-unsupported-resource-arn-in-policy`,
+  },
+  {
+    id: 'XS013',
+    description:
+      'every condition operator suits its key: a multivalued key with ForAllValues/ForAnyValue, a single-valued one without; the operator family (String/Arn/Bool/Numeric/Date/IpAddress) fits the key\'s type; Null never with IfExists',
+    source: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html',
+  },
+] as const;
+
+/**
+ * The values a template expression may take, as plain strings; what cannot
+ * be known at compile time is written `{...}` and matches anything.
+ */
+export type ValuesOf = (expression: unknown) => string[];
+
+/** Plain strings as they are; anything else unknown. For templates checked without their org. */
+export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap(literalValues) : ['{unknown}']);
+
+const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+const ACCOUNT_ID = /\b\d{12}\b/g;
+const SAMPLE_ACCOUNT = '123456789012';
+
+/**
+ * A stage's expressions resolved (resolve.ts) in its target accounts, with
+ * every account id written as one sample id: the shape of each value, which
+ * is what the checks compare with IAM's formats. Accounts that receive the
+ * same inputs but for their own id (see `inputKeys`) give the same shapes,
+ * so one of them stands for all: a 1,000-account stage is resolved a few
+ * times per expression, not 1,000.
+ */
+export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
+  // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
+  for (const doc of policyDocuments(template)) for (const s of doc.statements) resolver.compile(stage.id, [s.Resource, s.Condition]);
+  let representatives: string[] | undefined;
+  return (expression) => {
+    const c = resolver.compile(stage.id, expression);
+    if (c.fixed !== undefined) return flat(c.fixed).map((v) => v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
+    representatives ??= representativeAccounts(stage, inputKeys(resolver));
+    const shapes = new Set<string>();
+    for (const account of representatives) for (const v of flat(c.at(account))) shapes.add(v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
+    return [...shapes];
+  };
+}
+
+/** One account for each distinct input key among a stage's targets. */
+function representativeAccounts(stage: Stage, keyOf: (stageId: string, account: string) => string): string[] {
+  const keys = new Map<string, string>();
+  for (const a of stage.targets) {
+    const key = keyOf(stage.id, a.id);
+    if (!keys.has(key)) keys.set(key, a.id);
+  }
+  return [...keys.values()];
+}
+
+/**
+ * What a stage's values in an account are made of, with the account's own
+ * id written `#`: the values of the parameters its expressions read, and
+ * for an output wired from the same account that output's producer's key
+ * (an output of another account is one value, named by its label). Equal
+ * keys give values equal but for the account's own id. Kept per resolver:
+ * the stages wired to the same producer share its keys; a stage's keys are
+ * made again when its expressions read more parameters.
+ */
+const keysByResolver = new WeakMap<Resolver, (stageId: string, account: string) => string>();
+function inputKeys(resolver: Resolver): (stageId: string, account: string) => string {
+  let keyOf = keysByResolver.get(resolver);
+  if (keyOf) return keyOf;
+  const byStage = new Map<string, { used: string[]; keys: Map<string, string> }>();
+  const interned = new Map<string, string>();
+  const outputsCompiled = new Set<string>();
+  keyOf = (stageId, account) => {
+    const read = resolver.usedParameters(stageId);
+    let entry = byStage.get(stageId);
+    if (!entry || entry.used.length !== read.size) byStage.set(stageId, (entry = { used: [...read].sort(), keys: new Map() }));
+    let key = entry.keys.get(account);
+    if (key !== undefined) return key;
+    const inputs = resolver.stage(stageId).inputs.get(account) ?? {};
+    let full = `${stageId}(`;
+    for (const name of entry.used) {
+      const source = inputs[name];
+      if (!source) full += `${name}?;`;
+      else if (source.kind === 'value') full += `${name}=${source.value.includes(account) ? source.value.replaceAll(account, '#') : source.value};`;
+      else {
+        full += `${name}<`;
+        for (const r of source.refs) {
+          if (r.account !== account) full += `${outputRefLabel(r)},`;
+          else {
+            // The producer's outputs compiled, so that its key names the parameters they read.
+            if (!outputsCompiled.has(r.stage)) {
+              outputsCompiled.add(r.stage);
+              resolver.compileOutputs(r.stage);
+            }
+            full += `${r.output}:${keyOf!(r.stage, account)},`;
+          }
+        }
+        full += ';';
+      }
+    }
+    // Interned: a key that names its producers' keys stays short.
+    key = interned.get(full);
+    if (key === undefined) interned.set(full, (key = `#${interned.size}`));
+    entry.keys.set(account, key);
+    return key;
+  };
+  keysByResolver.set(resolver, keyOf);
+  return keyOf;
+}
+
+type Found = Omit<Finding, 'resource' | 'statement'>;
+
+interface KnownAction {
+  written: string;
+  service: ServiceData;
+  action: ActionData;
+}
+
+export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues): Finding[] {
+  const findings: Finding[] = [];
+  for (const doc of policyDocuments(template)) {
+    for (const s of doc.statements) {
+      for (const f of checkStatement(doc, s, valuesOf)) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
+    }
+  }
+  return findings;
+}
+
+function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Found[] {
+  const findings: Found[] = [];
+  const actions: KnownAction[] = [];
+  let wildcard = false;
+  for (const written of asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string')) {
+    if (written === '*') {
+      wildcard = true;
+      continue;
+    }
+    const known = resolveAction(written);
+    if (typeof known === 'string') findings.push({ rule: 'XS010', item: `Action::${written}`, message: known });
+    else {
+      wildcard ||= written.includes('*') || written.includes('?');
+      actions.push(...known);
+    }
+  }
+  // NotAction means every other action: nothing to match keys or resources against.
+  if (s.NotAction !== undefined) wildcard = true;
+  findings.push(...checkConditions(s, actions, wildcard, valuesOf));
+  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(asList(s.Resource).flatMap(valuesOf), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
+  return findings;
+}
+
+/** The actions a written action names (a wildcard may name several), or why it names none. */
+function resolveAction(written: string): KnownAction[] | string {
+  const colon = written.indexOf(':');
+  if (colon <= 0) return 'an action is written service:Action';
+  const service = serviceData(written.slice(0, colon));
+  if (!service) return `no service has the prefix "${written.slice(0, colon)}"`;
+  const name = written.slice(colon + 1);
+  if (!/[*?]/.test(name)) {
+    const action = service.action(name);
+    return action ? [{ written, service, action }] : `${service.prefix} has no action ${name}`;
+  }
+  const pattern = globRegExp(name, 'i');
+  const matched = service.actions().filter((a) => pattern.test(a.name)).map((action) => ({ written, service, action }));
+  return matched.length > 0 ? matched : `no action of ${service.prefix} matches ${name}`;
+}
+
+// --- Condition keys and operators ---------------------------------------------------------
+
+/** https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html */
+const OPERATOR_FAMILIES: Record<string, string> = {
+  ...Object.fromEntries(['StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike'].map((o) => [o, 'String'])),
+  ...Object.fromEntries(['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals'].map((o) => [o, 'Numeric'])),
+  ...Object.fromEntries(['DateEquals', 'DateNotEquals', 'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals'].map((o) => [o, 'Date'])),
+  Bool: 'Bool',
+  BinaryEquals: 'Binary',
+  IpAddress: 'IpAddress',
+  NotIpAddress: 'IpAddress',
+  ...Object.fromEntries(['ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike'].map((o) => [o, 'Arn'])),
+  Null: 'Null',
+};
+
+/**
+ * The operator families that suit a key type. ARN keys take the String
+ * operators too: AWS itself compares aws:SourceArn with StringLike ("Lambda
+ * configures the comparison using the StringLike operator",
+ * https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html).
+ */
+const FAMILIES_OF_TYPE: Record<string, readonly string[]> = {
+  String: ['String'],
+  ARN: ['Arn', 'String'],
+  Bool: ['Bool'],
+  Numeric: ['Numeric'],
+  Date: ['Date'],
+  IPAddress: ['IpAddress'],
+  Binary: ['Binary'],
+};
+
+interface Operator {
+  written: string;
+  set?: 'ForAllValues' | 'ForAnyValue';
+  base: string;
+  ifExists: boolean;
+}
+
+function parseOperator(written: string): Operator {
+  const m = /^(?:(ForAllValues|ForAnyValue):)?(.*?)(IfExists)?$/.exec(written)!;
+  return { written, set: m[1] as Operator['set'], base: m[2], ifExists: m[3] !== undefined };
+}
+
+function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wildcard: boolean, valuesOf: ValuesOf): Found[] {
+  const findings: Found[] = [];
+  for (const [written, keys] of Object.entries(s.Condition ?? {})) {
+    const op = parseOperator(written);
+    const family = OPERATOR_FAMILIES[op.base];
+    if (!family) {
+      findings.push({ rule: 'XS013', item: `Condition::${written}`, message: `no condition operator ${written}` });
+      continue;
+    }
+    if (family === 'Null' && op.ifExists) findings.push({ rule: 'XS013', item: `Condition::${written}`, message: 'Null checks whether the key exists; IfExists contradicts it' });
+    for (const [key, value] of Object.entries(keys ?? {})) {
+      const type = keyType(key, actions);
+      if (typeof type !== 'string') {
+        findings.push({ rule: 'XS011', item: `Condition::${written}::${key}`, message: type.unknown });
+        continue;
+      }
+      findings.push(...applicability(key, op, actions, wildcard));
+      findings.push(...operatorFits(key, type, op, asList(value).flatMap(valuesOf)));
+    }
+  }
+  return findings;
+}
+
+/** A key's type, from the global keys or its service's. */
+function keyType(key: string, actions: readonly KnownAction[]): KeyType | { unknown: string } {
+  const colon = key.indexOf(':');
+  const prefix = colon > 0 ? key.slice(0, colon).toLowerCase() : '';
+  if (prefix === 'aws') return globalKeyType(key) ?? { unknown: `${key} is not a global condition key` };
+  const service = serviceData(prefix);
+  if (!service) return { unknown: `no service has the prefix "${prefix}"` };
+  // Keys a service documents only on its actions (not in its keys table) are typed String there.
+  const type = service.conditionKeys.typeOf(key) ?? (actions.some((a) => listsKey(keysOfAction(a.service, a.action), key)) ? 'String' : undefined);
+  return type ?? { unknown: `${service.prefix} has no condition key ${key.slice(colon + 1)}` };
+}
+
+/**
+ * A service key is in a request only for the actions (and resource types)
+ * the reference lists it for; elsewhere it is absent, and a condition on it
+ * never matches (IfExists and Null are written for absent keys, so one
+ * action it applies to is enough for them).
+ */
+function applicability(key: string, op: Operator, actions: readonly KnownAction[], wildcard: boolean): Found[] {
+  if (key.toLowerCase().startsWith('aws:') || actions.length === 0) return [];
+  const without = actions.filter((a) => !listsKey(keysOfAction(a.service, a.action), key));
+  const lenient = wildcard || op.ifExists || op.base === 'Null';
+  if (without.length === 0 || (lenient && without.length < actions.length)) return [];
+  const names = [...new Set(without.map((a) => `${a.service.prefix}:${a.action.name}`))];
+  return [{ rule: 'XS011', item: `Condition::${op.written}::${key}`, message: `${key} does not apply to ${names.join(', ')} (the Service Authorization Reference lists it neither for the action nor for its resource types)` }];
+}
+
+function operatorFits(key: string, type: KeyType, op: Operator, values: readonly string[]): Found[] {
+  const item = `Condition::${op.written}::${key}`;
+  const multivalued = type.startsWith('ArrayOf');
+  const base = multivalued ? type.slice('ArrayOf'.length) : type;
+  const family = OPERATOR_FAMILIES[op.base];
+  const findings: Found[] = [];
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+  if (family !== 'Null') {
+    if (multivalued && !op.set) findings.push({ rule: 'XS013', item, message: `${key} is multivalued (${type}): it takes ForAllValues:${op.base} or ForAnyValue:${op.base}` });
+    if (!multivalued && op.set) findings.push({ rule: 'XS013', item, message: `${key} is single-valued (${type}): no ${op.set} on it` });
+    const fits = FAMILIES_OF_TYPE[base] ?? ['String'];
+    if (!fits.includes(family)) findings.push({ rule: 'XS013', item, message: `${key} is of type ${type}: ${op.base} does not suit it (use a ${fits.join(' or ')} operator)` });
+  }
+  const boolean = family === 'Null' || (family === 'Bool' && base === 'Bool');
+  const bad = boolean ? values.filter((v) => !/^(true|false)$/i.test(v) && !isUnknown(v)) : [];
+  if (bad.length > 0) findings.push({ rule: 'XS013', item, message: `${op.base} compares with true or false, not ${bad.join(', ')}` });
+  return findings;
+}
+
+// --- Resources ------------------------------------------------------------------------------
+
+const isUnknown = (v: string) => /^\{[^}]*\}$/.test(v);
+/** What the compiler cannot know (`{stage/Name}`) stands for any text, like a wildcard. */
+const unknownAsWildcard = (v: string) => v.replace(/\{[^}]*\}/g, '*');
+
+function checkResources(resources: readonly string[], actions: readonly KnownAction[], effect: 'grants' | 'denies'): Found[] {
+  if (actions.length === 0) return [];
+  const findings: Found[] = [];
+  const any = resources.includes('*');
+  const served = new Set<KnownAction>();
+  for (const written of resources) {
+    if (written === '*') continue;
+    const value = unknownAsWildcard(written);
+    if (value === '*') {
+      // Wholly unknown: it may be any ARN.
+      actions.forEach((a) => served.add(a));
+      continue;
+    }
+    let matched = false;
+    for (const a of actions) {
+      if (a.action.resourceTypes.some((r) => formatMatches(a.service.resourceTypes.get(r.name)?.arn, value))) {
+        matched = true;
+        served.add(a);
+      }
+    }
+    if (!matched) {
+      const expected = [...new Set(actions.flatMap((a) => a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn).filter((f): f is string => !!f)))];
+      findings.push({
+        rule: 'XS012',
+        item: `Resource::${written}`,
+        message: `matches no resource type of ${actionNames(actions)}${expected.length ? `; expected ${expected.join(' or ')}` : ' (they take only "*")'}`,
+      });
+    }
+  }
+  if (!any) {
+    for (const a of actions) {
+      if (served.has(a)) continue;
+      const types = a.action.resourceTypes.map((r) => r.name);
+      findings.push({
+        rule: 'XS012',
+        item: `Action::${a.written}`,
+        message:
+          types.length === 0
+            ? `${a.service.prefix}:${a.action.name} takes only resource "*", which the statement does not name: it ${effect} nothing`
+            : `no resource of the statement is a ${types.join(' or ')} of ${a.service.prefix}:${a.action.name}: it ${effect} nothing`,
+      });
+    }
+  }
+  return findings;
+}
+
+const actionNames = (actions: readonly KnownAction[]) => [...new Set(actions.map((a) => `${a.service.prefix}:${a.action.name}`))].join(', ');
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const globRegExp = (glob: string, flags = '') => new RegExp(`^${glob.split(/([*?])/).map((p) => (p === '*' ? '.*' : p === '?' ? '.' : escape(p))).join('')}$`, flags);
+
+/** Placeholders of ARN formats whose values may hold a slash (object keys, names with a path). */
+const SPANS_SLASHES = /Path|ObjectName|Key$|Prefix/;
+const SAMPLE: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', Account: '123456789012' };
+
+/** One field of an ARN format (`${Region}`, `s3`, `role/${RoleNameWithPath}`) as a pattern, and a sample value of it. */
+interface Field {
+  pattern: RegExp;
+  sample: string;
+}
+const formats = new Map<string, Field[] | undefined>();
+
+/** `arn:partition:service:region:account:resource`: the resource, the last field, may hold colons. */
+const arnFields = (arn: string): string[] | undefined => {
+  const parts = arn.split(':');
+  return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
+};
+
+/** A resource type's ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`), field by field. */
+function compileFormat(format: string): Field[] | undefined {
+  if (formats.has(format)) return formats.get(format);
+  const fields = arnFields(format)?.map((field): Field => {
+    const parts = field.split(/\$\{([^}]+)\}/);
+    const pattern = parts
+      .map((p, i) => {
+        if (i % 2 === 0) return escape(p);
+        if (p === 'Partition') return 'aws(?:-[a-z]+)*';
+        if (p === 'Region') return '[a-z]{2}(?:-[a-z]+)+-\\d';
+        if (p === 'Account') return '\\d{12}';
+        return SPANS_SLASHES.test(p) ? '.+' : '[^/]+';
+      })
+      .join('');
+    return { pattern: new RegExp(`^${pattern}$`), sample: parts.map((p, i) => (i % 2 === 0 ? p : (SAMPLE[p] ?? 'x'))).join('') };
+  });
+  formats.set(format, fields);
+  return fields;
+}
+
+/**
+ * Whether a resource value (an ARN, maybe with wildcards) can name a
+ * resource of this format, field by field: a field without wildcards has
+ * the field's form; one with wildcards either has it once they are filled
+ * in (`role/acme-*`) or takes the field's sample (`*` for the account,
+ * `arn:aws:s3:::*` for objects too).
+ */
+function formatMatches(format: string | undefined, value: string): boolean {
+  const fields = format ? compileFormat(format) : undefined;
+  const values = arnFields(value);
+  if (!fields || !values) return false;
+  return fields.every((f, i) => {
+    const v = values[i];
+    if (!/[*?]/.test(v)) return f.pattern.test(v);
+    return f.pattern.test(v.replace(/[*?]/g, 'x')) || globRegExp(v).test(f.sample);
+  });
+}
