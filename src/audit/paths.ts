@@ -18,7 +18,7 @@ import {
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, evaluate, GrantIndex, matches, type Request } from './evaluate';
+import { accountOf, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
@@ -55,6 +55,8 @@ export interface AccessResult {
   reason: string;
   /** The statements that allow it, on each side. */
   grantedBy: readonly ResolvedStatement[];
+  /** When refused: the Deny that refuses it, or the side with no Allow (evaluate.ts). */
+  refusedBy: Decision['refusedBy'];
 }
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
@@ -261,7 +263,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       };
       const d = evaluate(index, request, org.organizationId);
       if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
-      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted });
+      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(

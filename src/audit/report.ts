@@ -13,13 +13,16 @@ import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { describeRefusal } from './evaluate';
+import { orgResources, classesOf, reachOfResources, type ReachEntry, type ResourceKind } from './reach';
+import { scopeSection } from './scope';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
   | { kind: 'p'; text: string }
   | { kind: 'list'; items: string[] }
-  | { kind: 'table'; head: string[]; rows: Cell[][] }
+  | { kind: 'table'; head: string[]; rows: Cell[][]; /** A class for a row (the HTML marks refused rows). */ rowClass?: (row: Cell[]) => string | undefined }
   | { kind: 'svg'; file: string; svg: string };
 export interface Section {
   id: string;
@@ -85,6 +88,61 @@ function parameterTable(stage: Stage): Block {
   };
 }
 
+const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
+
+const KIND_TITLES: Record<ResourceKind, string> = {
+  key: 'KMS keys',
+  bucket: 'S3 buckets',
+  repository: 'CodeCommit repositories',
+  role: 'IAM roles',
+  'event-bus': 'Event bus policies',
+  'instance-profile': 'Instance profiles',
+};
+
+/** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
+function reachSections(reach: readonly ReachEntry[], targetCount: ReadonlyMap<string, number>): Section[] {
+  const sections: Section[] = [
+    {
+      id: 'reach',
+      title: 'Who can act on each resource',
+      level: 2,
+      blocks: [
+        {
+          kind: 'p',
+          text:
+            'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
+            '"own policy outside the org file" marks a principal whose IAM policies xstack does not compile (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see". ' +
+            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
+        },
+      ],
+    },
+  ];
+  for (const kind of Object.keys(KIND_TITLES) as ResourceKind[]) {
+    const entries = reach.filter((e) => e.resource.kind === kind);
+    if (entries.length === 0) continue;
+    const rows = mergeAccountRows(entries, (e) => ({
+      cells: [
+        `${e.resource.arn} (${e.resource.stage}: ${e.resource.logicalId})`,
+        e.reach,
+        e.principal,
+        e.actions.join(', '),
+        e.grantedBy.join('; '),
+        [e.identityOutsideModel ? 'own policy outside the org file' : '', e.conditions].filter(Boolean).join('; ') || '—',
+      ],
+      account: e.resource.account,
+      merge: e.resource.accounts !== undefined || targetCount.get(e.resource.stage)! > ACCOUNTS_LISTED,
+      accounts: weight(e.resource),
+    }));
+    sections.push({
+      id: `reach-${kind}`,
+      title: KIND_TITLES[kind],
+      level: 3,
+      blocks: [{ kind: 'table', head: ['resource', 'may', 'principal', 'actions', 'granted by', 'note, conditions'], rows }],
+    });
+  }
+  return sections;
+}
+
 export interface ReportInput {
   org: Org;
   stages: readonly Stage[];
@@ -95,6 +153,10 @@ export interface ReportInput {
   /** Templates and parameter files, by path under the org's dist folder. */
   files: ReadonlyMap<string, string>;
   svg: string;
+  /** Where the compile comes from: the org file's SHA-256, and the source revision when asked for (see README, "For auditors"). */
+  source?: { orgFileSha256?: string; revision?: string };
+  /** The "changes since" section, when a previous compile was given (since.ts). */
+  since?: Section[];
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -113,6 +175,8 @@ export function buildReport(input: ReportInput): Report {
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
+  const resources = orgResources(org, stages, templates, classesOf(access));
+  const reach = reachOfResources(org, resources, access);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -124,17 +188,24 @@ export function buildReport(input: ReportInput): Report {
     blocks: [
       { kind: 'p', text: `Organization file ${org.file}: partition ${org.partition}, region ${org.region}, prefix ${org.prefix}${org.organizationId ? `, organization ${org.organizationId}` : ''}.` },
       {
+        kind: 'p',
+        text: `Source: org file SHA-256 ${input.source?.orgFileSha256 ?? '(not read from a file)'}; revision ${input.source?.revision ?? 'not recorded (xstack audit records the git revision; committed dist/ never does, so it stays a pure function of its inputs)'}.`,
+      },
+      {
         kind: 'list',
         items: [
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
           `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
+          `${total(resources)} resources the org creates; every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Least-privilege rules ${[...RULES.map((r) => r.id), ...TEMPLATE_RULES.map((r) => r.id)].join(', ')}: no finding (a finding fails the compile).`,
         ],
       },
       { kind: 'table', head: ['account', 'id', 'role', 'environment'], rows: org.accounts.map((a) => [org.accounts.length <= ACCOUNTS_LISTED ? { text: a.name, href: `#account-${a.name}` } : a.name, a.id, a.role, a.environment ?? '']) },
     ],
   });
+
+  sections.push(scopeSection(org));
 
   sections.push({
     id: 'rollout',
@@ -182,25 +253,31 @@ export function buildReport(input: ReportInput): Report {
     blocks: [
       {
         kind: 'p',
-        text: `Every path the org needs, as proved from the compiled policies; "granted by" names the statement on each side. Refused paths must be denied and are.${
+        text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
           manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
         }`,
       },
       {
         kind: 'table',
-        head: ['path', 'principal', 'resource', 'actions', 'result', 'granted by'],
+        head: ['path', 'principal', 'resource', 'actions', 'result', 'granted or refused by'],
+        rowClass: refusedRow,
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
           // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
           const lists = [...new Set(results.map((r) => r.grantedBy))];
-          const by = grantedByText(lists.length === 1 ? lists[0] : lists.flat());
-          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), p.denied ? 'refused' : 'allowed', by || (p.denied ? '—' : '')];
+          // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
+          const by = results.every((r) => r.allowed)
+            ? grantedByText(lists.length === 1 ? lists[0] : lists.flat())
+            : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
+          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }),
       },
     ],
   });
+
+  sections.push(...reachSections(reach, targetCount));
 
   sections.push({
     id: 'cross-account',
@@ -214,6 +291,8 @@ export function buildReport(input: ReportInput): Report {
       },
     ],
   });
+
+  if (input.since) sections.push(...input.since);
 
   const exceptions = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>

@@ -1,0 +1,265 @@
+/**
+ * Who can act on each resource the org creates: every principal the
+ * compiled policies let use, administer or assume it, each with the
+ * statements that grant it, decided by the same evaluator as the access
+ * proof (evaluate.ts). Where a principal's own policies are not in the org
+ * file (key administrators, the StackSet execution role, IAM Identity Center
+ * roles), the resource side is proved and the entry says the rest is
+ * outside the model (see the report's scope section).
+ */
+import type { CfnTemplate } from '../cfn/template';
+import type { Org } from '../org/model';
+import type { Stage } from '../stages/model';
+import type { AccessAnalysis } from './paths';
+import { evaluate, GrantIndex, matches } from './evaluate';
+import type { PrincipalRef, ResolvedStatement } from './grants';
+import { tokenise } from './classes';
+import { Resolver } from './resolve';
+import { startProof } from './symbolic';
+
+export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile';
+export type Reach = 'use' | 'administer' | 'assume';
+export const REACH_ORDER: readonly Reach[] = ['use', 'administer', 'assume'];
+
+/** A resource of a stage in one account (or, proved by class, in every member: `account` is then the class's token). */
+export interface OrgResource {
+  stage: string;
+  account: string;
+  accounts?: readonly string[];
+  logicalId: string;
+  type: string;
+  kind: ResourceKind;
+  arn: string;
+  /** An instance profile's roles (their ARNs). */
+  roles?: string[];
+}
+
+export interface ReachEntry {
+  resource: OrgResource;
+  reach: Reach;
+  /** A role ARN (or role-name pattern), a service, an account root, or `*`. */
+  principal: string;
+  actions: string[];
+  /** The statements that allow it, both sides, or why the principal acts on it without one. */
+  grantedBy: string[];
+  /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
+  identityOutsideModel: boolean;
+  /** Conditions of the granting statements, in words. */
+  conditions: string;
+}
+
+const TYPES: Record<string, ResourceKind> = {
+  'AWS::KMS::Key': 'key',
+  'AWS::S3::Bucket': 'bucket',
+  'AWS::CodeCommit::Repository': 'repository',
+  'AWS::IAM::Role': 'role',
+  'AWS::Events::EventBusPolicy': 'event-bus',
+  'AWS::IAM::InstanceProfile': 'instance-profile',
+};
+
+/** The service prefix of actions that act on each kind of resource. */
+const SERVICES: Record<ResourceKind, readonly string[]> = {
+  key: ['kms'],
+  bucket: ['s3'],
+  repository: ['codecommit'],
+  role: ['sts', 'iam'],
+  'event-bus': ['events'],
+  'instance-profile': ['iam'],
+};
+
+/**
+ * Use, administer or assume. Administering is changing what a resource is or
+ * who may reach it (its policy, configuration, lifecycle); using is its data
+ * plane and reading it. Per service, after each one's actions reference:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ */
+export function reachOf(action: string): Reach {
+  const [service, name = ''] = action.split(':');
+  const s = service.toLowerCase();
+  if (s === 'sts') return 'assume';
+  if (s === 'kms') return /^(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|Sign|Verify|GenerateMac|VerifyMac|DescribeKey|Get|List)/.test(name) && name !== 'GetKeyPolicy' ? 'use' : 'administer';
+  if (s === 's3') return /^(Put|Delete)(?!Object)|^CreateBucket/.test(name) ? 'administer' : 'use';
+  if (s === 'codecommit') return /Repository|ApprovalRuleTemplate|^TagResource|^UntagResource|^UpdateDefaultBranch|^PutRepositoryTriggers/.test(name) && !/^(Get|List|BatchGet)/.test(name) ? 'administer' : 'use';
+  if (s === 'events') return name === 'PutEvents' ? 'use' : 'administer';
+  if (s === 'iam') return name === 'PassRole' || /^(Get|List)/.test(name) ? 'use' : 'administer';
+  return 'administer';
+}
+
+/** Every resource of a kind above, in each target account of its stage; class members once, by their class's token. */
+export function orgResources(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>): OrgResource[] {
+  const resolver = new Resolver(org, stages, templates);
+  const { partition, region } = org;
+  const out: OrgResource[] = [];
+  for (const stage of stages) {
+    const template = templates.get(stage.id)!;
+    const ids = Object.keys(template.Resources).filter((id) => TYPES[template.Resources[id].Type]);
+    if (ids.length === 0) continue;
+    const done = new Set<string>();
+    for (const target of stage.targets) {
+      const c = classOf.get(target.id);
+      if (c && done.has(c.token)) continue;
+      if (c) done.add(c.token);
+      const a = target.id;
+      const t = (text: string) => (c ? tokenise(text, a, c.token) : text);
+      const value = (e: unknown) => String(resolver.resolve(stage.id, a, e));
+      for (const id of ids) {
+        const r = template.Resources[id];
+        const p = (r.Properties ?? {}) as Record<string, unknown>;
+        const kind = TYPES[r.Type];
+        let arn: string;
+        let roles: string[] | undefined;
+        switch (kind) {
+          case 'repository':
+            arn = `arn:${partition}:codecommit:${region}:${a}:${value(p.RepositoryName)}`;
+            break;
+          case 'event-bus':
+            arn = `arn:${partition}:events:${region}:${a}:event-bus/${p.EventBusName === undefined ? 'default' : value(p.EventBusName)}`;
+            break;
+          case 'instance-profile':
+            arn = `arn:${partition}:iam::${a}:instance-profile/${value({ Ref: id })}`;
+            roles = ((p.Roles as unknown[] | undefined) ?? []).map((role) => t(`arn:${partition}:iam::${a}:role/${value(role)}`));
+            break;
+          default:
+            arn = value({ 'Fn::GetAtt': [id, 'Arn'] });
+        }
+        out.push({ stage: stage.id, account: c ? c.token : a, accounts: c?.members, logicalId: id, type: r.Type, kind, arn: t(arn), roles });
+      }
+    }
+  }
+  return out;
+}
+
+/** Class token → members, from the statements of a class proof. */
+export function classesOf(access: AccessAnalysis): Map<string, { token: string; members: readonly string[] }> {
+  const byMember = new Map<string, { token: string; members: readonly string[] }>();
+  for (const g of access.grants) if (g.accounts && !byMember.has(g.accounts[0])) for (const m of g.accounts) byMember.set(m, { token: g.account, members: g.accounts });
+  return byMember;
+}
+
+const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'StringEqualsIfExists']);
+const PRINCIPAL_ARN = 'aws:principalarn';
+/** A concrete value matching a pattern (`AWSReservedSSO_Developer_*`). */
+const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
+
+/**
+ * The request context under which the statements that could apply hold: the
+ * values an Allow asks for, and those a conditioned Deny asks not to see.
+ * "Can act on it" means: under some request the compiled policies allow.
+ */
+function contextFor(statements: readonly ResolvedStatement[]): Record<string, string[]> {
+  const context: Record<string, string[]> = {};
+  for (const s of statements) {
+    for (const [operator, keys] of Object.entries(s.conditions)) {
+      for (const [key, values] of Object.entries(keys)) {
+        if (key.toLowerCase().startsWith('aws:principal')) continue;
+        if (s.effect === 'Allow' && POSITIVE.has(operator)) context[key] ??= [sampleOf(values[0])];
+        if (s.effect === 'Deny' && operator === 'StringNotEquals') context[key] ??= [values[0]];
+      }
+    }
+  }
+  return context;
+}
+
+/** The principals a resource-policy statement admits: a root or `*` narrowed by `aws:PrincipalArn` stands for the ARNs it names. */
+function admitted(s: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> {
+  const narrowed = Object.entries(s.conditions).flatMap(([op, keys]) =>
+    ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'].includes(op) ? Object.entries(keys).filter(([k]) => k.toLowerCase() === PRINCIPAL_ARN).flatMap(([, v]) => v) : [],
+  );
+  return s.principals.flatMap((p): Array<{ shown: string; ref: PrincipalRef }> => {
+    if (p.kind === 'service') return [{ shown: `service ${p.service}`, ref: p }];
+    const broad = p.kind === 'any' || p.arn.endsWith(':root');
+    if (broad && narrowed.length > 0) return narrowed.map((arn) => ({ shown: arn, ref: { kind: 'aws' as const, arn: sampleOf(arn) } }));
+    if (p.kind === 'any') return [{ shown: '* (any principal)', ref: { kind: 'aws' as const, arn: 'arn:aws:iam::000000000000:role/any' } }];
+    return [{ shown: p.arn, ref: p.arn.endsWith(':root') ? { kind: 'aws' as const, arn: p.arn.replace(/:root$/, ':role/any') } : p }];
+  });
+}
+
+const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
+const conditionText = (statements: readonly ResolvedStatement[]) =>
+  [
+    ...new Set(
+      statements.flatMap((s) =>
+        Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`)),
+      ),
+    ),
+  ].join('; ');
+
+/**
+ * The statements whose resources take in `r`: its ARN, and for a bucket its
+ * objects. Statements are indexed by the text before their first wildcard
+ * (most name one resource or `name/*`), so a 1,000-account org does not
+ * compare every statement with every resource.
+ */
+class ByResource {
+  private readonly byPrefix = new Map<string, ResolvedStatement[]>();
+  constructor(grants: readonly ResolvedStatement[]) {
+    for (const g of grants) {
+      for (const r of new Set(g.resources.map((x) => ARN_HEAD(x)))) {
+        const list = this.byPrefix.get(r);
+        if (list) list.push(g);
+        else this.byPrefix.set(r, [g]);
+      }
+    }
+  }
+  get(r: OrgResource): ResolvedStatement[] {
+    const head = ARN_HEAD(r.arn);
+    const candidates = new Set([...(this.byPrefix.get(head) ?? []), ...(this.byPrefix.get('') ?? [])]);
+    const object = `${r.arn}/x`;
+    return [...candidates].filter((g) => g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))));
+  }
+}
+/** `arn:partition:service:` — the part every pattern of the org's statements spells out (a leading `*` gives ''). */
+const ARN_HEAD = (arn: string) => {
+  const parts = arn.split(':');
+  return parts.length < 3 || parts.slice(0, 3).some((p) => p.includes('*') || p.includes('?')) ? '' : parts.slice(0, 3).join(':');
+};
+
+export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis): ReachEntry[] {
+  const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
+  startProof(classes.values());
+  const index = new GrantIndex(access.grants);
+  const byResource = new ByResource(access.grants);
+  const orgRoles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
+  const entries: ReachEntry[] = [];
+  for (const r of resources) {
+    const services = SERVICES[r.kind];
+    const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(a.split(':')[0].toLowerCase())));
+    const found = new Map<string, ReachEntry>();
+    const add = (reach: Reach, principal: string, action: string, by: string[], outside: boolean, conditions: string) => {
+      const key = `${reach}\u0000${principal}`;
+      const e = found.get(key);
+      if (!e) found.set(key, { resource: r, reach, principal, actions: [action], grantedBy: by, identityOutsideModel: outside, conditions });
+      else {
+        if (!e.actions.includes(action)) e.actions.push(action);
+        for (const b of by) if (!e.grantedBy.includes(b)) e.grantedBy.push(b);
+        if (conditions && !e.conditions.split('; ').includes(conditions)) e.conditions = e.conditions ? `${e.conditions}; ${conditions}` : conditions;
+      }
+    };
+    const context = contextFor(statements);
+    for (const g of statements) {
+      if (g.effect !== 'Allow') continue;
+      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g);
+      for (const { shown, ref } of candidates) {
+        const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        for (const action of g.actions) {
+          if (!services.includes(action.split(':')[0].toLowerCase()) || action.includes('*')) continue;
+          // A bucket's object actions are asked about an object the statement names.
+          const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
+          const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
+          let d = ask(r.arn);
+          if (!d.allowed && objects) d = ask(sampleOf(objects));
+          if (!d.allowed) continue;
+          add(reachOf(action), shown, action, d.grantedBy.map(label), outside, conditionText(d.grantedBy));
+        }
+      }
+    }
+    // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
+    const execution = `arn:${org.partition}:iam::${r.account}:role/${org.stackSets.executionRoleName}`;
+    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${r.stage} (its own policy is outside the org file)`], true, '');
+    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${r.stage}: ${r.logicalId}/Roles`], false, '');
+    entries.push(...[...found.values()].sort((a, b) => REACH_ORDER.indexOf(a.reach) - REACH_ORDER.indexOf(b.reach) || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0)));
+  }
+  return entries;
+}
