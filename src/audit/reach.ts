@@ -32,7 +32,27 @@ export interface OrgResource {
   arn: string;
   /** An instance profile's roles (their ARNs). */
   roles?: string[];
+  /** The properties whose change replaces (or, for a repository, renames) it, resolved: see REPLACING. */
+  names: Record<string, string>;
 }
+
+/**
+ * Properties whose change makes CloudFormation replace the resource ("Update
+ * requires: Replacement" on each resource's page), and a repository's name,
+ * whose change renames it in place but changes its ARN:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html
+ * https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html
+ */
+export const REPLACING: Record<string, readonly string[]> = {
+  'AWS::S3::Bucket': ['BucketName'],
+  'AWS::KMS::Key': ['KeySpec', 'KeyUsage', 'MultiRegion'],
+  'AWS::IAM::Role': ['RoleName', 'Path'],
+  'AWS::IAM::InstanceProfile': ['InstanceProfileName', 'Path'],
+  'AWS::CodeCommit::Repository': ['RepositoryName'],
+};
 
 export interface ReachEntry {
   resource: OrgResource;
@@ -124,7 +144,9 @@ export function orgResources(org: Org, stages: readonly Stage[], templates: Read
           default:
             arn = value({ 'Fn::GetAtt': [id, 'Arn'] });
         }
-        out.push({ stage: stage.id, account: c ? c.token : a, accounts: c?.members, logicalId: id, type: r.Type, kind, arn: t(arn), roles });
+        const names: Record<string, string> = {};
+        for (const prop of REPLACING[r.Type] ?? []) if (p[prop] !== undefined) names[prop] = t(value(p[prop]));
+        out.push({ stage: stage.id, account: c ? c.token : a, accounts: c?.members, logicalId: id, type: r.Type, kind, arn: t(arn), roles, names });
       }
     }
   }
@@ -148,7 +170,7 @@ const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g
  * values an Allow asks for, and those a conditioned Deny asks not to see.
  * "Can act on it" means: under some request the compiled policies allow.
  */
-function contextFor(statements: readonly ResolvedStatement[]): Record<string, string[]> {
+export function contextFor(statements: readonly ResolvedStatement[]): Record<string, string[]> {
   const context: Record<string, string[]> = {};
   for (const s of statements) {
     for (const [operator, keys] of Object.entries(s.conditions)) {

@@ -14,7 +14,7 @@ import { sha256 } from '../hash';
 import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { describeRefusal } from './evaluate';
-import { orgResources, classesOf, reachOfResources, type ReachEntry, type ResourceKind } from './reach';
+import { orgResources, classesOf, reachOfResources, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
 
@@ -157,6 +157,8 @@ export interface ReportInput {
   source?: { orgFileSha256?: string; revision?: string };
   /** The "changes since" section, when a previous compile was given (since.ts). */
   since?: Section[];
+  /** The resources the org creates (reach.ts), when the caller has them. */
+  resources?: readonly OrgResource[];
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -175,7 +177,7 @@ export function buildReport(input: ReportInput): Report {
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
-  const resources = orgResources(org, stages, templates, classesOf(access));
+  const resources = input.resources ?? orgResources(org, stages, templates, classesOf(access));
   const reach = reachOfResources(org, resources, access);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
