@@ -16,6 +16,7 @@ import type { PrincipalRef, ResolvedStatement } from './grants';
 import { tokenise } from './classes';
 import { Resolver } from './resolve';
 import { startProof } from './symbolic';
+import { generalise } from './scale';
 
 export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile';
 export type Reach = 'use' | 'administer' | 'assume';
@@ -199,14 +200,8 @@ function admitted(s: ResolvedStatement): Array<{ shown: string; ref: PrincipalRe
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
-const conditionText = (statements: readonly ResolvedStatement[]) =>
-  [
-    ...new Set(
-      statements.flatMap((s) =>
-        Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`)),
-      ),
-    ),
-  ].join('; ');
+const conditionParts = (statements: readonly ResolvedStatement[]) =>
+  statements.flatMap((s) => Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`)));
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its
@@ -248,16 +243,14 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   for (const r of resources) {
     const services = SERVICES[r.kind];
     const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(a.split(':')[0].toLowerCase())));
-    const found = new Map<string, ReachEntry>();
-    const add = (reach: Reach, principal: string, action: string, by: string[], outside: boolean, conditions: string) => {
+    const found = new Map<string, ReachEntry & { parts: Set<string> }>();
+    const add = (reach: Reach, principal: string, action: string, by: string[], outside: boolean, conditions: string[]) => {
       const key = `${reach}\u0000${principal}`;
-      const e = found.get(key);
-      if (!e) found.set(key, { resource: r, reach, principal, actions: [action], grantedBy: by, identityOutsideModel: outside, conditions });
-      else {
-        if (!e.actions.includes(action)) e.actions.push(action);
-        for (const b of by) if (!e.grantedBy.includes(b)) e.grantedBy.push(b);
-        if (conditions && !e.conditions.split('; ').includes(conditions)) e.conditions = e.conditions ? `${e.conditions}; ${conditions}` : conditions;
-      }
+      let e = found.get(key);
+      if (!e) found.set(key, (e = { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '', parts: new Set() }));
+      if (!e.actions.includes(action)) e.actions.push(action);
+      for (const b of by) if (!e.grantedBy.includes(b)) e.grantedBy.push(b);
+      for (const c of conditions) e.parts.add(c);
     };
     const context = contextFor(statements);
     for (const g of statements) {
@@ -273,15 +266,18 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
           let d = ask(r.arn);
           if (!d.allowed && objects) d = ask(sampleOf(objects));
           if (!d.allowed) continue;
-          add(reachOf(action), shown, action, d.grantedBy.map(label), outside, conditionText(d.grantedBy));
+          add(reachOf(action), shown, action, d.grantedBy.map(label), outside, conditionParts(d.grantedBy));
         }
       }
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${org.stackSets.executionRoleName}`;
-    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${r.stage} (its own policy is outside the org file)`], true, '');
-    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${r.stage}: ${r.logicalId}/Roles`], false, '');
-    entries.push(...[...found.values()].sort((a, b) => REACH_ORDER.indexOf(a.reach) - REACH_ORDER.indexOf(b.reach) || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0)));
+    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${r.stage} (its own policy is outside the org file)`], true, []);
+    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${r.stage}: ${r.logicalId}/Roles`], false, []);
+    // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
+    const order = (e: ReachEntry) => generalise(e.principal, r.account);
+    const sorted = [...found.values()].sort((a, b) => REACH_ORDER.indexOf(a.reach) - REACH_ORDER.indexOf(b.reach) || (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    for (const { parts, ...e } of sorted) entries.push({ ...e, conditions: [...parts].join('; ') });
   }
   return entries;
 }

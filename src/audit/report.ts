@@ -13,10 +13,11 @@ import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
-import { describeRefusal } from './evaluate';
+import { accountOf, describeRefusal } from './evaluate';
+import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
-import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
+import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -100,7 +101,7 @@ const KIND_TITLES: Record<ResourceKind, string> = {
 };
 
 /** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
-function reachSections(reach: readonly ReachEntry[], targetCount: ReadonlyMap<string, number>): Section[] {
+function reachSections(org: Org, classes: ReadonlyMap<string, readonly string[]>, reach: readonly ReachEntry[], targetCount: ReadonlyMap<string, number>): Section[] {
   const sections: Section[] = [
     {
       id: 'reach',
@@ -118,7 +119,7 @@ function reachSections(reach: readonly ReachEntry[], targetCount: ReadonlyMap<st
     },
   ];
   for (const kind of Object.keys(KIND_TITLES) as ResourceKind[]) {
-    const entries = reach.filter((e) => e.resource.kind === kind);
+    const entries = foldPrincipals(org, classes, reach.filter((e) => e.resource.kind === kind));
     if (entries.length === 0) continue;
     const rows = mergeAccountRows(entries, (e) => ({
       cells: [
@@ -141,6 +142,46 @@ function reachSections(reach: readonly ReachEntry[], targetCount: ReadonlyMap<st
     });
   }
   return sections;
+}
+
+/**
+ * A resource's principals that are the same role in many accounts (each
+ * pipeline role may assume the source role) as one entry, `{account}` in the
+ * ARN and the accounts named after it, beyond ACCOUNTS_LISTED accounts; a
+ * class's token counts for its members, so a proof by class reads the same.
+ * Within a resource, entries are ordered by reach, then by what they read.
+ */
+function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]>, entries: readonly ReachEntry[]): ReachEntry[] {
+  const out: ReachEntry[] = [];
+  const flush = (group: readonly ReachEntry[]) => {
+    const byShape = new Map<string, { first: ReachEntry; accounts: string[]; members: ReachEntry[] }>();
+    for (const e of group) {
+      const account = accountOf(e.principal);
+      const foreign = account !== '' && account !== e.resource.account;
+      const shape = foreign ? generalise(e.principal, account) : e.principal;
+      const key = [e.reach, shape, e.actions.join(), e.grantedBy.join(), e.identityOutsideModel, e.conditions].join('\u0000');
+      const entry = byShape.get(key) ?? byShape.set(key, { first: { ...e, principal: shape }, accounts: [], members: [] }).get(key)!;
+      entry.accounts.push(...(classes.get(account) ?? [account]));
+      entry.members.push(e);
+    }
+    const folded = [...byShape.values()].flatMap(({ first, accounts, members }) =>
+      first.principal.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
+        ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
+        : members,
+    );
+    const rank = (e: ReachEntry) => `${['use', 'administer', 'assume'].indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
+    out.push(...folded.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)));
+  };
+  let group: ReachEntry[] = [];
+  for (const e of entries) {
+    if (group.length > 0 && group[0].resource !== e.resource) {
+      flush(group);
+      group = [];
+    }
+    group.push(e);
+  }
+  if (group.length > 0) flush(group);
+  return out;
 }
 
 export interface ReportInput {
@@ -279,7 +320,7 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
-  sections.push(...reachSections(reach, targetCount));
+  sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount));
 
   sections.push({
     id: 'cross-account',
