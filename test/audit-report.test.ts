@@ -5,6 +5,7 @@
  * from the compiled org (its templates, its key administrators, its paths),
  * not from a list of today's resources.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { classesOf, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, compareModels, MODEL_FILE, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { loadOrgFile } from '../src/org/load';
+import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
 
@@ -191,6 +193,26 @@ describe('changes since a previous compile', () => {
       expect(r.change).toBe('REPLACED ⚠');
       expect(r.detail).toMatch(/^logical id ArtifactKey → ArtifactKeyV2/);
     }
+  });
+
+  it('xstack audit --since writes the section, records the org file hash and the git revision; a folder without a model is a clear error', () => {
+    const out = tempDir('audit-since');
+    const cli = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8', stdio: 'pipe' });
+    cli(exampleWithQa(), '--since', 'dist/example/manifest.json', '--out', out);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Changes since dist/example/manifest.json');
+    expect(md).toMatch(/- \d+ resources added, 0 removed, 0 replaced or renamed\./);
+    expect(md).toContain('| added | pipeline-foundation | ArtifactKey (AWS::KMS::Key) arn:aws:kms:eu-west-1:666666666666:key/{pipeline-foundation/ArtifactKey} @ 666666666666 |');
+    // The example in this work tree: its file's hash, and the commit it is at.
+    cli('parameters/example.yaml', '--out', out);
+    const here = readFileSync(join(out, 'report.md'), 'utf8');
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(here).toContain(`org file SHA-256 ${sha256(readFileSync('parameters/example.yaml', 'utf8'))}; revision ${commit}`);
+    expect(JSON.parse(readFileSync(join(out, 'audit.json'), 'utf8')).source.revision).toMatch(new RegExp(`^${commit}`));
+    // Committed dist/ records the hash and never a revision.
+    const manifest = JSON.parse(readFileSync('dist/example/manifest.json', 'utf8'));
+    expect(manifest.source).toEqual({ orgFile: 'parameters/example.yaml', orgFileSha256: sha256(readFileSync('parameters/example.yaml', 'utf8')) });
+    expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
   });
 
   it('beyond 12 accounts the model folds per account and still compares account by account', () => {

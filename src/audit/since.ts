@@ -240,7 +240,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
     head: ['change', head],
     rows: [...added.map((x) => ['added', x]), ...removed.map((x) => ['removed', x])],
   });
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const count = (n: number, what: string) => `${n} ${n === 1 ? what : what.replace(/y$/, 'ie')}${n === 1 ? '' : 's'}`;
   const replaced = c.resources.filter((r) => r.change.includes('⚠'));
   return [
     {
