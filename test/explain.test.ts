@@ -46,6 +46,13 @@ describe('xstack explain', () => {
     const expected = new Set(c.access.paths.filter((p) => p.resource.includes(`:${prod}:key/`) && p.actions.includes('kms:Decrypt')).map((p) => (p.principal.kind === 'aws' ? p.principal.arn : '')));
     expect(expected.size).toBeGreaterThan(0);
     expect(allowed).toEqual(expected);
+    // A bare role name is that role in any account: each key administrator may re-key every artifact key, its own policy permitting.
+    for (const admin of c.org.keyAdministratorRoles) {
+      const rekey = ask({ principal: admin, action: 'kms:PutKeyPolicy' });
+      const keys = c.access.paths.filter((p) => p.resource.includes(':key/')).map((p) => p.resource);
+      expect(new Set(rekey.filter((a) => a.allowed).map((a) => a.resource))).toEqual(new Set(keys));
+      for (const a of rekey) expect(a.resourceSide[0]).toMatch(/^pipeline-foundation: ArtifactKey\/\w+$/);
+    }
     const pushes = ask({ action: 'codecommit:GitPush', context: { 'codecommit:References': ['refs/heads/main'] } });
     expect(pushes.length).toBeGreaterThan(0);
     for (const a of pushes) {

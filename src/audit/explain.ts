@@ -67,8 +67,11 @@ export function explainer(compiled: CompiledOrg): (query: ExplainQuery) => Answe
   };
 }
 
-function ask(compiled: CompiledOrg, index: GrantIndex, resources: readonly OrgResource[], orgRoles: ReadonlySet<string>, query: ExplainQuery): Answer[] {
+function ask(compiled: CompiledOrg, index: GrantIndex, resources: readonly OrgResource[], orgRoles: ReadonlySet<string>, asked_: ExplainQuery): Answer[] {
   const { org, access } = compiled;
+  // A bare role name (`platform-admin`, `acme-*`) stands for that role in any account; a service is named by its host name.
+  const bare = asked_.principal !== undefined && !asked_.principal.startsWith('arn:') && !asked_.principal.endsWith('.amazonaws.com') && asked_.principal !== '*';
+  const query = bare ? { ...asked_, principal: `arn:${org.partition}:iam::*:role/${asked_.principal}` } : asked_;
   const answers: Answer[] = [];
   const answer = (request: Request, d: Decision, path?: AccessPath): Answer => ({
     principal: plain(shown(request.principal)),
