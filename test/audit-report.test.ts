@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
-import { classesOf, orgResources, reachOfResources } from '../src/audit/reach';
+import { classesOf, executionRoleOf, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, compareModels, MODEL_FILE, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { loadOrgFile } from '../src/org/load';
@@ -44,7 +44,7 @@ describe('who can act on each resource', () => {
       }
       // Every resource the org creates has the execution role of its account under "administer".
       for (const r of resources) {
-        expect(reach.some((e) => e.resource === r && e.reach === 'administer' && e.principal.endsWith(`:role/${c.org.stackSets.executionRoleName}`)), r.arn).toBe(true);
+        expect(reach.some((e) => e.resource === r && e.reach === 'administer' && e.principal === `arn:${c.org.partition}:iam::${r.account}:role/${executionRoleOf(c.org)}`), r.arn).toBe(true);
       }
       // And each declared path's principal appears on its resource with that action (the same evaluator decided both).
       for (const result of c.access.results.filter((x) => x.allowed && x.path.principal.kind === 'aws')) {

@@ -154,6 +154,15 @@ export function orgResources(org: Org, stages: readonly Stage[], templates: Read
   return out;
 }
 
+/**
+ * The role CloudFormation acts as in a target account: the named one with
+ * self-managed permissions; with service-managed ones StackSets creates
+ * `stacksets-exec-*` itself (with AdministratorAccess):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html
+ */
+export const executionRoleOf = (org: Org): string => (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : org.stackSets.executionRoleName);
+
 /** Class token → members, from the statements of a class proof. */
 export function classesOf(access: AccessAnalysis): Map<string, { token: string; members: readonly string[] }> {
   const byMember = new Map<string, { token: string; members: readonly string[] }>();
@@ -271,7 +280,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       }
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
-    const execution = `arn:${org.partition}:iam::${r.account}:role/${org.stackSets.executionRoleName}`;
+    const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
     add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${r.stage} (its own policy is outside the org file)`], true, []);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${r.stage}: ${r.logicalId}/Roles`], false, []);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.

@@ -4,6 +4,7 @@
  */
 import type { Org } from '../org/model';
 import type { Section } from './report';
+import { executionRoleOf } from './reach';
 
 export function scopeSection(org: Org): Section {
   const admins = org.keyAdministratorRoles.length > 0 ? org.keyAdministratorRoles.join(', ') : 'none named';
@@ -22,9 +23,9 @@ export function scopeSection(org: Org): Section {
         head: ['outside the model', 'why', 'what shows it'],
         rows: [
           [
-            `The StackSet execution role's own rights (${org.stackSets.executionRoleName})`,
+            `The StackSet execution role's own rights (${executionRoleOf(org)})`,
             'CloudFormation acts as it to create, change and delete every resource of a stage, so it administers all of them; its permissions policy is set up outside the org file (usually broad). The key policies name it, and the report lists it under "administer" for every resource.',
-            'IAM policy simulator on the role (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html',
+            'IAM policy simulator on the role (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html (service-managed: stacksets-exec-*, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html)',
           ],
           [
             `Key administrators' own policies (${admins})`,
@@ -39,7 +40,7 @@ export function scopeSection(org: Org): Section {
           [
             'IAM Identity Center permission sets',
             "Developers reach the developer role from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center, so for those paths only the trust side is proved.",
-            'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetsconcept.html',
+            'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
           ],
           [
             'Service control and resource control policies (SCPs, RCPs)',
