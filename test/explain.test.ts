@@ -9,7 +9,7 @@ import { explainer } from '../src/audit/explain';
 import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
 import { renderTemplate } from '../src/cfn/template';
-import { compileFile, ORG_FILES } from './helpers';
+import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 
 describe('xstack explain', () => {
   for (const file of ORG_FILES) {
@@ -59,6 +59,23 @@ describe('xstack explain', () => {
       expect(a.allowed).toBe(false);
       expect(a.refusedBy).toMatch(/^denied by access-roles-[\w-]+: DeveloperRole\/\w+ \(explicit Deny\)$/);
     }
+  });
+
+  it('an org proved by class: a member account named in the question is answered as the proof answered its class, with its own id', () => {
+    const c = compileGenerated(200);
+    expect(c.access.grants.some((g) => g.accounts)).toBe(true);
+    const ask = explainer(c);
+    const member = c.org.accounts.filter((a) => a.role === 'pipeline')[5].id;
+    const other = c.org.accounts.filter((a) => a.role === 'pipeline')[6].id;
+    const key = (account: string) => `arn:${c.org.partition}:kms:${c.org.region}:${account}:key/*`;
+    const own = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/*`, action: 'kms:Decrypt', resource: key(member) });
+    expect(own.some((a) => a.allowed && a.principal.includes(`::${member}:role/`) && a.resource.includes(`:${member}:key/`))).toBe(true);
+    expect(own.every((a) => !a.principal.includes('{account}') && !a.resource.includes('{account}'))).toBe(true);
+    // A pipeline role never decrypts another pipeline account's artifacts: two members of one class are asked account by account.
+    const across = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/${c.org.prefix}-pipeline`, action: 'kms:Decrypt', resource: key(other).replace('*', '{pipeline-foundation/ArtifactKey}') });
+    expect(across.length).toBeGreaterThan(0);
+    expect(across.every((a) => !a.allowed && a.refusedBy === 'no Allow on either side')).toBe(true);
+    expect(across.every((a) => a.principal.includes(`::${member}:`) && a.resource.includes(`:${other}:`))).toBe(true);
   });
 
   it('the CLI prints allowed and refused answers with both sides, and refuses a resource of no known account', () => {
