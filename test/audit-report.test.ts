@@ -81,7 +81,7 @@ describe('refused paths cite what refuses them', () => {
       const deny = (r.refusedBy as { deny: { stage: string; policy: string; effect: string } }).deny;
       expect(deny.effect).toBe('Deny');
       const row = md.split('\n').find((l) => l.startsWith(`| ${r.path.purpose} |`))!;
-      expect(row).toContain(`| refused | denied by ${deny.stage}: ${deny.policy} (explicit Deny) |`);
+      expect(row).toContain(`| **refused** | denied by ${deny.stage}: ${deny.policy} (explicit Deny) |`);
       for (const allow of r.grantedBy) expect(row).not.toContain(allow.policy);
     }
   });

@@ -3,6 +3,8 @@ import { escapeHtml } from './html';
 import type { Block, Cell, Report } from './report';
 
 const esc = escapeHtml;
+/** Columns of short values (allowed/refused, use/administer/assume): never wrapped. */
+const TIGHT_COLUMNS = new Set(['result', 'may', 'wave', 'retained', 'change']);
 const mdCell = (c: Cell) => (typeof c === 'string' ? c : `[${c.text}](${c.href})`).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 /**
  * Text with a break opportunity after each ARN separator: an ARN or a list of
@@ -22,7 +24,15 @@ function mdBlock(b: Block): string {
       return `![rollout graph](${b.file})`;
     case 'table':
       if (b.rows.length === 0) return '_none_';
-      return [`| ${b.head.join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`)].join('\n');
+      // A refused row's short cells in bold, so it stands out in review as it does in the page.
+      return [
+        `| ${b.head.join(' | ')} |`,
+        `|${b.head.map(() => '---').join('|')}|`,
+        ...b.rows.map((r) => {
+          const marked = b.rowClass?.(r) === 'refused';
+          return `| ${r.map((c, i) => (marked && TIGHT_COLUMNS.has(b.head[i]) ? `**${mdCell(c)}**` : mdCell(c))).join(' | ')} |`;
+        }),
+      ].join('\n');
   }
 }
 
@@ -56,8 +66,6 @@ function htmlBlock(b: Block): string {
     }
   }
 }
-
-const TIGHT_COLUMNS = new Set(['result', 'may', 'wave', 'retained', 'change']);
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1a202c}main{max-width:1600px;margin:0 auto;padding:16px 24px}
 nav{position:sticky;top:0;z-index:1;background:#f7fafc;border-bottom:1px solid #e2e8f0;padding:6px 24px;font-size:13px;line-height:1.9}nav a{margin-right:14px;white-space:nowrap}
