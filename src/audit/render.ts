@@ -69,7 +69,7 @@ function htmlBlock(b: Block): string {
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1a202c}main{max-width:1600px;margin:0 auto;padding:16px 24px}
 nav{position:sticky;top:0;z-index:1;background:#f7fafc;border-bottom:1px solid #e2e8f0;padding:6px 24px;font-size:13px;line-height:1.9}nav a{margin-right:14px;white-space:nowrap}
-h1{font-size:22px}h2{margin-top:36px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}h3{margin-top:24px}
+section{scroll-margin-top:96px}h1{font-size:22px}h2{margin-top:36px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}h3{margin-top:24px}
 div.table{overflow-x:auto;margin:8px 0}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top;font-size:12.5px;overflow-wrap:normal;word-break:normal;hyphens:none}
 th{background:#edf2f7}.tight{white-space:nowrap}
