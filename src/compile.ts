@@ -67,17 +67,17 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source: { orgFileSha256: orgFileSha256 ?? undefined, revision: options.revision } }, options)) files.set(path, text);
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source }, options.since)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
-function auditBundle(input: ReportInput, options: CompileOptions): Map<string, string> {
+function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string } }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access));
-  const model = auditModel(input.org.file, { orgFileSha256: input.source?.orgFileSha256 ?? null, ...(options.revision ? { revision: options.revision } : {}) }, resources, input.access);
-  const since = options.since && sinceSections(options.since.label, options.since.model, model);
+  const model = auditModel(input.org.file, input.source, resources, input.access);
+  const since = previous && sinceSections(previous.label, previous.model, model);
   const report = buildReport({ ...input, resources, since });
   return new Map([
     ['audit/report.html', toHtml(report)],

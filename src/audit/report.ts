@@ -195,7 +195,7 @@ export interface ReportInput {
   files: ReadonlyMap<string, string>;
   svg: string;
   /** Where the compile comes from: the org file's SHA-256, and the source revision when asked for (see README, "For auditors"). */
-  source?: { orgFileSha256?: string; revision?: string };
+  source?: { orgFileSha256?: string | null; revision?: string };
   /** The "changes since" section, when a previous compile was given (since.ts). */
   since?: Section[];
   /** The resources the org creates (reach.ts), when the caller has them. */
