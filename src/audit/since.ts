@@ -263,8 +263,8 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
       ],
     },
     { id: 'since-resources', title: 'Resources added, removed, replaced', level: 3, blocks: [{ kind: 'table', head: ['change', 'stage', 'resource', 'detail'], rows: c.resources.map((r) => [r.change, r.stage, r.resource, r.detail]) }] },
-    { id: 'since-grants', title: 'Grants added and removed', level: 3, blocks: [listTable('statement | effect, principal | actions | resource | conditions', c.grants.added, c.grants.removed)] },
-    { id: 'since-trust', title: 'Trust entries added and removed', level: 3, blocks: [listTable('statement | effect, principal | actions | role | conditions', c.trust.added, c.trust.removed)] },
+    { id: 'since-grants', title: 'Grants added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · resource · conditions', c.grants.added, c.grants.removed)] },
+    { id: 'since-trust', title: 'Trust entries added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · role · conditions', c.trust.added, c.trust.removed)] },
     {
       id: 'since-paths',
       title: 'Access paths added, removed, newly allowed or refused',
@@ -272,7 +272,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
       blocks: [
         {
           kind: 'table',
-          head: ['change', 'path | principal | actions | resource | context → result'],
+          head: ['change', 'path · principal · actions · resource · context → result'],
           rows: [...c.paths.added.map((p) => ['added', p]), ...c.paths.removed.map((p) => ['removed', p]), ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]), ...c.paths.newlyRefused.map((p) => ['newly refused', p])],
         },
       ],
