@@ -70,6 +70,24 @@ describe('who can act on each resource', () => {
   });
 });
 
+describe('who can act, with service-managed StackSets', () => {
+  it('every resource is administered by the stacksets-exec-* role StackSets creates in its account', () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8')
+      .replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED')
+      .replace(/^  executionRoleName: .*\n/m, '')
+      .replace(/^(    id: "\d{12}"\n)/gm, '$1    organizationalUnit: ou-ab12-cdef3456\n');
+    const file = join(tempDir('service-managed'), 'example.yaml');
+    writeFileSync(file, text);
+    const c = compileOrg(loadOrgFile(file));
+    expect(executionRoleOf(c.org)).toBe('stacksets-exec-*');
+    const md = c.files.get('audit/report.md')!;
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    for (const r of orgResources(c.org, c.stages, templates, new Map())) {
+      expect(md, r.arn).toContain(`| ${r.arn} (${r.stage}: ${r.logicalId}) | administer | arn:aws:iam::${r.account}:role/stacksets-exec-* |`);
+    }
+  });
+});
+
 describe('refused paths cite what refuses them', () => {
   it('a push to a protected branch cites the Deny, never the Allow it overrides, in the analysis and in the report', () => {
     const c = compileFile('parameters/example.yaml');

@@ -15,7 +15,7 @@ import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { accountOf, describeRefusal } from './evaluate';
 import { hasToken } from './symbolic';
-import { orgResources, classesOf, reachOfResources, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
+import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
 
@@ -169,7 +169,7 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
         ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
         : members,
     );
-    const rank = (e: ReachEntry) => `${['use', 'administer', 'assume'].indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
+    const rank = (e: ReachEntry) => `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
     out.push(...folded.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)));
   };
   let group: ReachEntry[] = [];
