@@ -8,14 +8,18 @@ import { loadOrgFile } from './org/load';
 import { replaceFolder } from './write';
 import { generateProfiles, renderProfiles, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
+import { explain, renderAnswers } from './audit/explain';
+import { sourceRevision } from './audit/revision';
+import { readPreviousModel } from './audit/since';
 
 const USAGE = `usage:
-  xstack compile [ORG_FILE ...] [--out DIR]
+  xstack compile [ORG_FILE ...] [--out DIR] [--revision]
   xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
   xstack deploy  ORG_FILE [AWS options]
   xstack destroy ORG_FILE [AWS options] [--yes] [--delete-retained]
   xstack verify  ORG_FILE [AWS options] [--manifest FILE]
-  xstack audit   ORG_FILE [--out DIR]
+  xstack audit   ORG_FILE [--out DIR] [--since PREVIOUS]
+  xstack explain ORG_FILE [--principal P] [--action A] [--resource R] [--context K=V[;K=V]] [--json]
   xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
                  [--sso-session S --sso-account-id ID --sso-role NAME] [--write FILE]
 
@@ -37,8 +41,16 @@ verify    compares every deployed StackSet's template with the manifest's
           instance's parameters with the compile, and runs StackSet drift
           detection where the endpoint supports it. Exit 0: as compiled;
           2: differences; 1: error.
-audit     writes the auditor's bundle (report.html, report.md, rollout.svg)
-          to DIR (default dist/<org>/audit); make compile writes it too.
+audit     writes the auditor's bundle (report.html, report.md, rollout.svg,
+          audit.json) to DIR (default dist/<org>/audit); make compile writes
+          it too. Records the git revision when run in a git work tree.
+          --since PREVIOUS (a previous dist/<org>/ or its manifest.json) adds
+          "Changes since": resources added/removed/replaced, grants and trust
+          entries, paths newly allowed or refused.
+explain   answers who may do what from the compiled policies, offline, with
+          the access proof's evaluator: every request matching --principal,
+          --action, --resource (any may be left out; * and ? allowed),
+          allowed or refused, with the statements on both sides.
 profiles  AWS CLI profiles for the developer or CI roles of every source
           account, and the codecommit::REGION://PROFILE@REPO clone URL of every
           repository. Developers: role_arn with source_profile (default
@@ -57,23 +69,24 @@ default: the StackSet execution role), --local (start moto's server on
 class UsageError extends Error {}
 
 interface Args {
-  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit';
+  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit' | 'explain';
   files: string[];
   out: string;
   flags: Set<string>;
   options: Map<string, string>;
 }
 
-const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained']);
+const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained', '--revision']);
 const OPTIONS = new Set([
   '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
   '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest',
+  '--since', '--principal', '--action', '--resource', '--context',
 ]);
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit'].includes(command)) throw new UsageError(`unknown command '${command}'`);
+  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit', 'explain'].includes(command)) throw new UsageError(`unknown command '${command}'`);
   const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -106,7 +119,7 @@ function summary(c: CompiledOrg, out: string): string {
 function compileCommand(args: Args): number {
   const files = args.files.length > 0 ? args.files : defaultOrgFiles();
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
-  const compiled = files.map((f) => compileOrg(loadOrgFile(f)));
+  const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: args.flags.has('--revision') ? sourceRevision(f) : undefined }));
   const names = new Set<string>();
   const all = new Map<string, string>();
   for (const c of compiled) {
@@ -120,12 +133,35 @@ function compileCommand(args: Args): number {
 }
 
 function auditCommand(args: Args): number {
-  const compiled = compileOrg(loadOrgFile(args.files[0]));
+  const since = args.options.get('--since');
+  const compiled = compileOrg(loadOrgFile(args.files[0]), { revision: sourceRevision(args.files[0]), since: since ? { label: since, model: readPreviousModel(since) } : undefined });
   const out = args.options.get('--out') ?? join('dist', compiled.org.name, 'audit');
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
   replaceFolder(out, audit);
   process.stdout.write(`${out}/: ${[...audit.keys()].join(', ')}\n`);
   return 0;
+}
+
+function explainCommand(args: Args): number {
+  const context = args.options.get('--context');
+  const answers = explain(compileOrg(loadOrgFile(args.files[0])), {
+    principal: args.options.get('--principal'),
+    action: args.options.get('--action'),
+    resource: args.options.get('--resource'),
+    context: context ? parseContext(context) : undefined,
+  });
+  process.stdout.write(args.flags.has('--json') ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
+  return 0;
+}
+
+function parseContext(text: string): Record<string, string[]> {
+  const context: Record<string, string[]> = {};
+  for (const pair of text.split(';')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--context '${pair}' is not KEY=VALUE; expected e.g. codecommit:References=refs/heads/main`);
+    (context[pair.slice(0, at).trim()] ??= []).push(pair.slice(at + 1).trim());
+  }
+  return context;
 }
 
 function profilesCommand(args: Args): number {
@@ -166,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
     if (args.command === 'compile') return compileCommand(args);
     if (args.command === 'profiles') return profilesCommand(args);
     if (args.command === 'audit') return auditCommand(args);
+    if (args.command === 'explain') return explainCommand(args);
     // The deployer and the AWS SDK load only for the commands that talk to AWS.
     const { awsCommand } = await import('./deploy/command.js');
     return await awsCommand(args.command as 'plan' | 'deploy' | 'destroy' | 'verify', compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);

@@ -21,6 +21,16 @@ import { iamQuotaProblems } from './checks/iam-quotas';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
 import { rolloutSvg } from './audit/svg';
+import { existsSync, readFileSync } from 'node:fs';
+import { classesOf, orgResources } from './audit/reach';
+import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
+
+export interface CompileOptions {
+  /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
+  revision?: string;
+  /** A previous compile's audit model: the report gains "Changes since" (`xstack audit --since`). */
+  since?: { label: string; model: AuditModel };
+}
 
 export interface CompiledOrg {
   org: Org;
@@ -35,7 +45,7 @@ export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
 /** One file per stage, every target account in it: a 1,000-account org gets a few files, not thousands. */
 export const parameterPath = (stage: Stage) => `parameters/${stage.id}.json`;
 
-export function compileOrg(org: Org): CompiledOrg {
+export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg {
   const stages = planStages(org);
   const rollout = orderStages(stages);
   const byId = new Map(stages.map((s) => [s.id, s]));
@@ -61,19 +71,26 @@ export function compileOrg(org: Org): CompiledOrg {
   const access = analyseAccess(org, stages, templates, { resolver });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout) })) files.set(path, text);
+  // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
+  const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
+  const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source }, options.since)) files.set(path, text);
 
-  files.set('manifest.json', json(manifest(org, stages, rollout, files)));
+  files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
-/** dist/<org>/audit/: the report as HTML and Markdown, and the rollout graph. */
-function auditBundle(input: ReportInput): Map<string, string> {
-  const report = buildReport(input);
+/** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
+function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string } }, previous: CompileOptions['since']): Map<string, string> {
+  const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access));
+  const model = auditModel(input.org.file, input.source, resources, input.access);
+  const since = previous && sinceSections(previous.label, previous.model, model);
+  const report = buildReport({ ...input, resources, since });
   return new Map([
     ['audit/report.html', toHtml(report)],
     ['audit/report.md', toMarkdown(report)],
     ['audit/rollout.svg', input.svg],
+    [MODEL_FILE, json(model)],
   ]);
 }
 
@@ -117,9 +134,10 @@ function parameterFile(org: Org, stage: Stage): string {
   return `{\n  "stage": ${JSON.stringify(stage.id)},\n  "region": ${JSON.stringify(org.region)},\n  "accounts": {\n${accounts.join(',\n')}\n  }\n}\n`;
 }
 
-function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>) {
+function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>, source: { orgFileSha256: string | null; revision?: string }) {
   return {
     format: 'xstack-manifest/1',
+    source: { orgFile: org.file, ...source },
     organization: {
       file: org.file,
       id: org.organizationId ?? null,

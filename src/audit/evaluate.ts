@@ -27,6 +27,8 @@ export interface Decision {
   reason: string;
   /** The allowing statements, identity side first, then the resource side. */
   grantedBy: ResolvedStatement[];
+  /** A refusal: the explicit Deny that refuses it, or the side(s) with no applicable Allow. */
+  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both' };
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
@@ -197,22 +199,36 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     }
   }
   const resAllows = grantedBy.length - idAllows;
-  const decide = (allowed: boolean, reason: string): Decision => ({ allowed, reason, grantedBy });
-  if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`);
+  const decide = (allowed: boolean, reason: string, refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
+  if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`, { deny });
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
   const isTrust = request.action.toLowerCase() === 'sts:assumerole';
-  if (service) return resAllows > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service');
+  if (service) return resAllows > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service', { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const what = isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy';
-    if (resAllows === 0) return decide(false, `no ${what} statement allows it`);
+    if (resAllows === 0) return decide(false, `no ${what} statement allows it`, { missing: idAllows === 0 ? 'both' : 'resource' });
     // Same account and named directly in a key policy or trust: the identity side is not needed.
     if (!crossAccount && namedDirectly) return decide(true, `${what} names the principal`);
     if (idAllows === 0 && request.identityManagedElsewhere) return decide(true, `${what} allows it; the principal's own policy is managed outside this org file`);
-    if (idAllows === 0) return decide(false, `no identity policy of the principal allows it`);
+    if (idAllows === 0) return decide(false, `no identity policy of the principal allows it`, { missing: 'identity' });
     return decide(true, 'both sides allow it');
   }
-  return idAllows > 0 || resAllows > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it');
+  return idAllows > 0 || resAllows > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it', { missing: 'both' });
+}
+
+/** Why a request is refused, in words, citing the refusing statement (`label` names it). */
+export function describeRefusal(refusedBy: Decision['refusedBy'], label: (s: ResolvedStatement) => string): string {
+  if (!refusedBy) return '';
+  if ('deny' in refusedBy) return `denied by ${label(refusedBy.deny)} (explicit Deny)`;
+  switch (refusedBy.missing) {
+    case 'identity':
+      return "no Allow on the identity side (the principal's own policies)";
+    case 'resource':
+      return 'no Allow on the resource side (its trust, key, bucket or bus policy)';
+    case 'both':
+      return 'no Allow on either side';
+  }
 }

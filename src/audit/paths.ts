@@ -15,7 +15,7 @@ import { PIPELINE_NEEDS, type PipelineEnvironment } from '../services/needs';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, evaluate, GrantIndex, matches, type Request } from './evaluate';
+import { accountOf, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
@@ -54,6 +54,8 @@ export interface AccessResult {
   reason: string;
   /** The statements that allow it, on each side. */
   grantedBy: readonly ResolvedStatement[];
+  /** When refused: the Deny that refuses it, or the side with no Allow (evaluate.ts). */
+  refusedBy: Decision['refusedBy'];
 }
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
@@ -189,9 +191,10 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 /**
  * Environments are isolated: the source role one pipeline account assumes may
  * not write another pipeline account's artifacts nor use its key. Proved for
- * each pipeline account against the next one reading the same source account
- * (one refused pair per account, not every pair); accounts proved by class
- * are left out, since a pair names two members.
+ * every ordered pair of pipeline accounts reading the same source account
+ * (called only where the report lists accounts, so at most 12 × 11 pairs;
+ * adding an account adds its pairs and changes no other); accounts proved by
+ * class are left out, since a pair names two members.
  */
 function isolationPaths(org: Org, names: Names, output: (stage: string, account: string, name: string) => string, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
   const paths: AccessPath[] = [];
@@ -201,16 +204,18 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
       ...new Set(org.pipelines.filter((p) => repositories.has(p.repository)).flatMap((p) => p.branches.map(([environment]) => accountOfEnvironment(org, environment)))),
     ].filter((a) => !classes.has(a.id));
     if (consumers.length < 2) continue;
-    consumers.forEach((a, i) => {
-      const other = consumers[(i + 1) % consumers.length];
+    for (const a of consumers) {
       const principal = aws(`arn:${org.partition}:iam::${source.id}:role/${names.sourceRole(a.id)}`);
-      const objects = `${output('pipeline-foundation', other.id, 'ArtifactObjectsArn').replace(/\*$/, '')}any-pipeline/SourceArtifact/artifact.zip`;
       const what = `the source role of ${a.environment} may not`;
-      paths.push(
-        { purpose: `${what} write ${other.environment}'s artifacts`, principal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: other.id, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] }, denied: true },
-        { purpose: `${what} use ${other.environment}'s artifact key`, principal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: output('pipeline-foundation', other.id, 'ArtifactKeyArn'), resourceAccount: other.id, context: { 'kms:ViaService': [`s3.${org.region}.amazonaws.com`] }, denied: true },
-      );
-    });
+      for (const other of consumers) {
+        if (other === a) continue;
+        const objects = `${output('pipeline-foundation', other.id, 'ArtifactObjectsArn').replace(/\*$/, '')}any-pipeline/SourceArtifact/artifact.zip`;
+        paths.push(
+          { purpose: `${what} write ${other.environment}'s artifacts`, principal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: other.id, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] }, denied: true },
+          { purpose: `${what} use ${other.environment}'s artifact key`, principal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: output('pipeline-foundation', other.id, 'ArtifactKeyArn'), resourceAccount: other.id, context: { 'kms:ViaService': [`s3.${org.region}.amazonaws.com`] }, denied: true },
+        );
+      }
+    }
   }
   return paths;
 }
@@ -330,7 +335,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       };
       const d = evaluate(index, request, org.organizationId);
       if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
-      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted });
+      results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(

@@ -14,13 +14,17 @@ import { sha256 } from '../hash';
 import { weight } from './classes';
 import { TOKEN_MARK } from './symbolic';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
-import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, mergeAccountRows } from './scale';
+import { accountOf, describeRefusal } from './evaluate';
+import { hasToken } from './symbolic';
+import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
+import { scopeSection } from './scope';
+import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
   | { kind: 'p'; text: string }
   | { kind: 'list'; items: string[] }
-  | { kind: 'table'; head: string[]; rows: Cell[][] }
+  | { kind: 'table'; head: string[]; rows: Cell[][]; /** A class for a row (the HTML marks refused rows). */ rowClass?: (row: Cell[]) => string | undefined }
   | { kind: 'svg'; file: string; svg: string };
 export interface Section {
   id: string;
@@ -86,6 +90,119 @@ function parameterTable(stage: Stage): Block {
   };
 }
 
+const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
+
+const KIND_TITLES: Record<ResourceKind, string> = {
+  key: 'KMS keys',
+  bucket: 'S3 buckets',
+  repository: 'CodeCommit repositories',
+  role: 'IAM roles',
+  'event-bus': 'Event bus policies',
+  'instance-profile': 'Instance profiles',
+};
+
+/** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
+function reachSections(
+  org: Org,
+  classes: ReadonlyMap<string, readonly string[]>,
+  reach: readonly ReachEntry[],
+  targetCount: ReadonlyMap<string, number>,
+  stageName: (stageId: string) => string,
+): Section[] {
+  const pipelineIds = new Set(org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id));
+  const madeFor = (e: ReachEntry): string | undefined => {
+    if (pipelineIds.size <= ACCOUNTS_LISTED || pipelineIds.has(e.resource.account) || e.resource.accounts !== undefined) return undefined;
+    const ids = [...e.principal.matchAll(/\uE000.|\d{12}/g)].map((m) => m[0]).filter((id) => classes.has(id) || pipelineIds.has(id));
+    return ids.length === 1 ? ids[0] : undefined;
+  };
+  const sections: Section[] = [
+    {
+      id: 'reach',
+      title: 'Who can act on each resource',
+      level: 2,
+      blocks: [
+        {
+          kind: 'p',
+          text:
+            'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
+            '"own policy outside the org file" marks a principal whose IAM policies xstack does not compile (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see". ' +
+            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
+        },
+      ],
+    },
+  ];
+  for (const kind of Object.keys(KIND_TITLES) as ResourceKind[]) {
+    const entries = foldPrincipals(org, classes, reach.filter((e) => e.resource.kind === kind));
+    if (entries.length === 0) continue;
+    const rows = mergeAccountRows(entries, (e) => {
+      // A principal made for one pipeline account (its source role) on a resource of another account: one row for all of them.
+      const member = e.resource.madeFor !== undefined && pipelineIds.size > ACCOUNTS_LISTED ? e.resource.madeFor : madeFor(e);
+      return {
+        cells: [
+          `${e.resource.arn} (${stageName(e.resource.stage)}: ${e.resource.logicalId})`,
+          e.reach,
+          e.principal,
+          e.actions.join(', '),
+          e.grantedBy.join('; '),
+          [e.identityOutsideModel ? 'own policy outside the org file' : '', e.conditions].filter(Boolean).join('; ') || '—',
+        ],
+        account: member ?? e.resource.account,
+        merge: member !== undefined || e.resource.accounts !== undefined || targetCount.get(e.resource.stage)! > ACCOUNTS_LISTED,
+        accounts: e.resource.madeFor === undefined && member !== undefined ? (classes.get(member)?.length ?? 1) : weight(e.resource),
+      };
+    });
+    sections.push({
+      id: `reach-${kind}`,
+      title: KIND_TITLES[kind],
+      level: 3,
+      blocks: [{ kind: 'table', head: ['resource', 'may', 'principal', 'actions', 'granted by', 'note, conditions'], rows }],
+    });
+  }
+  return sections;
+}
+
+/**
+ * A resource's principals that are the same role in many accounts (each
+ * pipeline role may assume the source role) as one entry, `{account}` in the
+ * ARN and the accounts named after it, beyond ACCOUNTS_LISTED accounts; a
+ * class's token counts for its members, so a proof by class reads the same.
+ * Within a resource, entries are ordered by reach, then by what they read.
+ */
+function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]>, entries: readonly ReachEntry[]): ReachEntry[] {
+  const out: ReachEntry[] = [];
+  const flush = (group: readonly ReachEntry[]) => {
+    const byShape = new Map<string, { first: ReachEntry; accounts: string[]; members: ReachEntry[] }>();
+    for (const e of group) {
+      const account = accountOf(e.principal);
+      // The same role in many accounts folds; a role of one account made for this resource's account (a source role) does not.
+      const madeFor = e.resource.madeFor;
+      const foreign = account !== '' && account !== e.resource.account && !e.principal.includes(e.resource.account) && !(madeFor && e.principal.includes(madeFor));
+      const shape = foreign ? generalise(e.principal, account) : e.principal;
+      const key = [e.reach, shape, e.actions.join(), e.grantedBy.join(), e.identityOutsideModel, e.conditions].join('\u0000');
+      const entry = byShape.get(key) ?? byShape.set(key, { first: { ...e, principal: shape }, accounts: [], members: [] }).get(key)!;
+      entry.accounts.push(...(classes.get(account) ?? [account]));
+      entry.members.push(e);
+    }
+    const folded = [...byShape.values()].flatMap(({ first, accounts, members }) =>
+      first.principal.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
+        ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
+        : members,
+    );
+    const rank = (e: ReachEntry) => `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
+    out.push(...folded.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)));
+  };
+  let group: ReachEntry[] = [];
+  for (const e of entries) {
+    if (group.length > 0 && group[0].resource !== e.resource) {
+      flush(group);
+      group = [];
+    }
+    group.push(e);
+  }
+  if (group.length > 0) flush(group);
+  return out;
+}
+
 export interface ReportInput {
   org: Org;
   stages: readonly Stage[];
@@ -96,6 +213,12 @@ export interface ReportInput {
   /** Templates and parameter files, by path under the org's dist folder. */
   files: ReadonlyMap<string, string>;
   svg: string;
+  /** Where the compile comes from: the org file's SHA-256, and the source revision when asked for (see README, "For auditors"). */
+  source?: { orgFileSha256?: string | null; revision?: string };
+  /** The "changes since" section, when a previous compile was given (since.ts). */
+  since?: Section[];
+  /** The resources the org creates (reach.ts), when the caller has them. */
+  resources?: readonly OrgResource[];
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -128,6 +251,9 @@ export function buildReport(input: ReportInput): Report {
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
+  const resources = input.resources ?? orgResources(org, stages, templates, classesOf(access));
+  const stageNames = new Map(stages.map((s) => [s.id, stageLabel(s)]));
+  const reach = reachOfResources(org, resources, access, (id) => stageNames.get(id) ?? id);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -139,17 +265,24 @@ export function buildReport(input: ReportInput): Report {
     blocks: [
       { kind: 'p', text: `Organization file ${org.file}: partition ${org.partition}, region ${org.region}, prefix ${org.prefix}${org.organizationId ? `, organization ${org.organizationId}` : ''}.` },
       {
+        kind: 'p',
+        text: `Source: org file SHA-256 ${input.source?.orgFileSha256 ?? '(not read from a file)'}; revision ${input.source?.revision ?? 'not recorded (xstack audit records the git revision; committed dist/ never does, so it stays a pure function of its inputs)'}.`,
+      },
+      {
         kind: 'list',
         items: [
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
           `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
+          `${total(resources)} resources the org creates; every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Least-privilege rules ${[...RULES.map((r) => r.id), ...TEMPLATE_RULES.map((r) => r.id)].join(', ')}: no finding (a finding fails the compile).`,
         ],
       },
       { kind: 'table', head: ['account', 'id', 'role', 'environment'], rows: org.accounts.map((a) => [org.accounts.length <= ACCOUNTS_LISTED ? { text: a.name, href: `#account-${a.name}` } : a.name, a.id, a.role, a.environment ?? '']) },
     ],
   });
+
+  sections.push(scopeSection(org));
 
   sections.push({
     id: 'rollout',
@@ -197,25 +330,31 @@ export function buildReport(input: ReportInput): Report {
     blocks: [
       {
         kind: 'p',
-        text: `Every path the org needs, as proved from the compiled policies; "granted by" names the statement on each side. Refused paths must be denied and are.${
+        text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
           manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
         }`,
       },
       {
         kind: 'table',
-        head: ['path', 'principal', 'resource', 'actions', 'result', 'granted by'],
+        head: ['path', 'principal', 'resource', 'actions', 'result', 'granted or refused by'],
+        rowClass: refusedRow,
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
           // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
           const lists = [...new Set(results.map((r) => r.grantedBy))];
-          const by = grantedByText(lists.length === 1 ? lists[0] : lists.flat());
-          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), p.denied ? 'refused' : 'allowed', by || (p.denied ? '—' : '')];
+          // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
+          const by = results.every((r) => r.allowed)
+            ? grantedByText(lists.length === 1 ? lists[0] : lists.flat())
+            : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
+          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }),
       },
     ],
   });
+
+  sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount, (id) => stageNames.get(id) ?? id));
 
   sections.push({
     id: 'cross-account',
@@ -229,6 +368,8 @@ export function buildReport(input: ReportInput): Report {
       },
     ],
   });
+
+  if (input.since) sections.push(...input.since);
 
   const exceptions = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>

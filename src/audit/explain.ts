@@ -1,0 +1,205 @@
+/**
+ * `xstack explain`: a question about the compiled policies answered offline,
+ * by the evaluator the access proof uses (evaluate.ts), so the answer can
+ * never disagree with the report's access matrix. Any of principal, action
+ * and resource may be left out or given as a pattern (`*`, `?`); every
+ * matching request is answered, allowed or refused, with the statements on
+ * both sides that decide it.
+ */
+import type { CompiledOrg } from '../compile';
+import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
+import type { PrincipalRef, ResolvedStatement } from './grants';
+import { analyseAccess, type AccessAnalysis, type AccessPath } from './paths';
+import type { Org } from '../org/model';
+import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
+import { renderTemplate, type CfnTemplate } from '../cfn/template';
+import { XstackError } from '../errors';
+import { startProof, TOKEN_MARK } from './symbolic';
+
+export interface ExplainQuery {
+  principal?: string;
+  action?: string;
+  resource?: string;
+  /** Condition keys of the request (`codecommit:References=refs/heads/main`); without them, each request is asked under the conditions its statements name. */
+  context?: Record<string, string[]>;
+}
+
+export interface Answer {
+  principal: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
+  reason: string;
+  /** The access path of the report this request belongs to, if any. */
+  path?: string;
+  context: Record<string, string[]>;
+  identitySide: string[];
+  resourceSide: string[];
+  /** Why it is refused, citing the Deny or the side without an Allow. */
+  refusedBy: string;
+  /** Proved once for these accounts (an account class); the principal and resource hold `{account}` for each. */
+  accounts?: readonly string[];
+}
+
+const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
+const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : '*');
+const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
+/** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
+const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>
+  query === undefined || matches(query, candidate, caseInsensitive) || matches(candidate, query, caseInsensitive);
+
+export function explain(compiled: CompiledOrg, query: ExplainQuery): Answer[] {
+  return explainer(compiled)(query);
+}
+
+/** What a question is asked against: an analysis, its statements indexed as the proof indexes them, the org's resources. */
+interface Ground {
+  access: AccessAnalysis;
+  index: GrantIndex;
+  resources: readonly OrgResource[];
+  orgRoles: ReadonlySet<string>;
+  classes: ReturnType<typeof classesOf>;
+}
+
+function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: ReadonlyMap<string, CfnTemplate>): Ground {
+  const classes = classesOf(access);
+  const resources = orgResources(compiled.org, compiled.stages, templates, classes);
+  return { access, index: new GrantIndex(access.grants), resources, orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)), classes };
+}
+
+/**
+ * The compiled org made ready for many questions. A question naming two
+ * accounts of one class (a member's role, another member's key) cannot be
+ * asked of the class's proof, where one token stands for one account at a
+ * time: it is asked of the same analysis made account by account.
+ */
+export function explainer(compiled: CompiledOrg): (query: ExplainQuery) => Answer[] {
+  const templates = new Map(compiled.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  const proved = ground(compiled, compiled.access, templates);
+  let flat: Ground | undefined;
+  return (query) => {
+    const members = new Set([...`${query.principal ?? ''} ${query.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).filter((id) => proved.classes.has(id)));
+    const g = members.size > 1 ? (flat ??= ground(compiled, analyseAccess(compiled.org, compiled.stages, templates, { byClass: false }), templates)) : proved;
+    startProof(new Map([...g.classes.values()].map((c) => [c.token, c])).values());
+    return ask(compiled.org, g, query);
+  };
+}
+
+function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, asked_: ExplainQuery): Answer[] {
+  // A bare role name (`platform-admin`, `acme-*`) stands for that role in any account; a service is named by its host name.
+  const bare = asked_.principal !== undefined && !asked_.principal.startsWith('arn:') && !asked_.principal.endsWith('.amazonaws.com') && asked_.principal !== '*';
+  const named = bare ? { ...asked_, principal: `arn:${org.partition}:iam::*:role/${asked_.principal}` } : asked_;
+  // Proved by class, a member's account is its class's token: a question naming a member's id is asked with the token, as the proof was, and answered with the id.
+  const member = [...`${named.principal ?? ''} ${named.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).find((id) => classes.has(id));
+  const token = member ? classes.get(member)!.token : undefined;
+  const query = token ? { ...named, principal: named.principal?.replaceAll(member!, token), resource: named.resource?.replaceAll(member!, token) } : named;
+  const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
+  const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
+  const answers: Answer[] = [];
+  const answer = (request: Request, d: Decision, path?: AccessPath): Answer => ({
+    principal: plain(shown(request.principal)),
+    action: request.action,
+    resource: plain(request.resource),
+    allowed: d.allowed,
+    reason: d.reason,
+    path: path && plain(path.purpose),
+    context: request.context ?? {},
+    identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map(label),
+    resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map(label),
+    refusedBy: d.allowed ? '' : describeRefusal(d.refusedBy, label),
+    accounts: token ? undefined : path?.accounts,
+  });
+  const asked = new Set<string>();
+  const key = (r: Request) => `${shown(r.principal)}\u0000${r.action.toLowerCase()}\u0000${r.resource}\u0000${JSON.stringify(r.context ?? {})}`;
+
+  // The report's own requests first: each declared path, asked exactly as the proof asked it.
+  for (const result of access.results) {
+    const p = result.path;
+    if (!fits(query.principal, shown(p.principal)) || !fits(query.action, result.action, true) || !fits(query.resource, p.resource)) continue;
+    if (query.context && !sameContext(query.context, p.context ?? {})) continue;
+    const request: Request = { principal: p.principal, action: result.action, resource: p.resource, resourceAccount: p.resourceAccount, context: p.context, identityManagedElsewhere: p.identityManagedElsewhere };
+    asked.add(key(request));
+    answers.push(answer(request, evaluate(index, request, org.organizationId), p));
+  }
+
+  // Then every other request the statements make possible, or the one asked for when all three are given.
+  const principals = candidatesPrincipals(access.grants, orgRoles, query.principal, fits);
+  const actions = query.action && !/[*?]/.test(query.action) ? [query.action] : [...new Set(access.grants.flatMap((g) => g.actions))].filter((a) => !a.includes('*') && fitsEither(query.action, a, true)).sort();
+  const probes = resourceProbes(resources, query.resource, fits);
+  for (const principal of principals) {
+    for (const action of actions) {
+      for (const probe of probes) {
+        const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
+        const context = query.context ?? contextFor([...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)]);
+        const request: Request = { ...base, context, identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn) };
+        if (asked.has(key(request))) continue;
+        asked.add(key(request));
+        const d = evaluate(index, request, org.organizationId);
+        // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
+        if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d));
+      }
+    }
+  }
+  return answers;
+}
+
+const sameContext = (a: Record<string, string[]>, b: Record<string, string[]>) =>
+  Object.entries(a).every(([k, v]) => Object.entries(b).some(([bk, bv]) => bk.toLowerCase() === k.toLowerCase() && bv.some((x) => v.includes(x))));
+
+/** The principals the statements speak of, a pattern as one (asked with a name it matches), filtered by the query. */
+type Fits = (query: string | undefined, candidate: string) => boolean;
+function candidatesPrincipals(grants: readonly ResolvedStatement[], orgRoles: ReadonlySet<string>, query: string | undefined, fits: Fits): PrincipalRef[] {
+  const arns = new Set<string>(orgRoles);
+  const services = new Set<string>();
+  for (const g of grants) {
+    if (g.attachedTo) arns.add(g.attachedTo);
+    for (const p of g.principals) if (p.kind === 'aws' && !p.arn.endsWith(':root')) arns.add(p.arn);
+    else if (p.kind === 'service') services.add(p.service);
+    // A root or `*` narrowed by aws:PrincipalArn stands for the ARNs the condition names.
+    for (const keys of Object.values(g.conditions)) for (const [k, v] of Object.entries(keys)) if (k.toLowerCase() === 'aws:principalarn' && g.kind !== 'identity') v.forEach((a) => arns.add(a));
+  }
+  if (query && !/[*?]/.test(query)) {
+    if (query.startsWith('arn:')) return [{ kind: 'aws', arn: query }];
+    return [{ kind: 'service', service: query }];
+  }
+  const sample = (a: string) => a.replace(/\*/g, 'x0').replace(/\?/g, 'x');
+  return [
+    ...[...arns].filter((a) => fits(query, a)).sort().map((a): PrincipalRef => ({ kind: 'aws', arn: sample(a) })),
+    ...[...services].filter((s) => fits(query, s)).sort().map((s): PrincipalRef => ({ kind: 'service', service: s })),
+  ];
+}
+
+/** The resources the query names: the org's, a bucket's objects as one sample object, or exactly what was asked. */
+function resourceProbes(resources: readonly OrgResource[], query: string | undefined, fits: Fits): Array<{ arn: string; account: string; exact?: boolean }> {
+  const owner = (arn: string) => accountOf(arn) || resources.find((r) => r.kind === 'bucket' && (arn === r.arn || arn.startsWith(`${r.arn}/`)))?.account;
+  if (query && !/[*?]/.test(query)) {
+    const account = owner(query);
+    if (!account) throw new ExplainError(`cannot tell which account owns '${query}': name a resource the org creates (an ARN with an account, or one of its buckets or their objects)`);
+    return [{ arn: query, account, exact: true }];
+  }
+  return resources.flatMap((r) => [r, ...(r.kind === 'bucket' ? [{ ...r, arn: `${r.arn}/object` }] : [])]).filter((r) => fits(query, r.arn)).map((r) => ({ arn: r.arn, account: r.account }));
+}
+
+export class ExplainError extends XstackError {
+  constructor(message: string) {
+    super('EXPLAIN_INVALID', message);
+  }
+}
+
+/** The answers as text: one block per request, allowed or refused, with both sides' statements. */
+export function renderAnswers(answers: readonly Answer[]): string {
+  if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n';
+  const lines: string[] = [];
+  for (const a of answers) {
+    lines.push(`${a.allowed ? 'ALLOWED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
+    if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
+    const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
+    lines.push(`  request context: ${context.join(', ') || '(none)'}`);
+    lines.push(`  identity side allows: ${a.identitySide.join('; ') || '(nothing)'}`);
+    lines.push(`  resource side allows: ${a.resourceSide.join('; ') || '(nothing)'}`);
+    lines.push(a.allowed ? `  because: ${a.reason}` : `  refused: ${a.refusedBy}`);
+  }
+  const allowed = answers.filter((a) => a.allowed).length;
+  lines.push('', `${answers.length} request${answers.length === 1 ? '' : 's'}: ${allowed} allowed, ${answers.length - allowed} refused.`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,332 @@
+/**
+ * Who can act on each resource the org creates: every principal the
+ * compiled policies let use, administer or assume it, each with the
+ * statements that grant it, decided by the same evaluator as the access
+ * proof (evaluate.ts). Where a principal's own policies are not in the org
+ * file (key administrators, the StackSet execution role, IAM Identity Center
+ * roles), the resource side is proved and the entry says the rest is
+ * outside the model (see the report's scope section).
+ */
+import type { CfnTemplate } from '../cfn/template';
+import type { Org } from '../org/model';
+import type { Stage } from '../stages/model';
+import type { AccessAnalysis } from './paths';
+import { evaluate, GrantIndex, matches } from './evaluate';
+import type { PrincipalRef, ResolvedStatement } from './grants';
+import { tokenise } from './classes';
+import { Resolver } from './resolve';
+import { isToken, startProof } from './symbolic';
+import { generalise } from './scale';
+
+export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile';
+export type Reach = 'use' | 'administer' | 'assume';
+export const REACH_ORDER: readonly Reach[] = ['use', 'administer', 'assume'];
+
+/** A resource of a stage in one account (or, proved by class, in every member: `account` is then the class's token). */
+export interface OrgResource {
+  stage: string;
+  account: string;
+  accounts?: readonly string[];
+  logicalId: string;
+  type: string;
+  kind: ResourceKind;
+  arn: string;
+  /** An instance profile's roles (their ARNs). */
+  roles?: string[];
+  /** A resource of one account made for one pipeline account (a source role): that account's id, or its class's token. */
+  madeFor?: string;
+  /** The properties whose change replaces (or, for a repository, renames) it, resolved: see REPLACING. */
+  names: Record<string, string>;
+}
+
+/**
+ * Properties whose change makes CloudFormation replace the resource ("Update
+ * requires: Replacement" on each resource's page), and a repository's name,
+ * whose change renames it in place but changes its ARN:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html
+ * https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html
+ */
+export const REPLACING: Record<string, readonly string[]> = {
+  'AWS::S3::Bucket': ['BucketName'],
+  'AWS::KMS::Key': ['KeySpec', 'KeyUsage', 'MultiRegion'],
+  'AWS::IAM::Role': ['RoleName', 'Path'],
+  'AWS::IAM::InstanceProfile': ['InstanceProfileName', 'Path'],
+  'AWS::CodeCommit::Repository': ['RepositoryName'],
+};
+
+export interface ReachEntry {
+  resource: OrgResource;
+  reach: Reach;
+  /** A role ARN (or role-name pattern), a service, an account root, or `*`. */
+  principal: string;
+  actions: string[];
+  /** The statements that allow it, both sides, or why the principal acts on it without one. */
+  grantedBy: string[];
+  /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
+  identityOutsideModel: boolean;
+  /** Conditions of the granting statements, in words. */
+  conditions: string;
+}
+
+const TYPES: Record<string, ResourceKind> = {
+  'AWS::KMS::Key': 'key',
+  'AWS::S3::Bucket': 'bucket',
+  'AWS::CodeCommit::Repository': 'repository',
+  'AWS::IAM::Role': 'role',
+  'AWS::Events::EventBusPolicy': 'event-bus',
+  'AWS::IAM::InstanceProfile': 'instance-profile',
+};
+
+/** The service prefix of actions that act on each kind of resource. */
+const SERVICES: Record<ResourceKind, readonly string[]> = {
+  key: ['kms'],
+  bucket: ['s3'],
+  repository: ['codecommit'],
+  role: ['sts', 'iam'],
+  'event-bus': ['events'],
+  'instance-profile': ['iam'],
+};
+
+/**
+ * Use, administer or assume. Administering is changing what a resource is or
+ * who may reach it (its policy, configuration, lifecycle); using is its data
+ * plane and reading it. Per service, after each one's actions reference:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ */
+export function reachOf(action: string): Reach {
+  const [service, name = ''] = action.split(':');
+  const s = service.toLowerCase();
+  if (s === 'sts') return 'assume';
+  if (s === 'kms') return /^(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|Sign|Verify|GenerateMac|VerifyMac|DescribeKey|Get|List)/.test(name) && name !== 'GetKeyPolicy' ? 'use' : 'administer';
+  if (s === 's3') return /^(Put|Delete)(?!Object)|^CreateBucket/.test(name) ? 'administer' : 'use';
+  if (s === 'codecommit') return /Repository|ApprovalRuleTemplate|^TagResource|^UntagResource|^UpdateDefaultBranch|^PutRepositoryTriggers/.test(name) && !/^(Get|List|BatchGet)/.test(name) ? 'administer' : 'use';
+  if (s === 'events') return name === 'PutEvents' ? 'use' : 'administer';
+  if (s === 'iam') return name === 'PassRole' || /^(Get|List)/.test(name) ? 'use' : 'administer';
+  return 'administer';
+}
+
+/** Every resource of a kind above, in each target account of its stage; class members once, by their class's token. */
+export function orgResources(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>): OrgResource[] {
+  const resolver = new Resolver(org, stages, templates);
+  const { partition, region } = org;
+  const pipelineIds = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+  const out: OrgResource[] = [];
+  for (const stage of stages) {
+    const template = templates.get(stage.id)!;
+    const ids = Object.keys(template.Resources).filter((id) => TYPES[template.Resources[id].Type]);
+    if (ids.length === 0) continue;
+    const done = new Set<string>();
+    for (const target of stage.targets) {
+      const c = classOf.get(target.id);
+      if (c && done.has(c.token)) continue;
+      if (c) done.add(c.token);
+      const a = target.id;
+      const t = (text: string) => (c ? tokenise(text, a, c.token) : text);
+      const value = (e: unknown) => String(resolver.resolve(stage.id, a, e));
+      for (const id of ids) {
+        const r = template.Resources[id];
+        const p = (r.Properties ?? {}) as Record<string, unknown>;
+        const kind = TYPES[r.Type];
+        let arn: string;
+        let roles: string[] | undefined;
+        switch (kind) {
+          case 'repository':
+            arn = `arn:${partition}:codecommit:${region}:${a}:${value(p.RepositoryName)}`;
+            break;
+          case 'event-bus':
+            arn = `arn:${partition}:events:${region}:${a}:event-bus/${p.EventBusName === undefined ? 'default' : value(p.EventBusName)}`;
+            break;
+          case 'instance-profile':
+            arn = `arn:${partition}:iam::${a}:instance-profile/${value({ Ref: id })}`;
+            roles = ((p.Roles as unknown[] | undefined) ?? []).map((role) => t(`arn:${partition}:iam::${a}:role/${value(role)}`));
+            break;
+          default:
+            arn = value({ 'Fn::GetAtt': [id, 'Arn'] });
+        }
+        const names: Record<string, string> = {};
+        for (const prop of REPLACING[r.Type] ?? []) if (p[prop] !== undefined) names[prop] = t(value(p[prop]));
+        const madeFor = c ? undefined : pipelineIds.find((m) => id.includes(m));
+        out.push({ stage: stage.id, account: c ? c.token : a, accounts: c?.members, logicalId: id, type: r.Type, kind, arn: t(arn), roles, names, ...(madeFor ? { madeFor } : {}) });
+      }
+    }
+  }
+  return classOf.size > 0 ? byClass(out, classOf) : out;
+}
+
+/**
+ * Proved by class, the resources one account makes for each member of a
+ * class (a source role per pipeline account) are the class's, once, when
+ * every member has one that reads the same with its id as the token.
+ */
+function byClass(resources: readonly OrgResource[], classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>): OrgResource[] {
+  const groups = new Map<string, { c: { token: string; members: readonly string[] }; members: OrgResource[] }>();
+  const out: Array<OrgResource | string> = [];
+  for (const r of resources) {
+    const c = r.madeFor ? classOf.get(r.madeFor) : undefined;
+    if (!c || !r.madeFor) {
+      out.push(r);
+      continue;
+    }
+    const t = (text: string) => tokenise(text, r.madeFor!, c.token);
+    const shaped: OrgResource = { ...r, stage: '', logicalId: t(r.logicalId), arn: t(r.arn), names: Object.fromEntries(Object.entries(r.names).map(([k, v]) => [k, t(v)])), madeFor: c.token, accounts: c.members };
+    const key = `${c.token}\u0000${JSON.stringify(shaped)}`;
+    if (!groups.has(key)) {
+      groups.set(key, { c, members: [] });
+      out.push(key);
+    }
+    groups.get(key)!.members.push(r);
+  }
+  return out.flatMap((x) => {
+    if (typeof x !== 'string') return [x];
+    const { c, members } = groups.get(x)!;
+    if (members.length !== c.members.length) return members;
+    const first = members[0];
+    const t = (text: string) => tokenise(text, first.madeFor!, c.token);
+    return [{ ...first, logicalId: t(first.logicalId), arn: t(first.arn), names: Object.fromEntries(Object.entries(first.names).map(([k, v]) => [k, t(v)])), madeFor: c.token, accounts: c.members }];
+  });
+}
+
+/**
+ * The role CloudFormation acts as in a target account: the named one with
+ * self-managed permissions; with service-managed ones StackSets creates
+ * `stacksets-exec-*` itself (with AdministratorAccess):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html
+ */
+export const executionRoleOf = (org: Org): string => (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : org.stackSets.executionRoleName);
+
+/** Class token → members, from the statements of a class proof. */
+export function classesOf(access: AccessAnalysis): Map<string, { token: string; members: readonly string[] }> {
+  const byMember = new Map<string, { token: string; members: readonly string[] }>();
+  // A class's statements in its members' accounts carry its token as their account (a source account's statement made for each member does not).
+  for (const g of access.grants) if (g.accounts && isToken(g.account) && !byMember.has(g.accounts[0])) for (const m of g.accounts) byMember.set(m, { token: g.account, members: g.accounts });
+  return byMember;
+}
+
+const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'StringEqualsIfExists']);
+const PRINCIPAL_ARN = 'aws:principalarn';
+/** A concrete value matching a pattern (`AWSReservedSSO_Developer_*`). */
+const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
+
+/**
+ * The request context under which the statements that could apply hold: the
+ * values an Allow asks for, and those a conditioned Deny asks not to see.
+ * "Can act on it" means: under some request the compiled policies allow.
+ */
+export function contextFor(statements: readonly ResolvedStatement[]): Record<string, string[]> {
+  const context: Record<string, string[]> = {};
+  for (const s of statements) {
+    for (const [operator, keys] of Object.entries(s.conditions)) {
+      for (const [key, values] of Object.entries(keys)) {
+        if (key.toLowerCase().startsWith('aws:principal')) continue;
+        if (s.effect === 'Allow' && POSITIVE.has(operator)) context[key] ??= [sampleOf(values[0])];
+        if (s.effect === 'Deny' && operator === 'StringNotEquals') context[key] ??= [values[0]];
+      }
+    }
+  }
+  return context;
+}
+
+/** The principals a resource-policy statement admits: a root or `*` narrowed by `aws:PrincipalArn` stands for the ARNs it names. */
+function admitted(s: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> {
+  const narrowed = Object.entries(s.conditions).flatMap(([op, keys]) =>
+    ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'].includes(op) ? Object.entries(keys).filter(([k]) => k.toLowerCase() === PRINCIPAL_ARN).flatMap(([, v]) => v) : [],
+  );
+  return s.principals.flatMap((p): Array<{ shown: string; ref: PrincipalRef }> => {
+    if (p.kind === 'service') return [{ shown: `service ${p.service}`, ref: p }];
+    const broad = p.kind === 'any' || p.arn.endsWith(':root');
+    if (broad && narrowed.length > 0) return narrowed.map((arn) => ({ shown: arn, ref: { kind: 'aws' as const, arn: sampleOf(arn) } }));
+    if (p.kind === 'any') return [{ shown: '* (any principal)', ref: { kind: 'aws' as const, arn: 'arn:aws:iam::000000000000:role/any' } }];
+    return [{ shown: p.arn, ref: p.arn.endsWith(':root') ? { kind: 'aws' as const, arn: p.arn.replace(/:root$/, ':role/any') } : p }];
+  });
+}
+
+const conditionParts = (statements: readonly ResolvedStatement[]) =>
+  statements.flatMap((s) => Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`)));
+
+/**
+ * The statements whose resources take in `r`: its ARN, and for a bucket its
+ * objects. Statements are indexed by the text before their first wildcard
+ * (most name one resource or `name/*`), so a 1,000-account org does not
+ * compare every statement with every resource.
+ */
+class ByResource {
+  private readonly byPrefix = new Map<string, ResolvedStatement[]>();
+  constructor(grants: readonly ResolvedStatement[]) {
+    for (const g of grants) {
+      for (const r of new Set(g.resources.map((x) => ARN_HEAD(x)))) {
+        const list = this.byPrefix.get(r);
+        if (list) list.push(g);
+        else this.byPrefix.set(r, [g]);
+      }
+    }
+  }
+  get(r: OrgResource): ResolvedStatement[] {
+    const head = ARN_HEAD(r.arn);
+    const candidates = new Set([...(this.byPrefix.get(head) ?? []), ...(this.byPrefix.get('') ?? [])]);
+    const object = `${r.arn}/x`;
+    return [...candidates].filter((g) => g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))));
+  }
+}
+/** `arn:partition:service:` — the part every pattern of the org's statements spells out (a leading `*` gives ''). */
+const ARN_HEAD = (arn: string) => {
+  const parts = arn.split(':');
+  return parts.length < 3 || parts.slice(0, 3).some((p) => p.includes('*') || p.includes('?')) ? '' : parts.slice(0, 3).join(':');
+};
+
+export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis, stageName: (stageId: string) => string = (id) => id): ReachEntry[] {
+  const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
+  startProof(classes.values());
+  const index = new GrantIndex(access.grants);
+  const byResource = new ByResource(access.grants);
+  const label = (g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`;
+  const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
+  // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
+  const orgRoles = { has: (arn: string) => roles.has(arn) || [...classes.values()].some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
+  const entries: ReachEntry[] = [];
+  for (const r of resources) {
+    const services = SERVICES[r.kind];
+    const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(a.split(':')[0].toLowerCase())));
+    const found = new Map<string, ReachEntry & { parts: Set<string> }>();
+    const add = (reach: Reach, principal: string, action: string, by: string[], outside: boolean, conditions: string[]) => {
+      const key = `${reach}\u0000${principal}`;
+      let e = found.get(key);
+      if (!e) found.set(key, (e = { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '', parts: new Set() }));
+      if (!e.actions.includes(action)) e.actions.push(action);
+      for (const b of by) if (!e.grantedBy.includes(b)) e.grantedBy.push(b);
+      for (const c of conditions) e.parts.add(c);
+    };
+    const context = contextFor(statements);
+    for (const g of statements) {
+      if (g.effect !== 'Allow') continue;
+      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g);
+      for (const { shown, ref } of candidates) {
+        const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        for (const action of g.actions) {
+          if (!services.includes(action.split(':')[0].toLowerCase()) || action.includes('*')) continue;
+          // A bucket's object actions are asked about an object the statement names.
+          const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
+          const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
+          let d = ask(r.arn);
+          if (!d.allowed && objects) d = ask(sampleOf(objects));
+          if (!d.allowed) continue;
+          add(reachOf(action), shown, action, d.grantedBy.map(label), outside, conditionParts(d.grantedBy));
+        }
+      }
+    }
+    // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
+    const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
+    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`], true, []);
+    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${stageName(r.stage)}: ${r.logicalId}/Roles`], false, []);
+    // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
+    const order = (e: ReachEntry) => generalise(e.principal, r.account);
+    const sorted = [...found.values()].sort((a, b) => REACH_ORDER.indexOf(a.reach) - REACH_ORDER.indexOf(b.reach) || (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    for (const { parts, ...e } of sorted) entries.push({ ...e, conditions: [...parts].join('; ') });
+  }
+  return entries;
+}

@@ -1,0 +1,59 @@
+/**
+ * What the report cannot see, stated plainly: the powers that come from
+ * policies xstack does not compile, why, and the AWS feature that shows them.
+ */
+import type { Org } from '../org/model';
+import type { Section } from './report';
+import { executionRoleOf } from './reach';
+
+export function scopeSection(org: Org): Section {
+  const admins = org.keyAdministratorRoles.length > 0 ? org.keyAdministratorRoles.join(', ') : 'none named';
+  return {
+    id: 'scope',
+    title: 'What this report cannot see',
+    level: 2,
+    blocks: [
+      {
+        kind: 'p',
+        text:
+          'Everything in this report is decided from the policies xstack compiles: the templates in this folder. Access that comes from policies outside them is not modelled. Each gap, why it exists, and what shows it:',
+      },
+      {
+        kind: 'table',
+        head: ['outside the model', 'why', 'what shows it'],
+        rows: [
+          [
+            `The StackSet execution role's own rights (${executionRoleOf(org)})`,
+            'CloudFormation acts as it to create, change and delete every resource of a stage, so it administers all of them; its permissions policy is set up outside the org file (usually broad). The key policies name it, and the report lists it under "administer" for every resource.',
+            'IAM policy simulator on the role (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html (service-managed: stacksets-exec-*, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html)',
+          ],
+          [
+            `Key administrators' own policies (${admins})`,
+            "The key policy lets these roles administer the artifact keys (kms:PutKeyPolicy among them, so they could grant themselves decrypt) only if their own IAM policy also allows it: a key policy naming the account narrows to these roles by aws:PrincipalArn and delegates the rest to IAM. Their IAM policies are not in the org file.",
+            'Key policy and IAM: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html; the roles\' policies in the IAM policy simulator',
+          ],
+          [
+            'Account administrators with IAM rights in a member account',
+            'A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception: their policies do not delegate to IAM beyond the named roles.',
+            'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
+          ],
+          [
+            'IAM Identity Center permission sets',
+            "Developers reach the developer role from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center, so for those paths only the trust side is proved.",
+            'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
+          ],
+          [
+            'Service control and resource control policies (SCPs, RCPs)',
+            'They can only take permissions away, never grant: a path this report proves allowed may still be denied by an SCP, and nothing here is widened by one.',
+            'AWS Organizations, the policies attached to each account and OU: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html',
+          ],
+          [
+            'What is deployed',
+            'The report describes the templates; a template changed by hand after deployment, or drift, is not visible here.',
+            '`xstack verify` (template hashes, parameters, StackSet drift detection)',
+          ],
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * "What changed since the last release", from two compiles: each compile
+ * writes its audit model (audit/audit.json: resources, grants, trust
+ * entries, access paths, the org file's hash), and `xstack audit --since
+ * PREVIOUS` compares the previous one with the current. Deterministic: both
+ * sides are sets of sorted lines, and the differences are listed in order.
+ *
+ * What repeats per account is stored once, with `{account}` and the list of
+ * accounts it holds for (a 1,000-account org stays small); the comparison
+ * expands it again, so a change in one account is a change in one line.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sha256 } from '../hash';
+import { XstackError } from '../errors';
+import type { PrincipalRef, ResolvedStatement } from './grants';
+import type { AccessAnalysis } from './paths';
+import type { OrgResource } from './reach';
+import type { Section } from './report';
+import { ACCOUNT_PLACEHOLDER, generalise } from './scale';
+
+export const MODEL_FILE = 'audit/audit.json';
+const FORMAT = 'xstack-audit-model/1';
+
+interface Folded<T> {
+  value: T;
+  /** The accounts it holds for: an index into the model's `accountSets` (1,000 ids are written once, not once per entry). */
+  accounts: number;
+}
+interface ResourceFact {
+  stage: string;
+  logicalId: string;
+  type: string;
+  arn: string;
+  names: Record<string, string>;
+}
+export interface AuditModel {
+  format: string;
+  accountSets: string[][];
+  source: { orgFile: string; orgFileSha256: string | null; revision?: string };
+  resources: Array<Folded<ResourceFact>>;
+  grants: Array<Folded<string>>;
+  trust: Array<Folded<string>>;
+  paths: Array<Folded<{ path: string; result: 'allowed' | 'refused' }>>;
+}
+
+/** Account lists, each written once and referred to by index, in the order they are first used. */
+class AccountSets {
+  readonly sets: string[][] = [];
+  private readonly index = new Map<string, number>();
+  of(accounts: readonly string[]): number {
+    const list = [...new Set(accounts)].sort();
+    const key = list.join(',');
+    let i = this.index.get(key);
+    if (i === undefined) this.index.set(key, (i = this.sets.push(list) - 1));
+    return i;
+  }
+}
+
+/** Items folded by their account: the same text with `{account}` is one entry with its accounts. */
+function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
+  const byText = new Map<string, { value: T; accounts: string[] }>();
+  for (const item of items) {
+    const value = general(item.value, item.account);
+    const text = JSON.stringify(value);
+    const entry = byText.get(text) ?? byText.set(text, { value, accounts: [] }).get(text)!;
+    for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
+  }
+  return [...byText].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => ({ value: e.value, accounts: sets.of(e.accounts) }));
+}
+
+const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
+const conditionText = (c: ResolvedStatement['conditions']) =>
+  Object.entries(c)
+    .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
+    .join('; ');
+
+/** One line per statement, principal and resource: a principal added to a trust policy is one added line. */
+function* grantLines(grants: readonly ResolvedStatement[], trust: boolean) {
+  for (const g of grants) {
+    if ((g.kind === 'trust') !== trust) continue;
+    const principals = g.kind === 'identity' ? [`attached to ${g.attachedTo}`] : g.principals.map(shown);
+    const conditions = conditionText(g.conditions);
+    for (const principal of principals) {
+      for (const resource of g.resources) {
+        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${g.actions.join(', ')} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account: g.account, accounts: g.accounts };
+      }
+    }
+  }
+}
+
+export function auditModel(orgFile: string, source: Omit<AuditModel['source'], 'orgFile'>, resources: readonly OrgResource[], access: AccessAnalysis): AuditModel {
+  const text = (s: string, account: string) => generalise(s, account);
+  const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
+  for (const r of access.results) {
+    const e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
+    e.actions.push(r.action);
+    e.allowed &&= r.allowed;
+  }
+  const sets = new AccountSets();
+  const resourceFacts = fold(
+    sets,
+    resources.map((r) => ({ value: { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names }, account: r.account, accounts: r.accounts })),
+    (v, a) => ({ ...v, arn: text(v.arn, a), names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])) }),
+  );
+  const grants = fold(sets, grantLines(access.grants, false), text);
+  const trust = fold(sets, grantLines(access.grants, true), text);
+  const paths = fold(
+    sets,
+    [...byPath].map(([p, e]) => {
+      const path = p as AccessAnalysis['paths'][number];
+      const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
+      // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
+      const purpose = path.group?.purpose ?? path.purpose;
+      return {
+        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? ('allowed' as const) : ('refused' as const) },
+        account: path.group?.account ?? path.resourceAccount,
+        accounts: path.accounts,
+      };
+    }),
+    (v, a) => ({ ...v, path: text(v.path, a) }),
+  );
+  return { format: FORMAT, source: { orgFile, ...source }, accountSets: sets.sets, resources: resourceFacts, grants, trust, paths };
+}
+
+/** The model of a previous compile: its dist/<org>/ folder, or its manifest.json (the model's hash is checked against it). */
+export function readPreviousModel(previous: string): AuditModel {
+  const folder = existsSync(previous) && statSync(previous).isDirectory() ? previous : dirname(previous);
+  const manifestPath = existsSync(previous) && statSync(previous).isDirectory() ? join(previous, 'manifest.json') : previous;
+  const modelPath = join(folder, MODEL_FILE);
+  if (!existsSync(modelPath)) {
+    throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} not found; expected a dist/<org>/ folder (or its manifest.json) compiled by an xstack that writes ${MODEL_FILE}`);
+  }
+  const text = readFileSync(modelPath, 'utf8');
+  if (existsSync(manifestPath)) {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: Record<string, { sha256: string }> };
+    const expected = manifest.files?.[MODEL_FILE]?.sha256;
+    if (expected && expected !== sha256(text)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} does not match the SHA-256 its manifest.json records; expected the files as compiled`);
+  }
+  const model = JSON.parse(text) as AuditModel;
+  if (model.format !== FORMAT) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} has format '${model.format}'; expected '${FORMAT}'`);
+  return model;
+}
+
+const expand = (text: string, accounts: readonly string[]) => (text.includes(ACCOUNT_PLACEHOLDER) ? accounts.map((a) => text.replaceAll(ACCOUNT_PLACEHOLDER, a)) : [text]);
+const lines = (m: AuditModel, entries: ReadonlyArray<Folded<string>>) => new Set(entries.flatMap((e) => expand(e.value, m.accountSets[e.accounts])));
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+const minus = (a: ReadonlySet<string>, b: ReadonlySet<string>) => sorted([...a].filter((x) => !b.has(x)));
+
+interface ResourceChange {
+  change: string;
+  stage: string;
+  resource: string;
+  detail: string;
+}
+/** Keys, buckets and repositories: replacing one loses what it holds (or, for a repository, its ARN changes). */
+const KEEPS_DATA = new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository']);
+
+function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[] {
+  const each = (m: AuditModel) => {
+    const out = new Map<string, ResourceFact & { account: string }>();
+    for (const e of m.resources) {
+      for (const account of m.accountSets[e.accounts]) {
+        const f = e.value;
+        const at = (s: string) => s.replaceAll(ACCOUNT_PLACEHOLDER, account);
+        out.set(`${f.stage}\u0000${account}\u0000${f.logicalId}`, { ...f, arn: at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account });
+      }
+    }
+    return out;
+  };
+  const old = each(before);
+  const now = each(after);
+  const changes: ResourceChange[] = [];
+  const removed = [...old].filter(([k]) => !now.has(k));
+  const added = [...now].filter(([k]) => !old.has(k));
+  const where = (r: ResourceFact & { account: string }) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`;
+  for (const [k, r] of now) {
+    const o = old.get(k);
+    if (!o) continue;
+    const changed = Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]);
+    if (changed.length === 0 && o.type === r.type) continue;
+    const detail = o.type !== r.type ? `type ${o.type} → ${r.type}` : changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
+    const rename = r.type === 'AWS::CodeCommit::Repository' && o.type === r.type;
+    changes.push({
+      change: rename ? 'renamed (ARN changes) ⚠' : KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced',
+      stage: r.stage,
+      resource: where(r),
+      detail: `${detail}${rename ? ': policies naming the old ARN stop matching' : ' forces replacement'}`,
+    });
+  }
+  // A removed and an added resource of the same type, stage and account: a changed logical id, which CloudFormation replaces.
+  const pairedAdded = new Set<string>();
+  for (const [k, r] of removed) {
+    const twin = added.find(([ka, a]) => !pairedAdded.has(ka) && a.stage === r.stage && a.account === r.account && a.type === r.type);
+    if (twin) {
+      pairedAdded.add(twin[0]);
+      changes.push({ change: KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced', stage: r.stage, resource: where(twin[1]), detail: `logical id ${r.logicalId} → ${twin[1].logicalId} (${r.arn} → ${twin[1].arn})` });
+    } else changes.push({ change: 'removed', stage: r.stage, resource: where(r), detail: KEEPS_DATA.has(r.type) ? 'retained resources stay in the account, no longer managed' : '' });
+    void k;
+  }
+  for (const [k, a] of added) if (!pairedAdded.has(k)) changes.push({ change: 'added', stage: a.stage, resource: where(a), detail: '' });
+  return changes.sort((x, y) => (x.stage + x.resource < y.stage + y.resource ? -1 : x.stage + x.resource > y.stage + y.resource ? 1 : x.change < y.change ? -1 : 1));
+}
+
+export interface ModelChanges {
+  resources: ResourceChange[];
+  grants: { added: string[]; removed: string[] };
+  trust: { added: string[]; removed: string[] };
+  paths: { added: string[]; removed: string[]; newlyAllowed: string[]; newlyRefused: string[] };
+}
+
+export function compareModels(before: AuditModel, after: AuditModel): ModelChanges {
+  const diff = (a: ReadonlyArray<Folded<string>>, b: ReadonlyArray<Folded<string>>) => {
+    const x = lines(before, a);
+    const y = lines(after, b);
+    return { added: minus(y, x), removed: minus(x, y) };
+  };
+  const results = (m: AuditModel) => new Map(m.paths.flatMap((e) => expand(e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+  const old = results(before);
+  const now = results(after);
+  const added = sorted([...now.keys()].filter((p) => !old.has(p)));
+  return {
+    resources: resourceChanges(before, after),
+    grants: diff(before.grants, after.grants),
+    trust: diff(before.trust, after.trust),
+    paths: {
+      added: added.map((p) => `${p} → ${now.get(p)}`),
+      removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${p} → was ${old.get(p)}`),
+      newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'allowed').map(([p]) => p)),
+      newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'refused').map(([p]) => p)),
+    },
+  };
+}
+
+/** The report's "Changes since" section. */
+export function sinceSections(previous: string, before: AuditModel, after: AuditModel): Section[] {
+  const c = compareModels(before, after);
+  const listTable = (head: string, added: string[], removed: string[]) => ({
+    kind: 'table' as const,
+    head: ['change', head],
+    rows: [...added.map((x) => ['added', x]), ...removed.map((x) => ['removed', x])],
+  });
+  const count = (n: number, what: string) => `${n} ${n === 1 ? what : what.replace(/y$/, 'ie')}${n === 1 ? '' : 's'}`;
+  const replaced = c.resources.filter((r) => r.change.includes('⚠'));
+  return [
+    {
+      id: 'since',
+      title: `Changes since ${previous}`,
+      level: 2,
+      blocks: [
+        {
+          kind: 'p',
+          text: `Compared with the previous compile's audit model (${MODEL_FILE}): org file SHA-256 ${before.source.orgFileSha256 ?? '(unknown)'}${before.source.revision ? `, revision ${before.source.revision}` : ''} → ${after.source.orgFileSha256 ?? '(unknown)'}${after.source.revision ? `, revision ${after.source.revision}` : ''}.`,
+        },
+        {
+          kind: 'list',
+          items: [
+            `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}.`,
+            `${count(c.grants.added.length, 'grant entry')} added, ${c.grants.removed.length} removed; ${count(c.trust.added.length, 'trust entry')} added, ${c.trust.removed.length} removed.`,
+            `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused.`,
+          ],
+        },
+      ],
+    },
+    { id: 'since-resources', title: 'Resources added, removed, replaced', level: 3, blocks: [{ kind: 'table', head: ['change', 'stage', 'resource', 'detail'], rows: c.resources.map((r) => [r.change, r.stage, r.resource, r.detail]) }] },
+    { id: 'since-grants', title: 'Grants added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · resource · conditions', c.grants.added, c.grants.removed)] },
+    { id: 'since-trust', title: 'Trust entries added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · role · conditions', c.trust.added, c.trust.removed)] },
+    {
+      id: 'since-paths',
+      title: 'Access paths added, removed, newly allowed or refused',
+      level: 3,
+      blocks: [
+        {
+          kind: 'table',
+          head: ['change', 'path · principal · actions · resource · context → result'],
+          rows: [...c.paths.added.map((p) => ['added', p]), ...c.paths.removed.map((p) => ['removed', p]), ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]), ...c.paths.newlyRefused.map((p) => ['newly refused', p])],
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,265 @@
+/**
+ * The auditor's questions, answered from the compiled org: who can use,
+ * administer or assume each resource; which statement refuses a refused
+ * path; what changed since a previous compile. Expectations are derived
+ * from the compiled org (its templates, its key administrators, its paths),
+ * not from a list of today's resources.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileOrg } from '../src/compile';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { analyseAccess } from '../src/audit/paths';
+import { classesOf, executionRoleOf, orgResources, reachOfResources } from '../src/audit/reach';
+import { auditModel, compareModels, MODEL_FILE, type AuditModel } from '../src/audit/since';
+import { renderTemplate } from '../src/cfn/template';
+import { loadOrgFile } from '../src/org/load';
+import { sha256 } from '../src/hash';
+import { planStages } from '../src/stages/plan';
+import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
+
+const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MODEL_FILE)!) as AuditModel;
+
+describe('who can act on each resource', () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: every key lists each key administrator and the execution role under "administer", with the key policy statement that grants it`, () => {
+      const c = compileFile(file);
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const reach = reachOfResources(c.org, resources, c.access);
+      const keys = resources.filter((r) => r.type === 'AWS::KMS::Key');
+      expect(keys.length).toBe(c.stages.filter((s) => Object.values(templates.get(s.id)!.Resources).some((r) => r.Type === 'AWS::KMS::Key')).reduce((n, s) => n + s.targets.length, 0));
+      const admins = [...c.org.keyAdministratorRoles, c.org.stackSets.executionRoleName];
+      for (const key of keys) {
+        for (const name of admins) {
+          const arn = `arn:${c.org.partition}:iam::${key.account}:role/${name}`;
+          const entry = reach.find((e) => e.resource === key && e.reach === 'administer' && e.principal === arn);
+          expect(entry, `${name} administers ${key.arn}`).toBeDefined();
+          expect(entry!.actions).toContain('kms:PutKeyPolicy');
+          expect(entry!.grantedBy.some((g) => g.startsWith(`${key.stage}: ${key.logicalId}/`))).toBe(true);
+          expect(entry!.identityOutsideModel).toBe(true);
+        }
+      }
+      // Every resource the org creates has the execution role of its account under "administer".
+      for (const r of resources) {
+        expect(reach.some((e) => e.resource === r && e.reach === 'administer' && e.principal === `arn:${c.org.partition}:iam::${r.account}:role/${executionRoleOf(c.org)}`), r.arn).toBe(true);
+      }
+      // And each declared path's principal appears on its resource with that action (the same evaluator decided both).
+      for (const result of c.access.results.filter((x) => x.allowed && x.path.principal.kind === 'aws')) {
+        const p = result.path;
+        const on = resources.find((r) => p.resource === r.arn || p.resource.startsWith(`${r.arn}/`));
+        if (!on) continue;
+        const arn = p.principal.kind === 'aws' ? p.principal.arn : '';
+        expect(
+          reach.some((e) => e.resource === on && e.actions.includes(result.action) && (e.principal === arn || (p.identityManagedElsewhere && e.principal.endsWith('*')))),
+          `${p.purpose}: ${result.action}`,
+        ).toBe(true);
+      }
+    });
+  }
+
+  it('the report lists a key administrator under the keys of the example and has a scope section naming what it cannot see', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const keys = md.slice(md.indexOf('### KMS keys'), md.indexOf('###', md.indexOf('### KMS keys') + 4));
+    for (const admin of c.org.keyAdministratorRoles) expect(keys).toMatch(new RegExp(`\\| administer \\| arn:aws:iam::\\d{12}:role/${admin} \\| [^|]*kms:PutKeyPolicy`));
+    const scope = md.slice(md.indexOf('## What this report cannot see'), md.indexOf('## Rollout graph'));
+    for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
+  });
+});
+
+describe('who can act, with service-managed StackSets', () => {
+  it('every resource is administered by the stacksets-exec-* role StackSets creates in its account', () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8')
+      .replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED')
+      .replace(/^  executionRoleName: .*\n/m, '')
+      .replace(/^(    id: "\d{12}"\n)/gm, '$1    organizationalUnit: ou-ab12-cdef3456\n');
+    const file = join(tempDir('service-managed'), 'example.yaml');
+    writeFileSync(file, text);
+    const c = compileOrg(loadOrgFile(file));
+    expect(executionRoleOf(c.org)).toBe('stacksets-exec-*');
+    const md = c.files.get('audit/report.md')!;
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    for (const r of orgResources(c.org, c.stages, templates, new Map())) {
+      expect(md, r.arn).toContain(`| ${r.arn} (${r.stage}: ${r.logicalId}) | administer | arn:aws:iam::${r.account}:role/stacksets-exec-* |`);
+    }
+  });
+});
+
+describe('refused paths cite what refuses them', () => {
+  it('a push to a protected branch cites the Deny, never the Allow it overrides, in the analysis and in the report', () => {
+    const c = compileFile('parameters/example.yaml');
+    const refused = c.access.results.filter((r) => r.path.denied && r.path.purpose.startsWith('developers may not push'));
+    expect(refused.length).toBeGreaterThan(0);
+    const md = c.files.get('audit/report.md')!;
+    for (const r of refused) {
+      expect(r.refusedBy && 'deny' in r.refusedBy, r.path.purpose).toBe(true);
+      const deny = (r.refusedBy as { deny: { stage: string; policy: string; effect: string } }).deny;
+      expect(deny.effect).toBe('Deny');
+      const row = md.split('\n').find((l) => l.startsWith(`| ${r.path.purpose} |`))!;
+      expect(row).toContain(`| **refused** | denied by ${deny.stage}: ${deny.policy} (explicit Deny) |`);
+      for (const allow of r.grantedBy) expect(row).not.toContain(allow.policy);
+    }
+  });
+
+  it('an environment\'s source role, refused another environment\'s artifacts and key, is refused for want of any Allow, which the report says', () => {
+    const c = compileFile('parameters/example.yaml');
+    const isolation = c.access.results.filter((r) => r.path.denied && / may not (write|use) /.test(r.path.purpose));
+    expect(isolation.length).toBeGreaterThan(0);
+    const md = c.files.get('audit/report.md')!;
+    for (const r of isolation) {
+      expect(r.allowed).toBe(false);
+      expect(r.refusedBy, r.path.purpose).toEqual({ missing: 'both' });
+      expect(md.split('\n').find((l) => l.startsWith(`| ${r.path.purpose} |`))).toContain('| **refused** | no Allow on either side |');
+    }
+  });
+
+  it('a refusal without a Deny names the side that has no Allow', () => {
+    const c = compileFile('parameters/example.yaml');
+    const index = new GrantIndex(c.access.grants);
+    const path = c.access.paths.find((p) => p.purpose.startsWith('the source role writes the source artifact'))!;
+    const principal = path.principal;
+    const ask = (action: string, resource = path.resource, resourceAccount = path.resourceAccount) => evaluate(index, { principal, action, resource, resourceAccount, context: path.context }, c.org.organizationId);
+    // Cross-account, granted on neither side.
+    expect(ask('s3:DeleteObject').refusedBy).toEqual({ missing: 'both' });
+    // The source role's own policy does not reach a bucket of an account outside the org; nothing there admits it either.
+    const foreign = path.resource.replace(/\d{12}/, '999999999999');
+    expect(ask('s3:PutObject', foreign, '999999999999').refusedBy).toEqual({ missing: 'both' });
+    // Granted by the identity side only: a bucket policy statement of the same bucket removed.
+    const stages = planStages(c.org);
+    const policy = (stages.find((s) => s.id === 'pipeline-foundation')!.definition.resources.ArtifactBucketPolicy as unknown as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string }> } } }).Properties.PolicyDocument;
+    policy.Statement = policy.Statement.filter((s) => s.Sid !== 'SourceRolesWriteArtifacts');
+    const broken = analyseAccess(c.org, stages);
+    const write = broken.results.find((r) => r.path.purpose === path.purpose && r.action === 's3:PutObject')!;
+    expect(write.allowed).toBe(false);
+    expect(write.refusedBy).toEqual({ missing: 'resource' });
+  });
+});
+
+/**
+ * The paths of a new environment's account that no environment had before: a
+ * path of the source account the same in every environment (the source role
+ * reads the repository) is not new.
+ */
+function newPaths(before: ReturnType<typeof compileFile>, after: ReturnType<typeof compileFile>, account: string) {
+  const key = (p: (typeof after.access.paths)[number]) => JSON.stringify([p.principal, p.resource, p.actions, p.context ?? {}]);
+  const old = new Set(before.access.paths.map(key));
+  // A pipeline's paths in that account, and the pairs of environments that now include it (isolation).
+  const concerns = (p: (typeof after.access.paths)[number]) => p.group?.account === account || (!p.group && JSON.stringify([p.principal, p.resource]).includes(account));
+  return after.access.paths.filter((p) => concerns(p) && !old.has(key(p)));
+}
+
+/** The example org with one more environment: a qa pipeline account that runs web-app from develop. */
+function exampleWithQa(): string {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  const withAccount = text.replace('  tools:\n', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\n  tools:\n');
+  const withBranch = withAccount.replace('      staging: release\n', '      staging: release\n      qa: develop\n');
+  expect(withBranch).not.toBe(text);
+  const file = join(tempDir('since'), 'example.yaml');
+  writeFileSync(file, withBranch);
+  return file;
+}
+
+describe('changes since a previous compile', () => {
+  it('one environment added: exactly its resources, grants, trust entries and paths are added; nothing removed or replaced', () => {
+    const before = compileFile('parameters/example.yaml');
+    const after = compileOrg(loadOrgFile(exampleWithQa()));
+    const qa = after.org.accounts.find((a) => a.name === 'qa')!.id;
+    const changes = compareModels(modelOf(before), modelOf(after));
+
+    const templates = new Map(after.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    // qa's own account, and what the source account makes for it: its source role and that role's grants.
+    const qaResources = orgResources(after.org, after.stages, templates, new Map()).filter((r) => r.account === qa || r.arn.includes(qa));
+    expect(qaResources.some((r) => r.account !== qa && r.arn.endsWith(`:role/acme-source-${qa}`))).toBe(true);
+    expect(qaResources.length).toBeGreaterThan(5);
+    expect(changes.resources.map((r) => r.change)).toEqual(qaResources.map(() => 'added'));
+    expect(changes.resources.map((r) => r.resource).sort()).toEqual(qaResources.map((r) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`).sort());
+
+    for (const side of [changes.grants, changes.trust]) {
+      expect(side.removed).toEqual([]);
+      for (const line of side.added) expect(line, line).toContain(qa);
+    }
+    // Every statement deployed in the qa account is among the added lines, on its side.
+    for (const g of after.access.grants.filter((x) => x.account === qa)) {
+      const added = g.kind === 'trust' ? changes.trust.added : changes.grants.added;
+      expect(added.some((l) => l.startsWith(`${g.stage}: ${g.policy} | ${g.effect} `)), `${g.stage} ${g.policy}`).toBe(true);
+    }
+    // The source role now trusts qa's pipeline role, and the forwarder may put events on qa's bus: added in the source account's statements.
+    expect(changes.trust.added.some((l) => l.startsWith('source-identity-') && l.includes(`arn:aws:iam::${qa}:role/acme-pipeline`))).toBe(true);
+
+    const qaPaths = newPaths(before, after, qa);
+    expect(qaPaths.length).toBeGreaterThan(5);
+    expect(changes.paths.added.length).toBe(qaPaths.length);
+    for (const line of changes.paths.added) expect(line).toContain(qa);
+    expect(changes.paths.removed).toEqual([]);
+    expect(changes.paths.newlyAllowed).toEqual([]);
+    expect(changes.paths.newlyRefused).toEqual([]);
+
+    // Deterministic: the same comparison twice is the same text.
+    expect(JSON.stringify(compareModels(modelOf(before), modelOf(after)))).toBe(JSON.stringify(changes));
+    // Nothing changed against itself.
+    const none = compareModels(modelOf(after), modelOf(after));
+    expect([none.resources, none.grants.added, none.grants.removed, none.trust.added, none.paths.added, none.paths.removed]).toEqual([[], [], [], [], [], []]);
+  });
+
+  it('a changed bucket name replaces every artifact bucket, and a changed logical id of a key is a replacement, both flagged', () => {
+    const c = compileFile('parameters/example.yaml');
+    const stages = planStages(c.org);
+    const bucket = stages.find((s) => s.id === 'pipeline-foundation')!.definition.resources.ArtifactBucket as unknown as { Properties: { BucketName: { 'Fn::Sub': string } } };
+    bucket.Properties.BucketName = { 'Fn::Sub': 'acme-artifacts-${AWS::AccountId}-${AWS::Region}-v2' };
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const access = analyseAccess(c.org, stages, templates);
+    const after = auditModel(c.org.file, { orgFileSha256: null }, orgResources(c.org, stages, templates, new Map()), access);
+    const changes = compareModels(modelOf(c), after);
+    const pipelineAccounts = c.org.accounts.filter((a) => a.role === 'pipeline');
+    const replaced = changes.resources.filter((r) => r.change === 'REPLACED ⚠');
+    expect(replaced.length).toBe(pipelineAccounts.length);
+    for (const r of replaced) expect(r.detail).toMatch(/^BucketName acme-artifacts-\d{12}-eu-west-1 → acme-artifacts-\d{12}-eu-west-1-v2 forces replacement$/);
+
+    const renamed = structuredClone(modelOf(c));
+    const key = renamed.resources.find((r) => r.value.type === 'AWS::KMS::Key')!;
+    key.value.logicalId = 'ArtifactKeyV2';
+    const keyChanges = compareModels(modelOf(c), renamed).resources;
+    expect(keyChanges.length).toBe(renamed.accountSets[key.accounts].length);
+    for (const r of keyChanges) {
+      expect(r.change).toBe('REPLACED ⚠');
+      expect(r.detail).toMatch(/^logical id ArtifactKey → ArtifactKeyV2/);
+    }
+  });
+
+  it('xstack audit --since writes the section, records the org file hash and the git revision; a folder without a model is a clear error', () => {
+    const out = tempDir('audit-since');
+    const cli = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8', stdio: 'pipe' });
+    cli(exampleWithQa(), '--since', 'dist/example/manifest.json', '--out', out);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Changes since dist/example/manifest.json');
+    expect(md).toMatch(/- \d+ resources added, 0 removed, 0 replaced or renamed\./);
+    expect(md).toContain('| added | pipeline-foundation | ArtifactKey (AWS::KMS::Key) arn:aws:kms:eu-west-1:666666666666:key/{pipeline-foundation/ArtifactKey} @ 666666666666 |');
+    // The example in this work tree: its file's hash, and the commit it is at.
+    cli('parameters/example.yaml', '--out', out);
+    const here = readFileSync(join(out, 'report.md'), 'utf8');
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(here).toContain(`org file SHA-256 ${sha256(readFileSync('parameters/example.yaml', 'utf8'))}; revision ${commit}`);
+    expect(JSON.parse(readFileSync(join(out, 'audit.json'), 'utf8')).source.revision).toMatch(new RegExp(`^${commit}`));
+    // Committed dist/ records the hash and never a revision.
+    const manifest = JSON.parse(readFileSync('dist/example/manifest.json', 'utf8'));
+    expect(manifest.source).toEqual({ orgFile: 'parameters/example.yaml', orgFileSha256: sha256(readFileSync('parameters/example.yaml', 'utf8')) });
+    expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
+  });
+
+  it('beyond 12 accounts the model folds per account and still compares account by account', () => {
+    const a = compileGenerated(20);
+    const b = compileGenerated(21);
+    const changes = compareModels(modelOf(a), modelOf(b));
+    const added = b.org.accounts.filter((x) => !a.org.accounts.some((y) => y.id === x.id));
+    expect(added.length).toBe(1);
+    // In the new account, or made for it in the source account (its source role).
+    expect(changes.resources.every((r) => r.change === 'added' && r.resource.includes(added[0].id)), JSON.stringify(changes.resources)).toBe(true);
+    expect(changes.resources.some((r) => r.resource.endsWith('@ 900000000000'))).toBe(true);
+    expect(changes.resources.length).toBeGreaterThan(0);
+    expect(changes.paths.removed).toEqual([]);
+    expect(changes.paths.added.length).toBe(newPaths(a, b, added[0].id).length);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * `xstack explain` answers from the same evaluator as the access proof: it
+ * agrees with the report's access matrix on every row, cites the Deny of a
+ * refused push, and answers wildcard questions.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { explainer } from '../src/audit/explain';
+import { buildReport } from '../src/audit/report';
+import { rolloutSvg } from '../src/audit/svg';
+import { renderTemplate } from '../src/cfn/template';
+import { compileFile, compileGenerated, ORG_FILES } from './helpers';
+
+describe('xstack explain', () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: agrees with the access matrix on every row`, () => {
+      const c = compileFile(file);
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const report = buildReport({ org: c.org, stages: c.stages, templates, rollout: c.rollout, access: c.access, files: c.files, svg: rolloutSvg(c.stages, c.rollout) });
+      const table = report.sections.find((s) => s.id === 'access')!.blocks.find((b) => b.kind === 'table')!;
+      if (table.kind !== 'table') throw new Error('no access table');
+      const ask = explainer(c);
+      expect(table.rows.length).toBe(c.access.paths.length);
+      for (const row of table.rows as string[][]) {
+        const [purpose, principal, resource, actions, result, by] = row;
+        const path = c.access.paths.find((p) => p.purpose === purpose)!;
+        for (const action of actions.split(', ')) {
+          const answers = ask({ principal: principal.replace(/^service /, ''), action, resource, context: path.context });
+          const same = answers.filter((a) => a.path === purpose);
+          expect(same.length, `${purpose}: ${action}`).toBe(1);
+          expect(same[0].allowed ? 'allowed' : 'refused', `${purpose}: ${action}`).toBe(result);
+          if (result === 'refused') expect(by).toContain(same[0].refusedBy);
+          else for (const s of [...same[0].identitySide, ...same[0].resourceSide]) expect(by, `${purpose}: ${action}`).toContain(s);
+        }
+      }
+    });
+  }
+
+  it('wildcards: who may decrypt with the prod artifact key, and every refused push names the Deny', () => {
+    const c = compileFile('parameters/example.yaml');
+    const prod = c.org.accounts.find((a) => a.environment === 'prod')!.id;
+    const ask = explainer(c);
+    const decrypt = ask({ action: 'kms:Decrypt', resource: `arn:aws:kms:*:${prod}:key/*` });
+    const allowed = new Set(decrypt.filter((a) => a.allowed).map((a) => a.principal));
+    // Exactly the principals the declared paths let decrypt with it: the pipeline role, prod's source role and the deployment targets' role.
+    const expected = new Set(c.access.paths.filter((p) => !p.denied && p.resource.includes(`:${prod}:key/`) && p.actions.includes('kms:Decrypt')).map((p) => (p.principal.kind === 'aws' ? p.principal.arn : '')));
+    expect(expected.size).toBeGreaterThan(0);
+    expect(allowed).toEqual(expected);
+    // A bare role name is that role in any account: each key administrator may re-key every artifact key, its own policy permitting.
+    for (const admin of c.org.keyAdministratorRoles) {
+      const rekey = ask({ principal: admin, action: 'kms:PutKeyPolicy' });
+      const keys = c.access.paths.filter((p) => p.resource.includes(':key/')).map((p) => p.resource);
+      expect(new Set(rekey.filter((a) => a.allowed).map((a) => a.resource))).toEqual(new Set(keys));
+      for (const a of rekey) expect(a.resourceSide[0]).toMatch(/^pipeline-foundation: ArtifactKey\/\w+$/);
+    }
+    const pushes = ask({ action: 'codecommit:GitPush', context: { 'codecommit:References': ['refs/heads/main'] } });
+    expect(pushes.length).toBeGreaterThan(0);
+    for (const a of pushes) {
+      expect(a.allowed).toBe(false);
+      expect(a.refusedBy).toMatch(/^denied by access-roles-[\w-]+: DeveloperRole\w*\/\w+ \(explicit Deny\)$/);
+    }
+  });
+
+  it('an org proved by class: a member account named in the question is answered as the proof answered its class, with its own id', () => {
+    const c = compileGenerated(200);
+    expect(c.access.grants.some((g) => g.accounts)).toBe(true);
+    const ask = explainer(c);
+    const member = c.org.accounts.filter((a) => a.role === 'pipeline')[5].id;
+    const other = c.org.accounts.filter((a) => a.role === 'pipeline')[6].id;
+    const key = (account: string) => `arn:${c.org.partition}:kms:${c.org.region}:${account}:key/*`;
+    const own = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/*`, action: 'kms:Decrypt', resource: key(member) });
+    expect(own.some((a) => a.allowed && a.principal.includes(`::${member}:role/`) && a.resource.includes(`:${member}:key/`))).toBe(true);
+    expect(own.every((a) => !a.principal.includes('{account}') && !a.resource.includes('{account}'))).toBe(true);
+    // A pipeline role never decrypts another pipeline account's artifacts: two members of one class are asked account by account.
+    const across = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/${c.org.prefix}-pipeline`, action: 'kms:Decrypt', resource: key(other).replace('*', '{pipeline-foundation/ArtifactKey}') });
+    expect(across.length).toBeGreaterThan(0);
+    expect(across.every((a) => !a.allowed && a.refusedBy === 'no Allow on either side')).toBe(true);
+    expect(across.every((a) => a.principal.includes(`::${member}:`) && a.resource.includes(`:${other}:`))).toBe(true);
+  });
+
+  it('the CLI prints allowed and refused answers with both sides, and refuses a resource of no known account', () => {
+    const run = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
+    const out = run('--principal', 'arn:aws:iam::111111111111:role/acme-developer', '--action', 'codecommit:GitPush', '--resource', 'arn:aws:codecommit:eu-west-1:111111111111:web-app', '--context', 'codecommit:References=refs/heads/main');
+    expect(out).toContain('REFUSED  arn:aws:iam::111111111111:role/acme-developer  codecommit:GitPush  arn:aws:codecommit:eu-west-1:111111111111:web-app');
+    expect(out).toContain('refused: denied by access-roles-shared-services: DeveloperRoleCodecommitDeveloper/DenyWritesToProtectedBranches (explicit Deny)');
+    expect(out).toContain('identity side allows:');
+    expect(out).toMatch(/\d+ requests?: 0 allowed, \d+ refused\./);
+    expect(() => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--resource', 'arn:aws:s3:::someone-elses-bucket'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/cannot tell which account owns 'arn:aws:s3:::someone-elses-bucket'/);
+  });
+});
