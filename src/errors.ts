@@ -55,3 +55,56 @@ export class PolicyError extends XstackError {
     super('POLICY_INVALID', message);
   }
 }
+
+/** Exit codes of the command line. 64 is EX_USAGE from sysexits.h: a usage error must never read as "changes" (2). */
+export const EXIT = { ok: 0, error: 1, changes: 2, usage: 64 } as const;
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EBUSY: 'is busy (in use)',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'is on a read-only file system',
+};
+
+/** Network failures that mean the endpoint cannot be reached at all. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+const codeOf = (error: unknown): string | undefined => {
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown[] };
+  if (typeof e?.code === 'string') return e.code;
+  // An AggregateError (every address of a host refused) or a wrapped cause.
+  if (Array.isArray(e?.errors)) return e.errors.map(codeOf).find(Boolean);
+  return e?.cause ? codeOf(e.cause) : undefined;
+};
+
+/**
+ * One line for an error the user can act on, or undefined for a bug. `options`
+ * are the command's options (profile, endpoint) so the line can name them.
+ */
+export function userMessage(error: unknown, options: { profile?: unknown; endpoint?: unknown; local?: unknown }): string | undefined {
+  if (error instanceof XstackError) return error.message;
+  if (!(error instanceof Error)) return undefined;
+  const e = error as NodeJS.ErrnoException;
+  const code = codeOf(error);
+  if (e.syscall && e.path && code && SYSTEM_ERRORS[code]) return `${e.path}: ${SYSTEM_ERRORS[code]}`;
+  const profile = typeof options.profile === 'string' ? options.profile : (process.env.AWS_PROFILE ?? undefined);
+  if (e.name === 'CredentialsProviderError' || /could not load credentials|Could not resolve credentials/i.test(e.message)) {
+    if (profile && /profile/i.test(e.message)) {
+      return `AWS profile '${profile}' has no usable credentials or does not exist (${e.message.split('\n')[0]}); check ~/.aws/config, or run 'aws sso login --profile ${profile}'`;
+    }
+    return `no AWS credentials found (environment, ~/.aws/config, SSO or instance role); pass --profile NAME, set AWS_PROFILE, or run 'aws configure' / 'aws sso login'`;
+  }
+  if (code && UNREACHABLE.has(code)) {
+    const endpoint = typeof options.endpoint === 'string' ? options.endpoint : (process.env.AWS_ENDPOINT_URL ?? 'the AWS endpoint');
+    return `cannot reach ${endpoint} (${code}); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy`;
+  }
+  if (e.name === 'TimeoutError') return `no answer from ${typeof options.endpoint === 'string' ? options.endpoint : 'AWS'} in time (${e.message}); check the endpoint and the network`;
+  // Any other error AWS answered with: its name and message say what was refused.
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (metadata?.httpStatusCode) return `AWS refused a call: ${e.name}: ${e.message.split('\n')[0]}`;
+  return undefined;
+}
