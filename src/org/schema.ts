@@ -162,6 +162,8 @@ export interface MapRule {
   /** What a valid key looks like, in words. */
   keyExpected: string;
   keyPattern: RegExp;
+  /** Further rule on a key, returning a message when it is wrong: the same rule as where the name is referenced. */
+  keyRefine?: (key: string) => string | undefined;
   min?: number;
 }
 
@@ -178,8 +180,9 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
     for (const { key, keyNode, value: child } of pairs(node, path, ctx)) {
       const childPath = `${path}.${key}`;
       ctx.visit(childPath, keyNode);
-      if (!rule.keyPattern.test(key)) {
-        ctx.report(childPath, `'${key}' is not a valid name`, rule.keyExpected, keyNode);
+      const keyProblem = rule.keyPattern.test(key) ? rule.keyRefine?.(key) : `'${key}' is not a valid name`;
+      if (keyProblem) {
+        ctx.report(childPath, keyProblem, rule.keyExpected, keyNode);
         continue;
       }
       const v = value(child, childPath, ctx);
