@@ -275,7 +275,13 @@ function buildProgram(act: Act): Command {
     .version(version(), '-V, --version')
     .addHelpText('after', `${EXIT_CODES_HELP}\n\nRun 'xstack help COMMAND' for a command's options.`)
     .showHelpAfterError("(run 'xstack help' or 'xstack COMMAND --help' for usage)")
-    .exitOverride();
+    .exitOverride()
+    // Set before the commands are added: they inherit it.
+    .configureOutput({
+      writeOut: out,
+      writeErr: (text) => void process.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'xstack: ')),
+    });
   for (const register of COMMANDS) register(program, act);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run 'xstack ${command.name()} --help' for usage)`);
   return program;
@@ -313,11 +319,6 @@ export async function main(argv: string[]): Promise<number> {
       code = await fn(...args);
     };
   const program = buildProgram(act);
-  program.configureOutput({
-    writeOut: out,
-    writeErr: (text) => void process.stderr.write(text),
-    outputError: (text, write) => write(text.replace(/^error: /, 'xstack: ')),
-  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -1,3 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
 /** One problem in a file the user wrote, located as precisely as we can. */
 export interface Problem {
   file: string;
@@ -70,6 +74,19 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EROFS: 'is on a read-only file system',
 };
 
+/** The shared config and credentials files, where the AWS CLI and SDKs look for them. */
+function awsConfigFiles(): string[] {
+  const home = homedir();
+  return [process.env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config'), process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials')];
+}
+
+/** `[profile NAME]` in the config file, `[NAME]` in either (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html). */
+function profileDefined(name: string, files: readonly string[]): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const section = new RegExp(`^\\s*\\[\\s*(?:profile\\s+)?${escaped}\\s*\\]\\s*$`, 'm');
+  return files.some((file) => existsSync(file) && section.test(readFileSync(file, 'utf8')));
+}
+
 /** Network failures that mean the endpoint cannot be reached at all. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -93,8 +110,11 @@ export function userMessage(error: unknown, options: { profile?: unknown; endpoi
   if (e.syscall && e.path && code && SYSTEM_ERRORS[code]) return `${e.path}: ${SYSTEM_ERRORS[code]}`;
   const profile = typeof options.profile === 'string' ? options.profile : (process.env.AWS_PROFILE ?? undefined);
   if (e.name === 'CredentialsProviderError' || /could not load credentials|Could not resolve credentials/i.test(e.message)) {
-    if (profile && /profile/i.test(e.message)) {
-      return `AWS profile '${profile}' has no usable credentials or does not exist (${e.message.split('\n')[0]}); check ~/.aws/config, or run 'aws sso login --profile ${profile}'`;
+    if (profile) {
+      const files = awsConfigFiles();
+      return profileDefined(profile, files)
+        ? `AWS profile '${profile}' gave no credentials (${e.message.split('\n')[0]}); if it signs in with IAM Identity Center, run 'aws sso login --profile ${profile}'`
+        : `there is no AWS profile '${profile}' in ${files.join(' or ')}; 'aws configure list-profiles' lists the profiles there`;
     }
     return `no AWS credentials found (environment, ~/.aws/config, SSO or instance role); pass --profile NAME, set AWS_PROFILE, or run 'aws configure' / 'aws sso login'`;
   }

@@ -128,7 +128,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
   try {
     if (flags.has('--local')) {
       local = await startLocalAws();
-      process.stdout.write(`local AWS (moto) at ${local.endpoint}\n`);
+      // On stderr with --json: stdout holds the JSON document only.
+      (flags.has('--json') ? process.stderr : process.stdout).write(`local AWS (moto) at ${local.endpoint}\n`);
     }
     const aws = new Aws({
       region: options.get('--region') ?? compiled.org.region,
@@ -171,7 +172,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printSummary(result);
     const failed = result.stages.some((s) => s.result === 'failed');
-    if (local && command === 'deploy' && !failed) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
+    if (local && command === 'deploy' && !failed && !flags.has('--json')) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
     return failed ? 1 : 0;
   } finally {
     await local?.stop();
