@@ -8,12 +8,13 @@
  * --detailed-exitcode, verify); 64 usage error (EX_USAGE, sysexits.h), so
  * that a misspelt flag in CI never reads as drift.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
+import { orgJsonSchemaText } from './org/json-schema';
 import { outputRootProblem, ownershipProblem, replaceOwnedFolder, OutputError } from './write';
 import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
@@ -251,8 +252,32 @@ function registerAws(program: Command, act: Act): void {
     .action(act((file: string, opts: AwsOptions) => awsCommand('verify', file, opts)));
 }
 
+function registerSchema(program: Command, act: Act): void {
+  program
+    .command('schema')
+    .summary("print the org file's JSON Schema (for editors)")
+    .description(
+      "Prints the JSON Schema of the organization file, generated from the validator's own rules; with --out, writes it to FILE. " +
+        "Editors with the YAML language server use it through a first line '# yaml-language-server: $schema=./org.schema.json'. " +
+        'make compile writes parameters/org.schema.json.',
+    )
+    .option('--out <FILE>', 'write to this file instead of stdout')
+    .action(
+      act((opts: { out?: string }) => {
+        const text = orgJsonSchemaText();
+        if (!opts.out) out(text);
+        else if (!existsSync(opts.out) || readFileSync(opts.out, 'utf8') !== text) {
+          const tmp = `${opts.out}.xstack-tmp-${process.pid}`;
+          writeFileSync(tmp, text);
+          renameSync(tmp, opts.out);
+        }
+        return EXIT.ok;
+      }),
+    );
+}
+
 /** Every command; a new one is a `(program, act) => void` added here. */
-const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, registerAws, registerAudit, registerProfiles];
+const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, registerAws, registerAudit, registerProfiles, registerSchema];
 
 const EXIT_CODES_HELP = `
 Exit codes:

@@ -11,7 +11,7 @@ import { tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
 const EXAMPLE = 'parameters/example.yaml';
-const COMMANDS = ['compile', 'plan', 'deploy', 'destroy', 'verify', 'audit', 'profiles'];
+const COMMANDS = ['compile', 'plan', 'deploy', 'destroy', 'verify', 'audit', 'profiles', 'schema'];
 
 /** An environment with no AWS credentials anywhere and no instance metadata lookups (nothing leaves 127.0.0.1). */
 function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -145,7 +145,7 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: xn--acme'));
     const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:7:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
+    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
   });
 });
 

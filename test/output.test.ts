@@ -99,7 +99,7 @@ describe('determinism and dist/', () => {
     writeFileSync(bad, readFileSync('parameters/example.yaml', 'utf8').replace('"444444444444"', '"4444"'));
     const run = spawnSync('node', [CLI, 'compile', 'parameters/example.yaml', bad, '--out', out], { encoding: 'utf8' });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`${bad}:21:9: accounts.prod.id: '4444' is not 12 digits`);
+    expect(run.stderr).toContain(`${bad}:22:9: accounts.prod.id: '4444' is not 12 digits`);
     expect(run.stderr).toContain("1 problem in the organization file");
     expect(run.stderr).toContain("was left as it was");
     expect(readTree(out)).toEqual(before);

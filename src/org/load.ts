@@ -71,6 +71,7 @@ const accountSchema = obj(
     id: required(
       str({
         expected: 'a 12-digit AWS account id in quotes, e.g. "123456789012"',
+        pattern: /^\d{12}$/,
         refine: (v) => (/^\d{12}$/.test(v) ? undefined : `'${v}' is not 12 digits`),
       }),
     ),
@@ -176,7 +177,7 @@ const accessSchema = obj(
   'access: developers and/or ci',
 );
 
-const orgSchema = partialObj(
+export const orgSchema = partialObj(
   {
     organization: required(
       obj(
