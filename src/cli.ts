@@ -226,8 +226,13 @@ function registerAws(program: Command, act: Act): void {
     .action(act((file: string, opts: AwsOptions) => awsCommand('plan', file, opts)));
   withAwsOptions(program.command('deploy'))
     .summary('roll the org out with StackSets, wave by wave')
-    .description('Rolls the org out with StackSets, wave by wave, wiring outputs into parameters. Running it again finishes an interrupted rollout.')
+    .description(
+      'Rolls the org out with StackSets, wave by wave, wiring outputs into parameters. Running it again finishes an interrupted rollout. ' +
+        'Shows the plan and who and where it deploys as, and asks before changing anything; without a terminal (CI), changes need --yes or --require-approval never.',
+    )
     .argument(ORG_FILE, 'organization file')
+    .option('--yes', 'do not ask')
+    .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
     .action(act((file: string, opts: AwsOptions) => awsCommand('deploy', file, opts)));
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')

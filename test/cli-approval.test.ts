@@ -1,0 +1,85 @@
+// deploy and destroy ask before changing anything, as cdk does: the plan (or
+// the list of StackSets to remove) with caller identity and region first;
+// without a terminal, --yes / --require-approval never. The built CLI against
+// moto's server on 127.0.0.1 (started here), stdin not a terminal.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Aws } from '../src/deploy/clients';
+import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { compileFile } from './helpers';
+
+const CLI = resolve('.build/src/cli.js');
+const EXAMPLE = 'parameters/example.yaml';
+const example = compileFile(EXAMPLE);
+
+let local: LocalAws;
+let aws: Aws;
+let caller: string;
+beforeAll(async () => {
+  local = await startLocalAws();
+  aws = new Aws({ region: example.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+  caller = identity.Arn!;
+  await prepareLocalOrg(example.org, aws, identity.Account!);
+}, 60_000);
+afterAll(async () => {
+  await local?.stop();
+});
+
+/** The CLI with stdin a pipe (not a terminal), credentials for moto, nothing else of the user's environment. */
+function xstack(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn('node', [CLI, ...args, '--endpoint', local.endpoint], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const stackSetNames = async () =>
+  ((await aws.cloudFormation().send(new ListStackSetsCommand({ Status: 'ACTIVE' }))).Summaries ?? []).filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName);
+
+describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
+  it('deploy without a terminal: shows the plan and who/where, changes nothing, and says to pass --yes', async () => {
+    const run = await xstack(['deploy', EXAMPLE]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`+ ${example.org.prefix}-pipeline-identity: create`);
+    expect(run.stdout).toMatch(/plan: \d+ to create, 0 to update, 0 unchanged/);
+    expect(run.stderr).toBe(
+      `xstack: deploy would change ${example.stages.length} StackSets of ${EXAMPLE} in ${example.org.accounts.length} accounts as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}; there is no terminal to ask on, so nothing was changed: pass --yes (or --require-approval never) to deploy without asking\n`,
+    );
+    expect(await stackSetNames()).toEqual([]);
+  });
+
+  it('deploy --require-approval never deploys; a deploy with nothing to change does not ask', async () => {
+    const first = await xstack(['deploy', EXAMPLE, '--require-approval', 'never', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).stages).toHaveLength(example.stages.length);
+    expect((await stackSetNames()).length).toBe(example.stages.length);
+    const again = await xstack(['deploy', EXAMPLE]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('plan:');
+    expect(again.stdout).toMatch(/summary: \d+ unchanged/);
+  });
+
+  it('destroy without a terminal: lists every StackSet with its accounts, who and where, and removes nothing', async () => {
+    const run = await xstack(['destroy', EXAMPLE, '--delete-retained']);
+    expect(run.code).toBe(1);
+    const [header, ...lines] = run.stdout.trimEnd().split('\n');
+    expect(header).toBe(`destroy would remove, in this order, as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}:`);
+    expect(lines).toHaveLength(example.stages.length + 1);
+    expect(lines[lines.length - 1]).toContain('DELETE the artifact buckets');
+    const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
+    expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
+    expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');
+    expect((await stackSetNames()).length).toBe(example.stages.length);
+  });
+});
