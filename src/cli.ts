@@ -248,12 +248,12 @@ function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('verify'))
     .summary('compare what is deployed with the compiled manifest')
     .description(
-      "Compares every deployed StackSet's template with the manifest's SHA-256 and every instance's " +
+      "Compares every deployed StackSet's template with the SHA-256 of the org file's compile as it is now (or of --manifest FILE) and every instance's " +
         'parameters with the compile, and runs StackSet drift detection where the endpoint supports it. ' +
         'Exit 0: as compiled; 2: differences; 1: error.',
     )
     .argument(ORG_FILE, 'organization file')
-    .option('--manifest <FILE>', 'manifest to compare with (default: dist/<org>/manifest.json)')
+    .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
     .action(act((file: string, opts: AwsOptions) => awsCommand('verify', file, opts)));
 }
 

@@ -3,7 +3,9 @@
 // without a terminal, --yes / --require-approval never. The built CLI against
 // moto's server on 127.0.0.1 (started here), stdin not a terminal.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +83,20 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
     expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');
     expect((await stackSetNames()).length).toBe(example.stages.length);
+  });
+
+  it('verify after a deploy of an edited org compares with the org as it is now, not a stale dist/ manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-edited-'));
+    const edited = join(dir, 'example.yaml');
+    writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited'));
+    expect((await xstack(['deploy', edited, '--yes'])).code).toBe(0);
+    const run = await xstack(['verify', edited]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('verify: deployed StackSets match the manifest');
+    expect(run.stderr).toContain(`note: dist/example/manifest.json is older than ${edited}`);
+    // The committed manifest, asked for by name, does see the edit.
+    const stale = await xstack(['verify', edited, '--manifest', 'dist/example/manifest.json']);
+    expect(stale.code).toBe(2);
+    expect(stale.stdout).toContain('source-repositories-shared-services');
   });
 });

@@ -1,5 +1,5 @@
 /** plan / deploy / destroy / verify for the CLI: sets up AWS (or the local emulator), renders events and results. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -156,14 +156,29 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, d
   }
 }
 
+const hashesOf = (manifest: { files?: Record<string, { sha256: string }> }) => new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
+
 function readManifestHashes(file: string): Map<string, string> {
-  let manifest: { files?: Record<string, { sha256: string }> };
   try {
-    manifest = JSON.parse(readFileSync(file, 'utf8'));
+    return hashesOf(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; run 'make compile' or pass --manifest`);
+    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now`);
   }
-  return new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
+}
+
+/**
+ * What verify compares with: --manifest FILE, or else the compile of the org
+ * file as it is now (what deploy deploys), never a dist/ that may predate an
+ * edit; a stale dist/<org>/manifest.json is mentioned on stderr.
+ */
+function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined): Map<string, string> {
+  if (manifestFile) return readManifestHashes(manifestFile);
+  const fresh = compiled.files.get('manifest.json')!;
+  const committed = join('dist', compiled.org.name, 'manifest.json');
+  if (existsSync(committed) && readFileSync(committed, 'utf8') !== fresh) {
+    process.stderr.write(`note: ${committed} is older than ${compiled.org.file}; verify compares with ${compiled.org.file} as it is now (run 'xstack compile' to update dist/)\n`);
+  }
+  return hashesOf(JSON.parse(fresh));
 }
 
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
@@ -195,7 +210,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       return flags.has('--detailed-exitcode') && changes ? 2 : 0;
     }
     if (command === 'verify') {
-      const hashes = readManifestHashes(options.get('--manifest') ?? join('dist', compiled.org.name, 'manifest.json'));
+      const hashes = expectedHashes(compiled, options.get('--manifest'));
       const result = await verify(compiled, aws, hashes, deployOptions);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
