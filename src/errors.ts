@@ -67,6 +67,7 @@ const SYSTEM_ERRORS: Record<string, string> = {
   ENOENT: 'no such file or folder',
   EISDIR: 'is a folder, not a file',
   ENOTDIR: 'a part of the path is not a folder',
+  EEXIST: 'exists, and is not a folder',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EBUSY: 'is busy (in use)',

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fitLine } from '../src/deploy/command';
 import { tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
@@ -175,5 +176,18 @@ describe('output', () => {
     const piped = await withClosedStdout(['plan', EXAMPLE, '--local']);
     expect(piped.stderr).toBe('');
     expect(piped.code).toBe(0);
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('cuts a line to the terminal width (a wrapped line would break the in-place redraw), counting characters, not bytes', () => {
+    const line = '  ✗ pipeline-web-app: failed, 1 done, 2 failed: Resource handler returned message: "Access Denied"';
+    expect(fitLine(line, 200)).toBe(line);
+    expect(fitLine(line, undefined)).toBe(line);
+    const cut = fitLine(line, 40);
+    expect([...cut]).toHaveLength(39);
+    expect(cut).toBe(`${[...line].slice(0, 38).join('')}…`);
+    expect(fitLine('x'.repeat(40), 40)).toHaveLength(39);
+    expect(fitLine('x'.repeat(39), 40)).toBe('x'.repeat(39));
   });
 });

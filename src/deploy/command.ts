@@ -23,6 +23,16 @@ function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>
 }
 
 /**
+ * A line cut to the terminal's width: a line that wrapped would take two rows
+ * while the redraw moves up one per line, and the display would garble.
+ */
+export function fitLine(line: string, columns: number | undefined): string {
+  const chars = [...line];
+  if (!columns || chars.length < columns) return line;
+  return `${chars.slice(0, Math.max(columns - 2, 1)).join('')}…`;
+}
+
+/**
  * On a terminal: the current wave as one line per stage, redrawn in place
  * (ANSI cursor movement), finished waves left above it. Otherwise (CI logs):
  * one plain line per event.
@@ -33,7 +43,7 @@ function renderTty(started: number) {
   let header = '';
   let drawn = 0;
   const draw = () => {
-    const out = [header, ...lines.values()];
+    const out = [header, ...lines.values()].map((l) => fitLine(l, process.stdout.columns));
     process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}F` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     drawn = out.length;
   };
