@@ -318,14 +318,16 @@ function buildProgram(act: Act): Command {
 }
 
 /**
- * Stdout's reader may go away (`xstack plan … | head`): further output is
+ * Stdout's (or stderr's) reader may go away (`xstack plan … | head`): further output is
  * dropped and the command finishes (a deploy is not cut short by a closed
  * pager); its exit code stays what it would have been.
  */
 function surviveClosedPipe(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-  });
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
 }
 
 /**
@@ -349,6 +351,9 @@ export async function main(argv: string[]): Promise<number> {
       code = await fn(...args);
     };
   const program = buildProgram(act);
+  // `xstack help compil`: commander would print the overview; say which command is unknown, with its did-you-mean.
+  const [first, second] = argv;
+  if (first === 'help' && second !== undefined && !program.commands.some((c) => c.name() === second)) argv = [second];
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -81,6 +81,7 @@ describe('help and version', () => {
 describe('usage errors exit 64, never 2 (which means "changes")', () => {
   it.each([
     ['a misspelt command', ['compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
+    ['help for a misspelt command', ['help', 'compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
     ['a misspelt option', ['compile', '--otu', 'x'], "xstack: unknown option '--otu'\n(Did you mean --out?)\n"],
     ['an option of another command', ['compile', '--detailed-exitcode'], "xstack: unknown option '--detailed-exitcode'\n"],
     ['--yes on plan', ['plan', EXAMPLE, '--yes'], "xstack: unknown option '--yes'\n"],
