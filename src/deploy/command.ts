@@ -151,7 +151,8 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
 }
 
 /** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */
-async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, deleteRetained: boolean): Promise<void> {
+async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, deleteRetained: boolean, json: boolean): Promise<void> {
+  const stream = json ? process.stderr : process.stdout;
   const who = await callerLine(aws, region);
   const listing = [...desiredStackSets(compiled)]
     .reverse()
@@ -159,9 +160,9 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, d
   const retained = deleteRetained
     ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
     : 'artifact buckets, keys and repositories stay';
-  process.stdout.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.\n`);
+  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
-  if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `))) {
+  if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {
     throw new XstackError('NOT_CONFIRMED', 'destroy was not confirmed; nothing was changed');
   }
 }
@@ -232,7 +233,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     }
     // The local emulator is started for this run and gone after it: nothing to ask about.
     const region = options.get('--region') ?? compiled.org.region;
-    if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, flags.has('--delete-retained'));
+    if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, flags.has('--delete-retained'), flags.has('--json'));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
     const result =
       command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, { ...deployOptions, deleteRetained: flags.has('--delete-retained') });
