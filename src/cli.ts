@@ -121,7 +121,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   return EXIT.ok;
 }
 
-interface AwsOptions {
+interface AwsCommandOptions {
   profile?: string;
   region?: string;
   endpoint?: string;
@@ -132,10 +132,10 @@ interface AwsOptions {
   yes?: boolean;
   deleteRetained?: boolean;
   manifest?: string;
-  requireApproval?: 'never' | 'always';
+  requireApproval?: 'never' | 'any-change';
 }
 
-async function awsCommand(command: AwsCommandName, file: string, opts: AwsOptions): Promise<number> {
+async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
   const compiled = compileOrg(loadOrgFile(file));
   // The deployer and the AWS SDK load only for the commands that talk to AWS.
   const deploy = await import('./deploy/command.js');
@@ -223,7 +223,7 @@ function registerAws(program: Command, act: Act): void {
     .summary('what deploy would do, per StackSet; changes nothing')
     .argument(ORG_FILE, 'organization file')
     .option('--detailed-exitcode', 'exit 0: no changes, 2: changes, 1: error')
-    .action(act((file: string, opts: AwsOptions) => awsCommand('plan', file, opts)));
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('plan', file, opts)));
   withAwsOptions(program.command('deploy'))
     .summary('roll the org out with StackSets, wave by wave')
     .description(
@@ -233,7 +233,7 @@ function registerAws(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .option('--yes', 'do not ask')
     .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
-    .action(act((file: string, opts: AwsOptions) => awsCommand('deploy', file, opts)));
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('deploy', file, opts)));
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')
     .description(
@@ -244,7 +244,7 @@ function registerAws(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .option('--yes', 'do not ask')
     .option('--delete-retained', 'also delete artifact buckets and schedule key deletion')
-    .action(act((file: string, opts: AwsOptions) => awsCommand('destroy', file, opts)));
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
   withAwsOptions(program.command('verify'))
     .summary('compare what is deployed with the compiled manifest')
     .description(
@@ -254,7 +254,7 @@ function registerAws(program: Command, act: Act): void {
     )
     .argument(ORG_FILE, 'organization file')
     .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
-    .action(act((file: string, opts: AwsOptions) => awsCommand('verify', file, opts)));
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('verify', file, opts)));
 }
 
 function registerSchema(program: Command, act: Act): void {
