@@ -2,7 +2,7 @@
 // the list of StackSets to remove) with caller identity and region first;
 // without a terminal, --yes / --require-approval never. The built CLI against
 // moto's server on 127.0.0.1 (started here), stdin not a terminal.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,10 +46,58 @@ function xstack(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+/**
+ * The CLI on a terminal (a pseudo-terminal from Python's pty module): waits
+ * for the question, answers, returns everything the terminal showed and the
+ * exit code.
+ */
+function xstackOnTerminal(args: string[], answer: string, columns = 200): { code: number; screen: string } {
+  const driver = `
+import os, pty, sys, json, fcntl, termios, struct
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp('node', ['node'] + sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 50, ${columns}, 0, 0))
+screen = b''
+answered = False
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    screen += chunk
+    if not answered and b"Type 'yes': " in screen:
+        os.write(fd, ${JSON.stringify(`${answer}
+`)}.encode())
+        answered = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': screen.decode('utf-8', 'replace')}))
+`;
+  const run = spawnSync('.venv/bin/python', ['-c', driver, CLI, ...args, '--endpoint', local.endpoint], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  const result = JSON.parse(run.stdout) as { code: number; screen: string };
+  // Cursor movements (readline places the echoed answer with one) out; the terminal's \r\n as \n.
+  return { code: result.code, screen: result.screen.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r+\n/g, '\n') };
+}
+
 const stackSetNames = async () =>
   ((await aws.cloudFormation().send(new ListStackSetsCommand({ Status: 'ACTIVE' }))).Summaries ?? []).filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName);
 
 describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
+  it('deploy on a terminal: shows the plan, asks naming caller and region; anything but yes changes nothing', async () => {
+    const run = xstackOnTerminal(['deploy', EXAMPLE], 'no');
+    expect(run.code).toBe(1);
+    expect(run.screen).toContain(`+ ${example.org.prefix}-pipeline-identity: create`);
+    expect(run.screen).toContain(`Deploy: change ${example.stages.length} StackSets of ${EXAMPLE} in ${example.org.accounts.length} accounts as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}? Type 'yes': no`);
+    expect(run.screen).toContain('xstack: deploy was not confirmed; nothing was changed');
+    expect(await stackSetNames()).toEqual([]);
+  });
+
   it('deploy without a terminal: shows the plan and who/where, changes nothing, and says to pass --yes', async () => {
     const run = await xstack(['deploy', EXAMPLE]);
     expect(run.code).toBe(1);
@@ -98,6 +146,18 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     const stale = await xstack(['verify', edited, '--manifest', 'dist/example/manifest.json']);
     expect(stale.code).toBe(2);
     expect(stale.stdout).toContain('source-repositories-shared-services');
+  });
+
+  it('progress on a narrow terminal: every redrawn line fits its width', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-narrow-'));
+    const edited = join(dir, 'example.yaml');
+    writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited again'));
+    const run = xstackOnTerminal(['deploy', edited, '--yes'], 'unused', 40);
+    expect(run.code, run.screen).toBe(0);
+    const progress = run.screen.split('\n').filter((l) => /^(wave \d|  […+~=✗·-] )/.test(l));
+    expect(progress.length).toBeGreaterThan(example.stages.length);
+    expect(progress.filter((l) => [...l].length >= 40)).toEqual([]);
+    expect(progress.some((l) => l.endsWith('…'))).toBe(true);
   });
 
   it('verify --json and destroy --yes --json print one JSON document each, and destroy --yes does not ask', async () => {
