@@ -39,6 +39,7 @@ $(BUILD): $(NODE_STAMP) $(SOURCES)
 build: $(BUILD)
 
 compile: $(BUILD)
+	node $(BUILD) schema --out parameters/org.schema.json
 	node $(BUILD) compile
 
 test: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM) $(BUILD)

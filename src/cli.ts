@@ -1,157 +1,114 @@
 #!/usr/bin/env node
-/** xstack command line: parses arguments, calls the library, renders results. */
-import { readdirSync } from 'node:fs';
+/**
+ * xstack command line: parses arguments (commander), calls the library,
+ * renders results. Each command is one `register*` function below; adding a
+ * command is writing one more and listing it in COMMANDS.
+ *
+ * Exit codes: 0 ok; 1 error; 2 changes or differences (plan
+ * --detailed-exitcode, verify); 64 usage error (EX_USAGE, sysexits.h), so
+ * that a misspelt flag in CI never reads as drift.
+ */
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
-import { XstackError } from './errors';
+import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
-import { replaceFolder } from './write';
-import { generateProfiles, renderProfiles, type ProfileIdentity } from './access/profiles';
+import { orgJsonSchemaText } from './org/json-schema';
+import { outputRootProblem, ownershipProblem, replaceOwnedFolder, OutputError } from './write';
+import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
 
-const USAGE = `usage:
-  xstack compile [ORG_FILE ...] [--out DIR] [--revision]
-  xstack plan    ORG_FILE [AWS options] [--json] [--detailed-exitcode]
-  xstack deploy  ORG_FILE [AWS options]
-  xstack destroy ORG_FILE [AWS options] [--yes] [--delete-retained]
-  xstack verify  ORG_FILE [AWS options] [--manifest FILE]
-  xstack audit   ORG_FILE [--out DIR] [--since PREVIOUS]
-  xstack explain ORG_FILE [--principal P] [--action A] [--resource R] [--context K=V[;K=V]] [--json]
-  xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
-                 [--sso-session S --sso-account-id ID --sso-role NAME] [--write FILE]
-
-compile   each organization file (default: every parameters/*.yaml) to
-          DIR/<file stem>/ (default DIR: dist): templates, per-account
-          parameter files, manifest.json. DIR is replaced as a whole, or left
-          as it was if anything fails.
-plan      what deploy would do, per StackSet; changes nothing. With
-          --detailed-exitcode: 0 no changes, 2 changes, 1 error.
-deploy    rolls the org out with StackSets, wave by wave, wiring outputs into
-          parameters. Running it again finishes an interrupted rollout.
-destroy   removes stack instances and StackSets in reverse order; artifact
-          buckets, keys and repositories are retained, unless
-          --delete-retained: buckets emptied and deleted, keys scheduled for
-          deletion (7 days); repositories always stay. Asks unless --yes.
-
-verify    compares every deployed StackSet's template with the manifest's
-          SHA-256 (default manifest: dist/<org>/manifest.json) and every
-          instance's parameters with the compile, and runs StackSet drift
-          detection where the endpoint supports it. Exit 0: as compiled;
-          2: differences; 1: error.
-audit     writes the auditor's bundle (report.html, report.md, rollout.svg,
-          audit.json) to DIR (default dist/<org>/audit); make compile writes
-          it too. Records the git revision when run in a git work tree.
-          --since PREVIOUS (a previous dist/<org>/ or its manifest.json) adds
-          "Changes since": resources added/removed/replaced, grants and trust
-          entries, paths newly allowed or refused.
-explain   answers who may do what from the compiled policies, offline, with
-          the access proof's evaluator: every request matching --principal,
-          --action, --resource (any may be left out; * and ? allowed),
-          allowed or refused, with the statements on both sides.
-profiles  AWS CLI profiles for the developer or CI roles of every source
-          account, and the codecommit::REGION://PROFILE@REPO clone URL of every
-          repository. Developers: role_arn with source_profile (default
-          'default'), or an IAM Identity Center base profile (--sso-*). CI:
-          credential_source Ec2InstanceMetadata. --write merges them into an
-          AWS config file: only xstack's own marked block is replaced, a backup
-          is kept (FILE.xstack-backup), profiles it did not write are never
-          overwritten.
-
-AWS options: --profile NAME, --region REGION (where the StackSets live;
-default: the org's region), --endpoint URL (default: AWS_ENDPOINT_URL or AWS),
---output-reader-role NAME (role assumed in each account to read outputs;
-default: the StackSet execution role), --local (start moto's server on
-127.0.0.1, prepare the org there, run against it, stop it).`;
-
-class UsageError extends Error {}
-
-interface Args {
-  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit' | 'explain';
-  files: string[];
-  out: string;
-  flags: Set<string>;
-  options: Map<string, string>;
-}
-
-const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained', '--revision']);
-const OPTIONS = new Set([
-  '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
-  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest',
-  '--since', '--principal', '--action', '--resource', '--context',
-]);
-
-function parseArgs(argv: string[]): Args {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit', 'explain'].includes(command)) throw new UsageError(`unknown command '${command}'`);
-  const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (FLAGS.has(arg)) args.flags.add(arg);
-    else if (OPTIONS.has(arg)) {
-      const value = rest[++i];
-      if (!value || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      args.options.set(arg, value);
-    } else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
-    else args.files.push(arg);
+/** A mistake in how xstack was called: exits 64 with a hint to --help. */
+export class UsageError extends XstackError {
+  constructor(message: string) {
+    super('USAGE', message);
   }
-  args.out = args.options.get('--out') ?? 'dist';
-  if (args.command !== 'compile' && args.files.length !== 1) throw new UsageError(`${args.command} takes exactly one organization file`);
-  return args;
 }
 
-const defaultOrgFiles = () =>
-  readdirSync('parameters')
+type AwsCommandName = 'plan' | 'deploy' | 'destroy' | 'verify';
+
+/** The context a failing command's message is written in (which profile, which endpoint). */
+interface RunContext {
+  command: string;
+  options: Record<string, unknown>;
+}
+
+/** Output lines; `write` keeps working (as a no-op) after the reader has gone away (`| head`). */
+const out = (text: string) => void process.stdout.write(text);
+
+const defaultOrgFiles = () => {
+  if (!existsSync('parameters')) throw new UsageError("no organization file given and no parameters/ folder here; run 'xstack compile ORG_FILE'");
+  return readdirSync('parameters')
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
     .map((f) => join('parameters', f));
+};
 
-function summary(c: CompiledOrg, out: string): string {
-  const lines = [`${c.org.file} → ${join(out, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size} files`];
+function summary(c: CompiledOrg, outDir: string): string {
+  const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size} files`];
   c.rollout.waves.forEach((wave, i) => lines.push(`  wave ${i + 1}: ${wave.join(', ')}`));
   for (const s of c.stages) for (const note of s.notes) lines.push(`  note ${s.id}: ${note}`);
   return lines.join('\n');
 }
 
-function compileCommand(args: Args): number {
-  const files = args.files.length > 0 ? args.files : defaultOrgFiles();
+/**
+ * Every org compiled in memory first, every target folder checked, then each
+ * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
+ * DIR stay as they were.
+ */
+function compileCommand(given: string[], opts: { out: string; revision?: boolean }): number {
+  const files = given.length > 0 ? given : defaultOrgFiles();
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
-  const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: args.flags.has('--revision') ? sourceRevision(f) : undefined }));
-  const names = new Set<string>();
-  const all = new Map<string, string>();
+  const rootProblem = outputRootProblem(opts.out, files);
+  if (rootProblem) throw new OutputError(rootProblem);
+  // The git revision only when asked: committed dist/ must not change with every commit.
+  const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: opts.revision ? sourceRevision(f) : undefined }));
+  const names = new Map<string, string>();
   for (const c of compiled) {
-    if (names.has(c.org.name)) throw new UsageError(`two organization files are named '${c.org.name}'`);
-    names.add(c.org.name);
-    for (const [path, text] of c.files) all.set(`${c.org.name}/${path}`, text);
+    const other = names.get(c.org.name);
+    if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/; rename one`);
+    names.set(c.org.name, c.org.file);
+    const problem = ownershipProblem(join(opts.out, c.org.name));
+    if (problem) throw new OutputError(problem);
   }
-  replaceFolder(args.out, all);
-  process.stdout.write(`${compiled.map((c) => summary(c, args.out)).join('\n')}\n`);
-  return 0;
+  for (const c of compiled) replaceOwnedFolder(join(opts.out, c.org.name), c.files, `compile of organization '${c.org.name}'`);
+  out(`${compiled.map((c) => summary(c, opts.out)).join('\n')}\n`);
+  return EXIT.ok;
 }
 
-function auditCommand(args: Args): number {
-  const since = args.options.get('--since');
-  const compiled = compileOrg(loadOrgFile(args.files[0]), { revision: sourceRevision(args.files[0]), since: since ? { label: since, model: readPreviousModel(since) } : undefined });
-  const out = args.options.get('--out') ?? join('dist', compiled.org.name, 'audit');
+function auditCommand(file: string, opts: { out?: string; since?: string }): number {
+  const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
+  const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
+  const dir = opts.out ?? join('dist', compiled.org.name, 'audit');
+  const rootProblem = outputRootProblem(dir, [file]);
+  if (rootProblem) throw new OutputError(rootProblem);
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
-  replaceFolder(out, audit);
-  process.stdout.write(`${out}/: ${[...audit.keys()].join(', ')}\n`);
-  return 0;
+  replaceOwnedFolder(dir, audit, `audit of organization '${compiled.org.name}'`);
+  out(`${dir}/: ${[...audit.keys()].join(', ')}\n`);
+  return EXIT.ok;
 }
 
-function explainCommand(args: Args): number {
-  const context = args.options.get('--context');
-  const answers = explain(compileOrg(loadOrgFile(args.files[0])), {
-    principal: args.options.get('--principal'),
-    action: args.options.get('--action'),
-    resource: args.options.get('--resource'),
-    context: context ? parseContext(context) : undefined,
+interface ExplainOptions {
+  principal?: string;
+  action?: string;
+  resource?: string;
+  context?: string;
+  json?: boolean;
+}
+
+function explainCommand(file: string, opts: ExplainOptions): number {
+  const answers = explain(compileOrg(loadOrgFile(file)), {
+    principal: opts.principal,
+    action: opts.action,
+    resource: opts.resource,
+    context: opts.context ? parseContext(opts.context) : undefined,
   });
-  process.stdout.write(args.flags.has('--json') ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
-  return 0;
+  out(opts.json ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
+  return EXIT.ok;
 }
 
 function parseContext(text: string): Record<string, string[]> {
@@ -164,64 +121,323 @@ function parseContext(text: string): Record<string, string[]> {
   return context;
 }
 
-function profilesCommand(args: Args): number {
-  const org = loadOrgFile(args.files[0]);
-  const who = args.options.get('--for');
-  const sso = ['--sso-session', '--sso-account-id', '--sso-role'].map((o) => args.options.get(o));
+interface ProfilesOptions {
+  for: 'developer' | 'ci';
+  sourceProfile?: string;
+  ssoSession?: string;
+  ssoAccountId?: string;
+  ssoRole?: string;
+  write?: string;
+}
+
+function profilesCommand(file: string, opts: ProfilesOptions): number {
+  const org = loadOrgFile(file);
+  const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
-  if (who === 'ci') identity = { kind: 'ci' };
-  else if (who === 'developer' && sso.some(Boolean)) {
+  if (opts.for === 'ci') {
+    if (opts.sourceProfile || sso.some(Boolean)) throw new UsageError('--source-profile and --sso-* apply to --for developer only');
+    identity = { kind: 'ci' };
+  } else if (sso.some(Boolean)) {
     if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
-    if (!/^\d{12}$/.test(sso[1]!)) throw new UsageError(`--sso-account-id '${sso[1]}' is not a 12-digit account id`);
-    identity = { kind: 'developer-sso', ssoSession: sso[0]!, ssoAccountId: sso[1]!, ssoRoleName: sso[2]! };
-  } else if (who === 'developer') identity = { kind: 'developer', sourceProfile: args.options.get('--source-profile') ?? 'default' };
-  else throw new UsageError("profiles needs --for developer or --for ci");
+    if (opts.sourceProfile) throw new UsageError('--source-profile and --sso-* are two ways of signing in; give one');
+    if (!/^\d{12}$/.test(opts.ssoAccountId!)) throw new UsageError(`--sso-account-id '${opts.ssoAccountId}' is not a 12-digit account id`);
+    identity = { kind: 'developer-sso', ssoSession: opts.ssoSession!, ssoAccountId: opts.ssoAccountId!, ssoRoleName: opts.ssoRole! };
+  } else identity = { kind: 'developer', sourceProfile: opts.sourceProfile ?? 'default' };
   const generated = generateProfiles(org, identity);
-  const file = args.options.get('--write');
-  if (file) {
-    const result = writeProfiles(file, org.name, generated.profiles);
-    process.stdout.write(
-      result.changed ? `${file}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${file}: already up to date\n`,
+  if (opts.write) {
+    const result = writeProfiles(opts.write, org.name, generated.profiles);
+    out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
+    out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
+  } else {
+    // Config text only, so that `>> ~/.aws/config` keeps the file valid: the clone URLs are comments in it.
+    out(renderProfileConfig(org.name, generated));
+  }
+  return EXIT.ok;
+}
+
+interface AwsCommandOptions {
+  profile?: string;
+  region?: string;
+  endpoint?: string;
+  outputReaderRole?: string;
+  local?: boolean;
+  json?: boolean;
+  detailedExitcode?: boolean;
+  yes?: boolean;
+  deleteRetained?: boolean;
+  manifest?: string;
+  requireApproval?: 'never' | 'any-change';
+}
+
+async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
+  const compiled = compileOrg(loadOrgFile(file));
+  // The deployer and the AWS SDK load only for the commands that talk to AWS.
+  const deploy = await import('./deploy/command.js');
+  const flags = new Set<string>();
+  const options = new Map<string, string>();
+  const flag = (on: boolean | undefined, name: string) => on && flags.add(name);
+  const option = (value: string | undefined, name: string) => value !== undefined && options.set(name, value);
+  flag(opts.local, '--local');
+  flag(opts.json, '--json');
+  flag(opts.detailedExitcode, '--detailed-exitcode');
+  flag(opts.yes || opts.requireApproval === 'never', '--yes');
+  flag(opts.deleteRetained, '--delete-retained');
+  option(opts.profile, '--profile');
+  option(opts.region, '--region');
+  option(opts.endpoint, '--endpoint');
+  option(opts.outputReaderRole, '--output-reader-role');
+  option(opts.manifest, '--manifest');
+  return deploy.awsCommand(command, compiled, flags, options);
+}
+
+// ---- commands: one function each ----------------------------------------------------------
+
+/** Runs an action and records its exit code; errors go to `main`'s handler. */
+type Act = <A extends unknown[]>(fn: (...args: A) => number | Promise<number>) => (...args: A) => Promise<void>;
+
+const ORG_FILE = 'ORG_FILE';
+
+function registerCompile(program: Command, act: Act): void {
+  program
+    .command('compile')
+    .summary('compile organization files to CloudFormation templates')
+    .description(
+      'Compiles each organization file (default: every parameters/*.yaml) to DIR/<file stem>/: templates, ' +
+        'per-account parameter files, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
+        "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
+        `touched. A folder xstack did not write (no .xstack-output marker) is refused.`,
+    )
+    .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml)')
+    .option('--out <DIR>', 'output folder', 'dist')
+    .option('--revision', "record the source's git revision in the manifest and report (not in committed dist/: it would change with every commit)")
+    .action(act((files: string[], opts: { out: string; revision?: boolean }) => compileCommand(files, opts)));
+}
+
+function registerAudit(program: Command, act: Act): void {
+  program
+    .command('audit')
+    .summary("write the auditor's bundle (report.html, report.md, rollout.svg, audit.json)")
+    .description(
+      "Writes the auditor's bundle; records the source's git revision when run in a git work tree. --since PREVIOUS " +
+        '(a previous dist/<org>/ or its manifest.json) adds "Changes since": resources added, removed or replaced, ' +
+        'grants and trust entries added or removed, paths newly allowed or refused.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--out <DIR>', 'output folder (default: dist/<org>/audit)')
+    .option('--since <PREVIOUS>', 'a previous dist/<org>/ folder or its manifest.json to compare with')
+    .action(act((file: string, opts: { out?: string; since?: string }) => auditCommand(file, opts)));
+}
+
+function registerExplain(program: Command, act: Act): void {
+  program
+    .command('explain')
+    .summary('who may do what, from the compiled policies, offline')
+    .description(
+      "Answers from the compiled policies with the access proof's own evaluator: every request matching " +
+        '--principal, --action and --resource (any may be left out; * and ? allowed; a bare role name is that role in any account), ' +
+        'allowed or refused, with the statements on both sides.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--principal <P>', 'a role ARN, a role name, or a pattern')
+    .option('--action <A>', 'an IAM action or pattern, e.g. kms:Decrypt, codecommit:*')
+    .option('--resource <R>', 'a resource ARN or pattern')
+    .option('--context <K=V;...>', 'request context, e.g. codecommit:References=refs/heads/main')
+    .option('--json', 'answers as JSON')
+    .action(act((file: string, opts: ExplainOptions) => explainCommand(file, opts)));
+}
+
+function registerProfiles(program: Command, act: Act): void {
+  program
+    .command('profiles')
+    .summary('AWS CLI profiles and git clone URLs for the developer or CI roles')
+    .description(
+      'Prints an AWS config fragment (valid to append to ~/.aws/config) with one profile per source ' +
+        "account for the developer or CI role, and each repository's codecommit::REGION://PROFILE@REPO " +
+        'clone URL as a comment. --write merges the profiles into a config file instead: only xstack\'s ' +
+        'marked block is replaced, a backup is kept (FILE.xstack-backup), other profiles are never overwritten.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .addOption(new Option('--for <WHO>', 'whose profiles').choices(['developer', 'ci']).makeOptionMandatory())
+    .option('--source-profile <NAME>', "developer: profile holding the base credentials (default 'default')")
+    .option('--sso-session <S>', 'developer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
+    .option('--sso-account-id <ID>', 'developer: account of the IAM Identity Center role')
+    .option('--sso-role <NAME>', 'developer: IAM Identity Center permission set role name')
+    .option('--write <FILE>', 'merge into this AWS config file instead of printing')
+    .action(act((file: string, opts: ProfilesOptions) => profilesCommand(file, opts)));
+}
+
+/** The options every AWS command shares. */
+function withAwsOptions(command: Command): Command {
+  return command
+    .option('--profile <NAME>', 'AWS profile')
+    .option('--region <REGION>', "where the StackSets live (default: the org's region)")
+    .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)')
+    .option('--output-reader-role <NAME>', 'role assumed in each account to read outputs (default: the StackSet execution role)')
+    .option('--local', "start moto's server on 127.0.0.1, prepare the org there, run against it, stop it")
+    .option('--json', 'machine-readable result on stdout');
+}
+
+function registerAws(program: Command, act: Act): void {
+  withAwsOptions(program.command('plan'))
+    .summary('what deploy would do, per StackSet; changes nothing')
+    .argument(ORG_FILE, 'organization file')
+    .option('--detailed-exitcode', 'exit 0: no changes, 2: changes, 1: error')
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('plan', file, opts)));
+  withAwsOptions(program.command('deploy'))
+    .summary('roll the org out with StackSets, wave by wave')
+    .description(
+      'Rolls the org out with StackSets, wave by wave, wiring outputs into parameters. Running it again finishes an interrupted rollout. ' +
+        'Shows the plan and who and where it deploys as, and asks before changing anything; without a terminal (CI), changes need --yes or --require-approval never.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--yes', 'do not ask')
+    .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('deploy', file, opts)));
+  withAwsOptions(program.command('destroy'))
+    .summary('remove stack instances and StackSets in reverse order')
+    .description(
+      'Removes stack instances and StackSets in reverse order. Artifact buckets, keys and repositories are ' +
+        'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days); ' +
+        'repositories always stay. Asks unless --yes.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--yes', 'do not ask')
+    .option('--delete-retained', 'also delete artifact buckets and schedule key deletion')
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
+  withAwsOptions(program.command('verify'))
+    .summary('compare what is deployed with the compiled manifest')
+    .description(
+      "Compares every deployed StackSet's template with the SHA-256 of the org file's compile as it is now (or of --manifest FILE) and every instance's " +
+        'parameters with the compile, and runs StackSet drift detection where the endpoint supports it. ' +
+        'Exit 0: as compiled; 2: differences; 1: error.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('verify', file, opts)));
+}
+
+function registerSchema(program: Command, act: Act): void {
+  program
+    .command('schema')
+    .summary("print the org file's JSON Schema (for editors)")
+    .description(
+      "Prints the JSON Schema of the organization file, generated from the validator's own rules; with --out, writes it to FILE. " +
+        "Editors with the YAML language server use it through a first line '# yaml-language-server: $schema=./org.schema.json'. " +
+        'make compile writes parameters/org.schema.json.',
+    )
+    .option('--out <FILE>', 'write to this file instead of stdout')
+    .action(
+      act((opts: { out?: string }) => {
+        const text = orgJsonSchemaText();
+        if (!opts.out) out(text);
+        else if (!existsSync(opts.out) || readFileSync(opts.out, 'utf8') !== text) {
+          const tmp = `${opts.out}.xstack-tmp-${process.pid}`;
+          writeFileSync(tmp, text);
+          renameSync(tmp, opts.out);
+        }
+        return EXIT.ok;
+      }),
     );
-  } else process.stdout.write(renderProfiles(generated.profiles));
-  process.stdout.write(`\n# clone URLs (git-remote-codecommit)\n${generated.cloneUrls.map((c) => `git clone ${c.url}`).join('\n')}\n`);
-  return 0;
+}
+
+/** Every command; a new one is a `(program, act) => void` added here. */
+const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, registerAws, registerAudit, registerExplain, registerProfiles, registerSchema];
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0   success
+  1   error (invalid organization file, AWS error, refused output folder, …)
+  2   changes or differences (plan --detailed-exitcode, verify)
+  64  usage error (unknown command or option, missing argument)`;
+
+function version(): string {
+  for (const dir of [join(__dirname, '..'), join(__dirname, '..', '..')]) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+function buildProgram(act: Act): Command {
+  const program = new Command('xstack')
+    .description('Compile a cross-account CodeCommit → CodePipeline organization to plain CloudFormation, and roll it out with StackSets.')
+    .version(version(), '-V, --version')
+    .addHelpText('after', `${EXIT_CODES_HELP}\n\nRun 'xstack help COMMAND' for a command's options.`)
+    .showHelpAfterError("(run 'xstack help' or 'xstack COMMAND --help' for usage)")
+    .exitOverride()
+    // Set before the commands are added: they inherit it.
+    .configureOutput({
+      writeOut: out,
+      writeErr: (text) => void process.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'xstack: ')),
+    });
+  for (const register of COMMANDS) register(program, act);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run 'xstack ${command.name()} --help' for usage)`);
+  return program;
+}
+
+/**
+ * Stdout's (or stderr's) reader may go away (`xstack plan … | head`): further output is
+ * dropped and the command finishes (a deploy is not cut short by a closed
+ * pager); its exit code stays what it would have been.
+ */
+function surviveClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
+}
+
+/**
+ * The AWS SDK warns on Node 20 that releases after January 2027 need Node 22
+ * (8 lines on every AWS command). The README states the supported versions;
+ * the SDK's own switch turns off exactly that one warning, and only when the
+ * user has not set it (https://github.com/aws/aws-sdk-js-v3/issues/7983).
+ */
+function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let args: Args;
+  let code: number = EXIT.ok;
+  let context: RunContext = { command: '', options: {} };
+  const act: Act =
+    (fn) =>
+    async (...args) => {
+      const command = args[args.length - 1] as Command;
+      context = { command: command.name(), options: command.opts() };
+      code = await fn(...args);
+    };
+  const program = buildProgram(act);
+  // `xstack help compil`: commander would print the overview; say which command is unknown, with its did-you-mean.
+  const [first, second] = argv;
+  if (first === 'help' && second !== undefined && !program.commands.some((c) => c.name() === second)) argv = [second];
   try {
-    args = parseArgs(argv);
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    if (error.message) process.stderr.write(`xstack: ${error.message}\n`);
-    (error.message ? process.stderr : process.stdout).write(`${USAGE}\n`);
-    return error.message ? 2 : 0;
-  }
-  try {
-    if (args.command === 'compile') return compileCommand(args);
-    if (args.command === 'profiles') return profilesCommand(args);
-    if (args.command === 'audit') return auditCommand(args);
-    if (args.command === 'explain') return explainCommand(args);
-    // The deployer and the AWS SDK load only for the commands that talk to AWS.
-    const { awsCommand } = await import('./deploy/command.js');
-    return await awsCommand(args.command as 'plan' | 'deploy' | 'destroy' | 'verify', compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
-  } catch (error) {
-    if (error instanceof XstackError || error instanceof UsageError) {
-      process.stderr.write(`xstack: ${error.message}\n`);
-      if (args.command === 'compile') process.stderr.write(`${args.out} was left as it was.\n`);
-      return 1;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof UsageError) {
+      process.stderr.write(`xstack: ${error.message}\n(run 'xstack ${context.command} --help' for usage)\n`);
+      return EXIT.usage;
     }
-    throw error;
+    const message = userMessage(error, context.options);
+    if (message === undefined) throw error;
+    process.stderr.write(`xstack: ${message}\n`);
+    if (context.command === 'compile' && (error instanceof OrgFileError || error instanceof CompileError)) process.stderr.write(`${String(context.options.out ?? 'dist')} was left as it was.\n`);
+    return EXIT.error;
   }
 }
 
 if (require.main === module) {
+  surviveClosedPipe();
+  quietNodeVersionWarning();
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error) => {
-      process.stderr.write(`xstack: internal error: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`xstack: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = EXIT.error;
     },
   );
 }

@@ -1,3 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
 /** One problem in a file the user wrote, located as precisely as we can. */
 export interface Problem {
   file: string;
@@ -54,4 +58,74 @@ export class PolicyError extends XstackError {
   constructor(message: string) {
     super('POLICY_INVALID', message);
   }
+}
+
+/** Exit codes of the command line. 64 is EX_USAGE from sysexits.h: a usage error must never read as "changes" (2). */
+export const EXIT = { ok: 0, error: 1, changes: 2, usage: 64 } as const;
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  EEXIST: 'exists, and is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EBUSY: 'is busy (in use)',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'is on a read-only file system',
+};
+
+/** The shared config and credentials files, where the AWS CLI and SDKs look for them. */
+function awsConfigFiles(): string[] {
+  const home = homedir();
+  return [process.env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config'), process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials')];
+}
+
+/** `[profile NAME]` in the config file, `[NAME]` in either (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html). */
+function profileDefined(name: string, files: readonly string[]): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const section = new RegExp(`^\\s*\\[\\s*(?:profile\\s+)?${escaped}\\s*\\]\\s*$`, 'm');
+  return files.some((file) => existsSync(file) && section.test(readFileSync(file, 'utf8')));
+}
+
+/** Network failures that mean the endpoint cannot be reached at all. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+const codeOf = (error: unknown): string | undefined => {
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown[] };
+  if (typeof e?.code === 'string') return e.code;
+  // An AggregateError (every address of a host refused) or a wrapped cause.
+  if (Array.isArray(e?.errors)) return e.errors.map(codeOf).find(Boolean);
+  return e?.cause ? codeOf(e.cause) : undefined;
+};
+
+/**
+ * One line for an error the user can act on, or undefined for a bug. `options`
+ * are the command's options (profile, endpoint) so the line can name them.
+ */
+export function userMessage(error: unknown, options: { profile?: unknown; endpoint?: unknown; local?: unknown }): string | undefined {
+  if (error instanceof XstackError) return error.message;
+  if (!(error instanceof Error)) return undefined;
+  const e = error as NodeJS.ErrnoException;
+  const code = codeOf(error);
+  if (e.syscall && e.path && code && SYSTEM_ERRORS[code]) return `${e.path}: ${SYSTEM_ERRORS[code]}`;
+  const profile = typeof options.profile === 'string' ? options.profile : (process.env.AWS_PROFILE ?? undefined);
+  if (e.name === 'CredentialsProviderError' || /could not load credentials|Could not resolve credentials/i.test(e.message)) {
+    if (profile) {
+      const files = awsConfigFiles();
+      return profileDefined(profile, files)
+        ? `AWS profile '${profile}' gave no credentials (${e.message.split('\n')[0]}); if it signs in with IAM Identity Center, run 'aws sso login --profile ${profile}'`
+        : `there is no AWS profile '${profile}' in ${files.join(' or ')}; 'aws configure list-profiles' lists the profiles there`;
+    }
+    return `no AWS credentials found (environment, ~/.aws/config, SSO or instance role); pass --profile NAME, set AWS_PROFILE, or run 'aws configure' / 'aws sso login'`;
+  }
+  if (code && UNREACHABLE.has(code)) {
+    const endpoint = typeof options.endpoint === 'string' ? options.endpoint : (process.env.AWS_ENDPOINT_URL ?? 'the AWS endpoint');
+    return `cannot reach ${endpoint} (${code}); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy`;
+  }
+  if (e.name === 'TimeoutError') return `no answer from ${typeof options.endpoint === 'string' ? options.endpoint : 'AWS'} in time (${e.message}); check the endpoint and the network`;
+  // Any other error AWS answered with: its name and message say what was refused.
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (metadata?.httpStatusCode) return `AWS refused a call: ${e.name}: ${e.message.split('\n')[0]}`;
+  return undefined;
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeProfiles } from '../src/access/config-file';
@@ -222,6 +223,54 @@ region = eu-central-1
     const fresh = join(dir, 'new-config');
     expect(writeProfiles(fresh, 'govcloud', profiles).backup).toBeUndefined();
     expect(existsSync(fresh)).toBe(true);
+  });
+});
+
+describe('xstack profiles on stdout', () => {
+  const CLI = '.build/src/cli.js';
+  /** botocore's own config reader, the one the AWS CLI uses: every section of the file, or its error. */
+  const botocoreRead = (file: string) =>
+    spawnSync(
+      '.venv/bin/python',
+      ['-c', 'import json, sys, botocore.configloader as c; print(json.dumps(c.raw_config_parse(sys.argv[1], parse_subsections=False)))', file],
+      { encoding: 'utf8' },
+    );
+
+  it.each([
+    ['developer', ['--for', 'developer']],
+    ['SSO developer', ['--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer']],
+    ['CI', ['--for', 'ci']],
+  ])('%s: appended to an existing AWS config, botocore still reads every profile, old and new', (_name, args) => {
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const file = join(tempDir('append'), 'config');
+    const mine = '[default]\nregion = eu-west-1\n\n[profile mine]\nrole_arn = arn:aws:iam::999999999999:role/me\nsource_profile = default\n';
+    writeFileSync(file, mine);
+    appendFileSync(file, run.stdout);
+    const read = botocoreRead(file);
+    expect(read.status, read.stderr).toBe(0);
+    const sections = JSON.parse(read.stdout) as Record<string, Record<string, string>>;
+    expect(sections.default).toEqual({ region: 'eu-west-1' });
+    expect(sections['profile mine']).toEqual({ role_arn: 'arn:aws:iam::999999999999:role/me', source_profile: 'default' });
+    const org = loadOrgFile('parameters/example.yaml');
+    const generated = generateProfiles(org, args.includes('ci') ? { kind: 'ci' } : args.includes('corp') ? { kind: 'developer-sso', ssoSession: 'corp', ssoAccountId: '555555555555', ssoRoleName: 'Developer' } : { kind: 'developer', sourceProfile: 'default' });
+    for (const p of generated.profiles) expect(sections[`profile ${p.name}`]).toEqual(Object.fromEntries(p.settings));
+    expect(Object.keys(sections).sort()).toEqual(['default', 'profile mine', ...generated.profiles.map((p) => `profile ${p.name}`)].sort());
+    // The clone URLs are in the output, as comments.
+    for (const c of generated.cloneUrls) expect(run.stdout).toContain(`# git clone ${c.url}\n`);
+    // A later --write replaces the appended block instead of refusing it as foreign profiles.
+    expect(() => writeProfiles(file, org.name, generated.profiles)).not.toThrow();
+    expect(botocoreRead(file).status).toBe(0);
+  });
+
+  it('the old output (clone URLs as `git clone` lines) is what botocore rejects: the test would catch a regression', () => {
+    const file = join(tempDir('broken'), 'config');
+    // Each line reads as a key 'git clone codecommit' of the last profile; the second is a duplicate, and the file fails.
+    const clones = ['web-app', 'payments-api'].map((r) => `git clone codecommit::eu-west-1://acme-shared-services-developer@${r}\n`).join('');
+    writeFileSync(file, `[default]\nregion = eu-west-1\n\n# clone URLs (git-remote-codecommit)\n${clones}`);
+    const read = botocoreRead(file);
+    expect(read.status).not.toBe(0);
+    expect(read.stderr).toContain("ConfigParseError: Unable to parse config file");
   });
 });
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseOrg } from '../src/org/load';
-import { readPositioned, readQuick, type SourceNode } from '../src/org/source';
+import { ALIAS_MESSAGE, readPositioned, readQuick, type SourceNode } from '../src/org/source';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { ORG_FILES } from './helpers';
 
@@ -101,23 +101,40 @@ describe('the quick and the positioned org-file readers', () => {
     expect(root?.kind === 'map' && root.entries.map((e) => e.key)).toEqual(['10', '2', 'name']);
   });
 
-  it('read an alias as what it names, and cut a recursive one off instead of looping', () => {
-    expect(shape(readPositioned(DOCUMENTS.anchors).root)).toEqual(shape(readQuick(DOCUMENTS.anchors)!.root));
-    const recursive = readPositioned(DOCUMENTS['recursive alias']);
-    expect(JSON.stringify(shape(recursive.root))).toContain('"other":true');
+  it('refuse anchors and aliases: the quick reader hands them over, the positioned one names each without resolving it', () => {
+    for (const name of ['anchors', 'recursive alias', 'merge key']) {
+      expect(readQuick(DOCUMENTS[name]), name).toBeUndefined();
+      const read = readPositioned(DOCUMENTS[name]);
+      expect(read.root, name).toBeUndefined();
+      expect(read.errors.length, name).toBeGreaterThan(0);
+      expect(read.errors.every((e) => e.message.endsWith(ALIAS_MESSAGE)), name).toBe(true);
+    }
+    expect(readPositioned(DOCUMENTS.anchors).errors.map((e) => e.message.split(':')[0])).toEqual(['&d', '*d', '*d', '&n', '*n']);
+    expect(readPositioned(DOCUMENTS['recursive alias']).errors.map((e) => e.message.split(':')[0])).toEqual(['&x', '*x']);
+  });
+
+  it('stay bounded on an alias bomb: reported once a line, nothing expanded', () => {
+    // Nine levels of ten aliases each: 10^9 strings if expanded (the "billion laughs").
+    const levels = ['a: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i <= 9; i++) levels.push(`${'b'.repeat(i)}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]`);
+    const bomb = `${levels.join('\n')}\n`;
+    expect(readQuick(bomb)).toBeUndefined();
+    const read = readPositioned(bomb);
+    expect(read.errors.map((e) => read.lines.linePos(e.offset).line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(() => parseOrg(bomb, 'bomb.yaml')).toThrow(/^10 problems in the organization file:\n {2}bomb\.yaml:1:\d+: \(yaml\): &a0: anchors and aliases/);
   });
 });
 
 describe('an org file', () => {
   const example = readFileSync('parameters/example.yaml', 'utf8');
 
-  it('may share settings through anchors and aliases', () => {
-    // The second pipeline takes the first one's deploy settings by alias instead of its own defaults.
-    const written = example.replace(/(\n  payments-api:\n    repository:[\s\S]*?\n    deploy:\n      type: codedeploy\n)/, (m) => m.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.OneAtATime\n      ec2TagKey: Environment\n'));
+  it('may not share settings through anchors and aliases (the format needs none; they are refused, with their lines)', () => {
     const shared = example.replace(/\n    deploy:\n      type: codedeploy\n      deploymentConfig/, '\n    deploy: &deploy\n      type: codedeploy\n      deploymentConfig').replace(/(\n  payments-api:\n    repository:[\s\S]*?\n    deploy:)\n      type: codedeploy\n/, '$1 *deploy\n');
     expect(shared).toContain('*deploy');
-    expect(parseOrg(shared, 'example.yaml')).toEqual(parseOrg(written, 'example.yaml'));
-    expect(readQuick(shared)).toBeDefined();
+    const line = (text: string) => shared.split('\n').findIndex((l) => l.includes(text)) + 1;
+    expect(() => parseOrg(shared, 'example.yaml')).toThrow(
+      new RegExp(`example\\.yaml:${line('&deploy')}:\\d+: \\(yaml\\): &deploy: anchors and aliases[\\s\\S]*example\\.yaml:${line('*deploy')}:\\d+: \\(yaml\\): \\*deploy: anchors and aliases`),
+    );
   });
 
   it('with a problem is reported with lines, from the positioned reading', () => {

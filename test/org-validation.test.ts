@@ -1,6 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OrgFileError, formatProblem } from '../src/errors';
-import { parseOrg } from '../src/org/load';
+import { OrgFileError, XstackError, formatProblem } from '../src/errors';
+import { loadOrgFile, parseOrg } from '../src/org/load';
+import { tempDir } from './helpers';
 
 const VALID = `organization:
   partition: aws
@@ -70,6 +73,28 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /access\.developers\.requireMfa: cannot be satisfied by federated roles \(access\.developers\.assumedBy\[0\]\)/,
   },
   { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
+  // Names AWS treats as one (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html: "Names are not distinguished by case").
+  { name: 'two pipelines differing only in case', edit: (t) => `${t}  Web-App:\n    repository: web-app\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`, expected: /^org\.yaml:23:3: pipelines\.Web-App: 'Web-App' differs from 'web-app' only in case; both would make the same IAM role names/ },
+  { name: 'two repositories differing only in case', edit: (t) => t.replace('pipelines:', '  Web-App:\n    account: src\npipelines:'), expected: /^org\.yaml:16:3: repositories\.Web-App: 'Web-App' differs from 'web-app' only in case/ },
+  // A name's rules apply where it is declared, not only where a pipeline refers to it.
+  { name: 'repository declared as infra.git, used by no pipeline', edit: (t) => t.replace('pipelines:', '  infra.git:\n    account: src\npipelines:'), expected: /^org\.yaml:16:3: repositories\.infra\.git: repository names may not end in \.git; expected a CodeCommit repository name/ },
+  { name: "repository declared as '..'", edit: (t) => t.replace('pipelines:', '  "..":\n    account: src\npipelines:'), expected: /repositories\.\.\.: '\.\.' is reserved/ },
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+  ...['xn--acme', 'sthree', 'amzn-s3-demo'].map((prefix) => ({
+    name: `prefix ${prefix}: bucket names S3 reserves`,
+    edit: (t: string) => t.replace('prefix: acme', `prefix: ${prefix}`),
+    expected: new RegExp(`^org\\.yaml:4:9: prefix: '${prefix}' makes a name AWS rejects: S3 bucket name '${prefix}-artifacts-111111111111-eu-west-1' starts with '${prefix.startsWith('xn') ? 'xn--' : prefix.startsWith('sthree') ? 'sthree-' : 'amzn-s3-demo-'}', which S3 reserves`),
+  })),
+];
+
+/** YAML mistakes people make, and the one line each gets, in their terms. */
+const yamlMistakes: Array<[string, string, string]> = [
+  ['a second document', `${VALID}---\nprefix: other\n`, "org.yaml:23:1: (yaml): a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own; expected valid YAML"],
+  ['a missing colon', VALID.replace('  region: eu-west-1', '  region eu-west-1'), "org.yaml:3:3: (yaml): this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?); expected valid YAML"],
+  ['a tab', VALID.replace('    role: source', '\trole: source'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected valid YAML'],
+  ['two tabs', VALID.replace('    role: source', '\trole: source').replace('    role: pipeline', '\trole: pipeline'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected valid YAML'],
+  ['an unclosed quote', VALID.replace('role: source', 'role: "source'), 'org.yaml:8:18: (yaml): a quoted value is not closed (it opens here); expected valid YAML'],
+  ['a value starting with @', VALID.replace('dev: main', 'dev: @main'), "org.yaml:20:12: (yaml): an unquoted value cannot start with reserved character @; put the value in quotes; expected valid YAML"],
 ];
 
 describe('organization file validation', () => {
@@ -82,6 +107,16 @@ describe('organization file validation', () => {
   it.each(cases)('rejects: $name', ({ edit, expected }) => {
     const problems = problemsOf(edit(VALID));
     expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it.each(yamlMistakes)('says what is wrong with YAML in the user\'s terms, once a line: %s', (_name, text, expected) => {
+    const problems = problemsOf(text);
+    expect(problems[0]).toBe(expected);
+    expect(problems.join('\n')).not.toMatch(/parseAllDocuments|Implicit keys|Plain value/);
+    const lines = problems.map((p) => p.split(':')[1]);
+    expect(new Set(lines).size).toBe(lines.length);
+    // Only the lines that are wrong: no follow-on errors on the fine lines after them.
+    expect(lines).toEqual(_name === 'two tabs' ? ['8', '11'] : [problems[0].split(':')[1]]);
   });
 
   it('reports every problem of the file at once, in file order', () => {
@@ -143,5 +178,49 @@ describe('access section', () => {
     expect(problemsOf(access('10.0.0.0/16'))).toEqual([
       "org.yaml:26:18: access.developers.assumedBy[0].account: there is no account 'nobody'; expected one of: src, dev",
     ]);
+  });
+});
+
+describe('the org file as bytes', () => {
+  const write = (bytes: Uint8Array) => {
+    const file = join(tempDir('bytes'), 'org.yaml');
+    writeFileSync(file, bytes);
+    return file;
+  };
+  const problemsOfFile = (file: string) => {
+    try {
+      loadOrgFile(file);
+    } catch (error) {
+      expect(error).toBeInstanceOf(OrgFileError);
+      return (error as OrgFileError).problems.map(formatProblem);
+    }
+    throw new Error('expected the file to be rejected');
+  };
+
+  it('reads UTF-8, with or without a byte order mark, non-ASCII text kept', () => {
+    const text = VALID.replace('    account: src', '    account: src\n    description: Zürich — 東京');
+    expect(loadOrgFile(write(Buffer.from(text))).repositories[0].description).toBe('Zürich — 東京');
+    expect(loadOrgFile(write(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(VALID)]))).prefix).toBe('acme');
+  });
+
+  it('refuses a byte that is not UTF-8 with its line and byte offset, instead of a U+FFFD in a template', () => {
+    // Latin-1 'ü' (0xFC) in a description on line 16.
+    const text = Buffer.from(VALID.replace('    account: src', '    account: src\n    description: Zxrich'));
+    const offset = text.indexOf('Zxrich') + 1;
+    text[offset] = 0xfc;
+    const file = write(text);
+    expect(problemsOfFile(file)).toEqual([`${file}:16:1: (encoding): byte 0xFC at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?); expected UTF-8 text (save the file as UTF-8)`]);
+  });
+
+  it('refuses a truncated sequence and an overlong encoding, and UTF-16', () => {
+    expect(problemsOfFile(write(Buffer.concat([Buffer.from('prefix: a'), Buffer.from([0xe2, 0x82])])))[0]).toMatch(/:1:1: \(encoding\): byte 0xE2 at byte offset 9 is not valid UTF-8/);
+    expect(problemsOfFile(write(Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xc0, 0xaf])])))[0]).toMatch(/:2:1: \(encoding\): byte 0xC0 at byte offset 8 is not valid UTF-8/);
+    expect(problemsOfFile(write(Buffer.from(`\ufeff${VALID}`, 'utf16le')))[0]).toMatch(/:1:1: \(encoding\): the file is UTF-16; expected UTF-8/);
+  });
+
+  it('a missing file or a folder is one line naming it', () => {
+    const dir = tempDir('not-a-file');
+    expect(() => loadOrgFile(join(dir, 'nope.yaml'))).toThrow(new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${join(dir, 'nope.yaml')}: there is no such file; give the path of an org file such as parameters/example.yaml`));
+    expect(() => loadOrgFile(dir)).toThrow(/: it is a folder; give the path of an org file/);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import jsYaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -99,18 +99,17 @@ describe('determinism and dist/', () => {
     writeFileSync(bad, readFileSync('parameters/example.yaml', 'utf8').replace('"444444444444"', '"4444"'));
     const run = spawnSync('node', [CLI, 'compile', 'parameters/example.yaml', bad, '--out', out], { encoding: 'utf8' });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`${bad}:21:9: accounts.prod.id: '4444' is not 12 digits`);
+    expect(run.stderr).toContain(`${bad}:22:9: accounts.prod.id: '4444' is not 12 digits`);
     expect(run.stderr).toContain("1 problem in the organization file");
     expect(run.stderr).toContain("was left as it was");
     expect(readTree(out)).toEqual(before);
     expect(readdirSync(dir).sort()).toEqual(['bad.yaml', 'dist']);
   });
 
-  it('prints usage and exits 2 on unknown commands', () => {
+  it('exits 64 (a usage error, never 2: "changes") on unknown commands, pointing to the help', () => {
     const run = spawnSync('node', [CLI, 'deploy-everything'], { encoding: 'utf8' });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/unknown command 'deploy-everything'[\s\S]*usage:[\s\S]*xstack compile[\s\S]*xstack deploy/);
-    expect(existsSync(CLI)).toBe(true);
+    expect(run.status).toBe(64);
+    expect(run.stderr).toBe("xstack: unknown command 'deploy-everything'\n(run 'xstack help' or 'xstack COMMAND --help' for usage)\n");
   });
 });
 

@@ -77,6 +77,17 @@ export function renderProfiles(profiles: readonly Profile[]): string {
   return profiles.map((p) => `[profile ${p.name}]\n${p.settings.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`).join('\n');
 }
 
+/**
+ * What `xstack profiles` prints: the same marked block `--write` maintains
+ * (so a later `--write` replaces an appended copy instead of clashing with
+ * it), the clone URLs as comments. Every line is config-file syntax, so
+ * `>> ~/.aws/config` leaves a file the AWS CLI and SDKs still read.
+ */
+export function renderProfileConfig(orgName: string, generated: GeneratedProfiles): string {
+  const urls = generated.cloneUrls.map((c) => `# git clone ${c.url}\n`).join('');
+  return `${begin(orgName)}\n${renderProfiles(generated.profiles)}${urls ? `\n# clone URLs (git-remote-codecommit):\n${urls}` : ''}${end(orgName)}\n`;
+}
+
 const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
 const end = (org: string) => `# <<< xstack ${org} <<<`;
 

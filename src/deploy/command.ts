@@ -1,5 +1,5 @@
 /** plan / deploy / destroy / verify for the CLI: sets up AWS (or the local emulator), renders events and results. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -8,6 +8,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
+import { desiredStackSets } from './desired';
 import type { DeployEvent, RunSummary } from './events';
 import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
 
@@ -22,6 +23,16 @@ function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>
 }
 
 /**
+ * A line cut to the terminal's width: a line that wrapped would take two rows
+ * while the redraw moves up one per line, and the display would garble.
+ */
+export function fitLine(line: string, columns: number | undefined): string {
+  const chars = [...line];
+  if (!columns || chars.length < columns) return line;
+  return `${chars.slice(0, Math.max(columns - 2, 1)).join('')}…`;
+}
+
+/**
  * On a terminal: the current wave as one line per stage, redrawn in place
  * (ANSI cursor movement), finished waves left above it. Otherwise (CI logs):
  * one plain line per event.
@@ -32,7 +43,7 @@ function renderTty(started: number) {
   let header = '';
   let drawn = 0;
   const draw = () => {
-    const out = [header, ...lines.values()];
+    const out = [header, ...lines.values()].map((l) => fitLine(l, process.stdout.columns));
     process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}F` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     drawn = out.length;
   };
@@ -76,18 +87,18 @@ function printSummary(s: RunSummary): void {
   }
 }
 
-function printPlan(plans: StackSetPlan[]): void {
+function printPlan(plans: StackSetPlan[], stream: NodeJS.WritableStream = process.stdout): void {
   for (const p of plans) {
-    process.stdout.write(`${p.action === 'create' ? '+' : p.action === 'update' ? '~' : '='} ${p.stackSet}: ${p.action}\n`);
+    stream.write(`${p.action === 'create' ? '+' : p.action === 'update' ? '~' : '='} ${p.stackSet}: ${p.action}\n`);
     if (p.action === 'unchanged') continue;
-    if (p.addAccounts.length) process.stdout.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
-    if (p.removeAccounts.length) process.stdout.write(`    instances to remove: ${p.removeAccounts.join(', ')}\n`);
-    if (p.templateChanged && p.templateDiff) process.stdout.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
-    for (const c of p.parameterChanges) process.stdout.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
+    if (p.addAccounts.length) stream.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
+    if (p.removeAccounts.length) stream.write(`    instances to remove: ${p.removeAccounts.join(', ')}\n`);
+    if (p.templateChanged && p.templateDiff) stream.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
+    for (const c of p.parameterChanges) stream.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
   }
   const changes = plans.filter((p) => p.action !== 'unchanged');
   const n = (a: string) => plans.filter((p) => p.action === a).length;
-  process.stdout.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
+  stream.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
 }
 
 /** Each pipeline account's stacks with their parameters: the wiring, as deployed. */
@@ -104,22 +115,81 @@ async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: 
   }
 }
 
-async function confirm(question: string): Promise<boolean> {
+async function confirm(question: string, output: NodeJS.WritableStream = process.stdout): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = createInterface({ input: process.stdin, output });
   const answer = await rl.question(question);
   rl.close();
   return answer.trim().toLowerCase() === 'yes';
 }
 
-function readManifestHashes(file: string): Map<string, string> {
-  let manifest: { files?: Record<string, { sha256: string }> };
-  try {
-    manifest = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; run 'make compile' or pass --manifest`);
+/** Who and where a change is made as: shown before anything is changed. */
+async function callerLine(aws: Aws, region: string): Promise<string> {
+  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+  return `as ${identity.Arn} (account ${identity.Account}), StackSets in ${region}`;
+}
+
+/**
+ * deploy: the plan first, then a question, as cdk deploy does with
+ * --require-approval any-change
+ * (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.cloud_assembly_schema.RequireApproval.html).
+ * Without a terminal to ask on, changes need --yes or --require-approval never.
+ */
+async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, options: Parameters<typeof plan>[2], json: boolean): Promise<void> {
+  const plans = await plan(compiled, aws, { ...options, onEvent: undefined });
+  const changes = plans.filter((p) => p.action !== 'unchanged');
+  if (changes.length === 0) return;
+  const stream = json ? process.stderr : process.stdout;
+  printPlan(plans, stream);
+  const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...p.parameterChanges.map((c) => c.account)]));
+  const who = await callerLine(aws, region);
+  const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
+  if (!process.stdin.isTTY) {
+    throw new XstackError('NOT_CONFIRMED', `deploy would change ${what} ${who}; there is no terminal to ask on, so nothing was changed: pass --yes (or --require-approval never) to deploy without asking`);
   }
-  return new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
+  if (!(await confirm(`\nDeploy: change ${what} ${who}? Type 'yes': `, stream))) throw new XstackError('NOT_CONFIRMED', 'deploy was not confirmed; nothing was changed');
+}
+
+/** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */
+async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, deleteRetained: boolean, json: boolean): Promise<void> {
+  const stream = json ? process.stderr : process.stdout;
+  const who = await callerLine(aws, region);
+  const listing = [...desiredStackSets(compiled)]
+    .reverse()
+    .map((d) => `  - ${d.name}: ${d.stage.targets.length} instance${d.stage.targets.length === 1 ? '' : 's'} (${d.stage.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
+  const retained = deleteRetained
+    ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
+    : 'artifact buckets, keys and repositories stay';
+  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.\n`);
+  if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
+  if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {
+    throw new XstackError('NOT_CONFIRMED', 'destroy was not confirmed; nothing was changed');
+  }
+}
+
+const hashesOf = (manifest: { files?: Record<string, { sha256: string }> }) => new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
+
+function readManifestHashes(file: string): Map<string, string> {
+  try {
+    return hashesOf(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now`);
+  }
+}
+
+/**
+ * What verify compares with: --manifest FILE, or else the compile of the org
+ * file as it is now (what deploy deploys), never a dist/ that may predate an
+ * edit; a stale dist/<org>/manifest.json is mentioned on stderr.
+ */
+function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined): Map<string, string> {
+  if (manifestFile) return readManifestHashes(manifestFile);
+  const fresh = compiled.files.get('manifest.json')!;
+  const committed = join('dist', compiled.org.name, 'manifest.json');
+  if (existsSync(committed) && readFileSync(committed, 'utf8') !== fresh) {
+    process.stderr.write(`note: ${committed} is older than ${compiled.org.file}; verify compares with ${compiled.org.file} as it is now (run 'xstack compile' to update dist/)\n`);
+  }
+  return hashesOf(JSON.parse(fresh));
 }
 
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
@@ -128,7 +198,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
   try {
     if (flags.has('--local')) {
       local = await startLocalAws();
-      process.stdout.write(`local AWS (moto) at ${local.endpoint}\n`);
+      // On stderr with --json: stdout holds the JSON document only.
+      (flags.has('--json') ? process.stderr : process.stdout).write(`local AWS (moto) at ${local.endpoint}\n`);
     }
     const aws = new Aws({
       region: options.get('--region') ?? compiled.org.region,
@@ -150,7 +221,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       return flags.has('--detailed-exitcode') && changes ? 2 : 0;
     }
     if (command === 'verify') {
-      const hashes = readManifestHashes(options.get('--manifest') ?? join('dist', compiled.org.name, 'manifest.json'));
+      const hashes = expectedHashes(compiled, options.get('--manifest'));
       const result = await verify(compiled, aws, hashes, deployOptions);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
@@ -160,18 +231,16 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       }
       return result.differences.length > 0 || result.drift.some((d) => d.includes('has drifted')) ? 2 : 0;
     }
-    if (command === 'destroy' && !flags.has('--yes') && !local) {
-      const what = flags.has('--delete-retained') ? ' and delete its artifact buckets (emptied) and keys (scheduled, 7 days)' : '';
-      if (!(await confirm(`Destroy every StackSet of ${compiled.org.file}${what}? Type 'yes': `))) {
-        throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation: answer yes, or pass --yes');
-      }
-    }
+    // The local emulator is started for this run and gone after it: nothing to ask about.
+    const region = options.get('--region') ?? compiled.org.region;
+    if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, flags.has('--delete-retained'), flags.has('--json'));
+    if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
     const result =
       command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, { ...deployOptions, deleteRetained: flags.has('--delete-retained') });
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printSummary(result);
     const failed = result.stages.some((s) => s.result === 'failed');
-    if (local && command === 'deploy' && !failed) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
+    if (local && command === 'deploy' && !failed && !flags.has('--json')) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
     return failed ? 1 : 0;
   } finally {
     await local?.stop();

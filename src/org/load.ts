@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
-import { OrgFileError } from '../errors';
+import { OrgFileError, XstackError } from '../errors';
 import { Names, nameProblem } from '../naming';
 import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
@@ -16,11 +16,29 @@ const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
 
 /** https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html */
-const repositoryName = str({
+const REPOSITORY_NAME = {
   expected: 'a CodeCommit repository name: 1 to 100 letters, digits, ".", "_" or "-", not ending in ".git"',
   pattern: /^[\w.-]{1,100}$/,
-  refine: (v) => (v.endsWith('.git') ? 'repository names may not end in .git' : v === '.' || v === '..' ? `'${v}' is reserved` : undefined),
-});
+  refine: (v: string) => (v.endsWith('.git') ? 'repository names may not end in .git' : v === '.' || v === '..' ? `'${v}' is reserved` : undefined),
+};
+const repositoryName = str(REPOSITORY_NAME);
+
+/**
+ * Bucket names S3 reserves, by prefix and suffix
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+ * Artifact bucket names start with the prefix and end with the region, so
+ * it is the prefixes that the org's `prefix` can hit; the suffixes are
+ * checked on the whole name all the same.
+ */
+const RESERVED_BUCKET_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_BUCKET_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+export function reservedBucketName(bucket: string): string | undefined {
+  const prefix = RESERVED_BUCKET_PREFIXES.find((p) => bucket.startsWith(p));
+  if (prefix) return `S3 bucket name '${bucket}' starts with '${prefix}', which S3 reserves`;
+  const suffix = RESERVED_BUCKET_SUFFIXES.find((p) => bucket.endsWith(p));
+  return suffix ? `S3 bucket name '${bucket}' ends with '${suffix}', which S3 reserves` : undefined;
+}
 
 function cidrProblem(cidr: string): string | undefined {
   const [address, bits] = cidr.split('/');
@@ -53,6 +71,7 @@ const accountSchema = obj(
     id: required(
       str({
         expected: 'a 12-digit AWS account id in quotes, e.g. "123456789012"',
+        pattern: /^\d{12}$/,
         refine: (v) => (/^\d{12}$/.test(v) ? undefined : `'${v}' is not 12 digits`),
       }),
     ),
@@ -159,7 +178,7 @@ const accessSchema = obj(
   'access: developers and/or ci',
 );
 
-const orgSchema = partialObj(
+export const orgSchema = partialObj(
   {
     organization: required(
       obj(
@@ -173,7 +192,7 @@ const orgSchema = partialObj(
     ),
     prefix: required(str({ expected: 'lowercase letters, digits and hyphens, starting with a letter', pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/ })),
     accounts: required(mapOf(accountSchema, { keyExpected: `an account name (${NAME_EXPECTED})`, keyPattern: NAME, min: 2 })),
-    repositories: required(mapOf(repositorySchema, { keyExpected: 'a CodeCommit repository name', keyPattern: /^[\w.-]{1,100}$/, min: 1 })),
+    repositories: required(mapOf(repositorySchema, { keyExpected: REPOSITORY_NAME.expected, keyPattern: REPOSITORY_NAME.pattern, keyRefine: REPOSITORY_NAME.refine, min: 1 })),
     pipelines: required(mapOf(pipelineSchema, { keyExpected: 'a pipeline name: letters, digits and hyphens', keyPattern: /^[A-Za-z0-9][A-Za-z0-9-]*$/, min: 1 })),
     stackSets: optional(
       obj(
@@ -212,7 +231,52 @@ const orgSchema = partialObj(
 type Raw = NonNullable<ReturnType<typeof orgSchema>>['value'];
 
 export function loadOrgFile(file: string): Org {
-  return parseOrg(readFileSync(file, 'utf8'), file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
+  }
+  return parseOrg(decodeOrgFile(bytes, file), file);
+}
+
+/**
+ * The file's text, which must be UTF-8 (YAML 1.2 files are Unicode; UTF-8
+ * is what every editor writes by default). An invalid byte is an error naming
+ * its line and byte offset, never a silent U+FFFD that would reach a template.
+ */
+export function decodeOrgFile(bytes: Uint8Array, file: string): string {
+  const bom = (a: number, b: number) => bytes[0] === a && bytes[1] === b;
+  if (bom(0xff, 0xfe) || bom(0xfe, 0xff)) throw new OrgFileError([{ file, line: 1, column: 1, field: '(encoding)', message: 'the file is UTF-16', expected: 'UTF-8 (save the file as UTF-8)' }]);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const line = bytes.subarray(0, offset).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
+    const hex = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
+    throw new OrgFileError([
+      { file, line, field: '(encoding)', message: `byte 0x${hex} at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?)`, expected: 'UTF-8 text (save the file as UTF-8)' },
+    ]);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const [length, min, max] = b < 0x80 ? [1, 0, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : [0, 0, 0];
+    if (length === 0) return i;
+    for (let k = 1; k < length; k++) {
+      const c = bytes[i + k];
+      const [lo, hi] = k === 1 ? [min, max] : [0x80, 0xbf];
+      if (c === undefined || c < lo || c > hi) return i;
+    }
+    i += length;
+  }
+  return bytes.length - 1;
 }
 
 /**
@@ -336,6 +400,12 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     repositories.push({ name, account: r.account, description: r.description });
   }
 
+  // Repository names differing only in case: git clients on case-insensitive file systems (macOS, Windows) clone both into one folder.
+  reportCaseCollisions(repositories.map((r) => r.name), 'repositories', 'the same repository to git on macOS and Windows', ctx);
+  // Pipeline names go into IAM role and policy names, which "are not distinguished by case":
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+  reportCaseCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', 'the same IAM role names (IAM names are not distinguished by case)', ctx);
+
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix);
   const pipelines: Pipeline[] = [];
   for (const [name, p] of raw.pipelines ?? []) {
@@ -374,6 +444,8 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     .map(([rule, generated]) => nameProblem(rule, generated))
     .find((problem) => problem !== undefined);
   if (prefixProblem) ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${prefixProblem}`, 'a shorter prefix');
+  const reserved = names && reservedBucketName(names.artifactBucket(accounts[0]?.id ?? '000000000000', region ?? 'us-east-1'));
+  if (reserved) ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${reserved}`, `a prefix not starting with ${RESERVED_BUCKET_PREFIXES.join(', ')}`);
 
   const access = validateAccess(raw, accounts, declared, ctx);
   const stackSets = validateStackSets(raw, ctx);
@@ -401,6 +473,17 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     iamQuotas: raw.iamQuotas ?? {},
     access,
   };
+}
+
+/** Names that differ only in case are one name to the service they reach. */
+function reportCaseCollisions(names: readonly string[], section: string, why: string, ctx: Context): void {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined && first !== name) {
+      ctx.report(`${section}.${name}`, `'${name}' differs from '${first}' only in case; both would make ${why}`, `names that differ in more than case`);
+    } else seen.set(name.toLowerCase(), name);
+  }
 }
 
 function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => DeclaredNames, ctx: Context): Access {

@@ -42,7 +42,33 @@ export class Context {
   }
 }
 
-export type Check<T> = (node: SourceNode | undefined, path: string, ctx: Context) => T | undefined;
+/**
+ * A check, and the JSON Schema of what it accepts (./json-schema.ts): one
+ * source for the validator and for the schema editors read. The schema is
+ * the structural part: rules a schema cannot say (a refine, rules across
+ * fields) stay with the validator.
+ */
+export type Check<T> = ((node: SourceNode | undefined, path: string, ctx: Context) => T | undefined) & { readonly schema: JsonSchema };
+
+/** The subset of JSON Schema (draft 2020-12) the checks produce. */
+export interface JsonSchema {
+  type?: 'string' | 'boolean' | 'integer' | 'array' | 'object';
+  description?: string;
+  pattern?: string;
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  items?: JsonSchema;
+  minItems?: number;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
+  minProperties?: number;
+}
+
+const withSchema = <T>(check: (node: SourceNode | undefined, path: string, ctx: Context) => T | undefined, schema: JsonSchema): Check<T> =>
+  Object.assign(check, { schema });
 
 const describe = (node: SourceNode | undefined): string => {
   if (node === undefined) return 'nothing';
@@ -67,7 +93,8 @@ export interface StringRule {
 }
 
 export function str(rule: StringRule): Check<string> {
-  return (node, path, ctx) => {
+  const schema: JsonSchema = { type: 'string', description: rule.expected, ...(rule.oneOf ? { enum: rule.oneOf } : {}), ...(rule.pattern ? { pattern: rule.pattern.source } : {}) };
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'string') {
       const hint =
@@ -84,7 +111,7 @@ export function str(rule: StringRule): Check<string> {
       return undefined;
     }
     if (rule.pattern && !rule.pattern.test(value)) {
-      ctx.report(path, `'${value}' is not valid`, rule.expected, node);
+      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid`, rule.expected, node);
       return undefined;
     }
     const refined = rule.refine?.(value);
@@ -93,22 +120,22 @@ export function str(rule: StringRule): Check<string> {
       return undefined;
     }
     return value;
-  };
+  }, schema);
 }
 
 export function bool(): Check<boolean> {
-  return (node, path, ctx) => {
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'boolean') {
       ctx.report(path, `is ${describe(node)}`, 'true or false', node);
       return undefined;
     }
     return node.value;
-  };
+  }, { type: 'boolean' });
 }
 
 export function int(rule: { min: number; max: number }): Check<number> {
-  return (node, path, ctx) => {
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
       ctx.report(path, `is ${describe(node)}`, `a whole number from ${rule.min} to ${rule.max}`, node);
@@ -119,11 +146,11 @@ export function int(rule: { min: number; max: number }): Check<number> {
       return undefined;
     }
     return node.value;
-  };
+  }, { type: 'integer', minimum: rule.min, maximum: rule.max });
 }
 
 export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]> {
-  return (node, path, ctx) => {
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'seq') {
       ctx.report(path, `is ${describe(node)}, not a list`, 'a YAML list', node);
@@ -138,7 +165,7 @@ export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]>
       if (v !== undefined) out.push(v);
     });
     return out;
-  };
+  }, { type: 'array', items: item.schema, ...(rule.min ? { minItems: rule.min } : {}) });
 }
 
 /** Reports duplicate keys itself, naming both lines, instead of the parser's first-error-only message. */
@@ -162,12 +189,14 @@ export interface MapRule {
   /** What a valid key looks like, in words. */
   keyExpected: string;
   keyPattern: RegExp;
+  /** Further rule on a key, returning a message when it is wrong: the same rule as where the name is referenced. */
+  keyRefine?: (key: string) => string | undefined;
   min?: number;
 }
 
 /** A mapping from user-chosen names to values of one shape, order kept. */
 export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T]>> {
-  return (node, path, ctx) => {
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'map') {
       ctx.report(path, `is ${describe(node)}, not a mapping`, `a mapping of ${rule.keyExpected} to settings`, node);
@@ -178,8 +207,9 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
     for (const { key, keyNode, value: child } of pairs(node, path, ctx)) {
       const childPath = `${path}.${key}`;
       ctx.visit(childPath, keyNode);
-      if (!rule.keyPattern.test(key)) {
-        ctx.report(childPath, `'${key}' is not a valid name`, rule.keyExpected, keyNode);
+      const keyProblem = rule.keyPattern.test(key) ? rule.keyRefine?.(key) : `'${key}' is not a valid name`;
+      if (keyProblem) {
+        ctx.report(childPath, keyProblem, rule.keyExpected, keyNode);
         continue;
       }
       const v = value(child, childPath, ctx);
@@ -188,7 +218,13 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
       if (v !== undefined) out.push([key, v]);
     }
     return out;
-  };
+  }, {
+    type: 'object',
+    description: `a mapping of ${rule.keyExpected} to settings`,
+    propertyNames: { pattern: rule.keyPattern.source },
+    additionalProperties: value.schema,
+    ...(rule.min ? { minProperties: rule.min } : {}),
+  });
 }
 
 type Fields = Record<string, { check: Check<unknown>; required: boolean }>;
@@ -202,10 +238,10 @@ export const optional = <T>(check: Check<T>) => ({ check, required: false as con
 /** A mapping with known fields; unknown ones are reported with a "did you mean". Undefined unless every field is valid. */
 export function obj<F extends Fields>(fields: F, what: string): Check<Shape<F>> {
   const check = partialObj(fields, what);
-  return (node, path, ctx) => {
+  return withSchema((node, path, ctx) => {
     const result = check(node, path, ctx);
     return result?.complete ? (result.value as Shape<F>) : undefined;
-  };
+  }, check.schema);
 }
 
 /**
@@ -214,7 +250,14 @@ export function obj<F extends Fields>(fields: F, what: string): Check<Shape<F>> 
  * reported in one pass.
  */
 export function partialObj<F extends Fields>(fields: F, what: string): Check<{ value: Partial<Shape<F>>; complete: boolean }> {
-  return (node, path, ctx) => {
+  const schema: JsonSchema = {
+    type: 'object',
+    description: what,
+    properties: Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, field.check.schema])),
+    required: Object.entries(fields).filter(([, field]) => field.required).map(([key]) => key),
+    additionalProperties: false,
+  };
+  return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'map') {
       ctx.report(path || '(top level)', `is ${describe(node)}, not a mapping`, what, node);
@@ -249,7 +292,7 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
       }
     }
     return { value: out as Partial<Shape<F>>, complete };
-  };
+  }, schema);
 }
 
 /** The candidate within edit distance 2 (or sharing a 4-letter prefix), if any. */

@@ -7,9 +7,14 @@
  * it first and re-reads a file positioned as soon as anything is wrong with
  * it, so a file is only ever accepted on the quick reader's word when both
  * would accept it alike. test/org-readers.test.ts holds the two to that.
+ *
+ * Both readers are bounded: anchors and aliases (`&name`, `*name`) are
+ * refused, since an org file needs none and a few lines of nested aliases
+ * expand to gigabytes (the "billion laughs"); the quick reader stops at the
+ * first anchor, the positioned one reports each without resolving any.
  */
 import jsYaml from 'js-yaml';
-import type { Document, LineCounter, Node as YamlNode } from 'yaml';
+import type { LineCounter, Node as YamlNode } from 'yaml';
 
 export type SourceNode = ScalarNode | MapNode | SeqNode | OtherNode;
 export interface ScalarNode {
@@ -42,8 +47,10 @@ export interface OtherNode {
   offset?: number;
 }
 
-/** Deeper than any org file goes; also where a recursive alias is cut off. */
+/** Deeper than any org file goes. */
 const MAX_DEPTH = 32;
+
+export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepted in an organization file; write the settings out in full';
 
 export interface PositionedRead {
   root: SourceNode | undefined;
@@ -57,11 +64,36 @@ export function readPositioned(text: string): PositionedRead {
   const yaml = require('yaml') as typeof import('yaml');
   const lines = new yaml.LineCounter();
   const doc = yaml.parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
-  const errors = doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] }));
+  // After a syntax error the parser reads on out of step, and reports lines that are fine (a tab on one
+  // line: 'indentation does not line up' on the next keys). So: the first error, others of its kind
+  // (every line indented with a tab), and one error per line.
+  const first = doc.errors[0]?.code;
+  const found: PositionedRead['errors'] = doc.errors
+    .filter((e) => e.code === first)
+    .map((e) => ({ offset: e.pos[0], message: yamlErrorInWords(e.code, e.message.split('\n')[0]) }));
+  if (found.length === 0) {
+    // Found without resolving a single alias: the walk sees each node once.
+    yaml.visit(doc, {
+      Alias: (_, node) => void found.push({ offset: node.range?.[0] ?? 0, message: `*${node.source}: ${ALIAS_MESSAGE}` }),
+      Node: (_, node) => {
+        if ((yaml.isScalar(node) || yaml.isCollection(node)) && node.anchor) {
+          // The node starts after its anchor, possibly lines later: point at the `&name` itself.
+          const at = text.lastIndexOf(`&${node.anchor}`, node.range?.[0] ?? 0);
+          found.push({ offset: at >= 0 ? at : (node.range?.[0] ?? 0), message: `&${node.anchor}: ${ALIAS_MESSAGE}` });
+        }
+      },
+    });
+  }
+  const errorLines = new Set<number>();
+  // One error per line: what follows on the same line is mostly its echo.
+  const errors = found
+    .sort((a, b) => a.offset - b.offset)
+    .filter((e) => {
+      const line = lines.linePos(e.offset).line;
+      return errorLines.has(line) ? false : Boolean(errorLines.add(line));
+    });
   const convert = (node: unknown, depth: number): SourceNode | undefined => {
     if (node === null || node === undefined) return undefined;
-    // An alias reads as what it names, as it does for js-yaml.
-    if (yaml.isAlias(node)) return convert(node.resolve(doc as Document), depth);
     const offset = (node as YamlNode).range?.[0];
     if (depth > MAX_DEPTH) return { kind: 'other', offset };
     if (yaml.isScalar(node)) {
@@ -72,7 +104,7 @@ export function readPositioned(text: string): PositionedRead {
     }
     if (yaml.isMap(node)) {
       const entries = node.items.map((p): MapEntry => {
-        const key = yaml.isAlias(p.key) ? p.key.resolve(doc as Document) : p.key;
+        const key = p.key;
         const name = yaml.isScalar(key) ? key.value : yaml.isNode(key) ? key.toJSON() : key;
         return { key: String(name), keyOffset: (key as YamlNode | null)?.range?.[0], value: convert(p.value, depth + 1) };
       });
@@ -83,6 +115,37 @@ export function readPositioned(text: string): PositionedRead {
   };
   const root = errors.length > 0 ? undefined : convert(doc.contents, 0);
   return { root: root?.kind === 'scalar' && root.value === null ? undefined : root, errors, lines };
+}
+
+/**
+ * A YAML syntax error in the words of someone editing an org file, not the
+ * parser's (`please use YAML.parseAllDocuments()`, `Implicit keys need to be
+ * on a single line`). Codes: https://eemeli.org/yaml/#errors
+ */
+function yamlErrorInWords(code: string, message: string): string {
+  switch (code) {
+    case 'MULTIPLE_DOCS':
+      return "a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own";
+    case 'MULTILINE_IMPLICIT_KEY':
+      return "this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?)";
+    case 'TAB_AS_INDENT':
+      return 'indented with a tab; YAML indents with spaces only';
+    case 'BAD_INDENT':
+      return /flow (sequence|collection|mapping)/i.test(message)
+        ? "a '[' or '{' is not closed before this line"
+        : 'the indentation does not line up: keys of one mapping start in the same column, nested keys further right';
+    case 'MISSING_CHAR':
+      if (/quote/i.test(message)) return 'a quoted value is not closed (it opens here)';
+      if (/followed by map values/i.test(message)) return "this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?)";
+      return `a closing character is missing (${message})`;
+    case 'BAD_SCALAR_START':
+      return `${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`;
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'UNEXPECTED_TOKEN':
+      return `${message} (is a ':' or '-' misplaced, or the indentation off?)`;
+    default:
+      return message;
+  }
 }
 
 /**
@@ -117,12 +180,16 @@ const UNORDERED_KEY = /^(?:0|[1-9][0-9]{0,9})$|^__proto__$/;
 /**
  * js-yaml's reading without positions, or undefined where it cannot stand in
  * for the positioned reader: a syntax error, a duplicate key, an unknown tag,
- * more than one document, or a key whose order a plain object would lose.
+ * more than one document, an anchor, or a key whose order a plain object would lose.
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
   let data: unknown;
   try {
-    data = jsYaml.load(text, { schema: coreSchema });
+    // Thrown at the first anchor: aliases are refused, and the positioned reader says where.
+    const listener = (event: jsYaml.EventType, state: jsYaml.State) => {
+      if (event === 'close' && (state as unknown as { anchor: string | null }).anchor !== null) throw new Error('anchor');
+    };
+    data = jsYaml.load(text, { schema: coreSchema, listener });
   } catch {
     return undefined;
   }

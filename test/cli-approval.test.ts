@@ -1,0 +1,175 @@
+// deploy and destroy ask before changing anything, as cdk does: the plan (or
+// the list of StackSets to remove) with caller identity and region first;
+// without a terminal, --yes / --require-approval never. The built CLI against
+// moto's server on 127.0.0.1 (started here), stdin not a terminal.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Aws } from '../src/deploy/clients';
+import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { compileFile } from './helpers';
+
+const CLI = resolve('.build/src/cli.js');
+const EXAMPLE = 'parameters/example.yaml';
+const example = compileFile(EXAMPLE);
+
+let local: LocalAws;
+let aws: Aws;
+let caller: string;
+beforeAll(async () => {
+  local = await startLocalAws();
+  aws = new Aws({ region: example.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+  caller = identity.Arn!;
+  await prepareLocalOrg(example.org, aws, identity.Account!);
+}, 60_000);
+afterAll(async () => {
+  await local?.stop();
+});
+
+/** The CLI with stdin a pipe (not a terminal), credentials for moto, nothing else of the user's environment. */
+function xstack(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn('node', [CLI, ...args, '--endpoint', local.endpoint], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * The CLI on a terminal (a pseudo-terminal from Python's pty module): waits
+ * for the question, answers, returns everything the terminal showed and the
+ * exit code.
+ */
+function xstackOnTerminal(args: string[], answer: string, columns = 200): { code: number; screen: string } {
+  const driver = `
+import os, pty, sys, json, fcntl, termios, struct
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp('node', ['node'] + sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 50, ${columns}, 0, 0))
+screen = b''
+answered = False
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    screen += chunk
+    if not answered and b"Type 'yes': " in screen:
+        os.write(fd, ${JSON.stringify(`${answer}
+`)}.encode())
+        answered = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': screen.decode('utf-8', 'replace')}))
+`;
+  const run = spawnSync('.venv/bin/python', ['-c', driver, CLI, ...args, '--endpoint', local.endpoint], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  const result = JSON.parse(run.stdout) as { code: number; screen: string };
+  // Cursor movements (readline places the echoed answer with one) out; the terminal's \r\n as \n.
+  return { code: result.code, screen: result.screen.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r+\n/g, '\n') };
+}
+
+const stackSetNames = async () =>
+  ((await aws.cloudFormation().send(new ListStackSetsCommand({ Status: 'ACTIVE' }))).Summaries ?? []).filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName);
+
+describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
+  it('deploy on a terminal: shows the plan, asks naming caller and region; anything but yes changes nothing', async () => {
+    const run = xstackOnTerminal(['deploy', EXAMPLE], 'no');
+    expect(run.code).toBe(1);
+    expect(run.screen).toContain(`+ ${example.org.prefix}-pipeline-identity: create`);
+    expect(run.screen).toContain(`Deploy: change ${example.stages.length} StackSets of ${EXAMPLE} in ${example.org.accounts.length} accounts as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}? Type 'yes': no`);
+    expect(run.screen).toContain('xstack: deploy was not confirmed; nothing was changed');
+    expect(await stackSetNames()).toEqual([]);
+  });
+
+  it('deploy without a terminal: shows the plan and who/where, changes nothing, and says to pass --yes', async () => {
+    const run = await xstack(['deploy', EXAMPLE]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`+ ${example.org.prefix}-pipeline-identity: create`);
+    expect(run.stdout).toMatch(/plan: \d+ to create, 0 to update, 0 unchanged/);
+    expect(run.stderr).toBe(
+      `xstack: deploy would change ${example.stages.length} StackSets of ${EXAMPLE} in ${example.org.accounts.length} accounts as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}; there is no terminal to ask on, so nothing was changed: pass --yes (or --require-approval never) to deploy without asking\n`,
+    );
+    expect(await stackSetNames()).toEqual([]);
+  });
+
+  it('deploy --require-approval never deploys; a deploy with nothing to change does not ask', async () => {
+    const first = await xstack(['deploy', EXAMPLE, '--require-approval', 'never', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).stages).toHaveLength(example.stages.length);
+    expect((await stackSetNames()).length).toBe(example.stages.length);
+    const again = await xstack(['deploy', EXAMPLE]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('plan:');
+    expect(again.stdout).toMatch(/summary: \d+ unchanged/);
+  });
+
+  it('destroy without a terminal: lists every StackSet with its accounts, who and where, and removes nothing', async () => {
+    const run = await xstack(['destroy', EXAMPLE, '--delete-retained']);
+    expect(run.code).toBe(1);
+    const [header, ...lines] = run.stdout.trimEnd().split('\n');
+    expect(header).toBe(`destroy would remove, in this order, as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}:`);
+    expect(lines).toHaveLength(example.stages.length + 1);
+    expect(lines[lines.length - 1]).toContain('DELETE the artifact buckets');
+    const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
+    expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
+    expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');
+    expect((await stackSetNames()).length).toBe(example.stages.length);
+  });
+
+  it('verify after a deploy of an edited org compares with the org as it is now, not a stale dist/ manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-edited-'));
+    const edited = join(dir, 'example.yaml');
+    writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited'));
+    expect((await xstack(['deploy', edited, '--yes'])).code).toBe(0);
+    const run = await xstack(['verify', edited]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('verify: deployed StackSets match the manifest');
+    expect(run.stderr).toContain(`note: dist/example/manifest.json is older than ${edited}`);
+    // The committed manifest, asked for by name, does see the edit.
+    const stale = await xstack(['verify', edited, '--manifest', 'dist/example/manifest.json']);
+    expect(stale.code).toBe(2);
+    expect(stale.stdout).toContain('source-repositories-shared-services');
+  });
+
+  it('progress on a narrow terminal: every redrawn line fits its width', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-narrow-'));
+    const edited = join(dir, 'example.yaml');
+    writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited again'));
+    const run = xstackOnTerminal(['deploy', edited, '--yes'], 'unused', 40);
+    expect(run.code, run.screen).toBe(0);
+    const progress = run.screen.split('\n').filter((l) => /^(wave \d|  […+~=✗·-] )/.test(l));
+    expect(progress.length).toBeGreaterThan(example.stages.length);
+    expect(progress.filter((l) => [...l].length >= 40)).toEqual([]);
+    expect(progress.some((l) => l.endsWith('…'))).toBe(true);
+  });
+
+  it('verify --json and destroy --yes --json print one JSON document each, and destroy --yes does not ask', async () => {
+    const verified = await xstack(['verify', EXAMPLE, '--json', '--manifest', 'dist/example/manifest.json']);
+    expect(verified.code).toBe(2); // the edited org is deployed
+    expect(JSON.parse(verified.stdout).differences.length).toBeGreaterThan(0);
+    const destroyed = await xstack(['destroy', EXAMPLE, '--yes', '--json']);
+    // moto deletes neither an AWS::IAM::ManagedPolicy nor an AWS::EC2::RouteTable with its stack (test/README.md),
+    // so stages holding them fail here; what this test holds is that the run went ahead and stdout is one JSON document.
+    const result = JSON.parse(destroyed.stdout) as { stages: Array<{ result: string }> };
+    expect(result.stages).toHaveLength(example.stages.length);
+    expect(result.stages.filter((s) => s.result === 'deleted').length).toBeGreaterThan(0);
+    expect(destroyed.stdout).not.toContain('destroy would remove');
+  });
+});

@@ -1,0 +1,194 @@
+// The command line as a process: help, version, usage errors (exit 64),
+// one-line user errors without stack traces, output that survives a closed
+// pipe, --json that parses. AWS errors are provoked without leaving
+// 127.0.0.1: no credentials, an unknown profile, a closed local port.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fitLine } from '../src/deploy/command';
+import { tempDir } from './helpers';
+
+const CLI = resolve('.build/src/cli.js');
+const EXAMPLE = 'parameters/example.yaml';
+const COMMANDS = ['compile', 'plan', 'deploy', 'destroy', 'verify', 'audit', 'profiles', 'schema'];
+
+/** An environment with no AWS credentials anywhere and no instance metadata lookups (nothing leaves 127.0.0.1). */
+function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const home = tempDir('home');
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    XSTACK_MOTO_SERVER: process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server',
+    ...extra,
+  };
+}
+
+const xstack = (args: string[], env?: NodeJS.ProcessEnv) => spawnSync('node', [CLI, ...args], { encoding: 'utf8', env: env ?? process.env, timeout: 120_000 });
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Runs the CLI with stdout closed as soon as it starts, like `| head` that has read enough. */
+function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stderr }));
+  });
+}
+
+const oneLine = (text: string) => {
+  expect(text.split('\n').filter(Boolean), text).toHaveLength(1);
+  expect(text).not.toMatch(/\n\s+at |internal error/);
+};
+
+describe('help and version', () => {
+  it('--version prints the package version', () => {
+    const run = xstack(['--version']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+  });
+
+  it.each(COMMANDS)('%s: --help, -h and `xstack help COMMAND` print its usage and exit 0', (command) => {
+    const long = xstack([command, '--help']);
+    expect(long.status).toBe(0);
+    expect(long.stdout).toMatch(new RegExp(`^Usage: xstack ${command} \\[options\\]`));
+    expect(xstack([command, '-h']).stdout).toBe(long.stdout);
+    expect(xstack(['help', command]).stdout).toBe(long.stdout);
+  });
+
+  it('the overview lists every command and the exit codes', () => {
+    const run = xstack(['--help']);
+    expect(run.status).toBe(0);
+    for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(run.stdout).toContain('64  usage error');
+  });
+});
+
+describe('usage errors exit 64, never 2 (which means "changes")', () => {
+  it.each([
+    ['a misspelt command', ['compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
+    ['help for a misspelt command', ['help', 'compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
+    ['a misspelt option', ['compile', '--otu', 'x'], "xstack: unknown option '--otu'\n(Did you mean --out?)\n"],
+    ['an option of another command', ['compile', '--detailed-exitcode'], "xstack: unknown option '--detailed-exitcode'\n"],
+    ['--yes on plan', ['plan', EXAMPLE, '--yes'], "xstack: unknown option '--yes'\n"],
+    ['--json on compile', ['compile', '--json'], "xstack: unknown option '--json'\n"],
+    ['a missing org file argument', ['plan'], "xstack: missing required argument 'ORG_FILE'\n"],
+    ['two org files to plan', ['plan', EXAMPLE, EXAMPLE], 'xstack: too many arguments for \'plan\'. Expected 1 argument but got 2.\n'],
+    ['a missing option value', ['compile', '--out'], "xstack: option '--out <DIR>' argument missing\n"],
+    ['profiles without --for', ['profiles', EXAMPLE], "xstack: required option '--for <WHO>' not specified\n"],
+    ['profiles --for someone', ['profiles', EXAMPLE, '--for', 'admin'], "xstack: option '--for <WHO>' argument 'admin' is invalid. Allowed choices are developer, ci.\n"],
+    ['no command', [], 'Usage: xstack [options] [command]'],
+  ])('%s', (_name, args, expected) => {
+    const run = xstack(args);
+    expect(run.status, run.stderr).toBe(64);
+    expect(run.stderr.startsWith(expected), run.stderr).toBe(true);
+    expect(run.stdout).toBe('');
+  });
+
+  it('an inconsistent combination is a usage error too', () => {
+    const run = xstack(['profiles', EXAMPLE, '--for', 'ci', '--sso-role', 'x']);
+    expect(run.status).toBe(64);
+    expect(run.stderr).toBe("xstack: --source-profile and --sso-* apply to --for developer only\n(run 'xstack profiles --help' for usage)\n");
+  });
+});
+
+describe('user errors: one line, exit 1, no stack trace', () => {
+  it('a missing org file', () => {
+    const run = xstack(['plan', 'parameters/nope.yaml']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('xstack: cannot read the organization file parameters/nope.yaml: there is no such file; give the path of an org file such as parameters/example.yaml\n');
+  });
+
+  it('a folder given as org file', () => {
+    const run = xstack(['compile', 'parameters', '--out', join(tempDir('folder'), 'dist')]);
+    expect(run.status).toBe(1);
+    oneLine(run.stderr);
+    expect(run.stderr).toContain('parameters: it is a folder');
+  });
+
+  it('no AWS credentials anywhere (and no 8-line Node-version warning from the SDK)', () => {
+    const run = xstack(['plan', EXAMPLE, '--endpoint', 'http://127.0.0.1:9'], isolatedEnv());
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("xstack: no AWS credentials found (environment, ~/.aws/config, SSO or instance role); pass --profile NAME, set AWS_PROFILE, or run 'aws configure' / 'aws sso login'\n");
+  });
+
+  it('an unknown --profile, named, with where it was looked for', () => {
+    const env = isolatedEnv();
+    writeFileSync(env.AWS_CONFIG_FILE!, '[profile other]\nregion = eu-west-1\n');
+    const run = xstack(['verify', EXAMPLE, '--profile', 'nope', '--endpoint', 'http://127.0.0.1:9'], env);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`xstack: there is no AWS profile 'nope' in ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}; 'aws configure list-profiles' lists the profiles there\n`);
+  });
+
+  it('an unreachable endpoint', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const run = xstack(['plan', EXAMPLE, '--endpoint', endpoint], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`xstack: cannot reach ${endpoint} (ECONNREFUSED); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy\n`);
+  });
+
+  it('an invalid org file: the problems, and that the output was left as it was', () => {
+    const dir = tempDir('invalid');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: xn--acme'));
+    const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
+  });
+});
+
+describe('output', () => {
+  it('compile survives a closed stdout (`xstack compile | head`): no EPIPE, exit 0, files written', async () => {
+    const out = join(tempDir('pipe'), 'dist');
+    const run = await withClosedStdout(['compile', '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(out, 'govcloud', 'manifest.json'), 'utf8')).toContain('xstack-manifest/1');
+  });
+
+  it('help survives a closed stdout', async () => {
+    const run = await withClosedStdout(['help', 'plan']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  // One moto server for the AWS commands (started by the CLI itself on 127.0.0.1, stopped after).
+  it('plan --local --json --detailed-exitcode: stdout is one JSON document, exit 2 for changes; and plan | head does not crash', { timeout: 180_000 }, async () => {
+    const run = xstack(['plan', EXAMPLE, '--local', '--json', '--detailed-exitcode'], isolatedEnv());
+    expect(run.status, run.stderr).toBe(2);
+    const plan = JSON.parse(run.stdout) as { stackSets: Array<{ stackSet: string; action: string }> };
+    expect(plan.stackSets.length).toBeGreaterThan(5);
+    expect(plan.stackSets.every((s) => s.action === 'create')).toBe(true);
+    expect(run.stderr).toMatch(/^local AWS \(moto\) at http:\/\/127\.0\.0\.1:\d+\n$/);
+    const piped = await withClosedStdout(['plan', EXAMPLE, '--local']);
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('cuts a line to the terminal width (a wrapped line would break the in-place redraw), counting characters, not bytes', () => {
+    const line = '  ✗ pipeline-web-app: failed, 1 done, 2 failed: Resource handler returned message: "Access Denied"';
+    expect(fitLine(line, 200)).toBe(line);
+    expect(fitLine(line, undefined)).toBe(line);
+    const cut = fitLine(line, 40);
+    expect([...cut]).toHaveLength(39);
+    expect(cut).toBe(`${[...line].slice(0, 38).join('')}…`);
+    expect(fitLine('x'.repeat(40), 40)).toHaveLength(39);
+    expect(fitLine('x'.repeat(39), 40)).toBe('x'.repeat(39));
+  });
+});
