@@ -13,7 +13,7 @@ export type ProfileIdentity =
   | { kind: 'developer'; sourceProfile: string }
   /** A person signing in with IAM Identity Center: a base SSO profile, then one role profile per account. */
   | { kind: 'developer-sso'; ssoSession: string; ssoAccountId: string; ssoRoleName: string }
-  /** CI on EC2: the instance profile's credentials, then the pull-only role. */
+  /** CI: its own credentials (instance profile, EKS Pod Identity or IRSA), then the pull-only role. */
   | { kind: 'ci' };
 
 export interface Profile {
@@ -59,7 +59,7 @@ export function generateProfiles(org: Org, identity: ProfileIdentity): Generated
     });
     base = ['source_profile', ssoProfile];
   } else if (identity.kind === 'developer') base = ['source_profile', identity.sourceProfile];
-  else base = ['credential_source', 'Ec2InstanceMetadata'];
+  else base = ciBase(org, names, profiles);
 
   const cloneUrls: CloneUrl[] = [];
   for (const account of org.accounts.filter((a) => a.role === 'source')) {
@@ -119,4 +119,31 @@ export function mergeIntoConfig(existing: string, orgName: string, profiles: rea
   if (after !== undefined) return `${before}${before ? '\n' : ''}${block}\n${after}`;
   const separator = existing === '' ? '' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
   return `${existing}${separator}${block}\n`;
+}
+
+/**
+ * Where the CI's own credentials come from, as the AWS config's
+ * base for the pull-only role profiles:
+ * https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-role.html
+ * - EC2: the instance profile (credential_source = Ec2InstanceMetadata);
+ * - EKS Pod Identity: the container credentials endpoint the agent serves
+ *   (credential_source = EcsContainer, which reads AWS_CONTAINER_CREDENTIALS_FULL_URI);
+ * - IRSA: the service account's token, exchanged for the CI role
+ *   (a base profile with web_identity_token_file, at the path EKS mounts it).
+ */
+function ciBase(org: Org, names: Names, profiles: Profile[]): [string, string] {
+  const runtime = org.access.ci!.runtime;
+  if (runtime.kind === 'ec2') return ['credential_source', 'Ec2InstanceMetadata'];
+  if (runtime.kind === 'eks-pod-identity') return ['credential_source', 'EcsContainer'];
+  const base = `${org.prefix}-ci-base`;
+  const account = org.accounts.find((a) => a.name === org.access.ci!.account)!;
+  profiles.push({
+    name: base,
+    settings: [
+      ['role_arn', `arn:${org.partition}:iam::${account.id}:role/${names.ciInstanceRole()}`],
+      ['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'],
+      ['region', org.region],
+    ],
+  });
+  return ['source_profile', base];
 }

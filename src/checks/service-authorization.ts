@@ -255,7 +255,8 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
         findings.push({ rule: 'XS011', item: `Condition::${written}::${key}`, message: type.unknown });
         continue;
       }
-      findings.push(...applicability(key, op, actions, wildcard));
+      // An identity provider's keys come with the web identity, not from a service's table.
+      if (!key.slice(0, key.indexOf(':')).includes('/')) findings.push(...applicability(key, op, actions, wildcard));
       findings.push(...operatorFits(key, type, op, asList(value).flatMap(valuesOf)));
     }
   }
@@ -266,6 +267,11 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
 function keyType(key: string, actions: readonly KnownAction[]): KeyType | { unknown: string } {
   const colon = key.indexOf(':');
   const prefix = colon > 0 ? key.slice(0, colon).toLowerCase() : '';
+  // An OIDC identity provider's own keys (`<issuer>:sub`, `:aud`, `:amr`), in the trust of a role assumed with a web identity.
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif
+  if (prefix.includes('/') && actions.some((a) => a.written.toLowerCase() === 'sts:assumerolewithwebidentity')) {
+    return ['sub', 'aud', 'amr', 'azp', 'oaud'].includes(key.slice(colon + 1)) ? 'String' : { unknown: `${key}: an OIDC provider's keys are sub, aud, amr, azp and oaud` };
+  }
   if (prefix === 'aws') return globalKeyType(key) ?? { unknown: `${key} is not a global condition key` };
   const service = serviceData(prefix);
   if (!service) return { unknown: `no service has the prefix "${prefix}"` };

@@ -9,7 +9,7 @@ export type Effect = 'Allow' | 'Deny';
 /** A single value may be a list-typed `Ref` (CommaDelimitedList parameter). */
 export type Values = Value<string> | readonly Value<string>[];
 
-export type Principal = '*' | { AWS: Values } | { Service: string };
+export type Principal = '*' | { AWS: Values } | { Service: string } | { Federated: Values };
 
 export type Conditions = Record<string, Record<string, unknown>>;
 

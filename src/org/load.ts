@@ -170,8 +170,24 @@ const accessSchema = obj(
               'a CI network: cidr, and optional availabilityZones and nat (default true; false: isolated, endpoints only)',
             ),
           ),
+          // The CI on EKS instead of EC2: https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html,
+          // https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html
+          eks: optional(
+            obj(
+              {
+                mode: required(str({ expected: 'pod-identity or irsa', oneOf: ['pod-identity', 'irsa'] })),
+                cluster: optional(str({ expected: 'an EKS cluster name', pattern: /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/ })),
+                oidcIssuer: optional(
+                  str({ expected: "the cluster's OIDC issuer without https://, e.g. oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE", pattern: /^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/id\/[A-Z0-9]+$/ }),
+                ),
+                namespace: required(str({ expected: 'a Kubernetes namespace', pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/ })),
+                serviceAccount: required(str({ expected: 'a Kubernetes service account name', pattern: /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/ })),
+              },
+              'the CI on EKS: mode (pod-identity with cluster, or irsa with oidcIssuer), namespace and serviceAccount',
+            ),
+          ),
         },
-        'CI access: account and optional network',
+        'CI access: account, and optional network and eks',
       ),
     ),
   },
@@ -496,6 +512,9 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
   if (a.ci) known(a.ci.account, 'access.ci.account');
+  const eks = a.ci?.eks;
+  if (eks?.mode === 'pod-identity' && !eks.cluster) ctx.report('access.ci.eks', 'EKS Pod Identity needs the cluster the association is made in', 'cluster: <EKS cluster name>');
+  if (eks?.mode === 'irsa' && !eks.oidcIssuer) ctx.report('access.ci.eks', "IRSA needs the cluster's OIDC issuer, which the role trusts", 'oidcIssuer: oidc.eks.<region>.amazonaws.com/id/<id>');
   if (a.developers?.requireMfa) {
     // Sessions that come through IAM Identity Center, SAML/OIDC federation or role chaining carry
     // no aws:MultiFactorAuthPresent, so the condition could never hold for them.
@@ -525,6 +544,11 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
       ? {
           ci: {
             account: a.ci.account,
+            runtime: !eks
+              ? { kind: 'ec2' as const }
+              : eks.mode === 'irsa'
+                ? { kind: 'eks-irsa' as const, oidcIssuer: eks.oidcIssuer ?? '', namespace: eks.namespace, serviceAccount: eks.serviceAccount }
+                : { kind: 'eks-pod-identity' as const, cluster: eks.cluster ?? '', namespace: eks.namespace, serviceAccount: eks.serviceAccount },
             ...(a.ci.network ? { network: { cidr: a.ci.network.cidr, availabilityZones: a.ci.network.availabilityZones ?? 2, nat: a.ci.network.nat ?? true } } : {}),
           },
         }

@@ -67,7 +67,18 @@ export interface CiNetwork {
   readonly nat: boolean;
 }
 
+/**
+ * What the CI runs on, and so what may assume the CI role: EC2 instances
+ * (an instance profile), or pods of an EKS cluster's service account, through
+ * EKS Pod Identity or IAM roles for service accounts (IRSA).
+ */
+export type CiRuntime =
+  | { readonly kind: 'ec2' }
+  | { readonly kind: 'eks-pod-identity'; readonly cluster: string; readonly namespace: string; readonly serviceAccount: string }
+  | { readonly kind: 'eks-irsa'; readonly oidcIssuer: string; readonly namespace: string; readonly serviceAccount: string };
+
 export interface CiAccess {
+  readonly runtime: CiRuntime;
   /** Name of the account whose EC2 instances (the CI) clone with the CI role. */
   readonly account: string;
   readonly network?: CiNetwork;

@@ -245,7 +245,7 @@ function accessStages(org: Org, names: Names): Stage[] {
     stages.push({
       id: 'ci-identity',
       module: 'ci-identity',
-      definition: ciIdentity(names, sources.map((s) => s.id)),
+      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime),
       targets: [ciAccount],
       inputs: new Map([[ciAccount.id, {}]]),
       notes: [],

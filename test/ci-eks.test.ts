@@ -1,0 +1,102 @@
+/**
+ * CI on EKS instead of EC2 (seed 000: "instance profile or EKS role"): the CI
+ * role trusts one service account of one cluster, through EKS Pod Identity
+ * or IRSA, and the CI profiles take their base credentials from it.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateProfiles, renderProfiles } from '../src/access/profiles';
+import { renderTemplate } from '../src/cfn/template';
+import { compileOrg } from '../src/compile';
+import { OrgFileError, formatProblem } from '../src/errors';
+import { parseOrg } from '../src/org/load';
+import { tempDir } from './helpers';
+
+const example = readFileSync('parameters/example.yaml', 'utf8');
+const withEks = (eks: string) => {
+  const text = example.replace('  ci:\n    account: tools\n', `  ci:\n    account: tools\n    eks: ${eks}\n`);
+  expect(text).not.toBe(example);
+  return text;
+};
+const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
+const irsa = () => compileOrg(parseOrg(withEks(`{ mode: irsa, oidcIssuer: ${ISSUER}, namespace: jenkins, serviceAccount: jenkins }`), 'eks-irsa.yaml'));
+const podIdentity = () => compileOrg(parseOrg(withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'), 'eks-pod.yaml'));
+const ciIdentity = (c: ReturnType<typeof irsa>) => renderTemplate(c.stages.find((s) => s.id === 'ci-identity')!.definition);
+
+describe('CI on EKS', () => {
+  it('IRSA: the role trusts the cluster\'s OIDC provider for exactly this service account, with the STS audience; no instance profile', () => {
+    const t = ciIdentity(irsa());
+    const [trust] = (t.Resources.CiInstanceRole.Properties as any).AssumeRolePolicyDocument.Statement;
+    expect(trust).toEqual({
+      Sid: 'EksServiceAccount',
+      Effect: 'Allow',
+      Principal: { Federated: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:oidc-provider/${ISSUER}` } },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: { StringEquals: { [`${ISSUER}:sub`]: 'system:serviceaccount:jenkins:jenkins', [`${ISSUER}:aud`]: 'sts.amazonaws.com' } },
+    });
+    expect(Object.values(t.Resources).map((r) => r.Type)).not.toContain('AWS::IAM::InstanceProfile');
+  });
+
+  it('Pod Identity: EKS may assume and tag, for this cluster, namespace and service account only; the association is made', () => {
+    const t = ciIdentity(podIdentity());
+    const [trust] = (t.Resources.CiInstanceRole.Properties as any).AssumeRolePolicyDocument.Statement;
+    expect(trust.Principal).toEqual({ Service: 'pods.eks.amazonaws.com' });
+    expect(trust.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    expect(trust.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:RequestTag/kubernetes-namespace': 'jenkins', 'aws:RequestTag/kubernetes-service-account': 'jenkins' });
+    expect(trust.Condition.ArnEquals).toEqual({ 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/ci-cluster' } });
+    expect(t.Resources.CiPodIdentityAssociation).toEqual({
+      Type: 'AWS::EKS::PodIdentityAssociation',
+      Properties: { ClusterName: 'ci-cluster', Namespace: 'jenkins', ServiceAccount: 'jenkins', RoleArn: { 'Fn::GetAtt': ['CiInstanceRole', 'Arn'] } },
+    });
+  });
+
+  it('both compile through every check, and cfn-lint accepts the CI identity templates', () => {
+    const dir = tempDir('eks');
+    for (const [name, c] of [['irsa', irsa()], ['pod', podIdentity()]] as const) {
+      writeFileSync(join(dir, `${name}.yaml`), c.files.get('templates/ci-identity.yaml')!);
+    }
+    const lint = spawnSync(process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint', [join(dir, 'irsa.yaml'), join(dir, 'pod.yaml')], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+  });
+
+  it('the CI profiles take their base credentials from the service account (IRSA: a web-identity base profile; Pod Identity: the container endpoint)', () => {
+    const fromIrsa = generateProfiles(irsa().org, { kind: 'ci' });
+    expect(fromIrsa.profiles[0]).toEqual({
+      name: 'acme-ci-base',
+      settings: [
+        ['role_arn', 'arn:aws:iam::555555555555:role/acme-ci-instance'],
+        ['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'],
+        ['region', 'eu-west-1'],
+      ],
+    });
+    expect(fromIrsa.profiles.slice(1).every((p) => p.settings.some(([k, v]) => k === 'source_profile' && v === 'acme-ci-base'))).toBe(true);
+    const fromPod = generateProfiles(podIdentity().org, { kind: 'ci' });
+    expect(fromPod.profiles.every((p) => p.settings.some(([k, v]) => k === 'credential_source' && v === 'EcsContainer'))).toBe(true);
+    // botocore, the AWS CLI's reader, reads both as profiles.
+    for (const g of [fromIrsa, fromPod]) {
+      const file = join(tempDir('eks-config'), 'config');
+      writeFileSync(file, renderProfiles(g.profiles));
+      const read = spawnSync('.venv/bin/python', ['-c', 'import json, sys, botocore.configloader as c; print(json.dumps(c.raw_config_parse(sys.argv[1], parse_subsections=False)))', file], { encoding: 'utf8' });
+      expect(read.status, read.stderr).toBe(0);
+      expect(Object.keys(JSON.parse(read.stdout)).length).toBe(g.profiles.length);
+    }
+  });
+
+  it('a mode without what it needs is an org-file error naming the field', () => {
+    const problems = (text: string) => {
+      try {
+        parseOrg(text, 'eks.yaml');
+      } catch (error) {
+        return (error as OrgFileError).problems.map(formatProblem);
+      }
+      return [];
+    };
+    expect(problems(withEks('{ mode: irsa, namespace: jenkins, serviceAccount: jenkins }'))).toEqual([
+      expect.stringMatching(/^eks\.yaml:\d+:\d+: access\.ci\.eks: IRSA needs the cluster's OIDC issuer, which the role trusts; expected oidcIssuer: /),
+    ]);
+    expect(problems(withEks('{ mode: pod-identity, namespace: jenkins, serviceAccount: jenkins }'))[0]).toMatch(/access\.ci\.eks: EKS Pod Identity needs the cluster/);
+  });
+});
