@@ -78,22 +78,24 @@ function printSummary(s: RunSummary): void {
 
 function printPlan(plans: StackSetPlan[]): void {
   for (const p of plans) {
-    process.stdout.write(`${p.action === 'create' ? '+' : p.action === 'update' ? '~' : '='} ${p.stackSet}: ${p.action}\n`);
+    process.stdout.write(`${{ create: '+', update: '~', delete: '-', unchanged: '=' }[p.action]} ${p.stackSet}: ${p.action}\n`);
     if (p.action === 'unchanged') continue;
     if (p.addAccounts.length) process.stdout.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
-    if (p.removeAccounts.length) process.stdout.write(`    instances to remove: ${p.removeAccounts.join(', ')}\n`);
+    if (p.removeAccounts.length) process.stdout.write(`    instances to remove (after every create and update, in reverse rollout order): ${p.removeAccounts.join(', ')}\n`);
+    for (const r of p.retryAccounts) process.stdout.write(`    instance to apply again: ${r.account} is ${r.status}${r.reason ? `: ${r.reason}` : ''}\n`);
+    for (const c of p.collisions) process.stdout.write(`    ✗ retained by an earlier destroy, creation will fail: ${c}\n`);
     if (p.templateChanged && p.templateDiff) process.stdout.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
     for (const c of p.parameterChanges) process.stdout.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
   }
   const changes = plans.filter((p) => p.action !== 'unchanged');
   const n = (a: string) => plans.filter((p) => p.action === a).length;
-  process.stdout.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
+  process.stdout.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
 }
 
 /** Each pipeline account's stacks with their parameters: the wiring, as deployed. */
 async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: string): Promise<void> {
   for (const account of compiled.org.accounts.filter((a) => a.role === 'pipeline')) {
-    const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`));
+    const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`), compiled.org.region);
     const stacks = (await cfn.send(new ListStacksCommand({}))).StackSummaries?.filter((s) => s.StackStatus !== 'DELETE_COMPLETE') ?? [];
     process.stdout.write(`\n${account.name} (${account.id}):\n`);
     for (const s of stacks.sort((a, b) => (a.StackName! < b.StackName! ? -1 : 1))) {
