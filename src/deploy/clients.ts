@@ -70,7 +70,7 @@ export class Aws {
    * `region` defaults to the administrator's (`--region`: where the StackSets
    * live); clients in target accounts pass the org's region.
    */
-  private config(credentials?: Credentials, region = this.options.region) {
+  clientConfig(credentials?: Credentials, region = this.options.region) {
     const { profile, endpoint, maxAttempts } = this.options;
     return {
       region,
@@ -82,28 +82,28 @@ export class Aws {
   }
 
   cloudFormation(credentials?: Credentials, region?: string): CloudFormationClient {
-    return this.log.attach(new CloudFormationClient(this.config(credentials, region)));
+    return this.log.attach(new CloudFormationClient(this.clientConfig(credentials, region)));
   }
 
   iam(credentials?: Credentials, region?: string): IAMClient {
-    return this.log.attach(new IAMClient(this.config(credentials, region)));
+    return this.log.attach(new IAMClient(this.clientConfig(credentials, region)));
   }
 
   s3(credentials?: Credentials, region?: string): S3Client {
     // Path-style: bucket names as paths work against any endpoint, the local emulator included.
-    return this.log.attach(new S3Client({ ...this.config(credentials, region), forcePathStyle: Boolean(this.options.endpoint) }));
+    return this.log.attach(new S3Client({ ...this.clientConfig(credentials, region), forcePathStyle: Boolean(this.options.endpoint) }));
   }
 
   kms(credentials?: Credentials, region?: string): KMSClient {
-    return this.log.attach(new KMSClient(this.config(credentials, region)));
+    return this.log.attach(new KMSClient(this.clientConfig(credentials, region)));
   }
 
   codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {
-    return this.log.attach(new CodeCommitClient(this.config(credentials, region)));
+    return this.log.attach(new CodeCommitClient(this.clientConfig(credentials, region)));
   }
 
   sts(): STSClient {
-    return this.log.attach(new STSClient(this.config()));
+    return this.log.attach(new STSClient(this.clientConfig()));
   }
 
   /** Credentials of a role in another account, once (they expire: see `assumeRefreshing`). */
