@@ -15,6 +15,7 @@ const USAGE = `usage:
   xstack deploy  ORG_FILE [AWS options]
   xstack destroy ORG_FILE [AWS options] [--yes] [--delete-retained]
   xstack verify  ORG_FILE [AWS options] [--manifest FILE]
+  xstack bootstrap ORG_FILE [AWS options] [--dry-run] [--access-role NAME]
   xstack audit   ORG_FILE [--out DIR]
   xstack profiles ORG_FILE --for developer|ci [--source-profile NAME]
                  [--sso-session S --sso-account-id ID --sso-role NAME] [--write FILE]
@@ -37,6 +38,13 @@ verify    compares every deployed StackSet's template with the manifest's
           instance's parameters with the compile, and runs StackSet drift
           detection where the endpoint supports it. Exit 0: as compiled;
           2: differences; 1: error.
+bootstrap what a rollout needs first. SELF_MANAGED: the StackSet administration
+          role (this account) and, in every target account (reached through
+          --access-role, default OrganizationAccountAccessRole), the execution
+          role with a policy derived from the compiled templates.
+          SERVICE_MANAGED: read-only checks of trusted access, the delegated
+          administrator and the management account. --dry-run: report only.
+          Exit 1 if a check fails.
 audit     writes the auditor's bundle (report.html, report.md, rollout.svg)
           to DIR (default dist/<org>/audit); make compile writes it too.
 profiles  AWS CLI profiles for the developer or CI roles of every source
@@ -52,28 +60,28 @@ AWS options: --profile NAME, --region REGION (where the StackSets live;
 default: the org's region), --endpoint URL (default: AWS_ENDPOINT_URL or AWS),
 --output-reader-role NAME (role assumed in each account to read outputs;
 default: the StackSet execution role), --local (start moto's server on
-127.0.0.1, prepare the org there, run against it, stop it).`;
+127.0.0.1, bootstrap the org there, run against it, stop it).`;
 
 class UsageError extends Error {}
 
 interface Args {
-  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit';
+  command: 'compile' | 'plan' | 'deploy' | 'destroy' | 'profiles' | 'verify' | 'audit' | 'bootstrap';
   files: string[];
   out: string;
   flags: Set<string>;
   options: Map<string, string>;
 }
 
-const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained']);
+const FLAGS = new Set(['--json', '--detailed-exitcode', '--local', '--yes', '--delete-retained', '--dry-run']);
 const OPTIONS = new Set([
   '--out', '--profile', '--region', '--endpoint', '--output-reader-role',
-  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest',
+  '--for', '--source-profile', '--sso-session', '--sso-account-id', '--sso-role', '--write', '--manifest', '--access-role',
 ]);
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit'].includes(command)) throw new UsageError(`unknown command '${command}'`);
+  if (!['compile', 'plan', 'deploy', 'destroy', 'profiles', 'verify', 'audit', 'bootstrap'].includes(command)) throw new UsageError(`unknown command '${command}'`);
   const args: Args = { command: command as Args['command'], files: [], out: 'dist', flags: new Set(), options: new Map() };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -168,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     if (args.command === 'audit') return auditCommand(args);
     // The deployer and the AWS SDK load only for the commands that talk to AWS.
     const { awsCommand } = await import('./deploy/command.js');
-    return await awsCommand(args.command as 'plan' | 'deploy' | 'destroy' | 'verify', compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
+    return await awsCommand(args.command as 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compileOrg(loadOrgFile(args.files[0])), args.flags, args.options);
   } catch (error) {
     if (error instanceof XstackError || error instanceof UsageError) {
       process.stderr.write(`xstack: ${error.message}\n`);

@@ -20,7 +20,8 @@ import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { deploy, destroy, plan } from '../src/deploy/deployer';
 import type { RunSummary } from '../src/deploy/events';
-import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
@@ -50,7 +51,7 @@ async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Pro
   await local.reset();
   proxy.reset(faults);
   const aws = awsVia(local.endpoint);
-  await prepareLocalOrg(compiled.org, aws, (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!);
+  await createStackSetRoles(compiled.org, aws, (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!);
 }
 
 const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');

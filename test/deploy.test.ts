@@ -15,7 +15,8 @@ import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
 import { Aws, CallLog } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
 
@@ -32,7 +33,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await local.reset();
-  await prepareLocalOrg(example.org, awsClient(), await adminAccount());
+  await createStackSetRoles(example.org, awsClient(), await adminAccount());
 });
 
 type Interceptor = (command: string, input: Record<string, unknown>) => unknown | Promise<unknown>;

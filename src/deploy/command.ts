@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
 import type { DeployEvent, RunSummary } from './events';
-import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
+import { bootstrap, type BootstrapStep } from './bootstrap';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
@@ -124,7 +124,10 @@ function readManifestHashes(file: string): Map<string, string> {
   return new Map(Object.entries(manifest.files ?? {}).map(([path, f]) => [path, f.sha256]));
 }
 
-export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
+const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
+const printStep = (s: BootstrapStep) => process.stdout.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
+
+export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   let local: LocalAws | undefined;
   try {
@@ -140,9 +143,18 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     });
     const readerRole = options.get('--output-reader-role');
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: flags.has('--json') ? undefined : render(started) };
+    if (command === 'bootstrap') {
+      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
+      const changes = steps.filter((s) => s.status === 'change').length;
+      process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);
+      return steps.some((s) => s.status === 'missing') ? 1 : 0;
+    }
     if (local) {
-      const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
-      await prepareLocalOrg(compiled.org, aws, admin);
+      // The same bootstrap as on AWS (moto lets the caller into every account, as OrganizationAccountAccessRole would).
+      process.stdout.write('bootstrap (local):\n');
+      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s) });
+      if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
     }
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
