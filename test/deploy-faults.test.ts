@@ -8,11 +8,21 @@
 import {
   CreateStackInstancesCommand,
   CreateStackSetCommand,
+  DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
   ListStackInstancesCommand,
   UpdateStackSetCommand,
 } from '@aws-sdk/client-cloudformation';
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  DescribeOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -68,7 +78,7 @@ async function deployUntilDone(compiled: CompiledOrg, maxRuns: number): Promise<
 }
 
 /** Every desired instance is CURRENT and no stack was created twice in moto. */
-async function expectConverged(compiled: CompiledOrg): Promise<void> {
+async function expectConverged(compiled: CompiledOrg, options: { outputReaderRoleName?: string } = {}): Promise<void> {
   const cfn = awsVia().cloudFormation();
   for (const stage of compiled.stages) {
     const name = `${compiled.org.prefix}-${stage.id}`;
@@ -79,7 +89,7 @@ async function expectConverged(compiled: CompiledOrg): Promise<void> {
   }
   expect(proxy.creations.length).toBe(new Set(proxy.creations).size);
   expect(proxy.busy).toBe(0);
-  const again = await deploy(compiled, awsVia(), { pollMs });
+  const again = await deploy(compiled, awsVia(), { pollMs, ...options });
   expect(again.mutatingCalls).toBe(0);
 }
 
@@ -304,6 +314,45 @@ describe('the reconciler against the layer', () => {
     expect(foundation.result).toBe('failed');
     expect(foundation.reasons.join('\n')).toContain('AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002');
     expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+  });
+
+  it('SERVICE_MANAGED end to end: instances targeted by OU, outputs read and wired, the management account never deployed to', async () => {
+    await local.reset();
+    proxy.reset({ seed: 1 });
+    const organizations = new OrganizationsClient({ region: REGION, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
+    const placed = async (name: string) => {
+      const id = (await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
+      const ou = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: name }))).OrganizationalUnit!.Id!;
+      await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
+      return { id, ou };
+    };
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const text = generateOrgYaml(2)
+      .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`)
+      .replace('id: "100000000001"\n    role: pipeline', `id: "${dev.id}"\n    role: pipeline\n    organizationalUnit: ${dev.ou}`)
+      .replace('id: "100000000002"\n    role: pipeline', `id: "${prod.id}"\n    role: pipeline\n    organizationalUnit: ${prod.ou}`);
+    const compiled = compileYaml(text);
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const s = await deploy(compiled, awsVia(), options);
+    expect(failed(s)).toEqual([]);
+    const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-app', CallAs: 'SELF' }));
+    expect(described.StackSet?.PermissionModel).toBe('SERVICE_MANAGED');
+    // A wired value: the pipeline's source role parameter is the source account's output.
+    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipeline-app', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
+    const wired = (instance.StackInstance?.ParameterOverrides ?? []).filter((p) => p.ParameterValue?.includes(`:iam::${source.id}:role/`));
+    expect(wired.length).toBeGreaterThan(0);
+    await expectConverged(compiled, options);
+
+    // The management account (moto's caller) in an OU: listed, but never deployed to.
+    const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
+    await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
+    const withManagement = compileYaml(text.replace(`id: "${prod.id}"`, `id: "${management}"`).replace(`organizationalUnit: ${prod.ou}`, `organizationalUnit: ${managementOu}`));
+    const refused = await deploy(withManagement, awsVia(), options);
+    expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
   });
 
   it('assumed read-role credentials are assumed again before they expire', async () => {

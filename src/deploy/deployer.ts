@@ -229,9 +229,9 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   if (result !== 'unchanged') actual = await readStackSet(ctx);
 
   const unhealthy = desired.stage.targets
-    .map((a) => actual.instances.get(a.id))
-    .filter((i) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
-    .map((i) => `account ${i?.account ?? '?'} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
+    .map((a) => [a.id, actual.instances.get(a.id)] as const)
+    .filter(([, i]) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
+    .map(([id, i]) => `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy };
 
   await harvest(run, desired, actual, true);

@@ -33,12 +33,23 @@
  *   principal in policy"), KMS and S3 do.
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
  *
+ * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
+ *   target account's CloudFormation), so outputs could not be read. The layer
+ *   keeps the service-managed semantics itself and lets moto run the StackSet
+ *   as a self-managed one: DeploymentTargets are resolved against moto's
+ *   Organizations (OU ids required; AccountFilterType INTERSECTION: only the
+ *   listed accounts that are in the listed OUs) and the management account is
+ *   never deployed to ("CloudFormation doesn't deploy stack instances to the
+ *   organization management account").
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { parse as parseYaml } from 'yaml';
 
@@ -140,6 +151,7 @@ export class StackSetsProxy {
   private operations = new Map<string, Operation[]>();
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
+  private serviceManaged = new Set<string>();
   private accountCredentials = new Map<string, Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>>();
   private timers = new Set<NodeJS.Timeout>();
   counts: FaultCounts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -175,6 +187,7 @@ export class StackSetsProxy {
     this.operations.clear();
     this.overlays.clear();
     this.adminRoles.clear();
+    this.serviceManaged.clear();
     this.accountCredentials.clear();
     this.creations.length = 0;
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -272,7 +285,17 @@ export class StackSetsProxy {
         this.operations.delete(name);
         this.overlays.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
-        return undefined;
+        if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return undefined;
+        this.serviceManaged.add(name);
+        const p = new URLSearchParams(params);
+        p.set('PermissionModel', 'SELF_MANAGED');
+        for (const key of [...p.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') p.delete(key);
+        return this.motoCall(req.headers, p);
+      }
+      case 'DescribeStackSet': {
+        if (!this.serviceManaged.has(name)) return undefined;
+        const out = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
+        return { status: out.status, body: out.body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>') };
       }
       case 'DeleteStackSet': {
         if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
@@ -314,6 +337,10 @@ export class StackSetsProxy {
   }
 
   private async startOperation(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
+    if (action === 'UpdateStackSet' && this.serviceManaged.has(name)) {
+      params = new URLSearchParams(params);
+      for (const key of [...params.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') params.delete(key);
+    }
     const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
     if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
     const id = params.get('OperationId') ?? crypto.randomUUID();
@@ -326,6 +353,11 @@ export class StackSetsProxy {
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
         return { status: 400, body: errorXml('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role') };
       }
+    }
+    if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
+      const resolved = await this.resolveTargets(params, headers);
+      if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
+      params = resolved;
     }
     const op: Operation = { id, stackSet: name, action: MUTATING[action], status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
@@ -341,6 +373,29 @@ export class StackSetsProxy {
       later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
     });
     return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+  }
+
+  /**
+   * A service-managed operation's targets as moto's self-managed StackSet takes
+   * them: the listed accounts that are in the listed OUs (INTERSECTION), less
+   * the management account.
+   */
+  private async resolveTargets(params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
+    const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
+    if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
+    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
+    const listed = members(params, 'DeploymentTargets.Accounts');
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    const organizations = new OrganizationsClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+    const inOus = new Set<string>();
+    for (const ou of ous) for (const a of (await organizations.send(new ListAccountsForParentCommand({ ParentId: ou }))).Accounts ?? []) inOus.add(a.Id!);
+    if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
+    const targets = (filter === 'INTERSECTION' ? listed.filter((a) => inOus.has(a)) : [...inOus]).filter((a) => a !== management);
+    const p = new URLSearchParams(params);
+    for (const key of [...p.keys()]) if (key.startsWith('DeploymentTargets.') || key === 'CallAs') p.delete(key);
+    setMembers(p, 'Accounts', targets);
+    return p;
   }
 
   private accountsOf(params: URLSearchParams): string[] {
