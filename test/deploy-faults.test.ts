@@ -210,6 +210,21 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
+  it('a template that gains a parameter used in a trust policy (CI access added) converges in one run', async () => {
+    const developers = 'access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n';
+    const withTools = `${SMALL.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}${developers}`;
+    const before = compileYaml(withTools);
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    const after = compileYaml(`${withTools}  ci:\n    account: tools\n    network:\n      cidr: 10.20.0.0/16\n      availabilityZones: 2\n`);
+    const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id && Object.keys(s.definition.parameters).length > Object.keys(b.definition.parameters).length));
+    expect(gained.map((s) => s.id).length).toBeGreaterThan(0);
+    const { runs } = await deployUntilDone(after, 1);
+    expect(runs).toBe(1);
+    expect(proxy.counts.invalidPrincipals).toBe(0);
+    await expectConverged(after);
+  });
+
   it('a reverted, then re-applied change is applied (operation ids never replay an old operation)', async () => {
     await prepare(small);
     const x = small;

@@ -16,7 +16,7 @@ import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
 import { sha256 } from '../hash';
-import { desiredStackSets, parametersFor, type DesiredStackSet, type Outputs } from './desired';
+import { desiredStackSets, parametersFor, STACKSET_PLACEHOLDER, type DesiredStackSet, type Outputs } from './desired';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -25,6 +25,7 @@ import {
   HEALTHY_INSTANCE,
   instanceResources,
   listOrgStackSets,
+  OperationFailedError,
   readInstanceOutputs,
   readStackSet,
   runOperation,
@@ -171,6 +172,20 @@ async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: st
   );
 }
 
+/**
+ * The StackSet's own parameter values for a template update: a value every
+ * target account shares, else the placeholder. Instances without an override
+ * for a parameter (one the template just gained) get this value first, so a
+ * shared value keeps them valid (UpdateStackInstances: "If you add a parameter
+ * to a template, before you can override the parameter value specified in the
+ * StackSet you must first use UpdateStackSet",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html).
+ */
+function sharedValues(desired: DesiredStackSet, values: Map<string, Record<string, string>>): Record<string, string> {
+  const all = [...values.values()];
+  return Object.fromEntries(desired.parameterNames.map((k) => [k, all.length > 0 && all.every((v) => v[k] === all[0][k]) ? all[0][k] : STACKSET_PLACEHOLDER]));
+}
+
 /** An instance to delete once every create and update is done: accounts the org no longer targets. */
 interface Removal {
   stage: string;
@@ -211,14 +226,20 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
       actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
     } else actual = await readStackSet(ctx); // another deploy created it first
   }
+  const { region } = run.compiled.org;
+  const values = new Map(desired.stage.targets.map((a) => [a.id, parametersFor(desired, a.id, run.outputs, region, 'deploy')]));
   if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
-    await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames }, [...actual.instances.keys()]);
-    // Instances the template update failed for are OUTDATED now: picked up below.
+    try {
+      await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames, values: sharedValues(desired, values) }, [...actual.instances.keys()]);
+    } catch (error) {
+      // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
+      // applied again below with their own values (a parameter the template just gained, for one).
+      if (!(error instanceof OperationFailedError)) throw error;
+      emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again with their values: ${error.failures.join('; ')}` });
+    }
     actual = await readStackSet(ctx);
   }
 
-  const { region } = run.compiled.org;
-  const values = new Map(desired.stage.targets.map((a) => [a.id, parametersFor(desired, a.id, run.outputs, region, 'deploy')]));
   const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
   const update = instancesToUpdate(desired, actual, values);
   const extra = [...actual.instances.keys()].filter((id) => !values.has(id)).sort();

@@ -204,7 +204,7 @@ export const operationId = (stackSet: string, action: string, payload: unknown, 
   `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
 export type Operation =
-  | { action: 'update-template'; templateBody: string; parameterNames: string[] }
+  | { action: 'update-template'; templateBody: string; parameterNames: string[]; values: Record<string, string> }
   | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string> }
   | { action: 'delete-instances'; accounts: string[] };
 
@@ -269,7 +269,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
             ...common(),
             ...selfManagedRoles(ctx),
             TemplateBody: op.templateBody,
-            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: STACKSET_PLACEHOLDER })),
+            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: op.values[k] ?? STACKSET_PLACEHOLDER })),
             Capabilities: ['CAPABILITY_NAMED_IAM'],
           }),
         );

@@ -48,6 +48,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -469,6 +470,7 @@ export class StackSetsProxy {
       p.delete('OperationId');
       const out = await this.motoCall(headers, p);
       if (out.status !== 200) throw new Error(`moto UpdateStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+      await this.updateStacks(headers, name, ok.filter((a) => motoInstances.has(a)), (a) => motoInstances.get(a)!);
       return;
     }
     if (ok.length === 0) return;
@@ -486,7 +488,42 @@ export class StackSetsProxy {
       await send(p, create);
       for (const a of create) this.creations.push(`${name}/${a}`);
     }
-    if (update.length > 0 && action === 'UpdateStackInstances') await send(new URLSearchParams(params), update);
+    if (update.length > 0 && action === 'UpdateStackInstances') {
+      await send(new URLSearchParams(params), update);
+      await this.updateStacks(headers, name, update, (a) => ({ ...motoInstances.get(a), ...parameterList(params, 'ParameterOverrides') }));
+    }
+  }
+
+  /**
+   * moto records a StackSet's new template and an instance's new overrides but
+   * leaves the instance's stack as it was; CloudFormation updates the stack
+   * ("Updates the stack set and associated stack instances",
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+   * The layer updates moto's stack in the account with the StackSet's template
+   * and the instance's values.
+   */
+  private async updateStacks(headers: IncomingMessage['headers'], name: string, accounts: string[], overrides: (account: string) => Record<string, string>): Promise<void> {
+    if (accounts.length === 0) return;
+    const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    const template = tag(described.body, 'TemplateBody') ?? '';
+    const base = await this.stackSetParameters(headers, name);
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    for (const account of accounts) {
+      const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+      const values = { ...base, ...overrides(account) };
+      try {
+        await cfn.send(
+          new UpdateStackCommand({
+            StackName: `StackSet:${name}`,
+            TemplateBody: template,
+            Parameters: Object.keys(values).sort().map((k) => ({ ParameterKey: k, ParameterValue: values[k] })),
+            Capabilities: ['CAPABILITY_NAMED_IAM'],
+          }),
+        );
+      } catch (error) {
+        if (!/No updates are to be performed/.test((error as Error).message)) throw error;
+      }
+    }
   }
 
   private async stackSetParameters(headers: IncomingMessage['headers'], name: string, update?: URLSearchParams): Promise<Record<string, string>> {
@@ -596,19 +633,24 @@ export class StackSetsProxy {
     return undefined;
   }
 
-  private async roleExists(account: string, role: string, headers: IncomingMessage['headers']): Promise<boolean> {
-    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+  /** Credentials in one of moto's accounts (moto lets anyone assume any role). */
+  private credentialsFor(account: string, region: string) {
     let credentials = this.accountCredentials.get(account);
     if (!credentials) {
       const sts = new STSClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-      credentials = sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/xstack-proxy-check`, RoleSessionName: 'proxy' })).then((o) => ({
+      credentials = sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/xstack-proxy`, RoleSessionName: 'proxy' })).then((o) => ({
         accessKeyId: o.Credentials!.AccessKeyId!,
         secretAccessKey: o.Credentials!.SecretAccessKey!,
         sessionToken: o.Credentials!.SessionToken,
       }));
       this.accountCredentials.set(account, credentials);
     }
-    const iam = new IAMClient({ region, endpoint: this.moto, credentials: await credentials });
+    return credentials;
+  }
+
+  private async roleExists(account: string, role: string, headers: IncomingMessage['headers']): Promise<boolean> {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    const iam = new IAMClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     try {
       await iam.send(new GetRoleCommand({ RoleName: role }));
       return true;
