@@ -1,8 +1,9 @@
 /**
  * One StackSet in AWS: read its state, run an operation on it and wait for
  * it. CloudFormation allows one operation per StackSet at a time; operation
- * ids are derived from the change and the state it starts from, so a retry of
- * the same change finds its own operation instead of starting another.
+ * ids are the change's content hash plus the StackSet's last operation (see
+ * `operationId`), so a retried request finds its own operation and a change
+ * made again later gets a new one.
  */
 import {
   CreateStackInstancesCommand,
