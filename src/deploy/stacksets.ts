@@ -239,18 +239,20 @@ export class StackSetBusyError extends XstackError {
   }
 }
 
-/** The newest operation of a StackSet (its id is part of the next operation's id). */
+/**
+ * The newest operation on the first page of a StackSet's operations: one
+ * call however long the history (the API reference promises no order). Were
+ * the anchor stale (a long history listed oldest first), a reused id meets
+ * OperationIdAlreadyExists on a finished operation and is replaced (below),
+ * so the anchor only saves that round trip.
+ */
 export async function lastOperation(ctx: StackSetContext): Promise<{ id: string; status: string } | undefined> {
+  const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
   let newest: { id: string; status: string; at: number } | undefined;
-  let token: string | undefined;
-  do {
-    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
-    for (const op of page.Summaries ?? []) {
-      const at = op.CreationTimestamp?.getTime() ?? 0;
-      if (op.OperationId && (!newest || at > newest.at || (at === newest.at && op.OperationId > newest.id))) newest = { id: op.OperationId, status: op.Status ?? 'UNKNOWN', at };
-    }
-    token = page.NextToken;
-  } while (token);
+  for (const op of page.Summaries ?? []) {
+    const at = op.CreationTimestamp?.getTime() ?? 0;
+    if (op.OperationId && (!newest || at > newest.at || (at === newest.at && op.OperationId > newest.id))) newest = { id: op.OperationId, status: op.Status ?? 'UNKNOWN', at };
+  }
   return newest;
 }
 
