@@ -12,6 +12,7 @@ import {
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
   ListStackInstancesCommand,
+  ListStackSetsCommand,
   UpdateStackSetCommand,
 } from '@aws-sdk/client-cloudformation';
 import {
@@ -305,6 +306,20 @@ describe('the reconciler against the layer', () => {
     expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-pipeline-lib delete-stack-set');
     expect(s.stages.find((x) => x.stackSet === 'big-pipeline-lib')?.result).toBe('deleted');
     await expectConverged(reduced);
+  });
+
+  it('destroy deletes the StackSet of a stage removed from the org file first', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const withoutLib = compileYaml(
+      SMALL.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, ''),
+    );
+    const order: string[] = [];
+    const s = await destroy(withoutLib, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
+    expect(order[0]).toBe('(removed) big-pipeline-lib');
+    expect(s.stages[0]).toMatchObject({ stage: '(removed) big-pipeline-lib', result: 'deleted' });
+    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((x) => x.StackSetName === 'big-pipeline-lib').map((x) => x.Status)).toEqual(['DELETED']);
   });
 
   it('destroy, then deploy: plan lists the retained buckets that would collide', async () => {

@@ -276,6 +276,19 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[]): Promise<A
   return out;
 }
 
+/** Deletes instances (all or some), then, when asked, the StackSet itself. */
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, accounts: string[], stackSetToo: boolean): Promise<void> {
+  const emit = run.options.onEvent ?? (() => {});
+  if (accounts.length > 0) {
+    emit({ type: 'operation', stage, action: 'delete-instances', accounts });
+    await runOperation(ctx, { action: 'delete-instances', accounts });
+  }
+  if (stackSetToo) {
+    emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
+    await deleteStackSet(ctx);
+  }
+}
+
 /**
  * Deletions after every create and update, in reverse rollout order: later
  * stages attach policies to earlier stages' roles, and IAM refuses to delete
@@ -284,7 +297,6 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[]): Promise<A
  * A removed stage is placed by the wave it was created in (its tag).
  */
 async function runRemovals(run: Run, removals: Removal[], summaries: Map<string, StageSummary>): Promise<void> {
-  const emit = run.options.onEvent ?? (() => {});
   const order = [...removals].sort((a, b) => b.wave - a.wave || a.stackSet.localeCompare(b.stackSet));
   let failed = false;
   for (const r of order) {
@@ -293,16 +305,8 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
       if (r.stackSetToo) summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: 'not-run', reasons: [] });
       continue;
     }
-    const ctx = contextFor(run, r.stackSet, r.stage);
     try {
-      if (r.accounts.length > 0) {
-        emit({ type: 'operation', stage: r.stage, action: 'delete-instances', accounts: r.accounts });
-        await runOperation(ctx, { action: 'delete-instances', accounts: r.accounts });
-      }
-      if (r.stackSetToo) {
-        emit({ type: 'operation', stage: r.stage, action: 'delete-stack-set', accounts: [] });
-        await deleteStackSet(ctx);
-      }
+      await removeFrom(run, contextFor(run, r.stackSet, r.stage), r.stage, r.accounts, r.stackSetToo);
       summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: r.stackSetToo ? 'deleted' : previous?.result === 'created' ? 'created' : 'updated', reasons: [] });
     } catch (error) {
       // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
@@ -438,16 +442,34 @@ export interface DestroyOptions extends DeployOptions {
 }
 
 /**
- * Removes stack instances, then StackSets, in reverse rollout order. Buckets,
+ * Removes stack instances, then StackSets, in reverse rollout order, starting
+ * with the StackSets of stages no longer in the org file. Buckets,
  * keys and repositories are retained by their DeletionPolicy, unless
  * `deleteRetained` (buckets and keys only).
  */
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
-  const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  const desiredList = desiredStackSets(compiled);
+  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
   const summaries: StageSummary[] = [];
   let failed = false;
+  // StackSets of stages gone from the org file first (latest wave first): nothing current depends on them.
+  const removed = (await removedStackSets(run, desiredList)).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  for (const { name, actual } of removed) {
+    const stage = `(removed) ${name}`;
+    if (failed) {
+      summaries.push({ stage, stackSet: name, result: 'not-run', reasons: [] });
+      continue;
+    }
+    try {
+      await removeFrom(run, contextFor(run, name, stage), stage, [...actual.instances.keys()].sort(), true);
+      summaries.push({ stage, stackSet: name, result: 'deleted', reasons: [] });
+    } catch (error) {
+      failed = true;
+      summaries.push({ stage, stackSet: name, result: 'failed', reasons: [(error as Error).message] });
+    }
+  }
   for (const wave of [...compiled.rollout.waves].reverse()) {
     for (const id of wave) {
       const d = desired.get(id)!;
@@ -462,14 +484,8 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
           summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
           continue;
         }
-        const accounts = [...actual.instances.keys()].sort();
         const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-        if (accounts.length > 0) {
-          options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
-          await runOperation(ctx, { action: 'delete-instances', accounts });
-        }
-        options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
-        await deleteStackSet(ctx);
+        await removeFrom(run, ctx, id, [...actual.instances.keys()].sort(), true);
         for (const r of retained) {
           options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
           await deleteRetained(aws, target(run, r.account), r);
