@@ -145,9 +145,9 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: flags.has('--json') ? undefined : render(started) };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
-      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
       const changes = steps.filter((s) => s.status === 'change').length;
-      process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
+      else process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);
       return steps.some((s) => s.status === 'missing') ? 1 : 0;
     }
     if (local) {
