@@ -261,6 +261,20 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
+  it('a StackSet another deployer keeps busy: the run stops with "another deploy holds <StackSet>", and the next finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    // The branch of env0001 is app's pipeline's to change.
+    expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipeline-app')?.action).toBe('update');
+    proxy.occupy('big-pipeline-app', 20);
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(s.stages.find((x) => x.stage === 'pipeline-app')?.reasons.join('\n')).toMatch(/another deploy holds big-pipeline-app: operation someone-else-\d+ started while this one waited/);
+    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
     const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
     const before = compileYaml(custom);

@@ -189,6 +189,7 @@ export class StackSetsProxy {
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
+    this.occupiers.clear();
     this.accountCredentials.clear();
     this.creations.length = 0;
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -198,6 +199,36 @@ export class StackSetsProxy {
   setFaults(faults: Faults): void {
     this.faults = faults;
     this.random = seeded(faults.seed);
+  }
+
+  /**
+   * Another deployer that keeps a StackSet busy from the moment our first
+   * operation on it is asked for: `count` operations of its own, each started
+   * the moment the one before ends (no request of ours can come in between),
+   * then the StackSet is free again.
+   */
+  occupy(stackSet: string, count: number, runMs = 30): void {
+    this.occupiers.set(stackSet, () => this.startOccupation(stackSet, count, runMs));
+  }
+
+  private occupiers = new Map<string, () => void>();
+
+  private startOccupation(stackSet: string, count: number, runMs: number): void {
+    const ops = this.operations.get(stackSet) ?? [];
+    this.operations.set(stackSet, ops);
+    const next = (left: number) => {
+      if (left === 0) return;
+      const op: Operation = { id: `someone-else-${count - left + 1}`, stackSet, action: 'UPDATE', status: 'RUNNING', created: new Date(), results: [] };
+      ops.push(op);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        op.status = 'SUCCEEDED';
+        op.ended = new Date();
+        next(left - 1);
+      }, runMs);
+      this.timers.add(t);
+    };
+    next(count);
   }
 
   /** Operations still QUEUED or RUNNING. */
@@ -348,6 +379,8 @@ export class StackSetsProxy {
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
     if (ops.some((o) => o.id === id)) return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    this.occupiers.get(name)?.();
+    this.occupiers.delete(name);
     if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
