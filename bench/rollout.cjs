@@ -1,41 +1,90 @@
 // Rollout benchmark against moto: pipeline accounts given as arguments
 // (default 3 100 500). Records wall time, API calls by operation and the
-// mutating calls of a no-op re-run. Usage: make bench-rollout
-const { GetCallerIdentityCommand } = require('@aws-sdk/client-sts');
+// mutating calls of a no-op re-run; then a seeded fault run through the
+// StackSets layer (test/support/stacksets-proxy.ts): re-runs until the
+// rollout converges, with the faults injected. Usage: make bench-rollout
+// (XSTACK_BENCH_FAULTS_ONLY=1: the fault run only; XSTACK_BENCH_FAULTS=0:
+// without it).
+require('tsx/cjs');
 const { compileOrg } = require('../.build/src/compile.js');
 const { parseOrg } = require('../.build/src/org/load.js');
 const { Aws } = require('../.build/src/deploy/clients.js');
 const { deploy } = require('../.build/src/deploy/deployer.js');
-const { startLocalAws, prepareLocalOrg, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
+const { bootstrap } = require('../.build/src/deploy/bootstrap.js');
+const { startLocalAws, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
+const { startStackSetsProxy } = require('../test/support/stacksets-proxy.ts');
 
-(async () => {
-  const { generateOrgYaml } = await import('./generate-org.mjs');
-  const sizes = process.argv.slice(2).map(Number);
-  const local = await startLocalAws();
+const FAULTS = { accountFailure: 0.1, throttle: 0.05, serverError: 0.03, dropConnection: 0.05 };
+
+async function cleanRollouts(local, generateOrgYaml, sizes) {
   const rows = [];
-  try {
-    for (const n of sizes.length ? sizes : [3, 100, 500]) {
-      await local.reset();
-      const compiled = compileOrg(parseOrg(generateOrgYaml(n), `generated-${n}.yaml`));
-      const aws = () => new Aws({ region: compiled.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-      const setup = aws();
-      await prepareLocalOrg(compiled.org, setup, (await setup.sts().send(new GetCallerIdentityCommand({}))).Account);
-      let t = Date.now();
-      const first = await deploy(compiled, aws(), { pollMs: 10 });
-      const firstSeconds = (Date.now() - t) / 1000;
-      if (first.stages.some((s) => s.result === 'failed')) throw new Error(JSON.stringify(first.stages.filter((s) => s.result === 'failed')));
-      t = Date.now();
-      const again = await deploy(compiled, aws(), { pollMs: 10 });
-      rows.push({ n, stackSets: compiled.stages.length, firstSeconds, first: first.calls, againSeconds: (Date.now() - t) / 1000, againMutating: again.mutatingCalls });
-      console.error(`${n} accounts: ${firstSeconds.toFixed(1)} s, re-run ${((Date.now() - t) / 1000).toFixed(1)} s, ${again.mutatingCalls} mutating`);
-    }
-  } finally {
-    await local.stop();
+  for (const n of sizes) {
+    await local.reset();
+    const compiled = compileOrg(parseOrg(generateOrgYaml(n), `generated-${n}.yaml`));
+    const aws = () => new Aws({ region: compiled.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await bootstrap(compiled, aws());
+    let t = Date.now();
+    const first = await deploy(compiled, aws(), { pollMs: 10 });
+    const firstSeconds = (Date.now() - t) / 1000;
+    if (first.stages.some((s) => s.result === 'failed')) throw new Error(JSON.stringify(first.stages.filter((s) => s.result === 'failed')));
+    t = Date.now();
+    const again = await deploy(compiled, aws(), { pollMs: 10 });
+    rows.push({ n, stackSets: compiled.stages.length, firstSeconds, first: first.calls, againSeconds: (Date.now() - t) / 1000, againMutating: again.mutatingCalls });
+    console.error(`${n} accounts: ${firstSeconds.toFixed(1)} s, re-run ${((Date.now() - t) / 1000).toFixed(1)} s, ${again.mutatingCalls} mutating`);
   }
   console.log('| pipeline accounts | StackSets | first deploy (s) | calls (first deploy) | no-op re-run (s) | mutating calls of re-run |\n|---|---|---|---|---|---|');
   for (const r of rows) {
     const calls = Object.entries(r.first).sort().map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`).join(', ');
     console.log(`| ${r.n} | ${r.stackSets} | ${r.firstSeconds.toFixed(1)} | ${calls} | ${r.againSeconds.toFixed(1)} | ${r.againMutating} |`);
+  }
+}
+
+async function faultRuns(local, generateOrgYaml, n, seeds) {
+  const proxy = await startStackSetsProxy(local.endpoint);
+  const rows = [];
+  try {
+    for (const seed of seeds) {
+      await local.reset();
+      proxy.reset({ seed, ...FAULTS });
+      const compiled = compileOrg(parseOrg(generateOrgYaml(n), `generated-${n}.yaml`));
+      const aws = (endpoint) => new Aws({ region: compiled.org.region, endpoint, credentials: LOCAL_CREDENTIALS });
+      await bootstrap(compiled, aws(local.endpoint));
+      const t = Date.now();
+      let runs = 0;
+      let mutating = 0;
+      for (;;) {
+        runs++;
+        const s = await deploy(compiled, aws(proxy.endpoint), { pollMs: 10 });
+        mutating += s.mutatingCalls;
+        if (!s.stages.some((x) => x.result === 'failed')) break;
+        if (runs > 50) throw new Error(`seed ${seed}: no convergence in 50 runs`);
+      }
+      const seconds = (Date.now() - t) / 1000;
+      proxy.setFaults({ seed });
+      const after = await deploy(compiled, aws(proxy.endpoint), { pollMs: 10 });
+      const c = proxy.counts;
+      rows.push({ seed, runs, seconds, mutating, c, duplicates: proxy.creations.length - new Set(proxy.creations).size, afterMutating: after.mutatingCalls });
+      console.error(`seed ${seed}: ${runs} runs, ${seconds.toFixed(1)} s`);
+    }
+  } finally {
+    await proxy.stop();
+  }
+  console.log(`\nFault run: ${n} pipeline accounts, faults ${JSON.stringify(FAULTS)}`);
+  console.log('| seed | deploy runs to converge | failed accounts | throttled | 5xx | dropped (before / after handling) | invalid principals | time (s) | mutating calls (all runs) | stacks created twice | mutating calls of a clean re-run |\n|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.seed} | ${r.runs} | ${r.c.failedAccounts} | ${r.c.throttled} | ${r.c.serverErrors} | ${r.c.droppedBefore} / ${r.c.droppedAfter} | ${r.c.invalidPrincipals} | ${r.seconds.toFixed(1)} | ${r.mutating} | ${r.duplicates} | ${r.afterMutating} |`);
+  }
+}
+
+(async () => {
+  const { generateOrgYaml } = await import('./generate-org.mjs');
+  const sizes = process.argv.slice(2).map(Number);
+  const local = await startLocalAws();
+  try {
+    if (!process.env.XSTACK_BENCH_FAULTS_ONLY) await cleanRollouts(local, generateOrgYaml, sizes.length ? sizes : [3, 100, 500]);
+    if (process.env.XSTACK_BENCH_FAULTS !== '0') await faultRuns(local, generateOrgYaml, 5, [1, 2, 3, 4, 5]);
+  } finally {
+    await local.stop();
   }
 })().catch((e) => {
   console.error(e);

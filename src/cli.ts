@@ -29,7 +29,7 @@ export class UsageError extends XstackError {
   }
 }
 
-type AwsCommandName = 'plan' | 'deploy' | 'destroy' | 'verify';
+type AwsCommandName = 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap';
 
 /** The context a failing command's message is written in (which profile, which endpoint). */
 interface RunContext {
@@ -167,6 +167,8 @@ interface AwsCommandOptions {
   deleteRetained?: boolean;
   manifest?: string;
   requireApproval?: 'never' | 'any-change';
+  dryRun?: boolean;
+  accessRole?: string;
 }
 
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
@@ -182,11 +184,13 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.detailedExitcode, '--detailed-exitcode');
   flag(opts.yes || opts.requireApproval === 'never', '--yes');
   flag(opts.deleteRetained, '--delete-retained');
+  flag(opts.dryRun, '--dry-run');
   option(opts.profile, '--profile');
   option(opts.region, '--region');
   option(opts.endpoint, '--endpoint');
   option(opts.outputReaderRole, '--output-reader-role');
   option(opts.manifest, '--manifest');
+  option(opts.accessRole, '--access-role');
   return deploy.awsCommand(command, compiled, flags, options);
 }
 
@@ -314,6 +318,17 @@ function registerAws(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('verify', file, opts)));
+  withAwsOptions(program.command('bootstrap'))
+    .summary('create what a rollout needs first: StackSet administration and execution roles')
+    .description(
+      'SELF_MANAGED: the StackSet administration role in this account and, in every target account (reached through --access-role), ' +
+        'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess). SERVICE_MANAGED: read-only ' +
+        'checks of trusted access, the delegated administrator and the management account. Exit 1 if a check fails.',
+    )
+    .argument(ORG_FILE, 'organization file')
+    .option('--dry-run', 'report what would change; change nothing')
+    .option('--access-role <NAME>', 'role assumed in each target account to create the execution role', 'OrganizationAccountAccessRole')
+    .action(act((file: string, opts: AwsCommandOptions) => awsCommand('bootstrap', file, opts)));
 }
 
 function registerSchema(program: Command, act: Act): void {

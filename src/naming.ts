@@ -75,9 +75,6 @@ export class Names {
   sourceRole(pipelineAccountId: string): string {
     return `${this.prefix}-source-${pipelineAccountId}`;
   }
-  sourceAccessPolicy(pipelineAccountId: string): string {
-    return `${this.prefix}-source-${pipelineAccountId}`;
-  }
   eventForwarderRole(): string {
     return `${this.prefix}-event-forwarder`;
   }
@@ -157,7 +154,6 @@ export class Names {
       [RULES.role, this.deployTargetRole()],
       [RULES.role, this.flowLogRole()],
       [RULES.managedPolicy, this.deployTargetPolicy()],
-      [RULES.managedPolicy, this.sourceAccessPolicy(accountId)],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.bucket, this.accessLogBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],

@@ -1,18 +1,26 @@
 /**
  * Stage 2, each source account: one cross-account source role per pipeline
- * account, each trusting only that account's pipeline role (so the dev
- * pipeline can never reach prod's artifacts or key; their grants come in
- * source-access, once the artifact keys exist), and the role EventBridge uses
- * to forward repository events to the pipeline accounts' buses. Many pipeline
- * accounts split over several templates (`SOURCE_ROLES_PER_TEMPLATE`); the
- * forwarder is in the first.
+ * account, each trusting only that account's pipeline role and granted only
+ * what the CodeCommit source action does for that account (the repositories
+ * its pipelines read, its artifact bucket, its artifact key), so the dev
+ * pipeline can never reach prod's artifacts or key; and the role EventBridge
+ * uses to forward repository events to the pipeline accounts' buses. Many
+ * pipeline accounts split over several templates (SOURCE_ROLES_PER_TEMPLATE);
+ * the forwarder is in the first.
+ *
+ * A role and its grants are one stack, so that removing a pipeline account
+ * removes both in one update (CloudFormation deletes the policy before the
+ * role; a policy in a later stage would still be attached, and the role's
+ * deletion would fail with DeleteConflict). The grants name the artifact key
+ * by account and alias, not by its ARN, which only exists after the key
+ * (stage 3), whose policy names this role.
  */
 import type Resource from 'cloudform-types/types/resource';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { logicalId, role } from '../src/cfn/resources';
 import type { OutputSpec, ParameterSpec, TemplateDefinition } from '../src/cfn/template';
 import type { Form } from '../src/forms';
-import { EVENTS_PUT, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, STS_ASSUME_ROLE } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -25,13 +33,13 @@ export interface EventForwarding {
 
 export interface SourceIdentityInput {
   names: Names;
-  /** Pipeline accounts whose source roles this template holds. */
-  pipelineAccountIds: readonly string[];
+  /** Pipeline account → the repositories of this account its pipelines read; one source role each. */
+  consumers: ReadonlyArray<readonly [pipelineAccountId: string, repositories: readonly string[]]>;
   /** The forwarder, in the first template of a source account only. */
   forwarding?: EventForwarding;
 }
 
-/** Per pipeline account: the parameter its pipeline role arrives in, the source role's logical id and outputs. */
+/** Per pipeline account: the parameter its pipeline role arrives in, the source role's logical id and output. */
 export const sourceRoleIds = (accountId: string) => ({
   pipelineRoleParameter: `PipelineRoleArn${accountId}`,
   role: logicalId('SourceRole', accountId),
@@ -44,15 +52,46 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
   const resources: Record<string, Resource> = {};
   const outputs: Record<string, OutputSpec> = {};
 
-  for (const account of input.pipelineAccountIds) {
+  for (const [account, repositories] of input.consumers) {
     const ids = sourceRoleIds(account);
     parameters[ids.pipelineRoleParameter] = { type: 'String', description: `ARN of the CodePipeline service role of pipeline account ${account}` };
-    Object.assign(resources, role(ids.role, {
-      name: names.sourceRole(account),
-      description: `Assumed by pipeline account ${account} to run the CodeCommit source action; grants in source-access`,
-      // https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
-      trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: ref(ids.pipelineRoleParameter) }, actions: STS_ASSUME_ROLE.actions })]),
-    }));;
+    // That account's bucket, and its bucket only: the name is the org's, the owner pinned by aws:ResourceAccount.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
+    const bucket = arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}`);
+    const objects = arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}/*`);
+    const ownedByAccount = { StringEquals: { 'aws:ResourceAccount': account } };
+    Object.assign(
+      resources,
+      role(ids.role, {
+        name: names.sourceRole(account),
+        description: `Assumed by pipeline account ${account} to run the CodeCommit source action`,
+        // https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
+        trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: ref(ids.pipelineRoleParameter) }, actions: STS_ASSUME_ROLE.actions })]),
+        policies: [
+          {
+            name: 'source-action',
+            document: policyDocument([
+              statement({
+                sid: 'CodeCommitSourceAction',
+                actions: CODECOMMIT_SOURCE_ACTION.actions,
+                resources: repositories.map((r) => arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${r}`)),
+              }),
+              statement({ sid: 'WriteArtifacts', actions: ARTIFACT_OBJECT_WRITE.actions, resources: objects, conditions: ownedByAccount }),
+              statement({ sid: 'ListArtifactBucket', actions: ARTIFACT_BUCKET_LIST.actions, resources: bucket, conditions: ownedByAccount }),
+              statement({
+                // That account's artifact key, by its alias: an alias is the account's own, and
+                // kms:ResourceAliases matches the key it points to.
+                // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
+                sid: 'UseArtifactKey',
+                actions: KMS_ARTIFACT_DATA_KEY.actions,
+                resources: arn(`kms:\${AWS::Region}:${account}:key/*`),
+                conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [names.artifactKeyAlias()] } },
+              }),
+            ]),
+          },
+        ],
+      }),
+    );
     outputs[ids.arnOutput] = { description: `ARN of the source role of pipeline account ${account}`, value: getAtt(ids.role, 'Arn'), principalOf: ids.role };
   }
 
@@ -70,21 +109,24 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
             resources: [arn('events:${AWS::Region}:*:event-bus/default')],
             conditions: { StringEquals: { 'aws:ResourceOrgID': forwarding.form.organizationId } },
           });
-    Object.assign(resources, role('EventForwarderRole', {
-      name: names.eventForwarderRole(),
-      description: 'EventBridge forwards CodeCommit repository events to the pipeline accounts with this role',
-      // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
-      trust: serviceTrust('events.amazonaws.com', {
-        StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
-        ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${names.forwardingRulePattern()}`) },
+    Object.assign(
+      resources,
+      role('EventForwarderRole', {
+        name: names.eventForwarderRole(),
+        description: 'EventBridge forwards CodeCommit repository events to the pipeline accounts with this role',
+        // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
+        trust: serviceTrust('events.amazonaws.com', {
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+          ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${names.forwardingRulePattern()}`) },
+        }),
+        policies: [{ name: 'put-events-on-pipeline-buses', document: policyDocument([busStatement]) }],
       }),
-      policies: [{ name: 'put-events-on-pipeline-buses', document: policyDocument([busStatement]) }],
-    }));;
+    );
     outputs.EventForwarderRoleArn = { description: 'ARN of the event forwarding role', value: getAtt('EventForwarderRole', 'Arn'), principalOf: 'EventForwarderRole' };
   }
 
   return {
-    description: `xstack source-identity: cross-account source roles${forwarding ? ' and event forwarder' : ''} of this source account`,
+    description: `xstack source-identity: cross-account source roles with their grants${forwarding ? ', and the event forwarder' : ''}, of this source account`,
     parameters,
     resources,
     outputs,

@@ -21,7 +21,7 @@ describe('access analysis of the compiled policies', () => {
     const a = analyseAccess(org, fresh());
     const crossAccountWrite = a.results.find((r) => r.path.purpose.startsWith('the source role writes') && r.action === 's3:PutObject')!;
     expect(crossAccountWrite.reason).toBe('both sides allow it');
-    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceAccess222222222222/WriteArtifacts']);
+    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceRole222222222222SourceAction/WriteArtifacts']);
     expect(a.results.filter((r) => r.path.denied).length).toBeGreaterThan(0);
   });
 
@@ -37,7 +37,7 @@ describe('access analysis of the compiled policies', () => {
 
   it('a missing identity grant fails on the identity side', () => {
     const stages = fresh();
-    const policy = props(stages, 'source-access-shared-services', 'SourceAccess444444444444');
+    const policy = props(stages, 'source-identity-shared-services', 'SourceRole444444444444SourceAction');
     policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: { Sid: string }) => s.Sid !== 'WriteArtifacts');
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => /source role writes the source artifact \(web-app in prod\): .* may not s3:PutObject on arn:aws:s3:::acme-artifacts-444444444444-eu-west-1\/web-app\/SourceArtifact\/artifact\.zip: no identity policy of the principal allows it/.test(p))).toBe(true);

@@ -173,7 +173,8 @@ describe('output', () => {
     const plan = JSON.parse(run.stdout) as { stackSets: Array<{ stackSet: string; action: string }> };
     expect(plan.stackSets.length).toBeGreaterThan(5);
     expect(plan.stackSets.every((s) => s.action === 'create')).toBe(true);
-    expect(run.stderr).toMatch(/^local AWS \(moto\) at http:\/\/127\.0\.0\.1:\d+\n$/);
+    // Everything but the JSON document goes to stderr: the emulator's address and the local bootstrap's steps.
+    expect(run.stderr).toMatch(/^local AWS \(moto\) at http:\/\/127\.0\.0\.1:\d+\nbootstrap \(local\):\n/);
     const piped = await withClosedStdout(['plan', EXAMPLE, '--local']);
     expect(piped.stderr).toBe('');
     expect(piped.code).toBe(0);

@@ -1,11 +1,11 @@
 /**
  * Rollouts against moto's server, started here on 127.0.0.1 on a free port
  * and reset between tests. What moto cannot model (operations that queue or
- * fail, OperationInProgress) is injected by SDK middleware in front of it.
+ * fail, OperationInProgress, throttling, principal validation) is in
+ * deploy-faults.test.ts, through the StackSets layer in front of moto.
  */
 import { DescribeStacksCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackInstancesCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DetachRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,8 @@ import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
 import { Aws, CallLog } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { createStackSetRoles, detachManagedPolicies } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
 
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await local.reset();
-  await prepareLocalOrg(example.org, awsClient(), await adminAccount());
+  await createStackSetRoles(example.org, awsClient(), await adminAccount());
 });
 
 type Interceptor = (command: string, input: Record<string, unknown>) => unknown | Promise<unknown>;
@@ -72,17 +73,8 @@ const detachingAws = () =>
         await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
       }
     }
-    // Roles carry customer managed policies (their own stage's, and later stages'): detached first, as
-    // CloudFormation deletes a stack's managed policies with it and moto does not.
-    for (const account of (input.Accounts as string[] | undefined) ?? []) {
-      const iam = awsClient().iam(await awsClient().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
-      for (const role of (await iam.send(new ListRolesCommand({}))).Roles ?? []) {
-        if (!role.RoleName!.startsWith('acme-')) continue;
-        for (const policy of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName }))).AttachedPolicies ?? []) {
-          if (!policy.PolicyArn!.includes(':aws:policy/')) await iam.send(new DetachRolePolicyCommand({ RoleName: role.RoleName, PolicyArn: policy.PolicyArn }));
-        }
-      }
-    }
+    // Roles carry customer managed policies (their own stage's, and later stages'): detached first.
+    await detachManagedPolicies(awsClient(), (input.Accounts as string[] | undefined) ?? [], 'acme');
     return undefined;
   });
 
@@ -246,60 +238,3 @@ describe('rollout to the local emulator', () => {
     expect(retainedDeletions).toHaveLength(9);
   });
 });
-
-describe('faults moto does not model (injected in front of it)', () => {
-  it('OperationInProgress: waits for the running operation, then starts its own once', async () => {
-    let refused = false;
-    let listedOperations = 0;
-    let attempts = 0;
-    const aws = new FaultyAws((command, input) => {
-      if (command === 'CreateStackInstancesCommand' && input.StackSetName === 'acme-pipeline-identity') attempts++;
-      if (command === 'CreateStackInstancesCommand' && input.StackSetName === 'acme-pipeline-identity' && !refused) {
-        refused = true;
-        return Object.assign(new Error('Another operation is in progress'), { name: 'OperationInProgressException' });
-      }
-      if (command === 'ListStackSetOperationsCommand') {
-        listedOperations++;
-        return { Summaries: [{ OperationId: 'someone-else', Status: 'SUCCEEDED' }] };
-      }
-      return undefined;
-    });
-    const events: string[] = [];
-    const summary = await deploy(example, aws, { ...options, onEvent: (e) => events.push(e.type) });
-    expect(summary.stages.every((s) => s.result === 'created')).toBe(true);
-    expect(refused).toBe(true);
-    expect(listedOperations).toBe(1);
-    expect(attempts).toBe(2);
-  });
-
-  it('a failed operation is reported per account with CloudFormation\'s reason, and no dependent stage runs', async () => {
-    const aws = new FaultyAws((command, input) => {
-      if (input.StackSetName !== 'acme-pipeline-foundation') return undefined;
-      if (command === 'DescribeStackSetOperationCommand') return { StackSetOperation: { Status: 'FAILED' } };
-      if (command === 'ListStackSetOperationResultsCommand') {
-        return { Summaries: [{ Account: '222222222222', Region: 'eu-west-1', Status: 'FAILED', StatusReason: 'ResourceLogicalId:ArtifactKey, ResourceStatusReason:Access denied' }] };
-      }
-      return undefined;
-    });
-    const summary = await deploy(example, aws, options);
-    const byStage = Object.fromEntries(summary.stages.map((s) => [s.stage, s]));
-    expect(byStage['pipeline-foundation'].result).toBe('failed');
-    expect(byStage['pipeline-foundation'].reasons.join('\n')).toContain('account 222222222222 eu-west-1: FAILED: ResourceLogicalId:ArtifactKey, ResourceStatusReason:Access denied');
-    expect(byStage['source-events-shared-services'].result).toBe('created');
-    expect(byStage['source-access-shared-services'].result).toBe('not-run');
-    expect(byStage['pipeline-web-app'].result).toBe('not-run');
-  });
-
-  it('a queued then running operation is waited for until it succeeds', async () => {
-    const statuses = ['QUEUED', 'RUNNING', 'RUNNING'];
-    const aws = new FaultyAws((command, input) =>
-      command === 'DescribeStackSetOperationCommand' && input.StackSetName === 'acme-pipeline-identity' && statuses.length > 0
-        ? { StackSetOperation: { Status: statuses.shift() } }
-        : undefined,
-    );
-    const summary = await deploy(example, aws, options);
-    expect(statuses).toEqual([]);
-    expect(summary.stages.find((s) => s.stage === 'pipeline-identity')!.result).toBe('created');
-  });
-});
-

@@ -58,8 +58,8 @@ describe('determinism and dist/', () => {
     expect(waves).toEqual({
       'pipeline-identity': 1, 'source-repositories-shared-services': 1, 'ci-identity': 1, 'ci-network': 1,
       'source-identity-shared-services': 2, 'access-roles-shared-services': 2,
-      'pipeline-foundation': 3, 'source-events-shared-services': 3, 'source-access-shared-services': 4,
-      'pipeline-web-app': 5, 'pipeline-payments-api': 5,
+      'pipeline-foundation': 3, 'source-events-shared-services': 3,
+      'pipeline-web-app': 4, 'pipeline-payments-api': 4,
     });
   });
 

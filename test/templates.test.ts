@@ -58,20 +58,22 @@ describe('least privilege, over every statement of every template', () => {
   });
 
   it('each pipeline account\'s source role may do only the CodeCommit source action, and write only that account\'s artifacts with only its key', () => {
-    const policies = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ stage }) => stage.startsWith('source-access-'));
+    const policies = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ p }) => /-source-\d{12}-/.test(p.ManagedPolicyName));
     // example: 3 pipeline accounts read one source account; govcloud: 2 pipeline accounts read each of 2 source accounts.
     expect(policies.length).toBe(7);
     for (const { p } of policies) {
-      const account = /-source-(\d{12})$/.exec(p.ManagedPolicyName)![1];
-      expect(p.Roles).toEqual([p.ManagedPolicyName]);
+      const account = /-source-(\d{12})-source-action$/.exec(p.ManagedPolicyName)![1];
+      expect(p.Roles).toEqual([{ Ref: `SourceRole${account}` }]);
       const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
       expect(new Set(Object.values(bySid).flatMap((s: any) => asList(s.Action)))).toEqual(
         new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 's3:ListBucket', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
       );
       expect(bySid.ListArtifactBucket.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
-      expect(bySid.WriteArtifacts.Resource).toEqual({ Ref: `ArtifactObjectsArn${account}` });
+      expect(bySid.WriteArtifacts.Resource['Fn::Sub']).toMatch(new RegExp(`^arn:\\$\\{AWS::Partition\\}:s3:::(acme|gov)-artifacts-${account}-\\$\\{AWS::Region\\}/\\*$`));
       expect(bySid.WriteArtifacts.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
-      expect(bySid.UseArtifactKey.Resource).toEqual({ Ref: `ArtifactKeyArn${account}` });
+      // That account's key, by account and alias.
+      expect(bySid.UseArtifactKey.Resource).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:${account}:key/*` });
+      expect(bySid.UseArtifactKey.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [expect.stringMatching(/^alias\/(acme|gov)-artifacts$/)] } });
     }
   });
 

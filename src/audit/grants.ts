@@ -154,7 +154,8 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     // Its label too: the logical id of a member's resource carries the member's id. Members of a
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
     const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token) };
-    const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined })}`;
+    // Neither the stage (parts) nor the members (a thousand ids) tell statements apart.
+    const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined, accounts: undefined })}`;
     let group = groups.get(key);
     if (!group) {
       groups.set(key, (group = { c, statement, members: [] }));

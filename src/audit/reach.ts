@@ -173,7 +173,7 @@ function byClass(resources: readonly OrgResource[], classOf: ReadonlyMap<string,
       continue;
     }
     const t = (text: string) => tokenise(text, r.madeFor!, c.token);
-    const shaped: OrgResource = { ...r, stage: '', logicalId: t(r.logicalId), arn: t(r.arn), names: Object.fromEntries(Object.entries(r.names).map(([k, v]) => [k, t(v)])), madeFor: c.token, accounts: c.members };
+    const shaped = { ...r, stage: '', logicalId: t(r.logicalId), arn: t(r.arn), names: Object.fromEntries(Object.entries(r.names).map(([k, v]) => [k, t(v)])), madeFor: c.token };
     const key = `${c.token}\u0000${JSON.stringify(shaped)}`;
     if (!groups.has(key)) {
       groups.set(key, { c, members: [] });

@@ -6,11 +6,19 @@
  * nowhere else.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+
+type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+/** One hour: the most a role-chained session may last. */
+const ASSUMED_SESSION_SECONDS = 3600;
+/** Fresh credentials this long before the old ones expire, as the SDK's own providers do. */
+export const REFRESH_BEFORE_MS = 300_000;
 
 export interface AwsOptions {
   region: string;
@@ -58,8 +66,12 @@ export class Aws {
     readonly log: CallLog = new CallLog(),
   ) {}
 
-  private config(credentials?: AwsCredentialIdentity) {
-    const { region, profile, endpoint, maxAttempts } = this.options;
+  /**
+   * `region` defaults to the administrator's (`--region`: where the StackSets
+   * live); clients in target accounts pass the org's region.
+   */
+  clientConfig(credentials?: Credentials, region = this.options.region) {
+    const { profile, endpoint, maxAttempts } = this.options;
     return {
       region,
       ...(endpoint ? { endpoint } : {}),
@@ -69,32 +81,54 @@ export class Aws {
     };
   }
 
-  cloudFormation(credentials?: AwsCredentialIdentity): CloudFormationClient {
-    return this.log.attach(new CloudFormationClient(this.config(credentials)));
+  cloudFormation(credentials?: Credentials, region?: string): CloudFormationClient {
+    return this.log.attach(new CloudFormationClient(this.clientConfig(credentials, region)));
   }
 
-  iam(credentials?: AwsCredentialIdentity): IAMClient {
-    return this.log.attach(new IAMClient(this.config(credentials)));
+  iam(credentials?: Credentials, region?: string): IAMClient {
+    return this.log.attach(new IAMClient(this.clientConfig(credentials, region)));
   }
 
-  s3(credentials?: AwsCredentialIdentity): S3Client {
+  s3(credentials?: Credentials, region?: string): S3Client {
     // Path-style: bucket names as paths work against any endpoint, the local emulator included.
-    return this.log.attach(new S3Client({ ...this.config(credentials), forcePathStyle: Boolean(this.options.endpoint) }));
+    return this.log.attach(new S3Client({ ...this.clientConfig(credentials, region), forcePathStyle: Boolean(this.options.endpoint) }));
   }
 
-  kms(credentials?: AwsCredentialIdentity): KMSClient {
-    return this.log.attach(new KMSClient(this.config(credentials)));
+  kms(credentials?: Credentials, region?: string): KMSClient {
+    return this.log.attach(new KMSClient(this.clientConfig(credentials, region)));
+  }
+
+  codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {
+    return this.log.attach(new CodeCommitClient(this.clientConfig(credentials, region)));
   }
 
   sts(): STSClient {
-    return this.log.attach(new STSClient(this.config()));
+    return this.log.attach(new STSClient(this.clientConfig()));
   }
 
-  /** Credentials of a role in another account (outputs are read there). */
-  async assume(roleArn: string): Promise<AwsCredentialIdentity> {
-    const out = await this.sts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack' }));
+  /** Credentials of a role in another account, once (they expire: see `assumeRefreshing`). */
+  async assume(roleArn: string, durationSeconds?: number): Promise<AwsCredentialIdentity> {
+    const out = await this.sts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack', ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}) }));
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
-    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+  }
+
+  /**
+   * A provider of a role's credentials in another account that the SDK
+   * refreshes itself: a client given a provider memoizes its credentials and
+   * calls it again once they are within 5 minutes of `expiration`
+   * (@smithy/core memoizeIdentityProvider, EXPIRATION_MS = 300000). A role
+   * assumed from a role session is role chaining, capped at one hour:
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
+   */
+  assumeRefreshing(roleArn: string, now: () => number = Date.now): AwsCredentialIdentityProvider {
+    // Shared by every client of the account: one AssumeRole per session, not one per client.
+    let current: Promise<AwsCredentialIdentity> | undefined;
+    return async () => {
+      const held = current && (await current.catch(() => undefined));
+      if (!held || (held.expiration && held.expiration.getTime() - now() < REFRESH_BEFORE_MS)) current = this.assume(roleArn, ASSUMED_SESSION_SECONDS);
+      return current!;
+    };
   }
 }

@@ -10,7 +10,8 @@ import { Aws } from './clients';
 import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
 import { desiredStackSets } from './desired';
 import type { DeployEvent, RunSummary } from './events';
-import { LOCAL_CREDENTIALS, prepareLocalOrg, startLocalAws, type LocalAws } from './local';
+import { bootstrap, type BootstrapStep } from './bootstrap';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
@@ -89,22 +90,24 @@ function printSummary(s: RunSummary): void {
 
 function printPlan(plans: StackSetPlan[], stream: NodeJS.WritableStream = process.stdout): void {
   for (const p of plans) {
-    stream.write(`${p.action === 'create' ? '+' : p.action === 'update' ? '~' : '='} ${p.stackSet}: ${p.action}\n`);
+    stream.write(`${{ create: '+', update: '~', delete: '-', unchanged: '=' }[p.action]} ${p.stackSet}: ${p.action}\n`);
     if (p.action === 'unchanged') continue;
     if (p.addAccounts.length) stream.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
-    if (p.removeAccounts.length) stream.write(`    instances to remove: ${p.removeAccounts.join(', ')}\n`);
+    if (p.removeAccounts.length) stream.write(`    instances to remove (after every create and update, in reverse rollout order): ${p.removeAccounts.join(', ')}\n`);
+    for (const r of p.retryAccounts) stream.write(`    instance to apply again: ${r.account} is ${r.status}${r.reason ? `: ${r.reason}` : ''}\n`);
+    for (const c of p.collisions) stream.write(`    ✗ retained by an earlier destroy, creation will fail: ${c}\n`);
     if (p.templateChanged && p.templateDiff) stream.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
     for (const c of p.parameterChanges) stream.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
   }
   const changes = plans.filter((p) => p.action !== 'unchanged');
   const n = (a: string) => plans.filter((p) => p.action === a).length;
-  stream.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
+  stream.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
 }
 
 /** Each pipeline account's stacks with their parameters: the wiring, as deployed. */
 async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: string): Promise<void> {
   for (const account of compiled.org.accounts.filter((a) => a.role === 'pipeline')) {
-    const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`));
+    const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`), compiled.org.region);
     const stacks = (await cfn.send(new ListStacksCommand({}))).StackSummaries?.filter((s) => s.StackStatus !== 'DELETE_COMPLETE') ?? [];
     process.stdout.write(`\n${account.name} (${account.id}):\n`);
     for (const s of stacks.sort((a, b) => (a.StackName! < b.StackName! ? -1 : 1))) {
@@ -192,7 +195,10 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
   return hashesOf(JSON.parse(fresh));
 }
 
-export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
+const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
+const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.stdout) => stream.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
+
+export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   let local: LocalAws | undefined;
   try {
@@ -209,9 +215,20 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     });
     const readerRole = options.get('--output-reader-role');
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: flags.has('--json') ? undefined : render(started) };
+    if (command === 'bootstrap') {
+      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
+      const changes = steps.filter((s) => s.status === 'change').length;
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
+      else process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);
+      return steps.some((s) => s.status === 'missing') ? 1 : 0;
+    }
     if (local) {
-      const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
-      await prepareLocalOrg(compiled.org, aws, admin);
+      // The same bootstrap as on AWS (moto lets the caller into every account, as OrganizationAccountAccessRole would).
+      // On stderr with --json: stdout holds the JSON document only.
+      const info = flags.has('--json') ? process.stderr : process.stdout;
+      info.write('bootstrap (local):\n');
+      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info) });
+      if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
     }
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);

@@ -8,21 +8,24 @@
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
-import { deleteRetained, retainedDeletable, type RetainedResource } from './retained';
+import { deleteRetained, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
 import { sha256 } from '../hash';
-import { desiredStackSets, parametersFor, type DesiredStackSet, type Outputs } from './desired';
+import { desiredStackSets, parametersFor, STACKSET_PLACEHOLDER, type DesiredStackSet, type Outputs } from './desired';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
+  callAs,
   createStackSet,
   deleteStackSet,
   HEALTHY_INSTANCE,
   instanceResources,
+  listOrgStackSets,
+  OperationFailedError,
   readInstanceOutputs,
   readStackSet,
   runOperation,
@@ -47,8 +50,8 @@ interface Run {
   options: DeployOptions;
   adminAccountId: string;
   outputs: Outputs;
-  accountClients: Map<string, Promise<CloudFormationClient>>;
-  accountCredentials: Map<string, Promise<AwsCredentialIdentity>>;
+  accountClients: Map<string, CloudFormationClient>;
+  accountCredentials: Map<string, AwsCredentialIdentityProvider>;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -57,18 +60,20 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   return { compiled, aws, options, adminAccountId: identity.Account, outputs: new Map(), accountClients: new Map(), accountCredentials: new Map() };
 }
 
-function context(run: Run, desired: DesiredStackSet): StackSetContext {
+const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
+
+function contextFor(run: Run, name: string, stage: string): StackSetContext {
   const { org } = run.compiled;
   return {
     cfn: run.aws.cloudFormation(),
     organizationalUnits: new Map(org.accounts.flatMap((a) => (a.organizationalUnit ? [[a.id, a.organizationalUnit] as const] : []))),
-    name: desired.name,
+    name,
     region: org.region,
     settings: org.stackSets,
     partition: org.partition,
     adminAccountId: run.adminAccountId,
     pollMs: run.options.pollMs ?? 5_000,
-    onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage: desired.stage.id, operationId, reason }),
+    onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage, operationId, reason }),
   };
 }
 
@@ -79,20 +84,23 @@ const readerRole = (run: Run) => {
   return name;
 };
 
-/** Credentials of the reader role in a target account, assumed once per run. */
-function accountCredentials(run: Run, account: string): Promise<AwsCredentialIdentity> {
+/** Credentials of the reader role in a target account: one refreshing provider per account and run. */
+function accountCredentials(run: Run, account: string): AwsCredentialIdentityProvider {
   let credentials = run.accountCredentials.get(account);
   if (!credentials) {
-    credentials = run.aws.assume(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`);
+    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`);
     run.accountCredentials.set(account, credentials);
   }
   return credentials;
 }
 
-function accountClient(run: Run, account: string): Promise<CloudFormationClient> {
+/** Where a target account's resources are: its own credentials, the org's region (not `--region`). */
+const target = (run: Run, account: string): Target => ({ account, region: run.compiled.org.region, partition: run.compiled.org.partition, credentials: accountCredentials(run, account) });
+
+function accountClient(run: Run, account: string): CloudFormationClient {
   let client = run.accountClients.get(account);
   if (!client) {
-    client = accountCredentials(run, account).then((credentials) => run.aws.cloudFormation(credentials));
+    client = run.aws.cloudFormation(accountCredentials(run, account), run.compiled.org.region);
     run.accountClients.set(account, client);
   }
   return client;
@@ -106,7 +114,7 @@ async function harvest(run: Run, desired: DesiredStackSet, actual: ActualStackSe
     desired.stage.targets.map(async (account) => {
       const instance = actual.instances.get(account.id);
       if (!instance) return;
-      const outputs = await readInstanceOutputs(await accountClient(run, account.id), desired.name, instance.stackId);
+      const outputs = await readInstanceOutputs(accountClient(run, account.id), desired.name, instance.stackId);
       if (!outputs) return;
       for (const name of declared) {
         if (strict && outputs[name] === undefined) {
@@ -135,7 +143,70 @@ function groupByValues(accounts: string[], values: Map<string, Record<string, st
   return [...groups.values()];
 }
 
-async function deployStage(run: Run, desired: DesiredStackSet): Promise<StageSummary> {
+/** Retained resources (an earlier destroy left them) that creating the stage in these accounts would meet. */
+async function collisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<Array<NamedRetained & { account: string }>> {
+  const template = renderTemplate(desired.stage.definition);
+  const { region, partition } = run.compiled.org;
+  const found: Array<NamedRetained & { account: string }> = [];
+  for (const account of accounts) {
+    for (const r of namedRetained(template, account, region, partition)) if (await retainedExists(run.aws, target(run, account), r)) found.push({ ...r, account });
+  }
+  return found;
+}
+
+const collisionText = (c: NamedRetained & { account: string }) => `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+
+/**
+ * Refuses, before any operation, to create instances whose retained resources
+ * are still there: CloudFormation would fail each with "already exists".
+ * See README "Rolling out" (destroy, then deploy) for why xstack does not
+ * adopt them itself.
+ */
+async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
+  const found = await collisions(run, desired, accounts);
+  if (found.length === 0) return;
+  throw new XstackError(
+    'RETAINED_COLLISION',
+    `${desired.name}: cannot create instances while resources retained by an earlier destroy keep their names:\n${found.map((c) => `  ${collisionText(c)}`).join('\n')}\n` +
+      `  a bucket: empty and delete it (or run 'xstack destroy --delete-retained' before deploying again); a repository: import it (README "Rolling out": destroy, then deploy)`,
+  );
+}
+
+/**
+ * The StackSet's own parameter values for a template update: a value every
+ * target account shares, else the placeholder. Instances without an override
+ * for a parameter (one the template just gained) get this value first, so a
+ * shared value keeps them valid (UpdateStackInstances: "If you add a parameter
+ * to a template, before you can override the parameter value specified in the
+ * StackSet you must first use UpdateStackSet",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html).
+ */
+function sharedValues(desired: DesiredStackSet, values: Map<string, Record<string, string>>): Record<string, string> {
+  const all = [...values.values()];
+  return Object.fromEntries(desired.parameterNames.map((k) => [k, all.length > 0 && all.every((v) => v[k] === all[0][k]) ? all[0][k] : STACKSET_PLACEHOLDER]));
+}
+
+/** An instance to delete once every create and update is done: accounts the org no longer targets. */
+interface Removal {
+  stage: string;
+  stackSet: string;
+  wave: number;
+  accounts: string[];
+  /** The stage is gone from the org file: the StackSet goes too, once empty. */
+  stackSetToo: boolean;
+}
+
+/** Accounts whose instance must be (re)applied: values differ, or the instance is not CURRENT (a failed or interrupted operation). */
+function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, values: Map<string, Record<string, string>>): string[] {
+  return desired.stage.targets
+    .map((a) => a.id)
+    .filter((id) => {
+      const instance = actual.instances.get(id);
+      return instance && (!HEALTHY_INSTANCE.has(instance.status ?? '') || !sameValues(instance.overrides, values.get(id)!));
+    });
+}
+
+async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[]): Promise<StageSummary> {
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
@@ -149,28 +220,39 @@ async function deployStage(run: Run, desired: DesiredStackSet): Promise<StageSum
 
   if (!actual.exists) {
     emit({ type: 'operation', stage, action: 'create-stack-set', accounts: [] });
-    await createStackSet(ctx, desired.templateBody, desired.parameterNames);
-    result = 'created';
-  } else if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
-    await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames, fromSha: sha256(actual.templateBody ?? '') }, [...actual.instances.keys()]);
+    const wave = run.compiled.rollout.waveOf.get(stage)!;
+    if (await createStackSet(ctx, desired.templateBody, desired.parameterNames, wave)) {
+      result = 'created';
+      actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
+    } else actual = await readStackSet(ctx); // another deploy created it first
   }
-
   const { region } = run.compiled.org;
   const values = new Map(desired.stage.targets.map((a) => [a.id, parametersFor(desired, a.id, run.outputs, region, 'deploy')]));
-  const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
-  const changed = desired.stage.targets.map((a) => a.id).filter((id) => actual.instances.has(id) && !sameValues(actual.instances.get(id)!.overrides, values.get(id)!));
-  const extra = [...actual.instances.keys()].filter((id) => !values.has(id));
-  for (const group of groupByValues(missing, values)) await operate({ action: 'create-instances', ...group, from: {} }, group.accounts);
-  for (const group of groupByValues(changed, values)) {
-    await operate({ action: 'update-instances', ...group, from: Object.fromEntries(group.accounts.map((a) => [a, actual.instances.get(a)!.overrides])) }, group.accounts);
+  if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
+    try {
+      await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames, values: sharedValues(desired, values) }, [...actual.instances.keys()]);
+    } catch (error) {
+      // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
+      // applied again below with their own values (a parameter the template just gained, for one).
+      if (!(error instanceof OperationFailedError)) throw error;
+      emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again with their values: ${error.failures.join('; ')}` });
+    }
+    actual = await readStackSet(ctx);
   }
-  if (extra.length > 0) await operate({ action: 'delete-instances', accounts: extra.sort() }, extra);
+
+  const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
+  const update = instancesToUpdate(desired, actual, values);
+  const extra = [...actual.instances.keys()].filter((id) => !values.has(id)).sort();
+  if (missing.length > 0) await refuseCollisions(run, desired, missing);
+  for (const group of groupByValues(missing, values)) await operate({ action: 'create-instances', ...group }, group.accounts);
+  for (const group of groupByValues(update, values)) await operate({ action: 'update-instances', ...group }, group.accounts);
+  if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, accounts: extra, stackSetToo: false });
   if (result !== 'unchanged') actual = await readStackSet(ctx);
 
   const unhealthy = desired.stage.targets
-    .map((a) => actual.instances.get(a.id))
-    .filter((i) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
-    .map((i) => `account ${i?.account ?? '?'} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
+    .map((a) => [a.id, actual.instances.get(a.id)] as const)
+    .filter(([, i]) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
+    .map(([id, i]) => `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy };
 
   await harvest(run, desired, actual, true);
@@ -178,18 +260,77 @@ async function deployStage(run: Run, desired: DesiredStackSet): Promise<StageSum
   return { stage, stackSet: desired.name, result, reasons: [] };
 }
 
+/**
+ * StackSets of this org (prefix and xstack's tag) whose stage is gone from the
+ * org file, with the wave they were created in.
+ */
+async function removedStackSets(run: Run, desired: DesiredStackSet[]): Promise<Array<{ name: string; actual: ActualStackSet }>> {
+  const { org } = run.compiled;
+  const wanted = new Set(desired.map((d) => d.name));
+  const out: Array<{ name: string; actual: ActualStackSet }> = [];
+  for (const name of await listOrgStackSets(run.aws.cloudFormation(), org.stackSets, org.prefix)) {
+    if (wanted.has(name)) continue;
+    const actual = await readStackSet(contextFor(run, name, `(removed) ${name}`));
+    if (actual.exists && actual.xstack) out.push({ name, actual });
+  }
+  return out;
+}
+
+/** Deletes instances (all or some), then, when asked, the StackSet itself. */
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, accounts: string[], stackSetToo: boolean): Promise<void> {
+  const emit = run.options.onEvent ?? (() => {});
+  if (accounts.length > 0) {
+    emit({ type: 'operation', stage, action: 'delete-instances', accounts });
+    await runOperation(ctx, { action: 'delete-instances', accounts });
+  }
+  if (stackSetToo) {
+    emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
+    await deleteStackSet(ctx);
+  }
+}
+
+/**
+ * Deletions after every create and update, in reverse rollout order: later
+ * stages attach policies to earlier stages' roles, and IAM refuses to delete
+ * a role that still has them (DeleteConflict,
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html).
+ * A removed stage is placed by the wave it was created in (its tag).
+ */
+async function runRemovals(run: Run, removals: Removal[], summaries: Map<string, StageSummary>): Promise<void> {
+  const order = [...removals].sort((a, b) => b.wave - a.wave || a.stackSet.localeCompare(b.stackSet));
+  let failed = false;
+  for (const r of order) {
+    const previous = summaries.get(r.stage);
+    if (failed) {
+      if (r.stackSetToo) summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: 'not-run', reasons: [] });
+      continue;
+    }
+    try {
+      await removeFrom(run, contextFor(run, r.stackSet, r.stage), r.stage, r.accounts, r.stackSetToo);
+      summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: r.stackSetToo ? 'deleted' : previous?.result === 'created' ? 'created' : 'updated', reasons: [] });
+    } catch (error) {
+      // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
+      failed = true;
+      summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: 'failed', reasons: [(error as Error).message] });
+    }
+  }
+}
+
 export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
-  const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  const desiredList = desiredStackSets(compiled);
+  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
   // The summary lists stages in the compile's order, whatever order they ran in.
   const summaries = new Map<string, StageSummary>(
     compiled.stages.map((s) => [s.id, { stage: s.id, stackSet: desired.get(s.id)!.name, result: 'not-run' as StageResult, reasons: [] }]),
   );
+  const removals: Removal[] = [];
   const waves = compiled.rollout.waves;
+  let failed = false;
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!)));
+    const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!, removals)));
     results.forEach((r, j) => {
       const id = waves[i][j];
       const summary: StageSummary =
@@ -198,8 +339,18 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
       if (summary.result === 'failed') options.onEvent?.({ type: 'stage-done', stage: id, result: 'failed', accountsDone: 0, accountsFailed: summary.reasons.length, detail: summary.reasons.join('; ') });
     });
     // Every later wave depends on this one: stop here rather than build on a failure.
-    if ([...summaries.values()].some((s) => s.result === 'failed')) break;
+    if ([...summaries.values()].some((s) => s.result === 'failed')) {
+      failed = true;
+      break;
+    }
     options.afterWave?.(i + 1);
+  }
+  if (!failed) {
+    for (const { name, actual } of await removedStackSets(run, desiredList)) {
+      const stage = `(removed) ${name}`;
+      removals.push({ stage, stackSet: name, wave: actual.wave ?? Number.MAX_SAFE_INTEGER, accounts: [...actual.instances.keys()].sort(), stackSetToo: true });
+    }
+    await runRemovals(run, removals, summaries);
   }
   return { stages: [...summaries.values()], calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
 }
@@ -207,12 +358,17 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
 export interface StackSetPlan {
   stage: string;
   stackSet: string;
-  action: 'create' | 'update' | 'unchanged';
+  /** `delete`: the stage is gone from the org file; its instances and the StackSet go, after everything else. */
+  action: 'create' | 'update' | 'unchanged' | 'delete';
   templateChanged: boolean;
   templateDiff?: string;
   parameterChanges: Array<{ account: string; parameter: string; from?: string; to: string }>;
   addAccounts: string[];
   removeAccounts: string[];
+  /** Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again. */
+  retryAccounts: Array<{ account: string; status: string; reason?: string }>;
+  /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
+  collisions: string[];
 }
 
 /** What deploy would do, from the same comparison, making no mutating call. */
@@ -220,23 +376,27 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const run = await startRun(compiled, aws, options);
   const plans: StackSetPlan[] = [];
   const { region } = compiled.org;
-  for (const desired of desiredStackSets(compiled)) {
+  const desiredList = desiredStackSets(compiled);
+  for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     if (actual.exists) await harvest(run, desired, actual, false);
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     const parameterChanges: StackSetPlan['parameterChanges'] = [];
     const addAccounts: string[] = [];
+    const retryAccounts: StackSetPlan['retryAccounts'] = [];
     for (const account of desired.stage.targets) {
       const values = parametersFor(desired, account.id, run.outputs, region, 'plan');
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
+      else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
       for (const [parameter, to] of Object.entries(values)) {
         const from = instance?.overrides[parameter];
         if (from !== to) parameterChanges.push({ account: account.id, parameter, ...(from !== undefined ? { from } : {}), to });
       }
     }
-    const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id));
-    const changed = templateChanged || parameterChanges.length > 0 || addAccounts.length > 0 || removeAccounts.length > 0;
+    const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
+    const found = addAccounts.length > 0 ? (await collisions(run, desired, addAccounts)).map(collisionText) : [];
+    const changed = templateChanged || parameterChanges.length > 0 || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
       stackSet: desired.name,
@@ -246,6 +406,21 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       parameterChanges,
       addAccounts,
       removeAccounts,
+      retryAccounts,
+      collisions: found,
+    });
+  }
+  for (const { name, actual } of await removedStackSets(run, desiredList)) {
+    plans.push({
+      stage: `(removed) ${name}`,
+      stackSet: name,
+      action: 'delete',
+      templateChanged: false,
+      parameterChanges: [],
+      addAccounts: [],
+      removeAccounts: [...actual.instances.keys()].sort(),
+      retryAccounts: [],
+      collisions: [],
     });
   }
   return plans;
@@ -267,16 +442,34 @@ export interface DestroyOptions extends DeployOptions {
 }
 
 /**
- * Removes stack instances, then StackSets, in reverse rollout order. Buckets,
+ * Removes stack instances, then StackSets, in reverse rollout order, starting
+ * with the StackSets of stages no longer in the org file. Buckets,
  * keys and repositories are retained by their DeletionPolicy, unless
  * `deleteRetained` (buckets and keys only).
  */
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
-  const desired = new Map(desiredStackSets(compiled).map((d) => [d.stage.id, d]));
+  const desiredList = desiredStackSets(compiled);
+  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
   const summaries: StageSummary[] = [];
   let failed = false;
+  // StackSets of stages gone from the org file first (latest wave first): nothing current depends on them.
+  const removed = (await removedStackSets(run, desiredList)).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  for (const { name, actual } of removed) {
+    const stage = `(removed) ${name}`;
+    if (failed) {
+      summaries.push({ stage, stackSet: name, result: 'not-run', reasons: [] });
+      continue;
+    }
+    try {
+      await removeFrom(run, contextFor(run, name, stage), stage, [...actual.instances.keys()].sort(), true);
+      summaries.push({ stage, stackSet: name, result: 'deleted', reasons: [] });
+    } catch (error) {
+      failed = true;
+      summaries.push({ stage, stackSet: name, result: 'failed', reasons: [(error as Error).message] });
+    }
+  }
   for (const wave of [...compiled.rollout.waves].reverse()) {
     for (const id of wave) {
       const d = desired.get(id)!;
@@ -291,17 +484,11 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
           summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
           continue;
         }
-        const accounts = [...actual.instances.keys()].sort();
         const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-        if (accounts.length > 0) {
-          options.onEvent?.({ type: 'operation', stage: id, action: 'delete-instances', accounts });
-          await runOperation(ctx, { action: 'delete-instances', accounts });
-        }
-        options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
-        await deleteStackSet(ctx);
+        await removeFrom(run, ctx, id, [...actual.instances.keys()].sort(), true);
         for (const r of retained) {
           options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
-          await deleteRetained(aws, await accountCredentials(run, r.account), r);
+          await deleteRetained(aws, target(run, r.account), r);
         }
         summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
       } catch (error) {
@@ -320,7 +507,7 @@ async function findRetained(run: Run, desired: DesiredStackSet, actual: ActualSt
   if (wanted.length === 0) return [];
   const found: RetainedResource[] = [];
   for (const [account, instance] of actual.instances) {
-    const physical = await instanceResources(await accountClient(run, account), desired.name, instance.stackId);
+    const physical = await instanceResources(accountClient(run, account), desired.name, instance.stackId);
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
       if (physicalId) found.push({ account, logicalId, type, physicalId });
@@ -386,9 +573,10 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
 async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean }> {
   const { DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   try {
-    const started = await ctx.cfn.send(new DetectStackSetDriftCommand({ StackSetName: ctx.name }));
+    // CallAs on both: a delegated administrator is refused without it (m9).
+    const started = await ctx.cfn.send(new DetectStackSetDriftCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     if (started.OperationId) await runOperationWait(ctx, started.OperationId);
-    const instances = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name }));
+    const instances = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     return { lines: (instances.Summaries ?? []).filter((i) => i.DriftStatus === 'DRIFTED').map((i) => `${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`) };
   } catch (error) {
     const name = (error as { name?: string }).name ?? 'Error';

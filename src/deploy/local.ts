@@ -1,14 +1,14 @@
 /**
  * The local AWS: moto's server (from the pinned Python requirements) on
- * 127.0.0.1, on a free port. Nothing is sent anywhere else.
+ * 127.0.0.1, on a free port. Nothing is sent anywhere else. `--local` runs
+ * `xstack bootstrap` there like on AWS; moto needs nothing AWS would not have
+ * (it lets the caller assume any role in any account, the way
+ * OrganizationAccountAccessRole does in accounts Organizations created).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { XstackError } from '../errors';
-import type { Org } from '../org/model';
-import type { Aws } from './clients';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
@@ -62,28 +62,4 @@ export async function startLocalAws(motoServer = process.env.XSTACK_MOTO_SERVER 
         child.kill('SIGTERM');
       }),
   };
-}
-
-const trust = (principal: Record<string, string>) =>
-  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: 'sts:AssumeRole' }] });
-
-/**
- * What a SELF_MANAGED org has before its first rollout: the administration
- * role in the administrator account and the execution role in every target
- * account, trusting it. Idempotent.
- */
-export async function prepareLocalOrg(org: Org, aws: Aws, adminAccountId: string): Promise<void> {
-  const s = org.stackSets;
-  const ensure = async (iam: ReturnType<Aws['iam']>, name: string, principal: Record<string, string>) => {
-    try {
-      await iam.send(new GetRoleCommand({ RoleName: name }));
-    } catch {
-      await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust(principal) }));
-    }
-  };
-  await ensure(aws.iam(), s.administrationRoleName, { Service: 'cloudformation.amazonaws.com' });
-  for (const account of org.accounts) {
-    const credentials = await aws.assume(`arn:${org.partition}:iam::${account.id}:role/${s.executionRoleName}`);
-    await ensure(aws.iam(credentials), s.executionRoleName, { AWS: `arn:${org.partition}:iam::${adminAccountId}:role/${s.administrationRoleName}` });
-  }
 }

@@ -5,9 +5,10 @@
  * after KMS's shortest waiting period. Repositories, the source of truth, are
  * never deleted by xstack.
  */
+import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CfnTemplate } from '../cfn/template';
 import type { Aws } from './clients';
 
@@ -31,12 +32,62 @@ export function retainedDeletable(template: CfnTemplate): Array<[logicalId: stri
   );
 }
 
-export async function deleteRetained(aws: Aws, credentials: AwsCredentialIdentity, resource: RetainedResource): Promise<void> {
+type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+/** Where a target account's resources live: the org's region, whatever `--region` says about the StackSets. */
+export interface Target {
+  account: string;
+  region: string;
+  partition: string;
+  credentials: Credentials;
+}
+
+/** A retained resource with a fixed name: a later create of the same stack meets it ("already exists"). */
+export interface NamedRetained {
+  logicalId: string;
+  type: 'AWS::S3::Bucket' | 'AWS::CodeCommit::Repository';
+  name: string;
+}
+
+const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repository': 'RepositoryName' } as const;
+
+/** The retained buckets and repositories of a template, their names as they would be in one account and region. */
+export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {
+  const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
+  const out: NamedRetained[] = [];
+  for (const [logicalId, r] of Object.entries(template.Resources)) {
+    if (r.DeletionPolicy !== 'Retain' || !(r.Type in NAME_PROPERTY)) continue;
+    const type = r.Type as NamedRetained['type'];
+    const raw = (r.Properties as Record<string, unknown> | undefined)?.[NAME_PROPERTY[type]];
+    const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+    if (typeof sub !== 'string') continue;
+    const name = sub.replace(/\$\{([^}]+)\}/g, (whole, n: string) => pseudo[n] ?? whole);
+    if (!name.includes('${')) out.push({ logicalId, type, name });
+  }
+  return out;
+}
+
+/** Whether a named resource already exists (HeadBucket answers 403 for a bucket another account owns: it exists too). */
+export async function retainedExists(aws: Aws, target: Target, resource: NamedRetained): Promise<boolean> {
+  try {
+    if (resource.type === 'AWS::S3::Bucket') await aws.s3(target.credentials, target.region).send(new HeadBucketCommand({ Bucket: resource.name }));
+    else await aws.codeCommit(target.credentials, target.region).send(new GetRepositoryCommand({ repositoryName: resource.name }));
+    return true;
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$metadata?.httpStatusCode === 403) return true;
+    if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+export async function deleteRetained(aws: Aws, target: Target, resource: RetainedResource): Promise<void> {
+  const { credentials, region } = target;
   if (resource.type === 'AWS::KMS::Key') {
-    await aws.kms(credentials).send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
+    await aws.kms(credentials, region).send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
     return;
   }
-  const s3 = aws.s3(credentials);
+  const s3 = aws.s3(credentials, region);
   const Bucket = resource.physicalId;
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;

@@ -1,8 +1,9 @@
 /**
  * One StackSet in AWS: read its state, run an operation on it and wait for
  * it. CloudFormation allows one operation per StackSet at a time; operation
- * ids are derived from the change and the state it starts from, so a retry of
- * the same change finds its own operation instead of starting another.
+ * ids are the change's content hash plus the StackSet's last operation (see
+ * `operationId`), so a retried request finds its own operation and a change
+ * made again later gets a new one.
  */
 import {
   CreateStackInstancesCommand,
@@ -15,6 +16,7 @@ import {
   DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ListStackInstancesCommand,
+  ListStackSetsCommand,
   ListStackSetOperationResultsCommand,
   ListStackSetOperationsCommand,
   ListStacksCommand,
@@ -41,6 +43,10 @@ export interface ActualInstance {
 export interface ActualStackSet {
   exists: boolean;
   templateBody?: string;
+  /** The rollout wave the StackSet was created in (its xstack:wave tag). */
+  wave?: number;
+  /** Created by xstack (tagged xstack:stackset). */
+  xstack?: boolean;
   instances: Map<string, ActualInstance>;
 }
 
@@ -75,7 +81,7 @@ export interface StackSetContext {
   onWait?: (operationId: string, reason: string) => void;
 }
 
-const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
+export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
 
 export function operationPreferences(s: StackSetSettings, region: string): StackSetOperationPreferences {
   const p = s.operationPreferences;
@@ -92,10 +98,15 @@ export function operationPreferences(s: StackSetSettings, region: string): Stack
 
 export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet> {
   let templateBody: string | undefined;
+  let wave: number | undefined;
+  let xstack = false;
   try {
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
     templateBody = out.StackSet?.TemplateBody;
+    const tagged = out.StackSet?.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
+    wave = tagged === undefined ? undefined : Number(tagged);
+    xstack = out.StackSet?.Tags?.some((t) => t.Key === 'xstack:stackset') ?? false;
   } catch (error) {
     if (errorName(error) === 'StackSetNotFoundException') return { exists: false, instances: new Map() };
     throw error;
@@ -120,7 +131,20 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
     }
     token = page.NextToken;
   } while (token);
-  return { exists: true, templateBody, instances };
+  return { exists: true, templateBody, wave, xstack, instances };
+}
+
+/** Names of the active StackSets this org's prefix names and xstack tagged (removed stages included). */
+export async function listOrgStackSets(cfn: CloudFormationClient, settings: StackSetSettings, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    // moto ignores the Status filter: filtered here as well.
+    const page = await cfn.send(new ListStackSetsCommand({ Status: 'ACTIVE', NextToken: token, ...callAs(settings) }));
+    for (const s of page.Summaries ?? []) if (s.Status === 'ACTIVE' && s.StackSetName?.startsWith(`${prefix}-`)) names.push(s.StackSetName);
+    token = page.NextToken;
+  } while (token);
+  return names.sort();
 }
 
 const toParameters = (values: Record<string, string>): Parameter[] =>
@@ -128,9 +152,23 @@ const toParameters = (values: Record<string, string>): Parameter[] =>
     .sort()
     .map((k) => ({ ParameterKey: k, ParameterValue: values[k] }));
 
-export async function createStackSet(ctx: StackSetContext, templateBody: string, parameterNames: string[]): Promise<void> {
+/**
+ * Creates the StackSet; false when another deploy created it first
+ * (NameAlreadyExistsException, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+ * The wave is kept as a tag: once the stage is gone from the org file, it
+ * still says when to delete the StackSet (reverse rollout order).
+ */
+export async function createStackSet(ctx: StackSetContext, templateBody: string, parameterNames: string[], wave: number): Promise<boolean> {
   const s = ctx.settings;
-  await ctx.cfn.send(
+  try {
+    await sendCreate();
+    return true;
+  } catch (error) {
+    if (errorName(error) === 'NameAlreadyExistsException') return false;
+    throw error;
+  }
+  async function sendCreate() {
+    return ctx.cfn.send(
     new CreateStackSetCommand({
       StackSetName: ctx.name,
       TemplateBody: templateBody,
@@ -138,24 +176,37 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
       Capabilities: ['CAPABILITY_NAMED_IAM'],
       PermissionModel: s.permissionModel,
       ...(s.permissionModel === 'SELF_MANAGED'
-        ? {
-            AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${s.administrationRoleName}`,
-            ExecutionRoleName: s.executionRoleName,
-          }
+        ? selfManagedRoles(ctx)
         : // Off: every instance needs its own account's parameter values, which only a rollout can give.
           { AutoDeployment: { Enabled: false }, ...callAs(s) }),
-      Tags: [{ Key: 'xstack:stackset', Value: ctx.name }],
+      Tags: [
+        { Key: 'xstack:stackset', Value: ctx.name },
+        { Key: WAVE_TAG, Value: String(wave) },
+      ],
     }),
   );
+  }
 }
 
-/** Deterministic id: the same change from the same state reuses its operation. */
-export const operationId = (stackSet: string, action: string, payload: unknown): string =>
-  `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}`).slice(0, 40)}`;
+export const WAVE_TAG = 'xstack:wave';
+
+/**
+ * Operation ids. CloudFormation treats OperationId as an idempotency token and
+ * refuses one it has seen (OperationIdAlreadyExistsException):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html
+ * The id is the change's content hash plus the StackSet's last operation: a
+ * retried request of one attempt (the SDK's own retry after a dropped
+ * connection, or a second deploy doing the same thing at the same time) sends
+ * the same id and finds the operation it started; the same change made again
+ * later (a revert re-applied, a retry after a failure) comes after another
+ * operation and gets a new id.
+ */
+export const operationId = (stackSet: string, action: string, payload: unknown, lastOperationId: string): string =>
+  `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
 export type Operation =
-  | { action: 'update-template'; templateBody: string; parameterNames: string[]; fromSha: string }
-  | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string>; from: Record<string, Record<string, string>> }
+  | { action: 'update-template'; templateBody: string; parameterNames: string[]; values: Record<string, string> }
+  | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string> }
   | { action: 'delete-instances'; accounts: string[] };
 
 /**
@@ -169,45 +220,105 @@ function targets(ctx: StackSetContext, accounts: string[]) {
   return { DeploymentTargets: { OrganizationalUnitIds: ous, Accounts: accounts, AccountFilterType: 'INTERSECTION' as const } };
 }
 
+/**
+ * SELF_MANAGED: the roles, on every UpdateStackSet too. AdministrationRoleARN:
+ * "If you specified a customized administrator role when you created the stack
+ * set, you must specify a customized administrator role, even if it is the
+ * same customized administrator role used with this stack set previously."
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
+ */
+const selfManagedRoles = (ctx: StackSetContext) =>
+  ctx.settings.permissionModel === 'SELF_MANAGED'
+    ? { AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${ctx.settings.administrationRoleName}`, ExecutionRoleName: ctx.settings.executionRoleName }
+    : {};
+
+/** Another deploy keeps starting operations on this StackSet: stop rather than race it. */
+export class StackSetBusyError extends XstackError {
+  constructor(readonly stackSet: string, operationId: string) {
+    super('STACKSET_BUSY', `another deploy holds ${stackSet}: operation ${operationId} started while this one waited; run deploy again when it is done`);
+  }
+}
+
+/**
+ * The newest operation on the first page of a StackSet's operations: one
+ * call however long the history (the API reference promises no order). Were
+ * the anchor stale (a long history listed oldest first), a reused id meets
+ * OperationIdAlreadyExists on a finished operation and is replaced (below),
+ * so the anchor only saves that round trip.
+ */
+export async function lastOperation(ctx: StackSetContext): Promise<{ id: string; status: string } | undefined> {
+  const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  let newest: { id: string; status: string; at: number } | undefined;
+  for (const op of page.Summaries ?? []) {
+    const at = op.CreationTimestamp?.getTime() ?? 0;
+    if (op.OperationId && (!newest || at > newest.at || (at === newest.at && op.OperationId > newest.id))) newest = { id: op.OperationId, status: op.Status ?? 'UNKNOWN', at };
+  }
+  return newest;
+}
+
+/** How often a start is tried when other operations keep the StackSet busy, before giving up. */
+const BUSY_ATTEMPTS = 5;
+
 export async function runOperation(ctx: StackSetContext, op: Operation): Promise<string> {
-  const id = operationId(ctx.name, op.action, op);
-  const common = { StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) };
+  const last = await lastOperation(ctx);
+  const base = operationId(ctx.name, op.action, op, last?.id ?? '');
+  let id = base;
+  const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
   const start = async () => {
     switch (op.action) {
       case 'update-template':
         return ctx.cfn.send(
           new UpdateStackSetCommand({
-            ...common,
+            ...common(),
+            ...selfManagedRoles(ctx),
             TemplateBody: op.templateBody,
-            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: STACKSET_PLACEHOLDER })),
+            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: op.values[k] ?? STACKSET_PLACEHOLDER })),
             Capabilities: ['CAPABILITY_NAMED_IAM'],
           }),
         );
       case 'create-instances':
-        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
       case 'update-instances':
-        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
       case 'delete-instances':
-        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common, ...targets(ctx, op.accounts), Regions: [ctx.region], RetainStacks: false }));
+        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], RetainStacks: false }));
     }
   };
-  // AWS answers with the id it was given; the local emulator with one of its own.
-  let started = id;
-  try {
-    started = (await start()).OperationId ?? id;
-  } catch (error) {
-    const name = errorName(error);
-    if (name === 'OperationIdAlreadyExistsException') {
-      // An earlier, interrupted run started this very change: wait for it rather than start another.
-      ctx.onWait?.(id, 'this change was started by an earlier run');
-    } else if (name === 'OperationInProgressException') {
-      // Never a blind retry: wait for the running operation, then start ours once.
-      await waitForRunningOperations(ctx);
-      started = (await start()).OperationId ?? id;
-    } else throw error;
+  let busy = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // AWS answers with the id it was given; the local emulator with one of its own.
+      const started = (await start()).OperationId ?? id;
+      await waitForOperation(ctx, started);
+      return started;
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'OperationIdAlreadyExistsException') {
+        const status = await operationStatus(ctx, id);
+        if (RUNNING.has(status)) {
+          // This attempt's own request (retried after a lost answer), or another deploy making the same change: wait for it.
+          ctx.onWait?.(id, 'this change was started by an earlier request');
+          await waitForOperation(ctx, id);
+          return id;
+        }
+        // Finished long ago (a change made before, then reverted): this is a new attempt, with a new id.
+        id = `${base}-r${attempt}`;
+        continue;
+      }
+      if (name === 'OperationInProgressException') {
+        if (++busy >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, (await lastOperation(ctx))?.id ?? 'unknown');
+        // Never a blind retry: wait for the running operation, then start ours.
+        await waitForRunningOperations(ctx);
+        continue;
+      }
+      throw error;
+    }
   }
-  await waitForOperation(ctx, started);
-  return started;
+}
+
+async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
+  const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
+  return out.StackSetOperation?.Status ?? 'UNKNOWN';
 }
 
 async function waitForRunningOperations(ctx: StackSetContext): Promise<void> {
@@ -222,8 +333,7 @@ async function waitForRunningOperations(ctx: StackSetContext): Promise<void> {
 
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
   for (;;) {
-    const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-    const status = out.StackSetOperation?.Status ?? 'UNKNOWN';
+    const status = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return;
     if (RUNNING.has(status)) {
       await new Promise((r) => setTimeout(r, ctx.pollMs));

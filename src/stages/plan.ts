@@ -15,7 +15,6 @@ import { accountByName, accountOfEnvironment, repositoryByName, type Account, ty
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
-import { sourceAccess, sourceAccessIds } from '../../templates/source-access';
 import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
 import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
@@ -25,17 +24,15 @@ import { ciNetwork } from '../../templates/ci-network';
 import type { OutputRef, ParamSource, Stage } from './model';
 
 /**
- * Source roles (and their grants) a source-identity or source-access template
- * holds: a pipeline role parameter, role and output each, or two parameters, a
- * managed policy and an output each; 20 stay inside 200 parameters and
- * 51,200 bytes (checked after emitting all the same).
+ * Source roles a source-identity template holds: a pipeline role parameter, a
+ * role, its managed policy and an output each; 16 stay inside 200 parameters
+ * and 51,200 bytes (checked after emitting all the same).
  */
-export const SOURCE_ROLES_PER_TEMPLATE = 20;
+export const SOURCE_ROLES_PER_TEMPLATE = 16;
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 const part = (i: number) => (i === 0 ? '' : `-${i + 1}`);
 const sourceIdentityStage = (s: Account, i: number) => `source-identity-${s.name}${part(Math.floor(i))}`;
-const sourceAccessStage = (s: Account, i: number) => `source-access-${s.name}${part(Math.floor(i))}`;
 const partOf = (family: string, count: number) => (count > 1 ? { part: { family, count } } : {});
 const splitNote = (parts: number, accounts: number, what: string, i = 0): string[] =>
   parts > 1 ? [`${what} of ${accounts} pipeline accounts split over ${parts} templates of up to ${SOURCE_ROLES_PER_TEMPLATE}; this is part ${i + 1}`] : [];
@@ -103,7 +100,7 @@ export function planStages(org: Org): Stage[] {
         module: 'source-identity',
         definition: sourceIdentity({
           names,
-          pipelineAccountIds: part.map((c) => c.id),
+          consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
           ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
         }),
         targets: [s],
@@ -148,30 +145,6 @@ export function planStages(org: Org): Stage[] {
   for (const source of sources) {
     if (source.consumers.length === 0) continue;
     const s = source.account;
-    const parts = chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE);
-    parts.forEach((part, i) => {
-      stages.push({
-        id: sourceAccessStage(s, i),
-        module: 'source-access',
-        definition: sourceAccess({ names, consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const) }),
-        targets: [s],
-        inputs: everyAccount([s], () =>
-          Object.fromEntries(
-            part.flatMap((c) => {
-              const ids = sourceAccessIds(c.id);
-              return [
-                [ids.objectsParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactObjectsArn', account: c.id })],
-                [ids.keyParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactKeyArn', account: c.id })],
-                [ids.bucketParameter, wired({ stage: 'pipeline-foundation', output: 'ArtifactBucketArn', account: c.id })],
-              ];
-            }),
-          ),
-        ),
-        notes: splitNote(parts.length, source.consumers.length, 'source role grants', i),
-        ...partOf(sourceAccessStage(s, 0), parts.length),
-      });
-    });
-
     const rules = forwardingRules(source);
     const ruleChunks = Math.ceil(rules.length / RULES_PER_TEMPLATE);
     for (let chunk = 0; chunk < ruleChunks; chunk++) {
@@ -215,8 +188,8 @@ export function planStages(org: Org): Stage[] {
               PipelineRoleArn: own('pipeline-identity', 'PipelineRoleArn'),
               PipelineRoleName: own('pipeline-identity', 'PipelineRoleName'),
               SourceRoleArn: wired({
-                stage: sourceAccessStage(source, Math.floor(sources.find((src) => src.account === source)!.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)),
-                output: sourceAccessIds(a.id).roleOutput,
+                stage: sourceIdentityStage(source, sources.find((src) => src.account === source)!.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE),
+                output: sourceRoleIds(a.id).arnOutput,
                 account: source.id,
               }),
               ArtifactBucketName: own('pipeline-foundation', 'ArtifactBucketName'),

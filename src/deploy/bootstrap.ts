@@ -1,0 +1,296 @@
+/**
+ * `xstack bootstrap`: what a rollout needs before the first StackSet, and
+ * nothing more.
+ *
+ * SELF_MANAGED: the administration role in the administrator account (the
+ * caller's) and, in every target account, the execution role, whose policy is
+ * derived from the compiled templates (execution-policy.ts) instead of the
+ * AdministratorAccess of AWS's sample template.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+ *
+ * SERVICE_MANAGED: read-only checks that trusted access and (DELEGATED_ADMIN)
+ * the delegated administrator are in place, and that no target is the
+ * management account. Each failing check names the missing step.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html
+ *
+ * Idempotent: every step reads first and changes only what differs; `dryRun`
+ * reads and reports without changing anything.
+ */
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  CreateRoleCommand,
+  DeletePolicyVersionCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListPolicyVersionsCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import { DescribeOrganizationCommand, ListAWSServiceAccessForOrganizationCommand, ListDelegatedAdministratorsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { CompiledOrg } from '../compile';
+import { XstackError } from '../errors';
+import type { Aws } from './clients';
+import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
+
+export interface BootstrapOptions {
+  /** Read and report only. */
+  dryRun?: boolean;
+  /**
+   * Role assumed in each target account to create the execution role there
+   * (it does not exist yet). Organizations creates OrganizationAccountAccessRole
+   * in accounts it creates:
+   * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html
+   */
+  accessRoleName?: string;
+  onStep?: (step: BootstrapStep) => void;
+}
+
+export interface BootstrapStep {
+  account: string;
+  what: string;
+  /** `ok`: already as wanted; `change`: made (or, dry run, would be made); `missing`: a check that failed (SERVICE_MANAGED). */
+  status: 'ok' | 'change' | 'missing';
+  detail?: string;
+}
+
+/** StackSets' service principal in Organizations (trusted access, delegated administrators). */
+export const STACKSETS_SERVICE_PRINCIPAL = 'member.org.stacksets.cloudformation.amazonaws.com';
+/** IAM's size limit of a managed policy document, whitespace excluded. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
+const MANAGED_POLICY_CHARS = 6144;
+/** IAM keeps at most five versions of a managed policy (same page). */
+const POLICY_VERSIONS = 5;
+
+const document = (statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
+const sameDocument = (a: string | undefined, b: object) => a !== undefined && JSON.stringify(JSON.parse(decodeURIComponent(a))) === JSON.stringify(b);
+
+/**
+ * The administration role's trust: CloudFormation, for StackSets of this
+ * account only (aws:SourceAccount / aws:SourceArn, against the confused deputy;
+ * same page as above).
+ */
+export function administrationTrust(partition: string, adminAccount: string) {
+  return document([
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'cloudformation.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'aws:SourceAccount': adminAccount }, StringLike: { 'aws:SourceArn': `arn:${partition}:cloudformation:*:${adminAccount}:stackset/*` } },
+    },
+  ]);
+}
+
+/** The administration role may assume the execution role in the target accounts, and nothing else. */
+export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[]) {
+  return document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
+}
+
+/**
+ * The execution role's trust: the administrator account, conditioned on the
+ * principal: the administration role (CloudFormation) and the identity that
+ * runs xstack (it reads stack outputs with this role unless
+ * --output-reader-role names another).
+ */
+export function executionTrust(partition: string, adminAccount: string, principals: string[]) {
+  return document([
+    {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${adminAccount}:root` },
+      Action: 'sts:AssumeRole',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': [...new Set(principals)].sort() } },
+    },
+  ]);
+}
+
+/** Statements packed into managed policies within IAM's size limit, in order. */
+export function packPolicies(statements: object[]): object[][] {
+  const out: object[][] = [];
+  let current: object[] = [];
+  for (const s of statements) {
+    if (current.length > 0 && JSON.stringify(document([...current, s])).length > MANAGED_POLICY_CHARS) {
+      out.push(current);
+      current = [];
+    }
+    current.push(s);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** The caller as a principal a policy can name: an assumed-role session is its role. */
+export function callerPrincipal(arn: string): string {
+  const session = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  return session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : arn;
+}
+
+export const executionPolicyName = (prefix: string, n: number) => `${prefix}-stackset-execution-${n}`;
+
+export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: BootstrapOptions = {}): Promise<BootstrapStep[]> {
+  const steps: BootstrapStep[] = [];
+  const report = (step: BootstrapStep) => {
+    steps.push(step);
+    options.onStep?.(step);
+  };
+  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+  if (!identity.Account || !identity.Arn) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
+  if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
+  else await bootstrapSelfManaged(compiled, aws, identity.Account, callerPrincipal(identity.Arn), options, report);
+  return steps;
+}
+
+/** Accounts any stage deploys to. */
+const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();
+
+async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: string, caller: string, options: BootstrapOptions, report: (s: BootstrapStep) => void) {
+  const { org } = compiled;
+  const s = org.stackSets;
+  const accounts = targetAccounts(compiled);
+  const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
+  const dry = Boolean(options.dryRun);
+  const iam = aws.iam();
+  await ensureRole(iam, admin, s.administrationRoleName, administrationTrust(org.partition, admin), dry, report);
+  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', administrationPolicy(org.partition, s.executionRoleName, accounts), dry, report);
+
+  const statements = executionPolicy(compiled);
+  for (const account of accounts) {
+    const credentials: AwsCredentialIdentityProvider | undefined =
+      account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
+    const accountIam = aws.iam(credentials, org.region);
+    await ensureRole(accountIam, account, s.executionRoleName, executionTrust(org.partition, admin, [adminRoleArn, caller]), dry, report);
+    await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
+  }
+}
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trust: object, dry: boolean, report: (s: BootstrapStep) => void) {
+  let current: string | undefined;
+  try {
+    current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+    report({ account, what: `role ${name}`, status: 'change', detail: 'create' });
+    if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), Description: 'xstack: StackSets (xstack bootstrap)' }));
+    return;
+  }
+  if (sameDocument(current, trust)) return report({ account, what: `role ${name}`, status: 'ok' });
+  report({ account, what: `role ${name}`, status: 'change', detail: 'update trust policy' });
+  if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust) }));
+}
+
+async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, dry: boolean, report: (s: BootstrapStep) => void) {
+  let current: string | undefined;
+  try {
+    current = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+  }
+  if (sameDocument(current, policy)) return report({ account, what: `policy ${role}/${name}`, status: 'ok' });
+  report({ account, what: `policy ${role}/${name}`, status: 'change', detail: current ? 'update' : 'create' });
+  if (!dry) await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) }));
+}
+
+/** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
+async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
+  const { org } = compiled;
+  const resolved = resolvePolicy(statements, { partition: org.partition, account, region: org.region });
+  const role = org.stackSets.executionRoleName;
+  const attached = new Set<string>();
+  if (!dry || (await roleExists(iam, role))) {
+    for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) attached.add(p.PolicyArn!);
+  }
+  const packs = packPolicies(resolved.Statement);
+  for (const [i, pack] of packs.entries()) {
+    const name = executionPolicyName(org.prefix, i + 1);
+    const arn = `arn:${org.partition}:iam::${account}:policy/${name}`;
+    const wanted = document(pack);
+    let defaultVersion: string | undefined;
+    try {
+      defaultVersion = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+    }
+    if (!defaultVersion) {
+      report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
+      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: 'xstack: the StackSet execution role, derived from the compiled templates' }));
+    } else {
+      const current = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document;
+      if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
+      else {
+        report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
+        if (!dry) {
+          const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions ?? [];
+          const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
+          if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
+          await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
+        }
+      }
+    }
+    if (attached.has(arn)) continue;
+    report({ account, what: `attach ${name} to ${role}`, status: 'change' });
+    if (!dry) await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+  }
+  const stale = [...attached].filter((a) => /:policy\/.+-stackset-execution-\d+$/.test(a) && !packs.some((_, i) => a.endsWith(`/${executionPolicyName(org.prefix, i + 1)}`)));
+  for (const arn of stale) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached but no longer derived: detach it by hand (xstack deletes no IAM policy it did not just create)' });
+}
+
+async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
+  try {
+    await iam.send(new GetRoleCommand({ RoleName: role }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. */
+async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void) {
+  const { org } = compiled;
+  const organizations = aws.log.attach(new OrganizationsClient(aws.clientConfig()));
+  const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+  // "CloudFormation doesn't deploy stack instances to the organization management account"
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+  const named = org.accounts.find((a) => a.id === management);
+  report(
+    named
+      ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${org.file}: account ${named.name} (${named.id}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there: move its role to a member account` }
+      : { account: management ?? '?', what: 'management account not targeted', status: 'ok' },
+  );
+  const access = await organizations.send(new ListAWSServiceAccessForOrganizationCommand({})).catch((error: Error) => error);
+  const trusted = !(access instanceof Error) && (access.EnabledServicePrincipals ?? []).some((p) => p.ServicePrincipal === STACKSETS_SERVICE_PRINCIPAL);
+  report(
+    trusted
+      ? { account: management ?? caller, what: 'trusted access for StackSets', status: 'ok' }
+      : {
+          account: management ?? caller,
+          what: 'trusted access for StackSets',
+          status: 'missing',
+          detail:
+            access instanceof Error
+              ? `cannot read it from this account (${access.name}); run bootstrap from the management account, or check there that trusted access with AWS Organizations is activated (CloudFormation console: StackSets, "Activate trusted access")`
+              : 'activate trusted access with AWS Organizations in the management account (CloudFormation console: StackSets, "Activate trusted access", or aws cloudformation activate-organizations-access)',
+        },
+  );
+  if (org.stackSets.callAs === 'DELEGATED_ADMIN') {
+    const admins = await organizations.send(new ListDelegatedAdministratorsCommand({ ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL })).catch((error: Error) => error);
+    const registered = !(admins instanceof Error) && (admins.DelegatedAdministrators ?? []).some((a) => a.Id === caller);
+    report(
+      registered
+        ? { account: caller, what: 'delegated administrator for StackSets', status: 'ok' }
+        : {
+            account: caller,
+            what: 'delegated administrator for StackSets',
+            status: 'missing',
+            detail: `register account ${caller} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal ${STACKSETS_SERVICE_PRINCIPAL} --account-id ${caller}`,
+          },
+    );
+  } else if (management && caller !== management) {
+    report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
+  }
+}

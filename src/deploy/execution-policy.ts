@@ -1,0 +1,231 @@
+/**
+ * The StackSet execution role's policy, derived from the compiled templates
+ * instead of AdministratorAccess: the IAM actions CloudFormation needs for
+ * exactly the resource types the templates contain (each type's handler
+ * permissions, from its registry schema), each tied to the ARNs of the
+ * resources the templates name. Pure: no AWS calls.
+ *
+ * Strings use CloudFormation's Sub form (`${AWS::Partition}`,
+ * `${AWS::AccountId}`, `${AWS::Region}`): `resolvePolicy` turns them into one
+ * account's policy document; the audit can read the Sub form as it is.
+ *
+ * Handler permissions: https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html
+ * ARN formats: the Service Authorization Reference of each service,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+ */
+import { renderTemplate, type CfnTemplate } from '../cfn/template';
+import type { CompiledOrg } from '../compile';
+import { XstackError } from '../errors';
+import { RESOURCE_PERMISSIONS } from './resource-permissions';
+
+export interface ExecutionStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  /** Why this statement is broader than the named resources (written next to it, kept out of the IAM document). */
+  reason?: string;
+}
+
+const P = '${AWS::Partition}';
+const A = '${AWS::AccountId}';
+const R = '${AWS::Region}';
+
+/** The property that names a resource of a type, and the ARN that name makes (Service Authorization Reference, per service). */
+const NAMED: Record<string, { property: string; arn: (name: string, t: CfnTemplate, r: Record<string, unknown>) => string }> = {
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+  'AWS::IAM::Role': { property: 'RoleName', arn: (n) => `arn:${P}:iam::${A}:role/${n}` },
+  'AWS::IAM::ManagedPolicy': { property: 'ManagedPolicyName', arn: (n) => `arn:${P}:iam::${A}:policy/${n}` },
+  'AWS::IAM::InstanceProfile': { property: 'InstanceProfileName', arn: (n) => `arn:${P}:iam::${A}:instance-profile/${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+  'AWS::S3::Bucket': { property: 'BucketName', arn: (n) => `arn:${P}:s3:::${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+  'AWS::KMS::Alias': { property: 'AliasName', arn: (n) => `arn:${P}:kms:${R}:${A}:${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+  'AWS::CodeCommit::Repository': { property: 'RepositoryName', arn: (n) => `arn:${P}:codecommit:${R}:${A}:${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodepipeline.html
+  'AWS::CodePipeline::Pipeline': { property: 'Name', arn: (n) => `arn:${P}:codepipeline:${R}:${A}:${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html
+  'AWS::CodeDeploy::Application': { property: 'ApplicationName', arn: (n) => `arn:${P}:codedeploy:${R}:${A}:application:${n}` },
+  'AWS::CodeDeploy::DeploymentGroup': {
+    property: 'DeploymentGroupName',
+    arn: (n, t, r) => `arn:${P}:codedeploy:${R}:${A}:deploymentgroup:${nameOf(t, r.ApplicationName) ?? '*'}/${n}`,
+  },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+  'AWS::Events::Rule': { property: 'Name', arn: (n) => `arn:${P}:events:${R}:${A}:rule/${n}` },
+  'AWS::Events::EventBusPolicy': { property: 'EventBusName', arn: (n) => `arn:${P}:events:${R}:${A}:event-bus/${n}` },
+};
+
+/**
+ * Resources with generated ids (no name in their ARN), by service: the
+ * account and region is the narrowest ARN, and the reason says so.
+ */
+const GENERATED_IDS: Record<string, { arn: string; reason: string }> = {
+  ec2: {
+    arn: `arn:${P}:ec2:${R}:${A}:*`,
+    reason: 'EC2 resources (VPC, subnets, route tables, gateways, endpoints, security groups, addresses) get generated ids, so their ARNs carry no name: limited to this account and region',
+  },
+  kms: {
+    arn: `arn:${P}:kms:${R}:${A}:key/*`,
+    reason: 'KMS keys get generated ids (key/<uuid>), so their ARNs carry no name: limited to keys of this account and region; aliases are named below',
+  },
+};
+
+/** The one action set a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the action). */
+const UNSCOPED = /^(ec2:Describe|ec2:CreateVpc$|ec2:AllocateAddress$|kms:CreateKey$|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:ListStacks$|sts:GetCallerIdentity$)/;
+
+const subText = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof (v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] === 'string' ? (v as { 'Fn::Sub': string })['Fn::Sub'] : undefined);
+
+/** A name as the template writes it; a Ref to a resource of the template is that resource's own name. */
+function nameOf(t: CfnTemplate, v: unknown): string | undefined {
+  const ref = (v as { Ref?: unknown })?.Ref;
+  if (typeof ref === 'string') {
+    const target = t.Resources[ref];
+    const spec = target && NAMED[target.Type];
+    return spec ? nameOf(t, target.Properties?.[spec.property]) : undefined;
+  }
+  const text = subText(v);
+  // Only the pseudo parameters stay (a template parameter would make the name unknown here).
+  return text !== undefined && !/\$\{(?!AWS::(Partition|AccountId|Region)\})/.test(text) ? text : undefined;
+}
+
+interface Derived {
+  types: Set<string>;
+  arnsByService: Map<string, Set<string>>;
+}
+
+function collect(templates: CfnTemplate[]): Derived {
+  const types = new Set<string>();
+  const arnsByService = new Map<string, Set<string>>();
+  for (const t of templates) {
+    for (const [logicalId, r] of Object.entries(t.Resources)) {
+      types.add(r.Type);
+      const spec = NAMED[r.Type];
+      if (!spec) continue;
+      const name = nameOf(t, r.Properties?.[spec.property]);
+      if (name === undefined) {
+        throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}`);
+      }
+      const service = r.Type.split('::')[1].toLowerCase();
+      const arns = arnsByService.get(service) ?? new Set<string>();
+      arns.add(spec.arn(name, t, r.Properties ?? {}));
+      arnsByService.set(service, arns);
+    }
+  }
+  return { types, arnsByService };
+}
+
+/**
+ * What the execution role does besides creating the templates' resources:
+ * CloudFormation runs the instance stacks as this role, and xstack reads
+ * their outputs and (--delete-retained) empties retained buckets with it.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+ */
+function stackStatements(prefix: string, buckets: string[]): ExecutionStatement[] {
+  const out: ExecutionStatement[] = [
+    {
+      Sid: 'InstanceStacks',
+      Effect: 'Allow',
+      Action: [
+        'cloudformation:CreateStack',
+        'cloudformation:DeleteStack',
+        'cloudformation:DescribeStackEvents',
+        'cloudformation:DescribeStackResource',
+        'cloudformation:DescribeStackResources',
+        'cloudformation:DescribeStacks',
+        'cloudformation:GetTemplate',
+        'cloudformation:UpdateStack',
+      ],
+      // StackSets name an instance's stack StackSet-<StackSet name>-<id>.
+      Resource: [`arn:${P}:cloudformation:${R}:${A}:stack/StackSet-${prefix}-*`],
+    },
+  ];
+  if (buckets.length > 0) {
+    out.push({
+      Sid: 'EmptyRetainedBuckets',
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucketVersions'],
+      Resource: [...buckets, ...buckets.map((b) => `${b}/*`)].sort(),
+    });
+  }
+  return out;
+}
+
+const serviceOf = (action: string) => action.split(':')[0];
+const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, '').replace(/^./, (c) => c.toUpperCase())}${suffix}`;
+
+/** The execution role's statements for a compiled org (Sub form). */
+export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
+  return executionPolicyFor(
+    compiled.stages.map((s) => renderTemplate(s.definition)),
+    compiled.org.prefix,
+  );
+}
+
+export function executionPolicyFor(templates: CfnTemplate[], prefix: string): ExecutionStatement[] {
+  const { types, arnsByService } = collect(templates);
+  const actions = new Set<string>();
+  for (const type of [...types].sort()) {
+    const needed = RESOURCE_PERMISSIONS[type];
+    if (!needed) {
+      throw new XstackError(
+        'EXECUTION_POLICY',
+        `resource type ${type} has no known handler permissions; regenerate src/deploy/resource-permissions.ts (node test/support/resource-permissions.gen.mjs) with its service listed`,
+      );
+    }
+    for (const a of needed) actions.add(a);
+  }
+  actions.add('cloudformation:ListStacks');
+  const byService = new Map<string, { scoped: Set<string>; unscoped: Set<string> }>();
+  for (const action of [...actions].sort()) {
+    const service = serviceOf(action);
+    const entry = byService.get(service) ?? { scoped: new Set(), unscoped: new Set() };
+    (UNSCOPED.test(action) ? entry.unscoped : entry.scoped).add(action);
+    byService.set(service, entry);
+  }
+  const statements: ExecutionStatement[] = [];
+  const unscoped: string[] = [];
+  const buckets = [...(arnsByService.get('s3') ?? [])].sort();
+  for (const [service, { scoped, unscoped: u }] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
+    unscoped.push(...u);
+    if (scoped.size === 0 || service === 'cloudformation') continue;
+    const named = [...(arnsByService.get(service) ?? [])].sort();
+    const generated = GENERATED_IDS[service];
+    if (named.length > 0) {
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named });
+    }
+    if (generated) {
+      statements.push({ Sid: sid(service, 'GeneratedIds'), Effect: 'Allow', Action: [...scoped], Resource: [generated.arn], reason: generated.reason });
+    }
+    if (named.length === 0 && !generated) {
+      // A service the templates create nothing named in, reached by another type's handler (e.g. a role's iam:PassRole target).
+      statements.push({
+        Sid: sid(service, 'Account'),
+        Effect: 'Allow',
+        Action: [...scoped],
+        Resource: [`arn:${P}:${service}:${R}:${A}:*`],
+        reason: `needed by the handlers of ${[...types].filter((t) => RESOURCE_PERMISSIONS[t]?.some((a) => serviceOf(a) === service)).sort().join(', ')}; the templates name no ${service} resource, so it is limited to this account and region`,
+      });
+    }
+  }
+  if (unscoped.length > 0) {
+    statements.push({
+      Sid: 'ReadOnlyWithoutResourceTypes',
+      Effect: 'Allow',
+      Action: unscoped.sort(),
+      Resource: ['*'],
+      reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
+    });
+  }
+  statements.push(...stackStatements(prefix, buckets));
+  return statements;
+}
+
+/** One account's policy document: the Sub-form placeholders replaced, reasons left out (IAM takes no comments). */
+export function resolvePolicy(statements: ExecutionStatement[], at: { partition: string; account: string; region: string }): { Version: '2012-10-17'; Statement: object[] } {
+  const sub = (s: string) => s.replaceAll(P, at.partition).replaceAll(A, at.account).replaceAll(R, at.region);
+  return {
+    Version: '2012-10-17',
+    Statement: statements.map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource: Resource.map(sub) })),
+  };
+}

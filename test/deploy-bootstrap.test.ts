@@ -1,0 +1,175 @@
+/**
+ * The execution role's derived policy (pure) and `xstack bootstrap` against
+ * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
+ */
+import { GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { renderTemplate } from '../src/cfn/template';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL } from '../src/deploy/bootstrap';
+import { Aws } from '../src/deploy/clients';
+import { deploy } from '../src/deploy/deployer';
+import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
+import { parseOrg } from '../src/org/load';
+import { compileFile, compileGenerated, ORG_FILES } from './helpers';
+
+const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileFile(f)] as [string, CompiledOrg]), ['generated-3', compileGenerated(3)]];
+
+/** IAM's wildcard match of a policy's Resource against an ARN (`*` any run of characters, `?` one). */
+const arnMatches = (pattern: string, arn: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+const allows = (policy: ReturnType<typeof resolvePolicy>, action: string, arn: string) =>
+  (policy.Statement as ExecutionStatement[]).some((s) => s.Action.includes(action) && s.Resource.some((r) => arnMatches(r, arn)));
+
+describe('the execution role policy derived from the compiled templates', () => {
+  for (const [file, compiled] of orgs) {
+    it(`${file}: every action any template's resource types need is granted`, () => {
+      const statements = executionPolicy(compiled);
+      const granted = new Set(statements.flatMap((s) => s.Action));
+      const types = new Set(compiled.stages.flatMap((s) => Object.values(renderTemplate(s.definition).Resources).map((r) => r.Type)));
+      expect(types.size).toBeGreaterThan(10);
+      for (const type of types) for (const action of RESOURCE_PERMISSIONS[type]) expect(granted.has(action), `${type}: ${action}`).toBe(true);
+      expect([...granted].filter((a) => a.includes('*'))).toEqual([]);
+    });
+
+    it(`${file}: nothing outside the org's names; every broader statement says why`, () => {
+      const { prefix, repositories } = compiled.org;
+      const statements = executionPolicy(compiled);
+      const resolved = resolvePolicy(statements, { partition: compiled.org.partition, account: '111111111111', region: compiled.org.region }).Statement as ExecutionStatement[];
+      for (const [i, s] of resolved.entries()) {
+        if (statements[i].reason) {
+          expect(statements[i].reason!.length, s.Sid).toBeGreaterThan(30);
+          continue;
+        }
+        for (const r of s.Resource) {
+          const name = r.replace(/^arn:[^:]+:[^:]+:[^:]*:[^:]*:/, '').replace(/^(role|policy|instance-profile|rule|event-bus|alias|stack|application:|deploymentgroup:)\/?/, '');
+          const own = name.startsWith(`${prefix}-`) || name.startsWith(`StackSet-${prefix}-`) || repositories.some((x) => x.name === name) || name === 'default';
+          expect(own, `${s.Sid}: ${r}`).toBe(true);
+        }
+      }
+      const unscoped = statements.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action);
+      expect(unscoped.filter((a) => /:(Delete|Put|Update|Attach|Detach|Tag|Untag|Modify|Pass)/.test(a))).toEqual([]);
+      const policy = resolvePolicy(statements, { partition: compiled.org.partition, account: '111111111111', region: compiled.org.region });
+      const p = compiled.org.partition;
+      expect(allows(policy, 'iam:CreateRole', `arn:${p}:iam::111111111111:role/${prefix}-pipeline`)).toBe(compiled.stages.some((s) => s.id === 'pipeline-identity'));
+      for (const [action, arn] of [
+        ['iam:CreateRole', `arn:${p}:iam::111111111111:role/admin`],
+        ['iam:PutRolePolicy', `arn:${p}:iam::111111111111:role/OrganizationAccountAccessRole`],
+        ['iam:AttachRolePolicy', `arn:${p}:iam::111111111111:role/${compiled.org.stackSets.executionRoleName}`],
+        ['iam:PassRole', `arn:${p}:iam::111111111111:role/admin`],
+        ['s3:DeleteBucket', `arn:${p}:s3:::someone-elses-bucket`],
+        ['s3:PutBucketPolicy', `arn:${p}:s3:::someone-elses-bucket`],
+        ['codecommit:DeleteRepository', `arn:${p}:codecommit:${compiled.org.region}:111111111111:not-ours`],
+        ['iam:CreateRole', `arn:${p}:iam::222222222222:role/${prefix}-pipeline`],
+      ]) {
+        expect(allows(policy, action, arn), `${action} ${arn}`).toBe(false);
+      }
+    });
+  }
+
+  it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {
+    for (const [, compiled] of orgs) {
+      const policy = resolvePolicy(executionPolicy(compiled), { partition: compiled.org.partition, account: '111111111111', region: compiled.org.region });
+      const packs = packPolicies(policy.Statement);
+      expect(packs.length).toBeLessThanOrEqual(10);
+      for (const pack of packs) expect(JSON.stringify({ Version: '2012-10-17', Statement: pack }).length).toBeLessThanOrEqual(6144);
+      expect(packs.flat()).toEqual(policy.Statement);
+    }
+  });
+
+  it('a resource type with no known handler permissions is an error naming it and the way to fix it', () => {
+    const compiled = compileGenerated(1);
+    const stage = compiled.stages[0];
+    const broken = { ...compiled, stages: [{ ...stage, definition: { ...stage.definition, resources: { ...stage.definition.resources, X: { Type: 'AWS::Made::Up', Properties: {} } } } }] };
+    expect(() => executionPolicy(broken as never)).toThrow(/AWS::Made::Up has no known handler permissions; regenerate src\/deploy\/resource-permissions\.ts/);
+  });
+});
+
+let local: LocalAws;
+beforeAll(async () => {
+  local = await startLocalAws();
+});
+afterAll(async () => {
+  await local?.stop();
+});
+beforeEach(async () => {
+  await local.reset();
+});
+
+const aws = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+
+describe('xstack bootstrap on moto', () => {
+  it('SELF_MANAGED: the administration role and each account\'s execution role with the derived policies; a second run changes nothing; deploy works after it', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const dry = aws();
+    const planned = await bootstrap(compiled, dry, { dryRun: true });
+    expect(dry.log.calls.CreateRoleCommand ?? 0).toBe(0);
+    expect(planned.filter((s) => s.status === 'change').map((s) => `${s.account} ${s.what}`)).toContain('555555555555 role AWSCloudFormationStackSetExecutionRole');
+
+    const first = await bootstrap(compiled, aws());
+    expect(first.filter((s) => s.status === 'missing')).toEqual([]);
+    const admin = (await aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const adminRole = await aws().iam().send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetAdministrationRole' }));
+    expect(JSON.stringify(adminRole.Role?.AssumeRolePolicyDocument)).toContain('cloudformation.amazonaws.com');
+    for (const account of ['111111111111', '222222222222', '555555555555']) {
+      const iam = aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+      const role = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
+      expect(decodeURIComponent(String(role.Role?.AssumeRolePolicyDocument))).toContain(`arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`);
+      const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).AttachedPolicies ?? [];
+      // The derived policy packed into as many managed policies as IAM's 6,144 characters need, numbered from 1.
+      const names = attached.map((a) => a.PolicyName!).sort((x, y) => Number(x.split('-').pop()) - Number(y.split('-').pop()));
+      expect(names.length).toBeGreaterThan(0);
+      expect(names).toEqual(names.map((_, i) => `acme-stackset-execution-${i + 1}`));
+      expect(attached.map((a) => a.PolicyName).join()).not.toMatch(/AdministratorAccess/);
+    }
+    const second = await bootstrap(compiled, aws());
+    expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
+    const summary = await deploy(compiled, aws(), { pollMs: 5 });
+    expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
+  });
+
+  it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target)', async () => {
+    const text = `organization:
+  partition: aws
+  region: eu-west-1
+prefix: svc
+stackSets:
+  permissionModel: SERVICE_MANAGED
+accounts:
+  source:
+    id: "123456789012"
+    role: source
+    organizationalUnit: ou-abcd-11111111
+  dev:
+    id: "222222222222"
+    role: pipeline
+    environment: dev
+    organizationalUnit: ou-abcd-22222222
+repositories:
+  app:
+    account: source
+pipelines:
+  app:
+    repository: app
+    branches:
+      dev: main
+    deploy:
+      type: codedeploy
+`;
+    const compiled = compileOrg(parseOrg(text, 'service.yaml'));
+    const organizations = new OrganizationsClient(aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const client = aws();
+    const before = await bootstrap(compiled, client);
+    expect(client.log.mutating).toBe(0);
+    const missing = Object.fromEntries(before.filter((s) => s.status === 'missing').map((s) => [s.what, s.detail]));
+    expect(missing['trusted access for StackSets']).toMatch(/activate trusted access with AWS Organizations in the management account/);
+    expect(missing['management account not targeted']).toMatch(/service\.yaml: account source \(123456789012\) is the organization's management account/);
+    await organizations.send(new EnableAWSServiceAccessCommand({ ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }));
+    const after = await bootstrap(compiled, aws());
+    expect(after.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('ok');
+  });
+});

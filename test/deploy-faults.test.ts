@@ -1,0 +1,439 @@
+/**
+ * Rollouts through the StackSets semantics layer (test/support/stacksets-proxy.ts)
+ * in front of moto's server: asynchronous operations, one per StackSet,
+ * idempotent operation ids, failures that leave instances OUTDATED, throttling,
+ * 5xx, dropped connections and principal validation, as the CloudFormation
+ * API reference describes them. Small orgs and short polls: the suite stays fast.
+ */
+import {
+  CreateStackInstancesCommand,
+  CreateStackSetCommand,
+  DescribeStackInstanceCommand,
+  DescribeStackSetCommand,
+  DescribeStackSetOperationCommand,
+  ListStackInstancesCommand,
+  ListStackSetsCommand,
+  UpdateStackSetCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  DescribeOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
+import { deploy, destroy, plan } from '../src/deploy/deployer';
+import type { RunSummary } from '../src/deploy/events';
+import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { createStackSetRoles } from './support/stackset-roles';
+import { parseOrg } from '../src/org/load';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { sha256 } from '../src/hash';
+import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
+
+const REGION = 'us-east-1';
+const compileYaml = (text: string) => compileOrg(parseOrg(text, 'generated.yaml'));
+/** Two pipeline accounts, one source account: 8 StackSets in 5 waves. */
+const SMALL = generateOrgYaml(2);
+const small = compileYaml(SMALL);
+const pollMs = 5;
+
+let local: LocalAws;
+let proxy: StackSetsProxy;
+beforeAll(async () => {
+  local = await startLocalAws();
+  proxy = await startStackSetsProxy(local.endpoint);
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await local?.stop();
+});
+
+const awsVia = (endpoint = proxy.endpoint, region = REGION) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS });
+
+async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Promise<void> {
+  await local.reset();
+  proxy.reset(faults);
+  const aws = awsVia(local.endpoint);
+  await createStackSetRoles(compiled.org, aws, (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!);
+}
+
+const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');
+
+/** Re-runs deploy until it succeeds; returns how many runs it took. */
+async function deployUntilDone(compiled: CompiledOrg, maxRuns: number): Promise<{ runs: number; last: RunSummary; reasons: string[] }> {
+  const reasons: string[] = [];
+  for (let runs = 1; runs <= maxRuns; runs++) {
+    const last = await deploy(compiled, awsVia(), { pollMs });
+    if (failed(last).length === 0) return { runs, last, reasons };
+    reasons.push(...failed(last).flatMap((s) => s.reasons));
+  }
+  throw new Error(`deploy did not converge in ${maxRuns} runs:\n${reasons.join('\n')}`);
+}
+
+/** Every desired instance is CURRENT and no stack was created twice in moto. */
+async function expectConverged(compiled: CompiledOrg, options: { outputReaderRoleName?: string } = {}): Promise<void> {
+  const cfn = awsVia().cloudFormation();
+  for (const stage of compiled.stages) {
+    const name = `${compiled.org.prefix}-${stage.id}`;
+    const out = await cfn.send(new ListStackInstancesCommand({ StackSetName: name }));
+    const byAccount = new Map((out.Summaries ?? []).map((s) => [s.Account, s.Status]));
+    for (const account of stage.targets) expect(byAccount.get(account.id), `${name} @ ${account.id}`).toBe('CURRENT');
+    expect(byAccount.size, name).toBe(stage.targets.length);
+  }
+  expect(proxy.creations.length).toBe(new Set(proxy.creations).size);
+  expect(proxy.busy).toBe(0);
+  const again = await deploy(compiled, awsVia(), { pollMs, ...options });
+  expect(again.mutatingCalls).toBe(0);
+}
+
+describe('the StackSets layer itself (each behaviour as the API reference gives it)', () => {
+  it('operations queue, run and end; one per StackSet; a used operation id is refused; a used name is refused', async () => {
+    await prepare(small, { seed: 1, queuedMs: 400, runningMs: 400 });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    await expect(cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }))).rejects.toMatchObject({ name: 'NameAlreadyExistsException' });
+    const started = await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }));
+    expect(started.OperationId).toBe('op-1');
+    const status = async (id: string) => (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: id }))).StackSetOperation?.Status;
+    const seen = new Set([await status('op-1')]);
+    expect([...seen]).toEqual(['QUEUED']);
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['900000000000'], Regions: [REGION], OperationId: 'op-2' }))).rejects.toMatchObject({
+      name: 'OperationInProgressException',
+    });
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
+      name: 'OperationIdAlreadyExistsException',
+    });
+    for (let s = await status('op-1'); s !== 'SUCCEEDED'; s = await status('op-1')) {
+      seen.add(s!);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect([...seen].sort()).toEqual(['QUEUED', 'RUNNING']);
+    const instances = await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }));
+    expect(instances.Summaries?.map((s) => [s.Account, s.Status])).toEqual([['100000000001', 'CURRENT']]);
+  });
+
+  it('a failed UpdateStackSet keeps the new template and leaves the instances OUTDATED with a reason', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const body = (n: number) => `Resources:\n  Handle${n}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n`;
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(1) }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'create' }));
+    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    proxy.setFaults({ seed: 1, accountFailure: 1 });
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(2), OperationId: 'update' }));
+    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    expect((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: 'update' }))).StackSetOperation?.Status).toBe('FAILED');
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'probe' }))).StackSet?.TemplateBody).toBe(body(2));
+    const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? [];
+    expect(instance).toMatchObject({ Account: '100000000001', Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'FAILED' } });
+    expect(instance.StatusReason).toMatch(/injected failure/);
+  });
+
+  it('a policy principal naming a role that does not exist fails the instance', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = [
+      'Parameters:',
+      '  Reader:',
+      '    Type: String',
+      'Resources:',
+      '  Role:',
+      '    Type: AWS::IAM::Role',
+      '    Properties:',
+      '      AssumeRolePolicyDocument:',
+      '        Statement:',
+      '          - Effect: Allow',
+      '            Principal:',
+      '              AWS:',
+      '                Ref: Reader',
+      '            Action: sts:AssumeRole',
+      '',
+    ].join('\n');
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody, Parameters: [{ ParameterKey: 'Reader', ParameterValue: 'per-account' }] }));
+    const start = (id: string, value: string) =>
+      cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: id, ParameterOverrides: [{ ParameterKey: 'Reader', ParameterValue: value }] }));
+    await start('missing-role', 'arn:aws:iam::900000000000:role/no-such-role');
+    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? [];
+    expect(instance).toMatchObject({ Status: 'OUTDATED' });
+    expect(instance.StatusReason).toMatch(/Invalid principal in policy: "AWS":"arn:aws:iam::900000000000:role\/no-such-role"/);
+    expect(proxy.creations).toEqual([]);
+  });
+});
+
+describe('the reconciler against the layer', () => {
+  it('any mix of failed operations, throttling, 5xx and dropped connections converges by re-running deploy, nothing created twice', async () => {
+    for (const seed of [7]) {
+      const faults = { seed, accountFailure: 0.1, throttle: 0.03, serverError: 0.02, dropConnection: 0.08 };
+      await prepare(small, faults);
+      const { runs, reasons } = await deployUntilDone(small, 15);
+      const injected = proxy.counts;
+      // Each run that fails is ended by at least one injected account failure.
+      expect(runs - 1, JSON.stringify({ seed, injected, reasons })).toBeLessThanOrEqual(injected.failedAccounts);
+      expect(injected.failedAccounts + injected.throttled + injected.serverErrors + injected.droppedBefore + injected.droppedAfter).toBeGreaterThan(3);
+      proxy.setFaults({ seed });
+      await expectConverged(small);
+    }
+  });
+
+  it('a failed operation is reported per account with its reason, and no dependent stage runs', async () => {
+    await prepare(small, { seed: 2, accountFailure: 1 });
+    const s = await deploy(small, awsVia(), { pollMs });
+    const byStage = Object.fromEntries(s.stages.map((x) => [x.stage, x]));
+    expect(byStage['pipeline-identity'].result).toBe('failed');
+    expect(byStage['pipeline-identity'].reasons.join('\n')).toMatch(/account 100000000001 us-east-1: FAILED: .*injected failure/);
+    for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
+  });
+
+  it('an instance left OUTDATED by a failed template update is applied again, although its values did not change', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    proxy.setFaults({ seed: 3, accountFailure: 1 });
+    const failing = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(failing).length).toBeGreaterThan(0);
+    proxy.setFaults({ seed: 3 });
+    const p = await plan(changed, awsVia(), { pollMs });
+    const retried = p.filter((x) => x.retryAccounts.length > 0);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((x) => !x.templateChanged && x.parameterChanges.length === 0)).toBe(true);
+    const { runs } = await deployUntilDone(changed, 1);
+    expect(runs).toBe(1);
+    await expectConverged(changed);
+  });
+
+  it('a template that gains a parameter used in a trust policy (CI access added) converges in one run', async () => {
+    const developers = 'access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n';
+    const withTools = `${SMALL.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}${developers}`;
+    const before = compileYaml(withTools);
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    const after = compileYaml(`${withTools}  ci:\n    account: tools\n    network:\n      cidr: 10.20.0.0/16\n      availabilityZones: 2\n`);
+    const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id && Object.keys(s.definition.parameters).length > Object.keys(b.definition.parameters).length));
+    expect(gained.map((s) => s.id).length).toBeGreaterThan(0);
+    const { runs } = await deployUntilDone(after, 1);
+    expect(runs).toBe(1);
+    expect(proxy.counts.invalidPrincipals).toBe(0);
+    await expectConverged(after);
+  });
+
+  it('a reverted, then re-applied change is applied (operation ids never replay an old operation)', async () => {
+    await prepare(small);
+    const x = small;
+    const y = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    const templateOf = async (c: CompiledOrg, stage: string) =>
+      (await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: `${c.org.prefix}-${stage}` }))).StackSet?.TemplateBody;
+    const changedStage = y.stages.find((s) => y.files.get(`templates/${s.id}.yaml`) !== x.files.get(`templates/${s.id}.yaml`))!.id;
+    for (const [i, c] of [x, y, x, y].entries()) {
+      const s = await deploy(c, awsVia(), { pollMs });
+      expect(failed(s), `step ${i}`).toEqual([]);
+      expect(sha256((await templateOf(c, changedStage)) ?? ''), `step ${i}`).toBe(sha256(c.files.get(`templates/${changedStage}.yaml`)!));
+    }
+  });
+
+  for (const killAfter of [1, 4, 9]) {
+    it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
+      await prepare(small);
+      const killed = new KillingAws(killAfter);
+      const first = await deploy(small, killed, { pollMs }).catch((e: Error) => e);
+      expect(killed.killed).toBe(true);
+      if (!(first instanceof Error)) expect(failed(first).length).toBeGreaterThan(0);
+      const { runs } = await deployUntilDone(small, 1);
+      expect(runs).toBe(1);
+      await expectConverged(small);
+    });
+  }
+
+  it('two concurrent deploys of one org: both correct, or one says which StackSet the other holds', async () => {
+    await prepare(small, { seed: 5, queuedMs: 30, runningMs: 60 });
+    const [a, b] = await Promise.all([deploy(small, awsVia(), { pollMs }), deploy(small, awsVia(), { pollMs })]);
+    for (const s of [a, b]) for (const f of failed(s)) expect(f.reasons.join('\n')).toMatch(/another deploy holds big-/);
+    if (failed(a).length + failed(b).length > 0) await deployUntilDone(small, 1);
+    await expectConverged(small);
+  });
+
+  it('a StackSet another deployer keeps busy: the run stops with "another deploy holds <StackSet>", and the next finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    // The branch of env0001 is app's pipeline's to change.
+    expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipeline-app')?.action).toBe('update');
+    proxy.occupy('big-pipeline-app', 20);
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(s.stages.find((x) => x.stage === 'pipeline-app')?.reasons.join('\n')).toMatch(/another deploy holds big-pipeline-app: operation someone-else-\d+ started while this one waited/);
+    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
+  it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
+    const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
+    const before = compileYaml(custom);
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    const after = compileYaml(custom.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    const s = await deploy(after, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    expect(s.stages.filter((x) => x.result === 'updated').length).toBeGreaterThan(0);
+  });
+
+  it('--region names only where the StackSets live: outputs are read in the org region', async () => {
+    await prepare(small);
+    const s = await deploy(small, awsVia(proxy.endpoint, 'eu-central-1'), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const stackSets = await awsVia(proxy.endpoint, 'eu-central-1').cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-app' }));
+    expect(stackSets.Summaries?.every((i) => i.Region === REGION)).toBe(true);
+  });
+
+  it('removed accounts and stages are deleted after every create and update, in reverse rollout order; plan shows them', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    // env0003 goes; the lib repository and its pipeline go.
+    const reduced = compileYaml(
+      generateOrgYaml(2)
+        .replace(/  lib:\n    account: source\n/, '')
+        .replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, ''),
+    );
+    expect(reduced.stages.some((s) => s.id === 'pipeline-lib')).toBe(false);
+    const p = await plan(reduced, awsVia(), { pollMs });
+    expect(p.find((x) => x.stackSet === 'big-pipeline-lib')).toMatchObject({ action: 'delete', removeAccounts: ['100000000001', '100000000002', '100000000003'] });
+    expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);
+    const order: Array<[string, string]> = [];
+    const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && order.push([e.stage, e.action]) });
+    expect(failed(s)).toEqual([]);
+    const deletions = order.filter(([, a]) => a.startsWith('delete'));
+    const firstDeletion = order.findIndex(([, a]) => a.startsWith('delete'));
+    expect(order.slice(firstDeletion).every(([, a]) => a.startsWith('delete'))).toBe(true);
+    const waveOf = (stage: string) => (stage.startsWith('(removed)') ? three.rollout.waveOf.get(stage.replace('(removed) big-', ''))! : reduced.rollout.waveOf.get(stage)!);
+    const waves = deletions.map(([stage]) => waveOf(stage));
+    expect(waves).toEqual([...waves].sort((a, b) => b - a));
+    expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-pipeline-lib delete-stack-set');
+    expect(s.stages.find((x) => x.stackSet === 'big-pipeline-lib')?.result).toBe('deleted');
+    await expectConverged(reduced);
+  });
+
+  it('destroy deletes the StackSet of a stage removed from the org file first', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const withoutLib = compileYaml(
+      SMALL.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, ''),
+    );
+    const order: string[] = [];
+    const s = await destroy(withoutLib, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
+    expect(order[0]).toBe('(removed) big-pipeline-lib');
+    expect(s.stages[0]).toMatchObject({ stage: '(removed) big-pipeline-lib', result: 'deleted' });
+    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((x) => x.StackSetName === 'big-pipeline-lib').map((x) => x.Status)).toEqual(['DELETED']);
+  });
+
+  it('destroy, then deploy: plan lists the retained buckets that would collide', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    await destroy(small, awsVia(), { pollMs });
+    const p = await plan(small, awsVia(), { pollMs });
+    expect(p.find((x) => x.stage === 'pipeline-foundation')!.collisions).toEqual([
+      'AWS::S3::Bucket big-access-logs-100000000001-us-east-1 (AccessLogBucket) in account 100000000001',
+      'AWS::S3::Bucket big-artifacts-100000000001-us-east-1 (ArtifactBucket) in account 100000000001',
+      'AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket) in account 100000000002',
+      'AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002',
+    ]);
+    expect(p.filter((x) => x.stage !== 'pipeline-foundation').flatMap((x) => x.collisions)).toEqual([]);
+  });
+
+  it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
+    await prepare(small);
+    const aws = awsVia(local.endpoint);
+    const s3 = aws.s3(await aws.assume('arn:aws:iam::100000000002:role/AWSCloudFormationStackSetExecutionRole'));
+    await s3.send(new CreateBucketCommand({ Bucket: 'big-artifacts-100000000002-us-east-1' }));
+    const s = await deploy(small, awsVia(), { pollMs });
+    const foundation = s.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('failed');
+    expect(foundation.reasons.join('\n')).toContain('AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002');
+    expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+  });
+
+  it('SERVICE_MANAGED end to end: instances targeted by OU, outputs read and wired, the management account never deployed to', async () => {
+    await local.reset();
+    proxy.reset({ seed: 1 });
+    const organizations = new OrganizationsClient({ region: REGION, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
+    const placed = async (name: string) => {
+      const id = (await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
+      const ou = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: name }))).OrganizationalUnit!.Id!;
+      await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
+      return { id, ou };
+    };
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const text = generateOrgYaml(2)
+      .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`)
+      .replace('id: "100000000001"\n    role: pipeline', `id: "${dev.id}"\n    role: pipeline\n    organizationalUnit: ${dev.ou}`)
+      .replace('id: "100000000002"\n    role: pipeline', `id: "${prod.id}"\n    role: pipeline\n    organizationalUnit: ${prod.ou}`);
+    const compiled = compileYaml(text);
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const s = await deploy(compiled, awsVia(), options);
+    expect(failed(s)).toEqual([]);
+    const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-app', CallAs: 'SELF' }));
+    expect(described.StackSet?.PermissionModel).toBe('SERVICE_MANAGED');
+    // A wired value: the pipeline's source role parameter is the source account's output.
+    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipeline-app', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
+    const wired = (instance.StackInstance?.ParameterOverrides ?? []).filter((p) => p.ParameterValue?.includes(`:iam::${source.id}:role/`));
+    expect(wired.length).toBeGreaterThan(0);
+    await expectConverged(compiled, options);
+
+    // The management account (moto's caller) in an OU: listed, but never deployed to.
+    const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
+    await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
+    const withManagement = compileYaml(text.replace(`id: "${prod.id}"`, `id: "${management}"`).replace(`organizationalUnit: ${prod.ou}`, `organizationalUnit: ${managementOu}`));
+    const refused = await deploy(withManagement, awsVia(), options);
+    expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
+  });
+
+  it('assumed read-role credentials are assumed again before they expire', async () => {
+    await prepare(small);
+    const aws = awsVia(local.endpoint);
+    let clock = Date.now();
+    const provider = aws.assumeRefreshing('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole', () => clock);
+    const first = await provider();
+    expect(await provider()).toBe(first);
+    expect(aws.log.calls.AssumeRoleCommand).toBe(1);
+    clock = first.expiration!.getTime() - REFRESH_BEFORE_MS + 1;
+    const second = await provider();
+    expect(aws.log.calls.AssumeRoleCommand).toBe(2);
+    expect(second.expiration!.getTime()).toBeGreaterThanOrEqual(first.expiration!.getTime());
+  });
+});
+
+/** An Aws whose CloudFormation calls stop for good after the n-th mutating call has been answered: the process "dies" there. */
+class KillingAws extends Aws {
+  killed = false;
+  private mutating = 0;
+  constructor(private readonly after: number) {
+    super({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS }, new CallLog());
+  }
+  override cloudFormation(...args: Parameters<Aws['cloudFormation']>) {
+    const client = super.cloudFormation(...args);
+    client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (a: unknown) => {
+        if (this.killed) throw new Error('killed');
+        const out = await next(a);
+        if (MUTATING_COMMANDS.has(context.commandName) && ++this.mutating >= this.after) this.killed = true;
+        return out;
+      }) as never,
+      { step: 'initialize', name: 'kill', priority: 'high' } as never,
+    );
+    return client;
+  }
+}

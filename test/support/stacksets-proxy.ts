@@ -1,0 +1,733 @@
+/**
+ * The StackSets semantics moto does not have, in front of moto's real server:
+ * an HTTP proxy on 127.0.0.1 (free port) that forwards every request to moto
+ * and adds only what the CloudFormation API reference says and moto does not
+ * do. Every behaviour names the page it follows:
+ *
+ * - Operations are asynchronous: QUEUED, then RUNNING, then SUCCEEDED or
+ *   FAILED, over time; moto finishes them inside the call.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html
+ * - One operation per StackSet at a time: OperationInProgressException.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html (Errors)
+ * - OperationId is an idempotency token; a used id is refused with
+ *   OperationIdAlreadyExistsException (moto ignores the id and makes its own).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ * - A failed operation leaves its instances OUTDATED (INOPERABLE after a failed
+ *   delete) with a StatusReason; a failed create leaves the instance listed.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
+ * - UpdateStackSet keeps the new template even when its operation fails:
+ *   "Even if the stack set operation created by updating the stack set fails
+ *   (completely or partially ...), the stack set is updated with your changes."
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
+ * - UpdateStackSet must name a customised administration role again
+ *   (AdministrationRoleARN: "you must specify a customized administrator role,
+ *   even if it is the same ... used with this StackSet previously"), same page.
+ * - CreateStackSet of a name in use: NameAlreadyExistsException.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html
+ * - Throttling (400 Throttling) and 5xx (InternalFailure, ServiceUnavailable)
+ *   on any CloudFormation call, and dropped connections (before the request is
+ *   handled, or after it was handled and before the answer).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
+ * - Principal validation: a policy whose principal names a role that does not
+ *   exist fails the instance, as IAM ("MalformedPolicyDocument: Invalid
+ *   principal in policy"), KMS and S3 do.
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+ *
+ * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
+ *   target account's CloudFormation), so outputs could not be read. The layer
+ *   keeps the service-managed semantics itself and lets moto run the StackSet
+ *   as a self-managed one: DeploymentTargets are resolved against moto's
+ *   Organizations (OU ids required; AccountFilterType INTERSECTION: only the
+ *   listed accounts that are in the listed OUs) and the management account is
+ *   never deployed to ("CloudFormation doesn't deploy stack instances to the
+ *   organization management account").
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ *
+ * Faults are drawn from a seeded generator: the same seed and the same
+ * request order give the same faults.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CloudFormationClient, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
+import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { parse as parseYaml } from 'yaml';
+
+export interface Faults {
+  seed: number;
+  /** Chance that one account of an operation fails (the whole operation then ends FAILED). */
+  accountFailure?: number;
+  /** Chance that a CloudFormation call is answered 400 Throttling. */
+  throttle?: number;
+  /** Chance that a CloudFormation call is answered 500/503. */
+  serverError?: number;
+  /** Chance that a mutating StackSet call loses its connection (half before it is handled, half after). */
+  dropConnection?: number;
+  /** How long an operation stays QUEUED, then RUNNING. */
+  queuedMs?: number;
+  runningMs?: number;
+}
+
+export interface FaultCounts {
+  failedAccounts: number;
+  throttled: number;
+  serverErrors: number;
+  droppedBefore: number;
+  droppedAfter: number;
+  invalidPrincipals: number;
+}
+
+type Action = 'CREATE' | 'UPDATE' | 'DELETE';
+type OperationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+interface Operation {
+  id: string;
+  stackSet: string;
+  action: Action;
+  status: OperationStatus;
+  created: Date;
+  ended?: Date;
+  results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED'; reason?: string }>;
+}
+
+/** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
+interface Overlay {
+  status: 'OUTDATED' | 'INOPERABLE';
+  detailed: 'FAILED';
+  reason: string;
+  region: string;
+  /** An instance whose create failed: listed by CloudFormation, absent from moto. */
+  phantom?: { overrides: Record<string, string> };
+}
+
+/** mulberry32: a small deterministic generator (public domain). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlUnescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const tag = (xml: string, name: string) => {
+  const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
+  return m ? xmlUnescape(m[1]) : undefined;
+};
+const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+const envelope = (action: string, result: string) =>
+  `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>xstack-proxy</RequestId></ResponseMetadata></${action}Response>`;
+const errorXml = (code: string, message: string, type = 'Sender') =>
+  `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>xstack-proxy</RequestId></ErrorResponse>`;
+
+/** Query-protocol lists: Accounts.member.1, ParameterOverrides.member.1.ParameterKey … */
+function members(params: URLSearchParams, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; params.has(`${prefix}.member.${i}`); i++) out.push(params.get(`${prefix}.member.${i}`)!);
+  return out;
+}
+function parameterList(params: URLSearchParams, prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 1; params.has(`${prefix}.member.${i}.ParameterKey`); i++) out[params.get(`${prefix}.member.${i}.ParameterKey`)!] = params.get(`${prefix}.member.${i}.ParameterValue`) ?? '';
+  return out;
+}
+function setMembers(params: URLSearchParams, prefix: string, values: string[]): void {
+  for (const key of [...params.keys()]) if (key.startsWith(`${prefix}.member.`)) params.delete(key);
+  values.forEach((v, i) => params.set(`${prefix}.member.${i + 1}`, v));
+}
+
+const MUTATING: Record<string, Action> = { CreateStackInstances: 'CREATE', UpdateStackInstances: 'UPDATE', DeleteStackInstances: 'DELETE', UpdateStackSet: 'UPDATE' };
+const DEFAULT_ADMIN_ROLE = /:role\/AWSCloudFormationStackSetAdministrationRole$/;
+
+export class StackSetsProxy {
+  private server?: Server;
+  private sockets = new Set<Socket>();
+  private random = seeded(1);
+  private faults: Faults = { seed: 1 };
+  private operations = new Map<string, Operation[]>();
+  private overlays = new Map<string, Map<string, Overlay>>();
+  private adminRoles = new Map<string, string>();
+  private serviceManaged = new Set<string>();
+  private accountCredentials = new Map<string, Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>>();
+  private timers = new Set<NodeJS.Timeout>();
+  counts: FaultCounts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
+  /** Every moto stack creation this layer forwarded, as stackSet/account (a second one for the same pair is a double create). */
+  readonly creations: string[] = [];
+  endpoint = '';
+
+  constructor(private readonly moto: string) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Forget every operation and failure, and draw faults from `faults` from now on. */
+  reset(faults: Faults = { seed: 1 }): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.faults = faults;
+    this.random = seeded(faults.seed);
+    this.operations.clear();
+    this.overlays.clear();
+    this.adminRoles.clear();
+    this.serviceManaged.clear();
+    this.occupiers.clear();
+    this.accountCredentials.clear();
+    this.creations.length = 0;
+    this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
+  }
+
+  /** Faults from now on, keeping what is deployed and every operation. */
+  setFaults(faults: Faults): void {
+    this.faults = faults;
+    this.random = seeded(faults.seed);
+  }
+
+  /**
+   * Another deployer that keeps a StackSet busy from the moment our first
+   * operation on it is asked for: `count` operations of its own, each started
+   * the moment the one before ends (no request of ours can come in between),
+   * then the StackSet is free again.
+   */
+  occupy(stackSet: string, count: number, runMs = 30): void {
+    this.occupiers.set(stackSet, () => this.startOccupation(stackSet, count, runMs));
+  }
+
+  private occupiers = new Map<string, () => void>();
+
+  private startOccupation(stackSet: string, count: number, runMs: number): void {
+    const ops = this.operations.get(stackSet) ?? [];
+    this.operations.set(stackSet, ops);
+    const next = (left: number) => {
+      if (left === 0) return;
+      const op: Operation = { id: `someone-else-${count - left + 1}`, stackSet, action: 'UPDATE', status: 'RUNNING', created: new Date(), results: [] };
+      ops.push(op);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        op.status = 'SUCCEEDED';
+        op.ended = new Date();
+        next(left - 1);
+      }, runMs);
+      this.timers.add(t);
+    };
+    next(count);
+  }
+
+  /** Operations still QUEUED or RUNNING. */
+  get busy(): number {
+    return [...this.operations.values()].flat().filter((o) => o.status === 'QUEUED' || o.status === 'RUNNING').length;
+  }
+
+  private queues = new Map<string, Promise<unknown>>();
+  private serially<T>(key: string, f: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(f, f);
+    this.queues.set(key, next.catch(() => undefined));
+    return next;
+  }
+
+  private chance(p: number | undefined): boolean {
+    return p !== undefined && p > 0 && this.random() < p;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (service !== 'cloudformation') return this.pipe(req, body, res);
+    const params = new URLSearchParams(body.toString('utf8'));
+    const action = params.get('Action') ?? '';
+    try {
+      if (this.chance(this.faults.throttle)) {
+        this.counts.throttled++;
+        return this.reply(res, 400, errorXml('Throttling', 'Rate exceeded'));
+      }
+      if (this.chance(this.faults.serverError)) {
+        this.counts.serverErrors++;
+        return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
+      }
+      const mutating = action in MUTATING || action === 'CreateStackSet';
+      const drop = mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
+      if (drop === 'before') {
+        this.counts.droppedBefore++;
+        req.socket.destroy();
+        return;
+      }
+        // Calls that change a StackSet are handled one at a time per StackSet, as CloudFormation decides them.
+      const answer = mutating || action === 'DeleteStackSet' ? await this.serially(params.get('StackSetName') ?? '', () => this.answer(action, params, req, body)) : await this.answer(action, params, req, body);
+      if (drop === 'after') {
+        this.counts.droppedAfter++;
+        req.socket.destroy();
+        return;
+      }
+      if (answer) return this.reply(res, answer.status, answer.body);
+      return this.pipe(req, body, res);
+    } catch (error) {
+      return this.reply(res, 500, errorXml('InternalFailure', `stacksets proxy: ${(error as Error).message}`, 'Receiver'));
+    }
+  }
+
+  private reply(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/xml' });
+    res.end(body);
+  }
+
+  private pipe(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.moto);
+    const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    upstream.end(body);
+  }
+
+  /** A CloudFormation Query call to moto with the caller's headers (moto does not check signatures). */
+  private async motoCall(headers: IncomingMessage['headers'], params: URLSearchParams): Promise<{ status: number; body: string }> {
+    const { host: _host, 'content-length': _length, ...rest } = headers;
+    const res = await fetch(this.moto, { method: 'POST', headers: rest as Record<string, string>, body: params.toString() });
+    return { status: res.status, body: await res.text() };
+  }
+
+  private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: string } | undefined> {
+    const name = params.get('StackSetName') ?? '';
+    const call = (p: Record<string, string>) => this.motoCall(req.headers, new URLSearchParams({ Version: '2010-05-15', StackSetName: name, ...p }));
+    switch (action) {
+      case 'CreateStackSet': {
+        const existing = await call({ Action: 'DescribeStackSet' });
+        if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
+        this.operations.delete(name);
+        this.overlays.delete(name);
+        this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
+        if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return undefined;
+        this.serviceManaged.add(name);
+        const p = new URLSearchParams(params);
+        p.set('PermissionModel', 'SELF_MANAGED');
+        for (const key of [...p.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') p.delete(key);
+        return this.motoCall(req.headers, p);
+      }
+      case 'DescribeStackSet': {
+        if (!this.serviceManaged.has(name)) return undefined;
+        const out = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
+        return { status: out.status, body: out.body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>') };
+      }
+      case 'DeleteStackSet': {
+        if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+        if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
+        return undefined;
+      }
+      case 'DescribeStackSetOperation': {
+        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
+        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
+      }
+      case 'ListStackSetOperations': {
+        const ops = [...(this.operations.get(name) ?? [])].reverse();
+        return { status: 200, body: envelope(action, `<Summaries>${ops.map((o) => `<member>${this.operationXml(o)}</member>`).join('')}</Summaries>`) };
+      }
+      case 'ListStackSetOperationResults': {
+        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
+        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        const rows = op.results.map(
+          (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
+        );
+        return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
+      }
+      case 'ListStackInstances':
+        return this.listInstances(name, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DescribeStackInstance':
+        return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+    }
+    if (!(action in MUTATING)) return undefined;
+    return this.startOperation(action, name, params, req.headers);
+  }
+
+  private running(name: string): boolean {
+    return (this.operations.get(name) ?? []).some((o) => o.status === 'QUEUED' || o.status === 'RUNNING');
+  }
+
+  private operationXml(o: Operation): string {
+    return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status><CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}`;
+  }
+
+  private async startOperation(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
+    if (action === 'UpdateStackSet' && this.serviceManaged.has(name)) {
+      params = new URLSearchParams(params);
+      for (const key of [...params.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') params.delete(key);
+    }
+    const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
+    const id = params.get('OperationId') ?? crypto.randomUUID();
+    const ops = this.operations.get(name) ?? [];
+    this.operations.set(name, ops);
+    if (ops.some((o) => o.id === id)) return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    this.occupiers.get(name)?.();
+    this.occupiers.delete(name);
+    if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    if (action === 'UpdateStackSet') {
+      const created = this.adminRoles.get(name);
+      if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
+        return { status: 400, body: errorXml('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role') };
+      }
+    }
+    if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
+      const resolved = await this.resolveTargets(params, headers);
+      if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
+      params = resolved;
+    }
+    const op: Operation = { id, stackSet: name, action: MUTATING[action], status: 'QUEUED', created: new Date(), results: [] };
+    ops.push(op);
+    const later = (ms: number, f: () => void | Promise<void>) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void f();
+      }, ms);
+      this.timers.add(t);
+    };
+    later(this.faults.queuedMs ?? 20, () => {
+      op.status = 'RUNNING';
+      later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
+    });
+    return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+  }
+
+  /**
+   * A service-managed operation's targets as moto's self-managed StackSet takes
+   * them: the listed accounts that are in the listed OUs (INTERSECTION), less
+   * the management account.
+   */
+  private async resolveTargets(params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
+    const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
+    if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
+    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
+    const listed = members(params, 'DeploymentTargets.Accounts');
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    const organizations = new OrganizationsClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+    const inOus = new Set<string>();
+    for (const ou of ous) for (const a of (await organizations.send(new ListAccountsForParentCommand({ ParentId: ou }))).Accounts ?? []) inOus.add(a.Id!);
+    if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
+    const targets = (filter === 'INTERSECTION' ? listed.filter((a) => inOus.has(a)) : [...inOus]).filter((a) => a !== management);
+    const p = new URLSearchParams(params);
+    for (const key of [...p.keys()]) if (key.startsWith('DeploymentTargets.') || key === 'CallAs') p.delete(key);
+    setMembers(p, 'Accounts', targets);
+    return p;
+  }
+
+  private accountsOf(params: URLSearchParams): string[] {
+    const direct = members(params, 'Accounts');
+    return direct.length > 0 ? direct : members(params, 'DeploymentTargets.Accounts');
+  }
+
+  /** Runs an operation's effect on moto: the accounts that succeed go through, the others are left failed. */
+  private async execute(op: Operation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
+    const name = op.stackSet;
+    const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
+    const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
+    this.overlays.set(name, overlays);
+    const motoInstances = await this.motoInstances(headers, name);
+    let accounts = this.accountsOf(params);
+    if (action === 'UpdateStackSet' && accounts.length === 0) accounts = [...new Set([...motoInstances.keys(), ...overlays.keys()])].sort();
+    const template = action === 'UpdateStackSet' ? (params.get('TemplateBody') ?? currentTemplate) : currentTemplate;
+    const failures = new Map<string, string>();
+    try {
+      for (const account of accounts) {
+        if (this.chance(this.faults.accountFailure)) {
+          this.counts.failedAccounts++;
+          failures.set(account, 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)');
+          continue;
+        }
+        if (action === 'DeleteStackInstances') continue;
+        const values = { ...(await this.stackSetParameters(headers, name, action === 'UpdateStackSet' ? params : undefined)), ...(overlays.get(account)?.phantom?.overrides ?? motoInstances.get(account) ?? {}), ...parameterList(params, 'ParameterOverrides') };
+        const invalid = await this.invalidPrincipal(template, values, account, region, headers);
+        if (invalid) {
+          this.counts.invalidPrincipals++;
+          failures.set(account, `ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`);
+        }
+      }
+      const ok = accounts.filter((a) => !failures.has(a));
+      await this.applyToMoto(action, params, headers, name, ok, motoInstances);
+      for (const account of ok) {
+        if (action === 'DeleteStackInstances') overlays.delete(account);
+        else if (!overlays.get(account)?.phantom || action !== 'UpdateStackSet') overlays.delete(account);
+      }
+    } catch (error) {
+      for (const account of accounts) failures.set(account, `internal error: ${(error as Error).message}`);
+    }
+    for (const [account, reason] of failures) {
+      const previous = overlays.get(account);
+      const phantom = action === 'CreateStackInstances' && !motoInstances.has(account) ? { overrides: parameterList(params, 'ParameterOverrides') } : previous?.phantom;
+      overlays.set(account, { status: action === 'DeleteStackInstances' ? 'INOPERABLE' : 'OUTDATED', detailed: 'FAILED', reason, region, ...(phantom ? { phantom } : {}) });
+    }
+    op.results = accounts.map((account) => ({ account, region, status: failures.has(account) ? 'FAILED' : 'SUCCEEDED', ...(failures.has(account) ? { reason: failures.get(account) } : {}) }));
+    op.status = failures.size > 0 ? 'FAILED' : 'SUCCEEDED';
+    op.ended = new Date();
+  }
+
+  private async applyToMoto(
+    action: string,
+    params: URLSearchParams,
+    headers: IncomingMessage['headers'],
+    name: string,
+    ok: string[],
+    motoInstances: Map<string, Record<string, string>>,
+  ): Promise<void> {
+    const send = async (p: URLSearchParams, accounts: string[]) => {
+      p.delete('OperationId');
+      if (members(p, 'Accounts').length > 0) setMembers(p, 'Accounts', accounts);
+      if (members(p, 'DeploymentTargets.Accounts').length > 0) setMembers(p, 'DeploymentTargets.Accounts', accounts);
+      const out = await this.motoCall(headers, p);
+      if (out.status !== 200) throw new Error(`moto ${p.get('Action')}: ${tag(out.body, 'Message') ?? out.body}`);
+    };
+    if (action === 'UpdateStackSet') {
+      // Persisted whatever happens to the instances (see the header).
+      const p = new URLSearchParams(params);
+      p.delete('OperationId');
+      const out = await this.motoCall(headers, p);
+      if (out.status !== 200) throw new Error(`moto UpdateStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+      await this.updateStacks(headers, name, ok.filter((a) => motoInstances.has(a)), (a) => motoInstances.get(a)!);
+      return;
+    }
+    if (ok.length === 0) return;
+    if (action === 'DeleteStackInstances') {
+      const inMoto = ok.filter((a) => motoInstances.has(a));
+      const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+      for (const account of inMoto) await this.releaseManagedPolicies(account, region, name, new Set());
+      if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
+      return;
+    }
+    // An instance whose create failed is not in moto: a later update creates it there.
+    const create = ok.filter((a) => !motoInstances.has(a));
+    const update = ok.filter((a) => motoInstances.has(a));
+    if (create.length > 0) {
+      const p = new URLSearchParams(params);
+      p.set('Action', 'CreateStackInstances');
+      await send(p, create);
+      for (const a of create) this.creations.push(`${name}/${a}`);
+    }
+    if (update.length > 0 && action === 'UpdateStackInstances') {
+      await send(new URLSearchParams(params), update);
+      await this.updateStacks(headers, name, update, (a) => ({ ...motoInstances.get(a), ...parameterList(params, 'ParameterOverrides') }));
+    }
+  }
+
+  /**
+   * moto records a StackSet's new template and an instance's new overrides but
+   * leaves the instance's stack as it was; CloudFormation updates the stack
+   * ("Updates the stack set and associated stack instances",
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+   * The layer updates moto's stack in the account with the StackSet's template
+   * and the instance's values.
+   */
+  private async updateStacks(headers: IncomingMessage['headers'], name: string, accounts: string[], overrides: (account: string) => Record<string, string>): Promise<void> {
+    if (accounts.length === 0) return;
+    const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    const template = tag(described.body, 'TemplateBody') ?? '';
+    const declared = new Set(Object.keys(((parseYaml(template) ?? {}) as { Parameters?: Record<string, unknown> }).Parameters ?? {}));
+    const base = await this.stackSetParameters(headers, name);
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    for (const account of accounts) {
+      const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+      // Overrides of parameters the template no longer declares do not apply (CloudFormation drops them
+      // with the parameter: "to add or delete a parameter itself, use UpdateStackSet",
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html);
+      // moto keeps them and fails its stack update on the unknown key.
+      const values = Object.fromEntries(Object.entries({ ...base, ...overrides(account) }).filter(([k]) => declared.has(k)));
+      await this.releaseManagedPolicies(account, region, name, new Set(Object.keys(((parseYaml(template) ?? {}) as { Resources?: Record<string, unknown> }).Resources ?? {})));
+      try {
+        await cfn.send(
+          new UpdateStackCommand({
+            StackName: `StackSet:${name}`,
+            TemplateBody: template,
+            Parameters: Object.keys(values).sort().map((k) => ({ ParameterKey: k, ParameterValue: values[k] })),
+            Capabilities: ['CAPABILITY_NAMED_IAM'],
+          }),
+        );
+      } catch (error) {
+        if (!/No updates are to be performed/.test((error as Error).message)) throw error;
+      }
+    }
+  }
+
+  private async stackSetParameters(headers: IncomingMessage['headers'], name: string, update?: URLSearchParams): Promise<Record<string, string>> {
+    if (update) return parameterList(update, 'Parameters');
+    const out = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    const block = /<Parameters>([\s\S]*?)<\/Parameters>/.exec(out.body)?.[1] ?? '';
+    return Object.fromEntries([...block.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((m) => [tag(m[1], 'ParameterKey')!, tag(m[1], 'ParameterValue') ?? '']));
+  }
+
+  /** moto's instances of a StackSet with their overrides, by account. */
+  private async motoInstances(headers: IncomingMessage['headers'], name: string): Promise<Map<string, Record<string, string>>> {
+    const list = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
+    const out = new Map<string, Record<string, string>>();
+    for (const m of list.body.matchAll(/<member>([\s\S]*?)<\/member>/g)) {
+      const account = tag(m[1], 'Account')!;
+      const region = tag(m[1], 'Region')!;
+      const d = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackInstance', Version: '2010-05-15', StackSetName: name, StackInstanceAccount: account, StackInstanceRegion: region }));
+      const block = /<ParameterOverrides>([\s\S]*?)<\/ParameterOverrides>/.exec(d.body)?.[1] ?? '';
+      out.set(account, Object.fromEntries([...block.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((p) => [tag(p[1], 'ParameterKey')!, tag(p[1], 'ParameterValue') ?? ''])));
+    }
+    return out;
+  }
+
+  private listInstances(name: string, moto: { status: number; body: string }) {
+    if (moto.status !== 200) return moto;
+    const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
+    let body = moto.body.replace(/<member>([\s\S]*?)<\/member>/g, (whole, inner: string) => {
+      const o = overlays.get(tag(inner, 'Account') ?? '');
+      return o ? `<member>${this.overlaid(inner, o)}</member>` : whole;
+    });
+    const phantoms = [...overlays].filter(([, o]) => o.phantom);
+    if (phantoms.length > 0) {
+      const rows = phantoms.map(([account, o]) => `<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}</member>`).join('');
+      body = body.includes('<Summaries/>') ? body.replace('<Summaries/>', `<Summaries>${rows}</Summaries>`) : body.replace('</Summaries>', `${rows}</Summaries>`);
+    }
+    return { status: 200, body };
+  }
+
+  private describeInstance(name: string, params: URLSearchParams, moto: { status: number; body: string }) {
+    const account = params.get('StackInstanceAccount') ?? '';
+    const o = this.overlays.get(name)?.get(account);
+    if (!o) return moto;
+    if (o.phantom) {
+      const overrides = Object.entries(o.phantom.overrides)
+        .map(([k, v]) => `<member><ParameterKey>${xmlEscape(k)}</ParameterKey><ParameterValue>${xmlEscape(v)}</ParameterValue></member>`)
+        .join('');
+      return { status: 200, body: envelope('DescribeStackInstance', `<StackInstance><Account>${account}</Account><Region>${o.region}</Region><ParameterOverrides>${overrides}</ParameterOverrides>${this.statusXml(o)}</StackInstance>`) };
+    }
+    return { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.overlaid(inner, o)}</StackInstance>`) };
+  }
+
+  private statusXml(o: Overlay): string {
+    return `<Status>${o.status}</Status><StatusReason>${xmlEscape(o.reason)}</StatusReason><StackInstanceStatus><DetailedStatus>${o.detailed}</DetailedStatus></StackInstanceStatus>`;
+  }
+
+  private overlaid(inner: string, o: Overlay): string {
+    return inner
+      .replace(/<Status>[^<]*<\/Status>/, '')
+      .replace(/<StatusReason>[^<]*<\/StatusReason>/, '')
+      .replace(/<StackInstanceStatus>[\s\S]*?<\/StackInstanceStatus>/, '')
+      .concat(this.statusXml(o));
+  }
+
+  /**
+   * The first role ARN a policy principal of the template names that does not
+   * exist (in its own account, in moto), or the first principal that is no
+   * ARN, account id or `*` at all (such as an unset placeholder).
+   */
+  private async invalidPrincipal(templateBody: string, values: Record<string, string>, account: string, region: string, headers: IncomingMessage['headers']): Promise<string | undefined> {
+    let template: unknown;
+    try {
+      template = parseYaml(templateBody);
+    } catch {
+      return undefined;
+    }
+    const partition = 'aws';
+    const principals: string[] = [];
+    const resolve = (v: unknown): string[] => {
+      if (typeof v === 'string') return [v];
+      if (Array.isArray(v)) return v.flatMap(resolve);
+      if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (typeof o.Ref === 'string') return o.Ref.startsWith('AWS::') ? [] : (values[o.Ref] ?? '').split(',').filter(Boolean);
+        if (typeof o['Fn::Sub'] === 'string') {
+          const pseudo: Record<string, string> = { 'AWS::Partition': partition, 'AWS::AccountId': account, 'AWS::Region': region };
+          return [(o['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_m, n: string) => pseudo[n] ?? values[n] ?? `\${${n}}`)];
+        }
+      }
+      return [];
+    };
+    const walk = (node: unknown) => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (!node || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'Principal' && v && typeof v === 'object' && !Array.isArray(v) && 'AWS' in v) principals.push(...resolve((v as { AWS: unknown }).AWS));
+        else walk(v);
+      }
+    };
+    walk((template as { Resources?: unknown })?.Resources);
+    for (const p of principals) {
+      if (p === '*' || /^\d{12}$/.test(p) || /^arn:[^:]+:iam::\d{12}:root$/.test(p)) continue;
+      if (p.includes('${')) continue; // a value of another resource (GetAtt in Sub): CloudFormation resolves it
+      const role = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(p);
+      if (!role) return p;
+      if (!(await this.roleExists(role[1], role[2], headers))) return p;
+    }
+    return undefined;
+  }
+
+  /** Credentials in one of moto's accounts (moto lets anyone assume any role). */
+  /**
+   * CloudFormation deletes a stack's AWS::IAM::ManagedPolicy (detaching it
+   * first) when the stack goes or the template drops it; moto does neither, and
+   * the roles it stays attached to then cannot be deleted ("must detach all
+   * policies first"). Every managed policy of the instance's stack not in
+   * `keep` (logical ids) is detached and deleted here, as CloudFormation would.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
+   */
+  private async releaseManagedPolicies(account: string, region: string, stackSet: string, keep: ReadonlySet<string>): Promise<void> {
+    const credentials = await this.credentialsFor(account, region);
+    const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials });
+    const iam = new IAMClient({ region, endpoint: this.moto, credentials });
+    let resources;
+    try {
+      resources = (await cfn.send(new ListStackResourcesCommand({ StackName: `StackSet:${stackSet}` }))).StackResourceSummaries ?? [];
+    } catch {
+      return; // no stack in moto for this instance
+    }
+    for (const r of resources) {
+      if (r.ResourceType !== 'AWS::IAM::ManagedPolicy' || keep.has(r.LogicalResourceId!) || !r.PhysicalResourceId?.startsWith('arn:')) continue;
+      const entities = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: r.PhysicalResourceId })).catch(() => undefined);
+      if (!entities) continue;
+      for (const role of entities.PolicyRoles ?? []) await iam.send(new DetachRolePolicyCommand({ RoleName: role.RoleName, PolicyArn: r.PhysicalResourceId }));
+      await iam.send(new DeletePolicyCommand({ PolicyArn: r.PhysicalResourceId })).catch(() => undefined);
+    }
+  }
+
+  private credentialsFor(account: string, region: string) {
+    let credentials = this.accountCredentials.get(account);
+    if (!credentials) {
+      const sts = new STSClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+      credentials = sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/xstack-proxy`, RoleSessionName: 'proxy' })).then((o) => ({
+        accessKeyId: o.Credentials!.AccessKeyId!,
+        secretAccessKey: o.Credentials!.SecretAccessKey!,
+        sessionToken: o.Credentials!.SessionToken,
+      }));
+      this.accountCredentials.set(account, credentials);
+    }
+    return credentials;
+  }
+
+  private async roleExists(account: string, role: string, headers: IncomingMessage['headers']): Promise<boolean> {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    const iam = new IAMClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+    try {
+      await iam.send(new GetRoleCommand({ RoleName: role }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export async function startStackSetsProxy(motoEndpoint: string): Promise<StackSetsProxy> {
+  return new StackSetsProxy(motoEndpoint).start();
+}
