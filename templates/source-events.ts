@@ -8,10 +8,11 @@ import Rule from 'cloudform-types/types/events/rule';
 import { arn, ref } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import type { Names } from '../src/naming';
+import { logicalId } from '../src/cfn/resources';
 
 export interface ForwardingRule {
-  /** Position of the rule among all rules of the source account: fixes its name. */
-  index: number;
+  /** Which chunk of 5 targets of its repository and branch (from 1): with them, fixes its name. */
+  chunk: number;
   repository: string;
   branch: string;
   targetAccountIds: readonly string[];
@@ -24,10 +25,11 @@ export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): Te
   const resources: Record<string, Rule> = {};
   for (const rule of rules) {
     if (rule.targetAccountIds.length > TARGETS_PER_RULE) {
-      throw new Error(`internal: rule ${rule.index} has ${rule.targetAccountIds.length} targets, over ${TARGETS_PER_RULE}`);
+      throw new Error(`internal: rule ${rule.repository}:${rule.branch} #${rule.chunk} has ${rule.targetAccountIds.length} targets, over ${TARGETS_PER_RULE}`);
     }
-    resources[`ForwardingRule${String(rule.index).padStart(3, '0')}`] = new Rule({
-      Name: names.forwardingRule(rule.index),
+    const name = names.forwardingRule(rule.repository, rule.branch, rule.chunk);
+    resources[logicalId('ForwardingRule', name.slice(name.lastIndexOf('-fwd-') + 5))] = new Rule({
+      Name: name,
       Description: `Forwards pushes to ${rule.repository}:${rule.branch} to ${rule.targetAccountIds.length} pipeline account(s)`,
       State: 'ENABLED',
       EventPattern: {

@@ -127,7 +127,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         pipelineRole: role(a, names.pipelineRole()),
         sourceRole: role(s, names.sourceRole(a)),
         forwarderRole: role(s, names.eventForwarderRole()),
-        forwardingRuleArn: `arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(1)}`,
+        forwardingRuleArn: `arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(p.repository, p.branches[0][1], 1)}`,
         triggerRole: role(a, names.triggerRole(p.name)),
         triggerRuleArn: `arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`,
         deployTargetRole: role(a, names.deployTargetRole()),

@@ -9,6 +9,7 @@ import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
 import { desiredStackSets } from './desired';
+import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
 import { bootstrap, type BootstrapStep } from './bootstrap';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
@@ -17,9 +18,16 @@ const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: 
 
 const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
+/** The accounts of an operation: by name and id when there are a few, else how many. */
+function accountsText(ids: readonly string[], names: ReadonlyMap<string, string>): string {
+  if (ids.length === 0) return '';
+  if (ids.length > 3) return ` (${ids.length} accounts)`;
+  return ` (${ids.map((id) => (names.has(id) ? `${names.get(id)} ${id}` : id)).join(', ')})`;
+}
+
 /** A stage's operation or result, the same words on a terminal and in a log. */
-function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>): string {
-  if (e.type === 'operation') return `${e.stage}: ${e.action}${e.accounts.length ? ` (${e.accounts.length} account${e.accounts.length === 1 ? '' : 's'})` : ''}`;
+function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>, names: ReadonlyMap<string, string>): string {
+  if (e.type === 'operation') return `${e.stage}: ${e.action}${accountsText(e.accounts, names)}`;
   return `${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
 }
 
@@ -38,45 +46,59 @@ export function fitLine(line: string, columns: number | undefined): string {
  * (ANSI cursor movement), finished waves left above it. Otherwise (CI logs):
  * one plain line per event.
  */
-function renderTty(started: number) {
+function renderTty(started: number, names: ReadonlyMap<string, string>): Renderer {
   const elapsed = () => secondsSince(started);
   let lines = new Map<string, string>();
   let header = '';
   let drawn = 0;
+  // The clock goes on between events (an operation takes minutes on AWS); stopped before the summary.
+  const clock = setInterval(() => {
+    if (drawn === 0) return;
+    header = header.replace(/\[[^\]]*\]$/, `[${elapsed()}]`);
+    draw();
+  }, 1000);
+  clock.unref();
   const draw = () => {
     const out = [header, ...lines.values()].map((l) => fitLine(l, process.stdout.columns));
     process.stdout.write(`${drawn > 0 ? `\x1b[${drawn}F` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     drawn = out.length;
   };
-  return (e: DeployEvent) => {
+  const onEvent = (e: DeployEvent) => {
     if (e.type === 'wave') {
       drawn = 0;
       header = `wave ${e.wave}/${e.of} [${elapsed()}]`;
       lines = new Map(e.stages.map((s) => [s, `  … ${s}: reading`]));
     } else if (e.type === 'operation') {
-      lines.set(e.stage, `  … ${stageText(e)}`);
+      lines.set(e.stage, `  … ${stageText(e, names)}`);
     } else if (e.type === 'waiting') {
       lines.set(e.stage, `  … ${e.stage}: waiting for ${e.operationId} (${e.reason})`);
     } else {
-      lines.set(e.stage, `  ${stageText(e)}`);
+      lines.set(e.stage, `  ${stageText(e, names)}`);
     }
     header = header.replace(/\[[^\]]*\]$/, `[${elapsed()}]`);
     draw();
   };
+  return { onEvent, stop: () => clearInterval(clock) };
 }
 
-function render(started: number) {
-  if (process.stdout.isTTY) return renderTty(started);
+interface Renderer {
+  onEvent: (e: DeployEvent) => void;
+  stop: () => void;
+}
+
+function render(started: number, names: ReadonlyMap<string, string>): Renderer {
+  if (process.stdout.isTTY) return renderTty(started, names);
   const elapsed = () => secondsSince(started);
-  return (e: DeployEvent) => {
+  const onEvent = (e: DeployEvent) => {
     const line =
       e.type === 'wave'
         ? `[${elapsed()}] wave ${e.wave}/${e.of}: ${e.stages.join(', ')}`
         : e.type === 'waiting'
           ? `[${elapsed()}]   ${e.stage}: waiting for ${e.operationId}: ${e.reason}`
-          : `[${elapsed()}]   ${stageText(e)}`;
+          : `[${elapsed()}]   ${stageText(e, names)}`;
     process.stdout.write(`${line}\n`);
   };
+  return { onEvent, stop: () => undefined };
 }
 
 function printSummary(s: RunSummary): void {
@@ -86,22 +108,16 @@ function printSummary(s: RunSummary): void {
   for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) {
     process.stdout.write(`  ✗ ${st.stage} (${st.stackSet}):\n${st.reasons.map((r) => `      ${r}`).join('\n')}\n`);
   }
+  const notRun = s.stages.filter((x) => x.result === 'not-run');
+  if (notRun.length > 0) {
+    const why = s.stages.some((x) => x.result === 'failed') ? 'a stage before them failed; deploy again to finish' : 'the run stopped before them';
+    process.stdout.write(`  · not run (${why}): ${notRun.map((x) => x.stage).join(', ')}\n`);
+  }
 }
 
-function printPlan(plans: StackSetPlan[], stream: NodeJS.WritableStream = process.stdout): void {
-  for (const p of plans) {
-    stream.write(`${{ create: '+', update: '~', delete: '-', unchanged: '=' }[p.action]} ${p.stackSet}: ${p.action}\n`);
-    if (p.action === 'unchanged') continue;
-    if (p.addAccounts.length) stream.write(`    instances to add: ${p.addAccounts.join(', ')}\n`);
-    if (p.removeAccounts.length) stream.write(`    instances to remove (after every create and update, in reverse rollout order): ${p.removeAccounts.join(', ')}\n`);
-    for (const r of p.retryAccounts) stream.write(`    instance to apply again: ${r.account} is ${r.status}${r.reason ? `: ${r.reason}` : ''}\n`);
-    for (const c of p.collisions) stream.write(`    ✗ retained by an earlier destroy, creation will fail: ${c}\n`);
-    if (p.templateChanged && p.templateDiff) stream.write(p.templateDiff.replace(/^/gm, '    ').trimEnd() + '\n');
-    for (const c of p.parameterChanges) stream.write(`    ${c.account} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}\n`);
-  }
-  const changes = plans.filter((p) => p.action !== 'unchanged');
-  const n = (a: string) => plans.filter((p) => p.action === a).length;
-  stream.write(`\nplan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete, ${n('unchanged')} unchanged${changes.length ? '' : ' — no changes'}\n`);
+function printPlan(compiled: CompiledOrg, plans: StackSetPlan[], stream: NodeJS.WritableStream = process.stdout): void {
+  const colour = (stream as NodeJS.WriteStream).isTTY === true && !process.env.NO_COLOR;
+  stream.write(formatPlan(plans, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), colour }));
 }
 
 /** Each pipeline account's stacks with their parameters: the wiring, as deployed. */
@@ -143,7 +159,7 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   const changes = plans.filter((p) => p.action !== 'unchanged');
   if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
-  printPlan(plans, stream);
+  printPlan(compiled, plans, stream);
   const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...p.parameterChanges.map((c) => c.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
@@ -201,6 +217,7 @@ const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.std
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   let local: LocalAws | undefined;
+  let stopRenderer: (() => void) | undefined;
   try {
     if (flags.has('--local')) {
       local = await startLocalAws();
@@ -214,7 +231,9 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
     });
     const readerRole = options.get('--output-reader-role');
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: flags.has('--json') ? undefined : render(started) };
+    const renderer = flags.has('--json') ? undefined : render(started, new Map(compiled.org.accounts.map((a) => [a.id, a.name])));
+    stopRenderer = renderer?.stop;
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
       const changes = steps.filter((s) => s.status === 'change').length;
@@ -233,7 +252,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
-      else printPlan(plans);
+      else printPlan(compiled, plans);
       const changes = plans.some((p) => p.action !== 'unchanged');
       return flags.has('--detailed-exitcode') && changes ? 2 : 0;
     }
@@ -255,11 +274,15 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const result =
       command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, { ...deployOptions, deleteRetained: flags.has('--delete-retained') });
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else printSummary(result);
+    else {
+      renderer?.stop();
+      printSummary(result);
+    }
     const failed = result.stages.some((s) => s.result === 'failed');
     if (local && command === 'deploy' && !failed && !flags.has('--json')) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);
     return failed ? 1 : 0;
   } finally {
+    stopRenderer?.();
     await local?.stop();
   }
 }

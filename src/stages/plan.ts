@@ -287,13 +287,16 @@ function planSources(org: Org): SourceAccountPlan[] {
     });
 }
 
-/** One rule per (repository, branch, chunk of 5 target accounts), numbered in a stable order. */
+/**
+ * One rule per (repository, branch, chunk of 5 target accounts); a chunk's
+ * accounts in the file's order, so a new environment joins the last chunk.
+ */
 function forwardingRules(source: SourceAccountPlan): ForwardingRule[] {
   const rules: ForwardingRule[] = [];
   for (const t of source.tracked) {
     for (let i = 0; i < t.accounts.length; i += TARGETS_PER_RULE) {
       rules.push({
-        index: rules.length + 1,
+        chunk: i / TARGETS_PER_RULE + 1,
         repository: t.repository,
         branch: t.branch,
         targetAccountIds: t.accounts.slice(i, i + TARGETS_PER_RULE).map((a) => a.id),

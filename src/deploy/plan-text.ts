@@ -1,0 +1,45 @@
+/**
+ * The plan as a person reads it: one block per StackSet, accounts by name and
+ * id, long lists folded (`--json` has everything), colour on a terminal unless
+ * NO_COLOR is set (https://no-color.org/), as terraform and cdk colour theirs.
+ */
+import type { StackSetPlan } from './deployer';
+
+export interface PlanTextOptions {
+  /** Account id → name, from the org file. */
+  accountNames: ReadonlyMap<string, string>;
+  colour: boolean;
+}
+
+/** Lists longer than this show their first FOLDED_SHOWN entries and a count. */
+export const FOLD_AFTER = 8;
+const FOLDED_SHOWN = 5;
+
+const SYMBOL = { create: '+', update: '~', delete: '-', unchanged: '=' } as const;
+const COLOUR = { create: 32, update: 33, delete: 31, unchanged: 2 } as const;
+
+export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
+  const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const account = (id: string) => {
+    const name = options.accountNames.get(id);
+    return name ? `${name} (${id})` : id;
+  };
+  const fold = <T>(items: readonly T[], show: (x: T) => string, what: string): string[] =>
+    items.length <= FOLD_AFTER ? items.map(show) : [...items.slice(0, FOLDED_SHOWN).map(show), `… and ${items.length - FOLDED_SHOWN} more ${what} (--json lists every one)`];
+  const lines: string[] = [];
+  for (const p of plans) {
+    lines.push(`${paint(COLOUR[p.action], SYMBOL[p.action])} ${p.stackSet}: ${p.action}`);
+    if (p.action === 'unchanged') continue;
+    const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
+    if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
+    if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);
+    lines.push(...fold(p.retryAccounts, (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
+    for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
+    if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
+    lines.push(...fold(p.parameterChanges, (c) => `    ${account(c.account)} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}`, 'parameter changes'));
+  }
+  const n = (a: StackSetPlan['action']) => plans.filter((p) => p.action === a).length;
+  const none = plans.every((p) => p.action === 'unchanged');
+  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { StackSetPlan } from '../src/deploy/deployer';
+import { FOLD_AFTER, formatPlan } from '../src/deploy/plan-text';
+
+const plan = (over: Partial<StackSetPlan>): StackSetPlan => ({
+  stage: 's',
+  stackSet: 'acme-s',
+  action: 'update',
+  templateChanged: false,
+  parameterChanges: [],
+  addAccounts: [],
+  removeAccounts: [],
+  retryAccounts: [],
+  collisions: [],
+  ...over,
+});
+const names = new Map([['222222222222', 'dev'], ['444444444444', 'prod']]);
+
+describe('the plan as text', () => {
+  it('names accounts by name and id, and ends with the one-line summary', () => {
+    const text = formatPlan([plan({ addAccounts: ['222222222222'], parameterChanges: [{ account: '444444444444', parameter: 'BranchName', from: 'main', to: 'release' }] }), plan({ stackSet: 'acme-t', action: 'unchanged' })], { accountNames: names, colour: false });
+    expect(text).toBe(
+      '~ acme-s: update\n    instances to add: dev (222222222222)\n    prod (444444444444) BranchName: main → release\n= acme-t: unchanged\n\nplan: 0 to create, 1 to update, 0 to delete, 1 unchanged\n',
+    );
+  });
+
+  it('folds long lists, saying how many it left out and where to find them', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => String(100000000001 + i));
+    const text = formatPlan([plan({ action: 'create', addAccounts: ids, parameterChanges: ids.map((account) => ({ account, parameter: 'P', to: 'v' })) })], { accountNames: names, colour: false });
+    expect(text.split('\n').length).toBeLessThan(20);
+    expect(text).toContain('… and 995 more accounts (--json lists every one)');
+    expect(text).toContain('… and 995 more parameter changes (--json lists every one)');
+    expect(formatPlan([plan({ addAccounts: ids.slice(0, FOLD_AFTER) })], { accountNames: names, colour: false })).not.toContain('more accounts');
+  });
+
+  it('colours the action symbols only when asked (a terminal without NO_COLOR)', () => {
+    const plans = [plan({ action: 'create' }), plan({ action: 'delete' })];
+    expect(formatPlan(plans, { accountNames: names, colour: true })).toContain('\u001b[32m+\u001b[0m acme-s: create');
+    expect(formatPlan(plans, { accountNames: names, colour: true })).toContain('\u001b[31m-\u001b[0m acme-s: delete');
+    expect(formatPlan(plans, { accountNames: names, colour: false })).not.toContain('\u001b[');
+  });
+});

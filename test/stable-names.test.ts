@@ -1,0 +1,55 @@
+/**
+ * Resources keep their identity when the org grows: adding an environment
+ * adds what it needs and renames nothing (a new logical id or name would make
+ * CloudFormation replace a live resource).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderTemplate } from '../src/cfn/template';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+
+const example = readFileSync('parameters/example.yaml', 'utf8');
+const withAccount = example.replace('  tools:\n', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\n  tools:\n');
+/** qa tracks web-app's develop, like dev. */
+const withQa = withAccount.replace('      staging: release\n', '      staging: release\n      qa: develop\n');
+/** qa tracks a branch of its own, whose rule comes before payments-api's in the file. */
+const withQaBranch = withAccount.replace('      staging: release\n', '      staging: release\n      qa: qa\n');
+
+const rulesOf = (text: string) => {
+  const c = compileOrg(parseOrg(text, 'example.yaml'));
+  const t = renderTemplate(c.stages.find((s) => s.id === 'source-events-shared-services')!.definition);
+  return new Map(Object.entries(t.Resources).map(([id, r]) => [id, r.Properties as { Name: string; Targets: Array<{ Id: string }> }]));
+};
+
+describe('stable identities', () => {
+  it('adding an environment that tracks develop adds it to that branch\'s rule; no rule is renamed, added or removed', () => {
+    expect(withQa).not.toBe(example);
+    const before = rulesOf(example);
+    const after = rulesOf(withQa);
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    const changed = [...after].filter(([id, r]) => JSON.stringify(r) !== JSON.stringify(before.get(id)));
+    expect(changed.length).toBe(1);
+    const [, rule] = changed[0];
+    expect(rule.Name).toBe(before.get(changed[0][0])!.Name);
+    expect(rule.Targets.map((t) => t.Id)).toEqual([...before.get(changed[0][0])!.Targets.map((t) => t.Id), 'account-666666666666']);
+  });
+
+  it('adding an environment with a branch of its own adds one rule; every other rule keeps its name and targets', () => {
+    expect(withQaBranch).not.toBe(example);
+    const before = rulesOf(example);
+    const after = rulesOf(withQaBranch);
+    const added = [...after.keys()].filter((id) => !before.has(id));
+    expect(added.length).toBe(1);
+    expect(after.get(added[0])!.Targets.map((t) => t.Id)).toEqual(['account-666666666666']);
+    for (const [id, r] of before) expect(after.get(id), id).toEqual(r);
+  });
+
+  it('a rule is named by its repository, branch and chunk, within EventBridge\'s 64 characters', () => {
+    for (const [id, r] of rulesOf(example)) {
+      expect(r.Name).toMatch(/^acme-codecommit-fwd-[0-9a-f]{10}-\d+$/);
+      expect(r.Name.length).toBeLessThanOrEqual(64);
+      expect(id).toMatch(/^ForwardingRule[0-9A-Za-z]+$/);
+    }
+  });
+});
