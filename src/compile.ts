@@ -6,7 +6,7 @@ import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkTemplate, formatFinding } from './checks/rules';
 import { checkServiceAuthorization, stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
-import { CompileError } from './errors';
+import { CompileError, XstackError } from './errors';
 import { LIMITS } from './limits';
 import type { Org } from './org/model';
 import { orderStages, type Rollout } from './stages/graph';
@@ -18,6 +18,7 @@ import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
+import { executionPolicyFor } from './deploy/execution-policy';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
 import { rolloutSvg } from './audit/svg';
@@ -74,7 +75,8 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source }, options.since)) files.set(path, text);
+  const executionRole = executionRoleOf([...templates.values()], org.prefix);
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source, executionRole }, options.since)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
@@ -186,4 +188,14 @@ function sourceSummary(stage: Stage, name: string) {
     else origins.add(general(source.origin));
   }
   return { ...(origins.size ? { from: [...origins].sort() } : {}), ...(wiredFrom.size ? { wiredFrom: [...wiredFrom].sort() } : {}) };
+}
+
+/** What `xstack bootstrap` would grant the execution role, for the report; an org it cannot be derived for says why. */
+function executionRoleOf(templates: CfnTemplate[], prefix: string): ReportInput['executionRole'] {
+  try {
+    return { statements: executionPolicyFor(templates, prefix) };
+  } catch (error) {
+    if (error instanceof XstackError) return { error: error.message };
+    throw error;
+  }
 }

@@ -263,3 +263,26 @@ describe('changes since a previous compile', () => {
     expect(changes.paths.added.length).toBe(newPaths(a, b, added[0].id).length);
   });
 });
+
+describe('the StackSet execution role in the report', () => {
+  it('lists what bootstrap grants it: every statement of the derived policy, each broader one with its reason, none AdministratorAccess', async () => {
+    const { executionPolicyFor } = await import('../src/deploy/execution-policy');
+    for (const file of ORG_FILES) {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const section = md.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+      const statements = executionPolicyFor(c.stages.map((s) => renderTemplate(s.definition)), c.org.prefix);
+      expect(statements.length).toBeGreaterThan(5);
+      for (const s of statements) {
+        const row = section.split('\n').find((l) => l.startsWith(`| ${s.Sid} |`));
+        expect(row, s.Sid).toBeDefined();
+        expect(row).toContain(s.Action.join(', '));
+        if (s.Resource.includes('*')) expect(s.reason, s.Sid).toBeTruthy();
+      }
+      expect(section).not.toMatch(/AdministratorAccess/);
+      // Every resource a statement without a reason names is the org's: its prefix, one of its repositories, or the default bus (its policy).
+      const orgs = (arn: string) => arn.includes(c.org.prefix) || c.org.repositories.some((r) => arn.endsWith(`:${r.name}`)) || arn.endsWith(":event-bus/default");
+      for (const s of statements.filter((x) => !x.reason)) for (const r of s.Resource) expect(orgs(r), `${s.Sid} ${r}`).toBe(true);
+    }
+  });
+});

@@ -150,7 +150,10 @@ describe('rollout to the local emulator', () => {
     expect(web.templateChanged).toBe(true);
     expect(web.templateDiff).toMatch(/CodeDeployDefault\.OneAtATime[\s\S]*CodeDeployDefault\.HalfAtATime/);
     expect(web.parameterChanges).toEqual([{ account: '333333333333', parameter: 'BranchName', from: 'release', to: 'release-2' }]);
-    expect(touched.find((p) => p.stackSet === 'acme-source-events-shared-services')!.templateDiff).toMatch(/release-2/);
+    // A forwarding rule is named by its repository and branch: a new branch is a new rule, the old one goes.
+    const events = touched.find((p) => p.stackSet === 'acme-source-events-shared-services')!.templateDiff;
+    expect(events).toMatch(/\[-\] AWS::Events::Rule ForwardingRule\w+/);
+    expect(events).toMatch(/\[\+\] AWS::Events::Rule ForwardingRule\w+/);
   });
 
   it('an interrupted rollout is finished by running deploy again, with nothing created twice', async () => {

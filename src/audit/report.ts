@@ -101,6 +101,34 @@ const KIND_TITLES: Record<ResourceKind, string> = {
   'instance-profile': 'Instance profiles',
 };
 
+/**
+ * The execution role CloudFormation deploys every stage as, with what
+ * `xstack bootstrap` grants it: derived from these templates, each action on
+ * the ARNs they name (placeholders for partition, account and region), and a
+ * reason where a statement is broader. Not AdministratorAccess.
+ */
+function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>): Section {
+  const intro =
+    `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*, made by StackSets itself with AdministratorAccess: the org file asks for service-managed permissions' : org.stackSets.executionRoleName}). ` +
+    (org.stackSets.permissionModel === 'SERVICE_MANAGED'
+      ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
+      : '`xstack bootstrap` gives it exactly the statements below, derived from these templates: the actions CloudFormation\'s handlers need for the resource types they contain, each on the ARNs of the resources they name; a statement that is broader says why.');
+  if ('error' in role) return { id: 'execution-role', title: 'The StackSet execution role', level: 2, blocks: [{ kind: 'p', text: `${intro} Not derivable for this org: ${role.error}` }] };
+  return {
+    id: 'execution-role',
+    title: 'The StackSet execution role',
+    level: 2,
+    blocks: [
+      { kind: 'p', text: intro },
+      {
+        kind: 'table',
+        head: ['statement', 'actions', 'resources', 'why broader'],
+        rows: role.statements.map((s) => [s.Sid, s.Action.join(', '), s.Resource.join(', '), s.reason ?? '—']),
+      },
+    ],
+  };
+}
+
 /** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
 function reachSections(
   org: Org,
@@ -219,6 +247,8 @@ export interface ReportInput {
   since?: Section[];
   /** The resources the org creates (reach.ts), when the caller has them. */
   resources?: readonly OrgResource[];
+  /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
+  executionRole?: { statements: ReadonlyArray<{ Sid: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }> } | { error: string };
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -355,6 +385,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount, (id) => stageNames.get(id) ?? id));
+  if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole));
 
   sections.push({
     id: 'cross-account',

@@ -13,7 +13,7 @@ const site = execFileSync(join(venv, 'bin/python'), ['-c', 'import cfnlint, os; 
 const providers = join(site, 'data/schemas/providers');
 const resources = join(site, 'data/schemas/resources');
 // The services xstack's templates deploy into, and their neighbours (a template change stays covered).
-const SERVICES = ['IAM', 'S3', 'KMS', 'CodeCommit', 'CodePipeline', 'CodeDeploy', 'Events', 'EC2', 'Logs', 'SSM', 'SNS', 'SQS', 'CodeBuild', 'ECR', 'Lambda', 'CloudWatch', 'CodeStarConnections'];
+const SERVICES = ['IAM', 'S3', 'KMS', 'CodeCommit', 'CodePipeline', 'CodeDeploy', 'Events', 'EC2', 'EKS', 'Logs', 'SSM', 'SNS', 'SQS', 'CodeBuild', 'ECR', 'Lambda', 'CloudWatch', 'CodeStarConnections'];
 const index = JSON.parse(readFileSync(join(providers, 'us-east-1.json'), 'utf8'));
 const table = {};
 for (const type of Object.keys(index).sort()) {
