@@ -32,6 +32,17 @@ export interface PipelineFoundationInput {
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
 
+/** TLS only, for a bucket and its objects. https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html */
+const denyInsecureTransport = (bucket: string) =>
+  statement({
+    sid: 'DenyInsecureTransport',
+    effect: 'Deny',
+    principal: '*',
+    actions: ['s3:*'],
+    resources: [getAtt(bucket, 'Arn'), sub(`\${${bucket}.Arn}/*`)],
+    conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+  });
+
 export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefinition {
   const { names } = input;
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
@@ -75,14 +86,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
 
   const objects = sub('${ArtifactBucket.Arn}/*');
   const accessLogPolicy = policyDocument([
-    statement({
-      sid: 'DenyInsecureTransport',
-      effect: 'Deny',
-      principal: '*',
-      actions: ['s3:*'],
-      resources: [getAtt('AccessLogBucket', 'Arn'), sub('${AccessLogBucket.Arn}/*')],
-      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
-    }),
+    denyInsecureTransport('AccessLogBucket'),
     statement({
       sid: 'S3DeliversAccessLogs',
       principal: { Service: 'logging.s3.amazonaws.com' },
@@ -92,14 +96,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
   ]);
   const bucketPolicy = policyDocument([
-    statement({
-      sid: 'DenyInsecureTransport',
-      effect: 'Deny',
-      principal: '*',
-      actions: ['s3:*'],
-      resources: [getAtt('ArtifactBucket', 'Arn'), objects],
-      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
-    }),
+    denyInsecureTransport('ArtifactBucket'),
     statement({
       sid: 'DenyUnencryptedUploads',
       effect: 'Deny',
