@@ -233,7 +233,7 @@ export function contextFor(statements: readonly ResolvedStatement[]): Record<str
 }
 
 /** The principals a resource-policy statement admits: a root or `*` narrowed by `aws:PrincipalArn` stands for the ARNs it names. */
-function admitted(s: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> {
+function admitted(s: ResolvedStatement, partition: string): Array<{ shown: string; ref: PrincipalRef }> {
   const narrowed = Object.entries(s.conditions).flatMap(([op, keys]) =>
     ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'].includes(op) ? Object.entries(keys).filter(([k]) => k.toLowerCase() === PRINCIPAL_ARN).flatMap(([, v]) => v) : [],
   );
@@ -241,7 +241,7 @@ function admitted(s: ResolvedStatement): Array<{ shown: string; ref: PrincipalRe
     if (p.kind === 'service') return [{ shown: `service ${p.service}`, ref: p }];
     const broad = p.kind === 'any' || p.arn.endsWith(':root');
     if (broad && narrowed.length > 0) return narrowed.map((arn) => ({ shown: arn, ref: { kind: 'aws' as const, arn: sampleOf(arn) } }));
-    if (p.kind === 'any') return [{ shown: '* (any principal)', ref: { kind: 'aws' as const, arn: 'arn:aws:iam::000000000000:role/any' } }];
+    if (p.kind === 'any') return [{ shown: '* (any principal)', ref: { kind: 'aws' as const, arn: `arn:${partition}:iam::000000000000:role/any` } }];
     return [{ shown: p.arn, ref: p.arn.endsWith(':root') ? { kind: 'aws' as const, arn: p.arn.replace(/:root$/, ':role/any') } : p }];
   });
 }
@@ -304,7 +304,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     const context = contextFor(statements);
     for (const g of statements) {
       if (g.effect !== 'Allow') continue;
-      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g);
+      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
       for (const { shown, ref } of candidates) {
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
         for (const action of g.actions) {

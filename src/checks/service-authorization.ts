@@ -413,7 +413,7 @@ function compileFormat(format: string): Field[] | undefined {
  * resource of this format, field by field: a field without wildcards has
  * the field's form; one with wildcards either has it once they are filled
  * in (`role/acme-*`) or takes the field's sample (`*` for the account,
- * `arn:aws:s3:::*` for objects too).
+ * `arn:<partition>:s3:::*` for objects too).
  */
 function formatMatches(format: string | undefined, value: string): boolean {
   const fields = format ? compileFormat(format) : undefined;
