@@ -12,7 +12,6 @@ import { outputRefLabel, stageLabel, type Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
-import { TOKEN_MARK } from './symbolic';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { accountOf, describeRefusal } from './evaluate';
 import { hasToken } from './symbolic';
@@ -129,6 +128,32 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
   };
 }
 
+/**
+ * Beyond ACCOUNTS_LISTED pipeline accounts, what one account makes for each
+ * pipeline account (a source role, its grants) is folded by that account:
+ * `madeFor` is the one pipeline account, or class token, a text of a
+ * statement or resource of another account names.
+ */
+interface PipelineMembers {
+  many: boolean;
+  madeFor(ownerAccount: string, text: string): string | undefined;
+}
+
+function pipelineMembers(org: Org, access: AccessAnalysis): PipelineMembers {
+  const ids = new Set(org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id));
+  const tokens = new Set([...classesOf(access).values()].map((c) => c.token));
+  const many = ids.size > ACCOUNTS_LISTED;
+  const isMember = (id: string) => ids.has(id) || tokens.has(id);
+  return {
+    many,
+    madeFor(owner, text) {
+      if (!many || isMember(owner)) return undefined;
+      const named = new Set([...text.matchAll(/\uE000.|\d{12}/g)].map((m) => m[0]).filter(isMember));
+      return named.size === 1 ? [...named][0] : undefined;
+    },
+  };
+}
+
 /** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
 function reachSections(
   org: Org,
@@ -136,13 +161,9 @@ function reachSections(
   reach: readonly ReachEntry[],
   targetCount: ReadonlyMap<string, number>,
   stageName: (stageId: string) => string,
+  members: PipelineMembers,
 ): Section[] {
-  const pipelineIds = new Set(org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id));
-  const madeFor = (e: ReachEntry): string | undefined => {
-    if (pipelineIds.size <= ACCOUNTS_LISTED || pipelineIds.has(e.resource.account) || e.resource.accounts !== undefined) return undefined;
-    const ids = [...e.principal.matchAll(/\uE000.|\d{12}/g)].map((m) => m[0]).filter((id) => classes.has(id) || pipelineIds.has(id));
-    return ids.length === 1 ? ids[0] : undefined;
-  };
+  const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
   const sections: Section[] = [
     {
       id: 'reach',
@@ -164,7 +185,7 @@ function reachSections(
     if (entries.length === 0) continue;
     const rows = mergeAccountRows(entries, (e) => {
       // A principal made for one pipeline account (its source role) on a resource of another account: one row for all of them.
-      const member = e.resource.madeFor !== undefined && pipelineIds.size > ACCOUNTS_LISTED ? e.resource.madeFor : madeFor(e);
+      const member = e.resource.madeFor !== undefined && members.many ? e.resource.madeFor : madeFor(e);
       return {
         cells: [
           `${e.resource.arn} (${stageName(e.resource.stage)}: ${e.resource.logicalId})`,
@@ -255,21 +276,13 @@ export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files } = input;
   const sections: Section[] = [];
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
-  /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
-  const pipelineIds = new Set(org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id));
-  /**
-   * A statement of one account made for one pipeline account (its source role, by the logical id
-   * that carries the id or a class's token): folded by that pipeline account when there are many.
-   */
-  const madeFor = (g: ResolvedStatement): string | undefined => {
-    if (pipelineIds.has(g.account) || g.account.startsWith(TOKEN_MARK) || pipelineIds.size <= ACCOUNTS_LISTED) return undefined;
-    const id = /\uE000.|\d{12}/.exec(g.policy)?.[0];
-    return id !== undefined && (id.startsWith(TOKEN_MARK) || pipelineIds.has(id)) ? id : undefined;
-  };
+  const members = pipelineMembers(org, access);
+  /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => {
-      const member = madeFor(g);
+      // A statement of one account made for one pipeline account: its logical id carries that account's id (or class token).
+      const member = members.madeFor(g.account, g.policy);
       return {
         cells: [...cells(g), `${stageName.get(g.stage) ?? g.stage} @ ${g.account}: ${g.policy}`],
         account: member ?? g.account,
@@ -280,10 +293,9 @@ export function buildReport(input: ReportInput): Report {
   const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
-  const manyPipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
+  const manyPipelineAccounts = members.many;
   const resources = input.resources ?? orgResources(org, stages, templates, classesOf(access));
-  const stageNames = new Map(stages.map((s) => [s.id, stageLabel(s)]));
-  const reach = reachOfResources(org, resources, access, (id) => stageNames.get(id) ?? id);
+  const reach = reachOfResources(org, resources, access, (id) => stageName.get(id) ?? id);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -384,7 +396,7 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
-  sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount, (id) => stageNames.get(id) ?? id));
+  sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount, (id) => stageName.get(id) ?? id, members));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole));
 
   sections.push({
