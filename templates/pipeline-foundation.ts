@@ -153,7 +153,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       ArtifactKeyAlias: new Alias({ AliasName: names.artifactKeyAlias(), TargetKeyId: ref('ArtifactKey') }),
       ArtifactBucket: retain(
         new Bucket({
-          BucketName: sub(`${names.prefix}-artifacts-\${AWS::AccountId}-\${AWS::Region}`),
+          BucketName: sub(names.artifactBucket('${AWS::AccountId}', '${AWS::Region}')),
           BucketEncryption: {
             ServerSideEncryptionConfiguration: [
               { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
@@ -184,7 +184,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       AccessLogBucket: suppressChecks(
         retain(
           new Bucket({
-            BucketName: sub(`${names.prefix}-access-logs-\${AWS::AccountId}-\${AWS::Region}`),
+            BucketName: sub(names.accessLogBucket('${AWS::AccountId}', '${AWS::Region}')),
             BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
             PublicAccessBlockConfiguration: BLOCK_PUBLIC_ACCESS,
             VersioningConfiguration: { Status: 'Enabled' },
