@@ -62,8 +62,9 @@ export interface ServiceNeed {
 
 const role = (arn: string): Principal => ({ kind: 'aws', arn });
 const service = (name: string): Principal => ({ kind: 'service', service: name });
-/** The source artifact is written SSE-KMS: the bucket policy refuses anything else. */
-const encryptedWithKms = () => ({ 's3:x-amz-server-side-encryption': ['aws:kms'] });
+/** The source artifact is written SSE-KMS: the bucket policy refuses anything else. One object for every path (a large org has thousands). */
+const ENCRYPTED_WITH_KMS = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
+const encryptedWithKms = () => ENCRYPTED_WITH_KMS;
 
 export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
