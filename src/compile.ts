@@ -10,15 +10,16 @@ import { CompileError, XstackError } from './errors';
 import { LIMITS } from './limits';
 import type { Org } from './org/model';
 import { orderStages, type Rollout } from './stages/graph';
-import { outputRefLabel, type ParamSource, type Stage } from './stages/model';
+import type { Stage } from './stages/model';
 import { planStages } from './stages/plan';
-import { provePrincipals } from './stages/proof';
+import { provePrincipals, roleIndex } from './stages/proof';
 import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { executionPolicyFor } from './deploy/execution-policy';
+import { needsTemplateBucket } from './deploy/template-store';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
 import { rolloutSvg } from './audit/svg';
@@ -43,29 +44,29 @@ export interface CompiledOrg {
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
-/** One file per stage, every target account in it: a 1,000-account org gets a few files, not thousands. */
-export const parameterPath = (stage: Stage) => `parameters/${stage.id}.json`;
+/** The values a stage's template chooses by account, every target account in one file: a 1,000-account org gets a few files, not thousands. */
+export const valuesPath = (stage: Stage) => `values/${stage.id}.json`;
 
 export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg {
   const stages = planStages(org);
   const rollout = orderStages(stages);
-  const byId = new Map(stages.map((s) => [s.id, s]));
   const files = new Map<string, string>();
   const problems: string[] = [];
   // Rendered once; the checks, the access analysis and the report all read these.
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   // Policies' values resolved per account: the ARN checks and the access analysis share what it compiles.
   const resolver = new Resolver(org, stages, templates);
+  const roles = roleIndex(stages, templates, resolver);
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...checkServiceAuthorization(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
-    problems.push(...provePrincipals(stage, template, rollout, byId));
+    problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
     files.set(templatePath(stage), yaml);
-    files.set(parameterPath(stage), parameterFile(org, stage));
+    if (stage.accountValues.length > 0) files.set(valuesPath(stage), valuesFile(org, stage));
   }
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
@@ -103,35 +104,26 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
   const count = (what: string, n: number, limit: number) => {
     if (n > limit) problems.push(`${stage.id}: ${n} ${what}, over CloudFormation's limit of ${limit}`);
   };
-  count('bytes of template body', Buffer.byteLength(yaml), LIMITS.templateBodyBytes);
+  // Over 51,200 bytes a template is deployed from the template bucket (src/deploy/template-store.ts), up to 1 MB.
+  count('bytes of template body', Buffer.byteLength(yaml), LIMITS.templateUrlBytes);
   count('parameters', Object.keys(template.Parameters ?? {}).length, LIMITS.parameters);
   count('resources', Object.keys(template.Resources).length, LIMITS.resources);
   count('outputs', Object.keys(template.Outputs ?? {}).length, LIMITS.outputs);
-  for (const [accountId, params] of stage.inputs) {
-    for (const [name, source] of Object.entries(params)) {
-      if (source.kind === 'value' && Buffer.byteLength(source.value) > LIMITS.parameterValueBytes) {
-        problems.push(`${stage.id} @ ${accountId}: parameter ${name} is over ${LIMITS.parameterValueBytes} bytes`);
-      }
-    }
-  }
   return problems;
 }
 
 /**
- * What the deployer passes as ParameterOverrides, account by account: a value
- * with where in the org file it comes from, or the outputs it is wired from
- * (`stage.Output@account`), resolved at rollout. One parameter a line, so a
- * diff shows exactly which account's value changed.
+ * What each account's stack gets where the template chooses by account, with
+ * where in the org file each value comes from. One value a line, so a diff
+ * shows exactly which account's value changed.
  */
-function parameterFile(org: Org, stage: Stage): string {
-  const line = (key: string, source: ParamSource) =>
-    `${JSON.stringify(key)}: ${JSON.stringify(source.kind === 'value' ? { value: source.value, from: source.origin } : { wiredFrom: source.refs.map(outputRefLabel) })}`;
+function valuesFile(org: Org, stage: Stage): string {
   const accounts = stage.targets.map((account) => {
-    const params = stage.inputs.get(account.id) ?? {};
-    const lines = Object.keys(params)
-      .sort()
-      .map((key) => `        ${line(key, params[key])}`);
-    return `    ${JSON.stringify(account.name)}: {\n      "id": ${JSON.stringify(account.id)},\n      "parameters": {${lines.length ? `\n${lines.join(',\n')}\n      ` : ''}}\n    }`;
+    const lines = stage.accountValues.map((v) => {
+      const x = v.byAccount.get(account.id)!;
+      return `        ${JSON.stringify(v.name)}: ${JSON.stringify({ value: x.value, from: x.origin })}`;
+    });
+    return `    ${JSON.stringify(account.name)}: {\n      "id": ${JSON.stringify(account.id)},\n      "values": {\n${lines.join(',\n')}\n      }\n    }`;
   });
   return `{\n  "stage": ${JSON.stringify(stage.id)},\n  "region": ${JSON.stringify(org.region)},\n  "accounts": {\n${accounts.join(',\n')}\n  }\n}\n`;
 }
@@ -158,36 +150,14 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
       dependsOn: rollout.dependsOn.get(s.id),
       accounts: s.targets.map((a) => a.id),
       regions: [org.region],
-      parameters: Object.fromEntries(Object.entries(s.definition.parameters).map(([name, spec]) => [name, { type: spec.type, ...sourceSummary(s, name) }])),
-      parameterFile: parameterPath(s),
+      uses: s.uses.map((u) => ({ stage: u.stage, what: u.what })),
+      templateDelivery: needsTemplateBucket(files.get(templatePath(s))!) ? 'template bucket (over 51,200 bytes)' : 'inline',
+      ...(s.accountValues.length > 0 ? { valuesByAccount: { names: s.accountValues.map((v) => v.name), file: valuesPath(s) } } : {}),
       outputs: Object.keys(s.definition.outputs).sort(),
       notes: s.notes,
     })),
     files: Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, text]) => [path, { sha256: sha256(text) }])),
   };
-}
-
-/**
- * Where a parameter's values come from, across the stage's accounts; the
- * value for each account is in the stage's parameter file (hashed above).
- */
-function sourceSummary(stage: Stage, name: string) {
-  const accounts = new Set(stage.targets.map((a) => a.name));
-  const environments = new Set(stage.targets.flatMap((a) => (a.environment ? [a.environment] : [])));
-  // `pipelines.web-app.branches.dev` -> `pipelines.web-app.branches.<environment>`
-  const general = (origin: string) =>
-    origin
-      .split('.')
-      .map((part, i, parts) => (i === parts.length - 1 && environments.has(part) ? '<environment>' : i === 1 && parts[0] === 'accounts' && accounts.has(part) ? '<account>' : part))
-      .join('.');
-  const wiredFrom = new Set<string>();
-  const origins = new Set<string>();
-  for (const a of stage.targets) {
-    const source = stage.inputs.get(a.id)![name];
-    if (source.kind === 'wired') source.refs.forEach((r) => wiredFrom.add(`${r.stage}.${r.output}`));
-    else origins.add(general(source.origin));
-  }
-  return { ...(origins.size ? { from: [...origins].sort() } : {}), ...(wiredFrom.size ? { wiredFrom: [...wiredFrom].sort() } : {}) };
 }
 
 /** What `xstack bootstrap` would grant the execution role, for the report; an org it cannot be derived for says why. */

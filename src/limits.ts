@@ -1,7 +1,10 @@
 /** AWS limits the compiler respects, each with where AWS states it. */
 export const LIMITS = {
   /** https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html */
+  /** Passed inline (TemplateBody); a larger template goes through S3 (src/deploy/template-store.ts). */
   templateBodyBytes: 51_200,
+  /** From S3 (TemplateURL): "max size: 1 MB", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html; cfn-lint counts 1,000,000 bytes. */
+  templateUrlBytes: 1_000_000,
   parameterValueBytes: 4_096,
   parameters: 200,
   resources: 500,

@@ -93,6 +93,10 @@ export class Names {
   artifactKeyAlias(): string {
     return `alias/${this.prefix}-artifacts`;
   }
+  /** The artifact key's ARN, exported by pipeline-foundation to the pipelines of the same account and region. */
+  artifactKeyExport(): string {
+    return `${this.prefix}-artifact-key-arn`;
+  }
   developerRole(): string {
     return `${this.prefix}-developer`;
   }

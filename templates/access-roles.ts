@@ -5,7 +5,7 @@
  * denied); the CI role only pulls, and only the CI account's instance role may
  * assume it.
  */
-import { arn, ref } from '../src/cfn/intrinsics';
+import { arn } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
@@ -19,8 +19,8 @@ export interface AccessRolesInput {
   repositories: readonly string[];
   /** Developer access, with the account id of each role source resolved. */
   developers?: DeveloperAccess & { sourceAccountIds: readonly string[] };
-  /** Whether the CI role is made (its trust is the wired CiInstanceRoleArn). */
-  ci: boolean;
+  /** The CI account, when the CI role is made: its trust names that account's CI role by name. */
+  ciAccountId?: string;
 }
 
 /**
@@ -89,11 +89,11 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
     outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
   }
 
-  if (input.ci) {
+  if (input.ciAccountId) {
     Object.assign(resources, role('CiReaderRole', {
       name: names.ciReaderRole(),
       description: 'CI: pull only, assumed by the CI account\'s instance role',
-      trust: policyDocument([statement({ sid: 'CiInstanceAssumes', principal: { AWS: ref('CiInstanceRoleArn') }, actions: STS_ASSUME_ROLE.actions })]),
+      trust: policyDocument([statement({ sid: 'CiInstanceAssumes', principal: { AWS: arn(`iam::${input.ciAccountId}:role/${names.ciInstanceRole()}`) }, actions: STS_ASSUME_ROLE.actions })]),
       policies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
     }));
     outputs.CiReaderRoleArn = { description: 'ARN of the pull-only CI role', value: arn(`iam::\${AWS::AccountId}:role/${names.ciReaderRole()}`) };
@@ -101,7 +101,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
 
   return {
     description: 'xstack access-roles: developer and CI roles for this account\'s CodeCommit repositories',
-    parameters: input.ci ? { CiInstanceRoleArn: { type: 'String', description: 'ARN of the CI account\'s instance role' } } : {},
+    parameters: {},
     resources,
     outputs,
   };

@@ -40,7 +40,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     }),
   };
   const outputs: Record<string, OutputSpec> = {
-    CiInstanceRoleArn: { description: 'ARN of the CI role', value: getAtt('CiInstanceRole', 'Arn'), principalOf: 'CiInstanceRole' },
+    CiInstanceRoleArn: { description: 'ARN of the CI role', value: getAtt('CiInstanceRole', 'Arn') },
   };
   if (runtime.kind === 'ec2') {
     resources.CiInstanceProfile = new InstanceProfile({ InstanceProfileName: names.ciInstanceRole(), Roles: [ref('CiInstanceRole')] });

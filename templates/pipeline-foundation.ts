@@ -1,7 +1,13 @@
 /**
  * Stage 3, every pipeline account: the artifact key and bucket, and the event
- * bus policy, each naming the source account's roles (created in stage 2) as
+ * bus policy, each naming the source accounts' roles (created in stage 2) as
  * principals. Key and bucket are retained: they hold the pipeline's history.
+ *
+ * No parameters: this account's own roles are known by name, and the source
+ * roles by their account and this account's id (`<prefix>-source-<this
+ * account>`), so one template serves every pipeline account unchanged; only
+ * which source accounts feed which pipeline accounts may differ, chosen by
+ * the template's conditions (src/cfn/account-switch.ts).
  */
 import Alias from 'cloudform-types/types/kms/alias';
 import Key from 'cloudform-types/types/kms/key';
@@ -11,6 +17,7 @@ import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { retain } from '../src/cfn/extensions';
 import { suppressChecks } from '../src/cfn/resources';
+import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
@@ -28,6 +35,11 @@ export interface PipelineFoundationInput {
   artifactDays: number;
   /** Days an access log is kept. */
   accessLogDays: number;
+  /**
+   * Per source account, its roles as principals: the item itself where it
+   * feeds every target account, else an Fn::If that drops it elsewhere.
+   */
+  sourcePrincipals: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
 }
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
@@ -45,6 +57,10 @@ const denyInsecureTransport = (bucket: string) =>
 
 export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefinition {
   const { names } = input;
+  // This account's own roles, by name (pipeline-identity creates them).
+  const ownRole = (name: string) => arn(`iam::\${AWS::AccountId}:role/${name}`);
+  const sourceRoles = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`));
+  const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
 
   // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
@@ -62,7 +78,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
     statement({
       sid: 'PipelineRoleUsesKey',
-      principal: { AWS: ref('PipelineRoleArn') },
+      principal: { AWS: ownRole(names.pipelineRole()) },
       actions: KMS_ARTIFACT_DATA_KEY.actions,
       resources: '*',
     }),
@@ -71,14 +87,14 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       // through KMS directly. KMS counts an IAM policy only where the key policy allows it, so
       // the role is named here. https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
       sid: 'DeployTargetsDecryptViaS3',
-      principal: { AWS: ref('DeployTargetRoleArn') },
+      principal: { AWS: ownRole(names.deployTargetRole()) },
       actions: KMS_DECRYPT_VIA_S3.actions,
       resources: '*',
       conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
     }),
     statement({
       sid: 'SourceRolesUseKey',
-      principal: { AWS: ref('SourceRoleArns') },
+      principal: { AWS: sourceRoles },
       actions: KMS_ARTIFACT_DATA_KEY.actions,
       resources: '*',
     }),
@@ -107,13 +123,13 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
     statement({
       sid: 'SourceRolesWriteArtifacts',
-      principal: { AWS: ref('SourceRoleArns') },
+      principal: { AWS: sourceRoles },
       actions: ARTIFACT_OBJECT_WRITE.actions,
       resources: [objects],
     }),
     statement({
       sid: 'SourceRolesListBucket',
-      principal: { AWS: ref('SourceRoleArns') },
+      principal: { AWS: sourceRoles },
       actions: ARTIFACT_BUCKET_LIST.actions,
       resources: [getAtt('ArtifactBucket', 'Arn')],
     }),
@@ -121,7 +137,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
 
   const { Sid: _unused, ...busStatement } = statement({
     sid: 'CodeCommitEvents',
-    principal: { AWS: ref('EventForwarderRoleArns') },
+    principal: { AWS: forwarders },
     actions: EVENTS_PUT.actions,
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
     // events:source is multivalued (one PutEvents call carries several entries): a set operator,
@@ -134,13 +150,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
 
   return {
     description: 'xstack pipeline-foundation: artifact key, artifact bucket and event bus policy of this pipeline account',
-    parameters: {
-      PipelineRoleArn: { type: 'String', description: 'ARN of this account\'s CodePipeline service role' },
-      DeployTargetRoleArn: { type: 'String', description: 'ARN of this account\'s deployment targets\' instance role' },
-      DeployTargetRoleName: { type: 'String', description: 'Name of this account\'s deployment targets\' instance role' },
-      SourceRoleArns: { type: 'CommaDelimitedList', description: 'ARNs of the source accounts\' cross-account source roles' },
-      EventForwarderRoleArns: { type: 'CommaDelimitedList', description: 'ARNs of the source accounts\' event forwarding roles' },
-    },
+    parameters: {},
     resources: {
       ArtifactKey: retain(
         new Key({
@@ -212,7 +222,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
-        Roles: [ref('DeployTargetRoleName')],
+        Roles: [names.deployTargetRole()],
         PolicyDocument: policyDocument([
           statement({
             sid: 'DownloadRevisions',
@@ -242,7 +252,13 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       ArtifactBucketArn: { description: 'ARN of the artifact bucket', value: getAtt('ArtifactBucket', 'Arn') },
       ArtifactObjectsArn: { description: 'ARN of the artifact bucket\'s objects', value: objects },
       AccessLogBucketName: { description: 'Name of the bucket holding the artifact bucket\'s server access logs', value: ref('AccessLogBucket') },
-      ArtifactKeyArn: { description: 'ARN of the artifact key (the artifact store names the key ARN, never an alias)', value: getAtt('ArtifactKey', 'Arn') },
+      // Imported by the pipelines of this account: a cross-account source action needs the key's ARN, not an alias.
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-codepipeline-pipeline-encryptionkey.html
+      ArtifactKeyArn: {
+        description: 'ARN of the artifact key (the artifact store names the key ARN, never an alias)',
+        value: getAtt('ArtifactKey', 'Arn'),
+        export: names.artifactKeyExport(),
+      },
     },
   };
 }

@@ -54,12 +54,11 @@ export function pipelineIdentity({ names, cloudWatchAgent }: PipelineIdentityInp
       DeployTargetInstanceProfile: new InstanceProfile({ InstanceProfileName: names.deployTargetRole(), Roles: [ref('DeployTargetRole')] }),
     },
     outputs: {
-      PipelineRoleArn: { description: 'ARN of the CodePipeline service role', value: getAtt('PipelineRole', 'Arn'), principalOf: 'PipelineRole' },
+      PipelineRoleArn: { description: 'ARN of the CodePipeline service role', value: getAtt('PipelineRole', 'Arn') },
       PipelineRoleName: { description: 'Name of the CodePipeline service role', value: ref('PipelineRole') },
       DeployTargetRoleArn: {
         description: 'ARN of the deployment targets\' instance role',
         value: getAtt('DeployTargetRole', 'Arn'),
-        principalOf: 'DeployTargetRole',
       },
       DeployTargetRoleName: { description: 'Name of the deployment targets\' instance role', value: ref('DeployTargetRole') },
       DeployTargetInstanceProfileName: {

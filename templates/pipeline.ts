@@ -4,13 +4,19 @@
  * source account's role, PollForSourceChanges off), its permissions on the
  * pipeline role, the CodeDeploy application and deployment group, and the rule
  * that starts it when its branch changes in the source account.
+ *
+ * No parameters: what other stages made is known by name (the pipeline and
+ * source roles, the artifact bucket) or imported from this account's
+ * pipeline-foundation stack (the key's ARN); the branch and environment of
+ * each account are chosen by the template's conditions.
  */
 import Application from 'cloudform-types/types/codeDeploy/application';
 import DeploymentGroup from 'cloudform-types/types/codeDeploy/deploymentGroup';
 import Rule from 'cloudform-types/types/events/rule';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { pipelineV2 } from '../src/cfn/extensions';
-import { arn, getAtt, ref } from '../src/cfn/intrinsics';
+import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
+import { arn, getAtt, ref, sub, type Value } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
 import {
@@ -30,9 +36,12 @@ export interface PipelineInput {
   names: Names;
   pipeline: Pipeline;
   sourceAccountId: string;
+  /** The branch this account's pipeline tracks, and the environment the account runs (src/cfn/account-switch.ts). */
+  branch: Value<string>;
+  environment: Value<string>;
 }
 
-export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput): TemplateDefinition {
+export function pipeline({ names, pipeline: p, sourceAccountId, branch, environment }: PipelineInput): TemplateDefinition {
   const pipelineName = names.pipeline(p.name);
   const application = names.codeDeployApplication(p.name);
   const group = names.codeDeployGroup(p.name);
@@ -40,6 +49,11 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
   const pipelineArn = arn(`codepipeline:\${AWS::Region}:\${AWS::AccountId}:${pipelineName}`);
   const repositoryArn = arn(`codecommit:\${AWS::Region}:${sourceAccountId}:${p.repository}`);
 
+  const pipelineRoleArn = arn(`iam::\${AWS::AccountId}:role/${names.pipelineRole()}`);
+  const sourceRoleArn = arn(`iam::${sourceAccountId}:role/${names.sourceRole('${AWS::AccountId}')}`);
+  const bucket = names.artifactBucket('${AWS::AccountId}', '${AWS::Region}');
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html
+  const keyArn = new IntrinsicFunction('Fn::ImportValue', names.artifactKeyExport());
   const thisAccount = { StringEquals: { 'aws:ResourceAccount': ref('AWS::AccountId') } };
   // A managed policy per pipeline on the account's one pipeline role: IAM counts it against the
   // managed policies a role may have (checked at compile time, src/checks/iam-quotas.ts), not against
@@ -47,14 +61,14 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
   const pipelinePolicy = new ManagedPolicy({
     ManagedPolicyName: names.pipelinePolicy(p.name),
     Description: `What pipeline ${pipelineName} does as the pipeline role`,
-    Roles: [ref('PipelineRoleName')],
+    Roles: [names.pipelineRole()],
     PolicyDocument: policyDocument([
       // AWS's minimum service-role policy pins every S3 grant to the account: a bucket of the same
       // name elsewhere is not this one. https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html
-      statement({ sid: 'ReadWriteArtifacts', actions: ARTIFACT_OBJECT_READ_WRITE.actions, resources: ref('ArtifactObjectsArn'), conditions: thisAccount }),
-      statement({ sid: 'ReadArtifactBucket', actions: ARTIFACT_BUCKET_READ.actions, resources: ref('ArtifactBucketArn'), conditions: thisAccount }),
-      statement({ sid: 'UseArtifactKey', actions: KMS_ARTIFACT_DATA_KEY.actions, resources: ref('ArtifactKeyArn') }),
-      statement({ sid: 'AssumeSourceRole', actions: STS_ASSUME_ROLE.actions, resources: ref('SourceRoleArn') }),
+      statement({ sid: 'ReadWriteArtifacts', actions: ARTIFACT_OBJECT_READ_WRITE.actions, resources: arn(`s3:::${bucket}/*`), conditions: thisAccount }),
+      statement({ sid: 'ReadArtifactBucket', actions: ARTIFACT_BUCKET_READ.actions, resources: arn(`s3:::${bucket}`), conditions: thisAccount }),
+      statement({ sid: 'UseArtifactKey', actions: KMS_ARTIFACT_DATA_KEY.actions, resources: keyArn }),
+      statement({ sid: 'AssumeSourceRole', actions: STS_ASSUME_ROLE.actions, resources: sourceRoleArn }),
       statement({
         sid: 'DeployWithCodeDeploy',
         actions: CODEDEPLOY_PIPELINE_ACTION.actions,
@@ -100,11 +114,11 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
     Name: pipelineName,
     PipelineType: 'V2',
     ExecutionMode: 'QUEUED',
-    RoleArn: ref('PipelineRoleArn'),
+    RoleArn: pipelineRoleArn,
     ArtifactStore: {
       Type: 'S3',
-      Location: ref('ArtifactBucketName'),
-      EncryptionKey: { Id: ref('ArtifactKeyArn'), Type: 'KMS' },
+      Location: sub(bucket),
+      EncryptionKey: { Id: keyArn, Type: 'KMS' },
     },
     Stages: [
       {
@@ -113,10 +127,10 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
           {
             Name: 'Source',
             ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'CodeCommit', Version: '1' },
-            RoleArn: ref('SourceRoleArn'),
+            RoleArn: sourceRoleArn,
             Configuration: {
               RepositoryName: p.repository,
-              BranchName: ref('BranchName'),
+              BranchName: branch,
               // The trigger rule below starts the pipeline; polling would double-start it.
               PollForSourceChanges: false,
               OutputArtifactFormat: 'CODE_ZIP',
@@ -145,17 +159,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
 
   return {
     description: `xstack pipeline ${p.name}: pipeline of repository ${p.repository}, its deploy stage and trigger`,
-    parameters: {
-      EnvironmentName: { type: 'String', description: 'Environment this account runs', allowedPattern: '^[a-z][a-z0-9-]*$' },
-      BranchName: { type: 'String', description: 'Branch of the repository this environment tracks' },
-      PipelineRoleArn: { type: 'String', description: 'ARN of this account\'s CodePipeline service role' },
-      PipelineRoleName: { type: 'String', description: 'Name of this account\'s CodePipeline service role' },
-      SourceRoleArn: { type: 'String', description: 'ARN of the source account role that runs the source action' },
-      ArtifactBucketName: { type: 'String', description: 'Name of this account\'s artifact bucket' },
-      ArtifactBucketArn: { type: 'String', description: 'ARN of this account\'s artifact bucket' },
-      ArtifactObjectsArn: { type: 'String', description: 'ARN of the artifact bucket\'s objects' },
-      ArtifactKeyArn: { type: 'String', description: 'ARN of this account\'s artifact key' },
-    },
+    parameters: {},
     resources: {
       PipelinePolicy: pipelinePolicy,
       Pipeline: codePipeline,
@@ -166,7 +170,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
         DeploymentGroupName: group,
         ServiceRoleArn: getAtt('CodeDeployRole', 'Arn'),
         DeploymentConfigName: p.deploy.deploymentConfig,
-        Ec2TagFilters: [{ Key: p.deploy.ec2TagKey, Value: ref('EnvironmentName'), Type: 'KEY_AND_VALUE' }],
+        Ec2TagFilters: [{ Key: p.deploy.ec2TagKey, Value: environment, Type: 'KEY_AND_VALUE' }],
         AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE'] },
       }).dependsOn('CodeDeployRoleFindDeploymentTargets'), // CodeDeploy checks its role's permissions when the group is created
       ...triggerRole,
@@ -179,7 +183,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId }: PipelineInput)
           'detail-type': ['CodeCommit Repository State Change'],
           account: [sourceAccountId],
           resources: [repositoryArn],
-          detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [ref('BranchName')] },
+          detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [branch] },
         },
         Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn') }],
       }),

@@ -5,7 +5,7 @@
  * in chunks of 5; large orgs split the rules over several templates.
  */
 import Rule from 'cloudform-types/types/events/rule';
-import { arn, ref } from '../src/cfn/intrinsics';
+import { arn } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import type { Names } from '../src/naming';
 import { logicalId } from '../src/cfn/resources';
@@ -41,13 +41,13 @@ export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): Te
       Targets: rule.targetAccountIds.map((id) => ({
         Id: `account-${id}`,
         Arn: arn(`events:\${AWS::Region}:${id}:event-bus/default`),
-        RoleArn: ref('EventForwarderRoleArn'),
+        RoleArn: arn(`iam::\${AWS::AccountId}:role/${names.eventForwarderRole()}`),
       })),
     });
   }
   return {
     description: 'xstack source-events: forwards CodeCommit branch events to the pipeline accounts',
-    parameters: { EventForwarderRoleArn: { type: 'String', description: 'ARN of the event forwarding role' } },
+    parameters: {},
     resources,
     outputs: {},
   };

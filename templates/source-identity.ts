@@ -39,11 +39,9 @@ export interface SourceIdentityInput {
   forwarding?: EventForwarding;
 }
 
-/** Per pipeline account: the parameter its pipeline role arrives in, the source role's logical id and output. */
+/** Per pipeline account: the source role's logical id (its ARN is known by name: Names.sourceRole). */
 export const sourceRoleIds = (accountId: string) => ({
-  pipelineRoleParameter: `PipelineRoleArn${accountId}`,
   role: logicalId('SourceRole', accountId),
-  arnOutput: `SourceRoleArn${accountId}`,
 });
 
 export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
@@ -54,7 +52,6 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
 
   for (const [account, repositories] of input.consumers) {
     const ids = sourceRoleIds(account);
-    parameters[ids.pipelineRoleParameter] = { type: 'String', description: `ARN of the CodePipeline service role of pipeline account ${account}` };
     // That account's bucket, and its bucket only: the name is the org's, the owner pinned by aws:ResourceAccount.
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
     const bucket = arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}`);
@@ -66,7 +63,7 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         name: names.sourceRole(account),
         description: `Assumed by pipeline account ${account} to run the CodeCommit source action`,
         // https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
-        trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: ref(ids.pipelineRoleParameter) }, actions: STS_ASSUME_ROLE.actions })]),
+        trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: arn(`iam::${account}:role/${names.pipelineRole()}`) }, actions: STS_ASSUME_ROLE.actions })]),
         policies: [
           {
             name: 'source-action',
@@ -92,7 +89,6 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         ],
       }),
     );
-    outputs[ids.arnOutput] = { description: `ARN of the source role of pipeline account ${account}`, value: getAtt(ids.role, 'Arn'), principalOf: ids.role };
   }
 
   if (forwarding) {
@@ -122,7 +118,7 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         policies: [{ name: 'put-events-on-pipeline-buses', document: policyDocument([busStatement]) }],
       }),
     );
-    outputs.EventForwarderRoleArn = { description: 'ARN of the event forwarding role', value: getAtt('EventForwarderRole', 'Arn'), principalOf: 'EventForwarderRole' };
+    outputs.EventForwarderRoleArn = { description: 'ARN of the event forwarding role', value: getAtt('EventForwarderRole', 'Arn') };
   }
 
   return {

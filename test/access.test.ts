@@ -31,7 +31,7 @@ describe('access roles', () => {
     const [statement] = props(roles, 'CiReaderRoleCodecommitPull').PolicyDocument.Statement;
     expect(statement.Action).toEqual([...CODECOMMIT_PULL.actions]);
     expect(asList(statement.Resource)).toHaveLength(2);
-    expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { Ref: 'CiInstanceRoleArn' } }, Action: 'sts:AssumeRole' }]);
+    expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/acme-ci-instance' } }, Action: 'sts:AssumeRole' }]);
     const wave = (id: string) => example.rollout.waveOf.get(id)!;
     expect(wave('ci-identity')).toBeLessThan(wave('access-roles-shared-services'));
   });

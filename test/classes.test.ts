@@ -10,7 +10,7 @@ import { isPlainKey, same, startProof, stillCertain, symbolicGlob, tokenFor } fr
 import { parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import { orderStages } from '../src/stages/graph';
-import type { ParamSource, Stage } from '../src/stages/model';
+import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { readFileSync } from 'node:fs';
@@ -99,18 +99,18 @@ describe('proving pipeline accounts by class', () => {
   it('an account wired differently gets a class of its own, and what is wrong in it is found', () => {
     const odd = '100000000007';
     const wrongRole = 'arn:aws:iam::900000000000:role/someone-else';
-    const rewired = withInput(stages, 'pipeline-foundation', odd, 'SourceRoleArns', { kind: 'value', value: wrongRole, origin: 'test' });
-    const { classes } = collectGrants(org, rewired, new Resolver(org, rewired, templates), true);
+    const rewired = withSourceRoleIn(templates, odd, wrongRole);
+    const { classes } = collectGrants(org, stages, new Resolver(org, stages, rewired), true);
     expect(classes.has(odd)).toBe(false);
     expect(new Set(classes.values()).size).toBe(1);
     expect(classes.get('100000000008')!.members.length).toBe(199);
-    const a = analyseAccess(org, rewired, templates, { byClass: true });
+    const a = analyseAccess(org, stages, rewired, { byClass: true });
     expect(a.problems.length).toBeGreaterThan(0);
     // Every problem is the odd account's, and each says what is missing or extra.
     for (const p of a.problems) expect(p).toMatch(/env0007|100000000007/);
     expect(a.problems.join('\n')).toContain(`may not s3:PutObject on arn:aws:s3:::big-artifacts-${odd}-us-east-1/app/SourceArtifact/artifact.zip`);
     expect(a.problems.join('\n')).toContain(`to ${wrongRole}, which no declared access path needs`);
-    expect(a.problems).toEqual(analyseAccess(org, rewired, templates, { byClass: false }).problems);
+    expect(a.problems).toEqual(analyseAccess(org, stages, rewired, { byClass: false }).problems);
   });
 
   it('a pattern that matches some members and not others is proved account by account', () => {
@@ -167,13 +167,18 @@ describe('proving by class, with several classes and access settings', () => {
 const reportOf = (org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, access: AccessAnalysis) =>
   toMarkdown(buildReport({ org, stages, templates, rollout: orderStages(stages), access, files: new Map(), svg: '' }));
 
-function withInput(stages: readonly Stage[], stageId: string, account: string, name: string, source: ParamSource): Stage[] {
-  return stages.map((s) => {
-    if (s.id !== stageId) return s;
-    const inputs = new Map(s.inputs);
-    inputs.set(account, { ...inputs.get(account)!, [name]: source });
-    return { ...s, inputs };
-  });
+/** The foundation naming another role than the source role in one account, chosen as the template chooses per-account values: by a condition on the account. */
+function withSourceRoleIn(templates: ReadonlyMap<string, CfnTemplate>, account: string, role: string): Map<string, CfnTemplate> {
+  const copy = new Map(templates);
+  const foundation = structuredClone(templates.get('pipeline-foundation')!);
+  foundation.Conditions = { ...foundation.Conditions, OddAccount: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, account] } };
+  const json = JSON.stringify(foundation).replaceAll(
+    '{"Fn::Sub":"arn:${AWS::Partition}:iam::900000000000:role/big-source-${AWS::AccountId}"}',
+    `{"Fn::If":["OddAccount","${role}",{"Fn::Sub":"arn:\${AWS::Partition}:iam::900000000000:role/big-source-\${AWS::AccountId}"}]}`,
+  );
+  expect(json).not.toBe(JSON.stringify(foundation));
+  copy.set('pipeline-foundation', JSON.parse(json) as CfnTemplate);
+  return copy;
 }
 
 function withBucketStatement(templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {

@@ -205,21 +205,23 @@ describe('the reconciler against the layer', () => {
     const p = await plan(changed, awsVia(), { pollMs });
     const retried = p.filter((x) => x.retryAccounts.length > 0);
     expect(retried.length).toBeGreaterThan(0);
-    expect(retried.every((x) => !x.templateChanged && x.parameterChanges.length === 0)).toBe(true);
+    expect(retried.every((x) => !x.templateChanged && x.addAccounts.length === 0)).toBe(true);
     const { runs } = await deployUntilDone(changed, 1);
     expect(runs).toBe(1);
     await expectConverged(changed);
   });
 
-  it('a template that gains a parameter used in a trust policy (CI access added) converges in one run', async () => {
+  it('a template that gains a trust in another stage\'s role, by name (CI access added), converges in one run', async () => {
     const developers = 'access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n';
     const withTools = `${SMALL.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}${developers}`;
     const before = compileYaml(withTools);
     await prepare(before);
     await deployUntilDone(before, 1);
     const after = compileYaml(`${withTools}  ci:\n    account: tools\n    network:\n      cidr: 10.20.0.0/16\n      availabilityZones: 2\n`);
-    const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id && Object.keys(s.definition.parameters).length > Object.keys(b.definition.parameters).length));
-    expect(gained.map((s) => s.id).length).toBeGreaterThan(0);
+    // The access roles now trust the CI account's role, which ci-identity (a stage the org did not have) creates first.
+    const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id) && after.files.get(`templates/${s.id}.yaml`)!.includes(':iam::800000000000:role/big-ci-instance'));
+    expect(gained.map((s) => s.id)).toEqual(['access-roles-source']);
+    expect(after.rollout.waveOf.get('ci-identity')!).toBeLessThan(after.rollout.waveOf.get('access-roles-source')!);
     const { runs } = await deployUntilDone(after, 1);
     expect(runs).toBe(1);
     expect(proxy.counts.invalidPrincipals).toBe(0);
@@ -362,7 +364,7 @@ describe('the reconciler against the layer', () => {
     expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
   });
 
-  it('SERVICE_MANAGED end to end: instances targeted by OU, outputs read and wired, the management account never deployed to', async () => {
+  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides, the management account never deployed to', async () => {
     await local.reset();
     proxy.reset({ seed: 1 });
     const organizations = new OrganizationsClient({ region: REGION, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
@@ -386,10 +388,10 @@ describe('the reconciler against the layer', () => {
     expect(failed(s)).toEqual([]);
     const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-app', CallAs: 'SELF' }));
     expect(described.StackSet?.PermissionModel).toBe('SERVICE_MANAGED');
-    // A wired value: the pipeline's source role parameter is the source account's output.
+    // No overrides: the pipeline names the source account's role for its own account by name.
     const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipeline-app', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
-    const wired = (instance.StackInstance?.ParameterOverrides ?? []).filter((p) => p.ParameterValue?.includes(`:iam::${source.id}:role/`));
-    expect(wired.length).toBeGreaterThan(0);
+    expect(instance.StackInstance?.ParameterOverrides ?? []).toEqual([]);
+    expect(described.StackSet?.TemplateBody).toContain(`:iam::${source.id}:role/big-source-\${AWS::AccountId}`);
     await expectConverged(compiled, options);
 
     // The management account (moto's caller) in an OU: listed, but never deployed to.

@@ -3,7 +3,9 @@ import { renderTemplate } from '../src/cfn/template';
 import { CompileError } from '../src/errors';
 import { findCycle, orderStages } from '../src/stages/graph';
 import type { Stage } from '../src/stages/model';
-import { provePrincipals } from '../src/stages/proof';
+import { provePrincipals, roleIndex } from '../src/stages/proof';
+import { Resolver } from '../src/audit/resolve';
+import { loadOrgFile } from '../src/org/load';
 import { compileFile } from './helpers';
 
 describe('stage graph of the example org', () => {
@@ -24,43 +26,29 @@ describe('stage graph of the example org', () => {
     ]);
   });
 
-  it('wires every per-account parameter to the producing stage in the right account', () => {
+  it('gives every StackSet one parameter set: no template takes a parameter, each account\'s values are the template\'s choice', () => {
+    for (const s of stages) expect(Object.keys(s.definition.parameters), s.id).toEqual([]);
     const foundation = stages.find((s) => s.id === 'pipeline-foundation')!;
-    expect(foundation.inputs.get('333333333333')!.PipelineRoleArn).toEqual({
-      kind: 'wired',
-      refs: [{ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: '333333333333' }],
-    });
-    // One source role per pipeline account, each trusting that account's pipeline role alone.
-    const identity = stages.find((s) => s.id === 'source-identity-shared-services')!;
-    const inputs = identity.inputs.get('111111111111')!;
-    expect(Object.keys(inputs).sort()).toEqual(['PipelineRoleArn222222222222', 'PipelineRoleArn333333333333', 'PipelineRoleArn444444444444']);
-    for (const [name, source] of Object.entries(inputs)) {
-      expect(source).toEqual({ kind: 'wired', refs: [{ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: name.slice(-12) }] });
-    }
-    expect(foundation.inputs.get('333333333333')!.SourceRoleArns).toEqual({
-      kind: 'wired',
-      refs: [{ stage: 'source-identity-shared-services', output: 'SourceRoleArn333333333333', account: '111111111111' }],
-    });
+    expect(foundation.uses.map((u) => u.stage).sort()).toEqual(['pipeline-identity', 'source-identity-shared-services']);
     const payments = stages.find((s) => s.id === 'pipeline-payments-api')!;
     expect(payments.targets.map((a) => a.name)).toEqual(['dev', 'prod']);
-    expect(payments.inputs.get('444444444444')!.BranchName).toEqual({ kind: 'value', value: 'main', origin: 'pipelines.payments-api.branches.prod' });
+    const branch = payments.accountValues.find((v) => v.name === 'branch')!;
+    expect(branch.byAccount.get('444444444444')).toEqual({ value: 'main', origin: 'pipelines.payments-api.branches.prod' });
+    // The template chooses it: a condition per account, one Fn::If per value.
+    const template = renderTemplate(payments.definition);
+    expect(template.Conditions?.AccountProd).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '444444444444'] });
+    expect(JSON.stringify(template.Resources.Pipeline)).toContain('{"Fn::If":["AccountProd","main",""]}');
   });
 });
 
-const stage = (id: string, wiredFrom: string[], principal = false): Stage => ({
+const stage = (id: string, uses: string[], resources: Stage['definition']['resources'] = {}): Stage => ({
   id,
   module: 'test',
   notes: [],
   targets: [{ name: 'a', id: '111111111111', role: 'source' }],
-  definition: {
-    description: id,
-    parameters: Object.fromEntries(wiredFrom.map((w) => [`From${w.replace(/\W/g, '')}`, { type: 'String' as const, description: 'x' }])),
-    outputs: { RoleArn: { description: 'x', value: 'arn', ...(principal ? { principalOf: 'Role' } : {}) } },
-    resources: {},
-  },
-  inputs: new Map([
-    ['111111111111', Object.fromEntries(wiredFrom.map((w) => [`From${w.replace(/\W/g, '')}`, { kind: 'wired' as const, refs: [{ stage: w, output: 'RoleArn', account: '111111111111' }] }]))],
-  ]),
+  definition: { description: id, parameters: {}, outputs: {}, resources },
+  accountValues: [],
+  uses: uses.map((u) => ({ stage: u, what: 'something' })),
 });
 
 describe('graph checks', () => {
@@ -69,43 +57,40 @@ describe('graph checks', () => {
     expect(findCycle(['x', 'y'], new Map([['x', ['y']]]))).toBeUndefined();
   });
 
-  it('rejects wiring to an output that does not exist, and parameters without a source', () => {
-    const broken = stage('b', ['a']);
-    const inputs = broken.inputs.get('111111111111')!;
-    (broken.inputs as Map<string, unknown>).set('111111111111', { Froma: { kind: 'wired', refs: [{ stage: 'a', output: 'Nope', account: '111111111111' }] } });
-    expect(inputs).toBeDefined();
-    const missing = { ...stage('c', ['a']), inputs: new Map([['111111111111', {}]]) };
+  it('rejects a use of an unknown stage, and a template that takes a parameter', () => {
+    const withParameter: Stage = { ...stage('c', ['a']), definition: { ...stage('c', []).definition, parameters: { Branch: { type: 'String', description: 'x' } } } };
     try {
-      orderStages([stage('a', []), broken, missing]);
+      orderStages([stage('a', []), stage('b', ['nope']), withParameter]);
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(CompileError);
       expect((error as CompileError).details).toEqual([
-        'b @ 111111111111: Froma is wired to a.Nope, which template test does not output',
-        'c @ 111111111111: parameter Froma has no source',
+        'b: uses something of unknown stage nope',
+        "c: template test takes parameter Branch; a StackSet gives every account the same parameter values, so a value must be named, imported or chosen by the template's conditions",
       ]);
     }
   });
 
-  it('refuses a principal wired from an output that is not a role the producer creates', () => {
-    const producer = stage('a', [], false);
-    const consumer = stage('b', ['a']);
-    const withPolicy: Stage = {
-      ...consumer,
-      definition: {
-        ...consumer.definition,
-        resources: {
-          Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { Statement: [{ Sid: 'S', Effect: 'Allow', Principal: { AWS: { Ref: 'Froma' } }, Action: 'kms:Decrypt', Resource: '*' }] } } } as never,
-        },
-      },
+  it('refuses a principal that no earlier stage creates, and accepts it once one does', () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const role = (name: string) => ({ Type: 'AWS::IAM::Role', Properties: { RoleName: name, AssumeRolePolicyDocument: { Statement: [] } } }) as never;
+    const key = {
+      Key: {
+        Type: 'AWS::KMS::Key',
+        Properties: { KeyPolicy: { Statement: [{ Sid: 'S', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/reader' } }, Action: 'kms:Decrypt', Resource: '*' }] } },
+      } as never,
     };
-    const rollout = orderStages([producer, withPolicy]);
-    const byId = new Map([producer, withPolicy].map((s) => [s.id, s]));
-    expect(provePrincipals(withPolicy, renderTemplate(withPolicy.definition), rollout, byId)).toEqual([
-      'b: Key statement S: principal parameter Froma comes from a.RoleArn, which is not a role ARN that stage creates',
+    const check = (stages: Stage[]) => {
+      const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resolver = new Resolver(org, stages, templates);
+      const consumer = stages.find((s) => s.id === 'b')!;
+      return provePrincipals(consumer, templates.get('b')!, orderStages(stages), resolver, roleIndex(stages, templates, resolver));
+    };
+    expect(check([stage('a', []), stage('b', [], key)])).toEqual(['b: Key statement S: principal arn:aws:iam::111111111111:role/reader is a role no stage creates in account 111111111111']);
+    // Created in the same wave: not yet there when the key policy is written.
+    expect(check([stage('a', [], { Reader: role('reader') }), stage('b', [], key)])).toEqual([
+      'b: Key statement S: principal arn:aws:iam::111111111111:role/reader is created by a, which is not rolled out before b',
     ]);
-    const good = { ...producer, definition: { ...producer.definition, outputs: { RoleArn: { description: 'x', value: 'arn', principalOf: 'Role' } } } };
-    const rollout2 = orderStages([good, withPolicy]);
-    expect(provePrincipals(withPolicy, renderTemplate(withPolicy.definition), rollout2, new Map([[good.id, good], [withPolicy.id, withPolicy]]))).toEqual([]);
+    expect(check([stage('a', [], { Reader: role('reader') }), stage('b', ['a'], key)])).toEqual([]);
   });
 });

@@ -7,7 +7,6 @@ const plan = (over: Partial<StackSetPlan>): StackSetPlan => ({
   stackSet: 'acme-s',
   action: 'update',
   templateChanged: false,
-  parameterChanges: [],
   addAccounts: [],
   removeAccounts: [],
   retryAccounts: [],
@@ -18,18 +17,21 @@ const names = new Map([['222222222222', 'dev'], ['444444444444', 'prod']]);
 
 describe('the plan as text', () => {
   it('names accounts by name and id, and ends with the one-line summary', () => {
-    const text = formatPlan([plan({ addAccounts: ['222222222222'], parameterChanges: [{ account: '444444444444', parameter: 'BranchName', from: 'main', to: 'release' }] }), plan({ stackSet: 'acme-t', action: 'unchanged' })], { accountNames: names, colour: false });
+    const text = formatPlan(
+      [plan({ addAccounts: ['222222222222'], retryAccounts: [{ account: '444444444444', status: 'OUTDATED', reason: 'injected' }] }), plan({ stackSet: 'acme-t', action: 'unchanged' })],
+      { accountNames: names, colour: false },
+    );
     expect(text).toBe(
-      '~ acme-s: update\n    instances to add: dev (222222222222)\n    prod (444444444444) BranchName: main → release\n= acme-t: unchanged\n\nplan: 0 to create, 1 to update, 0 to delete, 1 unchanged\n',
+      '~ acme-s: update\n    instances to add: dev (222222222222)\n    instance to apply again: prod (444444444444) is OUTDATED: injected\n= acme-t: unchanged\n\nplan: 0 to create, 1 to update, 0 to delete, 1 unchanged\n',
     );
   });
 
   it('folds long lists, saying how many it left out and where to find them', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => String(100000000001 + i));
-    const text = formatPlan([plan({ action: 'create', addAccounts: ids, parameterChanges: ids.map((account) => ({ account, parameter: 'P', to: 'v' })) })], { accountNames: names, colour: false });
+    const text = formatPlan([plan({ action: 'create', addAccounts: ids, retryAccounts: ids.map((account) => ({ account, status: 'OUTDATED' })) })], { accountNames: names, colour: false });
     expect(text.split('\n').length).toBeLessThan(20);
     expect(text).toContain('… and 995 more accounts (--json lists every one)');
-    expect(text).toContain('… and 995 more parameter changes (--json lists every one)');
+    expect(text).toContain('… and 995 more instances to apply again (--json lists every one)');
     expect(formatPlan([plan({ addAccounts: ids.slice(0, FOLD_AFTER) })], { accountNames: names, colour: false })).not.toContain('more accounts');
   });
 

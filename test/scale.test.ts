@@ -3,7 +3,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { CompileError } from '../src/errors';
 import { LIMITS } from '../src/limits';
 import { compileGenerated } from './helpers';
-import { SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
+import { RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
 
 describe('orgs with many pipeline accounts', () => {
   it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
@@ -15,20 +15,29 @@ describe('orgs with many pipeline accounts', () => {
     expect(stages.find((s) => s.id === 'source-identity-source')!.notes).toEqual([]);
   });
 
-  it('1,000 accounts: one source role per pipeline account over templates of 16, the forwarder in the org-scoped form, rules chunked, inside every limit', () => {
+  it('1,000 accounts: one source role per pipeline account over templates of 249 (500 resources), the forwarder in the org-scoped form, rules chunked, inside every limit', () => {
     const { stages, files, rollout } = compileGenerated(1000);
     const identity = stages.find((s) => s.id === 'source-identity-source')!;
     expect(identity.notes.join('\n')).toMatch(/event forwarder policy: explicit form would need \d+ characters of inline policy \(limit 10240\).*org-scoped form/);
     const identities = stages.filter((s) => s.module === 'source-identity');
     expect(identities.length).toBe(Math.ceil(1000 / SOURCE_ROLES_PER_TEMPLATE));
-    for (const s of identities.slice(0, -1)) expect(Object.keys(s.definition.parameters).length).toBe(SOURCE_ROLES_PER_TEMPLATE);
+    expect(identities.length).toBe(5);
+    // A role and its managed policy per pipeline account; the first part also holds the forwarder and its policy.
+    identities.slice(0, -1).forEach((s, i) => expect(Object.keys(s.definition.resources).length).toBe(2 * SOURCE_ROLES_PER_TEMPLATE + (i === 0 ? 2 : 0)));
     // Each source role trusts its pipeline role, which must exist first.
     expect(rollout.waveOf.get('source-identity-source')).toBe(2);
     const eventStages = stages.filter((s) => s.module === 'source-events');
-    expect(eventStages.length).toBe(Math.ceil(400 / 25));
+    expect(eventStages.length).toBe(Math.ceil(400 / RULES_PER_TEMPLATE));
+    // Over 51,200 bytes a template goes through the template bucket (TemplateURL), up to 1 MB; the manifest says which.
+    const manifest = JSON.parse(files.get('manifest.json')!);
     for (const [path, text] of files) {
-      if (path.endsWith('.yaml')) expect(Buffer.byteLength(text), path).toBeLessThanOrEqual(LIMITS.templateBodyBytes);
+      if (!path.startsWith('templates/')) continue;
+      const bytes = Buffer.byteLength(text);
+      expect(bytes, path).toBeLessThanOrEqual(LIMITS.templateUrlBytes);
+      const stage = manifest.stages.find((m: { template: string }) => m.template === path);
+      expect(stage.templateDelivery, path).toBe(bytes > LIMITS.templateBodyBytes ? 'template bucket (over 51,200 bytes)' : 'inline');
     }
+    expect(manifest.stages.filter((m: { templateDelivery: string }) => m.templateDelivery !== 'inline').length).toBeGreaterThan(0);
   });
 
   it('the report shows a path repeated in every pipeline account once, while the proof still covers each account', () => {
@@ -41,14 +50,14 @@ describe('orgs with many pipeline accounts', () => {
     expect(perAccount).toBeGreaterThan(10);
     expect(large.access.results.length - small.access.results.length).toBe(20 * perAccount);
     // The report is not: the same rows, each saying for how many accounts it holds; the source roles, one per
-    // pipeline account in the source account and split over templates of 20, fold the same way.
+    // pipeline account in the source account, fold the same way.
     for (const id of ['access', 'trust', 'cross-account']) expect(tableRows(section(md(large), id)).length, id).toBe(tableRows(section(md(small), id)).length);
     const access = section(md(large), 'access');
     expect(access).toContain('| the pipeline role assumes the source role (app, each environment) | arn:aws:iam::{account}:role/big-pipeline |');
     expect(access).toContain('(the same in each of 40 accounts)');
     expect(access).not.toContain('100000000007');
     expect(section(md(large), 'trust')).toContain(
-      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity-source (3 parts) @ 900000000000: SourceRole{account}/PipelineRoleAssumes (the same in each of 40 accounts) |',
+      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity-source @ 900000000000: SourceRole{account}/PipelineRoleAssumes (the same in each of 40 accounts) |',
     );
     expect(md(large)).not.toContain('### Account env0001');
     expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipeline-app, pipeline-lib |');

@@ -149,15 +149,16 @@ describe('the example orgs against the service authorization data', () => {
     expect(checkServiceAuthorization(template).map((f) => `${f.rule} ${f.item}`)).toEqual(['XS013 Condition::StringEquals::events:source']);
   });
 
-  it('checks a resolved value of each account shape: a wired ARN of the wrong type is found', () => {
+  it('checks a resolved value of each account shape: an imported ARN of the wrong type is found', () => {
     const { org, stages } = compileGenerated(3);
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
-    const stage = stages.find((s) => s.id.startsWith('pipeline-') && s.definition.parameters.ArtifactKeyArn)!;
+    const stage = stages.find((s) => s.id === 'pipeline-app')!;
     const template = templates.get(stage.id)!;
-    // The key's statement reads the wired ArtifactKeyArn; resolved, it is the key's ARN in each account.
+    // The key's statement imports the key's ARN from this account's pipeline-foundation; resolved, it is a KMS key ARN.
+    expect(JSON.stringify(template)).toContain('{"Fn::ImportValue":"big-artifact-key-arn"}');
     expect(checkServiceAuthorization(template, stageValues(new Resolver(org, stages, templates), stage, template))).toEqual([]);
     // Point it at the bucket instead: the resolved value is now an S3 ARN for kms actions.
-    const json = JSON.stringify(template).replaceAll('{"Ref":"ArtifactKeyArn"}', '{"Ref":"ArtifactBucketArn"}');
+    const json = JSON.stringify(template).replaceAll('{"Fn::ImportValue":"big-artifact-key-arn"}', '{"Fn::Sub":"arn:${AWS::Partition}:s3:::big-artifacts-${AWS::AccountId}-${AWS::Region}"}');
     const wrong = JSON.parse(json) as CfnTemplate;
     const findings = checkServiceAuthorization(wrong, stageValues(new Resolver(org, stages, new Map([...templates, [stage.id, wrong]])), stage, wrong));
     expect(findings.map((f) => f.rule)).toContain('XS012');

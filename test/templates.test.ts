@@ -91,7 +91,13 @@ describe('artifact key and bucket', () => {
       expect(admin.Condition.ArnLike['aws:PrincipalArn'].length).toBeGreaterThan(0);
       expect(admin.Action).not.toContain('kms:Decrypt');
       const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey').map((s: any) => s.Principal.AWS);
-      expect(users).toEqual([{ Ref: 'PipelineRoleArn' }, { Ref: 'DeployTargetRoleArn' }, { Ref: 'SourceRoleArns' }]);
+      // By name, no parameters: this account's roles, and the source role named for this account in the source account.
+      expect(users.slice(0, 2)).toEqual([
+        { 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role\/[a-z]+-pipeline$/) },
+        { 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role\/[a-z]+-deploy-target$/) },
+      ]);
+      for (const source of asList(users[2])) expect(source).toEqual({ 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-source-\$\{AWS::AccountId\}$/) });
+      expect(users).toHaveLength(3);
       // The deployment targets only decrypt, and only through S3.
       const targets = p.KeyPolicy.Statement.find((s: any) => s.Sid === 'DeployTargetsDecryptViaS3');
       expect(targets.Action).toBe('kms:Decrypt');
@@ -142,9 +148,10 @@ describe('pipelines', () => {
     for (const { stage, p } of pipelines) {
       const source = p.Stages[0].Actions[0];
       expect(source.ActionTypeId.Provider, stage).toBe('CodeCommit');
-      expect(source.RoleArn).toEqual({ Ref: 'SourceRoleArn' });
+      expect(source.RoleArn).toEqual({ 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-source-\$\{AWS::AccountId\}$/) });
       expect(source.Configuration.PollForSourceChanges).toBe(false);
-      expect(p.ArtifactStore.EncryptionKey).toEqual({ Id: { Ref: 'ArtifactKeyArn' }, Type: 'KMS' });
+      // The key's ARN (a cross-account action cannot use an alias), imported from this account's pipeline-foundation.
+      expect(p.ArtifactStore.EncryptionKey).toEqual({ Id: { 'Fn::ImportValue': expect.stringMatching(/^[a-z]+-artifact-key-arn$/) }, Type: 'KMS' });
       expect(p.Stages[1].Actions[0].ActionTypeId.Provider).toBe('CodeDeploy');
     }
   });
@@ -152,7 +159,10 @@ describe('pipelines', () => {
   it('trigger rules match only the source account, the repository and the tracked branch', () => {
     for (const { stage, p } of resourcesOf('AWS::Events::Rule').filter(({ id }) => id === 'TriggerRule')) {
       expect(p.EventPattern.account, stage).toHaveLength(1);
-      expect(p.EventPattern.detail.referenceName).toEqual([{ Ref: 'BranchName' }]);
+      // Each account's branch, chosen by the template's conditions: one Fn::If per branch.
+      const [branch] = p.EventPattern.detail.referenceName;
+      expect(branch['Fn::Join'][0]).toBe('');
+      for (const choice of branch['Fn::Join'][1]) expect(choice['Fn::If'][2]).toBe('');
     }
   });
 });

@@ -5,19 +5,17 @@
  * member), instead of once per account.
  *
  * What an account's grants are made of, and so its class key: the stages
- * deployed to it; for each parameter its policies or outputs read, the value
- * with the account's id as the token, or the output it is wired from (an
- * output of the same account is covered by that stage's own key; another
- * account's output is keyed by its value); and the pipelines that run in it
- * (its access paths). The templates are one per stage, the same for every
- * account, so an account whose id a template deployed to it names literally
- * is left out.
+ * deployed to it; for each condition on the account its policies or outputs
+ * read (src/cfn/account-switch.ts), whether it holds there; and the
+ * pipelines that run in it (its access paths). The templates are one per
+ * stage, the same for every account, so an account whose id a template
+ * deployed to it names literally, outside its conditions, is left out.
  */
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
-import { outputRefLabel, type OutputRef, type Stage } from '../stages/model';
-import type { Resolver, Value } from './resolve';
-import { holdsTokenCharacters, MAX_CLASSES, TOKEN_MARK, tokenFor } from './symbolic';
+import type { Stage } from '../stages/model';
+import type { Resolver } from './resolve';
+import { holdsTokenCharacters, MAX_CLASSES, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
@@ -40,7 +38,7 @@ const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 /**
  * Account id → its class, for the accounts that share one with another.
  * `resolver` must have compiled every policy statement and output of
- * `stages` (its `used` parameters are read here).
+ * `stages` (the conditions they read are read here).
  */
 export function classifyAccounts(org: Org, stages: readonly Stage[], templates: (stageId: string) => CfnTemplate, resolver: Resolver): ReadonlyMap<string, AccountClass> {
   // Tokens must be new characters: a value or template holding them would be misread as one.
@@ -52,9 +50,11 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   for (const a of org.accounts) if (a.role !== 'pipeline' || named.has(a.name)) excluded.add(a.id);
   // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
   for (const stage of stages.filter((s) => s.targets.length > 1)) {
-    const text = JSON.stringify(templates(stage.id));
+    const { Conditions: _byAccount, ...rest } = templates(stage.id);
+    const text = JSON.stringify(rest);
     if (holdsTokenCharacters(text)) return NO_CLASSES;
-    // A class's statements are a member's with its id as the token; a target whose id the template itself names is not.
+    // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
+    // (its conditions name every account whose value they choose: those are keyed by whether they hold).
     const named = idsWithin(text);
     for (const a of stage.targets) if (named.has(a.id)) excluded.add(a.id);
   }
@@ -63,23 +63,14 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
   const stagesOf = new Map<string, KeyedStage[]>();
   for (const stage of stages) {
-    const keyed = { stage, used: [...resolver.usedParameters(stage.id)].sort() };
+    const keyed = { stage, used: [...resolver.usedConditions(stage.id)].sort() };
     for (const a of stage.targets) listIn(stagesOf, a.id).push(keyed);
   }
-  // Another account's output, as text: the same for every account wired to it.
-  const texts = new Map<string, string>();
-  const outputText = (r: OutputRef) => {
-    const label = outputRefLabel(r);
-    let text = texts.get(label);
-    if (text === undefined) texts.set(label, (text = JSON.stringify(resolver.output(r.stage, r.account, r.output) satisfies Value)));
-    return text;
-  };
 
   const byKey = new Map<string, string[]>();
   for (const account of org.accounts) {
     if (excluded.has(account.id)) continue;
-    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], outputText);
-    if (key === undefined) continue;
+    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], resolver);
     const members = byKey.get(key);
     if (members) members.push(account.id);
     else byKey.set(key, [account.id]);
@@ -97,7 +88,7 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
 
 interface KeyedStage {
   stage: Stage;
-  /** The parameters its policies and outputs read, in a fixed order. */
+  /** The conditions its policies and outputs read, in a fixed order. */
   used: readonly string[];
 }
 
@@ -107,33 +98,12 @@ const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
   return list;
 };
 
-/** The key described above; undefined when a value already holds a token's characters. */
-function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[], outputText: (r: OutputRef) => string): string | undefined {
+/** The key described above. */
+function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[], resolver: Resolver): string {
   const parts = [`pipelines ${pipelines.join(',')}`];
   for (const { stage, used } of stages) {
     parts.push(`stage ${stage.id}`);
-    const inputs = stage.inputs.get(account) ?? {};
-    for (const name of used) {
-      const source = inputs[name];
-      if (!source) parts.push(`${name} unset`);
-      else if (source.kind === 'value') {
-        if (holdsTokenCharacters(source.value)) return undefined;
-        parts.push(`${name}=${tokenise(source.value, account, TOKEN_MARK)}`);
-      } else {
-        const refs: string[] = [];
-        for (const r of source.refs) {
-          if (r.account === account) {
-            refs.push(`${r.stage}.${r.output}@self`);
-            continue;
-          }
-          const value = outputText(r);
-          if (holdsTokenCharacters(value)) return undefined;
-          // By value only: a member's own source role comes from the template part (and output) that holds it.
-          refs.push(`@${r.account}=${tokenise(value, account, TOKEN_MARK)}`);
-        }
-        parts.push(`${name}<-${refs.join(',')}`);
-      }
-    }
+    for (const name of used) parts.push(`${name}=${resolver.holds(stage.id, name, account)}`);
   }
   return parts.join('\n');
 }

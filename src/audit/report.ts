@@ -8,7 +8,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
-import { outputRefLabel, stageLabel, type Stage } from '../stages/model';
+import { stageLabel, type Stage } from '../stages/model';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
@@ -57,34 +57,27 @@ const conditions = once(
 );
 const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
 
-function parameterTable(stage: Stage): Block {
-  const names = Object.keys(stage.definition.parameters);
+/**
+ * What the template chooses by account (a StackSet has one parameter set:
+ * src/cfn/account-switch.ts): each account's value, listed up to
+ * ACCOUNTS_LISTED accounts, beyond that by value with how many accounts get it.
+ */
+function accountValueTable(stage: Stage): Block {
+  const name = new Map(stage.targets.map((a) => [a.id, a.name]));
   if (stage.targets.length <= ACCOUNTS_LISTED) {
     return {
       kind: 'table',
-      head: ['parameter', 'value per account'],
-      rows: names.map((name) => [
-        name,
-        stage.targets
-          .map((a) => {
-            const src = stage.inputs.get(a.id)![name];
-            return `${a.name}: ${src.kind === 'value' ? src.value : `← ${src.refs.map(outputRefLabel).join(', ')}`}`;
-          })
-          .join('; '),
-      ]),
+      head: ['chosen by account', 'value per account (org file)'],
+      rows: stage.accountValues.map((v) => [v.name, [...v.byAccount].map(([id, x]) => `${name.get(id)}: ${x.value} (${x.origin})`).join('; ')]),
     };
   }
   return {
     kind: 'table',
-    head: ['parameter', `source (values for each of the ${stage.targets.length} accounts: parameters/${stage.id}.json)`],
-    rows: names.map((name) => {
-      const sources = new Set(
-        stage.targets.map((a) => {
-          const src = stage.inputs.get(a.id)![name];
-          return src.kind === 'value' ? `org file (${src.origin.split('.').slice(0, 2).join('.')}…)` : `← ${[...new Set(src.refs.map((r) => `${r.stage}.${r.output}`))].join(', ')}`;
-        }),
-      );
-      return [name, [...sources].join('; ')];
+    head: ['chosen by account', `values (each of the ${stage.targets.length} accounts: values/${stage.id}.json)`],
+    rows: stage.accountValues.map((v) => {
+      const counts = new Map<string, number>();
+      for (const x of v.byAccount.values()) counts.set(x.value, (counts.get(x.value) ?? 0) + 1);
+      return [v.name, [...counts].map(([value, n]) => `${value} (${n} accounts)`).join('; ')];
     }),
   };
 }
@@ -478,7 +471,10 @@ export function buildReport(input: ReportInput): Report {
       blocks: [
         { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.length <= ACCOUNTS_LISTED ? stage.targets.map((a) => `${a.name} (${a.id})`).join(', ') : describeAccounts(org, stage.targets.map((a) => a.id))}.` },
         { kind: 'table', head: ['resource', 'type', 'retained'], rows: Object.entries(t.Resources).map(([id, r]) => [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : '']) },
-        parameterTable(stage),
+        ...(stage.accountValues.length > 0 ? [accountValueTable(stage)] : []),
+        ...(stage.uses.length > 0
+          ? [{ kind: 'table' as const, head: ['uses, by name (rolled out before)', 'what'], rows: stage.uses.map((u) => [stageLink(u.stage), u.what]) }]
+          : []),
         { kind: 'table', head: ['output', 'description'], rows: Object.entries(stage.definition.outputs).map(([id, o]) => [id, o.description]) },
       ],
     });

@@ -1,9 +1,10 @@
 /**
  * Evaluates a stage's template in its target accounts into plain values:
- * pseudo parameters, the account's parameter values (wired ones through the
- * producing stage's output, evaluated in the producer's account), Ref,
- * Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select. What only exists
- * after deployment (a key's id) stays symbolic but unique:
+ * pseudo parameters, Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split,
+ * Fn::Select, the template's conditions on the account (Fn::If, Fn::Equals,
+ * Fn::Or, Fn::And, Fn::Not, AWS::NoValue), and Fn::ImportValue (the export of
+ * a stage of the same account, evaluated there). What only exists after
+ * deployment (a key's id) stays symbolic but unique:
  * `arn:<partition>:kms:<region>:<account>:key/{pipeline-foundation/ArtifactKey}`.
  */
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
@@ -11,6 +12,12 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 
 export type Value = string | Value[];
+
+/** `AWS::NoValue`: dropped from the list or object that holds it. */
+const NO_VALUE = '\u0000NoValue';
+const TRUE = 'true';
+const FALSE = 'false';
+const present = (values: readonly Value[]) => (values.includes(NO_VALUE) ? values.filter((v) => v !== NO_VALUE) : (values as Value[]));
 
 /**
  * Something of a stage's template, made once for all its target accounts:
@@ -57,11 +64,13 @@ export class Resolver {
   private readonly byId: ReadonlyMap<string, Stage>;
   /** Stage → output → account → value. */
   private readonly outputs = new Map<string, Map<string, Map<string, Value>>>();
-  private readonly parameters = new Map<string, Compiled>();
   /** Per stage: the template's expressions (objects, by identity) as compiled. */
   private readonly compiled = new Map<string, WeakMap<object, Compiled>>();
-  /** Per stage: the parameters the expressions compiled so far read. */
+  /** Per stage: the conditions the expressions compiled so far read. */
   private readonly used = new Map<string, Set<string>>();
+  private readonly conditions = new Map<string, Compiled>();
+  /** Export name → the stages that export it. */
+  private exporters?: Map<string, string[]>;
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
   constructor(
@@ -86,9 +95,14 @@ export class Resolver {
     return this.byId.get(stageId)!;
   }
 
-  /** The parameters of a stage that the expressions compiled so far read. */
-  usedParameters(stageId: string): ReadonlySet<string> {
+  /** The conditions of a stage that the expressions compiled so far read (each account's value chosen by them). */
+  usedConditions(stageId: string): ReadonlySet<string> {
     return this.used.get(stageId) ?? new Set();
+  }
+
+  /** Whether a condition of a stage's template holds in `account`. */
+  holds(stageId: string, name: string, account: string): boolean {
+    return this.condition(stageId, name).at(account) === TRUE;
   }
 
   /** Compiles every output of a stage: what other stages and the access paths may read. */
@@ -116,9 +130,19 @@ export class Resolver {
   }
 
   private compileObject(stageId: string, expression: object): Compiled {
-    if (Array.isArray(expression)) return all(expression.map((e) => this.compile(stageId, e)), (values) => values);
+    if (Array.isArray(expression)) return all(expression.map((e) => this.compile(stageId, e)), present);
     const e = expression as Record<string, unknown>;
     if ('Ref' in e) return this.ref(stageId, String(e.Ref));
+    if ('Fn::If' in e) {
+      const [name, yes, no] = e['Fn::If'] as [string, unknown, unknown];
+      return all([this.condition(stageId, name), this.compile(stageId, yes), this.compile(stageId, no)], ([c, y, n]) => (c === TRUE ? y : n));
+    }
+    if ('Condition' in e && Object.keys(e).length === 1) return this.condition(stageId, String(e.Condition));
+    if ('Fn::Equals' in e) return all((e['Fn::Equals'] as unknown[]).map((x) => this.compile(stageId, x)), ([a, b]) => (JSON.stringify(a) === JSON.stringify(b) ? TRUE : FALSE));
+    if ('Fn::Or' in e) return all((e['Fn::Or'] as unknown[]).map((x) => this.compile(stageId, x)), (v) => (v.includes(TRUE) ? TRUE : FALSE));
+    if ('Fn::And' in e) return all((e['Fn::And'] as unknown[]).map((x) => this.compile(stageId, x)), (v) => (v.every((x) => x === TRUE) ? TRUE : FALSE));
+    if ('Fn::Not' in e) return map(this.compile(stageId, (e['Fn::Not'] as unknown[])[0]), (v) => (v === TRUE ? FALSE : TRUE));
+    if ('Fn::ImportValue' in e) return this.importValue(stageId, e['Fn::ImportValue']);
     if ('Fn::GetAtt' in e) {
       const [id, attribute] = e['Fn::GetAtt'] as [string, string];
       return this.getAtt(stageId, id, attribute);
@@ -152,8 +176,47 @@ export class Resolver {
     const keys = Object.keys(e);
     return all(
       keys.map((k) => this.compile(stageId, e[k])),
-      (values) => JSON.stringify(Object.fromEntries(keys.map((k, i) => [k, values[i]]))),
+      (values) => JSON.stringify(Object.fromEntries(keys.flatMap((k, i) => (values[i] === NO_VALUE ? [] : [[k, values[i]]])))),
     );
+  }
+
+  /** A named condition of a stage's template, as 'true' or 'false' in each account; recorded as read. */
+  private condition(stageId: string, name: string): Compiled {
+    let used = this.used.get(stageId);
+    if (!used) this.used.set(stageId, (used = new Set()));
+    used.add(name);
+    const key = `${stageId}\u0000${name}`;
+    let c = this.conditions.get(key);
+    if (!c) {
+      const expression = this.template(stageId).Conditions?.[name];
+      if (expression === undefined) throw new Error(`internal: ${stageId} has no condition ${name}`);
+      this.conditions.set(key, (c = this.compile(stageId, expression)));
+    }
+    return c;
+  }
+
+  /** The value a stage of the same account exports under that name, read there. */
+  private importValue(stageId: string, nameExpression: unknown): Compiled {
+    const name = this.compile(stageId, nameExpression);
+    if (!this.exporters) {
+      this.exporters = new Map();
+      for (const [id] of this.byId) {
+        for (const [output, spec] of Object.entries(this.template(id).Outputs ?? {})) {
+          const exported = (spec.Export as { Name?: unknown } | undefined)?.Name;
+          if (typeof exported === 'string') {
+            const list = this.exporters.get(exported) ?? this.exporters.set(exported, []).get(exported)!;
+            list.push(`${id}\u0000${output}`);
+          }
+        }
+      }
+    }
+    return varying((account) => {
+      const exportName = String(name.at(account));
+      const producer = (this.exporters!.get(exportName) ?? [])
+        .map((x) => x.split('\u0000'))
+        .find(([id]) => this.byId.get(id)!.targets.some((a) => a.id === account));
+      return producer ? this.output(producer[0], account, producer[1]) : `{import ${exportName}}`;
+    });
   }
 
   private ref(stageId: string, name: string): Compiled {
@@ -164,10 +227,9 @@ export class Resolver {
         return fixed(this.org.region);
       case 'AWS::Partition':
         return fixed(this.org.partition);
+      case 'AWS::NoValue':
+        return fixed(NO_VALUE);
     }
-    const stage = this.stage(stageId);
-    const spec = stage.definition.parameters[name];
-    if (spec) return this.parameter(stage, name, spec.type);
     const resource = this.template(stageId).Resources[name];
     const property = resource && NAMED[resource.Type];
     const p = (resource?.Properties ?? {}) as Record<string, unknown>;
@@ -185,36 +247,6 @@ export class Resolver {
     if (resource?.Type === 'AWS::S3::Bucket' && attribute === 'Arn') return map(this.ref(stageId, id), (name) => `arn:${partition}:s3:::${name}`);
     if (resource?.Type === 'AWS::KMS::Key' && attribute === 'Arn') return varying((account) => `arn:${partition}:kms:${region}:${account}:key/{${stageId}/${id}}`);
     return fixed(`{${stageId}/${id}.${attribute}}`);
-  }
-
-  /** A parameter's value in each account, looked up once per account however many expressions name it. */
-  private parameter(stage: Stage, name: string, type: string): Compiled {
-    const key = `${stage.id}\u0000${name}`;
-    let c = this.parameters.get(key);
-    if (c) return c;
-    let used = this.used.get(stage.id);
-    if (!used) this.used.set(stage.id, (used = new Set()));
-    used.add(name);
-    const values = new Map<string, Value>();
-    c = varying((account) => {
-      let v = values.get(account);
-      if (v === undefined) {
-        const source = stage.inputs.get(account)?.[name];
-        const list = !source
-          ? undefined
-          : source.kind === 'value'
-            ? source.value.split(',')
-            : source.refs.flatMap((r) => {
-                const out = this.output(r.stage, r.account, r.output);
-                return Array.isArray(out) ? (out.flat() as string[]) : out.split(',');
-              });
-        v = list === undefined ? `{${stage.id}:${name}}` : type === 'CommaDelimitedList' ? list : list.join(',');
-        values.set(account, v);
-      }
-      return v;
-    });
-    this.parameters.set(key, c);
-    return c;
   }
 
   /** An output of a stage, as deployed in `account`; every stage wired to it asks again, so each is resolved once. */

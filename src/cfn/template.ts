@@ -15,16 +15,15 @@ export interface ParameterSpec {
 export interface OutputSpec {
   readonly description: string;
   readonly value: Value<string>;
-  /**
-   * Set when the value is the ARN of an IAM role this template creates (the
-   * logical id): other stages may then name it as a principal.
-   */
-  readonly principalOf?: string;
+  /** Exported under this name, for stacks of the same account and region (Fn::ImportValue). */
+  readonly export?: string;
 }
 
 export interface TemplateDefinition {
   readonly description: string;
   readonly parameters: Readonly<Record<string, ParameterSpec>>;
+  /** Conditions on the account a stack runs in (src/cfn/account-switch.ts), by name. */
+  readonly conditions?: Readonly<Record<string, unknown>>;
   readonly resources: Readonly<Record<string, Resource>>;
   readonly outputs: Readonly<Record<string, OutputSpec>>;
 }
@@ -34,6 +33,7 @@ export type CfnTemplate = {
   AWSTemplateFormatVersion: '2010-09-09';
   Description: string;
   Parameters?: Record<string, Record<string, unknown>>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, Record<string, unknown>>;
 };
@@ -71,6 +71,7 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
       ]),
     );
   }
+  if (def.conditions && Object.keys(def.conditions).length > 0) out.Conditions = plain(def.conditions);
   out.Resources = {};
   for (const [id, resource] of sortedEntries(def.resources)) {
     const data = plain<Record<string, unknown>>(resource);
@@ -83,7 +84,9 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {
-    out.Outputs = Object.fromEntries(outputs.map(([id, o]) => [id, { Description: o.description, Value: plain(o.value) }]));
+    out.Outputs = Object.fromEntries(
+      outputs.map(([id, o]) => [id, { Description: o.description, Value: plain(o.value), ...(o.export ? { Export: { Name: o.export } } : {}) }]),
+    );
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * the compile like the XS rules.
  */
 import type { CfnTemplate } from '../cfn/template';
-import { outputRefLabel, type Stage } from '../stages/model';
+import type { Stage } from '../stages/model';
 import type { Resolver, Value } from '../audit/resolve';
 import { asList, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
@@ -57,7 +57,7 @@ const SAMPLE_ACCOUNT = '123456789012';
  * A stage's expressions resolved (resolve.ts) in its target accounts, with
  * every account id written as one sample id: the shape of each value, which
  * is what the checks compare with IAM's formats. Accounts that receive the
- * same inputs but for their own id (see `inputKeys`) give the same shapes,
+ * same values but for their own id (see `inputKeys`) give the same shapes,
  * so one of them stands for all: a 1,000-account stage is resolved a few
  * times per expression, not 1,000.
  */
@@ -86,57 +86,17 @@ function representativeAccounts(stage: Stage, keyOf: (stageId: string, account: 
 }
 
 /**
- * What a stage's values in an account are made of, with the account's own
- * id written `#`: the values of the parameters its expressions read, and
- * for an output wired from the same account that output's producer's key
- * (an output of another account is one value, named by its label). Equal
- * keys give values equal but for the account's own id. Kept per resolver:
- * the stages wired to the same producer share its keys; a stage's keys are
- * made again when its expressions read more parameters.
+ * What a stage's values in an account are made of: which of the conditions
+ * its expressions read hold there (src/cfn/account-switch.ts); the rest of
+ * the template is the same for every account but for its own id. Equal keys
+ * give values equal but for the account's own id.
  */
-const keysByResolver = new WeakMap<Resolver, (stageId: string, account: string) => string>();
 function inputKeys(resolver: Resolver): (stageId: string, account: string) => string {
-  let keyOf = keysByResolver.get(resolver);
-  if (keyOf) return keyOf;
-  const byStage = new Map<string, { used: string[]; keys: Map<string, string> }>();
-  const interned = new Map<string, string>();
-  const outputsCompiled = new Set<string>();
-  keyOf = (stageId, account) => {
-    const read = resolver.usedParameters(stageId);
-    let entry = byStage.get(stageId);
-    if (!entry || entry.used.length !== read.size) byStage.set(stageId, (entry = { used: [...read].sort(), keys: new Map() }));
-    let key = entry.keys.get(account);
-    if (key !== undefined) return key;
-    const inputs = resolver.stage(stageId).inputs.get(account) ?? {};
-    let full = `${stageId}(`;
-    for (const name of entry.used) {
-      const source = inputs[name];
-      if (!source) full += `${name}?;`;
-      else if (source.kind === 'value') full += `${name}=${source.value.includes(account) ? source.value.replaceAll(account, '#') : source.value};`;
-      else {
-        full += `${name}<`;
-        for (const r of source.refs) {
-          if (r.account !== account) full += `${outputRefLabel(r)},`;
-          else {
-            // The producer's outputs compiled, so that its key names the parameters they read.
-            if (!outputsCompiled.has(r.stage)) {
-              outputsCompiled.add(r.stage);
-              resolver.compileOutputs(r.stage);
-            }
-            full += `${r.output}:${keyOf!(r.stage, account)},`;
-          }
-        }
-        full += ';';
-      }
-    }
-    // Interned: a key that names its producers' keys stays short.
-    key = interned.get(full);
-    if (key === undefined) interned.set(full, (key = `#${interned.size}`));
-    entry.keys.set(account, key);
-    return key;
-  };
-  keysByResolver.set(resolver, keyOf);
-  return keyOf;
+  return (stageId, account) =>
+    [...resolver.usedConditions(stageId)]
+      .sort()
+      .map((name) => (resolver.holds(stageId, name, account) ? '1' : '0'))
+      .join('');
 }
 
 type Found = Omit<Finding, 'resource' | 'statement'>;

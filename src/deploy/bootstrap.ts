@@ -36,7 +36,17 @@ import {
 import { DescribeOrganizationCommand, ListAWSServiceAccessForOrganizationCommand, ListDelegatedAdministratorsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import type { CompiledOrg } from '../compile';
+import {
+  CreateBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
+import { templatePath, type CompiledOrg } from '../compile';
+import { LIMITS } from '../limits';
+import { needsTemplateBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
@@ -143,7 +153,53 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   if (!identity.Account || !identity.Arn) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
   else await bootstrapSelfManaged(compiled, aws, identity.Account, callerPrincipal(identity.Arn), options, report);
+  await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
+}
+
+/**
+ * The administrator account's template bucket, only when a template is over
+ * the 51,200 bytes CloudFormation takes inline (template-store.ts): private,
+ * SSE-S3, TLS only, objects expiring after 90 days (CloudFormation reads a
+ * template when the StackSet call is made and keeps its own copy).
+ */
+async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
+  const large = compiled.stages.filter((stage) => needsTemplateBucket(compiled.files.get(templatePath(stage))!));
+  if (large.length === 0) return;
+  const { org } = compiled;
+  const bucket = templateBucketName(org.prefix, admin, org.region);
+  const s3 = aws.s3(undefined, org.region);
+  const what = `template bucket ${bucket} (${large.length} template${large.length === 1 ? '' : 's'} over ${LIMITS.templateBodyBytes} bytes: ${large.map((l) => l.id).join(', ')})`;
+  if ((await templateBucketState(s3, bucket)) === 'present') return report({ account: admin, what, status: 'ok' });
+  report({ account: admin, what, status: 'change' });
+  if (dry) return;
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(org.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: org.region as BucketLocationConstraint } }) }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
+  }
+  const blockAll = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
+  await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: blockAll }));
+  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } }] },
+    }),
+  );
+  const bucketArn = `arn:${org.partition}:s3:::${bucket}`;
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+          { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        ],
+      }),
+    }),
+  );
 }
 
 /** Accounts any stage deploys to. */

@@ -1,10 +1,14 @@
 /**
  * The stateless reconciler. The truth is what CloudFormation reports: for each
- * wave of the stage graph, compare each StackSet's template and each
- * account's parameters with the compile, act only on the difference, wait,
- * read the outputs in the target accounts, go on. A second run with nothing
- * changed makes no mutating call; an interrupted run is finished by running
- * again.
+ * wave of the stage graph, compare each StackSet's template and instance list
+ * with the compile, act only on the difference, wait, go on. No template
+ * takes parameters (each chooses its account's values itself), so a StackSet
+ * needs at most one operation per kind of change whatever its account count:
+ * one template update, one create for all new accounts, one update for all
+ * accounts whose last operation failed, one delete for all removed ones; and
+ * nothing is read in the target accounts. A second run with nothing changed
+ * makes no mutating call and reads each StackSet and its instance list; an
+ * interrupted run is finished by running again.
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -16,7 +20,8 @@ import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
 import { sha256 } from '../hash';
-import { desiredStackSets, parametersFor, STACKSET_PLACEHOLDER, type DesiredStackSet, type Outputs } from './desired';
+import { desiredStackSets, type DesiredStackSet } from './desired';
+import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -26,7 +31,6 @@ import {
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
-  readInstanceOutputs,
   readStackSet,
   runOperation,
   waitForOperation as runOperationWait,
@@ -36,7 +40,7 @@ import {
 } from './stacksets';
 
 export interface DeployOptions {
-  /** Role assumed in each target account to read stack outputs (default: the StackSet execution role). */
+  /** Role assumed in a target account to look for retained resources (default: the StackSet execution role). */
   outputReaderRoleName?: string;
   pollMs?: number;
   onEvent?: Listener;
@@ -49,7 +53,8 @@ interface Run {
   aws: Aws;
   options: DeployOptions;
   adminAccountId: string;
-  outputs: Outputs;
+  /** The administrator account's template bucket, for templates too large to pass inline. */
+  templates: TemplateStore;
   accountClients: Map<string, CloudFormationClient>;
   accountCredentials: Map<string, AwsCredentialIdentityProvider>;
 }
@@ -57,7 +62,9 @@ interface Run {
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
   const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
   if (!identity.Account) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
-  return { compiled, aws, options, adminAccountId: identity.Account, outputs: new Map(), accountClients: new Map(), accountCredentials: new Map() };
+  const { org } = compiled;
+  const templates: TemplateStore = { s3: aws.s3(undefined, org.region), bucket: templateBucketName(org.prefix, identity.Account, org.region), region: org.region, partition: org.partition };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map() };
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -74,13 +81,14 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
     adminAccountId: run.adminAccountId,
     pollMs: run.options.pollMs ?? 5_000,
     onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage, operationId, reason }),
+    templateSource: (body) => templateSource(run.templates, name, body),
   };
 }
 
 const readerRole = (run: Run) => {
   const s = run.compiled.org.stackSets;
   const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? s.executionRoleName : undefined);
-  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may call DescribeStacks');
+  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may read its stacks and look for retained buckets and repositories');
   return name;
 };
 
@@ -104,43 +112,6 @@ function accountClient(run: Run, account: string): CloudFormationClient {
     run.accountClients.set(account, client);
   }
   return client;
-}
-
-/** Reads the outputs of every instance of a stage; in deploy mode every declared output must be there. */
-async function harvest(run: Run, desired: DesiredStackSet, actual: ActualStackSet, strict: boolean): Promise<void> {
-  const byAccount = new Map<string, Record<string, string>>();
-  const declared = Object.keys(desired.stage.definition.outputs);
-  await Promise.all(
-    desired.stage.targets.map(async (account) => {
-      const instance = actual.instances.get(account.id);
-      if (!instance) return;
-      const outputs = await readInstanceOutputs(accountClient(run, account.id), desired.name, instance.stackId);
-      if (!outputs) return;
-      for (const name of declared) {
-        if (strict && outputs[name] === undefined) {
-          throw new XstackError('OUTPUT_MISSING', `stage ${desired.stage.id}, account ${account.id}, region ${run.compiled.org.region}: output ${name} is missing from the deployed stack`);
-        }
-      }
-      byAccount.set(account.id, outputs);
-    }),
-  );
-  run.outputs.set(desired.stage.id, byAccount);
-}
-
-const sameValues = (a: Record<string, string>, b: Record<string, string>) =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
-
-/** Accounts with identical values share one operation. */
-function groupByValues(accounts: string[], values: Map<string, Record<string, string>>): Array<{ accounts: string[]; values: Record<string, string> }> {
-  const groups = new Map<string, { accounts: string[]; values: Record<string, string> }>();
-  for (const account of accounts) {
-    const v = values.get(account)!;
-    const key = JSON.stringify(Object.entries(v).sort());
-    const group = groups.get(key) ?? { accounts: [], values: v };
-    group.accounts.push(account);
-    groups.set(key, group);
-  }
-  return [...groups.values()];
 }
 
 /** Retained resources (an earlier destroy left them) that creating the stage in these accounts would meet. */
@@ -172,20 +143,6 @@ async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: st
   );
 }
 
-/**
- * The StackSet's own parameter values for a template update: a value every
- * target account shares, else the placeholder. Instances without an override
- * for a parameter (one the template just gained) get this value first, so a
- * shared value keeps them valid (UpdateStackInstances: "If you add a parameter
- * to a template, before you can override the parameter value specified in the
- * StackSet you must first use UpdateStackSet",
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html).
- */
-function sharedValues(desired: DesiredStackSet, values: Map<string, Record<string, string>>): Record<string, string> {
-  const all = [...values.values()];
-  return Object.fromEntries(desired.parameterNames.map((k) => [k, all.length > 0 && all.every((v) => v[k] === all[0][k]) ? all[0][k] : STACKSET_PLACEHOLDER]));
-}
-
 /** An instance to delete once every create and update is done: accounts the org no longer targets. */
 interface Removal {
   stage: string;
@@ -196,13 +153,13 @@ interface Removal {
   stackSetToo: boolean;
 }
 
-/** Accounts whose instance must be (re)applied: values differ, or the instance is not CURRENT (a failed or interrupted operation). */
-function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, values: Map<string, Record<string, string>>): string[] {
+/** Accounts whose instance must be applied again: not CURRENT (a failed or interrupted operation). */
+function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): string[] {
   return desired.stage.targets
     .map((a) => a.id)
     .filter((id) => {
       const instance = actual.instances.get(id);
-      return instance && (!HEALTHY_INSTANCE.has(instance.status ?? '') || !sameValues(instance.overrides, values.get(id)!));
+      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '');
     });
 }
 
@@ -221,31 +178,32 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   if (!actual.exists) {
     emit({ type: 'operation', stage, action: 'create-stack-set', accounts: [] });
     const wave = run.compiled.rollout.waveOf.get(stage)!;
-    if (await createStackSet(ctx, desired.templateBody, desired.parameterNames, wave)) {
+    if (await createStackSet(ctx, desired.templateBody, wave)) {
       result = 'created';
       actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
     } else actual = await readStackSet(ctx); // another deploy created it first
   }
   const { region } = run.compiled.org;
-  const values = new Map(desired.stage.targets.map((a) => [a.id, parametersFor(desired, a.id, run.outputs, region, 'deploy')]));
+  const wanted = new Set(desired.stage.targets.map((a) => a.id));
   if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
     try {
-      await operate({ action: 'update-template', templateBody: desired.templateBody, parameterNames: desired.parameterNames, values: sharedValues(desired, values) }, [...actual.instances.keys()]);
+      await operate({ action: 'update-template', templateBody: desired.templateBody }, [...actual.instances.keys()]);
     } catch (error) {
       // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
-      // applied again below with their own values (a parameter the template just gained, for one).
+      // applied again below.
       if (!(error instanceof OperationFailedError)) throw error;
-      emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again with their values: ${error.failures.join('; ')}` });
+      emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
     }
     actual = await readStackSet(ctx);
   }
 
   const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
-  const update = instancesToUpdate(desired, actual, values);
-  const extra = [...actual.instances.keys()].filter((id) => !values.has(id)).sort();
+  const update = instancesToUpdate(desired, actual);
+  const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
   if (missing.length > 0) await refuseCollisions(run, desired, missing);
-  for (const group of groupByValues(missing, values)) await operate({ action: 'create-instances', ...group }, group.accounts);
-  for (const group of groupByValues(update, values)) await operate({ action: 'update-instances', ...group }, group.accounts);
+  // Every account in one operation of each kind; the org's operation preferences pace it.
+  if (missing.length > 0) await operate({ action: 'create-instances', accounts: missing }, missing);
+  if (update.length > 0) await operate({ action: 'update-instances', accounts: update }, update);
   if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, accounts: extra, stackSetToo: false });
   if (result !== 'unchanged') actual = await readStackSet(ctx);
 
@@ -255,7 +213,6 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
     .map(([id, i]) => `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy };
 
-  await harvest(run, desired, actual, true);
   emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length, accountsFailed: 0 });
   return { stage, stackSet: desired.name, result, reasons: [] };
 }
@@ -362,7 +319,6 @@ export interface StackSetPlan {
   action: 'create' | 'update' | 'unchanged' | 'delete';
   templateChanged: boolean;
   templateDiff?: string;
-  parameterChanges: Array<{ account: string; parameter: string; from?: string; to: string }>;
   addAccounts: string[];
   removeAccounts: string[];
   /** Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again. */
@@ -375,35 +331,26 @@ export interface StackSetPlan {
 export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<StackSetPlan[]> {
   const run = await startRun(compiled, aws, options);
   const plans: StackSetPlan[] = [];
-  const { region } = compiled.org;
   const desiredList = desiredStackSets(compiled);
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
-    if (actual.exists) await harvest(run, desired, actual, false);
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
-    const parameterChanges: StackSetPlan['parameterChanges'] = [];
     const addAccounts: string[] = [];
     const retryAccounts: StackSetPlan['retryAccounts'] = [];
     for (const account of desired.stage.targets) {
-      const values = parametersFor(desired, account.id, run.outputs, region, 'plan');
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
-      for (const [parameter, to] of Object.entries(values)) {
-        const from = instance?.overrides[parameter];
-        if (from !== to) parameterChanges.push({ account: account.id, parameter, ...(from !== undefined ? { from } : {}), to });
-      }
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
     const found = addAccounts.length > 0 ? (await collisions(run, desired, addAccounts)).map(collisionText) : [];
-    const changed = templateChanged || parameterChanges.length > 0 || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
+    const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
       stackSet: desired.name,
       action: !actual.exists ? 'create' : changed ? 'update' : 'unchanged',
       templateChanged,
       ...(templateChanged ? { templateDiff: await templateDiff(actual.templateBody, desired.templateBody) } : {}),
-      parameterChanges,
       addAccounts,
       removeAccounts,
       retryAccounts,
@@ -416,7 +363,6 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       stackSet: name,
       action: 'delete',
       templateChanged: false,
-      parameterChanges: [],
       addAccounts: [],
       removeAccounts: [...actual.instances.keys()].sort(),
       retryAccounts: [],
@@ -525,8 +471,8 @@ export interface VerifyResult {
 
 /**
  * Compares every deployed StackSet's template with the manifest's SHA-256 of
- * that template, and every instance's parameters with the values the compile
- * gives; then asks CloudFormation for drift where the endpoint supports it.
+ * that template, and its instances with the accounts the compile targets;
+ * then asks CloudFormation for drift where the endpoint supports it.
  * Makes no change (drift detection is an operation, not a change to stacks).
  */
 export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: ReadonlyMap<string, string>, options: DeployOptions = {}): Promise<VerifyResult> {
@@ -545,17 +491,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
     const expected = manifestHashes.get(`templates/${desired.stage.id}.yaml`);
     const deployedSha = sha256(actual.templateBody ?? '');
     if (expected !== deployedSha) differences.push(`${desired.name}: deployed template sha256 ${deployedSha} differs from the manifest's ${expected ?? '(not in manifest)'}`);
-    await harvest(run, desired, actual, false);
     for (const account of desired.stage.targets) {
-      const instance = actual.instances.get(account.id);
-      if (!instance) {
-        differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);
-        continue;
-      }
-      const values = parametersFor(desired, account.id, run.outputs, region, 'plan');
-      for (const [name, value] of Object.entries(values)) {
-        if (instance.overrides[name] !== value) differences.push(`${desired.name} @ ${account.id}: parameter ${name} is '${instance.overrides[name] ?? '(unset)'}', expected '${value}'`);
-      }
+      if (!actual.instances.has(account.id)) differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);
     }
     for (const extra of [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id))) {
       differences.push(`${desired.name}: instance in ${extra}, which the org does not target`);

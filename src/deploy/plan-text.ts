@@ -36,7 +36,6 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(...fold(p.retryAccounts, (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
-    lines.push(...fold(p.parameterChanges, (c) => `    ${account(c.account)} ${c.parameter}: ${c.from ?? '(none)'} → ${c.to}`, 'parameter changes'));
   }
   const n = (a: StackSetPlan['action']) => plans.filter((p) => p.action === a).length;
   const none = plans.every((p) => p.action === 'unchanged');

@@ -10,7 +10,6 @@ import {
   CreateStackSetCommand,
   DeleteStackInstancesCommand,
   DeleteStackSetCommand,
-  DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
   DescribeStackResourcesCommand,
@@ -23,13 +22,12 @@ import {
   UpdateStackInstancesCommand,
   UpdateStackSetCommand,
   type CloudFormationClient,
-  type Parameter,
   type StackSetOperationPreferences,
 } from '@aws-sdk/client-cloudformation';
 import { XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
-import { STACKSET_PLACEHOLDER } from './desired';
+import type { TemplateSource } from './template-store';
 
 export interface ActualInstance {
   account: string;
@@ -37,7 +35,6 @@ export interface ActualInstance {
   status?: string;
   detailedStatus?: string;
   statusReason?: string;
-  overrides: Record<string, string>;
 }
 
 export interface ActualStackSet {
@@ -79,6 +76,8 @@ export interface StackSetContext {
   adminAccountId?: string;
   pollMs: number;
   onWait?: (operationId: string, reason: string) => void;
+  /** How a template body reaches CloudFormation: inline, or by URL from the template bucket (template-store.ts). */
+  templateSource: (templateBody: string) => Promise<TemplateSource>;
 }
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
@@ -111,22 +110,20 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
     if (errorName(error) === 'StackSetNotFoundException') return { exists: false, instances: new Map() };
     throw error;
   }
+  // The instance list is all a rollout reads per StackSet (paginated): instances carry no parameter overrides, so
+  // there is nothing per instance to describe. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
   const instances = new Map<string, ActualInstance>();
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
     for (const s of page.Summaries ?? []) {
       if (!s.Account || s.Region !== ctx.region) continue;
-      const detail = await ctx.cfn.send(
-        new DescribeStackInstanceCommand({ StackSetName: ctx.name, StackInstanceAccount: s.Account, StackInstanceRegion: ctx.region, ...callAs(ctx.settings) }),
-      );
       instances.set(s.Account, {
         account: s.Account,
         stackId: s.StackId,
         status: s.Status,
         detailedStatus: s.StackInstanceStatus?.DetailedStatus,
         statusReason: s.StatusReason,
-        overrides: Object.fromEntries((detail.StackInstance?.ParameterOverrides ?? []).map((p) => [p.ParameterKey!, p.ParameterValue ?? ''])),
       });
     }
     token = page.NextToken;
@@ -147,19 +144,15 @@ export async function listOrgStackSets(cfn: CloudFormationClient, settings: Stac
   return names.sort();
 }
 
-const toParameters = (values: Record<string, string>): Parameter[] =>
-  Object.keys(values)
-    .sort()
-    .map((k) => ({ ParameterKey: k, ParameterValue: values[k] }));
-
 /**
  * Creates the StackSet; false when another deploy created it first
  * (NameAlreadyExistsException, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
  * The wave is kept as a tag: once the stage is gone from the org file, it
  * still says when to delete the StackSet (reverse rollout order).
  */
-export async function createStackSet(ctx: StackSetContext, templateBody: string, parameterNames: string[], wave: number): Promise<boolean> {
+export async function createStackSet(ctx: StackSetContext, templateBody: string, wave: number): Promise<boolean> {
   const s = ctx.settings;
+  const template = await ctx.templateSource(templateBody);
   try {
     await sendCreate();
     return true;
@@ -171,13 +164,12 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     return ctx.cfn.send(
     new CreateStackSetCommand({
       StackSetName: ctx.name,
-      TemplateBody: templateBody,
-      Parameters: parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: STACKSET_PLACEHOLDER })),
+      ...template,
       Capabilities: ['CAPABILITY_NAMED_IAM'],
       PermissionModel: s.permissionModel,
       ...(s.permissionModel === 'SELF_MANAGED'
         ? selfManagedRoles(ctx)
-        : // Off: every instance needs its own account's parameter values, which only a rollout can give.
+        : // Off: the org file, not an OU's membership, says which accounts get a stage.
           { AutoDeployment: { Enabled: false }, ...callAs(s) }),
       Tags: [
         { Key: 'xstack:stackset', Value: ctx.name },
@@ -205,8 +197,8 @@ export const operationId = (stackSet: string, action: string, payload: unknown, 
   `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
 export type Operation =
-  | { action: 'update-template'; templateBody: string; parameterNames: string[]; values: Record<string, string> }
-  | { action: 'create-instances' | 'update-instances'; accounts: string[]; values: Record<string, string> }
+  | { action: 'update-template'; templateBody: string }
+  | { action: 'create-instances' | 'update-instances'; accounts: string[] }
   | { action: 'delete-instances'; accounts: string[] };
 
 /**
@@ -263,6 +255,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
   const last = await lastOperation(ctx);
   const base = operationId(ctx.name, op.action, op, last?.id ?? '');
   let id = base;
+  const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
   const start = async () => {
     switch (op.action) {
@@ -271,15 +264,14 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
           new UpdateStackSetCommand({
             ...common(),
             ...selfManagedRoles(ctx),
-            TemplateBody: op.templateBody,
-            Parameters: op.parameterNames.map((k) => ({ ParameterKey: k, ParameterValue: op.values[k] ?? STACKSET_PLACEHOLDER })),
+            ...template,
             Capabilities: ['CAPABILITY_NAMED_IAM'],
           }),
         );
       case 'create-instances':
-        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region] }));
       case 'update-instances':
-        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], ParameterOverrides: toParameters(op.values) }));
+        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region] }));
       case 'delete-instances':
         return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], RetainStacks: false }));
     }
@@ -394,11 +386,4 @@ export async function instanceResources(cfn: CloudFormationClient, stackSet: str
   if (!stack?.StackId) return new Map();
   const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId }));
   return new Map((out.StackResources ?? []).flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
-}
-
-/** Outputs of an instance's stack, read in its own account. */
-export async function readInstanceOutputs(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Record<string, string> | undefined> {
-  const stack = await findInstanceStack(cfn, stackSet, stackId);
-  if (!stack) return undefined;
-  return Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue ?? '']));
 }

@@ -1,9 +1,10 @@
 /**
- * The rollout order, derived from the wiring alone (using another stage's
- * output is the dependency, never declared twice), and checked: every wired
- * parameter names an existing output of a stage that targets that account,
- * every parameter of every account has a source, and a cycle is an error that
- * prints the cycle.
+ * The rollout order, derived from what each stage uses of another (naming a
+ * resource another stage creates is the dependency, never declared twice),
+ * and checked: every used stage exists, no template takes a parameter (a
+ * StackSet has one parameter set for every account: per-account values are
+ * the template's own choice, src/cfn/account-switch.ts), and a cycle is an
+ * error that prints the cycle.
  */
 import { CompileError } from '../errors';
 import type { Stage } from './model';
@@ -18,45 +19,20 @@ export interface Rollout {
 
 export function orderStages(stages: readonly Stage[]): Rollout {
   const byId = new Map(stages.map((s) => [s.id, s]));
-  const targetsOf = new Map(stages.map((s) => [s.id, new Set(s.targets.map((a) => a.id))]));
   const problems: string[] = [];
   const dependsOn = new Map<string, string[]>();
 
   for (const stage of stages) {
-    const producers = new Set<string>();
-    const targetIds = targetsOf.get(stage.id)!;
-    for (const accountId of stage.inputs.keys()) {
-      if (!targetIds.has(accountId)) problems.push(`${stage.id}: has inputs for ${accountId}, which it does not target`);
+    for (const name of Object.keys(stage.definition.parameters)) {
+      problems.push(
+        `${stage.id}: template ${stage.module} takes parameter ${name}; a StackSet gives every account the same parameter values, so a value must be named, imported or chosen by the template's conditions`,
+      );
     }
-    for (const account of stage.targets) {
-      const params = stage.inputs.get(account.id) ?? {};
-      for (const name of Object.keys(stage.definition.parameters)) {
-        if (!(name in params)) problems.push(`${stage.id} @ ${account.id}: parameter ${name} has no source`);
-      }
-      for (const [name, source] of Object.entries(params)) {
-        const spec = stage.definition.parameters[name];
-        if (!spec) {
-          problems.push(`${stage.id} @ ${account.id}: ${name} is not a parameter of template ${stage.module}`);
-          continue;
-        }
-        if (source.kind !== 'wired') continue;
-        if (source.refs.length === 0) problems.push(`${stage.id} @ ${account.id}: ${name} is wired to no output`);
-        if (spec.type === 'String' && source.refs.length > 1) problems.push(`${stage.id} @ ${account.id}: ${name} is a String wired to ${source.refs.length} outputs`);
-        for (const ref of source.refs) {
-          const producer = byId.get(ref.stage);
-          if (!producer) {
-            problems.push(`${stage.id} @ ${account.id}: ${name} is wired to unknown stage ${ref.stage}`);
-            continue;
-          }
-          if (!(ref.output in producer.definition.outputs)) {
-            problems.push(`${stage.id} @ ${account.id}: ${name} is wired to ${ref.stage}.${ref.output}, which template ${producer.module} does not output`);
-          }
-          if (!targetsOf.get(ref.stage)!.has(ref.account)) {
-            problems.push(`${stage.id} @ ${account.id}: ${name} is wired to ${ref.stage} in account ${ref.account}, which that stage does not target`);
-          }
-          producers.add(ref.stage);
-        }
-      }
+    const producers = new Set<string>();
+    for (const use of stage.uses) {
+      if (!byId.has(use.stage)) problems.push(`${stage.id}: uses ${use.what} of unknown stage ${use.stage}`);
+      else if (use.stage === stage.id) problems.push(`${stage.id}: uses itself (${use.what})`);
+      else producers.add(use.stage);
     }
     dependsOn.set(stage.id, [...producers].sort());
   }

@@ -2,21 +2,25 @@
 import type { TemplateDefinition } from '../cfn/template';
 import type { Account } from '../org/model';
 
-/** An output of a stage, read in one of its target accounts. */
-export interface OutputRef {
-  readonly stage: string;
-  readonly output: string;
-  readonly account: string;
+/**
+ * A value that differs between a stage's target accounts. A StackSet has one
+ * parameter set for all its instances, so the template chooses each
+ * account's value itself (src/cfn/account-switch.ts); this records, for the
+ * report, each account's value and where in the org file it comes from.
+ */
+export interface AccountValue {
+  readonly name: string;
+  readonly byAccount: ReadonlyMap<string, { readonly value: string; readonly origin: string }>;
 }
 
-/** `stage.Output@account`: how parameter files and the report name a wired value's source. */
-export const outputRefLabel = (r: OutputRef): string => `${r.stage}.${r.output}@${r.account}`;
-
-export type ParamSource =
-  /** Known at compile time; `origin` says where in the org file (or how) it comes from. */
-  | { readonly kind: 'value'; readonly value: string; readonly origin: string }
-  /** Wired: the outputs, joined by commas for list parameters, of earlier stages. */
-  | { readonly kind: 'wired'; readonly refs: readonly OutputRef[] };
+/**
+ * Something a stage's template names that another stage creates (a role by
+ * its name, an export): that stage is rolled out first, and removed last.
+ */
+export interface Use {
+  readonly stage: string;
+  readonly what: string;
+}
 
 export interface Stage {
   readonly id: string;
@@ -24,8 +28,10 @@ export interface Stage {
   readonly module: string;
   readonly definition: TemplateDefinition;
   readonly targets: readonly Account[];
-  /** Account id → parameter name → where its value comes from. */
-  readonly inputs: ReadonlyMap<string, Readonly<Record<string, ParamSource>>>;
+  /** Values its template chooses by account. */
+  readonly accountValues: readonly AccountValue[];
+  /** What it names of other stages' resources; the rollout order is derived from these. */
+  readonly uses: readonly Use[];
   /** Choices the compiler made for this stage, in words (compact forms, chunking). */
   readonly notes: readonly string[];
   /** One of several templates one stage is split into (a limit forced it): the first part's id and how many there are. */

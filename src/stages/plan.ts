@@ -1,12 +1,17 @@
 /**
- * From the org to its stages: which template goes to which accounts, and where
- * every parameter of every account comes from. Source-account stages are one
- * per source account (each hosts different repositories); pipeline-account
- * stages are one per role for all environments, per-account values being
- * parameters. The order is not declared here: the graph derives it from the
- * wiring.
+ * From the org to its stages: which template goes to which accounts. Source-
+ * account stages are one per source account (each hosts different
+ * repositories); pipeline-account stages are one per role for all
+ * environments. No template takes parameters: what another stage made is
+ * named (roles by name, the key by its export), and a value that differs
+ * between target accounts is chosen by the template's conditions
+ * (src/cfn/account-switch.ts), so every StackSet has one parameter set and
+ * accounts share operations. The order is not declared here: the graph
+ * derives it from what each stage uses.
  */
 import { usesFipsCodeCommit } from '../aws/partitions';
+import { AccountSwitch } from '../cfn/account-switch';
+import type { TemplateDefinition } from '../cfn/template';
 import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars } from '../limits';
@@ -16,19 +21,21 @@ import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
 import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
-import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
+import { sourceIdentity } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
-import type { OutputRef, ParamSource, Stage } from './model';
+import type { AccountValue, Stage, Use } from './model';
 
 /**
- * Source roles a source-identity template holds: a pipeline role parameter, a
- * role, its managed policy and an output each; 16 stay inside 200 parameters
- * and 51,200 bytes (checked after emitting all the same).
+ * Source roles a source-identity template holds: a role and its managed
+ * policy each, beside the forwarder's two, inside CloudFormation's 500
+ * resources a template (about 2.5 KB each: inside the 1 MB a template may
+ * have from S3; the sizes are checked after emitting all the same).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
-export const SOURCE_ROLES_PER_TEMPLATE = 16;
+export const SOURCE_ROLES_PER_TEMPLATE = 249;
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 const part = (i: number) => (i === 0 ? '' : `-${i + 1}`);
@@ -37,15 +44,19 @@ const partOf = (family: string, count: number) => (count > 1 ? { part: { family,
 const splitNote = (parts: number, accounts: number, what: string, i = 0): string[] =>
   parts > 1 ? [`${what} of ${accounts} pipeline accounts split over ${parts} templates of up to ${SOURCE_ROLES_PER_TEMPLATE}; this is part ${i + 1}`] : [];
 
-/** Forwarding rules a source-events template holds; keeps each template under 51,200 bytes (a rule with 5 targets is about 1.7 KB of YAML); the byte limit is checked after emitting all the same. */
-export const RULES_PER_TEMPLATE = 25;
+/**
+ * Forwarding rules a source-events template holds: one resource each, inside
+ * the 500 resources of a template, and about 1.7 KB of YAML each with 5
+ * targets, inside the 1 MB a template may have from S3 (checked after
+ * emitting all the same).
+ */
+export const RULES_PER_TEMPLATE = 450;
 const NONCURRENT_VERSION_DAYS = 30;
 /** An execution's artifacts are kept half a year; its access logs a year (an audit cycle). */
 const ARTIFACT_DAYS = 180;
 const ACCESS_LOG_DAYS = 365;
 
-const wired = (...refs: OutputRef[]): ParamSource => ({ kind: 'wired', refs });
-const value = (v: string, origin: string): ParamSource => ({ kind: 'value', value: v, origin });
+const uses = (stage: string, what: string): Use => ({ stage, what });
 
 interface SourceAccountPlan {
   account: Account;
@@ -63,15 +74,15 @@ export function planStages(org: Org): Stage[] {
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
   const stages: Stage[] = [];
-  const everyAccount = (accounts: readonly Account[], inputs: (a: Account) => Record<string, ParamSource>) =>
-    new Map(accounts.map((a) => [a.id, inputs(a)]));
+  const sourceIdentityStages = sources.flatMap((src) => chunks(src.consumers, SOURCE_ROLES_PER_TEMPLATE).map((_, i) => sourceIdentityStage(src.account, i)));
 
   stages.push({
     id: 'pipeline-identity',
     module: 'pipeline-identity',
     definition: pipelineIdentity({ names, cloudWatchAgent: org.deploymentTargets.cloudWatchAgent }),
     targets: pipelineAccounts,
-    inputs: everyAccount(pipelineAccounts, () => ({})),
+    accountValues: [],
+    uses: [],
     notes: [],
   });
 
@@ -83,7 +94,8 @@ export function planStages(org: Org): Stage[] {
       module: 'source-repositories',
       definition: sourceRepositories(repositories),
       targets: [s],
-      inputs: everyAccount([s], () => ({})),
+      accountValues: [],
+      uses: [],
       notes: [],
     });
     if (source.consumers.length === 0) continue;
@@ -104,41 +116,48 @@ export function planStages(org: Org): Stage[] {
           ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
         }),
         targets: [s],
-        inputs: everyAccount([s], () =>
-          Object.fromEntries(
-            part.map((c) => [sourceRoleIds(c.id).pipelineRoleParameter, wired({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: c.id })]),
-          ),
-        ),
+        accountValues: [],
+        uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')],
         notes: i === 0 ? [...notes, ...splitNote(parts.length, source.consumers.length, 'source roles')] : splitNote(parts.length, source.consumers.length, 'source roles', i),
         ...partOf(sourceIdentityStage(s, 0), parts.length),
       });
     });
   }
 
+  const fedBy = (a: Account) => sources.filter((src) => src.consumers.includes(a));
+  for (const a of pipelineAccounts) {
+    if (fedBy(a).length === 0) {
+      throw new CompileError('ORG_INVALID', [
+        `${org.file}: accounts.${a.name}: pipeline account runs no pipeline (no pipeline names environment '${a.environment}' in its branches); add one, or remove the account`,
+      ]);
+    }
+  }
+  const foundationSwitch = new AccountSwitch(pipelineAccounts);
+  const feeds = sources.filter((src) => src.consumers.length > 0);
   stages.push({
     id: 'pipeline-foundation',
     module: 'pipeline-foundation',
-    definition: pipelineFoundation({
+    definition: withConditions(foundationSwitch, () => pipelineFoundation({
       names,
       executionRoleName: org.stackSets.executionRoleName,
       keyAdministratorRoles: org.keyAdministratorRoles,
       noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
       artifactDays: ARTIFACT_DAYS,
       accessLogDays: ACCESS_LOG_DAYS,
-    }),
+      sourcePrincipals: (arnOf) =>
+        feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
+    })),
     targets: pipelineAccounts,
-    inputs: everyAccount(pipelineAccounts, (a) => {
-      const feeding = sources.filter((src) => src.consumers.includes(a));
-      const fromSources = (output: (src: SourceAccountPlan) => string, stage: (src: SourceAccountPlan) => string) =>
-        wired(...feeding.map((src) => ({ stage: stage(src), output: output(src), account: src.account.id })));
-      return {
-        PipelineRoleArn: wired({ stage: 'pipeline-identity', output: 'PipelineRoleArn', account: a.id }),
-        DeployTargetRoleArn: wired({ stage: 'pipeline-identity', output: 'DeployTargetRoleArn', account: a.id }),
-        DeployTargetRoleName: wired({ stage: 'pipeline-identity', output: 'DeployTargetRoleName', account: a.id }),
-        SourceRoleArns: fromSources(() => sourceRoleIds(a.id).arnOutput, (src) => sourceIdentityStage(src.account, src.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)),
-        EventForwarderRoleArns: fromSources(() => 'EventForwarderRoleArn', (src) => sourceIdentityStage(src.account, 0)),
-      };
-    }),
+    accountValues:
+      feeds.length > 1 || feeds.some((src) => src.consumers.length < pipelineAccounts.length)
+        ? [
+            {
+              name: 'source accounts',
+              byAccount: new Map(pipelineAccounts.map((a) => [a.id, { value: fedBy(a).map((src) => src.account.name).join(', '), origin: `pipelines.*.branches.${a.environment}` }])),
+            },
+          ]
+        : [],
+    uses: [uses('pipeline-identity', 'this account\'s pipeline and deployment-target roles'), ...sourceIdentityStages.map((id) => uses(id, 'the source roles and event forwarder it names as principals'))],
     notes: [],
   });
 
@@ -153,9 +172,8 @@ export function planStages(org: Org): Stage[] {
         module: 'source-events',
         definition: sourceEvents(names, rules.slice(chunk * RULES_PER_TEMPLATE, (chunk + 1) * RULES_PER_TEMPLATE)),
         targets: [s],
-        inputs: everyAccount([s], () => ({
-          EventForwarderRoleArn: wired({ stage: sourceIdentityStage(s, 0), output: 'EventForwarderRoleArn', account: s.id }),
-        })),
+        accountValues: [],
+        uses: [uses(sourceIdentityStage(s, 0), 'the event forwarder role its rules deliver with')],
         notes:
           ruleChunks > 1
             ? [`${rules.length} forwarding rules (${TARGETS_PER_RULE} targets each at most) split over ${ruleChunks} templates of up to ${RULES_PER_TEMPLATE}; this is part ${chunk + 1}`]
@@ -170,40 +188,44 @@ export function planStages(org: Org): Stage[] {
   for (const p of org.pipelines) {
     const repository = repositoryByName(org, p.repository);
     const source = accountByName(org, repository.account);
+    const consumers = sources.find((src) => src.account === source)!.consumers;
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
+    const sw = new AccountSwitch(targets);
+    const branch: AccountValue = {
+      name: 'branch',
+      byAccount: new Map(p.branches.map(([environment, b]) => [accountOfEnvironment(org, environment).id, { value: b, origin: `pipelines.${p.name}.branches.${environment}` }])),
+    };
+    const environment: AccountValue = {
+      name: 'environment',
+      byAccount: new Map(targets.map((a) => [a.id, { value: a.environment!, origin: `accounts.${a.name}.environment` }])),
+    };
+    const valuesOf = (v: AccountValue) => new Map([...v.byAccount].map(([id, x]) => [id, x.value]));
+    const definition = withConditions(sw, () =>
+      pipeline({ names, pipeline: p, sourceAccountId: source.id, branch: sw.value('Branch', valuesOf(branch)), environment: sw.value('Environment', valuesOf(environment)) }),
+    );
+    const parts = [...new Set(targets.map((a) => sourceIdentityStage(source, consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)))];
     stages.push({
       id: `pipeline-${p.name}`,
       module: 'pipeline',
-      definition: pipeline({ names, pipeline: p, sourceAccountId: source.id }),
+      definition,
       targets,
-      inputs: new Map(
-        p.branches.map(([environment, branch]) => {
-          const a = accountOfEnvironment(org, environment);
-          const own = (stage: string, output: string) => wired({ stage, output, account: a.id });
-          return [
-            a.id,
-            {
-              EnvironmentName: value(environment, `accounts.${a.name}.environment`),
-              BranchName: value(branch, `pipelines.${p.name}.branches.${environment}`),
-              PipelineRoleArn: own('pipeline-identity', 'PipelineRoleArn'),
-              PipelineRoleName: own('pipeline-identity', 'PipelineRoleName'),
-              SourceRoleArn: wired({
-                stage: sourceIdentityStage(source, sources.find((src) => src.account === source)!.consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE),
-                output: sourceRoleIds(a.id).arnOutput,
-                account: source.id,
-              }),
-              ArtifactBucketName: own('pipeline-foundation', 'ArtifactBucketName'),
-              ArtifactBucketArn: own('pipeline-foundation', 'ArtifactBucketArn'),
-              ArtifactObjectsArn: own('pipeline-foundation', 'ArtifactObjectsArn'),
-              ArtifactKeyArn: own('pipeline-foundation', 'ArtifactKeyArn'),
-            },
-          ];
-        }),
-      ),
+      accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
+      uses: [
+        uses('pipeline-identity', 'this account\'s pipeline role'),
+        uses('pipeline-foundation', 'this account\'s artifact bucket and the key it exports'),
+        ...parts.map((id) => uses(id, 'the source role its source action assumes')),
+      ],
       notes: [],
     });
   }
   return stages;
+}
+
+/** A template made with a switch, with the conditions its choices need. */
+function withConditions(sw: AccountSwitch, make: () => TemplateDefinition): TemplateDefinition {
+  const definition = make();
+  const conditions = sw.section();
+  return Object.keys(conditions).length > 0 ? { ...definition, conditions } : definition;
 }
 
 /** Developer and CI access (seed 000): only when the org file has an `access` section. */
@@ -220,7 +242,8 @@ function accessStages(org: Org, names: Names): Stage[] {
       module: 'ci-identity',
       definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime),
       targets: [ciAccount],
-      inputs: new Map([[ciAccount.id, {}]]),
+      accountValues: [],
+      uses: [],
       notes: [],
     });
     if (ci.network) {
@@ -235,7 +258,8 @@ function accessStages(org: Org, names: Names): Stage[] {
           repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
         }),
         targets: [ciAccount],
-        inputs: new Map([[ciAccount.id, {}]]),
+        accountValues: [],
+        uses: [],
         notes: [],
       });
     }
@@ -248,12 +272,11 @@ function accessStages(org: Org, names: Names): Stage[] {
         names,
         repositories: repositoriesOf(s),
         developers: developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) },
-        ci: Boolean(ciAccount),
+        ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
       }),
       targets: [s],
-      inputs: new Map<string, Record<string, ParamSource>>([
-        [s.id, ciAccount ? { CiInstanceRoleArn: wired({ stage: 'ci-identity', output: 'CiInstanceRoleArn', account: ciAccount.id }) } : {}],
-      ]),
+      accountValues: [],
+      uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
       notes: [],
     });
   }

@@ -1,57 +1,73 @@
 /**
  * Proves the rollout order against IAM, KMS, S3 and EventBridge, which reject a
- * policy naming a principal that does not exist yet: every AWS principal a
- * policy names is a role of the same template, an output of an earlier stage
- * that is a role ARN that stage creates, an account root (conditioned; see the
- * rules), or `*` (conditioned).
+ * policy naming a principal that does not exist yet ("Invalid principal in
+ * policy", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+ * every AWS principal a policy names, as deployed in each target account, is
+ * a role the same template creates in that account, a role an earlier wave's
+ * stage creates in the account the ARN names, an account root (conditioned;
+ * see the rules), or `*` (conditioned).
  */
+import type { Resolver, Value } from '../audit/resolve';
 import type { CfnTemplate } from '../cfn/template';
 import { awsPrincipals, policyDocuments } from '../checks/documents';
 import type { Rollout } from './graph';
 import type { Stage } from './model';
 
-const ACCOUNT_ROOT = /^arn:\$\{AWS::Partition\}:iam::(\$\{AWS::AccountId\}|\d{12}):root$/;
+const ROLE_ARN = /^arn:[\w-]+:iam::(\d{12}):role\/(.+)$/;
+const ACCOUNT_ROOT = /^(arn:[\w-]+:iam::\d{12}:root|\d{12})$/;
 
-export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Rollout, stages: ReadonlyMap<string, Stage>): string[] {
-  const problems: string[] = [];
+/** Role name → account → the stages that create it there. */
+export type RoleIndex = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+
+/** Every role every stage creates, by name and account. */
+export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): RoleIndex {
+  const index = new Map<string, Map<string, string[]>>();
+  for (const stage of stages) {
+    for (const r of Object.values(templates.get(stage.id)!.Resources)) {
+      if (r.Type !== 'AWS::IAM::Role') continue;
+      const name = resolver.compile(stage.id, r.Properties?.RoleName);
+      for (const a of stage.targets) {
+        const n = String(name.at(a.id));
+        const byAccount = index.get(n) ?? index.set(n, new Map()).get(n)!;
+        (byAccount.get(a.id) ?? byAccount.set(a.id, []).get(a.id)!).push(stage.id);
+      }
+    }
+  }
+  return index;
+}
+
+const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+
+export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Rollout, resolver: Resolver, roles: RoleIndex): string[] {
+  const problems = new Set<string>();
   const wave = rollout.waveOf.get(stage.id)!;
   for (const doc of policyDocuments(template)) {
     for (const s of doc.statements) {
       for (const principal of awsPrincipals(s.Principal)) {
+        if (principal === '*') continue;
         const where = `${stage.id}: ${doc.resource} statement ${s.Sid ?? '(no Sid)'}`;
-        const problem = proveOne(principal, stage, template, wave, rollout, stages);
-        if (problem) problems.push(`${where}: ${problem}`);
-      }
-    }
-  }
-  return problems;
-}
-
-function proveOne(principal: unknown, stage: Stage, template: CfnTemplate, wave: number, rollout: Rollout, stages: ReadonlyMap<string, Stage>): string | undefined {
-  if (principal === '*') return undefined;
-  if (typeof principal === 'object' && principal !== null) {
-    const p = principal as Record<string, unknown>;
-    if (typeof p['Fn::Sub'] === 'string' && ACCOUNT_ROOT.test(p['Fn::Sub'])) return undefined;
-    if (Array.isArray(p['Fn::GetAtt'])) {
-      const [id, attribute] = p['Fn::GetAtt'] as [string, string];
-      return template.Resources[id]?.Type === 'AWS::IAM::Role' && attribute === 'Arn'
-        ? undefined
-        : `principal Fn::GetAtt ${id}.${attribute} is not the ARN of a role in this template`;
-    }
-    if (typeof p.Ref === 'string') {
-      const name = p.Ref;
-      for (const account of stage.targets) {
-        const source = stage.inputs.get(account.id)?.[name];
-        if (!source || source.kind !== 'wired') return `principal parameter ${name} in account ${account.id} is not wired from an earlier stage's role`;
-        for (const ref of source.refs) {
-          const producer = stages.get(ref.stage);
-          const output = producer?.definition.outputs[ref.output];
-          if (!producer || !output?.principalOf) return `principal parameter ${name} comes from ${ref.stage}.${ref.output}, which is not a role ARN that stage creates`;
-          if ((rollout.waveOf.get(ref.stage) ?? Infinity) >= wave) return `principal parameter ${name} comes from ${ref.stage}, which is not rolled out before ${stage.id}`;
+        const compiled = resolver.compile(stage.id, principal);
+        for (const account of stage.targets) {
+          for (const arn of flat(compiled.at(account.id))) {
+            const problem = proveOne(arn, account.id, stage.id, wave, rollout, roles);
+            if (problem) problems.add(`${where}: ${problem}`);
+          }
         }
       }
-      return undefined;
     }
   }
-  return `cannot prove that principal ${JSON.stringify(principal)} exists before ${stage.id}`;
+  return [...problems];
+}
+
+function proveOne(arn: string, account: string, stageId: string, wave: number, rollout: Rollout, roles: RoleIndex): string | undefined {
+  if (ACCOUNT_ROOT.test(arn)) return undefined;
+  const role = ROLE_ARN.exec(arn);
+  if (!role) return `cannot prove that principal ${arn} exists before ${stageId}`;
+  const [, owner, name] = role;
+  const makers = roles.get(name)?.get(owner) ?? [];
+  if (makers.includes(stageId) && owner === account) return undefined;
+  if (makers.some((m) => rollout.waveOf.get(m)! < wave)) return undefined;
+  return makers.length === 0
+    ? `principal ${arn} is a role no stage creates in account ${owner}`
+    : `principal ${arn} is created by ${makers.join(', ')}, which is not rolled out before ${stageId}`;
 }

@@ -1,0 +1,101 @@
+/**
+ * Values that differ between the target accounts of one template, chosen by
+ * the template itself: a StackSet has one parameter set for every instance
+ * (no per-account overrides), so an account's own value comes from a
+ * condition on `AWS::AccountId`, written out for an auditor to read.
+ *
+ * - One named condition per set of accounts that share a value:
+ *   `Account<Name>`: `Fn::Equals [AWS::AccountId, id]` for one account, else
+ *   `Fn::Or` of those, ten at a time (Fn::Or takes 2 to 10 conditions).
+ * - A value every target shares is written as itself; otherwise
+ *   `Fn::Join ['', [Fn::If [<set>, value, ''], …]]`, one Fn::If per distinct
+ *   value, exactly one of which holds in any target account.
+ * - A list item present in some accounts only: `Fn::If [<set>, item, AWS::NoValue]`.
+ *
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html
+ */
+import { IntrinsicFunction, type Value } from 'cloudform-types/types/dataTypes';
+import { ref } from './intrinsics';
+
+/** Fn::Or and Fn::And take between 2 and 10 conditions. */
+const MAX_OR = 10;
+
+const isAccount = (id: string) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] });
+const pascal = (text: string) =>
+  text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+
+export class AccountSwitch {
+  private readonly conditions = new Map<string, unknown>();
+  /** Sorted account ids → the condition that holds in exactly those accounts. */
+  private readonly sets = new Map<string, string>();
+  private readonly targets: ReadonlySet<string>;
+  private readonly names: ReadonlyMap<string, string>;
+
+  /** `targets`: the template's target accounts, with their names in the org file (a condition of one account is named after it). */
+  constructor(targets: ReadonlyArray<{ readonly id: string; readonly name: string }>) {
+    this.targets = new Set(targets.map((t) => t.id));
+    this.names = new Map(targets.map((t) => [t.id, t.name]));
+  }
+
+  /** The name of a condition true in exactly `accounts` of the targets; undefined when they are all the targets. */
+  when(label: string, accounts: readonly string[]): string | undefined {
+    const ids = [...new Set(accounts)].filter((a) => this.targets.has(a)).sort();
+    if (ids.length === this.targets.size) return undefined;
+    if (ids.length === 0) throw new Error(`internal: condition ${label} holds in no target account`);
+    const key = ids.join(',');
+    const known = this.sets.get(key);
+    if (known) return known;
+    const base = ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : pascal(label);
+    let name = base;
+    for (let n = 2; this.conditions.has(name) || !/^[A-Za-z]/.test(name); n++) name = `${base}${n}`;
+    this.conditions.set(name, anyOf(ids.map(isAccount)));
+    this.sets.set(key, name);
+    return name;
+  }
+
+  /** One string per target account, as one expression (`label` names the conditions, e.g. `BranchOfWebApp`). */
+  value(label: string, byAccount: ReadonlyMap<string, string>): Value<string> {
+    const groups = new Map<string, string[]>();
+    for (const id of this.targets) {
+      const v = byAccount.get(id);
+      if (v === undefined) throw new Error(`internal: ${label} has no value for target ${id}`);
+      const group = groups.get(v);
+      if (group) group.push(id);
+      else groups.set(v, [id]);
+    }
+    if (groups.size === 1) return [...groups.keys()][0];
+    const choices = [...groups].map(([v, ids]) => new IntrinsicFunction('Fn::If', [this.when(`${label} ${v}`, ids)!, v, '']));
+    return new IntrinsicFunction('Fn::Join', ['', choices]);
+  }
+
+  /** A list item present only in `accounts` (in every target: the item itself). */
+  item<T>(label: string, accounts: readonly string[], item: T): T | IntrinsicFunction {
+    const name = this.when(label, accounts);
+    return name ? new IntrinsicFunction('Fn::If', [name, item as Value<unknown>, ref('AWS::NoValue')]) : item;
+  }
+
+  /** The Conditions section, in the order the conditions were made. */
+  section(): Record<string, unknown> {
+    return Object.fromEntries(this.conditions);
+  }
+}
+
+/** Fn::Or over any number of conditions, as a tree of at most ten per Fn::Or; one condition is itself. */
+function anyOf(conditions: unknown[]): unknown {
+  if (conditions.length === 1) return conditions[0];
+  let level = conditions;
+  while (level.length > MAX_OR) {
+    const next: unknown[] = [];
+    for (let i = 0; i < level.length; i += MAX_OR) {
+      const chunk = level.slice(i, i + MAX_OR);
+      next.push(chunk.length === 1 ? chunk[0] : { 'Fn::Or': chunk });
+    }
+    level = next;
+  }
+  return { 'Fn::Or': level };
+}
