@@ -7,13 +7,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateOrgYaml } from './generate-org.mjs';
+import { generateOrgYaml, generateTeamsOrgYaml } from './generate-org.mjs';
 
 const RUNS = 7;
 const out = 'bench/out';
 mkdirSync(out, { recursive: true });
 const big = join(out, 'org-1000.yaml');
 writeFileSync(big, generateOrgYaml(1000));
+// Many teams (issue #12): per team one source account and one pipeline account
+// per environment (dev, staging, prod), two repositories; plus a tools account.
+// 250 teams are 1,000 team accounts (250 × (1 source + 3 pipeline)), 1,001 with tools.
+const teams100 = join(out, 'org-teams-100.yaml');
+writeFileSync(teams100, generateTeamsOrgYaml(100));
+const teams250 = join(out, 'org-teams-250.yaml');
+writeFileSync(teams250, generateTeamsOrgYaml(250));
 
 function measure(label, args) {
   const samples = [];
@@ -28,7 +35,12 @@ function measure(label, args) {
 }
 
 const node = execFileSync('node', ['--version'], { encoding: 'utf8' }).trim();
-const rows = [measure('example org (4 accounts)', ['parameters/example.yaml']), measure('generated org (1,000 pipeline accounts)', [big])];
+const rows = [
+  measure('example org (4 accounts)', ['parameters/example.yaml']),
+  measure('generated org (1,000 pipeline accounts)', [big]),
+  measure('many teams: 100 teams (401 accounts, 200 pipelines)', [teams100]),
+  measure('many teams: 250 teams (1,001 accounts, 500 pipelines)', [teams250]),
+];
 console.log(`node ${node}, ${RUNS} runs each, median\n`);
 console.log('| case | wall (s) | peak RSS (MB) |\n|---|---|---|');
 for (const r of rows) console.log(`| ${r.label} | ${r.wall.toFixed(2)} | ${r.mb.toFixed(0)} |`);

@@ -22,3 +22,36 @@ export function generateOrgYaml(pipelineAccounts, { organizationId = 'o-bench123
   if (pipelineAccounts > 990) lines.push('iamQuotas:', '  rolesPerAccount: 2000');
   return `${lines.join('\n')}\n`;
 }
+
+// Writes a synthetic organization shaped like a large company (issue #12):
+// per team one source account holding the team's repositories and one
+// pipeline account per environment (environment names are unique in the org,
+// so each is the team's: t042-dev), one pipeline per repository with a branch
+// per environment (dev: develop, staging: release, prod: main, any other:
+// main), and one tools account from which developers (IAM Identity Center)
+// reach the repositories. Accounts: teams × (1 + environments) + 1.
+const TEAM_BRANCHES = { dev: 'develop', staging: 'release', prod: 'main' };
+export function generateTeamsOrgYaml(teams, { repositoriesPerTeam = 2, environments = ['dev', 'staging', 'prod'], organizationId = 'o-bench12345' } = {}) {
+  const lines = ['organization:'];
+  if (organizationId) lines.push(`  id: ${organizationId}`);
+  lines.push('  partition: aws', '  region: us-east-1', 'prefix: big', 'accounts:', '  tools:', '    id: "100000000000"', '    role: tools');
+  // Ids are handed out in sequence from 200000000000: unique, and 12 digits for any org AWS could hold.
+  let nextId = 200000000000;
+  const width = Math.max(3, String(teams).length);
+  const teamNames = Array.from({ length: teams }, (_, i) => `t${String(i + 1).padStart(width, '0')}`);
+  for (const team of teamNames) {
+    lines.push(`  ${team}-source:`, `    id: "${nextId++}"`, '    role: source');
+    for (const env of environments) lines.push(`  ${team}-${env}:`, `    id: "${nextId++}"`, '    role: pipeline', `    environment: ${team}-${env}`);
+  }
+  const repositories = teamNames.flatMap((team) => Array.from({ length: repositoriesPerTeam }, (_, r) => ({ team, name: `${team}-svc${r + 1}` })));
+  lines.push('repositories:');
+  for (const { team, name } of repositories) lines.push(`  ${name}:`, `    account: ${team}-source`);
+  lines.push('pipelines:');
+  for (const { team, name } of repositories) {
+    lines.push(`  ${name}:`, `    repository: ${name}`, '    branches:');
+    for (const env of environments) lines.push(`      ${team}-${env}: ${TEAM_BRANCHES[env] ?? 'main'}`);
+    lines.push('    deploy:', '      type: codedeploy');
+  }
+  lines.push('access:', '  developers:', '    assumedBy:', '      - account: tools', '        roleNames: ["AWSReservedSSO_Developer_*"]', '        sso: true');
+  return `${lines.join('\n')}\n`;
+}

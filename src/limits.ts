@@ -13,7 +13,21 @@ export const LIMITS = {
   trustPolicyChars: 2_048,
   managedPolicyChars: 6_144,
   inlineRolePolicyChars: 10_240,
+  /**
+   * StackSets quotas, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+   * (the page as read 2026-12-01; its 2023 version said 100 StackSets, 2,000 instances and 3,500 operations).
+   * StackSets per administrator account and stack instances per StackSet are raised on request (Service Quotas).
+   */
+  stackSetsPerAdministrator: 1_000,
+  stackInstancesPerStackSet: 100_000,
+  /** Stack instances, across all StackSets, in operations at the same time in one Region, per administrator account. */
+  concurrentStackInstanceOperationsPerRegion: 10_000,
+  /** Operations queued for one StackSet at a given time. */
+  queuedOperationsPerStackSet: 10_000,
 } as const;
+
+/** Where AWS states the StackSets quotas above. */
+export const CLOUDFORMATION_QUOTAS_DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 
 /** IAM counts policy size without white space. */
 export const policyChars = (document: unknown): number => JSON.stringify(document).length;
