@@ -7,7 +7,8 @@
 // operation-time.ts) and the real time of the bench. Nothing sleeps for the
 // model: the layer keeps its own 20 ms queued / 30 ms running.
 // Usage: make bench-rollout-time, or node bench/rollout-time.cjs 100 300
-// (XSTACK_BENCH_ONE_RUN=1: one deploy per size, see below).
+// (XSTACK_BENCH_ONE_RUN=1: one deploy per size, see below; XSTACK_BENCH_EXTRAPOLATE=1000:
+// the last size's operations scaled to 1,000 accounts, printed apart and labelled).
 require('tsx/cjs');
 const { compileOrg } = require('../.build/src/compile.js');
 const { parseOrg } = require('../.build/src/org/load.js');
@@ -26,6 +27,7 @@ const RUNS = {
 // The same operations re-evaluated under these (the deployer's operations do not depend on the preferences).
 const REEVALUATED = {
   '100 %, tolerance 0 %, PARALLEL (default STRICT mode)': { MaxConcurrentPercentage: 100, FailureTolerancePercentage: 0, RegionConcurrencyType: 'PARALLEL' },
+  '100 %, tolerance 20 %, PARALLEL (default STRICT mode)': { MaxConcurrentPercentage: 100, FailureTolerancePercentage: 20, RegionConcurrencyType: 'PARALLEL' },
   '100 %, tolerance 0 %, PARALLEL, SOFT_FAILURE_TOLERANCE': { MaxConcurrentPercentage: 100, FailureTolerancePercentage: 0, RegionConcurrencyType: 'PARALLEL', ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE' },
 };
 const API = { maxConcurrentCount: 'MaxConcurrentCount', maxConcurrentPercentage: 'MaxConcurrentPercentage', failureToleranceCount: 'FailureToleranceCount', failureTolerancePercentage: 'FailureTolerancePercentage', regionConcurrencyType: 'RegionConcurrencyType', concurrencyMode: 'ConcurrencyMode' };
@@ -53,6 +55,31 @@ function oneOperationPerAction(clock) {
   const projected = new ModelClock(clock.figures);
   for (const op of merged.values()) projected.record(op.stackSet, { action: op.action, accounts: op.accounts, regions: op.regions, preferences: op.preferences });
   return projected;
+}
+
+/**
+ * The recorded operations of an n-account rollout scaled to N accounts, for
+ * sizes too slow to run against moto: an operation that targeted all n
+ * accounts targets N; a StackSet that made n one-account operations of an
+ * action makes N. Every other operation is kept as it is. Valid while the
+ * deployer keeps the structure it showed at n (checked by comparing two
+ * measured sizes in bench/RESULTS.md).
+ */
+function extrapolate(clock, n, N) {
+  const key = (op) => `${op.stackSet}\0${op.action}`;
+  const singles = new Map();
+  for (const op of clock.operations) if (op.accounts === 1) singles.set(key(op), (singles.get(key(op)) ?? 0) + 1);
+  const out = new ModelClock(clock.figures);
+  const done = new Set();
+  for (const op of clock.operations) {
+    const scaled = { action: op.action, accounts: op.accounts === n ? N : op.accounts, regions: op.regions, preferences: op.preferences };
+    if (op.accounts === 1 && n > 1 && singles.get(key(op)) === n) {
+      if (done.has(key(op))) continue;
+      done.add(key(op));
+      for (let i = 0; i < N; i++) out.record(op.stackSet, scaled);
+    } else out.record(op.stackSet, scaled);
+  }
+  return out;
 }
 
 (async () => {
@@ -100,6 +127,17 @@ function oneOperationPerAction(clock) {
     const projected = oneOperationPerAction(first.clock);
     for (const [label, p] of [...Object.entries(RUNS).map(([l, v]) => [l, toApi(v)]), ...Object.entries(REEVALUATED)]) {
       console.log(`| ${n} | ${label} | ${hm(first.clock.wallMs(first.waves, p))} | ${hm(projected.wallMs(first.waves, p))} (${projected.operations.length} operations) |`);
+    }
+  }
+  const N = Number(process.env.XSTACK_BENCH_EXTRAPOLATE ?? 0);
+  if (N > 0) {
+    const base = rows[rows.length - 1];
+    const scaled = extrapolate(base.clock, base.n, N);
+    const projected = oneOperationPerAction(scaled);
+    console.log(`\nEXTRAPOLATED, not run: the ${base.n}-account run's operations scaled to ${N} accounts (${ops(scaled.countsByAction())} operations):`);
+    console.log('| pipeline accounts | operation preferences | modelled wall time, operations as made | modelled, one operation per StackSet and action |\n|---|---|---|---|');
+    for (const [label, p] of [...Object.entries(RUNS).map(([l, v]) => [l, toApi(v)]), ...Object.entries(REEVALUATED)]) {
+      console.log(`| ${N} (extrapolated) | ${label} | ${hm(scaled.wallMs(base.waves, p))} | ${hm(projected.wallMs(base.waves, p))} (${projected.operations.length} operations) |`);
     }
   }
 })().catch((e) => {
