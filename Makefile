@@ -2,7 +2,8 @@
 #   make          set up, build and compile every org in parameters/ to dist/
 #   make test     set up and run every test (unit, golden, dist freshness, cfn-lint)
 #   make demo     deploy the example org to a local AWS (moto on 127.0.0.1) and show the wiring
-#   make bench    benchmark the compiler; make bench-rollout: the deployer against moto (bench/RESULTS.md)
+#   make bench    benchmark the compiler; make bench-rollout: the deployer against moto; make bench-rollout-time:
+#                 modelled StackSets rollout time for 100 and 1,000 accounts (bench/RESULTS.md)
 
 NODE_STAMP := node_modules/.package-lock.stamp
 VENV       := .venv
@@ -10,7 +11,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 BUILD      := .build/src/cli.js
 SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
 
-.PHONY: all setup build compile test demo bench bench-rollout clean
+.PHONY: all setup build compile test demo bench bench-rollout bench-rollout-time clean
 .DEFAULT_GOAL := all
 
 all: compile
@@ -57,6 +58,10 @@ bench: $(BUILD)
 
 bench-rollout: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
 	XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server node bench/rollout.cjs
+
+# Modelled rollout time (test/support/operation-time.ts): sizes as ARGS, e.g. make bench-rollout-time ARGS='100 300'.
+bench-rollout-time: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
+	XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server node bench/rollout-time.cjs $(ARGS)
 
 clean:
 	rm -rf .build $(VENV) node_modules

@@ -53,6 +53,7 @@ import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { parse as parseYaml } from 'yaml';
+import { preferencesFromQuery, type ModelClock } from './operation-time';
 
 export interface Faults {
   seed: number;
@@ -159,6 +160,8 @@ export class StackSetsProxy {
   /** Every moto stack creation this layer forwarded, as stackSet/account (a second one for the same pair is a double create). */
   readonly creations: string[] = [];
   endpoint = '';
+  /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
+  clock?: ModelClock;
 
   constructor(private readonly moto: string) {}
 
@@ -446,6 +449,7 @@ export class StackSetsProxy {
     const motoInstances = await this.motoInstances(headers, name);
     let accounts = this.accountsOf(params);
     if (action === 'UpdateStackSet' && accounts.length === 0) accounts = [...new Set([...motoInstances.keys(), ...overlays.keys()])].sort();
+    this.clock?.record(name, { action: op.action, accounts: accounts.length, regions: Math.max(1, members(params, 'Regions').length), preferences: preferencesFromQuery(params) });
     const template = action === 'UpdateStackSet' ? (params.get('TemplateBody') ?? currentTemplate) : currentTemplate;
     const failures = new Map<string, string>();
     try {
