@@ -13,6 +13,7 @@ import { orderStages, type Rollout } from './stages/graph';
 import type { Stage } from './stages/model';
 import { planStages } from './stages/plan';
 import { provePrincipals, roleIndex } from './stages/proof';
+import { checkStackInstanceQuota, checkStackSetQuota } from './checks/stackset-quota';
 import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
@@ -49,6 +50,9 @@ export const valuesPath = (stage: Stage) => `values/${stage.id}.json`;
 
 export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg {
   const stages = planStages(org);
+  // Before anything else is made: an org AWS would stop halfway through its first rollout is refused whole.
+  checkStackSetQuota(org, stages.length);
+  checkStackInstanceQuota(org, stages.map((s) => [s.id, s.targets.length]));
   const rollout = orderStages(stages);
   const files = new Map<string, string>();
   const problems: string[] = [];
@@ -119,9 +123,10 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
  */
 function valuesFile(org: Org, stage: Stage): string {
   const accounts = stage.targets.map((account) => {
-    const lines = stage.accountValues.map((v) => {
-      const x = v.byAccount.get(account.id)!;
-      return `        ${JSON.stringify(v.name)}: ${JSON.stringify({ value: x.value, from: x.origin })}`;
+    // A family's values are per unit: an account holds those of the units it is in.
+    const lines = stage.accountValues.flatMap((v) => {
+      const x = v.byAccount.get(account.id);
+      return x ? [`        ${JSON.stringify(v.name)}: ${JSON.stringify({ value: x.value, from: x.origin })}`] : [];
     });
     return `    ${JSON.stringify(account.name)}: {\n      "id": ${JSON.stringify(account.id)},\n      "values": {\n${lines.join(',\n')}\n      }\n    }`;
   });

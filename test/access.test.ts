@@ -20,24 +20,24 @@ const template = (c: typeof example, id: string): CfnTemplate => renderTemplate(
 const props = (t: CfnTemplate, id: string) => t.Resources[id].Properties as Record<string, any>;
 
 describe('access roles', () => {
-  const roles = template(example, 'access-roles-shared-services');
-  const developer = props(roles, 'DeveloperRole');
-  const ci = props(roles, 'CiReaderRole');
+  const roles = template(example, 'access-roles');
+  const developer = props(roles, 'DeveloperRoleIn111111111111');
+  const ci = props(roles, 'CiReaderRoleIn111111111111');
 
   it('CI role: pull only, on the account\'s repositories, assumed only by the CI instance role', () => {
     // The role's permissions are a managed policy attached to it (no inline policies).
     expect(ci.Policies).toBeUndefined();
-    expect(props(roles, 'CiReaderRoleCodecommitPull').Roles).toEqual([{ Ref: 'CiReaderRole' }]);
-    const [statement] = props(roles, 'CiReaderRoleCodecommitPull').PolicyDocument.Statement;
+    expect(props(roles, 'CiReaderRoleCodecommitPullIn111111111111').Roles).toEqual([{ Ref: 'CiReaderRoleIn111111111111' }]);
+    const [statement] = props(roles, 'CiReaderRoleCodecommitPullIn111111111111').PolicyDocument.Statement;
     expect(statement.Action).toEqual([...CODECOMMIT_PULL.actions]);
     expect(asList(statement.Resource)).toHaveLength(2);
     expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/acme-ci-instance' } }, Action: 'sts:AssumeRole' }]);
     const wave = (id: string) => example.rollout.waveOf.get(id)!;
-    expect(wave('ci-identity')).toBeLessThan(wave('access-roles-shared-services'));
+    expect(wave('ci-identity')).toBeLessThan(wave('access-roles'));
   });
 
   it('developer role: no repository administration; protected branches denied by reference', () => {
-    const statements = props(roles, 'DeveloperRoleCodecommitDeveloper').PolicyDocument.Statement;
+    const statements = props(roles, 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument.Statement;
     const allowed = statements.filter((s: any) => s.Effect === 'Allow').flatMap((s: any) => asList(s.Action)) as string[];
     expect(allowed).toContain('codecommit:GitPush');
     for (const admin of ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:UpdateRepositoryName', 'codecommit:PutRepositoryTriggers']) expect(allowed).not.toContain(admin);
@@ -59,7 +59,7 @@ describe('access roles', () => {
       },
     });
     expect(developer.MaxSessionDuration).toBe(4 * 3600);
-    const govDeveloper = props(template(gov, 'access-roles-account2-gov'), 'DeveloperRole');
+    const govDeveloper = props(template(gov, 'access-roles'), `DeveloperRoleIn${gov.org.accounts.find((a) => a.name === 'account2-gov')!.id}`);
     expect(govDeveloper.AssumeRolePolicyDocument.Statement[0].Condition.Bool).toBeUndefined();
     expect(govDeveloper.MaxSessionDuration).toBe(2 * 3600);
   });

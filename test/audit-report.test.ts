@@ -187,7 +187,7 @@ describe('changes since a previous compile', () => {
       expect(added.some((l) => l.startsWith(`${g.stage}: ${g.policy} | ${g.effect} `)), `${g.stage} ${g.policy}`).toBe(true);
     }
     // The source role now trusts qa's pipeline role, and the forwarder may put events on qa's bus: added in the source account's statements.
-    expect(changes.trust.added.some((l) => l.startsWith('source-identity-') && l.includes(`arn:aws:iam::${qa}:role/acme-pipeline`))).toBe(true);
+    expect(changes.trust.added.some((l) => l.startsWith('source-identity') && l.includes(`arn:aws:iam::${qa}:role/acme-pipeline`))).toBe(true);
 
     const qaPaths = newPaths(before, after, qa);
     expect(qaPaths.length).toBeGreaterThan(5);

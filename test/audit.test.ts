@@ -21,7 +21,7 @@ describe('access analysis of the compiled policies', () => {
     const a = analyseAccess(org, fresh());
     const crossAccountWrite = a.results.find((r) => r.path.purpose.startsWith('the source role writes') && r.action === 's3:PutObject')!;
     expect(crossAccountWrite.reason).toBe('both sides allow it');
-    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceRole222222222222SourceAction/WriteArtifacts']);
+    expect(crossAccountWrite.grantedBy.map((g) => g.policy).sort()).toEqual(['ArtifactBucketPolicy/SourceRolesWriteArtifacts', 'SourceRole222222222222SourceActionIn111111111111/WriteArtifacts']);
     expect(a.results.filter((r) => r.path.denied).length).toBeGreaterThan(0);
   });
 
@@ -37,7 +37,7 @@ describe('access analysis of the compiled policies', () => {
 
   it('a missing identity grant fails on the identity side', () => {
     const stages = fresh();
-    const policy = props(stages, 'source-identity-shared-services', 'SourceRole444444444444SourceAction');
+    const policy = props(stages, 'source-identity', 'SourceRole444444444444SourceActionIn111111111111');
     policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: { Sid: string }) => s.Sid !== 'WriteArtifacts');
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => /source role writes the source artifact \(web-app in prod\): .* may not s3:PutObject on arn:aws:s3:::acme-artifacts-444444444444-eu-west-1\/web-app\/SourceArtifact\/artifact\.zip: no identity policy of the principal allows it/.test(p))).toBe(true);
@@ -56,19 +56,19 @@ describe('access analysis of the compiled policies', () => {
 
   it('a trust widened to another account\'s root fails as too broad', () => {
     const stages = fresh();
-    const role = props(stages, 'access-roles-shared-services', 'CiReaderRole');
+    const role = props(stages, 'access-roles', 'CiReaderRoleIn111111111111');
     role.AssumeRolePolicyDocument.Statement[0].Principal = { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::999999999999:root' } };
     role.AssumeRolePolicyDocument.Statement[0].Condition = { Bool: { 'aws:MultiFactorAuthPresent': 'true' } };
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain(
-      'access-roles-shared-services @ 111111111111: CiReaderRole/CiInstanceAssumes grants sts:AssumeRole on arn:aws:iam::111111111111:role/acme-ci-reader to arn:aws:iam::999999999999:root, which no declared access path needs',
+      'access-roles @ 111111111111: CiReaderRoleIn111111111111/CiInstanceAssumes grants sts:AssumeRole on arn:aws:iam::111111111111:role/acme-ci-reader to arn:aws:iam::999999999999:root, which no declared access path needs',
     );
     expect(problems.some((p) => p.startsWith('CI assumes the pull-only role of shared-services'))).toBe(true);
   });
 
   it('without the protected-branch deny, pushes to main are flagged', () => {
     const stages = fresh();
-    const doc = props(stages, 'access-roles-shared-services', 'DeveloperRoleCodecommitDeveloper').PolicyDocument;
+    const doc = props(stages, 'access-roles', 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument;
     doc.Statement = doc.Statement.filter((s: { Sid: string }) => s.Sid !== 'DenyWritesToProtectedBranches');
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain('developers may not push to main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:GitPush on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');

@@ -146,7 +146,7 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     // The committed manifest, asked for by name, does see the edit.
     const stale = await xstack(['verify', edited, '--manifest', 'dist/example/manifest.json']);
     expect(stale.code).toBe(2);
-    expect(stale.stdout).toContain('source-repositories-shared-services');
+    expect(stale.stdout).toContain('source-repositories');
   });
 
   it('progress on a narrow terminal: every redrawn line fits its width', async () => {

@@ -220,8 +220,8 @@ describe('the reconciler against the layer', () => {
     const after = compileYaml(`${withTools}  ci:\n    account: tools\n    network:\n      cidr: 10.20.0.0/16\n      availabilityZones: 2\n`);
     // The access roles now trust the CI account's role, which ci-identity (a stage the org did not have) creates first.
     const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id) && after.files.get(`templates/${s.id}.yaml`)!.includes(':iam::800000000000:role/big-ci-instance'));
-    expect(gained.map((s) => s.id)).toEqual(['access-roles-source']);
-    expect(after.rollout.waveOf.get('ci-identity')!).toBeLessThan(after.rollout.waveOf.get('access-roles-source')!);
+    expect(gained.map((s) => s.id)).toEqual(['access-roles']);
+    expect(after.rollout.waveOf.get('ci-identity')!).toBeLessThan(after.rollout.waveOf.get('access-roles')!);
     const { runs } = await deployUntilDone(after, 1);
     expect(runs).toBe(1);
     expect(proxy.counts.invalidPrincipals).toBe(0);
@@ -268,10 +268,10 @@ describe('the reconciler against the layer', () => {
     await deployUntilDone(small, 1);
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
     // The branch of env0001 is app's pipeline's to change.
-    expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipeline-app')?.action).toBe('update');
-    proxy.occupy('big-pipeline-app', 20);
+    expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipelines')?.action).toBe('update');
+    proxy.occupy('big-pipelines', 20);
     const s = await deploy(changed, awsVia(), { pollMs });
-    expect(s.stages.find((x) => x.stage === 'pipeline-app')?.reasons.join('\n')).toMatch(/another deploy holds big-pipeline-app: operation someone-else-\d+ started while this one waited/);
+    expect(s.stages.find((x) => x.stage === 'pipelines')?.reasons.join('\n')).toMatch(/another deploy holds big-pipelines: operation someone-else-\d+ started while this one waited/);
     while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     await deployUntilDone(changed, 1);
     await expectConverged(changed);
@@ -292,24 +292,27 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     const s = await deploy(small, awsVia(proxy.endpoint, 'eu-central-1'), { pollMs });
     expect(failed(s)).toEqual([]);
-    const stackSets = await awsVia(proxy.endpoint, 'eu-central-1').cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-app' }));
+    const stackSets = await awsVia(proxy.endpoint, 'eu-central-1').cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }));
     expect(stackSets.Summaries?.every((i) => i.Region === REGION)).toBe(true);
   });
 
+  /** An org file with developer access from a tools account: the access-roles stage, which the org without it does not have. */
+  const withDevelopers = (text: string) =>
+    `${text.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n`;
+  const withoutLib = (text: string) =>
+    text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, '');
+
   it('removed accounts and stages are deleted after every create and update, in reverse rollout order; plan shows them', async () => {
-    const three = compileYaml(generateOrgYaml(3));
+    const three = compileYaml(withDevelopers(generateOrgYaml(3)));
     await prepare(three);
     await deployUntilDone(three, 1);
-    // env0003 goes; the lib repository and its pipeline go.
-    const reduced = compileYaml(
-      generateOrgYaml(2)
-        .replace(/  lib:\n    account: source\n/, '')
-        .replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, ''),
-    );
-    expect(reduced.stages.some((s) => s.id === 'pipeline-lib')).toBe(false);
+    // env0003 goes, the lib repository and its pipeline go (out of the pipelines template), and developer access goes (its stage).
+    const reduced = compileYaml(withoutLib(generateOrgYaml(2)));
+    expect(reduced.stages.some((s) => s.id === 'access-roles')).toBe(false);
     const p = await plan(reduced, awsVia(), { pollMs });
-    expect(p.find((x) => x.stackSet === 'big-pipeline-lib')).toMatchObject({ action: 'delete', removeAccounts: ['100000000001', '100000000002', '100000000003'] });
+    expect(p.find((x) => x.stackSet === 'big-access-roles')).toMatchObject({ action: 'delete', removeAccounts: ['900000000000'] });
     expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);
+    expect(p.find((x) => x.stackSet === 'big-pipelines')).toMatchObject({ action: 'update', templateChanged: true, removeAccounts: ['100000000003'] });
     const order: Array<[string, string]> = [];
     const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && order.push([e.stage, e.action]) });
     expect(failed(s)).toEqual([]);
@@ -319,23 +322,21 @@ describe('the reconciler against the layer', () => {
     const waveOf = (stage: string) => (stage.startsWith('(removed)') ? three.rollout.waveOf.get(stage.replace('(removed) big-', ''))! : reduced.rollout.waveOf.get(stage)!);
     const waves = deletions.map(([stage]) => waveOf(stage));
     expect(waves).toEqual([...waves].sort((a, b) => b - a));
-    expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-pipeline-lib delete-stack-set');
-    expect(s.stages.find((x) => x.stackSet === 'big-pipeline-lib')?.result).toBe('deleted');
+    expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-access-roles delete-stack-set');
+    expect(s.stages.find((x) => x.stackSet === 'big-access-roles')?.result).toBe('deleted');
     await expectConverged(reduced);
   });
 
   it('destroy deletes the StackSet of a stage removed from the org file first', async () => {
-    await prepare(small);
-    await deployUntilDone(small, 1);
-    const withoutLib = compileYaml(
-      SMALL.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, ''),
-    );
+    const before = compileYaml(withDevelopers(SMALL));
+    await prepare(before);
+    await deployUntilDone(before, 1);
     const order: string[] = [];
-    const s = await destroy(withoutLib, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
-    expect(order[0]).toBe('(removed) big-pipeline-lib');
-    expect(s.stages[0]).toMatchObject({ stage: '(removed) big-pipeline-lib', result: 'deleted' });
+    const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
+    expect(order[0]).toBe('(removed) big-access-roles');
+    expect(s.stages[0]).toMatchObject({ stage: '(removed) big-access-roles', result: 'deleted' });
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
-    expect(sets.filter((x) => x.StackSetName === 'big-pipeline-lib').map((x) => x.Status)).toEqual(['DELETED']);
+    expect(sets.filter((x) => x.StackSetName === 'big-access-roles').map((x) => x.Status)).toEqual(['DELETED']);
   });
 
   it('destroy, then deploy: plan lists the retained buckets that would collide', async () => {
@@ -386,10 +387,10 @@ describe('the reconciler against the layer', () => {
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     const s = await deploy(compiled, awsVia(), options);
     expect(failed(s)).toEqual([]);
-    const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-app', CallAs: 'SELF' }));
+    const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipelines', CallAs: 'SELF' }));
     expect(described.StackSet?.PermissionModel).toBe('SERVICE_MANAGED');
     // No overrides: the pipeline names the source account's role for its own account by name.
-    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipeline-app', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
+    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipelines', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
     expect(instance.StackInstance?.ParameterOverrides ?? []).toEqual([]);
     expect(described.StackSet?.TemplateBody).toContain(`:iam::${source.id}:role/big-source-\${AWS::AccountId}`);
     await expectConverged(compiled, options);

@@ -167,15 +167,15 @@ describe('rollout to the local emulator', () => {
     const plans = await plan(changed, aws, options);
     expect(aws.log.mutating).toBe(0);
     const touched = plans.filter((p) => p.action !== 'unchanged');
-    expect(touched.map((p) => p.stackSet)).toEqual(['acme-source-events-shared-services', 'acme-pipeline-web-app']);
-    const web = touched.find((p) => p.stackSet === 'acme-pipeline-web-app')!;
+    expect(touched.map((p) => p.stackSet)).toEqual(['acme-source-events', 'acme-pipelines']);
+    const web = touched.find((p) => p.stackSet === 'acme-pipelines')!;
     expect(web.templateChanged).toBe(true);
     expect(web.templateDiff).toMatch(/CodeDeployDefault\.OneAtATime[\s\S]*CodeDeployDefault\.HalfAtATime/);
     // staging's branch is the template's choice for that account: part of the template change.
     expect(web.templateDiff).toMatch(/release-2/);
     expect(web.addAccounts).toEqual([]);
     // A forwarding rule is named by its repository and branch: a new branch is a new rule, the old one goes.
-    const events = touched.find((p) => p.stackSet === 'acme-source-events-shared-services')!.templateDiff;
+    const events = touched.find((p) => p.stackSet === 'acme-source-events')!.templateDiff;
     expect(events).toMatch(/\[-\] AWS::Events::Rule ForwardingRule\w+/);
     expect(events).toMatch(/\[\+\] AWS::Events::Rule ForwardingRule\w+/);
   });
@@ -194,9 +194,9 @@ describe('rollout to the local emulator', () => {
     const summary = await deploy(example, second, options);
     const result = Object.fromEntries(summary.stages.map((s) => [s.stage, s.result]));
     expect(result['pipeline-identity']).toBe('unchanged');
-    expect(result['source-identity-shared-services']).toBe('unchanged');
+    expect(result['source-identity']).toBe('unchanged');
     expect(result['pipeline-foundation']).toBe('created');
-    expect(result['pipeline-web-app']).toBe('created');
+    expect(result.pipelines).toBe('created');
     const sets = (await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName).sort()).toEqual(example.stages.map((s) => `acme-${s.id}`).sort());
     const firstTwoWaves = example.rollout.waves[0].length + example.rollout.waves[1].length;
@@ -213,12 +213,13 @@ describe('rollout to the local emulator', () => {
     for (const d of clean.drift) expect(d).toMatch(/^drift detection not available at this endpoint .*skipped for every StackSet$|has drifted/);
 
     const cfn = awsClient().cloudFormation();
-    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'acme-source-events-shared-services', TemplateBody: `${example.files.get('templates/source-events-shared-services.yaml')}# changed by hand\n` }));
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'acme-source-events', TemplateBody: `${example.files.get('templates/source-events.yaml')}# changed by hand\n` }));
     const tampered = await verify(example, awsClient(), hashes, options);
-    // web-app without its prod branch: the deployed instance in prod is one the org no longer targets.
-    const fewer = compileText(EXAMPLE.replace('      staging: release\n      prod: main\n', '      staging: release\n'));
-    expect((await verify(fewer, awsClient(), hashes, options)).differences).toContain('acme-pipeline-web-app: instance in 444444444444, which the org does not target');
-    expect(tampered.differences.some((d) => /^acme-source-events-shared-services: deployed template sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}$/.test(d))).toBe(true);
+    // The org without its prod account: the deployed instances in prod are ones the org no longer targets.
+    const withoutProd = EXAMPLE.replace('  prod:\n    id: "444444444444"\n    role: pipeline\n    environment: prod\n', '').replaceAll('      prod: main\n', '');
+    expect(withoutProd).not.toContain('444444444444');
+    expect((await verify(compileText(withoutProd), awsClient(), hashes, options)).differences).toContain('acme-pipelines: instance in 444444444444, which the org does not target');
+    expect(tampered.differences.some((d) => /^acme-source-events: deployed template sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}$/.test(d))).toBe(true);
   });
 
   it('destroy removes every instance and StackSet, in reverse order', async () => {

@@ -57,7 +57,7 @@ describe('xstack explain', () => {
     expect(pushes.length).toBeGreaterThan(0);
     for (const a of pushes) {
       expect(a.allowed).toBe(false);
-      expect(a.refusedBy).toMatch(/^denied by access-roles-[\w-]+: DeveloperRole\w*\/\w+ \(explicit Deny\)$/);
+      expect(a.refusedBy).toMatch(/^denied by access-roles: DeveloperRole\w*\/\w+ \(explicit Deny\)$/);
     }
   });
 
@@ -82,7 +82,7 @@ describe('xstack explain', () => {
     const run = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
     const out = run('--principal', 'arn:aws:iam::111111111111:role/acme-developer', '--action', 'codecommit:GitPush', '--resource', 'arn:aws:codecommit:eu-west-1:111111111111:web-app', '--context', 'codecommit:References=refs/heads/main');
     expect(out).toContain('REFUSED  arn:aws:iam::111111111111:role/acme-developer  codecommit:GitPush  arn:aws:codecommit:eu-west-1:111111111111:web-app');
-    expect(out).toContain('refused: denied by access-roles-shared-services: DeveloperRoleCodecommitDeveloper/DenyWritesToProtectedBranches (explicit Deny)');
+    expect(out).toContain('refused: denied by access-roles: DeveloperRoleCodecommitDeveloperIn111111111111/DenyWritesToProtectedBranches (explicit Deny)');
     expect(out).toContain('identity side allows:');
     expect(out).toMatch(/\d+ requests?: 0 allowed, \d+ refused\./);
     expect(() => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--resource', 'arn:aws:s3:::someone-elses-bucket'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/cannot tell which account owns 'arn:aws:s3:::someone-elses-bucket'/);

@@ -14,30 +14,35 @@ describe('stage graph of the example org', () => {
 
   it('orders the stages so every principal exists before a policy names it', () => {
     expect(wave('pipeline-identity')).toBe(1);
-    expect(wave('source-identity-shared-services')).toBeGreaterThan(wave('pipeline-identity'));
-    expect(wave('pipeline-foundation')).toBeGreaterThan(wave('source-identity-shared-services'));
-    expect(wave('pipeline-web-app')).toBeGreaterThan(wave('pipeline-foundation'));
+    expect(wave('source-identity')).toBeGreaterThan(wave('pipeline-identity'));
+    expect(wave('pipeline-foundation')).toBeGreaterThan(wave('source-identity'));
+    expect(wave('pipelines')).toBeGreaterThan(wave('pipeline-foundation'));
     // The source roles carry their grants (naming each key by account and alias), so no stage waits for the keys but the pipelines.
     expect(rollout.waves).toEqual([
-      ['pipeline-identity', 'source-repositories-shared-services', 'ci-identity', 'ci-network'],
-      ['source-identity-shared-services', 'access-roles-shared-services'],
-      ['pipeline-foundation', 'source-events-shared-services'],
-      ['pipeline-web-app', 'pipeline-payments-api'],
+      ['pipeline-identity', 'source-repositories', 'ci-identity', 'ci-network'],
+      ['source-identity', 'access-roles'],
+      ['pipeline-foundation', 'source-events'],
+      ['pipelines'],
     ]);
   });
 
   it('gives every StackSet one parameter set: no template takes a parameter, each account\'s values are the template\'s choice', () => {
     for (const s of stages) expect(Object.keys(s.definition.parameters), s.id).toEqual([]);
     const foundation = stages.find((s) => s.id === 'pipeline-foundation')!;
-    expect(foundation.uses.map((u) => u.stage).sort()).toEqual(['pipeline-identity', 'source-identity-shared-services']);
-    const payments = stages.find((s) => s.id === 'pipeline-payments-api')!;
-    expect(payments.targets.map((a) => a.name)).toEqual(['dev', 'prod']);
-    const branch = payments.accountValues.find((v) => v.name === 'branch')!;
+    expect(foundation.uses.map((u) => u.stage).sort()).toEqual(['pipeline-identity', 'source-identity']);
+    // One StackSet for both pipelines: each pipeline's resources exist where it runs.
+    const pipelines = stages.find((s) => s.id === 'pipelines')!;
+    expect(pipelines.targets.map((a) => a.name)).toEqual(['dev', 'staging', 'prod']);
+    const branch = pipelines.accountValues.find((v) => v.name === 'payments-api branch')!;
     expect(branch.byAccount.get('444444444444')).toEqual({ value: 'main', origin: 'pipelines.payments-api.branches.prod' });
+    expect(branch.byAccount.has('333333333333')).toBe(false);
     // The template chooses it: a condition per account, one Fn::If per value.
-    const template = renderTemplate(payments.definition);
+    const template = renderTemplate(pipelines.definition);
     expect(template.Conditions?.AccountProd).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '444444444444'] });
-    expect(JSON.stringify(template.Resources.Pipeline)).toContain('{"Fn::If":["AccountProd","main",""]}');
+    expect(template.Conditions?.RunsPaymentsApi).toEqual({ 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '222222222222'] }, { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '444444444444'] }] });
+    expect(template.Resources.PaymentsApiPipeline.Condition).toBe('RunsPaymentsApi');
+    expect(template.Resources.WebAppPipeline.Condition).toBeUndefined();
+    expect(JSON.stringify(template.Resources.PaymentsApiPipeline)).toContain('{"Fn::If":["AccountProd","main",""]}');
   });
 });
 

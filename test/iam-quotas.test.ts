@@ -39,7 +39,7 @@ describe('IAM quotas at compile time', () => {
     const problems = problemsOf(orgWith(11));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
-      /^account dev \(222222222222\): role acme-pipeline: 11 managed policies attached to a role \(pipeline-app1\/PipelinePolicy, .*pipeline-app11\/PipelinePolicy\), over IAM's quota of 10 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); AWS raises it up to 20 on request \(then set iamQuotas\.managedPoliciesPerRole in the org file\)$/,
+      /^account dev \(222222222222\): role acme-pipeline: 11 managed policies attached to a role \(pipelines\/App10PipelinePolicy, .*pipelines\/App9PipelinePolicy\), over IAM's quota of 10 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); AWS raises it up to 20 on request \(then set iamQuotas\.managedPoliciesPerRole in the org file\)$/,
     );
     expect(problemsOf(orgWith(11, 'iamQuotas: { managedPoliciesPerRole: 20 }\n'))).toEqual([]);
     expect(problemsOf(orgWith(21, 'iamQuotas: { managedPoliciesPerRole: 20 }\n'))[0]).toMatch(/21 managed policies attached to a role .*over IAM's quota of 20 .*; that is the most AWS grants$/);
@@ -59,7 +59,7 @@ describe('IAM quotas at compile time', () => {
     const text = orgWith(1, `access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [${patterns}]\n`);
     const problems = problemsOf(text);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^access-roles-src @ 111111111111: DeveloperRole: \d{4} characters of a role trust policy, over IAM's quota of 2048 .*iamQuotas\.roleTrustPolicyChars/);
+    expect(problems[0]).toMatch(/^access-roles @ 111111111111: DeveloperRoleIn111111111111: \d{4} characters of a role trust policy, over IAM's quota of 2048 .*iamQuotas\.roleTrustPolicyChars/);
     expect(problemsOf(`${text}iamQuotas: { roleTrustPolicyChars: 4096 }\n`)).toEqual([]);
   });
 

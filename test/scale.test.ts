@@ -8,16 +8,16 @@ import { RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/pla
 describe('orgs with many pipeline accounts', () => {
   it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
     const { stages } = compileGenerated(12);
-    const events = stages.find((s) => s.id === 'source-events-source')!;
+    const events = stages.find((s) => s.id === 'source-events')!;
     const rules = Object.values(renderTemplate(events.definition).Resources).map((r) => (r.Properties as { Targets: unknown[] }).Targets.length);
     // 2 repositories x 2 branches (6 accounts each) -> 2 rules of 5 + 1 each
     expect(rules.sort()).toEqual([1, 1, 1, 1, 5, 5, 5, 5]);
-    expect(stages.find((s) => s.id === 'source-identity-source')!.notes).toEqual([]);
+    expect(stages.find((s) => s.id === 'source-identity')!.notes).toEqual([]);
   });
 
   it('1,000 accounts: one source role per pipeline account over templates of 249 (500 resources), the forwarder in the org-scoped form, rules chunked, inside every limit', () => {
     const { stages, files, rollout } = compileGenerated(1000);
-    const identity = stages.find((s) => s.id === 'source-identity-source')!;
+    const identity = stages.find((s) => s.id === 'source-identity')!;
     expect(identity.notes.join('\n')).toMatch(/event forwarder policy: explicit form would need \d+ characters of inline policy \(limit 10240\).*org-scoped form/);
     const identities = stages.filter((s) => s.module === 'source-identity');
     expect(identities.length).toBe(Math.ceil(1000 / SOURCE_ROLES_PER_TEMPLATE));
@@ -25,7 +25,7 @@ describe('orgs with many pipeline accounts', () => {
     // A role and its managed policy per pipeline account; the first part also holds the forwarder and its policy.
     identities.slice(0, -1).forEach((s, i) => expect(Object.keys(s.definition.resources).length).toBe(2 * SOURCE_ROLES_PER_TEMPLATE + (i === 0 ? 2 : 0)));
     // Each source role trusts its pipeline role, which must exist first.
-    expect(rollout.waveOf.get('source-identity-source')).toBe(2);
+    expect(rollout.waveOf.get('source-identity')).toBe(2);
     const eventStages = stages.filter((s) => s.module === 'source-events');
     expect(eventStages.length).toBe(Math.ceil(400 / RULES_PER_TEMPLATE));
     // Over 51,200 bytes a template goes through the template bucket (TemplateURL), up to 1 MB; the manifest says which.
@@ -57,10 +57,10 @@ describe('orgs with many pipeline accounts', () => {
     expect(access).toContain('(the same in each of 40 accounts)');
     expect(access).not.toContain('100000000007');
     expect(section(md(large), 'trust')).toContain(
-      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity-source @ 900000000000: SourceRole{account}/PipelineRoleAssumes (the same in each of 40 accounts) |',
+      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity @ 900000000000: SourceRole{account}In900000000000/PipelineRoleAssumes (the same in each of 40 accounts) |',
     );
     expect(md(large)).not.toContain('### Account env0001');
-    expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipeline-app, pipeline-lib |');
+    expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipelines |');
   });
 
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {

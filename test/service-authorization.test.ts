@@ -152,7 +152,7 @@ describe('the example orgs against the service authorization data', () => {
   it('checks a resolved value of each account shape: an imported ARN of the wrong type is found', () => {
     const { org, stages } = compileGenerated(3);
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
-    const stage = stages.find((s) => s.id === 'pipeline-app')!;
+    const stage = stages.find((s) => s.id === 'pipelines')!;
     const template = templates.get(stage.id)!;
     // The key's statement imports the key's ARN from this account's pipeline-foundation; resolved, it is a KMS key ARN.
     expect(JSON.stringify(template)).toContain('{"Fn::ImportValue":"big-artifact-key-arn"}');

@@ -18,7 +18,7 @@ const withQaBranch = withAccount.replace('      staging: release\n', '      stag
 
 const rulesOf = (text: string) => {
   const c = compileOrg(parseOrg(text, 'example.yaml'));
-  const t = renderTemplate(c.stages.find((s) => s.id === 'source-events-shared-services')!.definition);
+  const t = renderTemplate(c.stages.find((s) => s.id === 'source-events')!.definition);
   return new Map(Object.entries(t.Resources).map(([id, r]) => [id, r.Properties as { Name: string; Targets: Array<{ Id: string }> }]));
 };
 

@@ -7,7 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseLists, type AccountClass } from './classes';
-import { all, fixed, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
+import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -28,7 +28,7 @@ export interface ResolvedStatement {
   accounts?: readonly string[];
 }
 
-const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap((x) => flat(x)) : [v]);
+const flat = flatValues;
 
 /**
  * A compiled expression's values as a flat list. A varying list equal to
@@ -72,17 +72,19 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
     const done = new Set<AccountClass>();
     for (const account of stage.targets) {
       const c = classes.get(account.id);
-      if (!c) for (const at of statements) grants.push(at(account.id));
+      // A family's statement exists only in its unit's accounts (the resource's condition).
+      const here = statements.filter((st) => resolver.exists(stage.id, st.resource, account.id));
+      if (!c) for (const { at } of here) grants.push(at(account.id));
       else if (!done.has(c)) {
         done.add(c);
-        for (const at of statements) grants.push(forClass(at(account.id), account.id, c));
+        for (const { at } of here) grants.push(forClass(at(account.id), account.id, c));
       }
     }
   }
   return { grants: classes.size > 0 ? byMember(grants, classes) : grants, classes };
 }
 
-function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(account: string) => ResolvedStatement> {
+function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ resource: string; at: (account: string) => ResolvedStatement }> {
   const template = resolver.template(stage.id);
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
   // The endpoint policies are the network layer: reported, not part of who-may-do-what.
@@ -99,7 +101,9 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<(a
             : roleArns(org.partition, v(p.Roles));
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
-      return doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v));
+      // Read now, so that the account classes (classes.ts) are keyed by where it exists.
+      if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
+      return doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v) }));
     });
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../iam/grants';
 import { PIPELINE_NEEDS, type PipelineEnvironment } from '../services/needs';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
 import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -99,7 +99,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const names = new Names(org.prefix);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
-  const stageIds = new Set(stages.map((s) => s.id));
+  const hasAccessRoles = (source: Account) => stages.some((s) => s.module === 'access-roles' && s.targets.some((t) => t.id === source.id));
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
   const paths: AccessPath[] = [];
 
@@ -157,12 +157,12 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
     const repos = org.repositories.filter((r) => r.account === source.name).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
-    if (ci && stageIds.has(`access-roles-${source.name}`)) {
+    if (ci && hasAccessRoles(source)) {
       const instanceRole = role(accountByName(org, ci.account).id, names.ciInstanceRole());
       paths.push({ purpose: `CI assumes the pull-only role of ${source.name}`, principal: aws(instanceRole), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.ciReaderRole()), resourceAccount: s });
       for (const repo of repos) paths.push({ purpose: `CI pulls ${repo.split(':').pop()}`, principal: aws(role(s, names.ciReaderRole())), actions: CODECOMMIT_PULL.actions, resource: repo, resourceAccount: s });
     }
-    if (developers && stageIds.has(`access-roles-${source.name}`)) {
+    if (developers && hasAccessRoles(source)) {
       for (const from of developers.assumedBy) {
         const account = accountByName(org, from.account).id;
         for (const name of from.roleNames) {

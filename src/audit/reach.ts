@@ -129,6 +129,7 @@ export function orgResources(org: Org, stages: readonly Stage[], templates: Read
       const t = (text: string) => (c ? tokenise(text, a, c.token) : text);
       const value = (e: unknown) => String(resolver.resolve(stage.id, a, e));
       for (const id of ids) {
+        if (!resolver.exists(stage.id, id, a)) continue;
         const r = template.Resources[id];
         const p = (r.Properties ?? {}) as Record<string, unknown>;
         const kind = TYPES[r.Type];
@@ -251,32 +252,40 @@ const conditionParts = (statements: readonly ResolvedStatement[]) =>
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its
- * objects. Statements are indexed by the text before their first wildcard
- * (most name one resource or `name/*`), so a 1,000-account org does not
- * compare every statement with every resource.
+ * objects. Statements are indexed by the literal text of each resource
+ * pattern before its first wildcard; a resource's candidates are the
+ * statements indexed under a prefix of its ARN (or of an object in it), so a
+ * 1,000-account org does not compare every statement with every resource.
  */
 class ByResource {
   private readonly byPrefix = new Map<string, ResolvedStatement[]>();
+  private readonly order = new Map<ResolvedStatement, number>();
   constructor(grants: readonly ResolvedStatement[]) {
+    grants.forEach((g, i) => this.order.set(g, i));
     for (const g of grants) {
-      for (const r of new Set(g.resources.map((x) => ARN_HEAD(x)))) {
-        const list = this.byPrefix.get(r);
-        if (list) list.push(g);
-        else this.byPrefix.set(r, [g]);
+      for (const x of new Set(g.resources)) {
+        if (x === '*') continue;
+        const head = literalHead(x);
+        const list = this.byPrefix.get(head);
+        if (!list) this.byPrefix.set(head, [g]);
+        else if (list[list.length - 1] !== g) list.push(g);
       }
     }
   }
   get(r: OrgResource): ResolvedStatement[] {
-    const head = ARN_HEAD(r.arn);
-    const candidates = new Set([...(this.byPrefix.get(head) ?? []), ...(this.byPrefix.get('') ?? [])]);
     const object = `${r.arn}/x`;
-    return [...candidates].filter((g) => g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))));
+    const candidates = new Set<ResolvedStatement>();
+    for (let i = 0; i <= object.length; i++) for (const g of this.byPrefix.get(object.slice(0, i)) ?? []) candidates.add(g);
+    // In the grants' order, as the statements are read everywhere else.
+    return [...candidates]
+      .sort((a, b) => this.order.get(a)! - this.order.get(b)!)
+      .filter((g) => g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))));
   }
 }
-/** `arn:partition:service:` — the part every pattern of the org's statements spells out (a leading `*` gives ''). */
-const ARN_HEAD = (arn: string) => {
-  const parts = arn.split(':');
-  return parts.length < 3 || parts.slice(0, 3).some((p) => p.includes('*') || p.includes('?')) ? '' : parts.slice(0, 3).join(':');
+/** A pattern's text before its first wildcard. */
+const literalHead = (pattern: string) => {
+  const at = pattern.search(/[*?]/);
+  return at < 0 ? pattern : pattern.slice(0, at);
 };
 
 export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis, stageName: (stageId: string) => string = (id) => id): ReachEntry[] {

@@ -15,6 +15,10 @@ export type Value = string | Value[];
 
 /** `AWS::NoValue`: dropped from the list or object that holds it. */
 const NO_VALUE = '\u0000NoValue';
+/** Whether a value is `AWS::NoValue` (an element a condition dropped, compiled on its own). */
+export const isNoValue = (v: Value): boolean => v === NO_VALUE;
+/** A value as a flat list of strings, without AWS::NoValue. */
+export const flatValues = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flatValues) : v === NO_VALUE ? [] : [v]);
 const TRUE = 'true';
 const FALSE = 'false';
 const present = (values: readonly Value[]) => (values.includes(NO_VALUE) ? values.filter((v) => v !== NO_VALUE) : (values as Value[]));
@@ -48,6 +52,23 @@ export function all<T, R>(parts: readonly PerAccount<T>[], f: (values: T[]) => R
   });
 }
 
+/** The accounts a condition of the shape `Fn::Equals [AWS::AccountId, id]`, or an Fn::Or of such, holds in; undefined for any other shape. */
+function accountSetOf(expression: unknown): Set<string> | undefined {
+  const e = expression as Record<string, unknown[]>;
+  const equals = e['Fn::Equals'];
+  if (equals && (equals[0] as { Ref?: string })?.Ref === 'AWS::AccountId' && typeof equals[1] === 'string') return new Set([equals[1]]);
+  if (Array.isArray(e['Fn::Or'])) {
+    const out = new Set<string>();
+    for (const part of e['Fn::Or']) {
+      const inner = accountSetOf(part);
+      if (!inner) return undefined;
+      for (const a of inner) out.add(a);
+    }
+    return out;
+  }
+  return undefined;
+}
+
 /** Resource types whose Ref is a name the template sets, and the property that sets it. */
 const NAMED: Record<string, string> = {
   'AWS::IAM::Role': 'RoleName',
@@ -68,7 +89,8 @@ export class Resolver {
   private readonly compiled = new Map<string, WeakMap<object, Compiled>>();
   /** Per stage: the conditions the expressions compiled so far read. */
   private readonly used = new Map<string, Set<string>>();
-  private readonly conditions = new Map<string, Compiled>();
+  /** Stage → condition name → its value in each account. */
+  private readonly conditions = new Map<string, Map<string, Compiled>>();
   /** Export name → the stages that export it. */
   private exporters?: Map<string, string[]>;
 
@@ -98,6 +120,12 @@ export class Resolver {
   /** The conditions of a stage that the expressions compiled so far read (each account's value chosen by them). */
   usedConditions(stageId: string): ReadonlySet<string> {
     return this.used.get(stageId) ?? new Set();
+  }
+
+  /** Whether a resource of a stage's template exists in `account` (its Condition holds there, or it has none); the condition is recorded as read. */
+  exists(stageId: string, logicalId: string, account: string): boolean {
+    const condition = this.template(stageId).Resources[logicalId]?.Condition;
+    return condition === undefined || this.holds(stageId, condition, account);
   }
 
   /** Whether a condition of a stage's template holds in `account`. */
@@ -182,15 +210,18 @@ export class Resolver {
 
   /** A named condition of a stage's template, as 'true' or 'false' in each account; recorded as read. */
   private condition(stageId: string, name: string): Compiled {
-    let used = this.used.get(stageId);
-    if (!used) this.used.set(stageId, (used = new Set()));
-    used.add(name);
-    const key = `${stageId}\u0000${name}`;
-    let c = this.conditions.get(key);
+    let byName = this.conditions.get(stageId);
+    if (!byName) this.conditions.set(stageId, (byName = new Map()));
+    let c = byName.get(name);
     if (!c) {
+      let used = this.used.get(stageId);
+      if (!used) this.used.set(stageId, (used = new Set()));
+      used.add(name);
       const expression = this.template(stageId).Conditions?.[name];
       if (expression === undefined) throw new Error(`internal: ${stageId} has no condition ${name}`);
-      this.conditions.set(key, (c = this.compile(stageId, expression)));
+      // "The account is one of these" (what account-switch.ts writes) is a set lookup, not an Fn::Or walked per account.
+      const accounts = accountSetOf(expression);
+      byName.set(name, (c = accounts ? varying((a) => (accounts.has(a) ? TRUE : FALSE)) : this.compile(stageId, expression)));
     }
     return c;
   }

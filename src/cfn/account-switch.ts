@@ -99,3 +99,26 @@ function anyOf(conditions: unknown[]): unknown {
   }
   return { 'Fn::Or': level };
 }
+
+/**
+ * Whether a condition of a rendered template holds in an account, for the
+ * shapes the templates write (Fn::Equals on AWS::AccountId, Fn::Or, Fn::And,
+ * Fn::Not, Condition): for code that reads a template without the audit's
+ * resolver (what a deploy would meet in one account).
+ */
+export function conditionHolds(conditions: Readonly<Record<string, unknown>> | undefined, name: string, accountId: string): boolean {
+  const evaluate = (e: unknown): boolean | string => {
+    if (typeof e === 'string') return e;
+    const o = e as Record<string, unknown[]> & { Ref?: string; Condition?: string };
+    if (o.Ref === 'AWS::AccountId') return accountId;
+    if (typeof o.Condition === 'string') return conditionHolds(conditions, o.Condition, accountId);
+    if (o['Fn::Equals']) return evaluate(o['Fn::Equals'][0]) === evaluate(o['Fn::Equals'][1]);
+    if (o['Fn::Or']) return o['Fn::Or'].some((x) => evaluate(x) === true);
+    if (o['Fn::And']) return o['Fn::And'].every((x) => evaluate(x) === true);
+    if (o['Fn::Not']) return evaluate(o['Fn::Not'][0]) !== true;
+    throw new Error(`internal: condition ${name} has a shape xstack does not write: ${JSON.stringify(e)}`);
+  };
+  const expression = conditions?.[name];
+  if (expression === undefined) throw new Error(`internal: no condition ${name}`);
+  return evaluate(expression) === true;
+}

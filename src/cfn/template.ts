@@ -17,6 +17,8 @@ export interface OutputSpec {
   readonly value: Value<string>;
   /** Exported under this name, for stacks of the same account and region (Fn::ImportValue). */
   readonly export?: string;
+  /** Only in the accounts where this condition holds (a family's unit). */
+  readonly condition?: string;
 }
 
 export interface TemplateDefinition {
@@ -85,7 +87,7 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {
     out.Outputs = Object.fromEntries(
-      outputs.map(([id, o]) => [id, { Description: o.description, Value: plain(o.value), ...(o.export ? { Export: { Name: o.export } } : {}) }]),
+      outputs.map(([id, o]) => [id, { ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: plain(o.value), ...(o.export ? { Export: { Name: o.export } } : {}) }]),
     );
   }
   return out;

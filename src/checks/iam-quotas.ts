@@ -8,7 +8,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
 import type { CfnTemplate } from '../cfn/template';
-import type { Resolver } from '../audit/resolve';
+import { flatValues, type Resolver, type Value } from '../audit/resolve';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 
@@ -73,6 +73,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
       const p = resource.Properties ?? {};
       const names = (expression: unknown, account: string) => flat(resolver.resolve(stage.id, account, expression ?? []));
       for (const { id: account } of stage.targets) {
+        if (!resolver.exists(stage.id, logicalId, account)) continue;
         const where = `${stage.id} @ ${account}: ${logicalId}`;
         switch (resource.Type) {
           case 'AWS::IAM::Role': {
@@ -117,7 +118,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
   return problems;
 }
 
-const flat = (v: unknown): string[] => (Array.isArray(v) ? v.flatMap(flat) : [String(v)]);
+const flat = (v: unknown): string[] => flatValues(v as Value);
 
 /**
  * A policy's size as IAM counts it: its JSON without white space, with this

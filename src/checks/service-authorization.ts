@@ -8,7 +8,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import type { Stage } from '../stages/model';
-import type { Resolver, Value } from '../audit/resolve';
+import { flatValues, type Resolver } from '../audit/resolve';
 import { asList, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
@@ -49,7 +49,7 @@ export type ValuesOf = (expression: unknown) => string[];
 /** Plain strings as they are; anything else unknown. For templates checked without their org. */
 export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap(literalValues) : ['{unknown}']);
 
-const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+const flat = flatValues;
 const ACCOUNT_ID = /\b\d{12}\b/g;
 const SAMPLE_ACCOUNT = '123456789012';
 

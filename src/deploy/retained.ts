@@ -9,6 +9,7 @@ import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { conditionHolds } from '../cfn/account-switch';
 import type { CfnTemplate } from '../cfn/template';
 import type { Aws } from './clients';
 
@@ -51,12 +52,14 @@ export interface NamedRetained {
 
 const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repository': 'RepositoryName' } as const;
 
-/** The retained buckets and repositories of a template, their names as they would be in one account and region. */
+/** The retained buckets and repositories of a template in one account, their names as they would be there. */
 export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {
   const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
   const out: NamedRetained[] = [];
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     if (r.DeletionPolicy !== 'Retain' || !(r.Type in NAME_PROPERTY)) continue;
+    // A family's resource exists only where its condition holds (src/stages/family.ts).
+    if (r.Condition && !conditionHolds(template.Conditions, r.Condition, account)) continue;
     const type = r.Type as NamedRetained['type'];
     const raw = (r.Properties as Record<string, unknown> | undefined)?.[NAME_PROPERTY[type]];
     const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];

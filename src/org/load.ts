@@ -238,6 +238,17 @@ export const orgSchema = partialObj(
         'IAM quotas raised for these accounts',
       ),
     ),
+    // StackSets quotas AWS raised on request; the minimum is AWS's default.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+    stackSetQuotas: optional(
+      obj(
+        {
+          stackSetsPerAdministrator: optional(int({ min: 1000, max: 100000 })),
+          stackInstancesPerStackSet: optional(int({ min: 100000, max: 10000000 })),
+        },
+        'StackSets quotas raised for the administrator account',
+      ),
+    ),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -487,6 +498,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
     deploymentTargets: { cloudWatchAgent: raw.deploymentTargets?.cloudWatchAgent ?? false },
     iamQuotas: raw.iamQuotas ?? {},
+    stackSetQuotas: raw.stackSetQuotas ?? {},
     access,
   };
 }

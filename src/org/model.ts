@@ -125,6 +125,8 @@ export interface Org {
   readonly deploymentTargets: { readonly cloudWatchAgent: boolean };
   /** IAM quotas AWS raised for the org's accounts on request (src/checks/iam-quotas.ts); the defaults otherwise. */
   readonly iamQuotas: Partial<Record<'rolesPerAccount' | 'instanceProfilesPerAccount' | 'customerManagedPoliciesPerAccount' | 'managedPoliciesPerRole' | 'roleTrustPolicyChars', number>>;
+  /** StackSets quotas AWS raised for the administrator account (src/checks/stackset-quota.ts); the defaults otherwise. */
+  readonly stackSetQuotas: Partial<Record<'stackSetsPerAdministrator' | 'stackInstancesPerStackSet', number>>;
   readonly access: Access;
 }
 

@@ -1,8 +1,11 @@
 /**
- * From the org to its stages: which template goes to which accounts. Source-
- * account stages are one per source account (each hosts different
- * repositories); pipeline-account stages are one per role for all
- * environments. No template takes parameters: what another stage made is
+ * From the org to its stages: which template goes to which accounts. One
+ * stage per kind of template, for every account it serves: the source
+ * accounts' repositories, roles, rules and access roles, and the pipelines,
+ * are families (family.ts) whose units carry a condition naming their
+ * accounts, split only where a template's limits force it; so the StackSet
+ * count grows with neither pipeline accounts nor source accounts nor
+ * pipelines, but with what one template can hold. No template takes parameters: what another stage made is
  * named (roles by name, the key by its export), and a value that differs
  * between target accounts is chosen by the template's conditions
  * (src/cfn/account-switch.ts), so every StackSet has one parameter set and
@@ -21,35 +24,27 @@ import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
 import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templates/source-events';
-import { sourceIdentity } from '../../templates/source-identity';
+import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
+import { logicalId } from '../cfn/resources';
+import { familyStages, renameIds, type Unit } from './family';
 import type { AccountValue, Stage, Use } from './model';
 
 /**
- * Source roles a source-identity template holds: a role and its managed
- * policy each, beside the forwarder's two, inside CloudFormation's 500
- * resources a template (about 2.5 KB each: inside the 1 MB a template may
- * have from S3; the sizes are checked after emitting all the same).
+ * Source roles one unit of the source-identity family holds: a role and its
+ * managed policy each, beside the forwarder's two, inside CloudFormation's
+ * 500 resources a template; a source account with more pipeline accounts is
+ * several units (family.ts packs units into templates).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
 export const SOURCE_ROLES_PER_TEMPLATE = 249;
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-const part = (i: number) => (i === 0 ? '' : `-${i + 1}`);
-const sourceIdentityStage = (s: Account, i: number) => `source-identity-${s.name}${part(Math.floor(i))}`;
-const partOf = (family: string, count: number) => (count > 1 ? { part: { family, count } } : {});
-const splitNote = (parts: number, accounts: number, what: string, i = 0): string[] =>
-  parts > 1 ? [`${what} of ${accounts} pipeline accounts split over ${parts} templates of up to ${SOURCE_ROLES_PER_TEMPLATE}; this is part ${i + 1}`] : [];
 
-/**
- * Forwarding rules a source-events template holds: one resource each, inside
- * the 500 resources of a template, and about 1.7 KB of YAML each with 5
- * targets, inside the 1 MB a template may have from S3 (checked after
- * emitting all the same).
- */
+/** Forwarding rules one unit of the source-events family holds: one resource each, inside the 500 of a template. */
 export const RULES_PER_TEMPLATE = 450;
 const NONCURRENT_VERSION_DAYS = 30;
 /** An execution's artifacts are kept half a year; its access logs a year (an audit cycle). */
@@ -69,12 +64,14 @@ interface SourceAccountPlan {
   tracked: Array<{ repository: string; branch: string; accounts: Account[] }>;
 }
 
+/** Logical ids of a source account's unit: suffixed with the account's id, which never changes (its name in the org file may). */
+const inAccount = (source: Account) => (id: string) => `${id}In${source.id}`;
+
 export function planStages(org: Org): Stage[] {
   const names = new Names(org.prefix);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
   const stages: Stage[] = [];
-  const sourceIdentityStages = sources.flatMap((src) => chunks(src.consumers, SOURCE_ROLES_PER_TEMPLATE).map((_, i) => sourceIdentityStage(src.account, i)));
 
   stages.push({
     id: 'pipeline-identity',
@@ -86,43 +83,60 @@ export function planStages(org: Org): Stage[] {
     notes: [],
   });
 
-  for (const source of sources) {
-    const s = source.account;
-    const repositories = org.repositories.filter((r) => r.account === s.name);
-    stages.push({
-      id: `source-repositories-${s.name}`,
-      module: 'source-repositories',
-      definition: sourceRepositories(repositories),
-      targets: [s],
-      accountValues: [],
-      uses: [],
-      notes: [],
-    });
-    if (source.consumers.length === 0) continue;
+  // Logical ids named by the account, where two source accounts would hold the same (a role of each);
+  // repositories and rules are named by what is unique in the org already, and keep their ids.
+  const unit = (source: Account, definition: TemplateDefinition, more: Partial<Unit> = {}, ids: 'by account' | 'unique' = 'by account'): Unit => ({
+    label: `source account ${source.name}`,
+    conditionLabel: `Account ${source.name}`,
+    accounts: [source],
+    definition: ids === 'unique' ? definition : renameIds(definition, inAccount(source)),
+    uses: [],
+    accountValues: [],
+    notes: [],
+    ...more,
+  });
 
+  stages.push(
+    ...familyStages(
+      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
+      sources
+        .filter((src) => org.repositories.some((r) => r.account === src.account.name))
+        .map((src) => unit(src.account, sourceRepositories(org.repositories.filter((r) => r.account === src.account.name)), {}, 'unique')),
+    ),
+  );
+
+  const identityUnits: Unit[] = [];
+  for (const source of sources) {
+    if (source.consumers.length === 0) continue;
+    const s = source.account;
     const notes: string[] = [];
     const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
     const forwarding = chooseForm(org, s, notes, 'event forwarder policy', [
       [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.inlineRolePolicyChars, 'characters of inline policy'],
     ]);
-    const parts = chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE);
-    parts.forEach((part, i) => {
-      stages.push({
-        id: sourceIdentityStage(s, i),
-        module: 'source-identity',
-        definition: sourceIdentity({
-          names,
-          consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
-          ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
-        }),
-        targets: [s],
-        accountValues: [],
-        uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')],
-        notes: i === 0 ? [...notes, ...splitNote(parts.length, source.consumers.length, 'source roles')] : splitNote(parts.length, source.consumers.length, 'source roles', i),
-        ...partOf(sourceIdentityStage(s, 0), parts.length),
-      });
-    });
+    chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).forEach((part, i) =>
+      identityUnits.push(
+        unit(
+          s,
+          sourceIdentity({
+            names,
+            consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
+            ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
+          }),
+          { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
+        ),
+      ),
+    );
   }
+  const identityStages = familyStages(
+    { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
+    identityUnits,
+  );
+  stages.push(...identityStages);
+  /** The source-identity stage holding a role (by its logical id). */
+  const holding = (logicalId: string) => identityStages.find((st) => logicalId in st.definition.resources)!.id;
+  const sourceRoleStage = (source: Account, consumer: Account) => holding(inAccount(source)(sourceRoleIds(consumer.id).role));
+  const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
 
   const fedBy = (a: Account) => sources.filter((src) => src.consumers.includes(a));
   for (const a of pipelineAccounts) {
@@ -137,16 +151,17 @@ export function planStages(org: Org): Stage[] {
   stages.push({
     id: 'pipeline-foundation',
     module: 'pipeline-foundation',
-    definition: withConditions(foundationSwitch, () => pipelineFoundation({
-      names,
-      executionRoleName: org.stackSets.executionRoleName,
-      keyAdministratorRoles: org.keyAdministratorRoles,
-      noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
-      artifactDays: ARTIFACT_DAYS,
-      accessLogDays: ACCESS_LOG_DAYS,
-      sourcePrincipals: (arnOf) =>
-        feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
-    })),
+    definition: withConditions(foundationSwitch, () =>
+      pipelineFoundation({
+        names,
+        executionRoleName: org.stackSets.executionRoleName,
+        keyAdministratorRoles: org.keyAdministratorRoles,
+        noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
+        artifactDays: ARTIFACT_DAYS,
+        accessLogDays: ACCESS_LOG_DAYS,
+        sourcePrincipals: (arnOf) => feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
+      }),
+    ),
     targets: pipelineAccounts,
     accountValues:
       feeds.length > 1 || feeds.some((src) => src.consumers.length < pipelineAccounts.length)
@@ -157,67 +172,73 @@ export function planStages(org: Org): Stage[] {
             },
           ]
         : [],
-    uses: [uses('pipeline-identity', 'this account\'s pipeline and deployment-target roles'), ...sourceIdentityStages.map((id) => uses(id, 'the source roles and event forwarder it names as principals'))],
+    uses: [
+      uses('pipeline-identity', "this account's pipeline and deployment-target roles"),
+      ...identityStages.map((st) => uses(st.id, 'the source roles and event forwarders it names as principals')),
+    ],
     notes: [],
   });
 
-  for (const source of sources) {
-    if (source.consumers.length === 0) continue;
+  const eventUnits: Unit[] = [];
+  for (const source of feeds) {
     const s = source.account;
     const rules = forwardingRules(source);
-    const ruleChunks = Math.ceil(rules.length / RULES_PER_TEMPLATE);
-    for (let chunk = 0; chunk < ruleChunks; chunk++) {
-      stages.push({
-        id: `source-events-${s.name}${chunk === 0 ? '' : `-${chunk + 1}`}`,
-        module: 'source-events',
-        definition: sourceEvents(names, rules.slice(chunk * RULES_PER_TEMPLATE, (chunk + 1) * RULES_PER_TEMPLATE)),
-        targets: [s],
+    chunks(rules, RULES_PER_TEMPLATE).forEach((part, i) =>
+      eventUnits.push({
+        label: `source account ${s.name}${i === 0 ? '' : ` (rules ${i * RULES_PER_TEMPLATE + 1}-)`}`,
+        conditionLabel: `Account ${s.name}`,
+        accounts: [s],
+        // Rules are named by repository and branch, unique in the org: their logical ids need no account.
+        definition: sourceEvents(names, part),
+        uses: [uses(forwarderStage(s), 'the event forwarder role its rules deliver with')],
         accountValues: [],
-        uses: [uses(sourceIdentityStage(s, 0), 'the event forwarder role its rules deliver with')],
-        notes:
-          ruleChunks > 1
-            ? [`${rules.length} forwarding rules (${TARGETS_PER_RULE} targets each at most) split over ${ruleChunks} templates of up to ${RULES_PER_TEMPLATE}; this is part ${chunk + 1}`]
-            : [],
-        ...partOf(`source-events-${s.name}`, ruleChunks),
-      });
-    }
+        notes: [],
+      }),
+    );
   }
+  stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits));
 
-  stages.push(...accessStages(org, names));
+  stages.push(...accessStages(org, names, unit));
 
-  for (const p of org.pipelines) {
+  const pipelineUnits = org.pipelines.map((p): Unit => {
     const repository = repositoryByName(org, p.repository);
     const source = accountByName(org, repository.account);
-    const consumers = sources.find((src) => src.account === source)!.consumers;
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
     const sw = new AccountSwitch(targets);
     const branch: AccountValue = {
-      name: 'branch',
+      name: `${p.name} branch`,
       byAccount: new Map(p.branches.map(([environment, b]) => [accountOfEnvironment(org, environment).id, { value: b, origin: `pipelines.${p.name}.branches.${environment}` }])),
     };
     const environment: AccountValue = {
-      name: 'environment',
+      name: `${p.name} environment`,
       byAccount: new Map(targets.map((a) => [a.id, { value: a.environment!, origin: `accounts.${a.name}.environment` }])),
     };
     const valuesOf = (v: AccountValue) => new Map([...v.byAccount].map(([id, x]) => [id, x.value]));
     const definition = withConditions(sw, () =>
-      pipeline({ names, pipeline: p, sourceAccountId: source.id, branch: sw.value('Branch', valuesOf(branch)), environment: sw.value('Environment', valuesOf(environment)) }),
+      pipeline({
+        names,
+        pipeline: p,
+        sourceAccountId: source.id,
+        branch: sw.value(`${p.name} Branch`, valuesOf(branch)),
+        environment: sw.value(`${p.name} Environment`, valuesOf(environment)),
+      }),
     );
-    const parts = [...new Set(targets.map((a) => sourceIdentityStage(source, consumers.indexOf(a) / SOURCE_ROLES_PER_TEMPLATE)))];
-    stages.push({
-      id: `pipeline-${p.name}`,
-      module: 'pipeline',
-      definition,
-      targets,
+    return {
+      label: `pipeline ${p.name}`,
+      conditionLabel: `Runs ${p.name}`,
+      accounts: targets,
+      // A pipeline's name is unique in the org: its resources' logical ids start with it.
+      definition: renameIds(definition, (id) => logicalId(p.name, id)),
       accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
       uses: [
-        uses('pipeline-identity', 'this account\'s pipeline role'),
-        uses('pipeline-foundation', 'this account\'s artifact bucket and the key it exports'),
-        ...parts.map((id) => uses(id, 'the source role its source action assumes')),
+        uses('pipeline-identity', "this account's pipeline role"),
+        uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
+        ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
       ],
       notes: [],
-    });
-  }
+    };
+  });
+  stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits));
   return stages;
 }
 
@@ -229,7 +250,7 @@ function withConditions(sw: AccountSwitch, make: () => TemplateDefinition): Temp
 }
 
 /** Developer and CI access (seed 000): only when the org file has an `access` section. */
-function accessStages(org: Org, names: Names): Stage[] {
+function accessStages(org: Org, names: Names, unit: (source: Account, definition: TemplateDefinition, more?: Partial<Unit>) => Unit): Stage[] {
   const { developers, ci } = org.access;
   if (!developers && !ci) return [];
   const sources = org.accounts.filter((a) => a.role === 'source');
@@ -264,22 +285,19 @@ function accessStages(org: Org, names: Names): Stage[] {
       });
     }
   }
-  for (const s of sources) {
-    stages.push({
-      id: `access-roles-${s.name}`,
-      module: 'access-roles',
-      definition: accessRoles({
+  const units = sources.map((s) =>
+    unit(
+      s,
+      accessRoles({
         names,
         repositories: repositoriesOf(s),
         developers: developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) },
         ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
       }),
-      targets: [s],
-      accountValues: [],
-      uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
-      notes: [],
-    });
-  }
+      { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
+    ),
+  );
+  stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units));
   return stages;
 }
 

@@ -7,7 +7,7 @@
  * stage creates in the account the ARN names, an account root (conditioned;
  * see the rules), or `*` (conditioned).
  */
-import type { Resolver, Value } from '../audit/resolve';
+import { flatValues, type Resolver } from '../audit/resolve';
 import type { CfnTemplate } from '../cfn/template';
 import { awsPrincipals, policyDocuments } from '../checks/documents';
 import type { Rollout } from './graph';
@@ -23,10 +23,11 @@ export type RoleIndex = ReadonlyMap<string, ReadonlyMap<string, readonly string[
 export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): RoleIndex {
   const index = new Map<string, Map<string, string[]>>();
   for (const stage of stages) {
-    for (const r of Object.values(templates.get(stage.id)!.Resources)) {
+    for (const [id, r] of Object.entries(templates.get(stage.id)!.Resources)) {
       if (r.Type !== 'AWS::IAM::Role') continue;
       const name = resolver.compile(stage.id, r.Properties?.RoleName);
       for (const a of stage.targets) {
+        if (!resolver.exists(stage.id, id, a.id)) continue;
         const n = String(name.at(a.id));
         const byAccount = index.get(n) ?? index.set(n, new Map()).get(n)!;
         (byAccount.get(a.id) ?? byAccount.set(a.id, []).get(a.id)!).push(stage.id);
@@ -36,7 +37,7 @@ export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<strin
   return index;
 }
 
-const flat = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+const flat = flatValues;
 
 export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Rollout, resolver: Resolver, roles: RoleIndex): string[] {
   const problems = new Set<string>();
@@ -48,6 +49,7 @@ export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Ro
         const where = `${stage.id}: ${doc.resource} statement ${s.Sid ?? '(no Sid)'}`;
         const compiled = resolver.compile(stage.id, principal);
         for (const account of stage.targets) {
+          if (!resolver.exists(stage.id, doc.resource, account.id)) continue;
           for (const arn of flat(compiled.at(account.id))) {
             const problem = proveOne(arn, account.id, stage.id, wave, rollout, roles);
             if (problem) problems.add(`${where}: ${problem}`);

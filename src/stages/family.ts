@@ -1,0 +1,162 @@
+/**
+ * A family: one template, one StackSet, for many units that hold different
+ * resources (each source account's repositories and roles, each pipeline),
+ * so that the StackSet count grows with what a template can hold, not with
+ * the source accounts or pipelines of the org. Each unit's resources carry a
+ * condition naming the accounts they exist in (src/cfn/account-switch.ts);
+ * units are packed into parts in the org file's order, a new part only where
+ * a CloudFormation limit of one template forces it: 500 resources, 200
+ * outputs, 1 MB from S3 (a margin below it is kept for the conditions).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ *
+ * A unit moved to another part (a unit inserted before it in the file) is a
+ * resource leaving one StackSet and entering another: the part it leaves is
+ * updated in the same wave, and a rollout that meets the resource still
+ * there is finished by the next run.
+ */
+import { AccountSwitch } from '../cfn/account-switch';
+import { renderTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
+import { LIMITS } from '../limits';
+import type { Account } from '../org/model';
+import { toYaml } from '../yaml';
+import type { AccountValue, Stage, Use } from './model';
+
+export interface Unit {
+  /** What it is, for notes: `source account shared-services`, `pipeline web-app`. */
+  readonly label: string;
+  /** Names the condition on the accounts it exists in (PascalCased). */
+  readonly conditionLabel: string;
+  /** The accounts its resources exist in. */
+  readonly accounts: readonly Account[];
+  /** Its resources, outputs and conditions, with logical ids unique in the family. */
+  readonly definition: TemplateDefinition;
+  readonly uses: readonly Use[];
+  readonly accountValues: readonly AccountValue[];
+  /** Choices made for it (compact forms), in words. */
+  readonly notes: readonly string[];
+}
+
+/** Bytes a part may take before the conditions and the section headers: room below the 1 MB of a template from S3. */
+const PART_BYTES = Math.floor(LIMITS.templateUrlBytes * 0.85);
+
+interface Size {
+  resources: number;
+  outputs: number;
+  bytes: number;
+}
+
+const sizeOf = (u: Unit): Size => ({
+  resources: Object.keys(u.definition.resources).length,
+  outputs: Object.keys(u.definition.outputs).length,
+  bytes: Buffer.byteLength(toYaml(renderTemplate(u.definition))),
+});
+
+/** Units in file order, into as few parts as the limits allow; each part is one stage. */
+export function familyStages(family: { id: string; module: string; description: string }, units: readonly Unit[]): Stage[] {
+  const parts: Unit[][] = [];
+  let current: Unit[] = [];
+  let used: Size = { resources: 0, outputs: 0, bytes: 0 };
+  for (const unit of units) {
+    const size = sizeOf(unit);
+    const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
+    if (!fits && current.length > 0) {
+      parts.push(current);
+      current = [];
+      used = { resources: 0, outputs: 0, bytes: 0 };
+    }
+    current.push(unit);
+    used = { resources: used.resources + size.resources, outputs: used.outputs + size.outputs, bytes: used.bytes + size.bytes };
+  }
+  if (current.length > 0) parts.push(current);
+  const id = (i: number) => (i === 0 ? family.id : `${family.id}-${i + 1}`);
+  return parts.map((part, i) => {
+    const targets = inFileOrder(part.flatMap((u) => u.accounts));
+    return {
+      id: id(i),
+      module: family.module,
+      definition: merge(family.description, part, targets),
+      targets,
+      accountValues: part.flatMap((u) => u.accountValues),
+      uses: dedupeUses(part.flatMap((u) => u.uses)),
+      notes: [
+        ...part.flatMap((u) => u.notes),
+        ...(parts.length > 1
+          ? [`${units.length} units (${units[0].label}, …) split over ${parts.length} templates by CloudFormation's limits of a template (500 resources, 200 outputs, 1 MB); this is part ${i + 1}, with ${part.map((u) => u.label).join(', ')}`]
+          : []),
+      ],
+      ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
+    };
+  });
+}
+
+/** Accounts once each, in the order first met (units are in the org file's order). */
+function inFileOrder(accounts: readonly Account[]): Account[] {
+  const seen = new Map<string, Account>();
+  for (const a of accounts) if (!seen.has(a.id)) seen.set(a.id, a);
+  return [...seen.values()];
+}
+
+function dedupeUses(uses: readonly Use[]): Use[] {
+  const seen = new Map<string, Use>();
+  for (const u of uses) if (!seen.has(`${u.stage}\u0000${u.what}`)) seen.set(`${u.stage}\u0000${u.what}`, u);
+  return [...seen.values()];
+}
+
+/** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
+function merge(description: string, units: readonly Unit[], targets: readonly Account[]): TemplateDefinition {
+  const sw = new AccountSwitch(targets);
+  const resources: Record<string, unknown> = {};
+  const outputs: Record<string, OutputSpec> = {};
+  const conditions: Record<string, unknown> = {};
+  const addConditions = (from: Readonly<Record<string, unknown>>) => {
+    for (const [name, expression] of Object.entries(from)) {
+      if (name in conditions && JSON.stringify(conditions[name]) !== JSON.stringify(expression)) throw new Error(`internal: condition ${name} means two things in one family`);
+      conditions[name] = expression;
+    }
+  };
+  for (const unit of units) {
+    const condition = sw.when(unit.conditionLabel, unit.accounts.map((a) => a.id));
+    const rendered = renderTemplate(unit.definition);
+    addConditions(rendered.Conditions ?? {});
+    for (const [id, resource] of Object.entries(rendered.Resources)) {
+      if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
+      if (resource.Condition) throw new Error(`internal: ${id} already has a condition`);
+      resources[id] = condition ? { ...resource, Condition: condition } : resource;
+    }
+    for (const [id, output] of Object.entries(unit.definition.outputs)) {
+      if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
+      outputs[id] = condition ? { ...output, condition } : output;
+    }
+  }
+  addConditions(sw.section());
+  return { description, parameters: {}, conditions, resources: resources as TemplateDefinition['resources'], outputs };
+}
+
+/** Every logical id of a rendered unit renamed by `rename`, and every reference to them (Ref, Fn::GetAtt, Fn::Sub, DependsOn). */
+export function renameIds(definition: TemplateDefinition, rename: (id: string) => string): TemplateDefinition {
+  const rendered = renderTemplate(definition);
+  const ids = new Set(Object.keys(rendered.Resources));
+  const to = (id: string) => (ids.has(id) ? rename(id) : id);
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (!node || typeof node !== 'object') return node;
+    const o = node as Record<string, unknown>;
+    if (typeof o.Ref === 'string' && Object.keys(o).length === 1) return { Ref: to(o.Ref) };
+    if (Array.isArray(o['Fn::GetAtt'])) {
+      const [id, attribute] = o['Fn::GetAtt'] as [string, string];
+      return { 'Fn::GetAtt': [to(id), attribute] };
+    }
+    if (typeof o['Fn::Sub'] === 'string') {
+      return { 'Fn::Sub': (o['Fn::Sub'] as string).replace(/\$\{([A-Za-z0-9]+)(\.[A-Za-z.]+)?\}/g, (m, id: string, attribute = '') => (ids.has(id) ? `\${${rename(id)}${attribute}}` : m)) };
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, walk(v)]));
+  };
+  const resources: Record<string, unknown> = {};
+  for (const [id, r] of Object.entries(rendered.Resources)) {
+    const copy = walk(r) as Record<string, unknown>;
+    if (r.DependsOn !== undefined) copy.DependsOn = Array.isArray(r.DependsOn) ? r.DependsOn.map(to) : to(r.DependsOn);
+    resources[rename(id)] = copy;
+  }
+  const outputs = Object.fromEntries(Object.entries(definition.outputs).map(([id, o]) => [rename(id), { ...o, value: walk(JSON.parse(JSON.stringify(o.value))) as OutputSpec['value'] }]));
+  return { ...definition, resources: resources as TemplateDefinition['resources'], outputs };
+}
