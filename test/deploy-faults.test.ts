@@ -29,6 +29,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
+import { bootstrap } from '../src/deploy/bootstrap';
 import { deploy, destroy, plan } from '../src/deploy/deployer';
 import type { RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -337,6 +338,29 @@ describe('the reconciler against the layer', () => {
     expect(s.stages[0]).toMatchObject({ stage: '(removed) big-access-roles', result: 'deleted' });
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((x) => x.StackSetName === 'big-access-roles').map((x) => x.Status)).toEqual(['DELETED']);
+  });
+
+  it('a template over 51,200 bytes is refused inline; bootstrap makes the template bucket, and the rollout passes it by URL', async () => {
+    const large = compileYaml(generateOrgYaml(40));
+    const big = large.stages.filter((s) => Buffer.byteLength(large.files.get(`templates/${s.id}.yaml`)!) > 51_200).map((s) => s.id);
+    expect(big).toEqual(['source-identity']);
+    await prepare(large);
+    // As CloudFormation answers it: too large to pass inline.
+    await expect(awsVia().cloudFormation().send(new CreateStackSetCommand({ StackSetName: 'too-big', TemplateBody: large.files.get('templates/source-identity.yaml') }))).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
+    // No bucket yet: the stage fails naming what to run; nothing of it is created.
+    const before = await deploy(large, awsVia(), { pollMs });
+    expect(failed(before).map((f) => f.stage)).toEqual(['source-identity']);
+    expect(failed(before)[0].reasons.join('\n')).toMatch(/its template is \d+ bytes, over CloudFormation's 51200 for a template passed inline, .*run 'xstack bootstrap'/);
+    const steps = await bootstrap(large, awsVia(local.endpoint));
+    expect(steps.find((s) => s.what.startsWith('template bucket big-xstack-templates-'))).toMatchObject({ status: 'change' });
+    expect((await bootstrap(large, awsVia(local.endpoint))).find((s) => s.what.startsWith('template bucket'))).toMatchObject({ status: 'ok' });
+    await deployUntilDone(large, 1);
+    // What CloudFormation holds is the compiled template, read from the bucket by its URL.
+    const held = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }));
+    expect(held.StackSet?.TemplateBody).toBe(large.files.get('templates/source-identity.yaml'));
+    await expectConverged(large);
   });
 
   it('destroy, then deploy: plan lists the retained buckets that would collide', async () => {

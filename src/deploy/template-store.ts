@@ -9,7 +9,7 @@
  * administrator account that `xstack bootstrap` creates, keyed by its
  * SHA-256, so an upload is never repeated and never overwrites another.
  */
-import { GetBucketPolicyCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Partition } from '../aws/partitions';
 import { XstackError } from '../errors';
 import { sha256 } from '../hash';
@@ -43,15 +43,15 @@ export async function templateSource(store: TemplateStore, stackSet: string, tem
   try {
     await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
   } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name !== 'NotFound' && name !== 'NoSuchKey') {
-      if (name === 'NoSuchBucket' || name === 'Forbidden') throw missingBucket(store.bucket, stackSet, templateBody);
-      throw error;
-    }
+    // A missing key is 404, or 403 to a caller without s3:ListBucket: either way, put it.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== 404 && status !== 403) throw error;
     try {
       await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml' }));
     } catch (putError) {
-      if ((putError as { name?: string }).name === 'NoSuchBucket') throw missingBucket(store.bucket, stackSet, templateBody);
+      const name = (putError as { name?: string }).name;
+      if (name === 'NoSuchBucket' || name === 'AccessDenied') throw missingBucket(store.bucket, stackSet, templateBody);
       throw putError;
     }
   }
@@ -64,19 +64,13 @@ const missingBucket = (bucket: string, stackSet: string, body: string) =>
     `${stackSet}: its template is ${Buffer.byteLength(body)} bytes, over CloudFormation's ${LIMITS.templateBodyBytes} for a template passed inline, so it goes through S3 bucket ${bucket}, which does not exist or cannot be written: run 'xstack bootstrap' (it creates the bucket)`,
   );
 
-/** Whether the bucket exists and carries xstack's policy (bootstrap's check). */
+/** Whether the bucket exists (bootstrap's check). */
 export async function templateBucketState(s3: S3Client, bucket: string): Promise<'missing' | 'present'> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return 'present';
   } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'NotFound' || name === 'NoSuchBucket') return 'missing';
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return 'missing';
     throw error;
   }
-  try {
-    await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
-  } catch {
-    return 'missing';
-  }
-  return 'present';
 }

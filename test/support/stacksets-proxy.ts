@@ -24,6 +24,10 @@
  *   even if it is the same ... used with this StackSet previously"), same page.
  * - CreateStackSet of a name in use: NameAlreadyExistsException.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html
+ * - A template passed inline (TemplateBody) is at most 51,200 bytes; a larger
+ *   one comes from S3 (TemplateURL, up to 1 MB), read here from moto's S3 as
+ *   CloudFormation reads it: "Structure that contains the template body with
+ *   a minimum length of 1 byte and a maximum length of 51,200 bytes", same page.
  * - Throttling (400 Throttling) and 5xx (InternalFailure, ServiceUnavailable)
  *   on any CloudFormation call, and dropped connections (before the request is
  *   handled, or after it was handled and before the answer).
@@ -51,7 +55,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { conditionHolds } from '../../src/cfn/account-switch';
 import { parse as parseYaml } from 'yaml';
 import { preferencesFromQuery, type ModelClock } from './operation-time';
 
@@ -312,6 +318,23 @@ export class StackSetsProxy {
 
   private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: string } | undefined> {
     const name = params.get('StackSetName') ?? '';
+    let fromUrl = false;
+    if (action === 'CreateStackSet' || action === 'UpdateStackSet') {
+      const inline = params.get('TemplateBody');
+      if (inline !== null && Buffer.byteLength(inline) > 51_200) {
+        return { status: 400, body: errorXml('ValidationError', `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200`) };
+      }
+      const url = params.get('TemplateURL');
+      if (url !== null) {
+        const body = await this.templateFromS3(url);
+        if (body === undefined) return { status: 400, body: errorXml('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`) };
+        // moto is given the body: it reads S3 URLs of its own shape only.
+        params.delete('TemplateURL');
+        params.set('TemplateBody', body);
+        raw = Buffer.from(params.toString(), 'utf8');
+        fromUrl = true;
+      }
+    }
     const call = (p: Record<string, string>) => this.motoCall(req.headers, new URLSearchParams({ Version: '2010-05-15', StackSetName: name, ...p }));
     switch (action) {
       case 'CreateStackSet': {
@@ -320,7 +343,7 @@ export class StackSetsProxy {
         this.operations.delete(name);
         this.overlays.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
-        if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return undefined;
+        if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return fromUrl ? this.motoCall(req.headers, params) : undefined;
         this.serviceManaged.add(name);
         const p = new URLSearchParams(params);
         p.set('PermissionModel', 'SELF_MANAGED');
@@ -361,6 +384,18 @@ export class StackSetsProxy {
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
+  }
+
+  /** A template's body from moto's S3, by its virtual-hosted–style URL (https://<bucket>.s3.<region>.amazonaws.com/<key>). */
+  private async templateFromS3(url: string): Promise<string | undefined> {
+    const m = /^https:\/\/([^.]+)\.s3\.([^.]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(url);
+    if (!m) return undefined;
+    const s3 = new S3Client({ region: m[2], endpoint: this.moto, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    try {
+      return await (await s3.send(new GetObjectCommand({ Bucket: m[1], Key: decodeURIComponent(m[3]) }))).Body?.transformToString();
+    } catch {
+      return undefined;
+    }
   }
 
   private running(name: string): boolean {
@@ -651,6 +686,11 @@ export class StackSetsProxy {
       if (Array.isArray(v)) return v.flatMap(resolve);
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
+        // The template's choice for this account (conditions on AWS::AccountId; AWS::NoValue drops the item).
+        if (Array.isArray(o['Fn::If'])) {
+          const [condition, yes, no] = o['Fn::If'] as [string, unknown, unknown];
+          return resolve(conditionHolds(conditions, condition, account) ? yes : no);
+        }
         if (typeof o.Ref === 'string') return o.Ref.startsWith('AWS::') ? [] : (values[o.Ref] ?? '').split(',').filter(Boolean);
         if (typeof o['Fn::Sub'] === 'string') {
           const pseudo: Record<string, string> = { 'AWS::Partition': partition, 'AWS::AccountId': account, 'AWS::Region': region };
@@ -667,7 +707,11 @@ export class StackSetsProxy {
         else walk(v);
       }
     };
-    walk((template as { Resources?: unknown })?.Resources);
+    const conditions = (template as { Conditions?: Record<string, unknown> })?.Conditions;
+    // A resource exists only where its condition holds (a family's unit, src/stages/family.ts).
+    for (const r of Object.values((template as { Resources?: Record<string, { Condition?: string }> })?.Resources ?? {})) {
+      if (!r.Condition || conditionHolds(conditions, r.Condition, account)) walk(r);
+    }
     for (const p of principals) {
       if (p === '*' || /^\d{12}$/.test(p) || /^arn:[^:]+:iam::\d{12}:root$/.test(p)) continue;
       if (p.includes('${')) continue; // a value of another resource (GetAtt in Sub): CloudFormation resolves it
