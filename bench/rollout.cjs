@@ -18,6 +18,7 @@ const FAULTS = { accountFailure: 0.1, throttle: 0.05, serverError: 0.03, dropCon
 
 async function cleanRollouts(local, generateOrgYaml, sizes) {
   const rows = [];
+  const mutatingOf = (calls) => Object.fromEntries(Object.entries(calls).filter(([k]) => /^(Create|Update|Delete)Stack/.test(k)));
   for (const n of sizes) {
     await local.reset();
     const compiled = compileOrg(parseOrg(generateOrgYaml(n), `generated-${n}.yaml`));
@@ -29,13 +30,22 @@ async function cleanRollouts(local, generateOrgYaml, sizes) {
     if (first.stages.some((s) => s.result === 'failed')) throw new Error(JSON.stringify(first.stages.filter((s) => s.result === 'failed')));
     t = Date.now();
     const again = await deploy(compiled, aws(), { pollMs: 10 });
-    rows.push({ n, stackSets: compiled.stages.length, firstSeconds, first: first.calls, againSeconds: (Date.now() - t) / 1000, againMutating: again.mutatingCalls });
-    console.error(`${n} accounts: ${firstSeconds.toFixed(1)} s, re-run ${((Date.now() - t) / 1000).toFixed(1)} s, ${again.mutatingCalls} mutating`);
+    const againSeconds = (Date.now() - t) / 1000;
+    // One more pipeline account (it tracks main, as half the accounts do), then a template change (every pipeline's deployment config).
+    const grown = compileOrg(parseOrg(generateOrgYaml(n + 1), `generated-${n + 1}.yaml`));
+    await bootstrap(grown, aws());
+    const added = await deploy(grown, aws(), { pollMs: 10 });
+    const changedText = generateOrgYaml(n + 1).replaceAll('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n');
+    const changed = await deploy(compileOrg(parseOrg(changedText, `generated-${n + 1}.yaml`)), aws(), { pollMs: 10 });
+    for (const r of [added, changed]) if (r.stages.some((s) => s.result === 'failed')) throw new Error(JSON.stringify(r.stages.filter((s) => s.result === 'failed')));
+    rows.push({ n, stackSets: compiled.stages.length, firstSeconds, first: first.calls, againSeconds, again: again.calls, againMutating: again.mutatingCalls, added: mutatingOf(added.calls), changed: mutatingOf(changed.calls) });
+    console.error(`${n} accounts: ${firstSeconds.toFixed(1)} s, re-run ${againSeconds.toFixed(1)} s, ${again.mutatingCalls} mutating`);
   }
-  console.log('| pipeline accounts | StackSets | first deploy (s) | calls (first deploy) | no-op re-run (s) | mutating calls of re-run |\n|---|---|---|---|---|---|');
+  const list = (calls) => Object.entries(calls).sort().map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`).join(', ');
+  const total = (calls) => Object.values(calls).reduce((a, b) => a + b, 0);
+  console.log('| pipeline accounts | StackSets | first deploy (s) | calls (first deploy) | no-op re-run (s) | calls of the no-op re-run (total) | mutating calls of re-run | one account added: mutating calls | then a template change: mutating calls |\n|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const calls = Object.entries(r.first).sort().map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`).join(', ');
-    console.log(`| ${r.n} | ${r.stackSets} | ${r.firstSeconds.toFixed(1)} | ${calls} | ${r.againSeconds.toFixed(1)} | ${r.againMutating} |`);
+    console.log(`| ${r.n} | ${r.stackSets} | ${r.firstSeconds.toFixed(1)} | ${list(r.first)} | ${r.againSeconds.toFixed(1)} | ${list(r.again)} (${total(r.again)}) | ${r.againMutating} | ${list(r.added)} | ${list(r.changed)} |`);
   }
 }
 

@@ -276,7 +276,7 @@ function withAwsOptions(command: Command): Command {
     .option('--profile <NAME>', 'AWS profile')
     .option('--region <REGION>', "where the StackSets live (default: the org's region)")
     .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)')
-    .option('--output-reader-role <NAME>', 'role assumed in each account to read outputs (default: the StackSet execution role)')
+    .option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories (default: the StackSet execution role)')
     .option('--local', "start moto's server on 127.0.0.1, prepare the org there, run against it, stop it")
     .option('--json', 'machine-readable result on stdout');
 }
@@ -290,7 +290,7 @@ function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('deploy'))
     .summary('roll the org out with StackSets, wave by wave')
     .description(
-      'Rolls the org out with StackSets, wave by wave, wiring outputs into parameters. Running it again finishes an interrupted rollout. ' +
+      'Rolls the org out with StackSets, wave by wave, one operation of each kind per StackSet. Running it again finishes an interrupted rollout. ' +
         'Shows the plan and who and where it deploys as, and asks before changing anything; without a terminal (CI), changes need --yes or --require-approval never.',
     )
     .argument(ORG_FILE, 'organization file')

@@ -18,7 +18,7 @@ describe('orgs with many pipeline accounts', () => {
   it('1,000 accounts: one source role per pipeline account over templates of 249 (500 resources), the forwarder in the org-scoped form, rules chunked, inside every limit', () => {
     const { stages, files, rollout } = compileGenerated(1000);
     const identity = stages.find((s) => s.id === 'source-identity')!;
-    expect(identity.notes.join('\n')).toMatch(/event forwarder policy: explicit form would need \d+ characters of inline policy \(limit 10240\).*org-scoped form/);
+    expect(identity.notes.join('\n')).toMatch(/event forwarder policy: explicit form would need \d+ characters of managed policy \(limit 6144\).*org-scoped form/);
     const identities = stages.filter((s) => s.module === 'source-identity');
     expect(identities.length).toBe(Math.ceil(1000 / SOURCE_ROLES_PER_TEMPLATE));
     expect(identities.length).toBe(5);
@@ -65,6 +65,6 @@ describe('orgs with many pipeline accounts', () => {
 
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
-    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of inline policy \(limit 10240\)[\s\S]*Set organization.id/);
+    expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of managed policy \(limit 6144\)[\s\S]*Set organization.id/);
   });
 });

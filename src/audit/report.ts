@@ -252,7 +252,7 @@ export interface ReportInput {
   templates: ReadonlyMap<string, CfnTemplate>;
   rollout: Rollout;
   access: AccessAnalysis;
-  /** Templates and parameter files, by path under the org's dist folder. */
+  /** Templates and values files, by path under the org's dist folder. */
   files: ReadonlyMap<string, string>;
   svg: string;
   /** Where the compile comes from: the org file's SHA-256, and the source revision when asked for (see README, "For auditors"). */
@@ -324,7 +324,7 @@ export function buildReport(input: ReportInput): Report {
     title: 'Rollout graph',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Stages left to right in the order they are rolled out; an arrow means the later stage takes an output of the earlier one as a parameter. Every principal a policy names is created by an earlier stage (proved at compile time).' },
+      { kind: 'p', text: 'Stages left to right in the order they are rolled out; an arrow means the later stage names something the earlier one creates (a role by its name, the key by its export). Every principal a policy names is created by an earlier stage (proved at compile time).' },
       { kind: 'svg', file: 'rollout.svg', svg: input.svg },
       { kind: 'table', head: ['wave', 'stages'], rows: rollout.waves.map((w, i) => [String(i + 1), w.join(', ')]) },
     ],
@@ -486,8 +486,8 @@ export function buildReport(input: ReportInput): Report {
     title: 'File hashes (SHA-256)',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Of every template and parameter file as compiled; manifest.json lists the same, and `xstack verify` compares them with what is deployed.' },
-      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('parameters/')).map(([p, text]) => [p, sha256(text)]) },
+      { kind: 'p', text: 'Of every template and values file as compiled; manifest.json lists the same, and `xstack verify` compares them with what is deployed.' },
+      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('values/')).map(([p, text]) => [p, sha256(text)]) },
     ],
   });
   return { title: `xstack audit: ${org.name}`, sections };

@@ -50,7 +50,7 @@ export function scopeSection(org: Org): Section {
           [
             'What is deployed',
             'The report describes the templates; a template changed by hand after deployment, or drift, is not visible here.',
-            '`xstack verify` (template hashes, parameters, StackSet drift detection)',
+            '`xstack verify` (template hashes, instance lists, StackSet drift detection)',
           ],
         ],
       },

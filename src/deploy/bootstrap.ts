@@ -106,7 +106,8 @@ export function administrationPolicy(partition: string, executionRoleName: strin
 /**
  * The execution role's trust: the administrator account, conditioned on the
  * principal: the administration role (CloudFormation) and the identity that
- * runs xstack (it reads stack outputs with this role unless
+ * runs xstack (it looks for retained buckets and repositories in the target
+ * accounts with this role, and destroy --delete-retained removes them, unless
  * --output-reader-role names another).
  */
 export function executionTrust(partition: string, adminAccount: string, principals: string[]) {

@@ -129,7 +129,8 @@ async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: 
     for (const s of stacks.sort((a, b) => (a.StackName! < b.StackName! ? -1 : 1))) {
       const stack = (await cfn.send(new DescribeStacksCommand({ StackName: s.StackId }))).Stacks?.[0];
       process.stdout.write(`  ${s.StackName} ${stack?.StackStatus}\n`);
-      for (const p of stack?.Parameters ?? []) process.stdout.write(`    ${p.ParameterKey} = ${p.ParameterValue}\n`);
+      // No parameters: what a stack made is in its outputs (what later stages name).
+      for (const o of stack?.Outputs ?? []) process.stdout.write(`    ${o.OutputKey} = ${o.OutputValue}\n`);
     }
   }
 }

@@ -112,7 +112,8 @@ export function planStages(org: Org): Stage[] {
     const notes: string[] = [];
     const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
     const forwarding = chooseForm(org, s, notes, 'event forwarder policy', [
-      [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.inlineRolePolicyChars, 'characters of inline policy'],
+      // A managed policy (src/cfn/resources.ts role()): IAM's 6,144 characters.
+      [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.managedPolicyChars, 'characters of managed policy'],
     ]);
     chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).forEach((part, i) =>
       identityUnits.push(

@@ -38,7 +38,7 @@
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
  *
  * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
- *   target account's CloudFormation), so outputs could not be read. The layer
+ *   target account's CloudFormation), so their stacks could not be read. The layer
  *   keeps the service-managed semantics itself and lets moto run the StackSet
  *   as a self-managed one: DeploymentTargets are resolved against moto's
  *   Organizations (OU ids required; AccountFilterType INTERSECTION: only the
