@@ -60,7 +60,8 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   // Policies' values resolved per account: the ARN checks and the access analysis share what it compiles.
   const resolver = new Resolver(org, stages, templates);
-  const roles = roleIndex(stages, templates, resolver);
+  const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+  const roles = roleIndex(stages, templates, resolver, (org.deploymentTargets.instanceRoles ?? []).map((name) => ({ name, accounts: pipelineAccounts })));
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;

@@ -40,6 +40,8 @@ export interface PipelineFoundationInput {
    * feeds every target account, else an Fn::If that drops it elsewhere.
    */
   sourcePrincipals: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
+  /** The deployment targets' instance roles of this account, by name: xstack's own, or existing ones the org names. */
+  deployTargetRoles: readonly string[];
 }
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
@@ -87,7 +89,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       // through KMS directly. KMS counts an IAM policy only where the key policy allows it, so
       // the role is named here. https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
       sid: 'DeployTargetsDecryptViaS3',
-      principal: { AWS: ownRole(names.deployTargetRole()) },
+      principal: { AWS: input.deployTargetRoles.map(ownRole) },
       actions: KMS_DECRYPT_VIA_S3.actions,
       resources: '*',
       conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
@@ -222,7 +224,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
-        Roles: [names.deployTargetRole()],
+        Roles: [...input.deployTargetRoles],
         PolicyDocument: policyDocument([
           statement({
             sid: 'DownloadRevisions',

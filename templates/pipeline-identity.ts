@@ -18,9 +18,23 @@ export interface PipelineIdentityInput {
   names: Names;
   /** Attach the CloudWatch agent's managed policy to the deployment targets' role. */
   cloudWatchAgent: boolean;
+  /** The org names existing instance roles: no role or instance profile of xstack's for the deployment targets. */
+  existingInstanceRoles: boolean;
 }
 
-export function pipelineIdentity({ names, cloudWatchAgent }: PipelineIdentityInput): TemplateDefinition {
+export function pipelineIdentity({ names, cloudWatchAgent, existingInstanceRoles }: PipelineIdentityInput): TemplateDefinition {
+  const definition = ownInstanceRole(names, cloudWatchAgent);
+  if (!existingInstanceRoles) return definition;
+  const keep = (id: string) => !id.startsWith('DeployTarget');
+  return {
+    ...definition,
+    description: "xstack pipeline-identity: CodePipeline service role of this pipeline account (the deployment targets' instance roles are the org's own)",
+    resources: Object.fromEntries(Object.entries(definition.resources).filter(([id]) => keep(id))),
+    outputs: Object.fromEntries(Object.entries(definition.outputs).filter(([id]) => keep(id))),
+  };
+}
+
+function ownInstanceRole(names: Names, cloudWatchAgent: boolean): TemplateDefinition {
   return {
     description: 'xstack pipeline-identity: CodePipeline service role and deployment targets\' instance role of this pipeline account',
     parameters: {},

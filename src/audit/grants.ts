@@ -93,17 +93,18 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
     .flatMap((doc) => {
       const resource = template.Resources[doc.resource];
       const p = (resource.Properties ?? {}) as Record<string, unknown>;
-      const attachedTo =
+      // An identity policy is each of its roles' (a managed policy may be attached to several: one statement per role).
+      const attachedTo: Array<Values | undefined> =
         doc.kind !== 'identity'
-          ? undefined
+          ? [undefined]
           : resource.Type === 'AWS::IAM::Role'
-            ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })
-            : roleArns(org.partition, v(p.Roles));
+            ? [v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })]
+            : attachedRoles(roleArns(org.partition, v(p.Roles)), stage);
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
-      return doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, attachedTo, implicitResource, v) }));
+      return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, role, implicitResource, v) })));
     });
 }
 
@@ -179,6 +180,12 @@ interface Group {
   c: AccountClass;
   statement: ResolvedStatement;
   members: ResolvedStatement[];
+}
+
+/** Each role of a policy's `Roles` on its own (their number is the template's, the same in every account). */
+function attachedRoles(roles: Values, stage: Stage): Values[] {
+  const count = roles.fixed?.length ?? (stage.targets.length > 0 ? roles.at(stage.targets[0].id).length : 0);
+  return Array.from({ length: Math.max(count, 1) }, (_, i) => map(roles, (list) => (i < list.length ? [list[i]] : [])));
 }
 
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */

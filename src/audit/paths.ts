@@ -11,7 +11,7 @@ import {
   KMS_ARTIFACT_DATA_KEY,
   STS_ASSUME_ROLE,
 } from '../iam/grants';
-import { PIPELINE_NEEDS, type PipelineEnvironment } from '../services/needs';
+import { PIPELINE_NEEDS, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -133,10 +133,14 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         deployTargetRole: role(a, names.deployTargetRole()),
       };
       const on = `${p.name} in ${environment}`;
-      const environmentPaths = PIPELINE_NEEDS.map(
-        (need): AccessPath => ({
-          purpose: `${need.purpose} (${on})`,
-          group: { purpose: groupPurpose(need.purpose), account: a, environment },
+      // The org's own instance roles: their trust is outside the templates (not proved); their grants are, per role.
+      const existing = org.deploymentTargets.instanceRoles;
+      const variants = (need: ServiceNeed): Array<{ e: PipelineEnvironment; which: string }> =>
+        !need.deployTarget || !existing ? [{ e, which: '' }] : need.deployTarget === 'trust' ? [] : existing.map((r) => ({ e: { ...e, deployTargetRole: role(a, r) }, which: existing.length > 1 ? ` as ${r}` : '' }));
+      const environmentPaths = PIPELINE_NEEDS.flatMap((need) => variants(need).map(({ e, which }) => ({ need, e, which }))).map(
+        ({ need, e, which }): AccessPath => ({
+          purpose: `${need.purpose}${which} (${on})`,
+          group: { purpose: groupPurpose(`${need.purpose}${which}`), account: a, environment },
           need: need.id,
           principal: need.principal(e),
           actions: need.grant.actions,

@@ -109,6 +109,14 @@ function collect(templates: CfnTemplate[]): Derived {
       const service = r.Type.split('::')[1].toLowerCase();
       const arns = arnsByService.get(service) ?? new Set<string>();
       arns.add(spec.arn(name, t, r.Properties ?? {}));
+      // A managed policy attached to a role no template creates (existing instance roles the org names):
+      // attaching and detaching act on that role too.
+      if (r.Type === 'AWS::IAM::ManagedPolicy') {
+        for (const roleName of (r.Properties?.Roles as unknown[] | undefined) ?? []) {
+          const n = nameOf(t, roleName);
+          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${n}`);
+        }
+      }
       arnsByService.set(service, arns);
     }
   }

@@ -223,7 +223,9 @@ export const orgSchema = partialObj(
       ),
     ),
     keyAdministratorRoles: optional(list(roleName)),
-    deploymentTargets: optional(obj({ cloudWatchAgent: optional(bool()) }, 'deployment targets: optional cloudWatchAgent')),
+    deploymentTargets: optional(
+      obj({ cloudWatchAgent: optional(bool()), instanceRoles: optional(list(roleName)) }, 'deployment targets: optional cloudWatchAgent, or instanceRoles (existing roles to grant)'),
+    ),
     // Quotas AWS raised on request; the ranges are AWS's default and maximum.
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
     iamQuotas: optional(
@@ -391,6 +393,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
 
   const accounts: Account[] = [];
   const byId = new Map<string, string>();
+  // The CloudWatch agent's policy goes on the role xstack makes; existing roles are their owner's to extend.
+  if (raw.deploymentTargets?.cloudWatchAgent && raw.deploymentTargets.instanceRoles?.length) {
+    ctx.report('deploymentTargets.cloudWatchAgent', 'applies to the instance role xstack creates, and instanceRoles names existing ones instead', 'attach CloudWatchAgentServerPolicy to your instance roles yourselves, and remove cloudWatchAgent');
+  }
   const byEnvironment = new Map<string, string>();
   for (const [name, a] of raw.accounts ?? []) {
     const path = `accounts.${name}`;
@@ -496,7 +502,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     pipelines,
     stackSets,
     keyAdministratorRoles: raw.keyAdministratorRoles ?? [],
-    deploymentTargets: { cloudWatchAgent: raw.deploymentTargets?.cloudWatchAgent ?? false },
+    deploymentTargets: {
+      cloudWatchAgent: raw.deploymentTargets?.cloudWatchAgent ?? false,
+      ...(raw.deploymentTargets?.instanceRoles?.length ? { instanceRoles: [...new Set(raw.deploymentTargets.instanceRoles)] } : {}),
+    },
     iamQuotas: raw.iamQuotas ?? {},
     stackSetQuotas: raw.stackSetQuotas ?? {},
     access,

@@ -122,7 +122,13 @@ export interface Org {
   readonly stackSets: StackSetSettings;
   /** Roles in each pipeline account that may administer its artifact key, beside the StackSet execution role. */
   readonly keyAdministratorRoles: readonly string[];
-  readonly deploymentTargets: { readonly cloudWatchAgent: boolean };
+  /**
+   * The CodeDeploy targets' instance role: xstack's own (`<prefix>-deploy-target`,
+   * with its instance profile), or `instanceRoles`, roles that already exist in
+   * every pipeline account (their trust and instance profiles are the org's),
+   * which xstack only grants the artifact download and key use.
+   */
+  readonly deploymentTargets: { readonly cloudWatchAgent: boolean; readonly instanceRoles?: readonly string[] };
   /** IAM quotas AWS raised for the org's accounts on request (src/checks/iam-quotas.ts); the defaults otherwise. */
   readonly iamQuotas: Partial<Record<'rolesPerAccount' | 'instanceProfilesPerAccount' | 'customerManagedPoliciesPerAccount' | 'managedPoliciesPerRole' | 'roleTrustPolicyChars', number>>;
   /** StackSets quotas AWS raised for the administrator account (src/checks/stackset-quota.ts); the defaults otherwise. */

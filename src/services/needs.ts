@@ -58,6 +58,12 @@ export interface ServiceNeed {
   /** Whose account the resource is in. */
   side: 'source' | 'pipeline';
   context?: (e: PipelineEnvironment) => Record<string, string[]>;
+  /**
+   * A need of the deployment targets' instance role: one path per role when the
+   * org names several existing ones; `trust` marks the role's trust, which is
+   * the org's own (outside the templates) when the roles are existing ones.
+   */
+  deployTarget?: 'trust' | 'grant';
 }
 
 const role = (arn: string): Principal => ({ kind: 'aws', arn });
@@ -199,6 +205,7 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: () => service('ec2.amazonaws.com'),
     resource: (e) => e.deployTargetRole,
     side: 'pipeline',
+    deployTarget: 'trust',
   },
   {
     id: 'codedeploy-agent-download',
@@ -208,6 +215,7 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: (e) => role(e.deployTargetRole),
     resource: (e) => e.sourceArtifact,
     side: 'pipeline',
+    deployTarget: 'grant',
   },
   {
     id: 'codedeploy-agent-decrypt',
@@ -217,6 +225,7 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: (e) => role(e.deployTargetRole),
     resource: (e) => e.artifactKeyArn,
     side: 'pipeline',
+    deployTarget: 'grant',
     context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`] }),
   },
 ];

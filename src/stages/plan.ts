@@ -76,7 +76,7 @@ export function planStages(org: Org): Stage[] {
   stages.push({
     id: 'pipeline-identity',
     module: 'pipeline-identity',
-    definition: pipelineIdentity({ names, cloudWatchAgent: org.deploymentTargets.cloudWatchAgent }),
+    definition: pipelineIdentity({ names, cloudWatchAgent: org.deploymentTargets.cloudWatchAgent, existingInstanceRoles: Boolean(org.deploymentTargets.instanceRoles) }),
     targets: pipelineAccounts,
     accountValues: [],
     uses: [],
@@ -161,6 +161,7 @@ export function planStages(org: Org): Stage[] {
         artifactDays: ARTIFACT_DAYS,
         accessLogDays: ACCESS_LOG_DAYS,
         sourcePrincipals: (arnOf) => feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
+        deployTargetRoles: deployTargetRoles(org, names),
       }),
     ),
     targets: pipelineAccounts,
@@ -174,7 +175,7 @@ export function planStages(org: Org): Stage[] {
           ]
         : [],
     uses: [
-      uses('pipeline-identity', "this account's pipeline and deployment-target roles"),
+      uses('pipeline-identity', org.deploymentTargets.instanceRoles ? "this account's pipeline role" : "this account's pipeline and deployment-target roles"),
       ...identityStages.map((st) => uses(st.id, 'the source roles and event forwarders it names as principals')),
     ],
     notes: [],
@@ -242,6 +243,9 @@ export function planStages(org: Org): Stage[] {
   stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits));
   return stages;
 }
+
+/** The deployment targets' instance roles of every pipeline account: xstack's own, or the existing ones the org file names. */
+export const deployTargetRoles = (org: Org, names: Names): readonly string[] => org.deploymentTargets.instanceRoles ?? [names.deployTargetRole()];
 
 /** A template made with a switch, with the conditions its choices need. */
 function withConditions(sw: AccountSwitch, make: () => TemplateDefinition): TemplateDefinition {

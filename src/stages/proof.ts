@@ -4,8 +4,9 @@
  * policy", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
  * every AWS principal a policy names, as deployed in each target account, is
  * a role the same template creates in that account, a role an earlier wave's
- * stage creates in the account the ARN names, an account root (conditioned;
- * see the rules), or `*` (conditioned).
+ * stage creates in the account the ARN names, a role the org file says
+ * exists already (deploymentTargets.instanceRoles), an account root
+ * (conditioned; see the rules), or `*` (conditioned).
  */
 import { flatValues, type Resolver } from '../audit/resolve';
 import type { CfnTemplate } from '../cfn/template';
@@ -19,9 +20,16 @@ const ACCOUNT_ROOT = /^(arn:[\w-]+:iam::\d{12}:root|\d{12})$/;
 /** Role name → account → the stages that create it there. */
 export type RoleIndex = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 
-/** Every role every stage creates, by name and account. */
-export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): RoleIndex {
+/** Stands, in the index, for the org file: roles it says exist before any rollout. */
+export const EXISTING = '(existing, named in the org file)';
+
+/** Every role every stage creates, by name and account, and the existing ones the org file names. */
+export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver, existing: ReadonlyArray<{ name: string; accounts: readonly string[] }> = []): RoleIndex {
   const index = new Map<string, Map<string, string[]>>();
+  for (const { name, accounts } of existing) {
+    const byAccount = index.get(name) ?? index.set(name, new Map()).get(name)!;
+    for (const a of accounts) (byAccount.get(a) ?? byAccount.set(a, []).get(a)!).push(EXISTING);
+  }
   for (const stage of stages) {
     for (const [id, r] of Object.entries(templates.get(stage.id)!.Resources)) {
       if (r.Type !== 'AWS::IAM::Role') continue;
@@ -68,7 +76,7 @@ function proveOne(arn: string, account: string, stageId: string, wave: number, r
   const [, owner, name] = role;
   const makers = roles.get(name)?.get(owner) ?? [];
   if (makers.includes(stageId) && owner === account) return undefined;
-  if (makers.some((m) => rollout.waveOf.get(m)! < wave)) return undefined;
+  if (makers.some((m) => m === EXISTING || rollout.waveOf.get(m)! < wave)) return undefined;
   return makers.length === 0
     ? `principal ${arn} is a role no stage creates in account ${owner}`
     : `principal ${arn} is created by ${makers.join(', ')}, which is not rolled out before ${stageId}`;
