@@ -61,7 +61,7 @@ bench-rollout: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
 
 # Modelled rollout time (test/support/operation-time.ts): sizes as ARGS, e.g. make bench-rollout-time ARGS='100 300'.
 bench-rollout-time: $(NODE_STAMP) $(VENV_STAMP) $(BUILD)
-	XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server node bench/rollout-time.cjs $(ARGS)
+	XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_BENCH_ONE_RUN=$${XSTACK_BENCH_ONE_RUN:-1} XSTACK_BENCH_EXTRAPOLATE=$${XSTACK_BENCH_EXTRAPOLATE:-1000} node bench/rollout-time.cjs $(or $(ARGS),3 100)
 
 clean:
 	rm -rf .build $(VENV) node_modules

@@ -70,10 +70,22 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
   const grants: ResolvedStatement[] = [];
   for (const { stage, statements } of compiled) {
     const done = new Set<AccountClass>();
+    const template = resolver.template(stage.id);
+    // A family's statement exists only in its unit's accounts (its resource's condition): statements by
+    // condition, each condition asked once per account, so a family of many units is not units × accounts.
+    const byCondition = new Map<string | undefined, typeof statements>();
+    for (const st of statements) {
+      const condition = template.Resources[st.resource].Condition;
+      const list = byCondition.get(condition);
+      if (list) list.push(st);
+      else byCondition.set(condition, [st]);
+    }
+    const order = new Map(statements.map((st, i) => [st, i]));
     for (const account of stage.targets) {
       const c = classes.get(account.id);
-      // A family's statement exists only in its unit's accounts (the resource's condition).
-      const here = statements.filter((st) => resolver.exists(stage.id, st.resource, account.id));
+      const here: typeof statements = [];
+      for (const [condition, list] of byCondition) if (condition === undefined || resolver.holds(stage.id, condition, account.id)) here.push(...list);
+      if (byCondition.size > 1) here.sort((a, b) => order.get(a)! - order.get(b)!);
       if (!c) for (const { at } of here) grants.push(at(account.id));
       else if (!done.has(c)) {
         done.add(c);

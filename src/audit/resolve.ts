@@ -91,6 +91,8 @@ export class Resolver {
   private readonly used = new Map<string, Set<string>>();
   /** Stage → condition name → its value in each account. */
   private readonly conditions = new Map<string, Map<string, Compiled>>();
+  /** Stage → resource condition (undefined: none) → the target accounts it holds in. */
+  private readonly where = new Map<string, Map<string | undefined, readonly string[]>>();
   /** Export name → the stages that export it. */
   private exporters?: Map<string, string[]>;
 
@@ -126,6 +128,20 @@ export class Resolver {
   exists(stageId: string, logicalId: string, account: string): boolean {
     const condition = this.template(stageId).Resources[logicalId]?.Condition;
     return condition === undefined || this.holds(stageId, condition, account);
+  }
+
+  /** The target accounts of a stage a resource exists in, in target order; asked once per condition. */
+  accountsWith(stageId: string, logicalId: string): readonly string[] {
+    const condition = this.template(stageId).Resources[logicalId]?.Condition;
+    let byCondition = this.where.get(stageId);
+    if (!byCondition) this.where.set(stageId, (byCondition = new Map()));
+    let accounts = byCondition.get(condition);
+    if (!accounts) {
+      const targets = this.stage(stageId).targets.map((a) => a.id);
+      accounts = condition === undefined ? targets : targets.filter((a) => this.holds(stageId, condition, a));
+      byCondition.set(condition, accounts);
+    }
+    return accounts;
   }
 
   /** Whether a condition of a stage's template holds in `account`. */

@@ -72,8 +72,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
       const p = resource.Properties ?? {};
       const names = (expression: unknown, account: string) => flat(resolver.resolve(stage.id, account, expression ?? []));
-      for (const { id: account } of stage.targets) {
-        if (!resolver.exists(stage.id, logicalId, account)) continue;
+      for (const account of resolver.accountsWith(stage.id, logicalId)) {
         const where = `${stage.id} @ ${account}: ${logicalId}`;
         switch (resource.Type) {
           case 'AWS::IAM::Role': {

@@ -34,11 +34,10 @@ export function roleIndex(stages: readonly Stage[], templates: ReadonlyMap<strin
     for (const [id, r] of Object.entries(templates.get(stage.id)!.Resources)) {
       if (r.Type !== 'AWS::IAM::Role') continue;
       const name = resolver.compile(stage.id, r.Properties?.RoleName);
-      for (const a of stage.targets) {
-        if (!resolver.exists(stage.id, id, a.id)) continue;
-        const n = String(name.at(a.id));
+      for (const a of resolver.accountsWith(stage.id, id)) {
+        const n = String(name.at(a));
         const byAccount = index.get(n) ?? index.set(n, new Map()).get(n)!;
-        (byAccount.get(a.id) ?? byAccount.set(a.id, []).get(a.id)!).push(stage.id);
+        (byAccount.get(a) ?? byAccount.set(a, []).get(a)!).push(stage.id);
       }
     }
   }
@@ -56,10 +55,9 @@ export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Ro
         if (principal === '*') continue;
         const where = `${stage.id}: ${doc.resource} statement ${s.Sid ?? '(no Sid)'}`;
         const compiled = resolver.compile(stage.id, principal);
-        for (const account of stage.targets) {
-          if (!resolver.exists(stage.id, doc.resource, account.id)) continue;
-          for (const arn of flat(compiled.at(account.id))) {
-            const problem = proveOne(arn, account.id, stage.id, wave, rollout, roles);
+        for (const account of resolver.accountsWith(stage.id, doc.resource)) {
+          for (const arn of flat(compiled.at(account))) {
+            const problem = proveOne(arn, account, stage.id, wave, rollout, roles);
             if (problem) problems.add(`${where}: ${problem}`);
           }
         }
