@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
-import { PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 
@@ -61,6 +61,37 @@ describe('the service needs table drives the proof', () => {
       const stage = stages.find((s) => s.id === g.stage)!;
       const [logicalId, sid] = g.policy.split('/');
       removeStatement(stage, logicalId, sid);
+    }
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+});
+
+describe('the access needs table (developers and CI through git-remote-codecommit) drives the proof', () => {
+  const org = loadOrgFile('parameters/example.yaml');
+  const baseline = analyseAccess(org, planStages(org));
+
+  it('every entry has its AWS page and is proved in the example (allowed, or refused where it must be)', () => {
+    for (const need of ACCESS_NEEDS) {
+      expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      const results = baseline.results.filter((r) => r.path.need === need.id);
+      expect(results.length, need.id).toBeGreaterThan(0);
+      for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!need.denied);
+    }
+    // The example: 2 repositories, 2 protected branches, one Identity Center role pattern in both ARN forms.
+    const count = (id: string) => baseline.paths.filter((p) => p.need === id).length;
+    expect([count('ci-assume-reader'), count('ci-pull'), count('developers-assume'), count('developers-work'), count('developers-protected-branch')]).toEqual([1, 2, 2, 2, 4]);
+  });
+
+  it.each(ACCESS_NEEDS.map((n) => [n.id, n] as const))('without the statements behind %s, the compile fails naming the path', (_id, need) => {
+    const first = baseline.results.find((r) => r.path.need === need.id && (need.denied ? r.refusedBy && 'deny' in r.refusedBy : r.grantedBy.length > 0))!;
+    expect(first, need.id).toBeDefined();
+    const stages = planStages(org);
+    // An allowed path: take away what grants it; a refused one: take away the Deny that refuses it.
+    const statements = need.denied && first.refusedBy && 'deny' in first.refusedBy ? [first.refusedBy.deny] : first.grantedBy;
+    for (const g of statements) {
+      const [logicalId, sid] = g.policy.split('/');
+      removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
     }
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);

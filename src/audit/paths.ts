@@ -3,15 +3,8 @@
  * by the compiled policies; and the converse: every grant a resource policy
  * makes to a principal of another account is one of these paths.
  */
-import {
-  ARTIFACT_OBJECT_WRITE,
-  CODECOMMIT_BRANCH_WRITES,
-  CODECOMMIT_DEVELOPER,
-  CODECOMMIT_PULL,
-  KMS_ARTIFACT_DATA_KEY,
-  STS_ASSUME_ROLE,
-} from '../iam/grants';
-import { PIPELINE_NEEDS, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
+import { ARTIFACT_OBJECT_WRITE, KMS_ARTIFACT_DATA_KEY } from '../iam/grants';
+import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -161,31 +154,57 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
     const repos = org.repositories.filter((r) => r.account === source.name).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
-    if (ci && hasAccessRoles(source)) {
-      const instanceRole = role(accountByName(org, ci.account).id, names.ciInstanceRole());
-      paths.push({ purpose: `CI assumes the pull-only role of ${source.name}`, principal: aws(instanceRole), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.ciReaderRole()), resourceAccount: s });
-      for (const repo of repos) paths.push({ purpose: `CI pulls ${repo.split(':').pop()}`, principal: aws(role(s, names.ciReaderRole())), actions: CODECOMMIT_PULL.actions, resource: repo, resourceAccount: s });
-    }
-    if (developers && hasAccessRoles(source)) {
-      for (const from of developers.assumedBy) {
-        const account = accountByName(org, from.account).id;
-        for (const name of from.roleNames) {
-          // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
-          const forms: Array<[string, string]> = from.sso
-            ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
-            : [['', '']];
-          for (const [note, path] of forms) {
-            const arn = role(account, `${path}${sampleOf(name)}`);
-            paths.push({ purpose: `developers (${name} in ${from.account}${note}) assume the developer role of ${source.name}`, principal: aws(arn), actions: STS_ASSUME_ROLE.actions, resource: role(s, names.developerRole()), resourceAccount: s, context: { 'aws:MultiFactorAuthPresent': ['true'] }, identityManagedElsewhere: true });
-          }
-        }
-      }
-      const developer = aws(role(s, names.developerRole()));
-      for (const repo of repos) {
-        paths.push({ purpose: `developers work on ${repo.split(':').pop()}`, principal: developer, actions: CODECOMMIT_DEVELOPER.actions, resource: repo, resourceAccount: s, context: { 'codecommit:References': ['refs/heads/feature/x'] } });
-        for (const branch of developers.protectedBranches) {
-          paths.push({ purpose: `developers may not push to ${branch} of ${repo.split(':').pop()}`, principal: developer, actions: CODECOMMIT_BRANCH_WRITES.actions, resource: repo, resourceAccount: s, context: { 'codecommit:References': [`refs/heads/${branch}`] }, denied: true });
-        }
+    if (!hasAccessRoles(source)) continue;
+    // From the access needs table (src/services/needs.ts): one path per entry and what it is per.
+    const base: AccessEnvironment = {
+      sourceAccount: s,
+      repositoryArn: '',
+      ciInstanceRole: ci ? role(accountByName(org, ci.account).id, names.ciInstanceRole()) : '',
+      ciReaderRole: role(s, names.ciReaderRole()),
+      developerRole: role(s, names.developerRole()),
+      developerSource: '',
+      protectedBranch: '',
+    };
+    const repositoryName = (arn: string) => arn.split(':').pop();
+    const purposeOf: Record<string, (e: AccessEnvironment, note: string) => string> = {
+      'ci-assume-reader': () => `CI assumes the pull-only role of ${source.name}`,
+      'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
+      'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}`,
+      'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
+      'developers-protected-branch': (e) => `developers may not push to ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
+    };
+    const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
+      const account = accountByName(org, from.account).id;
+      return from.roleNames.flatMap((name) => {
+        // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
+        const forms: Array<[string, string]> = from.sso
+          ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
+          : [['', '']];
+        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), note: `${name} in ${from.account}${note}` }));
+      });
+    });
+    for (const need of ACCESS_NEEDS) {
+      if ((need.who === 'ci' && !ci) || (need.who === 'developers' && !developers)) continue;
+      const variants: Array<{ e: AccessEnvironment; note: string }> =
+        need.per === 'source account'
+          ? [{ e: base, note: '' }]
+          : need.per === 'developer role'
+            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn }, note: d.note }))
+            : need.per === 'repository'
+              ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
+              : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
+      for (const { e, note } of variants) {
+        paths.push({
+          purpose: purposeOf[need.id](e, note),
+          need: need.id,
+          principal: need.principal(e),
+          actions: need.grant.actions,
+          resource: need.resource(e),
+          resourceAccount: s,
+          ...(need.context ? { context: need.context(e) } : {}),
+          ...(need.denied ? { denied: true } : {}),
+          ...(need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
+        });
       }
     }
   }

@@ -7,6 +7,9 @@
  * a grant that goes missing fails the compile rather than the first run.
  */
 import {
+  CODECOMMIT_BRANCH_WRITES,
+  CODECOMMIT_DEVELOPER,
+  CODECOMMIT_PULL,
   ARTIFACT_BUCKET_LIST,
   ARTIFACT_BUCKET_READ,
   ARTIFACT_OBJECT_READ_WRITE,
@@ -227,5 +230,96 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     side: 'pipeline',
     deployTarget: 'grant',
     context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`] }),
+  },
+];
+
+/**
+ * Developers and CI reach the repositories with git-remote-codecommit, which
+ * signs git's requests with the role it assumes through an AWS CLI profile
+ * (role_arn, source_profile or credential_source):
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html
+ * Everything a need names, resolved for one source account (and, per entry,
+ * one repository, one developer role pattern or one protected branch).
+ */
+export interface AccessEnvironment {
+  sourceAccount: string;
+  repositoryArn: string;
+  ciInstanceRole: string;
+  ciReaderRole: string;
+  developerRole: string;
+  /** A role the developer trust admits (a sample of one of its patterns). */
+  developerSource: string;
+  protectedBranch: string;
+}
+
+export interface AccessNeed {
+  id: string;
+  who: 'ci' | 'developers';
+  /** What a path of this entry covers: one per source account, repository, developer role, or protected branch. */
+  per: 'source account' | 'repository' | 'developer role' | 'protected branch';
+  doc: string;
+  grant: Grant;
+  principal: (e: AccessEnvironment) => Principal;
+  resource: (e: AccessEnvironment) => string;
+  context?: (e: AccessEnvironment) => Record<string, string[]>;
+  /** Must be refused (an explicit Deny), not allowed. */
+  denied?: boolean;
+  /** The principal's own permissions are outside the templates (an IAM Identity Center or federated role). */
+  identityManagedElsewhere?: boolean;
+}
+
+const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
+
+export const ACCESS_NEEDS: readonly AccessNeed[] = [
+  {
+    id: 'ci-assume-reader',
+    who: 'ci',
+    per: 'source account',
+    doc: GIT_REMOTE_CODECOMMIT,
+    grant: STS_ASSUME_ROLE,
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => e.ciReaderRole,
+  },
+  {
+    id: 'ci-pull',
+    who: 'ci',
+    per: 'repository',
+    doc: CODECOMMIT_PULL.doc,
+    grant: CODECOMMIT_PULL,
+    principal: (e) => role(e.ciReaderRole),
+    resource: (e) => e.repositoryArn,
+  },
+  {
+    id: 'developers-assume',
+    who: 'developers',
+    per: 'developer role',
+    doc: GIT_REMOTE_CODECOMMIT,
+    grant: STS_ASSUME_ROLE,
+    principal: (e) => role(e.developerSource),
+    resource: (e) => e.developerRole,
+    context: () => ({ 'aws:MultiFactorAuthPresent': ['true'] }),
+    identityManagedElsewhere: true,
+  },
+  {
+    id: 'developers-work',
+    who: 'developers',
+    per: 'repository',
+    doc: CODECOMMIT_DEVELOPER.doc,
+    grant: CODECOMMIT_DEVELOPER,
+    principal: (e) => role(e.developerRole),
+    resource: (e) => e.repositoryArn,
+    context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
+  },
+  {
+    id: 'developers-protected-branch',
+    who: 'developers',
+    per: 'protected branch',
+    // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
+    doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
+    grant: CODECOMMIT_BRANCH_WRITES,
+    principal: (e) => role(e.developerRole),
+    resource: (e) => e.repositoryArn,
+    context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
+    denied: true,
   },
 ];
