@@ -21,6 +21,7 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { executionPolicyFor } from './deploy/execution-policy';
 import { needsTemplateBucket } from './deploy/template-store';
+import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
 import { rolloutSvg } from './audit/svg';
@@ -81,7 +82,13 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
-  const executionRole = executionRoleOf([...templates.values()], org.prefix);
+  const executionRole = executionRoleOf(org, stages, [...templates.values()]);
+  if (executionRole && 'outside' in executionRole) {
+    const allowed = (executionRole.outside ?? []).filter((r) => r.allowedBy);
+    if (allowed.length > 0) {
+      throw new CompileError('ACCESS_ANALYSIS_FAILED', allowed.map((r) => `the StackSet execution role may ${r.action} on ${r.resource}, outside the org's names (allowed by ${r.allowedBy}); it must be refused`));
+    }
+  }
   for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source, executionRole }, options.since)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
@@ -167,9 +174,12 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
 }
 
 /** What `xstack bootstrap` would grant the execution role, for the report; an org it cannot be derived for says why. */
-function executionRoleOf(templates: CfnTemplate[], prefix: string): ReportInput['executionRole'] {
+function executionRoleOf(org: Org, stages: readonly Stage[], templates: CfnTemplate[]): ReportInput['executionRole'] {
   try {
-    return { statements: executionPolicyFor(templates, prefix) };
+    const statements = executionPolicyFor(templates, org.prefix);
+    // Proved in one account the stages target (the policy is the same in every one but for its id).
+    const account = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
+    return { statements, outside: executionRoleOutsideReach(org, statements, account) };
   } catch (error) {
     if (error instanceof XstackError) return { error: error.message };
     throw error;

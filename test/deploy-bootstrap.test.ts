@@ -12,6 +12,7 @@ import { bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL } from '../src/dep
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
@@ -100,6 +101,31 @@ beforeEach(async () => {
 });
 
 const aws = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+
+describe('the execution role outside the org\'s names, proved by the access proof\'s evaluator', () => {
+  for (const [file, compiled] of orgs) {
+    it(`${file}: every request on another name is refused, and the report says so`, () => {
+      const account = compiled.stages[0].targets[0].id;
+      const results = executionRoleOutsideReach(compiled.org, executionPolicy(compiled), account);
+      expect(results.length).toBeGreaterThan(15);
+      expect(results.filter((r) => r.allowedBy)).toEqual([]);
+      expect(results.map((r) => r.resource)).toContain(`arn:${compiled.org.partition}:iam::${account}:role/${compiled.org.stackSets.executionRoleName}`);
+      expect(compiled.files.get('audit/report.md')).toContain('proved refused by the access proof');
+    });
+  }
+
+  it('a statement that reaches beyond the names is found, naming it', () => {
+    const [, compiled] = orgs[0];
+    const account = compiled.stages[0].targets[0].id;
+    const broad: ExecutionStatement = { Sid: 'TooBroad', Effect: 'Allow', Action: ['iam:PutRolePolicy'], Resource: ['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*'] };
+    const results = executionRoleOutsideReach(compiled.org, [...executionPolicy(compiled), broad], account);
+    expect(results.filter((r) => r.allowedBy).map((r) => `${r.action} ${r.resource.split('/').pop()} ${r.allowedBy}`)).toEqual([
+      'iam:PutRolePolicy admin execution role/TooBroad',
+      'iam:PutRolePolicy OrganizationAccountAccessRole execution role/TooBroad',
+      `iam:PutRolePolicy ${compiled.org.stackSets.executionRoleName} execution role/TooBroad`,
+    ]);
+  });
+});
 
 describe('xstack bootstrap on moto', () => {
   it('SELF_MANAGED: the administration role and each account\'s execution role with the derived policies; a second run changes nothing; deploy works after it', async () => {

@@ -96,4 +96,15 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
+
+  it.each([
+    ['StsEndpoint', 'CiAssumesReaderRoles', 'CI assumes the pull-only role of shared-services'],
+    ['GitCodeCommitEndpoint', 'CiPullsOrgRepositories', 'CI pulls web-app'],
+  ])('the CI paths pass the CI network\'s endpoint policies too: without %s/%s, the compile fails naming the path', (endpoint, sid, purpose) => {
+    expect(baseline.problems).toEqual([]);
+    const stages = planStages(org);
+    removeStatement(stages.find((s) => s.id === 'ci-network')!, endpoint, sid);
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.includes(`through ci-network's ${endpoint}: no statement of its endpoint policy allows it`)), problems.join('\n')).toBe(true);
+  });
 });

@@ -219,6 +219,22 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   return idAllows > 0 || resAllows > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it', { missing: 'both' });
 }
 
+/**
+ * A VPC endpoint policy: the request passes the endpoint only if a statement
+ * of its policy allows it and none denies it ("the endpoint policy does not
+ * override or replace identity-based policies or resource-based policies"; it
+ * is one more gate). https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+ */
+export function endpointAllows(statements: readonly ResolvedStatement[], request: Request, organizationId?: string): { allowed: boolean; by?: ResolvedStatement } {
+  let allow: ResolvedStatement | undefined;
+  for (const s of statements) {
+    if (!s.actions.some((a) => matches(a, request.action, true)) || !admits(s, request.principal) || !applies(s, request, organizationId)) continue;
+    if (s.effect === 'Deny') return { allowed: false, by: s };
+    allow ??= s;
+  }
+  return { allowed: allow !== undefined, by: allow };
+}
+
 /** Why a request is refused, in words, citing the refusing statement (`label` names it). */
 export function describeRefusal(refusedBy: Decision['refusedBy'], label: (s: ResolvedStatement) => string): string {
   if (!refusedBy) return '';

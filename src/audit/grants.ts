@@ -120,6 +120,24 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
     });
 }
 
+/**
+ * The VPC endpoint policies of a stage, each endpoint's statements resolved
+ * in the stage's one target account (the CI network's), by the endpoint's
+ * service name: the network layer a request from inside the VPC also passes.
+ */
+export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, { endpoint: string; statements: ResolvedStatement[] }> {
+  const template = resolver.template(stage.id);
+  const account = stage.targets[0]?.id;
+  const out = new Map<string, { endpoint: string; statements: ResolvedStatement[] }>();
+  if (!account) return out;
+  const v = (e: unknown) => values(resolver.compile(stage.id, e));
+  for (const doc of policyDocuments(template).filter((d) => d.kind === 'endpoint')) {
+    const service = String(resolver.resolve(stage.id, account, (template.Resources[doc.resource].Properties as { ServiceName?: unknown }).ServiceName)).split('.').pop()!;
+    out.set(service, { endpoint: doc.resource, statements: doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, undefined, undefined, v)(account)) });
+  }
+  return out;
+}
+
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */
 function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   const t = (text: string) => tokenise(text, account, c.token);

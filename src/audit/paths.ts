@@ -8,8 +8,8 @@ import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvi
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
-import { collectGrants, type PrincipalRef, type ResolvedStatement } from './grants';
+import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
+import { collectGrants, endpointPolicies, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
 import { tokenise, tokeniseLists, type AccountClass } from './classes';
@@ -244,6 +244,35 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
 }
 
 /**
+ * The CI runs inside the CI network: its requests also pass the VPC
+ * endpoints' policies (sts for assuming the pull-only role, git-codecommit
+ * for git over HTTPS, https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html).
+ * Each CI path is asked of the endpoint its action goes through; an endpoint
+ * policy that does not let it through is a problem naming the path.
+ */
+function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver, paths: readonly AccessPath[]): string[] {
+  const network = stages.find((s) => s.module === 'ci-network');
+  if (!network) return [];
+  const endpoints = endpointPolicies(network, resolver);
+  const via = (action: string) => (action.toLowerCase().startsWith('sts:') ? 'sts' : action.toLowerCase().startsWith('codecommit:') ? [...endpoints.keys()].find((k) => k.startsWith('git-codecommit')) : undefined);
+  const problems: string[] = [];
+  for (const path of paths.filter((p) => p.need?.startsWith('ci-'))) {
+    for (const action of path.actions) {
+      const service = via(action);
+      const endpoint = service === undefined ? undefined : endpoints.get(service);
+      if (!endpoint) {
+        problems.push(`${path.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${service ?? 'one'})`);
+        continue;
+      }
+      const request: Request = { principal: path.principal, action, resource: path.resource, resourceAccount: path.resourceAccount, context: path.context };
+      const d = endpointAllows(endpoint.statements, request, org.organizationId);
+      if (!d.allowed) problems.push(`${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
+    }
+  }
+  return problems;
+}
+
+/**
  * Every size, as a rule over the grants rather than a pair of paths: a
  * pipeline account's bucket and key policies admit no source role but its
  * own, and a source role's grants on artifacts name its own pipeline
@@ -369,6 +398,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
+  problems.push(...throughEndpoints(org, stages, resolver, paths));
   // Nothing beyond the declared paths for principals outside the resource's account.
   for (const g of grants) {
     if (givenUp()) return undefined;

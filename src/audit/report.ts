@@ -117,6 +117,15 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
         head: ['statement', 'actions', 'resources', 'why broader'],
         rows: role.statements.map((s) => [s.Sid, s.Action.join(', '), s.Resource.join(', '), s.reason ?? '—']),
       },
+      ...(role.outside
+        ? [
+            {
+              kind: 'p' as const,
+              text: 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above (in one target account; the policy is the same in each but for its id):',
+            },
+            { kind: 'table' as const, head: ['action', 'resource', 'decision'], rows: role.outside.map((r) => [r.action, r.resource, r.allowedBy ? `allowed by ${r.allowedBy}` : 'refused']) },
+          ]
+        : []),
     ],
   };
 }
@@ -262,7 +271,9 @@ export interface ReportInput {
   /** The resources the org creates (reach.ts), when the caller has them. */
   resources?: readonly OrgResource[];
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
-  executionRole?: { statements: ReadonlyArray<{ Sid: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }> } | { error: string };
+  executionRole?:
+    | { statements: ReadonlyArray<{ Sid: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }>; outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string }> }
+    | { error: string };
 }
 
 export function buildReport(input: ReportInput): Report {
