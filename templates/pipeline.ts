@@ -1,6 +1,6 @@
 /**
- * Stage 5, one template per pipeline, in every pipeline account whose
- * environment the pipeline runs: the pipeline (its source action runs with the
+ * One pipeline, a unit of the `pipelines` family (src/stages/family.ts), in
+ * every pipeline account whose environment the pipeline runs: the pipeline (its source action runs with the
  * source account's role, PollForSourceChanges off), its permissions on the
  * pipeline role, the CodeDeploy application and deployment group, and the rule
  * that starts it when its branch changes in the source account.

@@ -168,14 +168,16 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   const large = compiled.stages.filter((stage) => needsTemplateBucket(compiled.files.get(templatePath(stage))!));
   if (large.length === 0) return;
   const { org } = compiled;
-  const bucket = templateBucketName(org.prefix, admin, org.region);
-  const s3 = aws.s3(undefined, org.region);
+  // In the Region the StackSets live in (--region), where deploy looks for it.
+  const region = aws.options.region;
+  const bucket = templateBucketName(org.prefix, admin, region);
+  const s3 = aws.s3(undefined, region);
   const what = `template bucket ${bucket} (${large.length} template${large.length === 1 ? '' : 's'} over ${LIMITS.templateBodyBytes} bytes: ${large.map((l) => l.id).join(', ')})`;
   if ((await templateBucketState(s3, bucket)) === 'present') return report({ account: admin, what, status: 'ok' });
   report({ account: admin, what, status: 'change' });
   if (dry) return;
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(org.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: org.region as BucketLocationConstraint } }) }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }) }));
   } catch (error) {
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
   }

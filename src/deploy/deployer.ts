@@ -6,7 +6,8 @@
  * needs at most one operation per kind of change whatever its account count:
  * one template update, one create for all new accounts, one update for all
  * accounts whose last operation failed, one delete for all removed ones; and
- * nothing is read in the target accounts. A second run with nothing changed
+ * nothing is read in the target accounts but, for instances about to be
+ * created, whether a retained resource is in the way. A second run with nothing changed
  * makes no mutating call and reads each StackSet and its instance list; an
  * interrupted run is finished by running again.
  */
@@ -63,7 +64,9 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
   if (!identity.Account) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
   const { org } = compiled;
-  const templates: TemplateStore = { s3: aws.s3(undefined, org.region), bucket: templateBucketName(org.prefix, identity.Account, org.region), region: org.region, partition: org.partition };
+  // In the Region the StackSets live in (--region), beside the calls that name it.
+  const region = aws.options.region;
+  const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
   return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map() };
 }
 

@@ -5,8 +5,9 @@
  * are families (family.ts) whose units carry a condition naming their
  * accounts, split only where a template's limits force it; so the StackSet
  * count grows with neither pipeline accounts nor source accounts nor
- * pipelines, but with what one template can hold. No template takes parameters: what another stage made is
- * named (roles by name, the key by its export), and a value that differs
+ * pipelines, but with what one template can hold. No template takes
+ * parameters: what another stage made is named (roles by name, the key by
+ * its export), and a value that differs
  * between target accounts is chosen by the template's conditions
  * (src/cfn/account-switch.ts), so every StackSet has one parameter set and
  * accounts share operations. The order is not declared here: the graph
