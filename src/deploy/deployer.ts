@@ -32,6 +32,7 @@ import {
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
+  operationBatches,
   readStackSet,
   runOperation,
   waitForOperation as runOperationWait,
@@ -204,9 +205,9 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   const update = instancesToUpdate(desired, actual);
   const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
   if (missing.length > 0) await refuseCollisions(run, desired, missing);
-  // Every account in one operation of each kind; the org's operation preferences pace it.
-  if (missing.length > 0) await operate({ action: 'create-instances', accounts: missing }, missing);
-  if (update.length > 0) await operate({ action: 'update-instances', accounts: update }, update);
+  // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
+  for (const accounts of operationBatches(ctx, missing)) await operate({ action: 'create-instances', accounts }, accounts);
+  for (const accounts of operationBatches(ctx, update)) await operate({ action: 'update-instances', accounts }, accounts);
   if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, accounts: extra, stackSetToo: false });
   if (result !== 'unchanged') actual = await readStackSet(ctx);
 
@@ -239,9 +240,9 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[]): Promise<A
 /** Deletes instances (all or some), then, when asked, the StackSet itself. */
 async function removeFrom(run: Run, ctx: StackSetContext, stage: string, accounts: string[], stackSetToo: boolean): Promise<void> {
   const emit = run.options.onEvent ?? (() => {});
-  if (accounts.length > 0) {
-    emit({ type: 'operation', stage, action: 'delete-instances', accounts });
-    await runOperation(ctx, { action: 'delete-instances', accounts });
+  for (const batch of operationBatches(ctx, accounts)) {
+    emit({ type: 'operation', stage, action: 'delete-instances', accounts: batch });
+    await runOperation(ctx, { action: 'delete-instances', accounts: batch });
   }
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });

@@ -213,6 +213,34 @@ function targets(ctx: StackSetContext, accounts: string[]) {
 }
 
 /**
+ * "The maximum number of organizational units (OUs) supported by a
+ * CreateStackInstances operation is 50."
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ */
+export const MAX_OUS_PER_OPERATION = 50;
+
+/**
+ * The accounts of one kind of change as the operations that carry them: one
+ * for SELF_MANAGED (accounts by id, no limit stated); for SERVICE_MANAGED,
+ * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU's accounts
+ * never split.
+ */
+export function operationBatches(ctx: Pick<StackSetContext, 'settings' | 'organizationalUnits'>, accounts: readonly string[]): string[][] {
+  if (ctx.settings.permissionModel === 'SELF_MANAGED' || accounts.length === 0) return accounts.length ? [[...accounts]] : [];
+  const byOu = new Map<string, string[]>();
+  for (const a of accounts) {
+    const ou = ctx.organizationalUnits.get(a)!;
+    const list = byOu.get(ou);
+    if (list) list.push(a);
+    else byOu.set(ou, [a]);
+  }
+  const ous = [...byOu.keys()].sort();
+  const batches: string[][] = [];
+  for (let i = 0; i < ous.length; i += MAX_OUS_PER_OPERATION) batches.push(ous.slice(i, i + MAX_OUS_PER_OPERATION).flatMap((ou) => byOu.get(ou)!));
+  return batches;
+}
+
+/**
  * SELF_MANAGED: the roles, on every UpdateStackSet too. AdministrationRoleARN:
  * "If you specified a customized administrator role when you created the stack
  * set, you must specify a customized administrator role, even if it is the

@@ -1,0 +1,34 @@
+/**
+ * One operation per kind of change, except where an API limit forces more:
+ * CreateStackInstances takes at most 50 OUs (SERVICE_MANAGED targets are OUs).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ */
+import { describe, expect, it } from 'vitest';
+import { MAX_OUS_PER_OPERATION, operationBatches } from '../src/deploy/stacksets';
+import type { StackSetSettings } from '../src/org/model';
+
+const settings = (permissionModel: StackSetSettings['permissionModel']): StackSetSettings => ({
+  permissionModel,
+  administrationRoleName: 'AWSCloudFormationStackSetAdministrationRole',
+  executionRoleName: 'AWSCloudFormationStackSetExecutionRole',
+  callAs: 'SELF',
+  operationPreferences: {},
+});
+const accounts = Array.from({ length: 120 }, (_, i) => String(100000000001 + i));
+// Two accounts an OU: 60 OUs.
+const organizationalUnits = new Map(accounts.map((a, i) => [a, `ou-root-${String(Math.floor(i / 2)).padStart(8, '0')}`]));
+
+describe('operations per kind of change', () => {
+  it('SELF_MANAGED: every account in one operation', () => {
+    expect(operationBatches({ settings: settings('SELF_MANAGED'), organizationalUnits }, accounts)).toEqual([accounts]);
+    expect(operationBatches({ settings: settings('SELF_MANAGED'), organizationalUnits }, [])).toEqual([]);
+  });
+
+  it('SERVICE_MANAGED: at most 50 OUs an operation, an OU never split, every account once', () => {
+    const batches = operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits }, accounts);
+    expect(batches.map((b) => new Set(b.map((a) => organizationalUnits.get(a))).size)).toEqual([MAX_OUS_PER_OPERATION, 10]);
+    expect(batches.flat().sort()).toEqual([...accounts].sort());
+    const few = accounts.slice(0, 7);
+    expect(operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits }, few)).toHaveLength(1);
+  });
+});
