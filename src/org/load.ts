@@ -438,6 +438,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   // Pipeline names go into IAM role and policy names, which "are not distinguished by case":
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
   reportCaseCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', 'the same IAM role names (IAM names are not distinguished by case)', ctx);
+  // Templates name conditions and logical ids after accounts and pipelines, letters and digits only (src/cfn/account-switch.ts).
+  reportLogicalIdCollisions((raw.accounts ?? []).map(([name]) => name), 'accounts', 'Account', ctx);
+  reportLogicalIdCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', '', ctx);
 
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix);
   const pipelines: Pipeline[] = [];
@@ -513,6 +516,19 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
 }
 
 /** Names that differ only in case are one name to the service they reach. */
+/** Names that differ only in punctuation or the case of a word's first letter make one CloudFormation identifier (PascalCase, letters and digits). */
+function reportLogicalIdCollisions(names: readonly string[], section: string, prefix: string, ctx: Context): void {
+  const pascal = (n: string) => n.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const id = `${prefix}${pascal(name)}`;
+    const first = seen.get(id);
+    if (first !== undefined && first !== name) {
+      ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in the templates' conditions and logical ids`, 'names that differ in a letter or digit');
+    } else seen.set(id, name);
+  }
+}
+
 function reportCaseCollisions(names: readonly string[], section: string, why: string, ctx: Context): void {
   const seen = new Map<string, string>();
   for (const name of names) {
