@@ -15,8 +15,6 @@ export type Value = string | Value[];
 
 /** `AWS::NoValue`: dropped from the list or object that holds it. */
 const NO_VALUE = '\u0000NoValue';
-/** Whether a value is `AWS::NoValue` (an element a condition dropped, compiled on its own). */
-export const isNoValue = (v: Value): boolean => v === NO_VALUE;
 /** A value as a flat list of strings, without AWS::NoValue. */
 export const flatValues = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flatValues) : v === NO_VALUE ? [] : [v]);
 const TRUE = 'true';
