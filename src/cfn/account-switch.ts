@@ -17,17 +17,12 @@
  */
 import { IntrinsicFunction, type Value } from 'cloudform-types/types/dataTypes';
 import { ref } from './intrinsics';
+import { logicalId as pascal } from './resources';
 
 /** Fn::Or and Fn::And take between 2 and 10 conditions. */
 const MAX_OR = 10;
 
 const isAccount = (id: string) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] });
-const pascal = (text: string) =>
-  text
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join('');
 
 export class AccountSwitch {
   private readonly conditions = new Map<string, unknown>();

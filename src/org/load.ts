@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
+import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { Names, nameProblem } from '../naming';
 import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
@@ -518,10 +519,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
 /** Names that differ only in case are one name to the service they reach. */
 /** Names that differ only in punctuation or the case of a word's first letter make one CloudFormation identifier (PascalCase, letters and digits). */
 function reportLogicalIdCollisions(names: readonly string[], section: string, prefix: string, ctx: Context): void {
-  const pascal = (n: string) => n.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
   const seen = new Map<string, string>();
   for (const name of names) {
-    const id = `${prefix}${pascal(name)}`;
+    const id = logicalId(prefix, name);
     const first = seen.get(id);
     if (first !== undefined && first !== name) {
       ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in the templates' conditions and logical ids`, 'names that differ in a letter or digit');

@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { renderTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
+import { renderTemplate, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { toYaml } from '../yaml';
@@ -45,19 +45,21 @@ interface Size {
   bytes: number;
 }
 
-const sizeOf = (u: Unit): Size => ({
-  resources: Object.keys(u.definition.resources).length,
+const sizeOf = (u: Unit, rendered: CfnTemplate): Size => ({
+  resources: Object.keys(rendered.Resources).length,
   outputs: Object.keys(u.definition.outputs).length,
-  bytes: Buffer.byteLength(toYaml(renderTemplate(u.definition))),
+  bytes: Buffer.byteLength(toYaml(rendered)),
 });
 
 /** Units in file order, into as few parts as the limits allow; each part is one stage. */
 export function familyStages(family: { id: string; module: string; description: string }, units: readonly Unit[]): Stage[] {
+  // Each unit rendered once: measured for packing, then merged.
+  const rendered = new Map(units.map((u) => [u, renderTemplate(u.definition)]));
   const parts: Unit[][] = [];
   let current: Unit[] = [];
   let used: Size = { resources: 0, outputs: 0, bytes: 0 };
   for (const unit of units) {
-    const size = sizeOf(unit);
+    const size = sizeOf(unit, rendered.get(unit)!);
     const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
     if (!fits && current.length > 0) {
       parts.push(current);
@@ -74,7 +76,7 @@ export function familyStages(family: { id: string; module: string; description: 
     return {
       id: id(i),
       module: family.module,
-      definition: merge(family.description, part, targets),
+      definition: merge(family.description, part, targets, rendered),
       targets,
       accountValues: part.flatMap((u) => u.accountValues),
       uses: dedupeUses(part.flatMap((u) => u.uses)),
@@ -103,7 +105,7 @@ function dedupeUses(uses: readonly Use[]): Use[] {
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
-function merge(description: string, units: readonly Unit[], targets: readonly Account[]): TemplateDefinition {
+function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, CfnTemplate>): TemplateDefinition {
   const sw = new AccountSwitch(targets);
   const resources: Record<string, unknown> = {};
   const outputs: Record<string, OutputSpec> = {};
@@ -116,7 +118,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   };
   for (const unit of units) {
     const condition = sw.when(unit.conditionLabel, unit.accounts.map((a) => a.id));
-    const rendered = renderTemplate(unit.definition);
+    const rendered = renderedUnits.get(unit)!;
     addConditions(rendered.Conditions ?? {});
     for (const [id, resource] of Object.entries(rendered.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
