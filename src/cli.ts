@@ -165,6 +165,7 @@ interface AwsCommandOptions {
   detailedExitcode?: boolean;
   yes?: boolean;
   deleteRetained?: boolean;
+  releaseRepositories?: boolean;
   manifest?: string;
   requireApproval?: 'never' | 'any-change';
   dryRun?: boolean;
@@ -184,6 +185,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.detailedExitcode, '--detailed-exitcode');
   flag(opts.yes || opts.requireApproval === 'never', '--yes');
   flag(opts.deleteRetained, '--delete-retained');
+  flag(opts.releaseRepositories, '--release-repositories');
   flag(opts.dryRun, '--dry-run');
   option(opts.profile, '--profile');
   option(opts.region, '--region');
@@ -300,13 +302,16 @@ function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')
     .description(
-      'Removes stack instances and StackSets in reverse order. Artifact buckets, keys and repositories are ' +
+      'Removes stack instances and StackSets in reverse order. Artifact and access-log buckets and keys are ' +
         'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days); ' +
-        'repositories always stay. Asks unless --yes.',
+        'a deploy after a destroy that kept them needs the next bucketGeneration in the org file. ' +
+        'Repositories always stay, and so does the StackSet holding them (the next deploy finds them in place) ' +
+        'unless --release-repositories. Asks unless --yes.',
     )
     .argument(ORG_FILE, 'organization file')
     .option('--yes', 'do not ask')
-    .option('--delete-retained', 'also delete artifact buckets and schedule key deletion')
+    .option('--delete-retained', 'also delete artifact and access-log buckets and schedule key deletion')
+    .option('--release-repositories', "also remove the repositories' StackSet (the repositories stay, outside CloudFormation)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
   withAwsOptions(program.command('verify'))
     .summary('compare what is deployed with the compiled manifest')

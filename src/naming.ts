@@ -63,9 +63,24 @@ export function nameProblem(rule: NameRule, name: string): string | undefined {
   return undefined;
 }
 
-/** Names in one account, from the org's prefix. */
+/**
+ * Names in one account, from the org's prefix and its bucket generation.
+ *
+ * Buckets are retained when their stack goes (`destroy`), and S3 bucket names
+ * are global: a deploy after a destroy would meet the retained bucket under
+ * the same name. Generation 2 onwards (org file `bucketGeneration`) gives the
+ * org's buckets fresh names ending in `-g<N>`; generation 1 has no suffix, so
+ * an org that never sets it keeps its names.
+ */
 export class Names {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    readonly bucketGeneration = 1,
+  ) {}
+
+  private generationSuffix(): string {
+    return this.bucketGeneration > 1 ? `-g${this.bucketGeneration}` : '';
+  }
 
   pipelineRole(): string {
     return `${this.prefix}-pipeline`;
@@ -81,12 +96,22 @@ export class Names {
     return `${this.prefix}-event-forwarder`;
   }
   artifactBucket(accountId: string, region: string): string {
-    return `${this.prefix}-artifacts-${accountId}-${region}`;
+    return `${this.prefix}-artifacts-${accountId}-${region}${this.generationSuffix()}`;
   }
   accessLogBucket(accountId: string, region: string): string {
-    return `${this.prefix}-access-logs-${accountId}-${region}`;
+    return `${this.prefix}-access-logs-${accountId}-${region}${this.generationSuffix()}`;
   }
-  /** S3 ARN pattern matching every artifact bucket of the org (compact form). */
+  /**
+   * The names a bucket of this generation had in the earlier ones (generation 1
+   * first): what an earlier destroy may have left behind.
+   */
+  earlierBucketNames(name: string): string[] {
+    const suffix = this.generationSuffix();
+    if (!name.endsWith(suffix)) return [];
+    const base = name.slice(0, name.length - suffix.length);
+    return Array.from({ length: this.bucketGeneration - 1 }, (_, i) => (i === 0 ? base : `${base}-g${i + 1}`));
+  }
+  /** S3 ARN pattern matching every artifact bucket of the org, of every generation (compact form). */
   artifactBucketPattern(): string {
     return `${this.prefix}-artifacts-*`;
   }

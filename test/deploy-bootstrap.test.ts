@@ -5,6 +5,7 @@
 import { GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
@@ -70,6 +71,16 @@ describe('the execution role policy derived from the compiled templates', () => 
       }
     });
   }
+
+  it("bucket generation 2: HeadBucket on generation 1's names, so that plan can list them; nothing else on them", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    expect(executionPolicy(compileOrg(parseOrg(example, 'example.yaml'))).find((s) => s.Sid === 'SeeEarlierBucketGenerations')).toBeUndefined();
+    const statements = executionPolicy(compileOrg(parseOrg(`${example}\nbucketGeneration: 2\n`, 'example.yaml')));
+    const earlier = statements.find((s) => s.Sid === 'SeeEarlierBucketGenerations')!;
+    expect(earlier.Action).toEqual(['s3:ListBucket']);
+    expect(earlier.Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-access-logs-${AWS::AccountId}-${AWS::Region}', 'arn:${AWS::Partition}:s3:::acme-artifacts-${AWS::AccountId}-${AWS::Region}']);
+    expect(statements.filter((s) => s !== earlier).flatMap((s) => s.Resource).filter((r) => /-\$\{AWS::Region\}(\/\*)?$/.test(r) && r.includes(':s3:::'))).toEqual([]);
+  });
 
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {
     for (const [, compiled] of orgs) {

@@ -363,18 +363,75 @@ describe('the reconciler against the layer', () => {
     await expectConverged(large);
   });
 
-  it('destroy, then deploy: plan lists the retained buckets that would collide', async () => {
+  it('destroy, then deploy: the repositories never leave their StackSet; the buckets take the next bucket generation, and plan lists the earlier ones', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
-    await destroy(small, awsVia(), { pollMs });
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([
+      { stage: 'source-repositories', stackSet: 'big-source-repositories', result: 'kept', reasons: [expect.stringContaining('holds only repositories, which xstack never deletes')] },
+    ]);
+    proxy.creations.length = 0;
+
+    // Generation 1 again: the retained buckets are in the way, and plan and deploy say how to get past them.
     const p = await plan(small, awsVia(), { pollMs });
-    expect(p.find((x) => x.stage === 'pipeline-foundation')!.collisions).toEqual([
+    expect(p.find((x) => x.stage === 'source-repositories')!.action).toBe('unchanged');
+    const foundation = p.find((x) => x.stage === 'pipeline-foundation')!;
+    const gen1 = [
       'AWS::S3::Bucket big-access-logs-100000000001-us-east-1 (AccessLogBucket) in account 100000000001',
       'AWS::S3::Bucket big-artifacts-100000000001-us-east-1 (ArtifactBucket) in account 100000000001',
       'AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket) in account 100000000002',
       'AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002',
-    ]);
+    ];
+    expect(foundation.collisions).toEqual(gen1);
+    expect(foundation.collisionFixes).toEqual([expect.stringContaining("set 'bucketGeneration: 2' in generated.yaml")]);
     expect(p.filter((x) => x.stage !== 'pipeline-foundation').flatMap((x) => x.collisions)).toEqual([]);
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain("set 'bucketGeneration: 2' in generated.yaml");
+    expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+
+    // Generation 2: fresh bucket names; the generation-1 buckets are listed as left behind, not in the way.
+    const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+    const p2 = await plan(next, awsVia(), { pollMs });
+    const foundation2 = p2.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation2.collisions).toEqual([]);
+    expect(foundation2.retained).toEqual(gen1);
+    await deployUntilDone(next, 1);
+    // The repositories' instances were never created again: they stayed where they were.
+    expect(proxy.creations.filter((c) => c.startsWith('big-source-repositories/'))).toEqual([]);
+    const s3 = awsVia(local.endpoint).s3(await awsVia(local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
+    const { ListBucketsCommand } = await import('@aws-sdk/client-s3');
+    const buckets = ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name).filter((n) => n?.includes('100000000001'));
+    expect(buckets.sort()).toEqual([
+      'big-access-logs-100000000001-us-east-1',
+      'big-access-logs-100000000001-us-east-1-g2',
+      'big-artifacts-100000000001-us-east-1',
+      'big-artifacts-100000000001-us-east-1-g2',
+    ]);
+    await expectConverged(next);
+  });
+
+  it('destroy --release-repositories removes their StackSet too; a repository left behind is then in the way, and deploy says so', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const destroyed = await destroy(small, awsVia(), { pollMs, releaseRepositories: true, deleteRetained: true });
+    expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([]);
+    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((x) => x.StackSetName === 'big-source-repositories').map((x) => x.Status)).toEqual(['DELETED']);
+    // moto creates no repository from a template: make the one CloudFormation would have retained.
+    const aws = awsVia(local.endpoint);
+    const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
+    const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
+    // moto's answer to CreateRepository carries a date the SDK cannot parse; the repository is made all the same.
+    await new CodeCommitClient({ region: REGION, endpoint: local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: Error) => {
+      if (!/Deserialization error/.test(e.message)) throw e;
+    });
+    const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000']);
+    expect(repositories.collisionFixes).toEqual([expect.stringContaining('a repository')]);
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000');
   });
 
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {

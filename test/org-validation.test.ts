@@ -72,6 +72,12 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer-federated]\n        federated: true\n    requireMfa: true\n`,
     expected: /access\.developers\.requireMfa: cannot be satisfied by federated roles \(access\.developers\.assumedBy\[0\]\)/,
   },
+  { name: 'bucket generation 0', edit: (t) => `${t}bucketGeneration: 0\n`, expected: /^org\.yaml:23:19: bucketGeneration: / },
+  {
+    name: 'prefix that fits bucket generation 1 but not 2',
+    edit: (t) => `${t.replace('prefix: acme', `prefix: ${'a'.repeat(30)}`)}bucketGeneration: 2\n`,
+    expected: /^org\.yaml:4:9: prefix: 'a{30}' makes a name AWS rejects: S3 bucket name 'a{30}-artifacts-111111111111-eu-west-1-g2' is 66 characters, over AWS's limit of 63/,
+  },
   { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
   // Names AWS treats as one (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html: "Names are not distinguished by case").
   { name: 'two pipelines differing only in case', edit: (t) => `${t}  Web-App:\n    repository: web-app\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`, expected: /^org\.yaml:23:3: pipelines\.Web-App: 'Web-App' differs from 'web-app' only in case; both would make the same IAM role names/ },

@@ -26,6 +26,25 @@ describe('the plan as text', () => {
     );
   });
 
+  it('says what is in the way and how to get past it, and what earlier bucket generations left behind', () => {
+    const text = formatPlan(
+      [
+        plan({
+          addAccounts: ['222222222222'],
+          collisions: ['AWS::S3::Bucket acme-artifacts-222222222222-eu-west-1 (ArtifactBucket) in account 222222222222'],
+          collisionFixes: ["a bucket: set 'bucketGeneration: 2' in org.yaml"],
+          retained: ['AWS::S3::Bucket acme-access-logs-222222222222-eu-west-1 (AccessLogBucket) in account 222222222222'],
+        }),
+      ],
+      { accountNames: names, colour: false },
+    );
+    expect(text).toContain(
+      '    ✗ retained by an earlier destroy, creation will fail: AWS::S3::Bucket acme-artifacts-222222222222-eu-west-1 (ArtifactBucket) in account 222222222222\n' +
+        "      way past it: a bucket: set 'bucketGeneration: 2' in org.yaml\n" +
+        '    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): AWS::S3::Bucket acme-access-logs-222222222222-eu-west-1 (AccessLogBucket) in account 222222222222\n',
+    );
+  });
+
   it('folds long lists, saying how many it left out and where to find them', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => String(100000000001 + i));
     const text = formatPlan([plan({ action: 'create', addAccounts: ids, retryAccounts: ids.map((account) => ({ account, status: 'OUTDATED' })) })], { accountNames: names, colour: false });

@@ -45,6 +45,21 @@ describe('stable identities', () => {
     for (const [id, r] of before) expect(after.get(id), id).toEqual(r);
   });
 
+  it('bucket generation 2 renames the buckets, wherever they are named, and nothing else', () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const one = compileOrg(parseOrg(text, 'example.yaml'));
+    const two = compileOrg(parseOrg(`${text}\nbucketGeneration: 2\n`, 'example.yaml'));
+    const renamed = new Set<string>();
+    for (const stage of one.stages) {
+      const before = one.files.get(`templates/${stage.id}.yaml`)!;
+      const after = two.files.get(`templates/${stage.id}.yaml`)!;
+      for (const m of after.matchAll(/acme-[a-z-]+-\$\{AWS::AccountId\}-\$\{AWS::Region\}-g2|acme-[a-z-]+-\d{12}-[a-z0-9-]+?-g2/g)) renamed.add(m[0].replace(/\d{12}/, '<account>'));
+      expect(after.replaceAll('-g2', ''), stage.id).toBe(before);
+    }
+    expect([...renamed].sort()).toEqual(expect.arrayContaining(['acme-access-logs-${AWS::AccountId}-${AWS::Region}-g2', 'acme-artifacts-${AWS::AccountId}-${AWS::Region}-g2']));
+    expect([...renamed].every((n) => /^acme-(artifacts|access-logs)-/.test(n))).toBe(true);
+  });
+
   it('a rule is named by its repository, branch and chunk, within EventBridge\'s 64 characters', () => {
     for (const [id, r] of rulesOf(example)) {
       expect(r.Name).toMatch(/^acme-codecommit-fwd-[0-9a-f]{10}-\d+$/);

@@ -40,7 +40,7 @@ export class ProfilesError extends XstackError {
 }
 
 export function generateProfiles(org: Org, identity: ProfileIdentity): GeneratedProfiles {
-  const names = new Names(org.prefix);
+  const names = new Names(org.prefix, org.bucketGeneration);
   const isCi = identity.kind === 'ci';
   if (isCi && !org.access.ci) throw new ProfilesError(`${org.file} has no access.ci section: there is no CI role to make profiles for`);
   if (!isCi && !org.access.developers) throw new ProfilesError(`${org.file} has no access.developers section: there is no developer role to make profiles for`);

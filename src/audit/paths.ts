@@ -89,7 +89,7 @@ function forClass(path: AccessPath, account: string, c: AccountClass): AccessPat
 
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
 export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
-  const names = new Names(org.prefix);
+  const names = new Names(org.prefix, org.bucketGeneration);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
   const hasAccessRoles = (source: Account) => stages.some((s) => s.module === 'access-roles' && s.targets.some((t) => t.id === source.id));
@@ -280,7 +280,7 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
  * of a class carry the token for both, so one check holds for every member.
  */
 function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): string[] {
-  const names = new Names(org.prefix);
+  const names = new Names(org.prefix, org.bucketGeneration);
   const sourceRole = /:role\/(.+)$/;
   const marker = names.sourceRole('');
   const ownerOf = (arn: string) => {

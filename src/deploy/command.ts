@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
-import { deploy, destroy, plan, verify, type StackSetPlan } from './deployer';
+import { deploy, destroy, keptReason, plan, verify, type DestroyOptions, type StackSetPlan } from './deployer';
 import { desiredStackSets } from './desired';
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
@@ -103,11 +103,12 @@ function render(started: number, names: ReadonlyMap<string, string>): Renderer {
 
 function printSummary(s: RunSummary): void {
   const count = (r: string) => s.stages.filter((x) => x.result === r).length;
-  const parts = ['created', 'updated', 'unchanged', 'deleted', 'failed', 'not-run'].filter((r) => count(r) > 0).map((r) => `${count(r)} ${r}`);
+  const parts = ['created', 'updated', 'unchanged', 'deleted', 'kept', 'failed', 'not-run'].filter((r) => count(r) > 0).map((r) => `${count(r)} ${r}`);
   process.stdout.write(`\nsummary: ${parts.join(', ')} (${s.stages.length} StackSets, ${s.mutatingCalls} mutating calls, ${s.seconds.toFixed(1)}s)\n`);
   for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) {
     process.stdout.write(`  ✗ ${st.stage} (${st.stackSet}):\n${st.reasons.map((r) => `      ${r}`).join('\n')}\n`);
   }
+  for (const st of s.stages.filter((x) => x.result === 'kept')) process.stdout.write(`  · ${st.stage} (${st.stackSet}) kept: ${st.reasons.join('; ')}\n`);
   const notRun = s.stages.filter((x) => x.result === 'not-run');
   if (notRun.length > 0) {
     const why = s.stages.some((x) => x.result === 'failed') ? 'a stage before them failed; deploy again to finish' : 'the run stopped before them';
@@ -171,16 +172,19 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
 }
 
 /** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */
-async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, deleteRetained: boolean, json: boolean): Promise<void> {
+async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, options: DestroyOptions, json: boolean): Promise<void> {
   const stream = json ? process.stderr : process.stdout;
   const who = await callerLine(aws, region);
-  const listing = [...desiredStackSets(compiled)]
-    .reverse()
+  const all = [...desiredStackSets(compiled)].reverse();
+  const kept = all.filter((d) => keptReason(d, options));
+  const listing = all
+    .filter((d) => !kept.includes(d))
     .map((d) => `  - ${d.name}: ${d.stage.targets.length} instance${d.stage.targets.length === 1 ? '' : 's'} (${d.stage.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
-  const retained = deleteRetained
+  const retained = options.deleteRetained
     ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
-    : 'artifact buckets, keys and repositories stay';
-  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.\n`);
+    : `artifact and access-log buckets and keys stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
+  const keptText = kept.map((d) => `\nkept: ${d.name}: ${keptReason(d, options)}`).join('');
+  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
   if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {
     throw new XstackError('NOT_CONFIRMED', 'destroy was not confirmed; nothing was changed');
@@ -270,10 +274,10 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     }
     // The local emulator is started for this run and gone after it: nothing to ask about.
     const region = options.get('--region') ?? compiled.org.region;
-    if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, flags.has('--delete-retained'), flags.has('--json'));
+    const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
+    if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
-    const result =
-      command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, { ...deployOptions, deleteRetained: flags.has('--delete-retained') });
+    const result = command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, destroyOptions);
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       renderer?.stop();

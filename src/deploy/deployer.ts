@@ -15,7 +15,8 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
-import { deleteRetained, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { Names } from '../naming';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
@@ -118,32 +119,67 @@ function accountClient(run: Run, account: string): CloudFormationClient {
   return client;
 }
 
-/** Retained resources (an earlier destroy left them) that creating the stage in these accounts would meet. */
-async function collisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<Array<NamedRetained & { account: string }>> {
+type Found = NamedRetained & { account: string };
+
+/**
+ * Retained resources (an earlier destroy left them) in the accounts a stage is
+ * about to be created in: `inTheWay`, under the names its template gives
+ * (creation would fail with "already exists"), and `earlier`, buckets of
+ * earlier bucket generations (left behind, not in the way).
+ */
+async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<{ inTheWay: Found[]; earlier: Found[] }> {
   const template = renderTemplate(desired.stage.definition);
-  const { region, partition } = run.compiled.org;
-  const found: Array<NamedRetained & { account: string }> = [];
+  const { region, partition, prefix, bucketGeneration } = run.compiled.org;
+  const names = new Names(prefix, bucketGeneration);
+  const inTheWay: Found[] = [];
+  const earlier: Found[] = [];
   for (const account of accounts) {
-    for (const r of namedRetained(template, account, region, partition)) if (await retainedExists(run.aws, target(run, account), r)) found.push({ ...r, account });
+    for (const r of namedRetained(template, account, region, partition)) {
+      if (await retainedExists(run.aws, target(run, account), r)) inTheWay.push({ ...r, account });
+      if (r.type !== 'AWS::S3::Bucket') continue;
+      for (const name of names.earlierBucketNames(r.name)) {
+        const old = { ...r, name };
+        if (await retainedExists(run.aws, target(run, account), old)) earlier.push({ ...old, account });
+      }
+    }
   }
-  return found;
+  return { inTheWay, earlier };
 }
 
-const collisionText = (c: NamedRetained & { account: string }) => `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+const retainedText = (c: Found) => `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+
+/** What gets a deploy past each kind of retained resource in the way (README "destroy, then deploy"). */
+function wayPast(run: Run, found: Found[]): string[] {
+  const { file, bucketGeneration } = run.compiled.org;
+  const out: string[] = [];
+  if (found.some((c) => c.type === 'AWS::S3::Bucket')) {
+    out.push(
+      `a bucket: set 'bucketGeneration: ${bucketGeneration + 1}' in ${file}, which gives the org's buckets fresh names and leaves these with their data; ` +
+        `or empty and delete them (the name may take a while to become free again)`,
+    );
+  }
+  if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
+    out.push(
+      'a repository (its stack was removed with --release-repositories, or its account left the org file): import it into the instance\'s stack by hand, ' +
+        'or leave it out of the org file; xstack never deletes a repository',
+    );
+  }
+  return out;
+}
 
 /**
  * Refuses, before any operation, to create instances whose retained resources
  * are still there: CloudFormation would fail each with "already exists".
- * See README "Rolling out" (destroy, then deploy) for why xstack does not
- * adopt them itself.
  */
 async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
-  const found = await collisions(run, desired, accounts);
-  if (found.length === 0) return;
+  const { inTheWay } = await retainedIn(run, desired, accounts);
+  if (inTheWay.length === 0) return;
   throw new XstackError(
     'RETAINED_COLLISION',
-    `${desired.name}: cannot create instances while resources retained by an earlier destroy keep their names:\n${found.map((c) => `  ${collisionText(c)}`).join('\n')}\n` +
-      `  a bucket: empty and delete it (or run 'xstack destroy --delete-retained' before deploying again); a repository: import it (README "Rolling out": destroy, then deploy)`,
+    `${desired.name}: cannot create instances while resources retained by an earlier destroy keep their names:\n${inTheWay.map((c) => `  ${retainedText(c)}`).join('\n')}\n` +
+      wayPast(run, inTheWay)
+        .map((w) => `  ${w}`)
+        .join('\n'),
   );
 }
 
@@ -329,6 +365,10 @@ export interface StackSetPlan {
   retryAccounts: Array<{ account: string; status: string; reason?: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
+  /** What gets past the collisions. */
+  collisionFixes?: string[];
+  /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
+  retained?: string[];
 }
 
 /** What deploy would do, from the same comparison, making no mutating call. */
@@ -347,7 +387,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
-    const found = addAccounts.length > 0 ? (await collisions(run, desired, addAccounts)).map(collisionText) : [];
+    const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
@@ -358,7 +398,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       addAccounts,
       removeAccounts,
       retryAccounts,
-      collisions: found,
+      collisions: found.inTheWay.map(retainedText),
+      ...(found.inTheWay.length > 0 ? { collisionFixes: wayPast(run, found.inTheWay) } : {}),
+      ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
     });
   }
   for (const { name, actual } of await removedStackSets(run, desiredList)) {
@@ -389,13 +431,24 @@ async function templateDiff(before: string | undefined, after: string): Promise<
 export interface DestroyOptions extends DeployOptions {
   /** Also delete the retained artifact buckets (emptied) and keys (scheduled). Repositories stay whatever this says. */
   deleteRetained?: boolean;
+  /**
+   * Also remove the StackSet that holds the repositories (they stay, retained,
+   * outside CloudFormation): for leaving xstack. A later deploy meets them.
+   */
+  releaseRepositories?: boolean;
+}
+
+/** Why destroy leaves a stage's StackSet in place, or undefined if it does not. */
+export function keptReason(desired: DesiredStackSet, options: Pick<DestroyOptions, 'releaseRepositories'>): string | undefined {
+  if (options.releaseRepositories || !keptByDestroy(renderTemplate(desired.stage.definition))) return undefined;
+  return 'holds only repositories, which xstack never deletes: kept, so the next deploy finds them in place (--release-repositories removes it and leaves them)';
 }
 
 /**
  * Removes stack instances, then StackSets, in reverse rollout order, starting
- * with the StackSets of stages no longer in the org file. Buckets,
- * keys and repositories are retained by their DeletionPolicy, unless
- * `deleteRetained` (buckets and keys only).
+ * with the StackSets of stages no longer in the org file. Buckets and keys are
+ * retained by their DeletionPolicy, unless `deleteRetained`; the StackSet of
+ * the repositories is kept (src/deploy/retained.ts), unless `releaseRepositories`.
  */
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
@@ -425,6 +478,11 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
       const d = desired.get(id)!;
       if (failed) {
         summaries.push({ stage: id, stackSet: d.name, result: 'not-run', reasons: [] });
+        continue;
+      }
+      const kept = keptReason(d, options);
+      if (kept) {
+        summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [kept] });
         continue;
       }
       try {

@@ -1,5 +1,6 @@
 /** What the deployer reports while it works; the CLI renders these, the deployer never prints. */
-export type StageResult = 'created' | 'updated' | 'unchanged' | 'failed' | 'not-run' | 'deleted';
+/** `kept`: destroy left the StackSet in place (it holds only what xstack never deletes). */
+export type StageResult = 'created' | 'updated' | 'unchanged' | 'failed' | 'not-run' | 'deleted' | 'kept';
 
 export type DeployEvent =
   | { type: 'wave'; wave: number; of: number; stages: readonly string[] }

@@ -16,6 +16,7 @@
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 
 export interface ExecutionStatement {
@@ -129,7 +130,7 @@ function collect(templates: CfnTemplate[]): Derived {
  * their outputs and (--delete-retained) empties retained buckets with it.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
  */
-function stackStatements(prefix: string, buckets: string[]): ExecutionStatement[] {
+function stackStatements(prefix: string, buckets: string[], bucketGeneration: number): ExecutionStatement[] {
   const out: ExecutionStatement[] = [
     {
       Sid: 'InstanceStacks',
@@ -156,6 +157,18 @@ function stackStatements(prefix: string, buckets: string[]): ExecutionStatement[
       Resource: [...buckets, ...buckets.map((b) => `${b}/*`)].sort(),
     });
   }
+  const names = new Names(prefix, bucketGeneration);
+  const earlier = buckets.flatMap((arn) => names.earlierBucketNames(arn)).sort();
+  if (earlier.length > 0) {
+    out.push({
+      Sid: 'SeeEarlierBucketGenerations',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: earlier,
+      reason:
+        "HeadBucket (s3:ListBucket) on the names the org's buckets had in earlier bucket generations, so that plan can list what an earlier destroy left behind; it reads whether a bucket exists and changes nothing",
+    });
+  }
   return out;
 }
 
@@ -167,10 +180,11 @@ export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
   return executionPolicyFor(
     compiled.stages.map((s) => renderTemplate(s.definition)),
     compiled.org.prefix,
+    compiled.org.bucketGeneration,
   );
 }
 
-export function executionPolicyFor(templates: CfnTemplate[], prefix: string): ExecutionStatement[] {
+export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1): ExecutionStatement[] {
   const { types, arnsByService } = collect(templates);
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
@@ -225,7 +239,7 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string): Ex
       reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
     });
   }
-  statements.push(...stackStatements(prefix, buckets));
+  statements.push(...stackStatements(prefix, buckets, bucketGeneration));
   return statements;
 }
 

@@ -1,9 +1,14 @@
 /**
- * What `destroy` leaves behind on purpose (DeletionPolicy: Retain): the
- * artifact buckets and keys, deleted only when asked (`--delete-retained`):
- * buckets emptied of every version and deleted, keys scheduled for deletion
- * after KMS's shortest waiting period. Repositories, the source of truth, are
- * never deleted by xstack.
+ * What `destroy` leaves behind on purpose (DeletionPolicy: Retain), and how a
+ * later deploy gets past it:
+ * - repositories, the source of truth, are never deleted by xstack, and the
+ *   StackSet that holds them (nothing else) is kept by `destroy`: they never
+ *   leave CloudFormation, and the next deploy finds them in place (adopted);
+ * - the artifact and access-log buckets and the artifact keys are retained
+ *   unless `--delete-retained` (buckets emptied of every version and deleted,
+ *   keys scheduled for deletion after KMS's shortest waiting period); a deploy
+ *   after a destroy that kept them needs the org file's next `bucketGeneration`
+ *   (fresh bucket names, src/naming.ts), and `plan` lists the earlier ones.
  */
 import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
@@ -24,6 +29,14 @@ export interface RetainedResource {
   logicalId: string;
   type: RetainedType;
   physicalId: string;
+}
+
+/** What xstack never deletes: a stage holding nothing else outlives `destroy`, its StackSet and instances kept. */
+export const NEVER_DELETED_TYPES: readonly string[] = ['AWS::CodeCommit::Repository'];
+
+export function keptByDestroy(template: CfnTemplate): boolean {
+  const resources = Object.values(template.Resources);
+  return resources.length > 0 && resources.every((r) => r.DeletionPolicy === 'Retain' && NEVER_DELETED_TYPES.includes(r.Type));
 }
 
 /** Logical ids of the retained buckets and keys of a template. */
@@ -77,8 +90,10 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     else await aws.codeCommit(target.credentials, target.region).send(new GetRepositoryCommand({ repositoryName: resource.name }));
     return true;
   } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
     if (e.$metadata?.httpStatusCode === 403) return true;
+    // Answered 200 with a body the SDK could not read (moto's GetRepository dates): the resource is there.
+    if (e.$response?.statusCode === 200) return true;
     if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;
     throw error;
   }

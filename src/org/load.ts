@@ -252,6 +252,8 @@ export const orgSchema = partialObj(
         'StackSets quotas raised for the administrator account',
       ),
     ),
+    // A deploy after a destroy meets the retained buckets under their names: a new generation renames them (src/naming.ts).
+    bucketGeneration: optional(int({ min: 1, max: 999 })),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -443,7 +445,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   reportLogicalIdCollisions((raw.accounts ?? []).map(([name]) => name), 'accounts', 'Account', ctx);
   reportLogicalIdCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', '', ctx);
 
-  const names = raw.prefix === undefined ? undefined : new Names(raw.prefix);
+  const names = raw.prefix === undefined ? undefined : new Names(raw.prefix, raw.bucketGeneration ?? 1);
   const pipelines: Pipeline[] = [];
   for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
@@ -512,6 +514,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     },
     iamQuotas: raw.iamQuotas ?? {},
     stackSetQuotas: raw.stackSetQuotas ?? {},
+    bucketGeneration: raw.bucketGeneration ?? 1,
     access,
   };
 }

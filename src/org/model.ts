@@ -133,6 +133,11 @@ export interface Org {
   readonly iamQuotas: Partial<Record<'rolesPerAccount' | 'instanceProfilesPerAccount' | 'customerManagedPoliciesPerAccount' | 'managedPoliciesPerRole' | 'roleTrustPolicyChars', number>>;
   /** StackSets quotas AWS raised for the administrator account (src/checks/stackset-quota.ts); the defaults otherwise. */
   readonly stackSetQuotas: Partial<Record<'stackSetsPerAdministrator' | 'stackInstancesPerStackSet', number>>;
+  /**
+   * 1 unless the org file says otherwise; from 2 on, the org's buckets get fresh
+   * names (`-g<N>`, src/naming.ts), for a deploy after a destroy that retained them.
+   */
+  readonly bucketGeneration: number;
   readonly access: Access;
 }
 

@@ -69,7 +69,7 @@ interface SourceAccountPlan {
 const inAccount = (source: Account) => (id: string) => `${id}In${source.id}`;
 
 export function planStages(org: Org): Stage[] {
-  const names = new Names(org.prefix);
+  const names = new Names(org.prefix, org.bucketGeneration);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
   const stages: Stage[] = [];
