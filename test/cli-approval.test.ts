@@ -126,8 +126,11 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     expect(run.code).toBe(1);
     const [header, ...lines] = run.stdout.trimEnd().split('\n');
     expect(header).toBe(`destroy would remove, in this order, as ${caller} (account ${caller.split(':')[4]}), StackSets in ${example.org.region}:`);
+    // Every StackSet but the repositories', which destroy keeps (and says why), then what stays.
     expect(lines).toHaveLength(example.stages.length + 1);
-    expect(lines[lines.length - 1]).toContain('DELETE the artifact buckets');
+    expect(lines.filter((l) => l.startsWith('  - ')).map((l) => l.split(':')[0])).not.toContain(`  - ${example.org.prefix}-source-repositories`);
+    expect(lines.at(-2)).toContain('DELETE the artifact buckets');
+    expect(lines.at(-1)).toMatch(/^kept: acme-source-repositories: holds only repositories, which xstack never deletes/);
     const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
     expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
     expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');
