@@ -10,7 +10,7 @@ import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
-import { policyDocument, statement, type Conditions } from '../src/iam/policy';
+import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { DeveloperAccess } from '../src/org/model';
 
@@ -93,7 +93,13 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
     Object.assign(resources, role('CiReaderRole', {
       name: names.ciReaderRole(),
       description: 'CI: pull only, assumed by the CI account\'s instance role',
-      trust: policyDocument([statement({ sid: 'CiInstanceAssumes', principal: { AWS: arn(`iam::${input.ciAccountId}:role/${names.ciInstanceRole()}`) }, actions: STS_ASSUME_ROLE.actions })]),
+      trust: policyDocument([
+        statement({
+          sid: 'CiInstanceAssumes',
+          ...rolesOfOtherAccounts(arn(`iam::${input.ciAccountId}:root`), arn(`iam::${input.ciAccountId}:role/${names.ciInstanceRole()}`)),
+          actions: STS_ASSUME_ROLE.actions,
+        }),
+      ]),
       policies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
     }));
     outputs.CiReaderRoleArn = { description: 'ARN of the pull-only CI role', value: arn(`iam::\${AWS::AccountId}:role/${names.ciReaderRole()}`) };

@@ -21,7 +21,7 @@ import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
-import { policyDocument, statement } from '../src/iam/policy';
+import { policyDocument, rolesOfOtherAccounts, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface PipelineFoundationInput {
@@ -61,7 +61,12 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   const { names } = input;
   // This account's own roles, by name (pipeline-identity creates them).
   const ownRole = (name: string) => arn(`iam::\${AWS::AccountId}:role/${name}`);
-  const sourceRoles = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`));
+  // The source accounts' roles by ARN, not by the unique id a Principal stores (src/iam/policy.ts).
+  const sourceRoots = input.sourcePrincipals((source) => arn(`iam::${source}:root`));
+  const sourceRoles = rolesOfOtherAccounts(
+    sourceRoots,
+    input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`)),
+  );
   const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
 
@@ -96,7 +101,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
     statement({
       sid: 'SourceRolesUseKey',
-      principal: { AWS: sourceRoles },
+      ...sourceRoles,
       actions: KMS_ARTIFACT_DATA_KEY.actions,
       resources: '*',
     }),
@@ -125,13 +130,13 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
     statement({
       sid: 'SourceRolesWriteArtifacts',
-      principal: { AWS: sourceRoles },
+      ...sourceRoles,
       actions: ARTIFACT_OBJECT_WRITE.actions,
       resources: [objects],
     }),
     statement({
       sid: 'SourceRolesListBucket',
-      principal: { AWS: sourceRoles },
+      ...sourceRoles,
       actions: ARTIFACT_BUCKET_LIST.actions,
       resources: [getAtt('ArtifactBucket', 'Arn')],
     }),
@@ -139,7 +144,6 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
 
   const { Sid: _unused, ...busStatement } = statement({
     sid: 'CodeCommitEvents',
-    principal: { AWS: forwarders },
     actions: EVENTS_PUT.actions,
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
     // events:source is multivalued (one PutEvents call carries several entries): a set operator,
@@ -147,7 +151,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     // does not pass ForAllValues vacuously.
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-    conditions: { 'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'] }, Null: { 'events:source': 'false' } },
+    ...rolesOfOtherAccounts(sourceRoots, forwarders, { 'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'] }, Null: { 'events:source': 'false' } }),
   });
 
   return {

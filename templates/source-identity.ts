@@ -22,7 +22,7 @@ import { logicalId, role } from '../src/cfn/resources';
 import type { OutputSpec, ParameterSpec, TemplateDefinition } from '../src/cfn/template';
 import type { Form } from '../src/forms';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, STS_ASSUME_ROLE } from '../src/iam/grants';
-import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
+import { policyDocument, rolesOfOtherAccounts, serviceTrust, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface EventForwarding {
@@ -64,7 +64,13 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         name: names.sourceRole(account),
         description: `Assumed by pipeline account ${account} to run the CodeCommit source action`,
         // https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html
-        trust: policyDocument([statement({ sid: 'PipelineRoleAssumes', principal: { AWS: arn(`iam::${account}:role/${names.pipelineRole()}`) }, actions: STS_ASSUME_ROLE.actions })]),
+        trust: policyDocument([
+          statement({
+            sid: 'PipelineRoleAssumes',
+            ...rolesOfOtherAccounts(arn(`iam::${account}:root`), arn(`iam::${account}:role/${names.pipelineRole()}`)),
+            actions: STS_ASSUME_ROLE.actions,
+          }),
+        ]),
         policies: [
           {
             name: 'source-action',

@@ -31,7 +31,16 @@ describe('access roles', () => {
     const [statement] = props(roles, 'CiReaderRoleCodecommitPullIn111111111111').PolicyDocument.Statement;
     expect(statement.Action).toEqual([...CODECOMMIT_PULL.actions]);
     expect(asList(statement.Resource)).toHaveLength(2);
-    expect(ci.AssumeRolePolicyDocument.Statement).toEqual([{ Sid: 'CiInstanceAssumes', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/acme-ci-instance' } }, Action: 'sts:AssumeRole' }]);
+    // The CI account's instance role by ARN (aws:PrincipalArn), not by the unique id a Principal would store (src/iam/policy.ts).
+    expect(ci.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'CiInstanceAssumes',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } },
+        Action: 'sts:AssumeRole',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/acme-ci-instance' } } },
+      },
+    ]);
     const wave = (id: string) => example.rollout.waveOf.get(id)!;
     expect(wave('ci-identity')).toBeLessThan(wave('access-roles'));
   });

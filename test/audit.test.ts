@@ -54,6 +54,20 @@ describe('access analysis of the compiled policies', () => {
     );
   });
 
+  it("a key policy that admits another pipeline account's source role, by aws:PrincipalArn, is found", () => {
+    const stages = fresh();
+    const key = props(stages, 'pipeline-foundation', 'ArtifactKey');
+    const use = key.KeyPolicy.Statement.find((s: { Sid: string }) => s.Sid === 'SourceRolesUseKey');
+    const named = use.Condition.ArnEquals['aws:PrincipalArn'];
+    // A new condition object: the bucket policy's statements share the one the template made.
+    use.Condition = { ArnEquals: { 'aws:PrincipalArn': [...(Array.isArray(named) ? named : [named]), { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/acme-source-444444444444' }] } };
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(
+      'pipeline-foundation @ 222222222222: ArtifactKey/SourceRolesUseKey admits arn:aws:iam::111111111111:role/acme-source-444444444444, the source role of another pipeline account',
+    );
+    expect(problems.filter((p) => p.includes('the source role of another pipeline account'))).toHaveLength(2);
+  });
+
   it('a trust widened to another account\'s root fails as too broad', () => {
     const stages = fresh();
     const role = props(stages, 'access-roles', 'CiReaderRoleIn111111111111');

@@ -57,7 +57,7 @@ describe('orgs with many pipeline accounts', () => {
     expect(access).toContain('(the same in each of 40 accounts)');
     expect(access).not.toContain('100000000007');
     expect(section(md(large), 'trust')).toContain(
-      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:role/big-pipeline | — | source-identity @ 900000000000: SourceRole{account}In900000000000/PipelineRoleAssumes (the same in each of 40 accounts) |',
+      '| arn:aws:iam::900000000000:role/big-source-{account} | arn:aws:iam::{account}:root | ArnEquals aws:PrincipalArn = arn:aws:iam::{account}:role/big-pipeline | source-identity @ 900000000000: SourceRole{account}In900000000000/PipelineRoleAssumes (the same in each of 40 accounts) |',
     );
     expect(md(large)).not.toContain('### Account env0001');
     expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipelines |');

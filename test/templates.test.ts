@@ -90,13 +90,20 @@ describe('artifact key and bucket', () => {
       expect(admin.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } });
       expect(admin.Condition.ArnLike['aws:PrincipalArn'].length).toBeGreaterThan(0);
       expect(admin.Action).not.toContain('kms:Decrypt');
-      const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey').map((s: any) => s.Principal.AWS);
-      // By name, no parameters: this account's roles, and the source role named for this account in the source account.
-      expect(users.slice(0, 2)).toEqual([
+      const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey');
+      // By name, no parameters: this account's roles as principals; the source role named for this account
+      // in each source account by ARN, its account's root the principal (src/iam/policy.ts rolesOfOtherAccounts).
+      expect(users.slice(0, 2).map((s: any) => s.Principal.AWS)).toEqual([
         { 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role\/[a-z]+-pipeline$/) },
         { 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role\/[a-z]+-deploy-target$/) },
       ]);
-      for (const source of asList(users[2])) expect(source).toEqual({ 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-source-\$\{AWS::AccountId\}$/) });
+      const [source] = users.slice(2);
+      const values = (v: unknown) => asList(v).map((x: any) => x['Fn::If']?.[1] ?? x);
+      for (const root of values(source.Principal.AWS)) expect(root).toEqual({ 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\d{12}:root$/) });
+      for (const role of values(source.Condition.ArnEquals['aws:PrincipalArn'])) {
+        expect(role).toEqual({ 'Fn::Sub': expect.stringMatching(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-source-\$\{AWS::AccountId\}$/) });
+      }
+      expect(Object.keys(source.Condition)).toEqual(['ArnEquals']);
       expect(users).toHaveLength(3);
       // The deployment targets only decrypt, and only through S3.
       const targets = p.KeyPolicy.Statement.find((s: any) => s.Sid === 'DeployTargetsDecryptViaS3');

@@ -291,9 +291,11 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
   for (const g of grants) {
     if (g.effect !== 'Allow') continue;
     if (g.kind === 'key' || g.kind === 'bucket') {
-      for (const p of g.principals) {
-        const owner = p.kind === 'aws' ? ownerOf(p.arn) : undefined;
-        if (owner !== undefined && owner !== g.account) problems.push(`${g.stage} @ ${g.account}: ${g.policy} admits ${p.kind === 'aws' ? p.arn : ''}, the source role of another pipeline account`);
+      // Named as a principal, or (an account root narrowed to it) by aws:PrincipalArn.
+      const admitted = [...g.principals.flatMap((p) => (p.kind === 'aws' ? [p.arn] : [])), ...principalArnValues(g)];
+      for (const arn of admitted) {
+        const owner = ownerOf(arn);
+        if (owner !== undefined && owner !== g.account) problems.push(`${g.stage} @ ${g.account}: ${g.policy} admits ${arn}, the source role of another pipeline account`);
       }
     }
     const owner = g.kind === 'identity' && g.attachedTo ? ownerOf(g.attachedTo) : undefined;
@@ -306,6 +308,26 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
     }
   }
   return problems;
+}
+
+/**
+ * A statement's principals, an account root narrowed by `aws:PrincipalArn`
+ * to exact ARNs (ArnEquals, src/iam/policy.ts rolesOfOtherAccounts) standing
+ * for those ARNs: the roles it admits, each checked against the declared paths.
+ */
+function narrowedPrincipals(g: ResolvedStatement): PrincipalRef[] {
+  const exact = Object.entries(g.conditions)
+    .filter(([operator]) => operator === 'ArnEquals' || operator === 'StringEquals')
+    .flatMap(([, keys]) => Object.entries(keys).flatMap(([key, values]) => (key.toLowerCase() === 'aws:principalarn' ? values : [])));
+  if (exact.length === 0) return g.principals;
+  return g.principals.flatMap((p) =>
+    p.kind === 'aws' && p.arn.endsWith(':root') ? exact.filter((arn) => accountOf(arn) === accountOf(p.arn)).map((arn): PrincipalRef => ({ kind: 'aws', arn })) : [p],
+  );
+}
+
+/** The ARNs a statement's aws:PrincipalArn conditions name (any operator). */
+function principalArnValues(g: ResolvedStatement): string[] {
+  return Object.values(g.conditions).flatMap((keys) => Object.entries(keys).flatMap(([key, values]) => (key.toLowerCase() === 'aws:principalarn' ? values : [])));
 }
 
 /** The declared cross-account paths into each account, by principal, for the extra-grant check. */
@@ -403,7 +425,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   for (const g of grants) {
     if (givenUp()) return undefined;
     if (g.effect !== 'Allow' || g.kind === 'identity') continue;
-    for (const principal of g.principals) {
+    for (const principal of narrowedPrincipals(g)) {
       if (!isForeignPrincipal(principal, g.account)) continue;
       for (const action of g.actions) {
         if (!declared.covers(g, principal, action)) {

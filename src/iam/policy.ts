@@ -73,6 +73,23 @@ export function statement(props: StatementProps): Statement {
   return out as Statement;
 }
 
+/**
+ * Roles of other accounts, admitted by ARN: their accounts' roots as the
+ * principal, narrowed to the roles by `aws:PrincipalArn`. A role named in a
+ * Principal element is stored by its unique id: deleted and created again
+ * under the same name (a unit moving to another part of a family, a repair by
+ * hand), it no longer matches, and nothing updates the policy that named it
+ * ("if you delete and recreate the role ... the relationship is broken",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles).
+ * `aws:PrincipalArn` compares the role's ARN, the same for the new role
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * Across accounts both sides must allow a request either way: the other
+ * account's own policies still decide what its role may do.
+ */
+export function rolesOfOtherAccounts(roots: Values, roleArns: Values, more: Conditions = {}): Pick<StatementProps, 'principal' | 'conditions'> {
+  return { principal: { AWS: roots }, conditions: { ...more, ArnEquals: { 'aws:PrincipalArn': unwrap(roleArns) } } };
+}
+
 export function policyDocument(statements: readonly Statement[]): PolicyDocument {
   const sids = new Set<string>();
   for (const s of statements) {
