@@ -42,10 +42,13 @@ export const map = <T, R>(c: PerAccount<T>, f: (v: T) => R): PerAccount<R> => (c
  */
 export function all<T, R>(parts: readonly PerAccount<T>[], f: (values: T[]) => R): PerAccount<R> {
   if (parts.every((p) => p.fixed !== undefined)) return fixed(f(parts.map((p) => p.fixed!)));
-  let last: { values: T[]; made: R } | undefined;
+  let last: { account: string; values: T[]; made: R } | undefined;
   return varying((a) => {
+    // Asked again for the same account (statements sharing an expression): nothing to walk.
+    if (last?.account === a) return last.made;
     const values = parts.map((p) => p.at(a));
-    if (!last || values.some((v, i) => v !== last!.values[i])) last = { values, made: f(values) };
+    if (!last || values.some((v, i) => v !== last!.values[i])) last = { account: a, values, made: f(values) };
+    else last.account = a;
     return last.made;
   });
 }
@@ -172,7 +175,7 @@ export class Resolver {
   }
 
   private compileObject(stageId: string, expression: object): Compiled {
-    if (Array.isArray(expression)) return all(expression.map((e) => this.compile(stageId, e)), present);
+    if (Array.isArray(expression)) return this.switchedList(stageId, expression) ?? all(expression.map((e) => this.compile(stageId, e)), present);
     const e = expression as Record<string, unknown>;
     if ('Ref' in e) return this.ref(stageId, String(e.Ref));
     if ('Fn::If' in e) {
@@ -220,6 +223,39 @@ export class Resolver {
       keys.map((k) => this.compile(stageId, e[k])),
       (values) => JSON.stringify(Object.fromEntries(keys.flatMap((k, i) => (values[i] === NO_VALUE ? [] : [[k, values[i]]])))),
     );
+  }
+
+  /**
+   * A list of items each kept only in some accounts (`Fn::If [<accounts>, item,
+   * AWS::NoValue]`, as account-switch.ts writes them: a source account's role
+   * in the key policy of the pipeline accounts it feeds), read in an account
+   * as the items kept there: an index by account, not every item's condition
+   * asked in every account. Undefined for any other list.
+   */
+  private switchedList(stageId: string, list: readonly unknown[]): Compiled | undefined {
+    if (list.length < 2) return undefined;
+    const items = list.map((e) => {
+      const branches = (e as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If'];
+      if (!branches || (branches[2] as { Ref?: string } | null)?.Ref !== 'AWS::NoValue') return { item: e };
+      const accounts = accountSetOf(this.template(stageId).Conditions?.[branches[0]]);
+      return accounts ? { item: branches[1], condition: branches[0], accounts } : { item: e };
+    });
+    if (!items.some((x) => x.accounts)) return undefined;
+    const compiled = items.map((x) => this.compile(stageId, x.item));
+    // Read as the items' conditions would be: recorded as used (account classes key on them).
+    for (const x of items) if (x.condition) this.condition(stageId, x.condition);
+    const always = items.flatMap((x, i) => (x.accounts ? [] : [i]));
+    const positions = new Map<string, number[]>();
+    items.forEach((x, i) => {
+      for (const a of x.accounts ?? []) (positions.get(a) ?? positions.set(a, [...always]).get(a)!).push(i);
+    });
+    for (const p of positions.values()) p.sort((x, y) => x - y);
+    let last: { account: string; made: Value } | undefined;
+    return varying((a) => {
+      if (last?.account === a) return last.made;
+      last = { account: a, made: present((positions.get(a) ?? always).map((i) => compiled[i].at(a))) };
+      return last.made;
+    });
   }
 
   /** A named condition of a stage's template, as 'true' or 'false' in each account; recorded as read. */
