@@ -111,10 +111,6 @@ export class Names {
     const base = name.slice(0, name.length - suffix.length);
     return Array.from({ length: this.bucketGeneration - 1 }, (_, i) => (i === 0 ? base : `${base}-g${i + 1}`));
   }
-  /** S3 ARN pattern matching every artifact bucket of the org, of every generation (compact form). */
-  artifactBucketPattern(): string {
-    return `${this.prefix}-artifacts-*`;
-  }
   artifactKeyAlias(): string {
     return `alias/${this.prefix}-artifacts`;
   }
@@ -155,10 +151,6 @@ export class Names {
   }
   pipeline(pipeline: string): string {
     return `${this.prefix}-${pipeline}`;
-  }
-  /** Every pipeline of the org; used to narrow the pipeline role's trust. */
-  pipelinePattern(): string {
-    return `${this.prefix}-*`;
   }
   pipelinePolicy(pipeline: string): string {
     return `${this.prefix}-${pipeline}-pipeline`;
