@@ -219,7 +219,8 @@ describe('the reconciler against the layer', () => {
     await prepare(before);
     await deployUntilDone(before, 1);
     const after = compileYaml(`${withTools}  ci:\n    account: tools\n    network:\n      cidr: 10.20.0.0/16\n      availabilityZones: 2\n`);
-    // The access roles now trust the CI account's role, which ci-identity (a stage the org did not have) creates first.
+    // The access roles now trust the CI account's role (by ARN, on its account's root: src/iam/policy.ts), which
+    // ci-identity (a stage the org did not have) creates first, so the path works as soon as the trust exists.
     const gained = after.stages.filter((s) => before.stages.some((b) => b.id === s.id) && after.files.get(`templates/${s.id}.yaml`)!.includes(':iam::800000000000:role/big-ci-instance'));
     expect(gained.map((s) => s.id)).toEqual(['access-roles']);
     expect(after.rollout.waveOf.get('ci-identity')!).toBeLessThan(after.rollout.waveOf.get('access-roles')!);
