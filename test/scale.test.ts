@@ -3,7 +3,10 @@ import { renderTemplate } from '../src/cfn/template';
 import { CompileError } from '../src/errors';
 import { LIMITS } from '../src/limits';
 import { compileGenerated } from './helpers';
-import { RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
+import { REPOSITORIES_PER_TEMPLATE, RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
 
 describe('orgs with many pipeline accounts', () => {
   it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
@@ -38,6 +41,18 @@ describe('orgs with many pipeline accounts', () => {
       expect(stage.templateDelivery, path).toBe(bytes > LIMITS.templateBodyBytes ? 'template bucket (over 51,200 bytes)' : 'inline');
     }
     expect(manifest.stages.filter((m: { templateDelivery: string }) => m.templateDelivery !== 'inline').length).toBeGreaterThan(0);
+  });
+
+  it('a source account with more repositories than a template has outputs for: its repositories over several units, each inside the 200 outputs', () => {
+    const text = generateOrgYaml(2).replace(
+      'pipelines:',
+      `${Array.from({ length: 450 }, (_, i) => `  extra${String(i).padStart(3, '0')}:\n    account: source\n`).join('')}pipelines:`,
+    );
+    const { stages } = compileOrg(parseOrg(text, 'many-repositories.yaml'));
+    const parts = stages.filter((s) => s.module === 'source-repositories');
+    expect(parts.map((s) => Object.keys(s.definition.outputs).length)).toEqual([REPOSITORIES_PER_TEMPLATE, REPOSITORIES_PER_TEMPLATE, 452 - 2 * REPOSITORIES_PER_TEMPLATE]);
+    for (const s of parts) expect(s.targets.map((a) => a.name)).toEqual(['source']);
+    expect(parts[2].notes.join('\n')).toContain('source account source (repositories 401-)');
   });
 
   it('the report shows a path repeated in every pipeline account once, while the proof still covers each account', () => {

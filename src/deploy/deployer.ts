@@ -17,6 +17,8 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
+import { MOVE_FIX, moveText, retainedMoves, type FamilyPart, type RetainedMove } from './moves';
+import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
@@ -29,6 +31,7 @@ import {
   callAs,
   createStackSet,
   deleteStackSet,
+  deployedTemplate,
   HEALTHY_INSTANCE,
   instanceResources,
   listOrgStackSets,
@@ -257,15 +260,47 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   return { stage, stackSet: desired.name, result, reasons: [] };
 }
 
+/** The org's StackSets (by prefix), listed once a run. */
+const orgStackSets = (run: Run) => listOrgStackSets(run.aws.cloudFormation(), run.compiled.org.stackSets, run.compiled.org.prefix);
+
+/**
+ * Retained resources with fixed names that this compile would move from one
+ * part of a family to another (moves.ts), read from the deployed templates of
+ * every family that has, or had, more than one StackSet.
+ */
+async function retainedMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<RetainedMove[]> {
+  const { prefix } = run.compiled.org;
+  const families = new Map<string, { desired: DesiredStackSet[]; stackSets: Set<string> }>();
+  const familyOf = (id: string) => families.get(id) ?? families.set(id, { desired: [], stackSets: new Set() }).get(id)!;
+  for (const d of desired) {
+    const f = familyOf(d.stage.part?.family ?? d.stage.id);
+    f.desired.push(d);
+    f.stackSets.add(d.name);
+  }
+  // A family's parts are <prefix>-<family>, <prefix>-<family>-2, …
+  for (const name of deployed) families.get(name.slice(prefix.length + 1).replace(/-\d+$/, ''))?.stackSets.add(name);
+  const moves: RetainedMove[] = [];
+  for (const f of families.values()) {
+    if (f.stackSets.size < 2) continue;
+    const parts: FamilyPart[] = [];
+    for (const name of [...f.stackSets].sort()) {
+      const d = f.desired.find((x) => x.name === name);
+      const body = deployed.includes(name) ? await deployedTemplate(contextFor(run, name, d?.stage.id ?? `(removed) ${name}`)) : undefined;
+      parts.push({ stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) });
+    }
+    moves.push(...retainedMoves(parts));
+  }
+  return moves;
+}
+
 /**
  * StackSets of this org (prefix and xstack's tag) whose stage is gone from the
  * org file, with the wave they were created in.
  */
-async function removedStackSets(run: Run, desired: DesiredStackSet[]): Promise<Array<{ name: string; actual: ActualStackSet }>> {
-  const { org } = run.compiled;
+async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: readonly string[]): Promise<Array<{ name: string; actual: ActualStackSet }>> {
   const wanted = new Set(desired.map((d) => d.name));
   const out: Array<{ name: string; actual: ActualStackSet }> = [];
-  for (const name of await listOrgStackSets(run.aws.cloudFormation(), org.stackSets, org.prefix)) {
+  for (const name of deployed) {
     if (wanted.has(name)) continue;
     const actual = await readStackSet(contextFor(run, name, `(removed) ${name}`));
     if (actual.exists && actual.xstack) out.push({ name, actual });
@@ -325,6 +360,13 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const removals: Removal[] = [];
   const waves = compiled.rollout.waves;
   let failed = false;
+  const deployed = await orgStackSets(run);
+  const moves = await retainedMovesIn(run, desiredList, deployed);
+  if (moves.length > 0) {
+    const shown = moves.slice(0, 10).map((m) => `  ${moveText(m)}`);
+    if (moves.length > shown.length) shown.push(`  … and ${moves.length - shown.length} more (plan --json lists every one)`);
+    throw new XstackError('RETAINED_MOVE', `nothing was changed: this org file moves retained resources between the StackSets of one family:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
+  }
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
     const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!, removals)));
@@ -343,7 +385,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     options.afterWave?.(i + 1);
   }
   if (!failed) {
-    for (const { name, actual } of await removedStackSets(run, desiredList)) {
+    for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
       const stage = `(removed) ${name}`;
       removals.push({ stage, stackSet: name, wave: actual.wave ?? Number.MAX_SAFE_INTEGER, accounts: [...actual.instances.keys()].sort(), stackSetToo: true });
     }
@@ -376,6 +418,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const run = await startRun(compiled, aws, options);
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
+  const deployed = await orgStackSets(run);
+  const moves = await retainedMovesIn(run, desiredList, deployed);
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -388,6 +432,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
+    const moving = moves.filter((m) => m.to === desired.name).map(moveText);
+    const fixes = [...(found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : []), ...(moving.length > 0 ? [MOVE_FIX] : [])];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
@@ -398,12 +444,12 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       addAccounts,
       removeAccounts,
       retryAccounts,
-      collisions: found.inTheWay.map(retainedText),
-      ...(found.inTheWay.length > 0 ? { collisionFixes: wayPast(run, found.inTheWay) } : {}),
+      collisions: [...found.inTheWay.map(retainedText), ...moving],
+      ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
     });
   }
-  for (const { name, actual } of await removedStackSets(run, desiredList)) {
+  for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
@@ -458,7 +504,7 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   const summaries: StageSummary[] = [];
   let failed = false;
   // StackSets of stages gone from the org file first (latest wave first): nothing current depends on them.
-  const removed = (await removedStackSets(run, desiredList)).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
     if (failed) {

@@ -132,6 +132,17 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
 }
 
 /** Names of the active StackSets this org's prefix names and xstack tagged (removed stages included). */
+/** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
+export async function deployedTemplate(ctx: StackSetContext): Promise<string | undefined> {
+  try {
+    const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+    return out.StackSet?.Status === 'DELETED' ? undefined : out.StackSet?.TemplateBody;
+  } catch (error) {
+    if (errorName(error) === 'StackSetNotFoundException') return undefined;
+    throw error;
+  }
+}
+
 export async function listOrgStackSets(cfn: CloudFormationClient, settings: StackSetSettings, prefix: string): Promise<string[]> {
   const names: string[] = [];
   let token: string | undefined;

@@ -45,6 +45,9 @@ export const SOURCE_ROLES_PER_TEMPLATE = 249;
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
+/** Repositories one unit of the source-repositories family holds: a resource and an output each, inside the 200 outputs of a template. */
+export const REPOSITORIES_PER_TEMPLATE = 200;
+
 /** Forwarding rules one unit of the source-events family holds: one resource each, inside the 500 of a template. */
 export const RULES_PER_TEMPLATE = 450;
 const NONCURRENT_VERSION_DAYS = 30;
@@ -100,9 +103,14 @@ export function planStages(org: Org): Stage[] {
   stages.push(
     ...familyStages(
       { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
-      sources
-        .filter((src) => org.repositories.some((r) => r.account === src.account.name))
-        .map((src) => unit(src.account, sourceRepositories(org.repositories.filter((r) => r.account === src.account.name)), {}, 'unique')),
+      sources.flatMap((src) =>
+        chunks(
+          org.repositories.filter((r) => r.account === src.account.name),
+          REPOSITORIES_PER_TEMPLATE,
+        ).map((part, i) =>
+          unit(src.account, sourceRepositories(part), i === 0 ? {} : { label: `source account ${src.account.name} (repositories ${i * REPOSITORIES_PER_TEMPLATE + 1}-)` }, 'unique'),
+        ),
+      ),
     ),
   );
 

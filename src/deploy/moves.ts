@@ -1,0 +1,54 @@
+/**
+ * A retained resource with a fixed name (a repository) moving from one part
+ * of a family to another (src/stages/family.ts: a unit inserted before it in
+ * the org file): the part it leaves retains it (DeletionPolicy: Retain), and
+ * the part it enters then fails to create it ("already exists"), in every
+ * later run too, and in both directions. Found before any operation, from the
+ * deployed templates, so that deploy refuses instead of starting what it
+ * cannot finish.
+ */
+import type { CfnTemplate } from '../cfn/template';
+
+/** Types a family holds under fixed names and retains: what cannot move between StackSets. */
+const FIXED_NAME_RETAINED = new Set(['AWS::CodeCommit::Repository', 'AWS::S3::Bucket']);
+
+export interface FamilyPart {
+  stackSet: string;
+  /** As deployed; absent for a StackSet not created yet. */
+  deployed?: CfnTemplate;
+  /** As compiled; absent for a part the org no longer has. */
+  desired?: CfnTemplate;
+}
+
+export interface RetainedMove {
+  logicalId: string;
+  type: string;
+  from: string;
+  to: string;
+}
+
+const retainedIds = (t: CfnTemplate | undefined): Map<string, string> =>
+  new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (r.DeletionPolicy === 'Retain' && FIXED_NAME_RETAINED.has(r.Type) ? [[id, r.Type] as [string, string]] : [])));
+
+/** The retained resources of one family that leave one part and enter another (logical ids are the family's, unique across parts). */
+export function retainedMoves(parts: readonly FamilyPart[]): RetainedMove[] {
+  const leaving = new Map<string, string>();
+  const entering = new Map<string, { type: string; to: string }>();
+  for (const part of parts) {
+    const deployed = retainedIds(part.deployed);
+    const desired = retainedIds(part.desired);
+    for (const id of deployed.keys()) if (!desired.has(id)) leaving.set(id, part.stackSet);
+    // A part not deployed yet enters everything it holds.
+    for (const [id, type] of desired) if (!deployed.has(id)) entering.set(id, { type, to: part.stackSet });
+  }
+  return [...entering]
+    .filter(([id]) => leaving.has(id))
+    .map(([logicalId, { type, to }]) => ({ logicalId, type, from: leaving.get(logicalId)!, to }))
+    .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+}
+
+export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
+
+/** What to do instead, for the refusal. */
+export const MOVE_FIX =
+  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other; keep the units before it where they were in the org file (add new source accounts after the existing ones), or move it by hand (remove it from the one stack, import it into the other)";
