@@ -312,8 +312,19 @@ export class StackSetsProxy {
   /** A CloudFormation Query call to moto with the caller's headers (moto does not check signatures). */
   private async motoCall(headers: IncomingMessage['headers'], params: URLSearchParams): Promise<{ status: number; body: string }> {
     const { host: _host, 'content-length': _length, ...rest } = headers;
-    const res = await fetch(this.moto, { method: 'POST', headers: rest as Record<string, string>, body: params.toString() });
-    return { status: res.status, body: await res.text() };
+    // node:http, not fetch: fetch gives up after 300 s without response headers, and moto takes longer than
+    // that to create a 1,000-account StackSet's instances in one call.
+    const body = params.toString();
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(this.moto, { method: 'POST', headers: { ...(rest as Record<string, string>), 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: string } | undefined> {
