@@ -532,7 +532,21 @@ export class StackSetsProxy {
     op.ended = new Date();
   }
 
-  private async applyToMoto(
+  /**
+   * One operation's effect on moto at a time: moto's server answers 500 when
+   * several StackSets create stacks in one account at once (seen with five
+   * source-identity parts in one wave); CloudFormation has no such limit, and
+   * the layer's operations keep their own timing and order.
+   */
+  private motoEffects: Promise<unknown> = Promise.resolve();
+
+  private applyToMoto(...args: Parameters<StackSetsProxy['applyToMotoNow']>): Promise<void> {
+    const next = this.motoEffects.then(() => this.applyToMotoNow(...args));
+    this.motoEffects = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyToMotoNow(
     action: string,
     params: URLSearchParams,
     headers: IncomingMessage['headers'],
