@@ -67,8 +67,9 @@ export function nameProblem(rule: NameRule, name: string): string | undefined {
  * Names in one account, from the org's prefix and its bucket generation.
  *
  * Buckets are retained when their stack goes (`destroy`), and S3 bucket names
- * are global: a deploy after a destroy would meet the retained bucket under
- * the same name. Generation 2 onwards (org file `bucketGeneration`) gives the
+ * are global ("unique across all AWS accounts in all the AWS Regions within a
+ * partition", https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html):
+ * a deploy after a destroy would meet the retained bucket under the same name. Generation 2 onwards (org file `bucketGeneration`) gives the
  * org's buckets fresh names ending in `-g<N>`; generation 1 has no suffix, so
  * an org that never sets it keeps its names.
  */

@@ -176,14 +176,19 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const stream = json ? process.stderr : process.stdout;
   const who = await callerLine(aws, region);
   const all = [...desiredStackSets(compiled)].reverse();
-  const kept = all.filter((d) => keptReason(d, options));
+  // StackSets destroy leaves in place, with why (each template read once).
+  const kept = new Map<(typeof all)[number], string>();
+  for (const d of all) {
+    const why = keptReason(d, options);
+    if (why) kept.set(d, why);
+  }
   const listing = all
-    .filter((d) => !kept.includes(d))
+    .filter((d) => !kept.has(d))
     .map((d) => `  - ${d.name}: ${d.stage.targets.length} instance${d.stage.targets.length === 1 ? '' : 's'} (${d.stage.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
   const retained = options.deleteRetained
     ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
     : `artifact and access-log buckets and keys stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
-  const keptText = kept.map((d) => `\nkept: ${d.name}: ${keptReason(d, options)}`).join('');
+  const keptText = [...kept].map(([d, why]) => `\nkept: ${d.name}: ${why}`).join('');
   stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
   if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {

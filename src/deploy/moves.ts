@@ -3,14 +3,14 @@
  * of a family to another (src/stages/family.ts: a unit inserted before it in
  * the org file): the part it leaves retains it (DeletionPolicy: Retain), and
  * the part it enters then fails to create it ("already exists"), in every
- * later run too, and in both directions. Found before any operation, from the
- * deployed templates, so that deploy refuses instead of starting what it
- * cannot finish.
+ * later run too, and in both directions. A resource removed from a template
+ * with DeletionPolicy Retain is kept, outside the stack
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+ * Found before any operation, from the deployed templates, so that deploy
+ * refuses instead of starting what it cannot finish.
  */
 import type { CfnTemplate } from '../cfn/template';
-
-/** Types a family holds under fixed names and retains: what cannot move between StackSets. */
-const FIXED_NAME_RETAINED = new Set(['AWS::CodeCommit::Repository', 'AWS::S3::Bucket']);
+import { retainedUnderFixedName } from './retained';
 
 export interface FamilyPart {
   stackSet: string;
@@ -28,7 +28,7 @@ export interface RetainedMove {
 }
 
 const retainedIds = (t: CfnTemplate | undefined): Map<string, string> =>
-  new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (r.DeletionPolicy === 'Retain' && FIXED_NAME_RETAINED.has(r.Type) ? [[id, r.Type] as [string, string]] : [])));
+  new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (retainedUnderFixedName(r) ? [[id, r.Type] as [string, string]] : [])));
 
 /** The retained resources of one family that leave one part and enter another (logical ids are the family's, unique across parts). */
 export function retainedMoves(parts: readonly FamilyPart[]): RetainedMove[] {

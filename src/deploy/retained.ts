@@ -32,7 +32,7 @@ export interface RetainedResource {
 }
 
 /** What xstack never deletes: a stage holding nothing else outlives `destroy`, its StackSet and instances kept. */
-export const NEVER_DELETED_TYPES: readonly string[] = ['AWS::CodeCommit::Repository'];
+const NEVER_DELETED_TYPES: readonly string[] = ['AWS::CodeCommit::Repository'];
 
 export function keptByDestroy(template: CfnTemplate): boolean {
   const resources = Object.values(template.Resources);
@@ -65,12 +65,15 @@ export interface NamedRetained {
 
 const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repository': 'RepositoryName' } as const;
 
+/** Whether a resource is retained under a name the template fixes: what a new stack would meet ("already exists"). */
+export const retainedUnderFixedName = (r: { Type: string; DeletionPolicy?: string }): boolean => r.DeletionPolicy === 'Retain' && r.Type in NAME_PROPERTY;
+
 /** The retained buckets and repositories of a template in one account, their names as they would be there. */
 export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {
   const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
   const out: NamedRetained[] = [];
   for (const [logicalId, r] of Object.entries(template.Resources)) {
-    if (r.DeletionPolicy !== 'Retain' || !(r.Type in NAME_PROPERTY)) continue;
+    if (!retainedUnderFixedName(r)) continue;
     // A family's resource exists only where its condition holds (src/stages/family.ts).
     if (r.Condition && !conditionHolds(template.Conditions, r.Condition, account)) continue;
     const type = r.Type as NamedRetained['type'];
