@@ -29,5 +29,8 @@ export const LIMITS = {
 /** Where AWS states the StackSets quotas above. */
 export const CLOUDFORMATION_QUOTAS_DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 
+/** Over the inline limit a template is deployed from the template bucket (src/deploy/template-store.ts). */
+export const needsTemplateBucket = (templateBody: string): boolean => Buffer.byteLength(templateBody) > LIMITS.templateBodyBytes;
+
 /** IAM counts policy size without white space. */
 export const policyChars = (document: unknown): number => JSON.stringify(document).length;

@@ -46,7 +46,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { templatePath, type CompiledOrg } from '../compile';
 import { LIMITS } from '../limits';
-import { needsTemplateBucket, templateBucketName, templateBucketState } from './template-store';
+import { needsTemplateBucket } from '../limits';
+import { templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';

@@ -13,9 +13,7 @@ import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client }
 import type { Partition } from '../aws/partitions';
 import { XstackError } from '../errors';
 import { sha256 } from '../hash';
-import { LIMITS } from '../limits';
-
-export const needsTemplateBucket = (templateBody: string): boolean => Buffer.byteLength(templateBody) > LIMITS.templateBodyBytes;
+import { LIMITS, needsTemplateBucket } from '../limits';
 
 /** One bucket per administrator account and region: S3 bucket names are global, so the account and region are in it. */
 export const templateBucketName = (prefix: string, adminAccount: string, region: string): string => `${prefix}-xstack-templates-${adminAccount}-${region}`;
