@@ -41,24 +41,9 @@ const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
  * `stages` (the conditions they read are read here).
  */
 export function classifyAccounts(org: Org, stages: readonly Stage[], templates: (stageId: string) => CfnTemplate, resolver: Resolver): ReadonlyMap<string, AccountClass> {
-  // Tokens must be new characters: a value or template holding them would be misread as one.
-  if (holdsTokenCharacters(JSON.stringify(org))) return NO_CLASSES;
-  const excluded = new Set<string>();
   // Accounts named by the access settings get paths of their own, beside the pipelines'.
   const { developers, ci } = org.access;
   const named = new Set([...(ci ? [ci.account] : []), ...(developers?.assumedBy.map((s) => s.account) ?? [])]);
-  for (const a of org.accounts) if (a.role !== 'pipeline' || named.has(a.name)) excluded.add(a.id);
-  // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
-  for (const stage of stages.filter((s) => s.targets.length > 1)) {
-    const { Conditions: _byAccount, ...rest } = templates(stage.id);
-    const text = JSON.stringify(rest);
-    if (holdsTokenCharacters(text)) return NO_CLASSES;
-    // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
-    // (its conditions name every account whose value they choose: those are keyed by whether they hold).
-    const named = idsWithin(text);
-    for (const a of stage.targets) if (named.has(a.id)) excluded.add(a.id);
-  }
-
   const pipelinesOf = new Map<string, string[]>();
   for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
   const stagesOf = new Map<string, KeyedStage[]>();
@@ -69,12 +54,29 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
 
   const byKey = new Map<string, string[]>();
   for (const account of org.accounts) {
-    if (excluded.has(account.id)) continue;
+    if (account.role !== 'pipeline' || named.has(account.name)) continue;
     const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], resolver);
     const members = byKey.get(key);
     if (members) members.push(account.id);
     else byKey.set(key, [account.id]);
   }
+  // Scanning the templates is only worth it when some accounts could share a class (an org of teams has none).
+  if (![...byKey.values()].some((members) => members.length > 1)) return NO_CLASSES;
+  // Tokens must be new characters: a value or template holding them would be misread as one.
+  if (holdsTokenCharacters(JSON.stringify(org))) return NO_CLASSES;
+  const excluded = new Set<string>();
+  // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
+  for (const stage of stages.filter((s) => s.targets.length > 1)) {
+    const { Conditions: _byAccount, ...rest } = templates(stage.id);
+    const text = JSON.stringify(rest);
+    if (holdsTokenCharacters(text)) return NO_CLASSES;
+    // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
+    // (its conditions name every account whose value they choose: those are keyed by whether they hold).
+    const named = idsWithin(text);
+    for (const a of stage.targets) if (named.has(a.id)) excluded.add(a.id);
+  }
+  for (const [key, members] of byKey) byKey.set(key, members.filter((id) => !excluded.has(id)));
+
   const classes = new Map<string, AccountClass>();
   let index = 0;
   for (const members of byKey.values()) {
