@@ -16,7 +16,15 @@ export type Value = string | Value[];
 /** `AWS::NoValue`: dropped from the list or object that holds it. */
 const NO_VALUE = '\u0000NoValue';
 /** A value as a flat list of strings, without AWS::NoValue. */
-export const flatValues = (v: Value): string[] => (Array.isArray(v) ? v.flatMap(flatValues) : v === NO_VALUE ? [] : [v]);
+export function flatValues(v: Value): string[] {
+  const out: string[] = [];
+  const add = (x: Value) => {
+    if (Array.isArray(x)) x.forEach(add);
+    else if (x !== NO_VALUE) out.push(x);
+  };
+  add(v);
+  return out;
+}
 const TRUE = 'true';
 const FALSE = 'false';
 const present = (values: readonly Value[]) => (values.includes(NO_VALUE) ? values.filter((v) => v !== NO_VALUE) : (values as Value[]));
@@ -94,8 +102,7 @@ export class Resolver {
   private readonly conditions = new Map<string, Map<string, Compiled>>();
   /** Stage → resource condition (undefined: none) → the target accounts it holds in. */
   private readonly where = new Map<string, Map<string | undefined, readonly string[]>>();
-  /** Export name → the stages that export it. */
-  private exporters?: Map<string, string[]>;
+  private exporters?: Map<string, Array<{ stage: string; output: string; targets: ReadonlySet<string> }>>;
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
   constructor(
@@ -279,25 +286,30 @@ export class Resolver {
   /** The value a stage of the same account exports under that name, read there. */
   private importValue(stageId: string, nameExpression: unknown): Compiled {
     const name = this.compile(stageId, nameExpression);
+    const exporters = this.exportersByName();
+    return varying((account) => {
+      const exportName = String(name.at(account));
+      const producer = exporters.get(exportName)?.find((x) => x.targets.has(account));
+      return producer ? this.output(producer.stage, account, producer.output) : `{import ${exportName}}`;
+    });
+  }
+
+  /** Export name → the stages that export it, each with the accounts it is deployed in. */
+  private exportersByName(): ReadonlyMap<string, Array<{ stage: string; output: string; targets: ReadonlySet<string> }>> {
     if (!this.exporters) {
       this.exporters = new Map();
-      for (const [id] of this.byId) {
+      for (const [id, stage] of this.byId) {
+        let targets: Set<string> | undefined;
         for (const [output, spec] of Object.entries(this.template(id).Outputs ?? {})) {
           const exported = (spec.Export as { Name?: unknown } | undefined)?.Name;
-          if (typeof exported === 'string') {
-            const list = this.exporters.get(exported) ?? this.exporters.set(exported, []).get(exported)!;
-            list.push(`${id}\u0000${output}`);
-          }
+          if (typeof exported !== 'string') continue;
+          targets ??= new Set(stage.targets.map((a) => a.id));
+          const list = this.exporters.get(exported) ?? this.exporters.set(exported, []).get(exported)!;
+          list.push({ stage: id, output, targets });
         }
       }
     }
-    return varying((account) => {
-      const exportName = String(name.at(account));
-      const producer = (this.exporters!.get(exportName) ?? [])
-        .map((x) => x.split('\u0000'))
-        .find(([id]) => this.byId.get(id)!.targets.some((a) => a.id === account));
-      return producer ? this.output(producer[0], account, producer[1]) : `{import ${exportName}}`;
-    });
+    return this.exporters;
   }
 
   private ref(stageId: string, name: string): Compiled {
