@@ -41,62 +41,87 @@ export const SERVICE_AUTHORIZATION_RULES = [
 ] as const;
 
 /**
- * The values a template expression may take, as plain strings; what cannot
- * be known at compile time is written `{...}` and matches anything.
+ * The values a template expression (a list: all its items) may take, as
+ * plain strings; what cannot be known at compile time is written `{...}`
+ * and matches anything. Given
+ * the logical id of the resource that holds the expression, only the
+ * accounts that resource exists in count.
  */
-export type ValuesOf = (expression: unknown) => string[];
+export type ValuesOf = (expression: unknown, resource?: string) => string[];
 
-/** Plain strings as they are; anything else unknown. For templates checked without their org. */
-export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap(literalValues) : ['{unknown}']);
+/** Plain strings as they are, a list item by item; anything else unknown. For templates checked without their org. */
+export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap((x) => literalValues(x)) : e === undefined ? [] : ['{unknown}']);
 
 const flat = flatValues;
 const ACCOUNT_ID = /\b\d{12}\b/g;
 const SAMPLE_ACCOUNT = '123456789012';
+const withSampleAccount = (value: string) => value.replace(ACCOUNT_ID, SAMPLE_ACCOUNT);
 
 /**
- * A stage's expressions resolved (resolve.ts) in its target accounts, with
- * every account id written as one sample id: the shape of each value, which
- * is what the checks compare with IAM's formats. Accounts that receive the
- * same values but for their own id (see `inputKeys`) give the same shapes,
- * so one of them stands for all: a 1,000-account stage is resolved a few
- * times per expression, not 1,000.
+ * A stage's expressions resolved (resolve.ts) in the target accounts their
+ * resource exists in, with every account id written as one sample id: the
+ * shape of each value, which is what the checks compare with IAM's formats.
+ * Accounts that receive the same values but for their own id (see
+ * `inputKeys`) give the same shapes, so one of them stands for all: a
+ * 1,000-account stage is resolved a few times per expression, not 1,000,
+ * and a resource of one unit only in that unit's accounts.
  */
 export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
   for (const doc of policyDocuments(template)) for (const s of doc.statements) resolver.compile(stage.id, [s.Resource, s.Condition]);
-  let representatives: string[] | undefined;
-  return (expression) => {
+  const representatives = representativeAccounts(resolver, stage, template);
+  return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
-    if (c.fixed !== undefined) return flat(c.fixed).map((v) => v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
-    representatives ??= representativeAccounts(stage, inputKeys(resolver));
+    if (c.fixed !== undefined) return flat(c.fixed).map(withSampleAccount);
     const shapes = new Set<string>();
-    for (const account of representatives) for (const v of flat(c.at(account))) shapes.add(v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
+    for (const account of representatives(resource)) for (const v of flat(c.at(account))) shapes.add(withSampleAccount(v));
     return [...shapes];
   };
 }
 
-/** One account for each distinct input key among a stage's targets. */
-function representativeAccounts(stage: Stage, keyOf: (stageId: string, account: string) => string): string[] {
-  const keys = new Map<string, string>();
-  for (const a of stage.targets) {
-    const key = keyOf(stage.id, a.id);
-    if (!keys.has(key)) keys.set(key, a.id);
+/**
+ * The accounts that stand for a resource's target accounts: one for each
+ * distinct input key among those it exists in. Resources under the same
+ * Condition exist in the same accounts, so each condition is asked once. A
+ * resource that exists in no target account (or none named) is checked in
+ * all of them, as the template writes it.
+ */
+function representativeAccounts(resolver: Resolver, stage: Stage, template: CfnTemplate): (resource?: string) => readonly string[] {
+  let keyOf: ReadonlyMap<string, string> | undefined;
+  const byCondition = new Map<string | undefined, readonly string[]>();
+  const allTargets = () => stage.targets.map((a) => a.id);
+  return (resource) => {
+    const condition = resource === undefined ? undefined : template.Resources[resource]?.Condition;
+    let chosen = byCondition.get(condition);
+    if (!chosen) {
+      keyOf ??= inputKeys(resolver, stage);
+      const where = resource === undefined ? [] : resolver.accountsWith(stage.id, resource);
+      chosen = firstOfEachKey(where.length > 0 ? where : allTargets(), keyOf);
+      byCondition.set(condition, chosen);
+    }
+    return chosen;
+  };
+}
+
+function firstOfEachKey(accounts: readonly string[], keyOf: ReadonlyMap<string, string>): string[] {
+  const first = new Map<string, string>();
+  for (const a of accounts) {
+    const key = keyOf.get(a)!;
+    if (!first.has(key)) first.set(key, a);
   }
-  return [...keys.values()];
+  return [...first.values()];
 }
 
 /**
- * What a stage's values in an account are made of: which of the conditions
- * its expressions read hold there (src/cfn/account-switch.ts); the rest of
- * the template is the same for every account but for its own id. Equal keys
- * give values equal but for the account's own id.
+ * What a stage's values in each of its target accounts are made of: which
+ * of the conditions its expressions read hold there
+ * (src/cfn/account-switch.ts); the rest of the template is the same for
+ * every account but for its own id. Equal keys give values equal but for
+ * the account's own id.
  */
-function inputKeys(resolver: Resolver): (stageId: string, account: string) => string {
-  return (stageId, account) =>
-    [...resolver.usedConditions(stageId)]
-      .sort()
-      .map((name) => (resolver.holds(stageId, name, account) ? '1' : '0'))
-      .join('');
+function inputKeys(resolver: Resolver, stage: Stage): Map<string, string> {
+  const conditions = [...resolver.usedConditions(stage.id)].sort();
+  return new Map(stage.targets.map((a) => [a.id, conditions.map((name) => (resolver.holds(stage.id, name, a.id) ? '1' : '0')).join('')]));
 }
 
 type Found = Omit<Finding, 'resource' | 'statement'>;
@@ -118,6 +143,7 @@ export function checkServiceAuthorization(template: CfnTemplate, valuesOf: Value
 }
 
 function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Found[] {
+  const values = (expression: unknown) => valuesOf(expression, doc.resource);
   const findings: Found[] = [];
   const actions: KnownAction[] = [];
   let wildcard = false;
@@ -135,8 +161,8 @@ function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesO
   }
   // NotAction means every other action: nothing to match keys or resources against.
   if (s.NotAction !== undefined) wildcard = true;
-  findings.push(...checkConditions(s, actions, wildcard, valuesOf));
-  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(asList(s.Resource).flatMap(valuesOf), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
+  findings.push(...checkConditions(s, actions, wildcard, values));
+  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(values(s.Resource), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
 }
 
@@ -199,7 +225,7 @@ function parseOperator(written: string): Operator {
   return { written, set: m[1] as Operator['set'], base: m[2], ifExists: m[3] !== undefined };
 }
 
-function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wildcard: boolean, valuesOf: ValuesOf): Found[] {
+function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wildcard: boolean, values: (expression: unknown) => string[]): Found[] {
   const findings: Found[] = [];
   for (const [written, keys] of Object.entries(s.Condition ?? {})) {
     const op = parseOperator(written);
@@ -217,7 +243,7 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
       }
       // An identity provider's keys come with the web identity, not from a service's table.
       if (!key.slice(0, key.indexOf(':')).includes('/')) findings.push(...applicability(key, op, actions, wildcard));
-      findings.push(...operatorFits(key, type, op, asList(value).flatMap(valuesOf)));
+      findings.push(...operatorFits(key, type, op, values(value)));
     }
   }
   return findings;
