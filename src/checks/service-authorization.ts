@@ -9,7 +9,7 @@
 import type { CfnTemplate } from '../cfn/template';
 import type { Stage } from '../stages/model';
 import { flatValues, type Resolver } from '../audit/resolve';
-import { asList, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
+import { asList, policyDocuments, type FoundDocument, type PlainStatement, type PolicyKind } from './documents';
 import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
 
@@ -68,7 +68,12 @@ const withSampleAccount = (value: string) => value.replace(ACCOUNT_ID, SAMPLE_AC
  */
 export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
-  for (const doc of policyDocuments(template)) for (const s of doc.statements) resolver.compile(stage.id, [s.Resource, s.Condition]);
+  for (const doc of policyDocuments(template)) {
+    for (const s of doc.statements) {
+      resolver.compile(stage.id, s.Resource);
+      resolver.compile(stage.id, s.Condition);
+    }
+  }
   const representatives = representativeAccounts(resolver, stage, template);
   return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
@@ -134,20 +139,49 @@ interface KnownAction {
 
 export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues): Finding[] {
   const findings: Finding[] = [];
+  // A family's statements, repeated for each unit or account, mostly resolve alike: each distinct one is checked once.
+  const checked = new Map<string, Found[]>();
   for (const doc of policyDocuments(template)) {
     for (const s of doc.statements) {
-      for (const f of checkStatement(doc, s, valuesOf)) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
+      const resolved = resolveStatement(doc, s, valuesOf);
+      const key = JSON.stringify(resolved);
+      let found = checked.get(key);
+      if (!found) checked.set(key, (found = checkStatement(resolved)));
+      for (const f of found) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
     }
   }
   return findings;
 }
 
-function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Found[] {
+/** What the checks read of a statement, with its resources and condition values resolved: equal ones have equal findings. */
+interface ResolvedStatement {
+  kind: PolicyKind;
+  effect?: string;
+  /** The written actions (or, with `notAction`, the actions it excludes). */
+  actions: string[];
+  notAction: boolean;
+  resources?: string[];
+  /** Operator → key → values, in the order written. */
+  conditions: Array<[string, Array<[string, string[]]>]>;
+}
+
+function resolveStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): ResolvedStatement {
   const values = (expression: unknown) => valuesOf(expression, doc.resource);
+  return {
+    kind: doc.kind,
+    effect: s.Effect,
+    actions: asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string'),
+    notAction: s.NotAction !== undefined,
+    resources: s.Resource === undefined ? undefined : values(s.Resource),
+    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, values(value)])]),
+  };
+}
+
+function checkStatement(s: ResolvedStatement): Found[] {
   const findings: Found[] = [];
   const actions: KnownAction[] = [];
   let wildcard = false;
-  for (const written of asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string')) {
+  for (const written of s.actions) {
     if (written === '*') {
       wildcard = true;
       continue;
@@ -160,9 +194,9 @@ function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesO
     }
   }
   // NotAction means every other action: nothing to match keys or resources against.
-  if (s.NotAction !== undefined) wildcard = true;
-  findings.push(...checkConditions(s, actions, wildcard, values));
-  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(values(s.Resource), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
+  if (s.notAction) wildcard = true;
+  findings.push(...checkConditions(s.conditions, actions, wildcard));
+  if (s.resources !== undefined && !(s.kind === 'key' || wildcard)) findings.push(...checkResources(s.resources, actions, s.effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
 }
 
@@ -225,9 +259,9 @@ function parseOperator(written: string): Operator {
   return { written, set: m[1] as Operator['set'], base: m[2], ifExists: m[3] !== undefined };
 }
 
-function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wildcard: boolean, values: (expression: unknown) => string[]): Found[] {
+function checkConditions(conditions: ResolvedStatement['conditions'], actions: readonly KnownAction[], wildcard: boolean): Found[] {
   const findings: Found[] = [];
-  for (const [written, keys] of Object.entries(s.Condition ?? {})) {
+  for (const [written, keys] of conditions) {
     const op = parseOperator(written);
     const family = OPERATOR_FAMILIES[op.base];
     if (!family) {
@@ -235,7 +269,7 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
       continue;
     }
     if (family === 'Null' && op.ifExists) findings.push({ rule: 'XS013', item: `Condition::${written}`, message: 'Null checks whether the key exists; IfExists contradicts it' });
-    for (const [key, value] of Object.entries(keys ?? {})) {
+    for (const [key, values] of keys) {
       const type = keyType(key, actions);
       if (typeof type !== 'string') {
         findings.push({ rule: 'XS011', item: `Condition::${written}::${key}`, message: type.unknown });
@@ -243,7 +277,7 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
       }
       // An identity provider's keys come with the web identity, not from a service's table.
       if (!key.slice(0, key.indexOf(':')).includes('/')) findings.push(...applicability(key, op, actions, wildcard));
-      findings.push(...operatorFits(key, type, op, values(value)));
+      findings.push(...operatorFits(key, type, op, values));
     }
   }
   return findings;
