@@ -353,9 +353,10 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
       actions.forEach((a) => served.add(a));
       continue;
     }
+    const matches = formatMatcher(value);
     let matched = false;
     for (const a of actions) {
-      if (a.action.resourceTypes.some((r) => formatMatches(a.service.resourceTypes.get(r.name)?.arn, value))) {
+      if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
         matched = true;
         served.add(a);
       }
@@ -430,15 +431,25 @@ function compileFormat(format: string): Field[] | undefined {
 
 /**
  * Whether a resource value (an ARN, maybe with wildcards) can name a
- * resource of this format, field by field: a field without wildcards has
+ * resource of a format, field by field: a field without wildcards has
  * the field's form; one with wildcards either has it once they are filled
  * in (`role/acme-*`) or takes the field's sample (`*` for the account,
- * `arn:<partition>:s3:::*` for objects too).
+ * `arn:<partition>:s3:::*` for objects too). The value is split once, and
+ * each format (several actions share their resource types') asked once.
  */
-function formatMatches(format: string | undefined, value: string): boolean {
-  const fields = format ? compileFormat(format) : undefined;
+function formatMatcher(value: string): (format: string | undefined) => boolean {
   const values = arnFields(value);
-  if (!fields || !values) return false;
+  const answers = new Map<string, boolean>();
+  return (format) => {
+    if (!format || !values) return false;
+    let answer = answers.get(format);
+    if (answer === undefined) answers.set(format, (answer = fieldsMatch(compileFormat(format), values)));
+    return answer;
+  };
+}
+
+function fieldsMatch(fields: readonly Field[] | undefined, values: readonly string[]): boolean {
+  if (!fields) return false;
   return fields.every((f, i) => {
     const v = values[i];
     if (!/[*?]/.test(v)) return f.pattern.test(v);
