@@ -43,9 +43,8 @@ export const SERVICE_AUTHORIZATION_RULES = [
 /**
  * The values a template expression (a list: all its items) may take, as
  * plain strings; what cannot be known at compile time is written `{...}`
- * and matches anything. Given
- * the logical id of the resource that holds the expression, only the
- * accounts that resource exists in count.
+ * and matches anything. Given the logical id of the resource that holds the
+ * expression, only the accounts that resource exists in count.
  */
 export type ValuesOf = (expression: unknown, resource?: string) => string[];
 
@@ -143,18 +142,18 @@ export function checkServiceAuthorization(template: CfnTemplate, valuesOf: Value
   const checked = new Map<string, Found[]>();
   for (const doc of policyDocuments(template)) {
     for (const s of doc.statements) {
-      const resolved = resolveStatement(doc, s, valuesOf);
-      const key = JSON.stringify(resolved);
+      const shape = shapeOf(doc, s, valuesOf);
+      const key = JSON.stringify(shape);
       let found = checked.get(key);
-      if (!found) checked.set(key, (found = checkStatement(resolved)));
+      if (!found) checked.set(key, (found = checkStatement(shape)));
       for (const f of found) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
     }
   }
   return findings;
 }
 
-/** What the checks read of a statement, with its resources and condition values resolved: equal ones have equal findings. */
-interface ResolvedStatement {
+/** What the checks read of a statement, its resources and condition values as their shapes (`stageValues`): equal shapes have equal findings. */
+interface StatementShape {
   kind: PolicyKind;
   effect?: string;
   /** The written actions (or, with `notAction`, the actions it excludes). */
@@ -165,7 +164,7 @@ interface ResolvedStatement {
   conditions: Array<[string, Array<[string, string[]]>]>;
 }
 
-function resolveStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): ResolvedStatement {
+function shapeOf(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): StatementShape {
   const values = (expression: unknown) => valuesOf(expression, doc.resource);
   return {
     kind: doc.kind,
@@ -177,7 +176,7 @@ function resolveStatement(doc: FoundDocument, s: PlainStatement, valuesOf: Value
   };
 }
 
-function checkStatement(s: ResolvedStatement): Found[] {
+function checkStatement(s: StatementShape): Found[] {
   const findings: Found[] = [];
   const actions: KnownAction[] = [];
   let wildcard = false;
@@ -259,7 +258,7 @@ function parseOperator(written: string): Operator {
   return { written, set: m[1] as Operator['set'], base: m[2], ifExists: m[3] !== undefined };
 }
 
-function checkConditions(conditions: ResolvedStatement['conditions'], actions: readonly KnownAction[], wildcard: boolean): Found[] {
+function checkConditions(conditions: StatementShape['conditions'], actions: readonly KnownAction[], wildcard: boolean): Found[] {
   const findings: Found[] = [];
   for (const [written, keys] of conditions) {
     const op = parseOperator(written);
