@@ -67,12 +67,7 @@ const withSampleAccount = (value: string) => value.replace(ACCOUNT_ID, SAMPLE_AC
  */
 export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
-  for (const doc of policyDocuments(template)) {
-    for (const s of doc.statements) {
-      resolver.compile(stage.id, s.Resource);
-      resolver.compile(stage.id, s.Condition);
-    }
-  }
+  for (const doc of policyDocuments(template)) for (const s of doc.statements) for (const e of checkedExpressions(s)) resolver.compile(stage.id, e);
   const representatives = representativeAccounts(resolver, stage, template);
   return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
@@ -82,6 +77,9 @@ export function stageValues(resolver: Resolver, stage: Stage, template: CfnTempl
     return [...shapes];
   };
 }
+
+/** The expressions of a statement whose values the checks read: its Resource and its condition values. */
+const checkedExpressions = (s: PlainStatement): unknown[] => [s.Resource, ...Object.values(s.Condition ?? {}).flatMap((keys) => Object.values(keys ?? {}))];
 
 /**
  * The accounts that stand for a resource's target accounts: one for each
