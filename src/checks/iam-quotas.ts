@@ -74,6 +74,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
       const p = resource.Properties ?? {};
       const accounts = resolver.accountsWith(stage.id, logicalId);
+      if (accounts.length === 0) continue;
       switch (resource.Type) {
         case 'AWS::IAM::Role': {
           const roleName = compile(p.RoleName);
