@@ -83,47 +83,52 @@ const checkedExpressions = (s: PlainStatement): unknown[] => [s.Resource, ...Obj
 
 /**
  * The accounts that stand for a resource's target accounts: one for each
- * distinct input key among those it exists in. Resources under the same
- * Condition exist in the same accounts, so each condition is asked once. A
- * resource that exists in no target account (or none named) is checked in
- * all of them, as the template writes it.
+ * distinct input key among those it exists in (an account alone stands for
+ * itself). Resources under the same Condition exist in the same accounts,
+ * so each condition is asked once. A resource that exists in no target
+ * account (or none named) is checked in all of them, as the template
+ * writes it.
  */
 function representativeAccounts(resolver: Resolver, stage: Stage, template: CfnTemplate): (resource?: string) => readonly string[] {
-  let keyOf: ReadonlyMap<string, string> | undefined;
+  let keyOf: ((account: string) => string) | undefined;
   const byCondition = new Map<string | undefined, readonly string[]>();
-  const allTargets = () => stage.targets.map((a) => a.id);
   return (resource) => {
     const condition = resource === undefined ? undefined : template.Resources[resource]?.Condition;
     let chosen = byCondition.get(condition);
     if (!chosen) {
-      keyOf ??= inputKeys(resolver, stage);
       const where = resource === undefined ? [] : resolver.accountsWith(stage.id, resource);
-      chosen = firstOfEachKey(where.length > 0 ? where : allTargets(), keyOf);
+      const accounts = where.length > 0 ? where : stage.targets.map((a) => a.id);
+      chosen = accounts.length === 1 ? accounts : firstOfEachKey(accounts, (keyOf ??= inputKeys(resolver, stage)));
       byCondition.set(condition, chosen);
     }
     return chosen;
   };
 }
 
-function firstOfEachKey(accounts: readonly string[], keyOf: ReadonlyMap<string, string>): string[] {
+function firstOfEachKey(accounts: readonly string[], keyOf: (account: string) => string): string[] {
   const first = new Map<string, string>();
   for (const a of accounts) {
-    const key = keyOf.get(a)!;
+    const key = keyOf(a);
     if (!first.has(key)) first.set(key, a);
   }
   return [...first.values()];
 }
 
 /**
- * What a stage's values in each of its target accounts are made of: which
- * of the conditions its expressions read hold there
- * (src/cfn/account-switch.ts); the rest of the template is the same for
- * every account but for its own id. Equal keys give values equal but for
- * the account's own id.
+ * What a stage's values in an account are made of: which of the conditions
+ * its expressions read hold there (src/cfn/account-switch.ts); the rest of
+ * the template is the same for every account but for its own id. Equal keys
+ * give values equal but for the account's own id. The conditions are those
+ * read when the first key is asked; each account's key is made when asked.
  */
-function inputKeys(resolver: Resolver, stage: Stage): Map<string, string> {
+function inputKeys(resolver: Resolver, stage: Stage): (account: string) => string {
   const conditions = [...resolver.usedConditions(stage.id)].sort();
-  return new Map(stage.targets.map((a) => [a.id, conditions.map((name) => (resolver.holds(stage.id, name, a.id) ? '1' : '0')).join('')]));
+  const keys = new Map<string, string>();
+  return (account) => {
+    let key = keys.get(account);
+    if (key === undefined) keys.set(account, (key = conditions.map((name) => (resolver.holds(stage.id, name, account) ? '1' : '0')).join('')));
+    return key;
+  };
 }
 
 type Found = Omit<Finding, 'resource' | 'statement'>;
