@@ -8,7 +8,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
 import type { CfnTemplate } from '../cfn/template';
-import { flatValues, type Resolver, type Value } from '../audit/resolve';
+import { flatValues, type Compiled, type Resolver } from '../audit/resolve';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 
@@ -69,35 +69,48 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
+    const compile = (expression: unknown) => resolver.compile(stage.id, expression);
+    const sizes = policySizes(resolver, stage.id);
     for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
       const p = resource.Properties ?? {};
-      const names = (expression: unknown, account: string) => flat(resolver.resolve(stage.id, account, expression ?? []));
-      for (const account of resolver.accountsWith(stage.id, logicalId)) {
-        const where = `${stage.id} @ ${account}: ${logicalId}`;
-        switch (resource.Type) {
-          case 'AWS::IAM::Role': {
-            const name = String(resolver.resolve(stage.id, account, p.RoleName));
-            const role = roleUse(account, name, stage.id);
-            adjustable('roleTrustPolicyChars', where, size(resolver, stage.id, account, p.AssumeRolePolicyDocument), '');
-            for (const inline of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) role.inlineChars += size(resolver, stage.id, account, inline.PolicyDocument);
-            role.attached.push(...((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map((arn) => String(resolver.resolve(stage.id, account, arn))));
-            break;
+      const accounts = resolver.accountsWith(stage.id, logicalId);
+      if (accounts.length === 0) continue;
+      switch (resource.Type) {
+        case 'AWS::IAM::Role': {
+          const roleName = compile(p.RoleName);
+          const trust = sizes(p.AssumeRolePolicyDocument);
+          const inline = ((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => sizes(policy.PolicyDocument));
+          const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
+          for (const account of accounts) {
+            const role = roleUse(account, String(roleName.at(account)), stage.id);
+            adjustable('roleTrustPolicyChars', `${stage.id} @ ${account}: ${logicalId}`, trust(account), '');
+            for (const size of inline) role.inlineChars += size(account);
+            for (const arn of attached) role.attached.push(String(arn.at(account)));
           }
-          case 'AWS::IAM::Policy': {
-            const chars = size(resolver, stage.id, account, p.PolicyDocument);
-            for (const name of names(p.Roles, account)) roleUse(account, name, stage.id).inlineChars += chars;
-            break;
-          }
-          case 'AWS::IAM::ManagedPolicy': {
-            use(account).managedPolicies++;
-            fixedQuota('managedPolicyChars', where, size(resolver, stage.id, account, p.PolicyDocument));
-            for (const name of names(p.Roles, account)) roleUse(account, name, stage.id).attached.push(`${stage.id}/${logicalId}`);
-            break;
-          }
-          case 'AWS::IAM::InstanceProfile':
-            use(account).instanceProfiles++;
-            break;
+          break;
         }
+        case 'AWS::IAM::Policy': {
+          const size = sizes(p.PolicyDocument);
+          const roles = compile(p.Roles ?? []);
+          for (const account of accounts) {
+            const chars = size(account);
+            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).inlineChars += chars;
+          }
+          break;
+        }
+        case 'AWS::IAM::ManagedPolicy': {
+          const size = sizes(p.PolicyDocument);
+          const roles = compile(p.Roles ?? []);
+          for (const account of accounts) {
+            use(account).managedPolicies++;
+            fixedQuota('managedPolicyChars', `${stage.id} @ ${account}: ${logicalId}`, size(account));
+            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).attached.push(`${stage.id}/${logicalId}`);
+          }
+          break;
+        }
+        case 'AWS::IAM::InstanceProfile':
+          for (const account of accounts) use(account).instanceProfiles++;
+          break;
       }
     }
   }
@@ -117,18 +130,34 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
   return problems;
 }
 
-const flat = (v: unknown): string[] => flatValues(v as Value);
-
 /**
- * A policy's size as IAM counts it: its JSON without white space, with this
- * account's values in place of the template's expressions.
+ * A policy's size as IAM counts it: its JSON without white space, with an
+ * account's values in place of the template's expressions. Each document is
+ * walked once: what no account changes is counted then, and only the
+ * expressions that differ by account are resolved per account.
  */
-function size(resolver: Resolver, stageId: string, account: string, node: unknown): number {
+function policySizes(resolver: Resolver, stageId: string): (document: unknown) => (account: string) => number {
+  return (document) => {
+    const varying: Compiled[] = [];
+    const fixedChars = fixedSize(document, (expression) => {
+      const c = resolver.compile(stageId, expression);
+      if (c.fixed !== undefined) return jsonLength(c.fixed);
+      varying.push(c);
+      return 0;
+    });
+    return (account) => varying.reduce((n, c) => n + jsonLength(c.at(account)), fixedChars);
+  };
+}
+
+const jsonLength = (value: unknown) => JSON.stringify(value).length;
+
+/** The characters of a node's JSON but for its expressions (`Ref`, `Fn::...`), which `expressionSize` counts. */
+function fixedSize(node: unknown, expressionSize: (expression: object) => number): number {
   if (node === null || node === undefined) return 0;
-  if (typeof node !== 'object') return JSON.stringify(node).length;
-  if (Array.isArray(node)) return 2 + Math.max(0, node.length - 1) + node.reduce((n: number, x) => n + size(resolver, stageId, account, x), 0);
+  if (typeof node !== 'object') return jsonLength(node);
+  if (Array.isArray(node)) return 2 + Math.max(0, node.length - 1) + node.reduce((n: number, x) => n + fixedSize(x, expressionSize), 0);
   const o = node as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return JSON.stringify(resolver.resolve(stageId, account, o)).length;
-  return 2 + Math.max(0, keys.length - 1) + keys.reduce((n, k) => n + JSON.stringify(k).length + 1 + size(resolver, stageId, account, o[k]), 0);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return expressionSize(o);
+  return 2 + Math.max(0, keys.length - 1) + keys.reduce((n, k) => n + jsonLength(k) + 1 + fixedSize(o[k], expressionSize), 0);
 }

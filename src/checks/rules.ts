@@ -118,15 +118,30 @@ function templateFindings(template: CfnTemplate): Finding[] {
       if (BROAD_MANAGED_POLICY.test(arn)) findings.push({ rule: 'XS008', resource: id, item: `ManagedPolicyArns::${arn}`, message: 'AWS-managed broad policy' });
     }
   }
-  const walk = (v: unknown, path: string) => {
+  // The keys and indexes down to the value walked; written out as a path (`Resources.Role.Properties[0]`) only for a finding.
+  const path: Array<string | number> = [];
+  const walk = (v: unknown) => {
     if (typeof v === 'string') {
-      if (LITERAL_PARTITION.test(v)) findings.push({ rule: 'XS009', resource: path, item: v, message: 'literal partition in an ARN; use ${AWS::Partition}' });
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+      if (LITERAL_PARTITION.test(v)) findings.push({ rule: 'XS009', resource: pathText(path), item: v, message: 'literal partition in an ARN; use ${AWS::Partition}' });
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i]);
+        path.pop();
+      }
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        path.push(k);
+        walk((v as Record<string, unknown>)[k]);
+        path.pop();
+      }
+    }
   };
-  walk(template, '');
+  walk(template);
   return findings;
 }
+
+const pathText = (path: ReadonlyArray<string | number>) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
 export const TEMPLATE_RULES = [
   { id: 'XS008', description: 'no AWS-managed *FullAccess, PowerUser or AdministratorAccess policies' },

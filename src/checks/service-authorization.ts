@@ -9,7 +9,7 @@
 import type { CfnTemplate } from '../cfn/template';
 import type { Stage } from '../stages/model';
 import { flatValues, type Resolver } from '../audit/resolve';
-import { asList, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
+import { asList, policyDocuments, type FoundDocument, type PlainStatement, type PolicyKind } from './documents';
 import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
 
@@ -41,62 +41,94 @@ export const SERVICE_AUTHORIZATION_RULES = [
 ] as const;
 
 /**
- * The values a template expression may take, as plain strings; what cannot
- * be known at compile time is written `{...}` and matches anything.
+ * The values a template expression (a list: all its items) may take, as
+ * plain strings; what cannot be known at compile time is written `{...}`
+ * and matches anything. Given the logical id of the resource that holds the
+ * expression, only the accounts that resource exists in count.
  */
-export type ValuesOf = (expression: unknown) => string[];
+export type ValuesOf = (expression: unknown, resource?: string) => string[];
 
-/** Plain strings as they are; anything else unknown. For templates checked without their org. */
-export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap(literalValues) : ['{unknown}']);
+/** Plain strings as they are, a list item by item; anything else unknown. For templates checked without their org. */
+export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap((x) => literalValues(x)) : e === undefined ? [] : ['{unknown}']);
 
 const flat = flatValues;
 const ACCOUNT_ID = /\b\d{12}\b/g;
 const SAMPLE_ACCOUNT = '123456789012';
+const withSampleAccount = (value: string) => value.replace(ACCOUNT_ID, SAMPLE_ACCOUNT);
 
 /**
- * A stage's expressions resolved (resolve.ts) in its target accounts, with
- * every account id written as one sample id: the shape of each value, which
- * is what the checks compare with IAM's formats. Accounts that receive the
- * same values but for their own id (see `inputKeys`) give the same shapes,
- * so one of them stands for all: a 1,000-account stage is resolved a few
- * times per expression, not 1,000.
+ * A stage's expressions resolved (resolve.ts) in the target accounts their
+ * resource exists in, with every account id written as one sample id: the
+ * shape of each value, which is what the checks compare with IAM's formats.
+ * Accounts that receive the same values but for their own id (see
+ * `inputKeys`) give the same shapes, so one of them stands for all: a
+ * 1,000-account stage is resolved a few times per expression, not 1,000,
+ * and a resource of one unit only in that unit's accounts.
  */
 export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
-  for (const doc of policyDocuments(template)) for (const s of doc.statements) resolver.compile(stage.id, [s.Resource, s.Condition]);
-  let representatives: string[] | undefined;
-  return (expression) => {
+  for (const doc of policyDocuments(template)) for (const s of doc.statements) for (const e of checkedExpressions(s)) resolver.compile(stage.id, e);
+  const representatives = representativeAccounts(resolver, stage, template);
+  return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
-    if (c.fixed !== undefined) return flat(c.fixed).map((v) => v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
-    representatives ??= representativeAccounts(stage, inputKeys(resolver));
+    if (c.fixed !== undefined) return flat(c.fixed).map(withSampleAccount);
     const shapes = new Set<string>();
-    for (const account of representatives) for (const v of flat(c.at(account))) shapes.add(v.replace(ACCOUNT_ID, SAMPLE_ACCOUNT));
+    for (const account of representatives(resource)) for (const v of flat(c.at(account))) shapes.add(withSampleAccount(v));
     return [...shapes];
   };
 }
 
-/** One account for each distinct input key among a stage's targets. */
-function representativeAccounts(stage: Stage, keyOf: (stageId: string, account: string) => string): string[] {
-  const keys = new Map<string, string>();
-  for (const a of stage.targets) {
-    const key = keyOf(stage.id, a.id);
-    if (!keys.has(key)) keys.set(key, a.id);
+/** The expressions of a statement whose values the checks read: its Resource and its condition values. */
+const checkedExpressions = (s: PlainStatement): unknown[] => [s.Resource, ...Object.values(s.Condition ?? {}).flatMap((keys) => Object.values(keys ?? {}))];
+
+/**
+ * The accounts that stand for a resource's target accounts: one for each
+ * distinct input key among those it exists in (an account alone stands for
+ * itself). Resources under the same Condition exist in the same accounts,
+ * so each condition is asked once. A resource that exists in no target
+ * account (or none named) is checked in all of them, as the template
+ * writes it.
+ */
+function representativeAccounts(resolver: Resolver, stage: Stage, template: CfnTemplate): (resource?: string) => readonly string[] {
+  let keyOf: ((account: string) => string) | undefined;
+  const byCondition = new Map<string | undefined, readonly string[]>();
+  return (resource) => {
+    const condition = resource === undefined ? undefined : template.Resources[resource]?.Condition;
+    let chosen = byCondition.get(condition);
+    if (!chosen) {
+      const where = resource === undefined ? [] : resolver.accountsWith(stage.id, resource);
+      const accounts = where.length > 0 ? where : stage.targets.map((a) => a.id);
+      chosen = accounts.length === 1 ? accounts : firstOfEachKey(accounts, (keyOf ??= inputKeys(resolver, stage)));
+      byCondition.set(condition, chosen);
+    }
+    return chosen;
+  };
+}
+
+function firstOfEachKey(accounts: readonly string[], keyOf: (account: string) => string): string[] {
+  const first = new Map<string, string>();
+  for (const a of accounts) {
+    const key = keyOf(a);
+    if (!first.has(key)) first.set(key, a);
   }
-  return [...keys.values()];
+  return [...first.values()];
 }
 
 /**
  * What a stage's values in an account are made of: which of the conditions
  * its expressions read hold there (src/cfn/account-switch.ts); the rest of
  * the template is the same for every account but for its own id. Equal keys
- * give values equal but for the account's own id.
+ * give values equal but for the account's own id. The conditions are those
+ * read when the first key is asked; each account's key is made when asked.
  */
-function inputKeys(resolver: Resolver): (stageId: string, account: string) => string {
-  return (stageId, account) =>
-    [...resolver.usedConditions(stageId)]
-      .sort()
-      .map((name) => (resolver.holds(stageId, name, account) ? '1' : '0'))
-      .join('');
+function inputKeys(resolver: Resolver, stage: Stage): (account: string) => string {
+  const conditions = [...resolver.usedConditions(stage.id)].sort();
+  const keys = new Map<string, string>();
+  return (account) => {
+    let key = keys.get(account);
+    if (key === undefined) keys.set(account, (key = conditions.map((name) => (resolver.holds(stage.id, name, account) ? '1' : '0')).join('')));
+    return key;
+  };
 }
 
 type Found = Omit<Finding, 'resource' | 'statement'>;
@@ -109,19 +141,49 @@ interface KnownAction {
 
 export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues): Finding[] {
   const findings: Finding[] = [];
+  // A family's statements, repeated for each unit or account, mostly resolve alike: each distinct one is checked once.
+  const checked = new Map<string, Found[]>();
   for (const doc of policyDocuments(template)) {
     for (const s of doc.statements) {
-      for (const f of checkStatement(doc, s, valuesOf)) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
+      const shape = shapeOf(doc, s, valuesOf);
+      const key = JSON.stringify(shape);
+      let found = checked.get(key);
+      if (!found) checked.set(key, (found = checkStatement(shape)));
+      for (const f of found) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
     }
   }
   return findings;
 }
 
-function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Found[] {
+/** What the checks read of a statement, its resources and condition values as their shapes (`stageValues`): equal shapes have equal findings. */
+interface StatementShape {
+  kind: PolicyKind;
+  effect?: string;
+  /** The written actions (or, with `notAction`, the actions it excludes). */
+  actions: string[];
+  notAction: boolean;
+  resources?: string[];
+  /** Operator → key → values, in the order written. */
+  conditions: Array<[string, Array<[string, string[]]>]>;
+}
+
+function shapeOf(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): StatementShape {
+  const values = (expression: unknown) => valuesOf(expression, doc.resource);
+  return {
+    kind: doc.kind,
+    effect: s.Effect,
+    actions: asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string'),
+    notAction: s.NotAction !== undefined,
+    resources: s.Resource === undefined ? undefined : values(s.Resource),
+    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, values(value)])]),
+  };
+}
+
+function checkStatement(s: StatementShape): Found[] {
   const findings: Found[] = [];
   const actions: KnownAction[] = [];
   let wildcard = false;
-  for (const written of asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string')) {
+  for (const written of s.actions) {
     if (written === '*') {
       wildcard = true;
       continue;
@@ -134,9 +196,9 @@ function checkStatement(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesO
     }
   }
   // NotAction means every other action: nothing to match keys or resources against.
-  if (s.NotAction !== undefined) wildcard = true;
-  findings.push(...checkConditions(s, actions, wildcard, valuesOf));
-  if (s.Resource !== undefined && !(doc.kind === 'key' || wildcard)) findings.push(...checkResources(asList(s.Resource).flatMap(valuesOf), actions, s.Effect === 'Deny' ? 'denies' : 'grants'));
+  if (s.notAction) wildcard = true;
+  findings.push(...checkConditions(s.conditions, actions, wildcard));
+  if (s.resources !== undefined && !(s.kind === 'key' || wildcard)) findings.push(...checkResources(s.resources, actions, s.effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
 }
 
@@ -199,9 +261,9 @@ function parseOperator(written: string): Operator {
   return { written, set: m[1] as Operator['set'], base: m[2], ifExists: m[3] !== undefined };
 }
 
-function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wildcard: boolean, valuesOf: ValuesOf): Found[] {
+function checkConditions(conditions: StatementShape['conditions'], actions: readonly KnownAction[], wildcard: boolean): Found[] {
   const findings: Found[] = [];
-  for (const [written, keys] of Object.entries(s.Condition ?? {})) {
+  for (const [written, keys] of conditions) {
     const op = parseOperator(written);
     const family = OPERATOR_FAMILIES[op.base];
     if (!family) {
@@ -209,7 +271,7 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
       continue;
     }
     if (family === 'Null' && op.ifExists) findings.push({ rule: 'XS013', item: `Condition::${written}`, message: 'Null checks whether the key exists; IfExists contradicts it' });
-    for (const [key, value] of Object.entries(keys ?? {})) {
+    for (const [key, values] of keys) {
       const type = keyType(key, actions);
       if (typeof type !== 'string') {
         findings.push({ rule: 'XS011', item: `Condition::${written}::${key}`, message: type.unknown });
@@ -217,7 +279,7 @@ function checkConditions(s: PlainStatement, actions: readonly KnownAction[], wil
       }
       // An identity provider's keys come with the web identity, not from a service's table.
       if (!key.slice(0, key.indexOf(':')).includes('/')) findings.push(...applicability(key, op, actions, wildcard));
-      findings.push(...operatorFits(key, type, op, asList(value).flatMap(valuesOf)));
+      findings.push(...operatorFits(key, type, op, values));
     }
   }
   return findings;
@@ -293,9 +355,10 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
       actions.forEach((a) => served.add(a));
       continue;
     }
+    const matches = formatMatcher(value);
     let matched = false;
     for (const a of actions) {
-      if (a.action.resourceTypes.some((r) => formatMatches(a.service.resourceTypes.get(r.name)?.arn, value))) {
+      if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
         matched = true;
         served.add(a);
       }
@@ -370,15 +433,25 @@ function compileFormat(format: string): Field[] | undefined {
 
 /**
  * Whether a resource value (an ARN, maybe with wildcards) can name a
- * resource of this format, field by field: a field without wildcards has
+ * resource of a format, field by field: a field without wildcards has
  * the field's form; one with wildcards either has it once they are filled
  * in (`role/acme-*`) or takes the field's sample (`*` for the account,
- * `arn:<partition>:s3:::*` for objects too).
+ * `arn:<partition>:s3:::*` for objects too). The value is split once, and
+ * each format (several actions share their resource types') asked once.
  */
-function formatMatches(format: string | undefined, value: string): boolean {
-  const fields = format ? compileFormat(format) : undefined;
+function formatMatcher(value: string): (format: string | undefined) => boolean {
   const values = arnFields(value);
-  if (!fields || !values) return false;
+  const answers = new Map<string, boolean>();
+  return (format) => {
+    if (!format || !values) return false;
+    let answer = answers.get(format);
+    if (answer === undefined) answers.set(format, (answer = fieldsMatch(compileFormat(format), values)));
+    return answer;
+  };
+}
+
+function fieldsMatch(fields: readonly Field[] | undefined, values: readonly string[]): boolean {
+  if (!fields) return false;
   return fields.every((f, i) => {
     const v = values[i];
     if (!/[*?]/.test(v)) return f.pattern.test(v);

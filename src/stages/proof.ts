@@ -51,20 +51,32 @@ export function provePrincipals(stage: Stage, template: CfnTemplate, rollout: Ro
   const wave = rollout.waveOf.get(stage.id)!;
   for (const doc of policyDocuments(template)) {
     for (const s of doc.statements) {
-      for (const principal of awsPrincipals(s.Principal)) {
-        if (principal === '*') continue;
-        const where = `${stage.id}: ${doc.resource} statement ${s.Sid ?? '(no Sid)'}`;
-        const compiled = resolver.compile(stage.id, principal);
-        for (const account of resolver.accountsWith(stage.id, doc.resource)) {
-          for (const arn of flat(compiled.at(account))) {
-            const problem = proveOne(arn, account, stage.id, wave, rollout, roles);
-            if (problem) problems.add(`${where}: ${problem}`);
-          }
+      const principals = principalsToProve(s.Principal);
+      if (principals === undefined) continue;
+      const where = `${stage.id}: ${doc.resource} statement ${s.Sid ?? '(no Sid)'}`;
+      // The list whole: an account reads only the items kept there, not every item asked in every account.
+      const compiled = resolver.compile(stage.id, principals);
+      for (const account of resolver.accountsWith(stage.id, doc.resource)) {
+        for (const arn of flat(compiled.at(account))) {
+          const problem = proveOne(arn, account, stage.id, wave, rollout, roles);
+          if (problem) problems.add(`${where}: ${problem}`);
         }
       }
     }
   }
   return [...problems];
+}
+
+/**
+ * A statement's AWS principals but a written `*` (the rules see that it is
+ * conditioned), as one expression: the template's own where it writes no
+ * `*`, so that what the resolver compiled for it is reused.
+ */
+function principalsToProve(principal: unknown): unknown {
+  const written = awsPrincipals(principal);
+  const named = written.filter((p) => p !== '*');
+  if (named.length === 0) return undefined;
+  return named.length < written.length ? named : (principal as { AWS: unknown }).AWS;
 }
 
 function proveOne(arn: string, account: string, stageId: string, wave: number, rollout: Rollout, roles: RoleIndex): string | undefined {
