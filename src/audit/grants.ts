@@ -64,7 +64,12 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
   const compiled = stages.map((stage) => ({ stage, statements: compileStatements(org, stage, resolver) }));
   let classes: ReadonlyMap<string, AccountClass> = new Map();
   if (byClass) {
-    for (const stage of stages) resolver.compileOutputs(stage.id);
+    for (const stage of stages) {
+      resolver.compileOutputs(stage.id);
+      // Where each resource exists is part of an account's class key (the report lists an account's resources), policy or not.
+      const first = stage.targets[0]?.id;
+      if (first) for (const id of Object.keys(resolver.template(stage.id).Resources)) resolver.exists(stage.id, id, first);
+    }
     classes = classifyAccounts(org, stages, (id) => resolver.template(id), resolver);
   }
   const grants: ResolvedStatement[] = [];
