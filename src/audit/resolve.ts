@@ -54,9 +54,18 @@ export function all<T, R>(parts: readonly PerAccount<T>[], f: (values: T[]) => R
   return varying((a) => {
     // Asked again for the same account (statements sharing an expression): nothing to walk.
     if (last?.account === a) return last.made;
-    const values = parts.map((p) => p.at(a));
-    if (!last || values.some((v, i) => v !== last!.values[i])) last = { account: a, values, made: f(values) };
-    else last.account = a;
+    // Each part asked once; a list is made only from the first part that differs from the previous account's.
+    let values: T[] | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const v = parts[i].at(a);
+      if (values) values.push(v);
+      else if (!last || v !== last.values[i]) (values = last ? last.values.slice(0, i) : []).push(v);
+    }
+    if (!values) {
+      last!.account = a;
+      return last!.made;
+    }
+    last = { account: a, values, made: f(values) };
     return last.made;
   });
 }
