@@ -52,14 +52,48 @@ export type CfnResource = {
 
 const RESOURCE_KEY_ORDER = ['Type', 'Condition', 'DependsOn', 'DeletionPolicy', 'UpdateReplacePolicy', 'Metadata', 'Properties'];
 
-const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
+/** A record's entries by key, in code-unit order. */
+export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
   Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
- * cloudform-types' intrinsic objects serialise through toJSON only; a JSON round
- * trip turns the whole tree into plain data (and drops undefined properties).
+ * A fresh copy of `value` as plain data, exactly what a JSON round trip would
+ * give, in one walk: cloudform-types' intrinsic objects serialise through
+ * toJSON only, undefined properties are dropped, undefined list items and
+ * non-finite numbers become null.
  */
-const plain = <T>(value: unknown): T => JSON.parse(JSON.stringify(value)) as T;
+export function plain<T>(value: unknown): T {
+  return toPlain(value) as T;
+}
+
+/** undefined where JSON leaves the value out (undefined, a function, a symbol). */
+function toPlain(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'object':
+      break;
+    case 'bigint':
+      throw new TypeError('a BigInt has no JSON form');
+    default:
+      return undefined;
+  }
+  if (value === null) return null;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toPlain((value as { toJSON: () => unknown }).toJSON());
+  if (Array.isArray(value)) return Array.from(value, (item) => toPlain(item) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = toPlain((value as Record<string, unknown>)[key]);
+    if (item === undefined) continue;
+    // As JSON.parse makes it: `__proto__` an own property, not the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
+}
 
 export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   // Sections in CloudFormation's usual order; object keys keep insertion order.

@@ -31,7 +31,7 @@ import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
-import { familyStages, renameIds, type Unit } from './family';
+import { familyStages, type Unit } from './family';
 import type { AccountValue, Stage, Use } from './model';
 
 /**
@@ -93,7 +93,8 @@ export function planStages(org: Org): Stage[] {
     label: `source account ${source.name}`,
     conditionLabel: `Account ${source.name}`,
     accounts: [source],
-    definition: ids === 'unique' ? definition : renameIds(definition, inAccount(source)),
+    definition,
+    ...(ids === 'unique' ? {} : { renameIds: inAccount(source) }),
     uses: [],
     accountValues: [],
     notes: [],
@@ -239,7 +240,8 @@ export function planStages(org: Org): Stage[] {
       conditionLabel: `Runs ${p.name}`,
       accounts: targets,
       // A pipeline's name is unique in the org: its resources' logical ids start with it.
-      definition: renameIds(definition, (id) => logicalId(p.name, id)),
+      definition,
+      renameIds: (id) => logicalId(p.name, id),
       accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
       uses: [
         uses('pipeline-identity', "this account's pipeline role"),
