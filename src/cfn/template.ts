@@ -95,6 +95,31 @@ function toPlain(value: unknown): unknown {
   return out;
 }
 
+/** A resource's attributes in CloudFormation's usual order. */
+function inResourceOrder(id: string, data: Record<string, unknown>): CfnResource {
+  const ordered: Record<string, unknown> = {};
+  for (const key of RESOURCE_KEY_ORDER) if (data[key] !== undefined) ordered[key] = data[key];
+  for (const key of Object.keys(data)) {
+    if (!RESOURCE_KEY_ORDER.includes(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
+  }
+  return ordered as CfnResource;
+}
+
+/**
+ * Resources held by a definition already rendered, as a family's template
+ * holds its units' (src/stages/family.ts): a rendering takes them as they
+ * are, not copied again. The definition and its renderings share them;
+ * rendered templates are read, never changed.
+ */
+const renderedResources = new WeakSet<object>();
+
+/** A rendered resource (plain data, as renderTemplate gives it), under `condition` if given, for a definition to hold as it is. */
+export function renderedResource(id: string, resource: CfnResource, condition?: string): CfnResource {
+  const ordered = inResourceOrder(id, condition === undefined ? resource : { ...resource, Condition: condition });
+  renderedResources.add(ordered);
+  return ordered;
+}
+
 export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   // Sections in CloudFormation's usual order; object keys keep insertion order.
   const out = { AWSTemplateFormatVersion: '2010-09-09', Description: def.description } as CfnTemplate;
@@ -110,13 +135,7 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   if (def.conditions && Object.keys(def.conditions).length > 0) out.Conditions = plain(def.conditions);
   out.Resources = {};
   for (const [id, resource] of sortedEntries(def.resources)) {
-    const data = plain<Record<string, unknown>>(resource);
-    const ordered: Record<string, unknown> = {};
-    for (const key of RESOURCE_KEY_ORDER) if (data[key] !== undefined) ordered[key] = data[key];
-    for (const key of Object.keys(data)) {
-      if (!RESOURCE_KEY_ORDER.includes(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
-    }
-    out.Resources[id] = ordered as CfnResource;
+    out.Resources[id] = renderedResources.has(resource) ? (resource as CfnResource) : inResourceOrder(id, plain(resource));
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {

@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { plain, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
+import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { toYaml } from '../yaml';
@@ -136,7 +136,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
     for (const [id, resource] of Object.entries(rendered.template.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
       if (resource.Condition) throw new Error(`internal: ${id} already has a condition`);
-      resources[id] = condition ? { ...resource, Condition: condition } : resource;
+      resources[id] = renderedResource(id, resource, condition);
     }
     for (const [id, output] of Object.entries(rendered.outputs)) {
       if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
