@@ -164,7 +164,7 @@ function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, Outpu
     else if (Array.isArray(o['Fn::GetAtt'])) o['Fn::GetAtt'][0] = to(o['Fn::GetAtt'][0] as string);
     else if (typeof o['Fn::Sub'] === 'string') {
       o['Fn::Sub'] = o['Fn::Sub'].replace(/\$\{([A-Za-z0-9]+)(\.[A-Za-z.]+)?\}/g, (m, id: string, attribute = '') => (renamed.has(id) ? `\${${to(id)}${attribute}}` : m));
-    } else Object.values(o).forEach(renameReferences);
+    } else for (const key in o) renameReferences(o[key]);
   };
   const resources: Record<string, CfnResource> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {

@@ -149,7 +149,10 @@ export function planStages(org: Org): Stage[] {
   const sourceRoleStage = (source: Account, consumer: Account) => holding(inAccount(source)(sourceRoleIds(consumer.id).role));
   const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
 
-  const fedBy = (a: Account) => sources.filter((src) => src.consumers.includes(a));
+  const feeders = new Map<string, SourceAccountPlan[]>();
+  for (const src of sources) for (const c of src.consumers) (feeders.get(c.id) ?? feeders.set(c.id, []).get(c.id)!).push(src);
+  /** The source accounts whose repositories a pipeline account's pipelines read, in file order. */
+  const fedBy = (a: Account) => feeders.get(a.id) ?? [];
   for (const a of pipelineAccounts) {
     if (fedBy(a).length === 0) {
       throw new CompileError('ORG_INVALID', [
@@ -318,18 +321,21 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
 }
 
 function planSources(org: Org): SourceAccountPlan[] {
+  const accountOfRepository = new Map(org.repositories.map((r) => [r.name, r.account]));
+  const position = new Map(org.accounts.map((a, i) => [a.id, i]));
+  const repositoriesOf = groupBy(org.repositories, (r) => r.account);
+  const pipelinesOf = groupBy(org.pipelines, (p) => accountOfRepository.get(p.repository));
   return org.accounts
     .filter((a) => a.role === 'source')
     .map((account) => {
-      const repositories = org.repositories.filter((r) => r.account === account.name).map((r) => r.name);
-      const consumerIds = new Set<string>();
+      const repositories = (repositoriesOf.get(account.name) ?? []).map((r) => r.name);
+      const consumers = new Map<string, Account>();
       const readBy = new Map<string, string[]>();
       const tracked = new Map<string, { repository: string; branch: string; accounts: Account[] }>();
-      for (const p of org.pipelines) {
-        if (!repositories.includes(p.repository)) continue;
+      for (const p of pipelinesOf.get(account.name) ?? []) {
         for (const [environment, branch] of p.branches) {
           const target = accountOfEnvironment(org, environment);
-          consumerIds.add(target.id);
+          consumers.set(target.id, target);
           const read = readBy.get(target.id) ?? readBy.set(target.id, []).get(target.id)!;
           if (!read.includes(p.repository)) read.push(p.repository);
           const key = `${p.repository}\u0000${branch}`;
@@ -338,10 +344,27 @@ function planSources(org: Org): SourceAccountPlan[] {
           tracked.set(key, entry);
         }
       }
-      const consumers = org.accounts.filter((a) => consumerIds.has(a.id));
-      const used = repositories.filter((r) => [...tracked.values()].some((t) => t.repository === r));
-      return { account, repositories: used, consumers, readBy, tracked: [...tracked.values()] };
+      const trackedRepositories = new Set([...tracked.values()].map((t) => t.repository));
+      return {
+        account,
+        repositories: repositories.filter((r) => trackedRepositories.has(r)),
+        consumers: [...consumers.values()].sort((a, b) => position.get(a.id)! - position.get(b.id)!),
+        readBy,
+        tracked: [...tracked.values()],
+      };
     });
+}
+
+/** Items by key, each group in the items' order. */
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 /**
