@@ -14,11 +14,13 @@
  */
 
 const RESERVED_WORDS = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~']);
+const LONGEST_RESERVED_WORD = Math.max(...[...RESERVED_WORDS].map((w) => w.length));
 const PLAIN = /^[A-Za-z$/][A-Za-z0-9 _./:${}@()+=,;*<>|'"!%?&~^-]*$/;
 // Characters YAML 1.1 treats as line breaks or that must not appear raw in a double-quoted scalar.
 const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
 
-const isPlain = (s: string) => PLAIN.test(s) && !s.endsWith(' ') && !s.endsWith(':') && !s.includes(': ') && !s.includes(' #') && !RESERVED_WORDS.has(s.toLowerCase());
+const isReservedWord = (s: string) => s.length <= LONGEST_RESERVED_WORD && RESERVED_WORDS.has(s.toLowerCase());
+const isPlain = (s: string) => PLAIN.test(s) && !s.endsWith(' ') && !s.endsWith(':') && !s.includes(': ') && !s.includes(' #') && !isReservedWord(s);
 
 function scalar(value: unknown): string {
   if (typeof value === 'string') return isPlain(value) ? value : JSON.stringify(value).replace(UNSAFE_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -32,36 +34,36 @@ function scalar(value: unknown): string {
 }
 
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
-const entriesOf = (map: object) => Object.entries(map).filter(([, v]) => v !== undefined);
 
-/** Appends `value`, which follows `key:` or `- ` on the current line, to `out`; nested lines start at `indent`. */
-function write(value: unknown, indent: string, out: string[], inSequence: boolean): void {
-  if (!isCollection(value)) return void out.push(` ${scalar(value)}\n`);
+/** The text of `value`, which follows `key:` or `- ` on the current line; nested lines start at `indent`. */
+function write(value: unknown, indent: string, inSequence: boolean): string {
+  if (!isCollection(value)) return ` ${scalar(value)}\n`;
+  const nested = `${indent}  `;
+  let text = '';
   if (Array.isArray(value)) {
-    if (value.length === 0) return void out.push(' []\n');
+    if (value.length === 0) return ' []\n';
     // A list under `key:` starts on the next line, indented; a list inside a list continues this line.
-    value.forEach((item, i) => {
-      out.push(i === 0 && inSequence ? ' -' : `${i === 0 ? '\n' : ''}${indent}-`);
-      write(item === undefined ? null : item, `${indent}  `, out, true);
-    });
-    return;
+    for (let i = 0; i < value.length; i++) {
+      text += i === 0 && inSequence ? ' -' : `${i === 0 ? '\n' : ''}${indent}-`;
+      text += write(value[i] === undefined ? null : value[i], nested, true);
+    }
+    return text;
   }
-  const entries = entriesOf(value);
-  if (entries.length === 0) return void out.push(' {}\n');
-  entries.forEach(([k, v], i) => {
-    out.push(i === 0 && inSequence ? ` ${scalar(k)}:` : `${i === 0 ? '\n' : ''}${indent}${scalar(k)}:`);
-    write(v, `${indent}  `, out, false);
-  });
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    text += first && inSequence ? ` ${scalar(k)}:` : `${first ? '\n' : ''}${indent}${scalar(k)}:`;
+    text += write(v, nested, false);
+    first = false;
+  }
+  return first ? ' {}\n' : text;
 }
 
 export function toYaml(data: unknown): string {
   if (!isCollection(data) || Array.isArray(data)) throw new Error('a template is a map');
-  const out: string[] = [];
-  for (const [k, v] of entriesOf(data)) {
-    out.push(`${scalar(k)}:`);
-    write(v, '  ', out, false);
-  }
-  return out.join('');
+  let text = '';
+  for (const [k, v] of Object.entries(data)) if (v !== undefined) text += `${scalar(k)}:${write(v, '  ', false)}`;
+  return text;
 }
 
 /** Templates read back as CloudFormation reads them (YAML 1.1). The library is loaded here, not at start: compiling never reads YAML back. */

@@ -80,9 +80,9 @@ export function suppressChecks<R extends { Metadata?: Record<string, unknown> }>
 
 /** A CloudFormation logical id from free-form names: alphanumeric, PascalCase. */
 export function logicalId(...parts: string[]): string {
-  return parts
-    .flatMap((p) => p.split(/[^A-Za-z0-9]+/))
-    .filter(Boolean)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join('');
+  let id = '';
+  for (const part of parts) {
+    for (const word of part.split(/[^A-Za-z0-9]+/)) if (word) id += word[0].toUpperCase() + word.slice(1);
+  }
+  return id;
 }

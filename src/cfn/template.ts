@@ -52,14 +52,73 @@ export type CfnResource = {
 
 const RESOURCE_KEY_ORDER = ['Type', 'Condition', 'DependsOn', 'DeletionPolicy', 'UpdateReplacePolicy', 'Metadata', 'Properties'];
 
-const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
+/** A record's entries by key, in code-unit order. */
+export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
   Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
- * cloudform-types' intrinsic objects serialise through toJSON only; a JSON round
- * trip turns the whole tree into plain data (and drops undefined properties).
+ * A fresh copy of `value` as plain data, exactly what a JSON round trip would
+ * give, in one walk: cloudform-types' intrinsic objects serialise through
+ * toJSON only, undefined properties are dropped, undefined list items and
+ * non-finite numbers become null.
  */
-const plain = <T>(value: unknown): T => JSON.parse(JSON.stringify(value)) as T;
+export function plain<T>(value: unknown): T {
+  return toPlain(value) as T;
+}
+
+/** undefined where JSON leaves the value out (undefined, a function, a symbol). */
+function toPlain(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'object':
+      break;
+    case 'bigint':
+      throw new TypeError('a BigInt has no JSON form');
+    default:
+      return undefined;
+  }
+  if (value === null) return null;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toPlain((value as { toJSON: () => unknown }).toJSON());
+  if (Array.isArray(value)) return Array.from(value, (item) => toPlain(item) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = toPlain((value as Record<string, unknown>)[key]);
+    if (item === undefined) continue;
+    // As JSON.parse makes it: `__proto__` an own property, not the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
+}
+
+/** A resource's attributes in CloudFormation's usual order. */
+function inResourceOrder(id: string, data: Record<string, unknown>): CfnResource {
+  const ordered: Record<string, unknown> = {};
+  for (const key of RESOURCE_KEY_ORDER) if (data[key] !== undefined) ordered[key] = data[key];
+  for (const key of Object.keys(data)) {
+    if (!RESOURCE_KEY_ORDER.includes(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
+  }
+  return ordered as CfnResource;
+}
+
+/**
+ * Resources held by a definition already rendered, as a family's template
+ * holds its units' (src/stages/family.ts): a rendering takes them as they
+ * are, not copied again. The definition and its renderings share them;
+ * rendered templates are read, never changed.
+ */
+const renderedResources = new WeakSet<object>();
+
+/** A rendered resource (plain data, as renderTemplate gives it), under `condition` if given, for a definition to hold as it is. */
+export function renderedResource(id: string, resource: CfnResource, condition?: string): CfnResource {
+  const ordered = inResourceOrder(id, condition === undefined ? resource : { ...resource, Condition: condition });
+  renderedResources.add(ordered);
+  return ordered;
+}
 
 export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   // Sections in CloudFormation's usual order; object keys keep insertion order.
@@ -76,13 +135,7 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   if (def.conditions && Object.keys(def.conditions).length > 0) out.Conditions = plain(def.conditions);
   out.Resources = {};
   for (const [id, resource] of sortedEntries(def.resources)) {
-    const data = plain<Record<string, unknown>>(resource);
-    const ordered: Record<string, unknown> = {};
-    for (const key of RESOURCE_KEY_ORDER) if (data[key] !== undefined) ordered[key] = data[key];
-    for (const key of Object.keys(data)) {
-      if (!RESOURCE_KEY_ORDER.includes(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
-    }
-    out.Resources[id] = ordered as CfnResource;
+    out.Resources[id] = renderedResources.has(resource) ? (resource as CfnResource) : inResourceOrder(id, plain(resource));
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {

@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { renderTemplate, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
+import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { toYaml } from '../yaml';
@@ -28,8 +28,10 @@ export interface Unit {
   readonly conditionLabel: string;
   /** The accounts its resources exist in. */
   readonly accounts: readonly Account[];
-  /** Its resources, outputs and conditions, with logical ids unique in the family. */
+  /** Its resources, outputs and conditions. */
   readonly definition: TemplateDefinition;
+  /** Makes its logical ids unique in the family (a role every source account holds); without it, its ids are already unique. */
+  readonly renameIds?: (id: string) => string;
   readonly uses: readonly Use[];
   readonly accountValues: readonly AccountValue[];
   /** Choices made for it (compact forms), in words. */
@@ -45,21 +47,32 @@ interface Size {
   bytes: number;
 }
 
-const sizeOf = (u: Unit, rendered: CfnTemplate): Size => ({
-  resources: Object.keys(rendered.Resources).length,
-  outputs: Object.keys(u.definition.outputs).length,
-  bytes: Buffer.byteLength(toYaml(rendered)),
+/** A unit as plain template data, with logical ids unique in the family: measured for packing, then merged. */
+interface RenderedUnit {
+  readonly template: CfnTemplate;
+  readonly outputs: Readonly<Record<string, OutputSpec>>;
+}
+
+function renderUnit(unit: Unit): RenderedUnit {
+  const template = renderTemplate(unit.definition);
+  return unit.renameIds ? renameIds(template, unit.definition.outputs, unit.renameIds) : { template, outputs: unit.definition.outputs };
+}
+
+const sizeOf = (u: RenderedUnit): Size => ({
+  resources: Object.keys(u.template.Resources).length,
+  outputs: Object.keys(u.outputs).length,
+  bytes: Buffer.byteLength(toYaml(u.template)),
 });
 
 /** Units in file order, into as few parts as the limits allow; each part is one stage. */
 export function familyStages(family: { id: string; module: string; description: string }, units: readonly Unit[]): Stage[] {
   // Each unit rendered once: measured for packing, then merged.
-  const rendered = new Map(units.map((u) => [u, renderTemplate(u.definition)]));
+  const rendered = new Map(units.map((u) => [u, renderUnit(u)]));
   const parts: Unit[][] = [];
   let current: Unit[] = [];
   let used: Size = { resources: 0, outputs: 0, bytes: 0 };
   for (const unit of units) {
-    const size = sizeOf(unit, rendered.get(unit)!);
+    const size = sizeOf(rendered.get(unit)!);
     const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
     if (!fits && current.length > 0) {
       parts.push(current);
@@ -105,7 +118,7 @@ function dedupeUses(uses: readonly Use[]): Use[] {
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
-function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, CfnTemplate>): TemplateDefinition {
+function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, RenderedUnit>): TemplateDefinition {
   const sw = new AccountSwitch(targets);
   const resources: Record<string, unknown> = {};
   const outputs: Record<string, OutputSpec> = {};
@@ -119,13 +132,13 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   for (const unit of units) {
     const condition = sw.when(unit.conditionLabel, unit.accounts.map((a) => a.id));
     const rendered = renderedUnits.get(unit)!;
-    addConditions(rendered.Conditions ?? {});
-    for (const [id, resource] of Object.entries(rendered.Resources)) {
+    addConditions(rendered.template.Conditions ?? {});
+    for (const [id, resource] of Object.entries(rendered.template.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
       if (resource.Condition) throw new Error(`internal: ${id} already has a condition`);
-      resources[id] = condition ? { ...resource, Condition: condition } : resource;
+      resources[id] = renderedResource(id, resource, condition);
     }
-    for (const [id, output] of Object.entries(unit.definition.outputs)) {
+    for (const [id, output] of Object.entries(rendered.outputs)) {
       if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
       outputs[id] = condition ? { ...output, condition } : output;
     }
@@ -134,31 +147,45 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   return { description, parameters: {}, conditions, resources: resources as TemplateDefinition['resources'], outputs };
 }
 
-/** Every logical id of a rendered unit renamed by `rename`, and every reference to them (Ref, Fn::GetAtt, Fn::Sub, DependsOn). */
-export function renameIds(definition: TemplateDefinition, rename: (id: string) => string): TemplateDefinition {
-  const rendered = renderTemplate(definition);
-  const ids = new Set(Object.keys(rendered.Resources));
-  const to = (id: string) => (ids.has(id) ? rename(id) : id);
-  const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (!node || typeof node !== 'object') return node;
+/**
+ * A rendered unit's logical ids renamed by `rename`, and every reference to
+ * them (Ref, Fn::GetAtt, Fn::Sub, DependsOn), in place: the rendering is the
+ * unit's own copy. Resources and outputs stay sorted by logical id, as
+ * rendered; the outputs' specifications are renamed likewise.
+ */
+function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string): RenderedUnit {
+  const renamed = new Map(Object.keys(template.Resources).map((id) => [id, rename(id)]));
+  const to = (id: string) => renamed.get(id) ?? id;
+  const renameReferences = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(renameReferences);
     const o = node as Record<string, unknown>;
-    if (typeof o.Ref === 'string' && Object.keys(o).length === 1) return { Ref: to(o.Ref) };
-    if (Array.isArray(o['Fn::GetAtt'])) {
-      const [id, attribute] = o['Fn::GetAtt'] as [string, string];
-      return { 'Fn::GetAtt': [to(id), attribute] };
-    }
-    if (typeof o['Fn::Sub'] === 'string') {
-      return { 'Fn::Sub': (o['Fn::Sub'] as string).replace(/\$\{([A-Za-z0-9]+)(\.[A-Za-z.]+)?\}/g, (m, id: string, attribute = '') => (ids.has(id) ? `\${${rename(id)}${attribute}}` : m)) };
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, walk(v)]));
+    if (typeof o.Ref === 'string' && Object.keys(o).length === 1) o.Ref = to(o.Ref);
+    else if (Array.isArray(o['Fn::GetAtt'])) o['Fn::GetAtt'][0] = to(o['Fn::GetAtt'][0] as string);
+    else if (typeof o['Fn::Sub'] === 'string') {
+      o['Fn::Sub'] = o['Fn::Sub'].replace(/\$\{([A-Za-z0-9]+)(\.[A-Za-z.]+)?\}/g, (m, id: string, attribute = '') => (renamed.has(id) ? `\${${to(id)}${attribute}}` : m));
+    } else for (const key in o) renameReferences(o[key]);
   };
-  const resources: Record<string, unknown> = {};
-  for (const [id, r] of Object.entries(rendered.Resources)) {
-    const copy = walk(r) as Record<string, unknown>;
-    if (r.DependsOn !== undefined) copy.DependsOn = Array.isArray(r.DependsOn) ? r.DependsOn.map(to) : to(r.DependsOn);
-    resources[rename(id)] = copy;
+  const resources: Record<string, CfnResource> = {};
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    renameReferences(resource);
+    if (resource.DependsOn !== undefined) resource.DependsOn = Array.isArray(resource.DependsOn) ? resource.DependsOn.map(to) : to(resource.DependsOn);
+    resources[to(id)] = resource;
   }
-  const outputs = Object.fromEntries(Object.entries(definition.outputs).map(([id, o]) => [rename(id), { ...o, value: walk(JSON.parse(JSON.stringify(o.value))) as OutputSpec['value'] }]));
-  return { ...definition, resources: resources as TemplateDefinition['resources'], outputs };
+  template.Resources = Object.fromEntries(sortedEntries(resources));
+  if (template.Outputs) {
+    const renamedOutputs: Record<string, Record<string, unknown>> = {};
+    for (const [id, output] of Object.entries(template.Outputs)) {
+      renameReferences(output.Value);
+      renamedOutputs[rename(id)] = output;
+    }
+    template.Outputs = Object.fromEntries(sortedEntries(renamedOutputs));
+  }
+  const renamedSpecs: Record<string, OutputSpec> = {};
+  for (const [id, output] of Object.entries(outputs)) {
+    const value = plain<OutputSpec['value']>(output.value);
+    renameReferences(value);
+    renamedSpecs[rename(id)] = { ...output, value };
+  }
+  return { template, outputs: renamedSpecs };
 }

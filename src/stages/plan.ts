@@ -31,7 +31,7 @@ import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
-import { familyStages, renameIds, type Unit } from './family';
+import { familyStages, type Unit } from './family';
 import type { AccountValue, Stage, Use } from './model';
 
 /**
@@ -93,7 +93,8 @@ export function planStages(org: Org): Stage[] {
     label: `source account ${source.name}`,
     conditionLabel: `Account ${source.name}`,
     accounts: [source],
-    definition: ids === 'unique' ? definition : renameIds(definition, inAccount(source)),
+    definition,
+    ...(ids === 'unique' ? {} : { renameIds: inAccount(source) }),
     uses: [],
     accountValues: [],
     notes: [],
@@ -148,7 +149,10 @@ export function planStages(org: Org): Stage[] {
   const sourceRoleStage = (source: Account, consumer: Account) => holding(inAccount(source)(sourceRoleIds(consumer.id).role));
   const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
 
-  const fedBy = (a: Account) => sources.filter((src) => src.consumers.includes(a));
+  const feeders = new Map<string, SourceAccountPlan[]>();
+  for (const src of sources) for (const c of src.consumers) (feeders.get(c.id) ?? feeders.set(c.id, []).get(c.id)!).push(src);
+  /** The source accounts whose repositories a pipeline account's pipelines read, in file order. */
+  const fedBy = (a: Account) => feeders.get(a.id) ?? [];
   for (const a of pipelineAccounts) {
     if (fedBy(a).length === 0) {
       throw new CompileError('ORG_INVALID', [
@@ -239,7 +243,8 @@ export function planStages(org: Org): Stage[] {
       conditionLabel: `Runs ${p.name}`,
       accounts: targets,
       // A pipeline's name is unique in the org: its resources' logical ids start with it.
-      definition: renameIds(definition, (id) => logicalId(p.name, id)),
+      definition,
+      renameIds: (id) => logicalId(p.name, id),
       accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
       uses: [
         uses('pipeline-identity', "this account's pipeline role"),
@@ -316,18 +321,21 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
 }
 
 function planSources(org: Org): SourceAccountPlan[] {
+  const accountOfRepository = new Map(org.repositories.map((r) => [r.name, r.account]));
+  const position = new Map(org.accounts.map((a, i) => [a.id, i]));
+  const repositoriesOf = groupBy(org.repositories, (r) => r.account);
+  const pipelinesOf = groupBy(org.pipelines, (p) => accountOfRepository.get(p.repository));
   return org.accounts
     .filter((a) => a.role === 'source')
     .map((account) => {
-      const repositories = org.repositories.filter((r) => r.account === account.name).map((r) => r.name);
-      const consumerIds = new Set<string>();
+      const repositories = (repositoriesOf.get(account.name) ?? []).map((r) => r.name);
+      const consumers = new Map<string, Account>();
       const readBy = new Map<string, string[]>();
       const tracked = new Map<string, { repository: string; branch: string; accounts: Account[] }>();
-      for (const p of org.pipelines) {
-        if (!repositories.includes(p.repository)) continue;
+      for (const p of pipelinesOf.get(account.name) ?? []) {
         for (const [environment, branch] of p.branches) {
           const target = accountOfEnvironment(org, environment);
-          consumerIds.add(target.id);
+          consumers.set(target.id, target);
           const read = readBy.get(target.id) ?? readBy.set(target.id, []).get(target.id)!;
           if (!read.includes(p.repository)) read.push(p.repository);
           const key = `${p.repository}\u0000${branch}`;
@@ -336,10 +344,27 @@ function planSources(org: Org): SourceAccountPlan[] {
           tracked.set(key, entry);
         }
       }
-      const consumers = org.accounts.filter((a) => consumerIds.has(a.id));
-      const used = repositories.filter((r) => [...tracked.values()].some((t) => t.repository === r));
-      return { account, repositories: used, consumers, readBy, tracked: [...tracked.values()] };
+      const trackedRepositories = new Set([...tracked.values()].map((t) => t.repository));
+      return {
+        account,
+        repositories: repositories.filter((r) => trackedRepositories.has(r)),
+        consumers: [...consumers.values()].sort((a, b) => position.get(a.id)! - position.get(b.id)!),
+        readBy,
+        tracked: [...tracked.values()],
+      };
     });
+}
+
+/** Items by key, each group in the items' order. */
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 /**
