@@ -239,8 +239,9 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
         ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
         : members,
     );
-    const rank = (e: ReachEntry) => `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
-    out.push(...folded.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)));
+    const ranked = folded.map((e) => ({ e, rank: `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}` }));
+    ranked.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+    for (const { e } of ranked) out.push(e);
   };
   let group: ReachEntry[] = [];
   for (const e of entries) {
