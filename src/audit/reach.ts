@@ -348,20 +348,24 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       for (const c of conditions) parts.add(c);
     };
     // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
-    const asked = new Set<string>();
+    const asked = new Map<string, Set<string>>();
+    const askedBefore = (principal: string, question: string) => {
+      let questions = asked.get(principal);
+      if (!questions) asked.set(principal, (questions = new Set()));
+      return questions.has(question) || !questions.add(question);
+    };
     const context = contextFor(statements);
     for (const g of statements) {
       if (g.effect !== 'Allow') continue;
       const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
       for (const { shown, ref } of candidates) {
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         for (const action of g.actions) {
           if (!services.includes(serviceOf(action)) || action.includes('*')) continue;
           // A bucket's object actions are asked about an object the statement names.
           const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
-          const question = `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ''}\u0000${action}\u0000${objects ?? ''}`;
-          if (asked.has(question)) continue;
-          asked.add(question);
+          if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
           let d = ask(r.arn);
           if (!d.allowed && objects) d = ask(sampleOf(objects));
@@ -375,7 +379,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`], true, []);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${stageName(r.stage)}: ${r.logicalId}/Roles`], false, []);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered = [...found.values()].map((e) => ({ ...e, rank: REACH_ORDER.indexOf(e.entry.reach), order: generalise(e.entry.principal, r.account) }));
+    const ordered = [...found.values()].map(({ entry, parts }) => ({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     for (const { entry, parts } of ordered) {
       entry.conditions = [...parts].join('; ');

@@ -166,6 +166,7 @@ function reachSections(
   members: PipelineMembers,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
+  const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
   const sections: Section[] = [
     {
       id: 'reach',
@@ -190,7 +191,7 @@ function reachSections(
       const member = e.resource.madeFor !== undefined && members.many ? e.resource.madeFor : madeFor(e);
       return {
         cells: [
-          `${e.resource.arn} (${stageName(e.resource.stage)}: ${e.resource.logicalId})`,
+          resourceText(e.resource),
           e.reach,
           e.principal,
           e.actions.join(', '),
