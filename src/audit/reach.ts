@@ -114,7 +114,7 @@ export function reachOf(action: string): Reach {
 export function orgResources(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>): OrgResource[] {
   const resolver = new Resolver(org, stages, templates);
   const { partition, region } = org;
-  const pipelineIds = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+  const pipelineNamedBy = pipelineAccountNamedBy(org);
   const out: OrgResource[] = [];
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
@@ -151,12 +151,32 @@ export function orgResources(org: Org, stages: readonly Stage[], templates: Read
         }
         const names: Record<string, string> = {};
         for (const prop of REPLACING[r.Type] ?? []) if (p[prop] !== undefined) names[prop] = t(value(p[prop]));
-        const madeFor = c ? undefined : pipelineIds.find((m) => id.includes(m));
+        const madeFor = c ? undefined : pipelineNamedBy(id);
         out.push({ stage: stage.id, account: c ? c.token : a, accounts: c?.members, logicalId: id, type: r.Type, kind, arn: t(arn), roles, names, ...(madeFor ? { madeFor } : {}) });
       }
     }
   }
   return classOf.size > 0 ? byClass(out, classOf) : out;
+}
+
+/**
+ * The pipeline account a logical id names (a source role made for it), the
+ * first in the org file's order if it names several. Account ids are 12
+ * digits, so the candidates are the 12-digit windows of its digit runs: no
+ * scan of every pipeline account for each resource.
+ */
+function pipelineAccountNamedBy(org: Org): (logicalId: string) => string | undefined {
+  const order = new Map(org.accounts.filter((a) => a.role === 'pipeline').map((a, i) => [a.id, i]));
+  return (logicalId) => {
+    let first: string | undefined;
+    for (const [run] of logicalId.matchAll(/\d{12,}/g)) {
+      for (let i = 0; i + 12 <= run.length; i++) {
+        const id = run.slice(i, i + 12);
+        if (order.has(id) && (first === undefined || order.get(id)! < order.get(first)!)) first = id;
+      }
+    }
+    return first;
+  };
 }
 
 /**
@@ -247,40 +267,52 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
   });
 }
 
-const conditionParts = (statements: readonly ResolvedStatement[]) =>
-  statements.flatMap((s) => Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`)));
+/** A statement's conditions in words, but for the principal it narrows to (shown as the principal). */
+const conditionParts = (s: ResolvedStatement): string[] =>
+  Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`));
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its
- * objects. Statements are indexed by the literal text of each resource
- * pattern before its first wildcard; a resource's candidates are the
- * statements indexed under a prefix of its ARN (or of an object in it), so a
- * 1,000-account org does not compare every statement with every resource.
+ * objects. A statement's candidates are the resources whose ARN (or an
+ * object in it, `<arn>/x`) begins with the literal text of one of its
+ * resource patterns before the first wildcard: with the resources sorted by
+ * that text, they are one run, found by binary search. A 1,000-account org
+ * does not compare every statement with every resource.
  */
 class ByResource {
-  private readonly byPrefix = new Map<string, ResolvedStatement[]>();
-  private readonly order = new Map<ResolvedStatement, number>();
-  constructor(grants: readonly ResolvedStatement[]) {
-    grants.forEach((g, i) => this.order.set(g, i));
+  private readonly candidates = new Map<OrgResource, ResolvedStatement[]>();
+  constructor(grants: readonly ResolvedStatement[], resources: readonly OrgResource[]) {
+    const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
+    // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
       for (const x of new Set(g.resources)) {
         if (x === '*') continue;
         const head = literalHead(x);
-        const list = this.byPrefix.get(head);
-        if (!list) this.byPrefix.set(head, [g]);
-        else if (list[list.length - 1] !== g) list.push(g);
+        for (let i = firstAtLeast(sorted, head); i < sorted.length && sorted[i].object.startsWith(head); i++) {
+          const list = this.candidates.get(sorted[i].r);
+          if (!list) this.candidates.set(sorted[i].r, [g]);
+          else if (list[list.length - 1] !== g) list.push(g);
+        }
       }
     }
   }
   get(r: OrgResource): ResolvedStatement[] {
     const object = `${r.arn}/x`;
-    const candidates = new Set<ResolvedStatement>();
-    for (let i = 0; i <= object.length; i++) for (const g of this.byPrefix.get(object.slice(0, i)) ?? []) candidates.add(g);
-    // In the grants' order, as the statements are read everywhere else.
-    return [...candidates]
-      .sort((a, b) => this.order.get(a)! - this.order.get(b)!)
-      .filter((g) => g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))));
+    return (this.candidates.get(r) ?? []).filter((g) =>
+      g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))),
+    );
   }
+}
+/** The index of the first entry whose text is not below `text`. */
+function firstAtLeast(sorted: ReadonlyArray<{ object: string }>, text: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid].object < text) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 /** A pattern's text before its first wildcard. */
 const literalHead = (pattern: string) => {
@@ -292,23 +324,35 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
   startProof(classes.values());
   const index = new GrantIndex(access.grants);
-  const byResource = new ByResource(access.grants);
-  const label = (g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`;
+  const byResource = new ByResource(access.grants, resources);
+  // Each statement, condition set and action is met for many resources: its text is made once.
+  const label = madeOnce((g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`);
+  const conditionsOf = madeOnce(conditionParts);
+  const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
+  const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
   const orgRoles = { has: (arn: string) => roles.has(arn) || [...classes.values()].some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
   const entries: ReachEntry[] = [];
   for (const r of resources) {
     const services = SERVICES[r.kind];
-    const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(a.split(':')[0].toLowerCase())));
-    const found = new Map<string, ReachEntry & { parts: Set<string> }>();
-    const add = (reach: Reach, principal: string, action: string, by: string[], outside: boolean, conditions: string[]) => {
+    const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(serviceOf(a))));
+    const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
+    const add = (reach: Reach, principal: string, action: string, by: readonly string[], outside: boolean, conditions: readonly string[]) => {
       const key = `${reach}\u0000${principal}`;
       let e = found.get(key);
-      if (!e) found.set(key, (e = { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '', parts: new Set() }));
-      if (!e.actions.includes(action)) e.actions.push(action);
-      for (const b of by) if (!e.grantedBy.includes(b)) e.grantedBy.push(b);
-      for (const c of conditions) e.parts.add(c);
+      if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set() }));
+      const { entry, parts } = e;
+      if (!entry.actions.includes(action)) entry.actions.push(action);
+      for (const b of by) if (!entry.grantedBy.includes(b)) entry.grantedBy.push(b);
+      for (const c of conditions) parts.add(c);
+    };
+    // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
+    const asked = new Map<string, Set<string>>();
+    const askedBefore = (principal: string, question: string) => {
+      let questions = asked.get(principal);
+      if (!questions) asked.set(principal, (questions = new Set()));
+      return questions.has(question) || !questions.add(question);
     };
     const context = contextFor(statements);
     for (const g of statements) {
@@ -316,15 +360,17 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
       for (const { shown, ref } of candidates) {
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         for (const action of g.actions) {
-          if (!services.includes(action.split(':')[0].toLowerCase()) || action.includes('*')) continue;
+          if (!services.includes(serviceOf(action)) || action.includes('*')) continue;
           // A bucket's object actions are asked about an object the statement names.
           const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
+          if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
           let d = ask(r.arn);
           if (!d.allowed && objects) d = ask(sampleOf(objects));
           if (!d.allowed) continue;
-          add(reachOf(action), shown, action, d.grantedBy.map(label), outside, conditionParts(d.grantedBy));
+          add(reachOfAction(action), shown, action, d.grantedBy.map(label), outside, d.grantedBy.flatMap(conditionsOf));
         }
       }
     }
@@ -333,9 +379,22 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`], true, []);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${stageName(r.stage)}: ${r.logicalId}/Roles`], false, []);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const order = (e: ReachEntry) => generalise(e.principal, r.account);
-    const sorted = [...found.values()].sort((a, b) => REACH_ORDER.indexOf(a.reach) - REACH_ORDER.indexOf(b.reach) || (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-    for (const { parts, ...e } of sorted) entries.push({ ...e, conditions: [...parts].join('; ') });
+    const ordered = [...found.values()].map(({ entry, parts }) => ({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    for (const { entry, parts } of ordered) {
+      entry.conditions = [...parts].join('; ');
+      entries.push(entry);
+    }
   }
   return entries;
+}
+
+/** `make`, remembered by key for the life of the function it returns (one report). */
+function madeOnce<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    let value = made.get(key);
+    if (value === undefined) made.set(key, (value = make(key)));
+    return value;
+  };
 }

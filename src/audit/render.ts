@@ -11,58 +11,85 @@ const mdCell = (c: Cell) => (typeof c === 'string' ? c : `[${c.text}](${c.href})
  * actions wraps at `:` `/` `,` instead of widening its column, and words never
  * break inside (the cells keep `overflow-wrap: normal`).
  */
-const breakable = (text: string) => esc(text).replace(/([:/,|=_])(?!\s)/g, '$1<wbr>');
-const htmlCell = (c: Cell) => (typeof c === 'string' ? breakable(c) : `<a href="${esc(c.href)}">${breakable(c.text)}</a>`);
+const breakable = (text: string) => esc(text).replace(/[:/,|=_](?!\s)/g, '$&<wbr>');
+/**
+ * A page's cells as HTML. The same text recurs in many rows (a resource, a
+ * principal, a list of actions): each is made breakable once per page.
+ */
+function htmlCells(): (c: Cell) => string {
+  const made = new Map<string, string>();
+  const broken = (text: string) => {
+    let html = made.get(text);
+    if (html === undefined) made.set(text, (html = breakable(text)));
+    return html;
+  };
+  return (c) => (typeof c === 'string' ? broken(c) : `<a href="${esc(c.href)}">${broken(c.text)}</a>`);
+}
 
-function mdBlock(b: Block): string {
+function mdBlock(b: Block, out: string[]): void {
   switch (b.kind) {
     case 'p':
-      return b.text;
+      return void out.push(b.text);
     case 'list':
-      return b.items.map((i) => `- ${i}`).join('\n');
+      return void out.push(b.items.map((i) => `- ${i}`).join('\n'));
     case 'svg':
-      return `![rollout graph](${b.file})`;
-    case 'table':
-      if (b.rows.length === 0) return '_none_';
+      return void out.push(`![rollout graph](${b.file})`);
+    case 'table': {
+      if (b.rows.length === 0) return void out.push('_none_');
+      out.push(`| ${b.head.join(' | ')} |\n|${b.head.map(() => '---').join('|')}|`);
       // A refused row's short cells in bold, so it stands out in review as it does in the page.
-      return [
-        `| ${b.head.join(' | ')} |`,
-        `|${b.head.map(() => '---').join('|')}|`,
-        ...b.rows.map((r) => {
-          const marked = b.rowClass?.(r) === 'refused';
-          return `| ${r.map((c, i) => (marked && TIGHT_COLUMNS.has(b.head[i]) ? `**${mdCell(c)}**` : mdCell(c))).join(' | ')} |`;
-        }),
-      ].join('\n');
+      const tight = b.head.map((h) => TIGHT_COLUMNS.has(h));
+      for (const r of b.rows) {
+        const marked = b.rowClass?.(r) === 'refused';
+        out.push(`\n| ${r.map((c, i) => (marked && tight[i] ? `**${mdCell(c)}**` : mdCell(c))).join(' | ')} |`);
+      }
+    }
   }
+}
+
+/** Each item written by `write`, `separator` between them: a document is one list of pieces, joined once. */
+function writeEach<T>(out: string[], items: readonly T[], separator: string, write: (item: T) => void): void {
+  items.forEach((item, i) => {
+    if (i > 0) out.push(separator);
+    write(item);
+  });
 }
 
 export function toMarkdown(report: Report): string {
   const toc = report.sections.filter((s) => s.level === 2).map((s) => `- [${s.title}](#${s.id})`);
-  const body = report.sections.map((s) => [`<a id="${s.id}"></a>`, `${'#'.repeat(s.level)} ${s.title}`, ...s.blocks.map(mdBlock)].join('\n\n'));
-  return `# ${report.title}\n\n${toc.join('\n')}\n\n${body.join('\n\n')}\n`;
+  const out = [`# ${report.title}\n\n${toc.join('\n')}\n\n`];
+  writeEach(out, report.sections, '\n\n', (s) => {
+    out.push(`<a id="${s.id}"></a>\n\n${'#'.repeat(s.level)} ${s.title}`);
+    for (const b of s.blocks) {
+      out.push('\n\n');
+      mdBlock(b, out);
+    }
+  });
+  out.push('\n');
+  return out.join('');
 }
 
-function htmlBlock(b: Block): string {
+function htmlBlock(b: Block, out: string[], htmlCell: (c: Cell) => string): void {
   switch (b.kind) {
     case 'p':
-      return `<p>${esc(b.text)}</p>`;
+      return void out.push(`<p>${esc(b.text)}</p>`);
     case 'list':
-      return `<ul>${b.items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
+      return void out.push(`<ul>${b.items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`);
     case 'svg': {
       // Scaled to the page down to 60 % of its drawn width, scrolled sideways below that (see STYLE).
       const width = /width="(\d+)"/.exec(b.svg)?.[1];
-      return `<figure class="graph"${width ? ` style="--w:${width}px"` : ''}>${b.svg}</figure>`;
+      return void out.push(`<figure class="graph"${width ? ` style="--w:${width}px"` : ''}>${b.svg}</figure>`);
     }
     case 'table': {
-      if (b.rows.length === 0) return '<p><em>none</em></p>';
+      if (b.rows.length === 0) return void out.push('<p><em>none</em></p>');
       // Short-valued columns (result, may) never wrap; the rest wrap at word and ARN boundaries.
       const tight = b.head.map((h) => (TIGHT_COLUMNS.has(h) ? ' class="tight"' : ''));
-      return `<div class="table"><table><thead><tr>${b.head.map((h, i) => `<th${tight[i]}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${b.rows
-        .map((r) => {
-          const cls = b.rowClass?.(r);
-          return `<tr${cls ? ` class="${esc(cls)}"` : ''}>${r.map((c, i) => `<td${tight[i] ?? ''}>${htmlCell(c)}</td>`).join('')}</tr>`;
-        })
-        .join('\n')}</tbody></table></div>`;
+      out.push(`<div class="table"><table><thead><tr>${b.head.map((h, i) => `<th${tight[i]}>${esc(h)}</th>`).join('')}</tr></thead><tbody>`);
+      writeEach(out, b.rows, '\n', (r) => {
+        const cls = b.rowClass?.(r);
+        out.push(`<tr${cls ? ` class="${esc(cls)}"` : ''}>${r.map((c, i) => `<td${tight[i] ?? ''}>${htmlCell(c)}</td>`).join('')}</tr>`);
+      });
+      out.push('</tbody></table></div>');
     }
   }
 }
@@ -79,12 +106,19 @@ figure.graph{overflow-x:auto;margin:8px 0}figure.graph svg{display:block;height:
 
 export function toHtml(report: Report): string {
   const nav = report.sections.filter((s) => s.level === 2).map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join(' ');
-  const body = report.sections.map((s) => `<section id="${esc(s.id)}"><h${s.level}>${esc(s.title)}</h${s.level}>${s.blocks.map(htmlBlock).join('\n')}</section>`).join('\n');
-  return `<!doctype html>
+  const out = [
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(report.title)}</title><style>${STYLE}</style></head>
 <body><nav>${nav}</nav><main><h1>${esc(report.title)}</h1>
-${body}
-</main></body></html>
-`;
+`,
+  ];
+  const htmlCell = htmlCells();
+  writeEach(out, report.sections, '\n', (s) => {
+    out.push(`<section id="${esc(s.id)}"><h${s.level}>${esc(s.title)}</h${s.level}>`);
+    writeEach(out, s.blocks, '\n', (b) => htmlBlock(b, out, htmlCell));
+    out.push('</section>');
+  });
+  out.push('\n</main></body></html>\n');
+  return out.join('');
 }

@@ -166,6 +166,7 @@ function reachSections(
   members: PipelineMembers,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
+  const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
   const sections: Section[] = [
     {
       id: 'reach',
@@ -190,7 +191,7 @@ function reachSections(
       const member = e.resource.madeFor !== undefined && members.many ? e.resource.madeFor : madeFor(e);
       return {
         cells: [
-          `${e.resource.arn} (${stageName(e.resource.stage)}: ${e.resource.logicalId})`,
+          resourceText(e.resource),
           e.reach,
           e.principal,
           e.actions.join(', '),
@@ -239,8 +240,9 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
         ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
         : members,
     );
-    const rank = (e: ReachEntry) => `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}`;
-    out.push(...folded.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)));
+    const ranked = folded.map((e) => ({ e, rank: `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}` }));
+    ranked.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+    for (const { e } of ranked) out.push(e);
   };
   let group: ReachEntry[] = [];
   for (const e of entries) {
