@@ -88,15 +88,15 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
       throw new CompileError('ACCESS_ANALYSIS_FAILED', allowed.map((r) => `the StackSet execution role may ${r.action} on ${r.resource}, outside the org's names (allowed by ${r.allowedBy}); it must be refused`));
     }
   }
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source, executionRole }, options.since)) files.set(path, text);
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
-function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string } }, previous: CompileOptions['since']): Map<string, string> {
-  const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access));
+function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
+  const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const model = auditModel(input.org.file, input.source, resources, input.access);
   const since = previous && sinceSections(previous.label, previous.model, model);
   const report = buildReport({ ...input, resources, since });

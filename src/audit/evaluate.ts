@@ -134,26 +134,38 @@ function contextValue(request: Request, key: string, organizationId?: string): s
   return undefined;
 }
 
+/** Whether some value of the request equals some expected value (asked for every statement of every request: no closures). */
+function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
+  if (actual === undefined) return false;
+  for (const a of actual) for (const e of expected) if (same(e, a)) return true;
+  return false;
+}
+
+function anyLike(expected: readonly string[], actual: readonly string[] | undefined): boolean {
+  if (actual === undefined) return false;
+  for (const a of actual) for (const e of expected) if (matches(e, a)) return true;
+  return false;
+}
+
 /** Condition operators the templates use; an unknown one never matches. */
 function conditionHolds(operator: string, expected: string[], actual: string[] | undefined): boolean {
-  const any = (test: (e: string, a: string) => boolean) => actual !== undefined && actual.some((a) => expected.some((e) => test(e, a)));
   switch (operator) {
     case 'StringEquals':
     case 'ArnEquals':
     case 'ForAnyValue:StringEquals':
-      return any(same);
+      return anySame(expected, actual);
     case 'ForAllValues:StringEquals':
       // Every value of a multivalued key among the expected ones; vacuously true without the key (hence Null beside it).
       return actual === undefined || actual.every((a) => expected.some((e) => same(e, a)));
     case 'StringEqualsIfExists':
-      return actual === undefined || any(same);
+      return actual === undefined || anySame(expected, actual);
     case 'StringNotEquals':
-      return actual === undefined || !any(same);
+      return actual === undefined || !anySame(expected, actual);
     case 'StringLike':
     case 'ArnLike':
-      return any((e, a) => matches(e, a));
+      return anyLike(expected, actual);
     case 'Bool':
-      return any((e, a) => same(e.toLowerCase(), a.toLowerCase()));
+      return anySame(expected.map((e) => e.toLowerCase()), actual?.map((a) => a.toLowerCase()));
     case 'Null':
       return expected[0] === 'true' ? actual === undefined : actual !== undefined;
     default:
@@ -172,6 +184,20 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
 
 const NONE: readonly ResolvedStatement[] = [];
+
+const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
+
+/** The reasons for a request the resource side must allow, made once per kind of policy rather than per request. */
+const REASONS = Object.fromEntries(
+  (['key policy', 'trust policy', 'resource policy'] as const).map((what) => [
+    what,
+    {
+      none: `no ${what} statement allows it`,
+      names: `${what} names the principal`,
+      elsewhere: `${what} allows it; the principal's own policy is managed outside this org file`,
+    },
+  ]),
+) as Record<'key policy' | 'trust policy' | 'resource policy', { none: string; names: string; elsewhere: string }>;
 
 /** One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list. */
 export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
@@ -199,24 +225,23 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     }
   }
   const resAllows = grantedBy.length - idAllows;
-  const decide = (allowed: boolean, reason: string, refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
-  if (deny) return decide(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`, { deny });
+  if (deny) return decision(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`, grantedBy, { deny });
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
   const isTrust = request.action.toLowerCase() === 'sts:assumerole';
-  if (service) return resAllows > 0 ? decide(true, 'trust allows the service') : decide(false, 'no trust statement admits the service', { missing: 'resource' });
+  if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
-    const what = isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy';
-    if (resAllows === 0) return decide(false, `no ${what} statement allows it`, { missing: idAllows === 0 ? 'both' : 'resource' });
+    const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];
+    if (resAllows === 0) return decision(false, reasons.none, grantedBy, { missing: idAllows === 0 ? 'both' : 'resource' });
     // Same account and named directly in a key policy or trust: the identity side is not needed.
-    if (!crossAccount && namedDirectly) return decide(true, `${what} names the principal`);
-    if (idAllows === 0 && request.identityManagedElsewhere) return decide(true, `${what} allows it; the principal's own policy is managed outside this org file`);
-    if (idAllows === 0) return decide(false, `no identity policy of the principal allows it`, { missing: 'identity' });
-    return decide(true, 'both sides allow it');
+    if (!crossAccount && namedDirectly) return decision(true, reasons.names, grantedBy);
+    if (idAllows === 0 && request.identityManagedElsewhere) return decision(true, reasons.elsewhere, grantedBy);
+    if (idAllows === 0) return decision(false, 'no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
+    return decision(true, 'both sides allow it', grantedBy);
   }
-  return idAllows > 0 || resAllows > 0 ? decide(true, 'allowed within the account') : decide(false, 'no identity or resource policy allows it', { missing: 'both' });
+  return idAllows > 0 || resAllows > 0 ? decision(true, 'allowed within the account', grantedBy) : decision(false, 'no identity or resource policy allows it', grantedBy, { missing: 'both' });
 }
 
 /**

@@ -64,7 +64,7 @@ interface Ground {
 function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: ReadonlyMap<string, CfnTemplate>): Ground {
   const classes = classesOf(access);
   const resources = orgResources(compiled.org, compiled.stages, templates, classes);
-  return { access, index: new GrantIndex(access.grants), resources, orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)), classes };
+  return { access, index: access.index, resources, orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)), classes };
 }
 
 /**

@@ -63,6 +63,8 @@ export interface AccessAnalysis {
   paths: AccessPath[];
   results: AccessResult[];
   grants: ResolvedStatement[];
+  /** `grants` indexed for the evaluator: the report's reach tables and `xstack explain` ask it too. */
+  index: GrantIndex;
   problems: string[];
 }
 
@@ -435,7 +437,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     }
   }
   problems.push(...environmentIsolation(org, grants));
-  return givenUp() ? undefined : { paths, results, grants, problems };
+  return givenUp() ? undefined : { paths, results, grants, index, problems };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { evaluate, GrantIndex, matches } from './evaluate';
+import { evaluate, matches } from './evaluate';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { tokenise } from './classes';
 import { Resolver } from './resolve';
@@ -110,9 +110,17 @@ export function reachOf(action: string): Reach {
   return 'administer';
 }
 
-/** Every resource of a kind above, in each target account of its stage; class members once, by their class's token. */
-export function orgResources(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>): OrgResource[] {
-  const resolver = new Resolver(org, stages, templates);
+/**
+ * Every resource of a kind above, in each target account of its stage; class members once, by their class's token.
+ * `resolver`: the compile's, over the same stages and templates, to reuse what it compiled.
+ */
+export function orgResources(
+  org: Org,
+  stages: readonly Stage[],
+  templates: ReadonlyMap<string, CfnTemplate>,
+  classOf: ReadonlyMap<string, { token: string; members: readonly string[] }>,
+  resolver = new Resolver(org, stages, templates),
+): OrgResource[] {
   const { partition, region } = org;
   const pipelineNamedBy = pipelineAccountNamedBy(org);
   const out: OrgResource[] = [];
@@ -221,8 +229,15 @@ function byClass(resources: readonly OrgResource[], classOf: ReadonlyMap<string,
  */
 export const executionRoleOf = (org: Org): string => (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : org.stackSets.executionRoleName);
 
-/** Class token → members, from the statements of a class proof. */
-export function classesOf(access: AccessAnalysis): Map<string, { token: string; members: readonly string[] }> {
+/** Class token → members, from the statements of a class proof; read once per analysis (an analysis is never changed). */
+const classesByAnalysis = new WeakMap<AccessAnalysis, ReadonlyMap<string, { token: string; members: readonly string[] }>>();
+export function classesOf(access: AccessAnalysis): ReadonlyMap<string, { token: string; members: readonly string[] }> {
+  let classes = classesByAnalysis.get(access);
+  if (!classes) classesByAnalysis.set(access, (classes = readClasses(access)));
+  return classes;
+}
+
+function readClasses(access: AccessAnalysis): Map<string, { token: string; members: readonly string[] }> {
   const byMember = new Map<string, { token: string; members: readonly string[] }>();
   // A class's statements in its members' accounts carry its token as their account (a source account's statement made for each member does not).
   for (const g of access.grants) if (g.accounts && isToken(g.account) && !byMember.has(g.accounts[0])) for (const m of g.accounts) byMember.set(m, { token: g.account, members: g.accounts });
@@ -323,7 +338,7 @@ const literalHead = (pattern: string) => {
 export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis, stageName: (stageId: string) => string = (id) => id): ReachEntry[] {
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
   startProof(classes.values());
-  const index = new GrantIndex(access.grants);
+  const index = access.index;
   const byResource = new ByResource(access.grants, resources);
   // Each statement, condition set and action is met for many resources: its text is made once.
   const label = madeOnce((g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`);
