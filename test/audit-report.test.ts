@@ -144,11 +144,16 @@ describe('refused paths cite what refuses them', () => {
  * reads the repository) is not new.
  */
 function newPaths(before: ReturnType<typeof compileFile>, after: ReturnType<typeof compileFile>, account: string) {
-  const key = (p: (typeof after.access.paths)[number]) => JSON.stringify([p.principal, p.resource, p.actions, p.context ?? {}]);
-  const old = new Set(before.access.paths.map(key));
+  // Each path as the account it is in sees it: a path of an account class once per member, its token written as the member's id.
+  const each = (c: typeof after) =>
+    c.access.paths.flatMap((p) => {
+      const text = JSON.stringify([p.principal, p.resource, p.actions, p.context ?? {}]);
+      return p.accounts ? p.accounts.map((m) => ({ p, key: text.replaceAll(p.group!.account, m), account: m })) : [{ p, key: text, account: p.group?.account }];
+    });
+  const old = new Set(each(before).map((x) => x.key));
   // A pipeline's paths in that account, and the pairs of environments that now include it (isolation).
-  const concerns = (p: (typeof after.access.paths)[number]) => p.group?.account === account || (!p.group && JSON.stringify([p.principal, p.resource]).includes(account));
-  return after.access.paths.filter((p) => concerns(p) && !old.has(key(p)));
+  const concerns = (x: ReturnType<typeof each>[number]) => x.account === account || (!x.p.group && JSON.stringify([x.p.principal, x.p.resource]).includes(account));
+  return each(after).filter((x) => concerns(x) && !old.has(x.key));
 }
 
 /** The example org with one more environment: a qa pipeline account that runs web-app from develop. */

@@ -6,13 +6,15 @@ import { toMarkdown } from '../src/audit/render';
 import { weight } from '../src/audit/classes';
 import { collectGrants } from '../src/audit/grants';
 import { Resolver } from '../src/audit/resolve';
-import { isPlainKey, same, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
 import { parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import { orderStages } from '../src/stages/graph';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
-import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { classesOf, orgResources } from '../src/audit/reach';
+import { auditModel, compareModels } from '../src/audit/since';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
@@ -52,6 +54,17 @@ describe('comparisons with an account token', () => {
     expect(decide(['100000000001', '100000000002'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: true });
     expect(decide(['100000000001', '100000000017'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: false });
     expect(decide(['100000000001'], () => symbolicGlob('arn:aws:s3:::other-*', value, false))).toEqual({ answer: false, certain: true });
+  });
+
+  it('a list naming each member its own resource holds for every member, though no one item does; for some members only, certainty is lost', () => {
+    const bus = (id: string) => `arn:aws:events:us-east-1:${id}:event-bus/default`;
+    const buses = [bus('100000000001'), bus('100000000002')];
+    // A source account's forwarder lists the bus of each pipeline account it feeds.
+    expect(decide(['100000000001', '100000000002'], () => someForEveryMember(buses, bus(T), same))).toEqual({ answer: true, certain: true });
+    expect(decide(['100000000001', '100000000003'], () => someForEveryMember(buses, bus(T), same))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000003', '100000000004'], () => someForEveryMember(buses, bus(T), same))).toEqual({ answer: false, certain: true });
+    // An item that holds with the token as a unit answers at once, whatever the other items would.
+    expect(decide(['100000000001', '100000000003'], () => someForEveryMember([bus('100000000001'), bus(T)], bus(T), same))).toEqual({ answer: true, certain: true });
   });
 
   it('lookup keys: a token only as a whole account, as the account field of an ARN, or at the end after a non-digit', () => {
@@ -160,6 +173,35 @@ describe('proving by class, with several classes and access settings', () => {
     expect(byClass.paths.filter((p) => !p.accounts)).toEqual(byAccount.paths.filter((p) => !p.group));
     expect(byClass.results.reduce((n, r) => n + weight(r.path), 0)).toBe(byAccount.results.length);
     expect(reportOf(org, stages, templates, byClass)).toBe(reportOf(org, stages, templates, byAccount));
+  });
+});
+
+describe('an org of teams: the environments of each team are a class', () => {
+  // Each team's source account forwards to its own three pipeline accounts, listing their buses: decided for the list as a whole.
+  const org = parseOrg(generateTeamsOrgYaml(6), 'teams-6.yaml');
+  const stages = planStages(org);
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  const byClass = analyseAccess(org, stages, templates, { byClass: true });
+  const byAccount = analyseAccess(org, stages, templates, { byClass: false });
+  const modelOf = (a: AccessAnalysis) => auditModel(org.file, { orgFileSha256: null }, orgResources(org, stages, templates, classesOf(a)), a);
+
+  it('proves the three environments of each team once, with the same results as account by account', () => {
+    expect(byAccount.problems).toEqual([]);
+    expect(byClass.problems).toEqual([]);
+    const classes = [...new Set(byClass.paths.flatMap((p) => (p.accounts ? [p.accounts.join()] : [])))];
+    expect(classes).toHaveLength(6);
+    expect(byClass.results.length).toBeLessThan(byAccount.results.length / 2);
+    expect(byClass.results.reduce((n, r) => n + weight(r.path), 0)).toBe(byAccount.results.length);
+    expect(byClass.grants.reduce((n, g) => n + weight(g), 0)).toBe(byAccount.grants.length);
+  });
+
+  it('writes an audit model that reads the same as account by account: no change between the two', () => {
+    const changes = compareModels(modelOf(byAccount), modelOf(byClass));
+    expect(changes.grants).toEqual({ added: [], removed: [] });
+    expect(changes.trust).toEqual({ added: [], removed: [] });
+    expect(changes.paths).toEqual({ added: [], removed: [], newlyAllowed: [], newlyRefused: [] });
+    // A source role made for each member is listed in the source account that holds it, under its own name.
+    expect(changes.resources.filter((r) => r.resource.includes('SourceRole'))).toEqual([]);
   });
 });
 

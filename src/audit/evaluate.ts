@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, same, symbolicGlob } from './symbolic';
+import { concreteGlob, hasToken, same, someForEveryMember, symbolicGlob } from './symbolic';
 
 export interface Request {
   principal: PrincipalRef;
@@ -49,6 +49,7 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
 
 /** Whether any of a statement's values (a handful: a scan beats a Set) matches. */
 function anyMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
+  if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(patterns, value, (p, v) => matches(p, v, caseInsensitive));
   for (const p of patterns) if (matches(p, value, caseInsensitive)) return true;
   return false;
 }
@@ -137,13 +138,13 @@ function contextValue(request: Request, key: string, organizationId?: string): s
 /** Whether some value of the request equals some expected value (asked for every statement of every request: no closures). */
 function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
   if (actual === undefined) return false;
-  for (const a of actual) for (const e of expected) if (same(e, a)) return true;
+  for (const a of actual) if (someForEveryMember(expected, a, same)) return true;
   return false;
 }
 
 function anyLike(expected: readonly string[], actual: readonly string[] | undefined): boolean {
   if (actual === undefined) return false;
-  for (const a of actual) for (const e of expected) if (matches(e, a)) return true;
+  for (const a of actual) if (anyMatches(expected, a)) return true;
   return false;
 }
 

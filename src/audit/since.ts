@@ -18,6 +18,7 @@ import type { AccessAnalysis } from './paths';
 import type { OrgResource } from './reach';
 import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, generalise } from './scale';
+import { isToken, tokenIn } from './symbolic';
 
 export const MODEL_FILE = 'audit/audit.json';
 const FORMAT = 'xstack-audit-model/1';
@@ -33,6 +34,12 @@ interface ResourceFact {
   type: string;
   arn: string;
   names: Record<string, string>;
+  /**
+   * A resource one account makes for each member of a class (a source role
+   * per pipeline account): the account that holds it. `{account}` is then
+   * the member, in the logical id, ARN and names alike.
+   */
+  owner?: string;
 }
 export interface AuditModel {
   format: string;
@@ -75,15 +82,21 @@ const conditionText = (c: ResolvedStatement['conditions']) =>
     .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
     .join('; ');
 
-/** One line per statement, principal and resource: a principal added to a trust policy is one added line. */
+/**
+ * One line per statement, principal and resource: a principal added to a
+ * trust policy is one added line. A statement one account makes for each
+ * member of a class (a source role's policy) is folded by the member: its
+ * token, not the account that holds it, is what `{account}` stands for.
+ */
 function* grantLines(grants: readonly ResolvedStatement[], trust: boolean) {
   for (const g of grants) {
     if ((g.kind === 'trust') !== trust) continue;
+    const account = g.accounts !== undefined && !isToken(g.account) ? (tokenIn(g.policy) ?? g.account) : g.account;
     const principals = g.kind === 'identity' ? [`attached to ${g.attachedTo}`] : g.principals.map(shown);
     const conditions = conditionText(g.conditions);
     for (const principal of principals) {
       for (const resource of g.resources) {
-        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${g.actions.join(', ')} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account: g.account, accounts: g.accounts };
+        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${g.actions.join(', ')} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts };
       }
     }
   }
@@ -100,8 +113,18 @@ export function auditModel(orgFile: string, source: Omit<AuditModel['source'], '
   const sets = new AccountSets();
   const resourceFacts = fold(
     sets,
-    resources.map((r) => ({ value: { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names }, account: r.account, accounts: r.accounts })),
-    (v, a) => ({ ...v, arn: text(v.arn, a), names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])) }),
+    resources.map((r) => {
+      const fact: ResourceFact = { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names };
+      // Made for a class's members: folded by the member (its token), the holding account written as it is.
+      if (r.madeFor !== undefined && r.accounts !== undefined && isToken(r.madeFor)) return { value: { ...fact, owner: r.account }, account: r.madeFor, accounts: r.accounts };
+      return { value: fact, account: r.account, accounts: r.accounts };
+    }),
+    (v, a) => ({
+      ...v,
+      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a) } : {}),
+      arn: text(v.arn, a),
+      names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])),
+    }),
   );
   const grants = fold(sets, grantLines(access.grants, false), text);
   const trust = fold(sets, grantLines(access.grants, true), text);
@@ -163,7 +186,10 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
       for (const account of m.accountSets[e.accounts]) {
         const f = e.value;
         const at = (s: string) => s.replaceAll(ACCOUNT_PLACEHOLDER, account);
-        out.set(`${f.stage}\u0000${account}\u0000${f.logicalId}`, { ...f, arn: at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account });
+        // Made for each member by another account: listed where it is, under its own logical id.
+        const where = f.owner ?? account;
+        const logicalId = f.owner !== undefined ? at(f.logicalId) : f.logicalId;
+        out.set(`${f.stage}\u0000${where}\u0000${logicalId}`, { ...f, logicalId, arn: at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account: where });
       }
     }
     return out;

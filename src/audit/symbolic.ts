@@ -31,18 +31,23 @@ export const hasToken = (s: string): boolean => s.includes(TOKEN_MARK);
 /** Whether a text already holds a character tokens are made of (no org file or template should). */
 export const holdsTokenCharacters = (text: string): boolean => hasToken(text) || text.includes(SOME_DIGIT);
 export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK;
+/** The first token a text holds, if any. */
+export const tokenIn = (s: string): string | undefined => s.match(/\uE000[\uE100-\uEFFF]/)?.[0];
 
 let certain = true;
 /** Token → the ids of its class's members. */
 let membersOf = new Map<string, readonly string[]>();
 /** Comparisons decided member by member: key → whether every member answers no. */
 let decided = new Map<string, boolean>();
+/** Lists decided member by member (someForEveryMember): key → the answer every member gives, or 'varies'. */
+let decidedLists = new Map<string, boolean | 'varies'>();
 
 /** Starts a proof over these classes; `stillCertain` then says whether it holds in every member. */
 export function startProof(classes: Iterable<{ readonly token: string; readonly members: readonly string[] }>): void {
   certain = true;
   membersOf = new Map([...classes].map((c) => [c.token, c.members]));
   decided = new Map();
+  decidedLists = new Map();
 }
 export const stillCertain = (): boolean => certain;
 
@@ -93,6 +98,46 @@ function differentClassesAligned(a: string, b: string): boolean {
   const tb = b.match(TOKENS);
   if (!ta || !tb || ta.length !== tb.length || a.replace(TOKENS, TOKEN_MARK) !== b.replace(TOKENS, TOKEN_MARK)) return false;
   return ta.some((t, i) => t !== tb[i]);
+}
+
+/**
+ * Whether some item of a list passes `test` against `value` (a statement's
+ * resources, a condition's values), answered for the list as a whole: a
+ * list that names each member's own resource (a source account's policy
+ * listing the buses of the pipeline accounts it feeds) holds for every
+ * member, though no one item does. The opaque answer first; only when it is
+ * uncertain, the list is asked once per member of the one class the texts
+ * hold (and remembered), and the answer is certain when every member gives
+ * the same. `test` must be the comparison itself (same, or a glob), which
+ * answers texts without tokens concretely.
+ */
+export function someForEveryMember(items: readonly string[], value: string, test: (item: string, value: string) => boolean): boolean {
+  const before = certain;
+  certain = true;
+  let found = false;
+  for (const item of items) {
+    if (test(item, value)) {
+      found = true;
+      break;
+    }
+  }
+  // Found with the tokens as units, or not found with no id able to decide otherwise: the same for every member.
+  if (found || certain) {
+    certain = before;
+    return found;
+  }
+  const key = `some\u0001${items.join('\u0002')}\u0001${value}`;
+  let answer = decidedLists.get(key);
+  if (answer === undefined) {
+    const tokens = new Set([value, ...items].flatMap((s) => s.match(TOKENS) ?? []));
+    const members = tokens.size === 1 ? membersOf.get([...tokens][0]) : undefined;
+    const token = [...tokens][0];
+    const each = members?.map((id) => items.some((item) => test(item.replaceAll(token, id), value.replaceAll(token, id))));
+    answer = each && (each.every((x) => x) ? true : each.every((x) => !x) ? false : 'varies');
+    decidedLists.set(key, answer ?? 'varies');
+  }
+  certain = before && answer !== 'varies' && answer !== undefined;
+  return answer === true;
 }
 
 /** String equality; with a token on either side, certain only when no id could decide otherwise. */
