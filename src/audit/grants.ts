@@ -88,11 +88,13 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
     const order = new Map(statements.map((st, i) => [st, i]));
     for (const account of stage.targets) {
       const c = classes.get(account.id);
+      // A class's statements are its first member's: the other members have nothing to add.
+      if (c && done.has(c)) continue;
       const here: typeof statements = [];
       for (const [condition, list] of byCondition) if (condition === undefined || resolver.holds(stage.id, condition, account.id)) here.push(...list);
       if (byCondition.size > 1) here.sort((a, b) => order.get(a)! - order.get(b)!);
       if (!c) for (const { at } of here) grants.push(at(account.id));
-      else if (!done.has(c)) {
+      else {
         done.add(c);
         for (const { at } of here) grants.push(forClass(at(account.id), account.id, c));
       }
