@@ -51,6 +51,7 @@ export type CfnResource = {
 };
 
 const RESOURCE_KEY_ORDER = ['Type', 'Condition', 'DependsOn', 'DeletionPolicy', 'UpdateReplacePolicy', 'Metadata', 'Properties'];
+const RESOURCE_ATTRIBUTES: ReadonlySet<string> = new Set(RESOURCE_KEY_ORDER);
 
 /** A record's entries by key, in code-unit order. */
 export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
@@ -95,12 +96,15 @@ function toPlain(value: unknown): unknown {
   return out;
 }
 
-/** A resource's attributes in CloudFormation's usual order. */
-function inResourceOrder(id: string, data: Record<string, unknown>): CfnResource {
+/** A resource's attributes in CloudFormation's usual order; `condition`, if given, as its Condition. */
+function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, condition?: string): CfnResource {
   const ordered: Record<string, unknown> = {};
-  for (const key of RESOURCE_KEY_ORDER) if (data[key] !== undefined) ordered[key] = data[key];
+  for (const key of RESOURCE_KEY_ORDER) {
+    const value = key === 'Condition' && condition !== undefined ? condition : data[key];
+    if (value !== undefined) ordered[key] = value;
+  }
   for (const key of Object.keys(data)) {
-    if (!RESOURCE_KEY_ORDER.includes(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
+    if (!RESOURCE_ATTRIBUTES.has(key)) throw new Error(`internal: resource ${id} has unexpected attribute ${key}`);
   }
   return ordered as CfnResource;
 }
@@ -115,7 +119,7 @@ const renderedResources = new WeakSet<object>();
 
 /** A rendered resource (plain data, as renderTemplate gives it), under `condition` if given, for a definition to hold as it is. */
 export function renderedResource(id: string, resource: CfnResource, condition?: string): CfnResource {
-  const ordered = inResourceOrder(id, condition === undefined ? resource : { ...resource, Condition: condition });
+  const ordered = inResourceOrder(id, resource, condition);
   renderedResources.add(ordered);
   return ordered;
 }
