@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
+import type { Account } from '../src/org/model';
+import { familyStages, type Unit } from '../src/stages/family';
+
+const account = (name: string, id: string): Account => ({ name, id, role: 'source' });
+const alpha = account('alpha', '111111111111');
+const beta = account('beta', '222222222222');
+
+/** A unit's definition as plain data (a module's definition holds cloudform objects; the family renders both alike). */
+const definition = (parts: Partial<TemplateDefinition>): TemplateDefinition => ({ description: 'unit', parameters: {}, resources: {}, outputs: {}, ...parts });
+
+/** A source account's unit whose ids every such unit shares: the family names them by the account. */
+const sourceUnit = (source: Account): Unit => ({
+  label: `source account ${source.name}`,
+  conditionLabel: `Account ${source.name}`,
+  accounts: [source],
+  renameIds: (id) => `${id}In${source.id}`,
+  uses: [],
+  accountValues: [],
+  notes: [],
+  definition: definition({
+    resources: {
+      Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: `role-${source.name}`, Path: '/' } },
+      Policy: {
+        Type: 'AWS::IAM::ManagedPolicy',
+        DependsOn: 'Role',
+        Properties: {
+          Roles: [{ Ref: 'Role' }],
+          Description: { 'Fn::Sub': '${Role} ${Role.Arn} ${AWS::AccountId} ${Elsewhere} ${!Role}' },
+          Path: { 'Fn::GetAtt': ['Role', 'Path'] },
+          Account: { Ref: 'AWS::AccountId' },
+          Chosen: { 'Fn::If': ['Role', { Ref: 'Role' }, { Ref: 'AWS::NoValue' }] },
+        },
+      },
+      Topic: { Type: 'AWS::SNS::Topic', DependsOn: ['Role', 'Policy'], Metadata: { Of: { Ref: 'Role' } } },
+    } as unknown as TemplateDefinition['resources'],
+    outputs: {
+      RoleArn: { description: 'the role', value: { 'Fn::GetAtt': ['Role', 'Arn'] } as never, export: `role-${source.name}` },
+      RoleName: { description: 'its name', value: { Ref: 'Role' } as never },
+    },
+  }),
+});
+
+const family = { id: 'test-family', module: 'test', description: 'a test family' };
+
+describe('a family unit renamed in place', () => {
+  const [stage] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)]);
+  const template: CfnTemplate = renderTemplate(stage.definition);
+  const a = (id: string) => `${id}In${alpha.id}`;
+
+  it('renames every logical id, sorted, and every reference to one: Ref, Fn::GetAtt, Fn::Sub ${Id} and ${Id.Attr}, DependsOn', () => {
+    expect(Object.keys(template.Resources)).toEqual([a('Policy'), `PolicyIn${beta.id}`, a('Role'), `RoleIn${beta.id}`, a('Topic'), `TopicIn${beta.id}`]);
+    const policy = template.Resources[a('Policy')];
+    expect(policy.DependsOn).toBe(a('Role'));
+    expect(policy.Properties).toEqual({
+      Roles: [{ Ref: a('Role') }],
+      // Pseudo parameters, names that are no resource of the unit, and literal `${!…}` text are left as they are.
+      Description: { 'Fn::Sub': `\${${a('Role')}} \${${a('Role')}.Arn} \${AWS::AccountId} \${Elsewhere} \${!Role}` },
+      Path: { 'Fn::GetAtt': [a('Role'), 'Path'] },
+      Account: { Ref: 'AWS::AccountId' },
+      // The first item of Fn::If names a condition, not a resource.
+      Chosen: { 'Fn::If': ['Role', { Ref: a('Role') }, { Ref: 'AWS::NoValue' }] },
+    });
+    expect(template.Resources[a('Topic')].DependsOn).toEqual([a('Role'), a('Policy')]);
+    expect(template.Resources[a('Topic')].Metadata).toEqual({ Of: { Ref: a('Role') } });
+  });
+
+  it("puts each unit's resources and outputs under the condition of its accounts, right after Type", () => {
+    expect(template.Conditions).toEqual({
+      AccountAlpha: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, alpha.id] },
+      AccountBeta: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, beta.id] },
+    });
+    expect(Object.keys(template.Resources[a('Policy')])).toEqual(['Type', 'Condition', 'DependsOn', 'Properties']);
+    expect(template.Resources[a('Policy')].Condition).toBe('AccountAlpha');
+    expect(template.Resources[`RoleIn${beta.id}`].Condition).toBe('AccountBeta');
+  });
+
+  it('renames the outputs and their values, in the template and in the definition the graph reads', () => {
+    expect(template.Outputs?.[a('RoleArn')]).toEqual({ Condition: 'AccountAlpha', Description: 'the role', Value: { 'Fn::GetAtt': [a('Role'), 'Arn'] }, Export: { Name: 'role-alpha' } });
+    expect(template.Outputs?.[a('RoleName')]).toEqual({ Condition: 'AccountAlpha', Description: 'its name', Value: { Ref: a('Role') } });
+    expect(stage.definition.outputs[a('RoleName')]).toEqual({ description: 'its name', value: { Ref: a('Role') }, condition: 'AccountAlpha' });
+  });
+
+  it('leaves the ids of a unit without renameIds as they are', () => {
+    const { renameIds: _, ...unique } = sourceUnit(alpha);
+    const [only] = familyStages(family, [unique]);
+    const t = renderTemplate(only.definition);
+    expect(Object.keys(t.Resources)).toEqual(['Policy', 'Role', 'Topic']);
+    expect(t.Resources.Policy.DependsOn).toBe('Role');
+    // A unit in every target account of its template needs no condition.
+    expect(t.Resources.Policy.Condition).toBeUndefined();
+  });
+});
