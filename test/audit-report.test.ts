@@ -6,14 +6,14 @@
  * not from a list of today's resources.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, orgResources, reachOfResources } from '../src/audit/reach';
-import { auditModel, compareModels, MODEL_FILE, type AuditModel } from '../src/audit/since';
+import { auditModel, compareModels, MODEL_FILE, readPreviousModel, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { loadOrgFile } from '../src/org/load';
 import { sha256 } from '../src/hash';
@@ -252,6 +252,16 @@ describe('changes since a previous compile', () => {
     const manifest = JSON.parse(readFileSync('dist/example/manifest.json', 'utf8'));
     expect(manifest.source).toEqual({ orgFile: 'parameters/example.yaml', orgFileSha256: sha256(readFileSync('parameters/example.yaml', 'utf8')) });
     expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
+  });
+
+  it('refuses a model an earlier xstack wrote with the proof tokens in it, saying what to do', () => {
+    const dir = tempDir('since-tokens');
+    const model = modelOf(compileFile('parameters/example.yaml'));
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify({ ...model, trust: [{ value: 'source-identity: SourceRole\uE000\uE100In900000000000/X', accounts: 0 }] }));
+    expect(() => readPreviousModel(dir)).toThrow(/written by an earlier xstack .* compile that revision again with this xstack/);
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify(model));
+    expect(readPreviousModel(dir)).toEqual(model);
   });
 
   it('beyond 12 accounts the model folds per account and still compares account by account', () => {

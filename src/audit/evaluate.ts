@@ -47,9 +47,11 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
   return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, caseInsensitive ? 'i' : '').test(value);
 }
 
+const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern, value, true);
+
 /** Whether any of a statement's values (a handful: a scan beats a Set) matches. */
 function anyMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
-  if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(patterns, value, (p, v) => matches(p, v, caseInsensitive));
+  if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(caseInsensitive ? 'like/i' : 'like', patterns, value, caseInsensitive ? matchesIgnoringCase : matches);
   for (const p of patterns) if (matches(p, value, caseInsensitive)) return true;
   return false;
 }
@@ -138,7 +140,7 @@ function contextValue(request: Request, key: string, organizationId?: string): s
 /** Whether some value of the request equals some expected value (asked for every statement of every request: no closures). */
 function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
   if (actual === undefined) return false;
-  for (const a of actual) if (someForEveryMember(expected, a, same)) return true;
+  for (const a of actual) if (someForEveryMember('=', expected, a, same)) return true;
   return false;
 }
 

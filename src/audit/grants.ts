@@ -26,6 +26,8 @@ export interface ResolvedStatement {
   conditions: Record<string, Record<string, string[]>>;
   /** A statement of an account class: the accounts it stands for (`account` is then the class's token). */
   accounts?: readonly string[];
+  /** A statement another account makes for each member of a class (a source role's policy): the class's token, which its texts hold. */
+  madeFor?: string;
 }
 
 const flat = flatValues;
@@ -195,7 +197,7 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     }
     // Its label too: the logical id of a member's resource carries the member's id. Members of a
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
-    const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token) };
+    const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token), madeFor: c.token };
     // Neither the stage (parts) nor the members (a thousand ids) tell statements apart.
     const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined, accounts: undefined })}`;
     let group = groups.get(key);

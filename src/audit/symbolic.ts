@@ -31,8 +31,6 @@ export const hasToken = (s: string): boolean => s.includes(TOKEN_MARK);
 /** Whether a text already holds a character tokens are made of (no org file or template should). */
 export const holdsTokenCharacters = (text: string): boolean => hasToken(text) || text.includes(SOME_DIGIT);
 export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK;
-/** The first token a text holds, if any. */
-export const tokenIn = (s: string): string | undefined => s.match(/\uE000[\uE100-\uEFFF]/)?.[0];
 
 let certain = true;
 /** Token → the ids of its class's members. */
@@ -109,9 +107,10 @@ function differentClassesAligned(a: string, b: string): boolean {
  * uncertain, the list is asked once per member of the one class the texts
  * hold (and remembered), and the answer is certain when every member gives
  * the same. `test` must be the comparison itself (same, or a glob), which
- * answers texts without tokens concretely.
+ * answers texts without tokens concretely; `kind` names it, for the memo
+ * (equality and a glob differ on the same texts).
  */
-export function someForEveryMember(items: readonly string[], value: string, test: (item: string, value: string) => boolean): boolean {
+export function someForEveryMember(kind: string, items: readonly string[], value: string, test: (item: string, value: string) => boolean): boolean {
   const before = certain;
   certain = true;
   let found = false;
@@ -126,17 +125,18 @@ export function someForEveryMember(items: readonly string[], value: string, test
     certain = before;
     return found;
   }
-  const key = `some\u0001${items.join('\u0002')}\u0001${value}`;
+  const key = `${kind}\u0001${items.join('\u0002')}\u0001${value}`;
   let answer = decidedLists.get(key);
   if (answer === undefined) {
+    // Only texts with the tokens of one class are decided so: two classes at once would need every pair of members.
     const tokens = new Set([value, ...items].flatMap((s) => s.match(TOKENS) ?? []));
-    const members = tokens.size === 1 ? membersOf.get([...tokens][0]) : undefined;
-    const token = [...tokens][0];
+    const [token] = tokens;
+    const members = tokens.size === 1 ? membersOf.get(token) : undefined;
     const each = members?.map((id) => items.some((item) => test(item.replaceAll(token, id), value.replaceAll(token, id))));
-    answer = each && (each.every((x) => x) ? true : each.every((x) => !x) ? false : 'varies');
-    decidedLists.set(key, answer ?? 'varies');
+    answer = !each ? 'varies' : each.every((x) => x) ? true : each.every((x) => !x) ? false : 'varies';
+    decidedLists.set(key, answer);
   }
-  certain = before && answer !== 'varies' && answer !== undefined;
+  certain = before && answer !== 'varies';
   return answer === true;
 }
 

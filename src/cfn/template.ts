@@ -69,6 +69,11 @@ export function plain<T>(value: unknown): T {
 
 /** undefined where JSON leaves the value out (undefined, a function, a symbol). */
 function toPlain(value: unknown): unknown {
+  // JSON.stringify asks a value for toJSON once, then writes what it returns as it is.
+  return plainOf(typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function' ? (value as { toJSON: () => unknown }).toJSON() : value);
+}
+
+function plainOf(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -83,7 +88,8 @@ function toPlain(value: unknown): unknown {
       return undefined;
   }
   if (value === null) return null;
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toPlain((value as { toJSON: () => unknown }).toJSON());
+  // Boxed primitives are written as their value.
+  if (value instanceof String || value instanceof Number || value instanceof Boolean) return plainOf(value.valueOf());
   if (Array.isArray(value)) return Array.from(value, (item) => toPlain(item) ?? null);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
