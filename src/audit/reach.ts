@@ -12,6 +12,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
 import { evaluate, matches } from './evaluate';
+import { madeOnce } from '../memo';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { tokenise } from './classes';
 import { Resolver } from './resolve';
@@ -404,12 +405,3 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   return entries;
 }
 
-/** `make`, remembered by key for the life of the function it returns (one report). */
-function madeOnce<K, V>(make: (key: K) => V): (key: K) => V {
-  const made = new Map<K, V>();
-  return (key) => {
-    let value = made.get(key);
-    if (value === undefined) made.set(key, (value = make(key)));
-    return value;
-  };
-}

@@ -17,6 +17,7 @@ import { accountOf, describeRefusal } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
+import { madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
 
 export type Cell = string | { text: string; href: string };
@@ -40,14 +41,7 @@ export interface Report {
  * A statement part's text, made once per part: the parts no account changes
  * are one shared object across a stage's accounts (see Resolver.compile).
  */
-function once<K extends object>(text: (part: K) => string): (part: K) => string {
-  const made = new WeakMap<K, string>();
-  return (part) => {
-    let t = made.get(part);
-    if (t === undefined) made.set(part, (t = text(part)));
-    return t;
-  };
-}
+const once = <K extends object>(text: (part: K) => string) => madeOnce(text, new WeakMap<K, string>());
 const listed = once((values: readonly string[]) => values.join(', '));
 const conditions = once(
   (c: ResolvedStatement['conditions']) =>

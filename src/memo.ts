@@ -1,0 +1,12 @@
+/**
+ * `make` asked once per key, its answers kept in `made`: a Map for a run's
+ * own keys, a WeakMap for parts of the compile a longer-lived function sees
+ * (nothing is kept once they are gone).
+ */
+export function madeOnce<K, V>(make: (key: K) => V, made: { get(key: K): V | undefined; set(key: K, value: V): unknown } = new Map<K, V>()): (key: K) => V {
+  return (key) => {
+    let value = made.get(key);
+    if (value === undefined) made.set(key, (value = make(key)));
+    return value;
+  };
+}
