@@ -82,6 +82,11 @@ describe('a family unit renamed in place', () => {
     expect(stage.definition.outputs[a('RoleName')]).toEqual({ description: 'its name', value: { Ref: a('Role') }, condition: 'AccountAlpha' });
   });
 
+  it("refuses a unit made of a family's merged resources, which are shared with that family's template and would be renamed in it", () => {
+    const reused: Unit = { ...sourceUnit(alpha), definition: stage.definition };
+    expect(() => familyStages(family, [reused])).toThrow(/already rendered resource/);
+  });
+
   it('leaves the ids of a unit without renameIds as they are', () => {
     const { renameIds: _, ...unique } = sourceUnit(alpha);
     const [only] = familyStages(family, [unique]);

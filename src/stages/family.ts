@@ -55,6 +55,10 @@ interface RenderedUnit {
 
 function renderUnit(unit: Unit): RenderedUnit {
   const template = renderTemplate(unit.definition);
+  // Renamed in place below: a unit must be its own copy, never a family's merged resources (renderTemplate hands those out as they are).
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource === (unit.definition.resources as Record<string, unknown>)[id]) throw new Error(`internal: unit ${unit.label} holds an already rendered resource ${id}`);
+  }
   return unit.renameIds ? renameIds(template, unit.definition.outputs, unit.renameIds) : { template, outputs: unit.definition.outputs };
 }
 
