@@ -49,7 +49,10 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
 
 const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern, value, true);
 
-/** Whether any of a statement's values (a handful: a scan beats a Set) matches. */
+/**
+ * Whether any of a statement's values (a handful: a scan beats a Set) matches: a statement applies to each
+ * object its Resource lists, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+ */
 function anyMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
   if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(caseInsensitive ? 'like/i' : 'like', patterns, value, caseInsensitive ? matchesIgnoringCase : matches);
   for (const p of patterns) if (matches(p, value, caseInsensitive)) return true;
@@ -137,7 +140,11 @@ function contextValue(request: Request, key: string, organizationId?: string): s
   return undefined;
 }
 
-/** Whether some value of the request equals some expected value (asked for every statement of every request: no closures). */
+/**
+ * Whether some value of the request equals some expected value (asked for every statement of every request: no closures):
+ * "multiple values for a context key ... are evaluated using a logical OR",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+ */
 function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
   if (actual === undefined) return false;
   for (const a of actual) if (someForEveryMember('=', expected, a, same)) return true;
