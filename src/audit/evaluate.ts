@@ -142,8 +142,8 @@ function contextValue(request: Request, key: string, organizationId?: string): s
 
 /**
  * Whether some value of the request equals some expected value (asked for every statement of every request: no closures):
- * "multiple values for a context key ... are evaluated using a logical OR",
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+ * "If a single condition operator includes multiple values for a context key, those values are evaluated using a logical OR",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html
  */
 function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
   if (actual === undefined) return false;
