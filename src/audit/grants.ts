@@ -30,6 +30,10 @@ export interface ResolvedStatement {
   madeFor?: string;
 }
 
+/** A statement's conditions in words, one clause per key (`StringEquals aws:SourceAccount = 1 | 2`), but for the keys `omit` says to leave out. */
+export const conditionClauses = (conditions: ResolvedStatement['conditions'], omit: (key: string) => boolean = () => false): string[] =>
+  Object.entries(conditions).flatMap(([op, keys]) => Object.entries(keys).flatMap(([k, v]) => (omit(k) ? [] : [`${op} ${k} = ${v.join(' | ')}`])));
+
 const flat = flatValues;
 
 /**

@@ -13,7 +13,7 @@ import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
 import { evaluate, matches } from './evaluate';
 import { madeOnce } from '../memo';
-import type { PrincipalRef, ResolvedStatement } from './grants';
+import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { tokenise } from './classes';
 import { Resolver } from './resolve';
 import { isToken, startProof } from './symbolic';
@@ -284,8 +284,7 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
 }
 
 /** A statement's conditions in words, but for the principal it narrows to (shown as the principal). */
-const conditionParts = (s: ResolvedStatement): string[] =>
-  Object.entries(s.conditions).flatMap(([op, keys]) => Object.entries(keys).filter(([k]) => k.toLowerCase() !== PRINCIPAL_ARN).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`));
+const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, (key) => key.toLowerCase() === PRINCIPAL_ARN);
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its

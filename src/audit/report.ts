@@ -9,7 +9,7 @@ import { RULES, TEMPLATE_RULES } from '../checks/rules';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import { stageLabel, type Stage } from '../stages/model';
-import type { PrincipalRef, ResolvedStatement } from './grants';
+import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
@@ -43,12 +43,7 @@ export interface Report {
  */
 const once = <K extends object>(text: (part: K) => string) => madeOnce(text, new WeakMap<K, string>());
 const listed = once((values: readonly string[]) => values.join(', '));
-const conditions = once(
-  (c: ResolvedStatement['conditions']) =>
-    Object.entries(c)
-      .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
-      .join('; ') || '—',
-);
+const conditions = once((c: ResolvedStatement['conditions']) => conditionClauses(c).join('; ') || '—');
 const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
 
 /**

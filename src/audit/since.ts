@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../hash';
 import { XstackError } from '../errors';
-import type { PrincipalRef, ResolvedStatement } from './grants';
+import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
 import type { OrgResource } from './reach';
 import type { Section } from './report';
@@ -77,10 +77,7 @@ function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string;
 }
 
 const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
-const conditionText = (c: ResolvedStatement['conditions']) =>
-  Object.entries(c)
-    .flatMap(([op, keys]) => Object.entries(keys).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
-    .join('; ');
+const conditionText = (c: ResolvedStatement['conditions']) => conditionClauses(c).join('; ');
 
 /**
  * One line per statement, principal and resource: a principal added to a
