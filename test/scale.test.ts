@@ -7,7 +7,7 @@ import { weight } from '../src/audit/classes';
 import { REPOSITORIES_PER_TEMPLATE, RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
-import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
 describe('orgs with many pipeline accounts', () => {
   it('12 accounts: forwarding rules carry at most 5 targets, explicit ARNs kept', () => {
@@ -53,7 +53,18 @@ describe('orgs with many pipeline accounts', () => {
     const parts = stages.filter((s) => s.module === 'source-repositories');
     expect(parts.map((s) => Object.keys(s.definition.outputs).length)).toEqual([REPOSITORIES_PER_TEMPLATE, REPOSITORIES_PER_TEMPLATE, 452 - 2 * REPOSITORIES_PER_TEMPLATE]);
     for (const s of parts) expect(s.targets.map((a) => a.name)).toEqual(['source']);
-    expect(parts[2].notes.join('\n')).toContain('source account source (repositories 401-)');
+    expect(parts[2].notes.join('\n')).toContain('part 3 of 3: source account source (repositories 401-) (1 of 3 units');
+  });
+
+  it('a family split over parts: the note of each part names its first and last unit, not each, so that it stays one line at any size', () => {
+    const { stages } = compileOrg(parseOrg(generateTeamsOrgYaml(40), 'teams-40.yaml'));
+    const notes = stages.filter((s) => s.part?.family === 'pipelines').map((s) => s.notes.join('\n'));
+    expect(notes.length).toBeGreaterThan(1);
+    expect(notes[0]).toMatch(/^part 1 of \d+: pipeline t001-svc1 to pipeline t0\d\d-svc\d \((\d+) of 80 units, in the org file's order; split by CloudFormation's limits/);
+    expect(notes[notes.length - 1]).toMatch(/to pipeline t040-svc2 \(\d+ of 80 units/);
+    const counts = notes.map((n) => Number(/\((\d+) of 80 units/.exec(n)![1]));
+    expect(counts.reduce((a, b) => a + b)).toBe(80);
+    for (const n of notes) expect(n.split('pipeline t').length - 1).toBe(2);
   });
 
   it('the report shows a path repeated in every pipeline account once, while the proof still covers each account', () => {

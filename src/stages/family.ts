@@ -100,13 +100,16 @@ export function familyStages(family: { id: string; module: string; description: 
       notes: [
         ...part.flatMap((u) => u.notes),
         ...(parts.length > 1
-          ? [`${units.length} units (${units[0].label}, …) split over ${parts.length} templates by CloudFormation's limits of a template (500 resources, 200 outputs, 1 MB); this is part ${i + 1}, with ${part.map((u) => u.label).join(', ')}`]
+          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${units.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
           : []),
       ],
       ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
     };
   });
 }
+
+/** A part's units by its first and last (parts hold consecutive units of the org file), so that a note stays one line at any org size. */
+const partRange = (part: readonly Unit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
 
 /** Accounts once each, in the order first met (units are in the org file's order). */
 function inFileOrder(accounts: readonly Account[]): Account[] {
