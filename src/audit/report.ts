@@ -19,6 +19,7 @@ import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResourc
 import { scopeSection } from './scope';
 import { madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
+import { findTeams, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Team } from './teams';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -153,6 +154,7 @@ function reachSections(
   targetCount: ReadonlyMap<string, number>,
   stageName: (stageId: string) => string,
   members: PipelineMembers,
+  teamOf: (account: string) => Team | undefined,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
   const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
@@ -191,7 +193,7 @@ function reachSections(
         merge: member !== undefined || e.resource.accounts !== undefined || targetCount.get(e.resource.stage)! > ACCOUNTS_LISTED,
         accounts: e.resource.madeFor === undefined && member !== undefined ? (classes.get(member)?.length ?? 1) : weight(e.resource),
       };
-    });
+    }, teamOf);
     sections.push({
       id: `reach-${kind}`,
       title: KIND_TITLES[kind],
@@ -245,6 +247,41 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
   return out;
 }
 
+/** The team of a row's account: an account id, or a class's token when its members are all of one team. */
+function teamsByAccount(teams: ReturnType<typeof findTeams>, classes: ReadonlyMap<string, readonly string[]>): (account: string) => Team | undefined {
+  if (!teams) return () => undefined;
+  const ofClass = new Map<string, Team>();
+  for (const [token, members] of classes) {
+    const team = teams.teamOf(members[0]);
+    if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, team);
+  }
+  return (account) => teams.teamOf(account) ?? ofClass.get(account);
+}
+
+/** What the team placeholders stand for, team by team (teams.ts). */
+function teamsSection(org: Org, teams: NonNullable<ReturnType<typeof findTeams>>): Section {
+  const name = new Map(org.accounts.map((a) => [a.id, a.name]));
+  return {
+    id: 'teams',
+    title: 'Teams',
+    level: 2,
+    blocks: [
+      {
+        kind: 'p',
+        text:
+          `The org is ${teams.list.length} teams: each a source account with its repositories, the pipelines that build them and the pipeline accounts they deploy to. ` +
+          `In the tables below, a row that several teams have alike up to their names is printed once: ${TEAM_PLACEHOLDER} stands for the team (${TEAM_ID_PLACEHOLDER} in logical ids) and ${SOURCE_PLACEHOLDER} for its source account's id, as in this table; the row says in how many teams and accounts it holds. ` +
+          `Each team's rows were made, and its paths proved, for that team: writing a team's values into a folded row gives exactly that team's row.`,
+      },
+      {
+        kind: 'table',
+        head: [TEAM_PLACEHOLDER, `source account (${SOURCE_PLACEHOLDER})`, 'pipeline accounts', 'repositories'],
+        rows: teams.list.map((t) => [t.key, `${t.source.name} (${t.source.id})`, t.pipelineAccounts.map((id) => `${name.get(id)} (${id})`).join(', '), t.repositories.join(', ')]),
+      },
+    ],
+  };
+}
+
 export interface ReportInput {
   org: Org;
   stages: readonly Stage[];
@@ -273,6 +310,9 @@ export function buildReport(input: ReportInput): Report {
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
   const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
   const members = pipelineMembers(org, access);
+  const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c.members]));
+  const teams = org.accounts.length > ACCOUNTS_LISTED ? findTeams(org) : undefined;
+  const teamOf = teamsByAccount(teams, classes);
   /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => {
@@ -284,7 +324,7 @@ export function buildReport(input: ReportInput): Report {
         merge: member !== undefined || g.accounts !== undefined || targetCount.get(g.stage)! > ACCOUNTS_LISTED,
         accounts: weight(g),
       };
-    });
+    }, teamOf);
   const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
@@ -319,6 +359,7 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
+  if (teams) sections.push(teamsSection(org, teams));
   sections.push(scopeSection(org));
 
   sections.push({
@@ -386,12 +427,12 @@ export function buildReport(input: ReportInput): Report {
             : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
-        }),
+        }, teamOf),
       },
     ],
   });
 
-  sections.push(...reachSections(org, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])), reach, targetCount, (id) => stageName.get(id) ?? id, members));
+  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, teamOf));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole));
 
   sections.push({

@@ -10,6 +10,7 @@ import type { Org } from '../org/model';
 import type { PrincipalRef } from './grants';
 import { accountOf } from './evaluate';
 import { tokenise } from './classes';
+import type { Team } from './teams';
 
 export const ACCOUNTS_LISTED = 12;
 export const ACCOUNT_PLACEHOLDER = '{account}';
@@ -52,19 +53,37 @@ export function describePrincipals(org: Org, principals: readonly PrincipalRef[]
  * Rows that differ only in the account they were made for, merged: each row
  * is made with its account as the placeholder when `merge` says so, and a
  * merged row says in how many accounts it holds. An item of an account class
- * has the class's token for its account and counts for each member.
+ * has the class's token for its account and counts for each member. With
+ * `teamOf`, the rows of teams' accounts merge across teams alike up to
+ * their names, with the team's placeholders (teams.ts), and say in how many
+ * teams.
  */
-export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => { cells: string[]; account: string; merge: boolean; accounts?: number }): string[][] {
-  const rows = new Map<string, { first: string[]; shaped: string[]; count: number }>();
+export function mergeAccountRows<T>(
+  items: readonly T[],
+  row: (item: T) => { cells: string[]; account: string; merge: boolean; accounts?: number },
+  teamOf: (account: string) => Team | undefined = () => undefined,
+): string[][] {
+  const rows = new Map<string, { first: string[]; shaped: string[]; count: number; teams: Set<Team> }>();
   for (const item of items) {
-    const { cells, account, merge, accounts = 1 } = row(item);
-    const shaped = merge ? cells.map((c) => generalise(c, account)) : cells;
-    const key = shaped.join('\u0000');
+    const { cells, account, accounts = 1, ...rest } = row(item);
+    // A row of a team's account folds whatever the size of its stage: writing the team's values back gives it again.
+    const team = teamOf(account);
+    const merge = rest.merge || team !== undefined;
+    // A team's source account reads as the team's placeholder for it, not as {account}.
+    const shaped = merge && team?.source.id !== account ? cells.map((c) => generalise(c, account)) : cells;
+    const key = (team ? shaped.map(team.generalise) : shaped).join('\u0000');
     const entry = rows.get(key);
-    if (entry) entry.count += accounts;
-    else rows.set(key, { first: cells, shaped, count: accounts });
+    if (entry) {
+      entry.count += accounts;
+      if (team) entry.teams.add(team);
+    } else rows.set(key, { first: cells, shaped, count: accounts, teams: new Set(team ? [team] : []) });
   }
-  return [...rows.values()].map(({ first, shaped, count }) =>
-    count === 1 ? first : [...shaped.slice(0, -1), `${shaped[shaped.length - 1]} (the same in each of ${count} accounts)`],
-  );
+  return [...rows.values()].map(({ first, shaped, count, teams }) => {
+    if (count === 1) return first;
+    // One team: its own names, as before; several: the first team's row, generalised (the others' differ only there).
+    const team = teams.size > 1 ? [...teams][0] : undefined;
+    const cells = team ? shaped.map(team.generalise) : shaped;
+    const where = teams.size > 1 ? `each of ${teams.size} teams, ${count} accounts` : `each of ${count} accounts`;
+    return [...cells.slice(0, -1), `${cells[cells.length - 1]} (the same in ${where})`];
+  });
 }

@@ -1,0 +1,92 @@
+/**
+ * Teams, for the report of an org of many: a team is a source account with
+ * its repositories, the pipelines that build them and the pipeline accounts
+ * those pipelines deploy to. Where every name of a team starts with one key
+ * (`payments-source`, `payments-api`, `payments-dev` → `payments`), a row the
+ * teams have alike up to that key and their accounts is printed once, with
+ * `{team}` for the key (`{Team}` in logical ids) and `{source}` for the team's
+ * source account id; the teams table gives each team's values.
+ *
+ * Presentation only: every row is still made, and every path proved, for
+ * each team. A folded row with one team's values written back is exactly
+ * that team's row (a text is generalised by replacing literal occurrences,
+ * which the placeholders undo), so nothing is lost by folding.
+ */
+import { logicalId } from '../cfn/resources';
+import type { Org } from '../org/model';
+import { tokenise } from './classes';
+
+export const TEAM_PLACEHOLDER = '{team}';
+export const TEAM_ID_PLACEHOLDER = '{Team}';
+export const SOURCE_PLACEHOLDER = '{source}';
+
+export interface Team {
+  /** The start every name of the team shares, up to a hyphen. */
+  readonly key: string;
+  readonly source: { readonly name: string; readonly id: string };
+  /** Pipeline account ids, in the org file's order. */
+  readonly pipelineAccounts: readonly string[];
+  readonly repositories: readonly string[];
+  /** `text` with this team's key and source account id as placeholders. */
+  generalise(text: string): string;
+}
+
+export interface Teams {
+  readonly list: readonly Team[];
+  /** The team an account (its id) belongs to. */
+  teamOf(account: string): Team | undefined;
+}
+
+/**
+ * The org's teams, when it is made of at least two that can be folded: each
+ * source account a team whose names share a key, no account in two teams,
+ * no two teams with one key. Otherwise undefined (nothing is folded by team).
+ */
+export function findTeams(org: Org): Teams | undefined {
+  const sources = org.accounts.filter((a) => a.role === 'source');
+  if (sources.length < 2) return undefined;
+  const teams: Team[] = [];
+  const byAccount = new Map<string, Team>();
+  for (const source of sources) {
+    const repositories = org.repositories.filter((r) => r.account === source.name).map((r) => r.name);
+    const pipelines = org.pipelines.filter((p) => repositories.includes(p.repository));
+    const environments = new Set(pipelines.flatMap((p) => p.branches.map(([environment]) => environment)));
+    const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline' && environments.has(a.environment ?? ''));
+    const key = sharedKey([source.name, ...repositories, ...pipelines.map((p) => p.name), ...environments, ...pipelineAccounts.map((a) => a.name)]);
+    if (key === undefined) return undefined;
+    const team = makeTeam(key, source, pipelineAccounts.map((a) => a.id), repositories);
+    for (const id of [source.id, ...team.pipelineAccounts]) {
+      if (byAccount.has(id)) return undefined;
+      byAccount.set(id, team);
+    }
+    teams.push(team);
+  }
+  if (new Set(teams.map((t) => t.key)).size < teams.length) return undefined;
+  return { list: teams, teamOf: (account) => byAccount.get(account) };
+}
+
+/** The longest start, ending before a hyphen, that every name has followed by that hyphen; undefined when there is none. */
+function sharedKey(names: readonly string[]): string | undefined {
+  let key = names[0];
+  for (;;) {
+    const cut = key.lastIndexOf('-');
+    if (cut <= 0) return undefined;
+    key = key.slice(0, cut);
+    if (names.every((n) => n.startsWith(`${key}-`))) return key;
+  }
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[]): Team {
+  const id = logicalId(key);
+  // The key as a word of a name (after a separator or at the start, before its hyphen), and as the start of a word of a logical id.
+  const pattern = new RegExp(`(?<![A-Za-z0-9])${escape(key)}(?=-)|${escape(id)}(?![a-z])`, 'g');
+  return {
+    key,
+    source: { name: source.name, id: source.id },
+    pipelineAccounts,
+    repositories,
+    generalise: (text) => tokenise(text, source.id, SOURCE_PLACEHOLDER).replace(pattern, (m) => (m === key ? TEAM_PLACEHOLDER : TEAM_ID_PLACEHOLDER)),
+  };
+}

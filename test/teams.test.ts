@@ -1,0 +1,103 @@
+/**
+ * The report of an org of many teams (src/audit/teams.ts): rows alike up to a
+ * team's names are printed once, and writing one team's values back into a
+ * folded row gives exactly that team's row; orgs whose teams cannot be told
+ * apart by a key are not folded.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { mergeAccountRows } from '../src/audit/scale';
+import { findTeams, type Team } from '../src/audit/teams';
+import { logicalId } from '../src/cfn/resources';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+
+const teamsOrg = (n: number, edit: (yaml: string) => string = (y) => y) => parseOrg(edit(generateTeamsOrgYaml(n)), `teams-${n}.yaml`);
+
+describe('finding the teams of an org', () => {
+  it('a team per source account, named by the key all its names share', () => {
+    const teams = findTeams(teamsOrg(3))!;
+    expect(teams.list.map((t) => [t.key, t.source.name, t.source.id, t.pipelineAccounts.length, t.repositories])).toEqual([
+      ['t001', 't001-source', '200000000000', 3, ['t001-svc1', 't001-svc2']],
+      ['t002', 't002-source', '200000000004', 3, ['t002-svc1', 't002-svc2']],
+      ['t003', 't003-source', '200000000008', 3, ['t003-svc1', 't003-svc2']],
+    ]);
+    expect(teams.teamOf('200000000006')?.key).toBe('t002');
+    expect(teams.teamOf('100000000000')).toBeUndefined();
+  });
+
+  it('no teams to fold: one source account, an account two teams share, a name without the key', () => {
+    expect(findTeams(parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'example.yaml'))).toBeUndefined();
+    // t002-svc1 also deploys to t001's dev account: the teams are not apart.
+    const shared = teamsOrg(3, (y) => y.replace('  t002-svc1:\n    repository: t002-svc1\n    branches:\n', '  t002-svc1:\n    repository: t002-svc1\n    branches:\n      t001-dev: develop\n'));
+    expect(shared.pipelines.find((p) => p.name === 't002-svc1')!.branches.map(([e]) => e)).toContain('t001-dev');
+    expect(findTeams(shared)).toBeUndefined();
+    const unkeyed = teamsOrg(3, (y) => y.replaceAll('t002-svc2', 'billing'));
+    expect(unkeyed.repositories.map((r) => r.name)).toContain('billing');
+    expect(findTeams(unkeyed)).toBeUndefined();
+  });
+});
+
+describe('rows folded by team', () => {
+  const teams = findTeams(teamsOrg(3))!;
+  const values = (t: Team): Record<string, string> => ({ '{team}': t.key, '{Team}': logicalId(t.key), '{source}': t.source.id });
+  const writeBack = (text: string, t: Team, account: string) =>
+    Object.entries({ ...values(t), '{account}': account }).reduce((s, [placeholder, value]) => s.replaceAll(placeholder, value), text);
+  const rowsOf = (t: Team, account: string, extra = '') => ({
+    cells: [`the source role reads ${t.key}-svc1 for ${account}`, `arn:aws:iam::${t.source.id}:role/big-source-${account}`, `${logicalId(t.key)}Svc1PipelinePolicy/AssumeSourceRole${extra}`],
+    account,
+    merge: true,
+  });
+
+  it('rows alike up to the team merge into one, and each team\'s row is that row with its values written back', () => {
+    const items = teams.list.flatMap((t) => t.pipelineAccounts.map((a) => rowsOf(t, a)));
+    const rows = mergeAccountRows(items, (x) => x, teams.teamOf);
+    expect(rows).toEqual([
+      ['the source role reads {team}-svc1 for {account}', 'arn:aws:iam::{source}:role/big-source-{account}', '{Team}Svc1PipelinePolicy/AssumeSourceRole (the same in each of 3 teams, 9 accounts)'],
+    ]);
+    const folded = rows[0].map((c) => c.replace(/ \(the same in each of .*\)$/, ''));
+    for (const item of items) expect(folded.map((c) => writeBack(c, teams.teamOf(item.account)!, item.account))).toEqual(item.cells);
+  });
+
+  it('a team whose row differs keeps its own row, with its own names', () => {
+    const [a, b, c] = teams.list;
+    const items = [...a.pipelineAccounts.map((x) => rowsOf(a, x)), ...b.pipelineAccounts.map((x) => rowsOf(b, x, '; OtherStatement')), ...c.pipelineAccounts.map((x) => rowsOf(c, x))];
+    const rows = mergeAccountRows(items, (x) => x, teams.teamOf);
+    expect(rows.map((r) => r[2])).toEqual([
+      '{Team}Svc1PipelinePolicy/AssumeSourceRole (the same in each of 2 teams, 6 accounts)',
+      'T002Svc1PipelinePolicy/AssumeSourceRole; OtherStatement (the same in each of 3 accounts)',
+    ]);
+    expect(rows[1][1]).toBe(`arn:aws:iam::${b.source.id}:role/big-source-{account}`);
+  });
+
+  it('a row of an account outside every team (the tools account) keeps its names', () => {
+    const tools = { cells: ['developers assume the developer role', 'arn:aws:iam::100000000000:role/big-developer', 'DeveloperRole/Trust'], account: '100000000000', merge: false };
+    const [a] = teams.list;
+    expect(mergeAccountRows([tools, rowsOf(a, a.pipelineAccounts[0])], (x) => x, teams.teamOf)).toEqual([tools.cells, rowsOf(a, a.pipelineAccounts[0]).cells]);
+  });
+});
+
+describe('the report of an org of teams', () => {
+  const report = (n: number) => compileOrg(teamsOrg(n)).files.get('audit/report.md')!;
+  const section = (md: string, id: string) => md.split(`<a id="${id}"></a>`)[1].split('<a id=')[0];
+  const rows = (text: string) => text.split('\n').filter((l) => l.startsWith('| ') && !/^\| (path|resource|role|team|\{team\}) \|/.test(l));
+  const [six, twelve] = [6, 12].map(report);
+
+  it('the access matrix, the trust matrix and who can act on each resource do not grow with the number of teams', () => {
+    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus']) {
+      expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
+      expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
+    }
+    expect(section(twelve, 'access')).toContain('| the source role reads the repository ({team}-svc1, each environment) | arn:aws:iam::{source}:role/big-source-{account} | arn:aws:codecommit:us-east-1:{source}:{team}-svc1 |');
+    expect(section(twelve, 'access')).toContain('(the same in each of 12 teams, 36 accounts)');
+    expect(section(twelve, 'access')).not.toMatch(/t0\d\d-svc/);
+  });
+
+  it('the teams table gives each team\'s values, and says what the placeholders stand for', () => {
+    const teams = section(twelve, 'teams');
+    expect(teams).toContain('{team} stands for the team ({Team} in logical ids) and {source} for its source account\'s id');
+    expect(rows(teams)).toHaveLength(12);
+    expect(teams).toContain('| t012 | t012-source (200000000044) | t012-dev (200000000045), t012-staging (200000000046), t012-prod (200000000047) | t012-svc1, t012-svc2 |');
+  });
+});
