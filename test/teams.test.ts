@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { mergeAccountRows } from '../src/audit/scale';
-import { findTeams, type Team } from '../src/audit/teams';
+import { findTeams, foldByTeam, type Team } from '../src/audit/teams';
 import { logicalId } from '../src/cfn/resources';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
@@ -36,6 +36,31 @@ describe('finding the teams of an org', () => {
     const unkeyed = teamsOrg(3, (y) => y.replaceAll('t002-svc2', 'billing'));
     expect(unkeyed.repositories.map((r) => r.name)).toContain('billing');
     expect(findTeams(unkeyed)).toBeUndefined();
+  });
+});
+
+describe('what a text names', () => {
+  const teams = findTeams(teamsOrg(3))!;
+  it('a team by its key in a name, its PascalCase key in a logical id, or one of its account ids; none when two teams or none are named', () => {
+    expect(teams.namedIn('arn:aws:iam::{account}:role/big-t002-svc1-trigger')?.key).toBe('t002');
+    expect(teams.namedIn('T003Svc1CodeDeployRoleFindDeploymentTargets')?.key).toBe('t003');
+    expect(teams.namedIn('arn:aws:iam::200000000004:role/big-developer')?.key).toBe('t002');
+    expect(teams.namedIn('arn:aws:iam::200000000004:role/big-t001-svc1')).toBeUndefined();
+    expect(teams.namedIn('arn:aws:iam::100000000000:role/big-developer')).toBeUndefined();
+    // A key is a whole word before a hyphen, as generalise reads it: t0011 is not t001.
+    expect(teams.namedIn('big-xt001-svc1 t0011-svc1')).toBeUndefined();
+  });
+
+  it('a list folds a value every team has once, alike up to its names; a value of some teams only is listed as it is', () => {
+    const arn = (key: string, repo: string) => `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${key}-${repo}`;
+    const values = [...teams.list.flatMap((t) => [arn(t.key, 'svc1'), arn(t.key, 'svc2')]), arn('t002', 'extra'), 'arn:aws:s3:::big-shared'];
+    expect(foldByTeam(values, teams)).toEqual([
+      `${arn('{team}', 'svc1')} for each of the 3 teams`,
+      `${arn('{team}', 'svc2')} for each of the 3 teams`,
+      arn('t002', 'extra'),
+      'arn:aws:s3:::big-shared',
+    ]);
+    expect(foldByTeam(values.slice(1), teams)).toContain(arn('t002', 'svc1'));
   });
 });
 
@@ -85,13 +110,16 @@ describe('the report of an org of teams', () => {
   const [six, twelve] = [6, 12].map(report);
 
   it('the access matrix, the trust matrix and who can act on each resource do not grow with the number of teams', () => {
-    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus']) {
+    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks']) {
       expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
       expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
     }
     expect(section(twelve, 'access')).toContain('| the source role reads the repository ({team}-svc1, each environment) | arn:aws:iam::{source}:role/big-source-{account} | arn:aws:codecommit:us-east-1:{source}:{team}-svc1 |');
     expect(section(twelve, 'access')).toContain('(the same in each of 12 teams, 36 accounts)');
     expect(section(twelve, 'access')).not.toMatch(/t0\d\d-svc/);
+    expect(section(twelve, 'execution-role')).toContain(':${AWS::AccountId}:{team}-svc1 for each of the 12 teams');
+    expect(section(twelve, 'execution-role')).not.toMatch(/t0\d\d-svc/);
+    expect(section(twelve, 'checks')).toContain('| DeveloperRoleCodecommitDeveloperIn{source} | XS002 | ListRepositories |');
   });
 
   it('the teams table gives each team\'s values, and says what the placeholders stand for', () => {

@@ -19,7 +19,7 @@ import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResourc
 import { scopeSection } from './scope';
 import { madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
-import { findTeams, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Team } from './teams';
+import { findTeams, foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Team, type Teams } from './teams';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -89,7 +89,7 @@ const KIND_TITLES: Record<ResourceKind, string> = {
  * the ARNs they name (placeholders for partition, account and region), and a
  * reason where a statement is broader. Not AdministratorAccess.
  */
-function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>): Section {
+function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
   const intro =
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*, made by StackSets itself with AdministratorAccess: the org file asks for service-managed permissions' : org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
@@ -105,7 +105,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
       {
         kind: 'table',
         head: ['statement', 'actions', 'resources', 'why broader'],
-        rows: role.statements.map((s) => [s.Sid, s.Action.join(', '), s.Resource.join(', '), s.reason ?? '—']),
+        rows: role.statements.map((s) => [s.Sid, s.Action.join(', '), (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', '), s.reason ?? '—']),
       },
       ...(role.outside
         ? [
@@ -248,7 +248,7 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
 }
 
 /** The team of a row's account: an account id, or a class's token when its members are all of one team. */
-function teamsByAccount(teams: ReturnType<typeof findTeams>, classes: ReadonlyMap<string, readonly string[]>): (account: string) => Team | undefined {
+function teamsByAccount(teams: Teams | undefined, classes: ReadonlyMap<string, readonly string[]>): (account: string) => Team | undefined {
   if (!teams) return () => undefined;
   const ofClass = new Map<string, Team>();
   for (const [token, members] of classes) {
@@ -259,7 +259,7 @@ function teamsByAccount(teams: ReturnType<typeof findTeams>, classes: ReadonlyMa
 }
 
 /** What the team placeholders stand for, team by team (teams.ts). */
-function teamsSection(org: Org, teams: NonNullable<ReturnType<typeof findTeams>>): Section {
+function teamsSection(org: Org, teams: Teams): Section {
   const name = new Map(org.accounts.map((a) => [a.id, a.name]));
   return {
     id: 'teams',
@@ -433,7 +433,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, teamOf));
-  if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole));
+  if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
 
   sections.push({
     id: 'cross-account',
@@ -450,17 +450,18 @@ export function buildReport(input: ReportInput): Report {
 
   if (input.since) sections.push(...input.since);
 
-  const exceptions = stages.flatMap((s) =>
+  const exceptionItems = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
-      (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => [
-        stageLink(s.id),
-        id,
-        e.rule,
-        e.statement,
-        e.reason,
-      ]),
+      (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => ({
+        cells: [s.id, id, e.rule, e.statement, e.reason],
+        // A resource of one account of a family carries its account's id (DeveloperRoleIn<id>), one of a team's pipelines its key.
+        account: /\d{12}/.exec(id)?.[0] ?? teams?.namedIn(id)?.source.id ?? '',
+        merge: false,
+      })),
     ),
   );
+  // Alike in every team up to its names: one row (the stage stays a link).
+  const exceptions = mergeAccountRows(exceptionItems, (x) => x, teamOf).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
   const suppressions = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),

@@ -83,7 +83,7 @@ export function mergeAccountRows<T>(
     // One team: its own names, as before; several: the first team's row, generalised (the others' differ only there).
     const team = teams.size > 1 ? [...teams][0] : undefined;
     const cells = team ? shaped.map(team.generalise) : shaped;
-    const where = teams.size > 1 ? `each of ${teams.size} teams, ${count} accounts` : `each of ${count} accounts`;
+    const where = teams.size <= 1 ? `each of ${count} accounts` : count === teams.size ? `each of ${count} teams` : `each of ${teams.size} teams, ${count} accounts`;
     return [...cells.slice(0, -1), `${cells[cells.length - 1]} (the same in ${where})`];
   });
 }

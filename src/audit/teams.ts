@@ -35,6 +35,8 @@ export interface Teams {
   readonly list: readonly Team[];
   /** The team an account (its id) belongs to. */
   teamOf(account: string): Team | undefined;
+  /** The one team a text names (its key as a word before a hyphen, or one of its account ids); undefined for none or several. */
+  namedIn(text: string): Team | undefined;
 }
 
 /**
@@ -61,8 +63,74 @@ export function findTeams(org: Org): Teams | undefined {
     }
     teams.push(team);
   }
-  if (new Set(teams.map((t) => t.key)).size < teams.length) return undefined;
-  return { list: teams, teamOf: (account) => byAccount.get(account) };
+  const byKey = new Map(teams.map((t) => [t.key, t]));
+  const byLogicalId = new Map(teams.map((t) => [logicalId(t.key), t]));
+  if (byKey.size < teams.length || byLogicalId.size < teams.length) return undefined;
+  return { list: teams, teamOf: (account) => byAccount.get(account), namedIn: (text) => teamNamedIn(text, byKey, byLogicalId, byAccount) };
+}
+
+/**
+ * Keys are found where `generalise` finds them: hyphen-joined words of a name
+ * followed by a hyphen (`big-t001-svc1`), and PascalCase words of a logical
+ * id followed by another word (`T001Svc1Pipeline`).
+ */
+function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId: ReadonlyMap<string, Team>, byAccount: ReadonlyMap<string, Team>): Team | undefined {
+  const named = new Set<Team>();
+  for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
+    const team = byAccount.get(id);
+    if (team) named.add(team);
+  }
+  for (const [name] of text.matchAll(/[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+/g)) {
+    const words = name.split('-');
+    for (let start = 0; start < words.length - 1; start++) {
+      for (let end = start + 1; end < words.length; end++) {
+        const team = byKey.get(words.slice(start, end).join('-'));
+        if (team) named.add(team);
+      }
+    }
+  }
+  for (const [id] of text.matchAll(/[A-Z][A-Za-z0-9]*/g)) {
+    const starts = [...id.matchAll(/[A-Z]/g)].map((m) => m.index);
+    for (let i = 0; i < starts.length; i++) {
+      for (let j = i + 1; j <= starts.length; j++) {
+        const team = byLogicalId.get(id.slice(starts[i], j < starts.length ? starts[j] : id.length));
+        if (team) named.add(team);
+      }
+    }
+  }
+  return named.size === 1 ? [...named][0] : undefined;
+}
+
+/**
+ * A list (a policy's resources) with the values every team has alike up to its
+ * names written once, `{team}`…, and "for each of N teams"; a value that not
+ * every team has is listed as it is, so the list can be read back exactly.
+ */
+export function foldByTeam(values: readonly string[], teams: Teams): string[] {
+  const groups = new Map<string, { values: string[]; teams: Set<Team> }>();
+  const out: Array<string | { shape: string }> = [];
+  for (const value of values) {
+    const team = teams.namedIn(value);
+    const shape = team ? team.generalise(value) : value;
+    if (!team || shape === value) {
+      out.push(value);
+      continue;
+    }
+    const group = groups.get(shape);
+    if (group) {
+      group.values.push(value);
+      group.teams.add(team);
+    } else {
+      groups.set(shape, { values: [value], teams: new Set([team]) });
+      out.push({ shape });
+    }
+  }
+  return out.flatMap((x) => {
+    if (typeof x === 'string') return [x];
+    const group = groups.get(x.shape)!;
+    const everyTeamOnce = group.teams.size === teams.list.length && group.values.length === teams.list.length;
+    return everyTeamOnce ? [`${x.shape} for each of the ${teams.list.length} teams`] : group.values;
+  });
 }
 
 /** The longest start, ending before a hyphen, that every name has followed by that hyphen; undefined when there is none. */
