@@ -57,7 +57,7 @@ describe('orgs with many pipeline accounts', () => {
   });
 
   it('a family split over parts: the note of each part names its first and last unit, not each, so that it stays one line at any size', () => {
-    const { stages } = compileOrg(parseOrg(generateTeamsOrgYaml(40), 'teams-40.yaml'));
+    const { stages, files } = compileOrg(parseOrg(generateTeamsOrgYaml(40), 'teams-40.yaml'));
     const notes = stages.filter((s) => s.part?.family === 'pipelines').map((s) => s.notes.join('\n'));
     expect(notes.length).toBeGreaterThan(1);
     expect(notes[0]).toMatch(/^part 1 of \d+: pipeline t001-svc1 to pipeline t0\d\d-svc\d \((\d+) of 80 units, in the org file's order; split by CloudFormation's limits/);
@@ -65,6 +65,8 @@ describe('orgs with many pipeline accounts', () => {
     const counts = notes.map((n) => Number(/\((\d+) of 80 units/.exec(n)![1]));
     expect(counts.reduce((a, b) => a + b)).toBe(80);
     for (const n of notes) expect(n.split('pipeline t').length - 1).toBe(2);
+    // The report's stage section says it too.
+    expect(files.get('audit/report.md')!.split('<a id="stage-pipelines"></a>')[1].split('<a id=')[0]).toContain(`- ${notes[0]}`);
   });
 
   it('the report shows a path repeated in every pipeline account once, while the proof still covers each account', () => {

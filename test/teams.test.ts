@@ -110,7 +110,7 @@ describe('the report of an org of teams', () => {
   const [six, twelve] = [6, 12].map(report);
 
   it('the access matrix, the trust matrix and who can act on each resource do not grow with the number of teams', () => {
-    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks']) {
+    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
       expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
       expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
     }

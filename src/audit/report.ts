@@ -52,7 +52,7 @@ const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
  * src/cfn/account-switch.ts): each account's value, listed up to
  * ACCOUNTS_LISTED accounts, beyond that by value with how many accounts get it.
  */
-function accountValueTable(stage: Stage): Block {
+function accountValueTable(stage: Stage, teams: Teams | undefined, teamOf: (account: string) => Team | undefined): Block {
   const name = new Map(stage.targets.map((a) => [a.id, a.name]));
   if (stage.targets.length <= ACCOUNTS_LISTED) {
     return {
@@ -64,11 +64,16 @@ function accountValueTable(stage: Stage): Block {
   return {
     kind: 'table',
     head: ['chosen by account', `values (each of the ${stage.targets.length} accounts: values/${stage.id}.json)`],
-    rows: stage.accountValues.map((v) => {
-      const counts = new Map<string, number>();
-      for (const x of v.byAccount.values()) counts.set(x.value, (counts.get(x.value) ?? 0) + 1);
-      return [v.name, [...counts].map(([value, n]) => `${value} (${n} accounts)`).join('; ')];
-    }),
+    // A value each team's unit chooses alike (its pipeline's branch in each environment): one row for those teams.
+    rows: mergeAccountRows(
+      stage.accountValues,
+      (v) => {
+        const counts = new Map<string, number>();
+        for (const x of v.byAccount.values()) counts.set(x.value, (counts.get(x.value) ?? 0) + 1);
+        return { cells: [v.name, [...counts].map(([value, n]) => `${value} (${n} account${n === 1 ? '' : 's'})`).join('; ')], account: teams?.namedIn(v.name)?.source.id ?? '', merge: false };
+      },
+      teamOf,
+    ),
   };
 }
 
@@ -450,12 +455,13 @@ export function buildReport(input: ReportInput): Report {
 
   if (input.since) sections.push(...input.since);
 
+  // A resource of one account of a family carries its account's id (DeveloperRoleIn<id>), one of a team's pipelines its key.
+  const accountNamedBy = (logicalId: string) => /\d{12}/.exec(logicalId)?.[0] ?? teams?.namedIn(logicalId)?.source.id ?? '';
   const exceptionItems = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => ({
         cells: [s.id, id, e.rule, e.statement, e.reason],
-        // A resource of one account of a family carries its account's id (DeveloperRoleIn<id>), one of a team's pipelines its key.
-        account: /\d{12}/.exec(id)?.[0] ?? teams?.namedIn(id)?.source.id ?? '',
+        account: accountNamedBy(id),
         merge: false,
       })),
     ),
@@ -514,12 +520,13 @@ export function buildReport(input: ReportInput): Report {
       level: 3,
       blocks: [
         { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.length <= ACCOUNTS_LISTED ? stage.targets.map((a) => `${a.name} (${a.id})`).join(', ') : describeAccounts(org, stage.targets.map((a) => a.id))}.` },
-        { kind: 'table', head: ['resource', 'type', 'retained'], rows: Object.entries(t.Resources).map(([id, r]) => [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : '']) },
-        ...(stage.accountValues.length > 0 ? [accountValueTable(stage)] : []),
+        ...(stage.notes.length > 0 ? [{ kind: 'list' as const, items: [...stage.notes] }] : []),
+        { kind: 'table', head: ['resource', 'type', 'retained'], rows: mergeAccountRows(Object.entries(t.Resources), ([id, r]) => ({ cells: [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : ''], account: accountNamedBy(id), merge: false }), teamOf) },
+        ...(stage.accountValues.length > 0 ? [accountValueTable(stage, teams, teamOf)] : []),
         ...(stage.uses.length > 0
           ? [{ kind: 'table' as const, head: ['uses, by name (rolled out before)', 'what'], rows: stage.uses.map((u) => [stageLink(u.stage), u.what]) }]
           : []),
-        { kind: 'table', head: ['output', 'description'], rows: Object.entries(stage.definition.outputs).map(([id, o]) => [id, o.description]) },
+        { kind: 'table', head: ['output', 'description'], rows: mergeAccountRows(Object.entries(stage.definition.outputs), ([id, o]) => ({ cells: [id, o.description], account: accountNamedBy(id), merge: false }), teamOf) },
       ],
     });
   }

@@ -84,6 +84,7 @@ export function mergeAccountRows<T>(
     const team = teams.size > 1 ? [...teams][0] : undefined;
     const cells = team ? shaped.map(team.generalise) : shaped;
     const where = teams.size <= 1 ? `each of ${count} accounts` : count === teams.size ? `each of ${count} teams` : `each of ${teams.size} teams, ${count} accounts`;
-    return [...cells.slice(0, -1), `${cells[cells.length - 1]} (the same in ${where})`];
+    const last = cells[cells.length - 1];
+    return [...cells.slice(0, -1), `${last === '' ? '' : `${last} `}(the same in ${where})`];
   });
 }
