@@ -27,6 +27,7 @@ import { rolloutSvg } from './audit/svg';
 import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
+import { teamsToFold } from './audit/teams';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -97,7 +98,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
 function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
-  const model = auditModel(input.org.file, input.source, resources, input.access);
+  const model = auditModel(input.org.file, input.source, resources, input.access, teamsToFold(input.org));
   const since = previous && sinceSections(previous.label, previous.model, model);
   const report = buildReport({ ...input, resources, since });
   return new Map([

@@ -15,6 +15,7 @@ import { planStages } from '../src/stages/plan';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { classesOf, orgResources } from '../src/audit/reach';
 import { auditModel, compareModels } from '../src/audit/since';
+import { findTeams, type Teams } from '../src/audit/teams';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
@@ -195,7 +196,7 @@ describe('an org of teams: the environments of each team are a class', () => {
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   const byClass = analyseAccess(org, stages, templates, { byClass: true });
   const byAccount = analyseAccess(org, stages, templates, { byClass: false });
-  const modelOf = (a: AccessAnalysis) => auditModel(org.file, { orgFileSha256: null }, orgResources(org, stages, templates, classesOf(a)), a);
+  const modelOf = (a: AccessAnalysis, teams?: Teams) => auditModel(org.file, { orgFileSha256: null }, orgResources(org, stages, templates, classesOf(a)), a, teams);
 
   it('proves the three environments of each team once, with the same results as account by account', () => {
     expect(byAccount.problems).toEqual([]);
@@ -216,6 +217,14 @@ describe('an org of teams: the environments of each team are a class', () => {
     expect(changes.resources).toEqual([]);
     // Tokens are the proof's own characters: none is written into the model.
     expect(JSON.stringify(modelOf(byClass))).not.toMatch(/[\uE000-\uF8FF]/);
+  });
+
+  it('folded by team as well (teams.ts), the model by class reads the same as account by account, and as unfolded', () => {
+    const teams = findTeams(org)!;
+    const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
+    expect(compareModels(modelOf(byAccount, teams), modelOf(byClass, teams))).toEqual(none);
+    expect(compareModels(modelOf(byAccount), modelOf(byClass, teams))).toEqual(none);
+    expect(JSON.stringify(modelOf(byClass, teams))).not.toMatch(/[\uE000-\uF8FF]/);
   });
 });
 

@@ -8,9 +8,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { mergeAccountRows } from '../src/audit/scale';
-import { findTeams, foldByTeam, type Team } from '../src/audit/teams';
+import { findTeams, foldByTeam, type Team, type Teams } from '../src/audit/teams';
 import { logicalId } from '../src/cfn/resources';
 import { compileOrg } from '../src/compile';
+import { analyseAccess } from '../src/audit/paths';
+import { classesOf, orgResources } from '../src/audit/reach';
+import { auditModel, compareModels, MODEL_FILE, readPreviousModel, type AuditModel } from '../src/audit/since';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderTemplate } from '../src/cfn/template';
+import { planStages } from '../src/stages/plan';
 import { parseOrg } from '../src/org/load';
 
 const teamsOrg = (n: number, edit: (yaml: string) => string = (y) => y) => parseOrg(edit(generateTeamsOrgYaml(n)), `teams-${n}.yaml`);
@@ -127,5 +135,53 @@ describe('the report of an org of teams', () => {
     expect(teams).toContain('{team} stands for the team ({Team} in logical ids) and {source} for its source account\'s id');
     expect(rows(teams)).toHaveLength(12);
     expect(teams).toContain('| t012 | t012-source (200000000044) | t012-dev (200000000045), t012-staging (200000000046), t012-prod (200000000047) | t012-svc1, t012-svc2 |');
+  });
+});
+
+describe('the audit model of an org of teams', () => {
+  /** The model of a compile, folded by team and not. */
+  const modelsOf = (n: number) => {
+    const org = teamsOrg(n);
+    const stages = planStages(org);
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const access = analyseAccess(org, stages, templates, { byClass: true });
+    const resources = orgResources(org, stages, templates, classesOf(access));
+    const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams);
+    return { folded: model(findTeams(org)), plain: model(undefined) };
+  };
+  const [six, seven] = [6, 7].map(modelsOf);
+  const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
+  const size = (m: AuditModel) => m.resources.length + m.grants.length + m.trust.length + m.paths.length;
+
+  it('folded by team it reads back exactly as unfolded, and grows by a few entries a team', () => {
+    expect(six.folded.format).toBe('xstack-audit-model/2');
+    expect(six.plain.format).toBe('xstack-audit-model/1');
+    expect(six.folded.teams!.map((t) => t.key)).toEqual(['t001', 't002', 't003', 't004', 't005', 't006']);
+    expect(compareModels(six.plain, six.folded)).toEqual(none);
+    expect(compareModels(six.folded, six.plain)).toEqual(none);
+    // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules' ARNs).
+    expect(size(seven.folded) - size(six.folded)).toBe(5);
+    expect(size(seven.plain) - size(six.plain)).toBeGreaterThan(40);
+  });
+
+  it('a team added: the changes are the same whether either side is folded, and name the new team', () => {
+    const changes = compareModels(six.plain, seven.plain);
+    expect(changes.paths.added.length).toBeGreaterThan(0);
+    expect(changes.paths.removed).toEqual([]);
+    expect(changes.resources.filter((r) => r.change !== 'added')).toEqual([]);
+    expect(changes.resources.map((r) => r.resource).join('\n')).toContain('t007-svc1');
+    expect(changes.paths.added.every((p) => /t007|200000000024|20000000002[5-7]/.test(p))).toBe(true);
+    expect(compareModels(six.folded, seven.folded)).toEqual(changes);
+    expect(compareModels(six.plain, seven.folded)).toEqual(changes);
+    expect(compareModels(six.folded, seven.plain)).toEqual(changes);
+  });
+
+  it('--since reads a folded model as a previous compile, and refuses a format it does not know, naming those it reads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-teams-since-'));
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify(six.folded));
+    expect(readPreviousModel(dir)).toEqual(six.folded);
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify({ ...six.folded, format: 'xstack-audit-model/9' }));
+    expect(() => readPreviousModel(dir)).toThrow("has format 'xstack-audit-model/9'; expected one of 'xstack-audit-model/1', 'xstack-audit-model/2'");
   });
 });

@@ -19,7 +19,7 @@ import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResourc
 import { scopeSection } from './scope';
 import { madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
-import { findTeams, foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Team, type Teams } from './teams';
+import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, teamOfAccountOrClass, teamsToFold, type Team, type Teams } from './teams';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -252,17 +252,6 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
   return out;
 }
 
-/** The team of a row's account: an account id, or a class's token when its members are all of one team. */
-function teamsByAccount(teams: Teams | undefined, classes: ReadonlyMap<string, readonly string[]>): (account: string) => Team | undefined {
-  if (!teams) return () => undefined;
-  const ofClass = new Map<string, Team>();
-  for (const [token, members] of classes) {
-    const team = teams.teamOf(members[0]);
-    if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, team);
-  }
-  return (account) => teams.teamOf(account) ?? ofClass.get(account);
-}
-
 /** What the team placeholders stand for, team by team (teams.ts). */
 function teamsSection(org: Org, teams: Teams): Section {
   const name = new Map(org.accounts.map((a) => [a.id, a.name]));
@@ -316,8 +305,8 @@ export function buildReport(input: ReportInput): Report {
   const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
   const members = pipelineMembers(org, access);
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c.members]));
-  const teams = org.accounts.length > ACCOUNTS_LISTED ? findTeams(org) : undefined;
-  const teamOf = teamsByAccount(teams, classes);
+  const teams = teamsToFold(org);
+  const teamOf = teamOfAccountOrClass(teams, classes);
   /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => {

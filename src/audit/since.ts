@@ -6,8 +6,9 @@
  * sides are sets of sorted lines, and the differences are listed in order.
  *
  * What repeats per account is stored once, with `{account}` and the list of
- * accounts it holds for (a 1,000-account org stays small); the comparison
- * expands it again, so a change in one account is a change in one line.
+ * accounts it holds for (a 1,000-account org stays small), and what teams
+ * have alike up to their names once more (teams.ts); the comparison expands
+ * it again, so a change in one account is a change in one line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,9 +20,14 @@ import type { OrgResource } from './reach';
 import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, generalise } from './scale';
 import { isToken } from './symbolic';
+import { classesOf } from './reach';
+import { SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, teamOfAccountOrClass, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
+/** /2: folded by team, with `teams` to read it back (an earlier xstack would misread it); /1 otherwise. */
 const FORMAT = 'xstack-audit-model/1';
+const FORMAT_WITH_TEAMS = 'xstack-audit-model/2';
+const READABLE_FORMATS = [FORMAT, FORMAT_WITH_TEAMS];
 
 interface Folded<T> {
   value: T;
@@ -41,9 +47,16 @@ interface ResourceFact {
    */
   owner?: string;
 }
+/** A team the model folds by (teams.ts): `{team}`, `{Team}` and `{source}` in an entry stand for the team of the account it is read for. */
+interface TeamFact {
+  key: string;
+  source: string;
+  accounts: string[];
+}
 export interface AuditModel {
   format: string;
   accountSets: string[][];
+  teams?: TeamFact[];
   source: { orgFile: string; orgFileSha256: string | null; revision?: string };
   resources: Array<Folded<ResourceFact>>;
   grants: Array<Folded<string>>;
@@ -99,8 +112,25 @@ function* grantLines(grants: readonly ResolvedStatement[], trust: boolean) {
   }
 }
 
-export function auditModel(orgFile: string, source: Omit<AuditModel['source'], 'orgFile'>, resources: readonly OrgResource[], access: AccessAnalysis): AuditModel {
-  const text = (s: string, account: string) => generalise(s, account);
+/**
+ * The model of a compile. With `teams`, what the teams have alike up to
+ * their names is one entry too, as in the report (teams.ts), and the model
+ * lists each team's key, source account and accounts to read it back.
+ */
+export function auditModel(
+  orgFile: string,
+  source: Omit<AuditModel['source'], 'orgFile'>,
+  resources: readonly OrgResource[],
+  access: AccessAnalysis,
+  teams?: Teams,
+): AuditModel {
+  const teamOf = teamOfAccountOrClass(teams, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])));
+  const text = (s: string, account: string) => {
+    const team = teamOf(account);
+    // A team's source account is {source}, as in the report.
+    const shaped = team?.source.id === account ? s : generalise(s, account);
+    return team ? team.generalise(shaped) : shaped;
+  };
   const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
   for (const r of access.results) {
     const e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
@@ -118,7 +148,7 @@ export function auditModel(orgFile: string, source: Omit<AuditModel['source'], '
     }),
     (v, a) => ({
       ...v,
-      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a) } : {}),
+      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.generalise(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.generalise(v.logicalId) ?? v.logicalId }),
       arn: text(v.arn, a),
       names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])),
     }),
@@ -140,7 +170,19 @@ export function auditModel(orgFile: string, source: Omit<AuditModel['source'], '
     }),
     (v, a) => ({ ...v, path: text(v.path, a) }),
   );
-  return { format: FORMAT, source: { orgFile, ...source }, accountSets: sets.sets, resources: resourceFacts, grants, trust, paths };
+  const teamFacts = teams?.list.map((t) => ({ key: t.key, source: t.source.id, accounts: [t.source.id, ...t.pipelineAccounts] }));
+  return { format: teamFacts ? FORMAT_WITH_TEAMS : FORMAT, source: { orgFile, ...source }, accountSets: sets.sets, ...(teamFacts ? { teams: teamFacts } : {}), resources: resourceFacts, grants, trust, paths };
+}
+
+/** A folded text read for one account: `{account}` and its team's placeholders written back. */
+function readerOf(m: AuditModel): (text: string, account: string) => string {
+  const teamOf = new Map<string, TeamFact>();
+  for (const t of m.teams ?? []) for (const a of t.accounts) teamOf.set(a, t);
+  return (text, account) => {
+    const team = teamOf.get(account);
+    const at = text.replaceAll(ACCOUNT_PLACEHOLDER, account);
+    return team ? writeBack(at, team) : at;
+  };
 }
 
 /** The model of a previous compile: its dist/<org>/ folder, or its manifest.json (the model's hash is checked against it). */
@@ -158,7 +200,7 @@ export function readPreviousModel(previous: string): AuditModel {
     if (expected && expected !== sha256(text)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} does not match the SHA-256 its manifest.json records; expected the files as compiled`);
   }
   const model = JSON.parse(text) as AuditModel;
-  if (model.format !== FORMAT) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} has format '${model.format}'; expected '${FORMAT}'`);
+  if (!READABLE_FORMATS.includes(model.format)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} has format '${model.format}'; expected one of ${READABLE_FORMATS.map((f) => `'${f}'`).join(', ')}`);
   // Written before 2026-12-01 for an org proved by account class: what a source account makes for each member was
   // folded by the wrong account, the proof's token left in. Compared as it is, every such line would read as changed.
   if (/[\uE000-\uF8FF]/.test(text)) {
@@ -170,8 +212,14 @@ export function readPreviousModel(previous: string): AuditModel {
   return model;
 }
 
-const expand = (text: string, accounts: readonly string[]) => (text.includes(ACCOUNT_PLACEHOLDER) ? accounts.map((a) => text.replaceAll(ACCOUNT_PLACEHOLDER, a)) : [text]);
-const lines = (m: AuditModel, entries: ReadonlyArray<Folded<string>>) => new Set(entries.flatMap((e) => expand(e.value, m.accountSets[e.accounts])));
+/** A folded entry's lines, one per account it holds for (the same line for all when nothing in it depends on the account). */
+const PLACEHOLDERS = [ACCOUNT_PLACEHOLDER, TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
+const expand = (read: (text: string, account: string) => string, text: string, accounts: readonly string[]) =>
+  PLACEHOLDERS.some((p) => text.includes(p)) ? accounts.map((a) => read(text, a)) : [text];
+const lines = (m: AuditModel, entries: ReadonlyArray<Folded<string>>) => {
+  const read = readerOf(m);
+  return new Set(entries.flatMap((e) => expand(read, e.value, m.accountSets[e.accounts])));
+};
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 const minus = (a: ReadonlySet<string>, b: ReadonlySet<string>) => sorted([...a].filter((x) => !b.has(x)));
 
@@ -186,14 +234,15 @@ const KEEPS_DATA = new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit
 
 function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[] {
   const each = (m: AuditModel) => {
+    const read = readerOf(m);
     const out = new Map<string, ResourceFact & { account: string }>();
     for (const e of m.resources) {
       for (const account of m.accountSets[e.accounts]) {
         const f = e.value;
-        const at = (s: string) => s.replaceAll(ACCOUNT_PLACEHOLDER, account);
+        const at = (s: string) => read(s, account);
         // Made for each member by another account: listed where it is, under its own logical id.
-        const where = f.owner ?? account;
-        const logicalId = f.owner !== undefined ? at(f.logicalId) : f.logicalId;
+        const where = f.owner !== undefined ? at(f.owner) : account;
+        const logicalId = at(f.logicalId);
         out.set(`${f.stage}\u0000${where}\u0000${logicalId}`, { ...f, logicalId, arn: at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account: where });
       }
     }
@@ -246,7 +295,10 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
     const y = lines(after, b);
     return { added: minus(y, x), removed: minus(x, y) };
   };
-  const results = (m: AuditModel) => new Map(m.paths.flatMap((e) => expand(e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+  const results = (m: AuditModel) => {
+    const read = readerOf(m);
+    return new Map(m.paths.flatMap((e) => expand(read, e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+  };
   const old = results(before);
   const now = results(after);
   const added = sorted([...now.keys()].filter((p) => !old.has(p)));

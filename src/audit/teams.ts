@@ -15,6 +15,7 @@
 import { logicalId } from '../cfn/resources';
 import type { Org } from '../org/model';
 import { tokenise } from './classes';
+import { ACCOUNTS_LISTED } from './scale';
 
 export const TEAM_PLACEHOLDER = '{team}';
 export const TEAM_ID_PLACEHOLDER = '{Team}';
@@ -37,6 +38,26 @@ export interface Teams {
   teamOf(account: string): Team | undefined;
   /** The one team a text names (its key as a word before a hyphen, or one of its account ids); undefined for none or several. */
   namedIn(text: string): Team | undefined;
+}
+
+/** The teams the report and the audit model fold by: beyond ACCOUNTS_LISTED accounts, where the org has them. */
+export const teamsToFold = (org: Org): Teams | undefined => (org.accounts.length > ACCOUNTS_LISTED ? findTeams(org) : undefined);
+
+/** The team of an account id, or of a class's token when its members are all of one team. */
+export function teamOfAccountOrClass(teams: Teams | undefined, classes: ReadonlyMap<string, readonly string[]>): (account: string) => Team | undefined {
+  if (!teams) return () => undefined;
+  const ofClass = new Map<string, Team>();
+  for (const [token, members] of classes) {
+    const team = teams.teamOf(members[0]);
+    if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, team);
+  }
+  return (account) => teams.teamOf(account) ?? ofClass.get(account);
+}
+
+/** A team's placeholders written back: what a folded text reads for one of the team's accounts. */
+export function writeBack(text: string, team: { key: string; source: string }): string {
+  if (!text.includes('{')) return text;
+  return text.replaceAll(TEAM_PLACEHOLDER, team.key).replaceAll(TEAM_ID_PLACEHOLDER, logicalId(team.key)).replaceAll(SOURCE_PLACEHOLDER, team.source);
 }
 
 /**
