@@ -131,7 +131,6 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   return { exists: true, templateBody, wave, xstack, instances };
 }
 
-/** Names of the active StackSets this org's prefix names and xstack tagged (removed stages included). */
 /** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
 export async function deployedTemplate(ctx: StackSetContext): Promise<string | undefined> {
   try {
@@ -143,6 +142,7 @@ export async function deployedTemplate(ctx: StackSetContext): Promise<string | u
   }
 }
 
+/** Names of the active StackSets this org's prefix names (removed stages included). */
 export async function listOrgStackSets(cfn: CloudFormationClient, settings: StackSetSettings, prefix: string): Promise<string[]> {
   const names: string[] = [];
   let token: string | undefined;
