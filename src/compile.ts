@@ -27,7 +27,7 @@ import { rolloutSvg } from './audit/svg';
 import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
-import { teamsToFold } from './audit/teams';
+import { teamsToFold } from './audit/scale';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -98,9 +98,10 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
 function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
-  const model = auditModel(input.org.file, input.source, resources, input.access, teamsToFold(input.org));
+  const teams = teamsToFold(input.org) ?? null;
+  const model = auditModel(input.org.file, input.source, resources, input.access, teams ?? undefined);
   const since = previous && sinceSections(previous.label, previous.model, model);
-  const report = buildReport({ ...input, resources, since });
+  const report = buildReport({ ...input, resources, since, teams });
   return new Map([
     ['audit/report.html', toHtml(report)],
     ['audit/report.md', toMarkdown(report)],

@@ -279,6 +279,22 @@ describe('changes since a previous compile', () => {
   });
 });
 
+describe('changes since: logical ids paired by name', () => {
+  const role = (logicalId: string, name: string) => ({ value: { stage: 'pipelines', logicalId, type: 'AWS::IAM::Role', arn: `arn:aws:iam::111111111111:role/${name}`, names: { RoleName: name } }, accounts: 0 });
+  const model = (...resources: ReturnType<typeof role>[]): AuditModel => ({ format: 'xstack-audit-model/1', accountSets: [['111111111111']], source: { orgFile: 'x.yaml', orgFileSha256: null }, resources, grants: [], trust: [], paths: [] });
+
+  it('a removed resource is paired with the added one whose logical id ends like its own, whatever order they are listed in', () => {
+    const before = model(role('OldBuildRole', 'old-build'), role('OldDeployRole', 'old-deploy'));
+    // Sorted by id the added come the other way round (ADeploy before BBuild): pairing by order would cross them.
+    for (const after of [model(role('ADeployRole', 'a-deploy'), role('BBuildRole', 'b-build')), model(role('BBuildRole', 'b-build'), role('ADeployRole', 'a-deploy'))]) {
+      expect(compareModels(before, after).resources.map((r) => r.detail)).toEqual([
+        'logical id OldDeployRole → ADeployRole (arn:aws:iam::111111111111:role/old-deploy → arn:aws:iam::111111111111:role/a-deploy)',
+        'logical id OldBuildRole → BBuildRole (arn:aws:iam::111111111111:role/old-build → arn:aws:iam::111111111111:role/b-build)',
+      ]);
+    }
+  });
+});
+
 describe('the StackSet execution role in the report', () => {
   it('lists what bootstrap grants it: every statement of the derived policy, each broader one with its reason, none AdministratorAccess', async () => {
     const { executionPolicyFor } = await import('../src/deploy/execution-policy');

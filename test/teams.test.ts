@@ -7,8 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
-import { mergeAccountRows } from '../src/audit/scale';
-import { findTeams, foldByTeam, type Team, type Teams } from '../src/audit/teams';
+import { mergeAccountRows, teamFold } from '../src/audit/scale';
+import { findTeams, foldByTeam, writeBack, type Team, type Teams } from '../src/audit/teams';
+import { buildReport } from '../src/audit/report';
+import { toMarkdown } from '../src/audit/render';
+import { orderStages } from '../src/stages/graph';
+import type { Org } from '../src/org/model';
 import { logicalId } from '../src/cfn/resources';
 import { compileOrg } from '../src/compile';
 import { analyseAccess } from '../src/audit/paths';
@@ -35,15 +39,25 @@ describe('finding the teams of an org', () => {
     expect(teams.teamOf('100000000000')).toBeUndefined();
   });
 
-  it('no teams to fold: one source account, an account two teams share, a name without the key', () => {
+  it('no teams to fold with one source account; a team that shares an account or has a name without the key is left out, the others fold', () => {
     expect(findTeams(parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'example.yaml'))).toBeUndefined();
-    // t002-svc1 also deploys to t001's dev account: the teams are not apart.
+    // t002-svc1 also deploys to t001's dev account: neither t001 nor t002 can be folded.
     const shared = teamsOrg(3, (y) => y.replace('  t002-svc1:\n    repository: t002-svc1\n    branches:\n', '  t002-svc1:\n    repository: t002-svc1\n    branches:\n      t001-dev: develop\n'));
     expect(shared.pipelines.find((p) => p.name === 't002-svc1')!.branches.map(([e]) => e)).toContain('t001-dev');
     expect(findTeams(shared)).toBeUndefined();
-    const unkeyed = teamsOrg(3, (y) => y.replaceAll('t002-svc2', 'billing'));
-    expect(unkeyed.repositories.map((r) => r.name)).toContain('billing');
-    expect(findTeams(unkeyed)).toBeUndefined();
+    const unkeyed = findTeams(teamsOrg(4, (y) => y.replaceAll('t002-svc2', 'billing')))!;
+    expect(unkeyed.list.map((t) => t.key)).toEqual(['t001', 't003', 't004']);
+    expect(unkeyed.unfolded).toEqual(['t002-source']);
+    expect(unkeyed.teamOf('200000000004')).toBeUndefined();
+  });
+
+  it('keys that are a prefix of another, or common words, are still teams of their own', () => {
+    const teams = findTeams(teamsOrg(4, (y) => y.replaceAll('t002', 't001-eu').replaceAll('t003', 'big').replaceAll('t004', 'code')))!;
+    expect(teams.list.map((t) => t.key)).toEqual(['t001', 't001-eu', 'big', 'code']);
+    // t001's key is a word of t001-eu-svc1 too: the text names both, so it is listed as it is wherever a team is looked up by name.
+    expect(teams.namedIn('arn:aws:codecommit:us-east-1:{account}:t001-eu-svc1')).toBeUndefined();
+    expect(teams.namedIn('arn:aws:codecommit:us-east-1:{account}:t001-svc1')?.key).toBe('t001');
+    expect(teams.teamOf('200000000004')?.key).toBe('t001-eu');
   });
 });
 
@@ -74,56 +88,77 @@ describe('what a text names', () => {
 
 describe('rows folded by team', () => {
   const teams = findTeams(teamsOrg(3))!;
+  const fold = teamFold(teams, new Map());
   const values = (t: Team): Record<string, string> => ({ '{team}': t.key, '{Team}': logicalId(t.key), '{source}': t.source.id });
-  const writeBack = (text: string, t: Team, account: string) =>
+  const readBack = (text: string, t: Team, account: string) =>
     Object.entries({ ...values(t), '{account}': account }).reduce((s, [placeholder, value]) => s.replaceAll(placeholder, value), text);
-  const rowsOf = (t: Team, account: string, extra = '') => ({
+  const rowOf = (t: Team, account: string, extra = '') => ({
     cells: [`the source role reads ${t.key}-svc1 for ${account}`, `arn:aws:iam::${t.source.id}:role/big-source-${account}`, `${logicalId(t.key)}Svc1PipelinePolicy/AssumeSourceRole${extra}`],
     account,
     merge: true,
   });
+  const note = / \(the same [^)]*\)$/;
 
-  it('rows alike up to the team merge into one, and each team\'s row is that row with its values written back', () => {
-    const items = teams.list.flatMap((t) => t.pipelineAccounts.map((a) => rowsOf(t, a)));
-    const rows = mergeAccountRows(items, (x) => x, teams.teamOf);
+  it('rows alike up to the team merge into one that names the accounts of each team and the teams; each team\'s row is that row with its values written back', () => {
+    const items = teams.list.flatMap((t) => t.pipelineAccounts.map((a) => rowOf(t, a)));
+    const rows = mergeAccountRows(items, (x) => x, fold);
     expect(rows).toEqual([
-      ['the source role reads {team}-svc1 for {account}', 'arn:aws:iam::{source}:role/big-source-{account}', '{Team}Svc1PipelinePolicy/AssumeSourceRole (the same in each of 3 teams, 9 accounts)'],
+      [
+        'the source role reads {team}-svc1 for {account}',
+        'arn:aws:iam::{source}:role/big-source-{account}',
+        '{Team}Svc1PipelinePolicy/AssumeSourceRole (the same for {team}-dev, {team}-staging, {team}-prod in each of the 3 teams)',
+      ],
     ]);
-    const folded = rows[0].map((c) => c.replace(/ \(the same in each of .*\)$/, ''));
-    for (const item of items) expect(folded.map((c) => writeBack(c, teams.teamOf(item.account)!, item.account))).toEqual(item.cells);
+    const folded = rows[0].map((c) => c.replace(note, ''));
+    for (const item of items) expect(folded.map((c) => readBack(c, teams.teamOf(item.account)!, item.account))).toEqual(item.cells);
   });
 
-  it('a team whose row differs keeps its own row, with its own names', () => {
+  it('a row held for other accounts of a team, or different in a team, is not merged with the others, and says so', () => {
     const [a, b, c] = teams.list;
-    const items = [...a.pipelineAccounts.map((x) => rowsOf(a, x)), ...b.pipelineAccounts.map((x) => rowsOf(b, x, '; OtherStatement')), ...c.pipelineAccounts.map((x) => rowsOf(c, x))];
-    const rows = mergeAccountRows(items, (x) => x, teams.teamOf);
-    expect(rows.map((r) => r[2])).toEqual([
-      '{Team}Svc1PipelinePolicy/AssumeSourceRole (the same in each of 2 teams, 6 accounts)',
-      'T002Svc1PipelinePolicy/AssumeSourceRole; OtherStatement (the same in each of 3 accounts)',
+    const everywhere = [a, c].flatMap((t) => t.pipelineAccounts.map((x) => rowOf(t, x)));
+    const prodOnly = rowOf(b, b.pipelineAccounts[2]);
+    const different = b.pipelineAccounts.map((x) => rowOf(b, x, '; OtherStatement'));
+    const rows = mergeAccountRows([...everywhere, prodOnly, ...different], (x) => x, fold);
+    expect(rows.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([
+      ' (the same for {team}-dev, {team}-staging, {team}-prod in each of 2 teams: t001, t003)',
+      '',
+      '; OtherStatement (the same for t002-dev, t002-staging, t002-prod)',
     ]);
-    expect(rows[1][1]).toBe(`arn:aws:iam::${b.source.id}:role/big-source-{account}`);
+    // t002's row held for its prod account only: as it is.
+    expect(rows[1]).toEqual(prodOnly.cells);
+    expect(rows[2][1]).toBe(`arn:aws:iam::${b.source.id}:role/big-source-{account}`);
   });
 
   it('a row of an account outside every team (the tools account) keeps its names', () => {
     const tools = { cells: ['developers assume the developer role', 'arn:aws:iam::100000000000:role/big-developer', 'DeveloperRole/Trust'], account: '100000000000', merge: false };
     const [a] = teams.list;
-    expect(mergeAccountRows([tools, rowsOf(a, a.pipelineAccounts[0])], (x) => x, teams.teamOf)).toEqual([tools.cells, rowsOf(a, a.pipelineAccounts[0]).cells]);
+    expect(mergeAccountRows([tools, rowOf(a, a.pipelineAccounts[0])], (x) => x, fold)).toEqual([tools.cells, rowOf(a, a.pipelineAccounts[0]).cells]);
+  });
+
+  it('a row whose text holds a placeholder of its own (a branch named {team}-hotfix) is never merged, so it reads as it is', () => {
+    const [a, b] = teams.list;
+    const branch = (t: Team, name: string) => ({ cells: [`${t.key}-svc1 branch`, name], account: t.pipelineAccounts[0], merge: true });
+    const rows = mergeAccountRows([branch(a, '{team}-hotfix'), branch(b, 't002-hotfix')], (x) => x, fold);
+    expect(rows).toEqual([
+      ['t001-svc1 branch', '{team}-hotfix'],
+      ['t002-svc1 branch', 't002-hotfix'],
+    ]);
   });
 });
 
 describe('the report of an org of teams', () => {
   const report = (n: number) => compileOrg(teamsOrg(n)).files.get('audit/report.md')!;
   const section = (md: string, id: string) => md.split(`<a id="${id}"></a>`)[1].split('<a id=')[0];
-  const rows = (text: string) => text.split('\n').filter((l) => l.startsWith('| ') && !/^\| (path|resource|role|team|\{team\}) \|/.test(l));
+  const rows = (text: string) => text.split('\n').filter((l) => l.startsWith('| ') && !/^\| (path|resource|role|team|\{team\}|statement|stage|check|output|chosen by account|uses, by name[^|]*) \|/.test(l));
   const [six, twelve] = [6, 12].map(report);
 
-  it('the access matrix, the trust matrix and who can act on each resource do not grow with the number of teams', () => {
+  it('the access matrix, the trust matrix, who can act on each resource and the stage sections do not grow with the number of teams', () => {
     for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
       expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
       expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
     }
     expect(section(twelve, 'access')).toContain('| the source role reads the repository ({team}-svc1, each environment) | arn:aws:iam::{source}:role/big-source-{account} | arn:aws:codecommit:us-east-1:{source}:{team}-svc1 |');
-    expect(section(twelve, 'access')).toContain('(the same in each of 12 teams, 36 accounts)');
+    expect(section(twelve, 'access')).toContain('(the same for {team}-dev, {team}-staging, {team}-prod in each of the 12 teams)');
     expect(section(twelve, 'access')).not.toMatch(/t0\d\d-svc/);
     expect(section(twelve, 'execution-role')).toContain(':${AWS::AccountId}:{team}-svc1 for each of the 12 teams');
     expect(section(twelve, 'execution-role')).not.toMatch(/t0\d\d-svc/);
@@ -132,16 +167,96 @@ describe('the report of an org of teams', () => {
 
   it('the teams table gives each team\'s values, and says what the placeholders stand for', () => {
     const teams = section(twelve, 'teams');
-    expect(teams).toContain('{team} stands for the team ({Team} in logical ids) and {source} for its source account\'s id');
+    expect(teams).toContain('with {team} for the team\'s key ({Team} in logical ids) and {source} for its source account\'s id');
+    expect(teams).toContain('{account} is the team\'s account the row is made for');
     expect(rows(teams)).toHaveLength(12);
-    expect(teams).toContain('| t012 | t012-source (200000000044) | t012-dev (200000000045), t012-staging (200000000046), t012-prod (200000000047) | t012-svc1, t012-svc2 |');
+    expect(teams).toContain('| t012 | T012 | t012-source (200000000044) | t012-dev (200000000045), t012-staging (200000000046), t012-prod (200000000047) | t012-svc1, t012-svc2 |');
+  });
+
+  /**
+   * Every row of the report made without folding by team is a row of the
+   * folded report with one team's values written back (pipeline account ids
+   * read as {account} on both sides, the notes of merged rows aside), and a
+   * folded row that names N teams is exactly N teams' rows.
+   */
+  function foldingProblems(org: Org): string[] {
+    const teams = findTeams(org)!;
+    const stages = planStages(org);
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const access = analyseAccess(org, stages, templates, { byClass: true });
+    const md = (t: Teams | null) => toMarkdown(buildReport({ org, stages, templates, rollout: orderStages(stages), access, files: new Map(), svg: '', teams: t }));
+    const [folded, plain] = [md(teams), md(null)];
+    const pipelineIds = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+    const norm = (row: string) => pipelineIds.reduce((text, id) => text.replaceAll(id, '{account}'), row.replace(/ ?\(the same [^)]*\)( \|)$/, '$1').replace(/ +\|/g, ' |'));
+    const bySection = (text: string) => new Map(text.split('<a id="').slice(1).map((part) => [part.slice(0, part.indexOf('"')), part.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('|---'))]));
+    const unlist = (row: string) => row.replace(/([^,|]+) for each of the \d+ teams/g, (_, value: string) => teams.list.map((t) => writeBack(value, { key: t.key, source: t.source.id })).join(', '));
+    const sorted = (row: string) => row.split(' | ').map((cell) => cell.split(', ').sort().join(', ')).join(' | ');
+    const [F, P] = [bySection(folded), bySection(plain)];
+    const problems: string[] = [];
+    for (const [id, plainRows] of P) {
+      if (id === 'teams') continue;
+      const foldedRows = (F.get(id) ?? []).map(unlist);
+      const plainSet = new Set(plainRows.map((r) => sorted(norm(r))));
+      const expanded = new Set<string>();
+      for (const r of foldedRows) {
+        // A row folded by team says for which teams; any other row is printed as it is.
+        const claimed = claimedTeams(r, teams);
+        if (claimed === undefined) {
+          expanded.add(sorted(norm(r)));
+          continue;
+        }
+        for (const t of claimed) {
+          const row = sorted(norm(writeBack(r, { key: t.key, source: t.source.id })));
+          expanded.add(row);
+          if (!plainSet.has(row)) problems.push(`[${id}] holds for ${t.key} by what it says, but ${t.key}'s row is not so: ${r.slice(0, 300)}`);
+        }
+      }
+      for (const r of plainRows) if (!expanded.has(sorted(norm(r)))) problems.push(`[${id}] not read back from the folded report: ${r.slice(0, 300)}`);
+    }
+    return problems;
+  }
+
+  /** The teams a folded row says it holds in ("in each of the 6 teams", "in each of 4 teams: t001, t003 to t005"); undefined for a row not folded by team. */
+  function claimedTeams(row: string, teams: Teams): Team[] | undefined {
+    const claim = / in each of (?:the (\d+) teams|(\d+) teams: ([^)]*))\)/.exec(row);
+    if (!claim) return undefined;
+    if (claim[1]) {
+      expect(Number(claim[1])).toBe(teams.list.length);
+      return [...teams.list];
+    }
+    const keys = teams.list.map((t) => t.key);
+    const named = claim[3].split(', ').flatMap((item) => {
+      const [from, to] = item.split(' to ');
+      return to === undefined ? [from] : keys.slice(keys.indexOf(from), keys.indexOf(to) + 1);
+    });
+    expect(named.length).toBe(Number(claim[2]));
+    return named.map((k) => teams.list.find((t) => t.key === k)!);
+  }
+
+  const edits: Record<string, (yaml: string) => string> = {
+    'as generated': (y) => y,
+    'one team without staging for a pipeline': (y) => y.replace('  t003-svc1:\n    repository: t003-svc1\n    branches:\n      t003-dev: develop\n      t003-staging: release\n', '  t003-svc1:\n    repository: t003-svc1\n    branches:\n      t003-dev: develop\n'),
+    'every second pipeline deploying to prod only': (y) => y.replace(/(  (t\d{3})-svc2:\n    repository: t\d{3}-svc2\n    branches:\n)      t\d{3}-dev: develop\n      t\d{3}-staging: release\n/g, '$1'),
+    'a branch named with a placeholder': (y) => y.replace(/(  (t\d{3})-svc1:\n    repository: t\d{3}-svc1\n    branches:\n      t\d{3}-dev: )develop/g, (_, head: string, team: string) => `${head}${team === 't001' ? '"{team}-hotfix"' : `${team}-hotfix`}`),
+    'keys that are a prefix of another': (y) => y.replaceAll('t002', 't001-eu'),
+    'keys that are words of the templates': (y) => y.replaceAll('t003', 'big').replaceAll('t004', 'code').replaceAll('t005', 'dev').replaceAll('t006', 'source'),
+  };
+  for (const [name, edit] of Object.entries(edits)) {
+    it(`every unfolded row reads back from the folded report, and each folded row holds for the teams it names: ${name}`, () => {
+      expect(foldingProblems(teamsOrg(6, edit))).toEqual([]);
+    });
+  }
+
+  it('a row held for some accounts of each team names them', () => {
+    const trust = section(compileOrg(teamsOrg(6, edits['every second pipeline deploying to prod only'])).files.get('audit/report.md')!, 'trust');
+    expect(trust).toMatch(/\| arn:aws:iam::\{account\}:role\/big-\{team\}-svc2-[a-z-]+ \|.*\(the same for \{team\}-prod in each of the 6 teams\) \|/);
   });
 });
 
 describe('the audit model of an org of teams', () => {
   /** The model of a compile, folded by team and not. */
-  const modelsOf = (n: number) => {
-    const org = teamsOrg(n);
+  const modelsOf = (n: number, edit?: (yaml: string) => string) => {
+    const org = teamsOrg(n, edit);
     const stages = planStages(org);
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
     const access = analyseAccess(org, stages, templates, { byClass: true });
@@ -149,7 +264,7 @@ describe('the audit model of an org of teams', () => {
     const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams);
     return { folded: model(findTeams(org)), plain: model(undefined) };
   };
-  const [six, seven] = [6, 7].map(modelsOf);
+  const [six, seven] = [6, 7].map((n) => modelsOf(n));
   const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
   const size = (m: AuditModel) => m.resources.length + m.grants.length + m.trust.length + m.paths.length;
 
@@ -174,6 +289,27 @@ describe('the audit model of an org of teams', () => {
     expect(compareModels(six.folded, seven.folded)).toEqual(changes);
     expect(compareModels(six.plain, seven.folded)).toEqual(changes);
     expect(compareModels(six.folded, seven.plain)).toEqual(changes);
+  });
+
+  it('a team renamed: its resources are paired old with new by name, the same whichever side is folded', () => {
+    const renamed = modelsOf(6, (y) => y.replaceAll('t004', 'code'));
+    const changes = compareModels(six.plain, renamed.plain);
+    const replaced = changes.resources.filter((r) => r.change !== 'added' && r.change !== 'removed');
+    expect(replaced.length).toBeGreaterThan(0);
+    // Each logical id is paired with the one that ends like it: T004Svc1CodeDeployRole → CodeSvc1CodeDeployRole, never with another resource of the type.
+    for (const r of replaced.filter((x) => x.detail.startsWith('logical id '))) {
+      const [, from, to] = /^logical id (\S+) → (\S+) /.exec(r.detail)!;
+      expect(to.replace('Code', 'T004'), r.detail).toBe(from);
+    }
+    for (const [before, after] of [[six.folded, renamed.folded], [six.plain, renamed.folded], [six.folded, renamed.plain]]) expect(compareModels(before, after)).toEqual(changes);
+  });
+
+  it('a model folded by team without its teams list is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-teams-since-'));
+    mkdirSync(join(dir, 'audit'));
+    const { teams: _teams, ...withoutTeams } = six.folded;
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify(withoutTeams));
+    expect(() => readPreviousModel(dir)).toThrow('is folded by team (it holds {team}) but its teams list is missing');
   });
 
   it('--since reads a folded model as a previous compile, and refuses a format it does not know, naming those it reads', () => {

@@ -18,8 +18,9 @@ import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
 import { madeOnce } from '../memo';
-import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows } from './scale';
-import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, teamOfAccountOrClass, teamsToFold, type Team, type Teams } from './teams';
+import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
+import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
+import { logicalId } from '../cfn/resources';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -52,7 +53,7 @@ const stageLink = (id: string): Cell => ({ text: id, href: `#stage-${id}` });
  * src/cfn/account-switch.ts): each account's value, listed up to
  * ACCOUNTS_LISTED accounts, beyond that by value with how many accounts get it.
  */
-function accountValueTable(stage: Stage, teams: Teams | undefined, teamOf: (account: string) => Team | undefined): Block {
+function accountValueTable(stage: Stage, fold: TeamFold | undefined): Block {
   const name = new Map(stage.targets.map((a) => [a.id, a.name]));
   if (stage.targets.length <= ACCOUNTS_LISTED) {
     return {
@@ -70,9 +71,9 @@ function accountValueTable(stage: Stage, teams: Teams | undefined, teamOf: (acco
       (v) => {
         const counts = new Map<string, number>();
         for (const x of v.byAccount.values()) counts.set(x.value, (counts.get(x.value) ?? 0) + 1);
-        return { cells: [v.name, [...counts].map(([value, n]) => `${value} (${n} account${n === 1 ? '' : 's'})`).join('; ')], account: teams?.namedIn(v.name)?.source.id ?? '', merge: false };
+        return { cells: [v.name, [...counts].map(([value, n]) => `${value} (${n} account${n === 1 ? '' : 's'})`).join('; ')], account: '', merge: false, team: fold?.teams.namedIn(v.name) };
       },
-      teamOf,
+      fold,
     ),
   };
 }
@@ -159,7 +160,7 @@ function reachSections(
   targetCount: ReadonlyMap<string, number>,
   stageName: (stageId: string) => string,
   members: PipelineMembers,
-  teamOf: (account: string) => Team | undefined,
+  fold: TeamFold | undefined,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
   const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
@@ -198,7 +199,7 @@ function reachSections(
         merge: member !== undefined || e.resource.accounts !== undefined || targetCount.get(e.resource.stage)! > ACCOUNTS_LISTED,
         accounts: e.resource.madeFor === undefined && member !== undefined ? (classes.get(member)?.length ?? 1) : weight(e.resource),
       };
-    }, teamOf);
+    }, fold);
     sections.push({
       id: `reach-${kind}`,
       title: KIND_TITLES[kind],
@@ -263,14 +264,16 @@ function teamsSection(org: Org, teams: Teams): Section {
       {
         kind: 'p',
         text:
-          `The org is ${teams.list.length} teams: each a source account with its repositories, the pipelines that build them and the pipeline accounts they deploy to. ` +
-          `In the tables below, a row that several teams have alike up to their names is printed once: ${TEAM_PLACEHOLDER} stands for the team (${TEAM_ID_PLACEHOLDER} in logical ids) and ${SOURCE_PLACEHOLDER} for its source account's id, as in this table; the row says in how many teams and accounts it holds. ` +
-          `Each team's rows were made, and its paths proved, for that team: writing a team's values into a folded row gives exactly that team's row.`,
+          `The org is made of teams: each a source account with its repositories, the pipelines that build them and the pipeline accounts they deploy to. ` +
+          `In the tables below, a row that several teams have alike up to their names is printed once, with ${TEAM_PLACEHOLDER} for the team's key (${TEAM_ID_PLACEHOLDER} in logical ids) and ${SOURCE_PLACEHOLDER} for its source account's id, as this table gives them; ` +
+          `${ACCOUNT_PLACEHOLDER} is the team's account the row is made for, and the row names which ones (\`for ${TEAM_PLACEHOLDER}-prod\`) and which teams (\`t056 to t083\`: in this table's order). ` +
+          `Each team's rows were made, and its paths proved, for that team: writing a team's values into a folded row gives exactly that team's row.` +
+          (teams.unfolded.length > 0 ? ` Not folded (their names share no key, or they share an account or a key with another): ${teams.unfolded.join(', ')}.` : ''),
       },
       {
         kind: 'table',
-        head: [TEAM_PLACEHOLDER, `source account (${SOURCE_PLACEHOLDER})`, 'pipeline accounts', 'repositories'],
-        rows: teams.list.map((t) => [t.key, `${t.source.name} (${t.source.id})`, t.pipelineAccounts.map((id) => `${name.get(id)} (${id})`).join(', '), t.repositories.join(', ')]),
+        head: [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, `source account (${SOURCE_PLACEHOLDER})`, 'pipeline accounts', 'repositories'],
+        rows: teams.list.map((t) => [t.key, logicalId(t.key), `${t.source.name} (${t.source.id})`, t.pipelineAccounts.map((id) => `${name.get(id)} (${id})`).join(', '), t.repositories.join(', ')]),
       },
     ],
   };
@@ -290,6 +293,8 @@ export interface ReportInput {
   source?: { orgFileSha256?: string | null; revision?: string };
   /** The "changes since" section, when a previous compile was given (since.ts). */
   since?: Section[];
+  /** The teams rows are folded by (teams.ts): by default the org's beyond ACCOUNTS_LISTED accounts; null for none. */
+  teams?: Teams | null;
   /** The resources the org creates (reach.ts), when the caller has them. */
   resources?: readonly OrgResource[];
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
@@ -305,8 +310,8 @@ export function buildReport(input: ReportInput): Report {
   const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
   const members = pipelineMembers(org, access);
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c.members]));
-  const teams = teamsToFold(org);
-  const teamOf = teamOfAccountOrClass(teams, classes);
+  const teams = input.teams === undefined ? teamsToFold(org) : (input.teams ?? undefined);
+  const fold = teamFold(teams, classes);
   /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => {
@@ -318,7 +323,7 @@ export function buildReport(input: ReportInput): Report {
         merge: member !== undefined || g.accounts !== undefined || targetCount.get(g.stage)! > ACCOUNTS_LISTED,
         accounts: weight(g),
       };
-    }, teamOf);
+    }, fold);
   const total = <T extends { accounts?: readonly string[] }>(items: readonly T[]) => items.reduce((n, x) => n + weight(x), 0);
   const requests = total(access.results.map((r) => r.path));
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
@@ -421,12 +426,12 @@ export function buildReport(input: ReportInput): Report {
             : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
-        }, teamOf),
+        }, fold),
       },
     ],
   });
 
-  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, teamOf));
+  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
 
   sections.push({
@@ -445,18 +450,21 @@ export function buildReport(input: ReportInput): Report {
   if (input.since) sections.push(...input.since);
 
   // A resource of one account of a family carries its account's id (DeveloperRoleIn<id>), one of a team's pipelines its key.
-  const accountNamedBy = (logicalId: string) => /\d{12}/.exec(logicalId)?.[0] ?? teams?.namedIn(logicalId)?.source.id ?? '';
+  const ownerOf = (logicalId: string): Pick<Row, 'account' | 'team'> => {
+    const account = /\d{12}/.exec(logicalId)?.[0];
+    return account ? { account } : { account: '', team: teams?.namedIn(logicalId) };
+  };
   const exceptionItems = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => ({
         cells: [s.id, id, e.rule, e.statement, e.reason],
-        account: accountNamedBy(id),
+        ...ownerOf(id),
         merge: false,
       })),
     ),
   );
   // Alike in every team up to its names: one row (the stage stays a link).
-  const exceptions = mergeAccountRows(exceptionItems, (x) => x, teamOf).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
+  const exceptions = mergeAccountRows(exceptionItems, (x) => x, fold).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
   const suppressions = stages.flatMap((s) =>
     Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
       (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),
@@ -510,12 +518,12 @@ export function buildReport(input: ReportInput): Report {
       blocks: [
         { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.length <= ACCOUNTS_LISTED ? stage.targets.map((a) => `${a.name} (${a.id})`).join(', ') : describeAccounts(org, stage.targets.map((a) => a.id))}.` },
         ...(stage.notes.length > 0 ? [{ kind: 'list' as const, items: [...stage.notes] }] : []),
-        { kind: 'table', head: ['resource', 'type', 'retained'], rows: mergeAccountRows(Object.entries(t.Resources), ([id, r]) => ({ cells: [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : ''], account: accountNamedBy(id), merge: false }), teamOf) },
-        ...(stage.accountValues.length > 0 ? [accountValueTable(stage, teams, teamOf)] : []),
+        { kind: 'table', head: ['resource', 'type', 'retained'], rows: mergeAccountRows(Object.entries(t.Resources), ([id, r]) => ({ cells: [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : ''], ...ownerOf(id), merge: false }), fold) },
+        ...(stage.accountValues.length > 0 ? [accountValueTable(stage, fold)] : []),
         ...(stage.uses.length > 0
           ? [{ kind: 'table' as const, head: ['uses, by name (rolled out before)', 'what'], rows: stage.uses.map((u) => [stageLink(u.stage), u.what]) }]
           : []),
-        { kind: 'table', head: ['output', 'description'], rows: mergeAccountRows(Object.entries(stage.definition.outputs), ([id, o]) => ({ cells: [id, o.description], account: accountNamedBy(id), merge: false }), teamOf) },
+        { kind: 'table', head: ['output', 'description'], rows: mergeAccountRows(Object.entries(stage.definition.outputs), ([id, o]) => ({ cells: [id, o.description], ...ownerOf(id), merge: false }), fold) },
       ],
     });
   }

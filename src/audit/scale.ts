@@ -3,14 +3,15 @@
  * accounts: up to ACCOUNTS_LISTED accounts everything is listed account by
  * account; beyond, what repeats in every account of a stage is shown once,
  * with the account id as a placeholder and the number of accounts it holds
- * for. Nothing is dropped: the templates and parameter files hold each
- * account's values, and the access proof still runs for every account.
+ * for; an org of many teams is folded once more by team (teams.ts).
+ * Nothing is dropped: the templates and parameter files hold each account's
+ * values, and the access proof still runs for every account.
  */
 import type { Org } from '../org/model';
 import type { PrincipalRef } from './grants';
 import { accountOf } from './evaluate';
 import { tokenise } from './classes';
-import type { Team } from './teams';
+import { findTeams, holdsPlaceholder, teamsPhrase, writeBack, type Team, type Teams } from './teams';
 
 export const ACCOUNTS_LISTED = 12;
 export const ACCOUNT_PLACEHOLDER = '{account}';
@@ -49,42 +50,125 @@ export function describePrincipals(org: Org, principals: readonly PrincipalRef[]
   return [...others, ...[...shapes].map(([shape, { arns, accounts }]) => (arns.length === 1 ? arns[0] : `${shape} for ${describeAccounts(org, accounts)}`))].join(', ');
 }
 
+/** The teams the report and the audit model fold by: beyond ACCOUNTS_LISTED accounts, where the org has them. */
+export const teamsToFold = (org: Org): Teams | undefined => (org.accounts.length > ACCOUNTS_LISTED ? findTeams(org) : undefined);
+
+/** The team a row's account belongs to, and the accounts the row stands for (a class's token stands for its members). */
+export interface TeamAccounts {
+  readonly team: Team;
+  readonly accounts: readonly string[];
+}
+
+/** How rows fold by team: the teams, and a row's account (an id, or a class's token whose members are all of one team) to its team. */
+export interface TeamFold {
+  readonly teams: Teams;
+  of(account: string): TeamAccounts | undefined;
+}
+
+export function teamFold(teams: Teams | undefined, classes: ReadonlyMap<string, readonly string[]>): TeamFold | undefined {
+  if (!teams) return undefined;
+  const ofClass = new Map<string, TeamAccounts>();
+  for (const [token, members] of classes) {
+    const team = teams.teamOf(members[0]);
+    if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, { team, accounts: members });
+  }
+  return {
+    teams,
+    of(account) {
+      const team = teams.teamOf(account);
+      return team ? { team, accounts: [account] } : ofClass.get(account);
+    },
+  };
+}
+
+/**
+ * A text as folded for `account` (an id or a class's token): its id as
+ * `{account}`, then, in a team, the team's key and source account as the
+ * team's placeholders; a team's source account is `{source}`, not `{account}`.
+ */
+export function shapeFor(text: string, account: string, team: Team | undefined): string {
+  if (!team) return generalise(text, account);
+  return team.toPlaceholders(team.source.id === account ? text : generalise(text, account));
+}
+
+export interface Row {
+  cells: string[];
+  /** The account it was made for (an id or a class's token); '' for none. */
+  account: string;
+  /** Merge it with the rows of other accounts that read the same with the account as the placeholder. */
+  merge: boolean;
+  /** How many accounts it stands for (a class's members); 1 by default. */
+  accounts?: number;
+  /** A row of no account that belongs to a team (a team's resource in a family template). */
+  team?: Team;
+}
+
+interface Merged {
+  first: string[];
+  /** With the account as the placeholder, when merged by account. */
+  shaped: string[];
+  count: number;
+  team?: Team;
+  /** With the team's placeholders too. */
+  teamShaped?: string[];
+  /** The team's accounts it holds for (ids). */
+  teamAccounts: Set<string>;
+}
+
+/** A team's accounts by their names in the team (`{team}-prod`), in the team's order: its source account, then its pipeline accounts as in the org file. */
+function accountNames(team: Team, accounts: ReadonlySet<string>): string[] {
+  return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.has(id)).map((id) => team.accountName(id));
+}
+
 /**
  * Rows that differ only in the account they were made for, merged: each row
  * is made with its account as the placeholder when `merge` says so, and a
  * merged row says in how many accounts it holds. An item of an account class
- * has the class's token for its account and counts for each member. With
- * `teamOf`, the rows of teams' accounts merge across teams alike up to
- * their names, with the team's placeholders (teams.ts), and say in how many
- * teams.
+ * has the class's token for its account and counts for each member.
+ *
+ * With `fold`, the rows of each team's accounts are merged within the team
+ * (whatever the size of their stage) and say for which of its accounts they
+ * hold; then rows alike across teams up to the team's names, and held for
+ * the same accounts of each (`{team}-prod`), are one row that says which
+ * teams. A row whose text holds a placeholder of its own is never merged
+ * with another.
  */
-export function mergeAccountRows<T>(
-  items: readonly T[],
-  row: (item: T) => { cells: string[]; account: string; merge: boolean; accounts?: number },
-  teamOf: (account: string) => Team | undefined = () => undefined,
-): string[][] {
-  const rows = new Map<string, { first: string[]; shaped: string[]; count: number; teams: Set<Team> }>();
+export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
+  const byTeam = new Map<string, Merged>();
   for (const item of items) {
-    const { cells, account, accounts = 1, ...rest } = row(item);
-    // A row of a team's account folds whatever the size of its stage: writing the team's values back gives it again.
-    const team = teamOf(account);
-    const merge = rest.merge || team !== undefined;
-    // A team's source account reads as the team's placeholder for it, not as {account}.
-    const shaped = merge && team?.source.id !== account ? cells.map((c) => generalise(c, account)) : cells;
-    const key = (team ? shaped.map(team.generalise) : shaped).join('\u0000');
-    const entry = rows.get(key);
+    const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
+    const literal = cells.some(holdsPlaceholder);
+    const inTeam = literal || rowTeam || account === '' ? undefined : fold?.of(account);
+    const team = literal ? undefined : (rowTeam ?? inTeam?.team);
+    const byAccount = !literal && account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
+    const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
+    const key = literal ? `\u0002${byTeam.size}` : `${team?.key ?? ''}\u0001${shaped.join('\u0000')}`;
+    const entry = byTeam.get(key);
+    const ids = inTeam?.accounts ?? [];
     if (entry) {
       entry.count += accounts;
-      if (team) entry.teams.add(team);
-    } else rows.set(key, { first: cells, shaped, count: accounts, teams: new Set(team ? [team] : []) });
+      for (const id of ids) entry.teamAccounts.add(id);
+    } else byTeam.set(key, { first: cells, shaped, count: accounts, team, teamShaped: team && shaped.map(team.toPlaceholders), teamAccounts: new Set(ids) });
   }
-  return [...rows.values()].map(({ first, shaped, count, teams }) => {
-    if (count === 1) return first;
-    // One team: its own names, as before; several: the first team's row, generalised (the others' differ only there).
-    const team = teams.size > 1 ? [...teams][0] : undefined;
-    const cells = team ? shaped.map(team.generalise) : shaped;
-    const where = teams.size <= 1 ? `each of ${count} accounts` : count === teams.size ? `each of ${count} teams` : `each of ${teams.size} teams, ${count} accounts`;
-    const last = cells[cells.length - 1];
-    return [...cells.slice(0, -1), `${last === '' ? '' : `${last} `}(the same in ${where})`];
+  const groups = new Map<string, Merged[]>();
+  for (const [key, entry] of byTeam) {
+    const across = entry.team ? `${accountNames(entry.team, entry.teamAccounts).join(',')}\u0001${entry.teamShaped!.join('\u0000')}` : key;
+    const group = groups.get(across);
+    if (group) group.push(entry);
+    else groups.set(across, [entry]);
+  }
+  return [...groups.values()].map((group) => {
+    const [first] = group;
+    const names = first.team ? accountNames(first.team, first.teamAccounts) : [];
+    if (group.length > 1) return withNote(first.teamShaped!, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
+    if (first.count === 1) return first.first;
+    // One team's rows (its names written back), or rows of accounts outside the teams.
+    return withNote(first.shaped, first.team && names.length > 0 ? `the same for ${names.map((n) => writeBack(n, { key: first.team!.key, source: first.team!.source.id })).join(', ')}` : `the same in each of ${first.count} accounts`);
   });
+}
+
+/** A merged row says where it holds after its last cell. */
+function withNote(cells: readonly string[], note: string): string[] {
+  const last = cells[cells.length - 1];
+  return [...cells.slice(0, -1), `${last === '' ? '' : `${last} `}(${note})`];
 }

@@ -16,15 +16,14 @@ import { sha256 } from '../hash';
 import { XstackError } from '../errors';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
-import type { OrgResource } from './reach';
+import { classesOf, type OrgResource } from './reach';
 import type { Section } from './report';
-import { ACCOUNT_PLACEHOLDER, generalise } from './scale';
+import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
-import { classesOf } from './reach';
-import { SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, teamOfAccountOrClass, writeBack, type Teams } from './teams';
+import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
-/** /2: folded by team, with `teams` to read it back (an earlier xstack would misread it); /1 otherwise. */
+/** /2: folded by team, with `teams` to read it back, or with `literal` entries (an earlier xstack would misread either); /1 otherwise. */
 const FORMAT = 'xstack-audit-model/1';
 const FORMAT_WITH_TEAMS = 'xstack-audit-model/2';
 const READABLE_FORMATS = [FORMAT, FORMAT_WITH_TEAMS];
@@ -33,6 +32,8 @@ interface Folded<T> {
   value: T;
   /** The accounts it holds for: an index into the model's `accountSets` (1,000 ids are written once, not once per entry). */
   accounts: number;
+  /** Written as it is for each account: its text holds a placeholder of its own (a branch named `{team}`), so nothing in it is one. */
+  literal?: true;
 }
 interface ResourceFact {
   stage: string;
@@ -79,14 +80,17 @@ class AccountSets {
 
 /** Items folded by their account: the same text with `{account}` is one entry with its accounts. */
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
-  const byText = new Map<string, { value: T; accounts: string[] }>();
+  const byText = new Map<string, { value: T; accounts: string[]; literal: boolean }>();
   for (const item of items) {
-    const value = general(item.value, item.account);
-    const text = JSON.stringify(value);
-    const entry = byText.get(text) ?? byText.set(text, { value, accounts: [] }).get(text)!;
+    const literal = holdsPlaceholder(JSON.stringify(item.value));
+    const value = literal ? item.value : general(item.value, item.account);
+    const text = `${literal ? 'literal ' : ''}${JSON.stringify(value)}`;
+    const entry = byText.get(text) ?? byText.set(text, { value, accounts: [], literal }).get(text)!;
     for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
   }
-  return [...byText].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => ({ value: e.value, accounts: sets.of(e.accounts) }));
+  return [...byText]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, e]) => ({ value: e.value, accounts: sets.of(e.accounts), ...(e.literal ? { literal: true as const } : {}) }));
 }
 
 const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
@@ -124,13 +128,9 @@ export function auditModel(
   access: AccessAnalysis,
   teams?: Teams,
 ): AuditModel {
-  const teamOf = teamOfAccountOrClass(teams, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])));
-  const text = (s: string, account: string) => {
-    const team = teamOf(account);
-    // A team's source account is {source}, as in the report.
-    const shaped = team?.source.id === account ? s : generalise(s, account);
-    return team ? team.generalise(shaped) : shaped;
-  };
+  const teamsOf = teamFold(teams, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])));
+  const teamOf = (account: string) => teamsOf?.of(account)?.team;
+  const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
   const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
   for (const r of access.results) {
     const e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
@@ -148,7 +148,7 @@ export function auditModel(
     }),
     (v, a) => ({
       ...v,
-      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.generalise(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.generalise(v.logicalId) ?? v.logicalId }),
+      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.toPlaceholders(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.toPlaceholders(v.logicalId) ?? v.logicalId }),
       arn: text(v.arn, a),
       names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])),
     }),
@@ -171,14 +171,25 @@ export function auditModel(
     (v, a) => ({ ...v, path: text(v.path, a) }),
   );
   const teamFacts = teams?.list.map((t) => ({ key: t.key, source: t.source.id, accounts: [t.source.id, ...t.pipelineAccounts] }));
-  return { format: teamFacts ? FORMAT_WITH_TEAMS : FORMAT, source: { orgFile, ...source }, accountSets: sets.sets, ...(teamFacts ? { teams: teamFacts } : {}), resources: resourceFacts, grants, trust, paths };
+  const literal = [resourceFacts, grants, trust, paths].some((entries) => entries.some((e) => e.literal));
+  return {
+    format: teamFacts || literal ? FORMAT_WITH_TEAMS : FORMAT,
+    source: { orgFile, ...source },
+    accountSets: sets.sets,
+    ...(teamFacts ? { teams: teamFacts } : {}),
+    resources: resourceFacts,
+    grants,
+    trust,
+    paths,
+  };
 }
 
-/** A folded text read for one account: `{account}` and its team's placeholders written back. */
-function readerOf(m: AuditModel): (text: string, account: string) => string {
+/** A folded entry's text read for one account: `{account}` and its team's placeholders written back; a literal entry as it is. */
+function readerOf(m: AuditModel): (entry: { literal?: true }, text: string, account: string) => string {
   const teamOf = new Map<string, TeamFact>();
   for (const t of m.teams ?? []) for (const a of t.accounts) teamOf.set(a, t);
-  return (text, account) => {
+  return (entry, text, account) => {
+    if (entry.literal) return text;
     const team = teamOf.get(account);
     const at = text.replaceAll(ACCOUNT_PLACEHOLDER, account);
     return team ? writeBack(at, team) : at;
@@ -209,16 +220,21 @@ export function readPreviousModel(previous: string): AuditModel {
       `--since ${previous}: ${modelPath} was written by an earlier xstack whose model of an org proved by account class is wrong (it holds the proof's private tokens); compile that revision again with this xstack and compare with its output`,
     );
   }
+  const teamPlaceholder = [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER].find((p) => text.includes(p));
+  const teamsValid = (model.teams ?? []).every((t) => typeof t.key === 'string' && typeof t.source === 'string' && Array.isArray(t.accounts));
+  if (!teamsValid || (teamPlaceholder && model.teams === undefined && model.format === FORMAT_WITH_TEAMS)) {
+    throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} is folded by team (it holds ${teamPlaceholder ?? 'teams'}) but its teams list is ${teamsValid ? 'missing' : 'malformed'}; expected the files as compiled`);
+  }
   return model;
 }
 
 /** A folded entry's lines, one per account it holds for (the same line for all when nothing in it depends on the account). */
 const PLACEHOLDERS = [ACCOUNT_PLACEHOLDER, TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
-const expand = (read: (text: string, account: string) => string, text: string, accounts: readonly string[]) =>
-  PLACEHOLDERS.some((p) => text.includes(p)) ? accounts.map((a) => read(text, a)) : [text];
+const expand = (read: ReturnType<typeof readerOf>, entry: { literal?: true }, text: string, accounts: readonly string[]) =>
+  !entry.literal && PLACEHOLDERS.some((p) => text.includes(p)) ? accounts.map((a) => read(entry, text, a)) : [text];
 const lines = (m: AuditModel, entries: ReadonlyArray<Folded<string>>) => {
   const read = readerOf(m);
-  return new Set(entries.flatMap((e) => expand(read, e.value, m.accountSets[e.accounts])));
+  return new Set(entries.flatMap((e) => expand(read, e, e.value, m.accountSets[e.accounts])));
 };
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 const minus = (a: ReadonlySet<string>, b: ReadonlySet<string>) => sorted([...a].filter((x) => !b.has(x)));
@@ -239,7 +255,7 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     for (const e of m.resources) {
       for (const account of m.accountSets[e.accounts]) {
         const f = e.value;
-        const at = (s: string) => read(s, account);
+        const at = (s: string) => read(e, s, account);
         // Made for each member by another account: listed where it is, under its own logical id.
         const where = f.owner !== undefined ? at(f.owner) : account;
         const logicalId = at(f.logicalId);
@@ -269,9 +285,20 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     });
   }
   // A removed and an added resource of the same type, stage and account: a changed logical id, which CloudFormation replaces.
+  // Each removed one, in key order, is paired with the added one whose logical id, then ARN, ends most like its own (a
+  // renamed repository or team changes the start): the pairing does not depend on the order the model lists them in.
+  removed.sort(([a], [b]) => (a < b ? -1 : 1));
+  added.sort(([a], [b]) => (a < b ? -1 : 1));
   const pairedAdded = new Set<string>();
   for (const [k, r] of removed) {
-    const twin = added.find(([ka, a]) => !pairedAdded.has(ka) && a.stage === r.stage && a.account === r.account && a.type === r.type);
+    const twins = added.filter(([ka, a]) => !pairedAdded.has(ka) && a.stage === r.stage && a.account === r.account && a.type === r.type);
+    const likeness = ([, a]: (typeof added)[number]) => [commonEnd(a.logicalId, r.logicalId), commonEnd(a.arn, r.arn)];
+    const twin = twins.reduce<(typeof added)[number] | undefined>((best, x) => {
+      if (!best) return x;
+      const [l1, a1] = likeness(x);
+      const [l0, a0] = likeness(best);
+      return l1 > l0 || (l1 === l0 && a1 > a0) ? x : best;
+    }, undefined);
     if (twin) {
       pairedAdded.add(twin[0]);
       changes.push({ change: KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced', stage: r.stage, resource: where(twin[1]), detail: `logical id ${r.logicalId} → ${twin[1].logicalId} (${r.arn} → ${twin[1].arn})` });
@@ -280,6 +307,13 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
   }
   for (const [k, a] of added) if (!pairedAdded.has(k)) changes.push({ change: 'added', stage: a.stage, resource: where(a), detail: '' });
   return changes.sort((x, y) => (x.stage + x.resource < y.stage + y.resource ? -1 : x.stage + x.resource > y.stage + y.resource ? 1 : x.change < y.change ? -1 : 1));
+}
+
+/** How many characters two texts end with alike. */
+function commonEnd(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
 }
 
 export interface ModelChanges {
@@ -297,7 +331,7 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
   };
   const results = (m: AuditModel) => {
     const read = readerOf(m);
-    return new Map(m.paths.flatMap((e) => expand(read, e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+    return new Map(m.paths.flatMap((e) => expand(read, e, e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
   };
   const old = results(before);
   const now = results(after);
