@@ -4,9 +4,9 @@
 // times slower for the 4,000 small files of the 1,000-account case.
 // Usage: make bench   (writes bench/out/ and a temp folder; prints a Markdown table)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { generateOrgYaml, generateTeamsOrgYaml } from './generate-org.mjs';
 
 const RUNS = 7;
@@ -22,16 +22,31 @@ writeFileSync(teams100, generateTeamsOrgYaml(100));
 const teams250 = join(out, 'org-teams-250.yaml');
 writeFileSync(teams250, generateTeamsOrgYaml(250));
 
+/** Bytes and files under a folder: what a compile writes. */
+function sizeOf(dir) {
+  let bytes = 0;
+  let files = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
+    files++;
+  }
+  return { bytes, files };
+}
+
 function measure(label, args) {
   const samples = [];
+  const dist = join(tmpdir(), 'xstack-bench-dist');
   for (let i = 0; i < RUNS; i++) {
-    const run = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', '.build/src/cli.js', 'compile', ...args, '--out', join(tmpdir(), 'xstack-bench-dist')], { encoding: 'utf8' });
+    const run = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', '.build/src/cli.js', 'compile', ...args, '--out', dist], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`${label} failed:\n${run.stderr}`);
     const [wall, kb] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
     samples.push({ wall, mb: kb / 1024 });
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { label, wall: median(samples.map((s) => s.wall)), mb: median(samples.map((s) => s.mb)) };
+  // The org's folder is named by the org file's stem.
+  const org = basename(args[0]).replace(/\.ya?ml$/, '');
+  return { label, wall: median(samples.map((s) => s.wall)), mb: median(samples.map((s) => s.mb)), output: sizeOf(join(dist, org)) };
 }
 
 const node = execFileSync('node', ['--version'], { encoding: 'utf8' }).trim();
@@ -42,5 +57,5 @@ const rows = [
   measure('many teams: 250 teams (1,001 accounts, 500 pipelines)', [teams250]),
 ];
 console.log(`node ${node}, ${RUNS} runs each, median\n`);
-console.log('| case | wall (s) | peak RSS (MB) |\n|---|---|---|');
-for (const r of rows) console.log(`| ${r.label} | ${r.wall.toFixed(2)} | ${r.mb.toFixed(0)} |`);
+console.log('| case | wall (s) | peak RSS (MB) | output (MB, files) |\n|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.label} | ${r.wall.toFixed(2)} | ${r.mb.toFixed(0)} | ${(r.output.bytes / 1e6).toFixed(1)}, ${r.output.files} |`);

@@ -304,6 +304,19 @@ describe('the audit model of an org of teams', () => {
     for (const [before, after] of [[six.folded, renamed.folded], [six.plain, renamed.folded], [six.folded, renamed.plain]]) expect(compareModels(before, after)).toEqual(changes);
   });
 
+  it('a text holding a placeholder of its own (a protected branch named {team}-frozen) is written as it is, and reads back the same', () => {
+    const odd = modelsOf(6, (y) => y.replace("        sso: true\n", "        sso: true\n    protectedBranches: ['{team}-frozen', '{account}']\n"));
+    const literal = odd.folded.grants.filter((e) => e.literal);
+    expect(literal.length).toBeGreaterThan(0);
+    for (const e of literal) expect(e.value).toMatch(/\{team\}-frozen|\{account\}/);
+    expect(odd.plain.format).toBe('xstack-audit-model/2');
+    expect(compareModels(odd.plain, odd.folded)).toEqual(none);
+    // Compared with the org before the branches were protected, only the developers' grants change, and they name the branches as they are.
+    const changes = compareModels(six.folded, odd.folded);
+    expect([...changes.grants.added, ...changes.grants.removed].join('\n')).toContain('refs/heads/{team}-frozen');
+    expect(changes).toEqual(compareModels(six.plain, odd.plain));
+  });
+
   it('a model folded by team without its teams list is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xstack-teams-since-'));
     mkdirSync(join(dir, 'audit'));
