@@ -34,6 +34,8 @@ export interface Team {
   readonly repositories: readonly string[];
   /** `text` with this team's key and source account id as placeholders. */
   toPlaceholders(text: string): string;
+  /** Whether `toPlaceholders` finds the team's key in `text`. */
+  keyIn(text: string): boolean;
   /** An account of the team by its name with the team's key as the placeholder: `{team}-prod`. */
   accountName(id: string): string;
 }
@@ -107,10 +109,11 @@ function sharedKey(names: readonly string[]): string | undefined {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The key as a word of a name (after a separator or at the start, before its hyphen), and as the start of a word of a logical id. */
-const keyPattern = (key: string) => new RegExp(`(?<![A-Za-z0-9])${escape(key)}(?=-)|${escape(logicalId(key))}(?![a-z])`, 'g');
+const keyPattern = (key: string, flags: string) => new RegExp(`(?<![A-Za-z0-9])${escape(key)}(?=-)|${escape(logicalId(key))}(?![a-z])`, flags);
 
 function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[], names: ReadonlyMap<string, string>): Team {
-  const pattern = keyPattern(key);
+  const pattern = keyPattern(key, 'g');
+  const test = keyPattern(key, '');
   const toPlaceholders = (text: string) => tokenise(text, source.id, SOURCE_PLACEHOLDER).replace(pattern, (m) => (m === key ? TEAM_PLACEHOLDER : TEAM_ID_PLACEHOLDER));
   return {
     key,
@@ -118,6 +121,7 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
     pipelineAccounts,
     repositories,
     toPlaceholders,
+    keyIn: (text) => test.test(text),
     accountName: (account) => toPlaceholders(names.get(account) ?? account),
   };
 }
@@ -153,7 +157,7 @@ function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId
       }
     }
   }
-  for (const team of candidates) if (keyPattern(team.key).test(text)) named.add(team);
+  for (const team of candidates) if (team.keyIn(text)) named.add(team);
   return named.size === 1 ? [...named][0] : undefined;
 }
 
