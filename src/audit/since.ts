@@ -82,7 +82,7 @@ class AccountSets {
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
   const byText = new Map<string, { value: T; accounts: string[]; literal: boolean }>();
   for (const item of items) {
-    const literal = holdsPlaceholder(JSON.stringify(item.value));
+    const literal = holdsPlaceholder(typeof item.value === 'string' ? item.value : JSON.stringify(item.value));
     const value = literal ? item.value : general(item.value, item.account);
     const text = `${literal ? 'literal ' : ''}${JSON.stringify(value)}`;
     const entry = byText.get(text) ?? byText.set(text, { value, accounts: [], literal }).get(text)!;

@@ -87,11 +87,12 @@ export function findTeams(org: Org): Teams | undefined {
   for (const t of teams) for (const id of [t.source.id, ...t.pipelineAccounts]) byAccount.set(id, t);
   const byKey = new Map(teams.map((t) => [t.key, t]));
   const byLogicalId = new Map(teams.map((t) => [logicalId(t.key), t]));
+  const lengths = { keys: [...new Set([...byKey.keys()].map((k) => k.length))], ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))] };
   return {
     list: teams,
     unfolded: candidates.filter((c) => !foldable(c)).map((c) => c.source.name),
     teamOf: (account) => byAccount.get(account),
-    namedIn: (text) => teamNamedIn(text, byKey, byLogicalId, byAccount),
+    namedIn: (text) => teamNamedIn(text, byKey, byLogicalId, byAccount, lengths),
   };
 }
 
@@ -108,13 +109,46 @@ function sharedKey(names: readonly string[]): string | undefined {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The key as a word of a name (after a separator or at the start, before its hyphen), and as the start of a word of a logical id. */
+/** The key as a word of a name (after a separator or at the start, before its hyphen), and as the start of a word of a logical id; `replaceKey` finds the same. */
 const keyPattern = (key: string, flags: string) => new RegExp(`(?<![A-Za-z0-9])${escape(key)}(?=-)|${escape(logicalId(key))}(?![a-z])`, flags);
 
+const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+const isLower = (c: string | undefined) => c !== undefined && c >= 'a' && c <= 'z';
+
+/**
+ * `keyPattern` as a scan (it runs on every text of every team's rows): each
+ * occurrence of the key as a word before a hyphen becomes {team}, then each
+ * of its logical-id form before a non-lowercase character {Team}.
+ */
+function replaceKey(text: string, key: string, id: string): string {
+  return replaceWhere(
+    replaceWhere(text, key, (at, end) => !isWordChar(text[at - 1]) && text[end] === '-', TEAM_PLACEHOLDER),
+    id,
+    (_at, end, t) => !isLower(t[end]),
+    TEAM_ID_PLACEHOLDER,
+  );
+}
+
+function replaceWhere(text: string, word: string, where: (at: number, end: number, text: string) => boolean, placeholder: string): string {
+  let at = text.indexOf(word);
+  if (at < 0) return text;
+  let out = '';
+  let from = 0;
+  while (at >= 0) {
+    const end = at + word.length;
+    if (where(at, end, text)) {
+      out += text.slice(from, at) + placeholder;
+      from = end;
+      at = text.indexOf(word, end);
+    } else at = text.indexOf(word, at + 1);
+  }
+  return out + text.slice(from);
+}
+
 function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[], names: ReadonlyMap<string, string>): Team {
-  const pattern = keyPattern(key, 'g');
+  const id = logicalId(key);
   const test = keyPattern(key, '');
-  const toPlaceholders = (text: string) => tokenise(text, source.id, SOURCE_PLACEHOLDER).replace(pattern, (m) => (m === key ? TEAM_PLACEHOLDER : TEAM_ID_PLACEHOLDER));
+  const toPlaceholders = (text: string) => replaceKey(tokenise(text, source.id, SOURCE_PLACEHOLDER), key, id);
   return {
     key,
     source: { name: source.name, id: source.id },
@@ -127,32 +161,29 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
 }
 
 /**
- * Candidates are proposed by a scan (a team's account ids; hyphen-joined
- * words of a name; runs of PascalCase words) and kept where the team's own
- * pattern finds its key, so that a text names a team exactly where
- * `toPlaceholders` would replace something of it.
+ * Candidates are proposed by a scan (a team's account ids; a key's length of
+ * text at each start of a word; a logical-id key's length at each capital)
+ * and kept where the team's own pattern finds its key, so that a text names
+ * a team exactly where `toPlaceholders` would replace something of it.
  */
-function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId: ReadonlyMap<string, Team>, byAccount: ReadonlyMap<string, Team>): Team | undefined {
+function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId: ReadonlyMap<string, Team>, byAccount: ReadonlyMap<string, Team>, lengths: { keys: number[]; ids: number[] }): Team | undefined {
   const named = new Set<Team>();
   for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
     const team = byAccount.get(id);
     if (team) named.add(team);
   }
   const candidates = new Set<Team>();
-  for (const [name] of text.matchAll(/[A-Za-z0-9]+(?:-[A-Za-z0-9]*)+/g)) {
-    const words = name.split('-');
-    for (let start = 0; start < words.length - 1; start++) {
-      for (let end = start + 1; end < words.length; end++) {
-        const team = byKey.get(words.slice(start, end).join('-'));
+  for (let at = 0; at < text.length; at++) {
+    const c = text[at];
+    if (isWordChar(c) && !isWordChar(text[at - 1])) {
+      for (const n of lengths.keys) {
+        const team = text[at + n] === '-' ? byKey.get(text.slice(at, at + n)) : undefined;
         if (team) candidates.add(team);
       }
     }
-  }
-  for (const [id] of text.matchAll(/[A-Z][A-Za-z0-9]*/g)) {
-    const starts = [...id.matchAll(/[A-Z]/g)].map((m) => m.index);
-    for (let i = 0; i < starts.length; i++) {
-      for (let j = i + 1; j <= starts.length; j++) {
-        const team = byLogicalId.get(id.slice(starts[i], j < starts.length ? starts[j] : id.length));
+    if (c >= 'A' && c <= 'Z') {
+      for (const n of lengths.ids) {
+        const team = byLogicalId.get(text.slice(at, at + n));
         if (team) candidates.add(team);
       }
     }
