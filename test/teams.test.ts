@@ -73,6 +73,21 @@ describe('what a text names', () => {
     expect(teams.namedIn('big-xt001-svc1 t0011-svc1')).toBeUndefined();
   });
 
+  it('the key is replaced exactly where it is looked up: as a word before a hyphen, and in PascalCase before a capital, a digit or the end', () => {
+    const [t1] = teams.list;
+    const cases: Array<[string, string]> = [
+      ['big-t001-svc1', 'big-{team}-svc1'],
+      ['t001-svc1/t001-x', '{team}-svc1/{team}-x'],
+      ['xt001-svc1 t0011-svc1 t001 t001_', 'xt001-svc1 t0011-svc1 t001 t001_'],
+      ['T001Svc1 RepositoryT001Svc2 T0012 T001', '{Team}Svc1 Repository{Team}Svc2 {Team}2 {Team}'],
+      ['T001svc T001a', 'T001svc T001a'],
+    ];
+    for (const [text, folded] of cases) {
+      expect(t1.toPlaceholders(text), text).toBe(folded);
+      expect(t1.keyIn(text), text).toBe(folded !== text);
+    }
+  });
+
   it('a list folds a value every team has once, alike up to its names; a value of some teams only is listed as it is', () => {
     const arn = (key: string, repo: string) => `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${key}-${repo}`;
     const values = [...teams.list.flatMap((t) => [arn(t.key, 'svc1'), arn(t.key, 'svc2')]), arn('t002', 'extra'), 'arn:aws:s3:::big-shared'];
