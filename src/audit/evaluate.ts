@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, same, someForEveryMember, symbolicGlob } from './symbolic';
+import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob } from './symbolic';
 
 export interface Request {
   principal: PrincipalRef;
@@ -32,11 +32,6 @@ export interface Decision {
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
-/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`), is matched without a regular expression: a large org has thousands of distinct ones. */
-const prefixOf = (pattern: string): string | undefined => {
-  const star = pattern.indexOf('*');
-  return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
-};
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
   if (hasToken(pattern) || hasToken(value)) {
     if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
