@@ -49,10 +49,7 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
   const stagesOf = new Map<string, KeyedStage[]>();
   for (const stage of stages) {
-    // Each condition asked once, for the accounts it holds in: a family's 250 conditions are not asked in each of 750 accounts.
-    const holding = new Map<string, string[]>();
-    for (const name of [...resolver.usedConditions(stage.id)].sort()) for (const a of resolver.accountsWhere(stage.id, name)) listIn(holding, a).push(name);
-    const keyed = { stage, holding };
+    const keyed = { stage, holding: resolver.conditionsHoldingIn(stage.id) };
     for (const a of stage.targets) listIn(stagesOf, a.id).push(keyed);
   }
 

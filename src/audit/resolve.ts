@@ -177,6 +177,23 @@ export class Resolver {
     return accounts;
   }
 
+  /**
+   * Target account → the conditions of a stage read so far (usedConditions)
+   * that hold there, in name order; an account where none holds is absent.
+   * What a stage's values in an account are chosen by, each condition asked once.
+   */
+  conditionsHoldingIn(stageId: string): ReadonlyMap<string, readonly string[]> {
+    const holding = new Map<string, string[]>();
+    for (const name of [...this.usedConditions(stageId)].sort()) {
+      for (const account of this.accountsWhere(stageId, name)) {
+        const names = holding.get(account);
+        if (names) names.push(name);
+        else holding.set(account, [name]);
+      }
+    }
+    return holding;
+  }
+
   /** A stage's target account ids, and each one's position among them. */
   private targetsOf(stageId: string): { ids: readonly string[]; position: ReadonlyMap<string, number> } {
     let targets = this.targets.get(stageId);
