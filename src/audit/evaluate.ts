@@ -68,6 +68,11 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
 class ActionIndex {
   private readonly byAction = new Map<string, ResolvedStatement[]>();
   private readonly withPatterns: ResolvedStatement[] = [];
+  /**
+   * Each action's statements as first looked up: the proof asks an account the same few actions thousands
+   * of times. The same every time: actions hold no account token (classes.ts tokenises ids, not actions).
+   */
+  private readonly lookedUp = new Map<string, readonly ResolvedStatement[]>();
   add(s: ResolvedStatement) {
     if (s.actions.some(isPattern)) return void this.withPatterns.push(s);
     for (const action of s.actions) {
@@ -78,8 +83,13 @@ class ActionIndex {
     }
   }
   get(action: string): readonly ResolvedStatement[] {
-    const exact = this.byAction.get(action.toLowerCase()) ?? [];
-    return this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
+    let found = this.lookedUp.get(action);
+    if (!found) {
+      const exact = this.byAction.get(action.toLowerCase()) ?? [];
+      found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
+      this.lookedUp.set(action, found);
+    }
+    return found;
   }
 }
 
