@@ -210,7 +210,8 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
     const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token), madeFor: c.token };
     // Neither the stage (parts) nor the members (a thousand ids) tell statements apart.
-    const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined, accounts: undefined })}`;
+    const { stage: _parts, accounts: _members, ...compared } = statement;
+    const key = `${c.token}\u0000${JSON.stringify(compared)}`;
     let group = groups.get(key);
     if (!group) {
       groups.set(key, (group = { c, statement, members: [] }));
