@@ -40,6 +40,9 @@ describe('comparisons with an account token', () => {
     // `<id>1` and `1<id>` are equal when the id is all ones.
     expect(decide(['111111111111', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: false });
     expect(decide(['100000000001', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: true });
+    // Texts of different lengths once the token is twelve digits never meet; a token against a token of the same class lines up digit for digit.
+    expect(decide(['111111111111'], () => same(`${T}1`, '111111111111'))).toEqual({ answer: false, certain: true });
+    expect(decide(['111111111111', '111111111112'], () => same(`${T}:${T}`, `111111111111:${T}`))).toEqual({ answer: false, certain: false });
     // Two classes at once are not decided member by member.
     expect(decide(['111111111111'], () => same(`${T}3`, `3${U}`))).toEqual({ answer: false, certain: false });
     // Unless they face each other in the same text: classes share no member, so the two always differ.
@@ -55,6 +58,15 @@ describe('comparisons with an account token', () => {
     expect(decide(['100000000001', '100000000002'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: true });
     expect(decide(['100000000001', '100000000017'], () => symbolicGlob(pattern, value, false))).toEqual({ answer: false, certain: false });
     expect(decide(['100000000001'], () => symbolicGlob('arn:aws:s3:::other-*', value, false))).toEqual({ answer: false, certain: true });
+    // A `prefix*` pattern whose digits could meet the token's: decided by the members' ids, as any other glob.
+    const prefix = 'arn:aws:s3:::big-artifacts-100000000001*';
+    expect(decide(['100000000001', '100000000002'], () => symbolicGlob(prefix, value, false))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002', '100000000003'], () => symbolicGlob(prefix, value, false))).toEqual({ answer: false, certain: true });
+    expect(decide(['100000000002'], () => symbolicGlob(`arn:aws:s3:::big-artifacts-${T}-us-east-1/b*`, value, false))).toEqual({ answer: false, certain: true });
+    // The prefix may end inside the token's digits, or run past the value.
+    expect(decide(['100000000002'], () => symbolicGlob('a:1000*', `a:${T}`, false))).toEqual({ answer: false, certain: false });
+    expect(decide(['900000000002'], () => symbolicGlob('a:1000*', `a:${T}`, false))).toEqual({ answer: false, certain: true });
+    expect(decide(['100000000002'], () => symbolicGlob('a:1000000000021*', `a:${T}`, false))).toEqual({ answer: false, certain: true });
   });
 
   it('a list naming each member its own resource holds for every member, though no one item does; for some members only, certainty is lost', () => {

@@ -11,7 +11,7 @@ import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
 import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
-import { iamQuotaProblems } from '../src/checks/iam-quotas';
+import { iamQuotaProblems, jsonLength } from '../src/checks/iam-quotas';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 
 /** One source account, one pipeline account running `pipelines` pipelines. */
@@ -78,5 +78,13 @@ describe('IAM quotas at compile time', () => {
     const problems = iamQuotaProblems(org, changed, templates, new Resolver(org, changed, templates));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^account dev \(222222222222\): role acme-big: 1\d{4} characters of all inline policies of a role together, over IAM's quota of 10240/);
+  });
+});
+
+describe('policy sizes', () => {
+  it('counts a value as JSON.stringify writes it, escapes, surrogates and nulls included', () => {
+    const texts = ['', 'arn:aws:iam::111111111111:role/x', 'a"b\\c', '\b\t\n\f\r', '\u0000NoValue', '\u001f\u007f', 'é€😀', '\ud800', 'x\udc00y', '\ud83d\ude00\ud83d'];
+    const values: unknown[] = [...texts, texts, [texts, [], ['a', [['b']]]], [undefined, null, 'x'], [, 'hole'], 42, true, null, { a: ['b'] }];
+    for (const v of values) expect(jsonLength(v), JSON.stringify(v)).toBe(JSON.stringify(v).length);
   });
 });

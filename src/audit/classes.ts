@@ -6,7 +6,8 @@
  *
  * What an account's grants are made of, and so its class key: the stages
  * deployed to it; for each condition on the account its policies or outputs
- * read (src/cfn/account-switch.ts), whether it holds there; and the
+ * read (src/cfn/account-switch.ts), whether it holds there (the stage's
+ * conditions that do, since the others do not); and the
  * pipelines that run in it (its access paths). The templates are one per
  * stage, the same for every account, so an account whose id a template
  * deployed to it names literally, outside its conditions, is left out.
@@ -48,14 +49,14 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
   const stagesOf = new Map<string, KeyedStage[]>();
   for (const stage of stages) {
-    const keyed = { stage, used: [...resolver.usedConditions(stage.id)].sort() };
+    const keyed = { stage, holding: resolver.conditionsHoldingIn(stage.id) };
     for (const a of stage.targets) listIn(stagesOf, a.id).push(keyed);
   }
 
   const byKey = new Map<string, string[]>();
   for (const account of org.accounts) {
     if (account.role !== 'pipeline' || named.has(account.name)) continue;
-    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? [], resolver);
+    const key = classKey(account.id, pipelinesOf.get(account.environment ?? '') ?? [], stagesOf.get(account.id) ?? []);
     const members = byKey.get(key);
     if (members) members.push(account.id);
     else byKey.set(key, [account.id]);
@@ -90,8 +91,8 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
 
 interface KeyedStage {
   stage: Stage;
-  /** The conditions its policies and outputs read, in a fixed order. */
-  used: readonly string[];
+  /** Account → the conditions its policies and outputs read that hold there, in a fixed order (the others do not). */
+  holding: ReadonlyMap<string, readonly string[]>;
 }
 
 const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
@@ -101,12 +102,9 @@ const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
 };
 
 /** The key described above. */
-function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[], resolver: Resolver): string {
+function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[]): string {
   const parts = [`pipelines ${pipelines.join(',')}`];
-  for (const { stage, used } of stages) {
-    parts.push(`stage ${stage.id}`);
-    for (const name of used) parts.push(`${name}=${resolver.holds(stage.id, name, account)}`);
-  }
+  for (const { stage, holding } of stages) parts.push(`stage ${stage.id}`, ...(holding.get(account) ?? []).map((name) => `holds ${name}`));
   return parts.join('\n');
 }
 

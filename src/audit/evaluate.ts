@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, same, someForEveryMember, symbolicGlob } from './symbolic';
+import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob } from './symbolic';
 
 export interface Request {
   principal: PrincipalRef;
@@ -32,11 +32,6 @@ export interface Decision {
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
-/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`), is matched without a regular expression: a large org has thousands of distinct ones. */
-const prefixOf = (pattern: string): string | undefined => {
-  const star = pattern.indexOf('*');
-  return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
-};
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
   if (hasToken(pattern) || hasToken(value)) {
     if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
@@ -73,6 +68,11 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
 class ActionIndex {
   private readonly byAction = new Map<string, ResolvedStatement[]>();
   private readonly withPatterns: ResolvedStatement[] = [];
+  /**
+   * Each action's statements as first looked up: the proof asks an account the same few actions thousands
+   * of times. The same every time: actions hold no account token (classes.ts tokenises ids, not actions).
+   */
+  private readonly lookedUp = new Map<string, readonly ResolvedStatement[]>();
   add(s: ResolvedStatement) {
     if (s.actions.some(isPattern)) return void this.withPatterns.push(s);
     for (const action of s.actions) {
@@ -83,8 +83,13 @@ class ActionIndex {
     }
   }
   get(action: string): readonly ResolvedStatement[] {
-    const exact = this.byAction.get(action.toLowerCase()) ?? [];
-    return this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
+    let found = this.lookedUp.get(action);
+    if (!found) {
+      const exact = this.byAction.get(action.toLowerCase()) ?? [];
+      found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
+      this.lookedUp.set(action, found);
+    }
+    return found;
   }
 }
 

@@ -82,8 +82,8 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
   for (const { stage, statements } of compiled) {
     const done = new Set<AccountClass>();
     const template = resolver.template(stage.id);
-    // A family's statement exists only in its unit's accounts (its resource's condition): statements by
-    // condition, each condition asked once per account, so a family of many units is not units × accounts.
+    // A family's statement exists only in its unit's accounts (its resource's condition): statements by condition,
+    // each condition's given to the accounts it holds in (asked once), so a family of many units is not units × accounts.
     const byCondition = new Map<string | undefined, typeof statements>();
     for (const st of statements) {
       const condition = template.Resources[st.resource].Condition;
@@ -91,14 +91,21 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       if (list) list.push(st);
       else byCondition.set(condition, [st]);
     }
+    const listsIn = new Map<string, Array<typeof statements>>();
+    for (const [condition, list] of byCondition) {
+      for (const account of condition === undefined ? stage.targets.map((a) => a.id) : resolver.accountsWhere(stage.id, condition)) {
+        const lists = listsIn.get(account);
+        if (lists) lists.push(list);
+        else listsIn.set(account, [list]);
+      }
+    }
     const order = new Map(statements.map((st, i) => [st, i]));
     for (const account of stage.targets) {
       const c = classes.get(account.id);
       // A class's statements are its first member's: the other members have nothing to add.
       if (c && done.has(c)) continue;
-      const here: typeof statements = [];
-      for (const [condition, list] of byCondition) if (condition === undefined || resolver.holds(stage.id, condition, account.id)) here.push(...list);
-      if (byCondition.size > 1) here.sort((a, b) => order.get(a)! - order.get(b)!);
+      const lists = listsIn.get(account.id) ?? [];
+      const here = lists.length === 1 ? lists[0] : lists.flat().sort((a, b) => order.get(a)! - order.get(b)!);
       if (!c) for (const { at } of here) grants.push(at(account.id));
       else {
         done.add(c);
@@ -203,7 +210,8 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
     const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token), madeFor: c.token };
     // Neither the stage (parts) nor the members (a thousand ids) tell statements apart.
-    const key = `${c.token}\u0000${JSON.stringify({ ...statement, stage: undefined, accounts: undefined })}`;
+    const { stage: _parts, accounts: _members, ...compared } = statement;
+    const key = `${c.token}\u0000${JSON.stringify(compared)}`;
     let group = groups.get(key);
     if (!group) {
       groups.set(key, (group = { c, statement, members: [] }));

@@ -109,8 +109,11 @@ export class Resolver {
   private readonly used = new Map<string, Set<string>>();
   /** Stage → condition name → its value in each account. */
   private readonly conditions = new Map<string, Map<string, Compiled>>();
-  /** Stage → resource condition (undefined: none) → the target accounts it holds in. */
-  private readonly where = new Map<string, Map<string | undefined, readonly string[]>>();
+  /** Stage → condition → the target accounts it holds in. */
+  private readonly where = new Map<string, Map<string, readonly string[]>>();
+  /** Stage → condition that names the accounts it holds in (accountSetOf) → those accounts. */
+  private readonly accountSets = new Map<string, Map<string, ReadonlySet<string>>>();
+  private readonly targets = new Map<string, { ids: readonly string[]; position: ReadonlyMap<string, number> }>();
   private exporters?: Map<string, Array<{ stage: string; output: string; targets: ReadonlySet<string> }>>;
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
@@ -147,18 +150,58 @@ export class Resolver {
     return condition === undefined || this.holds(stageId, condition, account);
   }
 
-  /** The target accounts of a stage a resource exists in, in target order; asked once per condition. */
+  /** The target accounts of a stage a resource exists in, in target order. */
   accountsWith(stageId: string, logicalId: string): readonly string[] {
     const condition = this.template(stageId).Resources[logicalId]?.Condition;
+    return condition === undefined ? this.targetsOf(stageId).ids : this.accountsWhere(stageId, condition);
+  }
+
+  /**
+   * The target accounts of a stage a condition holds in, in target order;
+   * asked once per condition. A condition that names its accounts (what
+   * account-switch.ts writes) is read from them, not asked of every target.
+   */
+  accountsWhere(stageId: string, condition: string): readonly string[] {
     let byCondition = this.where.get(stageId);
     if (!byCondition) this.where.set(stageId, (byCondition = new Map()));
     let accounts = byCondition.get(condition);
     if (!accounts) {
-      const targets = this.stage(stageId).targets.map((a) => a.id);
-      accounts = condition === undefined ? targets : targets.filter((a) => this.holds(stageId, condition, a));
+      const compiled = this.condition(stageId, condition);
+      const named = this.accountSets.get(stageId)?.get(condition);
+      const { ids, position } = this.targetsOf(stageId);
+      accounts = named
+        ? [...named].filter((a) => position.has(a)).sort((a, b) => position.get(a)! - position.get(b)!)
+        : ids.filter((a) => compiled.at(a) === TRUE);
       byCondition.set(condition, accounts);
     }
     return accounts;
+  }
+
+  /**
+   * Target account → the conditions of a stage read so far (usedConditions)
+   * that hold there, in name order; an account where none holds is absent.
+   * What a stage's values in an account are chosen by, each condition asked once.
+   */
+  conditionsHoldingIn(stageId: string): ReadonlyMap<string, readonly string[]> {
+    const holding = new Map<string, string[]>();
+    for (const name of [...this.usedConditions(stageId)].sort()) {
+      for (const account of this.accountsWhere(stageId, name)) {
+        const names = holding.get(account);
+        if (names) names.push(name);
+        else holding.set(account, [name]);
+      }
+    }
+    return holding;
+  }
+
+  /** A stage's target account ids, and each one's position among them. */
+  private targetsOf(stageId: string): { ids: readonly string[]; position: ReadonlyMap<string, number> } {
+    let targets = this.targets.get(stageId);
+    if (!targets) {
+      const ids = this.stage(stageId).targets.map((a) => a.id);
+      this.targets.set(stageId, (targets = { ids, position: new Map(ids.map((id, i) => [id, i])) }));
+    }
+    return targets;
   }
 
   /** Whether a condition of a stage's template holds in `account`. */
@@ -287,6 +330,11 @@ export class Resolver {
       if (expression === undefined) throw new Error(`internal: ${stageId} has no condition ${name}`);
       // "The account is one of these" (what account-switch.ts writes) is a set lookup, not an Fn::Or walked per account.
       const accounts = accountSetOf(expression);
+      if (accounts) {
+        let named = this.accountSets.get(stageId);
+        if (!named) this.accountSets.set(stageId, (named = new Map()));
+        named.set(name, accounts);
+      }
       byName.set(name, (c = accounts ? varying((a) => (accounts.has(a) ? TRUE : FALSE)) : this.compile(stageId, expression)));
     }
     return c;

@@ -75,15 +75,59 @@ function falseForEveryMember(kind: string, a: string, b: string, test: (a: strin
 /** Every token as twelve "some digit" characters. */
 const expand = (s: string) => s.replace(TOKENS, SOME_DIGIT.repeat(ID_LENGTH));
 const isDigit = (c: string) => c >= '0' && c <= '9';
-const compatible = (x: string, y: string) => x === y || ((x === SOME_DIGIT || isDigit(x)) && (y === SOME_DIGIT || isDigit(y)) && (x === SOME_DIGIT || y === SOME_DIGIT));
+
+/*
+ * `expand` read without being made: the comparisons below are asked for
+ * statements of every request, and expanding both texts for each made most
+ * of the proof's garbage.
+ */
+const MARK = TOKEN_MARK.charCodeAt(0);
+const SOME = SOME_DIGIT.charCodeAt(0);
+const isTokenAt = (s: string, i: number) => s.charCodeAt(i) === MARK && s.charCodeAt(i + 1) >= FIRST_CLASS && s.charCodeAt(i + 1) < SOME;
+const isDigitOrSome = (c: number) => c === SOME || (c >= 48 && c <= 57);
+
+/** The length of `expand(s)`. */
+function expandedLength(s: string): number {
+  let length = s.length;
+  for (let i = s.indexOf(TOKEN_MARK); i >= 0; i = s.indexOf(TOKEN_MARK, i + 1)) if (isTokenAt(s, i)) length += ID_LENGTH - 2;
+  return length;
+}
+
+/**
+ * Whether the first `length` characters of `expand(a)` and `expand(b)` are
+ * alike for some ids: each pair the same character, or a "some digit" facing
+ * a digit or another.
+ */
+function compatibleStart(a: string, b: string, length: number): boolean {
+  // Position in each text, and how many "some digit" characters of the token just read are still to come.
+  let i = 0;
+  let j = 0;
+  let restA = 0;
+  let restB = 0;
+  for (let n = 0; n < length; n++) {
+    let x = SOME;
+    let y = SOME;
+    if (restA > 0) restA--;
+    else if (isTokenAt(a, i)) ((restA = ID_LENGTH - 1), (i += 2));
+    else x = a.charCodeAt(i++);
+    if (restB > 0) restB--;
+    else if (isTokenAt(b, j)) ((restB = ID_LENGTH - 1), (j += 2));
+    else y = b.charCodeAt(j++);
+    if (x !== y && !(isDigitOrSome(x) && isDigitOrSome(y) && (x === SOME || y === SOME))) return false;
+  }
+  return true;
+}
 
 /** Whether some choice of ids for the tokens makes `a` and `b` equal. */
 function couldBeEqual(a: string, b: string): boolean {
-  const x = expand(a);
-  const y = expand(b);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (!compatible(x[i], y[i])) return false;
-  return true;
+  const length = expandedLength(a);
+  return length === expandedLength(b) && compatibleStart(a, b, length);
+}
+
+/** Whether some choice of ids for the tokens makes `value` start with `prefix`. */
+function couldStartWith(value: string, prefix: string): boolean {
+  const length = expandedLength(prefix);
+  return length <= expandedLength(value) && compatibleStart(prefix, value, length);
 }
 
 /**
@@ -148,12 +192,22 @@ export function same(a: string, b: string): boolean {
 }
 
 const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
-const atomic = new Map<string, RegExp>();
-const over = new Map<string, RegExp>();
-const cached = (cache: Map<string, RegExp>, key: string, make: () => RegExp) => {
-  let re = cache.get(key);
-  if (!re) cache.set(key, (re = make()));
+type Flags = '' | 'i';
+/** Regular expressions made once per pattern, by flags (the pattern itself the key: nothing is made to look one up). */
+type RegExps = Record<Flags, Map<string, RegExp>>;
+const regExps = (): RegExps => ({ '': new Map(), i: new Map() });
+const atomic = regExps();
+const over = regExps();
+const cached = (cache: RegExps, flags: Flags, pattern: string, make: () => RegExp) => {
+  let re = cache[flags].get(pattern);
+  if (!re) cache[flags].set(pattern, (re = make()));
   return re;
+};
+
+/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`): its prefix, matched without a regular expression (a large org has thousands of distinct ones). */
+export const prefixOf = (pattern: string): string | undefined => {
+  const star = pattern.indexOf('*');
+  return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
 };
 
 /**
@@ -163,11 +217,20 @@ const cached = (cache: Map<string, RegExp>, key: string, make: () => RegExp) => 
  * as twelve unknown digits, a pattern digit matching an unknown one: if even
  * that fails, no id makes it match. If it succeeds, each member's id is
  * tried; a member that matches makes the answer depend on the id, and
- * certainty is lost.
+ * certainty is lost. A `prefix*` pattern is the same test as a prefix.
  */
 export function symbolicGlob(pattern: string, value: string, caseInsensitive: boolean): boolean {
-  const flags = caseInsensitive ? 'i' : '';
-  const units = cached(atomic, `${flags}\u0000${pattern}`, () => {
+  const flags: Flags = caseInsensitive ? 'i' : '';
+  const prefix = caseInsensitive ? undefined : prefixOf(pattern);
+  if (prefix !== undefined ? value.startsWith(prefix) : unitsGlob(pattern, flags).test(value)) return true;
+  const couldMatch = prefix !== undefined ? couldStartWith(value, prefix) : looseGlob(pattern, flags).test(expand(value));
+  if (couldMatch && !falseForEveryMember(`${flags}~`, pattern, value, (p, v) => concreteGlob(p, flags).test(v))) certain = false;
+  return false;
+}
+
+/** The pattern with its tokens as units. */
+const unitsGlob = (pattern: string, flags: Flags) =>
+  cached(atomic, flags, pattern, () => {
     let source = '';
     for (let i = 0; i < pattern.length; i++) {
       const c = pattern[i];
@@ -178,20 +241,19 @@ export function symbolicGlob(pattern: string, value: string, caseInsensitive: bo
     }
     return new RegExp(`^${source}$`, flags);
   });
-  if (units.test(value)) return true;
-  const loose = cached(over, `${flags}\u0000${pattern}`, () => {
+
+/** The pattern over expanded texts, a pattern digit matching an unknown one. */
+const looseGlob = (pattern: string, flags: Flags) =>
+  cached(over, flags, pattern, () => {
     let source = '';
     for (const c of expand(pattern)) source += c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escape(c);
     return new RegExp(`^${source}$`, flags);
   });
-  if (loose.test(expand(value)) && !falseForEveryMember(`${flags}~`, pattern, value, (p, v) => concreteGlob(p, flags).test(v))) certain = false;
-  return false;
-}
 
-const concrete = new Map<string, RegExp>();
+const concrete = regExps();
 /** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
-export const concreteGlob = (pattern: string, flags: '' | 'i'): RegExp =>
-  cached(concrete, `${flags}\u0000${pattern}`, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, flags));
+export const concreteGlob = (pattern: string, flags: Flags): RegExp =>
+  cached(concrete, flags, pattern, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, flags));
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:

@@ -119,16 +119,11 @@ function firstOfEachKey(accounts: readonly string[], keyOf: (account: string) =>
  * its expressions read hold there (src/cfn/account-switch.ts); the rest of
  * the template is the same for every account but for its own id. Equal keys
  * give values equal but for the account's own id. The conditions are those
- * read when the first key is asked; each account's key is made when asked.
+ * read when the first key is asked.
  */
 function inputKeys(resolver: Resolver, stage: Stage): (account: string) => string {
-  const conditions = [...resolver.usedConditions(stage.id)].sort();
-  const keys = new Map<string, string>();
-  return (account) => {
-    let key = keys.get(account);
-    if (key === undefined) keys.set(account, (key = conditions.map((name) => (resolver.holds(stage.id, name, account) ? '1' : '0')).join('')));
-    return key;
-  };
+  const holding = resolver.conditionsHoldingIn(stage.id);
+  return (account) => holding.get(account)?.join('\n') ?? '';
 }
 
 type Found = Omit<Finding, 'resource' | 'statement'>;
