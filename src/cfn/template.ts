@@ -91,8 +91,9 @@ function plainOf(value: unknown): unknown {
   }
   if (value === null) return null;
   if (Array.isArray(value)) {
-    const items: unknown[] = [];
-    for (let i = 0; i < value.length; i++) items.push(toPlain(value[i]) ?? null);
+    // Sized up front: a list grown by push keeps room for more items, and rendered templates live as long as the compile.
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) items[i] = toPlain(value[i]) ?? null;
     return items;
   }
   // Boxed primitives are written as their value.
