@@ -15,56 +15,117 @@
 
 const RESERVED_WORDS = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~']);
 const LONGEST_RESERVED_WORD = Math.max(...[...RESERVED_WORDS].map((w) => w.length));
-const PLAIN = /^[A-Za-z$/][A-Za-z0-9 _./:${}@()+=,;*<>|'"!%?&~^-]*$/;
+/**
+ * A plain string: starts with a letter, `$` or `/`; holds only the characters
+ * of the class (never `#`, so never ` #`, a comment); has no `: ` (a map's
+ * value would start there); ends in neither ` ` nor `:`. One regular
+ * expression, not several tests: it runs on every key and string written.
+ */
+const PLAIN = /^[A-Za-z$/](?:[A-Za-z0-9 _./${}@()+=,;*<>|'"!%?&~^-]|:(?! ))*(?<![ :])$/;
 // Characters YAML 1.1 treats as line breaks or that must not appear raw in a double-quoted scalar.
 const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
 
 const isReservedWord = (s: string) => s.length <= LONGEST_RESERVED_WORD && RESERVED_WORDS.has(s.toLowerCase());
-const isPlain = (s: string) => PLAIN.test(s) && !s.endsWith(' ') && !s.endsWith(':') && !s.includes(': ') && !s.includes(' #') && !isReservedWord(s);
+const isPlain = (s: string) => PLAIN.test(s) && !isReservedWord(s);
 
-function scalar(value: unknown): string {
-  if (typeof value === 'string') return isPlain(value) ? value : JSON.stringify(value).replace(UNSAFE_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`cannot write ${value} to a template`);
-    return String(value);
+/**
+ * Where the writer puts a template: its text, or only the count of its UTF-8
+ * bytes (sizing a family's units for packing: yamlBytes). One writer serves
+ * both, so a size is always the size of the text that is written.
+ */
+interface Output {
+  /** Text known to be ASCII: indentation, punctuation, plain strings, numbers. */
+  ascii(text: string): void;
+  /** Text that may hold any character: a double-quoted string. */
+  any(text: string): void;
+}
+
+class Text implements Output {
+  text = '';
+  ascii(text: string): void {
+    this.text += text;
   }
-  if (typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  throw new Error(`cannot write a ${typeof value} to a template`);
+  any(text: string): void {
+    this.text += text;
+  }
+}
+
+class ByteCount implements Output {
+  bytes = 0;
+  ascii(text: string): void {
+    this.bytes += text.length;
+  }
+  any(text: string): void {
+    this.bytes += Buffer.byteLength(text);
+  }
+}
+
+const quoted = (s: string) => JSON.stringify(s).replace(UNSAFE_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+function writeScalar(out: Output, value: unknown): void {
+  if (typeof value === 'string') {
+    // isPlain admits ASCII characters only.
+    if (isPlain(value)) out.ascii(value);
+    else out.any(quoted(value));
+  } else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot write ${value} to a template`);
+    out.ascii(String(value));
+  } else if (typeof value === 'boolean') out.ascii(String(value));
+  else if (value === null) out.ascii('null');
+  else throw new Error(`cannot write a ${typeof value} to a template`);
 }
 
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
-/** The text of `value`, which follows `key:` or `- ` on the current line; nested lines start at `indent`. */
-function write(value: unknown, indent: string, inSequence: boolean): string {
-  if (!isCollection(value)) return ` ${scalar(value)}\n`;
+/** `value`, which follows `key:` or `- ` on the current line; nested lines start at `indent`. */
+function write(out: Output, value: unknown, indent: string, inSequence: boolean): void {
+  if (!isCollection(value)) {
+    out.ascii(' ');
+    writeScalar(out, value);
+    out.ascii('\n');
+    return;
+  }
   const nested = `${indent}  `;
-  let text = '';
   if (Array.isArray(value)) {
-    if (value.length === 0) return ' []\n';
+    if (value.length === 0) {
+      out.ascii(' []\n');
+      return;
+    }
     // A list under `key:` starts on the next line, indented; a list inside a list continues this line.
     for (let i = 0; i < value.length; i++) {
-      text += i === 0 && inSequence ? ' -' : `${i === 0 ? '\n' : ''}${indent}-`;
-      text += write(value[i] === undefined ? null : value[i], nested, true);
+      out.ascii(i === 0 && inSequence ? ' -' : `${i === 0 ? '\n' : ''}${indent}-`);
+      write(out, value[i] === undefined ? null : value[i], nested, true);
     }
-    return text;
+    return;
   }
   let first = true;
-  for (const [k, v] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    text += first && inSequence ? ` ${scalar(k)}:` : `${first ? '\n' : ''}${indent}${scalar(k)}:`;
-    text += write(v, nested, false);
+    out.ascii(first && inSequence ? ' ' : `${first ? '\n' : ''}${indent}`);
+    writeScalar(out, key);
+    out.ascii(':');
+    write(out, v, nested, false);
     first = false;
   }
-  return first ? ' {}\n' : text;
+  if (first) out.ascii(' {}\n');
 }
 
-export function toYaml(data: unknown): string {
+function writeTemplate<O extends Output>(data: unknown, out: O): O {
   if (!isCollection(data) || Array.isArray(data)) throw new Error('a template is a map');
-  let text = '';
-  for (const [k, v] of Object.entries(data)) if (v !== undefined) text += `${scalar(k)}:${write(v, '  ', false)}`;
-  return text;
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined) continue;
+    writeScalar(out, key);
+    out.ascii(':');
+    write(out, value, '  ', false);
+  }
+  return out;
 }
+
+export const toYaml = (data: unknown): string => writeTemplate(data, new Text()).text;
+
+/** Buffer.byteLength(toYaml(data)), without building the text. */
+export const yamlBytes = (data: unknown): number => writeTemplate(data, new ByteCount()).bytes;
 
 /** Templates read back as CloudFormation reads them (YAML 1.1). The library is loaded here, not at start: compiling never reads YAML back. */
 export function fromYaml(text: string): unknown {

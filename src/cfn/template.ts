@@ -69,8 +69,9 @@ export function plain<T>(value: unknown): T {
 
 /** undefined where JSON leaves the value out (undefined, a function, a symbol). */
 function toPlain(value: unknown): unknown {
-  // JSON.stringify asks a value for toJSON once, then writes what it returns as it is.
-  return plainOf(typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function' ? (value as { toJSON: () => unknown }).toJSON() : value);
+  // JSON.stringify asks an object (never a primitive) for toJSON once, then writes what it returns as it is.
+  const hasToJson = typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
+  return plainOf(hasToJson ? (value as { toJSON: () => unknown }).toJSON() : value);
 }
 
 function plainOf(value: unknown): unknown {
@@ -79,7 +80,8 @@ function plainOf(value: unknown): unknown {
     case 'boolean':
       return value;
     case 'number':
-      return Number.isFinite(value) ? value : null;
+      // JSON writes -0 as 0, and non-finite numbers as null.
+      return Number.isFinite(value) ? value || 0 : null;
     case 'object':
       break;
     case 'bigint':
@@ -88,9 +90,14 @@ function plainOf(value: unknown): unknown {
       return undefined;
   }
   if (value === null) return null;
+  if (Array.isArray(value)) {
+    // Sized up front: a list grown by push keeps room for more items, and rendered templates live as long as the compile.
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) items[i] = toPlain(value[i]) ?? null;
+    return items;
+  }
   // Boxed primitives are written as their value.
   if (value instanceof String || value instanceof Number || value instanceof Boolean) return plainOf(value.valueOf());
-  if (Array.isArray(value)) return Array.from(value, (item) => toPlain(item) ?? null);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const item = toPlain((value as Record<string, unknown>)[key]);

@@ -18,7 +18,7 @@ import { AccountSwitch } from '../cfn/account-switch';
 import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
-import { toYaml } from '../yaml';
+import { yamlBytes } from '../yaml';
 import type { AccountValue, Stage, Use } from './model';
 
 export interface Unit {
@@ -65,7 +65,7 @@ function renderUnit(unit: Unit): RenderedUnit {
 const sizeOf = (u: RenderedUnit): Size => ({
   resources: Object.keys(u.template.Resources).length,
   outputs: Object.keys(u.outputs).length,
-  bytes: Buffer.byteLength(toYaml(u.template)),
+  bytes: yamlBytes(u.template),
 });
 
 /** Units in file order, into as few parts as the limits allow; each part is one stage. */
