@@ -87,7 +87,12 @@ export function findTeams(org: Org): Teams | undefined {
   for (const t of teams) for (const id of [t.source.id, ...t.pipelineAccounts]) byAccount.set(id, t);
   const byKey = new Map(teams.map((t) => [t.key, t]));
   const byLogicalId = new Map(teams.map((t) => [logicalId(t.key), t]));
-  const lengths = { keys: [...new Set([...byKey.keys()].map((k) => k.length))], ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))] };
+  // What the scan for a key looks at: the lengths of keys, and the characters they start with.
+  const lengths = {
+    keys: [...new Set([...byKey.keys()].map((k) => k.length))],
+    ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))],
+    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k[0])),
+  };
   return {
     list: teams,
     unfolded: candidates.filter((c) => !foldable(c)).map((c) => c.source.name),
@@ -166,7 +171,13 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
  * and kept where the team's own pattern finds its key, so that a text names
  * a team exactly where `toPlaceholders` would replace something of it.
  */
-function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId: ReadonlyMap<string, Team>, byAccount: ReadonlyMap<string, Team>, lengths: { keys: number[]; ids: number[] }): Team | undefined {
+function teamNamedIn(
+  text: string,
+  byKey: ReadonlyMap<string, Team>,
+  byLogicalId: ReadonlyMap<string, Team>,
+  byAccount: ReadonlyMap<string, Team>,
+  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<string> },
+): Team | undefined {
   const named = new Set<Team>();
   for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
     const team = byAccount.get(id);
@@ -175,6 +186,7 @@ function teamNamedIn(text: string, byKey: ReadonlyMap<string, Team>, byLogicalId
   const candidates = new Set<Team>();
   for (let at = 0; at < text.length; at++) {
     const c = text[at];
+    if (!lengths.starts.has(c)) continue;
     if (isWordChar(c) && !isWordChar(text[at - 1])) {
       for (const n of lengths.keys) {
         const team = text[at + n] === '-' ? byKey.get(text.slice(at, at + n)) : undefined;
