@@ -98,10 +98,10 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
 function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
-  const teams = teamsToFold(input.org) ?? null;
-  const model = auditModel(input.org.file, input.source, resources, input.access, teams ?? undefined);
+  const teams = teamsToFold(input.org);
+  const model = auditModel(input.org.file, input.source, resources, input.access, teams);
   const since = previous && sinceSections(previous.label, previous.model, model);
-  const report = buildReport({ ...input, resources, since, teams });
+  const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
     ['audit/report.html', toHtml(report)],
     ['audit/report.md', toMarkdown(report)],

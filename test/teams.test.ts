@@ -330,6 +330,11 @@ describe('the audit model of an org of teams', () => {
     const changes = compareModels(six.folded, odd.folded);
     expect([...changes.grants.added, ...changes.grants.removed].join('\n')).toContain('refs/heads/{team}-frozen');
     expect(changes).toEqual(compareModels(six.plain, odd.plain));
+    // Read as a previous compile, a model with such entries and no teams is taken as it is.
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-teams-literal-'));
+    mkdirSync(join(dir, 'audit'));
+    writeFileSync(join(dir, MODEL_FILE), JSON.stringify(odd.plain));
+    expect(readPreviousModel(dir)).toEqual(odd.plain);
   });
 
   it('a model folded by team without its teams list is refused', () => {

@@ -220,7 +220,9 @@ export function readPreviousModel(previous: string): AuditModel {
       `--since ${previous}: ${modelPath} was written by an earlier xstack whose model of an org proved by account class is wrong (it holds the proof's private tokens); compile that revision again with this xstack and compare with its output`,
     );
   }
-  const teamPlaceholder = [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER].find((p) => text.includes(p));
+  // A literal entry may hold a placeholder's text as it is (a branch named {team}); only folded entries need the teams.
+  const folded = [model.resources, model.grants, model.trust, model.paths].flatMap((entries) => entries.filter((e) => !e.literal).map((e) => JSON.stringify(e.value)));
+  const teamPlaceholder = [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER].find((p) => folded.some((t) => t.includes(p)));
   const teamsValid = (model.teams ?? []).every((t) => typeof t.key === 'string' && typeof t.source === 'string' && Array.isArray(t.accounts));
   if (!teamsValid || (teamPlaceholder && model.teams === undefined && model.format === FORMAT_WITH_TEAMS)) {
     throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} is folded by team (it holds ${teamPlaceholder ?? 'teams'}) but its teams list is ${teamsValid ? 'missing' : 'malformed'}; expected the files as compiled`);
@@ -228,8 +230,8 @@ export function readPreviousModel(previous: string): AuditModel {
   return model;
 }
 
-/** A folded entry's lines, one per account it holds for (the same line for all when nothing in it depends on the account). */
 const PLACEHOLDERS = [ACCOUNT_PLACEHOLDER, TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
+/** A folded entry's lines, one per account it holds for (the same line for all when nothing in it depends on the account). */
 const expand = (read: ReturnType<typeof readerOf>, entry: { literal?: true }, text: string, accounts: readonly string[]) =>
   !entry.literal && PLACEHOLDERS.some((p) => text.includes(p)) ? accounts.map((a) => read(entry, text, a)) : [text];
 const lines = (m: AuditModel, entries: ReadonlyArray<Folded<string>>) => {
