@@ -287,6 +287,8 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     });
   }
   // A removed and an added resource of the same type, stage and account: a changed logical id, which CloudFormation replaces.
+  // An update follows the differences between the submitted and the current template, resources told apart by logical id:
+  // the old id's resource is deleted, the new one's created (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html).
   // Each removed one, in key order, is paired with the added one whose logical id, then ARN, ends most like its own (a
   // renamed repository or team changes the start): the pairing does not depend on the order the model lists them in.
   removed.sort(([a], [b]) => (a < b ? -1 : 1));
