@@ -311,7 +311,7 @@ export function buildReport(input: ReportInput): Report {
   const members = pipelineMembers(org, access);
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c.members]));
   const teams = input.teams === undefined ? teamsToFold(org) : (input.teams ?? undefined);
-  const fold = teamFold(teams, classes);
+  const fold = teamFold(teams, classesOf(access));
   /** A stage's statements, one row each, or one row for all its accounts when it has many; a class's statement is one row for its members. */
   const statementRows = (statements: readonly ResolvedStatement[], cells: (g: ResolvedStatement) => string[]) =>
     mergeAccountRows(statements, (g) => {

@@ -65,10 +65,12 @@ export interface TeamFold {
   of(account: string): TeamAccounts | undefined;
 }
 
-export function teamFold(teams: Teams | undefined, classes: ReadonlyMap<string, readonly string[]>): TeamFold | undefined {
+/** `classes`: the proof's account classes by member (reach.ts `classesOf`). */
+export function teamFold(teams: Teams | undefined, classes: ReadonlyMap<string, { readonly token: string; readonly members: readonly string[] }>): TeamFold | undefined {
   if (!teams) return undefined;
   const ofClass = new Map<string, TeamAccounts>();
-  for (const [token, members] of classes) {
+  for (const { token, members } of classes.values()) {
+    if (ofClass.has(token)) continue;
     const team = teams.teamOf(members[0]);
     if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, { team, accounts: members });
   }

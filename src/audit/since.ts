@@ -128,7 +128,7 @@ export function auditModel(
   access: AccessAnalysis,
   teams?: Teams,
 ): AuditModel {
-  const teamsOf = teamFold(teams, new Map([...classesOf(access).values()].map((c) => [c.token, c.members])));
+  const teamsOf = teamFold(teams, classesOf(access));
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
   const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
   const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
