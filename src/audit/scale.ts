@@ -136,6 +136,18 @@ function accountNames(team: Team, accounts: ReadonlySet<string>): string[] {
  * with another.
  */
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
+  // Rows are keyed by their cells' numbers, not their joined text: most cells are the same string objects row after
+  // row (a statement's label, its actions), whose hashes V8 keeps, where a joined key would be a new long text to hash.
+  const numbers = new Map<string, number>();
+  const numbered = (cells: readonly string[]) => {
+    let key = '';
+    for (const cell of cells) {
+      let n = numbers.get(cell);
+      if (n === undefined) numbers.set(cell, (n = numbers.size));
+      key += `${n},`;
+    }
+    return key;
+  };
   const byTeam = new Map<string, Merged>();
   for (const item of items) {
     const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
@@ -144,7 +156,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const team = literal ? undefined : (rowTeam ?? inTeam?.team);
     const byAccount = !literal && account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
     const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
-    const key = literal ? `\u0002${byTeam.size}` : `${team?.key ?? ''}\u0001${shaped.join('\u0000')}`;
+    const key = literal ? `\u0002${byTeam.size}` : `${team?.key ?? ''}\u0001${numbered(shaped)}`;
     const entry = byTeam.get(key);
     const ids = inTeam?.accounts ?? [];
     if (entry) {
@@ -154,7 +166,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
   }
   const groups = new Map<string, Merged[]>();
   for (const [key, entry] of byTeam) {
-    const across = entry.team ? `${accountNames(entry.team, entry.teamAccounts).join(',')}\u0001${entry.teamShaped!.join('\u0000')}` : key;
+    const across = entry.team ? `${accountNames(entry.team, entry.teamAccounts).join(',')}\u0001${numbered(entry.teamShaped!)}` : key;
     const group = groups.get(across);
     if (group) group.push(entry);
     else groups.set(across, [entry]);
