@@ -204,11 +204,19 @@ const cached = (cache: RegExps, flags: Flags, pattern: string, make: () => RegEx
   return re;
 };
 
-/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`): its prefix, matched without a regular expression (a large org has thousands of distinct ones). */
+/** `prefix*`, the usual form (`bucket/*`, `role/prefix-*`): its prefix, matched without a regular expression (a large org has thousands of distinct ones); undefined for any other pattern, the empty one included. */
 export const prefixOf = (pattern: string): string | undefined => {
   const star = pattern.indexOf('*');
-  return star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
+  return star >= 0 && star === pattern.length - 1 && !pattern.includes('?') ? pattern.slice(0, -1) : undefined;
 };
+
+/**
+ * Regular-expression flags for a glob: `*` is any run of characters and `?`
+ * any one, line breaks included (`s`), as `startsWith` reads a `prefix*`.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String
+ * (StringLike: a multi-character match wildcard `*` and a single-character one `?`, anywhere in the string).
+ */
+const globFlags = (flags: Flags) => `${flags}s`;
 
 /**
  * Glob matching (`*`, `?`) with tokens. Tokens as units: `*` may take whole
@@ -239,7 +247,7 @@ const unitsGlob = (pattern: string, flags: Flags) =>
         i++;
       } else source += c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : escape(c);
     }
-    return new RegExp(`^${source}$`, flags);
+    return new RegExp(`^${source}$`, globFlags(flags));
   });
 
 /** The pattern over expanded texts, a pattern digit matching an unknown one. */
@@ -247,13 +255,13 @@ const looseGlob = (pattern: string, flags: Flags) =>
   cached(over, flags, pattern, () => {
     let source = '';
     for (const c of expand(pattern)) source += c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escape(c);
-    return new RegExp(`^${source}$`, flags);
+    return new RegExp(`^${source}$`, globFlags(flags));
   });
 
 const concrete = regExps();
 /** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
 export const concreteGlob = (pattern: string, flags: Flags): RegExp =>
-  cached(concrete, flags, pattern, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, flags));
+  cached(concrete, flags, pattern, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, globFlags(flags)));
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
