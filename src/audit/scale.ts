@@ -11,7 +11,7 @@ import type { Org } from '../org/model';
 import type { PrincipalRef } from './grants';
 import { accountOf } from './evaluate';
 import { tokenise } from './classes';
-import { findTeams, holdsPlaceholder, teamsPhrase, writeBack, type Team, type Teams } from './teams';
+import { findTeams, holdsPlaceholder, teamsPhrase, type Team, type Teams } from './teams';
 
 export const ACCOUNTS_LISTED = 12;
 export const ACCOUNT_PLACEHOLDER = '{account}';
@@ -117,9 +117,9 @@ interface Merged {
   teamAccounts: Set<string>;
 }
 
-/** A team's accounts by their names in the team (`{team}-prod`), in the team's order: its source account, then its pipeline accounts as in the org file. */
-function accountNames(team: Team, accounts: ReadonlySet<string>): string[] {
-  return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.has(id)).map((id) => team.accountName(id));
+/** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
+function accountNames(team: Team, accounts: ReadonlySet<string>, name = team.accountName): string[] {
+  return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.has(id)).map((id) => name(id));
 }
 
 /**
@@ -173,11 +173,15 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
   }
   return [...groups.values()].map((group) => {
     const [first] = group;
-    const names = first.team ? accountNames(first.team, first.teamAccounts) : [];
-    if (group.length > 1) return withNote(first.teamShaped!, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
+    const { team } = first;
+    if (group.length > 1) {
+      const names = accountNames(team!, first.teamAccounts);
+      return withNote(first.teamShaped!, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
+    }
     if (first.count === 1) return first.first;
-    // One team's rows (its names written back), or rows of accounts outside the teams.
-    return withNote(first.shaped, first.team && names.length > 0 ? `the same for ${names.map((n) => writeBack(n, { key: first.team!.key, source: first.team!.source.id })).join(', ')}` : `the same in each of ${first.count} accounts`);
+    // One team's rows (its accounts by their own names), or rows of accounts outside the teams.
+    const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
+    return withNote(first.shaped, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
 }
 

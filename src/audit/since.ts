@@ -220,14 +220,19 @@ export function readPreviousModel(previous: string): AuditModel {
       `--since ${previous}: ${modelPath} was written by an earlier xstack whose model of an org proved by account class is wrong (it holds the proof's private tokens); compile that revision again with this xstack and compare with its output`,
     );
   }
-  // A literal entry may hold a placeholder's text as it is (a branch named {team}); only folded entries need the teams.
-  const folded = [model.resources, model.grants, model.trust, model.paths].flatMap((entries) => entries.filter((e) => !e.literal).map((e) => JSON.stringify(e.value)));
-  const teamPlaceholder = [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER].find((p) => folded.some((t) => t.includes(p)));
   const teamsValid = (model.teams ?? []).every((t) => typeof t.key === 'string' && typeof t.source === 'string' && Array.isArray(t.accounts));
-  if (!teamsValid || (teamPlaceholder && model.teams === undefined && model.format === FORMAT_WITH_TEAMS)) {
+  // Only a /2 model without teams needs a look: a literal entry may hold a placeholder's text as it is (a branch named {team}).
+  const teamPlaceholder = model.format === FORMAT_WITH_TEAMS && model.teams === undefined ? placeholderOutsideLiterals(model) : undefined;
+  if (!teamsValid || teamPlaceholder) {
     throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} is folded by team (it holds ${teamPlaceholder ?? 'teams'}) but its teams list is ${teamsValid ? 'missing' : 'malformed'}; expected the files as compiled`);
   }
   return model;
+}
+
+/** A team's placeholder in an entry that is not literal: what only the model's teams can read back. */
+function placeholderOutsideLiterals(model: AuditModel): string | undefined {
+  const folded = [model.resources, model.grants, model.trust, model.paths].flatMap((entries) => entries.filter((e) => !e.literal).map((e) => JSON.stringify(e.value)));
+  return [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER].find((p) => folded.some((t) => t.includes(p)));
 }
 
 const PLACEHOLDERS = [ACCOUNT_PLACEHOLDER, TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];

@@ -34,8 +34,10 @@ export interface Team {
   readonly repositories: readonly string[];
   /** `text` with this team's key and source account id as placeholders. */
   toPlaceholders(text: string): string;
-  /** Whether `toPlaceholders` finds the team's key in `text`. */
+  /** Whether `toPlaceholders` finds the team's key in `text` (the same scan). */
   keyIn(text: string): boolean;
+  /** An account of the team by its name in the org file. */
+  nameOf(id: string): string;
   /** An account of the team by its name with the team's key as the placeholder: `{team}-prod`. */
   accountName(id: string): string;
 }
@@ -112,18 +114,15 @@ function sharedKey(names: readonly string[]): string | undefined {
   }
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The key as a word of a name (after a separator or at the start, before its hyphen), and as the start of a word of a logical id; `replaceKey` finds the same. */
-const keyPattern = (key: string, flags: string) => new RegExp(`(?<![A-Za-z0-9])${escape(key)}(?=-)|${escape(logicalId(key))}(?![a-z])`, flags);
-
 const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
 const isLower = (c: string | undefined) => c !== undefined && c >= 'a' && c <= 'z';
 
 /**
- * `keyPattern` as a scan (it runs on every text of every team's rows): each
- * occurrence of the key as a word before a hyphen becomes {team}, then each
- * of its logical-id form before a non-lowercase character {Team}.
+ * Where a team's key is found, and the one place that finds it (a scan: it
+ * runs on every text of every team's rows): each occurrence of the key as a
+ * word of a name (after a non-alphanumeric character or at the start, before
+ * a hyphen) becomes {team}, then each of its logical-id form before a
+ * non-lowercase character {Team}.
  */
 function replaceKey(text: string, key: string, id: string): string {
   return replaceWhere(
@@ -152,7 +151,6 @@ function replaceWhere(text: string, word: string, where: (at: number, end: numbe
 
 function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[], names: ReadonlyMap<string, string>): Team {
   const id = logicalId(key);
-  const test = keyPattern(key, '');
   const toPlaceholders = (text: string) => replaceKey(tokenise(text, source.id, SOURCE_PLACEHOLDER), key, id);
   return {
     key,
@@ -160,7 +158,8 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
     pipelineAccounts,
     repositories,
     toPlaceholders,
-    keyIn: (text) => test.test(text),
+    keyIn: (text) => replaceKey(text, key, id) !== text,
+    nameOf: (account) => names.get(account) ?? account,
     accountName: (account) => toPlaceholders(names.get(account) ?? account),
   };
 }
