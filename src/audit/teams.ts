@@ -17,6 +17,7 @@
 import { logicalId } from '../cfn/resources';
 import type { Org } from '../org/model';
 import { tokenise } from './classes';
+import { madeOnce } from '../memo';
 
 export const TEAM_PLACEHOLDER = '{team}';
 export const TEAM_ID_PLACEHOLDER = '{Team}';
@@ -160,7 +161,7 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
     toPlaceholders,
     keyIn: (text) => replaceKey(text, key, id) !== text,
     nameOf: (account) => names.get(account) ?? account,
-    accountName: (account) => toPlaceholders(names.get(account) ?? account),
+    accountName: madeOnce((account) => toPlaceholders(names.get(account) ?? account)),
   };
 }
 
