@@ -78,19 +78,41 @@ class AccountSets {
   }
 }
 
-/** Items folded by their account: the same text with `{account}` is one entry with its accounts. */
+/**
+ * Items folded by their account: the same text with `{account}` is one entry with its accounts. Entries are in the
+ * order of their JSON text (a literal one's after `literal `), made once per entry: items are told apart by their
+ * value (a text as it is; JSON text is one to one with it), not by a JSON text made for each.
+ */
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
-  const byText = new Map<string, { value: T; accounts: string[]; literal: boolean }>();
+  const folded = new Map<string, { value: T; accounts: string[] }>();
+  const literals = new Map<string, { value: T; accounts: string[] }>();
   for (const item of items) {
-    const literal = holdsPlaceholder(typeof item.value === 'string' ? item.value : JSON.stringify(item.value));
+    const literal = placeholderIn(item.value);
     const value = literal ? item.value : general(item.value, item.account);
-    const text = `${literal ? 'literal ' : ''}${JSON.stringify(value)}`;
-    const entry = byText.get(text) ?? byText.set(text, { value, accounts: [], literal }).get(text)!;
+    const key = typeof value === 'string' ? value : JSON.stringify(value);
+    const entries = literal ? literals : folded;
+    const entry = entries.get(key) ?? entries.set(key, { value, accounts: [] }).get(key)!;
     for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
   }
-  return [...byText]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, e]) => ({ value: e.value, accounts: sets.of(e.accounts), ...(e.literal ? { literal: true as const } : {}) }));
+  // An object's key is its JSON text already.
+  const sorted = [...[...folded].map(([key, e]) => ({ key, e, literal: false })), ...[...literals].map(([key, e]) => ({ key, e, literal: true }))].map(({ key, e, literal }) => ({
+    e,
+    literal,
+    text: `${literal ? 'literal ' : ''}${typeof e.value === 'string' ? JSON.stringify(e.value) : key}`,
+  }));
+  sorted.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
+}
+
+/**
+ * Whether a value's JSON text holds a placeholder, read from its texts: a placeholder is letters in braces, which
+ * JSON neither escapes nor makes of its own punctuation, so it is in the JSON text exactly when it is in a text of it.
+ */
+function placeholderIn(value: unknown): boolean {
+  if (typeof value === 'string') return holdsPlaceholder(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const [key, part] of Object.entries(value)) if (holdsPlaceholder(key) || placeholderIn(part)) return true;
+  return false;
 }
 
 const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
