@@ -128,16 +128,11 @@ function accountNames(team: Team, accounts: readonly string[], name = team.accou
   return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.includes(id)).map((id) => name(id));
 }
 
-/**
- * Cells as one text, to key rows by: equal exactly when the cells are (their
- * lengths lead, so cells holding the separator cannot read as others). One
- * text to hash per row is cheaper than a lookup per cell.
- */
-function cellsKey(cells: readonly string[]): string {
-  let lengths = '';
-  for (const cell of cells) lengths += `${cell.length},`;
-  return `${lengths}\u0000${cells.join('\u0000')}`;
-}
+/** What joins a row's cells into its key: a row with a cell that holds it stands alone, as a literal one does. */
+const CELL_SEPARATOR = '\u0000';
+
+/** Cells as one text, to key rows by: equal exactly when the cells are (none holds the separator). One text to hash per row is cheaper than a lookup per cell. */
+const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR);
 
 /**
  * Rows that differ only in the account they were made for, merged: each row
@@ -217,9 +212,12 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
 
 const LITERAL = Symbol('literal');
 
-/** The team and accounts a row is made for: LITERAL when a cell holds a placeholder of its own (it is never merged), undefined outside the teams. */
+/**
+ * The team and accounts a row is made for, undefined outside the teams; LITERAL when a cell holds a placeholder of its
+ * own, or the separator of keys (no org text does, but then its key could read as another row's): it is never merged.
+ */
 function inTeamAccounts(cells: readonly string[], account: string, rowTeam: Team | undefined, fold: TeamFold | undefined): TeamAccounts | undefined | typeof LITERAL {
-  if (cells.some(holdsPlaceholder)) return LITERAL;
+  if (cells.some((cell) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR))) return LITERAL;
   return rowTeam || account === '' ? undefined : fold?.of(account);
 }
 

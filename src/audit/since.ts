@@ -111,7 +111,7 @@ function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string;
 function placeholderIn(value: unknown): boolean {
   if (typeof value === 'string') return holdsPlaceholder(value);
   if (typeof value !== 'object' || value === null) return false;
-  for (const [key, part] of Object.entries(value)) if (holdsPlaceholder(key) || placeholderIn(part)) return true;
+  for (const key in value) if (holdsPlaceholder(key) || placeholderIn((value as Record<string, unknown>)[key])) return true;
   return false;
 }
 
@@ -130,9 +130,10 @@ function* grantLines(grants: readonly ResolvedStatement[], trust: boolean) {
     const account = g.madeFor ?? g.account;
     const principals = g.kind === 'identity' ? [`attached to ${g.attachedTo}`] : g.principals.map(shown);
     const conditions = conditionText(g.conditions);
+    const actions = g.actions.join(', ');
     for (const principal of principals) {
       for (const resource of g.resources) {
-        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${g.actions.join(', ')} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts };
+        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${actions} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts };
       }
     }
   }

@@ -147,7 +147,7 @@ function replaceWhere(text: string, word: string, where: (at: number, end: numbe
       at = text.indexOf(word, end);
     } else at = text.indexOf(word, at + 1);
   }
-  return out + text.slice(from);
+  return from === 0 ? text : out + text.slice(from);
 }
 
 function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[], names: ReadonlyMap<string, string>): Team {
