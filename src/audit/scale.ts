@@ -125,7 +125,9 @@ interface Merged {
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
 function accountNames(team: Team, accounts: readonly string[], name = team.accountName): string[] {
-  return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.includes(id)).map((id) => name(id));
+  const names = accounts.includes(team.source.id) ? [name(team.source.id)] : [];
+  for (const id of team.pipelineAccounts) if (accounts.includes(id)) names.push(name(id));
+  return names;
 }
 
 /** What joins a row's cells into its key: a row with a cell that holds it stands alone, as a literal one does. */

@@ -94,7 +94,7 @@ export function findTeams(org: Org): Teams | undefined {
   const lengths = {
     keys: [...new Set([...byKey.keys()].map((k) => k.length))],
     ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))],
-    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k[0])),
+    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k.charCodeAt(0))),
   };
   return {
     list: teams,
@@ -176,7 +176,7 @@ function teamNamedIn(
   byKey: ReadonlyMap<string, Team>,
   byLogicalId: ReadonlyMap<string, Team>,
   byAccount: ReadonlyMap<string, Team>,
-  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<string> },
+  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<number> },
 ): Team | undefined {
   const named = new Set<Team>();
   for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
@@ -185,8 +185,8 @@ function teamNamedIn(
   }
   const candidates = new Set<Team>();
   for (let at = 0; at < text.length; at++) {
+    if (!lengths.starts.has(text.charCodeAt(at))) continue;
     const c = text[at];
-    if (!lengths.starts.has(c)) continue;
     if (isWordChar(c) && !isWordChar(text[at - 1])) {
       for (const n of lengths.keys) {
         const team = text[at + n] === '-' ? byKey.get(text.slice(at, at + n)) : undefined;
