@@ -79,9 +79,9 @@ class AccountSets {
 }
 
 /**
- * Items folded by their account: the same text with `{account}` is one entry with its accounts. Entries are in the
- * order of their JSON text (a literal one's after `literal `), made once per entry: items are told apart by their
- * value (a text as it is; JSON text is one to one with it), not by a JSON text made for each.
+ * Items folded by their account: the same text with `{account}` is one entry with its accounts, in the order of their
+ * JSON text (after `literal ` for a literal one). Items are told apart by their value (a text as it is, an object by
+ * its JSON text: one to one with its value either way), so a text's JSON is made once per entry, not once per item.
  */
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
   const folded = new Map<string, { value: T; accounts: string[] }>();
@@ -94,13 +94,10 @@ function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string;
     const entry = entries.get(key) ?? entries.set(key, { value, accounts: [] }).get(key)!;
     for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
   }
-  // An object's key is its JSON text already.
-  const sorted = [...[...folded].map(([key, e]) => ({ key, e, literal: false })), ...[...literals].map(([key, e]) => ({ key, e, literal: true }))].map(({ key, e, literal }) => ({
-    e,
-    literal,
-    text: `${literal ? 'literal ' : ''}${typeof e.value === 'string' ? JSON.stringify(e.value) : key}`,
-  }));
-  sorted.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  // Sorted by JSON text, made here once per entry (an object's key is its JSON text already).
+  const listed = (entries: ReadonlyMap<string, { value: T; accounts: string[] }>, literal: boolean) =>
+    [...entries].map(([key, e]) => ({ e, literal, text: `${literal ? 'literal ' : ''}${typeof e.value === 'string' ? JSON.stringify(e.value) : key}` }));
+  const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
 }
 
