@@ -159,6 +159,16 @@ describe('rows folded by team', () => {
       ['t002-svc1 branch', 't002-hotfix'],
     ]);
   });
+
+  it('rows are told apart by each cell, not by their cells run together: a cell holding the character that joins them is never merged', () => {
+    const [a] = teams.list;
+    const [dev, staging] = a.pipelineAccounts;
+    const rows = mergeAccountRows([{ cells: ['x\u0000y', 'z'], account: dev, merge: true }, { cells: ['x', 'y\u0000z'], account: staging, merge: true }], (x) => x, fold);
+    expect(rows).toEqual([
+      ['x\u0000y', 'z'],
+      ['x', 'y\u0000z'],
+    ]);
+  });
 });
 
 describe('the report of an org of teams', () => {

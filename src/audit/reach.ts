@@ -344,14 +344,17 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   const label = madeOnce((g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`);
   const conditionsOf = madeOnce(conditionParts);
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
+  // Whether a statement has an action on a kind of resource: asked for each resource it names.
+  const actsOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.some((a) => SERVICES[kind].includes(serviceOf(a)))));
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
-  const orgRoles = { has: (arn: string) => roles.has(arn) || [...classes.values()].some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
+  const classList = [...classes.values()];
+  const orgRoles = { has: (arn: string) => roles.has(arn) || classList.some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
   const entries: ReachEntry[] = [];
   for (const r of resources) {
     const services = SERVICES[r.kind];
-    const statements = byResource.get(r).filter((g) => g.actions.some((a) => services.includes(serviceOf(a))));
+    const statements = byResource.get(r).filter(actsOn(r.kind));
     const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
     const add = (reach: Reach, principal: string, action: string, by: readonly string[], outside: boolean, conditions: readonly string[]) => {
       const key = `${reach}\u0000${principal}`;
@@ -373,13 +376,13 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     for (const g of statements) {
       if (g.effect !== 'Allow') continue;
       const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      // A bucket's object actions are asked about an object the statement names.
+      const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
       for (const { shown, ref } of candidates) {
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         for (const action of g.actions) {
           if (!services.includes(serviceOf(action)) || action.includes('*')) continue;
-          // A bucket's object actions are asked about an object the statement names.
-          const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
           let d = ask(r.arn);

@@ -392,12 +392,12 @@ export function buildReport(input: ReportInput): Report {
     if (list) list.push(r);
     else byPath.set(r.path, [r]);
   }
-  // A statement's label names its stage and Sid, not its account: one per statement of a template.
+  // A statement's label names its stage and Sid, not its account: one per statement of a template, looked up once per statement.
   const labels = new Map<string, string>();
-  const label = (g: ResolvedStatement) => {
+  const label = madeOnce((g: ResolvedStatement) => {
     const key = `${g.stage}\u0000${g.policy}`;
     return labels.get(key) ?? labels.set(key, `${stageName.get(g.stage) ?? g.stage}: ${g.policy}`).get(key)!;
-  };
+  });
   const grantedByText = once((grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; '));
   const principalText = once(describePrincipal);
   sections.push({

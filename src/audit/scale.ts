@@ -74,11 +74,15 @@ export function teamFold(teams: Teams | undefined, classes: ReadonlyMap<string, 
     const team = teams.teamOf(members[0]);
     if (team && members.every((id) => teams.teamOf(id) === team)) ofClass.set(token, { team, accounts: members });
   }
+  const ofAccount = new Map<string, TeamAccounts>();
   return {
     teams,
     of(account) {
       const team = teams.teamOf(account);
-      return team ? { team, accounts: [account] } : ofClass.get(account);
+      if (!team) return ofClass.get(account);
+      let made = ofAccount.get(account);
+      if (!made) ofAccount.set(account, (made = { team, accounts: [account] }));
+      return made;
     },
   };
 }
@@ -113,14 +117,24 @@ interface Merged {
   team?: Team;
   /** With the team's placeholders too. */
   teamShaped?: string[];
+  /** Its cells as folded, as one text (cellsKey). */
+  key: string;
   /** The team's accounts it holds for (ids). */
-  teamAccounts: Set<string>;
+  teamAccounts: string[];
 }
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
-function accountNames(team: Team, accounts: ReadonlySet<string>, name = team.accountName): string[] {
-  return [team.source.id, ...team.pipelineAccounts].filter((id) => accounts.has(id)).map((id) => name(id));
+function accountNames(team: Team, accounts: readonly string[], name = team.accountName): string[] {
+  const names = accounts.includes(team.source.id) ? [name(team.source.id)] : [];
+  for (const id of team.pipelineAccounts) if (accounts.includes(id)) names.push(name(id));
+  return names;
 }
+
+/** What joins a row's cells into its key: a row with a cell that holds it stands alone, as a literal one does. */
+const CELL_SEPARATOR = '\u0000';
+
+/** Cells as one text, to key rows by: equal exactly when the cells are (none holds the separator). One text to hash per row is cheaper than a lookup per cell. */
+const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR);
 
 /**
  * Rows that differ only in the account they were made for, merged: each row
@@ -136,42 +150,55 @@ function accountNames(team: Team, accounts: ReadonlySet<string>, name = team.acc
  * with another.
  */
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
-  // Rows are keyed by their cells' numbers, not their joined text: most cells are the same string objects row after
-  // row (a statement's label, its actions), whose hashes V8 keeps, where a joined key would be a new long text to hash.
-  const numbers = new Map<string, number>();
-  const numbered = (cells: readonly string[]) => {
-    let key = '';
-    for (const cell of cells) {
-      let n = numbers.get(cell);
-      if (n === undefined) numbers.set(cell, (n = numbers.size));
-      key += `${n},`;
-    }
-    return key;
-  };
-  const byTeam = new Map<string, Merged>();
+  // Entries in the order they are first met, found by their team (none for rows of no team) and how their cells read folded.
+  const entries: Merged[] = [];
+  const byTeam = new Map<Team | undefined, Map<string, Merged>>();
   for (const item of items) {
     const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
-    const literal = cells.some(holdsPlaceholder);
-    const inTeam = literal || rowTeam || account === '' ? undefined : fold?.of(account);
-    const team = literal ? undefined : (rowTeam ?? inTeam?.team);
-    const byAccount = !literal && account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
+    const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
+    if (inTeam === LITERAL) {
+      entries.push({ first: cells, shaped: cells, count: accounts, key: '', teamAccounts: [] });
+      continue;
+    }
+    const team = rowTeam ?? inTeam?.team;
+    const byAccount = account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
     const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
-    const key = literal ? `\u0002${byTeam.size}` : `${team?.key ?? ''}\u0001${numbered(shaped)}`;
-    const entry = byTeam.get(key);
-    const ids = inTeam?.accounts ?? [];
+    // Rows of a team are keyed by their text with the team's placeholders: a team's values written back into it give
+    // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
+    const teamShaped = team && shaped.map(team.toPlaceholders);
+    const key = cellsKey(teamShaped ?? shaped);
+    let ofTeam = byTeam.get(team);
+    if (!ofTeam) byTeam.set(team, (ofTeam = new Map()));
+    const entry = ofTeam.get(key);
+    const teamAccounts = inTeam?.accounts ?? [];
     if (entry) {
       entry.count += accounts;
-      for (const id of ids) entry.teamAccounts.add(id);
-    } else byTeam.set(key, { first: cells, shaped, count: accounts, team, teamShaped: team && shaped.map(team.toPlaceholders), teamAccounts: new Set(ids) });
+      for (const id of teamAccounts) if (!entry.teamAccounts.includes(id)) entry.teamAccounts.push(id);
+    } else {
+      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, key, teamAccounts: [...teamAccounts] };
+      ofTeam.set(key, made);
+      entries.push(made);
+    }
   }
-  const groups = new Map<string, Merged[]>();
-  for (const [key, entry] of byTeam) {
-    const across = entry.team ? `${accountNames(entry.team, entry.teamAccounts).join(',')}\u0001${numbered(entry.teamShaped!)}` : key;
-    const group = groups.get(across);
+  // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
+  const groups: Merged[][] = [];
+  const across = new Map<string, Map<string, Merged[]>>();
+  for (const entry of entries) {
+    if (!entry.team) {
+      groups.push([entry]);
+      continue;
+    }
+    const names = accountNames(entry.team, entry.teamAccounts).join(',');
+    let forNames = across.get(names);
+    if (!forNames) across.set(names, (forNames = new Map()));
+    const group = forNames.get(entry.key);
     if (group) group.push(entry);
-    else groups.set(across, [entry]);
+    else {
+      forNames.set(entry.key, [entry]);
+      groups.push(forNames.get(entry.key)!);
+    }
   }
-  return [...groups.values()].map((group) => {
+  return groups.map((group) => {
     const [first] = group;
     const { team } = first;
     if (group.length > 1) {
@@ -183,6 +210,17 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
     return withNote(first.shaped, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
+}
+
+const LITERAL = Symbol('literal');
+
+/**
+ * The team and accounts a row is made for, undefined outside the teams; LITERAL when a cell holds a placeholder of its
+ * own, or the separator of keys (no org text does, but then its key could read as another row's): it is never merged.
+ */
+function inTeamAccounts(cells: readonly string[], account: string, rowTeam: Team | undefined, fold: TeamFold | undefined): TeamAccounts | undefined | typeof LITERAL {
+  if (cells.some((cell) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR))) return LITERAL;
+  return rowTeam || account === '' ? undefined : fold?.of(account);
 }
 
 /** A merged row says where it holds after its last cell. */

@@ -78,19 +78,38 @@ class AccountSets {
   }
 }
 
-/** Items folded by their account: the same text with `{account}` is one entry with its accounts. */
+/**
+ * Items folded by their account: the same text with `{account}` is one entry with its accounts, in the order of their
+ * JSON text (after `literal ` for a literal one). Items are told apart by their value (a text as it is, an object by
+ * its JSON text: one to one with its value either way), so a text's JSON is made once per entry, not once per item.
+ */
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
-  const byText = new Map<string, { value: T; accounts: string[]; literal: boolean }>();
+  const folded = new Map<string, { value: T; accounts: string[] }>();
+  const literals = new Map<string, { value: T; accounts: string[] }>();
   for (const item of items) {
-    const literal = holdsPlaceholder(typeof item.value === 'string' ? item.value : JSON.stringify(item.value));
+    const literal = placeholderIn(item.value);
     const value = literal ? item.value : general(item.value, item.account);
-    const text = `${literal ? 'literal ' : ''}${JSON.stringify(value)}`;
-    const entry = byText.get(text) ?? byText.set(text, { value, accounts: [], literal }).get(text)!;
+    const key = typeof value === 'string' ? value : JSON.stringify(value);
+    const entries = literal ? literals : folded;
+    const entry = entries.get(key) ?? entries.set(key, { value, accounts: [] }).get(key)!;
     for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
   }
-  return [...byText]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, e]) => ({ value: e.value, accounts: sets.of(e.accounts), ...(e.literal ? { literal: true as const } : {}) }));
+  // Sorted by JSON text, made here once per entry (an object's key is its JSON text already).
+  const listed = (entries: ReadonlyMap<string, { value: T; accounts: string[] }>, literal: boolean) =>
+    [...entries].map(([key, e]) => ({ e, literal, text: `${literal ? 'literal ' : ''}${typeof e.value === 'string' ? JSON.stringify(e.value) : key}` }));
+  const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
+}
+
+/**
+ * Whether a value's JSON text holds a placeholder, read from its texts: a placeholder is letters in braces, which
+ * JSON neither escapes nor makes of its own punctuation, so it is in the JSON text exactly when it is in a text of it.
+ */
+function placeholderIn(value: unknown): boolean {
+  if (typeof value === 'string') return holdsPlaceholder(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const key in value) if (holdsPlaceholder(key) || placeholderIn((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
@@ -108,9 +127,10 @@ function* grantLines(grants: readonly ResolvedStatement[], trust: boolean) {
     const account = g.madeFor ?? g.account;
     const principals = g.kind === 'identity' ? [`attached to ${g.attachedTo}`] : g.principals.map(shown);
     const conditions = conditionText(g.conditions);
+    const actions = g.actions.join(', ');
     for (const principal of principals) {
       for (const resource of g.resources) {
-        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${g.actions.join(', ')} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts };
+        yield { value: `${g.stage}: ${g.policy} | ${g.effect} ${principal} | ${actions} | on ${resource}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts };
       }
     }
   }

@@ -17,6 +17,7 @@
 import { logicalId } from '../cfn/resources';
 import type { Org } from '../org/model';
 import { tokenise } from './classes';
+import { madeOnce } from '../memo';
 
 export const TEAM_PLACEHOLDER = '{team}';
 export const TEAM_ID_PLACEHOLDER = '{Team}';
@@ -93,7 +94,7 @@ export function findTeams(org: Org): Teams | undefined {
   const lengths = {
     keys: [...new Set([...byKey.keys()].map((k) => k.length))],
     ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))],
-    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k[0])),
+    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k.charCodeAt(0))),
   };
   return {
     list: teams,
@@ -146,7 +147,7 @@ function replaceWhere(text: string, word: string, where: (at: number, end: numbe
       at = text.indexOf(word, end);
     } else at = text.indexOf(word, at + 1);
   }
-  return out + text.slice(from);
+  return from === 0 ? text : out + text.slice(from);
 }
 
 function makeTeam(key: string, source: { name: string; id: string }, pipelineAccounts: string[], repositories: string[], names: ReadonlyMap<string, string>): Team {
@@ -160,7 +161,7 @@ function makeTeam(key: string, source: { name: string; id: string }, pipelineAcc
     toPlaceholders,
     keyIn: (text) => replaceKey(text, key, id) !== text,
     nameOf: (account) => names.get(account) ?? account,
-    accountName: (account) => toPlaceholders(names.get(account) ?? account),
+    accountName: madeOnce((account) => toPlaceholders(names.get(account) ?? account)),
   };
 }
 
@@ -175,7 +176,7 @@ function teamNamedIn(
   byKey: ReadonlyMap<string, Team>,
   byLogicalId: ReadonlyMap<string, Team>,
   byAccount: ReadonlyMap<string, Team>,
-  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<string> },
+  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<number> },
 ): Team | undefined {
   const named = new Set<Team>();
   for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
@@ -184,8 +185,8 @@ function teamNamedIn(
   }
   const candidates = new Set<Team>();
   for (let at = 0; at < text.length; at++) {
+    if (!lengths.starts.has(text.charCodeAt(at))) continue;
     const c = text[at];
-    if (!lengths.starts.has(c)) continue;
     if (isWordChar(c) && !isWordChar(text[at - 1])) {
       for (const n of lengths.keys) {
         const team = text[at + n] === '-' ? byKey.get(text.slice(at, at + n)) : undefined;
