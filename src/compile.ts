@@ -89,9 +89,12 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
       throw new CompileError('ACCESS_ANALYSIS_FAILED', allowed.map((r) => `the StackSet execution role may ${r.action} on ${r.resource}, outside the org's names (allowed by ${r.allowedBy}); it must be refused`));
     }
   }
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
+  // Each file hashed once: the report's table of hashes and the manifest list the same files.
+  const hashes = new Map<string, string>();
+  const sha256Of = (path: string, text: string) => hashes.get(path) ?? hashes.set(path, sha256(text)).get(path)!;
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, sha256Of, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
 
-  files.set('manifest.json', json(manifest(org, stages, rollout, files, source)));
+  files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of)));
   return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
@@ -142,7 +145,7 @@ function valuesFile(org: Org, stage: Stage): string {
   return `{\n  "stage": ${JSON.stringify(stage.id)},\n  "region": ${JSON.stringify(org.region)},\n  "accounts": {\n${accounts.join(',\n')}\n  }\n}\n`;
 }
 
-function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>, source: { orgFileSha256: string | null; revision?: string }) {
+function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>, source: { orgFileSha256: string | null; revision?: string }, sha256Of: (path: string, text: string) => string) {
   return {
     format: 'xstack-manifest/1',
     source: { orgFile: org.file, ...source },
@@ -170,7 +173,7 @@ function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: R
       outputs: Object.keys(s.definition.outputs).sort(),
       notes: s.notes,
     })),
-    files: Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, text]) => [path, { sha256: sha256(text) }])),
+    files: Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, text]) => [path, { sha256: sha256Of(path, text) }])),
   };
 }
 

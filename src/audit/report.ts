@@ -288,6 +288,8 @@ export interface ReportInput {
   access: AccessAnalysis;
   /** Templates and values files, by path under the org's dist folder. */
   files: ReadonlyMap<string, string>;
+  /** A file's SHA-256 by its path, when the caller already has it (the compile hashes each file once for the report and the manifest). */
+  sha256Of?: (path: string, text: string) => string;
   svg: string;
   /** Where the compile comes from: the org file's SHA-256, and the source revision when asked for (see README, "For auditors"). */
   source?: { orgFileSha256?: string | null; revision?: string };
@@ -304,7 +306,7 @@ export interface ReportInput {
 }
 
 export function buildReport(input: ReportInput): Report {
-  const { org, stages, templates, rollout, access, files } = input;
+  const { org, stages, templates, rollout, access, files, sha256Of = (_path: string, text: string) => sha256(text) } = input;
   const sections: Section[] = [];
   const targetCount = new Map(stages.map((s) => [s.id, s.targets.length]));
   const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
@@ -535,7 +537,7 @@ export function buildReport(input: ReportInput): Report {
     level: 2,
     blocks: [
       { kind: 'p', text: 'Of every template and values file as compiled; manifest.json lists the same, and `xstack verify` compares them with what is deployed.' },
-      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('values/')).map(([p, text]) => [p, sha256(text)]) },
+      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('values/')).map(([p, text]) => [p, sha256Of(p, text)]) },
     ],
   });
   return { title: `xstack audit: ${org.name}`, sections };
