@@ -8,6 +8,7 @@
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob } from './symbolic';
+import { madeOnce } from '../memo';
 
 export interface Request {
   principal: PrincipalRef;
@@ -32,6 +33,8 @@ export interface Decision {
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
+/** Condition keys and actions in lower case, each made once: the proof asks the same few for every statement of every request. */
+const lowerCase = madeOnce((s: string) => s.toLowerCase());
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
   if (hasToken(pattern) || hasToken(value)) {
     if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
@@ -76,7 +79,7 @@ class ActionIndex {
   add(s: ResolvedStatement) {
     if (s.actions.some(isPattern)) return void this.withPatterns.push(s);
     for (const action of s.actions) {
-      const a = action.toLowerCase();
+      const a = lowerCase(action);
       const list = this.byAction.get(a);
       if (!list) this.byAction.set(a, [s]);
       else if (list[list.length - 1] !== s) list.push(s);
@@ -85,7 +88,7 @@ class ActionIndex {
   get(action: string): readonly ResolvedStatement[] {
     let found = this.lookedUp.get(action);
     if (!found) {
-      const exact = this.byAction.get(action.toLowerCase()) ?? [];
+      const exact = this.byAction.get(lowerCase(action)) ?? [];
       found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
       this.lookedUp.set(action, found);
     }
@@ -141,7 +144,7 @@ function contextValue(request: Request, key: string, organizationId?: string): s
     case 'aws:principalaccount':
       return aws ? [accountOf(aws)] : undefined;
   }
-  for (const k in request.context) if (k.toLowerCase() === key) return request.context[k];
+  for (const k in request.context) if (lowerCase(k) === key) return request.context[k];
   return undefined;
 }
 
@@ -191,7 +194,7 @@ function conditionHolds(operator: string, expected: string[], actual: string[] |
 function conditionsHold(s: ResolvedStatement, request: Request, organizationId?: string): boolean {
   for (const operator in s.conditions) {
     const keys = s.conditions[operator];
-    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, key.toLowerCase(), organizationId))) return false;
+    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, lowerCase(key), organizationId))) return false;
   }
   return true;
 }
@@ -245,7 +248,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
-  const isTrust = request.action.toLowerCase() === 'sts:assumerole';
+  const isTrust = lowerCase(request.action) === 'sts:assumerole';
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];

@@ -400,15 +400,17 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     // A path's actions are mostly granted by the same statements: those results share one list, kept
     // at its size (a list grown by push keeps spare room, and 1,000 accounts make 50,000 results).
     let granted: readonly ResolvedStatement[] = [];
+    // One request per path, its action set in turn (evaluate keeps no request).
+    const request: Request = {
+      principal: path.principal,
+      action: '',
+      resource: path.resource,
+      resourceAccount: path.resourceAccount,
+      context: path.context,
+      identityManagedElsewhere: path.identityManagedElsewhere,
+    };
     for (const action of path.actions) {
-      const request: Request = {
-        principal: path.principal,
-        action,
-        resource: path.resource,
-        resourceAccount: path.resourceAccount,
-        context: path.context,
-        identityManagedElsewhere: path.identityManagedElsewhere,
-      };
+      request.action = action;
       const d = evaluate(index, request, org.organizationId);
       if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
