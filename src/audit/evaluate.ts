@@ -217,8 +217,27 @@ const REASONS = Object.fromEntries(
   ]),
 ) as Record<'key policy' | 'trust policy' | 'resource policy', { none: string; names: string; elsewhere: string }>;
 
-/** One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list. */
-export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
+/**
+ * Whether a statement on its side of a request applies to it (and, on the resource side, admits its principal): read from
+ * the request's principal, resource and context, never its action, so asked once per statement for all of a path's actions.
+ * The comparisons' loss of certainty (symbolic.ts) is kept by the first asking: a proof never regains it.
+ */
+export type AppliesMemo = Map<ResolvedStatement, boolean>;
+
+function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, request: Request, organizationId: string | undefined, resourceSide: boolean): boolean {
+  let answer = memo?.get(g);
+  if (answer === undefined) {
+    answer = (!resourceSide || admits(g, request.principal)) && applies(g, request, organizationId);
+    memo?.set(g, answer);
+  }
+  return answer;
+}
+
+/**
+ * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
+ * `memo`: the statements asked of this request under other actions (AppliesMemo), emptied by the caller for another request.
+ */
+export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo): Decision {
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   const identity = principalArn ? index.identity(principalArn, request.action) : NONE;
   const resource = index.resourcePolicies(request.resourceAccount, request.action);
@@ -226,7 +245,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   let deny: ResolvedStatement | undefined;
   let idAllows = 0;
   for (const g of identity) {
-    if (!applies(g, request, organizationId)) continue;
+    if (!appliesOnce(memo, g, request, organizationId, false)) continue;
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
@@ -235,7 +254,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   }
   let namedDirectly = false;
   for (const g of resource) {
-    if (!admits(g, request.principal) || !applies(g, request, organizationId)) continue;
+    if (!appliesOnce(memo, g, request, organizationId, true)) continue;
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
