@@ -123,6 +123,8 @@ export class Resolver {
   private readonly targets = new Map<string, { ids: readonly string[]; position: ReadonlyMap<string, number> }>();
   /** Fn::Sub text → its pieces (see sub). */
   private readonly subPieces = new Map<string, string[]>();
+  /** Stage → Fn::Sub text → it compiled there. */
+  private readonly subs = new Map<string, Map<string, Compiled>>();
   private exporters?: Map<string, Array<{ stage: string; output: string; targets: ReadonlySet<string> }>>;
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
@@ -260,7 +262,15 @@ export class Resolver {
       const [id, attribute] = e['Fn::GetAtt'] as [string, string];
       return this.getAtt(stageId, id, attribute);
     }
-    if ('Fn::Sub' in e) return this.sub(stageId, String(e['Fn::Sub']));
+    if ('Fn::Sub' in e) {
+      // Many statements repeat a text in objects of their own (their roles' ARNs): compiled once per stage and text.
+      const text = String(e['Fn::Sub']);
+      let byText = this.subs.get(stageId);
+      if (!byText) this.subs.set(stageId, (byText = new Map()));
+      let c = byText.get(text);
+      if (!c) byText.set(text, (c = this.sub(stageId, text)));
+      return c;
+    }
     if ('Fn::Join' in e) {
       const [delimiter, parts] = e['Fn::Join'] as [string, unknown[]];
       return map(this.compile(stageId, parts), (v) => (v as Value[]).flat().join(delimiter));
