@@ -309,7 +309,8 @@ function compileStatement(
     ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
     ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
   ]);
-  const conditionKeys = Object.entries(s.Condition ?? {}).flatMap(([operator, keys]) => Object.entries(keys).map(([key, value]) => ({ operator, key, value: v(value) })));
+  const conditionKeys: Array<{ operator: string; key: string; value: Values }> = [];
+  for (const operator in s.Condition) for (const key in s.Condition[operator]) conditionKeys.push({ operator, key, value: v(s.Condition[operator][key]) });
   const conditions = all(
     conditionKeys.map((c) => c.value),
     (lists) => {

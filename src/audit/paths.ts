@@ -153,9 +153,16 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
   const { developers, ci } = org.access;
+  // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
+  const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
+  for (const r of org.repositories) {
+    const list = repositoriesOf.get(r.account);
+    if (list) list.push(r);
+    else repositoriesOf.set(r.account, [r]);
+  }
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
-    const repos = org.repositories.filter((r) => r.account === source.name).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
+    const repos = (repositoriesOf.get(source.name) ?? []).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
     if (!hasAccessRoles(source)) continue;
     // From the access needs table (src/services/needs.ts): one path per entry and what it is per.
     const base: AccessEnvironment = {
