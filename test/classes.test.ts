@@ -151,6 +151,20 @@ describe('proving pipeline accounts by class', () => {
     expect(a.problems).toEqual(analyseAccess(org, stages, rewired, { byClass: false }).problems);
   });
 
+  it('an account a template names outside its conditions (in a key or a value) is proved on its own; a token character in a template stops the class proof', () => {
+    const classesWith = (statement: Record<string, unknown>) =>
+      collectGrants(org, stages, new Resolver(org, stages, withBucketStatement(templates, statement)), true).classes;
+    const inValue = classesWith({ Sid: 'NamesOne', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-100000000009/*' });
+    expect(inValue.has('100000000009')).toBe(false);
+    expect(inValue.get('100000000008')!.members.length).toBe(199);
+    // Within a longer run of digits too: every 12 of them in a row could be an id.
+    expect(classesWith({ Sid: 'Run', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-9100000000017/*' }).has('100000000017')).toBe(false);
+    const inKey = { Sid: 'InKey', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x/*', Condition: { StringEquals: { 'x:100000000012': 'y' } } };
+    expect(classesWith(inKey).has('100000000012')).toBe(false);
+    expect(classesWith({ Sid: 'NamesNone', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-10000000000/*' }).get('100000000008')!.members.length).toBe(200);
+    expect(classesWith({ Sid: `Odd${T}`, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x/*' }).size).toBe(0);
+  });
+
   it('a pattern that matches some members and not others is proved account by account', () => {
     // Deny writes to the artifact buckets of accounts 100000000007, ...17, ..., ...97: the opaque token
     // matches none of them, so only the certainty check keeps the class proof from missing it.
