@@ -30,9 +30,18 @@ export const weight = (x: { readonly accounts?: readonly string[] }): number => 
 /** `text` with `account` written as `token`. */
 export const tokenise = (text: string, account: string, token: string): string => (text.includes(account) ? text.replaceAll(account, token) : text);
 
-/** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`. */
+/**
+ * A list with `account` written as `token`: the list itself when none of its texts names the account, as
+ * most of a class's statements' lists (nothing mutates them).
+ */
+export const tokeniseList = (list: string[], account: string, token: string): string[] =>
+  list.some((text) => text.includes(account)) ? list.map((text) => tokenise(text, account, token)) : list;
+
+/** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`; the record itself when none names it. */
 export const tokeniseLists = (record: Record<string, string[]>, account: string, token: string): Record<string, string[]> =>
-  Object.fromEntries(Object.entries(record).map(([key, list]) => [key, list.map((text) => tokenise(text, account, token))]));
+  Object.values(record).some((list) => list.some((text) => text.includes(account)))
+    ? Object.fromEntries(Object.entries(record).map(([key, list]) => [key, tokeniseList(list, account, token)]))
+    : record;
 
 const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 
@@ -69,10 +78,11 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
   // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
   for (const stage of stages.filter((s) => s.targets.length > 1)) {
     const { Conditions: _byAccount, ...rest } = templates(stage.id);
+    const text = JSON.stringify(rest);
+    if (holdsTokenCharacters(text)) return NO_CLASSES;
     // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
     // (its conditions name every account whose value they choose: those are keyed by whether they hold).
-    const named = new Set<string>();
-    if (holdsTokenCharactersOrIds(rest, named)) return NO_CLASSES;
+    const named = idsWithin(text);
     for (const a of stage.targets) if (named.has(a.id)) excluded.add(a.id);
   }
   for (const [key, members] of byKey) byKey.set(key, members.filter((id) => !excluded.has(id)));
@@ -107,32 +117,9 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
   return parts.join('\n');
 }
 
-/**
- * Whether a template's texts (its keys and values, as its JSON holds them) hold a token character; if not, every
- * 12-digit string inside their digit runs, the account ids they could name, is added to `ids`. Read in place: a large
- * org's templates are megabytes of JSON. (Unlike its JSON text, an escaped control character is no digits.)
- */
-function holdsTokenCharactersOrIds(value: unknown, ids: Set<string>): boolean {
-  if (typeof value === 'string') return textHoldsTokenCharactersOrIds(value, ids);
-  if (typeof value === 'number') return textHoldsTokenCharactersOrIds(JSON.stringify(value), ids);
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((item) => holdsTokenCharactersOrIds(item, ids));
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key];
-    // JSON leaves out what it cannot write, key and all.
-    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-    if (textHoldsTokenCharactersOrIds(key, ids) || holdsTokenCharactersOrIds(item, ids)) return true;
-  }
-  return false;
-}
-
-function textHoldsTokenCharactersOrIds(text: string, ids: Set<string>): boolean {
-  if (holdsTokenCharacters(text)) return true;
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    run = c >= 48 && c <= 57 ? run + 1 : 0;
-    if (run >= 12) ids.add(text.slice(i - 11, i + 1));
-  }
-  return false;
+/** Every 12-digit string inside the digit runs of `text`: the account ids it could name. */
+function idsWithin(text: string): Set<string> {
+  const ids = new Set<string>();
+  for (const [run] of text.matchAll(/\d{12,}/g)) for (let i = 0; i + 12 <= run.length; i++) ids.add(run.slice(i, i + 12));
+  return ids;
 }

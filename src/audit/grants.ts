@@ -6,7 +6,7 @@
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { classifyAccounts, tokenise, tokeniseLists, type AccountClass } from './classes';
+import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -161,14 +161,19 @@ export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, 
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */
 function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   const t = (text: string) => tokenise(text, account, c.token);
-  const conditions: ResolvedStatement['conditions'] = {};
-  for (const [operator, keys] of Object.entries(g.conditions)) conditions[operator] = tokeniseLists(keys, account, c.token);
+  let conditions = g.conditions;
+  for (const operator in g.conditions) {
+    const keys = tokeniseLists(g.conditions[operator], account, c.token);
+    // A copy only once some operator's keys name the account.
+    if (keys !== g.conditions[operator]) conditions = { ...(conditions === g.conditions ? g.conditions : conditions), [operator]: keys };
+  }
+  const named = g.principals.some((p) => p.kind === 'aws' && p.arn.includes(account));
   return {
     ...g,
     account: c.token,
     attachedTo: g.attachedTo === undefined ? undefined : t(g.attachedTo),
-    principals: g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)),
-    resources: g.resources.map(t),
+    principals: named ? g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)) : g.principals,
+    resources: tokeniseList(g.resources, account, c.token),
     conditions,
     accounts: c.members,
   };
