@@ -48,6 +48,9 @@ describe('comparisons with an account token', () => {
     // Unless they face each other in the same text: classes share no member, so the two always differ.
     expect(decide(['111111111111'], () => same(`arn:aws:iam::${T}:role/p`, `arn:aws:iam::${U}:role/p`))).toEqual({ answer: false, certain: true });
     expect(decide(['111111111111'], () => same(`arn:aws:iam::900000000000:role/s-${T}`, `arn:aws:iam::900000000000:role/s-${U}`))).toEqual({ answer: false, certain: true });
+    // One pair facing a token of another class is enough, wherever it is; a mark that starts no token is read as text.
+    expect(decide(['111111111111'], () => same(`${T}:${T}`, `${T}:${U}`))).toEqual({ answer: false, certain: true });
+    expect(decide(['111111111111'], () => same(`\uE000x${T}`, `\uE000x${U}`))).toEqual({ answer: false, certain: true });
   });
 
   it('globs: `*` takes a whole id; `?` and literal digits that could meet an id lose certainty when a member matches', () => {
