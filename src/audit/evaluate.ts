@@ -67,6 +67,9 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
   return false;
 }
 
+/** No statements: what a lookup that finds none gives, one list for all (asked for every request). */
+const NONE: readonly ResolvedStatement[] = [];
+
 /** Statements by lower-case action; those with wildcard actions are matched on lookup. */
 class ActionIndex {
   private readonly byAction = new Map<string, ResolvedStatement[]>();
@@ -109,10 +112,10 @@ export class GrantIndex {
     }
   }
   identity(roleArn: string, action: string): readonly ResolvedStatement[] {
-    return this.identityByRole.get(roleArn)?.get(action) ?? [];
+    return this.identityByRole.get(roleArn)?.get(action) ?? NONE;
   }
   resourcePolicies(account: string, action: string): readonly ResolvedStatement[] {
-    return this.resourceByAccount.get(account)?.get(action) ?? [];
+    return this.resourceByAccount.get(account)?.get(action) ?? NONE;
   }
 }
 
@@ -127,12 +130,15 @@ export function accountOf(arn: string): string {
   return end < 0 ? arn.slice(start) : arn.slice(start, end);
 }
 
+/** What every request carries for aws:SecureTransport (one list; nothing mutates the values it is given). */
+const SECURE_TRANSPORT: readonly string[] = ['true'];
+
 /** A condition key's value in a request: what every request carries, then the path's own keys. */
-function contextValue(request: Request, key: string, organizationId?: string): string[] | undefined {
+function contextValue(request: Request, key: string, organizationId?: string): readonly string[] | undefined {
   const aws = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   switch (key) {
     case 'aws:securetransport':
-      return ['true'];
+      return SECURE_TRANSPORT;
     case 'aws:resourceaccount':
       return [request.resourceAccount];
     case 'aws:resourceorgid':
@@ -166,7 +172,7 @@ function anyLike(expected: readonly string[], actual: readonly string[] | undefi
 }
 
 /** Condition operators the templates use; an unknown one never matches. */
-function conditionHolds(operator: string, expected: string[], actual: string[] | undefined): boolean {
+function conditionHolds(operator: string, expected: string[], actual: readonly string[] | undefined): boolean {
   switch (operator) {
     case 'StringEquals':
     case 'ArnEquals':
@@ -201,7 +207,6 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
 
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
 
-const NONE: readonly ResolvedStatement[] = [];
 
 const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
 
