@@ -11,7 +11,7 @@ import { CODECOMMIT_PULL } from '../src/iam/grants';
 import { loadOrgFile } from '../src/org/load';
 import { subnetCidrs } from '../templates/ci-network';
 import { analyseAccess } from '../src/audit/paths';
-import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { evaluate, GrantIndex, type AppliesMemo } from '../src/audit/evaluate';
 import { compileFile, tempDir } from './helpers';
 
 const example = compileFile('parameters/example.yaml');
@@ -87,6 +87,22 @@ describe('access roles', () => {
     const index = new GrantIndex(analysis.grants);
     const decision = evaluate(index, { principal: { kind: 'aws', arn: principalArn }, action: 'sts:AssumeRole', resource: role, resourceAccount: '111111111111', identityManagedElsewhere: true });
     expect(decision.allowed).toBe(allowed);
+  });
+
+  it("decides each action of a path alike with the path's statement answers kept (AppliesMemo) and without", () => {
+    const analysis = analyseAccess(example.org, example.stages);
+    const memo: AppliesMemo = new Map();
+    let asked = 0;
+    for (const path of analysis.paths) {
+      memo.clear();
+      for (const action of path.actions) {
+        const { principal, resource, resourceAccount, context, identityManagedElsewhere } = path;
+        const request = { principal, action, resource, resourceAccount, context, identityManagedElsewhere };
+        expect(evaluate(analysis.index, request, example.org.organizationId, memo)).toEqual(evaluate(analysis.index, request, example.org.organizationId));
+        asked++;
+      }
+    }
+    expect(asked).toBeGreaterThan(analysis.paths.length);
   });
 
   it('the CI instance role may only assume the CI roles; EC2 trust carries its recorded exception', () => {

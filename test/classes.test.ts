@@ -48,6 +48,9 @@ describe('comparisons with an account token', () => {
     // Unless they face each other in the same text: classes share no member, so the two always differ.
     expect(decide(['111111111111'], () => same(`arn:aws:iam::${T}:role/p`, `arn:aws:iam::${U}:role/p`))).toEqual({ answer: false, certain: true });
     expect(decide(['111111111111'], () => same(`arn:aws:iam::900000000000:role/s-${T}`, `arn:aws:iam::900000000000:role/s-${U}`))).toEqual({ answer: false, certain: true });
+    // One pair facing a token of another class is enough, wherever it is; a mark that starts no token is read as text.
+    expect(decide(['111111111111'], () => same(`${T}:${T}`, `${T}:${U}`))).toEqual({ answer: false, certain: true });
+    expect(decide(['111111111111'], () => same(`\uE000x${T}`, `\uE000x${U}`))).toEqual({ answer: false, certain: true });
   });
 
   it('globs: `*` takes a whole id; `?` and literal digits that could meet an id lose certainty when a member matches', () => {
@@ -149,6 +152,20 @@ describe('proving pipeline accounts by class', () => {
     expect(a.problems.join('\n')).toContain(`may not s3:PutObject on arn:aws:s3:::big-artifacts-${odd}-us-east-1/app/SourceArtifact/artifact.zip`);
     expect(a.problems.join('\n')).toContain(`to ${wrongRole}, which no declared access path needs`);
     expect(a.problems).toEqual(analyseAccess(org, stages, rewired, { byClass: false }).problems);
+  });
+
+  it('an account a template names outside its conditions (in a key or a value) is proved on its own; a token character in a template stops the class proof', () => {
+    const classesWith = (statement: Record<string, unknown>) =>
+      collectGrants(org, stages, new Resolver(org, stages, withBucketStatement(templates, statement)), true).classes;
+    const inValue = classesWith({ Sid: 'NamesOne', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-100000000009/*' });
+    expect(inValue.has('100000000009')).toBe(false);
+    expect(inValue.get('100000000008')!.members.length).toBe(199);
+    // Within a longer run of digits too: every 12 of them in a row could be an id.
+    expect(classesWith({ Sid: 'Run', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-9100000000017/*' }).has('100000000017')).toBe(false);
+    const inKey = { Sid: 'InKey', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x/*', Condition: { StringEquals: { 'x:100000000012': 'y' } } };
+    expect(classesWith(inKey).has('100000000012')).toBe(false);
+    expect(classesWith({ Sid: 'NamesNone', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-10000000000/*' }).get('100000000008')!.members.length).toBe(200);
+    expect(classesWith({ Sid: `Odd${T}`, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x/*' }).size).toBe(0);
   });
 
   it('a pattern that matches some members and not others is proved account by account', () => {

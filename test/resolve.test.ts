@@ -37,3 +37,33 @@ describe('where a condition holds', () => {
     expect([...r.usedConditions('s')]).toEqual(['Named']);
   });
 });
+
+describe('Fn::Sub', () => {
+  const targets = ['100000000001', '100000000002'];
+  const stage = { id: 's', targets: targets.map((id) => ({ id })) } as unknown as Stage;
+  const template = {
+    Parameters: {},
+    Resources: {
+      Bucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'b' } },
+      Listed: { Type: 'AWS::IAM::Role', Properties: { RoleName: { 'Fn::Split': [',', 'a,b'] } } },
+      Missing: { Type: 'AWS::IAM::Role', Properties: { RoleName: { 'Fn::Select': ['5', { 'Fn::Split': [',', 'a,b'] }] } } },
+    },
+  } as unknown as CfnTemplate;
+  const resolver = () => new Resolver({ region: 'us-east-1', partition: 'aws' } as Org, [stage], new Map([['s', template]]));
+
+  it('writes each reference in each account, the same text in different objects alike', () => {
+    const r = resolver();
+    const text = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/x-${AWS::Region}';
+    for (const a of targets) {
+      expect(r.resolve('s', a, { 'Fn::Sub': text })).toBe(`arn:aws:iam::${a}:role/x-us-east-1`);
+      expect(r.resolve('s', a, { 'Fn::Sub': text })).toBe(`arn:aws:iam::${a}:role/x-us-east-1`);
+    }
+    expect(r.compile('s', { 'Fn::Sub': '${Bucket}/${AWS::Region}' }).fixed).toBe('b/us-east-1');
+    expect(r.resolve('s', targets[0], { 'Fn::Sub': 'no references' })).toBe('no references');
+  });
+
+  it('writes a list value comma-joined, and a missing one (Fn::Select past the end) as nothing', () => {
+    const r = resolver();
+    expect(r.resolve('s', targets[0], { 'Fn::Sub': '[${Listed}] [${Missing}]' })).toBe('[a,b] []');
+  });
+});

@@ -30,9 +30,18 @@ export const weight = (x: { readonly accounts?: readonly string[] }): number => 
 /** `text` with `account` written as `token`. */
 export const tokenise = (text: string, account: string, token: string): string => (text.includes(account) ? text.replaceAll(account, token) : text);
 
-/** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`. */
+/**
+ * A list with `account` written as `token`: the list itself when none of its texts names the account, as
+ * most of a class's statements' lists (nothing mutates them).
+ */
+export const tokeniseList = (list: string[], account: string, token: string): string[] =>
+  list.some((text) => text.includes(account)) ? list.map((text) => tokenise(text, account, token)) : list;
+
+/** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`; the record itself when none names it. */
 export const tokeniseLists = (record: Record<string, string[]>, account: string, token: string): Record<string, string[]> =>
-  Object.fromEntries(Object.entries(record).map(([key, list]) => [key, list.map((text) => tokenise(text, account, token))]));
+  Object.values(record).some((list) => list.some((text) => text.includes(account)))
+    ? Object.fromEntries(Object.entries(record).map(([key, list]) => [key, tokeniseList(list, account, token)]))
+    : record;
 
 const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 
@@ -111,6 +120,8 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
 /** Every 12-digit string inside the digit runs of `text`: the account ids it could name. */
 function idsWithin(text: string): Set<string> {
   const ids = new Set<string>();
-  for (const [run] of text.matchAll(/\d{12,}/g)) for (let i = 0; i + 12 <= run.length; i++) ids.add(run.slice(i, i + 12));
+  const runs = /\d{12,}/g;
+  // exec rather than matchAll: a template's text has thousands of runs, and an iterator makes garbage of its own.
+  for (let m = runs.exec(text); m; m = runs.exec(text)) for (let i = 0; i + 12 <= m[0].length; i++) ids.add(m[0].slice(i, i + 12));
   return ids;
 }

@@ -8,6 +8,7 @@
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob } from './symbolic';
+import { madeOnce } from '../memo';
 
 export interface Request {
   principal: PrincipalRef;
@@ -32,6 +33,8 @@ export interface Decision {
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
+/** Condition keys and actions in lower case, each made once: the proof asks the same few for every statement of every request. */
+const lowerCase = madeOnce((s: string) => s.toLowerCase());
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
   if (hasToken(pattern) || hasToken(value)) {
     if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
@@ -64,6 +67,9 @@ function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
   return false;
 }
 
+/** No statements: what a lookup that finds none gives, one list for all (asked for every request). */
+const NONE: readonly ResolvedStatement[] = [];
+
 /** Statements by lower-case action; those with wildcard actions are matched on lookup. */
 class ActionIndex {
   private readonly byAction = new Map<string, ResolvedStatement[]>();
@@ -76,7 +82,7 @@ class ActionIndex {
   add(s: ResolvedStatement) {
     if (s.actions.some(isPattern)) return void this.withPatterns.push(s);
     for (const action of s.actions) {
-      const a = action.toLowerCase();
+      const a = lowerCase(action);
       const list = this.byAction.get(a);
       if (!list) this.byAction.set(a, [s]);
       else if (list[list.length - 1] !== s) list.push(s);
@@ -85,7 +91,7 @@ class ActionIndex {
   get(action: string): readonly ResolvedStatement[] {
     let found = this.lookedUp.get(action);
     if (!found) {
-      const exact = this.byAction.get(action.toLowerCase()) ?? [];
+      const exact = this.byAction.get(lowerCase(action)) ?? [];
       found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
       this.lookedUp.set(action, found);
     }
@@ -106,10 +112,10 @@ export class GrantIndex {
     }
   }
   identity(roleArn: string, action: string): readonly ResolvedStatement[] {
-    return this.identityByRole.get(roleArn)?.get(action) ?? [];
+    return this.identityByRole.get(roleArn)?.get(action) ?? NONE;
   }
   resourcePolicies(account: string, action: string): readonly ResolvedStatement[] {
-    return this.resourceByAccount.get(account)?.get(action) ?? [];
+    return this.resourceByAccount.get(account)?.get(action) ?? NONE;
   }
 }
 
@@ -124,12 +130,15 @@ export function accountOf(arn: string): string {
   return end < 0 ? arn.slice(start) : arn.slice(start, end);
 }
 
+/** What every request carries for aws:SecureTransport (one list; nothing mutates the values it is given). */
+const SECURE_TRANSPORT: readonly string[] = ['true'];
+
 /** A condition key's value in a request: what every request carries, then the path's own keys. */
-function contextValue(request: Request, key: string, organizationId?: string): string[] | undefined {
+function contextValue(request: Request, key: string, organizationId?: string): readonly string[] | undefined {
   const aws = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   switch (key) {
     case 'aws:securetransport':
-      return ['true'];
+      return SECURE_TRANSPORT;
     case 'aws:resourceaccount':
       return [request.resourceAccount];
     case 'aws:resourceorgid':
@@ -141,7 +150,7 @@ function contextValue(request: Request, key: string, organizationId?: string): s
     case 'aws:principalaccount':
       return aws ? [accountOf(aws)] : undefined;
   }
-  for (const k in request.context) if (k.toLowerCase() === key) return request.context[k];
+  for (const k in request.context) if (lowerCase(k) === key) return request.context[k];
   return undefined;
 }
 
@@ -163,7 +172,7 @@ function anyLike(expected: readonly string[], actual: readonly string[] | undefi
 }
 
 /** Condition operators the templates use; an unknown one never matches. */
-function conditionHolds(operator: string, expected: string[], actual: string[] | undefined): boolean {
+function conditionHolds(operator: string, expected: string[], actual: readonly string[] | undefined): boolean {
   switch (operator) {
     case 'StringEquals':
     case 'ArnEquals':
@@ -191,14 +200,13 @@ function conditionHolds(operator: string, expected: string[], actual: string[] |
 function conditionsHold(s: ResolvedStatement, request: Request, organizationId?: string): boolean {
   for (const operator in s.conditions) {
     const keys = s.conditions[operator];
-    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, key.toLowerCase(), organizationId))) return false;
+    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, lowerCase(key), organizationId))) return false;
   }
   return true;
 }
 
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
 
-const NONE: readonly ResolvedStatement[] = [];
 
 const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
 
@@ -214,8 +222,27 @@ const REASONS = Object.fromEntries(
   ]),
 ) as Record<'key policy' | 'trust policy' | 'resource policy', { none: string; names: string; elsewhere: string }>;
 
-/** One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list. */
-export function evaluate(index: GrantIndex, request: Request, organizationId?: string): Decision {
+/**
+ * Whether a statement on its side of a request applies to it (and, on the resource side, admits its principal): read from
+ * the request's principal, resource and context, never its action, so asked once per statement for all of a path's actions.
+ * The comparisons' loss of certainty (symbolic.ts) is kept by the first asking: a proof never regains it.
+ */
+export type AppliesMemo = Map<ResolvedStatement, boolean>;
+
+function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, request: Request, organizationId: string | undefined, resourceSide: boolean): boolean {
+  let answer = memo?.get(g);
+  if (answer === undefined) {
+    answer = (!resourceSide || admits(g, request.principal)) && applies(g, request, organizationId);
+    memo?.set(g, answer);
+  }
+  return answer;
+}
+
+/**
+ * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
+ * `memo`: the statements asked of this request under other actions (AppliesMemo), emptied by the caller for another request.
+ */
+export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo): Decision {
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   const identity = principalArn ? index.identity(principalArn, request.action) : NONE;
   const resource = index.resourcePolicies(request.resourceAccount, request.action);
@@ -223,7 +250,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   let deny: ResolvedStatement | undefined;
   let idAllows = 0;
   for (const g of identity) {
-    if (!applies(g, request, organizationId)) continue;
+    if (!appliesOnce(memo, g, request, organizationId, false)) continue;
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
@@ -232,7 +259,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   }
   let namedDirectly = false;
   for (const g of resource) {
-    if (!admits(g, request.principal) || !applies(g, request, organizationId)) continue;
+    if (!appliesOnce(memo, g, request, organizationId, true)) continue;
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
@@ -245,7 +272,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
-  const isTrust = request.action.toLowerCase() === 'sts:assumerole';
+  const isTrust = lowerCase(request.action) === 'sts:assumerole';
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];

@@ -6,7 +6,7 @@
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { classifyAccounts, tokenise, tokeniseLists, type AccountClass } from './classes';
+import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -161,14 +161,19 @@ export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, 
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */
 function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   const t = (text: string) => tokenise(text, account, c.token);
-  const conditions: ResolvedStatement['conditions'] = {};
-  for (const [operator, keys] of Object.entries(g.conditions)) conditions[operator] = tokeniseLists(keys, account, c.token);
+  let conditions = g.conditions;
+  for (const operator in g.conditions) {
+    const keys = tokeniseLists(g.conditions[operator], account, c.token);
+    // A copy only once some operator's keys name the account.
+    if (keys !== g.conditions[operator]) conditions = { ...(conditions === g.conditions ? g.conditions : conditions), [operator]: keys };
+  }
+  const named = g.principals.some((p) => p.kind === 'aws' && p.arn.includes(account));
   return {
     ...g,
     account: c.token,
     attachedTo: g.attachedTo === undefined ? undefined : t(g.attachedTo),
-    principals: g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)),
-    resources: g.resources.map(t),
+    principals: named ? g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)) : g.principals,
+    resources: tokeniseList(g.resources, account, c.token),
     conditions,
     accounts: c.members,
   };
@@ -182,24 +187,19 @@ function forClass(g: ResolvedStatement, account: string, c: AccountClass): Resol
  * other statement stays as it is (and one that names members keeps the
  * proof from holding by class: see exactLookups).
  */
-const DIGITS = /\d{12}/g;
 function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap<string, AccountClass>): ResolvedStatement[] {
   // In order: a group stands where its first member stood.
   const kept: Array<ResolvedStatement | Group> = [];
-  const groups = new Map<string, Group>();
+  // By token and label, the groups whose statements differ.
+  const groups = new Map<string, Group[]>();
+  const named = new Set<string>();
   for (const g of statements) {
     if (g.accounts !== undefined) {
       kept.push(g);
       continue;
     }
-    const named = new Set<string>();
-    const scan = (text: string | undefined) => {
-      if (text) for (const [id] of text.matchAll(DIGITS)) if (classes.has(id)) named.add(id);
-    };
-    scan(g.attachedTo);
-    for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
-    g.resources.forEach(scan);
-    for (const keys of Object.values(g.conditions)) for (const list of Object.values(keys)) list.forEach(scan);
+    named.clear();
+    membersNamedBy(g, classes, named);
     const [member] = named;
     const c = member === undefined ? undefined : classes.get(member);
     if (!c || named.size > 1) {
@@ -209,12 +209,12 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     // Its label too: the logical id of a member's resource carries the member's id. Members of a
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
     const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token), madeFor: c.token };
-    // Neither the stage (parts) nor the members (a thousand ids) tell statements apart.
-    const { stage: _parts, accounts: _members, ...compared } = statement;
-    const key = `${c.token}\u0000${JSON.stringify(compared)}`;
-    let group = groups.get(key);
+    const key = `${c.token}\u0000${statement.policy}`;
+    let alike = groups.get(key);
+    if (!alike) groups.set(key, (alike = []));
+    let group = alike.find((x) => sameStatement(x.statement, statement));
     if (!group) {
-      groups.set(key, (group = { c, statement, members: [] }));
+      alike.push((group = { c, statement, members: [] }));
       kept.push(group);
     }
     group.members.push(g);
@@ -224,6 +224,60 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     // A group is the class's statement only when every member has it; named by the first part's stage
     // (the report names every part of a split stage by the whole).
     return x.members.length === x.c.members.length ? [{ ...x.statement, stage: x.members[0].stage }] : x.members;
+  });
+}
+
+/** Adds to `named` the members of a class whose id a statement names: every 12-digit run in its texts, as /\d{12}/g reads them. */
+function membersNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, AccountClass>, named: Set<string>): void {
+  const scan = (text: string | undefined) => {
+    if (text === undefined) return;
+    let run = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) run = 0;
+      else if (++run === 12) {
+        const id = text.slice(i - 11, i + 1);
+        if (classes.has(id)) named.add(id);
+        run = 0;
+      }
+    }
+  };
+  scan(g.attachedTo);
+  for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
+  g.resources.forEach(scan);
+  for (const operator in g.conditions) for (const key in g.conditions[operator]) g.conditions[operator][key].forEach(scan);
+}
+
+/**
+ * Whether two statements read the same, but for their stage (a split stage's parts) and members (a thousand ids):
+ * what their JSON would tell, field by field and in order, without writing it.
+ */
+function sameStatement(a: ResolvedStatement, b: ResolvedStatement): boolean {
+  return (
+    a.account === b.account &&
+    a.policy === b.policy &&
+    a.kind === b.kind &&
+    a.effect === b.effect &&
+    a.attachedTo === b.attachedTo &&
+    a.madeFor === b.madeFor &&
+    sameList(a.actions, b.actions) &&
+    sameList(a.resources, b.resources) &&
+    a.principals.length === b.principals.length &&
+    a.principals.every((p, i) => samePrincipal(p, b.principals[i])) &&
+    sameConditions(a.conditions, b.conditions)
+  );
+}
+
+const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
+  a.kind === 'aws' ? b.kind === 'aws' && a.arn === b.arn : a.kind === 'service' ? b.kind === 'service' && a.service === b.service : b.kind === 'any';
+
+/** Same operators, keys and values in the same order (as JSON compares them). */
+function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions']): boolean {
+  const operators = Object.keys(a);
+  if (!sameList(operators, Object.keys(b))) return false;
+  return operators.every((operator) => {
+    const keys = Object.keys(a[operator]);
+    return sameList(keys, Object.keys(b[operator])) && keys.every((key) => sameList(a[operator][key], b[operator][key]));
   });
 }
 
@@ -260,7 +314,8 @@ function compileStatement(
     ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
     ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
   ]);
-  const conditionKeys = Object.entries(s.Condition ?? {}).flatMap(([operator, keys]) => Object.entries(keys).map(([key, value]) => ({ operator, key, value: v(value) })));
+  const conditionKeys: Array<{ operator: string; key: string; value: Values }> = [];
+  for (const operator in s.Condition) for (const key in s.Condition[operator]) conditionKeys.push({ operator, key, value: v(s.Condition[operator][key]) });
   const conditions = all(
     conditionKeys.map((c) => c.value),
     (lists) => {

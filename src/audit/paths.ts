@@ -8,7 +8,7 @@ import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvi
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type Decision, type Request } from './evaluate';
+import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import type { CfnTemplate } from '../cfn/template';
@@ -153,9 +153,16 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
   const { developers, ci } = org.access;
+  // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
+  const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
+  for (const r of org.repositories) {
+    const list = repositoriesOf.get(r.account);
+    if (list) list.push(r);
+    else repositoriesOf.set(r.account, [r]);
+  }
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
-    const repos = org.repositories.filter((r) => r.account === source.name).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
+    const repos = (repositoriesOf.get(source.name) ?? []).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
     if (!hasAccessRoles(source)) continue;
     // From the access needs table (src/services/needs.ts): one path per entry and what it is per.
     const base: AccessEnvironment = {
@@ -317,20 +324,27 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
  * to exact ARNs (ArnEquals, src/iam/policy.ts rolesOfOtherAccounts) standing
  * for those ARNs: the roles it admits, each checked against the declared paths.
  */
-function narrowedPrincipals(g: ResolvedStatement): PrincipalRef[] {
-  const exact = Object.entries(g.conditions)
-    .filter(([operator]) => operator === 'ArnEquals' || operator === 'StringEquals')
-    .flatMap(([, keys]) => Object.entries(keys).flatMap(([key, values]) => (key.toLowerCase() === 'aws:principalarn' ? values : [])));
+function narrowedPrincipals(g: ResolvedStatement): readonly PrincipalRef[] {
+  const exact = principalArnValues(g, (operator) => operator === 'ArnEquals' || operator === 'StringEquals');
   if (exact.length === 0) return g.principals;
   return g.principals.flatMap((p) =>
     p.kind === 'aws' && p.arn.endsWith(':root') ? exact.filter((arn) => accountOf(arn) === accountOf(p.arn)).map((arn): PrincipalRef => ({ kind: 'aws', arn })) : [p],
   );
 }
 
-/** The ARNs a statement's aws:PrincipalArn conditions name (any operator). */
-function principalArnValues(g: ResolvedStatement): string[] {
-  return Object.values(g.conditions).flatMap((keys) => Object.entries(keys).flatMap(([key, values]) => (key.toLowerCase() === 'aws:principalarn' ? values : [])));
+const NO_ARNS: readonly string[] = [];
+/** The ARNs a statement's aws:PrincipalArn conditions name, of the operators `of` takes (any); asked of every grant, so built only when there are some. */
+function principalArnValues(g: ResolvedStatement, of: (operator: string) => boolean = () => true): readonly string[] {
+  let arns: string[] | undefined;
+  for (const operator in g.conditions) {
+    if (!of(operator)) continue;
+    const keys = g.conditions[operator];
+    // The length first: most keys are another, and lower-casing one makes a string.
+    for (const key in keys) if (key.length === PRINCIPAL_ARN.length && key.toLowerCase() === PRINCIPAL_ARN) (arns ??= []).push(...keys[key]);
+  }
+  return arns ?? NO_ARNS;
 }
+const PRINCIPAL_ARN = 'aws:principalarn';
 
 /** The declared cross-account paths into each account, by principal, for the extra-grant check. */
 class PathIndex {
@@ -395,21 +409,25 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   const problems: string[] = [];
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
+  const memo: AppliesMemo = new Map();
   for (const path of paths) {
     if (givenUp()) return undefined;
     // A path's actions are mostly granted by the same statements: those results share one list, kept
     // at its size (a list grown by push keeps spare room, and 1,000 accounts make 50,000 results).
     let granted: readonly ResolvedStatement[] = [];
+    // One request per path, its action set in turn (evaluate keeps no request).
+    const request: Request = {
+      principal: path.principal,
+      action: '',
+      resource: path.resource,
+      resourceAccount: path.resourceAccount,
+      context: path.context,
+      identityManagedElsewhere: path.identityManagedElsewhere,
+    };
+    memo.clear();
     for (const action of path.actions) {
-      const request: Request = {
-        principal: path.principal,
-        action,
-        resource: path.resource,
-        resourceAccount: path.resourceAccount,
-        context: path.context,
-        identityManagedElsewhere: path.identityManagedElsewhere,
-      };
-      const d = evaluate(index, request, org.organizationId);
+      request.action = action;
+      const d = evaluate(index, request, org.organizationId, memo);
       if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       const ok = path.denied ? !d.allowed : d.allowed;

@@ -40,7 +40,14 @@ export interface PerAccount<T> {
   at(account: string): T;
 }
 export type Compiled = PerAccount<Value>;
-export const fixed = <T>(value: T): PerAccount<T> => ({ fixed: value, at: () => value });
+/** A value no account changes: one object, its `at` shared by all (tens of thousands are made for a large org). */
+class Fixed<T> implements PerAccount<T> {
+  constructor(readonly fixed: T) {}
+  at(): T {
+    return this.fixed;
+  }
+}
+export const fixed = <T>(value: T): PerAccount<T> => new Fixed(value);
 export const varying = <T>(at: (account: string) => T): PerAccount<T> => ({ at });
 export const map = <T, R>(c: PerAccount<T>, f: (v: T) => R): PerAccount<R> => (c.fixed !== undefined ? fixed(f(c.fixed)) : varying((a) => f(c.at(a))));
 /**
@@ -114,6 +121,10 @@ export class Resolver {
   /** Stage → condition that names the accounts it holds in (accountSetOf) → those accounts. */
   private readonly accountSets = new Map<string, Map<string, ReadonlySet<string>>>();
   private readonly targets = new Map<string, { ids: readonly string[]; position: ReadonlyMap<string, number> }>();
+  /** Fn::Sub text → its pieces (see sub). */
+  private readonly subPieces = new Map<string, string[]>();
+  /** Stage → Fn::Sub text → it compiled there. */
+  private readonly subs = new Map<string, Map<string, Compiled>>();
   private exporters?: Map<string, Array<{ stage: string; output: string; targets: ReadonlySet<string> }>>;
 
   /** `templates`: the stages' rendered templates where the caller has them; the rest are rendered on first use. */
@@ -252,16 +263,13 @@ export class Resolver {
       return this.getAtt(stageId, id, attribute);
     }
     if ('Fn::Sub' in e) {
-      // Literal text and `${name}` references, alternating; a list value is written comma-joined.
-      const parts = String(e['Fn::Sub'])
-        .split(/\$\{([^}]+)\}/)
-        .map((part, i) => {
-          if (i % 2 === 0) return fixed(part);
-          const [id, attribute] = part.split('.');
-          const v = attribute && !id.startsWith('AWS::') ? this.getAtt(stageId, id, attribute) : this.ref(stageId, part);
-          return map(v, (x) => (Array.isArray(x) ? x.join(',') : x));
-        });
-      return all(parts, (values) => values.join(''));
+      // Many statements repeat a text in objects of their own (their roles' ARNs): compiled once per stage and text.
+      const text = String(e['Fn::Sub']);
+      let byText = this.subs.get(stageId);
+      if (!byText) this.subs.set(stageId, (byText = new Map()));
+      let c = byText.get(text);
+      if (!c) byText.set(text, (c = this.sub(stageId, text)));
+      return c;
     }
     if ('Fn::Join' in e) {
       const [delimiter, parts] = e['Fn::Join'] as [string, unknown[]];
@@ -282,6 +290,37 @@ export class Resolver {
       keys.map((k) => this.compile(stageId, e[k])),
       (values) => JSON.stringify(Object.fromEntries(keys.flatMap((k, i) => (values[i] === NO_VALUE ? [] : [[k, values[i]]])))),
     );
+  }
+
+  /**
+   * An Fn::Sub text: literal text and `${name}` references, alternating (its
+   * pieces split once per text, shared by the many expressions that repeat
+   * it); a list value is written comma-joined.
+   */
+  private sub(stageId: string, text: string): Compiled {
+    let pieces = this.subPieces.get(text);
+    if (!pieces) this.subPieces.set(text, (pieces = text.split(/\$\{([^}]+)\}/)));
+    const references: Compiled[] = [];
+    for (let i = 1; i < pieces.length; i += 2) {
+      const [id, attribute] = pieces[i].split('.');
+      references.push(attribute && !id.startsWith('AWS::') ? this.getAtt(stageId, id, attribute) : this.ref(stageId, pieces[i]));
+    }
+    const written = (at: (reference: Compiled) => Value) => {
+      let out = pieces[0];
+      for (let k = 0; k < references.length; k++) {
+        const v = at(references[k]);
+        // As Array.join writes them: a missing value (Fn::Select past the end) is empty.
+        out += (Array.isArray(v) ? v.join(',') : (v ?? '')) + pieces[2 * k + 2];
+      }
+      return out;
+    };
+    if (references.every((r) => r.fixed !== undefined)) return fixed(written((r) => r.fixed!));
+    // Asked again for the same account (statements sharing an expression): written once.
+    let last: { account: string; made: string } | undefined;
+    return varying((a) => {
+      if (last?.account !== a) last = { account: a, made: written((r) => r.at(a)) };
+      return last.made;
+    });
   }
 
   /**

@@ -35,8 +35,8 @@ export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_
 let certain = true;
 /** Token → the ids of its class's members. */
 let membersOf = new Map<string, readonly string[]>();
-/** Comparisons decided member by member: key → whether every member answers no. */
-let decided = new Map<string, boolean>();
+/** Comparisons decided member by member: kind → one text → the other → whether every member answers no (no key is built to look one up). */
+let decided = new Map<string, Map<string, Map<string, boolean>>>();
 /** Lists decided member by member (someForEveryMember): key → the answer every member gives, or 'varies'. */
 let decidedLists = new Map<string, boolean | 'varies'>();
 
@@ -57,8 +57,11 @@ const TOKENS = /\uE000[\uE100-\uEFFF]/g;
  * two classes at once would need every pair of members.
  */
 function falseForEveryMember(kind: string, a: string, b: string, test: (a: string, b: string) => boolean): boolean {
-  const key = `${kind}\u0001${a}\u0001${b}`;
-  let answer = decided.get(key);
+  let byA = decided.get(kind);
+  if (!byA) decided.set(kind, (byA = new Map()));
+  let byB = byA.get(a);
+  if (!byB) byA.set(a, (byB = new Map()));
+  let answer = byB.get(b);
   if (answer === undefined) {
     const tokens = new Set([...a.matchAll(TOKENS), ...b.matchAll(TOKENS)].map((m) => m[0]));
     const members = tokens.size === 1 ? membersOf.get([...tokens][0]) : undefined;
@@ -67,7 +70,7 @@ function falseForEveryMember(kind: string, a: string, b: string, test: (a: strin
       const token = [...tokens][0];
       answer = members.every((id) => !test(a.replaceAll(token, id), b.replaceAll(token, id)));
     }
-    decided.set(key, answer);
+    byB.set(b, answer);
   }
   return answer;
 }
@@ -133,9 +136,27 @@ function couldStartWith(value: string, prefix: string): boolean {
 /**
  * Whether `a` and `b` are the same text around their tokens, with a token of
  * one class facing a token of another somewhere: classes share no member, so
- * the two are different for every choice of members.
+ * the two are different for every choice of members. Asked of most
+ * comparisons of two classes' texts, so read in place, without copies.
  */
 function differentClassesAligned(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let differ = false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    // A mark that starts no token is no text of an org's; read as the general case does.
+    if ((x === MARK && !isTokenAt(a, i)) || (y === MARK && !isTokenAt(b, i))) return differentClassesAlignedByCopies(a, b);
+    if (x === MARK || y === MARK) {
+      if (x !== y) return false;
+      differ ||= a.charCodeAt(i + 1) !== b.charCodeAt(i + 1);
+      i++;
+    } else if (x !== y) return false;
+  }
+  return differ;
+}
+
+function differentClassesAlignedByCopies(a: string, b: string): boolean {
   const ta = a.match(TOKENS);
   const tb = b.match(TOKENS);
   if (!ta || !tb || ta.length !== tb.length || a.replace(TOKENS, TOKEN_MARK) !== b.replace(TOKENS, TOKEN_MARK)) return false;
