@@ -42,4 +42,32 @@ describe('plain, the copy a template is rendered from', () => {
     expect(copy.list).not.toBe(value.list);
     expect(copy.list[0]).not.toBe(value.list[0]);
   });
+
+  it('with a renaming, is the renaming applied top-down to the plain copy, as a second walk over it would', () => {
+    // Renames a lone Ref and an Fn::GetAtt's resource, not walking into them; any other object is walked on, as family.ts's renaming does.
+    const renameWalk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node)) return node.forEach(renameWalk);
+      const o = node as Record<string, unknown>;
+      if (typeof o.Ref === 'string' && Object.keys(o).length === 1) o.Ref = `${o.Ref}Renamed`;
+      else if (Array.isArray(o['Fn::GetAtt'])) o['Fn::GetAtt'][0] = `${o['Fn::GetAtt'][0]}Renamed`;
+      else for (const key in o) renameWalk(o[key]);
+    };
+    const value = {
+      ref: new IntrinsicFunction('Ref', 'A'),
+      // Not a lone Ref: walked on, so the Ref inside it is renamed.
+      notLone: { Ref: 'B', Other: { Ref: 'C' } },
+      // Ref dropped by the copy (undefined): the copy holds only Other, walked on.
+      dropped: { Ref: undefined, Other: [{ Ref: 'D' }] },
+      // An Fn::GetAtt is not walked into: the Ref inside it stays.
+      nested: { 'Fn::GetAtt': ['E', { Ref: 'E' }] },
+      list: [new IntrinsicFunction('Fn::GetAtt', ['F', 'Arn']), { Ref: 'G' }, 'H'],
+    };
+    const twoWalks = plain<Record<string, unknown>>(value);
+    renameWalk(twoWalks);
+    const renamed = plain(value, { keys: new Set(['Ref', 'Fn::GetAtt']), rename: renameWalk });
+    expect(renamed).toEqual(twoWalks);
+    expect(JSON.stringify(renamed)).toContain('CRenamed');
+    expect(JSON.stringify(renamed)).toContain('["ERenamed",{"Ref":"E"}]');
+  });
 });
