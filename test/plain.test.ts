@@ -12,6 +12,13 @@ describe('plain, the copy a template is rendered from', () => {
     const value = {
       role: new Role({ RoleName: 'r', AssumeRolePolicyDocument: { Statement: [] }, Description: undefined }).dependsOn(['Other']),
       intrinsics: [new IntrinsicFunction('Ref', 'X'), new IntrinsicFunction('Fn::GetAtt', ['X', 'Arn']), { nested: new IntrinsicFunction('Fn::Sub', 'a ${X}') }],
+      // Read without their toJSON (plainIntrinsic): a payload JSON leaves out, a name that is no ordinary key, one nested in another; a subclass's own toJSON is asked.
+      oddIntrinsics: [new IntrinsicFunction('Ref', undefined), new IntrinsicFunction('__proto__', { a: 1 }), new IntrinsicFunction('Fn::If', ['C', new IntrinsicFunction('Ref', 'Y'), 1])],
+      overridden: new (class extends IntrinsicFunction {
+        toJSON() {
+          return { Changed: true };
+        }
+      })('Ref', 'Z'),
       dropped: { u: undefined, f: () => 1, s: Symbol('s') },
       inLists: [undefined, () => 1, Symbol('s'), NaN, Infinity, -0],
       sparse,
@@ -55,6 +62,7 @@ describe('plain, the copy a template is rendered from', () => {
     };
     const value = {
       ref: new IntrinsicFunction('Ref', 'A'),
+      insideIntrinsic: new IntrinsicFunction('Fn::If', ['Cond', new IntrinsicFunction('Ref', 'I'), new IntrinsicFunction('Fn::GetAtt', ['J', { Ref: 'K' }])]),
       // Not a lone Ref: walked on, so the Ref inside it is renamed.
       notLone: { Ref: 'B', Other: { Ref: 'C' } },
       // Ref dropped by the copy (undefined): the copy holds only Other, walked on.
@@ -68,6 +76,7 @@ describe('plain, the copy a template is rendered from', () => {
     const renamed = plain(value, { keys: new Set(['Ref', 'Fn::GetAtt']), rename: renameWalk });
     expect(renamed).toEqual(twoWalks);
     expect(JSON.stringify(renamed)).toContain('CRenamed');
+    expect(JSON.stringify(renamed)).toContain('{"Ref":"IRenamed"},{"Fn::GetAtt":["JRenamed",{"Ref":"K"}]}');
     expect(JSON.stringify(renamed)).toContain('["ERenamed",{"Ref":"E"}]');
   });
 });

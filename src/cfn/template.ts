@@ -3,6 +3,7 @@
  * outputs it gives, its resources. The stage graph reads the contract; the
  * emitter turns it into a plain CloudFormation object.
  */
+import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import type Resource from 'cloudform-types/types/resource';
 import type { Value } from './intrinsics';
 
@@ -80,11 +81,35 @@ export interface Renaming {
   readonly rename: (copy: Record<string, unknown>) => void;
 }
 
+const intrinsicToJson = IntrinsicFunction.prototype.toJSON;
+
 /** undefined where JSON leaves the value out (undefined, a function, a symbol). */
 function toPlain(value: unknown, renaming: Renaming | undefined): unknown {
+  if (value instanceof IntrinsicFunction && value.toJSON === intrinsicToJson) {
+    // cloudform-types' own fields, read as its toJSON reads them.
+    const { name, payload } = value as unknown as { name: unknown; payload: unknown };
+    if (typeof name === 'string') return plainIntrinsic(name, payload, renaming);
+  }
   // JSON.stringify asks an object (never a primitive) for toJSON once, then writes what it returns as it is.
   const hasToJson = typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
   return plainOf(hasToJson ? (value as { toJSON: () => unknown }).toJSON() : value, renaming);
+}
+
+/**
+ * What plainOf makes of an intrinsic's toJSON(), `{ [name]: payload }`,
+ * without making that object first: templates hold one for every Ref,
+ * Fn::Sub or Fn::GetAtt.
+ */
+function plainIntrinsic(key: string, payload: unknown, renaming: Renaming | undefined): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  const renamedHere = renaming !== undefined && renaming.keys.has(key);
+  const item = toPlain(payload, renamedHere ? undefined : renaming);
+  if (item !== undefined) {
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else copy[key] = item;
+  }
+  if (renamedHere) renaming.rename(copy);
+  return copy;
 }
 
 function holdsAny(keys: readonly string[], wanted: ReadonlySet<string>): boolean {
