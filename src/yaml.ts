@@ -75,17 +75,38 @@ function writeScalar(out: Output, value: unknown): void {
   else throw new Error(`cannot write a ${typeof value} to a template`);
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
-/** `value`, which follows `key:` or `- ` on the current line; nested lines start at `indent`. */
-function write(out: Output, value: unknown, indent: string, inSequence: boolean): void {
+/**
+ * How a line starts at a depth: a key's indentation, a list item's, each
+ * also as the first line under `key:`. Made once, not for every key and
+ * item written (sizing a family's units writes every template twice).
+ */
+interface LineStarts {
+  key: string;
+  firstKey: string;
+  item: string;
+  firstItem: string;
+}
+const lineStartsByDepth: LineStarts[] = [];
+function lineStarts(depth: number): LineStarts {
+  while (lineStartsByDepth.length <= depth) {
+    const indent = '  '.repeat(lineStartsByDepth.length);
+    lineStartsByDepth.push({ key: indent, firstKey: `\n${indent}`, item: `${indent}-`, firstItem: `\n${indent}-` });
+  }
+  return lineStartsByDepth[depth];
+}
+
+/** `value`, which follows `key:` or `- ` on the current line; nested lines start at `depth` (two spaces each). */
+function write(out: Output, value: unknown, depth: number, inSequence: boolean): void {
   if (!isCollection(value)) {
     out.ascii(' ');
     writeScalar(out, value);
     out.ascii('\n');
     return;
   }
-  const nested = `${indent}  `;
+  const starts = lineStarts(depth);
   if (Array.isArray(value)) {
     if (value.length === 0) {
       out.ascii(' []\n');
@@ -93,19 +114,21 @@ function write(out: Output, value: unknown, indent: string, inSequence: boolean)
     }
     // A list under `key:` starts on the next line, indented; a list inside a list continues this line.
     for (let i = 0; i < value.length; i++) {
-      out.ascii(i === 0 && inSequence ? ' -' : `${i === 0 ? '\n' : ''}${indent}-`);
-      write(out, value[i] === undefined ? null : value[i], nested, true);
+      out.ascii(i > 0 ? starts.item : inSequence ? ' -' : starts.firstItem);
+      write(out, value[i] === undefined ? null : value[i], depth + 1, true);
     }
     return;
   }
   let first = true;
-  for (const key of Object.keys(value)) {
+  // Own keys in Object.keys's order without making its list for every map written: for-in walks them first, then any inherited ones, left out.
+  for (const key in value) {
+    if (!hasOwn.call(value, key)) continue;
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    out.ascii(first && inSequence ? ' ' : `${first ? '\n' : ''}${indent}`);
+    out.ascii(!first ? starts.key : inSequence ? ' ' : starts.firstKey);
     writeScalar(out, key);
     out.ascii(':');
-    write(out, v, nested, false);
+    write(out, v, depth + 1, false);
     first = false;
   }
   if (first) out.ascii(' {}\n');
@@ -117,7 +140,7 @@ function writeTemplate<O extends Output>(data: unknown, out: O): O {
     if (value === undefined) continue;
     writeScalar(out, key);
     out.ascii(':');
-    write(out, value, '  ', false);
+    write(out, value, 1, false);
   }
   return out;
 }

@@ -12,6 +12,13 @@ describe('plain, the copy a template is rendered from', () => {
     const value = {
       role: new Role({ RoleName: 'r', AssumeRolePolicyDocument: { Statement: [] }, Description: undefined }).dependsOn(['Other']),
       intrinsics: [new IntrinsicFunction('Ref', 'X'), new IntrinsicFunction('Fn::GetAtt', ['X', 'Arn']), { nested: new IntrinsicFunction('Fn::Sub', 'a ${X}') }],
+      // Read without their toJSON (plainIntrinsic): a payload JSON leaves out, a name that is no ordinary key, one nested in another; a subclass's own toJSON is asked.
+      oddIntrinsics: [new IntrinsicFunction('Ref', undefined), new IntrinsicFunction('__proto__', { a: 1 }), new IntrinsicFunction('Fn::If', ['C', new IntrinsicFunction('Ref', 'Y'), 1])],
+      overridden: new (class extends IntrinsicFunction {
+        toJSON() {
+          return { Changed: true };
+        }
+      })('Ref', 'Z'),
       dropped: { u: undefined, f: () => 1, s: Symbol('s') },
       inLists: [undefined, () => 1, Symbol('s'), NaN, Infinity, -0],
       sparse,
@@ -41,5 +48,35 @@ describe('plain, the copy a template is rendered from', () => {
     const copy = plain<typeof value>(value);
     expect(copy.list).not.toBe(value.list);
     expect(copy.list[0]).not.toBe(value.list[0]);
+  });
+
+  it('with a renaming, is the renaming applied top-down to the plain copy, as a second walk over it would', () => {
+    // Renames a lone Ref and an Fn::GetAtt's resource, not walking into them; any other object is walked on, as family.ts's renaming does.
+    const renameWalk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node)) return node.forEach(renameWalk);
+      const o = node as Record<string, unknown>;
+      if (typeof o.Ref === 'string' && Object.keys(o).length === 1) o.Ref = `${o.Ref}Renamed`;
+      else if (Array.isArray(o['Fn::GetAtt'])) o['Fn::GetAtt'][0] = `${o['Fn::GetAtt'][0]}Renamed`;
+      else for (const key in o) renameWalk(o[key]);
+    };
+    const value = {
+      ref: new IntrinsicFunction('Ref', 'A'),
+      insideIntrinsic: new IntrinsicFunction('Fn::If', ['Cond', new IntrinsicFunction('Ref', 'I'), new IntrinsicFunction('Fn::GetAtt', ['J', { Ref: 'K' }])]),
+      // Not a lone Ref: walked on, so the Ref inside it is renamed.
+      notLone: { Ref: 'B', Other: { Ref: 'C' } },
+      // Ref dropped by the copy (undefined): the copy holds only Other, walked on.
+      dropped: { Ref: undefined, Other: [{ Ref: 'D' }] },
+      // An Fn::GetAtt is not walked into: the Ref inside it stays.
+      nested: { 'Fn::GetAtt': ['E', { Ref: 'E' }] },
+      list: [new IntrinsicFunction('Fn::GetAtt', ['F', 'Arn']), { Ref: 'G' }, 'H'],
+    };
+    const twoWalks = plain<Record<string, unknown>>(value);
+    renameWalk(twoWalks);
+    const renamed = plain(value, { keys: new Set(['Ref', 'Fn::GetAtt']), rename: renameWalk });
+    expect(renamed).toEqual(twoWalks);
+    expect(JSON.stringify(renamed)).toContain('CRenamed');
+    expect(JSON.stringify(renamed)).toContain('{"Ref":"IRenamed"},{"Fn::GetAtt":["JRenamed",{"Ref":"K"}]}');
+    expect(JSON.stringify(renamed)).toContain('["ERenamed",{"Ref":"E"}]');
   });
 });

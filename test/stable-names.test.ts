@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { logicalId } from '../src/cfn/resources';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
@@ -66,5 +67,14 @@ describe('stable identities', () => {
       expect(r.Name.length).toBeLessThanOrEqual(64);
       expect(id).toMatch(/^ForwardingRule[0-9A-Za-z]+$/);
     }
+  });
+});
+
+describe('logicalId, the ids names make', () => {
+  it('capitalises each run of letters and digits and drops everything else, as cutting at /[^A-Za-z0-9]+/ does', () => {
+    const cut = (...parts: string[]) => parts.flatMap((p) => p.split(/[^A-Za-z0-9]+/)).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+    const names = ['', '-', 'web-app', '--x--y--', 'Pipeline', 'team-042_app.v2', 'zürich-2', 'a\u{1F600}b', '9lives'];
+    for (const a of names) for (const b of names) expect(logicalId(a, b), JSON.stringify([a, b])).toBe(cut(a, b));
+    expect(logicalId('web-app', 'Pipeline')).toBe('WebAppPipeline');
   });
 });

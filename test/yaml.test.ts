@@ -18,3 +18,14 @@ describe('yamlBytes, the size a family packs its units by', () => {
     }
   });
 });
+
+describe('toYaml, the keys of a map', () => {
+  it('writes own enumerable keys only, in their order, as Object.keys gives them', () => {
+    const map = Object.create({ inherited: 'not written' }) as Record<string, unknown>;
+    map.b = 'B';
+    map['2'] = 'two';
+    map.a = 'A';
+    Object.defineProperty(map, 'hidden', { value: 'not written', enumerable: false });
+    expect(toYaml({ map })).toBe('map:\n  "2": two\n  b: B\n  a: A\n');
+  });
+});

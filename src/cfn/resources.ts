@@ -81,8 +81,19 @@ export function suppressChecks<R extends { Metadata?: Record<string, unknown> }>
 /** A CloudFormation logical id from free-form names: alphanumeric, PascalCase. */
 export function logicalId(...parts: string[]): string {
   let id = '';
+  // Each word (a run of letters and digits) capitalised, as split(/[^A-Za-z0-9]+/) would cut them, without the split: every unit's logical ids pass here.
   for (const part of parts) {
-    for (const word of part.split(/[^A-Za-z0-9]+/)) if (word) id += word[0].toUpperCase() + word.slice(1);
+    let start = -1;
+    for (let i = 0; i <= part.length; i++) {
+      const inWord = i < part.length && isAlphanumeric(part.charCodeAt(i));
+      if (inWord && start < 0) start = i;
+      else if (!inWord && start >= 0) {
+        id += part[start].toUpperCase() + part.slice(start + 1, i);
+        start = -1;
+      }
+    }
   }
   return id;
 }
+
+const isAlphanumeric = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);

@@ -3,6 +3,7 @@
  * outputs it gives, its resources. The stage graph reads the contract; the
  * emitter turns it into a plain CloudFormation object.
  */
+import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import type Resource from 'cloudform-types/types/resource';
 import type { Value } from './intrinsics';
 
@@ -63,18 +64,60 @@ export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[st
  * toJSON only, undefined properties are dropped, undefined list items and
  * non-finite numbers become null.
  */
-export function plain<T>(value: unknown): T {
-  return toPlain(value) as T;
+export function plain<T>(value: unknown, renaming?: Renaming): T {
+  return toPlain(value, renaming) as T;
 }
+
+/**
+ * References renamed as they are copied (a family's unit, src/stages/family.ts),
+ * instead of in a second walk over the copy: an object that holds one of
+ * `keys` is copied as it is, then handed to `rename`, which may change it in
+ * place and walks its items itself; the copy of an object that holds none
+ * is walked on. So the result is `rename` applied top-down to the plain copy,
+ * from every object holding none of `keys` to its items, exactly.
+ */
+export interface Renaming {
+  readonly keys: ReadonlySet<string>;
+  readonly rename: (copy: Record<string, unknown>) => void;
+}
+
+const intrinsicToJson = IntrinsicFunction.prototype.toJSON;
 
 /** undefined where JSON leaves the value out (undefined, a function, a symbol). */
-function toPlain(value: unknown): unknown {
+function toPlain(value: unknown, renaming: Renaming | undefined): unknown {
+  if (value instanceof IntrinsicFunction && value.toJSON === intrinsicToJson) {
+    // cloudform-types' own fields, read as its toJSON reads them.
+    const { name, payload } = value as unknown as { name: unknown; payload: unknown };
+    if (typeof name === 'string') return plainIntrinsic(name, payload, renaming);
+  }
   // JSON.stringify asks an object (never a primitive) for toJSON once, then writes what it returns as it is.
   const hasToJson = typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
-  return plainOf(hasToJson ? (value as { toJSON: () => unknown }).toJSON() : value);
+  return plainOf(hasToJson ? (value as { toJSON: () => unknown }).toJSON() : value, renaming);
 }
 
-function plainOf(value: unknown): unknown {
+/**
+ * What plainOf makes of an intrinsic's toJSON(), `{ [name]: payload }`,
+ * without making that object first: templates hold one for every Ref,
+ * Fn::Sub or Fn::GetAtt.
+ */
+function plainIntrinsic(key: string, payload: unknown, renaming: Renaming | undefined): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  const renamedHere = renaming !== undefined && renaming.keys.has(key);
+  const item = toPlain(payload, renamedHere ? undefined : renaming);
+  if (item !== undefined) {
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else copy[key] = item;
+  }
+  if (renamedHere) renaming.rename(copy);
+  return copy;
+}
+
+function holdsAny(keys: readonly string[], wanted: ReadonlySet<string>): boolean {
+  for (const key of keys) if (wanted.has(key)) return true;
+  return false;
+}
+
+function plainOf(value: unknown, renaming: Renaming | undefined): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -93,14 +136,21 @@ function plainOf(value: unknown): unknown {
   if (Array.isArray(value)) {
     // Sized up front: a list grown by push keeps room for more items, and rendered templates live as long as the compile.
     const items = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) items[i] = toPlain(value[i]) ?? null;
+    for (let i = 0; i < value.length; i++) items[i] = toPlain(value[i], renaming) ?? null;
     return items;
   }
   // Boxed primitives are written as their value.
-  if (value instanceof String || value instanceof Number || value instanceof Boolean) return plainOf(value.valueOf());
+  if (value instanceof String || value instanceof Number || value instanceof Boolean) return plainOf(value.valueOf(), undefined);
+  const keys = Object.keys(value);
+  // A key the copy drops (its value undefined) still sends the object to `rename`, which then finds the copy without it, as a walk over the copy would.
+  if (renaming && holdsAny(keys, renaming.keys)) {
+    const copy = plainOf(value, undefined) as Record<string, unknown>;
+    renaming.rename(copy);
+    return copy;
+  }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const item = toPlain((value as Record<string, unknown>)[key]);
+  for (const key of keys) {
+    const item = toPlain((value as Record<string, unknown>)[key], renaming);
     if (item === undefined) continue;
     // As JSON.parse makes it: `__proto__` an own property, not the prototype.
     if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
@@ -137,7 +187,8 @@ export function renderedResource(id: string, resource: CfnResource, condition?: 
   return ordered;
 }
 
-export function renderTemplate(def: TemplateDefinition): CfnTemplate {
+/** `def` as plain template data; with `renaming`, its resources and its outputs' values renamed as they are copied (its conditions are not). */
+export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): CfnTemplate {
   // Sections in CloudFormation's usual order; object keys keep insertion order.
   const out = { AWSTemplateFormatVersion: '2010-09-09', Description: def.description } as CfnTemplate;
   const parameters = sortedEntries(def.parameters);
@@ -152,12 +203,12 @@ export function renderTemplate(def: TemplateDefinition): CfnTemplate {
   if (def.conditions && Object.keys(def.conditions).length > 0) out.Conditions = plain(def.conditions);
   out.Resources = {};
   for (const [id, resource] of sortedEntries(def.resources)) {
-    out.Resources[id] = renderedResources.has(resource) ? (resource as CfnResource) : inResourceOrder(id, plain(resource));
+    out.Resources[id] = renderedResources.has(resource) ? (resource as CfnResource) : inResourceOrder(id, plain(resource, renaming));
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {
     out.Outputs = Object.fromEntries(
-      outputs.map(([id, o]) => [id, { ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: plain(o.value), ...(o.export ? { Export: { Name: o.export } } : {}) }]),
+      outputs.map(([id, o]) => [id, { ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: plain(o.value, renaming), ...(o.export ? { Export: { Name: o.export } } : {}) }]),
     );
   }
   return out;

@@ -30,35 +30,44 @@ const statementsOf = (document: unknown): PlainStatement[] => {
 
 export function policyDocuments(template: CfnTemplate): FoundDocument[] {
   const found: FoundDocument[] = [];
-  for (const [id, r] of Object.entries(template.Resources)) {
+  // Called by every check and by the audit for every template: keys, not entries, and no closure a resource.
+  const resources = template.Resources;
+  for (const id of Object.keys(resources)) {
+    const r = resources[id];
     const p = (r.Properties ?? {}) as Record<string, unknown>;
-    const add = (kind: PolicyKind, statements: PlainStatement[]) =>
-      found.push({ resource: id, type: r.Type, kind, statements, metadata: r.Metadata });
     switch (r.Type) {
       case 'AWS::IAM::Role':
-        add('trust', statementsOf(p.AssumeRolePolicyDocument));
-        for (const policy of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) add('identity', statementsOf(policy.PolicyDocument));
+        found.push(documentOf(id, r, 'trust', statementsOf(p.AssumeRolePolicyDocument)));
+        for (const policy of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) found.push(documentOf(id, r, 'identity', statementsOf(policy.PolicyDocument)));
         break;
       case 'AWS::IAM::Policy':
       case 'AWS::IAM::ManagedPolicy':
-        add('identity', statementsOf(p.PolicyDocument));
+        found.push(documentOf(id, r, 'identity', statementsOf(p.PolicyDocument)));
         break;
       case 'AWS::KMS::Key':
-        add('key', statementsOf(p.KeyPolicy));
+        found.push(documentOf(id, r, 'key', statementsOf(p.KeyPolicy)));
         break;
       case 'AWS::S3::BucketPolicy':
-        add('bucket', statementsOf(p.PolicyDocument));
+        found.push(documentOf(id, r, 'bucket', statementsOf(p.PolicyDocument)));
         break;
       case 'AWS::EC2::VPCEndpoint':
-        if (p.PolicyDocument) add('endpoint', statementsOf(p.PolicyDocument));
+        if (p.PolicyDocument) found.push(documentOf(id, r, 'endpoint', statementsOf(p.PolicyDocument)));
         break;
       case 'AWS::Events::EventBusPolicy':
-        add('event-bus', p.Statement ? [p.Statement as PlainStatement] : []);
+        found.push(documentOf(id, r, 'event-bus', p.Statement ? [p.Statement as PlainStatement] : []));
         break;
     }
   }
   return found;
 }
+
+const documentOf = (resource: string, r: CfnTemplate['Resources'][string], kind: PolicyKind, statements: PlainStatement[]): FoundDocument => ({
+  resource,
+  type: r.Type,
+  kind,
+  statements,
+  metadata: r.Metadata,
+});
 
 export const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

@@ -55,17 +55,19 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     const roles = use(account).roles;
     return roles.get(name) ?? roles.set(name, { stage, inlineChars: 0, attached: [] }).get(name)!;
   };
-  const adjustable = (quota: AdjustableIamQuota, where: string, n: number, detail: string) => {
+  // Where and detail are written only for a problem: most roles of most accounts are within every quota.
+  const adjustable = (quota: AdjustableIamQuota, n: number, where: () => string, detail: () => string) => {
     const limit = quotaOf(org, quota);
     if (n <= limit) return;
     const { what, max } = ADJUSTABLE_IAM_QUOTAS[quota];
     const raise = limit < max ? `; AWS raises it up to ${max} on request (then set iamQuotas.${quota} in the org file)` : '; that is the most AWS grants';
-    problems.push(`${where}: ${n} ${what}${detail}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})${raise}`);
+    problems.push(`${where()}: ${n} ${what}${detail()}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})${raise}`);
   };
-  const fixedQuota = (quota: keyof typeof FIXED_IAM_QUOTAS, where: string, n: number) => {
+  const fixedQuota = (quota: keyof typeof FIXED_IAM_QUOTAS, n: number, where: () => string) => {
     const { what, limit } = FIXED_IAM_QUOTAS[quota];
-    if (n > limit) problems.push(`${where}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
+    if (n > limit) problems.push(`${where()}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
   };
+  const none = () => '';
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
@@ -83,7 +85,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
           for (const account of accounts) {
             const role = roleUse(account, String(roleName.at(account)), stage.id);
-            adjustable('roleTrustPolicyChars', `${stage.id} @ ${account}: ${logicalId}`, trust(account), '');
+            adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, none);
             for (const size of inline) role.inlineChars += size(account);
             for (const arn of attached) role.attached.push(String(arn.at(account)));
           }
@@ -101,10 +103,11 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
         case 'AWS::IAM::ManagedPolicy': {
           const size = sizes(p.PolicyDocument);
           const roles = compile(p.Roles ?? []);
+          const attachment = `${stage.id}/${logicalId}`;
           for (const account of accounts) {
             use(account).managedPolicies++;
-            fixedQuota('managedPolicyChars', `${stage.id} @ ${account}: ${logicalId}`, size(account));
-            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).attached.push(`${stage.id}/${logicalId}`);
+            fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`);
+            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).attached.push(attachment);
           }
           break;
         }
@@ -117,14 +120,14 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
 
   const accountName = new Map(org.accounts.map((a) => [a.id, a.name]));
   for (const [account, u] of byAccount) {
-    const where = `account ${accountName.get(account) ?? account} (${account})`;
-    const others = ', beside any the account already has';
-    adjustable('rolesPerAccount', where, u.roles.size, ` made by xstack${others}`);
-    adjustable('instanceProfilesPerAccount', where, u.instanceProfiles, ` made by xstack${others}`);
-    adjustable('customerManagedPoliciesPerAccount', where, u.managedPolicies, ` made by xstack${others}`);
+    const where = () => `account ${accountName.get(account) ?? account} (${account})`;
+    const others = () => ' made by xstack, beside any the account already has';
+    adjustable('rolesPerAccount', u.roles.size, where, others);
+    adjustable('instanceProfilesPerAccount', u.instanceProfiles, where, others);
+    adjustable('customerManagedPoliciesPerAccount', u.managedPolicies, where, others);
     for (const [name, role] of u.roles) {
-      adjustable('managedPoliciesPerRole', `${where}: role ${name}`, role.attached.length, ` (${role.attached.join(', ')})`);
-      fixedQuota('roleInlinePolicyChars', `${where}: role ${name}`, role.inlineChars);
+      adjustable('managedPoliciesPerRole', role.attached.length, () => `${where()}: role ${name}`, () => ` (${role.attached.join(', ')})`);
+      fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`);
     }
   }
   return problems;
@@ -145,7 +148,11 @@ function policySizes(resolver: Resolver, stageId: string): (document: unknown) =
       varying.push(c);
       return 0;
     });
-    return (account) => varying.reduce((n, c) => n + jsonLength(c.at(account)), fixedChars);
+    return (account) => {
+      let chars = fixedChars;
+      for (const c of varying) chars += jsonLength(c.at(account));
+      return chars;
+    };
   };
 }
 
@@ -181,9 +188,16 @@ function quotedLength(text: string): number {
 function fixedSize(node: unknown, expressionSize: (expression: object) => number): number {
   if (node === null || node === undefined) return 0;
   if (typeof node !== 'object') return jsonLength(node);
-  if (Array.isArray(node)) return 2 + Math.max(0, node.length - 1) + node.reduce((n: number, x) => n + fixedSize(x, expressionSize), 0);
+  // Loops, not reduce: this runs on every node of every policy of every stage. A hole counts 0, as reduce skipping it did.
+  if (Array.isArray(node)) {
+    let chars = 2 + Math.max(0, node.length - 1);
+    for (let i = 0; i < node.length; i++) chars += fixedSize(node[i], expressionSize);
+    return chars;
+  }
   const o = node as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return expressionSize(o);
-  return 2 + Math.max(0, keys.length - 1) + keys.reduce((n, k) => n + jsonLength(k) + 1 + fixedSize(o[k], expressionSize), 0);
+  let chars = 2 + Math.max(0, keys.length - 1);
+  for (const k of keys) chars += quotedLength(k) + 1 + fixedSize(o[k], expressionSize);
+  return chars;
 }

@@ -183,7 +183,7 @@ function checkStatement(s: StatementShape): Found[] {
       wildcard = true;
       continue;
     }
-    const known = resolveAction(written);
+    const known = resolveActionOnce(written);
     if (typeof known === 'string') findings.push({ rule: 'XS010', item: `Action::${written}`, message: known });
     else {
       wildcard ||= written.includes('*') || written.includes('?');
@@ -195,6 +195,24 @@ function checkStatement(s: StatementShape): Found[] {
   findings.push(...checkConditions(s.conditions, actions, wildcard));
   if (s.resources !== undefined && !(s.kind === 'key' || wildcard)) findings.push(...checkResources(s.resources, actions, s.effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
+}
+
+/**
+ * resolveAction's answers: every statement of every unit names the same few
+ * actions, a wildcard among them matched against all of its service's.
+ * What it answers depends on the written action and IAM's data only, and is
+ * read, never changed. Bounded, though the actions templates write are few.
+ */
+const resolvedActions = new Map<string, readonly KnownAction[] | string>();
+const RESOLVED_ACTIONS_KEPT = 10_000;
+
+function resolveActionOnce(written: string): readonly KnownAction[] | string {
+  let known = resolvedActions.get(written);
+  if (known === undefined) {
+    if (resolvedActions.size >= RESOLVED_ACTIONS_KEPT) resolvedActions.clear();
+    resolvedActions.set(written, (known = resolveAction(written)));
+  }
+  return known;
 }
 
 /** The actions a written action names (a wildcard may name several), or why it names none. */

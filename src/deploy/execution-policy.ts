@@ -95,11 +95,20 @@ interface Derived {
   arnsByService: Map<string, Set<string>>;
 }
 
+/** `AWS::IAM::Role` → `iam`; asked for every named resource of every template, so each type is split once. */
+const servicesOfTypes = new Map<string, string>();
+function serviceOfType(type: string): string {
+  let service = servicesOfTypes.get(type);
+  if (service === undefined) servicesOfTypes.set(type, (service = type.split('::')[1].toLowerCase()));
+  return service;
+}
+
 function collect(templates: CfnTemplate[]): Derived {
   const types = new Set<string>();
   const arnsByService = new Map<string, Set<string>>();
   for (const t of templates) {
-    for (const [logicalId, r] of Object.entries(t.Resources)) {
+    for (const logicalId of Object.keys(t.Resources)) {
+      const r = t.Resources[logicalId];
       types.add(r.Type);
       const spec = NAMED[r.Type];
       if (!spec) continue;
@@ -107,7 +116,7 @@ function collect(templates: CfnTemplate[]): Derived {
       if (name === undefined) {
         throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}`);
       }
-      const service = r.Type.split('::')[1].toLowerCase();
+      const service = serviceOfType(r.Type);
       const arns = arnsByService.get(service) ?? new Set<string>();
       arns.add(spec.arn(name, t, r.Properties ?? {}));
       // A managed policy attached to a role no template creates (existing instance roles the org names):

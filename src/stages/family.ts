@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type TemplateDefinition } from '../cfn/template';
+import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { yamlBytes } from '../yaml';
@@ -54,12 +54,18 @@ interface RenderedUnit {
 }
 
 function renderUnit(unit: Unit): RenderedUnit {
-  const template = renderTemplate(unit.definition);
-  // Renamed in place below: a unit must be its own copy, never a family's merged resources (renderTemplate hands those out as they are).
+  if (!unit.renameIds) return { template: ownRendering(unit, renderTemplate(unit.definition)), outputs: unit.definition.outputs };
+  const references = referenceRenaming(Object.keys(unit.definition.resources), unit.renameIds);
+  const template = ownRendering(unit, renderTemplate(unit.definition, references));
+  return renameIds(template, unit.definition.outputs, unit.renameIds, references);
+}
+
+/** The rendering, checked to be the unit's own copy: renamed in place, never a family's merged resources (renderTemplate hands those out as they are). */
+function ownRendering(unit: Unit, template: CfnTemplate): CfnTemplate {
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource === (unit.definition.resources as Record<string, unknown>)[id]) throw new Error(`internal: unit ${unit.label} holds an already rendered resource ${id}`);
   }
-  return unit.renameIds ? renameIds(template, unit.definition.outputs, unit.renameIds) : { template, outputs: unit.definition.outputs };
+  return template;
 }
 
 const sizeOf = (u: RenderedUnit): Size => ({
@@ -154,14 +160,17 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   return { description, parameters: {}, conditions, resources: resources as TemplateDefinition['resources'], outputs };
 }
 
+/** The keys of the objects that name a logical id: `Ref`, `Fn::GetAtt` and `Fn::Sub`. */
+const REFERENCE_KEYS: ReadonlySet<string> = new Set(['Ref', 'Fn::GetAtt', 'Fn::Sub']);
+
 /**
- * A rendered unit's logical ids renamed by `rename`, and every reference to
- * them (Ref, Fn::GetAtt, Fn::Sub, DependsOn), in place: the rendering is the
- * unit's own copy. Resources and outputs stay sorted by logical id, as
- * rendered; the outputs' specifications are renamed likewise.
+ * Renames every reference to a unit's logical ids (Ref, Fn::GetAtt, Fn::Sub)
+ * in the objects renderTemplate copies: an object that holds a reference key
+ * is renamed here, and its items walked on when it is no reference after
+ * all; renderTemplate walks on into every other object itself.
  */
-function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string): RenderedUnit {
-  const renamed = new Map(Object.keys(template.Resources).map((id) => [id, rename(id)]));
+function referenceRenaming(ids: readonly string[], rename: (id: string) => string): Renaming & { readonly to: (id: string) => string } {
+  const renamed = new Map(ids.map((id) => [id, rename(id)]));
   const to = (id: string) => renamed.get(id) ?? id;
   const renameReferences = (node: unknown): void => {
     if (!node || typeof node !== 'object') return;
@@ -173,26 +182,29 @@ function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, Outpu
       o['Fn::Sub'] = o['Fn::Sub'].replace(/\$\{([A-Za-z0-9]+)(\.[A-Za-z.]+)?\}/g, (m, id: string, attribute = '') => (renamed.has(id) ? `\${${to(id)}${attribute}}` : m));
     } else for (const key in o) renameReferences(o[key]);
   };
+  return { keys: REFERENCE_KEYS, rename: renameReferences, to };
+}
+
+/**
+ * A unit's rendering, its references already renamed (referenceRenaming),
+ * with its logical ids renamed by `rename`, and its DependsOn, in place: the
+ * rendering is the unit's own copy. Resources and outputs stay sorted by
+ * logical id, as rendered; the outputs' specifications are renamed likewise.
+ */
+function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string, references: ReturnType<typeof referenceRenaming>): RenderedUnit {
+  const { to } = references;
   const resources: Record<string, CfnResource> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
-    renameReferences(resource);
     if (resource.DependsOn !== undefined) resource.DependsOn = Array.isArray(resource.DependsOn) ? resource.DependsOn.map(to) : to(resource.DependsOn);
     resources[to(id)] = resource;
   }
   template.Resources = Object.fromEntries(sortedEntries(resources));
   if (template.Outputs) {
     const renamedOutputs: Record<string, Record<string, unknown>> = {};
-    for (const [id, output] of Object.entries(template.Outputs)) {
-      renameReferences(output.Value);
-      renamedOutputs[rename(id)] = output;
-    }
+    for (const [id, output] of Object.entries(template.Outputs)) renamedOutputs[rename(id)] = output;
     template.Outputs = Object.fromEntries(sortedEntries(renamedOutputs));
   }
   const renamedSpecs: Record<string, OutputSpec> = {};
-  for (const [id, output] of Object.entries(outputs)) {
-    const value = plain<OutputSpec['value']>(output.value);
-    renameReferences(value);
-    renamedSpecs[rename(id)] = { ...output, value };
-  }
+  for (const [id, output] of Object.entries(outputs)) renamedSpecs[rename(id)] = { ...output, value: plain<OutputSpec['value']>(output.value, references) };
   return { template, outputs: renamedSpecs };
 }

@@ -229,6 +229,8 @@ export function planStages(org: Org): Stage[] {
       byAccount: new Map(targets.map((a) => [a.id, { value: a.environment!, origin: `accounts.${a.name}.environment` }])),
     };
     const valuesOf = (v: AccountValue) => new Map([...v.byAccount].map(([id, x]) => [id, x.value]));
+    // logicalId(p.name, id), its first part made once for all the pipeline's resources.
+    const pipelineIds = logicalId(p.name);
     const definition = withConditions(sw, () =>
       pipeline({
         names,
@@ -244,7 +246,7 @@ export function planStages(org: Org): Stage[] {
       accounts: targets,
       // A pipeline's name is unique in the org: its resources' logical ids start with it.
       definition,
-      renameIds: (id) => logicalId(p.name, id),
+      renameIds: (id) => pipelineIds + logicalId(id),
       accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
       uses: [
         uses('pipeline-identity', "this account's pipeline role"),
