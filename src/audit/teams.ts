@@ -24,7 +24,12 @@ export const TEAM_ID_PLACEHOLDER = '{Team}';
 export const SOURCE_PLACEHOLDER = '{source}';
 /** Also the account placeholder of scale.ts: a text holding any of them as it is cannot be folded and read back. */
 const PLACEHOLDERS = ['{account}', TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
-export const holdsPlaceholder = (text: string) => text.includes('{') && PLACEHOLDERS.some((p) => text.includes(p));
+export function holdsPlaceholder(text: string): boolean {
+  if (!text.includes('{')) return false;
+  // A loop, not some() with a closure made for each text: this runs on every text of every row.
+  for (const p of PLACEHOLDERS) if (text.includes(p)) return true;
+  return false;
+}
 
 export interface Team {
   /** The start every name of the team shares, up to a hyphen. */
