@@ -305,6 +305,13 @@ export interface ReportInput {
     | { error: string };
 }
 
+/** Adds `value` to the list of `key`, made on first use (not a copy of the list for each value: 1,000 accounts share one list). */
+function pushTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
+  const list = lists.get(key);
+  if (list) list.push(value);
+  else lists.set(key, [value]);
+}
+
 export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files, sha256Of = (_path: string, text: string) => sha256(text) } = input;
   const sections: Section[] = [];
@@ -497,7 +504,7 @@ export function buildReport(input: ReportInput): Report {
 
   const stageSections: Section[] = [];
   const stageIdsOf = new Map<string, string[]>();
-  for (const s of stages) for (const a of s.targets) stageIdsOf.set(a.id, [...(stageIdsOf.get(a.id) ?? []), s.id]);
+  for (const s of stages) for (const a of s.targets) pushTo(stageIdsOf, a.id, s.id);
   const stagesOf = (accountId: string) => stageIdsOf.get(accountId) ?? [];
   if (org.accounts.length <= ACCOUNTS_LISTED) {
     for (const account of org.accounts) {
@@ -507,7 +514,7 @@ export function buildReport(input: ReportInput): Report {
     const byStages = new Map<string, string[]>();
     for (const account of org.accounts) {
       const key = stagesOf(account.id).join(', ');
-      byStages.set(key, [...(byStages.get(key) ?? []), account.id]);
+      pushTo(byStages, key, account.id);
     }
     stageSections.push({ id: 'account-stages', title: 'Stages by account', level: 3, blocks: [{ kind: 'table', head: ['accounts', 'stages'], rows: [...byStages].map(([list, ids]) => [describeAccounts(org, ids), list]) }] });
   }
