@@ -98,7 +98,8 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
             const chars = size(account);
-            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).inlineChars += chars;
+            const names = flatValues(roles.at(account));
+            for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).inlineChars += chars;
           }
           break;
         }
@@ -110,7 +111,8 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
             const account = accounts[i];
             use(account).managedPolicies++;
             fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`);
-            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).attached.push(attachment);
+            const names = flatValues(roles.at(account));
+            for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).attached.push(attachment);
           }
           break;
         }
@@ -128,10 +130,10 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     adjustable('rolesPerAccount', u.roles.size, where, others);
     adjustable('instanceProfilesPerAccount', u.instanceProfiles, where, others);
     adjustable('customerManagedPoliciesPerAccount', u.managedPolicies, where, others);
-    for (const [name, role] of u.roles) {
+    u.roles.forEach((role, name) => {
       adjustable('managedPoliciesPerRole', role.attached.length, () => `${where()}: role ${name}`, () => ` (${role.attached.join(', ')})`);
       fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`);
-    }
+    });
   }
   return problems;
 }
