@@ -146,11 +146,22 @@ function pipelineMembers(org: Org, access: AccessAnalysis): PipelineMembers {
     many,
     madeFor(owner, text) {
       if (!many || isMember(owner)) return undefined;
-      const named = new Set([...text.matchAll(/\uE000.|\d{12}/g)].map((m) => m[0]).filter(isMember));
-      return named.size === 1 ? [...named][0] : undefined;
+      // The one member named, read match by match (this runs for every row of the report).
+      let named: string | undefined;
+      MEMBER_MARKS.lastIndex = 0;
+      for (let m = MEMBER_MARKS.exec(text); m; m = MEMBER_MARKS.exec(text)) {
+        const id = m[0];
+        if (id === named || !isMember(id)) continue;
+        if (named !== undefined) return undefined;
+        named = id;
+      }
+      return named;
     },
   };
 }
+
+/** A class's token or an account id, as a pipeline member is named in a text (global: madeFor resets it before each text). */
+const MEMBER_MARKS = /\uE000.|\d{12}/g;
 
 /** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
 function reachSections(
