@@ -31,8 +31,15 @@ export interface ResolvedStatement {
 }
 
 /** A statement's conditions in words, one clause per key (`StringEquals aws:SourceAccount = 1 | 2`), but for the keys `omit` says to leave out. */
-export const conditionClauses = (conditions: ResolvedStatement['conditions'], omit: (key: string) => boolean = () => false): string[] =>
-  Object.entries(conditions).flatMap(([op, keys]) => Object.entries(keys).flatMap(([k, v]) => (omit(k) ? [] : [`${op} ${k} = ${v.join(' | ')}`])));
+export function conditionClauses(conditions: ResolvedStatement['conditions'], omit?: (key: string) => boolean): string[] {
+  // Loops, not entries/flatMap: asked for every statement of the report and the model.
+  const clauses: string[] = [];
+  for (const op in conditions) {
+    const keys = conditions[op];
+    for (const k in keys) if (!omit?.(k)) clauses.push(`${op} ${k} = ${keys[k].join(' | ')}`);
+  }
+  return clauses;
+}
 
 const flat = flatValues;
 

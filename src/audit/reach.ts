@@ -287,7 +287,8 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
 }
 
 /** A statement's conditions in words, but for the principal it narrows to (shown as the principal). */
-const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, (key) => key.toLowerCase() === PRINCIPAL_ARN);
+const isPrincipalArnKey = (key: string) => key.toLowerCase() === PRINCIPAL_ARN;
+const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, isPrincipalArnKey);
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its
