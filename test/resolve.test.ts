@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Resolver, splitReference } from '../src/audit/resolve';
+import { flatValues, Resolver, splitReference } from '../src/audit/resolve';
 import type { CfnTemplate } from '../src/cfn/template';
 import type { Org } from '../src/org/model';
 import type { Stage } from '../src/stages/model';
@@ -74,5 +74,13 @@ describe('splitReference', () => {
       const [id, attribute] = reference.split('.');
       expect(splitReference(reference), reference).toEqual({ id, attribute });
     }
+  });
+});
+
+describe('flatValues', () => {
+  it('lists the strings of nested lists in order, without AWS::NoValue and holes', () => {
+    expect(flatValues(['a', ['b', ['c', '\u0000NoValue']], , 'd'] as never)).toEqual(['a', 'b', 'c', 'd']);
+    expect(flatValues('\u0000NoValue')).toEqual([]);
+    expect(flatValues('x')).toEqual(['x']);
   });
 });

@@ -18,12 +18,17 @@ const NO_VALUE = '\u0000NoValue';
 /** A value as a flat list of strings, without AWS::NoValue. */
 export function flatValues(v: Value): string[] {
   const out: string[] = [];
-  const add = (x: Value) => {
-    if (Array.isArray(x)) x.forEach(add);
-    else if (x !== NO_VALUE) out.push(x);
-  };
-  add(v);
+  addFlat(v, out);
   return out;
+}
+
+/** A function of the module, not a closure made for each value (values are flattened for every account); holes skipped, as forEach does. */
+function addFlat(x: Value, out: string[]): void {
+  if (!Array.isArray(x)) {
+    if (x !== NO_VALUE) out.push(x);
+    return;
+  }
+  for (let i = 0; i < x.length; i++) if (i in x) addFlat(x[i], out);
 }
 const TRUE = 'true';
 const FALSE = 'false';
