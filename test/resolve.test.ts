@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Resolver } from '../src/audit/resolve';
+import { flatValues, Resolver, splitReference } from '../src/audit/resolve';
 import type { CfnTemplate } from '../src/cfn/template';
 import type { Org } from '../src/org/model';
 import type { Stage } from '../src/stages/model';
@@ -65,5 +65,22 @@ describe('Fn::Sub', () => {
   it('writes a list value comma-joined, and a missing one (Fn::Select past the end) as nothing', () => {
     const r = resolver();
     expect(r.resolve('s', targets[0], { 'Fn::Sub': '[${Listed}] [${Missing}]' })).toBe('[a,b] []');
+  });
+});
+
+describe('splitReference', () => {
+  it('reads a reference as its first two parts split at dots', () => {
+    for (const reference of ['Role', 'Role.Arn', 'Role.Arn.More', 'AWS::AccountId', 'Role.', '.Arn', '', '..', 'a.b.c.d']) {
+      const [id, attribute] = reference.split('.');
+      expect(splitReference(reference), reference).toEqual({ id, attribute });
+    }
+  });
+});
+
+describe('flatValues', () => {
+  it('lists the strings of nested lists in order, without AWS::NoValue and holes', () => {
+    expect(flatValues(['a', ['b', ['c', '\u0000NoValue']], , 'd'] as never)).toEqual(['a', 'b', 'c', 'd']);
+    expect(flatValues('\u0000NoValue')).toEqual([]);
+    expect(flatValues('x')).toEqual(['x']);
   });
 });

@@ -69,6 +69,11 @@ describe('what a text names', () => {
     expect(teams.namedIn('arn:aws:iam::200000000004:role/big-developer')?.key).toBe('t002');
     expect(teams.namedIn('arn:aws:iam::200000000004:role/big-t001-svc1')).toBeUndefined();
     expect(teams.namedIn('arn:aws:iam::100000000000:role/big-developer')).toBeUndefined();
+    // Named twice, or by its id and its key: one team; two teams by their keys, or the same id beside another team's key: none.
+    expect(teams.namedIn('big-t002-svc1 T002Svc1 arn:aws:iam::200000000004:role/big-t002-svc1')?.key).toBe('t002');
+    expect(teams.namedIn('big-t002-svc1 big-t003-svc1')).toBeUndefined();
+    expect(teams.namedIn('T002Svc1 T003Svc1')).toBeUndefined();
+    expect(teams.namedIn('arn:aws:iam::200000000004:role/big-developer T003Svc1 200000000004')).toBeUndefined();
     // A key is a whole word before a hyphen, as generalise reads it: t0011 is not t001.
     expect(teams.namedIn('big-xt001-svc1 t0011-svc1')).toBeUndefined();
   });

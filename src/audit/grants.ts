@@ -31,8 +31,15 @@ export interface ResolvedStatement {
 }
 
 /** A statement's conditions in words, one clause per key (`StringEquals aws:SourceAccount = 1 | 2`), but for the keys `omit` says to leave out. */
-export const conditionClauses = (conditions: ResolvedStatement['conditions'], omit: (key: string) => boolean = () => false): string[] =>
-  Object.entries(conditions).flatMap(([op, keys]) => Object.entries(keys).flatMap(([k, v]) => (omit(k) ? [] : [`${op} ${k} = ${v.join(' | ')}`])));
+export function conditionClauses(conditions: ResolvedStatement['conditions'], omit?: (key: string) => boolean): string[] {
+  // Loops, not entries/flatMap: asked for every statement of the report and the model.
+  const clauses: string[] = [];
+  for (const op in conditions) {
+    const keys = conditions[op];
+    for (const k in keys) if (!omit?.(k)) clauses.push(`${op} ${k} = ${keys[k].join(' | ')}`);
+  }
+  return clauses;
+}
 
 const flat = flatValues;
 
@@ -44,7 +51,12 @@ const flat = flatValues;
  */
 type Values = PerAccount<string[]>;
 const NONE: Values = fixed([]);
-const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** A loop, not every() with a closure made for each pair of lists: it compares every member's statements. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 function values(c: Compiled): Values {
   if (c.fixed !== undefined) return map(c, flat);
   let last: string[] | undefined;
@@ -192,23 +204,24 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
   const kept: Array<ResolvedStatement | Group> = [];
   // By token and label, the groups whose statements differ.
   const groups = new Map<string, Group[]>();
-  const named = new Set<string>();
   for (const g of statements) {
     if (g.accounts !== undefined) {
       kept.push(g);
       continue;
     }
-    named.clear();
-    membersNamedBy(g, classes, named);
-    const [member] = named;
-    const c = member === undefined ? undefined : classes.get(member);
-    if (!c || named.size > 1) {
+    const member = memberNamedBy(g, classes);
+    const c = typeof member === 'string' ? classes.get(member) : undefined;
+    if (typeof member !== 'string' || !c) {
       kept.push(g);
       continue;
     }
     // Its label too: the logical id of a member's resource carries the member's id. Members of a
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
-    const statement = { ...forClass(g, member, c), account: g.account, policy: tokenise(g.policy, member, c.token), madeFor: c.token };
+    // forClass makes a new object: set on it rather than copied again (the same fields, in the same order).
+    const statement = forClass(g, member, c);
+    statement.account = g.account;
+    statement.policy = tokenise(g.policy, member, c.token);
+    statement.madeFor = c.token;
     const key = `${c.token}\u0000${statement.policy}`;
     let alike = groups.get(key);
     if (!alike) groups.set(key, (alike = []));
@@ -219,25 +232,34 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     }
     group.members.push(g);
   }
-  return kept.flatMap((x) => {
-    if (!('members' in x)) return [x];
+  const out: ResolvedStatement[] = [];
+  for (const x of kept) {
+    if (!('members' in x)) out.push(x);
     // A group is the class's statement only when every member has it; named by the first part's stage
     // (the report names every part of a split stage by the whole).
-    return x.members.length === x.c.members.length ? [{ ...x.statement, stage: x.members[0].stage }] : x.members;
-  });
+    else if (x.members.length === x.c.members.length) out.push({ ...x.statement, stage: x.members[0].stage });
+    else for (const m of x.members) out.push(m);
+  }
+  return out;
 }
 
-/** Adds to `named` the members of a class whose id a statement names: every 12-digit run in its texts, as /\d{12}/g reads them. */
-function membersNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, AccountClass>, named: Set<string>): void {
+const SEVERAL = Symbol('several members');
+
+/**
+ * The one member of a class whose id a statement names, SEVERAL when it names more than one, undefined for none: every
+ * 12-digit run in its texts, as /\d{12}/g reads them.
+ */
+function memberNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, AccountClass>): string | typeof SEVERAL | undefined {
+  let named: string | typeof SEVERAL | undefined;
   const scan = (text: string | undefined) => {
-    if (text === undefined) return;
+    if (text === undefined || named === SEVERAL) return;
     let run = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c < 48 || c > 57) run = 0;
       else if (++run === 12) {
         const id = text.slice(i - 11, i + 1);
-        if (classes.has(id)) named.add(id);
+        if (classes.has(id) && id !== named) named = named === undefined ? id : SEVERAL;
         run = 0;
       }
     }
@@ -246,6 +268,7 @@ function membersNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, Accou
   for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
   g.resources.forEach(scan);
   for (const operator in g.conditions) for (const key in g.conditions[operator]) g.conditions[operator][key].forEach(scan);
+  return named;
 }
 
 /**

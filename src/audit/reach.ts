@@ -137,7 +137,10 @@ export function orgResources(
       const a = target.id;
       const t = (text: string) => (c ? tokenise(text, a, c.token) : text);
       const value = (e: unknown) => String(resolver.resolve(stage.id, a, e));
-      for (const id of ids) {
+      // An index, not for-of: this runs for every resource of a stage in every target (~400,000 times at 250 teams), mostly
+      // before the function is optimised, when each step of an iterator makes an object.
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
         if (!resolver.exists(stage.id, id, a)) continue;
         const r = template.Resources[id];
         const p = (r.Properties ?? {}) as Record<string, unknown>;
@@ -284,7 +287,8 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
 }
 
 /** A statement's conditions in words, but for the principal it narrows to (shown as the principal). */
-const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, (key) => key.toLowerCase() === PRINCIPAL_ARN);
+const isPrincipalArnKey = (key: string) => key.toLowerCase() === PRINCIPAL_ARN;
+const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, isPrincipalArnKey);
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its

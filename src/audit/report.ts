@@ -146,11 +146,22 @@ function pipelineMembers(org: Org, access: AccessAnalysis): PipelineMembers {
     many,
     madeFor(owner, text) {
       if (!many || isMember(owner)) return undefined;
-      const named = new Set([...text.matchAll(/\uE000.|\d{12}/g)].map((m) => m[0]).filter(isMember));
-      return named.size === 1 ? [...named][0] : undefined;
+      // The one member named, read match by match (this runs for every row of the report).
+      let named: string | undefined;
+      MEMBER_MARKS.lastIndex = 0;
+      for (let m = MEMBER_MARKS.exec(text); m; m = MEMBER_MARKS.exec(text)) {
+        const id = m[0];
+        if (id === named || !isMember(id)) continue;
+        if (named !== undefined) return undefined;
+        named = id;
+      }
+      return named;
     },
   };
 }
+
+/** A class's token or an account id, as a pipeline member is named in a text (global: madeFor resets it before each text). */
+const MEMBER_MARKS = /\uE000.|\d{12}/g;
 
 /** "Who can act on each resource": one table per kind of resource, a row per resource, reach and principal. */
 function reachSections(
@@ -303,6 +314,13 @@ export interface ReportInput {
   executionRole?:
     | { statements: ReadonlyArray<{ Sid: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }>; outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string }> }
     | { error: string };
+}
+
+/** Adds `value` to the list of `key`, made on first use (not a copy of the list for each value: 1,000 accounts share one list). */
+function pushTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
+  const list = lists.get(key);
+  if (list) list.push(value);
+  else lists.set(key, [value]);
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -497,7 +515,7 @@ export function buildReport(input: ReportInput): Report {
 
   const stageSections: Section[] = [];
   const stageIdsOf = new Map<string, string[]>();
-  for (const s of stages) for (const a of s.targets) stageIdsOf.set(a.id, [...(stageIdsOf.get(a.id) ?? []), s.id]);
+  for (const s of stages) for (const a of s.targets) pushTo(stageIdsOf, a.id, s.id);
   const stagesOf = (accountId: string) => stageIdsOf.get(accountId) ?? [];
   if (org.accounts.length <= ACCOUNTS_LISTED) {
     for (const account of org.accounts) {
@@ -507,7 +525,7 @@ export function buildReport(input: ReportInput): Report {
     const byStages = new Map<string, string[]>();
     for (const account of org.accounts) {
       const key = stagesOf(account.id).join(', ');
-      byStages.set(key, [...(byStages.get(key) ?? []), account.id]);
+      pushTo(byStages, key, account.id);
     }
     stageSections.push({ id: 'account-stages', title: 'Stages by account', level: 3, blocks: [{ kind: 'table', head: ['accounts', 'stages'], rows: [...byStages].map(([list, ids]) => [describeAccounts(org, ids), list]) }] });
   }

@@ -18,12 +18,17 @@ const NO_VALUE = '\u0000NoValue';
 /** A value as a flat list of strings, without AWS::NoValue. */
 export function flatValues(v: Value): string[] {
   const out: string[] = [];
-  const add = (x: Value) => {
-    if (Array.isArray(x)) x.forEach(add);
-    else if (x !== NO_VALUE) out.push(x);
-  };
-  add(v);
+  addFlat(v, out);
   return out;
+}
+
+/** A function of the module, not a closure made for each value (values are flattened for every account); holes skipped, as forEach does. */
+function addFlat(x: Value, out: string[]): void {
+  if (!Array.isArray(x)) {
+    if (x !== NO_VALUE) out.push(x);
+    return;
+  }
+  for (let i = 0; i < x.length; i++) if (i in x) addFlat(x[i], out);
 }
 const TRUE = 'true';
 const FALSE = 'false';
@@ -92,6 +97,14 @@ function accountSetOf(expression: unknown): Set<string> | undefined {
     return out;
   }
   return undefined;
+}
+
+/** A `${name}` reference of Fn::Sub as `split('.')` reads its first two parts: `Role.Arn` → Role and Arn (no list made for it). */
+export function splitReference(reference: string): { id: string; attribute: string | undefined } {
+  const dot = reference.indexOf('.');
+  if (dot < 0) return { id: reference, attribute: undefined };
+  const next = reference.indexOf('.', dot + 1);
+  return { id: reference.slice(0, dot), attribute: reference.slice(dot + 1, next < 0 ? undefined : next) };
 }
 
 /** Resource types whose Ref is a name the template sets, and the property that sets it. */
@@ -302,24 +315,29 @@ export class Resolver {
     if (!pieces) this.subPieces.set(text, (pieces = text.split(/\$\{([^}]+)\}/)));
     const references: Compiled[] = [];
     for (let i = 1; i < pieces.length; i += 2) {
-      const [id, attribute] = pieces[i].split('.');
+      const { id, attribute } = splitReference(pieces[i]);
       references.push(attribute && !id.startsWith('AWS::') ? this.getAtt(stageId, id, attribute) : this.ref(stageId, pieces[i]));
     }
-    const written = (at: (reference: Compiled) => Value) => {
+    // In an account, or (undefined) as the references' fixed values; no closure or record is made per account.
+    const written = (account: string | undefined) => {
       let out = pieces[0];
       for (let k = 0; k < references.length; k++) {
-        const v = at(references[k]);
+        const v = account === undefined ? references[k].fixed! : references[k].at(account);
         // As Array.join writes them: a missing value (Fn::Select past the end) is empty.
         out += (Array.isArray(v) ? v.join(',') : (v ?? '')) + pieces[2 * k + 2];
       }
       return out;
     };
-    if (references.every((r) => r.fixed !== undefined)) return fixed(written((r) => r.fixed!));
+    if (references.every((r) => r.fixed !== undefined)) return fixed(written(undefined));
     // Asked again for the same account (statements sharing an expression): written once.
-    let last: { account: string; made: string } | undefined;
+    let lastAccount: string | undefined;
+    let lastMade = '';
     return varying((a) => {
-      if (last?.account !== a) last = { account: a, made: written((r) => r.at(a)) };
-      return last.made;
+      if (lastAccount !== a) {
+        lastMade = written(a);
+        lastAccount = a;
+      }
+      return lastMade;
     });
   }
 

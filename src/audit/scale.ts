@@ -213,13 +213,14 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
 }
 
 const LITERAL = Symbol('literal');
+const isLiteralCell = (cell: string) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR);
 
 /**
  * The team and accounts a row is made for, undefined outside the teams; LITERAL when a cell holds a placeholder of its
  * own, or the separator of keys (no org text does, but then its key could read as another row's): it is never merged.
  */
 function inTeamAccounts(cells: readonly string[], account: string, rowTeam: Team | undefined, fold: TeamFold | undefined): TeamAccounts | undefined | typeof LITERAL {
-  if (cells.some((cell) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR))) return LITERAL;
+  if (cells.some(isLiteralCell)) return LITERAL;
   return rowTeam || account === '' ? undefined : fold?.of(account);
 }
 

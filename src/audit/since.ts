@@ -69,8 +69,14 @@ export interface AuditModel {
 class AccountSets {
   readonly sets: string[][] = [];
   private readonly index = new Map<string, number>();
-  of(accounts: readonly string[]): number {
-    const list = [...new Set(accounts)].sort();
+  /** The index of the set of `accounts`: ids, and lists of ids (a class's members, shared with the proof, not copied). */
+  of(accounts: ReadonlyArray<string | readonly string[]>): number {
+    const unique = new Set<string>();
+    for (const part of accounts) {
+      if (typeof part === 'string') unique.add(part);
+      else for (let i = 0; i < part.length; i++) unique.add(part[i]); // by index: up to ~1,000 ids, and no iterator result per id
+    }
+    const list = [...unique].sort();
     const key = list.join(',');
     let i = this.index.get(key);
     if (i === undefined) this.index.set(key, (i = this.sets.push(list) - 1));
@@ -84,18 +90,19 @@ class AccountSets {
  * its JSON text: one to one with its value either way), so a text's JSON is made once per entry, not once per item.
  */
 function fold<T>(sets: AccountSets, items: Iterable<{ value: T; account: string; accounts?: readonly string[] }>, general: (value: T, account: string) => T): Array<Folded<T>> {
-  const folded = new Map<string, { value: T; accounts: string[] }>();
-  const literals = new Map<string, { value: T; accounts: string[] }>();
+  // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
+  const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
+  const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   for (const item of items) {
     const literal = placeholderIn(item.value);
     const value = literal ? item.value : general(item.value, item.account);
     const key = typeof value === 'string' ? value : JSON.stringify(value);
     const entries = literal ? literals : folded;
     const entry = entries.get(key) ?? entries.set(key, { value, accounts: [] }).get(key)!;
-    for (const a of item.accounts ?? [item.account]) entry.accounts.push(a);
+    entry.accounts.push(item.accounts ?? item.account);
   }
   // Sorted by JSON text, made here once per entry (an object's key is its JSON text already).
-  const listed = (entries: ReadonlyMap<string, { value: T; accounts: string[] }>, literal: boolean) =>
+  const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
     [...entries].map(([key, e]) => ({ e, literal, text: `${literal ? 'literal ' : ''}${typeof e.value === 'string' ? JSON.stringify(e.value) : key}` }));
   const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
@@ -110,6 +117,13 @@ function placeholderIn(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   for (const key in value) if (holdsPlaceholder(key) || placeholderIn((value as Record<string, unknown>)[key])) return true;
   return false;
+}
+
+/** A record with each value mapped, its keys in their order, without the lists of its entries. */
+function mapValues(record: Record<string, string>, f: (value: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key in record) if (Object.prototype.hasOwnProperty.call(record, key)) out[key] = f(record[key]);
+  return out;
 }
 
 const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
@@ -170,7 +184,7 @@ export function auditModel(
       ...v,
       ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.toPlaceholders(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.toPlaceholders(v.logicalId) ?? v.logicalId }),
       arn: text(v.arn, a),
-      names: Object.fromEntries(Object.entries(v.names).map(([k, x]) => [k, text(x, a)])),
+      names: mapValues(v.names, (x) => text(x, a)),
     }),
   );
   const grants = fold(sets, grantLines(access.grants, false), text);

@@ -24,7 +24,12 @@ export const TEAM_ID_PLACEHOLDER = '{Team}';
 export const SOURCE_PLACEHOLDER = '{source}';
 /** Also the account placeholder of scale.ts: a text holding any of them as it is cannot be folded and read back. */
 const PLACEHOLDERS = ['{account}', TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
-export const holdsPlaceholder = (text: string) => text.includes('{') && PLACEHOLDERS.some((p) => text.includes(p));
+export function holdsPlaceholder(text: string): boolean {
+  if (!text.includes('{')) return false;
+  // A loop, not some() with a closure made for each text: this runs on every text of every row.
+  for (const p of PLACEHOLDERS) if (text.includes(p)) return true;
+  return false;
+}
 
 export interface Team {
   /** The start every name of the team shares, up to a hyphen. */
@@ -118,6 +123,10 @@ function sharedKey(names: readonly string[]): string | undefined {
 const isWordChar = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
 const isLower = (c: string | undefined) => c !== undefined && c >= 'a' && c <= 'z';
 
+// The two tests of replaceKey, made once rather than as closures on every call (it runs ~200,000 times at 250 teams).
+const isKeyWordAt = (at: number, end: number, text: string) => !isWordChar(text[at - 1]) && text[end] === '-';
+const isIdWordAt = (_at: number, end: number, text: string) => !isLower(text[end]);
+
 /**
  * Where a team's key is found, and the one place that finds it (a scan: it
  * runs on every text of every team's rows): each occurrence of the key as a
@@ -126,12 +135,7 @@ const isLower = (c: string | undefined) => c !== undefined && c >= 'a' && c <= '
  * non-lowercase character {Team}.
  */
 function replaceKey(text: string, key: string, id: string): string {
-  return replaceWhere(
-    replaceWhere(text, key, (at, end) => !isWordChar(text[at - 1]) && text[end] === '-', TEAM_PLACEHOLDER),
-    id,
-    (_at, end, t) => !isLower(t[end]),
-    TEAM_ID_PLACEHOLDER,
-  );
+  return replaceWhere(replaceWhere(text, key, isKeyWordAt, TEAM_PLACEHOLDER), id, isIdWordAt, TEAM_ID_PLACEHOLDER);
 }
 
 function replaceWhere(text: string, word: string, where: (at: number, end: number, text: string) => boolean, placeholder: string): string {
@@ -178,31 +182,42 @@ function teamNamedIn(
   byAccount: ReadonlyMap<string, Team>,
   lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<number> },
 ): Team | undefined {
-  const named = new Set<Team>();
-  for (const [id] of text.matchAll(/(?<!\d)\d{12}(?!\d)/g)) {
-    const team = byAccount.get(id);
-    if (team) named.add(team);
+  // The one team named so far; a second one answers undefined at once. No Set, iterator or list is made per text.
+  let named: Team | undefined;
+  ACCOUNT_IDS.lastIndex = 0;
+  for (let m = ACCOUNT_IDS.exec(text); m; m = ACCOUNT_IDS.exec(text)) {
+    const team = byAccount.get(m[0]);
+    if (!team || team === named) continue;
+    if (named) return undefined;
+    named = team;
   }
-  const candidates = new Set<Team>();
+  let candidates: Set<Team> | undefined;
+  const propose = (team: Team | undefined) => {
+    if (team && team !== named) (candidates ??= new Set()).add(team);
+  };
   for (let at = 0; at < text.length; at++) {
     if (!lengths.starts.has(text.charCodeAt(at))) continue;
     const c = text[at];
     if (isWordChar(c) && !isWordChar(text[at - 1])) {
-      for (const n of lengths.keys) {
-        const team = text[at + n] === '-' ? byKey.get(text.slice(at, at + n)) : undefined;
-        if (team) candidates.add(team);
+      for (let i = 0; i < lengths.keys.length; i++) {
+        const n = lengths.keys[i];
+        if (text[at + n] === '-') propose(byKey.get(text.slice(at, at + n)));
       }
     }
-    if (c >= 'A' && c <= 'Z') {
-      for (const n of lengths.ids) {
-        const team = byLogicalId.get(text.slice(at, at + n));
-        if (team) candidates.add(team);
-      }
+    if (c >= 'A' && c <= 'Z') for (let i = 0; i < lengths.ids.length; i++) propose(byLogicalId.get(text.slice(at, at + lengths.ids[i])));
+  }
+  if (candidates) {
+    for (const team of candidates) {
+      if (!team.keyIn(text)) continue;
+      if (named) return undefined;
+      named = team;
     }
   }
-  for (const team of candidates) if (team.keyIn(text)) named.add(team);
-  return named.size === 1 ? [...named][0] : undefined;
+  return named;
 }
+
+/** Account ids as teamNamedIn reads them (global: it resets it before each text). */
+const ACCOUNT_IDS = /(?<!\d)\d{12}(?!\d)/g;
 
 /** Which teams, as a reader needs them: "each of the 250 teams", or their keys, a run of three or more in the teams table's order as its first and last (`t056 to t083`). */
 export function teamsPhrase(teams: Teams, which: readonly Team[]): string {

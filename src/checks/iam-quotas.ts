@@ -83,20 +83,23 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const trust = sizes(p.AssumeRolePolicyDocument);
           const inline = ((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => sizes(policy.PolicyDocument));
           const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
-          for (const account of accounts) {
+          for (let i = 0; i < accounts.length; i++) {
+            const account = accounts[i];
             const role = roleUse(account, String(roleName.at(account)), stage.id);
             adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, none);
-            for (const size of inline) role.inlineChars += size(account);
-            for (const arn of attached) role.attached.push(String(arn.at(account)));
+            for (let j = 0; j < inline.length; j++) role.inlineChars += inline[j](account);
+            for (let j = 0; j < attached.length; j++) role.attached.push(String(attached[j].at(account)));
           }
           break;
         }
         case 'AWS::IAM::Policy': {
           const size = sizes(p.PolicyDocument);
           const roles = compile(p.Roles ?? []);
-          for (const account of accounts) {
+          for (let i = 0; i < accounts.length; i++) {
+            const account = accounts[i];
             const chars = size(account);
-            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).inlineChars += chars;
+            const names = flatValues(roles.at(account));
+            for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).inlineChars += chars;
           }
           break;
         }
@@ -104,15 +107,17 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const size = sizes(p.PolicyDocument);
           const roles = compile(p.Roles ?? []);
           const attachment = `${stage.id}/${logicalId}`;
-          for (const account of accounts) {
+          for (let i = 0; i < accounts.length; i++) {
+            const account = accounts[i];
             use(account).managedPolicies++;
             fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`);
-            for (const name of flatValues(roles.at(account))) roleUse(account, name, stage.id).attached.push(attachment);
+            const names = flatValues(roles.at(account));
+            for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).attached.push(attachment);
           }
           break;
         }
         case 'AWS::IAM::InstanceProfile':
-          for (const account of accounts) use(account).instanceProfiles++;
+          for (let i = 0; i < accounts.length; i++) use(accounts[i]).instanceProfiles++;
           break;
       }
     }
@@ -125,10 +130,10 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     adjustable('rolesPerAccount', u.roles.size, where, others);
     adjustable('instanceProfilesPerAccount', u.instanceProfiles, where, others);
     adjustable('customerManagedPoliciesPerAccount', u.managedPolicies, where, others);
-    for (const [name, role] of u.roles) {
+    u.roles.forEach((role, name) => {
       adjustable('managedPoliciesPerRole', role.attached.length, () => `${where()}: role ${name}`, () => ` (${role.attached.join(', ')})`);
       fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`);
-    }
+    });
   }
   return problems;
 }
@@ -150,7 +155,7 @@ function policySizes(resolver: Resolver, stageId: string): (document: unknown) =
     });
     return (account) => {
       let chars = fixedChars;
-      for (const c of varying) chars += jsonLength(c.at(account));
+      for (let i = 0; i < varying.length; i++) chars += jsonLength(varying[i].at(account));
       return chars;
     };
   };
@@ -184,6 +189,8 @@ function quotedLength(text: string): number {
   return length;
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** The characters of a node's JSON but for its expressions (`Ref`, `Fn::...`), which `expressionSize` counts. */
 function fixedSize(node: unknown, expressionSize: (expression: object) => number): number {
   if (node === null || node === undefined) return 0;
@@ -194,10 +201,20 @@ function fixedSize(node: unknown, expressionSize: (expression: object) => number
     for (let i = 0; i < node.length; i++) chars += fixedSize(node[i], expressionSize);
     return chars;
   }
+  // Own keys read with for-in (Object.keys's order) instead of a list of them made for every object.
   const o = node as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return expressionSize(o);
-  let chars = 2 + Math.max(0, keys.length - 1);
-  for (const k of keys) chars += quotedLength(k) + 1 + fixedSize(o[k], expressionSize);
+  let only: string | undefined;
+  for (const k in o) {
+    if (!hasOwn.call(o, k)) continue;
+    if (only !== undefined) {
+      only = undefined;
+      break;
+    }
+    only = k;
+  }
+  if (only !== undefined && (only === 'Ref' || only.startsWith('Fn::'))) return expressionSize(o);
+  let chars = 2;
+  let count = 0;
+  for (const k in o) if (hasOwn.call(o, k)) chars += (count++ > 0 ? 1 : 0) + quotedLength(k) + 1 + fixedSize(o[k], expressionSize);
   return chars;
 }
