@@ -104,10 +104,7 @@ function plainIntrinsic(key: string, payload: unknown, renaming: Renaming | unde
   const copy: Record<string, unknown> = {};
   const renamedHere = renaming !== undefined && renaming.keys.has(key);
   const item = toPlain(payload, renamedHere ? undefined : renaming);
-  if (item !== undefined) {
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
-    else copy[key] = item;
-  }
+  if (item !== undefined) setOwn(copy, key, item);
   if (renamedHere) renaming.rename(copy);
   return copy;
 }
@@ -151,12 +148,15 @@ function plainOf(value: unknown, renaming: Renaming | undefined): unknown {
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const item = toPlain((value as Record<string, unknown>)[key], renaming);
-    if (item === undefined) continue;
-    // As JSON.parse makes it: `__proto__` an own property, not the prototype.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
-    else out[key] = item;
+    if (item !== undefined) setOwn(out, key, item);
   }
   return out;
+}
+
+/** `record[key] = item` as JSON.parse makes it: `__proto__` an own property, not the prototype. */
+function setOwn(record: Record<string, unknown>, key: string, item: unknown): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value: item, enumerable: true, writable: true, configurable: true });
+  else record[key] = item;
 }
 
 /** A resource's attributes in CloudFormation's usual order; `condition`, if given, as its Condition. */
