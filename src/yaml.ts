@@ -75,7 +75,6 @@ function writeScalar(out: Output, value: unknown): void {
   else throw new Error(`cannot write a ${typeof value} to a template`);
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
 /**
@@ -122,7 +121,7 @@ function write(out: Output, value: unknown, depth: number, inSequence: boolean):
   let first = true;
   // Own keys in Object.keys's order without making its list for every map written: for-in walks them first, then any inherited ones, left out.
   for (const key in value) {
-    if (!hasOwn.call(value, key)) continue;
+    if (!Object.hasOwn(value, key)) continue;
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
     out.ascii(!first ? starts.key : inSequence ? ' ' : starts.firstKey);

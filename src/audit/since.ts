@@ -122,7 +122,7 @@ function placeholderIn(value: unknown): boolean {
 /** A record with each value mapped, its keys in their order, without the lists of its entries. */
 function mapValues(record: Record<string, string>, f: (value: string) => string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key in record) if (Object.prototype.hasOwnProperty.call(record, key)) out[key] = f(record[key]);
+  for (const key in record) if (Object.hasOwn(record, key)) out[key] = f(record[key]);
   return out;
 }
 

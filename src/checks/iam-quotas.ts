@@ -191,7 +191,6 @@ function quotedLength(text: string): number {
   return length;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** The characters of a node's JSON but for its expressions (`Ref`, `Fn::...`), which `expressionSize` counts. */
 function fixedSize(node: unknown, expressionSize: (expression: object) => number): number {
@@ -207,7 +206,7 @@ function fixedSize(node: unknown, expressionSize: (expression: object) => number
   const o = node as Record<string, unknown>;
   let only: string | undefined;
   for (const k in o) {
-    if (!hasOwn.call(o, k)) continue;
+    if (!Object.hasOwn(o, k)) continue;
     if (only !== undefined) {
       only = undefined;
       break;
@@ -217,6 +216,6 @@ function fixedSize(node: unknown, expressionSize: (expression: object) => number
   if (only !== undefined && (only === 'Ref' || only.startsWith('Fn::'))) return expressionSize(o);
   let chars = 2;
   let count = 0;
-  for (const k in o) if (hasOwn.call(o, k)) chars += (count++ > 0 ? 1 : 0) + quotedLength(k) + 1 + fixedSize(o[k], expressionSize);
+  for (const k in o) if (Object.hasOwn(o, k)) chars += (count++ > 0 ? 1 : 0) + quotedLength(k) + 1 + fixedSize(o[k], expressionSize);
   return chars;
 }

@@ -107,7 +107,6 @@ export const RULES: readonly Rule[] = [
 
 const BROAD_MANAGED_POLICY = /(FullAccess|PowerUser|AdministratorAccess)/;
 const LITERAL_PARTITION = /arn:aws(-[a-z-]+)?:/;
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Rules that look at the template as a whole rather than one statement. */
 function templateFindings(template: CfnTemplate): Finding[] {
@@ -133,7 +132,7 @@ function templateFindings(template: CfnTemplate): Finding[] {
     } else if (v && typeof v === 'object') {
       // Own keys in Object.keys's order without making its list for every object walked (for-in walks them first).
       for (const k in v) {
-        if (!hasOwn.call(v, k)) continue;
+        if (!Object.hasOwn(v, k)) continue;
         path.push(k);
         walk((v as Record<string, unknown>)[k]);
         path.pop();
