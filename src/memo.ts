@@ -1,3 +1,10 @@
+/** The list `map` holds for `key`, made (empty) on first use: to push to, without copying it for each item. */
+export function listIn<K, T>(map: Map<K, T[]>, key: K): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
 /**
  * `make` asked once per key, its answers kept in `made`: a Map for a run's
  * own keys, a WeakMap for parts of the compile a longer-lived function sees

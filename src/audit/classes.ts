@@ -16,6 +16,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
+import { listIn } from '../memo';
 import { holdsTokenCharacters, MAX_CLASSES, tokenFor } from './symbolic';
 
 export interface AccountClass {
@@ -103,12 +104,6 @@ interface KeyedStage {
   /** Account → the conditions its policies and outputs read that hold there, in a fixed order (the others do not). */
   holding: ReadonlyMap<string, readonly string[]>;
 }
-
-const listIn = <T>(map: Map<string, T[]>, key: string): T[] => {
-  let list = map.get(key);
-  if (!list) map.set(key, (list = []));
-  return list;
-};
 
 /** The key described above. */
 function classKey(account: string, pipelines: readonly string[], stages: readonly KeyedStage[]): string {

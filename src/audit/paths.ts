@@ -11,6 +11,7 @@ import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
+import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
 import { tokenise, tokeniseLists, type AccountClass } from './classes';
 import { ACCOUNTS_LISTED } from './scale';
@@ -155,11 +156,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const { developers, ci } = org.access;
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
-  for (const r of org.repositories) {
-    const list = repositoriesOf.get(r.account);
-    if (list) list.push(r);
-    else repositoriesOf.set(r.account, [r]);
-  }
+  for (const r of org.repositories) listIn(repositoriesOf, r.account).push(r);
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
     const repos = (repositoriesOf.get(source.name) ?? []).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);

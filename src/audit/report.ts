@@ -17,7 +17,7 @@ import { accountOf, describeRefusal } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
-import { madeOnce } from '../memo';
+import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
@@ -316,13 +316,6 @@ export interface ReportInput {
     | { error: string };
 }
 
-/** Adds `value` to the list of `key`, made on first use (not a copy of the list for each value: 1,000 accounts share one list). */
-function pushTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
-  const list = lists.get(key);
-  if (list) list.push(value);
-  else lists.set(key, [value]);
-}
-
 export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files, sha256Of = (_path: string, text: string) => sha256(text) } = input;
   const sections: Section[] = [];
@@ -407,11 +400,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   const byPath = new Map<AccessPath, AccessResult[]>();
-  for (const r of access.results) {
-    const list = byPath.get(r.path);
-    if (list) list.push(r);
-    else byPath.set(r.path, [r]);
-  }
+  for (const r of access.results) listIn(byPath, r.path).push(r);
   // A statement's label names its stage and Sid, not its account: one per statement of a template, looked up once per statement.
   const labels = new Map<string, string>();
   const label = madeOnce((g: ResolvedStatement) => {
@@ -515,7 +504,7 @@ export function buildReport(input: ReportInput): Report {
 
   const stageSections: Section[] = [];
   const stageIdsOf = new Map<string, string[]>();
-  for (const s of stages) for (const a of s.targets) pushTo(stageIdsOf, a.id, s.id);
+  for (const s of stages) for (const a of s.targets) listIn(stageIdsOf, a.id).push(s.id);
   const stagesOf = (accountId: string) => stageIdsOf.get(accountId) ?? [];
   if (org.accounts.length <= ACCOUNTS_LISTED) {
     for (const account of org.accounts) {
@@ -525,7 +514,7 @@ export function buildReport(input: ReportInput): Report {
     const byStages = new Map<string, string[]>();
     for (const account of org.accounts) {
       const key = stagesOf(account.id).join(', ');
-      pushTo(byStages, key, account.id);
+      listIn(byStages, key).push(account.id);
     }
     stageSections.push({ id: 'account-stages', title: 'Stages by account', level: 3, blocks: [{ kind: 'table', head: ['accounts', 'stages'], rows: [...byStages].map(([list, ids]) => [describeAccounts(org, ids), list]) }] });
   }
