@@ -31,6 +31,21 @@ export interface ResolvedStatement {
 }
 
 /** A statement's conditions in words, one clause per key (`StringEquals aws:SourceAccount = 1 | 2`), but for the keys `omit` says to leave out. */
+/** The condition key naming the calling principal, as the statements' keys are compared: in lower case. */
+export const PRINCIPAL_ARN = 'aws:principalarn';
+const NO_ARNS: readonly string[] = [];
+/** The ARNs a statement's aws:PrincipalArn conditions name, of the operators `of` takes (any); asked of every grant, so built only when there are some. */
+export function principalArnValues(g: ResolvedStatement, of: (operator: string) => boolean = () => true): readonly string[] {
+  let arns: string[] | undefined;
+  for (const operator in g.conditions) {
+    if (!of(operator)) continue;
+    const keys = g.conditions[operator];
+    // The length first: most keys are another, and lower-casing one makes a string.
+    for (const key in keys) if (key.length === PRINCIPAL_ARN.length && key.toLowerCase() === PRINCIPAL_ARN) (arns ??= []).push(...keys[key]);
+  }
+  return arns ?? NO_ARNS;
+}
+
 export function conditionClauses(conditions: ResolvedStatement['conditions'], omit?: (key: string) => boolean): string[] {
   // Loops, not entries/flatMap: asked for every statement of the report and the model.
   const clauses: string[] = [];

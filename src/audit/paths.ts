@@ -9,7 +9,7 @@ import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type AppliesMemo, type Decision, type Request } from './evaluate';
-import { collectGrants, endpointPolicies, type PrincipalRef, type ResolvedStatement } from './grants';
+import { collectGrants, endpointPolicies, principalArnValues, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
@@ -328,20 +328,6 @@ function narrowedPrincipals(g: ResolvedStatement): readonly PrincipalRef[] {
     p.kind === 'aws' && p.arn.endsWith(':root') ? exact.filter((arn) => accountOf(arn) === accountOf(p.arn)).map((arn): PrincipalRef => ({ kind: 'aws', arn })) : [p],
   );
 }
-
-const NO_ARNS: readonly string[] = [];
-/** The ARNs a statement's aws:PrincipalArn conditions name, of the operators `of` takes (any); asked of every grant, so built only when there are some. */
-function principalArnValues(g: ResolvedStatement, of: (operator: string) => boolean = () => true): readonly string[] {
-  let arns: string[] | undefined;
-  for (const operator in g.conditions) {
-    if (!of(operator)) continue;
-    const keys = g.conditions[operator];
-    // The length first: most keys are another, and lower-casing one makes a string.
-    for (const key in keys) if (key.length === PRINCIPAL_ARN.length && key.toLowerCase() === PRINCIPAL_ARN) (arns ??= []).push(...keys[key]);
-  }
-  return arns ?? NO_ARNS;
-}
-const PRINCIPAL_ARN = 'aws:principalarn';
 
 /** The declared cross-account paths into each account, by principal, for the extra-grant check. */
 class PathIndex {

@@ -13,7 +13,7 @@ import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
 import { evaluate, matches } from './evaluate';
 import { madeOnce } from '../memo';
-import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
+import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { tokenise } from './classes';
 import { Resolver } from './resolve';
 import { isToken, startProof } from './symbolic';
@@ -249,7 +249,8 @@ function readClasses(access: AccessAnalysis): Map<string, { token: string; membe
 }
 
 const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'StringEqualsIfExists']);
-const PRINCIPAL_ARN = 'aws:principalarn';
+/** The operators whose aws:PrincipalArn values narrow a broad principal to the ARNs they name. */
+const NARROWING = ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'];
 /** A concrete value matching a pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
 
@@ -274,9 +275,7 @@ export function contextFor(statements: readonly ResolvedStatement[]): Record<str
 
 /** The principals a resource-policy statement admits: a root or `*` narrowed by `aws:PrincipalArn` stands for the ARNs it names. */
 function admitted(s: ResolvedStatement, partition: string): Array<{ shown: string; ref: PrincipalRef }> {
-  const narrowed = Object.entries(s.conditions).flatMap(([op, keys]) =>
-    ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'].includes(op) ? Object.entries(keys).filter(([k]) => k.toLowerCase() === PRINCIPAL_ARN).flatMap(([, v]) => v) : [],
-  );
+  const narrowed = principalArnValues(s, (operator) => NARROWING.includes(operator));
   return s.principals.flatMap((p): Array<{ shown: string; ref: PrincipalRef }> => {
     if (p.kind === 'service') return [{ shown: `service ${p.service}`, ref: p }];
     const broad = p.kind === 'any' || p.arn.endsWith(':root');
