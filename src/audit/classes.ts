@@ -71,14 +71,22 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
     if (members) members.push(account.id);
     else byKey.set(key, [account.id]);
   }
-  // Scanning the templates is only worth it when some accounts could share a class (an org of teams has none).
-  if (![...byKey.values()].some((members) => members.length > 1)) return NO_CLASSES;
+  // The accounts that could share a class: scanning the templates is only worth it when there are some.
+  const candidates = new Set<string>();
+  for (const members of byKey.values()) if (members.length > 1) for (const id of members) candidates.add(id);
+  if (candidates.size === 0) return NO_CLASSES;
   // Tokens must be new characters: a value or template holding them would be misread as one.
   if (holdsTokenCharacters(JSON.stringify(org))) return NO_CLASSES;
   const excluded = new Set<string>();
   // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
   for (const stage of stages.filter((s) => s.targets.length > 1)) {
     const { Conditions: _byAccount, ...rest } = templates(stage.id);
+    // A stage deployed to no candidate (a source account's) names no id that could take one out of its class:
+    // only its token characters are looked for, in place (half the templates' text of an org of teams is theirs).
+    if (!stage.targets.some((a) => candidates.has(a.id))) {
+      if (tokenCharactersWithin(rest)) return NO_CLASSES;
+      continue;
+    }
     const text = JSON.stringify(rest);
     if (holdsTokenCharacters(text)) return NO_CLASSES;
     // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
@@ -110,6 +118,19 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
   const parts = [`pipelines ${pipelines.join(',')}`];
   for (const { stage, holding } of stages) parts.push(`stage ${stage.id}`, ...(holding.get(account) ?? []).map((name) => `holds ${name}`));
   return parts.join('\n');
+}
+
+/** Whether a template's keys or texts (as its JSON text would hold them) hold a character tokens are made of. */
+export function tokenCharactersWithin(value: unknown): boolean {
+  if (typeof value === 'string') return holdsTokenCharacters(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (tokenCharactersWithin(item)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (holdsTokenCharacters(key) || tokenCharactersWithin(record[key])) return true;
+  return false;
 }
 
 /** Every 12-digit string inside the digit runs of `text`: the account ids it could name. */
