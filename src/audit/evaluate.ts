@@ -241,12 +241,15 @@ function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, reques
 /**
  * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
  * `memo`: the statements asked of this request under other actions (AppliesMemo), emptied by the caller for another request.
+ * `into`: a list to write the allowing statements to instead (emptied first), for a caller that copies what it keeps: the
+ * decision's grantedBy is then that list, and changes with the next request.
  */
-export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo): Decision {
+export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo, into?: ResolvedStatement[]): Decision {
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   const identity = principalArn ? index.identity(principalArn, request.action) : NONE;
   const resource = index.resourcePolicies(request.resourceAccount, request.action);
-  const grantedBy: ResolvedStatement[] = [];
+  const grantedBy: ResolvedStatement[] = into ?? [];
+  grantedBy.length = 0;
   let deny: ResolvedStatement | undefined;
   let idAllows = 0;
   for (const g of identity) {

@@ -393,6 +393,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
   const memo: AppliesMemo = new Map();
+  // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
+  const allowing: ResolvedStatement[] = [];
   for (const path of paths) {
     if (givenUp()) return undefined;
     // A path's actions are mostly granted by the same statements: those results share one list, kept
@@ -410,8 +412,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     memo.clear();
     for (const action of path.actions) {
       request.action = action;
-      const d = evaluate(index, request, org.organizationId, memo);
-      if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
+      const d = evaluate(index, request, org.organizationId, memo, allowing);
+      if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
@@ -439,6 +441,13 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   }
   problems.push(...environmentIsolation(org, grants));
   return givenUp() ? undefined : { paths, results, grants, index, problems };
+}
+
+/** The same statements in the same order (a loop: asked for every result of the proof). */
+function sameStatements(a: readonly ResolvedStatement[], b: readonly ResolvedStatement[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
