@@ -136,7 +136,8 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       if (!c) for (const { at } of here) grants.push(at(account.id));
       else {
         done.add(c);
-        for (const { at } of here) grants.push(forClass(at(account.id), account.id, c));
+        // Each statement resolved here is new, and no one else's: made the class's in place.
+        for (const { at } of here) grants.push(asClass(at(account.id), account.id, c));
       }
     }
   }
@@ -186,8 +187,10 @@ export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, 
 }
 
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */
-function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
-  const t = (text: string) => tokenise(text, account, c.token);
+const forClass = (g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement => asClass({ ...g }, account, c);
+
+/** `g`, a statement no one else holds yet (just resolved, or a copy), made its class's in place: no copy of its fields. */
+function asClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   let conditions = g.conditions;
   for (const operator in g.conditions) {
     const keys = tokeniseLists(g.conditions[operator], account, c.token);
@@ -195,15 +198,13 @@ function forClass(g: ResolvedStatement, account: string, c: AccountClass): Resol
     if (keys !== g.conditions[operator]) conditions = { ...(conditions === g.conditions ? g.conditions : conditions), [operator]: keys };
   }
   const named = g.principals.some((p) => p.kind === 'aws' && p.arn.includes(account));
-  return {
-    ...g,
-    account: c.token,
-    attachedTo: g.attachedTo === undefined ? undefined : t(g.attachedTo),
-    principals: named ? g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)) : g.principals,
-    resources: tokeniseList(g.resources, account, c.token),
-    conditions,
-    accounts: c.members,
-  };
+  g.account = c.token;
+  if (g.attachedTo !== undefined) g.attachedTo = tokenise(g.attachedTo, account, c.token);
+  if (named) g.principals = g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: tokenise(p.arn, account, c.token) } : p));
+  g.resources = tokeniseList(g.resources, account, c.token);
+  g.conditions = conditions;
+  g.accounts = c.members;
+  return g;
 }
 
 /**
