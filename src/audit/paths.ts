@@ -75,17 +75,27 @@ const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kin
 /** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
 
-/** The paths of one member as its class's: the member's id written as the token. */
-function forClass(path: AccessPath, account: string, c: AccountClass): AccessPath {
-  const t = (text: string) => tokenise(text, account, c.token);
+/**
+ * A path of one member as its class's, made as such (not the member's path, then a copy): the member's id written as
+ * the token, purpose the group's. The fields in the order the member's path has them, then the class's members.
+ */
+function classPath(
+  member: string,
+  c: AccountClass,
+  group: { purpose: string; environment: string },
+  fields: Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context'>,
+): AccessPath {
+  const t = (text: string) => tokenise(text, member, c.token);
+  const { principal } = fields;
   return {
-    ...path,
-    purpose: path.group!.purpose,
-    principal: path.principal.kind === 'aws' ? aws(t(path.principal.arn)) : path.principal,
-    resource: t(path.resource),
-    resourceAccount: t(path.resourceAccount),
-    context: path.context && tokeniseLists(path.context, account, c.token),
-    group: { ...path.group!, account: c.token },
+    purpose: group.purpose,
+    group: { purpose: group.purpose, account: c.token, environment: group.environment },
+    need: fields.need,
+    principal: principal.kind === 'aws' ? aws(t(principal.arn)) : principal,
+    actions: fields.actions,
+    resource: t(fields.resource),
+    resourceAccount: t(fields.resourceAccount),
+    context: fields.context && tokeniseLists(fields.context, member, c.token),
     accounts: c.members,
   };
 }
@@ -133,20 +143,29 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const existing = org.deploymentTargets.instanceRoles;
       const variants = (need: ServiceNeed): Array<{ e: PipelineEnvironment; which: string }> =>
         !need.deployTarget || !existing ? [{ e, which: '' }] : need.deployTarget === 'trust' ? [] : existing.map((r) => ({ e: { ...e, deployTargetRole: role(a, r) }, which: existing.length > 1 ? ` as ${r}` : '' }));
-      const environmentPaths = PIPELINE_NEEDS.flatMap((need) => variants(need).map(({ e, which }) => ({ need, e, which }))).map(
-        ({ need, e, which }): AccessPath => ({
-          purpose: `${need.purpose}${which} (${on})`,
-          group: { purpose: groupPurpose(`${need.purpose}${which}`), account: a, environment },
-          need: need.id,
-          principal: need.principal(e),
-          actions: need.grant.actions,
-          resource: need.resource(e),
-          resourceAccount: need.side === 'source' ? s : a,
-          ...(need.context ? { context: need.context(e) } : {}),
-        }),
-      );
+      for (const need of PIPELINE_NEEDS) {
+        for (const { e, which } of variants(need)) {
+          const group = { purpose: groupPurpose(`${need.purpose}${which}`), environment };
+          const principal = need.principal(e);
+          const resource = need.resource(e);
+          const resourceAccount = need.side === 'source' ? s : a;
+          if (c) {
+            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e) }));
+            continue;
+          }
+          paths.push({
+            purpose: `${need.purpose}${which} (${on})`,
+            group: { purpose: group.purpose, account: a, environment },
+            need: need.id,
+            principal,
+            actions: need.grant.actions,
+            resource,
+            resourceAccount,
+            ...(need.context ? { context: need.context(e) } : {}),
+          });
+        }
+      }
       if (c) done.add(c);
-      paths.push(...(c ? environmentPaths.map((path) => forClass(path, a, c)) : environmentPaths));
     }
   }
 
