@@ -7,7 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
-import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver } from './resolve';
+import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -74,9 +74,14 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 function values(c: Compiled): Values {
   if (c.fixed !== undefined) return map(c, flat);
+  // The previous account's value, as compiled: the same value (not mutated, as said above) flattens to the same list.
+  let lastValue: Value | undefined;
   let last: string[] | undefined;
   return varying((a) => {
-    const list = flat(c.at(a));
+    const value = c.at(a);
+    if (last && value === lastValue) return last;
+    lastValue = value;
+    const list = flat(value);
     return last && sameList(last, list) ? last : (last = list);
   });
 }
@@ -335,6 +340,14 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
 const roleArns = (partition: string, names: Values): Values => varying((a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`));
 
+/** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), then its services; one list, no spreads (made for each account where they differ). */
+function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[]): PrincipalRef[] {
+  const out: PrincipalRef[] = anyone ? [{ kind: 'any' }] : [];
+  for (const arn of arns) out.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
+  for (const name of services) out.push({ kind: 'service', service: name });
+  return out;
+}
+
 /** A statement of a stage, compiled once: its resolved form in any target account. */
 function compileStatement(
   stage: string,
@@ -348,18 +361,14 @@ function compileStatement(
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;
-  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]): PrincipalRef[] => [
-    ...(principal === '*' ? [{ kind: 'any' as const }] : []),
-    ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
-    ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
-  ]);
+  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]) => principalsOf(principal === '*', arns, services));
   const conditionKeys: Array<{ operator: string; key: string; value: Values }> = [];
   for (const operator in s.Condition) for (const key in s.Condition[operator]) conditionKeys.push({ operator, key, value: v(s.Condition[operator][key]) });
   const conditions = all(
     conditionKeys.map((c) => c.value),
     (lists) => {
       const out: ResolvedStatement['conditions'] = {};
-      conditionKeys.forEach((c, i) => ((out[c.operator] ??= {})[c.key] = lists[i]));
+      for (let i = 0; i < conditionKeys.length; i++) (out[conditionKeys[i].operator] ??= {})[conditionKeys[i].key] = lists[i];
       return out;
     },
   );
