@@ -8,7 +8,7 @@ import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvi
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, endpointAllows, evaluate, GrantIndex, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
@@ -411,7 +411,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   const problems: string[] = [];
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
-  const memo: AppliesMemo = new Map();
+  const memo: AppliesMemo = new RequestAnswers();
   // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
   const allowing: ResolvedStatement[] = [];
   for (const path of paths) {
