@@ -100,18 +100,31 @@ function classPath(
   };
 }
 
+/** Items by name, the first of a name as `find` would give it. */
+function firstByName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const item of items) if (!byName.has(item.name)) byName.set(item.name, item);
+  return byName;
+}
+
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
 export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
   const names = new Names(org.prefix, org.bucketGeneration);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
-  const hasAccessRoles = (source: Account) => stages.some((s) => s.module === 'access-roles' && s.targets.some((t) => t.id === source.id));
+  const withAccessRoles = new Set(stages.flatMap((s) => (s.module === 'access-roles' ? s.targets.map((t) => t.id) : [])));
+  const hasAccessRoles = (source: Account) => withAccessRoles.has(source.id);
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
+  // Looked up by name once per pipeline and source account: indexed, not searched (an org of teams has a thousand accounts).
+  const accountNamed = firstByName(org.accounts);
+  const repositoryNamed = firstByName(org.repositories);
+  // The model's lookups for a name the index lacks: they say it is missing.
+  const accountId = (name: string) => (accountNamed.get(name) ?? accountByName(org, name)).id;
   const paths: AccessPath[] = [];
 
   for (const p of org.pipelines) {
-    const repository = repositoryByName(org, p.repository);
-    const s = accountByName(org, repository.account).id;
+    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
+    const s = accountId(repository.account);
     const groupPurposes = new Map<string, string>();
     const done = new Set<AccountClass>();
     const groupPurpose = (what: string) => groupPurposes.get(what) ?? groupPurposes.set(what, `${what} (${p.name}, each environment)`).get(what)!;
@@ -184,7 +197,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     const base: AccessEnvironment = {
       sourceAccount: s,
       repositoryArn: '',
-      ciInstanceRole: ci ? role(accountByName(org, ci.account).id, names.ciInstanceRole()) : '',
+      ciInstanceRole: ci ? role(accountId(ci.account), names.ciInstanceRole()) : '',
       ciReaderRole: role(s, names.ciReaderRole()),
       developerRole: role(s, names.developerRole()),
       developerSource: '',
@@ -199,7 +212,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'developers-protected-branch': (e) => `developers may not push to ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
     };
     const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
-      const account = accountByName(org, from.account).id;
+      const account = accountId(from.account);
       return from.roleNames.flatMap((name) => {
         // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
         const forms: Array<[string, string]> = from.sso
