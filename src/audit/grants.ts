@@ -246,7 +246,12 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     const key = `${c.token}\u0000${statement.policy}`;
     let alike = groups.get(key);
     if (!alike) groups.set(key, (alike = []));
-    let group = alike.find((x) => sameStatement(x.statement, statement));
+    let group: Group | undefined;
+    for (const x of alike) {
+      if (!sameStatement(x.statement, statement)) continue;
+      group = x;
+      break;
+    }
     if (!group) {
       alike.push((group = { c, statement, members: [] }));
       kept.push(group);
@@ -258,7 +263,11 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     if (!('members' in x)) out.push(x);
     // A group is the class's statement only when every member has it; named by the first part's stage
     // (the report names every part of a split stage by the whole).
-    else if (x.members.length === x.c.members.length) out.push({ ...x.statement, stage: x.members[0].stage });
+    // (Its statement is its own copy, made by forClass: named so in place.)
+    else if (x.members.length === x.c.members.length) {
+      x.statement.stage = x.members[0].stage;
+      out.push(x.statement);
+    }
     else for (const m of x.members) out.push(m);
   }
   return out;
@@ -271,24 +280,34 @@ const SEVERAL = Symbol('several members');
  * 12-digit run in its texts, as /\d{12}/g reads them.
  */
 function memberNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, AccountClass>): string | typeof SEVERAL | undefined {
-  let named: string | typeof SEVERAL | undefined;
-  const scan = (text: string | undefined) => {
-    if (text === undefined || named === SEVERAL) return;
-    let run = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) run = 0;
-      else if (++run === 12) {
-        const id = text.slice(i - 11, i + 1);
-        if (classes.has(id) && id !== named) named = named === undefined ? id : SEVERAL;
-        run = 0;
-      }
+  // Module functions and loops, not a closure per statement: asked of every statement outside the classes.
+  let named = membersIn(g.attachedTo, classes, undefined);
+  for (const p of g.principals) if (p.kind === 'aws') named = membersIn(p.arn, classes, named);
+  named = membersInList(g.resources, classes, named);
+  for (const operator in g.conditions) for (const key in g.conditions[operator]) named = membersInList(g.conditions[operator][key], classes, named);
+  return named;
+}
+
+function membersInList(texts: readonly string[], classes: ReadonlyMap<string, AccountClass>, named: string | typeof SEVERAL | undefined): string | typeof SEVERAL | undefined {
+  // Holes skipped, as forEach did.
+  for (let i = 0; i < texts.length; i++) if (i in texts) named = membersIn(texts[i], classes, named);
+  return named;
+}
+
+/** `named` (the member found so far, SEVERAL, or undefined) with the members whose ids `text` holds. */
+function membersIn(text: string | undefined, classes: ReadonlyMap<string, AccountClass>, named: string | typeof SEVERAL | undefined): string | typeof SEVERAL | undefined {
+  // A list may hold no value where one was expected (Fn::Select past its end): nothing to read.
+  if (text === undefined || named === SEVERAL) return named;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) run = 0;
+    else if (++run === 12) {
+      const id = text.slice(i - 11, i + 1);
+      if (classes.has(id) && id !== named) named = named === undefined ? id : SEVERAL;
+      run = 0;
     }
-  };
-  scan(g.attachedTo);
-  for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
-  g.resources.forEach(scan);
-  for (const operator in g.conditions) for (const key in g.conditions[operator]) g.conditions[operator][key].forEach(scan);
+  }
   return named;
 }
 
@@ -306,10 +325,15 @@ function sameStatement(a: ResolvedStatement, b: ResolvedStatement): boolean {
     a.madeFor === b.madeFor &&
     sameList(a.actions, b.actions) &&
     sameList(a.resources, b.resources) &&
-    a.principals.length === b.principals.length &&
-    a.principals.every((p, i) => samePrincipal(p, b.principals[i])) &&
+    samePrincipals(a.principals, b.principals) &&
     sameConditions(a.conditions, b.conditions)
   );
+}
+
+function samePrincipals(a: readonly PrincipalRef[], b: readonly PrincipalRef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!samePrincipal(a[i], b[i])) return false;
+  return true;
 }
 
 const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
@@ -319,10 +343,12 @@ const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
 function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions']): boolean {
   const operators = Object.keys(a);
   if (!sameList(operators, Object.keys(b))) return false;
-  return operators.every((operator) => {
+  for (const operator of operators) {
     const keys = Object.keys(a[operator]);
-    return sameList(keys, Object.keys(b[operator])) && keys.every((key) => sameList(a[operator][key], b[operator][key]));
-  });
+    if (!sameList(keys, Object.keys(b[operator]))) return false;
+    for (const key of keys) if (!sameList(a[operator][key], b[operator][key])) return false;
+  }
+  return true;
 }
 
 interface Group {
