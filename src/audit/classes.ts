@@ -36,13 +36,24 @@ export const tokenise = (text: string, account: string, token: string): string =
  * most of a class's statements' lists (nothing mutates them).
  */
 export const tokeniseList = (list: string[], account: string, token: string): string[] =>
-  list.some((text) => text.includes(account)) ? list.map((text) => tokenise(text, account, token)) : list;
+  names(list, account) ? list.map((text) => tokenise(text, account, token)) : list;
+
+/** Whether some text of a list names `account` (a loop: asked of every list of every class statement and path). */
+function names(list: readonly string[], account: string): boolean {
+  for (const text of list) if (text.includes(account)) return true;
+  return false;
+}
 
 /** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`; the record itself when none names it. */
-export const tokeniseLists = (record: Record<string, string[]>, account: string, token: string): Record<string, string[]> =>
-  Object.values(record).some((list) => list.some((text) => text.includes(account)))
-    ? Object.fromEntries(Object.entries(record).map(([key, list]) => [key, tokeniseList(list, account, token)]))
-    : record;
+export function tokeniseLists(record: Record<string, string[]>, account: string, token: string): Record<string, string[]> {
+  let named = false;
+  for (const key in record) if ((named = names(record[key], account))) break;
+  if (!named) return record;
+  // The keys in their order, as Object.entries gives them.
+  const out: Record<string, string[]> = {};
+  for (const key in record) out[key] = tokeniseList(record[key], account, token);
+  return out;
+}
 
 const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 
