@@ -11,7 +11,7 @@ import { CODECOMMIT_PULL } from '../src/iam/grants';
 import { loadOrgFile } from '../src/org/load';
 import { subnetCidrs } from '../templates/ci-network';
 import { analyseAccess } from '../src/audit/paths';
-import { evaluate, GrantIndex, type AppliesMemo } from '../src/audit/evaluate';
+import { evaluate, GrantIndex, RequestAnswers, type AppliesMemo } from '../src/audit/evaluate';
 import { compileFile, tempDir } from './helpers';
 
 const example = compileFile('parameters/example.yaml');
@@ -91,18 +91,32 @@ describe('access roles', () => {
 
   it("decides each action of a path alike with the path's statement answers kept (AppliesMemo) and without", () => {
     const analysis = analyseAccess(example.org, example.stages);
-    const memo: AppliesMemo = new Map();
-    let asked = 0;
-    for (const path of analysis.paths) {
-      memo.clear();
-      for (const action of path.actions) {
-        const { principal, resource, resourceAccount, context, identityManagedElsewhere } = path;
-        const request = { principal, action, resource, resourceAccount, context, identityManagedElsewhere };
-        expect(evaluate(analysis.index, request, example.org.organizationId, memo)).toEqual(evaluate(analysis.index, request, example.org.organizationId));
-        asked++;
+    // A map emptied for each path, and the proof's own memo, which numbers the requests instead.
+    for (const memo of [new Map(), new RequestAnswers()] as AppliesMemo[]) {
+      let asked = 0;
+      for (const path of analysis.paths) {
+        memo.clear();
+        for (const action of path.actions) {
+          const { principal, resource, resourceAccount, context, identityManagedElsewhere } = path;
+          const request = { principal, action, resource, resourceAccount, context, identityManagedElsewhere };
+          expect(evaluate(analysis.index, request, example.org.organizationId, memo)).toEqual(evaluate(analysis.index, request, example.org.organizationId));
+          asked++;
+        }
       }
+      expect(asked).toBeGreaterThan(analysis.paths.length);
     }
-    expect(asked).toBeGreaterThan(analysis.paths.length);
+  });
+
+  it('RequestAnswers keeps an answer for its request only', () => {
+    const [g, h] = analyseAccess(example.org, example.stages).grants;
+    const memo = new RequestAnswers();
+    memo.set(g, true);
+    memo.set(h, false);
+    expect([memo.get(g), memo.get(h)]).toEqual([true, false]);
+    memo.clear();
+    expect([memo.get(g), memo.get(h)]).toEqual([undefined, undefined]);
+    memo.set(h, true);
+    expect([memo.get(g), memo.get(h)]).toEqual([undefined, true]);
   });
 
   it('the CI instance role may only assume the CI roles; EC2 trust carries its recorded exception', () => {

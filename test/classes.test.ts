@@ -237,6 +237,21 @@ describe('an org of teams: the environments of each team are a class', () => {
     expect(byClass.grants.reduce((n, g) => n + weight(g), 0)).toBe(byAccount.grants.length);
   });
 
+  it('a token character in a template deployed to source accounts only (read in place, not as text) stops the class proof', () => {
+    const source = stages.find((s) => s.module === 'source-identity' && s.targets.length > 1 && s.targets.every((a) => a.role === 'source'))!;
+    const classesWith = (change: (t: CfnTemplate) => void) => {
+      const copy = new Map(templates);
+      const t = structuredClone(templates.get(source.id)!);
+      change(t);
+      copy.set(source.id, t);
+      return collectGrants(org, stages, new Resolver(org, stages, copy), true).classes;
+    };
+    expect(classesWith(() => {}).size).toBe(18);
+    const [first] = Object.keys(templates.get(source.id)!.Resources);
+    expect(classesWith((t) => (t.Resources[`Odd${T}`] = t.Resources[first])).size).toBe(0);
+    expect(classesWith((t) => ((t.Resources[first] as { Metadata?: unknown }).Metadata = { Note: [`x\uF000`] })).size).toBe(0);
+  });
+
   it('writes an audit model that reads the same as account by account: no change between the two', () => {
     const changes = compareModels(modelOf(byAccount), modelOf(byClass));
     expect(changes.grants).toEqual({ added: [], removed: [] });

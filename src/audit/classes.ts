@@ -36,13 +36,24 @@ export const tokenise = (text: string, account: string, token: string): string =
  * most of a class's statements' lists (nothing mutates them).
  */
 export const tokeniseList = (list: string[], account: string, token: string): string[] =>
-  list.some((text) => text.includes(account)) ? list.map((text) => tokenise(text, account, token)) : list;
+  names(list, account) ? list.map((text) => tokenise(text, account, token)) : list;
+
+/** Whether some text of a list names `account` (a loop: asked of every list of every class statement and path). */
+function names(list: readonly string[], account: string): boolean {
+  for (const text of list) if (text.includes(account)) return true;
+  return false;
+}
 
 /** Each list of a record (a path's context, a statement's condition keys) with `account` written as `token`; the record itself when none names it. */
-export const tokeniseLists = (record: Record<string, string[]>, account: string, token: string): Record<string, string[]> =>
-  Object.values(record).some((list) => list.some((text) => text.includes(account)))
-    ? Object.fromEntries(Object.entries(record).map(([key, list]) => [key, tokeniseList(list, account, token)]))
-    : record;
+export function tokeniseLists(record: Record<string, string[]>, account: string, token: string): Record<string, string[]> {
+  let named = false;
+  for (const key in record) if ((named = names(record[key], account))) break;
+  if (!named) return record;
+  // The keys in their order, as Object.entries gives them.
+  const out: Record<string, string[]> = {};
+  for (const key in record) out[key] = tokeniseList(record[key], account, token);
+  return out;
+}
 
 const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 
@@ -71,14 +82,22 @@ export function classifyAccounts(org: Org, stages: readonly Stage[], templates: 
     if (members) members.push(account.id);
     else byKey.set(key, [account.id]);
   }
-  // Scanning the templates is only worth it when some accounts could share a class (an org of teams has none).
-  if (![...byKey.values()].some((members) => members.length > 1)) return NO_CLASSES;
+  // The accounts that could share a class: scanning the templates is only worth it when there are some.
+  const candidates = new Set<string>();
+  for (const members of byKey.values()) if (members.length > 1) for (const id of members) candidates.add(id);
+  if (candidates.size === 0) return NO_CLASSES;
   // Tokens must be new characters: a value or template holding them would be misread as one.
   if (holdsTokenCharacters(JSON.stringify(org))) return NO_CLASSES;
   const excluded = new Set<string>();
   // A stage of one account puts it in a class of its own; the org's values, in every template, were checked above.
   for (const stage of stages.filter((s) => s.targets.length > 1)) {
     const { Conditions: _byAccount, ...rest } = templates(stage.id);
+    // A stage deployed to no candidate (a source account's) names no id that could take one out of its class:
+    // only its token characters are looked for, in place (half the templates' text of an org of teams is theirs).
+    if (!stage.targets.some((a) => candidates.has(a.id))) {
+      if (tokenCharactersWithin(rest)) return NO_CLASSES;
+      continue;
+    }
     const text = JSON.stringify(rest);
     if (holdsTokenCharacters(text)) return NO_CLASSES;
     // A class's statements are a member's with its id as the token; a target whose id the template itself names is not
@@ -110,6 +129,19 @@ function classKey(account: string, pipelines: readonly string[], stages: readonl
   const parts = [`pipelines ${pipelines.join(',')}`];
   for (const { stage, holding } of stages) parts.push(`stage ${stage.id}`, ...(holding.get(account) ?? []).map((name) => `holds ${name}`));
   return parts.join('\n');
+}
+
+/** Whether a template's keys or texts (as its JSON text would hold them) hold a character tokens are made of. */
+export function tokenCharactersWithin(value: unknown): boolean {
+  if (typeof value === 'string') return holdsTokenCharacters(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (tokenCharactersWithin(item)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (holdsTokenCharacters(key) || tokenCharactersWithin(record[key])) return true;
+  return false;
 }
 
 /** Every 12-digit string inside the digit runs of `text`: the account ids it could name. */

@@ -227,7 +227,32 @@ const REASONS = Object.fromEntries(
  * the request's principal, resource and context, never its action, so asked once per statement for all of a path's actions.
  * The comparisons' loss of certainty (symbolic.ts) is kept by the first asking: a proof never regains it.
  */
-export type AppliesMemo = Map<ResolvedStatement, boolean>;
+export interface AppliesMemo {
+  get(statement: ResolvedStatement): boolean | undefined;
+  set(statement: ResolvedStatement, applies: boolean): unknown;
+  /** Forgets every answer: the next are another request's. */
+  clear(): void;
+}
+
+/**
+ * An AppliesMemo that forgets by numbering requests rather than emptying a map: each answer is kept with its
+ * request's number (2 × number, + 1 when it applies), so the map grows to the proof's statements once instead of
+ * again for every path.
+ */
+export class RequestAnswers implements AppliesMemo {
+  private readonly answers = new Map<ResolvedStatement, number>();
+  private request = 0;
+  get(statement: ResolvedStatement): boolean | undefined {
+    const kept = this.answers.get(statement);
+    return kept === undefined || kept >> 1 !== this.request ? undefined : (kept & 1) === 1;
+  }
+  set(statement: ResolvedStatement, applies: boolean): void {
+    this.answers.set(statement, this.request * 2 + (applies ? 1 : 0));
+  }
+  clear(): void {
+    this.request++;
+  }
+}
 
 function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, request: Request, organizationId: string | undefined, resourceSide: boolean): boolean {
   let answer = memo?.get(g);
@@ -238,15 +263,25 @@ function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, reques
   return answer;
 }
 
+/** Whether a statement names a principal itself, not (only) an account root. */
+function namesDirectly(g: ResolvedStatement): boolean {
+  for (const p of g.principals) if (p.kind !== 'aws' || !p.arn.endsWith(':root')) return true;
+  return false;
+}
+
 /**
  * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
  * `memo`: the statements asked of this request under other actions (AppliesMemo), emptied by the caller for another request.
+ * `into`: a list to write the allowing statements to instead (emptied first), for a caller that copies what it keeps: the
+ * decision's grantedBy is then that list, and changes with the next request.
  */
-export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo): Decision {
+export function evaluate(index: GrantIndex, request: Request, organizationId?: string, memo?: AppliesMemo, into?: ResolvedStatement[]): Decision {
   const principalArn = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   const identity = principalArn ? index.identity(principalArn, request.action) : NONE;
   const resource = index.resourcePolicies(request.resourceAccount, request.action);
-  const grantedBy: ResolvedStatement[] = [];
+  const grantedBy: ResolvedStatement[] = into ?? [];
+  // Emptied by pop: setting its length to 0 gives up its room, and the next push would make it again.
+  while (grantedBy.length > 0) grantedBy.pop();
   let deny: ResolvedStatement | undefined;
   let idAllows = 0;
   for (const g of identity) {
@@ -263,7 +298,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
-      namedDirectly ||= g.principals.some((p) => p.kind !== 'aws' || !p.arn.endsWith(':root'));
+      namedDirectly ||= namesDirectly(g);
     }
   }
   const resAllows = grantedBy.length - idAllows;

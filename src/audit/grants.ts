@@ -7,7 +7,7 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
-import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver } from './resolve';
+import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
@@ -74,9 +74,14 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 function values(c: Compiled): Values {
   if (c.fixed !== undefined) return map(c, flat);
+  // The previous account's value, as compiled: the same value (not mutated, as said above) flattens to the same list.
+  let lastValue: Value | undefined;
   let last: string[] | undefined;
   return varying((a) => {
-    const list = flat(c.at(a));
+    const value = c.at(a);
+    if (last && value === lastValue) return last;
+    lastValue = value;
+    const list = flat(value);
     return last && sameList(last, list) ? last : (last = list);
   });
 }
@@ -136,7 +141,8 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       if (!c) for (const { at } of here) grants.push(at(account.id));
       else {
         done.add(c);
-        for (const { at } of here) grants.push(forClass(at(account.id), account.id, c));
+        // Each statement resolved here is new, and no one else's: made the class's in place.
+        for (const { at } of here) grants.push(asClass(at(account.id), account.id, c));
       }
     }
   }
@@ -186,8 +192,10 @@ export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, 
 }
 
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */
-function forClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
-  const t = (text: string) => tokenise(text, account, c.token);
+const forClass = (g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement => asClass({ ...g }, account, c);
+
+/** `g`, a statement no one else holds yet (just resolved, or a copy), made its class's in place: no copy of its fields. */
+function asClass(g: ResolvedStatement, account: string, c: AccountClass): ResolvedStatement {
   let conditions = g.conditions;
   for (const operator in g.conditions) {
     const keys = tokeniseLists(g.conditions[operator], account, c.token);
@@ -195,15 +203,13 @@ function forClass(g: ResolvedStatement, account: string, c: AccountClass): Resol
     if (keys !== g.conditions[operator]) conditions = { ...(conditions === g.conditions ? g.conditions : conditions), [operator]: keys };
   }
   const named = g.principals.some((p) => p.kind === 'aws' && p.arn.includes(account));
-  return {
-    ...g,
-    account: c.token,
-    attachedTo: g.attachedTo === undefined ? undefined : t(g.attachedTo),
-    principals: named ? g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: t(p.arn) } : p)) : g.principals,
-    resources: tokeniseList(g.resources, account, c.token),
-    conditions,
-    accounts: c.members,
-  };
+  g.account = c.token;
+  if (g.attachedTo !== undefined) g.attachedTo = tokenise(g.attachedTo, account, c.token);
+  if (named) g.principals = g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws', arn: tokenise(p.arn, account, c.token) } : p));
+  g.resources = tokeniseList(g.resources, account, c.token);
+  g.conditions = conditions;
+  g.accounts = c.members;
+  return g;
 }
 
 /**
@@ -240,7 +246,12 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     const key = `${c.token}\u0000${statement.policy}`;
     let alike = groups.get(key);
     if (!alike) groups.set(key, (alike = []));
-    let group = alike.find((x) => sameStatement(x.statement, statement));
+    let group: Group | undefined;
+    for (const x of alike) {
+      if (!sameStatement(x.statement, statement)) continue;
+      group = x;
+      break;
+    }
     if (!group) {
       alike.push((group = { c, statement, members: [] }));
       kept.push(group);
@@ -252,7 +263,11 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     if (!('members' in x)) out.push(x);
     // A group is the class's statement only when every member has it; named by the first part's stage
     // (the report names every part of a split stage by the whole).
-    else if (x.members.length === x.c.members.length) out.push({ ...x.statement, stage: x.members[0].stage });
+    // (Its statement is its own copy, made by forClass: named so in place.)
+    else if (x.members.length === x.c.members.length) {
+      x.statement.stage = x.members[0].stage;
+      out.push(x.statement);
+    }
     else for (const m of x.members) out.push(m);
   }
   return out;
@@ -265,24 +280,34 @@ const SEVERAL = Symbol('several members');
  * 12-digit run in its texts, as /\d{12}/g reads them.
  */
 function memberNamedBy(g: ResolvedStatement, classes: ReadonlyMap<string, AccountClass>): string | typeof SEVERAL | undefined {
-  let named: string | typeof SEVERAL | undefined;
-  const scan = (text: string | undefined) => {
-    if (text === undefined || named === SEVERAL) return;
-    let run = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) run = 0;
-      else if (++run === 12) {
-        const id = text.slice(i - 11, i + 1);
-        if (classes.has(id) && id !== named) named = named === undefined ? id : SEVERAL;
-        run = 0;
-      }
+  // Module functions and loops, not a closure per statement: asked of every statement outside the classes.
+  let named = membersIn(g.attachedTo, classes, undefined);
+  for (const p of g.principals) if (p.kind === 'aws') named = membersIn(p.arn, classes, named);
+  named = membersInList(g.resources, classes, named);
+  for (const operator in g.conditions) for (const key in g.conditions[operator]) named = membersInList(g.conditions[operator][key], classes, named);
+  return named;
+}
+
+function membersInList(texts: readonly string[], classes: ReadonlyMap<string, AccountClass>, named: string | typeof SEVERAL | undefined): string | typeof SEVERAL | undefined {
+  // Holes skipped, as forEach did.
+  for (let i = 0; i < texts.length; i++) if (i in texts) named = membersIn(texts[i], classes, named);
+  return named;
+}
+
+/** `named` (the member found so far, SEVERAL, or undefined) with the members whose ids `text` holds. */
+function membersIn(text: string | undefined, classes: ReadonlyMap<string, AccountClass>, named: string | typeof SEVERAL | undefined): string | typeof SEVERAL | undefined {
+  // A list may hold no value where one was expected (Fn::Select past its end): nothing to read.
+  if (text === undefined || named === SEVERAL) return named;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) run = 0;
+    else if (++run === 12) {
+      const id = text.slice(i - 11, i + 1);
+      if (classes.has(id) && id !== named) named = named === undefined ? id : SEVERAL;
+      run = 0;
     }
-  };
-  scan(g.attachedTo);
-  for (const p of g.principals) if (p.kind === 'aws') scan(p.arn);
-  g.resources.forEach(scan);
-  for (const operator in g.conditions) for (const key in g.conditions[operator]) g.conditions[operator][key].forEach(scan);
+  }
   return named;
 }
 
@@ -300,10 +325,15 @@ function sameStatement(a: ResolvedStatement, b: ResolvedStatement): boolean {
     a.madeFor === b.madeFor &&
     sameList(a.actions, b.actions) &&
     sameList(a.resources, b.resources) &&
-    a.principals.length === b.principals.length &&
-    a.principals.every((p, i) => samePrincipal(p, b.principals[i])) &&
+    samePrincipals(a.principals, b.principals) &&
     sameConditions(a.conditions, b.conditions)
   );
+}
+
+function samePrincipals(a: readonly PrincipalRef[], b: readonly PrincipalRef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!samePrincipal(a[i], b[i])) return false;
+  return true;
 }
 
 const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
@@ -313,10 +343,12 @@ const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
 function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions']): boolean {
   const operators = Object.keys(a);
   if (!sameList(operators, Object.keys(b))) return false;
-  return operators.every((operator) => {
+  for (const operator of operators) {
     const keys = Object.keys(a[operator]);
-    return sameList(keys, Object.keys(b[operator])) && keys.every((key) => sameList(a[operator][key], b[operator][key]));
-  });
+    if (!sameList(keys, Object.keys(b[operator]))) return false;
+    for (const key of keys) if (!sameList(a[operator][key], b[operator][key])) return false;
+  }
+  return true;
 }
 
 interface Group {
@@ -334,6 +366,14 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
 /** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
 const roleArns = (partition: string, names: Values): Values => varying((a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`));
 
+/** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), then its services; one list, no spreads (made for each account where they differ). */
+function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[]): PrincipalRef[] {
+  const out: PrincipalRef[] = anyone ? [{ kind: 'any' }] : [];
+  for (const arn of arns) out.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
+  for (const name of services) out.push({ kind: 'service', service: name });
+  return out;
+}
+
 /** A statement of a stage, compiled once: its resolved form in any target account. */
 function compileStatement(
   stage: string,
@@ -347,18 +387,14 @@ function compileStatement(
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;
-  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]): PrincipalRef[] => [
-    ...(principal === '*' ? [{ kind: 'any' as const }] : []),
-    ...arns.map((arn): PrincipalRef => (arn === '*' ? { kind: 'any' } : { kind: 'aws', arn })),
-    ...services.map((name): PrincipalRef => ({ kind: 'service', service: name })),
-  ]);
+  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]) => principalsOf(principal === '*', arns, services));
   const conditionKeys: Array<{ operator: string; key: string; value: Values }> = [];
   for (const operator in s.Condition) for (const key in s.Condition[operator]) conditionKeys.push({ operator, key, value: v(s.Condition[operator][key]) });
   const conditions = all(
     conditionKeys.map((c) => c.value),
     (lists) => {
       const out: ResolvedStatement['conditions'] = {};
-      conditionKeys.forEach((c, i) => ((out[c.operator] ??= {})[c.key] = lists[i]));
+      for (let i = 0; i < conditionKeys.length; i++) (out[conditionKeys[i].operator] ??= {})[conditionKeys[i].key] = lists[i];
       return out;
     },
   );

@@ -8,7 +8,7 @@ import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvi
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, endpointAllows, evaluate, GrantIndex, matches, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, endpointAllows, evaluate, GrantIndex, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, type PrincipalRef, type ResolvedStatement } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
@@ -75,19 +75,36 @@ const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kin
 /** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
 
-/** The paths of one member as its class's: the member's id written as the token. */
-function forClass(path: AccessPath, account: string, c: AccountClass): AccessPath {
-  const t = (text: string) => tokenise(text, account, c.token);
+/**
+ * A path of one member as its class's, made as such (not the member's path, then a copy): the member's id written as
+ * the token, purpose the group's. The fields in the order the member's path has them, then the class's members.
+ */
+function classPath(
+  member: string,
+  c: AccountClass,
+  group: { purpose: string; environment: string },
+  fields: Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context'>,
+): AccessPath {
+  const t = (text: string) => tokenise(text, member, c.token);
+  const { principal } = fields;
   return {
-    ...path,
-    purpose: path.group!.purpose,
-    principal: path.principal.kind === 'aws' ? aws(t(path.principal.arn)) : path.principal,
-    resource: t(path.resource),
-    resourceAccount: t(path.resourceAccount),
-    context: path.context && tokeniseLists(path.context, account, c.token),
-    group: { ...path.group!, account: c.token },
+    purpose: group.purpose,
+    group: { purpose: group.purpose, account: c.token, environment: group.environment },
+    need: fields.need,
+    principal: principal.kind === 'aws' ? aws(t(principal.arn)) : principal,
+    actions: fields.actions,
+    resource: t(fields.resource),
+    resourceAccount: t(fields.resourceAccount),
+    context: fields.context && tokeniseLists(fields.context, member, c.token),
     accounts: c.members,
   };
+}
+
+/** Items by name, the first of a name as `find` would give it. */
+function firstByName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const item of items) if (!byName.has(item.name)) byName.set(item.name, item);
+  return byName;
 }
 
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
@@ -95,13 +112,19 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const names = new Names(org.prefix, org.bucketGeneration);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
-  const hasAccessRoles = (source: Account) => stages.some((s) => s.module === 'access-roles' && s.targets.some((t) => t.id === source.id));
+  const withAccessRoles = new Set(stages.flatMap((s) => (s.module === 'access-roles' ? s.targets.map((t) => t.id) : [])));
+  const hasAccessRoles = (source: Account) => withAccessRoles.has(source.id);
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
+  // Looked up by name once per pipeline and source account: indexed, not searched (an org of teams has a thousand accounts).
+  const accountNamed = firstByName(org.accounts);
+  const repositoryNamed = firstByName(org.repositories);
+  // The model's lookups for a name the index lacks: they say it is missing.
+  const accountId = (name: string) => (accountNamed.get(name) ?? accountByName(org, name)).id;
   const paths: AccessPath[] = [];
 
   for (const p of org.pipelines) {
-    const repository = repositoryByName(org, p.repository);
-    const s = accountByName(org, repository.account).id;
+    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
+    const s = accountId(repository.account);
     const groupPurposes = new Map<string, string>();
     const done = new Set<AccountClass>();
     const groupPurpose = (what: string) => groupPurposes.get(what) ?? groupPurposes.set(what, `${what} (${p.name}, each environment)`).get(what)!;
@@ -133,20 +156,29 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const existing = org.deploymentTargets.instanceRoles;
       const variants = (need: ServiceNeed): Array<{ e: PipelineEnvironment; which: string }> =>
         !need.deployTarget || !existing ? [{ e, which: '' }] : need.deployTarget === 'trust' ? [] : existing.map((r) => ({ e: { ...e, deployTargetRole: role(a, r) }, which: existing.length > 1 ? ` as ${r}` : '' }));
-      const environmentPaths = PIPELINE_NEEDS.flatMap((need) => variants(need).map(({ e, which }) => ({ need, e, which }))).map(
-        ({ need, e, which }): AccessPath => ({
-          purpose: `${need.purpose}${which} (${on})`,
-          group: { purpose: groupPurpose(`${need.purpose}${which}`), account: a, environment },
-          need: need.id,
-          principal: need.principal(e),
-          actions: need.grant.actions,
-          resource: need.resource(e),
-          resourceAccount: need.side === 'source' ? s : a,
-          ...(need.context ? { context: need.context(e) } : {}),
-        }),
-      );
+      for (const need of PIPELINE_NEEDS) {
+        for (const { e, which } of variants(need)) {
+          const group = { purpose: groupPurpose(`${need.purpose}${which}`), environment };
+          const principal = need.principal(e);
+          const resource = need.resource(e);
+          const resourceAccount = need.side === 'source' ? s : a;
+          if (c) {
+            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e) }));
+            continue;
+          }
+          paths.push({
+            purpose: `${need.purpose}${which} (${on})`,
+            group: { purpose: group.purpose, account: a, environment },
+            need: need.id,
+            principal,
+            actions: need.grant.actions,
+            resource,
+            resourceAccount,
+            ...(need.context ? { context: need.context(e) } : {}),
+          });
+        }
+      }
       if (c) done.add(c);
-      paths.push(...(c ? environmentPaths.map((path) => forClass(path, a, c)) : environmentPaths));
     }
   }
 
@@ -165,7 +197,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     const base: AccessEnvironment = {
       sourceAccount: s,
       repositoryArn: '',
-      ciInstanceRole: ci ? role(accountByName(org, ci.account).id, names.ciInstanceRole()) : '',
+      ciInstanceRole: ci ? role(accountId(ci.account), names.ciInstanceRole()) : '',
       ciReaderRole: role(s, names.ciReaderRole()),
       developerRole: role(s, names.developerRole()),
       developerSource: '',
@@ -180,7 +212,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'developers-protected-branch': (e) => `developers may not push to ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
     };
     const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
-      const account = accountByName(org, from.account).id;
+      const account = accountId(from.account);
       return from.roleNames.flatMap((name) => {
         // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
         const forms: Array<[string, string]> = from.sso
@@ -392,7 +424,9 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   const problems: string[] = [];
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
-  const memo: AppliesMemo = new Map();
+  const memo: AppliesMemo = new RequestAnswers();
+  // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
+  const allowing: ResolvedStatement[] = [];
   for (const path of paths) {
     if (givenUp()) return undefined;
     // A path's actions are mostly granted by the same statements: those results share one list, kept
@@ -410,8 +444,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     memo.clear();
     for (const action of path.actions) {
       request.action = action;
-      const d = evaluate(index, request, org.organizationId, memo);
-      if (d.grantedBy.length !== granted.length || d.grantedBy.some((g, i) => g !== granted[i])) granted = d.grantedBy.slice();
+      const d = evaluate(index, request, org.organizationId, memo, allowing);
+      if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
@@ -439,6 +473,13 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   }
   problems.push(...environmentIsolation(org, grants));
   return givenUp() ? undefined : { paths, results, grants, index, problems };
+}
+
+/** The same statements in the same order (a loop: asked for every result of the proof). */
+function sameStatements(a: readonly ResolvedStatement[], b: readonly ResolvedStatement[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

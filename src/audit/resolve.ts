@@ -131,8 +131,8 @@ export class Resolver {
   private readonly conditions = new Map<string, Map<string, Compiled>>();
   /** Stage → condition → the target accounts it holds in. */
   private readonly where = new Map<string, Map<string, readonly string[]>>();
-  /** Stage → condition that names the accounts it holds in (accountSetOf) → those accounts. */
-  private readonly accountSets = new Map<string, Map<string, ReadonlySet<string>>>();
+  /** Stage → condition → the accounts it names (accountSetOf), null for a condition of another shape: read once per condition, not per list item that asks. */
+  private readonly accountSets = new Map<string, Map<string, ReadonlySet<string> | null>>();
   private readonly targets = new Map<string, { ids: readonly string[]; position: ReadonlyMap<string, number> }>();
   /** Fn::Sub text → its pieces (see sub). */
   private readonly subPieces = new Map<string, string[]>();
@@ -191,7 +191,7 @@ export class Resolver {
     let accounts = byCondition.get(condition);
     if (!accounts) {
       const compiled = this.condition(stageId, condition);
-      const named = this.accountSets.get(stageId)?.get(condition);
+      const named = this.accountSet(stageId, condition);
       const { ids, position } = this.targetsOf(stageId);
       accounts = named
         ? [...named].filter((a) => position.has(a)).sort((a, b) => position.get(a)! - position.get(b)!)
@@ -353,7 +353,7 @@ export class Resolver {
     const items = list.map((e) => {
       const branches = (e as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If'];
       if (!branches || (branches[2] as { Ref?: string } | null)?.Ref !== 'AWS::NoValue') return { item: e };
-      const accounts = accountSetOf(this.template(stageId).Conditions?.[branches[0]]);
+      const accounts = this.accountSet(stageId, branches[0]);
       return accounts ? { item: branches[1], condition: branches[0], accounts } : { item: e };
     });
     if (!items.some((x) => x.accounts)) return undefined;
@@ -386,15 +386,19 @@ export class Resolver {
       const expression = this.template(stageId).Conditions?.[name];
       if (expression === undefined) throw new Error(`internal: ${stageId} has no condition ${name}`);
       // "The account is one of these" (what account-switch.ts writes) is a set lookup, not an Fn::Or walked per account.
-      const accounts = accountSetOf(expression);
-      if (accounts) {
-        let named = this.accountSets.get(stageId);
-        if (!named) this.accountSets.set(stageId, (named = new Map()));
-        named.set(name, accounts);
-      }
+      const accounts = this.accountSet(stageId, name);
       byName.set(name, (c = accounts ? varying((a) => (accounts.has(a) ? TRUE : FALSE)) : this.compile(stageId, expression)));
     }
     return c;
+  }
+
+  /** The accounts a named condition of a stage names (accountSetOf), undefined for a condition of another shape. */
+  private accountSet(stageId: string, name: string): ReadonlySet<string> | undefined {
+    let byName = this.accountSets.get(stageId);
+    if (!byName) this.accountSets.set(stageId, (byName = new Map()));
+    let accounts = byName.get(name);
+    if (accounts === undefined) byName.set(name, (accounts = accountSetOf(this.template(stageId).Conditions?.[name]) ?? null));
+    return accounts ?? undefined;
   }
 
   /** The value a stage of the same account exports under that name, read there. */
