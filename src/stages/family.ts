@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { yamlBytes } from '../yaml';
@@ -133,7 +133,7 @@ function dedupeUses(uses: readonly Use[]): Use[] {
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
 function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, RenderedUnit>): TemplateDefinition {
   const sw = new AccountSwitch(targets);
-  const resources: Record<string, unknown> = {};
+  const resources: Record<string, CfnResource> = {};
   const outputs: Record<string, OutputSpec> = {};
   const conditions: Record<string, unknown> = {};
   const addConditions = (from: Readonly<Record<string, unknown>>) => {
@@ -149,7 +149,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
     for (const [id, resource] of Object.entries(rendered.template.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
       if (resource.Condition) throw new Error(`internal: ${id} already has a condition`);
-      resources[id] = renderedResource(id, resource, condition);
+      resources[id] = underCondition(id, resource, condition);
     }
     for (const [id, output] of Object.entries(rendered.outputs)) {
       if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
@@ -157,7 +157,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
     }
   }
   addConditions(sw.section());
-  return { description, parameters: {}, conditions, resources: resources as TemplateDefinition['resources'], outputs };
+  return { description, parameters: {}, conditions, resources: renderedResources(resources), outputs };
 }
 
 /** The keys of the objects that name a logical id: `Ref`, `Fn::GetAtt` and `Fn::Sub`. */
@@ -193,18 +193,20 @@ function referenceRenaming(ids: readonly string[], rename: (id: string) => strin
  */
 function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string, references: ReturnType<typeof referenceRenaming>): RenderedUnit {
   const { to } = references;
-  const resources: Record<string, CfnResource> = {};
-  for (const [id, resource] of Object.entries(template.Resources)) {
+  const resources = Object.entries(template.Resources);
+  for (const entry of resources) {
+    const resource = entry[1];
     if (resource.DependsOn !== undefined) resource.DependsOn = Array.isArray(resource.DependsOn) ? resource.DependsOn.map(to) : to(resource.DependsOn);
-    resources[to(id)] = resource;
+    entry[0] = to(entry[0]);
   }
-  template.Resources = Object.fromEntries(sortedEntries(resources));
+  // Renamed ids hold the unit's account or pipeline: records of them are made once each, as idRecords (the unit's rendering is the planner's own).
+  template.Resources = idRecord(byKey(resources));
   if (template.Outputs) {
-    const renamedOutputs: Record<string, Record<string, unknown>> = {};
-    for (const [id, output] of Object.entries(template.Outputs)) renamedOutputs[rename(id)] = output;
-    template.Outputs = Object.fromEntries(sortedEntries(renamedOutputs));
+    const renamedOutputs = Object.entries(template.Outputs);
+    for (const entry of renamedOutputs) entry[0] = rename(entry[0]);
+    template.Outputs = idRecord(byKey(renamedOutputs));
   }
-  const renamedSpecs: Record<string, OutputSpec> = {};
-  for (const [id, output] of Object.entries(outputs)) renamedSpecs[rename(id)] = { ...output, value: plain<OutputSpec['value']>(output.value, references) };
-  return { template, outputs: renamedSpecs };
+  const renamedSpecs = Object.entries(outputs).map(([id, output]): [string, OutputSpec] => [rename(id), { ...output, value: plain<OutputSpec['value']>(output.value, references) }]);
+  return { template, outputs: idRecord(renamedSpecs) };
 }
+
