@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -75,6 +75,7 @@ export function planStages(org: Org): Stage[] {
   const names = new Names(org.prefix, org.bucketGeneration);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
+  const repositoriesOf = repositoriesByAccount(org);
   const stages: Stage[] = [];
 
   stages.push({
@@ -105,10 +106,7 @@ export function planStages(org: Org): Stage[] {
     ...familyStages(
       { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
       sources.flatMap((src) =>
-        chunks(
-          org.repositories.filter((r) => r.account === src.account.name),
-          REPOSITORIES_PER_TEMPLATE,
-        ).map((part, i) =>
+        chunks(repositoriesOf(src.account), REPOSITORIES_PER_TEMPLATE).map((part, i) =>
           unit(src.account, sourceRepositories(part), i === 0 ? {} : { label: `source account ${src.account.name} (repositories ${i * REPOSITORIES_PER_TEMPLATE + 1}-)` }, 'unique'),
         ),
       ),
@@ -213,11 +211,14 @@ export function planStages(org: Org): Stage[] {
   }
   stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits));
 
-  stages.push(...accessStages(org, names, unit));
+  stages.push(...accessStages(org, names, unit, repositoriesOf));
 
+  // By name, once: a pipeline's repository and its account, for every pipeline.
+  const repositoryNamed = byName(org.repositories);
+  const accountNamed = byName(org.accounts);
   const pipelineUnits = org.pipelines.map((p): Unit => {
-    const repository = repositoryByName(org, p.repository);
-    const source = accountByName(org, repository.account);
+    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
+    const source = accountNamed.get(repository.account) ?? accountByName(org, repository.account);
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
     const sw = new AccountSwitch(targets);
     const branch: AccountValue = {
@@ -271,11 +272,16 @@ function withConditions(sw: AccountSwitch, make: () => TemplateDefinition): Temp
 }
 
 /** Developer and CI access (seed 000): only when the org file has an `access` section. */
-function accessStages(org: Org, names: Names, unit: (source: Account, definition: TemplateDefinition, more?: Partial<Unit>) => Unit): Stage[] {
+function accessStages(
+  org: Org,
+  names: Names,
+  unit: (source: Account, definition: TemplateDefinition, more?: Partial<Unit>) => Unit,
+  repositoriesOf: (account: Account) => readonly Repository[],
+): Stage[] {
   const { developers, ci } = org.access;
   if (!developers && !ci) return [];
   const sources = org.accounts.filter((a) => a.role === 'source');
-  const repositoriesOf = (a: Account) => org.repositories.filter((r) => r.account === a.name).map((r) => r.name);
+  const repositoryNames = (a: Account) => repositoriesOf(a).map((r) => r.name);
   const stages: Stage[] = [];
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
@@ -297,7 +303,7 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
           network: ci.network,
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
           fipsEndpoints: usesFipsCodeCommit(org.partition),
-          repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
+          repositories: sources.map((s) => [s.id, repositoryNames(s)] as const),
         }),
         targets: [ciAccount],
         accountValues: [],
@@ -306,13 +312,15 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
       });
     }
   }
+  // The same for every source account: made once.
+  const developerAccess = developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) };
   const units = sources.map((s) =>
     unit(
       s,
       accessRoles({
         names,
-        repositories: repositoriesOf(s),
-        developers: developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) },
+        repositories: repositoryNames(s),
+        developers: developerAccess,
         ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
       }),
       { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
@@ -320,6 +328,12 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
   );
   stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units));
   return stages;
+}
+
+/** An account's repositories, in the org file's order: grouped once, not filtered from every repository for each source account. */
+function repositoriesByAccount(org: Org): (account: Account) => readonly Repository[] {
+  const groups = groupBy(org.repositories, (r) => r.account);
+  return (account) => groups.get(account.name) ?? [];
 }
 
 function planSources(org: Org): SourceAccountPlan[] {
@@ -355,6 +369,13 @@ function planSources(org: Org): SourceAccountPlan[] {
         tracked: [...tracked.values()],
       };
     });
+}
+
+/** Items by name, the first of a name as a search from the start would find it. */
+function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  const named = new Map<string, T>();
+  for (const item of items) if (!named.has(item.name)) named.set(item.name, item);
+  return named;
 }
 
 /** Items by key, each group in the items' order. */
