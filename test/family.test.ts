@@ -87,6 +87,27 @@ describe('a family unit renamed in place', () => {
     expect(() => familyStages(family, [reused])).toThrow(/already rendered resource/);
   });
 
+  it('renders each unit as it reads it, before the next is made', () => {
+    const events: string[] = [];
+    function* units(): Generator<Unit> {
+      for (const source of [alpha, beta]) {
+        events.push(`made ${source.name}`);
+        const unit = sourceUnit(source);
+        yield {
+          ...unit,
+          get definition() {
+            events.push(`read ${source.name}`);
+            return unit.definition;
+          },
+        };
+      }
+    }
+    const stages = familyStages(family, units());
+    expect(events.indexOf('read alpha')).toBeGreaterThan(events.indexOf('made alpha'));
+    expect(events.lastIndexOf('read alpha')).toBeLessThan(events.indexOf('made beta'));
+    expect(renderTemplate(stages[0].definition)).toEqual(template);
+  });
+
   it('leaves the ids of a unit without renameIds as they are', () => {
     const { renameIds: _, ...unique } = sourceUnit(alpha);
     const [only] = familyStages(family, [unique]);

@@ -74,15 +74,33 @@ const sizeOf = (u: RenderedUnit): Size => ({
   bytes: yamlBytes(u.template),
 });
 
-/** Units in file order, into as few parts as the limits allow; each part is one stage. */
-export function familyStages(family: { id: string; module: string; description: string }, units: readonly Unit[]): Stage[] {
-  // Each unit rendered once: measured for packing, then merged.
-  const rendered = new Map(units.map((u) => [u, renderUnit(u)]));
-  const parts: Unit[][] = [];
-  let current: Unit[] = [];
+/** A unit rendered and measured: what packing and merging read, without its definition. */
+interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
+  readonly rendered: RenderedUnit;
+  readonly size: Size;
+}
+
+function place(unit: Unit): PlacedUnit {
+  const rendered = renderUnit(unit);
+  const { label, conditionLabel, accounts, uses, accountValues, notes } = unit;
+  return { label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered) };
+}
+
+/**
+ * Units in file order, into as few parts as the limits allow; each part is
+ * one stage. Each unit is rendered once, as it is read: measured for packing,
+ * then merged. Units made as they are read (plan.ts) are rendered before the
+ * next is made, and only their rendering is kept, so a definition is garbage
+ * while it is young (V8 copies what outlives its first collections).
+ */
+export function familyStages(family: { id: string; module: string; description: string }, units: Iterable<Unit>): Stage[] {
+  const placed: PlacedUnit[] = [];
+  for (const unit of units) placed.push(place(unit));
+  const parts: PlacedUnit[][] = [];
+  let current: PlacedUnit[] = [];
   let used: Size = { resources: 0, outputs: 0, bytes: 0 };
-  for (const unit of units) {
-    const size = sizeOf(rendered.get(unit)!);
+  for (const unit of placed) {
+    const { size } = unit;
     const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
     if (!fits && current.length > 0) {
       parts.push(current);
@@ -99,14 +117,14 @@ export function familyStages(family: { id: string; module: string; description: 
     return {
       id: id(i),
       module: family.module,
-      definition: merge(family.description, part, targets, rendered),
+      definition: merge(family.description, part, targets),
       targets,
       accountValues: part.flatMap((u) => u.accountValues),
       uses: dedupeUses(part.flatMap((u) => u.uses)),
       notes: [
         ...part.flatMap((u) => u.notes),
         ...(parts.length > 1
-          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${units.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
+          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${placed.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
           : []),
       ],
       ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
@@ -115,7 +133,7 @@ export function familyStages(family: { id: string; module: string; description: 
 }
 
 /** A part's units by its first and last (parts hold consecutive units of the org file), so that a note stays one line at any org size. */
-const partRange = (part: readonly Unit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
+const partRange = (part: readonly PlacedUnit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
 
 /** Accounts once each, in the order first met (units are in the org file's order). */
 function inFileOrder(accounts: readonly Account[]): Account[] {
@@ -131,7 +149,7 @@ function dedupeUses(uses: readonly Use[]): Use[] {
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
-function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, RenderedUnit>): TemplateDefinition {
+function merge(description: string, units: readonly PlacedUnit[], targets: readonly Account[]): TemplateDefinition {
   const sw = new AccountSwitch(targets);
   const resources: Record<string, CfnResource> = {};
   const outputs: Record<string, OutputSpec> = {};
@@ -144,7 +162,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   };
   for (const unit of units) {
     const condition = sw.when(unit.conditionLabel, unit.accounts.map((a) => a.id));
-    const rendered = renderedUnits.get(unit)!;
+    const { rendered } = unit;
     addConditions(rendered.template.Conditions ?? {});
     for (const [id, resource] of Object.entries(rendered.template.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);

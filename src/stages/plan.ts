@@ -105,7 +105,7 @@ export function planStages(org: Org): Stage[] {
   stages.push(
     ...familyStages(
       { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
-      sources.flatMap((src) =>
+      madeInTurn(sources, (src) =>
         chunks(repositoriesOf(src.account), REPOSITORIES_PER_TEMPLATE).map((part, i) =>
           unit(src.account, sourceRepositories(part), i === 0 ? {} : { label: `source account ${src.account.name} (repositories ${i * REPOSITORIES_PER_TEMPLATE + 1}-)` }, 'unique'),
         ),
@@ -113,9 +113,8 @@ export function planStages(org: Org): Stage[] {
     ),
   );
 
-  const identityUnits: Unit[] = [];
-  for (const source of sources) {
-    if (source.consumers.length === 0) continue;
+  const identityUnits = madeInTurn(sources, (source) => {
+    if (source.consumers.length === 0) return [];
     const s = source.account;
     const notes: string[] = [];
     const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
@@ -123,20 +122,18 @@ export function planStages(org: Org): Stage[] {
       // A managed policy (src/cfn/resources.ts role()): IAM's 6,144 characters.
       [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.managedPolicyChars, 'characters of managed policy'],
     ]);
-    chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).forEach((part, i) =>
-      identityUnits.push(
-        unit(
-          s,
-          sourceIdentity({
-            names,
-            consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
-            ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
-          }),
-          { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
-        ),
+    return chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).map((part, i) =>
+      unit(
+        s,
+        sourceIdentity({
+          names,
+          consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
+          ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
+        }),
+        { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
       ),
     );
-  }
+  });
   const identityStages = familyStages(
     { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
     identityUnits,
@@ -192,12 +189,11 @@ export function planStages(org: Org): Stage[] {
     notes: [],
   });
 
-  const eventUnits: Unit[] = [];
-  for (const source of feeds) {
+  const eventUnits = madeInTurn(feeds, (source) => {
     const s = source.account;
     const rules = forwardingRules(source);
-    chunks(rules, RULES_PER_TEMPLATE).forEach((part, i) =>
-      eventUnits.push({
+    return chunks(rules, RULES_PER_TEMPLATE).map(
+      (part, i): Unit => ({
         label: `source account ${s.name}${i === 0 ? '' : ` (rules ${i * RULES_PER_TEMPLATE + 1}-)`}`,
         conditionLabel: `Account ${s.name}`,
         accounts: [s],
@@ -208,7 +204,7 @@ export function planStages(org: Org): Stage[] {
         notes: [],
       }),
     );
-  }
+  });
   stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits));
 
   stages.push(...accessStages(org, names, unit, repositoriesOf));
@@ -216,7 +212,7 @@ export function planStages(org: Org): Stage[] {
   // By name, once: a pipeline's repository and its account, for every pipeline.
   const repositoryNamed = byName(org.repositories);
   const accountNamed = byName(org.accounts);
-  const pipelineUnits = org.pipelines.map((p): Unit => {
+  const pipelineUnits = madeInTurn(org.pipelines, (p): Unit[] => {
     const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
     const source = accountNamed.get(repository.account) ?? accountByName(org, repository.account);
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
@@ -241,21 +237,23 @@ export function planStages(org: Org): Stage[] {
         environment: sw.value(`${p.name} Environment`, valuesOf(environment)),
       }),
     );
-    return {
-      label: `pipeline ${p.name}`,
-      conditionLabel: `Runs ${p.name}`,
-      accounts: targets,
-      // A pipeline's name is unique in the org: its resources' logical ids start with it.
-      definition,
-      renameIds: (id) => pipelineIds + logicalId(id),
-      accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
-      uses: [
-        uses('pipeline-identity', "this account's pipeline role"),
-        uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
-        ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
-      ],
-      notes: [],
-    };
+    return [
+      {
+        label: `pipeline ${p.name}`,
+        conditionLabel: `Runs ${p.name}`,
+        accounts: targets,
+        // A pipeline's name is unique in the org: its resources' logical ids start with it.
+        definition,
+        renameIds: (id) => pipelineIds + logicalId(id),
+        accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
+        uses: [
+          uses('pipeline-identity', "this account's pipeline role"),
+          uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
+          ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
+        ],
+        notes: [],
+      },
+    ];
   });
   stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits));
   return stages;
@@ -314,7 +312,7 @@ function accessStages(
   }
   // The same for every source account: made once.
   const developerAccess = developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) };
-  const units = sources.map((s) =>
+  const units = madeInTurn(sources, (s) => [
     unit(
       s,
       accessRoles({
@@ -325,7 +323,7 @@ function accessStages(
       }),
       { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
     ),
-  );
+  ]);
   stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units));
   return stages;
 }
@@ -369,6 +367,15 @@ function planSources(org: Org): SourceAccountPlan[] {
         tracked: [...tracked.values()],
       };
     });
+}
+
+/**
+ * The units `make` makes of each item, each made when a family reads it:
+ * familyStages renders a unit before it reads the next, so that a unit's
+ * definition is garbage once rendered instead of living until all are made.
+ */
+function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => readonly U[]): Generator<U> {
+  for (const item of items) yield* make(item);
 }
 
 /** Items by name, the first of a name as a search from the start would find it. */
