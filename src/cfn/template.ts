@@ -178,9 +178,8 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
  * A definition's resources already rendered, as a family's template holds its
  * units' (src/stages/family.ts): a rendering takes them as they are, not
  * copied again. The definition and its renderings share them; rendered
- * templates are read, never changed. Marked by the record that holds them,
- * not one by one: a weak set's entry for each of thousands of resources cost
- * more than the copy it saves.
+ * templates are read, never changed. Marked by the record that holds them:
+ * one weak-set entry for a family's part, not one for each of its resources.
  */
 const renderedRecords = new WeakSet<object>();
 

@@ -227,4 +227,3 @@ function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, Outpu
   const renamedSpecs = Object.entries(outputs).map(([id, output]): [string, OutputSpec] => [rename(id), { ...output, value: plain<OutputSpec['value']>(output.value, references) }]);
   return { template, outputs: idRecord(renamedSpecs) };
 }
-
