@@ -41,10 +41,21 @@ export interface Unit {
 /** Bytes a part may take before the conditions and the section headers: room below the 1 MB of a template from S3. */
 const PART_BYTES = Math.floor(LIMITS.templateUrlBytes * 0.85);
 
-interface Size {
-  resources: number;
-  outputs: number;
-  bytes: number;
+/**
+ * What packing reads of a unit: its resources and outputs, and the bytes of
+ * its YAML, counted (yamlBytes) only when a packing decision first reads them.
+ */
+class Size {
+  private counted: number | undefined;
+  constructor(
+    readonly resources: number,
+    readonly outputs: number,
+    private readonly template: CfnTemplate,
+  ) {}
+
+  get bytes(): number {
+    return (this.counted ??= yamlBytes(this.template));
+  }
 }
 
 /** A unit as plain template data, with logical ids unique in the family: measured for packing, then merged. */
@@ -68,11 +79,7 @@ function ownRendering(unit: Unit, template: CfnTemplate): CfnTemplate {
   return template;
 }
 
-const sizeOf = (u: RenderedUnit): Size => ({
-  resources: Object.keys(u.template.Resources).length,
-  outputs: Object.keys(u.outputs).length,
-  bytes: yamlBytes(u.template),
-});
+const sizeOf = (u: RenderedUnit): Size => new Size(Object.keys(u.template.Resources).length, Object.keys(u.outputs).length, u.template);
 
 /** A unit rendered and measured: what packing and merging read, without its definition. */
 interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
@@ -96,21 +103,7 @@ function place(unit: Unit): PlacedUnit {
 export function familyStages(family: { id: string; module: string; description: string }, units: Iterable<Unit>): Stage[] {
   const placed: PlacedUnit[] = [];
   for (const unit of units) placed.push(place(unit));
-  const parts: PlacedUnit[][] = [];
-  let current: PlacedUnit[] = [];
-  let used: Size = { resources: 0, outputs: 0, bytes: 0 };
-  for (const unit of placed) {
-    const { size } = unit;
-    const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
-    if (!fits && current.length > 0) {
-      parts.push(current);
-      current = [];
-      used = { resources: 0, outputs: 0, bytes: 0 };
-    }
-    current.push(unit);
-    used = { resources: used.resources + size.resources, outputs: used.outputs + size.outputs, bytes: used.bytes + size.bytes };
-  }
-  if (current.length > 0) parts.push(current);
+  const parts = pack(placed);
   const id = (i: number) => (i === 0 ? family.id : `${family.id}-${i + 1}`);
   return parts.map((part, i) => {
     const targets = inFileOrder(part.flatMap((u) => u.accounts));
@@ -130,6 +123,41 @@ export function familyStages(family: { id: string; module: string; description: 
       ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
     };
   });
+}
+
+/**
+ * Units into parts in their order, a new part where the next unit would take
+ * its part past a limit. Bytes are compared last: a unit that starts a part,
+ * or whose resources or outputs already do not fit, is never written to be
+ * counted unless a later decision reads it (a family of one unit, or of units
+ * of 500 resources each, is not counted at all).
+ */
+function pack(units: readonly PlacedUnit[]): PlacedUnit[][] {
+  const parts: PlacedUnit[][] = [];
+  let current: PlacedUnit[] = [];
+  let resources = 0;
+  let outputs = 0;
+  // The bytes of current[0 .. counted), each unit counted once, when a decision first reads them.
+  let bytes = 0;
+  let counted = 0;
+  const usedBytes = () => {
+    for (; counted < current.length; counted++) bytes += current[counted].size.bytes;
+    return bytes;
+  };
+  const fits = (size: Size) => resources + size.resources <= LIMITS.resources && outputs + size.outputs <= LIMITS.outputs && usedBytes() + size.bytes <= PART_BYTES;
+  for (const unit of units) {
+    const { size } = unit;
+    if (current.length > 0 && !fits(size)) {
+      parts.push(current);
+      current = [];
+      resources = outputs = bytes = counted = 0;
+    }
+    current.push(unit);
+    resources += size.resources;
+    outputs += size.outputs;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
 }
 
 /** A part's units by its first and last (parts hold consecutive units of the org file), so that a note stays one line at any org size. */
