@@ -44,6 +44,8 @@ const PART_BYTES = Math.floor(LIMITS.templateUrlBytes * 0.85);
 /**
  * What packing reads of a unit: its resources and outputs, and the bytes of
  * its YAML, counted (yamlBytes) only when a packing decision first reads them.
+ * Counting late counts the same: a unit's rendering is not changed once
+ * rendered (merging copies its resources under their condition).
  */
 class Size {
   private counted: number | undefined;
