@@ -87,6 +87,27 @@ describe('a family unit renamed in place', () => {
     expect(() => familyStages(family, [reused])).toThrow(/already rendered resource/);
   });
 
+  it('renders each unit as it reads it, before the next is made', () => {
+    const events: string[] = [];
+    function* units(): Generator<Unit> {
+      for (const source of [alpha, beta]) {
+        events.push(`made ${source.name}`);
+        const unit = sourceUnit(source);
+        yield {
+          ...unit,
+          get definition() {
+            events.push(`read ${source.name}`);
+            return unit.definition;
+          },
+        };
+      }
+    }
+    const stages = familyStages(family, units());
+    expect(events.indexOf('read alpha')).toBeGreaterThan(events.indexOf('made alpha'));
+    expect(events.lastIndexOf('read alpha')).toBeLessThan(events.indexOf('made beta'));
+    expect(renderTemplate(stages[0].definition)).toEqual(template);
+  });
+
   it('leaves the ids of a unit without renameIds as they are', () => {
     const { renameIds: _, ...unique } = sourceUnit(alpha);
     const [only] = familyStages(family, [unique]);
@@ -95,5 +116,32 @@ describe('a family unit renamed in place', () => {
     expect(t.Resources.Policy.DependsOn).toBe('Role');
     // A unit in every target account of its template needs no condition.
     expect(t.Resources.Policy.Condition).toBeUndefined();
+  });
+});
+
+describe('a family packed into parts by the bytes of its units', () => {
+  /** A unit of one resource whose YAML takes about `kilobytes` KB; each unit in its own account, all in one pipeline account's family. */
+  const bigUnit = (n: number, kilobytes: number): Unit => {
+    const source = account(`s${n}`, String(n).repeat(12));
+    return {
+      label: `source account ${source.name}`,
+      conditionLabel: `Account ${source.name}`,
+      accounts: [source],
+      uses: [],
+      accountValues: [],
+      notes: [],
+      definition: definition({ resources: { [`Topic${n}`]: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'x'.repeat(kilobytes * 1000) } } } as unknown as TemplateDefinition['resources'] }),
+    };
+  };
+  const partsOf = (kilobytes: number[]) => familyStages(family, kilobytes.map((kb, i) => bigUnit(i + 1, kb))).map((st) => Object.keys(st.definition.resources));
+
+  it('starts a part where the next unit would take the part past 85 % of 1 MB, in the units order', () => {
+    expect(partsOf([400, 400, 400, 50])).toEqual([['Topic1', 'Topic2'], ['Topic3', 'Topic4']]);
+    expect(partsOf([100, 800, 10])).toEqual([['Topic1'], ['Topic2', 'Topic3']]);
+  });
+
+  it('puts a unit over the limit on its own in a part of its own, and a family of one unit in one part', () => {
+    expect(partsOf([50, 900, 50])).toEqual([['Topic1'], ['Topic2'], ['Topic3']]);
+    expect(partsOf([2000])).toEqual([['Topic1']]);
   });
 });

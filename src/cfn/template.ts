@@ -54,9 +54,11 @@ export type CfnResource = {
 const RESOURCE_KEY_ORDER = ['Type', 'Condition', 'DependsOn', 'DeletionPolicy', 'UpdateReplacePolicy', 'Metadata', 'Properties'];
 const RESOURCE_ATTRIBUTES: ReadonlySet<string> = new Set(RESOURCE_KEY_ORDER);
 
+/** Entries sorted by key in code-unit order, in place. */
+export const byKey = <T>(entries: Array<[string, T]>): Array<[string, T]> => entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
 /** A record's entries by key, in code-unit order. */
-export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> =>
-  Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export const sortedEntries = <T>(record: Readonly<Record<string, T>>): Array<[string, T]> => byKey(Object.entries(record));
 
 /**
  * A fresh copy of `value` as plain data, exactly what a JSON round trip would
@@ -173,18 +175,35 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
 }
 
 /**
- * Resources held by a definition already rendered, as a family's template
- * holds its units' (src/stages/family.ts): a rendering takes them as they
- * are, not copied again. The definition and its renderings share them;
- * rendered templates are read, never changed.
+ * A definition's resources already rendered, as a family's template holds its
+ * units' (src/stages/family.ts): a rendering takes them as they are, not
+ * copied again. The definition and its renderings share them; rendered
+ * templates are read, never changed. Marked by the record that holds them:
+ * one weak-set entry for a family's part, not one for each of its resources.
  */
-const renderedResources = new WeakSet<object>();
+const renderedRecords = new WeakSet<object>();
 
-/** A rendered resource (plain data, as renderTemplate gives it), under `condition` if given, for a definition to hold as it is. */
-export function renderedResource(id: string, resource: CfnResource, condition?: string): CfnResource {
-  const ordered = inResourceOrder(id, resource, condition);
-  renderedResources.add(ordered);
-  return ordered;
+/** A rendered resource (plain data, as renderTemplate gives it) under `condition`, if given, for a record of renderedResources. */
+export const underCondition = (id: string, resource: CfnResource, condition?: string): CfnResource => inResourceOrder(id, resource, condition);
+
+/** `resources`, every one rendered (underCondition), for a definition to hold as they are; the record is not changed after. */
+export function renderedResources(resources: Record<string, CfnResource>): TemplateDefinition['resources'] {
+  renderedRecords.add(resources);
+  return resources as unknown as TemplateDefinition['resources'];
+}
+
+/**
+ * A record kept inside the planner (a family's unit, src/stages/family.ts)
+ * whose keys no other object has: logical ids that hold an account's or a
+ * pipeline's name. Made without a prototype, which V8 keeps as a dictionary
+ * from the start; an ordinary object makes V8 a new hidden class for each of
+ * its first keys, and keys shared with no other object reuse none. Never
+ * handed to code that reads templates, which may expect Object.prototype.
+ */
+export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const record = Object.create(null) as Record<string, T>;
+  for (const [key, value] of entries) record[key] = value;
+  return record;
 }
 
 /** `def` as plain template data; with `renaming`, its resources and its outputs' values renamed as they are copied (its conditions are not). */
@@ -202,8 +221,9 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
   }
   if (def.conditions && Object.keys(def.conditions).length > 0) out.Conditions = plain(def.conditions);
   out.Resources = {};
+  const rendered = renderedRecords.has(def.resources);
   for (const [id, resource] of sortedEntries(def.resources)) {
-    out.Resources[id] = renderedResources.has(resource) ? (resource as CfnResource) : inResourceOrder(id, plain(resource, renaming));
+    out.Resources[id] = rendered ? (resource as CfnResource) : inResourceOrder(id, plain(resource, renaming));
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {

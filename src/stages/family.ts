@@ -15,7 +15,7 @@
  * there is finished by the next run.
  */
 import { AccountSwitch } from '../cfn/account-switch';
-import { plain, renderedResource, renderTemplate, sortedEntries, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import { yamlBytes } from '../yaml';
@@ -41,10 +41,23 @@ export interface Unit {
 /** Bytes a part may take before the conditions and the section headers: room below the 1 MB of a template from S3. */
 const PART_BYTES = Math.floor(LIMITS.templateUrlBytes * 0.85);
 
-interface Size {
-  resources: number;
-  outputs: number;
-  bytes: number;
+/**
+ * What packing reads of a unit: its resources and outputs, and the bytes of
+ * its YAML, counted (yamlBytes) only when a packing decision first reads them.
+ * Counting late counts the same: a unit's rendering is not changed once
+ * rendered (merging copies its resources under their condition).
+ */
+class Size {
+  private counted: number | undefined;
+  constructor(
+    readonly resources: number,
+    readonly outputs: number,
+    private readonly template: CfnTemplate,
+  ) {}
+
+  get bytes(): number {
+    return (this.counted ??= yamlBytes(this.template));
+  }
 }
 
 /** A unit as plain template data, with logical ids unique in the family: measured for packing, then merged. */
@@ -68,45 +81,45 @@ function ownRendering(unit: Unit, template: CfnTemplate): CfnTemplate {
   return template;
 }
 
-const sizeOf = (u: RenderedUnit): Size => ({
-  resources: Object.keys(u.template.Resources).length,
-  outputs: Object.keys(u.outputs).length,
-  bytes: yamlBytes(u.template),
-});
+const sizeOf = (u: RenderedUnit): Size => new Size(Object.keys(u.template.Resources).length, Object.keys(u.outputs).length, u.template);
 
-/** Units in file order, into as few parts as the limits allow; each part is one stage. */
-export function familyStages(family: { id: string; module: string; description: string }, units: readonly Unit[]): Stage[] {
-  // Each unit rendered once: measured for packing, then merged.
-  const rendered = new Map(units.map((u) => [u, renderUnit(u)]));
-  const parts: Unit[][] = [];
-  let current: Unit[] = [];
-  let used: Size = { resources: 0, outputs: 0, bytes: 0 };
-  for (const unit of units) {
-    const size = sizeOf(rendered.get(unit)!);
-    const fits = used.resources + size.resources <= LIMITS.resources && used.outputs + size.outputs <= LIMITS.outputs && used.bytes + size.bytes <= PART_BYTES;
-    if (!fits && current.length > 0) {
-      parts.push(current);
-      current = [];
-      used = { resources: 0, outputs: 0, bytes: 0 };
-    }
-    current.push(unit);
-    used = { resources: used.resources + size.resources, outputs: used.outputs + size.outputs, bytes: used.bytes + size.bytes };
-  }
-  if (current.length > 0) parts.push(current);
+/** A unit rendered and measured: what packing and merging read, without its definition. */
+interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
+  readonly rendered: RenderedUnit;
+  readonly size: Size;
+}
+
+function place(unit: Unit): PlacedUnit {
+  const rendered = renderUnit(unit);
+  const { label, conditionLabel, accounts, uses, accountValues, notes } = unit;
+  return { label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered) };
+}
+
+/**
+ * Units in file order, into as few parts as the limits allow; each part is
+ * one stage. Each unit is rendered once, as it is read: measured for packing,
+ * then merged. Units made as they are read (plan.ts) are rendered before the
+ * next is made, and only their rendering is kept, so a definition is garbage
+ * while it is young (V8 copies what outlives its first collections).
+ */
+export function familyStages(family: { id: string; module: string; description: string }, units: Iterable<Unit>): Stage[] {
+  const placed: PlacedUnit[] = [];
+  for (const unit of units) placed.push(place(unit));
+  const parts = pack(placed);
   const id = (i: number) => (i === 0 ? family.id : `${family.id}-${i + 1}`);
   return parts.map((part, i) => {
     const targets = inFileOrder(part.flatMap((u) => u.accounts));
     return {
       id: id(i),
       module: family.module,
-      definition: merge(family.description, part, targets, rendered),
+      definition: merge(family.description, part, targets),
       targets,
       accountValues: part.flatMap((u) => u.accountValues),
       uses: dedupeUses(part.flatMap((u) => u.uses)),
       notes: [
         ...part.flatMap((u) => u.notes),
         ...(parts.length > 1
-          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${units.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
+          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${placed.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
           : []),
       ],
       ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
@@ -114,8 +127,43 @@ export function familyStages(family: { id: string; module: string; description: 
   });
 }
 
+/**
+ * Units into parts in their order, a new part where the next unit would take
+ * its part past a limit. Bytes are compared last: a unit that starts a part,
+ * or whose resources or outputs already do not fit, is never written to be
+ * counted unless a later decision reads it (a family of one unit, or of units
+ * of 500 resources each, is not counted at all).
+ */
+function pack(units: readonly PlacedUnit[]): PlacedUnit[][] {
+  const parts: PlacedUnit[][] = [];
+  let current: PlacedUnit[] = [];
+  let resources = 0;
+  let outputs = 0;
+  // The bytes of current[0 .. counted), each unit counted once, when a decision first reads them.
+  let bytes = 0;
+  let counted = 0;
+  const usedBytes = () => {
+    for (; counted < current.length; counted++) bytes += current[counted].size.bytes;
+    return bytes;
+  };
+  const fits = (size: Size) => resources + size.resources <= LIMITS.resources && outputs + size.outputs <= LIMITS.outputs && usedBytes() + size.bytes <= PART_BYTES;
+  for (const unit of units) {
+    const { size } = unit;
+    if (current.length > 0 && !fits(size)) {
+      parts.push(current);
+      current = [];
+      resources = outputs = bytes = counted = 0;
+    }
+    current.push(unit);
+    resources += size.resources;
+    outputs += size.outputs;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
+
 /** A part's units by its first and last (parts hold consecutive units of the org file), so that a note stays one line at any org size. */
-const partRange = (part: readonly Unit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
+const partRange = (part: readonly PlacedUnit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
 
 /** Accounts once each, in the order first met (units are in the org file's order). */
 function inFileOrder(accounts: readonly Account[]): Account[] {
@@ -131,9 +179,9 @@ function dedupeUses(uses: readonly Use[]): Use[] {
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
-function merge(description: string, units: readonly Unit[], targets: readonly Account[], renderedUnits: ReadonlyMap<Unit, RenderedUnit>): TemplateDefinition {
+function merge(description: string, units: readonly PlacedUnit[], targets: readonly Account[]): TemplateDefinition {
   const sw = new AccountSwitch(targets);
-  const resources: Record<string, unknown> = {};
+  const resources: Record<string, CfnResource> = {};
   const outputs: Record<string, OutputSpec> = {};
   const conditions: Record<string, unknown> = {};
   const addConditions = (from: Readonly<Record<string, unknown>>) => {
@@ -144,12 +192,12 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
   };
   for (const unit of units) {
     const condition = sw.when(unit.conditionLabel, unit.accounts.map((a) => a.id));
-    const rendered = renderedUnits.get(unit)!;
+    const { rendered } = unit;
     addConditions(rendered.template.Conditions ?? {});
     for (const [id, resource] of Object.entries(rendered.template.Resources)) {
       if (id in resources) throw new Error(`internal: logical id ${id} twice in one family`);
       if (resource.Condition) throw new Error(`internal: ${id} already has a condition`);
-      resources[id] = renderedResource(id, resource, condition);
+      resources[id] = underCondition(id, resource, condition);
     }
     for (const [id, output] of Object.entries(rendered.outputs)) {
       if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
@@ -157,7 +205,7 @@ function merge(description: string, units: readonly Unit[], targets: readonly Ac
     }
   }
   addConditions(sw.section());
-  return { description, parameters: {}, conditions, resources: resources as TemplateDefinition['resources'], outputs };
+  return { description, parameters: {}, conditions, resources: renderedResources(resources), outputs };
 }
 
 /** The keys of the objects that name a logical id: `Ref`, `Fn::GetAtt` and `Fn::Sub`. */
@@ -193,18 +241,19 @@ function referenceRenaming(ids: readonly string[], rename: (id: string) => strin
  */
 function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string, references: ReturnType<typeof referenceRenaming>): RenderedUnit {
   const { to } = references;
-  const resources: Record<string, CfnResource> = {};
-  for (const [id, resource] of Object.entries(template.Resources)) {
+  const resources = Object.entries(template.Resources);
+  for (const entry of resources) {
+    const resource = entry[1];
     if (resource.DependsOn !== undefined) resource.DependsOn = Array.isArray(resource.DependsOn) ? resource.DependsOn.map(to) : to(resource.DependsOn);
-    resources[to(id)] = resource;
+    entry[0] = to(entry[0]);
   }
-  template.Resources = Object.fromEntries(sortedEntries(resources));
+  // Renamed ids hold the unit's account or pipeline: records of them are made once each, as idRecords (the unit's rendering is the planner's own).
+  template.Resources = idRecord(byKey(resources));
   if (template.Outputs) {
-    const renamedOutputs: Record<string, Record<string, unknown>> = {};
-    for (const [id, output] of Object.entries(template.Outputs)) renamedOutputs[rename(id)] = output;
-    template.Outputs = Object.fromEntries(sortedEntries(renamedOutputs));
+    const renamedOutputs = Object.entries(template.Outputs);
+    for (const entry of renamedOutputs) entry[0] = rename(entry[0]);
+    template.Outputs = idRecord(byKey(renamedOutputs));
   }
-  const renamedSpecs: Record<string, OutputSpec> = {};
-  for (const [id, output] of Object.entries(outputs)) renamedSpecs[rename(id)] = { ...output, value: plain<OutputSpec['value']>(output.value, references) };
-  return { template, outputs: renamedSpecs };
+  const renamedSpecs = Object.entries(outputs).map(([id, output]): [string, OutputSpec] => [rename(id), { ...output, value: plain<OutputSpec['value']>(output.value, references) }]);
+  return { template, outputs: idRecord(renamedSpecs) };
 }

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -75,6 +75,7 @@ export function planStages(org: Org): Stage[] {
   const names = new Names(org.prefix, org.bucketGeneration);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
+  const repositoriesOf = repositoriesByAccount(org);
   const stages: Stage[] = [];
 
   stages.push({
@@ -104,20 +105,16 @@ export function planStages(org: Org): Stage[] {
   stages.push(
     ...familyStages(
       { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
-      sources.flatMap((src) =>
-        chunks(
-          org.repositories.filter((r) => r.account === src.account.name),
-          REPOSITORIES_PER_TEMPLATE,
-        ).map((part, i) =>
+      madeInTurn(sources, (src) =>
+        chunks(repositoriesOf(src.account), REPOSITORIES_PER_TEMPLATE).map((part, i) =>
           unit(src.account, sourceRepositories(part), i === 0 ? {} : { label: `source account ${src.account.name} (repositories ${i * REPOSITORIES_PER_TEMPLATE + 1}-)` }, 'unique'),
         ),
       ),
     ),
   );
 
-  const identityUnits: Unit[] = [];
-  for (const source of sources) {
-    if (source.consumers.length === 0) continue;
+  const identityUnits = madeInTurn(sources, (source) => {
+    if (source.consumers.length === 0) return [];
     const s = source.account;
     const notes: string[] = [];
     const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
@@ -125,20 +122,18 @@ export function planStages(org: Org): Stage[] {
       // A managed policy (src/cfn/resources.ts role()): IAM's 6,144 characters.
       [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.managedPolicyChars, 'characters of managed policy'],
     ]);
-    chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).forEach((part, i) =>
-      identityUnits.push(
-        unit(
-          s,
-          sourceIdentity({
-            names,
-            consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
-            ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
-          }),
-          { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
-        ),
+    return chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).map((part, i) =>
+      unit(
+        s,
+        sourceIdentity({
+          names,
+          consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
+          ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
+        }),
+        { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
       ),
     );
-  }
+  });
   const identityStages = familyStages(
     { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
     identityUnits,
@@ -194,12 +189,11 @@ export function planStages(org: Org): Stage[] {
     notes: [],
   });
 
-  const eventUnits: Unit[] = [];
-  for (const source of feeds) {
+  const eventUnits = madeInTurn(feeds, (source) => {
     const s = source.account;
     const rules = forwardingRules(source);
-    chunks(rules, RULES_PER_TEMPLATE).forEach((part, i) =>
-      eventUnits.push({
+    return chunks(rules, RULES_PER_TEMPLATE).map(
+      (part, i): Unit => ({
         label: `source account ${s.name}${i === 0 ? '' : ` (rules ${i * RULES_PER_TEMPLATE + 1}-)`}`,
         conditionLabel: `Account ${s.name}`,
         accounts: [s],
@@ -210,14 +204,17 @@ export function planStages(org: Org): Stage[] {
         notes: [],
       }),
     );
-  }
+  });
   stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits));
 
-  stages.push(...accessStages(org, names, unit));
+  stages.push(...accessStages(org, names, unit, repositoriesOf));
 
-  const pipelineUnits = org.pipelines.map((p): Unit => {
-    const repository = repositoryByName(org, p.repository);
-    const source = accountByName(org, repository.account);
+  // By name, once: a pipeline's repository and its account, for every pipeline.
+  const repositoryNamed = byName(org.repositories);
+  const accountNamed = byName(org.accounts);
+  const pipelineUnits = madeInTurn(org.pipelines, (p): Unit[] => {
+    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
+    const source = accountNamed.get(repository.account) ?? accountByName(org, repository.account);
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
     const sw = new AccountSwitch(targets);
     const branch: AccountValue = {
@@ -240,21 +237,23 @@ export function planStages(org: Org): Stage[] {
         environment: sw.value(`${p.name} Environment`, valuesOf(environment)),
       }),
     );
-    return {
-      label: `pipeline ${p.name}`,
-      conditionLabel: `Runs ${p.name}`,
-      accounts: targets,
-      // A pipeline's name is unique in the org: its resources' logical ids start with it.
-      definition,
-      renameIds: (id) => pipelineIds + logicalId(id),
-      accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
-      uses: [
-        uses('pipeline-identity', "this account's pipeline role"),
-        uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
-        ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
-      ],
-      notes: [],
-    };
+    return [
+      {
+        label: `pipeline ${p.name}`,
+        conditionLabel: `Runs ${p.name}`,
+        accounts: targets,
+        // A pipeline's name is unique in the org: its resources' logical ids start with it.
+        definition,
+        renameIds: (id) => pipelineIds + logicalId(id),
+        accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
+        uses: [
+          uses('pipeline-identity', "this account's pipeline role"),
+          uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
+          ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
+        ],
+        notes: [],
+      },
+    ];
   });
   stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits));
   return stages;
@@ -271,11 +270,16 @@ function withConditions(sw: AccountSwitch, make: () => TemplateDefinition): Temp
 }
 
 /** Developer and CI access (seed 000): only when the org file has an `access` section. */
-function accessStages(org: Org, names: Names, unit: (source: Account, definition: TemplateDefinition, more?: Partial<Unit>) => Unit): Stage[] {
+function accessStages(
+  org: Org,
+  names: Names,
+  unit: (source: Account, definition: TemplateDefinition, more?: Partial<Unit>) => Unit,
+  repositoriesOf: (account: Account) => readonly Repository[],
+): Stage[] {
   const { developers, ci } = org.access;
   if (!developers && !ci) return [];
   const sources = org.accounts.filter((a) => a.role === 'source');
-  const repositoriesOf = (a: Account) => org.repositories.filter((r) => r.account === a.name).map((r) => r.name);
+  const repositoryNames = (a: Account) => repositoriesOf(a).map((r) => r.name);
   const stages: Stage[] = [];
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
@@ -297,7 +301,7 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
           network: ci.network,
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
           fipsEndpoints: usesFipsCodeCommit(org.partition),
-          repositories: sources.map((s) => [s.id, repositoriesOf(s)] as const),
+          repositories: sources.map((s) => [s.id, repositoryNames(s)] as const),
         }),
         targets: [ciAccount],
         accountValues: [],
@@ -306,20 +310,28 @@ function accessStages(org: Org, names: Names, unit: (source: Account, definition
       });
     }
   }
-  const units = sources.map((s) =>
+  // The same for every source account: made once.
+  const developerAccess = developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) };
+  const units = madeInTurn(sources, (s) => [
     unit(
       s,
       accessRoles({
         names,
-        repositories: repositoriesOf(s),
-        developers: developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) },
+        repositories: repositoryNames(s),
+        developers: developerAccess,
         ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
       }),
       { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
     ),
-  );
+  ]);
   stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units));
   return stages;
+}
+
+/** An account's repositories, in the org file's order: grouped once, not filtered from every repository for each source account. */
+function repositoriesByAccount(org: Org): (account: Account) => readonly Repository[] {
+  const groups = groupBy(org.repositories, (r) => r.account);
+  return (account) => groups.get(account.name) ?? [];
 }
 
 function planSources(org: Org): SourceAccountPlan[] {
@@ -355,6 +367,22 @@ function planSources(org: Org): SourceAccountPlan[] {
         tracked: [...tracked.values()],
       };
     });
+}
+
+/**
+ * The units `make` makes of each item, each made when a family reads it:
+ * familyStages renders a unit before it reads the next, so that a unit's
+ * definition is garbage once rendered instead of living until all are made.
+ */
+function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => readonly U[]): Generator<U> {
+  for (const item of items) yield* make(item);
+}
+
+/** Items by name, the first of a name as a search from the start would find it. */
+function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
+  const named = new Map<string, T>();
+  for (const item of items) if (!named.has(item.name)) named.set(item.name, item);
+  return named;
 }
 
 /** Items by key, each group in the items' order. */
