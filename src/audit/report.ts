@@ -231,21 +231,31 @@ function reachSections(
 function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]>, entries: readonly ReachEntry[]): ReachEntry[] {
   const out: ReachEntry[] = [];
   const flush = (group: readonly ReachEntry[]) => {
-    const byShape = new Map<string, { first: ReachEntry; accounts: string[]; members: ReachEntry[] }>();
+    // Found by reach and shape, a short key; the rest of what they read (lists joined) is compared only between entries sharing both, mostly one role in many accounts.
+    const byShape = new Map<string, Folding[]>();
+    const folding: Folding[] = [];
     for (const e of group) {
       const account = accountOf(e.principal);
       // The same role in many accounts folds; a role of one account made for this resource's account (a source role) does not.
       const madeFor = e.resource.madeFor;
       const foreign = account !== '' && account !== e.resource.account && !e.principal.includes(e.resource.account) && !(madeFor && e.principal.includes(madeFor));
       const shape = foreign ? generalise(e.principal, account) : e.principal;
-      const key = [e.reach, shape, e.actions.join(), e.grantedBy.join(), e.identityOutsideModel, e.conditions].join('\u0000');
-      const entry = byShape.get(key) ?? byShape.set(key, { first: { ...e, principal: shape }, accounts: [], members: [] }).get(key)!;
-      entry.accounts.push(...(classes.get(account) ?? [account]));
+      const head = `${e.reach}\u0000${shape}`;
+      const alike = byShape.get(head);
+      let entry = alike?.find((f) => readsAlike(f.first, e));
+      if (!entry) {
+        folding.push((entry = { first: e, shape, accounts: [], members: [] }));
+        if (alike) alike.push(entry);
+        else byShape.set(head, [entry]);
+      }
+      const members = classes.get(account);
+      if (members) for (let i = 0; i < members.length; i++) entry.accounts.push(members[i]);
+      else entry.accounts.push(account);
       entry.members.push(e);
     }
-    const folded = [...byShape.values()].flatMap(({ first, accounts, members }) =>
-      first.principal.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
-        ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
+    const folded = folding.flatMap(({ first, shape, accounts, members }) =>
+      shape.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
+        ? [{ ...first, principal: `${shape} for ${describeAccounts(org, accounts)}` }]
         : members,
     );
     const ranked = folded.map((e) => ({ e, rank: `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}` }));
@@ -263,6 +273,18 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
   if (group.length > 0) flush(group);
   return out;
 }
+
+/** Entries of one resource folding into one: the first met, its principal with the account as the placeholder, and the accounts and entries it holds for. */
+interface Folding {
+  first: ReachEntry;
+  shape: string;
+  accounts: string[];
+  members: ReachEntry[];
+}
+
+/** Whether two entries of the same reach and shape read the same in the rest: their actions, grants, note and conditions (as joined texts, the fold's key before). */
+const readsAlike = (a: ReachEntry, b: ReachEntry) =>
+  a.identityOutsideModel === b.identityOutsideModel && a.conditions === b.conditions && a.actions.join() === b.actions.join() && a.grantedBy.join() === b.grantedBy.join();
 
 /** What the team placeholders stand for, team by team (teams.ts). */
 function teamsSection(org: Org, teams: Teams): Section {
