@@ -11,7 +11,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { evaluate, matches } from './evaluate';
+import { evaluate, matches, type AppliesMemo } from './evaluate';
 import { madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { tokenise } from './classes';
@@ -349,24 +349,29 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
   // Whether a statement has an action on a kind of resource: asked for each resource it names.
   const actsOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.some((a) => SERVICES[kind].includes(serviceOf(a)))));
+  // The actions of a statement asked about a kind of resource (its services', no wildcard), in its order: the same for each resource it names.
+  const askedOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*'))));
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
   const classList = [...classes.values()];
   const orgRoles = { has: (arn: string) => roles.has(arn) || classList.some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
   const entries: ReachEntry[] = [];
+  const onResource: AppliesMemo = new Map();
+  const onObject: AppliesMemo = new Map();
   for (const r of resources) {
-    const services = SERVICES[r.kind];
     const statements = byResource.get(r).filter(actsOn(r.kind));
     const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
-    const add = (reach: Reach, principal: string, action: string, by: readonly string[], outside: boolean, conditions: readonly string[]) => {
+    const entryOf = (reach: Reach, principal: string, outside: boolean) => {
       const key = `${reach}\u0000${principal}`;
       let e = found.get(key);
       if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set() }));
-      const { entry, parts } = e;
+      return e;
+    };
+    const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
+      const { entry } = entryOf(reach, principal, outside);
       if (!entry.actions.includes(action)) entry.actions.push(action);
-      for (const b of by) if (!entry.grantedBy.includes(b)) entry.grantedBy.push(b);
-      for (const c of conditions) parts.add(c);
+      if (!entry.grantedBy.includes(by)) entry.grantedBy.push(by);
     };
     // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
     const asked = new Map<string, Set<string>>();
@@ -378,27 +383,37 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     const context = contextFor(statements);
     for (const g of statements) {
       if (g.effect !== 'Allow') continue;
-      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      const actions = askedOn(r.kind)(g);
+      if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
+      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
       for (const { shown, ref } of candidates) {
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
-        for (const action of g.actions) {
-          if (!services.includes(serviceOf(action)) || action.includes('*')) continue;
+        // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+        onResource.clear();
+        onObject.clear();
+        for (const action of actions) {
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
-          const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
-          let d = ask(r.arn);
-          if (!d.allowed && objects) d = ask(sampleOf(objects));
+          const request = { principal: ref, action, resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+          let d = evaluate(index, request, org.organizationId, onResource);
+          if (!d.allowed && objects) d = evaluate(index, { ...request, resource: sampleOf(objects) }, org.organizationId, onObject);
           if (!d.allowed) continue;
-          add(reachOfAction(action), shown, action, d.grantedBy.map(label), outside, d.grantedBy.flatMap(conditionsOf));
+          const { entry, parts } = entryOf(reachOfAction(action), shown, outside);
+          if (!entry.actions.includes(action)) entry.actions.push(action);
+          for (const by of d.grantedBy) {
+            const text = label(by);
+            if (!entry.grantedBy.includes(text)) entry.grantedBy.push(text);
+            for (const c of conditionsOf(by)) parts.add(c);
+          }
         }
       }
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`], true, []);
-    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${stageName(r.stage)}: ${r.logicalId}/Roles`], false, []);
+    add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`, true);
+    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
     const ordered = [...found.values()].map(({ entry, parts }) => ({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
