@@ -78,6 +78,22 @@ function accountValueTable(stage: Stage, fold: TeamFold | undefined): Block {
   };
 }
 
+/**
+ * The statements that grant a path's actions, as one list: a path has one result per action, in order, and they share
+ * one granting list when the statements are the same (see analyseAccess), mostly for all of them; else the lists met, in order, one after another.
+ */
+function grantingList(results: readonly AccessResult[]): readonly ResolvedStatement[] {
+  const first = results[0].grantedBy;
+  if (results.every((r) => r.grantedBy === first)) return first;
+  return [...new Set(results.map((r) => r.grantedBy))].flat();
+}
+
+/** Where a resource's exceptions to the least-privilege rules and its scanner suppressions are written, with their reasons. */
+interface ResourceMetadata {
+  xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> };
+  checkov?: { skip?: Array<{ id: string; comment: string }> };
+}
+
 const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
@@ -449,13 +465,10 @@ export function buildReport(input: ReportInput): Report {
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
-          // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
-          const lists = [...new Set(results.map((r) => r.grantedBy))];
+          const allowed = results.every((r) => r.allowed);
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
-          const by = results.every((r) => r.allowed)
-            ? grantedByText(lists.length === 1 ? lists[0] : lists.flat())
-            : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
-          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
+          const by = allowed ? grantedByText(grantingList(results)) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
+          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }, fold),
       },
@@ -485,22 +498,20 @@ export function buildReport(input: ReportInput): Report {
     const account = /\d{12}/.exec(logicalId)?.[0];
     return account ? { account } : { account: '', team: teams?.namedIn(logicalId) };
   };
-  const exceptionItems = stages.flatMap((s) =>
-    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
-      (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => ({
-        cells: [s.id, id, e.rule, e.statement, e.reason],
-        ...ownerOf(id),
-        merge: false,
-      })),
-    ),
-  );
+  // Exceptions and scanner suppressions, read in one pass over each template's resources (for-in: no list of entries made).
+  const exceptionItems: Row[] = [];
+  const suppressions: Cell[][] = [];
+  for (const s of stages) {
+    const resources = templates.get(s.id)!.Resources;
+    for (const id in resources) {
+      if (!Object.hasOwn(resources, id)) continue;
+      const metadata = resources[id].Metadata as ResourceMetadata | undefined;
+      for (const e of metadata?.xstack?.exceptions ?? []) exceptionItems.push({ cells: [s.id, id, e.rule, e.statement, e.reason], ...ownerOf(id), merge: false });
+      for (const k of metadata?.checkov?.skip ?? []) suppressions.push([stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]);
+    }
+  }
   // Alike in every team up to its names: one row (the stage stays a link).
   const exceptions = mergeAccountRows(exceptionItems, (x) => x, fold).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
-  const suppressions = stages.flatMap((s) =>
-    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
-      (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),
-    ),
-  );
   sections.push({
     id: 'checks',
     title: 'Security checks',
