@@ -343,14 +343,17 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   startProof(classes.values());
   const index = access.index;
   const byResource = new ByResource(access.grants, resources);
-  // Each statement, condition set and action is met for many resources: its text is made once.
-  const label = madeOnce((g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`);
-  const conditionsOf = madeOnce(conditionParts);
+  // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
+  const grantOf = madeOnce((g: ResolvedStatement) => ({ label: `${stageName(g.stage)}: ${g.policy}`, conditions: conditionParts(g) }));
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
-  // Whether a statement has an action on a kind of resource: asked for each resource it names.
-  const actsOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.some((a) => SERVICES[kind].includes(serviceOf(a)))));
-  // The actions of a statement asked about a kind of resource (its services', no wildcard), in its order: the same for each resource it names.
-  const askedOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*'))));
+  // Whether a statement has an action on a kind of resource, and the actions it is asked about there (its services', no
+  // wildcard, in its order): the same for each resource it names.
+  const onKind = madeOnce((kind: ResourceKind) =>
+    madeOnce((g: ResolvedStatement) => ({
+      actsOn: g.actions.some((a) => SERVICES[kind].includes(serviceOf(a))),
+      asked: g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*')),
+    })),
+  );
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
@@ -360,7 +363,8 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   const onResource: AppliesMemo = new Map();
   const onObject: AppliesMemo = new Map();
   for (const r of resources) {
-    const statements = byResource.get(r).filter(actsOn(r.kind));
+    const ofKind = onKind(r.kind);
+    const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
     const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
     const entryOf = (reach: Reach, principal: string, outside: boolean) => {
       const key = `${reach}\u0000${principal}`;
@@ -383,7 +387,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     const context = contextFor(statements);
     for (const g of statements) {
       if (g.effect !== 'Allow') continue;
-      const actions = askedOn(r.kind)(g);
+      const actions = ofKind(g).asked;
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
@@ -403,9 +407,9 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
           const { entry, parts } = entryOf(reachOfAction(action), shown, outside);
           if (!entry.actions.includes(action)) entry.actions.push(action);
           for (const by of d.grantedBy) {
-            const text = label(by);
-            if (!entry.grantedBy.includes(text)) entry.grantedBy.push(text);
-            for (const c of conditionsOf(by)) parts.add(c);
+            const { label, conditions } = grantOf(by);
+            if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
+            for (const c of conditions) parts.add(c);
           }
         }
       }
