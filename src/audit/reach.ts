@@ -303,8 +303,10 @@ class ByResource {
     const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
     // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
-      for (const x of new Set(g.resources)) {
-        if (x === '*') continue;
+      for (let i = 0; i < g.resources.length; i++) {
+        const x = g.resources[i];
+        // A pattern listed twice is looked up once (a short list: no Set made per statement).
+        if (x === '*' || g.resources.indexOf(x) < i) continue;
         const head = literalHead(x);
         for (let i = firstAtLeast(sorted, head); i < sorted.length && sorted[i].object.startsWith(head); i++) {
           const list = this.candidates.get(sorted[i].r);
@@ -334,7 +336,9 @@ function firstAtLeast(sorted: ReadonlyArray<{ object: string }>, text: string): 
 }
 /** A pattern's text before its first wildcard. */
 const literalHead = (pattern: string) => {
-  const at = pattern.search(/[*?]/);
+  const star = pattern.indexOf('*');
+  const question = pattern.indexOf('?');
+  const at = star < 0 ? question : question < 0 ? star : Math.min(star, question);
   return at < 0 ? pattern : pattern.slice(0, at);
 };
 
