@@ -366,7 +366,9 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   const entries: ReachEntry[] = [];
   const onResource: AppliesMemo = new Map();
   const onObject: AppliesMemo = new Map();
-  for (const r of resources) {
+  // Loops by index: this runs for every statement, principal and action of every resource, mostly before it is optimised, when each step of an iterator makes an object.
+  for (let ri = 0; ri < resources.length; ri++) {
+    const r = resources[ri];
     const ofKind = onKind(r.kind);
     const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
     const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
@@ -389,20 +391,23 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       return questions.has(question) || !questions.add(question);
     };
     const context = contextFor(statements);
-    for (const g of statements) {
+    for (let si = 0; si < statements.length; si++) {
+      const g = statements[si];
       if (g.effect !== 'Allow') continue;
       const actions = ofKind(g).asked;
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
       const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
-      for (const { shown, ref } of candidates) {
+      for (let ci = 0; ci < candidates.length; ci++) {
+        const { shown, ref } = candidates[ci];
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
         onResource.clear();
         onObject.clear();
-        for (const action of actions) {
+        for (let ai = 0; ai < actions.length; ai++) {
+          const action = actions[ai];
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           const request = { principal: ref, action, resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
           let d = evaluate(index, request, org.organizationId, onResource);
@@ -410,10 +415,10 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
           if (!d.allowed) continue;
           const { entry, parts } = entryOf(reachOfAction(action), shown, outside);
           if (!entry.actions.includes(action)) entry.actions.push(action);
-          for (const by of d.grantedBy) {
-            const { label, conditions } = grantOf(by);
+          for (let bi = 0; bi < d.grantedBy.length; bi++) {
+            const { label, conditions } = grantOf(d.grantedBy[bi]);
             if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
-            for (const c of conditions) parts.add(c);
+            for (let i = 0; i < conditions.length; i++) parts.add(conditions[i]);
           }
         }
       }
@@ -423,9 +428,11 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered = [...found.values()].map(({ entry, parts }) => ({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; rank: number; order: string }> = [];
+    found.forEach(({ entry, parts }) => ordered.push({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    for (const { entry, parts } of ordered) {
+    for (let oi = 0; oi < ordered.length; oi++) {
+      const { entry, parts } = ordered[oi];
       entry.conditions = [...parts].join('; ');
       entries.push(entry);
     }
