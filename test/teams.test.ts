@@ -76,6 +76,9 @@ describe('what a text names', () => {
     expect(teams.namedIn('arn:aws:iam::200000000004:role/big-developer T003Svc1 200000000004')).toBeUndefined();
     // A key is a whole word before a hyphen, as generalise reads it: t0011 is not t001.
     expect(teams.namedIn('big-xt001-svc1 t0011-svc1')).toBeUndefined();
+    // An account id is a run of exactly 12 digits, wherever it stands: 13 digits name no account.
+    expect(teams.namedIn('role/x200000000004y')?.key).toBe('t002');
+    expect(teams.namedIn('arn:aws:iam::2000000000040:role/big-developer 1200000000004')).toBeUndefined();
   });
 
   it('the key is replaced exactly where it is looked up: as a word before a hyphen, and in PascalCase before a capital, a digit or the end', () => {

@@ -11,7 +11,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { evaluate, matches } from './evaluate';
+import { evaluate, matches, type AppliesMemo } from './evaluate';
 import { madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { tokenise } from './classes';
@@ -303,8 +303,10 @@ class ByResource {
     const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
     // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
-      for (const x of new Set(g.resources)) {
-        if (x === '*') continue;
+      for (let i = 0; i < g.resources.length; i++) {
+        const x = g.resources[i];
+        // A pattern listed twice is looked up once (a short list: no Set made per statement).
+        if (x === '*' || g.resources.indexOf(x) < i) continue;
         const head = literalHead(x);
         for (let i = firstAtLeast(sorted, head); i < sorted.length && sorted[i].object.startsWith(head); i++) {
           const list = this.candidates.get(sorted[i].r);
@@ -334,7 +336,9 @@ function firstAtLeast(sorted: ReadonlyArray<{ object: string }>, text: string): 
 }
 /** A pattern's text before its first wildcard. */
 const literalHead = (pattern: string) => {
-  const at = pattern.search(/[*?]/);
+  const star = pattern.indexOf('*');
+  const question = pattern.indexOf('?');
+  const at = star < 0 ? question : question < 0 ? star : Math.min(star, question);
   return at < 0 ? pattern : pattern.slice(0, at);
 };
 
@@ -343,30 +347,41 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   startProof(classes.values());
   const index = access.index;
   const byResource = new ByResource(access.grants, resources);
-  // Each statement, condition set and action is met for many resources: its text is made once.
-  const label = madeOnce((g: ResolvedStatement) => `${stageName(g.stage)}: ${g.policy}`);
-  const conditionsOf = madeOnce(conditionParts);
+  // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
+  const grantOf = madeOnce((g: ResolvedStatement) => ({ label: `${stageName(g.stage)}: ${g.policy}`, conditions: conditionParts(g) }));
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
-  // Whether a statement has an action on a kind of resource: asked for each resource it names.
-  const actsOn = madeOnce((kind: ResourceKind) => madeOnce((g: ResolvedStatement) => g.actions.some((a) => SERVICES[kind].includes(serviceOf(a)))));
+  // Whether a statement has an action on a kind of resource, and the actions it is asked about there (its services', no
+  // wildcard, in its order): the same for each resource it names.
+  const onKind = madeOnce((kind: ResourceKind) =>
+    madeOnce((g: ResolvedStatement) => ({
+      actsOn: g.actions.some((a) => SERVICES[kind].includes(serviceOf(a))),
+      asked: g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*')),
+    })),
+  );
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
   const classList = [...classes.values()];
   const orgRoles = { has: (arn: string) => roles.has(arn) || classList.some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
   const entries: ReachEntry[] = [];
-  for (const r of resources) {
-    const services = SERVICES[r.kind];
-    const statements = byResource.get(r).filter(actsOn(r.kind));
+  const onResource: AppliesMemo = new Map();
+  const onObject: AppliesMemo = new Map();
+  // Loops by index: this runs for every statement, principal and action of every resource, mostly before it is optimised, when each step of an iterator makes an object.
+  for (let ri = 0; ri < resources.length; ri++) {
+    const r = resources[ri];
+    const ofKind = onKind(r.kind);
+    const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
     const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
-    const add = (reach: Reach, principal: string, action: string, by: readonly string[], outside: boolean, conditions: readonly string[]) => {
+    const entryOf = (reach: Reach, principal: string, outside: boolean) => {
       const key = `${reach}\u0000${principal}`;
       let e = found.get(key);
       if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set() }));
-      const { entry, parts } = e;
+      return e;
+    };
+    const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
+      const { entry } = entryOf(reach, principal, outside);
       if (!entry.actions.includes(action)) entry.actions.push(action);
-      for (const b of by) if (!entry.grantedBy.includes(b)) entry.grantedBy.push(b);
-      for (const c of conditions) parts.add(c);
+      if (!entry.grantedBy.includes(by)) entry.grantedBy.push(by);
     };
     // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
     const asked = new Map<string, Set<string>>();
@@ -376,33 +391,48 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       return questions.has(question) || !questions.add(question);
     };
     const context = contextFor(statements);
-    for (const g of statements) {
+    for (let si = 0; si < statements.length; si++) {
+      const g = statements[si];
       if (g.effect !== 'Allow') continue;
-      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      const actions = ofKind(g).asked;
+      if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
-      for (const { shown, ref } of candidates) {
+      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      for (let ci = 0; ci < candidates.length; ci++) {
+        const { shown, ref } = candidates[ci];
         const outside = ref.kind === 'aws' && !orgRoles.has(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
-        for (const action of g.actions) {
-          if (!services.includes(serviceOf(action)) || action.includes('*')) continue;
+        // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+        onResource.clear();
+        onObject.clear();
+        for (let ai = 0; ai < actions.length; ai++) {
+          const action = actions[ai];
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
-          const ask = (resource: string) => evaluate(index, { principal: ref, action, resource, resourceAccount: r.account, context, identityManagedElsewhere: outside }, org.organizationId);
-          let d = ask(r.arn);
-          if (!d.allowed && objects) d = ask(sampleOf(objects));
+          const request = { principal: ref, action, resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+          let d = evaluate(index, request, org.organizationId, onResource);
+          if (!d.allowed && objects) d = evaluate(index, { ...request, resource: sampleOf(objects) }, org.organizationId, onObject);
           if (!d.allowed) continue;
-          add(reachOfAction(action), shown, action, d.grantedBy.map(label), outside, d.grantedBy.flatMap(conditionsOf));
+          const { entry, parts } = entryOf(reachOfAction(action), shown, outside);
+          if (!entry.actions.includes(action)) entry.actions.push(action);
+          for (let bi = 0; bi < d.grantedBy.length; bi++) {
+            const { label, conditions } = grantOf(d.grantedBy[bi]);
+            if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
+            for (let i = 0; i < conditions.length; i++) parts.add(conditions[i]);
+          }
         }
       }
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    add('administer', execution, 'cloudformation:* (deploys the stage)', [`StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`], true, []);
-    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, [`${stageName(r.stage)}: ${r.logicalId}/Roles`], false, []);
+    add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`, true);
+    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered = [...found.values()].map(({ entry, parts }) => ({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; rank: number; order: string }> = [];
+    found.forEach(({ entry, parts }) => ordered.push({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    for (const { entry, parts } of ordered) {
+    for (let oi = 0; oi < ordered.length; oi++) {
+      const { entry, parts } = ordered[oi];
       entry.conditions = [...parts].join('; ');
       entries.push(entry);
     }

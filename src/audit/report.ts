@@ -78,6 +78,22 @@ function accountValueTable(stage: Stage, fold: TeamFold | undefined): Block {
   };
 }
 
+/**
+ * The statements that grant a path's actions, as one list: a path has one result per action, in order, and they share
+ * one granting list when the statements are the same (see analyseAccess), mostly for all of them; else the lists met, in order, one after another.
+ */
+function grantingList(results: readonly AccessResult[]): readonly ResolvedStatement[] {
+  const first = results[0].grantedBy;
+  if (results.every((r) => r.grantedBy === first)) return first;
+  return [...new Set(results.map((r) => r.grantedBy))].flat();
+}
+
+/** Where a resource's exceptions to the least-privilege rules and its scanner suppressions are written, with their reasons. */
+interface ResourceMetadata {
+  xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> };
+  checkov?: { skip?: Array<{ id: string; comment: string }> };
+}
+
 const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
@@ -231,21 +247,31 @@ function reachSections(
 function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]>, entries: readonly ReachEntry[]): ReachEntry[] {
   const out: ReachEntry[] = [];
   const flush = (group: readonly ReachEntry[]) => {
-    const byShape = new Map<string, { first: ReachEntry; accounts: string[]; members: ReachEntry[] }>();
+    // Found by reach and shape, a short key; the rest of what they read (lists joined) is compared only between entries sharing both, mostly one role in many accounts.
+    const byShape = new Map<string, Folding[]>();
+    const folding: Folding[] = [];
     for (const e of group) {
       const account = accountOf(e.principal);
       // The same role in many accounts folds; a role of one account made for this resource's account (a source role) does not.
       const madeFor = e.resource.madeFor;
       const foreign = account !== '' && account !== e.resource.account && !e.principal.includes(e.resource.account) && !(madeFor && e.principal.includes(madeFor));
       const shape = foreign ? generalise(e.principal, account) : e.principal;
-      const key = [e.reach, shape, e.actions.join(), e.grantedBy.join(), e.identityOutsideModel, e.conditions].join('\u0000');
-      const entry = byShape.get(key) ?? byShape.set(key, { first: { ...e, principal: shape }, accounts: [], members: [] }).get(key)!;
-      entry.accounts.push(...(classes.get(account) ?? [account]));
+      const head = `${e.reach}\u0000${shape}`;
+      const alike = byShape.get(head);
+      let entry = alike?.find((f) => readsAlike(f.first, e));
+      if (!entry) {
+        folding.push((entry = { first: e, shape, accounts: [], members: [] }));
+        if (alike) alike.push(entry);
+        else byShape.set(head, [entry]);
+      }
+      const members = classes.get(account);
+      if (members) for (let i = 0; i < members.length; i++) entry.accounts.push(members[i]);
+      else entry.accounts.push(account);
       entry.members.push(e);
     }
-    const folded = [...byShape.values()].flatMap(({ first, accounts, members }) =>
-      first.principal.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
-        ? [{ ...first, principal: `${first.principal} for ${describeAccounts(org, accounts)}` }]
+    const folded = folding.flatMap(({ first, shape, accounts, members }) =>
+      shape.includes(ACCOUNT_PLACEHOLDER) && (accounts.length > ACCOUNTS_LISTED || members.some((m) => hasToken(m.principal)))
+        ? [{ ...first, principal: `${shape} for ${describeAccounts(org, accounts)}` }]
         : members,
     );
     const ranked = folded.map((e) => ({ e, rank: `${REACH_ORDER.indexOf(e.reach)}${generalise(e.principal, e.resource.account)}` }));
@@ -263,6 +289,18 @@ function foldPrincipals(org: Org, classes: ReadonlyMap<string, readonly string[]
   if (group.length > 0) flush(group);
   return out;
 }
+
+/** Entries of one resource folding into one: the first met, its principal with the account as the placeholder, and the accounts and entries it holds for. */
+interface Folding {
+  first: ReachEntry;
+  shape: string;
+  accounts: string[];
+  members: ReachEntry[];
+}
+
+/** Whether two entries of the same reach and shape read the same in the rest: their actions, grants, note and conditions (as joined texts, the fold's key before). */
+const readsAlike = (a: ReachEntry, b: ReachEntry) =>
+  a.identityOutsideModel === b.identityOutsideModel && a.conditions === b.conditions && a.actions.join() === b.actions.join() && a.grantedBy.join() === b.grantedBy.join();
 
 /** What the team placeholders stand for, team by team (teams.ts). */
 function teamsSection(org: Org, teams: Teams): Section {
@@ -427,13 +465,10 @@ export function buildReport(input: ReportInput): Report {
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
-          // A path has one result per action, in order; they share one granting list when the statements are the same (see analyseAccess).
-          const lists = [...new Set(results.map((r) => r.grantedBy))];
+          const allowed = results.every((r) => r.allowed);
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
-          const by = results.every((r) => r.allowed)
-            ? grantedByText(lists.length === 1 ? lists[0] : lists.flat())
-            : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
-          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), results.every((r) => r.allowed) ? 'allowed' : 'refused', by];
+          const by = allowed ? grantedByText(grantingList(results)) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
+          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }, fold),
       },
@@ -463,22 +498,20 @@ export function buildReport(input: ReportInput): Report {
     const account = /\d{12}/.exec(logicalId)?.[0];
     return account ? { account } : { account: '', team: teams?.namedIn(logicalId) };
   };
-  const exceptionItems = stages.flatMap((s) =>
-    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
-      (((r.Metadata as { xstack?: { exceptions?: Array<{ rule: string; statement: string; reason: string }> } } | undefined)?.xstack?.exceptions) ?? []).map((e) => ({
-        cells: [s.id, id, e.rule, e.statement, e.reason],
-        ...ownerOf(id),
-        merge: false,
-      })),
-    ),
-  );
+  // Exceptions and scanner suppressions, read in one pass over each template's resources (for-in: no list of entries made).
+  const exceptionItems: Row[] = [];
+  const suppressions: Cell[][] = [];
+  for (const s of stages) {
+    const resources = templates.get(s.id)!.Resources;
+    for (const id in resources) {
+      if (!Object.hasOwn(resources, id)) continue;
+      const metadata = resources[id].Metadata as ResourceMetadata | undefined;
+      for (const e of metadata?.xstack?.exceptions ?? []) exceptionItems.push({ cells: [s.id, id, e.rule, e.statement, e.reason], ...ownerOf(id), merge: false });
+      for (const k of metadata?.checkov?.skip ?? []) suppressions.push([stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]);
+    }
+  }
   // Alike in every team up to its names: one row (the stage stays a link).
   const exceptions = mergeAccountRows(exceptionItems, (x) => x, fold).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
-  const suppressions = stages.flatMap((s) =>
-    Object.entries(templates.get(s.id)!.Resources).flatMap(([id, r]) =>
-      (((r.Metadata as { checkov?: { skip?: Array<{ id: string; comment: string }> } } | undefined)?.checkov?.skip) ?? []).map((k) => [stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]),
-    ),
-  );
   sections.push({
     id: 'checks',
     title: 'Security checks',

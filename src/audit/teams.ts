@@ -95,11 +95,13 @@ export function findTeams(org: Org): Teams | undefined {
   for (const t of teams) for (const id of [t.source.id, ...t.pipelineAccounts]) byAccount.set(id, t);
   const byKey = new Map(teams.map((t) => [t.key, t]));
   const byLogicalId = new Map(teams.map((t) => [logicalId(t.key), t]));
-  // What the scan for a key looks at: the lengths of keys, and the characters they start with.
+  // What the scan for a key looks at: the lengths of keys, and the characters they start with (a flag per UTF-16 code, read for every character of a text).
+  const starts = new Uint8Array(0x10000);
+  for (const k of [...byKey.keys(), ...byLogicalId.keys()]) starts[k.charCodeAt(0)] = 1;
   const lengths = {
     keys: [...new Set([...byKey.keys()].map((k) => k.length))],
     ids: [...new Set([...byLogicalId.keys()].map((k) => k.length))],
-    starts: new Set([...byKey.keys(), ...byLogicalId.keys()].map((k) => k.charCodeAt(0))),
+    starts,
   };
   return {
     list: teams,
@@ -180,13 +182,20 @@ function teamNamedIn(
   byKey: ReadonlyMap<string, Team>,
   byLogicalId: ReadonlyMap<string, Team>,
   byAccount: ReadonlyMap<string, Team>,
-  lengths: { keys: number[]; ids: number[]; starts: ReadonlySet<number> },
+  lengths: { keys: number[]; ids: number[]; starts: Uint8Array },
 ): Team | undefined {
   // The one team named so far; a second one answers undefined at once. No Set, iterator or list is made per text.
   let named: Team | undefined;
-  ACCOUNT_IDS.lastIndex = 0;
-  for (let m = ACCOUNT_IDS.exec(text); m; m = ACCOUNT_IDS.exec(text)) {
-    const team = byAccount.get(m[0]);
+  // Account ids: each run of exactly 12 digits (a longer run holds none).
+  for (let at = 0; at < text.length; ) {
+    if (!isDigitCode(text.charCodeAt(at))) {
+      at++;
+      continue;
+    }
+    const start = at;
+    while (at < text.length && isDigitCode(text.charCodeAt(at))) at++;
+    if (at - start !== ACCOUNT_ID_LENGTH) continue;
+    const team = byAccount.get(text.slice(start, at));
     if (!team || team === named) continue;
     if (named) return undefined;
     named = team;
@@ -196,7 +205,7 @@ function teamNamedIn(
     if (team && team !== named) (candidates ??= new Set()).add(team);
   };
   for (let at = 0; at < text.length; at++) {
-    if (!lengths.starts.has(text.charCodeAt(at))) continue;
+    if (lengths.starts[text.charCodeAt(at)] === 0) continue;
     const c = text[at];
     if (isWordChar(c) && !isWordChar(text[at - 1])) {
       for (let i = 0; i < lengths.keys.length; i++) {
@@ -216,8 +225,8 @@ function teamNamedIn(
   return named;
 }
 
-/** Account ids as teamNamedIn reads them (global: it resets it before each text). */
-const ACCOUNT_IDS = /(?<!\d)\d{12}(?!\d)/g;
+const ACCOUNT_ID_LENGTH = 12;
+const isDigitCode = (code: number) => code >= 48 && code <= 57;
 
 /** Which teams, as a reader needs them: "each of the 250 teams", or their keys, a run of three or more in the teams table's order as its first and last (`t056 to t083`). */
 export function teamsPhrase(teams: Teams, which: readonly Team[]): string {
