@@ -123,6 +123,19 @@ describe('service authorization checks (XS010-XS013), good and bad snippets per 
   });
 });
 
+  it('checks each distinct statement once, and gives each statement the findings of its own', () => {
+    // Read part by part, the two statements are the same three texts: only where the actions end tells them apart.
+    const statements: PlainStatement[] = [
+      { Sid: 'Two', ...allow(['s3:GetObject', 's3:PutObject'], [OBJECTS]) },
+      { Sid: 'One', ...allow(['s3:GetObject'], ['s3:PutObject', OBJECTS]) },
+      { Sid: 'TwoAgain', ...allow(['s3:GetObject', 's3:PutObject'], [OBJECTS]) },
+      { Sid: 'OneAgain', ...allow(['s3:GetObject'], ['s3:PutObject', OBJECTS]) },
+    ];
+    const template = withStatement(statements[0]);
+    (template.Resources.Policy.Properties as { PolicyDocument: { Statement: PlainStatement[] } }).PolicyDocument.Statement = statements;
+    expect(checkServiceAuthorization(template).map((f) => `${f.statement} ${f.rule} ${f.item}`)).toEqual(['One XS012 Resource::s3:PutObject', 'OneAgain XS012 Resource::s3:PutObject']);
+  });
+
 describe('the example orgs against the service authorization data', () => {
   for (const file of ORG_FILES) {
     it(`${file}: every statement of every template passes, with its values resolved per account`, () => {
