@@ -158,7 +158,7 @@ interface StatementShape {
   actions: string[];
   notAction: boolean;
   resources?: string[];
-  /** Operator → key → values, in the order written. */
+  /** Operator → key → values, in the order written; the values only where a check reads them (`readsValues`). */
   conditions: Array<[string, Array<[string, string[]]>]>;
 }
 
@@ -169,9 +169,22 @@ function shapeOf(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Sta
     effect: s.Effect,
     actions: asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string'),
     notAction: s.NotAction !== undefined,
-    resources: s.Resource === undefined ? undefined : values(s.Resource),
-    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, values(value)])]),
+    // A key policy's resource is the key itself: checkStatement reads no resource of one.
+    resources: s.Resource === undefined || doc.kind === 'key' ? undefined : values(s.Resource),
+    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => {
+      const reads = readsValues(operator);
+      return [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, reads ? values(value) : UNREAD])];
+    }),
   };
+}
+
+/** The values of a condition no check reads: left unresolved, so statements that differ only in them are one shape. */
+const UNREAD: string[] = [];
+
+/** Whether the checks read a condition's values: only Null and Bool compare them with anything (operatorFits); an unknown operator is refused whole. */
+function readsValues(operator: string): boolean {
+  const family = OPERATOR_FAMILIES[parseOperator(operator).base];
+  return family === 'Null' || family === 'Bool';
 }
 
 function checkStatement(s: StatementShape): Found[] {
