@@ -136,6 +136,15 @@ describe('the execution role outside the org\'s names, proved by the access proo
       `iam:PutRolePolicy ${compiled.org.stackSets.executionRoleName} execution role/TooBroad`,
     ]);
   });
+
+  it('a statement naming an outside name among the org\'s own is found, among thousands of names', () => {
+    const [, compiled] = orgs[0];
+    const account = compiled.stages[0].targets[0].id;
+    const names = Array.from({ length: 2000 }, (_, i) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/team-${i}`);
+    const named: ExecutionStatement = { Sid: 'NamesAdmin', Effect: 'Allow', Action: ['iam:DeleteRole'], Resource: [...names, 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin'] };
+    const results = executionRoleOutsideReach(compiled.org, [...executionPolicy(compiled), named], account);
+    expect(results.filter((r) => r.allowedBy).map((r) => `${r.action} ${r.resource.split('/').pop()} ${r.allowedBy}`)).toEqual(['iam:DeleteRole admin execution role/NamesAdmin']);
+  });
 });
 
 describe('xstack bootstrap on moto', () => {

@@ -123,6 +123,38 @@ describe('service authorization checks (XS010-XS013), good and bad snippets per 
   });
 });
 
+  it('checks each distinct statement once, and gives each statement the findings of its own', () => {
+    // Read part by part, the two statements are the same three texts: only where the actions end tells them apart.
+    const statements: PlainStatement[] = [
+      { Sid: 'Two', ...allow(['s3:GetObject', 's3:PutObject'], [OBJECTS]) },
+      { Sid: 'One', ...allow(['s3:GetObject'], ['s3:PutObject', OBJECTS]) },
+      { Sid: 'TwoAgain', ...allow(['s3:GetObject', 's3:PutObject'], [OBJECTS]) },
+      { Sid: 'OneAgain', ...allow(['s3:GetObject'], ['s3:PutObject', OBJECTS]) },
+    ];
+    const template = withStatement(statements[0]);
+    (template.Resources.Policy.Properties as { PolicyDocument: { Statement: PlainStatement[] } }).PolicyDocument.Statement = statements;
+    expect(checkServiceAuthorization(template).map((f) => `${f.statement} ${f.rule} ${f.item}`)).toEqual(['One XS012 Resource::s3:PutObject', 'OneAgain XS012 Resource::s3:PutObject']);
+  });
+
+  it('reads the values of Null and Bool conditions, which statements otherwise alike differ in', () => {
+    const statements: PlainStatement[] = [
+      { Sid: 'BoolGood', ...allow('s3:GetObject', OBJECTS, { Bool: { 'aws:SecureTransport': 'true' } }) },
+      { Sid: 'BoolBad', ...allow('s3:GetObject', OBJECTS, { Bool: { 'aws:SecureTransport': 'yes' } }) },
+      { Sid: 'NullGood', ...allow('s3:GetObject', OBJECTS, { NullIfExists: { 'aws:SourceArn': 'false' } }) },
+      { Sid: 'NullBad', ...allow('s3:GetObject', OBJECTS, { NullIfExists: { 'aws:SourceArn': 'no' } }) },
+      { Sid: 'StringA', ...allow('s3:GetObject', OBJECTS, { StringEquals: { 'aws:PrincipalOrgID': 'o-a' } }) },
+      { Sid: 'StringB', ...allow('s3:GetObject', OBJECTS, { StringEquals: { 'aws:PrincipalOrgID': 'o-b' } }) },
+    ];
+    const template = withStatement(statements[0]);
+    (template.Resources.Policy.Properties as { PolicyDocument: { Statement: PlainStatement[] } }).PolicyDocument.Statement = statements;
+    expect(checkServiceAuthorization(template).map((f) => `${f.statement} ${f.rule} ${f.message}`)).toEqual([
+      'BoolBad XS013 Bool compares with true or false, not yes',
+      'NullGood XS013 Null checks whether the key exists; IfExists contradicts it',
+      'NullBad XS013 Null checks whether the key exists; IfExists contradicts it',
+      'NullBad XS013 Null compares with true or false, not no',
+    ]);
+  });
+
 describe('the example orgs against the service authorization data', () => {
   for (const file of ORG_FILES) {
     it(`${file}: every statement of every template passes, with its values resolved per account`, () => {

@@ -11,6 +11,7 @@ import type { ExecutionStatement } from '../deploy/execution-policy';
 import type { Org } from '../org/model';
 import { evaluate, GrantIndex, type Request } from './evaluate';
 import type { ResolvedStatement } from './grants';
+import { hasToken } from './symbolic';
 
 export interface OutsideResult {
   action: string;
@@ -39,6 +40,8 @@ function outsideRequests(org: Org, account: string): Array<{ action: string; res
 export function executionRoleOutsideReach(org: Org, statements: readonly ExecutionStatement[], account: string): OutsideResult[] {
   const roleArn = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
   const sub = (s: string) => s.replaceAll('${AWS::Partition}', org.partition).replaceAll('${AWS::AccountId}', account).replaceAll('${AWS::Region}', org.region);
+  const requests = outsideRequests(org, account);
+  const asked = requests.some((r) => hasToken(r.resource)) ? undefined : new Set(requests.map((r) => r.resource));
   const grants: ResolvedStatement[] = statements.map((s) => ({
     stage: 'bootstrap',
     account,
@@ -48,13 +51,26 @@ export function executionRoleOutsideReach(org: Org, statements: readonly Executi
     attachedTo: roleArn,
     principals: [],
     actions: s.Action,
-    resources: s.Resource.map(sub),
+    resources: asked ? resourcesAsked(s.Resource.map(sub), asked) : s.Resource.map(sub),
     conditions: {},
   }));
   const index = new GrantIndex(grants);
-  return outsideRequests(org, account).map(({ action, resource }) => {
+  return requests.map(({ action, resource }) => {
     const request: Request = { principal: { kind: 'aws', arn: roleArn }, action, resource, resourceAccount: account, context: {} };
     const d = evaluate(index, request, org.organizationId);
     return { action, resource, ...(d.allowed ? { allowedBy: d.grantedBy.map((g) => g.policy).join(', ') } : {}) };
   });
+}
+
+/**
+ * Of a statement's resources, those that may match a resource asked about:
+ * one without a wildcard matches only itself (evaluate.ts's `matches`, when
+ * neither side holds a class token), so of the thousands of names a
+ * statement lists (every team's roles), only those asked about are kept,
+ * and each request reads a few instead of all. A statement with a token is
+ * kept whole, as it is then compared member by member.
+ */
+function resourcesAsked(resources: string[], asked: ReadonlySet<string>): string[] {
+  if (resources.some(hasToken)) return resources;
+  return resources.filter((r) => r.includes('*') || r.includes('?') || asked.has(r));
 }

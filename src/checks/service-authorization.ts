@@ -67,7 +67,7 @@ const withSampleAccount = (value: string) => value.replace(ACCOUNT_ID, SAMPLE_AC
  */
 export function stageValues(resolver: Resolver, stage: Stage, template: CfnTemplate): ValuesOf {
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
-  for (const doc of policyDocuments(template)) for (const s of doc.statements) for (const e of checkedExpressions(s)) resolver.compile(stage.id, e);
+  for (const doc of policyDocuments(template)) for (const s of doc.statements) compileChecked(resolver, stage.id, s);
   const representatives = representativeAccounts(resolver, stage, template);
   return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
@@ -78,8 +78,17 @@ export function stageValues(resolver: Resolver, stage: Stage, template: CfnTempl
   };
 }
 
-/** The expressions of a statement whose values the checks read: its Resource and its condition values. */
-const checkedExpressions = (s: PlainStatement): unknown[] => [s.Resource, ...Object.values(s.Condition ?? {}).flatMap((keys) => Object.values(keys ?? {}))];
+/** Compiles the expressions of a statement whose values the checks may read: its Resource and its condition values, in that order. */
+function compileChecked(resolver: Resolver, stageId: string, s: PlainStatement): void {
+  resolver.compile(stageId, s.Resource);
+  // Own keys with for-in, in Object.values's order, instead of lists made for every statement.
+  const conditions = s.Condition;
+  for (const operator in conditions) {
+    if (!Object.hasOwn(conditions, operator)) continue;
+    const keys = conditions[operator];
+    for (const key in keys) if (Object.hasOwn(keys, key)) resolver.compile(stageId, keys[key]);
+  }
+}
 
 /**
  * The accounts that stand for a resource's target accounts: one for each
@@ -158,7 +167,7 @@ interface StatementShape {
   actions: string[];
   notAction: boolean;
   resources?: string[];
-  /** Operator → key → values, in the order written. */
+  /** Operator → key → values, in the order written; the values only where a check reads them (`readsValues`). */
   conditions: Array<[string, Array<[string, string[]]>]>;
 }
 
@@ -169,9 +178,22 @@ function shapeOf(doc: FoundDocument, s: PlainStatement, valuesOf: ValuesOf): Sta
     effect: s.Effect,
     actions: asList(s.Action ?? s.NotAction).filter((a): a is string => typeof a === 'string'),
     notAction: s.NotAction !== undefined,
-    resources: s.Resource === undefined ? undefined : values(s.Resource),
-    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, values(value)])]),
+    // A key policy's resource is the key itself: checkStatement reads no resource of one.
+    resources: s.Resource === undefined || doc.kind === 'key' ? undefined : values(s.Resource),
+    conditions: Object.entries(s.Condition ?? {}).map(([operator, keys]) => {
+      const reads = readsValues(operator);
+      return [operator, Object.entries(keys ?? {}).map(([key, value]) => [key, reads ? values(value) : UNREAD])];
+    }),
   };
+}
+
+/** The values of a condition no check reads: left unresolved, so statements that differ only in them are one shape. */
+const UNREAD: string[] = [];
+
+/** Whether the checks read a condition's values: only Null and Bool compare them with anything (operatorFits); an unknown operator is refused whole. */
+function readsValues(operator: string): boolean {
+  const family = OPERATOR_FAMILIES[parseOperator(operator).base];
+  return family === 'Null' || family === 'Bool';
 }
 
 function checkStatement(s: StatementShape): Found[] {
