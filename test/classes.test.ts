@@ -95,6 +95,21 @@ describe('comparisons with an account token', () => {
     expect(both).toEqual({ answer: true, certain: false });
   });
 
+  it('two lists are remembered apart even when one holds the character the other would be joined by', () => {
+    const glob = (p: string, v: string) => symbolicGlob(p, v, false) || (!p.includes('\uE000') && !v.includes('\uE000') && new RegExp(`^${p.replaceAll('*', '.*')}$`).test(v));
+    const value = `${T}\u0002${T}`;
+    // Every member's id starts with 1000000000: the list holds for both.
+    const two = ['1000000000*', '*1'];
+    // The two joined by U+0002, one pattern: it holds where the id ends in 1 too, for 100000000001 only.
+    const one = [two.join('\u0002')];
+    const answers = decide(['100000000001', '100000000002'], () => {
+      const ofTwo = someForEveryMember('like', two, value, glob) && stillCertain();
+      const ofOne = someForEveryMember('like', one, value, glob);
+      return ofTwo && !ofOne;
+    });
+    expect(answers).toEqual({ answer: true, certain: false });
+  });
+
   it('lookup keys: a token only as a whole account, as the account field of an ARN, or at the end after a non-digit', () => {
     expect(isPlainKey(T)).toBe(true);
     expect(isPlainKey(`arn:aws:iam::${T}:role/big-pipeline`)).toBe(true);

@@ -190,7 +190,7 @@ export function someForEveryMember(kind: string, items: readonly string[], value
     certain = before;
     return found;
   }
-  const key = `${kind}\u0001${items.join('\u0002')}\u0001${value}`;
+  const key = listKey(kind, items, value);
   let answer = decidedLists.get(key);
   if (answer === undefined) {
     // Only texts with the tokens of one class are decided so: two classes at once would need every pair of members.
@@ -203,6 +203,18 @@ export function someForEveryMember(kind: string, items: readonly string[], value
   }
   certain = before && answer !== 'varies';
   return answer === true;
+}
+
+/**
+ * The memo's key of a list question, one text for each distinct question:
+ * each item written after its length, so that no item's characters (a
+ * separator among them) can make two lists read alike. `kind` is one of the
+ * callers' fixed names, none holding U+0001.
+ */
+function listKey(kind: string, items: readonly string[], value: string): string {
+  let key = `${kind}\u0001`;
+  for (const item of items) key += `${item.length}:${item}`;
+  return `${key}\u0001${value}`;
 }
 
 /** String equality; with a token on either side, certain only when no id could decide otherwise. */
