@@ -1,11 +1,11 @@
 // Benchmark of the compiler as users run it: the whole `node .build/src/cli.js
-// compile` process, wall time and peak resident memory, median of RUNS runs.
+// compile` process, wall time, CPU time and peak resident memory, median of RUNS runs.
 // Output goes to the OS temp folder: on this workplace /work's disk is several
 // times slower for the 4,000 small files of the 1,000-account case.
 // Usage: make bench   (writes bench/out/ and a temp folder; prints a Markdown table)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { generateOrgYaml, generateTeamsOrgYaml } from './generate-org.mjs';
 
@@ -38,24 +38,27 @@ function measure(label, args) {
   const samples = [];
   const dist = join(tmpdir(), 'xstack-bench-dist');
   for (let i = 0; i < RUNS; i++) {
-    const run = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', '.build/src/cli.js', 'compile', ...args, '--out', dist], { encoding: 'utf8' });
+    const run = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'node', '.build/src/cli.js', 'compile', ...args, '--out', dist], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`${label} failed:\n${run.stderr}`);
-    const [wall, kb] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
-    samples.push({ wall, mb: kb / 1024 });
+    const [wall, kb, user, system] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
+    samples.push({ wall, mb: kb / 1024, cpu: user + system });
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // The org's folder is named by the org file's stem.
   const org = basename(args[0]).replace(/\.ya?ml$/, '');
-  return { label, wall: median(samples.map((s) => s.wall)), mb: median(samples.map((s) => s.mb)), output: sizeOf(join(dist, org)) };
+  return { label, wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)), mb: median(samples.map((s) => s.mb)), output: sizeOf(join(dist, org)) };
 }
 
 const node = execFileSync('node', ['--version'], { encoding: 'utf8' }).trim();
+// Wall time moves with whatever else the machine runs, and on a shared machine CPU time (user + system, all of
+// node's threads) moves with it too; the load average says how busy it was. Compare builds by interleaved runs.
+const load = loadavg()[0];
 const rows = [
   measure('example org (4 accounts)', ['parameters/example.yaml']),
   measure('generated org (1,000 pipeline accounts)', [big]),
   measure('many teams: 100 teams (401 accounts, 200 pipelines)', [teams100]),
   measure('many teams: 250 teams (1,001 accounts, 500 pipelines)', [teams250]),
 ];
-console.log(`node ${node}, ${RUNS} runs each, median\n`);
-console.log('| case | wall (s) | peak RSS (MB) | output (MB, files) |\n|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.label} | ${r.wall.toFixed(2)} | ${r.mb.toFixed(0)} | ${(r.output.bytes / 1e6).toFixed(1)}, ${r.output.files} |`);
+console.log(`node ${node}, ${RUNS} runs each, median; load average ${load.toFixed(2)} at the start\n`);
+console.log('| case | wall (s) | CPU (s) | peak RSS (MB) | output (MB, files) |\n|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.label} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} | ${(r.output.bytes / 1e6).toFixed(1)}, ${r.output.files} |`);
