@@ -64,8 +64,10 @@ export function executionRoleOutsideReach(org: Org, statements: readonly Executi
 
 /**
  * Of a statement's resources, those that may match a resource asked about:
- * one without a wildcard matches only itself (evaluate.ts's `matches`, when
- * neither side holds a class token), so of the thousands of names a
+ * IAM's only wildcards in a resource ARN are `*` and `?`
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html,
+ * "Using wildcards in resource ARNs"), so one without them matches only
+ * itself (evaluate.ts's `matches`, when neither side holds a class token), so of the thousands of names a
  * statement lists (every team's roles), only those asked about are kept,
  * and each request reads a few instead of all. A statement with a token is
  * kept whole, as it is then compared member by member.
