@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
+import { accountByName, repositoryByName, type Account, type Org } from '../src/org/model';
 
 const VALID = `organization:
   partition: aws
@@ -230,5 +231,21 @@ describe('the org file as bytes', () => {
     const dir = tempDir('not-a-file');
     expect(() => loadOrgFile(join(dir, 'nope.yaml'))).toThrow(new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${join(dir, 'nope.yaml')}: there is no such file; give the path of an org file such as parameters/example.yaml`));
     expect(() => loadOrgFile(dir)).toThrow(/: it is a folder; give the path of an org file/);
+  });
+});
+
+describe('accounts and repositories by name', () => {
+  const account = (name: string, id: string) => ({ name, id, role: 'pipeline' }) as Account;
+  it('gives the first of a name, from an index made once per list, and still finds what the list gained or renamed in place since', () => {
+    const accounts = [account('dev', '100000000001'), account('prod', '100000000002'), account('dev', '100000000003')];
+    const org = { accounts, repositories: [{ name: 'app', account: 'dev' }] } as unknown as Org;
+    expect(accountByName(org, 'dev').id).toBe('100000000001');
+    expect(repositoryByName(org, 'app').account).toBe('dev');
+    accounts.push(account('staging', '100000000004'));
+    expect(accountByName(org, 'staging').id).toBe('100000000004');
+    (accounts[1] as { name: string }).name = 'production';
+    expect(accountByName(org, 'production').id).toBe('100000000002');
+    expect(() => accountByName(org, 'prod')).toThrow(/account prod was validated but is missing/);
+    expect(() => repositoryByName(org, 'web')).toThrow(/repository web was validated but is missing/);
   });
 });

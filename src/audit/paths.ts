@@ -100,13 +100,6 @@ function classPath(
   };
 }
 
-/** Items by name, the first of a name as `find` would give it. */
-function firstByName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
-  const byName = new Map<string, T>();
-  for (const item of items) if (!byName.has(item.name)) byName.set(item.name, item);
-  return byName;
-}
-
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
 export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
   const names = new Names(org.prefix, org.bucketGeneration);
@@ -115,15 +108,11 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const withAccessRoles = new Set(stages.flatMap((s) => (s.module === 'access-roles' ? s.targets.map((t) => t.id) : [])));
   const hasAccessRoles = (source: Account) => withAccessRoles.has(source.id);
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
-  // Looked up by name once per pipeline and source account: indexed, not searched (an org of teams has a thousand accounts).
-  const accountNamed = firstByName(org.accounts);
-  const repositoryNamed = firstByName(org.repositories);
-  // The model's lookups for a name the index lacks: they say it is missing.
-  const accountId = (name: string) => (accountNamed.get(name) ?? accountByName(org, name)).id;
+  const accountId = (name: string) => accountByName(org, name).id;
   const paths: AccessPath[] = [];
 
   for (const p of org.pipelines) {
-    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
+    const repository = repositoryByName(org, p.repository);
     const s = accountId(repository.account);
     const groupPurposes = new Map<string, string>();
     const done = new Set<AccountClass>();

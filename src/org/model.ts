@@ -141,8 +141,23 @@ export interface Org {
   readonly access: Access;
 }
 
+/** Each list's items by name, the first of a name as `find` gives it: made once per list (an org of teams looks up a thousand accounts per pipeline step). */
+const nameIndexes = new WeakMap<readonly { readonly name: string }[], ReadonlyMap<string, { readonly name: string }>>();
+
+/** The first item of `items` named `name`, from the list's index; a list changed in place since is searched as it is. */
+function firstNamed<T extends { readonly name: string }>(items: readonly T[], name: string): T | undefined {
+  let index = nameIndexes.get(items) as ReadonlyMap<string, T> | undefined;
+  if (!index) {
+    const made = new Map<string, T>();
+    for (const item of items) if (!made.has(item.name)) made.set(item.name, item);
+    nameIndexes.set(items, (index = made));
+  }
+  const found = index.get(name);
+  return found?.name === name ? found : items.find((x) => x.name === name);
+}
+
 export const accountByName = (org: Org, name: string): Account => {
-  const account = org.accounts.find((a) => a.name === name);
+  const account = firstNamed(org.accounts, name);
   if (!account) throw new Error(`internal: account ${name} was validated but is missing`);
   return account;
 };
@@ -161,7 +176,7 @@ export const accountOfEnvironment = (org: Org, environment: string): Account => 
 };
 
 export const repositoryByName = (org: Org, name: string): Repository => {
-  const repository = org.repositories.find((r) => r.name === name);
+  const repository = firstNamed(org.repositories, name);
   if (!repository) throw new Error(`internal: repository ${name} was validated but is missing`);
   return repository;
 };

@@ -209,12 +209,9 @@ export function planStages(org: Org): Stage[] {
 
   stages.push(...accessStages(org, names, unit, repositoriesOf));
 
-  // By name, once: a pipeline's repository and its account, for every pipeline.
-  const repositoryNamed = byName(org.repositories);
-  const accountNamed = byName(org.accounts);
   const pipelineUnits = madeInTurn(org.pipelines, (p): Unit[] => {
-    const repository = repositoryNamed.get(p.repository) ?? repositoryByName(org, p.repository);
-    const source = accountNamed.get(repository.account) ?? accountByName(org, repository.account);
+    const repository = repositoryByName(org, p.repository);
+    const source = accountByName(org, repository.account);
     const targets = p.branches.map(([environment]) => accountOfEnvironment(org, environment));
     const sw = new AccountSwitch(targets);
     const branch: AccountValue = {
@@ -376,13 +373,6 @@ function planSources(org: Org): SourceAccountPlan[] {
  */
 function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => readonly U[]): Generator<U> {
   for (const item of items) yield* make(item);
-}
-
-/** Items by name, the first of a name as a search from the start would find it. */
-function byName<T extends { readonly name: string }>(items: readonly T[]): Map<string, T> {
-  const named = new Map<string, T>();
-  for (const item of items) if (!named.has(item.name)) named.set(item.name, item);
-  return named;
 }
 
 /** Items by key, each group in the items' order. */
