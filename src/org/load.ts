@@ -9,7 +9,7 @@ import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { Names, nameProblem } from '../naming';
-import type { Access, Account, Org, Pipeline, Repository, StackSetSettings } from './model';
+import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 
@@ -420,16 +420,14 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     accounts.push({ name, id: a.id, role: a.role as Account['role'], environment: a.environment, organizationalUnit: a.organizationalUnit });
   }
   const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
-  // Looked up by name for each repository and pipeline: a 1,000-account org is not searched through for each.
-  const accountByName = new Map<string, Account>();
-  for (const a of accounts) if (!accountByName.has(a.name)) accountByName.set(a.name, a);
+  // Looked up by name for each repository and pipeline (firstNamed: the index the org's lookups use later): a 1,000-account org is not searched through for each.
   const sourceAccountNames = new Set(sourceAccounts);
   if (raw.accounts && sourceAccounts.length === 0 && !declared().roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
   if (raw.accounts && byEnvironment.size === 0 && !declared().roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
 
   const repositories: Repository[] = [];
   for (const [name, r] of raw.repositories ?? []) {
-    const known = accountByName.get(r.account);
+    const known = firstNamed(accounts, r.account);
     if (raw.accounts && !sourceAccountNames.has(r.account) && (known || !declared().accounts.has(r.account))) {
       ctx.report(
         `repositories.${name}.account`,
@@ -451,10 +449,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
 
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix, raw.bucketGeneration ?? 1);
   const pipelines: Pipeline[] = [];
-  const repositoryNames = new Set(repositories.map((r) => r.name));
   for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
-    if (raw.repositories && !repositoryNames.has(p.repository) && !declared().repositories.has(p.repository)) {
+    if (raw.repositories && !firstNamed(repositories, p.repository) && !declared().repositories.has(p.repository)) {
       ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
     }
     for (const [environment] of p.branches) {

@@ -145,7 +145,7 @@ export interface Org {
 const nameIndexes = new WeakMap<readonly { readonly name: string }[], ReadonlyMap<string, { readonly name: string }>>();
 
 /** The first item of `items` named `name`, from the list's index; a list changed in place since is searched as it is. */
-function firstNamed<T extends { readonly name: string }>(items: readonly T[], name: string): T | undefined {
+export function firstNamed<T extends { readonly name: string }>(items: readonly T[], name: string): T | undefined {
   let index = nameIndexes.get(items) as ReadonlyMap<string, T> | undefined;
   if (!index) {
     const made = new Map<string, T>();
