@@ -147,8 +147,13 @@ export function tokenCharactersWithin(value: unknown): boolean {
 /** Every 12-digit string inside the digit runs of `text`: the account ids it could name. */
 function idsWithin(text: string): Set<string> {
   const ids = new Set<string>();
+  forEachIdWithin(text, (id) => ids.add(id));
+  return ids;
+}
+
+/** Calls `f` with each 12-digit window of each run of 12 or more digits in `text` (a run's windows overlap), in order. */
+export function forEachIdWithin(text: string, f: (id: string) => void): void {
   const runs = /\d{12,}/g;
   // exec rather than matchAll: a template's text has thousands of runs, and an iterator makes garbage of its own.
-  for (let m = runs.exec(text); m; m = runs.exec(text)) for (let i = 0; i + 12 <= m[0].length; i++) ids.add(m[0].slice(i, i + 12));
-  return ids;
+  for (let m = runs.exec(text); m; m = runs.exec(text)) for (let i = 0; i + 12 <= m[0].length; i++) f(m[0].slice(i, i + 12));
 }
