@@ -3,12 +3,15 @@
  * adds what it needs and renames nothing (a new logical id or name would make
  * CloudFormation replace a live resource).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logicalId } from '../src/cfn/resources';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
+import { tempDir } from './helpers';
 
 const example = readFileSync('parameters/example.yaml', 'utf8');
 const withAccount = example.replace('  tools:\n', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\n  tools:\n');
@@ -67,6 +70,23 @@ describe('stable identities', () => {
       expect(r.Name.length).toBeLessThanOrEqual(64);
       expect(id).toMatch(/^ForwardingRule[0-9A-Za-z]+$/);
     }
+  });
+});
+
+describe('condition names', () => {
+  // CloudFormation's logical ids are alphanumeric; xstack's conditions also start with a letter (src/cfn/account-switch.ts).
+  it('start with a letter when a pipeline name starts with a digit and two of its accounts share a branch (once a compile that never ended)', () => {
+    const text = withQa.replace('pipelines:\n  web-app:\n', 'pipelines:\n  9web-app:\n');
+    // In a process of its own first: a compile that loops forever would hold this one, where no test timeout can end it.
+    const dir = tempDir('digit');
+    const file = join(dir, 'digit.yaml');
+    writeFileSync(file, text);
+    const run = spawnSync('node', [resolve('.build/src/cli.js'), 'compile', file, '--out', join(dir, 'dist')], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.signal, 'the compile did not finish within a minute').toBeNull();
+    expect(run.status, run.stderr).toBe(0);
+    const conditions = compileOrg(parseOrg(text, 'example.yaml')).stages.flatMap((s) => Object.keys(renderTemplate(s.definition).Conditions ?? {}));
+    expect(conditions).toContain('Accounts9webAppBranchDevelop');
+    for (const name of conditions) expect(name).toMatch(/^[A-Za-z][A-Za-z0-9]*$/);
   });
 });
 

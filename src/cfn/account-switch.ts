@@ -45,9 +45,9 @@ export class AccountSwitch {
     const key = ids.join(',');
     const known = this.sets.get(key);
     if (known) return known;
-    const base = ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : pascal(label);
+    const base = ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : startingWithLetter(pascal(label));
     let name = base;
-    for (let n = 2; this.conditions.has(name) || !/^[A-Za-z]/.test(name); n++) name = `${base}${n}`;
+    for (let n = 2; this.conditions.has(name); n++) name = `${base}${n}`;
     this.conditions.set(name, anyOf(ids.map(isAccount)));
     this.sets.set(key, name);
     return name;
@@ -79,6 +79,13 @@ export class AccountSwitch {
     return Object.fromEntries(this.conditions);
   }
 }
+
+/**
+ * A condition's name starts with a letter, as the names xstack writes do: a label made from a name that starts with
+ * a digit (a pipeline `9app`) is read as the accounts it holds in. Appending a number, as for a name already taken,
+ * could never make one start with a letter.
+ */
+const startingWithLetter = (name: string) => (/^[A-Za-z]/.test(name) ? name : `Accounts${name}`);
 
 /** Fn::Or over any number of conditions, as a tree of at most ten per Fn::Or; one condition is itself. */
 function anyOf(conditions: unknown[]): unknown {

@@ -446,6 +446,8 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   // Templates name conditions and logical ids after accounts and pipelines, letters and digits only (src/cfn/account-switch.ts).
   reportLogicalIdCollisions((raw.accounts ?? []).map(([name]) => name), 'accounts', 'Account', ctx);
   reportLogicalIdCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', '', ctx);
+  // One family template holds every source account's repositories, each under its name's logical id (templates/source-repositories.ts).
+  reportLogicalIdCollisions(repositories.map((r) => r.name), 'repositories', 'Repository', ctx, "the templates' logical ids");
 
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix, raw.bucketGeneration ?? 1);
   const pipelines: Pipeline[] = [];
@@ -521,19 +523,19 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   };
 }
 
-/** Names that differ only in case are one name to the service they reach. */
 /** Names that differ only in punctuation or the case of a word's first letter make one CloudFormation identifier (PascalCase, letters and digits). */
-function reportLogicalIdCollisions(names: readonly string[], section: string, prefix: string, ctx: Context): void {
+function reportLogicalIdCollisions(names: readonly string[], section: string, prefix: string, ctx: Context, where = "the templates' conditions and logical ids"): void {
   const seen = new Map<string, string>();
   for (const name of names) {
     const id = logicalId(prefix, name);
     const first = seen.get(id);
     if (first !== undefined && first !== name) {
-      ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in the templates' conditions and logical ids`, 'names that differ in a letter or digit');
+      ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in ${where}`, 'names that differ in a letter or digit');
     } else seen.set(id, name);
   }
 }
 
+/** Names that differ only in case are one name to the service they reach. */
 function reportCaseCollisions(names: readonly string[], section: string, why: string, ctx: Context): void {
   const seen = new Map<string, string>();
   for (const name of names) {
