@@ -1,7 +1,7 @@
 /**
  * A retained resource with a fixed name (a repository) moving from one part
  * of a family to another (src/stages/family.ts: a unit inserted before it in
- * the org file): the part it leaves retains it (DeletionPolicy: Retain), and
+ * the org file, or one before it that grew): the part it leaves retains it (DeletionPolicy: Retain), and
  * the part it enters then fails to create it ("already exists"), in every
  * later run too, and in both directions. A resource removed from a template
  * with DeletionPolicy Retain is kept, outside the stack
@@ -49,6 +49,11 @@ export function retainedMoves(parts: readonly FamilyPart[]): RetainedMove[] {
 
 export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
 
-/** What to do instead, for the refusal. */
+/**
+ * What to do instead, for the refusal. StackSets has no operation that moves one resource between StackSets
+ * (ImportStacksToStackSet takes whole stacks:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ImportStacksToStackSet.html), so the only
+ * change that finishes is one that leaves the part boundaries where they are deployed.
+ */
 export const MOVE_FIX =
-  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other; keep the units before it where they were in the org file (add new source accounts after the existing ones), or move it by hand (remove it from the one stack, import it into the other)";
+  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; leave the earlier units of the family as they are deployed: a source account inserted before it, or one before it that gains repositories, pushes it into the next part (add new source accounts after the existing ones; see the README's \"Not yet\" on family parts)";

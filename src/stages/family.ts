@@ -9,10 +9,12 @@
  * outputs, 1 MB from S3 (a margin below it is kept for the conditions).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  *
- * A unit moved to another part (a unit inserted before it in the file) is a
- * resource leaving one StackSet and entering another: the part it leaves is
- * updated in the same wave, and a rollout that meets the resource still
- * there is finished by the next run.
+ * A unit moved to another part (a unit inserted before it in the file, or
+ * one before it that grew) is a resource leaving one StackSet and entering
+ * another: the part it leaves is updated in the same wave, and a rollout that
+ * meets the resource still there is finished by the next run; a retained one
+ * cannot move at all (src/deploy/moves.ts). The README's "Not yet" says why
+ * parts that keep their units are the fix.
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
