@@ -62,6 +62,12 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'two accounts for one environment', edit: (t) => t.replace('repositories:', '  dev2:\n    id: "333333333333"\n    role: pipeline\n    environment: dev\nrepositories:'), expected: /accounts\.dev2\.environment: environment 'dev' is already run by account 'dev'/ },
   { name: 'unknown partition', edit: (t) => t.replace('partition: aws', 'partition: aws-gov'), expected: /organization\.partition: 'aws-gov' is not accepted \(did you mean 'aws-cn'\?|organization\.partition: 'aws-gov' is not accepted/ },
   { name: 'concurrency above strict failure tolerance', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 5\n    failureToleranceCount: 1\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 5 exceeds failureToleranceCount \+ 1 \(2\)/ },
+  { name: 'concurrency without a failure tolerance (0 when not set)', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 20\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 20 exceeds failureToleranceCount \+ 1 \(1, failureToleranceCount being 0 when not set\) under strict failure tolerance, so AWS would run 1 at a time; expected at most 1, a failureToleranceCount of at least 19, or concurrencyMode: SOFT_FAILURE_TOLERANCE/ },
+  {
+    name: 'SERVICE_MANAGED in the China partition',
+    edit: (t) => `${t.replace('partition: aws', 'partition: aws-cn').replace('eu-west-1', 'cn-north-1')}stackSets:\n  permissionModel: SERVICE_MANAGED\n`,
+    expected: /stackSets\.permissionModel: SERVICE_MANAGED needs trusted access with AWS Organizations, which StackSets does not offer in the China Regions; expected permissionModel: SELF_MANAGED in partition aws-cn/,
+  },
   { name: 'count and percentage together', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    maxConcurrentPercentage: 10\n`, expected: /sets both maxConcurrentCount and maxConcurrentPercentage/ },
   {
     name: 'requireMfa with Identity Center roles',

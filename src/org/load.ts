@@ -611,21 +611,26 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
   if (prefs.failureToleranceCount !== undefined && prefs.failureTolerancePercentage !== undefined) {
     ctx.report(path, 'sets both failureToleranceCount and failureTolerancePercentage', 'one of the two');
   }
+  // Under STRICT_FAILURE_TOLERANCE (the default) "the initial actual concurrency is set to the lower of either the value of
+  // the MaxConcurrentCount, or the value of FailureToleranceCount +1", and FailureToleranceCount is 0 unless set:
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
-  if (
-    prefs.concurrencyMode !== 'SOFT_FAILURE_TOLERANCE' &&
-    prefs.maxConcurrentCount !== undefined &&
-    prefs.failureToleranceCount !== undefined &&
-    prefs.maxConcurrentCount > prefs.failureToleranceCount + 1
-  ) {
+  // A count above it would be silently lowered (and the rollout-time model would count on it), so it is refused.
+  const tolerance = prefs.failureToleranceCount ?? (prefs.failureTolerancePercentage === undefined ? 0 : undefined);
+  if (prefs.concurrencyMode !== 'SOFT_FAILURE_TOLERANCE' && prefs.maxConcurrentCount !== undefined && tolerance !== undefined && prefs.maxConcurrentCount > tolerance + 1) {
+    const unset = prefs.failureToleranceCount === undefined ? ', failureToleranceCount being 0 when not set' : '';
     ctx.report(
       `${path}.maxConcurrentCount`,
-      `${prefs.maxConcurrentCount} exceeds failureToleranceCount + 1 (${prefs.failureToleranceCount + 1}) under strict failure tolerance`,
-      `at most ${prefs.failureToleranceCount + 1}, or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
+      `${prefs.maxConcurrentCount} exceeds failureToleranceCount + 1 (${tolerance + 1}${unset}) under strict failure tolerance, so AWS would run ${tolerance + 1} at a time`,
+      `at most ${tolerance + 1}, a failureToleranceCount of at least ${prefs.maxConcurrentCount - 1}, or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
     );
   }
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
+  }
+  // "Activating trusted access with AWS Organizations for AWS CloudFormation StackSets isn't currently supported in the
+  // China (Beijing) and China (Ningxia) Regions": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs.html
+  if (permissionModel === 'SERVICE_MANAGED' && raw.organization?.partition === 'aws-cn') {
+    ctx.report('stackSets.permissionModel', 'SERVICE_MANAGED needs trusted access with AWS Organizations, which StackSets does not offer in the China Regions', 'permissionModel: SELF_MANAGED in partition aws-cn');
   }
   if (permissionModel === 'SERVICE_MANAGED' && s.executionRoleName !== undefined) {
     ctx.report('stackSets.executionRoleName', 'SERVICE_MANAGED StackSets deploy with roles AWS names stacksets-exec-*', 'no executionRoleName with SERVICE_MANAGED');
