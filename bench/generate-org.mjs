@@ -20,6 +20,11 @@ export function generateOrgYaml(pipelineAccounts, { organizationId = 'o-bench123
   // One source role per pipeline account: past about 990 of them the source account needs the raised
   // IAM role quota (1,000 by default, 5,000 on request), which an org of this size declares.
   if (pipelineAccounts > 990) lines.push('iamQuotas:', '  rolesPerAccount: 2000');
+  // 4 forwarding rules per 10 pipeline accounts on the source account's default bus (2 repositories x 2 branches,
+  // 5 targets a rule): past 750 of them it needs EventBridge's raised rules quota (300 a bus by default in us-east-1,
+  // raised on request: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html); 1,000 holds the rules
+  // of as many pipeline accounts as the role quota above (800 at 1,999).
+  if (pipelineAccounts > 750) lines.push('eventBridgeQuotas:', '  rulesPerBus: 1000');
   return `${lines.join('\n')}\n`;
 }
 

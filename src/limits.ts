@@ -26,6 +26,17 @@ export const LIMITS = {
   queuedOperationsPerStackSet: 10_000,
 } as const;
 
+/** Where AWS states EventBridge's quotas. */
+export const EVENTBRIDGE_QUOTAS_DOC = 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html';
+
+/**
+ * EventBridge's "Number of rules", the "Maximum number of rules an account can
+ * have per event bus": af-south-1 100, eu-south-1 100, each of the other
+ * supported Regions 300; adjustable (Service Quotas, Amazon EventBridge,
+ * L-244521F2), the page naming no maximum. EVENTBRIDGE_QUOTAS_DOC
+ */
+export const defaultRulesPerBus = (region: string): number => (region === 'af-south-1' || region === 'eu-south-1' ? 100 : 300);
+
 /** Where AWS states the StackSets quotas above. */
 export const CLOUDFORMATION_QUOTAS_DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 

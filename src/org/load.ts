@@ -8,6 +8,7 @@ import { basename, extname } from 'node:path';
 import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
+import { defaultRulesPerBus } from '../limits';
 import { Names, nameProblem } from '../naming';
 import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
@@ -252,6 +253,10 @@ export const orgSchema = partialObj(
         'StackSets quotas raised for the administrator account',
       ),
     ),
+    // EventBridge quotas AWS raised on request. The least is the lowest Region's default (the org's Region's is checked
+    // with the others' fields); the page names no maximum, so the most only refuses a mistyped number.
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+    eventBridgeQuotas: optional(obj({ rulesPerBus: optional(int({ min: 100, max: 100000 })) }, 'EventBridge quotas raised for these accounts in the Region')),
     // A deploy after a destroy meets the retained buckets under their names: a new generation renames them (src/naming.ts).
     bucketGeneration: optional(int({ min: 1, max: 999 })),
     access: optional(accessSchema),
@@ -394,6 +399,15 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     );
   }
 
+  const rulesPerBus = raw.eventBridgeQuotas?.rulesPerBus;
+  if (region && rulesPerBus !== undefined && rulesPerBus < defaultRulesPerBus(region)) {
+    ctx.report(
+      'eventBridgeQuotas.rulesPerBus',
+      `${rulesPerBus} is below EventBridge's default of ${defaultRulesPerBus(region)} rules per event bus in ${region}`,
+      `the quota AWS raised for these accounts, ${defaultRulesPerBus(region)} or more (without rulesPerBus the default applies)`,
+    );
+  }
+
   const accounts: Account[] = [];
   const byId = new Map<string, string>();
   // The CloudWatch agent's policy goes on the role xstack makes; existing roles are their owner's to extend.
@@ -518,6 +532,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     },
     iamQuotas: raw.iamQuotas ?? {},
     stackSetQuotas: raw.stackSetQuotas ?? {},
+    eventBridgeQuotas: raw.eventBridgeQuotas ?? {},
     bucketGeneration: raw.bucketGeneration ?? 1,
     access,
   };

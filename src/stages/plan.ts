@@ -48,8 +48,22 @@ const chunks = <T>(items: readonly T[], size: number): T[][] =>
 /** Repositories one unit of the source-repositories family holds: a resource and an output each, inside the 200 outputs of a template. */
 export const REPOSITORIES_PER_TEMPLATE = 200;
 
-/** Forwarding rules one unit of the source-events family holds: one resource each, inside the 500 of a template. */
-export const RULES_PER_TEMPLATE = 450;
+/**
+ * Forwarding rules one unit of the source-events family holds (a unit, not a
+ * part: a part packs units of several source accounts). All of an account's
+ * rules are on its default bus whatever the units, so the quota of rules per
+ * bus is checked per account (src/checks/eventbridge-quotas.ts), not here.
+ * 300 is that quota's largest default (eb-quota.html: 300, 100 in af-south-1
+ * and eu-south-1): an account the default admits is one unit, and only a
+ * raised quota splits one. It also keeps a unit inside a part's bytes: a rule
+ * with 5 targets is about 1.9 KB (2.4 KB with a 100-character repository and
+ * a 128-character branch), so 300 of them about 0.58 MB (0.71 MB), inside the
+ * 850 KB a part is packed to (family.ts), where 450 made 0.87 MB (1.07 MB,
+ * past the 1 MB of a template from S3: a compile that failed).
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ */
+export const RULES_PER_TEMPLATE = 300;
 const NONCURRENT_VERSION_DAYS = 30;
 /** An execution's artifacts are kept half a year; its access logs a year (an audit cycle). */
 const ARTIFACT_DAYS = 180;
