@@ -31,7 +31,7 @@ import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap } from '../src/deploy/bootstrap';
 import { deploy, destroy, plan } from '../src/deploy/deployer';
-import type { RunSummary } from '../src/deploy/events';
+import type { DeployEvent, RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
@@ -279,6 +279,61 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
+  it('a running operation listed on a later page, in no order: waited for (with a pause between tries), not taken for "another deploy holds"', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // One operation a page, listed in no time order (the layer's ListStackSetOperations): the running one is rarely on page 1.
+    proxy.setFaults({ seed: 1, operationsPageSize: 1 });
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    proxy.occupy('big-pipelines', 3, 150);
+    const waited: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
+    expect(failed(s)).toEqual([]);
+    expect(waited.filter((id) => id.startsWith('someone-else-')).length).toBeGreaterThan(0);
+    await expectConverged(changed);
+  });
+
+  it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks and each stack left is named; an INOPERABLE instance is never updated', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.suspend(account);
+    const halfAtATime = (text: string) => compileYaml(text.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    const changed = halfAtATime(SMALL);
+    const skipped = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(skipped)).toEqual([]);
+    expect(skipped.stages.filter((x) => x.result === 'not-run')).toEqual([]);
+    const warnings = skipped.stages.flatMap((x) => x.warnings ?? []);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
+
+    // Out of the org file: the skipped instances go with RetainStacks at once; a CURRENT one's delete fails (the account
+    // cannot be reached) and leaves it INOPERABLE, which the next run removes with RetainStacks.
+    const without = halfAtATime(generateOrgYaml(1));
+    const updated: string[][] = [];
+    const events = { pollMs, onEvent: (e: DeployEvent) => e.type === 'operation' && e.action === 'update-instances' && updated.push([...e.accounts]) };
+    const first = await deploy(without, awsVia(), events);
+    expect(failed(first).length).toBe(1);
+    // Targeted again while INOPERABLE (its stage's targets only, nothing else changed): reported, never sent to UpdateStackInstances.
+    const [inoperable] = failed(first);
+    const target = small.org.accounts.find((a) => a.id === account)!;
+    const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
+    const again = await deploy(back, awsVia(), events);
+    expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
+    expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
+    expect(updated.flat()).not.toContain(account);
+    const { last } = await deployUntilDone(without, 10);
+    const left = proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`));
+    expect(left.length).toBeGreaterThan(0);
+    const told = [...last.stages.flatMap((x) => x.warnings ?? [])];
+    expect(told.some((w) => w.includes(`account ${account} ${REGION}: instance removed from`) && w.includes('stays in the account'))).toBe(true);
+    const cfn = awsVia().cloudFormation();
+    for (const st of without.stages) {
+      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}` }))).Summaries ?? [];
+      expect(listed.map((i) => i.Account), st.id).not.toContain(account);
+    }
+  });
+
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
     const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
     const before = compileYaml(custom);
@@ -478,7 +533,8 @@ describe('the reconciler against the layer', () => {
     expect((await plan(appended, awsVia(), { pollMs })).flatMap((x) => x.collisions)).toEqual([]);
   });
 
-  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides, the management account never deployed to', async () => {
+  /** A fresh moto Organization whose accounts each sit in an OU of their own. */
+  async function organization() {
     await local.reset();
     proxy.reset({ seed: 1 });
     const organizations = new OrganizationsClient({ region: REGION, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
@@ -490,12 +546,25 @@ describe('the reconciler against the layer', () => {
       await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
       return { id, ou };
     };
-    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
-    const text = generateOrgYaml(2)
+    return { organizations, root, placed };
+  }
+
+  /** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
+  const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
+    const [source, ...pipeline] = accounts;
+    let out = text
       .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
-      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`)
-      .replace('id: "100000000001"\n    role: pipeline', `id: "${dev.id}"\n    role: pipeline\n    organizationalUnit: ${dev.ou}`)
-      .replace('id: "100000000002"\n    role: pipeline', `id: "${prod.id}"\n    role: pipeline\n    organizationalUnit: ${prod.ou}`);
+      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`);
+    pipeline.forEach((a, i) => {
+      out = out.replace(`id: "${100000000001 + i}"\n    role: pipeline`, `id: "${a.id}"\n    role: pipeline\n    organizationalUnit: ${a.ou}`);
+    });
+    return out;
+  };
+
+  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides, the management account never deployed to', async () => {
+    const { organizations, root, placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const text = serviceManaged(generateOrgYaml(2), [source, dev, prod]);
     const compiled = compileYaml(text);
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     const s = await deploy(compiled, awsVia(), options);
@@ -515,6 +584,30 @@ describe('the reconciler against the layer', () => {
     const withManagement = compileYaml(text.replace(`id: "${prod.id}"`, `id: "${management}"`).replace(`organizationalUnit: ${prod.ou}`, `organizationalUnit: ${managementOu}`));
     const refused = await deploy(withManagement, awsVia(), options);
     expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
+  });
+
+  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the OU CloudFormation lists for them", async () => {
+    const { placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const removed = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    const instancesOf = async (stackSet: string) => (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
+    const holding = three.stages.filter((st) => st.targets.some((a) => a.id === removed.id)).map((st) => `big-${st.id}`);
+    expect(holding.length).toBeGreaterThan(0);
+    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(removed.ou);
+
+    // The org file no longer names the account (nor its OU): its instances go all the same.
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    expect(two.org.accounts.some((a) => a.id === removed.id)).toBe(false);
+    const deleted: string[] = [];
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-instances' && e.accounts.includes(removed.id) && deleted.push(e.stage) });
+    expect(failed(s)).toEqual([]);
+    expect(deleted.sort()).toEqual(holding.map((n) => n.replace('big-', '')).sort());
+    for (const name of holding) expect((await instancesOf(name)).map((i) => i.Account)).not.toContain(removed.id);
+    await expectConverged(two, options);
   });
 
   it('assumed read-role credentials are assumed again before they expire', async () => {

@@ -108,6 +108,9 @@ function printSummary(s: RunSummary): void {
   for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) {
     process.stdout.write(`  ✗ ${st.stage} (${st.stackSet}):\n${st.reasons.map((r) => `      ${r}`).join('\n')}\n`);
   }
+  for (const st of s.stages.filter((x) => (x.warnings ?? []).length > 0)) {
+    process.stdout.write(`  ! ${st.stage} (${st.stackSet}):\n${st.warnings!.map((w) => `      ${w}`).join('\n')}\n`);
+  }
   for (const st of s.stages.filter((x) => x.result === 'kept')) process.stdout.write(`  · ${st.stage} (${st.stackSet}) kept: ${st.reasons.join('; ')}\n`);
   const notRun = s.stages.filter((x) => x.result === 'not-run');
   if (notRun.length > 0) {

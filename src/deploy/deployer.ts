@@ -33,13 +33,17 @@ import {
   deleteStackSet,
   deployedTemplate,
   HEALTHY_INSTANCE,
+  inoperable,
+  instanceOperations,
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
-  operationBatches,
   readStackSet,
   runOperation,
+  stackUndeletable,
+  suspended,
   waitForOperation as runOperationWait,
+  type ActualInstance,
   type ActualStackSet,
   type Operation,
   type StackSetContext,
@@ -191,19 +195,55 @@ interface Removal {
   stage: string;
   stackSet: string;
   wave: number;
-  accounts: string[];
+  instances: ActualInstance[];
   /** The stage is gone from the org file: the StackSet goes too, once empty. */
   stackSetToo: boolean;
 }
 
-/** Accounts whose instance must be applied again: not CURRENT (a failed or interrupted operation). */
+/**
+ * Accounts whose instance must be applied again: not CURRENT (a failed or
+ * interrupted operation, or an account suspended at the time). Not an
+ * INOPERABLE one: AWS excludes those from updates (stacksets.ts `inoperable`).
+ */
 function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): string[] {
   return desired.stage.targets
     .map((a) => a.id)
     .filter((id) => {
       const instance = actual.instances.get(id);
-      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '');
+      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '') && !inoperable(instance);
     });
+}
+
+/**
+ * Where each of these instances is reached (SERVICE_MANAGED): the OU
+ * CloudFormation lists for it, else the org file's. Updates and deletes name
+ * the instance's OU: an account gone from the org file has none there, and
+ * under INTERSECTION an OU the account is not in matches nothing
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+ */
+function reachedThrough(ctx: StackSetContext, instances: Iterable<ActualInstance>): Pick<StackSetContext, 'settings' | 'organizationalUnits'> {
+  const organizationalUnits = new Map(ctx.organizationalUnits);
+  for (const i of instances) if (i.organizationalUnit) organizationalUnits.set(i.account, i.organizationalUnit);
+  return { settings: ctx.settings, organizationalUnits };
+}
+
+const instanceText = (id: string, region: string, i: ActualInstance | undefined) =>
+  `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.detailedStatus && i.detailedStatus !== i.status ? ` (${i.detailedStatus})` : ''}${i?.statusReason ? `: ${i.statusReason}` : ''}`;
+
+const SUSPENDED_NOTE =
+  'the account was suspended, so StackSets skipped it; it does not stop the rollout, and each deploy applies its instance again until the account is active. ' +
+  'Removed from the org file, its instance is deleted and its stack left in the account';
+
+const INOPERABLE_NOTE =
+  'a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy ' +
+  '(its instance is then deleted with RetainStacks, its stack left in the account), delete that stack by hand, then add the account back';
+
+/** Why a stack stays in its account after its instance was deleted with RetainStacks. */
+function stackLeftText(stackSet: string, region: string, i: ActualInstance): string {
+  const why = suspended(i)
+    ? 'the account is suspended (SKIPPED_SUSPENDED_ACCOUNT), and StackSets cannot delete a stack in it'
+    : `an earlier delete failed and left the instance INOPERABLE${i.statusReason ? ` (${i.statusReason})` : ''}, and AWS removes such an instance only with RetainStacks`;
+  return `account ${i.account} ${region}: instance removed from ${stackSet} with RetainStacks, so its stack ${i.stackId ?? `StackSet-${stackSet}-…`} stays in the account: ${why}. Delete that stack in the account by hand once it can be reached`;
 }
 
 async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[]): Promise<StageSummary> {
@@ -245,19 +285,22 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
   if (missing.length > 0) await refuseCollisions(run, desired, missing);
   // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
-  for (const accounts of operationBatches(ctx, missing)) await operate({ action: 'create-instances', accounts }, accounts);
-  for (const accounts of operationBatches(ctx, update)) await operate({ action: 'update-instances', accounts }, accounts);
-  if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, accounts: extra, stackSetToo: false });
+  // Creates reach an account through the org file's OU, updates through the instance's own.
+  for (const op of instanceOperations(ctx, 'create-instances', missing)) await operate(op, op.accounts);
+  for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) await operate(op, op.accounts);
+  if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, instances: extra.map((id) => actual.instances.get(id)!), stackSetToo: false });
   if (result !== 'unchanged') actual = await readStackSet(ctx);
 
-  const unhealthy = desired.stage.targets
-    .map((a) => [a.id, actual.instances.get(a.id)] as const)
-    .filter(([, i]) => !i || !HEALTHY_INSTANCE.has(i.status ?? ''))
-    .map(([id, i]) => `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.statusReason ? `: ${i.statusReason}` : ''}`);
-  if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy };
+  const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
+  const warnings = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
+  const unhealthy = instances
+    .filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
+    .map(([id, i]) => (i && inoperable(i) ? `${instanceText(id, region, i)}: ${INOPERABLE_NOTE}` : instanceText(id, region, i)));
+  const warned = warnings.length > 0 ? { warnings } : {};
+  if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
-  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length, accountsFailed: 0 });
-  return { stage, stackSet: desired.name, result, reasons: [] };
+  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length - warnings.length, accountsFailed: 0, ...(warnings.length > 0 ? { detail: warnings.join('; ') } : {}) });
+  return { stage, stackSet: desired.name, result, reasons: [], ...warned };
 }
 
 /** The org's StackSets (by prefix), listed once a run. */
@@ -308,18 +351,52 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
   return out;
 }
 
-/** Deletes instances (all or some), then, when asked, the StackSet itself. */
-async function removeFrom(run: Run, ctx: StackSetContext, stage: string, accounts: string[], stackSetToo: boolean): Promise<void> {
+/**
+ * Deletes instances (all or some), then, when asked, the StackSet itself.
+ * Instances whose stacks StackSets cannot delete (a suspended account's, an
+ * INOPERABLE one) go with RetainStacks: their stacks stay, and the returned
+ * warnings say where and why.
+ */
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean): Promise<string[]> {
   const emit = run.options.onEvent ?? (() => {});
-  for (const batch of operationBatches(ctx, accounts)) {
-    emit({ type: 'operation', stage, action: 'delete-instances', accounts: batch });
-    await runOperation(ctx, { action: 'delete-instances', accounts: batch });
+  const reach = reachedThrough(ctx, instances);
+  const left = instances.filter(stackUndeletable);
+  const operations = [
+    ...instanceOperations(reach, 'delete-instances', instances.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
+    ...instanceOperations(reach, 'delete-instances', left.map((i) => i.account), { retainStacks: true }),
+  ];
+  for (const op of operations) {
+    emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
+    await runOperation(ctx, op);
   }
+  if (operations.length > 0) await expectDeleted(run, ctx, instances);
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
   }
+  return left.map((i) => stackLeftText(ctx.name, run.compiled.org.region, i));
 }
+
+/**
+ * A delete that succeeded without deleting (an INTERSECTION whose OUs the
+ * account is not in targets nothing, and the operation still succeeds) is an
+ * error naming each account and its OUs, not a silent success the next run
+ * plans again.
+ */
+async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<void> {
+  const after = await readStackSet(ctx);
+  const still = instances.filter((i) => after.instances.has(i.account));
+  if (still.length === 0) return;
+  const ouText = (i: ActualInstance) =>
+    ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (instance's OU ${i.organizationalUnit ?? 'not listed'}, org file's OU ${ctx.organizationalUnits.get(i.account) ?? 'none'})` : '';
+  throw new XstackError(
+    'INSTANCES_NOT_DELETED',
+    `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}`).join('\n')}`,
+  );
+}
+
+/** A StackSet's instances, by account id. */
+const byAccount = (actual: ActualStackSet): ActualInstance[] => [...actual.instances.values()].sort((a, b) => a.account.localeCompare(b.account));
 
 /**
  * Deletions after every create and update, in reverse rollout order: later
@@ -338,8 +415,15 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
       continue;
     }
     try {
-      await removeFrom(run, contextFor(run, r.stackSet, r.stage), r.stage, r.accounts, r.stackSetToo);
-      summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: r.stackSetToo ? 'deleted' : previous?.result === 'created' ? 'created' : 'updated', reasons: [] });
+      const left = await removeFrom(run, contextFor(run, r.stackSet, r.stage), r.stage, r.instances, r.stackSetToo);
+      const warnings = [...(previous?.warnings ?? []), ...left];
+      summaries.set(r.stage, {
+        stage: r.stage,
+        stackSet: r.stackSet,
+        result: r.stackSetToo ? 'deleted' : previous?.result === 'created' ? 'created' : 'updated',
+        reasons: [],
+        ...(warnings.length > 0 ? { warnings } : {}),
+      });
     } catch (error) {
       // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
       failed = true;
@@ -387,7 +471,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   if (!failed) {
     for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
       const stage = `(removed) ${name}`;
-      removals.push({ stage, stackSet: name, wave: actual.wave ?? Number.MAX_SAFE_INTEGER, accounts: [...actual.instances.keys()].sort(), stackSetToo: true });
+      removals.push({ stage, stackSet: name, wave: actual.wave ?? Number.MAX_SAFE_INTEGER, instances: byAccount(actual), stackSetToo: true });
     }
     await runRemovals(run, removals, summaries);
   }
@@ -512,8 +596,8 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
       continue;
     }
     try {
-      await removeFrom(run, contextFor(run, name, stage), stage, [...actual.instances.keys()].sort(), true);
-      summaries.push({ stage, stackSet: name, result: 'deleted', reasons: [] });
+      const left = await removeFrom(run, contextFor(run, name, stage), stage, byAccount(actual), true);
+      summaries.push({ stage, stackSet: name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
     } catch (error) {
       failed = true;
       summaries.push({ stage, stackSet: name, result: 'failed', reasons: [(error as Error).message] });
@@ -539,12 +623,12 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
           continue;
         }
         const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-        await removeFrom(run, ctx, id, [...actual.instances.keys()].sort(), true);
+        const left = await removeFrom(run, ctx, id, byAccount(actual), true);
         for (const r of retained) {
           options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
           await deleteRetained(aws, target(run, r.account), r);
         }
-        summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] });
+        summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
       } catch (error) {
         // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
         failed = true;

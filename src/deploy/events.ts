@@ -15,6 +15,12 @@ export interface StageSummary {
   stackSet: string;
   result: StageResult;
   reasons: string[];
+  /**
+   * What went through but needs a person: an instance a suspended account's
+   * skip left behind, or a stack left in an account because StackSets could
+   * not delete it.
+   */
+  warnings?: string[];
 }
 
 export interface RunSummary {

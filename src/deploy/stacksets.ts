@@ -35,6 +35,15 @@ export interface ActualInstance {
   status?: string;
   detailedStatus?: string;
   statusReason?: string;
+  /**
+   * SERVICE_MANAGED: the OU the instance was deployed through
+   * (StackInstanceSummary.OrganizationalUnitId: "The organization root ID or
+   * organizational unit (OU) IDs that you specified for DeploymentTargets",
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html).
+   * Updates and deletes name this OU, not the org file's: an account dropped
+   * from the org file has none there, and one moved since has another.
+   */
+  organizationalUnit?: string;
 }
 
 export interface ActualStackSet {
@@ -67,7 +76,7 @@ const errorName = (error: unknown) => (error as { name?: string } | undefined)?.
 
 export interface StackSetContext {
   cfn: CloudFormationClient;
-  /** Account id → its OU (SERVICE_MANAGED only). */
+  /** Account id → its OU in the org file (SERVICE_MANAGED only): where instances are created. */
   organizationalUnits: ReadonlyMap<string, string>;
   name: string;
   region: string;
@@ -124,6 +133,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
         status: s.Status,
         detailedStatus: s.StackInstanceStatus?.DetailedStatus,
         statusReason: s.StatusReason,
+        ...(s.OrganizationalUnitId ? { organizationalUnit: s.OrganizationalUnitId } : {}),
       });
     }
     token = page.NextToken;
@@ -207,40 +217,71 @@ export const WAVE_TAG = 'xstack:wave';
 export const operationId = (stackSet: string, action: string, payload: unknown, lastOperationId: string): string =>
   `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
-export type Operation =
-  | { action: 'update-template'; templateBody: string }
-  | { action: 'create-instances' | 'update-instances'; accounts: string[] }
-  | { action: 'delete-instances'; accounts: string[] };
+/**
+ * A change of instances. SERVICE_MANAGED operations name the OUs their
+ * accounts are reached through (absent for SELF_MANAGED, so that its
+ * operation ids stay as they were); a delete of instances whose stacks
+ * StackSets cannot delete (`unreachable`) retains them.
+ */
+export type InstancesOperation = {
+  action: 'create-instances' | 'update-instances' | 'delete-instances';
+  accounts: string[];
+  organizationalUnits?: string[];
+  retainStacks?: true;
+};
+
+export type Operation = { action: 'update-template'; templateBody: string } | InstancesOperation;
 
 /**
- * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take OUs, narrowed
- * to exactly these accounts.
+ * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take OUs,
+ * narrowed to exactly these accounts: "INTERSECTION: ... Only accounts that
+ * are both specified in the Accounts property and belong to the specified OUs
+ * will be targeted"; "When performing create operations, if you specify both
+ * OrganizationalUnitIds and Accounts, you must also specify the
+ * AccountFilterType property".
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ * DeleteStackInstances and UpdateStackInstances take the same DeploymentTargets
+ * ("[Service-managed permissions] The Organizations accounts from which to
+ * delete stack instances. You can specify Accounts or DeploymentTargets, but
+ * not both"), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
  */
-function targets(ctx: StackSetContext, accounts: string[]) {
-  if (ctx.settings.permissionModel === 'SELF_MANAGED') return { Accounts: accounts };
-  const ous = [...new Set(accounts.map((a) => ctx.organizationalUnits.get(a)!))].sort();
-  return { DeploymentTargets: { OrganizationalUnitIds: ous, Accounts: accounts, AccountFilterType: 'INTERSECTION' as const } };
+function targets(op: InstancesOperation) {
+  if (!op.organizationalUnits) return { Accounts: op.accounts };
+  return { DeploymentTargets: { OrganizationalUnitIds: op.organizationalUnits, Accounts: op.accounts, AccountFilterType: 'INTERSECTION' as const } };
 }
 
 /**
  * "The maximum number of organizational units (OUs) supported by a
- * CreateStackInstances operation is 50."
+ * CreateStackInstances operation is 50." (the same on UpdateStackInstances and
+ * DeleteStackInstances)
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
  */
 export const MAX_OUS_PER_OPERATION = 50;
 
+/** The OU an account's instances are reached through: an error naming the account when none is known. */
+function ouOf(organizationalUnits: ReadonlyMap<string, string>, account: string): string {
+  const ou = organizationalUnits.get(account);
+  if (!ou) {
+    throw new XstackError(
+      'NO_ORGANIZATIONAL_UNIT',
+      `account ${account}: SERVICE_MANAGED StackSets reach an account through an OU, and none is known for it (CloudFormation lists no OrganizationalUnitId for its instance, and the org file gives it no organizationalUnit)`,
+    );
+  }
+  return ou;
+}
+
 /**
  * The accounts of one kind of change as the operations that carry them: one
  * for SELF_MANAGED (accounts by id, no limit stated); for SERVICE_MANAGED,
- * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU's accounts
- * never split.
+ * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU never split.
+ * `organizationalUnits` is where each account is reached: the org file's OU
+ * for a create, the instance's own for an update or delete.
  */
 export function operationBatches(ctx: Pick<StackSetContext, 'settings' | 'organizationalUnits'>, accounts: readonly string[]): string[][] {
   if (ctx.settings.permissionModel === 'SELF_MANAGED' || accounts.length === 0) return accounts.length ? [[...accounts]] : [];
   const byOu = new Map<string, string[]>();
   for (const a of accounts) {
-    const ou = ctx.organizationalUnits.get(a)!;
+    const ou = ouOf(ctx.organizationalUnits, a);
     const list = byOu.get(ou);
     if (list) list.push(a);
     else byOu.set(ou, [a]);
@@ -250,6 +291,48 @@ export function operationBatches(ctx: Pick<StackSetContext, 'settings' | 'organi
   for (let i = 0; i < ous.length; i += MAX_OUS_PER_OPERATION) batches.push(ous.slice(i, i + MAX_OUS_PER_OPERATION).flatMap((ou) => byOu.get(ou)!));
   return batches;
 }
+
+/** The operations of one kind of change, each with the OUs its accounts are reached through (SERVICE_MANAGED). */
+export function instanceOperations(
+  ctx: Pick<StackSetContext, 'settings' | 'organizationalUnits'>,
+  action: InstancesOperation['action'],
+  accounts: readonly string[],
+  options: { retainStacks?: true } = {},
+): InstancesOperation[] {
+  return operationBatches(ctx, accounts).map((batch) => ({
+    action,
+    accounts: batch,
+    ...(ctx.settings.permissionModel === 'SERVICE_MANAGED' ? { organizationalUnits: [...new Set(batch.map((a) => ouOf(ctx.organizationalUnits, a)))].sort() } : {}),
+    ...options,
+  }));
+}
+
+/**
+ * StackInstanceComprehensiveStatus, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html:
+ * "SKIPPED_SUSPENDED_ACCOUNT: The operation in the specified account and
+ * Region has been skipped because the account was suspended at the time of
+ * the operation."
+ */
+export const suspended = (i: ActualInstance) => i.detailedStatus === 'SKIPPED_SUSPENDED_ACCOUNT';
+
+/**
+ * Same page: "INOPERABLE: A DeleteStackInstances operation has failed and left
+ * the stack in an unstable state. Stacks in this state are excluded from
+ * further UpdateStackSet operations. You might need to perform a
+ * DeleteStackInstances operation, with RetainStacks set to true, to delete
+ * the stack instance, and then delete the stack manually."
+ */
+export const inoperable = (i: ActualInstance) => i.status === 'INOPERABLE' || i.detailedStatus === 'INOPERABLE';
+
+/**
+ * Instances whose stacks StackSets cannot delete: a suspended account's (it
+ * cannot be reached), and an INOPERABLE one. They are deleted with
+ * RetainStacks: true ("Removes the stack instances from the specified stack
+ * set, but doesn't delete the stacks",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html),
+ * which leaves the stack in the account.
+ */
+export const stackUndeletable = (i: ActualInstance) => suspended(i) || inoperable(i);
 
 /**
  * SELF_MANAGED: the roles, on every UpdateStackSet too. AdministrationRoleARN:
@@ -275,7 +358,8 @@ export class StackSetBusyError extends XstackError {
  * call however long the history (the API reference promises no order). Were
  * the anchor stale (a long history listed oldest first), a reused id meets
  * OperationIdAlreadyExists on a finished operation and is replaced (below),
- * so the anchor only saves that round trip.
+ * so the anchor only saves that round trip. Looking for a running operation
+ * is another matter: that reads every page (runningOperation).
  */
 export async function lastOperation(ctx: StackSetContext): Promise<{ id: string; status: string } | undefined> {
   const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
@@ -308,14 +392,15 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
           }),
         );
       case 'create-instances':
-        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region] }));
+        return ctx.cfn.send(new CreateStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region] }));
       case 'update-instances':
-        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region] }));
+        return ctx.cfn.send(new UpdateStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region] }));
       case 'delete-instances':
-        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(ctx, op.accounts), Regions: [ctx.region], RetainStacks: false }));
+        return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region], RetainStacks: op.retainStacks ?? false }));
     }
   };
   let busy = 0;
+  let holder: string | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
@@ -337,9 +422,16 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
         continue;
       }
       if (name === 'OperationInProgressException') {
-        if (++busy >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, (await lastOperation(ctx))?.id ?? 'unknown');
-        // Never a blind retry: wait for the running operation, then start ours.
-        await waitForRunningOperations(ctx);
+        const running = await runningOperation(ctx);
+        if (running) holder = running;
+        if (++busy >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, holder ?? (await lastOperation(ctx))?.id ?? 'unknown');
+        // Never a blind retry: wait for the running operation, then pause (the list is eventually consistent, and
+        // the StackSet may be reported busy for a moment after its operation ended), then start ours.
+        if (running) {
+          ctx.onWait?.(running, 'another operation is running on this StackSet');
+          await waitForOperation(ctx, running, { failOnError: false });
+        }
+        await sleep(ctx.pollMs);
         continue;
       }
       throw error;
@@ -352,22 +444,32 @@ async function operationStatus(ctx: StackSetContext, id: string): Promise<string
   return out.StackSetOperation?.Status ?? 'UNKNOWN';
 }
 
-async function waitForRunningOperations(ctx: StackSetContext): Promise<void> {
-  const out = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
-  for (const op of out.Summaries ?? []) {
-    if (op.OperationId && RUNNING.has(op.Status ?? '')) {
-      ctx.onWait?.(op.OperationId, 'another operation is running on this StackSet');
-      await waitForOperation(ctx, op.OperationId, { failOnError: false });
-    }
-  }
+/**
+ * An operation still RUNNING, QUEUED or STOPPING, read page by page until one
+ * is found or the pages end: ListStackSetOperations promises no order, so it
+ * may be on any page. "This API provides eventually consistent reads", so one
+ * that has just started may not be listed yet.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
+ */
+async function runningOperation(ctx: StackSetContext): Promise<string | undefined> {
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
+    const running = (page.Summaries ?? []).find((op) => op.OperationId && RUNNING.has(op.Status ?? ''));
+    if (running) return running.OperationId;
+    token = page.NextToken;
+  } while (token);
+  return undefined;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
   for (;;) {
     const status = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return;
     if (RUNNING.has(status)) {
-      await new Promise((r) => setTimeout(r, ctx.pollMs));
+      await sleep(ctx.pollMs);
       continue;
     }
     if (!options.failOnError) return;

@@ -44,8 +44,34 @@
  *   Organizations (OU ids required; AccountFilterType INTERSECTION: only the
  *   listed accounts that are in the listed OUs) and the management account is
  *   never deployed to ("CloudFormation doesn't deploy stack instances to the
- *   organization management account").
+ *   organization management account"). A create reaches the accounts in the
+ *   listed OUs "and their child OUs" (same page); each instance keeps the OU
+ *   it was created through, listed as its OrganizationalUnitId ("The
+ *   organization root ID or organizational unit (OU) IDs that you specified
+ *   for DeploymentTargets", API_StackInstanceSummary.html), and updates and
+ *   deletes match instances by that OU (an OU no instance was created through
+ *   is refused, "Organizational unit <ou> not found in StackSet", as
+ *   hashicorp/terraform-provider-aws#33785 shows AWS answering). An
+ *   INTERSECTION that matches no account succeeds having done nothing (as
+ *   pulumi/pulumi-aws#2839 shows AWS doing).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ * - Suspended accounts (`suspend`): creates and updates skip them, the
+ *   instance left OUTDATED with DetailedStatus SKIPPED_SUSPENDED_ACCOUNT
+ *   ("The operation in the specified account and Region has been skipped
+ *   because the account was suspended at the time of the operation"), the
+ *   operation not failed by it (a skip is not a failure: an inference, AWS
+ *   does not say); a delete that would delete the stack fails, leaving the
+ *   instance INOPERABLE; a delete with RetainStacks succeeds.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html
+ * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
+ *   state are excluded from further UpdateStackSet operations", same page).
+ * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
+ *   the stack even so).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
+ * - ListStackSetOperations promises no order: the layer lists operations in
+ *   an order of their ids' hashes (neither newest nor oldest first), in pages
+ *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
  *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults.
@@ -54,10 +80,11 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { conditionHolds } from '../../src/cfn/account-switch';
+import { sha256 } from '../../src/hash';
 import { parse as parseYaml } from 'yaml';
 import { preferencesFromQuery, type ModelClock } from './operation-time';
 
@@ -74,6 +101,8 @@ export interface Faults {
   /** How long an operation stays QUEUED, then RUNNING. */
   queuedMs?: number;
   runningMs?: number;
+  /** ListStackSetOperations' page size when the request gives no MaxResults (default 100, the largest MaxResults). */
+  operationsPageSize?: number;
 }
 
 export interface FaultCounts {
@@ -101,7 +130,7 @@ interface Operation {
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
 interface Overlay {
   status: 'OUTDATED' | 'INOPERABLE';
-  detailed: 'FAILED';
+  detailed: 'FAILED' | 'SKIPPED_SUSPENDED_ACCOUNT';
   reason: string;
   region: string;
   /** An instance whose create failed: listed by CloudFormation, absent from moto. */
@@ -160,6 +189,11 @@ export class StackSetsProxy {
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
+  /** SERVICE_MANAGED: each instance's OU (the one it was created through), by StackSet and account. */
+  private instanceOus = new Map<string, Map<string, string>>();
+  private suspended = new Set<string>();
+  /** Every instance deleted with RetainStacks, as stackSet/account. */
+  readonly retainedStacks: string[] = [];
   private accountCredentials = new Map<string, Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>>();
   private timers = new Set<NodeJS.Timeout>();
   counts: FaultCounts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -198,6 +232,9 @@ export class StackSetsProxy {
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
+    this.instanceOus.clear();
+    this.suspended.clear();
+    this.retainedStacks.length = 0;
     this.occupiers.clear();
     this.accountCredentials.clear();
     this.creations.length = 0;
@@ -238,6 +275,12 @@ export class StackSetsProxy {
       this.timers.add(t);
     };
     next(count);
+  }
+
+  /** An account suspended from now on (or active again): see the header. */
+  suspend(account: string, suspended = true): void {
+    if (suspended) this.suspended.add(account);
+    else this.suspended.delete(account);
   }
 
   /** Operations still QUEUED or RUNNING. */
@@ -353,6 +396,7 @@ export class StackSetsProxy {
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
         this.operations.delete(name);
         this.overlays.delete(name);
+        this.instanceOus.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
         if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return fromUrl ? this.motoCall(req.headers, params) : undefined;
         this.serviceManaged.add(name);
@@ -377,8 +421,12 @@ export class StackSetsProxy {
         return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
       }
       case 'ListStackSetOperations': {
-        const ops = [...(this.operations.get(name) ?? [])].reverse();
-        return { status: 200, body: envelope(action, `<Summaries>${ops.map((o) => `<member>${this.operationXml(o)}</member>`).join('')}</Summaries>`) };
+        const ops = [...(this.operations.get(name) ?? [])].sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
+        const size = Number(params.get('MaxResults') ?? this.faults.operationsPageSize ?? 100);
+        const from = Number(params.get('NextToken') ?? 0);
+        const page = ops.slice(from, from + size);
+        const next = from + size < ops.length ? `<NextToken>${from + size}</NextToken>` : '';
+        return { status: 200, body: envelope(action, `<Summaries>${page.map((o) => `<member>${this.operationXml(o)}</member>`).join('')}</Summaries>${next}`) };
       }
       case 'ListStackSetOperationResults': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
@@ -438,7 +486,7 @@ export class StackSetsProxy {
       }
     }
     if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
-      const resolved = await this.resolveTargets(params, headers);
+      const resolved = action === 'CreateStackInstances' ? await this.resolveCreateTargets(name, params, headers) : this.resolveInstanceTargets(name, params);
       if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
       params = resolved;
     }
@@ -459,22 +507,53 @@ export class StackSetsProxy {
   }
 
   /**
-   * A service-managed operation's targets as moto's self-managed StackSet takes
-   * them: the listed accounts that are in the listed OUs (INTERSECTION), less
-   * the management account.
+   * A service-managed create's targets as moto's self-managed StackSet takes
+   * them: the listed accounts that are in the listed OUs or their child OUs
+   * (INTERSECTION), less the management account. Each target's instance keeps
+   * the listed OU it was found under.
    */
-  private async resolveTargets(params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
+  private async resolveCreateTargets(name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
     const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
     if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
     const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
+    if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
     const listed = members(params, 'DeploymentTargets.Accounts');
     const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
     const organizations = new OrganizationsClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
-    const inOus = new Set<string>();
-    for (const ou of ous) for (const a of (await organizations.send(new ListAccountsForParentCommand({ ParentId: ou }))).Accounts ?? []) inOus.add(a.Id!);
+    const ouOf = new Map<string, string>();
+    const collect = async (listedOu: string, parent: string): Promise<void> => {
+      for (const a of (await organizations.send(new ListAccountsForParentCommand({ ParentId: parent }))).Accounts ?? []) if (!ouOf.has(a.Id!)) ouOf.set(a.Id!, listedOu);
+      for (const child of (await organizations.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parent }))).OrganizationalUnits ?? []) await collect(listedOu, child.Id!);
+    };
+    for (const ou of ous) await collect(ou, ou);
+    const targets = (filter === 'INTERSECTION' ? listed.filter((a) => ouOf.has(a)) : [...ouOf.keys()]).filter((a) => a !== management);
+    const recorded = this.instanceOus.get(name) ?? new Map<string, string>();
+    this.instanceOus.set(name, recorded);
+    for (const a of targets) if (!recorded.has(a)) recorded.set(a, ouOf.get(a)!);
+    return this.selfManagedTargets(params, targets);
+  }
+
+  /**
+   * A service-managed update's or delete's targets: the instances created
+   * through the listed OUs (INTERSECTION: those of the listed accounts). An
+   * OU no instance was created through is refused.
+   */
+  private resolveInstanceTargets(name: string, params: URLSearchParams): URLSearchParams | string {
+    const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
+    if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
+    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
     if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
-    const targets = (filter === 'INTERSECTION' ? listed.filter((a) => inOus.has(a)) : [...inOus]).filter((a) => a !== management);
+    const recorded = this.instanceOus.get(name) ?? new Map<string, string>();
+    const known = new Set(recorded.values());
+    const unknown = ous.find((ou) => !known.has(ou));
+    if (unknown) return `Organizational unit ${unknown} not found in StackSet`;
+    const inOus = [...recorded].filter(([, ou]) => ous.includes(ou)).map(([a]) => a);
+    const listed = members(params, 'DeploymentTargets.Accounts');
+    return this.selfManagedTargets(params, filter === 'INTERSECTION' ? listed.filter((a) => inOus.includes(a)) : inOus);
+  }
+
+  private selfManagedTargets(params: URLSearchParams, targets: string[]): URLSearchParams {
     const p = new URLSearchParams(params);
     for (const key of [...p.keys()]) if (key.startsWith('DeploymentTargets.') || key === 'CallAs') p.delete(key);
     setMembers(p, 'Accounts', targets);
@@ -494,12 +573,21 @@ export class StackSetsProxy {
     this.overlays.set(name, overlays);
     const motoInstances = await this.motoInstances(headers, name);
     let accounts = this.accountsOf(params);
-    if (action === 'UpdateStackSet' && accounts.length === 0) accounts = [...new Set([...motoInstances.keys(), ...overlays.keys()])].sort();
+    if (action === 'UpdateStackSet' && accounts.length === 0) {
+      accounts = [...new Set([...motoInstances.keys(), ...overlays.keys()])].filter((a) => overlays.get(a)?.status !== 'INOPERABLE').sort();
+    }
+    const retainStacks = action === 'DeleteStackInstances' && params.get('RetainStacks') === 'true';
+    const skipped = action === 'DeleteStackInstances' ? [] : accounts.filter((a) => this.suspended.has(a));
     this.clock?.record(name, { action: op.action, accounts: accounts.length, regions: Math.max(1, members(params, 'Regions').length), preferences: preferencesFromQuery(params) });
     const template = action === 'UpdateStackSet' ? (params.get('TemplateBody') ?? currentTemplate) : currentTemplate;
     const failures = new Map<string, string>();
     try {
       for (const account of accounts) {
+        if (skipped.includes(account)) continue;
+        if (action === 'DeleteStackInstances' && this.suspended.has(account) && !retainStacks) {
+          failures.set(account, 'Account is suspended: its stack cannot be deleted');
+          continue;
+        }
         if (this.chance(this.faults.accountFailure)) {
           this.counts.failedAccounts++;
           failures.set(account, 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)');
@@ -513,11 +601,18 @@ export class StackSetsProxy {
           failures.set(account, `ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`);
         }
       }
-      const ok = accounts.filter((a) => !failures.has(a));
+      const ok = accounts.filter((a) => !failures.has(a) && !skipped.includes(a));
       await this.applyToMoto(action, params, headers, name, ok, motoInstances);
       for (const account of ok) {
-        if (action === 'DeleteStackInstances') overlays.delete(account);
-        else if (!overlays.get(account)?.phantom || action !== 'UpdateStackSet') overlays.delete(account);
+        if (action === 'DeleteStackInstances') {
+          overlays.delete(account);
+          this.instanceOus.get(name)?.delete(account);
+          if (retainStacks) this.retainedStacks.push(`${name}/${account}`);
+        } else if (!overlays.get(account)?.phantom || action !== 'UpdateStackSet') overlays.delete(account);
+      }
+      for (const account of skipped) {
+        const phantom = !motoInstances.has(account) ? (overlays.get(account)?.phantom ?? { overrides: parameterList(params, 'ParameterOverrides') }) : undefined;
+        overlays.set(account, { status: 'OUTDATED', detailed: 'SKIPPED_SUSPENDED_ACCOUNT', reason: 'Account is suspended', region, ...(phantom ? { phantom } : {}) });
       }
     } catch (error) {
       for (const account of accounts) failures.set(account, `internal error: ${(error as Error).message}`);
@@ -655,13 +750,16 @@ export class StackSetsProxy {
   private listInstances(name: string, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
-    let body = moto.body.replace(/<member>([\s\S]*?)<\/member>/g, (whole, inner: string) => {
-      const o = overlays.get(tag(inner, 'Account') ?? '');
-      return o ? `<member>${this.overlaid(inner, o)}</member>` : whole;
+    const ous = this.instanceOus.get(name);
+    const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
+    let body = moto.body.replace(/<member>([\s\S]*?)<\/member>/g, (_whole, inner: string) => {
+      const account = tag(inner, 'Account') ?? '';
+      const o = overlays.get(account);
+      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}</member>`;
     });
     const phantoms = [...overlays].filter(([, o]) => o.phantom);
     if (phantoms.length > 0) {
-      const rows = phantoms.map(([account, o]) => `<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}</member>`).join('');
+      const rows = phantoms.map(([account, o]) => `<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}</member>`).join('');
       body = body.includes('<Summaries/>') ? body.replace('<Summaries/>', `<Summaries>${rows}</Summaries>`) : body.replace('</Summaries>', `${rows}</Summaries>`);
     }
     return { status: 200, body };
