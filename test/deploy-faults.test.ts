@@ -318,6 +318,9 @@ describe('the reconciler against the layer', () => {
     const [inoperable] = failed(first);
     const target = small.org.accounts.find((a) => a.id === account)!;
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
+    // plan says so before: not an instance to apply again, but one deploy cannot update, with what gets past it.
+    const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
+    expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
     const again = await deploy(back, awsVia(), events);
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
     expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));

@@ -487,8 +487,11 @@ export interface StackSetPlan {
   templateDiff?: string;
   addAccounts: string[];
   removeAccounts: string[];
-  /** Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again. */
-  retryAccounts: Array<{ account: string; status: string; reason?: string }>;
+  /**
+   * Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again, but for an
+   * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it.
+   */
+  retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
   /** What gets past the collisions. */
@@ -512,6 +515,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     for (const account of desired.stage.targets) {
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
+      else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
