@@ -337,6 +337,21 @@ describe('the reconciler against the layer', () => {
     }
   });
 
+  it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, and it keeps its template', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const name = `big-${small.stages[0].id}`;
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    // Another tool's StackSet: no xstack:stackset tag.
+    await cfn.send(new CreateStackSetCommand({ StackSetName: name, TemplateBody }));
+    const planned = (await plan(small, awsVia(), { pollMs })).find((x) => x.stackSet === name)!;
+    expect(planned.foreign).toMatch(/^StackSet big-\S+ exists but xstack did not create it \(it has no xstack:stackset tag\)/);
+    const run = await deploy(small, awsVia(), { pollMs });
+    expect(failed(run).find((x) => x.stackSet === name)?.reasons).toEqual([planned.foreign]);
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
+    expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).toEqual([]);
+  });
+
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
     const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
     const before = compileYaml(custom);

@@ -246,11 +246,20 @@ function stackLeftText(stackSet: string, region: string, i: ActualInstance): str
   return `account ${i.account} ${region}: instance removed from ${stackSet} with RetainStacks, so its stack ${i.stackId ?? `StackSet-${stackSet}-…`} stays in the account: ${why}. Delete that stack in the account by hand once it can be reached`;
 }
 
+/**
+ * A StackSet of the org's name that xstack did not create (it tags each of its own xstack:stackset, stacksets.ts):
+ * another tool's, which an update would take over, replacing its template in every account it deploys to.
+ */
+const foreignText = (name: string) =>
+  `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating it would replace another tool's template in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
+
 async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[]): Promise<StageSummary> {
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
+  const foreign = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
+  if (actual.exists && !actual.xstack) return foreign();
   let result: StageResult = 'unchanged';
   const operate = async (op: Operation, accounts: string[]) => {
     emit({ type: 'operation', stage, action: op.action, accounts });
@@ -264,7 +273,10 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
     if (await createStackSet(ctx, desired.templateBody, wave)) {
       result = 'created';
       actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
-    } else actual = await readStackSet(ctx); // another deploy created it first
+    } else {
+      actual = await readStackSet(ctx); // another deploy created it first, or another tool
+      if (!actual.xstack) return foreign();
+    }
   }
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
@@ -492,6 +504,8 @@ export interface StackSetPlan {
    * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it.
    */
   retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true }>;
+  /** Set when a StackSet of this name exists that xstack did not create: deploy leaves it alone, and its stage fails saying so. */
+  foreign?: string;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
   /** What gets past the collisions. */
@@ -532,6 +546,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       addAccounts,
       removeAccounts,
       retryAccounts,
+      ...(actual.exists && !actual.xstack ? { foreign: foreignText(desired.name) } : {}),
       collisions: [...found.inTheWay.map(retainedText), ...moving],
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),

@@ -35,6 +35,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);
     lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
+    if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
