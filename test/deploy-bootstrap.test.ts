@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL } from '../src/deploy/bootstrap';
+import { bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
@@ -175,6 +175,49 @@ describe('xstack bootstrap on moto', () => {
     expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
     const summary = await deploy(compiled, aws(), { pollMs: 5 });
     expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
+  });
+
+  it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = '111111111111';
+    // The operators' roles in the administrator account, made through the account-access role (moto lets the caller assume it).
+    const adminIam = aws().iam(await aws().assume(`arn:aws:iam::${admin}:role/OrganizationAccountAccessRole`));
+    const sso = { name: 'AWSReservedSSO_Admin_0123456789abcdef', path: '/aws-reserved/sso.amazonaws.com/eu-west-1/' };
+    const ci = { name: 'deployer', path: '/ci/' };
+    const anyone = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole' }] });
+    for (const r of [sso, ci]) await adminIam.send(new CreateRoleCommand({ RoleName: r.name, Path: r.path, AssumeRolePolicyDocument: anyone }));
+    const as = async (r: typeof sso, session: string) => {
+      const assumed = await aws().sts().send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${admin}:role${r.path}${r.name}`, RoleSessionName: session }));
+      const c = assumed.Credentials!;
+      return new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+    };
+    const ssoUser = await as(sso, 'user@example.com');
+    // What STS says of the session: the role's name, no path.
+    expect((await ssoUser.sts().send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${admin}:assumed-role/${sso.name}/user@example.com`);
+    const ssoArn = `arn:aws:iam::${admin}:role/aws-reserved/sso.amazonaws.com/eu-west-1/${sso.name}`;
+    const ciArn = `arn:aws:iam::${admin}:role/ci/deployer`;
+    const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
+    const trusted = async (account: string) => {
+      const role = await aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
+      const trust = JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Condition: { ArnEquals: Record<string, string[]> } }> };
+      expect(trust.Statement.map((x) => x.Principal)).toEqual([{ AWS: `arn:aws:iam::${admin}:root` }]);
+      return trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
+    };
+    const executionRoleSteps = (steps: BootstrapStep[]) => steps.filter((x) => x.what === 'role AWSCloudFormationStackSetExecutionRole');
+
+    const first = await bootstrap(compiled, ssoUser);
+    expect(first.filter((x) => x.status === 'missing')).toEqual([]);
+    for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual([adminRoleArn, ssoArn].sort());
+    expect(executionRoleSteps(first).map((x) => x.detail)).toContain(`create; trusts ${[adminRoleArn, ssoArn].sort().join(', ')}`);
+
+    const second = await bootstrap(compiled, await as(ci, 'pipeline-run-42'));
+    const all = [adminRoleArn, ciArn, ssoArn].sort();
+    for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual(all);
+    expect(new Set(executionRoleSteps(second).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`change update trust policy; trusts ${all.join(', ')}`]));
+
+    // The SSO user again: nothing to change, and the output still names everyone trusted.
+    const third = await bootstrap(compiled, await as(sso, 'user@example.com'));
+    expect(new Set(executionRoleSteps(third).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`ok trusts ${all.join(', ')}`]));
   });
 
   it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target)', async () => {

@@ -24,13 +24,14 @@ import {
   MoveAccountCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap } from '../src/deploy/bootstrap';
 import { deploy, destroy, plan } from '../src/deploy/deployer';
+import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
@@ -435,6 +436,28 @@ describe('the reconciler against the layer', () => {
     const held = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }));
     expect(held.StackSet?.TemplateBody).toBe(large.files.get('templates/source-identity.yaml'));
     await expectConverged(large);
+  });
+
+  it('a template bucket name another account took: bootstrap refuses it, and deploy puts no template in it (bucket owner condition, modelled by the layer)', async () => {
+    const large = compileYaml(generateOrgYaml(40));
+    await prepare(large);
+    const admin = (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const bucket = templateBucketName(large.org.prefix, admin, REGION);
+    // Someone else derives the name and creates the bucket first (through the layer, which records its owner).
+    const other = awsVia();
+    const squatter = await other.assume('arn:aws:iam::999999999999:role/squatter');
+    const squatterS3 = other.s3(squatter);
+    await squatterS3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+    const foreign = new RegExp(`S3 bucket ${bucket} exists but account ${admin} does not own it \\(S3 refused a call with ExpectedBucketOwner ${admin}: Access Denied\\)`);
+    await expect(bootstrap(large, awsVia())).rejects.toThrow(foreign);
+    await expect(bootstrap(large, awsVia(), { dryRun: true })).rejects.toMatchObject({ code: 'TEMPLATE_BUCKET_FOREIGN' });
+    const s = await deploy(large, awsVia(), { pollMs });
+    expect(failed(s).map((f) => f.stage)).toEqual(['source-identity']);
+    expect(failed(s)[0].reasons.join('\n')).toMatch(foreign);
+    expect((await squatterS3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0).toBe(0);
+    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.map((x) => x.StackSetName)).not.toContain('big-source-identity');
   });
 
   it('destroy, then deploy: the repositories never leave their StackSet; the buckets take the next bucket generation, and plan lists the earlier ones', async () => {

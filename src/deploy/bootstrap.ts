@@ -47,7 +47,7 @@ import {
 import { templatePath, type CompiledOrg } from '../compile';
 import { LIMITS } from '../limits';
 import { needsTemplateBucket } from '../limits';
-import { templateBucketName, templateBucketState } from './template-store';
+import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
@@ -106,10 +106,11 @@ export function administrationPolicy(partition: string, executionRoleName: strin
 
 /**
  * The execution role's trust: the administrator account, conditioned on the
- * principal: the administration role (CloudFormation) and the identity that
- * runs xstack (it looks for retained buckets and repositories in the target
+ * principal: the administration role (CloudFormation) and the identities that
+ * run xstack (they look for retained buckets and repositories in the target
  * accounts with this role, and destroy --delete-retained removes them, unless
- * --output-reader-role names another).
+ * --output-reader-role names another). aws:PrincipalArn is a role's IAM ARN,
+ * path included (see callerPrincipal), and ArnEquals compares it whole.
  */
 export function executionTrust(partition: string, adminAccount: string, principals: string[]) {
   return document([
@@ -137,10 +138,54 @@ export function packPolicies(statements: object[]): object[][] {
   return out;
 }
 
-/** The caller as a principal a policy can name: an assumed-role session is its role. */
-export function callerPrincipal(arn: string): string {
+/** The role of an STS assumed-role session ARN (arn:P:sts::A:assumed-role/NAME/SESSION), which carries no path. */
+export function assumedRole(arn: string): { partition: string; account: string; name: string } | undefined {
   const session = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
-  return session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : arn;
+  return session ? { partition: session[1], account: session[2], name: session[3] } : undefined;
+}
+
+/**
+ * The caller as the execution role's trust must name it: as aws:PrincipalArn
+ * sees it. "For IAM roles, the request context returns the ARN of the role,
+ * not the ARN of the user that assumed the role"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+ * and a role's ARN carries the role's path, `arn:P:iam::A:role/<path>/<name>`
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns):
+ * an IAM Identity Center role lives under /aws-reserved/sso.amazonaws.com/<region>/.
+ * The session ARN drops the path, so the role is read back with iam:GetRole,
+ * whose Role.Arn has it (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html).
+ * Any other caller ARN (an IAM user, the root) is taken as it is.
+ */
+export async function callerPrincipal(iam: IAMClient, callerArn: string): Promise<string> {
+  const role = assumedRole(callerArn);
+  if (!role) return callerArn;
+  try {
+    const arn = (await iam.send(new GetRoleCommand({ RoleName: role.name }))).Role?.Arn;
+    if (arn) return arn;
+  } catch (error) {
+    const { name, message } = error as { name?: string; message?: string };
+    throw new XstackError(
+      'CALLER_ROLE_UNREADABLE',
+      `bootstrap trusts the identity running it by its role's ARN, path included (aws:PrincipalArn), which the session ARN ${callerArn} does not carry, and iam:GetRole on role ${role.name} failed (${name}: ${message}): allow iam:GetRole on that role, or run bootstrap as a principal that may`,
+      { cause: error },
+    );
+  }
+  throw new XstackError('CALLER_ROLE_UNREADABLE', `iam:GetRole on role ${role.name} (the caller ${callerArn}) returned no ARN`);
+}
+
+/**
+ * The principals an execution role's trust already names in the administrator
+ * account (its aws:PrincipalArn list), so that bootstrap adds to them: run by
+ * another operator or a CI role, it locks out none it trusted before.
+ */
+export function trustedPrincipals(trustDocument: string | undefined, partition: string, adminAccount: string): string[] {
+  if (!trustDocument) return [];
+  const statements = ([] as unknown[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: unknown }).Statement ?? []);
+  const ownAccount = `arn:${partition}:iam::${adminAccount}:`;
+  return statements.flatMap((statement) => {
+    const arns = (statement as { Condition?: { ArnEquals?: Record<string, string | string[]> } }).Condition?.ArnEquals?.['aws:PrincipalArn'] ?? [];
+    return ([] as string[]).concat(arns).filter((arn) => arn.startsWith(ownAccount));
+  });
 }
 
 export const executionPolicyName = (prefix: string, n: number) => `${prefix}-stackset-execution-${n}`;
@@ -154,7 +199,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
   if (!identity.Account || !identity.Arn) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
-  else await bootstrapSelfManaged(compiled, aws, identity.Account, callerPrincipal(identity.Arn), options, report);
+  else await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report);
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
 }
@@ -174,20 +219,28 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   const bucket = templateBucketName(org.prefix, admin, region);
   const s3 = aws.s3(undefined, region);
   const what = `template bucket ${bucket} (${large.length} template${large.length === 1 ? '' : 's'} over ${LIMITS.templateBodyBytes} bytes: ${large.map((l) => l.id).join(', ')})`;
-  if ((await templateBucketState(s3, bucket)) === 'present') return report({ account: admin, what, status: 'ok' });
+  // Owned by the administrator account, or refused: the name is predictable (template-store.ts).
+  const state = await templateBucketState(s3, bucket, admin);
+  if (state === 'foreign') throw foreignBucket(bucket, admin);
+  if (state === 'present') return report({ account: admin, what, status: 'ok' });
   report({ account: admin, what, status: 'change' });
   if (dry) return;
   try {
     await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }) }));
   } catch (error) {
+    // BucketAlreadyExists: "The requested bucket name is not available. The bucket namespace is shared by all
+    // users of the system": another account took the name since the check. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+    if ((error as { name?: string }).name === 'BucketAlreadyExists') throw foreignBucket(bucket, admin);
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
   }
+  // CreateBucket has no ExpectedBucketOwner (API_CreateBucket.html); every call after it does (template-store.ts).
+  const owned = { Bucket: bucket, ExpectedBucketOwner: admin };
   const blockAll = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
-  await s3.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: blockAll }));
-  await s3.send(new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: blockAll }));
+  await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({
-      Bucket: bucket,
+      ...owned,
       LifecycleConfiguration: { Rules: [{ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } }] },
     }),
   );
@@ -200,7 +253,7 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   const bucketArn = `arn:${org.partition}:s3:::${bucket}`;
   await s3.send(
     new PutBucketPolicyCommand({
-      Bucket: bucket,
+      ...owned,
       Policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
@@ -222,7 +275,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
-  await ensureRole(iam, admin, s.administrationRoleName, administrationTrust(org.partition, admin), dry, report);
+  await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin) }), dry, report);
   await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', administrationPolicy(org.partition, s.executionRoleName, accounts), dry, report);
 
   const statements = executionPolicy(compiled);
@@ -230,24 +283,33 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     const credentials: AwsCredentialIdentityProvider | undefined =
       account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
     const accountIam = aws.iam(credentials, org.region);
-    await ensureRole(accountIam, account, s.executionRoleName, executionTrust(org.partition, admin, [adminRoleArn, caller]), dry, report);
+    const trust = (current: string | undefined) => {
+      const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
+      return { document: executionTrust(org.partition, admin, principals), detail: `trusts ${principals.join(', ')}` };
+    };
+    await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
     await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
   }
 }
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trust: object, dry: boolean, report: (s: BootstrapStep) => void) {
+/** A role's trust as it should be, given the one it has (none when the role is new), and what to say about it. */
+type TrustFor = (current: string | undefined) => { document: object; detail?: string };
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void) {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
   } catch (error) {
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
-    report({ account, what: `role ${name}`, status: 'change', detail: 'create' });
-    if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), Description: 'xstack: StackSets (xstack bootstrap)' }));
+    const trust = trustFor(undefined);
+    report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
+    if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' }));
     return;
   }
-  if (sameDocument(current, trust)) return report({ account, what: `role ${name}`, status: 'ok' });
-  report({ account, what: `role ${name}`, status: 'change', detail: 'update trust policy' });
-  if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust) }));
+  const trust = trustFor(current);
+  if (sameDocument(current, trust.document)) return report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+  report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
+  if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) }));
 }
 
 async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, dry: boolean, report: (s: BootstrapStep) => void) {

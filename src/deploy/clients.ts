@@ -12,6 +12,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { XstackError } from '../errors';
 
 type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 
@@ -19,6 +20,28 @@ type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 const ASSUMED_SESSION_SECONDS = 3600;
 /** Fresh credentials this long before the old ones expire, as the SDK's own providers do. */
 export const REFRESH_BEFORE_MS = 300_000;
+
+/** Credentials of one role, refreshed by the SDK, that say which role they are (so that a refusal can name it). */
+export type RoleCredentials = AwsCredentialIdentityProvider & { readonly roleArn: string };
+
+/** The role behind credentials, when they are a role's (`assumeRefreshing`). */
+export const roleOf = (credentials: unknown): string | undefined =>
+  typeof credentials === 'function' && typeof (credentials as Partial<RoleCredentials>).roleArn === 'string' ? (credentials as RoleCredentials).roleArn : undefined;
+
+/**
+ * STS refused (or failed) an AssumeRole: raised from the credential provider,
+ * before the call that needed the credentials is sent, so the call's own
+ * service never answered. Names the role and STS's reason.
+ */
+export class AssumeRoleError extends XstackError {
+  constructor(
+    readonly roleArn: string,
+    cause: unknown,
+  ) {
+    const { name, message } = cause as { name?: string; message?: string };
+    super('ASSUME_ROLE_FAILED', `could not assume role ${roleArn}: ${name ?? 'Error'}: ${message ?? String(cause)}`, { cause });
+  }
+}
 
 export interface AwsOptions {
   region: string;
@@ -122,13 +145,18 @@ export class Aws {
    * assumed from a role session is role chaining, capped at one hour:
    * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
    */
-  assumeRefreshing(roleArn: string, now: () => number = Date.now): AwsCredentialIdentityProvider {
+  assumeRefreshing(roleArn: string, now: () => number = Date.now): RoleCredentials {
     // Shared by every client of the account: one AssumeRole per session, not one per client.
     let current: Promise<AwsCredentialIdentity> | undefined;
-    return async () => {
+    const provider = async () => {
       const held = current && (await current.catch(() => undefined));
-      if (!held || (held.expiration && held.expiration.getTime() - now() < REFRESH_BEFORE_MS)) current = this.assume(roleArn, ASSUMED_SESSION_SECONDS);
+      if (!held || (held.expiration && held.expiration.getTime() - now() < REFRESH_BEFORE_MS)) {
+        current = this.assume(roleArn, ASSUMED_SESSION_SECONDS).catch((error: unknown) => {
+          throw new AssumeRoleError(roleArn, error);
+        });
+      }
       return current!;
     };
+    return Object.assign(provider, { roleArn });
   }
 }

@@ -16,7 +16,8 @@ import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjec
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { conditionHolds } from '../cfn/account-switch';
 import type { CfnTemplate } from '../cfn/template';
-import type { Aws } from './clients';
+import { XstackError } from '../errors';
+import { AssumeRoleError, roleOf, type Aws } from './clients';
 
 export const DELETABLE_RETAINED_TYPES = ['AWS::S3::Bucket', 'AWS::KMS::Key'] as const;
 export type RetainedType = (typeof DELETABLE_RETAINED_TYPES)[number];
@@ -86,21 +87,49 @@ export function namedRetained(template: CfnTemplate, account: string, region: st
   return out;
 }
 
-/** Whether a named resource already exists (HeadBucket answers 403 for a bucket another account owns: it exists too). */
+/**
+ * Whether a named resource already exists, read with the target's reader
+ * credentials. Only a service's own answer counts: credentials that cannot be
+ * had (AssumeRole refused) are an `AssumeRoleError` naming the role, and a
+ * refused read is an error naming the role and the action, never "it exists".
+ */
 export async function retainedExists(aws: Aws, target: Target, resource: NamedRetained): Promise<boolean> {
+  // The credentials first: a refused AssumeRole surfaces here, before any service call (AssumeRoleError names the role).
+  if (typeof target.credentials === 'function') await target.credentials();
   try {
     if (resource.type === 'AWS::S3::Bucket') await aws.s3(target.credentials, target.region).send(new HeadBucketCommand({ Bucket: resource.name }));
     else await aws.codeCommit(target.credentials, target.region).send(new GetRepositoryCommand({ repositoryName: resource.name }));
     return true;
   } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
-    if (e.$metadata?.httpStatusCode === 403) return true;
+    if (error instanceof AssumeRoleError) throw error;
+    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number; headers?: Record<string, string> } };
+    // Bucket names are global, and HeadBucket names a bucket's Region to anyone who asks: "regardless of the
+    // permissions on the bucket, you will receive a response header with the correct bucket location";
+    // "If the bucket doesn't exist or you don't have permission to access it, the HEAD request returns a
+    // generic 400 Bad Request, 403 Forbidden, or 404 Not Found HTTP status code"
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html). So a 403 that carries
+    // x-amz-bucket-region is a bucket under that name the reader may not list: another account's (the
+    // execution role, the default reader, may list every name the org's templates give a bucket). A 403
+    // without it says nothing about the bucket: a refusal, reported below.
+    if (resource.type === 'AWS::S3::Bucket' && e.$metadata?.httpStatusCode === 403 && e.$response?.headers?.['x-amz-bucket-region']) return true;
     // Answered 200 with a body the SDK could not read (moto's GetRepository dates): the resource is there.
     if (e.$response?.statusCode === 200) return true;
     if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;
+    // A repository is per account and Region: a refusal is the reader's missing permission, not a repository elsewhere.
+    // CodeCommit's AccessDeniedException: https://docs.aws.amazon.com/codecommit/latest/APIReference/CommonErrors.html
+    if (e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) throw refusedRead(target, resource, e);
     throw error;
   }
 }
+
+const READ_ACTION = { 'AWS::S3::Bucket': 's3:ListBucket (HeadBucket)', 'AWS::CodeCommit::Repository': 'codecommit:GetRepository' } as const;
+
+const refusedRead = (target: Target, resource: NamedRetained, e: { name?: string; message?: string }) =>
+  new XstackError(
+    'RETAINED_CHECK_REFUSED',
+    `account ${target.account}: could not tell whether ${resource.type} ${resource.name} (${resource.logicalId}) is left from an earlier destroy: ${roleOf(target.credentials) ?? 'the reader credentials'} may not ${READ_ACTION[resource.type]} (${e.name ?? 'Error'}: ${e.message ?? ''}); grant it, or name a role that has it with --output-reader-role`,
+    { cause: e },
+  );
 
 export async function deleteRetained(aws: Aws, target: Target, resource: RetainedResource): Promise<void> {
   const { credentials, region } = target;

@@ -8,6 +8,17 @@
  * be larger than the inline limit; it goes through a bucket of the
  * administrator account that `xstack bootstrap` creates, keyed by its
  * SHA-256, so an upload is never repeated and never overwrites another.
+ *
+ * Its name can be derived by anyone, so it is trusted by owner, not by name:
+ * every call to it says which account must own it (ExpectedBucketOwner), and
+ * S3 refuses the call if another account does: "We recommend using bucket
+ * owner condition whenever you perform a supported S3 operation and know the
+ * account ID of the expected bucket owner."
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
+ * ExpectedBucketOwner: "If the account ID that you provide does not match the
+ * actual owner of the bucket, the request fails with the HTTP status code 403
+ * Forbidden (access denied)." (HeadBucket, HeadObject, PutObject, and each
+ * PutBucket* call bootstrap makes: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html)
  */
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Partition } from '../aws/partitions';
@@ -17,6 +28,13 @@ import { LIMITS, needsTemplateBucket } from '../limits';
 
 /** One bucket per administrator account and region: S3 bucket names are global, so the account and region are in it. */
 export const templateBucketName = (prefix: string, adminAccount: string, region: string): string => `${prefix}-xstack-templates-${adminAccount}-${region}`;
+
+/** The account that must own a template bucket: the administrator account its name was made for. */
+export function templateBucketOwner(bucket: string): string {
+  const owner = /-xstack-templates-(\d{12})-[a-z0-9-]+$/.exec(bucket)?.[1];
+  if (!owner) throw new Error(`${bucket} is not a name templateBucketName makes`);
+  return owner;
+}
 
 const DNS_SUFFIX: Record<Partition, string> = { aws: 'amazonaws.com', 'aws-us-gov': 'amazonaws.com', 'aws-cn': 'amazonaws.com.cn' };
 
@@ -34,41 +52,59 @@ export interface TemplateStore {
   readonly partition: Partition;
 }
 
-/** The template inline when it fits, else uploaded (once) and named by URL. */
+/** The template inline when it fits, else uploaded (once) to the administrator account's bucket and named by URL. */
 export async function templateSource(store: TemplateStore, stackSet: string, templateBody: string): Promise<TemplateSource> {
   if (!needsTemplateBucket(templateBody)) return { TemplateBody: templateBody };
   const key = templateKey(stackSet, templateBody);
+  const ExpectedBucketOwner = templateBucketOwner(store.bucket);
   try {
-    await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+    await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key, ExpectedBucketOwner }));
   } catch (error) {
-    // A missing key is 404, or 403 to a caller without s3:ListBucket: either way, put it.
+    // A missing key is 404, or 403 to a caller without s3:ListBucket: either way, put it (a bucket
+    // another account owns is 403 too, and the put then fails the same way).
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status !== 404 && status !== 403) throw error;
     try {
-      await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml' }));
+      await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml', ExpectedBucketOwner }));
     } catch (putError) {
       const name = (putError as { name?: string }).name;
-      if (name === 'NoSuchBucket' || name === 'AccessDenied') throw missingBucket(store.bucket, stackSet, templateBody);
-      throw putError;
+      if (name !== 'NoSuchBucket' && name !== 'AccessDenied') throw putError;
+      const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
+      throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
     }
   }
   return { TemplateURL: templateUrl(store.bucket, key, store.region, store.partition) };
 }
 
-const missingBucket = (bucket: string, stackSet: string, body: string) =>
+const missingBucket = (bucket: string, stackSet: string, body: string, state: 'missing' | 'present') =>
   new XstackError(
     'TEMPLATE_BUCKET_MISSING',
-    `${stackSet}: its template is ${Buffer.byteLength(body)} bytes, over CloudFormation's ${LIMITS.templateBodyBytes} for a template passed inline, so it goes through S3 bucket ${bucket}, which does not exist or cannot be written: run 'xstack bootstrap' (it creates the bucket)`,
+    `${stackSet}: its template is ${Buffer.byteLength(body)} bytes, over CloudFormation's ${LIMITS.templateBodyBytes} for a template passed inline, so it goes through S3 bucket ${bucket}, which ${state === 'missing' ? 'does not exist' : 'cannot be written (s3:PutObject refused)'}: run 'xstack bootstrap' (it creates the bucket)`,
   );
 
-/** Whether the bucket exists (bootstrap's check). */
-export async function templateBucketState(s3: S3Client, bucket: string): Promise<'missing' | 'present'> {
+/** The bucket's name is taken by an account other than the administrator's: xstack passes no template through it. */
+export const foreignBucket = (bucket: string, owner: string) =>
+  new XstackError(
+    'TEMPLATE_BUCKET_FOREIGN',
+    `S3 bucket ${bucket} exists but account ${owner} does not own it (S3 refused a call with ExpectedBucketOwner ${owner}: Access Denied), or may not read it (s3:ListBucket): xstack passes no template through a bucket another account controls. If the bucket is yours in another account, delete it; otherwise the name is taken, and templates over ${LIMITS.templateBodyBytes} bytes cannot be deployed from this account and Region`,
+  );
+
+/**
+ * Whether the administrator account's bucket is there (bootstrap's check):
+ * HeadBucket with the owner condition answers 200 for the owner's bucket,
+ * 404 for no bucket, and 403 for one another account owns (or, the same
+ * answer, one the caller may not list).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+ */
+export async function templateBucketState(s3: S3Client, bucket: string, expectedOwner: string): Promise<'missing' | 'present' | 'foreign'> {
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
     return 'present';
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return 'missing';
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return 'missing';
+    if (status === 403) return 'foreign';
     throw error;
   }
 }

@@ -73,6 +73,17 @@
  *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
  *
+ * - S3's bucket owner condition, which moto 5.2 ignores: a request to a bucket
+ *   this layer saw created, carrying x-amz-expected-bucket-owner (the SDK's
+ *   ExpectedBucketOwner) that names another account than the creator's, is
+ *   refused with 403 Access Denied: "If the account ID that you provide does
+ *   not match the actual owner of the bucket, the request fails with the HTTP
+ *   status code 403 Forbidden (access denied)."
+ *   https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html,
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html
+ *   The creator's account is the one moto's STS gives the creating request's
+ *   access key (GetCallerIdentity).
+ *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults.
  */
@@ -82,7 +93,7 @@ import { CloudFormationClient, ListStackResourcesCommand, UpdateStackCommand } f
 import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { conditionHolds } from '../../src/cfn/account-switch';
 import { sha256 } from '../../src/hash';
 import { parse as parseYaml } from 'yaml';
@@ -237,6 +248,7 @@ export class StackSetsProxy {
     this.retainedStacks.length = 0;
     this.occupiers.clear();
     this.accountCredentials.clear();
+    this.bucketOwners.clear();
     this.creations.length = 0;
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
   }
@@ -304,6 +316,7 @@ export class StackSetsProxy {
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (service === 's3') return this.s3(req, body, res);
     if (service !== 'cloudformation') return this.pipe(req, body, res);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
@@ -337,14 +350,45 @@ export class StackSetsProxy {
     }
   }
 
+  /** Bucket → the account that created it through this layer (the bucket owner condition's "actual owner"). */
+  private bucketOwners = new Map<string, string>();
+
+  /** S3, path-style (the deployer's clients against an endpoint): moto, with the bucket owner condition. */
+  private async s3(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.moto);
+    const bucket = decodeURIComponent(url.pathname.split('/')[1] ?? '');
+    const expected = req.headers['x-amz-expected-bucket-owner'];
+    const owner = this.bucketOwners.get(bucket);
+    if (typeof expected === 'string' && owner !== undefined && owner !== expected) {
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      // S3's error body (none for HEAD): https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+      return void res.end(req.method === 'HEAD' ? undefined : '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+    }
+    const createBucket = req.method === 'PUT' && bucket !== '' && url.pathname.replace(/\/$/, '') === `/${bucket}` && url.search === '';
+    const creator = createBucket && !this.bucketOwners.has(bucket) ? await this.accountOfRequest(req) : undefined;
+    this.pipe(req, body, res, (status) => {
+      if (creator && status === 200) this.bucketOwners.set(bucket, creator);
+    });
+  }
+
+  /** The account of a request's access key, as moto's STS knows it (moto checks no signature, so the key alone is enough). */
+  private async accountOfRequest(req: IncomingMessage): Promise<string | undefined> {
+    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (!accessKeyId) return undefined;
+    const token = req.headers['x-amz-security-token'];
+    const sts = new STSClient({ region: 'us-east-1', endpoint: this.moto, credentials: { accessKeyId, secretAccessKey: 'unchecked', ...(typeof token === 'string' ? { sessionToken: token } : {}) } });
+    return (await sts.send(new GetCallerIdentityCommand({}))).Account;
+  }
+
   private reply(res: ServerResponse, status: number, body: string): void {
     res.writeHead(status, { 'content-type': 'text/xml' });
     res.end(body);
   }
 
-  private pipe(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+  private pipe(req: IncomingMessage, body: Buffer, res: ServerResponse, onStatus?: (status: number) => void): void {
     const url = new URL(req.url ?? '/', this.moto);
     const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
+      onStatus?.(r.statusCode ?? 502);
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });

@@ -1,0 +1,65 @@
+/**
+ * The reader's check for retained resources (retainedExists) reads only a
+ * service's own answer as "there": a refused AssumeRole or a refused read is an
+ * error naming the role and the cause, never a retained collision. Against the
+ * refusing endpoint of test/support/refusing-aws.ts (moto allows every call).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Aws } from '../src/deploy/clients';
+import { retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
+
+let fake: RefusingAws;
+beforeAll(async () => {
+  fake = await startRefusingAws();
+});
+afterAll(async () => {
+  await fake?.stop();
+});
+beforeEach(() => {
+  fake.calls.length = 0;
+});
+
+const aws = () => new Aws({ region: 'eu-west-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' }, maxAttempts: 1 });
+const READER = 'arn:aws:iam::222222222222:role/Reader';
+const target = (client: Aws, roleArn = READER): Target => ({ account: '222222222222', region: 'eu-west-1', partition: 'aws', credentials: client.assumeRefreshing(roleArn) });
+const bucket = (name: string): NamedRetained => ({ logicalId: 'ArtifactBucket', type: 'AWS::S3::Bucket', name });
+const repository = (name: string): NamedRetained => ({ logicalId: 'RepoApp', type: 'AWS::CodeCommit::Repository', name });
+
+describe('retainedExists', () => {
+  it('a refused AssumeRole is an error naming the role and STS\'s reason, and no service is asked', async () => {
+    const client = aws();
+    const denied = 'arn:aws:iam::222222222222:role/DeniedReader';
+    for (const resource of [bucket('acme-artifacts-222222222222-eu-west-1'), repository('app')]) {
+      const check = retainedExists(client, target(client, denied), resource);
+      await expect(check).rejects.toMatchObject({ code: 'ASSUME_ROLE_FAILED', roleArn: denied });
+      await expect(check).rejects.toThrow(`could not assume role ${denied}: AccessDenied: User: arn:aws:sts::999999999999:assumed-role/Operator/someone is not authorized to perform: sts:AssumeRole on resource: ${denied}`);
+    }
+    expect(fake.calls.filter((c) => !c.startsWith('sts '))).toEqual([]);
+  });
+
+  it('HeadBucket 403 with the bucket\'s Region: the name is taken (a bucket is there); 404: not there', async () => {
+    const client = aws();
+    expect(await retainedExists(client, target(client), bucket('taken-acme-artifacts'))).toBe(true);
+    expect(await retainedExists(client, target(client), bucket('acme-artifacts-222222222222-eu-west-1'))).toBe(false);
+  });
+
+  it('HeadBucket 403 that names no Region is a refusal, named with the role and the action, not a bucket', async () => {
+    const client = aws();
+    const check = retainedExists(client, target(client), bucket('refused-acme-artifacts'));
+    await expect(check).rejects.toMatchObject({ code: 'RETAINED_CHECK_REFUSED' });
+    await expect(check).rejects.toThrow(/^account 222222222222: could not tell whether AWS::S3::Bucket refused-acme-artifacts \(ArtifactBucket\) is left from an earlier destroy: arn:aws:iam::222222222222:role\/Reader may not s3:ListBucket \(HeadBucket\)/);
+  });
+
+  it('GetRepository AccessDeniedException (400 or 403) is a refusal naming the role and codecommit:GetRepository; a missing repository is not there', async () => {
+    const client = aws();
+    for (const name of ['denied-app', 'denied-403-app']) {
+      const check = retainedExists(client, target(client), repository(name));
+      await expect(check).rejects.toMatchObject({ code: 'RETAINED_CHECK_REFUSED' });
+      await expect(check).rejects.toThrow(
+        new RegExp(`^account 222222222222: could not tell whether AWS::CodeCommit::Repository ${name} \\(RepoApp\\) is left from an earlier destroy: arn:aws:iam::222222222222:role/Reader may not codecommit:GetRepository \\(AccessDeniedException: User: .* is not authorized to perform: codecommit:GetRepository`),
+      );
+    }
+    expect(await retainedExists(client, target(client), repository('app'))).toBe(false);
+  });
+});
