@@ -220,6 +220,22 @@ describe('xstack bootstrap on moto', () => {
     expect(new Set(executionRoleSteps(third).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`ok trusts ${all.join(', ')}`]));
   });
 
+  it("a trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const account = '222222222222';
+    // Operators of the past, each trusted by its Identity Center role: 30 of them take the trust past 2,048 characters.
+    const earlier = Array.from({ length: 30 }, (_, i) => `arn:aws:iam::${admin}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Operator${i}_0123456789abcdef`);
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': earlier } } }] };
+    const iam = aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    await expect(bootstrap(compiled, aws())).rejects.toThrow(
+      /^role AWSCloudFormationStackSetExecutionRole in account 222222222222: its trust would name 32 principals in \d{4} characters, over IAM's quota of 2048 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); its trust was left as it is\. Remove the principals that no longer run xstack/,
+    );
+    const after = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
+    expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);
+  });
+
   it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target)', async () => {
     const text = `organization:
   partition: aws

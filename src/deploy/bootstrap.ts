@@ -49,6 +49,7 @@ import { LIMITS } from '../limits';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
+import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
 
@@ -285,11 +286,30 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     const accountIam = aws.iam(credentials, org.region);
     const trust = (current: string | undefined) => {
       const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
-      return { document: executionTrust(org.partition, admin, principals), detail: `trusts ${principals.join(', ')}` };
+      const document = executionTrust(org.partition, admin, principals);
+      refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
+      return { document, detail: `trusts ${principals.join(', ')}` };
     };
     await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
     await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
   }
+}
+
+/**
+ * The execution role's trust grows by one principal for each identity that runs bootstrap, and IAM refuses a trust
+ * policy past its quota (2,048 characters unless raised, white space not counted:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): said before any change, with the way out.
+ */
+function refuseOversizedTrust(compiled: CompiledOrg, account: string, role: string, document: object, principals: readonly string[]): void {
+  const chars = JSON.stringify(document).length;
+  const limit = quotaOf(compiled.org, 'roleTrustPolicyChars');
+  if (chars <= limit) return;
+  throw new XstackError(
+    'TRUST_POLICY_TOO_LONG',
+    `role ${role} in account ${account}: its trust would name ${principals.length} principals in ${chars} characters, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC}); its trust was left as it is. ` +
+      `Remove the principals that no longer run xstack from its aws:PrincipalArn list (bootstrap adds, never removes), or, ` +
+      `once AWS has raised the quota (up to ${ADJUSTABLE_IAM_QUOTAS.roleTrustPolicyChars.max}), set iamQuotas.roleTrustPolicyChars in the org file`,
+  );
 }
 
 /** A role's trust as it should be, given the one it has (none when the role is new), and what to say about it. */
