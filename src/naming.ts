@@ -103,6 +103,14 @@ export class Names {
     return `${this.prefix}-access-logs-${accountId}-${region}${this.generationSuffix()}`;
   }
   /**
+   * The administrator account's bucket for templates over 51,200 bytes (src/deploy/template-store.ts), in the
+   * region the StackSets live in: S3 bucket names are global, so the account and region are in it. Never retained
+   * by a destroy, so no generation.
+   */
+  templateBucket(adminAccountId: string, region: string): string {
+    return `${this.prefix}-xstack-templates-${adminAccountId}-${region}`;
+  }
+  /**
    * The names a bucket of this generation had in the earlier ones (generation 1
    * first): what an earlier destroy may have left behind.
    */
@@ -186,6 +194,7 @@ export class Names {
       [RULES.managedPolicy, this.deployTargetPolicy()],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.bucket, this.accessLogBucket(accountId, region)],
+      [RULES.bucket, this.templateBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],
       [RULES.rule, this.forwardingRule('repository', 'branch', 999)],
     ];

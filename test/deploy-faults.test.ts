@@ -438,6 +438,15 @@ describe('the reconciler against the layer', () => {
     await expectConverged(large);
   });
 
+  it('--region naming a longer region than the org file\'s: bootstrap refuses a template bucket name S3 would reject, before making it', async () => {
+    // 20 characters of prefix fit the org's us-east-1 (org/load.ts checks it there), not ap-southeast-2 (65 of 63).
+    const long = compileYaml(generateOrgYaml(40).replace('prefix: big', `prefix: ${'b'.repeat(20)}`));
+    await prepare(long);
+    const there = new Aws({ region: 'ap-southeast-2', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await expect(bootstrap(long, there)).rejects.toThrow(/^S3 bucket name 'b{20}-xstack-templates-\d{12}-ap-southeast-2' is 65 characters, over AWS's limit of 63: the prefix 'b{20}' and --region ap-southeast-2 make a template bucket name S3 rejects/);
+    expect(there.log.calls.CreateBucketCommand ?? 0).toBe(0);
+  });
+
   it('a template bucket name another account took: bootstrap refuses it, and deploy puts no template in it (bucket owner condition, modelled by the layer)', async () => {
     const large = compileYaml(generateOrgYaml(40));
     await prepare(large);

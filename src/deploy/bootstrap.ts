@@ -50,6 +50,7 @@ import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
+import { nameProblem, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
 
@@ -218,6 +219,9 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   // In the Region the StackSets live in (--region), where deploy looks for it.
   const region = aws.options.region;
   const bucket = templateBucketName(org.prefix, admin, region);
+  // The org file's prefix was checked with the org's region (org/load.ts); --region may name a longer one.
+  const invalid = nameProblem(RULES.bucket, bucket);
+  if (invalid) throw new XstackError('TEMPLATE_BUCKET_NAME', `${invalid}: the prefix '${org.prefix}' and --region ${region} make a template bucket name S3 rejects; use a shorter prefix, or the org's region`);
   const s3 = aws.s3(undefined, region);
   const what = `template bucket ${bucket} (${large.length} template${large.length === 1 ? '' : 's'} over ${LIMITS.templateBodyBytes} bytes: ${large.map((l) => l.id).join(', ')})`;
   // Owned by the administrator account, or refused: the name is predictable (template-store.ts).

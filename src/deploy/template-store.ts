@@ -25,9 +25,10 @@ import type { Partition } from '../aws/partitions';
 import { XstackError } from '../errors';
 import { sha256 } from '../hash';
 import { LIMITS, needsTemplateBucket } from '../limits';
+import { Names } from '../naming';
 
-/** One bucket per administrator account and region: S3 bucket names are global, so the account and region are in it. */
-export const templateBucketName = (prefix: string, adminAccount: string, region: string): string => `${prefix}-xstack-templates-${adminAccount}-${region}`;
+/** One bucket per administrator account and region (naming.ts, where the org file's prefix is checked against S3's rules for it). */
+export const templateBucketName = (prefix: string, adminAccount: string, region: string): string => new Names(prefix).templateBucket(adminAccount, region);
 
 /** The account that must own a template bucket: the administrator account its name was made for. */
 export function templateBucketOwner(bucket: string): string {
