@@ -690,6 +690,24 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
+  it('a removal another deploy makes first: after waiting, the instances are read again and nothing is deleted twice', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const two = compileYaml(generateOrgYaml(2));
+    // A StackSet whose only change is the removed account: its delete is its first operation.
+    const onlyRemoval = (await plan(two, awsVia(), { pollMs })).find((x) => !x.templateChanged && x.removeAccounts.length > 0 && x.addAccounts.length === 0)!;
+    expect(onlyRemoval.removeAccounts).toEqual(['100000000003']);
+    proxy.race(onlyRemoval.stackSet, 'same-change');
+    const s = await deploy(two, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom(onlyRemoval.stackSet, 'OperationInProgressException');
+    expect(refused.action).toBe('DeleteStackInstances');
+    expect(after.map((r) => r.action)).toContain('ListStackInstances');
+    expect(after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
+    await expectConverged(two);
+  });
+
   it("the stages of a wave never run on more stack instances at once than the quota of concurrent instance operations", async () => {
     // Every account of an operation at once: the first wave's two stages (two accounts and one) together pass a quota of 2.
     const fast = SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentPercentage: 100\n    concurrencyMode: SOFT_FAILURE_TOLERANCE\nrepositories:');
