@@ -462,9 +462,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
         // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html).
         // As with OperationInProgress: read again, compute again, and start with an id never sent.
         ctx.refusedIds?.add(id);
-        const other = (await lastOperation(ctx))?.id ?? 'unknown';
-        ctx.onWait?.(other, 'another operation was performed on this StackSet since it was read');
-        return { raced: other, reason: 'another operation was performed on this StackSet since it was read' };
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read' };
       }
       throw error;
     }
