@@ -20,7 +20,11 @@ export const LIMITS = {
    */
   stackSetsPerAdministrator: 1_000,
   stackInstancesPerStackSet: 100_000,
-  /** Stack instances, across all StackSets, in operations at the same time in one Region, per administrator account. */
+  /**
+   * "StackSets instance operations: The maximum number of stack instances, across all stack sets, that you can run
+   * operations on in each Region at the same time, per administrator account. 10,000 operations" (no way to raise it
+   * given). A deploy keeps its operations within it: src/deploy/instance-budget.ts.
+   */
   concurrentStackInstanceOperationsPerRegion: 10_000,
   /** Operations queued for one StackSet at a given time. */
   queuedOperationsPerStackSet: 10_000,

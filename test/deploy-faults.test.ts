@@ -30,7 +30,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap } from '../src/deploy/bootstrap';
-import { deploy, destroy, plan } from '../src/deploy/deployer';
+import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -658,6 +658,102 @@ describe('the reconciler against the layer', () => {
     expect(deleted.sort()).toEqual(holding.map((n) => n.replace('big-', '')).sort());
     for (const name of holding) expect((await instancesOf(name)).map((i) => i.Account)).not.toContain(removed.id);
     await expectConverged(two, options);
+  });
+
+  /** Calls the layer saw on one StackSet, from its first mutating one refused with `error`. */
+  const callsFrom = (stackSet: string, error: string) => {
+    const on = proxy.requests.filter((r) => r.stackSet === stackSet);
+    return on.slice(on.findIndex((r) => r.error === error));
+  };
+
+  it('StaleRequestException: the StackSet is read again and the operation started with a fresh id, never resent', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    proxy.race('big-pipelines', 'stale');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'StaleRequestException');
+    expect(refused).toMatchObject({ action: 'UpdateStackSet', error: 'StaleRequestException' });
+    const resent = after.find((r) => r.action === 'UpdateStackSet')!;
+    expect(resent.error).toBeUndefined();
+    expect(resent.operationId).not.toBe(refused.operationId);
+    const between = after.slice(0, after.indexOf(resent)).map((r) => r.action);
+    expect(between).toContain('DescribeStackSet');
+    expect(between).toContain('ListStackInstances');
+    await expectConverged(changed);
+  });
+
+  it('after waiting for another operation, the operation is computed again from a fresh read: a change another deploy made is not sent again', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    // Another deployer starts the very same template update a moment before ours.
+    proxy.race('big-pipelines', 'same-change');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'OperationInProgressException');
+    expect(refused.action).toBe('UpdateStackSet');
+    expect(after.map((r) => r.action)).toContain('DescribeStackSet');
+    expect(after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
+    await expectConverged(changed);
+  });
+
+  it('a removal another deploy makes first: after waiting, the instances are read again and nothing is deleted twice', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const two = compileYaml(generateOrgYaml(2));
+    // A StackSet whose only change is the removed account: its delete is its first operation.
+    const onlyRemoval = (await plan(two, awsVia(), { pollMs })).find((x) => !x.templateChanged && x.removeAccounts.length > 0 && x.addAccounts.length === 0)!;
+    expect(onlyRemoval.removeAccounts).toEqual(['100000000003']);
+    proxy.race(onlyRemoval.stackSet, 'same-change');
+    const s = await deploy(two, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom(onlyRemoval.stackSet, 'OperationInProgressException');
+    expect(refused.action).toBe('DeleteStackInstances');
+    expect(after.map((r) => r.action)).toContain('ListStackInstances');
+    expect(after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
+    await expectConverged(two);
+  });
+
+  it("the stages of a wave never run on more stack instances at once than the quota of concurrent instance operations", async () => {
+    // Every account of an operation at once: the first wave's two stages (two accounts and one) together pass a quota of 2.
+    const fast = SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentPercentage: 100\n    concurrencyMode: SOFT_FAILURE_TOLERANCE\nrepositories:');
+    const compiled = compileYaml(fast);
+    const quota = 2;
+    const parallel = compiled.rollout.waves.filter((w) => w.reduce((n, id) => n + compiled.stages.find((st) => st.id === id)!.targets.length, 0) > quota);
+    expect(parallel.length).toBeGreaterThan(0);
+    await prepare(compiled, { seed: 1, instanceOperationQuota: quota, runningMs: 80 });
+    const s = await deploy(compiled, awsVia(), { pollMs, instanceOperationQuota: quota });
+    expect(failed(s)).toEqual([]);
+    expect(proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
+    expect(proxy.peakInstances).toBeGreaterThan(1);
+    expect(proxy.peakInstances).toBeLessThanOrEqual(quota);
+    await expectConverged(compiled);
+  });
+
+  it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
+    const paced = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
+    await prepare(paced);
+    await deployUntilDone(paced, 1);
+    const manifest = JSON.parse(paced.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const names = paced.stages.map((st) => `big-${st.id}`);
+    // The first StackSet's detection fails; the pipelines' second instance has drifted, and is listed on page 2.
+    proxy.setFaults({ seed: 1, instancesPageSize: 1 });
+    const firstPage = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
+    const later = paced.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id).find((id) => id !== firstPage[0].Account)!;
+    proxy.failDrift(names[0]);
+    proxy.drift('big-pipelines', later);
+    const result = await verify(paced, awsVia(), hashes, { pollMs });
+    expect(result.differences).toEqual([]);
+    expect(result.drift).toEqual([
+      expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED$`)),
+      `big-pipelines: instance in ${later} us-east-1 has drifted`,
+    ]);
+    expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names);
+    for (const d of proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });
 
   it('assumed read-role credentials are assumed again before they expire', async () => {

@@ -26,6 +26,7 @@ import type { Aws } from './clients';
 import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
+import { InstanceOperationBudget } from './instance-budget';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -38,10 +39,13 @@ import {
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
+  operationPreferences,
   readStackSet,
   runOperation,
   stackUndeletable,
   suspended,
+  BUSY_ATTEMPTS,
+  StackSetBusyError,
   waitForOperation as runOperationWait,
   type ActualInstance,
   type ActualStackSet,
@@ -56,6 +60,11 @@ export interface DeployOptions {
   onEvent?: Listener;
   /** Called after each completed wave; tests use it to interrupt a rollout. */
   afterWave?: (wave: number) => void;
+  /**
+   * Stack instances this run's operations may run on at once (instance-budget.ts). Default: StackSets' quota,
+   * LIMITS.concurrentStackInstanceOperationsPerRegion; tests give a small one.
+   */
+  instanceOperationQuota?: number;
 }
 
 interface Run {
@@ -67,6 +76,8 @@ interface Run {
   templates: TemplateStore;
   accountClients: Map<string, CloudFormationClient>;
   accountCredentials: Map<string, AwsCredentialIdentityProvider>;
+  /** Shared by every stage of every wave: their operations together stay within the quota. */
+  budget: InstanceOperationBudget;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -76,7 +87,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota) };
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -94,6 +105,8 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
     pollMs: run.options.pollMs ?? 5_000,
     onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage, operationId, reason }),
     templateSource: (body) => templateSource(run.templates, name, body),
+    budget: run.budget,
+    refusedIds: new Set(),
   };
 }
 
@@ -261,10 +274,14 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   const foreign = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (actual.exists && !actual.xstack) return foreign();
   let result: StageResult = 'unchanged';
-  const operate = async (op: Operation, accounts: string[]) => {
+  const races = new RaceCount(ctx);
+  /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
+  const operate = async (op: Operation, accounts: string[], instances: number): Promise<boolean> => {
     emit({ type: 'operation', stage, action: op.action, accounts });
-    await runOperation(ctx, op);
+    const outcome = await runOperation(ctx, op, instances);
+    if ('raced' in outcome) return races.count(outcome);
     if (result === 'unchanged') result = 'updated';
+    return true;
   };
 
   if (!actual.exists) {
@@ -280,28 +297,37 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   }
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
-    try {
-      await operate({ action: 'update-template', templateBody: desired.templateBody }, [...actual.instances.keys()]);
-    } catch (error) {
-      // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
-      // applied again below.
-      if (!(error instanceof OperationFailedError)) throw error;
-      emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
-    }
-    actual = await readStackSet(ctx);
-  }
 
-  const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
-  const update = instancesToUpdate(desired, actual);
-  const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
-  if (missing.length > 0) await refuseCollisions(run, desired, missing);
-  // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
-  // Creates reach an account through the org file's OU, updates through the instance's own.
-  for (const op of instanceOperations(ctx, 'create-instances', missing)) await operate(op, op.accounts);
-  for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) await operate(op, op.accounts);
-  if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, instances: extra.map((id) => actual.instances.get(id)!), stackSetToo: false });
+  /** The template, then the instances, from `actual`: false when an operation was raced (above). */
+  const reconcile = async (): Promise<boolean> => {
+    if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
+      try {
+        if (!(await operate({ action: 'update-template', templateBody: desired.templateBody }, [...actual.instances.keys()], actual.instances.size))) return false;
+      } catch (error) {
+        // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
+        // applied again below.
+        if (!(error instanceof OperationFailedError)) throw error;
+        emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
+      }
+      actual = await readStackSet(ctx);
+    }
+    const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
+    const update = instancesToUpdate(desired, actual);
+    if (missing.length > 0) await refuseCollisions(run, desired, missing);
+    // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
+    // Creates reach an account through the org file's OU, updates through the instance's own.
+    for (const op of instanceOperations(ctx, 'create-instances', missing)) if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+    for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) {
+      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+    }
+    return true;
+  };
+  // After a race the StackSet is read again before anything is sent: the other operation may have made some of this
+  // stage's changes, or others. RaceCount ends this after BUSY_ATTEMPTS races.
+  while (!(await reconcile())) actual = await readStackSet(ctx);
   if (result !== 'unchanged') actual = await readStackSet(ctx);
+  const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
+  if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, instances: extra.map((id) => actual.instances.get(id)!), stackSetToo: false });
 
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const warnings = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
@@ -371,22 +397,58 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
  */
 async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean): Promise<string[]> {
   const emit = run.options.onEvent ?? (() => {});
-  const reach = reachedThrough(ctx, instances);
-  const left = instances.filter(stackUndeletable);
-  const operations = [
-    ...instanceOperations(reach, 'delete-instances', instances.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
-    ...instanceOperations(reach, 'delete-instances', left.map((i) => i.account), { retainStacks: true }),
-  ];
-  for (const op of operations) {
-    emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
-    await runOperation(ctx, op);
+  const races = new RaceCount(ctx);
+  const left: ActualInstance[] = [];
+  let ran = false;
+  let current = instances;
+  for (;;) {
+    const reach = reachedThrough(ctx, current);
+    const undeletable = current.filter(stackUndeletable);
+    const operations = [
+      ...instanceOperations(reach, 'delete-instances', current.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
+      ...instanceOperations(reach, 'delete-instances', undeletable.map((i) => i.account), { retainStacks: true }),
+    ];
+    let raced = false;
+    for (const op of operations) {
+      emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
+      const outcome = await runOperation(ctx, op, op.accounts.length);
+      if ('raced' in outcome) {
+        races.count(outcome);
+        raced = true;
+        break;
+      }
+      ran = true;
+      if (op.retainStacks) left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
+    }
+    if (!raced) break;
+    // Read again: the other operation may have deleted some, or left one INOPERABLE (deleted with RetainStacks then).
+    const fresh = await readStackSet(ctx);
+    current = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
   }
-  if (operations.length > 0) await expectDeleted(run, ctx, instances);
+  if (ran) await expectDeleted(run, ctx, instances);
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
   }
   return left.map((i) => stackLeftText(ctx.name, run.compiled.org.region, i));
+}
+
+/**
+ * Races of one stage on its StackSet: each is another operation that came
+ * first, after which the stage reads the StackSet again and starts anew.
+ * Each round needs another operation to have run, so only another deployer
+ * that keeps starting them keeps a stage going round: after BUSY_ATTEMPTS
+ * the stage stops with StackSetBusyError naming that operation.
+ */
+class RaceCount {
+  private races = 0;
+  constructor(private readonly ctx: StackSetContext) {}
+  /** False (go round again), or throws when the StackSet stayed busy too long. */
+  count(outcome: { raced: string; reason: string }): false {
+    this.ctx.onWait?.(outcome.raced, `${outcome.reason}: reading the StackSet again before starting anew`);
+    if (++this.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, outcome.raced);
+    return false;
+  }
 }
 
 /**
@@ -718,16 +780,50 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   return { differences, drift };
 }
 
+/** DetectStackSetDrift's own errors: about this StackSet, not the endpoint. */
+const DRIFT_ERRORS = new Set(['InvalidOperationException', 'OperationInProgressException', 'StackSetNotFoundException']);
+
+/**
+ * Drift detection on one StackSet, as DetectStackSetDrift describes it: it
+ * "returns the OperationId of the StackSet drift detection operation. Use this
+ * operation id with DescribeStackSetOperation to monitor the progress", then
+ * "Use ListStackInstances to return a list of stack instances belonging to the
+ * StackSet, including the drift status" (every page); it takes
+ * OperationPreferences like any StackSet operation, so the org's pace it.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
+ * Only a start refused with another error than its own says the endpoint has
+ * no drift detection (the local emulator); an operation that ends FAILED or
+ * STOPPED is this StackSet's result, and the next StackSet is still checked.
+ * verify runs one StackSet at a time, so one operation, which the org file's
+ * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
+ * operations at once (instance-budget.ts).
+ */
 async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean }> {
   const { DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
+  const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
+  let operationId: string | undefined;
   try {
     // CallAs on both: a delegated administrator is refused without it (m9).
-    const started = await ctx.cfn.send(new DetectStackSetDriftCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
-    if (started.OperationId) await runOperationWait(ctx, started.OperationId);
-    const instances = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
-    return { lines: (instances.Summaries ?? []).filter((i) => i.DriftStatus === 'DRIFTED').map((i) => `${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`) };
+    const started = await ctx.cfn.send(
+      new DetectStackSetDriftCommand({ StackSetName: ctx.name, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) }),
+    );
+    operationId = started.OperationId;
   } catch (error) {
-    const name = (error as { name?: string }).name ?? 'Error';
-    return { lines: [`drift detection not available at this endpoint (${name}: ${(error as Error).message.split('\n')[0]}); skipped for every StackSet`], unavailable: true };
+    if (DRIFT_ERRORS.has((error as { name?: string }).name ?? '')) return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)})`] };
+    return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
   }
+  try {
+    if (operationId) await runOperationWait(ctx, operationId);
+  } catch (error) {
+    if (!(error instanceof OperationFailedError)) throw error;
+    return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`] };
+  }
+  const lines: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
+    for (const i of page.Summaries ?? []) if (i.DriftStatus === 'DRIFTED') lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
+    token = page.NextToken;
+  } while (token);
+  return { lines };
 }

@@ -28,6 +28,7 @@ import { XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
 import type { TemplateSource } from './template-store';
+import { instancesAtOnce, type InstanceOperationBudget } from './instance-budget';
 
 export interface ActualInstance {
   account: string;
@@ -87,6 +88,10 @@ export interface StackSetContext {
   onWait?: (operationId: string, reason: string) => void;
   /** How a template body reaches CloudFormation: inline, or by URL from the template bucket (template-store.ts). */
   templateSource: (templateBody: string) => Promise<TemplateSource>;
+  /** The run's share of the concurrent instance-operation quota (instance-budget.ts); none: no limit kept. */
+  budget?: InstanceOperationBudget;
+  /** Operation ids CloudFormation refused because another operation came first: never sent again. */
+  refusedIds?: Set<string>;
 }
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
@@ -371,13 +376,27 @@ export async function lastOperation(ctx: StackSetContext): Promise<{ id: string;
   return newest;
 }
 
-/** How often a start is tried when other operations keep the StackSet busy, before giving up. */
-const BUSY_ATTEMPTS = 5;
+/** How often a stage starts again after other operations came first on its StackSet, before giving up. */
+export const BUSY_ATTEMPTS = 5;
 
-export async function runOperation(ctx: StackSetContext, op: Operation): Promise<string> {
+/**
+ * An operation ended (`operationId`), or another operation came first
+ * (`raced`: OperationInProgressException, after waiting for it, or
+ * StaleRequestException). A raced operation was computed from a read that
+ * may be out of date: the caller reads the StackSet again and computes its
+ * operations anew, never resending this one.
+ */
+export type OperationOutcome = { operationId: string } | { raced: string; reason: string };
+
+/**
+ * Runs one operation and waits for it to end. `instances`: how many instances
+ * it concerns (all of the StackSet's for a template update), which the run's
+ * budget of concurrent instance operations holds while it runs.
+ */
+export async function runOperation(ctx: StackSetContext, op: Operation, instances: number): Promise<OperationOutcome> {
   const last = await lastOperation(ctx);
   const base = operationId(ctx.name, op.action, op, last?.id ?? '');
-  let id = base;
+  let id = freshId(ctx, base);
   const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
   const start = async () => {
@@ -399,14 +418,17 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
         return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region], RetainStacks: op.retainStacks ?? false }));
     }
   };
-  let busy = 0;
-  let holder: string | undefined;
+  const atOnce = instancesAtOnce(ctx.settings, instances);
+  const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
   for (let attempt = 1; ; attempt++) {
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
-      const started = (await start()).OperationId ?? id;
-      await waitForOperation(ctx, started);
-      return started;
+      const started = await held(async () => {
+        const answered = (await start()).OperationId ?? id;
+        await waitForOperation(ctx, answered);
+        return answered;
+      });
+      return { operationId: started };
     } catch (error) {
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException') {
@@ -414,29 +436,45 @@ export async function runOperation(ctx: StackSetContext, op: Operation): Promise
         if (RUNNING.has(status)) {
           // This attempt's own request (retried after a lost answer), or another deploy making the same change: wait for it.
           ctx.onWait?.(id, 'this change was started by an earlier request');
-          await waitForOperation(ctx, id);
-          return id;
+          await held(() => waitForOperation(ctx, id));
+          return { operationId: id };
         }
         // Finished long ago (a change made before, then reverted): this is a new attempt, with a new id.
-        id = `${base}-r${attempt}`;
+        id = freshId(ctx, `${base}-r${attempt}`);
         continue;
       }
       if (name === 'OperationInProgressException') {
-        const running = await runningOperation(ctx);
-        if (running) holder = running;
-        if (++busy >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, holder ?? (await lastOperation(ctx))?.id ?? 'unknown');
+        ctx.refusedIds?.add(id);
         // Never a blind retry: wait for the running operation, then pause (the list is eventually consistent, and
-        // the StackSet may be reported busy for a moment after its operation ended), then start ours.
+        // the StackSet may be reported busy for a moment after its operation ended); the caller then reads again.
+        const running = await runningOperation(ctx);
         if (running) {
           ctx.onWait?.(running, 'another operation is running on this StackSet');
           await waitForOperation(ctx, running, { failOnError: false });
         }
         await sleep(ctx.pollMs);
-        continue;
+        return { raced: running ?? (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was running on this StackSet' };
+      }
+      if (name === 'StaleRequestException') {
+        // "Another operation has been performed on this StackSet since the specified operation was performed"
+        // (Errors of UpdateStackSet, CreateStackInstances, UpdateStackInstances, DeleteStackInstances:
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html,
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html).
+        // As with OperationInProgress: read again, compute again, and start with an id never sent.
+        ctx.refusedIds?.add(id);
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read' };
       }
       throw error;
     }
   }
+}
+
+/** `id`, or, if CloudFormation refused it in this run because another operation came first, `id-s<n>`: never the same request twice. */
+function freshId(ctx: StackSetContext, id: string): string {
+  if (!ctx.refusedIds?.has(id)) return id;
+  let n = 1;
+  while (ctx.refusedIds.has(`${id}-s${n}`)) n++;
+  return `${id}-s${n}`;
 }
 
 async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {

@@ -73,6 +73,34 @@
  *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
  *
+ * - Races (`race`): another deployer's operation comes first on a StackSet,
+ *   at our next operation on it. `stale`: it has already been performed, and
+ *   ours is refused with StaleRequestException ("Another operation has been
+ *   performed on this StackSet since the specified operation was performed",
+ *   Errors of UpdateStackSet, CreateStackInstances, UpdateStackInstances and
+ *   DeleteStackInstances,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+ *   `same-change`: it makes the very change ours asks for, under its own
+ *   operation id, and is still running, so ours meets
+ *   OperationInProgressException.
+ * - The quota of stack instances in operations at once, per administrator
+ *   account and Region (`instanceOperationQuota`): an operation whose
+ *   instances would pass it, beside those of the operations still QUEUED or
+ *   RUNNING, is refused with LimitExceededException ("The quota for the
+ *   resource has already been reached", CreateStackInstances' Errors). An
+ *   operation counts the instances it runs on at once, its accounts up to its
+ *   maximum concurrency. `peakInstances` is the most seen at once.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
+ *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
+ *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
+ *   `driftPreferences`. After it succeeded, ListStackInstances gives each
+ *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
+ * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
+ *   with a NextToken, when set.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
+ *
  * - S3's bucket owner condition, which moto 5.2 ignores: a request to a bucket
  *   this layer saw created, carrying x-amz-expected-bucket-owner (the SDK's
  *   ExpectedBucketOwner) that names another account than the creator's, is
@@ -114,6 +142,10 @@ export interface Faults {
   runningMs?: number;
   /** ListStackSetOperations' page size when the request gives no MaxResults (default 100, the largest MaxResults). */
   operationsPageSize?: number;
+  /** ListStackInstances' page size (default: all in one page, as moto answers). */
+  instancesPageSize?: number;
+  /** Stack instances operations may run on at once (default: no limit). */
+  instanceOperationQuota?: number;
 }
 
 export interface FaultCounts {
@@ -131,7 +163,9 @@ type OperationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 interface Operation {
   id: string;
   stackSet: string;
-  action: Action;
+  action: Action | 'DETECT_DRIFT';
+  /** How many instances it runs on at once (see the header's quota). */
+  instancesAtOnce?: number;
   status: OperationStatus;
   created: Date;
   ended?: Date;
@@ -213,6 +247,16 @@ export class StackSetsProxy {
   endpoint = '';
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
+  /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; error?: string }> = [];
+  /** The most stack instances operations ran on at once. */
+  peakInstances = 0;
+  /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
+  readonly driftPreferences: Array<{ stackSet: string; preferences: ReturnType<typeof preferencesFromQuery> }> = [];
+  private rivals = new Map<string, 'stale' | 'same-change'>();
+  private driftFailures = new Set<string>();
+  private drifted = new Set<string>();
+  private driftDetected = new Set<string>();
 
   constructor(private readonly moto: string) {}
 
@@ -250,6 +294,13 @@ export class StackSetsProxy {
     this.accountCredentials.clear();
     this.bucketOwners.clear();
     this.creations.length = 0;
+    this.requests.length = 0;
+    this.peakInstances = 0;
+    this.driftPreferences.length = 0;
+    this.rivals.clear();
+    this.driftFailures.clear();
+    this.drifted.clear();
+    this.driftDetected.clear();
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
   }
 
@@ -287,6 +338,21 @@ export class StackSetsProxy {
       this.timers.add(t);
     };
     next(count);
+  }
+
+  /** Another deployer's operation comes first at our next operation on `stackSet`: see the header. */
+  race(stackSet: string, kind: 'stale' | 'same-change'): void {
+    this.rivals.set(stackSet, kind);
+  }
+
+  /** Drift detection on `stackSet` ends FAILED. */
+  failDrift(stackSet: string): void {
+    this.driftFailures.add(stackSet);
+  }
+
+  /** The instance of `account` has drifted from `stackSet`'s template. */
+  drift(stackSet: string, account: string): void {
+    this.drifted.add(`${stackSet}/${account}`);
   }
 
   /** An account suspended from now on (or active again): see the header. */
@@ -338,6 +404,12 @@ export class StackSetsProxy {
       }
         // Calls that change a StackSet are handled one at a time per StackSet, as CloudFormation decides them.
       const answer = mutating || action === 'DeleteStackSet' ? await this.serially(params.get('StackSetName') ?? '', () => this.answer(action, params, req, body)) : await this.answer(action, params, req, body);
+      this.requests.push({
+        action,
+        stackSet: params.get('StackSetName') ?? '',
+        ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
+        ...(answer && answer.status !== 200 ? { error: tag(answer.body, 'Code') ?? String(answer.status) } : {}),
+      });
       if (drop === 'after') {
         this.counts.droppedAfter++;
         req.socket.destroy();
@@ -481,7 +553,9 @@ export class StackSetsProxy {
         return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
       }
       case 'ListStackInstances':
-        return this.listInstances(name, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+        return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DetectStackSetDrift':
+        return this.detectDrift(name, params);
       case 'DescribeStackInstance':
         return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
     }
@@ -522,6 +596,18 @@ export class StackSetsProxy {
     if (ops.some((o) => o.id === id)) return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
+    const rival = this.rivals.get(name);
+    this.rivals.delete(name);
+    if (rival === 'stale') {
+      const now = new Date();
+      ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: now, ended: now, results: [] });
+      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+    }
+    if (rival === 'same-change') {
+      const theirs = new URLSearchParams(params);
+      theirs.set('OperationId', 'someone-else-same-change');
+      await this.startOperation(action, name, theirs, headers);
+    }
     if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
@@ -534,20 +620,39 @@ export class StackSetsProxy {
       if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
       params = resolved;
     }
-    const op: Operation = { id, stackSet: name, action: MUTATING[action], status: 'QUEUED', created: new Date(), results: [] };
+    const instancesAtOnce = await this.instancesAtOnce(action, name, params, headers);
+    const inOperations = [...this.operations.values()].flat().filter((o) => o.status === 'QUEUED' || o.status === 'RUNNING').reduce((n, o) => n + (o.instancesAtOnce ?? 0), 0);
+    const quota = this.faults.instanceOperationQuota;
+    if (quota !== undefined && inOperations + instancesAtOnce > quota) {
+      return { status: 400, body: errorXml('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`) };
+    }
+    this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
+    const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
-    const later = (ms: number, f: () => void | Promise<void>) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        void f();
-      }, ms);
-      this.timers.add(t);
-    };
-    later(this.faults.queuedMs ?? 20, () => {
+    this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
-      later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
+      this.later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
     });
     return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+  }
+
+  /**
+   * The instances an operation runs on at once: its accounts (an UpdateStackSet:
+   * every instance), up to MaxConcurrentCount, or MaxConcurrentPercentage of
+   * them rounded down but at least one ("The maximum number of accounts in
+   * which to perform this operation at one time"; "rounds down to the next
+   * whole number"), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
+   */
+  private async instancesAtOnce(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<number> {
+    let accounts = this.accountsOf(params).length;
+    if (action === 'UpdateStackSet') {
+      const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
+      const inMoto = new Set([...listed.body.matchAll(/<Account>(\d+)<\/Account>/g)].map((m) => m[1]));
+      accounts = new Set([...inMoto, ...(this.overlays.get(name)?.keys() ?? [])]).size;
+    }
+    const p = preferencesFromQuery(params);
+    const concurrency = p.MaxConcurrentCount ?? (p.MaxConcurrentPercentage !== undefined ? Math.max(1, Math.floor((accounts * p.MaxConcurrentPercentage) / 100)) : 1);
+    return Math.min(accounts, concurrency);
   }
 
   /**
@@ -791,22 +896,52 @@ export class StackSetsProxy {
     return out;
   }
 
-  private listInstances(name: string, moto: { status: number; body: string }) {
+  private listInstances(name: string, params: URLSearchParams, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     const ous = this.instanceOus.get(name);
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
-    let body = moto.body.replace(/<member>([\s\S]*?)<\/member>/g, (_whole, inner: string) => {
+    const driftXml = (account: string) =>
+      this.driftDetected.has(name) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
+    const rows = [...moto.body.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
       const account = tag(inner, 'Account') ?? '';
       const o = overlays.get(account);
-      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}</member>`;
+      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}</member>`;
     });
-    const phantoms = [...overlays].filter(([, o]) => o.phantom);
-    if (phantoms.length > 0) {
-      const rows = phantoms.map(([account, o]) => `<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}</member>`).join('');
-      body = body.includes('<Summaries/>') ? body.replace('<Summaries/>', `<Summaries>${rows}</Summaries>`) : body.replace('</Summaries>', `${rows}</Summaries>`);
+    for (const [account, o] of overlays) {
+      if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}</member>`);
     }
-    return { status: 200, body };
+    const size = this.faults.instancesPageSize ?? rows.length;
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+  }
+
+  /** DetectStackSetDrift (see the header). */
+  private detectDrift(name: string, params: URLSearchParams) {
+    if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    const ops = this.operations.get(name) ?? [];
+    this.operations.set(name, ops);
+    const op: Operation = { id: params.get('OperationId') ?? crypto.randomUUID(), stackSet: name, action: 'DETECT_DRIFT', status: 'QUEUED', created: new Date(), results: [] };
+    ops.push(op);
+    this.driftPreferences.push({ stackSet: name, preferences: preferencesFromQuery(params) });
+    this.later(this.faults.queuedMs ?? 20, () => {
+      op.status = 'RUNNING';
+      this.later(this.faults.runningMs ?? 30, () => {
+        op.status = this.driftFailures.has(name) ? 'FAILED' : 'SUCCEEDED';
+        op.ended = new Date();
+        if (op.status === 'SUCCEEDED') this.driftDetected.add(name);
+      });
+    });
+    return { status: 200, body: envelope('DetectStackSetDrift', `<OperationId>${op.id}</OperationId>`) };
+  }
+
+  private later(ms: number, f: () => void | Promise<void>): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void f();
+    }, ms);
+    this.timers.add(t);
   }
 
   private describeInstance(name: string, params: URLSearchParams, moto: { status: number; body: string }) {

@@ -1,0 +1,67 @@
+/** The run's budget of stack instances in operations at once (src/deploy/instance-budget.ts). */
+import { describe, expect, it } from 'vitest';
+import { InstanceOperationBudget, instancesAtOnce } from '../src/deploy/instance-budget';
+import { LIMITS } from '../src/limits';
+import type { StackSetSettings } from '../src/org/model';
+
+const settings = (operationPreferences: StackSetSettings['operationPreferences']) => ({ operationPreferences }) as StackSetSettings;
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+describe('instancesAtOnce: an operation runs on its accounts up to its maximum concurrency', () => {
+  it('count, percentage (rounded down, at least one) and the default of one', () => {
+    expect(instancesAtOnce(settings({ maxConcurrentCount: 20 }), 1000)).toBe(20);
+    expect(instancesAtOnce(settings({ maxConcurrentCount: 20 }), 3)).toBe(3);
+    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 100 }), 1000)).toBe(1000);
+    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 25 }), 10)).toBe(2);
+    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 1 }), 10)).toBe(1);
+    expect(instancesAtOnce(settings({}), 1000)).toBe(1);
+    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 100 }), 0)).toBe(0);
+  });
+});
+
+describe('InstanceOperationBudget', () => {
+  it('is StackSets quota by default', () => {
+    expect(new InstanceOperationBudget().quota).toBe(LIMITS.concurrentStackInstanceOperationsPerRegion);
+  });
+
+  it('never holds more than the quota at once; operations that fit run together; waiting ones start in order as others end', async () => {
+    const budget = new InstanceOperationBudget(10);
+    const running = new Set<string>();
+    const started: string[] = [];
+    let held = 0;
+    let peak = 0;
+    const ends = new Map<string, () => void>();
+    const op = (name: string, instances: number) =>
+      budget.hold(instances, async () => {
+        started.push(name);
+        running.add(name);
+        held += instances;
+        peak = Math.max(peak, held);
+        await new Promise<void>((resolve) => ends.set(name, resolve));
+        held -= instances;
+        running.delete(name);
+      });
+    const all = [op('a', 6), op('b', 4), op('c', 5), op('d', 1)];
+    await tick();
+    expect([...running]).toEqual(['a', 'b']);
+    // d would fit, but c came first: it waits its turn (no operation is starved by smaller ones).
+    ends.get('b')!();
+    await tick();
+    expect([...running]).toEqual(['a']);
+    ends.get('a')!();
+    await tick();
+    expect([...running].sort()).toEqual(['c', 'd']);
+    ends.get('c')!();
+    ends.get('d')!();
+    await Promise.all(all);
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+    expect(peak).toBeLessThanOrEqual(10);
+    expect(budget.peak).toBe(10);
+  });
+
+  it('frees its share when the operation fails', async () => {
+    const budget = new InstanceOperationBudget(5);
+    await expect(budget.hold(5, async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    expect(await budget.hold(5, async () => 'ran')).toBe('ran');
+  });
+});
