@@ -30,7 +30,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap } from '../src/deploy/bootstrap';
-import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
+import { deploy, destroy, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -752,6 +752,11 @@ describe('the reconciler against the layer', () => {
       expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED$`)),
       `big-pipelines: instance in ${later} us-east-1 has drifted`,
     ]);
+    // Its drift unknown, verify cannot say the org is as compiled: exit 1 without a difference, 2 with one (a drift here).
+    expect(result.driftUnknown).toEqual([names[0]]);
+    expect(verifyExitCode(result)).toBe(2);
+    expect(verifyExitCode({ ...result, drift: result.drift.filter((d) => !d.endsWith(' has drifted')) })).toBe(1);
+    expect(verifyExitCode({ ...result, drift: [], driftUnknown: [] })).toBe(0);
     expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names);
     for (const d of proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });

@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
-import { deploy, destroy, keptReason, plan, verify, type DestroyOptions, type StackSetPlan } from './deployer';
+import { deploy, destroy, keptReason, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { desiredStackSets } from './desired';
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
@@ -276,9 +276,10 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       else {
         for (const d of result.differences) process.stdout.write(`✗ ${d}\n`);
         for (const d of result.drift) process.stdout.write(`  drift: ${d}\n`);
-        process.stdout.write(`\nverify: ${result.differences.length === 0 ? 'deployed StackSets match the manifest' : `${result.differences.length} difference(s)`}\n`);
+        const unknown = result.driftUnknown.length > 0 ? `; drift unknown for ${result.driftUnknown.join(', ')}` : '';
+        process.stdout.write(`\nverify: ${result.differences.length === 0 ? 'deployed StackSets match the manifest' : `${result.differences.length} difference(s)`}${unknown}\n`);
       }
-      return result.differences.length > 0 || result.drift.some((d) => d.includes('has drifted')) ? 2 : 0;
+      return verifyExitCode(result);
     }
     // The local emulator is started for this run and gone after it: nothing to ask about.
     const region = options.get('--region') ?? compiled.org.region;

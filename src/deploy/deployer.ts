@@ -740,7 +740,17 @@ export interface VerifyResult {
   differences: string[];
   /** Drift detection: per StackSet, drifted instances, or why it could not run. */
   drift: string[];
+  /** StackSets whose drift could not be told (their detection could not start, or ended FAILED or STOPPED). */
+  driftUnknown: string[];
 }
+
+/**
+ * verify's exit code: 2 for a difference or a drifted instance; 1 when nothing differs but some StackSet's drift
+ * could not be told (verify could not say the org is as compiled); 0 otherwise. An endpoint without drift detection
+ * at all (the local emulator) says so and is no such StackSet.
+ */
+export const verifyExitCode = (result: VerifyResult): number =>
+  result.differences.length > 0 || result.drift.some((d) => d.endsWith(' has drifted')) ? 2 : result.driftUnknown.length > 0 ? 1 : 0;
 
 /**
  * Compares every deployed StackSet's template with the manifest's SHA-256 of
@@ -752,6 +762,7 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   const run = await startRun(compiled, aws, options);
   const differences: string[] = [];
   const drift: string[] = [];
+  const driftUnknown: string[] = [];
   const { region } = compiled.org;
   let driftAvailable = true;
   for (const desired of desiredStackSets(compiled)) {
@@ -774,10 +785,11 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       const found = await detectDrift(ctx);
       // An endpoint without drift detection (the local emulator) says so once, not per StackSet.
       if (found.unavailable) driftAvailable = false;
+      if (found.unknown) driftUnknown.push(desired.name);
       drift.push(...found.lines);
     }
   }
-  return { differences, drift };
+  return { differences, drift, driftUnknown };
 }
 
 /** DetectStackSetDrift's own errors: about this StackSet, not the endpoint. */
@@ -798,7 +810,7 @@ const DRIFT_ERRORS = new Set(['InvalidOperationException', 'OperationInProgressE
  * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
  * operations at once (instance-budget.ts).
  */
-async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean }> {
+async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true }> {
   const { DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
   let operationId: string | undefined;
@@ -809,14 +821,14 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     );
     operationId = started.OperationId;
   } catch (error) {
-    if (DRIFT_ERRORS.has((error as { name?: string }).name ?? '')) return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)})`] };
+    if (DRIFT_ERRORS.has((error as { name?: string }).name ?? '')) return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown`], unknown: true };
     return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
   }
   try {
     if (operationId) await runOperationWait(ctx, operationId);
   } catch (error) {
     if (!(error instanceof OperationFailedError)) throw error;
-    return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`] };
+    return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`], unknown: true };
   }
   const lines: string[] = [];
   let token: string | undefined;
