@@ -209,7 +209,7 @@ function registerCompile(program: Command, act: Act): void {
     .summary('compile organization files to CloudFormation templates')
     .description(
       'Compiles each organization file (default: every parameters/*.yaml) to DIR/<file stem>/: templates, ' +
-        'per-account parameter files, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
+        'values/<stage>.json for each template that chooses values by account, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
         `touched. A folder xstack did not write (no .xstack-output marker) is refused.`,
     )
@@ -272,13 +272,17 @@ function registerProfiles(program: Command, act: Act): void {
     .action(act((file: string, opts: ProfilesOptions) => profilesCommand(file, opts)));
 }
 
-/** The options every AWS command shares. */
-function withAwsOptions(command: Command): Command {
-  return command
+/**
+ * The options every AWS command shares; `readsRetained`: the command looks for retained buckets and repositories in
+ * the target accounts (plan, deploy, destroy), so it takes the role it reads them with. The others refuse the option.
+ */
+function withAwsOptions(command: Command, { readsRetained = true } = {}): Command {
+  command
     .option('--profile <NAME>', 'AWS profile')
     .option('--region <REGION>', "where the StackSets live (default: the org's region)")
-    .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)')
-    .option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories (default: the StackSet execution role)')
+    .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)');
+  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories (default: the StackSet execution role)');
+  return command
     .option('--local', "start moto's server on 127.0.0.1, prepare the org there, run against it, stop it")
     .option('--json', 'machine-readable result on stdout');
 }
@@ -313,22 +317,23 @@ function registerAws(program: Command, act: Act): void {
     .option('--delete-retained', 'also delete artifact and access-log buckets and schedule key deletion')
     .option('--release-repositories', "also remove the repositories' StackSet (the repositories stay, outside CloudFormation)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
-  withAwsOptions(program.command('verify'))
+  withAwsOptions(program.command('verify'), { readsRetained: false })
     .summary('compare what is deployed with the compiled manifest')
     .description(
-      "Compares every deployed StackSet's template with the SHA-256 of the org file's compile as it is now (or of --manifest FILE) and every instance's " +
-        'parameters with the compile, and runs StackSet drift detection where the endpoint supports it. ' +
-        'Exit 0: as compiled; 2: differences; 1: error.',
+      "Compares every deployed StackSet's template with the SHA-256 of the org file's compile as it is now (or of --manifest FILE), and its " +
+        'instances with the accounts the compile targets, and runs StackSet drift detection where the endpoint supports it. ' +
+        "Exit 0: as compiled; 2: differences (a drifted instance among them); 1: error, or a StackSet whose drift could not be told.",
     )
     .argument(ORG_FILE, 'organization file')
     .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('verify', file, opts)));
-  withAwsOptions(program.command('bootstrap'))
-    .summary('create what a rollout needs first: StackSet administration and execution roles')
+  withAwsOptions(program.command('bootstrap'), { readsRetained: false })
+    .summary('create what a rollout needs first: StackSet roles, and the template bucket when a template needs it')
     .description(
       'SELF_MANAGED: the StackSet administration role in this account and, in every target account (reached through --access-role), ' +
-        'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess). SERVICE_MANAGED: read-only ' +
-        'checks of trusted access, the delegated administrator and the management account. Exit 1 if a check fails.',
+        'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess) and whose trust adds the ' +
+        'caller. SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account. Either ' +
+        'model: the template bucket in this account, when a template is over 51,200 bytes. Exit 1 if a check fails.',
     )
     .argument(ORG_FILE, 'organization file')
     .option('--dry-run', 'report what would change; change nothing')

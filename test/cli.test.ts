@@ -86,6 +86,8 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     ['an option of another command', ['compile', '--detailed-exitcode'], "xstack: unknown option '--detailed-exitcode'\n"],
     ['--yes on plan', ['plan', EXAMPLE, '--yes'], "xstack: unknown option '--yes'\n"],
     ['--json on compile', ['compile', '--json'], "xstack: unknown option '--json'\n"],
+    ['--output-reader-role on verify, which reads no retained resource', ['verify', EXAMPLE, '--output-reader-role', 'x'], "xstack: unknown option '--output-reader-role'\n"],
+    ['--output-reader-role on bootstrap', ['bootstrap', EXAMPLE, '--output-reader-role', 'x'], "xstack: unknown option '--output-reader-role'\n"],
     ['a missing org file argument', ['plan'], "xstack: missing required argument 'ORG_FILE'\n"],
     ['two org files to plan', ['plan', EXAMPLE, EXAMPLE], 'xstack: too many arguments for \'plan\'. Expected 1 argument but got 2.\n'],
     ['a missing option value', ['compile', '--out'], "xstack: option '--out <DIR>' argument missing\n"],

@@ -30,7 +30,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap } from '../src/deploy/bootstrap';
-import { deploy, destroy, plan, verify, verifyExitCode } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
@@ -338,7 +338,7 @@ describe('the reconciler against the layer', () => {
     }
   });
 
-  it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, and it keeps its template', async () => {
+  it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();
     const name = `big-${small.stages[0].id}`;
@@ -351,6 +351,10 @@ describe('the reconciler against the layer', () => {
     expect(failed(run).find((x) => x.stackSet === name)?.reasons).toEqual([planned.foreign]);
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
     expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).toEqual([]);
+    // destroy deletes the org's StackSets and leaves that one as it is.
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    expect(destroyed.stages.find((x) => x.stackSet === name)).toMatchObject({ result: 'kept', reasons: [planned.foreign] });
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
   });
 
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
@@ -387,6 +391,11 @@ describe('the reconciler against the layer', () => {
     expect(reduced.stages.some((s) => s.id === 'access-roles')).toBe(false);
     const p = await plan(reduced, awsVia(), { pollMs });
     expect(p.find((x) => x.stackSet === 'big-access-roles')).toMatchObject({ action: 'delete', removeAccounts: ['900000000000'] });
+    // What destroy would remove, as deployed: the removed stage's StackSet first, and the dropped account's instances.
+    const gone = await destroyPlan(reduced, awsVia(), { pollMs });
+    expect(gone.remove[0]).toEqual({ stackSet: 'big-access-roles', accounts: ['900000000000'] });
+    expect(gone.remove.find((r) => r.stackSet === 'big-pipeline-identity')?.accounts).toContain('100000000003');
+    expect(gone.kept.map((k) => k.stackSet)).toEqual(['big-source-repositories']);
     expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);
     expect(p.find((x) => x.stackSet === 'big-pipelines')).toMatchObject({ action: 'update', templateChanged: true, removeAccounts: ['100000000003'] });
     const order: Array<[string, string]> = [];

@@ -7,8 +7,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
-import { deploy, destroy, keptReason, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
-import { desiredStackSets } from './desired';
+import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
 import { bootstrap, type BootstrapStep } from './bootstrap';
@@ -178,20 +177,15 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
 async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, options: DestroyOptions, json: boolean): Promise<void> {
   const stream = json ? process.stderr : process.stdout;
   const who = await callerLine(aws, region);
-  const all = [...desiredStackSets(compiled)].reverse();
-  // StackSets destroy leaves in place, with why (each template read once).
-  const kept = new Map<(typeof all)[number], string>();
-  for (const d of all) {
-    const why = keptReason(d, options);
-    if (why) kept.set(d, why);
-  }
-  const listing = all
-    .filter((d) => !kept.has(d))
-    .map((d) => `  - ${d.name}: ${d.stage.targets.length} instance${d.stage.targets.length === 1 ? '' : 's'} (${d.stage.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
+  // As deployed, not as compiled: StackSets of stages gone from the org file, and instances in accounts it no longer names.
+  const { remove, kept } = await destroyPlan(compiled, aws, options);
+  const names = new Map(compiled.org.accounts.map((a) => [a.id, a.name]));
+  const account = (id: string) => (names.has(id) ? `${names.get(id)} ${id}` : `${id} (not in the org file)`);
+  const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}`);
   const retained = options.deleteRetained
     ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
     : `artifact and access-log buckets and keys stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
-  const keptText = [...kept].map(([d, why]) => `\nkept: ${d.name}: ${why}`).join('');
+  const keptText = kept.map((k) => `\nkept: ${k.stackSet}: ${k.why}`).join('');
   stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
   if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {

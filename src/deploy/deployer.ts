@@ -264,7 +264,7 @@ function stackLeftText(stackSet: string, region: string, i: ActualInstance): str
  * another tool's, which an update would take over, replacing its template in every account it deploys to.
  */
 const foreignText = (name: string) =>
-  `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating it would replace another tool's template in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
+  `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
 
 async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[]): Promise<StageSummary> {
   const ctx = context(run, desired);
@@ -703,6 +703,11 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
           summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
           continue;
         }
+        // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
+        if (!actual.xstack) {
+          summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] });
+          continue;
+        }
         const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
         const left = await removeFrom(run, ctx, id, byAccount(actual), true);
         for (const r of retained) {
@@ -718,6 +723,43 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
     }
   }
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}
+
+/** What destroy would remove, in its order, and what it would keep: read from AWS, as destroy reads it. */
+export interface DestroyPlan {
+  /** Each StackSet with the accounts of its instances: those of stages gone from the org file first, then the rest in reverse rollout order. */
+  remove: Array<{ stackSet: string; accounts: string[] }>;
+  kept: Array<{ stackSet: string; why: string }>;
+}
+
+/**
+ * What `destroy` would do, making no mutating call: the StackSets of stages
+ * gone from the org file (which destroy removes first) and the instances each
+ * StackSet has now, in accounts the org file may no longer name, not the
+ * compile's targets; and each StackSet it keeps, with why.
+ */
+export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<DestroyPlan> {
+  const run = await startRun(compiled, aws, options);
+  const desiredList = desiredStackSets(compiled);
+  const plan: DestroyPlan = { remove: [], kept: [] };
+  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account) });
+  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
+  for (const wave of [...compiled.rollout.waves].reverse()) {
+    for (const id of wave) {
+      const d = desired.get(id)!;
+      const kept = keptReason(d, options);
+      if (kept) {
+        plan.kept.push({ stackSet: d.name, why: kept });
+        continue;
+      }
+      const actual = await readStackSet(context(run, d));
+      if (!actual.exists) continue;
+      if (!actual.xstack) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
+      else plan.remove.push({ stackSet: d.name, accounts: byAccount(actual).map((i) => i.account) });
+    }
+  }
+  return plan;
 }
 
 /** The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. */
