@@ -371,7 +371,7 @@ const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, 
 const EXIT_CODES_HELP = `
 Exit codes:
   0   success
-  1   error (invalid organization file, AWS error, refused output folder, …)
+  1   error (invalid organization file, AWS error, refused output folder, …; verify: a StackSet's drift unknown)
   2   changes or differences (plan --detailed-exitcode, verify)
   64  usage error (unknown command or option, missing argument)`;
 
