@@ -12,8 +12,10 @@ import {
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
   ListStackInstancesCommand,
+  ListStackSetOperationResultsCommand,
   ListStackSetsCommand,
   UpdateStackSetCommand,
+  type StackSetOperationPreferences,
 } from '@aws-sdk/client-cloudformation';
 import {
   CreateAccountCommand,
@@ -170,6 +172,52 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     expect(instance.StatusReason).toMatch(/Invalid principal in policy: "AWS":"arn:aws:iam::900000000000:role\/no-such-role"/);
     expect(proxy.creations).toEqual([]);
   });
+
+  it('failure tolerance: within it the operation SUCCEEDED though accounts failed; past it FAILED, the accounts not reached CANCELLED; which ones depends on the concurrency mode', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    const [a, b, c, d] = ['100000000001', '100000000002', '100000000003', '100000000004'];
+    /** One CreateStackInstances on a new StackSet, in accounts a-d in that order, with `failing` failed for sure. */
+    const create = async (stackSet: string, preferences: StackSetOperationPreferences, failing: string[]) => {
+      for (const account of failing) proxy.failIn(account);
+      await cfn.send(new CreateStackSetCommand({ StackSetName: stackSet, TemplateBody }));
+      await cfn.send(new CreateStackInstancesCommand({ StackSetName: stackSet, Accounts: [a, b, c, d], Regions: [REGION], OperationId: 'op', OperationPreferences: preferences }));
+      while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+      for (const account of failing) proxy.failIn(account, false);
+      const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId: 'op' }))).StackSetOperation?.Status;
+      const results = Object.fromEntries(((await cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: stackSet, OperationId: 'op' }))).Summaries ?? []).map((r) => [r.Account, r.Status]));
+      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? [];
+      const instances = Object.fromEntries(listed.map((i) => [i.Account, `${i.Status} ${i.StackInstanceStatus?.DetailedStatus}`]));
+      const created = proxy.creations.filter((x) => x.startsWith(`${stackSet}/`)).map((x) => x.split('/')[1]);
+      return { status, results, instances, created, listed };
+    };
+
+    // Within the tolerance (1 of 4, as a percentage: 25 % rounds down to 1): SUCCEEDED, the failed account OUTDATED.
+    const within = await create('within', { MaxConcurrentCount: 2, FailureTolerancePercentage: 25 }, [b]);
+    expect(within.status).toBe('SUCCEEDED');
+    expect(within.results).toEqual({ [a]: 'SUCCEEDED', [b]: 'FAILED', [c]: 'SUCCEEDED', [d]: 'SUCCEEDED' });
+    expect(within.instances).toEqual({ [a]: 'CURRENT SUCCEEDED', [b]: 'OUTDATED FAILED', [c]: 'CURRENT SUCCEEDED', [d]: 'CURRENT SUCCEEDED' });
+
+    // STRICT (the default), tolerance 1, at most 2 at once: a batch of 2, a and b both fail, c and d never tried.
+    const strict = await create('strict', { MaxConcurrentCount: 2, FailureToleranceCount: 1 }, [a, b]);
+    expect(strict.status).toBe('FAILED');
+    expect(strict.results).toEqual({ [a]: 'FAILED', [b]: 'FAILED', [c]: 'CANCELLED', [d]: 'CANCELLED' });
+    expect(strict.instances).toEqual({ [a]: 'OUTDATED FAILED', [b]: 'OUTDATED FAILED', [c]: 'OUTDATED CANCELLED', [d]: 'OUTDATED CANCELLED' });
+    expect(strict.listed.find((i) => i.Account === c)?.StatusReason).toBe('Cancelled since failure tolerance has exceeded');
+    expect(strict.created).toEqual([]);
+
+    // STRICT lowers the concurrency as accounts fail: a fails in a batch of 2, then one at a time, c fails, d never tried.
+    const lowered = await create('lowered', { MaxConcurrentCount: 2, FailureToleranceCount: 1 }, [a, c]);
+    expect(lowered.results).toEqual({ [a]: 'FAILED', [b]: 'SUCCEEDED', [c]: 'FAILED', [d]: 'CANCELLED' });
+    expect(lowered.created).toEqual([b]);
+
+    // SOFT: 75 % of 4 = 3 at once whatever fails; a and b fail, c (same batch) is made, d never tried.
+    const soft = await create('soft', { MaxConcurrentPercentage: 75, FailureToleranceCount: 1, ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE' }, [a, b]);
+    expect(soft.status).toBe('FAILED');
+    expect(soft.results).toEqual({ [a]: 'FAILED', [b]: 'FAILED', [c]: 'SUCCEEDED', [d]: 'CANCELLED' });
+    expect(soft.created).toEqual([c]);
+  });
 });
 
 describe('the reconciler against the layer', () => {
@@ -194,6 +242,56 @@ describe('the reconciler against the layer', () => {
     expect(byStage['pipeline-identity'].result).toBe('failed');
     expect(byStage['pipeline-identity'].reasons.join('\n')).toMatch(/account 100000000001 us-east-1: FAILED: .*injected failure/);
     for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
+  });
+
+  /** The StackSet's operation that carried `action` (the layer's log), its status and per-account results. */
+  async function operationOf(stackSet: string, action: string) {
+    const cfn = awsVia().cloudFormation();
+    const { operationId } = proxy.requests.find((r) => r.stackSet === stackSet && r.action === action && !r.error)!;
+    const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId: operationId }))).StackSetOperation?.Status;
+    const results = (await cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: stackSet, OperationId: operationId }))).Summaries ?? [];
+    return { status, results: Object.fromEntries(results.map((r) => [r.Account, r.Status])) };
+  }
+
+  it('an operation within its failure tolerance ends SUCCEEDED, yet the account that failed fails the stage, no later wave runs, and the next run applies it', async () => {
+    const tolerant = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
+    await prepare(tolerant);
+    const [failing, fine] = ['100000000001', '100000000002'];
+    proxy.failIn(failing);
+    const s = await deploy(tolerant, awsVia(), { pollMs });
+    const op = await operationOf('big-pipeline-identity', 'CreateStackInstances');
+    expect(op).toEqual({ status: 'SUCCEEDED', results: { [failing]: 'FAILED', [fine]: 'SUCCEEDED' } });
+    const stage = s.stages.find((x) => x.stage === 'pipeline-identity')!;
+    expect(stage.result).toBe('failed');
+    expect(stage.reasons).toEqual([expect.stringMatching(new RegExp(`^account ${failing} ${REGION}: OUTDATED \\(FAILED\\): .*injected failure`))]);
+    for (const later of tolerant.rollout.waves.slice(1).flat()) expect(s.stages.find((x) => x.stage === later)?.result, later).toBe('not-run');
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? [];
+    expect(Object.fromEntries(listed.map((i) => [i.Account, i.Status]))).toEqual({ [failing]: 'OUTDATED', [fine]: 'CURRENT' });
+    proxy.failIn(failing, false);
+    await deployUntilDone(tolerant, 1);
+    await expectConverged(tolerant);
+  });
+
+  it('an operation past its failure tolerance ends FAILED: the accounts it never reached are CANCELLED, their stacks not made, the stage names them, and the next run makes them', async () => {
+    // The default preferences: one account at a time, failure tolerance 0.
+    await prepare(small);
+    const [failing, never] = ['100000000001', '100000000002'];
+    proxy.failIn(failing);
+    const s = await deploy(small, awsVia(), { pollMs });
+    const op = await operationOf('big-pipeline-identity', 'CreateStackInstances');
+    expect(op).toEqual({ status: 'FAILED', results: { [failing]: 'FAILED', [never]: 'CANCELLED' } });
+    expect(proxy.creations).not.toContain(`big-pipeline-identity/${never}`);
+    const reasons = failed(s).find((x) => x.stage === 'pipeline-identity')!.reasons.join('\n');
+    expect(reasons).toMatch(new RegExp(`account ${failing} ${REGION}: FAILED: .*injected failure`));
+    expect(reasons).toContain(`account ${never} ${REGION}: CANCELLED: Cancelled since failure tolerance has exceeded`);
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? [];
+    expect(listed.find((i) => i.Account === never)).toMatchObject({ Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'CANCELLED' } });
+    // plan lists the cancelled instance as one to apply again.
+    expect((await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')?.retryAccounts.map((r) => r.account).sort()).toEqual([failing, never]);
+    proxy.failIn(failing, false);
+    await deployUntilDone(small, 1);
+    expect(proxy.creations.filter((x) => x === `big-pipeline-identity/${never}`)).toHaveLength(1);
+    await expectConverged(small);
   });
 
   it('an instance left OUTDATED by a failed template update is applied again, although its values did not change', async () => {

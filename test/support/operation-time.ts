@@ -128,11 +128,22 @@ export const FIGURES: Figures = {
 
 const percentOf = (percent: number, n: number) => Math.floor((percent * n) / 100);
 
+/** MaxConcurrentCount, or MaxConcurrentPercentage of `accounts` rounded down but at least 1; by default 1. */
+export function maxConcurrency(accounts: number, p: OperationPreferences): number {
+  return p.MaxConcurrentCount ?? (p.MaxConcurrentPercentage !== undefined ? Math.max(1, percentOf(p.MaxConcurrentPercentage, accounts)) : 1);
+}
+
+/** FailureToleranceCount, or FailureTolerancePercentage of `accounts` (one Region's) rounded down; by default 0. */
+export function failureTolerance(accounts: number, p: OperationPreferences): number {
+  return p.FailureToleranceCount ?? (p.FailureTolerancePercentage !== undefined ? percentOf(p.FailureTolerancePercentage, accounts) : 0);
+}
+
+export const strictMode = (p: OperationPreferences) => (p.ConcurrencyMode ?? 'STRICT_FAILURE_TOLERANCE') === 'STRICT_FAILURE_TOLERANCE';
+
 /** Accounts one batch runs in each Region (at least 1, at most the target count). */
 export function concurrency(accounts: number, p: OperationPreferences): number {
-  const max = p.MaxConcurrentCount ?? (p.MaxConcurrentPercentage !== undefined ? Math.max(1, percentOf(p.MaxConcurrentPercentage, accounts)) : 1);
-  const tolerance = p.FailureToleranceCount ?? (p.FailureTolerancePercentage !== undefined ? percentOf(p.FailureTolerancePercentage, accounts) : 0);
-  const level = (p.ConcurrencyMode ?? 'STRICT_FAILURE_TOLERANCE') === 'STRICT_FAILURE_TOLERANCE' ? Math.min(max, tolerance + 1) : max;
+  const max = maxConcurrency(accounts, p);
+  const level = strictMode(p) ? Math.min(max, failureTolerance(accounts, p) + 1) : max;
   return Math.max(1, Math.min(level, accounts));
 }
 

@@ -12,9 +12,21 @@
  * - OperationId is an idempotency token; a used id is refused with
  *   OperationIdAlreadyExistsException (moto ignores the id and makes its own).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
- * - A failed operation leaves its instances OUTDATED (INOPERABLE after a failed
+ * - A failed account leaves its instance OUTDATED (INOPERABLE after a failed
  *   delete) with a StatusReason; a failed create leaves the instance listed.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
+ * - Failure tolerance and concurrency (`attemptInBatches`): an operation tries
+ *   its accounts in batches of its concurrency (STRICT_FAILURE_TOLERANCE:
+ *   lowered as accounts fail); failures within FailureToleranceCount /
+ *   FailureTolerancePercentage leave the operation SUCCEEDED, those accounts'
+ *   instances OUTDATED all the same; past it the operation ends FAILED and the
+ *   accounts not yet attempted are CANCELLED (ListStackSetOperationResults
+ *   Status CANCELLED, "Cancelled since failure tolerance has exceeded"; their
+ *   instance OUTDATED with DetailedStatus CANCELLED, a create's stack never
+ *   made). A delete cancelled leaves its instance as it was.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html
  * - UpdateStackSet keeps the new template even when its operation fails:
  *   "Even if the stack set operation created by updating the stack set fails
  *   (completely or partially ...), the stack set is updated with your changes."
@@ -113,7 +125,11 @@
  *   access key (GetCallerIdentity).
  *
  * Faults are drawn from a seeded generator: the same seed and the same
- * request order give the same faults.
+ * request order give the same faults; `failIn` fails one account for sure.
+ *
+ * Not modelled: IAM. The layer (like moto) evaluates no trust policy and no
+ * execution-role policy, so neither who may assume the StackSets roles nor
+ * what the execution role may do can be seen through it.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -125,11 +141,11 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { conditionHolds } from '../../src/cfn/account-switch';
 import { sha256 } from '../../src/hash';
 import { parse as parseYaml } from 'yaml';
-import { preferencesFromQuery, type ModelClock } from './operation-time';
+import { failureTolerance, maxConcurrency, preferencesFromQuery, strictMode, type ModelClock, type OperationPreferences } from './operation-time';
 
 export interface Faults {
   seed: number;
-  /** Chance that one account of an operation fails (the whole operation then ends FAILED). */
+  /** Chance that one account of an operation fails (the operation ends FAILED once its failures pass its failure tolerance: see the header). */
   accountFailure?: number;
   /** Chance that a CloudFormation call is answered 400 Throttling. */
   throttle?: number;
@@ -169,13 +185,14 @@ interface Operation {
   status: OperationStatus;
   created: Date;
   ended?: Date;
-  results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED'; reason?: string }>;
+  /** ListStackSetOperationResults: one per account and Region of the operation. */
+  results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; reason?: string }>;
 }
 
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
 interface Overlay {
   status: 'OUTDATED' | 'INOPERABLE';
-  detailed: 'FAILED' | 'SKIPPED_SUSPENDED_ACCOUNT';
+  detailed: 'FAILED' | 'CANCELLED' | 'SKIPPED_SUSPENDED_ACCOUNT';
   reason: string;
   region: string;
   /** An instance whose create failed: listed by CloudFormation, absent from moto. */
@@ -220,6 +237,59 @@ function parameterList(params: URLSearchParams, prefix: string): Record<string, 
 function setMembers(params: URLSearchParams, prefix: string, values: string[]): void {
   for (const key of [...params.keys()]) if (key.startsWith(`${prefix}.member.`)) params.delete(key);
   values.forEach((v, i) => params.set(`${prefix}.member.${i + 1}`, v));
+}
+
+/**
+ * StackSetOperationResultSummary's StatusReason for an account an operation
+ * never reached, as the AWS CLI's example of list-stack-set-operation-results
+ * shows it ("Status": "CANCELLED", "StatusReason": "Cancelled since failure
+ * tolerance has exceeded"),
+ * https://docs.aws.amazon.com/cli/latest/reference/cloudformation/list-stack-set-operation-results.html
+ */
+const TOLERANCE_EXCEEDED = 'Cancelled since failure tolerance has exceeded';
+
+/**
+ * Attempts an operation's accounts (one Region's: xstack sends one) in
+ * batches, in the order the request lists them (AWS documents no order), and
+ * returns the accounts it never reached. Per
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html:
+ * - a batch is MaxConcurrentCount accounts (or MaxConcurrentPercentage, at
+ *   least 1; 1 by default). STRICT_FAILURE_TOLERANCE (the default) "dynamically
+ *   lowers the concurrency level to ensure the number of failed accounts never
+ *   exceeds the value of FailureToleranceCount +1. The initial actual
+ *   concurrency is set to the lower of either the value of the
+ *   MaxConcurrentCount, or the value of FailureToleranceCount +1. The actual
+ *   concurrency is then reduced proportionally by the number of failures":
+ *   here, tolerance + 1 less the failures so far. SOFT_FAILURE_TOLERANCE runs
+ *   at the maximum "regardless of the number of failures".
+ * - FailureToleranceCount (or FailureTolerancePercentage, rounded down; 0 by
+ *   default): "The number of accounts, per Region, for which this operation
+ *   can fail before CloudFormation stops the operation in that Region". A
+ *   batch under way finishes; once the failures pass the tolerance, no other
+ *   account is attempted. Those are CANCELLED ("because the failure tolerance
+ *   of the StackSet operation has been exceeded",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html),
+ *   and the operation is FAILED ("The operation exceeded the specified failure
+ *   tolerance"); within it, SUCCEEDED ("completed creating or updating all the
+ *   specified stacks without exceeding the failure tolerance"),
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html
+ */
+async function attemptInBatches(
+  accounts: readonly string[],
+  preferences: OperationPreferences,
+  attempt: (account: string) => Promise<void>,
+  failed: () => number,
+): Promise<string[]> {
+  const tolerance = failureTolerance(accounts.length, preferences);
+  const max = maxConcurrency(accounts.length, preferences);
+  for (let next = 0; next < accounts.length; ) {
+    const size = strictMode(preferences) ? Math.max(1, Math.min(max, tolerance + 1 - failed())) : max;
+    const batch = accounts.slice(next, next + size);
+    next += batch.length;
+    for (const account of batch) await attempt(account);
+    if (failed() > tolerance) return accounts.slice(next);
+  }
+  return [];
 }
 
 const MUTATING: Record<string, Action> = { CreateStackInstances: 'CREATE', UpdateStackInstances: 'UPDATE', DeleteStackInstances: 'DELETE', UpdateStackSet: 'UPDATE' };
@@ -289,6 +359,7 @@ export class StackSetsProxy {
     this.serviceManaged.clear();
     this.instanceOus.clear();
     this.suspended.clear();
+    this.failing.clear();
     this.retainedStacks.length = 0;
     this.occupiers.clear();
     this.accountCredentials.clear();
@@ -360,6 +431,18 @@ export class StackSetsProxy {
     if (suspended) this.suspended.add(account);
     else this.suspended.delete(account);
   }
+
+  /**
+   * Every operation's attempt in `account` fails from now on (or succeeds
+   * again), as a stack that cannot be created or updated there: the seeded
+   * `accountFailure` aimed at one account.
+   */
+  failIn(account: string, failing = true): void {
+    if (failing) this.failing.add(account);
+    else this.failing.delete(account);
+  }
+
+  private failing = new Set<string>();
 
   /** Operations still QUEUED or RUNNING. */
   get busy(): number {
@@ -648,7 +731,9 @@ export class StackSetsProxy {
     if (action === 'UpdateStackSet') {
       const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
       const inMoto = new Set([...listed.body.matchAll(/<Account>(\d+)<\/Account>/g)].map((m) => m[1]));
-      accounts = new Set([...inMoto, ...(this.overlays.get(name)?.keys() ?? [])]).size;
+      // INOPERABLE instances are left out of UpdateStackSet (see the header).
+      const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
+      accounts = [...new Set([...inMoto, ...overlays.keys()])].filter((a) => overlays.get(a)?.status !== 'INOPERABLE').length;
     }
     const p = preferencesFromQuery(params);
     const concurrency = p.MaxConcurrentCount ?? (p.MaxConcurrentPercentage !== undefined ? Math.max(1, Math.floor((accounts * p.MaxConcurrentPercentage) / 100)) : 1);
@@ -714,7 +799,12 @@ export class StackSetsProxy {
     return direct.length > 0 ? direct : members(params, 'DeploymentTargets.Accounts');
   }
 
-  /** Runs an operation's effect on moto: the accounts that succeed go through, the others are left failed. */
+  /**
+   * Runs an operation's effect on moto: the accounts that succeed go through,
+   * the failed ones are left OUTDATED (INOPERABLE after a delete), and once
+   * the failures pass the operation's failure tolerance the accounts not yet
+   * attempted are CANCELLED (see `attemptInBatches`).
+   */
   private async execute(op: Operation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
     const name = op.stackSet;
     const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
@@ -726,31 +816,21 @@ export class StackSetsProxy {
       accounts = [...new Set([...motoInstances.keys(), ...overlays.keys()])].filter((a) => overlays.get(a)?.status !== 'INOPERABLE').sort();
     }
     const retainStacks = action === 'DeleteStackInstances' && params.get('RetainStacks') === 'true';
-    const skipped = action === 'DeleteStackInstances' ? [] : accounts.filter((a) => this.suspended.has(a));
-    this.clock?.record(name, { action: op.action, accounts: accounts.length, regions: Math.max(1, members(params, 'Regions').length), preferences: preferencesFromQuery(params) });
+    const preferences = preferencesFromQuery(params);
+    this.clock?.record(name, { action: op.action, accounts: accounts.length, regions: Math.max(1, members(params, 'Regions').length), preferences });
     const template = action === 'UpdateStackSet' ? (params.get('TemplateBody') ?? currentTemplate) : currentTemplate;
     const failures = new Map<string, string>();
+    const skipped: string[] = [];
+    let cancelled: string[] = [];
+    let broken = false;
     try {
-      for (const account of accounts) {
-        if (skipped.includes(account)) continue;
-        if (action === 'DeleteStackInstances' && this.suspended.has(account) && !retainStacks) {
-          failures.set(account, 'Account is suspended: its stack cannot be deleted');
-          continue;
-        }
-        if (this.chance(this.faults.accountFailure)) {
-          this.counts.failedAccounts++;
-          failures.set(account, 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)');
-          continue;
-        }
-        if (action === 'DeleteStackInstances') continue;
-        const values = { ...(await this.stackSetParameters(headers, name, action === 'UpdateStackSet' ? params : undefined)), ...(overlays.get(account)?.phantom?.overrides ?? motoInstances.get(account) ?? {}), ...parameterList(params, 'ParameterOverrides') };
-        const invalid = await this.invalidPrincipal(template, values, account, region, headers);
-        if (invalid) {
-          this.counts.invalidPrincipals++;
-          failures.set(account, `ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`);
-        }
-      }
-      const ok = accounts.filter((a) => !failures.has(a) && !skipped.includes(a));
+      const attempt = async (account: string): Promise<void> => {
+        const outcome = await this.attemptIn(account, { action, name, params, headers, region, template, retainStacks, overlays, motoInstances });
+        if (outcome === 'skipped') skipped.push(account);
+        else if (outcome !== 'ok') failures.set(account, outcome);
+      };
+      cancelled = await attemptInBatches(accounts, preferences, attempt, () => failures.size);
+      const ok = accounts.filter((a) => !failures.has(a) && !skipped.includes(a) && !cancelled.includes(a));
       await this.applyToMoto(action, params, headers, name, ok, motoInstances);
       for (const account of ok) {
         if (action === 'DeleteStackInstances') {
@@ -764,16 +844,72 @@ export class StackSetsProxy {
         overlays.set(account, { status: 'OUTDATED', detailed: 'SKIPPED_SUSPENDED_ACCOUNT', reason: 'Account is suspended', region, ...(phantom ? { phantom } : {}) });
       }
     } catch (error) {
+      broken = true;
+      cancelled = [];
       for (const account of accounts) failures.set(account, `internal error: ${(error as Error).message}`);
     }
+    const phantomOf = (account: string) =>
+      action === 'CreateStackInstances' && !motoInstances.has(account) ? { overrides: parameterList(params, 'ParameterOverrides') } : overlays.get(account)?.phantom;
     for (const [account, reason] of failures) {
-      const previous = overlays.get(account);
-      const phantom = action === 'CreateStackInstances' && !motoInstances.has(account) ? { overrides: parameterList(params, 'ParameterOverrides') } : previous?.phantom;
+      const phantom = phantomOf(account);
       overlays.set(account, { status: action === 'DeleteStackInstances' ? 'INOPERABLE' : 'OUTDATED', detailed: 'FAILED', reason, region, ...(phantom ? { phantom } : {}) });
     }
-    op.results = accounts.map((account) => ({ account, region, status: failures.has(account) ? 'FAILED' : 'SUCCEEDED', ...(failures.has(account) ? { reason: failures.get(account) } : {}) }));
-    op.status = failures.size > 0 ? 'FAILED' : 'SUCCEEDED';
+    // A create or update cancelled before it reached the account leaves the instance OUTDATED: "The stack was part of a
+    // CreateStackSet or UpdateStackSet operation that failed or was stopped before the stack was created or updated"
+    // (StackInstanceSummary Status, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html),
+    // DetailedStatus CANCELLED (API_StackInstanceComprehensiveStatus.html). A cancelled delete leaves the instance as
+    // it was (an inference: AWS documents no status for it).
+    if (action !== 'DeleteStackInstances') {
+      for (const account of cancelled) {
+        const phantom = phantomOf(account);
+        overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason: TOLERANCE_EXCEEDED, region, ...(phantom ? { phantom } : {}) });
+      }
+    }
+    op.results = accounts.map((account) => {
+      if (cancelled.includes(account)) return { account, region, status: 'CANCELLED', reason: TOLERANCE_EXCEEDED };
+      const reason = failures.get(account);
+      return reason === undefined ? { account, region, status: 'SUCCEEDED' } : { account, region, status: 'FAILED', reason };
+    });
+    op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
+  }
+
+  /** One account's part of an operation: 'ok', 'skipped' (a suspended account), or why it failed. */
+  private async attemptIn(
+    account: string,
+    o: {
+      action: string;
+      name: string;
+      params: URLSearchParams;
+      headers: IncomingMessage['headers'];
+      region: string;
+      template: string;
+      retainStacks: boolean;
+      overlays: Map<string, Overlay>;
+      motoInstances: Map<string, Record<string, string>>;
+    },
+  ): Promise<'ok' | 'skipped' | string> {
+    const deleting = o.action === 'DeleteStackInstances';
+    if (!deleting && this.suspended.has(account)) return 'skipped';
+    if (deleting && this.suspended.has(account) && !o.retainStacks) return 'Account is suspended: its stack cannot be deleted';
+    if (this.failing.has(account)) {
+      this.counts.failedAccounts++;
+      return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (failIn)';
+    }
+    if (this.chance(this.faults.accountFailure)) {
+      this.counts.failedAccounts++;
+      return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)';
+    }
+    if (deleting) return 'ok';
+    const values = {
+      ...(await this.stackSetParameters(o.headers, o.name, o.action === 'UpdateStackSet' ? o.params : undefined)),
+      ...(o.overlays.get(account)?.phantom?.overrides ?? o.motoInstances.get(account) ?? {}),
+      ...parameterList(o.params, 'ParameterOverrides'),
+    };
+    const invalid = await this.invalidPrincipal(o.template, values, account, o.region, o.headers);
+    if (!invalid) return 'ok';
+    this.counts.invalidPrincipals++;
+    return `ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`;
   }
 
   /**
