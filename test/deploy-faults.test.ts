@@ -852,19 +852,22 @@ describe('the reconciler against the layer', () => {
     const firstPage = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
     const later = paced.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id).find((id) => id !== firstPage[0].Account)!;
     proxy.failDrift(names[0]);
+    // Another's start is refused (AccessDenied, an AWS error): its drift is unknown too, not "no drift detection here".
+    proxy.refuseDrift(names[1]);
     proxy.drift('big-pipelines', later);
     const result = await verify(paced, awsVia(), hashes, { pollMs });
     expect(result.differences).toEqual([]);
     expect(result.drift).toEqual([
       expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED$`)),
+      expect.stringMatching(new RegExp(`^${names[1]}: drift detection could not start \\(AccessDenied: .*\\), drift unknown$`)),
       `big-pipelines: instance in ${later} us-east-1 has drifted`,
     ]);
     // Its drift unknown, verify cannot say the org is as compiled: exit 1 without a difference, 2 with one (a drift here).
-    expect(result.driftUnknown).toEqual([names[0]]);
+    expect(result.driftUnknown).toEqual([names[0], names[1]]);
     expect(verifyExitCode(result)).toBe(2);
     expect(verifyExitCode({ ...result, drift: result.drift.filter((d) => !d.endsWith(' has drifted')) })).toBe(1);
     expect(verifyExitCode({ ...result, drift: [], driftUnknown: [] })).toBe(0);
-    expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names);
+    expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names.filter((n) => n !== names[1]));
     for (const d of proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });
 

@@ -834,8 +834,6 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   return { differences, drift, driftUnknown };
 }
 
-/** DetectStackSetDrift's own errors: about this StackSet, not the endpoint. */
-const DRIFT_ERRORS = new Set(['InvalidOperationException', 'OperationInProgressException', 'StackSetNotFoundException']);
 
 /**
  * Drift detection on one StackSet, as DetectStackSetDrift describes it: it
@@ -845,9 +843,10 @@ const DRIFT_ERRORS = new Set(['InvalidOperationException', 'OperationInProgressE
  * StackSet, including the drift status" (every page); it takes
  * OperationPreferences like any StackSet operation, so the org's pace it.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
- * Only a start refused with another error than its own says the endpoint has
- * no drift detection (the local emulator); an operation that ends FAILED or
- * STOPPED is this StackSet's result, and the next StackSet is still checked.
+ * Only an answer that is no AWS error says the endpoint has no drift
+ * detection (the local emulator); a refused start or an operation that ends
+ * FAILED or STOPPED is this StackSet's result (drift unknown), and the next
+ * StackSet is still checked.
  * verify runs one StackSet at a time, so one operation, which the org file's
  * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
  * operations at once (instance-budget.ts).
@@ -863,8 +862,14 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     );
     operationId = started.OperationId;
   } catch (error) {
-    if (DRIFT_ERRORS.has((error as { name?: string }).name ?? '')) return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown`], unknown: true };
-    return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
+    // An answer that is no AWS error at all (the SDK read no service error from it: the local emulator's page for an
+    // action it lacks) says the endpoint has no drift detection. Any AWS error (DetectStackSetDrift's own, AccessDenied,
+    // throttling past the SDK's retries, a server error), or no answer, leaves this StackSet's drift unknown.
+    const e = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
+      return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
+    }
+    return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown`], unknown: true };
   }
   try {
     if (operationId) await runOperationWait(ctx, operationId);

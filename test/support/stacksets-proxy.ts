@@ -325,6 +325,7 @@ export class StackSetsProxy {
   readonly driftPreferences: Array<{ stackSet: string; preferences: ReturnType<typeof preferencesFromQuery> }> = [];
   private rivals = new Map<string, 'stale' | 'same-change'>();
   private driftFailures = new Set<string>();
+  private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
   private driftDetected = new Set<string>();
 
@@ -370,6 +371,7 @@ export class StackSetsProxy {
     this.driftPreferences.length = 0;
     this.rivals.clear();
     this.driftFailures.clear();
+    this.driftRefusals.clear();
     this.drifted.clear();
     this.driftDetected.clear();
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -419,6 +421,15 @@ export class StackSetsProxy {
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
     this.driftFailures.add(stackSet);
+  }
+
+  /**
+   * Drift detection on `stackSet` is refused at its start, as AWS answers a caller without
+   * cloudformation:DetectStackSetDrift: 403 AccessDenied (Common Errors,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+   */
+  refuseDrift(stackSet: string): void {
+    this.driftRefusals.add(stackSet);
   }
 
   /** The instance of `account` has drifted from `stackSet`'s template. */
@@ -1055,6 +1066,7 @@ export class StackSetsProxy {
 
   /** DetectStackSetDrift (see the header). */
   private detectDrift(name: string, params: URLSearchParams) {
+    if (this.driftRefusals.has(name)) return { status: 403, body: errorXml('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`) };
     if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
