@@ -455,6 +455,30 @@ describe('the reconciler against the layer', () => {
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
   });
 
+  it('destroy --delete-retained with a suspended account: its stacks stay (RetainStacks), and so do their buckets and keys; every other account\'s are deleted', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.suspend(account);
+    // A deploy meets the suspension first (its instances skipped), as any rollout after it would.
+    await deploy(compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n')), awsVia(), { pollMs });
+    const deletedIn: string[] = [];
+    const warnings: string[] = [];
+    // An instance still CURRENT there (a stage the deploy did not change) fails its delete and is left INOPERABLE, which
+    // stops that destroy; the next removes it with RetainStacks (a run per such StackSet). No run deletes what the kept
+    // stacks hold.
+    let runs = 0;
+    for (let done = false; !done && runs < 6; runs++) {
+      const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deletedIn.push(...e.accounts) });
+      warnings.push(...destroyed.stages.flatMap((x) => x.warnings ?? []));
+      done = failed(destroyed).length === 0;
+    }
+    expect(runs).toBeLessThan(6);
+    expect(deletedIn.length).toBeGreaterThan(0);
+    expect(deletedIn).not.toContain(account);
+    expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
+  });
+
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
     const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
     const before = compileYaml(custom);

@@ -709,11 +709,22 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
           continue;
         }
         const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-        const left = await removeFrom(run, ctx, id, byAccount(actual), true);
+        let left: string[] = [];
+        let removal: unknown;
+        try {
+          left = await removeFrom(run, ctx, id, byAccount(actual), true);
+        } catch (error) {
+          removal = error;
+        }
+        // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
+        // the next run finds those stacks no more, so it could not find their buckets and keys again.
+        const remaining = removal === undefined ? undefined : await readStackSet(ctx);
         for (const r of retained) {
+          if (remaining?.instances.has(r.account)) continue;
           options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
           await deleteRetained(aws, target(run, r.account), r);
         }
+        if (removal !== undefined) throw removal;
         summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
       } catch (error) {
         // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
@@ -762,12 +773,17 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   return plan;
 }
 
-/** The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. */
+/**
+ * The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. Not those
+ * of an instance whose stack destroy leaves in its account (a suspended account's, which cannot be read, or an
+ * INOPERABLE one's, removed with RetainStacks: removeFrom): its resources stay with the stack.
+ */
 async function findRetained(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<RetainedResource[]> {
   const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
   if (wanted.length === 0) return [];
   const found: RetainedResource[] = [];
   for (const [account, instance] of actual.instances) {
+    if (stackUndeletable(instance)) continue;
     const physical = await instanceResources(accountClient(run, account), desired.name, instance.stackId);
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
