@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { CompileError, OrgFileError } from '../src/errors';
+import { OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
 import { renderTemplate } from '../src/cfn/template';
@@ -16,18 +16,11 @@ import { Resolver } from '../src/audit/resolve';
 import { eventBridgeQuotaProblems } from '../src/checks/eventbridge-quotas';
 import { LIMITS } from '../src/limits';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { compileProblems } from './helpers';
 
 const DOC = 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html';
 
-const problemsOf = (text: string, file = 'rules.yaml'): string[] => {
-  try {
-    compileOrg(parseOrg(text, file));
-    return [];
-  } catch (error) {
-    expect(error).toBeInstanceOf(CompileError);
-    return [...(error as CompileError).details];
-  }
-};
+const problemsOf = (text: string, file = 'rules.yaml'): string[] => compileProblems(text, file);
 
 /**
  * generateOrgYaml(n) without its declared quotas beyond IAM's: the source account's

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { compileOrg } from '../src/compile';
+import { CompileError } from '../src/errors';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
@@ -17,3 +19,14 @@ export const templatesOf = (file: string): Array<[string, CfnTemplate]> =>
   compileFile(file).stages.map((s) => [s.id, renderTemplate(s.definition)]);
 
 export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `xstack-${name}-`));
+
+/** The problems a compile of `text` fails with (its CompileError's details), or none when it compiles. */
+export const compileProblems = (text: string, file: string): string[] => {
+  try {
+    compileOrg(parseOrg(text, file));
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(CompileError);
+    return [...(error as CompileError).details];
+  }
+};

@@ -5,14 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import Role from 'cloudform-types/types/iam/role';
-import { compileOrg } from '../src/compile';
-import { CompileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
 import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { iamQuotaProblems, jsonLength } from '../src/checks/iam-quotas';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { compileProblems } from './helpers';
 
 /** One source account, one pipeline account running `pipelines` pipelines. */
 function orgWith(pipelines: number, extra = ''): string {
@@ -23,15 +22,7 @@ function orgWith(pipelines: number, extra = ''): string {
   return `${lines.join('\n')}\n${extra}`;
 }
 
-const problemsOf = (text: string, file = 'quota.yaml'): string[] => {
-  try {
-    compileOrg(parseOrg(text, file));
-    return [];
-  } catch (error) {
-    expect(error).toBeInstanceOf(CompileError);
-    return [...(error as CompileError).details];
-  }
-};
+const problemsOf = (text: string, file = 'quota.yaml'): string[] => compileProblems(text, file);
 
 describe('IAM quotas at compile time', () => {
   it('10 pipelines in one account fit the pipeline role; the 11th is over the managed policies a role may have, unless the raised quota is declared', () => {
