@@ -152,9 +152,15 @@ describe('rollout to the local emulator', () => {
     expect(roles).toContain('acme-event-forwarder');
   });
 
-  it('a second deploy with nothing changed makes no mutating call', async () => {
+  it('a second deploy with nothing changed makes no mutating call; a run makes one administrator CloudFormation client, so credentials are resolved once', async () => {
     await deploy(example, awsClient(), options);
-    const again = await deploy(example, awsClient(), options);
+    const aws = awsClient();
+    let clients = 0;
+    const make = aws.cloudFormation.bind(aws);
+    // The administrator's clients only: those of the target accounts pass their credentials.
+    aws.cloudFormation = (credentials, region) => (credentials === undefined && (clients += 1), make(credentials, region));
+    const again = await deploy(example, aws, options);
+    expect(clients).toBe(1);
     expect(again.mutatingCalls).toBe(0);
     expect(new Set(again.stages.map((s) => s.result))).toEqual(new Set(['unchanged']));
     expect(again.calls.DescribeStackSetCommand).toBe(example.stages.length);

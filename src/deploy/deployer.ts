@@ -78,6 +78,12 @@ interface Run {
   accountCredentials: Map<string, AwsCredentialIdentityProvider>;
   /** Shared by every stage of every wave: their operations together stay within the quota. */
   budget: InstanceOperationBudget;
+  /**
+   * The administrator account's CloudFormation client, one for the run: its credentials are resolved once (a
+   * profile with role_arn is one AssumeRole, an MFA prompt one prompt), and its adaptive retry's token bucket paces
+   * every StackSet's calls together against CloudFormation's throttling.
+   */
+  cfn: CloudFormationClient;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -87,7 +93,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota) };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation() };
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -95,7 +101,7 @@ const context = (run: Run, desired: DesiredStackSet): StackSetContext => context
 function contextFor(run: Run, name: string, stage: string): StackSetContext {
   const { org } = run.compiled;
   return {
-    cfn: run.aws.cloudFormation(),
+    cfn: run.cfn,
     organizationalUnits: new Map(org.accounts.flatMap((a) => (a.organizationalUnit ? [[a.id, a.organizationalUnit] as const] : []))),
     name,
     region: org.region,
@@ -342,7 +348,7 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
 }
 
 /** The org's StackSets (by prefix), listed once a run. */
-const orgStackSets = (run: Run) => listOrgStackSets(run.aws.cloudFormation(), run.compiled.org.stackSets, run.compiled.org.prefix);
+const orgStackSets = (run: Run) => listOrgStackSets(run.cfn, run.compiled.org.stackSets, run.compiled.org.prefix);
 
 /**
  * Retained resources with fixed names that this compile would move from one
