@@ -693,8 +693,11 @@ export class StackSetsProxy {
     const rival = this.rivals.get(name);
     this.rivals.delete(name);
     if (rival === 'stale') {
-      const now = new Date();
-      ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: now, ended: now, results: [] });
+      // Dated before the others, as if listed on a page the deployer's anchor does not read (ListStackSetOperations
+      // promises no order): the anchor does not move, so the retry's id would be the refused one again, unless the
+      // deployer never sends a refused id twice.
+      const then = new Date(0);
+      ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: then, ended: then, results: [] });
       return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
     }
     if (rival === 'same-change') {
