@@ -81,7 +81,9 @@ interface Run {
   /**
    * The administrator account's CloudFormation client, one for the run: its credentials are resolved once (a
    * profile with role_arn is one AssumeRole, an MFA prompt one prompt), and its adaptive retry's token bucket paces
-   * every StackSet's calls together against CloudFormation's throttling.
+   * every StackSet's calls together against CloudFormation's throttling: "adaptive mode assumes that you are pooling
+   * clients based on the scope at which the backend service may throttle requests" (one account and Region here),
+   * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
    */
   cfn: CloudFormationClient;
 }
@@ -269,6 +271,7 @@ function stackLeftText(stackSet: string, region: string, i: ActualInstance): str
  * A StackSet of the org's name that xstack did not create (it tags each of its own xstack:stackset, stacksets.ts):
  * another tool's, which an update would take over, replacing its template in every account it deploys to.
  */
+const foreign = (actual: ActualStackSet) => actual.exists && !actual.xstack;
 const foreignText = (name: string) =>
   `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
 
@@ -277,8 +280,8 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
-  const foreign = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
-  if (actual.exists && !actual.xstack) return foreign();
+  const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
+  if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -298,7 +301,7 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
       actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
     } else {
       actual = await readStackSet(ctx); // another deploy created it first, or another tool
-      if (!actual.xstack) return foreign();
+      if (foreign(actual)) return leftAlone();
     }
   }
   const { region } = run.compiled.org;
@@ -614,7 +617,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       addAccounts,
       removeAccounts,
       retryAccounts,
-      ...(actual.exists && !actual.xstack ? { foreign: foreignText(desired.name) } : {}),
+      ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       collisions: [...found.inTheWay.map(retainedText), ...moving],
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
@@ -667,15 +670,23 @@ export function keptReason(desired: DesiredStackSet, options: Pick<DestroyOption
  * retained by their DeletionPolicy, unless `deleteRetained`; the StackSet of
  * the repositories is kept (src/deploy/retained.ts), unless `releaseRepositories`.
  */
+/**
+ * The StackSets destroy goes through, in its order: those of stages gone from the org file first (latest wave first:
+ * nothing current depends on them), then the org's stages in reverse rollout order (read as each is reached).
+ */
+async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; actual: ActualStackSet }>; desired: DesiredStackSet[] }> {
+  const desiredList = desiredStackSets(run.compiled);
+  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  const byStage = new Map(desiredList.map((d) => [d.stage.id, d]));
+  return { removed, desired: [...run.compiled.rollout.waves].reverse().flatMap((wave) => wave.map((id) => byStage.get(id)!)) };
+}
+
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
-  const desiredList = desiredStackSets(compiled);
-  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
+  const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
   let failed = false;
-  // StackSets of stages gone from the org file first (latest wave first): nothing current depends on them.
-  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
     if (failed) {
@@ -690,53 +701,51 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
       summaries.push({ stage, stackSet: name, result: 'failed', reasons: [(error as Error).message] });
     }
   }
-  for (const wave of [...compiled.rollout.waves].reverse()) {
-    for (const id of wave) {
-      const d = desired.get(id)!;
-      if (failed) {
-        summaries.push({ stage: id, stackSet: d.name, result: 'not-run', reasons: [] });
+  for (const d of desired) {
+    const id = d.stage.id;
+    if (failed) {
+      summaries.push({ stage: id, stackSet: d.name, result: 'not-run', reasons: [] });
+      continue;
+    }
+    const kept = keptReason(d, options);
+    if (kept) {
+      summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [kept] });
+      continue;
+    }
+    try {
+      const ctx = context(run, d);
+      const actual = await readStackSet(ctx);
+      if (!actual.exists) {
+        summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
         continue;
       }
-      const kept = keptReason(d, options);
-      if (kept) {
-        summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [kept] });
+      // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
+      if (foreign(actual)) {
+        summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] });
         continue;
       }
+      const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
+      let left: string[] = [];
+      let removal: unknown;
       try {
-        const ctx = context(run, d);
-        const actual = await readStackSet(ctx);
-        if (!actual.exists) {
-          summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
-          continue;
-        }
-        // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
-        if (!actual.xstack) {
-          summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] });
-          continue;
-        }
-        const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-        let left: string[] = [];
-        let removal: unknown;
-        try {
-          left = await removeFrom(run, ctx, id, byAccount(actual), true);
-        } catch (error) {
-          removal = error;
-        }
-        // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
-        // the next run finds those stacks no more, so it could not find their buckets and keys again.
-        const remaining = removal === undefined ? undefined : await readStackSet(ctx);
-        for (const r of retained) {
-          if (remaining?.instances.has(r.account)) continue;
-          options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
-          await deleteRetained(aws, target(run, r.account), r);
-        }
-        if (removal !== undefined) throw removal;
-        summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
+        left = await removeFrom(run, ctx, id, byAccount(actual), true);
       } catch (error) {
-        // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
-        failed = true;
-        summaries.push({ stage: id, stackSet: d.name, result: 'failed', reasons: [(error as Error).message] });
+        removal = error;
       }
+      // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
+      // the next run finds those stacks no more, so it could not find their buckets and keys again.
+      const remaining = removal === undefined ? undefined : await readStackSet(ctx);
+      for (const r of retained) {
+        if (remaining?.instances.has(r.account)) continue;
+        options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
+        await deleteRetained(aws, target(run, r.account), r);
+      }
+      if (removal !== undefined) throw removal;
+      summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
+    } catch (error) {
+      // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
+      failed = true;
+      summaries.push({ stage: id, stackSet: d.name, result: 'failed', reasons: [(error as Error).message] });
     }
   }
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
@@ -757,24 +766,19 @@ export interface DestroyPlan {
  */
 export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<DestroyPlan> {
   const run = await startRun(compiled, aws, options);
-  const desiredList = desiredStackSets(compiled);
   const plan: DestroyPlan = { remove: [], kept: [] };
-  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  const { removed, desired } = await destroyOrder(run);
   for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account) });
-  const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
-  for (const wave of [...compiled.rollout.waves].reverse()) {
-    for (const id of wave) {
-      const d = desired.get(id)!;
-      const kept = keptReason(d, options);
-      if (kept) {
-        plan.kept.push({ stackSet: d.name, why: kept });
-        continue;
-      }
-      const actual = await readStackSet(context(run, d));
-      if (!actual.exists) continue;
-      if (!actual.xstack) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
-      else plan.remove.push({ stackSet: d.name, accounts: byAccount(actual).map((i) => i.account) });
+  for (const d of desired) {
+    const kept = keptReason(d, options);
+    if (kept) {
+      plan.kept.push({ stackSet: d.name, why: kept });
+      continue;
     }
+    const actual = await readStackSet(context(run, d));
+    if (!actual.exists) continue;
+    if (foreign(actual)) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
+    else plan.remove.push({ stackSet: d.name, accounts: byAccount(actual).map((i) => i.account) });
   }
   return plan;
 }
