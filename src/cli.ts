@@ -21,6 +21,7 @@ import { writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
+import { recordLayout } from './stages/layout';
 
 /** A mistake in how xstack was called: exits 64 with a hint to --help. */
 export class UsageError extends XstackError {
@@ -75,8 +76,10 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
     const problem = ownershipProblem(join(opts.out, c.org.name));
     if (problem) throw new OutputError(problem);
   }
+  // The layout first: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
+  const recorded = compiled.map((c) => recordLayout(c.org, c.layout));
   for (const c of compiled) replaceOwnedFolder(join(opts.out, c.org.name), c.files, `compile of organization '${c.org.name}'`);
-  out(`${compiled.map((c) => summary(c, opts.out)).join('\n')}\n`);
+  out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i]].filter(Boolean).join('\n')).join('\n')}\n`);
   return EXIT.ok;
 }
 

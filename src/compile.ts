@@ -29,6 +29,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
 import { teamsToFold } from './audit/scale';
+import type { Layout } from './stages/layout';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -44,6 +45,8 @@ export interface CompiledOrg {
   /** Path relative to the org's dist folder → content. */
   files: ReadonlyMap<string, string>;
   access: AccessAnalysis;
+  /** Which part of each family holds each unit, as compiled: the org's layout file after this compile (src/stages/layout.ts). */
+  layout: Layout;
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
@@ -97,7 +100,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, sha256Of, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
 
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of)));
-  return { org, stages, rollout, access, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return { org, stages, rollout, access, layout: layoutOf(stages), files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
@@ -113,6 +116,17 @@ function auditBundle(input: ReportInput & { source: { orgFileSha256: string | nu
     ['audit/rollout.svg', input.svg],
     [MODEL_FILE, json(model)],
   ]);
+}
+
+/** The families' parts as placed. */
+function layoutOf(stages: readonly Stage[]): Layout {
+  const layout = new Map<string, Map<number, readonly string[]>>();
+  for (const { placement } of stages) {
+    if (!placement) continue;
+    const parts = layout.get(placement.family) ?? layout.set(placement.family, new Map()).get(placement.family)!;
+    parts.set(placement.part, placement.units);
+  }
+  return layout;
 }
 
 const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;

@@ -683,7 +683,7 @@ describe('the reconciler against the layer', () => {
     expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
   });
 
-  it('an org file that would move repositories to another part of their family is refused before any operation; plan names each', async () => {
+  it('an org file that would move repositories to another part of their family (its layout not kept) is refused before any operation; plan names each; with the layout nothing moves', async () => {
     const repositories = (account: string, letter: string, n: number) => Array.from({ length: n }, (_, i) => `  ${letter}${String(i).padStart(3, '0')}:\n    account: ${account}\n`).join('');
     // Two source accounts of 150 repositories: one part of the family each (an output per repository, 200 a template).
     const org = (first: boolean) =>
@@ -697,14 +697,14 @@ describe('the reconciler against the layer', () => {
     expect(before.stages.filter((s) => s.module === 'source-repositories').map((s) => s.targets.map((a) => a.name))).toEqual([['alpha'], ['beta']]);
     await prepare(before);
     await deployUntilDone(before, 1);
-    // A source account inserted before them pushes each into the next part.
+    // Packed afresh (no layout kept), a source account inserted before them pushes each into the next part.
     const after = compileYaml(org(true));
     expect(after.stages.filter((s) => s.module === 'source-repositories').map((s) => s.targets.map((a) => a.name))).toEqual([['first'], ['alpha'], ['beta']]);
     const p = await plan(after, awsVia(), { pollMs });
     const second = p.find((x) => x.stackSet === 'big-source-repositories-2')!;
     expect(second.collisions).toHaveLength(150);
     expect(second.collisions[0]).toBe('AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2');
-    expect(second.collisionFixes).toEqual([expect.stringContaining('add new source accounts after the existing ones')]);
+    expect(second.collisionFixes).toEqual([expect.stringContaining("restore the org's layout file")]);
     expect(p.find((x) => x.stackSet === 'big-source-repositories-3')!.collisions[0]).toBe('AWS::CodeCommit::Repository RepositoryB000 would move from StackSet big-source-repositories-2 to big-source-repositories-3');
     const aws = awsVia();
     await expect(deploy(after, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves retained resources between the StackSets of one family:\n  AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2\n[\s\S]*… and 290 more/);
@@ -712,6 +712,14 @@ describe('the reconciler against the layer', () => {
     // Added after the existing ones, the new account's repositories take a part of their own: nothing moves.
     const appended = compileYaml(org(false).replace('  env0001:\n', '  first:\n    id: "900000000003"\n    role: source\n  env0001:\n').replace('pipelines:', `${repositories('first', 'f', 100)}pipelines:`));
     expect((await plan(appended, awsVia(), { pollMs })).flatMap((x) => x.collisions)).toEqual([]);
+    // Inserted before them, with the layout the first compile recorded: the parts keep their repositories, the new ones go to a new part.
+    const kept = compileOrg({ ...parseOrg(org(true), 'generated.yaml'), layout: before.layout });
+    expect(kept.stages.filter((s) => s.module === 'source-repositories').map((s) => [s.id, s.targets.map((a) => a.name)])).toEqual([
+      ['source-repositories', ['alpha']],
+      ['source-repositories-2', ['beta']],
+      ['source-repositories-3', ['first']],
+    ]);
+    expect((await plan(kept, awsVia(), { pollMs })).flatMap((x) => x.collisions)).toEqual([]);
   });
 
   /** A fresh moto Organization whose accounts each sit in an OU of their own. */

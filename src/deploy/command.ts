@@ -12,6 +12,7 @@ import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
 import { bootstrap, type BootstrapStep } from './bootstrap';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
+import { layoutPath, recordLayout, unrecordedPlacements } from '../stages/layout';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
@@ -258,6 +259,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     }
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
+      const unrecorded = unrecordedPlacements(compiled.org.layout, compiled.layout);
+      if (unrecorded.length > 0) process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not record where ${unrecorded.length} unit(s) go (${unrecorded.slice(0, 3).join('; ')}${unrecorded.length > 3 ? '; …' : ''}); deploy and compile write it\n`);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
       else printPlan(compiled, plans);
       const changes = plans.some((p) => p.action !== 'unchanged');
@@ -280,6 +283,11 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
     if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
+    if (command === 'deploy') {
+      // Before the first operation: what is deployed is what the layout records, so the next compile keeps it.
+      const recorded = recordLayout(compiled.org, compiled.layout);
+      if (recorded) process.stderr.write(`${recorded}\n`);
+    }
     const result = command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, destroyOptions);
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {

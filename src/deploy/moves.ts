@@ -1,7 +1,7 @@
 /**
  * A retained resource with a fixed name (a repository) moving from one part
- * of a family to another (src/stages/family.ts: a unit inserted before it in
- * the org file, or one before it that grew): the part it leaves retains it (DeletionPolicy: Retain), and
+ * of a family to another (src/stages/family.ts: a layout file lost or not
+ * kept, so parts were packed afresh): the part it leaves retains it (DeletionPolicy: Retain), and
  * the part it enters then fails to create it ("already exists"), in every
  * later run too, and in both directions. A resource removed from a template
  * with DeletionPolicy Retain is kept, outside the stack
@@ -56,4 +56,4 @@ export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would mov
  * change that finishes is one that leaves the part boundaries where they are deployed.
  */
 export const MOVE_FIX =
-  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; leave the earlier units of the family as they are deployed: a source account inserted before it, or one before it that gains repositories, pushes it into the next part (add new source accounts after the existing ones; see the README's \"Not yet\" on family parts)";
+  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) as it was at the last deploy, and compile again (see the README's \"Parts keep their units\")";

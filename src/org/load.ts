@@ -13,6 +13,7 @@ import { Names, nameProblem } from '../naming';
 import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
+import { readLayout } from '../stages/layout';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
@@ -276,7 +277,9 @@ export function loadOrgFile(file: string): Org {
     const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
   }
-  return parseOrg(decodeOrgFile(bytes, file), file);
+  const org = parseOrg(decodeOrgFile(bytes, file), file);
+  const layout = readLayout(file);
+  return layout ? { ...org, layout } : org;
 }
 
 /**

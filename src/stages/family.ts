@@ -1,29 +1,39 @@
 /**
  * A family: one template, one StackSet, for many units that hold different
- * resources (each source account's repositories and roles, each pipeline),
- * so that the StackSet count grows with what a template can hold, not with
- * the source accounts or pipelines of the org. Each unit's resources carry a
- * condition naming the accounts they exist in (src/cfn/account-switch.ts);
- * units are packed into parts in the org file's order, a new part only where
- * a CloudFormation limit of one template forces it: 500 resources, 200
+ * resources (each repository, each source account's roles and rules, each
+ * pipeline), so that the StackSet count grows with what a template can hold,
+ * not with the source accounts or pipelines of the org. Each unit's resources
+ * carry a condition naming the accounts they exist in
+ * (src/cfn/account-switch.ts); units are packed into parts, a new part only
+ * where a CloudFormation limit of one template forces it: 500 resources, 200
  * outputs, 1 MB from S3 (a margin below it is kept for the conditions).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  *
- * A unit moved to another part (a unit inserted before it in the file, or
- * one before it that grew) is a resource leaving one StackSet and entering
- * another: the part it leaves is updated in the same wave, and a rollout that
- * meets the resource still there is finished by the next run; a retained one
- * cannot move at all (src/deploy/moves.ts). The README's "Not yet" says why
- * parts that keep their units are the fix.
+ * Parts keep their units. A unit moved to another part is a resource leaving
+ * one StackSet and entering another, which a retained repository cannot do at
+ * all (src/deploy/moves.ts), so where the org's layout (layout.ts) places a
+ * unit it stays: a new unit goes into the first part with room, filled to 90 %
+ * of each limit so that kept units can grow in place, and only a unit its
+ * part can no longer hold moves. Without a layout (a first compile) units are
+ * packed in the org file's order, as xstack did before it kept layouts, so
+ * that an org it deployed keeps its parts.
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
+import type { FamilyLayout } from './layout';
 import { yamlBytes } from '../yaml';
 import type { AccountValue, Stage, Use } from './model';
 
 export interface Unit {
+  /** Who it is in the layout, stable while it exists: `account 111111111111`, `repository web-app`, `pipeline web-app`. */
+  readonly key: string;
+  /**
+   * Units packed as one where no layout places them (consecutive units with the same group): the unit xstack made
+   * of them before it kept layouts (a source account's repositories), so that a first compile packs as it did.
+   */
+  readonly packGroup?: string;
   /** What it is, for notes: `source account shared-services`, `pipeline web-app`. */
   readonly label: string;
   /** Names the condition on the accounts it exists in (PascalCased). */
@@ -85,6 +95,17 @@ function ownRendering(unit: Unit, template: CfnTemplate): CfnTemplate {
 
 const sizeOf = (u: RenderedUnit): Size => new Size(Object.keys(u.template.Resources).length, Object.keys(u.outputs).length, u.template);
 
+export interface Family {
+  readonly id: string;
+  readonly module: string;
+  readonly description: string;
+  /**
+   * Its units never grow (a repository each): a first compile packs its parts full, as xstack did before it kept
+   * layouts, so that an org it deployed keeps them; other families' parts are left room to grow in.
+   */
+  readonly unitsKeepTheirSize?: boolean;
+}
+
 /** A unit rendered and measured: what packing and merging read, without its definition. */
 interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
   readonly rendered: RenderedUnit;
@@ -93,26 +114,33 @@ interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
 
 function place(unit: Unit): PlacedUnit {
   const rendered = renderUnit(unit);
-  const { label, conditionLabel, accounts, uses, accountValues, notes } = unit;
-  return { label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered) };
+  const { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes } = unit;
+  return { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered) };
 }
 
 /**
- * Units in file order, into as few parts as the limits allow; each part is
- * one stage. Each unit is rendered once, as it is read: measured for packing,
- * then merged. Units made as they are read (plan.ts) are rendered before the
- * next is made, and only their rendering is kept, so a definition is garbage
- * while it is young (V8 copies what outlives its first collections).
+ * Units into as few parts as the limits allow, each part one stage; where
+ * `layout` (the family's parts as the org's layout records them) places a
+ * unit, in that part. Each unit is rendered once, as it is read: measured for
+ * packing, then merged. Units made as they are read (plan.ts) are rendered
+ * before the next is made, and only their rendering is kept, so a definition
+ * is garbage while it is young (V8 copies what outlives its first collections).
  */
-export function familyStages(family: { id: string; module: string; description: string }, units: Iterable<Unit>): Stage[] {
+export function familyStages(family: Family, units: Iterable<Unit>, layout?: FamilyLayout): Stage[] {
   const placed: PlacedUnit[] = [];
-  for (const unit of units) placed.push(place(unit));
-  const parts = pack(placed);
-  const id = (i: number) => (i === 0 ? family.id : `${family.id}-${i + 1}`);
-  return parts.map((part, i) => {
+  const keys = new Set<string>();
+  for (const unit of units) {
+    if (keys.has(unit.key)) throw new Error(`internal: unit key ${unit.key} twice in family ${family.id}`);
+    keys.add(unit.key);
+    placed.push(place(unit));
+  }
+  const parts = layout ? packKept(placed, layout) : packInOrder(placed, family.unitsKeepTheirSize ? FULL : FILL);
+  const split = parts.length > 1 || parts[0]?.[0] !== 1;
+  return parts.map(([number, part]) => {
+    const id = number === 1 ? family.id : `${family.id}-${number}`;
     const targets = inFileOrder(part.flatMap((u) => u.accounts));
     return {
-      id: id(i),
+      id,
       module: family.module,
       definition: merge(family.description, part, targets),
       targets,
@@ -120,52 +148,160 @@ export function familyStages(family: { id: string; module: string; description: 
       uses: dedupeUses(part.flatMap((u) => u.uses)),
       notes: [
         ...part.flatMap((u) => u.notes),
-        ...(parts.length > 1
-          ? [`part ${i + 1} of ${parts.length}: ${partRange(part)} (${part.length} of ${placed.length} units, in the org file's order; split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB)`]
+        ...(split
+          ? [
+              `part ${number} (${parts.length} parts): ${part.length} of ${placed.length} units, ${partRange(part)} (split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB; each unit stays in the part the org's layout file records)`,
+            ]
           : []),
       ],
-      ...(parts.length > 1 ? { part: { family: family.id, count: parts.length } } : {}),
+      placement: { family: family.id, part: number, units: part.map((u) => u.key) },
+      ...(split ? { part: { family: family.id, count: parts.length } } : {}),
     };
   });
 }
 
-/**
- * Units into parts in their order, a new part where the next unit would take
- * its part past a limit. Bytes are compared last: a unit that starts a part,
- * or whose resources or outputs already do not fit, is never written to be
- * counted unless a later decision reads it (a family of one unit, or of units
- * of 500 resources each, is not counted at all).
- */
-function pack(units: readonly PlacedUnit[]): PlacedUnit[][] {
-  const parts: PlacedUnit[][] = [];
-  let current: PlacedUnit[] = [];
-  let resources = 0;
-  let outputs = 0;
-  // The bytes of current[0 .. counted), each unit counted once, when a decision first reads them.
-  let bytes = 0;
-  let counted = 0;
-  const usedBytes = () => {
-    for (; counted < current.length; counted++) bytes += current[counted].size.bytes;
-    return bytes;
-  };
-  const fits = (size: Size) => resources + size.resources <= LIMITS.resources && outputs + size.outputs <= LIMITS.outputs && usedBytes() + size.bytes <= PART_BYTES;
-  for (const unit of units) {
-    const { size } = unit;
-    if (current.length > 0 && !fits(size)) {
-      parts.push(current);
-      current = [];
-      resources = outputs = bytes = counted = 0;
-    }
-    current.push(unit);
-    resources += size.resources;
-    outputs += size.outputs;
+/** What a part holds, against limits: resources and outputs summed as units join, bytes counted only when a decision reads them. */
+class Load {
+  resources = 0;
+  outputs = 0;
+  private bytes = 0;
+  private counted = 0;
+  /** The accounts its units exist in: a part that already targets an account gains no stack instance by another unit there. */
+  readonly accounts = new Set<string>();
+  constructor(readonly units: PlacedUnit[] = []) {
+    for (const u of units) this.count(u);
   }
-  if (current.length > 0) parts.push(current);
+
+  private count(u: PlacedUnit): void {
+    this.resources += u.size.resources;
+    this.outputs += u.size.outputs;
+    for (const a of u.accounts) this.accounts.add(a.id);
+  }
+
+  add(u: PlacedUnit): void {
+    this.units.push(u);
+    this.count(u);
+  }
+
+  /** The bytes of its units, each counted once, when first read. */
+  usedBytes(): number {
+    for (; this.counted < this.units.length; this.counted++) this.bytes += this.units[this.counted].size.bytes;
+    return this.bytes;
+  }
+
+  /** Whether `more` (units not in it) join it within `limits`; resources and outputs compared first. */
+  fits(more: readonly PlacedUnit[], limits: Limits): boolean {
+    let resources = this.resources;
+    let outputs = this.outputs;
+    for (const u of more) {
+      resources += u.size.resources;
+      outputs += u.size.outputs;
+    }
+    if (resources > limits.resources || outputs > limits.outputs) return false;
+    let bytes = this.usedBytes();
+    for (const u of more) if ((bytes += u.size.bytes) > limits.bytes) return false;
+    return bytes <= limits.bytes;
+  }
+
+  /** Whether it is within `limits` as it is. */
+  within(limits: Limits): boolean {
+    return this.resources <= limits.resources && this.outputs <= limits.outputs && this.usedBytes() <= limits.bytes;
+  }
+}
+
+interface Limits {
+  readonly resources: number;
+  readonly outputs: number;
+  readonly bytes: number;
+}
+
+/** What a part may hold. */
+const FULL: Limits = { resources: LIMITS.resources, outputs: LIMITS.outputs, bytes: PART_BYTES };
+/** What a part is filled to with new units: a tenth of each limit stays free, so that the units kept in it can grow there. */
+const FILL: Limits = { resources: Math.floor(LIMITS.resources * 0.9), outputs: Math.floor(LIMITS.outputs * 0.9), bytes: Math.floor(PART_BYTES * 0.9) };
+
+/**
+ * Without a layout: units in their order, a new part where the next unit (or
+ * the next run of units of one pack group) would take its part past `limits`,
+ * parts numbered from 1. A unit over a limit on its own gets a part of its own.
+ */
+function packInOrder(units: readonly PlacedUnit[], limits: Limits): Array<[number, PlacedUnit[]]> {
+  const parts: Array<[number, PlacedUnit[]]> = [];
+  let current = new Load();
+  for (let i = 0; i < units.length; ) {
+    let end = i + 1;
+    const group = units[i].packGroup;
+    if (group !== undefined) while (end < units.length && units[end].packGroup === group) end++;
+    const run = units.slice(i, end);
+    if (current.units.length > 0 && !current.fits(run, limits)) {
+      parts.push([parts.length + 1, current.units]);
+      current = new Load();
+    }
+    for (const u of run) current.add(u);
+    i = end;
+  }
+  if (current.units.length > 0) parts.push([parts.length + 1, current.units]);
   return parts;
 }
 
-/** A part's units by its first and last (parts hold consecutive units of the org file), so that a note stays one line at any org size. */
-const partRange = (part: readonly PlacedUnit[]) => (part.length === 1 ? part[0].label : `${part[0].label} to ${part[part.length - 1].label}`);
+/**
+ * With a layout: each unit it places stays in its part, in the order of the
+ * units; a part its units no longer fit (they grew) gives up its last units
+ * until they do. Those and the units it does not place go, in order, each
+ * run of one pack group together where it can (a new source account's
+ * repositories), into a part filled to FILL: first one that already targets
+ * their accounts (no new stack instance, no more StackSets an account is
+ * in), else the first with room, else a new part numbered after every part
+ * the layout records (a number is not reused in the compile that empties its
+ * part: that part's StackSet is removed). Parts left empty are gone.
+ */
+function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[number, PlacedUnit[]]> {
+  const partOf = new Map<string, number>();
+  for (const [n, keys] of layout) for (const key of keys) partOf.set(key, n);
+  const parts = new Map<number, PlacedUnit[]>([...layout.keys()].sort((a, b) => a - b).map((n) => [n, []]));
+  const position = new Map(units.map((u, i) => [u, i]));
+  const unplaced: PlacedUnit[] = [];
+  for (const u of units) {
+    const n = partOf.get(u.key);
+    if (n === undefined) unplaced.push(u);
+    else parts.get(n)!.push(u);
+  }
+  const loads = new Map([...parts].map(([n, part]) => [n, new Load(part)]));
+  for (const [n, load] of loads) {
+    let kept = load;
+    while (kept.units.length > 1 && !kept.within(FULL)) {
+      unplaced.push(kept.units[kept.units.length - 1]);
+      kept = new Load(kept.units.slice(0, -1));
+    }
+    loads.set(n, kept);
+  }
+  unplaced.sort((a, b) => position.get(a)! - position.get(b)!);
+  let next = Math.max(0, ...layout.keys()) + 1;
+  const placeRun = (run: readonly PlacedUnit[]): boolean => {
+    const open = [...loads.values()].filter((load) => load.units.length > 0);
+    const shares = (load: Load) => run.some((u) => u.accounts.some((a) => load.accounts.has(a.id)));
+    const room = open.find((load) => shares(load) && load.fits(run, FILL)) ?? open.find((load) => load.fits(run, FILL));
+    if (room) for (const u of run) room.add(u);
+    else if (run.length === 1 || new Load().fits(run, FILL)) loads.set(next++, new Load([...run]));
+    else return false;
+    return true;
+  };
+  for (let i = 0; i < unplaced.length; ) {
+    let end = i + 1;
+    const group = unplaced[i].packGroup;
+    if (group !== undefined) while (end < unplaced.length && unplaced[end].packGroup === group) end++;
+    const run = unplaced.slice(i, end);
+    // A run no part can hold whole is placed unit by unit.
+    if (!placeRun(run)) for (const u of run) placeRun([u]);
+    i = end;
+  }
+  // Each part's units in their order, whichever came first: the compile that reads the layout it wrote makes the same templates.
+  const inOrder = (part: PlacedUnit[]) => part.sort((a, b) => position.get(a)! - position.get(b)!);
+  return [...loads].filter(([, load]) => load.units.length > 0).map(([n, load]): [number, PlacedUnit[]] => [n, inOrder(load.units)]);
+}
+
+/** A part's units by their first and last in the org file's order, so that a note stays one line at any org size. */
+const partRange = (part: readonly PlacedUnit[]) => (part.length === 1 ? part[0].label : `the first ${part[0].label}, the last ${part[part.length - 1].label}`);
 
 /** Accounts once each, in the order first met (units are in the org file's order). */
 function inFileOrder(accounts: readonly Account[]): Account[] {

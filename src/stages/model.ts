@@ -34,8 +34,10 @@ export interface Stage {
   readonly uses: readonly Use[];
   /** Choices the compiler made for this stage, in words (compact forms, chunking). */
   readonly notes: readonly string[];
-  /** One of several templates one stage is split into (a limit forced it): the first part's id and how many there are. */
+  /** One of several templates one stage is split into (a limit forced it), or a family's only part when it is not its first: the first part's id and how many there are. */
   readonly part?: { readonly family: string; readonly count: number };
+  /** A family's part (src/stages/family.ts): its number and its units' keys, as the org's layout records them. */
+  readonly placement?: { readonly family: string; readonly part: number; readonly units: readonly string[] };
 }
 
 /** How the report names a stage's statements: a part of a split stage by the whole, so that its rows fold across parts. */

@@ -45,7 +45,10 @@ export const SOURCE_ROLES_PER_TEMPLATE = 249;
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
-/** Repositories one unit of the source-repositories family holds: a resource and an output each, inside the 200 outputs of a template. */
+/**
+ * Repositories one unit of the source-repositories family held before layouts (a resource and an output each,
+ * inside the 200 outputs of a template): now a pack group, the repositories a first compile packs as one.
+ */
 export const REPOSITORIES_PER_TEMPLATE = 200;
 
 /**
@@ -105,6 +108,7 @@ export function planStages(org: Org): Stage[] {
   // Logical ids named by the account, where two source accounts would hold the same (a role of each);
   // repositories and rules are named by what is unique in the org already, and keep their ids.
   const unit = (source: Account, definition: TemplateDefinition, more: Partial<Unit> = {}, ids: 'by account' | 'unique' = 'by account'): Unit => ({
+    key: `account ${source.id}`,
     label: `source account ${source.name}`,
     conditionLabel: `Account ${source.name}`,
     accounts: [source],
@@ -116,14 +120,24 @@ export function planStages(org: Org): Stage[] {
     ...more,
   });
 
+  // A unit a repository: one added never grows another unit, so none has to leave its part (a retained repository
+  // cannot: src/deploy/moves.ts). Grouped as the units of up to 200 repositories xstack made before it kept layouts,
+  // which a first compile packs as one.
+  const layoutOf = (family: string) => org.layout?.get(family);
   stages.push(
     ...familyStages(
-      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
+      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts', unitsKeepTheirSize: true },
       madeInTurn(sources, (src) =>
-        chunks(repositoriesOf(src.account), REPOSITORIES_PER_TEMPLATE).map((part, i) =>
-          unit(src.account, sourceRepositories(part), i === 0 ? {} : { label: `source account ${src.account.name} (repositories ${i * REPOSITORIES_PER_TEMPLATE + 1}-)` }, 'unique'),
+        repositoriesOf(src.account).map((repository, i) =>
+          unit(
+            src.account,
+            sourceRepositories([repository]),
+            { key: `repository ${repository.name}`, label: `repository ${repository.name}`, packGroup: `account ${src.account.id} ${Math.floor(i / REPOSITORIES_PER_TEMPLATE)}` },
+            'unique',
+          ),
         ),
       ),
+      layoutOf('source-repositories'),
     ),
   );
 
@@ -144,13 +158,19 @@ export function planStages(org: Org): Stage[] {
           consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
           ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
         }),
-        { label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`, uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')], notes: i === 0 ? notes : [] },
+        {
+          ...(i === 0 ? {} : { key: `account ${s.id} source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-` }),
+          label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`,
+          uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')],
+          notes: i === 0 ? notes : [],
+        },
       ),
     );
   });
   const identityStages = familyStages(
     { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
     identityUnits,
+    layoutOf('source-identity'),
   );
   stages.push(...identityStages);
   /** The source-identity stage holding a role (by its logical id). */
@@ -208,6 +228,7 @@ export function planStages(org: Org): Stage[] {
     const rules = forwardingRules(source);
     return chunks(rules, RULES_PER_TEMPLATE).map(
       (part, i): Unit => ({
+        key: `account ${s.id}${i === 0 ? '' : ` rules ${i * RULES_PER_TEMPLATE + 1}-`}`,
         label: `source account ${s.name}${i === 0 ? '' : ` (rules ${i * RULES_PER_TEMPLATE + 1}-)`}`,
         conditionLabel: `Account ${s.name}`,
         accounts: [s],
@@ -219,7 +240,7 @@ export function planStages(org: Org): Stage[] {
       }),
     );
   });
-  stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits));
+  stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits, layoutOf('source-events')));
 
   stages.push(...accessStages(org, names, unit, repositoriesOf));
 
@@ -250,6 +271,7 @@ export function planStages(org: Org): Stage[] {
     );
     return [
       {
+        key: `pipeline ${p.name}`,
         label: `pipeline ${p.name}`,
         conditionLabel: `Runs ${p.name}`,
         accounts: targets,
@@ -266,7 +288,7 @@ export function planStages(org: Org): Stage[] {
       },
     ];
   });
-  stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits));
+  stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits, layoutOf('pipelines')));
   return stages;
 }
 
@@ -335,7 +357,7 @@ function accessStages(
       { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
     ),
   ]);
-  stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units));
+  stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units, org.layout?.get('access-roles')));
   return stages;
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The layout: which part (StackSet) of each family holds each unit, kept
+ * beside the org file (`<org>.layout.json`) and read by every later compile,
+ * so that a unit stays in its part when units are added before it or grow
+ * (family.ts). Without it parts would be packed afresh each time, and a moved
+ * unit is a resource leaving one StackSet and entering another, which for a
+ * retained repository StackSets cannot do at all (src/deploy/moves.ts).
+ *
+ * The file is the compiler's record, like the AWS CDK's cdk.context.json
+ * ("commit this file to version control": https://docs.aws.amazon.com/cdk/v2/guide/context.html):
+ * `compile` and `deploy` write it when the compile places a unit it does not
+ * record; a compile with the file it wrote gives the same output again.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { OrgFileError, type Problem } from '../errors';
+
+export const LAYOUT_FORMAT = 'xstack-layout/1';
+
+/** A family's parts: part number (1, 2, …; a part keeps its number) → the keys of the units it holds. */
+export type FamilyLayout = ReadonlyMap<number, readonly string[]>;
+
+/** Family id → its parts. */
+export type Layout = ReadonlyMap<string, FamilyLayout>;
+
+/** `parameters/example.yaml` → `parameters/example.layout.json`: beside the org file, not matched by the org files' `*.yaml`. */
+export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile).replace(/\.ya?ml$/, '')}.layout.json`);
+
+const ABOUT = 'Which part (StackSet) of each family holds each unit. Written by xstack compile and deploy; commit it with the org file: later compiles keep every unit in its part.';
+
+/** The file's text: deterministic (families and parts in order, units as placed), one unit a line, so a diff shows each placement. */
+export function layoutText(layout: Layout): string {
+  const families = [...layout.keys()].sort();
+  const familyText = (id: string) => {
+    const parts = [...layout.get(id)!].sort(([a], [b]) => a - b);
+    const partText = ([n, units]: [number, readonly string[]]) => `      "${n}": [\n${units.map((u) => `        ${JSON.stringify(u)}`).join(',\n')}\n      ]`;
+    return `    ${JSON.stringify(id)}: {\n${parts.map(partText).join(',\n')}\n    }`;
+  };
+  return `{\n  "format": ${JSON.stringify(LAYOUT_FORMAT)},\n  "about": ${JSON.stringify(ABOUT)},\n  "families": {\n${families.map(familyText).join(',\n')}\n  }\n}\n`;
+}
+
+/** The layout beside an org file; none when there is no such file (a first compile: family.ts packs in file order). */
+export function readLayout(orgFile: string): Layout | undefined {
+  const file = layoutPath(orgFile);
+  if (!existsSync(file)) return undefined;
+  return parseLayout(readFileSync(file, 'utf8'), file);
+}
+
+/** Every problem of a layout file at once, each naming the file, line and field. */
+export function parseLayout(text: string, file: string): Layout {
+  const fix = `the file as xstack compile writes it (or delete it: the next compile writes it afresh, and units of a family with several parts may then move)`;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const at = /position (\d+)/.exec((error as Error).message);
+    const line = at ? text.slice(0, Number(at[1])).split('\n').length : undefined;
+    throw new OrgFileError([{ file, ...(line ? { line } : {}), field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }]);
+  }
+  const problems: Problem[] = [];
+  /** The line of the last of `needles`, each looked for after the one before (a family's key, then a part's, then a unit). */
+  const lineOf = (needles: readonly string[]) => {
+    let i = 0;
+    for (const needle of needles) {
+      i = text.indexOf(needle, i);
+      if (i < 0) return {};
+    }
+    return { line: text.slice(0, i).split('\n').length };
+  };
+  const problem = (field: string, message: string, expected: string, ...needles: string[]) => problems.push({ file, ...lineOf(needles), field, message, expected });
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(data)) throw new OrgFileError([{ file, line: 1, field: '(file)', message: 'not a JSON object', expected: fix }]);
+  if (data.format !== LAYOUT_FORMAT) problem('format', `is ${JSON.stringify(data.format)}`, `"${LAYOUT_FORMAT}"`, '"format"');
+  const layout = new Map<string, Map<number, string[]>>();
+  if (!isObject(data.families)) problem('families', 'is missing or not an object', 'an object of family id → parts', '"families"');
+  else {
+    for (const [family, parts] of Object.entries(data.families)) {
+      if (!isObject(parts)) {
+        problem(`families.${family}`, 'is not an object', 'an object of part number → unit keys', '"families"', JSON.stringify(family));
+        continue;
+      }
+      const byNumber = new Map<number, string[]>();
+      const partOf = new Map<string, string>();
+      for (const [number, units] of Object.entries(parts)) {
+        const field = `families.${family}.${number}`;
+        const at = ['"families"', JSON.stringify(family), JSON.stringify(number)];
+        if (!/^[1-9]\d{0,3}$/.test(number)) problem(field, 'is not a part number', 'a whole number from 1', ...at);
+        else if (!Array.isArray(units) || units.length === 0 || !units.every((u) => typeof u === 'string' && u.length > 0)) problem(field, 'is not a list of unit keys', 'a non-empty list of strings such as "pipeline web-app"', ...at);
+        else {
+          for (const unit of units as string[]) {
+            const other = partOf.get(unit);
+            if (other !== undefined) problem(field, `names unit ${JSON.stringify(unit)}, which part ${other} names too`, 'each unit in one part', ...at, JSON.stringify(unit));
+            partOf.set(unit, number);
+          }
+          byNumber.set(Number(number), units as string[]);
+        }
+      }
+      layout.set(family, byNumber);
+    }
+  }
+  if (problems.length > 0) throw new OrgFileError(problems);
+  return layout;
+}
+
+/** Writes the layout beside the org file when its text differs (atomically: a reader sees the old file or the new one); whether it wrote. */
+export function writeLayout(orgFile: string, layout: Layout): { file: string; written: boolean } {
+  const file = layoutPath(orgFile);
+  const text = layoutText(layout);
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return { file, written: false };
+  const tmp = `${file}.xstack-tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  return { file, written: true };
+}
+
+/**
+ * Records a compile's layout beside its org file when the file does not hold
+ * it yet; the line to tell the user, or nothing when the file already held it.
+ */
+export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout): string | undefined {
+  const placed = unrecordedPlacements(org.layout, compiled);
+  const { file, written } = writeLayout(org.file, compiled);
+  if (!written) return undefined;
+  const what = placed.length === 0 ? 'units removed' : `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`;
+  return `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records`;
+}
+
+/** Units the compiled layout places where `recorded` (the file as read) does not: placed anew, or moved. */
+export function unrecordedPlacements(recorded: Layout | undefined, compiled: Layout): string[] {
+  const partIn = (layout: Layout | undefined, family: string) => {
+    const parts = new Map<string, number>();
+    for (const [n, units] of layout?.get(family) ?? []) for (const u of units) parts.set(u, n);
+    return parts;
+  };
+  const changes: string[] = [];
+  for (const [family, parts] of compiled) {
+    const before = partIn(recorded, family);
+    for (const [n, units] of parts) {
+      for (const u of units) {
+        const was = before.get(u);
+        if (was !== n) changes.push(`${family}: ${u} ${was === undefined ? 'placed in' : `moved from part ${was} to`} part ${n}`);
+      }
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,222 @@
+// Family parts keep their units (src/stages/family.ts, src/stages/layout.ts):
+// where the org's layout file places a unit it stays, when units are added
+// before it or grow; the compile that reads the layout it wrote makes the
+// same templates; a layout file that is not as xstack writes it is an error
+// naming the file, line and field; `compile` writes it beside the org file.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import yaml from 'js-yaml';
+import { compileOrg } from '../src/compile';
+import type { TemplateDefinition } from '../src/cfn/template';
+import { OrgFileError } from '../src/errors';
+import type { Account } from '../src/org/model';
+import { parseOrg } from '../src/org/load';
+import { familyStages, type Unit } from '../src/stages/family';
+import { layoutPath, layoutText, parseLayout, unrecordedPlacements, type FamilyLayout } from '../src/stages/layout';
+import type { Stage } from '../src/stages/model';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { tempDir } from './helpers';
+
+const family = { id: 'fam', module: 'test', description: 'a test family' };
+
+/** A unit of `resources` topics in its own account: 500 resources fill a part (CloudFormation's limit of a template). */
+const unit = (name: string, resources: number, accountOf = name): Unit => {
+  const source: Account = { name: accountOf, id: String(100000000000 + accountOf.charCodeAt(0) * 1000 + accountOf.length), role: 'source' };
+  return {
+    key: `unit ${name}`,
+    label: `unit ${name}`,
+    conditionLabel: `Account ${name}`,
+    accounts: [source],
+    uses: [],
+    accountValues: [],
+    notes: [],
+    definition: {
+      description: 'unit',
+      parameters: {},
+      outputs: {},
+      resources: Object.fromEntries(Array.from({ length: resources }, (_, i) => [`Topic${name}N${i}`, { Type: 'AWS::SNS::Topic' }])) as unknown as TemplateDefinition['resources'],
+    },
+  };
+};
+
+/** Stage id → the keys of its units. */
+const partsOf = (stages: readonly Stage[]) => Object.fromEntries(stages.map((s) => [s.id, s.placement!.units]));
+const layoutFrom = (stages: readonly Stage[]): FamilyLayout => new Map(stages.map((s) => [s.placement!.part, s.placement!.units]));
+
+describe('a family with a layout keeps each unit in its part', () => {
+  // Without a layout: in order, each part filled to 90 % of 500 resources (450), so that its units can grow.
+  const first = familyStages(family, [unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)]);
+
+  it('packs a first compile in order, leaving a tenth of each limit free', () => {
+    expect(partsOf(first)).toEqual({ fam: ['unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'] });
+  });
+
+  it('keeps every unit where the layout puts it when one is inserted before them; a new one goes where there is room', () => {
+    const units = () => [unit('n', 60), unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)];
+    // 460 would be past 450 in either part: n opens a third.
+    expect(partsOf(familyStages(family, units(), layoutFrom(first)))).toEqual({ fam: ['unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit n'] });
+    // One that fits below 90 % joins the first part with room, listed in the units' order.
+    expect(partsOf(familyStages(family, [unit('m', 40), ...units().slice(1)], layoutFrom(first)))).toEqual({ fam: ['unit m', 'unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'] });
+    // Without the layout, as before layouts: b is pushed into the second part, and d into a third.
+    expect(partsOf(familyStages(family, units()))).toEqual({
+      fam: ['unit n', 'unit a'],
+      'fam-2': ['unit b', 'unit c'],
+      'fam-3': ['unit d'],
+    });
+  });
+
+  it("puts a new unit where its accounts already are, if there is room, before the first part with room: no new stack instance", () => {
+    const stages = familyStages(family, [unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200), unit('e', 20), unit('c2', 20, 'c')], layoutFrom(first));
+    expect(partsOf(stages)).toEqual({ fam: ['unit a', 'unit b', 'unit e'], 'fam-2': ['unit c', 'unit d', 'unit c2'] });
+    expect(stages[1].targets.map((a) => a.name)).toEqual(['c', 'd']);
+  });
+
+  it('lets a kept unit grow in place up to the limit itself, and places a new unit only below 90 %', () => {
+    const grown = familyStages(family, [unit('a', 290), unit('b', 200), unit('c', 200), unit('d', 200), unit('e', 60)], layoutFrom(first));
+    // a and b now hold 490 of 500: kept; e fits neither part below 450, so it opens part 3.
+    expect(partsOf(grown)).toEqual({ fam: ['unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit e'] });
+  });
+
+  it('moves only what a part can no longer hold: its last units, placed like new ones', () => {
+    const grown = familyStages(family, [unit('a', 320), unit('b', 200), unit('c', 200), unit('d', 200)], layoutFrom(first));
+    expect(partsOf(grown)).toEqual({ fam: ['unit a'], 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit b'] });
+  });
+
+  it('drops a part left empty and keeps the numbers of the others, so their StackSets keep their names', () => {
+    const stages = familyStages(family, [unit('c', 200), unit('d', 200)], layoutFrom(first));
+    expect(partsOf(stages)).toEqual({ 'fam-2': ['unit c', 'unit d'] });
+    // The only part, but not the first: still a part of the family (the deployer reads its family by it).
+    expect(stages[0].part).toEqual({ family: 'fam', count: 1 });
+    // A new part is numbered after every part the layout records, never the emptied one's.
+    const more = familyStages(family, [unit('c', 200), unit('d', 200), unit('e', 300)], layoutFrom(first));
+    expect(partsOf(more)).toEqual({ 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit e'] });
+  });
+
+  it('makes the same parts again from the layout it records (a unit placed last is listed in order)', () => {
+    const units = () => [unit('n', 40), unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)];
+    const once = familyStages(family, units(), layoutFrom(first));
+    const again = familyStages(family, units(), layoutFrom(once));
+    expect(partsOf(again)).toEqual(partsOf(once));
+    expect(again.map((s) => s.definition)).toEqual(once.map((s) => s.definition));
+  });
+
+  it('refuses two units with one key', () => {
+    expect(() => familyStages(family, [unit('a', 1), { ...unit('b', 1), key: 'unit a' }])).toThrow(/unit key unit a twice/);
+  });
+});
+
+describe('an org of 100 teams: routine changes move nothing between parts', () => {
+  const text = generateTeamsOrgYaml(100);
+  const before = compileOrg(parseOrg(text, 'teams.yaml'));
+  const partOf = (stages: readonly Stage[]) => new Map(stages.flatMap((s) => Object.keys(s.definition.resources).map((id) => [id, s.id] as const)));
+  const moved = (after: readonly Stage[]) => {
+    const was = partOf(before.stages);
+    return [...partOf(after)].filter(([id, stage]) => was.has(id) && was.get(id) !== stage).map(([id]) => id);
+  };
+  // The README's cases: the first team gains a repository with its pipeline, added at the top of both lists.
+  const doc = yaml.load(text) as { repositories: Record<string, unknown>; pipelines: Record<string, { repository: string }> };
+  const firstPipeline = Object.values(doc.pipelines)[0];
+  const grown = yaml.dump({
+    ...doc,
+    repositories: { 't001-svc9': { account: 't001-source' }, ...doc.repositories },
+    pipelines: { 't001-svc9': { ...firstPipeline, repository: 't001-svc9' }, ...doc.pipelines },
+  }, { noRefs: true });
+
+  it('has families of several parts to move between', () => {
+    expect(before.stages.filter((s) => s.part && s.part.count > 1).length).toBeGreaterThan(4);
+  });
+
+  it('with the layout: no resource changes part, and the new ones go where there is room', () => {
+    const after = compileOrg({ ...parseOrg(grown, 'teams.yaml'), layout: before.layout });
+    expect(moved(after.stages)).toEqual([]);
+    expect(unrecordedPlacements(before.layout, after.layout).sort()).toEqual([
+      expect.stringMatching(/^pipelines: pipeline t001-svc9 placed in part \d+$/),
+      expect.stringMatching(/^source-repositories: repository t001-svc9 placed in part \d+$/),
+    ]);
+  });
+
+  it('without it, as before layouts, the same change moves resources of other teams', () => {
+    expect(moved(compileOrg(parseOrg(grown, 'teams.yaml')).stages).length).toBeGreaterThan(10);
+  });
+
+  it('compiles the same templates from the layout it recorded', () => {
+    const again = compileOrg({ ...parseOrg(text, 'teams.yaml'), layout: before.layout });
+    expect([...again.files].filter(([p]) => p.startsWith('templates/'))).toEqual([...before.files].filter(([p]) => p.startsWith('templates/')));
+    expect(layoutText(again.layout)).toBe(layoutText(before.layout));
+  });
+});
+
+describe('the layout file', () => {
+  const FILE = 'parameters/x.layout.json';
+  const problemsOf = (text: string) => {
+    try {
+      parseLayout(text, FILE);
+    } catch (error) {
+      if (error instanceof OrgFileError) return error.problems.map((p) => `${p.line ?? '-'} ${p.field}: ${p.message}`);
+      throw error;
+    }
+    return [];
+  };
+
+  it('lies beside the org file, where the org files of a folder (*.yaml) do not match it', () => {
+    expect(layoutPath('parameters/example.yaml')).toBe('parameters/example.layout.json');
+    expect(layoutPath('/a/b/org.yml')).toBe('/a/b/org.layout.json');
+  });
+
+  it('reads back what it writes', () => {
+    const layout = new Map([['pipelines', new Map([[2, ['pipeline b']], [1, ['pipeline a', 'pipeline c']]])]]);
+    const text = layoutText(layout);
+    expect(parseLayout(text, FILE)).toEqual(new Map([['pipelines', new Map([[1, ['pipeline a', 'pipeline c']], [2, ['pipeline b']]])]]));
+    expect(text.indexOf('"1"')).toBeLessThan(text.indexOf('"2"'));
+  });
+
+  it('names the line of text that is not JSON', () => {
+    expect(problemsOf('{\n  "format": "xstack-layout/1",\n  "families": {,\n}')).toEqual([expect.stringMatching(/^3 \(file\): not JSON/)]);
+  });
+
+  it('names each wrong field with its line, all at once', () => {
+    const text = '{\n  "format": "xstack-layout/9",\n  "families": {\n    "pipelines": {\n      "1": ["pipeline a"],\n      "x": ["pipeline b"],\n      "2": ["pipeline a"],\n      "3": []\n    }\n  }\n}\n';
+    expect(problemsOf(text).sort()).toEqual([
+      '2 format: is "xstack-layout/9"',
+      '6 families.pipelines.x: is not a part number',
+      '7 families.pipelines.2: names unit "pipeline a", which part 1 names too',
+      '8 families.pipelines.3: is not a list of unit keys',
+    ]);
+  });
+});
+
+describe('xstack compile and the layout file', () => {
+  const CLI = resolve('.build/src/cli.js');
+  const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('writes it beside the org file on the first compile, says so, and leaves it alone when it already holds the compile', () => {
+    const dir = tempDir('layout');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, readFileSync('parameters/example.yaml', 'utf8'));
+    const first = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(first.status, first.stderr).toBe(0);
+    const file = join(dir, 'example.layout.json');
+    expect(first.stdout).toContain(`layout: wrote ${file}`);
+    expect(existsSync(file)).toBe(true);
+    const written = statSync(file).mtimeMs;
+    const template = readFileSync(join(dir, 'dist/example/templates/pipelines.yaml'), 'utf8');
+    const second = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).not.toContain('layout:');
+    expect(statSync(file).mtimeMs).toBe(written);
+    expect(readFileSync(join(dir, 'dist/example/templates/pipelines.yaml'), 'utf8')).toBe(template);
+  });
+
+  it('refuses a broken layout file before writing anything, naming it', () => {
+    const dir = tempDir('layout-broken');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, readFileSync('parameters/example.yaml', 'utf8'));
+    writeFileSync(join(dir, 'example.layout.json'), '{ "format": "xstack-layout/1", "families": [] }');
+    const result = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`${join(dir, 'example.layout.json')}:1:1: families: is missing or not an object`);
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+});
