@@ -141,7 +141,11 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'xstack-edited-'));
     const edited = join(dir, 'example.yaml');
     writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited'));
-    expect((await xstack(['deploy', edited, '--yes'])).code).toBe(0);
+    const deployed = await xstack(['deploy', edited, '--yes']);
+    expect(deployed.code).toBe(0);
+    // No compile before it: deploy records the layout it deploys, before its first operation.
+    expect(deployed.stderr).toContain(`layout: wrote ${join(dir, 'example.layout.json')}`);
+    expect(readFileSync(join(dir, 'example.layout.json'), 'utf8')).toBe(readFileSync('parameters/example.layout.json', 'utf8'));
     const run = await xstack(['verify', edited]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('verify: deployed StackSets match the manifest');

@@ -4,7 +4,7 @@
  * fail, OperationInProgress, throttling, principal validation) is in
  * deploy-faults.test.ts, through the StackSets layer in front of moto.
  */
-import { DescribeStacksCommand, ListExportsCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStackSetCommand, DescribeStacksCommand, ListExportsCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { ListRolesCommand } from '@aws-sdk/client-iam';
 import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -164,6 +164,23 @@ describe('rollout to the local emulator', () => {
     expect(again.mutatingCalls).toBe(0);
     expect(new Set(again.stages.map((s) => s.result))).toEqual(new Set(['unchanged']));
     expect(again.calls.DescribeStackSetCommand).toBe(example.stages.length);
+  });
+
+  it("a template update whose StackSet's wave changed updates its xstack:wave tag, keeping every other tag; one without a template change leaves its tags alone", async () => {
+    await deploy(example, awsClient(), options);
+    const cfn = awsClient().cloudFormation();
+    const tagsOf = async (name: string) => (await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.Tags!.map((t) => `${t.Key}=${t.Value}`).sort();
+    // As if created when the graph put them in wave 9, and tagged by someone else since.
+    const retag = (name: string) => cfn.send(new UpdateStackSetCommand({ StackSetName: name, UsePreviousTemplate: true, Tags: [{ Key: 'xstack:stackset', Value: name }, { Key: 'xstack:wave', Value: '9' }, { Key: 'owner', Value: 'platform' }] }));
+    await retag('acme-source-repositories');
+    await retag('acme-pipeline-identity');
+    // A description changes the repositories' template only.
+    await deploy(compileText(EXAMPLE.replace('description: Payments service', 'description: Payments service, edited')), awsClient(), options);
+    const wave = example.rollout.waveOf.get('source-repositories')!;
+    expect(wave).not.toBe(9);
+    expect(await tagsOf('acme-source-repositories')).toEqual(['owner=platform', 'xstack:stackset=acme-source-repositories', `xstack:wave=${wave}`]);
+    // No template change, no operation: the tag waits for the next one (an UpdateStackSet for a tag alone would update every instance).
+    expect(await tagsOf('acme-pipeline-identity')).toEqual(['owner=platform', 'xstack:stackset=acme-pipeline-identity', 'xstack:wave=9']);
   });
 
   it('plan after a change shows exactly that change, and changes nothing', async () => {

@@ -47,6 +47,7 @@ import {
   BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
+  withWave,
   type ActualInstance,
   type ActualStackSet,
   type Operation,
@@ -311,7 +312,9 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   const reconcile = async (): Promise<boolean> => {
     if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
       try {
-        if (!(await operate({ action: 'update-template', templateBody: desired.templateBody }, [...actual.instances.keys()], actual.instances.size))) return false;
+        const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
+        const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}) };
+        if (!(await operate(update, [...actual.instances.keys()], actual.instances.size))) return false;
       } catch (error) {
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.

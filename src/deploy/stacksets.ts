@@ -21,6 +21,7 @@ import {
   ListStacksCommand,
   UpdateStackInstancesCommand,
   UpdateStackSetCommand,
+  type Tag,
   type CloudFormationClient,
   type StackSetOperationPreferences,
 } from '@aws-sdk/client-cloudformation';
@@ -50,8 +51,10 @@ export interface ActualInstance {
 export interface ActualStackSet {
   exists: boolean;
   templateBody?: string;
-  /** The rollout wave the StackSet was created in (its xstack:wave tag). */
+  /** The rollout wave of its last create or template update (its xstack:wave tag). */
   wave?: number;
+  /** Its tags, xstack's and any added by others, which a tag update must repeat (withWave). */
+  tags?: Tag[];
   /** Created by xstack (tagged xstack:stackset). */
   xstack?: boolean;
   instances: Map<string, ActualInstance>;
@@ -113,6 +116,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   let templateBody: string | undefined;
   let wave: number | undefined;
   let xstack = false;
+  let tags: Tag[] = [];
   try {
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
@@ -120,6 +124,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
     const tagged = out.StackSet?.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
     wave = tagged === undefined ? undefined : Number(tagged);
     xstack = out.StackSet?.Tags?.some((t) => t.Key === 'xstack:stackset') ?? false;
+    tags = (out.StackSet?.Tags ?? []).map((t) => ({ Key: t.Key!, Value: t.Value ?? '' }));
   } catch (error) {
     if (errorName(error) === 'StackSetNotFoundException') return { exists: false, instances: new Map() };
     throw error;
@@ -143,7 +148,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
     }
     token = page.NextToken;
   } while (token);
-  return { exists: true, templateBody, wave, xstack, instances };
+  return { exists: true, templateBody, wave, xstack, tags, instances };
 }
 
 /** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
@@ -209,6 +214,22 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
 export const WAVE_TAG = 'xstack:wave';
 
 /**
+ * The tags a template update sends when the StackSet's wave changed (the
+ * graph of stages did), so that a later removal still runs in reverse rollout
+ * order; none when it did not. UpdateStackSet's Tags "replace any list of tags
+ * that are currently associated with this StackSet ... Any tags that you don't
+ * include in the updated list of tags are removed from the StackSet, and
+ * therefore from the stacks and resources as well": every tag it has is sent
+ * again, only the wave's value changed.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
+ */
+export function withWave(actual: Pick<ActualStackSet, 'wave' | 'tags'>, wave: number): Tag[] | undefined {
+  if (actual.wave === wave) return undefined;
+  const others = (actual.tags ?? []).filter((t) => t.Key !== WAVE_TAG);
+  return [...others, { Key: WAVE_TAG, Value: String(wave) }];
+}
+
+/**
  * Operation ids. CloudFormation treats OperationId as an idempotency token and
  * refuses one it has seen (OperationIdAlreadyExistsException):
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html
@@ -235,7 +256,7 @@ export type InstancesOperation = {
   retainStacks?: true;
 };
 
-export type Operation = { action: 'update-template'; templateBody: string } | InstancesOperation;
+export type Operation = { action: 'update-template'; templateBody: string; tags?: Tag[] } | InstancesOperation;
 
 /**
  * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take OUs,
@@ -408,6 +429,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
             ...selfManagedRoles(ctx),
             ...template,
             Capabilities: ['CAPABILITY_NAMED_IAM'],
+            ...(op.tags ? { Tags: op.tags } : {}),
           }),
         );
       case 'create-instances':
