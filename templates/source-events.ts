@@ -2,8 +2,8 @@
  * Each source account: EventBridge rules forwarding `CodeCommit Repository
  * State Change` events of each tracked branch to the buses of the pipeline
  * accounts that track it. EventBridge allows 5 targets a rule, so targets come
- * in chunks of 5. A unit of the `source-events` family (src/stages/family.ts);
- * a source account with many rules is several units (RULES_PER_TEMPLATE).
+ * in chunks of 5. Each rule is a unit of the `source-events` family
+ * (src/stages/family.ts, src/stages/plan.ts).
  */
 import Rule from 'cloudform-types/types/events/rule';
 import { arn } from '../src/cfn/intrinsics';

@@ -4,10 +4,9 @@
  * what the CodeCommit source action does for that account (the repositories
  * its pipelines read, its artifact bucket, its artifact key), so the dev
  * pipeline can never reach prod's artifacts or key; and the role EventBridge
- * uses to forward repository events to the pipeline accounts' buses. A unit
- * of the `source-identity` family (src/stages/family.ts); a source account
- * with many pipeline accounts is several units (SOURCE_ROLES_PER_TEMPLATE),
- * the forwarder in the first.
+ * uses to forward repository events to the pipeline accounts' buses. Each
+ * source role, and the forwarder, is a unit of the `source-identity` family
+ * (src/stages/family.ts, src/stages/plan.ts).
  *
  * A role and its grants are one stack, so that removing a pipeline account
  * removes both in one update (CloudFormation deletes the policy before the

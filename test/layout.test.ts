@@ -16,7 +16,7 @@ import { parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
 import { layoutPath, layoutText, parseLayout, unrecordedPlacements, type FamilyLayout } from '../src/stages/layout';
 import type { Stage } from '../src/stages/model';
-import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
 
 const family = { id: 'fam', module: 'test', description: 'a test family' };
@@ -131,10 +131,14 @@ describe('an org of 100 teams: routine changes move nothing between parts', () =
   it('with the layout: no resource changes part, and the new ones go where there is room', () => {
     const after = compileOrg({ ...parseOrg(grown, 'teams.yaml'), layout: before.layout });
     expect(moved(after.stages)).toEqual([]);
-    expect(unrecordedPlacements(before.layout, after.layout).sort()).toEqual([
-      expect.stringMatching(/^pipelines: pipeline t001-svc9 placed in part \d+$/),
-      expect.stringMatching(/^source-repositories: repository t001-svc9 placed in part \d+$/),
+    // Only new units are placed: the pipeline, the repository and a forwarding rule for each of its three branches.
+    const placed = unrecordedPlacements(before.layout, after.layout);
+    expect(placed.every((p) => / placed in part \d+$/.test(p))).toBe(true);
+    expect(placed.filter((p) => !p.startsWith('source-events')).sort()).toEqual([
+      expect.stringMatching(/^pipelines: pipeline t001-svc9 placed/),
+      expect.stringMatching(/^source-repositories: repository t001-svc9 placed/),
     ]);
+    expect(placed.filter((p) => p.startsWith('source-events: rule '))).toHaveLength(3);
   });
 
   it('without it, as before layouts, the same change moves resources of other teams', () => {
@@ -145,6 +149,34 @@ describe('an org of 100 teams: routine changes move nothing between parts', () =
     const again = compileOrg({ ...parseOrg(text, 'teams.yaml'), layout: before.layout });
     expect([...again.files].filter(([p]) => p.startsWith('templates/'))).toEqual([...before.files].filter(([p]) => p.startsWith('templates/')));
     expect(layoutText(again.layout)).toBe(layoutText(before.layout));
+  });
+});
+
+describe('a source account of 600 pipeline accounts: one inserted in the middle of the file moves no source role', () => {
+  const text = generateOrgYaml(600);
+  const before = compileOrg(parseOrg(text, 'many.yaml'));
+  // Inserted after env0100, reading app's main branch: before layouts, every later role shifted one place in its unit of 249.
+  const inserted = text
+    .replace('  env0101:\n', '  env0100b:\n    id: "100000009999"\n    role: pipeline\n    environment: env0100b\n  env0101:\n')
+    .replace('      env0101: ', '      env0100b: main\n      env0101: ');
+  const partOf = (stages: readonly Stage[]) => new Map(stages.flatMap((s) => Object.keys(s.definition.resources).map((id) => [id, s.id] as const)));
+  const moved = (after: readonly Stage[]) => {
+    const was = partOf(before.stages);
+    return [...partOf(after)].filter(([id, stage]) => was.has(id) && was.get(id) !== stage).map(([id]) => id);
+  };
+
+  it('has source roles in several parts', () => {
+    expect(before.stages.filter((s) => s.module === 'source-identity').length).toBe(3);
+  });
+
+  it('with the layout: every role and rule stays in its part', () => {
+    const after = compileOrg({ ...parseOrg(inserted, 'many.yaml'), layout: before.layout });
+    expect(moved(after.stages)).toEqual([]);
+    expect(unrecordedPlacements(before.layout, after.layout)).toContain('source-identity: account 900000000000 source role 100000009999 placed in part 3');
+  });
+
+  it('without it: the roles past a unit boundary move', () => {
+    expect(moved(compileOrg(parseOrg(inserted, 'many.yaml')).stages).filter((id) => id.startsWith('SourceRole')).length).toBeGreaterThan(0);
   });
 });
 

@@ -35,15 +35,14 @@ import { familyStages, type Unit } from './family';
 import type { AccountValue, Stage, Use } from './model';
 
 /**
- * Source roles one unit of the source-identity family holds: a role and its
- * managed policy each, beside the forwarder's two, inside CloudFormation's
- * 500 resources a template; a source account with more pipeline accounts is
- * several units (family.ts packs units into templates).
+ * Source roles one unit of the source-identity family held before layouts (a
+ * role and its managed policy each, beside the forwarder's two, inside
+ * CloudFormation's 500 resources a template): now each role is a unit, and
+ * this many of a source account a pack group, which a first compile packs as
+ * one (family.ts).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
 export const SOURCE_ROLES_PER_TEMPLATE = 249;
-const chunks = <T>(items: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /**
  * Repositories one unit of the source-repositories family held before layouts (a resource and an output each,
@@ -52,16 +51,18 @@ const chunks = <T>(items: readonly T[], size: number): T[][] =>
 export const REPOSITORIES_PER_TEMPLATE = 200;
 
 /**
- * Forwarding rules one unit of the source-events family holds (a unit, not a
- * part: a part packs units of several source accounts). All of an account's
+ * Forwarding rules one unit of the source-events family held before layouts
+ * (now each rule is a unit, and this many of a source account a pack group,
+ * which a first compile packs as one; a part packs units of several source
+ * accounts). All of an account's
  * rules are on its default bus whatever the units, so the quota of rules per
  * bus is checked per account (src/checks/eventbridge-quotas.ts), not here.
  * 300 is that quota's largest default (eb-quota.html: 300, 100 in af-south-1
- * and eu-south-1): an account the default admits is one unit, and only a
- * raised quota splits one. It also keeps a unit inside a part's bytes: a rule
+ * and eu-south-1): an account the default admits is one group, and only a
+ * raised quota splits one. It also keeps a group inside a part's bytes: a rule
  * with 5 targets is about 1.9 KB (2.4 KB with a 100-character repository and
  * a 128-character branch), so 300 of them about 0.58 MB (0.71 MB), inside the
- * 850 KB a part is packed to (family.ts), where 450 made 0.87 MB (1.07 MB,
+ * 850 KB a part takes (family.ts), where 450 made 0.87 MB (1.07 MB,
  * past the 1 MB of a template from S3: a compile that failed).
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
@@ -150,22 +151,25 @@ export function planStages(org: Org): Stage[] {
       // A managed policy (src/cfn/resources.ts role()): IAM's 6,144 characters.
       [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.managedPolicyChars, 'characters of managed policy'],
     ]);
-    return chunks(source.consumers, SOURCE_ROLES_PER_TEMPLATE).map((part, i) =>
-      unit(
-        s,
-        sourceIdentity({
-          names,
-          consumers: part.map((c) => [c.id, source.readBy.get(c.id) ?? []] as const),
-          ...(i === 0 ? { forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } } : {}),
-        }),
-        {
-          ...(i === 0 ? {} : { key: `account ${s.id} source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-` }),
-          label: `source account ${s.name}${i === 0 ? '' : ` (source roles ${i * SOURCE_ROLES_PER_TEMPLATE + 1}-)`}`,
+    // A unit the forwarder and one each source role: a pipeline account added, wherever in the file, grows no other
+    // unit and shifts none. Grouped as the units of up to 249 roles (the forwarder in the first) xstack made before
+    // it kept layouts, which a first compile packs as one.
+    const group = (i: number) => `account ${s.id} source roles ${Math.floor(i / SOURCE_ROLES_PER_TEMPLATE)}`;
+    return [
+      unit(s, sourceIdentity({ names, consumers: [], forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } }), {
+        key: `account ${s.id} event forwarder`,
+        packGroup: group(0),
+        notes,
+      }),
+      ...source.consumers.map((c, i) =>
+        unit(s, sourceIdentity({ names, consumers: [[c.id, source.readBy.get(c.id) ?? []]] }), {
+          key: `account ${s.id} source role ${c.id}`,
+          label: `source role of ${c.name} in ${s.name}`,
+          packGroup: group(i),
           uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')],
-          notes: i === 0 ? notes : [],
-        },
+        }),
       ),
-    );
+    ];
   });
   const identityStages = familyStages(
     { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
@@ -225,15 +229,17 @@ export function planStages(org: Org): Stage[] {
 
   const eventUnits = madeInTurn(feeds, (source) => {
     const s = source.account;
-    const rules = forwardingRules(source);
-    return chunks(rules, RULES_PER_TEMPLATE).map(
-      (part, i): Unit => ({
-        key: `account ${s.id}${i === 0 ? '' : ` rules ${i * RULES_PER_TEMPLATE + 1}-`}`,
-        label: `source account ${s.name}${i === 0 ? '' : ` (rules ${i * RULES_PER_TEMPLATE + 1}-)`}`,
+    // A unit a rule, named by its repository, branch and chunk of targets: a branch tracked anew adds a rule and
+    // shifts none. Grouped as the units of up to 300 rules xstack made before it kept layouts, for a first compile.
+    return forwardingRules(source).map(
+      (rule, i): Unit => ({
+        key: `rule ${names.forwardingRule(rule.repository, rule.branch, rule.chunk)}`,
+        packGroup: `account ${s.id} rules ${Math.floor(i / RULES_PER_TEMPLATE)}`,
+        label: `rules of source account ${s.name}`,
         conditionLabel: `Account ${s.name}`,
         accounts: [s],
         // Rules are named by repository and branch, unique in the org: their logical ids need no account.
-        definition: sourceEvents(names, part),
+        definition: sourceEvents(names, [rule]),
         uses: [uses(forwarderStage(s), 'the event forwarder role its rules deliver with')],
         accountValues: [],
         notes: [],
