@@ -61,7 +61,7 @@ function summary(c: CompiledOrg, outDir: string): string {
  * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
  * DIR stay as they were.
  */
-function compileCommand(given: string[], opts: { out: string; revision?: boolean }): number {
+function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
   const files = given.length > 0 ? given : defaultOrgFiles();
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
@@ -77,9 +77,10 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
     if (problem) throw new OutputError(problem);
   }
   // The layout first: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
-  const recorded = compiled.map((c) => recordLayout(c.org, c.layout));
+  const recorded = compiled.map((c) => recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
   for (const c of compiled) replaceOwnedFolder(join(opts.out, c.org.name), c.files, `compile of organization '${c.org.name}'`);
-  out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i]].filter(Boolean).join('\n')).join('\n')}\n`);
+  out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
+  for (const r of recorded) if (r.warning) process.stderr.write(`${r.warning}\n`);
   return EXIT.ok;
 }
 
@@ -171,6 +172,7 @@ interface AwsCommandOptions {
   releaseRepositories?: boolean;
   manifest?: string;
   requireApproval?: 'never' | 'any-change';
+  frozenLayout?: boolean;
   dryRun?: boolean;
   accessRole?: string;
 }
@@ -187,6 +189,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.json, '--json');
   flag(opts.detailedExitcode, '--detailed-exitcode');
   flag(opts.yes || opts.requireApproval === 'never', '--yes');
+  flag(opts.frozenLayout, '--frozen-layout');
   flag(opts.deleteRetained, '--delete-retained');
   flag(opts.releaseRepositories, '--release-repositories');
   flag(opts.dryRun, '--dry-run');
@@ -214,12 +217,14 @@ function registerCompile(program: Command, act: Act): void {
       'Compiles each organization file (default: every parameters/*.yaml) to DIR/<file stem>/: templates, ' +
         'values/<stage>.json for each template that chooses values by account, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
-        `touched. A folder xstack did not write (no .xstack-output marker) is refused.`,
+        `touched. A folder xstack did not write (no .xstack-output marker) is refused. Beside each org file, <stem>.layout.json ` +
+        'records which part (StackSet) of each family holds each unit; compile writes it when it places a unit it does not record: commit it with the org file.',
     )
     .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml)')
     .option('--out <DIR>', 'output folder', 'dist')
     .option('--revision', "record the source's git revision in the manifest and report (not in committed dist/: it would change with every commit)")
-    .action(act((files: string[], opts: { out: string; revision?: boolean }) => compileCommand(files, opts)));
+    .option('--frozen-layout', "refuse, writing nothing, when an org's layout file does not hold this compile (CI), instead of writing it")
+    .action(act((files: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }) => compileCommand(files, opts)));
 }
 
 function registerAudit(program: Command, act: Act): void {
@@ -305,6 +310,7 @@ function registerAws(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .option('--yes', 'do not ask')
     .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
+    .option('--frozen-layout', "refuse, before any operation, when the org's layout file does not hold this compile (CI), instead of writing it")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('deploy', file, opts)));
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')

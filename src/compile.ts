@@ -29,7 +29,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
 import { teamsToFold } from './audit/scale';
-import type { Layout } from './stages/layout';
+import { layoutPath, layoutText, type Layout } from './stages/layout';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -99,8 +99,9 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const sha256Of = (path: string, text: string) => hashes.get(path) ?? hashes.set(path, sha256(text)).get(path)!;
   for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, sha256Of, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
 
-  files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of)));
-  return { org, stages, rollout, access, layout: layoutOf(stages), files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  const layout = layoutOf(stages);
+  files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of, layout)));
+  return { org, stages, rollout, access, layout, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
@@ -161,10 +162,19 @@ function valuesFile(org: Org, stage: Stage): string {
   return `{\n  "stage": ${JSON.stringify(stage.id)},\n  "region": ${JSON.stringify(org.region)},\n  "accounts": {\n${accounts.join(',\n')}\n  }\n}\n`;
 }
 
-function manifest(org: Org, stages: readonly Stage[], rollout: Rollout, files: ReadonlyMap<string, string>, source: { orgFileSha256: string | null; revision?: string }, sha256Of: (path: string, text: string) => string) {
+function manifest(
+  org: Org,
+  stages: readonly Stage[],
+  rollout: Rollout,
+  files: ReadonlyMap<string, string>,
+  source: { orgFileSha256: string | null; revision?: string },
+  sha256Of: (path: string, text: string) => string,
+  layout: Layout,
+) {
   return {
     format: 'xstack-manifest/1',
-    source: { orgFile: org.file, ...source },
+    // The layout as this compile placed it (what compile writes beside the org file): the parts are an input too.
+    source: { orgFile: org.file, ...source, layoutFile: layoutPath(org.file), layoutSha256: sha256(layoutText(layout)) },
     organization: {
       file: org.file,
       id: org.organizationId ?? null,

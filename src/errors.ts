@@ -34,10 +34,14 @@ export class XstackError extends Error {
 
 /** The organization file is invalid; carries every problem found, not just the first. */
 export class OrgFileError extends XstackError {
-  constructor(readonly problems: readonly Problem[]) {
+  constructor(
+    readonly problems: readonly Problem[],
+    /** Which file the problems are in: the organization file, or the layout file beside it (src/stages/layout.ts). */
+    what = 'the organization file',
+  ) {
     super(
       'ORG_FILE_INVALID',
-      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the organization file:\n` +
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${what}:\n` +
         problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
   }

@@ -248,9 +248,14 @@ describe('changes since a previous compile', () => {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     expect(here).toContain(`org file SHA-256 ${sha256(readFileSync('parameters/example.yaml', 'utf8'))}; revision ${commit}`);
     expect(JSON.parse(readFileSync(join(out, 'audit.json'), 'utf8')).source.revision).toMatch(new RegExp(`^${commit}`));
-    // Committed dist/ records the hash and never a revision.
+    // Committed dist/ records the hashes of its inputs, the org file and its layout file, and never a revision.
     const manifest = JSON.parse(readFileSync('dist/example/manifest.json', 'utf8'));
-    expect(manifest.source).toEqual({ orgFile: 'parameters/example.yaml', orgFileSha256: sha256(readFileSync('parameters/example.yaml', 'utf8')) });
+    expect(manifest.source).toEqual({
+      orgFile: 'parameters/example.yaml',
+      orgFileSha256: sha256(readFileSync('parameters/example.yaml', 'utf8')),
+      layoutFile: 'parameters/example.layout.json',
+      layoutSha256: sha256(readFileSync('parameters/example.layout.json', 'utf8')),
+    });
     expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
   });
 

@@ -56,7 +56,7 @@ describe('EventBridge rules per bus at compile time', () => {
   it('the 1,000-pipeline-account bench org declares the raise it needs (400 rules), and compiles', () => {
     const text = generateOrgYaml(1000);
     expect(text).toContain('eventBridgeQuotas:\n  rulesPerBus: 1000\n');
-    expect(problemsOf(generated(1000))[0]).toMatch(/^account source \(900000000000\): 400 EventBridge rules on its default event bus in us-east-1 made by xstack \(source-events: 300, source-events-2: 100\)/);
+    expect(problemsOf(generated(1000))[0]).toMatch(/^account source \(900000000000\): 400 EventBridge rules on its default event bus in us-east-1 made by xstack \(source-events: 400\)/);
     expect(problemsOf(text, 'generated-1000.yaml')).toEqual([]);
   });
 

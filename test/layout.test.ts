@@ -4,7 +4,7 @@
 // same templates; a layout file that is not as xstack writes it is an error
 // naming the file, line and field; `compile` writes it beside the org file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
@@ -46,20 +46,21 @@ const partsOf = (stages: readonly Stage[]) => Object.fromEntries(stages.map((s) 
 const layoutFrom = (stages: readonly Stage[]): FamilyLayout => new Map(stages.map((s) => [s.placement!.part, s.placement!.units]));
 
 describe('a family with a layout keeps each unit in its part', () => {
-  // Without a layout: in order, each part filled to 90 % of 500 resources (450), so that its units can grow.
+  // Without a layout: in order, each part as full as 500 resources allow, as before layouts.
   const first = familyStages(family, [unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)]);
 
-  it('packs a first compile in order, leaving a tenth of each limit free', () => {
+  it('packs a first compile in order, as full as the limits allow (a third unit would pass 500 resources)', () => {
     expect(partsOf(first)).toEqual({ fam: ['unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'] });
   });
 
   it('keeps every unit where the layout puts it when one is inserted before them; a new one goes where there is room', () => {
-    const units = () => [unit('n', 60), unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)];
-    // 460 would be past 450 in either part: n opens a third.
+    const units = () => [unit('n', 120), unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)];
+    // A new unit fills a part to 90 % (450 resources) at most: 520 in either part, so n opens a third.
     expect(partsOf(familyStages(family, units(), layoutFrom(first)))).toEqual({ fam: ['unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit n'] });
     // One that fits below 90 % joins the first part with room, listed in the units' order.
     expect(partsOf(familyStages(family, [unit('m', 40), ...units().slice(1)], layoutFrom(first)))).toEqual({ fam: ['unit m', 'unit a', 'unit b'], 'fam-2': ['unit c', 'unit d'] });
     // Without the layout, as before layouts: b is pushed into the second part, and d into a third.
+    // (Packed full: n, a and b would be 520.)
     expect(partsOf(familyStages(family, units()))).toEqual({
       fam: ['unit n', 'unit a'],
       'fam-2': ['unit b', 'unit c'],
@@ -71,6 +72,17 @@ describe('a family with a layout keeps each unit in its part', () => {
     const stages = familyStages(family, [unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200), unit('e', 20), unit('c2', 20, 'c')], layoutFrom(first));
     expect(partsOf(stages)).toEqual({ fam: ['unit a', 'unit b', 'unit e'], 'fam-2': ['unit c', 'unit d', 'unit c2'] });
     expect(stages[1].targets.map((a) => a.name)).toEqual(['c', 'd']);
+  });
+
+  it("keeps a new pack group together (a new source account's repositories): in a part of its own when no part has room for all of it", () => {
+    const group = Array.from({ length: 460 }, (_, i) => ({ ...unit(`z${i}`, 1, 'z'), packGroup: 'account z' }));
+    const stages = familyStages(family, [...group, unit('a', 200), unit('b', 200), unit('c', 200), unit('d', 200)], layoutFrom(first));
+    // 460 is past the 450 a new unit fills a part to, but within a part's 500: one part, not spread over three.
+    expect(stages.map((st) => [st.id, st.placement!.units.length])).toEqual([
+      ['fam', 2],
+      ['fam-2', 2],
+      ['fam-3', 460],
+    ]);
   });
 
   it('lets a kept unit grow in place up to the limit itself, and places a new unit only below 90 %', () => {
@@ -89,9 +101,11 @@ describe('a family with a layout keeps each unit in its part', () => {
     expect(partsOf(stages)).toEqual({ 'fam-2': ['unit c', 'unit d'] });
     // The only part, but not the first: still a part of the family (the deployer reads its family by it).
     expect(stages[0].part).toEqual({ family: 'fam', count: 1 });
-    // A new part is numbered after every part the layout records, never the emptied one's.
+    // A new part takes the lowest number no part holds: a family whose units were all replaced keeps its StackSet's name.
     const more = familyStages(family, [unit('c', 200), unit('d', 200), unit('e', 300)], layoutFrom(first));
-    expect(partsOf(more)).toEqual({ 'fam-2': ['unit c', 'unit d'], 'fam-3': ['unit e'] });
+    expect(partsOf(more)).toEqual({ fam: ['unit e'], 'fam-2': ['unit c', 'unit d'] });
+    const replaced = familyStages(family, [unit('x', 10)], new Map([[1, ['unit a']]]));
+    expect(partsOf(replaced)).toEqual({ fam: ['unit x'] });
   });
 
   it('makes the same parts again from the layout it records (a unit placed last is listed in order)', () => {
@@ -241,6 +255,39 @@ describe('xstack compile and the layout file', () => {
     expect(readFileSync(join(dir, 'dist/example/templates/pipelines.yaml'), 'utf8')).toBe(template);
   });
 
+  it('--frozen-layout: refuses, writing nothing, when the layout file does not hold the compile; passes when it does', () => {
+    const dir = tempDir('layout-frozen');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, readFileSync('parameters/example.yaml', 'utf8'));
+    const file = join(dir, 'example.layout.json');
+    const missing = run(['compile', org, '--frozen-layout', '--out', join(dir, 'dist')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain(`there is no layout file ${file}: 14 units placed (source-repositories: repository web-app placed in part 1;`);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+    expect(run(['compile', org, '--out', join(dir, 'dist')]).status).toBe(0);
+    expect(run(['compile', org, '--frozen-layout', '--out', join(dir, 'dist')]).status).toBe(0);
+    // A pipeline added: a unit the file does not place.
+    writeFileSync(org, readFileSync(org, 'utf8').replace('pipelines:\n', 'pipelines:\n  extra-app:\n    repository: web-app\n    branches:\n      dev: extra\n    deploy:\n      type: codedeploy\n'));
+    const recorded = readFileSync(file, 'utf8');
+    const stale = run(['compile', org, '--frozen-layout', '--out', join(dir, 'dist')]);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/does not hold this compile: 2 units placed \(source-events: rule acme-codecommit-fwd-\w+-1 placed in part 1; pipelines: pipeline extra-app placed in part 1\)/);
+    expect(stale.stderr).toContain(`the layout file ${file} does not hold this compile`);
+    expect(stale.stderr).toContain(`run xstack compile ${org} without --frozen-layout and commit ${file}`);
+    expect(readFileSync(file, 'utf8')).toBe(recorded);
+  });
+
+  it('a layout path that is not a readable file is an error naming it', () => {
+    const dir = tempDir('layout-folder');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, readFileSync('parameters/example.yaml', 'utf8'));
+    mkdirSync(join(dir, 'example.layout.json'));
+    const result = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`xstack: cannot read the layout file ${join(dir, 'example.layout.json')}: it is a folder; it is the file xstack compile writes beside ${org} (move it away, and the next compile packs every family afresh)\n`);
+  });
+
   it('refuses a broken layout file before writing anything, naming it', () => {
     const dir = tempDir('layout-broken');
     const org = join(dir, 'example.yaml');
@@ -248,7 +295,7 @@ describe('xstack compile and the layout file', () => {
     writeFileSync(join(dir, 'example.layout.json'), '{ "format": "xstack-layout/1", "families": [] }');
     const result = run(['compile', org, '--out', join(dir, 'dist')]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`${join(dir, 'example.layout.json')}:1:1: families: is missing or not an object`);
+    expect(result.stderr).toContain(`1 problem in the layout file:\n  ${join(dir, 'example.layout.json')}:1:1: families: is missing or not an object`);
     expect(existsSync(join(dir, 'dist'))).toBe(false);
   });
 });

@@ -94,9 +94,10 @@ describe('determinism and dist/', () => {
     expect(files).toBeGreaterThan(0);
   });
 
-  it('committed dist/ is what the compiler produces now (run `make compile` and commit when this fails)', () => {
+  it('committed dist/ and layout files are what the compiler produces now (run `make compile` and commit when this fails)', () => {
     const out = tempDir('fresh');
-    execFileSync('node', [CLI, 'compile', '--out', join(out, 'dist')]);
+    // --frozen-layout: a layout file that does not hold the compile fails here instead of being written.
+    execFileSync('node', [CLI, 'compile', '--frozen-layout', '--out', join(out, 'dist')]);
     expect(readTree('dist')).toEqual(readTree(join(out, 'dist')));
   });
 

@@ -31,10 +31,9 @@ describe('orgs with many pipeline accounts', () => {
     // Each source role trusts its pipeline role, which must exist first.
     expect(rollout.waveOf.get('source-identity')).toBe(2);
     const eventStages = stages.filter((s) => s.module === 'source-events');
-    // 400 forwarding rules: units of RULES_PER_TEMPLATE (300 and 100), about 0.77 MB together: past the 90 % of a
-    // part's 850 KB a first compile fills a part to (family.ts), so a part each.
+    // 400 forwarding rules: a unit each, in groups of RULES_PER_TEMPLATE (300 and 100), which fit one part (about 0.77 MB).
     expect(Math.ceil(400 / RULES_PER_TEMPLATE)).toBe(2);
-    expect(eventStages.map((s) => Object.keys(s.definition.resources).length)).toEqual([300, 100]);
+    expect(eventStages.map((s) => Object.keys(s.definition.resources).length)).toEqual([400]);
     // Over 51,200 bytes a template goes through the template bucket (TemplateURL), up to 1 MB; the manifest says which.
     const manifest = JSON.parse(files.get('manifest.json')!);
     for (const [path, text] of files) {
@@ -57,14 +56,14 @@ describe('orgs with many pipeline accounts', () => {
     expect(parts.map((s) => Object.keys(s.definition.outputs).length)).toEqual([REPOSITORIES_PER_TEMPLATE, REPOSITORIES_PER_TEMPLATE, 452 - 2 * REPOSITORIES_PER_TEMPLATE]);
     for (const s of parts) expect(s.targets.map((a) => a.name)).toEqual(['source']);
     // A unit a repository (452: the generated org's 2 and these 450), packed in groups of 200 as one unit each was before layouts.
-    expect(parts[2].notes.join('\n')).toContain('part 3 (3 parts): 52 of 452 units, the first repository extra398, the last repository extra449 (split by');
+    expect(parts[2].notes.join('\n')).toContain('part 3 (the family has 3): 52 of 452 units, the first repository extra398, the last repository extra449 (split by');
   });
 
   it('a family split over parts: the note of each part names its first and last unit, not each, so that it stays one line at any size', () => {
     const { stages, files } = compileOrg(parseOrg(generateTeamsOrgYaml(40), 'teams-40.yaml'));
     const notes = stages.filter((s) => s.part?.family === 'pipelines').map((s) => s.notes.join('\n'));
     expect(notes.length).toBeGreaterThan(1);
-    expect(notes[0]).toMatch(/^part 1 \(\d+ parts\): \d+ of 80 units, the first pipeline t001-svc1, the last pipeline t0\d\d-svc\d \(split by CloudFormation's limits/);
+    expect(notes[0]).toMatch(/^part 1 \(the family has \d+\): \d+ of 80 units, the first pipeline t001-svc1, the last pipeline t0\d\d-svc\d \(split by CloudFormation's limits/);
     expect(notes[notes.length - 1]).toMatch(/: \d+ of 80 units, the first pipeline t0\d\d-svc\d, the last pipeline t040-svc2 \(/);
     const counts = notes.map((n) => Number(/: (\d+) of 80 units/.exec(n)![1]));
     expect(counts.reduce((a, b) => a + b)).toBe(80);

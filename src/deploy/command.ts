@@ -224,6 +224,8 @@ const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.std
 
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
+  // A stale layout is refused before anything else (with --frozen-layout recordLayout never writes).
+  if (command === 'deploy' && flags.has('--frozen-layout')) recordLayout(compiled.org, compiled.layout, { frozen: true });
   let local: LocalAws | undefined;
   let stopRenderer: (() => void) | undefined;
   try {
@@ -283,12 +285,13 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
     if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
-    if (command === 'deploy') {
-      // Before the first operation: what is deployed is what the layout records, so the next compile keeps it.
-      const recorded = recordLayout(compiled.org, compiled.layout);
-      if (recorded) process.stderr.write(`${recorded}\n`);
-    }
-    const result = command === 'deploy' ? await deploy(compiled, aws, deployOptions) : await destroy(compiled, aws, destroyOptions);
+    // Before the first operation, and only then (a refused move leaves the file as it was, for the fix it names):
+    // what is deployed is what the layout records, so that the next compile keeps it.
+    const recordLayoutOnce = () => {
+      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout') });
+      for (const line of [message, warning]) if (line) process.stderr.write(`${line}\n`);
+    };
+    const result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce }) : await destroy(compiled, aws, destroyOptions);
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       renderer?.stop();

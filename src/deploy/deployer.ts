@@ -61,6 +61,8 @@ export interface DeployOptions {
   onEvent?: Listener;
   /** Called after each completed wave; tests use it to interrupt a rollout. */
   afterWave?: (wave: number) => void;
+  /** Called once deploy has refused nothing and before its first operation (the CLI records the org's layout then). */
+  beforeFirstOperation?: () => void;
   /**
    * Stack instances this run's operations may run on at once (instance-budget.ts). Default: StackSets' quota,
    * LIMITS.concurrentStackInstanceOperationsPerRegion; tests give a small one.
@@ -537,6 +539,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     if (moves.length > shown.length) shown.push(`  … and ${moves.length - shown.length} more (plan --json lists every one)`);
     throw new XstackError('RETAINED_MOVE', `nothing was changed: this org file moves retained resources between the StackSets of one family:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
+  options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
     const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!, removals)));

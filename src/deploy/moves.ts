@@ -56,4 +56,4 @@ export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would mov
  * change that finishes is one that leaves the part boundaries where they are deployed.
  */
 export const MOVE_FIX =
-  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) as it was at the last deploy, and compile again (see the README's \"Parts keep their units\")";
+  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) from version control as it was at the last deploy (deploy writes it before its first operation; dist/<org>/manifest.json records its SHA-256), and compile again (see the README's \"Parts keep their units\")";

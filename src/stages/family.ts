@@ -1,22 +1,23 @@
 /**
  * A family: one template, one StackSet, for many units that hold different
- * resources (each repository, each source account's roles and rules, each
- * pipeline), so that the StackSet count grows with what a template can hold,
- * not with the source accounts or pipelines of the org. Each unit's resources
- * carry a condition naming the accounts they exist in
- * (src/cfn/account-switch.ts); units are packed into parts, a new part only
- * where a CloudFormation limit of one template forces it: 500 resources, 200
- * outputs, 1 MB from S3 (a margin below it is kept for the conditions).
+ * resources (each repository, source role, forwarding rule, each source
+ * account's forwarder and access roles, each pipeline), so that the StackSet
+ * count grows with what a template can hold, not with the source accounts or
+ * pipelines of the org. Each unit's resources carry a condition naming the
+ * accounts they exist in (src/cfn/account-switch.ts); units are packed into
+ * parts, each within CloudFormation's limits of one template: 500 resources,
+ * 200 outputs, 1 MB from S3 (a margin below it is kept for the conditions).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  *
  * Parts keep their units. A unit moved to another part is a resource leaving
  * one StackSet and entering another, which a retained repository cannot do at
  * all (src/deploy/moves.ts), so where the org's layout (layout.ts) places a
- * unit it stays: a new unit goes into the first part with room, filled to 90 %
- * of each limit so that kept units can grow in place, and only a unit its
- * part can no longer hold moves. Without a layout (a first compile) units are
- * packed in the org file's order, as xstack did before it kept layouts, so
- * that an org it deployed keeps its parts.
+ * unit it stays, and only a unit its part can no longer hold moves. A new unit
+ * goes into a part that already targets its accounts, else the first part with
+ * room, filled to 90 % of each limit so that kept units can grow in place,
+ * else a new part. Without a layout (a first compile) units are packed in the
+ * org file's order, each part as full as the limits allow, as xstack did
+ * before it kept layouts, so that an org it deployed keeps its parts.
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
@@ -99,11 +100,6 @@ export interface Family {
   readonly id: string;
   readonly module: string;
   readonly description: string;
-  /**
-   * Its units never grow (a repository each): a first compile packs its parts full, as xstack did before it kept
-   * layouts, so that an org it deployed keeps them; other families' parts are left room to grow in.
-   */
-  readonly unitsKeepTheirSize?: boolean;
 }
 
 /** A unit rendered and measured: what packing and merging read, without its definition. */
@@ -134,7 +130,7 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
     keys.add(unit.key);
     placed.push(place(unit));
   }
-  const parts = layout ? packKept(placed, layout) : packInOrder(placed, family.unitsKeepTheirSize ? FULL : FILL);
+  const parts = layout ? packKept(placed, layout) : packInOrder(placed);
   const split = parts.length > 1 || parts[0]?.[0] !== 1;
   return parts.map(([number, part]) => {
     const id = number === 1 ? family.id : `${family.id}-${number}`;
@@ -150,7 +146,7 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
         ...part.flatMap((u) => u.notes),
         ...(split
           ? [
-              `part ${number} (${parts.length} parts): ${part.length} of ${placed.length} units, ${partRange(part)} (split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB; each unit stays in the part the org's layout file records)`,
+              `part ${number} (the family has ${parts.length}): ${part.length} of ${placed.length} units, ${partRange(part)} (split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB; each unit stays in the part the org's layout file records)`,
             ]
           : []),
       ],
@@ -217,15 +213,17 @@ interface Limits {
 
 /** What a part may hold. */
 const FULL: Limits = { resources: LIMITS.resources, outputs: LIMITS.outputs, bytes: PART_BYTES };
-/** What a part is filled to with new units: a tenth of each limit stays free, so that the units kept in it can grow there. */
+/** What a part is filled to with new units once a layout exists: a tenth of each limit stays free, so that the units kept in it can grow there. */
 const FILL: Limits = { resources: Math.floor(LIMITS.resources * 0.9), outputs: Math.floor(LIMITS.outputs * 0.9), bytes: Math.floor(PART_BYTES * 0.9) };
 
 /**
  * Without a layout: units in their order, a new part where the next unit (or
- * the next run of units of one pack group) would take its part past `limits`,
- * parts numbered from 1. A unit over a limit on its own gets a part of its own.
+ * the next run of units of one pack group) would take its part past a limit,
+ * parts numbered from 1, exactly as xstack packed before it kept layouts, so
+ * that an org it deployed keeps every resource where it is. A unit over a
+ * limit on its own gets a part of its own.
  */
-function packInOrder(units: readonly PlacedUnit[], limits: Limits): Array<[number, PlacedUnit[]]> {
+function packInOrder(units: readonly PlacedUnit[]): Array<[number, PlacedUnit[]]> {
   const parts: Array<[number, PlacedUnit[]]> = [];
   let current = new Load();
   for (let i = 0; i < units.length; ) {
@@ -233,7 +231,7 @@ function packInOrder(units: readonly PlacedUnit[], limits: Limits): Array<[numbe
     const group = units[i].packGroup;
     if (group !== undefined) while (end < units.length && units[end].packGroup === group) end++;
     const run = units.slice(i, end);
-    if (current.units.length > 0 && !current.fits(run, limits)) {
+    if (current.units.length > 0 && !current.fits(run, FULL)) {
       parts.push([parts.length + 1, current.units]);
       current = new Load();
     }
@@ -248,12 +246,11 @@ function packInOrder(units: readonly PlacedUnit[], limits: Limits): Array<[numbe
  * With a layout: each unit it places stays in its part, in the order of the
  * units; a part its units no longer fit (they grew) gives up its last units
  * until they do. Those and the units it does not place go, in order, each
- * run of one pack group together where it can (a new source account's
- * repositories), into a part filled to FILL: first one that already targets
- * their accounts (no new stack instance, no more StackSets an account is
- * in), else the first with room, else a new part numbered after every part
- * the layout records (a number is not reused in the compile that empties its
- * part: that part's StackSet is removed). Parts left empty are gone.
+ * run of one pack group together (a new source account's repositories), into
+ * a part filled to FILL: first one that already targets their accounts (no
+ * new stack instance, no more StackSets an account is in), else the first
+ * with room, else a new part of their own, numbered with the lowest number no
+ * part holds. Parts left empty are gone.
  */
 function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[number, PlacedUnit[]]> {
   const partOf = new Map<string, number>();
@@ -276,13 +273,19 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
     loads.set(n, kept);
   }
   unplaced.sort((a, b) => position.get(a)! - position.get(b)!);
-  let next = Math.max(0, ...layout.keys()) + 1;
+  /** A new part: the lowest number no part holds, so that a family whose units were all replaced keeps its StackSet's name. */
+  const newPart = (run: readonly PlacedUnit[]) => {
+    let n = 1;
+    while ((loads.get(n)?.units.length ?? 0) > 0) n++;
+    loads.set(n, new Load([...run]));
+  };
   const placeRun = (run: readonly PlacedUnit[]): boolean => {
     const open = [...loads.values()].filter((load) => load.units.length > 0);
     const shares = (load: Load) => run.some((u) => u.accounts.some((a) => load.accounts.has(a.id)));
     const room = open.find((load) => shares(load) && load.fits(run, FILL)) ?? open.find((load) => load.fits(run, FILL));
     if (room) for (const u of run) room.add(u);
-    else if (run.length === 1 || new Load().fits(run, FILL)) loads.set(next++, new Load([...run]));
+    // A part of its own takes a run up to the limits themselves: a pack group fits one, as the unit it was did.
+    else if (run.length === 1 || new Load().fits(run, FULL)) newPart(run);
     else return false;
     return true;
   };
@@ -297,7 +300,10 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
   }
   // Each part's units in their order, whichever came first: the compile that reads the layout it wrote makes the same templates.
   const inOrder = (part: PlacedUnit[]) => part.sort((a, b) => position.get(a)! - position.get(b)!);
-  return [...loads].filter(([, load]) => load.units.length > 0).map(([n, load]): [number, PlacedUnit[]] => [n, inOrder(load.units)]);
+  return [...loads]
+    .filter(([, load]) => load.units.length > 0)
+    .sort(([a], [b]) => a - b)
+    .map(([n, load]): [number, PlacedUnit[]] => [n, inOrder(load.units)]);
 }
 
 /** A part's units by their first and last in the org file's order, so that a note stays one line at any org size. */

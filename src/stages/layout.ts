@@ -11,9 +11,9 @@
  * `compile` and `deploy` write it when the compile places a unit it does not
  * record; a compile with the file it wrote gives the same output again.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { OrgFileError, type Problem } from '../errors';
+import { OrgFileError, XstackError, type Problem } from '../errors';
 
 export const LAYOUT_FORMAT = 'xstack-layout/1';
 
@@ -28,12 +28,16 @@ export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `$
 
 const ABOUT = 'Which part (StackSet) of each family holds each unit. Written by xstack compile and deploy; commit it with the org file: later compiles keep every unit in its part.';
 
-/** The file's text: deterministic (families and parts in order, units as placed), one unit a line, so a diff shows each placement. */
+/**
+ * The file's text: deterministic (families, parts and each part's units in
+ * order; units by key, so that reordering the org file changes nothing here),
+ * one unit a line, so a diff shows each placement.
+ */
 export function layoutText(layout: Layout): string {
   const families = [...layout.keys()].sort();
   const familyText = (id: string) => {
     const parts = [...layout.get(id)!].sort(([a], [b]) => a - b);
-    const partText = ([n, units]: [number, readonly string[]]) => `      "${n}": [\n${units.map((u) => `        ${JSON.stringify(u)}`).join(',\n')}\n      ]`;
+    const partText = ([n, units]: [number, readonly string[]]) => `      "${n}": [\n${[...units].sort().map((u) => `        ${JSON.stringify(u)}`).join(',\n')}\n      ]`;
     return `    ${JSON.stringify(id)}: {\n${parts.map(partText).join(',\n')}\n    }`;
   };
   return `{\n  "format": ${JSON.stringify(LAYOUT_FORMAT)},\n  "about": ${JSON.stringify(ABOUT)},\n  "families": {\n${families.map(familyText).join(',\n')}\n  }\n}\n`;
@@ -43,7 +47,15 @@ export function layoutText(layout: Layout): string {
 export function readLayout(orgFile: string): Layout | undefined {
   const file = layoutPath(orgFile);
   if (!existsSync(file)) return undefined;
-  return parseLayout(readFileSync(file, 'utf8'), file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new XstackError('LAYOUT_UNREADABLE', `cannot read the layout file ${file}: ${why}; it is the file xstack compile writes beside ${orgFile} (move it away, and the next compile packs every family afresh)`);
+  }
+  return parseLayout(text, file);
 }
 
 /** Every problem of a layout file at once, each naming the file, line and field. */
@@ -55,7 +67,7 @@ export function parseLayout(text: string, file: string): Layout {
   } catch (error) {
     const at = /position (\d+)/.exec((error as Error).message);
     const line = at ? text.slice(0, Number(at[1])).split('\n').length : undefined;
-    throw new OrgFileError([{ file, ...(line ? { line } : {}), field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }]);
+    throw new OrgFileError([{ file, ...(line ? { line } : {}), field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }], 'the layout file');
   }
   const problems: Problem[] = [];
   /** The line of the last of `needles`, each looked for after the one before (a family's key, then a part's, then a unit). */
@@ -69,7 +81,7 @@ export function parseLayout(text: string, file: string): Layout {
   };
   const problem = (field: string, message: string, expected: string, ...needles: string[]) => problems.push({ file, ...lineOf(needles), field, message, expected });
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isObject(data)) throw new OrgFileError([{ file, line: 1, field: '(file)', message: 'not a JSON object', expected: fix }]);
+  if (!isObject(data)) throw new OrgFileError([{ file, line: 1, field: '(file)', message: 'not a JSON object', expected: fix }], 'the layout file');
   if (data.format !== LAYOUT_FORMAT) problem('format', `is ${JSON.stringify(data.format)}`, `"${LAYOUT_FORMAT}"`, '"format"');
   const layout = new Map<string, Map<number, string[]>>();
   if (!isObject(data.families)) problem('families', 'is missing or not an object', 'an object of family id → parts', '"families"');
@@ -98,32 +110,49 @@ export function parseLayout(text: string, file: string): Layout {
       layout.set(family, byNumber);
     }
   }
-  if (problems.length > 0) throw new OrgFileError(problems);
+  if (problems.length > 0) throw new OrgFileError(problems, 'the layout file');
   return layout;
-}
-
-/** Writes the layout beside the org file when its text differs (atomically: a reader sees the old file or the new one); whether it wrote. */
-export function writeLayout(orgFile: string, layout: Layout): { file: string; written: boolean } {
-  const file = layoutPath(orgFile);
-  const text = layoutText(layout);
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return { file, written: false };
-  const tmp = `${file}.xstack-tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-  return { file, written: true };
 }
 
 /**
  * Records a compile's layout beside its org file when the file does not hold
- * it yet; the line to tell the user, or nothing when the file already held it.
+ * it yet (atomically: a reader sees the old file or the new one). `frozen`
+ * (compile and deploy --frozen-layout, for CI): a layout that would change is
+ * an error instead, naming what the file does not record. A file that cannot
+ * be written is a warning, not a failed compile: the compile's output does not
+ * depend on the write (a read-only checkout whose layout is current writes nothing).
  */
-export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout): string | undefined {
+export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout, options: { frozen?: boolean } = {}): { message?: string; warning?: string } {
+  const file = layoutPath(org.file);
+  const text = layoutText(compiled);
+  if (existsSync(file) && readable(file) === text) return {};
   const placed = unrecordedPlacements(org.layout, compiled);
-  const { file, written } = writeLayout(org.file, compiled);
-  if (!written) return undefined;
-  const what = placed.length === 0 ? 'units removed' : `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`;
-  return `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records`;
+  const what = placed.length === 0 ? 'units gone from the org file' : `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`;
+  if (options.frozen) {
+    const which = placed.length === 0 ? '' : ` (${placed.slice(0, 3).join('; ')}${placed.length > 3 ? '; …' : ''})`;
+    throw new XstackError(
+      'LAYOUT_OUT_OF_DATE',
+      `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${which}; nothing was changed: run xstack compile ${org.file} without --frozen-layout and commit ${file}`,
+    );
+  }
+  const tmp = `${file}.xstack-tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    return { warning: `warning: could not write the layout file ${file} (${(error as Error).message}); this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
+  }
+  return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
 }
+
+const readable = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
 
 /** Units the compiled layout places where `recorded` (the file as read) does not: placed anew, or moved. */
 export function unrecordedPlacements(recorded: Layout | undefined, compiled: Layout): string[] {

@@ -127,7 +127,7 @@ export function planStages(org: Org): Stage[] {
   const layoutOf = (family: string) => org.layout?.get(family);
   stages.push(
     ...familyStages(
-      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts', unitsKeepTheirSize: true },
+      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
       madeInTurn(sources, (src) =>
         repositoriesOf(src.account).map((repository, i) =>
           unit(
