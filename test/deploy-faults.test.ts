@@ -896,9 +896,11 @@ describe('the reconciler against the layer', () => {
     ]);
     // Its drift unknown, verify cannot say the org is as compiled: exit 1 without a difference, 2 with one (a drift here).
     expect(result.driftUnknown).toEqual([names[0], names[1]]);
+    expect(result.drifted).toEqual([`big-pipelines ${later} us-east-1`]);
     expect(verifyExitCode(result)).toBe(2);
-    expect(verifyExitCode({ ...result, drift: result.drift.filter((d) => !d.endsWith(' has drifted')) })).toBe(1);
-    expect(verifyExitCode({ ...result, drift: [], driftUnknown: [] })).toBe(0);
+    // The exit code reads the structured fields, not the lines' words.
+    expect(verifyExitCode({ ...result, drifted: [] })).toBe(1);
+    expect(verifyExitCode({ ...result, drift: [], drifted: [], driftUnknown: [] })).toBe(0);
     expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names.filter((n) => n !== names[1]));
     for (const d of proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });

@@ -816,6 +816,8 @@ export interface VerifyResult {
   drift: string[];
   /** StackSets whose drift could not be told (their detection could not start, or ended FAILED or STOPPED). */
   driftUnknown: string[];
+  /** The instances drift detection found DRIFTED: `<StackSet> <account> <region>`. */
+  drifted: string[];
 }
 
 /**
@@ -824,7 +826,7 @@ export interface VerifyResult {
  * at all (the local emulator) says so and is no such StackSet.
  */
 export const verifyExitCode = (result: VerifyResult): number =>
-  result.differences.length > 0 || result.drift.some((d) => d.endsWith(' has drifted')) ? 2 : result.driftUnknown.length > 0 ? 1 : 0;
+  result.differences.length > 0 || result.drifted.length > 0 ? 2 : result.driftUnknown.length > 0 ? 1 : 0;
 
 /**
  * Compares every deployed StackSet's template with the manifest's SHA-256 of
@@ -837,6 +839,7 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   const differences: string[] = [];
   const drift: string[] = [];
   const driftUnknown: string[] = [];
+  const drifted: string[] = [];
   const { region } = compiled.org;
   let driftAvailable = true;
   for (const desired of desiredStackSets(compiled)) {
@@ -861,9 +864,10 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       if (found.unavailable) driftAvailable = false;
       if (found.unknown) driftUnknown.push(desired.name);
       drift.push(...found.lines);
+      drifted.push(...(found.drifted ?? []));
     }
   }
-  return { differences, drift, driftUnknown };
+  return { differences, drift, driftUnknown, drifted };
 }
 
 
@@ -883,7 +887,7 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
  * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
  * operations at once (instance-budget.ts).
  */
-async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true }> {
+async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
   const { DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
   let operationId: string | undefined;
@@ -910,11 +914,16 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`], unknown: true };
   }
   const lines: string[] = [];
+  const drifted: string[] = [];
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
-    for (const i of page.Summaries ?? []) if (i.DriftStatus === 'DRIFTED') lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
+    for (const i of page.Summaries ?? []) {
+      if (i.DriftStatus !== 'DRIFTED') continue;
+      drifted.push(`${ctx.name} ${i.Account} ${i.Region}`);
+      lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
+    }
     token = page.NextToken;
   } while (token);
-  return { lines };
+  return { lines, drifted };
 }
