@@ -218,7 +218,7 @@ function registerCompile(program: Command, act: Act): void {
         'values/<stage>.json for each template that chooses values by account, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
         `touched. A folder xstack did not write (no .xstack-output marker) is refused. Beside each org file, <stem>.layout.json ` +
-        'records which part (StackSet) of each family holds each unit; compile writes it when it places a unit it does not record: commit it with the org file.',
+        'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file.',
     )
     .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml)')
     .option('--out <DIR>', 'output folder', 'dist')

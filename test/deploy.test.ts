@@ -16,6 +16,7 @@ import { retainedDeletable } from '../src/deploy/retained';
 import { Aws, CallLog } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { withWave } from '../src/deploy/stacksets';
 import { createStackSetRoles, detachManagedPolicies } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
@@ -181,6 +182,15 @@ describe('rollout to the local emulator', () => {
     expect(await tagsOf('acme-source-repositories')).toEqual(['owner=platform', 'xstack:stackset=acme-source-repositories', `xstack:wave=${wave}`]);
     // No template change, no operation: the tag waits for the next one (an UpdateStackSet for a tag alone would update every instance).
     expect(await tagsOf('acme-pipeline-identity')).toEqual(['owner=platform', 'xstack:stackset=acme-pipeline-identity', 'xstack:wave=9']);
+  });
+
+  it("a wave tag update sends every tag but AWS's own (aws:, which no caller may set), and waits past UpdateStackSet's 50 tags", () => {
+    const tags = [{ Key: 'xstack:stackset', Value: 'x' }, { Key: 'xstack:wave', Value: '9' }, { Key: 'aws:cloudformation:x', Value: 'y' }, { Key: 'owner', Value: 'p' }];
+    expect(withWave({ wave: 9, tags }, 9)).toBeUndefined();
+    expect(withWave({ wave: 9, tags }, 2)).toEqual([{ Key: 'xstack:stackset', Value: 'x' }, { Key: 'owner', Value: 'p' }, { Key: 'xstack:wave', Value: '2' }]);
+    const fifty = Array.from({ length: 50 }, (_, i) => ({ Key: `t${i}`, Value: 'v' }));
+    expect(withWave({ wave: undefined, tags: fifty }, 2)).toBeUndefined();
+    expect(withWave({ wave: undefined, tags: fifty.slice(1) }, 2)).toHaveLength(50);
   });
 
   it('plan after a change shows exactly that change, and changes nothing', async () => {

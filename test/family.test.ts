@@ -142,6 +142,31 @@ describe('a family packed into parts by the bytes of its units', () => {
     expect(partsOf([100, 800, 10])).toEqual([['Topic1'], ['Topic2', 'Topic3']]);
   });
 
+  it('measures a pack group as the one template it was before layouts: the same parts as that one unit, at every size near the limit', () => {
+    const source = account('g', '999999999999');
+    const topics = (from: number, n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`Grouped${from + i}`, { Type: 'AWS::SNS::Topic', Properties: { DisplayName: 'y'.repeat(40) } }])) as unknown as TemplateDefinition['resources'];
+    const groupUnit = (key: string, resources: TemplateDefinition['resources'], packGroup?: string): Unit => ({
+      key,
+      ...(packGroup ? { packGroup } : {}),
+      label: key,
+      conditionLabel: `Account ${source.name}`,
+      accounts: [source],
+      uses: [],
+      accountValues: [],
+      notes: [],
+      definition: definition({ resources }),
+    });
+    // 300 units of a topic each, as one group; and the one unit they were.
+    const grouped = () => Array.from({ length: 300 }, (_, i) => groupUnit(`topic ${i}`, topics(i, 1), 'g'));
+    const whole = () => [groupUnit('all topics', topics(0, 300))];
+    const parts = (units: Unit[]) => familyStages(family, units).map((st) => Object.keys(st.definition.resources).length);
+    const sizes = [790, 800, 805, 810, 815, 820, 830];
+    // Near 850 KB a part: a unit of that many KB after the group does or does not join its part, alike either way.
+    expect(sizes.map((kb) => parts([...grouped(), bigUnit(1, kb)]))).toEqual(sizes.map((kb) => parts([...whole(), bigUnit(1, kb)])));
+    expect(new Set(sizes.map((kb) => parts([...whole(), bigUnit(1, kb)]).length))).toEqual(new Set([1, 2]));
+  });
+
   it('puts a unit over the limit on its own in a part of its own, and a family of one unit in one part', () => {
     expect(partsOf([50, 900, 50])).toEqual([['Topic1'], ['Topic2'], ['Topic3']]);
     expect(partsOf([2000])).toEqual([['Topic1']]);

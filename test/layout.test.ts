@@ -252,6 +252,12 @@ describe('xstack compile and the layout file', () => {
     expect(second.status, second.stderr).toBe(0);
     expect(second.stdout).not.toContain('layout:');
     expect(statSync(file).mtimeMs).toBe(written);
+    // Read by what it says: with CRLF line ends (a Windows checkout) it still holds the compile, and is left alone.
+    writeFileSync(file, readFileSync(file, 'utf8').replaceAll('\n', '\r\n'));
+    const crlf = readFileSync(file, 'utf8');
+    const third = run(['compile', org, '--frozen-layout', '--out', join(dir, 'dist')]);
+    expect(third.status, third.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(crlf);
     expect(readFileSync(join(dir, 'dist/example/templates/pipelines.yaml'), 'utf8')).toBe(template);
   });
 

@@ -225,9 +225,14 @@ export const WAVE_TAG = 'xstack:wave';
  */
 export function withWave(actual: Pick<ActualStackSet, 'wave' | 'tags'>, wave: number): Tag[] | undefined {
   if (actual.wave === wave) return undefined;
-  const others = (actual.tags ?? []).filter((t) => t.Key !== WAVE_TAG);
-  return [...others, { Key: WAVE_TAG, Value: String(wave) }];
+  // `aws:` tags are AWS's own: no caller may set them, so they are not sent (and stay as they are).
+  const others = (actual.tags ?? []).filter((t) => t.Key !== WAVE_TAG && !(t.Key ?? '').startsWith('aws:'));
+  // Past the 50 tags a StackSet may have (a wave tag removed by hand, and 50 others), the tag waits: the update goes on without it.
+  return others.length < MAX_TAGS ? [...others, { Key: WAVE_TAG, Value: String(wave) }] : undefined;
 }
+
+/** "You can specify a maximum number of 50 tags" (UpdateStackSet, Tags). */
+const MAX_TAGS = 50;
 
 /**
  * Operation ids. CloudFormation treats OperationId as an idempotency token and

@@ -54,22 +54,53 @@ export interface Unit {
 /** Bytes a part may take before the conditions and the section headers: room below the 1 MB of a template from S3. */
 const PART_BYTES = Math.floor(LIMITS.templateUrlBytes * 0.85);
 
+/** The sections a part's template holds an entry of for each of its units (merge): their bytes add up across units. */
+const UNIT_SECTIONS: ReadonlySet<string> = new Set(['Resources', 'Outputs', 'Conditions']);
+
 /**
  * What packing reads of a unit: its resources and outputs, and the bytes of
- * its YAML, counted (yamlBytes) only when a packing decision first reads them.
- * Counting late counts the same: a unit's rendering is not changed once
- * rendered (merging copies its resources under their condition).
+ * its YAML, counted (yamlBytes) only when a packing decision first reads them,
+ * in two: its entries of the sections a merged part holds for each unit
+ * (`content`), and the rest (`header`: the format version, the description,
+ * each section's first line); `header + content` is its YAML's bytes. A pack
+ * group is measured as one template, a header and its units' contents, as
+ * the unit it was before layouts was. Counting late counts the same: a unit's
+ * rendering is not changed once rendered (merging copies its resources under
+ * their condition).
  */
 class Size {
-  private counted: number | undefined;
+  private measured: { header: number; content: number } | undefined;
   constructor(
     readonly resources: number,
     readonly outputs: number,
     private readonly template: CfnTemplate,
   ) {}
 
+  get header(): number {
+    return this.measure().header;
+  }
+
+  get content(): number {
+    return this.measure().content;
+  }
+
   get bytes(): number {
-    return (this.counted ??= yamlBytes(this.template));
+    return this.header + this.content;
+  }
+
+  private measure(): { header: number; content: number } {
+    if (this.measured) return this.measured;
+    const rest: Record<string, unknown> = {};
+    let header = 0;
+    let content = 0;
+    for (const [key, value] of Object.entries(this.template)) {
+      if (UNIT_SECTIONS.has(key) && value && Object.keys(value).length > 0) {
+        // `Key:` and its line break are the header's; each entry (two spaces, its key, its value) the content's.
+        header += key.length + 2;
+        content += yamlBytes({ [key]: value }) - (key.length + 2);
+      } else rest[key] = value;
+    }
+    return (this.measured = { header: header + yamlBytes(rest), content });
   }
 }
 
@@ -106,12 +137,14 @@ export interface Family {
 interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
   readonly rendered: RenderedUnit;
   readonly size: Size;
+  /** Its place among the family's units (the org file's order). */
+  readonly position: number;
 }
 
-function place(unit: Unit): PlacedUnit {
+function place(unit: Unit, position: number): PlacedUnit {
   const rendered = renderUnit(unit);
   const { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes } = unit;
-  return { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered) };
+  return { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered), position };
 }
 
 /**
@@ -128,7 +161,7 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
   for (const unit of units) {
     if (keys.has(unit.key)) throw new Error(`internal: unit key ${unit.key} twice in family ${family.id}`);
     keys.add(unit.key);
-    placed.push(place(unit));
+    placed.push(place(unit, placed.length));
   }
   const parts = layout ? packKept(placed, layout) : packInOrder(placed);
   const split = parts.length > 1 || parts[0]?.[0] !== 1;
@@ -179,11 +212,14 @@ class Load {
     this.count(u);
   }
 
-  /** The bytes of its units, each counted once, when first read. */
+  /** The bytes of its units, each counted once, when first read: their contents, and a header for each unit or pack group (Size). */
   usedBytes(): number {
-    for (; this.counted < this.units.length; this.counted++) this.bytes += this.units[this.counted].size.bytes;
+    for (; this.counted < this.units.length; this.counted++) this.bytes += joining(this.heads, this.units[this.counted]);
     return this.bytes;
   }
+
+  /** Each pack group's first unit here (by position), whose header counts for the group. */
+  private readonly heads = new Map<string, PlacedUnit>();
 
   /** Whether `more` (units not in it) join it within `limits`; resources and outputs compared first. */
   fits(more: readonly PlacedUnit[], limits: Limits): boolean {
@@ -195,7 +231,8 @@ class Load {
     }
     if (resources > limits.resources || outputs > limits.outputs) return false;
     let bytes = this.usedBytes();
-    for (const u of more) if ((bytes += u.size.bytes) > limits.bytes) return false;
+    const heads = new Map(this.heads);
+    for (const u of more) if ((bytes += joining(heads, u)) > limits.bytes) return false;
     return bytes <= limits.bytes;
   }
 
@@ -209,6 +246,15 @@ interface Limits {
   readonly resources: number;
   readonly outputs: number;
   readonly bytes: number;
+}
+
+/** The bytes `u` adds to a part whose pack groups' first units are `heads` (updated): its content, and its header unless its group has one there already (the first unit's, by position). */
+function joining(heads: Map<string, PlacedUnit>, u: PlacedUnit): number {
+  if (u.packGroup === undefined) return u.size.bytes;
+  const head = heads.get(u.packGroup);
+  if (head && head.position < u.position) return u.size.content;
+  heads.set(u.packGroup, u);
+  return u.size.bytes - (head ? head.size.header : 0);
 }
 
 /** What a part may hold. */
@@ -256,7 +302,6 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
   const partOf = new Map<string, number>();
   for (const [n, keys] of layout) for (const key of keys) partOf.set(key, n);
   const parts = new Map<number, PlacedUnit[]>([...layout.keys()].sort((a, b) => a - b).map((n) => [n, []]));
-  const position = new Map(units.map((u, i) => [u, i]));
   const unplaced: PlacedUnit[] = [];
   for (const u of units) {
     const n = partOf.get(u.key);
@@ -272,7 +317,7 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
     }
     loads.set(n, kept);
   }
-  unplaced.sort((a, b) => position.get(a)! - position.get(b)!);
+  unplaced.sort((a, b) => a.position - b.position);
   /** A new part: the lowest number no part holds, so that a family whose units were all replaced keeps its StackSet's name. */
   const newPart = (run: readonly PlacedUnit[]) => {
     let n = 1;
@@ -299,7 +344,7 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
     i = end;
   }
   // Each part's units in their order, whichever came first: the compile that reads the layout it wrote makes the same templates.
-  const inOrder = (part: PlacedUnit[]) => part.sort((a, b) => position.get(a)! - position.get(b)!);
+  const inOrder = (part: PlacedUnit[]) => part.sort((a, b) => a.position - b.position);
   return [...loads]
     .filter(([, load]) => load.units.length > 0)
     .sort(([a], [b]) => a - b)

@@ -125,7 +125,8 @@ export function parseLayout(text: string, file: string): Layout {
 export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout, options: { frozen?: boolean } = {}): { message?: string; warning?: string } {
   const file = layoutPath(org.file);
   const text = layoutText(compiled);
-  if (existsSync(file) && readable(file) === text) return {};
+  // By what it says, not its bytes: a file only reformatted (CRLF line ends from a checkout) holds the compile.
+  if (layoutHolds(org.layout, compiled)) return {};
   const placed = unrecordedPlacements(org.layout, compiled);
   const what = placed.length === 0 ? 'units gone from the org file' : `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`;
   if (options.frozen) {
@@ -146,13 +147,8 @@ export function recordLayout(org: { readonly file: string; readonly layout?: Lay
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
 }
 
-const readable = (file: string): string | undefined => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
+/** Whether a layout as read (none: no file) places every unit as `compiled` does, and no unit or family more. */
+export const layoutHolds = (recorded: Layout | undefined, compiled: Layout): boolean => recorded !== undefined && layoutText(recorded) === layoutText(compiled);
 
 /** Units the compiled layout places where `recorded` (the file as read) does not: placed anew, or moved. */
 export function unrecordedPlacements(recorded: Layout | undefined, compiled: Layout): string[] {
