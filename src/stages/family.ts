@@ -32,7 +32,8 @@ export interface Unit {
   readonly key: string;
   /**
    * Units packed as one where no layout places them (consecutive units with the same group): the unit xstack made
-   * of them before it kept layouts (a source account's repositories), so that a first compile packs as it did.
+   * of them before it kept layouts (up to 200 repositories, 249 source roles or 300 rules of a source account), so
+   * that a first compile packs as it did.
    */
   readonly packGroup?: string;
   /** What it is, for notes: `source account shared-services`, `pipeline web-app`. */

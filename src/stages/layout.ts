@@ -8,8 +8,9 @@
  *
  * The file is the compiler's record, like the AWS CDK's cdk.context.json
  * ("commit this file to version control": https://docs.aws.amazon.com/cdk/v2/guide/context.html):
- * `compile` and `deploy` write it when the compile places a unit it does not
- * record; a compile with the file it wrote gives the same output again.
+ * `compile` and `deploy` write it when it does not hold the compile (a unit
+ * placed anew, moved or gone); a compile with the file it wrote gives the same
+ * output again.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
