@@ -45,6 +45,13 @@ describe('the plan as text', () => {
     );
   });
 
+  it('names the resources that move into a StackSet from another part of its family, and what such a move does', () => {
+    const text = formatPlan([plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'] })], { accountNames: names, colour: false });
+    expect(text).toContain(
+      "    ! AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2\n      a resource of fixed name: this deploy's create fails ('already exists') while the part it leaves still holds it, and the next deploy creates it;",
+    );
+  });
+
   it('folds long lists, saying how many it left out and where to find them', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => String(100000000001 + i));
     const text = formatPlan([plan({ action: 'create', addAccounts: ids, retryAccounts: ids.map((account) => ({ account, status: 'OUTDATED' })) })], { accountNames: names, colour: false });

@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { retainedMoves } from '../src/deploy/moves';
+import { familyMoves, retainedMoves } from '../src/deploy/moves';
 
 const repository = (name: string) => ({ Type: 'AWS::CodeCommit::Repository', DeletionPolicy: 'Retain', Properties: { RepositoryName: name } });
 const role = { Type: 'AWS::IAM::Role', Properties: {} };
@@ -15,6 +15,18 @@ describe('retained resources moving between the parts of a family', () => {
       { stackSet: 'acme-source-repositories-2', deployed: template({ RepositoryC: repository('c') }), desired: template({ RepositoryB: repository('b'), RepositoryC: repository('c'), RoleA: role }) },
     ]);
     expect(moves).toEqual([{ logicalId: 'RepositoryB', type: 'AWS::CodeCommit::Repository', from: 'acme-source-repositories', to: 'acme-source-repositories-2' }]);
+  });
+
+  it('every resource that changes part is a move; only a retained one of fixed name is one deploy refuses', () => {
+    expect(
+      familyMoves([
+        { stackSet: 'acme-source-repositories', deployed: template({ RepositoryA: repository('a'), RepositoryB: repository('b'), RoleA: role }), desired: template({ RepositoryA: repository('a') }) },
+        { stackSet: 'acme-source-repositories-2', deployed: template({ RepositoryC: repository('c') }), desired: template({ RepositoryB: repository('b'), RepositoryC: repository('c'), RoleA: role }) },
+      ]),
+    ).toEqual([
+      { logicalId: 'RepositoryB', type: 'AWS::CodeCommit::Repository', from: 'acme-source-repositories', to: 'acme-source-repositories-2', retained: true },
+      { logicalId: 'RoleA', type: 'AWS::IAM::Role', from: 'acme-source-repositories', to: 'acme-source-repositories-2', retained: false },
+    ]);
   });
 
   it('into a part not deployed yet, and out of a part the org no longer has', () => {

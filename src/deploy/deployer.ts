@@ -17,7 +17,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
-import { MOVE_FIX, moveText, retainedMoves, type FamilyPart, type RetainedMove } from './moves';
+import { familyMoves, MOVE_FIX, moveText, type FamilyMove, type FamilyPart } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -359,11 +359,11 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
 const orgStackSets = (run: Run) => listOrgStackSets(run.cfn, run.compiled.org.stackSets, run.compiled.org.prefix);
 
 /**
- * Retained resources with fixed names that this compile would move from one
- * part of a family to another (moves.ts), read from the deployed templates of
- * every family that has, or had, more than one StackSet.
+ * Resources this compile would move from one part of a family to another
+ * (moves.ts), read from the deployed templates of every family that has, or
+ * had, more than one StackSet; deploy refuses the retained ones.
  */
-async function retainedMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<RetainedMove[]> {
+async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<FamilyMove[]> {
   const { prefix } = run.compiled.org;
   const families = new Map<string, { desired: DesiredStackSet[]; stackSets: Set<string> }>();
   const familyOf = (id: string) => families.get(id) ?? families.set(id, { desired: [], stackSets: new Set() }).get(id)!;
@@ -374,7 +374,7 @@ async function retainedMovesIn(run: Run, desired: readonly DesiredStackSet[], de
   }
   // A family's parts are <prefix>-<family>, <prefix>-<family>-2, …
   for (const name of deployed) families.get(name.slice(prefix.length + 1).replace(/-\d+$/, ''))?.stackSets.add(name);
-  const moves: RetainedMove[] = [];
+  const moves: FamilyMove[] = [];
   for (const f of families.values()) {
     if (f.stackSets.size < 2) continue;
     const parts: FamilyPart[] = [];
@@ -383,7 +383,7 @@ async function retainedMovesIn(run: Run, desired: readonly DesiredStackSet[], de
       const body = deployed.includes(name) ? await deployedTemplate(contextFor(run, name, d?.stage.id ?? `(removed) ${name}`)) : undefined;
       parts.push({ stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) });
     }
-    moves.push(...retainedMoves(parts));
+    moves.push(...familyMoves(parts));
   }
   return moves;
 }
@@ -533,7 +533,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const moves = await retainedMovesIn(run, desiredList, deployed);
+  const moves = (await familyMovesIn(run, desiredList, deployed)).filter((m) => m.retained);
   if (moves.length > 0) {
     const shown = moves.slice(0, 10).map((m) => `  ${moveText(m)}`);
     if (moves.length > shown.length) shown.push(`  … and ${moves.length - shown.length} more (plan --json lists every one)`);
@@ -587,6 +587,8 @@ export interface StackSetPlan {
   collisions: string[];
   /** What gets past the collisions. */
   collisionFixes?: string[];
+  /** Resources of fixed name entering this StackSet from another part of its family, which deploy lets through (moves.ts MOVE_NOTE). */
+  moves?: string[];
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
 }
@@ -597,7 +599,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const moves = await retainedMovesIn(run, desiredList, deployed);
+  const moves = await familyMovesIn(run, desiredList, deployed);
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -611,7 +613,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
-    const moving = moves.filter((m) => m.to === desired.name).map(moveText);
+    const moving = moves.filter((m) => m.to === desired.name && m.retained).map(moveText);
+    const entering = moves.filter((m) => m.to === desired.name && !m.retained).map(moveText);
     const fixes = [...(found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : []), ...(moving.length > 0 ? [MOVE_FIX] : [])];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
@@ -625,6 +628,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       retryAccounts,
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       collisions: [...found.inTheWay.map(retainedText), ...moving],
+      ...(entering.length > 0 ? { moves: entering } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
     });

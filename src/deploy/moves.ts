@@ -27,27 +27,48 @@ export interface RetainedMove {
   to: string;
 }
 
-const retainedIds = (t: CfnTemplate | undefined): Map<string, string> =>
-  new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (retainedUnderFixedName(r) ? [[id, r.Type] as [string, string]] : [])));
+/** A resource leaving one part of a family for another; `retained`: one that cannot (a retained resource of fixed name). */
+export interface FamilyMove extends RetainedMove {
+  retained: boolean;
+}
 
-/** The retained resources of one family that leave one part and enter another (logical ids are the family's, unique across parts). */
-export function retainedMoves(parts: readonly FamilyPart[]): RetainedMove[] {
+const resourceIds = (t: CfnTemplate | undefined): Map<string, { type: string; retained: boolean }> =>
+  new Map(Object.entries(t?.Resources ?? {}).map(([id, r]) => [id, { type: r.Type, retained: retainedUnderFixedName(r) }]));
+
+/** The resources of one family that leave one part and enter another (logical ids are the family's, unique across parts). */
+export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
   const leaving = new Map<string, string>();
-  const entering = new Map<string, { type: string; to: string }>();
+  const entering = new Map<string, { type: string; retained: boolean; to: string }>();
   for (const part of parts) {
-    const deployed = retainedIds(part.deployed);
-    const desired = retainedIds(part.desired);
+    const deployed = resourceIds(part.deployed);
+    const desired = resourceIds(part.desired);
     for (const id of deployed.keys()) if (!desired.has(id)) leaving.set(id, part.stackSet);
     // A part not deployed yet enters everything it holds.
-    for (const [id, type] of desired) if (!deployed.has(id)) entering.set(id, { type, to: part.stackSet });
+    for (const [id, r] of desired) if (!deployed.has(id)) entering.set(id, { ...r, to: part.stackSet });
   }
   return [...entering]
     .filter(([id]) => leaving.has(id))
-    .map(([logicalId, { type, to }]) => ({ logicalId, type, from: leaving.get(logicalId)!, to }))
+    .map(([logicalId, { type, retained, to }]) => ({ logicalId, type, from: leaving.get(logicalId)!, to, retained }))
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }
 
+/** The retained resources of one family that leave one part and enter another: deploy refuses these. */
+export const retainedMoves = (parts: readonly FamilyPart[]): RetainedMove[] => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
+
 export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
+
+/**
+ * What a move that deploy lets through does: the parts of a family deploy in
+ * the same wave, in parallel, and a stack removes the resources its update
+ * drops last, after its creates and updates ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS:
+ * Ongoing removal of old resources ... after a successful stack update",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
+ * so the part it enters meets the name still in use; the next deploy, after
+ * the other part deleted it, creates it. A pipeline so moved starts without
+ * its execution history.
+ */
+export const MOVE_NOTE =
+  "a resource of fixed name: this deploy's create fails ('already exists') while the part it leaves still holds it, and the next deploy creates it; keep the org's layout file (<org>.layout.json) from version control to keep units in place";
 
 /**
  * What to do instead, for the refusal. StackSets has no operation that moves one resource between StackSets
