@@ -48,7 +48,7 @@ describe('the plan as text', () => {
   it('names the resources that move into a StackSet from another part of its family, and what such a move does', () => {
     const text = formatPlan([plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'] })], { accountNames: names, colour: false });
     expect(text).toContain(
-      "    ! AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2\n      a resource of fixed name: this deploy's create fails ('already exists') while the part it leaves still holds it, and the next deploy creates it;",
+      "    ! AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2\n      a resource of fixed name: this deploy's create fails ('already exists') if the part it leaves still holds it, and the next deploy creates it;",
     );
   });
 

@@ -68,7 +68,7 @@ export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would mov
  * its execution history.
  */
 export const MOVE_NOTE =
-  "a resource of fixed name: this deploy's create fails ('already exists') while the part it leaves still holds it, and the next deploy creates it; keep the org's layout file (<org>.layout.json) from version control to keep units in place";
+  "a resource of fixed name: this deploy's create fails ('already exists') if the part it leaves still holds it, and the next deploy creates it; keep the org's layout file (<org>.layout.json) from version control to keep units in place";
 
 /**
  * What to do instead, for the refusal. StackSets has no operation that moves one resource between StackSets
