@@ -52,8 +52,6 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }
 
-/** The retained resources of one family that leave one part and enter another: deploy refuses these. */
-export const retainedMoves = (parts: readonly FamilyPart[]): RetainedMove[] => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
 
 export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
 
