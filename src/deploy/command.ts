@@ -12,7 +12,7 @@ import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
 import { bootstrap, type BootstrapStep } from './bootstrap';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
-import { layoutHolds, layoutPath, recordLayout, unrecordedPlacements } from '../stages/layout';
+import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
 
@@ -261,11 +261,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     }
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
-      if (!layoutHolds(compiled.org.layout, compiled.layout)) {
-        const unrecorded = unrecordedPlacements(compiled.org.layout, compiled.layout);
-        const what = unrecorded.length > 0 ? `where ${unrecorded.length} unit(s) go (${unrecorded.slice(0, 3).join('; ')}${unrecorded.length > 3 ? '; …' : ''})` : 'that some units are gone';
-        process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not record ${what}; deploy and compile write it\n`);
-      }
+      const change = layoutChange(compiled.org.layout, compiled.layout);
+      if (change) process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not hold this compile: ${change.count}${change.named}; deploy and compile write it\n`);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
       else printPlan(compiled, plans);
       const changes = plans.some((p) => p.action !== 'unchanged');

@@ -125,21 +125,18 @@ export function parseLayout(text: string, file: string): Layout {
  */
 export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout, options: { frozen?: boolean } = {}): { message?: string; warning?: string } {
   const file = layoutPath(org.file);
-  const text = layoutText(compiled);
-  // By what it says, not its bytes: a file only reformatted (CRLF line ends from a checkout) holds the compile.
-  if (layoutHolds(org.layout, compiled)) return {};
-  const placed = unrecordedPlacements(org.layout, compiled);
-  const what = placed.length === 0 ? 'units gone from the org file' : `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`;
+  const change = layoutChange(org.layout, compiled);
+  if (!change) return {};
+  const what = change.count;
   if (options.frozen) {
-    const which = placed.length === 0 ? '' : ` (${placed.slice(0, 3).join('; ')}${placed.length > 3 ? '; …' : ''})`;
     throw new XstackError(
       'LAYOUT_OUT_OF_DATE',
-      `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${which}; nothing was changed: run xstack compile ${org.file} without --frozen-layout and commit ${file}`,
+      `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${change.named}; nothing was changed: run xstack compile ${org.file} without --frozen-layout and commit ${file}`,
     );
   }
   const tmp = `${file}.xstack-tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, layoutText(compiled));
     renameSync(tmp, file);
   } catch (error) {
     rmSync(tmp, { force: true });
@@ -148,8 +145,18 @@ export function recordLayout(org: { readonly file: string; readonly layout?: Lay
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
 }
 
-/** Whether a layout as read (none: no file) places every unit as `compiled` does, and no unit or family more. */
-export const layoutHolds = (recorded: Layout | undefined, compiled: Layout): boolean => recorded !== undefined && layoutText(recorded) === layoutText(compiled);
+/**
+ * What a layout as read (none: no file) lacks of a compile's, in words: how
+ * many units it does not place where the compile does, and the first three
+ * named; none when it holds the compile. Read by what it says, not its bytes:
+ * a file only reformatted (CRLF line ends from a checkout) holds it.
+ */
+export function layoutChange(recorded: Layout | undefined, compiled: Layout): { count: string; named: string } | undefined {
+  if (recorded !== undefined && layoutText(recorded) === layoutText(compiled)) return undefined;
+  const placed = unrecordedPlacements(recorded, compiled);
+  if (placed.length === 0) return { count: 'units gone from the org file', named: '' };
+  return { count: `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`, named: ` (${placed.slice(0, 3).join('; ')}${placed.length > 3 ? '; …' : ''})` };
+}
 
 /** Units the compiled layout places where `recorded` (the file as read) does not: placed anew, or moved. */
 export function unrecordedPlacements(recorded: Layout | undefined, compiled: Layout): string[] {
