@@ -40,6 +40,7 @@ import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
+import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -702,16 +703,16 @@ describe('the reconciler against the layer', () => {
     expect(after.stages.filter((s) => s.module === 'source-repositories').map((s) => s.targets.map((a) => a.name))).toEqual([['first'], ['alpha'], ['beta']]);
     const p = await plan(after, awsVia(), { pollMs });
     const second = p.find((x) => x.stackSet === 'big-source-repositories-2')!;
-    expect(second.collisions).toHaveLength(150);
-    expect(second.collisions[0]).toBe('AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2');
-    expect(second.collisionFixes).toEqual([expect.stringContaining("restore the org's layout file")]);
-    expect(p.find((x) => x.stackSet === 'big-source-repositories-3')!.collisions[0]).toBe('AWS::CodeCommit::Repository RepositoryB000 would move from StackSet big-source-repositories-2 to big-source-repositories-3');
+    expect(second.refusedMoves).toHaveLength(150);
+    expect(second.refusedMoves![0]).toBe(`AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2: ${RETAINED_MOVE_WHY}`);
+    expect(second.collisions).toEqual([]);
+    expect(p.find((x) => x.stackSet === 'big-source-repositories-3')!.refusedMoves![0]).toMatch(/^AWS::CodeCommit::Repository RepositoryB000 would move from StackSet big-source-repositories-2 to big-source-repositories-3: retained/);
     const aws = awsVia();
-    await expect(deploy(after, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves retained resources between the StackSets of one family:\n  AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2\n[\s\S]*… and 290 more/);
+    await expect(deploy(after, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n  AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2: retained under its name[^\n]*\n[\s\S]*… and 290 more[\s\S]*restore the org's layout file/);
     expect(aws.log.mutating).toBe(0);
     // Added after the existing ones, the new account's repositories take a part of their own: nothing moves.
     const appended = compileYaml(org(false).replace('  env0001:\n', '  first:\n    id: "900000000003"\n    role: source\n  env0001:\n').replace('pipelines:', `${repositories('first', 'f', 100)}pipelines:`));
-    expect((await plan(appended, awsVia(), { pollMs })).flatMap((x) => x.collisions)).toEqual([]);
+    expect((await plan(appended, awsVia(), { pollMs })).flatMap((x) => x.refusedMoves ?? [])).toEqual([]);
     // Inserted before them, with the layout the first compile recorded: the parts keep their repositories, the new ones go to a new part.
     const kept = compileOrg({ ...parseOrg(org(true), 'generated.yaml'), layout: before.layout });
     expect(kept.stages.filter((s) => s.module === 'source-repositories').map((s) => [s.id, s.targets.map((a) => a.name)])).toEqual([
@@ -719,7 +720,74 @@ describe('the reconciler against the layer', () => {
       ['source-repositories-2', ['beta']],
       ['source-repositories-3', ['first']],
     ]);
-    expect((await plan(kept, awsVia(), { pollMs })).flatMap((x) => x.collisions)).toEqual([]);
+    expect((await plan(kept, awsVia(), { pollMs })).flatMap((x) => x.refusedMoves ?? [])).toEqual([]);
+  });
+
+  describe('resources moving between the parts of a family (a layout file edited or lost)', () => {
+    // Three pipelines of one source account in one pipeline account; the layout puts them in two parts of the pipelines family.
+    const ORG =
+      'organization:\n  id: o-bench12345\n  partition: aws\n  region: us-east-1\nprefix: big\naccounts:\n' +
+      '  alpha:\n    id: "900000000001"\n    role: source\n  env0001:\n    id: "100000000001"\n    role: pipeline\n    environment: env0001\n' +
+      'repositories:\n  app-a:\n    account: alpha\n  app-b:\n    account: alpha\n  app-c:\n    account: alpha\n' +
+      'pipelines:\n' +
+      ['a', 'b', 'c'].map((x) => `  app-${x}:\n    repository: app-${x}\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n`).join('');
+    const withParts = (...parts: string[][]) => {
+      const org = parseOrg(ORG, 'generated.yaml');
+      const compiled = compileOrg({ ...org, layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+      expect(compiled.stages.filter((st) => st.part?.family === 'pipelines').map((st) => st.id)).toEqual(parts.map((_, i) => (i === 0 ? 'pipelines' : `pipelines-${i + 1}`)));
+      return compiled;
+    };
+
+    it('a pipeline moved to a part of its wave: the part it leaves is updated first, the one it enters after, and one deploy finishes the move', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const after = withParts(['app-a', 'app-b'], ['app-c']);
+      expect(after.rollout.waveOf.get('pipelines')).toBe(after.rollout.waveOf.get('pipelines-2'));
+      const planned = (await plan(after, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipelines')!;
+      expect(planned.refusedMoves).toBeUndefined();
+      expect(planned.movesAfter).toEqual(['big-pipelines-2']);
+      // Every resource of the moved pipeline's unit: its pipeline, CodeDeploy application and group, roles, policies and trigger rule.
+      expect(planned.moves).toHaveLength(9);
+      expect(planned.moves).toContain('AWS::CodePipeline::Pipeline AppBPipeline would move from StackSet big-pipelines-2 to big-pipelines');
+      const from = proxy.requests.length;
+      const run = await deploy(after, awsVia(), { pollMs });
+      expect(failed(run)).toEqual([]);
+      const log = proxy.requests.slice(from);
+      const lastOfLeaving = log.findLastIndex((r) => r.stackSet === 'big-pipelines-2');
+      const firstUpdateOfEntering = log.findIndex((r) => r.stackSet === 'big-pipelines' && r.action === 'UpdateStackSet');
+      expect(lastOfLeaving).toBeGreaterThan(-1);
+      expect(firstUpdateOfEntering).toBeGreaterThan(lastOfLeaving);
+      await expectConverged(after);
+    });
+
+    it('when the part a pipeline leaves fails, the part it enters is not started (its create would meet the name), and the next deploy finishes the move', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const after = withParts(['app-a', 'app-b'], ['app-c']);
+      proxy.failIn('100000000001');
+      const first = await deploy(after, awsVia(), { pollMs });
+      proxy.failIn('100000000001', false);
+      expect(failed(first).map((x) => x.stage)).toEqual(['pipelines-2']);
+      expect(first.stages.find((x) => x.stage === 'pipelines')).toMatchObject({ result: 'not-run', reasons: [expect.stringContaining('resources move to it from big-pipelines-2, which did not finish')] });
+      await deployUntilDone(after, 1);
+      await expectConverged(after);
+    });
+
+    it('two parts exchanging pipelines: no order of updates can finish it, so deploy refuses before any operation, and plan names each move with its reason', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const swapped = withParts(['app-b'], ['app-a', 'app-c']);
+      const p = await plan(swapped, awsVia(), { pollMs });
+      const into = (name: string) => p.find((x) => x.stackSet === name)!.refusedMoves ?? [];
+      expect(into('big-pipelines')).toContain('AWS::CodePipeline::Pipeline AppBPipeline would move from StackSet big-pipelines-2 to big-pipelines: the parts exchange resources both ways, and an update creates before it deletes');
+      expect(into('big-pipelines-2')).toContain('AWS::CodePipeline::Pipeline AppAPipeline would move from StackSet big-pipelines to big-pipelines-2: the parts exchange resources both ways, and an update creates before it deletes');
+      const aws = awsVia();
+      await expect(deploy(swapped, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n {2}AWS::/);
+      expect(aws.log.mutating).toBe(0);
+    });
   });
 
   /** A fresh moto Organization whose accounts each sit in an OU of their own. */

@@ -46,9 +46,16 @@ describe('the plan as text', () => {
   });
 
   it('names the resources that move into a StackSet from another part of its family, and what such a move does', () => {
-    const text = formatPlan([plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'] })], { accountNames: names, colour: false });
+    const text = formatPlan([plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'], movesAfter: ['acme-source-events'] })], { accountNames: names, colour: false });
     expect(text).toContain(
-      "    ! AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2\n      a resource of fixed name: this deploy's create fails ('already exists') if the part it leaves still holds it, and the next deploy creates it;",
+      '    ! AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2\n      deploy updates acme-source-events first, which deletes each of these resources, and this StackSet once that has ended, which creates it: the move finishes in this run',
+    );
+  });
+
+  it('names the moves deploy refuses, each with its reason, and the way past them', () => {
+    const text = formatPlan([plan({ refusedMoves: ['AWS::IAM::Role RoleA would move from StackSet acme-source-identity-2 to acme-source-identity: the parts exchange resources both ways, and an update creates before it deletes'] })], { accountNames: names, colour: false });
+    expect(text).toContain(
+      "    ✗ deploy refuses: AWS::IAM::Role RoleA would move from StackSet acme-source-identity-2 to acme-source-identity: the parts exchange resources both ways, and an update creates before it deletes\n      way past it: StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file",
     );
   });
 

@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { familyMoves, type FamilyPart } from '../src/deploy/moves';
+import { familyMoves, moveOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
 
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
@@ -55,5 +55,40 @@ describe('retained resources moving between the parts of a family', () => {
       ]),
     ).toEqual([]);
     expect(retainedMoves([{ stackSet: 'p', desired: template({ RepositoryA: repository('a') }) }, { stackSet: 'p-2', desired: template({ RepositoryB: repository('b') }) }])).toEqual([]);
+  });
+});
+
+describe('the order deploy gives the moves it lets through (moveOrder)', () => {
+  const move = (logicalId: string, from: string, to: string, retained = false): FamilyMove => ({ logicalId, type: 'AWS::IAM::Role', from, to, retained });
+  const waves = (byStackSet: Record<string, number>) => (stackSet: string) => byStackSet[stackSet];
+
+  it('within a wave, the part a resource enters waits for every part it leaves; a chain is ordered link by link', () => {
+    const order = moveOrder([move('RoleB', 'p-2', 'p'), move('RoleC', 'p-3', 'p-2'), move('RoleD', 'p-3', 'p')], waves({ p: 4, 'p-2': 4, 'p-3': 4 }));
+    expect([...order.waitsFor]).toEqual([
+      ['p', ['p-2', 'p-3']],
+      ['p-2', ['p-3']],
+    ]);
+    expect(order.blocked).toEqual([]);
+  });
+
+  it('a move from an earlier wave needs no wait; from a later wave, from a part gone, or both ways round a ring, it is blocked with its reason', () => {
+    const order = moveOrder(
+      [move('RoleA', 'early', 'late'), move('RoleB', 'late', 'early'), move('RoleC', 'gone', 'early'), move('RoleD', 'x', 'y'), move('RoleE', 'y', 'z'), move('RoleF', 'z', 'x'), move('RoleG', 'z', 'w')],
+      waves({ early: 1, late: 2, x: 3, y: 3, z: 3, w: 3 }),
+    );
+    expect([...order.waitsFor]).toEqual([['w', ['z']]]);
+    expect(order.blocked.map((m) => [m.logicalId, m.why])).toEqual([
+      ['RoleB', 'the part it leaves deploys in a later wave (2) than the part it enters (1)'],
+      ['RoleC', 'the part it leaves is gone from the org, and deleted only after every create and update'],
+      ['RoleD', 'the parts exchange resources both ways, and an update creates before it deletes'],
+      ['RoleE', 'the parts exchange resources both ways, and an update creates before it deletes'],
+      ['RoleF', 'the parts exchange resources both ways, and an update creates before it deletes'],
+    ]);
+  });
+
+  it('retained moves are neither ordered nor blocked here: deploy refuses them on their own account', () => {
+    const order = moveOrder([move('RepositoryA', 'p', 'p-2', true)], waves({ p: 1, 'p-2': 1 }));
+    expect(order.waitsFor.size).toBe(0);
+    expect(order.blocked).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
-import { familyMoves, MOVE_FIX, moveText, type FamilyMove, type FamilyPart } from './moves';
+import { familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -389,6 +389,18 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
 }
 
 /**
+ * The order deploy gives the moves between parts of a family (moves.ts
+ * moveOrder), by the compile's waves, and those it refuses: of retained
+ * resources, and those no order lets through.
+ */
+function movesInOrder(compiled: CompiledOrg, desired: readonly DesiredStackSet[], moves: readonly FamilyMove[]): Pick<MoveOrder, 'waitsFor'> & { refused: MoveOrder['blocked'] } {
+  const waveOf = new Map(desired.map((d) => [d.name, compiled.rollout.waveOf.get(d.stage.id)!]));
+  const { waitsFor, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
+  const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+  return { waitsFor, refused };
+}
+
+/**
  * StackSets of this org (prefix and xstack's tag) whose stage is gone from the
  * org file, with the wave they were created in.
  */
@@ -533,16 +545,34 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const moves = (await familyMovesIn(run, desiredList, deployed)).filter((m) => m.retained);
-  if (moves.length > 0) {
-    const shown = moves.slice(0, 10).map((m) => `  ${moveText(m)}`);
-    if (moves.length > shown.length) shown.push(`  … and ${moves.length - shown.length} more (plan --json lists every one)`);
-    throw new XstackError('RETAINED_MOVE', `nothing was changed: this org file moves retained resources between the StackSets of one family:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
+  const moves = await familyMovesIn(run, desiredList, deployed);
+  const { waitsFor, refused } = movesInOrder(compiled, desiredList, moves);
+  if (refused.length > 0) {
+    const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
+    if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
+    throw new XstackError('RETAINED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
+  const stageOf = new Map(desiredList.map((d) => [d.name, d.stage.id]));
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    const results = await Promise.allSettled(waves[i].map((id) => deployStage(run, desired.get(id)!, removals)));
+    // A stage some moved resource enters starts once the stages it leaves have ended (moves.ts moveOrder).
+    const started = new Map<string, Promise<StageSummary>>();
+    const start = (id: string): Promise<StageSummary> => {
+      if (!started.has(id)) started.set(id, deployAfter(id));
+      return started.get(id)!;
+    };
+    const deployAfter = async (id: string): Promise<StageSummary> => {
+      const d = desired.get(id)!;
+      for (const before of waitsFor.get(d.name) ?? []) {
+        const done = await start(stageOf.get(before)!).catch((error: Error): StageSummary => ({ stage: before, stackSet: before, result: 'failed', reasons: [error.message] }));
+        if (done.result === 'failed' || done.result === 'not-run') {
+          return { stage: id, stackSet: d.name, result: 'not-run', reasons: [`not started: resources move to it from ${before}, which did not finish, so they still hold their names there; the next deploy moves them`] };
+        }
+      }
+      return deployStage(run, d, removals);
+    };
+    const results = await Promise.allSettled(waves[i].map(start));
     results.forEach((r, j) => {
       const id = waves[i][j];
       const summary: StageSummary =
@@ -587,8 +617,12 @@ export interface StackSetPlan {
   collisions: string[];
   /** What gets past the collisions. */
   collisionFixes?: string[];
-  /** Resources of fixed name entering this StackSet from another part of its family, which deploy lets through (moves.ts MOVE_NOTE). */
+  /** Resources that would enter this StackSet from another part of its family and that no deploy can move (moves.ts): deploy refuses the org file. */
+  refusedMoves?: string[];
+  /** Resources entering this StackSet from another part of its family that deploy moves (moves.ts moveOrder). */
   moves?: string[];
+  /** The StackSets those resources leave, updated before this one. */
+  movesAfter?: string[];
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
 }
@@ -600,6 +634,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
   const moves = await familyMovesIn(run, desiredList, deployed);
+  const { refused } = movesInOrder(compiled, desiredList, moves);
+  const refusedIds = new Set(refused.map((m) => m.logicalId));
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -613,9 +649,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     }
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
-    const moving = moves.filter((m) => m.to === desired.name && m.retained).map(moveText);
-    const entering = moves.filter((m) => m.to === desired.name && !m.retained).map(moveText);
-    const fixes = [...(found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : []), ...(moving.length > 0 ? [MOVE_FIX] : [])];
+    const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
+    const entering = moves.filter((m) => m.to === desired.name && !refusedIds.has(m.logicalId));
+    const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
@@ -627,8 +663,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       removeAccounts,
       retryAccounts,
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
-      collisions: [...found.inTheWay.map(retainedText), ...moving],
-      ...(entering.length > 0 ? { moves: entering } : {}),
+      collisions: found.inTheWay.map(retainedText),
+      ...(moving.length > 0 ? { refusedMoves: moving } : {}),
+      ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
     });

@@ -1,13 +1,16 @@
 /**
- * A retained resource with a fixed name (a repository) moving from one part
- * of a family to another (src/stages/family.ts: a layout file lost or not
- * kept, so parts were packed afresh): the part it leaves retains it (DeletionPolicy: Retain), and
- * the part it enters then fails to create it ("already exists"), in every
- * later run too, and in both directions. A resource removed from a template
- * with DeletionPolicy Retain is kept, outside the stack
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
- * Found before any operation, from the deployed templates, so that deploy
- * refuses instead of starting what it cannot finish.
+ * Resources leaving one part (StackSet) of a family for another: a layout
+ * file lost, not kept, or edited (src/stages/layout.ts), or a unit its part
+ * can no longer hold (src/stages/family.ts). StackSets cannot move a resource
+ * between StackSets, so a move is a delete in one stack and a create in
+ * another. Found before any operation, from the deployed templates:
+ * - a retained resource with a fixed name (a repository) cannot move at all:
+ *   the part it leaves retains it (DeletionPolicy: Retain,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html),
+ *   and the part it enters fails to create it ("already exists"), in every
+ *   run; deploy refuses it;
+ * - any other moves in one run when the part it leaves is updated before the
+ *   part it enters (moveOrder); those no order lets through deploy refuses too.
  */
 import type { CfnTemplate } from '../cfn/template';
 import { retainedUnderFixedName } from './retained';
@@ -53,20 +56,101 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
 }
 
 
+/**
+ * The order that makes a move finish in one run: the part a resource leaves
+ * is updated first, and the part it enters only once that update has ended.
+ * A resource's custom name must be unique across the account's active stacks
+ * ("Resource names must be unique across all your active stacks",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html),
+ * and the part it leaves deletes it in the last phase of its update
+ * (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, "removal of old resources ... after a
+ * successful stack update", before UPDATE_COMPLETE,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html);
+ * a StackSet operation ends when it has updated every stack
+ * ("completed creating or updating all the specified stacks",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html).
+ *
+ * A move from an earlier wave is in that order already; within a wave,
+ * `waitsFor` puts it so (an order across waves would break the stage graph).
+ * The others no run could finish, since the part a resource enters would be
+ * updated while the part it leaves still holds its name, and fail, and roll
+ * back, in every run: `blocked`, which deploy refuses before any operation.
+ * They are a move from a part in a later wave; from a part the org no longer
+ * has (deleted after every create and update); and moves between parts that
+ * exchange resources both ways, directly or round a ring (each update
+ * creates before it deletes, so no order lets any of them through).
+ */
+export interface MoveOrder {
+  /** StackSet → the StackSets of its wave whose update ends before its own starts, sorted. */
+  waitsFor: ReadonlyMap<string, readonly string[]>;
+  blocked: ReadonlyArray<FamilyMove & { why: string }>;
+}
+
+/** `waveOf`: a desired StackSet's wave; undefined for a StackSet the org no longer has. Retained moves are not ordered: deploy refuses them. */
+export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: string) => number | undefined): MoveOrder {
+  const movable = moves.filter((m) => !m.retained);
+  const sameWave = (m: FamilyMove) => waveOf(m.from) !== undefined && waveOf(m.from) === waveOf(m.to);
+  const edges = new Map<string, Set<string>>();
+  for (const m of movable) if (sameWave(m)) (edges.get(m.from) ?? edges.set(m.from, new Set()).get(m.from)!).add(m.to);
+  const ring = inRings(edges);
+  const why = (m: FamilyMove): string | undefined => {
+    const from = waveOf(m.from);
+    if (from === undefined) return 'the part it leaves is gone from the org, and deleted only after every create and update';
+    if (from > waveOf(m.to)!) return `the part it leaves deploys in a later wave (${from}) than the part it enters (${waveOf(m.to)})`;
+    if (ring.has(m.from) && ring.get(m.from) === ring.get(m.to)) return 'the parts exchange resources both ways, and an update creates before it deletes';
+    return undefined;
+  };
+  const waitsFor = new Map<string, Set<string>>();
+  const blocked: Array<FamilyMove & { why: string }> = [];
+  for (const m of movable) {
+    const reason = why(m);
+    if (reason) blocked.push({ ...m, why: reason });
+    else if (sameWave(m)) (waitsFor.get(m.to) ?? waitsFor.set(m.to, new Set()).get(m.to)!).add(m.from);
+  }
+  return { waitsFor: new Map([...waitsFor].sort(([a], [b]) => a.localeCompare(b)).map(([to, from]) => [to, [...from].sort()])), blocked };
+}
+
+/** Each node on a cycle of `edges` → its strongly connected component's number (Tarjan's algorithm); nodes on no cycle are absent. */
+function inRings(edges: ReadonlyMap<string, ReadonlySet<string>>): Map<string, number> {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const ring = new Map<string, number>();
+  let next = 0;
+  let rings = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    for (let w = stack.pop()!; ; w = stack.pop()!) {
+      onStack.delete(w);
+      component.push(w);
+      if (w === v) break;
+    }
+    if (component.length > 1) {
+      rings++;
+      for (const w of component) ring.set(w, rings);
+    }
+  };
+  for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
+  return ring;
+}
+
 export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
 
-/**
- * What a move that deploy lets through does: the parts of a family deploy in
- * the same wave, in parallel, and a stack removes the resources its update
- * drops last, after its creates and updates ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS:
- * Ongoing removal of old resources ... after a successful stack update",
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
- * so the part it enters meets the name still in use; the next deploy, after
- * the other part deleted it, creates it. A pipeline so moved starts without
- * its execution history.
- */
-export const MOVE_NOTE =
-  "a resource of fixed name: this deploy's create fails ('already exists') if the part it leaves still holds it, and the next deploy creates it; keep the org's layout file (<org>.layout.json) from version control to keep units in place";
+/** What an ordered move (moveOrder) does, for plan: it finishes in one run, with the resource absent for a while. */
+export const orderedMoveNote = (from: readonly string[]) =>
+  `deploy updates ${from.join(', ')} first, which deletes each of these resources, and this StackSet once that has ended, which creates it: the move finishes in this run, the resource absent in between (a pipeline starts without its execution history)`;
 
 /**
  * What to do instead, for the refusal. StackSets has no operation that moves one resource between StackSets
@@ -74,5 +158,7 @@ export const MOVE_NOTE =
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ImportStacksToStackSet.html), so the only
  * change that finishes is one that leaves the part boundaries where they are deployed.
  */
+export const RETAINED_MOVE_WHY = 'retained under its name: the part it leaves keeps it, and the part it enters fails to create it, in every run';
+
 export const MOVE_FIX =
-  "CloudFormation would retain it in the StackSet it leaves and fail to create it in the other, and StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) from version control as it was at the last deploy (deploy writes it before its first operation; dist/<org>/manifest.json records its SHA-256), and compile again (see the README's \"Parts keep their units\")";
+  "StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) from version control as it was at the last deploy (deploy writes it before its first operation; dist/<org>/manifest.json records its SHA-256), and compile again (see the README's \"Parts keep their units\")";

@@ -4,7 +4,7 @@
  * NO_COLOR is set (https://no-color.org/), as terraform and cdk colour theirs.
  */
 import type { StackSetPlan } from './deployer';
-import { MOVE_NOTE } from './moves';
+import { MOVE_FIX, orderedMoveNote } from './moves';
 
 export interface PlanTextOptions {
   /** Account id → name, from the org file. */
@@ -39,8 +39,10 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
+    lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
+    if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
-    if (p.moves?.length) lines.push(`      ${MOVE_NOTE}`);
+    if (p.moves?.length) lines.push(`      ${orderedMoveNote(p.movesAfter ?? [])}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }

@@ -44,6 +44,18 @@
  *   on any CloudFormation call, and dropped connections (before the request is
  *   handled, or after it was handled and before the answer).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
+ * - Custom names: a create or update that would give a resource a custom name
+ *   another active stack of the account holds fails the account ("Resource
+ *   names must be unique across all your active stacks",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
+ *   A stack holds its names from the end of the operation that applied its
+ *   template in the account until the end of the one that dropped them: a
+ *   stack removes what its update drops last, before UPDATE_COMPLETE
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html).
+ *   Two resources have one name when their type and name property (with the
+ *   property that scopes it: a deployment group's application, a rule's bus)
+ *   read the same in the template, as the account's stacks resolve them alike.
+ *   Not modelled: what a deleted stack retains (buckets, repositories).
  * - Principal validation: a policy whose principal names a role that does not
  *   exist fails the instance, as IAM ("MalformedPolicyDocument: Invalid
  *   principal in policy"), KMS and S3 do.
@@ -199,6 +211,58 @@ interface Overlay {
   phantom?: { overrides: Record<string, string> };
 }
 
+/**
+ * The property that names each resource type xstack's templates give a custom
+ * name (each type's page in the template reference), and the one that scopes
+ * the name where it is unique within a parent.
+ */
+const NAME_PROPERTIES: Record<string, { name: string; scope?: string }> = {
+  'AWS::IAM::Role': { name: 'RoleName' },
+  'AWS::IAM::ManagedPolicy': { name: 'ManagedPolicyName' },
+  'AWS::IAM::InstanceProfile': { name: 'InstanceProfileName' },
+  'AWS::CodePipeline::Pipeline': { name: 'Name' },
+  'AWS::CodeCommit::Repository': { name: 'RepositoryName' },
+  'AWS::CodeDeploy::Application': { name: 'ApplicationName' },
+  'AWS::CodeDeploy::DeploymentGroup': { name: 'DeploymentGroupName', scope: 'ApplicationName' },
+  'AWS::Events::Rule': { name: 'Name', scope: 'EventBusName' },
+  'AWS::S3::Bucket': { name: 'BucketName' },
+  'AWS::KMS::Alias': { name: 'AliasName' },
+  'AWS::Logs::LogGroup': { name: 'LogGroupName' },
+};
+
+type CustomName = { key: string; logicalId: string; type: string; value: string; condition?: string; conditions?: Record<string, unknown> };
+const namesOfTemplate = new Map<string, CustomName[]>();
+const namesInAccount = new Map<string, Map<string, Map<string, CustomName>>>();
+
+/** The custom names a template gives its resources in one account (those whose condition holds there): name key → the resource. */
+function customNames(body: string | undefined, account: string): ReadonlyMap<string, CustomName> {
+  if (body === undefined) return new Map();
+  const inAccount = namesInAccount.get(body) ?? namesInAccount.set(body, new Map()).get(body)!;
+  const known = inAccount.get(account);
+  if (known) return known;
+  let named = namesOfTemplate.get(body);
+  if (!named) {
+    named = [];
+    let template: { Conditions?: Record<string, unknown>; Resources?: Record<string, { Type: string; Condition?: string; Properties?: Record<string, unknown> }> } | undefined;
+    try {
+      template = parseYaml(body);
+    } catch {
+      template = undefined;
+    }
+    for (const [logicalId, r] of Object.entries(template?.Resources ?? {})) {
+      const property = NAME_PROPERTIES[r.Type];
+      const value = property && r.Properties?.[property.name];
+      if (value === undefined) continue;
+      const scope = property.scope ? JSON.stringify(r.Properties?.[property.scope] ?? null) : '';
+      named.push({ key: `${r.Type} ${JSON.stringify(value)} ${scope}`, logicalId, type: r.Type, value: typeof value === 'string' ? value : JSON.stringify(value), condition: r.Condition, conditions: template?.Conditions });
+    }
+    namesOfTemplate.set(body, named);
+  }
+  const held = new Map(named.filter((n) => !n.condition || conditionHolds(n.conditions, n.condition, account)).map((n) => [n.key, n]));
+  inAccount.set(account, held);
+  return held;
+}
+
 /** mulberry32: a small deterministic generator (public domain). */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -328,6 +392,8 @@ export class StackSetsProxy {
   private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
   private driftDetected = new Set<string>();
+  /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
+  private applied = new Map<string, Map<string, string>>();
 
   constructor(private readonly moto: string) {}
 
@@ -362,6 +428,7 @@ export class StackSetsProxy {
     this.suspended.clear();
     this.failing.clear();
     this.retainedStacks.length = 0;
+    this.applied.clear();
     this.occupiers.clear();
     this.accountCredentials.clear();
     this.bucketOwners.clear();
@@ -847,6 +914,11 @@ export class StackSetsProxy {
       const ok = accounts.filter((a) => !failures.has(a) && !skipped.includes(a) && !cancelled.includes(a));
       await this.applyToMoto(action, params, headers, name, ok, motoInstances);
       for (const account of ok) {
+        const stacks = this.applied.get(account) ?? this.applied.set(account, new Map()).get(account)!;
+        if (action === 'DeleteStackInstances') stacks.delete(name);
+        else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
+      }
+      for (const account of ok) {
         if (action === 'DeleteStackInstances') {
           overlays.delete(account);
           this.instanceOus.get(name)?.delete(account);
@@ -915,6 +987,8 @@ export class StackSetsProxy {
       return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)';
     }
     if (deleting) return 'ok';
+    const taken = this.nameTaken(o.template, o.name, account);
+    if (taken) return taken;
     const values = {
       ...(await this.stackSetParameters(o.headers, o.name, o.action === 'UpdateStackSet' ? o.params : undefined)),
       ...(o.overlays.get(account)?.phantom?.overrides ?? o.motoInstances.get(account) ?? {}),
@@ -1118,6 +1192,21 @@ export class StackSetsProxy {
       .replace(/<StatusReason>[^<]*<\/StatusReason>/, '')
       .replace(/<StackInstanceStatus>[\s\S]*?<\/StackInstanceStatus>/, '')
       .concat(this.statusXml(o));
+  }
+
+  /** Why a template cannot be applied in an account: a custom name another live stack there holds (see the header). */
+  private nameTaken(template: string, stackSet: string, account: string): string | undefined {
+    const stacks = this.applied.get(account) ?? new Map<string, string>();
+    const own = customNames(stacks.get(stackSet), account);
+    const wanted = [...customNames(template, account)].filter(([name]) => !own.has(name));
+    if (wanted.length === 0) return undefined;
+    for (const [other, body] of stacks) {
+      if (other === stackSet) continue;
+      const held = customNames(body, account);
+      const clash = wanted.find(([name]) => held.has(name));
+      if (clash) return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists in stack ${other} (custom names are unique across the account's active stacks)`;
+    }
+    return undefined;
   }
 
   /**
