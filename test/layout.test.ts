@@ -14,7 +14,7 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { layoutPath, layoutText, parseLayout, unrecordedPlacements, type FamilyLayout } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, unrecordedPlacements, type FamilyLayout } from '../src/stages/layout';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
@@ -230,6 +230,18 @@ describe('the layout file', () => {
       '7 families.pipelines.2: names unit "pipeline a", which part 1 names too',
       '8 families.pipelines.3: is not a list of unit keys',
     ]);
+  });
+
+  it('names a family or part number written twice (JSON would keep the last, losing the units of the first), with both lines', () => {
+    const text =
+      '{\n  "format": "xstack-layout/1",\n  "families": {\n    "pipelines": {\n      "1": ["pipeline a", "pipeline \\"q\\" {,}"],\n      "2": ["pipeline b"],\n      "1": ["pipeline c"]\n    },\n' +
+      '    "rules": { "1": ["rule r"] },\n    "pipelines": { "3": ["pipeline d"] }\n  }\n}\n';
+    expect(JSON.parse(text).families.pipelines).toEqual({ '3': ['pipeline d'] });
+    expect(problemsOf(text)).toEqual([
+      '7 families.pipelines.1: appears twice in families.pipelines (first on line 5), and JSON keeps only the last',
+      '10 families.pipelines: appears twice in families (first on line 4), and JSON keeps only the last',
+    ]);
+    expect(duplicateKeys(layoutText(new Map([['pipelines', new Map([[1, ['pipeline a']], [2, ['pipeline b']]])], ['rules', new Map([[1, ['rule r']]])]])))).toEqual([]);
   });
 });
 

@@ -71,6 +71,10 @@ export function parseLayout(text: string, file: string): Layout {
     throw new OrgFileError([{ file, ...(line ? { line } : {}), field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }], 'the layout file');
   }
   const problems: Problem[] = [];
+  // JSON.parse keeps the last of two equal keys: a family or part number written twice would lose units unseen.
+  for (const d of duplicateKeys(text)) {
+    problems.push({ file, line: d.line, field: [...d.path, d.key].join('.'), message: `appears twice in ${d.path.length > 0 ? d.path.join('.') : 'the file'} (first on line ${d.firstLine}), and JSON keeps only the last`, expected: 'each key once: merge the two into one' });
+  }
   /** The line of the last of `needles`, each looked for after the one before (a family's key, then a part's, then a unit). */
   const lineOf = (needles: readonly string[]) => {
     let i = 0;
@@ -113,6 +117,35 @@ export function parseLayout(text: string, file: string): Layout {
   }
   if (problems.length > 0) throw new OrgFileError(problems, 'the layout file');
   return layout;
+}
+
+/** Keys an object of a JSON text holds twice, with both lines (the text is valid JSON: JSON.parse read it). */
+export function duplicateKeys(text: string): Array<{ path: string[]; key: string; line: number; firstLine: number }> {
+  const found: Array<{ path: string[]; key: string; line: number; firstLine: number }> = [];
+  const lineAt = (index: number) => text.slice(0, index).split('\n').length;
+  /** An object (its keys at their offsets, whether a key comes next) or an array (its next index). */
+  const stack: Array<{ path: string[]; keys?: Map<string, number>; keyNext: boolean; last: string }> = [];
+  // Strings whole, and the characters that open, close and separate: what JSON's structure is made of.
+  const token = /"(?:[^"\\]|\\.)*"|[{}[\],]/g;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    const t = m[0];
+    const top = stack[stack.length - 1];
+    if (t[0] === '"') {
+      if (!top?.keys || !top.keyNext) continue;
+      const key = t.includes('\\') ? (JSON.parse(t) as string) : t.slice(1, -1);
+      const first = top.keys.get(key);
+      if (first !== undefined) found.push({ path: top.path, key, line: lineAt(m.index), firstLine: lineAt(first) });
+      else top.keys.set(key, m.index);
+      top.last = key;
+      top.keyNext = false;
+    } else if (t === '{' || t === '[') {
+      const path = top ? [...top.path, top.last] : [];
+      stack.push(t === '{' ? { path, keys: new Map(), keyNext: true, last: '' } : { path, keyNext: false, last: '0' });
+    } else if (t === '}' || t === ']') stack.pop();
+    else if (top?.keys) top.keyNext = true;
+    else if (top) top.last = String(Number(top.last) + 1);
+  }
+  return found;
 }
 
 /**
