@@ -193,11 +193,13 @@ describe('profiles and clone URLs', () => {
 role_arn = arn:aws-us-gov:iam::012345678901:role/gov-developer
 source_profile = gov-federated
 region = us-gov-west-1
+sts_regional_endpoints = regional
 
 [profile gov-account2-gov-developer]
 role_arn = arn:aws-us-gov:iam::098765432109:role/gov-developer
 source_profile = gov-federated
 region = us-gov-west-1
+sts_regional_endpoints = regional
 `);
     expect(g.cloneUrls.map((c) => c.url)).toEqual(['codecommit::us-gov-west-1://gov-account1-gov-developer@mission-app', 'codecommit::us-gov-west-1://gov-account2-gov-developer@records-service']);
   });
@@ -214,9 +216,10 @@ region = eu-west-1
 role_arn = arn:aws:iam::111111111111:role/acme-developer
 source_profile = acme-sso
 region = eu-west-1
+sts_regional_endpoints = regional
 `);
     const ci = generateProfiles(exampleOrg, { kind: 'ci' });
-    expect(ci.profiles[0].settings).toEqual([['role_arn', 'arn:aws:iam::111111111111:role/acme-ci-reader'], ['credential_source', 'Ec2InstanceMetadata'], ['region', 'eu-west-1']]);
+    expect(ci.profiles[0].settings).toEqual([['role_arn', 'arn:aws:iam::111111111111:role/acme-ci-reader'], ['credential_source', 'Ec2InstanceMetadata'], ['region', 'eu-west-1'], ['sts_regional_endpoints', 'regional']]);
   });
 
   const existing = `[default]
@@ -325,6 +328,10 @@ describe('Jenkins example', () => {
     expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d/);
     expect(files.get('jenkins/Dockerfile')).toContain('COPY --chown=jenkins:jenkins aws-config /var/jenkins_home/.aws/config');
     expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');
+    // On EC2 the container is a hop past the instance: the note on IMDSv2's hop limit.
+    expect(files.get('jenkins/Dockerfile')).toContain("set the instance's metadata option HttpPutResponseHopLimit to 2");
+    // Every role profile assumes its role at the region's STS endpoint.
+    for (const p of ci.profiles) expect(p.settings).toContainEqual(['sts_regional_endpoints', 'regional']);
   });
 
   it('in GovCloud, git-remote-codecommit is pointed at the FIPS endpoint, which the CI network serves privately', () => {

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateProfiles, renderProfiles } from '../src/access/profiles';
+import { jenkinsExample } from '../src/access/jenkins';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { OrgFileError, formatProblem } from '../src/errors';
@@ -70,8 +71,11 @@ describe('CI on EKS', () => {
         ['role_arn', 'arn:aws:iam::555555555555:role/acme-ci-instance'],
         ['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'],
         ['region', 'eu-west-1'],
+        ['sts_regional_endpoints', 'regional'],
       ],
     });
+    // The IMDS hop note is for EC2 only: a pod gets its credentials from the service account.
+    expect(jenkinsExample(irsa().org).get('jenkins/Dockerfile')).not.toContain('HttpPutResponseHopLimit');
     expect(fromIrsa.profiles.slice(1).every((p) => p.settings.some(([k, v]) => k === 'source_profile' && v === 'acme-ci-base'))).toBe(true);
     const fromPod = generateProfiles(podIdentity().org, { kind: 'ci' });
     expect(fromPod.profiles.every((p) => p.settings.some(([k, v]) => k === 'credential_source' && v === 'EcsContainer'))).toBe(true);

@@ -39,6 +39,17 @@ export class ProfilesError extends XstackError {
   }
 }
 
+/**
+ * Every role profile assumes its role through STS: at the region's endpoint,
+ * not the global one some SDKs and CLIs still use by default (botocore before
+ * boto3 1.40, the git-remote-codecommit CI image's). "Customers in partitions
+ * other than commercial must use Regional endpoints", and a CI without
+ * internet access reaches STS only through its VPC endpoint, which serves the
+ * regional name
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html).
+ */
+const STS_REGIONAL: [string, string] = ['sts_regional_endpoints', 'regional'];
+
 export function generateProfiles(org: Org, identity: ProfileIdentity): GeneratedProfiles {
   const names = new Names(org.prefix, org.bucketGeneration);
   const isCi = identity.kind === 'ci';
@@ -65,7 +76,7 @@ export function generateProfiles(org: Org, identity: ProfileIdentity): Generated
   for (const account of org.accounts.filter((a) => a.role === 'source')) {
     const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : 'developer'}`;
     const roleName = isCi ? names.ciReaderRole() : names.developerRole();
-    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region]] });
+    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region], STS_REGIONAL] });
     for (const r of org.repositories.filter((x) => x.account === account.name)) {
       cloneUrls.push({ repository: r.name, account: account.name, profile: name, url: `codecommit::${org.region}://${name}@${r.name}` });
     }
@@ -143,6 +154,7 @@ function ciBase(org: Org, names: Names, profiles: Profile[]): [string, string] {
       ['role_arn', `arn:${org.partition}:iam::${account.id}:role/${names.ciInstanceRole()}`],
       ['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'],
       ['region', org.region],
+      STS_REGIONAL,
     ],
   });
   return ['source_profile', base];
