@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { familyMoves, moveOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
+import { familyMoves, moveOrder, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
 
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
@@ -90,5 +90,25 @@ describe('the order deploy gives the moves it lets through (moveOrder)', () => {
     const order = moveOrder([move('RepositoryA', 'p', 'p-2', true)], waves({ p: 1, 'p-2': 1 }));
     expect(order.waitsFor.size).toBe(0);
     expect(order.blocked).toEqual([]);
+  });
+});
+
+describe('the parts a creating part waits for when they have instances to apply again (settlingOrder)', () => {
+  it('a part that creates resources waits for the parts of its wave that create none; parts that create nothing wait for nobody', () => {
+    const order = settlingOrder(
+      [
+        // Its template already updated by a failed run: it creates nothing, yet its stacks may hold what it dropped.
+        { stackSet: 'p-2', deployed: template({ RoleC: role }), desired: template({ RoleC: role }) },
+        { stackSet: 'p', deployed: template({ RoleA: role }), desired: template({ RoleA: role, RoleB: role }) },
+        { stackSet: 'p-3', desired: template({ RoleD: role }) },
+        { stackSet: 'p-4', deployed: template({ RoleE: role }), desired: template({ RoleE: role }) },
+        { stackSet: 'gone', deployed: template({ RoleF: role }) },
+      ],
+      (name) => ({ p: 2, 'p-2': 2, 'p-3': 2, 'p-4': 3 })[name],
+    );
+    expect([...order]).toEqual([
+      ['p', ['p-2']],
+      ['p-3', ['p-2']],
+    ]);
   });
 });

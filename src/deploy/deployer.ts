@@ -17,7 +17,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
-import { familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
+import { familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -278,11 +278,13 @@ const foreign = (actual: ActualStackSet) => actual.exists && !actual.xstack;
 const foreignText = (name: string) =>
   `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
 
-async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[]): Promise<StageSummary> {
+/** `onRead`: told, once the StackSet is read, whether it has instances to apply again (moves.ts settlingOrder waits on it). */
+async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[], onRead?: (retrying: boolean) => void): Promise<StageSummary> {
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
+  onRead?.(actual.exists && instancesToUpdate(desired, actual).length > 0);
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
@@ -361,9 +363,11 @@ const orgStackSets = (run: Run) => listOrgStackSets(run.cfn, run.compiled.org.st
 /**
  * Resources this compile would move from one part of a family to another
  * (moves.ts), read from the deployed templates of every family that has, or
- * had, more than one StackSet; deploy refuses the retained ones.
+ * had, more than one StackSet; deploy refuses the retained ones. `settling`:
+ * the parts each part that creates resources waits for if they have
+ * instances to apply again (moves.ts settlingOrder).
  */
-async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<FamilyMove[]> {
+async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<{ moves: FamilyMove[]; settling: Map<string, string[]> }> {
   const { prefix } = run.compiled.org;
   const families = new Map<string, { desired: DesiredStackSet[]; stackSets: Set<string> }>();
   const familyOf = (id: string) => families.get(id) ?? families.set(id, { desired: [], stackSets: new Set() }).get(id)!;
@@ -375,6 +379,8 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
   // A family's parts are <prefix>-<family>, <prefix>-<family>-2, …
   for (const name of deployed) families.get(name.slice(prefix.length + 1).replace(/-\d+$/, ''))?.stackSets.add(name);
   const moves: FamilyMove[] = [];
+  const settling = new Map<string, string[]>();
+  const waveOf = new Map(desired.map((d) => [d.name, run.compiled.rollout.waveOf.get(d.stage.id)!]));
   for (const f of families.values()) {
     if (f.stackSets.size < 2) continue;
     const parts: FamilyPart[] = [];
@@ -384,9 +390,12 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
       parts.push({ stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) });
     }
     moves.push(...familyMoves(parts));
+    for (const [part, before] of settlingOrder(parts, (name) => waveOf.get(name))) settling.set(part, before);
   }
-  return moves;
+  return { moves, settling };
 }
+
+const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
 /**
  * The order deploy gives the moves between parts of a family (moves.ts
@@ -545,7 +554,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const moves = await familyMovesIn(run, desiredList, deployed);
+  const { moves, settling } = await familyMovesIn(run, desiredList, deployed);
   const { waitsFor, refused } = movesInOrder(compiled, desiredList, moves);
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
@@ -556,21 +565,44 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    // A stage some moved resource enters starts once the stages it leaves have ended (moves.ts moveOrder).
+    // A stage some moved resource enters starts once the stages it leaves have ended (moves.ts moveOrder), and a
+    // stage that creates resources once the parts of its family with instances to apply again have (settlingOrder).
     const started = new Map<string, Promise<StageSummary>>();
+    const read = new Map<string, { retrying: Promise<boolean>; tell: (retrying: boolean) => void }>();
+    const readOf = (id: string) => {
+      if (!read.has(id)) {
+        let tell!: (retrying: boolean) => void;
+        read.set(id, { retrying: new Promise<boolean>((resolve) => (tell = resolve)), tell });
+      }
+      return read.get(id)!;
+    };
     const start = (id: string): Promise<StageSummary> => {
       if (!started.has(id)) started.set(id, deployAfter(id));
       return started.get(id)!;
     };
+    const ended = (id: string) => start(id).catch((error: Error): StageSummary => ({ stage: id, stackSet: desired.get(id)!.name, result: 'failed', reasons: [error.message] }));
+    const notStarted = (id: string, before: string): StageSummary => ({
+      stage: id,
+      stackSet: desired.get(id)!.name,
+      result: 'not-run',
+      reasons: [`not started: resources move to it from ${before}, which did not finish, so they may still hold their names there; the next deploy moves them`],
+    });
     const deployAfter = async (id: string): Promise<StageSummary> => {
       const d = desired.get(id)!;
       for (const before of waitsFor.get(d.name) ?? []) {
-        const done = await start(stageOf.get(before)!).catch((error: Error): StageSummary => ({ stage: before, stackSet: before, result: 'failed', reasons: [error.message] }));
-        if (done.result === 'failed' || done.result === 'not-run') {
-          return { stage: id, stackSet: d.name, result: 'not-run', reasons: [`not started: resources move to it from ${before}, which did not finish, so they still hold their names there; the next deploy moves them`] };
-        }
+        if (!finished(await ended(stageOf.get(before)!))) return notStarted(id, before);
       }
-      return deployStage(run, d, removals);
+      for (const before of settling.get(d.name) ?? []) {
+        const other = stageOf.get(before)!;
+        void ended(other);
+        if ((await readOf(other).retrying) && !finished(await ended(other))) return notStarted(id, before);
+      }
+      try {
+        return await deployStage(run, d, removals, (retrying) => readOf(id).tell(retrying));
+      } finally {
+        // Failed before its read: whoever waits on it waits for its end (and finds it failed).
+        readOf(id).tell(true);
+      }
     };
     const results = await Promise.allSettled(waves[i].map(start));
     results.forEach((r, j) => {
@@ -633,7 +665,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const moves = await familyMovesIn(run, desiredList, deployed);
+  const { moves } = await familyMovesIn(run, desiredList, deployed);
   const { refused } = movesInOrder(compiled, desiredList, moves);
   const refusedIds = new Set(refused.map((m) => m.logicalId));
   for (const desired of desiredList) {

@@ -110,6 +110,33 @@ export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: strin
   return { waitsFor: new Map([...waitsFor].sort(([a], [b]) => a.localeCompare(b)).map(([to, from]) => [to, [...from].sort()])), blocked };
 }
 
+/**
+ * The parts a part that creates resources waits for when they turn out to
+ * have instances to apply again: after a failed update a StackSet holds its
+ * new template, but the stacks it failed for still hold what that template
+ * dropped (UpdateStackSet: "the stack set is updated with your changes",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html),
+ * so a move the templates no longer show may still be under way there. Only
+ * parts that create nothing wait for nobody and are waited for, so these
+ * waits and moveOrder's make no cycle: a part waited for here creates nothing,
+ * so nothing moves into it. Same wave, desired parts only. Sorted.
+ */
+export function settlingOrder(parts: readonly FamilyPart[], waveOf: (stackSet: string) => number | undefined): Map<string, string[]> {
+  const creates = (p: FamilyPart) => {
+    const deployed = resourceIds(p.deployed);
+    return Object.keys(p.desired?.Resources ?? {}).some((id) => !deployed.has(id));
+  };
+  const desired = parts.filter((p) => p.desired && waveOf(p.stackSet) !== undefined);
+  const creating = desired.filter(creates);
+  const settled = desired.filter((p) => p.deployed && !creates(p));
+  const order = new Map<string, string[]>();
+  for (const g of creating) {
+    const before = settled.filter((r) => waveOf(r.stackSet) === waveOf(g.stackSet)).map((r) => r.stackSet).sort();
+    if (before.length > 0) order.set(g.stackSet, before);
+  }
+  return order;
+}
+
 /** Each node on a cycle of `edges` → its strongly connected component's number (Tarjan's algorithm); nodes on no cycle are absent. */
 function inRings(edges: ReadonlyMap<string, ReadonlySet<string>>): Map<string, number> {
   const index = new Map<string, number>();
