@@ -541,6 +541,58 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
   }
 }
 
+/**
+ * The stages of one wave, concurrently but for two orders: a stage some moved
+ * resource enters starts once the stages it leaves have ended (moves.ts
+ * moveOrder), and a stage that creates resources once the parts of its family
+ * that turn out to have instances to apply again have (settlingOrder). A
+ * stage whose predecessor did not finish is not run, saying why.
+ */
+async function runWave(
+  run: Run,
+  ids: readonly string[],
+  desired: ReadonlyMap<string, DesiredStackSet>,
+  order: { waitsFor: ReadonlyMap<string, readonly string[]>; settling: ReadonlyMap<string, readonly string[]> },
+  removals: Removal[],
+): Promise<PromiseSettledResult<StageSummary>[]> {
+  const stageOf = new Map([...desired.values()].map((d) => [d.name, d.stage.id]));
+  const started = new Map<string, Promise<StageSummary>>();
+  const reads = new Map<string, { retrying: Promise<boolean>; tell: (retrying: boolean) => void }>();
+  const readOf = (id: string) => {
+    if (!reads.has(id)) {
+      let tell!: (retrying: boolean) => void;
+      reads.set(id, { retrying: new Promise<boolean>((resolve) => (tell = resolve)), tell });
+    }
+    return reads.get(id)!;
+  };
+  const start = (id: string): Promise<StageSummary> => {
+    if (!started.has(id)) started.set(id, deployAfter(id));
+    return started.get(id)!;
+  };
+  const ended = (id: string) => start(id).catch((error: Error): StageSummary => ({ stage: id, stackSet: desired.get(id)!.name, result: 'failed', reasons: [error.message] }));
+  const notStarted = (id: string, why: string): StageSummary => ({ stage: id, stackSet: desired.get(id)!.name, result: 'not-run', reasons: [`not started: ${why}; the next deploy goes on from here`] });
+  const deployAfter = async (id: string): Promise<StageSummary> => {
+    const d = desired.get(id)!;
+    for (const before of order.waitsFor.get(d.name) ?? []) {
+      if (!finished(await ended(stageOf.get(before)!))) return notStarted(id, `resources move to it from ${before}, which did not finish, so it may still hold their names`);
+    }
+    for (const before of order.settling.get(d.name) ?? []) {
+      const other = stageOf.get(before)!;
+      void ended(other);
+      if ((await readOf(other).retrying) && !finished(await ended(other))) {
+        return notStarted(id, `${before}, of its family, did not finish applying instances again, which may still hold resources this StackSet creates`);
+      }
+    }
+    try {
+      return await deployStage(run, d, removals, (retrying) => readOf(id).tell(retrying));
+    } finally {
+      // Failed before its read: whoever waits on it waits for its end (and finds it failed).
+      readOf(id).tell(true);
+    }
+  };
+  return Promise.allSettled(ids.map(start));
+}
+
 export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
@@ -559,52 +611,12 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
-    throw new XstackError('RETAINED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
+    throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
-  const stageOf = new Map(desiredList.map((d) => [d.name, d.stage.id]));
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    // A stage some moved resource enters starts once the stages it leaves have ended (moves.ts moveOrder), and a
-    // stage that creates resources once the parts of its family with instances to apply again have (settlingOrder).
-    const started = new Map<string, Promise<StageSummary>>();
-    const read = new Map<string, { retrying: Promise<boolean>; tell: (retrying: boolean) => void }>();
-    const readOf = (id: string) => {
-      if (!read.has(id)) {
-        let tell!: (retrying: boolean) => void;
-        read.set(id, { retrying: new Promise<boolean>((resolve) => (tell = resolve)), tell });
-      }
-      return read.get(id)!;
-    };
-    const start = (id: string): Promise<StageSummary> => {
-      if (!started.has(id)) started.set(id, deployAfter(id));
-      return started.get(id)!;
-    };
-    const ended = (id: string) => start(id).catch((error: Error): StageSummary => ({ stage: id, stackSet: desired.get(id)!.name, result: 'failed', reasons: [error.message] }));
-    const notStarted = (id: string, before: string): StageSummary => ({
-      stage: id,
-      stackSet: desired.get(id)!.name,
-      result: 'not-run',
-      reasons: [`not started: resources move to it from ${before}, which did not finish, so they may still hold their names there; the next deploy moves them`],
-    });
-    const deployAfter = async (id: string): Promise<StageSummary> => {
-      const d = desired.get(id)!;
-      for (const before of waitsFor.get(d.name) ?? []) {
-        if (!finished(await ended(stageOf.get(before)!))) return notStarted(id, before);
-      }
-      for (const before of settling.get(d.name) ?? []) {
-        const other = stageOf.get(before)!;
-        void ended(other);
-        if ((await readOf(other).retrying) && !finished(await ended(other))) return notStarted(id, before);
-      }
-      try {
-        return await deployStage(run, d, removals, (retrying) => readOf(id).tell(retrying));
-      } finally {
-        // Failed before its read: whoever waits on it waits for its end (and finds it failed).
-        readOf(id).tell(true);
-      }
-    };
-    const results = await Promise.allSettled(waves[i].map(start));
+    const results = await runWave(run, waves[i], desired, { waitsFor, settling }, removals);
     results.forEach((r, j) => {
       const id = waves[i][j];
       const summary: StageSummary =
