@@ -16,6 +16,7 @@ import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './er
 import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
 import { outputRootProblem, ownershipProblem, replaceOwnedFolder, OutputError } from './write';
+import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
@@ -68,6 +69,8 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   if (rootProblem) throw new OutputError(rootProblem);
   // The git revision only when asked: committed dist/ must not change with every commit.
   const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: opts.revision ? sourceRevision(f) : undefined }));
+  const shared = sharedIamNames(compiled.map((c) => c.org));
+  if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   const names = new Map<string, string>();
   for (const c of compiled) {
     const other = names.get(c.org.name);

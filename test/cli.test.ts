@@ -3,7 +3,7 @@
 // pipe, --json that parses. AWS errors are provoked without leaving
 // 127.0.0.1: no credentials, an unknown profile, a closed local port.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -150,6 +150,25 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
+  });
+});
+
+describe('two org files compiled together', () => {
+  it('of one prefix, sharing an account (in another region too): refused, naming both files and the account, nothing written; another prefix compiles', () => {
+    const dir = tempDir('overlap');
+    const west = join(dir, 'west.yaml');
+    const east = join(dir, 'east.yaml');
+    writeFileSync(west, readFileSync(EXAMPLE, 'utf8'));
+    writeFileSync(east, readFileSync(EXAMPLE, 'utf8').replace('region: eu-west-1', 'region: us-east-1'));
+    const run = xstack(['compile', west, east, '--out', join(dir, 'dist')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${west} and ${east} both have prefix 'acme' and deploy to 111111111111 (shared-services in ${west}, shared-services in ${east}), 222222222222`);
+    expect(run.stderr).toContain('and 2 more: their IAM roles and policies would have the same names there');
+    expect(run.stderr).toContain('nothing was written');
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+    expect(existsSync(join(dir, 'west.layout.json'))).toBe(false);
+    writeFileSync(east, readFileSync(east, 'utf8').replace('prefix: acme', 'prefix: acmeus'));
+    expect(xstack(['compile', west, east, '--out', join(dir, 'dist')]).status).toBe(0);
   });
 });
 
