@@ -52,6 +52,17 @@ describe('the plan as text', () => {
     );
   });
 
+  it('while any move is refused, the moves deploy would order are said to wait for that', () => {
+    const text = formatPlan(
+      [
+        plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'], movesAfter: ['acme-source-events'] }),
+        plan({ stackSet: 'acme-source-repositories-2', refusedMoves: ['AWS::CodeCommit::Repository RepositoryB would move from StackSet acme-source-repositories to acme-source-repositories-2: retained under its name'] }),
+      ],
+      { accountNames: names, colour: false },
+    );
+    expect(text).toContain('      once no move is refused (✗ above), deploy updates acme-source-events first');
+  });
+
   it('names the moves deploy refuses, each with its reason, and the way past them', () => {
     const text = formatPlan([plan({ refusedMoves: ['AWS::IAM::Role RoleA would move from StackSet acme-source-identity-2 to acme-source-identity: the parts exchange resources both ways, and an update creates before it deletes'] })], { accountNames: names, colour: false });
     expect(text).toContain(

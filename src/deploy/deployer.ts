@@ -679,7 +679,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const deployed = await orgStackSets(run);
   const { moves } = await familyMovesIn(run, desiredList, deployed);
   const { refused } = movesInOrder(compiled, desiredList, moves);
-  const refusedIds = new Set(refused.map((m) => m.logicalId));
+  // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
+  const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
+  const refusedKeys = new Set(refused.map(moveKey));
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -694,7 +696,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
-    const entering = moves.filter((m) => m.to === desired.name && !refusedIds.has(m.logicalId));
+    const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
     plans.push({

@@ -66,9 +66,15 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
  * (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, "removal of old resources ... after a
  * successful stack update", before UPDATE_COMPLETE,
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html);
- * a StackSet operation ends when it has updated every stack
- * ("completed creating or updating all the specified stacks",
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html).
+ * a StackSet operation SUCCEEDED has "completed creating or updating all the
+ * specified stacks without exceeding the failure tolerance"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html),
+ * so deploy reads each instance's status after it, and an account that failed
+ * fails the stage. Assumed, not documented: an instance reads CURRENT only once
+ * its stack's update has ended, cleanup included; and CloudFormation may give
+ * up a delete in the cleanup phase and still end the update complete (the
+ * aws-cdk CLI shows such DELETE_FAILED events as skipped, aws/aws-cdk-cli#1564),
+ * leaving the resource in place (README "Not yet").
  *
  * A move from an earlier wave is in that order already; within a wave,
  * `waitsFor` puts it so (an order across waves would break the stage graph).

@@ -28,6 +28,8 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   const fold = <T>(items: readonly T[], show: (x: T) => string, what: string): string[] =>
     items.length <= FOLD_AFTER ? items.map(show) : [...items.slice(0, FOLDED_SHOWN).map(show), `… and ${items.length - FOLDED_SHOWN} more ${what} (--json lists every one)`];
   const lines: string[] = [];
+  // One refused move stops the whole deploy: no other move happens either.
+  const refusing = plans.some((p) => (p.refusedMoves ?? []).length > 0);
   for (const p of plans) {
     lines.push(`${paint(COLOUR[p.action], SYMBOL[p.action])} ${p.stackSet}: ${p.action}`);
     if (p.action === 'unchanged') continue;
@@ -42,7 +44,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
-    if (p.moves?.length) lines.push(`      ${orderedMoveNote(p.movesAfter ?? [])}`);
+    if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ above), ' : ''}${orderedMoveNote(p.movesAfter ?? [])}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }
