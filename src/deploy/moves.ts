@@ -55,7 +55,6 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }
 
-
 /**
  * The order that makes a move finish in one run: the part a resource leaves
  * is updated first, and the part it enters only once that update has ended.
@@ -123,9 +122,9 @@ export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: strin
  * dropped (UpdateStackSet: "the stack set is updated with your changes",
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html),
  * so a move the templates no longer show may still be under way there. Only
- * parts that create nothing wait for nobody and are waited for, so these
- * waits and moveOrder's make no cycle: a part waited for here creates nothing,
- * so nothing moves into it. Same wave, desired parts only. Sorted.
+ * parts that create nothing are waited for, and they wait for nobody: nothing
+ * moves into a part that creates nothing, so these waits and moveOrder's make
+ * no cycle. Same wave, desired parts only. Sorted.
  */
 export function settlingOrder(parts: readonly FamilyPart[], waveOf: (stackSet: string) => number | undefined): Map<string, string[]> {
   const creates = (p: FamilyPart) => {
@@ -185,13 +184,14 @@ export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would mov
 export const orderedMoveNote = (from: readonly string[]) =>
   `deploy updates ${from.join(', ')} first, which deletes each of these resources, and this StackSet once that has ended, which creates it: the move finishes in this run, the resource absent in between (a pipeline starts without its execution history)`;
 
+/** Why a retained move is refused (deploy lists each refused move with its reason). */
+export const RETAINED_MOVE_WHY = 'retained under its name: the part it leaves keeps it, and the part it enters fails to create it, in every run';
+
 /**
  * What to do instead, for the refusal. StackSets has no operation that moves one resource between StackSets
  * (ImportStacksToStackSet takes whole stacks:
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ImportStacksToStackSet.html), so the only
  * change that finishes is one that leaves the part boundaries where they are deployed.
  */
-export const RETAINED_MOVE_WHY = 'retained under its name: the part it leaves keeps it, and the part it enters fails to create it, in every run';
-
 export const MOVE_FIX =
   "StackSets cannot move one resource between StackSets; keep the parts as deployed: restore the org's layout file (<org>.layout.json beside the org file) from version control as it was at the last deploy (deploy writes it before its first operation; dist/<org>/manifest.json records its SHA-256), and compile again (see the README's \"Parts keep their units\")";
