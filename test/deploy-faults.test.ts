@@ -781,6 +781,32 @@ describe('the reconciler against the layer', () => {
       await expectConverged(after);
     });
 
+    it("a pipeline that was its account's last in the part it leaves: that part's instance there is deleted first, before its template update and before the other part creates the pipeline; one deploy", async () => {
+      // app-b deploys to env0002 only: once it moves, big-pipelines-2 no longer targets env0002.
+      const TWO = ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
+        '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
+        '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
+      );
+      const withTwo = (...parts: string[][]) => compileOrg({ ...parseOrg(TWO, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+      const before = withTwo(['app-a'], ['app-b', 'app-c']);
+      expect(before.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id).sort()).toEqual(['100000000001', '100000000002']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const after = withTwo(['app-a', 'app-b'], ['app-c']);
+      expect(after.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).toEqual(['100000000001']);
+      const leaving = (await plan(after, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipelines-2')!;
+      expect(leaving).toMatchObject({ removeFirst: ['100000000002'], removeAccounts: [] });
+      const from = proxy.requests.length;
+      const run = await deploy(after, awsVia(), { pollMs });
+      expect(failed(run).map((x) => [x.stage, x.reasons])).toEqual([]);
+      const log = proxy.requests.slice(from).filter((r) => !r.error);
+      const at = (stackSet: string, action: string) => log.findIndex((r) => r.stackSet === stackSet && r.action === action);
+      expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeGreaterThan(-1);
+      expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeLessThan(at('big-pipelines-2', 'UpdateStackSet'));
+      expect(at('big-pipelines-2', 'UpdateStackSet')).toBeLessThan(at('big-pipelines', 'UpdateStackSet'));
+      await expectConverged(after);
+    });
+
     it('two parts exchanging pipelines: no order of updates can finish it, so deploy refuses before any operation, and plan names each move with its reason', async () => {
       const before = withParts(['app-a'], ['app-b', 'app-c']);
       await prepare(before);

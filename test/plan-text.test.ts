@@ -52,6 +52,11 @@ describe('the plan as text', () => {
     );
   });
 
+  it('instances removed first (another part of the family creates resources there) are listed apart from those removed last', () => {
+    const text = formatPlan([plan({ removeFirst: ['222222222222'], removeAccounts: ['333333333333'] })], { accountNames: names, colour: false });
+    expect(text).toContain('    instances to remove first, before its template update (another part of its family creates resources there): dev (222222222222)\n    instances to remove (after every create and update, in reverse rollout order): 333333333333\n');
+  });
+
   it('while any move is refused, the moves deploy would order are said to wait for that', () => {
     const text = formatPlan(
       [

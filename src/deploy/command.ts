@@ -165,7 +165,7 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
   printPlan(compiled, plans, stream);
-  const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...p.retryAccounts.map((r) => r.account)]));
+  const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
   if (!process.stdin.isTTY) {

@@ -239,6 +239,23 @@ function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): st
 }
 
 /**
+ * Instances a part no longer targets (their units left it: moved to another
+ * part, or gone) in accounts where another part of its family creates
+ * resources this run: such a stack may still hold a name the other part
+ * creates there. Deleted before that part starts, like a removal but earlier
+ * (the account's units are gone from this part, so nothing of the org uses
+ * them), and before this part's template update, which would otherwise reach
+ * a stack where none of the template's resources applies (README "Not yet").
+ * Not a suspended account's or an INOPERABLE instance: those AWS deletes
+ * only keeping their stacks, which would keep the name too.
+ */
+function leftFor(desired: DesiredStackSet, actual: ActualStackSet, accounts: ReadonlySet<string> | undefined): ActualInstance[] {
+  if (!accounts || accounts.size === 0) return [];
+  const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  return [...actual.instances.values()].filter((i) => !wanted.has(i.account) && accounts.has(i.account) && !stackUndeletable(i)).sort((a, b) => a.account.localeCompare(b.account));
+}
+
+/**
  * Where each of these instances is reached (SERVICE_MANAGED): the OU
  * CloudFormation lists for it, else the org file's. Updates and deletes name
  * the instance's OU: an account gone from the org file has none there, and
@@ -278,13 +295,24 @@ const foreign = (actual: ActualStackSet) => actual.exists && !actual.xstack;
 const foreignText = (name: string) =>
   `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
 
-/** `onRead`: told, once the StackSet is read, whether it has instances to apply again (moves.ts settlingOrder waits on it). */
-async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[], onRead?: (retrying: boolean) => void): Promise<StageSummary> {
+/**
+ * `order.onRead`: told, once the StackSet is read, whether it has instances to
+ * apply again (moves.ts settlingOrder waits on it). `order.clearFor`: accounts
+ * where a part that waits for this one creates resources (moves.ts): this
+ * part's instances there that it no longer targets are deleted first, before
+ * its template update, instead of after every create and update.
+ */
+async function deployStage(
+  run: Run,
+  desired: DesiredStackSet,
+  removals: Removal[],
+  order: { onRead?: (retrying: boolean) => void; clearFor?: ReadonlySet<string> } = {},
+): Promise<StageSummary> {
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
-  onRead?.(actual.exists && instancesToUpdate(desired, actual).length > 0);
+  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual).length > 0 || leftFor(desired, actual, order.clearFor).length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
@@ -311,6 +339,12 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
   }
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  const left = leftFor(desired, actual, order.clearFor);
+  if (left.length > 0) {
+    await removeFrom(run, ctx, stage, left, false);
+    result = 'updated';
+    actual = await readStackSet(ctx);
+  }
 
   /** The template, then the instances, from `actual`: false when an operation was raced (above). */
   const reconcile = async (): Promise<boolean> => {
@@ -396,6 +430,19 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
 }
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
+
+/** For each part resources leave, or that a creating part waits for: the accounts those parts target (deployStage `clearFor`). */
+function accountsToClear(desired: readonly DesiredStackSet[], moves: readonly FamilyMove[], settling: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
+  const targets = new Map(desired.map((d) => [d.name, d.stage.targets.map((a) => a.id)]));
+  const clear = new Map<string, Set<string>>();
+  const add = (part: string, creating: string) => {
+    const accounts = clear.get(part) ?? clear.set(part, new Set()).get(part)!;
+    for (const id of targets.get(creating) ?? []) accounts.add(id);
+  };
+  for (const m of moves) if (!m.retained) add(m.from, m.to);
+  for (const [creating, parts] of settling) for (const part of parts) add(part, creating);
+  return clear;
+}
 
 /**
  * The order deploy gives the moves between parts of a family (moves.ts
@@ -552,7 +599,7 @@ async function runWave(
   run: Run,
   ids: readonly string[],
   desired: ReadonlyMap<string, DesiredStackSet>,
-  order: { waitsFor: ReadonlyMap<string, readonly string[]>; settling: ReadonlyMap<string, readonly string[]> },
+  order: { waitsFor: ReadonlyMap<string, readonly string[]>; settling: ReadonlyMap<string, readonly string[]>; clearFor: ReadonlyMap<string, ReadonlySet<string>> },
   removals: Removal[],
 ): Promise<PromiseSettledResult<StageSummary>[]> {
   const stageOf = new Map([...desired.values()].map((d) => [d.name, d.stage.id]));
@@ -584,7 +631,7 @@ async function runWave(
       }
     }
     try {
-      return await deployStage(run, d, removals, (retrying) => readOf(id).tell(retrying));
+      return await deployStage(run, d, removals, { onRead: (retrying) => readOf(id).tell(retrying), clearFor: order.clearFor.get(d.name) });
     } finally {
       // Failed before its read: whoever waits on it waits for its end (and finds it failed).
       readOf(id).tell(true);
@@ -608,6 +655,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const deployed = await orgStackSets(run);
   const { moves, settling } = await familyMovesIn(run, desiredList, deployed);
   const { waitsFor, refused } = movesInOrder(compiled, desiredList, moves);
+  const clearFor = accountsToClear(desiredList, moves, settling);
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
@@ -616,7 +664,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    const results = await runWave(run, waves[i], desired, { waitsFor, settling }, removals);
+    const results = await runWave(run, waves[i], desired, { waitsFor, settling, clearFor }, removals);
     results.forEach((r, j) => {
       const id = waves[i][j];
       const summary: StageSummary =
@@ -651,6 +699,11 @@ export interface StackSetPlan {
   addAccounts: string[];
   removeAccounts: string[];
   /**
+   * Instances deleted before this StackSet's template update, not after every create and update: accounts it no
+   * longer targets where another part of its family creates resources (deployer.ts `leftFor`).
+   */
+  removeFirst?: string[];
+  /**
    * Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again, but for an
    * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it.
    */
@@ -677,8 +730,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const { moves } = await familyMovesIn(run, desiredList, deployed);
+  const { moves, settling } = await familyMovesIn(run, desiredList, deployed);
   const { refused } = movesInOrder(compiled, desiredList, moves);
+  const clearFor = accountsToClear(desiredList, moves, settling);
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
@@ -693,12 +747,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
     }
-    const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id)).sort();
+    const removeFirst = leftFor(desired, actual, clearFor.get(desired.name)).map((i) => i.account);
+    const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
-    const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || retryAccounts.length > 0;
+    const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     plans.push({
       stage: desired.stage.id,
       stackSet: desired.name,
@@ -707,6 +762,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(templateChanged ? { templateDiff: await templateDiff(actual.templateBody, desired.templateBody) } : {}),
       addAccounts,
       removeAccounts,
+      ...(removeFirst.length > 0 ? { removeFirst } : {}),
       retryAccounts,
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       collisions: found.inTheWay.map(retainedText),
