@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { asList, awsPrincipals, policyDocuments } from '../src/checks/documents';
 import { checkTemplate, RULES } from '../src/checks/rules';
 import type { CfnTemplate } from '../src/cfn/template';
-import { ORG_FILES, templatesOf } from './helpers';
+import { readFileSync } from 'node:fs';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+import { compileFile, ORG_FILES, templatesOf } from './helpers';
 
 const all = ORG_FILES.flatMap((file) => templatesOf(file).map(([stage, t]) => ({ file, stage, t })));
 const resourcesOf = (type: string) => all.flatMap(({ stage, t }) => Object.entries(t.Resources).filter(([, r]) => r.Type === type).map(([id, r]) => ({ stage, id, p: r.Properties as Record<string, any> })));
@@ -145,6 +148,21 @@ describe('artifact key and bucket', () => {
         Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': ['ArtifactBucket', 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       });
     }
+  });
+});
+
+describe('key administrators (review m12)', () => {
+  const foundationNotes = (text: string) => compileOrg(parseOrg(text, 'org.yaml')).stages.find((s) => s.id === 'pipeline-foundation')!.notes;
+  const example = readFileSync('parameters/example.yaml', 'utf8');
+  const without = example.replace('keyAdministratorRoles:\n  - platform-admin\n', '');
+
+  it("an org without keyAdministratorRoles is told that the execution role is every key's only administrator; one with them is not", () => {
+    expect(without).not.toContain('keyAdministratorRoles');
+    expect(foundationNotes(example)).toEqual([]);
+    expect(foundationNotes(without)).toEqual([
+      'keyAdministratorRoles is empty: the StackSet execution role (AWSCloudFormationStackSetExecutionRole) is the only administrator of every artifact key, so renaming or deleting it, or moving to SERVICE_MANAGED, leaves the keys unmanageable (only AWS Support can restore access); name a break-glass role there',
+    ]);
+    expect(compileFile('parameters/govcloud.yaml').stages.find((s) => s.id === 'pipeline-foundation')!.notes).toEqual([expect.stringContaining('keyAdministratorRoles is empty')]);
   });
 });
 

@@ -224,7 +224,7 @@ export function planStages(org: Org): Stage[] {
       uses('pipeline-identity', org.deploymentTargets.instanceRoles ? "this account's pipeline role" : "this account's pipeline and deployment-target roles"),
       ...identityStages.map((st) => uses(st.id, 'the source roles and event forwarders it names as principals')),
     ],
-    notes: [],
+    notes: org.keyAdministratorRoles.length === 0 ? [keyAdministratorNote(org.stackSets)] : [],
   });
 
   const eventUnits = madeInTurn(feeds, (source) => {
@@ -464,4 +464,19 @@ function chooseForm(org: Org, account: Account, notes: string[], what: string, m
   }
   notes.push(`${what}: explicit form would need ${why}; using the org-scoped form (organization ${org.organizationId})`);
   return { kind: 'organization', organizationId: org.organizationId };
+}
+
+/**
+ * An org without keyAdministratorRoles leaves the StackSet execution role the
+ * artifact keys' only administrator: the key policy admits the account's root
+ * only for the named roles, so renaming or deleting that role, or a move to
+ * SERVICE_MANAGED (whose execution role AWS names), leaves every key with no
+ * one to change its policy. KMS key policies grant nothing on their own, and
+ * the account statement "reduces the risk of the KMS key becoming
+ * unmanageable" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+ * A note, not an error: the org is valid as written (review m12).
+ */
+function keyAdministratorNote(stackSets: Org['stackSets']): string {
+  const change = stackSets.permissionModel === 'SERVICE_MANAGED' ? 'leaving SERVICE_MANAGED' : 'renaming or deleting it, or moving to SERVICE_MANAGED,';
+  return `keyAdministratorRoles is empty: the StackSet execution role (${stackSets.executionRoleName}) is the only administrator of every artifact key, so ${change} leaves the keys unmanageable (only AWS Support can restore access); name a break-glass role there`;
 }
