@@ -65,7 +65,7 @@ describe('the plan as text', () => {
       ],
       { accountNames: names, colour: false },
     );
-    expect(text).toContain('      once no move is refused (✗ above), deploy updates acme-source-events first');
+    expect(text).toContain('      once no move is refused (✗ in this plan), deploy updates acme-source-events first');
   });
 
   it('names the moves deploy refuses, each with its reason, and the way past them', () => {

@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { familyMoves, moveOrder, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
+import { creatingAccounts, familyMoves, moveOrder, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
 
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
@@ -110,5 +110,20 @@ describe('the parts a creating part waits for when they have instances to apply 
       ['p', ['p-2']],
       ['p-3', ['p-2']],
     ]);
+  });
+});
+
+describe('where a part creates resources (creatingAccounts)', () => {
+  const conditioned = (resources: Record<string, string>) =>
+    ({
+      Conditions: { AccountA: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '111111111111'] }, AccountB: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '222222222222'] } },
+      Resources: Object.fromEntries(Object.entries(resources).map(([id, condition]) => [id, { ...role, Condition: condition }])),
+    }) as unknown as CfnTemplate;
+
+  it('the accounts where a resource its deployed template lacks applies; every account of a part not deployed yet; none when it adds nothing', () => {
+    const targets = ['111111111111', '222222222222'];
+    expect(creatingAccounts({ stackSet: 'p', deployed: conditioned({ RoleA: 'AccountA' }), desired: conditioned({ RoleA: 'AccountA', RoleB: 'AccountB' }) }, targets)).toEqual(['222222222222']);
+    expect(creatingAccounts({ stackSet: 'p', desired: conditioned({ RoleA: 'AccountA', RoleB: 'AccountB' }) }, targets)).toEqual(targets);
+    expect(creatingAccounts({ stackSet: 'p', deployed: conditioned({ RoleA: 'AccountA', RoleB: 'AccountB' }), desired: conditioned({ RoleA: 'AccountA' }) }, targets)).toEqual([]);
   });
 });

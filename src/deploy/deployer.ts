@@ -5,7 +5,9 @@
  * takes parameters (each chooses its account's values itself), so a StackSet
  * needs at most one operation per kind of change whatever its account count:
  * one template update, one create for all new accounts, one update for all
- * accounts whose last operation failed, one delete for all removed ones; and
+ * accounts whose last operation failed, one delete for all removed ones (and,
+ * where an account left a family part for another, one delete of those
+ * first: leftFor); and
  * nothing is read in the target accounts but, for instances about to be
  * created, whether a retained resource is in the way. A second run with nothing changed
  * makes no mutating call and reads each StackSet and its instance list; an
@@ -17,7 +19,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
-import { familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
+import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -340,8 +342,9 @@ async function deployStage(
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
   const left = leftFor(desired, actual, order.clearFor);
+  // A stack left behind (an instance that turned INOPERABLE meanwhile, removed keeping its stack) keeps its names: said, like an end-of-run removal's.
+  const leftBehind = left.length > 0 ? await removeFrom(run, ctx, stage, left, false) : [];
   if (left.length > 0) {
-    await removeFrom(run, ctx, stage, left, false);
     result = 'updated';
     actual = await readStackSet(ctx);
   }
@@ -380,14 +383,15 @@ async function deployStage(
   if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, instances: extra.map((id) => actual.instances.get(id)!), stackSetToo: false });
 
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
-  const warnings = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
+  const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
+  const warnings = [...leftBehind, ...skipped];
   const unhealthy = instances
     .filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
     .map(([id, i]) => (i && inoperable(i) ? `${instanceText(id, region, i)}: ${INOPERABLE_NOTE}` : instanceText(id, region, i)));
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
-  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length - warnings.length, accountsFailed: 0, ...(warnings.length > 0 ? { detail: warnings.join('; ') } : {}) });
+  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length - skipped.length, accountsFailed: 0, ...(warnings.length > 0 ? { detail: warnings.join('; ') } : {}) });
   return { stage, stackSet: desired.name, result, reasons: [], ...warned };
 }
 
@@ -399,9 +403,14 @@ const orgStackSets = (run: Run) => listOrgStackSets(run.cfn, run.compiled.org.st
  * (moves.ts), read from the deployed templates of every family that has, or
  * had, more than one StackSet; deploy refuses the retained ones. `settling`:
  * the parts each part that creates resources waits for if they have
- * instances to apply again (moves.ts settlingOrder).
+ * instances to apply again (moves.ts settlingOrder). `creating`: for each
+ * part of such a family, the accounts where it creates resources.
  */
-async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<{ moves: FamilyMove[]; settling: Map<string, string[]> }> {
+async function familyMovesIn(
+  run: Run,
+  desired: readonly DesiredStackSet[],
+  deployed: readonly string[],
+): Promise<{ moves: FamilyMove[]; settling: Map<string, string[]>; creating: Map<string, string[]> }> {
   const { prefix } = run.compiled.org;
   const families = new Map<string, { desired: DesiredStackSet[]; stackSets: Set<string> }>();
   const familyOf = (id: string) => families.get(id) ?? families.set(id, { desired: [], stackSets: new Set() }).get(id)!;
@@ -414,6 +423,7 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
   for (const name of deployed) families.get(name.slice(prefix.length + 1).replace(/-\d+$/, ''))?.stackSets.add(name);
   const moves: FamilyMove[] = [];
   const settling = new Map<string, string[]>();
+  const creating = new Map<string, string[]>();
   const waveOf = new Map(desired.map((d) => [d.name, run.compiled.rollout.waveOf.get(d.stage.id)!]));
   for (const f of families.values()) {
     if (f.stackSets.size < 2) continue;
@@ -425,19 +435,22 @@ async function familyMovesIn(run: Run, desired: readonly DesiredStackSet[], depl
     }
     moves.push(...familyMoves(parts));
     for (const [part, before] of settlingOrder(parts, (name) => waveOf.get(name))) settling.set(part, before);
+    for (const part of parts) {
+      const d = f.desired.find((x) => x.name === part.stackSet);
+      if (d) creating.set(part.stackSet, creatingAccounts(part, d.stage.targets.map((a) => a.id)));
+    }
   }
-  return { moves, settling };
+  return { moves, settling, creating };
 }
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
-/** For each part resources leave, or that a creating part waits for: the accounts those parts target (deployStage `clearFor`). */
-function accountsToClear(desired: readonly DesiredStackSet[], moves: readonly FamilyMove[], settling: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
-  const targets = new Map(desired.map((d) => [d.name, d.stage.targets.map((a) => a.id)]));
+/** For each part resources leave, or that a creating part waits for: the accounts where those parts create resources (deployStage `clearFor`). */
+function accountsToClear(creating: ReadonlyMap<string, readonly string[]>, moves: readonly FamilyMove[], settling: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
   const clear = new Map<string, Set<string>>();
-  const add = (part: string, creating: string) => {
+  const add = (part: string, creator: string) => {
     const accounts = clear.get(part) ?? clear.set(part, new Set()).get(part)!;
-    for (const id of targets.get(creating) ?? []) accounts.add(id);
+    for (const id of creating.get(creator) ?? []) accounts.add(id);
   };
   for (const m of moves) if (!m.retained) add(m.from, m.to);
   for (const [creating, parts] of settling) for (const part of parts) add(part, creating);
@@ -653,9 +666,9 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const { moves, settling } = await familyMovesIn(run, desiredList, deployed);
+  const { moves, settling, creating } = await familyMovesIn(run, desiredList, deployed);
   const { waitsFor, refused } = movesInOrder(compiled, desiredList, moves);
-  const clearFor = accountsToClear(desiredList, moves, settling);
+  const clearFor = accountsToClear(creating, moves, settling);
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
@@ -730,9 +743,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const { moves, settling } = await familyMovesIn(run, desiredList, deployed);
+  const { moves, settling, creating } = await familyMovesIn(run, desiredList, deployed);
   const { refused } = movesInOrder(compiled, desiredList, moves);
-  const clearFor = accountsToClear(desiredList, moves, settling);
+  const clearFor = accountsToClear(creating, moves, settling);
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));

@@ -14,6 +14,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import { retainedUnderFixedName } from './retained';
+import { conditionHolds } from '../cfn/account-switch';
 
 export interface FamilyPart {
   stackSet: string;
@@ -140,6 +141,20 @@ export function settlingOrder(parts: readonly FamilyPart[], waveOf: (stackSet: s
     if (before.length > 0) order.set(g.stackSet, before);
   }
   return order;
+}
+
+/**
+ * The accounts where a part creates resources this run: of its targets, those
+ * where one of the resources its deployed template lacks applies (a family's
+ * resources are conditioned on their accounts; a part not created yet lacks
+ * them all).
+ */
+export function creatingAccounts(part: FamilyPart, targets: readonly string[]): string[] {
+  const deployed = resourceIds(part.deployed);
+  const added = Object.entries(part.desired?.Resources ?? {}).filter(([id]) => !deployed.has(id));
+  if (added.some(([, r]) => !r.Condition)) return [...targets];
+  const conditions = part.desired?.Conditions as Record<string, unknown> | undefined;
+  return targets.filter((account) => added.some(([, r]) => conditionHolds(conditions, r.Condition!, account)));
 }
 
 /** Each node on a cycle of `edges` → its strongly connected component's number (Tarjan's algorithm); nodes on no cycle are absent. */

@@ -35,7 +35,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
-    if (p.removeFirst?.length) lines.push(`    instances to remove first, before its template update (another part of its family creates resources there): ${accounts(p.removeFirst)}`);
+    if (p.removeFirst?.length) lines.push(`    ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}instances to remove first, before its template update (another part of its family creates resources there): ${accounts(p.removeFirst)}`);
     if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);
     lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
@@ -45,7 +45,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
-    if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ above), ' : ''}${orderedMoveNote(p.movesAfter ?? [])}`);
+    if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}${orderedMoveNote(p.movesAfter ?? [])}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }
