@@ -73,10 +73,10 @@ async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Pro
 const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');
 
 /** Re-runs deploy until it succeeds; returns how many runs it took. */
-async function deployUntilDone(compiled: CompiledOrg, maxRuns: number): Promise<{ runs: number; last: RunSummary; reasons: string[] }> {
+async function deployUntilDone(compiled: CompiledOrg, maxRuns: number, options: { pollMs: number; outputReaderRoleName?: string } = { pollMs }): Promise<{ runs: number; last: RunSummary; reasons: string[] }> {
   const reasons: string[] = [];
   for (let runs = 1; runs <= maxRuns; runs++) {
-    const last = await deploy(compiled, awsVia(), { pollMs });
+    const last = await deploy(compiled, awsVia(), options);
     if (failed(last).length === 0) return { runs, last, reasons };
     reasons.push(...failed(last).flatMap((s) => s.reasons));
   }
@@ -781,30 +781,46 @@ describe('the reconciler against the layer', () => {
       await expectConverged(after);
     });
 
-    it("a pipeline that was its account's last in the part it leaves: that part's instance there is deleted first, before its template update and before the other part creates the pipeline; one deploy", async () => {
-      // app-b deploys to env0002 only: once it moves, big-pipelines-2 no longer targets env0002.
-      const TWO = ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
-        '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
-        '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
-      );
-      const withTwo = (...parts: string[][]) => compileOrg({ ...parseOrg(TWO, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
-      const before = withTwo(['app-a'], ['app-b', 'app-c']);
-      expect(before.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id).sort()).toEqual(['100000000001', '100000000002']);
-      await prepare(before);
-      await deployUntilDone(before, 1);
-      const after = withTwo(['app-a', 'app-b'], ['app-c']);
-      expect(after.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).toEqual(['100000000001']);
-      const leaving = (await plan(after, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipelines-2')!;
-      expect(leaving).toMatchObject({ removeFirst: ['100000000002'], removeAccounts: [] });
+    // app-b deploys to env0002 only: once it moves, big-pipelines-2 no longer targets env0002.
+    const TWO = ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
+      '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
+      '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
+    );
+    const withLayout = (text: string, ...parts: string[][]) =>
+      compileOrg({ ...parseOrg(text, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+    /** Deploys `text` with app-b in the second part, then moves it to the first: the early delete of big-pipelines-2's instance in env0002 comes before both template updates. */
+    async function moveEmptyingAnAccount(text: string, env2: string, options: { pollMs: number; outputReaderRoleName?: string }) {
+      const before = withLayout(text, ['app-a'], ['app-b', 'app-c']);
+      expect(before.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).toContain(env2);
+      await deployUntilDone(before, 1, options);
+      const after = withLayout(text, ['app-a', 'app-b'], ['app-c']);
+      expect(after.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).not.toContain(env2);
+      const leaving = (await plan(after, awsVia(), options)).find((x) => x.stackSet === 'big-pipelines-2')!;
+      expect(leaving).toMatchObject({ removeFirst: [env2], removeAccounts: [] });
       const from = proxy.requests.length;
-      const run = await deploy(after, awsVia(), { pollMs });
+      const run = await deploy(after, awsVia(), options);
       expect(failed(run).map((x) => [x.stage, x.reasons])).toEqual([]);
       const log = proxy.requests.slice(from).filter((r) => !r.error);
       const at = (stackSet: string, action: string) => log.findIndex((r) => r.stackSet === stackSet && r.action === action);
       expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeGreaterThan(-1);
       expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeLessThan(at('big-pipelines-2', 'UpdateStackSet'));
       expect(at('big-pipelines-2', 'UpdateStackSet')).toBeLessThan(at('big-pipelines', 'UpdateStackSet'));
-      await expectConverged(after);
+      await expectConverged(after, options);
+    }
+
+    it("a pipeline that was its account's last in the part it leaves: that part's instance there is deleted first, before its template update and before the other part creates the pipeline; one deploy", async () => {
+      await prepare(withLayout(TWO, ['app-a'], ['app-b', 'app-c']));
+      await moveEmptyingAnAccount(TWO, '100000000002', { pollMs });
+    });
+
+    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the OU it was created in', async () => {
+      const { placed } = await organization();
+      const [alpha, env1, env2] = [await placed('alpha'), await placed('env0001'), await placed('env0002')];
+      const text = TWO.replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+        .replace('id: "900000000001"\n    role: source', `id: "${alpha.id}"\n    role: source\n    organizationalUnit: ${alpha.ou}`)
+        .replace('id: "100000000001"\n    role: pipeline', `id: "${env1.id}"\n    role: pipeline\n    organizationalUnit: ${env1.ou}`)
+        .replace('id: "100000000002"\n    role: pipeline', `id: "${env2.id}"\n    role: pipeline\n    organizationalUnit: ${env2.ou}`);
+      await moveEmptyingAnAccount(text, env2.id, { pollMs, outputReaderRoleName: 'xstack-output-reader' });
     });
 
     it('two parts exchanging pipelines: no order of updates can finish it, so deploy refuses before any operation, and plan names each move with its reason', async () => {
