@@ -314,7 +314,9 @@ async function deployStage(
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
-  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual).length > 0 || leftFor(desired, actual, order.clearFor).length > 0));
+  // Read once: a StackSet created below has no instances.
+  const left = leftFor(desired, actual, order.clearFor);
+  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual).length > 0 || left.length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
@@ -341,7 +343,6 @@ async function deployStage(
   }
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  const left = leftFor(desired, actual, order.clearFor);
   // A stack left behind (an instance that turned INOPERABLE meanwhile, removed keeping its stack) keeps its names: said, like an end-of-run removal's.
   const leftBehind = left.length > 0 ? await removeFrom(run, ctx, stage, left, false) : [];
   if (left.length > 0) {
@@ -453,7 +454,7 @@ function accountsToClear(creating: ReadonlyMap<string, readonly string[]>, moves
     for (const id of creating.get(creator) ?? []) accounts.add(id);
   };
   for (const m of moves) if (!m.retained) add(m.from, m.to);
-  for (const [creating, parts] of settling) for (const part of parts) add(part, creating);
+  for (const [creator, parts] of settling) for (const part of parts) add(part, creator);
   return clear;
 }
 
