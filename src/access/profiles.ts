@@ -41,8 +41,9 @@ export class ProfilesError extends XstackError {
 
 /**
  * Every role profile assumes its role through STS: at the region's endpoint,
- * not the global one some SDKs and CLIs still use by default (botocore before
- * boto3 1.40, the git-remote-codecommit CI image's). "Customers in partitions
+ * not the global one some SDKs and CLIs use by default (botocore did until
+ * boto3 1.40, July 2025, boto/boto3#4583, and an older CI image may still
+ * carry it). "Customers in partitions
  * other than commercial must use Regional endpoints", and a CI without
  * internet access reaches STS only through its VPC endpoint, which serves the
  * regional name
