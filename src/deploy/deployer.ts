@@ -399,20 +399,27 @@ async function deployStage(
 /** The org's StackSets (by prefix), listed once a run. */
 const orgStackSets = (run: Run) => listOrgStackSets(run.cfn, run.compiled.org.stackSets, run.compiled.org.prefix);
 
+/** How a run treats the parts of its families (moves.ts), worked out once, before any operation. */
+interface FamilyOrder {
+  /** Resources this compile would move from one part of a family to another. */
+  moves: FamilyMove[];
+  /** Moves no deploy can make (retained, or no order lets them through), each with why: deploy refuses the org file. */
+  refused: MoveOrder['blocked'];
+  /** StackSet → the StackSets of its wave it waits for, as moved resources enter it (moveOrder). */
+  waitsFor: MoveOrder['waitsFor'];
+  /** StackSet that creates resources → the parts it waits for if they have instances to apply again (settlingOrder). */
+  settling: Map<string, string[]>;
+  /** StackSet → accounts where its instances it no longer targets are deleted first (deployStage `clearFor`). */
+  clearFor: Map<string, Set<string>>;
+}
+
 /**
- * Resources this compile would move from one part of a family to another
- * (moves.ts), read from the deployed templates of every family that has, or
- * had, more than one StackSet; deploy refuses the retained ones. `settling`:
- * the parts each part that creates resources waits for if they have
- * instances to apply again (moves.ts settlingOrder). `creating`: for each
- * part of such a family, the accounts where it creates resources.
+ * The family order, from the deployed templates of every family that has, or
+ * had, more than one StackSet (read once each).
  */
-async function familyMovesIn(
-  run: Run,
-  desired: readonly DesiredStackSet[],
-  deployed: readonly string[],
-): Promise<{ moves: FamilyMove[]; settling: Map<string, string[]>; creating: Map<string, string[]> }> {
+async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deployed: readonly string[]): Promise<FamilyOrder> {
   const { prefix } = run.compiled.org;
+  const waveOf = new Map(desired.map((d) => [d.name, run.compiled.rollout.waveOf.get(d.stage.id)!]));
   const families = new Map<string, { desired: DesiredStackSet[]; stackSets: Set<string> }>();
   const familyOf = (id: string) => families.get(id) ?? families.set(id, { desired: [], stackSets: new Set() }).get(id)!;
   for (const d of desired) {
@@ -424,51 +431,35 @@ async function familyMovesIn(
   for (const name of deployed) families.get(name.slice(prefix.length + 1).replace(/-\d+$/, ''))?.stackSets.add(name);
   const moves: FamilyMove[] = [];
   const settling = new Map<string, string[]>();
+  /** For each part: the accounts where it creates resources. */
   const creating = new Map<string, string[]>();
-  const waveOf = new Map(desired.map((d) => [d.name, run.compiled.rollout.waveOf.get(d.stage.id)!]));
   for (const f of families.values()) {
     if (f.stackSets.size < 2) continue;
     const parts: FamilyPart[] = [];
     for (const name of [...f.stackSets].sort()) {
       const d = f.desired.find((x) => x.name === name);
       const body = deployed.includes(name) ? await deployedTemplate(contextFor(run, name, d?.stage.id ?? `(removed) ${name}`)) : undefined;
-      parts.push({ stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) });
+      const part: FamilyPart = { stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) };
+      parts.push(part);
+      if (d) creating.set(name, creatingAccounts(part, d.stage.targets.map((a) => a.id)));
     }
     moves.push(...familyMoves(parts));
     for (const [part, before] of settlingOrder(parts, (name) => waveOf.get(name))) settling.set(part, before);
-    for (const part of parts) {
-      const d = f.desired.find((x) => x.name === part.stackSet);
-      if (d) creating.set(part.stackSet, creatingAccounts(part, d.stage.targets.map((a) => a.id)));
-    }
   }
-  return { moves, settling, creating };
+  const { waitsFor, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
+  const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+  // The parts resources leave, and those a creating part waits for: their instances where the creating parts create.
+  const clearFor = new Map<string, Set<string>>();
+  const clear = (part: string, creator: string) => {
+    const accounts = clearFor.get(part) ?? clearFor.set(part, new Set()).get(part)!;
+    for (const id of creating.get(creator) ?? []) accounts.add(id);
+  };
+  for (const m of moves) if (!m.retained) clear(m.from, m.to);
+  for (const [creator, parts] of settling) for (const part of parts) clear(part, creator);
+  return { moves, refused, waitsFor, settling, clearFor };
 }
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
-
-/** For each part resources leave, or that a creating part waits for: the accounts where those parts create resources (deployStage `clearFor`). */
-function accountsToClear(creating: ReadonlyMap<string, readonly string[]>, moves: readonly FamilyMove[], settling: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
-  const clear = new Map<string, Set<string>>();
-  const add = (part: string, creator: string) => {
-    const accounts = clear.get(part) ?? clear.set(part, new Set()).get(part)!;
-    for (const id of creating.get(creator) ?? []) accounts.add(id);
-  };
-  for (const m of moves) if (!m.retained) add(m.from, m.to);
-  for (const [creator, parts] of settling) for (const part of parts) add(part, creator);
-  return clear;
-}
-
-/**
- * The order deploy gives the moves between parts of a family (moves.ts
- * moveOrder), by the compile's waves, and those it refuses: of retained
- * resources, and those no order lets through.
- */
-function movesInOrder(compiled: CompiledOrg, desired: readonly DesiredStackSet[], moves: readonly FamilyMove[]): Pick<MoveOrder, 'waitsFor'> & { refused: MoveOrder['blocked'] } {
-  const waveOf = new Map(desired.map((d) => [d.name, compiled.rollout.waveOf.get(d.stage.id)!]));
-  const { waitsFor, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
-  const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
-  return { waitsFor, refused };
-}
 
 /**
  * StackSets of this org (prefix and xstack's tag) whose stage is gone from the
@@ -667,9 +658,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const { moves, settling, creating } = await familyMovesIn(run, desiredList, deployed);
-  const { waitsFor, refused } = movesInOrder(compiled, desiredList, moves);
-  const clearFor = accountsToClear(creating, moves, settling);
+  const { refused, waitsFor, settling, clearFor } = await familyOrder(run, desiredList, deployed);
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
@@ -744,9 +733,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const { moves, settling, creating } = await familyMovesIn(run, desiredList, deployed);
-  const { refused } = movesInOrder(compiled, desiredList, moves);
-  const clearFor = accountsToClear(creating, moves, settling);
+  const { moves, refused, clearFor } = await familyOrder(run, desiredList, deployed);
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
