@@ -128,19 +128,22 @@ export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: strin
  * no cycle. Same wave, desired parts only. Sorted.
  */
 export function settlingOrder(parts: readonly FamilyPart[], waveOf: (stackSet: string) => number | undefined): Map<string, string[]> {
-  const creates = (p: FamilyPart) => {
-    const deployed = resourceIds(p.deployed);
-    return Object.keys(p.desired?.Resources ?? {}).some((id) => !deployed.has(id));
-  };
   const desired = parts.filter((p) => p.desired && waveOf(p.stackSet) !== undefined);
-  const creating = desired.filter(creates);
-  const settled = desired.filter((p) => p.deployed && !creates(p));
+  const creates = new Set(desired.filter((p) => addedResources(p).length > 0));
+  const creating = desired.filter((p) => creates.has(p));
+  const settled = desired.filter((p) => p.deployed && !creates.has(p));
   const order = new Map<string, string[]>();
   for (const g of creating) {
     const before = settled.filter((r) => waveOf(r.stackSet) === waveOf(g.stackSet)).map((r) => r.stackSet).sort();
     if (before.length > 0) order.set(g.stackSet, before);
   }
   return order;
+}
+
+/** The resources of a part's desired template that its deployed template lacks (all of them for a part not deployed yet). */
+function addedResources(part: FamilyPart): Array<[string, NonNullable<FamilyPart['desired']>['Resources'][string]]> {
+  const deployed = resourceIds(part.deployed);
+  return Object.entries(part.desired?.Resources ?? {}).filter(([id]) => !deployed.has(id));
 }
 
 /**
@@ -150,8 +153,7 @@ export function settlingOrder(parts: readonly FamilyPart[], waveOf: (stackSet: s
  * them all).
  */
 export function creatingAccounts(part: FamilyPart, targets: readonly string[]): string[] {
-  const deployed = resourceIds(part.deployed);
-  const added = Object.entries(part.desired?.Resources ?? {}).filter(([id]) => !deployed.has(id));
+  const added = addedResources(part);
   if (added.some(([, r]) => !r.Condition)) return [...targets];
   const conditions = part.desired?.Conditions as Record<string, unknown> | undefined;
   return targets.filter((account) => added.some(([, r]) => conditionHolds(conditions, r.Condition!, account)));
