@@ -13,6 +13,7 @@
  * makes no mutating call and reads each StackSet and its instance list; an
  * interrupted run is finished by running again.
  */
+import { compareText } from '../order';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -254,7 +255,7 @@ function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): st
 function leftFor(desired: DesiredStackSet, actual: ActualStackSet, accounts: ReadonlySet<string> | undefined): ActualInstance[] {
   if (!accounts || accounts.size === 0) return [];
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  return [...actual.instances.values()].filter((i) => !wanted.has(i.account) && accounts.has(i.account) && !stackUndeletable(i)).sort((a, b) => a.account.localeCompare(b.account));
+  return [...actual.instances.values()].filter((i) => !wanted.has(i.account) && accounts.has(i.account) && !stackUndeletable(i)).sort((a, b) => compareText(a.account, b.account));
 }
 
 /**
@@ -447,7 +448,7 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
     for (const [part, before] of settlingOrder(parts, (name) => waveOf.get(name))) settling.set(part, before);
   }
   const { waitsFor, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
-  const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+  const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => compareText(a.logicalId, b.logicalId));
   // The parts resources leave, and those a creating part waits for: their instances where the creating parts create.
   const clearFor = new Map<string, Set<string>>();
   const clear = (part: string, creator: string) => {
@@ -557,7 +558,7 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
 }
 
 /** A StackSet's instances, by account id. */
-const byAccount = (actual: ActualStackSet): ActualInstance[] => [...actual.instances.values()].sort((a, b) => a.account.localeCompare(b.account));
+const byAccount = (actual: ActualStackSet): ActualInstance[] => [...actual.instances.values()].sort((a, b) => compareText(a.account, b.account));
 
 /**
  * Deletions after every create and update, in reverse rollout order: later
@@ -567,7 +568,7 @@ const byAccount = (actual: ActualStackSet): ActualInstance[] => [...actual.insta
  * A removed stage is placed by the wave it was created in (its tag).
  */
 async function runRemovals(run: Run, removals: Removal[], summaries: Map<string, StageSummary>): Promise<void> {
-  const order = [...removals].sort((a, b) => b.wave - a.wave || a.stackSet.localeCompare(b.stackSet));
+  const order = [...removals].sort((a, b) => b.wave - a.wave || compareText(a.stackSet, b.stackSet));
   let failed = false;
   for (const r of order) {
     const previous = summaries.get(r.stage);
@@ -826,7 +827,7 @@ export function keptReason(desired: DesiredStackSet, options: Pick<DestroyOption
  */
 async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; actual: ActualStackSet }>; desired: DesiredStackSet[] }> {
   const desiredList = desiredStackSets(run.compiled);
-  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || a.name.localeCompare(b.name));
+  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || compareText(a.name, b.name));
   const byStage = new Map(desiredList.map((d) => [d.stage.id, d]));
   return { removed, desired: [...run.compiled.rollout.waves].reverse().flatMap((wave) => wave.map((id) => byStage.get(id)!)) };
 }

@@ -18,6 +18,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
+import { compareText } from '../order';
 
 export interface ExecutionStatement {
   Sid: string;
@@ -217,7 +218,7 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
   const statements: ExecutionStatement[] = [];
   const unscoped: string[] = [];
   const buckets = [...(arnsByService.get('s3') ?? [])].sort();
-  for (const [service, { scoped, unscoped: u }] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [service, { scoped, unscoped: u }] of [...byService].sort(([a], [b]) => compareText(a, b))) {
     unscoped.push(...u);
     if (scoped.size === 0 || service === 'cloudformation') continue;
     const named = [...(arnsByService.get(service) ?? [])].sort();

@@ -12,6 +12,7 @@
  * - any other moves in one run when the part it leaves is updated before the
  *   part it enters (moveOrder); those no order lets through deploy refuses too.
  */
+import { compareText } from '../order';
 import type { CfnTemplate } from '../cfn/template';
 import { retainedUnderFixedName } from './retained';
 import { conditionHolds } from '../cfn/account-switch';
@@ -53,7 +54,7 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
   return [...entering]
     .filter(([id]) => leaving.has(id))
     .map(([logicalId, { type, retained, to }]) => ({ logicalId, type, from: leaving.get(logicalId)!, to, retained }))
-    .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+    .sort((a, b) => compareText(a.logicalId, b.logicalId));
 }
 
 /**
@@ -113,7 +114,7 @@ export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: strin
     if (reason) blocked.push({ ...m, why: reason });
     else if (sameWave(m)) (waitsFor.get(m.to) ?? waitsFor.set(m.to, new Set()).get(m.to)!).add(m.from);
   }
-  return { waitsFor: new Map([...waitsFor].sort(([a], [b]) => a.localeCompare(b)).map(([to, from]) => [to, [...from].sort()])), blocked };
+  return { waitsFor: new Map([...waitsFor].sort(([a], [b]) => compareText(a, b)).map(([to, from]) => [to, [...from].sort()])), blocked };
 }
 
 /**
