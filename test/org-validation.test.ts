@@ -66,9 +66,9 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'concurrency above strict failure tolerance', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 5\n    failureToleranceCount: 1\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 5 exceeds failureToleranceCount \+ 1 \(2\)/ },
   { name: 'concurrency without a failure tolerance (0 when not set)', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 20\n`, expected: /stackSets\.operationPreferences\.maxConcurrentCount: 20 exceeds failureToleranceCount \+ 1 \(1, failureToleranceCount being 0 when not set\) under strict failure tolerance, so AWS would run 1 at a time; expected at most 1, a failureToleranceCount of at least 19, or concurrencyMode: SOFT_FAILURE_TOLERANCE/ },
   {
-    name: 'SERVICE_MANAGED in the China partition',
-    edit: (t) => `${t.replace('partition: aws', 'partition: aws-cn').replace('eu-west-1', 'cn-north-1')}stackSets:\n  permissionModel: SERVICE_MANAGED\n`,
-    expected: /stackSets\.permissionModel: SERVICE_MANAGED needs trusted access with AWS Organizations, which StackSets does not offer in the China Regions; expected permissionModel: SELF_MANAGED in partition aws-cn/,
+    name: 'the China partition, where CodePipeline is not offered',
+    edit: (t) => t.replace('partition: aws', 'partition: aws-cn').replace('eu-west-1', 'cn-north-1'),
+    expected: /organization\.partition: aws-cn: CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions \(Beijing, Ningxia\); expected partition aws or aws-us-gov/,
   },
   { name: 'count and percentage together', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    maxConcurrentPercentage: 10\n`, expected: /sets both maxConcurrentCount and maxConcurrentPercentage/ },
   {

@@ -393,6 +393,12 @@ function declaredNames(root: SourceNode | undefined): DeclaredNames {
 function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => DeclaredNames): Org | undefined {
   const partition = raw.organization?.partition as Partition | undefined;
   const region = raw.organization?.region;
+  // xstack's pipelines are CodePipeline pipelines: "Amazon CodePipeline is not available in the Beijing and Ningxia
+  // Regions" (https://docs.amazonaws.cn/en_us/aws/latest/userguide/codebuild.html, the China Regions' differences).
+  // Their templates would compile, and fail at the first pipeline created; so an org in aws-cn is refused.
+  if (partition === 'aws-cn') {
+    ctx.report('organization.partition', 'aws-cn: CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions (Beijing, Ningxia)', 'partition aws or aws-us-gov');
+  }
   if (partition && region && !PARTITION_REGIONS[partition].includes(region)) {
     const home = partitionOfRegion(region);
     ctx.report(
@@ -644,11 +650,6 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
   }
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
-  }
-  // "Activating trusted access with AWS Organizations for AWS CloudFormation StackSets isn't currently supported in the
-  // China (Beijing) and China (Ningxia) Regions": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs.html
-  if (permissionModel === 'SERVICE_MANAGED' && raw.organization?.partition === 'aws-cn') {
-    ctx.report('stackSets.permissionModel', 'SERVICE_MANAGED needs trusted access with AWS Organizations, which StackSets does not offer in the China Regions', 'permissionModel: SELF_MANAGED in partition aws-cn');
   }
   if (permissionModel === 'SERVICE_MANAGED' && s.executionRoleName !== undefined) {
     ctx.report('stackSets.executionRoleName', 'SERVICE_MANAGED StackSets deploy with roles AWS names stacksets-exec-*', 'no executionRoleName with SERVICE_MANAGED');
