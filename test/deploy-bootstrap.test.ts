@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
@@ -144,6 +145,41 @@ describe('the execution role outside the org\'s names, proved by the access proo
     const named: ExecutionStatement = { Sid: 'NamesAdmin', Effect: 'Allow', Action: ['iam:DeleteRole'], Resource: [...names, 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin'] };
     const results = executionRoleOutsideReach(compiled.org, [...executionPolicy(compiled), named], account);
     expect(results.filter((r) => r.allowedBy).map((r) => `${r.action} ${r.resource.split('/').pop()} ${r.allowedBy}`)).toEqual(['iam:DeleteRole admin execution role/NamesAdmin']);
+  });
+});
+
+describe('the administration role (pure)', () => {
+  const accounts = (n: number) => Array.from({ length: n }, (_, i) => String(200000000000 + i));
+  const chars = (policy: object) => JSON.stringify(policy).length;
+
+  it("names each target account's execution role while the list fits IAM's 10,240 characters of inline policy", () => {
+    const policy = administrationPolicy('aws', 'AWSCloudFormationStackSetExecutionRole', accounts(100), 'o-a1b2c3d4e5');
+    expect(policy.Statement).toEqual([
+      { Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts(100).map((a) => `arn:aws:iam::${a}:role/AWSCloudFormationStackSetExecutionRole`) },
+    ]);
+    expect(chars(policy)).toBeLessThanOrEqual(10240);
+  });
+
+  it("past it (1,000 accounts), the role's name in the org's accounts only (aws:ResourceOrgID), within the quota", () => {
+    const policy = administrationPolicy('aws-us-gov', 'xs-exec', accounts(1000), 'o-a1b2c3d4e5');
+    expect(policy.Statement).toEqual([
+      { Sid: 'AssumeExecutionRolesInTheOrg', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws-us-gov:iam::*:role/xs-exec', Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } } },
+    ]);
+    expect(chars(policy)).toBeLessThan(10240);
+  });
+
+  it('past it with no organization id known, refused before any change, saying how to give one', () => {
+    expect(() => administrationPolicy('aws', 'AWSCloudFormationStackSetExecutionRole', accounts(200))).toThrow(/200 target accounts takes 1\d{4} characters, over IAM's 10240 .* set organization\.id in the org file/);
+  });
+
+  it("trusts CloudFormation's regional principal as well in a Region disabled by default, and only there", () => {
+    const principals = (regions: string[]) => (administrationTrust('aws', '111111111111', regions).Statement[0] as { Principal: { Service: unknown } }).Principal.Service;
+    expect(principals(['eu-west-1', 'eu-west-1'])).toBe('cloudformation.amazonaws.com');
+    expect(principals(['af-south-1', 'eu-west-1'])).toEqual(['cloudformation.amazonaws.com', 'cloudformation.af-south-1.amazonaws.com']);
+    expect(principals(['me-south-1', 'ap-east-1'])).toEqual(['cloudformation.amazonaws.com', 'cloudformation.ap-east-1.amazonaws.com', 'cloudformation.me-south-1.amazonaws.com']);
+    // The opt-in list names only Regions xstack knows (src/aws/partitions.ts).
+    for (const region of ['af-south-1', 'ap-east-1', 'mx-central-1']) expect(PARTITION_REGIONS.aws).toContain(region);
+    expect(PARTITION_REGIONS.aws.filter(isOptInRegion)).toHaveLength(15);
   });
 });
 

@@ -20,6 +20,17 @@ export const PARTITION_REGIONS: Readonly<Record<Partition, readonly string[]>> =
 
 export const PARTITIONS = Object.keys(PARTITION_REGIONS) as Partition[];
 
+/**
+ * Regions of the aws partition launched after March 20, 2019, "disabled by default": an account must enable each
+ * before using it, and services act there as regional service principals (StackSets: stacksets-prereqs-self-managed.html).
+ * https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+ */
+const OPT_IN_REGIONS: ReadonlySet<string> = new Set([
+  'af-south-1', 'ap-east-1', 'ap-south-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+  'ca-west-1', 'eu-central-2', 'eu-south-1', 'eu-south-2', 'il-central-1', 'me-central-1', 'me-south-1', 'mx-central-1',
+]);
+export const isOptInRegion = (region: string): boolean => OPT_IN_REGIONS.has(region);
+
 export function partitionOfRegion(region: string): Partition | undefined {
   return PARTITIONS.find((p) => PARTITION_REGIONS[p].includes(region));
 }

@@ -33,7 +33,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, ListAWSServiceAccessForOrganizationCommand, ListDelegatedAdministratorsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
@@ -49,7 +49,8 @@ import { LIMITS } from '../limits';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
-import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
+import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
+import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
@@ -77,8 +78,6 @@ export interface BootstrapStep {
 
 /** StackSets' service principal in Organizations (trusted access, delegated administrators). */
 export const STACKSETS_SERVICE_PRINCIPAL = 'member.org.stacksets.cloudformation.amazonaws.com';
-/** IAM's size limit of a managed policy document, whitespace excluded. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html */
-const MANAGED_POLICY_CHARS = 6144;
 /** IAM keeps at most five versions of a managed policy (same page). */
 const POLICY_VERSIONS = 5;
 
@@ -88,22 +87,56 @@ const sameDocument = (a: string | undefined, b: object) => a !== undefined && JS
 /**
  * The administration role's trust: CloudFormation, for StackSets of this
  * account only (aws:SourceAccount / aws:SourceArn, against the confused deputy;
- * same page as above).
+ * same page as above). In a Region that is disabled by default, CloudFormation
+ * comes as that Region's own service principal too: "to deploy stack instances
+ * into a target account that resides in a Region that's disabled by default,
+ * you will also need to include the regional service principal for that
+ * Region" (same page), `cloudformation.<region>.amazonaws.com`. `regions`: the
+ * Regions of the StackSets and of their instances.
  */
-export function administrationTrust(partition: string, adminAccount: string) {
+export function administrationTrust(partition: string, adminAccount: string, regions: readonly string[] = []) {
+  const regional = [...new Set(regions.filter(isOptInRegion))].sort().map((r) => `cloudformation.${r}.amazonaws.com`);
   return document([
     {
       Effect: 'Allow',
-      Principal: { Service: 'cloudformation.amazonaws.com' },
+      Principal: { Service: regional.length > 0 ? ['cloudformation.amazonaws.com', ...regional] : 'cloudformation.amazonaws.com' },
       Action: 'sts:AssumeRole',
       Condition: { StringEquals: { 'aws:SourceAccount': adminAccount }, StringLike: { 'aws:SourceArn': `arn:${partition}:cloudformation:*:${adminAccount}:stackset/*` } },
     },
   ]);
 }
 
-/** The administration role may assume the execution role in the target accounts, and nothing else. */
-export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[]) {
-  return document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
+/**
+ * The administration role may assume the execution role in the target
+ * accounts, and nothing else: one ARN per account while that fits IAM's
+ * quota of a role's inline policies (10,240 characters, about 140 accounts:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * Past it, the execution role's name in any account, "if you want to specify
+ * all target accounts" (stacksets-prereqs-self-managed.html, above), held to
+ * the accounts of the org by aws:ResourceOrgID, which is in the request
+ * context whenever the resource's account is a member of an organization and
+ * is not among the actions the key does not support (STS is not):
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
+ * The execution role's trust still names this role: both sides must allow.
+ */
+export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string) {
+  const listed = document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
+  if (JSON.stringify(listed).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) return listed;
+  if (!organizationId) {
+    throw new XstackError(
+      'ADMIN_POLICY_TOO_LONG',
+      `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over IAM's ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} for a role's inline policies (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
+    );
+  }
+  return document([
+    {
+      Sid: 'AssumeExecutionRolesInTheOrg',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: `arn:${partition}:iam::*:role/${executionRoleName}`,
+      Condition: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
+    },
+  ]);
 }
 
 /**
@@ -130,7 +163,7 @@ export function packPolicies(statements: object[]): object[][] {
   const out: object[][] = [];
   let current: object[] = [];
   for (const s of statements) {
-    if (current.length > 0 && JSON.stringify(document([...current, s])).length > MANAGED_POLICY_CHARS) {
+    if (current.length > 0 && JSON.stringify(document([...current, s])).length > FIXED_IAM_QUOTAS.managedPolicyChars.limit) {
       out.push(current);
       current = [];
     }
@@ -280,8 +313,9 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
-  await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin) }), dry, report);
-  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', administrationPolicy(org.partition, s.executionRoleName, accounts), dry, report);
+  await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
+  const policy = administrationPolicy(org.partition, s.executionRoleName, accounts, org.organizationId ?? (await organizationIdOf(aws)));
+  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
 
   const statements = executionPolicy(compiled);
   for (const account of accounts) {
@@ -296,6 +330,15 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     };
     await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
     await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
+  }
+}
+
+/** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */
+async function organizationIdOf(aws: Aws): Promise<string | undefined> {
+  try {
+    return (await aws.log.attach(new OrganizationsClient(aws.clientConfig())).send(new DescribeOrganizationCommand({}))).Organization?.Id;
+  } catch {
+    return undefined;
   }
 }
 
@@ -414,8 +457,10 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
       ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${org.file}: account ${named.name} (${named.id}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there: move its role to a member account` }
       : { account: management ?? '?', what: 'management account not targeted', status: 'ok' },
   );
-  const access = await organizations.send(new ListAWSServiceAccessForOrganizationCommand({})).catch((error: Error) => error);
-  const trusted = !(access instanceof Error) && (access.EnabledServicePrincipals ?? []).some((p) => p.ServicePrincipal === STACKSETS_SERVICE_PRINCIPAL);
+  // Both lists come in pages ("If more results exist than the specified MaxResults value, a token is included"):
+  // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAWSServiceAccessForOrganization.html
+  const access = await allPages(paginateListAWSServiceAccessForOrganization({ client: organizations }, {}), (page) => page.EnabledServicePrincipals ?? []);
+  const trusted = !(access instanceof Error) && access.some((p) => p.ServicePrincipal === STACKSETS_SERVICE_PRINCIPAL);
   report(
     trusted
       ? { account: management ?? caller, what: 'trusted access for StackSets', status: 'ok' }
@@ -430,8 +475,8 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
         },
   );
   if (org.stackSets.callAs === 'DELEGATED_ADMIN') {
-    const admins = await organizations.send(new ListDelegatedAdministratorsCommand({ ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL })).catch((error: Error) => error);
-    const registered = !(admins instanceof Error) && (admins.DelegatedAdministrators ?? []).some((a) => a.Id === caller);
+    const admins = await allPages(paginateListDelegatedAdministrators({ client: organizations }, { ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }), (page) => page.DelegatedAdministrators ?? []);
+    const registered = !(admins instanceof Error) && admins.some((a) => a.Id === caller);
     report(
       registered
         ? { account: caller, what: 'delegated administrator for StackSets', status: 'ok' }
@@ -445,4 +490,15 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   } else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
+}
+
+/** Every page's items, or the error a page failed with (a caller that may not read the list is told so, not thrown at). */
+async function allPages<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[]): Promise<T[] | Error> {
+  const out: T[] = [];
+  try {
+    for await (const page of pages) out.push(...items(page));
+  } catch (error) {
+    return error as Error;
+  }
+  return out;
 }
