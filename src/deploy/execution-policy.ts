@@ -74,7 +74,7 @@ const GENERATED_IDS: Record<string, { arn: string; reason: string }> = {
 };
 
 /** The one action set a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the action). */
-const UNSCOPED = /^(ec2:Describe|ec2:CreateVpc$|ec2:AllocateAddress$|kms:CreateKey$|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:ListStacks$|sts:GetCallerIdentity$)/;
+const UNSCOPED = /^(ec2:Describe|ec2:CreateVpc$|ec2:AllocateAddress$|kms:CreateKey$|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:(ListStacks|ValidateTemplate|DescribeStackDriftDetectionStatus)$|sts:GetCallerIdentity$)/;
 
 const subText = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof (v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] === 'string' ? (v as { 'Fn::Sub': string })['Fn::Sub'] : undefined);
 
@@ -145,18 +145,11 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
     {
       Sid: 'InstanceStacks',
       Effect: 'Allow',
-      Action: [
-        'cloudformation:CreateStack',
-        'cloudformation:DeleteStack',
-        'cloudformation:DescribeStackEvents',
-        'cloudformation:DescribeStackResource',
-        'cloudformation:DescribeStackResources',
-        'cloudformation:DescribeStacks',
-        'cloudformation:GetTemplate',
-        'cloudformation:UpdateStack',
-      ],
+      Action: ['cloudformation:*'],
       // StackSets name an instance's stack StackSet-<StackSet name>-<id>.
       Resource: [`arn:${P}:cloudformation:${R}:${A}:stack/StackSet-${prefix}-*`],
+      reason:
+        "StackSets runs every operation on an instance's stack as this role, and \"your target account always needs full AWS CloudFormation permissions, which include permissions to create, update, delete, and describe stacks\" (stacksets-prereqs-self-managed.html): besides those, the tags StackSets gives each stack (cloudformation:TagResource on create), drift detection and rollback. Every CloudFormation action, on this org's instance stacks only",
     },
   ];
   if (buckets.length > 0) {
@@ -207,7 +200,8 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
     }
     for (const a of needed) actions.add(a);
   }
-  actions.add('cloudformation:ListStacks');
+  // The CloudFormation actions of "full AWS CloudFormation permissions" that take no resource (InstanceStacks has the rest).
+  for (const a of ['cloudformation:ListStacks', 'cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus']) actions.add(a);
   const byService = new Map<string, { scoped: Set<string>; unscoped: Set<string> }>();
   for (const action of [...actions].sort()) {
     const service = serviceOf(action);
