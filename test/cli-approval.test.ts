@@ -9,7 +9,9 @@ import { join, resolve } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Aws } from '../src/deploy/clients';
+import { BOOTSTRAP_TAG } from '../src/deploy/bootstrap';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles, detachManagedPolicies } from './support/stackset-roles';
 import { compileFile } from './helpers';
@@ -166,6 +168,24 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     expect(progress.length).toBeGreaterThan(example.stages.length);
     expect(progress.filter((l) => [...l].length >= 40)).toEqual([]);
     expect(progress.some((l) => l.endsWith('…'))).toBe(true);
+  });
+
+  it('deploy refuses, and plan says, when the last bootstrap set up another compile (its tag on the administration role)', async () => {
+    const role = example.org.stackSets.administrationRoleName;
+    await aws.iam().send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: BOOTSTRAP_TAG, Value: '0'.repeat(64) }] }));
+    try {
+      const why = `the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${role}) set up the execution roles and their policies for another compile of ${EXAMPLE}`;
+      const planned = await xstack(['plan', EXAMPLE]);
+      expect(planned.code, planned.stderr).toBe(0);
+      expect(planned.stderr).toContain(`note: ${why}`);
+      const run = await xstack(['deploy', EXAMPLE, '--yes']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`xstack: ${why}`);
+      expect(run.stderr).toContain(`nothing was changed: run 'xstack bootstrap ${EXAMPLE}' first`);
+      expect(run.stdout).not.toMatch(/wave \d/);
+    } finally {
+      await aws.iam().send(new UntagRoleCommand({ RoleName: role, TagKeys: [BOOTSTRAP_TAG] }));
+    }
   });
 
   it('verify --json and destroy --yes --json print one JSON document each, and destroy --yes does not ask', async () => {

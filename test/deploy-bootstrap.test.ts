@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -195,8 +195,14 @@ describe('xstack bootstrap on moto', () => {
     expect(dry.log.calls.CreateRoleCommand ?? 0).toBe(0);
     expect(planned.filter((s) => s.status === 'change').map((s) => `${s.account} ${s.what}`)).toContain('555555555555 role AWSCloudFormationStackSetExecutionRole');
 
+    expect(await bootstrapState(compiled, aws())).toBe('unknown');
     const first = await bootstrap(compiled, aws());
     expect(first.filter((s) => s.status === 'missing')).toEqual([]);
+    // What it set up is recorded on the administration role, and a compile with one more account is another.
+    expect(await bootstrapState(compiled, aws())).toBe('current');
+    const grown = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('repositories:', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\nrepositories:').replace(/(\n\s+)dev: develop/, '$1dev: develop$1qa: develop'), 'parameters/example.yaml'));
+    expect(grown.stages.flatMap((s) => s.targets.map((a) => a.id))).toContain('666666666666');
+    expect(await bootstrapState(grown, aws())).toBe('stale');
     const admin = (await aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
     const adminRole = await aws().iam().send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetAdministrationRole' }));
     expect(JSON.stringify(adminRole.Role?.AssumeRolePolicyDocument)).toContain('cloudformation.amazonaws.com');

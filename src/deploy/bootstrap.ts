@@ -29,7 +29,9 @@ import {
   GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListPolicyVersionsCommand,
+  ListRoleTagsCommand,
   PutRolePolicyCommand,
+  TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
@@ -54,6 +56,7 @@ import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
+import { sha256 } from '../hash';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -331,6 +334,53 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
     await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
   }
+  // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
+  const digest = bootstrapDigest(compiled);
+  const current = await stampOf(iam, s.administrationRoleName);
+  const what = `role ${s.administrationRoleName}: tag ${BOOTSTRAP_TAG}`;
+  if (current === digest) return report({ account: admin, what, status: 'ok' });
+  report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
+  if (!dry) await iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] }));
+}
+
+/** The administration role's tag that records what bootstrap last set up (SELF_MANAGED). */
+export const BOOTSTRAP_TAG = 'xstack:bootstrap';
+
+/**
+ * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
+ * execution role's derived policy. A compile with a new account, resource type or resource name has another: its
+ * execution roles are missing or would be refused what the new templates create, on AWS, after earlier waves have
+ * changed (moto evaluates no IAM, so no local run shows it).
+ */
+export function bootstrapDigest(compiled: CompiledOrg): string {
+  const { stackSets } = compiled.org;
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy: executionPolicy(compiled) }));
+}
+
+async function stampOf(iam: IAMClient, role: string): Promise<string | undefined> {
+  try {
+    return (await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags?.find((t) => t.Key === BOOTSTRAP_TAG)?.Value;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Whether the last bootstrap set up what this compile needs (SELF_MANAGED; SERVICE_MANAGED roles are AWS's):
+ * `stale` when the administration role's tag records another digest, `unknown` when it records none (a role
+ * made by hand, or by an xstack before the tag) or cannot be read.
+ */
+export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<'current' | 'stale' | 'unknown' | 'not-applicable'> {
+  if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
+  let stamp: string | undefined;
+  try {
+    stamp = await stampOf(aws.iam(), compiled.org.stackSets.administrationRoleName);
+  } catch {
+    return 'unknown';
+  }
+  if (stamp === undefined) return 'unknown';
+  return stamp === bootstrapDigest(compiled) ? 'current' : 'stale';
 }
 
 /** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */

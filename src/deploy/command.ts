@@ -10,7 +10,7 @@ import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
-import { bootstrap, type BootstrapStep } from './bootstrap';
+import { BOOTSTRAP_TAG, bootstrap, bootstrapState, type BootstrapStep } from './bootstrap';
 import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
@@ -219,6 +219,21 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
   return hashesOf(JSON.parse(fresh));
 }
 
+/**
+ * SELF_MANAGED: the execution roles and policies are bootstrap's, made for one compile (bootstrap.ts bootstrapDigest).
+ * A new account has no execution role, and a new resource type or name is not in its policy: on AWS those instances
+ * fail after earlier waves have changed. deploy refuses a bootstrap recorded for another compile, and plan says so.
+ * Roles bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
+ */
+function checkBootstrap(compiled: CompiledOrg, state: Awaited<ReturnType<typeof bootstrapState>>, command: 'plan' | 'deploy'): void {
+  if (state !== 'stale') return;
+  const file = compiled.org.file;
+  const why = `the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}: an account, a resource type or a resource name has changed since, and on AWS the new instances would be refused`;
+  const fix = `run 'xstack bootstrap ${file}' first ('--dry-run' shows what it changes)`;
+  if (command === 'deploy') throw new XstackError('BOOTSTRAP_STALE', `${why}; nothing was changed: ${fix}`);
+  process.stderr.write(`note: ${why}: ${fix}, or deploy refuses\n`);
+}
+
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
 const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.stdout) => stream.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
 
@@ -259,6 +274,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info) });
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
     }
+    // The local run bootstrapped just now; on AWS, a bootstrap older than this compile is said before any operation.
+    if (!local && (command === 'plan' || command === 'deploy')) checkBootstrap(compiled, await bootstrapState(compiled, aws), command);
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
       const change = layoutChange(compiled.org.layout, compiled.layout);
