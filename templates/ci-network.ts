@@ -17,7 +17,7 @@ import NatGateway from 'cloudform-types/types/ec2/natGateway';
 import Route from 'cloudform-types/types/ec2/route';
 import RouteTable from 'cloudform-types/types/ec2/routeTable';
 import SecurityGroup from 'cloudform-types/types/ec2/securityGroup';
-import Subnet from 'cloudform-types/types/ec2/subnet';
+import Subnet, { type SubnetProperties } from 'cloudform-types/types/ec2/subnet';
 import SubnetRouteTableAssociation from 'cloudform-types/types/ec2/subnetRouteTableAssociation';
 import VPC from 'cloudform-types/types/ec2/vpc';
 import VPCEndpoint from 'cloudform-types/types/ec2/vpcEndpoint';
@@ -55,7 +55,29 @@ export function subnetCidrs(cidr: string, count: number): string[] {
   });
 }
 
-const availabilityZone = (index: number) => new IntrinsicFunction('Fn::Select', [String(index), { 'Fn::GetAZs': '' }]);
+/**
+ * The zone of the `index`th subnet: the AZ ID the org file names for it, or
+ * else the `index`th zone `Fn::GetAZs` lists in the CI account.
+ *
+ * Each interface endpoint has a network interface in every CI subnet, and a
+ * service is offered in some of a Region's zones only: a subnet in another
+ * fails the endpoint ("does not support the Availability Zone of the subnet").
+ *   https://docs.aws.amazon.com/vpc/latest/userguide/vpce-interface.html
+ *   https://repost.aws/knowledge-center/interface-endpoint-availability-zone
+ * DescribeVpcEndpointServices gives a service's zones (ServiceDetail's
+ * AvailabilityZones, names in the caller's account; AvailabilityZoneIds in newer SDKs):
+ *   https://docs.aws.amazon.com/goto/SdkForJavaScriptV3/ec2-2016-11-15/DescribeVpcEndpointServices
+ *   https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ec2/aws.sdk.kotlin.services.ec2.model/-service-detail/availability-zone-ids.html
+ * A zone name may stand for a different zone in each account, an AZ ID is the
+ * same zone in all; a subnet takes one as AvailabilityZoneId (never beside
+ * AvailabilityZone: cfn-lint E3020).
+ *   https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnet.html
+ */
+const availabilityZone = (network: CiNetwork, index: number): Pick<SubnetProperties, 'AvailabilityZone' | 'AvailabilityZoneId'> =>
+  network.availabilityZoneIds
+    ? { AvailabilityZoneId: network.availabilityZoneIds[index] }
+    : { AvailabilityZone: new IntrinsicFunction('Fn::Select', [String(index), { 'Fn::GetAZs': '' }]) };
 
 export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const { network, names } = input;
@@ -66,7 +88,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   resources.Vpc = new VPC({ CidrBlock: network.cidr, EnableDnsSupport: true, EnableDnsHostnames: true });
   resources.CiRouteTable = new RouteTable({ VpcId: ref('Vpc') });
   privateSubnets.forEach((id, i) => {
-    resources[id] = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[i], AvailabilityZone: availabilityZone(i), MapPublicIpOnLaunch: false });
+    resources[id] = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[i], ...availabilityZone(network, i), MapPublicIpOnLaunch: false });
     resources[`${id}RouteTable`] = new SubnetRouteTableAssociation({ SubnetId: ref(id), RouteTableId: ref('CiRouteTable') });
   });
 
@@ -188,7 +210,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }).dependsOn('FlowLogRoleDeliverFlowLogs');
 
   if (network.nat) {
-    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], AvailabilityZone: availabilityZone(0), MapPublicIpOnLaunch: false });
+    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], ...availabilityZone(network, 0), MapPublicIpOnLaunch: false });
     resources.InternetGateway = new InternetGateway({});
     resources.InternetGatewayAttachment = new VPCGatewayAttachment({ VpcId: ref('Vpc'), InternetGatewayId: ref('InternetGateway') });
     resources.NatRouteTable = new RouteTable({ VpcId: ref('Vpc') });

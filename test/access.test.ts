@@ -8,7 +8,8 @@ import { generateProfiles, mergeIntoConfig, renderProfiles, ProfilesError } from
 import { asList, policyDocuments } from '../src/checks/documents';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { CODECOMMIT_PULL } from '../src/iam/grants';
-import { loadOrgFile } from '../src/org/load';
+import { compileOrg } from '../src/compile';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import { subnetCidrs } from '../templates/ci-network';
 import { analyseAccess } from '../src/audit/paths';
 import { evaluate, GrantIndex, RequestAnswers, type AppliesMemo } from '../src/audit/evaluate';
@@ -180,6 +181,47 @@ describe('CI network', () => {
   it('endpoint policies are checked like every other policy', () => {
     const docs = policyDocuments(template(example, 'ci-network')).filter((d) => d.kind === 'endpoint');
     expect(docs).toHaveLength(3);
+  });
+
+  describe('zones pinned by AZ ID (availabilityZoneIds)', { timeout: 60_000 }, () => {
+    const pinned = (file: string, ids: string) => {
+      const text = readFileSync(file, 'utf8');
+      const edited = text.replace('      availabilityZones: 2\n', `      availabilityZones: 2\n      availabilityZoneIds: ${ids}\n`);
+      expect(edited).not.toBe(text);
+      return compileOrg(parseOrg(edited, file));
+    };
+    const zones = (t: CfnTemplate) =>
+      Object.fromEntries(subnetsOf(t).map(([id, s]) => [id, Object.fromEntries(Object.entries(s.Properties as object).filter(([k]) => k.startsWith('AvailabilityZone')))]));
+    /** The template with the subnets' zones taken out: what must not change. */
+    const withoutZones = (t: CfnTemplate) => JSON.parse(JSON.stringify(t, (k, v) => (k.startsWith('AvailabilityZone') ? undefined : v)));
+    const exampleInIds = pinned('parameters/example.yaml', '[euw1-az3, euw1-az1]');
+    const govInIds = pinned('parameters/govcloud.yaml', '[usgw1-az2, usgw1-az3]');
+
+    it('without them, the subnets take the first zones Fn::GetAZs names (as before)', () => {
+      const select = (i: string) => ({ AvailabilityZone: { 'Fn::Select': [i, { 'Fn::GetAZs': '' }] } });
+      expect(zones(template(example, 'ci-network'))).toEqual({ CiSubnet1: select('0'), CiSubnet2: select('1'), NatSubnet: select('0') });
+      expect(zones(template(gov, 'ci-network'))).toEqual({ CiSubnet1: select('0'), CiSubnet2: select('1') });
+    });
+
+    it('with them, each subnet names its zone by AvailabilityZoneId, the NAT subnet the first CI subnet\'s; nothing else changes', () => {
+      const t = template(exampleInIds, 'ci-network');
+      expect(zones(t)).toEqual({ CiSubnet1: { AvailabilityZoneId: 'euw1-az3' }, CiSubnet2: { AvailabilityZoneId: 'euw1-az1' }, NatSubnet: { AvailabilityZoneId: 'euw1-az3' } });
+      expect(zones(template(govInIds, 'ci-network'))).toEqual({ CiSubnet1: { AvailabilityZoneId: 'usgw1-az2' }, CiSubnet2: { AvailabilityZoneId: 'usgw1-az3' } });
+      expect(withoutZones(t)).toEqual(withoutZones(template(example, 'ci-network')));
+      expect(withoutZones(template(govInIds, 'ci-network'))).toEqual(withoutZones(template(gov, 'ci-network')));
+    });
+
+    it('cfn-lint accepts the templates, in the commercial and the GovCloud Region', () => {
+      const dir = tempDir('azs');
+      for (const [name, compiled, region] of [['example', exampleInIds, 'eu-west-1'], ['govcloud', govInIds, 'us-gov-west-1']] as const) {
+        const file = join(dir, `${name}.yaml`);
+        writeFileSync(file, compiled.files.get('templates/ci-network.yaml')!);
+        expect(readFileSync(file, 'utf8')).toContain('AvailabilityZoneId:');
+        const lint = spawnSync(process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint', ['--regions', region, '--', file], { encoding: 'utf8' });
+        expect(lint.stdout + lint.stderr, name).toBe('');
+        expect(lint.status, name).toBe(0);
+      }
+    });
   });
 });
 

@@ -51,6 +51,7 @@ describe('the org file JSON Schema', () => {
     ['a missing region', example.replace('  region: eu-west-1\n', ''), '/organization'],
     ['an empty repositories mapping', example.replace(/repositories:\n[\s\S]*?\npipelines:/, 'repositories: {}\npipelines:'), '/repositories'],
     ['a CIDR of /8', example.replace('10.20.0.0/16', '10.0.0.0/8'), '/access/ci/network/cidr'],
+    ['an AZ name where an AZ ID goes', example.replace('availabilityZones: 2\n', 'availabilityZones: 2\n      availabilityZoneIds: [eu-west-1a, eu-west-1b]\n'), '/access/ci/network/availabilityZoneIds'],
   ])('refuses %s, as the validator does', (_name, text, where) => {
     expect(validatorAccepts(text)).toBe(false);
     expect(schemaAccepts(text)).toBe(false);

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
@@ -197,6 +198,54 @@ describe('access section', () => {
     expect(problemsOf(access('10.0.0.0/16'))).toEqual([
       "org.yaml:26:18: access.developers.assumedBy[0].account: there is no account 'nobody'; expected one of: src, dev",
     ]);
+  });
+});
+
+describe('CI network zones by AZ ID', () => {
+  const network = (lines: string) => `${VALID}access:\n  ci:\n    account: src\n    network:\n      cidr: 10.20.0.0/16\n${lines}`;
+
+  it('accepts one AZ ID of the Region per subnet, and keeps them in order', () => {
+    expect(parseOrg(network('      availabilityZoneIds: [euw1-az3, euw1-az1]\n'), 'org.yaml').access.ci?.network?.availabilityZoneIds).toEqual(['euw1-az3', 'euw1-az1']);
+    expect(parseOrg(network('      availabilityZones: 3\n      availabilityZoneIds: [euw1-az1, euw1-az2, euw1-az3]\n'), 'org.yaml').access.ci?.network?.availabilityZones).toBe(3);
+    expect(parseOrg(network(''), 'org.yaml').access.ci?.network).toEqual({ cidr: '10.20.0.0/16', availabilityZones: 2, nat: true });
+  });
+
+  it.each([
+    ['too few', '      availabilityZoneIds: [euw1-az1]\n', 'org.yaml:28:28: access.ci.network.availabilityZoneIds: lists 1 AZ ID for 2 CI subnets; expected 2 AZ IDs, one per CI subnet (availabilityZones: 2, the default)'],
+    [
+      'fewer than availabilityZones says',
+      '      availabilityZones: 3\n      availabilityZoneIds: [euw1-az1, euw1-az2]\n',
+      'org.yaml:29:28: access.ci.network.availabilityZoneIds: lists 2 AZ IDs for 3 CI subnets; expected 3 AZ IDs, one per CI subnet (availabilityZones: 3)',
+    ],
+    ['one zone twice', '      availabilityZoneIds: [euw1-az2, euw1-az2]\n', "org.yaml:28:39: access.ci.network.availabilityZoneIds[1]: 'euw1-az2' is also availabilityZoneIds[0]; expected a different zone for each CI subnet"],
+    [
+      "another Region's zone",
+      '      availabilityZoneIds: [euw1-az1, use1-az4]\n',
+      "org.yaml:28:39: access.ci.network.availabilityZoneIds[1]: 'use1-az4' is not a zone of the org's Region, eu-west-1; expected an AZ ID of eu-west-1: euw1-az1, euw1-az2, …",
+    ],
+    // Only the name's own problem: the count is not checked on a list with an item left out.
+    [
+      'an AZ name',
+      '      availabilityZoneIds: [eu-west-1a]\n',
+      "org.yaml:28:29: access.ci.network.availabilityZoneIds[0]: 'eu-west-1a' is an AZ name, which can stand for a different zone in each account; expected an AZ ID such as use1-az1 (the ZoneId that aws ec2 describe-availability-zones lists)",
+    ],
+    ['not an AZ ID', "      availabilityZoneIds: [euw1-az1, 'euw1 az2']\n", "org.yaml:28:39: access.ci.network.availabilityZoneIds[1]: 'euw1 az2' is not valid; expected an AZ ID such as use1-az1 (the ZoneId that aws ec2 describe-availability-zones lists)"],
+    ['one ID, not a list', '      availabilityZoneIds: euw1-az1\n', "org.yaml:28:28: access.ci.network.availabilityZoneIds: is 'euw1-az1', not a list; expected a YAML list"],
+  ])('refuses %s, naming the line, the field, what is wrong and what is accepted', (_name, lines, expected) => {
+    expect(problemsOf(network(lines))).toEqual([expected]);
+  });
+
+  it.each([
+    ['us-east-1', 'use1'],
+    ['eu-west-1', 'euw1'],
+    ['ap-northeast-1', 'apne1'],
+    ['ap-southeast-2', 'apse2'],
+    ['ca-central-1', 'cac1'],
+    ['us-gov-west-1', 'usgw1'],
+    ['us-gov-east-1', 'usge1'],
+    ['cn-northwest-1', 'cnnw1'],
+  ])("%s's AZ IDs start %s", (region, prefix) => {
+    expect(azIdPrefix(region)).toBe(prefix);
   });
 });
 

@@ -48,3 +48,20 @@ export const usesFipsCodeCommit = (partition: Partition): boolean => partition =
  */
 export const codeCommitGitHost = (partition: Partition, region: string): string =>
   `git-codecommit${usesFipsCodeCommit(partition) ? '-fips' : ''}.${region}.amazonaws.com`;
+
+/**
+ * The part of a Region's AZ IDs before `-az<N>`: `use1` for us-east-1, `apne1`
+ * for ap-northeast-1, `usgw1` for us-gov-west-1. AWS's page says "the first
+ * three letters of the Region code, followed by the number at the end of the
+ * Region code, followed by -az, followed by a number", yet the IDs in use are
+ * longer where the direction is (apne1-az4 in ap-northeast-1, cac1-az1 in
+ * ca-central-1): the Region code's first part, the initial of each word of the
+ * rest (north, south, east, west, central, gov), then the number. moto's EC2
+ * emulator derives them the same way.
+ * https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html
+ */
+export function azIdPrefix(region: string): string {
+  const parts = region.split('-');
+  const words = parts.slice(1, -1).join('').replace(/north|south|east|west|central|gov/g, (word) => word[0]);
+  return `${parts[0]}${words}${parts[parts.length - 1]}`;
+}

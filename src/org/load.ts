@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
+import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
@@ -66,6 +66,18 @@ export function branchNameProblem(name: string): string | undefined {
 }
 
 const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
+
+/**
+ * An AZ ID (use1-az1) names the same physical zone in every account; an AZ name
+ * (us-east-1a) may not: https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
+ * Which Region's IDs, and how many, is checked across fields (checkAvailabilityZoneIds).
+ */
+const AZ_ID_EXPECTED = 'an AZ ID such as use1-az1 (the ZoneId that aws ec2 describe-availability-zones lists)';
+const availabilityZoneId = str({
+  expected: AZ_ID_EXPECTED,
+  pattern: /^[a-z]+\d+-az\d+$/,
+  refine: (v) => (/^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/.test(v) ? `'${v}' is an AZ name, which can stand for a different zone in each account` : undefined),
+});
 
 const roleName = str({ expected: 'an IAM role name: up to 64 of letters, digits and +=,.@_-', pattern: /^[\w+=,.@-]{1,64}$/ });
 
@@ -169,8 +181,9 @@ const accessSchema = obj(
                 ),
                 availabilityZones: optional(int({ min: 1, max: 3 })),
                 nat: optional(bool()),
+                availabilityZoneIds: optional(list(availabilityZoneId)),
               },
-              'a CI network: cidr, and optional availabilityZones and nat (default true; false: isolated, endpoints only)',
+              'a CI network: cidr, and optional availabilityZones, nat (default true; false: isolated, endpoints only) and availabilityZoneIds',
             ),
           ),
           // The CI on EKS instead of EC2: https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html,
@@ -583,6 +596,9 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   const eks = a.ci?.eks;
   if (eks?.mode === 'pod-identity' && !eks.cluster) ctx.report('access.ci.eks', 'EKS Pod Identity needs the cluster the association is made in', 'cluster: <EKS cluster name>');
   if (eks?.mode === 'irsa' && !eks.oidcIssuer) ctx.report('access.ci.eks', "IRSA needs the cluster's OIDC issuer, which the role trusts", 'oidcIssuer: oidc.eks.<region>.amazonaws.com/id/<id>');
+  const network = a.ci?.network;
+  const availabilityZones = network?.availabilityZones ?? 2;
+  if (network?.availabilityZoneIds) checkAvailabilityZoneIds(network.availabilityZoneIds, network.availabilityZones, raw.organization?.region, ctx);
   if (a.developers?.requireMfa) {
     // Sessions that come through IAM Identity Center, SAML/OIDC federation or role chaining carry
     // no aws:MultiFactorAuthPresent, so the condition could never hold for them.
@@ -617,11 +633,43 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
               : eks.mode === 'irsa'
                 ? { kind: 'eks-irsa' as const, oidcIssuer: eks.oidcIssuer ?? '', namespace: eks.namespace, serviceAccount: eks.serviceAccount }
                 : { kind: 'eks-pod-identity' as const, cluster: eks.cluster ?? '', namespace: eks.namespace, serviceAccount: eks.serviceAccount },
-            ...(a.ci.network ? { network: { cidr: a.ci.network.cidr, availabilityZones: a.ci.network.availabilityZones ?? 2, nat: a.ci.network.nat ?? true } } : {}),
+            ...(network
+              ? {
+                  network: {
+                    cidr: network.cidr,
+                    availabilityZones,
+                    nat: network.nat ?? true,
+                    ...(network.availabilityZoneIds ? { availabilityZoneIds: network.availabilityZoneIds } : {}),
+                  },
+                }
+              : {}),
           },
         }
       : {}),
   };
+}
+
+/**
+ * One AZ ID per CI subnet, a different zone each, all of the org's Region.
+ * Run once every ID has passed its own check, so positions and counts are the file's.
+ */
+function checkAvailabilityZoneIds(ids: readonly string[], availabilityZones: number | undefined, region: string | undefined, ctx: Context): void {
+  const path = 'access.ci.network.availabilityZoneIds';
+  if (ctx.problems.some((p) => p.field.startsWith(`${path}[`))) return;
+  const subnets = availabilityZones ?? 2;
+  if (ids.length !== subnets) {
+    ctx.report(
+      path,
+      `lists ${ids.length} AZ ID${ids.length === 1 ? '' : 's'} for ${subnets} CI subnet${subnets === 1 ? '' : 's'}`,
+      `${subnets} AZ ID${subnets === 1 ? '' : 's'}, one per CI subnet (availabilityZones: ${subnets}${availabilityZones === undefined ? ', the default' : ''})`,
+    );
+  }
+  const prefix = region && partitionOfRegion(region) ? azIdPrefix(region) : undefined;
+  ids.forEach((id, i) => {
+    const first = ids.indexOf(id);
+    if (first < i) ctx.report(`${path}[${i}]`, `'${id}' is also availabilityZoneIds[${first}]`, 'a different zone for each CI subnet');
+    else if (prefix && !id.startsWith(`${prefix}-az`)) ctx.report(`${path}[${i}]`, `'${id}' is not a zone of the org's Region, ${region}`, `an AZ ID of ${region}: ${prefix}-az1, ${prefix}-az2, …`);
+  });
 }
 
 function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {

@@ -66,6 +66,12 @@ export interface CiNetwork {
    * CloudWatch Logs and Systems Manager added beside CodeCommit and STS).
    */
   readonly nat: boolean;
+  /**
+   * The CI subnets' zones by AZ ID (use1-az1), one per subnet, where the
+   * interface endpoints' services are offered; without it, the first zones
+   * `Fn::GetAZs` names in the CI account.
+   */
+  readonly availabilityZoneIds?: readonly string[];
 }
 
 /**
