@@ -9,7 +9,7 @@ import { arn } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_ASSUME_ROLE_CHAINED } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { DeveloperAccess } from '../src/org/model';
@@ -59,7 +59,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
           // suffix) can be named; the condition admits exactly those roles.
           sid: 'DevelopersAssume',
           principal: { AWS: [...new Set(developers.sourceAccountIds)].map((id) => arn(`iam::${id}:root`)) },
-          actions: STS_ASSUME_ROLE.actions,
+          actions: STS_ASSUME_ROLE_CHAINED.actions,
           conditions,
         }),
       ]),

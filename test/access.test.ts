@@ -60,6 +60,8 @@ describe('access roles', () => {
   it('developer trust: account roots narrowed to the named role patterns; both Identity Center path forms; session length as configured', () => {
     const [trust] = developer.AssumeRolePolicyDocument.Statement;
     expect(trust.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } });
+    // A chained session keeps a source identity its identity provider set, and chaining it then needs sts:SetSourceIdentity in this trust too (IAM User Guide).
+    expect(trust.Action).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity']);
     expect(trust.Condition).toEqual({
       ArnLike: {
         'aws:PrincipalArn': [

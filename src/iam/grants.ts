@@ -116,6 +116,19 @@ export const STS_ASSUME_ROLE: Grant = {
   doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html',
 };
 
+/**
+ * A developer's chained session (Identity Center or another identity provider, then this role) keeps the source
+ * identity its first session was given, and then "permissions for sts:SetSourceIdentity are required in both the
+ * permissions policy of the principal who is assuming the role and in the role trust policy of the target role.
+ * Otherwise, the assume role operation will fail": so the developer role's trust allows it, under the same conditions.
+ * It sets only who CloudTrail records; no xstack policy reads it.
+ */
+export const STS_ASSUME_ROLE_CHAINED: Grant = {
+  name: 'sts-assume-role-chained',
+  actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+  doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html#id_credentials_temp_control-access_monitor-perms',
+};
+
 export const EVENTS_PUT: Grant = {
   name: 'events-put',
   actions: ['events:PutEvents'],

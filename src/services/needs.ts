@@ -21,6 +21,7 @@ import {
   KMS_ARTIFACT_DATA_KEY,
   KMS_DECRYPT_VIA_S3,
   STS_ASSUME_ROLE,
+  STS_ASSUME_ROLE_CHAINED,
   type Grant,
 } from '../iam/grants';
 
@@ -294,7 +295,7 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     who: 'developers',
     per: 'developer role',
     doc: GIT_REMOTE_CODECOMMIT,
-    grant: STS_ASSUME_ROLE,
+    grant: STS_ASSUME_ROLE_CHAINED,
     principal: (e) => role(e.developerSource),
     resource: (e) => e.developerRole,
     context: () => ({ 'aws:MultiFactorAuthPresent': ['true'] }),
