@@ -22,7 +22,9 @@ const withEks = (eks: string) => {
   return text;
 };
 const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
-const irsa = () => compileOrg(parseOrg(withEks(`{ mode: irsa, oidcIssuer: ${ISSUER}, namespace: jenkins, serviceAccount: jenkins }`), 'eks-irsa.yaml'));
+/** The example's CI network removed: its STS endpoint cannot admit IRSA's web-identity call (refused below). */
+const withoutNetwork = (text: string) => text.replace(/    network:\n(      .*\n)+/, '');
+const irsa = () => compileOrg(parseOrg(withoutNetwork(withEks(`{ mode: irsa, oidcIssuer: ${ISSUER}, namespace: jenkins, serviceAccount: jenkins }`)), 'eks-irsa.yaml'));
 const podIdentity = () => compileOrg(parseOrg(withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'), 'eks-pod.yaml'));
 const ciIdentity = (c: ReturnType<typeof irsa>) => renderTemplate(c.stages.find((s) => s.id === 'ci-identity')!.definition);
 
@@ -98,9 +100,27 @@ describe('CI on EKS', () => {
       }
       return [];
     };
-    expect(problems(withEks('{ mode: irsa, namespace: jenkins, serviceAccount: jenkins }'))).toEqual([
+    expect(problems(withoutNetwork(withEks('{ mode: irsa, namespace: jenkins, serviceAccount: jenkins }')))).toEqual([
       expect.stringMatching(/^eks\.yaml:\d+:\d+: access\.ci\.eks: IRSA needs the cluster's OIDC issuer, which the role trusts; expected oidcIssuer: /),
     ]);
     expect(problems(withEks('{ mode: pod-identity, namespace: jenkins, serviceAccount: jenkins }'))[0]).toMatch(/access\.ci\.eks: EKS Pod Identity needs the cluster/);
+  });
+
+  it('a CI network whose endpoints the EKS mode cannot use is refused, naming what would work', () => {
+    const problems = (text: string): string[] => {
+      try {
+        parseOrg(text, 'eks.yaml');
+      } catch (error) {
+        return (error as OrgFileError).problems.map(formatProblem);
+      }
+      return [];
+    };
+    expect(problems(withEks(`{ mode: irsa, oidcIssuer: ${ISSUER}, namespace: jenkins, serviceAccount: jenkins }`))).toEqual([
+      expect.stringMatching(/^eks\.yaml:\d+:\d+: access\.ci\.network: with eks mode irsa: the CI network's STS endpoint admits only the CI role .*; expected no network \(the cluster keeps its own VPC\), or eks mode pod-identity$/),
+    ]);
+    const isolated = withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }').replace('availabilityZones: 2', 'availabilityZones: 2\n      nat: false');
+    expect(problems(isolated)).toEqual([expect.stringMatching(/access\.ci\.network\.nat: false with eks mode pod-identity: EKS Pod Identity calls the EKS Auth API/)]);
+    // Pod Identity behind the NAT gateway reaches the EKS Auth API, and its CI role assumes the reader roles through the endpoint.
+    expect(problems(withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'))).toEqual([]);
   });
 });

@@ -597,6 +597,15 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   if (eks?.mode === 'pod-identity' && !eks.cluster) ctx.report('access.ci.eks', 'EKS Pod Identity needs the cluster the association is made in', 'cluster: <EKS cluster name>');
   if (eks?.mode === 'irsa' && !eks.oidcIssuer) ctx.report('access.ci.eks', "IRSA needs the cluster's OIDC issuer, which the role trusts", 'oidcIssuer: oidc.eks.<region>.amazonaws.com/id/<id>');
   const network = a.ci?.network;
+  // The CI network's STS endpoint (private DNS: every STS call from its subnets) admits the CI role's AssumeRole of
+  // the reader roles only (templates/ci-network.ts). IRSA's AssumeRoleWithWebIdentity is an unsigned call that no
+  // principal condition can admit, and Pod Identity reaches the EKS Auth API, for which an isolated network has no
+  // endpoint: https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html
+  if (network && eks?.mode === 'irsa') {
+    ctx.report('access.ci.network', "with eks mode irsa: the CI network's STS endpoint admits only the CI role assuming the reader roles, and IRSA's AssumeRoleWithWebIdentity through it would be refused", 'no network (the cluster keeps its own VPC), or eks mode pod-identity');
+  } else if (network?.nat === false && eks?.mode === 'pod-identity') {
+    ctx.report('access.ci.network.nat', 'false with eks mode pod-identity: EKS Pod Identity calls the EKS Auth API, which an isolated CI network has no endpoint for', 'nat: true, or no network (the cluster keeps its own VPC)');
+  }
   const availabilityZones = network?.availabilityZones ?? 2;
   if (network?.availabilityZoneIds) checkAvailabilityZoneIds(network.availabilityZoneIds, network.availabilityZones, raw.organization?.region, ctx);
   if (a.developers?.requireMfa) {
