@@ -354,7 +354,9 @@ export const BOOTSTRAP_TAG = 'xstack:bootstrap';
  */
 export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;
-  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy: executionPolicy(compiled) }));
+  // The statements as IAM gets them (resolvePolicy): a reason's wording is not a change bootstrap would make.
+  const policy = executionPolicy(compiled).map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource }));
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
 }
 
 async function stampOf(iam: IAMClient, role: string): Promise<string | undefined> {
