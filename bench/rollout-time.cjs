@@ -15,7 +15,7 @@ const { parseOrg } = require('../.build/src/org/load.js');
 const { Aws } = require('../.build/src/deploy/clients.js');
 const { deploy } = require('../.build/src/deploy/deployer.js');
 const { bootstrap } = require('../.build/src/deploy/bootstrap.js');
-const { startLocalAws, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
+const { startNewLocalAws, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
 const { startStackSetsProxy } = require('../test/support/stacksets-proxy.ts');
 const { ModelClock, FIGURES } = require('../test/support/operation-time.ts');
 
@@ -85,7 +85,7 @@ function extrapolate(clock, n, N) {
 (async () => {
   const { generateOrgYaml } = await import('./generate-org.mjs');
   const sizes = process.argv.slice(2).map(Number);
-  const local = await startLocalAws();
+  const local = await startNewLocalAws();
   const proxy = await startStackSetsProxy(local.endpoint);
   const rows = [];
   try {

@@ -11,7 +11,7 @@ const { parseOrg } = require('../.build/src/org/load.js');
 const { Aws } = require('../.build/src/deploy/clients.js');
 const { deploy } = require('../.build/src/deploy/deployer.js');
 const { bootstrap } = require('../.build/src/deploy/bootstrap.js');
-const { startLocalAws, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
+const { startNewLocalAws, LOCAL_CREDENTIALS } = require('../.build/src/deploy/local.js');
 const { startStackSetsProxy } = require('../test/support/stacksets-proxy.ts');
 
 const FAULTS = { accountFailure: 0.1, throttle: 0.05, serverError: 0.03, dropConnection: 0.05 };
@@ -89,7 +89,7 @@ async function faultRuns(local, generateOrgYaml, n, seeds) {
 (async () => {
   const { generateOrgYaml } = await import('./generate-org.mjs');
   const sizes = process.argv.slice(2).map(Number);
-  const local = await startLocalAws();
+  const local = await startNewLocalAws();
   try {
     if (!process.env.XSTACK_BENCH_FAULTS_ONLY) await cleanRollouts(local, generateOrgYaml, sizes.length ? sizes : [3, 100, 500]);
     if (process.env.XSTACK_BENCH_FAULTS !== '0') await faultRuns(local, generateOrgYaml, 5, [1, 2, 3, 4, 5]);

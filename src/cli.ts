@@ -23,6 +23,7 @@ import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
+import { registerLocal } from './local-command';
 
 /** A mistake in how xstack was called: exits 64 with a hint to --help. */
 export class UsageError extends XstackError {
@@ -378,7 +379,7 @@ function registerSchema(program: Command, act: Act): void {
 }
 
 /** Every command; a new one is a `(program, act) => void` added here. */
-const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, registerAws, registerAudit, registerExplain, registerProfiles, registerSchema];
+const COMMANDS: Array<(program: Command, act: Act) => void> = [registerCompile, registerAws, registerAudit, registerExplain, registerProfiles, registerSchema, registerLocal];
 
 const EXIT_CODES_HELP = `
 Exit codes:

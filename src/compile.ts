@@ -3,8 +3,9 @@
  * here; a compile that fails anywhere produces no files at all.
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
-import { checkTemplate, formatFinding } from './checks/rules';
-import { checkServiceAuthorization, stageValues } from './checks/service-authorization';
+import { checkPolicies } from './checks/policy-checks';
+import { formatFinding } from './checks/rules';
+import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
 import { CompileError, XstackError } from './errors';
 import { LIMITS, needsTemplateBucket } from './limits';
@@ -70,8 +71,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
-    problems.push(...checkTemplate(template).map((f) => `${stage.id}: ${formatFinding(f)}`));
-    problems.push(...checkServiceAuthorization(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkPolicies(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));

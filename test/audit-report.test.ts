@@ -18,9 +18,38 @@ import { renderTemplate } from '../src/cfn/template';
 import { loadOrgFile } from '../src/org/load';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
+import { CHECKED_RULES } from '../src/checks/policy-checks';
+import { RULES, TEMPLATE_RULES } from '../src/checks/rules';
+import { SERVICE_AUTHORIZATION_RULES } from '../src/checks/service-authorization';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
 
 const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MODEL_FILE)!) as AuditModel;
+
+describe('the security checks the report lists', () => {
+  const ids = CHECKED_RULES.map((r) => r.id);
+  it('are every rule the compile runs: the least-privilege rules and the Service Authorization Reference checks (XS001–XS013), as the README lists them', () => {
+    expect(ids).toEqual([...RULES, ...TEMPLATE_RULES, ...SERVICE_AUTHORIZATION_RULES].map((r) => r.id));
+    expect(ids).toEqual(Array.from({ length: 13 }, (_, i) => `XS${String(i + 1).padStart(3, '0')}`));
+    const readme = [...readFileSync('README.md', 'utf8').matchAll(/^\| (XS\d{3}) \|/gm)].map((m) => m[1]);
+    expect(readme).toEqual(ids);
+  });
+  for (const file of ORG_FILES) {
+    it(`${file}: the summary line and the checks table name every rule, in Markdown and HTML`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const html = c.files.get('audit/report.html')!;
+      const summary = md.split('\n').find((l) => l.startsWith('- Policy rules '))!;
+      expect(summary, 'summary line').toBeDefined();
+      expect([...summary.matchAll(/XS\d{3}/g)].map((m) => m[0])).toEqual(ids);
+      const checks = md.slice(md.indexOf('## Security checks'));
+      for (const r of CHECKED_RULES) {
+        const row = checks.split('\n').find((l) => l.startsWith(`| ${r.id} `) || l.startsWith(`| [${r.id}](`));
+        expect(row, `${r.id} in the Markdown checks table`).toContain(`| ${r.description} | pass |`);
+        expect(html, `${r.id} in the HTML checks table`).toMatch(new RegExp(`<td>(<a href="[^"]*">)?${r.id}(</a>)?</td>`));
+      }
+    });
+  }
+});
 
 describe('who can act on each resource', () => {
   for (const file of ORG_FILES) {

@@ -12,7 +12,7 @@ import { tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
 const EXAMPLE = 'parameters/example.yaml';
-const COMMANDS = ['compile', 'plan', 'deploy', 'destroy', 'verify', 'audit', 'profiles', 'schema'];
+const COMMANDS = ['compile', 'plan', 'deploy', 'destroy', 'verify', 'audit', 'profiles', 'schema', 'local'];
 
 /** An environment with no AWS credentials anywhere and no instance metadata lookups (nothing leaves 127.0.0.1). */
 function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -23,6 +23,8 @@ function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     AWS_CONFIG_FILE: join(home, 'config'),
     AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
     AWS_EC2_METADATA_DISABLED: 'true',
+    // `--local` looks for a running `xstack local` in the temporary folder: a developer's own is not this test's.
+    TMPDIR: home,
     XSTACK_MOTO_SERVER: process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server',
     ...extra,
   };

@@ -15,7 +15,7 @@ import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
-import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
@@ -107,7 +107,7 @@ describe('the execution role policy derived from the compiled templates', () => 
 
 let local: LocalAws;
 beforeAll(async () => {
-  local = await startLocalAws();
+  local = await startNewLocalAws();
 });
 afterAll(async () => {
   await local?.stop();

@@ -35,7 +35,7 @@ import { bootstrap } from '../src/deploy/bootstrap';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
-import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
@@ -53,7 +53,7 @@ const pollMs = 5;
 let local: LocalAws;
 let proxy: StackSetsProxy;
 beforeAll(async () => {
-  local = await startLocalAws();
+  local = await startNewLocalAws();
   proxy = await startStackSetsProxy(local.endpoint);
 });
 afterAll(async () => {

@@ -6,18 +6,17 @@
  */
 import { DescribeStackSetCommand, DescribeStacksCommand, ListExportsCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { ListRolesCommand } from '@aws-sdk/client-iam';
-import { DeleteRouteTableCommand, DescribeRouteTablesCommand, DisassociateRouteTableCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
-import { Aws, CallLog } from '../src/deploy/clients';
+import { Aws } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { withWave } from '../src/deploy/stacksets';
-import { createStackSetRoles, detachManagedPolicies } from './support/stackset-roles';
+import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
 
@@ -27,7 +26,7 @@ const example = compileText(EXAMPLE);
 
 let local: LocalAws;
 beforeAll(async () => {
-  local = await startLocalAws();
+  local = await startNewLocalAws();
 });
 afterAll(async () => {
   await local?.stop();
@@ -36,49 +35,6 @@ beforeEach(async () => {
   await local.reset();
   await createStackSetRoles(example.org, awsClient(), await adminAccount());
 });
-
-type Interceptor = (command: string, input: Record<string, unknown>) => unknown | Promise<unknown>;
-
-/** Aws whose CloudFormation clients pass every call through `intercept` first (undefined: go on to moto). */
-class FaultyAws extends Aws {
-  constructor(private readonly intercept: Interceptor) {
-    super({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS }, new CallLog());
-  }
-  override cloudFormation(credentials?: Parameters<Aws['cloudFormation']>[0]) {
-    const client = super.cloudFormation(credentials);
-    client.middlewareStack.add(
-      ((next: (a: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: { input: Record<string, unknown> }) => {
-        const injected = await this.intercept(context.commandName, args.input);
-        if (injected instanceof Error) throw injected;
-        if (injected !== undefined) return { output: { $metadata: {}, ...(injected as object) } };
-        return next(args);
-      }) as never,
-      { step: 'initialize', name: 'faults', priority: 'high' } as never,
-    );
-    return client;
-  }
-}
-
-/**
- * moto deletes no AWS::IAM::ManagedPolicy (nor detaches it) and no AWS::EC2::RouteTable with their stacks
- * (CloudFormation does): this Aws removes what it would leave, before the stack that depends on it goes.
- */
-const detachingAws = () =>
-  new FaultyAws(async (command, input) => {
-    if (command !== 'DeleteStackInstancesCommand') return undefined;
-    if (input.StackSetName === 'acme-ci-network') {
-      const credentials = await awsClient().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
-      const ec2 = new EC2Client({ region: 'eu-west-1', endpoint: local.endpoint, credentials });
-      const tables = (await ec2.send(new DescribeRouteTablesCommand({}))).RouteTables ?? [];
-      for (const table of tables.filter((t) => !t.Associations?.some((a) => a.Main))) {
-        for (const a of table.Associations ?? []) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
-        await ec2.send(new DeleteRouteTableCommand({ RouteTableId: table.RouteTableId }));
-      }
-    }
-    // Roles carry customer managed policies (their own stage's, and later stages'): detached first.
-    await detachManagedPolicies(awsClient(), (input.Accounts as string[] | undefined) ?? [], 'acme');
-    return undefined;
-  });
 
 const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
 const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
@@ -258,7 +214,7 @@ describe('rollout to the local emulator', () => {
   it("destroy removes every instance and StackSet in reverse order, but the repositories' StackSet", async () => {
     await deploy(example, awsClient(), options);
     const order: string[] = [];
-    const aws = detachingAws();
+    const aws = awsClient();
     const summary = await destroy(example, aws, { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
     expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => [s.stage, s.result])).toEqual([['source-repositories', 'kept']]);
     expect(example.rollout.waves.at(-1)).toContain(order[0]);
@@ -283,7 +239,7 @@ describe('rollout to the local emulator', () => {
     const keyArns: string[] = [];
     for (const account of ['222222222222', '333333333333', '444444444444']) keyArns.push((await stacksIn(account)).get('acme-pipeline-foundation')!.outputs.ArtifactKeyArn);
     const retainedDeletions: string[] = [];
-    const aws = detachingAws();
+    const aws = awsClient();
     const summary = await destroy(example, aws, { ...options, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && retainedDeletions.push(e.action) });
     expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => s.result)).toEqual(['kept']);
     for (const account of ['222222222222', '333333333333', '444444444444']) expect(await bucketsIn(account), account).toEqual([]);

@@ -5,7 +5,7 @@
  * resolved grants, the access proof, the checks, the file hashes.
  */
 import type { CfnTemplate } from '../cfn/template';
-import { RULES, TEMPLATE_RULES } from '../checks/rules';
+import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
 import type { Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import { stageLabel, type Stage } from '../stages/model';
@@ -402,7 +402,7 @@ export function buildReport(input: ReportInput): Report {
           `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           `${total(resources)} resources the org creates; every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
-          `Least-privilege rules ${[...RULES.map((r) => r.id), ...TEMPLATE_RULES.map((r) => r.id)].join(', ')}: no finding (a finding fails the compile).`,
+          `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,
         ],
       },
       { kind: 'table', head: ['account', 'id', 'role', 'environment'], rows: org.accounts.map((a) => [org.accounts.length <= ACCOUNTS_LISTED ? { text: a.name, href: `#account-${a.name}` } : a.name, a.id, a.role, a.environment ?? '']) },
@@ -521,8 +521,7 @@ export function buildReport(input: ReportInput): Report {
         kind: 'table',
         head: ['check', 'what', 'result'],
         rows: [
-          ...RULES.map((r) => [r.id, r.description, 'pass']),
-          ...TEMPLATE_RULES.map((r) => [r.id, r.description, 'pass']),
+          ...CHECKED_RULES.map((r): Cell[] => [r.source ? { text: r.id, href: r.source } : r.id, r.description, 'pass']),
           ['access', 'every needed path allowed on both sides; nothing beyond them granted across accounts', `pass (${requests} requests)`],
           ['order', 'every principal a policy names exists before that policy (stage graph proof)', 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],

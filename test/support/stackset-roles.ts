@@ -1,10 +1,10 @@
 /**
- * Test fixtures, not what AWS needs. The first: the two StackSet roles without their
+ * A test fixture, not what AWS needs: the two StackSet roles without their
  * policies, which moto does not evaluate anyway. It is what `xstack bootstrap`
  * makes (test/deploy-bootstrap.test.ts runs the real one), in a tenth of the
  * calls, so that each rollout test starts fast.
  */
-import { CreateRoleCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import type { Aws } from '../../src/deploy/clients';
 import type { Org } from '../../src/org/model';
 
@@ -23,23 +23,5 @@ export async function createStackSetRoles(org: Org, aws: Aws, adminAccountId: st
   for (const account of org.accounts) {
     const credentials = await aws.assume(`arn:${org.partition}:iam::${account.id}:role/OrganizationAccountAccessRole`);
     await ensure(aws.iam(credentials), s.executionRoleName, { AWS: `arn:${org.partition}:iam::${adminAccountId}:role/${s.administrationRoleName}` });
-  }
-}
-
-/**
- * What CloudFormation does and moto does not when a stack with an
- * AWS::IAM::ManagedPolicy goes: the policy is detached (and deleted), so the
- * roles it was attached to can go too. Detaches every customer managed policy
- * from the roles named `<prefix>-*` in the given accounts.
- */
-export async function detachManagedPolicies(aws: Aws, accounts: readonly string[], prefix: string, executionRoleName = 'AWSCloudFormationStackSetExecutionRole'): Promise<void> {
-  for (const account of accounts) {
-    const iam = aws.iam(await aws.assume(`arn:aws:iam::${account}:role/${executionRoleName}`));
-    for (const role of (await iam.send(new ListRolesCommand({}))).Roles ?? []) {
-      if (!role.RoleName!.startsWith(`${prefix}-`)) continue;
-      for (const policy of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName }))).AttachedPolicies ?? []) {
-        if (!policy.PolicyArn!.includes(':aws:policy/')) await iam.send(new DetachRolePolicyCommand({ RoleName: role.RoleName, PolicyArn: policy.PolicyArn }));
-      }
-    }
   }
 }

@@ -145,8 +145,8 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloudFormationClient, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
-import { DeletePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
+import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -1041,8 +1041,6 @@ export class StackSetsProxy {
     if (ok.length === 0) return;
     if (action === 'DeleteStackInstances') {
       const inMoto = ok.filter((a) => motoInstances.has(a));
-      const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
-      for (const account of inMoto) await this.releaseManagedPolicies(account, region, name, new Set());
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
       return;
     }
@@ -1083,7 +1081,6 @@ export class StackSetsProxy {
       // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html);
       // moto keeps them and fails its stack update on the unknown key.
       const values = Object.fromEntries(Object.entries({ ...base, ...overrides(account) }).filter(([k]) => declared.has(k)));
-      await this.releaseManagedPolicies(account, region, name, new Set(Object.keys(((parseYaml(template) ?? {}) as { Resources?: Record<string, unknown> }).Resources ?? {})));
       try {
         await cfn.send(
           new UpdateStackCommand({
@@ -1265,33 +1262,6 @@ export class StackSetsProxy {
   }
 
   /** Credentials in one of moto's accounts (moto lets anyone assume any role). */
-  /**
-   * CloudFormation deletes a stack's AWS::IAM::ManagedPolicy (detaching it
-   * first) when the stack goes or the template drops it; moto does neither, and
-   * the roles it stays attached to then cannot be deleted ("must detach all
-   * policies first"). Every managed policy of the instance's stack not in
-   * `keep` (logical ids) is detached and deleted here, as CloudFormation would.
-   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
-   */
-  private async releaseManagedPolicies(account: string, region: string, stackSet: string, keep: ReadonlySet<string>): Promise<void> {
-    const credentials = await this.credentialsFor(account, region);
-    const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials });
-    const iam = new IAMClient({ region, endpoint: this.moto, credentials });
-    let resources;
-    try {
-      resources = (await cfn.send(new ListStackResourcesCommand({ StackName: `StackSet:${stackSet}` }))).StackResourceSummaries ?? [];
-    } catch {
-      return; // no stack in moto for this instance
-    }
-    for (const r of resources) {
-      if (r.ResourceType !== 'AWS::IAM::ManagedPolicy' || keep.has(r.LogicalResourceId!) || !r.PhysicalResourceId?.startsWith('arn:')) continue;
-      const entities = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: r.PhysicalResourceId })).catch(() => undefined);
-      if (!entities) continue;
-      for (const role of entities.PolicyRoles ?? []) await iam.send(new DetachRolePolicyCommand({ RoleName: role.RoleName, PolicyArn: r.PhysicalResourceId }));
-      await iam.send(new DeletePolicyCommand({ PolicyArn: r.PhysicalResourceId })).catch(() => undefined);
-    }
-  }
-
   private credentialsFor(account: string, region: string) {
     let credentials = this.accountCredentials.get(account);
     if (!credentials) {
