@@ -196,7 +196,7 @@ export const AWS_OWNED_BUCKETS = {
 
 /** The reason recorded (Metadata.xstack.exceptions, XS014) on a statement that reads an AWS-owned bucket. */
 export const AWS_OWNED_BUCKET_REASON =
-  'aws-codedeploy-${AWS::Region} is AWS\'s CodeDeploy resource kit bucket, not the org\'s: no account of the org owns it and AWS publishes no owner account, so aws:ResourceAccount cannot pin it; the statement reads objects of that one bucket name only, in the partition and Region of the stack';
+  'aws-codedeploy-<region> is AWS\'s CodeDeploy resource kit bucket, not the org\'s: no account of the org owns it and AWS publishes no owner account, so aws:ResourceAccount cannot pin it; the statement reads objects of that one bucket name only, in the partition and Region of the stack';
 
 /**
  * The revision is SSE-KMS with the artifact key: S3 asks KMS to decrypt on the
