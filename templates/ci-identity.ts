@@ -5,6 +5,13 @@
  * keys. Who may assume it follows what the CI runs on: EC2 instances (with the
  * instance profile made here), or one service account of an EKS cluster,
  * through EKS Pod Identity (with the association made here) or IRSA.
+ *
+ * On EC2 the role is also the host's own (src/services/needs.ts
+ * CI_HOST_NEEDS): Systems Manager's core, so that Session Manager reaches a
+ * host that has no public address, no inbound rule and no SSH key; and, in an
+ * isolated CI network, image pulls from this account's ECR repositories, the
+ * only registry it can reach. Pods on EKS get neither: their node's role
+ * pulls the images, and a pod is no managed instance.
  */
 import InstanceProfile from 'cloudform-types/types/iam/instanceProfile';
 import type Resource from 'cloudform-types/types/resource';
@@ -12,19 +19,34 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { EC2_TRUST_REASON, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, SSM_MANAGED_INSTANCE_CORE, STS_ASSUME_ROLE } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime } from '../src/org/model';
 
-export function ciIdentity(names: Names, sourceAccountIds: readonly string[], runtime: CiRuntime): TemplateDefinition {
+export interface CiHost {
+  /** The CI network is isolated (no NAT): the host pulls its images from this account's ECR. */
+  isolated: boolean;
+}
+
+export function ciIdentity(names: Names, sourceAccountIds: readonly string[], runtime: CiRuntime, host: CiHost = { isolated: false }): TemplateDefinition {
   const { trust, exceptions } = trustFor(runtime);
+  const ec2 = runtime.kind === 'ec2';
+  const pullsFromEcr = ec2 && host.isolated;
   const resources: Record<string, Resource> = {
     ...role('CiInstanceRole', {
       name: names.ciInstanceRole(),
-      description: `The CI (${runtime.kind === 'ec2' ? 'EC2 instances' : `EKS service account ${runtime.namespace}/${runtime.serviceAccount}`}); may only assume the pull-only CI role of each source account`,
+      description: ec2
+        ? `The CI (EC2 instances); may assume only the pull-only CI role of each source account; Systems Manager core for Session Manager${pullsFromEcr ? "; pulls images from this account's ECR repositories" : ''}`
+        : `The CI (EKS service account ${runtime.namespace}/${runtime.serviceAccount}); may only assume the pull-only CI role of each source account`,
       trust,
-      exceptions,
+      // Session Manager is the way to the CI host: no public address, no inbound rule, no SSH key, whatever the network
+      // mode. The same AWS managed policy, with listed actions (not a FullAccess one), as the deployment targets'
+      // role; it also reads any SSM parameter of this account (ssm:GetParameter(s) on "*"), which the report shows.
+      // https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+      // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html
+      ...(ec2 ? { awsManagedPolicies: [SSM_MANAGED_INSTANCE_CORE] } : {}),
+      exceptions: [...exceptions, ...(pullsFromEcr ? [{ rule: 'XS002', statement: 'EcrLogin', reason: ECR_AUTHORIZATION_TOKEN.resourceStarReason ?? '' }] : [])],
       policies: [
         {
           name: 'assume-ci-reader-roles',
@@ -36,6 +58,32 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
             }),
           ]),
         },
+        ...(pullsFromEcr
+          ? [
+              {
+                // Isolated, ECR is the only registry the host reaches (through the CI network's ecr.api and
+                // ecr.dkr endpoints): docker login, then the image's manifest and layers, from this
+                // account's repositories in this Region only. No push, no listing.
+                // https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html
+                // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html
+                name: 'pull-ci-images',
+                document: policyDocument([
+                  statement({
+                    // No resource type for ecr:GetAuthorizationToken (Service Authorization Reference), so "*":
+                    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+                    sid: 'EcrLogin',
+                    actions: ECR_AUTHORIZATION_TOKEN.actions,
+                    resources: '*',
+                  }),
+                  statement({
+                    sid: 'PullCiImages',
+                    actions: ECR_IMAGE_PULL.actions,
+                    resources: arn('ecr:${AWS::Region}:${AWS::AccountId}:repository/*'),
+                  }),
+                ]),
+              },
+            ]
+          : []),
       ],
     }),
   };

@@ -16,11 +16,11 @@ import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
 import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { retain } from '../src/cfn/extensions';
-import { suppressChecks } from '../src/cfn/resources';
+import { exceptionMetadata, suppressChecks } from '../src/cfn/resources';
 import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODEDEPLOY_AGENT_DOWNLOAD, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
+import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -225,6 +225,8 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         ],
       ),
       AccessLogBucketPolicy: new BucketPolicy({ Bucket: ref('AccessLogBucket'), PolicyDocument: accessLogPolicy }),
+      // The Description stays as it was: IAM replaces a managed policy whose description changes, and
+      // a replacement of this named policy would fail on its own name.
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
@@ -244,8 +246,22 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
             resources: getAtt('ArtifactKey', 'Arn'),
             conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
           }),
+          statement({
+            // The agent itself is installed and updated from AWS's resource kit bucket of this Region:
+            // "Make sure to give access to the Amazon S3 buckets that contain the CodeDeploy agent.
+            // Otherwise, an error might occur when the CodeDeploy agent is installed or updated on the
+            // instances." A signed request from this role to a bucket of another account needs this
+            // Allow even though the bucket is public. Objects of that one bucket only, read only.
+            // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html
+            // Bucket names by Region (GovCloud too: aws-codedeploy-us-gov-west-1), src/iam/grants.ts AWS_OWNED_BUCKETS:
+            // https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html
+            // No aws:ResourceAccount: the bucket is AWS's (recorded below as the exception to XS014).
+            sid: 'InstallCodeDeployAgent',
+            actions: CODEDEPLOY_AGENT_INSTALL.actions,
+            resources: sub(AWS_OWNED_BUCKETS.codeDeployResourceKit.objects),
+          }),
         ]),
-      }),
+      }).metadata(exceptionMetadata([{ rule: 'XS014', statement: 'InstallCodeDeployAgent', reason: AWS_OWNED_BUCKET_REASON }])),
       ArtifactBucketPolicy: new BucketPolicy({ Bucket: ref('ArtifactBucket'), PolicyDocument: bucketPolicy }),
       CodeCommitEventsBusPolicy: new EventBusPolicy({
         EventBusName: 'default',

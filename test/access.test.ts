@@ -11,6 +11,8 @@ import { CODECOMMIT_PULL } from '../src/iam/grants';
 import { compileOrg } from '../src/compile';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { subnetCidrs } from '../templates/ci-network';
+import { ciIdentity } from '../templates/ci-identity';
+import { Names } from '../src/naming';
 import { analyseAccess } from '../src/audit/paths';
 import { evaluate, GrantIndex, RequestAnswers, type AppliesMemo } from '../src/audit/evaluate';
 import { compileFile, tempDir } from './helpers';
@@ -100,8 +102,8 @@ describe('access roles', () => {
       for (const path of analysis.paths) {
         memo.clear();
         for (const action of path.actions) {
-          const { principal, resource, resourceAccount, context, identityManagedElsewhere } = path;
-          const request = { principal, action, resource, resourceAccount, context, identityManagedElsewhere };
+          const { principal, resource, resourceAccount, context, identityManagedElsewhere, resourceManagedElsewhere } = path;
+          const request = { principal, action, resource, resourceAccount, context, identityManagedElsewhere, resourceManagedElsewhere };
           expect(evaluate(analysis.index, request, example.org.organizationId, memo)).toEqual(evaluate(analysis.index, request, example.org.organizationId));
           asked++;
         }
@@ -132,6 +134,32 @@ describe('access roles', () => {
       'arn:${AWS::Partition}:iam::098765432109:role/gov-ci-reader',
     ]);
     expect((role.Metadata as any).xstack.exceptions[0]).toMatchObject({ rule: 'XS005', statement: 'TrustService' });
+  });
+
+  it('on EC2 the CI host gets Systems Manager core in every network mode, and ECR pulls from its own account only when isolated', () => {
+    const ssmCore = [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }];
+    // GovCloud: isolated (nat: false).
+    const isolated = template(gov, 'ci-identity');
+    expect(props(isolated, 'CiInstanceRole').ManagedPolicyArns).toEqual(ssmCore);
+    const [login, pull] = props(isolated, 'CiInstanceRolePullCiImages').PolicyDocument.Statement;
+    expect(login).toMatchObject({ Sid: 'EcrLogin', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    expect(pull).toMatchObject({ Sid: 'PullCiImages', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] });
+    expect(pull.Resource['Fn::Sub']).toBe('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*');
+    expect((isolated.Resources.CiInstanceRolePullCiImages.Metadata as any).xstack.exceptions).toEqual([
+      { rule: 'XS002', statement: 'EcrLogin', reason: expect.stringContaining('no resource type') },
+    ]);
+    // The example: NAT'd, so no ECR grant; and no CloudWatch Logs grant in either mode (nothing on the host sends logs).
+    const natted = template(example, 'ci-identity');
+    expect(props(natted, 'CiInstanceRole').ManagedPolicyArns).toEqual(ssmCore);
+    expect(natted.Resources.CiInstanceRolePullCiImages).toBeUndefined();
+    for (const t of [isolated, natted]) expect(JSON.stringify(t)).not.toMatch(/"logs:/);
+  });
+
+  it('on EKS the CI role gets neither Systems Manager nor ECR: the node pulls images, and a pod is no managed instance', () => {
+    const runtime = { kind: 'eks-pod-identity', cluster: 'ci', namespace: 'jenkins', serviceAccount: 'jenkins' } as const;
+    const t = renderTemplate(ciIdentity(new Names('acme'), ['111111111111'], runtime, { isolated: true }));
+    expect(props(t, 'CiInstanceRole').ManagedPolicyArns).toBeUndefined();
+    expect(Object.keys(t.Resources).sort()).toEqual(['CiInstanceRole', 'CiInstanceRoleAssumeCiReaderRoles', 'CiPodIdentityAssociation']);
   });
 });
 

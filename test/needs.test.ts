@@ -6,17 +6,30 @@
 import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
-import { ACCESS_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { AWS_MANAGED_POLICIES } from '../src/iam/aws-managed-policies';
+import { ACCESS_NEEDS, CI_HOST_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 
 type Json = Record<string, unknown>;
 
-/** Takes statement `sid` out of every policy document of a resource; a bus policy (one statement) goes whole. */
+/**
+ * Takes statement `sid` out of every policy document of a resource; a bus policy (one statement) goes whole; a
+ * statement of an AWS managed policy (`<policy>.<Sid>`, src/audit/grants.ts) takes that policy off the role.
+ */
 function removeStatement(stage: Stage, logicalId: string, sid: string): void {
   const resources = stage.definition.resources as unknown as Record<string, { Type?: string; Properties?: Json; type?: string; properties?: Json }>;
   const resource = JSON.parse(JSON.stringify(resources[logicalId])) as { Type: string; Properties: Json };
   expect(resource, `${stage.id} ${logicalId}`).toBeDefined();
+  const managed = AWS_MANAGED_POLICIES.get(sid.split('.')[0]);
+  if (managed) {
+    const arns = resource.Properties.ManagedPolicyArns as Array<{ 'Fn::Sub': string }>;
+    const kept = arns.filter((a) => !a['Fn::Sub'].endsWith(`:policy/${managed.name}`));
+    expect(kept.length, `${stage.id} ${logicalId} ${managed.name}`).toBe(arns.length - 1);
+    resource.Properties.ManagedPolicyArns = kept;
+    resources[logicalId] = resource as never;
+    return;
+  }
   if (resource.Type === 'AWS::Events::EventBusPolicy') {
     delete resources[logicalId];
     return;
@@ -106,5 +119,35 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     removeStatement(stages.find((s) => s.id === 'ci-network')!, endpoint, sid);
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.includes(`through ci-network's ${endpoint}: no statement of its endpoint policy allows it`)), problems.join('\n')).toBe(true);
+  });
+});
+
+describe('the CI host needs table (Session Manager; ECR in an isolated CI network) drives the proof', () => {
+  const cases = [
+    ['parameters/govcloud.yaml', ['ci-host-session-manager', 'ci-host-session-channels', 'ci-host-ecr-login', 'ci-host-ecr-pull']],
+    ['parameters/example.yaml', ['ci-host-session-manager', 'ci-host-session-channels']],
+  ] as const;
+
+  it.each(cases)('%s: exactly its network mode\'s entries, each proved', (file, ids) => {
+    const org = loadOrgFile(file);
+    const baseline = analyseAccess(org, planStages(org));
+    expect(baseline.problems).toEqual([]);
+    expect([...new Set(baseline.paths.filter((p) => p.need?.startsWith('ci-host-')).map((p) => p.need))]).toEqual(ids);
+    for (const r of baseline.results.filter((x) => x.path.need?.startsWith('ci-host-'))) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
+  });
+
+  it.each(CI_HOST_NEEDS.map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path (isolated GovCloud org)', (_id, need) => {
+    const org = loadOrgFile('parameters/govcloud.yaml');
+    const baseline = analyseAccess(org, planStages(org));
+    expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+    const first = baseline.results.find((r) => r.path.need === need.id)!;
+    expect(first.grantedBy.length, need.id).toBeGreaterThan(0);
+    const stages = planStages(org);
+    for (const g of first.grantedBy) {
+      const [logicalId, sid] = g.policy.split('/');
+      removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
+    }
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
 });

@@ -93,12 +93,15 @@ function simulationOf(org: Org, r: AccessResult, grants: readonly ResolvedStatem
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     ...(owned.length ? { resourcePolicy: policyOf(owned[0], without) } : {}),
+    // A resource of AWS's own (the CodeDeploy resource kit bucket, public): its policy is outside the org file, and the
+    // proof proves the identity side only. The same assumption, written as the policy it stands for.
+    ...(r.path.resourceManagedElsewhere ? { resourcePolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: [r.action], Resource: [resource] }] } } : {}),
   };
 }
 
 /** Both evaluators' decisions on a request with one statement of the org left out; the proof's through its own evaluator. */
 async function decideWithout(org: Org, r: AccessResult, grants: readonly ResolvedStatement[], without: ResolvedStatement): Promise<{ proof: boolean; reason: string; simulate: string }> {
-  const d = evaluate(new GrantIndex(grants.filter((g) => g !== without)), { principal: r.path.principal, action: r.action, resource: r.path.resource, resourceAccount: r.path.resourceAccount, context: r.path.context, identityManagedElsewhere: r.path.identityManagedElsewhere }, org.organizationId);
+  const d = evaluate(new GrantIndex(grants.filter((g) => g !== without)), { principal: r.path.principal, action: r.action, resource: r.path.resource, resourceAccount: r.path.resourceAccount, context: r.path.context, identityManagedElsewhere: r.path.identityManagedElsewhere, resourceManagedElsewhere: r.path.resourceManagedElsewhere }, org.organizationId);
   const response = await runSimulation(simulationOf(org, r, grants, without), {});
   return { proof: d.allowed, reason: d.reason, simulate: response.resultType === 'error' ? `error ${JSON.stringify(response.errors)}` : response.overallResult };
 }

@@ -24,9 +24,9 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('identity policies use resource "*" only for the CodeDeploy target lookup and the repository list', () => {
+  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list and the ECR login', () => {
     const star = statements.filter(({ doc, s }) => doc.kind === 'identity' && asList(s.Resource).includes('*'));
-    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories']));
+    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin']));
   });
 
   it('"*" and account-root principals in an Allow always carry conditions', () => {
@@ -51,9 +51,9 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('attaches no AWS managed policy but Systems Manager\'s instance core (deployment targets), and no literal partition anywhere', () => {
+  it('attaches no AWS managed policy but Systems Manager\'s instance core (deployment targets, CI hosts on EC2), and no literal partition anywhere', () => {
     for (const { stage, p } of resourcesOf('AWS::IAM::Role')) {
-      if (p.RoleName === 'acme-deploy-target' || p.RoleName === 'gov-deploy-target') {
+      if (['acme-deploy-target', 'gov-deploy-target', 'acme-ci-instance', 'gov-ci-instance'].includes(p.RoleName)) {
         expect(p.ManagedPolicyArns, stage).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }]);
       } else expect(p.ManagedPolicyArns, `${stage} ${p.RoleName}`).toBeUndefined();
     }
@@ -225,7 +225,19 @@ describe('rules catch what they are for', () => {
 
   it('a recorded reason admits "*" only for actions without resource-level permissions', () => {
     expect(checkTemplate(identity({ Action: 'ec2:DescribeInstances', Resource: '*' }, reason))).toEqual([]);
-    expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002']);
+    expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002', 'XS014']);
+  });
+
+  it('XS014: S3 grants pin the bucket owner; only an AWS-owned bucket goes without, and only with a recorded reason', () => {
+    const owned = { Action: 's3:GetObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::aws-codedeploy-${AWS::Region}/*' } };
+    const xs014 = { xstack: { exceptions: [{ rule: 'XS014', statement: 'S', reason: "AWS's bucket" }] } };
+    const rules = (t: CfnTemplate) => checkTemplate(t).map((f) => `${f.rule} ${f.item}`);
+    expect(rules(identity({ Action: 's3:GetObject', Resource: 'arn:${AWS::Partition}:s3:::b/*' }))).toContain('XS014 Condition::aws:ResourceAccount');
+    expect(rules(identity({ Action: 's3:GetObject', Resource: 'arn:${AWS::Partition}:s3:::b/*', Condition: { StringEquals: { 'aws:ResourceAccount': '111111111111' } } }))).toEqual([]);
+    expect(rules(identity(owned))).toContain('XS014 Condition::aws:ResourceAccount');
+    expect(rules(identity(owned, xs014))).toEqual([]);
+    // The reason admits AWS's bucket only, not another bucket beside it.
+    expect(rules(identity({ ...owned, Resource: [owned.Resource, 'arn:${AWS::Partition}:s3:::b/*'] }, xs014))).toContain('XS014 Condition::aws:ResourceAccount');
   });
 
   it('conditions admit "*" and root principals; Deny statements may use wildcards', () => {

@@ -20,6 +20,11 @@ export interface Request {
   context?: Record<string, string[]>;
   /** The principal's own policies are managed outside the org (an SSO permission set): prove the resource side only. */
   identityManagedElsewhere?: boolean;
+  /**
+   * The resource is AWS's own (a bucket of AWS's, src/iam/grants.ts AWS_OWNED_BUCKETS), its policy outside the org
+   * file: prove the identity side only (across accounts IAM needs it, whatever the resource's policy says).
+   */
+  resourceManagedElsewhere?: boolean;
 }
 
 export interface Decision {
@@ -222,6 +227,8 @@ const REASONS = Object.fromEntries(
   ]),
 ) as Record<'key policy' | 'trust policy' | 'resource policy', { none: string; names: string; elsewhere: string }>;
 
+const RESOURCE_ELSEWHERE = "the principal's identity policy allows it; the resource and its policy are AWS's, outside this org file";
+
 /**
  * Whether a statement on its side of a request applies to it (and, on the resource side, admits its principal): read from
  * the request's principal, resource and context, never its action, so asked once per statement for all of a path's actions.
@@ -311,6 +318,9 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];
+    if (resAllows === 0 && request.resourceManagedElsewhere && !isKey && !isTrust) {
+      return idAllows > 0 ? decision(true, RESOURCE_ELSEWHERE, grantedBy) : decision(false, 'no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
+    }
     if (resAllows === 0) return decision(false, reasons.none, grantedBy, { missing: idAllows === 0 ? 'both' : 'resource' });
     // Same account and named directly in a key policy or trust: the identity side is not needed.
     if (!crossAccount && namedDirectly) return decision(true, reasons.names, grantedBy);

@@ -9,7 +9,8 @@
 import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { analyseAccess, type AccessAnalysis, type AccessPath } from './paths';
+import { analyseAccess, AWS_OWNED_ACCOUNT, type AccessAnalysis, type AccessPath } from './paths';
+import { AWS_OWNED_BUCKETS } from '../iam/grants';
 import type { Org } from '../org/model';
 import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
@@ -117,7 +118,7 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
     const p = result.path;
     if (!fits(query.principal, shown(p.principal)) || !fits(query.action, result.action, true) || !fits(query.resource, p.resource)) continue;
     if (query.context && !sameContext(query.context, p.context ?? {})) continue;
-    const request: Request = { principal: p.principal, action: result.action, resource: p.resource, resourceAccount: p.resourceAccount, context: p.context, identityManagedElsewhere: p.identityManagedElsewhere };
+    const request: Request = { principal: p.principal, action: result.action, resource: p.resource, resourceAccount: p.resourceAccount, context: p.context, identityManagedElsewhere: p.identityManagedElsewhere, resourceManagedElsewhere: p.resourceManagedElsewhere };
     asked.add(key(request));
     answers.push(answer(request, evaluate(index, request, org.organizationId), p));
   }
@@ -131,7 +132,12 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
       for (const probe of probes) {
         const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
         const context = query.context ?? contextFor([...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)]);
-        const request: Request = { ...base, context, identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn) };
+        const request: Request = {
+          ...base,
+          context,
+          identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
+          ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
+        };
         if (asked.has(key(request))) continue;
         asked.add(key(request));
         const d = evaluate(index, request, org.organizationId);
@@ -169,9 +175,15 @@ function candidatesPrincipals(grants: readonly ResolvedStatement[], orgRoles: Re
   ];
 }
 
-/** The resources the query names: the org's, a bucket's objects as one sample object, or exactly what was asked. */
+/** Objects of the buckets of AWS's own the templates may name (src/iam/grants.ts), in any partition and Region. */
+const AWS_OWNED_OBJECTS = Object.values(AWS_OWNED_BUCKETS).map(
+  (b) => new RegExp(`^${b.objects.replace(/[.*+?^()|[\]\\]/g, (c) => (c === '*' ? '.+' : `\\${c}`)).replace(/\$\{AWS::(Partition|Region)\}/g, '[a-z0-9-]+')}$`),
+);
+
+/** The resources the query names: the org's, a bucket's objects as one sample object, an object of a bucket of AWS's own, or exactly what was asked. */
 function resourceProbes(resources: readonly OrgResource[], query: string | undefined, fits: Fits): Array<{ arn: string; account: string; exact?: boolean }> {
-  const owner = (arn: string) => accountOf(arn) || resources.find((r) => r.kind === 'bucket' && (arn === r.arn || arn.startsWith(`${r.arn}/`)))?.account;
+  const owner = (arn: string) =>
+    accountOf(arn) || resources.find((r) => r.kind === 'bucket' && (arn === r.arn || arn.startsWith(`${r.arn}/`)))?.account || (AWS_OWNED_OBJECTS.some((o) => o.test(arn)) ? AWS_OWNED_ACCOUNT : undefined);
   if (query && !/[*?]/.test(query)) {
     const account = owner(query);
     if (!account) throw new ExplainError(`cannot tell which account owns '${query}': name a resource the org creates (an ARN with an account, or one of its buckets or their objects)`);

@@ -4,7 +4,7 @@
  * makes to a principal of another account is one of these paths.
  */
 import { ARTIFACT_OBJECT_WRITE, KMS_ARTIFACT_DATA_KEY } from '../iam/grants';
-import { ACCESS_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
+import { ACCESS_NEEDS, agentInstallerIn, CI_HOST_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type CiHostEnvironment, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -31,6 +31,8 @@ export interface AccessPath {
   denied?: boolean;
   /** The principal's own policies live outside the org file (IAM Identity Center permission sets, federated roles). */
   identityManagedElsewhere?: boolean;
+  /** The resource is AWS's own (its account is AWS_OWNED_ACCOUNT), its policy outside the org file: the identity side is proved. */
+  resourceManagedElsewhere?: boolean;
   /**
    * The same path exists for every environment of a pipeline: what it is
    * for without naming the environment, and the pipeline account it is in.
@@ -51,6 +53,12 @@ export interface AccessResult {
   /** When refused: the Deny that refuses it, or the side with no Allow (evaluate.ts). */
   refusedBy: Decision['refusedBy'];
 }
+
+/** The account a path names for a resource of AWS's own (AWS publishes no owner account): never an account of the org. */
+export const AWS_OWNED_ACCOUNT = 'aws';
+
+/** The CI paths that go through the CI network's CodeCommit and STS endpoints (git-remote-codecommit's). */
+const CI_CLONE_NEEDS: ReadonlySet<string> = new Set(ACCESS_NEEDS.filter((n) => n.who === 'ci').map((n) => n.id));
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
 export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account));
@@ -83,7 +91,7 @@ function classPath(
   member: string,
   c: AccountClass,
   group: { purpose: string; environment: string },
-  fields: Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context'>,
+  fields: Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere'>,
 ): AccessPath {
   const t = (text: string) => tokenise(text, member, c.token);
   const { principal } = fields;
@@ -96,6 +104,7 @@ function classPath(
     resource: t(fields.resource),
     resourceAccount: t(fields.resourceAccount),
     context: fields.context && tokeniseLists(fields.context, member, c.token),
+    ...(fields.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
     accounts: c.members,
   };
 }
@@ -139,6 +148,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         triggerRole: role(a, names.triggerRole(p.name)),
         triggerRuleArn: `arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`,
         deployTargetRole: role(a, names.deployTargetRole()),
+        agentInstaller: agentInstallerIn(partition, region),
       };
       const on = `${p.name} in ${environment}`;
       // The org's own instance roles: their trust is outside the templates (not proved); their grants are, per role.
@@ -150,9 +160,10 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
           const group = { purpose: groupPurpose(`${need.purpose}${which}`), environment };
           const principal = need.principal(e);
           const resource = need.resource(e);
-          const resourceAccount = need.side === 'source' ? s : a;
+          const resourceAccount = need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : a;
+          const elsewhere = need.side === 'aws' ? { resourceManagedElsewhere: true } : {};
           if (c) {
-            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e) }));
+            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e), ...elsewhere }));
             continue;
           }
           paths.push({
@@ -164,6 +175,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
             resource,
             resourceAccount,
             ...(need.context ? { context: need.context(e) } : {}),
+            ...elsewhere,
           });
         }
       }
@@ -175,6 +187,16 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
   const { developers, ci } = org.access;
+  // The CI host's own paths (src/services/needs.ts CI_HOST_NEEDS), when it runs on EC2 with xstack's instance profile.
+  if (ci && ci.runtime.kind === 'ec2') {
+    const ciAccount = accountId(ci.account);
+    const e: CiHostEnvironment = { partition, region, ciAccount, ciInstanceRole: role(ciAccount, names.ciInstanceRole()) };
+    const isolated = ci.network !== undefined && !ci.network.nat;
+    for (const need of CI_HOST_NEEDS) {
+      if (need.when === 'isolated' && !isolated) continue;
+      paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: ciAccount });
+    }
+  }
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
   for (const r of org.repositories) listIn(repositoriesOf, r.account).push(r);
@@ -283,7 +305,7 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
   const endpoints = endpointPolicies(network, resolver);
   const via = (action: string) => (action.toLowerCase().startsWith('sts:') ? 'sts' : action.toLowerCase().startsWith('codecommit:') ? [...endpoints.keys()].find((k) => k.startsWith('git-codecommit')) : undefined);
   const problems: string[] = [];
-  for (const path of paths.filter((p) => p.need?.startsWith('ci-'))) {
+  for (const path of paths.filter((p) => p.need !== undefined && CI_CLONE_NEEDS.has(p.need))) {
     for (const action of path.actions) {
       const service = via(action);
       const endpoint = service === undefined ? undefined : endpoints.get(service);
@@ -429,6 +451,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       resourceAccount: path.resourceAccount,
       context: path.context,
       identityManagedElsewhere: path.identityManagedElsewhere,
+      resourceManagedElsewhere: path.resourceManagedElsewhere,
     };
     memo.clear();
     for (const action of path.actions) {

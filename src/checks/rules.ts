@@ -5,7 +5,7 @@
  * with its reason.
  */
 import type { CfnTemplate } from '../cfn/template';
-import { ACTIONS_WITHOUT_RESOURCE_LEVEL, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL, AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 
 export interface Finding {
@@ -40,6 +40,11 @@ const hasCondition = (s: PlainStatement) => s.Condition !== undefined && Object.
 const strings = (v: unknown) => asList(v).filter((x): x is string => typeof x === 'string');
 const textOf = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'object' && v && 'Fn::Sub' in v ? String((v as Record<string, unknown>)['Fn::Sub']) : '');
 const CONFUSED_DEPUTY_KEYS = ['aws:SourceAccount', 'aws:SourceArn'];
+/** The AWS-owned buckets' object ARNs, as the templates write them (src/iam/grants.ts). */
+const AWS_OWNED_OBJECTS: ReadonlySet<string> = new Set(Object.values(AWS_OWNED_BUCKETS).map((b) => b.objects));
+/** An S3 bucket name is global, not the account's: a statement naming one by ARN may reach another account's bucket of that name. */
+const pinsBucketOwner = (s: PlainStatement) =>
+  Object.entries(s.Condition ?? {}).some(([operator, keys]) => operator === 'StringEquals' && Object.keys(keys).some((k) => k.toLowerCase() === 'aws:resourceaccount'));
 
 export const RULES: readonly Rule[] = [
   {
@@ -109,6 +114,19 @@ export const RULES: readonly Rule[] = [
       doc.kind !== 'identity' && isAllow(s) && (s.Principal === undefined || s.NotPrincipal !== undefined)
         ? [{ item: 'Principal', message: 'resource policy Allow without an explicit Principal' }]
         : NONE,
+  },
+  {
+    id: 'XS014',
+    description:
+      'identity-policy Allows of S3 actions pin the bucket owner (StringEquals aws:ResourceAccount); only a bucket of AWS\'s own (src/iam/grants.ts AWS_OWNED_BUCKETS), with a recorded reason, goes without',
+    check: (doc, s) => {
+      if (doc.kind !== 'identity' || !isAllow(s) || !strings(s.Action).some((a) => a.toLowerCase().startsWith('s3:')) || pinsBucketOwner(s)) return NONE;
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
+      const awsOwned = asList(s.Resource).every((r) => AWS_OWNED_OBJECTS.has(textOf(r)));
+      const recorded = exceptionsOf(doc).some((e) => e.rule === 'XS014' && e.statement === s.Sid);
+      if (awsOwned && recorded) return NONE;
+      return [{ item: 'Condition::aws:ResourceAccount', message: awsOwned ? "an AWS-owned bucket without a recorded reason in the resource metadata" : 'S3 access without aws:ResourceAccount: a bucket name may be another account\'s' }];
+    },
   },
 ];
 

@@ -168,6 +168,50 @@ export const CODEDEPLOY_AGENT_DOWNLOAD: Grant = {
 };
 
 /**
+ * The CodeDeploy agent is installed and updated from AWS's resource kit
+ * bucket of the Region, `aws-codedeploy-<region>` ("Make sure to give access
+ * to the Amazon S3 buckets that contain the CodeDeploy agent. Otherwise, an
+ * error might occur when the CodeDeploy agent is installed or updated on the
+ * instances."). Read only, and objects only: the installer and the package
+ * manager fetch known keys (`latest/install`, `latest/LATEST_VERSION`, the
+ * packages), nothing lists the bucket.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html
+ */
+export const CODEDEPLOY_AGENT_INSTALL: Grant = {
+  name: 'codedeploy-agent-install',
+  actions: ['s3:GetObject'],
+  doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html',
+};
+
+/**
+ * Buckets that are AWS's own, not the org's, which identity policies may
+ * name: the bucket-owner pin (aws:ResourceAccount, rule XS014) cannot hold
+ * for them, since no account of the org owns them and AWS publishes no owner
+ * account. Each with the page that names it; written as its ARN's
+ * `Fn::Sub` text, as the templates write it.
+ *
+ * The CodeDeploy resource kit: one bucket per Region, `aws-codedeploy-<region>`
+ * (https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html).
+ * GovCloud follows the same pattern: "aws-codedeploy-us-gov-west-1",
+ * "arn:aws-us-gov:s3:::aws-codedeploy-us-gov-west-1"
+ * (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-codedeploy.html),
+ * and so does China, "aws-codedeploy-cn-north-1"
+ * (https://docs.amazonaws.cn/en_us/codedeploy/latest/userguide/resource-kit.html).
+ */
+export const AWS_OWNED_BUCKETS = {
+  codeDeployResourceKit: {
+    objects: 'arn:${AWS::Partition}:s3:::aws-codedeploy-${AWS::Region}/*',
+    /** The bucket as the proof resolves it, for one partition and Region. */
+    objectsIn: (partition: string, region: string) => `arn:${partition}:s3:::aws-codedeploy-${region}/*`,
+    doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html',
+  },
+} as const;
+
+/** The reason recorded (Metadata.xstack.exceptions, XS014) on a statement that reads an AWS-owned bucket. */
+export const AWS_OWNED_BUCKET_REASON =
+  'aws-codedeploy-<region> is AWS\'s CodeDeploy resource kit bucket, not the org\'s: no account of the org owns it and AWS publishes no owner account, so aws:ResourceAccount cannot pin it; the statement reads objects of that one bucket name only, in the partition and Region of the stack';
+
+/**
  * The revision is SSE-KMS with the artifact key: S3 asks KMS to decrypt on the
  * agent's behalf, so Decrypt through S3 only (kms:ViaService).
  */
@@ -185,6 +229,47 @@ export const KMS_DECRYPT_VIA_S3: Grant = {
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
  */
 export const SSM_MANAGED_INSTANCE_CORE = 'AmazonSSMManagedInstanceCore';
+/**
+ * Session Manager on an instance: the SSM Agent registers the instance and
+ * opens its control and data channels. AWS's minimal instance-profile policy
+ * for Session Manager lists exactly these; AmazonSSMManagedInstanceCore
+ * grants them (and Systems Manager's other core features).
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+ */
+export const SESSION_MANAGER_INSTANCE: Grant = {
+  name: 'session-manager-instance',
+  actions: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html',
+};
+
+/**
+ * Docker's login to the account's private registry. GetAuthorizationToken
+ * has no resource type in the Service Authorization Reference, so "*" is the
+ * only resource IAM accepts for it; the token it returns opens only the
+ * repositories the role may read (ECR_IMAGE_PULL).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html
+ */
+export const ECR_AUTHORIZATION_TOKEN: Grant = {
+  name: 'ecr-authorization-token',
+  actions: ['ecr:GetAuthorizationToken'],
+  doc: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html',
+  resourceStarReason:
+    'ecr:GetAuthorizationToken has no resource type in the Service Authorization Reference; AWS accepts only "*" for it, and the token only opens repositories the role may pull from',
+};
+
+/**
+ * Pulling an image from a private repository: the manifest and the layers'
+ * download URLs ("ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, and
+ * ecr:GetAuthorizationToken"; the managed AmazonEC2ContainerRegistryPullOnly
+ * grants the same, on every repository). No push, no listing.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html
+ */
+export const ECR_IMAGE_PULL: Grant = {
+  name: 'ecr-image-pull',
+  actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+  doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html',
+};
+
 /** The CloudWatch agent's managed policy, attached when the org file asks for it. */
 export const CLOUDWATCH_AGENT_SERVER = 'CloudWatchAgentServerPolicy';
 
@@ -288,4 +373,4 @@ export const EC2_TRUST_REASON =
   'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
 
 /** Actions for which AWS accepts no resource narrower than `*` (checked by the least-privilege rules). */
-export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([...CODEDEPLOY_EC2_TARGETS.actions, ...CODECOMMIT_LIST_REPOSITORIES.actions]);
+export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([...CODEDEPLOY_EC2_TARGETS.actions, ...CODECOMMIT_LIST_REPOSITORIES.actions, ...ECR_AUTHORIZATION_TOKEN.actions]);

@@ -15,11 +15,16 @@ import {
   ARTIFACT_OBJECT_READ_WRITE,
   ARTIFACT_OBJECT_WRITE,
   CODECOMMIT_SOURCE_ACTION,
+  AWS_OWNED_BUCKETS,
   CODEDEPLOY_AGENT_DOWNLOAD,
+  CODEDEPLOY_AGENT_INSTALL,
   CODEPIPELINE_START,
+  ECR_AUTHORIZATION_TOKEN,
+  ECR_IMAGE_PULL,
   EVENTS_PUT,
   KMS_ARTIFACT_DATA_KEY,
   KMS_DECRYPT_VIA_S3,
+  SESSION_MANAGER_INSTANCE,
   STS_ASSUME_ROLE,
   STS_ASSUME_ROLE_CHAINED,
   type Grant,
@@ -47,6 +52,8 @@ export interface PipelineEnvironment {
   triggerRole: string;
   triggerRuleArn: string;
   deployTargetRole: string;
+  /** The CodeDeploy agent's installer in AWS's resource kit bucket of the Region (an object of an AWS-owned bucket). */
+  agentInstaller: string;
 }
 
 export interface ServiceNeed {
@@ -59,8 +66,8 @@ export interface ServiceNeed {
   grant: Grant;
   principal: (e: PipelineEnvironment) => Principal;
   resource: (e: PipelineEnvironment) => string;
-  /** Whose account the resource is in. */
-  side: 'source' | 'pipeline';
+  /** Whose account the resource is in: `aws` for a resource of AWS's own, whose policy is outside the org file (the identity side is proved). */
+  side: 'source' | 'pipeline' | 'aws';
   context?: (e: PipelineEnvironment) => Record<string, string[]>;
   /**
    * A need of the deployment targets' instance role: one path per role when the
@@ -222,6 +229,16 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     deployTarget: 'grant',
   },
   {
+    id: 'codedeploy-agent-install',
+    purpose: 'the deployment targets install and update the CodeDeploy agent from AWS\'s resource kit bucket',
+    doc: CODEDEPLOY_AGENT_INSTALL.doc,
+    grant: CODEDEPLOY_AGENT_INSTALL,
+    principal: (e) => role(e.deployTargetRole),
+    resource: (e) => e.agentInstaller,
+    side: 'aws',
+    deployTarget: 'grant',
+  },
+  {
     id: 'codedeploy-agent-decrypt',
     purpose: 'the CodeDeploy agent decrypts the revision through S3',
     doc: KMS_DECRYPT_VIA_S3.doc,
@@ -322,5 +339,87 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.repositoryArn,
     context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
     denied: true,
+  },
+];
+
+/** The CodeDeploy agent's installer, `latest/install`, in the Region's resource kit bucket (https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html). */
+export const agentInstallerIn = (partition: string, region: string) => AWS_OWNED_BUCKETS.codeDeployResourceKit.objectsIn(partition, region).replace(/\*$/, 'latest/install');
+
+/**
+ * What the CI host itself does with the CI instance role, beside cloning
+ * (ACCESS_NEEDS), when the CI runs on EC2 instances with xstack's instance
+ * profile. Resolved for the CI account.
+ *
+ * - Session Manager is how the host is reached: the CI subnets give it no
+ *   public address and the CI security group admits nothing inbound, and
+ *   xstack hands out no SSH key; so in every network mode (and for a host in
+ *   a network of the org's own, which xstack does not see, the same holds).
+ * - Its images come from this account's ECR only when the CI network is
+ *   isolated: without NAT no other registry, and no package mirror for the
+ *   Dockerfile's build, is reachable, so the Jenkins image (dist/<org>/jenkins/)
+ *   is built elsewhere and pushed to ECR. With NAT the host may pull from
+ *   anywhere, and nothing of xstack's says it uses ECR.
+ * - Nothing on the host sends CloudWatch Logs (the Jenkins files configure no
+ *   log driver, and no CloudWatch agent runs on the CI host): no Logs need.
+ */
+export interface CiHostEnvironment {
+  partition: string;
+  region: string;
+  ciAccount: string;
+  ciInstanceRole: string;
+}
+
+export interface CiHostNeed {
+  id: string;
+  purpose: string;
+  doc: string;
+  grant: Grant;
+  /** `ec2`: any CI on EC2; `isolated`: CI on EC2 in an isolated (no-NAT) CI network. */
+  when: 'ec2' | 'isolated';
+  principal: (e: CiHostEnvironment) => Principal;
+  resource: (e: CiHostEnvironment) => string;
+}
+
+/** A sample of what the host names: an instance id, the repository of the Jenkins image. */
+const SAMPLE_INSTANCE = 'i-0c1c1c1c1c1c1c1c1';
+const SAMPLE_REPOSITORY = 'jenkins';
+
+export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
+  {
+    id: 'ci-host-session-manager',
+    purpose: 'Session Manager reaches the CI host: its SSM Agent registers the instance',
+    doc: SESSION_MANAGER_INSTANCE.doc,
+    grant: { ...SESSION_MANAGER_INSTANCE, actions: SESSION_MANAGER_INSTANCE.actions.filter((a) => a.startsWith('ssm:')) },
+    when: 'ec2',
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => `arn:${e.partition}:ec2:${e.region}:${e.ciAccount}:instance/${SAMPLE_INSTANCE}`,
+  },
+  {
+    id: 'ci-host-session-channels',
+    purpose: "Session Manager reaches the CI host: its SSM Agent opens the session's channels",
+    doc: SESSION_MANAGER_INSTANCE.doc,
+    // ssmmessages has no resource type (Service Authorization Reference): the request names "*".
+    grant: { ...SESSION_MANAGER_INSTANCE, actions: SESSION_MANAGER_INSTANCE.actions.filter((a) => a.startsWith('ssmmessages:')) },
+    when: 'ec2',
+    principal: (e) => role(e.ciInstanceRole),
+    resource: () => '*',
+  },
+  {
+    id: 'ci-host-ecr-login',
+    purpose: 'the CI host logs in to its account\'s ECR registry',
+    doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html',
+    grant: ECR_AUTHORIZATION_TOKEN,
+    when: 'isolated',
+    principal: (e) => role(e.ciInstanceRole),
+    resource: () => '*',
+  },
+  {
+    id: 'ci-host-ecr-pull',
+    purpose: 'the CI host pulls its images from its account\'s ECR repositories',
+    doc: ECR_IMAGE_PULL.doc,
+    grant: ECR_IMAGE_PULL,
+    when: 'isolated',
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.ciAccount}:repository/${SAMPLE_REPOSITORY}`,
   },
 ];

@@ -325,7 +325,7 @@ function accessStages(
     stages.push({
       id: 'ci-identity',
       module: 'ci-identity',
-      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime),
+      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat }),
       targets: [ciAccount],
       accountValues: [],
       uses: [],
