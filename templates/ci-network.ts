@@ -145,8 +145,8 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
     ['GitCodeCommitEndpoint', `git-codecommit${fips}`, codecommitPolicy],
     ['CodeCommitEndpoint', `codecommit${fips}`, codecommitPolicy],
     ['StsEndpoint', 'sts', stsPolicy],
-    // Isolated: what the CI host itself needs without an internet path (image pulls, logs,
-    // Session Manager). Their policies stay AWS's default: the instance role's IAM policy decides.
+    // Isolated: what the CI host itself needs without an internet path (image pulls, Session
+    // Manager; nothing on it sends logs, and the flow logs are delivered by their own service). Their policies stay AWS's default: the instance role's IAM policy decides.
     // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
     // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
     ...(network.nat
@@ -154,7 +154,6 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       : ([
           ['EcrApiEndpoint', 'ecr.api', undefined],
           ['EcrDockerEndpoint', 'ecr.dkr', undefined],
-          ['LogsEndpoint', 'logs', undefined],
           ['SsmEndpoint', 'ssm', undefined],
           ['SsmMessagesEndpoint', 'ssmmessages', undefined],
           ['Ec2MessagesEndpoint', 'ec2messages', undefined],

@@ -169,7 +169,7 @@ describe('CI network', () => {
 
   it.each([
     ['example (NAT, the default)', example, ['codecommit', 'git-codecommit', 'sts']],
-    ['govcloud (isolated, FIPS)', gov, ['codecommit-fips', 'ec2messages', 'ecr.api', 'ecr.dkr', 'git-codecommit-fips', 'logs', 's3', 'ssm', 'ssmmessages', 'sts']],
+    ['govcloud (isolated, FIPS)', gov, ['codecommit-fips', 'ec2messages', 'ecr.api', 'ecr.dkr', 'git-codecommit-fips', 's3', 'ssm', 'ssmmessages', 'sts']],
   ])('%s: CI subnets have no internet-gateway route and no public IPs; CodeCommit and STS endpoints with policies; flow logs', (_name, compiled, services) => {
     const t = template(compiled, 'ci-network');
     for (const [, s] of subnetsOf(t)) expect((s.Properties as any).MapPublicIpOnLaunch).toBe(false);
