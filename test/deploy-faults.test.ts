@@ -8,6 +8,7 @@
 import {
   CreateStackInstancesCommand,
   CreateStackSetCommand,
+  DeleteStackInstancesCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
@@ -813,7 +814,7 @@ describe('the reconciler against the layer', () => {
       await moveEmptyingAnAccount(TWO, '100000000002', { pollMs });
     });
 
-    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the OU it was created in', async () => {
+    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the root it was created through', async () => {
       const { placed } = await organization();
       const [alpha, env1, env2] = [await placed('alpha'), await placed('env0001'), await placed('env0002')];
       const text = TWO.replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
@@ -891,8 +892,8 @@ describe('the reconciler against the layer', () => {
     expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
   });
 
-  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the OU CloudFormation lists for them", async () => {
-    const { placed } = await organization();
+  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the root CloudFormation lists for them", async () => {
+    const { root, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
     const removed = accounts[3];
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
@@ -902,7 +903,8 @@ describe('the reconciler against the layer', () => {
     const instancesOf = async (stackSet: string) => (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
     const holding = three.stages.filter((st) => st.targets.some((a) => a.id === removed.id)).map((st) => `big-${st.id}`);
     expect(holding.length).toBeGreaterThan(0);
-    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(removed.ou);
+    // Created through the organization root, not the account's OU.
+    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(root);
 
     // The org file no longer names the account (nor its OU): its instances go all the same.
     const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
@@ -913,6 +915,74 @@ describe('the reconciler against the layer', () => {
     expect(deleted.sort()).toEqual(holding.map((n) => n.replace('big-', '')).sort());
     for (const name of holding) expect((await instancesOf(name)).map((i) => i.Account)).not.toContain(removed.id);
     await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an account moved to another OU is still reached: its failed instance applied again, and once removed from the org file its instances deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    // Its first instance fails (OUTDATED, no stack), then it moves to a sibling OU, outside the one it was in.
+    proxy.failIn(moved.id);
+    expect(failed(await deploy(three, awsVia(), options)).length).toBeGreaterThan(0);
+    proxy.failIn(moved.id, false);
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    await expectConverged(three, options);
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    for (const st of three.stages) {
+      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}`, CallAs: 'SELF' }))).Summaries ?? [];
+      expect(listed.map((i) => i.Account), st.id).not.toContain(moved.id);
+    }
+    await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an instance an earlier xstack created through an OU, whose account has left that OU, is said to be unreachable with the way out, and nothing is sent for it; back in the OU, it is deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    // As an earlier xstack made it: through the account's OU (its instance deleted through the root, then created again).
+    const stage = 'pipelines';
+    const stackSet = `big-${stage}`;
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [moved.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
+    await settled(cfn.send(new CreateStackInstancesCommand(targets(moved.ou))));
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    const deleted: string[] = [];
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === stage && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
+    expect(failed(s).map((x) => x.stage)).toEqual([stage]);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toContain(`${stackSet}: no operation can reach these instances, so they stay:\n  account ${moved.id} ${REGION} (created through ${moved.ou}): `);
+    expect(reason).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
+    expect(reason).toContain(`Move the account back into ${moved.ou} (or an OU inside it), run deploy`);
+    expect(deleted).not.toContain(moved.id);
+
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: elsewhere, DestinationParentId: moved.ou }));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
+    expect(listed.map((i) => i.Account)).not.toContain(moved.id);
+    expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
   });
 
   /** Calls the layer saw on one StackSet, from its first mutating one refused with `error`. */

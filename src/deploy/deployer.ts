@@ -30,6 +30,7 @@ import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
+import { OrganizationReads } from './org-reads';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -54,6 +55,7 @@ import {
   type ActualInstance,
   type ActualStackSet,
   type Operation,
+  type Reach,
   type StackSetContext,
 } from './stacksets';
 
@@ -92,6 +94,8 @@ interface Run {
    * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
    */
   cfn: CloudFormationClient;
+  /** Organizations, read once a run per question (SERVICE_MANAGED: the root, where accounts are now). */
+  organization: OrganizationReads;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -101,7 +105,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation() };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()) };
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -110,7 +114,6 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
   const { org } = run.compiled;
   return {
     cfn: run.cfn,
-    organizationalUnits: new Map(org.accounts.flatMap((a) => (a.organizationalUnit ? [[a.id, a.organizationalUnit] as const] : []))),
     name,
     region: org.region,
     settings: org.stackSets,
@@ -259,16 +262,60 @@ function leftFor(desired: DesiredStackSet, actual: ActualStackSet, accounts: Rea
 }
 
 /**
- * Where each of these instances is reached (SERVICE_MANAGED): the OU
- * CloudFormation lists for it, else the org file's. Updates and deletes name
- * the instance's OU: an account gone from the org file has none there, and
- * under INTERSECTION an OU the account is not in matches nothing
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+ * Where each of these instances is reached (SERVICE_MANAGED): the root or OU
+ * CloudFormation lists for it, else (an instance to create) the organization's
+ * root. Under INTERSECTION an OU reaches only the accounts that "belong to the
+ * specified OUs" now, so an instance created through an OU is lost to xstack
+ * once its account moves out of it (or leaves the organization); the root
+ * holds every member account wherever it moves ("accounts within these OUs and
+ * their child OUs"), so instances xstack creates are reached by every later
+ * run. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
  */
-function reachedThrough(ctx: StackSetContext, instances: Iterable<ActualInstance>): Pick<StackSetContext, 'settings' | 'organizationalUnits'> {
-  const organizationalUnits = new Map(ctx.organizationalUnits);
-  for (const i of instances) if (i.organizationalUnit) organizationalUnits.set(i.account, i.organizationalUnit);
+async function reachedThrough(run: Run, ctx: StackSetContext, instances: Iterable<Pick<ActualInstance, 'account' | 'organizationalUnit'>>): Promise<Reach> {
+  const organizationalUnits = new Map<string, string>();
+  if (ctx.settings.permissionModel === 'SERVICE_MANAGED') {
+    for (const i of instances) organizationalUnits.set(i.account, i.organizationalUnit ?? (await run.organization.rootId()));
+  }
   return { settings: ctx.settings, organizationalUnits };
+}
+
+/**
+ * Why no operation reaches this instance any more, or undefined: an instance
+ * created through an OU (by an xstack before it created through the root)
+ * whose account has since left that OU, or the organization (ListParents).
+ * `root`: instances created through it are not looked up (every member
+ * account is in it). AWS does not document whether an instance created
+ * through an OU is reached through the root instead (README, VERIFY), so
+ * xstack does not try.
+ */
+async function whyUnreachable(run: Run, ctx: StackSetContext, i: ActualInstance, root?: string): Promise<string | undefined> {
+  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || !i.organizationalUnit || i.organizationalUnit === root) return undefined;
+  const where = await run.organization.placement(i.account);
+  if ('unknown' in where || ('ancestors' in where && where.ancestors.includes(i.organizationalUnit))) return undefined;
+  const through = `its instance in ${ctx.name} was created through ${i.organizationalUnit}`;
+  if ('gone' in where) {
+    return (
+      `${through}, and the account is no longer in the organization: INTERSECTION reaches only accounts that belong to the OUs named, and a SERVICE_MANAGED StackSet takes no account ids alone, ` +
+      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${i.organizationalUnit} and run deploy`
+    );
+  }
+  return (
+    `${through}, and the account has moved out of it (now under ${where.ancestors.join(' < ')}): INTERSECTION reaches only accounts that belong to the OUs named, so no operation reaches it. ` +
+    `Move the account back into ${i.organizationalUnit} (or an OU inside it), run deploy, which then updates or deletes the instance, and move it on; ` +
+    `an instance deleted and created again is created through the organization root, and reached wherever the account moves`
+  );
+}
+
+/** Of these instances, those no operation reaches (whyUnreachable), by account, each with why. */
+async function unreachable(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || instances.every((i) => !i.organizationalUnit)) return out;
+  const root = await run.organization.rootId();
+  for (const i of instances) {
+    const why = await whyUnreachable(run, ctx, i, root);
+    if (why) out.set(i.account, why);
+  }
+  return out;
 }
 
 const instanceText = (id: string, region: string, i: ActualInstance | undefined) =>
@@ -367,12 +414,16 @@ async function deployStage(
       actual = await readStackSet(ctx);
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
-    const update = instancesToUpdate(desired, actual);
+    // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
+    const lost = await unreachable(run, ctx, instancesToUpdate(desired, actual).map((id) => actual.instances.get(id)!));
+    const update = instancesToUpdate(desired, actual).filter((id) => !lost.has(id));
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
-    // Creates reach an account through the org file's OU, updates through the instance's own.
-    for (const op of instanceOperations(ctx, 'create-instances', missing)) if (!(await operate(op, op.accounts, op.accounts.length))) return false;
-    for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) {
+    // Creates reach an account through the organization root, updates through the instance's own root or OU.
+    for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
+      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+    }
+    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
       if (!(await operate(op, op.accounts, op.accounts.length))) return false;
     }
     return true;
@@ -387,9 +438,12 @@ async function deployStage(
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
   const warnings = [...leftBehind, ...skipped];
-  const unhealthy = instances
-    .filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
-    .map(([id, i]) => (i && inoperable(i) ? `${instanceText(id, region, i)}: ${INOPERABLE_NOTE}` : instanceText(id, region, i)));
+  const failing = instances.filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
+  const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
+  const unhealthy = failing.map(([id, i]) => {
+    const why = i && inoperable(i) ? INOPERABLE_NOTE : lost.get(id);
+    return why ? `${instanceText(id, region, i)}: ${why}` : instanceText(id, region, i);
+  });
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
@@ -489,11 +543,15 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
   const left: ActualInstance[] = [];
   let ran = false;
   let current = instances;
+  let lost = new Map<string, string>();
   for (;;) {
-    const reach = reachedThrough(ctx, current);
-    const undeletable = current.filter(stackUndeletable);
+    // One no operation reaches (whyUnreachable) is not sent; expectDeleted then says why it is still there.
+    lost = await unreachable(run, ctx, current);
+    const sendable = current.filter((i) => !lost.has(i.account));
+    const reach = await reachedThrough(run, ctx, sendable);
+    const undeletable = sendable.filter(stackUndeletable);
     const operations = [
-      ...instanceOperations(reach, 'delete-instances', current.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
+      ...instanceOperations(reach, 'delete-instances', sendable.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
       ...instanceOperations(reach, 'delete-instances', undeletable.map((i) => i.account), { retainStacks: true }),
     ];
     let raced = false;
@@ -513,7 +571,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     const fresh = await readStackSet(ctx);
     current = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
   }
-  if (ran) await expectDeleted(run, ctx, instances);
+  if (ran || lost.size > 0) await expectDeleted(run, ctx, instances);
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
@@ -542,19 +600,23 @@ class RaceCount {
 /**
  * A delete that succeeded without deleting (an INTERSECTION whose OUs the
  * account is not in targets nothing, and the operation still succeeds) is an
- * error naming each account and its OUs, not a silent success the next run
- * plans again.
+ * error naming each account and the root or OU its instance was created
+ * through, not a silent success the next run plans again; one no operation
+ * can reach is said to be so (INSTANCES_UNREACHABLE), with why and the way out.
  */
 async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<void> {
   const after = await readStackSet(ctx);
-  const still = instances.filter((i) => after.instances.has(i.account));
+  const still = instances.flatMap((i) => after.instances.get(i.account) ?? []);
   if (still.length === 0) return;
-  const ouText = (i: ActualInstance) =>
-    ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (instance's OU ${i.organizationalUnit ?? 'not listed'}, org file's OU ${ctx.organizationalUnits.get(i.account) ?? 'none'})` : '';
-  throw new XstackError(
-    'INSTANCES_NOT_DELETED',
-    `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}`).join('\n')}`,
-  );
+  const why = new Map<string, string>();
+  for (const i of still) {
+    const lost = await whyUnreachable(run, ctx, i);
+    if (lost) why.set(i.account, lost);
+  }
+  const ouText = (i: ActualInstance) => (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (created through ${i.organizationalUnit ?? 'an OU CloudFormation does not list'})` : '');
+  const lines = still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}${why.has(i.account) ? `: ${why.get(i.account)}` : ''}`);
+  if (why.size === still.length) throw new XstackError('INSTANCES_UNREACHABLE', `${ctx.name}: no operation can reach these instances, so they stay:\n${lines.join('\n')}`);
+  throw new XstackError('INSTANCES_NOT_DELETED', `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${lines.join('\n')}`);
 }
 
 /** A StackSet's instances, by account id. */
