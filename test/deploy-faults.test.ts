@@ -394,7 +394,7 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
-  it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks and each stack left is named; an INOPERABLE instance is never updated', async () => {
+  it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks in one run (its deletes are skipped), each stack left named', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
@@ -408,34 +408,41 @@ describe('the reconciler against the layer', () => {
     expect(warnings.length).toBeGreaterThan(0);
     for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
 
-    // Out of the org file: the skipped instances go with RetainStacks at once; a CURRENT one's delete fails (the account
-    // cannot be reached) and leaves it INOPERABLE, which the next run removes with RetainStacks.
+    // Out of the org file: the skipped instances go with RetainStacks; a CURRENT one's delete is skipped too (the
+    // account is suspended), and the instance then goes with RetainStacks in the same run.
     const without = halfAtATime(generateOrgYaml(1));
-    const updated: string[][] = [];
-    const events = { pollMs, onEvent: (e: DeployEvent) => e.type === 'operation' && e.action === 'update-instances' && updated.push([...e.accounts]) };
-    const first = await deploy(without, awsVia(), events);
+    const removed = await deploy(without, awsVia(), { pollMs });
+    expect(failed(removed)).toEqual([]);
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
+    expect(proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
+    const told = removed.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`));
+    expect(told.length).toBe(holding.length);
+    for (const w of told) expect(w).toContain('stays in the account');
+    const cfn = awsVia().cloudFormation();
+    for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
+  });
+
+  it('an INOPERABLE instance (its delete failed, and so did keeping its stack) targeted again: plan says so, deploy never sends it to UpdateStackInstances; once deletes pass, it goes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.failIn(account);
+    const without = compileYaml(generateOrgYaml(1));
+    const first = await deploy(without, awsVia(), { pollMs });
     expect(failed(first).length).toBe(1);
-    // Targeted again while INOPERABLE (its stage's targets only, nothing else changed): reported, never sent to UpdateStackInstances.
     const [inoperable] = failed(first);
     const target = small.org.accounts.find((a) => a.id === account)!;
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
-    // plan says so before: not an instance to apply again, but one deploy cannot update, with what gets past it.
     const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
     expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
-    const again = await deploy(back, awsVia(), events);
+    const updated: string[] = [];
+    const again = await deploy(back, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
     expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
-    expect(updated.flat()).not.toContain(account);
+    expect(updated).not.toContain(account);
+    proxy.failIn(account, false);
     const { last } = await deployUntilDone(without, 10);
-    const left = proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`));
-    expect(left.length).toBeGreaterThan(0);
-    const told = [...last.stages.flatMap((x) => x.warnings ?? [])];
-    expect(told.some((w) => w.includes(`account ${account} ${REGION}: instance removed from`) && w.includes('stays in the account'))).toBe(true);
-    const cfn = awsVia().cloudFormation();
-    for (const st of without.stages) {
-      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}` }))).Summaries ?? [];
-      expect(listed.map((i) => i.Account), st.id).not.toContain(account);
-    }
+    expect(last.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`) && w.includes('INOPERABLE'))).toBe(true);
   });
 
   it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
@@ -466,16 +473,15 @@ describe('the reconciler against the layer', () => {
     await deploy(compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n')), awsVia(), { pollMs });
     const deletedIn: string[] = [];
     const warnings: string[] = [];
-    // An instance still CURRENT there (a stage the deploy did not change) fails its delete and is left INOPERABLE, which
-    // stops that destroy; the next removes it with RetainStacks (a run per such StackSet). No run deletes what the kept
-    // stacks hold.
+    // An instance still CURRENT there (a stage the deploy did not change): its delete is skipped, and it goes with
+    // RetainStacks in the same run. No run deletes what the kept stacks hold, though destroy found it in them.
     let runs = 0;
     for (let done = false; !done && runs < 6; runs++) {
       const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deletedIn.push(...e.accounts) });
       warnings.push(...destroyed.stages.flatMap((x) => x.warnings ?? []));
       done = failed(destroyed).length === 0;
     }
-    expect(runs).toBeLessThan(6);
+    expect(runs).toBe(1);
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
@@ -983,6 +989,29 @@ describe('the reconciler against the layer', () => {
     const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
     expect(listed.map((i) => i.Account)).not.toContain(moved.id);
     expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
+  });
+
+  it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {
+    const { placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const sleeper = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    proxy.suspend(sleeper);
+    const changed = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const skipped = await deploy(changed, awsVia(), options);
+    expect(failed(skipped)).toEqual([]);
+    expect(skipped.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${sleeper} ${REGION}: OUTDATED (SKIPPED_SUSPENDED_ACCOUNT)`))).toBe(true);
+    const again = await deploy(changed, awsVia(), options);
+    expect(again.mutatingCalls).toBe(0);
+    expect((await plan(changed, awsVia(), options)).flatMap((p) => p.retryAccounts.map((r) => r.account))).not.toContain(sleeper);
+
+    proxy.suspend(sleeper, false);
+    const updated: string[] = [];
+    const awake = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(failed(awake)).toEqual([]);
+    expect(updated).toContain(sleeper);
+    await expectConverged(changed, options);
   });
 
   /** Calls the layer saw on one StackSet, from its first mutating one refused with `error`. */

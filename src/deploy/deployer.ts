@@ -234,14 +234,28 @@ interface Removal {
  * Accounts whose instance must be applied again: not CURRENT (a failed or
  * interrupted operation, or an account suspended at the time). Not an
  * INOPERABLE one: AWS excludes those from updates (stacksets.ts `inoperable`).
+ * Not one in `asleep` (stillSuspended).
  */
-function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): string[] {
+function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, asleep: ReadonlySet<string>): string[] {
   return desired.stage.targets
     .map((a) => a.id)
     .filter((id) => {
       const instance = actual.instances.get(id);
-      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '') && !inoperable(instance);
+      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '') && !inoperable(instance) && !asleep.has(id);
     });
+}
+
+/**
+ * Accounts whose instances StackSets skipped as suspended (SKIPPED_SUSPENDED_ACCOUNT) and that Organizations still
+ * reports not ACTIVE (DescribeAccount, org-reads.ts `active`): an update would be skipped again, so none is sent, and a
+ * run with nothing else to do makes no mutating call. Once Organizations reports the account ACTIVE, its instances are
+ * applied again. Where Organizations cannot tell (a caller that may not read it), they are applied again on every run,
+ * as the only way to find the account active.
+ */
+async function stillSuspended(run: Run, instances: Iterable<ActualInstance>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const i of instances) if (suspended(i) && (await run.organization.active(i.account)) === false) out.add(i.account);
+  return out;
 }
 
 /**
@@ -322,7 +336,8 @@ const instanceText = (id: string, region: string, i: ActualInstance | undefined)
   `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.detailedStatus && i.detailedStatus !== i.status ? ` (${i.detailedStatus})` : ''}${i?.statusReason ? `: ${i.statusReason}` : ''}`;
 
 const SUSPENDED_NOTE =
-  'the account was suspended, so StackSets skipped it; it does not stop the rollout, and each deploy applies its instance again until the account is active. ' +
+  'the account was suspended, so StackSets skipped it; it does not stop the rollout, and deploy applies its instance again once Organizations reports the account ACTIVE ' +
+  '(every deploy, where the caller may not read Organizations). ' +
   'Removed from the org file, its instance is deleted and its stack left in the account';
 
 const INOPERABLE_NOTE =
@@ -364,7 +379,8 @@ async function deployStage(
   let actual = await readStackSet(ctx);
   // Read once: a StackSet created below has no instances.
   const left = leftFor(desired, actual, order.clearFor);
-  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual).length > 0 || left.length > 0));
+  const asleep = await stillSuspended(run, actual.instances.values());
+  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
@@ -415,8 +431,8 @@ async function deployStage(
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
-    const lost = await unreachable(run, ctx, instancesToUpdate(desired, actual).map((id) => actual.instances.get(id)!));
-    const update = instancesToUpdate(desired, actual).filter((id) => !lost.has(id));
+    const lost = await unreachable(run, ctx, instancesToUpdate(desired, actual, asleep).map((id) => actual.instances.get(id)!));
+    const update = instancesToUpdate(desired, actual, asleep).filter((id) => !lost.has(id));
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
     // Creates reach an account through the organization root, updates through the instance's own root or OU.
@@ -535,13 +551,22 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
  * Deletes instances (all or some), then, when asked, the StackSet itself.
  * Instances whose stacks StackSets cannot delete (a suspended account's, an
  * INOPERABLE one) go with RetainStacks: their stacks stay, and the returned
- * warnings say where and why.
+ * warnings say where and why; `kept` gains their accounts (as it goes, so a
+ * caller knows them when a later step fails). A delete StackSets skipped (an
+ * account suspended since its instance's last operation: "StackSets will skip
+ * target AWS accounts that are suspended" in CREATE, UPDATE and DELETE
+ * operations, flagging the instance SKIPPED_SUSPENDED_ACCOUNT,
+ * https://www.amazonaws.cn/en/new/2023/amazon-cloudformation-stacksets-reduces-stack-set-deployment-time-with-skip-suspended-account/)
+ * or that failed (INOPERABLE) leaves its instance: read again, such instances
+ * go with RetainStacks in the same run, once, and only then is the delete
+ * judged (expectDeleted).
  */
-async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean): Promise<string[]> {
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, kept = new Set<string>()): Promise<string[]> {
   const emit = run.options.onEvent ?? (() => {});
   const races = new RaceCount(ctx);
   const left: ActualInstance[] = [];
   let ran = false;
+  let failure: OperationFailedError | undefined;
   let current = instances;
   let lost = new Map<string, string>();
   for (;;) {
@@ -557,21 +582,43 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     let raced = false;
     for (const op of operations) {
       emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
-      const outcome = await runOperation(ctx, op, op.accounts.length);
+      let outcome;
+      try {
+        outcome = await runOperation(ctx, op, op.accounts.length);
+      } catch (error) {
+        // A failed delete leaves its instances INOPERABLE: retained below, in this run.
+        if (op.retainStacks || !(error instanceof OperationFailedError)) throw error;
+        failure = error;
+        ran = true;
+        continue;
+      }
       if ('raced' in outcome) {
         races.count(outcome);
         raced = true;
         break;
       }
       ran = true;
-      if (op.retainStacks) left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
+      if (op.retainStacks) {
+        left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
+        for (const account of op.accounts) kept.add(account);
+      }
     }
-    if (!raced) break;
-    // Read again: the other operation may have deleted some, or left one INOPERABLE (deleted with RetainStacks then).
+    // Read again: after a race the other operation may have deleted some, or left one INOPERABLE (deleted with
+    // RetainStacks then); after our own deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
-    current = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
+    const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
+    if (raced) {
+      current = still;
+      continue;
+    }
+    current = still.filter((i) => stackUndeletable(i) && !kept.has(i.account) && !lost.has(i.account));
+    if (current.length === 0) break;
   }
-  if (ran || lost.size > 0) await expectDeleted(run, ctx, instances);
+  if (ran || lost.size > 0) {
+    await expectDeleted(run, ctx, instances).catch((error: unknown) => {
+      throw failure ?? error;
+    });
+  }
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
@@ -802,6 +849,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const refusedKeys = new Set(refused.map(moveKey));
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
+    const asleep = await stillSuspended(run, actual.instances.values());
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     const addAccounts: string[] = [];
     const retryAccounts: StackSetPlan['retryAccounts'] = [];
@@ -809,7 +857,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
-      else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
+      else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
     }
     const removeFirst = leftFor(desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
@@ -940,16 +988,18 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
       const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
       let left: string[] = [];
       let removal: unknown;
+      const kept = new Set<string>();
       try {
-        left = await removeFrom(run, ctx, id, byAccount(actual), true);
+        left = await removeFrom(run, ctx, id, byAccount(actual), true, kept);
       } catch (error) {
         removal = error;
       }
       // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
-      // the next run finds those stacks no more, so it could not find their buckets and keys again.
+      // the next run finds those stacks no more, so it could not find their buckets and keys again. Not what is in a
+      // stack left in its account (`kept`: its instance removed with RetainStacks, such as a suspended account's).
       const remaining = removal === undefined ? undefined : await readStackSet(ctx);
       for (const r of retained) {
-        if (remaining?.instances.has(r.account)) continue;
+        if (remaining?.instances.has(r.account) || kept.has(r.account)) continue;
         options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
         await deleteRetained(aws, target(run, r.account), r);
       }

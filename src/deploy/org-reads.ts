@@ -7,13 +7,13 @@
  * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html):
  * the callers of SERVICE_MANAGED StackSets (callAs SELF, DELEGATED_ADMIN).
  */
-import { ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
+import { DescribeAccountCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
 import { XstackError } from '../errors';
 
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
-const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException']);
+const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);
 
 /** Where an account sits now: its parents up to the root (nearest first), or gone from the organization. */
 export type Placement = { ancestors: string[] } | { gone: true } | { unknown: string };
@@ -21,6 +21,7 @@ export type Placement = { ancestors: string[] } | { gone: true } | { unknown: st
 export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
+  private states = new Map<string, Promise<boolean | undefined>>();
   private client?: OrganizationsClient;
 
   /** `connect`: the client, made at the first read (a run that reads nothing here makes none). */
@@ -70,6 +71,31 @@ export class OrganizationReads {
       if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
       throw error;
     }
+  }
+
+  /**
+   * Whether Organizations reports the account ACTIVE (true), in another state such as SUSPENDED or PENDING_CLOSURE
+   * (false), or cannot tell (undefined: this caller may not read Organizations, as a SELF_MANAGED administrator
+   * outside the organization's management and delegated accounts, or the account is not in its organization).
+   * DescribeAccount's State ("Each state represents a specific phase in the account lifecycle"); Status, which
+   * "will be retired on September 9, 2026", only where an endpoint gives no State.
+   * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html
+   */
+  active(account: string): Promise<boolean | undefined> {
+    let known = this.states.get(account);
+    if (!known) {
+      known = this.organizations()
+        .send(new DescribeAccountCommand({ AccountId: account }))
+        .then(
+          (out) => (out.Account?.State ?? out.Account?.Status) === 'ACTIVE',
+          (error: unknown) => {
+            if (CANNOT_TELL.has(errorName(error) ?? '')) return undefined;
+            throw error;
+          },
+        );
+      this.states.set(account, known);
+    }
+    return known;
   }
 
   private async parentOf(child: string): Promise<Parent | undefined> {
