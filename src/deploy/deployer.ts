@@ -431,8 +431,9 @@ async function deployStage(
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
-    const lost = await unreachable(run, ctx, instancesToUpdate(desired, actual, asleep).map((id) => actual.instances.get(id)!));
-    const update = instancesToUpdate(desired, actual, asleep).filter((id) => !lost.has(id));
+    const retry = instancesToUpdate(desired, actual, asleep);
+    const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
+    const update = retry.filter((id) => !lost.has(id));
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
     // Creates reach an account through the organization root, updates through the instance's own root or OU.
