@@ -8,6 +8,7 @@
 import {
   CreateStackInstancesCommand,
   CreateStackSetCommand,
+  DeleteStackInstancesCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
@@ -393,7 +394,7 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
-  it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks and each stack left is named; an INOPERABLE instance is never updated', async () => {
+  it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks in one run (its deletes are skipped), each stack left named', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
@@ -407,34 +408,41 @@ describe('the reconciler against the layer', () => {
     expect(warnings.length).toBeGreaterThan(0);
     for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
 
-    // Out of the org file: the skipped instances go with RetainStacks at once; a CURRENT one's delete fails (the account
-    // cannot be reached) and leaves it INOPERABLE, which the next run removes with RetainStacks.
+    // Out of the org file: the skipped instances go with RetainStacks; a CURRENT one's delete is skipped too (the
+    // account is suspended), and the instance then goes with RetainStacks in the same run.
     const without = halfAtATime(generateOrgYaml(1));
-    const updated: string[][] = [];
-    const events = { pollMs, onEvent: (e: DeployEvent) => e.type === 'operation' && e.action === 'update-instances' && updated.push([...e.accounts]) };
-    const first = await deploy(without, awsVia(), events);
+    const removed = await deploy(without, awsVia(), { pollMs });
+    expect(failed(removed)).toEqual([]);
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
+    expect(proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
+    const told = removed.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`));
+    expect(told.length).toBe(holding.length);
+    for (const w of told) expect(w).toContain('stays in the account');
+    const cfn = awsVia().cloudFormation();
+    for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
+  });
+
+  it('an INOPERABLE instance (its delete failed, and so did keeping its stack) targeted again: plan says so, deploy never sends it to UpdateStackInstances; once deletes pass, it goes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.failIn(account);
+    const without = compileYaml(generateOrgYaml(1));
+    const first = await deploy(without, awsVia(), { pollMs });
     expect(failed(first).length).toBe(1);
-    // Targeted again while INOPERABLE (its stage's targets only, nothing else changed): reported, never sent to UpdateStackInstances.
     const [inoperable] = failed(first);
     const target = small.org.accounts.find((a) => a.id === account)!;
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
-    // plan says so before: not an instance to apply again, but one deploy cannot update, with what gets past it.
     const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
     expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
-    const again = await deploy(back, awsVia(), events);
+    const updated: string[] = [];
+    const again = await deploy(back, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
     expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
-    expect(updated.flat()).not.toContain(account);
+    expect(updated).not.toContain(account);
+    proxy.failIn(account, false);
     const { last } = await deployUntilDone(without, 10);
-    const left = proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`));
-    expect(left.length).toBeGreaterThan(0);
-    const told = [...last.stages.flatMap((x) => x.warnings ?? [])];
-    expect(told.some((w) => w.includes(`account ${account} ${REGION}: instance removed from`) && w.includes('stays in the account'))).toBe(true);
-    const cfn = awsVia().cloudFormation();
-    for (const st of without.stages) {
-      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}` }))).Summaries ?? [];
-      expect(listed.map((i) => i.Account), st.id).not.toContain(account);
-    }
+    expect(last.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`) && w.includes('INOPERABLE'))).toBe(true);
   });
 
   it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
@@ -465,16 +473,15 @@ describe('the reconciler against the layer', () => {
     await deploy(compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n')), awsVia(), { pollMs });
     const deletedIn: string[] = [];
     const warnings: string[] = [];
-    // An instance still CURRENT there (a stage the deploy did not change) fails its delete and is left INOPERABLE, which
-    // stops that destroy; the next removes it with RetainStacks (a run per such StackSet). No run deletes what the kept
-    // stacks hold.
+    // An instance still CURRENT there (a stage the deploy did not change): its delete is skipped, and it goes with
+    // RetainStacks in the same run. No run deletes what the kept stacks hold, though destroy found it in them.
     let runs = 0;
     for (let done = false; !done && runs < 6; runs++) {
       const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deletedIn.push(...e.accounts) });
       warnings.push(...destroyed.stages.flatMap((x) => x.warnings ?? []));
       done = failed(destroyed).length === 0;
     }
-    expect(runs).toBeLessThan(6);
+    expect(runs).toBe(1);
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
@@ -813,7 +820,7 @@ describe('the reconciler against the layer', () => {
       await moveEmptyingAnAccount(TWO, '100000000002', { pollMs });
     });
 
-    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the OU it was created in', async () => {
+    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the root it was created through', async () => {
       const { placed } = await organization();
       const [alpha, env1, env2] = [await placed('alpha'), await placed('env0001'), await placed('env0002')];
       const text = TWO.replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
@@ -891,8 +898,8 @@ describe('the reconciler against the layer', () => {
     expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
   });
 
-  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the OU CloudFormation lists for them", async () => {
-    const { placed } = await organization();
+  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the root CloudFormation lists for them", async () => {
+    const { root, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
     const removed = accounts[3];
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
@@ -902,7 +909,8 @@ describe('the reconciler against the layer', () => {
     const instancesOf = async (stackSet: string) => (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
     const holding = three.stages.filter((st) => st.targets.some((a) => a.id === removed.id)).map((st) => `big-${st.id}`);
     expect(holding.length).toBeGreaterThan(0);
-    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(removed.ou);
+    // Created through the organization root, not the account's OU.
+    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(root);
 
     // The org file no longer names the account (nor its OU): its instances go all the same.
     const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
@@ -913,6 +921,97 @@ describe('the reconciler against the layer', () => {
     expect(deleted.sort()).toEqual(holding.map((n) => n.replace('big-', '')).sort());
     for (const name of holding) expect((await instancesOf(name)).map((i) => i.Account)).not.toContain(removed.id);
     await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an account moved to another OU is still reached: its failed instance applied again, and once removed from the org file its instances deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    // Its first instance fails (OUTDATED, no stack), then it moves to a sibling OU, outside the one it was in.
+    proxy.failIn(moved.id);
+    expect(failed(await deploy(three, awsVia(), options)).length).toBeGreaterThan(0);
+    proxy.failIn(moved.id, false);
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    await expectConverged(three, options);
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    for (const st of three.stages) {
+      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}`, CallAs: 'SELF' }))).Summaries ?? [];
+      expect(listed.map((i) => i.Account), st.id).not.toContain(moved.id);
+    }
+    await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an instance an earlier xstack created through an OU, whose account has left that OU, is said to be unreachable with the way out, and nothing is sent for it; back in the OU, it is deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    // As an earlier xstack made it: through the account's OU (its instance deleted through the root, then created again).
+    const stage = 'pipelines';
+    const stackSet = `big-${stage}`;
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [moved.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
+    await settled(cfn.send(new CreateStackInstancesCommand(targets(moved.ou))));
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    const deleted: string[] = [];
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === stage && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
+    expect(failed(s).map((x) => x.stage)).toEqual([stage]);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toContain(`${stackSet}: no operation can reach these instances, so they stay:\n  account ${moved.id} ${REGION} (created through ${moved.ou}): `);
+    expect(reason).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
+    expect(reason).toContain(`Move the account back into ${moved.ou} (or an OU inside it), run deploy`);
+    expect(deleted).not.toContain(moved.id);
+
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: elsewhere, DestinationParentId: moved.ou }));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
+    expect(listed.map((i) => i.Account)).not.toContain(moved.id);
+    expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
+  });
+
+  it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {
+    const { placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const sleeper = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    proxy.suspend(sleeper);
+    const changed = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const skipped = await deploy(changed, awsVia(), options);
+    expect(failed(skipped)).toEqual([]);
+    expect(skipped.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${sleeper} ${REGION}: OUTDATED (SKIPPED_SUSPENDED_ACCOUNT)`))).toBe(true);
+    const again = await deploy(changed, awsVia(), options);
+    expect(again.mutatingCalls).toBe(0);
+    expect((await plan(changed, awsVia(), options)).flatMap((p) => p.retryAccounts.map((r) => r.account))).not.toContain(sleeper);
+
+    proxy.suspend(sleeper, false);
+    const updated: string[] = [];
+    const awake = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(failed(awake)).toEqual([]);
+    expect(updated).toContain(sleeper);
+    await expectConverged(changed, options);
   });
 
   /** Calls the layer saw on one StackSet, from its first mutating one refused with `error`. */

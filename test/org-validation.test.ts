@@ -170,12 +170,17 @@ describe('organization file validation', () => {
 });
 
 describe('StackSet permission models', () => {
-  it('SERVICE_MANAGED needs an OU for every account', () => {
-    const problems = problemsOf(`${VALID}stackSets:\n  permissionModel: SERVICE_MANAGED\n`);
-    expect(problems).toEqual([
-      "org.yaml:6:3: accounts.src: has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU; expected organizationalUnit: ou-…",
-      "org.yaml:9:3: accounts.dev: has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU; expected organizationalUnit: ou-…",
+  it('SERVICE_MANAGED needs no OU; one given is an OU id or the organization root id, each mistake said', () => {
+    expect(parseOrg(`${VALID}stackSets:\n  permissionModel: SERVICE_MANAGED\n`, 'org.yaml').stackSets.permissionModel).toBe('SERVICE_MANAGED');
+    const withOu = (ou: string) => `${VALID.replace('    role: source\n', `    role: source\n    organizationalUnit: ${ou}\n`)}stackSets:\n  permissionModel: SERVICE_MANAGED\n`;
+    expect(parseOrg(withOu('r-ab12'), 'org.yaml').accounts[0].organizationalUnit).toBe('r-ab12');
+    const expected = 'expected an OU id like ou-ab12-cd34ef56, or the organization root id like r-ab12';
+    expect(problemsOf(withOu('r-AB12'))).toEqual([`org.yaml:9:25: accounts.src.organizationalUnit: 'r-AB12' has upper-case letters; Organizations ids are lower-case; ${expected}`]);
+    expect(problemsOf(withOu('r-ab1'))).toEqual([`org.yaml:9:25: accounts.src.organizationalUnit: 'r-ab1' is not a root id: r-, then 4 to 32 letters or digits; ${expected}`]);
+    expect(problemsOf(withOu('ou-ab12-cd34'))).toEqual([
+      `org.yaml:9:25: accounts.src.organizationalUnit: 'ou-ab12-cd34' is not an OU id: ou-, 4 to 32 letters or digits (its root's), -, then 8 to 32 letters or digits; ${expected}`,
     ]);
+    expect(problemsOf(withOu('o-a1b2c3d4e5'))).toEqual([`org.yaml:9:25: accounts.src.organizationalUnit: 'o-a1b2c3d4e5' is neither an OU id (ou-…) nor a root id (r-…); ${expected}`]);
   });
 
   it('SERVICE_MANAGED with OUs: execution roles are AWS-named, DELEGATED_ADMIN accepted', () => {

@@ -9,6 +9,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
@@ -123,6 +124,11 @@ export class Aws {
 
   codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {
     return this.log.attach(new CodeCommitClient(this.clientConfig(credentials, region)));
+  }
+
+  /** Organizations, read by SERVICE_MANAGED rollouts (where accounts are) and the suspended-account check. */
+  organizations(): OrganizationsClient {
+    return this.log.attach(new OrganizationsClient(this.clientConfig()));
   }
 
   sts(): STSClient {

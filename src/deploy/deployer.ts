@@ -30,6 +30,7 @@ import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
+import { OrganizationReads } from './org-reads';
 import type { Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -54,6 +55,7 @@ import {
   type ActualInstance,
   type ActualStackSet,
   type Operation,
+  type Reach,
   type StackSetContext,
 } from './stacksets';
 
@@ -92,6 +94,8 @@ interface Run {
    * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
    */
   cfn: CloudFormationClient;
+  /** Organizations, read once a run per question (SERVICE_MANAGED: the root, where accounts are now). */
+  organization: OrganizationReads;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -101,7 +105,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation() };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()) };
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -110,7 +114,6 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
   const { org } = run.compiled;
   return {
     cfn: run.cfn,
-    organizationalUnits: new Map(org.accounts.flatMap((a) => (a.organizationalUnit ? [[a.id, a.organizationalUnit] as const] : []))),
     name,
     region: org.region,
     settings: org.stackSets,
@@ -231,14 +234,28 @@ interface Removal {
  * Accounts whose instance must be applied again: not CURRENT (a failed or
  * interrupted operation, or an account suspended at the time). Not an
  * INOPERABLE one: AWS excludes those from updates (stacksets.ts `inoperable`).
+ * Not one in `asleep` (stillSuspended).
  */
-function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet): string[] {
+function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, asleep: ReadonlySet<string>): string[] {
   return desired.stage.targets
     .map((a) => a.id)
     .filter((id) => {
       const instance = actual.instances.get(id);
-      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '') && !inoperable(instance);
+      return instance && !HEALTHY_INSTANCE.has(instance.status ?? '') && !inoperable(instance) && !asleep.has(id);
     });
+}
+
+/**
+ * Accounts whose instances StackSets skipped as suspended (SKIPPED_SUSPENDED_ACCOUNT) and that Organizations still
+ * reports not ACTIVE (DescribeAccount, org-reads.ts `active`): an update would be skipped again, so none is sent, and a
+ * run with nothing else to do makes no mutating call. Once Organizations reports the account ACTIVE, its instances are
+ * applied again. Where Organizations cannot tell (a caller that may not read it), they are applied again on every run,
+ * as the only way to find the account active.
+ */
+async function stillSuspended(run: Run, instances: Iterable<ActualInstance>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const i of instances) if (suspended(i) && (await run.organization.active(i.account)) === false) out.add(i.account);
+  return out;
 }
 
 /**
@@ -259,23 +276,68 @@ function leftFor(desired: DesiredStackSet, actual: ActualStackSet, accounts: Rea
 }
 
 /**
- * Where each of these instances is reached (SERVICE_MANAGED): the OU
- * CloudFormation lists for it, else the org file's. Updates and deletes name
- * the instance's OU: an account gone from the org file has none there, and
- * under INTERSECTION an OU the account is not in matches nothing
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+ * Where each of these instances is reached (SERVICE_MANAGED): the root or OU
+ * CloudFormation lists for it, else (an instance to create) the organization's
+ * root. Under INTERSECTION an OU reaches only the accounts that "belong to the
+ * specified OUs" now, so an instance created through an OU is lost to xstack
+ * once its account moves out of it (or leaves the organization); the root
+ * holds every member account wherever it moves ("accounts within these OUs and
+ * their child OUs"), so instances xstack creates are reached by every later
+ * run. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
  */
-function reachedThrough(ctx: StackSetContext, instances: Iterable<ActualInstance>): Pick<StackSetContext, 'settings' | 'organizationalUnits'> {
-  const organizationalUnits = new Map(ctx.organizationalUnits);
-  for (const i of instances) if (i.organizationalUnit) organizationalUnits.set(i.account, i.organizationalUnit);
+async function reachedThrough(run: Run, ctx: StackSetContext, instances: Iterable<Pick<ActualInstance, 'account' | 'organizationalUnit'>>): Promise<Reach> {
+  const organizationalUnits = new Map<string, string>();
+  if (ctx.settings.permissionModel === 'SERVICE_MANAGED') {
+    for (const i of instances) organizationalUnits.set(i.account, i.organizationalUnit ?? (await run.organization.rootId()));
+  }
   return { settings: ctx.settings, organizationalUnits };
+}
+
+/**
+ * Why no operation reaches this instance any more, or undefined: an instance
+ * created through an OU (by an xstack before it created through the root)
+ * whose account has since left that OU, or the organization (ListParents).
+ * `root`: instances created through it are not looked up (every member
+ * account is in it). AWS does not document whether an instance created
+ * through an OU is reached through the root instead (README, VERIFY), so
+ * xstack does not try.
+ */
+async function whyUnreachable(run: Run, ctx: StackSetContext, i: ActualInstance, root?: string): Promise<string | undefined> {
+  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || !i.organizationalUnit || i.organizationalUnit === root) return undefined;
+  const where = await run.organization.placement(i.account);
+  if ('unknown' in where || ('ancestors' in where && where.ancestors.includes(i.organizationalUnit))) return undefined;
+  const through = `its instance in ${ctx.name} was created through ${i.organizationalUnit}`;
+  if ('gone' in where) {
+    return (
+      `${through}, and the account is no longer in the organization: INTERSECTION reaches only accounts that belong to the OUs named, and a SERVICE_MANAGED StackSet takes no account ids alone, ` +
+      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${i.organizationalUnit} and run deploy`
+    );
+  }
+  return (
+    `${through}, and the account has moved out of it (now under ${where.ancestors.join(' < ')}): INTERSECTION reaches only accounts that belong to the OUs named, so no operation reaches it. ` +
+    `Move the account back into ${i.organizationalUnit} (or an OU inside it), run deploy, which then updates or deletes the instance, and move it on; ` +
+    `an instance deleted and created again is created through the organization root, and reached wherever the account moves`
+  );
+}
+
+/** Of these instances, those no operation reaches (whyUnreachable), by account, each with why. */
+async function unreachable(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || instances.every((i) => !i.organizationalUnit)) return out;
+  const root = await run.organization.rootId();
+  for (const i of instances) {
+    const why = await whyUnreachable(run, ctx, i, root);
+    if (why) out.set(i.account, why);
+  }
+  return out;
 }
 
 const instanceText = (id: string, region: string, i: ActualInstance | undefined) =>
   `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.detailedStatus && i.detailedStatus !== i.status ? ` (${i.detailedStatus})` : ''}${i?.statusReason ? `: ${i.statusReason}` : ''}`;
 
 const SUSPENDED_NOTE =
-  'the account was suspended, so StackSets skipped it; it does not stop the rollout, and each deploy applies its instance again until the account is active. ' +
+  'the account was suspended, so StackSets skipped it; it does not stop the rollout, and deploy applies its instance again once Organizations reports the account ACTIVE ' +
+  '(every deploy, where the caller may not read Organizations). ' +
   'Removed from the org file, its instance is deleted and its stack left in the account';
 
 const INOPERABLE_NOTE =
@@ -317,7 +379,8 @@ async function deployStage(
   let actual = await readStackSet(ctx);
   // Read once: a StackSet created below has no instances.
   const left = leftFor(desired, actual, order.clearFor);
-  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual).length > 0 || left.length > 0));
+  const asleep = await stillSuspended(run, actual.instances.values());
+  order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   let result: StageResult = 'unchanged';
@@ -367,12 +430,17 @@ async function deployStage(
       actual = await readStackSet(ctx);
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
-    const update = instancesToUpdate(desired, actual);
+    // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
+    const retry = instancesToUpdate(desired, actual, asleep);
+    const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
+    const update = retry.filter((id) => !lost.has(id));
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
-    // Creates reach an account through the org file's OU, updates through the instance's own.
-    for (const op of instanceOperations(ctx, 'create-instances', missing)) if (!(await operate(op, op.accounts, op.accounts.length))) return false;
-    for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) {
+    // Creates reach an account through the organization root, updates through the instance's own root or OU.
+    for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
+      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+    }
+    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
       if (!(await operate(op, op.accounts, op.accounts.length))) return false;
     }
     return true;
@@ -387,9 +455,12 @@ async function deployStage(
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
   const warnings = [...leftBehind, ...skipped];
-  const unhealthy = instances
-    .filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
-    .map(([id, i]) => (i && inoperable(i) ? `${instanceText(id, region, i)}: ${INOPERABLE_NOTE}` : instanceText(id, region, i)));
+  const failing = instances.filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
+  const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
+  const unhealthy = failing.map(([id, i]) => {
+    const why = i && inoperable(i) ? INOPERABLE_NOTE : lost.get(id);
+    return why ? `${instanceText(id, region, i)}: ${why}` : instanceText(id, region, i);
+  });
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
@@ -481,39 +552,74 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
  * Deletes instances (all or some), then, when asked, the StackSet itself.
  * Instances whose stacks StackSets cannot delete (a suspended account's, an
  * INOPERABLE one) go with RetainStacks: their stacks stay, and the returned
- * warnings say where and why.
+ * warnings say where and why; `kept` gains their accounts (as it goes, so a
+ * caller knows them when a later step fails). A delete StackSets skipped (an
+ * account suspended since its instance's last operation: "StackSets will skip
+ * target AWS accounts that are suspended" in CREATE, UPDATE and DELETE
+ * operations, flagging the instance SKIPPED_SUSPENDED_ACCOUNT,
+ * https://www.amazonaws.cn/en/new/2023/amazon-cloudformation-stacksets-reduces-stack-set-deployment-time-with-skip-suspended-account/)
+ * or that failed (INOPERABLE) leaves its instance: read again, such instances
+ * go with RetainStacks in the same run, once, and only then is the delete
+ * judged (expectDeleted).
  */
-async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean): Promise<string[]> {
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, kept = new Set<string>()): Promise<string[]> {
   const emit = run.options.onEvent ?? (() => {});
   const races = new RaceCount(ctx);
   const left: ActualInstance[] = [];
   let ran = false;
+  let failure: OperationFailedError | undefined;
   let current = instances;
+  let lost = new Map<string, string>();
   for (;;) {
-    const reach = reachedThrough(ctx, current);
-    const undeletable = current.filter(stackUndeletable);
+    // One no operation reaches (whyUnreachable) is not sent; expectDeleted then says why it is still there.
+    lost = await unreachable(run, ctx, current);
+    const sendable = current.filter((i) => !lost.has(i.account));
+    const reach = await reachedThrough(run, ctx, sendable);
+    const undeletable = sendable.filter(stackUndeletable);
     const operations = [
-      ...instanceOperations(reach, 'delete-instances', current.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
+      ...instanceOperations(reach, 'delete-instances', sendable.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
       ...instanceOperations(reach, 'delete-instances', undeletable.map((i) => i.account), { retainStacks: true }),
     ];
     let raced = false;
     for (const op of operations) {
       emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
-      const outcome = await runOperation(ctx, op, op.accounts.length);
+      let outcome;
+      try {
+        outcome = await runOperation(ctx, op, op.accounts.length);
+      } catch (error) {
+        // A failed delete leaves its instances INOPERABLE: retained below, in this run.
+        if (op.retainStacks || !(error instanceof OperationFailedError)) throw error;
+        failure = error;
+        ran = true;
+        continue;
+      }
       if ('raced' in outcome) {
         races.count(outcome);
         raced = true;
         break;
       }
       ran = true;
-      if (op.retainStacks) left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
+      if (op.retainStacks) {
+        left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
+        for (const account of op.accounts) kept.add(account);
+      }
     }
-    if (!raced) break;
-    // Read again: the other operation may have deleted some, or left one INOPERABLE (deleted with RetainStacks then).
+    // Read again: after a race the other operation may have deleted some, or left one INOPERABLE (deleted with
+    // RetainStacks then); after our own deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
-    current = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
+    const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
+    if (raced) {
+      current = still;
+      continue;
+    }
+    current = still.filter((i) => stackUndeletable(i) && !kept.has(i.account) && !lost.has(i.account));
+    if (current.length === 0) break;
   }
-  if (ran) await expectDeleted(run, ctx, instances);
+  if (ran || lost.size > 0) {
+    await expectDeleted(run, ctx, instances).catch((error: unknown) => {
+      throw failure ?? error;
+    });
+  }
   if (stackSetToo) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
@@ -542,19 +648,23 @@ class RaceCount {
 /**
  * A delete that succeeded without deleting (an INTERSECTION whose OUs the
  * account is not in targets nothing, and the operation still succeeds) is an
- * error naming each account and its OUs, not a silent success the next run
- * plans again.
+ * error naming each account and the root or OU its instance was created
+ * through, not a silent success the next run plans again; one no operation
+ * can reach is said to be so (INSTANCES_UNREACHABLE), with why and the way out.
  */
 async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<void> {
   const after = await readStackSet(ctx);
-  const still = instances.filter((i) => after.instances.has(i.account));
+  const still = instances.flatMap((i) => after.instances.get(i.account) ?? []);
   if (still.length === 0) return;
-  const ouText = (i: ActualInstance) =>
-    ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (instance's OU ${i.organizationalUnit ?? 'not listed'}, org file's OU ${ctx.organizationalUnits.get(i.account) ?? 'none'})` : '';
-  throw new XstackError(
-    'INSTANCES_NOT_DELETED',
-    `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}`).join('\n')}`,
-  );
+  const why = new Map<string, string>();
+  for (const i of still) {
+    const lost = await whyUnreachable(run, ctx, i);
+    if (lost) why.set(i.account, lost);
+  }
+  const ouText = (i: ActualInstance) => (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (created through ${i.organizationalUnit ?? 'an OU CloudFormation does not list'})` : '');
+  const lines = still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}${why.has(i.account) ? `: ${why.get(i.account)}` : ''}`);
+  if (why.size === still.length) throw new XstackError('INSTANCES_UNREACHABLE', `${ctx.name}: no operation can reach these instances, so they stay:\n${lines.join('\n')}`);
+  throw new XstackError('INSTANCES_NOT_DELETED', `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${lines.join('\n')}`);
 }
 
 /** A StackSet's instances, by account id. */
@@ -740,6 +850,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const refusedKeys = new Set(refused.map(moveKey));
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
+    const asleep = await stillSuspended(run, actual.instances.values());
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     const addAccounts: string[] = [];
     const retryAccounts: StackSetPlan['retryAccounts'] = [];
@@ -747,7 +858,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
-      else if (!HEALTHY_INSTANCE.has(instance.status ?? '')) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
+      else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
     }
     const removeFirst = leftFor(desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
@@ -878,16 +989,18 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
       const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
       let left: string[] = [];
       let removal: unknown;
+      const kept = new Set<string>();
       try {
-        left = await removeFrom(run, ctx, id, byAccount(actual), true);
+        left = await removeFrom(run, ctx, id, byAccount(actual), true, kept);
       } catch (error) {
         removal = error;
       }
       // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
-      // the next run finds those stacks no more, so it could not find their buckets and keys again.
+      // the next run finds those stacks no more, so it could not find their buckets and keys again. Not what is in a
+      // stack left in its account (`kept`: its instance removed with RetainStacks, such as a suspended account's).
       const remaining = removal === undefined ? undefined : await readStackSet(ctx);
       for (const r of retained) {
-        if (remaining?.instances.has(r.account)) continue;
+        if (remaining?.instances.has(r.account) || kept.has(r.account)) continue;
         options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
         await deleteRetained(aws, target(run, r.account), r);
       }

@@ -38,12 +38,13 @@ export interface ActualInstance {
   detailedStatus?: string;
   statusReason?: string;
   /**
-   * SERVICE_MANAGED: the OU the instance was deployed through
+   * SERVICE_MANAGED: the root or OU the instance was created through
    * (StackInstanceSummary.OrganizationalUnitId: "The organization root ID or
    * organizational unit (OU) IDs that you specified for DeploymentTargets",
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html).
-   * Updates and deletes name this OU, not the org file's: an account dropped
-   * from the org file has none there, and one moved since has another.
+   * Updates and deletes name it: xstack creates through the organization's
+   * root (deployer.ts reachedThrough); an instance an earlier xstack created
+   * through an OU is still named by that OU.
    */
   organizationalUnit?: string;
 }
@@ -80,8 +81,6 @@ const errorName = (error: unknown) => (error as { name?: string } | undefined)?.
 
 export interface StackSetContext {
   cfn: CloudFormationClient;
-  /** Account id → its OU in the org file (SERVICE_MANAGED only): where instances are created. */
-  organizationalUnits: ReadonlyMap<string, string>;
   name: string;
   region: string;
   settings: StackSetSettings;
@@ -264,10 +263,14 @@ export type InstancesOperation = {
 export type Operation = { action: 'update-template'; templateBody: string; tags?: Tag[] } | InstancesOperation;
 
 /**
- * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take OUs,
- * narrowed to exactly these accounts: "INTERSECTION: ... Only accounts that
- * are both specified in the Accounts property and belong to the specified OUs
- * will be targeted"; "When performing create operations, if you specify both
+ * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take "The
+ * organization root ID or organizational unit (OU) IDs where you want to
+ * perform stack operations. CloudFormation will perform operations on
+ * accounts within these OUs and their child OUs", narrowed to exactly these
+ * accounts: "INTERSECTION: ... Only accounts that are both specified in the
+ * Accounts property and belong to the specified OUs will be targeted" (belong
+ * now: an account moved out of an OU is no longer reached through it, which
+ * is why xstack creates through the root); "When performing create operations, if you specify both
  * OrganizationalUnitIds and Accounts, you must also specify the
  * AccountFilterType property".
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
@@ -289,26 +292,29 @@ function targets(op: InstancesOperation) {
  */
 export const MAX_OUS_PER_OPERATION = 50;
 
-/** The OU an account's instances are reached through: an error naming the account when none is known. */
+/**
+ * Where the accounts of a change are reached: SERVICE_MANAGED, account id → the
+ * root or OU named for it (deployer.ts reachedThrough); SELF_MANAGED, none.
+ */
+export interface Reach {
+  settings: StackSetSettings;
+  organizationalUnits: ReadonlyMap<string, string>;
+}
+
+/** The root or OU an account's instances are reached through: an error naming the account when none is known. */
 function ouOf(organizationalUnits: ReadonlyMap<string, string>, account: string): string {
   const ou = organizationalUnits.get(account);
-  if (!ou) {
-    throw new XstackError(
-      'NO_ORGANIZATIONAL_UNIT',
-      `account ${account}: SERVICE_MANAGED StackSets reach an account through an OU, and none is known for it (CloudFormation lists no OrganizationalUnitId for its instance, and the org file gives it no organizationalUnit)`,
-    );
-  }
+  if (!ou) throw new XstackError('NO_ORGANIZATIONAL_UNIT', `account ${account}: SERVICE_MANAGED StackSets reach an account through the organization root or an OU, and none is known for it`);
   return ou;
 }
 
 /**
  * The accounts of one kind of change as the operations that carry them: one
  * for SELF_MANAGED (accounts by id, no limit stated); for SERVICE_MANAGED,
- * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU never split.
- * `organizationalUnits` is where each account is reached: the org file's OU
- * for a create, the instance's own for an update or delete.
+ * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU never split
+ * (one operation when every account is reached through the root).
  */
-export function operationBatches(ctx: Pick<StackSetContext, 'settings' | 'organizationalUnits'>, accounts: readonly string[]): string[][] {
+export function operationBatches(ctx: Reach, accounts: readonly string[]): string[][] {
   if (ctx.settings.permissionModel === 'SELF_MANAGED' || accounts.length === 0) return accounts.length ? [[...accounts]] : [];
   const byOu = new Map<string, string[]>();
   for (const a of accounts) {
@@ -325,7 +331,7 @@ export function operationBatches(ctx: Pick<StackSetContext, 'settings' | 'organi
 
 /** The operations of one kind of change, each with the OUs its accounts are reached through (SERVICE_MANAGED). */
 export function instanceOperations(
-  ctx: Pick<StackSetContext, 'settings' | 'organizationalUnits'>,
+  ctx: Reach,
   action: InstancesOperation['action'],
   accounts: readonly string[],
   options: { retainStacks?: true } = {},

@@ -11,7 +11,7 @@ import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
 import { Names, nameProblem } from '../naming';
 import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
-import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str } from './schema';
+import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { readLayout } from '../stages/layout';
 
@@ -81,6 +81,28 @@ const availabilityZoneId = str({
 
 const roleName = str({ expected: 'an IAM role name: up to 64 of letters, digits and +=,.@_-', pattern: /^[\w+=,.@-]{1,64}$/ });
 
+/**
+ * Where an account sits in its organization: an OU, or the root itself for an account directly under it. The pattern
+ * is CloudFormation's for a StackSet target ("The organization root ID or organizational unit (OU) IDs where the
+ * StackSet is targeted", Pattern ^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetAutoDeploymentTargetSummary.html).
+ */
+const ORGANIZATIONAL_UNIT_ID = /^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/;
+const ORGANIZATIONAL_UNIT: StringRule = {
+  expected: 'an OU id like ou-ab12-cd34ef56, or the organization root id like r-ab12',
+  pattern: ORGANIZATIONAL_UNIT_ID,
+  refine: (v) =>
+    ORGANIZATIONAL_UNIT_ID.test(v)
+      ? undefined
+      : /[A-Z]/.test(v)
+      ? `'${v}' has upper-case letters; Organizations ids are lower-case`
+      : v.startsWith('ou-')
+        ? `'${v}' is not an OU id: ou-, 4 to 32 letters or digits (its root's), -, then 8 to 32 letters or digits`
+        : v.startsWith('r-')
+          ? `'${v}' is not a root id: r-, then 4 to 32 letters or digits`
+          : `'${v}' is neither an OU id (ou-…) nor a root id (r-…)`,
+};
+
 const accountSchema = obj(
   {
     id: required(
@@ -94,7 +116,7 @@ const accountSchema = obj(
       str({ expected: "'source' (hosts repositories), 'pipeline' (runs an environment) or 'tools' (runs CI, holds identities)", oneOf: ['source', 'pipeline', 'tools'] }),
     ),
     environment: optional(str({ expected: NAME_EXPECTED, pattern: NAME })),
-    organizationalUnit: optional(str({ expected: 'an OU id like ou-ab12-cd34ef56', pattern: /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/ })),
+    organizationalUnit: optional(str(ORGANIZATIONAL_UNIT)),
   },
   'an account: id, role and, for pipeline accounts, environment',
 );
@@ -527,14 +549,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   if (reserved) ctx.report('prefix', `'${raw.prefix}' makes a name AWS rejects: ${reserved}`, `a prefix not starting with ${RESERVED_BUCKET_PREFIXES.join(', ')}`);
 
   const access = validateAccess(raw, accounts, declared, ctx);
+  // No organizationalUnit is needed: SERVICE_MANAGED instances are created through the organization's root, read
+  // from Organizations (src/deploy/deployer.ts organizationRoot).
   const stackSets = validateStackSets(raw, ctx);
-  if (stackSets.permissionModel === 'SERVICE_MANAGED') {
-    for (const a of accounts) {
-      if (!a.organizationalUnit) {
-        ctx.report(`accounts.${a.name}`, 'has no organizationalUnit; SERVICE_MANAGED StackSets reach accounts through their OU', 'organizationalUnit: ou-…');
-      }
-    }
-  }
   if (ctx.problems.length > 0 || !raw.organization || !partition || !region || !raw.prefix || !raw.accounts || !raw.repositories || !raw.pipelines) return undefined;
   return {
     file,

@@ -12,7 +12,11 @@ export interface Account {
   readonly role: AccountRole;
   /** Set for pipeline accounts only: the environment the account runs (dev, staging, prod, …). */
   readonly environment?: string;
-  /** The OU that holds the account: how SERVICE_MANAGED StackSets address it. */
+  /**
+   * Where the account sits: its OU, or the root. Optional and not read by deploy, which creates SERVICE_MANAGED
+   * instances through the organization's root (deployer.ts organizationRoot); accepted so that org files that name
+   * it still load.
+   */
   readonly organizationalUnit?: string;
 }
 

@@ -1,0 +1,110 @@
+/**
+ * What a rollout reads from AWS Organizations, each answer once a run: the
+ * organization's root, where an account sits now, and whether it is active.
+ * ListRoots and ListParents "can only [be called] from the management account
+ * or a member account that is a delegated administrator"
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListRoots.html,
+ * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html):
+ * the callers of SERVICE_MANAGED StackSets (callAs SELF, DELEGATED_ADMIN).
+ */
+import { DescribeAccountCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
+import { XstackError } from '../errors';
+
+const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
+
+/** Answers that mean "this caller cannot tell", not a failure of the rollout. */
+const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);
+
+/** Where an account sits now: its parents up to the root (nearest first), or gone from the organization. */
+export type Placement = { ancestors: string[] } | { gone: true } | { unknown: string };
+
+export class OrganizationReads {
+  private root?: Promise<string>;
+  private placements = new Map<string, Promise<Placement>>();
+  private states = new Map<string, Promise<boolean | undefined>>();
+  private client?: OrganizationsClient;
+
+  /** `connect`: the client, made at the first read (a run that reads nothing here makes none). */
+  constructor(private readonly connect: () => OrganizationsClient) {}
+
+  private organizations(): OrganizationsClient {
+    return (this.client ??= this.connect());
+  }
+
+  /** The organization's root id (an organization has one: "Lists the roots that are defined in the current organization"). */
+  rootId(): Promise<string> {
+    this.root ??= (async () => {
+      const id = (await this.organizations().send(new ListRootsCommand({}))).Roots?.[0]?.Id;
+      if (!id) throw new XstackError('NO_ORGANIZATION_ROOT', 'Organizations ListRoots listed no root: SERVICE_MANAGED StackSets create instances through the organization root');
+      return id;
+    })();
+    return this.root;
+  }
+
+  /**
+   * The account's parents, nearest first, up to the root. ChildNotFoundException ("We can't find an organizational
+   * unit (OU) or Amazon Web Services account with the ChildId that you specified") means it is no longer in the
+   * organization. "In the current release, a child can have only a single parent"; "always check the NextToken
+   * response parameter value, even if you receive an empty result set" (API_ListParents.html).
+   */
+  placement(account: string): Promise<Placement> {
+    let known = this.placements.get(account);
+    if (!known) {
+      known = this.readPlacement(account);
+      this.placements.set(account, known);
+    }
+    return known;
+  }
+
+  private async readPlacement(account: string): Promise<Placement> {
+    const ancestors: string[] = [];
+    try {
+      for (let child = account; ; ) {
+        const parent = await this.parentOf(child);
+        if (!parent?.Id) return { unknown: `Organizations listed no parent of ${child}` };
+        ancestors.push(parent.Id);
+        if (parent.Type === 'ROOT') return { ancestors };
+        child = parent.Id;
+      }
+    } catch (error) {
+      if (errorName(error) === 'ChildNotFoundException') return { gone: true };
+      if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
+      throw error;
+    }
+  }
+
+  /**
+   * Whether Organizations reports the account ACTIVE (true), in another state such as SUSPENDED or PENDING_CLOSURE
+   * (false), or cannot tell (undefined: this caller may not read Organizations, as a SELF_MANAGED administrator
+   * outside the organization's management and delegated accounts, or the account is not in its organization).
+   * DescribeAccount's State ("Each state represents a specific phase in the account lifecycle"); Status, which
+   * "will be retired on September 9, 2026", only where an endpoint gives no State.
+   * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html
+   */
+  active(account: string): Promise<boolean | undefined> {
+    let known = this.states.get(account);
+    if (!known) {
+      known = this.organizations()
+        .send(new DescribeAccountCommand({ AccountId: account }))
+        .then(
+          (out) => (out.Account?.State ?? out.Account?.Status) === 'ACTIVE',
+          (error: unknown) => {
+            if (CANNOT_TELL.has(errorName(error) ?? '')) return undefined;
+            throw error;
+          },
+        );
+      this.states.set(account, known);
+    }
+    return known;
+  }
+
+  private async parentOf(child: string): Promise<Parent | undefined> {
+    let token: string | undefined;
+    do {
+      const page = await this.organizations().send(new ListParentsCommand({ ChildId: child, NextToken: token }));
+      if (page.Parents?.[0]) return page.Parents[0];
+      token = page.NextToken;
+    } while (token);
+    return undefined;
+  }
+}
