@@ -282,7 +282,7 @@ describe('xstack bootstrap on moto', () => {
     expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);
   });
 
-  it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target)', async () => {
+  it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target) and that the root deploy creates instances through is readable', async () => {
     const text = `organization:
   partition: aws
   region: eu-west-1
@@ -312,10 +312,11 @@ pipelines:
 `;
     const compiled = compileOrg(parseOrg(text, 'service.yaml'));
     const organizations = new OrganizationsClient(aws().clientConfig());
-    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const client = aws();
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const before = await bootstrap(compiled, client);
     expect(client.log.mutating).toBe(0);
+    expect(before.find((s) => s.what === 'organization root readable (organizations:ListRoots)')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^r-/) });
     const missing = Object.fromEntries(before.filter((s) => s.status === 'missing').map((s) => [s.what, s.detail]));
     expect(missing['trusted access for StackSets']).toMatch(/activate trusted access with AWS Organizations in the management account/);
     expect(missing['management account not targeted']).toMatch(/service\.yaml: account source \(123456789012\) is the organization's management account/);

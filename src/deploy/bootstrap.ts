@@ -35,7 +35,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, ListRootsCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
@@ -524,6 +524,19 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
             access instanceof Error
               ? `cannot read it from this account (${access.name}); run bootstrap from the management account, or check there that trusted access with AWS Organizations is activated (CloudFormation console: StackSets, "Activate trusted access")`
               : 'activate trusted access with AWS Organizations in the management account (CloudFormation console: StackSets, "Activate trusted access", or aws cloudformation activate-organizations-access)',
+        },
+  );
+  // deploy creates every instance through the organization root (org-reads.ts), read with ListRoots, which answers
+  // the management account and delegated administrators only (API_ListRoots.html).
+  const roots = await organizations.send(new ListRootsCommand({})).catch((error: Error) => error);
+  report(
+    !(roots instanceof Error) && roots.Roots?.[0]?.Id
+      ? { account: caller, what: 'organization root readable (organizations:ListRoots)', status: 'ok', detail: roots.Roots[0].Id }
+      : {
+          account: caller,
+          what: 'organization root readable (organizations:ListRoots)',
+          status: 'missing',
+          detail: `deploy creates instances through the organization root and could not read it${roots instanceof Error ? ` (${roots.name})` : ''}: run from the management account or a delegated administrator, allowed organizations:ListRoots, ListParents and DescribeAccount`,
         },
   );
   if (org.stackSets.callAs === 'DELEGATED_ADMIN') {
