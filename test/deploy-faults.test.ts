@@ -480,6 +480,18 @@ describe('the reconciler against the layer', () => {
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
   });
 
+  it('destroy --delete-retained finds every retained resource of a stack however many it has (ListStackResources, every page; DescribeStackResources stops at its cap)', async () => {
+    // The cap and page of 1 stand in for DescribeStackResources' 100: each stack's retained buckets and key lie past it.
+    await prepare(small, { seed: 1, stackResourcesCap: 1 });
+    await deployUntilDone(small, 1);
+    const deleted: string[] = [];
+    const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deleted.push(`${e.action} ${e.accounts}`) });
+    expect(failed(destroyed)).toEqual([]);
+    // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
+    const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
+    expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
+  });
+
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
     const custom = SMALL.replace('repositories:', 'stackSets:\n  administrationRoleName: big-stackset-admin\nrepositories:');
     const before = compileYaml(custom);

@@ -12,9 +12,9 @@ import {
   DeleteStackSetCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
-  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ListStackInstancesCommand,
+  ListStackResourcesCommand,
   ListStackSetsCommand,
   ListStackSetOperationResultsCommand,
   ListStackSetOperationsCommand,
@@ -586,10 +586,22 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
   return undefined;
 }
 
-/** Physical ids of the resources of an instance's stack, by logical id. */
+/**
+ * Physical ids of the resources of an instance's stack, by logical id, every
+ * page of ListStackResources: DescribeStackResources answers "Only the first
+ * 100 resources ... If your stack has more resources than this, you should
+ * use ListStackResources instead."
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
+ */
 export async function instanceResources(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Map<string, string>> {
   const stack = await findInstanceStack(cfn, stackSet, stackId);
-  if (!stack?.StackId) return new Map();
-  const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId }));
-  return new Map((out.StackResources ?? []).flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
+  const physical = new Map<string, string>();
+  if (!stack?.StackId) return physical;
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) if (r.LogicalResourceId && r.PhysicalResourceId) physical.set(r.LogicalResourceId, r.PhysicalResourceId);
+    token = page.NextToken;
+  } while (token);
+  return physical;
 }

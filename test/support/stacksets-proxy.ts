@@ -124,6 +124,12 @@
  * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken, when set.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
+ * - DescribeStackResources answers a stack's first 100 resources only ("Only
+ *   the first 100 resources will be returned. If your stack has more
+ *   resources than this, you should use ListStackResources instead"), or
+ *   the first `stackResourcesCap`; ListStackResources then pages by that cap
+ *   with a NextToken (moto answers both whole).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
  *
  * - S3's bucket owner condition, which moto 5.2 ignores: a request to a bucket
  *   this layer saw created, carrying x-amz-expected-bucket-owner (the SDK's
@@ -174,6 +180,8 @@ export interface Faults {
   instancesPageSize?: number;
   /** Stack instances operations may run on at once (default: no limit). */
   instanceOperationQuota?: number;
+  /** DescribeStackResources' cap (AWS: the first 100 resources) and ListStackResources' page size (default: moto's one page). */
+  stackResourcesCap?: number;
 }
 
 export interface FaultCounts {
@@ -719,6 +727,10 @@ export class StackSetsProxy {
         return this.detectDrift(name, params);
       case 'DescribeStackInstance':
         return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DescribeStackResources':
+        return this.stackResources(action, 'StackResources', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))), 100);
+      case 'ListStackResources':
+        return this.stackResources(action, 'StackResourceSummaries', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
@@ -1139,6 +1151,20 @@ export class StackSetsProxy {
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
     return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+  }
+
+  /**
+   * A stack's resources as DescribeStackResources (capped: no NextToken) or
+   * ListStackResources (paged) answer them: see the header.
+   */
+  private stackResources(action: string, list: string, params: URLSearchParams, moto: { status: number; body: string }, cap?: number) {
+    const size = this.faults.stackResourcesCap ?? cap;
+    if (moto.status !== 200 || size === undefined) return moto;
+    const block = new RegExp(`<${list}>([\\s\\S]*?)</${list}>`).exec(moto.body)?.[1] ?? '';
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]);
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = cap === undefined && from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope(action, `<${list}>${rows.slice(from, from + size).join('')}</${list}>${next}`) };
   }
 
   /** DetectStackSetDrift (see the header). */
