@@ -8,6 +8,7 @@
 import {
   CreateStackInstancesCommand,
   CreateStackSetCommand,
+  DeleteStackSetCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
@@ -41,6 +42,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
+import { runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -342,6 +344,54 @@ describe('the reconciler against the layer', () => {
       expect(failed(s), `step ${i}`).toEqual([]);
       expect(sha256((await templateOf(c, changedStage)) ?? ''), `step ${i}`).toBe(sha256(c.files.get(`templates/${changedStage}.yaml`)!));
     }
+  });
+
+  for (const outlive of [false, true]) {
+    it(`destroy, then deploy: the StackSets created again take fresh operation ids (ids ${outlive ? 'outlive' : 'die with'} their StackSet)`, async () => {
+      await prepare(small, { seed: 1, operationIdsOutliveStackSet: outlive });
+      await deployUntilDone(small, 1);
+      expect(failed(await destroy(small, awsVia(), { pollMs }))).toEqual([]);
+      const sent = proxy.requests.filter((r) => r.operationId).map((r) => `${r.stackSet} ${r.operationId}`);
+      proxy.requests.length = 0;
+      proxy.creations.length = 0;
+      const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+      await deployUntilDone(next, 1);
+      // No id of the first incarnations is sent again, so none is refused.
+      expect(proxy.requests.filter((r) => r.operationId && sent.includes(`${r.stackSet} ${r.operationId}`))).toEqual([]);
+      await expectConverged(next);
+    });
+  }
+
+  it('an operation id CloudFormation refuses as used but does not know on this StackSet is not ours: the change goes on with a fresh id', async () => {
+    await prepare(small, { seed: 1, operationIdsOutliveStackSet: true });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    const ctx: StackSetContext = {
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+      // One StackSetId for both incarnations: the id repeats, as it did before the StackSetId was part of it.
+      stackSetId: 'probe:fixed',
+    };
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    const first = await runOperation(ctx, create, ['100000000001']);
+    await runOperation(ctx, { action: 'delete-instances', accounts: ['100000000001'] }, ['100000000001']);
+    await cfn.send(new DeleteStackSetCommand({ StackSetName: 'probe' }));
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    ctx.stackSetId = 'probe:fixed';
+    const again = await runOperation(ctx, create, ['100000000001']);
+    expect(proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+      [(first as { operationId: string }).operationId, undefined],
+      [(first as { operationId: string }).operationId, 'OperationIdAlreadyExistsException'],
+      [(again as { operationId: string }).operationId, undefined],
+    ]);
   });
 
   for (const killAfter of [1, 4, 9]) {

@@ -323,9 +323,9 @@ async function deployStage(
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
-  const operate = async (op: Operation, accounts: string[], instances: number): Promise<boolean> => {
+  const operate = async (op: Operation, accounts: string[]): Promise<boolean> => {
     emit({ type: 'operation', stage, action: op.action, accounts });
-    const outcome = await runOperation(ctx, op, instances);
+    const outcome = await runOperation(ctx, op, accounts);
     if ('raced' in outcome) return races.count(outcome);
     if (result === 'unchanged') result = 'updated';
     return true;
@@ -357,7 +357,8 @@ async function deployStage(
       try {
         const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
         const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}) };
-        if (!(await operate(update, [...actual.instances.keys()], actual.instances.size))) return false;
+        // Every instance but an INOPERABLE one, which UpdateStackSet leaves out (stacksets.ts `inoperable`).
+        if (!(await operate(update, [...actual.instances.values()].filter((i) => !inoperable(i)).map((i) => i.account)))) return false;
       } catch (error) {
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.
@@ -371,9 +372,9 @@ async function deployStage(
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
     // Creates reach an account through the org file's OU, updates through the instance's own.
-    for (const op of instanceOperations(ctx, 'create-instances', missing)) if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+    for (const op of instanceOperations(ctx, 'create-instances', missing)) if (!(await operate(op, op.accounts))) return false;
     for (const op of instanceOperations(reachedThrough(ctx, actual.instances.values()), 'update-instances', update)) {
-      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+      if (!(await operate(op, op.accounts))) return false;
     }
     return true;
   };
@@ -499,7 +500,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     let raced = false;
     for (const op of operations) {
       emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
-      const outcome = await runOperation(ctx, op, op.accounts.length);
+      const outcome = await runOperation(ctx, op, op.accounts);
       if ('raced' in outcome) {
         races.count(outcome);
         raced = true;

@@ -95,6 +95,12 @@ export interface StackSetContext {
   budget?: InstanceOperationBudget;
   /** Operation ids CloudFormation refused because another operation came first: never sent again. */
   refusedIds?: Set<string>;
+  /**
+   * The StackSet's StackSetId as this run last read or created it: unique to
+   * one incarnation of the name (a StackSet deleted and created again gets
+   * another), and part of every operation id (operationId).
+   */
+  stackSetId?: string;
 }
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
@@ -120,6 +126,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   try {
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
+    ctx.stackSetId = out.StackSet?.StackSetId;
     templateBody = out.StackSet?.TemplateBody;
     const tagged = out.StackSet?.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
     wave = tagged === undefined ? undefined : Number(tagged);
@@ -185,7 +192,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
   const s = ctx.settings;
   const template = await ctx.templateSource(templateBody);
   try {
-    await sendCreate();
+    ctx.stackSetId = (await sendCreate()).StackSetId;
     return true;
   } catch (error) {
     if (errorName(error) === 'NameAlreadyExistsException') return false;
@@ -243,10 +250,14 @@ const MAX_TAGS = 50;
  * connection, or a second deploy doing the same thing at the same time) sends
  * the same id and finds the operation it started; the same change made again
  * later (a revert re-applied, a retry after a failure) comes after another
- * operation and gets a new id.
+ * operation and gets a new id. The StackSetId is in it too: a StackSet
+ * deleted and created again under its name (destroy, then deploy) has no
+ * operations, so its first change would otherwise send the very id of the
+ * first incarnation's first change, and AWS does not say whether it still
+ * remembers that one (it names no scope for the token).
  */
-export const operationId = (stackSet: string, action: string, payload: unknown, lastOperationId: string): string =>
-  `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
+export const operationId = (stackSet: string, stackSetId: string, action: string, payload: unknown, lastOperationId: string): string =>
+  `xs-${action}-${sha256(`${stackSet}\u0000${stackSetId}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
 /**
  * A change of instances. SERVICE_MANAGED operations name the OUs their
@@ -415,13 +426,14 @@ export const BUSY_ATTEMPTS = 5;
 export type OperationOutcome = { operationId: string } | { raced: string; reason: string };
 
 /**
- * Runs one operation and waits for it to end. `instances`: how many instances
- * it concerns (all of the StackSet's for a template update), which the run's
- * budget of concurrent instance operations holds while it runs.
+ * Runs one operation and waits for it to end. `accounts`: the instances it
+ * concerns (a template update: every instance of the StackSet but the
+ * INOPERABLE ones), which the run's budget of concurrent instance operations
+ * holds while it runs.
  */
-export async function runOperation(ctx: StackSetContext, op: Operation, instances: number): Promise<OperationOutcome> {
+export async function runOperation(ctx: StackSetContext, op: Operation, accounts: readonly string[]): Promise<OperationOutcome> {
   const last = await lastOperation(ctx);
-  const base = operationId(ctx.name, op.action, op, last?.id ?? '');
+  const base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), op.action, op, last?.id ?? '');
   let id = freshId(ctx, base);
   const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
@@ -445,7 +457,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
         return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region], RetainStacks: op.retainStacks ?? false }));
     }
   };
-  const atOnce = instancesAtOnce(ctx.settings, instances);
+  const atOnce = instancesAtOnce(ctx.settings, accounts.length);
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
   for (let attempt = 1; ; attempt++) {
     try {
@@ -459,6 +471,8 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
     } catch (error) {
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException') {
+        // Not found on this StackSet: the id was used elsewhere (an earlier StackSet of this name, should AWS remember
+        // ids past DeleteStackSet), so it is not ours either, and a fresh id is the way on.
         const status = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
           // This attempt's own request (retried after a lost answer), or another deploy making the same change: wait for it.
@@ -466,7 +480,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
           await held(() => waitForOperation(ctx, id));
           return { operationId: id };
         }
-        // Finished long ago (a change made before, then reverted): this is a new attempt, with a new id.
+        // Finished long ago (a change made before, then reverted), or not ours: this is a new attempt, with a new id.
         id = freshId(ctx, `${base}-r${attempt}`);
         continue;
       }
@@ -504,10 +518,30 @@ function freshId(ctx: StackSetContext, id: string): string {
   return `${id}-s${n}`;
 }
 
-async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
-  const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-  return out.StackSetOperation?.Status ?? 'UNKNOWN';
+/** The StackSetId, for a context that has not read the StackSet yet (a removal's). */
+async function stackSetIdOf(ctx: StackSetContext): Promise<string> {
+  const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  ctx.stackSetId = out.StackSet?.StackSetId;
+  if (!ctx.stackSetId) throw new XstackError('NO_STACKSET_ID', `StackSet ${ctx.name}: DescribeStackSet gave no StackSetId`);
+  return ctx.stackSetId;
 }
+
+/**
+ * DescribeStackSetOperation's status of an operation, or NOT_FOUND for
+ * OperationNotFoundException ("The specified ID refers to an operation that
+ * doesn't exist", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html).
+ */
+async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
+  try {
+    const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
+    return out.StackSetOperation?.Status ?? 'UNKNOWN';
+  } catch (error) {
+    if (errorName(error) === 'OperationNotFoundException') return NOT_FOUND;
+    throw error;
+  }
+}
+
+const NOT_FOUND = 'NOT_FOUND';
 
 /**
  * An operation still RUNNING, QUEUED or STOPPING, read page by page until one

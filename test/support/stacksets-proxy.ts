@@ -12,6 +12,9 @@
  * - OperationId is an idempotency token; a used id is refused with
  *   OperationIdAlreadyExistsException (moto ignores the id and makes its own).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ *   The page names no scope for the token: by default a StackSet created
+ *   again under a name starts with no used ids; `operationIdsOutliveStackSet`
+ *   makes them outlive it (see Faults).
  * - A failed account leaves its instance OUTDATED (INOPERABLE after a failed
  *   delete) with a StatusReason; a failed create leaves the instance listed.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
@@ -182,6 +185,12 @@ export interface Faults {
   instanceOperationQuota?: number;
   /** DescribeStackResources' cap (AWS: the first 100 resources) and ListStackResources' page size (default: moto's one page). */
   stackResourcesCap?: number;
+  /**
+   * VERIFY (AWS names no scope for an OperationId): ids outlive their StackSet, so that a StackSet created again under
+   * the name refuses every id its earlier incarnations used (OperationIdAlreadyExistsException), while
+   * DescribeStackSetOperation on it knows none of them (OperationNotFoundException). Default: ids per incarnation.
+   */
+  operationIdsOutliveStackSet?: boolean;
 }
 
 export interface FaultCounts {
@@ -373,6 +382,8 @@ export class StackSetsProxy {
   private random = seeded(1);
   private faults: Faults = { seed: 1 };
   private operations = new Map<string, Operation[]>();
+  /** Every operation id accepted, by StackSet name, across its incarnations (operationIdsOutliveStackSet). */
+  private usedIds = new Map<string, Set<string>>();
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
@@ -429,6 +440,7 @@ export class StackSetsProxy {
     this.faults = faults;
     this.random = seeded(faults.seed);
     this.operations.clear();
+    this.usedIds.clear();
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
@@ -766,7 +778,10 @@ export class StackSetsProxy {
     const id = params.get('OperationId') ?? crypto.randomUUID();
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
-    if (ops.some((o) => o.id === id)) return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    const used = this.usedIds.get(name) ?? this.usedIds.set(name, new Set()).get(name)!;
+    if (ops.some((o) => o.id === id) || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
+      return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    }
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
     const rival = this.rivals.get(name);
@@ -805,6 +820,7 @@ export class StackSetsProxy {
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
     const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
+    used.add(id);
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
       this.later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
