@@ -42,7 +42,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
-import { runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -427,6 +427,38 @@ describe('the reconciler against the layer', () => {
     while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     await deployUntilDone(changed, 1);
     await expectConverged(changed);
+  });
+
+  it('refused as busy with no other operation running: no race, so BUSY_ATTEMPTS of them do not stop the stage; a bound of its own does', async () => {
+    await prepare(small);
+    proxy.busyWithoutOperation('big-pipeline-foundation', BUSY_ATTEMPTS);
+    await deployUntilDone(small, 1);
+    await prepare(small);
+    proxy.busyWithoutOperation('big-pipeline-foundation', QUIET_BUSY_ATTEMPTS);
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).map((x) => [x.stage, x.reasons.join('\n')])).toEqual([
+      ['pipeline-foundation', `big-pipeline-foundation: CloudFormation refused ${QUIET_BUSY_ATTEMPTS} operations in a row with OperationInProgressException while listing no running operation on it; run deploy again later`],
+    ]);
+  });
+
+  it('a request re-sent while its own operation runs (OperationInProgressException) waits for that operation, its failures kept', async () => {
+    await prepare(small, { seed: 1, queuedMs: 300, runningMs: 300 });
+    for (const a of small.org.accounts) proxy.failIn(a.id);
+    // The first CreateStackInstances is handled and its answer lost: the SDK sends it again, under the same id, while it runs.
+    proxy.dropAnswer('CreateStackInstances');
+    const waits: string[] = [];
+    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
+    const resent = proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationInProgressException');
+    expect(resent).toHaveLength(1);
+    const stackSet = resent[0].stackSet;
+    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
+    expect(proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
+      ['CreateStackInstances', resent[0].operationId, undefined],
+      ['CreateStackInstances', resent[0].operationId, 'OperationInProgressException'],
+    ]);
+    expect(waits).toContain('this change was started by an earlier request');
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain(`operation ${resent[0].operationId} failed`);
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
   });
 
   it('a running operation listed on a later page, in no order: waited for (with a pause between tries), not taken for "another deploy holds"', async () => {

@@ -48,6 +48,7 @@ import {
   stackUndeletable,
   suspended,
   BUSY_ATTEMPTS,
+  QUIET_BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
   withWave,
@@ -527,15 +528,19 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
  * first, after which the stage reads the StackSet again and starts anew.
  * Each round needs another operation to have run, so only another deployer
  * that keeps starting them keeps a stage going round: after BUSY_ATTEMPTS
- * the stage stops with StackSetBusyError naming that operation.
+ * the stage stops with StackSetBusyError naming that operation. A refusal
+ * with no other operation seen (busy for a moment after this run's own) is
+ * no race: it has the larger bound QUIET_BUSY_ATTEMPTS.
  */
 class RaceCount {
   private races = 0;
+  private quiet = 0;
   constructor(private readonly ctx: StackSetContext) {}
   /** False (go round again), or throws when the StackSet stayed busy too long. */
-  count(outcome: { raced: string; reason: string }): false {
+  count(outcome: { raced: string; reason: string; other: boolean }): false {
     this.ctx.onWait?.(outcome.raced, `${outcome.reason}: reading the StackSet again before starting anew`);
-    if (++this.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, outcome.raced);
+    if (outcome.other && ++this.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, outcome.raced);
+    if (!outcome.other && ++this.quiet >= QUIET_BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, undefined, this.quiet);
     return false;
   }
 }

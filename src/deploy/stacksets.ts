@@ -388,10 +388,19 @@ const selfManagedRoles = (ctx: StackSetContext) =>
     ? { AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${ctx.settings.administrationRoleName}`, ExecutionRoleName: ctx.settings.executionRoleName }
     : {};
 
-/** Another deploy keeps starting operations on this StackSet: stop rather than race it. */
+/**
+ * Another deploy keeps starting operations on this StackSet: stop rather than
+ * race it. Without `operationId`: CloudFormation kept answering that an
+ * operation was in progress while listing none running.
+ */
 export class StackSetBusyError extends XstackError {
-  constructor(readonly stackSet: string, operationId: string) {
-    super('STACKSET_BUSY', `another deploy holds ${stackSet}: operation ${operationId} started while this one waited; run deploy again when it is done`);
+  constructor(readonly stackSet: string, operationId: string | undefined, times?: number) {
+    super(
+      'STACKSET_BUSY',
+      operationId
+        ? `another deploy holds ${stackSet}: operation ${operationId} started while this one waited; run deploy again when it is done`
+        : `${stackSet}: CloudFormation refused ${times} operations in a row with OperationInProgressException while listing no running operation on it; run deploy again later`,
+    );
   }
 }
 
@@ -417,13 +426,23 @@ export async function lastOperation(ctx: StackSetContext): Promise<{ id: string;
 export const BUSY_ATTEMPTS = 5;
 
 /**
+ * How often a stage starts again after OperationInProgressException with no
+ * other operation listed running: the StackSet busy for a moment after this
+ * run's own operation, or another's not listed yet (ListStackSetOperations is
+ * eventually consistent). Not a race, so a bound of its own; each round
+ * pauses a poll interval first.
+ */
+export const QUIET_BUSY_ATTEMPTS = 20;
+
+/**
  * An operation ended (`operationId`), or another operation came first
  * (`raced`: OperationInProgressException, after waiting for it, or
- * StaleRequestException). A raced operation was computed from a read that
- * may be out of date: the caller reads the StackSet again and computes its
- * operations anew, never resending this one.
+ * StaleRequestException; `other`: false when no other operation was seen).
+ * A raced operation was computed from a read that may be out of date: the
+ * caller reads the StackSet again and computes its operations anew, never
+ * resending this one.
  */
-export type OperationOutcome = { operationId: string } | { raced: string; reason: string };
+export type OperationOutcome = { operationId: string } | { raced: string; reason: string; other: boolean };
 
 /**
  * Runs one operation and waits for it to end. `accounts`: the instances it
@@ -470,19 +489,23 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       return { operationId: started };
     } catch (error) {
       const name = errorName(error);
-      if (name === 'OperationIdAlreadyExistsException') {
-        // Not found on this StackSet: the id was used elsewhere (an earlier StackSet of this name, should AWS remember
-        // ids past DeleteStackSet), so it is not ours either, and a fresh id is the way on.
+      if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
+        // This attempt's own request, re-sent (the SDK's retry after a lost answer), or another deploy making the same
+        // change: wait for it, its failures kept. A request re-sent while its operation runs meets
+        // OperationInProgressException rather than OperationIdAlreadyExists (hashicorp/terraform-provider-aws#28675);
+        // DescribeStackSetOperation ("strongly consistent reads", API_DescribeStackSetOperation.html) tells ours apart.
         const status = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
-          // This attempt's own request (retried after a lost answer), or another deploy making the same change: wait for it.
           ctx.onWait?.(id, 'this change was started by an earlier request');
           await held(() => waitForOperation(ctx, id));
           return { operationId: id };
         }
-        // Finished long ago (a change made before, then reverted), or not ours: this is a new attempt, with a new id.
-        id = freshId(ctx, `${base}-r${attempt}`);
-        continue;
+        // Finished long ago (a change made before, then reverted), or not found on this StackSet (used by an earlier
+        // StackSet of this name, should AWS remember ids past DeleteStackSet), so not ours: a new attempt, a new id.
+        if (name === 'OperationIdAlreadyExistsException') {
+          id = freshId(ctx, `${base}-r${attempt}`);
+          continue;
+        }
       }
       if (name === 'OperationInProgressException') {
         ctx.refusedIds?.add(id);
@@ -494,7 +517,8 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
           await waitForOperation(ctx, running, { failOnError: false });
         }
         await sleep(ctx.pollMs);
-        return { raced: running ?? (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was running on this StackSet' };
+        if (running) return { raced: running, reason: 'another operation was running on this StackSet', other: true };
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'the StackSet was busy, with no other operation listed running', other: false };
       }
       if (name === 'StaleRequestException') {
         // "Another operation has been performed on this StackSet since the specified operation was performed"
@@ -503,7 +527,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html).
         // As with OperationInProgress: read again, compute again, and start with an id never sent.
         ctx.refusedIds?.add(id);
-        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read' };
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read', other: true };
       }
       throw error;
     }

@@ -110,6 +110,12 @@
  *   `same-change`: it makes the very change ours asks for, under its own
  *   operation id, and is still running, so ours meets
  *   OperationInProgressException.
+ * - A request re-sent under the id of an operation still running is refused
+ *   with OperationInProgressException, not OperationIdAlreadyExists
+ *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
+ *   `dropAnswer` loses one answer so that the SDK re-sends it.
+ * - `busyWithoutOperation`: operations refused with
+ *   OperationInProgressException while none runs (see the method).
  * - The quota of stack instances in operations at once, per administrator
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
@@ -457,6 +463,8 @@ export class StackSetsProxy {
     this.peakInstances = 0;
     this.driftPreferences.length = 0;
     this.rivals.clear();
+    this.busyRefusals.clear();
+    this.dropNext.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
     this.drifted.clear();
@@ -504,6 +512,26 @@ export class StackSetsProxy {
   race(stackSet: string, kind: 'stale' | 'same-change'): void {
     this.rivals.set(stackSet, kind);
   }
+
+  /**
+   * The next `times` operations asked for on `stackSet` are refused with
+   * OperationInProgressException while none runs: not a documented behaviour,
+   * but one a deployer meets if a StackSet is reported busy for a moment
+   * after its operation ended (review m2), or another's operation is not
+   * listed yet (ListStackSetOperations is eventually consistent).
+   */
+  busyWithoutOperation(stackSet: string, times: number): void {
+    this.busyRefusals.set(stackSet, times);
+  }
+
+  private busyRefusals = new Map<string, number>();
+
+  /** The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after', aimed. */
+  dropAnswer(action: string): void {
+    this.dropNext.add(action);
+  }
+
+  private dropNext = new Set<string>();
 
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
@@ -577,7 +605,7 @@ export class StackSetsProxy {
         return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
       }
       const mutating = action in MUTATING || action === 'CreateStackSet';
-      const drop = mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
+      const drop = this.dropNext.delete(action) ? 'after' : mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
       if (drop === 'before') {
         this.counts.droppedBefore++;
         req.socket.destroy();
@@ -779,7 +807,13 @@ export class StackSetsProxy {
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
     const used = this.usedIds.get(name) ?? this.usedIds.set(name, new Set()).get(name)!;
-    if (ops.some((o) => o.id === id) || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
+    const same = ops.find((o) => o.id === id);
+    // A request re-sent under the id of an operation still running meets OperationInProgressException
+    // (hashicorp/terraform-provider-aws#28675: "an OperationInProgressException error that shares the same operation id").
+    if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
+      return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    }
+    if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
       return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
     }
     this.occupiers.get(name)?.();
@@ -799,7 +833,9 @@ export class StackSetsProxy {
       theirs.set('OperationId', 'someone-else-same-change');
       await this.startOperation(action, name, theirs, headers);
     }
-    if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    const refusals = this.busyRefusals.get(name) ?? 0;
+    if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
+    if (this.running(name) || refusals > 0) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
