@@ -42,7 +42,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
-import { BUSY_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -1080,6 +1080,26 @@ describe('the reconciler against the layer', () => {
     expect(proxy.peakInstances).toBeGreaterThan(1);
     expect(proxy.peakInstances).toBeLessThanOrEqual(quota);
     await expectConverged(compiled);
+  });
+
+  it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
+    // The SDK's own retries taken out (it counts LimitExceededException as throttling): what is left is the deployer's.
+    const once = () => new Aws({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const slowPoll = 25;
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    proxy.holdInstances(2, slowPoll);
+    expect(failed(await deploy(small, once(), { pollMs: slowPoll }))).toEqual([]);
+    const refused = proxy.requests.filter((r) => r.error === 'LimitExceededException');
+    expect(refused.length).toBeGreaterThan(0);
+    // Asked again under its own id, which then went through.
+    for (const r of refused) expect(proxy.requests.some((x) => x.operationId === r.operationId && !x.error)).toBe(true);
+
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    proxy.holdInstances(2, 60_000);
+    const s = await deploy(small, once(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart .* with LimitExceededException`));
   });
 
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {

@@ -435,6 +435,20 @@ export const BUSY_ATTEMPTS = 5;
 export const QUIET_BUSY_ATTEMPTS = 20;
 
 /**
+ * How often an operation refused with LimitExceededException ("The quota for
+ * the resource has already been reached", CreateStackInstances' Errors,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html)
+ * is asked for, the same request a poll interval apart, before the stage
+ * fails. The quota of stack instances in operations at once is the
+ * administrator account's, across all StackSets (instance-budget.ts), so
+ * other tools' operations fill it too, and this run's budget cannot see
+ * them. Each ask is itself retried by the SDK first, which counts
+ * LimitExceededException among throttling errors (its adaptive retry, 8
+ * attempts with backoff: clients.ts), so the bound is small.
+ */
+export const LIMIT_ATTEMPTS = 5;
+
+/**
  * An operation ended (`operationId`), or another operation came first
  * (`raced`: OperationInProgressException, after waiting for it, or
  * StaleRequestException; `other`: false when no other operation was seen).
@@ -478,6 +492,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   };
   const atOnce = instancesAtOnce(ctx.settings, accounts.length);
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
+  let limited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
@@ -519,6 +534,19 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         await sleep(ctx.pollMs);
         if (running) return { raced: running, reason: 'another operation was running on this StackSet', other: true };
         return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'the StackSet was busy, with no other operation listed running', other: false };
+      }
+      if (name === 'LimitExceededException') {
+        if (++limited >= LIMIT_ATTEMPTS) {
+          throw new XstackError(
+            'LIMIT_EXCEEDED',
+            `StackSet ${ctx.name}: CloudFormation refused operation ${id} ${limited} times, a poll interval apart (each after the SDK's own retries), with LimitExceededException: ` +
+              `a quota stayed reached, most likely the administrator account's stack instances in operations at once (10,000 a Region, every StackSet's and every tool's operations counted); run deploy again once other operations have ended`,
+            { cause: error },
+          );
+        }
+        ctx.onWait?.(id, "a quota was reached (LimitExceededException; other tools' StackSet operations count toward the instances in operations at once): asking again");
+        await sleep(ctx.pollMs);
+        continue;
       }
       if (name === 'StaleRequestException') {
         // "Another operation has been performed on this StackSet since the specified operation was performed"

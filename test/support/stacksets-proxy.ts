@@ -122,7 +122,8 @@
  *   RUNNING, is refused with LimitExceededException ("The quota for the
  *   resource has already been reached", CreateStackInstances' Errors). An
  *   operation counts the instances it runs on at once, its accounts up to its
- *   maximum concurrency. `peakInstances` is the most seen at once.
+ *   maximum concurrency. `peakInstances` is the most seen at once;
+ *   `holdInstances` runs another tool's operation beside them.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
@@ -464,6 +465,7 @@ export class StackSetsProxy {
     this.driftPreferences.length = 0;
     this.rivals.clear();
     this.busyRefusals.clear();
+    this.heldInstances = undefined;
     this.dropNext.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
@@ -506,6 +508,28 @@ export class StackSetsProxy {
       this.timers.add(t);
     };
     next(count);
+  }
+
+  /**
+   * From the next operation asked for, another tool's operation, on a
+   * StackSet of its own, runs on `count` instances for `ms`: it counts toward
+   * `instanceOperationQuota`, which is the administrator account's across
+   * all StackSets (see the header).
+   */
+  holdInstances(count: number, ms: number): void {
+    this.heldInstances = () => this.startHolding(count, ms);
+  }
+
+  private heldInstances?: () => void;
+
+  private startHolding(count: number, ms: number): void {
+    const ops = this.operations.get('another-tool') ?? this.operations.set('another-tool', []).get('another-tool')!;
+    const op: Operation = { id: `another-tool-${ops.length + 1}`, stackSet: 'another-tool', action: 'UPDATE', instancesAtOnce: count, status: 'RUNNING', created: new Date(), results: [] };
+    ops.push(op);
+    this.later(ms, () => {
+      op.status = 'SUCCEEDED';
+      op.ended = new Date();
+    });
   }
 
   /** Another deployer's operation comes first at our next operation on `stackSet`: see the header. */
@@ -818,6 +842,8 @@ export class StackSetsProxy {
     }
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
+    this.heldInstances?.();
+    this.heldInstances = undefined;
     const rival = this.rivals.get(name);
     this.rivals.delete(name);
     if (rival === 'stale') {
