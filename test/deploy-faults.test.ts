@@ -346,6 +346,31 @@ describe('the reconciler against the layer', () => {
     }
   });
 
+  it('reads that lag behind an operation: each instance judged once the list shows the operation on it, a delete once the instance is gone, a failure with its reasons, an operation not yet known waited for', async () => {
+    // Longer than a poll interval, shorter than the reads again (LAG_READS, pollMs·2^n apart).
+    const lag: Faults = { seed: 1, readLagMs: 40, describeLagMs: 20 };
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three, lag);
+    expect(failed(await deploy(three, awsVia(), { pollMs })).map((x) => x.reasons)).toEqual([]);
+    // An account removed: its instances' deletes are checked once the list no longer shows them.
+    const two = compileYaml(generateOrgYaml(2));
+    expect(failed(await deploy(two, awsVia(), { pollMs })).map((x) => x.reasons)).toEqual([]);
+    await expectConverged(two);
+    // A failed operation's reasons, though its results are listed only a while after it ended.
+    proxy.failIn('100000000001');
+    proxy.failIn('100000000002');
+    const s = await deploy(compileYaml(generateOrgYaml(2).replace('      env0001: main', '      env0001: trunk')), awsVia(), { pollMs });
+    expect(failed(s).flatMap((x) => x.reasons).join('\n')).toMatch(/account 10000000000\d us-east-1: FAILED: ResourceLogicalId:Injected/);
+  });
+
+  it('an instance the list never shows the operation on is reported as such, after the reads again', async () => {
+    await prepare(small, { seed: 1, readLagMs: 60_000 });
+    const s = await deploy(small, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(/: missing: ListStackInstances did not show operation xs-create-instances-\w+ on it in 5 reads over 0.075 s/);
+  });
+
   for (const outlive of [false, true]) {
     it(`destroy, then deploy: the StackSets created again take fresh operation ids (ids ${outlive ? 'outlive' : 'die with'} their StackSet)`, async () => {
       await prepare(small, { seed: 1, operationIdsOutliveStackSet: outlive });

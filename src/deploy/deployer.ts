@@ -39,6 +39,7 @@ import {
   HEALTHY_INSTANCE,
   inoperable,
   instanceOperations,
+  lagWindow,
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
@@ -275,6 +276,11 @@ function reachedThrough(ctx: StackSetContext, instances: Iterable<ActualInstance
 const instanceText = (id: string, region: string, i: ActualInstance | undefined) =>
   `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.detailedStatus && i.detailedStatus !== i.status ? ` (${i.detailedStatus})` : ''}${i?.statusReason ? `: ${i.statusReason}` : ''}`;
 
+/** Why an instance read after this run's operation cannot be judged: the list did not show that operation on it (stacksets.ts readStackSet). */
+const laggingText = (ctx: StackSetContext, operationId: string) =>
+  `ListStackInstances did not show operation ${operationId} on it in ${lagWindow(ctx)}: what it lists may be from before that operation, ` +
+  'or the operation did not reach the account; run deploy again to read it afresh';
+
 const SUSPENDED_NOTE =
   'the account was suspended, so StackSets skipped it; it does not stop the rollout, and each deploy applies its instance again until the account is active. ' +
   'Removed from the org file, its instance is deleted and its stack left in the account';
@@ -389,9 +395,13 @@ async function deployStage(
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
   const warnings = [...leftBehind, ...skipped];
+  const lagging = (id: string) => actual.lagging?.get(id);
   const unhealthy = instances
-    .filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
-    .map(([id, i]) => (i && inoperable(i) ? `${instanceText(id, region, i)}: ${INOPERABLE_NOTE}` : instanceText(id, region, i)));
+    .filter(([id, i]) => !i || lagging(id) || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)))
+    .map(([id, i]) => {
+      const note = lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : undefined;
+      return note ? `${instanceText(id, region, i)}: ${note}` : instanceText(id, region, i);
+    });
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
@@ -559,7 +569,7 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
     ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (instance's OU ${i.organizationalUnit ?? 'not listed'}, org file's OU ${ctx.organizationalUnits.get(i.account) ?? 'none'})` : '';
   throw new XstackError(
     'INSTANCES_NOT_DELETED',
-    `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}`).join('\n')}`,
+    `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there (in ${lagWindow(ctx)}):\n${still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}`).join('\n')}`,
   );
 }
 

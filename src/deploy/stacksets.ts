@@ -46,6 +46,8 @@ export interface ActualInstance {
    * from the org file has none there, and one moved since has another.
    */
   organizationalUnit?: string;
+  /** "The last unique ID of a StackSet operation performed on a stack instance" (StackInstanceSummary.LastOperationId). */
+  lastOperationId?: string;
 }
 
 export interface ActualStackSet {
@@ -58,6 +60,12 @@ export interface ActualStackSet {
   /** Created by xstack (tagged xstack:stackset). */
   xstack?: boolean;
   instances: Map<string, ActualInstance>;
+  /**
+   * Accounts where an operation of this run ended, which the instance list
+   * still did not show after LAG_READS more reads (readStackSet), with that
+   * operation's id: what is listed for them may be from before it.
+   */
+  lagging?: Map<string, string>;
 }
 
 export class OperationFailedError extends XstackError {
@@ -101,7 +109,21 @@ export interface StackSetContext {
    * another), and part of every operation id (operationId).
    */
   stackSetId?: string;
+  /**
+   * What this run's operations that ended did, by account, until a read of
+   * the instance list shows it (readStackSet): the operation's id, whether it
+   * deleted the instance, and whether the reads gave up waiting for it.
+   */
+  landed?: Map<string, Landed>;
 }
+
+interface Landed {
+  operationId: string;
+  deleted: boolean;
+  givenUp?: true;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
 
@@ -118,7 +140,63 @@ export function operationPreferences(s: StackSetSettings, region: string): Stack
   };
 }
 
+/**
+ * Reads that CloudFormation documents as eventually consistent, or that lag
+ * in practice, are read again this many times, pollMs·2^n apart (75 s in all
+ * at the default poll interval), before what they show is taken as it is:
+ * ListStackSetOperations and ListStackSetOperationResults "provide eventually
+ * consistent reads meaning it may take some time but will eventually return
+ * the most up-to-date data"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html),
+ * and ListStackInstances has been seen not to list an instance right after
+ * the operation that created it (hashicorp/terraform-provider-aws#40649).
+ */
+export const LAG_READS = 4;
+
+export const lagWindow = (ctx: StackSetContext) => `${LAG_READS + 1} reads over ${(ctx.pollMs * (2 ** LAG_READS - 1)) / 1000} s`;
+
+/** Reads until `shown` holds, or LAG_READS more times, pollMs·2^n apart. */
+async function readUntil<T>(ctx: StackSetContext, read: () => Promise<T>, shown: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let n = 0; n < LAG_READS && !shown(value); n++) {
+    await sleep(ctx.pollMs * 2 ** n);
+    value = await read();
+  }
+  return value;
+}
+
+/** Whether a read shows what an operation did to an account: its instance carries the operation's id, or (a delete) is gone. */
+function shows(actual: ActualStackSet, account: string, landed: Landed): boolean {
+  const instance = actual.instances.get(account);
+  // An endpoint that lists no LastOperationId (the local emulator) cannot be told apart: taken as read.
+  if (instance && instance.lastOperationId === undefined) return true;
+  return instance ? instance.lastOperationId === landed.operationId : landed.deleted;
+}
+
+/**
+ * The StackSet and its instances. After operations of this run ended, an
+ * instance is judged only once the list shows that operation's id as its
+ * LastOperationId (StackInstanceSummary: "The last unique ID of a StackSet
+ * operation performed on a stack instance",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html),
+ * or, deleted, no longer lists it: read again as LAG_READS says, then taken
+ * as it is, those accounts returned as `lagging`.
+ */
 export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet> {
+  const landed = ctx.landed ?? new Map<string, Landed>();
+  const waiting = (a: ActualStackSet) => [...landed].filter(([account, l]) => !l.givenUp && !shows(a, account, l));
+  const actual = await readUntil(ctx, () => readOnce(ctx), (a) => !a.exists || waiting(a).length === 0);
+  for (const [, l] of waiting(actual)) l.givenUp = true;
+  const lagging = new Map<string, string>();
+  for (const [account, l] of landed) {
+    if (shows(actual, account, l)) landed.delete(account);
+    else lagging.set(account, l.operationId);
+  }
+  return lagging.size > 0 ? { ...actual, lagging } : actual;
+}
+
+async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
   let templateBody: string | undefined;
   let wave: number | undefined;
   let xstack = false;
@@ -151,6 +229,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
         detailedStatus: s.StackInstanceStatus?.DetailedStatus,
         statusReason: s.StatusReason,
         ...(s.OrganizationalUnitId ? { organizationalUnit: s.OrganizationalUnitId } : {}),
+        ...(s.LastOperationId ? { lastOperationId: s.LastOperationId } : {}),
       });
     }
     token = page.NextToken;
@@ -492,6 +571,12 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   };
   const atOnce = instancesAtOnce(ctx.settings, accounts.length);
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
+  /** Ended well: what it did, for the reads after it to show (readStackSet). */
+  const ended = (operationId: string): OperationOutcome => {
+    ctx.landed ??= new Map();
+    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances' });
+    return { operationId };
+  };
   let limited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -501,7 +586,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         await waitForOperation(ctx, answered);
         return answered;
       });
-      return { operationId: started };
+      return ended(started);
     } catch (error) {
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
@@ -513,7 +598,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         if (RUNNING.has(status)) {
           ctx.onWait?.(id, 'this change was started by an earlier request');
           await held(() => waitForOperation(ctx, id));
-          return { operationId: id };
+          return ended(id);
         }
         // Finished long ago (a change made before, then reverted), or not found on this StackSet (used by an earlier
         // StackSet of this name, should AWS remember ids past DeleteStackSet), so not ours: a new attempt, a new id.
@@ -613,32 +698,51 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls for an operation that was just started or listed: one CloudFormation
+ * does not know is taken as not visible yet for NOT_FOUND_POLLS polls, then
+ * as an error. (DescribeStackSetOperation "provides strongly consistent
+ * reads", API_DescribeStackSetOperation.html, so this is a guard, cheap if
+ * it never fires.)
+ */
+export const NOT_FOUND_POLLS = 10;
 
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
-  for (;;) {
+  for (let notFound = 0; ; ) {
     const status = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return;
-    if (RUNNING.has(status)) {
+    if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
       continue;
+    }
+    if (status === NOT_FOUND) {
+      throw new XstackError('OPERATION_NOT_FOUND', `StackSet ${ctx.name}: CloudFormation knew no operation ${id} in ${notFound} polls ${ctx.pollMs / 1000} s apart (OperationNotFoundException), though it had started or listed it; run deploy again`);
     }
     if (!options.failOnError) return;
     throw new OperationFailedError(ctx.name, id, await operationFailures(ctx, id, status));
   }
 }
 
+/** The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they list any (LAG_READS). */
 async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<string[]> {
-  const failures: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
-    for (const r of page.Summaries ?? []) {
-      if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
-    }
-    token = page.NextToken;
-  } while (token);
-  return failures.length > 0 ? failures : [`operation ended ${status}`];
+  const read = async () => {
+    const failures: string[] = [];
+    let listed = 0;
+    let token: string | undefined;
+    do {
+      const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
+      for (const r of page.Summaries ?? []) {
+        listed++;
+        if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
+      }
+      token = page.NextToken;
+    } while (token);
+    return { failures, listed };
+  };
+  const { failures, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
+  if (failures.length > 0) return failures;
+  return [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`];
 }
 
 export async function deleteStackSet(ctx: StackSetContext): Promise<void> {

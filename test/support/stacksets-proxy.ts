@@ -132,8 +132,23 @@
  *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
- *   with a NextToken, when set.
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
+ *   with a NextToken, when set; each instance with the LastOperationId of
+ *   the last operation that attempted or cancelled it ("The last unique ID
+ *   of a StackSet operation performed on a stack instance", moto lists none).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
+ * - Reads that lag (`readLagMs`): ListStackSetOperations and
+ *   ListStackSetOperationResults "provide eventually consistent reads meaning
+ *   it may take some time but will eventually return the most up-to-date
+ *   data" (API_ListStackSetOperations.html, API_ListStackSetOperationResults.html):
+ *   an operation is listed, and its results, only that long after its start
+ *   and end. ListStackInstances has no such note, but has been seen not to
+ *   list an instance right after its create
+ *   (hashicorp/terraform-provider-aws#40649): it answers as before an
+ *   operation until that long after the operation ended. `describeLagMs`
+ *   (VERIFY; DescribeStackSetOperation "provides strongly consistent reads",
+ *   API_DescribeStackSetOperation.html): OperationNotFoundException for that
+ *   long after a start.
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
  *   resources than this, you should use ListStackResources instead"), or
@@ -198,6 +213,14 @@ export interface Faults {
    * DescribeStackSetOperation on it knows none of them (OperationNotFoundException). Default: ids per incarnation.
    */
   operationIdsOutliveStackSet?: boolean;
+  /**
+   * Reads that lag (see the header): ListStackSetOperations lists an operation this long after its start,
+   * ListStackSetOperationResults its results this long after its end, and ListStackInstances answers as before an
+   * operation until this long after it ended.
+   */
+  readLagMs?: number;
+  /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
+  describeLagMs?: number;
 }
 
 export interface FaultCounts {
@@ -391,6 +414,10 @@ export class StackSetsProxy {
   private operations = new Map<string, Operation[]>();
   /** Every operation id accepted, by StackSet name, across its incarnations (operationIdsOutliveStackSet). */
   private usedIds = new Map<string, Set<string>>();
+  /** Each instance's LastOperationId, by StackSet and account. */
+  private lastOperations = new Map<string, Map<string, string>>();
+  /** ListStackInstances' rows as before a StackSet's operation, and until when they are answered (readLagMs). */
+  private staleInstances = new Map<string, { rows: string[]; until: number }>();
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
@@ -448,6 +475,8 @@ export class StackSetsProxy {
     this.random = seeded(faults.seed);
     this.operations.clear();
     this.usedIds.clear();
+    this.lastOperations.clear();
+    this.staleInstances.clear();
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
@@ -744,6 +773,7 @@ export class StackSetsProxy {
         const existing = await call({ Action: 'DescribeStackSet' });
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
         this.operations.delete(name);
+        this.lastOperations.delete(name);
         this.overlays.delete(name);
         this.instanceOus.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
@@ -765,12 +795,12 @@ export class StackSetsProxy {
         return undefined;
       }
       case 'DescribeStackSetOperation': {
-        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
+        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
         return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
       }
       case 'ListStackSetOperations': {
-        const ops = [...(this.operations.get(name) ?? [])].sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
+        const ops = (this.operations.get(name) ?? []).filter((o) => this.visible(o.created)).sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
         const size = Number(params.get('MaxResults') ?? this.faults.operationsPageSize ?? 100);
         const from = Number(params.get('NextToken') ?? 0);
         const page = ops.slice(from, from + size);
@@ -780,7 +810,7 @@ export class StackSetsProxy {
       case 'ListStackSetOperationResults': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
-        const rows = op.results.map(
+        const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
         return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
@@ -810,6 +840,11 @@ export class StackSetsProxy {
     } catch {
       return undefined;
     }
+  }
+
+  /** Whether what happened at `at` is visible to a read yet (readLagMs, or `lag`): see the header. */
+  private visible(at: Date | undefined, lag = this.faults.readLagMs): boolean {
+    return !lag || (at !== undefined && Date.now() >= at.getTime() + lag);
   }
 
   private running(name: string): boolean {
@@ -978,6 +1013,10 @@ export class StackSetsProxy {
    */
   private async execute(op: Operation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
     const name = op.stackSet;
+    if (this.faults.readLagMs) {
+      const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
+      this.staleInstances.set(name, { rows: this.instanceRows(name, listed.body), until: Infinity });
+    }
     const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     this.overlays.set(name, overlays);
@@ -1046,8 +1085,12 @@ export class StackSetsProxy {
       const reason = failures.get(account);
       return reason === undefined ? { account, region, status: 'SUCCEEDED' } : { account, region, status: 'FAILED', reason };
     });
+    const last = this.lastOperations.get(name) ?? this.lastOperations.set(name, new Map()).get(name)!;
+    for (const account of accounts) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
+    const stale = this.staleInstances.get(name);
+    if (stale) stale.until = op.ended.getTime() + (this.faults.readLagMs ?? 0);
   }
 
   /** One account's part of an operation: 'ok', 'skipped' (a suspended account), or why it failed. */
@@ -1212,23 +1255,32 @@ export class StackSetsProxy {
 
   private listInstances(name: string, params: URLSearchParams, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
+    const stale = this.staleInstances.get(name);
+    const rows = stale && Date.now() < stale.until ? stale.rows : this.instanceRows(name, moto.body);
+    const size = this.faults.instancesPageSize ?? rows.length;
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+  }
+
+  /** ListStackInstances' rows: moto's, with the layer's statuses, OUs, drift and last operations. */
+  private instanceRows(name: string, motoBody: string): string[] {
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     const ous = this.instanceOus.get(name);
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
     const driftXml = (account: string) =>
       this.driftDetected.has(name) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
-    const rows = [...moto.body.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
+    const last = this.lastOperations.get(name);
+    const lastXml = (account: string) => (last?.has(account) ? `<LastOperationId>${last.get(account)}</LastOperationId>` : '');
+    const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
       const account = tag(inner, 'Account') ?? '';
       const o = overlays.get(account);
-      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}</member>`;
+      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}${lastXml(account)}</member>`;
     });
     for (const [account, o] of overlays) {
-      if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}</member>`);
+      if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}${lastXml(account)}</member>`);
     }
-    const size = this.faults.instancesPageSize ?? rows.length;
-    const from = Number(params.get('NextToken') ?? 0);
-    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
-    return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+    return rows;
   }
 
   /**
