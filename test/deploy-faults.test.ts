@@ -9,6 +9,7 @@ import {
   CreateStackInstancesCommand,
   CreateStackSetCommand,
   DeleteStackInstancesCommand,
+  DeleteStackSetCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
@@ -42,6 +43,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
+import { BUSY_ATTEMPTS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -101,7 +103,7 @@ async function expectConverged(compiled: CompiledOrg, options: { outputReaderRol
 }
 
 describe('the StackSets layer itself (each behaviour as the API reference gives it)', () => {
-  it('operations queue, run and end; one per StackSet; a used operation id is refused; a used name is refused', async () => {
+  it('operations queue, run and end; one per StackSet; a used operation id is refused (while it runs, as one in progress); a used name is refused', async () => {
     await prepare(small, { seed: 1, queuedMs: 400, runningMs: 400 });
     const cfn = awsVia().cloudFormation();
     const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
@@ -115,13 +117,17 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['900000000000'], Regions: [REGION], OperationId: 'op-2' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
     });
+    // Re-sent while it runs (hashicorp/terraform-provider-aws#28675).
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
-      name: 'OperationIdAlreadyExistsException',
+      name: 'OperationInProgressException',
     });
     for (let s = await status('op-1'); s !== 'SUCCEEDED'; s = await status('op-1')) {
       seen.add(s!);
       await new Promise((r) => setTimeout(r, 10));
     }
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
+      name: 'OperationIdAlreadyExistsException',
+    });
     expect([...seen].sort()).toEqual(['QUEUED', 'RUNNING']);
     const instances = await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }));
     expect(instances.Summaries?.map((s) => [s.Account, s.Status])).toEqual([['100000000001', 'CURRENT']]);
@@ -345,6 +351,79 @@ describe('the reconciler against the layer', () => {
     }
   });
 
+  it('reads that lag behind an operation: each instance judged once the list shows the operation on it, a delete once the instance is gone, a failure with its reasons, an operation not yet known waited for', async () => {
+    // Longer than a poll interval, shorter than the reads again (LAG_READS, pollMs·2^n apart).
+    const lag: Faults = { seed: 1, readLagMs: 40, describeLagMs: 20 };
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three, lag);
+    expect(failed(await deploy(three, awsVia(), { pollMs })).map((x) => x.reasons)).toEqual([]);
+    // An account removed: its instances' deletes are checked once the list no longer shows them.
+    const two = compileYaml(generateOrgYaml(2));
+    expect(failed(await deploy(two, awsVia(), { pollMs })).map((x) => x.reasons)).toEqual([]);
+    await expectConverged(two);
+    // A failed operation's reasons, though its results are listed only a while after it ended.
+    proxy.failIn('100000000001');
+    proxy.failIn('100000000002');
+    const s = await deploy(compileYaml(generateOrgYaml(2).replace('      env0001: main', '      env0001: trunk')), awsVia(), { pollMs });
+    expect(failed(s).flatMap((x) => x.reasons).join('\n')).toMatch(/account 10000000000\d us-east-1: FAILED: ResourceLogicalId:Injected/);
+  });
+
+  it('an instance the list never shows the operation on is reported as such, after the reads again', async () => {
+    await prepare(small, { seed: 1, readLagMs: 60_000 });
+    const s = await deploy(small, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(/: missing: ListStackInstances did not show operation xs-create-instances-\w+ on it in 5 reads over 0.075 s/);
+  });
+
+  for (const outlive of [false, true]) {
+    it(`destroy, then deploy: the StackSets created again take fresh operation ids (ids ${outlive ? 'outlive' : 'die with'} their StackSet)`, async () => {
+      await prepare(small, { seed: 1, operationIdsOutliveStackSet: outlive });
+      await deployUntilDone(small, 1);
+      expect(failed(await destroy(small, awsVia(), { pollMs }))).toEqual([]);
+      const sent = proxy.requests.filter((r) => r.operationId).map((r) => `${r.stackSet} ${r.operationId}`);
+      proxy.requests.length = 0;
+      proxy.creations.length = 0;
+      const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+      await deployUntilDone(next, 1);
+      // No id of the first incarnations is sent again, so none is refused.
+      expect(proxy.requests.filter((r) => r.operationId && sent.includes(`${r.stackSet} ${r.operationId}`))).toEqual([]);
+      await expectConverged(next);
+    });
+  }
+
+  it('an operation id CloudFormation refuses as used but does not know on this StackSet is not ours: the change goes on with a fresh id', async () => {
+    await prepare(small, { seed: 1, operationIdsOutliveStackSet: true });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    const ctx: StackSetContext = {
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+      // One StackSetId for both incarnations: the id repeats, as it did before the StackSetId was part of it.
+      stackSetId: 'probe:fixed',
+    };
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    const first = await runOperation(ctx, create, ['100000000001']);
+    await runOperation(ctx, { action: 'delete-instances', accounts: ['100000000001'] }, ['100000000001']);
+    await cfn.send(new DeleteStackSetCommand({ StackSetName: 'probe' }));
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    ctx.stackSetId = 'probe:fixed';
+    const again = await runOperation(ctx, create, ['100000000001']);
+    expect(proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+      [(first as { operationId: string }).operationId, undefined],
+      [(first as { operationId: string }).operationId, 'OperationIdAlreadyExistsException'],
+      [(again as { operationId: string }).operationId, undefined],
+    ]);
+  });
+
   for (const killAfter of [1, 4, 9]) {
     it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
       await prepare(small);
@@ -378,6 +457,38 @@ describe('the reconciler against the layer', () => {
     while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     await deployUntilDone(changed, 1);
     await expectConverged(changed);
+  });
+
+  it('refused as busy with no other operation running: no race, so BUSY_ATTEMPTS of them do not stop the stage; a bound of its own does', async () => {
+    await prepare(small);
+    proxy.busyWithoutOperation('big-pipeline-foundation', BUSY_ATTEMPTS);
+    await deployUntilDone(small, 1);
+    await prepare(small);
+    proxy.busyWithoutOperation('big-pipeline-foundation', QUIET_BUSY_ATTEMPTS);
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).map((x) => [x.stage, x.reasons.join('\n')])).toEqual([
+      ['pipeline-foundation', `big-pipeline-foundation: CloudFormation refused ${QUIET_BUSY_ATTEMPTS} operations in a row with OperationInProgressException while listing no running operation on it; run deploy again later`],
+    ]);
+  });
+
+  it('a request re-sent while its own operation runs (OperationInProgressException) waits for that operation, its failures kept', async () => {
+    await prepare(small, { seed: 1, queuedMs: 300, runningMs: 300 });
+    for (const a of small.org.accounts) proxy.failIn(a.id);
+    // The first CreateStackInstances is handled and its answer lost: the SDK sends it again, under the same id, while it runs.
+    proxy.dropAnswer('CreateStackInstances');
+    const waits: string[] = [];
+    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
+    const resent = proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationInProgressException');
+    expect(resent).toHaveLength(1);
+    const stackSet = resent[0].stackSet;
+    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
+    expect(proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
+      ['CreateStackInstances', resent[0].operationId, undefined],
+      ['CreateStackInstances', resent[0].operationId, 'OperationInProgressException'],
+    ]);
+    expect(waits).toContain('this change was started by an earlier request');
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain(`operation ${resent[0].operationId} failed`);
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
   });
 
   it('a running operation listed on a later page, in no order: waited for (with a pause between tries), not taken for "another deploy holds"', async () => {
@@ -485,6 +596,18 @@ describe('the reconciler against the layer', () => {
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
+  });
+
+  it('destroy --delete-retained finds every retained resource of a stack however many it has (ListStackResources, every page; DescribeStackResources stops at its cap)', async () => {
+    // The cap and page of 1 stand in for DescribeStackResources' 100: each stack's retained buckets and key lie past it.
+    await prepare(small, { seed: 1, stackResourcesCap: 1 });
+    await deployUntilDone(small, 1);
+    const deleted: string[] = [];
+    const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deleted.push(`${e.action} ${e.accounts}`) });
+    expect(failed(destroyed)).toEqual([]);
+    // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
+    const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
+    expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
   });
 
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
@@ -1087,6 +1210,26 @@ describe('the reconciler against the layer', () => {
     await expectConverged(compiled);
   });
 
+  it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
+    // The SDK's own retries taken out (it counts LimitExceededException as throttling): what is left is the deployer's.
+    const once = () => new Aws({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const slowPoll = 25;
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    proxy.holdInstances(2, slowPoll);
+    expect(failed(await deploy(small, once(), { pollMs: slowPoll }))).toEqual([]);
+    const refused = proxy.requests.filter((r) => r.error === 'LimitExceededException');
+    expect(refused.length).toBeGreaterThan(0);
+    // Asked again under its own id, which then went through.
+    for (const r of refused) expect(proxy.requests.some((x) => x.operationId === r.operationId && !x.error)).toBe(true);
+
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    proxy.holdInstances(2, 60_000);
+    const s = await deploy(small, once(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart .* with LimitExceededException`));
+  });
+
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
     const paced = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
     await prepare(paced);
@@ -1105,7 +1248,7 @@ describe('the reconciler against the layer', () => {
     const result = await verify(paced, awsVia(), hashes, { pollMs });
     expect(result.differences).toEqual([]);
     expect(result.drift).toEqual([
-      expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED$`)),
+      expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED \\(ListStackSetOperationResults listed no account in 5 reads over .* s\\)$`)),
       expect.stringMatching(new RegExp(`^${names[1]}: drift detection could not start \\(AccessDenied: .*\\), drift unknown$`)),
       `big-pipelines: instance in ${later} us-east-1 has drifted`,
     ]);

@@ -40,6 +40,7 @@ import {
   HEALTHY_INSTANCE,
   inoperable,
   instanceOperations,
+  lagWindow,
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
@@ -49,6 +50,7 @@ import {
   stackUndeletable,
   suspended,
   BUSY_ATTEMPTS,
+  QUIET_BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
   withWave,
@@ -335,6 +337,11 @@ async function unreachable(run: Run, ctx: StackSetContext, instances: ActualInst
 const instanceText = (id: string, region: string, i: ActualInstance | undefined) =>
   `account ${id} ${region}: ${i?.status ?? 'missing'}${i?.detailedStatus && i.detailedStatus !== i.status ? ` (${i.detailedStatus})` : ''}${i?.statusReason ? `: ${i.statusReason}` : ''}`;
 
+/** Why an instance read after this run's operation cannot be judged: the list did not show that operation on it (stacksets.ts readStackSet). */
+const laggingText = (ctx: StackSetContext, operationId: string) =>
+  `ListStackInstances did not show operation ${operationId} on it in ${lagWindow(ctx)}: what it lists may be from before that operation, ` +
+  'or the operation did not reach the account; run deploy again to read it afresh';
+
 const SUSPENDED_NOTE =
   'the account was suspended, so StackSets skipped it; it does not stop the rollout, and deploy applies its instance again once Organizations reports the account ACTIVE ' +
   '(every deploy, where the caller may not read Organizations). ' +
@@ -386,9 +393,9 @@ async function deployStage(
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
-  const operate = async (op: Operation, accounts: string[], instances: number): Promise<boolean> => {
+  const operate = async (op: Operation, accounts: string[]): Promise<boolean> => {
     emit({ type: 'operation', stage, action: op.action, accounts });
-    const outcome = await runOperation(ctx, op, instances);
+    const outcome = await runOperation(ctx, op, accounts);
     if ('raced' in outcome) return races.count(outcome);
     if (result === 'unchanged') result = 'updated';
     return true;
@@ -420,7 +427,8 @@ async function deployStage(
       try {
         const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
         const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}) };
-        if (!(await operate(update, [...actual.instances.keys()], actual.instances.size))) return false;
+        // Every instance but an INOPERABLE one, which UpdateStackSet leaves out (stacksets.ts `inoperable`).
+        if (!(await operate(update, [...actual.instances.values()].filter((i) => !inoperable(i)).map((i) => i.account)))) return false;
       } catch (error) {
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.
@@ -438,10 +446,10 @@ async function deployStage(
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
     // Creates reach an account through the organization root, updates through the instance's own root or OU.
     for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
-      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+      if (!(await operate(op, op.accounts))) return false;
     }
     for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
-      if (!(await operate(op, op.accounts, op.accounts.length))) return false;
+      if (!(await operate(op, op.accounts))) return false;
     }
     return true;
   };
@@ -455,10 +463,11 @@ async function deployStage(
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
   const warnings = [...leftBehind, ...skipped];
-  const failing = instances.filter(([, i]) => !i || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
+  const lagging = (id: string) => actual.lagging?.get(id);
+  const failing = instances.filter(([id, i]) => !i || lagging(id) || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
   const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
   const unhealthy = failing.map(([id, i]) => {
-    const why = i && inoperable(i) ? INOPERABLE_NOTE : lost.get(id);
+    const why = lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : lost.get(id);
     return why ? `${instanceText(id, region, i)}: ${why}` : instanceText(id, region, i);
   });
   const warned = warnings.length > 0 ? { warnings } : {};
@@ -585,7 +594,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
       emit({ type: 'operation', stage, action: op.retainStacks ? 'delete-instances (retain stacks)' : 'delete-instances', accounts: op.accounts });
       let outcome;
       try {
-        outcome = await runOperation(ctx, op, op.accounts.length);
+        outcome = await runOperation(ctx, op, op.accounts);
       } catch (error) {
         // A failed delete leaves its instances INOPERABLE: retained below, in this run.
         if (op.retainStacks || !(error instanceof OperationFailedError)) throw error;
@@ -632,15 +641,19 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
  * first, after which the stage reads the StackSet again and starts anew.
  * Each round needs another operation to have run, so only another deployer
  * that keeps starting them keeps a stage going round: after BUSY_ATTEMPTS
- * the stage stops with StackSetBusyError naming that operation.
+ * the stage stops with StackSetBusyError naming that operation. A refusal
+ * with no other operation seen (busy for a moment after this run's own) is
+ * no race: it has the larger bound QUIET_BUSY_ATTEMPTS.
  */
 class RaceCount {
   private races = 0;
+  private quiet = 0;
   constructor(private readonly ctx: StackSetContext) {}
   /** False (go round again), or throws when the StackSet stayed busy too long. */
-  count(outcome: { raced: string; reason: string }): false {
+  count(outcome: { raced: string; reason: string; other: boolean }): false {
     this.ctx.onWait?.(outcome.raced, `${outcome.reason}: reading the StackSet again before starting anew`);
-    if (++this.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, outcome.raced);
+    if (outcome.other && ++this.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, outcome.raced);
+    if (!outcome.other && ++this.quiet >= QUIET_BUSY_ATTEMPTS) throw new StackSetBusyError(this.ctx.name, undefined, this.quiet);
     return false;
   }
 }
@@ -664,7 +677,7 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
   const ouText = (i: ActualInstance) => (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (created through ${i.organizationalUnit ?? 'an OU CloudFormation does not list'})` : '');
   const lines = still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}${why.has(i.account) ? `: ${why.get(i.account)}` : ''}`);
   if (why.size === still.length) throw new XstackError('INSTANCES_UNREACHABLE', `${ctx.name}: no operation can reach these instances, so they stay:\n${lines.join('\n')}`);
-  throw new XstackError('INSTANCES_NOT_DELETED', `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there:\n${lines.join('\n')}`);
+  throw new XstackError('INSTANCES_NOT_DELETED', `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there (in ${lagWindow(ctx)}):\n${lines.join('\n')}`);
 }
 
 /** A StackSet's instances, by account id. */

@@ -12,9 +12,9 @@ import {
   DeleteStackSetCommand,
   DescribeStackSetCommand,
   DescribeStackSetOperationCommand,
-  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ListStackInstancesCommand,
+  ListStackResourcesCommand,
   ListStackSetsCommand,
   ListStackSetOperationResultsCommand,
   ListStackSetOperationsCommand,
@@ -47,6 +47,8 @@ export interface ActualInstance {
    * through an OU is still named by that OU.
    */
   organizationalUnit?: string;
+  /** "The last unique ID of a StackSet operation performed on a stack instance" (StackInstanceSummary.LastOperationId). */
+  lastOperationId?: string;
 }
 
 export interface ActualStackSet {
@@ -59,6 +61,12 @@ export interface ActualStackSet {
   /** Created by xstack (tagged xstack:stackset). */
   xstack?: boolean;
   instances: Map<string, ActualInstance>;
+  /**
+   * Accounts where an operation of this run ended, which the instance list
+   * still did not show after LAG_READS more reads (readStackSet), with that
+   * operation's id: what is listed for them may be from before it.
+   */
+  lagging?: Map<string, string>;
 }
 
 export class OperationFailedError extends XstackError {
@@ -94,7 +102,27 @@ export interface StackSetContext {
   budget?: InstanceOperationBudget;
   /** Operation ids CloudFormation refused because another operation came first: never sent again. */
   refusedIds?: Set<string>;
+  /**
+   * The StackSet's StackSetId as this run last read or created it: unique to
+   * one incarnation of the name (a StackSet deleted and created again gets
+   * another), and part of every operation id (operationId).
+   */
+  stackSetId?: string;
+  /**
+   * What this run's operations that ended did, by account, until a read of
+   * the instance list shows it (readStackSet): the operation's id, whether it
+   * deleted the instance, and whether the reads gave up waiting for it.
+   */
+  landed?: Map<string, Landed>;
 }
+
+interface Landed {
+  operationId: string;
+  deleted: boolean;
+  givenUp?: true;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
 
@@ -111,7 +139,63 @@ export function operationPreferences(s: StackSetSettings, region: string): Stack
   };
 }
 
+/**
+ * Reads that CloudFormation documents as eventually consistent, or that lag
+ * in practice, are read again this many times, pollMs·2^n apart (75 s in all
+ * at the default poll interval), before what they show is taken as it is:
+ * ListStackSetOperations and ListStackSetOperationResults "provide eventually
+ * consistent reads meaning it may take some time but will eventually return
+ * the most up-to-date data"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html),
+ * and ListStackInstances has been seen not to list an instance right after
+ * the operation that created it (hashicorp/terraform-provider-aws#40649).
+ */
+export const LAG_READS = 4;
+
+export const lagWindow = (ctx: StackSetContext) => `${LAG_READS + 1} reads over ${(ctx.pollMs * (2 ** LAG_READS - 1)) / 1000} s`;
+
+/** Reads until `shown` holds, or LAG_READS more times, pollMs·2^n apart. */
+async function readUntil<T>(ctx: StackSetContext, read: () => Promise<T>, shown: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let n = 0; n < LAG_READS && !shown(value); n++) {
+    await sleep(ctx.pollMs * 2 ** n);
+    value = await read();
+  }
+  return value;
+}
+
+/** Whether a read shows what an operation did to an account: its instance carries the operation's id, or (a delete) is gone. */
+function shows(actual: ActualStackSet, account: string, landed: Landed): boolean {
+  const instance = actual.instances.get(account);
+  // An endpoint that lists no LastOperationId (the local emulator) cannot be told apart: taken as read.
+  if (instance && instance.lastOperationId === undefined) return true;
+  return instance ? instance.lastOperationId === landed.operationId : landed.deleted;
+}
+
+/**
+ * The StackSet and its instances. After operations of this run ended, an
+ * instance is judged only once the list shows that operation's id as its
+ * LastOperationId (StackInstanceSummary: "The last unique ID of a StackSet
+ * operation performed on a stack instance",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html),
+ * or, deleted, no longer lists it: read again as LAG_READS says, then taken
+ * as it is, those accounts returned as `lagging`.
+ */
 export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet> {
+  const landed = ctx.landed ?? new Map<string, Landed>();
+  const waiting = (a: ActualStackSet) => [...landed].filter(([account, l]) => !l.givenUp && !shows(a, account, l));
+  const actual = await readUntil(ctx, () => readOnce(ctx), (a) => !a.exists || waiting(a).length === 0);
+  for (const [, l] of waiting(actual)) l.givenUp = true;
+  const lagging = new Map<string, string>();
+  for (const [account, l] of landed) {
+    if (shows(actual, account, l)) landed.delete(account);
+    else lagging.set(account, l.operationId);
+  }
+  return lagging.size > 0 ? { ...actual, lagging } : actual;
+}
+
+async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
   let templateBody: string | undefined;
   let wave: number | undefined;
   let xstack = false;
@@ -119,6 +203,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   try {
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
+    ctx.stackSetId = out.StackSet?.StackSetId;
     templateBody = out.StackSet?.TemplateBody;
     const tagged = out.StackSet?.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
     wave = tagged === undefined ? undefined : Number(tagged);
@@ -143,6 +228,7 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
         detailedStatus: s.StackInstanceStatus?.DetailedStatus,
         statusReason: s.StatusReason,
         ...(s.OrganizationalUnitId ? { organizationalUnit: s.OrganizationalUnitId } : {}),
+        ...(s.LastOperationId ? { lastOperationId: s.LastOperationId } : {}),
       });
     }
     token = page.NextToken;
@@ -184,7 +270,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
   const s = ctx.settings;
   const template = await ctx.templateSource(templateBody);
   try {
-    await sendCreate();
+    ctx.stackSetId = (await sendCreate()).StackSetId;
     return true;
   } catch (error) {
     if (errorName(error) === 'NameAlreadyExistsException') return false;
@@ -242,10 +328,14 @@ const MAX_TAGS = 50;
  * connection, or a second deploy doing the same thing at the same time) sends
  * the same id and finds the operation it started; the same change made again
  * later (a revert re-applied, a retry after a failure) comes after another
- * operation and gets a new id.
+ * operation and gets a new id. The StackSetId is in it too: a StackSet
+ * deleted and created again under its name (destroy, then deploy) has no
+ * operations, so its first change would otherwise send the very id of the
+ * first incarnation's first change, and AWS does not say whether it still
+ * remembers that one (it names no scope for the token).
  */
-export const operationId = (stackSet: string, action: string, payload: unknown, lastOperationId: string): string =>
-  `xs-${action}-${sha256(`${stackSet}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
+export const operationId = (stackSet: string, stackSetId: string, action: string, payload: unknown, lastOperationId: string): string =>
+  `xs-${action}-${sha256(`${stackSet}\u0000${stackSetId}\u0000${action}\u0000${JSON.stringify(payload)}\u0000${lastOperationId}`).slice(0, 40)}`;
 
 /**
  * A change of instances. SERVICE_MANAGED operations name the OUs their
@@ -383,10 +473,19 @@ const selfManagedRoles = (ctx: StackSetContext) =>
     ? { AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${ctx.settings.administrationRoleName}`, ExecutionRoleName: ctx.settings.executionRoleName }
     : {};
 
-/** Another deploy keeps starting operations on this StackSet: stop rather than race it. */
+/**
+ * Another deploy keeps starting operations on this StackSet: stop rather than
+ * race it. Without `operationId`: CloudFormation kept answering that an
+ * operation was in progress while listing none running.
+ */
 export class StackSetBusyError extends XstackError {
-  constructor(readonly stackSet: string, operationId: string) {
-    super('STACKSET_BUSY', `another deploy holds ${stackSet}: operation ${operationId} started while this one waited; run deploy again when it is done`);
+  constructor(readonly stackSet: string, operationId: string | undefined, times?: number) {
+    super(
+      'STACKSET_BUSY',
+      operationId
+        ? `another deploy holds ${stackSet}: operation ${operationId} started while this one waited; run deploy again when it is done`
+        : `${stackSet}: CloudFormation refused ${times} operations in a row with OperationInProgressException while listing no running operation on it; run deploy again later`,
+    );
   }
 }
 
@@ -412,22 +511,47 @@ export async function lastOperation(ctx: StackSetContext): Promise<{ id: string;
 export const BUSY_ATTEMPTS = 5;
 
 /**
- * An operation ended (`operationId`), or another operation came first
- * (`raced`: OperationInProgressException, after waiting for it, or
- * StaleRequestException). A raced operation was computed from a read that
- * may be out of date: the caller reads the StackSet again and computes its
- * operations anew, never resending this one.
+ * How often a stage starts again after OperationInProgressException with no
+ * other operation listed running: the StackSet busy for a moment after this
+ * run's own operation, or another's not listed yet (ListStackSetOperations is
+ * eventually consistent). Not a race, so a bound of its own; each round
+ * pauses a poll interval first.
  */
-export type OperationOutcome = { operationId: string } | { raced: string; reason: string };
+export const QUIET_BUSY_ATTEMPTS = 20;
 
 /**
- * Runs one operation and waits for it to end. `instances`: how many instances
- * it concerns (all of the StackSet's for a template update), which the run's
- * budget of concurrent instance operations holds while it runs.
+ * How often an operation refused with LimitExceededException ("The quota for
+ * the resource has already been reached", CreateStackInstances' Errors,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html)
+ * is asked for, the same request a poll interval apart, before the stage
+ * fails. The quota of stack instances in operations at once is the
+ * administrator account's, across all StackSets (instance-budget.ts), so
+ * other tools' operations fill it too, and this run's budget cannot see
+ * them. Each ask is itself retried by the SDK first, which counts
+ * LimitExceededException among throttling errors (its adaptive retry, 8
+ * attempts with backoff: clients.ts), so the bound is small.
  */
-export async function runOperation(ctx: StackSetContext, op: Operation, instances: number): Promise<OperationOutcome> {
+export const LIMIT_ATTEMPTS = 5;
+
+/**
+ * An operation ended (`operationId`), or another operation came first
+ * (`raced`: OperationInProgressException, after waiting for it, or
+ * StaleRequestException; `other`: false when no other operation was seen).
+ * A raced operation was computed from a read that may be out of date: the
+ * caller reads the StackSet again and computes its operations anew, never
+ * resending this one.
+ */
+export type OperationOutcome = { operationId: string } | { raced: string; reason: string; other: boolean };
+
+/**
+ * Runs one operation and waits for it to end. `accounts`: the instances it
+ * concerns (a template update: every instance of the StackSet but the
+ * INOPERABLE ones), which the run's budget of concurrent instance operations
+ * holds while it runs.
+ */
+export async function runOperation(ctx: StackSetContext, op: Operation, accounts: readonly string[]): Promise<OperationOutcome> {
   const last = await lastOperation(ctx);
-  const base = operationId(ctx.name, op.action, op, last?.id ?? '');
+  const base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), op.action, op, last?.id ?? '');
   let id = freshId(ctx, base);
   const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
@@ -451,8 +575,15 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
         return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region], RetainStacks: op.retainStacks ?? false }));
     }
   };
-  const atOnce = instancesAtOnce(ctx.settings, instances);
+  const atOnce = instancesAtOnce(ctx.settings, accounts.length);
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
+  /** Ended well: what it did, for the reads after it to show (readStackSet). */
+  const ended = (operationId: string): OperationOutcome => {
+    ctx.landed ??= new Map();
+    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances' });
+    return { operationId };
+  };
+  let limited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
@@ -461,20 +592,26 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
         await waitForOperation(ctx, answered);
         return answered;
       });
-      return { operationId: started };
+      return ended(started);
     } catch (error) {
       const name = errorName(error);
-      if (name === 'OperationIdAlreadyExistsException') {
+      if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
+        // This attempt's own request, re-sent (the SDK's retry after a lost answer), or another deploy making the same
+        // change: wait for it, its failures kept. A request re-sent while its operation runs meets
+        // OperationInProgressException rather than OperationIdAlreadyExists (hashicorp/terraform-provider-aws#28675);
+        // DescribeStackSetOperation ("strongly consistent reads", API_DescribeStackSetOperation.html) tells ours apart.
         const status = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
-          // This attempt's own request (retried after a lost answer), or another deploy making the same change: wait for it.
           ctx.onWait?.(id, 'this change was started by an earlier request');
           await held(() => waitForOperation(ctx, id));
-          return { operationId: id };
+          return ended(id);
         }
-        // Finished long ago (a change made before, then reverted): this is a new attempt, with a new id.
-        id = freshId(ctx, `${base}-r${attempt}`);
-        continue;
+        // Finished long ago (a change made before, then reverted), or not found on this StackSet (used by an earlier
+        // StackSet of this name, should AWS remember ids past DeleteStackSet), so not ours: a new attempt, a new id.
+        if (name === 'OperationIdAlreadyExistsException') {
+          id = freshId(ctx, `${base}-r${attempt}`);
+          continue;
+        }
       }
       if (name === 'OperationInProgressException') {
         ctx.refusedIds?.add(id);
@@ -486,7 +623,21 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
           await waitForOperation(ctx, running, { failOnError: false });
         }
         await sleep(ctx.pollMs);
-        return { raced: running ?? (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was running on this StackSet' };
+        if (running) return { raced: running, reason: 'another operation was running on this StackSet', other: true };
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'the StackSet was busy, with no other operation listed running', other: false };
+      }
+      if (name === 'LimitExceededException') {
+        if (++limited >= LIMIT_ATTEMPTS) {
+          throw new XstackError(
+            'LIMIT_EXCEEDED',
+            `StackSet ${ctx.name}: CloudFormation refused operation ${id} ${limited} times, a poll interval apart (each after the SDK's own retries), with LimitExceededException: ` +
+              `a quota stayed reached, most likely the administrator account's stack instances in operations at once (10,000 a Region, every StackSet's and every tool's operations counted); run deploy again once other operations have ended`,
+            { cause: error },
+          );
+        }
+        ctx.onWait?.(id, "a quota was reached (LimitExceededException; other tools' StackSet operations count toward the instances in operations at once): asking again");
+        await sleep(ctx.pollMs);
+        continue;
       }
       if (name === 'StaleRequestException') {
         // "Another operation has been performed on this StackSet since the specified operation was performed"
@@ -495,7 +646,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, instance
         // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html).
         // As with OperationInProgress: read again, compute again, and start with an id never sent.
         ctx.refusedIds?.add(id);
-        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read' };
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read', other: true };
       }
       throw error;
     }
@@ -510,10 +661,30 @@ function freshId(ctx: StackSetContext, id: string): string {
   return `${id}-s${n}`;
 }
 
-async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
-  const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-  return out.StackSetOperation?.Status ?? 'UNKNOWN';
+/** The StackSetId, for a context that has not read the StackSet yet (a removal's). */
+async function stackSetIdOf(ctx: StackSetContext): Promise<string> {
+  const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  ctx.stackSetId = out.StackSet?.StackSetId;
+  if (!ctx.stackSetId) throw new XstackError('NO_STACKSET_ID', `StackSet ${ctx.name}: DescribeStackSet gave no StackSetId`);
+  return ctx.stackSetId;
 }
+
+/**
+ * DescribeStackSetOperation's status of an operation, or NOT_FOUND for
+ * OperationNotFoundException ("The specified ID refers to an operation that
+ * doesn't exist", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html).
+ */
+async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
+  try {
+    const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
+    return out.StackSetOperation?.Status ?? 'UNKNOWN';
+  } catch (error) {
+    if (errorName(error) === 'OperationNotFoundException') return NOT_FOUND;
+    throw error;
+  }
+}
+
+const NOT_FOUND = 'NOT_FOUND';
 
 /**
  * An operation still RUNNING, QUEUED or STOPPING, read page by page until one
@@ -533,32 +704,51 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls for an operation that was just started or listed: one CloudFormation
+ * does not know is taken as not visible yet for NOT_FOUND_POLLS polls, then
+ * as an error. (DescribeStackSetOperation "provides strongly consistent
+ * reads", API_DescribeStackSetOperation.html, so this is a guard, cheap if
+ * it never fires.)
+ */
+export const NOT_FOUND_POLLS = 10;
 
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
-  for (;;) {
+  for (let notFound = 0; ; ) {
     const status = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return;
-    if (RUNNING.has(status)) {
+    if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
       continue;
+    }
+    if (status === NOT_FOUND) {
+      throw new XstackError('OPERATION_NOT_FOUND', `StackSet ${ctx.name}: CloudFormation knew no operation ${id} in ${notFound} polls ${ctx.pollMs / 1000} s apart (OperationNotFoundException), though it had started or listed it; run deploy again`);
     }
     if (!options.failOnError) return;
     throw new OperationFailedError(ctx.name, id, await operationFailures(ctx, id, status));
   }
 }
 
+/** The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they list any (LAG_READS). */
 async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<string[]> {
-  const failures: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
-    for (const r of page.Summaries ?? []) {
-      if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
-    }
-    token = page.NextToken;
-  } while (token);
-  return failures.length > 0 ? failures : [`operation ended ${status}`];
+  const read = async () => {
+    const failures: string[] = [];
+    let listed = 0;
+    let token: string | undefined;
+    do {
+      const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
+      for (const r of page.Summaries ?? []) {
+        listed++;
+        if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
+      }
+      token = page.NextToken;
+    } while (token);
+    return { failures, listed };
+  };
+  const { failures, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
+  if (failures.length > 0) return failures;
+  return [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`];
 }
 
 export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
@@ -592,10 +782,22 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
   return undefined;
 }
 
-/** Physical ids of the resources of an instance's stack, by logical id. */
+/**
+ * Physical ids of the resources of an instance's stack, by logical id, every
+ * page of ListStackResources: DescribeStackResources answers "Only the first
+ * 100 resources ... If your stack has more resources than this, you should
+ * use ListStackResources instead."
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
+ */
 export async function instanceResources(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Map<string, string>> {
   const stack = await findInstanceStack(cfn, stackSet, stackId);
-  if (!stack?.StackId) return new Map();
-  const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stack.StackId }));
-  return new Map((out.StackResources ?? []).flatMap((r) => (r.LogicalResourceId && r.PhysicalResourceId ? [[r.LogicalResourceId, r.PhysicalResourceId] as const] : [])));
+  const physical = new Map<string, string>();
+  if (!stack?.StackId) return physical;
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) if (r.LogicalResourceId && r.PhysicalResourceId) physical.set(r.LogicalResourceId, r.PhysicalResourceId);
+    token = page.NextToken;
+  } while (token);
+  return physical;
 }

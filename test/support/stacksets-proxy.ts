@@ -12,6 +12,9 @@
  * - OperationId is an idempotency token; a used id is refused with
  *   OperationIdAlreadyExistsException (moto ignores the id and makes its own).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ *   The page names no scope for the token: by default a StackSet created
+ *   again under a name starts with no used ids; `operationIdsOutliveStackSet`
+ *   makes them outlive it (see Faults).
  * - A failed account leaves its instance OUTDATED (INOPERABLE after a failed
  *   delete) with a StatusReason; a failed create leaves the instance listed.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
@@ -119,13 +122,20 @@
  *   `same-change`: it makes the very change ours asks for, under its own
  *   operation id, and is still running, so ours meets
  *   OperationInProgressException.
+ * - A request re-sent under the id of an operation still running is refused
+ *   with OperationInProgressException, not OperationIdAlreadyExists
+ *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
+ *   `dropAnswer` loses one answer so that the SDK re-sends it.
+ * - `busyWithoutOperation`: operations refused with
+ *   OperationInProgressException while none runs (see the method).
  * - The quota of stack instances in operations at once, per administrator
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
  *   RUNNING, is refused with LimitExceededException ("The quota for the
  *   resource has already been reached", CreateStackInstances' Errors). An
  *   operation counts the instances it runs on at once, its accounts up to its
- *   maximum concurrency. `peakInstances` is the most seen at once.
+ *   maximum concurrency. `peakInstances` is the most seen at once;
+ *   `holdInstances` runs another tool's operation beside them.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
@@ -134,8 +144,29 @@
  *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
- *   with a NextToken, when set.
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
+ *   with a NextToken, when set; each instance with the LastOperationId of
+ *   the last operation that attempted or cancelled it ("The last unique ID
+ *   of a StackSet operation performed on a stack instance", moto lists none).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
+ * - Reads that lag (`readLagMs`): ListStackSetOperations and
+ *   ListStackSetOperationResults "provide eventually consistent reads meaning
+ *   it may take some time but will eventually return the most up-to-date
+ *   data" (API_ListStackSetOperations.html, API_ListStackSetOperationResults.html):
+ *   an operation is listed, and its results, only that long after its start
+ *   and end. ListStackInstances has no such note, but has been seen not to
+ *   list an instance right after its create
+ *   (hashicorp/terraform-provider-aws#40649): it answers as before an
+ *   operation until that long after the operation ended. `describeLagMs`
+ *   (VERIFY; DescribeStackSetOperation "provides strongly consistent reads",
+ *   API_DescribeStackSetOperation.html): OperationNotFoundException for that
+ *   long after a start.
+ * - DescribeStackResources answers a stack's first 100 resources only ("Only
+ *   the first 100 resources will be returned. If your stack has more
+ *   resources than this, you should use ListStackResources instead"), or
+ *   the first `stackResourcesCap`; ListStackResources then pages by that cap
+ *   with a NextToken (moto answers both whole).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
  *
  * - S3's bucket owner condition, which moto 5.2 ignores: a request to a bucket
  *   this layer saw created, carrying x-amz-expected-bucket-owner (the SDK's
@@ -186,6 +217,22 @@ export interface Faults {
   instancesPageSize?: number;
   /** Stack instances operations may run on at once (default: no limit). */
   instanceOperationQuota?: number;
+  /** DescribeStackResources' cap (AWS: the first 100 resources) and ListStackResources' page size (default: moto's one page). */
+  stackResourcesCap?: number;
+  /**
+   * VERIFY (AWS names no scope for an OperationId): ids outlive their StackSet, so that a StackSet created again under
+   * the name refuses every id its earlier incarnations used (OperationIdAlreadyExistsException), while
+   * DescribeStackSetOperation on it knows none of them (OperationNotFoundException). Default: ids per incarnation.
+   */
+  operationIdsOutliveStackSet?: boolean;
+  /**
+   * Reads that lag (see the header): ListStackSetOperations lists an operation this long after its start,
+   * ListStackSetOperationResults its results this long after its end, and ListStackInstances answers as before an
+   * operation until this long after it ended.
+   */
+  readLagMs?: number;
+  /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
+  describeLagMs?: number;
 }
 
 export interface FaultCounts {
@@ -377,6 +424,12 @@ export class StackSetsProxy {
   private random = seeded(1);
   private faults: Faults = { seed: 1 };
   private operations = new Map<string, Operation[]>();
+  /** Every operation id accepted, by StackSet name, across its incarnations (operationIdsOutliveStackSet). */
+  private usedIds = new Map<string, Set<string>>();
+  /** Each instance's LastOperationId, by StackSet and account. */
+  private lastOperations = new Map<string, Map<string, string>>();
+  /** ListStackInstances' rows as before a StackSet's operation, and until when they are answered (readLagMs). */
+  private staleInstances = new Map<string, { rows: string[]; until: number }>();
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
@@ -433,6 +486,9 @@ export class StackSetsProxy {
     this.faults = faults;
     this.random = seeded(faults.seed);
     this.operations.clear();
+    this.usedIds.clear();
+    this.lastOperations.clear();
+    this.staleInstances.clear();
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
@@ -449,6 +505,9 @@ export class StackSetsProxy {
     this.peakInstances = 0;
     this.driftPreferences.length = 0;
     this.rivals.clear();
+    this.busyRefusals.clear();
+    this.heldInstances = undefined;
+    this.dropNext.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
     this.drifted.clear();
@@ -492,10 +551,52 @@ export class StackSetsProxy {
     next(count);
   }
 
+  /**
+   * From the next operation asked for, another tool's operation, on a
+   * StackSet of its own, runs on `count` instances for `ms`: it counts toward
+   * `instanceOperationQuota`, which is the administrator account's across
+   * all StackSets (see the header).
+   */
+  holdInstances(count: number, ms: number): void {
+    this.heldInstances = () => this.startHolding(count, ms);
+  }
+
+  private heldInstances?: () => void;
+
+  private startHolding(count: number, ms: number): void {
+    const ops = this.operations.get('another-tool') ?? this.operations.set('another-tool', []).get('another-tool')!;
+    const op: Operation = { id: `another-tool-${ops.length + 1}`, stackSet: 'another-tool', action: 'UPDATE', instancesAtOnce: count, status: 'RUNNING', created: new Date(), results: [] };
+    ops.push(op);
+    this.later(ms, () => {
+      op.status = 'SUCCEEDED';
+      op.ended = new Date();
+    });
+  }
+
   /** Another deployer's operation comes first at our next operation on `stackSet`: see the header. */
   race(stackSet: string, kind: 'stale' | 'same-change'): void {
     this.rivals.set(stackSet, kind);
   }
+
+  /**
+   * The next `times` operations asked for on `stackSet` are refused with
+   * OperationInProgressException while none runs: not a documented behaviour,
+   * but one a deployer meets if a StackSet is reported busy for a moment
+   * after its operation ended (review m2), or another's operation is not
+   * listed yet (ListStackSetOperations is eventually consistent).
+   */
+  busyWithoutOperation(stackSet: string, times: number): void {
+    this.busyRefusals.set(stackSet, times);
+  }
+
+  private busyRefusals = new Map<string, number>();
+
+  /** The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after', aimed. */
+  dropAnswer(action: string): void {
+    this.dropNext.add(action);
+  }
+
+  private dropNext = new Set<string>();
 
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
@@ -570,7 +671,7 @@ export class StackSetsProxy {
         return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
       }
       const mutating = action in MUTATING || action === 'CreateStackSet';
-      const drop = mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
+      const drop = this.dropNext.delete(action) ? 'after' : mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
       if (drop === 'before') {
         this.counts.droppedBefore++;
         req.socket.destroy();
@@ -699,6 +800,7 @@ export class StackSetsProxy {
         const existing = await call({ Action: 'DescribeStackSet' });
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
         this.operations.delete(name);
+        this.lastOperations.delete(name);
         this.overlays.delete(name);
         this.instanceOus.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
@@ -720,12 +822,12 @@ export class StackSetsProxy {
         return undefined;
       }
       case 'DescribeStackSetOperation': {
-        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
+        const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
         return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
       }
       case 'ListStackSetOperations': {
-        const ops = [...(this.operations.get(name) ?? [])].sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
+        const ops = (this.operations.get(name) ?? []).filter((o) => this.visible(o.created)).sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
         const size = Number(params.get('MaxResults') ?? this.faults.operationsPageSize ?? 100);
         const from = Number(params.get('NextToken') ?? 0);
         const page = ops.slice(from, from + size);
@@ -735,7 +837,7 @@ export class StackSetsProxy {
       case 'ListStackSetOperationResults': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
-        const rows = op.results.map(
+        const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
         return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
@@ -746,6 +848,10 @@ export class StackSetsProxy {
         return this.detectDrift(name, params);
       case 'DescribeStackInstance':
         return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DescribeStackResources':
+        return this.stackResources(action, 'StackResources', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))), 100);
+      case 'ListStackResources':
+        return this.stackResources(action, 'StackResourceSummaries', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
@@ -761,6 +867,11 @@ export class StackSetsProxy {
     } catch {
       return undefined;
     }
+  }
+
+  /** Whether what happened at `at` is visible to a read yet (readLagMs, or `lag`): see the header. */
+  private visible(at: Date | undefined, lag = this.faults.readLagMs): boolean {
+    return !lag || (at !== undefined && Date.now() >= at.getTime() + lag);
   }
 
   private running(name: string): boolean {
@@ -781,9 +892,20 @@ export class StackSetsProxy {
     const id = params.get('OperationId') ?? crypto.randomUUID();
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
-    if (ops.some((o) => o.id === id)) return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    const used = this.usedIds.get(name) ?? this.usedIds.set(name, new Set()).get(name)!;
+    const same = ops.find((o) => o.id === id);
+    // A request re-sent under the id of an operation still running meets OperationInProgressException
+    // (hashicorp/terraform-provider-aws#28675: "an OperationInProgressException error that shares the same operation id").
+    if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
+      return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    }
+    if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
+      return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+    }
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
+    this.heldInstances?.();
+    this.heldInstances = undefined;
     const rival = this.rivals.get(name);
     this.rivals.delete(name);
     if (rival === 'stale') {
@@ -799,7 +921,9 @@ export class StackSetsProxy {
       theirs.set('OperationId', 'someone-else-same-change');
       await this.startOperation(action, name, theirs, headers);
     }
-    if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    const refusals = this.busyRefusals.get(name) ?? 0;
+    if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
+    if (this.running(name) || refusals > 0) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
@@ -820,6 +944,7 @@ export class StackSetsProxy {
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
     const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
+    used.add(id);
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
       this.later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
@@ -930,6 +1055,10 @@ export class StackSetsProxy {
    */
   private async execute(op: Operation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
     const name = op.stackSet;
+    if (this.faults.readLagMs) {
+      const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
+      this.staleInstances.set(name, { rows: this.instanceRows(name, listed.body), until: Infinity });
+    }
     const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     this.overlays.set(name, overlays);
@@ -998,8 +1127,12 @@ export class StackSetsProxy {
       const reason = failures.get(account);
       return reason === undefined ? { account, region, status: 'SUCCEEDED' } : { account, region, status: 'FAILED', reason };
     });
+    const last = this.lastOperations.get(name) ?? this.lastOperations.set(name, new Map()).get(name)!;
+    for (const account of accounts) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
+    const stale = this.staleInstances.get(name);
+    if (stale) stale.until = op.ended.getTime() + (this.faults.readLagMs ?? 0);
   }
 
   /** One account's part of an operation: 'ok', 'skipped' (a suspended account), or why it failed. */
@@ -1160,23 +1293,46 @@ export class StackSetsProxy {
 
   private listInstances(name: string, params: URLSearchParams, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
+    const stale = this.staleInstances.get(name);
+    const rows = stale && Date.now() < stale.until ? stale.rows : this.instanceRows(name, moto.body);
+    const size = this.faults.instancesPageSize ?? rows.length;
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+  }
+
+  /** ListStackInstances' rows: moto's, with the layer's statuses, OUs, drift and last operations. */
+  private instanceRows(name: string, motoBody: string): string[] {
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     const ous = this.instanceOus.get(name);
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
     const driftXml = (account: string) =>
       this.driftDetected.has(name) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
-    const rows = [...moto.body.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
+    const last = this.lastOperations.get(name);
+    const lastXml = (account: string) => (last?.has(account) ? `<LastOperationId>${last.get(account)}</LastOperationId>` : '');
+    const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
       const account = tag(inner, 'Account') ?? '';
       const o = overlays.get(account);
-      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}</member>`;
+      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}${lastXml(account)}</member>`;
     });
     for (const [account, o] of overlays) {
-      if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}</member>`);
+      if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}${lastXml(account)}</member>`);
     }
-    const size = this.faults.instancesPageSize ?? rows.length;
+    return rows;
+  }
+
+  /**
+   * A stack's resources as DescribeStackResources (capped: no NextToken) or
+   * ListStackResources (paged) answer them: see the header.
+   */
+  private stackResources(action: string, list: string, params: URLSearchParams, moto: { status: number; body: string }, cap?: number) {
+    const size = this.faults.stackResourcesCap ?? cap;
+    if (moto.status !== 200 || size === undefined) return moto;
+    const block = new RegExp(`<${list}>([\\s\\S]*?)</${list}>`).exec(moto.body)?.[1] ?? '';
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]);
     const from = Number(params.get('NextToken') ?? 0);
-    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
-    return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+    const next = cap === undefined && from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope(action, `<${list}>${rows.slice(from, from + size).join('')}</${list}>${next}`) };
   }
 
   /** DetectStackSetDrift (see the header). */
