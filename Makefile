@@ -35,6 +35,7 @@ setup: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM)
 $(BUILD): $(NODE_STAMP) $(SOURCES)
 	rm -rf .build
 	npx tsc -p tsconfig.json
+	chmod +x $@
 	@touch $@
 
 build: $(BUILD)

@@ -62,6 +62,12 @@ describe('help and version', () => {
     expect(run.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
   });
 
+  it('the built CLI runs as a program (npm link points `xstack` at it; tsc writes it without the executable bit, make build sets it)', () => {
+    const run = spawnSync(CLI, ['--version'], { encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+  });
+
   it.each(COMMANDS)('%s: --help, -h and `xstack help COMMAND` print its usage and exit 0', (command) => {
     const long = xstack([command, '--help']);
     expect(long.status).toBe(0);
