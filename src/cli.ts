@@ -23,6 +23,8 @@ import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
+import { regionProblem, type Partition } from './aws/partitions';
+import { endpointProblem } from './aws/endpoint';
 
 /** A mistake in how xstack was called: exits 64 with a hint to --help. */
 export class UsageError extends XstackError {
@@ -180,8 +182,21 @@ interface AwsCommandOptions {
   accessRole?: string;
 }
 
+/** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
+function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; region: string }): void {
+  const wrongRegion = opts.region === undefined ? undefined : regionProblem(opts.region, org.partition);
+  if (wrongRegion) throw new UsageError(`--region ${wrongRegion}; expected a region of the org's partition ${org.partition}, such as its own, ${org.region}`);
+  const wrongEndpoint = opts.endpoint === undefined ? undefined : endpointProblem(opts.endpoint);
+  if (wrongEndpoint) throw new UsageError(`--endpoint ${wrongEndpoint}`);
+  // The SDK reads AWS_ENDPOINT_URL itself when no endpoint is given.
+  const fromEnvironment = opts.endpoint === undefined && !opts.local ? process.env.AWS_ENDPOINT_URL : undefined;
+  const wrongEnvironment = fromEnvironment ? endpointProblem(fromEnvironment) : undefined;
+  if (wrongEnvironment) throw new XstackError('ENDPOINT_INVALID', `AWS_ENDPOINT_URL ${wrongEnvironment}, or unset it to reach AWS`);
+}
+
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
   const compiled = compileOrg(loadOrgFile(file));
+  checkAwsOptions(opts, compiled.org);
   // The deployer and the AWS SDK load only for the commands that talk to AWS.
   const deploy = await import('./deploy/command.js');
   const flags = new Set<string>();

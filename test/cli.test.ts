@@ -157,6 +157,17 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
   });
+
+  it.each([
+    [['--endpoint', '127.0.0.1:5057'], {}, 64, "xstack: --endpoint 127.0.0.1:5057 is not an http:// or https:// URL; expected e.g. http://127.0.0.1:5057\n(run 'xstack plan --help' for usage)\n"],
+    [[], { AWS_ENDPOINT_URL: 'localhost:4566' }, 1, 'xstack: AWS_ENDPOINT_URL localhost:4566 is not an http:// or https:// URL; expected e.g. http://localhost:4566, or unset it to reach AWS\n'],
+    [['--region', 'eu-wst-1', '--endpoint', 'http://127.0.0.1:9'], {}, 64, "xstack: --region eu-wst-1 is not a known region (did you mean eu-west-1?); expected a region of the org's partition aws, such as its own, eu-west-1\n(run 'xstack plan --help' for usage)\n"],
+    [['--region', 'us-gov-west-1', '--endpoint', 'http://127.0.0.1:9'], {}, 64, "xstack: --region us-gov-west-1 is in partition aws-us-gov, not aws; expected a region of the org's partition aws, such as its own, eu-west-1\n(run 'xstack plan --help' for usage)\n"],
+  ] as const)('a bad endpoint or region %j %j: named before any AWS client is built, no stack trace', (args, env, status, expected) => {
+    const run = xstack(['plan', EXAMPLE, ...args], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env }));
+    expect(run.status).toBe(status);
+    expect(run.stderr).toBe(expected);
+  });
 });
 
 describe('two org files compiled together', () => {
