@@ -149,13 +149,14 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(run.stderr).toBe(`xstack: cannot reach ${endpoint} (ECONNREFUSED); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy\n`);
   });
 
-  it('an invalid org file: the problems, and that the output was left as it was', () => {
+  it('an invalid org file: the problems, and that nothing was written (the output folder does not exist, so nothing was "left as it was")', () => {
     const dir = tempDir('invalid');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: xn--acme'));
     const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
+    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\nNothing was written\.\n$/);
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
   });
 
   it.each([
@@ -167,6 +168,18 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     const run = xstack(['plan', EXAMPLE, ...args], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env }));
     expect(run.status).toBe(status);
     expect(run.stderr).toBe(expected);
+  });
+
+  it.each([
+    [['schema', '--out'], '--out'],
+    [['profiles', EXAMPLE, '--for', 'developer', '--write'], '--write'],
+  ])('%j into a folder that does not exist: refused, naming the folder, which is not created', (args, option) => {
+    const missing = join(tempDir('missing-parent'), 'nonexistent');
+    const file = join(missing, 'file');
+    const run = xstack([...args, file]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`xstack: ${option} ${file}: the folder ${missing} does not exist; create it first, or correct the path\n`);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 
