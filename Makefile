@@ -1,6 +1,6 @@
 # xstack — every entry point a person or CI needs.
 #   make          set up, build and compile every org in parameters/ to dist/
-#   make test     set up and run every test (unit, golden, dist freshness, cfn-lint)
+#   make test     set up and run every test (unit, golden, dist freshness, cfn-lint, checkov, moto rollouts, browser)
 #   make demo     deploy the example org to a local AWS (moto on 127.0.0.1) and show each pipeline account's stacks and outputs
 #   make bench    benchmark the compiler; make bench-rollout: the deployer against moto; make bench-rollout-time:
 #                 modelled StackSets rollout time for 100 and 1,000 accounts (bench/RESULTS.md)
@@ -35,6 +35,7 @@ setup: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM)
 $(BUILD): $(NODE_STAMP) $(SOURCES)
 	rm -rf .build
 	npx tsc -p tsconfig.json
+	chmod +x $@
 	@touch $@
 
 build: $(BUILD)

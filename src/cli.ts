@@ -9,13 +9,13 @@
  * that a misspelt flag in CI never reads as drift.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
-import { outputRootProblem, ownershipProblem, replaceOwnedFolder, OutputError } from './write';
+import { fileParentProblem, outputRootProblem, replaceProblem, replaceOwnedFolder, OutputError, type Owner } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
@@ -24,6 +24,8 @@ import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
 import { registerLocal } from './local-command';
+import { regionProblem, type Partition } from './aws/partitions';
+import { endpointProblem } from './aws/endpoint';
 
 /** A mistake in how xstack was called: exits 64 with a hint to --help. */
 export class UsageError extends XstackError {
@@ -52,7 +54,8 @@ const defaultOrgFiles = () => {
 };
 
 function summary(c: CompiledOrg, outDir: string): string {
-  const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size} files`];
+  // The marker counted too: the number is what the folder holds.
+  const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size + 1} files`];
   c.rollout.waves.forEach((wave, i) => lines.push(`  wave ${i + 1}: ${wave.join(', ')}`));
   for (const s of c.stages) for (const note of s.notes) lines.push(`  note ${s.id}: ${note}`);
   return lines.join('\n');
@@ -64,7 +67,8 @@ function summary(c: CompiledOrg, outDir: string): string {
  * DIR stay as they were.
  */
 function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
-  const files = given.length > 0 ? given : defaultOrgFiles();
+  // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
+  const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
   if (rootProblem) throw new OutputError(rootProblem);
@@ -73,30 +77,33 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   const names = new Map<string, string>();
+  const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.file });
   for (const c of compiled) {
     const other = names.get(c.org.name);
     if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/; rename one`);
     names.set(c.org.name, c.org.file);
-    const problem = ownershipProblem(join(opts.out, c.org.name));
+    const problem = replaceProblem(join(opts.out, c.org.name), owner(c), c.files);
     if (problem) throw new OutputError(problem);
   }
   // The layout first: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
   const recorded = compiled.map((c) => recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
-  for (const c of compiled) replaceOwnedFolder(join(opts.out, c.org.name), c.files, `compile of organization '${c.org.name}'`);
+  const warnings = compiled.flatMap((c) => replaceOwnedFolder(join(opts.out, c.org.name), c.files, owner(c)));
   out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
-  for (const r of recorded) if (r.warning) process.stderr.write(`${r.warning}\n`);
+  for (const warning of [...recorded.map((r) => r.warning), ...warnings]) if (warning) process.stderr.write(`${warning}\n`);
   return EXIT.ok;
 }
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
   const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
   const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
-  const dir = opts.out ?? join('dist', compiled.org.name, 'audit');
+  // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
+  const dir = opts.out ?? join('audit', compiled.org.name);
   const rootProblem = outputRootProblem(dir, [file]);
   if (rootProblem) throw new OutputError(rootProblem);
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
-  replaceOwnedFolder(dir, audit, `audit of organization '${compiled.org.name}'`);
+  const warnings = replaceOwnedFolder(dir, audit, { command: 'audit', org: compiled.org.name, orgFile: compiled.org.file });
   out(`${dir}/: ${[...audit.keys()].join(', ')}\n`);
+  for (const warning of warnings) process.stderr.write(`${warning}\n`);
   return EXIT.ok;
 }
 
@@ -153,6 +160,8 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   } else identity = { kind: 'developer', sourceProfile: opts.sourceProfile ?? 'default' };
   const generated = generateProfiles(org, identity);
   if (opts.write) {
+    const problem = fileParentProblem(opts.write, '--write');
+    if (problem) throw new OutputError(problem);
     const result = writeProfiles(opts.write, org.name, generated.profiles);
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
@@ -181,8 +190,21 @@ interface AwsCommandOptions {
   accessRole?: string;
 }
 
+/** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
+function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; region: string }): void {
+  const wrongRegion = opts.region === undefined ? undefined : regionProblem(opts.region, org.partition);
+  if (wrongRegion) throw new UsageError(`--region ${wrongRegion}; expected a region of the org's partition ${org.partition}, such as its own, ${org.region}`);
+  const wrongEndpoint = opts.endpoint === undefined ? undefined : endpointProblem(opts.endpoint);
+  if (wrongEndpoint) throw new UsageError(`--endpoint ${wrongEndpoint}`);
+  // The SDK reads AWS_ENDPOINT_URL itself when no endpoint is given.
+  const fromEnvironment = opts.endpoint === undefined && !opts.local ? process.env.AWS_ENDPOINT_URL : undefined;
+  const wrongEnvironment = fromEnvironment ? endpointProblem(fromEnvironment) : undefined;
+  if (wrongEnvironment) throw new XstackError('ENDPOINT_INVALID', `AWS_ENDPOINT_URL ${wrongEnvironment}, or unset it to reach AWS`);
+}
+
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
   const compiled = compileOrg(loadOrgFile(file));
+  checkAwsOptions(opts, compiled.org);
   // The deployer and the AWS SDK load only for the commands that talk to AWS.
   const deploy = await import('./deploy/command.js');
   const flags = new Set<string>();
@@ -221,7 +243,8 @@ function registerCompile(program: Command, act: Act): void {
       'Compiles each organization file (default: every parameters/*.yaml) to DIR/<file stem>/: templates, ' +
         'values/<stage>.json for each template that chooses values by account, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
-        `touched. A folder xstack did not write (no .xstack-output marker) is refused. Beside each org file, <stem>.layout.json ` +
+        `touched. A folder xstack did not write (no .xstack-output marker) is refused, and so, naming them, are files in DIR/<org>/ that xstack did not write or ` +
+        `that changed since (its manifest.json's SHA-256), and a DIR/<org>/ compiled from another org file of the same name. Beside each org file, <stem>.layout.json ` +
         'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file.',
     )
     .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml)')
@@ -236,12 +259,13 @@ function registerAudit(program: Command, act: Act): void {
     .command('audit')
     .summary("write the auditor's bundle (report.html, report.md, rollout.svg, audit.json)")
     .description(
-      "Writes the auditor's bundle; records the source's git revision when run in a git work tree. --since PREVIOUS " +
+      "Writes the auditor's bundle to audit/<org>/ (a folder outside the compile's dist/<org>/, whose manifest.json hashes every file in it), " +
+        "recording the source's git revision when run in a git work tree. --since PREVIOUS " +
         '(a previous dist/<org>/ or its manifest.json) adds "Changes since": resources added, removed or replaced, ' +
         'grants and trust entries added or removed, paths newly allowed or refused.',
     )
     .argument(ORG_FILE, 'organization file')
-    .option('--out <DIR>', 'output folder (default: dist/<org>/audit)')
+    .option('--out <DIR>', 'output folder, outside the compile\'s dist/<org>/ (default: audit/<org>)')
     .option('--since <PREVIOUS>', 'a previous dist/<org>/ folder or its manifest.json to compare with')
     .action(act((file: string, opts: { out?: string; since?: string }) => auditCommand(file, opts)));
 }
@@ -369,6 +393,8 @@ function registerSchema(program: Command, act: Act): void {
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
         else if (!existsSync(opts.out) || readFileSync(opts.out, 'utf8') !== text) {
+          const problem = fileParentProblem(opts.out, '--out');
+          if (problem) throw new OutputError(problem);
           const tmp = `${opts.out}.xstack-tmp-${process.pid}`;
           writeFileSync(tmp, text);
           renameSync(tmp, opts.out);
@@ -463,7 +489,10 @@ export async function main(argv: string[]): Promise<number> {
     const message = userMessage(error, context.options);
     if (message === undefined) throw error;
     process.stderr.write(`xstack: ${message}\n`);
-    if (context.command === 'compile' && (error instanceof OrgFileError || error instanceof CompileError)) process.stderr.write(`${String(context.options.out ?? 'dist')} was left as it was.\n`);
+    if (context.command === 'compile' && (error instanceof OrgFileError || error instanceof CompileError)) {
+      const dir = String(context.options.out ?? 'dist');
+      process.stderr.write(existsSync(dir) ? `${dir} was left as it was.\n` : 'Nothing was written.\n');
+    }
     return EXIT.error;
   }
 }

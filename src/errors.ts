@@ -79,6 +79,12 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EROFS: 'is on a read-only file system',
 };
 
+/** What a failed file-system call means, in words (`permission denied`), or undefined when it is not one. */
+export const systemErrorReason = (error: unknown): string | undefined => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code ? SYSTEM_ERRORS[code] : undefined;
+};
+
 /** The shared config and credentials files, where the AWS CLI and SDKs look for them. */
 function awsConfigFiles(): string[] {
   const home = homedir();

@@ -1,18 +1,30 @@
 /**
- * Writes only folders xstack owns. Each folder it creates carries a marker
- * file (`.xstack-output`) naming what wrote it; a folder that exists, is not
- * empty and has no marker belongs to someone else and is refused. A folder is
- * replaced as a whole or not at all: everything is written into a sibling
- * temporary folder (marked first), then swapped in with two renames. A run
- * that died between the renames left `<name>.xstack-tmp-*` /
+ * Writes only folders xstack owns, and never loses a file a user put in one.
+ * Each folder it writes carries a marker file (`.xstack-output`) naming the
+ * command and the organization file that wrote it. An existing folder is
+ * replaced only when all of it is xstack's as xstack wrote it: marked, written
+ * from the same organization file, and holding no file beyond those its
+ * manifest.json lists, each with the SHA-256 recorded there (a folder without
+ * a manifest, an audit bundle: the files this run writes). Anything else is
+ * refused before anything is written, naming the files. So is a folder this
+ * user cannot write, or one inside another xstack output folder.
+ *
+ * A folder is replaced as a whole or not at all: everything is written into a
+ * sibling temporary folder (marked first), then swapped in with two renames.
+ * A run that died between the renames left `<name>.xstack-tmp-*` /
  * `<name>.xstack-old-*` beside it; the next run removes those, but only when
- * they hold the marker. Nothing else beside the folder is touched.
+ * they hold the marker, and one it cannot remove is a warning naming it, not
+ * a failed run. Nothing else beside the folder is touched.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
-import { XstackError } from './errors';
+import { systemErrorReason, XstackError } from './errors';
+import { sha256 } from './hash';
+import { compareText } from './order';
 
 export const MARKER = '.xstack-output';
+const MANIFEST = 'manifest.json';
+const ORG_FILE_LINE = 'Organization file: ';
 
 export class OutputError extends XstackError {
   constructor(message: string) {
@@ -20,9 +32,17 @@ export class OutputError extends XstackError {
   }
 }
 
+/** What writes a folder: the command, and the organization file as the manifest records it. */
+export interface Owner {
+  command: 'compile' | 'audit';
+  org: string;
+  orgFile: string;
+}
+
 /** The marker's text: deterministic (it is committed with dist/), and says what to do. */
-export const markerText = (owner: string) =>
-  `Written by xstack (${owner}). xstack replaces this folder as a whole on every run: keep nothing else in it.\n`;
+export const markerText = (owner: Owner) =>
+  `Written by xstack (${owner.command} of organization '${owner.org}'). xstack replaces this folder as a whole on every run, ` +
+  `and refuses to while it holds a file xstack did not write: keep your own files elsewhere.\n${ORG_FILE_LINE}${owner.orgFile}\n`;
 
 const readOr = (file: string, fallback: string) => {
   try {
@@ -37,7 +57,7 @@ const readOr = (file: string, fallback: string) => {
  * existed) a manifest.json in xstack's format.
  */
 const isMarked = (dir: string) =>
-  readOr(join(dir, MARKER), '').startsWith('Written by xstack') || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, 'manifest.json'), ''));
+  readOr(join(dir, MARKER), '').startsWith('Written by xstack') || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
 
 /** Inside or equal to `parent` (both resolved). */
 const within = (path: string, parent: string) => {
@@ -45,18 +65,142 @@ const within = (path: string, parent: string) => {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 };
 
+/** A folder above `dir` that xstack wrote (and replaces as a whole), as the user would type it. */
+function markedAncestor(dir: string): string | undefined {
+  for (let up = dirname(resolve(dir)); ; up = dirname(up)) {
+    if (isMarked(up)) return relative(process.cwd(), up) || '.';
+    if (dirname(up) === up) return undefined;
+  }
+}
+
+/** The organization file another run wrote `dir` from, when that file still exists and is not `orgFile` (a moved or renamed org file is no clash). */
+function otherOrgFile(dir: string, orgFile: string): string | undefined {
+  const line = readOr(join(dir, MARKER), '').split('\n').find((l) => l.startsWith(ORG_FILE_LINE));
+  const recorded = line?.slice(ORG_FILE_LINE.length);
+  if (!recorded || !existsSync(recorded) || !existsSync(orgFile)) return undefined;
+  return realpathSync(recorded) === realpathSync(orgFile) ? undefined : recorded;
+}
+
+/** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */
+const filesUnder = (dir: string, prefix = ''): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+
+const foldersUnder = (dir: string): string[] => [dir, ...readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? foldersUnder(join(dir, e.name)) : []))];
+
 /**
- * Why `dir` may not be written, or undefined. Absent, empty, marked, or inside
- * a marked folder (an org's `audit/` inside `dist/<org>/`) is ours.
+ * The files xstack wrote into `dir`, with their SHA-256 where its manifest.json records them; a message when the
+ * manifest is there but not xstack's, so that nothing in the folder can be told apart.
  */
-export function ownershipProblem(dir: string): string | undefined {
-  if (!existsSync(dir)) return undefined;
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory()) return `${dir} exists and is not a folder`;
-  if (isMarked(dir) || isMarked(dirname(resolve(dir)))) return undefined;
-  // Empty, or holding only folders xstack wrote (`audit` written before the first compile).
-  if (readdirSync(dir).every((name) => lstatSync(join(dir, name)).isDirectory() && isMarked(join(dir, name)))) return undefined;
-  return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
+function writtenFiles(dir: string, files: ReadonlyMap<string, string>): Map<string, string | undefined> | string {
+  const manifest = join(dir, MANIFEST);
+  if (!existsSync(manifest)) return new Map([...files.keys()].map((path) => [path, undefined]));
+  try {
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { format?: unknown; files?: Record<string, { sha256?: unknown }> };
+    if (parsed.format !== 'xstack-manifest/1' || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('not an xstack manifest');
+    return new Map([[MANIFEST, undefined], ...Object.entries(parsed.files).map(([path, f]): [string, string] => [path, String(f?.sha256)])]);
+  } catch {
+    return `${manifest} is not the manifest xstack wrote, so xstack cannot tell its files in ${dir} from yours and nothing was written: restore it (e.g. git checkout -- ${dir}), or delete ${dir} if nothing in it is yours`;
+  }
+}
+
+const listed = (paths: readonly string[]) => (paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`);
+
+/**
+ * Files in the marked folder `dir` that xstack did not write, or that changed since it wrote them. Both are refused,
+ * never replaced: an edited template may hold a fix the user is trying out, and a compile that discarded it (or set
+ * it aside somewhere unasked) would lose it without a word; deleting or restoring the file is one command, named.
+ */
+function strayFiles(dir: string, files: ReadonlyMap<string, string>): string | undefined {
+  const written = writtenFiles(dir, files);
+  if (typeof written === 'string') return written;
+  const foreign: string[] = [];
+  const edited: string[] = [];
+  for (const path of filesUnder(dir).sort(compareText)) {
+    if (path === MARKER) continue;
+    if (!written.has(path)) foreign.push(join(dir, path));
+    else if (written.get(path) !== undefined && written.get(path) !== sha256(readFileSync(join(dir, path)))) edited.push(join(dir, path));
+  }
+  if (foreign.length + edited.length === 0) return undefined;
+  const what = [foreign.length > 0 ? `files xstack did not write (${listed(foreign)})` : '', edited.length > 0 ? `files changed since xstack wrote them (${listed(edited)})` : ''];
+  const restore = edited.length > 0 ? ` (git checkout -- ${dir} restores a committed folder)` : '';
+  return `${dir} holds ${what.filter(Boolean).join(' and ')}; xstack replaces this folder as a whole, so nothing was written: move them out of ${dir} to keep them, or delete them${restore}, then run again`;
+}
+
+const lstatOrUndefined = (path: string) => {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A file (or link) where a folder is needed. */
+const inTheWay = (path: string) => `${path} is not a folder; move it away, or choose another --out`;
+
+/** Not writable, with who owns it when that is someone else. */
+function notWritable(path: string, code: string | undefined): string {
+  if (code === 'EROFS') return `${path} is on a read-only file system`;
+  const uid = statSync(path).uid;
+  const owner = uid === process.getuid?.() ? '' : ` (owned by ${uid === 0 ? 'root' : `user id ${uid}`})`;
+  return `${path} is not writable by you${owner}`;
+}
+
+const accessError = (path: string): string | undefined => {
+  try {
+    accessSync(path, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'EACCES';
+  }
+};
+
+/**
+ * Why this user cannot replace `dir`, checked before anything is written: the folder that gets the new one must be
+ * writable, and so must every folder of the old one (emptied when it goes).
+ */
+function writeProblem(dir: string): string | undefined {
+  let parent = dirname(dir);
+  while (!existsSync(parent)) parent = dirname(parent);
+  if (!statSync(parent).isDirectory()) return inTheWay(parent);
+  for (const folder of [parent, ...(existsSync(dir) ? foldersUnder(dir) : [])]) {
+    const code = accessError(folder);
+    if (code) return `${notWritable(folder, code)}, so xstack cannot ${existsSync(dir) ? 'replace' : 'write'} ${dir}; fix its permissions, or choose another --out`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `dir` may not be replaced with `files` by `owner`, or undefined: absent, empty, or marked and holding only
+ * what xstack wrote there from the same organization file; and writable. When several folders are written, check
+ * every one of them first.
+ */
+export function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, string>): string | undefined {
+  const above = markedAncestor(dir);
+  if (above) return `${dir} lies inside ${above}, which xstack writes and replaces as a whole; choose a folder outside it`;
+  const stat = lstatOrUndefined(dir);
+  if (stat) {
+    if (!stat.isDirectory()) return inTheWay(dir);
+    if (!isMarked(dir)) {
+      if (readdirSync(dir).length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
+    } else {
+      const other = otherOrgFile(dir, owner.orgFile);
+      if (other) {
+        return `${dir} holds the ${owner.command} of ${other}, not of ${owner.orgFile}: two organization files of one name would replace each other's output; give ${owner.orgFile} another --out (or rename one of the files), or delete ${dir} if the output of ${other} is no longer wanted`;
+      }
+      const stray = strayFiles(dir, files);
+      if (stray) return stray;
+    }
+  }
+  return writeProblem(dir);
+}
+
+/** Why a single file cannot be written at `file` (given as `option FILE`): its folder must exist (a typo'd path is not created), be a folder and be writable. */
+export function fileParentProblem(file: string, option: string): string | undefined {
+  const parent = dirname(file);
+  if (!existsSync(parent)) return `${option} ${file}: the folder ${parent} does not exist; create it first, or correct the path`;
+  if (!statSync(parent).isDirectory()) return `${option} ${file}: ${parent} is not a folder; correct the path`;
+  const code = accessError(parent);
+  return code ? `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path` : undefined;
 }
 
 /**
@@ -73,32 +217,48 @@ export function outputRootProblem(out: string, inputs: readonly string[]): strin
   return undefined;
 }
 
-/** Removes `<name>.xstack-tmp-*` / `<name>.xstack-old-*` left beside `dir` by a run that died, when they are ours. */
-function removeLeftovers(dir: string): void {
+const leftoverWarning = (path: string, error: unknown) =>
+  `warning: could not remove ${path}, an earlier output xstack had set aside (${systemErrorReason(error) ?? (error as Error).message}); the new output is in place: delete ${path} yourself`;
+
+/** Removes `<name>.xstack-tmp-*` / `<name>.xstack-old-*` left beside `dir` by a run that died, when they are ours; warnings for those it cannot. */
+function removeLeftovers(dir: string): string[] {
   const parent = dirname(dir);
   const base = basename(dir);
+  const warnings: string[] = [];
   for (const name of readdirSync(parent)) {
     if (!name.startsWith(`${base}.xstack-tmp-`) && !name.startsWith(`${base}.xstack-old-`)) continue;
     const path = join(parent, name);
-    if (lstatSync(path).isDirectory() && (isMarked(path) || isMarked(resolve(parent)))) rmSync(path, { recursive: true, force: true });
+    if (!lstatSync(path).isDirectory() || !isMarked(path)) continue;
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch (error) {
+      warnings.push(leftoverWarning(path, error));
+    }
   }
+  return warnings;
+}
+
+/** A write that failed: said of the folder the user named, never of the temporary one. */
+function writeFailure(dir: string, existed: boolean, error: unknown): unknown {
+  const reason = systemErrorReason(error);
+  return reason ? new OutputError(`could not write ${dir} (${reason}); ${existed ? 'it was left as it was' : 'nothing was written'}`) : error;
 }
 
 /**
- * Replaces `dir` with exactly `files` (path → content) and the marker (none
- * when `dir` lies inside a marked folder: the outer marker covers it). When
- * several folders are written, check `ownershipProblem` for all of them first.
+ * Replaces `dir` with exactly `files` (path → content) and the marker. Returns warnings (an earlier output that
+ * could not be removed); the new output is in place when it returns.
  */
-export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: string): void {
-  const problem = ownershipProblem(dir);
+export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): string[] {
+  const problem = replaceProblem(dir, owner, files);
   if (problem) throw new OutputError(problem);
   const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  removeLeftovers(dir);
-  const nested = isMarked(resolve(parent));
   const tmp = join(parent, `${basename(dir)}.xstack-tmp-${process.pid}`);
   const old = join(parent, `${basename(dir)}.xstack-old-${process.pid}`);
+  const hadOld = existsSync(dir);
+  let warnings: string[];
   try {
+    mkdirSync(parent, { recursive: true });
+    warnings = removeLeftovers(dir);
     mkdirSync(tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
     writeFileSync(join(tmp, MARKER), markerText(owner));
@@ -107,13 +267,23 @@ export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, strin
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }
-    if (nested) rmSync(join(tmp, MARKER));
+    if (hadOld) renameSync(dir, old);
+    try {
+      renameSync(tmp, dir);
+    } catch (error) {
+      if (hadOld) renameSync(old, dir);
+      throw error;
+    }
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
-    throw error;
+    throw writeFailure(dir, hadOld, error);
   }
-  const hadOld = existsSync(dir);
-  if (hadOld) renameSync(dir, old);
-  renameSync(tmp, dir);
-  if (hadOld) rmSync(old, { recursive: true, force: true });
+  if (hadOld) {
+    try {
+      rmSync(old, { recursive: true, force: true });
+    } catch (error) {
+      warnings.push(leftoverWarning(old, error));
+    }
+  }
+  return warnings;
 }

@@ -272,12 +272,14 @@ describe('changes since a previous compile', () => {
     expect(md).toContain('## Changes since dist/example/manifest.json');
     expect(md).toMatch(/- \d+ resources added, 0 removed, 0 replaced or renamed\./);
     expect(md).toContain('| added | pipeline-foundation | ArtifactKey (AWS::KMS::Key) arn:aws:kms:eu-west-1:666666666666:key/{pipeline-foundation/ArtifactKey} @ 666666666666 |');
-    // The example in this work tree: its file's hash, and the commit it is at.
-    cli('parameters/example.yaml', '--out', out);
-    const here = readFileSync(join(out, 'report.md'), 'utf8');
+    // The example in this work tree: its file's hash, and the commit it is at. In a folder of its own: the bundle of
+    // another org file of the same name (the copy above) is refused, not replaced.
+    const current = tempDir('audit-current');
+    cli('parameters/example.yaml', '--out', current);
+    const here = readFileSync(join(current, 'report.md'), 'utf8');
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     expect(here).toContain(`org file SHA-256 ${sha256(readFileSync('parameters/example.yaml', 'utf8'))}; revision ${commit}`);
-    expect(JSON.parse(readFileSync(join(out, 'audit.json'), 'utf8')).source.revision).toMatch(new RegExp(`^${commit}`));
+    expect(JSON.parse(readFileSync(join(current, 'audit.json'), 'utf8')).source.revision).toMatch(new RegExp(`^${commit}`));
     // Committed dist/ records the hashes of its inputs, the org file and its layout file, and never a revision.
     const manifest = JSON.parse(readFileSync('dist/example/manifest.json', 'utf8'));
     expect(manifest.source).toEqual({

@@ -2,7 +2,8 @@
 // nothing else in the output folder touched, foreign folders refused. Run
 // against the built CLI as a process, in temporary folders.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
@@ -12,6 +13,18 @@ const EXAMPLE = resolve('parameters/example.yaml');
 const GOVCLOUD = resolve('parameters/govcloud.yaml');
 
 const xstack = (args: string[], cwd = process.cwd()) => spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8' });
+
+/**
+ * Runs as a user whom permissions bind: root ignores them, so as root the CLI runs as nobody, in a temporary
+ * folder everyone may write; the files it writes are then nobody's, and chmod takes their write bit away.
+ */
+const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const xstackAsUser = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8', ...asUser });
+const sharedTempDir = (name: string) => {
+  const dir = tempDir(name);
+  chmodSync(dir, 0o777);
+  return dir;
+};
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {
@@ -40,18 +53,25 @@ describe('compile writes only what it owns', () => {
     const dist = join(tempDir('two-orgs'), 'dist');
     expect(xstack(['compile', EXAMPLE, GOVCLOUD, '--out', dist]).status).toBe(0);
     const govcloud = readTree(join(dist, 'govcloud'));
-    writeFileSync(join(dist, 'example', 'manifest.json'), 'stale\n');
+    const template = readFileSync(join(dist, 'example', 'templates', 'pipelines.yaml'), 'utf8');
+    rmSync(join(dist, 'example', 'templates', 'pipelines.yaml'));
     const run = xstack(['compile', EXAMPLE, '--out', dist]);
     expect(run.status, run.stderr).toBe(0);
     expect(readTree(join(dist, 'govcloud'))).toEqual(govcloud);
-    expect(readFileSync(join(dist, 'example', 'manifest.json'), 'utf8')).toMatch(/^\{\n {2}"format": "xstack-manifest\/1"/);
+    expect(readFileSync(join(dist, 'example', 'templates', 'pipelines.yaml'), 'utf8')).toBe(template);
   });
 
-  it('replaces its own folder as a whole: a file it no longer writes goes', () => {
+  it('replaces its own folder as a whole: a file it wrote and no longer writes goes', () => {
     const dist = join(tempDir('replace'), 'dist');
     expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    // A stage an earlier compile wrote, gone from the org file since: its manifest lists it.
     writeFileSync(join(dist, 'example', 'templates', 'old-stage.yaml'), 'x: 1\n');
-    expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    const manifestFile = join(dist, 'example', 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    manifest.files['templates/old-stage.yaml'] = { sha256: createHash('sha256').update('x: 1\n').digest('hex') };
+    writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    const run = xstack(['compile', EXAMPLE, '--out', dist]);
+    expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(dist, 'example', 'templates', 'old-stage.yaml'))).toBe(false);
     expect(readdirSync(dist)).toEqual(['example']);
   });
@@ -112,17 +132,145 @@ describe('compile writes only what it owns', () => {
     expect(readFileSync(join(theirs, 'keep.txt'), 'utf8')).toBe('keep\n');
   });
 
-  it('audit writes into the org folder it owns, and refuses a foreign one', () => {
+  it('audit writes outside the compile (audit/<org>/ by default), refuses a folder inside it, and refuses a foreign one', () => {
     const dir = tempDir('audit');
     const dist = join(dir, 'dist');
     expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
-    const run = xstack(['audit', EXAMPLE, '--out', join(dist, 'example', 'audit')]);
+    const compiled = readTree(dist);
+    const run = xstack(['audit', EXAMPLE], dir);
     expect(run.status, run.stderr).toBe(0);
-    expect(existsSync(join(dist, 'example', 'audit', '.xstack-output'))).toBe(false);
+    expect(run.stdout).toBe('audit/example/: audit.json, report.html, report.md, rollout.svg\n');
+    expect(readdirSync(join(dir, 'audit', 'example')).sort()).toEqual(['.xstack-output', 'audit.json', 'report.html', 'report.md', 'rollout.svg']);
+    const inside = xstack(['audit', EXAMPLE, '--out', 'dist/example/audit'], dir);
+    expect(inside.status).toBe(1);
+    expect(inside.stderr).toBe('xstack: dist/example/audit lies inside dist/example, which xstack writes and replaces as a whole; choose a folder outside it\n');
+    expect(readTree(dist)).toEqual(compiled);
+    // So --since reads the compile as it wrote it, as often as asked.
+    for (let i = 0; i < 2; i++) expect(xstack(['audit', EXAMPLE, '--since', 'dist/example/'], dir).status).toBe(0);
     mkdirSync(join(dir, 'docs'));
     writeFileSync(join(dir, 'docs', 'index.md'), '# docs\n');
     const refused = xstack(['audit', EXAMPLE, '--out', join(dir, 'docs')]);
     expect(refused.status).toBe(1);
     expect(readdirSync(join(dir, 'docs'))).toEqual(['index.md']);
+  });
+
+  it('audit --since a folder whose audit.json changed after its compile says how to restore it', () => {
+    const dir = tempDir('since-changed');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    appendFileSync(join(dir, 'dist', 'example', 'audit', 'audit.json'), ' ');
+    const run = xstack(['audit', EXAMPLE, '--since', 'dist/example/'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      "xstack: --since dist/example/: dist/example/audit/audit.json does not match the SHA-256 its manifest.json records, so it is not what that compile wrote (an earlier xstack's 'xstack audit' wrote into dist/<org>/audit/ by default); restore the folder (git checkout -- dist/example/) or compile that revision again, then compare\n",
+    );
+  });
+});
+
+describe("a user's files in an output folder are never lost", () => {
+  it('files xstack did not write, or changed since: refused before anything is written, naming them; deleted or restored, the compile runs', () => {
+    const dir = tempDir('user-files');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    const org = join(dir, 'dist', 'example');
+    writeFileSync(join(org, 'NOTES.md'), 'my notes\n');
+    mkdirSync(join(org, 'templates', 'custom'));
+    writeFileSync(join(org, 'templates', 'custom', 'mine.yaml'), 'x: 1\n');
+    appendFileSync(join(org, 'templates', 'pipelines.yaml'), '# my fix\n');
+    const before = readTree(dir);
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'xstack: dist/example holds files xstack did not write (dist/example/NOTES.md, dist/example/templates/custom/mine.yaml) and files changed since xstack wrote them (dist/example/templates/pipelines.yaml); ' +
+        'xstack replaces this folder as a whole, so nothing was written: move them out of dist/example to keep them, or delete them (git checkout -- dist/example restores a committed folder), then run again\n',
+    );
+    expect(readTree(dir)).toEqual(before);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
+    for (const file of ['NOTES.md', 'templates/custom/mine.yaml', 'templates/pipelines.yaml']) rmSync(join(org, file));
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+  });
+
+  it('a manifest.json that is not xstack’s: refused, since nothing in the folder can be told apart', () => {
+    const dir = tempDir('bad-manifest');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    writeFileSync(join(dir, 'dist', 'example', 'manifest.json'), '<<<<<<< HEAD\n');
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      "xstack: dist/example/manifest.json is not the manifest xstack wrote, so xstack cannot tell its files in dist/example from yours and nothing was written: restore it (e.g. git checkout -- dist/example), or delete dist/example if nothing in it is yours\n",
+    );
+  });
+
+  it('two org files of one name (envs/dev/org.yaml, envs/prod/org.yaml) compiled to one --out: the second is refused, with the way out; a moved org file is no clash', () => {
+    const dir = tempDir('same-stem');
+    for (const env of ['dev', 'prod', 'moved']) {
+      mkdirSync(join(dir, env));
+      cpSync(EXAMPLE, join(dir, env, 'org.yaml'));
+    }
+    expect(xstack(['compile', 'dev/org.yaml', '--out', 'dist'], dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'dist', 'org', '.xstack-output'), 'utf8')).toMatch(/\nOrganization file: dev\/org\.yaml\n$/);
+    const before = readTree(join(dir, 'dist'));
+    const run = xstack(['compile', 'prod/org.yaml', '--out', 'dist'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      "xstack: dist/org holds the compile of dev/org.yaml, not of prod/org.yaml: two organization files of one name would replace each other's output; give prod/org.yaml another --out (or rename one of the files), or delete dist/org if the output of dev/org.yaml is no longer wanted\n",
+    );
+    expect(readTree(join(dir, 'dist'))).toEqual(before);
+    // The same file however it is named; and once dev/org.yaml is gone (moved), its folder is no one else's.
+    expect(xstack(['compile', './dev/../dev/org.yaml', '--out', 'dist'], dir).status).toBe(0);
+    rmSync(join(dir, 'dev'), { recursive: true });
+    expect(xstack(['compile', 'moved/org.yaml', '--out', 'dist'], dir).status).toBe(0);
+  });
+
+  it('one org file named twice is compiled once, not refused as clashing with itself', () => {
+    const dir = tempDir('twice');
+    cpSync(EXAMPLE, join(dir, 'org.yaml'));
+    const run = xstack(['compile', 'org.yaml', './org.yaml', join(dir, 'org.yaml'), '--out', 'dist'], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.match(/→/g)).toHaveLength(1);
+  });
+});
+
+describe('an output folder that cannot be written', () => {
+  it('a file in the way, as --out or as the org folder: says what to do', () => {
+    const dir = tempDir('in-the-way');
+    writeFileSync(join(dir, 'afile'), 'x\n');
+    mkdirSync(join(dir, 'o3'));
+    writeFileSync(join(dir, 'o3', 'example'), 'x\n');
+    expect(xstack(['compile', EXAMPLE, '--out', 'afile'], dir).stderr).toBe('xstack: afile is not a folder; move it away, or choose another --out\n');
+    expect(xstack(['compile', EXAMPLE, '--out', 'o3'], dir).stderr).toBe('xstack: o3/example is not a folder; move it away, or choose another --out\n');
+  });
+
+  it('a folder this user cannot write: said before anything is written, naming it and what to do, never a temporary folder', () => {
+    const dist = join(sharedTempDir('read-only'), 'dist');
+    expect(xstackAsUser(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    const before = readTree(dist);
+    chmodSync(dist, 0o555);
+    const parent = xstackAsUser(['compile', EXAMPLE, '--out', dist]);
+    expect(parent.status).toBe(1);
+    expect(parent.stderr).toBe(`xstack: ${dist} is not writable by you, so xstack cannot replace ${join(dist, 'example')}; fix its permissions, or choose another --out\n`);
+    chmodSync(dist, 0o777);
+    chmodSync(join(dist, 'example', 'templates'), 0o555);
+    const inside = xstackAsUser(['compile', EXAMPLE, '--out', dist]);
+    expect(inside.stderr).toBe(`xstack: ${join(dist, 'example', 'templates')} is not writable by you, so xstack cannot replace ${join(dist, 'example')}; fix its permissions, or choose another --out\n`);
+    expect(readTree(dist)).toEqual(before);
+    expect(readdirSync(dist)).toEqual(['example']);
+  });
+
+  it('an earlier output set aside that cannot be removed is a warning naming it: the new output is in place, exit 0, and the next compile runs', () => {
+    const dist = join(sharedTempDir('stuck-leftover'), 'dist');
+    expect(xstackAsUser(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    const stuck = join(dist, 'example.xstack-old-4242');
+    mkdirSync(join(stuck, 'templates'), { recursive: true });
+    writeFileSync(join(stuck, '.xstack-output'), readFileSync(join(dist, 'example', '.xstack-output')));
+    writeFileSync(join(stuck, 'templates', 'pipelines.yaml'), 'x: 1\n');
+    chmodSync(join(stuck, 'templates'), 0o555);
+    rmSync(join(dist, 'example', 'templates', 'pipelines.yaml'));
+    for (let run = 0; run < 2; run++) {
+      const compile = xstackAsUser(['compile', EXAMPLE, '--out', dist]);
+      expect(compile.status, compile.stderr).toBe(0);
+      expect(compile.stderr).toMatch(new RegExp(`^(warning: could not remove ${stuck}, an earlier output xstack had set aside \\(permission denied\\); the new output is in place: delete ${stuck} yourself\n)?$`));
+      if (run === 0) expect(compile.stderr).not.toBe('');
+      expect(existsSync(join(dist, 'example', 'templates', 'pipelines.yaml'))).toBe(true);
+    }
+    chmodSync(join(stuck, 'templates'), 0o755);
   });
 });

@@ -64,6 +64,12 @@ describe('help and version', () => {
     expect(run.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
   });
 
+  it('the built CLI runs as a program (npm link points `xstack` at it; tsc writes it without the executable bit, make build sets it)', () => {
+    const run = spawnSync(CLI, ['--version'], { encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+  });
+
   it.each(COMMANDS)('%s: --help, -h and `xstack help COMMAND` print its usage and exit 0', (command) => {
     const long = xstack([command, '--help']);
     expect(long.status).toBe(0);
@@ -145,13 +151,37 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(run.stderr).toBe(`xstack: cannot reach ${endpoint} (ECONNREFUSED); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy\n`);
   });
 
-  it('an invalid org file: the problems, and that the output was left as it was', () => {
+  it('an invalid org file: the problems, and that nothing was written (the output folder does not exist, so nothing was "left as it was")', () => {
     const dir = tempDir('invalid');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: xn--acme'));
     const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\n.*dist was left as it was\.\n$/);
+    expect(run.stderr).toMatch(/^xstack: 1 problem in the organization file:\n {2}.*bad\.yaml:8:9: prefix: 'xn--acme' makes a name AWS rejects: S3 bucket name 'xn--acme-artifacts-111111111111-eu-west-1' starts with 'xn--', which S3 reserves.*\nNothing was written\.\n$/);
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+
+  it.each([
+    [['--endpoint', '127.0.0.1:5057'], {}, 64, "xstack: --endpoint 127.0.0.1:5057 is not an http:// or https:// URL; expected e.g. http://127.0.0.1:5057\n(run 'xstack plan --help' for usage)\n"],
+    [[], { AWS_ENDPOINT_URL: 'localhost:4566' }, 1, 'xstack: AWS_ENDPOINT_URL localhost:4566 is not an http:// or https:// URL; expected e.g. http://localhost:4566, or unset it to reach AWS\n'],
+    [['--region', 'eu-wst-1', '--endpoint', 'http://127.0.0.1:9'], {}, 64, "xstack: --region eu-wst-1 is not a known region (did you mean eu-west-1?); expected a region of the org's partition aws, such as its own, eu-west-1\n(run 'xstack plan --help' for usage)\n"],
+    [['--region', 'us-gov-west-1', '--endpoint', 'http://127.0.0.1:9'], {}, 64, "xstack: --region us-gov-west-1 is in partition aws-us-gov, not aws; expected a region of the org's partition aws, such as its own, eu-west-1\n(run 'xstack plan --help' for usage)\n"],
+  ] as const)('a bad endpoint or region %j %j: named before any AWS client is built, no stack trace', (args, env, status, expected) => {
+    const run = xstack(['plan', EXAMPLE, ...args], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env }));
+    expect(run.status).toBe(status);
+    expect(run.stderr).toBe(expected);
+  });
+
+  it.each([
+    [['schema', '--out'], '--out'],
+    [['profiles', EXAMPLE, '--for', 'developer', '--write'], '--write'],
+  ])('%j into a folder that does not exist: refused, naming the folder, which is not created', (args, option) => {
+    const missing = join(tempDir('missing-parent'), 'nonexistent');
+    const file = join(missing, 'file');
+    const run = xstack([...args, file]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`xstack: ${option} ${file}: the folder ${missing} does not exist; create it first, or correct the path\n`);
+    expect(existsSync(missing)).toBe(false);
   });
 });
 

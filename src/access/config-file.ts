@@ -1,6 +1,5 @@
-/** Writes profiles into an AWS config file: backup first, atomic replace, no write when nothing changes. */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+/** Writes profiles into an AWS config file: backup first, atomic replace, no write when nothing changes; its folder must exist (the CLI checks it). */
+import { copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { mergeIntoConfig, type Profile } from './profiles';
 
 export interface WriteResult {
@@ -12,7 +11,6 @@ export function writeProfiles(file: string, orgName: string, profiles: readonly 
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const merged = mergeIntoConfig(existing, orgName, profiles);
   if (merged === existing) return { changed: false };
-  mkdirSync(dirname(file), { recursive: true });
   let backup: string | undefined;
   if (existsSync(file)) {
     backup = `${file}.xstack-backup`;

@@ -264,7 +264,13 @@ export function readPreviousModel(previous: string): AuditModel {
   if (existsSync(manifestPath)) {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: Record<string, { sha256: string }> };
     const expected = manifest.files?.[MODEL_FILE]?.sha256;
-    if (expected && expected !== sha256(text)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} does not match the SHA-256 its manifest.json records; expected the files as compiled`);
+    if (expected && expected !== sha256(text)) {
+      throw new XstackError(
+        'SINCE_INVALID',
+        `--since ${previous}: ${modelPath} does not match the SHA-256 its manifest.json records, so it is not what that compile wrote ` +
+          `(an earlier xstack's 'xstack audit' wrote into dist/<org>/audit/ by default); restore the folder (git checkout -- ${folder}) or compile that revision again, then compare`,
+      );
+    }
   }
   const model = JSON.parse(text) as AuditModel;
   if (!READABLE_FORMATS.includes(model.format)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} has format '${model.format}'; expected one of ${READABLE_FORMATS.map((f) => `'${f}'`).join(', ')}`);

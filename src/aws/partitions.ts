@@ -3,6 +3,8 @@
  * org: ARNs, service principals and endpoints would not resolve.
  * https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html
  */
+import { closest } from '../org/schema';
+
 export type Partition = 'aws' | 'aws-us-gov' | 'aws-cn';
 
 export const PARTITION_REGIONS: Readonly<Record<Partition, readonly string[]>> = {
@@ -33,6 +35,15 @@ export const isOptInRegion = (region: string): boolean => OPT_IN_REGIONS.has(reg
 
 export function partitionOfRegion(region: string): Partition | undefined {
   return PARTITIONS.find((p) => PARTITION_REGIONS[p].includes(region));
+}
+
+/** What is wrong with `region` for an org in `partition` (the org file's region, a command's --region), or undefined. */
+export function regionProblem(region: string, partition: Partition): string | undefined {
+  if (PARTITION_REGIONS[partition].includes(region)) return undefined;
+  const home = partitionOfRegion(region);
+  if (home) return `${region} is in partition ${home}, not ${partition}`;
+  const suggestion = closest(region, PARTITION_REGIONS[partition]);
+  return `${region} is not a known region${suggestion ? ` (did you mean ${suggestion}?)` : ''}`;
 }
 
 /**

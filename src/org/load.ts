@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, type Partition } from '../aws/partitions';
+import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
@@ -434,14 +434,8 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   if (partition === 'aws-cn') {
     ctx.report('organization.partition', 'aws-cn: CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions (Beijing, Ningxia)', 'partition aws or aws-us-gov');
   }
-  if (partition && region && !PARTITION_REGIONS[partition].includes(region)) {
-    const home = partitionOfRegion(region);
-    ctx.report(
-      'organization.region',
-      home ? `${region} is in partition ${home}, not ${partition}` : `${region} is not a known region`,
-      `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`,
-    );
-  }
+  const regionWrong = partition && region && regionProblem(region, partition);
+  if (partition && regionWrong) ctx.report('organization.region', regionWrong, `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`);
 
   const rulesPerBus = raw.eventBridgeQuotas?.rulesPerBus;
   if (region && rulesPerBus !== undefined && rulesPerBus < defaultRulesPerBus(region)) {
