@@ -319,7 +319,7 @@ function withAwsOptions(command: Command, { readsRetained = true } = {}): Comman
     .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)');
   if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories (default: the StackSet execution role)');
   return command
-    .option('--local', "start moto's server on 127.0.0.1, prepare the org there, run against it, stop it")
+    .option('--local', "run against the local AWS: the one 'xstack local' serves while it runs, else moto's server started (empty) on 127.0.0.1 for this run and stopped after; bootstraps the org there first")
     .option('--json', 'machine-readable result on stdout');
 }
 

@@ -122,7 +122,7 @@ describe('xstack local: one local AWS for every --local command while it runs', 
   it('deploy --local, then verify --local finds it deployed, plan --local has nothing to do, destroy --local removes it', { timeout: 600_000 }, () => {
     const deployed = xstack(['deploy', EXAMPLE, '--local', '--yes']);
     expect(deployed.status, deployed.stderr + deployed.stdout).toBe(0);
-    expect(deployed.stdout).toContain(`local AWS (moto) at ${endpoint}`);
+    expect(deployed.stdout).toContain(`local AWS (moto) at ${endpoint} (xstack local's)`);
     // An emulator of its own would have nothing deployed: every StackSet "not deployed", exit 2.
     const verified = xstack(['verify', EXAMPLE, '--local']);
     expect(verified.stdout, verified.stderr).toContain('verify: deployed StackSets match the manifest');
@@ -134,7 +134,7 @@ describe('xstack local: one local AWS for every --local command while it runs', 
     expect(destroyed.stdout).toMatch(/summary: 8 deleted, 1 kept/);
   });
 
-  it('stops on SIGINT, forgetting its record: --local then starts one of its own', async () => {
+  it('stops on SIGINT, forgetting its record: verify and destroy --local are then refused (a new emulator holds no deploy), plan --local starts one of its own', async () => {
     const record = join(tmp, `xstack-local-${process.getuid?.()}.json`);
     expect(existsSync(record)).toBe(true);
     const exited = new Promise<number | null>((done) => server.once('exit', (code) => done(code)));
@@ -142,8 +142,14 @@ describe('xstack local: one local AWS for every --local command while it runs', 
     expect(await exited).toBe(0);
     expect(existsSync(record)).toBe(false);
     expect(printed).toContain('local AWS stopped');
-    const verified = xstack(['verify', EXAMPLE, '--local']);
-    expect(verified.status).toBe(2);
-    expect(verified.stdout).not.toContain(endpoint);
-  }, 120_000);
+    for (const command of ['verify', 'destroy']) {
+      const refused = xstack([command, EXAMPLE, '--local', ...(command === 'destroy' ? ['--yes'] : [])]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`--local: no 'xstack local' is running, so nothing is deployed locally to ${command}; start one with 'xstack local'`);
+    }
+    const planned = xstack(['plan', EXAMPLE, '--local', '--json']);
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stderr).toContain('local AWS (moto) at http://127.0.0.1:');
+    expect(planned.stderr).not.toContain(endpoint);
+  }, 240_000);
 });

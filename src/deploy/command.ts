@@ -11,7 +11,7 @@ import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type Destro
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary } from './events';
 import { BOOTSTRAP_TAG, bootstrap, bootstrapState, type BootstrapStep } from './bootstrap';
-import { LOCAL_CREDENTIALS, startLocalAws, type LocalAws } from './local';
+import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
 const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
@@ -245,9 +245,13 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
   let stopRenderer: (() => void) | undefined;
   try {
     if (flags.has('--local')) {
+      // A new, empty emulator has nothing deployed to verify or destroy: only xstack local's holds a deploy.
+      if ((command === 'verify' || command === 'destroy') && !(await runningSharedAws())) {
+        throw new XstackError('NO_LOCAL_AWS', `--local: no 'xstack local' is running, so nothing is deployed locally to ${command}; start one with 'xstack local' (in another terminal), deploy --local to it, then ${command} --local`);
+      }
       local = await startLocalAws();
       // On stderr with --json: stdout holds the JSON document only.
-      (flags.has('--json') ? process.stderr : process.stdout).write(`local AWS (moto) at ${local.endpoint}\n`);
+      (flags.has('--json') ? process.stderr : process.stdout).write(`local AWS (moto) at ${local.endpoint}${local.shared ? " (xstack local's)" : ''}\n`);
     }
     const aws = new Aws({
       region: options.get('--region') ?? compiled.org.region,
@@ -297,7 +301,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       }
       return verifyExitCode(result);
     }
-    // The local emulator is started for this run and gone after it: nothing to ask about.
+    // The local emulator (this run's, or xstack local's) holds nothing of anyone's: nothing to ask about.
     const region = options.get('--region') ?? compiled.org.region;
     const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
     if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
