@@ -90,7 +90,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   },
   { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
   // Names AWS treats as one (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html: "Names are not distinguished by case").
-  { name: 'two pipelines differing only in case', edit: (t) => `${t}  Web-App:\n    repository: web-app\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`, expected: /^org\.yaml:23:3: pipelines\.Web-App: 'Web-App' differs from 'web-app' only in case; both would make the same IAM role names/ },
+  { name: 'two pipelines differing only in case', edit: (t) => `${t}  Web-App:\n    repository: web-app\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`, expected: /^org\.yaml:23:3: pipelines\.Web-App: 'Web-App' differs from 'web-app' only in case: their IAM roles and policies would have one name, as IAM does not tell names apart by case; expected names that differ in more than case$/ },
+
   // Conditions and logical ids are named after accounts and pipelines, letters and digits only (src/cfn/account-switch.ts).
   { name: 'two accounts that make one condition name', edit: (t) => t.replace('repositories:', '  dev1:\n    id: "333333333333"\n    role: tools\n  dev-1:\n    id: "444444444444"\n    role: tools\nrepositories:'), expected: /^org\.yaml:\d+:3: accounts\.dev-1: 'dev-1' and 'dev1' both become AccountDev1 in the templates' conditions and logical ids; expected names that differ in a letter or digit/ },
   // One family template holds every repository under its name's logical id: two such names would be one resource.
@@ -122,6 +123,13 @@ describe('organization file validation', () => {
     const org = parseOrg(VALID, 'org.yaml');
     expect(org.accounts.map((a) => a.id)).toEqual(['111111111111', '222222222222']);
     expect(org.pipelines[0].deploy).toEqual({ type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment' });
+  });
+
+  it('a misspelt required key is said once, as the unknown key with its did-you-mean, not also as a missing one', () => {
+    const problems = problemsOf(VALID.replace('pipelines:\n', 'pipeline:\n'));
+    expect(problems).toEqual([expect.stringMatching(/^org\.yaml:\d+:1: pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\); expected one of: /)]);
+    // A required key missing with no look-alike in its place is still said, naming what the mapping holds.
+    expect(problemsOf(VALID.replace(/^prefix: acme\n/m, ''))).toContainEqual(expect.stringMatching(/^org\.yaml:1:1: prefix: is missing; expected an organization file: /));
   });
 
   it.each(cases)('rejects: $name', ({ edit, expected }) => {

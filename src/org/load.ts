@@ -491,10 +491,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   }
 
   // Repository names differing only in case: git clients on case-insensitive file systems (macOS, Windows) clone both into one folder.
-  reportCaseCollisions(repositories.map((r) => r.name), 'repositories', 'the same repository to git on macOS and Windows', ctx);
+  reportCaseCollisions(repositories.map((r) => r.name), 'repositories', 'their clones would share one folder on macOS and Windows, whose file systems ignore case', ctx);
   // Pipeline names go into IAM role and policy names, which "are not distinguished by case":
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
-  reportCaseCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', 'the same IAM role names (IAM names are not distinguished by case)', ctx);
+  reportCaseCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', 'their IAM roles and policies would have one name, as IAM does not tell names apart by case', ctx);
   // Templates name conditions and logical ids after accounts and pipelines, letters and digits only (src/cfn/account-switch.ts).
   reportLogicalIdCollisions((raw.accounts ?? []).map(([name]) => name), 'accounts', 'Account', ctx);
   reportLogicalIdCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', '', ctx);
@@ -589,7 +589,7 @@ function reportCaseCollisions(names: readonly string[], section: string, why: st
   for (const name of names) {
     const first = seen.get(name.toLowerCase());
     if (first !== undefined && first !== name) {
-      ctx.report(`${section}.${name}`, `'${name}' differs from '${first}' only in case; both would make ${why}`, `names that differ in more than case`);
+      ctx.report(`${section}.${name}`, `'${name}' differs from '${first}' only in case: ${why}`, `names that differ in more than case`);
     } else seen.set(name.toLowerCase(), name);
   }
 }

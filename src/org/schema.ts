@@ -267,11 +267,14 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
     const out: Record<string, unknown> = {};
     let complete = true;
     const present = new Set<string>();
+    // Keys an unknown key was taken for (`pipeline:` for `pipelines`): that one error says it, not a second "is missing".
+    const suggested = new Set<string>();
     for (const { key, keyNode, value } of pairs(node, path, ctx)) {
       const childPath = path ? `${path}.${key}` : key;
       const field = fields[key];
       if (!field) {
         const suggestion = closest(key, known);
+        if (suggestion) suggested.add(suggestion);
         ctx.report(
           childPath,
           `unknown key '${key}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
@@ -287,7 +290,7 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
     }
     for (const [key, field] of Object.entries(fields)) {
       if (field.required && !present.has(key)) {
-        ctx.report(path ? `${path}.${key}` : key, 'is missing', `${what} to have '${key}'`, node);
+        if (!suggested.has(key)) ctx.report(path ? `${path}.${key}` : key, 'is missing', what, node);
         complete = false;
       }
     }
