@@ -15,6 +15,8 @@ import { compileOrg, type CompiledOrg } from './compile';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
+import { closest } from './org/schema';
+import { serviceData } from './checks/iam-data';
 import { fileParentProblem, outputRootProblem, replaceProblem, replaceOwnedFolder, OutputError, type Owner } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
@@ -115,7 +117,23 @@ interface ExplainOptions {
   json?: boolean;
 }
 
+/**
+ * An --action that names no IAM action (a typo: kms:Decrpyt) matches nothing, and "no request matches" would read as
+ * an answer: it is a usage error with IAM's nearest action, from the Service Authorization Reference's data.
+ */
+function unknownAction(action: string): string | undefined {
+  const match = /^([a-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
+  if (!match) return undefined; // a pattern (*, ?) or not service:Action at all: matched as given
+  const service = serviceData(match[1]);
+  if (!service) return `--action ${action}: IAM has no service '${match[1]}'; expected service:Action, e.g. kms:Decrypt`;
+  if (service.action(match[2])) return undefined;
+  const near = closest(match[2], service.actions().map((a) => a.name));
+  return `--action ${action}: ${match[1]} has no action '${match[2]}'${near ? ` (did you mean ${match[1]}:${near}?)` : ''}`;
+}
+
 function explainCommand(file: string, opts: ExplainOptions): number {
+  const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
+  if (wrongAction) throw new UsageError(wrongAction);
   const answers = explain(compileOrg(loadOrgFile(file)), {
     principal: opts.principal,
     action: opts.action,

@@ -3,7 +3,7 @@
  * agrees with the report's access matrix on every row, cites the Deny of a
  * refused push, and answers wildcard questions.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { explainer } from '../src/audit/explain';
 import { buildReport } from '../src/audit/report';
@@ -86,5 +86,16 @@ describe('xstack explain', () => {
     expect(out).toContain('identity side allows:');
     expect(out).toMatch(/\d+ requests?: 0 allowed, \d+ refused\./);
     expect(() => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--resource', 'arn:aws:s3:::someone-elses-bucket'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/cannot tell which account owns 'arn:aws:s3:::someone-elses-bucket'/);
+  });
+
+  it('the CLI refuses an --action IAM does not have, with the nearest one, rather than answering that no request matches', () => {
+    const run = (action: string) => spawnSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--action', action], { encoding: 'utf8' });
+    const typo = run('kms:Decrpyt');
+    expect(typo.status).toBe(64);
+    expect(typo.stderr).toContain("xstack: --action kms:Decrpyt: kms has no action 'Decrpyt' (did you mean kms:Decrypt?)");
+    expect(run('kmz:Decrypt').stderr).toContain("IAM has no service 'kmz'");
+    // Patterns and real actions are asked as they are.
+    expect(run('kms:Decr*').status).toBe(0);
+    expect(run('kms:Decrypt').status).toBe(0);
   });
 });
