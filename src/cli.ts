@@ -79,7 +79,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   const names = new Map<string, string>();
-  const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.file });
+  const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   for (const c of compiled) {
     const other = names.get(c.org.name);
     if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/; rename one`);
@@ -103,7 +103,7 @@ function auditCommand(file: string, opts: { out?: string; since?: string }): num
   const rootProblem = outputRootProblem(dir, [file]);
   if (rootProblem) throw new OutputError(rootProblem);
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
-  const warnings = replaceOwnedFolder(dir, audit, { command: 'audit', org: compiled.org.name, orgFile: compiled.org.file });
+  const warnings = replaceOwnedFolder(dir, audit, { command: 'audit', org: compiled.org.name, orgFile: compiled.org.recordedFile });
   out(`${dir}/: ${[...audit.keys()].join(', ')}\n`);
   for (const warning of warnings) process.stderr.write(`${warning}\n`);
   return EXIT.ok;

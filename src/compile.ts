@@ -108,7 +108,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const teams = teamsToFold(input.org);
-  const model = auditModel(input.org.file, input.source, resources, input.access, teams);
+  const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams);
   const since = previous && sinceSections(previous.label, previous.model, model);
   const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
@@ -174,9 +174,9 @@ function manifest(
   return {
     format: 'xstack-manifest/1',
     // The layout as this compile placed it (what compile writes beside the org file): the parts are an input too.
-    source: { orgFile: org.file, ...source, layoutFile: layoutPath(org.file), layoutSha256: sha256(layoutText(layout)) },
+    source: { orgFile: org.recordedFile, ...source, layoutFile: layoutPath(org.recordedFile), layoutSha256: sha256(layoutText(layout)) },
     organization: {
-      file: org.file,
+      file: org.recordedFile,
       id: org.organizationId ?? null,
       partition: org.partition,
       region: org.region,

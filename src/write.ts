@@ -21,6 +21,7 @@ import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'nod
 import { systemErrorReason, XstackError } from './errors';
 import { sha256 } from './hash';
 import { compareText } from './order';
+import { resolveRecorded } from './org/recorded-path';
 
 export const MARKER = '.xstack-output';
 const MANIFEST = 'manifest.json';
@@ -73,12 +74,19 @@ function markedAncestor(dir: string): string | undefined {
   }
 }
 
-/** The organization file another run wrote `dir` from, when that file still exists and is not `orgFile` (a moved or renamed org file is no clash). */
+/**
+ * The organization file another run wrote `dir` from, when that file still exists and is not `orgFile` (a moved or
+ * renamed org file is no clash). Both as the outputs record them (recorded-path.ts), found from the folder's work tree;
+ * a marker an earlier xstack wrote may hold the path as it was typed, which resolves the same.
+ */
 function otherOrgFile(dir: string, orgFile: string): string | undefined {
   const line = readOr(join(dir, MARKER), '').split('\n').find((l) => l.startsWith(ORG_FILE_LINE));
   const recorded = line?.slice(ORG_FILE_LINE.length);
-  if (!recorded || !existsSync(recorded) || !existsSync(orgFile)) return undefined;
-  return realpathSync(recorded) === realpathSync(orgFile) ? undefined : recorded;
+  if (!recorded || recorded === orgFile) return undefined;
+  const theirs = resolveRecorded(recorded, dir);
+  const ours = resolveRecorded(orgFile, dir);
+  if (!existsSync(theirs)) return undefined;
+  return existsSync(ours) && realpathSync(theirs) === realpathSync(ours) ? undefined : recorded;
 }
 
 /** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */

@@ -33,6 +33,25 @@ const listFiles = (dir: string): string[] =>
   });
 const readTree = (dir: string) => Object.fromEntries(listFiles(dir).sort().map((f) => [relative(dir, f), readFileSync(f, 'utf8')]));
 
+describe('the org file as the outputs record it', () => {
+  it('is the same whichever folder compile runs in and however the path is typed: relative to its git work tree, never an absolute path', () => {
+    const outs = ['typed', 'absolute', 'from-inside'].map((n) => tempDir(`recorded-${n}`));
+    for (const [args, cwd] of [
+      [['compile', 'parameters/example.yaml', '--out', outs[0]], process.cwd()],
+      [['compile', EXAMPLE, '--out', outs[1]], process.cwd()],
+      [['compile', 'example.yaml', '--out', outs[2]], resolve('parameters')],
+    ] as Array<[string[], string]>) {
+      const run = xstack(args, cwd);
+      expect(run.status, run.stderr).toBe(0);
+    }
+    const [typed, absolute, inside] = outs.map((o) => readTree(join(o, 'example')));
+    expect(absolute).toEqual(typed);
+    expect(inside).toEqual(typed);
+    expect(JSON.parse(typed['manifest.json']).source.orgFile).toBe('parameters/example.yaml');
+    expect(Object.values(typed).some((text) => text.includes(resolve('parameters')))).toBe(false);
+  });
+});
+
 describe('compile writes only what it owns', () => {
   it('keeps a notes file and a JS project’s dist/bundle.js next to the org folders it writes', () => {
     const project = tempDir('js-project');

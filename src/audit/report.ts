@@ -390,7 +390,7 @@ export function buildReport(input: ReportInput): Report {
     title: 'Summary',
     level: 2,
     blocks: [
-      { kind: 'p', text: `Organization file ${org.file}: partition ${org.partition}, region ${org.region}, prefix ${org.prefix}${org.organizationId ? `, organization ${org.organizationId}` : ''}.` },
+      { kind: 'p', text: `Organization file ${org.recordedFile}: partition ${org.partition}, region ${org.region}, prefix ${org.prefix}${org.organizationId ? `, organization ${org.organizationId}` : ''}.` },
       {
         kind: 'p',
         text: `Source: org file SHA-256 ${input.source?.orgFileSha256 ?? '(not read from a file)'}; revision ${input.source?.revision ?? 'not recorded (xstack audit records the git revision; committed dist/ never does, so it stays a pure function of its inputs)'}.`,

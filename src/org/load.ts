@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { recordedPath } from './recorded-path';
 import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
@@ -549,6 +550,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   if (ctx.problems.length > 0 || !raw.organization || !partition || !region || !raw.prefix || !raw.accounts || !raw.repositories || !raw.pipelines) return undefined;
   return {
     file,
+    recordedFile: recordedPath(file),
     name: basename(file, extname(file)),
     organizationId: raw.organization.id,
     partition,

@@ -119,8 +119,10 @@ export interface StackSetSettings {
 }
 
 export interface Org {
-  /** File the org was read from, as given. */
+  /** File the org was read from, as given (errors name it so). */
   readonly file: string;
+  /** The same file as outputs record it, the same from any folder (recorded-path.ts). */
+  readonly recordedFile: string;
   /** Short name: the file's stem; names the org's folder under dist/. */
   readonly name: string;
   readonly organizationId?: string;
