@@ -221,17 +221,21 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
 
 /**
  * SELF_MANAGED: the execution roles and policies are bootstrap's, made for one compile (bootstrap.ts bootstrapDigest).
- * A new account has no execution role, and a new resource type or name is not in its policy: on AWS those instances
- * fail after earlier waves have changed. deploy refuses a bootstrap recorded for another compile, and plan says so.
- * Roles bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
+ * A compile that adds an account, a resource type or a resource name needs bootstrap first: a new account has no
+ * execution role, and the policy names only what the templates it was made for create, so on AWS the new instances
+ * are refused after earlier waves have changed. One that only removes needs it after: the removed resources are
+ * deleted with the permissions the policy still holds, and CloudFormation ends an update complete though a delete in
+ * its cleanup failed. The digest cannot tell the two apart, so plan and deploy say both, and never refuse. Roles
+ * bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
  */
-function checkBootstrap(compiled: CompiledOrg, state: Awaited<ReturnType<typeof bootstrapState>>, command: 'plan' | 'deploy'): void {
+function checkBootstrap(compiled: CompiledOrg, state: Awaited<ReturnType<typeof bootstrapState>>): void {
   if (state !== 'stale') return;
   const file = compiled.org.file;
-  const why = `the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}: an account, a resource type or a resource name has changed since, and on AWS the new instances would be refused`;
-  const fix = `run 'xstack bootstrap ${file}' first ('--dry-run' shows what it changes)`;
-  if (command === 'deploy') throw new XstackError('BOOTSTRAP_STALE', `${why}; nothing was changed: ${fix}`);
-  process.stderr.write(`note: ${why}: ${fix}, or deploy refuses\n`);
+  process.stderr.write(
+    `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
+      `If this one adds accounts, pipelines, repositories or resource types, run 'xstack bootstrap ${file}' before deploying ('--dry-run' shows what it changes), or their instances are refused on AWS; ` +
+      `if it only removes, deploy first and bootstrap after, as the execution roles still need the permissions to delete\n`,
+  );
 }
 
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
@@ -278,8 +282,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info) });
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
     }
-    // The local run bootstrapped just now; on AWS, a bootstrap older than this compile is said before any operation.
-    if (!local && (command === 'plan' || command === 'deploy')) checkBootstrap(compiled, await bootstrapState(compiled, aws), command);
+    // The local run bootstrapped just now; on AWS, a bootstrap made for another compile is said before any operation.
+    if (!local && (command === 'plan' || command === 'deploy')) checkBootstrap(compiled, await bootstrapState(compiled, aws));
     if (command === 'plan') {
       const plans = await plan(compiled, aws, deployOptions);
       const change = layoutChange(compiled.org.layout, compiled.layout);
