@@ -87,7 +87,11 @@ export class OrganizationReads {
       known = this.organizations()
         .send(new DescribeAccountCommand({ AccountId: account }))
         .then(
-          (out) => (out.Account?.State ?? out.Account?.Status) === 'ACTIVE',
+          (out) => {
+            // Neither field (a partial answer): no telling, not "suspended", or its instances would never be sent again.
+            const state = out.Account?.State ?? out.Account?.Status;
+            return state === undefined ? undefined : state === 'ACTIVE';
+          },
           (error: unknown) => {
             if (CANNOT_TELL.has(errorName(error) ?? '')) return undefined;
             throw error;

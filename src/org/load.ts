@@ -545,7 +545,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
 
   const access = validateAccess(raw, accounts, declared, ctx);
   // No organizationalUnit is needed: SERVICE_MANAGED instances are created through the organization's root, read
-  // from Organizations (src/deploy/deployer.ts organizationRoot).
+  // from Organizations (src/deploy/org-reads.ts OrganizationReads.rootId).
   const stackSets = validateStackSets(raw, ctx);
   if (ctx.problems.length > 0 || !raw.organization || !partition || !region || !raw.prefix || !raw.accounts || !raw.repositories || !raw.pipelines) return undefined;
   return {

@@ -14,7 +14,7 @@ export interface Account {
   readonly environment?: string;
   /**
    * Where the account sits: its OU, or the root. Optional and not read by deploy, which creates SERVICE_MANAGED
-   * instances through the organization's root (deployer.ts organizationRoot); accepted so that org files that name
+   * instances through the organization's root (src/deploy/org-reads.ts OrganizationReads.rootId); accepted so that org files that name
    * it still load.
    */
   readonly organizationalUnit?: string;
