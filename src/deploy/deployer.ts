@@ -433,6 +433,8 @@ async function deployStage(
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.
         if (!(error instanceof OperationFailedError)) throw error;
+        // The StackSet holds the new template: the stage changed, whatever the instances read below.
+        if (result === 'unchanged') result = 'updated';
         emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
       }
       actual = await readStackSet(ctx);
