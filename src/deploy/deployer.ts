@@ -469,7 +469,8 @@ async function deployStage(
   const failing = instances.filter(([id, i]) => !i || lagging(id) || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
   const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
   const unhealthy = failing.map(([id, i]) => {
-    const why = lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : lost.get(id);
+    // Unreachable first: its way out (move the account back) is the one that helps; another read would not.
+    const why = lost.get(id) ?? (lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : undefined);
     return why ? `${instanceText(id, region, i)}: ${why}` : instanceText(id, region, i);
   });
   const warned = warnings.length > 0 ? { warnings } : {};
