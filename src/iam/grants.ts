@@ -192,9 +192,8 @@ export const CODEDEPLOY_AGENT_INSTALL: Grant = {
  *
  * The CodeDeploy resource kit: one bucket per Region, `aws-codedeploy-<region>`
  * (https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html).
- * GovCloud follows the same pattern: "aws-codedeploy-us-gov-west-1",
- * "arn:aws-us-gov:s3:::aws-codedeploy-us-gov-west-1"
- * (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-codedeploy.html),
+ * GovCloud follows the same pattern: "aws-codedeploy-us-gov-west-1", in that
+ * partition's ARNs (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-codedeploy.html),
  * and so does China, "aws-codedeploy-cn-north-1"
  * (https://docs.amazonaws.cn/en_us/codedeploy/latest/userguide/resource-kit.html).
  */
