@@ -35,7 +35,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, ListRootsCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
@@ -57,6 +57,7 @@ import { nameProblem, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
 import { sha256 } from '../hash';
+import { OrganizationReads } from './org-reads';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -528,15 +529,15 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   );
   // deploy creates every instance through the organization root (org-reads.ts), read with ListRoots, which answers
   // the management account and delegated administrators only (API_ListRoots.html).
-  const roots = await organizations.send(new ListRootsCommand({})).catch((error: Error) => error);
+  const root = await new OrganizationReads(() => organizations).rootId().catch((error: Error) => error);
   report(
-    !(roots instanceof Error) && roots.Roots?.[0]?.Id
-      ? { account: caller, what: 'organization root readable (organizations:ListRoots)', status: 'ok', detail: roots.Roots[0].Id }
+    !(root instanceof Error)
+      ? { account: caller, what: 'organization root readable (organizations:ListRoots)', status: 'ok', detail: root }
       : {
           account: caller,
           what: 'organization root readable (organizations:ListRoots)',
           status: 'missing',
-          detail: `deploy creates instances through the organization root and could not read it${roots instanceof Error ? ` (${roots.name})` : ''}: run from the management account or a delegated administrator, allowed organizations:ListRoots, ListParents and DescribeAccount`,
+          detail: `deploy creates instances through the organization root and could not read it (${root.name}): run from the management account or a delegated administrator, allowed organizations:ListRoots, ListParents and DescribeAccount`,
         },
   );
   if (org.stackSets.callAs === 'DELEGATED_ADMIN') {

@@ -225,7 +225,8 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
  * execution role, and the policy names only what the templates it was made for create, so on AWS the new instances
  * are refused after earlier waves have changed. One that only removes needs it after: the removed resources are
  * deleted with the permissions the policy still holds, and CloudFormation ends an update complete though a delete in
- * its cleanup failed. The digest cannot tell the two apart, so plan and deploy say both, and never refuse. Roles
+ * its cleanup failed (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html;
+ * such deletes skipped, aws/aws-cdk-cli#1564, as src/deploy/moves.ts notes). The digest cannot tell the two apart, so plan and deploy say both, and never refuse. Roles
  * bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
  */
 function checkBootstrap(compiled: CompiledOrg, state: Awaited<ReturnType<typeof bootstrapState>>): void {
