@@ -533,6 +533,56 @@ describe('the reconciler against the layer', () => {
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
   });
 
+  it('a removal that fails after a RetainStacks delete still names the stack it left, after the stage\'s earlier warnings; the removals it stopped say so; the next deploy finishes', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const [sleeper, leaver] = ['100000000002', '100000000003'];
+    proxy.suspend(sleeper);
+    proxy.suspend(leaver);
+    const halfAtATime = (text: string) => compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    // Both accounts' instances skipped (warnings, not failures).
+    expect(failed(await deploy(halfAtATime(generateOrgYaml(3)), awsVia(), { pollMs }))).toEqual([]);
+    // The leaver leaves the org file: its instances go with RetainStacks; the first such removal's next read is refused.
+    proxy.refuseAfterRetainStacks('ListStackInstances');
+    const without = halfAtATime(generateOrgYaml(2));
+    const s = await deploy(without, awsVia(), { pollMs });
+    const [broken] = failed(s);
+    expect(failed(s)).toHaveLength(1);
+    expect(broken.reasons.join('\n')).toMatch(/AccessDeniedException|sufficient access/);
+    // Its instance is gone from the StackSet: this run is the last that can name the stack it left.
+    expect(proxy.retainedStacks).toContain(`${broken.stackSet}/${leaver}`);
+    const warnings = broken.warnings ?? [];
+    const leftText = new RegExp(`^account ${leaver} ${REGION}: instance removed from ${broken.stackSet} with RetainStacks, so its stack .* stays in the account: the account is suspended`);
+    expect(warnings.filter((w) => leftText.test(w))).toHaveLength(1);
+    // The stage's warnings from before its removal are kept, first.
+    expect(warnings[0]).toMatch(new RegExp(`^account ${sleeper} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\)`));
+    // Removals not attempted say which instances stay, on their stage's summary.
+    const stopped = s.stages.filter((x) => x.stage !== broken.stage && (x.warnings ?? []).some((w) => w.includes(`instances in ${leaver}, which the org file no longer targets, were not removed`)));
+    expect(stopped.length).toBeGreaterThan(0);
+    const next = await deploy(without, awsVia(), { pollMs });
+    expect(failed(next)).toEqual([]);
+    const holding = three.stages.filter((st) => st.targets.some((a) => a.id === leaver)).map((st) => `big-${st.id}/${leaver}`);
+    expect([...proxy.retainedStacks].sort()).toEqual(holding.sort());
+  });
+
+  it('destroy: a StackSet whose removal fails after a RetainStacks delete still names the stack it left in the account', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.suspend(account);
+    proxy.refuseAfterRetainStacks('ListStackInstances');
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    const [broken] = failed(destroyed);
+    expect(failed(destroyed)).toHaveLength(1);
+    expect(proxy.retainedStacks).toEqual([`${broken.stackSet}/${account}`]);
+    expect(broken.warnings ?? []).toEqual([expect.stringMatching(new RegExp(`^account ${account} ${REGION}: instance removed from ${broken.stackSet} with RetainStacks, so its stack .* stays in the account`))]);
+    // The next destroy finishes, and no longer sees that instance.
+    const again = await destroy(small, awsVia(), { pollMs });
+    expect(failed(again)).toEqual([]);
+    expect(again.stages.find((x) => x.stackSet === broken.stackSet)?.warnings ?? []).toEqual([]);
+  });
+
   it('an INOPERABLE instance (its delete failed, and so did keeping its stack) targeted again: plan says so, deploy never sends it to UpdateStackInstances; once deletes pass, it goes', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
@@ -652,8 +702,16 @@ describe('the reconciler against the layer', () => {
     expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);
     expect(p.find((x) => x.stackSet === 'big-pipelines')).toMatchObject({ action: 'update', templateChanged: true, removeAccounts: ['100000000003'] });
     const order: Array<[string, string]> = [];
-    const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && order.push([e.stage, e.action]) });
+    const done: Array<Extract<DeployEvent, { type: 'stage-done' }>> = [];
+    const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => (e.type === 'operation' ? order.push([e.stage, e.action]) : e.type === 'stage-done' && done.push(e)) });
     expect(failed(s)).toEqual([]);
+    // A stage whose only change is its removed account's instance had instances removed: not "updated", and its line
+    // in the wave says what is still to come rather than a bare "unchanged".
+    expect(s.stages.find((x) => x.stage === 'pipeline-identity')?.result).toBe('instances-removed');
+    expect(s.stages.find((x) => x.stage === 'pipelines')?.result).toBe('updated');
+    const lines = done.filter((e) => e.stage === 'pipeline-identity').map((e) => `${e.result}: ${e.detail}`);
+    expect(lines).toEqual(['unchanged: instances in 100000000003 to remove once every wave is done', 'instances-removed: instances removed from 100000000003']);
+    expect(done.find((e) => e.stage === '(removed) big-access-roles')).toMatchObject({ result: 'deleted', detail: 'StackSet deleted, with its instances in 900000000000' });
     const deletions = order.filter(([, a]) => a.startsWith('delete'));
     const firstDeletion = order.findIndex(([, a]) => a.startsWith('delete'));
     expect(order.slice(firstDeletion).every(([, a]) => a.startsWith('delete'))).toBe(true);

@@ -52,6 +52,12 @@ describe('the plan as text', () => {
     );
   });
 
+  it('a StackSet whose only change is removing instances reads so, in its heading and in the summary line', () => {
+    const text = formatPlan([plan({ removeAccounts: ['333333333333'] }), plan({ stackSet: 'acme-t', removeAccounts: ['333333333333'], templateChanged: true, templateDiff: 'diff' }), plan({ stackSet: 'acme-u', action: 'unchanged' })], { accountNames: names, colour: false });
+    expect(text).toContain('- acme-s: remove instances\n    instances to remove (after every create and update, in reverse rollout order): 333333333333\n~ acme-t: update\n');
+    expect(text).toContain('\nplan: 0 to create, 1 to update, 1 to remove instances from, 0 to delete, 1 unchanged\n');
+  });
+
   it('instances removed first (another part of the family creates resources there) are listed apart from those removed last', () => {
     const text = formatPlan([plan({ removeFirst: ['222222222222'], removeAccounts: ['333333333333'] })], { accountNames: names, colour: false });
     expect(text).toContain('    instances to remove first, before its template update (another part of its family creates resources there): dev (222222222222)\n    instances to remove (after every create and update, in reverse rollout order): 333333333333\n');

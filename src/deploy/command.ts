@@ -9,12 +9,27 @@ import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
-import type { DeployEvent, RunSummary } from './events';
+import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { BOOTSTRAP_TAG, bootstrap, bootstrapState, type BootstrapStep } from './bootstrap';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
-const SYMBOL: Record<string, string> = { created: '+', updated: '~', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-' };
+const SYMBOL: Record<StageResult, string> = { created: '+', updated: '~', 'instances-removed': '-', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-', kept: '·' };
+
+/** Each result as the summary counts it ("2 updated, 1 with instances removed"), in this order. */
+const COUNTED: Array<[StageResult, string]> = [
+  ['created', 'created'],
+  ['updated', 'updated'],
+  ['instances-removed', 'with instances removed'],
+  ['unchanged', 'unchanged'],
+  ['deleted', 'deleted'],
+  ['kept', 'kept'],
+  ['failed', 'failed'],
+  ['not-run', 'not-run'],
+];
+
+/** How a stage's line names its result. */
+const RESULT_TEXT: Partial<Record<StageResult, string>> = { 'instances-removed': 'instances removed' };
 
 const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
@@ -25,10 +40,14 @@ function accountsText(ids: readonly string[], names: ReadonlyMap<string, string>
   return ` (${ids.map((id) => (names.has(id) ? `${names.get(id)} ${id}` : id)).join(', ')})`;
 }
 
+/** A phase's heading: a wave, or the removals after every wave. */
+const phaseText = (e: Extract<DeployEvent, { type: 'wave' | 'removals' }>) =>
+  e.type === 'wave' ? `wave ${e.wave}/${e.of}` : 'removals, in reverse rollout order';
+
 /** A stage's operation or result, the same words on a terminal and in a log. */
 function stageText(e: Extract<DeployEvent, { type: 'operation' | 'stage-done' }>, names: ReadonlyMap<string, string>): string {
   if (e.type === 'operation') return `${e.stage}: ${e.action}${accountsText(e.accounts, names)}`;
-  return `${SYMBOL[e.result]} ${e.stage}: ${e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
+  return `${SYMBOL[e.result]} ${e.stage}: ${RESULT_TEXT[e.result] ?? e.result}, ${e.accountsDone} done, ${e.accountsFailed} failed${e.detail ? `: ${e.detail}` : ''}`;
 }
 
 /**
@@ -64,10 +83,10 @@ function renderTty(started: number, names: ReadonlyMap<string, string>): Rendere
     drawn = out.length;
   };
   const onEvent = (e: DeployEvent) => {
-    if (e.type === 'wave') {
+    if (e.type === 'wave' || e.type === 'removals') {
       drawn = 0;
-      header = `wave ${e.wave}/${e.of} [${elapsed()}]`;
-      lines = new Map(e.stages.map((s) => [s, `  … ${s}: reading`]));
+      header = `${phaseText(e)} [${elapsed()}]`;
+      lines = new Map(e.stages.map((s) => [s, `  … ${s}: ${e.type === 'wave' ? 'reading' : 'waiting'}`]));
     } else if (e.type === 'operation') {
       lines.set(e.stage, `  … ${stageText(e, names)}`);
     } else if (e.type === 'waiting') {
@@ -91,8 +110,8 @@ function render(started: number, names: ReadonlyMap<string, string>): Renderer {
   const elapsed = () => secondsSince(started);
   const onEvent = (e: DeployEvent) => {
     const line =
-      e.type === 'wave'
-        ? `[${elapsed()}] wave ${e.wave}/${e.of}: ${e.stages.join(', ')}`
+      e.type === 'wave' || e.type === 'removals'
+        ? `[${elapsed()}] ${phaseText(e)}: ${e.stages.join(', ')}`
         : e.type === 'waiting'
           ? `[${elapsed()}]   ${e.stage}: waiting for ${e.operationId}: ${e.reason}`
           : `[${elapsed()}]   ${stageText(e, names)}`;
@@ -101,22 +120,21 @@ function render(started: number, names: ReadonlyMap<string, string>): Renderer {
   return { onEvent, stop: () => undefined };
 }
 
-function printSummary(s: RunSummary): void {
-  const count = (r: string) => s.stages.filter((x) => x.result === r).length;
-  const parts = ['created', 'updated', 'unchanged', 'deleted', 'kept', 'failed', 'not-run'].filter((r) => count(r) > 0).map((r) => `${count(r)} ${r}`);
-  process.stdout.write(`\nsummary: ${parts.join(', ')} (${s.stages.length} StackSets, ${s.mutatingCalls} mutating calls, ${s.seconds.toFixed(1)}s)\n`);
-  for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) {
-    process.stdout.write(`  ✗ ${st.stage} (${st.stackSet}):\n${st.reasons.map((r) => `      ${r}`).join('\n')}\n`);
-  }
-  for (const st of s.stages.filter((x) => (x.warnings ?? []).length > 0)) {
-    process.stdout.write(`  ! ${st.stage} (${st.stackSet}):\n${st.warnings!.map((w) => `      ${w}`).join('\n')}\n`);
-  }
-  for (const st of s.stages.filter((x) => x.result === 'kept')) process.stdout.write(`  · ${st.stage} (${st.stackSet}) kept: ${st.reasons.join('; ')}\n`);
+/** The summary after a deploy or destroy: one line of counts, then each failure, warning, kept StackSet and stage not run. */
+export function formatSummary(s: RunSummary): string {
+  const count = (r: StageResult) => s.stages.filter((x) => x.result === r).length;
+  const parts = COUNTED.filter(([r]) => count(r) > 0).map(([r, text]) => `${count(r)} ${text}`);
+  const lines = [`\nsummary: ${parts.join(', ')} (${s.stages.length} StackSets, ${s.mutatingCalls} mutating calls, ${s.seconds.toFixed(1)}s)`];
+  const block = (symbol: string, st: StageSummary, items: readonly string[]) => lines.push(`  ${symbol} ${st.stage} (${st.stackSet}):`, ...items.map((r) => `      ${r}`));
+  for (const st of s.stages.filter((x) => x.reasons.length > 0 && x.result === 'failed')) block('✗', st, st.reasons);
+  for (const st of s.stages.filter((x) => (x.warnings ?? []).length > 0)) block('!', st, st.warnings!);
+  for (const st of s.stages.filter((x) => x.result === 'kept')) lines.push(`  · ${st.stage} (${st.stackSet}) kept: ${st.reasons.join('; ')}`);
   const notRun = s.stages.filter((x) => x.result === 'not-run');
   if (notRun.length > 0) {
     const why = s.stages.some((x) => x.result === 'failed') ? 'a stage before them failed; deploy again to finish' : 'the run stopped before them';
-    process.stdout.write(`  · not run (${why}): ${notRun.map((x) => x.stage).join(', ')}\n`);
+    lines.push(`  · not run (${why}): ${notRun.map((x) => x.stage).join(', ')}`);
   }
+  return `${lines.join('\n')}\n`;
 }
 
 function printPlan(compiled: CompiledOrg, plans: StackSetPlan[], stream: NodeJS.WritableStream = process.stdout): void {
@@ -321,7 +339,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       renderer?.stop();
-      printSummary(result);
+      process.stdout.write(formatSummary(result));
     }
     const failed = result.stages.some((s) => s.result === 'failed');
     if (local && command === 'deploy' && !failed && !flags.has('--json')) await printPipelineStacks(compiled, aws, readerRole ?? compiled.org.stackSets.executionRoleName);

@@ -31,7 +31,7 @@ import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
 import { OrganizationReads } from './org-reads';
-import type { Listener, RunSummary, StageResult, StageSummary } from './events';
+import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
   createStackSet,
@@ -360,12 +360,58 @@ function stackLeftText(stackSet: string, region: string, i: ActualInstance): str
 }
 
 /**
+ * The stacks a removal has left in their accounts (instances deleted with RetainStacks), recorded as each such
+ * delete ends: once an instance is gone from its StackSet no later run can name its stack, so the caller tells
+ * them whether the removal then finishes or a later step of it (another delete, the check that the instances are
+ * gone, DeleteStackSet) fails.
+ */
+class StacksLeft {
+  private readonly left = new Map<string, ActualInstance>();
+  constructor(
+    private readonly stackSet: string,
+    private readonly region: string,
+  ) {}
+
+  add(instances: readonly ActualInstance[]): void {
+    for (const i of instances) this.left.set(i.account, i);
+  }
+
+  has(account: string): boolean {
+    return this.left.has(account);
+  }
+
+  /** One warning per stack left, with where, why and what to do (stackLeftText). */
+  warnings(): string[] {
+    return [...this.left.values()].map((i) => stackLeftText(this.stackSet, this.region, i));
+  }
+}
+
+const stacksLeft = (run: Run, stackSet: string) => new StacksLeft(stackSet, run.compiled.org.region);
+
+/** A summary with these warnings, in order, if there are any. */
+function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] | undefined>): StageSummary {
+  const warnings = groups.flatMap((g) => g ?? []);
+  return warnings.length > 0 ? { ...summary, warnings } : summary;
+}
+
+const failedWith = (stage: string, stackSet: string, error: unknown): StageSummary => ({ stage, stackSet, result: 'failed', reasons: [(error as Error).message] });
+
+/**
  * A StackSet of the org's name that xstack did not create (it tags each of its own xstack:stackset, stacksets.ts):
  * another tool's, which an update would take over, replacing its template in every account it deploys to.
  */
 const foreign = (actual: ActualStackSet) => actual.exists && !actual.xstack;
 const foreignText = (name: string) =>
   `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
+
+/** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
+const changedBy = (result: StageResult): StageResult => (result === 'created' ? 'created' : 'updated');
+
+/**
+ * A stage's result once its instances in accounts it no longer targets are deleted: a stage nothing else changed
+ * had instances removed, not an update (its template and every other instance are as they were).
+ */
+const removedFrom = (result: StageResult): StageResult => (result === 'unchanged' ? 'instances-removed' : result);
 
 /**
  * `order.onRead`: told, once the StackSet is read, whether it has instances to
@@ -374,12 +420,19 @@ const foreignText = (name: string) =>
  * part's instances there that it no longer targets are deleted first, before
  * its template update, instead of after every create and update.
  */
-async function deployStage(
-  run: Run,
-  desired: DesiredStackSet,
-  removals: Removal[],
-  order: { onRead?: (retrying: boolean) => void; clearFor?: ReadonlySet<string> } = {},
-): Promise<StageSummary> {
+type StageOrder = { onRead?: (retrying: boolean) => void; clearFor?: ReadonlySet<string> };
+
+async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal[], order: StageOrder = {}): Promise<StageSummary> {
+  const left = stacksLeft(run, desired.name);
+  try {
+    return await reconcileStage(run, desired, removals, order, left);
+  } catch (error) {
+    // A stack its early removal (leftFor) left in an account is told even when the stage then fails.
+    return withWarnings(failedWith(desired.stage.id, desired.name, error), left.warnings());
+  }
+}
+
+async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Removal[], order: StageOrder, stacksLeftBehind: StacksLeft): Promise<StageSummary> {
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
@@ -397,7 +450,7 @@ async function deployStage(
     emit({ type: 'operation', stage, action: op.action, accounts });
     const outcome = await runOperation(ctx, op, accounts);
     if ('raced' in outcome) return races.count(outcome);
-    if (result === 'unchanged') result = 'updated';
+    result = changedBy(result);
     return true;
   };
 
@@ -415,9 +468,9 @@ async function deployStage(
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
   // A stack left behind (an instance that turned INOPERABLE meanwhile, removed keeping its stack) keeps its names: said, like an end-of-run removal's.
-  const leftBehind = left.length > 0 ? await removeFrom(run, ctx, stage, left, false) : [];
   if (left.length > 0) {
-    result = 'updated';
+    await removeFrom(run, ctx, stage, left, false, stacksLeftBehind);
+    result = removedFrom(result);
     actual = await readStackSet(ctx);
   }
 
@@ -434,7 +487,7 @@ async function deployStage(
         // applied again below.
         if (!(error instanceof OperationFailedError)) throw error;
         // The StackSet holds the new template: the stage changed, whatever the instances read below.
-        if (result === 'unchanged') result = 'updated';
+        result = changedBy(result);
         emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
       }
       actual = await readStackSet(ctx);
@@ -464,7 +517,7 @@ async function deployStage(
 
   const instances = desired.stage.targets.map((a) => [a.id, actual.instances.get(a.id)] as const);
   const skipped = instances.filter(([, i]) => i && !HEALTHY_INSTANCE.has(i.status ?? '') && suspended(i)).map(([id, i]) => `${instanceText(id, region, i)}: ${SUSPENDED_NOTE}`);
-  const warnings = [...leftBehind, ...skipped];
+  const warnings = [...stacksLeftBehind.warnings(), ...skipped];
   const lagging = (id: string) => actual.lagging?.get(id);
   const failing = instances.filter(([id, i]) => !i || lagging(id) || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
   const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
@@ -476,7 +529,10 @@ async function deployStage(
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
-  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length - skipped.length, accountsFailed: 0, ...(warnings.length > 0 ? { detail: warnings.join('; ') } : {}) });
+  // Said now, as the stage's line would otherwise read "unchanged" for a stage whose instances go at the end.
+  const pending = extra.length > 0 ? [`instances in ${extra.join(', ')} to remove once every wave is done`] : [];
+  const detail = [...warnings, ...pending];
+  emit({ type: 'stage-done', stage, result, accountsDone: desired.stage.targets.length - skipped.length, accountsFailed: 0, ...(detail.length > 0 ? { detail: detail.join('; ') } : {}) });
   return { stage, stackSet: desired.name, result, reasons: [], ...warned };
 }
 
@@ -563,9 +619,9 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
 /**
  * Deletes instances (all or some), then, when asked, the StackSet itself.
  * Instances whose stacks StackSets cannot delete (a suspended account's, an
- * INOPERABLE one) go with RetainStacks: their stacks stay, and the returned
- * warnings say where and why; `kept` gains their accounts (as it goes, so a
- * caller knows them when a later step fails). A delete StackSets skipped (an
+ * INOPERABLE one) go with RetainStacks: their stacks stay, and `left` records
+ * each as its delete ends, so that the caller tells them even when a later
+ * step fails (StacksLeft). A delete StackSets skipped (an
  * account suspended since its instance's last operation: "StackSets will skip
  * target AWS accounts that are suspended" in CREATE, UPDATE and DELETE
  * operations, flagging the instance SKIPPED_SUSPENDED_ACCOUNT,
@@ -574,10 +630,9 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
  * go with RetainStacks in the same run, once, and only then is the delete
  * judged (expectDeleted).
  */
-async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, kept = new Set<string>()): Promise<string[]> {
+async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, left: StacksLeft): Promise<void> {
   const emit = run.options.onEvent ?? (() => {});
   const races = new RaceCount(ctx);
-  const left: ActualInstance[] = [];
   let ran = false;
   let failure: OperationFailedError | undefined;
   let current = instances;
@@ -611,10 +666,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
         break;
       }
       ran = true;
-      if (op.retainStacks) {
-        left.push(...undeletable.filter((i) => op.accounts.includes(i.account)));
-        for (const account of op.accounts) kept.add(account);
-      }
+      if (op.retainStacks) left.add(undeletable.filter((i) => op.accounts.includes(i.account)));
     }
     // Read again: after a race the other operation may have deleted some, or left one INOPERABLE (deleted with
     // RetainStacks then); after our own deletes, some may have been skipped or failed (above).
@@ -624,7 +676,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
       current = still;
       continue;
     }
-    current = still.filter((i) => stackUndeletable(i) && !kept.has(i.account) && !lost.has(i.account));
+    current = still.filter((i) => stackUndeletable(i) && !left.has(i.account) && !lost.has(i.account));
     if (current.length === 0) break;
   }
   if (ran || lost.size > 0) {
@@ -636,8 +688,27 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
   }
-  return left.map((i) => stackLeftText(ctx.name, run.compiled.org.region, i));
 }
+
+/** A removal's end: `left` holds every stack it left in an account, whether it finished or failed (`error`). */
+interface Removed {
+  left: StacksLeft;
+  error?: unknown;
+}
+
+async function tryRemoval(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean): Promise<Removed> {
+  const left = stacksLeft(run, ctx.name);
+  try {
+    await removeFrom(run, ctx, stage, instances, stackSetToo, left);
+    return { left };
+  } catch (error) {
+    return { left, error };
+  }
+}
+
+/** A removal's summary: `done` if it finished, else its failure; either way after `earlier` warnings, each stack it left. */
+const removalSummary = (done: StageSummary, removed: Removed, earlier?: readonly string[]): StageSummary =>
+  withWarnings(removed.error === undefined ? done : failedWith(done.stage, done.stackSet, removed.error), earlier, removed.left.warnings());
 
 /**
  * Races of one stage on its StackSet: each is another operation that came
@@ -695,29 +766,39 @@ const byAccount = (actual: ActualStackSet): ActualInstance[] => [...actual.insta
  */
 async function runRemovals(run: Run, removals: Removal[], summaries: Map<string, StageSummary>): Promise<void> {
   const order = [...removals].sort((a, b) => b.wave - a.wave || compareText(a.stackSet, b.stackSet));
-  let failed = false;
+  if (order.length > 0) run.options.onEvent?.({ type: 'removals', stages: order.map((r) => r.stage) });
+  let failed: string | undefined;
   for (const r of order) {
     const previous = summaries.get(r.stage);
     if (failed) {
-      if (r.stackSetToo) summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: 'not-run', reasons: [] });
+      summaries.set(r.stage, notRemoved(r, previous, failed));
       continue;
     }
-    try {
-      const left = await removeFrom(run, contextFor(run, r.stackSet, r.stage), r.stage, r.instances, r.stackSetToo);
-      const warnings = [...(previous?.warnings ?? []), ...left];
-      summaries.set(r.stage, {
-        stage: r.stage,
-        stackSet: r.stackSet,
-        result: r.stackSetToo ? 'deleted' : previous?.result === 'created' ? 'created' : 'updated',
-        reasons: [],
-        ...(warnings.length > 0 ? { warnings } : {}),
-      });
-    } catch (error) {
-      // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
-      failed = true;
-      summaries.set(r.stage, { stage: r.stage, stackSet: r.stackSet, result: 'failed', reasons: [(error as Error).message] });
-    }
+    const removed = await tryRemoval(run, contextFor(run, r.stackSet, r.stage), r.stage, r.instances, r.stackSetToo);
+    const done: StageSummary = { stage: r.stage, stackSet: r.stackSet, result: r.stackSetToo ? 'deleted' : removedFrom(previous?.result ?? 'unchanged'), reasons: [] };
+    // Whatever the removal's end: the stage's earlier warnings, then every stack it left in an account.
+    const summary = removalSummary(done, removed, previous?.warnings);
+    summaries.set(r.stage, summary);
+    run.options.onEvent?.(removalDone(summary, r));
+    // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
+    if (removed.error !== undefined) failed = r.stage;
   }
+}
+
+/** A removal not attempted because an earlier one failed: a removed stage's is not run; a kept stage says which instances stay. */
+function notRemoved(r: Removal, previous: StageSummary | undefined, failed: string): StageSummary {
+  if (r.stackSetToo || !previous) return { stage: r.stage, stackSet: r.stackSet, result: 'not-run', reasons: [] };
+  const accounts = r.instances.map((i) => i.account).join(', ');
+  return withWarnings(previous, previous.warnings, [`instances in ${accounts}, which the org file no longer targets, were not removed: the removal of ${failed} failed first; deploy again to remove them`]);
+}
+
+/** The progress line of a removal, after every wave: what it did to the stage. */
+function removalDone(summary: StageSummary, r: Removal): DeployEvent {
+  const failed = summary.result === 'failed';
+  const accounts = r.instances.map((i) => i.account).join(', ');
+  const done = r.stackSetToo ? `StackSet deleted${accounts ? `, with its instances in ${accounts}` : ''}` : `instances removed from ${accounts}`;
+  const detail = [failed ? summary.reasons.join('; ') : done, ...(summary.warnings ?? [])].join('; ');
+  return { type: 'stage-done', stage: r.stage, result: summary.result, accountsDone: failed ? 0 : r.instances.length, accountsFailed: failed ? r.instances.length : 0, detail };
 }
 
 /**
@@ -965,70 +1046,47 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
   let failed = false;
+  // Earlier stages hold what later ones use: after a failure nothing more is removed, so that a re-run finishes from there.
+  const next = async (stage: string, stackSet: string, remove: () => Promise<StageSummary>) => {
+    const summary = failed ? { stage, stackSet, result: 'not-run' as const, reasons: [] } : await remove();
+    failed ||= summary.result === 'failed';
+    summaries.push(summary);
+  };
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
-    if (failed) {
-      summaries.push({ stage, stackSet: name, result: 'not-run', reasons: [] });
-      continue;
-    }
-    try {
-      const left = await removeFrom(run, contextFor(run, name, stage), stage, byAccount(actual), true);
-      summaries.push({ stage, stackSet: name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
-    } catch (error) {
-      failed = true;
-      summaries.push({ stage, stackSet: name, result: 'failed', reasons: [(error as Error).message] });
-    }
+    await next(stage, name, async () => removalSummary({ stage, stackSet: name, result: 'deleted', reasons: [] }, await tryRemoval(run, contextFor(run, name, stage), stage, byAccount(actual), true)));
   }
-  for (const d of desired) {
-    const id = d.stage.id;
-    if (failed) {
-      summaries.push({ stage: id, stackSet: d.name, result: 'not-run', reasons: [] });
-      continue;
-    }
-    const kept = keptReason(d, options);
-    if (kept) {
-      summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [kept] });
-      continue;
-    }
-    try {
-      const ctx = context(run, d);
-      const actual = await readStackSet(ctx);
-      if (!actual.exists) {
-        summaries.push({ stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] });
-        continue;
-      }
-      // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
-      if (foreign(actual)) {
-        summaries.push({ stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] });
-        continue;
-      }
-      const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-      let left: string[] = [];
-      let removal: unknown;
-      const kept = new Set<string>();
-      try {
-        left = await removeFrom(run, ctx, id, byAccount(actual), true, kept);
-      } catch (error) {
-        removal = error;
-      }
-      // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
-      // the next run finds those stacks no more, so it could not find their buckets and keys again. Not what is in a
-      // stack left in its account (`kept`: its instance removed with RetainStacks, such as a suspended account's).
-      const remaining = removal === undefined ? undefined : await readStackSet(ctx);
-      for (const r of retained) {
-        if (remaining?.instances.has(r.account) || kept.has(r.account)) continue;
-        options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
-        await deleteRetained(aws, target(run, r.account), r);
-      }
-      if (removal !== undefined) throw removal;
-      summaries.push({ stage: id, stackSet: d.name, result: 'deleted', reasons: [], ...(left.length > 0 ? { warnings: left } : {}) });
-    } catch (error) {
-      // Earlier stages hold what this one uses: stop, so that a re-run can finish from here.
-      failed = true;
-      summaries.push({ stage: id, stackSet: d.name, result: 'failed', reasons: [(error as Error).message] });
-    }
-  }
+  for (const d of desired) await next(d.stage.id, d.name, () => destroyStage(run, d, options));
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Removes one of the org's stages: its instances and StackSet, and with --delete-retained what they retain. */
+async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOptions): Promise<StageSummary> {
+  const id = d.stage.id;
+  const kept = keptReason(d, options);
+  if (kept) return { stage: id, stackSet: d.name, result: 'kept', reasons: [kept] };
+  let removed: Removed | undefined;
+  try {
+    const ctx = context(run, d);
+    const actual = await readStackSet(ctx);
+    if (!actual.exists) return { stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] };
+    // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
+    if (foreign(actual)) return { stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] };
+    const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
+    removed = await tryRemoval(run, ctx, id, byAccount(actual), true);
+    // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
+    // the next run finds those stacks no more, so it could not find their buckets and keys again. Not what is in a
+    // stack left in its account (its instance removed with RetainStacks, such as a suspended account's).
+    const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
+    for (const r of retained) {
+      if (remaining?.instances.has(r.account) || removed.left.has(r.account)) continue;
+      options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
+      await deleteRetained(run.aws, target(run, r.account), r);
+    }
+    return removalSummary({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] }, removed);
+  } catch (error) {
+    return withWarnings(failedWith(id, d.name, error), removed?.left.warnings());
+  }
 }
 
 /** What destroy would remove, in its order, and what it would keep: read from AWS, as destroy reads it. */

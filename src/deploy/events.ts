@@ -1,9 +1,14 @@
 /** What the deployer reports while it works; the CLI renders these, the deployer never prints. */
-/** `kept`: destroy left the StackSet in place (it holds only what xstack never deletes). */
-export type StageResult = 'created' | 'updated' | 'unchanged' | 'failed' | 'not-run' | 'deleted' | 'kept';
+/**
+ * `instances-removed`: only instances in accounts the org file no longer targets were deleted (the template and every
+ * other instance as they were). `kept`: destroy left the StackSet in place (it holds only what xstack never deletes).
+ */
+export type StageResult = 'created' | 'updated' | 'instances-removed' | 'unchanged' | 'failed' | 'not-run' | 'deleted' | 'kept';
 
 export type DeployEvent =
   | { type: 'wave'; wave: number; of: number; stages: readonly string[] }
+  /** After every wave: the stages whose instances (or StackSet) are deleted, in that order. */
+  | { type: 'removals'; stages: readonly string[] }
   | { type: 'operation'; stage: string; action: string; accounts: readonly string[]; operationId?: string }
   | { type: 'waiting'; stage: string; operationId: string; reason: string }
   | { type: 'stage-done'; stage: string; result: StageResult; accountsDone: number; accountsFailed: number; detail?: string };

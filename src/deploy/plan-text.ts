@@ -16,8 +16,20 @@ export interface PlanTextOptions {
 export const FOLD_AFTER = 8;
 const FOLDED_SHOWN = 5;
 
-const SYMBOL = { create: '+', update: '~', delete: '-', unchanged: '=' } as const;
-const COLOUR = { create: 32, update: 33, delete: 31, unchanged: 2 } as const;
+/** How a StackSet's change reads: its plan's action, but an update that only removes instances says so. */
+type Kind = StackSetPlan['action'] | 'remove instances';
+
+const SYMBOL: Record<Kind, string> = { create: '+', update: '~', 'remove instances': '-', delete: '-', unchanged: '=' };
+const COLOUR: Record<Kind, number> = { create: 32, update: 33, 'remove instances': 33, delete: 31, unchanged: 2 };
+
+/**
+ * An update whose only change is deleting instances in accounts the org file no longer targets (its template and
+ * every other instance as they are): deploy's summary counts it "with instances removed", and so does the plan.
+ */
+export const removesInstancesOnly = (p: StackSetPlan): boolean =>
+  p.action === 'update' && !p.templateChanged && p.addAccounts.length === 0 && p.retryAccounts.length === 0 && p.removeAccounts.length + (p.removeFirst?.length ?? 0) > 0;
+
+const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove instances' : p.action);
 
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
   const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -31,7 +43,8 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   // One refused move stops the whole deploy: no other move happens either.
   const refusing = plans.some((p) => (p.refusedMoves ?? []).length > 0);
   for (const p of plans) {
-    lines.push(`${paint(COLOUR[p.action], SYMBOL[p.action])} ${p.stackSet}: ${p.action}`);
+    const kind = kindOf(p);
+    lines.push(`${paint(COLOUR[kind], SYMBOL[kind])} ${p.stackSet}: ${kind}`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
@@ -49,8 +62,9 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }
-  const n = (a: StackSetPlan['action']) => plans.filter((p) => p.action === a).length;
+  const n = (k: Kind) => plans.filter((p) => kindOf(p) === k).length;
   const none = plans.every((p) => p.action === 'unchanged');
-  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}`);
+  const removing = n('remove instances') > 0 ? `, ${n('remove instances')} to remove instances from` : '';
+  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update${removing}, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}`);
   return `${lines.join('\n')}\n`;
 }

@@ -179,6 +179,18 @@
  *   The creator's account is the one moto's STS gives the creating request's
  *   access key (GetCallerIdentity).
  *
+ * - A later call refused (`refuseAfterRetainStacks`): once a DeleteStackInstances with RetainStacks has ended, the
+ *   next call of a given action is answered AccessDeniedException (400, "You do not have sufficient access to perform
+ *   this action", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html): a removal
+ *   whose next step fails after it has left a stack in an account (credentials ended, a policy changed meanwhile).
+ * - The execution role not (yet) trusted (`untrusted`): an account's attempts fail with the reason StackSets gives
+ *   when the administration role cannot assume the execution role there, "Account 111111111111 should have
+ *   'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role
+ *   'AWSCloudFormationStackSetAdministrationRole'." (the Knowledge Center's "Most common IAM permission errors in
+ *   stack set", https://repost.aws/knowledge-center/cfn-iam-best-practices-stackset-resources; the same text with
+ *   custom role names in hashicorp/terraform-provider-aws#15165), with the StackSet's own role names: an account
+ *   bootstrap has not set up, or whose new roles IAM has not propagated yet (then for a few attempts only).
+ *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults; `failIn` fails one account for sure.
  *
@@ -495,6 +507,9 @@ export class StackSetsProxy {
     this.instanceOus.clear();
     this.suspended.clear();
     this.failing.clear();
+    this.untrustedAttempts.clear();
+    this.afterRetainStacks = undefined;
+    this.executionRoles.clear();
     this.retainedStacks.length = 0;
     this.applied.clear();
     this.occupiers.clear();
@@ -635,6 +650,26 @@ export class StackSetsProxy {
 
   private failing = new Set<string>();
 
+  /**
+   * The next `attempts` attempts in `account` (every one, by default) fail as the execution role there not trusting
+   * the administration role: see the header.
+   */
+  untrusted(account: string, attempts = Infinity): void {
+    this.untrustedAttempts.set(account, attempts);
+  }
+
+  private untrustedAttempts = new Map<string, number>();
+
+  /** Once a RetainStacks delete has ended, the next `action` call is refused: see the header. */
+  refuseAfterRetainStacks(action: string): void {
+    this.afterRetainStacks = { action, armed: false };
+  }
+
+  private afterRetainStacks?: { action: string; armed: boolean };
+
+  /** Each StackSet's execution role name (CreateStackSet's ExecutionRoleName, or StackSets' default). */
+  private executionRoles = new Map<string, string>();
+
   /** Operations still QUEUED or RUNNING. */
   get busy(): number {
     return [...this.operations.values()].flat().filter((o) => o.status === 'QUEUED' || o.status === 'RUNNING').length;
@@ -669,6 +704,10 @@ export class StackSetsProxy {
       if (this.chance(this.faults.serverError)) {
         this.counts.serverErrors++;
         return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
+      }
+      if (this.afterRetainStacks?.armed && this.afterRetainStacks.action === action) {
+        this.afterRetainStacks = undefined;
+        return this.reply(res, 400, errorXml('AccessDeniedException', `You do not have sufficient access to perform this action (${action}, refused by the test layer after a RetainStacks delete)`));
       }
       const mutating = action in MUTATING || action === 'CreateStackSet';
       const drop = this.dropNext.delete(action) ? 'after' : mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
@@ -804,6 +843,7 @@ export class StackSetsProxy {
         this.overlays.delete(name);
         this.instanceOus.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
+        this.executionRoles.set(name, params.get('ExecutionRoleName') ?? 'AWSCloudFormationStackSetExecutionRole');
         if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return fromUrl ? this.motoCall(req.headers, params) : undefined;
         this.serviceManaged.add(name);
         const p = new URLSearchParams(params);
@@ -1131,6 +1171,7 @@ export class StackSetsProxy {
     for (const account of accounts) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
+    if (retainStacks && this.afterRetainStacks) this.afterRetainStacks.armed = true;
     const stale = this.staleInstances.get(name);
     if (stale) stale.until = op.ended.getTime() + (this.faults.readLagMs ?? 0);
   }
@@ -1152,6 +1193,13 @@ export class StackSetsProxy {
   ): Promise<'ok' | 'skipped' | string> {
     const deleting = o.action === 'DeleteStackInstances';
     if (this.suspended.has(account) && !o.retainStacks) return 'skipped';
+    const untrusted = this.untrustedAttempts.get(account) ?? 0;
+    if (untrusted > 0) {
+      this.untrustedAttempts.set(account, untrusted - 1);
+      this.counts.failedAccounts++;
+      const admin = (this.adminRoles.get(o.name) || 'AWSCloudFormationStackSetAdministrationRole').replace(/^.*:role\/(?:.*\/)?/, '');
+      return `Account ${account} should have '${this.executionRoles.get(o.name) ?? 'AWSCloudFormationStackSetExecutionRole'}' role with trust relationship to Role '${admin}'.`;
+    }
     if (this.failing.has(account)) {
       this.counts.failedAccounts++;
       return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (failIn)';
