@@ -33,7 +33,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
-import { bootstrap } from '../src/deploy/bootstrap';
+import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
@@ -581,6 +581,36 @@ describe('the reconciler against the layer', () => {
     const again = await destroy(small, awsVia(), { pollMs });
     expect(failed(again)).toEqual([]);
     expect(again.stages.find((x) => x.stackSet === broken.stackSet)?.warnings ?? []).toEqual([]);
+  });
+
+  it("an account StackSets cannot reach through its execution role: the failure says what to do, in the terms of bootstrap's state (not re-run: bootstrap; just run: IAM propagation, deploy again), and the next deploy applies it", async () => {
+    await prepare(small);
+    await bootstrap(small, awsVia(local.endpoint));
+    await deployUntilDone(small, 1);
+    // An account added to the org file, bootstrap not run again: the state plan and deploy note before any operation is stale.
+    const three = compileYaml(generateOrgYaml(3));
+    const added = '100000000003';
+    const state = await bootstrapState(three, awsVia());
+    expect(state).toBe('stale');
+    proxy.untrusted(added);
+    const notRerun = await deploy(three, awsVia(), { pollMs, bootstrap: state });
+    const [stage] = failed(notRerun);
+    const reason = stage.reasons.join('\n');
+    expect(reason).toContain(`account ${added} ${REGION}: FAILED: Account ${added} should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole': the last xstack bootstrap`);
+    expect(reason).toContain(`the last xstack bootstrap was made for another compile of generated.yaml (the note before the rollout), so this account may have no execution role yet: run 'xstack bootstrap generated.yaml', which makes and trusts the execution role in account ${added}, then deploy again`);
+    // Bootstrap run again, and IAM not showing its roles to StackSets for one attempt.
+    await bootstrap(three, awsVia(local.endpoint));
+    expect(await bootstrapState(three, awsVia())).toBe('current');
+    proxy.untrusted(added, 1);
+    const justRun = await deploy(three, awsVia(), { pollMs, bootstrap: 'current' });
+    expect(failed(justRun).flatMap((x) => x.reasons).join('\n')).toMatch(/bootstrap set up this compile's roles, so IAM has most likely not propagated them yet \(IAM changes take a moment to propagate \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/troubleshoot_general\.html#troubleshoot_general_eventual-consistency\)\): deploy again in a minute/);
+    // Not retried within the run (execution-trust.ts): the next deploy applies it.
+    expect(failed(await deploy(three, awsVia(), { pollMs, bootstrap: 'current' }))).toEqual([]);
+    // Unread (no tag, or a caller that may not read it): both ways out.
+    const four = compileYaml(generateOrgYaml(4));
+    proxy.untrusted('100000000004', 1);
+    const unknown = failed(await deploy(four, awsVia(), { pollMs })).flatMap((x) => x.reasons).join('\n');
+    expect(unknown).toMatch(/if this account was added since the last xstack bootstrap, it has no execution role yet: run 'xstack bootstrap generated.yaml'.*; if bootstrap ran just now, IAM changes take a moment to propagate/);
   });
 
   it('an INOPERABLE instance (its delete failed, and so did keeping its stack) targeted again: plan says so, deploy never sends it to UpdateStackInstances; once deletes pass, it goes', async () => {

@@ -374,7 +374,9 @@ async function stampOf(iam: IAMClient, role: string): Promise<string | undefined
  * `stale` when the administration role's tag records another digest, `unknown` when it records none (a role
  * made by hand, or by an xstack before the tag) or cannot be read.
  */
-export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<'current' | 'stale' | 'unknown' | 'not-applicable'> {
+export type BootstrapState = 'current' | 'stale' | 'unknown' | 'not-applicable';
+
+export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<BootstrapState> {
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
   let stamp: string | undefined;
   try {

@@ -10,7 +10,8 @@ import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
-import { BOOTSTRAP_TAG, bootstrap, bootstrapState, type BootstrapStep } from './bootstrap';
+import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
+import { staleBootstrapNote } from './execution-trust';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
@@ -247,14 +248,8 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
  * such deletes skipped, aws/aws-cdk-cli#1564, as src/deploy/moves.ts notes). The digest cannot tell the two apart, so plan and deploy say both, and never refuse. Roles
  * bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
  */
-function checkBootstrap(compiled: CompiledOrg, state: Awaited<ReturnType<typeof bootstrapState>>): void {
-  if (state !== 'stale') return;
-  const file = compiled.org.file;
-  process.stderr.write(
-    `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
-      `If this one adds accounts, pipelines, repositories or resource types, run 'xstack bootstrap ${file}' before deploying ('--dry-run' shows what it changes), or their instances are refused on AWS; ` +
-      `if it only removes, deploy first and bootstrap after, as the execution roles still need the permissions to delete\n`,
-  );
+function checkBootstrap(compiled: CompiledOrg, state: BootstrapState): void {
+  if (state === 'stale') process.stderr.write(`${staleBootstrapNote(compiled)}\n`);
 }
 
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
@@ -302,9 +297,10 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
     }
     // The local run bootstrapped just now; on AWS, a bootstrap made for another compile is said before any operation.
-    if (!local && (command === 'plan' || command === 'deploy')) checkBootstrap(compiled, await bootstrapState(compiled, aws));
+    const bootstrapped = !local && (command === 'plan' || command === 'deploy') ? await bootstrapState(compiled, aws) : undefined;
+    if (bootstrapped) checkBootstrap(compiled, bootstrapped);
     if (command === 'plan') {
-      const plans = await plan(compiled, aws, deployOptions);
+      const plans = await plan(compiled, aws, { ...deployOptions, bootstrap: bootstrapped });
       const change = layoutChange(compiled.org.layout, compiled.layout);
       if (change) process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not hold this compile: ${change.count}${change.named}; deploy and compile write it\n`);
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
@@ -335,7 +331,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout') });
       for (const line of [message, warning]) if (line) process.stderr.write(`${line}\n`);
     };
-    const result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce }) : await destroy(compiled, aws, destroyOptions);
+    // The bootstrap state read above: a failure to reach an account through its execution role is said in its terms.
+    const result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce, bootstrap: bootstrapped }) : await destroy(compiled, aws, destroyOptions);
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       renderer?.stop();

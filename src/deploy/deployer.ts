@@ -31,6 +31,8 @@ import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
 import { OrganizationReads } from './org-reads';
+import type { BootstrapState } from './bootstrap';
+import { withExecutionRoleAdvice } from './execution-trust';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -44,6 +46,7 @@ import {
   instanceResources,
   listOrgStackSets,
   OperationFailedError,
+  operationFailedText,
   operationPreferences,
   readStackSet,
   runOperation,
@@ -75,6 +78,12 @@ export interface DeployOptions {
    * LIMITS.concurrentStackInstanceOperationsPerRegion; tests give a small one.
    */
   instanceOperationQuota?: number;
+  /**
+   * What the last bootstrap set up, as the caller read it before any operation (bootstrap.ts bootstrapState): an
+   * instance StackSets could not reach through its execution role is told what to do in the same terms
+   * (execution-trust.ts). Unread: the advice covers both a bootstrap not run and IAM not propagated yet.
+   */
+  bootstrap?: BootstrapState;
 }
 
 interface Run {
@@ -394,7 +403,16 @@ function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] 
   return warnings.length > 0 ? { ...summary, warnings } : summary;
 }
 
-const failedWith = (stage: string, stackSet: string, error: unknown): StageSummary => ({ stage, stackSet, result: 'failed', reasons: [(error as Error).message] });
+/** A failure line as the summary gives it: an account StackSets could not reach through its execution role says what gets past it. */
+const advised = (run: Run, line: string) => withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line);
+
+/** Why a stage failed: the error, an operation's failures each advised (advised). */
+function reasonOf(run: Run, error: unknown): string {
+  if (!(error instanceof OperationFailedError)) return (error as Error).message;
+  return operationFailedText(error.stackSet, error.operationId, error.failures.map((f) => advised(run, f)));
+}
+
+const failedWith = (run: Run, stage: string, stackSet: string, error: unknown): StageSummary => ({ stage, stackSet, result: 'failed', reasons: [reasonOf(run, error)] });
 
 /**
  * A StackSet of the org's name that xstack did not create (it tags each of its own xstack:stackset, stacksets.ts):
@@ -428,7 +446,7 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
     return await reconcileStage(run, desired, removals, order, left);
   } catch (error) {
     // A stack its early removal (leftFor) left in an account is told even when the stage then fails.
-    return withWarnings(failedWith(desired.stage.id, desired.name, error), left.warnings());
+    return withWarnings(failedWith(run, desired.stage.id, desired.name, error), left.warnings());
   }
 }
 
@@ -524,7 +542,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const unhealthy = failing.map(([id, i]) => {
     // Unreachable first: its way out (move the account back) is the one that helps; another read would not.
     const why = lost.get(id) ?? (lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : undefined);
-    return why ? `${instanceText(id, region, i)}: ${why}` : instanceText(id, region, i);
+    return why ? `${instanceText(id, region, i)}: ${why}` : advised(run, instanceText(id, region, i));
   });
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
@@ -707,8 +725,8 @@ async function tryRemoval(run: Run, ctx: StackSetContext, stage: string, instanc
 }
 
 /** A removal's summary: `done` if it finished, else its failure; either way after `earlier` warnings, each stack it left. */
-const removalSummary = (done: StageSummary, removed: Removed, earlier?: readonly string[]): StageSummary =>
-  withWarnings(removed.error === undefined ? done : failedWith(done.stage, done.stackSet, removed.error), earlier, removed.left.warnings());
+const removalSummary = (run: Run, done: StageSummary, removed: Removed, earlier?: readonly string[]): StageSummary =>
+  withWarnings(removed.error === undefined ? done : failedWith(run, done.stage, done.stackSet, removed.error), earlier, removed.left.warnings());
 
 /**
  * Races of one stage on its StackSet: each is another operation that came
@@ -777,7 +795,7 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
     const removed = await tryRemoval(run, contextFor(run, r.stackSet, r.stage), r.stage, r.instances, r.stackSetToo);
     const done: StageSummary = { stage: r.stage, stackSet: r.stackSet, result: r.stackSetToo ? 'deleted' : removedFrom(previous?.result ?? 'unchanged'), reasons: [] };
     // Whatever the removal's end: the stage's earlier warnings, then every stack it left in an account.
-    const summary = removalSummary(done, removed, previous?.warnings);
+    const summary = removalSummary(run, done, removed, previous?.warnings);
     summaries.set(r.stage, summary);
     run.options.onEvent?.(removalDone(summary, r));
     // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
@@ -955,7 +973,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       const instance = actual.instances.get(account.id);
       if (!instance) addAccounts.push(account.id);
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
-      else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: instance.statusReason } : {}) });
+      else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: advised(run, instance.statusReason) } : {}) });
     }
     const removeFirst = leftFor(desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
@@ -1054,7 +1072,7 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   };
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
-    await next(stage, name, async () => removalSummary({ stage, stackSet: name, result: 'deleted', reasons: [] }, await tryRemoval(run, contextFor(run, name, stage), stage, byAccount(actual), true)));
+    await next(stage, name, async () => removalSummary(run, { stage, stackSet: name, result: 'deleted', reasons: [] }, await tryRemoval(run, contextFor(run, name, stage), stage, byAccount(actual), true)));
   }
   for (const d of desired) await next(d.stage.id, d.name, () => destroyStage(run, d, options));
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
@@ -1083,9 +1101,9 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
       options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
       await deleteRetained(run.aws, target(run, r.account), r);
     }
-    return removalSummary({ stage: id, stackSet: d.name, result: 'deleted', reasons: [] }, removed);
+    return removalSummary(run, { stage: id, stackSet: d.name, result: 'deleted', reasons: [] }, removed);
   } catch (error) {
-    return withWarnings(failedWith(id, d.name, error), removed?.left.warnings());
+    return withWarnings(failedWith(run, id, d.name, error), removed?.left.warnings());
   }
 }
 

@@ -69,13 +69,17 @@ export interface ActualStackSet {
   lagging?: Map<string, string>;
 }
 
+/** An operation's failure as the summary gives it: the operation, then one line per account. */
+export const operationFailedText = (stackSet: string, operationId: string, failures: readonly string[]) =>
+  `StackSet ${stackSet} operation ${operationId} failed:\n${failures.map((f) => `  ${f}`).join('\n')}`;
+
 export class OperationFailedError extends XstackError {
   constructor(
     readonly stackSet: string,
     readonly operationId: string,
     readonly failures: string[],
   ) {
-    super('OPERATION_FAILED', `StackSet ${stackSet} operation ${operationId} failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+    super('OPERATION_FAILED', operationFailedText(stackSet, operationId, failures));
   }
 }
 

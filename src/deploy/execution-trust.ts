@@ -1,0 +1,75 @@
+/**
+ * What deploy says when StackSets could not reach an account through its execution role (SELF_MANAGED), in the
+ * same terms as the note on a stale bootstrap that plan and deploy give before any operation (bootstrapState): the
+ * two are one piece of advice, one said before the rollout, one where an instance failed.
+ */
+import type { CompiledOrg } from '../compile';
+import { BOOTSTRAP_TAG, type BootstrapState } from './bootstrap';
+
+/**
+ * StackSets' status reason for an account whose execution role the administration role could not assume (missing,
+ * or not trusting it): "Account 111111111111 should have 'AWSCloudFormationStackSetExecutionRole' role with trust
+ * relationship to Role 'AWSCloudFormationStackSetAdministrationRole'." (the Knowledge Center's "Most common IAM
+ * permission errors in stack set", https://repost.aws/knowledge-center/cfn-iam-best-practices-stackset-resources;
+ * with custom role names, hashicorp/terraform-provider-aws#15165). StackSets gives an instance no error code, only
+ * this text (StackInstanceSummary StatusReason, StackSetOperationResultSummary StatusReason), so the text is matched;
+ * a wording AWS changes only loses the advice: what deploy does never depends on it.
+ */
+const UNTRUSTED = /Account (\d{12}) should have '[^']+' role with trust relationship to Role '[^']+'/;
+
+/** The account a failure line names as unreachable through its execution role, or undefined. */
+export const untrustedAccount = (line: string): string | undefined => UNTRUSTED.exec(line)?.[1];
+
+/**
+ * IAM is eventually consistent: a role or trust bootstrap just made may not be seen yet by the StackSets service
+ * assuming it (IAM's troubleshooting page, eventual consistency, linked in the advice). Why: "There is one IAM
+ * control plane for all commercial AWS Regions ... The IAM system then propagates configuration changes to the IAM
+ * data planes in every enabled AWS Region" (https://docs.aws.amazon.com/IAM/latest/UserGuide/disaster-recovery-resiliency.html).
+ */
+const IAM_CONSISTENCY = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency';
+
+const bootstrapCommand = (compiled: CompiledOrg) => `xstack bootstrap ${compiled.org.file}`;
+
+/**
+ * What gets past an account StackSets cannot reach through its execution role, given what the last bootstrap set up.
+ * Not retried within the run: StackSets gives this one reason both for an execution role bootstrap never made (an
+ * account added since: no retry mends it) and for one IAM has not propagated yet (a retry would), and deploy cannot
+ * tell which: even `current` says only that bootstrap was last run for this compile, not when, nor that nobody has
+ * changed the role since. The rollout stops at the wave either way, and the next deploy applies the instance again
+ * with one operation, a person having read why (DESIGN: no blind retries). terraform-provider-aws does retry it,
+ * for up to its propagation timeout (hashicorp/terraform-provider-aws#15173), because one apply there creates the
+ * roles and the instances; xstack's bootstrap is a command of its own that has ended before deploy's first read.
+ */
+export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, account: string): string | undefined {
+  if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
+  const bootstrap = `run '${bootstrapCommand(compiled)}', which makes and trusts the execution role in account ${account}, then deploy again`;
+  const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
+  if (state === 'stale') return `the last xstack bootstrap was made for another compile of ${compiled.org.file} (the note before the rollout), so this account may have no execution role yet: ${bootstrap}`;
+  if (state === 'current') {
+    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
+  }
+  return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
+}
+
+/** Each failure line naming an account StackSets could not reach through its execution role, with what gets past it. */
+export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, line: string): string {
+  const account = untrustedAccount(line);
+  const advice = account && executionRoleAdvice(compiled, state, account);
+  // AWS's sentence ends with a period; the advice follows it as every note in the summary does, after a colon.
+  return advice ? `${line.replace(/\.$/, '')}: ${advice}` : line;
+}
+
+/**
+ * Said before any operation when the last bootstrap was made for another compile (bootstrap.ts bootstrapDigest).
+ * A compile that adds an account, a resource type or a resource name needs bootstrap first: a new account has no
+ * execution role, and the policy names only what the templates it was made for create. One that only removes needs
+ * it after (command.ts checkBootstrap).
+ */
+export function staleBootstrapNote(compiled: CompiledOrg): string {
+  const file = compiled.org.file;
+  return (
+    `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
+    `If this one adds accounts, pipelines, repositories or resource types, run '${bootstrapCommand(compiled)}' before deploying ('--dry-run' shows what it changes), or their instances are refused on AWS; ` +
+    `if it only removes, deploy first and bootstrap after, as the execution roles still need the permissions to delete`
+  );
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { compileOrg } from '../src/compile';
+import { executionRoleAdvice, untrustedAccount, withExecutionRoleAdvice } from '../src/deploy/execution-trust';
+import { parseOrg } from '../src/org/load';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+
+const selfManaged = compileOrg(parseOrg(generateOrgYaml(2), 'org.yaml'));
+const REASON = "Account 111111111111 should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole'.";
+
+describe('an account StackSets cannot reach through its execution role', () => {
+  it.each([
+    ['an operation result', `account 111111111111 us-east-1: FAILED: ${REASON}`],
+    ['an instance left OUTDATED', `account 111111111111 us-east-1: OUTDATED (FAILED): ${REASON}`],
+    ['custom role names (terraform-provider-aws#15165)', "Account 111111111111 should have 'tf-acc-test-7055-Execution' role with trust relationship to Role 'tf-acc-test-7055-Administration'."],
+  ])('is recognised in %s', (_, line) => {
+    expect(untrustedAccount(line)).toBe('111111111111');
+    expect(withExecutionRoleAdvice(selfManaged, 'stale', line)).toMatch(/'?: the last xstack bootstrap was made for another compile of org\.yaml .*run 'xstack bootstrap org\.yaml', which makes and trusts the execution role in account 111111111111, then deploy again$/);
+  });
+
+  it('other failures are left as they are', () => {
+    const line = 'account 111111111111 us-east-1: FAILED: ResourceStatusReason:Invalid principal in policy';
+    expect(untrustedAccount(line)).toBeUndefined();
+    expect(withExecutionRoleAdvice(selfManaged, 'stale', line)).toBe(line);
+  });
+
+  it('says bootstrap or propagation as the bootstrap state tells, and nothing for SERVICE_MANAGED roles, which are AWS\'s', () => {
+    expect(executionRoleAdvice(selfManaged, 'current', '111111111111')).toMatch(/^xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet .*deploy again in a minute; if it fails again, run 'xstack bootstrap org\.yaml'/);
+    expect(executionRoleAdvice(selfManaged, undefined, '111111111111')).toMatch(/^if this account was added since the last xstack bootstrap, it has no execution role yet: run 'xstack bootstrap org\.yaml'.*; if bootstrap ran just now, IAM changes take a moment to propagate/);
+    const serviceManaged = { ...selfManaged, org: { ...selfManaged.org, stackSets: { ...selfManaged.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } } };
+    expect(executionRoleAdvice(serviceManaged, 'not-applicable', '111111111111')).toBeUndefined();
+  });
+});
