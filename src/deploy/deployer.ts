@@ -797,7 +797,7 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
     // Whatever the removal's end: the stage's earlier warnings, then every stack it left in an account.
     const summary = removalSummary(run, done, removed, previous?.warnings);
     summaries.set(r.stage, summary);
-    run.options.onEvent?.(removalDone(summary, r));
+    run.options.onEvent?.(removalDone(summary, r, removed.left.warnings()));
     // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
     if (removed.error !== undefined) failed = r.stage;
   }
@@ -810,12 +810,12 @@ function notRemoved(r: Removal, previous: StageSummary | undefined, failed: stri
   return withWarnings(previous, previous.warnings, [`instances in ${accounts}, which the org file no longer targets, were not removed: the removal of ${failed} failed first; deploy again to remove them`]);
 }
 
-/** The progress line of a removal, after every wave: what it did to the stage. */
-function removalDone(summary: StageSummary, r: Removal): DeployEvent {
+/** The progress line of a removal, after every wave: what it did to the stage, and the stacks it left (`left`). */
+function removalDone(summary: StageSummary, r: Removal, left: readonly string[]): DeployEvent {
   const failed = summary.result === 'failed';
   const accounts = r.instances.map((i) => i.account).join(', ');
   const done = r.stackSetToo ? `StackSet deleted${accounts ? `, with its instances in ${accounts}` : ''}` : `instances removed from ${accounts}`;
-  const detail = [failed ? summary.reasons.join('; ') : done, ...(summary.warnings ?? [])].join('; ');
+  const detail = [failed ? summary.reasons.join('; ') : done, ...left].join('; ');
   return { type: 'stage-done', stage: r.stage, result: summary.result, accountsDone: failed ? 0 : r.instances.length, accountsFailed: failed ? r.instances.length : 0, detail };
 }
 
