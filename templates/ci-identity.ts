@@ -7,8 +7,8 @@
  * through EKS Pod Identity (with the association made here) or IRSA.
  *
  * On EC2 the role is also the host's own (src/services/needs.ts
- * CI_HOST_NEEDS): Systems Manager's core, so that Session Manager reaches a
- * host that has no public address, no inbound rule and no SSH key; and, in an
+ * CI_HOST_NEEDS): Session Manager's minimal instance permissions, so that it
+ * reaches a host that has no public address, no inbound rule and no SSH key; and, in an
  * isolated CI network, image pulls from this account's ECR repositories, the
  * only registry it can reach. Pods on EKS get neither: their node's role
  * pulls the images, and a pod is no managed instance.
@@ -19,7 +19,8 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, SSM_MANAGED_INSTANCE_CORE, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime } from '../src/org/model';
@@ -33,20 +34,22 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
   const { trust, exceptions } = trustFor(runtime);
   const ec2 = runtime.kind === 'ec2';
   const pullsFromEcr = ec2 && host.isolated;
+  // Session Manager is the way to the CI host: no public address, no inbound rule, no SSH key, whatever the network
+  // mode. AWS's minimal Session Manager instance permissions, not AmazonSSMManagedInstanceCore (which also reads every
+  // SSM parameter of this account): src/iam/instance-management.ts.
+  const sessionManager = ec2 ? sessionManagerStatements() : undefined;
   const resources: Record<string, Resource> = {
     ...role('CiInstanceRole', {
       name: names.ciInstanceRole(),
       description: ec2
-        ? `The CI (EC2 instances); may assume only the pull-only CI role of each source account; Systems Manager core for Session Manager${pullsFromEcr ? "; pulls images from this account's ECR repositories" : ''}`
+        ? `The CI (EC2 instances); may assume only the pull-only CI role of each source account; Session Manager reaches it${pullsFromEcr ? "; pulls images from this account's ECR repositories" : ''}`
         : `The CI (EKS service account ${runtime.namespace}/${runtime.serviceAccount}); may only assume the pull-only CI role of each source account`,
       trust,
-      // Session Manager is the way to the CI host: no public address, no inbound rule, no SSH key, whatever the network
-      // mode. The same AWS managed policy, with listed actions (not a FullAccess one), as the deployment targets'
-      // role; it also reads any SSM parameter of this account (ssm:GetParameter(s) on "*"), which the report shows.
-      // https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
-      // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html
-      ...(ec2 ? { awsManagedPolicies: [SSM_MANAGED_INSTANCE_CORE] } : {}),
-      exceptions: [...exceptions, ...(pullsFromEcr ? [{ rule: 'XS002', statement: 'EcrLogin', reason: ECR_AUTHORIZATION_TOKEN.resourceStarReason ?? '' }] : [])],
+      exceptions: [
+        ...exceptions,
+        ...(sessionManager?.exceptions ?? []),
+        ...(pullsFromEcr ? [{ rule: 'XS002', statement: 'EcrLogin', reason: ECR_AUTHORIZATION_TOKEN.resourceStarReason ?? '' }] : []),
+      ],
       policies: [
         {
           name: 'assume-ci-reader-roles',
@@ -58,6 +61,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
             }),
           ]),
         },
+        ...(sessionManager ? [{ name: 'session-manager', document: policyDocument(sessionManager.statements) }] : []),
         ...(pullsFromEcr
           ? [
               {

@@ -6,8 +6,10 @@
  * endpoints for git-codecommit, codecommit and sts, whose policies admit only
  * the org's CI roles and repositories. `nat: false` makes the network
  * isolated: no internet path at all, and the endpoints a CI host needs to run
- * (S3 gateway, ECR, CloudWatch Logs, Systems Manager) beside CodeCommit's and
- * STS's. Flow logs record every flow of the VPC.
+ * (S3 gateway, ECR, Session Manager's) beside CodeCommit's and STS's, each
+ * with a policy that lets through only what the CI host does, where AWS
+ * accepts one (src/services/vpc-endpoints.ts). Flow logs record every flow of
+ * the VPC.
  */
 import EIP from 'cloudform-types/types/ec2/eip';
 import FlowLog from 'cloudform-types/types/ec2/flowLog';
@@ -27,8 +29,19 @@ import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import { role, suppressChecks } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { CODECOMMIT_PULL, FLOW_LOGS_DELIVERY, STS_ASSUME_ROLE } from '../src/iam/grants';
-import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
+import { PolicyError } from '../src/errors';
+import {
+  CODECOMMIT_PULL,
+  ECR_AUTHORIZATION_TOKEN,
+  ECR_IMAGE_LAYER_DOWNLOAD,
+  ECR_IMAGE_LAYERS,
+  ECR_IMAGE_PULL,
+  FLOW_LOGS_DELIVERY,
+  SESSION_MANAGER_INSTANCE,
+  STS_ASSUME_ROLE,
+} from '../src/iam/grants';
+import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
+import { ISOLATED_ENDPOINTS, type IsolatedEndpoint } from '../src/services/vpc-endpoints';
 import type { Names } from '../src/naming';
 import type { CiNetwork } from '../src/org/model';
 
@@ -78,6 +91,60 @@ const availabilityZone = (network: CiNetwork, index: number): Pick<SubnetPropert
   network.availabilityZoneIds
     ? { AvailabilityZoneId: network.availabilityZoneIds[index] }
     : { AvailabilityZone: new IntrinsicFunction('Fn::Select', [String(index), { 'Fn::GetAZs': '' }]) };
+
+const serviceName = (input: CiNetworkInput, service: string) => sub(`${input.endpointServicePrefix}.\${AWS::Region}.${service}`);
+
+function interfaceEndpoint(input: CiNetworkInput, service: string, subnets: readonly string[], policy: PolicyDocument | undefined): VPCEndpoint {
+  return new VPCEndpoint({
+    VpcEndpointType: 'Interface',
+    ServiceName: serviceName(input, service),
+    VpcId: ref('Vpc'),
+    SubnetIds: subnets.map(ref),
+    SecurityGroupIds: [ref('EndpointSecurityGroup')],
+    PrivateDnsEnabled: true,
+    ...(policy ? { PolicyDocument: policy } : {}),
+  });
+}
+
+/**
+ * The isolated network's endpoints let through what the CI host does (src/services/needs.ts CI_HOST_NEEDS), no more.
+ * An endpoint policy names "*" and narrows by condition; the interface endpoints admit only principals of this account
+ * (aws:PrincipalAccount), on this account's resources.
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalaccount
+ */
+const OF_THIS_ACCOUNT = { StringEquals: { 'aws:PrincipalAccount': ref('AWS::AccountId') } };
+
+function isolatedEndpointPolicy(endpoint: IsolatedEndpoint): PolicyDocument {
+  switch (endpoint.service) {
+    case 'ecr.api':
+    case 'ecr.dkr':
+      // One policy on both ECR endpoints, as ECR recommends: docker login and pulls from this account's repositories.
+      // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-vpc-endpoint-policy
+      return policyDocument([
+        statement({ sid: 'EcrLogin', principal: '*', actions: ECR_AUTHORIZATION_TOKEN.actions, resources: '*', conditions: OF_THIS_ACCOUNT }),
+        statement({ sid: 'PullCiImages', principal: '*', actions: ECR_IMAGE_PULL.actions, resources: arn('ecr:${AWS::Region}:${AWS::AccountId}:repository/*'), conditions: OF_THIS_ACCOUNT }),
+      ]);
+    case 'ssm':
+      // Session Manager's registration of this account's instances; nothing else of Systems Manager (no parameters).
+      // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html#sysman-endpoint-policies
+      return policyDocument([
+        statement({ sid: 'SessionManagerRegisters', principal: '*', actions: SESSION_MANAGER_INSTANCE.actions, resources: arn('ec2:${AWS::Region}:${AWS::AccountId}:instance/*'), conditions: OF_THIS_ACCOUNT }),
+      ]);
+    case 's3':
+      // Only ECR's image layers, read with the URL ECR presigns (signed by ECR, so no principal of this account: the
+      // condition is the query-string authentication of a presigned URL). No write to any bucket, no read of any other.
+      // For a gateway endpoint the Principal is "*" ("you cannot limit the Principal element to a specific IAM role").
+      // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms
+      // https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html#vpc-endpoint-policies-gateway
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policy-s3-sigv4-conditions.html
+      return policyDocument([
+        statement({ sid: 'EcrImageLayers', principal: '*', actions: ECR_IMAGE_LAYER_DOWNLOAD.actions, resources: sub(ECR_IMAGE_LAYERS.objects), conditions: { StringEquals: ECR_IMAGE_LAYERS.presigned } }),
+      ]);
+    default:
+      throw new PolicyError(`no endpoint policy for ${endpoint.service}: src/services/vpc-endpoints.ts says AWS accepts one`);
+  }
+}
 
 export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const { network, names } = input;
@@ -141,43 +208,24 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   ]);
   // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
   const fips = input.fipsEndpoints ? '-fips' : '';
-  const endpoints: Array<[string, string, object | undefined]> = [
+  const endpoints: Array<[string, string, PolicyDocument]> = [
     ['GitCodeCommitEndpoint', `git-codecommit${fips}`, codecommitPolicy],
     ['CodeCommitEndpoint', `codecommit${fips}`, codecommitPolicy],
     ['StsEndpoint', 'sts', stsPolicy],
-    // Isolated: what the CI host itself needs without an internet path (image pulls, Session
-    // Manager; nothing on it sends logs, and the flow logs are delivered by their own service). Their policies stay AWS's default: the instance role's IAM policy decides.
-    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
-    // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
-    ...(network.nat
-      ? []
-      : ([
-          ['EcrApiEndpoint', 'ecr.api', undefined],
-          ['EcrDockerEndpoint', 'ecr.dkr', undefined],
-          ['SsmEndpoint', 'ssm', undefined],
-          ['SsmMessagesEndpoint', 'ssmmessages', undefined],
-          ['Ec2MessagesEndpoint', 'ec2messages', undefined],
-        ] as Array<[string, string, undefined]>)),
   ];
-  for (const [id, service, policy] of endpoints) {
-    resources[id] = new VPCEndpoint({
-      VpcEndpointType: 'Interface',
-      ServiceName: sub(`${input.endpointServicePrefix}.\${AWS::Region}.${service}`),
-      VpcId: ref('Vpc'),
-      SubnetIds: privateSubnets.map(ref),
-      SecurityGroupIds: [ref('EndpointSecurityGroup')],
-      PrivateDnsEnabled: true,
-      ...(policy ? { PolicyDocument: policy } : {}),
-    });
-  }
+  for (const [id, service, policy] of endpoints) resources[id] = interfaceEndpoint(input, service, privateSubnets, policy);
+  // Isolated: what the CI host itself needs without an internet path (image pulls, Session Manager; nothing on it sends
+  // logs, and the flow logs are delivered by their own service), each endpoint with a policy where AWS accepts one.
+  // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+  // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
   if (!network.nat) {
-    // ECR keeps image layers in S3: the gateway endpoint on the CI route table.
-    resources.S3GatewayEndpoint = new VPCEndpoint({
-      VpcEndpointType: 'Gateway',
-      ServiceName: sub(`${input.endpointServicePrefix}.\${AWS::Region}.s3`),
-      VpcId: ref('Vpc'),
-      RouteTableIds: [ref('CiRouteTable')],
-    });
+    for (const endpoint of ISOLATED_ENDPOINTS) {
+      const policy = 'doc' in endpoint.policy ? isolatedEndpointPolicy(endpoint) : undefined;
+      resources[endpoint.id] =
+        endpoint.type === 'Gateway'
+          ? new VPCEndpoint({ VpcEndpointType: 'Gateway', ServiceName: serviceName(input, endpoint.service), VpcId: ref('Vpc'), RouteTableIds: [ref('CiRouteTable')], ...(policy ? { PolicyDocument: policy } : {}) })
+          : interfaceEndpoint(input, endpoint.service, privateSubnets, policy);
+    }
   }
 
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html

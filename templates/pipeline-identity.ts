@@ -10,8 +10,9 @@ import InstanceProfile from 'cloudform-types/types/iam/instanceProfile';
 import { getAtt, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { CLOUDWATCH_AGENT_SERVER, EC2_TRUST_REASON, SSM_MANAGED_INSTANCE_CORE } from '../src/iam/grants';
-import { serviceTrust } from '../src/iam/policy';
+import { CLOUDWATCH_AGENT_SERVER, EC2_TRUST_REASON } from '../src/iam/grants';
+import { codeDeployAgentThroughSsmStatements, sessionManagerStatements } from '../src/iam/instance-management';
+import { policyDocument, serviceTrust } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface PipelineIdentityInput {
@@ -35,6 +36,12 @@ export function pipelineIdentity({ names, cloudWatchAgent, existingInstanceRoles
 }
 
 function ownInstanceRole(names: Names, cloudWatchAgent: boolean): TemplateDefinition {
+  // Systems Manager on the deployment targets: Session Manager, and the CodeDeploy agent's install and updates through
+  // the AWSCodeDeployAgent Distributor package; not AmazonSSMManagedInstanceCore, which also reads every SSM parameter of
+  // the account and runs Inventory and Patch Manager (src/iam/instance-management.ts).
+  // https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html
+  const sessionManager = sessionManagerStatements();
+  const agent = codeDeployAgentThroughSsmStatements();
   return {
     description: 'xstack pipeline-identity: CodePipeline service role and deployment targets\' instance role of this pipeline account',
     parameters: {},
@@ -59,10 +66,14 @@ function ownInstanceRole(names: Names, cloudWatchAgent: boolean): TemplateDefini
       }),
       ...role('DeployTargetRole', {
         name: names.deployTargetRole(),
-        description: 'EC2 instances CodeDeploy deploys to: the CodeDeploy agent downloads revisions with it; Systems Manager manages the instance',
+        description: 'EC2 instances CodeDeploy deploys to: the CodeDeploy agent downloads revisions with it; Session Manager reaches it; Systems Manager installs the CodeDeploy agent',
         trust: serviceTrust('ec2.amazonaws.com', {}),
-        awsManagedPolicies: [SSM_MANAGED_INSTANCE_CORE, ...(cloudWatchAgent ? [CLOUDWATCH_AGENT_SERVER] : [])],
-        exceptions: [{ rule: 'XS005', statement: 'TrustService', reason: EC2_TRUST_REASON }],
+        ...(cloudWatchAgent ? { awsManagedPolicies: [CLOUDWATCH_AGENT_SERVER] } : {}),
+        policies: [
+          { name: 'session-manager', document: policyDocument(sessionManager.statements) },
+          { name: 'codedeploy-agent-through-ssm', document: policyDocument(agent.statements) },
+        ],
+        exceptions: [{ rule: 'XS005', statement: 'TrustService', reason: EC2_TRUST_REASON }, ...sessionManager.exceptions, ...agent.exceptions],
       }),
       // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html
       DeployTargetInstanceProfile: new InstanceProfile({ InstanceProfileName: names.deployTargetRole(), Roles: [ref('DeployTargetRole')] }),

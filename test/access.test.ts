@@ -136,11 +136,25 @@ describe('access roles', () => {
     expect((role.Metadata as any).xstack.exceptions[0]).toMatchObject({ rule: 'XS005', statement: 'TrustService' });
   });
 
-  it('on EC2 the CI host gets Systems Manager core in every network mode, and ECR pulls from its own account only when isolated', () => {
-    const ssmCore = [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }];
+  it('on EC2 the CI host gets Session Manager\'s minimal permissions in every network mode (no AWS managed policy), and ECR pulls from its own account only when isolated', () => {
+    const sessionManager = [
+      {
+        Sid: 'SessionManagerRegisters',
+        Effect: 'Allow',
+        Action: 'ssm:UpdateInstanceInformation',
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
+      },
+      {
+        Sid: 'SessionManagerChannels',
+        Effect: 'Allow',
+        Action: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+        Resource: '*',
+      },
+    ];
     // GovCloud: isolated (nat: false).
     const isolated = template(gov, 'ci-identity');
-    expect(props(isolated, 'CiInstanceRole').ManagedPolicyArns).toEqual(ssmCore);
+    expect(props(isolated, 'CiInstanceRole').ManagedPolicyArns).toBeUndefined();
+    expect(props(isolated, 'CiInstanceRoleSessionManager').PolicyDocument.Statement).toEqual(sessionManager);
     const [login, pull] = props(isolated, 'CiInstanceRolePullCiImages').PolicyDocument.Statement;
     expect(login).toMatchObject({ Sid: 'EcrLogin', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
     expect(pull).toMatchObject({ Sid: 'PullCiImages', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] });
@@ -148,9 +162,13 @@ describe('access roles', () => {
     expect((isolated.Resources.CiInstanceRolePullCiImages.Metadata as any).xstack.exceptions).toEqual([
       { rule: 'XS002', statement: 'EcrLogin', reason: expect.stringContaining('no resource type') },
     ]);
+    expect((isolated.Resources.CiInstanceRoleSessionManager.Metadata as any).xstack.exceptions).toEqual([
+      { rule: 'XS002', statement: 'SessionManagerChannels', reason: expect.stringContaining('no resource type') },
+    ]);
     // The example: NAT'd, so no ECR grant; and no CloudWatch Logs grant in either mode (nothing on the host sends logs).
     const natted = template(example, 'ci-identity');
-    expect(props(natted, 'CiInstanceRole').ManagedPolicyArns).toEqual(ssmCore);
+    expect(props(natted, 'CiInstanceRole').ManagedPolicyArns).toBeUndefined();
+    expect(props(natted, 'CiInstanceRoleSessionManager').PolicyDocument.Statement).toEqual(sessionManager);
     expect(natted.Resources.CiInstanceRolePullCiImages).toBeUndefined();
     for (const t of [isolated, natted]) expect(JSON.stringify(t)).not.toMatch(/"logs:/);
   });
@@ -160,6 +178,7 @@ describe('access roles', () => {
     const t = renderTemplate(ciIdentity(new Names('acme'), ['111111111111'], runtime, { isolated: true }));
     expect(props(t, 'CiInstanceRole').ManagedPolicyArns).toBeUndefined();
     expect(Object.keys(t.Resources).sort()).toEqual(['CiInstanceRole', 'CiInstanceRoleAssumeCiReaderRoles', 'CiPodIdentityAssociation']);
+    expect(JSON.stringify(t)).not.toMatch(/ssm/);
   });
 });
 
@@ -169,8 +188,8 @@ describe('CI network', () => {
 
   it.each([
     ['example (NAT, the default)', example, ['codecommit', 'git-codecommit', 'sts']],
-    ['govcloud (isolated, FIPS)', gov, ['codecommit-fips', 'ec2messages', 'ecr.api', 'ecr.dkr', 'git-codecommit-fips', 's3', 'ssm', 'ssmmessages', 'sts']],
-  ])('%s: CI subnets have no internet-gateway route and no public IPs; CodeCommit and STS endpoints with policies; flow logs', (_name, compiled, services) => {
+    ['govcloud (isolated, FIPS)', gov, ['codecommit-fips', 'ecr.api', 'ecr.dkr', 'git-codecommit-fips', 's3', 'ssm', 'ssmmessages', 'sts']],
+  ])('%s: CI subnets have no internet-gateway route and no public IPs; every endpoint but ssmmessages with a conditioned policy; flow logs', (_name, compiled, services) => {
     const t = template(compiled, 'ci-network');
     for (const [, s] of subnetsOf(t)) expect((s.Properties as any).MapPublicIpOnLaunch).toBe(false);
     for (const r of routesOf(t, 'CiRouteTable')) expect((r.Properties as any).GatewayId).toBeUndefined();
@@ -179,15 +198,56 @@ describe('CI network', () => {
     for (const e of endpoints) {
       if (e.VpcEndpointType === 'Interface') expect(e.PrivateDnsEnabled).toBe(true);
       const name = e.ServiceName['Fn::Sub'];
-      // CodeCommit's and STS's endpoints admit only the org's CI roles; the host's own services keep AWS's default.
-      if (/codecommit|\.sts$/.test(name)) for (const s of e.PolicyDocument.Statement) expect(Object.keys(s.Condition).length).toBeGreaterThan(0);
-      else expect(e.PolicyDocument).toBeUndefined();
+      // ssmmessages takes no endpoint policy (src/services/vpc-endpoints.ts): it keeps AWS's default; every other endpoint
+      // lets through only conditioned requests (the org's CI roles, this account's principals, presigned ECR layers).
+      if (name.endsWith('.ssmmessages')) expect(e.PolicyDocument).toBeUndefined();
+      else for (const s of e.PolicyDocument.Statement) expect(Object.keys(s.Condition).length, name).toBeGreaterThan(0);
     }
     const flowLog = Object.values(t.Resources).find((r) => r.Type === 'AWS::EC2::FlowLog')!.Properties as any;
     expect(flowLog).toMatchObject({ ResourceId: { Ref: 'Vpc' }, ResourceType: 'VPC', TrafficType: 'ALL', LogGroupName: { Ref: 'FlowLogGroup' } });
     for (const r of Object.values(t.Resources).filter((x) => x.Type === 'AWS::EC2::SecurityGroup')) {
       for (const rule of (r.Properties as any).SecurityGroupIngress ?? []) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
     }
+  });
+
+  it('isolated: the S3 gateway endpoint reads only ECR\'s image layers through presigned URLs; ECR and SSM endpoints admit only this account\'s principals on its own resources', () => {
+    const t = template(gov, 'ci-network');
+    const ofThisAccount = { StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } };
+    expect(props(t, 'S3GatewayEndpoint').PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'EcrImageLayers',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*' },
+        Condition: { StringEquals: { 's3:authType': ['REST-QUERY-STRING'] } },
+      },
+    ]);
+    for (const id of ['EcrApiEndpoint', 'EcrDockerEndpoint']) {
+      expect(props(t, id).PolicyDocument.Statement, id).toEqual([
+        { Sid: 'EcrLogin', Effect: 'Allow', Principal: '*', Action: 'ecr:GetAuthorizationToken', Resource: '*', Condition: ofThisAccount },
+        {
+          Sid: 'PullCiImages',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' },
+          Condition: ofThisAccount,
+        },
+      ]);
+    }
+    expect(props(t, 'SsmEndpoint').PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'SessionManagerRegisters',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'ssm:UpdateInstanceInformation',
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
+        Condition: ofThisAccount,
+      },
+    ]);
+    // No ec2messages endpoint: nothing on the CI host may use it (its role grants no ec2messages action).
+    expect(t.Resources.Ec2MessagesEndpoint).toBeUndefined();
   });
 
   it('isolated: no internet gateway, NAT gateway or route at all; by default (seed 000) the CI route goes through a NAT gateway in a separate public subnet', () => {
@@ -209,8 +269,16 @@ describe('CI network', () => {
   });
 
   it('endpoint policies are checked like every other policy', () => {
-    const docs = policyDocuments(template(example, 'ci-network')).filter((d) => d.kind === 'endpoint');
-    expect(docs).toHaveLength(3);
+    expect(policyDocuments(template(example, 'ci-network')).filter((d) => d.kind === 'endpoint')).toHaveLength(3);
+    expect(policyDocuments(template(gov, 'ci-network')).filter((d) => d.kind === 'endpoint').map((d) => d.resource).sort()).toEqual([
+      'CodeCommitEndpoint',
+      'EcrApiEndpoint',
+      'EcrDockerEndpoint',
+      'GitCodeCommitEndpoint',
+      'S3GatewayEndpoint',
+      'SsmEndpoint',
+      'StsEndpoint',
+    ]);
   });
 
   describe('zones pinned by AZ ID (availabilityZoneIds)', { timeout: 60_000 }, () => {

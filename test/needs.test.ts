@@ -6,30 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
-import { AWS_MANAGED_POLICIES } from '../src/iam/aws-managed-policies';
 import { ACCESS_NEEDS, CI_HOST_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 
 type Json = Record<string, unknown>;
 
-/**
- * Takes statement `sid` out of every policy document of a resource; a bus policy (one statement) goes whole; a
- * statement of an AWS managed policy (`<policy>.<Sid>`, src/audit/grants.ts) takes that policy off the role.
- */
+/** Takes statement `sid` out of every policy document of a resource; a bus policy (one statement) goes whole. */
 function removeStatement(stage: Stage, logicalId: string, sid: string): void {
   const resources = stage.definition.resources as unknown as Record<string, { Type?: string; Properties?: Json; type?: string; properties?: Json }>;
   const resource = JSON.parse(JSON.stringify(resources[logicalId])) as { Type: string; Properties: Json };
   expect(resource, `${stage.id} ${logicalId}`).toBeDefined();
-  const managed = AWS_MANAGED_POLICIES.get(sid.split('.')[0]);
-  if (managed) {
-    const arns = resource.Properties.ManagedPolicyArns as Array<{ 'Fn::Sub': string }>;
-    const kept = arns.filter((a) => !a['Fn::Sub'].endsWith(`:policy/${managed.name}`));
-    expect(kept.length, `${stage.id} ${logicalId} ${managed.name}`).toBe(arns.length - 1);
-    resource.Properties.ManagedPolicyArns = kept;
-    resources[logicalId] = resource as never;
-    return;
-  }
   if (resource.Type === 'AWS::Events::EventBusPolicy') {
     delete resources[logicalId];
     return;
@@ -136,7 +123,8 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
     for (const r of baseline.results.filter((x) => x.path.need?.startsWith('ci-host-'))) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
   });
 
-  it.each(CI_HOST_NEEDS.map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path (isolated GovCloud org)', (_id, need) => {
+  // The layer download is signed by ECR (a presigned URL): no IAM side of the org's, its network path is proved below.
+  it.each(CI_HOST_NEEDS.filter((n) => !n.networkOnly).map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path (isolated GovCloud org)', (_id, need) => {
     const org = loadOrgFile('parameters/govcloud.yaml');
     const baseline = analyseAccess(org, planStages(org));
     expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
@@ -149,5 +137,48 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
     }
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+});
+
+describe('the isolated CI network\'s endpoint policies are proved like the CodeDeploy and CodeCommit paths', () => {
+  const org = loadOrgFile('parameters/govcloud.yaml');
+  const ciNetwork = (stages: Stage[]) => stages.find((s) => s.id === 'ci-network')!;
+  const endpoint = (stages: Stage[], id: string) => (ciNetwork(stages).definition.resources as unknown as Record<string, { Properties: Json }>)[id];
+
+  it.each([
+    ['SsmEndpoint', 'SessionManagerRegisters', 'ci-host-session-manager'],
+    ['EcrApiEndpoint', 'EcrLogin', 'ci-host-ecr-login'],
+    ['EcrDockerEndpoint', 'PullCiImages', 'ci-host-ecr-pull'],
+    ['S3GatewayEndpoint', 'EcrImageLayers', 'ci-host-ecr-layers'],
+  ])('without %s/%s, the compile fails naming the CI host path it carries', (id, sid, need) => {
+    expect(analyseAccess(org, planStages(org)).problems).toEqual([]);
+    const stages = planStages(org);
+    removeStatement(ciNetwork(stages), id, sid);
+    const purpose = CI_HOST_NEEDS.find((n) => n.id === need)!.purpose;
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.includes(`through ci-network's ${id}: no statement of its endpoint policy allows it`)), problems.join('\n')).toBe(true);
+  });
+
+  it('the S3 gateway endpoint with AWS\'s default policy (full access, finding N6) fails the compile: the CI network could write to any bucket', () => {
+    const stages = planStages(org);
+    const gateway = endpoint(stages, 'S3GatewayEndpoint');
+    gateway.Properties = { ...gateway.Properties };
+    delete gateway.Properties.PolicyDocument;
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain("nothing in the CI network writes to any S3 bucket: ci-network has no s3 endpoint with a policy, so AWS's default lets s3:PutObject through");
+  });
+
+  it.each([
+    ['writes to any bucket', { Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' } }, 'nothing in the CI network writes to any S3 bucket'],
+    ['reads any object', { Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' } }, 'nothing in the CI network reads any other S3 object'],
+    ['reads the layer bucket with any credentials', { Condition: undefined }, "nothing in the CI network reads ECR's layer bucket with its own credentials"],
+  ])('an S3 endpoint statement that %s fails the compile naming what it lets through', (_what, change, purpose) => {
+    const stages = planStages(org);
+    const gateway = endpoint(stages, 'S3GatewayEndpoint');
+    const document = JSON.parse(JSON.stringify(gateway.Properties.PolicyDocument)) as { Statement: Json[] };
+    document.Statement[0] = JSON.parse(JSON.stringify({ ...document.Statement[0], ...change }));
+    gateway.Properties = { ...gateway.Properties, PolicyDocument: document };
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(`${purpose}: ci-network's S3GatewayEndpoint lets `)), problems.join('\n')).toBe(true);
   });
 });

@@ -24,9 +24,9 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list and the ECR login', () => {
+  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list, the ECR login and the SSM Agent\'s calls without a resource type', () => {
     const star = statements.filter(({ doc, s }) => doc.kind === 'identity' && asList(s.Resource).includes('*'));
-    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin']));
+    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands']));
   });
 
   it('"*" and account-root principals in an Allow always carry conditions', () => {
@@ -51,13 +51,42 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('attaches no AWS managed policy but Systems Manager\'s instance core (deployment targets, CI hosts on EC2), and no literal partition anywhere', () => {
-    for (const { stage, p } of resourcesOf('AWS::IAM::Role')) {
-      if (['acme-deploy-target', 'gov-deploy-target', 'acme-ci-instance', 'gov-ci-instance'].includes(p.RoleName)) {
-        expect(p.ManagedPolicyArns, stage).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore' }]);
-      } else expect(p.ManagedPolicyArns, `${stage} ${p.RoleName}`).toBeUndefined();
-    }
+  it('attaches no AWS managed policy (AmazonSSMManagedInstanceCore neither), and no literal partition anywhere', () => {
+    for (const { stage, p } of resourcesOf('AWS::IAM::Role')) expect(p.ManagedPolicyArns, `${stage} ${p.RoleName}`).toBeUndefined();
     for (const { stage, t } of all) expect(JSON.stringify(t), stage).not.toMatch(/arn:aws(-[a-z-]+)?:/);
+  });
+
+  it('the deployment targets\' role: Session Manager, and the CodeDeploy agent\'s install through Systems Manager, each action on its resource type', () => {
+    const [policy] = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ p }) => p.ManagedPolicyName === 'acme-deploy-target-codedeploy-agent-through-ssm');
+    expect(policy.p.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'AgentAssociations',
+        Effect: 'Allow',
+        Action: ['ssm:ListInstanceAssociations', 'ssm:DescribeAssociation', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
+        Resource: [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:association/*' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
+        ],
+      },
+      { Sid: 'ConfigurePackageDocument', Effect: 'Allow', Action: ['ssm:GetDocument', 'ssm:DescribeDocument'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage' } },
+      {
+        Sid: 'AgentPackagesAndCommands',
+        Effect: 'Allow',
+        Action: [
+          'ssm:GetManifest',
+          'ssm:PutConfigurePackageResult',
+          'ec2messages:AcknowledgeMessage',
+          'ec2messages:DeleteMessage',
+          'ec2messages:FailMessage',
+          'ec2messages:GetEndpoint',
+          'ec2messages:GetMessages',
+          'ec2messages:SendReply',
+        ],
+        Resource: '*',
+      },
+    ]);
+    const [sessions] = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ p }) => p.ManagedPolicyName === 'acme-deploy-target-session-manager');
+    expect(sessions.p.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['SessionManagerRegisters', 'SessionManagerChannels']);
   });
 
   it('each pipeline account\'s source role may do only the CodeCommit source action, and write only that account\'s artifacts with only its key', () => {

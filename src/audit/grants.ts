@@ -4,9 +4,8 @@
  * auditor's matrices and the access proof read this one model.
  */
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
-import type { CfnTemplate } from '../cfn/template';
-import { awsManagedPolicyOf } from '../iam/aws-managed-policies';
 import type { Org } from '../org/model';
+import { endpointServiceOf } from '../services/vpc-endpoints';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
@@ -172,31 +171,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, role, implicitResource, v) })));
-    })
-    .concat(awsManagedStatements(template, stage.id, v));
-}
-
-/**
- * The statements of the AWS managed policies a role of the template attaches
- * (src/iam/aws-managed-policies.ts), as the role's identity statements,
- * labelled `<role>/<policy>.<Sid>`.
- */
-function awsManagedStatements(template: CfnTemplate, stage: string, v: (e: unknown) => Values): Array<{ resource: string; at: (account: string) => ResolvedStatement }> {
-  const out: Array<{ resource: string; at: (account: string) => ResolvedStatement }> = [];
-  for (const id of Object.keys(template.Resources)) {
-    const r = template.Resources[id];
-    if (r.Type !== 'AWS::IAM::Role') continue;
-    const arns = asList((r.Properties as Record<string, unknown> | undefined)?.ManagedPolicyArns);
-    if (arns.length === 0) continue;
-    const role = v({ 'Fn::GetAtt': [id, 'Arn'] });
-    for (const a of arns) {
-      const text = typeof a === 'string' ? a : a && typeof a === 'object' && 'Fn::Sub' in a ? String((a as { 'Fn::Sub': unknown })['Fn::Sub']) : '';
-      const policy = awsManagedPolicyOf(text);
-      if (!policy) continue;
-      for (const s of policy.statements) out.push({ resource: id, at: compileStatement(stage, id, 'identity', { ...s, Sid: `${policy.name}.${s.Sid}` }, role, undefined, v) });
-    }
-  }
-  return out;
+    });
 }
 
 /**
@@ -211,7 +186,7 @@ export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, 
   if (!account) return out;
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
   for (const doc of policyDocuments(template).filter((d) => d.kind === 'endpoint')) {
-    const service = String(resolver.resolve(stage.id, account, (template.Resources[doc.resource].Properties as { ServiceName?: unknown }).ServiceName)).split('.').pop()!;
+    const service = endpointServiceOf(String(resolver.resolve(stage.id, account, (template.Resources[doc.resource].Properties as { ServiceName?: unknown }).ServiceName)));
     out.set(service, { endpoint: doc.resource, statements: doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, undefined, undefined, v)(account)) });
   }
   return out;

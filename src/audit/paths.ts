@@ -4,7 +4,18 @@
  * makes to a principal of another account is one of these paths.
  */
 import { ARTIFACT_OBJECT_WRITE, KMS_ARTIFACT_DATA_KEY } from '../iam/grants';
-import { ACCESS_NEEDS, agentInstallerIn, CI_HOST_NEEDS, PIPELINE_NEEDS, type AccessEnvironment, type CiHostEnvironment, type PipelineEnvironment, type ServiceNeed } from '../services/needs';
+import {
+  ACCESS_NEEDS,
+  agentInstallerIn,
+  CI_HOST_NEEDS,
+  PIPELINE_NEEDS,
+  REFUSED_THROUGH_ISOLATED_NETWORK,
+  type AccessEnvironment,
+  type CiHostEnvironment,
+  type PipelineEnvironment,
+  type ServiceNeed,
+} from '../services/needs';
+import { ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -193,7 +204,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     const e: CiHostEnvironment = { partition, region, ciAccount, ciInstanceRole: role(ciAccount, names.ciInstanceRole()) };
     const isolated = ci.network !== undefined && !ci.network.nat;
     for (const need of CI_HOST_NEEDS) {
-      if (need.when === 'isolated' && !isolated) continue;
+      // A request an AWS service signs (a presigned URL) has no IAM side of the org's: only its network path is proved.
+      if ((need.when === 'isolated' && !isolated) || need.networkOnly) continue;
       paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: ciAccount });
     }
   }
@@ -317,6 +329,45 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
       const d = endpointAllows(endpoint.statements, request, org.organizationId);
       if (!d.allowed) problems.push(`${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
     }
+  }
+  return [...problems, ...throughIsolatedEndpoints(org, network, endpoints)];
+}
+
+/**
+ * An isolated CI network (no NAT): the CI host's own requests (src/services/needs.ts CI_HOST_NEEDS) pass the endpoint
+ * of their service, which must let each through, and the requests REFUSED_THROUGH_ISOLATED_NETWORK must be refused
+ * by it (no write to any bucket, whoever signs it). An endpoint whose service takes no policy
+ * (src/services/vpc-endpoints.ts) allows everything: its paths are not asked.
+ */
+function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnType<typeof endpointPolicies>): string[] {
+  const ci = org.access.ci;
+  if (!ci || ci.runtime.kind !== 'ec2' || !ci.network || ci.network.nat) return [];
+  const names = new Names(org.prefix, org.bucketGeneration);
+  const ciAccount = accountByName(org, ci.account).id;
+  const e: CiHostEnvironment = { partition: org.partition, region: org.region, ciAccount, ciInstanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}` };
+  const withoutPolicy = new Set(ISOLATED_ENDPOINTS.filter((x) => 'none' in x.policy).map((x) => x.service));
+  const problems: string[] = [];
+  const ask = (service: string, request: Request) => {
+    const endpoint = endpoints.get(service);
+    return endpoint ? { endpoint, decision: endpointAllows(endpoint.statements, request, org.organizationId) } : undefined;
+  };
+  for (const need of CI_HOST_NEEDS) {
+    if (withoutPolicy.has(need.endpoint)) continue;
+    for (const action of need.grant.actions) {
+      const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.() };
+      const asked = ask(need.endpoint, request);
+      if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
+      else if (!asked.decision.allowed) {
+        problems.push(`${need.purpose}: ${describePrincipal(request.principal)} may not ${action} on ${request.resource} through ${network.id}'s ${asked.endpoint.endpoint}: ${asked.decision.by ? `denied by ${asked.decision.by.policy}` : 'no statement of its endpoint policy allows it'}`);
+      }
+    }
+  }
+  for (const refused of REFUSED_THROUGH_ISOLATED_NETWORK) {
+    // Asked as anyone's request: the CI role's, another principal's, or a presigned URL's alike.
+    const request: Request = { principal: { kind: 'any' }, action: refused.action, resource: refused.resource(e), resourceAccount: AWS_OWNED_ACCOUNT, context: refused.context };
+    const asked = ask(refused.endpoint, request);
+    if (!asked) problems.push(`${refused.purpose}: ${network.id} has no ${refused.endpoint} endpoint with a policy, so AWS's default lets ${refused.action} through`);
+    else if (asked.decision.allowed) problems.push(`${refused.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${refused.action} on ${request.resource} through (${asked.decision.by?.policy})`);
   }
   return problems;
 }

@@ -432,6 +432,12 @@ export const globRegExp = (glob: string, flags = '') => new RegExp(`^${glob.spli
 /** Placeholders of ARN formats whose values may hold a slash (object keys, names with a path). */
 const SPANS_SLASHES = /Path|ObjectName|Key$|Prefix/;
 const SAMPLE: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', Account: '123456789012' };
+/**
+ * Resource types whose AWS-owned resources have no account in their ARN: the SSM documents AWS publishes
+ * (`AWS-ConfigureAWSPackage`), whose ARN APIs write with an optional account, `ssm:[a-z0-9\-]+:([0-9]{12})?:document/…`.
+ * https://docs.aws.amazon.com/arc-region-switch/latest/api/API_SsmDocumentConfig.html
+ */
+const ACCOUNT_MAY_BE_EMPTY: ReadonlySet<string> = new Set(['arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}']);
 
 /** One field of an ARN format (`${Region}`, `s3`, `role/${RoleNameWithPath}`) as a pattern, and a sample value of it. */
 interface Field {
@@ -456,7 +462,7 @@ function compileFormat(format: string): Field[] | undefined {
         if (i % 2 === 0) return escape(p);
         if (p === 'Partition') return 'aws(?:-[a-z]+)*';
         if (p === 'Region') return '[a-z]{2}(?:-[a-z]+)+-\\d';
-        if (p === 'Account') return '\\d{12}';
+        if (p === 'Account') return ACCOUNT_MAY_BE_EMPTY.has(format) ? '(?:\\d{12})?' : '\\d{12}';
         return SPANS_SLASHES.test(p) ? '.+' : '[^/]+';
       })
       .join('');

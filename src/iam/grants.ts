@@ -221,24 +221,94 @@ export const KMS_DECRYPT_VIA_S3: Grant = {
 };
 
 /**
- * Systems Manager's managed-instance core: the agent that installs and updates
- * the CodeDeploy agent (AWSCodeDeployAgent distributor package) and gives
- * Session Manager access without SSH. An AWS managed policy with listed
- * actions, not a FullAccess one.
- * https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
- */
-export const SSM_MANAGED_INSTANCE_CORE = 'AmazonSSMManagedInstanceCore';
-/**
  * Session Manager on an instance: the SSM Agent registers the instance and
- * opens its control and data channels. AWS's minimal instance-profile policy
- * for Session Manager lists exactly these; AmazonSSMManagedInstanceCore
- * grants them (and Systems Manager's other core features).
+ * sends its heartbeat (ssm:UpdateInstanceInformation), then opens the
+ * session's channels (SESSION_MANAGER_CHANNELS). AWS's minimal
+ * instance-profile policy for Session Manager lists exactly these
+ * (without session logging to S3 or KMS encryption, which xstack does not
+ * configure), in place of AmazonSSMManagedInstanceCore, which also reads
+ * every SSM parameter of the account and runs State Manager, Inventory and
+ * Patch Manager. The Service Authorization Reference gives
+ * UpdateInstanceInformation the resource type `instance`
+ * (arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}), so the
+ * templates name the account's instances of the Region.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
  */
 export const SESSION_MANAGER_INSTANCE: Grant = {
   name: 'session-manager-instance',
-  actions: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+  actions: ['ssm:UpdateInstanceInformation'],
   doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html',
+};
+
+/**
+ * Session Manager's data and control channels, opened by the SSM Agent
+ * through the ssmmessages endpoint (the rest of AWS's minimal
+ * Session Manager instance-profile policy).
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+ */
+export const SESSION_MANAGER_CHANNELS: Grant = {
+  name: 'session-manager-channels',
+  actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html',
+  resourceStarReason:
+    'the ssmmessages actions have no resource type in the Service Authorization Reference (Amazon Session Manager Message Gateway Service); AWS accepts only "*" for them, and the channels open only to this instance\'s own sessions',
+};
+
+/**
+ * The deployment targets install and update the CodeDeploy agent through
+ * Systems Manager: a State Manager association (or a one-time Run Command)
+ * of the AWS-ConfigureAWSPackage document with the AWSCodeDeployAgent
+ * Distributor package. The SSM Agent reads the instance's associations
+ * (ListInstanceAssociations: "required for State Manager to function") and
+ * reports their status (UpdateInstanceAssociationStatus, and the association
+ * compliance PutComplianceItems), reads the document it runs, gets the
+ * package's manifest (GetManifest) and reports the install
+ * (PutConfigurePackageResult); a one-time install arrives as a command through
+ * ec2messages ("required to send and receive commands"). Left out of
+ * AmazonSSMManagedInstanceCore: Parameter Store reads (ssm:GetParameter(s)),
+ * Patch Manager (GetDeployablePatchSnapshotForInstance), Inventory
+ * (PutInventory) and the associations made with the legacy InstanceId
+ * parameter (ListAssociations, UpdateAssociationStatus), none of which xstack uses.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_UpdateAssociationStatus.html
+ */
+export const SSM_AGENT_ASSOCIATIONS: Grant = {
+  name: 'ssm-agent-associations',
+  actions: ['ssm:ListInstanceAssociations', 'ssm:DescribeAssociation', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html',
+};
+
+/** The Distributor document the associations run, an AWS-owned SSM document (no account in its ARN). */
+export const SSM_CONFIGURE_PACKAGE_DOCUMENT: Grant = {
+  name: 'ssm-configure-package-document',
+  actions: ['ssm:GetDocument', 'ssm:DescribeDocument'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/distributor-working-with-packages-deploy.html',
+};
+
+/** The document's name and ARN (AWS-owned documents have no account field). */
+export const CONFIGURE_PACKAGE_DOCUMENT = {
+  name: 'AWS-ConfigureAWSPackage',
+  arn: 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage',
+} as const;
+
+/** What the SSM Agent calls to install a Distributor package and to receive a command: none has a resource type. */
+export const SSM_AGENT_PACKAGES_AND_COMMANDS: Grant = {
+  name: 'ssm-agent-packages-and-commands',
+  actions: [
+    'ssm:GetManifest',
+    'ssm:PutConfigurePackageResult',
+    'ec2messages:AcknowledgeMessage',
+    'ec2messages:DeleteMessage',
+    'ec2messages:FailMessage',
+    'ec2messages:GetEndpoint',
+    'ec2messages:GetMessages',
+    'ec2messages:SendReply',
+  ],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html',
+  resourceStarReason:
+    'ssm:GetManifest, ssm:PutConfigurePackageResult and the ec2messages actions have no resource type in the Service Authorization Reference; AWS accepts only "*" for them',
 };
 
 /**
@@ -267,6 +337,37 @@ export const ECR_IMAGE_PULL: Grant = {
   name: 'ecr-image-pull',
   actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
   doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html',
+};
+
+/**
+ * Docker fetches an image's layers from ECR's layer bucket of the Region, an
+ * AWS-owned bucket, with the URL GetDownloadUrlForLayer returns: "the
+ * pre-signed Amazon S3 download URL corresponding to an image layer", signed
+ * by ECR, not by the host's role (so a query-string-authenticated request,
+ * s3:authType REST-QUERY-STRING). ECR's page gives the bucket as
+ * `prod-<region>-starport-layer-bucket` in its "minimum Amazon S3 bucket
+ * permissions" for an S3 gateway endpoint policy (its example also allows
+ * s3:PutObject, for pushes, which an isolated CI host does not make).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policy-s3-sigv4-conditions.html
+ */
+export const ECR_IMAGE_LAYER_DOWNLOAD: Grant = {
+  name: 'ecr-image-layer-download',
+  actions: ['s3:GetObject'],
+  doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms',
+};
+
+/** ECR's layer bucket of the stack's Region, as the S3 gateway endpoint policy writes it, and as the proof resolves it. */
+export const ECR_IMAGE_LAYERS: {
+  readonly objects: string;
+  readonly objectsIn: (partition: string, region: string) => string;
+  readonly presigned: Readonly<Record<string, string[]>>;
+} = {
+  objects: 'arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*',
+  objectsIn: (partition: string, region: string) => `arn:${partition}:s3:::prod-${region}-starport-layer-bucket/*`,
+  /** A presigned URL authenticates in its query string. */
+  presigned: { 's3:authType': ['REST-QUERY-STRING'] },
 };
 
 /** The CloudWatch agent's managed policy, attached when the org file asks for it. */
@@ -372,4 +473,10 @@ export const EC2_TRUST_REASON =
   'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
 
 /** Actions for which AWS accepts no resource narrower than `*` (checked by the least-privilege rules). */
-export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([...CODEDEPLOY_EC2_TARGETS.actions, ...CODECOMMIT_LIST_REPOSITORIES.actions, ...ECR_AUTHORIZATION_TOKEN.actions]);
+export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([
+  ...CODEDEPLOY_EC2_TARGETS.actions,
+  ...CODECOMMIT_LIST_REPOSITORIES.actions,
+  ...ECR_AUTHORIZATION_TOKEN.actions,
+  ...SESSION_MANAGER_CHANNELS.actions,
+  ...SSM_AGENT_PACKAGES_AND_COMMANDS.actions,
+]);

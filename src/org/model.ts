@@ -66,8 +66,9 @@ export interface CiNetwork {
   readonly availabilityZones: number;
   /**
    * Seed 000's design, the default: CI subnets route to a NAT gateway in a
-   * separate public subnet. false: isolated, VPC endpoints only (S3, ECR,
-   * CloudWatch Logs and Systems Manager added beside CodeCommit and STS).
+   * separate public subnet. false: isolated, VPC endpoints only (S3, ECR and
+   * Session Manager's added beside CodeCommit and STS, each with a policy
+   * where AWS accepts one: src/services/vpc-endpoints.ts).
    */
   readonly nat: boolean;
   /**

@@ -24,13 +24,17 @@ import {
   EVENTS_PUT,
   KMS_ARTIFACT_DATA_KEY,
   KMS_DECRYPT_VIA_S3,
+  ECR_IMAGE_LAYER_DOWNLOAD,
+  ECR_IMAGE_LAYERS,
+  SESSION_MANAGER_CHANNELS,
   SESSION_MANAGER_INSTANCE,
   STS_ASSUME_ROLE,
   STS_ASSUME_ROLE_CHAINED,
   type Grant,
 } from '../iam/grants';
 
-export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; service: string };
+/** `any`: a request whose signer is not the org's (a URL an AWS service presigns), asked of a network path only. */
+export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
 
 /** Everything a need names, resolved for one pipeline in one pipeline account. */
 export interface PipelineEnvironment {
@@ -378,31 +382,42 @@ export interface CiHostNeed {
   when: 'ec2' | 'isolated';
   principal: (e: CiHostEnvironment) => Principal;
   resource: (e: CiHostEnvironment) => string;
+  context?: () => Record<string, string[]>;
+  /**
+   * The isolated CI network's VPC endpoint the request goes through (src/services/vpc-endpoints.ts): the proof asks
+   * its endpoint policy too.
+   */
+  endpoint: string;
+  /** Signed by an AWS service, not by the org's role: only the endpoint policy is the org's to prove. */
+  networkOnly?: boolean;
 }
 
-/** A sample of what the host names: an instance id, the repository of the Jenkins image. */
+/** A sample of what the host names: an instance id, the repository of the Jenkins image, a layer object. */
 const SAMPLE_INSTANCE = 'i-0c1c1c1c1c1c1c1c1';
 const SAMPLE_REPOSITORY = 'jenkins';
+const SAMPLE_LAYER = 'sha256/0c1c1c1c';
 
 export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
   {
     id: 'ci-host-session-manager',
     purpose: 'Session Manager reaches the CI host: its SSM Agent registers the instance',
     doc: SESSION_MANAGER_INSTANCE.doc,
-    grant: { ...SESSION_MANAGER_INSTANCE, actions: SESSION_MANAGER_INSTANCE.actions.filter((a) => a.startsWith('ssm:')) },
+    grant: SESSION_MANAGER_INSTANCE,
     when: 'ec2',
     principal: (e) => role(e.ciInstanceRole),
     resource: (e) => `arn:${e.partition}:ec2:${e.region}:${e.ciAccount}:instance/${SAMPLE_INSTANCE}`,
+    endpoint: 'ssm',
   },
   {
     id: 'ci-host-session-channels',
     purpose: "Session Manager reaches the CI host: its SSM Agent opens the session's channels",
-    doc: SESSION_MANAGER_INSTANCE.doc,
+    doc: SESSION_MANAGER_CHANNELS.doc,
     // ssmmessages has no resource type (Service Authorization Reference): the request names "*".
-    grant: { ...SESSION_MANAGER_INSTANCE, actions: SESSION_MANAGER_INSTANCE.actions.filter((a) => a.startsWith('ssmmessages:')) },
+    grant: SESSION_MANAGER_CHANNELS,
     when: 'ec2',
     principal: (e) => role(e.ciInstanceRole),
     resource: () => '*',
+    endpoint: 'ssmmessages',
   },
   {
     id: 'ci-host-ecr-login',
@@ -412,6 +427,7 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     when: 'isolated',
     principal: (e) => role(e.ciInstanceRole),
     resource: () => '*',
+    endpoint: 'ecr.api',
   },
   {
     id: 'ci-host-ecr-pull',
@@ -421,5 +437,39 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     when: 'isolated',
     principal: (e) => role(e.ciInstanceRole),
     resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.ciAccount}:repository/${SAMPLE_REPOSITORY}`,
+    // Docker's registry API: https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+    endpoint: 'ecr.dkr',
   },
+  {
+    id: 'ci-host-ecr-layers',
+    purpose: "the CI host downloads its images' layers from ECR's layer bucket, with the URL ECR presigns",
+    doc: ECR_IMAGE_LAYER_DOWNLOAD.doc,
+    grant: ECR_IMAGE_LAYER_DOWNLOAD,
+    when: 'isolated',
+    principal: () => ({ kind: 'any' }),
+    resource: (e) => ECR_IMAGE_LAYERS.objectsIn(e.partition, e.region).replace(/\*$/, SAMPLE_LAYER),
+    context: () => ECR_IMAGE_LAYERS.presigned,
+    endpoint: 's3',
+    networkOnly: true,
+  },
+];
+
+/**
+ * Requests the isolated CI network's endpoints must refuse, whoever signs them: the point of an isolated network is
+ * that nothing on it reaches data outside what the CI host needs (writes to any bucket, reads of any other object).
+ */
+export interface RefusedThroughNetwork {
+  purpose: string;
+  endpoint: string;
+  action: string;
+  resource: (e: CiHostEnvironment) => string;
+  context?: Record<string, string[]>;
+}
+
+export const REFUSED_THROUGH_ISOLATED_NETWORK: readonly RefusedThroughNetwork[] = [
+  // As a presigned URL (query-string authentication), the form the layer reads take: anyone can presign a write to a
+  // bucket of theirs, so the endpoint must refuse it by action and bucket, not by how it is signed.
+  { purpose: 'nothing in the CI network writes to any S3 bucket', endpoint: 's3', action: 's3:PutObject', resource: (e) => `arn:${e.partition}:s3:::any-bucket-of-any-account/any-key`, context: ECR_IMAGE_LAYERS.presigned },
+  { purpose: 'nothing in the CI network reads any other S3 object', endpoint: 's3', action: 's3:GetObject', resource: (e) => `arn:${e.partition}:s3:::any-bucket-of-any-account/any-key`, context: ECR_IMAGE_LAYERS.presigned },
+  { purpose: "nothing in the CI network reads ECR's layer bucket with its own credentials", endpoint: 's3', action: 's3:GetObject', resource: (e) => ECR_IMAGE_LAYERS.objectsIn(e.partition, e.region).replace(/\*$/, SAMPLE_LAYER), context: { 's3:authType': ['REST-HEADER'] } },
 ];

@@ -1,0 +1,66 @@
+/**
+ * What the SSM Agent on xstack's EC2 hosts may do, as statements: the grants
+ * of src/iam/grants.ts, each scoped to the resource type the Service
+ * Authorization Reference gives its actions, "*" only for actions without one
+ * (with the grant's recorded reason). In place of AmazonSSMManagedInstanceCore,
+ * whose every statement is on "*" and which also reads every SSM parameter of
+ * the account.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+ */
+import { arn, sub } from '../cfn/intrinsics';
+import type { Exception } from '../cfn/resources';
+import {
+  CONFIGURE_PACKAGE_DOCUMENT,
+  SESSION_MANAGER_CHANNELS,
+  SESSION_MANAGER_INSTANCE,
+  SSM_AGENT_ASSOCIATIONS,
+  SSM_AGENT_PACKAGES_AND_COMMANDS,
+  SSM_CONFIGURE_PACKAGE_DOCUMENT,
+  type Grant,
+} from './grants';
+import { statement, type Statement } from './policy';
+import { PolicyError } from '../errors';
+
+/** Statements of one purpose and the exceptions their "*" resources need (rule XS002). */
+export interface Statements {
+  statements: Statement[];
+  exceptions: Exception[];
+}
+
+/** This account's EC2 instances of the Region (ssm's `instance` resource type). */
+const THIS_ACCOUNTS_INSTANCES = arn('ec2:${AWS::Region}:${AWS::AccountId}:instance/*');
+/** This account's State Manager associations of the Region (ssm's `association` resource type). */
+const THIS_ACCOUNTS_ASSOCIATIONS = arn('ssm:${AWS::Region}:${AWS::AccountId}:association/*');
+
+/** A statement on "*" for a grant whose actions have no resource type, with its recorded reason. */
+function withoutResourceType(sid: string, grant: Grant): Statements {
+  if (!grant.resourceStarReason) throw new PolicyError(`${grant.name}: "*" needs the grant's resourceStarReason`);
+  return { statements: [statement({ sid, actions: grant.actions, resources: '*' })], exceptions: [{ rule: 'XS002', statement: sid, reason: grant.resourceStarReason }] };
+}
+
+const join = (...parts: Statements[]): Statements => ({ statements: parts.flatMap((p) => p.statements), exceptions: parts.flatMap((p) => p.exceptions) });
+
+/** Session Manager reaches the instance: AWS's minimal instance-profile policy for it. */
+export function sessionManagerStatements(): Statements {
+  return join(
+    { statements: [statement({ sid: 'SessionManagerRegisters', actions: SESSION_MANAGER_INSTANCE.actions, resources: THIS_ACCOUNTS_INSTANCES })], exceptions: [] },
+    withoutResourceType('SessionManagerChannels', SESSION_MANAGER_CHANNELS),
+  );
+}
+
+/**
+ * The CodeDeploy agent installed and updated through Systems Manager (the
+ * AWSCodeDeployAgent Distributor package, run by AWS-ConfigureAWSPackage).
+ */
+export function codeDeployAgentThroughSsmStatements(): Statements {
+  return join(
+    {
+      statements: [
+        statement({ sid: 'AgentAssociations', actions: SSM_AGENT_ASSOCIATIONS.actions, resources: [THIS_ACCOUNTS_ASSOCIATIONS, THIS_ACCOUNTS_INSTANCES] }),
+        statement({ sid: 'ConfigurePackageDocument', actions: SSM_CONFIGURE_PACKAGE_DOCUMENT.actions, resources: sub(CONFIGURE_PACKAGE_DOCUMENT.arn) }),
+      ],
+      exceptions: [],
+    },
+    withoutResourceType('AgentPackagesAndCommands', SSM_AGENT_PACKAGES_AND_COMMANDS),
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * The VPC endpoints of an isolated CI network (`network.nat: false`), as
+ * data: what each service is, and whether AWS accepts an endpoint policy on
+ * it, with the page that says so. templates/ci-network.ts attaches a policy
+ * where one is accepted; the access proof (src/audit/paths.ts) asks each CI
+ * host path of the endpoint its request goes through.
+ *
+ * "Not all AWS services support endpoint policies. If an AWS service doesn't
+ * support endpoint policies, we allow full access to any endpoint for the
+ * service", and in GovCloud "not all Amazon VPC endpoints support Amazon VPC
+ * endpoint policies": DescribeVpcEndpointServices answers it per Region
+ * (ServiceDetail.VpcEndpointPolicySupported).
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+ * https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-vpc.html
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html
+ */
+export interface IsolatedEndpoint {
+  /** Logical id in the ci-network template. */
+  id: string;
+  /** The service, after `com.amazonaws.<region>.`. */
+  service: string;
+  type: 'Interface' | 'Gateway';
+  /** What the CI host sends through it. */
+  purpose: string;
+  /** An endpoint policy AWS accepts for the service (the page), or none, and why the endpoint keeps AWS's default. */
+  policy: { doc: string } | { none: string };
+}
+
+export const ISOLATED_ENDPOINTS: readonly IsolatedEndpoint[] = [
+  {
+    // "We recommend creating a single IAM resource policy and attaching it to both of the Amazon ECR VPC endpoints."
+    id: 'EcrApiEndpoint',
+    service: 'ecr.api',
+    type: 'Interface',
+    purpose: 'docker login (ecr:GetAuthorizationToken)',
+    policy: { doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-vpc-endpoint-policy' },
+  },
+  {
+    id: 'EcrDockerEndpoint',
+    service: 'ecr.dkr',
+    type: 'Interface',
+    purpose: 'docker pull: the image manifest and the layers\' download URLs (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer)',
+    policy: { doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-vpc-endpoint-policy' },
+  },
+  {
+    id: 'SsmEndpoint',
+    service: 'ssm',
+    type: 'Interface',
+    purpose: 'the SSM Agent registers the instance for Session Manager (ssm:UpdateInstanceInformation)',
+    policy: { doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html#sysman-endpoint-policies' },
+  },
+  {
+    id: 'SsmMessagesEndpoint',
+    service: 'ssmmessages',
+    type: 'Interface',
+    purpose: 'Session Manager\'s channels (ssmmessages:*)',
+    // Systems Manager documents endpoint policies for its ssm endpoint only, and the PrivateLink pages list no support
+    // for ssmmessages; a policy on an endpoint whose service takes none is refused or ignored, so this one keeps AWS's
+    // default. Its four actions have no resource type, and the CI role may only open its own instance's channels.
+    policy: { none: 'AWS documents no endpoint policy for ssmmessages (only for the ssm endpoint); the endpoint keeps AWS\'s default' },
+  },
+  {
+    id: 'S3GatewayEndpoint',
+    service: 's3',
+    type: 'Gateway',
+    purpose: 'ECR image layers, downloaded from ECR\'s layer bucket of the Region with the URL ECR presigns',
+    policy: { doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms' },
+  },
+];
+
+/** The endpoint of a service name as CloudFormation resolves it (`com.amazonaws.us-gov-west-1.ecr.api`, `cn.com.amazonaws.…`). */
+export function endpointServiceOf(serviceName: string): string {
+  const match = /^(?:cn\.)?com\.amazonaws\.[^.]+\.(.+)$/.exec(serviceName);
+  return match ? match[1] : serviceName;
+}
