@@ -371,7 +371,7 @@ export function parseOrg(text: string, file: string): Org {
   const ctx = new Context(file, positioned.lines);
   for (const error of positioned.errors) {
     const { line, col } = positioned.lines.linePos(error.offset);
-    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message, expected: 'valid YAML' });
+    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message, expected: error.expected });
   }
   const org = positioned.errors.length === 0 ? validate(positioned.root, file, ctx) : undefined;
   if (!org) throw new OrgFileError(sortProblems(ctx.problems));

@@ -1,0 +1,243 @@
+/**
+ * YAML syntax errors in the terms of someone editing an org file: the line
+ * of the mistake, what is wrong there and what would be right.
+ *
+ * The `yaml` library says where its reading went wrong, which is not always
+ * where the mistake is: a key indented one space too far makes the keys
+ * after it "not start at the same column"; an unclosed '[' is found on the
+ * next line; a key without its ':' is found again on the line below. And
+ * after an error it reads on out of step, reporting lines that are fine. So
+ * each error is diagnosed from the lines around it, and only the first is
+ * said, with the later ones a line shows by itself (a tab, a key without
+ * ':'), which are mistakes wherever the parser stood.
+ *
+ * Error codes: https://eemeli.org/yaml/#errors
+ */
+import type { Document, YAMLError } from 'yaml';
+
+export interface SyntaxProblem {
+  offset: number;
+  message: string;
+  expected: string;
+}
+
+interface Diagnosis extends SyntaxProblem {
+  /** Shown by its own line, whatever came before it: said on every line that has it. */
+  local: boolean;
+}
+
+export const VALID_YAML = 'valid YAML';
+
+/** The mistakes behind the parser's errors: the first, and the later ones their own lines show. */
+export function syntaxProblems(text: string, doc: Document, errors: readonly YAMLError[]): SyntaxProblem[] {
+  const lines = new SourceLines(text);
+  const [first, ...rest] = errors.map((error) => diagnose(error, lines, doc));
+  if (!first) return [];
+  return [first, ...rest.filter((d) => d.local)].map(({ offset, message, expected }) => ({ offset, message, expected }));
+}
+
+function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosis {
+  const offset = error.pos[0];
+  const message = error.message.split('\n')[0];
+  const line = lines.at(offset);
+  const said = (text: string, expected = VALID_YAML): Diagnosis => ({ offset, message: text, expected, local: false });
+  switch (error.code) {
+    case 'MULTIPLE_DOCS':
+      return said("a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own");
+    case 'TAB_AS_INDENT':
+      return { offset, message: 'indented with a tab; YAML indents with spaces only', expected: 'spaces in place of the tab', local: true };
+    case 'MULTILINE_IMPLICIT_KEY':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+    case 'BAD_INDENT':
+      if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed before this line");
+      return misindented(line, lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
+    case 'MISSING_CHAR':
+      if (/quote/i.test(message)) return unclosed(doc, lines, offset, QUOTES) ?? said('a quoted value is not closed');
+      if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed");
+      if (/followed by map values/i.test(message)) return keyWithoutColon(line, lines) ?? said("this line is not 'key: value' (is the ':' after the key missing?)");
+      return said(`a closing character is missing (${message})`);
+    case 'BAD_SCALAR_START':
+      return said(`${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`);
+    case 'UNEXPECTED_TOKEN':
+      return said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+    default:
+      return said(message);
+  }
+}
+
+/** One line of the file, as far as indentation and keys go. */
+interface Line {
+  start: number;
+  /** Spaces before the content. */
+  width: number;
+  /** The content without a trailing comment; empty on a blank or comment-only line. */
+  content: string;
+}
+
+class SourceLines {
+  readonly all: Line[] = [];
+
+  constructor(readonly text: string) {
+    let start = 0;
+    for (const raw of text.split('\n')) {
+      const width = raw.length - raw.replace(/^ +/, '').length;
+      const content = raw.slice(width).replace(/(^|\s)#.*$/, '').trimEnd();
+      this.all.push({ start, width, content });
+      start += raw.length + 1;
+    }
+  }
+
+  /** The index of the line holding `offset`. */
+  at(offset: number): number {
+    let low = 0;
+    let high = this.all.length - 1;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (this.all[mid].start <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** The next line with content after line `i`, if any. */
+  next(i: number): number | undefined {
+    for (let j = i + 1; j < this.all.length; j++) if (this.all[j].content) return j;
+    return undefined;
+  }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const keyOf = (line: Line) => line.content.replace(/^- /, '').split(/:(\s|$)/)[0];
+const opensBlock = (line: Line) => /:$/.test(line.content);
+
+/** A line that is words only, where a key was expected: its ':' is missing. */
+function keyWithoutColon(i: number, lines: SourceLines): Diagnosis | undefined {
+  const line = lines.all[i];
+  if (!line.content || line.content.includes(':') || /^[-[{"'&*!|>%@`]/.test(line.content)) return undefined;
+  const [key, ...value] = line.content.split(/\s+/);
+  const below = lines.next(i);
+  const hasKeysBelow = below !== undefined && lines.all[below].width > line.width;
+  const expected =
+    value.length > 0 ? `'${key}: ${value.join(' ')}'` : hasKeysBelow ? `'${key}:', its keys on the lines below` : `'${key}: <value>'`;
+  return { offset: line.start + line.width, message: `the ':' after '${key}' is missing`, expected, local: true };
+}
+
+/** The line after a `key: value` is further right, as if it were nested under a value: it is misindented. */
+function misindentedBelow(i: number, lines: SourceLines): Diagnosis | undefined {
+  const line = lines.all[i];
+  const below = lines.next(i);
+  if (!line.content.includes(':') || opensBlock(line) || below === undefined || lines.all[below].width <= line.width) return undefined;
+  return misindented(below, lines);
+}
+
+/**
+ * The mapping around line `i`: its parent (the nearest line above that opens
+ * a block, left of every line between), and its keys, the lines below the
+ * parent that are not nested under one another.
+ */
+function mappingAround(i: number, lines: SourceLines): { parent: number | undefined; keys: number[] } {
+  let parent: number | undefined;
+  let left = lines.all[i].width;
+  for (let j = i - 1; j >= 0 && parent === undefined; j--) {
+    const line = lines.all[j];
+    if (!line.content || line.width >= left) continue;
+    if (opensBlock(line)) parent = j;
+    else left = line.width;
+  }
+  const parentWidth = parent === undefined ? -1 : lines.all[parent].width;
+  const keys: number[] = [];
+  for (let j = parent === undefined ? 0 : parent + 1; j < lines.all.length; j++) {
+    const line = lines.all[j];
+    if (!line.content) continue;
+    if (line.width <= parentWidth) break;
+    const last = keys.length > 0 ? lines.all[keys[keys.length - 1]] : undefined;
+    if (last && opensBlock(last) && line.width > last.width) continue;
+    keys.push(j);
+  }
+  return { parent, keys };
+}
+
+/** The width most keys have; a tie goes to the later keys (the first key is the usual slip). */
+function siblingWidth(widths: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const w of widths) counts.set(w, (counts.get(w) ?? 0) + 1);
+  let best = widths[widths.length - 1];
+  for (const [width, count] of counts) if (count > (counts.get(best) ?? 0)) best = width;
+  return best;
+}
+
+/**
+ * The key of the mapping around line `i` whose indentation does not match
+ * its siblings'. A key left of its siblings whose own keys sit where its
+ * siblings do was meant as a sibling of the parent (`  dev:` one space off
+ * among accounts): it is measured against the parent's siblings.
+ */
+function misindented(i: number, lines: SourceLines): Diagnosis | undefined {
+  const { parent, keys } = mappingAround(i, lines);
+  if (keys.length < 2) return undefined;
+  const width = siblingWidth(keys.map((k) => lines.all[k].width));
+  const odd = keys.find((k) => lines.all[k].width !== width);
+  if (odd === undefined) return undefined;
+  const line = lines.all[odd];
+  const below = lines.next(odd);
+  const keysAtSiblings = opensBlock(line) && line.width < width && below !== undefined && lines.all[below].width <= width;
+  if (keysAtSiblings && parent !== undefined) {
+    const outer = mappingAround(parent, lines).keys.filter((k) => k !== odd);
+    return misindentedAmong(odd, outer, lines.all[parent].width, lines);
+  }
+  return misindentedAmong(odd, keys, width, lines);
+}
+
+function misindentedAmong(odd: number, keys: readonly number[], width: number, lines: SourceLines): Diagnosis {
+  const line = lines.all[odd];
+  const siblings = keys.filter((k) => lines.all[k].width === width).map((k) => `'${keyOf(lines.all[k])}'`);
+  const named = siblings.length > 3 ? `${siblings.slice(0, 3).join(', ')}, …` : siblings.join(', ');
+  return {
+    offset: line.start + line.width,
+    message: `'${keyOf(line)}' is indented ${plural(line.width, 'space')}, which does not match its siblings (${named}) at ${plural(width, 'space')}`,
+    expected: `${plural(width, 'space')} before '${keyOf(line)}', as its siblings: keys of one mapping start in the same column`,
+    local: false,
+  };
+}
+
+interface Opener {
+  /** The node that opens with one of these and should close with its pair. */
+  pairs: Record<string, string>;
+  what: (open: string) => string;
+  closing: (open: string, close: string) => string;
+}
+
+const FLOW: Opener = {
+  pairs: { '[': ']', '{': '}' },
+  what: (open) => `a '${open}'`,
+  closing: (open, close) => `a '${close}' after the ${open === '[' ? "list's last item" : "mapping's last entry"}`,
+};
+const QUOTES: Opener = {
+  pairs: { '"': '"', "'": "'" },
+  what: () => 'a quoted value',
+  closing: (open) => `a closing ${open} at the end of the value`,
+};
+
+/** The last node opening before `offset` with one of `opener`'s characters that its own text does not close. */
+function unclosed(doc: Document, lines: SourceLines, offset: number, opener: Opener): Diagnosis | undefined {
+  const yaml = require('yaml') as typeof import('yaml');
+  let found: { start: number; open: string; close: string } | undefined;
+  yaml.visit(doc, {
+    Node: (_, node) => {
+      const range = node.range;
+      if (!range || range[0] > offset || (found && range[0] <= found.start)) return;
+      const source = lines.text.slice(range[0], range[1]).trimEnd();
+      const open = source[0];
+      const close = opener.pairs[open];
+      if (close !== undefined && !(source.length > 1 && source.endsWith(close))) found = { start: range[0], open, close };
+    },
+  });
+  if (!found) return undefined;
+  return {
+    offset: found.start,
+    message: `${opener.what(found.open)} is not closed (it opens here)`,
+    expected: opener.closing(found.open, found.close),
+    local: false,
+  };
+}
