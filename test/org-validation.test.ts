@@ -183,6 +183,28 @@ describe('organization file validation', () => {
     expect(problemsOf(VALID.replace(/^prefix: acme\n/m, ''))).toContainEqual(expect.stringMatching(/^org\.yaml:1:1: prefix: is missing; expected an organization file: /));
   });
 
+  it("a misspelt key is read as its did-you-mean says: no check across fields reports what the did-you-mean explains, and the file's other problems are still said", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const unknown = (line: number, path: string, key: string, meant: string, known: string) =>
+      `example.yaml:${line}:5: ${path}.${key}: unknown key '${key}' (did you mean '${meant}'?); expected one of: ${known}`;
+    const ACCOUNT_KEYS = 'id, role, environment, organizationalUnit';
+    // Not also 'a pipeline account without an environment', nor 'environment staging has no pipeline account'.
+    expect(problemsOf(example.replace('    environment: staging', '    enviroment: staging'), 'example.yaml')).toEqual([unknown(20, 'accounts.staging', 'enviroment', 'environment', ACCOUNT_KEYS)]);
+    // Not also 'has no source account' (shared-services is the only one).
+    expect(problemsOf(example.replace('    role: source', '    rol: source'), 'example.yaml')).toEqual([unknown(12, 'accounts.shared-services', 'rol', 'role', ACCOUNT_KEYS)]);
+    // A real problem inside the misspelt section is said, at its line.
+    expect(problemsOf(example.replace('pipelines:', 'pipeline:').replace('repository: web-app', 'repository: nope'), 'example.yaml')).toEqual([
+      expect.stringMatching(/^example\.yaml:35:1: pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\)/),
+      "example.yaml:37:17: pipelines.web-app.repository: there is no repository 'nope'; expected one of: web-app, payments-api",
+    ]);
+  });
+
+  it('names that differ only in case are one problem, with its reason, not also the logical id they share', () => {
+    expect(problemsOf(VALID.replace('pipelines:', '  Web-App:\n    account: src\npipelines:'))).toEqual([
+      "org.yaml:16:3: repositories.Web-App: 'Web-App' differs from 'web-app' only in case: their clones would share one folder on macOS and Windows, whose file systems ignore case; expected names that differ in more than case",
+    ]);
+  });
+
   it.each(cases)('rejects: $name', ({ edit, expected }) => {
     const problems = problemsOf(edit(VALID));
     expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);

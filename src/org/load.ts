@@ -579,9 +579,11 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
   for (const name of names) {
     const id = logicalId(prefix, name);
     const first = seen.get(id);
-    if (first !== undefined && first !== name) {
+    if (first === undefined) seen.set(id, name);
+    // Names that differ only in case are said once, by reportCaseCollisions, with the reason the service gives.
+    else if (first.toLowerCase() !== name.toLowerCase()) {
       ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in ${where}`, 'names that differ in a letter or digit');
-    } else seen.set(id, name);
+    }
   }
 }
 
