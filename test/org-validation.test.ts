@@ -156,6 +156,16 @@ const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
     [`example.yaml:13:4: (yaml): 'dev' is indented 3 spaces, which does not match its siblings ('shared-services', 'staging', 'prod', …) at 2 spaces; expected 2 spaces before 'dev', ${SIBLINGS}`],
   ],
   ['a top-level key one space in', { 9: ' accounts:' }, [`example.yaml:9:2: (yaml): 'accounts' is indented 1 space, which does not match its siblings ('organization', 'prefix', 'repositories', …) at 0 spaces; expected 0 spaces before 'accounts', ${SIBLINGS}`]],
+  [
+    "a key of a list item's mapping one space too many",
+    { 71: '         roleNames: ["AWSReservedSSO_Developer_*"]' },
+    [`example.yaml:71:10: (yaml): 'roleNames' is indented 9 spaces, which does not match its siblings ('account', 'sso') at 8 spaces; expected 8 spaces before 'roleNames', ${SIBLINGS}`],
+  ],
+  [
+    "a list item's '- ' one space too many",
+    { 70: '       - account: tools' },
+    ["example.yaml:70:8: (yaml): 'account' is indented 9 spaces (counting its '- '), which does not match its siblings ('roleNames', 'sso') at 8 spaces; expected '- account' indented 6 spaces, so that 'account' starts where its siblings do"],
+  ],
   ["an unclosed '['", { 7: '  region: [eu-west-1' }, ["example.yaml:7:11: (yaml): a '[' is not closed (it opens here); expected a ']' after the list's last item"]],
   ["an unclosed '{' followed by keys", { 5: '  id: {o-a1b2c3d4e5' }, ["example.yaml:5:7: (yaml): a '{' is not closed (it opens here); expected a '}' after the mapping's last entry"]],
   ['an unclosed quote', { 7: "  region: 'eu-west-1" }, ["example.yaml:7:11: (yaml): a quoted value is not closed (it opens here); expected a closing ' at the end of the value"]],

@@ -56,6 +56,7 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       if (/quote/i.test(message)) return unclosed(doc, lines, offset, QUOTES) ?? said('a quoted value is not closed');
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed");
       if (/followed by map values/i.test(message)) return keyWithoutColon(line, lines) ?? said("this line is not 'key: value' (is the ':' after the key missing?)");
+      if (/without - indicator/i.test(message)) return misindented(line, lines) ?? said(`${message} (is a '-' missing, or the indentation off?)`);
       return said(`a closing character is missing (${message})`);
     case 'BAD_SCALAR_START':
       return said(`${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`);
@@ -108,6 +109,7 @@ class SourceLines {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const isItem = (line: Line) => /^-( |$)/.test(line.content);
 const keyOf = (line: Line) => line.content.replace(/^- /, '').split(/:(\s|$)/)[0];
 const opensBlock = (line: Line) => /:$/.test(line.content);
 
@@ -131,72 +133,88 @@ function misindentedBelow(i: number, lines: SourceLines): Diagnosis | undefined 
   return misindented(below, lines);
 }
 
+/** A key of a mapping, or an item of a list, and the column it starts in (a list item's key: after its '- '). */
+interface Member {
+  line: number;
+  column: number;
+}
+
 /**
- * The mapping around line `i`: its parent (the nearest line above that opens
- * a block, left of every line between), and its keys, the lines below the
- * parent that are not nested under one another.
+ * The mapping or list around line `i`: its parent (the nearest line above,
+ * left of every line between, that opens a block, or is the list item whose
+ * mapping holds the line), and its members, the lines below the parent that
+ * are not nested under one another. A list item's first key is on the item's
+ * own line, after the '- '.
  */
-function mappingAround(i: number, lines: SourceLines): { parent: number | undefined; keys: number[] } {
+function blockAround(i: number, lines: SourceLines): { parent: number | undefined; members: Member[] } {
+  const inList = isItem(lines.all[i]);
+  const opens = (line: Line) => opensBlock(line) || (!inList && isItem(line));
   let parent: number | undefined;
   let left = lines.all[i].width;
   for (let j = i - 1; j >= 0 && parent === undefined; j--) {
     const line = lines.all[j];
     if (!line.content || line.width >= left) continue;
-    if (opensBlock(line)) parent = j;
+    if (opens(line)) parent = j;
     else left = line.width;
   }
-  const parentWidth = parent === undefined ? -1 : lines.all[parent].width;
-  const keys: number[] = [];
+  const parentLine = parent === undefined ? undefined : lines.all[parent];
+  const members: Member[] = parentLine && !inList && isItem(parentLine) ? [{ line: parent!, column: parentLine.width + 2 }] : [];
   for (let j = parent === undefined ? 0 : parent + 1; j < lines.all.length; j++) {
     const line = lines.all[j];
     if (!line.content) continue;
-    if (line.width <= parentWidth) break;
-    const last = keys.length > 0 ? lines.all[keys[keys.length - 1]] : undefined;
-    if (last && opensBlock(last) && line.width > last.width) continue;
-    keys.push(j);
+    if (line.width <= (parentLine?.width ?? -1)) break;
+    const last = members.length > 0 ? members[members.length - 1] : undefined;
+    const lastLine = last && lines.all[last.line];
+    if (last && lastLine && (opensBlock(lastLine) || (inList && isItem(lastLine))) && line.width > last.column) continue;
+    members.push({ line: j, column: line.width });
   }
-  return { parent, keys };
+  return { parent, members };
 }
 
-/** The width most keys have; a tie goes to the later keys (the first key is the usual slip). */
-function siblingWidth(widths: readonly number[]): number {
+/** The column most members start in; a tie goes to the last member's. */
+function siblingColumn(members: readonly Member[]): number {
   const counts = new Map<number, number>();
-  for (const w of widths) counts.set(w, (counts.get(w) ?? 0) + 1);
-  let best = widths[widths.length - 1];
-  for (const [width, count] of counts) if (count > (counts.get(best) ?? 0)) best = width;
+  for (const m of members) counts.set(m.column, (counts.get(m.column) ?? 0) + 1);
+  let best = members[members.length - 1].column;
+  for (const [column, count] of counts) if (count > (counts.get(best) ?? 0)) best = column;
   return best;
 }
 
 /**
- * The key of the mapping around line `i` whose indentation does not match
+ * The key (or list item) around line `i` whose indentation does not match
  * its siblings'. A key left of its siblings whose own keys sit where its
  * siblings do was meant as a sibling of the parent (`  dev:` one space off
  * among accounts): it is measured against the parent's siblings.
  */
 function misindented(i: number, lines: SourceLines): Diagnosis | undefined {
-  const { parent, keys } = mappingAround(i, lines);
-  if (keys.length < 2) return undefined;
-  const width = siblingWidth(keys.map((k) => lines.all[k].width));
-  const odd = keys.find((k) => lines.all[k].width !== width);
+  const { parent, members } = blockAround(i, lines);
+  if (members.length < 2) return undefined;
+  const column = siblingColumn(members);
+  const odd = members.find((m) => m.column !== column);
   if (odd === undefined) return undefined;
-  const line = lines.all[odd];
-  const below = lines.next(odd);
-  const keysAtSiblings = opensBlock(line) && line.width < width && below !== undefined && lines.all[below].width <= width;
-  if (keysAtSiblings && parent !== undefined) {
-    const outer = mappingAround(parent, lines).keys.filter((k) => k !== odd);
-    return misindentedAmong(odd, outer, lines.all[parent].width, lines);
+  const line = lines.all[odd.line];
+  const below = lines.next(odd.line);
+  const ownKeys = below !== undefined && lines.all[below].width > line.width ? lines.all[below].width : undefined;
+  if (parent !== undefined && opensBlock(line) && odd.column < column && ownKeys !== undefined && ownKeys <= column) {
+    const outer = blockAround(parent, lines).members.filter((m) => m.line !== odd.line);
+    return misindentedAmong(odd, outer, siblingColumn(outer), lines);
   }
-  return misindentedAmong(odd, keys, width, lines);
+  return misindentedAmong(odd, members, column, lines);
 }
 
-function misindentedAmong(odd: number, keys: readonly number[], width: number, lines: SourceLines): Diagnosis {
-  const line = lines.all[odd];
-  const siblings = keys.filter((k) => lines.all[k].width === width).map((k) => `'${keyOf(lines.all[k])}'`);
+function misindentedAmong(odd: Member, members: readonly Member[], column: number, lines: SourceLines): Diagnosis {
+  const line = lines.all[odd.line];
+  // A list item is named with its '- '; a key after one counts the '- ' in its indentation, as YAML does.
+  const name = (m: Member) => (lines.all[m.line].width === m.column && isItem(lines.all[m.line]) ? `'- ${keyOf(lines.all[m.line])}'` : `'${keyOf(lines.all[m.line])}'`);
+  const counting = odd.column !== line.width ? " (counting its '- ')" : '';
+  const siblings = members.filter((m) => m.column === column).map(name);
   const named = siblings.length > 3 ? `${siblings.slice(0, 3).join(', ')}, …` : siblings.join(', ');
   return {
     offset: line.start + line.width,
-    message: `'${keyOf(line)}' is indented ${plural(line.width, 'space')}, which does not match its siblings (${named}) at ${plural(width, 'space')}`,
-    expected: `${plural(width, 'space')} before '${keyOf(line)}', as its siblings: keys of one mapping start in the same column`,
+    message: `${name(odd)} is indented ${plural(odd.column, 'space')}${counting}, which does not match its siblings (${named}) at ${plural(column, 'space')}`,
+    expected: counting
+      ? `'- ${keyOf(line)}' indented ${plural(column - 2, 'space')}, so that '${keyOf(line)}' starts where its siblings do`
+      : `${plural(column, 'space')} before ${name(odd)}, as its siblings: keys of one mapping start in the same column`,
     local: false,
   };
 }
