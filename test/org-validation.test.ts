@@ -166,6 +166,22 @@ const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
     { 70: '       - account: tools' },
     ["example.yaml:70:8: (yaml): 'account' is indented 9 spaces (counting its '- '), which does not match its siblings ('roleNames', 'sso') at 8 spaces; expected '- account' indented 6 spaces, so that 'account' starts where its siblings do"],
   ],
+  [
+    'a key holding keys one space left of its siblings, found below it',
+    { 10: ' shared-services:' },
+    [`example.yaml:10:2: (yaml): 'shared-services' is indented 1 space, which does not match its siblings ('dev', 'staging', 'prod', …) at 2 spaces; expected 2 spaces before 'shared-services', ${SIBLINGS}`],
+  ],
+  [
+    'the first key of the file one space in',
+    { 4: ' organization:' },
+    [`example.yaml:4:2: (yaml): 'organization' is indented 1 space, which does not match its siblings ('prefix', 'accounts', 'repositories', …) at 0 spaces; expected 0 spaces before 'organization', ${SIBLINGS}`],
+  ],
+  [
+    'a key after a list one space right, read as part of the list',
+    { 73: '     requireMfa: false' },
+    [`example.yaml:73:6: (yaml): 'requireMfa' is indented 5 spaces, which does not match its siblings ('assumedBy', 'maxSessionHours', 'protectedBranches') at 4 spaces; expected 4 spaces before 'requireMfa', ${SIBLINGS}`],
+  ],
+  ["a list item's key without its ':'", { 70: '      - account tools' }, ["example.yaml:70:9: (yaml): the ':' after 'account' is missing; expected 'account: tools'"]],
   ["an unclosed '['", { 7: '  region: [eu-west-1' }, ["example.yaml:7:11: (yaml): a '[' is not closed (it opens here); expected a ']' after the list's last item"]],
   ["an unclosed '{' followed by keys", { 5: '  id: {o-a1b2c3d4e5' }, ["example.yaml:5:7: (yaml): a '{' is not closed (it opens here); expected a '}' after the mapping's last entry"]],
   ['an unclosed quote', { 7: "  region: 'eu-west-1" }, ["example.yaml:7:11: (yaml): a quoted value is not closed (it opens here); expected a closing ' at the end of the value"]],
@@ -176,6 +192,26 @@ const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
 describe('YAML mistakes in a copy of the example org', () => {
   it.each(exampleMistakes)('%s: one problem, at its line', (_name, edits, expected) => {
     expect(problemsOf(exampleWith(edits), 'example.yaml')).toEqual(expected);
+  });
+
+  it("every key of the example one space off, or without its ':', is at most one problem, at its line", () => {
+    const lines = readFileSync('parameters/example.yaml', 'utf8').split('\n');
+    const misplaced: string[] = [];
+    lines.forEach((line, i) => {
+      if (!/^ *(- )?[\w-]+:/.test(line)) return;
+      const slips = [` ${line}`, line.startsWith(' ') ? line.slice(1) : undefined, line.replace(/:( |$)/, '$1')];
+      for (const slip of slips.filter((s) => s !== undefined)) {
+        let problems: string[] = [];
+        try {
+          parseOrg(exampleWith({ [i + 1]: slip }), 'example.yaml');
+        } catch (error) {
+          problems = (error as OrgFileError).problems.map(formatProblem);
+        }
+        // Some slips are still YAML, and valid (a description's value one space right).
+        if (problems.length > 1 || problems.some((p) => !p.startsWith(`example.yaml:${i + 1}:`))) misplaced.push(`${JSON.stringify(slip)}:\n  ${problems.join('\n  ')}`);
+      }
+    });
+    expect(misplaced).toEqual([]);
   });
 });
 

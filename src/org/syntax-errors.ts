@@ -11,6 +11,11 @@
  * said, with the later ones a line shows by itself (a tab, a key without
  * ':'), which are mistakes wherever the parser stood.
  *
+ * A misindented key is found two ways: off the file's grid (one key at 5
+ * spaces where every block indents by 2), the key that is off; on it, the
+ * key whose column most of its siblings do not share. test/org-validation
+ * moves every key of the example one space either way and drops each ':'.
+ *
  * Error codes: https://eemeli.org/yaml/#errors
  */
 import type { Document, YAMLError } from 'yaml';
@@ -48,10 +53,10 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       return { offset, message: 'indented with a tab; YAML indents with spaces only', expected: 'spaces in place of the tab', local: true };
     case 'MULTILINE_IMPLICIT_KEY':
     case 'BLOCK_AS_IMPLICIT_KEY':
-      return keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+      return keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     case 'BAD_INDENT':
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed before this line");
-      return misindented(line, lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
+      return misindented(line, lines) ?? soleOffGridKey(lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
     case 'MISSING_CHAR':
       if (/quote/i.test(message)) return unclosed(doc, lines, offset, QUOTES) ?? said('a quoted value is not closed');
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed");
@@ -61,7 +66,7 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
     case 'BAD_SCALAR_START':
       return said(`${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`);
     case 'UNEXPECTED_TOKEN':
-      return said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+      return soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     default:
       return said(message);
   }
@@ -89,6 +94,22 @@ class SourceLines {
     }
   }
 
+  /** How far the file indents a nested key, as most of its blocks do (2 when it cannot tell). */
+  get step(): number {
+    if (this.knownStep === undefined) {
+      const counts = new Map<number, number>();
+      this.all.forEach((line, i) => {
+        const below = this.next(i);
+        const indent = below === undefined ? 0 : this.all[below].width - line.width;
+        if (/:$/.test(line.content) && indent > 0) counts.set(indent, (counts.get(indent) ?? 0) + 1);
+      });
+      this.knownStep = [...counts].reduce((best, entry) => (entry[1] > best[1] ? entry : best), [2, 0])[0];
+    }
+    return this.knownStep;
+  }
+
+  private knownStep: number | undefined;
+
   /** The index of the line holding `offset`. */
   at(offset: number): number {
     let low = 0;
@@ -99,6 +120,34 @@ class SourceLines {
       else high = mid - 1;
     }
     return low;
+  }
+
+  /** A key (not a list item) whose indentation is off the grid the file's blocks indent by. */
+  offGrid(i: number): boolean {
+    const line = this.all[i];
+    return this.step > 1 && line.content !== '' && !isItem(line) && line.width % this.step !== 0;
+  }
+
+  /** The keys at `column` in the stretch around line `i` that no line left of `column` interrupts, line `i` aside. */
+  around(i: number, column: number): number[] {
+    const found: number[] = [];
+    for (const direction of [-1, 1]) {
+      for (let j = i + direction; j >= 0 && j < this.all.length; j += direction) {
+        const line = this.all[j];
+        if (!line.content) continue;
+        // A list item's first key, after its '- ', starts the mapping the others are in (above; one below starts the next).
+        const itemKey = direction < 0 && isItem(line) && line.content.includes(':') && keyColumn(line) === column;
+        if ((line.width === column && !isItem(line)) || itemKey) found.push(j);
+        if (line.width < column) break;
+      }
+    }
+    return found.sort((a, b) => a - b);
+  }
+
+  /** The previous line with content before line `i`, if any. */
+  previous(i: number): number | undefined {
+    for (let j = i - 1; j >= 0; j--) if (this.all[j].content) return j;
+    return undefined;
   }
 
   /** The next line with content after line `i`, if any. */
@@ -112,17 +161,21 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const isItem = (line: Line) => /^-( |$)/.test(line.content);
 const keyOf = (line: Line) => line.content.replace(/^- /, '').split(/:(\s|$)/)[0];
 const opensBlock = (line: Line) => /:$/.test(line.content);
+/** Where a line's key starts: after the '- ' of a list item. */
+const keyColumn = (line: Line) => line.width + (isItem(line) ? 2 : 0);
 
 /** A line that is words only, where a key was expected: its ':' is missing. */
 function keyWithoutColon(i: number, lines: SourceLines): Diagnosis | undefined {
   const line = lines.all[i];
-  if (!line.content || line.content.includes(':') || /^[-[{"'&*!|>%@`]/.test(line.content)) return undefined;
-  const [key, ...value] = line.content.split(/\s+/);
+  // A list item's first key is after its '- '.
+  const body = line.content.replace(/^- /, '');
+  if (!body || body.includes(':') || /^[-[{"'&*!|>%@`]/.test(body)) return undefined;
+  const [key, ...value] = body.split(/\s+/);
   const below = lines.next(i);
-  const hasKeysBelow = below !== undefined && lines.all[below].width > line.width;
+  const hasKeysBelow = below !== undefined && lines.all[below].width > line.width && !isItem(line);
   const expected =
     value.length > 0 ? `'${key}: ${value.join(' ')}'` : hasKeysBelow ? `'${key}:', its keys on the lines below` : `'${key}: <value>'`;
-  return { offset: line.start + line.width, message: `the ':' after '${key}' is missing`, expected, local: true };
+  return { offset: line.start + keyColumn(line), message: `the ':' after '${key}' is missing`, expected, local: true };
 }
 
 /** The line after a `key: value` is further right, as if it were nested under a value: it is misindented. */
@@ -171,13 +224,23 @@ function blockAround(i: number, lines: SourceLines): { parent: number | undefine
   return { parent, members };
 }
 
-/** The column most members start in; a tie goes to the last member's. */
-function siblingColumn(members: readonly Member[]): number {
+/**
+ * The column most members start in. A tie (two keys, one of them off) goes to
+ * the column the file's indentation step puts them in below their parent.
+ */
+function siblingColumn(members: readonly Member[], preferred: number): number {
   const counts = new Map<number, number>();
   for (const m of members) counts.set(m.column, (counts.get(m.column) ?? 0) + 1);
-  let best = members[members.length - 1].column;
-  for (const [column, count] of counts) if (count > (counts.get(best) ?? 0)) best = column;
-  return best;
+  const most = Math.max(...counts.values());
+  const tied = [...counts].filter(([, count]) => count === most).map(([column]) => column);
+  return tied.includes(preferred) ? preferred : tied[tied.length - 1];
+}
+
+/** Where the keys below line `parent` start when the file is indented consistently. */
+function stepBelow(parent: number | undefined, members: readonly Member[], lines: SourceLines): number {
+  if (parent === undefined) return 0;
+  const line = lines.all[parent];
+  return members[0]?.line === parent ? members[0].column : line.width + lines.step;
 }
 
 /**
@@ -188,18 +251,51 @@ function siblingColumn(members: readonly Member[]): number {
  */
 function misindented(i: number, lines: SourceLines): Diagnosis | undefined {
   const { parent, members } = blockAround(i, lines);
+  const offGrid = [...new Set([parent, i, ...members.map((m) => m.line)])].filter((j) => j !== undefined && lines.offGrid(j));
+  if (offGrid.length === 1) return offGridKey(offGrid[0]!, lines);
   if (members.length < 2) return undefined;
-  const column = siblingColumn(members);
+  const column = siblingColumn(members, stepBelow(parent, members, lines));
   const odd = members.find((m) => m.column !== column);
   if (odd === undefined) return undefined;
   const line = lines.all[odd.line];
   const below = lines.next(odd.line);
   const ownKeys = below !== undefined && lines.all[below].width > line.width ? lines.all[below].width : undefined;
   if (parent !== undefined && opensBlock(line) && odd.column < column && ownKeys !== undefined && ownKeys <= column) {
-    const outer = blockAround(parent, lines).members.filter((m) => m.line !== odd.line);
-    return misindentedAmong(odd, outer, siblingColumn(outer), lines);
+    const around = blockAround(parent, lines);
+    const outer = around.members.filter((m) => m.line !== odd.line);
+    return misindentedAmong(odd, outer, siblingColumn(outer, stepBelow(around.parent, outer, lines)), lines);
   }
   return misindentedAmong(odd, members, column, lines);
+}
+
+/**
+ * A key off the file's indentation grid (5 spaces where every block indents
+ * by 2) among keys on it is the one that is off. Its column is the grid's
+ * next one down or up: right of the block it opens below (it is that block's
+ * key), left of the keys it holds, and, of what remains, the column of the
+ * key next to it.
+ */
+/** The one key of the file off its indentation grid, if there is exactly one: where the parser's error gives no better lead. */
+function soleOffGridKey(lines: SourceLines): Diagnosis | undefined {
+  const offGrid = lines.all.flatMap((_, j) => (lines.offGrid(j) ? [j] : []));
+  return offGrid.length === 1 ? offGridKey(offGrid[0], lines) : undefined;
+}
+
+function offGridKey(x: number, lines: SourceLines): Diagnosis | undefined {
+  const line = lines.all[x];
+  const down = line.width - (line.width % lines.step);
+  let columns = [down, down + lines.step];
+  const above = lines.previous(x);
+  const opener = above !== undefined && opensBlock(lines.all[above]) ? lines.all[above] : undefined;
+  if (opener) columns = columns.filter((c) => c > opener.width);
+  const below = lines.next(x);
+  const ownKeys = below !== undefined && opensBlock(line) ? lines.all[below].width : undefined;
+  if (ownKeys !== undefined) columns = columns.filter((c) => c < ownKeys);
+  const neighbours = [opener ? undefined : above, ownKeys === undefined ? below : undefined].flatMap((j) => (j === undefined ? [] : [keyColumn(lines.all[j])]));
+  const column = neighbours.find((c) => columns.includes(c)) ?? columns[0];
+  if (column === undefined) return undefined;
+  const siblings = lines.around(x, column).map((j) => ({ line: j, column }));
+  return misindentedAmong({ line: x, column: line.width }, siblings, column, lines);
 }
 
 function misindentedAmong(odd: Member, members: readonly Member[], column: number, lines: SourceLines): Diagnosis {
