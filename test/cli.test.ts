@@ -161,6 +161,15 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(existsSync(join(dir, 'dist'))).toBe(false);
   });
 
+  it("a YAML mistake is one problem at its line, whatever the parser stumbled on after it (a key's ':' left out)", () => {
+    const dir = tempDir('yaml-mistake');
+    const bad = join(dir, 'org.yaml');
+    writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('repositories:\n  web-app:\n', 'repositories:\n  web-app\n'));
+    const run = xstack(['compile', bad, '--out', join(dir, 'dist')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`xstack: 1 problem in the organization file:\n  ${bad}:29:3: (yaml): the ':' after 'web-app' is missing; expected 'web-app:', its keys on the lines below\nNothing was written.\n`);
+  });
+
   it.each([
     [['--endpoint', '127.0.0.1:5057'], {}, 64, "xstack: --endpoint 127.0.0.1:5057 is not an http:// or https:// URL; expected e.g. http://127.0.0.1:5057\n(run 'xstack plan --help' for usage)\n"],
     [[], { AWS_ENDPOINT_URL: 'localhost:4566' }, 1, 'xstack: AWS_ENDPOINT_URL localhost:4566 is not an http:// or https:// URL; expected e.g. http://localhost:4566, or unset it to reach AWS\n'],

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { azIdPrefix } from '../src/aws/partitions';
@@ -31,9 +31,9 @@ pipelines:
       type: codedeploy
 `;
 
-function problemsOf(text: string): string[] {
+function problemsOf(text: string, file = 'org.yaml'): string[] {
   try {
-    parseOrg(text, 'org.yaml');
+    parseOrg(text, file);
   } catch (error) {
     expect(error).toBeInstanceOf(OrgFileError);
     return (error as OrgFileError).problems.map(formatProblem);
@@ -88,7 +88,7 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => `${t.replace('prefix: acme', `prefix: ${'a'.repeat(30)}`)}bucketGeneration: 2\n`,
     expected: /^org\.yaml:4:9: prefix: 'a{30}' makes a name AWS rejects: S3 bucket name 'a{30}-artifacts-111111111111-eu-west-1-g2' is 66 characters, over AWS's limit of 63/,
   },
-  { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:\d+:\d+: \(yaml\): .*; expected valid YAML/ },
+  { name: 'broken YAML', edit: (t) => t.replace('  partition: aws', '  partition: [aws'), expected: /^org\.yaml:2:14: \(yaml\): a '\[' is not closed \(it opens here\); expected a '\]' after the list's last item$/ },
   // Names AWS treats as one (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html: "Names are not distinguished by case").
   { name: 'two pipelines differing only in case', edit: (t) => `${t}  Web-App:\n    repository: web-app\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`, expected: /^org\.yaml:23:3: pipelines\.Web-App: 'Web-App' differs from 'web-app' only in case: their IAM roles and policies would have one name, as IAM does not tell names apart by case; expected names that differ in more than case$/ },
 
@@ -111,12 +111,109 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
 /** YAML mistakes people make, and the one line each gets, in their terms. */
 const yamlMistakes: Array<[string, string, string]> = [
   ['a second document', `${VALID}---\nprefix: other\n`, "org.yaml:23:1: (yaml): a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own; expected valid YAML"],
-  ['a missing colon', VALID.replace('  region: eu-west-1', '  region eu-west-1'), "org.yaml:3:3: (yaml): this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?); expected valid YAML"],
-  ['a tab', VALID.replace('    role: source', '\trole: source'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected valid YAML'],
-  ['two tabs', VALID.replace('    role: source', '\trole: source').replace('    role: pipeline', '\trole: pipeline'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected valid YAML'],
-  ['an unclosed quote', VALID.replace('role: source', 'role: "source'), 'org.yaml:8:18: (yaml): a quoted value is not closed (it opens here); expected valid YAML'],
+  ['a missing colon', VALID.replace('  region: eu-west-1', '  region eu-west-1'), "org.yaml:3:3: (yaml): the ':' after 'region' is missing; expected 'region: eu-west-1'"],
+  ['a tab', VALID.replace('    role: source', '\trole: source'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab'],
+  ['two tabs', VALID.replace('    role: source', '\trole: source').replace('    role: pipeline', '\trole: pipeline'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab'],
+  ['an unclosed quote', VALID.replace('role: source', 'role: "source'), 'org.yaml:8:11: (yaml): a quoted value is not closed (it opens here); expected a closing " at the end of the value'],
   ['a value starting with @', VALID.replace('dev: main', 'dev: @main'), "org.yaml:20:12: (yaml): an unquoted value cannot start with reserved character @; put the value in quotes; expected valid YAML"],
 ];
+
+/** parameters/example.yaml with line `n` (from 1) replaced by `text`. */
+const exampleWith = (edits: Record<number, string>) =>
+  readFileSync('parameters/example.yaml', 'utf8')
+    .split('\n')
+    .map((line, i) => edits[i + 1] ?? line)
+    .join('\n');
+
+const SIBLINGS = 'as its siblings: keys of one mapping start in the same column';
+/**
+ * Mistakes of a new user's walkthrough, on a copy of the example org: each is one problem, at the line of the
+ * mistake, though the parser finds it on another line (the keys after a misindented one, the line after an
+ * unclosed '[') and reads on out of step after it.
+ */
+const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
+  ["a key's ':' left out", { 29: '  web-app' }, ["example.yaml:29:3: (yaml): the ':' after 'web-app' is missing; expected 'web-app:', its keys on the lines below"]],
+  ["two keys' ':' left out, each said", { 29: '  web-app', 36: '  web-app' }, [29, 36].map((n) => `example.yaml:${n}:3: (yaml): the ':' after 'web-app' is missing; expected 'web-app:', its keys on the lines below`)],
+  ["a ':' left out before a value", { 30: '    account shared-services' }, ["example.yaml:30:5: (yaml): the ':' after 'account' is missing; expected 'account: shared-services'"]],
+  [
+    'one space too many before the first key',
+    { 14: '     id: "222222222222"' },
+    [`example.yaml:14:6: (yaml): 'id' is indented 5 spaces, which does not match its siblings ('role', 'environment') at 4 spaces; expected 4 spaces before 'id', ${SIBLINGS}`],
+  ],
+  [
+    'one space too few before a middle key',
+    { 15: '   role: pipeline' },
+    [`example.yaml:15:4: (yaml): 'role' is indented 3 spaces, which does not match its siblings ('id', 'environment') at 4 spaces; expected 4 spaces before 'role', ${SIBLINGS}`],
+  ],
+  [
+    'one space too many before the last key, read as going on with the value above',
+    { 16: '     environment: dev' },
+    [`example.yaml:16:6: (yaml): 'environment' is indented 5 spaces, which does not match its siblings ('id', 'role') at 4 spaces; expected 4 spaces before 'environment', ${SIBLINGS}`],
+  ],
+  [
+    'a key one space right of its siblings, its own keys where its siblings are',
+    { 13: '   dev:' },
+    [`example.yaml:13:4: (yaml): 'dev' is indented 3 spaces, which does not match its siblings ('shared-services', 'staging', 'prod', …) at 2 spaces; expected 2 spaces before 'dev', ${SIBLINGS}`],
+  ],
+  ['a top-level key one space in', { 9: ' accounts:' }, [`example.yaml:9:2: (yaml): 'accounts' is indented 1 space, which does not match its siblings ('organization', 'prefix', 'repositories', …) at 0 spaces; expected 0 spaces before 'accounts', ${SIBLINGS}`]],
+  [
+    "a key of a list item's mapping one space too many",
+    { 71: '         roleNames: ["AWSReservedSSO_Developer_*"]' },
+    [`example.yaml:71:10: (yaml): 'roleNames' is indented 9 spaces, which does not match its siblings ('account', 'sso') at 8 spaces; expected 8 spaces before 'roleNames', ${SIBLINGS}`],
+  ],
+  [
+    "a list item's '- ' one space too many",
+    { 70: '       - account: tools' },
+    ["example.yaml:70:8: (yaml): 'account' is indented 9 spaces (counting its '- '), which does not match its siblings ('roleNames', 'sso') at 8 spaces; expected '- account' indented 6 spaces, so that 'account' starts where its siblings do"],
+  ],
+  [
+    'a key holding keys one space left of its siblings, found below it',
+    { 10: ' shared-services:' },
+    [`example.yaml:10:2: (yaml): 'shared-services' is indented 1 space, which does not match its siblings ('dev', 'staging', 'prod', …) at 2 spaces; expected 2 spaces before 'shared-services', ${SIBLINGS}`],
+  ],
+  [
+    'the first key of the file one space in',
+    { 4: ' organization:' },
+    [`example.yaml:4:2: (yaml): 'organization' is indented 1 space, which does not match its siblings ('prefix', 'accounts', 'repositories', …) at 0 spaces; expected 0 spaces before 'organization', ${SIBLINGS}`],
+  ],
+  [
+    'a key after a list one space right, read as part of the list',
+    { 73: '     requireMfa: false' },
+    [`example.yaml:73:6: (yaml): 'requireMfa' is indented 5 spaces, which does not match its siblings ('assumedBy', 'maxSessionHours', 'protectedBranches') at 4 spaces; expected 4 spaces before 'requireMfa', ${SIBLINGS}`],
+  ],
+  ["a list item's key without its ':'", { 70: '      - account tools' }, ["example.yaml:70:9: (yaml): the ':' after 'account' is missing; expected 'account: tools'"]],
+  ["an unclosed '['", { 7: '  region: [eu-west-1' }, ["example.yaml:7:11: (yaml): a '[' is not closed (it opens here); expected a ']' after the list's last item"]],
+  ["an unclosed '{' followed by keys", { 5: '  id: {o-a1b2c3d4e5' }, ["example.yaml:5:7: (yaml): a '{' is not closed (it opens here); expected a '}' after the mapping's last entry"]],
+  ['an unclosed quote', { 7: "  region: 'eu-west-1" }, ["example.yaml:7:11: (yaml): a quoted value is not closed (it opens here); expected a closing ' at the end of the value"]],
+  ['a tab', { 14: '\tid: "222222222222"' }, ['example.yaml:14:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab']],
+  ['a key twice', { 12: '    role: source\n    role: tools' }, ["example.yaml:13:5: accounts.shared-services.role: 'role' appears twice (first on line 12); expected each key once"]],
+];
+
+describe('YAML mistakes in a copy of the example org', () => {
+  it.each(exampleMistakes)('%s: one problem, at its line', (_name, edits, expected) => {
+    expect(problemsOf(exampleWith(edits), 'example.yaml')).toEqual(expected);
+  });
+
+  it("every key of the example one space off, or without its ':', is at most one problem, at its line", () => {
+    const lines = readFileSync('parameters/example.yaml', 'utf8').split('\n');
+    const misplaced: string[] = [];
+    lines.forEach((line, i) => {
+      if (!/^ *(- )?[\w-]+:/.test(line)) return;
+      const slips = [` ${line}`, line.startsWith(' ') ? line.slice(1) : undefined, line.replace(/:( |$)/, '$1')];
+      for (const slip of slips.filter((s) => s !== undefined)) {
+        let problems: string[] = [];
+        try {
+          parseOrg(exampleWith({ [i + 1]: slip }), 'example.yaml');
+        } catch (error) {
+          problems = (error as OrgFileError).problems.map(formatProblem);
+        }
+        // Some slips are still YAML, and valid (a description's value one space right).
+        if (problems.length > 1 || problems.some((p) => !p.startsWith(`example.yaml:${i + 1}:`))) misplaced.push(`${JSON.stringify(slip)}:\n  ${problems.join('\n  ')}`);
+      }
+    });
+    expect(misplaced).toEqual([]);
+  });
+});
 
 describe('organization file validation', () => {
   it('accepts the valid base file', () => {
@@ -130,6 +227,28 @@ describe('organization file validation', () => {
     expect(problems).toEqual([expect.stringMatching(/^org\.yaml:\d+:1: pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\); expected one of: /)]);
     // A required key missing with no look-alike in its place is still said, naming what the mapping holds.
     expect(problemsOf(VALID.replace(/^prefix: acme\n/m, ''))).toContainEqual(expect.stringMatching(/^org\.yaml:1:1: prefix: is missing; expected an organization file: /));
+  });
+
+  it("a misspelt key is read as its did-you-mean says: no check across fields reports what the did-you-mean explains, and the file's other problems are still said", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const unknown = (line: number, path: string, key: string, meant: string, known: string) =>
+      `example.yaml:${line}:5: ${path}.${key}: unknown key '${key}' (did you mean '${meant}'?); expected one of: ${known}`;
+    const ACCOUNT_KEYS = 'id, role, environment, organizationalUnit';
+    // Not also 'a pipeline account without an environment', nor 'environment staging has no pipeline account'.
+    expect(problemsOf(example.replace('    environment: staging', '    enviroment: staging'), 'example.yaml')).toEqual([unknown(20, 'accounts.staging', 'enviroment', 'environment', ACCOUNT_KEYS)]);
+    // Not also 'has no source account' (shared-services is the only one).
+    expect(problemsOf(example.replace('    role: source', '    rol: source'), 'example.yaml')).toEqual([unknown(12, 'accounts.shared-services', 'rol', 'role', ACCOUNT_KEYS)]);
+    // A real problem inside the misspelt section is said, at its line.
+    expect(problemsOf(example.replace('pipelines:', 'pipeline:').replace('repository: web-app', 'repository: nope'), 'example.yaml')).toEqual([
+      expect.stringMatching(/^example\.yaml:35:1: pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\)/),
+      "example.yaml:37:17: pipelines.web-app.repository: there is no repository 'nope'; expected one of: web-app, payments-api",
+    ]);
+  });
+
+  it('names that differ only in case are one problem, with its reason, not also the logical id they share', () => {
+    expect(problemsOf(VALID.replace('pipelines:', '  Web-App:\n    account: src\npipelines:'))).toEqual([
+      "org.yaml:16:3: repositories.Web-App: 'Web-App' differs from 'web-app' only in case: their clones would share one folder on macOS and Windows, whose file systems ignore case; expected names that differ in more than case",
+    ]);
   });
 
   it.each(cases)('rejects: $name', ({ edit, expected }) => {

@@ -371,7 +371,7 @@ export function parseOrg(text: string, file: string): Org {
   const ctx = new Context(file, positioned.lines);
   for (const error of positioned.errors) {
     const { line, col } = positioned.lines.linePos(error.offset);
-    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message, expected: 'valid YAML' });
+    ctx.problems.push({ file, line, column: col, field: '(yaml)', message: error.message, expected: error.expected });
   }
   const org = positioned.errors.length === 0 ? validate(positioned.root, file, ctx) : undefined;
   if (!org) throw new OrgFileError(sortProblems(ctx.problems));
@@ -579,9 +579,11 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
   for (const name of names) {
     const id = logicalId(prefix, name);
     const first = seen.get(id);
-    if (first !== undefined && first !== name) {
+    if (first === undefined) seen.set(id, name);
+    // Names that differ only in case are said once, by reportCaseCollisions, with the reason the service gives.
+    else if (first.toLowerCase() !== name.toLowerCase()) {
       ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in ${where}`, 'names that differ in a letter or digit');
-    } else seen.set(id, name);
+    }
   }
 }
 

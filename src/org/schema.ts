@@ -269,24 +269,31 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
     const present = new Set<string>();
     // Keys an unknown key was taken for (`pipeline:` for `pipelines`): that one error says it, not a second "is missing".
     const suggested = new Set<string>();
-    for (const { key, keyNode, value } of pairs(node, path, ctx)) {
-      const childPath = path ? `${path}.${key}` : key;
-      const field = fields[key];
-      if (!field) {
-        const suggestion = closest(key, known);
-        if (suggestion) suggested.add(suggestion);
-        ctx.report(
-          childPath,
-          `unknown key '${key}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
-          `one of: ${known.join(', ')}`,
-          keyNode,
-        );
-        continue;
-      }
+    const written = new Set(node.entries.map((e) => e.key));
+    const read = (key: string, value: SourceNode | undefined) => {
       present.add(key);
-      const v = field.check(value, childPath, ctx);
+      const v = fields[key].check(value, path ? `${path}.${key}` : key, ctx);
       if (v === undefined) complete = false;
       else out[key] = v;
+    };
+    for (const { key, keyNode, value } of pairs(node, path, ctx)) {
+      if (fields[key]) {
+        read(key, value);
+        continue;
+      }
+      const suggestion = closest(key, known);
+      ctx.report(
+        path ? `${path}.${key}` : key,
+        `unknown key '${key}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+        `one of: ${known.join(', ')}`,
+        keyNode,
+      );
+      if (suggestion === undefined) continue;
+      suggested.add(suggestion);
+      // Read as the did-you-mean says, unless the key it names is there too: the checks across fields then judge the
+      // file as it will be once the key is spelt right, and none reports what the did-you-mean explains (an
+      // 'enviroment: staging' is no pipeline account without an environment, nor an environment no account runs).
+      if (!written.has(suggestion) && !present.has(suggestion)) read(suggestion, value);
     }
     for (const [key, field] of Object.entries(fields)) {
       if (field.required && !present.has(key)) {

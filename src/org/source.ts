@@ -15,6 +15,7 @@
  */
 import jsYaml from 'js-yaml';
 import type { LineCounter, Node as YamlNode } from 'yaml';
+import { syntaxProblems, VALID_YAML, type SyntaxProblem } from './syntax-errors';
 
 export type SourceNode = ScalarNode | MapNode | SeqNode | OtherNode;
 export interface ScalarNode {
@@ -54,8 +55,8 @@ export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepte
 
 export interface PositionedRead {
   root: SourceNode | undefined;
-  /** YAML syntax errors, with their offsets. */
-  errors: Array<{ offset: number; message: string }>;
+  /** YAML syntax errors, each at the offset of the mistake. */
+  errors: SyntaxProblem[];
   lines: LineCounter;
 }
 
@@ -64,22 +65,17 @@ export function readPositioned(text: string): PositionedRead {
   const yaml = require('yaml') as typeof import('yaml');
   const lines = new yaml.LineCounter();
   const doc = yaml.parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
-  // After a syntax error the parser reads on out of step, and reports lines that are fine (a tab on one
-  // line: 'indentation does not line up' on the next keys). So: the first error, others of its kind
-  // (every line indented with a tab), and one error per line.
-  const first = doc.errors[0]?.code;
-  const found: PositionedRead['errors'] = doc.errors
-    .filter((e) => e.code === first)
-    .map((e) => ({ offset: e.pos[0], message: yamlErrorInWords(e.code, e.message.split('\n')[0]) }));
+  // The mistakes behind the parser's errors, at their lines (./syntax-errors.ts).
+  const found: PositionedRead['errors'] = syntaxProblems(text, doc, doc.errors);
   if (found.length === 0) {
     // Found without resolving a single alias: the walk sees each node once.
     yaml.visit(doc, {
-      Alias: (_, node) => void found.push({ offset: node.range?.[0] ?? 0, message: `*${node.source}: ${ALIAS_MESSAGE}` }),
+      Alias: (_, node) => void found.push({ offset: node.range?.[0] ?? 0, message: `*${node.source}: ${ALIAS_MESSAGE}`, expected: VALID_YAML }),
       Node: (_, node) => {
         if ((yaml.isScalar(node) || yaml.isCollection(node)) && node.anchor) {
           // The node starts after its anchor, possibly lines later: point at the `&name` itself.
           const at = text.lastIndexOf(`&${node.anchor}`, node.range?.[0] ?? 0);
-          found.push({ offset: at >= 0 ? at : (node.range?.[0] ?? 0), message: `&${node.anchor}: ${ALIAS_MESSAGE}` });
+          found.push({ offset: at >= 0 ? at : (node.range?.[0] ?? 0), message: `&${node.anchor}: ${ALIAS_MESSAGE}`, expected: VALID_YAML });
         }
       },
     });
@@ -115,37 +111,6 @@ export function readPositioned(text: string): PositionedRead {
   };
   const root = errors.length > 0 ? undefined : convert(doc.contents, 0);
   return { root: root?.kind === 'scalar' && root.value === null ? undefined : root, errors, lines };
-}
-
-/**
- * A YAML syntax error in the words of someone editing an org file, not the
- * parser's (`please use YAML.parseAllDocuments()`, `Implicit keys need to be
- * on a single line`). Codes: https://eemeli.org/yaml/#errors
- */
-function yamlErrorInWords(code: string, message: string): string {
-  switch (code) {
-    case 'MULTIPLE_DOCS':
-      return "a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own";
-    case 'MULTILINE_IMPLICIT_KEY':
-      return "this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?)";
-    case 'TAB_AS_INDENT':
-      return 'indented with a tab; YAML indents with spaces only';
-    case 'BAD_INDENT':
-      return /flow (sequence|collection|mapping)/i.test(message)
-        ? "a '[' or '{' is not closed before this line"
-        : 'the indentation does not line up: keys of one mapping start in the same column, nested keys further right';
-    case 'MISSING_CHAR':
-      if (/quote/i.test(message)) return 'a quoted value is not closed (it opens here)';
-      if (/followed by map values/i.test(message)) return "this line is not 'key: value' (is the ':' after the key missing, or a value's quote not closed?)";
-      return `a closing character is missing (${message})`;
-    case 'BAD_SCALAR_START':
-      return `${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`;
-    case 'BLOCK_AS_IMPLICIT_KEY':
-    case 'UNEXPECTED_TOKEN':
-      return `${message} (is a ':' or '-' misplaced, or the indentation off?)`;
-    default:
-      return message;
-  }
 }
 
 /**
