@@ -335,6 +335,7 @@ const QUOTES: Opener = {
 
 /** The last node opening before `offset` with one of `opener`'s characters that its own text does not close. */
 function unclosed(doc: Document, lines: SourceLines, offset: number, opener: Opener): Diagnosis | undefined {
+  // Required, not imported, as in source.ts readPositioned: a valid org file never loads the `yaml` library.
   const yaml = require('yaml') as typeof import('yaml');
   let found: { start: number; open: string; close: string } | undefined;
   yaml.visit(doc, {
