@@ -62,13 +62,14 @@ describe('least privilege, over every statement of every template', () => {
       {
         Sid: 'AgentAssociations',
         Effect: 'Allow',
-        Action: ['ssm:ListInstanceAssociations', 'ssm:DescribeAssociation', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
+        Action: ['ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
         Resource: [
           { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:association/*' },
           { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
         ],
       },
-      { Sid: 'ConfigurePackageDocument', Effect: 'Allow', Action: ['ssm:GetDocument', 'ssm:DescribeDocument'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage' } },
+      { Sid: 'ConfigurePackageDocument', Effect: 'Allow', Action: 'ssm:GetDocument', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage' } },
+      { Sid: 'CodeDeployAgentPackage', Effect: 'Allow', Action: ['ssm:DescribeDocument', 'ssm:GetDocument'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSCodeDeployAgent' } },
       {
         Sid: 'AgentPackagesAndCommands',
         Effect: 'Allow',

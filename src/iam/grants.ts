@@ -276,22 +276,39 @@ export const SESSION_MANAGER_CHANNELS: Grant = {
  */
 export const SSM_AGENT_ASSOCIATIONS: Grant = {
   name: 'ssm-agent-associations',
-  actions: ['ssm:ListInstanceAssociations', 'ssm:DescribeAssociation', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
+  // DescribeAssociation is left out too: the agent calls it only for the legacy ListAssociations path
+  // (aws/amazon-ssm-agent, agent/association/service/service.go).
+  actions: ['ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
   doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html',
 };
 
-/** The Distributor document the associations run, an AWS-owned SSM document (no account in its ARN). */
-export const SSM_CONFIGURE_PACKAGE_DOCUMENT: Grant = {
-  name: 'ssm-configure-package-document',
-  actions: ['ssm:GetDocument', 'ssm:DescribeDocument'],
+/**
+ * The SSM documents the install reads, AWS-owned (no account in their ARNs).
+ * The association reads the document it runs, AWS-ConfigureAWSPackage
+ * (GetDocument only: agent/association/service/service.go). The package
+ * itself is read through GetManifest, or, where that answers
+ * ResourceNotFoundException, as a document: DescribeDocument and GetDocument
+ * on AWSCodeDeployAgent (agent/plugins/configurepackage/configurepackage.go
+ * selectService, documentarchive.go; aws/amazon-ssm-agent). AWS keeps its own
+ * Distributor packages as document attachments ("the packages for
+ * Distributor … that are owned by AWS", ssm-agent-minimum-s3-permissions).
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/distributor-working-with-packages-deploy.html
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-minimum-s3-permissions.html
+ */
+export const SSM_RUN_DOCUMENT: Grant = {
+  name: 'ssm-run-document',
+  actions: ['ssm:GetDocument'],
   doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/distributor-working-with-packages-deploy.html',
 };
+export const SSM_PACKAGE_DOCUMENT: Grant = {
+  name: 'ssm-package-document',
+  actions: ['ssm:DescribeDocument', 'ssm:GetDocument'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-minimum-s3-permissions.html',
+};
 
-/** The document's name and ARN (AWS-owned documents have no account field). */
-export const CONFIGURE_PACKAGE_DOCUMENT = {
-  name: 'AWS-ConfigureAWSPackage',
-  arn: 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage',
-} as const;
+/** The two documents' ARNs. */
+export const CONFIGURE_PACKAGE_DOCUMENT_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage';
+export const CODEDEPLOY_AGENT_PACKAGE_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSCodeDeployAgent';
 
 /** What the SSM Agent calls to install a Distributor package and to receive a command: none has a resource type. */
 export const SSM_AGENT_PACKAGES_AND_COMMANDS: Grant = {

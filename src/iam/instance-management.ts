@@ -10,12 +10,14 @@
 import { arn, sub } from '../cfn/intrinsics';
 import type { Exception } from '../cfn/resources';
 import {
-  CONFIGURE_PACKAGE_DOCUMENT,
+  CODEDEPLOY_AGENT_PACKAGE_ARN,
+  CONFIGURE_PACKAGE_DOCUMENT_ARN,
   SESSION_MANAGER_CHANNELS,
   SESSION_MANAGER_INSTANCE,
   SSM_AGENT_ASSOCIATIONS,
   SSM_AGENT_PACKAGES_AND_COMMANDS,
-  SSM_CONFIGURE_PACKAGE_DOCUMENT,
+  SSM_PACKAGE_DOCUMENT,
+  SSM_RUN_DOCUMENT,
   type Grant,
 } from './grants';
 import { statement, type Statement } from './policy';
@@ -57,7 +59,8 @@ export function codeDeployAgentThroughSsmStatements(): Statements {
     {
       statements: [
         statement({ sid: 'AgentAssociations', actions: SSM_AGENT_ASSOCIATIONS.actions, resources: [THIS_ACCOUNTS_ASSOCIATIONS, THIS_ACCOUNTS_INSTANCES] }),
-        statement({ sid: 'ConfigurePackageDocument', actions: SSM_CONFIGURE_PACKAGE_DOCUMENT.actions, resources: sub(CONFIGURE_PACKAGE_DOCUMENT.arn) }),
+        statement({ sid: 'ConfigurePackageDocument', actions: SSM_RUN_DOCUMENT.actions, resources: sub(CONFIGURE_PACKAGE_DOCUMENT_ARN) }),
+        statement({ sid: 'CodeDeployAgentPackage', actions: SSM_PACKAGE_DOCUMENT.actions, resources: sub(CODEDEPLOY_AGENT_PACKAGE_ARN) }),
       ],
       exceptions: [],
     },

@@ -55,8 +55,8 @@ export const ISOLATED_ENDPOINTS: readonly IsolatedEndpoint[] = [
     type: 'Interface',
     purpose: 'Session Manager\'s channels (ssmmessages:*)',
     // Systems Manager documents endpoint policies for its ssm endpoint only, and the PrivateLink pages list no support
-    // for ssmmessages; a policy on an endpoint whose service takes none is refused or ignored, so this one keeps AWS's
-    // default. Its four actions have no resource type, and the CI role may only open its own instance's channels.
+    // for ssmmessages; a policy on an endpoint whose service takes none is refused ("Service … only supports the
+    // full-access endpoint policy", awslabs/landing-zone-accelerator-on-aws#224), so this one keeps AWS's default. Its four actions have no resource type, and the CI role may only open its own instance's channels.
     policy: { none: 'AWS documents no endpoint policy for ssmmessages (only for the ssm endpoint); the endpoint keeps AWS\'s default' },
   },
   {
