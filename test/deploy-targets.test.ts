@@ -42,6 +42,18 @@ describe('existing instance roles named in the org file', () => {
     expect(compiled.access.problems).toEqual([]);
   });
 
+  it('their Systems Manager permissions are the org\'s own: the proof claims no Session Manager or agent-install path for them, and the report says so', () => {
+    // xstack grants the named roles no Systems Manager action, so a path for them would be a claim it cannot prove.
+    expect(compiled.access.paths.filter((p) => p.need?.startsWith('deploy-target-'))).toEqual([]);
+    const scope = compiled.files.get('audit/report.md')!.split('<a id="scope"></a>')[1].split('<a id=')[0];
+    expect(scope).toContain("| The deployment targets' own instance roles (app-server, batch-worker) |");
+    expect(scope).toContain('what Session Manager and the CodeDeploy agent\'s install through Systems Manager need of them');
+    // With xstack's own role, the paths are proved and the row is not there.
+    const own = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
+    expect(own.access.paths.filter((p) => p.need === 'deploy-target-session-manager').length).toBe(3);
+    expect(own.files.get('audit/report.md')).not.toContain("The deployment targets' own instance roles");
+  });
+
   it('a role the key policy no longer names fails the proof, naming that role\'s path', () => {
     const stages = planStages(org);
     const foundation = stages.find((s) => s.id === 'pipeline-foundation')!;

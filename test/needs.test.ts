@@ -4,9 +4,10 @@
  * whichever side they are, fails the access analysis naming that path.
  */
 import { describe, expect, it } from 'vitest';
+import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
-import { ACCESS_NEEDS, CI_HOST_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, CI_HOST_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 
@@ -137,6 +138,51 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
     }
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+});
+
+describe('the deployment targets\' needs table (Session Manager; the CodeDeploy agent through Systems Manager) drives the proof', () => {
+  const org = loadOrgFile('parameters/example.yaml');
+  const baseline = analyseAccess(org, planStages(org));
+  const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
+
+  it('every entry has its AWS page and is proved once in each pipeline account of the example, with xstack\'s role', () => {
+    expect(baseline.problems).toEqual([]);
+    for (const need of DEPLOY_TARGET_NEEDS) {
+      expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      const paths = baseline.paths.filter((p) => p.need === need.id);
+      expect(paths.map((p) => p.principal), need.id).toEqual(pipelineAccounts.map((a) => ({ kind: 'aws', arn: `arn:aws:iam::${a.id}:role/acme-deploy-target` })));
+      // On the account's own resources, or on AWS's own documents (the role's side proved).
+      for (const p of paths) expect([accountOf((p.principal as { arn: string }).arn), 'aws'], need.id).toContain(p.resourceAccount);
+      const results = baseline.results.filter((r) => r.path.need === need.id);
+      expect(results.length, need.id).toBe(pipelineAccounts.length * need.grant.actions.length);
+      for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
+    }
+  });
+
+  it.each(DEPLOY_TARGET_NEEDS.map((n) => [n.id, n] as const))('without the statements that grant %s, the compile fails naming the path', (_id, need) => {
+    const first = baseline.results.find((r) => r.path.need === need.id)!;
+    expect(first.grantedBy.length, need.id).toBeGreaterThan(0);
+    const stages = planStages(org);
+    for (const g of first.grantedBy) {
+      const [logicalId, sid] = g.policy.split('/');
+      removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
+    }
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith(`${first.path.purpose}: arn:aws:iam::`) && p.includes(` may not ${first.action} on ${first.path.resource}`)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it('a statement that keeps its actions but loses the resource a path names fails the compile naming that path', () => {
+    // AgentAssociations grants on this account's associations and instances; UpdateInstanceAssociationStatus names both.
+    const stages = planStages(org);
+    const identity = stages.find((s) => s.id === 'pipeline-identity')!;
+    const policy = (identity.definition.resources as unknown as Record<string, { Properties: { PolicyDocument: { Statement: Json[] } } }>).DeployTargetRoleCodedeployAgentThroughSsm;
+    const statement = policy.Properties.PolicyDocument.Statement.find((st) => st.Sid === 'AgentAssociations')!;
+    statement.Resource = (statement.Resource as Json[]).filter((r) => !JSON.stringify(r).includes(':association/'));
+    const purpose = DEPLOY_TARGET_NEEDS.find((n) => n.id === 'deploy-target-agent-association-status')!.purpose;
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.filter((p) => p.includes(':association/')).length, problems.join('\n')).toBe(pipelineAccounts.length);
+    expect(problems.every((p) => p.startsWith(`${purpose} (`) && p.includes('may not ssm:UpdateInstanceAssociationStatus')), problems.join('\n')).toBe(true);
   });
 });
 

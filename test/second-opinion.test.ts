@@ -27,13 +27,23 @@ function principalElement(principals: readonly PrincipalRef[]): unknown {
   return { ...(aws.length ? { AWS: aws } : {}), ...(service.length ? { Service: service } : {}) };
 }
 
+/**
+ * iam-simulate types a resource by ARN patterns that need an account, and AWS's own SSM documents have none
+ * (`arn:aws:ssm:<region>::document/AWS-ConfigureAWSPackage`, the form IAM and the SSM APIs write; the compile's XS012
+ * admits it, src/checks/service-authorization.ts ACCOUNT_MAY_BE_EMPTY): it refuses such a request ('no.resource.types').
+ * It is given those ARNs, in the request and in every statement alike, with one account written in, which matches
+ * exactly where the ARN without one did.
+ */
+const ACCOUNTLESS_DOCUMENT = /^(arn:[^:]+:ssm:[^:]*:):(document\/)/;
+const typedForSimulate = (arn: string) => arn.replace(ACCOUNTLESS_DOCUMENT, '$1000000000000:$2');
+
 /** A resolved statement written back as policy JSON, as it is deployed in its account. */
 function statementJson(g: ResolvedStatement): Record<string, unknown> {
   const s: Record<string, unknown> = { Sid: g.policy.split('/').pop(), Effect: g.effect, Action: g.actions };
   if (g.kind !== 'identity') s.Principal = principalElement(g.principals);
   // A trust policy has no Resource (its role is the resource); a key policy's is "*" (its key).
   if (g.kind === 'key') s.Resource = '*';
-  else if (g.kind !== 'trust') s.Resource = g.resources;
+  else if (g.kind !== 'trust') s.Resource = g.resources.map(typedForSimulate);
   if (Object.keys(g.conditions).length > 0) s.Condition = g.conditions;
   return s;
 }
@@ -70,7 +80,8 @@ function context(org: Org, r: AccessResult): Record<string, string | string[]> {
 }
 
 function simulationOf(org: Org, r: AccessResult, grants: readonly ResolvedStatement[], without?: ResolvedStatement): Simulation {
-  const { principal, resource, resourceAccount } = r.path;
+  const { principal, resourceAccount } = r.path;
+  const resource = typedForSimulate(r.path.resource);
   const docs = [...documents(grants).values()];
   const identity =
     principal.kind === 'aws'
@@ -80,7 +91,7 @@ function simulationOf(org: Org, r: AccessResult, grants: readonly ResolvedStatem
   // request and proves the resource side. The same assumption, written as the policy it stands for.
   if (r.path.identityManagedElsewhere) identity.push({ name: 'managed-elsewhere', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: [r.action], Resource: [resource] }] } });
   // The resource's own policy: the document of the resource's account whose statements are about this resource.
-  const owned = docs.filter((d) => d[0].kind !== 'identity' && d[0].account === resourceAccount && d.some((g) => g.resources.some((p) => matches(p, resource))));
+  const owned = docs.filter((d) => d[0].kind !== 'identity' && d[0].account === resourceAccount && d.some((g) => g.resources.some((p) => matches(p, r.path.resource))));
   expect(owned.length, `${r.path.purpose}: one resource policy`).toBeLessThanOrEqual(1);
   return {
     request: {

@@ -10,7 +10,7 @@ import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { analyseAccess, AWS_OWNED_ACCOUNT, type AccessAnalysis, type AccessPath } from './paths';
-import { AWS_OWNED_BUCKETS } from '../iam/grants';
+import { AWS_OWNED_BUCKETS, AWS_OWNED_DOCUMENTS } from '../iam/grants';
 import type { Org } from '../org/model';
 import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
@@ -175,15 +175,15 @@ function candidatesPrincipals(grants: readonly ResolvedStatement[], orgRoles: Re
   ];
 }
 
-/** Objects of the buckets of AWS's own the templates may name (src/iam/grants.ts), in any partition and Region. */
-const AWS_OWNED_OBJECTS = Object.values(AWS_OWNED_BUCKETS).map(
-  (b) => new RegExp(`^${b.objects.replace(/[.*+?^()|[\]\\]/g, (c) => (c === '*' ? '.+' : `\\${c}`)).replace(/\$\{AWS::(Partition|Region)\}/g, '[a-z0-9-]+')}$`),
+/** Objects of the buckets, and the SSM documents, of AWS's own the templates may name (src/iam/grants.ts), in any partition and Region. */
+const AWS_OWNED_RESOURCES = [...Object.values(AWS_OWNED_BUCKETS).map((b) => b.objects), ...AWS_OWNED_DOCUMENTS].map(
+  (text) => new RegExp(`^${text.replace(/[.*+?^()|[\]\\]/g, (c) => (c === '*' ? '.+' : `\\${c}`)).replace(/\$\{AWS::(Partition|Region)\}/g, '[a-z0-9-]+')}$`),
 );
 
-/** The resources the query names: the org's, a bucket's objects as one sample object, an object of a bucket of AWS's own, or exactly what was asked. */
+/** The resources the query names: the org's, a bucket's objects as one sample object, an object of a bucket or a document of AWS's own, or exactly what was asked. */
 function resourceProbes(resources: readonly OrgResource[], query: string | undefined, fits: Fits): Array<{ arn: string; account: string; exact?: boolean }> {
   const owner = (arn: string) =>
-    accountOf(arn) || resources.find((r) => r.kind === 'bucket' && (arn === r.arn || arn.startsWith(`${r.arn}/`)))?.account || (AWS_OWNED_OBJECTS.some((o) => o.test(arn)) ? AWS_OWNED_ACCOUNT : undefined);
+    accountOf(arn) || resources.find((r) => r.kind === 'bucket' && (arn === r.arn || arn.startsWith(`${r.arn}/`)))?.account || (AWS_OWNED_RESOURCES.some((o) => o.test(arn)) ? AWS_OWNED_ACCOUNT : undefined);
   if (query && !/[*?]/.test(query)) {
     const account = owner(query);
     if (!account) throw new ExplainError(`cannot tell which account owns '${query}': name a resource the org creates (an ARN with an account, or one of its buckets or their objects)`);

@@ -8,10 +8,12 @@ import {
   ACCESS_NEEDS,
   agentInstallerIn,
   CI_HOST_NEEDS,
+  DEPLOY_TARGET_NEEDS,
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
   type AccessEnvironment,
   type CiHostEnvironment,
+  type InstanceEnvironment,
   type PipelineEnvironment,
   type ServiceNeed,
 } from '../services/needs';
@@ -194,6 +196,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     }
   }
 
+  // The role is xstack's only without instanceRoles: the org's own roles' Systems Manager permissions are the org's (DEPLOY_TARGET_NEEDS).
+  if (!org.deploymentTargets.instanceRoles) paths.push(...deployTargetPaths(org, names, classes));
+
   // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
@@ -201,7 +206,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   // The CI host's own paths (src/services/needs.ts CI_HOST_NEEDS), when it runs on EC2 with xstack's instance profile.
   if (ci && ci.runtime.kind === 'ec2') {
     const ciAccount = accountId(ci.account);
-    const e: CiHostEnvironment = { partition, region, ciAccount, ciInstanceRole: role(ciAccount, names.ciInstanceRole()) };
+    const e: CiHostEnvironment = { partition, region, account: ciAccount, instanceRole: role(ciAccount, names.ciInstanceRole()) };
     const isolated = ci.network !== undefined && !ci.network.nat;
     for (const need of CI_HOST_NEEDS) {
       // A request an AWS service signs (a presigned URL) has no IAM side of the org's: only its network path is proved.
@@ -267,6 +272,36 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
           ...(need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
         });
       }
+    }
+  }
+  return paths;
+}
+
+/**
+ * The deployment targets' own paths (src/services/needs.ts DEPLOY_TARGET_NEEDS) with xstack's instance role, in each
+ * pipeline account: the role is the account's, so once per account (not per pipeline), and a class's accounts once.
+ */
+function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+  const paths: AccessPath[] = [];
+  const done = new Set<AccountClass>();
+  for (const account of org.accounts.filter((a) => a.role === 'pipeline')) {
+    const c = classes.get(account.id);
+    if (c && done.has(c)) continue;
+    if (c) done.add(c);
+    const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
+    const environment = account.environment ?? account.name;
+    for (const need of DEPLOY_TARGET_NEEDS) {
+      const fields = {
+        need: need.id,
+        principal: need.principal(e),
+        actions: need.grant.actions,
+        resource: need.resource(e),
+        resourceAccount: need.awsOwned ? AWS_OWNED_ACCOUNT : account.id,
+        ...(need.context ? { context: need.context() } : {}),
+        ...(need.awsOwned ? { resourceManagedElsewhere: true } : {}),
+      };
+      const group = { purpose: `${need.purpose} (each environment)`, environment };
+      paths.push(c ? classPath(account.id, c, group, fields) : { purpose: `${need.purpose} (${environment})`, group: { ...group, account: account.id }, ...fields });
     }
   }
   return paths;
@@ -344,7 +379,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   if (!ci || ci.runtime.kind !== 'ec2' || !ci.network || ci.network.nat) return [];
   const names = new Names(org.prefix, org.bucketGeneration);
   const ciAccount = accountByName(org, ci.account).id;
-  const e: CiHostEnvironment = { partition: org.partition, region: org.region, ciAccount, ciInstanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}` };
+  const e: CiHostEnvironment = { partition: org.partition, region: org.region, account: ciAccount, instanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}` };
   const withoutPolicy = new Set(ISOLATED_ENDPOINTS.filter((x) => 'none' in x.policy).map((x) => x.service));
   const problems: string[] = [];
   const ask = (service: string, request: Request) => {

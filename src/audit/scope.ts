@@ -42,6 +42,7 @@ export function scopeSection(org: Org): Section {
             "Developers reach the developer role from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center, so for those paths only the trust side is proved.",
             'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
           ],
+          ...(org.deploymentTargets.instanceRoles ? [existingInstanceRolesRow(org.deploymentTargets.instanceRoles)] : []),
           [
             'Service control and resource control policies (SCPs, RCPs)',
             'They can only take permissions away, never grant: a path this report proves allowed may still be denied by an SCP, and nothing here is widened by one.',
@@ -56,4 +57,17 @@ export function scopeSection(org: Org): Section {
       },
     ],
   };
+}
+
+/**
+ * The org's own instance roles (deploymentTargets.instanceRoles): xstack grants them the revision's download, the key's
+ * use through S3 and the CodeDeploy agent's bucket, and proves those; their trust and their Systems Manager permissions
+ * (src/services/needs.ts DEPLOY_TARGET_NEEDS, proved for xstack's own role) are the org's.
+ */
+function existingInstanceRolesRow(roles: readonly string[]): string[] {
+  return [
+    `The deployment targets' own instance roles (${roles.join(', ')})`,
+    "The org file names existing roles for the deployment targets, so xstack makes no instance role: it grants these roles the revision's download, the artifact key's use through S3 and the CodeDeploy agent's resource kit bucket, and proves those paths for each. Their trust, and what Session Manager and the CodeDeploy agent's install through Systems Manager need of them (proved for xstack's own role when it makes one), are in the roles' own policies, which the org file does not hold.",
+    "The roles in the IAM policy simulator (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); what Systems Manager needs: https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html, https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html",
+  ];
 }

@@ -283,6 +283,19 @@ export const SSM_AGENT_ASSOCIATIONS: Grant = {
 };
 
 /**
+ * Of SSM_AGENT_ASSOCIATIONS, the call whose request names the association as
+ * well as the instance (resource types `association` and `instance`): the
+ * templates grant it on both with the bundle, and the access proof asks it of
+ * the association too.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+ */
+export const SSM_AGENT_ASSOCIATION_STATUS: Grant = {
+  name: 'ssm-agent-association-status',
+  actions: ['ssm:UpdateInstanceAssociationStatus'],
+  doc: 'https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_UpdateInstanceAssociationStatus.html',
+};
+
+/**
  * The SSM documents the install reads, AWS-owned (no account in their ARNs).
  * The association reads the document it runs, AWS-ConfigureAWSPackage
  * (GetDocument only: agent/association/service/service.go). The package
@@ -309,6 +322,8 @@ export const SSM_PACKAGE_DOCUMENT: Grant = {
 /** The two documents' ARNs. */
 export const CONFIGURE_PACKAGE_DOCUMENT_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage';
 export const CODEDEPLOY_AGENT_PACKAGE_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSCodeDeployAgent';
+/** SSM documents of AWS's own the templates name (no account in their ARNs): `xstack explain` answers them as AWS's. */
+export const AWS_OWNED_DOCUMENTS: readonly string[] = [CONFIGURE_PACKAGE_DOCUMENT_ARN, CODEDEPLOY_AGENT_PACKAGE_ARN];
 
 /** What the SSM Agent calls to install a Distributor package and to receive a command: none has a resource type. */
 export const SSM_AGENT_PACKAGES_AND_COMMANDS: Grant = {

@@ -28,6 +28,13 @@ import {
   ECR_IMAGE_LAYERS,
   SESSION_MANAGER_CHANNELS,
   SESSION_MANAGER_INSTANCE,
+  CODEDEPLOY_AGENT_PACKAGE_ARN,
+  CONFIGURE_PACKAGE_DOCUMENT_ARN,
+  SSM_AGENT_ASSOCIATION_STATUS,
+  SSM_AGENT_ASSOCIATIONS,
+  SSM_AGENT_PACKAGES_AND_COMMANDS,
+  SSM_PACKAGE_DOCUMENT,
+  SSM_RUN_DOCUMENT,
   STS_ASSUME_ROLE,
   STS_ASSUME_ROLE_CHAINED,
   type Grant,
@@ -350,6 +357,68 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
 export const agentInstallerIn = (partition: string, region: string) => AWS_OWNED_BUCKETS.codeDeployResourceKit.objectsIn(partition, region).replace(/\*$/, 'latest/install');
 
 /**
+ * Everything an instance need names, resolved for one account: the instances' role there (the CI host's, or the
+ * deployment targets').
+ */
+export interface InstanceEnvironment {
+  partition: string;
+  region: string;
+  account: string;
+  instanceRole: string;
+}
+
+/** What the SSM Agent on an instance does with the instance role (src/iam/instance-management.ts grants it). */
+export interface InstanceNeed {
+  id: string;
+  purpose: string;
+  doc: string;
+  grant: Grant;
+  principal: (e: InstanceEnvironment) => Principal;
+  resource: (e: InstanceEnvironment) => string;
+  context?: () => Record<string, string[]>;
+  /** The resource is AWS's own (an AWS-owned SSM document), its policy outside the org file: the role's side is proved. */
+  awsOwned?: boolean;
+}
+
+/** A sample of what the host names: an instance id, an association id, the repository of the Jenkins image, a layer object. */
+const SAMPLE_INSTANCE = 'i-0c1c1c1c1c1c1c1c1';
+const SAMPLE_ASSOCIATION = '0c1c1c1c-0c1c-0c1c-0c1c-0c1c1c1c1c1c';
+const SAMPLE_REPOSITORY = 'jenkins';
+const SAMPLE_LAYER = 'sha256/0c1c1c1c';
+
+const instanceRole = (e: InstanceEnvironment) => role(e.instanceRole);
+const anInstance = (e: InstanceEnvironment) => `arn:${e.partition}:ec2:${e.region}:${e.account}:instance/${SAMPLE_INSTANCE}`;
+/** An ARN the templates write as `Fn::Sub` text with the partition and Region, as the proof resolves it. */
+const inRegion = (text: string) => (e: InstanceEnvironment) => text.replace('${AWS::Partition}', e.partition).replace('${AWS::Region}', e.region);
+
+/**
+ * Session Manager reaches an instance: its SSM Agent registers the instance, then opens the session's channels (AWS's
+ * minimal instance-profile policy for Session Manager, src/iam/instance-management.ts sessionManagerStatements). The
+ * same two paths for every host xstack gives a role: the CI host and the deployment targets.
+ */
+function sessionManagerNeeds(idPrefix: string, host: string): readonly [registers: InstanceNeed, channels: InstanceNeed] {
+  return [
+    {
+      id: `${idPrefix}-session-manager`,
+      purpose: `Session Manager reaches ${host}: its SSM Agent registers the instance`,
+      doc: SESSION_MANAGER_INSTANCE.doc,
+      grant: SESSION_MANAGER_INSTANCE,
+      principal: instanceRole,
+      resource: anInstance,
+    },
+    {
+      id: `${idPrefix}-session-channels`,
+      purpose: `Session Manager reaches ${host}: its SSM Agent opens the session's channels`,
+      doc: SESSION_MANAGER_CHANNELS.doc,
+      // ssmmessages has no resource type (Service Authorization Reference): the request names "*".
+      grant: SESSION_MANAGER_CHANNELS,
+      principal: instanceRole,
+      resource: () => '*',
+    },
+  ];
+}
+
+/**
  * What the CI host itself does with the CI instance role, beside cloning
  * (ACCESS_NEEDS), when the CI runs on EC2 instances with xstack's instance
  * profile. Resolved for the CI account.
@@ -366,23 +435,11 @@ export const agentInstallerIn = (partition: string, region: string) => AWS_OWNED
  * - Nothing on the host sends CloudWatch Logs (the Jenkins files configure no
  *   log driver, and no CloudWatch agent runs on the CI host): no Logs need.
  */
-export interface CiHostEnvironment {
-  partition: string;
-  region: string;
-  ciAccount: string;
-  ciInstanceRole: string;
-}
+export type CiHostEnvironment = InstanceEnvironment;
 
-export interface CiHostNeed {
-  id: string;
-  purpose: string;
-  doc: string;
-  grant: Grant;
+export interface CiHostNeed extends InstanceNeed {
   /** `ec2`: any CI on EC2; `isolated`: CI on EC2 in an isolated (no-NAT) CI network. */
   when: 'ec2' | 'isolated';
-  principal: (e: CiHostEnvironment) => Principal;
-  resource: (e: CiHostEnvironment) => string;
-  context?: () => Record<string, string[]>;
   /**
    * The isolated CI network's VPC endpoint the request goes through (src/services/vpc-endpoints.ts): the proof asks
    * its endpoint policy too.
@@ -392,40 +449,18 @@ export interface CiHostNeed {
   networkOnly?: boolean;
 }
 
-/** A sample of what the host names: an instance id, the repository of the Jenkins image, a layer object. */
-const SAMPLE_INSTANCE = 'i-0c1c1c1c1c1c1c1c1';
-const SAMPLE_REPOSITORY = 'jenkins';
-const SAMPLE_LAYER = 'sha256/0c1c1c1c';
+const [ciHostRegisters, ciHostChannels] = sessionManagerNeeds('ci-host', 'the CI host');
 
 export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
-  {
-    id: 'ci-host-session-manager',
-    purpose: 'Session Manager reaches the CI host: its SSM Agent registers the instance',
-    doc: SESSION_MANAGER_INSTANCE.doc,
-    grant: SESSION_MANAGER_INSTANCE,
-    when: 'ec2',
-    principal: (e) => role(e.ciInstanceRole),
-    resource: (e) => `arn:${e.partition}:ec2:${e.region}:${e.ciAccount}:instance/${SAMPLE_INSTANCE}`,
-    endpoint: 'ssm',
-  },
-  {
-    id: 'ci-host-session-channels',
-    purpose: "Session Manager reaches the CI host: its SSM Agent opens the session's channels",
-    doc: SESSION_MANAGER_CHANNELS.doc,
-    // ssmmessages has no resource type (Service Authorization Reference): the request names "*".
-    grant: SESSION_MANAGER_CHANNELS,
-    when: 'ec2',
-    principal: (e) => role(e.ciInstanceRole),
-    resource: () => '*',
-    endpoint: 'ssmmessages',
-  },
+  { ...ciHostRegisters, when: 'ec2', endpoint: 'ssm' },
+  { ...ciHostChannels, when: 'ec2', endpoint: 'ssmmessages' },
   {
     id: 'ci-host-ecr-login',
     purpose: 'the CI host logs in to its account\'s ECR registry',
     doc: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html',
     grant: ECR_AUTHORIZATION_TOKEN,
     when: 'isolated',
-    principal: (e) => role(e.ciInstanceRole),
+    principal: instanceRole,
     resource: () => '*',
     endpoint: 'ecr.api',
   },
@@ -435,8 +470,8 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     doc: ECR_IMAGE_PULL.doc,
     grant: ECR_IMAGE_PULL,
     when: 'isolated',
-    principal: (e) => role(e.ciInstanceRole),
-    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.ciAccount}:repository/${SAMPLE_REPOSITORY}`,
+    principal: instanceRole,
+    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.account}:repository/${SAMPLE_REPOSITORY}`,
     // Docker's registry API: https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
     endpoint: 'ecr.dkr',
   },
@@ -451,6 +486,67 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     context: () => ECR_IMAGE_LAYERS.presigned,
     endpoint: 's3',
     networkOnly: true,
+  },
+];
+
+const THROUGH_SSM = 'Systems Manager installs the CodeDeploy agent on the deployment targets';
+
+/**
+ * What the deployment targets' SSM Agent does with xstack's instance role (`<prefix>-deploy-target`), resolved for
+ * one pipeline account: Session Manager, and the CodeDeploy agent's install and updates through Systems Manager (the
+ * AWSCodeDeployAgent Distributor package run by AWS-ConfigureAWSPackage, src/iam/instance-management.ts
+ * codeDeployAgentThroughSsmStatements), each path on the resource its request names. Per pipeline account, not per
+ * pipeline: the role is the account's.
+ *
+ * Not for roles the org names instead (deploymentTargets.instanceRoles): xstack grants those only the revision's
+ * download, the key's use through S3 and the agent's bucket (PIPELINE_NEEDS); their Systems Manager permissions, like
+ * their trust, are the org's own, outside the templates, and the report says so.
+ * https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html
+ */
+export const DEPLOY_TARGET_NEEDS: readonly InstanceNeed[] = [
+  ...sessionManagerNeeds('deploy-target', 'the deployment targets'),
+  {
+    id: 'deploy-target-agent-associations',
+    purpose: `${THROUGH_SSM}: its SSM Agent lists the instance's associations and reports their status and compliance`,
+    doc: SSM_AGENT_ASSOCIATIONS.doc,
+    grant: SSM_AGENT_ASSOCIATIONS,
+    principal: instanceRole,
+    resource: anInstance,
+  },
+  {
+    id: 'deploy-target-agent-association-status',
+    purpose: `${THROUGH_SSM}: its SSM Agent reports the status of the association`,
+    doc: SSM_AGENT_ASSOCIATION_STATUS.doc,
+    grant: SSM_AGENT_ASSOCIATION_STATUS,
+    principal: instanceRole,
+    resource: (e) => `arn:${e.partition}:ssm:${e.region}:${e.account}:association/${SAMPLE_ASSOCIATION}`,
+  },
+  {
+    id: 'deploy-target-configure-package-document',
+    purpose: `${THROUGH_SSM}: the association reads the AWS-ConfigureAWSPackage document it runs`,
+    doc: SSM_RUN_DOCUMENT.doc,
+    grant: SSM_RUN_DOCUMENT,
+    principal: instanceRole,
+    resource: inRegion(CONFIGURE_PACKAGE_DOCUMENT_ARN),
+    awsOwned: true,
+  },
+  {
+    id: 'deploy-target-agent-package-document',
+    purpose: `${THROUGH_SSM}: its SSM Agent reads the AWSCodeDeployAgent package as a document`,
+    doc: SSM_PACKAGE_DOCUMENT.doc,
+    grant: SSM_PACKAGE_DOCUMENT,
+    principal: instanceRole,
+    resource: inRegion(CODEDEPLOY_AGENT_PACKAGE_ARN),
+    awsOwned: true,
+  },
+  {
+    id: 'deploy-target-agent-packages-and-commands',
+    purpose: `${THROUGH_SSM}: its SSM Agent gets the package's manifest, reports the install and receives commands`,
+    doc: SSM_AGENT_PACKAGES_AND_COMMANDS.doc,
+    // None of these actions has a resource type (Service Authorization Reference): the request names "*".
+    grant: SSM_AGENT_PACKAGES_AND_COMMANDS,
+    principal: instanceRole,
+    resource: () => '*',
   },
 ];
 
