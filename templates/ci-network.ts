@@ -41,7 +41,7 @@ import {
   STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
-import { ISOLATED_ENDPOINTS, type IsolatedEndpoint } from '../src/services/vpc-endpoints';
+import { CODECOMMIT_ENDPOINTS, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
 import type { Names } from '../src/naming';
 import type { CiNetwork } from '../src/org/model';
 
@@ -115,7 +115,7 @@ function interfaceEndpoint(input: CiNetworkInput, service: string, subnets: read
  */
 const OF_THIS_ACCOUNT = { StringEquals: { 'aws:PrincipalAccount': ref('AWS::AccountId') } };
 
-function isolatedEndpointPolicy(endpoint: IsolatedEndpoint): PolicyDocument {
+function isolatedEndpointPolicy(endpoint: CiNetworkEndpoint): PolicyDocument {
   switch (endpoint.service) {
     case 'ecr.api':
     case 'ecr.dkr':
@@ -208,12 +208,10 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   ]);
   // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
   const fips = input.fipsEndpoints ? '-fips' : '';
-  const endpoints: Array<[string, string, PolicyDocument]> = [
-    ['GitCodeCommitEndpoint', `git-codecommit${fips}`, codecommitPolicy],
-    ['CodeCommitEndpoint', `codecommit${fips}`, codecommitPolicy],
-    ['StsEndpoint', 'sts', stsPolicy],
-  ];
-  for (const [id, service, policy] of endpoints) resources[id] = interfaceEndpoint(input, service, privateSubnets, policy);
+  for (const endpoint of CODECOMMIT_ENDPOINTS) {
+    const [service, policy] = endpoint.service === 'sts' ? [endpoint.service, stsPolicy] : [`${endpoint.service}${fips}`, codecommitPolicy];
+    resources[endpoint.id] = interfaceEndpoint(input, service, privateSubnets, policy);
+  }
   // Isolated: what the CI host itself needs without an internet path (image pulls, Session Manager; nothing on it sends
   // logs, and the flow logs are delivered by their own service), each endpoint with a policy where AWS accepts one.
   // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html

@@ -22,6 +22,7 @@ import { CHECKED_RULES } from '../src/checks/policy-checks';
 import { RULES, TEMPLATE_RULES } from '../src/checks/rules';
 import { SERVICE_AUTHORIZATION_RULES } from '../src/checks/service-authorization';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
+import { ciNetworkEndpoint } from '../src/services/vpc-endpoints';
 
 const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MODEL_FILE)!) as AuditModel;
 
@@ -97,6 +98,80 @@ describe('who can act on each resource', () => {
     for (const admin of c.org.keyAdministratorRoles) expect(keys).toMatch(new RegExp(`\\| administer \\| arn:aws:iam::\\d{12}:role/${admin} \\| [^|]*kms:PutKeyPolicy`));
     const scope = md.slice(md.indexOf('## What this report cannot see'), md.indexOf('## Rollout graph'));
     for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
+  });
+});
+
+describe("the report shows the CI network's VPC endpoints and their policies", () => {
+  /** The Markdown section's tables, as rows of cells (cells split on unescaped `|`). */
+  const networkTables = (md: string) => {
+    const section = md.slice(md.indexOf('<a id="network"></a>'), md.indexOf('<a id="checks"></a>'));
+    return {
+      section,
+      tables: section.split('\n\n').filter((b) => b.startsWith('| ')).map((t) => t.split('\n').slice(2).map((line) => line.slice(2, -2).split(/ (?<!\\)\| /))),
+    };
+  };
+  const endpointsOf = (c: ReturnType<typeof compileFile>) => {
+    const t = renderTemplate(c.stages.find((s) => s.id === 'ci-network')!.definition);
+    return Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::VPCEndpoint') as Array<[string, { Properties: { PolicyDocument?: { Statement: Array<{ Sid: string; Action: string | string[] }> } } }]>;
+  };
+
+  it.each(ORG_FILES)('%s: every endpoint with its service and policy, each statement, and what the proof asked of it (Markdown and HTML)', (file) => {
+    const c = compileFile(file);
+    const md = c.files.get('audit/report.md')!;
+    const html = c.files.get('audit/report.html')!;
+    const { tables } = networkTables(md);
+    const [endpoints, statements, checks] = tables;
+    const expected = endpointsOf(c);
+    expect(endpoints.map((r) => r[0])).toEqual(expected.map(([id]) => id));
+    for (const [id, r] of expected) {
+      const row = endpoints.find((x) => x[0] === id)!;
+      const data = ciNetworkEndpoint(id)!;
+      expect(row[1], id).toMatch(new RegExp(`^${data.service.replace('.', '\\.')}(-fips)?$`));
+      expect(row[3], id).toBe(data.purpose);
+      if (r.Properties.PolicyDocument) {
+        expect(row[4], id).toMatch(/^its own: \d+ statements? \(below\)/);
+        for (const st of r.Properties.PolicyDocument.Statement) {
+          const line = statements.find((x) => x[0] === id && x[1] === st.Sid)!;
+          expect(line, `${id}/${st.Sid}`).toBeDefined();
+          expect(line[3], `${id}/${st.Sid}`).toBe([st.Action].flat().join(', '));
+        }
+      } else {
+        // Kept at AWS's default, with the reason recorded in src/services/vpc-endpoints.ts.
+        expect('none' in data.policy, id).toBe(true);
+        expect(row[4], id).toBe(`AWS's default, which lets every request through: ${(data.policy as { none: string }).none}`);
+        expect(statements.some((x) => x[0] === id), id).toBe(false);
+      }
+      expect(html, id).toContain(`<td>${id}</td>`);
+    }
+    // Every request the proof asked of an endpoint, each as it must be: the CI's clones, and (isolated) the CI host's own and the refused S3 requests.
+    expect(checks.length).toBe(new Set(c.access.network!.checks.map((x) => `${x.endpoint} ${x.purpose} ${x.request.resource}`)).size);
+    for (const row of checks) expect(row[5], row[1]).toBe(row[6].replace(/\*\*/g, ''));
+    expect(checks.some((r) => r[0] === 'StsEndpoint' && r[1].startsWith('CI assumes the pull-only role of '))).toBe(true);
+    expect(checks.some((r) => r[0] === 'GitCodeCommitEndpoint' && r[1].startsWith('CI pulls '))).toBe(true);
+  });
+
+  it('the isolated network: the S3 endpoint refuses writes and other reads, marked refused; ssmmessages keeps AWS\'s default with its reason', () => {
+    const c = compileFile('parameters/govcloud.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const { tables } = networkTables(md);
+    const refused = tables[2].filter((r) => r[5] === 'refused').map((r) => [r[0], r[1], r[4], r[6]]);
+    expect(refused).toEqual([
+      ['S3GatewayEndpoint', 'nothing in the CI network writes to any S3 bucket', 's3:PutObject', '**refused**'],
+      ['S3GatewayEndpoint', 'nothing in the CI network reads any other S3 object', 's3:GetObject', '**refused**'],
+      ['S3GatewayEndpoint', "nothing in the CI network reads ECR's layer bucket with its own credentials", 's3:GetObject', '**refused**'],
+    ]);
+    expect(tables[0].find((r) => r[0] === 'SsmMessagesEndpoint')![4]).toContain('AWS documents no endpoint policy for ssmmessages');
+    expect(md).toContain("- 8 VPC endpoints in the CI network, 7 with a policy of their own, 1 with AWS's default (a reason recorded for each);");
+    // The HTML marks the refused rows as it does the access matrix's.
+    expect((c.files.get('audit/report.html')!.match(/<tr class="refused"><td>S3GatewayEndpoint<\/td>/g) ?? []).length).toBe(3);
+  });
+
+  it('an org without a CI network says there are no endpoint policies', () => {
+    const c = compileGenerated(3);
+    const { section, tables } = networkTables(c.files.get('audit/report.md')!);
+    expect(tables).toEqual([]);
+    expect(section).toContain('xstack makes no VPC endpoints, so there are no endpoint policies to show');
+    expect(c.files.get('audit/report.md')).toContain('- No CI network (access.ci.network): no VPC endpoints, so no endpoint policies.');
   });
 });
 

@@ -174,22 +174,44 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
     });
 }
 
+/** A VPC endpoint of a stage: its logical id, service, type, and its policy's statements (none: AWS's default, full access). */
+export interface VpcEndpoint {
+  endpoint: string;
+  service: string;
+  type: string;
+  statements?: ResolvedStatement[];
+}
+
 /**
- * The VPC endpoint policies of a stage, each endpoint's statements resolved
- * in the stage's one target account (the CI network's), by the endpoint's
- * service name: the network layer a request from inside the VPC also passes.
+ * The VPC endpoints of a stage, in template order, each resolved in the
+ * stage's one target account (the CI network's): the network layer a request
+ * from inside the VPC also passes.
  */
-export function endpointPolicies(stage: Stage, resolver: Resolver): Map<string, { endpoint: string; statements: ResolvedStatement[] }> {
+export function vpcEndpoints(stage: Stage, resolver: Resolver): VpcEndpoint[] {
   const template = resolver.template(stage.id);
   const account = stage.targets[0]?.id;
-  const out = new Map<string, { endpoint: string; statements: ResolvedStatement[] }>();
-  if (!account) return out;
+  if (!account) return [];
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
-  for (const doc of policyDocuments(template).filter((d) => d.kind === 'endpoint')) {
-    const service = endpointServiceOf(String(resolver.resolve(stage.id, account, (template.Resources[doc.resource].Properties as { ServiceName?: unknown }).ServiceName)));
-    out.set(service, { endpoint: doc.resource, statements: doc.statements.map((s) => compileStatement(stage.id, doc.resource, doc.kind, s, undefined, undefined, v)(account)) });
+  const policies = new Map(policyDocuments(template).filter((d) => d.kind === 'endpoint').map((doc) => [doc.resource, doc]));
+  const out: VpcEndpoint[] = [];
+  for (const id in template.Resources) {
+    const resource = template.Resources[id];
+    if (resource.Type !== 'AWS::EC2::VPCEndpoint') continue;
+    const properties = resource.Properties as { ServiceName?: unknown; VpcEndpointType?: string };
+    const doc = policies.get(id);
+    out.push({
+      endpoint: id,
+      service: endpointServiceOf(String(resolver.resolve(stage.id, account, properties.ServiceName))),
+      type: properties.VpcEndpointType ?? 'Gateway',
+      ...(doc ? { statements: doc.statements.map((s) => compileStatement(stage.id, id, doc.kind, s, undefined, undefined, v)(account)) } : {}),
+    });
   }
   return out;
+}
+
+/** The endpoints of a stage that have a policy, by service name. */
+export function endpointPolicies(endpoints: readonly VpcEndpoint[]): Map<string, { endpoint: string; statements: ResolvedStatement[] }> {
+  return new Map(endpoints.flatMap((e) => (e.statements ? [[e.service, { endpoint: e.endpoint, statements: e.statements }] as const] : [])));
 }
 
 /** One member's statement as its class's: the member's id written as the token, standing for every member. */

@@ -22,7 +22,7 @@ import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
-import { collectGrants, endpointPolicies, principalArnValues, type PrincipalRef, type ResolvedStatement } from './grants';
+import { collectGrants, endpointPolicies, principalArnValues, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
@@ -88,6 +88,29 @@ export interface AccessAnalysis {
   /** `grants` indexed for the evaluator: the report's reach tables and `xstack explain` ask it too. */
   index: GrantIndex;
   problems: string[];
+  /** The CI network's VPC endpoints and what the proof asked of each, when the org has one. */
+  network?: NetworkAnalysis;
+}
+
+/** A request the proof asked of an endpoint's policy: a CI path's action it must let through, or one it must refuse. */
+export interface EndpointCheck {
+  /** The endpoint's logical id in the CI network's template. */
+  endpoint: string;
+  purpose: string;
+  request: Request;
+  /** The endpoint must refuse it (REFUSED_THROUGH_ISOLATED_NETWORK). */
+  refuse: boolean;
+  /** Let through when it must be, refused when it must be. */
+  passed: boolean;
+  /** The endpoint policy's statement that decided it. */
+  by?: ResolvedStatement;
+}
+
+export interface NetworkAnalysis {
+  /** The CI network's stage. */
+  stage: string;
+  endpoints: VpcEndpoint[];
+  checks: EndpointCheck[];
 }
 
 const aws = (arn: string): PrincipalRef => ({ kind: 'aws', arn });
@@ -344,14 +367,17 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
  * endpoints' policies (sts for assuming the pull-only role, git-codecommit
  * for git over HTTPS, https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html).
  * Each CI path is asked of the endpoint its action goes through; an endpoint
- * policy that does not let it through is a problem naming the path.
+ * policy that does not let it through is a problem naming the path. What was
+ * asked of each endpoint is kept for the report.
  */
-function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver, paths: readonly AccessPath[]): string[] {
+function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver, paths: readonly AccessPath[]): { network?: NetworkAnalysis; problems: string[] } {
   const network = stages.find((s) => s.module === 'ci-network');
-  if (!network) return [];
-  const endpoints = endpointPolicies(network, resolver);
+  if (!network) return { problems: [] };
+  const all = vpcEndpoints(network, resolver);
+  const endpoints = endpointPolicies(all);
   const via = (action: string) => (action.toLowerCase().startsWith('sts:') ? 'sts' : action.toLowerCase().startsWith('codecommit:') ? [...endpoints.keys()].find((k) => k.startsWith('git-codecommit')) : undefined);
   const problems: string[] = [];
+  const checks: EndpointCheck[] = [];
   for (const path of paths.filter((p) => p.need !== undefined && CI_CLONE_NEEDS.has(p.need))) {
     for (const action of path.actions) {
       const service = via(action);
@@ -362,19 +388,21 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
       }
       const request: Request = { principal: path.principal, action, resource: path.resource, resourceAccount: path.resourceAccount, context: path.context };
       const d = endpointAllows(endpoint.statements, request, org.organizationId);
+      checks.push({ endpoint: endpoint.endpoint, purpose: path.purpose, request, refuse: false, passed: d.allowed, by: d.by });
       if (!d.allowed) problems.push(`${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
     }
   }
-  return [...problems, ...throughIsolatedEndpoints(org, network, endpoints)];
+  problems.push(...throughIsolatedEndpoints(org, network, endpoints, checks));
+  return { network: { stage: network.id, endpoints: all, checks }, problems };
 }
 
 /**
  * An isolated CI network (no NAT): the CI host's own requests (src/services/needs.ts CI_HOST_NEEDS) pass the endpoint
  * of their service, which must let each through, and the requests REFUSED_THROUGH_ISOLATED_NETWORK must be refused
  * by it (no write to any bucket, whoever signs it). An endpoint whose service takes no policy
- * (src/services/vpc-endpoints.ts) allows everything: its paths are not asked.
+ * (src/services/vpc-endpoints.ts) allows everything: its paths are not asked. Each request asked is added to `checks`.
  */
-function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnType<typeof endpointPolicies>): string[] {
+function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnType<typeof endpointPolicies>, checks: EndpointCheck[]): string[] {
   const ci = org.access.ci;
   if (!ci || ci.runtime.kind !== 'ec2' || !ci.network || ci.network.nat) return [];
   const names = new Names(org.prefix, org.bucketGeneration);
@@ -382,15 +410,18 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   const e: CiHostEnvironment = { partition: org.partition, region: org.region, account: ciAccount, instanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}` };
   const withoutPolicy = new Set(ISOLATED_ENDPOINTS.filter((x) => 'none' in x.policy).map((x) => x.service));
   const problems: string[] = [];
-  const ask = (service: string, request: Request) => {
+  const ask = (purpose: string, service: string, request: Request, refuse: boolean) => {
     const endpoint = endpoints.get(service);
-    return endpoint ? { endpoint, decision: endpointAllows(endpoint.statements, request, org.organizationId) } : undefined;
+    if (!endpoint) return undefined;
+    const decision = endpointAllows(endpoint.statements, request, org.organizationId);
+    checks.push({ endpoint: endpoint.endpoint, purpose, request, refuse, passed: decision.allowed !== refuse, by: decision.by });
+    return { endpoint, decision };
   };
   for (const need of CI_HOST_NEEDS) {
     if (withoutPolicy.has(need.endpoint)) continue;
     for (const action of need.grant.actions) {
       const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.() };
-      const asked = ask(need.endpoint, request);
+      const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {
         problems.push(`${need.purpose}: ${describePrincipal(request.principal)} may not ${action} on ${request.resource} through ${network.id}'s ${asked.endpoint.endpoint}: ${asked.decision.by ? `denied by ${asked.decision.by.policy}` : 'no statement of its endpoint policy allows it'}`);
@@ -400,7 +431,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   for (const refused of REFUSED_THROUGH_ISOLATED_NETWORK) {
     // Asked as anyone's request: the CI role's, another principal's, or a presigned URL's alike.
     const request: Request = { principal: { kind: 'any' }, action: refused.action, resource: refused.resource(e), resourceAccount: AWS_OWNED_ACCOUNT, context: refused.context };
-    const asked = ask(refused.endpoint, request);
+    const asked = ask(refused.purpose, refused.endpoint, request, true);
     if (!asked) problems.push(`${refused.purpose}: ${network.id} has no ${refused.endpoint} endpoint with a policy, so AWS's default lets ${refused.action} through`);
     else if (asked.decision.allowed) problems.push(`${refused.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${refused.action} on ${request.resource} through (${asked.decision.by?.policy})`);
   }
@@ -555,7 +586,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
-  problems.push(...throughEndpoints(org, stages, resolver, paths));
+  const network = throughEndpoints(org, stages, resolver, paths);
+  problems.push(...network.problems);
   // Nothing beyond the declared paths for principals outside the resource's account.
   for (const g of grants) {
     if (givenUp()) return undefined;
@@ -570,7 +602,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     }
   }
   problems.push(...environmentIsolation(org, grants));
-  return givenUp() ? undefined : { paths, results, grants, index, problems };
+  return givenUp() ? undefined : { paths, results, grants, index, problems, ...(network.network ? { network: network.network } : {}) };
 }
 
 /** The same statements in the same order (a loop: asked for every result of the proof). */

@@ -17,6 +17,7 @@ import { accountOf, describeRefusal } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
+import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
@@ -401,6 +402,7 @@ export function buildReport(input: ReportInput): Report {
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
           `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
+          networkSummary(access.network),
           `${total(resources)} resources the org creates; every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,
         ],
@@ -490,6 +492,8 @@ export function buildReport(input: ReportInput): Report {
       },
     ],
   });
+
+  sections.push(networkSection(org, access.network, teams, fold));
 
   if (input.since) sections.push(...input.since);
 

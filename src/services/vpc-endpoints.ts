@@ -1,9 +1,12 @@
 /**
- * The VPC endpoints of an isolated CI network (`network.nat: false`), as
- * data: what each service is, and whether AWS accepts an endpoint policy on
- * it, with the page that says so. templates/ci-network.ts attaches a policy
- * where one is accepted; the access proof (src/audit/paths.ts) asks each CI
- * host path of the endpoint its request goes through.
+ * The VPC endpoints of the CI network, as data: what each service is, what
+ * goes through it, and whether AWS accepts an endpoint policy on it, with the
+ * page that says so. Every CI network has CODECOMMIT_ENDPOINTS; an isolated
+ * one (`network.nat: false`) ISOLATED_ENDPOINTS too. templates/ci-network.ts
+ * attaches a policy where one is accepted; the access proof
+ * (src/audit/paths.ts) asks each CI path of the endpoint its request goes
+ * through; the audit report lists each endpoint with its policy, or the
+ * reason it keeps AWS's default.
  *
  * "Not all AWS services support endpoint policies. If an AWS service doesn't
  * support endpoint policies, we allow full access to any endpoint for the
@@ -14,10 +17,10 @@
  * https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-vpc.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html
  */
-export interface IsolatedEndpoint {
+export interface CiNetworkEndpoint {
   /** Logical id in the ci-network template. */
   id: string;
-  /** The service, after `com.amazonaws.<region>.`. */
+  /** The service, after `com.amazonaws.<region>.` (CodeCommit's take `-fips` in GovCloud: ci-network.ts). */
   service: string;
   type: 'Interface' | 'Gateway';
   /** What the CI host sends through it. */
@@ -26,7 +29,37 @@ export interface IsolatedEndpoint {
   policy: { doc: string } | { none: string };
 }
 
-export const ISOLATED_ENDPOINTS: readonly IsolatedEndpoint[] = [
+/**
+ * git-remote-codecommit's endpoints, in every CI network: git over HTTPS, CodeCommit's API and STS (the CI assumes
+ * each source account's pull-only role), each with a policy admitting only the org's CI roles and repositories.
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_sts_vpce.html
+ */
+export const CODECOMMIT_ENDPOINTS: readonly CiNetworkEndpoint[] = [
+  {
+    id: 'GitCodeCommitEndpoint',
+    service: 'git-codecommit',
+    type: 'Interface',
+    purpose: "git over HTTPS: git-remote-codecommit's clones and fetches with each source account's pull-only role",
+    policy: { doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html' },
+  },
+  {
+    id: 'CodeCommitEndpoint',
+    service: 'codecommit',
+    type: 'Interface',
+    purpose: "CodeCommit's API (the AWS CLI's or an SDK's calls on the repositories), under the same policy as git's endpoint",
+    policy: { doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html' },
+  },
+  {
+    id: 'StsEndpoint',
+    service: 'sts',
+    type: 'Interface',
+    purpose: "the CI role assumes each source account's pull-only role (sts:AssumeRole)",
+    policy: { doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_sts_vpce.html' },
+  },
+];
+
+export const ISOLATED_ENDPOINTS: readonly CiNetworkEndpoint[] = [
   {
     // "We recommend creating a single IAM resource policy and attaching it to both of the Amazon ECR VPC endpoints."
     id: 'EcrApiEndpoint',
@@ -73,3 +106,6 @@ export function endpointServiceOf(serviceName: string): string {
   const match = /^(?:cn\.)?com\.amazonaws\.[^.]+\.(.+)$/.exec(serviceName);
   return match ? match[1] : serviceName;
 }
+
+/** A CI network's endpoint by its logical id in the ci-network template. */
+export const ciNetworkEndpoint = (id: string): CiNetworkEndpoint | undefined => [...CODECOMMIT_ENDPOINTS, ...ISOLATED_ENDPOINTS].find((e) => e.id === id);
