@@ -12,6 +12,7 @@ import { executionPolicyFor } from '../src/deploy/execution-policy';
 import { OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
+import { DEPLOY_TARGET_NEEDS } from '../src/services/needs';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const withRoles = `${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server, batch-worker]\n`;
@@ -44,7 +45,8 @@ describe('existing instance roles named in the org file', () => {
 
   it('their Systems Manager permissions are the org\'s own: the proof claims no Session Manager or agent-install path for them, and the report says so', () => {
     // xstack grants the named roles no Systems Manager action, so a path for them would be a claim it cannot prove.
-    expect(compiled.access.paths.filter((p) => p.need?.startsWith('deploy-target-'))).toEqual([]);
+    const systemsManager = new Set(DEPLOY_TARGET_NEEDS.map((n) => n.id));
+    expect(compiled.access.paths.filter((p) => p.need !== undefined && systemsManager.has(p.need))).toEqual([]);
     const scope = compiled.files.get('audit/report.md')!.split('<a id="scope"></a>')[1].split('<a id=')[0];
     expect(scope).toContain("| The deployment targets' own instance roles (app-server, batch-worker) |");
     expect(scope).toContain('what Session Manager and the CodeDeploy agent\'s install through Systems Manager need of them');
