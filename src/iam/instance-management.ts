@@ -4,7 +4,9 @@
  * Authorization Reference gives its actions, "*" only for actions without one
  * (with the grant's recorded reason). In place of AmazonSSMManagedInstanceCore,
  * whose every statement is on "*" and which also reads every SSM parameter of
- * the account.
+ * the account. The access proof requires each path these statements open,
+ * on the resource its request names (src/services/needs.ts: CI_HOST_NEEDS
+ * for the CI host, DEPLOY_TARGET_NEEDS for the deployment targets).
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
  */
 import { arn, sub } from '../cfn/intrinsics';
