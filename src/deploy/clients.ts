@@ -7,6 +7,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -124,6 +125,11 @@ export class Aws {
 
   codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {
     return this.log.attach(new CodeCommitClient(this.clientConfig(credentials, region)));
+  }
+
+  /** EC2, read by plan and deploy for the Region's VPC endpoint services (endpoint-services.ts). */
+  ec2(credentials?: Credentials, region?: string): EC2Client {
+    return this.log.attach(new EC2Client(this.clientConfig(credentials, region)));
   }
 
   /** Organizations, read by SERVICE_MANAGED rollouts (where accounts are) and the suspended-account check. */

@@ -12,6 +12,7 @@ import { formatPlan } from './plan-text';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
 import { staleBootstrapNote } from './execution-trust';
+import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
 
@@ -252,6 +253,20 @@ function checkBootstrap(compiled: CompiledOrg, state: BootstrapState): void {
   if (state === 'stale') process.stderr.write(`${staleBootstrapNote(compiled)}\n`);
 }
 
+/**
+ * The Region's VPC endpoint services against what the templates create (endpoint-services.ts), on AWS only: the
+ * local emulator offers every service and takes every policy. A read that failed is a note on stderr, and nothing is
+ * refused for it.
+ */
+async function endpointServices(compiled: CompiledOrg, aws: Aws): Promise<EndpointServiceCheck> {
+  const check = await checkEndpointServices(compiled, aws);
+  for (const note of check.notes) process.stderr.write(`note: ${note}\n`);
+  return check;
+}
+
+/** plan's lines for what deploy would refuse: after the plan, which is shown all the same. */
+const endpointProblemText = (check: EndpointServiceCheck) => check.problems.map((p) => `✗ deploy refuses: ${p}\n`).join('');
+
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
 const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.stdout) => stream.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
 
@@ -301,10 +316,16 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (bootstrapped) checkBootstrap(compiled, bootstrapped);
     if (command === 'plan') {
       const plans = await plan(compiled, aws, { ...deployOptions, bootstrap: bootstrapped });
+      // After the plan's reads: an endpoint that cannot be reached is said once, as the plan's own failure.
+      const endpoints = local ? undefined : await endpointServices(compiled, aws);
       const change = layoutChange(compiled.org.layout, compiled.layout);
       if (change) process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not hold this compile: ${change.count}${change.named}; deploy and compile write it\n`);
-      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans }, null, 2)}\n`);
-      else printPlan(compiled, plans);
+      const problems = endpoints?.problems ?? [];
+      if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans, ...(problems.length > 0 ? { problems } : {}) }, null, 2)}\n`);
+      else {
+        printPlan(compiled, plans);
+        if (endpoints) process.stdout.write(endpointProblemText(endpoints));
+      }
       const changes = plans.some((p) => p.action !== 'unchanged');
       return flags.has('--detailed-exitcode') && changes ? 2 : 0;
     }
@@ -324,6 +345,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const region = options.get('--region') ?? compiled.org.region;
     const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
     if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
+    // Before the plan and the question: a deploy CloudFormation would fail halfway through is not asked about.
+    if (command === 'deploy' && !local) refuseEndpointServices(await endpointServices(compiled, aws));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
     // Before the first operation, and only then (a refused move leaves the file as it was, for the fix it names):
     // what is deployed is what the layout records, so that the next compile keeps it.

@@ -12,7 +12,8 @@
  * support endpoint policies, we allow full access to any endpoint for the
  * service", and in GovCloud "not all Amazon VPC endpoints support Amazon VPC
  * endpoint policies": DescribeVpcEndpointServices answers it per Region
- * (ServiceDetail.VpcEndpointPolicySupported).
+ * (ServiceDetail.VpcEndpointPolicySupported), and plan and deploy ask it before
+ * any operation (src/deploy/endpoint-services.ts).
  * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
  * https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-vpc.html
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html

@@ -191,6 +191,19 @@
  *   custom role names in hashicorp/terraform-provider-aws#15165), with the StackSet's own role names: an account
  *   bootstrap has not set up, or whose new roles IAM has not propagated yet (then for a few attempts only).
  *
+ * - EC2's VPC endpoint services of a Region (`endpointServices`), which moto
+ *   offers all, each taking a policy: DescribeVpcEndpointServices answers a
+ *   service the Region does not offer, named in ServiceNames, with
+ *   InvalidServiceName ("The Vpc Endpoint Service '…' does not exist", as
+ *   aws/aws-cdk#29524 shows AWS answering), one that takes no endpoint policy
+ *   with VpcEndpointPolicySupported false ("Not all Amazon VPC endpoints in
+ *   AWS GovCloud (US) support Amazon VPC endpoint policies",
+ *   https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-vpc.html;
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html),
+ *   and a caller without the permission with 403 UnauthorizedOperation
+ *   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+ *   Every EC2 call is recorded in `ec2Calls`.
+ *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults; `failIn` fails one account for sure.
  *
@@ -245,6 +258,14 @@ export interface Faults {
   readLagMs?: number;
   /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
   describeLagMs?: number;
+}
+
+/** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
+export interface EndpointServices {
+  notOffered?: readonly string[];
+  withoutPolicy?: readonly string[];
+  /** The caller may not call DescribeVpcEndpointServices. */
+  unauthorized?: boolean;
 }
 
 export interface FaultCounts {
@@ -357,6 +378,10 @@ const envelope = (action: string, result: string) =>
   `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>xstack-proxy</RequestId></ResponseMetadata></${action}Response>`;
 const errorXml = (code: string, message: string, type = 'Sender') =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>xstack-proxy</RequestId></ErrorResponse>`;
+
+/** EC2's error document (its own shape, not the Query protocol's ErrorResponse): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html */
+const ec2ErrorXml = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>xstack-proxy</RequestID></Response>`;
 
 /** Query-protocol lists: Accounts.member.1, ParameterOverrides.member.1.ParameterKey … */
 function members(params: URLSearchParams, prefix: string): string[] {
@@ -472,7 +497,16 @@ export class StackSetsProxy {
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
 
+  /** Every EC2 call, by action, in order. */
+  readonly ec2Calls: string[] = [];
+  private endpointServices: EndpointServices = {};
+
   constructor(private readonly moto: string) {}
+
+  /** The Region's endpoint services from now on (see the header). */
+  setEndpointServices(services: EndpointServices): void {
+    this.endpointServices = services;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -517,6 +551,8 @@ export class StackSetsProxy {
     this.bucketOwners.clear();
     this.creations.length = 0;
     this.requests.length = 0;
+    this.ec2Calls.length = 0;
+    this.endpointServices = {};
     this.peakInstances = 0;
     this.driftPreferences.length = 0;
     this.rivals.clear();
@@ -692,6 +728,7 @@ export class StackSetsProxy {
     const body = Buffer.concat(chunks);
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (service === 's3') return this.s3(req, body, res);
+    if (service === 'ec2') return this.ec2(req, body, res);
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
     if (service !== 'cloudformation') return this.pipe(req, body, res);
     const params = new URLSearchParams(body.toString('utf8'));
@@ -748,6 +785,29 @@ export class StackSetsProxy {
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
     res.end(JSON.stringify({ Account: { Id: account, State: 'SUSPENDED', Status: 'SUSPENDED' } }));
     return true;
+  }
+
+  /** EC2: moto, with the Region's endpoint services as `endpointServices` sets them (see the header). */
+  private async ec2(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const params = new URLSearchParams(body.toString('utf8'));
+    const action = params.get('Action') ?? '';
+    this.ec2Calls.push(action);
+    if (action !== 'DescribeVpcEndpointServices') return this.pipe(req, body, res);
+    const { notOffered = [], withoutPolicy = [], unauthorized } = this.endpointServices;
+    if (unauthorized) return this.reply(res, 403, ec2ErrorXml('UnauthorizedOperation', 'You are not authorized to perform this operation.'));
+    const named = [...params.entries()].filter(([k]) => /^ServiceName\.\d+$/.test(k)).map(([, v]) => v);
+    const missing = named.find((n) => notOffered.includes(n));
+    if (missing) return this.reply(res, 400, ec2ErrorXml('InvalidServiceName', `The Vpc Endpoint Service '${missing}' does not exist`));
+    const out = await this.motoCall(req.headers, params);
+    // Each ServiceDetail is an <item> that starts with its serviceName: its policy support, as the Region answers it.
+    const answer = out.body
+      .split(/(?=<item><serviceName>)/)
+      .map((chunk) => {
+        const name = /^<item><serviceName>([^<]*)</.exec(chunk)?.[1];
+        return name && withoutPolicy.includes(name) ? chunk.replace('<vpcEndpointPolicySupported>true<', '<vpcEndpointPolicySupported>false<') : chunk;
+      })
+      .join('');
+    return this.reply(res, out.status, answer);
   }
 
   /** Bucket → the account that created it through this layer (the bucket owner condition's "actual owner"). */
