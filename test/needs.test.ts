@@ -173,12 +173,14 @@ describe('the deployment targets\' needs table (Session Manager; the CodeDeploy 
   });
 
   it('a statement that keeps its actions but loses the resource a path names fails the compile naming that path', () => {
-    // AgentAssociations grants on this account's associations and instances; UpdateInstanceAssociationStatus names both.
+    // AgentAssociationStatus grants UpdateInstanceAssociationStatus on this account's associations (its request names
+    // the association and the instance; AgentAssociations grants it on the instance): moved to the instances alone.
     const stages = planStages(org);
     const identity = stages.find((s) => s.id === 'pipeline-identity')!;
     const policy = (identity.definition.resources as unknown as Record<string, { Properties: { PolicyDocument: { Statement: Json[] } } }>).DeployTargetRoleCodedeployAgentThroughSsm;
-    const statement = policy.Properties.PolicyDocument.Statement.find((st) => st.Sid === 'AgentAssociations')!;
-    statement.Resource = (statement.Resource as Json[]).filter((r) => !JSON.stringify(r).includes(':association/'));
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const status = statements.find((st) => st.Sid === 'AgentAssociationStatus')!;
+    status.Resource = statements.find((st) => st.Sid === 'AgentAssociations')!.Resource;
     const purpose = DEPLOY_TARGET_NEEDS.find((n) => n.id === 'deploy-target-agent-association-status')!.purpose;
     const problems = analyseAccess(org, stages).problems;
     expect(problems.filter((p) => p.includes(':association/')).length, problems.join('\n')).toBe(pipelineAccounts.length);

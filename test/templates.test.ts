@@ -63,10 +63,13 @@ describe('least privilege, over every statement of every template', () => {
         Sid: 'AgentAssociations',
         Effect: 'Allow',
         Action: ['ssm:ListInstanceAssociations', 'ssm:UpdateInstanceAssociationStatus', 'ssm:PutComplianceItems'],
-        Resource: [
-          { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:association/*' },
-          { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
-        ],
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
+      },
+      {
+        Sid: 'AgentAssociationStatus',
+        Effect: 'Allow',
+        Action: 'ssm:UpdateInstanceAssociationStatus',
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:association/*' },
       },
       { Sid: 'ConfigurePackageDocument', Effect: 'Allow', Action: 'ssm:GetDocument', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage' } },
       { Sid: 'CodeDeployAgentPackage', Effect: 'Allow', Action: ['ssm:DescribeDocument', 'ssm:GetDocument'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSCodeDeployAgent' } },

@@ -285,8 +285,8 @@ export const SSM_AGENT_ASSOCIATIONS: Grant = {
 /**
  * Of SSM_AGENT_ASSOCIATIONS, the call whose request names the association as
  * well as the instance (resource types `association` and `instance`): the
- * templates grant it on both with the bundle, and the access proof asks it of
- * the association too.
+ * templates grant it on the account's associations in a statement of its own
+ * (the others have no `association` type), and the proof asks it of both.
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
  */
 export const SSM_AGENT_ASSOCIATION_STATUS: Grant = {

@@ -16,6 +16,7 @@ import {
   CONFIGURE_PACKAGE_DOCUMENT_ARN,
   SESSION_MANAGER_CHANNELS,
   SESSION_MANAGER_INSTANCE,
+  SSM_AGENT_ASSOCIATION_STATUS,
   SSM_AGENT_ASSOCIATIONS,
   SSM_AGENT_PACKAGES_AND_COMMANDS,
   SSM_PACKAGE_DOCUMENT,
@@ -60,7 +61,11 @@ export function codeDeployAgentThroughSsmStatements(): Statements {
   return join(
     {
       statements: [
-        statement({ sid: 'AgentAssociations', actions: SSM_AGENT_ASSOCIATIONS.actions, resources: [THIS_ACCOUNTS_ASSOCIATIONS, THIS_ACCOUNTS_INSTANCES] }),
+        // Each action on its own resource types: all three on the instance; UpdateInstanceAssociationStatus alone names
+        // the association too (ListInstanceAssociations and PutComplianceItems have no `association` resource type).
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+        statement({ sid: 'AgentAssociations', actions: SSM_AGENT_ASSOCIATIONS.actions, resources: THIS_ACCOUNTS_INSTANCES }),
+        statement({ sid: 'AgentAssociationStatus', actions: SSM_AGENT_ASSOCIATION_STATUS.actions, resources: THIS_ACCOUNTS_ASSOCIATIONS }),
         statement({ sid: 'ConfigurePackageDocument', actions: SSM_RUN_DOCUMENT.actions, resources: sub(CONFIGURE_PACKAGE_DOCUMENT_ARN) }),
         statement({ sid: 'CodeDeployAgentPackage', actions: SSM_PACKAGE_DOCUMENT.actions, resources: sub(CODEDEPLOY_AGENT_PACKAGE_ARN) }),
       ],
