@@ -2,10 +2,10 @@
 // the list of StackSets to remove) with caller identity and region first;
 // without a terminal, --yes / --require-approval never. The built CLI against
 // moto's server on 127.0.0.1 (started here), stdin not a terminal.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +14,9 @@ import { Aws } from '../src/deploy/clients';
 import { BOOTSTRAP_TAG } from '../src/deploy/bootstrap';
 import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
+import { CLI, runCli } from './support/run-cli';
 import { compileFile } from './helpers';
 
-const CLI = resolve('.build/src/cli.js');
 const EXAMPLE = 'parameters/example.yaml';
 const example = compileFile(EXAMPLE);
 
@@ -35,19 +35,7 @@ afterAll(async () => {
 });
 
 /** The CLI with stdin a pipe (not a terminal), credentials for moto, nothing else of the user's environment. */
-function xstack(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn('node', [CLI, ...args, '--endpoint', local.endpoint], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const xstack = (args: string[]) => runCli(args, local.endpoint, 'pipe');
 
 /**
  * The CLI on a terminal (a pseudo-terminal from Python's pty module): waits

@@ -3,9 +3,8 @@
 // refused by deploy and shown by plan; a read that is refused is a note and the deploy goes on; an org without
 // endpoints makes no EC2 call. The built CLI against the StackSets layer (test/support/stacksets-proxy.ts, which
 // models the Region's endpoint services as its header cites) in front of moto's server, both on 127.0.0.1.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,9 +14,9 @@ import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deplo
 import { ISOLATED_ENDPOINTS } from '../src/services/vpc-endpoints';
 import { createStackSetRoles } from './support/stackset-roles';
 import { startStackSetsProxy, type StackSetsProxy } from './support/stacksets-proxy';
+import { runCli } from './support/run-cli';
 import { compileFile, tempDir } from './helpers';
 
-const CLI = resolve('.build/src/cli.js');
 const EXAMPLE = 'parameters/example.yaml';
 const GOVCLOUD = 'parameters/govcloud.yaml';
 const example = compileFile(EXAMPLE);
@@ -70,19 +69,7 @@ beforeEach(async () => {
 });
 
 /** The built CLI against the layer, credentials for moto, nothing else of the user's environment. */
-function xstack(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn('node', [CLI, ...args, '--endpoint', proxy.endpoint], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const xstack = (args: string[]) => runCli(args, proxy.endpoint);
 
 const mutatingCalls = () => proxy.requests.filter((r) => MUTATING.includes(r.action));
 const stackSets = async (region: string) => ((await new Aws({ region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS }).cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
