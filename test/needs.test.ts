@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
+import type { Org } from '../src/org/model';
 import { ACCESS_NEEDS, CI_HOST_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
@@ -39,6 +40,16 @@ function removeStatement(stage: Stage, logicalId: string, sid: string): void {
   resources[logicalId] = resource as never;
 }
 
+/** The problems of the org's proof once every statement that granted `granted` is taken out of freshly planned stages. */
+function problemsWithout(org: Org, granted: ReadonlyArray<{ stage: string; policy: string }>): string[] {
+  const stages = planStages(org);
+  for (const g of granted) {
+    const [logicalId, sid] = g.policy.split('/');
+    removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
+  }
+  return analyseAccess(org, stages).problems;
+}
+
 describe('the service needs table drives the proof', () => {
   const org = loadOrgFile('parameters/example.yaml');
   const baseline = analyseAccess(org, planStages(org));
@@ -57,13 +68,7 @@ describe('the service needs table drives the proof', () => {
   it.each(PIPELINE_NEEDS.map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path', (_id, need) => {
     const first = baseline.results.find((r) => r.path.need === need.id)!;
     expect(first.grantedBy.length).toBeGreaterThan(0);
-    const stages = planStages(org);
-    for (const g of first.grantedBy) {
-      const stage = stages.find((s) => s.id === g.stage)!;
-      const [logicalId, sid] = g.policy.split('/');
-      removeStatement(stage, logicalId, sid);
-    }
-    const problems = analyseAccess(org, stages).problems;
+    const problems = problemsWithout(org, first.grantedBy);
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
 });
@@ -131,12 +136,7 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
     expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
     const first = baseline.results.find((r) => r.path.need === need.id)!;
     expect(first.grantedBy.length, need.id).toBeGreaterThan(0);
-    const stages = planStages(org);
-    for (const g of first.grantedBy) {
-      const [logicalId, sid] = g.policy.split('/');
-      removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
-    }
-    const problems = analyseAccess(org, stages).problems;
+    const problems = problemsWithout(org, first.grantedBy);
     expect(problems.some((p) => p.startsWith(first.path.purpose)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
 });
@@ -163,12 +163,7 @@ describe('the deployment targets\' needs table (Session Manager; the CodeDeploy 
   it.each(DEPLOY_TARGET_NEEDS.map((n) => [n.id, n] as const))('without the statements that grant %s, the compile fails naming the path', (_id, need) => {
     const first = baseline.results.find((r) => r.path.need === need.id)!;
     expect(first.grantedBy.length, need.id).toBeGreaterThan(0);
-    const stages = planStages(org);
-    for (const g of first.grantedBy) {
-      const [logicalId, sid] = g.policy.split('/');
-      removeStatement(stages.find((s) => s.id === g.stage)!, logicalId, sid);
-    }
-    const problems = analyseAccess(org, stages).problems;
+    const problems = problemsWithout(org, first.grantedBy);
     expect(problems.some((p) => p.startsWith(`${first.path.purpose}: arn:aws:iam::`) && p.includes(` may not ${first.action} on ${first.path.resource}`)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
 
