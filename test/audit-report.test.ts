@@ -339,6 +339,40 @@ describe('changes since a previous compile', () => {
     }
   });
 
+  it("the CI network's endpoint policies are in the model: a widened policy is a changed grant line and a write newly let through; a policy taken away is AWS's default line", () => {
+    const c = compileFile('parameters/govcloud.yaml');
+    const ciAccount = c.org.accounts.find((a) => a.name === c.org.access.ci!.account)!.id;
+    const before = modelOf(c);
+    const s3Lines = (m: AuditModel) => m.grants.map((g) => g.value).filter((v) => v.startsWith('ci-network: S3GatewayEndpoint'));
+    expect(s3Lines(before)).toEqual(['ci-network: S3GatewayEndpoint/EcrImageLayers | Allow * | s3:GetObject | on arn:aws-us-gov:s3:::prod-us-gov-west-1-starport-layer-bucket/* | when StringEquals s3:authType = REST-QUERY-STRING']);
+    // ssmmessages takes no policy (src/services/vpc-endpoints.ts): AWS's default, as one line.
+    expect(before.grants.map((g) => g.value)).toContain("ci-network: SsmMessagesEndpoint (AWS's default endpoint policy) | Allow * | * | on *");
+    const write = (m: AuditModel) => m.paths.find((p) => p.value.path.startsWith('through S3GatewayEndpoint: nothing in the CI network writes'))!;
+    expect(write(before).value.result).toBe('refused');
+    expect(before.accountSets[write(before).accounts]).toEqual([ciAccount]);
+
+    const recompiled = (change: (endpoint: { Properties: Record<string, unknown> }) => void) => {
+      const stages = planStages(c.org);
+      change(stages.find((s) => s.id === 'ci-network')!.definition.resources.S3GatewayEndpoint as unknown as { Properties: Record<string, unknown> });
+      const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      return auditModel(c.org.file, { orgFileSha256: null }, orgResources(c.org, stages, templates, new Map()), analyseAccess(c.org, stages, templates));
+    };
+    // Any S3 action on any bucket, as a careless edit would write it.
+    const widened = compareModels(before, recompiled((e) => {
+      const [statement] = (e.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+      Object.assign(statement, { Action: 's3:*', Resource: '*' });
+      delete statement.Condition;
+    }));
+    expect(widened.grants.removed).toEqual(s3Lines(before));
+    expect(widened.grants.added).toEqual(['ci-network: S3GatewayEndpoint/EcrImageLayers | Allow * | s3:* | on *']);
+    expect(widened.paths.newlyAllowed.some((p) => p.startsWith('through S3GatewayEndpoint: nothing in the CI network writes to any S3 bucket | * | must be refused | s3:PutObject'))).toBe(true);
+    expect(widened.paths.newlyRefused).toEqual([]);
+
+    const taken = compareModels(before, recompiled((e) => delete e.Properties.PolicyDocument));
+    expect(taken.grants.removed).toEqual(s3Lines(before));
+    expect(taken.grants.added).toEqual(["ci-network: S3GatewayEndpoint (AWS's default endpoint policy) | Allow * | * | on *"]);
+  });
+
   it('xstack audit --since writes the section, records the org file hash and the git revision; a folder without a model is a clear error', () => {
     const out = tempDir('audit-since');
     const cli = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8', stdio: 'pipe' });

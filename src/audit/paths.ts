@@ -109,6 +109,8 @@ export interface EndpointCheck {
 export interface NetworkAnalysis {
   /** The CI network's stage. */
   stage: string;
+  /** The account it is deployed to (the CI's). */
+  account: string;
   endpoints: VpcEndpoint[];
   checks: EndpointCheck[];
 }
@@ -393,7 +395,7 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
     }
   }
   problems.push(...throughIsolatedEndpoints(org, network, endpoints, checks));
-  return { network: { stage: network.id, endpoints: all, checks }, problems };
+  return { network: { stage: network.id, account: network.targets[0]?.id ?? '', endpoints: all, checks }, problems };
 }
 
 /**

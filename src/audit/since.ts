@@ -207,21 +207,11 @@ export function auditModel(
       names: mapValues(v.names, (x) => text(x, a)),
     }),
   );
-  const grants = fold(sets, grantLines(access.grants, false), text);
+  const grants = fold(sets, [...grantLines(access.grants, false), ...endpointLines(access.network)], text);
   const trust = fold(sets, grantLines(access.grants, true), text);
   const paths = fold(
     sets,
-    [...byPath].map(([p, e]) => {
-      const path = p as AccessAnalysis['paths'][number];
-      const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
-      // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
-      const purpose = path.group?.purpose ?? path.purpose;
-      return {
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? ('allowed' as const) : ('refused' as const) },
-        account: path.group?.account ?? path.resourceAccount,
-        accounts: path.accounts,
-      };
-    }),
+    [...pathItems(byPath), ...endpointChecks(access.network)],
     (v, a) => ({ ...v, path: text(v.path, a) }),
     // One to one with the value (its result is one of two words without a space), and cheaper than its JSON text for each of ~10,000 paths.
     (v) => `${v.result} ${v.path}`,
@@ -238,6 +228,61 @@ export function auditModel(
     trust,
     paths,
   };
+}
+
+/** A request to AWS's own resources (ECR's layer bucket) has no account id of the org's to fold by. */
+const isAccountId = (account: string) => /^\d{12}$/.test(account);
+
+type PathValue = { path: string; result: 'allowed' | 'refused' };
+
+/** Each declared path once, its actions together: refused if any of them is. */
+function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>): Array<Item<PathValue>> {
+  return [...byPath].map(([p, e]) => {
+      const path = p as AccessAnalysis['paths'][number];
+      const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
+      // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
+      const purpose = path.group?.purpose ?? path.purpose;
+      return {
+        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? ('allowed' as const) : ('refused' as const) },
+        account: path.group?.account ?? path.resourceAccount,
+        accounts: path.accounts,
+      };
+  });
+}
+
+/**
+ * The CI network's endpoint policies, a line per statement, principal and
+ * resource like any grant; an endpoint that keeps AWS's default is the one
+ * line that default is (Allow * | * | on *: full access, as the VPC
+ * documentation gives it, https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html),
+ * so a policy added to it, or taken away, is a changed line.
+ */
+function endpointLines(network: AccessAnalysis['network']): Array<Item<string>> {
+  if (!network) return [];
+  const lines: Array<Item<string>> = [];
+  for (const e of network.endpoints) {
+    if (e.statements) lines.push(...grantLines(e.statements, false));
+    else lines.push({ value: `${network.stage}: ${e.endpoint} (AWS's default endpoint policy) | Allow * | * | on *`, account: network.account });
+  }
+  return lines;
+}
+
+/**
+ * What the proof asked of each endpoint (src/audit/paths.ts throughEndpoints): a path's actions through one endpoint
+ * together, as declared paths are, and what the endpoint did ("allowed": it let every action through). The text says
+ * what it must do, so a policy widened to let a write through shows as a path newly allowed that must be refused.
+ */
+function endpointChecks(network: AccessAnalysis['network']): Array<Item<PathValue>> {
+  if (!network) return [];
+  const byPath = new Map<string, { head: string; resource: string; account: string; actions: string[]; letThrough: boolean }>();
+  for (const c of network.checks) {
+    const head = `through ${c.endpoint}: ${c.purpose} | ${shown(c.request.principal)} | must be ${c.refuse ? 'refused' : 'let through'}`;
+    const key = JSON.stringify([head, c.request.resource]);
+    const e = byPath.get(key) ?? byPath.set(key, { head, resource: c.request.resource, account: isAccountId(c.request.resourceAccount) ? c.request.resourceAccount : network.account, actions: [], letThrough: true }).get(key)!;
+    e.actions.push(c.request.action);
+    e.letThrough &&= c.passed !== c.refuse;
+  }
+  return [...byPath.values()].map((e) => ({ value: { path: `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`, result: e.letThrough ? 'allowed' : 'refused' }, account: e.account }));
 }
 
 /** A folded entry's text read for one account: `{account}` and its team's placeholders written back; a literal entry as it is. */
