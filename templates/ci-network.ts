@@ -41,7 +41,7 @@ import {
   STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
-import { CODECOMMIT_ENDPOINTS, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
+import { CODECOMMIT_ENDPOINTS, isGitAction, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
 import type { Names } from '../src/naming';
 import type { CiNetwork } from '../src/org/model';
 
@@ -184,12 +184,13 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const ciReaderRoles = input.repositories.map(([accountId]) => arn(`iam::${accountId}:role/${names.ciReaderRole()}`));
   const repositoryArns = input.repositories.flatMap(([accountId, repos]) => repos.map((r) => arn(`codecommit:\${AWS::Region}:${accountId}:${r}`)));
   const sourceAccountIds = input.repositories.map(([accountId]) => accountId);
-  const codecommitPolicy = policyDocument([
+  // Each endpoint lets through only the pull actions sent to it: git's own to git-codecommit, the API's to codecommit.
+  const codecommitPolicy = (git: boolean) => policyDocument([
     statement({
       // Endpoint policies name "*" and narrow by condition: only the org's CI roles, only its repositories.
       sid: 'CiPullsOrgRepositories',
       principal: '*',
-      actions: CODECOMMIT_PULL.actions,
+      actions: CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git),
       resources: repositoryArns,
       conditions: {
         StringEquals: { 'aws:PrincipalAccount': sourceAccountIds },
@@ -209,7 +210,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
   const fips = input.fipsEndpoints ? '-fips' : '';
   for (const endpoint of CODECOMMIT_ENDPOINTS) {
-    const [service, policy] = endpoint.service === 'sts' ? [endpoint.service, stsPolicy] : [`${endpoint.service}${fips}`, codecommitPolicy];
+    const [service, policy] = endpoint.service === 'sts' ? [endpoint.service, stsPolicy] : [`${endpoint.service}${fips}`, codecommitPolicy(endpoint.service === 'git-codecommit')];
     resources[endpoint.id] = interfaceEndpoint(input, service, privateSubnets, policy);
   }
   // Isolated: what the CI host itself needs without an internet path (image pulls, Session Manager; nothing on it sends

@@ -106,6 +106,7 @@ describe('the access needs table (developers and CI through git-remote-codecommi
   it.each([
     ['StsEndpoint', 'CiAssumesReaderRoles', 'CI assumes the pull-only role of shared-services'],
     ['GitCodeCommitEndpoint', 'CiPullsOrgRepositories', 'CI pulls web-app'],
+    ['CodeCommitEndpoint', 'CiPullsOrgRepositories', 'CI pulls web-app'],
   ])('the CI paths pass the CI network\'s endpoint policies too: without %s/%s, the compile fails naming the path', (endpoint, sid, purpose) => {
     expect(baseline.problems).toEqual([]);
     const stages = planStages(org);

@@ -17,7 +17,7 @@ import {
   type PipelineEnvironment,
   type ServiceNeed,
 } from '../services/needs';
-import { ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
+import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -367,7 +367,8 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
 /**
  * The CI runs inside the CI network: its requests also pass the VPC
  * endpoints' policies (sts for assuming the pull-only role, git-codecommit
- * for git over HTTPS, https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html).
+ * for git over HTTPS, codecommit for CodeCommit's API,
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html).
  * Each CI path is asked of the endpoint its action goes through; an endpoint
  * policy that does not let it through is a problem naming the path. What was
  * asked of each endpoint is kept for the report.
@@ -377,7 +378,11 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
   if (!network) return { problems: [] };
   const all = vpcEndpoints(network, resolver);
   const endpoints = endpointPolicies(all);
-  const via = (action: string) => (action.toLowerCase().startsWith('sts:') ? 'sts' : action.toLowerCase().startsWith('codecommit:') ? [...endpoints.keys()].find((k) => k.startsWith('git-codecommit')) : undefined);
+  const codecommit = (git: boolean) => [...endpoints.keys()].find((k) => k.startsWith(git ? 'git-codecommit' : 'codecommit'));
+  const via = (action: string) => {
+    const a = action.toLowerCase();
+    return a.startsWith('sts:') ? 'sts' : a.startsWith('codecommit:') ? codecommit(isGitAction(a)) : undefined;
+  };
   const problems: string[] = [];
   const checks: EndpointCheck[] = [];
   for (const path of paths.filter((p) => p.need !== undefined && CI_CLONE_NEEDS.has(p.need))) {

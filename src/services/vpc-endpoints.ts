@@ -31,6 +31,13 @@ export interface CiNetworkEndpoint {
 }
 
 /**
+ * Whether a CodeCommit action is git's own (GitPull, GitPush), sent as git over HTTPS to the git-codecommit endpoint;
+ * CodeCommit's other actions are its API's, sent to the codecommit endpoint (-fips for both in GovCloud).
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html
+ */
+export const isGitAction = (action: string): boolean => action.toLowerCase().startsWith('codecommit:git');
+
+/**
  * git-remote-codecommit's endpoints, in every CI network: git over HTTPS, CodeCommit's API and STS (the CI assumes
  * each source account's pull-only role), each with a policy admitting only the org's CI roles and repositories.
  * https://docs.aws.amazon.com/codecommit/latest/userguide/codecommit-and-interface-VPC.html
