@@ -196,7 +196,7 @@ describe('who can act, with service-managed StackSets', () => {
 describe('refused paths cite what refuses them', () => {
   it('a push to a protected branch cites the Deny, never the Allow it overrides, in the analysis and in the report', () => {
     const c = compileFile('parameters/example.yaml');
-    const refused = c.access.results.filter((r) => r.path.denied && r.path.purpose.startsWith('developers may not push'));
+    const refused = c.access.results.filter((r) => r.path.denied && r.path.purpose.startsWith('developers may not change'));
     expect(refused.length).toBeGreaterThan(0);
     const md = c.files.get('audit/report.md')!;
     for (const r of refused) {

@@ -85,6 +85,16 @@ describe('access analysis of the compiled policies', () => {
     const doc = props(stages, 'access-roles', 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument;
     doc.Statement = doc.Statement.filter((s: { Sid: string }) => s.Sid !== 'DenyWritesToProtectedBranches');
     const problems = analyseAccess(org, stages).problems;
-    expect(problems).toContain('developers may not push to main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:GitPush on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');
+    expect(problems).toContain('developers may not change main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:GitPush on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');
+  });
+
+  it('a protected-branch deny that leaves out one branch write the developers are granted (CreateBranch) is flagged: the proof asks every one of them', () => {
+    const stages = fresh();
+    const doc = props(stages, 'access-roles', 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument;
+    const deny = doc.Statement.find((s: { Sid: string }) => s.Sid === 'DenyWritesToProtectedBranches');
+    expect(deny.Action).toContain('codecommit:CreateBranch');
+    deny.Action = deny.Action.filter((a: string) => a !== 'codecommit:CreateBranch');
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain('developers may not change main of web-app: arn:aws:iam::111111111111:role/acme-developer may codecommit:CreateBranch on arn:aws:codecommit:eu-west-1:111111111111:web-app, which must be refused');
   });
 });

@@ -8,7 +8,9 @@ import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
 import type { Org } from '../src/org/model';
-import { ACCESS_NEEDS, CI_HOST_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
+import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 
@@ -87,6 +89,20 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     // The example: 2 repositories, 2 protected branches, one Identity Center role pattern in both ARN forms.
     const count = (id: string) => baseline.paths.filter((p) => p.need === id).length;
     expect([count('ci-assume-reader'), count('ci-pull'), count('developers-assume'), count('developers-work'), count('developers-protected-branch')]).toEqual([1, 2, 2, 2, 4]);
+  });
+
+  it('the protected-branch Deny names every CodeCommit action IAM lets codecommit:References narrow at the Write level, and the proof asks each one the developers are granted', () => {
+    const codecommit = serviceData('codecommit')!;
+    const writes = codecommit
+      .actions()
+      .filter((a) => a.accessLevel === 'Write' && a.conditionKeys.includes('codecommit:References'))
+      .map((a) => `codecommit:${a.name}`);
+    expect(writes).toContain('codecommit:CreateBranch');
+    expect([...CODECOMMIT_BRANCH_WRITES.actions].sort()).toEqual(writes.sort());
+    const asked = ACCESS_NEEDS.find((n) => n.id === 'developers-protected-branch')!.grant.actions;
+    expect(asked).toEqual(CODECOMMIT_DEVELOPER.actions.filter((a) => writes.includes(a)));
+    // A read that takes the key (GetMergeCommit) is not a write to refuse.
+    expect(branchWritesOf({ name: 'reads', actions: ['codecommit:GetMergeCommit', 'codecommit:GitPull'], doc: '' })).toEqual([]);
   });
 
   it.each(ACCESS_NEEDS.map((n) => [n.id, n] as const))('without the statements behind %s, the compile fails naming the path', (_id, need) => {

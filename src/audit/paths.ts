@@ -262,7 +262,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
       'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
-      'developers-protected-branch': (e) => `developers may not push to ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
+      'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
     };
     const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
       const account = accountId(from.account);

@@ -19,6 +19,8 @@ export type KeyType = string;
 export interface ActionData {
   /** As the reference spells it, e.g. `PutEvents`. */
   name: string;
+  /** List, Read, Write, Permissions management or Tagging. */
+  accessLevel?: string;
   resourceTypes: Array<{ name: string; conditionKeys: string[] }>;
   conditionKeys: string[];
 }

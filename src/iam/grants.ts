@@ -474,14 +474,22 @@ export const CODECOMMIT_LIST_REPOSITORIES: Grant = {
   resourceStarReason: 'codecommit:ListRepositories supports no resource-level permissions; AWS accepts only "*" for it',
 };
 
-/** Writes that change a branch; denied on protected branches through codecommit:References. */
+/**
+ * Writes that change a branch; denied on protected branches through codecommit:References. Every CodeCommit action
+ * the Service Authorization Reference lists at the Write level with that key (a test holds the list to it): the API's
+ * CreateBranch too, which would otherwise make a protected branch that does not exist yet at any commit, and with it
+ * run its pipeline. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ */
 export const CODECOMMIT_BRANCH_WRITES: Grant = {
   name: 'codecommit-branch-writes',
   actions: [
     'codecommit:GitPush',
+    'codecommit:CreateBranch',
     'codecommit:DeleteBranch',
     'codecommit:PutFile',
+    'codecommit:DeleteFile',
     'codecommit:CreateCommit',
+    'codecommit:CreateUnreferencedMergeCommit',
     'codecommit:MergeBranchesByFastForward',
     'codecommit:MergeBranchesBySquash',
     'codecommit:MergeBranchesByThreeWay',

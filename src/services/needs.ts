@@ -39,6 +39,7 @@ import {
   STS_ASSUME_ROLE_CHAINED,
   type Grant,
 } from '../iam/grants';
+import { listsKey, serviceData } from '../checks/iam-data';
 
 /** `any`: a request whose signer is not the org's (a URL an AWS service presigns), asked of a network path only. */
 export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -299,6 +300,18 @@ export interface AccessNeed {
 
 const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
 
+/**
+ * The actions of a grant that write a branch: Write level and `codecommit:References` in the Service Authorization
+ * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ */
+export function branchWritesOf(grant: Grant): string[] {
+  const codecommit = serviceData('codecommit')!;
+  return grant.actions.filter((action) => {
+    const data = codecommit.action(action.split(':')[1]);
+    return data?.accessLevel === 'Write' && listsKey(data.conditionKeys, 'codecommit:References');
+  });
+}
+
 export const ACCESS_NEEDS: readonly AccessNeed[] = [
   {
     id: 'ci-assume-reader',
@@ -345,7 +358,9 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     per: 'protected branch',
     // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
     doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
-    grant: CODECOMMIT_BRANCH_WRITES,
+    // Not the Deny's own list: every branch write the developers' Allow grants must be refused, so an action granted
+    // and missing from the Deny fails the proof.
+    grant: { name: 'developer-branch-writes', actions: branchWritesOf(CODECOMMIT_DEVELOPER), doc: CODECOMMIT_BRANCH_WRITES.doc },
     principal: (e) => role(e.developerRole),
     resource: (e) => e.repositoryArn,
     context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
