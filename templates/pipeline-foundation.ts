@@ -121,12 +121,17 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   const bucketPolicy = policyDocument([
     denyInsecureTransport('ArtifactBucket'),
     statement({
-      sid: 'DenyUnencryptedUploads',
+      // Only a request that names another encryption is refused: one without the header gets the bucket's default
+      // (SSE-KMS with ArtifactKey, below). A plain StringNotEquals would also refuse every UploadPart of a multipart
+      // upload, which s3:PutObject authorizes and which carries no encryption header (S3 API reference, UploadPart),
+      // since a negated operator holds when the key is absent:
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+      sid: 'DenyOtherEncryption',
       effect: 'Deny',
       principal: '*',
       actions: ['s3:PutObject'],
       resources: [objects],
-      conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+      conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' }, Null: { 's3:x-amz-server-side-encryption': 'false' } },
     }),
     statement({
       sid: 'SourceRolesWriteArtifacts',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
+import { evaluate } from '../src/audit/evaluate';
 import { loadOrgFile } from '../src/org/load';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
@@ -33,6 +34,23 @@ describe('access analysis of the compiled policies', () => {
     expect(problems).toContain(
       'the source role encrypts with the artifact key (web-app in dev): arn:aws:iam::111111111111:role/acme-source-222222222222 may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}: no key policy statement allows it',
     );
+  });
+
+  it('the artifact bucket refuses an upload that names another encryption, and lets a multipart upload\'s parts (no header) through; a plain StringNotEquals, which refuses them, fails the proof', () => {
+    const a = analyseAccess(org, fresh());
+    const write = a.results.find((r) => r.path.purpose.startsWith('the source role writes the source artifact') && r.action === 's3:PutObject')!;
+    const part = a.results.find((r) => r.path.purpose.startsWith('the source role uploads a part of the source artifact'))!;
+    expect(part.path.context).toBeUndefined();
+    expect([part.action, part.allowed]).toEqual(['s3:PutObject', true]);
+    const other = evaluate(a.index, { principal: write.path.principal, action: 's3:PutObject', resource: write.path.resource, resourceAccount: write.path.resourceAccount, context: { 's3:x-amz-server-side-encryption': ['AES256'] } }, org.organizationId);
+    expect(other.allowed).toBe(false);
+    expect(other.refusedBy && 'deny' in other.refusedBy && other.refusedBy.deny.policy).toBe('ArtifactBucketPolicy/DenyOtherEncryption');
+
+    const stages = fresh();
+    const deny = props(stages, 'pipeline-foundation', 'ArtifactBucketPolicy').PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'DenyOtherEncryption');
+    delete deny.Condition.Null;
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith('the source role uploads a part of the source artifact, which names no encryption (web-app in dev): ') && p.includes('may not s3:PutObject'))).toBe(true);
   });
 
   it('a missing identity grant fails on the identity side', () => {

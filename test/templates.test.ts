@@ -162,7 +162,7 @@ describe('artifact key and bucket', () => {
     for (const { p } of resourcesOf('AWS::S3::BucketPolicy').filter(({ p }) => p.Bucket.Ref === 'ArtifactBucket')) {
       const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
       expect(bySid.DenyInsecureTransport.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
-      expect(bySid.DenyUnencryptedUploads.Condition).toEqual({ StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } });
+      expect(bySid.DenyOtherEncryption.Condition).toEqual({ StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' }, Null: { 's3:x-amz-server-side-encryption': 'false' } });
     }
   });
 

@@ -94,6 +94,8 @@ const service = (name: string): Principal => ({ kind: 'service', service: name }
 /** The source artifact is written SSE-KMS: the bucket policy refuses anything else. One object for every path (a large org has thousands). */
 const ENCRYPTED_WITH_KMS = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
 const encryptedWithKms = () => ENCRYPTED_WITH_KMS;
+/** A part of a multipart upload: s3:PutObject, the one action of ARTIFACT_OBJECT_WRITE that UploadPart asks. */
+const ARTIFACT_OBJECT_PART: Grant = { ...ARTIFACT_OBJECT_WRITE, name: 'artifact-object-part', actions: ['s3:PutObject'] };
 
 export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
@@ -132,6 +134,17 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     resource: (e) => e.sourceArtifact,
     side: 'pipeline',
     context: encryptedWithKms,
+  },
+  {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html: a part names no server-side encryption (the
+    // upload's first request does), so the bucket policy must let a PutObject without the header through.
+    id: 'source-action-artifact-part',
+    purpose: 'the source role uploads a part of the source artifact, which names no encryption',
+    doc: 'https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html',
+    grant: ARTIFACT_OBJECT_PART,
+    principal: (e) => role(e.sourceRole),
+    resource: (e) => e.sourceArtifact,
+    side: 'pipeline',
   },
   {
     id: 'source-action-bucket',
