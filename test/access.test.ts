@@ -474,6 +474,23 @@ describe('Jenkins example', () => {
     for (const p of ci.profiles) expect(p.settings).toContainEqual(['sts_regional_endpoints', 'regional']);
   });
 
+  it("reads Debian's package sources over HTTPS before apt-get update: the CI security group lets only port 443 out", () => {
+    const dockerfile = jenkinsExample(loadOrgFile('parameters/example.yaml')).get('jenkins/Dockerfile')!;
+    const egress = (compileFile('parameters/example.yaml').stages.find((s) => s.id === 'ci-network')!.definition.resources.CiSecurityGroup as unknown as { Properties: { SecurityGroupEgress: Array<{ FromPort: number; ToPort: number }> } }).Properties.SecurityGroupEgress;
+    expect(egress.map((e) => [e.FromPort, e.ToPort])).toEqual([[443, 443]]);
+    const run = dockerfile.slice(dockerfile.indexOf('RUN ') + 4, dockerfile.indexOf(' && apt-get update'));
+    expect(dockerfile.indexOf(run)).toBeLessThan(dockerfile.indexOf('apt-get update'));
+    // The loop itself, on a copy of a Debian image's sources (the deb822 file of bookworm and the one-line form of older releases).
+    const apt = tempDir('apt-sources');
+    mkdirSync(join(apt, 'sources.list.d'), { recursive: true });
+    writeFileSync(join(apt, 'sources.list.d', 'debian.sources'), 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n');
+    writeFileSync(join(apt, 'sources.list'), 'deb http://deb.debian.org/debian-security bookworm-security main\n');
+    const sh = spawnSync('sh', ['-c', run.replaceAll('/etc/apt', apt)], { encoding: 'utf8' });
+    expect(sh.status, sh.stderr).toBe(0);
+    expect(readFileSync(join(apt, 'sources.list.d', 'debian.sources'), 'utf8')).toContain('URIs: https://deb.debian.org/debian\n');
+    expect(readFileSync(join(apt, 'sources.list'), 'utf8')).toBe('deb https://deb.debian.org/debian-security bookworm-security main\n');
+  });
+
   it('in GovCloud, git-remote-codecommit is pointed at the FIPS endpoint, which the CI network serves privately', () => {
     const files = jenkinsExample(loadOrgFile('parameters/govcloud.yaml'));
     expect(files.get('jenkins/Dockerfile')).toContain('ENV CODE_COMMIT_ENDPOINT=git-codecommit-fips.us-gov-west-1.amazonaws.com\n');
