@@ -244,7 +244,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
     policies: [
       { name: 'deliver-flow-logs', document: policyDocument([statement({ sid: 'DeliverFlowLogs', actions: FLOW_LOGS_DELIVERY.actions, resources: getAtt('FlowLogGroup', 'Arn') })]) },
     ],
-  }));;
+  }));
   // The role's policy first: Flow Logs checks it can deliver when the flow log is created.
   resources.FlowLog = new FlowLog({
     ResourceId: ref('Vpc'),

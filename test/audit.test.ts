@@ -53,6 +53,31 @@ describe('access analysis of the compiled policies', () => {
     expect(problems.some((p) => p.startsWith('the source role uploads a part of the source artifact, which names no encryption (web-app in dev): ') && p.includes('may not s3:PutObject'))).toBe(true);
   });
 
+  it('an identity policy action no declared path needs fails the compile, naming statement, action and role; so does one on a resource no path names', () => {
+    const stages = fresh();
+    const policy = props(stages, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument;
+    const deploy = policy.Statement.find((s: { Sid: string }) => s.Sid === 'DeployWithCodeDeploy');
+    deploy.Action = [...deploy.Action, 'codedeploy:DeleteApplication'];
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.filter((p) => p.includes('codedeploy:DeleteApplication'))).toEqual(
+      ['222222222222', '333333333333', '444444444444'].map(
+        (a) =>
+          `pipelines @ ${a}: WebAppPipelinePolicy/DeployWithCodeDeploy grants codedeploy:DeleteApplication on arn:aws:codedeploy:eu-west-1:${a}:application:acme-web-app, arn:aws:codedeploy:eu-west-1:${a}:deploymentgroup:acme-web-app/acme-web-app, arn:aws:codedeploy:eu-west-1:${a}:deploymentconfig:CodeDeployDefault.OneAtATime to arn:aws:iam::${a}:role/acme-pipeline, which no declared access path needs`,
+      ),
+    );
+    // A needed action on a resource no path names: the statement grants no path.
+    const other = fresh();
+    props(other, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument.Statement.push({
+      Sid: 'ReadOtherApplication',
+      Effect: 'Allow',
+      Action: 'codedeploy:GetApplication',
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:application:someone-elses' },
+    });
+    expect(analyseAccess(org, other).problems).toContain(
+      'pipelines @ 222222222222: WebAppPipelinePolicy/ReadOtherApplication grants codedeploy:GetApplication on arn:aws:codedeploy:eu-west-1:222222222222:application:someone-elses to arn:aws:iam::222222222222:role/acme-pipeline, which no declared access path needs',
+    );
+  });
+
   it('a missing identity grant fails on the identity side', () => {
     const stages = fresh();
     const policy = props(stages, 'source-identity', 'SourceRole444444444444SourceActionIn111111111111');

@@ -8,7 +8,7 @@ import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
 import type { Org } from '../src/org/model';
-import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
@@ -129,6 +129,36 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     removeStatement(stages.find((s) => s.id === 'ci-network')!, endpoint, sid);
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.includes(`through ci-network's ${endpoint}: no statement of its endpoint policy allows it`)), problems.join('\n')).toBe(true);
+  });
+});
+
+describe('the CI network needs table (flow logs) drives the proof, and with it the converse check of identity policies', () => {
+  const org = loadOrgFile('parameters/example.yaml');
+  const baseline = analyseAccess(org, planStages(org));
+
+  it.each(CI_NETWORK_NEEDS.map((n) => [n.id, n] as const))('%s is proved; without its statements the compile fails naming the path', (_id, need) => {
+    expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+    const results = baseline.results.filter((r) => r.path.need === need.id);
+    expect(results.map((r) => r.action)).toEqual(need.grant.actions);
+    for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
+    const problems = problemsWithout(org, results[0].grantedBy);
+    expect(problems.some((p) => p.startsWith(results[0].path.purpose)), `${results[0].path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it('every action of every identity policy of both example orgs allows some declared path', () => {
+    for (const file of ['parameters/example.yaml', 'parameters/govcloud.yaml']) {
+      const o = loadOrgFile(file);
+      const a = analyseAccess(o, planStages(o));
+      expect(a.problems, file).toEqual([]);
+      const identity = a.grants.filter((g) => g.kind === 'identity' && g.effect === 'Allow');
+      expect(identity.length, file).toBeGreaterThan(20);
+      for (const g of identity) {
+        for (const action of g.actions) {
+          const granting = a.results.some((r) => !r.path.denied && r.action.toLowerCase() === action.toLowerCase() && r.grantedBy.includes(g));
+          expect(granting, `${file} ${g.stage} ${g.policy} ${action}`).toBe(true);
+        }
+      }
+    }
   });
 });
 

@@ -8,11 +8,13 @@ import {
   ACCESS_NEEDS,
   agentInstallerIn,
   CI_HOST_NEEDS,
+  CI_NETWORK_NEEDS,
   DEPLOY_TARGET_NEEDS,
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
   type AccessEnvironment,
   type CiHostEnvironment,
+  type CiNetworkEnvironment,
   type InstanceEnvironment,
   type PipelineEnvironment,
   type ServiceNeed,
@@ -186,6 +188,10 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         triggerRole: role(a, names.triggerRole(p.name)),
         triggerRuleArn: `arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`,
         deployTargetRole: role(a, names.deployTargetRole()),
+        codeDeployRole: role(a, names.codeDeployRole(p.name)),
+        codeDeployApplicationArn: `arn:${partition}:codedeploy:${region}:${a}:application:${names.codeDeployApplication(p.name)}`,
+        deploymentGroupArn: `arn:${partition}:codedeploy:${region}:${a}:deploymentgroup:${names.codeDeployApplication(p.name)}/${names.codeDeployGroup(p.name)}`,
+        deploymentConfigArn: `arn:${partition}:codedeploy:${region}:${a}:deploymentconfig:${p.deploy.deploymentConfig}`,
         agentInstaller: agentInstallerIn(partition, region),
       };
       const on = `${p.name} in ${environment}`;
@@ -227,6 +233,22 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
 
+  // The CI network's own service paths (flow logs), in its one account.
+  const network = stages.find((s) => s.module === 'ci-network');
+  const networkAccount = network?.targets[0]?.id;
+  if (network && networkAccount) {
+    const e: CiNetworkEnvironment = {
+      account: networkAccount,
+      partition,
+      region,
+      flowLogRole: role(networkAccount, names.flowLogRole()),
+      flowLogGroupArn: String(resolver.resolve(network.id, networkAccount, { 'Fn::GetAtt': ['FlowLogGroup', 'Arn'] })),
+    };
+    for (const need of CI_NETWORK_NEEDS) {
+      paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: networkAccount, ...(need.context ? { context: need.context(e) } : {}) });
+    }
+  }
+
   const { developers, ci } = org.access;
   // The CI host's own paths (src/services/needs.ts CI_HOST_NEEDS), when it runs on EC2 with xstack's instance profile.
   if (ci && ci.runtime.kind === 'ec2') {
@@ -262,6 +284,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
       'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
+      'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
       'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
     };
     const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
@@ -560,6 +583,10 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
   const memo: AppliesMemo = new RequestAnswers();
+  // Each statement's actions that allow a declared path (lower case; refused or not: a refusal is a problem of its own),
+  // for the converse check of identity policies below.
+  const used = new Map<ResolvedStatement, Set<string>>();
+  const usedFor = (g: ResolvedStatement) => used.get(g) ?? used.set(g, new Set()).get(g)!;
   // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
   const allowing: ResolvedStatement[] = [];
   for (const path of paths) {
@@ -583,6 +610,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       const d = evaluate(index, request, org.organizationId, memo, allowing);
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
+      if (!path.denied) for (let i = 0; i < granted.length; i++) usedFor(granted[i]).add(action.toLowerCase());
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
@@ -605,6 +633,18 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
         if (!declared.covers(g, principal, action)) {
           problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${describePrincipal(principal)}, which no declared access path needs`);
         }
+      }
+    }
+  }
+  // Nor in identity policies: each action a role's policy allows is one it allows on some declared path, so a grant no
+  // service or person of the org needs fails the compile.
+  for (const g of grants) {
+    if (givenUp()) return undefined;
+    if (g.effect !== 'Allow' || g.kind !== 'identity') continue;
+    const granted = used.get(g);
+    for (const action of g.actions) {
+      if (!granted?.has(action.toLowerCase())) {
+        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${g.attachedTo}, which no declared access path needs`);
       }
     }
   }

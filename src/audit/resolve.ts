@@ -457,6 +457,11 @@ export class Resolver {
     }
     if (resource?.Type === 'AWS::S3::Bucket' && attribute === 'Arn') return map(this.ref(stageId, id), (name) => `arn:${partition}:s3:::${name}`);
     if (resource?.Type === 'AWS::KMS::Key' && attribute === 'Arn') return varying((account) => `arn:${partition}:kms:${region}:${account}:key/{${stageId}/${id}}`);
+    // A log group's Arn ends in ":*", the form IAM names it by: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
+    if (resource?.Type === 'AWS::Logs::LogGroup' && attribute === 'Arn') {
+      const name = this.ref(stageId, id);
+      return varying((account) => `arn:${partition}:logs:${region}:${account}:log-group:${name.at(account)}:*`);
+    }
     return fixed(`{${stageId}/${id}.${attribute}}`);
   }
 

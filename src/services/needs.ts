@@ -18,6 +18,10 @@ import {
   AWS_OWNED_BUCKETS,
   CODEDEPLOY_AGENT_DOWNLOAD,
   CODEDEPLOY_AGENT_INSTALL,
+  CODEDEPLOY_EC2_TARGETS,
+  CODEDEPLOY_PIPELINE_ACTION,
+  CODECOMMIT_LIST_REPOSITORIES,
+  FLOW_LOGS_DELIVERY,
   CODEPIPELINE_START,
   ECR_AUTHORIZATION_TOKEN,
   ECR_IMAGE_PULL,
@@ -64,6 +68,11 @@ export interface PipelineEnvironment {
   triggerRole: string;
   triggerRuleArn: string;
   deployTargetRole: string;
+  /** CodeDeploy's service role of this pipeline, and its application, deployment group and deployment configuration. */
+  codeDeployRole: string;
+  codeDeployApplicationArn: string;
+  deploymentGroupArn: string;
+  deploymentConfigArn: string;
   /** The CodeDeploy agent's installer in AWS's resource kit bucket of the Region (an object of an AWS-owned bucket). */
   agentInstaller: string;
 }
@@ -95,7 +104,7 @@ const service = (name: string): Principal => ({ kind: 'service', service: name }
 const ENCRYPTED_WITH_KMS = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
 const encryptedWithKms = () => ENCRYPTED_WITH_KMS;
 /** A part of a multipart upload: s3:PutObject, the one action of ARTIFACT_OBJECT_WRITE that UploadPart asks. */
-const ARTIFACT_OBJECT_PART: Grant = { ...ARTIFACT_OBJECT_WRITE, name: 'artifact-object-part', actions: ['s3:PutObject'] };
+const ARTIFACT_OBJECT_PART = subsetOf(ARTIFACT_OBJECT_WRITE, 'artifact-object-part', ['s3:PutObject']);
 
 export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
@@ -234,6 +243,52 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     side: 'pipeline',
   },
   {
+    id: 'codedeploy-deployment',
+    purpose: 'the pipeline role starts and follows a deployment of the deployment group',
+    doc: CODEDEPLOY_PIPELINE_ACTION.doc,
+    grant: subsetOf(CODEDEPLOY_PIPELINE_ACTION, 'codedeploy-pipeline-deployment', ['codedeploy:CreateDeployment', 'codedeploy:GetDeployment']),
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.deploymentGroupArn,
+    side: 'pipeline',
+  },
+  {
+    id: 'codedeploy-application',
+    purpose: 'the pipeline role registers the revision with the CodeDeploy application',
+    doc: CODEDEPLOY_PIPELINE_ACTION.doc,
+    grant: subsetOf(CODEDEPLOY_PIPELINE_ACTION, 'codedeploy-pipeline-application', ['codedeploy:GetApplication', 'codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision']),
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.codeDeployApplicationArn,
+    side: 'pipeline',
+  },
+  {
+    id: 'codedeploy-deployment-config',
+    purpose: 'the pipeline role reads the deployment configuration',
+    doc: CODEDEPLOY_PIPELINE_ACTION.doc,
+    grant: subsetOf(CODEDEPLOY_PIPELINE_ACTION, 'codedeploy-pipeline-config', ['codedeploy:GetDeploymentConfig']),
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.deploymentConfigArn,
+    side: 'pipeline',
+  },
+  {
+    id: 'codedeploy-service-role',
+    purpose: 'CodeDeploy runs the deployment group as its service role',
+    doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html',
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('codedeploy.amazonaws.com'),
+    resource: (e) => e.codeDeployRole,
+    side: 'pipeline',
+    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [e.deploymentGroupArn] }),
+  },
+  {
+    id: 'codedeploy-find-targets',
+    purpose: 'CodeDeploy finds the deployment group\'s instances by their tags',
+    doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html',
+    grant: CODEDEPLOY_EC2_TARGETS,
+    principal: (e) => role(e.codeDeployRole),
+    resource: () => '*',
+    side: 'pipeline',
+  },
+  {
     id: 'deploy-target-instance-role',
     purpose: 'EC2 runs the deployment targets as the instance role',
     doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html',
@@ -313,6 +368,13 @@ export interface AccessNeed {
 
 const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
 
+/** Some of a grant's actions, as one need asks them (a need has one resource, and a grant's actions may be on several types). */
+function subsetOf(grant: Grant, name: string, actions: readonly string[]): Grant {
+  const missing = actions.filter((a) => !grant.actions.includes(a));
+  if (missing.length > 0) throw new Error(`${name}: ${missing.join(', ')} not in ${grant.name}`);
+  return { ...grant, name, actions: [...actions] };
+}
+
 /**
  * The actions of a grant that write a branch: Write level and `codecommit:References` in the Service Authorization
  * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
@@ -364,6 +426,15 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     principal: (e) => role(e.developerRole),
     resource: (e) => e.repositoryArn,
     context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
+  },
+  {
+    id: 'developers-list-repositories',
+    who: 'developers',
+    per: 'source account',
+    doc: CODECOMMIT_LIST_REPOSITORIES.doc,
+    grant: CODECOMMIT_LIST_REPOSITORIES,
+    principal: (e) => role(e.developerRole),
+    resource: () => '*',
   },
   {
     id: 'developers-protected-branch',
@@ -478,6 +549,64 @@ export interface CiHostNeed extends InstanceNeed {
 }
 
 const [ciHostRegisters, ciHostChannels] = sessionManagerNeeds('ci-host', 'the CI host');
+
+/** Everything a CI network need names, resolved for the CI account. */
+export interface CiNetworkEnvironment {
+  account: string;
+  partition: string;
+  region: string;
+  flowLogRole: string;
+  /** The flow log group's ARN as CloudFormation returns it, ending in `:*`. */
+  flowLogGroupArn: string;
+}
+
+/** A sample flow log: VPC Flow Logs names the log streams by network interface. */
+const SAMPLE_FLOW_LOG = 'fl-0c1c1c1c1c1c1c1c1';
+const SAMPLE_LOG_STREAM = 'eni-0c1c1c1c1c1c1c1c1-all';
+
+export interface CiNetworkNeed {
+  id: string;
+  purpose: string;
+  doc: string;
+  grant: Grant;
+  principal: (e: CiNetworkEnvironment) => Principal;
+  resource: (e: CiNetworkEnvironment) => string;
+  context?: (e: CiNetworkEnvironment) => Record<string, string[]>;
+}
+
+/**
+ * The CI network's own service paths: VPC Flow Logs delivers the flow records with the flow log role
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html). A log stream is named by its ARN; the
+ * log group, for every other action, by its ARN ending in `:*`
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html).
+ */
+export const CI_NETWORK_NEEDS: readonly CiNetworkNeed[] = [
+  {
+    id: 'ci-network-flow-logs-role',
+    purpose: 'VPC Flow Logs delivers the CI network\'s flow records as the flow log role',
+    doc: FLOW_LOGS_DELIVERY.doc,
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('vpc-flow-logs.amazonaws.com'),
+    resource: (e) => e.flowLogRole,
+    context: (e) => ({ 'aws:SourceAccount': [e.account], 'aws:SourceArn': [`arn:${e.partition}:ec2:${e.region}:${e.account}:vpc-flow-log/${SAMPLE_FLOW_LOG}`] }),
+  },
+  {
+    id: 'ci-network-flow-logs-streams',
+    purpose: 'the flow log role writes the flow records to a log stream of the CI network\'s log group',
+    doc: FLOW_LOGS_DELIVERY.doc,
+    grant: subsetOf(FLOW_LOGS_DELIVERY, 'flow-logs-streams', ['logs:CreateLogStream', 'logs:PutLogEvents']),
+    principal: (e) => role(e.flowLogRole),
+    resource: (e) => `${e.flowLogGroupArn.replace(/\*$/, '')}log-stream:${SAMPLE_LOG_STREAM}`,
+  },
+  {
+    id: 'ci-network-flow-logs-group',
+    purpose: 'the flow log role reads the log streams of the CI network\'s log group',
+    doc: FLOW_LOGS_DELIVERY.doc,
+    grant: subsetOf(FLOW_LOGS_DELIVERY, 'flow-logs-group', ['logs:DescribeLogStreams']),
+    principal: (e) => role(e.flowLogRole),
+    resource: (e) => e.flowLogGroupArn,
+  },
+];
 
 export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
   { ...ciHostRegisters, when: 'ec2', endpoint: 'ssm' },
