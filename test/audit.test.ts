@@ -65,6 +65,15 @@ describe('access analysis of the compiled policies', () => {
           `pipelines @ ${a}: WebAppPipelinePolicy/DeployWithCodeDeploy grants codedeploy:DeleteApplication on arn:aws:codedeploy:eu-west-1:${a}:application:acme-web-app, arn:aws:codedeploy:eu-west-1:${a}:deploymentgroup:acme-web-app/acme-web-app, arn:aws:codedeploy:eu-west-1:${a}:deploymentconfig:CodeDeployDefault.OneAtATime to arn:aws:iam::${a}:role/acme-pipeline, which no declared access path needs`,
       ),
     );
+    // In a resource policy too: S3's log delivery given a read it never asks.
+    const logs = fresh();
+    const delivery = props(logs, 'pipeline-foundation', 'AccessLogBucketPolicy').PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'S3DeliversAccessLogs');
+    delivery.Action = [...[delivery.Action].flat(), 's3:GetObject'];
+    expect(analyseAccess(org, logs).problems.filter((p) => p.includes('s3:GetObject'))).toEqual(
+      ['222222222222', '333333333333', '444444444444'].map(
+        (a) => `pipeline-foundation @ ${a}: AccessLogBucketPolicy/S3DeliversAccessLogs grants s3:GetObject on arn:aws:s3:::acme-access-logs-${a}-eu-west-1/artifacts/* to logging.s3.amazonaws.com, which no declared access path needs`,
+      ),
+    );
     // A needed action on a resource no path names: the statement grants no path.
     const other = fresh();
     props(other, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument.Statement.push({

@@ -8,7 +8,7 @@ import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
 import type { Org } from '../src/org/model';
-import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
@@ -132,27 +132,29 @@ describe('the access needs table (developers and CI through git-remote-codecommi
   });
 });
 
-describe('the CI network needs table (flow logs) drives the proof, and with it the converse check of identity policies', () => {
+describe('the CI network and pipeline account needs tables (flow logs; access logs, key administration) drive the proof, and with them the converse check', () => {
   const org = loadOrgFile('parameters/example.yaml');
   const baseline = analyseAccess(org, planStages(org));
 
-  it.each(CI_NETWORK_NEEDS.map((n) => [n.id, n] as const))('%s is proved; without its statements the compile fails naming the path', (_id, need) => {
+  it.each([...CI_NETWORK_NEEDS, ...PIPELINE_ACCOUNT_NEEDS].map((n) => [n.id, n] as const))('%s is proved; without its statements the compile fails naming the path', (_id, need) => {
     expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
     const results = baseline.results.filter((r) => r.path.need === need.id);
-    expect(results.map((r) => r.action)).toEqual(need.grant.actions);
+    // Once per pipeline account (three), and per key administrator (the execution role and platform-admin) where it is so.
+    const each = need.id.startsWith('ci-network-') ? 1 : need.id === 'key-administration' ? 6 : 3;
+    expect(results.map((r) => r.action)).toEqual(Array.from({ length: each }, () => need.grant.actions).flat());
     for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
     const problems = problemsWithout(org, results[0].grantedBy);
     expect(problems.some((p) => p.startsWith(results[0].path.purpose)), `${results[0].path.purpose}\n${problems.join('\n')}`).toBe(true);
   });
 
-  it('every action of every identity policy of both example orgs allows some declared path', () => {
+  it('every action of every Allow statement of both example orgs (identity, trust, key, bucket and bus policies) allows some declared path', () => {
     for (const file of ['parameters/example.yaml', 'parameters/govcloud.yaml']) {
       const o = loadOrgFile(file);
       const a = analyseAccess(o, planStages(o));
       expect(a.problems, file).toEqual([]);
-      const identity = a.grants.filter((g) => g.kind === 'identity' && g.effect === 'Allow');
-      expect(identity.length, file).toBeGreaterThan(20);
-      for (const g of identity) {
+      const allows = a.grants.filter((g) => g.effect === 'Allow');
+      expect(new Set(allows.map((g) => g.kind)), file).toEqual(new Set(['identity', 'trust', 'key', 'bucket', 'event-bus']));
+      for (const g of allows) {
         for (const action of g.actions) {
           const granting = a.results.some((r) => !r.path.denied && r.action.toLowerCase() === action.toLowerCase() && r.grantedBy.includes(g));
           expect(granting, `${file} ${g.stage} ${g.policy} ${action}`).toBe(true);
@@ -164,8 +166,8 @@ describe('the CI network needs table (flow logs) drives the proof, and with it t
 
 describe('the CI host needs table (Session Manager; ECR in an isolated CI network) drives the proof', () => {
   const cases = [
-    ['parameters/govcloud.yaml', ['ci-host-session-manager', 'ci-host-session-channels', 'ci-host-ecr-login', 'ci-host-ecr-pull']],
-    ['parameters/example.yaml', ['ci-host-session-manager', 'ci-host-session-channels']],
+    ['parameters/govcloud.yaml', ['ci-host-instance-role', 'ci-host-session-manager', 'ci-host-session-channels', 'ci-host-ecr-login', 'ci-host-ecr-pull']],
+    ['parameters/example.yaml', ['ci-host-instance-role', 'ci-host-session-manager', 'ci-host-session-channels']],
   ] as const;
 
   it.each(cases)('%s: exactly its network mode\'s entries, each proved', (file, ids) => {

@@ -10,12 +10,14 @@ import {
   CI_HOST_NEEDS,
   CI_NETWORK_NEEDS,
   DEPLOY_TARGET_NEEDS,
+  PIPELINE_ACCOUNT_NEEDS,
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
   type AccessEnvironment,
   type CiHostEnvironment,
   type CiNetworkEnvironment,
   type InstanceEnvironment,
+  type PipelineAccountEnvironment,
   type PipelineEnvironment,
   type ServiceNeed,
 } from '../services/needs';
@@ -131,7 +133,7 @@ function classPath(
   member: string,
   c: AccountClass,
   group: { purpose: string; environment: string },
-  fields: Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere'>,
+  fields: PathFields,
 ): AccessPath {
   const t = (text: string) => tokenise(text, member, c.token);
   const { principal } = fields;
@@ -145,6 +147,7 @@ function classPath(
     resourceAccount: t(fields.resourceAccount),
     context: fields.context && tokeniseLists(fields.context, member, c.token),
     ...(fields.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
+    ...(fields.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
     accounts: c.members,
   };
 }
@@ -229,6 +232,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 
   // The role is xstack's only without instanceRoles: the org's own roles' Systems Manager permissions are the org's (DEPLOY_TARGET_NEEDS).
   if (!org.deploymentTargets.instanceRoles) paths.push(...deployTargetPaths(org, names, classes));
+  paths.push(...pipelineAccountPaths(org, resolver, output, classes));
 
   // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
@@ -260,6 +264,27 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       if ((need.when === 'isolated' && !isolated) || need.networkOnly) continue;
       paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: ciAccount });
     }
+  }
+  // On EKS with Pod Identity, EKS assumes the CI role for the service account and tags the session with it
+  // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). IRSA's web identity federation is not a
+  // principal the evaluator models: its trust's subject and audience are tested on their own (test/ci-eks.test.ts).
+  if (ci && ci.runtime.kind === 'eks-pod-identity') {
+    const ciAccount = accountId(ci.account);
+    const { cluster, namespace, serviceAccount } = ci.runtime;
+    paths.push({
+      purpose: `EKS Pod Identity assumes the CI role for service account ${namespace}/${serviceAccount} of cluster ${cluster}`,
+      need: 'ci-eks-pod-identity',
+      principal: { kind: 'service', service: 'pods.eks.amazonaws.com' },
+      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      resource: role(ciAccount, names.ciInstanceRole()),
+      resourceAccount: ciAccount,
+      context: {
+        'aws:SourceAccount': [ciAccount],
+        'aws:SourceArn': [`arn:${partition}:eks:${region}:${ciAccount}:cluster/${cluster}`],
+        'aws:RequestTag/kubernetes-namespace': [namespace],
+        'aws:RequestTag/kubernetes-service-account': [serviceAccount],
+      },
+    });
   }
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
@@ -325,21 +350,36 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   return paths;
 }
 
-/**
- * The deployment targets' own paths (src/services/needs.ts DEPLOY_TARGET_NEEDS) with xstack's instance role, in each
- * pipeline account: the role is the account's, so once per account (not per pipeline), and a class's accounts once.
- */
-function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+/** The fields of a path that a need gives, before its purpose and, by class, its token. */
+type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere'>;
+
+/** Paths made once per pipeline account, or once per class of them: each need `needsOf` gives for the account, in turn. */
+function perPipelineAccount(org: Org, classes: ReadonlyMap<string, AccountClass>, needsOf: (account: Account) => Array<{ purpose: string; fields: PathFields }>): AccessPath[] {
   const paths: AccessPath[] = [];
   const done = new Set<AccountClass>();
   for (const account of org.accounts.filter((a) => a.role === 'pipeline')) {
     const c = classes.get(account.id);
     if (c && done.has(c)) continue;
     if (c) done.add(c);
-    const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
     const environment = account.environment ?? account.name;
-    for (const need of DEPLOY_TARGET_NEEDS) {
-      const fields = {
+    for (const { purpose, fields } of needsOf(account)) {
+      const group = { purpose: `${purpose} (each environment)`, environment };
+      paths.push(c ? classPath(account.id, c, group, fields) : { purpose: `${purpose} (${environment})`, group: { ...group, account: account.id }, ...fields });
+    }
+  }
+  return paths;
+}
+
+/**
+ * The deployment targets' own paths (src/services/needs.ts DEPLOY_TARGET_NEEDS) with xstack's instance role, in each
+ * pipeline account: the role is the account's, so once per account (not per pipeline), and a class's accounts once.
+ */
+function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+  return perPipelineAccount(org, classes, (account) => {
+    const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
+    return DEPLOY_TARGET_NEEDS.map((need) => ({
+      purpose: need.purpose,
+      fields: {
         need: need.id,
         principal: need.principal(e),
         actions: need.grant.actions,
@@ -347,12 +387,46 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
         resourceAccount: need.awsOwned ? AWS_OWNED_ACCOUNT : account.id,
         ...(need.context ? { context: need.context() } : {}),
         ...(need.awsOwned ? { resourceManagedElsewhere: true } : {}),
-      };
-      const group = { purpose: `${need.purpose} (each environment)`, environment };
-      paths.push(c ? classPath(account.id, c, group, fields) : { purpose: `${need.purpose} (${environment})`, group: { ...group, account: account.id }, ...fields });
-    }
-  }
-  return paths;
+      },
+    }));
+  });
+}
+
+/**
+ * Each pipeline account's artifact store, once (PIPELINE_ACCOUNT_NEEDS): its access logs' delivery, and each
+ * administrator of its key (the StackSet execution role and keyAdministratorRoles, a name pattern by a sample).
+ */
+function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: string, account: string, name: string) => string, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+  const administrators = [org.stackSets.executionRoleName, ...org.keyAdministratorRoles];
+  return perPipelineAccount(org, classes, (account) => {
+    const base: PipelineAccountEnvironment = {
+      partition: org.partition,
+      region: org.region,
+      account: account.id,
+      artifactBucketArn: output('pipeline-foundation', account.id, 'ArtifactBucketArn'),
+      accessLogBucketArn: String(resolver.resolve('pipeline-foundation', account.id, { 'Fn::GetAtt': ['AccessLogBucket', 'Arn'] })),
+      artifactKeyArn: output('pipeline-foundation', account.id, 'ArtifactKeyArn'),
+      keyAdministrator: '',
+    };
+    return PIPELINE_ACCOUNT_NEEDS.flatMap((need) => {
+      const variants = need.perKeyAdministrator
+        ? administrators.map((name) => ({ e: { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, purpose: `${name} ${need.purpose}` }))
+        : [{ e: base, purpose: need.purpose }];
+      return variants.map(({ e, purpose }) => ({
+        purpose,
+        fields: {
+          need: need.id,
+          principal: need.principal(e),
+          actions: need.grant.actions,
+          resource: need.resource(e),
+          resourceAccount: account.id,
+          ...(need.context ? { context: need.context(e) } : {}),
+          // The administrators' own policies are outside the templates: the execution role's is bootstrap's, the others the org's.
+          ...(need.perKeyAdministrator ? { identityManagedElsewhere: true } : {}),
+        },
+      }));
+    });
+  });
 }
 
 /**
@@ -448,7 +522,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
     return { endpoint, decision };
   };
   for (const need of CI_HOST_NEEDS) {
-    if (withoutPolicy.has(need.endpoint)) continue;
+    if (need.endpoint === undefined || withoutPolicy.has(need.endpoint)) continue;
     for (const action of need.grant.actions) {
       const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.() };
       const asked = ask(need.purpose, need.endpoint, request, false);
@@ -636,15 +710,18 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
-  // Nor in identity policies: each action a role's policy allows is one it allows on some declared path, so a grant no
-  // service or person of the org needs fails the compile.
+  // Nor any statement's action that allows no declared path: a role's policy, a trust, a key, bucket or bus policy, so
+  // a grant no service or person of the org needs fails the compile (a statement, not each of its principals: the
+  // check above is the one per principal, for other accounts' and anyone's).
   for (const g of grants) {
     if (givenUp()) return undefined;
-    if (g.effect !== 'Allow' || g.kind !== 'identity') continue;
+    // A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is out of this check.
+    if (g.effect !== 'Allow' || (g.kind !== 'identity' && g.principals.length === 0)) continue;
     const granted = used.get(g);
     for (const action of g.actions) {
       if (!granted?.has(action.toLowerCase())) {
-        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${g.attachedTo}, which no declared access path needs`);
+        const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
+        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${to}, which no declared access path needs`);
       }
     }
   }

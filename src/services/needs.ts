@@ -22,6 +22,8 @@ import {
   CODEDEPLOY_PIPELINE_ACTION,
   CODECOMMIT_LIST_REPOSITORIES,
   FLOW_LOGS_DELIVERY,
+  KMS_KEY_ADMINISTRATION,
+  S3_ACCESS_LOG_DELIVERY,
   CODEPIPELINE_START,
   ECR_AUTHORIZATION_TOKEN,
   ECR_IMAGE_PULL,
@@ -541,14 +543,63 @@ export interface CiHostNeed extends InstanceNeed {
   when: 'ec2' | 'isolated';
   /**
    * The isolated CI network's VPC endpoint the request goes through (src/services/vpc-endpoints.ts): the proof asks
-   * its endpoint policy too.
+   * its endpoint policy too. None for a request that does not leave the host (EC2 assuming its role).
    */
-  endpoint: string;
+  endpoint?: string;
   /** Signed by an AWS service, not by the org's role: only the endpoint policy is the org's to prove. */
   networkOnly?: boolean;
 }
 
 const [ciHostRegisters, ciHostChannels] = sessionManagerNeeds('ci-host', 'the CI host');
+
+/** Everything a pipeline account's own need (not a pipeline's) names, resolved for one account. */
+export interface PipelineAccountEnvironment {
+  partition: string;
+  region: string;
+  account: string;
+  artifactBucketArn: string;
+  accessLogBucketArn: string;
+  artifactKeyArn: string;
+  /** One of the roles that administer the artifact key: the StackSet execution role, or one of keyAdministratorRoles. */
+  keyAdministrator: string;
+}
+
+export interface PipelineAccountNeed {
+  id: string;
+  purpose: string;
+  doc: string;
+  grant: Grant;
+  principal: (e: PipelineAccountEnvironment) => Principal;
+  resource: (e: PipelineAccountEnvironment) => string;
+  context?: (e: PipelineAccountEnvironment) => Record<string, string[]>;
+  /** One path per administrator of the key; their own policies are outside the templates (the execution role's is bootstrap's). */
+  perKeyAdministrator?: boolean;
+}
+
+/** A sample access log object: S3 names each by the time it delivers it. */
+const SAMPLE_ACCESS_LOG = 'artifacts/2026-12-01-00-00-00-0C1C1C1C1C1C1C1C';
+
+/** What each pipeline account's artifact store needs once, whatever its pipelines. */
+export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
+  {
+    id: 'access-log-delivery',
+    purpose: "S3 server access logging delivers the artifact bucket's access logs",
+    doc: S3_ACCESS_LOG_DELIVERY.doc,
+    grant: S3_ACCESS_LOG_DELIVERY,
+    principal: () => service('logging.s3.amazonaws.com'),
+    resource: (e) => `${e.accessLogBucketArn}/${SAMPLE_ACCESS_LOG}`,
+    context: (e) => ({ 'aws:SourceArn': [e.artifactBucketArn], 'aws:SourceAccount': [e.account] }),
+  },
+  {
+    id: 'key-administration',
+    purpose: 'administers the artifact key',
+    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators',
+    grant: KMS_KEY_ADMINISTRATION,
+    principal: (e) => role(e.keyAdministrator),
+    resource: (e) => e.artifactKeyArn,
+    perKeyAdministrator: true,
+  },
+];
 
 /** Everything a CI network need names, resolved for the CI account. */
 export interface CiNetworkEnvironment {
@@ -609,6 +660,15 @@ export const CI_NETWORK_NEEDS: readonly CiNetworkNeed[] = [
 ];
 
 export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
+  {
+    id: 'ci-host-instance-role',
+    purpose: 'EC2 runs the CI host as its instance role',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html',
+    grant: STS_ASSUME_ROLE,
+    when: 'ec2',
+    principal: () => service('ec2.amazonaws.com'),
+    resource: (e) => e.instanceRole,
+  },
   { ...ciHostRegisters, when: 'ec2', endpoint: 'ssm' },
   { ...ciHostChannels, when: 'ec2', endpoint: 'ssmmessages' },
   {
