@@ -43,7 +43,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
-import { BUSY_ATTEMPTS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -503,6 +503,39 @@ describe('the reconciler against the layer', () => {
     expect(failed(s)).toEqual([]);
     expect(waited.filter((id) => id.startsWith('someone-else-')).length).toBeGreaterThan(0);
     await expectConverged(changed);
+  });
+
+  it('destroy: DeleteStackSet refused as busy (an operation running, or none listed) waits and asks again, and one another run deleted meanwhile is deleted: every StackSet ends deleted in one run', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [occupied, quiet, deletedMeanwhile] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
+    proxy.occupy(occupied, 2, 50, 'DeleteStackSet');
+    proxy.busyWithoutOperation(quiet, 1, 'DeleteStackSet');
+    proxy.deletedByAnother(deletedMeanwhile);
+    const waited: string[] = [];
+    const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
+    expect(failed(s)).toEqual([]);
+    for (const name of [occupied, quiet, deletedMeanwhile]) expect(s.stages.find((x) => x.stackSet === name)?.result, name).toBe('deleted');
+    const deletes = (name: string) => proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === name).map((r) => r.error);
+    expect(deletes(occupied)).toEqual(['OperationInProgressException', 'OperationInProgressException', undefined]);
+    expect(waited).toEqual(expect.arrayContaining(['someone-else-1', 'someone-else-2']));
+    expect(deletes(quiet)).toEqual(['OperationInProgressException', undefined]);
+    expect(deletes(deletedMeanwhile)).toEqual(['StackSetNotFoundException']);
+    const active = ((await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status === 'ACTIVE').map((x) => x.StackSetName);
+    expect(active).toEqual(['big-source-repositories']);
+  });
+
+  it('destroy: DeleteStackSet still refused as not empty (another deployer created an instance meanwhile) is asked again LAG_READS times, the StackSet read each time, then the stage fails naming the instance', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [first] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
+    proxy.createdAtDelete(first, '100000000001');
+    const s = await destroy(small, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual([first]);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toContain(`StackSet ${first}: DeleteStackSet refused with StackSetNotEmptyException ${LAG_READS + 1} times`);
+    expect(reason).toContain(`it still holds these instances (created since this run read it, by another deploy?):\n  account 100000000001 ${REGION}: CURRENT`);
+    expect(proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === first).map((r) => r.error)).toEqual(Array(LAG_READS + 1).fill('StackSetNotEmptyException'));
   });
 
   it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks in one run (its deletes are skipped), each stack left named', async () => {

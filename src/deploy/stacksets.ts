@@ -755,8 +755,69 @@ async function operationFailures(ctx: StackSetContext, id: string, status: strin
   return [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`];
 }
 
+/**
+ * Deletes the StackSet, its instances gone. DeleteStackSet's Errors
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html):
+ * "OperationInProgress – Another operation is currently in progress for this
+ * stack set. Only one operation can be performed for a stack set at a given
+ * time": the running operation is waited for, then DeleteStackSet asked
+ * again, within the bounds an operation has (waitWhileBusy); "StackSetNotEmpty
+ * – You can't yet delete this stack set, because it still contains one or
+ * more stack instances": read again and asked again as LAG_READS says, then
+ * an error naming the instances listed. StackSetNotFoundException: another
+ * run deleted it first, so it is deleted (as hashicorp/terraform-provider-aws
+ * resourceStackSetDelete takes it).
+ */
 export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
-  await ctx.cfn.send(new DeleteStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  const busy = { races: 0, quiet: 0 };
+  for (let notEmpty = 0; ; ) {
+    try {
+      await ctx.cfn.send(new DeleteStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+      return;
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'StackSetNotFoundException') return;
+      if (name === 'OperationInProgressException') {
+        await waitWhileBusy(ctx, busy);
+        continue;
+      }
+      if (name !== 'StackSetNotEmptyException') throw error;
+      const actual = await readOnce(ctx);
+      if (!actual.exists) return;
+      if (notEmpty >= LAG_READS) throw notEmptyError(ctx, actual, notEmpty + 1, error);
+      await sleep(ctx.pollMs * 2 ** notEmpty++);
+    }
+  }
+}
+
+/**
+ * After OperationInProgressException on DeleteStackSet: waits for the running
+ * operation, then a poll interval (the StackSet may be reported busy for a
+ * moment after it ended). The bounds are a stage's (RaceCount, deployer.ts):
+ * BUSY_ATTEMPTS operations of others, QUIET_BUSY_ATTEMPTS refusals with none
+ * listed running.
+ */
+async function waitWhileBusy(ctx: StackSetContext, busy: { races: number; quiet: number }): Promise<void> {
+  const running = await runningOperation(ctx);
+  if (running) {
+    ctx.onWait?.(running, 'another operation is running on this StackSet');
+    await waitForOperation(ctx, running, { failOnError: false });
+    if (++busy.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, running);
+  } else if (++busy.quiet >= QUIET_BUSY_ATTEMPTS) {
+    throw new StackSetBusyError(ctx.name, undefined, busy.quiet);
+  }
+  await sleep(ctx.pollMs);
+}
+
+/** DeleteStackSet still refused with StackSetNotEmptyException after LAG_READS reads: the instances listed in this Region, or that none is. */
+function notEmptyError(ctx: StackSetContext, actual: ActualStackSet, times: number, cause: unknown): XstackError {
+  const listed = [...actual.instances.values()].map((i) => `  account ${i.account} ${ctx.region}: ${i.status ?? 'no status'}`);
+  const what = listed.length > 0 ? `it still holds these instances (created since this run read it, by another deploy?):\n${listed.join('\n')}` : `ListStackInstances lists none in ${ctx.region} (one in another Region, or a list that lags)`;
+  return new XstackError(
+    'STACKSET_NOT_EMPTY',
+    `StackSet ${ctx.name}: DeleteStackSet refused with StackSetNotEmptyException ${times} times over ${(ctx.pollMs * (2 ** LAG_READS - 1)) / 1000} s, the StackSet read again each time; ${what}\nRun the command again once they are removed`,
+    { cause },
+  );
 }
 
 /**

@@ -126,8 +126,20 @@
  *   with OperationInProgressException, not OperationIdAlreadyExists
  *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
  *   `dropAnswer` loses one answer so that the SDK re-sends it.
- * - `busyWithoutOperation`: operations refused with
+ * - `busyWithoutOperation`: operations (or DeleteStackSet) refused with
  *   OperationInProgressException while none runs (see the method).
+ * - DeleteStackSet (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html,
+ *   Errors): "OperationInProgress – Another operation is currently in progress
+ *   for this stack set" while one runs; "StackSetNotEmpty – You can't yet
+ *   delete this stack set, because it still contains one or more stack
+ *   instances" (moto's answer for its own instances, the layer's for an
+ *   instance only it lists). A StackSet already deleted, or never made, is
+ *   answered StackSetNotFoundException (moto answers success): the page lists
+ *   no such error, but hashicorp/terraform-provider-aws's resourceStackSetDelete
+ *   handles it as AWS's answer for a StackSet deleted meanwhile. What another
+ *   deployer does just before our DeleteStackSet: `occupy(…, 'DeleteStackSet')`
+ *   starts its operation, `deletedByAnother` deletes the StackSet,
+ *   `createdAtDelete` creates an instance in it.
  * - The quota of stack instances in operations at once, per administrator
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
@@ -557,6 +569,8 @@ export class StackSetsProxy {
     this.driftPreferences.length = 0;
     this.rivals.clear();
     this.busyRefusals.clear();
+    this.busyDeletes.clear();
+    this.beforeDelete.clear();
     this.heldInstances = undefined;
     this.dropNext.clear();
     this.driftFailures.clear();
@@ -578,8 +592,31 @@ export class StackSetsProxy {
    * the moment the one before ends (no request of ours can come in between),
    * then the StackSet is free again.
    */
-  occupy(stackSet: string, count: number, runMs = 30): void {
-    this.occupiers.set(stackSet, () => this.startOccupation(stackSet, count, runMs));
+  occupy(stackSet: string, count: number, runMs = 30, at: 'operation' | 'DeleteStackSet' = 'operation'): void {
+    const start = () => this.startOccupation(stackSet, count, runMs);
+    if (at === 'operation') this.occupiers.set(stackSet, start);
+    else this.beforeDelete.set(stackSet, async () => start());
+  }
+
+  /** What another deployer does to a StackSet the moment our DeleteStackSet of it is asked for (see the header). */
+  private beforeDelete = new Map<string, (headers: IncomingMessage['headers']) => Promise<void>>();
+
+  /** Another run deletes `stackSet` just before our DeleteStackSet of it (see the header). */
+  deletedByAnother(stackSet: string): void {
+    this.beforeDelete.set(stackSet, async (headers) => {
+      const out = await this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: stackSet }));
+      if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+    });
+  }
+
+  /** Another deployer creates an instance of `stackSet` in `account` just before our DeleteStackSet of it (see the header). */
+  createdAtDelete(stackSet: string, account: string): void {
+    this.beforeDelete.set(stackSet, async (headers) => {
+      const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+      const p = new URLSearchParams({ Action: 'CreateStackInstances', Version: '2010-05-15', StackSetName: stackSet, 'Accounts.member.1': account, 'Regions.member.1': region });
+      const out = await this.motoCall(headers, p);
+      if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+    });
   }
 
   private occupiers = new Map<string, () => void>();
@@ -636,11 +673,12 @@ export class StackSetsProxy {
    * after its operation ended (review m2), or another's operation is not
    * listed yet (ListStackSetOperations is eventually consistent).
    */
-  busyWithoutOperation(stackSet: string, times: number): void {
-    this.busyRefusals.set(stackSet, times);
+  busyWithoutOperation(stackSet: string, times: number, at: 'operation' | 'DeleteStackSet' = 'operation'): void {
+    (at === 'operation' ? this.busyRefusals : this.busyDeletes).set(stackSet, times);
   }
 
   private busyRefusals = new Map<string, number>();
+  private busyDeletes = new Map<string, number>();
 
   /** The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after', aimed. */
   dropAnswer(action: string): void {
@@ -916,11 +954,8 @@ export class StackSetsProxy {
         const out = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
         return { status: out.status, body: out.body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>') };
       }
-      case 'DeleteStackSet': {
-        if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
-        if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
-        return undefined;
-      }
+      case 'DeleteStackSet':
+        return this.deleteStackSet(name, req.headers);
       case 'DescribeStackSetOperation': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
@@ -972,6 +1007,21 @@ export class StackSetsProxy {
   /** Whether what happened at `at` is visible to a read yet (readLagMs, or `lag`): see the header. */
   private visible(at: Date | undefined, lag = this.faults.readLagMs): boolean {
     return !lag || (at !== undefined && Date.now() >= at.getTime() + lag);
+  }
+
+  /** DeleteStackSet (see the header). */
+  private async deleteStackSet(name: string, headers: IncomingMessage['headers']): Promise<{ status: number; body: string }> {
+    const another = this.beforeDelete.get(name);
+    this.beforeDelete.delete(name);
+    await another?.(headers);
+    const refusals = this.busyDeletes.get(name) ?? 0;
+    if (refusals > 0) this.busyDeletes.set(name, refusals - 1);
+    if (this.running(name) || refusals > 0) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
+    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
+    // moto's answer, made here so that `requests` records its error (StackSetNotEmptyException for its instances).
+    return this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: name }));
   }
 
   private running(name: string): boolean {
