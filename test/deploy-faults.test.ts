@@ -566,6 +566,21 @@ describe('the reconciler against the layer', () => {
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
   });
 
+  it('a suspended account skipped by a template update is a warning even if the skip leaves its LastOperationId as it was (AWS does not say): not reported as not shown the operation', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.suspend(account);
+    proxy.setFaults({ seed: 1, skipsKeepLastOperationId: true });
+    const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const skipped = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(skipped).map((x) => [x.stage, x.reasons])).toEqual([]);
+    expect(skipped.stages.filter((x) => x.result === 'not-run')).toEqual([]);
+    const warnings = skipped.stages.flatMap((x) => x.warnings ?? []);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
+  });
+
   it('a removal that fails after a RetainStacks delete still names the stack it left, after the stage\'s earlier warnings; the removals it stopped say so; the next deploy finishes', async () => {
     const three = compileYaml(generateOrgYaml(3));
     await prepare(three);

@@ -174,6 +174,11 @@ function shows(actual: ActualStackSet, account: string, landed: Landed): boolean
   const instance = actual.instances.get(account);
   // An endpoint that lists no LastOperationId (the local emulator) cannot be told apart: taken as read.
   if (instance && instance.lastOperationId === undefined) return true;
+  // AWS does not say whether an operation that skipped a suspended account sets its LastOperationId ("The last unique
+  // ID of a StackSet operation performed on a stack instance", API_StackInstanceSummary.html; "SKIPPED_SUSPENDED_ACCOUNT:
+  // The operation ... has been skipped because the account was suspended", API_StackInstanceComprehensiveStatus.html):
+  // taken as shown, as the stage counts such an instance a warning whichever operation skipped it last.
+  if (instance && !landed.deleted && suspended(instance)) return true;
   return instance ? instance.lastOperationId === landed.operationId : landed.deleted;
 }
 

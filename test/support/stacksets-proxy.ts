@@ -157,7 +157,8 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken, when set; each instance with the LastOperationId of
- *   the last operation that attempted or cancelled it ("The last unique ID
+ *   the last operation that attempted, skipped (unless
+ *   `skipsKeepLastOperationId`) or cancelled it ("The last unique ID
  *   of a StackSet operation performed on a stack instance", moto lists none).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
@@ -270,6 +271,12 @@ export interface Faults {
   readLagMs?: number;
   /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
   describeLagMs?: number;
+  /**
+   * VERIFY (StackInstanceSummary.LastOperationId is "The last unique ID of a StackSet operation performed on a stack
+   * instance"; AWS does not say whether a skip is performed on it): an operation that skips a suspended account leaves
+   * that instance's LastOperationId as it was. Default: a skip sets it, as any attempt does.
+   */
+  skipsKeepLastOperationId?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -1278,7 +1285,7 @@ export class StackSetsProxy {
       return reason === undefined ? { account, region, status: 'SUCCEEDED' } : { account, region, status: 'FAILED', reason };
     });
     const last = this.lastOperations.get(name) ?? this.lastOperations.set(name, new Map()).get(name)!;
-    for (const account of accounts) last.set(account, op.id);
+    for (const account of accounts) if (!(this.faults.skipsKeepLastOperationId && skipped.includes(account))) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
     if (retainStacks && this.afterRetainStacks) this.afterRetainStacks.armed = true;
