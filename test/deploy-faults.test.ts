@@ -27,6 +27,7 @@ import {
   ListRootsCommand,
   MoveAccountCommand,
   OrganizationsClient,
+  RemoveAccountFromOrganizationCommand,
 } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -1248,6 +1249,32 @@ describe('the reconciler against the layer', () => {
     const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
     expect(listed.map((i) => i.Account)).not.toContain(moved.id);
     expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
+  });
+
+  it('SERVICE_MANAGED: an instance created through the root whose account has left the organization is said to be unreachable, with the way out (not "run deploy again"), and nothing is sent for it', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const text = serviceManaged(generateOrgYaml(2), accounts);
+    expect(failed(await deploy(compileYaml(text), awsVia(), options))).toEqual([]);
+    // A template update fails in the account, which then leaves the organization: its instance stays OUTDATED.
+    const changed = compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    proxy.failIn(leaver);
+    const broken = failed(await deploy(changed, awsVia(), options));
+    expect(broken.length).toBeGreaterThan(0);
+    proxy.failIn(leaver, false);
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+
+    const updated: string[] = [];
+    const s = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(updated).not.toContain(leaver);
+    expect(failed(s).map((x) => x.stage)).toEqual(broken.map((x) => x.stage));
+    for (const reason of failed(s).flatMap((x) => x.reasons)) {
+      expect(reason).toMatch(new RegExp(`^account ${leaver} ${REGION}: OUTDATED \\(FAILED\\).*: its instance in big-[a-z-]+ was created through r-`));
+      expect(reason).toContain('the account is no longer in the organization');
+      expect(reason).toContain('bring the account back into the organization and run deploy');
+    }
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {

@@ -101,6 +101,9 @@
  *   https://repost.aws/knowledge-center/cloudformation-removal-stacksets;
  *   whether AWS skips that too is not documented: README, VERIFY).
  *   Organizations' DescribeAccount reports such an account SUSPENDED.
+ * - Organizations' ListParents of an account removed from the organization
+ *   answers ChildNotFoundException, as its page lists (moto:
+ *   AccountNotFoundException). https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
@@ -775,6 +778,7 @@ export class StackSetsProxy {
     if (service === 's3') return this.s3(req, body, res);
     if (service === 'ec2') return this.ec2(req, body, res);
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
+    if (service === 'organizations' && String(req.headers['x-amz-target'] ?? '').endsWith('.ListParents')) return this.listParents(req, body, res);
     if (service !== 'cloudformation') return this.pipe(req, body, res);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
@@ -830,6 +834,34 @@ export class StackSetsProxy {
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
     res.end(JSON.stringify({ Account: { Id: account, State: 'SUSPENDED', Status: 'SUSPENDED' } }));
     return true;
+  }
+
+  /**
+   * Organizations' ListParents of an account no longer in the organization: ChildNotFoundException ("We can't find an
+   * organizational unit (OU) or AWS account with the ChildId that you specified",
+   * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html, Errors), where moto answers
+   * AccountNotFoundException, which the page does not list.
+   */
+  private async listParents(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const out = await this.motoJson(req, body);
+    const missing = out.status === 400 && /AccountNotFoundException/.test(out.body);
+    res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(missing ? JSON.stringify({ __type: 'ChildNotFoundException', Message: "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified." }) : out.body);
+  }
+
+  /** A JSON-protocol call to moto with the caller's headers and body, as sent. */
+  private motoJson(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: string }> {
+    const url = new URL(req.url ?? '/', this.moto);
+    return new Promise((resolve, reject) => {
+      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 502, body: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', reject);
+      });
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
   }
 
   /** EC2: moto, with the Region's endpoint services as `endpointServices` sets them (see the header). */
