@@ -6,9 +6,11 @@
  * API reference describes them. Small orgs and short polls: the suite stays fast.
  */
 import {
+  CreateStackCommand,
   CreateStackInstancesCommand,
   CreateStackSetCommand,
   DeleteStackInstancesCommand,
+  DeleteStackCommand,
   DeleteStackSetCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
@@ -44,7 +46,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
-import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, liveStacks, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -737,6 +739,15 @@ describe('the reconciler against the layer', () => {
     // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
     const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
     expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
+  });
+
+  it('the stacks of an account as deploy prints them: every page of ListStacks, no deleted stack (kept listed 90 days)', async () => {
+    await prepare(small, { seed: 1, stacksPageSize: 2 });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    for (const name of ['gone-1', 'gone-2', 'gone-3', 'live-1', 'live-2', 'live-3']) await cfn.send(new CreateStackCommand({ StackName: name, TemplateBody }));
+    for (const name of ['gone-1', 'gone-2', 'gone-3']) await cfn.send(new DeleteStackCommand({ StackName: name }));
+    expect((await liveStacks(cfn)).map((x) => x.StackName).sort()).toEqual(['live-1', 'live-2', 'live-3']);
   });
 
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {

@@ -21,6 +21,8 @@ import {
   ListStacksCommand,
   UpdateStackInstancesCommand,
   UpdateStackSetCommand,
+  StackStatus,
+  type StackSummary,
   type Tag,
   type CloudFormationClient,
   type StackSetOperationPreferences,
@@ -851,6 +853,27 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
   } while (token);
   return undefined;
 }
+
+/**
+ * The account's stacks that are not deleted, every page. ListStacks: "Summary
+ * information for stacks that have been deleted is kept for 90 days after the
+ * stack is deleted. If no StackStatusFilter is specified, summary information
+ * for all stacks is returned (including existing stacks and stacks that have
+ * been deleted)", a page at a time (NextToken).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
+ */
+export async function liveStacks(cfn: CloudFormationClient): Promise<StackSummary[]> {
+  const stacks: StackSummary[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStacksCommand({ StackStatusFilter: NOT_DELETED, NextToken: token }));
+    stacks.push(...(page.StackSummaries ?? []).filter((s) => s.StackStatus !== StackStatus.DELETE_COMPLETE));
+    token = page.NextToken;
+  } while (token);
+  return stacks;
+}
+
+const NOT_DELETED = Object.values(StackStatus).filter((s) => s !== StackStatus.DELETE_COMPLETE);
 
 /**
  * Physical ids of the resources of an instance's stack, by logical id, every

@@ -177,6 +177,11 @@
  *   (VERIFY; DescribeStackSetOperation "provides strongly consistent reads",
  *   API_DescribeStackSetOperation.html): OperationNotFoundException for that
  *   long after a start.
+ * - ListStacks in pages of `stacksPageSize` with a NextToken, when set; a
+ *   deleted stack listed unless StackStatusFilter leaves DELETE_COMPLETE out
+ *   ("Summary information for stacks that have been deleted is kept for 90
+ *   days", moto's own answer).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
  *   resources than this, you should use ListStackResources instead"), or
@@ -254,6 +259,8 @@ export interface Faults {
   runningMs?: number;
   /** ListStackSetOperations' page size when the request gives no MaxResults (default 100, the largest MaxResults). */
   operationsPageSize?: number;
+  /** ListStacks' page size (default: all in one page, as moto answers). */
+  stacksPageSize?: number;
   /** ListStackInstances' page size (default: all in one page, as moto answers). */
   instancesPageSize?: number;
   /** Stack instances operations may run on at once (default: no limit). */
@@ -1016,6 +1023,8 @@ export class StackSetsProxy {
         );
         return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
       }
+      case 'ListStacks':
+        return this.listStacks(params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'ListStackInstances':
         return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DetectStackSetDrift':
@@ -1496,6 +1505,17 @@ export class StackSetsProxy {
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
     return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
+  }
+
+  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept. */
+  private listStacks(params: URLSearchParams, moto: { status: number; body: string }) {
+    const size = this.faults.stacksPageSize;
+    if (moto.status !== 200 || size === undefined) return moto;
+    const block = /<StackSummaries>([\s\S]*?)<\/StackSummaries>/.exec(moto.body)?.[1] ?? '';
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]);
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStacks', `<StackSummaries>${rows.slice(from, from + size).join('')}</StackSummaries>${next}`) };
   }
 
   /** ListStackInstances' rows: moto's, with the layer's statuses, OUs, drift and last operations. */
