@@ -494,6 +494,24 @@ describe('the reconciler against the layer', () => {
     expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
   });
 
+  it('OperationInProgressException naming the running operation (not documented): that operation is described and waited for, before any read of the eventually consistent list', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    proxy.setFaults({ seed: 1, inProgressNamesOperation: true });
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    proxy.occupy('big-pipelines', 1, 150);
+    const waited: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
+    expect(failed(s)).toEqual([]);
+    expect(waited).toContain('someone-else-1');
+    const [refused, ...after] = callsFrom('big-pipelines', 'OperationInProgressException');
+    expect(refused.action).toBe('UpdateStackSet');
+    const described = after.findIndex((r) => r.action === 'DescribeStackSetOperation' && r.operationId === 'someone-else-1');
+    expect(described).toBeGreaterThanOrEqual(0);
+    expect(after.slice(0, described).map((r) => r.action)).not.toContain('ListStackSetOperations');
+    await expectConverged(changed);
+  });
+
   it('a running operation listed on a later page, in no order: waited for (with a pause between tries), not taken for "another deploy holds"', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

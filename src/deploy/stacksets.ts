@@ -628,7 +628,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         ctx.refusedIds?.add(id);
         // Never a blind retry: wait for the running operation, then pause (the list is eventually consistent, and
         // the StackSet may be reported busy for a moment after its operation ended); the caller then reads again.
-        const running = await runningOperation(ctx);
+        const running = (await namedOperation(ctx, error)) ?? (await runningOperation(ctx));
         if (running) {
           ctx.onWait?.(running, 'another operation is running on this StackSet');
           await waitForOperation(ctx, running, { failOnError: false });
@@ -715,6 +715,19 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
   return undefined;
 }
 
+/**
+ * The operation an OperationInProgressException's message names at its end,
+ * if DescribeStackSetOperation (strongly consistent) knows it: AWS has been
+ * seen to answer "Another Operation on StackSet <arn> is in progress:
+ * <operation-id>". Not a documented contract (the message is also seen
+ * without the id, ansible-collections/community.aws#1790): without it the
+ * caller falls back to the eventually consistent list (runningOperation).
+ */
+async function namedOperation(ctx: StackSetContext, error: unknown): Promise<string | undefined> {
+  const id = /is in progress: ([A-Za-z0-9-]+)\.?\s*$/.exec((error as Error | undefined)?.message ?? '')?.[1];
+  if (!id) return undefined;
+  return (await operationStatus(ctx, id)) === NOT_FOUND ? undefined : id;
+}
 
 /**
  * Polls for an operation that was just started or listed: one CloudFormation
@@ -785,7 +798,7 @@ export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
       const name = errorName(error);
       if (name === 'StackSetNotFoundException') return;
       if (name === 'OperationInProgressException') {
-        await waitWhileBusy(ctx, busy);
+        await waitWhileBusy(ctx, error, busy);
         continue;
       }
       if (name !== 'StackSetNotEmptyException') throw error;
@@ -804,8 +817,8 @@ export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
  * BUSY_ATTEMPTS operations of others, QUIET_BUSY_ATTEMPTS refusals with none
  * listed running.
  */
-async function waitWhileBusy(ctx: StackSetContext, busy: { races: number; quiet: number }): Promise<void> {
-  const running = await runningOperation(ctx);
+async function waitWhileBusy(ctx: StackSetContext, error: unknown, busy: { races: number; quiet: number }): Promise<void> {
+  const running = (await namedOperation(ctx, error)) ?? (await runningOperation(ctx));
   if (running) {
     ctx.onWait?.(running, 'another operation is running on this StackSet');
     await waitForOperation(ctx, running, { failOnError: false });
