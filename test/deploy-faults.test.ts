@@ -6,9 +6,11 @@
  * API reference describes them. Small orgs and short polls: the suite stays fast.
  */
 import {
+  CreateStackCommand,
   CreateStackInstancesCommand,
   CreateStackSetCommand,
   DeleteStackInstancesCommand,
+  DeleteStackCommand,
   DeleteStackSetCommand,
   DescribeStackInstanceCommand,
   DescribeStackSetCommand,
@@ -27,6 +29,7 @@ import {
   ListRootsCommand,
   MoveAccountCommand,
   OrganizationsClient,
+  RemoveAccountFromOrganizationCommand,
 } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -43,7 +46,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
-import { BUSY_ATTEMPTS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, liveStacks, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
 
 const REGION = 'us-east-1';
@@ -491,6 +494,24 @@ describe('the reconciler against the layer', () => {
     expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
   });
 
+  it('OperationInProgressException naming the running operation (not documented): that operation is described and waited for, before any read of the eventually consistent list', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    proxy.setFaults({ seed: 1, inProgressNamesOperation: true });
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    proxy.occupy('big-pipelines', 1, 150);
+    const waited: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
+    expect(failed(s)).toEqual([]);
+    expect(waited).toContain('someone-else-1');
+    const [refused, ...after] = callsFrom('big-pipelines', 'OperationInProgressException');
+    expect(refused.action).toBe('UpdateStackSet');
+    const described = after.findIndex((r) => r.action === 'DescribeStackSetOperation' && r.operationId === 'someone-else-1');
+    expect(described).toBeGreaterThanOrEqual(0);
+    expect(after.slice(0, described).map((r) => r.action)).not.toContain('ListStackSetOperations');
+    await expectConverged(changed);
+  });
+
   it('a running operation listed on a later page, in no order: waited for (with a pause between tries), not taken for "another deploy holds"', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
@@ -503,6 +524,39 @@ describe('the reconciler against the layer', () => {
     expect(failed(s)).toEqual([]);
     expect(waited.filter((id) => id.startsWith('someone-else-')).length).toBeGreaterThan(0);
     await expectConverged(changed);
+  });
+
+  it('destroy: DeleteStackSet refused as busy (an operation running, or none listed) waits and asks again, and one another run deleted meanwhile is deleted: every StackSet ends deleted in one run', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [occupied, quiet, deletedMeanwhile] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
+    proxy.occupy(occupied, 2, 50, 'DeleteStackSet');
+    proxy.busyWithoutOperation(quiet, 1, 'DeleteStackSet');
+    proxy.deletedByAnother(deletedMeanwhile);
+    const waited: string[] = [];
+    const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
+    expect(failed(s)).toEqual([]);
+    for (const name of [occupied, quiet, deletedMeanwhile]) expect(s.stages.find((x) => x.stackSet === name)?.result, name).toBe('deleted');
+    const deletes = (name: string) => proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === name).map((r) => r.error);
+    expect(deletes(occupied)).toEqual(['OperationInProgressException', 'OperationInProgressException', undefined]);
+    expect(waited).toEqual(expect.arrayContaining(['someone-else-1', 'someone-else-2']));
+    expect(deletes(quiet)).toEqual(['OperationInProgressException', undefined]);
+    expect(deletes(deletedMeanwhile)).toEqual(['StackSetNotFoundException']);
+    const active = ((await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status === 'ACTIVE').map((x) => x.StackSetName);
+    expect(active).toEqual(['big-source-repositories']);
+  });
+
+  it('destroy: DeleteStackSet still refused as not empty (another deployer created an instance meanwhile) is asked again LAG_READS times, the StackSet read each time, then the stage fails naming the instance', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [first] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
+    proxy.createdAtDelete(first, '100000000001');
+    const s = await destroy(small, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual([first]);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toContain(`StackSet ${first}: DeleteStackSet refused with StackSetNotEmptyException ${LAG_READS + 1} times`);
+    expect(reason).toContain(`it still holds these instances (created since this run read it, by another deploy?):\n  account 100000000001 ${REGION}: CURRENT`);
+    expect(proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === first).map((r) => r.error)).toEqual(Array(LAG_READS + 1).fill('StackSetNotEmptyException'));
   });
 
   it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks in one run (its deletes are skipped), each stack left named', async () => {
@@ -531,6 +585,21 @@ describe('the reconciler against the layer', () => {
     for (const w of told) expect(w).toContain('stays in the account');
     const cfn = awsVia().cloudFormation();
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
+  });
+
+  it('a suspended account skipped by a template update is a warning even if the skip leaves its LastOperationId as it was (AWS does not say): not reported as not shown the operation', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    proxy.suspend(account);
+    proxy.setFaults({ seed: 1, skipsKeepLastOperationId: true });
+    const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const skipped = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(skipped).map((x) => [x.stage, x.reasons])).toEqual([]);
+    expect(skipped.stages.filter((x) => x.result === 'not-run')).toEqual([]);
+    const warnings = skipped.stages.flatMap((x) => x.warnings ?? []);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
   });
 
   it('a removal that fails after a RetainStacks delete still names the stack it left, after the stage\'s earlier warnings; the removals it stopped say so; the next deploy finishes', async () => {
@@ -688,6 +757,15 @@ describe('the reconciler against the layer', () => {
     // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
     const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
     expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
+  });
+
+  it('the stacks of an account as deploy prints them: every page of ListStacks, no deleted stack (kept listed 90 days)', async () => {
+    await prepare(small, { seed: 1, stacksPageSize: 2 });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    for (const name of ['gone-1', 'gone-2', 'gone-3', 'live-1', 'live-2', 'live-3']) await cfn.send(new CreateStackCommand({ StackName: name, TemplateBody }));
+    for (const name of ['gone-1', 'gone-2', 'gone-3']) await cfn.send(new DeleteStackCommand({ StackName: name }));
+    expect((await liveStacks(cfn)).map((x) => x.StackName).sort()).toEqual(['live-1', 'live-2', 'live-3']);
   });
 
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {
@@ -1200,6 +1278,32 @@ describe('the reconciler against the layer', () => {
     const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
     expect(listed.map((i) => i.Account)).not.toContain(moved.id);
     expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
+  });
+
+  it('SERVICE_MANAGED: an instance created through the root whose account has left the organization is said to be unreachable, with the way out (not "run deploy again"), and nothing is sent for it', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const text = serviceManaged(generateOrgYaml(2), accounts);
+    expect(failed(await deploy(compileYaml(text), awsVia(), options))).toEqual([]);
+    // A template update fails in the account, which then leaves the organization: its instance stays OUTDATED.
+    const changed = compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    proxy.failIn(leaver);
+    const broken = failed(await deploy(changed, awsVia(), options));
+    expect(broken.length).toBeGreaterThan(0);
+    proxy.failIn(leaver, false);
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+
+    const updated: string[] = [];
+    const s = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(updated).not.toContain(leaver);
+    expect(failed(s).map((x) => x.stage)).toEqual(broken.map((x) => x.stage));
+    for (const reason of failed(s).flatMap((x) => x.reasons)) {
+      expect(reason).toMatch(new RegExp(`^account ${leaver} ${REGION}: OUTDATED \\(FAILED\\).*: its instance in big-[a-z-]+ was created through r-`));
+      expect(reason).toContain('the account is no longer in the organization');
+      expect(reason).toContain('bring the account back into the organization and run deploy');
+    }
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {

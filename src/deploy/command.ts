@@ -2,13 +2,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
+import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
 import { staleBootstrapNote } from './execution-trust';
@@ -148,7 +149,7 @@ function printPlan(compiled: CompiledOrg, plans: StackSetPlan[], stream: NodeJS.
 async function printPipelineStacks(compiled: CompiledOrg, aws: Aws, readerRole: string): Promise<void> {
   for (const account of compiled.org.accounts.filter((a) => a.role === 'pipeline')) {
     const cfn = aws.cloudFormation(await aws.assume(`arn:${compiled.org.partition}:iam::${account.id}:role/${readerRole}`), compiled.org.region);
-    const stacks = (await cfn.send(new ListStacksCommand({}))).StackSummaries?.filter((s) => s.StackStatus !== 'DELETE_COMPLETE') ?? [];
+    const stacks = await liveStacks(cfn);
     process.stdout.write(`\n${account.name} (${account.id}):\n`);
     for (const s of stacks.sort((a, b) => (a.StackName! < b.StackName! ? -1 : 1))) {
       const stack = (await cfn.send(new DescribeStacksCommand({ StackName: s.StackId }))).Stacks?.[0];

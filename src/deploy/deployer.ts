@@ -305,25 +305,28 @@ async function reachedThrough(run: Run, ctx: StackSetContext, instances: Iterabl
 }
 
 /**
- * Why no operation reaches this instance any more, or undefined: an instance
- * created through an OU (by an xstack before it created through the root)
- * whose account has since left that OU, or the organization (ListParents).
- * `root`: instances created through it are not looked up (every member
- * account is in it). AWS does not document whether an instance created
- * through an OU is reached through the root instead (README, VERIFY), so
- * xstack does not try.
+ * Why no operation reaches this instance any more, or undefined: its account
+ * has left the organization (ListParents), which not even the root then
+ * holds; or it was created through an OU (by an xstack before it created
+ * through the root) that the account has since left. `root`: instances
+ * created through it are not looked up for the second (every member account
+ * is in it). AWS does not document whether an instance created through an
+ * OU is reached through the root instead (README, VERIFY), so xstack does
+ * not try.
  */
 async function whyUnreachable(run: Run, ctx: StackSetContext, i: ActualInstance, root?: string): Promise<string | undefined> {
-  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || !i.organizationalUnit || i.organizationalUnit === root) return undefined;
+  if (ctx.settings.permissionModel !== 'SERVICE_MANAGED' || !i.organizationalUnit) return undefined;
   const where = await run.organization.placement(i.account);
-  if ('unknown' in where || ('ancestors' in where && where.ancestors.includes(i.organizationalUnit))) return undefined;
+  if ('unknown' in where) return undefined;
   const through = `its instance in ${ctx.name} was created through ${i.organizationalUnit}`;
   if ('gone' in where) {
+    const back = i.organizationalUnit === root ? 'the organization' : i.organizationalUnit;
     return (
       `${through}, and the account is no longer in the organization: INTERSECTION reaches only accounts that belong to the OUs named, and a SERVICE_MANAGED StackSet takes no account ids alone, ` +
-      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${i.organizationalUnit} and run deploy`
+      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${back} and run deploy`
     );
   }
+  if (i.organizationalUnit === root || where.ancestors.includes(i.organizationalUnit)) return undefined;
   return (
     `${through}, and the account has moved out of it (now under ${where.ancestors.join(' < ')}): INTERSECTION reaches only accounts that belong to the OUs named, so no operation reaches it. ` +
     `Move the account back into ${i.organizationalUnit} (or an OU inside it), run deploy, which then updates or deletes the instance, and move it on; ` +

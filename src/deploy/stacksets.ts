@@ -21,6 +21,8 @@ import {
   ListStacksCommand,
   UpdateStackInstancesCommand,
   UpdateStackSetCommand,
+  StackStatus,
+  type StackSummary,
   type Tag,
   type CloudFormationClient,
   type StackSetOperationPreferences,
@@ -174,6 +176,11 @@ function shows(actual: ActualStackSet, account: string, landed: Landed): boolean
   const instance = actual.instances.get(account);
   // An endpoint that lists no LastOperationId (the local emulator) cannot be told apart: taken as read.
   if (instance && instance.lastOperationId === undefined) return true;
+  // AWS does not say whether an operation that skipped a suspended account sets its LastOperationId ("The last unique
+  // ID of a StackSet operation performed on a stack instance", API_StackInstanceSummary.html; "SKIPPED_SUSPENDED_ACCOUNT:
+  // The operation ... has been skipped because the account was suspended", API_StackInstanceComprehensiveStatus.html):
+  // taken as shown, as the stage counts such an instance a warning whichever operation skipped it last.
+  if (instance && !landed.deleted && suspended(instance)) return true;
   return instance ? instance.lastOperationId === landed.operationId : landed.deleted;
 }
 
@@ -621,7 +628,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         ctx.refusedIds?.add(id);
         // Never a blind retry: wait for the running operation, then pause (the list is eventually consistent, and
         // the StackSet may be reported busy for a moment after its operation ended); the caller then reads again.
-        const running = await runningOperation(ctx);
+        const running = (await namedOperation(ctx, error)) ?? (await runningOperation(ctx));
         if (running) {
           ctx.onWait?.(running, 'another operation is running on this StackSet');
           await waitForOperation(ctx, running, { failOnError: false });
@@ -708,6 +715,19 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
   return undefined;
 }
 
+/**
+ * The operation an OperationInProgressException's message names at its end,
+ * if DescribeStackSetOperation (strongly consistent) knows it: AWS has been
+ * seen to answer "Another Operation on StackSet <arn> is in progress:
+ * <operation-id>". Not a documented contract (the message is also seen
+ * without the id, ansible-collections/community.aws#1790): without it the
+ * caller falls back to the eventually consistent list (runningOperation).
+ */
+async function namedOperation(ctx: StackSetContext, error: unknown): Promise<string | undefined> {
+  const id = /is in progress: ([A-Za-z0-9-]+)\.?\s*$/.exec((error as Error | undefined)?.message ?? '')?.[1];
+  if (!id) return undefined;
+  return (await operationStatus(ctx, id)) === NOT_FOUND ? undefined : id;
+}
 
 /**
  * Polls for an operation that was just started or listed: one CloudFormation
@@ -755,8 +775,69 @@ async function operationFailures(ctx: StackSetContext, id: string, status: strin
   return [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`];
 }
 
+/**
+ * Deletes the StackSet, its instances gone. DeleteStackSet's Errors
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html):
+ * "OperationInProgress – Another operation is currently in progress for this
+ * stack set. Only one operation can be performed for a stack set at a given
+ * time": the running operation is waited for, then DeleteStackSet asked
+ * again, within the bounds an operation has (waitWhileBusy); "StackSetNotEmpty
+ * – You can't yet delete this stack set, because it still contains one or
+ * more stack instances": read again and asked again as LAG_READS says, then
+ * an error naming the instances listed. StackSetNotFoundException: another
+ * run deleted it first, so it is deleted (as hashicorp/terraform-provider-aws
+ * resourceStackSetDelete takes it).
+ */
 export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
-  await ctx.cfn.send(new DeleteStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+  const busy = { races: 0, quiet: 0 };
+  for (let notEmpty = 0; ; ) {
+    try {
+      await ctx.cfn.send(new DeleteStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
+      return;
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'StackSetNotFoundException') return;
+      if (name === 'OperationInProgressException') {
+        await waitWhileBusy(ctx, error, busy);
+        continue;
+      }
+      if (name !== 'StackSetNotEmptyException') throw error;
+      const actual = await readOnce(ctx);
+      if (!actual.exists) return;
+      if (notEmpty >= LAG_READS) throw notEmptyError(ctx, actual, notEmpty + 1, error);
+      await sleep(ctx.pollMs * 2 ** notEmpty++);
+    }
+  }
+}
+
+/**
+ * After OperationInProgressException on DeleteStackSet: waits for the running
+ * operation, then a poll interval (the StackSet may be reported busy for a
+ * moment after it ended). The bounds are a stage's (RaceCount, deployer.ts):
+ * BUSY_ATTEMPTS operations of others, QUIET_BUSY_ATTEMPTS refusals with none
+ * listed running.
+ */
+async function waitWhileBusy(ctx: StackSetContext, error: unknown, busy: { races: number; quiet: number }): Promise<void> {
+  const running = (await namedOperation(ctx, error)) ?? (await runningOperation(ctx));
+  if (running) {
+    ctx.onWait?.(running, 'another operation is running on this StackSet');
+    await waitForOperation(ctx, running, { failOnError: false });
+    if (++busy.races >= BUSY_ATTEMPTS) throw new StackSetBusyError(ctx.name, running);
+  } else if (++busy.quiet >= QUIET_BUSY_ATTEMPTS) {
+    throw new StackSetBusyError(ctx.name, undefined, busy.quiet);
+  }
+  await sleep(ctx.pollMs);
+}
+
+/** DeleteStackSet still refused with StackSetNotEmptyException after LAG_READS reads: the instances listed in this Region, or that none is. */
+function notEmptyError(ctx: StackSetContext, actual: ActualStackSet, times: number, cause: unknown): XstackError {
+  const listed = [...actual.instances.values()].map((i) => `  account ${i.account} ${ctx.region}: ${i.status ?? 'no status'}`);
+  const what = listed.length > 0 ? `it still holds these instances (created since this run read it, by another deploy?):\n${listed.join('\n')}` : `ListStackInstances lists none in ${ctx.region} (one in another Region, or a list that lags)`;
+  return new XstackError(
+    'STACKSET_NOT_EMPTY',
+    `StackSet ${ctx.name}: DeleteStackSet refused with StackSetNotEmptyException ${times} times over ${(ctx.pollMs * (2 ** LAG_READS - 1)) / 1000} s, the StackSet read again each time; ${what}\nRun the command again once they are removed`,
+    { cause },
+  );
 }
 
 /**
@@ -785,6 +866,27 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
   } while (token);
   return undefined;
 }
+
+/**
+ * The account's stacks that are not deleted, every page. ListStacks: "Summary
+ * information for stacks that have been deleted is kept for 90 days after the
+ * stack is deleted. If no StackStatusFilter is specified, summary information
+ * for all stacks is returned (including existing stacks and stacks that have
+ * been deleted)", a page at a time (NextToken).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
+ */
+export async function liveStacks(cfn: CloudFormationClient): Promise<StackSummary[]> {
+  const stacks: StackSummary[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStacksCommand({ StackStatusFilter: NOT_DELETED, NextToken: token }));
+    stacks.push(...(page.StackSummaries ?? []).filter((s) => s.StackStatus !== StackStatus.DELETE_COMPLETE));
+    token = page.NextToken;
+  } while (token);
+  return stacks;
+}
+
+const NOT_DELETED = Object.values(StackStatus).filter((s) => s !== StackStatus.DELETE_COMPLETE);
 
 /**
  * Physical ids of the resources of an instance's stack, by logical id, every

@@ -101,6 +101,9 @@
  *   https://repost.aws/knowledge-center/cloudformation-removal-stacksets;
  *   whether AWS skips that too is not documented: README, VERIFY).
  *   Organizations' DescribeAccount reports such an account SUSPENDED.
+ * - Organizations' ListParents of an account removed from the organization
+ *   answers ChildNotFoundException, as its page lists (moto:
+ *   AccountNotFoundException). https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
@@ -126,8 +129,20 @@
  *   with OperationInProgressException, not OperationIdAlreadyExists
  *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
  *   `dropAnswer` loses one answer so that the SDK re-sends it.
- * - `busyWithoutOperation`: operations refused with
+ * - `busyWithoutOperation`: operations (or DeleteStackSet) refused with
  *   OperationInProgressException while none runs (see the method).
+ * - DeleteStackSet (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html,
+ *   Errors): "OperationInProgress – Another operation is currently in progress
+ *   for this stack set" while one runs; "StackSetNotEmpty – You can't yet
+ *   delete this stack set, because it still contains one or more stack
+ *   instances" (moto's answer for its own instances, the layer's for an
+ *   instance only it lists). A StackSet already deleted, or never made, is
+ *   answered StackSetNotFoundException (moto answers success): the page lists
+ *   no such error, but hashicorp/terraform-provider-aws's resourceStackSetDelete
+ *   handles it as AWS's answer for a StackSet deleted meanwhile. What another
+ *   deployer does just before our DeleteStackSet: `occupy(…, 'DeleteStackSet')`
+ *   starts its operation, `deletedByAnother` deletes the StackSet,
+ *   `createdAtDelete` creates an instance in it.
  * - The quota of stack instances in operations at once, per administrator
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
@@ -145,7 +160,8 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken, when set; each instance with the LastOperationId of
- *   the last operation that attempted or cancelled it ("The last unique ID
+ *   the last operation that attempted, skipped (unless
+ *   `skipsKeepLastOperationId`) or cancelled it ("The last unique ID
  *   of a StackSet operation performed on a stack instance", moto lists none).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
@@ -161,6 +177,11 @@
  *   (VERIFY; DescribeStackSetOperation "provides strongly consistent reads",
  *   API_DescribeStackSetOperation.html): OperationNotFoundException for that
  *   long after a start.
+ * - ListStacks in pages of `stacksPageSize` with a NextToken, when set; a
+ *   deleted stack listed unless StackStatusFilter leaves DELETE_COMPLETE out
+ *   ("Summary information for stacks that have been deleted is kept for 90
+ *   days", moto's own answer).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
  *   resources than this, you should use ListStackResources instead"), or
@@ -238,6 +259,14 @@ export interface Faults {
   runningMs?: number;
   /** ListStackSetOperations' page size when the request gives no MaxResults (default 100, the largest MaxResults). */
   operationsPageSize?: number;
+  /**
+   * OperationInProgressException's message ends with the running operation's id ("Another Operation on StackSet <arn>
+   * is in progress: <operation-id>", as public code handling AWS's answers quotes it; not documented, and also seen
+   * without it). Default: no id.
+   */
+  inProgressNamesOperation?: boolean;
+  /** ListStacks' page size (default: all in one page, as moto answers). */
+  stacksPageSize?: number;
   /** ListStackInstances' page size (default: all in one page, as moto answers). */
   instancesPageSize?: number;
   /** Stack instances operations may run on at once (default: no limit). */
@@ -258,6 +287,12 @@ export interface Faults {
   readLagMs?: number;
   /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
   describeLagMs?: number;
+  /**
+   * VERIFY (StackInstanceSummary.LastOperationId is "The last unique ID of a StackSet operation performed on a stack
+   * instance"; AWS does not say whether a skip is performed on it): an operation that skips a suspended account leaves
+   * that instance's LastOperationId as it was. Default: a skip sets it, as any attempt does.
+   */
+  skipsKeepLastOperationId?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -557,6 +592,8 @@ export class StackSetsProxy {
     this.driftPreferences.length = 0;
     this.rivals.clear();
     this.busyRefusals.clear();
+    this.busyDeletes.clear();
+    this.beforeDelete.clear();
     this.heldInstances = undefined;
     this.dropNext.clear();
     this.driftFailures.clear();
@@ -578,8 +615,31 @@ export class StackSetsProxy {
    * the moment the one before ends (no request of ours can come in between),
    * then the StackSet is free again.
    */
-  occupy(stackSet: string, count: number, runMs = 30): void {
-    this.occupiers.set(stackSet, () => this.startOccupation(stackSet, count, runMs));
+  occupy(stackSet: string, count: number, runMs = 30, at: 'operation' | 'DeleteStackSet' = 'operation'): void {
+    const start = () => this.startOccupation(stackSet, count, runMs);
+    if (at === 'operation') this.occupiers.set(stackSet, start);
+    else this.beforeDelete.set(stackSet, async () => start());
+  }
+
+  /** What another deployer does to a StackSet the moment our DeleteStackSet of it is asked for (see the header). */
+  private beforeDelete = new Map<string, (headers: IncomingMessage['headers']) => Promise<void>>();
+
+  /** Another run deletes `stackSet` just before our DeleteStackSet of it (see the header). */
+  deletedByAnother(stackSet: string): void {
+    this.beforeDelete.set(stackSet, async (headers) => {
+      const out = await this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: stackSet }));
+      if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+    });
+  }
+
+  /** Another deployer creates an instance of `stackSet` in `account` just before our DeleteStackSet of it (see the header). */
+  createdAtDelete(stackSet: string, account: string): void {
+    this.beforeDelete.set(stackSet, async (headers) => {
+      const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+      const p = new URLSearchParams({ Action: 'CreateStackInstances', Version: '2010-05-15', StackSetName: stackSet, 'Accounts.member.1': account, 'Regions.member.1': region });
+      const out = await this.motoCall(headers, p);
+      if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+    });
   }
 
   private occupiers = new Map<string, () => void>();
@@ -636,11 +696,12 @@ export class StackSetsProxy {
    * after its operation ended (review m2), or another's operation is not
    * listed yet (ListStackSetOperations is eventually consistent).
    */
-  busyWithoutOperation(stackSet: string, times: number): void {
-    this.busyRefusals.set(stackSet, times);
+  busyWithoutOperation(stackSet: string, times: number, at: 'operation' | 'DeleteStackSet' = 'operation'): void {
+    (at === 'operation' ? this.busyRefusals : this.busyDeletes).set(stackSet, times);
   }
 
   private busyRefusals = new Map<string, number>();
+  private busyDeletes = new Map<string, number>();
 
   /** The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after', aimed. */
   dropAnswer(action: string): void {
@@ -730,6 +791,7 @@ export class StackSetsProxy {
     if (service === 's3') return this.s3(req, body, res);
     if (service === 'ec2') return this.ec2(req, body, res);
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
+    if (service === 'organizations' && String(req.headers['x-amz-target'] ?? '').endsWith('.ListParents')) return this.listParents(req, body, res);
     if (service !== 'cloudformation') return this.pipe(req, body, res);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
@@ -785,6 +847,34 @@ export class StackSetsProxy {
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
     res.end(JSON.stringify({ Account: { Id: account, State: 'SUSPENDED', Status: 'SUSPENDED' } }));
     return true;
+  }
+
+  /**
+   * Organizations' ListParents of an account no longer in the organization: ChildNotFoundException ("We can't find an
+   * organizational unit (OU) or AWS account with the ChildId that you specified",
+   * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html, Errors), where moto answers
+   * AccountNotFoundException, which the page does not list.
+   */
+  private async listParents(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const out = await this.motoJson(req, body);
+    const missing = out.status === 400 && /AccountNotFoundException/.test(out.body);
+    res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(missing ? JSON.stringify({ __type: 'ChildNotFoundException', Message: "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified." }) : out.body);
+  }
+
+  /** A JSON-protocol call to moto with the caller's headers and body, as sent. */
+  private motoJson(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: string }> {
+    const url = new URL(req.url ?? '/', this.moto);
+    return new Promise((resolve, reject) => {
+      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 502, body: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', reject);
+      });
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
   }
 
   /** EC2: moto, with the Region's endpoint services as `endpointServices` sets them (see the header). */
@@ -916,11 +1006,8 @@ export class StackSetsProxy {
         const out = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
         return { status: out.status, body: out.body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>') };
       }
-      case 'DeleteStackSet': {
-        if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
-        if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
-        return undefined;
-      }
+      case 'DeleteStackSet':
+        return this.deleteStackSet(name, req.headers);
       case 'DescribeStackSetOperation': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
         if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
@@ -942,6 +1029,8 @@ export class StackSetsProxy {
         );
         return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
       }
+      case 'ListStacks':
+        return this.listStacks(params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'ListStackInstances':
         return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DetectStackSetDrift':
@@ -974,6 +1063,28 @@ export class StackSetsProxy {
     return !lag || (at !== undefined && Date.now() >= at.getTime() + lag);
   }
 
+  /** DeleteStackSet (see the header). */
+  private async deleteStackSet(name: string, headers: IncomingMessage['headers']): Promise<{ status: number; body: string }> {
+    const another = this.beforeDelete.get(name);
+    this.beforeDelete.delete(name);
+    await another?.(headers);
+    const refusals = this.busyDeletes.get(name) ?? 0;
+    if (refusals > 0) this.busyDeletes.set(name, refusals - 1);
+    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
+    const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
+    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
+    // moto's answer, made here so that `requests` records its error (StackSetNotEmptyException for its instances).
+    return this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: name }));
+  }
+
+  /** OperationInProgressException, naming the running operation when `inProgressNamesOperation` (see Faults). */
+  private inProgress(name: string): string {
+    const running = (this.operations.get(name) ?? []).find((o) => o.status === 'QUEUED' || o.status === 'RUNNING');
+    const named = this.faults.inProgressNamesOperation && running ? `: ${running.id}` : '';
+    return errorXml('OperationInProgressException', `Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/${name}:0 is in progress${named}`);
+  }
+
   private running(name: string): boolean {
     return (this.operations.get(name) ?? []).some((o) => o.status === 'QUEUED' || o.status === 'RUNNING');
   }
@@ -997,7 +1108,7 @@ export class StackSetsProxy {
     // A request re-sent under the id of an operation still running meets OperationInProgressException
     // (hashicorp/terraform-provider-aws#28675: "an OperationInProgressException error that shares the same operation id").
     if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
-      return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+      return { status: 400, body: this.inProgress(name) };
     }
     if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
       return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
@@ -1023,7 +1134,7 @@ export class StackSetsProxy {
     }
     const refusals = this.busyRefusals.get(name) ?? 0;
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
-    if (this.running(name) || refusals > 0) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
@@ -1228,7 +1339,7 @@ export class StackSetsProxy {
       return reason === undefined ? { account, region, status: 'SUCCEEDED' } : { account, region, status: 'FAILED', reason };
     });
     const last = this.lastOperations.get(name) ?? this.lastOperations.set(name, new Map()).get(name)!;
-    for (const account of accounts) last.set(account, op.id);
+    for (const account of accounts) if (!(this.faults.skipsKeepLastOperationId && skipped.includes(account))) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
     if (retainStacks && this.afterRetainStacks) this.afterRetainStacks.armed = true;
@@ -1409,6 +1520,17 @@ export class StackSetsProxy {
     return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
   }
 
+  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept. */
+  private listStacks(params: URLSearchParams, moto: { status: number; body: string }) {
+    const size = this.faults.stacksPageSize;
+    if (moto.status !== 200 || size === undefined) return moto;
+    const block = /<StackSummaries>([\s\S]*?)<\/StackSummaries>/.exec(moto.body)?.[1] ?? '';
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]);
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStacks', `<StackSummaries>${rows.slice(from, from + size).join('')}</StackSummaries>${next}`) };
+  }
+
   /** ListStackInstances' rows: moto's, with the layer's statuses, OUs, drift and last operations. */
   private instanceRows(name: string, motoBody: string): string[] {
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
@@ -1446,7 +1568,7 @@ export class StackSetsProxy {
   /** DetectStackSetDrift (see the header). */
   private detectDrift(name: string, params: URLSearchParams) {
     if (this.driftRefusals.has(name)) return { status: 403, body: errorXml('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`) };
-    if (this.running(name)) return { status: 400, body: errorXml('OperationInProgressException', `Another Operation on StackSet ${name} is in progress`) };
+    if (this.running(name)) return { status: 400, body: this.inProgress(name) };
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
     const op: Operation = { id: params.get('OperationId') ?? crypto.randomUUID(), stackSet: name, action: 'DETECT_DRIFT', status: 'QUEUED', created: new Date(), results: [] };
