@@ -657,8 +657,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
   const memo: AppliesMemo = new RequestAnswers();
-  // Each statement's actions that allow a declared path (lower case; refused or not: a refusal is a problem of its own),
-  // for the converse check of identity policies below.
+  // Each statement's actions that allow a declared path (as the path writes them; refused or not: a refusal is a problem
+  // of its own), for the converse check below.
   const used = new Map<ResolvedStatement, Set<string>>();
   const usedFor = (g: ResolvedStatement) => used.get(g) ?? used.set(g, new Set()).get(g)!;
   // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
@@ -684,7 +684,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       const d = evaluate(index, request, org.organizationId, memo, allowing);
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
-      if (!path.denied) for (let i = 0; i < granted.length; i++) usedFor(granted[i]).add(action.toLowerCase());
+      if (!path.denied) for (let i = 0; i < granted.length; i++) usedFor(granted[i]).add(action);
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
@@ -719,7 +719,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
     if (g.effect !== 'Allow' || (g.kind !== 'identity' && g.principals.length === 0)) continue;
     const granted = used.get(g);
     for (const action of g.actions) {
-      if (!granted?.has(action.toLowerCase())) {
+      if (!granted || !(granted.has(action) || sameActionIn(granted, action))) {
         const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
         problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${to}, which no declared access path needs`);
       }
@@ -727,6 +727,13 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   }
   problems.push(...environmentIsolation(org, grants));
   return givenUp() ? undefined : { paths, results, grants, index, problems, ...(network.network ? { network: network.network } : {}) };
+}
+
+/** Whether a set holds an action written in another case (IAM's actions are case-insensitive): asked only when the exact one is not there. */
+function sameActionIn(actions: ReadonlySet<string>, action: string): boolean {
+  const a = action.toLowerCase();
+  for (const x of actions) if (x.toLowerCase() === a) return true;
+  return false;
 }
 
 /** The same statements in the same order (a loop: asked for every result of the proof). */
