@@ -78,6 +78,11 @@ describe('CI on EKS', () => {
     });
     // The IMDS hop note is for EC2 only: a pod gets its credentials from the service account.
     expect(jenkinsExample(irsa().org).get('jenkins/Dockerfile')).not.toContain('HttpPutResponseHopLimit');
+    // The Dockerfile says where its credentials come from, and names no network the IRSA org has not got.
+    const irsaDockerfile = jenkinsExample(irsa().org).get('jenkins/Dockerfile')!;
+    expect(irsaDockerfile).toContain('cloning with the service account jenkins/jenkins (IRSA) of the');
+    expect(irsaDockerfile).not.toMatch(/instance profile|CI network/);
+    expect(jenkinsExample(podIdentity().org).get('jenkins/Dockerfile')).toContain('cloning with the service account jenkins/jenkins (EKS Pod Identity) of the');
     expect(fromIrsa.profiles.slice(1).every((p) => p.settings.some(([k, v]) => k === 'source_profile' && v === 'acme-ci-base'))).toBe(true);
     const fromPod = generateProfiles(podIdentity().org, { kind: 'ci' });
     expect(fromPod.profiles.every((p) => p.settings.some(([k, v]) => k === 'credential_source' && v === 'EcsContainer'))).toBe(true);

@@ -199,6 +199,19 @@ describe('key administrators (review m12)', () => {
   });
 });
 
+describe('protected branches (README review 1)', () => {
+  it('developers without protectedBranches are told, once, that they may write to the branches the pipelines deploy from; with them, nothing is said', () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const without = example.replace(/\n    protectedBranches:[^\n]*/, '');
+    expect(without).not.toContain('protectedBranches');
+    const accessNotes = (text: string) => compileOrg(parseOrg(text, 'org.yaml')).stages.filter((s) => s.module === 'access-roles').flatMap((s) => s.notes);
+    expect(accessNotes(example)).toEqual([]);
+    expect(accessNotes(without)).toEqual([
+      'access.developers.protectedBranches is empty: the developer role may push to, merge into and delete every branch, those the pipelines deploy from too (develop, release, main); name the branches only reviewed changes may reach there',
+    ]);
+  });
+});
+
 describe('pipelines', () => {
   const pipelines = resourcesOf('AWS::CodePipeline::Pipeline');
   it('source action runs with the source account role, without polling; the store names the key ARN', () => {

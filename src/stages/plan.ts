@@ -360,11 +360,21 @@ function accessStages(
         developers: developerAccess,
         ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
       }),
-      { uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [] },
+      {
+        uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
+        // Said once, with the first source account's roles, not once per source account.
+        notes: s === sources[0] && developers && developers.protectedBranches.length === 0 ? [unprotectedBranchesNote(org)] : [],
+      },
     ),
   ]);
   stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units, org.layout?.get('access-roles')));
   return stages;
+}
+
+/** Developers without protectedBranches may write to every branch, the ones the pipelines deploy from too: said, as it is allowed. */
+function unprotectedBranchesNote(org: Org): string {
+  const deployed = [...new Set(org.pipelines.flatMap((p) => p.branches.map(([, branch]) => branch)))];
+  return `access.developers.protectedBranches is empty: the developer role may push to, merge into and delete every branch, those the pipelines deploy from too (${deployed.join(', ')}); name the branches only reviewed changes may reach there`;
 }
 
 /** An account's repositories, in the org file's order: grouped once, not filtered from every repository for each source account. */
