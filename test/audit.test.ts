@@ -74,6 +74,15 @@ describe('access analysis of the compiled policies', () => {
         (a) => `pipeline-foundation @ ${a}: AccessLogBucketPolicy/S3DeliversAccessLogs grants s3:GetObject on arn:aws:s3:::acme-access-logs-${a}-eu-west-1/artifacts/* to logging.s3.amazonaws.com, which no declared access path needs`,
       ),
     );
+    // A used statement that also names a resource no path uses (another application).
+    const wider = fresh();
+    const deployWider = props(wider, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'DeployWithCodeDeploy');
+    deployWider.Resource = [...deployWider.Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:application:someone-elses' }];
+    const widerProblems = analyseAccess(org, wider).problems;
+    expect(widerProblems.length).toBe(3);
+    expect(widerProblems[0]).toMatch(
+      /^pipelines @ 222222222222: WebAppPipelinePolicy\/DeployWithCodeDeploy grants codedeploy:CreateDeployment, .* on arn:aws:codedeploy:eu-west-1:222222222222:application:someone-elses to arn:aws:iam::222222222222:role\/acme-pipeline, which no declared access path needs \(its paths are on .*application:acme-web-app/,
+    );
     // A needed action on a resource no path names: the statement grants no path.
     const other = fresh();
     props(other, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument.Statement.push({

@@ -50,6 +50,17 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
   return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, caseInsensitive ? 'i' : '').test(value);
 }
 
+/**
+ * `matches` with an account class's tokens read as the characters they are, never asked member by member: a "yes"
+ * holds for every member (a glob match survives writing the same id for a token throughout), a "no" may not. For a
+ * check whose "no" is a problem, which sends a class proof back to account by account, where it is exact.
+ */
+export function literalMatches(pattern: string, value: string): boolean {
+  if (!isPattern(pattern)) return pattern === value;
+  const prefix = prefixOf(pattern);
+  return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, '').test(value);
+}
+
 const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern, value, true);
 
 /**

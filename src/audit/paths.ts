@@ -25,14 +25,14 @@ import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, endpointAllows, evaluate, GrantIndex, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
 import { tokenise, tokeniseLists, type AccountClass } from './classes';
 import { ACCOUNTS_LISTED } from './scale';
-import { hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
+import { forEachMember, hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -657,10 +657,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   // By class, the first comparison some member could answer otherwise, or the first problem, ends the attempt.
   const givenUp = () => classed && (!stillCertain() || problems.length > 0);
   const memo: AppliesMemo = new RequestAnswers();
-  // Each statement's actions that allow a declared path (as the path writes them; refused or not: a refusal is a problem
-  // of its own), for the converse check below.
-  const used = new Map<ResolvedStatement, Set<string>>();
-  const usedFor = (g: ResolvedStatement) => used.get(g) ?? used.set(g, new Set()).get(g)!;
+  const usage = new StatementUsage();
   // Each request's allowing statements, written again for the next: a result keeps a copy (below), when they differ.
   const allowing: ResolvedStatement[] = [];
   for (const path of paths) {
@@ -684,7 +681,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       const d = evaluate(index, request, org.organizationId, memo, allowing);
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
-      if (!path.denied) for (let i = 0; i < granted.length; i++) usedFor(granted[i]).add(action);
+      if (!path.denied) usage.record(granted, action, path.resource);
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
@@ -710,29 +707,68 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
-  // Nor any statement's action that allows no declared path: a role's policy, a trust, a key, bucket or bus policy, so
-  // a grant no service or person of the org needs fails the compile (a statement, not each of its principals: the
-  // check above is the one per principal, for other accounts' and anyone's).
+  // Nor any statement's action or resource that allows no declared path: a role's policy, a trust, a key, bucket or bus
+  // policy (a statement, not each of its principals: the check above is the one per principal, for other accounts' and
+  // anyone's). A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is left out.
   for (const g of grants) {
     if (givenUp()) return undefined;
-    // A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is out of this check.
-    if (g.effect !== 'Allow' || (g.kind !== 'identity' && g.principals.length === 0)) continue;
-    const granted = used.get(g);
-    for (const action of g.actions) {
-      if (!granted || !(granted.has(action) || sameActionIn(granted, action))) {
-        const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
-        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${to}, which no declared access path needs`);
-      }
-    }
+    if (g.effect === 'Allow' && (g.kind === 'identity' || g.principals.length > 0)) problems.push(...usage.unused(g));
   }
   problems.push(...environmentIsolation(org, grants));
   return givenUp() ? undefined : { paths, results, grants, index, problems, ...(network.network ? { network: network.network } : {}) };
+}
+
+/**
+ * What each statement allows of the declared paths (refused or not: a refusal is a problem of its own): the actions
+ * and the resources, as the paths write them. Every action and every resource of an Allow statement must be one of
+ * some declared path's, so a grant no service or person of the org needs fails the compile.
+ */
+class StatementUsage {
+  private readonly byStatement = new Map<ResolvedStatement, { actions: Set<string>; resources: Set<string>; eachMember?: Set<string> }>();
+
+  record(granted: readonly ResolvedStatement[], action: string, resource: string): void {
+    for (let i = 0; i < granted.length; i++) {
+      let u = this.byStatement.get(granted[i]);
+      if (!u) this.byStatement.set(granted[i], (u = { actions: new Set(), resources: new Set() }));
+      u.actions.add(action);
+      u.resources.add(resource);
+    }
+  }
+
+  /** Each action, then each resource, of `g` that allows no declared path, as a problem naming the statement. */
+  unused(g: ResolvedStatement): string[] {
+    const u = this.byStatement.get(g);
+    const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
+    const problems: string[] = [];
+    for (const action of g.actions) {
+      if (!u || !(u.actions.has(action) || sameActionIn(u.actions, action))) {
+        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${to}, which no declared access path needs`);
+      }
+    }
+    if (!u) return problems;
+    for (const resource of g.resources) {
+      if (u.resources.has(resource) || anyMatched(resource, u.resources)) continue;
+      // A class's path stands for each member's: a statement one account makes per member (the forwarder's, naming each
+      // member's bus) uses it for the member its resource names.
+      const each = (u.eachMember ??= new Set([...u.resources].flatMap(forEachMember)));
+      if (!each.has(resource) && !anyMatched(resource, each)) {
+        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${g.actions.join(', ')} on ${resource} to ${to}, which no declared access path needs (its paths are on ${[...u.resources].join(', ')})`);
+      }
+    }
+    return problems;
+  }
 }
 
 /** Whether a set holds an action written in another case (IAM's actions are case-insensitive): asked only when the exact one is not there. */
 function sameActionIn(actions: ReadonlySet<string>, action: string): boolean {
   const a = action.toLowerCase();
   for (const x of actions) if (x.toLowerCase() === a) return true;
+  return false;
+}
+
+/** Whether a statement's resource pattern matches one of the paths' resources (for every member, by class: literalMatches). */
+function anyMatched(pattern: string, resources: ReadonlySet<string>): boolean {
+  for (const r of resources) if (literalMatches(pattern, r)) return true;
   return false;
 }
 

@@ -75,6 +75,18 @@ function falseForEveryMember(kind: string, a: string, b: string, test: (a: strin
   return answer;
 }
 
+/**
+ * A text once for each member of the classes whose tokens it holds (each token written as a member's id throughout;
+ * two classes' tokens, each pair of members): the requests a class's text stands for, for a question asked of some
+ * member rather than every member. Started proofs only (startProof names the classes).
+ */
+export function forEachMember(text: string): string[] {
+  const token = text.match(TOKENS)?.[0];
+  if (token === undefined) return [text];
+  const members = membersOf.get(token) ?? [];
+  return members.flatMap((id) => forEachMember(text.replaceAll(token, id)));
+}
+
 /** Every token as twelve "some digit" characters. */
 const expand = (s: string) => s.replace(TOKENS, SOME_DIGIT.repeat(ID_LENGTH));
 const isDigit = (c: string) => c >= '0' && c <= '9';
