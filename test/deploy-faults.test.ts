@@ -1403,12 +1403,11 @@ describe('the reconciler against the layer', () => {
   });
 
   it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
-    // The SDK's own retries taken out (it counts LimitExceededException as throttling): what is left is the deployer's.
-    const once = () => new Aws({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    // The client as deploy makes it: the SDK does not retry LimitExceededException (clients.ts), the deployer does.
     const slowPoll = 25;
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
     proxy.holdInstances(2, slowPoll);
-    expect(failed(await deploy(small, once(), { pollMs: slowPoll }))).toEqual([]);
+    expect(failed(await deploy(small, awsVia(), { pollMs: slowPoll }))).toEqual([]);
     const refused = proxy.requests.filter((r) => r.error === 'LimitExceededException');
     expect(refused.length).toBeGreaterThan(0);
     // Asked again under its own id, which then went through.
@@ -1416,10 +1415,14 @@ describe('the reconciler against the layer', () => {
 
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
     proxy.holdInstances(2, 60_000);
-    const s = await deploy(small, once(), { pollMs });
+    const s = await deploy(small, awsVia(), { pollMs });
     const reasons = failed(s).flatMap((x) => x.reasons);
     expect(reasons.length).toBeGreaterThan(0);
-    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart .* with LimitExceededException`));
+    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart, with LimitExceededException`));
+    // Each ask one request: none re-sent by the SDK.
+    const asks = new Map<string, number>();
+    for (const r of proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
+    expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
   });
 
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
