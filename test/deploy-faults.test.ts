@@ -1162,8 +1162,8 @@ describe('the reconciler against the layer', () => {
     return out;
   };
 
-  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides, the management account never deployed to', async () => {
-    const { organizations, root, placed } = await organization();
+  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides', async () => {
+    const { placed } = await organization();
     const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
     const text = serviceManaged(generateOrgYaml(2), [source, dev, prod]);
     const compiled = compileYaml(text);
@@ -1177,14 +1177,41 @@ describe('the reconciler against the layer', () => {
     expect(instance.StackInstance?.ParameterOverrides ?? []).toEqual([]);
     expect(described.StackSet?.TemplateBody).toContain(`:iam::${source.id}:role/big-source-\${AWS::AccountId}`);
     await expectConverged(compiled, options);
+  });
 
-    // The management account (moto's caller) in an OU: listed, but never deployed to.
+  it("SERVICE_MANAGED: stages that target the management account are refused by plan and deploy before any operation, naming them, the account and the way out; where Organizations cannot be read, a note, and the rollout as before (instances never created there)", async () => {
+    const { organizations, root, placed } = await organization();
+    const [source, dev] = [await placed('source'), await placed('dev')];
+    // The management account (moto's caller) in an OU, in prod's place: CloudFormation never deploys there.
     const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
     const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
     await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
-    const withManagement = compileYaml(text.replace(`id: "${prod.id}"`, `id: "${management}"`).replace(`organizationalUnit: ${prod.ou}`, `organizationalUnit: ${managementOu}`));
-    const refused = await deploy(withManagement, awsVia(), options);
-    expect(failed(refused).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
+    const text = serviceManaged(generateOrgYaml(2), [source, dev, { id: management, ou: managementOu }]);
+    const compiled = compileYaml(text);
+    const targeting = compiled.stages.filter((st) => st.targets.some((a) => a.id === management)).map((st) => st.id);
+    expect(targeting.length).toBeGreaterThan(1);
+    const name = compiled.org.accounts.find((a) => a.id === management)!.name;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+
+    const aws = awsVia();
+    for (const run of [plan, deploy]) {
+      const refusal = await run(compiled, aws, options).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(refusal?.code).toBe('MANAGEMENT_ACCOUNT_TARGETED');
+      expect(refusal?.message).toContain(`generated.yaml: account ${name} (${management}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there`);
+      expect(refusal?.message).toContain(`stages ${targeting.join(', ')} target it`);
+      expect(refusal?.message).toMatch(/move its role to a member account .* or deploy the org SELF_MANAGED/);
+    }
+    // One DescribeOrganization a run, and nothing sent to CloudFormation but the reads before it.
+    expect(aws.log.calls.DescribeOrganizationCommand).toBe(2);
+    expect(aws.log.mutating).toBe(0);
+    expect(proxy.requests.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`) || r.action === 'CreateStackSet')).toEqual([]);
+
+    // A caller that may not read the organization: a note, and the rollout goes on (the stages that target it fail).
+    proxy.denyOrganizations('DescribeOrganization');
+    const notes: string[] = [];
+    const s = await deploy(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(notes).toEqual([expect.stringMatching(/^could not read the organization \(AccessDeniedException: .*\), so whether a stage targets its management account.* is not checked/)]);
+    expect(failed(s).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
   });
 
   it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the root CloudFormation lists for them", async () => {
@@ -1403,12 +1430,11 @@ describe('the reconciler against the layer', () => {
   });
 
   it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
-    // The SDK's own retries taken out (it counts LimitExceededException as throttling): what is left is the deployer's.
-    const once = () => new Aws({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    // The client as deploy makes it: the SDK does not retry LimitExceededException (clients.ts), the deployer does.
     const slowPoll = 25;
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
     proxy.holdInstances(2, slowPoll);
-    expect(failed(await deploy(small, once(), { pollMs: slowPoll }))).toEqual([]);
+    expect(failed(await deploy(small, awsVia(), { pollMs: slowPoll }))).toEqual([]);
     const refused = proxy.requests.filter((r) => r.error === 'LimitExceededException');
     expect(refused.length).toBeGreaterThan(0);
     // Asked again under its own id, which then went through.
@@ -1416,10 +1442,14 @@ describe('the reconciler against the layer', () => {
 
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
     proxy.holdInstances(2, 60_000);
-    const s = await deploy(small, once(), { pollMs });
+    const s = await deploy(small, awsVia(), { pollMs });
     const reasons = failed(s).flatMap((x) => x.reasons);
     expect(reasons.length).toBeGreaterThan(0);
-    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart .* with LimitExceededException`));
+    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart, with LimitExceededException`));
+    // Each ask one request: none re-sent by the SDK.
+    const asks = new Map<string, number>();
+    for (const r of proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
+    expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
   });
 
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {

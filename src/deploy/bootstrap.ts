@@ -57,7 +57,7 @@ import { nameProblem, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
 import { sha256 } from '../hash';
-import { OrganizationReads } from './org-reads';
+import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -509,7 +509,7 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   const named = org.accounts.find((a) => a.id === management);
   report(
     named
-      ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${org.file}: account ${named.name} (${named.id}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there: move its role to a member account` }
+      ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` }
       : { account: management ?? '?', what: 'management account not targeted', status: 'ok' },
   );
   // Both lists come in pages ("If more results exist than the specified MaxResults value, a token is included"):

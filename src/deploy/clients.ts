@@ -3,7 +3,7 @@
  * chain (environment, profiles, SSO), `--profile`, `--region`, and the standard
  * AWS_ENDPOINT_URL, which the SDK reads itself. Every client counts its calls
  * by command; throttling is retried by the SDK's adaptive retry strategy and
- * nowhere else.
+ * nowhere else (CloudFormation's: `QuotaIsNotThrottling`).
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
@@ -13,7 +13,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { AdaptiveRetryStrategy } from '@smithy/core/retry';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken, StandardRetryToken } from '@smithy/types';
 import { XstackError } from '../errors';
 
 type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -85,6 +86,38 @@ export class CallLog {
   }
 }
 
+/**
+ * The SDK's adaptive retry, less one error: @smithy counts LimitExceededException among throttling errors
+ * (@smithy/core retry, service-error-classification THROTTLING_ERROR_CODES), so each one would be retried and would
+ * lower the client's send rate, for every call of the run. From StackSets it is a quota, not a rate ("The quota for
+ * the resource has already been reached", CreateStackInstances' Errors,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html): it goes to the
+ * caller at once (stacksets.ts asks again, LIMIT_ATTEMPTS), and the rate limiter never sees it. Throttling
+ * (Throttling, ThrottlingException, …) and transient errors are retried as before.
+ */
+export class QuotaIsNotThrottling implements RetryStrategyV2 {
+  readonly mode = 'adaptive';
+  private readonly adaptive: AdaptiveRetryStrategy;
+
+  constructor(maxAttempts: number) {
+    this.adaptive = new AdaptiveRetryStrategy(maxAttempts);
+  }
+
+  acquireInitialRetryToken(scope: string): Promise<RetryToken> {
+    return this.adaptive.acquireInitialRetryToken(scope);
+  }
+
+  /** Refusing the token ends the retries: the SDK then throws the call's own error. */
+  refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
+    if (info.error?.name === 'LimitExceededException') return Promise.reject(new Error('a quota refusal is not retried by the SDK'));
+    return this.adaptive.refreshRetryTokenForRetry(token as StandardRetryToken, info);
+  }
+
+  recordSuccess(token: RetryToken): void {
+    this.adaptive.recordSuccess(token as StandardRetryToken);
+  }
+}
+
 export class Aws {
   constructor(
     readonly options: AwsOptions,
@@ -107,7 +140,8 @@ export class Aws {
   }
 
   cloudFormation(credentials?: Credentials, region?: string): CloudFormationClient {
-    return this.log.attach(new CloudFormationClient(this.clientConfig(credentials, region)));
+    const config = this.clientConfig(credentials, region);
+    return this.log.attach(new CloudFormationClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));
   }
 
   iam(credentials?: Credentials, region?: string): IAMClient {

@@ -296,7 +296,14 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const readerRole = options.get('--output-reader-role');
     const renderer = flags.has('--json') ? undefined : render(started, new Map(compiled.org.accounts.map((a) => [a.id, a.name])));
     stopRenderer = renderer?.stop;
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent };
+    // deploy's plan and deploy itself may note the same thing: said once.
+    const noted = new Set<string>();
+    const onNote = (note: string) => {
+      if (noted.has(note)) return;
+      noted.add(note);
+      process.stderr.write(`note: ${note}\n`);
+    };
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
       const changes = steps.filter((s) => s.status === 'change').length;

@@ -30,7 +30,7 @@ import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
-import { OrganizationReads } from './org-reads';
+import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
 import { withExecutionRoleAdvice } from './execution-trust';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
@@ -71,6 +71,8 @@ export interface DeployOptions {
   onEvent?: Listener;
   /** Called after each completed wave; tests use it to interrupt a rollout. */
   afterWave?: (wave: number) => void;
+  /** What was not checked and why (the CLI prints each on stderr); the run goes on. */
+  onNote?: (note: string) => void;
   /** Called once deploy has refused nothing and before its first operation (the CLI records the org's layout then). */
   beforeFirstOperation?: () => void;
   /**
@@ -117,6 +119,32 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
   return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()) };
+}
+
+/**
+ * SERVICE_MANAGED: "CloudFormation doesn't deploy stack instances to the organization management account, even if the
+ * organization management account is in your organization or in an OU in your organization"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html). An operation there
+ * creates nothing, and no run ever would: every stage that targets it is refused before any operation. An
+ * organization this caller cannot read is a note, and the rollout goes on unchecked.
+ */
+async function refuseManagementAccount(run: Run): Promise<void> {
+  const { org, stages } = run.compiled;
+  if (org.stackSets.permissionModel !== 'SERVICE_MANAGED') return;
+  const management = await run.organization.managementAccount();
+  if ('unknown' in management) {
+    run.options.onNote?.(
+      `could not read the organization (${management.unknown}), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: a stage that targets it would create nothing there, and fail once its re-reads never show the instances`,
+    );
+    return;
+  }
+  const targeting = stages.filter((st) => st.targets.some((a) => a.id === management.id));
+  if (targeting.length === 0) return;
+  const account = targeting[0].targets.find((a) => a.id === management.id)!;
+  throw new XstackError(
+    'MANAGEMENT_ACCOUNT_TARGETED',
+    `nothing was changed: ${managementAccountText(org.file, account)}, and ${targeting.length === 1 ? 'stage' : 'stages'} ${targeting.map((st) => st.id).join(', ')} target it: ${MANAGEMENT_ACCOUNT_FIX}`,
+  );
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
@@ -877,6 +905,7 @@ async function runWave(
 export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
+  await refuseManagementAccount(run);
   const desiredList = desiredStackSets(compiled);
   const desired = new Map(desiredList.map((d) => [d.stage.id, d]));
   // The summary lists stages in the compile's order, whatever order they ran in.
@@ -959,6 +988,7 @@ export interface StackSetPlan {
 /** What deploy would do, from the same comparison, making no mutating call. */
 export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptions = {}): Promise<StackSetPlan[]> {
   const run = await startRun(compiled, aws, options);
+  await refuseManagementAccount(run);
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);

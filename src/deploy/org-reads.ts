@@ -7,13 +7,26 @@
  * https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html):
  * the callers of SERVICE_MANAGED StackSets (callAs SELF, DELEGATED_ADMIN).
  */
-import { DescribeAccountCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
+import { DescribeAccountCommand, DescribeOrganizationCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
 import { XstackError } from '../errors';
 
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
 const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);
+
+/** The organization's management account, or why this caller cannot tell. */
+export type Management = { id: string } | { unknown: string };
+
+/**
+ * bootstrap's and deploy's words for an org file account that is the management account, where "CloudFormation
+ * doesn't deploy stack instances", even in an OU of the organization
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+ */
+export const managementAccountText = (file: string, account: { name: string; id: string }) =>
+  `${file}: account ${account.name} (${account.id}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there`;
+export const MANAGEMENT_ACCOUNT_FIX =
+  "move its role to a member account (leave the management account out of the org file's stages), or deploy the org SELF_MANAGED (stackSets.permissionModel: SELF_MANAGED), which reaches any account with the execution role";
 
 /** Where an account sits now: its parents up to the root (nearest first), or gone from the organization. */
 export type Placement = { ancestors: string[] } | { gone: true } | { unknown: string };
@@ -22,6 +35,7 @@ export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
   private states = new Map<string, Promise<boolean | undefined>>();
+  private management?: Promise<Management>;
   private client?: OrganizationsClient;
 
   /** `connect`: the client, made at the first read (a run that reads nothing here makes none). */
@@ -39,6 +53,27 @@ export class OrganizationReads {
       return id;
     })();
     return this.root;
+  }
+
+  /**
+   * DescribeOrganization's MasterAccountId, read once. "This operation can be called from any account in the
+   * organization" (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html);
+   * refused (AccessDenied) or no organization: unknown.
+   */
+  managementAccount(): Promise<Management> {
+    this.management ??= this.organizations()
+      .send(new DescribeOrganizationCommand({}))
+      .then(
+        (out): Management => {
+          const id = out.Organization?.MasterAccountId;
+          return id ? { id } : { unknown: 'Organizations DescribeOrganization named no management account' };
+        },
+        (error: unknown): Management => {
+          if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
+          throw error;
+        },
+      );
+    return this.management;
   }
 
   /**

@@ -538,11 +538,12 @@ export const QUIET_BUSY_ATTEMPTS = 20;
  * fails. The quota of stack instances in operations at once is the
  * administrator account's, across all StackSets (instance-budget.ts), so
  * other tools' operations fill it too, and this run's budget cannot see
- * them. Each ask is itself retried by the SDK first, which counts
- * LimitExceededException among throttling errors (its adaptive retry, 8
- * attempts with backoff: clients.ts), so the bound is small.
+ * them. The SDK does not retry it (clients.ts QuotaIsNotThrottling), so
+ * these asks are all the waiting there is: 36, three minutes at deploy's
+ * 5-second poll, about what the SDK's eight attempts with backoff took for
+ * each of the five asks before.
  */
-export const LIMIT_ATTEMPTS = 5;
+export const LIMIT_ATTEMPTS = 36;
 
 /**
  * An operation ended (`operationId`), or another operation came first
@@ -641,7 +642,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         if (++limited >= LIMIT_ATTEMPTS) {
           throw new XstackError(
             'LIMIT_EXCEEDED',
-            `StackSet ${ctx.name}: CloudFormation refused operation ${id} ${limited} times, a poll interval apart (each after the SDK's own retries), with LimitExceededException: ` +
+            `StackSet ${ctx.name}: CloudFormation refused operation ${id} ${limited} times, a poll interval apart, with LimitExceededException: ` +
               `a quota stayed reached, most likely the administrator account's stack instances in operations at once (10,000 a Region, every StackSet's and every tool's operations counted); run deploy again once other operations have ended`,
             { cause: error },
           );

@@ -101,6 +101,10 @@
  *   https://repost.aws/knowledge-center/cloudformation-removal-stacksets;
  *   whether AWS skips that too is not documented: README, VERIFY).
  *   Organizations' DescribeAccount reports such an account SUSPENDED.
+ * - Organizations refused (`denyOrganizations`): calls of the actions named are answered AccessDeniedException
+ *   ("You don't have permissions to perform the requested operation", an error each Organizations action lists,
+ *   https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html): a caller whose
+ *   policy does not allow them (moto allows every call).
  * - Organizations' ListParents of an account removed from the organization
  *   answers ChildNotFoundException, as its page lists (moto:
  *   AccountNotFoundException). https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html
@@ -575,6 +579,7 @@ export class StackSetsProxy {
     this.serviceManaged.clear();
     this.instanceOus.clear();
     this.suspended.clear();
+    this.deniedOrganizations.clear();
     this.failing.clear();
     this.untrustedAttempts.clear();
     this.afterRetainStacks = undefined;
@@ -790,6 +795,7 @@ export class StackSetsProxy {
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (service === 's3') return this.s3(req, body, res);
     if (service === 'ec2') return this.ec2(req, body, res);
+    if (service === 'organizations' && this.refusesOrganizations(req, res)) return;
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
     if (service === 'organizations' && String(req.headers['x-amz-target'] ?? '').endsWith('.ListParents')) return this.listParents(req, body, res);
     if (service !== 'cloudformation') return this.pipe(req, body, res);
@@ -833,6 +839,21 @@ export class StackSetsProxy {
     } catch (error) {
       return this.reply(res, 500, errorXml('InternalFailure', `stacksets proxy: ${(error as Error).message}`, 'Receiver'));
     }
+  }
+
+  /** Organizations' actions answered AccessDeniedException (see the header), e.g. 'DescribeOrganization'. */
+  denyOrganizations(...actions: string[]): void {
+    for (const a of actions) this.deniedOrganizations.add(a);
+  }
+
+  private deniedOrganizations = new Set<string>();
+
+  private refusesOrganizations(req: IncomingMessage, res: ServerResponse): boolean {
+    const action = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    if (!this.deniedOrganizations.has(action)) return false;
+    res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify({ __type: 'AccessDeniedException', Message: `You don't have permissions to perform the requested operation (${action}, refused by the test layer).` }));
+    return true;
   }
 
   /**
