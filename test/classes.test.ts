@@ -194,6 +194,20 @@ describe('proving pipeline accounts by class', () => {
     expect(a.problems.every((p) => p.includes('denied by ArtifactBucketPolicy/DenySome'))).toBe(true);
   });
 
+  it('the converse check reads a class token as a unit: a resource no member uses (`??` is no 12-digit id) fails by class as it does account by account', () => {
+    const widened = new Map(templates);
+    const foundation = structuredClone(templates.get('pipeline-foundation')!);
+    const statements = (foundation.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: Array<{ Sid: string; Resource: unknown }> } }).PolicyDocument.Statement;
+    const write = statements.find((x) => x.Sid === 'SourceRolesWriteArtifacts')!;
+    write.Resource = [write.Resource, 'arn:aws:s3:::big-artifacts-??-us-east-1/*'];
+    widened.set('pipeline-foundation', foundation);
+    const byClass = analyseAccess(org, stages, widened, { byClass: true }).problems;
+    const byAccount = analyseAccess(org, stages, widened, { byClass: false }).problems;
+    expect(byAccount.length).toBe(200);
+    expect(byAccount.every((p) => p.includes('on arn:aws:s3:::big-artifacts-??-us-east-1/* to ') && p.includes('which no declared access path needs'))).toBe(true);
+    expect(byClass).toEqual(byAccount);
+  });
+
   it('a pattern no member can match keeps the class proof', () => {
     const denying = withBucketStatement(templates, { Sid: 'DenyOthers', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-2000000000?7-us-east-1/*' });
     const a = analyseAccess(org, stages, denying, { byClass: true });

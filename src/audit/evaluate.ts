@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob } from './symbolic';
+import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
 
 export interface Request {
@@ -51,14 +51,16 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
 }
 
 /**
- * `matches` with an account class's tokens read as the characters they are, never asked member by member: a "yes"
- * holds for every member (a glob match survives writing the same id for a token throughout), a "no" may not. For a
- * check whose "no" is a problem, which sends a class proof back to account by account, where it is exact.
+ * `matches` with an account class's tokens as units (`*` may take whole tokens, `?` none), never asked member by
+ * member: a "yes" holds for every member (a match so found survives writing the same id for a token throughout), a
+ * "no" may not. For a check whose "no" is a problem, which sends a class proof back to account by account, where it
+ * is exact.
  */
 export function literalMatches(pattern: string, value: string): boolean {
   if (!isPattern(pattern)) return pattern === value;
   const prefix = prefixOf(pattern);
-  return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, '').test(value);
+  if (prefix !== undefined) return value.startsWith(prefix);
+  return hasToken(pattern) || hasToken(value) ? unitsMatch(pattern, value) : concreteGlob(pattern, '').test(value);
 }
 
 const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern, value, true);

@@ -281,6 +281,9 @@ export function symbolicGlob(pattern: string, value: string, caseInsensitive: bo
   return false;
 }
 
+/** Whether the pattern matches with tokens as units (`?` takes none of a token): a match that holds for any ids. */
+export const unitsMatch = (pattern: string, value: string): boolean => unitsGlob(pattern, '').test(value);
+
 /** The pattern with its tokens as units. */
 const unitsGlob = (pattern: string, flags: Flags) =>
   cached(atomic, flags, pattern, () => {
