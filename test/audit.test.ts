@@ -81,8 +81,20 @@ describe('access analysis of the compiled policies', () => {
     const widerProblems = analyseAccess(org, wider).problems;
     expect(widerProblems.length).toBe(3);
     expect(widerProblems[0]).toMatch(
-      /^pipelines @ 222222222222: WebAppPipelinePolicy\/DeployWithCodeDeploy grants codedeploy:CreateDeployment, .* on arn:aws:codedeploy:eu-west-1:222222222222:application:someone-elses to arn:aws:iam::222222222222:role\/acme-pipeline, which no declared access path needs \(its paths are on .*application:acme-web-app/,
+      /^pipelines @ 222222222222: WebAppPipelinePolicy\/DeployWithCodeDeploy grants codedeploy:CreateDeployment, .* on arn:aws:codedeploy:eu-west-1:222222222222:application:someone-elses to arn:aws:iam::222222222222:role\/acme-pipeline \(its paths are on .*application:acme-web-app.*\), which no declared access path needs$/,
     );
+    // A principal no path needs, added to a used resource-policy statement: a service to a trust, a role of the key's own
+    // account (a key policy alone lets it use the key) to the pipeline role's key statement.
+    const principals = fresh();
+    const trust = props(principals, 'pipelines', 'WebAppCodeDeployRole').AssumeRolePolicyDocument.Statement[0];
+    trust.Principal = { Service: ['codedeploy.amazonaws.com', 'ec2.amazonaws.com'] };
+    const keyStatement = props(principals, 'pipeline-foundation', 'ArtifactKey').KeyPolicy.Statement.find((s: { Sid: string }) => s.Sid === 'PipelineRoleUsesKey');
+    keyStatement.Principal = { AWS: [keyStatement.Principal.AWS, { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/anyone-here' }] };
+    const principalProblems = analyseAccess(org, principals).problems;
+    expect(principalProblems.filter((p) => p.includes('to ec2.amazonaws.com'))).toEqual(
+      ['222222222222', '333333333333', '444444444444'].map((a) => expect.stringMatching(new RegExp(`^pipelines @ ${a}: WebAppCodeDeployRole/TrustService grants sts:AssumeRole on .* to ec2\\.amazonaws\\.com \\(its paths are of service:codedeploy\\.amazonaws\\.com\\), which no declared access path needs$`))),
+    );
+    expect(principalProblems.filter((p) => p.includes('role/anyone-here'))).toHaveLength(3);
     // A needed action on a resource no path names: the statement grants no path.
     const other = fresh();
     props(other, 'pipelines', 'WebAppPipelinePolicy').PolicyDocument.Statement.push({

@@ -1331,6 +1331,11 @@ describe('the reconciler against the layer', () => {
       expect(reason).toContain('the account is no longer in the organization');
       expect(reason).toContain('bring the account back into the organization and run deploy');
     }
+    // Removing its instances (destroy) says the same, not the root's id.
+    const removed = failed(await destroy(changed, awsVia(), { pollMs }));
+    const reasons = removed.flatMap((x) => x.reasons);
+    expect(reasons.some((r) => r.includes('INSTANCES_UNREACHABLE') || r.includes('no operation can reach these instances'))).toBe(true);
+    expect(reasons.filter((r) => r.includes(leaver)).every((r) => r.includes('bring the account back into the organization') && !/bring the account back into r-/.test(r))).toBe(true);
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {

@@ -273,4 +273,31 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(`${purpose}: ci-network's S3GatewayEndpoint lets `)), problems.join('\n')).toBe(true);
   });
+
+  it.each([
+    ['GitCodeCommitEndpoint', 'CiPullsOrgRepositories', 'codecommit:GitPush'],
+    ['CodeCommitEndpoint', 'CiPullsOrgRepositories', 'codecommit:DeleteRepository'],
+    ['S3GatewayEndpoint', 'EcrImageLayers', 's3:GetObjectVersion'],
+    ['EcrApiEndpoint', 'PullCiImages', 'ecr:PutImage'],
+  ])('%s/%s letting %s through too, which no declared path sends, fails the compile (the converse for endpoint policies)', (id, sid, action) => {
+    const stages = planStages(org);
+    const e = endpoint(stages, id);
+    const document = JSON.parse(JSON.stringify(e.Properties.PolicyDocument)) as { Statement: Array<Json & { Sid: string; Action: string | string[] }> };
+    const statement = document.Statement.find((x) => x.Sid === sid)!;
+    statement.Action = [statement.Action, action].flat();
+    e.Properties = { ...e.Properties, PolicyDocument: document };
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(`ci-network @ 012345678901: ${id}/${sid} lets ${action} through, which no declared path sends through ${id}`);
+  });
+
+  it('an endpoint statement naming a repository no CI path pulls fails the compile', () => {
+    const stages = planStages(org);
+    const e = endpoint(stages, 'GitCodeCommitEndpoint');
+    const document = JSON.parse(JSON.stringify(e.Properties.PolicyDocument)) as { Statement: Array<Json & { Resource: unknown }> };
+    document.Statement[0].Resource = [document.Statement[0].Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:codecommit:${AWS::Region}:012345678901:someone-elses' }].flat();
+    e.Properties = { ...e.Properties, PolicyDocument: document };
+    expect(analyseAccess(org, stages).problems).toContain(
+      'ci-network @ 012345678901: GitCodeCommitEndpoint/CiPullsOrgRepositories lets codecommit:GitPull on arn:aws-us-gov:codecommit:us-gov-west-1:012345678901:someone-elses through, which no declared path sends through GitCodeCommitEndpoint',
+    );
+  });
 });

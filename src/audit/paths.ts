@@ -497,7 +497,31 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
     }
   }
   problems.push(...throughIsolatedEndpoints(org, network, endpoints, checks));
+  problems.push(...unusedEndpointGrants(all, checks));
   return { network: { stage: network.id, account: network.targets[0]?.id ?? '', endpoints: all, checks }, problems };
+}
+
+/**
+ * The converse for endpoint policies: each action and resource an endpoint's Allow statement lets through is one of a
+ * request the proof sent through it and must let through, so an action or repository added "just in case" fails. A
+ * policy two endpoints share, as ECR recommends for ecr.api and ecr.dkr (src/services/vpc-endpoints.ts), is used by
+ * what either lets through.
+ */
+function unusedEndpointGrants(endpoints: readonly VpcEndpoint[], checks: readonly EndpointCheck[]): string[] {
+  const shape = (s: ResolvedStatement) => JSON.stringify([s.policy.split('/').pop(), s.effect, s.principals, s.actions, s.resources, s.conditions]);
+  const letThrough = new Map<string, EndpointCheck[]>();
+  for (const c of checks) if (!c.refuse && c.passed && c.by) listIn(letThrough, shape(c.by)).push(c);
+  const problems: string[] = [];
+  for (const e of endpoints) {
+    for (const s of e.statements ?? []) {
+      if (s.effect !== 'Allow') continue;
+      const asked = letThrough.get(shape(s)) ?? [];
+      const unneeded = (what: string) => problems.push(`${s.stage} @ ${s.account}: ${s.policy} lets ${what} through, which no declared path sends through ${e.endpoint}`);
+      for (const action of s.actions) if (!asked.some((c) => c.request.action.toLowerCase() === action.toLowerCase())) unneeded(action);
+      for (const resource of s.resources) if (!asked.some((c) => literalMatches(resource, c.request.resource))) unneeded(`${s.actions.join(', ')} on ${resource}`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -681,7 +705,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       const d = evaluate(index, request, org.organizationId, memo, allowing);
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
-      if (!path.denied) usage.record(granted, action, path.resource);
+      if (!path.denied) usage.record(granted, action, path.resource, path.principal);
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
@@ -718,45 +742,85 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   return givenUp() ? undefined : { paths, results, grants, index, problems, ...(network.network ? { network: network.network } : {}) };
 }
 
+/** A statement's usage: what of it the declared paths it allows ask. */
+interface Usage {
+  actions: Set<string>;
+  resources: Set<string>;
+  /** Principals as `service:<name>`, `aws:<arn>`, or `any`. */
+  principals: Set<string>;
+  /** The same, each class token written as each member's id (made when a lookup as written fails). */
+  eachMember?: { resources: Set<string>; principals: Set<string> };
+}
+
+const principalKey = (p: PrincipalRef): string => (p.kind === 'aws' ? `aws:${p.arn}` : p.kind === 'service' ? `service:${p.service}` : 'any');
+
 /**
- * What each statement allows of the declared paths (refused or not: a refusal is a problem of its own): the actions
- * and the resources, as the paths write them. Every action and every resource of an Allow statement must be one of
- * some declared path's, so a grant no service or person of the org needs fails the compile.
+ * What each statement allows of the declared paths (refused or not: a refusal is a problem of its own): the actions,
+ * resources and principals, as the paths write them. Every action, every resource and (in a resource policy) every
+ * principal of an Allow statement must be one of some declared path's, so a grant no service or person of the org
+ * needs fails the compile. Actions and resources are each checked, not each pair: an action on a resource of a type
+ * it does not take is inert.
  */
 class StatementUsage {
-  private readonly byStatement = new Map<ResolvedStatement, { actions: Set<string>; resources: Set<string>; eachMember?: Set<string> }>();
+  private readonly byStatement = new Map<ResolvedStatement, Usage>();
 
-  record(granted: readonly ResolvedStatement[], action: string, resource: string): void {
+  record(granted: readonly ResolvedStatement[], action: string, resource: string, principal: PrincipalRef): void {
     for (let i = 0; i < granted.length; i++) {
       let u = this.byStatement.get(granted[i]);
-      if (!u) this.byStatement.set(granted[i], (u = { actions: new Set(), resources: new Set() }));
+      if (!u) this.byStatement.set(granted[i], (u = { actions: new Set(), resources: new Set(), principals: new Set() }));
       u.actions.add(action);
       u.resources.add(resource);
+      u.principals.add(principalKey(principal));
     }
   }
 
-  /** Each action, then each resource, of `g` that allows no declared path, as a problem naming the statement. */
+  /** Each action, resource and principal of `g` that allows no declared path, as a problem naming the statement. */
   unused(g: ResolvedStatement): string[] {
     const u = this.byStatement.get(g);
     const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
     const problems: string[] = [];
-    for (const action of g.actions) {
-      if (!u || !(u.actions.has(action) || sameActionIn(u.actions, action))) {
-        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${to}, which no declared access path needs`);
-      }
-    }
+    const unneeded = (what: string) => problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${what}, which no declared access path needs`);
+    for (const action of g.actions) if (!u || !(u.actions.has(action) || sameActionIn(u.actions, action))) unneeded(`${action} on ${g.resources.join(', ')} to ${to}`);
     if (!u) return problems;
     for (const resource of g.resources) {
       if (u.resources.has(resource) || anyMatched(resource, u.resources)) continue;
-      // A class's path stands for each member's: a statement one account makes per member (the forwarder's, naming each
-      // member's bus) uses it for the member its resource names.
-      const each = (u.eachMember ??= new Set([...u.resources].flatMap(forEachMember)));
-      if (!each.has(resource) && !anyMatched(resource, each)) {
-        problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${g.actions.join(', ')} on ${resource} to ${to}, which no declared access path needs (its paths are on ${[...u.resources].join(', ')})`);
-      }
+      const { resources } = eachMemberOf(u);
+      if (!resources.has(resource) && !anyMatched(resource, resources)) unneeded(`${g.actions.join(', ')} on ${resource} to ${to} (its paths are on ${listed(u.resources)})`);
+    }
+    if (g.kind === 'identity') return problems;
+    for (const principal of narrowedPrincipals(g)) {
+      if (admitsSome(principal, u.principals) || admitsSome(principal, eachMemberOf(u).principals)) continue;
+      unneeded(`${g.actions.join(', ')} on ${g.resources.join(', ')} to ${describePrincipal(principal)} (its paths are of ${listed(u.principals)})`);
     }
     return problems;
   }
+}
+
+/**
+ * A usage with each class token written as each member's id: a class's path stands for each member's, and a statement
+ * one account makes per member (the forwarder's, naming each member's bus) uses it for the member it names.
+ */
+function eachMemberOf(u: Usage): NonNullable<Usage['eachMember']> {
+  return (u.eachMember ??= {
+    resources: new Set([...u.resources].flatMap(forEachMember)),
+    principals: new Set([...u.principals].flatMap(forEachMember)),
+  });
+}
+
+/** Whether a statement's principal admits one of the paths' principals: itself, or an account root any principal of its account. */
+function admitsSome(principal: PrincipalRef, principals: ReadonlySet<string>): boolean {
+  if (principal.kind === 'any') return principals.size > 0;
+  if (principals.has(principalKey(principal))) return true;
+  if (principal.kind !== 'aws' || !principal.arn.endsWith(':root')) return false;
+  const account = accountOf(principal.arn);
+  for (const p of principals) if (p.startsWith('aws:') && accountOf(p.slice(4)) === account) return true;
+  return false;
+}
+
+/** A few of a problem's texts, then how many more: a statement used by a path per account would list thousands. */
+function listed(texts: ReadonlySet<string>, shown = 5): string {
+  const all = [...texts];
+  return all.length <= shown ? all.join(', ') : `${all.slice(0, shown).join(', ')}, … ${all.length - shown} more`;
 }
 
 /** Whether a set holds an action written in another case (IAM's actions are case-insensitive): asked only when the exact one is not there. */

@@ -792,11 +792,7 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
   const after = await readStackSet(ctx);
   const still = instances.flatMap((i) => after.instances.get(i.account) ?? []);
   if (still.length === 0) return;
-  const why = new Map<string, string>();
-  for (const i of still) {
-    const lost = await whyUnreachable(run, ctx, i);
-    if (lost) why.set(i.account, lost);
-  }
+  const why = await unreachable(run, ctx, still);
   const ouText = (i: ActualInstance) => (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (created through ${i.organizationalUnit ?? 'an OU CloudFormation does not list'})` : '');
   const lines = still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}${why.has(i.account) ? `: ${why.get(i.account)}` : ''}`);
   if (why.size === still.length) throw new XstackError('INSTANCES_UNREACHABLE', `${ctx.name}: no operation can reach these instances, so they stay:\n${lines.join('\n')}`);

@@ -887,6 +887,7 @@ export async function liveStacks(cfn: CloudFormationClient): Promise<StackSummar
   return stacks;
 }
 
+// The statuses of the pinned SDK: a status AWS adds later would not be listed (display only; it avoids reading 90 days of deleted stacks).
 const NOT_DELETED = Object.values(StackStatus).filter((s) => s !== StackStatus.DELETE_COMPLETE);
 
 /**
