@@ -148,6 +148,7 @@ function classPath(
     context: fields.context && tokeniseLists(fields.context, member, c.token),
     ...(fields.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
     ...(fields.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
+    ...(fields.denied ? { denied: true } : {}),
     accounts: c.members,
   };
 }
@@ -209,8 +210,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
           const resource = need.resource(e);
           const resourceAccount = need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : a;
           const elsewhere = need.side === 'aws' ? { resourceManagedElsewhere: true } : {};
+          const denied = need.denied ? { denied: true } : {};
           if (c) {
-            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e), ...elsewhere }));
+            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e), ...elsewhere, ...denied }));
             continue;
           }
           paths.push({
@@ -223,6 +225,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
             resourceAccount,
             ...(need.context ? { context: need.context(e) } : {}),
             ...elsewhere,
+            ...denied,
           });
         }
       }
@@ -351,7 +354,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 }
 
 /** The fields of a path that a need gives, before its purpose and, by class, its token. */
-type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere'>;
+type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere' | 'denied'>;
 
 /** Paths made once per pipeline account, or once per class of them: each need `needsOf` gives for the account, in turn. */
 function perPipelineAccount(org: Org, classes: ReadonlyMap<string, AccountClass>, needsOf: (account: Account) => Array<{ purpose: string; fields: PathFields }>): AccessPath[] {
@@ -423,6 +426,7 @@ function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: stri
           ...(need.context ? { context: need.context(e) } : {}),
           // The administrators' own policies are outside the templates: the execution role's is bootstrap's, the others the org's.
           ...(need.perKeyAdministrator ? { identityManagedElsewhere: true } : {}),
+          ...(need.denied ? { denied: true } : {}),
         },
       }));
     });

@@ -98,6 +98,8 @@ export interface ServiceNeed {
    * the org's own (outside the templates) when the roles are existing ones.
    */
   deployTarget?: 'trust' | 'grant';
+  /** Must be refused: what a used statement's condition is there to keep out (the converse cannot see a condition taken away). */
+  denied?: boolean;
 }
 
 const role = (arn: string): Principal => ({ kind: 'aws', arn });
@@ -236,6 +238,17 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [e.triggerRuleArn] }),
   },
   {
+    id: 'trigger-role-other-rule',
+    purpose: 'EventBridge may not run another rule as the trigger role',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('events.amazonaws.com'),
+    resource: (e) => e.triggerRole,
+    side: 'pipeline',
+    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.triggerRuleArn.replace(/[^/]+$/, '')}someone-elses`] }),
+    denied: true,
+  },
+  {
     id: 'trigger-start',
     purpose: 'the trigger role starts the pipeline',
     doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-cfn.html',
@@ -280,6 +293,17 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     resource: (e) => e.codeDeployRole,
     side: 'pipeline',
     context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [e.deploymentGroupArn] }),
+  },
+  {
+    id: 'codedeploy-service-role-other-group',
+    purpose: 'CodeDeploy may not run another application\'s deployment group as the service role',
+    doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html',
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('codedeploy.amazonaws.com'),
+    resource: (e) => e.codeDeployRole,
+    side: 'pipeline',
+    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.codeDeployApplicationArn.replace(/application:.*$/, 'deploymentgroup:someone-elses/group')}`] }),
+    denied: true,
   },
   {
     id: 'codedeploy-find-targets',
@@ -330,6 +354,17 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     side: 'pipeline',
     deployTarget: 'grant',
     context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`] }),
+  },
+  {
+    id: 'codedeploy-agent-decrypt-direct',
+    purpose: 'the deployment targets may not decrypt with the artifact key outside S3',
+    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service',
+    grant: KMS_DECRYPT_VIA_S3,
+    principal: (e) => role(e.deployTargetRole),
+    resource: (e) => e.artifactKeyArn,
+    side: 'pipeline',
+    deployTarget: 'grant',
+    denied: true,
   },
 ];
 
@@ -574,6 +609,8 @@ export interface PipelineAccountNeed {
   context?: (e: PipelineAccountEnvironment) => Record<string, string[]>;
   /** One path per administrator of the key; their own policies are outside the templates (the execution role's is bootstrap's). */
   perKeyAdministrator?: boolean;
+  /** Must be refused (as ServiceNeed's). */
+  denied?: boolean;
 }
 
 /** A sample access log object: S3 names each by the time it delivers it. */
@@ -589,6 +626,16 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     principal: () => service('logging.s3.amazonaws.com'),
     resource: (e) => `${e.accessLogBucketArn}/${SAMPLE_ACCESS_LOG}`,
     context: (e) => ({ 'aws:SourceArn': [e.artifactBucketArn], 'aws:SourceAccount': [e.account] }),
+  },
+  {
+    id: 'access-log-delivery-other-bucket',
+    purpose: "S3 server access logging may not deliver another bucket's logs here",
+    doc: S3_ACCESS_LOG_DELIVERY.doc,
+    grant: S3_ACCESS_LOG_DELIVERY,
+    principal: () => service('logging.s3.amazonaws.com'),
+    resource: (e) => `${e.accessLogBucketArn}/${SAMPLE_ACCESS_LOG}`,
+    context: (e) => ({ 'aws:SourceArn': [`arn:${e.partition}:s3:::someone-elses-bucket`], 'aws:SourceAccount': [e.account] }),
+    denied: true,
   },
   {
     id: 'key-administration',
