@@ -275,6 +275,16 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
   const org = loadOrgFile('parameters/govcloud.yaml');
   const ciNetwork = (stages: Stage[]) => stages.find((s) => s.id === 'ci-network')!;
   const endpoint = (stages: Stage[], id: string) => (ciNetwork(stages).definition.resources as unknown as Record<string, { Properties: Json }>)[id];
+  type Statement = Json & { Sid: string; Action: string | string[]; Resource: unknown };
+  /** Freshly planned stages with one endpoint's policy changed in a copy (the planner shares documents between endpoints). */
+  const withEndpointPolicy = (id: string, change: (statements: Statement[]) => void): Stage[] => {
+    const stages = planStages(org);
+    const e = endpoint(stages, id);
+    const document = JSON.parse(JSON.stringify(e.Properties.PolicyDocument)) as { Statement: Statement[] };
+    change(document.Statement);
+    e.Properties = { ...e.Properties, PolicyDocument: document };
+    return stages;
+  };
 
   it.each([
     ['SsmEndpoint', 'SessionManagerRegisters', 'ci-host-session-manager'],
@@ -304,11 +314,7 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
     ['reads any object', { Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' } }, 'nothing in the CI network reads any other S3 object'],
     ['reads the layer bucket with any credentials', { Condition: undefined }, "nothing in the CI network reads ECR's layer bucket with its own credentials"],
   ])('an S3 endpoint statement that %s fails the compile naming what it lets through', (_what, change, purpose) => {
-    const stages = planStages(org);
-    const gateway = endpoint(stages, 'S3GatewayEndpoint');
-    const document = JSON.parse(JSON.stringify(gateway.Properties.PolicyDocument)) as { Statement: Json[] };
-    document.Statement[0] = JSON.parse(JSON.stringify({ ...document.Statement[0], ...change }));
-    gateway.Properties = { ...gateway.Properties, PolicyDocument: document };
+    const stages = withEndpointPolicy('S3GatewayEndpoint', (statements) => (statements[0] = JSON.parse(JSON.stringify({ ...statements[0], ...change }))));
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith(`${purpose}: ci-network's S3GatewayEndpoint lets `)), problems.join('\n')).toBe(true);
   });
@@ -319,22 +325,18 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
     ['S3GatewayEndpoint', 'EcrImageLayers', 's3:GetObjectVersion'],
     ['EcrApiEndpoint', 'PullCiImages', 'ecr:PutImage'],
   ])('%s/%s letting %s through too, which no declared path sends, fails the compile (the converse for endpoint policies)', (id, sid, action) => {
-    const stages = planStages(org);
-    const e = endpoint(stages, id);
-    const document = JSON.parse(JSON.stringify(e.Properties.PolicyDocument)) as { Statement: Array<Json & { Sid: string; Action: string | string[] }> };
-    const statement = document.Statement.find((x) => x.Sid === sid)!;
-    statement.Action = [statement.Action, action].flat();
-    e.Properties = { ...e.Properties, PolicyDocument: document };
+    const stages = withEndpointPolicy(id, (statements) => {
+      const statement = statements.find((x) => x.Sid === sid)!;
+      statement.Action = [statement.Action, action].flat();
+    });
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain(`ci-network @ 012345678901: ${id}/${sid} lets ${action} through, which no declared path sends through ${id}`);
   });
 
   it('an endpoint statement naming a repository no CI path pulls fails the compile', () => {
-    const stages = planStages(org);
-    const e = endpoint(stages, 'GitCodeCommitEndpoint');
-    const document = JSON.parse(JSON.stringify(e.Properties.PolicyDocument)) as { Statement: Array<Json & { Resource: unknown }> };
-    document.Statement[0].Resource = [document.Statement[0].Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:codecommit:${AWS::Region}:012345678901:someone-elses' }].flat();
-    e.Properties = { ...e.Properties, PolicyDocument: document };
+    const stages = withEndpointPolicy('GitCodeCommitEndpoint', (statements) => {
+      statements[0].Resource = [statements[0].Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:codecommit:${AWS::Region}:012345678901:someone-elses' }].flat();
+    });
     expect(analyseAccess(org, stages).problems).toContain(
       'ci-network @ 012345678901: GitCodeCommitEndpoint/CiPullsOrgRepositories lets codecommit:GitPull on arn:aws-us-gov:codecommit:us-gov-west-1:012345678901:someone-elses through, which no declared path sends through GitCodeCommitEndpoint',
     );

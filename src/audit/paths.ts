@@ -17,6 +17,7 @@ import {
   type CiHostEnvironment,
   type CiNetworkEnvironment,
   type InstanceEnvironment,
+  type Need,
   type PipelineAccountEnvironment,
   type PipelineEnvironment,
   type ServiceNeed,
@@ -206,27 +207,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       for (const need of PIPELINE_NEEDS) {
         for (const { e, which } of variants(need)) {
           const group = { purpose: groupPurpose(`${need.purpose}${which}`), environment };
-          const principal = need.principal(e);
-          const resource = need.resource(e);
-          const resourceAccount = need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : a;
-          const elsewhere = need.side === 'aws' ? { resourceManagedElsewhere: true } : {};
-          const denied = need.denied ? { denied: true } : {};
-          if (c) {
-            paths.push(classPath(a, c, group, { need: need.id, principal, actions: need.grant.actions, resource, resourceAccount, context: need.context?.(e), ...elsewhere, ...denied }));
-            continue;
-          }
-          paths.push({
-            purpose: `${need.purpose}${which} (${on})`,
-            group: { purpose: group.purpose, account: a, environment },
-            need: need.id,
-            principal,
-            actions: need.grant.actions,
-            resource,
-            resourceAccount,
-            ...(need.context ? { context: need.context(e) } : {}),
-            ...elsewhere,
-            ...denied,
-          });
+          const fields = fieldsOf(need, e, need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : a, need.side === 'aws' ? { resourceManagedElsewhere: true } : {});
+          if (c) paths.push(classPath(a, c, group, fields));
+          else paths.push({ purpose: `${need.purpose}${which} (${on})`, group: { purpose: group.purpose, account: a, environment }, ...fields });
         }
       }
       if (c) done.add(c);
@@ -251,9 +234,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       flowLogRole: role(networkAccount, names.flowLogRole()),
       flowLogGroupArn: String(resolver.resolve(network.id, networkAccount, { 'Fn::GetAtt': ['FlowLogGroup', 'Arn'] })),
     };
-    for (const need of CI_NETWORK_NEEDS) {
-      paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: networkAccount, ...(need.context ? { context: need.context(e) } : {}) });
-    }
+    for (const need of CI_NETWORK_NEEDS) paths.push({ purpose: need.purpose, ...fieldsOf(need, e, networkAccount) });
   }
 
   const { developers, ci } = org.access;
@@ -265,7 +246,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     for (const need of CI_HOST_NEEDS) {
       // A request an AWS service signs (a presigned URL) has no IAM side of the org's: only its network path is proved.
       if ((need.when === 'isolated' && !isolated) || need.networkOnly) continue;
-      paths.push({ purpose: need.purpose, need: need.id, principal: need.principal(e), actions: need.grant.actions, resource: need.resource(e), resourceAccount: ciAccount });
+      paths.push({ purpose: need.purpose, ...fieldsOf(need, e, ciAccount) });
     }
   }
   // On EKS with Pod Identity, EKS assumes the CI role for the service account and tags the session with it
@@ -336,17 +317,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
       for (const { e, note } of variants) {
-        paths.push({
-          purpose: purposeOf[need.id](e, note),
-          need: need.id,
-          principal: need.principal(e),
-          actions: need.grant.actions,
-          resource: need.resource(e),
-          resourceAccount: s,
-          ...(need.context ? { context: need.context(e) } : {}),
-          ...(need.denied ? { denied: true } : {}),
-          ...(need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
-        });
+        paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(need, e, s, need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}) });
       }
     }
   }
@@ -355,6 +326,20 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 
 /** The fields of a path that a need gives, before its purpose and, by class, its token. */
 type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere' | 'denied'>;
+
+/** A need of any table resolved against `e`: its path's fields, with the account its resource is in and what the table adds. */
+function fieldsOf<E>(need: Need<E>, e: E, resourceAccount: string, more: Pick<PathFields, 'resourceManagedElsewhere' | 'identityManagedElsewhere'> = {}): PathFields {
+  return {
+    need: need.id,
+    principal: need.principal(e),
+    actions: need.grant.actions,
+    resource: need.resource(e),
+    resourceAccount,
+    ...(need.context ? { context: need.context(e) } : {}),
+    ...more,
+    ...(need.denied ? { denied: true } : {}),
+  };
+}
 
 /** Paths made once per pipeline account, or once per class of them: each need `needsOf` gives for the account, in turn. */
 function perPipelineAccount(org: Org, classes: ReadonlyMap<string, AccountClass>, needsOf: (account: Account) => Array<{ purpose: string; fields: PathFields }>): AccessPath[] {
@@ -382,15 +367,7 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
     const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
     return DEPLOY_TARGET_NEEDS.map((need) => ({
       purpose: need.purpose,
-      fields: {
-        need: need.id,
-        principal: need.principal(e),
-        actions: need.grant.actions,
-        resource: need.resource(e),
-        resourceAccount: need.awsOwned ? AWS_OWNED_ACCOUNT : account.id,
-        ...(need.context ? { context: need.context() } : {}),
-        ...(need.awsOwned ? { resourceManagedElsewhere: true } : {}),
-      },
+      fields: fieldsOf(need, e, need.awsOwned ? AWS_OWNED_ACCOUNT : account.id, need.awsOwned ? { resourceManagedElsewhere: true } : {}),
     }));
   });
 }
@@ -415,20 +392,8 @@ function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: stri
       const variants = need.perKeyAdministrator
         ? administrators.map((name) => ({ e: { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, purpose: `${name} ${need.purpose}` }))
         : [{ e: base, purpose: need.purpose }];
-      return variants.map(({ e, purpose }) => ({
-        purpose,
-        fields: {
-          need: need.id,
-          principal: need.principal(e),
-          actions: need.grant.actions,
-          resource: need.resource(e),
-          resourceAccount: account.id,
-          ...(need.context ? { context: need.context(e) } : {}),
-          // The administrators' own policies are outside the templates: the execution role's is bootstrap's, the others the org's.
-          ...(need.perKeyAdministrator ? { identityManagedElsewhere: true } : {}),
-          ...(need.denied ? { denied: true } : {}),
-        },
-      }));
+      // The administrators' own policies are outside the templates: the execution role's is bootstrap's, the others the org's.
+      return variants.map(({ e, purpose }) => ({ purpose, fields: fieldsOf(need, e, account.id, need.perKeyAdministrator ? { identityManagedElsewhere: true } : {}) }));
     });
   });
 }
@@ -552,7 +517,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   for (const need of CI_HOST_NEEDS) {
     if (need.endpoint === undefined || withoutPolicy.has(need.endpoint)) continue;
     for (const action of need.grant.actions) {
-      const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.() };
+      const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.(e) };
       const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {

@@ -79,27 +79,37 @@ export interface PipelineEnvironment {
   agentInstaller: string;
 }
 
-export interface ServiceNeed {
+/** An entry of any of the tables below: one path, resolved against `E`, with the AWS page it comes from. */
+export interface Need<E> {
   /** Stable id, used by tests and the report. */
   id: string;
-  /** What the path is for, in words. */
-  purpose: string;
-  /** The AWS page that says the service needs this. */
+  /** The AWS page that says the service (or person) needs this. */
   doc: string;
   grant: Grant;
-  principal: (e: PipelineEnvironment) => Principal;
-  resource: (e: PipelineEnvironment) => string;
+  principal: (e: E) => Principal;
+  resource: (e: E) => string;
+  context?: (e: E) => Record<string, string[]>;
+  /**
+   * Must be refused, not allowed: an explicit Deny's work, or what a used statement's condition is there to keep out
+   * (the converse check cannot see a condition taken away).
+   */
+  denied?: boolean;
+}
+
+/** An entry that says what the path is for, in words (the access table's are worded per source account, src/audit/paths.ts). */
+export interface PurposedNeed<E> extends Need<E> {
+  purpose: string;
+}
+
+export interface ServiceNeed extends PurposedNeed<PipelineEnvironment> {
   /** Whose account the resource is in: `aws` for a resource of AWS's own, whose policy is outside the org file (the identity side is proved). */
   side: 'source' | 'pipeline' | 'aws';
-  context?: (e: PipelineEnvironment) => Record<string, string[]>;
   /**
    * A need of the deployment targets' instance role: one path per role when the
    * org names several existing ones; `trust` marks the role's trust, which is
    * the org's own (outside the templates) when the roles are existing ones.
    */
   deployTarget?: 'trust' | 'grant';
-  /** Must be refused: what a used statement's condition is there to keep out (the converse cannot see a condition taken away). */
-  denied?: boolean;
 }
 
 const role = (arn: string): Principal => ({ kind: 'aws', arn });
@@ -387,18 +397,10 @@ export interface AccessEnvironment {
   protectedBranch: string;
 }
 
-export interface AccessNeed {
-  id: string;
+export interface AccessNeed extends Need<AccessEnvironment> {
   who: 'ci' | 'developers';
   /** What a path of this entry covers: one per source account, repository, developer role, or protected branch. */
   per: 'source account' | 'repository' | 'developer role' | 'protected branch';
-  doc: string;
-  grant: Grant;
-  principal: (e: AccessEnvironment) => Principal;
-  resource: (e: AccessEnvironment) => string;
-  context?: (e: AccessEnvironment) => Record<string, string[]>;
-  /** Must be refused (an explicit Deny), not allowed. */
-  denied?: boolean;
   /** The principal's own permissions are outside the templates (an IAM Identity Center or federated role). */
   identityManagedElsewhere?: boolean;
 }
@@ -504,14 +506,7 @@ export interface InstanceEnvironment {
 }
 
 /** What the SSM Agent on an instance does with the instance role (src/iam/instance-management.ts grants it). */
-export interface InstanceNeed {
-  id: string;
-  purpose: string;
-  doc: string;
-  grant: Grant;
-  principal: (e: InstanceEnvironment) => Principal;
-  resource: (e: InstanceEnvironment) => string;
-  context?: () => Record<string, string[]>;
+export interface InstanceNeed extends PurposedNeed<InstanceEnvironment> {
   /** The resource is AWS's own (an AWS-owned SSM document), its policy outside the org file: the role's side is proved. */
   awsOwned?: boolean;
 }
@@ -599,18 +594,9 @@ export interface PipelineAccountEnvironment {
   keyAdministrator: string;
 }
 
-export interface PipelineAccountNeed {
-  id: string;
-  purpose: string;
-  doc: string;
-  grant: Grant;
-  principal: (e: PipelineAccountEnvironment) => Principal;
-  resource: (e: PipelineAccountEnvironment) => string;
-  context?: (e: PipelineAccountEnvironment) => Record<string, string[]>;
+export interface PipelineAccountNeed extends PurposedNeed<PipelineAccountEnvironment> {
   /** One path per administrator of the key; their own policies are outside the templates (the execution role's is bootstrap's). */
   perKeyAdministrator?: boolean;
-  /** Must be refused (as ServiceNeed's). */
-  denied?: boolean;
 }
 
 /** A sample access log object: S3 names each by the time it delivers it. */
@@ -662,15 +648,7 @@ export interface CiNetworkEnvironment {
 const SAMPLE_FLOW_LOG = 'fl-0c1c1c1c1c1c1c1c1';
 const SAMPLE_LOG_STREAM = 'eni-0c1c1c1c1c1c1c1c1-all';
 
-export interface CiNetworkNeed {
-  id: string;
-  purpose: string;
-  doc: string;
-  grant: Grant;
-  principal: (e: CiNetworkEnvironment) => Principal;
-  resource: (e: CiNetworkEnvironment) => string;
-  context?: (e: CiNetworkEnvironment) => Record<string, string[]>;
-}
+export type CiNetworkNeed = PurposedNeed<CiNetworkEnvironment>;
 
 /**
  * The CI network's own service paths: VPC Flow Logs delivers the flow records with the flow log role
