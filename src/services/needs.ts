@@ -238,6 +238,17 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: (e) => ({ 'aws:SourceAccount': [e.sourceAccount], 'aws:SourceArn': [e.forwardingRuleArn] }),
   },
   {
+    id: 'event-forwarding-role-other-rule',
+    purpose: 'EventBridge may not run another rule of the source account as the forwarder role',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('events.amazonaws.com'),
+    resource: (e) => e.forwarderRole,
+    side: 'source',
+    context: (e) => ({ 'aws:SourceAccount': [e.sourceAccount], 'aws:SourceArn': [`${e.forwardingRuleArn.replace(/[^/]+$/, '')}someone-elses`] }),
+    denied: true,
+  },
+  {
     id: 'trigger-role',
     purpose: 'EventBridge runs the trigger as the trigger role',
     doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-cfn.html',
@@ -644,6 +655,9 @@ export interface CiNetworkEnvironment {
   flowLogGroupArn: string;
 }
 
+/** An account outside the org, for what must be refused from anywhere else. */
+const OTHER_ACCOUNT = '999999999999';
+
 /** A sample flow log: VPC Flow Logs names the log streams by network interface. */
 const SAMPLE_FLOW_LOG = 'fl-0c1c1c1c1c1c1c1c1';
 const SAMPLE_LOG_STREAM = 'eni-0c1c1c1c1c1c1c1c1-all';
@@ -665,6 +679,16 @@ export const CI_NETWORK_NEEDS: readonly CiNetworkNeed[] = [
     principal: () => service('vpc-flow-logs.amazonaws.com'),
     resource: (e) => e.flowLogRole,
     context: (e) => ({ 'aws:SourceAccount': [e.account], 'aws:SourceArn': [`arn:${e.partition}:ec2:${e.region}:${e.account}:vpc-flow-log/${SAMPLE_FLOW_LOG}`] }),
+  },
+  {
+    id: 'ci-network-flow-logs-role-other-account',
+    purpose: "VPC Flow Logs may not deliver another account's flow records as the flow log role",
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
+    grant: STS_ASSUME_ROLE,
+    principal: () => service('vpc-flow-logs.amazonaws.com'),
+    resource: (e) => e.flowLogRole,
+    context: (e) => ({ 'aws:SourceAccount': [OTHER_ACCOUNT], 'aws:SourceArn': [`arn:${e.partition}:ec2:${e.region}:${OTHER_ACCOUNT}:vpc-flow-log/${SAMPLE_FLOW_LOG}`] }),
+    denied: true,
   },
   {
     id: 'ci-network-flow-logs-streams',
