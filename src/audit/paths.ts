@@ -700,9 +700,9 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
-  // Nor any statement's action or resource that allows no declared path: a role's policy, a trust, a key, bucket or bus
-  // policy (a statement, not each of its principals: the check above is the one per principal, for other accounts' and
-  // anyone's). A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is left out.
+  // Nor any statement's action, resource or principal that allows no declared path: a role's policy, a trust, a key,
+  // bucket or bus policy (StatementUsage; the check above also asks each of another account's principals per action).
+  // A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is left out.
   for (const g of grants) {
     if (givenUp()) return undefined;
     if (g.effect === 'Allow' && (g.kind === 'identity' || g.principals.length > 0)) problems.push(...usage.unused(g));
