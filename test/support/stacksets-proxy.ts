@@ -236,7 +236,7 @@
  * execution-role policy, so neither who may assume the StackSets roles nor
  * what the execution role may do can be seen through it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -886,16 +886,7 @@ export class StackSetsProxy {
   /** A JSON-protocol call to moto with the caller's headers and body, as sent. */
   private motoJson(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: string }> {
     const url = new URL(req.url ?? '/', this.moto);
-    return new Promise((resolve, reject) => {
-      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 502, body: Buffer.concat(chunks).toString('utf8') }));
-        r.on('error', reject);
-      });
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
+    return sendTo(url, req.method ?? 'POST', { ...req.headers, host: url.host }, body, 502);
   }
 
   /** EC2: moto, with the Region's endpoint services as `endpointServices` sets them (see the header). */
@@ -973,16 +964,7 @@ export class StackSetsProxy {
     // node:http, not fetch: fetch gives up after 300 s without response headers, and moto takes longer than
     // that to create a 1,000-account StackSet's instances in one call.
     const body = params.toString();
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(this.moto, { method: 'POST', headers: { ...(rest as Record<string, string>), 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return sendTo(new URL(this.moto), 'POST', { ...(rest as Record<string, string>), 'content-length': String(Buffer.byteLength(body)) }, body, 0);
   }
 
   private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: string } | undefined> {
@@ -1738,4 +1720,18 @@ export class StackSetsProxy {
 
 export async function startStackSetsProxy(motoEndpoint: string): Promise<StackSetsProxy> {
   return new StackSetsProxy(motoEndpoint).start();
+}
+
+/** One request to moto, its answer read whole (`noStatus` when it gives none). */
+function sendTo(url: URL, method: string, headers: OutgoingHttpHeaders, body: string | Buffer, noStatus: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? noStatus, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
