@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { sha256 } from '../hash';
 import { XstackError } from '../errors';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
-import type { AccessAnalysis } from './paths';
+import { AWS_OWNED_ACCOUNT, type AccessAnalysis } from './paths';
 import { classesOf, type OrgResource } from './reach';
 import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
@@ -230,9 +230,6 @@ export function auditModel(
   };
 }
 
-/** A request to AWS's own resources (ECR's layer bucket) has no account id of the org's to fold by. */
-const isAccountId = (account: string) => /^\d{12}$/.test(account);
-
 type PathValue = { path: string; result: 'allowed' | 'refused' };
 
 /** Each declared path once, its actions together: refused if any of them is. */
@@ -276,9 +273,10 @@ function endpointChecks(network: AccessAnalysis['network']): Array<Item<PathValu
   if (!network) return [];
   const byPath = new Map<string, { head: string; resource: string; account: string; actions: string[]; letThrough: boolean }>();
   for (const c of network.checks) {
+    // A request to AWS's own resources (ECR's layer bucket) has no account of the org's to fold by: the CI network's.
     const head = `through ${c.endpoint}: ${c.purpose} | ${shown(c.request.principal)} | must be ${c.refuse ? 'refused' : 'let through'}`;
     const key = JSON.stringify([head, c.request.resource]);
-    const e = byPath.get(key) ?? byPath.set(key, { head, resource: c.request.resource, account: isAccountId(c.request.resourceAccount) ? c.request.resourceAccount : network.account, actions: [], letThrough: true }).get(key)!;
+    const e = byPath.get(key) ?? byPath.set(key, { head, resource: c.request.resource, account: c.request.resourceAccount === AWS_OWNED_ACCOUNT ? network.account : c.request.resourceAccount, actions: [], letThrough: true }).get(key)!;
     e.actions.push(c.request.action);
     e.letThrough &&= c.passed !== c.refuse;
   }
