@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { loadOrgFile } from '../src/org/load';
-import type { Org } from '../src/org/model';
+import { accountOfEnvironment, repositoryByName, type Org } from '../src/org/model';
 import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
@@ -68,7 +68,9 @@ describe('the service needs table drives the proof', () => {
     for (const need of PIPELINE_NEEDS) {
       expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
       const paths = baseline.paths.filter((p) => p.need === need.id);
-      expect(paths.length, need.id).toBe(environments);
+      // Asked once per pipeline account, or per source role (a source account and a pipeline account it feeds): not per pipeline.
+      const once = new Set(org.pipelines.flatMap((p) => p.branches.map(([env]) => `${need.onceFor === 'source role' ? repositoryByName(org, p.repository).account : ''} ${accountOfEnvironment(org, env).id}`)));
+      expect(paths.length, need.id).toBe(need.onceFor ? once.size : environments);
       for (const r of baseline.results.filter((x) => x.path.need === need.id)) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!need.denied);
     }
   });
@@ -91,10 +93,23 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['access-log-delivery-other-bucket', 'access-log-delivery'],
     ['event-forwarding-role-other-rule', 'event-forwarding-role'],
     ['ci-network-flow-logs-role-other-account', 'ci-network-flow-logs-role'],
+    ['source-action-role-other-role', 'source-action-role'],
+    ['source-action-artifact-other-role', 'source-action-artifact'],
+    ['source-action-bucket-other-role', 'source-action-bucket'],
+    ['source-action-key-other-role', 'source-action-key'],
+    ['source-action-key-other-key', 'source-action-key'],
+    ['artifact-store-objects-other-account', 'artifact-store-objects'],
+    ['artifact-store-bucket-other-account', 'artifact-store-bucket'],
+    ['codedeploy-agent-download-other-account', 'codedeploy-agent-download'],
+    ['access-log-delivery-other-account', 'access-log-delivery'],
+    ['key-administration-other-role', 'key-administration'],
+    ['ci-assume-reader-other-role', 'ci-assume-reader'],
+    ['developers-assume-other-role', 'developers-assume'],
   ];
 
   it('every refused entry of the tables is one of these, and refused in the example', () => {
-    const refused = [...PIPELINE_NEEDS, ...PIPELINE_ACCOUNT_NEEDS, ...CI_NETWORK_NEEDS].filter((n) => n.denied).map((n) => n.id);
+    // The protected branches are refused by an explicit Deny, not by a condition (tested below).
+    const refused = [...PIPELINE_NEEDS, ...PIPELINE_ACCOUNT_NEEDS, ...CI_NETWORK_NEEDS, ...ACCESS_NEEDS].filter((n) => n.denied && n.id !== 'developers-protected-branch').map((n) => n.id);
     expect(refused.sort()).toEqual(twins.map(([id]) => id).sort());
     for (const [id] of twins) {
       const results = baseline.results.filter((r) => r.path.need === id);
@@ -146,7 +161,8 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     expect(branchWritesOf({ name: 'reads', actions: ['codecommit:GetMergeCommit', 'codecommit:GitPull'], doc: '' })).toEqual([]);
   });
 
-  it.each(ACCESS_NEEDS.map((n) => [n.id, n] as const))('without the statements behind %s, the compile fails naming the path', (_id, need) => {
+  // The refused entries a condition holds, not a Deny, are the twins' above.
+  it.each(ACCESS_NEEDS.filter((n) => !n.denied || n.id === 'developers-protected-branch').map((n) => [n.id, n] as const))('without the statements behind %s, the compile fails naming the path', (_id, need) => {
     const first = baseline.results.find((r) => r.path.need === need.id && (need.denied ? r.refusedBy && 'deny' in r.refusedBy : r.grantedBy.length > 0))!;
     expect(first, need.id).toBeDefined();
     const stages = planStages(org);

@@ -331,7 +331,8 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];
-    if (resAllows === 0 && request.resourceManagedElsewhere && !isKey && !isTrust) {
+    // A resource whose policy is outside the templates (AWS's bucket, someone else's key or bucket) is taken as allowing.
+    if (resAllows === 0 && request.resourceManagedElsewhere) {
       return idAllows > 0 ? decision(true, RESOURCE_ELSEWHERE, grantedBy) : decision(false, 'no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
     }
     if (resAllows === 0) return decision(false, reasons.none, grantedBy, { missing: idAllows === 0 ? 'both' : 'resource' });

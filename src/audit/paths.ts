@@ -10,9 +10,11 @@ import {
   CI_HOST_NEEDS,
   CI_NETWORK_NEEDS,
   DEPLOY_TARGET_NEEDS,
+  OTHER_ACCOUNT,
   PIPELINE_ACCOUNT_NEEDS,
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
+  someoneElsesRole,
   type AccessEnvironment,
   type CiHostEnvironment,
   type CiNetworkEnvironment,
@@ -76,7 +78,7 @@ export interface AccessResult {
 export const AWS_OWNED_ACCOUNT = 'aws';
 
 /** The CI paths that go through the CI network's CodeCommit and STS endpoints (git-remote-codecommit's). */
-const CI_CLONE_NEEDS: ReadonlySet<string> = new Set(ACCESS_NEEDS.filter((n) => n.who === 'ci').map((n) => n.id));
+const CI_CLONE_NEEDS: ReadonlySet<string> = new Set(ACCESS_NEEDS.filter((n) => n.who === 'ci' && !n.denied).map((n) => n.id));
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
 export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account));
@@ -164,6 +166,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   const output = (stage: string, account: string, name: string) => String(resolver.output(stage, account, name));
   const accountId = (name: string) => accountByName(org, name).id;
   const paths: AccessPath[] = [];
+  // Needs asked once per pipeline account (or class) or source role, not per pipeline (ServiceNeed.onceFor): those asked.
+  const asked = new Set<string>();
 
   for (const p of org.pipelines) {
     const repository = repositoryByName(org, p.repository);
@@ -205,11 +209,20 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const variants = (need: ServiceNeed): Array<{ e: PipelineEnvironment; which: string }> =>
         !need.deployTarget || !existing ? [{ e, which: '' }] : need.deployTarget === 'trust' ? [] : existing.map((r) => ({ e: { ...e, deployTargetRole: role(a, r) }, which: existing.length > 1 ? ` as ${r}` : '' }));
       for (const need of PIPELINE_NEEDS) {
+        // What a need asked once is for: the pipeline account (or class), or the source role of a source account in it.
+        const once = need.onceFor === 'source role' ? `${repository.account}, ` : need.onceFor ? '' : undefined;
+        if (once !== undefined) {
+          const key = `${need.id} ${once === '' ? '' : s} ${c?.token ?? a}`;
+          if (asked.has(key)) continue;
+          asked.add(key);
+        }
         for (const { e, which } of variants(need)) {
-          const group = { purpose: groupPurpose(`${need.purpose}${which}`), environment };
-          const fields = fieldsOf(need, e, need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : a, need.side === 'aws' ? { resourceManagedElsewhere: true } : {});
+          const what = `${need.purpose}${which}`;
+          const group = { purpose: once === undefined ? groupPurpose(what) : `${what} (${once}each environment)`, environment };
+          const resourceAccount = need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : need.side === 'outside' ? OTHER_ACCOUNT : a;
+          const fields = fieldsOf(need, e, resourceAccount, need.side === 'aws' ? { resourceManagedElsewhere: true } : {});
           if (c) paths.push(classPath(a, c, group, fields));
-          else paths.push({ purpose: `${need.purpose}${which} (${on})`, group: { purpose: group.purpose, account: a, environment }, ...fields });
+          else paths.push({ purpose: `${what} (${once === undefined ? on : `${once}${environment}`})`, group: { purpose: group.purpose, account: a, environment }, ...fields });
         }
       }
       if (c) done.add(c);
@@ -292,6 +305,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'ci-assume-reader': () => `CI assumes the pull-only role of ${source.name}`,
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
       'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}`,
+      'developers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the developer role of ${source.name}`,
+      'ci-assume-reader-other-role': () => `a role of ${ci?.account} other than the CI role may not assume the pull-only role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
       'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
       'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
@@ -317,7 +332,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
       for (const { e, note } of variants) {
-        paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(need, e, s, need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}) });
+        paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(need, e, s) });
       }
     }
   }
@@ -336,6 +351,8 @@ function fieldsOf<E>(need: Need<E>, e: E, resourceAccount: string, more: Pick<Pa
     resource: need.resource(e),
     resourceAccount,
     ...(need.context ? { context: need.context(e) } : {}),
+    ...(need.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
+    ...(need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
     ...more,
     ...(need.denied ? { denied: true } : {}),
   };
@@ -392,8 +409,7 @@ function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: stri
       const variants = need.perKeyAdministrator
         ? administrators.map((name) => ({ e: { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, purpose: `${name} ${need.purpose}` }))
         : [{ e: base, purpose: need.purpose }];
-      // The administrators' own policies are outside the templates: the execution role's is bootstrap's, the others the org's.
-      return variants.map(({ e, purpose }) => ({ purpose, fields: fieldsOf(need, e, account.id, need.perKeyAdministrator ? { identityManagedElsewhere: true } : {}) }));
+      return variants.map(({ e, purpose }) => ({ purpose, fields: fieldsOf(need, e, account.id) }));
     });
   });
 }
@@ -452,6 +468,7 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
   const problems: string[] = [];
   const checks: EndpointCheck[] = [];
   for (const path of paths.filter((p) => p.need !== undefined && CI_CLONE_NEEDS.has(p.need))) {
+    const passed: Passed[] = [];
     for (const action of path.actions) {
       const service = via(action);
       const endpoint = service === undefined ? undefined : endpoints.get(service);
@@ -463,11 +480,44 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
       const d = endpointAllows(endpoint.statements, request, org.organizationId);
       checks.push({ endpoint: endpoint.endpoint, purpose: path.purpose, request, refuse: false, passed: d.allowed, by: d.by });
       if (!d.allowed) problems.push(`${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
+      else passed.push({ endpoint, request });
     }
+    problems.push(...refusedToOthers(org, network, path.purpose, passed, checks, true));
   }
   problems.push(...throughIsolatedEndpoints(org, network, endpoints, checks));
   problems.push(...unusedEndpointGrants(all, checks));
   return { network: { stage: network.id, account: network.targets[0]?.id ?? '', endpoints: all, checks }, problems };
+}
+
+/**
+ * The same request signed by someone else must not pass the endpoint: by a role of an account outside the org and,
+ * where only the org's roles may use the endpoint (`roles`: CodeCommit and STS for CI's clones), by another role of the
+ * principal's account. An endpoint policy's `aws:PrincipalAccount` and `aws:PrincipalArn` are what keep them out
+ * (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). Each is added to `checks`.
+ */
+function refusedToOthers(org: Org, network: Stage, purpose: string, passed: readonly Passed[], checks: EndpointCheck[], onlyRoles: boolean): string[] {
+  const principal = passed[0]?.request.principal;
+  if (principal?.kind !== 'aws') return [];
+  const others: Array<[string, string]> = [['a role of an account outside the org', `arn:${org.partition}:iam::${OTHER_ACCOUNT}:role/someone-elses`]];
+  if (onlyRoles) others.push(['another role of its account', someoneElsesRole(principal.arn)]);
+  const problems: string[] = [];
+  // Each other signer's requests together, in the path's order, so that the report shows them as one row per endpoint.
+  for (const [who, arn] of others) {
+    const what = `${who} may not do what ${purpose} does`;
+    for (const { endpoint, request } of passed) {
+      const refused: Request = { ...request, principal: aws(arn) };
+      const d = endpointAllows(endpoint.statements, refused, org.organizationId);
+      checks.push({ endpoint: endpoint.endpoint, purpose: what, request: refused, refuse: true, passed: !d.allowed, by: d.by });
+      if (d.allowed) problems.push(`${what}: ${network.id}'s ${endpoint.endpoint} lets ${arn} ${request.action} on ${request.resource} through (${d.by?.policy})`);
+    }
+  }
+  return problems;
+}
+
+/** A request an endpoint let through, as it must. */
+interface Passed {
+  endpoint: { endpoint: string; statements: readonly ResolvedStatement[] };
+  request: Request;
 }
 
 /**
@@ -516,14 +566,16 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   };
   for (const need of CI_HOST_NEEDS) {
     if (need.endpoint === undefined || withoutPolicy.has(need.endpoint)) continue;
+    const passed: Passed[] = [];
     for (const action of need.grant.actions) {
       const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.(e) };
       const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {
         problems.push(`${need.purpose}: ${describePrincipal(request.principal)} may not ${action} on ${request.resource} through ${network.id}'s ${asked.endpoint.endpoint}: ${asked.decision.by ? `denied by ${asked.decision.by.policy}` : 'no statement of its endpoint policy allows it'}`);
-      }
+      } else passed.push({ endpoint: asked.endpoint, request });
     }
+    problems.push(...refusedToOthers(org, network, need.purpose, passed, checks, false));
   }
   for (const refused of REFUSED_THROUGH_ISOLATED_NETWORK) {
     // Asked as anyone's request: the CI role's, another principal's, or a presigned URL's alike.

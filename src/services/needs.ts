@@ -94,7 +94,31 @@ export interface Need<E> {
    * (the converse check cannot see a condition taken away).
    */
   denied?: boolean;
+  /**
+   * The principal's own permissions are outside the templates (an IAM Identity Center or federated role, or someone
+   * else's role): the proof takes its identity side as allowing everything, so only the resource side can refuse.
+   */
+  identityManagedElsewhere?: boolean;
+  /**
+   * The resource's policy is outside the templates (AWS's own bucket, another key, a bucket of the artifact bucket's
+   * name in another account): the proof takes it as allowing everything, so only the identity side can refuse.
+   */
+  resourceManagedElsewhere?: boolean;
 }
+
+/**
+ * Someone else's role beside one of the org's, in the same account (and path, for an IAM Identity Center role): what a
+ * trust, key or bucket policy that admits an account root narrowed by `aws:PrincipalArn` must keep out.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+ */
+export const someoneElsesRole = (arn: string) => arn.replace(/[^/]+$/, 'someone-elses');
+
+/** An account outside the org, for what must be refused from anywhere else. */
+export const OTHER_ACCOUNT = '999999999999';
+
+const PRINCIPAL_ARN_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn';
+/** "Bucket owner condition ensures that the buckets you use in your S3 operations belong to the AWS accounts that you expect." */
+const RESOURCE_ACCOUNT_DOC = 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html';
 
 /** An entry that says what the path is for, in words (the access table's are worded per source account, src/audit/paths.ts). */
 export interface PurposedNeed<E> extends Need<E> {
@@ -102,8 +126,16 @@ export interface PurposedNeed<E> extends Need<E> {
 }
 
 export interface ServiceNeed extends PurposedNeed<PipelineEnvironment> {
-  /** Whose account the resource is in: `aws` for a resource of AWS's own, whose policy is outside the org file (the identity side is proved). */
-  side: 'source' | 'pipeline' | 'aws';
+  /**
+   * Whose account the resource is in: `aws` for a resource of AWS's own, whose policy is outside the org file (the
+   * identity side is proved); `outside` for one in an account outside the org (OTHER_ACCOUNT), with a name of ours.
+   */
+  side: 'source' | 'pipeline' | 'aws' | 'outside';
+  /**
+   * Asked once for each pipeline account (or class of them), or each source role, rather than for each of their
+   * pipelines: a refusal that names no pipeline's resource holds for all of them alike.
+   */
+  onceFor?: 'pipeline account' | 'source role';
   /**
    * A need of the deployment targets' instance role: one path per role when the
    * org names several existing ones; `trust` marks the role's trust, which is
@@ -140,6 +172,18 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     side: 'source',
   },
   {
+    id: 'source-action-role-other-role',
+    purpose: 'another role of the pipeline account may not assume the source role',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: STS_ASSUME_ROLE,
+    principal: (e) => role(someoneElsesRole(e.pipelineRole)),
+    resource: (e) => e.sourceRole,
+    side: 'source',
+    onceFor: 'source role',
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'source-action-repository',
     purpose: 'the source role reads the repository',
     doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
@@ -157,6 +201,19 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     resource: (e) => e.sourceArtifact,
     side: 'pipeline',
     context: encryptedWithKms,
+  },
+  {
+    id: 'source-action-artifact-other-role',
+    purpose: "another role of the source account may not write the pipeline account's artifacts",
+    doc: PRINCIPAL_ARN_DOC,
+    grant: ARTIFACT_OBJECT_WRITE,
+    principal: (e) => role(someoneElsesRole(e.sourceRole)),
+    resource: (e) => e.sourceArtifact,
+    side: 'pipeline',
+    context: encryptedWithKms,
+    onceFor: 'source role',
+    identityManagedElsewhere: true,
+    denied: true,
   },
   {
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html: a part names no server-side encryption (the
@@ -179,6 +236,18 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     side: 'pipeline',
   },
   {
+    id: 'source-action-bucket-other-role',
+    purpose: "another role of the source account may not list the pipeline account's artifact bucket",
+    doc: PRINCIPAL_ARN_DOC,
+    grant: ARTIFACT_BUCKET_LIST,
+    principal: (e) => role(someoneElsesRole(e.sourceRole)),
+    resource: (e) => e.artifactBucketArn,
+    side: 'pipeline',
+    onceFor: 'source role',
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'source-action-key',
     purpose: 'the source role encrypts with the artifact key',
     doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/services-s3.html#s3-customer-cmk-policy',
@@ -187,6 +256,35 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     resource: (e) => e.artifactKeyArn,
     side: 'pipeline',
     context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`], 'kms:ResourceAliases': [e.artifactKeyAlias] }),
+  },
+  {
+    id: 'source-action-key-other-role',
+    purpose: "another role of the source account may not use the pipeline account's artifact key",
+    doc: PRINCIPAL_ARN_DOC,
+    grant: KMS_ARTIFACT_DATA_KEY,
+    principal: (e) => role(someoneElsesRole(e.sourceRole)),
+    resource: (e) => e.artifactKeyArn,
+    side: 'pipeline',
+    context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`], 'kms:ResourceAliases': [e.artifactKeyAlias] }),
+    onceFor: 'source role',
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
+    // The source role's grant names every key of the pipeline account (the key's id is not known before it exists) and
+    // narrows it to the artifact key by its alias: another key, whatever its own policy lets the source account do, is
+    // refused by the identity side.
+    id: 'source-action-key-other-key',
+    purpose: 'the source role may not use another key of the pipeline account',
+    doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html',
+    grant: KMS_ARTIFACT_DATA_KEY,
+    principal: (e) => role(e.sourceRole),
+    resource: (e) => `arn:${e.partition}:kms:${e.region}:${e.pipelineAccount}:key/someone-elses`,
+    side: 'pipeline',
+    context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`], 'kms:ResourceAliases': ['alias/someone-elses'] }),
+    onceFor: 'source role',
+    resourceManagedElsewhere: true,
+    denied: true,
   },
   {
     id: 'artifact-store-objects',
@@ -199,6 +297,21 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: encryptedWithKms,
   },
   {
+    // Bucket names are global: a bucket of the artifact bucket's name in another account (before it exists, or after it
+    // is deleted) is refused by aws:ResourceAccount, whatever its own policy lets in.
+    id: 'artifact-store-objects-other-account',
+    purpose: "the pipeline role may not read or write artifacts in a bucket of the artifact bucket's name owned by another account",
+    doc: RESOURCE_ACCOUNT_DOC,
+    grant: ARTIFACT_OBJECT_READ_WRITE,
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.sourceArtifact,
+    side: 'outside',
+    context: encryptedWithKms,
+    onceFor: 'pipeline account',
+    resourceManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'artifact-store-bucket',
     purpose: 'the pipeline role reads the artifact bucket\'s settings',
     doc: ARTIFACT_BUCKET_READ.doc,
@@ -206,6 +319,18 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: (e) => role(e.pipelineRole),
     resource: (e) => e.artifactBucketArn,
     side: 'pipeline',
+  },
+  {
+    id: 'artifact-store-bucket-other-account',
+    purpose: "the pipeline role may not read the settings of a bucket of the artifact bucket's name owned by another account",
+    doc: RESOURCE_ACCOUNT_DOC,
+    grant: ARTIFACT_BUCKET_READ,
+    principal: (e) => role(e.pipelineRole),
+    resource: (e) => e.artifactBucketArn,
+    side: 'outside',
+    onceFor: 'pipeline account',
+    resourceManagedElsewhere: true,
+    denied: true,
   },
   {
     id: 'artifact-store-key',
@@ -356,6 +481,19 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     deployTarget: 'grant',
   },
   {
+    id: 'codedeploy-agent-download-other-account',
+    purpose: "the deployment targets may not download from a bucket of the artifact bucket's name owned by another account",
+    doc: RESOURCE_ACCOUNT_DOC,
+    grant: CODEDEPLOY_AGENT_DOWNLOAD,
+    principal: (e) => role(e.deployTargetRole),
+    resource: (e) => e.sourceArtifact,
+    side: 'outside',
+    deployTarget: 'grant',
+    onceFor: 'pipeline account',
+    resourceManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'codedeploy-agent-install',
     purpose: 'the deployment targets install and update the CodeDeploy agent from AWS\'s resource kit bucket',
     doc: CODEDEPLOY_AGENT_INSTALL.doc,
@@ -412,8 +550,6 @@ export interface AccessNeed extends Need<AccessEnvironment> {
   who: 'ci' | 'developers';
   /** What a path of this entry covers: one per source account, repository, developer role, or protected branch. */
   per: 'source account' | 'repository' | 'developer role' | 'protected branch';
-  /** The principal's own permissions are outside the templates (an IAM Identity Center or federated role). */
-  identityManagedElsewhere?: boolean;
 }
 
 const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
@@ -448,6 +584,17 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.ciReaderRole,
   },
   {
+    id: 'ci-assume-reader-other-role',
+    who: 'ci',
+    per: 'source account',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: STS_ASSUME_ROLE,
+    principal: (e) => role(someoneElsesRole(e.ciInstanceRole)),
+    resource: (e) => e.ciReaderRole,
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'ci-pull',
     who: 'ci',
     per: 'repository',
@@ -466,6 +613,18 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.developerRole,
     context: () => ({ 'aws:MultiFactorAuthPresent': ['true'] }),
     identityManagedElsewhere: true,
+  },
+  {
+    id: 'developers-assume-other-role',
+    who: 'developers',
+    per: 'developer role',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: STS_ASSUME_ROLE_CHAINED,
+    principal: (e) => role(someoneElsesRole(e.developerSource)),
+    resource: (e) => e.developerRole,
+    context: () => ({ 'aws:MultiFactorAuthPresent': ['true'] }),
+    identityManagedElsewhere: true,
+    denied: true,
   },
   {
     id: 'developers-work',
@@ -606,7 +765,7 @@ export interface PipelineAccountEnvironment {
 }
 
 export interface PipelineAccountNeed extends PurposedNeed<PipelineAccountEnvironment> {
-  /** One path per administrator of the key; their own policies are outside the templates (the execution role's is bootstrap's). */
+  /** One path per administrator of the key (their own policies are outside the templates: the execution role's is bootstrap's, the others the org's). */
   perKeyAdministrator?: boolean;
 }
 
@@ -635,6 +794,18 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     denied: true,
   },
   {
+    // S3 names the source bucket's owner in aws:SourceAccount: a bucket of the artifact bucket's name in another account
+    // (bucket names are global) may not deliver its logs here.
+    id: 'access-log-delivery-other-account',
+    purpose: "S3 server access logging may not deliver the logs of another account's bucket of the artifact bucket's name here",
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
+    grant: S3_ACCESS_LOG_DELIVERY,
+    principal: () => service('logging.s3.amazonaws.com'),
+    resource: (e) => `${e.accessLogBucketArn}/${SAMPLE_ACCESS_LOG}`,
+    context: (e) => ({ 'aws:SourceArn': [e.artifactBucketArn], 'aws:SourceAccount': [OTHER_ACCOUNT] }),
+    denied: true,
+  },
+  {
     id: 'key-administration',
     purpose: 'administers the artifact key',
     doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators',
@@ -642,6 +813,17 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     principal: (e) => role(e.keyAdministrator),
     resource: (e) => e.artifactKeyArn,
     perKeyAdministrator: true,
+    identityManagedElsewhere: true,
+  },
+  {
+    id: 'key-administration-other-role',
+    purpose: 'another role of the pipeline account may not administer the artifact key',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: KMS_KEY_ADMINISTRATION,
+    principal: (e) => role(`arn:${e.partition}:iam::${e.account}:role/someone-elses`),
+    resource: (e) => e.artifactKeyArn,
+    identityManagedElsewhere: true,
+    denied: true,
   },
 ];
 
@@ -654,9 +836,6 @@ export interface CiNetworkEnvironment {
   /** The flow log group's ARN as CloudFormation returns it, ending in `:*`. */
   flowLogGroupArn: string;
 }
-
-/** An account outside the org, for what must be refused from anywhere else. */
-const OTHER_ACCOUNT = '999999999999';
 
 /** A sample flow log: VPC Flow Logs names the log streams by network interface. */
 const SAMPLE_FLOW_LOG = 'fl-0c1c1c1c1c1c1c1c1';

@@ -1,0 +1,140 @@
+/**
+ * Every condition of every Allow statement the templates hold is there for
+ * a reason the access proof can see: taken away on its own, some path the
+ * proof declares refused (src/services/needs.ts, the endpoint checks of
+ * src/audit/paths.ts) is let through, and the compile fails. The converse
+ * check ("nothing more", README) cannot see a condition taken away; this is
+ * what holds the conditions.
+ *
+ * A condition that only repeats what another holds (AWS recommends
+ * `aws:SourceAccount` beside an `aws:SourceArn` that already names the
+ * account; an endpoint's `aws:PrincipalAccount` beside an `aws:PrincipalArn`
+ * of the same accounts; an identity policy's `kms:ViaService` that the key
+ * policy holds too) is listed in REDUNDANT with its reason; for it, taking
+ * it away with the condition it repeats must fail the compile.
+ */
+import { describe, expect, it } from 'vitest';
+import { analyseAccess } from '../src/audit/paths';
+import { loadOrgFile } from '../src/org/load';
+import type { Org } from '../src/org/model';
+import type { Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
+
+type Json = Record<string, unknown>;
+
+/** One key of one operator of the Condition of an Allow statement of a resource of a stage. */
+interface ConditionAt {
+  stage: string;
+  resource: string;
+  sid: string;
+  operator: string;
+  key: string;
+}
+
+const label = (c: ConditionAt) => `${c.stage} ${c.resource}/${c.sid} ${c.operator} ${c.key}`;
+
+/** Every policy document's Allow statements under a resource's properties (a role's trust and inline policies, a key or bucket policy, …). */
+function statementsOf(node: unknown, found: Json[] = []): Json[] {
+  if (Array.isArray(node)) node.forEach((n) => statementsOf(n, found));
+  else if (node !== null && typeof node === 'object') {
+    const o = node as Json;
+    if (Array.isArray(o.Statement)) for (const st of o.Statement as Json[]) if (st.Effect === 'Allow') found.push(st);
+    for (const [k, v] of Object.entries(o)) if (k !== 'Statement') statementsOf(v, found);
+  }
+  return found;
+}
+
+const resourcesOf = (stage: Stage) => stage.definition.resources as unknown as Record<string, Json>;
+
+function conditionsOf(stages: readonly Stage[]): ConditionAt[] {
+  const found: ConditionAt[] = [];
+  for (const stage of stages) {
+    for (const [resource, definition] of Object.entries(resourcesOf(stage))) {
+      for (const st of statementsOf(definition)) {
+        for (const [operator, keys] of Object.entries((st.Condition ?? {}) as Record<string, Json>)) {
+          for (const key of Object.keys(keys)) found.push({ stage: stage.id, resource, sid: String(st.Sid), operator, key });
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** The proof's problems once `conditions` are taken out of freshly planned stages. */
+function problemsWithout(org: Org, conditions: readonly ConditionAt[]): string[] {
+  const stages = planStages(org);
+  for (const c of conditions) {
+    const resources = resourcesOf(stages.find((s) => s.id === c.stage)!);
+    const copy = JSON.parse(JSON.stringify(resources[c.resource])) as Json;
+    let removed = 0;
+    for (const st of statementsOf(copy)) {
+      const block = (st.Condition as Record<string, Json> | undefined)?.[c.operator];
+      if (st.Sid !== c.sid || !block || !(c.key in block)) continue;
+      delete block[c.key];
+      if (Object.keys(block).length === 0) delete (st.Condition as Json)[c.operator];
+      if (Object.keys(st.Condition as Json).length === 0) delete st.Condition;
+      removed++;
+    }
+    expect(removed, label(c)).toBeGreaterThan(0);
+    resources[c.resource] = copy;
+  }
+  return analyseAccess(org, stages).problems;
+}
+
+/** A condition the proof cannot see taken away on its own, what it repeats, and why it is kept. */
+interface Redundant {
+  matches: (c: ConditionAt) => boolean;
+  /** The condition it repeats, taken away with it. */
+  partner: (c: ConditionAt) => ConditionAt;
+  why: string;
+}
+
+const CONFUSED_DEPUTY = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html';
+
+const REDUNDANT: readonly Redundant[] = [
+  {
+    // The rule's, deployment group's or flow log's ARN names the account already.
+    matches: (c) => c.key === 'aws:SourceAccount' && /TrustService$/.test(c.sid),
+    partner: (c) => ({ ...c, operator: 'ArnLike', key: 'aws:SourceArn' }),
+    why: `AWS recommends aws:SourceAccount beside aws:SourceArn in a service's trust (${CONFUSED_DEPUTY})`,
+  },
+  {
+    // VPC Flow Logs' ARN is every flow log of the account (vpc-flow-log/*): it pins the account, as aws:SourceAccount does.
+    matches: (c) => c.resource === 'FlowLogRole' && c.key === 'aws:SourceArn',
+    partner: (c) => ({ ...c, operator: 'StringEquals', key: 'aws:SourceAccount' }),
+    why: `both keys of the flow log role's trust pin its account (${CONFUSED_DEPUTY})`,
+  },
+  {
+    matches: (c) => c.key === 'aws:PrincipalAccount' && /CodeCommitEndpoint$/.test(c.resource),
+    partner: (c) => ({ ...c, operator: 'ArnLike', key: 'aws:PrincipalArn' }),
+    why: "the endpoint's aws:PrincipalArn names roles of the same accounts as its aws:PrincipalAccount",
+  },
+  {
+    // The key policy names the deployment targets' role and holds the same kms:ViaService: in the same account it decides.
+    matches: (c) => c.resource === 'DeployTargetArtifactsPolicy' && c.key === 'kms:ViaService',
+    partner: (c) => ({ ...c, resource: 'ArtifactKey', sid: 'DeployTargetsDecryptViaS3' }),
+    why: 'the artifact key policy holds the same kms:ViaService for the role (defence in depth on the identity side)',
+  },
+];
+
+describe.each(['parameters/example.yaml', 'parameters/govcloud.yaml'])('%s: every condition of an Allow statement is held by a refused path', (file) => {
+  const org = loadOrgFile(file);
+  const conditions = conditionsOf(planStages(org));
+
+  it('the org compiles, and its templates have conditions to hold', () => {
+    expect(analyseAccess(org, planStages(org)).problems).toEqual([]);
+    expect(conditions.length).toBeGreaterThan(30);
+  });
+
+  it.each(conditions.map((c) => [label(c), c] as const))('%s', (_label, c) => {
+    const redundant = REDUNDANT.find((r) => r.matches(c));
+    const alone = problemsWithout(org, [c]);
+    if (!redundant) {
+      expect(alone.length, `${label(c)} taken away, and the proof still passes: no refused path holds it`).toBeGreaterThan(0);
+      return;
+    }
+    // Listed as repeating another: exactly so (a refused path that now holds it makes the entry stale), and the two together are held.
+    expect(alone, `${label(c)} is listed in REDUNDANT (${redundant.why}) but a refused path holds it on its own`).toEqual([]);
+    expect(problemsWithout(org, [c, redundant.partner(c)]).length, `${label(c)} with ${label(redundant.partner(c))}`).toBeGreaterThan(0);
+  });
+});
