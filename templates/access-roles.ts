@@ -46,13 +46,13 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
     const principalArns = developers.assumedBy.flatMap((s, i) =>
       s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${developers.sourceAccountIds[i]}:role/${path}${r}`))),
     );
+    // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the developer role is always assumed by role chaining,
+    // which carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).
     const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
-    if (developers.requireMfa) conditions.Bool = { 'aws:MultiFactorAuthPresent': 'true' };
     const protectedRefs = developers.protectedBranches.map((b) => `refs/heads/${b}`);
     Object.assign(resources, role('DeveloperRole', {
       name: names.developerRole(),
       description: 'Developers: pull, push and pull requests on this account\'s repositories',
-      maxSessionSeconds: developers.maxSessionHours * 3600,
       trust: policyDocument([
         statement({
           // Account roots as principals so that roles matched by pattern (SSO roles carry a random

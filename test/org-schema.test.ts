@@ -47,7 +47,7 @@ describe('the org file JSON Schema', () => {
     ['an unknown role', example.replace('role: source', 'role: sauce'), '/accounts/shared-services/role'],
     ['an account name with capitals', example.replace('  dev:\n    id', '  Dev:\n    id'), '/accounts'],
     ['a prefix with capitals', example.replace('prefix: acme', 'prefix: Acme'), '/prefix'],
-    ['a session of 13 hours', example.replace('maxSessionHours: 4', 'maxSessionHours: 13'), '/access/developers/maxSessionHours'],
+    ['a session of 13 hours', example.replace('maxSessionHours: 1', 'maxSessionHours: 13'), '/access/developers/maxSessionHours'],
     ['a missing region', example.replace('  region: eu-west-1\n', ''), '/organization'],
     ['an empty repositories mapping', example.replace(/repositories:\n[\s\S]*?\npipelines:/, 'repositories: {}\npipelines:'), '/repositories'],
     ['a CIDR of /8', example.replace('10.20.0.0/16', '10.0.0.0/8'), '/access/ci/network/cidr'],

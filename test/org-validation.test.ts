@@ -75,12 +75,23 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   {
     name: 'requireMfa with Identity Center roles',
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [AWSReservedSSO_Dev_*]\n        sso: true\n    requireMfa: true\n`,
-    expected: /access\.developers\.requireMfa: cannot be satisfied by IAM Identity Center roles \(access\.developers\.assumedBy\[0\]\): their sessions carry no aws:MultiFactorAuthPresent; expected requireMfa: false, with MFA enforced at the identity provider/,
+    expected: /access\.developers\.requireMfa: cannot be satisfied by IAM Identity Center roles \(access\.developers\.assumedBy\[0\]\): their sessions carry no aws:MultiFactorAuthPresent; expected requireMfa: false, with MFA enforced where the first session is made/,
   },
   {
     name: 'requireMfa with federated roles',
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer-federated]\n        federated: true\n    requireMfa: true\n`,
     expected: /access\.developers\.requireMfa: cannot be satisfied by federated roles \(access\.developers\.assumedBy\[0\]\)/,
+  },
+  {
+    // Every source is a role: the developer role is assumed from its session (role chaining), which carries no MFA flag.
+    name: 'requireMfa with plain roles',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer]\n    requireMfa: true\n`,
+    expected: /access\.developers\.requireMfa: cannot be satisfied by roles \(the developer role is assumed from their sessions: role chaining\) \(access\.developers\.assumedBy\[0\]\)/,
+  },
+  {
+    name: 'a developer session longer than role chaining allows',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer]\n    maxSessionHours: 4\n`,
+    expected: /access\.developers\.maxSessionHours: 4 cannot take effect: developers assume the developer role from another role's session \(role chaining\), which AWS limits to one hour.*; expected maxSessionHours: 1, or leave it out/,
   },
   { name: 'bucket generation 0', edit: (t) => `${t}bucketGeneration: 0\n`, expected: /^org\.yaml:23:19: bucketGeneration: / },
   {

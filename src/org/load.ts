@@ -623,27 +623,37 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   }
   const availabilityZones = network?.availabilityZones ?? 2;
   if (network?.availabilityZoneIds) checkAvailabilityZoneIds(network.availabilityZoneIds, network.availabilityZones, raw.organization?.region, ctx);
+  // Every source assumedBy names is a role, so every developer session is role chaining: the developer role's
+  // AssumeRole is made with another role's session. "The temporary credentials returned by AssumeRole do not include
+  // MFA information in the context" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html),
+  // and a role session cannot supply one (AssumeRole's SerialNumber is an IAM user's MFA device), so
+  // aws:MultiFactorAuthPresent never holds: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent
   if (a.developers?.requireMfa) {
-    // Sessions that come through IAM Identity Center, SAML/OIDC federation or role chaining carry
-    // no aws:MultiFactorAuthPresent, so the condition could never hold for them.
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent
     a.developers.assumedBy.forEach((s, i) => {
-      if (s.sso || s.federated) {
-        ctx.report(
-          'access.developers.requireMfa',
-          `cannot be satisfied by ${s.sso ? 'IAM Identity Center' : 'federated'} roles (access.developers.assumedBy[${i}]): their sessions carry no aws:MultiFactorAuthPresent`,
-          'requireMfa: false, with MFA enforced at the identity provider (IAM Identity Center or your IdP)',
-        );
-      }
+      const kind = s.sso ? 'IAM Identity Center roles' : s.federated ? 'federated roles' : 'roles (the developer role is assumed from their sessions: role chaining)';
+      ctx.report(
+        'access.developers.requireMfa',
+        `cannot be satisfied by ${kind} (access.developers.assumedBy[${i}]): their sessions carry no aws:MultiFactorAuthPresent`,
+        `requireMfa: false, with MFA enforced where the first session is made (IAM Identity Center, your IdP, or the trust of the roles assumedBy names)`,
+      );
     });
+  }
+  // "Role chaining limits your AWS CLI or AWS API role session to a maximum of one hour", and an AssumeRole that asks
+  // for longer fails (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining):
+  // a longer MaxSessionDuration on the developer role would promise sessions no developer can get.
+  const hours = a.developers?.maxSessionHours;
+  if (hours !== undefined && hours > 1) {
+    ctx.report(
+      'access.developers.maxSessionHours',
+      `${hours} cannot take effect: developers assume the developer role from another role's session (role chaining), which AWS limits to one hour, and an AssumeRole asking for more fails`,
+      'maxSessionHours: 1, or leave it out (the session is renewed by the AWS CLI profile when it ends)',
+    );
   }
   return {
     ...(a.developers
       ? {
           developers: {
             assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
-            requireMfa: a.developers.requireMfa ?? false,
-            maxSessionHours: a.developers.maxSessionHours ?? 1,
             protectedBranches: a.developers.protectedBranches ?? [],
           },
         }

@@ -55,8 +55,6 @@ export interface RoleSource {
 
 export interface DeveloperAccess {
   readonly assumedBy: readonly RoleSource[];
-  readonly requireMfa: boolean;
-  readonly maxSessionHours: number;
   /** Branches nobody may push to directly, merge into or delete with the developer role. */
   readonly protectedBranches: readonly string[];
 }
