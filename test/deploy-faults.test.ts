@@ -1214,6 +1214,64 @@ describe('the reconciler against the layer', () => {
     expect(failed(s).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
   });
 
+  it("SERVICE_MANAGED: verify refuses an org file whose stages target the management account as plan and deploy do (no instance can ever be there); destroy removes what each StackSet holds and notes there is nothing of those stages in the management account", async () => {
+    const { organizations, root, placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
+    await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    // Deployed with prod; then the org file puts the management account in prod's place.
+    const deployed = compileYaml(serviceManaged(generateOrgYaml(2), [source, dev, prod]));
+    expect(failed(await deploy(deployed, awsVia(), options))).toEqual([]);
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), [source, dev, { id: management, ou: managementOu }]));
+    const targeting = compiled.stages.filter((st) => st.targets.some((a) => a.id === management)).map((st) => st.id);
+    expect(targeting.length).toBeGreaterThan(1);
+    const name = compiled.org.accounts.find((a) => a.id === management)!.name;
+    const manifest = JSON.parse(compiled.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const accountText = `generated.yaml: account ${name} (${management}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there`;
+
+    // verify: refused before any drift detection, as plan and deploy refuse; never "missing" for what cannot exist.
+    const aws = awsVia();
+    const refusal = await verify(compiled, aws, hashes, options).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(refusal?.code).toBe('MANAGEMENT_ACCOUNT_TARGETED');
+    expect(refusal?.message).toBe(
+      `nothing was verified: ${accountText}, and stages ${targeting.join(', ')} target it, so no deploy can create their instances there (plan and deploy refuse this org file) and verify would report them missing on every run: ` +
+        "move its role to a member account (leave the management account out of the org file's stages), or deploy the org SELF_MANAGED (stackSets.permissionModel: SELF_MANAGED), which reaches any account with the execution role",
+    );
+    expect(refusal?.message).not.toContain('missing:');
+    expect(aws.log.calls.DetectStackSetDriftCommand).toBeUndefined();
+    // The org file as deployed verifies as ever (no management account in it).
+    const deployedManifest = JSON.parse(deployed.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    expect((await verify(deployed, awsVia(), new Map(Object.entries(deployedManifest.files).map(([path, f]) => [path, f.sha256])), options)).differences).toEqual([]);
+
+    // destroy: every StackSet goes (prod's instances with them), and one note says why nothing is removed in the management account.
+    const notes: string[] = [];
+    const planned = await destroyPlan(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(planned.remove.flatMap((r) => r.accounts)).toContain(prod.id);
+    expect(planned.remove.flatMap((r) => r.accounts)).not.toContain(management);
+    const s = await destroy(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(failed(s)).toEqual([]);
+    const note = `${accountText}, and stages ${targeting.join(', ')} target it: no deploy created instances there, so destroy has none there to remove; it removes the instances each StackSet holds`;
+    expect(notes).toEqual([note, note]);
+    expect(s.stages.filter((x) => x.result !== 'deleted').map((x) => [x.stage, x.result])).toEqual([['source-repositories', 'kept']]);
+    const active = ((await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status === 'ACTIVE').map((x) => x.StackSetName);
+    expect(active).toEqual(['big-source-repositories']);
+
+    // A caller that may not read the organization: verify notes that a missing instance may be the management account's.
+    proxy.denyOrganizations('DescribeOrganization');
+    const unread: string[] = [];
+    await verify(compiled, awsVia(), hashes, { ...options, onNote: (n) => unread.push(n) });
+    expect(unread).toEqual([
+      expect.stringMatching(/^could not read the organization \(AccessDeniedException: .*\), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: an instance verify reports missing may be in the management account, where no deploy creates one$/),
+    ]);
+    // destroy has nothing to say then: it reads no organization to remove what the StackSets hold.
+    const quiet: string[] = [];
+    expect(failed(await destroy(compiled, awsVia(), { ...options, onNote: (n) => quiet.push(n) }))).toEqual([]);
+    expect(quiet).toEqual([]);
+  });
+
   it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the root CloudFormation lists for them", async () => {
     const { root, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];

@@ -3,7 +3,10 @@
  * chain (environment, profiles, SSO), `--profile`, `--region`, and the standard
  * AWS_ENDPOINT_URL, which the SDK reads itself. Every client counts its calls
  * by command; throttling is retried by the SDK's adaptive retry strategy and
- * nowhere else (CloudFormation's: `QuotaIsNotThrottling`).
+ * nowhere else. Where a service's own reference says LimitExceededException is
+ * a quota of resources, not a rate (CloudFormation, IAM, KMS), that strategy is
+ * `QuotaIsNotThrottling`; the other clients' services never send the name (see
+ * `Aws`), so the SDK's default is theirs.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
@@ -118,6 +121,30 @@ export class QuotaIsNotThrottling implements RetryStrategyV2 {
   }
 }
 
+/**
+ * Which clients take `QuotaIsNotThrottling`: those whose service's API reference says LimitExceededException is a
+ * quota of resources, and whose request rate is refused under another name (which the SDK still retries):
+ * - CloudFormation: see `QuotaIsNotThrottling`.
+ * - IAM: "The request was rejected because it attempted to create resources beyond the current Amazon Web Services
+ *   account limits. The error message describes the limit exceeded."
+ *   (https://docs.aws.amazon.com/botocore/latest/reference/services/iam/client/exceptions/LimitExceededException.html;
+ *   the SDK's CreateRole, CreatePolicyVersion, AttachRolePolicy, PutRolePolicy, TagRole… list it). Nothing in IAM's
+ *   reference makes it a rate; throttling keeps the names the SDK retries (Throttling, ThrottlingException).
+ * - KMS: "If you have exceeded a resource limit, requests to create an additional resource of that type generate an
+ *   LimitExceededException error message." (https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html).
+ *   Its rate refusal is ThrottlingException, not LimitExceededException: "Throttling occurs when AWS KMS rejects a
+ *   request that might otherwise be valid, and returns a ThrottlingException error"
+ *   (https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html), so KMS's throttling is still retried.
+ * The others keep the SDK's default, as none of them names LimitExceededException: Organizations refuses a rate with
+ * TooManyRequestsException ("You have sent too many requests in too short a period of time",
+ * https://docs.aws.amazon.com/botocore/latest/reference/services/organizations/client/exceptions/TooManyRequestsException.html),
+ * EC2 with RequestLimitExceeded ("If you exceed an API throttling limit, you get the RequestLimitExceeded error code",
+ * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html), S3 with SlowDown ("SlowDown errors can
+ * occur when a high request rate triggers one of these mechanisms",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html); the STS SDK models no such error,
+ * and CodeCommit's quota errors carry their own names (RepositoryLimitExceededException, …), which the SDK does not
+ * count as throttling.
+ */
 export class Aws {
   constructor(
     readonly options: AwsOptions,
@@ -144,8 +171,10 @@ export class Aws {
     return this.log.attach(new CloudFormationClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));
   }
 
+  /** IAM's LimitExceededException is a quota (see above): not retried by the SDK. */
   iam(credentials?: Credentials, region?: string): IAMClient {
-    return this.log.attach(new IAMClient(this.clientConfig(credentials, region)));
+    const config = this.clientConfig(credentials, region);
+    return this.log.attach(new IAMClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));
   }
 
   s3(credentials?: Credentials, region?: string): S3Client {
@@ -153,8 +182,10 @@ export class Aws {
     return this.log.attach(new S3Client({ ...this.clientConfig(credentials, region), forcePathStyle: Boolean(this.options.endpoint) }));
   }
 
+  /** KMS's LimitExceededException is a resource quota, its throttling ThrottlingException (see above). */
   kms(credentials?: Credentials, region?: string): KMSClient {
-    return this.log.attach(new KMSClient(this.clientConfig(credentials, region)));
+    const config = this.clientConfig(credentials, region);
+    return this.log.attach(new KMSClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));
   }
 
   codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {

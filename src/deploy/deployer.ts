@@ -124,26 +124,68 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
 /**
  * SERVICE_MANAGED: "CloudFormation doesn't deploy stack instances to the organization management account, even if the
  * organization management account is in your organization or in an OU in your organization"
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html). An operation there
- * creates nothing, and no run ever would: every stage that targets it is refused before any operation. An
- * organization this caller cannot read is a note, and the rollout goes on unchecked.
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html). The org's stages
+ * that target it, with the org file's account; or why this caller cannot tell which account it is.
+ */
+async function managementTargeted(run: Run): Promise<{ account: { name: string; id: string }; stages: string[] } | { unknown: string } | undefined> {
+  const { org, stages } = run.compiled;
+  if (org.stackSets.permissionModel !== 'SERVICE_MANAGED') return undefined;
+  const management = await run.organization.managementAccount();
+  if ('unknown' in management) return management;
+  const targeting = stages.filter((st) => st.targets.some((a) => a.id === management.id));
+  if (targeting.length === 0) return undefined;
+  return { account: targeting[0].targets.find((a) => a.id === management.id)!, stages: targeting.map((st) => st.id) };
+}
+
+const targetingText = (stages: string[]) => (stages.length === 1 ? `stage ${stages[0]} targets it` : `stages ${stages.join(', ')} target it`);
+
+/**
+ * plan and deploy: an operation in the management account creates nothing, and no run ever would, so every stage
+ * that targets it is refused before any operation. An organization this caller cannot read is a note, and the
+ * rollout goes on unchecked.
  */
 async function refuseManagementAccount(run: Run): Promise<void> {
-  const { org, stages } = run.compiled;
-  if (org.stackSets.permissionModel !== 'SERVICE_MANAGED') return;
-  const management = await run.organization.managementAccount();
-  if ('unknown' in management) {
+  const found = await managementTargeted(run);
+  if (!found) return;
+  if ('unknown' in found) {
     run.options.onNote?.(
-      `could not read the organization (${management.unknown}), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: a stage that targets it would create nothing there, and fail once its re-reads never show the instances`,
+      `could not read the organization (${found.unknown}), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: a stage that targets it would create nothing there, and fail once its re-reads never show the instances`,
     );
     return;
   }
-  const targeting = stages.filter((st) => st.targets.some((a) => a.id === management.id));
-  if (targeting.length === 0) return;
-  const account = targeting[0].targets.find((a) => a.id === management.id)!;
+  throw new XstackError('MANAGEMENT_ACCOUNT_TARGETED', `nothing was changed: ${managementAccountText(run.compiled.org.file, found.account)}, and ${targetingText(found.stages)}: ${MANAGEMENT_ACCOUNT_FIX}`);
+}
+
+/**
+ * verify: an instance in the management account can never exist, so verify would call it missing on every run of an
+ * org file that plan and deploy refuse. Refused as they refuse it, naming the stages and the way out; an organization
+ * this caller cannot read is a note that a missing instance may be that.
+ */
+async function refuseVerifyOfManagementAccount(run: Run): Promise<void> {
+  const found = await managementTargeted(run);
+  if (!found) return;
+  if ('unknown' in found) {
+    run.options.onNote?.(
+      `could not read the organization (${found.unknown}), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: an instance verify reports missing may be in the management account, where no deploy creates one`,
+    );
+    return;
+  }
   throw new XstackError(
     'MANAGEMENT_ACCOUNT_TARGETED',
-    `nothing was changed: ${managementAccountText(org.file, account)}, and ${targeting.length === 1 ? 'stage' : 'stages'} ${targeting.map((st) => st.id).join(', ')} target it: ${MANAGEMENT_ACCOUNT_FIX}`,
+    `nothing was verified: ${managementAccountText(run.compiled.org.file, found.account)}, and ${targetingText(found.stages)}, so no deploy can create ${found.stages.length === 1 ? 'its instance' : 'their instances'} there (plan and deploy refuse this org file) and verify would report ${found.stages.length === 1 ? 'it' : 'them'} missing on every run: ${MANAGEMENT_ACCOUNT_FIX}`,
+  );
+}
+
+/**
+ * destroy: removes the instances each StackSet holds, read from CloudFormation, and none can be in the management
+ * account; so a stage that targets it is no reason to stop, only a note that there is nothing of it there to remove.
+ * An organization that cannot be read says nothing (nothing destroy does depends on it).
+ */
+async function noteManagementAccountForDestroy(run: Run): Promise<void> {
+  const found = await managementTargeted(run).catch(() => undefined);
+  if (!found || 'unknown' in found) return;
+  run.options.onNote?.(
+    `${managementAccountText(run.compiled.org.file, found.account)}, and ${targetingText(found.stages)}: no deploy created instances there, so destroy has none there to remove; it removes the instances each StackSet holds`,
   );
 }
 
@@ -1090,6 +1132,7 @@ async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; 
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
+  await noteManagementAccountForDestroy(run);
   const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
   let failed = false;
@@ -1151,6 +1194,7 @@ export interface DestroyPlan {
  */
 export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<DestroyPlan> {
   const run = await startRun(compiled, aws, options);
+  await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);
   for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account) });
@@ -1215,6 +1259,7 @@ export const verifyExitCode = (result: VerifyResult): number =>
  */
 export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: ReadonlyMap<string, string>, options: DeployOptions = {}): Promise<VerifyResult> {
   const run = await startRun(compiled, aws, options);
+  await refuseVerifyOfManagementAccount(run);
   const differences: string[] = [];
   const drift: string[] = [];
   const driftUnknown: string[] = [];
