@@ -9,18 +9,21 @@ import { arn } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_ASSUME_ROLE_CHAINED } from '../src/iam/grants';
+import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE_CHAINED } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
-import type { DeveloperAccess } from '../src/org/model';
+import type { CiRuntime, DeveloperAccess } from '../src/org/model';
 
 export interface AccessRolesInput {
   names: Names;
   repositories: readonly string[];
   /** Developer access, with the account id of each role source resolved. */
   developers?: DeveloperAccess & { sourceAccountIds: readonly string[] };
-  /** The CI account, when the CI role is made: its trust names that account's CI role by name. */
-  ciAccountId?: string;
+  /**
+   * The CI, when the CI role is made: its trust names the CI account's CI role by name, and admits what the CI's
+   * runtime makes that role's session ask (sts:TagSession too on EKS Pod Identity: grants.ts ciAssumeReaderGrant).
+   */
+  ci?: { accountId: string; runtime: CiRuntime['kind'] };
 }
 
 /**
@@ -89,15 +92,16 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
     outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
   }
 
-  if (input.ciAccountId) {
+  if (input.ci) {
+    const { accountId, runtime } = input.ci;
     Object.assign(resources, role('CiReaderRole', {
       name: names.ciReaderRole(),
       description: 'CI: pull only, assumed by the CI account\'s instance role',
       trust: policyDocument([
         statement({
           sid: 'CiInstanceAssumes',
-          ...rolesOfOtherAccounts(arn(`iam::${input.ciAccountId}:root`), arn(`iam::${input.ciAccountId}:role/${names.ciInstanceRole()}`)),
-          actions: STS_ASSUME_ROLE.actions,
+          ...rolesOfOtherAccounts(arn(`iam::${accountId}:root`), arn(`iam::${accountId}:role/${names.ciInstanceRole()}`)),
+          actions: ciAssumeReaderGrant(runtime).actions,
         }),
       ]),
       policies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],

@@ -19,7 +19,7 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, STS_ASSUME_ROLE } from '../src/iam/grants';
+import { ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL } from '../src/iam/grants';
 import { sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
@@ -55,8 +55,9 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
           name: 'assume-ci-reader-roles',
           document: policyDocument([
             statement({
+              // With sts:TagSession on EKS Pod Identity, whose session tags go on to each reader role (grants.ts).
               sid: 'AssumeCiReaderRoles',
-              actions: STS_ASSUME_ROLE.actions,
+              actions: ciAssumeReaderGrant(runtime.kind).actions,
               resources: sourceAccountIds.map((id) => arn(`iam::${id}:role/${names.ciReaderRole()}`)),
             }),
           ]),

@@ -31,6 +31,7 @@ import { role, suppressChecks } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { PolicyError } from '../src/errors';
 import {
+  ciAssumeReaderGrant,
   CODECOMMIT_PULL,
   ECR_AUTHORIZATION_TOKEN,
   ECR_IMAGE_LAYER_DOWNLOAD,
@@ -38,12 +39,11 @@ import {
   ECR_IMAGE_PULL,
   FLOW_LOGS_DELIVERY,
   SESSION_MANAGER_INSTANCE,
-  STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import { CODECOMMIT_ENDPOINTS, isGitAction, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
 import type { Names } from '../src/naming';
-import type { CiNetwork } from '../src/org/model';
+import type { CiNetwork, CiRuntime } from '../src/org/model';
 
 export interface CiNetworkInput {
   names: Names;
@@ -54,6 +54,8 @@ export interface CiNetworkInput {
   fipsEndpoints: boolean;
   /** Source account id → its repositories. */
   repositories: ReadonlyArray<readonly [accountId: string, repositories: readonly string[]]>;
+  /** What the CI runs on: its AssumeRole into the reader roles asks sts:TagSession too on EKS Pod Identity (grants.ts ciAssumeReaderGrant). */
+  ciRuntime: CiRuntime['kind'];
 }
 
 /** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
@@ -202,7 +204,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
     statement({
       sid: 'CiAssumesReaderRoles',
       principal: '*',
-      actions: STS_ASSUME_ROLE.actions,
+      actions: ciAssumeReaderGrant(input.ciRuntime).actions,
       resources: ciReaderRoles,
       conditions: { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } },
     }),

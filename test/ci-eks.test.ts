@@ -8,11 +8,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateProfiles, renderProfiles } from '../src/access/profiles';
+import { analyseAccess } from '../src/audit/paths';
 import { jenkinsExample } from '../src/access/jenkins';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { OrgFileError, formatProblem } from '../src/errors';
 import { parseOrg } from '../src/org/load';
+import type { Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
 import { tempDir } from './helpers';
 
 const example = readFileSync('parameters/example.yaml', 'utf8');
@@ -27,6 +30,33 @@ const withoutNetwork = (text: string) => text.replace(/    network:\n(      .*\n
 const irsa = () => compileOrg(parseOrg(withoutNetwork(withEks(`{ mode: irsa, oidcIssuer: ${ISSUER}, namespace: jenkins, serviceAccount: jenkins }`)), 'eks-irsa.yaml'));
 const podIdentity = () => compileOrg(parseOrg(withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'), 'eks-pod.yaml'));
 const ciIdentity = (c: ReturnType<typeof irsa>) => renderTemplate(c.stages.find((s) => s.id === 'ci-identity')!.definition);
+
+/** The Action of every statement `sid` of a stage's resource, or, with `actions`, set to them (on a copy of the resource). */
+function statementActions(stage: Stage, logicalId: string, sid: string, actions?: string[]): unknown[] {
+  const resources = stage.definition.resources as unknown as Record<string, unknown>;
+  const resource = JSON.parse(JSON.stringify(resources[logicalId])) as Record<string, unknown>;
+  const found: unknown[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.Sid === sid) {
+      if (actions) o.Action = actions;
+      found.push(o.Action);
+    }
+    Object.values(o).forEach(walk);
+  };
+  walk(resource);
+  expect(found.length, `${stage.id} ${logicalId}/${sid}`).toBeGreaterThan(0);
+  if (actions) resources[logicalId] = resource;
+  return found;
+}
+
+/** The logical ids of a stage's CI reader roles (one per source account in a family's part). */
+const readerRoles = (stage: Stage): string[] =>
+  Object.entries(stage.definition.resources as unknown as Record<string, { Type?: string }>)
+    .filter(([id, r]) => id.startsWith('CiReaderRole') && JSON.parse(JSON.stringify(r)).Type === 'AWS::IAM::Role')
+    .map(([id]) => id);
 
 describe('CI on EKS', () => {
   it('IRSA: the role trusts the cluster\'s OIDC provider for exactly this service account, with the STS audience; no instance profile', () => {
@@ -53,6 +83,52 @@ describe('CI on EKS', () => {
       Type: 'AWS::EKS::PodIdentityAssociation',
       Properties: { ClusterName: 'ci-cluster', Namespace: 'jenkins', ServiceAccount: 'jenkins', RoleArn: { 'Fn::GetAtt': ['CiInstanceRole', 'Arn'] } },
     });
+  });
+
+  it('Pod Identity: the chained AssumeRole into each reader role may tag the session (EKS\'s tags are transitive), on every side; IRSA and EC2 keep sts:AssumeRole alone', () => {
+    const pod = podIdentity();
+    const sides = (stages: readonly Stage[]) => {
+      const stage = (id: string) => stages.find((s) => s.id === id)!;
+      const readers = stages.filter((s) => s.id.startsWith('access-roles')).flatMap((s) =>
+        readerRoles(s).flatMap((id) => statementActions(s, id, 'CiInstanceAssumes')),
+      );
+      return {
+        identity: statementActions(stage('ci-identity'), 'CiInstanceRoleAssumeCiReaderRoles', 'AssumeCiReaderRoles'),
+        trust: readers,
+        ...(stages.some((s) => s.id === 'ci-network') ? { endpoint: statementActions(stage('ci-network'), 'StsEndpoint', 'CiAssumesReaderRoles') } : {}),
+      };
+    };
+    const both = ['sts:AssumeRole', 'sts:TagSession'];
+    const p = sides(pod.stages);
+    expect(p.trust.length).toBe(pod.org.accounts.filter((a) => a.role === 'source').length);
+    expect({ ...p, trust: [...new Set(p.trust.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a)) }).toEqual({ identity: [both], trust: [both], endpoint: [both] });
+    for (const c of [irsa(), compileOrg(parseOrg(example, 'example.yaml'))]) {
+      const o = sides(c.stages);
+      for (const actions of Object.values(o).flat()) expect(actions, c.org.access.ci?.runtime.kind).toBe('sts:AssumeRole');
+    }
+
+    // The proof asks sts:TagSession of the path, and fails naming it when any one side is without it.
+    const org = pod.org;
+    const baseline = analyseAccess(org, planStages(org));
+    expect(baseline.problems).toEqual([]);
+    const tagged = baseline.results.filter((r) => r.path.need === 'ci-assume-reader' && r.action === 'sts:TagSession');
+    expect(tagged.length).toBeGreaterThan(0);
+    expect(tagged.every((r) => r.allowed)).toBe(true);
+    const purpose = tagged[0].path.purpose;
+    expect(purpose).toBe('CI assumes the pull-only role of shared-services');
+    // One side at a time left with sts:AssumeRole alone, in freshly planned stages.
+    const withoutIn = (which: (s: Stage) => boolean, logicalIds: (s: Stage) => string[], sid: string) => {
+      const stages = planStages(org);
+      for (const s of stages.filter(which)) for (const id of logicalIds(s)) statementActions(s, id, sid, ['sts:AssumeRole']);
+      return analyseAccess(org, stages).problems;
+    };
+    for (const problems of [
+      withoutIn((s) => s.id === 'ci-identity', () => ['CiInstanceRoleAssumeCiReaderRoles'], 'AssumeCiReaderRoles'),
+      withoutIn((s) => s.id.startsWith('access-roles'), readerRoles, 'CiInstanceAssumes'),
+      withoutIn((s) => s.id === 'ci-network', () => ['StsEndpoint'], 'CiAssumesReaderRoles'),
+    ]) {
+      expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.includes('sts:TagSession')), problems.join('\n')).toBe(true);
+    }
   });
 
   it('both compile through every check, and cfn-lint accepts the CI identity templates', () => {

@@ -331,8 +331,10 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
             : need.per === 'repository'
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
+      // A CI entry asks what the CI's runtime makes its session ask (ci-assume-reader: sts:TagSession too on Pod Identity).
+      const asking = ci && need.grantOn ? { ...need, grant: need.grantOn(ci.runtime.kind) } : need;
       for (const { e, note } of variants) {
-        paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(need, e, s) });
+        paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(asking, e, s) });
       }
     }
   }

@@ -2,6 +2,8 @@
  * Named bundles of IAM actions, each with the AWS page that says why these and
  * no others. Templates grant bundles, never ad-hoc action lists.
  */
+import type { CiRuntime } from '../org/model';
+
 export interface Grant {
   readonly name: string;
   readonly actions: readonly string[];
@@ -128,6 +130,45 @@ export const STS_ASSUME_ROLE_CHAINED: Grant = {
   actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
   doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html#id_credentials_temp_control-access_monitor-perms',
 };
+
+/**
+ * The CI role assumes each source account's reader role from a session EKS Pod Identity made, and that session
+ * carries EKS's tags onward: "All of the session tags that are added by EKS Pod Identity are transitive; the tag keys
+ * and values are passed to any AssumeRole actions that your workloads use to switch roles into another account"
+ * (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html#pod-id-abac-chaining). IAM: "Transitive tags
+ * persist during role chaining" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining),
+ * and to pass session tags "In addition to the action that matches the API operation, you must have the following
+ * permissions-only action in your policy: sts:TagSession" (id_session-tags.html#id_session-tags_permissions-required). The IAM
+ * page does not say in so many words that inherited tags count; the field reports do: a chained AssumeRole from a Pod
+ * Identity session "is not authorized to perform: sts:TagSession" where the next role's trust lacks it, and where that
+ * trust names an account root the caller's own policy must allow it as well (aws/eks-pod-identity-agent#80,
+ * mattrobinsonsre/terrapod#1546). So sts:TagSession beside sts:AssumeRole on every side of that hop: the reader role's
+ * trust, the CI role's policy, and the CI network's STS endpoint policy, which "controls which principals can use the
+ * endpoint and which AWS STS actions they can perform"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_policies.html).
+ * Not narrowed by sts:TransitiveTagKeys to the six keys pod-id-abac lists (eks-cluster-arn, eks-cluster-name,
+ * kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name, kubernetes-pod-uid): that set is EKS's to
+ * extend, a key added later would refuse every clone, and the narrowing would protect nothing here, since the reader
+ * role ends the chain (its policy allows no sts:AssumeRole) and no xstack policy reads aws:PrincipalTag.
+ */
+export const STS_ASSUME_ROLE_TRANSITIVE_TAGS: Grant = {
+  name: 'sts-assume-role-transitive-tags',
+  actions: ['sts:AssumeRole', 'sts:TagSession'],
+  doc: 'https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html#pod-id-abac-chaining',
+};
+
+/**
+ * What the CI role assumes each reader role with, by what made the CI role's session. Only EKS Pod Identity tags it
+ * (STS_ASSUME_ROLE_TRANSITIVE_TAGS). IRSA does not: EKS's comparison of the two says of IRSA "AWS STS session tags are
+ * not supported" (https://docs.aws.amazon.com/eks/latest/userguide/service-accounts.html#service-accounts-iam-compare);
+ * AssumeRoleWithWebIdentity takes tags only from the token's https://aws.amazon.com/tags claim (id_session-tags.html),
+ * which a Kubernetes service-account token does not carry (aws/amazon-eks-pod-identity-webhook#103). Nor, as far as
+ * AWS documents, does EC2: IAM's session-tagging operations are calls whose caller passes the tags, and no page puts
+ * session tags on an instance profile's credentials.
+ */
+export function ciAssumeReaderGrant(runtime: CiRuntime['kind']): Grant {
+  return runtime === 'eks-pod-identity' ? STS_ASSUME_ROLE_TRANSITIVE_TAGS : STS_ASSUME_ROLE;
+}
 
 export const EVENTS_PUT: Grant = {
   name: 'events-put',

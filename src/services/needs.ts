@@ -7,6 +7,7 @@
  * a grant that goes missing fails the compile rather than the first run.
  */
 import {
+  ciAssumeReaderGrant,
   CODECOMMIT_BRANCH_WRITES,
   CODECOMMIT_DEVELOPER,
   CODECOMMIT_PULL,
@@ -46,6 +47,7 @@ import {
   type Grant,
 } from '../iam/grants';
 import { listsKey, serviceData } from '../checks/iam-data';
+import type { CiRuntime } from '../org/model';
 
 /** `any`: a request whose signer is not the org's (a URL an AWS service presigns), asked of a network path only. */
 export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -550,6 +552,8 @@ export interface AccessNeed extends Need<AccessEnvironment> {
   who: 'ci' | 'developers';
   /** What a path of this entry covers: one per source account, repository, developer role, or protected branch. */
   per: 'source account' | 'repository' | 'developer role' | 'protected branch';
+  /** A CI entry whose actions follow what the CI runs on (`grant` is EC2's), from the function the templates grant with. */
+  grantOn?: (runtime: CiRuntime['kind']) => Grant;
 }
 
 const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
@@ -580,6 +584,8 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     per: 'source account',
     doc: GIT_REMOTE_CODECOMMIT,
     grant: STS_ASSUME_ROLE,
+    // On EKS Pod Identity the CI role's session tags are transitive: sts:TagSession too (grants.ts).
+    grantOn: ciAssumeReaderGrant,
     principal: (e) => role(e.ciInstanceRole),
     resource: (e) => e.ciReaderRole,
   },
@@ -591,6 +597,7 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     grant: STS_ASSUME_ROLE,
     principal: (e) => role(someoneElsesRole(e.ciInstanceRole)),
     resource: (e) => e.ciReaderRole,
+    grantOn: ciAssumeReaderGrant,
     identityManagedElsewhere: true,
     denied: true,
   },

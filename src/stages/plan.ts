@@ -341,6 +341,7 @@ function accessStages(
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
           fipsEndpoints: usesFipsCodeCommit(org.partition),
           repositories: sources.map((s) => [s.id, repositoryNames(s)] as const),
+          ciRuntime: ci.runtime.kind,
         }),
         targets: [ciAccount],
         accountValues: [],
@@ -358,7 +359,7 @@ function accessStages(
         names,
         repositories: repositoryNames(s),
         developers: developerAccess,
-        ...(ciAccount ? { ciAccountId: ciAccount.id } : {}),
+        ...(ci && ciAccount ? { ci: { accountId: ciAccount.id, runtime: ci.runtime.kind } } : {}),
       }),
       {
         uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
