@@ -22,12 +22,14 @@ import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement } from '../src/iam/policy';
+import { roleNameOf } from '../src/iam/role-path';
 import type { Names } from '../src/naming';
 
 export interface PipelineFoundationInput {
   names: Names;
   /** Role name (or pattern) CloudFormation deploys with: it must be able to manage the key it creates. */
   executionRoleName: string;
+  /** Roles that may administer the key, as they follow role/ in their ARN (path included), matched by ArnLike: `*` and `?` are wildcards. */
   keyAdministratorRoles: readonly string[];
   /** Days a superseded artifact version is kept. */
   noncurrentVersionDays: number;
@@ -40,7 +42,10 @@ export interface PipelineFoundationInput {
    * feeds every target account, else an Fn::If that drops it elsewhere.
    */
   sourcePrincipals: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
-  /** The deployment targets' instance roles of this account, by name: xstack's own, or existing ones the org names. */
+  /**
+   * The deployment targets' instance roles of this account, as they follow role/ in their ARN: xstack's own (a name),
+   * or existing ones the org names (`name` or `path/name`, src/iam/role-path.ts).
+   */
   deployTargetRoles: readonly string[];
 }
 
@@ -59,7 +64,8 @@ const denyInsecureTransport = (bucket: string) =>
 
 export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefinition {
   const { names } = input;
-  // This account's own roles, by name (pipeline-identity creates them).
+  // This account's own roles by what follows role/ in their ARN, path included (an existing role's path is in its ARN):
+  // pipeline-identity creates xstack's, the org names existing ones.
   const ownRole = (name: string) => arn(`iam::\${AWS::AccountId}:role/${name}`);
   // The source accounts' roles by ARN, not by the unique id a Principal stores (src/iam/policy.ts).
   const sourceRoots = input.sourcePrincipals((source) => arn(`iam::${source}:root`));
@@ -235,7 +241,8 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',
-        Roles: [...input.deployTargetRoles],
+        // Roles takes names, not paths or ARNs (src/iam/role-path.ts).
+        Roles: input.deployTargetRoles.map(roleNameOf),
         PolicyDocument: policyDocument([
           statement({
             sid: 'DownloadRevisions',

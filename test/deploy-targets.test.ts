@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
-import { executionPolicyFor } from '../src/deploy/execution-policy';
+import { executionPolicy, executionPolicyFor } from '../src/deploy/execution-policy';
 import { OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
@@ -80,5 +80,87 @@ describe('existing instance roles named in the org file', () => {
   it('cloudWatchAgent with instanceRoles is an org-file error: the agent policy is the roles\' owner\'s to attach', () => {
     expect(() => parseOrg(`${EXAMPLE}deploymentTargets:\n  cloudWatchAgent: true\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml')).toThrowError(OrgFileError);
     expect(() => parseOrg(`${EXAMPLE}deploymentTargets:\n  cloudWatchAgent: true\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml')).toThrowError(/deploymentTargets\.cloudWatchAgent.*instanceRoles names existing ones/);
+  });
+});
+
+/**
+ * Existing roles with an IAM path: their ARN has the path (role/service-role/app-server), which every policy naming them
+ * as principal or resource must write, while CloudFormation's Roles properties take the name alone (src/iam/role-path.ts).
+ */
+describe('existing roles with an IAM path', () => {
+  const pathedText = EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', 'keyAdministratorRoles:\n  - admins/platform-admin\n  - aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*\n')
+    + 'deploymentTargets:\n  instanceRoles: [service-role/app-server, batch-worker]\n';
+  const pathed = parseOrg(pathedText, 'parameters/example.yaml');
+  const compiled = compileOrg(pathed);
+  const foundation = renderTemplate(compiled.stages.find((s) => s.id === 'pipeline-foundation')!.definition);
+  const keyPolicy = (foundation.Resources.ArtifactKey.Properties as { KeyPolicy: { Statement: Array<{ Sid: string; Principal: { AWS: unknown }; Condition?: Record<string, Record<string, unknown>> }> } }).KeyPolicy;
+  const sid = (id: string) => keyPolicy.Statement.find((s) => s.Sid === id)!;
+
+  it('are named by their ARN with the path in the key policy: principal and ArnLike alike', () => {
+    expect(pathed.deploymentTargets.instanceRoles).toEqual(['service-role/app-server', 'batch-worker']);
+    expect(sid('DeployTargetsDecryptViaS3').Principal.AWS).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker' },
+    ]);
+    expect(sid('AdministerKey').Condition!.ArnLike['aws:PrincipalArn']).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/AWSCloudFormationStackSetExecutionRole' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admins/platform-admin' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*' },
+    ]);
+  });
+
+  it('are attached the managed policy by name alone, as AWS::IAM::ManagedPolicy Roles takes it', () => {
+    expect((foundation.Resources.DeployTargetArtifactsPolicy.Properties as { Roles: unknown }).Roles).toEqual(['app-server', 'batch-worker']);
+    // xstack makes no instance profile for roles the org names (their profiles are the org's).
+    expect(Object.values(renderTemplate(compiled.stages.find((s) => s.id === 'pipeline-identity')!.definition).Resources).some((r) => r.Type === 'AWS::IAM::InstanceProfile')).toBe(false);
+  });
+
+  it('the execution role may attach the policy to the role by its pathed ARN, not by a bare-name ARN that is another role', () => {
+    for (const statements of [executionPolicyFor(compiled.stages.map((s) => renderTemplate(s.definition)), pathed.prefix, 1, pathed.deploymentTargets.instanceRoles), executionPolicy(compiled)]) {
+      const attach = statements.filter((s) => s.Action.includes('iam:AttachRolePolicy')).flatMap((s) => s.Resource);
+      expect(attach).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server');
+      expect(attach).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker');
+      expect(attach).not.toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-server');
+    }
+  });
+
+  it('the proof reads the pathed role: its download and decrypt paths hold, and the order proof takes the principal as the existing role', () => {
+    expect(compiled.access.problems).toEqual([]);
+    const arns = compiled.access.results.filter((r) => r.path.purpose.includes('as service-role/app-server')).map((r) => JSON.stringify(r.path.principal));
+    expect(arns.length).toBeGreaterThan(0);
+    expect(arns.every((a) => a.includes(':role/service-role/app-server'))).toBe(true);
+  });
+
+  const problemsOf = (text: string): string => {
+    try {
+      parseOrg(text, 'parameters/example.yaml');
+    } catch (error) {
+      if (error instanceof OrgFileError) return error.message;
+      throw error;
+    }
+    return '';
+  };
+  const instanceRoles = (roles: string) => `${EXAMPLE}deploymentTargets:\n  instanceRoles: ${roles}\n`;
+  const keyAdministrators = (roles: string) => EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', `keyAdministratorRoles: ${roles}\n`);
+  it.each([
+    ['a leading slash', instanceRoles('[/service-role/app-server]'), /deploymentTargets\.instanceRoles\[0\].*starts with '\/'; write the path without its leading slash.*'service-role\/app-server'/],
+    ['an ARN', instanceRoles('["arn:aws:iam::222222222222:role/service-role/app-server"]'), /is an ARN; write the part after role\/: 'service-role\/app-server'/],
+    ['a trailing slash', instanceRoles('[service-role/]'), /ends with '\/'; the role's name follows its path/],
+    ['an empty path segment', instanceRoles('[service-role//app-server]'), /its path '\/service-role\/\/' has an empty segment/],
+    ['a space in the path', instanceRoles('["service role/app-server"]'), /its path '\/service role\/' has a space or a character outside ASCII/],
+    ['a name over 64 characters', instanceRoles(`[service-role/${'a'.repeat(65)}]`), /role name 'a{65}' is 65 characters; IAM allows 64/],
+    ['a path over 512 characters', instanceRoles(`[${'p'.repeat(511)}/app-server]`), /is 513 characters with its slashes; IAM allows 512/],
+    ['a wildcard where one role is named', instanceRoles('[service-role/app-*]'), /'service-role\/app-\*' is a pattern; a policy principal and a Roles entry name one role exactly/],
+    ['${ in a path, which Fn::Sub would read', instanceRoles('["a${AWS::Region}/app-server"]'), /contains '\$\{', which CloudFormation's Fn::Sub would read as a variable/],
+    ['one role under two paths', instanceRoles('[service-role/app-server, ec2/App-Server]'), /deploymentTargets\.instanceRoles.*'ec2\/App-Server' and 'service-role\/app-server' are one role: IAM role names are unique in an account whatever their path, and not by case/],
+    ['a key administrator pattern matching every role', keyAdministrators('["admins/*"]'), /keyAdministratorRoles\[0\].*'admins\/\*' matches every role under its path/],
+    ['a key administrator with a leading slash', keyAdministrators('[/admins/platform-admin]'), /keyAdministratorRoles\[0\].*starts with '\/'/],
+  ])('refuses %s, saying what to write', (_name, text, message) => {
+    expect(problemsOf(text)).toMatch(message);
+  });
+
+  it('accepts a path of exactly 512 characters with its slashes, and a key administrator pattern with a literal part', () => {
+    expect(problemsOf(instanceRoles(`[${'p'.repeat(510)}/app-server]`))).toBe('');
+    expect(problemsOf(keyAdministrators('["aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*", "break-glass-?"]'))).toBe('');
   });
 });

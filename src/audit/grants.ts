@@ -4,6 +4,7 @@
  * auditor's matrices and the access proof read this one model.
  */
 import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
+import { roleNameOf } from '../iam/role-path';
 import type { Org } from '../org/model';
 import { endpointServiceOf } from '../services/vpc-endpoints';
 import type { Stage } from '../stages/model';
@@ -165,7 +166,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
           ? [undefined]
           : resource.Type === 'AWS::IAM::Role'
             ? [v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })]
-            : attachedRoles(roleArns(org.partition, v(p.Roles)), stage);
+            : attachedRoles(roleArns(org, v(p.Roles)), stage);
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
@@ -386,8 +387,14 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
   return Array.from({ length: Math.max(count, 1) }, (_, i) => map(roles, (list) => (i < list.length ? [list[i]] : [])));
 }
 
-/** The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. */
-const roleArns = (partition: string, names: Values): Values => varying((a) => names.at(a).map((name) => `arn:${partition}:iam::${a}:role/${name}`));
+/**
+ * The ARNs of the roles a policy names by `Roles`, in the account it is deployed in. `Roles` holds names; an existing
+ * role the org names with a path has that path in its ARN (src/iam/role-path.ts).
+ */
+function roleArns(org: Org, names: Values): Values {
+  const pathed = new Map((org.deploymentTargets.instanceRoles ?? []).map((role) => [roleNameOf(role), role]));
+  return varying((a) => names.at(a).map((name) => `arn:${org.partition}:iam::${a}:role/${pathed.get(name) ?? name}`));
+}
 
 /** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), then its services; one list, no spreads (made for each account where they differ). */
 function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[]): PrincipalRef[] {

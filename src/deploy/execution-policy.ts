@@ -16,6 +16,7 @@
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { compareText } from '../order';
@@ -104,7 +105,9 @@ function serviceOfType(type: string): string {
   return service;
 }
 
-function collect(templates: CfnTemplate[]): Derived {
+function collect(templates: CfnTemplate[], existingRoles: readonly string[]): Derived {
+  // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
+  const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const types = new Set<string>();
   const arnsByService = new Map<string, Set<string>>();
   for (const t of templates) {
@@ -121,11 +124,11 @@ function collect(templates: CfnTemplate[]): Derived {
       const arns = arnsByService.get(service) ?? new Set<string>();
       arns.add(spec.arn(name, t, r.Properties ?? {}));
       // A managed policy attached to a role no template creates (existing instance roles the org names):
-      // attaching and detaching act on that role too.
+      // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
       if (r.Type === 'AWS::IAM::ManagedPolicy') {
         for (const roleName of (r.Properties?.Roles as unknown[] | undefined) ?? []) {
           const n = nameOf(t, roleName);
-          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${n}`);
+          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? n}`);
         }
       }
       arnsByService.set(service, arns);
@@ -184,11 +187,13 @@ export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
     compiled.stages.map((s) => renderTemplate(s.definition)),
     compiled.org.prefix,
     compiled.org.bucketGeneration,
+    compiled.org.deploymentTargets.instanceRoles,
   );
 }
 
-export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1): ExecutionStatement[] {
-  const { types, arnsByService } = collect(templates);
+/** `existingRoles`: the org's deploymentTargets.instanceRoles (`name` or `path/name`), whose ARNs carry their paths. */
+export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1, existingRoles: readonly string[] = []): ExecutionStatement[] {
+  const { types, arnsByService } = collect(templates, existingRoles);
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
     const needed = RESOURCE_PERMISSIONS[type];

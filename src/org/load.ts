@@ -10,6 +10,7 @@ import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionPro
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
+import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
 import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
@@ -81,6 +82,10 @@ const availabilityZoneId = str({
 });
 
 const roleName = str({ expected: 'an IAM role name: up to 64 of letters, digits and +=,.@_-', pattern: /^[\w+=,.@-]{1,64}$/ });
+/** Roles that exist already, by what follows role/ in their ARN: `name` or `path/name` (src/iam/role-path.ts). */
+const existingRole = str({ expected: EXISTING_ROLE_EXPECTED, pattern: EXISTING_ROLE_PATTERN, refine: (v) => existingRoleProblem(v, false) });
+/** Matched by ArnLike in the key policy, so `*` and `?` are wildcards there. */
+const keyAdministratorRole = str({ expected: KEY_ADMINISTRATOR_EXPECTED, pattern: KEY_ADMINISTRATOR_PATTERN, refine: (v) => existingRoleProblem(v, true) });
 
 /**
  * Where an account sits in its organization: an OU, or the root itself for an account directly under it. The pattern
@@ -261,9 +266,9 @@ export const orgSchema = partialObj(
         'StackSet settings',
       ),
     ),
-    keyAdministratorRoles: optional(list(roleName)),
+    keyAdministratorRoles: optional(list(keyAdministratorRole)),
     deploymentTargets: optional(
-      obj({ cloudWatchAgent: optional(bool()), instanceRoles: optional(list(roleName)) }, 'deployment targets: optional cloudWatchAgent, or instanceRoles (existing roles to grant)'),
+      obj({ cloudWatchAgent: optional(bool()), instanceRoles: optional(list(existingRole)) }, 'deployment targets: optional cloudWatchAgent, or instanceRoles (existing roles to grant)'),
     ),
     // Quotas AWS raised on request; the ranges are AWS's default and maximum.
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
@@ -452,6 +457,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   // The CloudWatch agent's policy goes on the role xstack makes; existing roles are their owner's to extend.
   if (raw.deploymentTargets?.cloudWatchAgent && raw.deploymentTargets.instanceRoles?.length) {
     ctx.report('deploymentTargets.cloudWatchAgent', 'applies to the instance role xstack creates, and instanceRoles names existing ones instead', 'attach CloudWatchAgentServerPolicy to your instance roles yourselves, and remove cloudWatchAgent');
+  }
+  // The managed policy attaches to each by name alone (AWS::IAM::ManagedPolicy Roles), so two paths of one name are one role.
+  for (const [first, second] of sameRoleTwice(raw.deploymentTargets?.instanceRoles ?? [])) {
+    ctx.report('deploymentTargets.instanceRoles', `'${second}' and '${first}' are one role: IAM role names are unique in an account whatever their path, and not by case`, 'each role once, with the path it has');
   }
   const byEnvironment = new Map<string, string>();
   for (const [name, a] of raw.accounts ?? []) {

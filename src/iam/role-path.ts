@@ -1,0 +1,93 @@
+/**
+ * Roles the org file names but xstack does not create (deploymentTargets.instanceRoles, keyAdministratorRoles), written
+ * as they follow `role/` in their ARN: `name`, or `path/name` for a role made with an IAM path
+ * (`service-role/app-server` for the role at path `/service-role/` named `app-server`).
+ *
+ * - A role's ARN carries its path: "arn:aws:iam::123456789012:role/application_abc/component_xyz/S3Access"
+ *   (IAM identifiers, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns), and
+ *   IAM authorizes an action on a role against that ARN (resource type `role`, `role/${RoleNameWithPath}`,
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+ *   `role/app-server` for that role names a principal that does not exist, which a key policy may not: "The principals
+ *   in the key policy must exist and be visible to KMS" (CreateKey `Policy`,
+ *   https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html), so CreateKey fails with
+ *   MalformedPolicyDocumentException. A policy naming the role as principal or resource uses `role/<path>/<name>`.
+ * - Where CloudFormation wants the role itself it takes the name alone: AWS::IAM::ManagedPolicy `Roles`, "The name
+ *   (friendly name, not ARN) of the role to attach the policy to"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html), as
+ *   AWS::IAM::InstanceProfile `Roles` takes "The name of the role to associate with the instance profile"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-instanceprofile.html).
+ *   `roleNameOf` gives it.
+ * - Limits, from CreateRole (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html): RoleName 1 to 64
+ *   characters of [\w+=,.@-]; Path 1 to 512 characters, "/" alone or beginning and ending with "/", of ASCII "!" to "~"
+ *   (pattern (\u002F)|(\u002F[\u0021-\u007E]+\u002F)). Role names are unique in an account whatever their path, and
+ *   not by case (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names).
+ */
+
+const NAME_MAX = 64;
+const PATH_MAX = 512;
+const NAME_CHARS = /^[\w+=,.@-]+$/;
+/** With `*` and `?`, the wildcards ArnLike reads (keyAdministratorRoles only). */
+const NAME_PATTERN_CHARS = /^[\w+=,.@*?-]+$/;
+const PATH_CHARS = /^[\x21-\x7e]+$/;
+
+/** The role's name: what CloudFormation's `Roles` properties and IAM's RoleName parameters take. */
+export const roleNameOf = (role: string): string => role.slice(role.lastIndexOf('/') + 1);
+
+/** The role's path as IAM's API writes it: `/` alone, or `/service-role/`. */
+export const rolePathOf = (role: string): string => (role.includes('/') ? `/${role.slice(0, role.lastIndexOf('/'))}/` : '/');
+
+export const EXISTING_ROLE_EXPECTED = 'an existing IAM role as it follows role/ in its ARN: its name (up to 64 of letters, digits and +=,.@_-), after its path if it has one, e.g. service-role/app-server';
+export const KEY_ADMINISTRATOR_EXPECTED = `${EXISTING_ROLE_EXPECTED}; * and ? match as in ArnLike, e.g. aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*`;
+
+/** The shape the JSON schema can check; `existingRoleProblem` says what is wrong. */
+export const EXISTING_ROLE_PATTERN = /^(?:[!-~]+\/)?[\w+=,.@-]{1,64}$/;
+export const KEY_ADMINISTRATOR_PATTERN = /^(?:[!-~]+\/)?[\w+=,.@*?-]{1,64}$/;
+
+/**
+ * What is wrong with a role written `path/name`, or undefined. `patterns`: `*` and `?` are wildcards (a key policy's
+ * ArnLike condition); without it a wildcard is refused, since a principal or a `Roles` entry names one role.
+ */
+export function existingRoleProblem(value: string, patterns: boolean): string | undefined {
+  if (value === '') return 'is empty';
+  if (value.startsWith('arn:')) {
+    const after = /:role\/(.+)$/.exec(value)?.[1];
+    return `'${value}' is an ARN; write the part after role/${after ? `: '${after}'` : ''}`;
+  }
+  if (value.startsWith('/')) return `'${value}' starts with '/'; write the path without its leading slash, as it follows role/ in the ARN: '${value.replace(/^\/+/, '')}'`;
+  if (value.endsWith('/')) return `'${value}' ends with '/'; the role's name follows its path (path/name)`;
+  const name = roleNameOf(value);
+  if (name.length > NAME_MAX) return `role name '${name}' is ${name.length} characters; IAM allows ${NAME_MAX}`;
+  if (!(patterns ? NAME_PATTERN_CHARS : NAME_CHARS).test(name)) {
+    return patterns && /[*?]/.test(name)
+      ? `role name '${name}' has a character IAM does not allow in a role name (letters, digits, +=,.@_- and the wildcards * and ?)`
+      : /[*?]/.test(name)
+        ? `'${value}' is a pattern; a policy principal and a Roles entry name one role exactly`
+        : `role name '${name}' has a character IAM does not allow in a role name (letters, digits and +=,.@_-)`;
+  }
+  if (patterns && /^[*?]+$/.test(name)) return `'${value}' matches every role${value.includes('/') ? ' under its path' : ''}: each would administer every artifact key; name the roles, or a pattern with a literal part`;
+  if (!value.includes('/')) return undefined;
+  const path = rolePathOf(value);
+  if (path.length > PATH_MAX) return `its path ${path.slice(0, 40)}… is ${path.length} characters with its slashes; IAM allows ${PATH_MAX}`;
+  if (!PATH_CHARS.test(path)) return `its path '${path}' has a space or a character outside ASCII ! to ~, which IAM does not allow in a path`;
+  if (path.includes('//')) return `its path '${path}' has an empty segment ('//')`;
+  // The ARN is written through Fn::Sub, which would read ${…} as a variable.
+  if (path.includes('${')) return `its path '${path}' contains '\${', which CloudFormation's Fn::Sub would read as a variable`;
+  if (!patterns && /[*?]/.test(path)) return `its path '${path}' has a wildcard; a policy principal and a Roles entry name one role exactly`;
+  return undefined;
+}
+
+/**
+ * Existing roles the org file names twice: one name under two paths (or differing in case) is one role to IAM, whose
+ * names are unique in an account whatever their path and not by case. Each pair once, as [first, second].
+ */
+export function sameRoleTwice(roles: readonly string[]): Array<[string, string]> {
+  const seen = new Map<string, string>();
+  const out: Array<[string, string]> = [];
+  for (const role of roles) {
+    const key = roleNameOf(role).toLowerCase();
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, role);
+    else if (first !== role) out.push([first, role]);
+  }
+  return out;
+}
