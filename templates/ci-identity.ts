@@ -143,8 +143,10 @@ function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exce
         exceptions: [],
       };
     case 'eks-irsa':
-      // The cluster's OIDC provider (created with the cluster) vouches for the service account's
-      // token: the subject and audience pin it to exactly this service account.
+      // The IAM OIDC provider of the cluster's issuer vouches for the service account's token: the subject and
+      // audience pin it to exactly this service account. EKS does not create that provider ("an IAM OIDC provider must
+      // exist for your cluster's OIDC issuer URL": https://docs.aws.amazon.com/eks/latest/userguide/enable-iam-roles-for-service-accounts.html);
+      // the org creates it before this stage (README, CI on EKS).
       // https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html
       return {
         trust: policyDocument([

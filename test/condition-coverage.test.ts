@@ -15,7 +15,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
-import { loadOrgFile } from '../src/org/load';
+import { readFileSync } from 'node:fs';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
@@ -93,9 +94,9 @@ const CONFUSED_DEPUTY = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confus
 
 const REDUNDANT: readonly Redundant[] = [
   {
-    // The rule's, deployment group's or flow log's ARN names the account already.
-    matches: (c) => c.key === 'aws:SourceAccount' && /TrustService$/.test(c.sid),
-    partner: (c) => ({ ...c, operator: 'ArnLike', key: 'aws:SourceArn' }),
+    // The rule's, deployment group's, flow log's or cluster's ARN names the account already.
+    matches: (c) => c.key === 'aws:SourceAccount' && /^(TrustService|EksPodIdentity)$/.test(c.sid),
+    partner: (c) => ({ ...c, operator: c.sid === 'EksPodIdentity' ? 'ArnEquals' : 'ArnLike', key: 'aws:SourceArn' }),
     why: `AWS recommends aws:SourceAccount beside aws:SourceArn in a service's trust (${CONFUSED_DEPUTY})`,
   },
   {
@@ -117,8 +118,22 @@ const REDUNDANT: readonly Redundant[] = [
   },
 ];
 
-describe.each(['parameters/example.yaml', 'parameters/govcloud.yaml'])('%s: every condition of an Allow statement is held by a refused path', (file) => {
-  const org = loadOrgFile(file);
+/** The example with its CI on EKS Pod Identity: the CI role's trust holds the cluster, namespace and service account. */
+function podIdentityOrg(): Org {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  const eks = text.replace('  ci:\n    account: tools\n', '  ci:\n    account: tools\n    eks: { mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }\n');
+  expect(eks).not.toBe(text);
+  return parseOrg(eks, 'eks-pod.yaml');
+}
+
+const ORGS: Array<[string, () => Org]> = [
+  ['parameters/example.yaml', () => loadOrgFile('parameters/example.yaml')],
+  ['parameters/govcloud.yaml', () => loadOrgFile('parameters/govcloud.yaml')],
+  ['the example with CI on EKS Pod Identity', podIdentityOrg],
+];
+
+describe.each(ORGS)('%s: every condition of an Allow statement is held by a refused path', (_name, load) => {
+  const org = load();
   const conditions = conditionsOf(planStages(org));
 
   it('the org compiles, and its templates have conditions to hold', () => {

@@ -268,20 +268,29 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   if (ci && ci.runtime.kind === 'eks-pod-identity') {
     const ciAccount = accountId(ci.account);
     const { cluster, namespace, serviceAccount } = ci.runtime;
-    paths.push({
-      purpose: `EKS Pod Identity assumes the CI role for service account ${namespace}/${serviceAccount} of cluster ${cluster}`,
-      need: 'ci-eks-pod-identity',
+    const podIdentity = (refused: { purpose: string; cluster?: string; namespace?: string; serviceAccount?: string } | undefined): AccessPath => ({
+      purpose: refused?.purpose ?? `EKS Pod Identity assumes the CI role for service account ${namespace}/${serviceAccount} of cluster ${cluster}`,
+      need: refused ? 'ci-eks-pod-identity-other' : 'ci-eks-pod-identity',
       principal: { kind: 'service', service: 'pods.eks.amazonaws.com' },
       actions: ['sts:AssumeRole', 'sts:TagSession'],
       resource: role(ciAccount, names.ciInstanceRole()),
       resourceAccount: ciAccount,
       context: {
         'aws:SourceAccount': [ciAccount],
-        'aws:SourceArn': [`arn:${partition}:eks:${region}:${ciAccount}:cluster/${cluster}`],
-        'aws:RequestTag/kubernetes-namespace': [namespace],
-        'aws:RequestTag/kubernetes-service-account': [serviceAccount],
+        'aws:SourceArn': [`arn:${partition}:eks:${region}:${ciAccount}:cluster/${refused?.cluster ?? cluster}`],
+        'aws:RequestTag/kubernetes-namespace': [refused?.namespace ?? namespace],
+        'aws:RequestTag/kubernetes-service-account': [refused?.serviceAccount ?? serviceAccount],
       },
+      ...(refused ? { denied: true } : {}),
     });
+    paths.push(podIdentity(undefined));
+    // What each of the trust's conditions keeps out: a pod of another cluster, namespace or service account
+    // (the session tags EKS sets: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html).
+    paths.push(
+      podIdentity({ purpose: 'EKS Pod Identity may not assume the CI role for a pod of another cluster', cluster: 'someone-elses' }),
+      podIdentity({ purpose: `EKS Pod Identity may not assume the CI role for service account ${serviceAccount} of another namespace`, namespace: 'someone-elses' }),
+      podIdentity({ purpose: `EKS Pod Identity may not assume the CI role for another service account of namespace ${namespace}`, serviceAccount: 'someone-elses' }),
+    );
   }
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
