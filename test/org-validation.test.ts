@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderTemplate } from '../src/cfn/template';
+import { planStages } from '../src/stages/plan';
 import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
 import { loadOrgFile, parseOrg } from '../src/org/load';
@@ -326,6 +328,15 @@ describe('StackSet permission models', () => {
     const org = parseOrg(`${text}stackSets:\n  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n`, 'org.yaml');
     expect(org.stackSets).toMatchObject({ permissionModel: 'SERVICE_MANAGED', callAs: 'DELEGATED_ADMIN', executionRoleName: 'stacksets-exec-*' });
     expect(org.accounts.map((a) => a.organizationalUnit)).toEqual(['ou-ab12-cd34ef56', 'ou-ab12-cd34ef57']);
+  });
+
+  it('SERVICE_MANAGED with a custom execution role template: executionRoleName names its role, which the artifact key policy admits', () => {
+    const text = VALID.replace('    role: source\n', '    role: source\n    organizationalUnit: ou-ab12-cd34ef56\n').replace('    environment: dev\n', '    environment: dev\n    organizationalUnit: ou-ab12-cd34ef57\n');
+    const org = parseOrg(`${text}stackSets:\n  permissionModel: SERVICE_MANAGED\n  executionRoleName: org-stacksets-execution\n`, 'org.yaml');
+    expect(org.stackSets).toMatchObject({ permissionModel: 'SERVICE_MANAGED', executionRoleName: 'org-stacksets-execution' });
+    const key = JSON.stringify(renderTemplate(planStages(org).find((st) => st.id === 'pipeline-foundation')!.definition).Resources.ArtifactKey);
+    expect(key).toContain(':role/org-stacksets-execution');
+    expect(key).not.toContain('stacksets-exec-*');
   });
 });
 

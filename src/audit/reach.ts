@@ -234,11 +234,12 @@ function byClass(resources: readonly OrgResource[], classOf: ReadonlyMap<string,
 /**
  * The role CloudFormation acts as in a target account: the named one with
  * self-managed permissions; with service-managed ones StackSets creates
- * `stacksets-exec-*` itself (with AdministratorAccess):
+ * `stacksets-exec-*` itself (with AdministratorAccess), or the role of the org's
+ * custom execution role template, which the org file names (src/org/load.ts):
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html
  */
-export const executionRoleOf = (org: Org): string => (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : org.stackSets.executionRoleName);
+export const executionRoleOf = (org: Org): string => org.stackSets.executionRoleName;
 
 /** Class token → members, from the statements of a class proof; read once per analysis (an analysis is never changed). */
 const classesByAnalysis = new WeakMap<AccessAnalysis, ReadonlyMap<string, { token: string; members: readonly string[] }>>();

@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
-import type { Org } from '../org/model';
+import { SERVICE_MANAGED_EXECUTION_ROLE, type Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import { stageLabel, type Stage } from '../stages/model';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -112,9 +112,17 @@ const KIND_TITLES: Record<ResourceKind, string> = {
  * the ARNs they name (placeholders for partition, account and region), and a
  * reason where a statement is broader. Not AdministratorAccess.
  */
+/** A service-managed execution role in words: StackSets' own, or the one the org's custom execution role template makes. */
+function serviceManagedRole(org: Org): string | undefined {
+  if (org.stackSets.permissionModel !== 'SERVICE_MANAGED') return undefined;
+  return org.stackSets.executionRoleName === SERVICE_MANAGED_EXECUTION_ROLE
+    ? `${SERVICE_MANAGED_EXECUTION_ROLE}, made by StackSets itself with AdministratorAccess: the org file asks for service-managed permissions`
+    : `${org.stackSets.executionRoleName}, made by the org's custom execution role template for service-managed StackSets, with the permissions that template gives it`;
+}
+
 function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
   const intro =
-    `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*, made by StackSets itself with AdministratorAccess: the org file asks for service-managed permissions' : org.stackSets.executionRoleName}). ` +
+    `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
       ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
       : '`xstack bootstrap` gives it exactly the statements below, derived from these templates: the actions CloudFormation\'s handlers need for the resource types they contain, each on the ARNs of the resources they name; a statement that is broader says why.');

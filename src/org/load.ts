@@ -12,7 +12,7 @@ import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
-import { firstNamed, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
+import { firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { readLayout } from '../stages/layout';
@@ -742,14 +742,15 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
   }
-  if (permissionModel === 'SERVICE_MANAGED' && s.executionRoleName !== undefined) {
-    ctx.report('stackSets.executionRoleName', 'SERVICE_MANAGED StackSets deploy with roles AWS names stacksets-exec-*', 'no executionRoleName with SERVICE_MANAGED');
-  }
   return {
     permissionModel,
     administrationRoleName: s.administrationRoleName ?? DEFAULT_STACKSETS.administrationRoleName,
-    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html
-    executionRoleName: permissionModel === 'SERVICE_MANAGED' ? 'stacksets-exec-*' : (s.executionRoleName ?? DEFAULT_STACKSETS.executionRoleName),
+    // SERVICE_MANAGED: "By default, StackSets with service-managed permissions creates an execution role named
+    // stacksets-exec-* in each target account"; with a custom execution role template, "StackSets uses that role for all
+    // subsequent operations in the account", under the name the org's template gives it, which executionRoleName then
+    // names (the artifact key policy must admit it: KMS refuses a key policy that locks out its creator).
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html
+    executionRoleName: s.executionRoleName ?? (permissionModel === 'SERVICE_MANAGED' ? SERVICE_MANAGED_EXECUTION_ROLE : DEFAULT_STACKSETS.executionRoleName),
     callAs: (s.callAs ?? 'SELF') as StackSetSettings['callAs'],
     operationPreferences: prefs as StackSetSettings['operationPreferences'],
   };

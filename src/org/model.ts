@@ -196,3 +196,6 @@ export const repositoryByName = (org: Org, name: string): Repository => {
   if (!repository) throw new Error(`internal: repository ${name} was validated but is missing`);
   return repository;
 };
+
+/** The role StackSets makes in each target account for service-managed permissions, without a custom execution role template. */
+export const SERVICE_MANAGED_EXECUTION_ROLE = 'stacksets-exec-*';
