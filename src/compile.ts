@@ -206,7 +206,7 @@ function manifest(
 /** What `xstack bootstrap` would grant the execution role, for the report; an org it cannot be derived for says why. */
 function executionRoleOf(org: Org, stages: readonly Stage[], templates: CfnTemplate[]): ReportInput['executionRole'] {
   try {
-    const statements = executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles);
+    const statements = executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles);
     // Proved in one account the stages target (the policy is the same in every one but for its id).
     const account = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
     return { statements, outside: executionRoleOutsideReach(org, statements, account) };

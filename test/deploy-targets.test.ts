@@ -124,6 +124,26 @@ describe('existing roles with an IAM path', () => {
     }
   });
 
+  it('the execution role, the default reader, may iam:GetRole exactly the named roles (pattern left out), as plan and deploy read them first', () => {
+    const see = executionPolicy(compiled).filter((s) => s.Sid === 'SeeExistingRoles');
+    expect(see.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      {
+        Action: ['iam:GetRole'],
+        Resource: [
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admins/platform-admin',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server',
+        ],
+      },
+    ]);
+    // The instance roles had it already, with every IAM action the templates' roles need (IamNamed); the key administrators did not.
+    const getRole = (arn: string) => executionPolicy(compiled).filter((s) => s.Sid !== 'SeeExistingRoles' && s.Action.includes('iam:GetRole') && s.Resource.includes(arn));
+    expect(getRole('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server')).toHaveLength(1);
+    expect(getRole('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admins/platform-admin')).toEqual([]);
+    // An org naming no existing role gets no such statement.
+    expect(executionPolicy(compileOrg(parseOrg(EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', ''), 'parameters/example.yaml'))).some((s) => s.Sid === 'SeeExistingRoles')).toBe(false);
+  });
+
   it('the proof reads the pathed role: its download and decrypt paths hold, and the order proof takes the principal as the existing role', () => {
     expect(compiled.access.problems).toEqual([]);
     const arns = compiled.access.results.filter((r) => r.path.purpose.includes('as service-role/app-server')).map((r) => JSON.stringify(r.path.principal));

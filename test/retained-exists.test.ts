@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
+import { checkExistingRoles } from '../src/deploy/existing-roles';
 import { retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
@@ -61,5 +62,45 @@ describe('retainedExists', () => {
       );
     }
     expect(await retainedExists(client, target(client), repository('app'))).toBe(false);
+  });
+});
+
+/** The same reader, asked for the roles the org file names (existing-roles.ts): only IAM's own answer counts. */
+describe('checkExistingRoles', () => {
+  const account = { id: '222222222222', name: 'dev' };
+
+  it('a refused GetRole is an error naming the reader role, the action and the ARN with its path, not a missing role', async () => {
+    const client = aws();
+    const check = checkExistingRoles(client, [account], [{ role: 'service-role/denied-app', kind: 'deploymentTargets.instanceRoles' }], () => target(client));
+    await expect(check).rejects.toMatchObject({ code: 'EXISTING_ROLE_CHECK_REFUSED' });
+    await expect(check).rejects.toThrow(
+      /^account 222222222222: could not tell whether the role service-role\/denied-app the org file names exists: arn:aws:iam::222222222222:role\/Reader may not iam:GetRole on arn:aws:iam::222222222222:role\/service-role\/denied-app \(AccessDenied: User: .* is not authorized to perform: iam:GetRole/,
+    );
+  });
+
+  it('a refused AssumeRole names the role and asks IAM nothing', async () => {
+    const client = aws();
+    const denied = 'arn:aws:iam::222222222222:role/DeniedReader';
+    const check = checkExistingRoles(client, [account], [{ role: 'app-server', kind: 'deploymentTargets.instanceRoles' }], () => target(client, denied));
+    await expect(check).rejects.toMatchObject({ code: 'ASSUME_ROLE_FAILED', roleArn: denied });
+    expect(fake.calls.filter((c) => c.startsWith('iam '))).toEqual([]);
+  });
+
+  it('NoSuchEntity is a missing role: refusing for an instance role, a note for a key administrator; one GetRole per role name', async () => {
+    const client = aws();
+    const findings = await checkExistingRoles(
+      client,
+      [account],
+      [
+        { role: 'app-server', kind: 'deploymentTargets.instanceRoles' },
+        { role: 'app-server', kind: 'keyAdministratorRoles' },
+      ],
+      () => target(client),
+    );
+    expect(findings.map((f) => [f.role.kind, f.found, f.refuses])).toEqual([
+      ['deploymentTargets.instanceRoles', 'missing', true],
+      ['keyAdministratorRoles', 'missing', false],
+    ]);
+    expect(fake.calls.filter((c) => c.startsWith('iam '))).toEqual(['iam GetRole']);
   });
 });

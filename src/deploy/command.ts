@@ -11,6 +11,8 @@ import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type Destro
 import { formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
+import { existingRolesRefusal } from './existing-roles';
+import { makeOrgRolesLocally } from './local-roles';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
 import { staleBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
@@ -186,6 +188,9 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
   printPlan(compiled, plans, stream);
+  // A deploy that would refuse is not asked about: the refusal, as deploy words it.
+  const missingRoles = plans.flatMap((p) => p.missingRoles ?? []);
+  if (missingRoles.length > 0) throw existingRolesRefusal(missingRoles);
   const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
@@ -318,6 +323,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       info.write('bootstrap (local):\n');
       const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info) });
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
+      const made = await makeOrgRolesLocally(compiled, aws);
+      if (made.length > 0) info.write(`+ the roles the org file names as existing, made in the emulator's new accounts (on AWS they are the org's): ${made.join(', ')}\n`);
     }
     // The local run bootstrapped just now; on AWS, a bootstrap made for another compile is said before any operation.
     const bootstrapped = !local && (command === 'plan' || command === 'deploy') ? await bootstrapState(compiled, aws) : undefined;

@@ -9,8 +9,10 @@
  * where an account left a family part for another, one delete of those
  * first: leftFor); and
  * nothing is read in the target accounts but, for instances about to be
- * created, whether a retained resource is in the way. A second run with nothing changed
- * makes no mutating call and reads each StackSet and its instance list; an
+ * created, whether a retained resource is in the way, and, before any
+ * operation, whether the roles the org file names are in the pipeline accounts
+ * as named (existing-roles.ts: one GetRole per account and role name). A second run with nothing changed
+ * makes no mutating call and reads each StackSet and its instance list (and those roles); an
  * interrupted run is finished by running again.
  */
 import { compareText } from '../order';
@@ -18,6 +20,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
+import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
 import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -299,6 +302,21 @@ async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: st
         .map((w) => `  ${w}`)
         .join('\n'),
   );
+}
+
+/**
+ * The roles the org file names but xstack does not create, read in every pipeline account pipeline-foundation targets
+ * (every part of it), before any operation: its key policy names them (existing-roles.ts). Every account, not only those
+ * about to get an instance: a role deleted or moved since the last rollout fails the next key policy update too. A key
+ * administrator that is not there is a note (one per role, its accounts listed); what refuses is returned.
+ */
+async function existingRoleFindings(run: Run): Promise<RoleFinding[]> {
+  const roles = namedExistingRoles(run.compiled.org);
+  if (roles.length === 0) return [];
+  const accounts = new Map(run.compiled.stages.filter((st) => st.module === 'pipeline-foundation').flatMap((st) => st.targets.map((a) => [a.id, a] as const)));
+  const findings = await checkExistingRoles(run.aws, [...accounts.values()], roles, (account) => target(run, account));
+  for (const note of findingsText(findings.filter((f) => !f.refuses))) run.options.onNote?.(note);
+  return findings.filter((f) => f.refuses);
 }
 
 /** An instance to delete once every create and update is done: accounts the org no longer targets. */
@@ -960,6 +978,8 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
     throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
+  const missingRoles = await existingRoleFindings(run);
+  if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
@@ -1021,6 +1041,11 @@ export interface StackSetPlan {
   movesAfter?: string[];
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
+  /**
+   * pipeline-foundation: roles the org file names that are not in its accounts as named (missing, or on another path),
+   * one line per role and answer (existing-roles.ts): deploy refuses the org file before any operation.
+   */
+  missingRoles?: string[];
 }
 
 /** What deploy would do, from the same comparison, making no mutating call. */
@@ -1034,6 +1059,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
+  const missingRoles = await existingRoleFindings(run);
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const asleep = await stillSuspended(run, actual.instances.values());
@@ -1053,6 +1079,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
+    const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
       stage: desired.stage.id,
       stackSet: desired.name,
@@ -1069,6 +1096,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
+      ...(rolesHere.length > 0 ? { missingRoles: rolesHere } : {}),
     });
   }
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {

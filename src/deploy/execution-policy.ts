@@ -16,7 +16,7 @@
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
-import { roleNameOf } from '../iam/role-path';
+import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { compareText } from '../order';
@@ -188,11 +188,15 @@ export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
     compiled.org.prefix,
     compiled.org.bucketGeneration,
     compiled.org.deploymentTargets.instanceRoles,
+    compiled.org.keyAdministratorRoles,
   );
 }
 
-/** `existingRoles`: the org's deploymentTargets.instanceRoles (`name` or `path/name`), whose ARNs carry their paths. */
-export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1, existingRoles: readonly string[] = []): ExecutionStatement[] {
+/**
+ * `existingRoles`: the org's deploymentTargets.instanceRoles (`name` or `path/name`), whose ARNs carry their paths;
+ * `keyAdministratorRoles`: the org's, patterns among them (read by no one, so granted nothing here).
+ */
+export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1, existingRoles: readonly string[] = [], keyAdministratorRoles: readonly string[] = []): ExecutionStatement[] {
   const { types, arnsByService } = collect(templates, existingRoles);
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
@@ -246,6 +250,22 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
       Action: unscoped.sort(),
       Resource: ['*'],
       reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
+    });
+  }
+  // The execution role is SELF_MANAGED's default reader (deployer.ts readerRole): plan and deploy read with it, in each
+  // pipeline account, each role the org names but does not create (src/deploy/existing-roles.ts). The instance roles'
+  // ARNs are in IamNamed too (their managed policy's Roles, above), whose actions include iam:GetRole wherever the
+  // templates create a role (AWS::IAM::Role's handlers); the key administrators are nowhere else. Said once, here,
+  // for exactly these ARNs, so that what the check needs does not hang on what else the templates create.
+  const readable = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].map((r) => `arn:${P}:iam::${A}:role/${r}`).sort();
+  if (readable.length > 0) {
+    statements.push({
+      Sid: 'SeeExistingRoles',
+      Effect: 'Allow',
+      Action: ['iam:GetRole'],
+      Resource: readable,
+      reason:
+        "iam:GetRole on exactly the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by their ARNs with their paths: plan and deploy read each in every pipeline account before any operation, as the artifact key policy names them and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
     });
   }
   statements.push(...stackStatements(prefix, buckets, bucketGeneration));

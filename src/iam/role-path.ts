@@ -30,6 +30,9 @@ const NAME_CHARS = /^[\w+=,.@-]+$/;
 const NAME_PATTERN_CHARS = /^[\w+=,.@*?-]+$/;
 const PATH_CHARS = /^[\x21-\x7e]+$/;
 
+/** A keyAdministratorRoles entry with `*` or `?`: it names no one role, so nothing reads it as one (GetRole). */
+export const isRolePattern = (role: string): boolean => /[*?]/.test(role);
+
 /** The role's name: what CloudFormation's `Roles` properties and IAM's RoleName parameters take. */
 export const roleNameOf = (role: string): string => role.slice(role.lastIndexOf('/') + 1);
 

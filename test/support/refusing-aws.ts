@@ -20,6 +20,10 @@
  * - CodeCommit GetRepository: `denied-…` AccessDeniedException (status 400,
  *   or 403 for `denied-403-…`), anything else RepositoryDoesNotExistException.
  *   https://docs.aws.amazon.com/codecommit/latest/APIReference/API_GetRepository.html
+ * - IAM GetRole (src/deploy/existing-roles.ts): `denied-…` 403 AccessDenied,
+ *   anything else 404 NoSuchEntity ("The request was rejected because it
+ *   referenced a resource entity that does not exist").
+ *   https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +74,17 @@ function getRepository(name: string): { status: number; headers: Record<string, 
   return { status: 400, headers: json, body: JSON.stringify({ __type: 'RepositoryDoesNotExistException', message: `${name} does not exist` }) };
 }
 
+function getRole(name: string): { status: number; headers: Record<string, string>; body: string } {
+  const [status, code, message] = name.startsWith('denied-')
+    ? [403, 'AccessDenied', notAuthorized('iam:GetRole', `arn:aws:iam::222222222222:role/${name}`)]
+    : [404, 'NoSuchEntity', `The role with name ${name} cannot be found.`];
+  return {
+    status,
+    headers: { 'content-type': 'text/xml' },
+    body: stsXml(`<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>1</RequestId></ErrorResponse>`),
+  };
+}
+
 async function answer(req: IncomingMessage, body: string) {
   const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
   if (service === 'sts') return { call: `sts ${new URLSearchParams(body).get('Action')}`, ...assumeRole(new URLSearchParams(body)) };
@@ -77,6 +92,7 @@ async function answer(req: IncomingMessage, body: string) {
     const bucket = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.split('/')[1] ?? '');
     return { call: `s3 ${req.method} /${bucket}`, ...headBucket(bucket) };
   }
+  if (service === 'iam') return { call: `iam ${new URLSearchParams(body).get('Action')}`, ...getRole(new URLSearchParams(body).get('RoleName') ?? '') };
   if (service === 'codecommit') return { call: `codecommit ${String(req.headers['x-amz-target'])}`, ...getRepository((JSON.parse(body) as { repositoryName: string }).repositoryName) };
   return { call: `${service} ?`, status: 400, headers: {}, body: '' };
 }

@@ -63,6 +63,12 @@
  *   exist fails the instance, as IAM ("MalformedPolicyDocument: Invalid
  *   principal in policy"), KMS and S3 do.
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+ *   A role ARN names the role's path ("role/application_abc/component_xyz/S3Access",
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns),
+ *   so a role of that name on another path is not the principal either: a key
+ *   policy's "principals ... must exist and be visible to KMS" (CreateKey
+ *   `Policy`, https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html).
+ *   moto checks neither.
  *
  * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
  *   target account's CloudFormation), so their stacks could not be read. The layer
@@ -1684,9 +1690,9 @@ export class StackSetsProxy {
     for (const p of principals) {
       if (p === '*' || /^\d{12}$/.test(p) || /^arn:[^:]+:iam::\d{12}:root$/.test(p)) continue;
       if (p.includes('${')) continue; // a value of another resource (GetAtt in Sub): CloudFormation resolves it
-      const role = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(p);
+      const role = /^arn:[^:]+:iam::(\d{12}):role\/(.*\/)?([^/]+)$/.exec(p);
       if (!role) return p;
-      if (!(await this.roleExists(role[1], role[2], headers))) return p;
+      if (!(await this.roleExists(role[1], role[3], `/${role[2] ?? ''}`, headers))) return p;
     }
     return undefined;
   }
@@ -1706,12 +1712,12 @@ export class StackSetsProxy {
     return credentials;
   }
 
-  private async roleExists(account: string, role: string, headers: IncomingMessage['headers']): Promise<boolean> {
+  /** A role of this name at this path (IAM's Role.Path, `/` or `/a/b/`), as the ARN names it. */
+  private async roleExists(account: string, role: string, path: string, headers: IncomingMessage['headers']): Promise<boolean> {
     const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
     const iam = new IAMClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     try {
-      await iam.send(new GetRoleCommand({ RoleName: role }));
-      return true;
+      return (await iam.send(new GetRoleCommand({ RoleName: role }))).Role?.Path === path;
     } catch {
       return false;
     }

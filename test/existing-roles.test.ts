@@ -1,0 +1,156 @@
+/**
+ * The pre-flight read of the roles the org file names but xstack does not create (src/deploy/existing-roles.ts),
+ * against moto's server: plan shows what is wrong, deploy refuses it before any StackSet operation, and a deploy
+ * with the roles where the org file says goes on. moto does not check a key policy's principals (KMS does: CreateKey,
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html), so without the check these rollouts would
+ * pass here and fail on AWS; the StackSets layer models that refusal (test/support/stacksets-proxy.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { CreateRoleCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
+import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { compileOrg } from '../src/compile';
+import { Aws } from '../src/deploy/clients';
+import { deploy, plan } from '../src/deploy/deployer';
+import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
+import { formatPlan } from '../src/deploy/plan-text';
+import { parseOrg } from '../src/org/load';
+import { createStackSetRoles } from './support/stackset-roles';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+/** Two instance roles, one with a path; a key administrator with a path, and a pattern (never read). */
+const TEXT =
+  EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', 'keyAdministratorRoles:\n  - admins/platform-admin\n  - aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*\n') +
+  'deploymentTargets:\n  instanceRoles: [service-role/app-server, batch-worker]\n';
+const compiled = compileOrg(parseOrg(TEXT, 'parameters/example.yaml'));
+const PIPELINE = { dev: '222222222222', staging: '333333333333', prod: '444444444444' } as const;
+
+let local: LocalAws;
+beforeAll(async () => {
+  local = await startNewLocalAws();
+});
+afterAll(async () => {
+  await local?.stop();
+});
+beforeEach(async () => {
+  await local.reset();
+  await createStackSetRoles(compiled.org, awsClient(), await adminAccount(), { orgRoles: false });
+});
+
+const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
+const options = { pollMs: 10 };
+
+async function iamIn(account: string) {
+  const aws = awsClient();
+  return aws.iam(await aws.assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+}
+
+const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+async function createRole(account: string, path: string, name: string) {
+  await (await iamIn(account)).send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: trust }));
+}
+
+/** Every named role in every pipeline account, where the org file says, but for `except` (`account:name` → path, or null for none). */
+async function createRoles(except: Record<string, string | null> = {}) {
+  const wanted: Array<[string, string]> = [['/service-role/', 'app-server'], ['/', 'batch-worker'], ['/admins/', 'platform-admin']];
+  for (const account of Object.values(PIPELINE)) {
+    for (const [path, name] of wanted) {
+      const other = except[`${account}:${name}`];
+      if (other === null) continue;
+      await createRole(account, other ?? path, name);
+    }
+  }
+}
+
+const stackSetsIn = async () => ((await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
+
+describe('the roles the org file names, read before any StackSet operation', { timeout: 240_000 }, () => {
+  it('present where the org file says: the deploy goes on, having read each role once in each pipeline account', async () => {
+    await createRoles();
+    const aws = awsClient();
+    const notes: string[] = [];
+    const summary = await deploy(compiled, aws, { ...options, onNote: (n) => notes.push(n) });
+    expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
+    expect(summary.stages.map((s) => s.result)).toEqual(compiled.stages.map(() => 'created'));
+    // One GetRole per (pipeline account, role name): 3 × 3; the pattern is not read.
+    expect(summary.calls.GetRoleCommand).toBe(9);
+    expect(notes).toEqual([]);
+    const planned = await plan(compiled, awsClient(), options);
+    expect(planned.filter((p) => p.missingRoles)).toEqual([]);
+  });
+
+  it('missing, or on another path: plan says so on the foundation, and deploy refuses in one error before any CreateStackSet', async () => {
+    await createRoles({
+      [`${PIPELINE.prod}:app-server`]: null,
+      [`${PIPELINE.dev}:batch-worker`]: '/other/',
+      [`${PIPELINE.staging}:batch-worker`]: '/other/',
+      [`${PIPELINE.dev}:platform-admin`]: '/',
+      [`${PIPELINE.prod}:platform-admin`]: null,
+    });
+    // In the accounts' order, each role's answer once with every account that gave it.
+    const refusing = [
+      "accounts dev (222222222222), staging (333333333333): deploymentTargets.instanceRoles 'batch-worker': role batch-worker is at path /other/ instead of /; write 'other/batch-worker' in the org file",
+      "account dev (222222222222): keyAdministratorRoles 'admins/platform-admin': role platform-admin is at path / instead of /admins/; write 'platform-admin' in the org file",
+      "account prod (444444444444): deploymentTargets.instanceRoles 'service-role/app-server': no role app-server in the account (GetRole: NoSuchEntity); create it at path /service-role/, or leave it out of the org file",
+    ];
+    const note =
+      "account prod (444444444444): keyAdministratorRoles 'admins/platform-admin': no role platform-admin in the account (GetRole: NoSuchEntity); it administers no artifact key there until a role of that name is made at path /admins/";
+
+    const planNotes: string[] = [];
+    const planned = await plan(compiled, awsClient(), { ...options, onNote: (n) => planNotes.push(n) });
+    const foundation = planned.find((p) => p.stage === 'pipeline-foundation')!;
+    expect(foundation.missingRoles).toEqual(refusing);
+    expect(planned.filter((p) => p.stage !== 'pipeline-foundation' && p.missingRoles)).toEqual([]);
+    expect(planNotes).toEqual([note]);
+    const text = formatPlan(planned, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), colour: false });
+    for (const line of refusing) expect(text).toContain(`\n    ✗ deploy refuses, a role its key policy names is not there as named: ${line}\n`);
+
+    const aws = awsClient();
+    const notes: string[] = [];
+    let started = false;
+    const refusal = await deploy(compiled, aws, { ...options, onNote: (n) => notes.push(n), beforeFirstOperation: () => (started = true) }).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(refusal?.code).toBe('EXISTING_ROLES_NOT_FOUND');
+    expect(refusal?.message.split('\n')).toEqual([
+      'nothing was changed: the org file names roles that are not there as named:',
+      ...refusing.map((l) => `  ${l}`),
+      expect.stringMatching(/^ {2}pipeline-foundation names these roles in its artifact key policy by ARN, path included, and KMS refuses a key policy whose principals do not exist \(CreateKey, https:\/\/docs\.aws\.amazon\.com\/kms\/latest\/APIReference\/API_CreateKey\.html\)/),
+    ]);
+    expect(notes).toEqual([note]);
+    expect(started).toBe(false);
+    expect(aws.log.mutating).toBe(0);
+    expect(aws.log.calls.CreateStackSetCommand).toBeUndefined();
+    expect(aws.log.calls.CreateStackInstancesCommand).toBeUndefined();
+    expect(aws.log.calls.GetRoleCommand).toBe(9);
+    expect(await stackSetsIn()).toEqual([]);
+  });
+
+  it('a role gone since the last rollout is found too, in an account that already has its stack', async () => {
+    await createRoles();
+    await deploy(compiled, awsClient(), options);
+    const iam = await iamIn(PIPELINE.staging);
+    // moto lets a role with attached policies go only once they are detached; deleting it is all this needs.
+    await iam.send(new DeleteRoleCommand({ RoleName: 'batch-worker' })).catch(async () => {
+      const { ListAttachedRolePoliciesCommand, DetachRolePolicyCommand } = await import('@aws-sdk/client-iam');
+      for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'batch-worker' }))).AttachedPolicies ?? []) {
+        await iam.send(new DetachRolePolicyCommand({ RoleName: 'batch-worker', PolicyArn: p.PolicyArn }));
+      }
+      await iam.send(new DeleteRoleCommand({ RoleName: 'batch-worker' }));
+    });
+    const planned = await plan(compiled, awsClient(), options);
+    const foundation = planned.find((p) => p.stage === 'pipeline-foundation')!;
+    expect(foundation.action).toBe('unchanged');
+    expect(foundation.missingRoles).toEqual([
+      "account staging (333333333333): deploymentTargets.instanceRoles 'batch-worker': no role batch-worker in the account (GetRole: NoSuchEntity); create it at path /, or leave it out of the org file",
+    ]);
+    const text = formatPlan(planned, { accountNames: new Map(), colour: false });
+    expect(text).toContain('✗ deploy refuses, a role its key policy names is not there as named: account staging (333333333333)');
+    const aws = awsClient();
+    await expect(deploy(compiled, aws, options)).rejects.toMatchObject({ code: 'EXISTING_ROLES_NOT_FOUND' });
+    expect(aws.log.mutating).toBe(0);
+  });
+});
