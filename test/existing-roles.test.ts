@@ -129,7 +129,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
     expect(await stackSetsIn()).toEqual([]);
   });
 
-  it('a role gone since the last rollout is found too, in an account that already has its stack', async () => {
+  it('a role gone since the last rollout: a run that leaves pipeline-foundation as it is reads no role; one that writes its key policy again finds it', async () => {
     await createRoles();
     await deploy(compiled, awsClient(), options);
     const iam = await iamIn(PIPELINE.staging);
@@ -141,16 +141,24 @@ describe('the roles the org file names, read before any StackSet operation', { t
       }
       await iam.send(new DeleteRoleCommand({ RoleName: 'batch-worker' }));
     });
-    const planned = await plan(compiled, awsClient(), options);
+    // Nothing to change: the deployed key policies are not sent again, and a no-op run stays O(StackSets) (issue 12).
+    const quiet = awsClient();
+    const unchanged = await plan(compiled, quiet, options);
+    expect(unchanged.find((p) => p.stage === 'pipeline-foundation')).toMatchObject({ action: 'unchanged' });
+    expect(unchanged.flatMap((p) => p.missingRoles ?? [])).toEqual([]);
+    expect(quiet.log.calls.GetRoleCommand).toBeUndefined();
+    // A change to pipeline-foundation's template updates every instance, and with it each key policy: every account is read.
+    const changed = compileOrg(parseOrg(`${TEXT}bucketGeneration: 2\n`, 'parameters/example.yaml'));
+    const planned = await plan(changed, awsClient(), options);
     const foundation = planned.find((p) => p.stage === 'pipeline-foundation')!;
-    expect(foundation.action).toBe('unchanged');
+    expect(foundation.templateChanged).toBe(true);
     expect(foundation.missingRoles).toEqual([
       "account staging (333333333333): deploymentTargets.instanceRoles 'batch-worker': no role batch-worker in the account (GetRole: NoSuchEntity); create it at path /, or leave it out of the org file",
     ]);
     const text = formatPlan(planned, { accountNames: new Map(), colour: false });
     expect(text).toContain('✗ deploy refuses, a role its key policy names is not there as named: account staging (333333333333)');
     const aws = awsClient();
-    await expect(deploy(compiled, aws, options)).rejects.toMatchObject({ code: 'EXISTING_ROLES_NOT_FOUND' });
+    await expect(deploy(changed, aws, options)).rejects.toMatchObject({ code: 'EXISTING_ROLES_NOT_FOUND' });
     expect(aws.log.mutating).toBe(0);
   });
 });

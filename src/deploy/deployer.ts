@@ -10,10 +10,11 @@
  * first: leftFor); and
  * nothing is read in the target accounts but, for instances about to be
  * created, whether a retained resource is in the way, and, before any
- * operation, whether the roles the org file names are in the pipeline accounts
- * as named (existing-roles.ts: one GetRole per account and role name). A second run with nothing changed
- * makes no mutating call and reads each StackSet and its instance list (and those roles); an
- * interrupted run is finished by running again.
+ * operation, whether the roles the org file names are as named in the pipeline
+ * accounts whose key policy this run writes (existing-roles.ts: one GetRole per
+ * account and role name). A second run with nothing changed makes no mutating
+ * call and reads each StackSet and its instance list; an interrupted run is
+ * finished by running again.
  */
 import { compareText } from '../order';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -305,15 +306,28 @@ async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: st
 }
 
 /**
- * The roles the org file names but xstack does not create, read in every pipeline account pipeline-foundation targets
- * (every part of it), before any operation: its key policy names them (existing-roles.ts). Every account, not only those
- * about to get an instance: a role deleted or moved since the last rollout fails the next key policy update too. A key
- * administrator that is not there is a note (one per role, its accounts listed); what refuses is returned.
+ * The roles the org file names but xstack does not create, read before any operation in each pipeline account where
+ * this run writes pipeline-foundation's key policy (existing-roles.ts): every account its StackSet targets when the
+ * template changed, else those about to get an instance or to have a failed one applied again. An unchanged instance
+ * sends no key policy (CloudFormation updates a resource only for a changed property), so a role gone since the last
+ * rollout is found by the run that next changes it; and a run with nothing to change reads no account, so a no-op
+ * re-run stays O(StackSets) (issue 12). A key administrator that is not there is a note (one per role, its accounts
+ * listed); what refuses is returned.
  */
-async function existingRoleFindings(run: Run): Promise<RoleFinding[]> {
+async function existingRoleFindings(run: Run, desiredList: readonly DesiredStackSet[]): Promise<RoleFinding[]> {
   const roles = namedExistingRoles(run.compiled.org);
   if (roles.length === 0) return [];
-  const accounts = new Map(run.compiled.stages.filter((st) => st.module === 'pipeline-foundation').flatMap((st) => st.targets.map((a) => [a.id, a] as const)));
+  const accounts = new Map<string, DesiredStackSet['stage']['targets'][number]>();
+  for (const desired of desiredList) {
+    if (desired.stage.module !== 'pipeline-foundation') continue;
+    const actual = await readStackSet(context(run, desired));
+    const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
+    for (const account of desired.stage.targets) {
+      const instance = actual.instances.get(account.id);
+      if (templateChanged || !instance || !HEALTHY_INSTANCE.has(instance.status ?? '')) accounts.set(account.id, account);
+    }
+  }
+  if (accounts.size === 0) return [];
   const findings = await checkExistingRoles(run.aws, [...accounts.values()], roles, (account) => target(run, account));
   for (const note of findingsText(findings.filter((f) => !f.refuses))) run.options.onNote?.(note);
   return findings.filter((f) => f.refuses);
@@ -978,7 +992,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
     throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
-  const missingRoles = await existingRoleFindings(run);
+  const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.();
   for (let i = 0; i < waves.length; i++) {
@@ -1059,7 +1073,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
-  const missingRoles = await existingRoleFindings(run);
+  const missingRoles = await existingRoleFindings(run, desiredList);
   for (const desired of desiredList) {
     const actual = await readStackSet(context(run, desired));
     const asleep = await stillSuspended(run, actual.instances.values());
