@@ -1,7 +1,8 @@
 /**
  * Source account: the CodeCommit repositories, the single source of truth.
- * Retained on delete and on replacement: a repository's logical id is a
- * contract, and renaming it would otherwise destroy history.
+ * Retained on delete and on replacement (`retain`: deleted only when the create
+ * that made one is rolled back, while it is new and empty): a repository's
+ * logical id is a contract, and renaming it would otherwise destroy history.
  */
 import Repository from 'cloudform-types/types/codeCommit/repository';
 import { retain } from '../src/cfn/extensions';

@@ -980,6 +980,37 @@ describe('the reconciler against the layer', () => {
     expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
   });
 
+  it('a failed first create of pipeline-foundation: under Retain (as templates said before) its buckets stay and every later create fails on "already exists"; under RetainExceptOnCreate nothing stays and the next deploy finishes', async () => {
+    const account = '100000000002';
+    const stackSet = 'big-pipeline-foundation';
+    const buckets = [`${account}/big-access-logs-${account}-us-east-1`, `${account}/big-artifacts-${account}-us-east-1`];
+    const foundationOf = (s: RunSummary) => s.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    // The same org, its templates as compiled before RetainExceptOnCreate (src/cfn/extensions.ts retain).
+    const retain: CompiledOrg = { ...small, files: new Map([...small.files].map(([path, text]) => [path, text.replaceAll('DeletionPolicy: RetainExceptOnCreate', 'DeletionPolicy: Retain')])) };
+    expect([...retain.files.values()].some((t) => t.includes('DeletionPolicy: Retain\n'))).toBe(true);
+
+    await prepare(small);
+    proxy.failIn(account, true, stackSet);
+    expect(foundationOf(await deploy(retain, awsVia(), { pollMs })).result).toBe('failed');
+    expect([...proxy.leftByFailedCreates].sort()).toEqual(buckets);
+    proxy.failIn(account, false, stackSet);
+    for (let run = 0; run < 2; run++) {
+      const s = await deploy(retain, awsVia(), { pollMs });
+      expect(foundationOf(s).result).toBe('failed');
+      expect(foundationOf(s).reasons.join('\n')).toMatch(new RegExp(`account ${account} us-east-1: FAILED: .*big-access-logs-${account}-us-east-1 already exists`));
+    }
+
+    await prepare(small);
+    proxy.failIn(account, true, stackSet);
+    const first = await deploy(small, awsVia(), { pollMs });
+    expect(foundationOf(first).result).toBe('failed');
+    expect(foundationOf(first).reasons.join('\n')).toMatch(new RegExp(`account ${account} us-east-1: FAILED: .*injected failure`));
+    expect(proxy.leftByFailedCreates).toEqual([]);
+    proxy.failIn(account, false, stackSet);
+    expect((await deployUntilDone(small, 1)).runs).toBe(1);
+    await expectConverged(small);
+  });
+
   it('an org file that would move repositories to another part of their family (its layout not kept) is refused before any operation; plan names each; with the layout nothing moves', async () => {
     const repositories = (account: string, letter: string, n: number) => Array.from({ length: n }, (_, i) => `  ${letter}${String(i).padStart(3, '0')}:\n    account: ${account}\n`).join('');
     // Two source accounts of 150 repositories: one part of the family each (an output per repository, 200 a template).

@@ -7,7 +7,9 @@ import { creatingAccounts, familyMoves, moveOrder, settlingOrder, type FamilyMov
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
 
-const repository = (name: string) => ({ Type: 'AWS::CodeCommit::Repository', DeletionPolicy: 'Retain', Properties: { RepositoryName: name } });
+// As compiled now (RetainExceptOnCreate, src/cfn/extensions.ts retain); `deployedRepository` as stacks deployed before still say.
+const repository = (name: string) => ({ Type: 'AWS::CodeCommit::Repository', DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain', Properties: { RepositoryName: name } });
+const deployedRepository = (name: string) => ({ Type: 'AWS::CodeCommit::Repository', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { RepositoryName: name } });
 const role = { Type: 'AWS::IAM::Role', Properties: {} };
 const template = (resources: Record<string, unknown>): CfnTemplate => ({ Resources: resources }) as unknown as CfnTemplate;
 
@@ -45,6 +47,20 @@ describe('retained resources moving between the parts of a family', () => {
         { stackSet: 'acme-source-repositories-2', deployed: template({ RepositoryB: repository('b') }) },
       ]).map((m) => m.from),
     ).toEqual(['acme-source-repositories-2']);
+  });
+
+  it('a repository deployed as Retain and compiled as RetainExceptOnCreate moves (and is refused) alike; one without a DeletionPolicy is not retained', () => {
+    expect(
+      familyMoves([
+        { stackSet: 'p', deployed: template({ RepositoryA: deployedRepository('a'), RepositoryB: deployedRepository('b') }), desired: template({ RepositoryA: repository('a') }) },
+        { stackSet: 'p-2', deployed: template({}), desired: template({ RepositoryB: repository('b') }) },
+        { stackSet: 'p-3', deployed: template({ RepositoryD: { Type: 'AWS::CodeCommit::Repository', Properties: { RepositoryName: 'd' } } }), desired: template({}) },
+        { stackSet: 'p-4', deployed: template({}), desired: template({ RepositoryD: { Type: 'AWS::CodeCommit::Repository', Properties: { RepositoryName: 'd' } } }) },
+      ]).map((m) => [m.logicalId, m.from, m.to, m.retained]),
+    ).toEqual([
+      ['RepositoryB', 'p', 'p-2', true],
+      ['RepositoryD', 'p-3', 'p-4', false],
+    ]);
   });
 
   it('a repository added, removed or staying where it is moves nothing; nor does a first rollout', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asList, awsPrincipals, policyDocuments } from '../src/checks/documents';
 import { checkTemplate, RULES } from '../src/checks/rules';
+import { keptOnDelete } from '../src/cfn/deletion-policy';
 import type { CfnTemplate } from '../src/cfn/template';
 import { readFileSync } from 'node:fs';
 import { compileOrg } from '../src/compile';
@@ -115,6 +116,23 @@ describe('least privilege, over every statement of every template', () => {
 
   it('the checker passes every emitted template', () => {
     for (const { stage, t } of all) expect(checkTemplate(t), stage).toEqual([]);
+  });
+});
+
+describe('stateful resources outlive their stack, but not a failed create (src/cfn/extensions.ts retain)', () => {
+  it('every key, bucket and repository: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain (which takes no RetainExceptOnCreate); the readers count it as kept', () => {
+    const stateful = all.flatMap(({ file, stage, t }) =>
+      Object.entries(t.Resources)
+        .filter(([, r]) => ['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository'].includes(r.Type))
+        .map(([id, r]) => ({ where: `${file} ${stage} ${id}`, r })),
+    );
+    expect(new Set(stateful.map(({ r }) => r.Type))).toEqual(new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository']));
+    for (const { where, r } of stateful) {
+      expect([r.DeletionPolicy, r.UpdateReplacePolicy], where).toEqual(['RetainExceptOnCreate', 'Retain']);
+      expect(keptOnDelete(r.DeletionPolicy), where).toBe(true);
+    }
+    // Stacks deployed before this change still say Retain: kept alike. Nothing else is.
+    expect(['Retain', 'RetainExceptOnCreate', 'Delete', 'Snapshot', undefined].map(keptOnDelete)).toEqual([true, true, false, false, false]);
   });
 });
 

@@ -4,6 +4,7 @@
  * no script). Everything in it is derived from the compile: the stages, the
  * resolved grants, the access proof, the checks, the file hashes.
  */
+import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
 import { SERVICE_MANAGED_EXECUTION_ROLE, type Org } from '../org/model';
@@ -571,7 +572,7 @@ export function buildReport(input: ReportInput): Report {
       blocks: [
         { kind: 'p', text: `${t.Description}. Template templates/${stage.id}.yaml, from templates/${stage.module}.ts; wave ${rollout.waveOf.get(stage.id)}; accounts ${stage.targets.length <= ACCOUNTS_LISTED ? stage.targets.map((a) => `${a.name} (${a.id})`).join(', ') : describeAccounts(org, stage.targets.map((a) => a.id))}.` },
         ...(stage.notes.length > 0 ? [{ kind: 'list' as const, items: [...stage.notes] }] : []),
-        { kind: 'table', head: ['resource', 'type', 'retained'], rows: mergeAccountRows(Object.entries(t.Resources), ([id, r]) => ({ cells: [id, r.Type, r.DeletionPolicy === 'Retain' ? 'yes' : ''], ...ownerOf(id), merge: false }), fold) },
+        { kind: 'table', head: ['resource', 'type', 'retained'], rows: mergeAccountRows(Object.entries(t.Resources), ([id, r]) => ({ cells: [id, r.Type, keptOnDelete(r.DeletionPolicy) ? 'yes' : ''], ...ownerOf(id), merge: false }), fold) },
         ...(stage.accountValues.length > 0 ? [accountValueTable(stage, fold)] : []),
         ...(stage.uses.length > 0
           ? [{ kind: 'table' as const, head: ['uses, by name (rolled out before)', 'what'], rows: stage.uses.map((u) => [stageLink(u.stage), u.what]) }]

@@ -69,6 +69,16 @@ export interface LocalAws {
  *    handler deletes it (its schema: ec2:DescribeRouteTables,
  *    ec2:DeleteRouteTable); moto's own DeleteRouteTable is called, which
  *    still refuses a table with associations, as EC2 does.
+ *
+ * 4. moto keeps, when a stack is deleted, only the resources whose
+ *    DeletionPolicy is Retain (moto 5.2 cloudformation/parsing.py,
+ *    ResourceMap.delete); it deletes those marked RetainExceptOnCreate, which
+ *    CloudFormation keeps: "For all other stack operations, such as stack
+ *    deletion, CloudFormation retains the resource"
+ *    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+ *    moto's delete reads them as Retain. (moto rolls back nothing: a create it
+ *    fails is not a rollback to model here; the StackSets test layer models a
+ *    failed create, test/support/stacksets-proxy.ts.)
  */
 const MOTO_SERVER = `
 import sys
@@ -107,6 +117,17 @@ def delete_route_table(cls, resource_name, cloudformation_json, account_id, regi
     from moto.ec2.models import ec2_backends
     ec2_backends[account_id][region_name].delete_route_table(resource_name)
 route_tables.RouteTable.delete_from_cloudformation_json = classmethod(delete_route_table)
+
+from moto.cloudformation import parsing
+_delete = parsing.ResourceMap.delete
+def delete_keeping_retained(self):
+    original = self._resource_json_map
+    self._resource_json_map = {k: (dict(v, DeletionPolicy="Retain") if isinstance(v, dict) and v.get("DeletionPolicy") == "RetainExceptOnCreate" else v) for k, v in original.items()}
+    try:
+        return _delete(self)
+    finally:
+        self._resource_json_map = original
+parsing.ResourceMap.delete = delete_keeping_retained
 
 from moto.server import main
 sys.exit(main())

@@ -5,7 +5,7 @@
  * between StackSets, so a move is a delete in one stack and a create in
  * another. Found before any operation, from the deployed templates:
  * - a retained resource with a fixed name (a repository) cannot move at all:
- *   the part it leaves retains it (DeletionPolicy: Retain,
+ *   the part it leaves retains it (DeletionPolicy Retain or RetainExceptOnCreate,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html),
  *   and the part it enters fails to create it ("already exists"), in every
  *   run; deploy refuses it;

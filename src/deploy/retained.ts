@@ -1,5 +1,6 @@
 /**
- * What `destroy` leaves behind on purpose (DeletionPolicy: Retain), and how a
+ * What `destroy` leaves behind on purpose (DeletionPolicy Retain or RetainExceptOnCreate, alike once the create
+ * that made a resource succeeded: src/cfn/extensions.ts `retain`), and how a
  * later deploy gets past it:
  * - repositories, the source of truth, are never deleted by xstack, and the
  *   StackSet that holds them (nothing else) is kept by `destroy`: they never
@@ -15,6 +16,7 @@ import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { conditionHolds } from '../cfn/account-switch';
+import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
@@ -37,13 +39,13 @@ const NEVER_DELETED_TYPES: readonly string[] = ['AWS::CodeCommit::Repository'];
 
 export function keptByDestroy(template: CfnTemplate): boolean {
   const resources = Object.values(template.Resources);
-  return resources.length > 0 && resources.every((r) => r.DeletionPolicy === 'Retain' && NEVER_DELETED_TYPES.includes(r.Type));
+  return resources.length > 0 && resources.every((r) => keptOnDelete(r.DeletionPolicy) && NEVER_DELETED_TYPES.includes(r.Type));
 }
 
 /** Logical ids of the retained buckets and keys of a template. */
 export function retainedDeletable(template: CfnTemplate): Array<[logicalId: string, type: RetainedType]> {
   return Object.entries(template.Resources).flatMap(([id, r]) =>
-    r.DeletionPolicy === 'Retain' && (DELETABLE_RETAINED_TYPES as readonly string[]).includes(r.Type) ? [[id, r.Type as RetainedType] as [string, RetainedType]] : [],
+    keptOnDelete(r.DeletionPolicy) && (DELETABLE_RETAINED_TYPES as readonly string[]).includes(r.Type) ? [[id, r.Type as RetainedType] as [string, RetainedType]] : [],
   );
 }
 
@@ -67,7 +69,7 @@ export interface NamedRetained {
 const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repository': 'RepositoryName' } as const;
 
 /** Whether a resource is retained under a name the template fixes: what a new stack would meet ("already exists"). */
-export const retainedUnderFixedName = (r: { Type: string; DeletionPolicy?: string }): boolean => r.DeletionPolicy === 'Retain' && r.Type in NAME_PROPERTY;
+export const retainedUnderFixedName = (r: { Type: string; DeletionPolicy?: string }): boolean => keptOnDelete(r.DeletionPolicy) && r.Type in NAME_PROPERTY;
 
 /** The retained buckets and repositories of a template in one account, their names as they would be there. */
 export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {

@@ -58,7 +58,24 @@
  *   Two resources have one name when their type and name property (with the
  *   property that scopes it: a deployment group's application, a rule's bus)
  *   read the same in the template, as the account's stacks resolve them alike.
- *   Not modelled: what a deleted stack retains (buckets, repositories).
+ *   A deleted stack's retained resources are moto's (src/deploy/local.ts, fix 4).
+ * - A failed create keeps what it made under DeletionPolicy Retain, not
+ *   RetainExceptOnCreate: "If the stack operation that created the resource
+ *   is rolled back, CloudFormation deletes the resource"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html);
+ *   Retain keeps it, outside any stack ("newly created resources marked with
+ *   a deletion policy of Retain" survive a rollback unless RetainExceptOnCreate
+ *   is asked for, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html).
+ *   A create that failed once it could reach the account (not `untrusted`, not
+ *   a suspended account) is taken to have made every named bucket and
+ *   repository of its template first, the worst case: those under Retain are
+ *   made in moto in that account, those under RetainExceptOnCreate are not.
+ *   That StackSets' removal of the failed stack is such a rollback is an
+ *   inference (README, VERIFY). A later create that would make a bucket or
+ *   repository whose name is taken in moto fails the account ("<name> already
+ *   exists", the failure the troubleshooting page names for "global resources
+ *   that must be unique but aren't, such as S3 buckets",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html).
  * - Principal validation: a policy whose principal names a role that does not
  *   exist fails the instance, as IAM ("MalformedPolicyDocument: Invalid
  *   principal in policy"), KMS and S3 do.
@@ -247,7 +264,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { conditionHolds } from '../../src/cfn/account-switch';
 import { sha256 } from '../../src/hash';
@@ -398,6 +416,33 @@ function customNames(body: string | undefined, account: string): ReadonlyMap<str
   const held = new Map(named.filter((n) => !n.condition || conditionHolds(n.conditions, n.condition, account)).map((n) => [n.key, n]));
   inAccount.set(account, held);
   return held;
+}
+
+type NamedStateful = { logicalId: string; type: 'AWS::S3::Bucket' | 'AWS::CodeCommit::Repository'; name: string; policy?: string };
+
+/**
+ * The buckets and repositories a template creates in one account under a name it fixes (a string, or an Fn::Sub of
+ * the account, Region and partition), with their DeletionPolicy: what a failed create may leave and a later one meet.
+ */
+function namedStateful(body: string, account: string, region: string): NamedStateful[] {
+  let template: { Conditions?: Record<string, unknown>; Resources?: Record<string, { Type: string; Condition?: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }> } | undefined;
+  try {
+    template = parseYaml(body);
+  } catch {
+    return [];
+  }
+  const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws' };
+  const out: NamedStateful[] = [];
+  for (const [logicalId, r] of Object.entries(template?.Resources ?? {})) {
+    if (r.Type !== 'AWS::S3::Bucket' && r.Type !== 'AWS::CodeCommit::Repository') continue;
+    if (r.Condition && !conditionHolds(template?.Conditions, r.Condition, account)) continue;
+    const raw = r.Properties?.[NAME_PROPERTIES[r.Type].name];
+    const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+    if (typeof sub !== 'string') continue;
+    const name = sub.replace(/\$\{([^}]+)\}/g, (whole, n: string) => pseudo[n] ?? whole);
+    if (!name.includes('${')) out.push({ logicalId, type: r.Type, name, policy: r.DeletionPolicy });
+  }
+  return out;
 }
 
 /** mulberry32: a small deterministic generator (public domain). */
@@ -594,6 +639,7 @@ export class StackSetsProxy {
     this.applied.clear();
     this.occupiers.clear();
     this.accountCredentials.clear();
+    this.leftByFailedCreates.length = 0;
     this.bucketOwners.clear();
     this.creations.length = 0;
     this.requests.length = 0;
@@ -747,13 +793,14 @@ export class StackSetsProxy {
   }
 
   /**
-   * Every operation's attempt in `account` fails from now on (or succeeds
-   * again), as a stack that cannot be created or updated there: the seeded
-   * `accountFailure` aimed at one account.
+   * Every operation's attempt in `account` (of `stackSet` only, when named)
+   * fails from now on (or succeeds again), as a stack that cannot be created
+   * or updated there: the seeded `accountFailure` aimed at one account.
    */
-  failIn(account: string, failing = true): void {
-    if (failing) this.failing.add(account);
-    else this.failing.delete(account);
+  failIn(account: string, failing = true, stackSet?: string): void {
+    const key = stackSet ? `${stackSet}/${account}` : account;
+    if (failing) this.failing.add(key);
+    else this.failing.delete(key);
   }
 
   private failing = new Set<string>();
@@ -1380,17 +1427,27 @@ export class StackSetsProxy {
       const admin = (this.adminRoles.get(o.name) || 'AWSCloudFormationStackSetAdministrationRole').replace(/^.*:role\/(?:.*\/)?/, '');
       return `Account ${account} should have '${this.executionRoles.get(o.name) ?? 'AWSCloudFormationStackSetExecutionRole'}' role with trust relationship to Role '${admin}'.`;
     }
-    if (this.failing.has(account)) {
+    // From here on the stack is created or updated in the account: a create that fails leaves what Retain keeps (header).
+    const creating = !deleting && !o.motoInstances.has(account);
+    const failed = async (reason: string) => {
+      if (creating) await this.leaveRetained(o.template, account, o.region);
+      return reason;
+    };
+    if (this.failing.has(account) || this.failing.has(`${o.name}/${account}`)) {
       this.counts.failedAccounts++;
-      return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (failIn)';
+      return failed('ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (failIn)');
     }
     if (this.chance(this.faults.accountFailure)) {
       this.counts.failedAccounts++;
-      return 'ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)';
+      return failed('ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)');
     }
     if (deleting) return 'ok';
+    if (creating) {
+      const exists = await this.namedExisting(o.template, account, o.region);
+      if (exists) return exists;
+    }
     const taken = this.nameTaken(o.template, o.name, account);
-    if (taken) return taken;
+    if (taken) return failed(taken);
     const values = {
       ...(await this.stackSetParameters(o.headers, o.name, o.action === 'UpdateStackSet' ? o.params : undefined)),
       ...(o.overlays.get(account)?.phantom?.overrides ?? o.motoInstances.get(account) ?? {}),
@@ -1399,7 +1456,49 @@ export class StackSetsProxy {
     const invalid = await this.invalidPrincipal(o.template, values, account, o.region, o.headers);
     if (!invalid) return 'ok';
     this.counts.invalidPrincipals++;
-    return `ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`;
+    return failed(`ResourceStatusReason:Invalid principal in policy: "AWS":"${invalid}" (Service: Iam, Status Code: 400, Request ID: xstack-proxy)`);
+  }
+
+  /** Where a failed create left its resources (see the header), `account/name` in the order made. */
+  readonly leftByFailedCreates: string[] = [];
+
+  /** What a failed create keeps (see the header): its named buckets and repositories under DeletionPolicy Retain, made in moto. */
+  private async leaveRetained(template: string, account: string, region: string): Promise<void> {
+    for (const r of namedStateful(template, account, region)) {
+      if (r.policy !== 'Retain') continue;
+      const credentials = await this.credentialsFor(account, region);
+      try {
+        if (r.type === 'AWS::S3::Bucket') {
+          const s3 = new S3Client({ region, endpoint: this.moto, forcePathStyle: true, credentials });
+          await s3.send(new CreateBucketCommand({ Bucket: r.name, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }) }));
+        } else {
+          await new CodeCommitClient({ region, endpoint: this.moto, credentials }).send(new CreateRepositoryCommand({ repositoryName: r.name }));
+        }
+        this.leftByFailedCreates.push(`${account}/${r.name}`);
+      } catch (error) {
+        // Made by an earlier failed create (or kept by a destroy): already there, as it would be.
+        const name = (error as { name?: string }).name;
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists' && name !== 'RepositoryNameExistsException') throw error;
+      }
+    }
+  }
+
+  /** Why a create fails in an account: a bucket or repository of its template whose name is taken there (see the header). */
+  private async namedExisting(template: string, account: string, region: string): Promise<string | undefined> {
+    const named = namedStateful(template, account, region);
+    if (named.length === 0) return undefined;
+    const credentials = await this.credentialsFor(account, region);
+    for (const r of named) {
+      try {
+        if (r.type === 'AWS::S3::Bucket') await new S3Client({ region, endpoint: this.moto, forcePathStyle: true, credentials }).send(new HeadBucketCommand({ Bucket: r.name }));
+        else await new CodeCommitClient({ region, endpoint: this.moto, credentials }).send(new GetRepositoryCommand({ repositoryName: r.name }));
+      } catch {
+        continue;
+      }
+      this.counts.failedAccounts++;
+      return `ResourceLogicalId:${r.logicalId}, ResourceType:${r.type}, ResourceStatusReason:${r.name} already exists`;
+    }
+    return undefined;
   }
 
   /**
