@@ -201,6 +201,7 @@ interface AwsCommandOptions {
   yes?: boolean;
   deleteRetained?: boolean;
   releaseRepositories?: boolean;
+  retainFailedStacks?: boolean;
   manifest?: string;
   requireApproval?: 'never' | 'any-change';
   frozenLayout?: boolean;
@@ -236,6 +237,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.frozenLayout, '--frozen-layout');
   flag(opts.deleteRetained, '--delete-retained');
   flag(opts.releaseRepositories, '--release-repositories');
+  flag(opts.retainFailedStacks, '--retain-failed-stacks');
   flag(opts.dryRun, '--dry-run');
   option(opts.profile, '--profile');
   option(opts.region, '--region');
@@ -341,6 +343,14 @@ function withAwsOptions(command: Command, { readsRetained = true } = {}): Comman
     .option('--json', 'machine-readable result on stdout');
 }
 
+/**
+ * The last resort for an instance whose delete failed (INOPERABLE): without the flag its removal fails, saying why,
+ * and the next run deletes it again (deployer.ts removeFrom).
+ */
+const RETAIN_FAILED_STACKS_HELP =
+  'last resort: remove an instance whose delete failed (INOPERABLE) from its StackSet keeping its stack, which stays in the account, ' +
+  'resources and names included, for you to delete by hand (default: the removal fails, saying why, and the next run deletes it again)';
+
 function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('plan'))
     .summary('what deploy would do, per StackSet; changes nothing')
@@ -357,6 +367,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--yes', 'do not ask')
     .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
     .option('--frozen-layout', "refuse, before any operation, when the org's layout file does not hold this compile (CI), instead of writing it")
+    .option('--retain-failed-stacks', RETAIN_FAILED_STACKS_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('deploy', file, opts)));
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')
@@ -371,6 +382,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--yes', 'do not ask')
     .option('--delete-retained', 'also delete artifact and access-log buckets and schedule key deletion')
     .option('--release-repositories', "also remove the repositories' StackSet (the repositories stay, outside CloudFormation)")
+    .option('--retain-failed-stacks', RETAIN_FAILED_STACKS_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
   withAwsOptions(program.command('verify'), { readsRetained: false })
     .summary('compare what is deployed with the compiled manifest')

@@ -308,7 +308,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       noted.add(note);
       process.stderr.write(`note: ${note}\n`);
     };
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote };
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks') };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
       const changes = steps.filter((s) => s.status === 'change').length;

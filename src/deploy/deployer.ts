@@ -36,7 +36,7 @@ import { templateBucketName, templateSource, type TemplateStore } from './templa
 import { InstanceOperationBudget } from './instance-budget';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
-import { withExecutionRoleAdvice } from './execution-trust';
+import { untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -48,13 +48,13 @@ import {
   instanceOperations,
   lagWindow,
   instanceResources,
+  instanceStack,
   listOrgStackSets,
   OperationFailedError,
   operationFailedText,
   operationPreferences,
   readStackSet,
   runOperation,
-  stackUndeletable,
   suspended,
   BUSY_ATTEMPTS,
   QUIET_BUSY_ATTEMPTS,
@@ -90,6 +90,12 @@ export interface DeployOptions {
    * (execution-trust.ts). Unread: the advice covers both a bootstrap not run and IAM not propagated yet.
    */
   bootstrap?: BootstrapState;
+  /**
+   * `--retain-failed-stacks`: an instance a delete left INOPERABLE is removed with RetainStacks, its stack left in
+   * the account to delete by hand, instead of failing the removal until a delete passes (removeFrom). Off by
+   * default: AWS's way past a failed instance delete is to fix the cause and delete again (stacksets.ts `inoperable`).
+   */
+  retainFailedStacks?: boolean;
 }
 
 interface Run {
@@ -379,14 +385,26 @@ async function stillSuspended(run: Run, instances: Iterable<ActualInstance>): Pr
  * (the account's units are gone from this part, so nothing of the org uses
  * them), and before this part's template update, which would otherwise reach
  * a stack where none of the template's resources applies (README "Not yet").
- * Not a suspended account's or an INOPERABLE instance: those AWS deletes
- * only keeping their stacks, which would keep the name too.
+ * Not an instance whose removal keeps its stack (keepsStack: a suspended
+ * account's, or an INOPERABLE one under --retain-failed-stacks), which would
+ * keep the name too. An INOPERABLE one is deleted again here: if that fails,
+ * the stage fails before the other part starts.
  */
-function leftFor(desired: DesiredStackSet, actual: ActualStackSet, accounts: ReadonlySet<string> | undefined): ActualInstance[] {
+function leftFor(run: Run, desired: DesiredStackSet, actual: ActualStackSet, accounts: ReadonlySet<string> | undefined): ActualInstance[] {
   if (!accounts || accounts.size === 0) return [];
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  return [...actual.instances.values()].filter((i) => !wanted.has(i.account) && accounts.has(i.account) && !stackUndeletable(i)).sort((a, b) => compareText(a.account, b.account));
+  return [...actual.instances.values()].filter((i) => !wanted.has(i.account) && accounts.has(i.account) && !keepsStack(run, i)).sort((a, b) => compareText(a.account, b.account));
 }
+
+/**
+ * Instances a removal deletes with RetainStacks: true ("Removes the stack instances from the specified stack set, but
+ * doesn't delete the stacks", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html),
+ * leaving the stack in the account. A suspended account's, as AWS leaves no other way: "When an account is closed or
+ * suspended ... you must perform the DeleteStackInstances operation with the RetainStacks option"
+ * (https://repost.aws/knowledge-center/cloudformation-removal-stacksets). An INOPERABLE one's only when the caller
+ * asked (--retain-failed-stacks): else it is deleted again, plainly (stacksets.ts `inoperable`).
+ */
+const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options.retainFailedStacks === true && inoperable(i));
 
 /**
  * Where each of these instances is reached (SERVICE_MANAGED): the root or OU
@@ -462,14 +480,15 @@ const SUSPENDED_NOTE =
   'Removed from the org file, its instance is deleted and its stack left in the account';
 
 const INOPERABLE_NOTE =
-  'a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy ' +
-  '(its instance is then deleted with RetainStacks, its stack left in the account), delete that stack by hand, then add the account back';
+  'a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy, ' +
+  'which deletes the instance again (fix what made the delete fail first; as a last resort, --retain-failed-stacks removes it keeping its stack, ' +
+  'to delete by hand), then add the account back';
 
 /** Why a stack stays in its account after its instance was deleted with RetainStacks. */
 function stackLeftText(stackSet: string, region: string, i: ActualInstance): string {
   const why = suspended(i)
     ? 'the account is suspended (SKIPPED_SUSPENDED_ACCOUNT), and StackSets cannot delete a stack in it'
-    : `an earlier delete failed and left the instance INOPERABLE${i.statusReason ? ` (${i.statusReason})` : ''}, and AWS removes such an instance only with RetainStacks`;
+    : `a delete failed and left the instance INOPERABLE${i.statusReason ? ` (${i.statusReason})` : ''}, and --retain-failed-stacks removed it keeping its stack`;
   return `account ${i.account} ${region}: instance removed from ${stackSet} with RetainStacks, so its stack ${i.stackId ?? `StackSet-${stackSet}-…`} stays in the account: ${why}. Delete that stack in the account by hand once it can be reached`;
 }
 
@@ -511,6 +530,121 @@ function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] 
 /** A failure line as the summary gives it: an account StackSets could not reach through its execution role says what gets past it. */
 const advised = (run: Run, line: string) => withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line);
 
+/**
+ * What gets past an instance's stack when no StackSets operation can: for an instance an operation left FAILED or
+ * INOPERABLE, its stack as its own account reports it (DescribeStacks, then ListStackResources for the resources in
+ * `<X>_FAILED`), read through the reader role (accountClient, as the checks for retained resources read), and the
+ * command for the stack's status. Undefined when there is nothing to add (no such stack: a failed create's stack is
+ * deleted). A stack that could not be read is said to be so, with why, and no way out is guessed. CloudFormation gives
+ * these states as statuses, so nothing here reads a reason's text.
+ */
+async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undefined): Promise<string | undefined> {
+  if (!i || (i.detailedStatus !== 'FAILED' && !inoperable(i))) return undefined;
+  const { region } = run.compiled.org;
+  let stack;
+  try {
+    stack = await instanceStack(accountClient(run, i.account), stackSet, i.stackId);
+  } catch (error) {
+    const e = error as Error;
+    // NO_READER_ROLE (SERVICE_MANAGED without --output-reader-role) names itself; any other, the role it was read with.
+    const through = e instanceof XstackError && e.code === 'NO_READER_ROLE' ? 'with no reader role' : `through role ${readerRole(run)}`;
+    return (
+      `its stack's status could not be read ${through} in account ${i.account} (${e.name}: ${e.message}), so no way past it is named here: ` +
+      `read stack ${i.stackId ?? `StackSet-${stackSet}-…`} in that account's CloudFormation (${region})`
+    );
+  }
+  if (!stack) return undefined;
+  const state = `its stack ${stack.stackId} is ${stack.status}${stack.reason ? ` (${stack.reason})` : ''}`;
+  const as = `with account ${i.account}'s credentials`;
+  const failed = (status: string) => stack.failedResources.filter((r) => r.status === status).map((r) => r.logicalId);
+  switch (stack.status) {
+    // "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated, but it can be rolled back to a working state
+    // (UPDATE_ROLLBACK_COMPLETE) ... If you can't fix the error, you can force the rollback to complete. CloudFormation
+    // skips each resource that fails to roll back"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-continueupdaterollback.html);
+    // ResourcesToSkip: "A list of the logical IDs of the resources that CloudFormation skips during the continue update
+    // rollback operation" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html),
+    // those in UPDATE_FAILED.
+    case 'UPDATE_ROLLBACK_FAILED': {
+      const skip = failed('UPDATE_FAILED');
+      const skipText = skip.length > 0 ? `; if a resource cannot be restored, add --resources-to-skip ${skip.join(' ')} (those whose rollback failed; skipped ones are left as they are)` : '';
+      return `${state}, which no update gets past: fix what its events name, then run 'aws cloudformation continue-update-rollback --stack-name ${stack.stackId} --region ${region}' ${as}${skipText}, then deploy again`;
+    }
+    // A create whose rollback failed: such a stack can only be deleted. DeleteStack's RetainResources applies "For
+    // stacks in the DELETE_FAILED state" only (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html),
+    // and "Some resources must be empty before they can be deleted. For example, you must delete all objects in an
+    // Amazon S3 bucket" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails).
+    case 'ROLLBACK_FAILED':
+      return (
+        `${state}, which no StackSets operation gets past: empty the buckets its events name, then run 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} ` +
+        `(should that end DELETE_FAILED, run it again adding --retain-resources with the resources that could not be deleted), then deploy again`
+      );
+    // RetainResources: "For stacks in the DELETE_FAILED state, a list of resource logical IDs that are associated with
+    // the resources you want to retain. During deletion, CloudFormation deletes the stack but doesn't delete the
+    // retained resources" (API_DeleteStack.html, above).
+    case 'DELETE_FAILED': {
+      const keep = failed('DELETE_FAILED');
+      const keepText =
+        keep.length > 0
+          ? ` (or add --retain-resources ${keep.join(' ')}, the resources that could not be deleted, which then stay in the account outside CloudFormation)`
+          : ' (or add --retain-resources with the resources its events show could not be deleted)';
+      return `${state}: empty what its events name, then run 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as}${keepText}, then deploy again`;
+    }
+    default:
+      return state;
+  }
+}
+
+/**
+ * Why a removal failed: StackSets could not delete these instances (DeleteStackInstances `operationId` failed), and
+ * they stay in the StackSet, INOPERABLE, so the next deploy (or destroy) deletes them again. Each line is the
+ * instance as listed now with what gets past it; the last, what to do. StackSets' troubleshooting page, "Stack instance
+ * deletion fails": fix the cause, then "perform the stack instance deletion again"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html#stack-instance-delete-fails).
+ */
+async function deleteFailedError(run: Run, ctx: StackSetContext, operationId: string, still: ActualInstance[]): Promise<XstackError> {
+  const { region } = run.compiled.org;
+  const lines: string[] = [];
+  for (const i of still) {
+    const line = instanceText(i.account, region, i);
+    // StackSets' reason for an execution role it could not assume (execution-trust.ts): for a removal, a bootstrap
+    // made for the org file without the account has taken its trust away.
+    const way = untrustedAccount(line)
+      ? `bootstrap no longer trusts or permits account ${i.account} (run for an org file without it?): run bootstrap with an org file that still targets it, deploy, then bootstrap with this one`
+      : await stackWayOut(run, ctx.name, i);
+    lines.push(`  ${line.replace(/\.$/, '')}${way ? `: ${way}` : ''}`);
+  }
+  return new XstackError(
+    'INSTANCES_DELETE_FAILED',
+    `StackSet ${ctx.name}: DeleteStackInstances operation ${operationId} failed, and these instances stay in the StackSet; the next run (deploy or destroy) deletes them again:\n${lines.join('\n')}\n` +
+      'Fix the cause shown, then run again. A delete the execution role was refused (AccessDenied, not authorized) needs the trust and permissions ' +
+      'a bootstrap for an org file without the account takes away: run bootstrap with the org file that still targets it, deploy, then bootstrap. ' +
+      'As a last resort, --retain-failed-stacks removes an INOPERABLE instance keeping its stack, which is then yours to delete by hand',
+  );
+}
+
+/**
+ * An operation's failure with, after each failed account's line that has no other advice (advised), what its stack
+ * needs (stackWayOut), the StackSet read once for the instances. Any other error, or one whose StackSet cannot be
+ * read, as it is.
+ */
+async function withStackWayOuts(run: Run, stackSet: string, error: unknown): Promise<unknown> {
+  if (!(error instanceof OperationFailedError) || !error.accounts.some((a) => a !== undefined)) return error;
+  let actual: ActualStackSet;
+  try {
+    actual = await readStackSet(contextFor(run, stackSet, stackSet));
+  } catch {
+    return error;
+  }
+  const lines: string[] = [];
+  for (const [n, line] of error.failures.entries()) {
+    const account = error.accounts[n];
+    const way = account === undefined || untrustedAccount(line) ? undefined : await stackWayOut(run, stackSet, actual.instances.get(account));
+    lines.push(way ? `${line.replace(/\.$/, '')}: ${way}` : line);
+  }
+  return new OperationFailedError(error.stackSet, error.operationId, lines, error.accounts);
+}
+
 /** Why a stage failed: the error, an operation's failures each advised (advised). */
 function reasonOf(run: Run, error: unknown): string {
   if (!(error instanceof OperationFailedError)) return (error as Error).message;
@@ -551,7 +685,7 @@ async function deployStage(run: Run, desired: DesiredStackSet, removals: Removal
     return await reconcileStage(run, desired, removals, order, left);
   } catch (error) {
     // A stack its early removal (leftFor) left in an account is told even when the stage then fails.
-    return withWarnings(failedWith(run, desired.stage.id, desired.name, error), left.warnings());
+    return withWarnings(failedWith(run, desired.stage.id, desired.name, await withStackWayOuts(run, desired.name, error)), left.warnings());
   }
 }
 
@@ -561,7 +695,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const stage = desired.stage.id;
   let actual = await readStackSet(ctx);
   // Read once: a StackSet created below has no instances.
-  const left = leftFor(desired, actual, order.clearFor);
+  const left = leftFor(run, desired, actual, order.clearFor);
   const asleep = await stillSuspended(run, actual.instances.values());
   order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
@@ -590,7 +724,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   }
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  // A stack left behind (an instance that turned INOPERABLE meanwhile, removed keeping its stack) keeps its names: said, like an end-of-run removal's.
+  // A stack left behind (an account suspended meanwhile, or an instance that turned INOPERABLE under
+  // --retain-failed-stacks, removed keeping its stack) keeps its names: said, like an end-of-run removal's.
   if (left.length > 0) {
     await removeFrom(run, ctx, stage, left, false, stacksLeftBehind);
     result = removedFrom(result);
@@ -644,11 +779,19 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const lagging = (id: string) => actual.lagging?.get(id);
   const failing = instances.filter(([id, i]) => !i || lagging(id) || (!HEALTHY_INSTANCE.has(i.status ?? '') && !suspended(i)));
   const lost = await unreachable(run, ctx, failing.flatMap(([, i]) => i ?? []));
-  const unhealthy = failing.map(([id, i]) => {
+  const unhealthy: string[] = [];
+  for (const [id, i] of failing) {
     // Unreachable first: its way out (move the account back) is the one that helps; another read would not.
-    const why = lost.get(id) ?? (lagging(id) ? laggingText(ctx, lagging(id)!) : i && inoperable(i) ? INOPERABLE_NOTE : undefined);
-    return why ? `${instanceText(id, region, i)}: ${why}` : advised(run, instanceText(id, region, i));
-  });
+    const why = lost.get(id) ?? (lagging(id) ? laggingText(ctx, lagging(id)!) : undefined);
+    if (why) {
+      unhealthy.push(`${instanceText(id, region, i)}: ${why}`);
+      continue;
+    }
+    const text = instanceText(id, region, i);
+    // An account StackSets could not reach has its advice (advised); any other failed instance, what its stack needs.
+    const notes = [i && inoperable(i) ? INOPERABLE_NOTE : undefined, untrustedAccount(text) ? undefined : await stackWayOut(run, desired.name, i)].filter((n) => n !== undefined);
+    unhealthy.push(notes.length > 0 ? `${text.replace(/\.$/, '')}: ${notes.join('; ')}` : advised(run, text));
+  }
   const warned = warnings.length > 0 ? { warnings } : {};
   if (unhealthy.length > 0) return { stage, stackSet: desired.name, result: 'failed', reasons: unhealthy, ...warned };
 
@@ -741,21 +884,27 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
 
 /**
  * Deletes instances (all or some), then, when asked, the StackSet itself.
- * Instances whose stacks StackSets cannot delete (a suspended account's, an
- * INOPERABLE one) go with RetainStacks: their stacks stay, and `left` records
- * each as its delete ends, so that the caller tells them even when a later
- * step fails (StacksLeft). A delete StackSets skipped (an
- * account suspended since its instance's last operation: "StackSets will skip
- * target AWS accounts that are suspended" in CREATE, UPDATE and DELETE
- * operations, flagging the instance SKIPPED_SUSPENDED_ACCOUNT,
+ * Instances whose removal keeps their stacks (keepsStack: a suspended
+ * account's, and an INOPERABLE one under --retain-failed-stacks) go with
+ * RetainStacks: their stacks stay, and `left` records each as its delete
+ * ends, so that the caller tells them even when a later step fails
+ * (StacksLeft). Every other instance, an INOPERABLE one included, gets a plain
+ * delete, once a run. A delete StackSets skipped (an account suspended since
+ * its instance's last operation: "StackSets will skip target AWS accounts
+ * that are suspended" in CREATE, UPDATE and DELETE operations, flagging the
+ * instance SKIPPED_SUSPENDED_ACCOUNT,
  * https://www.amazonaws.cn/en/new/2023/amazon-cloudformation-stacksets-reduces-stack-set-deployment-time-with-skip-suspended-account/)
- * or that failed (INOPERABLE) leaves its instance: read again, such instances
- * go with RetainStacks in the same run, once, and only then is the delete
- * judged (expectDeleted).
+ * leaves its instance: read again, it goes with RetainStacks in the same run,
+ * once. A delete that failed leaves its instance INOPERABLE: under
+ * --retain-failed-stacks it goes the same way; else the removal fails with
+ * StackSets' reasons and the way past each (deleteFailedError), the instance
+ * left in the StackSet for the next run to delete again, and DeleteStackSet
+ * is not attempted. Only then is the delete judged (expectDeleted).
  */
 async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, left: StacksLeft): Promise<void> {
   const emit = run.options.onEvent ?? (() => {});
   const races = new RaceCount(ctx);
+  const keep = (i: ActualInstance) => keepsStack(run, i);
   let ran = false;
   let failure: OperationFailedError | undefined;
   let current = instances;
@@ -765,10 +914,10 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     lost = await unreachable(run, ctx, current);
     const sendable = current.filter((i) => !lost.has(i.account));
     const reach = await reachedThrough(run, ctx, sendable);
-    const undeletable = sendable.filter(stackUndeletable);
+    const kept = sendable.filter(keep);
     const operations = [
-      ...instanceOperations(reach, 'delete-instances', sendable.filter((i) => !stackUndeletable(i)).map((i) => i.account)),
-      ...instanceOperations(reach, 'delete-instances', undeletable.map((i) => i.account), { retainStacks: true }),
+      ...instanceOperations(reach, 'delete-instances', sendable.filter((i) => !keep(i)).map((i) => i.account)),
+      ...instanceOperations(reach, 'delete-instances', kept.map((i) => i.account), { retainStacks: true }),
     ];
     let raced = false;
     for (const op of operations) {
@@ -777,7 +926,8 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
       try {
         outcome = await runOperation(ctx, op, op.accounts);
       } catch (error) {
-        // A failed delete leaves its instances INOPERABLE: retained below, in this run.
+        // A failed delete leaves its instances INOPERABLE (read below): kept under --retain-failed-stacks, else the
+        // removal fails once this round's other operations are done.
         if (op.retainStacks || !(error instanceof OperationFailedError)) throw error;
         failure = error;
         ran = true;
@@ -789,18 +939,26 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
         break;
       }
       ran = true;
-      if (op.retainStacks) left.add(undeletable.filter((i) => op.accounts.includes(i.account)));
+      if (op.retainStacks) left.add(kept.filter((i) => op.accounts.includes(i.account)));
     }
-    // Read again: after a race the other operation may have deleted some, or left one INOPERABLE (deleted with
-    // RetainStacks then); after our own deletes, some may have been skipped or failed (above).
+    // Read again: after a race the other operation may have deleted some, or left some INOPERABLE; after our own
+    // deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
     const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
     if (raced) {
       current = still;
       continue;
     }
-    current = still.filter((i) => stackUndeletable(i) && !left.has(i.account) && !lost.has(i.account));
-    if (current.length === 0) break;
+    // Once each: those now kept (skipped as suspended; INOPERABLE under --retain-failed-stacks) go with RetainStacks.
+    // An INOPERABLE one otherwise is not deleted again in this run: its failure is told, and the next run retries.
+    current = still.filter((i) => keep(i) && !left.has(i.account) && !lost.has(i.account));
+    if (current.length === 0) {
+      if (failure) {
+        const failedHere = still.filter((i) => !left.has(i.account) && !lost.has(i.account));
+        if (failedHere.length > 0) throw await deleteFailedError(run, ctx, failure.operationId, failedHere);
+      }
+      break;
+    }
   }
   if (ran || lost.size > 0) {
     await expectDeleted(run, ctx, instances).catch((error: unknown) => {
@@ -1086,7 +1244,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: advised(run, instance.statusReason) } : {}) });
     }
-    const removeFirst = leftFor(desired, actual, clearFor.get(desired.name)).map((i) => i.account);
+    const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
@@ -1256,15 +1414,15 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
 
 /**
  * The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. Not those
- * of an instance whose stack destroy leaves in its account (a suspended account's, which cannot be read, or an
- * INOPERABLE one's, removed with RetainStacks: removeFrom): its resources stay with the stack.
+ * of an instance whose stack destroy leaves in its account (keepsStack: a suspended account's, which cannot be read,
+ * or an INOPERABLE one's under --retain-failed-stacks): its resources stay with the stack.
  */
 async function findRetained(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<RetainedResource[]> {
   const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
   if (wanted.length === 0) return [];
   const found: RetainedResource[] = [];
   for (const [account, instance] of actual.instances) {
-    if (stackUndeletable(instance)) continue;
+    if (keepsStack(run, instance)) continue;
     const physical = await instanceResources(accountClient(run, account), desired.name, instance.stackId);
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);

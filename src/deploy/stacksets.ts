@@ -80,6 +80,8 @@ export class OperationFailedError extends XstackError {
     readonly stackSet: string,
     readonly operationId: string,
     readonly failures: string[],
+    /** The account each failure line is of (by index), where it is one account's: the deployer adds what its stack needs. */
+    readonly accounts: ReadonlyArray<string | undefined> = [],
   ) {
     super('OPERATION_FAILED', operationFailedText(stackSet, operationId, failures));
   }
@@ -458,19 +460,14 @@ export const suspended = (i: ActualInstance) => i.detailedStatus === 'SKIPPED_SU
  * the stack in an unstable state. Stacks in this state are excluded from
  * further UpdateStackSet operations. You might need to perform a
  * DeleteStackInstances operation, with RetainStacks set to true, to delete
- * the stack instance, and then delete the stack manually."
+ * the stack instance, and then delete the stack manually." Only UpdateStackSet
+ * is excluded, and RetainStacks is a "might": StackSets' troubleshooting page
+ * gives, for "Stack instance deletion fails", to fix the cause and "perform the
+ * stack instance deletion again"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html#stack-instance-delete-fails),
+ * so deploy deletes such an instance again, plainly (deployer.ts removeFrom).
  */
 export const inoperable = (i: ActualInstance) => i.status === 'INOPERABLE' || i.detailedStatus === 'INOPERABLE';
-
-/**
- * Instances whose stacks StackSets cannot delete: a suspended account's (it
- * cannot be reached), and an INOPERABLE one. They are deleted with
- * RetainStacks: true ("Removes the stack instances from the specified stack
- * set, but doesn't delete the stacks",
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html),
- * which leaves the stack in the account.
- */
-export const stackUndeletable = (i: ActualInstance) => suspended(i) || inoperable(i);
 
 /**
  * SELF_MANAGED: the roles, on every UpdateStackSet too. AdministrationRoleARN:
@@ -751,29 +748,33 @@ export async function waitForOperation(ctx: StackSetContext, id: string, options
       throw new XstackError('OPERATION_NOT_FOUND', `StackSet ${ctx.name}: CloudFormation knew no operation ${id} in ${notFound} polls ${ctx.pollMs / 1000} s apart (OperationNotFoundException), though it had started or listed it; run deploy again`);
     }
     if (!options.failOnError) return;
-    throw new OperationFailedError(ctx.name, id, await operationFailures(ctx, id, status));
+    const { failures, accounts } = await operationFailures(ctx, id, status);
+    throw new OperationFailedError(ctx.name, id, failures, accounts);
   }
 }
 
 /** The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they list any (LAG_READS). */
-async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<string[]> {
+async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<{ failures: string[]; accounts: Array<string | undefined> }> {
   const read = async () => {
     const failures: string[] = [];
+    const accounts: Array<string | undefined> = [];
     let listed = 0;
     let token: string | undefined;
     do {
       const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
       for (const r of page.Summaries ?? []) {
         listed++;
-        if (r.Status !== 'SUCCEEDED') failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
+        if (r.Status === 'SUCCEEDED') continue;
+        failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
+        accounts.push(r.Account);
       }
       token = page.NextToken;
     } while (token);
-    return { failures, listed };
+    return { failures, accounts, listed };
   };
-  const { failures, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
-  if (failures.length > 0) return failures;
-  return [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`];
+  const { failures, accounts, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
+  if (failures.length > 0) return { failures, accounts };
+  return { failures: [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`], accounts: [] };
 }
 
 /**
@@ -866,6 +867,33 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
     token = page.NextToken;
   } while (token);
   return undefined;
+}
+
+/**
+ * An instance's stack as its account's CloudFormation reports it: its id, status and status reason, and the logical
+ * ids of its resources in `<X>_FAILED` (ListStackResources, every page), which name what a way out skips or keeps
+ * (deployer.ts stackWayOut). Undefined when the account has no such stack (a failed create's stack is deleted).
+ */
+export interface InstanceStack {
+  stackId: string;
+  status: string;
+  reason?: string;
+  failedResources: Array<{ logicalId: string; status: string }>;
+}
+
+export async function instanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<InstanceStack | undefined> {
+  const stack = await findInstanceStack(cfn, stackSet, stackId);
+  if (!stack?.StackId || !stack.StackStatus) return undefined;
+  const failedResources: InstanceStack['failedResources'] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) {
+      if (r.LogicalResourceId && r.ResourceStatus?.endsWith('_FAILED')) failedResources.push({ logicalId: r.LogicalResourceId, status: r.ResourceStatus });
+    }
+    token = page.NextToken;
+  } while (token);
+  return { stackId: stack.StackId, status: stack.StackStatus, ...(stack.StackStatusReason ? { reason: stack.StackStatusReason } : {}), failedResources };
 }
 
 /**

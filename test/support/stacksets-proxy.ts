@@ -252,6 +252,19 @@
  *   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
  *   Every EC2 call is recorded in `ec2Calls`.
  *
+ * - An instance's stack in a state no StackSets operation gets past (`stackStatus`), which moto never reaches:
+ *   UPDATE_ROLLBACK_FAILED ("A stack in the UPDATE_ROLLBACK_FAILED state can't be updated",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-continueupdaterollback.html),
+ *   ROLLBACK_FAILED (a create whose rollback failed: only DeleteStack applies) and DELETE_FAILED (DeleteStack's
+ *   RetainResources is "For stacks in the DELETE_FAILED state",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html). Every update of the
+ *   instance fails while it holds, and a delete fails too for DELETE_FAILED (a resource that cannot be deleted fails
+ *   it again), the instance left INOPERABLE; the reasons' wording is this layer's (StackSets documents none, and the
+ *   deployer reads the stack's status, not them). The account's DescribeStacks answers the stack with that status,
+ *   and its ListStackResources the resources named with their `<X>_FAILED` status
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResourceSummary.html). Cleared
+ *   (`stackStatus(…, undefined)`) as a person's continue-update-rollback or delete-stack would.
+ *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults; `failIn` fails one account for sure.
  *
@@ -342,6 +355,8 @@ export interface FaultCounts {
 
 type Action = 'CREATE' | 'UPDATE' | 'DELETE';
 type OperationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/** Stack statuses `stackStatus` models. */
+export type StuckStatus = 'UPDATE_ROLLBACK_FAILED' | 'ROLLBACK_FAILED' | 'DELETE_FAILED';
 
 interface Operation {
   id: string;
@@ -633,6 +648,8 @@ export class StackSetsProxy {
     this.deniedOrganizations.clear();
     this.failing.clear();
     this.untrustedAttempts.clear();
+    this.stackStates.clear();
+    this.stuckStackIds.clear();
     this.afterRetainStacks = undefined;
     this.executionRoles.clear();
     this.retainedStacks.length = 0;
@@ -814,6 +831,16 @@ export class StackSetsProxy {
   }
 
   private untrustedAttempts = new Map<string, number>();
+
+  /** The stack of `stackSet`'s instance in `account` holds `status` (undefined: no longer): see the header. */
+  stackStatus(stackSet: string, account: string, status: StuckStatus | undefined, failedResources: string[] = []): void {
+    if (status) this.stackStates.set(`${stackSet}/${account}`, { status, failedResources });
+    else this.stackStates.delete(`${stackSet}/${account}`);
+  }
+
+  private stackStates = new Map<string, { status: StuckStatus; failedResources: string[] }>();
+  /** Stack id → stackSet/account, as DescribeStacks answered it, for ListStackResources (which names the stack by id). */
+  private stuckStackIds = new Map<string, string>();
 
   /** Once a RetainStacks delete has ended, the next `action` call is refused: see the header. */
   refuseAfterRetainStacks(action: string): void {
@@ -1096,7 +1123,10 @@ export class StackSetsProxy {
       case 'DescribeStackResources':
         return this.stackResources(action, 'StackResources', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))), 100);
       case 'ListStackResources':
-        return this.stackResources(action, 'StackResourceSummaries', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+        return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')))));
+      case 'DescribeStacks':
+        if (this.stackStates.size === 0) return undefined;
+        return this.stuckStacks(await this.accountOfRequest(req), await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
@@ -1437,6 +1467,14 @@ export class StackSetsProxy {
       this.counts.failedAccounts++;
       return failed('ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (failIn)');
     }
+    const stuck = this.stackStates.get(`${o.name}/${account}`);
+    // A RetainStacks delete leaves the stack alone (API_DeleteStackInstances.html: "doesn't delete the stacks").
+    if (stuck && !o.retainStacks && (!deleting || stuck.status === 'DELETE_FAILED')) {
+      this.counts.failedAccounts++;
+      return deleting
+        ? `ResourceStatusReason:The following resource(s) failed to delete: [${stuck.failedResources.join(', ')}].`
+        : `ResourceStatusReason:Stack StackSet:${o.name} is in ${stuck.status} state and can not be updated.`;
+    }
     if (this.chance(this.faults.accountFailure)) {
       this.counts.failedAccounts++;
       return failed('ResourceLogicalId:Injected, ResourceType:AWS::CloudFormation::Stack, ResourceStatusReason:injected failure (seeded fault)');
@@ -1671,6 +1709,33 @@ export class StackSetsProxy {
     const from = Number(params.get('NextToken') ?? 0);
     const next = cap === undefined && from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
     return { status: 200, body: envelope(action, `<${list}>${rows.slice(from, from + size).join('')}</${list}>${next}`) };
+  }
+
+  /** DescribeStacks in `account`: an instance's stack `stackStatus` names, with that status (see the header). */
+  private stuckStacks(account: string | undefined, moto: { status: number; body: string }) {
+    // One stack at a time, as the deployer describes them (its members hold members of their own: parameters, tags).
+    if (moto.status !== 200 || !account || (moto.body.match(/<StackName>/g) ?? []).length !== 1) return moto;
+    const stackSet = /^StackSet:(.+)$/.exec(tag(moto.body, 'StackName') ?? '')?.[1];
+    const key = `${stackSet}/${account}`;
+    const stuck = stackSet === undefined ? undefined : this.stackStates.get(key);
+    const id = tag(moto.body, 'StackId');
+    if (!stuck || !id) return moto;
+    this.stuckStackIds.set(id, key);
+    const reason = `<StackStatusReason>The following resource(s) failed: [${stuck.failedResources.join(', ')}].</StackStatusReason>`;
+    const body = moto.body.replace(/<StackStatusReason>[\s\S]*?<\/StackStatusReason>/, '').replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${stuck.status}</StackStatus>${reason}`);
+    return { status: 200, body };
+  }
+
+  /** ListStackResources of such a stack: the resources named, `<X>_FAILED` (see the header). */
+  private stuckResources(params: URLSearchParams, answer: { status: number; body: string }) {
+    const key = this.stuckStackIds.get(params.get('StackName') ?? '');
+    const stuck = key === undefined ? undefined : this.stackStates.get(key);
+    if (!stuck || answer.status !== 200) return answer;
+    const failed = stuck.status === 'UPDATE_ROLLBACK_FAILED' ? 'UPDATE_FAILED' : 'DELETE_FAILED';
+    const body = answer.body.replace(/<member>[\s\S]*?<\/member>/g, (member) =>
+      stuck.failedResources.includes(tag(member, 'LogicalResourceId') ?? '') ? member.replace(/<ResourceStatus>[^<]*<\/ResourceStatus>/, `<ResourceStatus>${failed}</ResourceStatus>`) : member,
+    );
+    return { status: 200, body };
   }
 
   /** DetectStackSetDrift (see the header). */
