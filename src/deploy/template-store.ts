@@ -58,13 +58,14 @@ export async function templateSource(store: TemplateStore, stackSet: string, tem
   if (!needsTemplateBucket(templateBody)) return { TemplateBody: templateBody };
   const key = templateKey(stackSet, templateBody);
   const ExpectedBucketOwner = templateBucketOwner(store.bucket);
+  const head = () => store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key, ExpectedBucketOwner }));
   try {
-    await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key, ExpectedBucketOwner }));
+    await head();
   } catch (error) {
     // A missing key is 404, or 403 to a caller without s3:ListBucket: either way, put it (a bucket
     // another account owns is 403 too, and the put then fails the same way).
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = statusOf(error);
     if (status !== 404 && status !== 403) throw error;
     try {
       await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml', ExpectedBucketOwner }));
@@ -74,9 +75,30 @@ export async function templateSource(store: TemplateStore, stackSet: string, tem
       const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
       throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
     }
+    // The put passed, so the bucket is the administrator's and the key is there: a HeadObject still refused (403) means
+    // the caller may write the template but not read it ("You must have READ access to the object", HeadObject's page).
+    // CloudFormation fetches a TemplateURL with the caller's access: its refusal is only "TemplateURL must reference a
+    // valid S3 object to which you have access" (AWS documents no more; the wording is the field's:
+    // serverless/serverless#2775, aws/copilot-cli#1695), so the missing permission is named here, before any operation.
+    if (status === 403) {
+      try {
+        await head();
+      } catch (again) {
+        if (statusOf(again) === 403) throw unreadableTemplate(store, key, stackSet);
+        throw again;
+      }
+    }
   }
   return { TemplateURL: templateUrl(store.bucket, key, store.region, store.partition) };
 }
+
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+const unreadableTemplate = (store: TemplateStore, key: string, stackSet: string) =>
+  new XstackError(
+    'TEMPLATE_BUCKET_UNREADABLE',
+    `${stackSet}: its template was put in S3 bucket ${store.bucket}, but these credentials may not read it back (HeadObject on ${key}: 403), and CloudFormation reads a TemplateURL with the caller's access: grant s3:GetObject on arn:${store.partition}:s3:::${store.bucket}/templates/* to the identity that deploys, then run again`,
+  );
 
 const missingBucket = (bucket: string, stackSet: string, body: string, state: 'missing' | 'present') =>
   new XstackError(

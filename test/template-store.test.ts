@@ -1,0 +1,63 @@
+/**
+ * The template bucket's answers as S3 gives them (HeadObject: 404 for a missing key, 403 to a caller that may not
+ * read it, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html), scripted: moto evaluates no IAM, so
+ * it cannot refuse a read to a caller that may write.
+ */
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../src/limits';
+import { templateBucketName, templateSource, type TemplateStore } from '../src/deploy/template-store';
+
+const refused = (status: number) => Object.assign(new Error(status === 404 ? 'NotFound' : 'Forbidden'), { name: status === 404 ? 'NotFound' : 'Forbidden', $metadata: { httpStatusCode: status } });
+
+/** A bucket that answers HeadObject with each status of `heads` in turn (200 once they run out), and takes every put. */
+function scripted(heads: number[]): { store: TemplateStore; calls: string[] } {
+  const calls: string[] = [];
+  const s3 = {
+    send: async (command: unknown) => {
+      if (command instanceof HeadObjectCommand) {
+        calls.push('HeadObject');
+        const status = heads.shift() ?? 200;
+        if (status !== 200) throw refused(status);
+        return {};
+      }
+      if (command instanceof PutObjectCommand) {
+        calls.push('PutObject');
+        return {};
+      }
+      throw new Error(`unexpected ${String(command)}`);
+    },
+  } as unknown as S3Client;
+  return { store: { s3, bucket: templateBucketName('acme', '111111111111', 'eu-west-1'), region: 'eu-west-1', partition: 'aws' }, calls };
+}
+
+const large = `Resources:\n${'#'.repeat(LIMITS.templateBodyBytes)}\n`;
+
+describe('a template over the inline limit goes through the template bucket', () => {
+  it('already there: passed by URL, nothing put', async () => {
+    const { store, calls } = scripted([200]);
+    expect(await templateSource(store, 'acme-pipelines', large)).toEqual({ TemplateURL: expect.stringMatching(/^https:\/\/acme-xstack-templates-111111111111-eu-west-1\.s3\.eu-west-1\.amazonaws\.com\/templates\/acme-pipelines\/[0-9a-f]{64}\.yaml$/) });
+    expect(calls).toEqual(['HeadObject']);
+  });
+
+  it('missing (404): put once, then passed by URL', async () => {
+    const { store, calls } = scripted([404]);
+    expect(await templateSource(store, 'acme-pipelines', large)).toHaveProperty('TemplateURL');
+    expect(calls).toEqual(['HeadObject', 'PutObject']);
+  });
+
+  it('403 to a caller without s3:ListBucket, readable once put: passed by URL', async () => {
+    const { store, calls } = scripted([403, 200]);
+    expect(await templateSource(store, 'acme-pipelines', large)).toHaveProperty('TemplateURL');
+    expect(calls).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
+  });
+
+  it('put, but still unreadable (403): refused before any operation, naming s3:GetObject on the templates', async () => {
+    const { store, calls } = scripted([403, 403]);
+    await expect(templateSource(store, 'acme-pipelines', large)).rejects.toMatchObject({
+      code: 'TEMPLATE_BUCKET_UNREADABLE',
+      message: expect.stringContaining('grant s3:GetObject on arn:aws:s3:::acme-xstack-templates-111111111111-eu-west-1/templates/* to the identity that deploys'),
+    });
+    expect(calls).toEqual(['HeadObject', 'PutObject', 'HeadObject']);
+  });
+});
