@@ -129,10 +129,14 @@ describe('existing roles with an IAM path', () => {
     expect(see.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
       {
         Action: ['iam:GetRole'],
+        // Each name at any path: IAM authorizes GetRole against the role's real ARN, so a role on another path is read and named.
         Resource: [
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admins/platform-admin',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/app-server',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/batch-worker',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/platform-admin',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-server',
           'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server',
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/platform-admin',
         ],
       },
     ]);

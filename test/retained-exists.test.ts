@@ -74,7 +74,7 @@ describe('checkExistingRoles', () => {
     const check = checkExistingRoles(client, [account], [{ role: 'service-role/denied-app', kind: 'deploymentTargets.instanceRoles' }], () => target(client));
     await expect(check).rejects.toMatchObject({ code: 'EXISTING_ROLE_CHECK_REFUSED' });
     await expect(check).rejects.toThrow(
-      /^account 222222222222: could not tell whether the role service-role\/denied-app the org file names exists: arn:aws:iam::222222222222:role\/Reader may not iam:GetRole on arn:aws:iam::222222222222:role\/service-role\/denied-app \(AccessDenied: User: .* is not authorized to perform: iam:GetRole/,
+      /^account 222222222222: could not tell whether the role service-role\/denied-app the org file names exists: arn:aws:iam::222222222222:role\/Reader may not iam:GetRole on it \(AccessDenied: User: .* is not authorized to perform: iam:GetRole.*\); grant iam:GetRole on arn:aws:iam::222222222222:role\/denied-app and arn:aws:iam::222222222222:role\/\*\/denied-app \(the role at any path/,
     );
   });
 

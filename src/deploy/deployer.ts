@@ -221,7 +221,7 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
 const readerRole = (run: Run) => {
   const s = run.compiled.org.stackSets;
   const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? s.executionRoleName : undefined);
-  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may read its stacks and look for retained buckets and repositories');
+  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may read its stacks, look for retained buckets and repositories, and read the roles the org file names (iam:GetRole)');
   return name;
 };
 
@@ -328,8 +328,12 @@ async function existingRoleFindings(run: Run, desiredList: readonly DesiredStack
     if (desired.stage.module !== 'pipeline-foundation') continue;
     const actual = await readStackSet(context(run, desired));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
+    // Not where no operation of this run goes, as deploy itself decides: an account Organizations still reports
+    // suspended (StackSets skips it, and no AssumeRole reaches it) or an INOPERABLE instance (excluded from updates).
+    const asleep = await stillSuspended(run, actual.instances.values());
     for (const account of desired.stage.targets) {
       const instance = actual.instances.get(account.id);
+      if (instance && (asleep.has(account.id) || inoperable(instance))) continue;
       if (templateChanged || !instance || !HEALTHY_INSTANCE.has(instance.status ?? '')) accounts.set(account.id, account);
     }
   }
@@ -907,6 +911,10 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
   const keep = (i: ActualInstance) => keepsStack(run, i);
   let ran = false;
   let failure: OperationFailedError | undefined;
+  // Accounts a plain delete was sent to in an operation that failed, and those of them still there after it: deleted
+  // once a run (not again after a race or in a later round), and judged once every round is done.
+  const sentInFailure = new Set<string>();
+  const failed = new Map<string, ActualInstance>();
   let current = instances;
   let lost = new Map<string, string>();
   for (;;) {
@@ -930,6 +938,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
         // removal fails once this round's other operations are done.
         if (op.retainStacks || !(error instanceof OperationFailedError)) throw error;
         failure = error;
+        for (const account of op.accounts) sentInFailure.add(account);
         ran = true;
         continue;
       }
@@ -945,21 +954,19 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     // deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
     const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
+    for (const i of still) if (sentInFailure.has(i.account) && !keep(i) && !lost.has(i.account)) failed.set(i.account, i);
     if (raced) {
-      current = still;
+      current = still.filter((i) => !failed.has(i.account));
       continue;
     }
     // Once each: those now kept (skipped as suspended; INOPERABLE under --retain-failed-stacks) go with RetainStacks.
     // An INOPERABLE one otherwise is not deleted again in this run: its failure is told, and the next run retries.
     current = still.filter((i) => keep(i) && !left.has(i.account) && !lost.has(i.account));
-    if (current.length === 0) {
-      if (failure) {
-        const failedHere = still.filter((i) => !left.has(i.account) && !lost.has(i.account));
-        if (failedHere.length > 0) throw await deleteFailedError(run, ctx, failure.operationId, failedHere);
-      }
-      break;
-    }
+    if (current.length === 0) break;
   }
+  // Judged after every round, so that a later round (a suspended account's RetainStacks) does not hide it.
+  const failedHere = [...failed.values()].filter((i) => !left.has(i.account));
+  if (failure && failedHere.length > 0) throw await deleteFailedError(run, ctx, failure.operationId, failedHere);
   if (ran || lost.size > 0) {
     await expectDeleted(run, ctx, instances).catch((error: unknown) => {
       throw failure ?? error;

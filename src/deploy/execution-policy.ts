@@ -257,7 +257,10 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
   // ARNs are in IamNamed too (their managed policy's Roles, above), whose actions include iam:GetRole wherever the
   // templates create a role (AWS::IAM::Role's handlers); the key administrators are nowhere else. Said once, here,
   // for exactly these ARNs, so that what the check needs does not hang on what else the templates create.
-  const readable = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].map((r) => `arn:${P}:iam::${A}:role/${r}`).sort();
+  // Each name at any path: IAM authorizes GetRole against the role's ARN, path included, so a grant on the org file's
+  // path alone would refuse the read of a role that is on another path, the very case the check is there to name.
+  const names = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))].map(roleNameOf))];
+  const readable = names.flatMap((name) => [`arn:${P}:iam::${A}:role/${name}`, `arn:${P}:iam::${A}:role/*/${name}`]).sort();
   if (readable.length > 0) {
     statements.push({
       Sid: 'SeeExistingRoles',
@@ -265,7 +268,7 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
       Action: ['iam:GetRole'],
       Resource: readable,
       reason:
-        "iam:GetRole on exactly the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by their ARNs with their paths: plan and deploy read each in every pipeline account before any operation, as the artifact key policy names them and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
+        "iam:GetRole on the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by name at any path (IAM authorizes GetRole against the role's ARN with its path, and a role on another path than the org file says must be found to be named): plan and deploy read each, before any operation, in the pipeline accounts where the run writes the artifact key policy, which names them, and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
     });
   }
   statements.push(...stackStatements(prefix, buckets, bucketGeneration));

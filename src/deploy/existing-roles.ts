@@ -73,7 +73,7 @@ async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: strin
     if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) {
       throw new XstackError(
         'EXISTING_ROLE_CHECK_REFUSED',
-        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${asNamed} (${e.name ?? 'Error'}: ${e.message ?? ''}); grant it, or name a role that has it with --output-reader-role`,
+        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN), or name a role that has it with --output-reader-role`,
         { cause: error },
       );
     }

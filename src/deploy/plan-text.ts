@@ -45,7 +45,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   for (const p of plans) {
     const kind = kindOf(p);
     lines.push(`${paint(COLOUR[kind], SYMBOL[kind])} ${p.stackSet}: ${kind}`);
-    // Read in every account it targets, changed or not: a role gone since the last rollout fails its next key policy update.
+    // Read where this run writes its key policy (deployer.ts existingRoleFindings): deploy refuses before any operation.
     for (const r of p.missingRoles ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses, a role its key policy names is not there as named: ${r}`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
