@@ -220,7 +220,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
           const what = `${need.purpose}${which}`;
           const group = { purpose: once === undefined ? groupPurpose(what) : `${what} (${once}each environment)`, environment };
           const resourceAccount = need.side === 'source' ? s : need.side === 'aws' ? AWS_OWNED_ACCOUNT : need.side === 'outside' ? OTHER_ACCOUNT : a;
-          const fields = fieldsOf(need, e, resourceAccount, need.side === 'aws' ? { resourceManagedElsewhere: true } : {});
+          const fields = fieldsOf(need, e, resourceAccount);
           if (c) paths.push(classPath(a, c, group, fields));
           else paths.push({ purpose: `${what} (${once === undefined ? on : `${once}${environment}`})`, group: { purpose: group.purpose, account: a, environment }, ...fields });
         }
@@ -353,8 +353,11 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 /** The fields of a path that a need gives, before its purpose and, by class, its token. */
 type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere' | 'denied'>;
 
-/** A need of any table resolved against `e`: its path's fields, with the account its resource is in and what the table adds. */
-function fieldsOf<E>(need: Need<E>, e: E, resourceAccount: string, more: Pick<PathFields, 'resourceManagedElsewhere' | 'identityManagedElsewhere'> = {}): PathFields {
+/**
+ * A need of any table resolved against `e`: its path's fields, with the account its resource is in. A resource of
+ * AWS's own (AWS_OWNED_ACCOUNT) has its policy outside the org file, as a need may also say of its resource.
+ */
+function fieldsOf<E>(need: Need<E>, e: E, resourceAccount: string): PathFields {
   return {
     need: need.id,
     principal: need.principal(e),
@@ -362,9 +365,8 @@ function fieldsOf<E>(need: Need<E>, e: E, resourceAccount: string, more: Pick<Pa
     resource: need.resource(e),
     resourceAccount,
     ...(need.context ? { context: need.context(e) } : {}),
-    ...(need.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
+    ...(need.resourceManagedElsewhere || resourceAccount === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
     ...(need.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
-    ...more,
     ...(need.denied ? { denied: true } : {}),
   };
 }
@@ -395,7 +397,7 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
     const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
     return DEPLOY_TARGET_NEEDS.map((need) => ({
       purpose: need.purpose,
-      fields: fieldsOf(need, e, need.awsOwned ? AWS_OWNED_ACCOUNT : account.id, need.awsOwned ? { resourceManagedElsewhere: true } : {}),
+      fields: fieldsOf(need, e, need.awsOwned ? AWS_OWNED_ACCOUNT : account.id),
     }));
   });
 }

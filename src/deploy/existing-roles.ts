@@ -56,6 +56,12 @@ export function namedExistingRoles(org: Pick<Org, 'deploymentTargets' | 'keyAdmi
   ];
 }
 
+/** IAM's answer for a role that is not there (GetRole: NoSuchEntity, 404), as the SDK names it or as the wire does. */
+export const isNoSuchEntity = (error: unknown): boolean => {
+  const name = (error as { name?: string } | undefined)?.name;
+  return name === 'NoSuchEntityException' || name === 'NoSuchEntity';
+};
+
 /** GetRole's answer for a role name: its path, or undefined for NoSuchEntity. A refused read is an error naming the reader and the ARN. */
 async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: string): Promise<string | undefined> {
   // The credentials first: a refused AssumeRole surfaces here, before any IAM call (AssumeRoleError names the role).
@@ -69,7 +75,7 @@ async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: strin
     // AssumeRoleError (a refused AssumeRole, raised by the credential provider) is one, and names the role.
     if (error instanceof XstackError) throw error;
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchEntityException' || e.name === 'NoSuchEntity') return undefined;
+    if (isNoSuchEntity(error)) return undefined;
     if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) {
       throw new XstackError(
         'EXISTING_ROLE_CHECK_REFUSED',

@@ -10,7 +10,7 @@ import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import type { CompiledOrg } from '../compile';
 import { roleNameOf, rolePathOf } from '../iam/role-path';
 import type { Aws } from './clients';
-import { namedExistingRoles } from './existing-roles';
+import { isNoSuchEntity, namedExistingRoles } from './existing-roles';
 
 /** Makes each named role missing in each pipeline account; returns the roles made, as `path/name in account`. */
 export async function makeOrgRolesLocally(compiled: CompiledOrg, aws: Aws): Promise<string[]> {
@@ -25,8 +25,8 @@ export async function makeOrgRolesLocally(compiled: CompiledOrg, aws: Aws): Prom
       const name = roleNameOf(role);
       const there = await iam.send(new GetRoleCommand({ RoleName: name })).then(
         () => true,
-        (e: { name?: string }) => {
-          if (e.name === 'NoSuchEntityException' || e.name === 'NoSuchEntity') return false;
+        (e: unknown) => {
+          if (isNoSuchEntity(e)) return false;
           throw e;
         },
       );

@@ -125,7 +125,7 @@ export async function templateBucketState(s3: S3Client, bucket: string, expected
     await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
     return 'present';
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = statusOf(error);
     if (status === 404) return 'missing';
     if (status === 403) return 'foreign';
     throw error;

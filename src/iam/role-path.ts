@@ -3,7 +3,7 @@
  * as they follow `role/` in their ARN: `name`, or `path/name` for a role made with an IAM path
  * (`service-role/app-server` for the role at path `/service-role/` named `app-server`).
  *
- * - A role's ARN carries its path: "arn:aws:iam::123456789012:role/application_abc/component_xyz/S3Access"
+ * - A role's ARN carries its path: "arn:${Partition}:iam::123456789012:role/application_abc/component_xyz/S3Access"
  *   (IAM identifiers, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns), and
  *   IAM authorizes an action on a role against that ARN (resource type `role`, `role/${RoleNameWithPath}`,
  *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
