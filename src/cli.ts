@@ -356,6 +356,7 @@ function registerAws(program: Command, act: Act): void {
     .summary('what deploy would do, per StackSet; changes nothing')
     .argument(ORG_FILE, 'organization file')
     .option('--detailed-exitcode', 'exit 0: no changes, 2: changes, 1: error')
+    .option('--retain-failed-stacks', `plan as deploy with this flag would run: ${RETAIN_FAILED_STACKS_HELP}`)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('plan', file, opts)));
   withAwsOptions(program.command('deploy'))
     .summary('roll the org out with StackSets, wave by wave')

@@ -727,6 +727,11 @@ describe('the reconciler against the layer', () => {
     expect(proxy.retainedStacks).toEqual([]);
     const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: broken.stackSet }))).Summaries ?? [];
     expect(listed.find((i) => i.Account === account)?.Status).toBe('INOPERABLE');
+    // plan says which way the removal would go: deleted again by default, kept with its stack under the last resort.
+    const planned = async (retainFailedStacks: boolean) => (await plan(without, awsVia(), { pollMs, retainFailedStacks })).find((x) => x.stackSet === broken.stackSet)!;
+    expect((await planned(false)).removeAccounts).toContain(account);
+    expect((await planned(false)).keepStacks).toBeUndefined();
+    expect((await planned(true)).keepStacks).toEqual([{ account, why: 'its delete failed (INOPERABLE) and --retain-failed-stacks was given' }]);
     // Still failing: the next run sends the plain delete again (once), and fails again.
     const deletes: string[] = [];
     const again = await deploy(without, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === broken.stage && e.action.startsWith('delete-instances') && deletes.push(e.action) });

@@ -52,6 +52,14 @@ describe('the plan as text', () => {
     );
   });
 
+  it('names the instances a removal would delete keeping their stacks, and why', () => {
+    const text = formatPlan([plan({ removeAccounts: ['222222222222', '444444444444'], keepStacks: [{ account: '444444444444', why: 'the account is suspended: StackSets cannot reach it' }] })], { accountNames: names, colour: false });
+    expect(text).toContain(
+      '    instances to remove (after every create and update, in reverse rollout order): dev (222222222222), prod (444444444444)\n' +
+        '    ! removed keeping its stack, which stays in the account for you to delete: prod (444444444444): the account is suspended: StackSets cannot reach it\n',
+    );
+  });
+
   it('a StackSet whose only change is removing instances reads so, in its heading and in the summary line', () => {
     const text = formatPlan([plan({ removeAccounts: ['333333333333'] }), plan({ stackSet: 'acme-t', removeAccounts: ['333333333333'], templateChanged: true, templateDiff: 'diff' }), plan({ stackSet: 'acme-u', action: 'unchanged' })], { accountNames: names, colour: false });
     expect(text).toContain('- acme-s: remove instances\n    instances to remove (after every create and update, in reverse rollout order): 333333333333\n~ acme-t: update\n');

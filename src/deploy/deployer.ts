@@ -1208,6 +1208,11 @@ export interface StackSetPlan {
   retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true }>;
   /** Set when a StackSet of this name exists that xstack did not create: deploy leaves it alone, and its stage fails saying so. */
   foreign?: string;
+  /**
+   * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
+   * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
+   */
+  keepStacks?: Array<{ account: string; why: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
   /** What gets past the collisions. */
@@ -1253,6 +1258,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     }
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
+    const keepStacks = keptStacks(run, actual, removeAccounts);
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
@@ -1269,6 +1275,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       removeAccounts,
       ...(removeFirst.length > 0 ? { removeFirst } : {}),
       retryAccounts,
+      ...(keepStacks.length > 0 ? { keepStacks } : {}),
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
@@ -1279,18 +1286,30 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     });
   }
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
+    const removeAccounts = [...actual.instances.keys()].sort();
+    const keepStacks = keptStacks(run, actual, removeAccounts);
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
       action: 'delete',
       templateChanged: false,
       addAccounts: [],
-      removeAccounts: [...actual.instances.keys()].sort(),
+      removeAccounts,
       retryAccounts: [],
+      ...(keepStacks.length > 0 ? { keepStacks } : {}),
       collisions: [],
     });
   }
   return plans;
+}
+
+/** Of `accounts`' instances, those a removal deletes keeping their stacks (`keepsStack`), with why. */
+function keptStacks(run: Run, actual: ActualStackSet, accounts: readonly string[]): NonNullable<StackSetPlan['keepStacks']> {
+  return accounts.flatMap((account) => {
+    const i = actual.instances.get(account);
+    if (!i || !keepsStack(run, i)) return [];
+    return [{ account, why: suspended(i) ? 'the account is suspended: StackSets cannot reach it' : 'its delete failed (INOPERABLE) and --retain-failed-stacks was given' }];
+  });
 }
 
 /** Rendered by aws-cdk's CloudFormation diff, loaded only when a plan has a template change. */
