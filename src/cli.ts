@@ -19,7 +19,7 @@ import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
 import { fileParentProblem, outputRootProblem, replaceProblem, replaceOwnedFolder, OutputError, type Owner } from './write';
 import { sharedIamNames } from './org/overlap';
-import { generateProfiles, renderProfileConfig, type ProfileIdentity } from './access/profiles';
+import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
@@ -182,6 +182,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     if (problem) throw new OutputError(problem);
     const result = writeProfiles(opts.write, org.name, generated.profiles);
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
+    out(renderGitEnvironment(generated, ''));
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
   } else {
     // Config text only, so that `>> ~/.aws/config` keeps the file valid: the clone URLs are comments in it.

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeProfiles } from '../src/access/config-file';
 import { jenkinsExample } from '../src/access/jenkins';
-import { generateProfiles, mergeIntoConfig, renderProfiles, ProfilesError } from '../src/access/profiles';
+import { generateProfiles, mergeIntoConfig, renderProfiles, ProfilesError, type ProfileIdentity } from '../src/access/profiles';
+import { codeCommitGitHost } from '../src/aws/partitions';
 import { asList, policyDocuments } from '../src/checks/documents';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { CODECOMMIT_PULL } from '../src/iam/grants';
@@ -335,14 +336,55 @@ role_arn = arn:aws-us-gov:iam::012345678901:role/gov-developer
 source_profile = gov-federated
 region = us-gov-west-1
 sts_regional_endpoints = regional
+use_fips_endpoint = true
 
 [profile gov-account2-gov-developer]
 role_arn = arn:aws-us-gov:iam::098765432109:role/gov-developer
 source_profile = gov-federated
 region = us-gov-west-1
 sts_regional_endpoints = regional
+use_fips_endpoint = true
 `);
     expect(g.cloneUrls.map((c) => c.url)).toEqual(['codecommit::us-gov-west-1://gov-account1-gov-developer@mission-app', 'codecommit::us-gov-west-1://gov-account2-gov-developer@records-service']);
+  });
+
+  describe('FIPS endpoints where the partition uses FIPS CodeCommit (GovCloud), nowhere else', () => {
+    const USE_FIPS: [string, string] = ['use_fips_endpoint', 'true'];
+    const identities: Array<[string, ProfileIdentity]> = [
+      ['CI', { kind: 'ci' }],
+      ['developer', { kind: 'developer', sourceProfile: 'gov-federated' }],
+      ['SSO developer', { kind: 'developer-sso', ssoSession: 'corp', ssoAccountId: '555555555555', ssoRoleName: 'Developer' }],
+    ];
+
+    it.each(identities)('%s: git is told the FIPS git host, the one the Jenkins example sets (codeCommitGitHost)', (_name, identity) => {
+      const host = codeCommitGitHost('aws-us-gov', 'us-gov-west-1');
+      expect(host).toBe('git-codecommit-fips.us-gov-west-1.amazonaws.com');
+      expect(generateProfiles(govOrg, identity).gitEnvironment).toEqual([['CODE_COMMIT_ENDPOINT', host]]);
+      expect(jenkinsExample(govOrg).get('jenkins/Dockerfile')).toContain(`ENV CODE_COMMIT_ENDPOINT=${host}\n`);
+      expect(generateProfiles(exampleOrg, identity).gitEnvironment).toEqual([]);
+    });
+
+    it('CI and source-profile developer role profiles set use_fips_endpoint; IAM Identity Center ones do not (its sign-in has no FIPS host)', () => {
+      for (const [name, identity] of identities) {
+        const gov = generateProfiles(govOrg, identity).profiles;
+        const roleProfiles = gov.filter((p) => p.settings.some(([k]) => k === 'role_arn'));
+        expect(roleProfiles.length, name).toBe(2);
+        for (const p of gov) expect(p.settings.some(([k]) => k === 'use_fips_endpoint'), `${name} ${p.name}`).toBe(identity.kind !== 'developer-sso');
+        for (const p of roleProfiles) if (identity.kind !== 'developer-sso') expect(p.settings, `${name} ${p.name}`).toContainEqual(USE_FIPS);
+        for (const p of generateProfiles(exampleOrg, identity).profiles) expect(p.settings.map(([k]) => k), `example ${name} ${p.name}`).not.toContain('use_fips_endpoint');
+      }
+    });
+
+    it("IRSA: the CI base profile, which calls STS's AssumeRoleWithWebIdentity, sets it too", () => {
+      const text = readFileSync('parameters/govcloud.yaml', 'utf8').replace(
+        /  ci:\n    account: account1-gov\n    network:\n(      .*\n)+/,
+        '  ci:\n    account: account1-gov\n    eks: { mode: irsa, oidcIssuer: oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE, namespace: jenkins, serviceAccount: jenkins }\n',
+      );
+      const profiles = generateProfiles(parseOrg(text, 'gov-irsa.yaml'), { kind: 'ci' }).profiles;
+      expect(profiles[0].name).toBe('gov-ci-base');
+      expect(profiles[0].settings).toContainEqual(['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token']);
+      for (const p of profiles) expect(p.settings, p.name).toContainEqual(USE_FIPS);
+    });
   });
 
   it('SSO and CI variants', () => {
@@ -444,6 +486,69 @@ describe('xstack profiles on stdout', () => {
     // A later --write replaces the appended block instead of refusing it as foreign profiles.
     expect(() => writeProfiles(file, org.name, generated.profiles)).not.toThrow();
     expect(botocoreRead(file).status).toBe(0);
+  });
+
+  /** The hosts botocore (the AWS CLI's and git-remote-codecommit's SDK) sends STS and CodeCommit calls to, per profile of a config file. */
+  const botocoreEndpoints = (file: string, profiles: string[]) => {
+    const py = 'import json, sys, botocore.session\n' +
+      'print(json.dumps({p: {svc: botocore.session.Session(profile=p).create_client(svc, aws_access_key_id="x", aws_secret_access_key="y").meta.endpoint_url for svc in ("sts", "codecommit")} for p in sys.argv[1:]}))';
+    const run = spawnSync('.venv/bin/python', ['-c', py, ...profiles], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tempDir('home'), AWS_CONFIG_FILE: file } });
+    expect(run.status, run.stderr).toBe(0);
+    return JSON.parse(run.stdout) as Record<string, { sts: string; codecommit: string }>;
+  };
+
+  it.each([
+    ['govcloud', 'us-gov-west-1', true],
+    ['example', 'eu-west-1', false],
+  ] as const)('%s --for ci: git and botocore reach only hosts the CI network serves privately (FIPS ones in GovCloud)', (name, region, fips) => {
+    const orgFile = `parameters/${name}.yaml`;
+    const run = spawnSync('node', [CLI, 'profiles', orgFile, '--for', 'ci'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const org = loadOrgFile(orgFile);
+    const gitHost = codeCommitGitHost(org.partition, region);
+    // git-remote-codecommit's host is not a config key: a comment tells git, from the same function as the Dockerfile's ENV.
+    const dockerfile = jenkinsExample(org).get('jenkins/Dockerfile')!;
+    if (fips) {
+      expect(run.stdout).toContain(`\n# export CODE_COMMIT_ENDPOINT=${gitHost}\n`);
+      expect(dockerfile).toContain(`ENV CODE_COMMIT_ENDPOINT=${gitHost}\n`);
+    } else {
+      expect(run.stdout).not.toMatch(/CODE_COMMIT_ENDPOINT|use_fips_endpoint/);
+      expect(dockerfile).not.toContain('CODE_COMMIT_ENDPOINT');
+    }
+    // The interface endpoints of the org's CI network with private DNS, as the host names they answer for.
+    const served = Object.values(template(compileFile(orgFile), 'ci-network').Resources)
+      .filter((r) => r.Type === 'AWS::EC2::VPCEndpoint' && (r.Properties as any).PrivateDnsEnabled === true)
+      .map((r) => `${String((r.Properties as any).ServiceName['Fn::Sub']).replace('com.amazonaws.${AWS::Region}.', '')}.${region}.amazonaws.com`);
+    expect(served).toContain(gitHost);
+    const file = join(tempDir('ci-endpoints'), 'config');
+    writeFileSync(file, run.stdout);
+    const ci = generateProfiles(org, { kind: 'ci' });
+    const endpoints = botocoreEndpoints(file, ci.profiles.map((p) => p.name));
+    for (const p of ci.profiles) {
+      expect(endpoints[p.name], p.name).toEqual({ sts: `https://sts.${region}.amazonaws.com`, codecommit: `https://codecommit${fips ? '-fips' : ''}.${region}.amazonaws.com` });
+      for (const url of Object.values(endpoints[p.name])) expect(served, `${p.name}: ${url}`).toContain(new URL(url).hostname);
+    }
+    // --write prints the same line, for the shell.
+    const write = spawnSync('node', [CLI, 'profiles', orgFile, '--for', 'ci', '--write', join(tempDir('ci-write'), 'config')], { encoding: 'utf8' });
+    expect(write.status, write.stderr).toBe(0);
+    if (fips) expect(write.stdout).toContain(`\nexport CODE_COMMIT_ENDPOINT=${gitHost}\n`);
+    else expect(write.stdout).not.toContain('CODE_COMMIT_ENDPOINT');
+  });
+
+  it('GovCloud developers: the same git host and FIPS API endpoints with --source-profile; with --sso-* the git host alone', () => {
+    const gitHost = codeCommitGitHost('aws-us-gov', 'us-gov-west-1');
+    for (const [args, fipsApi] of [[['--source-profile', 'gov-federated'], true], [['--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer'], false]] as const) {
+      const run = spawnSync('node', [CLI, 'profiles', 'parameters/govcloud.yaml', '--for', 'developer', ...args], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`\n# export CODE_COMMIT_ENDPOINT=${gitHost}\n`);
+      const file = join(tempDir('dev-endpoints'), 'config');
+      writeFileSync(file, `${run.stdout}[profile gov-federated]\nregion = us-gov-west-1\n[sso-session corp]\nsso_start_url = https://start.us-gov-home.awsapps.com/directory/d-0000000000\nsso_region = us-gov-west-1\n`);
+      const endpoints = botocoreEndpoints(file, ['gov-account1-gov-developer', 'gov-account2-gov-developer']);
+      for (const e of Object.values(endpoints)) expect(e).toEqual({ sts: 'https://sts.us-gov-west-1.amazonaws.com', codecommit: `https://codecommit${fipsApi ? '-fips' : ''}.us-gov-west-1.amazonaws.com` });
+    }
+    const example = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer'], { encoding: 'utf8' });
+    expect(example.status, example.stderr).toBe(0);
+    expect(example.stdout).not.toMatch(/CODE_COMMIT_ENDPOINT|use_fips_endpoint/);
   });
 
   it('the old output (clone URLs as `git clone` lines) is what botocore rejects: the test would catch a regression', () => {

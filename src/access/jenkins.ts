@@ -6,15 +6,14 @@
  */
 import type { Org } from '../org/model';
 import { generateProfiles, renderProfiles } from './profiles';
-import { codeCommitGitHost, usesFipsCodeCommit } from '../aws/partitions';
 
 /** Pinned: https://pypi.org/project/git-remote-codecommit/ */
 export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';
 
 export function jenkinsExample(org: Org): Map<string, string> {
-  const { profiles, cloneUrls } = generateProfiles(org, { kind: 'ci' });
-  // git-remote-codecommit reaches the FIPS endpoint only when told to.
-  const fips = usesFipsCodeCommit(org.partition) ? `ENV CODE_COMMIT_ENDPOINT=${codeCommitGitHost(org.partition, org.region)}\n` : '';
+  const { profiles, cloneUrls, gitEnvironment } = generateProfiles(org, { kind: 'ci' });
+  // git-remote-codecommit reaches the FIPS endpoint only when told to: the same variables `xstack profiles --for ci` prints.
+  const fips = gitEnvironment.map(([k, v]) => `ENV ${k}=${v}\n`).join('');
   // A container is a network hop past its instance, and IMDSv2 answers its token request only within the instance's
   // hop limit (1 unless set): https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
   const imds =

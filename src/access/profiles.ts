@@ -4,6 +4,7 @@
  * reaches repositories in several accounts at once, each URL naming its
  * profile (`codecommit::REGION://PROFILE@REPOSITORY`).
  */
+import { codeCommitGitHost, usesFipsCodeCommit } from '../aws/partitions';
 import { XstackError } from '../errors';
 import { Names } from '../naming';
 import type { Org } from '../org/model';
@@ -31,6 +32,8 @@ export interface CloneUrl {
 export interface GeneratedProfiles {
   profiles: Profile[];
   cloneUrls: CloneUrl[];
+  /** Environment variables git must run with for the clone URLs to reach their host (none outside GovCloud). */
+  gitEnvironment: Array<[name: string, value: string]>;
 }
 
 export class ProfilesError extends XstackError {
@@ -51,12 +54,45 @@ export class ProfilesError extends XstackError {
  */
 const STS_REGIONAL: [string, string] = ['sts_regional_endpoints', 'regional'];
 
+/**
+ * In a partition whose CodeCommit is used through its FIPS endpoints (GovCloud):
+ * "Turns on or off whether the SDK or tool will send requests to
+ * FIPS-compliant endpoints"
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-endpoints.html).
+ * The isolated CI network (templates/ci-network.ts) has `codecommit-fips`, not
+ * `codecommit`, so without it `aws codecommit get-branch --profile …-ci` goes to
+ * `codecommit.<region>.amazonaws.com` and times out. Every other call these
+ * profiles make is STS (AssumeRole; IRSA's AssumeRoleWithWebIdentity), which the
+ * SDKs' endpoint rules send, with FIPS in aws-us-gov, to the regional host
+ * `sts.<region>.amazonaws.com` (botocore's endpoints.json lists it as STS's
+ * `fips` variant there; @aws-sdk/client-sts's rules, dist-es/endpoint/bdd.js,
+ * map it likewise), the name the CI network's `sts` endpoint serves. The roles
+ * behind the profiles grant nothing but CodeCommit.
+ *
+ * Not on IAM Identity Center profiles: the SDKs apply the setting to the
+ * sign-in calls too and resolve `portal.sso-fips.<region>.amazonaws.com` and
+ * `oidc-fips.<region>.amazonaws.com`, which do not exist (aws/aws-cli#9026,
+ * boto/botocore#3419), so sign-in would fail.
+ */
+const USE_FIPS: [string, string] = ['use_fips_endpoint', 'true'];
+
+/**
+ * What git must be told, as environment (git-remote-codecommit reads no config
+ * file key for its host): in GovCloud, the FIPS git host, the one the CI
+ * network serves. The Jenkins example and `xstack profiles` both print this.
+ */
+export function gitEnvironment(org: Org): Array<[name: string, value: string]> {
+  return usesFipsCodeCommit(org.partition) ? [['CODE_COMMIT_ENDPOINT', codeCommitGitHost(org.partition, org.region)]] : [];
+}
+
 export function generateProfiles(org: Org, identity: ProfileIdentity): GeneratedProfiles {
   const names = new Names(org.prefix, org.bucketGeneration);
   const isCi = identity.kind === 'ci';
   if (isCi && !org.access.ci) throw new ProfilesError(`${org.file} has no access.ci section: there is no CI role to make profiles for`);
   if (!isCi && !org.access.developers) throw new ProfilesError(`${org.file} has no access.developers section: there is no developer role to make profiles for`);
   const profiles: Profile[] = [];
+  // FIPS API endpoints for CI and source-profile developers; IAM Identity Center sign-in cannot take them (USE_FIPS).
+  const fips = usesFipsCodeCommit(org.partition) && identity.kind !== 'developer-sso' ? [USE_FIPS] : [];
   let base: [string, string];
   if (identity.kind === 'developer-sso') {
     const ssoProfile = `${org.prefix}-sso`;
@@ -71,18 +107,18 @@ export function generateProfiles(org: Org, identity: ProfileIdentity): Generated
     });
     base = ['source_profile', ssoProfile];
   } else if (identity.kind === 'developer') base = ['source_profile', identity.sourceProfile];
-  else base = ciBase(org, names, profiles);
+  else base = ciBase(org, names, profiles, fips);
 
   const cloneUrls: CloneUrl[] = [];
   for (const account of org.accounts.filter((a) => a.role === 'source')) {
     const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : 'developer'}`;
     const roleName = isCi ? names.ciReaderRole() : names.developerRole();
-    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region], STS_REGIONAL] });
+    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region], STS_REGIONAL, ...fips] });
     for (const r of org.repositories.filter((x) => x.account === account.name)) {
       cloneUrls.push({ repository: r.name, account: account.name, profile: name, url: `codecommit::${org.region}://${name}@${r.name}` });
     }
   }
-  return { profiles, cloneUrls };
+  return { profiles, cloneUrls, gitEnvironment: gitEnvironment(org) };
 }
 
 export function renderProfiles(profiles: readonly Profile[]): string {
@@ -97,7 +133,20 @@ export function renderProfiles(profiles: readonly Profile[]): string {
  */
 export function renderProfileConfig(orgName: string, generated: GeneratedProfiles): string {
   const urls = generated.cloneUrls.map((c) => `# git clone ${c.url}\n`).join('');
-  return `${begin(orgName)}\n${renderProfiles(generated.profiles)}${urls ? `\n# clone URLs (git-remote-codecommit):\n${urls}` : ''}${end(orgName)}\n`;
+  const env = generated.gitEnvironment.length > 0 ? `\n${renderGitEnvironment(generated, '# ')}` : '';
+  return `${begin(orgName)}\n${renderProfiles(generated.profiles)}${env}${urls ? `\n# clone URLs (git-remote-codecommit):\n${urls}` : ''}${end(orgName)}\n`;
+}
+
+/**
+ * The git environment as shell lines, each line prefixed (`# ` in a config
+ * file, where it cannot be a key); empty outside GovCloud.
+ */
+export function renderGitEnvironment(generated: GeneratedProfiles, prefix: string): string {
+  if (generated.gitEnvironment.length === 0) return '';
+  return (
+    `${prefix}git-remote-codecommit reaches CodeCommit's FIPS git endpoint (the isolated CI network has no other) only when told: run git with\n` +
+    generated.gitEnvironment.map(([k, v]) => `${prefix}export ${k}=${v}\n`).join('')
+  );
 }
 
 const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
@@ -143,7 +192,7 @@ export function mergeIntoConfig(existing: string, orgName: string, profiles: rea
  * - IRSA: the service account's token, exchanged for the CI role
  *   (a base profile with web_identity_token_file, at the path EKS mounts it).
  */
-function ciBase(org: Org, names: Names, profiles: Profile[]): [string, string] {
+function ciBase(org: Org, names: Names, profiles: Profile[], fips: Array<[string, string]>): [string, string] {
   const runtime = org.access.ci!.runtime;
   if (runtime.kind === 'ec2') return ['credential_source', 'Ec2InstanceMetadata'];
   if (runtime.kind === 'eks-pod-identity') return ['credential_source', 'EcsContainer'];
@@ -156,6 +205,7 @@ function ciBase(org: Org, names: Names, profiles: Profile[]): [string, string] {
       ['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token'],
       ['region', org.region],
       STS_REGIONAL,
+      ...fips,
     ],
   });
   return ['source_profile', base];

@@ -49,6 +49,8 @@ export function regionProblem(region: string, partition: Partition): string | un
 /**
  * GovCloud's CodeCommit has FIPS 140 endpoints (git-codecommit-fips, codecommit-fips):
  * FedRAMP workloads use them. https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
+ * The isolated CI network has only these, and the generated profiles select them
+ * (use_fips_endpoint, CODE_COMMIT_ENDPOINT: src/access/profiles.ts).
  */
 export const usesFipsCodeCommit = (partition: Partition): boolean => partition === 'aws-us-gov';
 
