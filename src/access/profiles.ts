@@ -144,7 +144,7 @@ export function renderProfileConfig(orgName: string, generated: GeneratedProfile
 export function renderGitEnvironment(generated: GeneratedProfiles, prefix: string): string {
   if (generated.gitEnvironment.length === 0) return '';
   return (
-    `${prefix}git-remote-codecommit reaches CodeCommit's FIPS git endpoint (the isolated CI network has no other) only when told: run git with\n` +
+    `${prefix}git-remote-codecommit reaches CodeCommit's FIPS git endpoint (FedRAMP's; the isolated CI network has no other) only when told: run git with\n` +
     generated.gitEnvironment.map(([k, v]) => `${prefix}export ${k}=${v}\n`).join('')
   );
 }
