@@ -21,6 +21,7 @@ import { jenkinsExample } from './access/jenkins';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
+import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
 import { executionPolicyFor } from './deploy/execution-policy';
 import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
@@ -80,6 +81,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   }
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
+  problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
   const access = analyseAccess(org, stages, templates, { resolver });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);

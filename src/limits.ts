@@ -49,3 +49,44 @@ export const needsTemplateBucket = (templateBody: string): boolean => Buffer.byt
 
 /** IAM counts policy size without white space. */
 export const policyChars = (document: unknown): number => JSON.stringify(document).length;
+
+/**
+ * Size limits of the resource-based policies xstack writes, as each page states
+ * them (src/checks/resource-policy-quotas.ts checks them per account):
+ * - VPC endpoint policy: "The size of an endpoint policy cannot exceed 20,480
+ *   characters, including white space." Not adjustable.
+ *   https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+ * - KMS key policy: "Key policy document size: 32 KB (32,768 bytes)", adjustable
+ *   "No" (the key policy format also says "Up to 32 kilobytes (32,768 bytes)").
+ *   https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html
+ *   https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html#key-policy-format
+ * - S3 bucket policy: "Bucket policies are limited to 20 KB in size." Read as
+ *   20,480 bytes; the page says neither whether white space counts nor whether
+ *   it can be raised (nothing in Service Quotas).
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html
+ * - EventBridge event bus policy: "Event bus policy size: 10,240, Adjustable:
+ *   Yes, Maximum policy size, in characters. This policy size increases each
+ *   time you grant access to another account." The whole policy of the bus
+ *   counts, statements the account already has included. EVENTBRIDGE_QUOTAS_DOC
+ * Bytes and characters are the same count here: every value these documents
+ * hold is ASCII (ARNs of IAM names, account ids, repository and bucket names).
+ */
+export const RESOURCE_POLICY_LIMITS = {
+  endpoint: { what: 'VPC endpoint policy', limit: 20_480, unit: 'characters', terms: 'including white space, fixed', doc: 'https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html' },
+  key: { what: 'KMS key policy', limit: 32_768, unit: 'bytes', terms: 'fixed', doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html' },
+  bucket: { what: 'S3 bucket policy', limit: 20_480, unit: 'bytes', terms: '"20 KB"', doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html' },
+  'event-bus': { what: 'EventBridge event bus policy', limit: 10_240, unit: 'characters', terms: 'the default, adjustable', doc: EVENTBRIDGE_QUOTAS_DOC },
+} as const;
+export type ResourcePolicyKind = keyof typeof RESOURCE_POLICY_LIMITS;
+
+/**
+ * The share of a resource policy's limit the compile lets its compact JSON
+ * take. CloudFormation passes each document to the service as a JSON string and
+ * no page says how it writes it; the services above count what they receive
+ * (white space included for the endpoint policy, bytes for the key and bucket
+ * policies). 5% covers a writer that puts a space after every `,` and `:`
+ * (Python's json.dumps default: about 2% more on these documents, which are
+ * mostly lists of ARNs); an indented one (about 25% more) is not covered. The
+ * README's "verify once" list says how to settle it.
+ */
+export const RESOURCE_POLICY_SHARE = 0.95;

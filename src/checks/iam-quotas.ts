@@ -146,7 +146,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
  * walked once: what no account changes is counted then, and only the
  * expressions that differ by account are resolved per account.
  */
-function policySizes(resolver: Resolver, stageId: string): (document: unknown) => (account: string) => number {
+export function policySizes(resolver: Resolver, stageId: string): (document: unknown) => (account: string) => number {
   return (document) => {
     const varying: Compiled[] = [];
     const fixedChars = fixedSize(document, (expression) => {
@@ -197,12 +197,41 @@ function quotedLength(text: string): number {
 }
 
 
+const isIntrinsic = (node: unknown): node is Record<string, unknown> => {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;
+  const keys = Object.keys(node);
+  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'));
+};
+
+/**
+ * A list with an item `Fn::If [<condition>, item, AWS::NoValue]` (account-switch.ts), whose items all resolve to
+ * values rather than objects (the resolver writes an object as its JSON text, which would count its quotes escaped).
+ */
+function isSwitchedList(list: readonly unknown[]): boolean {
+  let switched = false;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (typeof item === 'string') continue;
+    if (!isIntrinsic(item)) return false;
+    const branches = item['Fn::If'] as [string, unknown, unknown] | undefined;
+    if (!branches) continue;
+    if (typeof branches[1] !== 'string' && !isIntrinsic(branches[1])) return false;
+    if ((branches[2] as { Ref?: string } | null)?.Ref !== 'AWS::NoValue') return false;
+    switched = true;
+  }
+  return switched;
+}
+
 /** The characters of a node's JSON but for its expressions (`Ref`, `Fn::...`), which `expressionSize` counts. */
 function fixedSize(node: unknown, expressionSize: (expression: object) => number): number {
   if (node === null || node === undefined) return 0;
   if (typeof node !== 'object') return jsonLength(node);
   // Loops, not reduce: this runs on every node of every policy of every stage. A hole counts 0, as reduce skipping it did.
   if (Array.isArray(node)) {
+    // Items kept in some accounts only are absent from the list elsewhere: the list resolved as one drops them, where
+    // each item counted alone would count an absent one as a value (a pipeline account's key policy names the source
+    // accounts feeding it out of every source account's item, which would count each of the others).
+    if (isSwitchedList(node)) return expressionSize(node);
     let chars = 2 + Math.max(0, node.length - 1);
     for (let i = 0; i < node.length; i++) chars += fixedSize(node[i], expressionSize);
     return chars;

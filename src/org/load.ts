@@ -298,7 +298,10 @@ export const orgSchema = partialObj(
     // EventBridge quotas AWS raised on request. The least is the lowest Region's default (the org's Region's is checked
     // with the others' fields); the page names no maximum, so the most only refuses a mistyped number.
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
-    eventBridgeQuotas: optional(obj({ rulesPerBus: optional(int({ min: 100, max: 100000 })) }, 'EventBridge quotas raised for these accounts in the Region')),
+    // busPolicyChars: the event bus policy size, 10,240 characters by default (the least it can be raised to).
+    eventBridgeQuotas: optional(
+      obj({ rulesPerBus: optional(int({ min: 100, max: 100000 })), busPolicyChars: optional(int({ min: 10240, max: 1000000 })) }, 'EventBridge quotas raised for these accounts in the Region'),
+    ),
     // A deploy after a destroy meets the retained buckets under their names: a new generation renames them (src/naming.ts).
     bucketGeneration: optional(int({ min: 1, max: 999 })),
     access: optional(accessSchema),

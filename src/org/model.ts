@@ -145,8 +145,8 @@ export interface Org {
   readonly iamQuotas: Partial<Record<'rolesPerAccount' | 'instanceProfilesPerAccount' | 'customerManagedPoliciesPerAccount' | 'managedPoliciesPerRole' | 'roleTrustPolicyChars', number>>;
   /** StackSets quotas AWS raised for the administrator account (src/checks/stackset-quota.ts); the defaults otherwise. */
   readonly stackSetQuotas: Partial<Record<'stackSetsPerAdministrator' | 'stackInstancesPerStackSet', number>>;
-  /** EventBridge quotas AWS raised for the org's accounts in its Region (src/checks/eventbridge-quotas.ts); the Region's defaults otherwise. */
-  readonly eventBridgeQuotas: Partial<Record<'rulesPerBus', number>>;
+  /** EventBridge quotas AWS raised for the org's accounts in its Region (src/checks/eventbridge-quotas.ts, resource-policy-quotas.ts); the Region's defaults otherwise. */
+  readonly eventBridgeQuotas: Partial<Record<'rulesPerBus' | 'busPolicyChars', number>>;
   /**
    * 1 unless the org file says otherwise; from 2 on, the org's buckets get fresh
    * names (`-g<N>`, src/naming.ts), for a deploy after a destroy that retained them.

@@ -1,0 +1,157 @@
+/**
+ * The size limits of the resource-based policies xstack writes, checked at
+ * compile time as IAM's are (iam-quotas.ts): each VPC endpoint policy, KMS key
+ * policy, S3 bucket policy and event bus policy of every stage, measured as
+ * the stack of each target account receives it (that account's conditions,
+ * pseudo parameters and names resolved, with the same measure as IAM's
+ * documents). Past a limit the compile fails naming the stage, the account,
+ * the resource, the size, the limit and its page, and what the policy grows
+ * with; nothing is emitted that the service would refuse halfway through a
+ * rollout. The limits and their pages: RESOURCE_POLICY_LIMITS (src/limits.ts).
+ *
+ * The measure is the compact JSON (no white space), and a policy may take
+ * RESOURCE_POLICY_SHARE of its limit: no page says how CloudFormation writes
+ * the document it sends, and the endpoint, key and bucket limits count white
+ * space or bytes (see RESOURCE_POLICY_SHARE; README, "verify once").
+ */
+import type { CfnTemplate } from '../cfn/template';
+import { flatValues, type Resolver } from '../audit/resolve';
+import { RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE, type ResourcePolicyKind } from '../limits';
+import type { Org } from '../org/model';
+import type { Stage } from '../stages/model';
+import { asList, awsPrincipals } from './documents';
+import { policySizes } from './iam-quotas';
+
+/** The event bus policy size in force: what the org file says AWS raised, else EventBridge's default. */
+export const busPolicyCharsOf = (org: Org): number => org.eventBridgeQuotas.busPolicyChars ?? RESOURCE_POLICY_LIMITS['event-bus'].limit;
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+/** A resource's policy as its service receives it, or undefined for a resource without one. */
+function resourcePolicy(resource: Resource): { kind: ResourcePolicyKind; document: unknown } | undefined {
+  const p = resource.Properties ?? {};
+  switch (resource.Type) {
+    case 'AWS::EC2::VPCEndpoint':
+      // Without one AWS attaches its default full-access policy, which is small.
+      return p.PolicyDocument === undefined ? undefined : { kind: 'endpoint', document: p.PolicyDocument };
+    case 'AWS::KMS::Key':
+      return p.KeyPolicy === undefined ? undefined : { kind: 'key', document: p.KeyPolicy };
+    case 'AWS::S3::BucketPolicy':
+      return { kind: 'bucket', document: p.PolicyDocument };
+    case 'AWS::Events::EventBusPolicy':
+      // The bus keeps one policy: this statement under its StatementId, beside any others the bus has.
+      return p.Statement === undefined ? undefined : { kind: 'event-bus', document: { Version: '2012-10-17', Statement: [{ Sid: p.StatementId, ...(p.Statement as object) }] } };
+  }
+  return undefined;
+}
+
+export function resourcePolicyQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): string[] {
+  const problems: string[] = [];
+  const accountName = new Map(org.accounts.map((a) => [a.id, a.name]));
+  for (const stage of stages) {
+    const resources = templates.get(stage.id)!.Resources as Record<string, Resource>;
+    let sizes: ReturnType<typeof policySizes> | undefined;
+    for (const logicalId of Object.keys(resources)) {
+      const found = resourcePolicy(resources[logicalId]);
+      if (!found) continue;
+      const accounts = resolver.accountsWith(stage.id, logicalId);
+      if (accounts.length === 0) continue;
+      sizes ??= policySizes(resolver, stage.id);
+      const size = sizes(found.document);
+      const limit = found.kind === 'event-bus' ? busPolicyCharsOf(org) : RESOURCE_POLICY_LIMITS[found.kind].limit;
+      const allowed = Math.floor(limit * RESOURCE_POLICY_SHARE);
+      for (let i = 0; i < accounts.length; i++) {
+        const n = size(accounts[i]);
+        if (n <= allowed) continue;
+        const account = accounts[i];
+        problems.push(
+          `${stage.id} @ ${accountName.get(account) ?? account} (${account}): ${logicalId}: ${sizeText(org, found.kind, n, limit, allowed)}; ` +
+            growth(org, found.kind, named(resolver, stage.id, account, found.document), account),
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+const sourceAccounts = (n: number) => `${count(n)} source account${n === 1 ? '' : 's'}`;
+
+function sizeText(org: Org, kind: ResourcePolicyKind, n: number, limit: number, allowed: number): string {
+  const { what, unit, terms, doc } = RESOURCE_POLICY_LIMITS[kind];
+  const declared = kind === 'event-bus' && org.eventBridgeQuotas.busPolicyChars !== undefined;
+  const whose = declared ? `the ${what} size the org file declares (eventBridgeQuotas.busPolicyChars), ${count(limit)} ${unit} (${doc})` : `the ${what} limit of ${count(limit)} ${unit} (${terms}; ${doc})`;
+  return (
+    `${what} of ${count(n)} ${unit} as compact JSON, over ${count(allowed)}: ${Math.round(RESOURCE_POLICY_SHARE * 100)}% of ${whose}, ` +
+    'the rest kept for the white space CloudFormation may send, which no page states'
+  );
+}
+
+/** What a policy names in an account: its distinct principal ARNs, resource ARNs and condition values. */
+interface Named {
+  principals: Set<string>;
+  resources: Set<string>;
+  conditionValues: Set<string>;
+}
+
+/** Read only for a policy over its limit: each statement resolved in the account (a statement kept in some accounts only is read there). */
+function named(resolver: Resolver, stageId: string, account: string, document: unknown): Named {
+  const out: Named = { principals: new Set(), resources: new Set(), conditionValues: new Set() };
+  const values = (expression: unknown) => flatValues(resolver.resolve(stageId, account, expression));
+  for (let statement of asList((document as { Statement?: unknown }).Statement)) {
+    const branches = (statement as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
+    if (branches) statement = resolver.holds(stageId, branches[0], account) ? branches[1] : branches[2];
+    if (!statement || typeof statement !== 'object' || 'Ref' in statement) continue;
+    const s = statement as { Principal?: unknown; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> };
+    for (const p of awsPrincipals(s.Principal)) for (const v of values(p)) out.principals.add(v);
+    for (const r of asList(s.Resource)) for (const v of values(r)) out.resources.add(v);
+    for (const byKey of Object.values(s.Condition ?? {})) for (const v of Object.values(byKey)) for (const x of values(v)) out.conditionValues.add(x);
+  }
+  return out;
+}
+
+/** The account of an ARN (its fifth field), or undefined for `*` and other values. */
+const accountOf = (value: string): string | undefined => (value.startsWith('arn:') ? value.split(':')[4] || undefined : /^\d{12}$/.test(value) ? value : undefined);
+
+/** Account ids named by these values, but `own`. */
+function otherAccounts(values: Iterable<string>, own: string): Set<string> {
+  const out = new Set<string>();
+  for (const v of values) {
+    const a = accountOf(v);
+    if (a && a !== own) out.add(a);
+  }
+  return out;
+}
+
+function growth(org: Org, kind: ResourcePolicyKind, n: Named, account: string): string {
+  const others = otherAccounts([...n.principals, ...n.conditionValues], account).size;
+  switch (kind) {
+    case 'endpoint': {
+      const services = new Map<string, number>();
+      for (const r of n.resources) {
+        const service = r.startsWith('arn:') ? r.split(':')[2] : r;
+        services.set(service, (services.get(service) ?? 0) + 1);
+      }
+      const byService = [...services].map(([s, k]) => `${s}: ${count(k)}`).join(', ');
+      return (
+        `it lists ${count(n.resources.size)} resources (${byService}) of ${count(otherAccounts(n.resources, account).size)} accounts, and ${count(n.conditionValues.size)} condition values; ` +
+        'it grows with the repositories the CI network may pull from and the source accounts holding them (each source account\'s id and CI reader role)'
+      );
+    }
+    case 'key':
+      return (
+        `it names ${count(n.principals.size)} principals and ${count(n.conditionValues.size)} condition values: ${sourceAccounts(others)} feeding this account (root and source role each), ` +
+        `${count(org.keyAdministratorRoles.length)} key administrators (keyAdministratorRoles, beside the StackSet execution role) and ` +
+        `${count(org.deploymentTargets.instanceRoles?.length ?? 1)} deployment-target roles (deploymentTargets.instanceRoles); each of them makes it grow`
+      );
+    case 'bucket':
+      return `it names ${count(n.principals.size)} principals: ${sourceAccounts(others)} feeding this account, each with its root and source role in every statement that admits them; it grows with each source account`;
+    case 'event-bus': {
+      const raise = org.eventBridgeQuotas.busPolicyChars === undefined ? '; AWS raises the size on request (Service Quotas: Amazon EventBridge, Event bus policy size): then set eventBridgeQuotas.busPolicyChars in the org file' : '';
+      return (
+        `it names ${sourceAccounts(others)} feeding this account (root and event forwarder role each), and statements the account's default bus already has count as well; ` +
+        `it grows with each source account${raise}`
+      );
+    }
+  }
+}

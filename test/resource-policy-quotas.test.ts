@@ -1,0 +1,123 @@
+/**
+ * Resource-based policies' size limits (RESOURCE_POLICY_LIMITS, src/limits.ts)
+ * are checked at compile time, per target account: an org past one fails
+ * naming the stage, the account, the resource, the size, the limit, its page
+ * and what the policy grows with; the examples and the bench orgs compile.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
+import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
+import { parseOrg } from '../src/org/load';
+import { planStages } from '../src/stages/plan';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { Resolver } from '../src/audit/resolve';
+import { policySizes } from '../src/checks/iam-quotas';
+import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
+import type { Org } from '../src/org/model';
+import type { Stage } from '../src/stages/model';
+import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { compileProblems } from './helpers';
+
+const VPC_DOC = 'https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html';
+const KMS_DOC = 'https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html';
+const S3_DOC = 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html';
+const EB_DOC = 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html';
+
+/** One pipeline account fed by `sources` source accounts of `repos` repositories each (one pipeline), and `extra`. */
+function orgWith(sources: number, repos: number, extra = ''): string {
+  const lines = ['organization: { partition: aws, region: eu-west-1 }', 'prefix: acme', 'accounts:', '  tools: { id: "100000000000", role: tools }'];
+  for (let s = 1; s <= sources; s++) lines.push(`  s${s}: { id: "1111111111${String(s).padStart(2, '0')}", role: source }`);
+  lines.push('  dev: { id: "222222222222", role: pipeline, environment: dev }', 'repositories:');
+  for (let s = 1; s <= sources; s++) for (let r = 1; r <= repos; r++) lines.push(`  s${s}-repo-${String(r).padStart(3, '0')}: { account: s${s} }`);
+  lines.push('pipelines:', '  app: { repository: s1-repo-001, branches: { dev: main }, deploy: { type: codedeploy } }');
+  return `${lines.join('\n')}\n${extra}`;
+}
+const CI_LINES = '  ci:\n    account: tools\n    network: { cidr: 10.20.0.0/16, availabilityZones: 2 }\n';
+const CI = `access:\n${CI_LINES}`;
+
+/** An org planned and rendered, with `change` applied to one stage's resources. */
+function planned(text: string, stageId?: string, add: Record<string, unknown> = {}): { org: Org; stages: Stage[]; templates: Map<string, CfnTemplate>; resolver: Resolver } {
+  const org = parseOrg(text, 'policies.yaml');
+  const stages = planStages(org).map((s) => (s.id === stageId ? { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, ...add } } } : s));
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  return { org, stages, templates, resolver: new Resolver(org, stages, templates) };
+}
+const problemsOf = (p: ReturnType<typeof planned>) => resourcePolicyQuotaProblems(p.org, p.stages, p.templates, p.resolver);
+
+describe('resource policy sizes at compile time', () => {
+  it('the CI network\'s CodeCommit endpoint policies list every repository: 5 source accounts of 80 repositories are over the endpoint policy limit, 5 of 60 are not', () => {
+    expect(compileProblems(orgWith(5, 60, CI), 'ci.yaml')).toEqual([]);
+    const problems = compileProblems(orgWith(5, 80, CI), 'ci.yaml');
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toBe(
+      `ci-network @ tools (100000000000): CodeCommitEndpoint: VPC endpoint policy of 23,031 characters as compact JSON, over 19,456: 95% of the VPC endpoint policy limit of 20,480 characters (including white space, fixed; ${VPC_DOC}), ` +
+        'the rest kept for the white space CloudFormation may send, which no page states; it lists 400 resources (codecommit: 400) of 5 accounts, and 10 condition values; ' +
+        "it grows with the repositories the CI network may pull from and the source accounts holding them (each source account's id and CI reader role)",
+    );
+    expect(problems[1]).toMatch(/^ci-network @ tools \(100000000000\): GitCodeCommitEndpoint: VPC endpoint policy of 2\d,\d{3} characters as compact JSON, over 19,456/);
+  });
+
+  it('the artifact key policy names every key administrator: 700 are over KMS\'s 32,768 bytes in each pipeline account', () => {
+    const admins = Array.from({ length: 700 }, (_, i) => `key-admin-${String(i).padStart(4, '0')}`).join(', ');
+    const problems = compileProblems(orgWith(1, 1, `keyAdministratorRoles: [${admins}]\n`), 'kadm.yaml');
+    expect(problems).toEqual([
+      `pipeline-foundation @ dev (222222222222): ArtifactKey: KMS key policy of 34,979 bytes as compact JSON, over 31,129: 95% of the KMS key policy limit of 32,768 bytes (fixed; ${KMS_DOC}), ` +
+        'the rest kept for the white space CloudFormation may send, which no page states; it names 4 principals and 703 condition values: 1 source account feeding this account (root and source role each), ' +
+        '700 key administrators (keyAdministratorRoles, beside the StackSet execution role) and 1 deployment-target roles (deploymentTargets.instanceRoles); each of them makes it grow',
+    ]);
+    expect(compileProblems(orgWith(1, 1, `keyAdministratorRoles: [${admins.split(', ').slice(0, 600).join(', ')}]\n`), 'kadm.yaml')).toEqual([]);
+  });
+
+  it('a bucket policy over 20 KB fails in the accounts it is deployed in', () => {
+    // More source accounts than 20 cannot feed one pipeline account today (managed policies per role), so the
+    // statements are added to the stage directly: 120 roots of other accounts, each about 170 bytes of statement.
+    const statements = Array.from({ length: 120 }, (_, i) => ({
+      Sid: `Extra${i}`,
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${String(300000000000 + i)}:root` } },
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: { 'Fn::Sub': '${ArtifactBucket.Arn}/*' },
+    }));
+    const big = new BucketPolicy({ Bucket: { Ref: 'ArtifactBucket' } as never, PolicyDocument: { Version: '2012-10-17', Statement: statements } });
+    const problems = problemsOf(planned(orgWith(1, 1), 'pipeline-foundation', { BigBucketPolicy: big }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      new RegExp(`^pipeline-foundation @ dev \\(222222222222\\): BigBucketPolicy: S3 bucket policy of 2\\d,\\d{3} bytes as compact JSON, over 19,456: 95% of the S3 bucket policy limit of 20,480 bytes \\("20 KB"; ${S3_DOC.replace(/\./g, '\\.')}\\), .*it names 120 principals: 120 source accounts feeding this account`),
+    );
+  });
+
+  it('an event bus policy over 10,240 characters fails, and says how to declare a raised size; a declared one lets it compile', () => {
+    const principals = Array.from({ length: 230 }, (_, i) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::${String(300000000000 + i)}:role/acme-forwarder` }));
+    const bus = new EventBusPolicy({
+      EventBusName: 'default',
+      StatementId: 'acme-many',
+      Statement: { Effect: 'Allow', Principal: { AWS: principals }, Action: 'events:PutEvents', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' } },
+    });
+    const problems = problemsOf(planned(orgWith(1, 1), 'pipeline-foundation', { ManyBusPolicy: bus }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^pipeline-foundation @ dev \(222222222222\): ManyBusPolicy: EventBridge event bus policy of 11,\d{3} characters as compact JSON, over 9,728: 95% of the EventBridge event bus policy limit of 10,240 characters \(the default, adjustable; https:\/\/docs\.aws\.amazon\.com\/eventbridge\/latest\/userguide\/eb-quota\.html\), .*it names 230 source accounts feeding this account .*then set eventBridgeQuotas\.busPolicyChars in the org file$/,
+    );
+    expect(problemsOf(planned(orgWith(1, 1, 'eventBridgeQuotas: { busPolicyChars: 20480 }\n'), 'pipeline-foundation', { ManyBusPolicy: bus }))).toEqual([]);
+    const declaredTooSmall = problemsOf(planned(orgWith(1, 1, 'eventBridgeQuotas: { busPolicyChars: 10240 }\n'), 'pipeline-foundation', { ManyBusPolicy: bus }));
+    expect(declaredTooSmall[0]).toContain(`95% of the EventBridge event bus policy size the org file declares (eventBridgeQuotas.busPolicyChars), 10,240 characters (${EB_DOC})`);
+    expect(() => parseOrg(orgWith(1, 1, 'eventBridgeQuotas: { busPolicyChars: 9000 }\n'), 'bus.yaml')).toThrow(/eventBridgeQuotas\.busPolicyChars: 9000 is out of range/);
+  });
+
+  it('the examples and the bench orgs are within every limit', () => {
+    for (const file of ['parameters/example.yaml', 'parameters/govcloud.yaml']) expect(problemsOf(planned(readFileSync(file, 'utf8'))), file).toEqual([]);
+    for (const text of [generateOrgYaml(1000), generateTeamsOrgYaml(250), `${generateTeamsOrgYaml(100)}${CI_LINES}`]) {
+      expect(problemsOf(planned(text))).toEqual([]);
+    }
+  });
+
+  it('a pipeline account\'s policies are measured as they resolve there: items of other accounts\' source accounts are absent, not counted', () => {
+    const p = planned(generateTeamsOrgYaml(100));
+    const sizes = policySizes(p.resolver, 'pipeline-foundation');
+    const resources = p.templates.get('pipeline-foundation')!.Resources as Record<string, { Properties: Record<string, unknown> }>;
+    // Each pipeline account of a team is fed by its team's source account only (compact JSON, as resolved there).
+    expect(sizes(resources.ArtifactKey.Properties.KeyPolicy)('200000000001')).toBe(1380);
+    expect(sizes(resources.ArtifactBucketPolicy.Properties.PolicyDocument)('200000000001')).toBe(1228);
+  });
+});
