@@ -8,34 +8,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Aws } from '../src/deploy/clients';
 import { BOOTSTRAP_TAG } from '../src/deploy/bootstrap';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
+import { useLocalAws } from './support/local-aws';
 import { CLI, runCli } from './support/run-cli';
 import { compileFile } from './helpers';
 
 const EXAMPLE = 'parameters/example.yaml';
 const example = compileFile(EXAMPLE);
 
-let local: LocalAws;
 let aws: Aws;
 let caller: string;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-  aws = new Aws({ region: example.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-  const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
-  caller = identity.Arn!;
-  await createStackSetRoles(example.org, aws, identity.Account!);
-}, 60_000);
-afterAll(async () => {
-  await local?.stop();
+// Started once, never reset: the tests build on each other's StackSets.
+const env = useLocalAws({
+  timeout: 60_000,
+  reset: false,
+  beforeAll: async () => {
+    aws = env.aws(example.org.region);
+    const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
+    caller = identity.Arn!;
+    await createStackSetRoles(example.org, aws, identity.Account!);
+  },
 });
 
 /** The CLI with stdin a pipe (not a terminal), credentials for moto, nothing else of the user's environment. */
-const xstack = (args: string[]) => runCli(args, local.endpoint, 'pipe');
+const xstack = (args: string[]) => runCli(args, env.endpoint, 'pipe');
 
 /**
  * The CLI on a terminal (a pseudo-terminal from Python's pty module): waits
@@ -66,7 +66,7 @@ while True:
 _, status = os.waitpid(pid, 0)
 print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': screen.decode('utf-8', 'replace')}))
 `;
-  const run = spawnSync('.venv/bin/python', ['-c', driver, CLI, ...args, '--endpoint', local.endpoint], {
+  const run = spawnSync('.venv/bin/python', ['-c', driver, CLI, ...args, '--endpoint', env.endpoint], {
     encoding: 'utf8',
     timeout: 120_000,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' },

@@ -5,10 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
+import { describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../src/deploy/local';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
-import { startStackSetsProxy, type StackSetsProxy } from './support/stacksets-proxy';
+import { useLocalAws } from './support/local-aws';
 import { runCli } from './support/run-cli';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
@@ -16,25 +16,12 @@ import { tempDir } from './helpers';
 
 const MUTATING = ['CreateStackSet', 'UpdateStackSet', 'DeleteStackSet', 'CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances'];
 
-let local: LocalAws;
-let proxy: StackSetsProxy;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-  proxy = await startStackSetsProxy(local.endpoint);
-}, 60_000);
-afterAll(async () => {
-  await proxy?.stop();
-  await local?.stop();
-});
-beforeEach(async () => {
-  proxy.reset();
-  await local.reset();
-});
+const env = useLocalAws({ proxy: true, timeout: 60_000 });
 
-const xstack = (args: string[]) => runCli(args, proxy.endpoint);
+const xstack = (args: string[]) => runCli(args, env.endpoint);
 /** SERVICE_MANAGED: plan, deploy and destroy read the target accounts through a role in each (moto lets the caller assume any); verify takes none. */
 const READER = ['--output-reader-role', 'xstack-output-reader'];
-const mutatingCalls = () => proxy.requests.filter((r) => MUTATING.includes(r.action));
+const mutatingCalls = () => env.proxy.requests.filter((r) => MUTATING.includes(r.action));
 
 /**
  * An organization in moto (its caller the management account) with a source and two pipeline accounts, each in an
@@ -42,7 +29,7 @@ const mutatingCalls = () => proxy.requests.filter((r) => MUTATING.includes(r.act
  * pipeline account's place.
  */
 async function orgFile(options: { management?: boolean } = {}): Promise<{ file: string; management: string; targeting: string[] }> {
-  const organizations = new OrganizationsClient({ region: 'us-east-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+  const organizations = new OrganizationsClient({ region: 'us-east-1', endpoint: env.local.endpoint, credentials: LOCAL_CREDENTIALS });
   await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
   const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
   const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
@@ -68,7 +55,7 @@ async function orgFile(options: { management?: boolean } = {}): Promise<{ file: 
 describe('the management account, on the command line', { timeout: 240_000 }, () => {
   it('plan and deploy: an organization the caller may not read is one note on stderr, word for word, and the plan goes on', async () => {
     const { file } = await orgFile();
-    proxy.denyOrganizations('DescribeOrganization');
+    env.proxy.denyOrganizations('DescribeOrganization');
     const note =
       "note: could not read the organization (AccessDeniedException: You don't have permissions to perform the requested operation (DescribeOrganization, refused by the test layer).), " +
       'so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: a stage that targets it would create nothing there, and fail once its re-reads never show the instances\n';

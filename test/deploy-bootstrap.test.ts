@@ -6,7 +6,7 @@ import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } fr
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
@@ -15,10 +15,10 @@ import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
+import { useLocalAws } from './support/local-aws';
 
 const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileFile(f)] as [string, CompiledOrg]), ['generated-3', compileGenerated(3)]];
 
@@ -105,18 +105,7 @@ describe('the execution role policy derived from the compiled templates', () => 
   });
 });
 
-let local: LocalAws;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  await local.reset();
-});
-
-const aws = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+const env = useLocalAws();
 
 describe('the execution role outside the org\'s names, proved by the access proof\'s evaluator', () => {
   for (const [file, compiled] of orgs) {
@@ -190,24 +179,24 @@ describe('the administration role (pure)', () => {
 describe('xstack bootstrap on moto', () => {
   it('SELF_MANAGED: the administration role and each account\'s execution role with the derived policies; a second run changes nothing; deploy works after it', async () => {
     const compiled = compileFile('parameters/example.yaml');
-    const dry = aws();
+    const dry = env.aws();
     const planned = await bootstrap(compiled, dry, { dryRun: true });
     expect(dry.log.calls.CreateRoleCommand ?? 0).toBe(0);
     expect(planned.filter((s) => s.status === 'change').map((s) => `${s.account} ${s.what}`)).toContain('555555555555 role AWSCloudFormationStackSetExecutionRole');
 
-    expect(await bootstrapState(compiled, aws())).toBe('unknown');
-    const first = await bootstrap(compiled, aws());
+    expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
+    const first = await bootstrap(compiled, env.aws());
     expect(first.filter((s) => s.status === 'missing')).toEqual([]);
     // What it set up is recorded on the administration role, and a compile with one more account is another.
-    expect(await bootstrapState(compiled, aws())).toBe('current');
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
     const grown = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('repositories:', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\nrepositories:').replace(/(\n\s+)dev: develop/, '$1dev: develop$1qa: develop'), 'parameters/example.yaml'));
     expect(grown.stages.flatMap((s) => s.targets.map((a) => a.id))).toContain('666666666666');
-    expect(await bootstrapState(grown, aws())).toBe('stale');
-    const admin = (await aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
-    const adminRole = await aws().iam().send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetAdministrationRole' }));
+    expect(await bootstrapState(grown, env.aws())).toBe('stale');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const adminRole = await env.aws().iam().send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetAdministrationRole' }));
     expect(JSON.stringify(adminRole.Role?.AssumeRolePolicyDocument)).toContain('cloudformation.amazonaws.com');
     for (const account of ['111111111111', '222222222222', '555555555555']) {
-      const iam = aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+      const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
       const role = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
       expect(decodeURIComponent(String(role.Role?.AssumeRolePolicyDocument))).toContain(`arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`);
       const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).AttachedPolicies ?? [];
@@ -217,9 +206,9 @@ describe('xstack bootstrap on moto', () => {
       expect(names).toEqual(names.map((_, i) => `acme-stackset-execution-${i + 1}`));
       expect(attached.map((a) => a.PolicyName).join()).not.toMatch(/AdministratorAccess/);
     }
-    const second = await bootstrap(compiled, aws());
+    const second = await bootstrap(compiled, env.aws());
     expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
-    const summary = await deploy(compiled, aws(), { pollMs: 5 });
+    const summary = await deploy(compiled, env.aws(), { pollMs: 5 });
     expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
   });
 
@@ -227,15 +216,15 @@ describe('xstack bootstrap on moto', () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = '111111111111';
     // The operators' roles in the administrator account, made through the account-access role (moto lets the caller assume it).
-    const adminIam = aws().iam(await aws().assume(`arn:aws:iam::${admin}:role/OrganizationAccountAccessRole`));
+    const adminIam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${admin}:role/OrganizationAccountAccessRole`));
     const sso = { name: 'AWSReservedSSO_Admin_0123456789abcdef', path: '/aws-reserved/sso.amazonaws.com/eu-west-1/' };
     const ci = { name: 'deployer', path: '/ci/' };
     const anyone = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole' }] });
     for (const r of [sso, ci]) await adminIam.send(new CreateRoleCommand({ RoleName: r.name, Path: r.path, AssumeRolePolicyDocument: anyone }));
     const as = async (r: typeof sso, session: string) => {
-      const assumed = await aws().sts().send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${admin}:role${r.path}${r.name}`, RoleSessionName: session }));
+      const assumed = await env.aws().sts().send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${admin}:role${r.path}${r.name}`, RoleSessionName: session }));
       const c = assumed.Credentials!;
-      return new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+      return new Aws({ region: 'eu-west-1', endpoint: env.local.endpoint, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
     };
     const ssoUser = await as(sso, 'user@example.com');
     // What STS says of the session: the role's name, no path.
@@ -244,7 +233,7 @@ describe('xstack bootstrap on moto', () => {
     const ciArn = `arn:aws:iam::${admin}:role/ci/deployer`;
     const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
     const trusted = async (account: string) => {
-      const role = await aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
+      const role = await env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
       const trust = JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Condition: { ArnEquals: Record<string, string[]> } }> };
       expect(trust.Statement.map((x) => x.Principal)).toEqual([{ AWS: `arn:aws:iam::${admin}:root` }]);
       return trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
@@ -268,14 +257,14 @@ describe('xstack bootstrap on moto', () => {
 
   it("a trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out", async () => {
     const compiled = compileFile('parameters/example.yaml');
-    const admin = (await aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
     const account = '222222222222';
     // Operators of the past, each trusted by its Identity Center role: 30 of them take the trust past 2,048 characters.
     const earlier = Array.from({ length: 30 }, (_, i) => `arn:aws:iam::${admin}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Operator${i}_0123456789abcdef`);
     const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': earlier } } }] };
-    const iam = aws().iam(await aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
     await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(trust) }));
-    await expect(bootstrap(compiled, aws())).rejects.toThrow(
+    await expect(bootstrap(compiled, env.aws())).rejects.toThrow(
       /^role AWSCloudFormationStackSetExecutionRole in account 222222222222: its trust would name 32 principals in \d{4} characters, over IAM's quota of 2048 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); its trust was left as it is\. Remove the principals that no longer run xstack/,
     );
     const after = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
@@ -311,8 +300,8 @@ pipelines:
       type: codedeploy
 `;
     const compiled = compileOrg(parseOrg(text, 'service.yaml'));
-    const organizations = new OrganizationsClient(aws().clientConfig());
-    const client = aws();
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    const client = env.aws();
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const before = await bootstrap(compiled, client);
     expect(client.log.mutating).toBe(0);
@@ -321,7 +310,7 @@ pipelines:
     expect(missing['trusted access for StackSets']).toMatch(/activate trusted access with AWS Organizations in the management account/);
     expect(missing['management account not targeted']).toMatch(/service\.yaml: account source \(123456789012\) is the organization's management account/);
     await organizations.send(new EnableAWSServiceAccessCommand({ ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }));
-    const after = await bootstrap(compiled, aws());
+    const after = await bootstrap(compiled, env.aws());
     expect(after.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('ok');
   });
 });

@@ -33,14 +33,14 @@ import {
 } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { Aws, CallLog, MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
+import { LOCAL_CREDENTIALS } from '../src/deploy/local';
 import { createStackSetRoles } from './support/stackset-roles';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
@@ -48,7 +48,8 @@ import { sha256 } from '../src/hash';
 import { renderTemplate } from '../src/cfn/template';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, liveStacks, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
-import { startStackSetsProxy, type Faults, type StackSetsProxy } from './support/stacksets-proxy';
+import type { Faults } from './support/stacksets-proxy';
+import { useLocalAws } from './support/local-aws';
 
 const REGION = 'us-east-1';
 const compileYaml = (text: string) => compileOrg(parseOrg(text, 'generated.yaml'));
@@ -57,23 +58,15 @@ const SMALL = generateOrgYaml(2);
 const small = compileYaml(SMALL);
 const pollMs = 5;
 
-let local: LocalAws;
-let proxy: StackSetsProxy;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-  proxy = await startStackSetsProxy(local.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await local?.stop();
-});
+// No reset before each test: each test's prepare() resets them, with the faults it runs under.
+const env = useLocalAws({ proxy: true, reset: false });
 
-const awsVia = (endpoint = proxy.endpoint, region = REGION) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS });
+const awsVia = (endpoint = env.endpoint, region = REGION) => env.aws(region, endpoint);
 
 async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Promise<void> {
-  await local.reset();
-  proxy.reset(faults);
-  const aws = awsVia(local.endpoint);
+  await env.local.reset();
+  env.proxy.reset(faults);
+  const aws = awsVia(env.local.endpoint);
   await createStackSetRoles(compiled.org, aws, (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!);
 }
 
@@ -100,8 +93,8 @@ async function expectConverged(compiled: CompiledOrg, options: { outputReaderRol
     for (const account of stage.targets) expect(byAccount.get(account.id), `${name} @ ${account.id}`).toBe('CURRENT');
     expect(byAccount.size, name).toBe(stage.targets.length);
   }
-  expect(proxy.creations.length).toBe(new Set(proxy.creations).size);
-  expect(proxy.busy).toBe(0);
+  expect(env.proxy.creations.length).toBe(new Set(env.proxy.creations).size);
+  expect(env.proxy.busy).toBe(0);
   const again = await deploy(compiled, awsVia(), { pollMs, ...options });
   expect(again.mutatingCalls).toBe(0);
 }
@@ -143,10 +136,10 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const body = (n: number) => `Resources:\n  Handle${n}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n`;
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(1) }));
     await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'create' }));
-    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
-    proxy.setFaults({ seed: 1, accountFailure: 1 });
+    while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    env.proxy.setFaults({ seed: 1, accountFailure: 1 });
     await cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(2), OperationId: 'update' }));
-    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     expect((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: 'update' }))).StackSetOperation?.Status).toBe('FAILED');
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'probe' }))).StackSet?.TemplateBody).toBe(body(2));
     const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? [];
@@ -178,11 +171,11 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const start = (id: string, value: string) =>
       cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: id, ParameterOverrides: [{ ParameterKey: 'Reader', ParameterValue: value }] }));
     await start('missing-role', 'arn:aws:iam::900000000000:role/no-such-role');
-    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? [];
     expect(instance).toMatchObject({ Status: 'OUTDATED' });
     expect(instance.StatusReason).toMatch(/Invalid principal in policy: "AWS":"arn:aws:iam::900000000000:role\/no-such-role"/);
-    expect(proxy.creations).toEqual([]);
+    expect(env.proxy.creations).toEqual([]);
   });
 
   it('failure tolerance: within it the operation SUCCEEDED though accounts failed; past it FAILED, the accounts not reached CANCELLED; which ones depends on the concurrency mode', async () => {
@@ -192,16 +185,16 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const [a, b, c, d] = ['100000000001', '100000000002', '100000000003', '100000000004'];
     /** One CreateStackInstances on a new StackSet, in accounts a-d in that order, with `failing` failed for sure. */
     const create = async (stackSet: string, preferences: StackSetOperationPreferences, failing: string[]) => {
-      for (const account of failing) proxy.failIn(account);
+      for (const account of failing) env.proxy.failIn(account);
       await cfn.send(new CreateStackSetCommand({ StackSetName: stackSet, TemplateBody }));
       await cfn.send(new CreateStackInstancesCommand({ StackSetName: stackSet, Accounts: [a, b, c, d], Regions: [REGION], OperationId: 'op', OperationPreferences: preferences }));
-      while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
-      for (const account of failing) proxy.failIn(account, false);
+      while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+      for (const account of failing) env.proxy.failIn(account, false);
       const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId: 'op' }))).StackSetOperation?.Status;
       const results = Object.fromEntries(((await cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: stackSet, OperationId: 'op' }))).Summaries ?? []).map((r) => [r.Account, r.Status]));
       const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? [];
       const instances = Object.fromEntries(listed.map((i) => [i.Account, `${i.Status} ${i.StackInstanceStatus?.DetailedStatus}`]));
-      const created = proxy.creations.filter((x) => x.startsWith(`${stackSet}/`)).map((x) => x.split('/')[1]);
+      const created = env.proxy.creations.filter((x) => x.startsWith(`${stackSet}/`)).map((x) => x.split('/')[1]);
       return { status, results, instances, created, listed };
     };
 
@@ -238,11 +231,11 @@ describe('the reconciler against the layer', () => {
       const faults = { seed, accountFailure: 0.1, throttle: 0.03, serverError: 0.02, dropConnection: 0.08 };
       await prepare(small, faults);
       const { runs, reasons } = await deployUntilDone(small, 15);
-      const injected = proxy.counts;
+      const injected = env.proxy.counts;
       // Each run that fails is ended by at least one injected account failure.
       expect(runs - 1, JSON.stringify({ seed, injected, reasons })).toBeLessThanOrEqual(injected.failedAccounts);
       expect(injected.failedAccounts + injected.throttled + injected.serverErrors + injected.droppedBefore + injected.droppedAfter).toBeGreaterThan(3);
-      proxy.setFaults({ seed });
+      env.proxy.setFaults({ seed });
       await expectConverged(small);
     }
   });
@@ -259,7 +252,7 @@ describe('the reconciler against the layer', () => {
   /** The StackSet's operation that carried `action` (the layer's log), its status and per-account results. */
   async function operationOf(stackSet: string, action: string) {
     const cfn = awsVia().cloudFormation();
-    const { operationId } = proxy.requests.find((r) => r.stackSet === stackSet && r.action === action && !r.error)!;
+    const { operationId } = env.proxy.requests.find((r) => r.stackSet === stackSet && r.action === action && !r.error)!;
     const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId: operationId }))).StackSetOperation?.Status;
     const results = (await cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: stackSet, OperationId: operationId }))).Summaries ?? [];
     return { status, results: Object.fromEntries(results.map((r) => [r.Account, r.Status])) };
@@ -269,7 +262,7 @@ describe('the reconciler against the layer', () => {
     const tolerant = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
     await prepare(tolerant);
     const [failing, fine] = ['100000000001', '100000000002'];
-    proxy.failIn(failing);
+    env.proxy.failIn(failing);
     const s = await deploy(tolerant, awsVia(), { pollMs });
     const op = await operationOf('big-pipeline-identity', 'CreateStackInstances');
     expect(op).toEqual({ status: 'SUCCEEDED', results: { [failing]: 'FAILED', [fine]: 'SUCCEEDED' } });
@@ -279,7 +272,7 @@ describe('the reconciler against the layer', () => {
     for (const later of tolerant.rollout.waves.slice(1).flat()) expect(s.stages.find((x) => x.stage === later)?.result, later).toBe('not-run');
     const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? [];
     expect(Object.fromEntries(listed.map((i) => [i.Account, i.Status]))).toEqual({ [failing]: 'OUTDATED', [fine]: 'CURRENT' });
-    proxy.failIn(failing, false);
+    env.proxy.failIn(failing, false);
     await deployUntilDone(tolerant, 1);
     await expectConverged(tolerant);
   });
@@ -288,11 +281,11 @@ describe('the reconciler against the layer', () => {
     // The default preferences: one account at a time, failure tolerance 0.
     await prepare(small);
     const [failing, never] = ['100000000001', '100000000002'];
-    proxy.failIn(failing);
+    env.proxy.failIn(failing);
     const s = await deploy(small, awsVia(), { pollMs });
     const op = await operationOf('big-pipeline-identity', 'CreateStackInstances');
     expect(op).toEqual({ status: 'FAILED', results: { [failing]: 'FAILED', [never]: 'CANCELLED' } });
-    expect(proxy.creations).not.toContain(`big-pipeline-identity/${never}`);
+    expect(env.proxy.creations).not.toContain(`big-pipeline-identity/${never}`);
     const reasons = failed(s).find((x) => x.stage === 'pipeline-identity')!.reasons.join('\n');
     expect(reasons).toMatch(new RegExp(`account ${failing} ${REGION}: FAILED: .*injected failure`));
     expect(reasons).toContain(`account ${never} ${REGION}: CANCELLED: Cancelled since failure tolerance has exceeded`);
@@ -300,9 +293,9 @@ describe('the reconciler against the layer', () => {
     expect(listed.find((i) => i.Account === never)).toMatchObject({ Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'CANCELLED' } });
     // plan lists the cancelled instance as one to apply again.
     expect((await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')?.retryAccounts.map((r) => r.account).sort()).toEqual([failing, never]);
-    proxy.failIn(failing, false);
+    env.proxy.failIn(failing, false);
     await deployUntilDone(small, 1);
-    expect(proxy.creations.filter((x) => x === `big-pipeline-identity/${never}`)).toHaveLength(1);
+    expect(env.proxy.creations.filter((x) => x === `big-pipeline-identity/${never}`)).toHaveLength(1);
     await expectConverged(small);
   });
 
@@ -310,10 +303,10 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const changed = compileYaml(SMALL.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
-    proxy.setFaults({ seed: 3, accountFailure: 1 });
+    env.proxy.setFaults({ seed: 3, accountFailure: 1 });
     const failing = await deploy(changed, awsVia(), { pollMs });
     expect(failed(failing).length).toBeGreaterThan(0);
-    proxy.setFaults({ seed: 3 });
+    env.proxy.setFaults({ seed: 3 });
     const p = await plan(changed, awsVia(), { pollMs });
     const retried = p.filter((x) => x.retryAccounts.length > 0);
     expect(retried.length).toBeGreaterThan(0);
@@ -337,7 +330,7 @@ describe('the reconciler against the layer', () => {
     expect(after.rollout.waveOf.get('ci-identity')!).toBeLessThan(after.rollout.waveOf.get('access-roles')!);
     const { runs } = await deployUntilDone(after, 1);
     expect(runs).toBe(1);
-    expect(proxy.counts.invalidPrincipals).toBe(0);
+    expect(env.proxy.counts.invalidPrincipals).toBe(0);
     await expectConverged(after);
   });
 
@@ -366,8 +359,8 @@ describe('the reconciler against the layer', () => {
     expect(failed(await deploy(two, awsVia(), { pollMs })).map((x) => x.reasons)).toEqual([]);
     await expectConverged(two);
     // A failed operation's reasons, though its results are listed only a while after it ended.
-    proxy.failIn('100000000001');
-    proxy.failIn('100000000002');
+    env.proxy.failIn('100000000001');
+    env.proxy.failIn('100000000002');
     const s = await deploy(compileYaml(generateOrgYaml(2).replace('      env0001: main', '      env0001: trunk')), awsVia(), { pollMs });
     expect(failed(s).flatMap((x) => x.reasons).join('\n')).toMatch(/account 10000000000\d us-east-1: FAILED: ResourceLogicalId:Injected/);
   });
@@ -385,13 +378,13 @@ describe('the reconciler against the layer', () => {
       await prepare(small, { seed: 1, operationIdsOutliveStackSet: outlive });
       await deployUntilDone(small, 1);
       expect(failed(await destroy(small, awsVia(), { pollMs }))).toEqual([]);
-      const sent = proxy.requests.filter((r) => r.operationId).map((r) => `${r.stackSet} ${r.operationId}`);
-      proxy.requests.length = 0;
-      proxy.creations.length = 0;
+      const sent = env.proxy.requests.filter((r) => r.operationId).map((r) => `${r.stackSet} ${r.operationId}`);
+      env.proxy.requests.length = 0;
+      env.proxy.creations.length = 0;
       const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
       await deployUntilDone(next, 1);
       // No id of the first incarnations is sent again, so none is refused.
-      expect(proxy.requests.filter((r) => r.operationId && sent.includes(`${r.stackSet} ${r.operationId}`))).toEqual([]);
+      expect(env.proxy.requests.filter((r) => r.operationId && sent.includes(`${r.stackSet} ${r.operationId}`))).toEqual([]);
       await expectConverged(next);
     });
   }
@@ -421,7 +414,7 @@ describe('the reconciler against the layer', () => {
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
     ctx.stackSetId = 'probe:fixed';
     const again = await runOperation(ctx, create, ['100000000001']);
-    expect(proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
       [(first as { operationId: string }).operationId, undefined],
       [(first as { operationId: string }).operationId, 'OperationIdAlreadyExistsException'],
       [(again as { operationId: string }).operationId, undefined],
@@ -455,20 +448,20 @@ describe('the reconciler against the layer', () => {
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
     // The branch of env0001 is app's pipeline's to change.
     expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipelines')?.action).toBe('update');
-    proxy.occupy('big-pipelines', 20);
+    env.proxy.occupy('big-pipelines', 20);
     const s = await deploy(changed, awsVia(), { pollMs });
     expect(s.stages.find((x) => x.stage === 'pipelines')?.reasons.join('\n')).toMatch(/another deploy holds big-pipelines: operation someone-else-\d+ started while this one waited/);
-    while (proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     await deployUntilDone(changed, 1);
     await expectConverged(changed);
   });
 
   it('refused as busy with no other operation running: no race, so BUSY_ATTEMPTS of them do not stop the stage; a bound of its own does', async () => {
     await prepare(small);
-    proxy.busyWithoutOperation('big-pipeline-foundation', BUSY_ATTEMPTS);
+    env.proxy.busyWithoutOperation('big-pipeline-foundation', BUSY_ATTEMPTS);
     await deployUntilDone(small, 1);
     await prepare(small);
-    proxy.busyWithoutOperation('big-pipeline-foundation', QUIET_BUSY_ATTEMPTS);
+    env.proxy.busyWithoutOperation('big-pipeline-foundation', QUIET_BUSY_ATTEMPTS);
     const s = await deploy(small, awsVia(), { pollMs });
     expect(failed(s).map((x) => [x.stage, x.reasons.join('\n')])).toEqual([
       ['pipeline-foundation', `big-pipeline-foundation: CloudFormation refused ${QUIET_BUSY_ATTEMPTS} operations in a row with OperationInProgressException while listing no running operation on it; run deploy again later`],
@@ -477,16 +470,16 @@ describe('the reconciler against the layer', () => {
 
   it('a request re-sent while its own operation runs (OperationInProgressException) waits for that operation, its failures kept', async () => {
     await prepare(small, { seed: 1, queuedMs: 300, runningMs: 300 });
-    for (const a of small.org.accounts) proxy.failIn(a.id);
+    for (const a of small.org.accounts) env.proxy.failIn(a.id);
     // The first CreateStackInstances is handled and its answer lost: the SDK sends it again, under the same id, while it runs.
-    proxy.dropAnswer('CreateStackInstances');
+    env.proxy.dropAnswer('CreateStackInstances');
     const waits: string[] = [];
     const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
-    const resent = proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationInProgressException');
+    const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationInProgressException');
     expect(resent).toHaveLength(1);
     const stackSet = resent[0].stackSet;
     const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
-    expect(proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
+    expect(env.proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
       ['CreateStackInstances', resent[0].operationId, undefined],
       ['CreateStackInstances', resent[0].operationId, 'OperationInProgressException'],
     ]);
@@ -498,9 +491,9 @@ describe('the reconciler against the layer', () => {
   it('OperationInProgressException naming the running operation (not documented): that operation is described and waited for, before any read of the eventually consistent list', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
-    proxy.setFaults({ seed: 1, inProgressNamesOperation: true });
+    env.proxy.setFaults({ seed: 1, inProgressNamesOperation: true });
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
-    proxy.occupy('big-pipelines', 1, 150);
+    env.proxy.occupy('big-pipelines', 1, 150);
     const waited: string[] = [];
     const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
     expect(failed(s)).toEqual([]);
@@ -517,9 +510,9 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     // One operation a page, listed in no time order (the layer's ListStackSetOperations): the running one is rarely on page 1.
-    proxy.setFaults({ seed: 1, operationsPageSize: 1 });
+    env.proxy.setFaults({ seed: 1, operationsPageSize: 1 });
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
-    proxy.occupy('big-pipelines', 3, 150);
+    env.proxy.occupy('big-pipelines', 3, 150);
     const waited: string[] = [];
     const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
     expect(failed(s)).toEqual([]);
@@ -531,14 +524,14 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const [occupied, quiet, deletedMeanwhile] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
-    proxy.occupy(occupied, 2, 50, 'DeleteStackSet');
-    proxy.busyWithoutOperation(quiet, 1, 'DeleteStackSet');
-    proxy.deletedByAnother(deletedMeanwhile);
+    env.proxy.occupy(occupied, 2, 50, 'DeleteStackSet');
+    env.proxy.busyWithoutOperation(quiet, 1, 'DeleteStackSet');
+    env.proxy.deletedByAnother(deletedMeanwhile);
     const waited: string[] = [];
     const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waited.push(e.operationId) });
     expect(failed(s)).toEqual([]);
     for (const name of [occupied, quiet, deletedMeanwhile]) expect(s.stages.find((x) => x.stackSet === name)?.result, name).toBe('deleted');
-    const deletes = (name: string) => proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === name).map((r) => r.error);
+    const deletes = (name: string) => env.proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === name).map((r) => r.error);
     expect(deletes(occupied)).toEqual(['OperationInProgressException', 'OperationInProgressException', undefined]);
     expect(waited).toEqual(expect.arrayContaining(['someone-else-1', 'someone-else-2']));
     expect(deletes(quiet)).toEqual(['OperationInProgressException', undefined]);
@@ -551,20 +544,20 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const [first] = (await destroyPlan(small, awsVia(), { pollMs })).remove.map((r) => r.stackSet);
-    proxy.createdAtDelete(first, '100000000001');
+    env.proxy.createdAtDelete(first, '100000000001');
     const s = await destroy(small, awsVia(), { pollMs });
     expect(failed(s).map((x) => x.stackSet)).toEqual([first]);
     const [reason] = failed(s)[0].reasons;
     expect(reason).toContain(`StackSet ${first}: DeleteStackSet refused with StackSetNotEmptyException ${LAG_READS + 1} times`);
     expect(reason).toContain(`it still holds these instances (created since this run read it, by another deploy?):\n  account 100000000001 ${REGION}: CURRENT`);
-    expect(proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === first).map((r) => r.error)).toEqual(Array(LAG_READS + 1).fill('StackSetNotEmptyException'));
+    expect(env.proxy.requests.filter((r) => r.action === 'DeleteStackSet' && r.stackSet === first).map((r) => r.error)).toEqual(Array(LAG_READS + 1).fill('StackSetNotEmptyException'));
   });
 
   it('a suspended account: its skipped instances are warnings and later waves run; removed, its instances go with RetainStacks in one run (its deletes are skipped), each stack left named', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.suspend(account);
+    env.proxy.suspend(account);
     const halfAtATime = (text: string) => compileYaml(text.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
     const changed = halfAtATime(SMALL);
     const skipped = await deploy(changed, awsVia(), { pollMs });
@@ -580,7 +573,7 @@ describe('the reconciler against the layer', () => {
     const removed = await deploy(without, awsVia(), { pollMs });
     expect(failed(removed)).toEqual([]);
     const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
-    expect(proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
+    expect(env.proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
     const told = removed.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`));
     expect(told.length).toBe(holding.length);
     for (const w of told) expect(w).toContain('stays in the account');
@@ -592,8 +585,8 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.suspend(account);
-    proxy.setFaults({ seed: 1, skipsKeepLastOperationId: true });
+    env.proxy.suspend(account);
+    env.proxy.setFaults({ seed: 1, skipsKeepLastOperationId: true });
     const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
     const skipped = await deploy(changed, awsVia(), { pollMs });
     expect(failed(skipped).map((x) => [x.stage, x.reasons])).toEqual([]);
@@ -608,20 +601,20 @@ describe('the reconciler against the layer', () => {
     await prepare(three);
     await deployUntilDone(three, 1);
     const [sleeper, leaver] = ['100000000002', '100000000003'];
-    proxy.suspend(sleeper);
-    proxy.suspend(leaver);
+    env.proxy.suspend(sleeper);
+    env.proxy.suspend(leaver);
     const halfAtATime = (text: string) => compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
     // Both accounts' instances skipped (warnings, not failures).
     expect(failed(await deploy(halfAtATime(generateOrgYaml(3)), awsVia(), { pollMs }))).toEqual([]);
     // The leaver leaves the org file: its instances go with RetainStacks; the first such removal's next read is refused.
-    proxy.refuseAfterRetainStacks('ListStackInstances');
+    env.proxy.refuseAfterRetainStacks('ListStackInstances');
     const without = halfAtATime(generateOrgYaml(2));
     const s = await deploy(without, awsVia(), { pollMs });
     const [broken] = failed(s);
     expect(failed(s)).toHaveLength(1);
     expect(broken.reasons.join('\n')).toMatch(/AccessDeniedException|sufficient access/);
     // Its instance is gone from the StackSet: this run is the last that can name the stack it left.
-    expect(proxy.retainedStacks).toContain(`${broken.stackSet}/${leaver}`);
+    expect(env.proxy.retainedStacks).toContain(`${broken.stackSet}/${leaver}`);
     const warnings = broken.warnings ?? [];
     const leftText = new RegExp(`^account ${leaver} ${REGION}: instance removed from ${broken.stackSet} with RetainStacks, so its stack .* stays in the account: the account is suspended`);
     expect(warnings.filter((w) => leftText.test(w))).toHaveLength(1);
@@ -633,19 +626,19 @@ describe('the reconciler against the layer', () => {
     const next = await deploy(without, awsVia(), { pollMs });
     expect(failed(next)).toEqual([]);
     const holding = three.stages.filter((st) => st.targets.some((a) => a.id === leaver)).map((st) => `big-${st.id}/${leaver}`);
-    expect([...proxy.retainedStacks].sort()).toEqual(holding.sort());
+    expect([...env.proxy.retainedStacks].sort()).toEqual(holding.sort());
   });
 
   it('destroy: a StackSet whose removal fails after a RetainStacks delete still names the stack it left in the account', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.suspend(account);
-    proxy.refuseAfterRetainStacks('ListStackInstances');
+    env.proxy.suspend(account);
+    env.proxy.refuseAfterRetainStacks('ListStackInstances');
     const destroyed = await destroy(small, awsVia(), { pollMs });
     const [broken] = failed(destroyed);
     expect(failed(destroyed)).toHaveLength(1);
-    expect(proxy.retainedStacks).toEqual([`${broken.stackSet}/${account}`]);
+    expect(env.proxy.retainedStacks).toEqual([`${broken.stackSet}/${account}`]);
     expect(broken.warnings ?? []).toEqual([expect.stringMatching(new RegExp(`^account ${account} ${REGION}: instance removed from ${broken.stackSet} with RetainStacks, so its stack .* stays in the account`))]);
     // The next destroy finishes, and no longer sees that instance.
     const again = await destroy(small, awsVia(), { pollMs });
@@ -655,30 +648,30 @@ describe('the reconciler against the layer', () => {
 
   it("an account StackSets cannot reach through its execution role: the failure says what to do, in the terms of bootstrap's state (not re-run: bootstrap; just run: IAM propagation, deploy again), and the next deploy applies it", async () => {
     await prepare(small);
-    await bootstrap(small, awsVia(local.endpoint));
+    await bootstrap(small, awsVia(env.local.endpoint));
     await deployUntilDone(small, 1);
     // An account added to the org file, bootstrap not run again: the state plan and deploy note before any operation is stale.
     const three = compileYaml(generateOrgYaml(3));
     const added = '100000000003';
     const state = await bootstrapState(three, awsVia());
     expect(state).toBe('stale');
-    proxy.untrusted(added);
+    env.proxy.untrusted(added);
     const notRerun = await deploy(three, awsVia(), { pollMs, bootstrap: state });
     const [stage] = failed(notRerun);
     const reason = stage.reasons.join('\n');
     expect(reason).toContain(`account ${added} ${REGION}: FAILED: Account ${added} should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole': the last xstack bootstrap`);
     expect(reason).toContain(`the last xstack bootstrap was made for another compile of generated.yaml (the note before the rollout), so this account may have no execution role yet: run 'xstack bootstrap generated.yaml', which makes and trusts the execution role in account ${added}, then deploy again`);
     // Bootstrap run again, and IAM not showing its roles to StackSets for one attempt.
-    await bootstrap(three, awsVia(local.endpoint));
+    await bootstrap(three, awsVia(env.local.endpoint));
     expect(await bootstrapState(three, awsVia())).toBe('current');
-    proxy.untrusted(added, 1);
+    env.proxy.untrusted(added, 1);
     const justRun = await deploy(three, awsVia(), { pollMs, bootstrap: 'current' });
     expect(failed(justRun).flatMap((x) => x.reasons).join('\n')).toMatch(/bootstrap set up this compile's roles, so IAM has most likely not propagated them yet \(IAM changes take a moment to propagate \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/troubleshoot_general\.html#troubleshoot_general_eventual-consistency\)\): deploy again in a minute/);
     // Not retried within the run (execution-trust.ts): the next deploy applies it.
     expect(failed(await deploy(three, awsVia(), { pollMs, bootstrap: 'current' }))).toEqual([]);
     // Unread (no tag, or a caller that may not read it): both ways out.
     const four = compileYaml(generateOrgYaml(4));
-    proxy.untrusted('100000000004', 1);
+    env.proxy.untrusted('100000000004', 1);
     const unknown = failed(await deploy(four, awsVia(), { pollMs })).flatMap((x) => x.reasons).join('\n');
     expect(unknown).toMatch(/if this account was added since the last xstack bootstrap, it has no execution role yet: run 'xstack bootstrap generated.yaml'.*; if bootstrap ran just now, IAM changes take a moment to propagate/);
   });
@@ -687,7 +680,7 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.failIn(account);
+    env.proxy.failIn(account);
     const without = compileYaml(generateOrgYaml(1));
     const first = await deploy(without, awsVia(), { pollMs });
     expect(failed(first).length).toBe(1);
@@ -701,19 +694,19 @@ describe('the reconciler against the layer', () => {
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
     expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
     expect(updated).not.toContain(account);
-    proxy.failIn(account, false);
+    env.proxy.failIn(account, false);
     const { runs, last } = await deployUntilDone(without, 10);
     expect(runs).toBe(1);
     // Deleted again, plainly: no stack kept in the account.
     expect(last.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.includes('instance removed from'))).toEqual([]);
-    expect(proxy.retainedStacks).toEqual([]);
+    expect(env.proxy.retainedStacks).toEqual([]);
   });
 
   it('a failed instance delete fails the removal and the run, with StackSets\' reason and what to do; the instance stays INOPERABLE and the next deploy deletes it with its stack (no RetainStacks)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.failIn(account);
+    env.proxy.failIn(account);
     const without = compileYaml(generateOrgYaml(1));
     const first = await deploy(without, awsVia(), { pollMs });
     const [broken] = failed(first);
@@ -724,7 +717,7 @@ describe('the reconciler against the layer', () => {
     expect(reason).toContain('run bootstrap with the org file that still targets it, deploy, then bootstrap');
     expect(reason).toContain('As a last resort, --retain-failed-stacks removes an INOPERABLE instance keeping its stack');
     expect(broken.warnings ?? []).toEqual([]);
-    expect(proxy.retainedStacks).toEqual([]);
+    expect(env.proxy.retainedStacks).toEqual([]);
     const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: broken.stackSet }))).Summaries ?? [];
     expect(listed.find((i) => i.Account === account)?.Status).toBe('INOPERABLE');
     // plan says which way the removal would go: deleted again by default, kept with its stack under the last resort.
@@ -737,10 +730,10 @@ describe('the reconciler against the layer', () => {
     const again = await deploy(without, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === broken.stage && e.action.startsWith('delete-instances') && deletes.push(e.action) });
     expect(failed(again).map((x) => x.stage)).toEqual([broken.stage]);
     expect(deletes).toEqual(['delete-instances']);
-    proxy.failIn(account, false);
+    env.proxy.failIn(account, false);
     const { runs } = await deployUntilDone(without, 10);
     expect(runs).toBe(1);
-    expect(proxy.retainedStacks).toEqual([]);
+    expect(env.proxy.retainedStacks).toEqual([]);
     for (const st of small.stages) {
       const instances = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}` }))).Summaries ?? [];
       expect(instances.map((i) => i.Account), st.id).not.toContain(account);
@@ -753,8 +746,8 @@ describe('the reconciler against the layer', () => {
     await deployUntilDone(three, 1);
     // The suspended account first: StackSets skips it, then fails the other (a failure first would cancel the rest).
     const [asleep, failing] = ['100000000002', '100000000003'];
-    proxy.failIn(failing);
-    proxy.suspend(asleep);
+    env.proxy.failIn(failing);
+    env.proxy.suspend(asleep);
     const first = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
     const both = failed(first).filter((x) => x.reasons.join('\n').includes(`account ${failing} `));
     expect(both.length).toBeGreaterThan(0);
@@ -765,8 +758,8 @@ describe('the reconciler against the layer', () => {
       expect(reason).toContain('As a last resort, --retain-failed-stacks');
     }
     // The suspended account's instances went with RetainStacks in the same run, each stack left named.
-    expect(proxy.retainedStacks.length).toBeGreaterThan(0);
-    expect(proxy.retainedStacks.every((x) => x.endsWith(`/${asleep}`))).toBe(true);
+    expect(env.proxy.retainedStacks.length).toBeGreaterThan(0);
+    expect(env.proxy.retainedStacks.every((x) => x.endsWith(`/${asleep}`))).toBe(true);
   });
 
   it("an instance whose stack is DELETE_FAILED: its removal fails naming the stack's status and the delete-stack (with --retain-resources) that gets past it; --retain-failed-stacks removes it keeping the stack, said", async () => {
@@ -776,16 +769,16 @@ describe('the reconciler against the layer', () => {
     const stage = small.stages.find((st) => st.targets.some((a) => a.id === account))!;
     const stackSet = `big-${stage.id}`;
     const [logicalId] = Object.keys(renderTemplate(stage.definition).Resources ?? {});
-    proxy.stackStatus(stackSet, account, 'DELETE_FAILED', [logicalId]);
+    env.proxy.stackStatus(stackSet, account, 'DELETE_FAILED', [logicalId]);
     const without = compileYaml(generateOrgYaml(1));
     const first = await deploy(without, awsVia(), { pollMs });
     const reason = failed(first).find((x) => x.stackSet === stackSet)?.reasons.join('\n') ?? '';
     expect(reason).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE \\(FAILED\\): .*: its stack \\S+ is DELETE_FAILED`));
     expect(reason).toMatch(new RegExp(`run 'aws cloudformation delete-stack --stack-name \\S+ --region ${REGION}' with account ${account}'s credentials \\(or add --retain-resources ${logicalId}, `));
-    expect(proxy.retainedStacks).toEqual([]);
+    expect(env.proxy.retainedStacks).toEqual([]);
     // The last resort, asked for: the instance goes, its stack stays, and the summary says so.
     const { last } = await deployUntilDone(without, 10, { pollMs, retainFailedStacks: true });
-    expect(proxy.retainedStacks).toEqual([`${stackSet}/${account}`]);
+    expect(env.proxy.retainedStacks).toEqual([`${stackSet}/${account}`]);
     const left = last.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`account ${account} ${REGION}: instance removed from ${stackSet} with RetainStacks`));
     expect(left).toHaveLength(1);
     expect(left[0]).toContain('--retain-failed-stacks removed it keeping its stack');
@@ -801,14 +794,14 @@ describe('the reconciler against the layer', () => {
     const stackSet = `big-${stage.id}`;
     // A role: moto creates those (it lists no CodeDeploy application, for one).
     const [logicalId] = Object.entries(renderTemplate(stage.definition).Resources ?? {}).find(([, r]) => (r as { Type?: string }).Type === 'AWS::IAM::Role')!;
-    proxy.stackStatus(stackSet, account, 'UPDATE_ROLLBACK_FAILED', [logicalId]);
+    env.proxy.stackStatus(stackSet, account, 'UPDATE_ROLLBACK_FAILED', [logicalId]);
     const s = await deploy(changed, awsVia(), { pollMs });
     expect(failed(s).map((x) => x.stackSet)).toEqual([stackSet]);
     const reason = failed(s)[0].reasons.join('\n');
     expect(reason).toMatch(new RegExp(`account ${account} ${REGION}: FAILED: .*: its stack \\S+ is UPDATE_ROLLBACK_FAILED \\(.*\\), which no update gets past`));
     expect(reason).toMatch(new RegExp(`run 'aws cloudformation continue-update-rollback --stack-name \\S+ --region ${REGION}' with account ${account}'s credentials; if a resource cannot be restored, add --resources-to-skip ${logicalId} `));
     // A person runs continue-update-rollback: the next deploy applies the instance.
-    proxy.stackStatus(stackSet, account, undefined);
+    env.proxy.stackStatus(stackSet, account, undefined);
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
   });
 
@@ -835,7 +828,7 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    proxy.suspend(account);
+    env.proxy.suspend(account);
     // A deploy meets the suspension first (its instances skipped), as any rollout after it would.
     await deploy(compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n')), awsVia(), { pollMs });
     const deletedIn: string[] = [];
@@ -856,7 +849,7 @@ describe('the reconciler against the layer', () => {
     // That failure is told as a failed delete, with what to do, though the same removal then kept the suspended
     // account's instance in a later round (RetainStacks): the later round does not hide it.
     expect(reasons[0].join('\n')).toMatch(/DeleteStackInstances operation \S+ failed, and these instances stay in the StackSet[\s\S]*--retain-failed-stacks/);
-    expect(proxy.retainedStacks.filter((x) => !x.endsWith(`/${account}`))).toEqual([]);
+    expect(env.proxy.retainedStacks.filter((x) => !x.endsWith(`/${account}`))).toEqual([]);
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
@@ -896,9 +889,9 @@ describe('the reconciler against the layer', () => {
 
   it('--region names only where the StackSets live: outputs are read in the org region', async () => {
     await prepare(small);
-    const s = await deploy(small, awsVia(proxy.endpoint, 'eu-central-1'), { pollMs });
+    const s = await deploy(small, awsVia(env.proxy.endpoint, 'eu-central-1'), { pollMs });
     expect(failed(s)).toEqual([]);
-    const stackSets = await awsVia(proxy.endpoint, 'eu-central-1').cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }));
+    const stackSets = await awsVia(env.proxy.endpoint, 'eu-central-1').cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }));
     expect(stackSets.Summaries?.every((i) => i.Region === REGION)).toBe(true);
   });
 
@@ -971,9 +964,9 @@ describe('the reconciler against the layer', () => {
     const before = await deploy(large, awsVia(), { pollMs });
     expect(failed(before).map((f) => f.stage)).toEqual(['source-identity']);
     expect(failed(before)[0].reasons.join('\n')).toMatch(/its template is \d+ bytes, over CloudFormation's 51200 for a template passed inline, .*run 'xstack bootstrap'/);
-    const steps = await bootstrap(large, awsVia(local.endpoint));
+    const steps = await bootstrap(large, awsVia(env.local.endpoint));
     expect(steps.find((s) => s.what.startsWith('template bucket big-xstack-templates-'))).toMatchObject({ status: 'change' });
-    expect((await bootstrap(large, awsVia(local.endpoint))).find((s) => s.what.startsWith('template bucket'))).toMatchObject({ status: 'ok' });
+    expect((await bootstrap(large, awsVia(env.local.endpoint))).find((s) => s.what.startsWith('template bucket'))).toMatchObject({ status: 'ok' });
     await deployUntilDone(large, 1);
     // What CloudFormation holds is the compiled template, read from the bucket by its URL.
     const held = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }));
@@ -985,7 +978,7 @@ describe('the reconciler against the layer', () => {
     // 20 characters of prefix fit the org's us-east-1 (org/load.ts checks it there), not ap-southeast-2 (65 of 63).
     const long = compileYaml(generateOrgYaml(40).replace('prefix: big', `prefix: ${'b'.repeat(20)}`));
     await prepare(long);
-    const there = new Aws({ region: 'ap-southeast-2', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    const there = env.aws('ap-southeast-2', env.local.endpoint);
     await expect(bootstrap(long, there)).rejects.toThrow(/^S3 bucket name 'b{20}-xstack-templates-\d{12}-ap-southeast-2' is 65 characters, over AWS's limit of 63: the prefix 'b{20}' and --region ap-southeast-2 make a template bucket name S3 rejects/);
     expect(there.log.calls.CreateBucketCommand ?? 0).toBe(0);
   });
@@ -1019,7 +1012,7 @@ describe('the reconciler against the layer', () => {
     expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([
       { stage: 'source-repositories', stackSet: 'big-source-repositories', result: 'kept', reasons: [expect.stringContaining('holds only repositories, which xstack never deletes')] },
     ]);
-    proxy.creations.length = 0;
+    env.proxy.creations.length = 0;
 
     // Generation 1 again: the retained buckets are in the way, and plan and deploy say how to get past them.
     const p = await plan(small, awsVia(), { pollMs });
@@ -1037,7 +1030,7 @@ describe('the reconciler against the layer', () => {
     const refused = await deploy(small, awsVia(), { pollMs });
     expect(failed(refused).map((x) => x.stage)).toEqual(['pipeline-foundation']);
     expect(failed(refused)[0].reasons.join('\n')).toContain("set 'bucketGeneration: 2' in generated.yaml");
-    expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
 
     // Generation 2: fresh bucket names; the generation-1 buckets are listed as left behind, not in the way.
     const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
@@ -1047,8 +1040,8 @@ describe('the reconciler against the layer', () => {
     expect(foundation2.retained).toEqual(gen1);
     await deployUntilDone(next, 1);
     // The repositories' instances were never created again: they stayed where they were.
-    expect(proxy.creations.filter((c) => c.startsWith('big-source-repositories/'))).toEqual([]);
-    const s3 = awsVia(local.endpoint).s3(await awsVia(local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-source-repositories/'))).toEqual([]);
+    const s3 = awsVia(env.local.endpoint).s3(await awsVia(env.local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
     const { ListBucketsCommand } = await import('@aws-sdk/client-s3');
     const buckets = ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name).filter((n) => n?.includes('100000000001'));
     expect(buckets.sort()).toEqual([
@@ -1068,11 +1061,11 @@ describe('the reconciler against the layer', () => {
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((x) => x.StackSetName === 'big-source-repositories').map((x) => x.Status)).toEqual(['DELETED']);
     // moto creates no repository from a template: make the one CloudFormation would have retained.
-    const aws = awsVia(local.endpoint);
+    const aws = awsVia(env.local.endpoint);
     const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
     const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
     // moto's answer to CreateRepository carries a date the SDK cannot parse; the repository is made all the same.
-    await new CodeCommitClient({ region: REGION, endpoint: local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: Error) => {
+    await new CodeCommitClient({ region: REGION, endpoint: env.local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: Error) => {
       if (!/Deserialization error/.test(e.message)) throw e;
     });
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
@@ -1085,14 +1078,14 @@ describe('the reconciler against the layer', () => {
 
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
-    const aws = awsVia(local.endpoint);
+    const aws = awsVia(env.local.endpoint);
     const s3 = aws.s3(await aws.assume('arn:aws:iam::100000000002:role/AWSCloudFormationStackSetExecutionRole'));
     await s3.send(new CreateBucketCommand({ Bucket: 'big-artifacts-100000000002-us-east-1' }));
     const s = await deploy(small, awsVia(), { pollMs });
     const foundation = s.stages.find((x) => x.stage === 'pipeline-foundation')!;
     expect(foundation.result).toBe('failed');
     expect(foundation.reasons.join('\n')).toContain('AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002');
-    expect(proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
   });
 
   it('a failed first create of pipeline-foundation: under Retain (as templates said before) its buckets stay and every later create fails on "already exists"; under RetainExceptOnCreate nothing stays and the next deploy finishes', async () => {
@@ -1105,10 +1098,10 @@ describe('the reconciler against the layer', () => {
     expect([...retain.files.values()].some((t) => t.includes('DeletionPolicy: Retain\n'))).toBe(true);
 
     await prepare(small);
-    proxy.failIn(account, true, stackSet);
+    env.proxy.failIn(account, true, stackSet);
     expect(foundationOf(await deploy(retain, awsVia(), { pollMs })).result).toBe('failed');
-    expect([...proxy.leftByFailedCreates].sort()).toEqual(buckets);
-    proxy.failIn(account, false, stackSet);
+    expect([...env.proxy.leftByFailedCreates].sort()).toEqual(buckets);
+    env.proxy.failIn(account, false, stackSet);
     for (let run = 0; run < 2; run++) {
       const s = await deploy(retain, awsVia(), { pollMs });
       expect(foundationOf(s).result).toBe('failed');
@@ -1116,12 +1109,12 @@ describe('the reconciler against the layer', () => {
     }
 
     await prepare(small);
-    proxy.failIn(account, true, stackSet);
+    env.proxy.failIn(account, true, stackSet);
     const first = await deploy(small, awsVia(), { pollMs });
     expect(foundationOf(first).result).toBe('failed');
     expect(foundationOf(first).reasons.join('\n')).toMatch(new RegExp(`account ${account} us-east-1: FAILED: .*injected failure`));
-    expect(proxy.leftByFailedCreates).toEqual([]);
-    proxy.failIn(account, false, stackSet);
+    expect(env.proxy.leftByFailedCreates).toEqual([]);
+    env.proxy.failIn(account, false, stackSet);
     expect((await deployUntilDone(small, 1)).runs).toBe(1);
     await expectConverged(small);
   });
@@ -1192,10 +1185,10 @@ describe('the reconciler against the layer', () => {
       // Every resource of the moved pipeline's unit: its pipeline, CodeDeploy application and group, roles, policies and trigger rule.
       expect(planned.moves).toHaveLength(9);
       expect(planned.moves).toContain('AWS::CodePipeline::Pipeline AppBPipeline would move from StackSet big-pipelines-2 to big-pipelines');
-      const from = proxy.requests.length;
+      const from = env.proxy.requests.length;
       const run = await deploy(after, awsVia(), { pollMs });
       expect(failed(run)).toEqual([]);
-      const log = proxy.requests.slice(from);
+      const log = env.proxy.requests.slice(from);
       const lastOfLeaving = log.findLastIndex((r) => r.stackSet === 'big-pipelines-2');
       const firstUpdateOfEntering = log.findIndex((r) => r.stackSet === 'big-pipelines' && r.action === 'UpdateStackSet');
       expect(lastOfLeaving).toBeGreaterThan(-1);
@@ -1208,17 +1201,17 @@ describe('the reconciler against the layer', () => {
       await prepare(before);
       await deployUntilDone(before, 1);
       const after = withParts(['app-a', 'app-b'], ['app-c']);
-      proxy.failIn('100000000001');
+      env.proxy.failIn('100000000001');
       const first = await deploy(after, awsVia(), { pollMs });
-      proxy.failIn('100000000001', false);
+      env.proxy.failIn('100000000001', false);
       expect(failed(first).map((x) => x.stage)).toEqual(['pipelines-2']);
       expect(first.stages.find((x) => x.stage === 'pipelines')).toMatchObject({ result: 'not-run', reasons: [expect.stringContaining('resources move to it from big-pipelines-2, which did not finish')] });
       // big-pipelines-2 now holds its new template, but its stack in the account still holds the pipeline: the templates
       // show no move any more, yet the part that creates it waits for the part with an instance to apply again.
-      const from = proxy.requests.length;
+      const from = env.proxy.requests.length;
       const second = await deploy(after, awsVia(), { pollMs });
       expect(failed(second)).toEqual([]);
-      const log = proxy.requests.slice(from);
+      const log = env.proxy.requests.slice(from);
       expect(log.findIndex((r) => r.stackSet === 'big-pipelines' && r.action === 'UpdateStackSet')).toBeGreaterThan(log.findLastIndex((r) => r.stackSet === 'big-pipelines-2'));
       await expectConverged(after);
     });
@@ -1239,10 +1232,10 @@ describe('the reconciler against the layer', () => {
       expect(after.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).not.toContain(env2);
       const leaving = (await plan(after, awsVia(), options)).find((x) => x.stackSet === 'big-pipelines-2')!;
       expect(leaving).toMatchObject({ removeFirst: [env2], removeAccounts: [] });
-      const from = proxy.requests.length;
+      const from = env.proxy.requests.length;
       const run = await deploy(after, awsVia(), options);
       expect(failed(run).map((x) => [x.stage, x.reasons])).toEqual([]);
-      const log = proxy.requests.slice(from).filter((r) => !r.error);
+      const log = env.proxy.requests.slice(from).filter((r) => !r.error);
       const at = (stackSet: string, action: string) => log.findIndex((r) => r.stackSet === stackSet && r.action === action);
       expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeGreaterThan(-1);
       expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeLessThan(at('big-pipelines-2', 'UpdateStackSet'));
@@ -1282,9 +1275,9 @@ describe('the reconciler against the layer', () => {
 
   /** A fresh moto Organization whose accounts each sit in an OU of their own. */
   async function organization() {
-    await local.reset();
-    proxy.reset({ seed: 1 });
-    const organizations = new OrganizationsClient({ region: REGION, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await env.local.reset();
+    env.proxy.reset({ seed: 1 });
+    const organizations = new OrganizationsClient({ region: REGION, endpoint: env.local.endpoint, credentials: LOCAL_CREDENTIALS });
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
     const placed = async (name: string) => {
@@ -1350,10 +1343,10 @@ describe('the reconciler against the layer', () => {
     // One DescribeOrganization a run, and nothing sent to CloudFormation but the reads before it.
     expect(aws.log.calls.DescribeOrganizationCommand).toBe(2);
     expect(aws.log.mutating).toBe(0);
-    expect(proxy.requests.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`) || r.action === 'CreateStackSet')).toEqual([]);
+    expect(env.proxy.requests.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`) || r.action === 'CreateStackSet')).toEqual([]);
 
     // A caller that may not read the organization: a note, and the rollout goes on (the stages that target it fail).
-    proxy.denyOrganizations('DescribeOrganization');
+    env.proxy.denyOrganizations('DescribeOrganization');
     const notes: string[] = [];
     const s = await deploy(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
     expect(notes).toEqual([expect.stringMatching(/^could not read the organization \(AccessDeniedException: .*\), so whether a stage targets its management account.* is not checked/)]);
@@ -1406,7 +1399,7 @@ describe('the reconciler against the layer', () => {
     expect(active).toEqual(['big-source-repositories']);
 
     // A caller that may not read the organization: verify notes that a missing instance may be the management account's.
-    proxy.denyOrganizations('DescribeOrganization');
+    env.proxy.denyOrganizations('DescribeOrganization');
     const unread: string[] = [];
     await verify(compiled, awsVia(), hashes, { ...options, onNote: (n) => unread.push(n) });
     expect(unread).toEqual([
@@ -1450,9 +1443,9 @@ describe('the reconciler against the layer', () => {
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
     // Its first instance fails (OUTDATED, no stack), then it moves to a sibling OU, outside the one it was in.
-    proxy.failIn(moved.id);
+    env.proxy.failIn(moved.id);
     expect(failed(await deploy(three, awsVia(), options)).length).toBeGreaterThan(0);
-    proxy.failIn(moved.id, false);
+    env.proxy.failIn(moved.id, false);
     const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
     await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
     expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
@@ -1520,10 +1513,10 @@ describe('the reconciler against the layer', () => {
     expect(failed(await deploy(compileYaml(text), awsVia(), options))).toEqual([]);
     // A template update fails in the account, which then leaves the organization: its instance stays OUTDATED.
     const changed = compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
-    proxy.failIn(leaver);
+    env.proxy.failIn(leaver);
     const broken = failed(await deploy(changed, awsVia(), options));
     expect(broken.length).toBeGreaterThan(0);
-    proxy.failIn(leaver, false);
+    env.proxy.failIn(leaver, false);
     await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
 
     const updated: string[] = [];
@@ -1548,7 +1541,7 @@ describe('the reconciler against the layer', () => {
     const sleeper = accounts[2].id;
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
-    proxy.suspend(sleeper);
+    env.proxy.suspend(sleeper);
     const changed = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
     const skipped = await deploy(changed, awsVia(), options);
     expect(failed(skipped)).toEqual([]);
@@ -1557,7 +1550,7 @@ describe('the reconciler against the layer', () => {
     expect(again.mutatingCalls).toBe(0);
     expect((await plan(changed, awsVia(), options)).flatMap((p) => p.retryAccounts.map((r) => r.account))).not.toContain(sleeper);
 
-    proxy.suspend(sleeper, false);
+    env.proxy.suspend(sleeper, false);
     const updated: string[] = [];
     const awake = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
     expect(failed(awake)).toEqual([]);
@@ -1567,7 +1560,7 @@ describe('the reconciler against the layer', () => {
 
   /** Calls the layer saw on one StackSet, from its first mutating one refused with `error`. */
   const callsFrom = (stackSet: string, error: string) => {
-    const on = proxy.requests.filter((r) => r.stackSet === stackSet);
+    const on = env.proxy.requests.filter((r) => r.stackSet === stackSet);
     return on.slice(on.findIndex((r) => r.error === error));
   };
 
@@ -1575,7 +1568,7 @@ describe('the reconciler against the layer', () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
-    proxy.race('big-pipelines', 'stale');
+    env.proxy.race('big-pipelines', 'stale');
     const s = await deploy(changed, awsVia(), { pollMs });
     expect(failed(s)).toEqual([]);
     const [refused, ...after] = callsFrom('big-pipelines', 'StaleRequestException');
@@ -1594,7 +1587,7 @@ describe('the reconciler against the layer', () => {
     await deployUntilDone(small, 1);
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
     // Another deployer starts the very same template update a moment before ours.
-    proxy.race('big-pipelines', 'same-change');
+    env.proxy.race('big-pipelines', 'same-change');
     const s = await deploy(changed, awsVia(), { pollMs });
     expect(failed(s)).toEqual([]);
     const [refused, ...after] = callsFrom('big-pipelines', 'OperationInProgressException');
@@ -1612,7 +1605,7 @@ describe('the reconciler against the layer', () => {
     // A StackSet whose only change is the removed account: its delete is its first operation.
     const onlyRemoval = (await plan(two, awsVia(), { pollMs })).find((x) => !x.templateChanged && x.removeAccounts.length > 0 && x.addAccounts.length === 0)!;
     expect(onlyRemoval.removeAccounts).toEqual(['100000000003']);
-    proxy.race(onlyRemoval.stackSet, 'same-change');
+    env.proxy.race(onlyRemoval.stackSet, 'same-change');
     const s = await deploy(two, awsVia(), { pollMs });
     expect(failed(s)).toEqual([]);
     const [refused, ...after] = callsFrom(onlyRemoval.stackSet, 'OperationInProgressException');
@@ -1632,9 +1625,9 @@ describe('the reconciler against the layer', () => {
     await prepare(compiled, { seed: 1, instanceOperationQuota: quota, runningMs: 80 });
     const s = await deploy(compiled, awsVia(), { pollMs, instanceOperationQuota: quota });
     expect(failed(s)).toEqual([]);
-    expect(proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
-    expect(proxy.peakInstances).toBeGreaterThan(1);
-    expect(proxy.peakInstances).toBeLessThanOrEqual(quota);
+    expect(env.proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
+    expect(env.proxy.peakInstances).toBeGreaterThan(1);
+    expect(env.proxy.peakInstances).toBeLessThanOrEqual(quota);
     await expectConverged(compiled);
   });
 
@@ -1642,22 +1635,22 @@ describe('the reconciler against the layer', () => {
     // The client as deploy makes it: the SDK does not retry LimitExceededException (clients.ts), the deployer does.
     const slowPoll = 25;
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
-    proxy.holdInstances(2, slowPoll);
+    env.proxy.holdInstances(2, slowPoll);
     expect(failed(await deploy(small, awsVia(), { pollMs: slowPoll }))).toEqual([]);
-    const refused = proxy.requests.filter((r) => r.error === 'LimitExceededException');
+    const refused = env.proxy.requests.filter((r) => r.error === 'LimitExceededException');
     expect(refused.length).toBeGreaterThan(0);
     // Asked again under its own id, which then went through.
-    for (const r of refused) expect(proxy.requests.some((x) => x.operationId === r.operationId && !x.error)).toBe(true);
+    for (const r of refused) expect(env.proxy.requests.some((x) => x.operationId === r.operationId && !x.error)).toBe(true);
 
     await prepare(small, { seed: 1, instanceOperationQuota: 2 });
-    proxy.holdInstances(2, 60_000);
+    env.proxy.holdInstances(2, 60_000);
     const s = await deploy(small, awsVia(), { pollMs });
     const reasons = failed(s).flatMap((x) => x.reasons);
     expect(reasons.length).toBeGreaterThan(0);
     for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart, with LimitExceededException`));
     // Each ask one request: none re-sent by the SDK.
     const asks = new Map<string, number>();
-    for (const r of proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
+    for (const r of env.proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
     expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
   });
 
@@ -1669,13 +1662,13 @@ describe('the reconciler against the layer', () => {
     const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
     const names = paced.stages.map((st) => `big-${st.id}`);
     // The first StackSet's detection fails; the pipelines' second instance has drifted, and is listed on page 2.
-    proxy.setFaults({ seed: 1, instancesPageSize: 1 });
+    env.proxy.setFaults({ seed: 1, instancesPageSize: 1 });
     const firstPage = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
     const later = paced.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id).find((id) => id !== firstPage[0].Account)!;
-    proxy.failDrift(names[0]);
+    env.proxy.failDrift(names[0]);
     // Another's start is refused (AccessDenied, an AWS error): its drift is unknown too, not "no drift detection here".
-    proxy.refuseDrift(names[1]);
-    proxy.drift('big-pipelines', later);
+    env.proxy.refuseDrift(names[1]);
+    env.proxy.drift('big-pipelines', later);
     const result = await verify(paced, awsVia(), hashes, { pollMs });
     expect(result.differences).toEqual([]);
     expect(result.drift).toEqual([
@@ -1690,13 +1683,13 @@ describe('the reconciler against the layer', () => {
     // The exit code reads the structured fields, not the lines' words.
     expect(verifyExitCode({ ...result, drifted: [] })).toBe(1);
     expect(verifyExitCode({ ...result, drift: [], drifted: [], driftUnknown: [] })).toBe(0);
-    expect(proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names.filter((n) => n !== names[1]));
-    for (const d of proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
+    expect(env.proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names.filter((n) => n !== names[1]));
+    for (const d of env.proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });
 
   it('assumed read-role credentials are assumed again before they expire', async () => {
     await prepare(small);
-    const aws = awsVia(local.endpoint);
+    const aws = awsVia(env.local.endpoint);
     let clock = Date.now();
     const provider = aws.assumeRefreshing('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole', () => clock);
     const first = await provider();
@@ -1714,7 +1707,7 @@ class KillingAws extends Aws {
   killed = false;
   private mutating = 0;
   constructor(private readonly after: number) {
-    super({ region: REGION, endpoint: proxy.endpoint, credentials: LOCAL_CREDENTIALS }, new CallLog());
+    super({ region: REGION, endpoint: env.proxy.endpoint, credentials: LOCAL_CREDENTIALS }, new CallLog());
   }
   override cloudFormation(...args: Parameters<Aws['cloudFormation']>) {
     const client = super.cloudFormation(...args);

@@ -8,15 +8,14 @@ import { DescribeStackSetCommand, DescribeStacksCommand, ListExportsCommand, Lis
 import { ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
-import { Aws } from '../src/deploy/clients';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { withWave } from '../src/deploy/stacksets';
 import { createStackSetRoles } from './support/stackset-roles';
+import { useLocalAws } from './support/local-aws';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
 
@@ -24,43 +23,31 @@ const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const compileText = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml'));
 const example = compileText(EXAMPLE);
 
-let local: LocalAws;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  await local.reset();
-  await createStackSetRoles(example.org, awsClient(), await adminAccount());
-});
-
-const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
+const env = useLocalAws({ beforeEach: async () => createStackSetRoles(example.org, env.aws(), await adminAccount()) });
+const adminAccount = async () => (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
 const options = { pollMs: 10 };
 
 /** Stacks in one account, by StackSet name, with parameters and outputs. */
 async function bucketsIn(account: string): Promise<string[]> {
-  const aws = awsClient();
+  const aws = env.aws();
   const s3 = aws.s3(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
   return ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).sort();
 }
 
 async function exportsIn(account: string): Promise<Map<string, string>> {
-  const aws = awsClient();
+  const aws = env.aws();
   const cfn = aws.cloudFormation(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
   return new Map(((await cfn.send(new ListExportsCommand({}))).Exports ?? []).map((e) => [e.Name!, e.Value!]));
 }
 
 async function rolesIn(account: string): Promise<string[]> {
-  const aws = awsClient();
+  const aws = env.aws();
   const iam = aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
   return ((await iam.send(new ListRolesCommand({}))).Roles ?? []).map((r) => r.RoleName!).sort();
 }
 
 async function stacksIn(account: string) {
-  const aws = awsClient();
+  const aws = env.aws();
   const cfn = aws.cloudFormation(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
   const live = ((await cfn.send(new ListStacksCommand({}))).StackSummaries ?? []).filter((s) => s.StackStatus !== 'DELETE_COMPLETE');
   const out = new Map<string, { parameters: Record<string, string>; outputs: Record<string, string> }>();
@@ -78,7 +65,7 @@ async function stacksIn(account: string) {
 
 describe('rollout to the local emulator', () => {
   it('deploys the example org with no parameter anywhere; every name a template uses for another stage\'s resource is that resource as deployed', async () => {
-    const summary = await deploy(example, awsClient(), options);
+    const summary = await deploy(example, env.aws(), options);
     expect(summary.stages.map((s) => [s.stage, s.result]), JSON.stringify(summary.stages.filter((s) => s.result === 'failed'))).toEqual(example.stages.map((s) => [s.id, 'created']));
     // One create per StackSet, every target account in it.
     expect(summary.calls.CreateStackInstancesCommand).toBe(example.stages.length);
@@ -110,8 +97,8 @@ describe('rollout to the local emulator', () => {
   });
 
   it('a second deploy with nothing changed makes no mutating call; a run makes one administrator CloudFormation client, so credentials are resolved once', async () => {
-    await deploy(example, awsClient(), options);
-    const aws = awsClient();
+    await deploy(example, env.aws(), options);
+    const aws = env.aws();
     let clients = 0;
     const make = aws.cloudFormation.bind(aws);
     // The administrator's clients only: those of the target accounts pass their credentials.
@@ -129,15 +116,15 @@ describe('rollout to the local emulator', () => {
   });
 
   it("a template update whose StackSet's wave changed updates its xstack:wave tag, keeping every other tag; one without a template change leaves its tags alone", async () => {
-    await deploy(example, awsClient(), options);
-    const cfn = awsClient().cloudFormation();
+    await deploy(example, env.aws(), options);
+    const cfn = env.aws().cloudFormation();
     const tagsOf = async (name: string) => (await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.Tags!.map((t) => `${t.Key}=${t.Value}`).sort();
     // As if created when the graph put them in wave 9, and tagged by someone else since.
     const retag = (name: string) => cfn.send(new UpdateStackSetCommand({ StackSetName: name, UsePreviousTemplate: true, Tags: [{ Key: 'xstack:stackset', Value: name }, { Key: 'xstack:wave', Value: '9' }, { Key: 'owner', Value: 'platform' }] }));
     await retag('acme-source-repositories');
     await retag('acme-pipeline-identity');
     // A description changes the repositories' template only.
-    await deploy(compileText(EXAMPLE.replace('description: Payments service', 'description: Payments service, edited')), awsClient(), options);
+    await deploy(compileText(EXAMPLE.replace('description: Payments service', 'description: Payments service, edited')), env.aws(), options);
     const wave = example.rollout.waveOf.get('source-repositories')!;
     expect(wave).not.toBe(9);
     expect(await tagsOf('acme-source-repositories')).toEqual(['owner=platform', 'xstack:stackset=acme-source-repositories', `xstack:wave=${wave}`]);
@@ -155,9 +142,9 @@ describe('rollout to the local emulator', () => {
   });
 
   it('plan after a change shows exactly that change, and changes nothing', async () => {
-    await deploy(example, awsClient(), options);
+    await deploy(example, env.aws(), options);
     const changed = compileText(EXAMPLE.replace('      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.OneAtATime', '      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime').replace('      staging: release', '      staging: release-2'));
-    const aws = awsClient();
+    const aws = env.aws();
     const plans = await plan(changed, aws, options);
     expect(aws.log.mutating).toBe(0);
     const touched = plans.filter((p) => p.action !== 'unchanged');
@@ -175,7 +162,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it('an interrupted rollout is finished by running deploy again, with nothing created twice', async () => {
-    const first = awsClient();
+    const first = env.aws();
     await expect(
       deploy(example, first, {
         ...options,
@@ -184,49 +171,49 @@ describe('rollout to the local emulator', () => {
         },
       }),
     ).rejects.toThrow('killed between waves');
-    const second = awsClient();
+    const second = env.aws();
     const summary = await deploy(example, second, options);
     const result = Object.fromEntries(summary.stages.map((s) => [s.stage, s.result]));
     expect(result['pipeline-identity']).toBe('unchanged');
     expect(result['source-identity']).toBe('unchanged');
     expect(result['pipeline-foundation']).toBe('created');
     expect(result.pipelines).toBe('created');
-    const sets = (await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    const sets = (await env.aws().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((s) => s.Status === 'ACTIVE').map((s) => s.StackSetName).sort()).toEqual(example.stages.map((s) => `acme-${s.id}`).sort());
     const firstTwoWaves = example.rollout.waves[0].length + example.rollout.waves[1].length;
     expect(second.log.calls.CreateStackSetCommand).toBe(example.stages.length - firstTwoWaves);
   });
 
   it('verify: a fresh deploy matches the manifest; an instance the org no longer targets or a changed template is reported', async () => {
-    await deploy(example, awsClient(), options);
+    await deploy(example, env.aws(), options);
     const manifest = JSON.parse(example.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
     const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
-    const clean = await verify(example, awsClient(), hashes, options);
+    const clean = await verify(example, env.aws(), hashes, options);
     expect(clean.differences).toEqual([]);
     expect(clean.drift.length).toBeLessThanOrEqual(1);
     for (const d of clean.drift) expect(d).toMatch(/^drift detection not available at this endpoint .*skipped for every StackSet$|has drifted/);
 
-    const cfn = awsClient().cloudFormation();
+    const cfn = env.aws().cloudFormation();
     await cfn.send(new UpdateStackSetCommand({ StackSetName: 'acme-source-events', TemplateBody: `${example.files.get('templates/source-events.yaml')}# changed by hand\n` }));
-    const tampered = await verify(example, awsClient(), hashes, options);
+    const tampered = await verify(example, env.aws(), hashes, options);
     // The org without its prod account: the deployed instances in prod are ones the org no longer targets.
     const withoutProd = EXAMPLE.replace('  prod:\n    id: "444444444444"\n    role: pipeline\n    environment: prod\n', '').replaceAll('      prod: main\n', '');
     expect(withoutProd).not.toContain('444444444444');
-    expect((await verify(compileText(withoutProd), awsClient(), hashes, options)).differences).toContain('acme-pipelines: instance in 444444444444, which the org does not target');
+    expect((await verify(compileText(withoutProd), env.aws(), hashes, options)).differences).toContain('acme-pipelines: instance in 444444444444, which the org does not target');
     expect(tampered.differences.some((d) => /^acme-source-events: deployed template sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}$/.test(d))).toBe(true);
   });
 
   it("destroy removes every instance and StackSet in reverse order, but the repositories' StackSet", async () => {
-    await deploy(example, awsClient(), options);
+    await deploy(example, env.aws(), options);
     const order: string[] = [];
-    const aws = awsClient();
+    const aws = env.aws();
     const summary = await destroy(example, aws, { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
     expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => [s.stage, s.result])).toEqual([['source-repositories', 'kept']]);
     expect(example.rollout.waves.at(-1)).toContain(order[0]);
     expect(order).not.toContain('source-repositories');
     expect(order).toHaveLength(example.stages.length - 1);
     // moto ignores ListStackSets' Status filter: filter here.
-    const sets = (await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    const sets = (await env.aws().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((s) => s.Status !== 'DELETED').map((s) => s.StackSetName)).toEqual(['acme-source-repositories']);
     expect(sets).toHaveLength(example.stages.length);
     for (const a of example.org.accounts) expect([...(await stacksIn(a.id)).keys()], a.name).toEqual(a.role === 'source' ? ['acme-source-repositories'] : []);
@@ -235,16 +222,16 @@ describe('rollout to the local emulator', () => {
   });
 
   it('destroy --delete-retained empties and deletes the artifact buckets and schedules the keys; repositories stay', async () => {
-    await deploy(example, awsClient(), options);
-    const dev = await awsClient().assume('arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole');
-    const s3 = awsClient().s3(dev);
+    await deploy(example, env.aws(), options);
+    const dev = await env.aws().assume('arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole');
+    const s3 = env.aws().s3(dev);
     for (const body of ['one', 'two']) {
       await s3.send(new PutObjectCommand({ Bucket: 'acme-artifacts-222222222222-eu-west-1', Key: 'web-app/SourceArtifact/a.zip', Body: body }));
     }
     const keyArns: string[] = [];
     for (const account of ['222222222222', '333333333333', '444444444444']) keyArns.push((await stacksIn(account)).get('acme-pipeline-foundation')!.outputs.ArtifactKeyArn);
     const retainedDeletions: string[] = [];
-    const aws = awsClient();
+    const aws = env.aws();
     const summary = await destroy(example, aws, { ...options, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && retainedDeletions.push(e.action) });
     expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => s.result)).toEqual(['kept']);
     for (const account of ['222222222222', '333333333333', '444444444444']) expect(await bucketsIn(account), account).toEqual([]);

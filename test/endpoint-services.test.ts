@@ -7,13 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Aws } from '../src/deploy/clients';
+import { describe, expect, it } from 'vitest';
 import { endpointProblems, endpointsOf, type EndpointUse } from '../src/deploy/endpoint-services';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { ISOLATED_ENDPOINTS } from '../src/services/vpc-endpoints';
 import { createStackSetRoles } from './support/stackset-roles';
-import { startStackSetsProxy, type StackSetsProxy } from './support/stacksets-proxy';
+import { useLocalAws } from './support/local-aws';
 import { runCli } from './support/run-cli';
 import { compileFile, tempDir } from './helpers';
 
@@ -51,34 +49,19 @@ describe('the VPC endpoints the compiled templates create', () => {
   });
 });
 
-let local: LocalAws;
-let proxy: StackSetsProxy;
-let aws: Aws;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-  proxy = await startStackSetsProxy(local.endpoint);
-  aws = new Aws({ region: example.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-}, 60_000);
-afterAll(async () => {
-  await proxy?.stop();
-  await local?.stop();
-});
-beforeEach(async () => {
-  proxy.reset();
-  await local.reset();
-});
+const env = useLocalAws({ proxy: true, timeout: 60_000 });
 
 /** The built CLI against the layer, credentials for moto, nothing else of the user's environment. */
-const xstack = (args: string[]) => runCli(args, proxy.endpoint);
+const xstack = (args: string[]) => runCli(args, env.endpoint);
 
-const mutatingCalls = () => proxy.requests.filter((r) => MUTATING.includes(r.action));
-const stackSets = async (region: string) => ((await new Aws({ region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS }).cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
+const mutatingCalls = () => env.proxy.requests.filter((r) => MUTATING.includes(r.action));
+const stackSets = async (region: string) => ((await env.aws(region, env.local.endpoint).cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
 
 describe('plan and deploy check the Region\'s endpoint services first', { timeout: 240_000 }, () => {
   const ssmRefused = `SsmEndpoint (templates/ci-network.yaml, StackSet stage ci-network): ${gov('ssm')} does not support VPC endpoint policies in us-gov-west-1 (VpcEndpointPolicySupported: false) and xstack gives this endpoint one`;
 
   it('deploy refuses a policy on a service that takes none, before any mutating call, naming the endpoint and the way out', async () => {
-    proxy.setEndpointServices({ withoutPolicy: [gov('ssm')] });
+    env.proxy.setEndpointServices({ withoutPolicy: [gov('ssm')] });
     const run = await xstack(['deploy', GOVCLOUD, '--yes']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("xstack: nothing was changed: the CI network's VPC endpoints would fail to create:");
@@ -86,13 +69,13 @@ describe('plan and deploy check the Region\'s endpoint services first', { timeou
     expect(run.stderr).toContain(`set access.ci.network.nat: true in ${GOVCLOUD}`);
     // Only that endpoint: every other service takes its policy (and ssmmessages gets none).
     expect(run.stderr.match(/does not support VPC endpoint policies/g)).toHaveLength(1);
-    expect(proxy.ec2Calls.filter((c) => c === 'DescribeVpcEndpointServices')).toHaveLength(new Set(endpointsOf(govcloud).map((u) => u.serviceName)).size);
+    expect(env.proxy.ec2Calls.filter((c) => c === 'DescribeVpcEndpointServices')).toHaveLength(new Set(endpointsOf(govcloud).map((u) => u.serviceName)).size);
     expect(mutatingCalls()).toEqual([]);
     expect(await stackSets('us-gov-west-1')).toEqual([]);
   });
 
   it('plan shows the same as a problem line, and still the plan', async () => {
-    proxy.setEndpointServices({ withoutPolicy: [gov('ssm')] });
+    env.proxy.setEndpointServices({ withoutPolicy: [gov('ssm')] });
     const run = await xstack(['plan', GOVCLOUD]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/plan: \d+ to create, 0 to update, 0 to delete, 0 unchanged/);
@@ -102,7 +85,7 @@ describe('plan and deploy check the Region\'s endpoint services first', { timeou
   });
 
   it('deploy refuses an endpoint whose service the Region does not offer', async () => {
-    proxy.setEndpointServices({ notOffered: [gov('git-codecommit-fips')] });
+    env.proxy.setEndpointServices({ notOffered: [gov('git-codecommit-fips')] });
     const run = await xstack(['deploy', GOVCLOUD, '--yes']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
@@ -112,9 +95,10 @@ describe('plan and deploy check the Region\'s endpoint services first', { timeou
   });
 
   it('a refused read is a note naming the permission and the manual check, and the deploy goes on', async () => {
+    const aws = env.aws(example.org.region, env.local.endpoint);
     const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
     await createStackSetRoles(example.org, aws, identity.Account!);
-    proxy.setEndpointServices({ unauthorized: true });
+    env.proxy.setEndpointServices({ unauthorized: true });
     const run = await xstack(['deploy', EXAMPLE, '--yes']);
     expect(run.stderr).toContain(
       "note: could not check the VPC endpoint services of eu-west-1: UnauthorizedOperation: You are not authorized to perform this operation. (the credentials need ec2:DescribeVpcEndpointServices); endpoint policies and zones are not checked: check them by hand with 'aws ec2 describe-vpc-endpoint-services'",
@@ -131,9 +115,9 @@ describe('plan and deploy check the Region\'s endpoint services first', { timeou
     writeFileSync(file, text);
     const without = await xstack(['plan', file]);
     expect(without.code).toBe(0);
-    expect(proxy.ec2Calls).toEqual([]);
+    expect(env.proxy.ec2Calls).toEqual([]);
     const withEndpoints = await xstack(['plan', EXAMPLE]);
     expect(withEndpoints.code).toBe(0);
-    expect(proxy.ec2Calls).toEqual(['DescribeVpcEndpointServices', 'DescribeVpcEndpointServices', 'DescribeVpcEndpointServices']);
+    expect(env.proxy.ec2Calls).toEqual(['DescribeVpcEndpointServices', 'DescribeVpcEndpointServices', 'DescribeVpcEndpointServices']);
   });
 });

@@ -9,14 +9,13 @@ import { readFileSync } from 'node:fs';
 import { CreateRoleCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { Aws } from '../src/deploy/clients';
 import { deploy, plan } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { formatPlan } from '../src/deploy/plan-text';
 import { parseOrg } from '../src/org/load';
 import { createStackSetRoles } from './support/stackset-roles';
+import { useLocalAws } from './support/local-aws';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 /** Two instance roles, one with a path; a key administrator with a path, and a pattern (never read). */
@@ -26,24 +25,12 @@ const TEXT =
 const compiled = compileOrg(parseOrg(TEXT, 'parameters/example.yaml'));
 const PIPELINE = { dev: '222222222222', staging: '333333333333', prod: '444444444444' } as const;
 
-let local: LocalAws;
-beforeAll(async () => {
-  local = await startNewLocalAws();
-});
-afterAll(async () => {
-  await local?.stop();
-});
-beforeEach(async () => {
-  await local.reset();
-  await createStackSetRoles(compiled.org, awsClient(), await adminAccount(), { orgRoles: false });
-});
-
-const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-const adminAccount = async () => (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
+const env = useLocalAws({ beforeEach: async () => createStackSetRoles(compiled.org, env.aws(), await adminAccount(), { orgRoles: false }) });
+const adminAccount = async () => (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
 const options = { pollMs: 10 };
 
 async function iamIn(account: string) {
-  const aws = awsClient();
+  const aws = env.aws();
   return aws.iam(await aws.assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
 }
 
@@ -64,12 +51,12 @@ async function createRoles(except: Record<string, string | null> = {}) {
   }
 }
 
-const stackSetsIn = async () => ((await awsClient().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
+const stackSetsIn = async () => ((await env.aws().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).map((s) => s.StackSetName);
 
 describe('the roles the org file names, read before any StackSet operation', { timeout: 240_000 }, () => {
   it('present where the org file says: the deploy goes on, having read each role once in each pipeline account', async () => {
     await createRoles();
-    const aws = awsClient();
+    const aws = env.aws();
     const notes: string[] = [];
     const summary = await deploy(compiled, aws, { ...options, onNote: (n) => notes.push(n) });
     expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
@@ -77,7 +64,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
     // One GetRole per (pipeline account, role name): 3 × 3; the pattern is not read.
     expect(summary.calls.GetRoleCommand).toBe(9);
     expect(notes).toEqual([]);
-    const planned = await plan(compiled, awsClient(), options);
+    const planned = await plan(compiled, env.aws(), options);
     expect(planned.filter((p) => p.missingRoles)).toEqual([]);
   });
 
@@ -99,7 +86,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
       "account prod (444444444444): keyAdministratorRoles 'admins/platform-admin': no role platform-admin in the account (GetRole: NoSuchEntity); it administers no artifact key there until a role of that name is made at path /admins/";
 
     const planNotes: string[] = [];
-    const planned = await plan(compiled, awsClient(), { ...options, onNote: (n) => planNotes.push(n) });
+    const planned = await plan(compiled, env.aws(), { ...options, onNote: (n) => planNotes.push(n) });
     const foundation = planned.find((p) => p.stage === 'pipeline-foundation')!;
     expect(foundation.missingRoles).toEqual(refusing);
     expect(planned.filter((p) => p.stage !== 'pipeline-foundation' && p.missingRoles)).toEqual([]);
@@ -107,7 +94,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
     const text = formatPlan(planned, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), colour: false });
     for (const line of refusing) expect(text).toContain(`\n    ✗ deploy refuses, a role its key policy names is not there as named: ${line}\n`);
 
-    const aws = awsClient();
+    const aws = env.aws();
     const notes: string[] = [];
     let started = false;
     const refusal = await deploy(compiled, aws, { ...options, onNote: (n) => notes.push(n), beforeFirstOperation: () => (started = true) }).then(
@@ -131,7 +118,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
 
   it('a role gone since the last rollout: a run that leaves pipeline-foundation as it is reads no role; one that writes its key policy again finds it', async () => {
     await createRoles();
-    await deploy(compiled, awsClient(), options);
+    await deploy(compiled, env.aws(), options);
     const iam = await iamIn(PIPELINE.staging);
     // moto lets a role with attached policies go only once they are detached; deleting it is all this needs.
     await iam.send(new DeleteRoleCommand({ RoleName: 'batch-worker' })).catch(async () => {
@@ -142,14 +129,14 @@ describe('the roles the org file names, read before any StackSet operation', { t
       await iam.send(new DeleteRoleCommand({ RoleName: 'batch-worker' }));
     });
     // Nothing to change: the deployed key policies are not sent again, and a no-op run stays O(StackSets) (issue 12).
-    const quiet = awsClient();
+    const quiet = env.aws();
     const unchanged = await plan(compiled, quiet, options);
     expect(unchanged.find((p) => p.stage === 'pipeline-foundation')).toMatchObject({ action: 'unchanged' });
     expect(unchanged.flatMap((p) => p.missingRoles ?? [])).toEqual([]);
     expect(quiet.log.calls.GetRoleCommand).toBeUndefined();
     // A change to pipeline-foundation's template updates every instance, and with it each key policy: every account is read.
     const changed = compileOrg(parseOrg(`${TEXT}bucketGeneration: 2\n`, 'parameters/example.yaml'));
-    const planned = await plan(changed, awsClient(), options);
+    const planned = await plan(changed, env.aws(), options);
     const foundation = planned.find((p) => p.stage === 'pipeline-foundation')!;
     expect(foundation.templateChanged).toBe(true);
     expect(foundation.missingRoles).toEqual([
@@ -157,7 +144,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
     ]);
     const text = formatPlan(planned, { accountNames: new Map(), colour: false });
     expect(text).toContain('✗ deploy refuses, a role its key policy names is not there as named: account staging (333333333333)');
-    const aws = awsClient();
+    const aws = env.aws();
     await expect(deploy(changed, aws, options)).rejects.toMatchObject({ code: 'EXISTING_ROLES_NOT_FOUND' });
     expect(aws.log.mutating).toBe(0);
   });

@@ -1,0 +1,75 @@
+/**
+ * The local AWS a test file runs against: moto's server (src/deploy/local.ts), and when asked the StackSets layer
+ * (test/support/stacksets-proxy.ts) in front of it, started once for the file, stopped after it (the layer first),
+ * and reset before each test (the layer, then moto, then the file's own setup). One place for the hooks the rollout
+ * and CLI tests share, so each file says only what it does differently.
+ */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { Aws } from '../../src/deploy/clients';
+import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../../src/deploy/local';
+import { startStackSetsProxy, type StackSetsProxy } from './stacksets-proxy';
+
+export interface LocalAwsOptions {
+  /** Start the StackSets layer in front of moto; `endpoint` is then the layer's. */
+  proxy?: boolean;
+  /** The Region `aws()` defaults to: the example orgs' unless given. */
+  region?: string;
+  /** beforeAll's timeout; vitest's hookTimeout (test/vitest.config.ts) when unset. */
+  timeout?: number;
+  /** false: no reset before each test (a file that resets in its own steps, or whose tests build on each other). */
+  reset?: boolean;
+  /** Run once after starting, within beforeAll's timeout. */
+  beforeAll?: (env: LocalAwsEnv) => Promise<void>;
+  /** Run before each test, after the resets. */
+  beforeEach?: (env: LocalAwsEnv) => Promise<void>;
+}
+
+export interface LocalAwsEnv {
+  /** moto's server. */
+  readonly local: LocalAws;
+  /** The StackSets layer; only with `proxy: true`. */
+  readonly proxy: StackSetsProxy;
+  /** Where the code under test is pointed: the layer's endpoint when there is one, else moto's. */
+  readonly endpoint: string;
+  /** Clients with moto's credentials, at `endpoint` unless another is given (`local.endpoint`: moto's, past the layer). */
+  aws(region?: string, endpoint?: string): Aws;
+}
+
+/** Registers the file's hooks; the returned object's fields are set once beforeAll has run. */
+export function useLocalAws(options: LocalAwsOptions = {}): LocalAwsEnv {
+  let local: LocalAws | undefined;
+  let proxy: StackSetsProxy | undefined;
+  const env: LocalAwsEnv = {
+    get local() {
+      if (!local) throw new Error('the local AWS is started in beforeAll');
+      return local;
+    },
+    get proxy() {
+      if (!proxy) throw new Error(options.proxy ? 'the StackSets layer is started in beforeAll' : 'useLocalAws({ proxy: true }) starts the StackSets layer');
+      return proxy;
+    },
+    get endpoint() {
+      return options.proxy ? env.proxy.endpoint : env.local.endpoint;
+    },
+    aws: (region = options.region ?? 'eu-west-1', endpoint = env.endpoint) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
+  };
+  beforeAll(async () => {
+    local = await startNewLocalAws();
+    if (options.proxy) proxy = await startStackSetsProxy(local.endpoint);
+    await options.beforeAll?.(env);
+  }, options.timeout);
+  afterAll(async () => {
+    await proxy?.stop();
+    await local?.stop();
+  });
+  if (options.reset !== false || options.beforeEach) {
+    beforeEach(async () => {
+      if (options.reset !== false) {
+        proxy?.reset();
+        await env.local.reset();
+      }
+      await options.beforeEach?.(env);
+    });
+  }
+  return env;
+}
