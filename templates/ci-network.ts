@@ -58,6 +58,10 @@ export interface CiNetworkInput {
   ciRuntime: CiRuntime['kind'];
 }
 
+/** The slots a VPC block is split into (four bits longer: a /16 gives /20s), and the NAT subnet's. */
+const SUBNET_SLOTS = 16;
+const NAT_SLOT = SUBNET_SLOTS - 1;
+
 /** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
 export function subnetCidrs(cidr: string, count: number): string[] {
   const [address, bitsText] = cidr.split('/');
@@ -150,7 +154,11 @@ function isolatedEndpointPolicy(endpoint: CiNetworkEndpoint): PolicyDocument {
 
 export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const { network, names } = input;
-  const cidrs = subnetCidrs(network.cidr, network.availabilityZones + (network.nat ? 1 : 0));
+  // Fixed slots of the block's 16: CI subnet i in slot i, the NAT subnet in the last one, which no CI subnet takes.
+  // A subnet's CidrBlock is create-only and CloudFormation creates a replacement before it deletes the old subnet,
+  // so no edit of availabilityZones (1-3) or nat may hand a live subnet's CIDR to another (src/deploy/replacements.ts
+  // refuses what still would: a zone change replaces a subnet on its own CIDR).
+  const cidrs = subnetCidrs(network.cidr, SUBNET_SLOTS);
   const resources: Record<string, Resource> = {};
   const privateSubnets = Array.from({ length: network.availabilityZones }, (_, i) => `CiSubnet${i + 1}`);
 
@@ -162,12 +170,15 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   });
 
   resources.EndpointSecurityGroup = new SecurityGroup({
+    // Create-only: a wording change replaces the group (plan warns: src/deploy/replacements.ts); keep it as deployed.
     GroupDescription: 'HTTPS from the CI network to the CodeCommit and STS endpoints',
     VpcId: ref('Vpc'),
     SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: network.cidr, Description: 'HTTPS from the CI network' }],
     SecurityGroupEgress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: network.cidr, Description: 'Replies stay in the CI network' }],
   });
   resources.CiSecurityGroup = new SecurityGroup({
+    // Create-only: a wording change replaces the group, which CI instances launched outside the stack keep (plan
+    // warns: src/deploy/replacements.ts); keep it as deployed.
     GroupDescription: 'CI instances: HTTPS out only',
     VpcId: ref('Vpc'),
     SecurityGroupEgress: [
@@ -258,7 +269,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }).dependsOn('FlowLogRoleDeliverFlowLogs');
 
   if (network.nat) {
-    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], ...availabilityZone(network, 0), MapPublicIpOnLaunch: false });
+    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[NAT_SLOT], ...availabilityZone(network, 0), MapPublicIpOnLaunch: false });
     resources.InternetGateway = new InternetGateway({});
     resources.InternetGatewayAttachment = new VPCGatewayAttachment({ VpcId: ref('Vpc'), InternetGatewayId: ref('InternetGateway') });
     resources.NatRouteTable = new RouteTable({ VpcId: ref('Vpc') });

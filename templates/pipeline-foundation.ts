@@ -237,7 +237,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       ),
       AccessLogBucketPolicy: new BucketPolicy({ Bucket: ref('AccessLogBucket'), PolicyDocument: accessLogPolicy }),
       // The Description stays as it was: IAM replaces a managed policy whose description changes, and
-      // a replacement of this named policy would fail on its own name.
+      // a replacement of this named policy would fail on its own name (plan/deploy refuse it: src/deploy/replacements.ts).
       DeployTargetArtifactsPolicy: new ManagedPolicy({
         ManagedPolicyName: names.deployTargetPolicy(),
         Description: 'The CodeDeploy agent on the deployment targets downloads revisions from this account\'s artifact bucket',

@@ -60,6 +60,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
   // the 10,240 characters all inline policies of a role share.
   const pipelinePolicy = new ManagedPolicy({
     ManagedPolicyName: names.pipelinePolicy(p.name),
+    // Create-only and the policy is named: a wording change is refused by plan/deploy (src/deploy/replacements.ts).
     Description: `What pipeline ${pipelineName} does as the pipeline role`,
     Roles: [names.pipelineRole()],
     PolicyDocument: policyDocument([

@@ -107,11 +107,12 @@ describe('rollout to the local emulator', () => {
     expect(clients).toBe(1);
     expect(again.mutatingCalls).toBe(0);
     expect(new Set(again.stages.map((s) => s.result))).toEqual(new Set(['unchanged']));
-    // One read of each StackSet, and pipeline-foundation's once more before the first operation: the example names a
+    // Two reads of each StackSet: its template before the first operation (the replacement check, replacements.ts),
+    // then the stage's own; and pipeline-foundation's once more before the first operation: the example names a
     // key administrator, and the pre-flight role check asks which accounts this run writes its key policy in (none here).
     expect(example.org.keyAdministratorRoles.length).toBeGreaterThan(0);
     const foundations = example.stages.filter((s) => s.module === 'pipeline-foundation').length;
-    expect(again.calls.DescribeStackSetCommand).toBe(example.stages.length + foundations);
+    expect(again.calls.DescribeStackSetCommand).toBe(2 * example.stages.length + foundations);
     expect(again.calls.GetRoleCommand).toBeUndefined();
   });
 

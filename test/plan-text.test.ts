@@ -89,6 +89,14 @@ describe('the plan as text', () => {
     );
   });
 
+  it('names the replacements deploy refuses (✗) and those it warns about (!), each with its way out', () => {
+    const text = formatPlan(
+      [plan({ templateChanged: true, refusedReplacements: ['StackSet acme-s: AWS::IAM::ManagedPolicy P keeps its custom name … Way out: rename it'], replacementWarnings: ['StackSet acme-s: AWS::EC2::SecurityGroup G is replaced …'] })],
+      { accountNames: names, colour: false },
+    );
+    expect(text).toContain('    ✗ deploy refuses: StackSet acme-s: AWS::IAM::ManagedPolicy P keeps its custom name … Way out: rename it\n    ! StackSet acme-s: AWS::EC2::SecurityGroup G is replaced …\n');
+  });
+
   it('folds long lists, saying how many it left out and where to find them', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => String(100000000001 + i));
     const text = formatPlan([plan({ action: 'create', addAccounts: ids, retryAccounts: ids.map((account) => ({ account, status: 'OUTDATED' })) })], { accountNames: names, colour: false });

@@ -50,6 +50,7 @@ export function role(id: string, props: RoleProps): Record<string, Role | Manage
     resources[logicalId(id, policy.name)] = withExceptions(
       new ManagedPolicy({
         ManagedPolicyName: `${props.name}-${policy.name}`,
+        // Create-only and the policy is named: a wording change is refused by plan/deploy (src/deploy/replacements.ts).
         Description: `Permissions of role ${props.name}: ${policy.name}`,
         Roles: [ref(id)],
         PolicyDocument: policy.document,

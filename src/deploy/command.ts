@@ -12,6 +12,7 @@ import { formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { existingRolesRefusal } from './existing-roles';
+import { replacementsRefusal } from './replacements';
 import { makeOrgRolesLocally } from './local-roles';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
 import { staleBootstrapNote } from './execution-trust';
@@ -191,6 +192,8 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   // A deploy that would refuse is not asked about: the refusal, as deploy words it.
   const missingRoles = plans.flatMap((p) => p.missingRoles ?? []);
   if (missingRoles.length > 0) throw existingRolesRefusal(missingRoles);
+  const refusedReplacements = plans.flatMap((p) => p.refusedReplacements ?? []);
+  if (refusedReplacements.length > 0) throw replacementsRefusal(refusedReplacements);
   const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;

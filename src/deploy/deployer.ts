@@ -24,6 +24,7 @@ import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
 import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
+import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
@@ -869,6 +870,24 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
   return { moves, refused, waitsFor, settling, clearFor };
 }
 
+/**
+ * The replacements of every deployed StackSet whose template this run changes (replacements.ts), from its template as
+ * CloudFormation holds it: one DescribeStackSet each, before any operation, so that an update CloudFormation would
+ * refuse in one StackSet stops the run before any other changes.
+ */
+async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements> {
+  const out: Replacements = { refused: [], warnings: [] };
+  for (const d of desiredList) {
+    if (!deployed.includes(d.name)) continue;
+    const body = await deployedTemplate(context(run, d));
+    if (body === undefined || sha256(body) === d.templateSha) continue;
+    const found = bodyReplacements(d.name, body, d.templateBody);
+    out.refused.push(...found.refused);
+    out.warnings.push(...found.warnings);
+  }
+  return out;
+}
+
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
 /**
@@ -1157,6 +1176,9 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
     throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
+  const replacing = await replacementsBeforeAnyOperation(run, desiredList, deployed);
+  for (const warning of replacing.warnings) options.onNote?.(warning);
+  if (replacing.refused.length > 0) throw replacementsRefusal(replacing.refused);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.();
@@ -1226,6 +1248,13 @@ export interface StackSetPlan {
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
   /**
+   * Template updates CloudFormation refuses or cannot finish (replacements.ts): a custom-named resource replaced, a
+   * subnet created on a CIDR a live subnet holds; each with its way out. Deploy refuses the org file before any operation.
+   */
+  refusedReplacements?: string[];
+  /** Replacements that go through but leave something behind (an unnamed security group replaced). */
+  replacementWarnings?: string[];
+  /**
    * pipeline-foundation: roles the org file names that are not in its accounts as named (missing, or on another path),
    * one line per role and answer (existing-roles.ts): deploy refuses the org file before any operation.
    */
@@ -1264,6 +1293,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
+    const replacing = actual.exists && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
       stage: desired.stage.id,
@@ -1283,6 +1313,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
       ...(rolesHere.length > 0 ? { missingRoles: rolesHere } : {}),
+      ...(replacing?.refused.length ? { refusedReplacements: replacing.refused } : {}),
+      ...(replacing?.warnings.length ? { replacementWarnings: replacing.warnings } : {}),
     });
   }
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {

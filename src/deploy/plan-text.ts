@@ -58,6 +58,9 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
+    // Read from the deployed template (replacements.ts): deploy refuses before any operation; each line has its way out.
+    for (const r of p.refusedReplacements ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses: ${r}`);
+    for (const w of p.replacementWarnings ?? []) lines.push(`    ${paint(33, '!')} ${w}`);
     lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));

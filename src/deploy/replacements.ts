@@ -1,0 +1,197 @@
+/**
+ * Template updates that CloudFormation refuses or that break things, found by comparing a StackSet's deployed
+ * template with the compiled one before any operation (moto shows none of them: it replaces nothing):
+ * - a resource whose create-only property changes is replaced ("Update requires: Replacement"; the properties come
+ *   from the registry schemas, src/deploy/create-only.ts), and so is one whose create-only property names a replaced
+ *   resource (its Ref or GetAtt changes). A replaced resource that keeps its custom name is refused: "You can't
+ *   perform an update that causes a custom-named resource to be replaced. If you must replace the resource, specify
+ *   a new name." (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html; e.g.
+ *   AWS::IAM::ManagedPolicy's Description, "The policy description is immutable … Update requires: Replacement",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html). The stack
+ *   update fails ("CloudFormation cannot update a stack when a custom-named resource requires replacing",
+ *   https://repost.aws/knowledge-center/cloudformation-custom-name) in every account, and every later run
+ *   retries the same template: refused;
+ * - a subnet created by the update (new, or a replacement) whose CIDR overlaps one a subnet of the deployed
+ *   template holds: CloudFormation "usually creates the replacement resource first … and then deletes the old
+ *   resource", and removes deleted resources in the cleanup after every create
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html),
+ *   so the old subnet still holds its CIDR and EC2 refuses the new one (InvalidSubnet.Conflict): refused;
+ * - an unnamed security group that is replaced: CloudFormation goes on, but an instance launched outside the stack
+ *   keeps the old group, whose delete then fails in the cleanup and leaves it behind, and the group id changes: a
+ *   warning.
+ * Pure: no AWS call. Not judged: parameters (a Ref to a parameter is taken as unchanged), conditions (a resource is
+ * taken as present), and custom names computed differently that come out the same.
+ */
+import type { CfnTemplate } from '../cfn/template';
+import { XstackError } from '../errors';
+import { fromYaml } from '../yaml';
+import { CREATE_ONLY, type CreateOnlyFacts } from './create-only';
+
+export interface Replacements {
+  /** Updates CloudFormation refuses or cannot finish: deploy refuses the org file before any operation. */
+  refused: string[];
+  /** Replacements that go through but leave something behind. */
+  warnings: string[];
+}
+
+type Resource = CfnTemplate['Resources'][string];
+type Properties = Record<string, unknown>;
+
+const SUBNET = 'AWS::EC2::Subnet';
+const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
+
+/** JSON with object keys sorted: two values are the same template text iff their keys are equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** The value at a create-only path (`Name`, `DnsOptions/PrivateDnsPreference`, `Tags/*\/Key`), undefined if unset. */
+function valueAt(properties: Properties | undefined, path: string): unknown {
+  let values: unknown[] = [properties];
+  for (const segment of path.split('/')) {
+    values = values.flatMap((v): unknown[] => {
+      if (segment === '*') return Array.isArray(v) ? v : [];
+      return v && typeof v === 'object' && !Array.isArray(v) && segment in v ? [(v as Properties)[segment]] : [];
+    });
+  }
+  if (values.length === 0) return undefined;
+  return path.includes('*') ? values : values[0];
+}
+
+/** The logical ids a value refers to: Ref, Fn::GetAtt, and the ${Name} and ${Name.Attr} of Fn::Sub. */
+function referencedIds(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) value.forEach((v) => referencedIds(v, out));
+  else if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value as Properties)) {
+      if (key === 'Ref' && typeof v === 'string') out.add(v);
+      else if (key === 'Fn::GetAtt') out.add(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]);
+      else if (key === 'Fn::Sub') {
+        const [text, variables] = Array.isArray(v) ? [v[0], v[1] as Properties | undefined] : [v, undefined];
+        for (const m of String(text).matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          const name = m[1].split('.')[0];
+          if (!variables || !(name in variables)) out.add(name);
+        }
+        if (variables) referencedIds(Object.values(variables), out);
+      } else referencedIds(v, out);
+    }
+  }
+  return out;
+}
+
+/** Whether a create-only property's value changes: its text, or a resource it refers to is replaced (its id changes). */
+function changes(before: Resource, after: Resource, path: string, replaced: ReadonlyMap<string, string[]>): boolean {
+  const next = valueAt(after.Properties as Properties, path);
+  if (canonical(valueAt(before.Properties as Properties, path)) !== canonical(next)) return true;
+  return [...referencedIds(next)].some((id) => replaced.has(id));
+}
+
+/** Each resource the update replaces, with the create-only properties whose change replaces it: to a fixed point. */
+export function replacedResources(deployed: CfnTemplate, desired: CfnTemplate): Map<string, string[]> {
+  const replaced = new Map<string, string[]>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, after] of Object.entries(desired.Resources ?? {})) {
+      const before = deployed.Resources?.[id];
+      if (!before) continue;
+      const why = before.Type !== after.Type ? ['Type'] : (CREATE_ONLY[after.Type]?.createOnly ?? []).filter((p) => changes(before, after, p, replaced));
+      if (why.length > 0 && why.length !== (replaced.get(id)?.length ?? 0)) {
+        replaced.set(id, why);
+        grew = true;
+      }
+    }
+  }
+  return replaced;
+}
+
+const setNames = (facts: CreateOnlyFacts, r: Resource) => (facts.names ?? []).filter((p) => valueAt(r.Properties as Properties, p) !== undefined);
+
+const shown = (value: unknown) => {
+  const text = typeof value === 'string' ? JSON.stringify(value) : canonical(value);
+  return text === undefined ? '(unset)' : text.length > 120 ? `${text.slice(0, 117)}…` : text;
+};
+
+/** A literal IPv4 CIDR as [first, last] address, undefined for anything else (an intrinsic). */
+function range(cidr: unknown): [number, number] | undefined {
+  const m = typeof cidr === 'string' ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr) : null;
+  if (!m) return undefined;
+  const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(m[5]));
+  const first = base - (base % size);
+  return [first, first + size - 1];
+}
+
+/** Whether two CIDR blocks overlap: as ranges when both are literal, else when they are the same expression. */
+function overlaps(a: unknown, b: unknown): boolean {
+  const [ra, rb] = [range(a), range(b)];
+  if (ra && rb) return ra[0] <= rb[1] && rb[0] <= ra[1];
+  return a !== undefined && canonical(a) === canonical(b);
+}
+
+/** What gets past a subnet whose CIDR a live subnet holds. */
+export const SUBNET_WAY_OUT =
+  'give it a CIDR no subnet of the deployed template holds, or deploy in two steps: first without the subnet that holds the CIDR ' +
+  '(for the CI network: remove access.ci.network from the org file and deploy), then with the change';
+
+/** The updates of one StackSet's template that are refused or warned about. */
+export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate): Replacements {
+  const replaced = replacedResources(deployed, desired);
+  const refused: string[] = [];
+  const warnings: string[] = [];
+  for (const [id, why] of replaced) {
+    const before = deployed.Resources[id];
+    const after = desired.Resources[id];
+    const facts = CREATE_ONLY[after.Type];
+    if (!facts || why.includes('Type')) continue;
+    const named = setNames(facts, before).length > 0 && setNames(facts, after).length > 0;
+    const identity = facts.identity ?? facts.names ?? [];
+    if (named && identity.every((p) => !why.includes(p))) {
+      const names = setNames(facts, after).map((p) => `${p} ${shown(valueAt(after.Properties as Properties, p))}`).join(', ');
+      const was = why.map((p) => `${p} ${shown(valueAt(before.Properties as Properties, p))}`).join(', ');
+      refused.push(
+        `StackSet ${stackSet}: ${after.Type} ${id} keeps its custom name (${names}) and changes ${why.join(', ')}, which only a replacement changes; ` +
+          `CloudFormation does not replace a custom-named resource, so the update would fail in every account. ` +
+          `Way out: rename the resource (a new ${(facts.names ?? []).join(' or ')}), or keep the deployed ${was}`,
+      );
+    } else if (after.Type === SECURITY_GROUP && !named) {
+      warnings.push(
+        `StackSet ${stackSet}: ${SECURITY_GROUP} ${id} is replaced (its ${why.join(', ')} changes): instances launched outside the stack keep the old group, ` +
+          `whose delete then fails and leaves it behind, and the group's id changes; keep the deployed ${why.map((p) => `${p} ${shown(valueAt(before.Properties as Properties, p))}`).join(', ')} to keep the group`,
+      );
+    }
+  }
+  // Every subnet of the deployed template is live until the update's cleanup, replaced and removed ones included.
+  const liveSubnets = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === SUBNET);
+  for (const [id, after] of Object.entries(desired.Resources ?? {})) {
+    if (after.Type !== SUBNET) continue;
+    const before = deployed.Resources?.[id];
+    if (before?.Type === SUBNET && !replaced.has(id)) continue;
+    const props = after.Properties as Properties;
+    // A subnet in a VPC the update replaces meets none of the old VPC's subnets.
+    if ([...referencedIds(props.VpcId)].some((r) => replaced.has(r))) continue;
+    for (const [holder, live] of liveSubnets) {
+      const old = live.Properties as Properties;
+      if (canonical(old.VpcId) !== canonical(props.VpcId) || !overlaps(old.CidrBlock, props.CidrBlock)) continue;
+      const created = before ? `is replaced (its ${replaced.get(id)!.join(', ')} changes)` : 'is created';
+      const by = holder === id ? 'the subnet it replaces' : `${holder}`;
+      refused.push(
+        `StackSet ${stackSet}: ${SUBNET} ${id} ${created} with CidrBlock ${shown(props.CidrBlock)}, which ${by} holds (${shown(old.CidrBlock)}) until the update's cleanup: ` +
+          `CloudFormation creates before it deletes, EC2 refuses the overlapping CIDR, and the update rolls back in every account. Way out: ${SUBNET_WAY_OUT}`,
+      );
+    }
+  }
+  return { refused, warnings };
+}
+
+/** As templateReplacements, from the two template bodies (YAML or JSON, as CloudFormation holds them). */
+export function bodyReplacements(stackSet: string, deployedBody: string, desiredBody: string): Replacements {
+  return templateReplacements(stackSet, fromYaml(deployedBody) as CfnTemplate, fromYaml(desiredBody) as CfnTemplate);
+}
+
+/** Deploy's refusal, before any operation: every refused update, each with its way out. */
+export function replacementsRefusal(refused: readonly string[]): XstackError {
+  const shownLines = refused.slice(0, 10).map((r) => `  ${r}`);
+  if (refused.length > shownLines.length) shownLines.push(`  … and ${refused.length - shownLines.length} more (plan --json lists every one)`);
+  return new XstackError('REFUSED_REPLACEMENT', `nothing was changed: this update replaces resources in a way CloudFormation refuses or cannot finish:\n${shownLines.join('\n')}`);
+}
