@@ -47,6 +47,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { renderTemplate } from '../src/cfn/template';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
+import { formatPlan } from '../src/deploy/plan-text';
 import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, liveStacks, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
 import type { Faults } from './support/stacksets-proxy';
 import { useLocalAws } from './support/local-aws';
@@ -249,6 +250,24 @@ describe('the reconciler against the layer', () => {
     for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
   });
 
+  it("an operation that fails as a whole (no account's result listed): the stage gives the operation's StatusReason first, advised as an account's line is", async () => {
+    await prepare(small);
+    const account = '100000000001';
+    // StackSets' reason for an execution role it could not assume (execution-trust.ts), here on the operation itself.
+    const why = `Account ${account} should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole'.`;
+    env.proxy.failOperation('big-pipeline-identity', why);
+    const s = await deploy(small, awsVia(), { pollMs });
+    const { operationId } = env.proxy.requests.find((r) => r.stackSet === 'big-pipeline-identity' && r.action === 'CreateStackInstances')!;
+    const stage = failed(s).find((x) => x.stackSet === 'big-pipeline-identity')!;
+    const lines = stage.reasons.join('\n').split('\n');
+    expect(lines[0]).toBe(`StackSet big-pipeline-identity operation ${operationId} failed:`);
+    expect(lines[1]).toMatch(new RegExp(`^  operation ${operationId}: FAILED: Account ${account} should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole': if this account was added since the last xstack bootstrap`));
+    expect(lines).toHaveLength(2);
+    // The next deploy makes the instances the failed operation never made.
+    await deployUntilDone(small, 1);
+    await expectConverged(small);
+  });
+
   /** The StackSet's operation that carried `action` (the layer's log), its status and per-account results. */
   async function operationOf(stackSet: string, action: string) {
     const cfn = awsVia().cloudFormation();
@@ -296,6 +315,25 @@ describe('the reconciler against the layer', () => {
     env.proxy.failIn(failing, false);
     await deployUntilDone(small, 1);
     expect(env.proxy.creations.filter((x) => x === `big-pipeline-identity/${never}`)).toHaveLength(1);
+    await expectConverged(small);
+  });
+
+  it('a failed first create (its instance listed, with no stack) is retried with CreateStackInstances under a new operation id, as that page documents, not UpdateStackInstances', async () => {
+    await prepare(small);
+    const account = '100000000001';
+    env.proxy.failIn(account);
+    expect(failed(await deploy(small, awsVia(), { pollMs })).map((x) => x.stackSet)).toContain('big-pipeline-identity');
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? [];
+    expect(listed.find((i) => i.Account === account)).toMatchObject({ Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'FAILED' } });
+    expect(listed.find((i) => i.Account === account)?.StackId).toBeUndefined();
+    const [first] = env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-identity' && r.action === 'CreateStackInstances' && !r.error);
+    env.proxy.failIn(account, false);
+    const from = env.proxy.requests.length;
+    await deployUntilDone(small, 1);
+    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
+    const again = env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-pipeline-identity' && starts.includes(r.action));
+    expect(again.map((r) => [r.action, r.error])).toEqual([['CreateStackInstances', undefined]]);
+    expect(again[0].operationId).not.toBe(first.operationId);
     await expectConverged(small);
   });
 
@@ -885,6 +923,31 @@ describe('the reconciler against the layer', () => {
     const s = await deploy(after, awsVia(), { pollMs });
     expect(failed(s)).toEqual([]);
     expect(s.stages.filter((x) => x.result === 'updated').length).toBeGreaterThan(0);
+  });
+
+  it("a StackSet with instances in a Region other than the org file's: its stage fails before any operation, naming each account and Region and the way out", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // An account the org file does not name, in another Region: added by hand (or left by an org file whose region
+    // changed). Made in moto itself, as the layer keeps one Region's instances; its IAM names are free there.
+    const [account, other] = ['100000000009', 'us-west-2'];
+    await awsVia(env.local.endpoint).cloudFormation().send(new CreateStackInstancesCommand({ StackSetName: 'big-pipeline-identity', Accounts: [account], Regions: [other] }));
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? [];
+    expect(listed.filter((i) => i.Region === other).map((i) => i.Account)).toEqual([account]);
+    // An account added: without the refusal, its instance would be created. plan says deploy refuses, as deploy does.
+    const three = compileYaml(generateOrgYaml(3));
+    const planned = (await plan(three, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipeline-identity')!;
+    expect(planned.otherRegions).toContain(`account ${account} ${other}`);
+    expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain(`✗ deploy refuses: StackSet big-pipeline-identity has instances in Regions other than ${REGION}`);
+    const from = env.proxy.requests.length;
+    const s = await deploy(three, awsVia(), { pollMs });
+    const stage = s.stages.find((x) => x.stackSet === 'big-pipeline-identity')!;
+    expect(stage.result).toBe('failed');
+    const reason = stage.reasons.join('\n');
+    expect(reason).toMatch(new RegExp(`^StackSet big-pipeline-identity has instances in Regions other than ${REGION}, the org file's region, .*nothing was sent to it:\n  account ${account} ${other}: \\w+\n`));
+    expect(reason).toContain(`run destroy with the org file as it was (its region ${other}), then deploy`);
+    expect(reason).toContain(`aws cloudformation delete-stack-instances --stack-set-name big-pipeline-identity --regions ${other} --accounts <the accounts above> --no-retain-stacks`);
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-pipeline-identity' && MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
   });
 
   it('--region names only where the StackSets live: outputs are read in the org region', async () => {
@@ -1582,6 +1645,28 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
+  it('StackInstanceNotFoundException (an instance to update deleted by another since it was read): the StackSet is read again and the instance created anew, the refused request never resent', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    const account = '100000000001';
+    // A template update that fails in the account leaves its instance OUTDATED, its stack there: the next run updates it.
+    env.proxy.failIn(account, true, 'big-pipelines');
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toContain('big-pipelines');
+    env.proxy.failIn(account, false, 'big-pipelines');
+    env.proxy.goneBeforeUpdate('big-pipelines', account);
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'StackInstanceNotFoundException');
+    expect(refused.action).toBe('UpdateStackInstances');
+    const between = after.slice(0, after.findIndex((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).map((r) => r.action);
+    expect(between).toContain('ListStackInstances');
+    const sent = after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`));
+    expect(sent.map((r) => r.action)).toContain('CreateStackInstances');
+    expect(sent.map((r) => r.operationId)).not.toContain(refused.operationId);
+    await expectConverged(changed);
+  });
+
   it('after waiting for another operation, the operation is computed again from a fresh read: a change another deploy made is not sent again', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
@@ -1648,6 +1733,8 @@ describe('the reconciler against the layer', () => {
     const reasons = failed(s).flatMap((x) => x.reasons);
     expect(reasons.length).toBeGreaterThan(0);
     for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart, with LimitExceededException`));
+    // AWS's own message, which names the quota (the layer's: the instances in operations at once).
+    for (const r of reasons) expect(r).toMatch(/LimitExceededException: "The quota for the resource has already been reached: \d+ \+ \d+ stack instances in operations, quota 2"\. A quota stayed reached/);
     // Each ask one request: none re-sent by the SDK.
     const asks = new Map<string, number>();
     for (const r of env.proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);

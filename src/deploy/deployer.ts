@@ -370,6 +370,21 @@ function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, asl
 }
 
 /**
+ * An instance to apply again whose create failed: it lists no stack (StackInstanceSummary StackId, "The ID of the
+ * stack instance"; "A stack instance can exist without a stack—for example, if the stack couldn't be created for some
+ * reason", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html). It is retried
+ * with CreateStackInstances, whose OperationId documents it: "Repeating this StackSet operation with a new operation ID
+ * retries all stack instances whose status is OUTDATED"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html). UpdateStackInstances'
+ * OperationId has no such sentence, and its page says "You can only update stack instances in AWS Regions and accounts
+ * where they already exist; to create additional stack instances, use CreateStackInstances"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html): whether it makes
+ * a stack that is not there is not said. An instance that lists a stack (a failed update, or a create whose stack was
+ * made, then rolled back) goes to UpdateStackInstances as before (README, "Not yet", verify).
+ */
+const createFailed = (i: ActualInstance) => i.stackId === undefined || i.stackId === '';
+
+/**
  * Accounts whose instances StackSets skipped as suspended (SKIPPED_SUSPENDED_ACCOUNT) and that Organizations still
  * reports not ACTIVE (DescribeAccount, org-reads.ts `active`): an update would be skipped again, so none is sent, and a
  * run with nothing else to do makes no mutating call. Once Organizations reports the account ACTIVE, its instances are
@@ -666,6 +681,30 @@ const foreign = (actual: ActualStackSet) => actual.exists && !actual.xstack;
 const foreignText = (name: string) =>
   `StackSet ${name} exists but xstack did not create it (it has no xstack:stackset tag): updating or deleting it would take over another tool's StackSet in every account it deploys to, so it is left alone; choose another prefix in the org file, or remove that StackSet`;
 
+/**
+ * A StackSet with instances outside the org's Region (stacksets.ts `elsewhere`): refused before any operation. xstack
+ * reads and judges only the org Region's instances, while UpdateStackSet without Regions "updates the stack set and
+ * associated stack instances" in every Region
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html), and xstack's
+ * OperationPreferences name only the org's Region in RegionOrder ("The order of the Regions where you want to perform
+ * the stack operation", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html).
+ * Left alone, a template update would reach stacks xstack never reads, and DeleteStackSet would later fail
+ * StackSetNotEmpty on them. Refusing (rather than an update narrowed to the org's Region) keeps every instance of an
+ * xstack StackSet one xstack judges, and says what put the others there.
+ */
+function otherRegionsText(run: Run, name: string, elsewhere: NonNullable<ActualStackSet['elsewhere']>): string {
+  const { region } = run.compiled.org;
+  const pairs = [...elsewhere].sort((a, b) => a.region.localeCompare(b.region) || a.account.localeCompare(b.account)).map((i) => `  account ${i.account} ${i.region}: ${i.status ?? 'no status'}`);
+  const regions = [...new Set(elsewhere.map((i) => i.region))].sort();
+  const serviceManaged = run.compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED';
+  return (
+    `StackSet ${name} has instances in Regions other than ${region}, the org file's region, which xstack neither reads nor judges and which any update of its template would reach; nothing was sent to it:\n${pairs.join('\n')}\n` +
+    `If they are xstack's from before the org file's region changed, run destroy with the org file as it was (its region ${regions.join(', ')}), then deploy; ` +
+    `otherwise remove them (aws cloudformation delete-stack-instances --stack-set-name ${name} --regions ${regions.join(' ')} ` +
+    `${serviceManaged ? '--deployment-targets <the OU each was created through, and its accounts> --call-as <as the org file says>' : '--accounts <the accounts above>'} --no-retain-stacks, or --retain-stacks to keep their stacks), then deploy again`
+  );
+}
+
 /** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
 const changedBy = (result: StageResult): StageResult => (result === 'created' ? 'created' : 'updated');
 
@@ -705,6 +744,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
+  if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -759,11 +799,17 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
     const retry = instancesToUpdate(desired, actual, asleep);
     const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
-    const update = retry.filter((id) => !lost.has(id));
+    const again = retry.filter((id) => !lost.has(id));
+    // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
+    const recreate = again.filter((id) => createFailed(actual.instances.get(id)!));
+    const update = again.filter((id) => !recreate.includes(id));
     if (missing.length > 0) await refuseCollisions(run, desired, missing);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
-    // Creates reach an account through the organization root, updates through the instance's own root or OU.
+    // Creates reach an account through the organization root, retried creates and updates through the instance's own root or OU.
     for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
+      if (!(await operate(op, op.accounts))) return false;
+    }
+    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'create-instances', recreate)) {
       if (!(await operate(op, op.accounts))) return false;
     }
     for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
@@ -1230,6 +1276,8 @@ export interface StackSetPlan {
   retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true }>;
   /** Set when a StackSet of this name exists that xstack did not create: deploy leaves it alone, and its stage fails saying so. */
   foreign?: string;
+  /** Set when the StackSet has instances in Regions other than the org's: deploy refuses its stage before any operation (otherRegionsText). */
+  otherRegions?: string;
   /**
    * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
@@ -1307,6 +1355,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       retryAccounts,
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
+      ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),

@@ -47,6 +47,8 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(`${paint(COLOUR[kind], SYMBOL[kind])} ${p.stackSet}: ${kind}`);
     // Read where this run writes its key policy (deployer.ts existingRoleFindings): deploy refuses before any operation.
     for (const r of p.missingRoles ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses, a role its key policy names is not there as named: ${r}`);
+    // Read with its instances (deployer.ts otherRegionsText): deploy refuses the stage before any operation, changed or not.
+    if (p.otherRegions) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherRegions.replace(/\n/g, '\n      ')}`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);

@@ -69,6 +69,13 @@ export interface ActualStackSet {
    * operation's id: what is listed for them may be from before it.
    */
   lagging?: Map<string, string>;
+  /**
+   * Instances in Regions other than the org's (ListStackInstances lists every Region's), which `instances` leaves
+   * out: none of xstack's (it creates in the org's Region only), and reached by any template update all the same
+   * (UpdateStackSet without Regions updates every instance). The deployer refuses the stage (deployer.ts
+   * otherRegionsText).
+   */
+  elsewhere?: Array<{ account: string; region: string; status?: string }>;
 }
 
 /** An operation's failure as the summary gives it: the operation, then one line per account. */
@@ -229,11 +236,16 @@ async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
   // The instance list is all a rollout reads per StackSet (paginated): instances carry no parameter overrides, so
   // there is nothing per instance to describe. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
   const instances = new Map<string, ActualInstance>();
+  const elsewhere: NonNullable<ActualStackSet['elsewhere']> = [];
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
     for (const s of page.Summaries ?? []) {
-      if (!s.Account || s.Region !== ctx.region) continue;
+      if (!s.Account) continue;
+      if (s.Region !== ctx.region) {
+        elsewhere.push({ account: s.Account, region: s.Region ?? 'no Region listed', ...(s.Status ? { status: s.Status } : {}) });
+        continue;
+      }
       instances.set(s.Account, {
         account: s.Account,
         stackId: s.StackId,
@@ -246,7 +258,7 @@ async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
     }
     token = page.NextToken;
   } while (token);
-  return { exists: true, templateBody, wave, xstack, tags, instances };
+  return { exists: true, templateBody, wave, xstack, tags, instances, ...(elsewhere.length > 0 ? { elsewhere } : {}) };
 }
 
 /** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
@@ -545,7 +557,8 @@ export const LIMIT_ATTEMPTS = 36;
 /**
  * An operation ended (`operationId`), or another operation came first
  * (`raced`: OperationInProgressException, after waiting for it, or
- * StaleRequestException; `other`: false when no other operation was seen).
+ * StaleRequestException or StackInstanceNotFoundException; `other`: false when
+ * no other operation was seen).
  * A raced operation was computed from a read that may be out of date: the
  * caller reads the StackSet again and computes its operations anew, never
  * resending this one.
@@ -609,7 +622,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         // change: wait for it, its failures kept. A request re-sent while its operation runs meets
         // OperationInProgressException rather than OperationIdAlreadyExists (hashicorp/terraform-provider-aws#28675);
         // DescribeStackSetOperation ("strongly consistent reads", API_DescribeStackSetOperation.html) tells ours apart.
-        const status = await operationStatus(ctx, id);
+        const { status } = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
           ctx.onWait?.(id, 'this change was started by an earlier request');
           await held(() => waitForOperation(ctx, id));
@@ -637,10 +650,15 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       }
       if (name === 'LimitExceededException') {
         if (++limited >= LIMIT_ATTEMPTS) {
+          // AWS's own message first: the error is generic ("The quota for the resource has already been reached"), and
+          // covers quotas that do not free themselves too (stack instances per StackSet, StackSets per administrator
+          // account), which only its message can name.
+          const told = ((error as Error | undefined)?.message ?? '').trim().replace(/\.$/, '');
           throw new XstackError(
             'LIMIT_EXCEEDED',
             `StackSet ${ctx.name}: CloudFormation refused operation ${id} ${limited} times, a poll interval apart, with LimitExceededException: ` +
-              `a quota stayed reached, most likely the administrator account's stack instances in operations at once (10,000 a Region, every StackSet's and every tool's operations counted); run deploy again once other operations have ended`,
+              `${told ? `"${told}"` : 'no message given'}. A quota stayed reached: if it is the administrator account's stack instances in operations at once (10,000 a Region, every StackSet's and every tool's operations counted), ` +
+              `run deploy again once other operations have ended; if it is one that does not free itself (the message names it), raise it in Service Quotas or remove what fills it, then deploy again`,
             { cause: error },
           );
         }
@@ -656,6 +674,17 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         // As with OperationInProgress: read again, compute again, and start with an id never sent.
         ctx.refusedIds?.add(id);
         return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'another operation was performed on this StackSet since it was read', other: true };
+      }
+      if (name === 'StackInstanceNotFoundException') {
+        // "The specified stack instance doesn't exist": an Error of UpdateStackInstances and UpdateStackSet
+        // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html,
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html; the pinned SDK's
+        // @throws lists it for those two, not for CreateStackInstances or DeleteStackInstances, taken the same way
+        // should it come). The instance list the operation was computed from is out of date (another deploy, or a
+        // person, deleted the instance since; or a list that lags, hashicorp/terraform-provider-aws#40649): as with
+        // StaleRequest, read again, compute again, and start with an id never sent. A race: RaceCount bounds it.
+        ctx.refusedIds?.add(id);
+        return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'an instance the operation names is gone since the StackSet was read', other: true };
       }
       throw error;
     }
@@ -681,14 +710,22 @@ async function stackSetIdOf(ctx: StackSetContext): Promise<string> {
 /**
  * DescribeStackSetOperation's status of an operation, or NOT_FOUND for
  * OperationNotFoundException ("The specified ID refers to an operation that
- * doesn't exist", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html).
+ * doesn't exist", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html),
+ * with its StatusReason from the same answer: StackSetOperation's "The status
+ * of the operation in details"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html;
+ * `StackSetOperation.StatusReason` in the pinned @aws-sdk/client-cloudformation, models_0.d.ts).
+ * An operation that fails as a whole (the administration role not assumed,
+ * a template StackSets refuses) may list no account's result: this reason is
+ * then all AWS says about it (operationFailures).
  */
-async function operationStatus(ctx: StackSetContext, id: string): Promise<string> {
+async function operationStatus(ctx: StackSetContext, id: string): Promise<{ status: string; reason?: string }> {
   try {
     const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-    return out.StackSetOperation?.Status ?? 'UNKNOWN';
+    const reason = out.StackSetOperation?.StatusReason;
+    return { status: out.StackSetOperation?.Status ?? 'UNKNOWN', ...(reason ? { reason } : {}) };
   } catch (error) {
-    if (errorName(error) === 'OperationNotFoundException') return NOT_FOUND;
+    if (errorName(error) === 'OperationNotFoundException') return { status: NOT_FOUND };
     throw error;
   }
 }
@@ -724,7 +761,7 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
 async function namedOperation(ctx: StackSetContext, error: unknown): Promise<string | undefined> {
   const id = /is in progress: ([A-Za-z0-9-]+)\.?\s*$/.exec((error as Error | undefined)?.message ?? '')?.[1];
   if (!id) return undefined;
-  return (await operationStatus(ctx, id)) === NOT_FOUND ? undefined : id;
+  return (await operationStatus(ctx, id)).status === NOT_FOUND ? undefined : id;
 }
 
 /**
@@ -738,7 +775,7 @@ export const NOT_FOUND_POLLS = 10;
 
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
   for (let notFound = 0; ; ) {
-    const status = await operationStatus(ctx, id);
+    const { status, reason } = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return;
     if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
@@ -748,13 +785,17 @@ export async function waitForOperation(ctx: StackSetContext, id: string, options
       throw new XstackError('OPERATION_NOT_FOUND', `StackSet ${ctx.name}: CloudFormation knew no operation ${id} in ${notFound} polls ${ctx.pollMs / 1000} s apart (OperationNotFoundException), though it had started or listed it; run deploy again`);
     }
     if (!options.failOnError) return;
-    const { failures, accounts } = await operationFailures(ctx, id, status);
+    const { failures, accounts } = await operationFailures(ctx, id, status, reason);
     throw new OperationFailedError(ctx.name, id, failures, accounts);
   }
 }
 
-/** The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they list any (LAG_READS). */
-async function operationFailures(ctx: StackSetContext, id: string, status: string): Promise<{ failures: string[]; accounts: Array<string | undefined> }> {
+/**
+ * The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they
+ * list any (LAG_READS). First, when DescribeStackSetOperation gave one, the operation's own StatusReason (operationStatus),
+ * a line of no account: the deployer advises it as it does each account's (deployer.ts reasonOf).
+ */
+async function operationFailures(ctx: StackSetContext, id: string, status: string, reason?: string): Promise<{ failures: string[]; accounts: Array<string | undefined> }> {
   const read = async () => {
     const failures: string[] = [];
     const accounts: Array<string | undefined> = [];
@@ -773,7 +814,8 @@ async function operationFailures(ctx: StackSetContext, id: string, status: strin
     return { failures, accounts, listed };
   };
   const { failures, accounts, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
-  if (failures.length > 0) return { failures, accounts };
+  const own = reason ? [`operation ${id}: ${status}: ${reason}`] : [];
+  if (failures.length > 0 || own.length > 0) return { failures: [...own, ...failures], accounts: [...own.map(() => undefined), ...accounts] };
   return { failures: [`operation ended ${status}${listed === 0 ? ` (ListStackSetOperationResults listed no account in ${lagWindow(ctx)})` : ''}`], accounts: [] };
 }
 
@@ -834,7 +876,13 @@ async function waitWhileBusy(ctx: StackSetContext, error: unknown, busy: { races
 /** DeleteStackSet still refused with StackSetNotEmptyException after LAG_READS reads: the instances listed in this Region, or that none is. */
 function notEmptyError(ctx: StackSetContext, actual: ActualStackSet, times: number, cause: unknown): XstackError {
   const listed = [...actual.instances.values()].map((i) => `  account ${i.account} ${ctx.region}: ${i.status ?? 'no status'}`);
-  const what = listed.length > 0 ? `it still holds these instances (created since this run read it, by another deploy?):\n${listed.join('\n')}` : `ListStackInstances lists none in ${ctx.region} (one in another Region, or a list that lags)`;
+  const elsewhere = (actual.elsewhere ?? []).map((i) => `  account ${i.account} ${i.region}: ${i.status ?? 'no status'}`);
+  const what =
+    listed.length > 0
+      ? `it still holds these instances (created since this run read it, by another deploy?):\n${[...listed, ...elsewhere].join('\n')}`
+      : elsewhere.length > 0
+        ? `it holds instances in Regions other than ${ctx.region}, which xstack does not manage (delete them with delete-stack-instances in their Regions):\n${elsewhere.join('\n')}`
+        : `ListStackInstances lists none (a list that lags)`;
   return new XstackError(
     'STACKSET_NOT_EMPTY',
     `StackSet ${ctx.name}: DeleteStackSet refused with StackSetNotEmptyException ${times} times over ${(ctx.pollMs * (2 ** LAG_READS - 1)) / 1000} s, the StackSet read again each time; ${what}\nRun the command again once they are removed`,

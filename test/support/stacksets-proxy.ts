@@ -137,6 +137,29 @@
  * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
  *   the stack even so).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
+ * - An operation that fails as a whole (`failOperation`): it ends FAILED
+ *   having attempted no account, so ListStackSetOperationResults lists none,
+ *   and DescribeStackSetOperation gives why in its StatusReason ("The status
+ *   of the operation in details"), the one place AWS says it; the instances
+ *   are left as they were, a create's never made (an inference: AWS documents
+ *   no instance status for it).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html
+ * - A failed create is retried by CreateStackInstances: "Repeating this
+ *   StackSet operation with a new operation ID retries all stack instances
+ *   whose status is OUTDATED" (its OperationId,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html;
+ *   also UpdateStackSet's and DeleteStackInstances'). UpdateStackInstances'
+ *   OperationId has no such sentence, and "You can only update stack instances
+ *   in AWS Regions and accounts where they already exist; to create additional
+ *   stack instances, use CreateStackInstances"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html):
+ *   whether it makes a stack its create never left is not documented, so the
+ *   layer takes the stricter reading and fails the account (README, VERIFY).
+ * - An instance gone under an update (`goneBeforeUpdate`): another deployer
+ *   deletes it just before our UpdateStackInstances naming it, which is then
+ *   refused with StackInstanceNotFoundException ("The specified stack
+ *   instance doesn't exist", Errors of UpdateStackInstances and UpdateStackSet,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html).
  * - ListStackSetOperations promises no order: the layer lists operations in
  *   an order of their ids' hashes (neither newest nor oldest first), in pages
  *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
@@ -369,6 +392,8 @@ interface Operation {
   ended?: Date;
   /** ListStackSetOperationResults: one per account and Region of the operation. */
   results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; reason?: string }>;
+  /** StackSetOperation.StatusReason (failOperation). */
+  reason?: string;
 }
 
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
@@ -665,6 +690,8 @@ export class StackSetsProxy {
     this.peakInstances = 0;
     this.driftPreferences.length = 0;
     this.rivals.clear();
+    this.operationFailures.clear();
+    this.goneAtUpdate.clear();
     this.busyRefusals.clear();
     this.busyDeletes.clear();
     this.beforeDelete.clear();
@@ -761,6 +788,34 @@ export class StackSetsProxy {
   /** Another deployer's operation comes first at our next operation on `stackSet`: see the header. */
   race(stackSet: string, kind: 'stale' | 'same-change'): void {
     this.rivals.set(stackSet, kind);
+  }
+
+  /** The next operation on `stackSet` fails as a whole, with `reason` as its StatusReason: see the header. */
+  failOperation(stackSet: string, reason: string): void {
+    this.operationFailures.set(stackSet, reason);
+  }
+
+  private operationFailures = new Map<string, string>();
+
+  /** Another deployer deletes `account`'s instance of `stackSet` just before our next UpdateStackInstances naming it: see the header. */
+  goneBeforeUpdate(stackSet: string, account: string): void {
+    this.goneAtUpdate.set(stackSet, account);
+  }
+
+  private goneAtUpdate = new Map<string, string>();
+
+  /** Another deployer's delete of one instance, its stack with it: what the layer knows of it goes too (goneBeforeUpdate). */
+  private async deletedByAnotherDeployer(name: string, account: string, region: string, headers: IncomingMessage['headers']): Promise<void> {
+    const p = new URLSearchParams({ Action: 'DeleteStackInstances', Version: '2010-05-15', StackSetName: name, 'Accounts.member.1': account, 'Regions.member.1': region, RetainStacks: 'false' });
+    const out = await this.motoCall(headers, p);
+    if (out.status !== 200) throw new Error(`moto DeleteStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+    this.overlays.get(name)?.delete(account);
+    this.instanceOus.get(name)?.delete(account);
+    this.lastOperations.get(name)?.delete(account);
+    this.applied.get(account)?.delete(name);
+    // Its next create is no double create: the stack it made is gone.
+    const made = this.creations.lastIndexOf(`${name}/${account}`);
+    if (made >= 0) this.creations.splice(made, 1);
   }
 
   /**
@@ -1176,7 +1231,8 @@ export class StackSetsProxy {
   }
 
   private operationXml(o: Operation): string {
-    return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status><CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}`;
+    const reason = o.reason ? `<StatusReason>${xmlEscape(o.reason)}</StatusReason>` : '';
+    return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status>${reason}<CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}`;
   }
 
   private async startOperation(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
@@ -1213,6 +1269,12 @@ export class StackSetsProxy {
       ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: then, ended: then, results: [] });
       return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
     }
+    const gone = this.goneAtUpdate.get(name);
+    if (gone && action === 'UpdateStackInstances' && this.accountsOf(params).includes(gone)) {
+      this.goneAtUpdate.delete(name);
+      await this.deletedByAnotherDeployer(name, gone, members(params, 'Regions')[0] ?? 'us-east-1', headers);
+      return { status: 400, body: errorXml('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${gone}`) };
+    }
     if (rival === 'same-change') {
       const theirs = new URLSearchParams(params);
       theirs.set('OperationId', 'someone-else-same-change');
@@ -1242,9 +1304,17 @@ export class StackSetsProxy {
     const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
     used.add(id);
+    const failsWhole = this.operationFailures.get(name);
+    this.operationFailures.delete(name);
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
-      this.later(this.faults.runningMs ?? 30, () => this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? ''));
+      this.later(this.faults.runningMs ?? 30, () => {
+        if (failsWhole === undefined) return this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? '');
+        // Failed as a whole (see the header): no account attempted, no result listed, the reason on the operation.
+        op.reason = failsWhole;
+        op.status = 'FAILED';
+        op.ended = new Date();
+      });
     });
     return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
   }
@@ -1457,6 +1527,11 @@ export class StackSetsProxy {
       const admin = (this.adminRoles.get(o.name) || 'AWSCloudFormationStackSetAdministrationRole').replace(/^.*:role\/(?:.*\/)?/, '');
       return `Account ${account} should have '${this.executionRoles.get(o.name) ?? 'AWSCloudFormationStackSetExecutionRole'}' role with trust relationship to Role '${admin}'.`;
     }
+    // An instance whose create failed has no stack: UpdateStackInstances is not documented to make one (see the header).
+    if (o.action === 'UpdateStackInstances' && !o.motoInstances.has(account) && o.overlays.get(account)?.phantom) {
+      this.counts.failedAccounts++;
+      return `Stack instance in account ${account} has no stack to update: its create failed (the test layer's stricter reading; CreateStackInstances retries it)`;
+    }
     // From here on the stack is created or updated in the account: a create that fails leaves what Retain keeps (header).
     const creating = !deleting && !o.motoInstances.has(account);
     const failed = async (reason: string) => {
@@ -1583,7 +1658,8 @@ export class StackSetsProxy {
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
       return;
     }
-    // An instance whose create failed is not in moto: a later update creates it there.
+    // An instance whose create failed is not in moto: the CreateStackInstances that retries it creates it there (an
+    // UpdateStackInstances of it fails in attemptIn, so never gets here).
     const create = ok.filter((a) => !motoInstances.has(a));
     const update = ok.filter((a) => motoInstances.has(a));
     if (create.length > 0) {
