@@ -22,7 +22,8 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
-import { executionPolicyFor } from './deploy/execution-policy';
+import { executionPolicyFor, type ExecutionStatement } from './deploy/execution-policy';
+import { executionQuotaProblems } from './checks/execution-quota';
 import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
@@ -80,6 +81,10 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
     if (stage.accountValues.length > 0) files.set(valuesPath(stage), valuesFile(org, stage));
   }
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
+  // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
+  const execution = executionPolicyOf(org, [...templates.values()]);
+  const executionAccount = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
+  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, executionAccount));
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
   problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
@@ -89,7 +94,8 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
-  const executionRole = executionRoleOf(org, stages, [...templates.values()]);
+  const executionRole: ReportInput['executionRole'] =
+    'statements' in execution ? { statements: execution.statements, outside: executionRoleOutsideReach(org, execution.statements, executionAccount) } : execution;
   if (executionRole && 'outside' in executionRole) {
     const allowed = (executionRole.outside ?? []).filter((r) => r.allowedBy);
     if (allowed.length > 0) {
@@ -205,13 +211,13 @@ function manifest(
   };
 }
 
-/** What `xstack bootstrap` would grant the execution role, for the report; an org it cannot be derived for says why. */
-function executionRoleOf(org: Org, stages: readonly Stage[], templates: CfnTemplate[]): ReportInput['executionRole'] {
+/**
+ * What `xstack bootstrap` would grant the execution role; an org it cannot be derived for says why (the report
+ * shows it). Counted and proved in one account the stages target: the policy is the same in every one but for its id.
+ */
+function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[] } | { error: string } {
   try {
-    const statements = executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles);
-    // Proved in one account the stages target (the policy is the same in every one but for its id).
-    const account = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
-    return { statements, outside: executionRoleOutsideReach(org, statements, account) };
+    return { statements: executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles) };
   } catch (error) {
     if (error instanceof XstackError) return { error: error.message };
     throw error;

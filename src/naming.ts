@@ -63,6 +63,9 @@ export function nameProblem(rule: NameRule, name: string): string | undefined {
   return undefined;
 }
 
+/** A role's managed policy (src/cfn/resources.ts `role`): the role's name, then the policy's. */
+export const rolePolicy = (role: string, policy: string): string => `${role}-${policy}`;
+
 /**
  * Names in one account, from the org's prefix and its bucket generation.
  *
@@ -178,6 +181,34 @@ export class Names {
   }
   triggerRole(pipeline: string): string {
     return `${this.prefix}-${pipeline}-trigger`;
+  }
+  /** `xstack bootstrap`'s managed policies of the StackSet execution role (SELF_MANAGED), numbered from 1. */
+  executionPolicy(n: number): string {
+    return `${this.prefix}-stackset-execution-${n}`;
+  }
+
+  /**
+   * The names above that vary with a pipeline or an account, each with `*` for that part, by the kind of resource
+   * they name: the StackSet execution role's policy names these instead of each pipeline's and account's own
+   * (src/deploy/execution-policy.ts), so that it is as large for 1,000 accounts as for 3. Not `${prefix}-*`: that
+   * would take in the execution role's own policies (executionPolicy above), which the role could then rewrite.
+   * None of these matches a name the prefix alone makes (prefixNames) nor an execution policy; the compile proves
+   * what the role cannot reach (src/audit/execution-reach.ts).
+   */
+  shapes(): Record<'role' | 'managedPolicy' | 'rule' | 'pipeline' | 'codedeploy', string[]> {
+    // One source role per pipeline account (by its id); a CodeDeploy role and a trigger role per pipeline (by its name).
+    const roles = [this.sourceRole('*'), this.codeDeployRole('*'), this.triggerRole('*')];
+    return {
+      role: roles,
+      // Each pipeline's policy, and the managed policies of the roles above, named after their role (rolePolicy).
+      managedPolicy: [this.pipelinePolicy('*'), ...roles.map((r) => rolePolicy(r, '*'))],
+      // A trigger rule per pipeline; forwarding rules by a hash of repository and branch and a chunk number.
+      rule: [this.triggerRule('*'), this.forwardingRulePattern()],
+      // Pipelines, CodeDeploy applications and deployment groups are named `<prefix>-<pipeline>`: nothing else of
+      // those services carries the prefix, and the execution role owns none of them.
+      pipeline: [this.pipeline('*')],
+      codedeploy: [this.codeDeployApplication('*'), this.codeDeployGroup('*')],
+    };
   }
 
   /** Every name that depends on the prefix alone, with its rule. */

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, packPolicies, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
-import { executionPolicy, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
@@ -128,6 +128,14 @@ describe('the execution role outside the org\'s names, proved by the access proo
       'iam:PutRolePolicy admin execution role/TooBroad',
       'iam:PutRolePolicy OrganizationAccountAccessRole execution role/TooBroad',
       `iam:PutRolePolicy ${compiled.org.stackSets.executionRoleName} execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.stackSets.administrationRoleName} execution role/TooBroad`,
+      'iam:PutRolePolicy platform-admin execution role/TooBroad',
+      // Another org's names of each shape of role name (prefix `${prefix}x`).
+      `iam:PutRolePolicy ${compiled.org.prefix}x-pipeline execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}x-source-${account} execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}x-app-codedeploy execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}x-app-trigger execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}x-deploy-target execution role/TooBroad`,
     ]);
   });
 

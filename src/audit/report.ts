@@ -126,7 +126,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
       ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
-      : '`xstack bootstrap` gives it exactly the statements below, derived from these templates: the actions CloudFormation\'s handlers need for the resource types they contain, each on the ARNs of the resources they name; a statement that is broader says why.');
+      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with a pipeline or an account, such as \`${org.prefix}-*-trigger\`, so that the policy does not grow with the org); a statement that is broader says why.`);
   if ('error' in role) return { id: 'execution-role', title: 'The StackSet execution role', level: 2, blocks: [{ kind: 'p', text: `${intro} Not derivable for this org: ${role.error}` }] };
   return {
     id: 'execution-role',

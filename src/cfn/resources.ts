@@ -3,6 +3,7 @@ import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import Role from 'cloudform-types/types/iam/role';
 import type { PolicyDocument } from '../iam/policy';
 import { arn, ref } from './intrinsics';
+import { rolePolicy } from '../naming';
 
 export interface RoleProps {
   name: string;
@@ -49,7 +50,7 @@ export function role(id: string, props: RoleProps): Record<string, Role | Manage
   for (const policy of props.policies ?? []) {
     resources[logicalId(id, policy.name)] = withExceptions(
       new ManagedPolicy({
-        ManagedPolicyName: `${props.name}-${policy.name}`,
+        ManagedPolicyName: rolePolicy(props.name, policy.name),
         // Create-only and the policy is named: a wording change is refused by plan/deploy (src/deploy/replacements.ts).
         Description: `Permissions of role ${props.name}: ${policy.name}`,
         Roles: [ref(id)],

@@ -53,9 +53,9 @@ import { foreignBucket, templateBucketName, templateBucketState } from './templa
 import { XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
-import { nameProblem, RULES } from '../naming';
+import { nameProblem, Names, RULES } from '../naming';
 import type { Aws } from './clients';
-import { executionPolicy, resolvePolicy, type ExecutionStatement } from './execution-policy';
+import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from './execution-policy';
 import { sha256 } from '../hash';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
@@ -162,21 +162,6 @@ export function executionTrust(partition: string, adminAccount: string, principa
   ]);
 }
 
-/** Statements packed into managed policies within IAM's size limit, in order. */
-export function packPolicies(statements: object[]): object[][] {
-  const out: object[][] = [];
-  let current: object[] = [];
-  for (const s of statements) {
-    if (current.length > 0 && JSON.stringify(document([...current, s])).length > FIXED_IAM_QUOTAS.managedPolicyChars.limit) {
-      out.push(current);
-      current = [];
-    }
-    current.push(s);
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-
 /** The role of an STS assumed-role session ARN (arn:P:sts::A:assumed-role/NAME/SESSION), which carries no path. */
 export function assumedRole(arn: string): { partition: string; account: string; name: string } | undefined {
   const session = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
@@ -227,7 +212,7 @@ export function trustedPrincipals(trustDocument: string | undefined, partition: 
   });
 }
 
-export const executionPolicyName = (prefix: string, n: number) => `${prefix}-stackset-execution-${n}`;
+export const executionPolicyName = (prefix: string, n: number) => new Names(prefix).executionPolicy(n);
 
 export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: BootstrapOptions = {}): Promise<BootstrapStep[]> {
   const steps: BootstrapStep[] = [];

@@ -3,7 +3,13 @@
  * instead of AdministratorAccess: the IAM actions CloudFormation needs for
  * exactly the resource types the templates contain (each type's handler
  * permissions, from its registry schema), each tied to the ARNs of the
- * resources the templates name. Pure: no AWS calls.
+ * resources the templates name. A name that varies with a pipeline or an
+ * account is written as its shape (`<prefix>-*-trigger`, naming.ts `shapes`),
+ * so the policy is as large for 1,000 accounts as for 3: IAM takes at most
+ * 6,144 characters a managed policy and 10 (20 on request) managed policies a
+ * role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * Names xstack does not give (repositories, the org file's existing roles)
+ * stay exact. Pure: no AWS calls.
  *
  * Strings use CloudFormation's Sub form (`${AWS::Partition}`,
  * `${AWS::AccountId}`, `${AWS::Region}`): `resolvePolicy` turns them into one
@@ -16,6 +22,8 @@
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { LIMITS, policyChars } from '../limits';
+import { IAM_QUOTAS_DOC } from '../checks/iam-quotas';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
@@ -34,11 +42,19 @@ const P = '${AWS::Partition}';
 const A = '${AWS::AccountId}';
 const R = '${AWS::Region}';
 
-/** The property that names a resource of a type, and the ARN that name makes (Service Authorization Reference, per service). */
-const NAMED: Record<string, { property: string; arn: (name: string, t: CfnTemplate, r: Record<string, unknown>) => string }> = {
+type ShapeKind = keyof ReturnType<Names['shapes']>;
+/** A name as the policy writes it: its shape of that kind when it has one, else the name itself. */
+type Shaped = (kind: ShapeKind | undefined, name: string) => string;
+
+/**
+ * The property that names a resource of a type, the ARN that name makes (Service Authorization Reference, per
+ * service), and which of naming.ts's shapes the name may take. xstack gives its roles, policies and instance profiles
+ * no path (src/cfn/resources.ts), so their ARNs are `role/<name>`, `policy/<name>`, `instance-profile/<name>`.
+ */
+const NAMED: Record<string, { property: string; shape?: ShapeKind; arn: (name: string, t: CfnTemplate, r: Record<string, unknown>, shaped: Shaped) => string }> = {
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
-  'AWS::IAM::Role': { property: 'RoleName', arn: (n) => `arn:${P}:iam::${A}:role/${n}` },
-  'AWS::IAM::ManagedPolicy': { property: 'ManagedPolicyName', arn: (n) => `arn:${P}:iam::${A}:policy/${n}` },
+  'AWS::IAM::Role': { property: 'RoleName', shape: 'role', arn: (n) => `arn:${P}:iam::${A}:role/${n}` },
+  'AWS::IAM::ManagedPolicy': { property: 'ManagedPolicyName', shape: 'managedPolicy', arn: (n) => `arn:${P}:iam::${A}:policy/${n}` },
   'AWS::IAM::InstanceProfile': { property: 'InstanceProfileName', arn: (n) => `arn:${P}:iam::${A}:instance-profile/${n}` },
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
   'AWS::S3::Bucket': { property: 'BucketName', arn: (n) => `arn:${P}:s3:::${n}` },
@@ -47,15 +63,19 @@ const NAMED: Record<string, { property: string; arn: (name: string, t: CfnTempla
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
   'AWS::CodeCommit::Repository': { property: 'RepositoryName', arn: (n) => `arn:${P}:codecommit:${R}:${A}:${n}` },
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodepipeline.html
-  'AWS::CodePipeline::Pipeline': { property: 'Name', arn: (n) => `arn:${P}:codepipeline:${R}:${A}:${n}` },
+  'AWS::CodePipeline::Pipeline': { property: 'Name', shape: 'pipeline', arn: (n) => `arn:${P}:codepipeline:${R}:${A}:${n}` },
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html
-  'AWS::CodeDeploy::Application': { property: 'ApplicationName', arn: (n) => `arn:${P}:codedeploy:${R}:${A}:application:${n}` },
+  'AWS::CodeDeploy::Application': { property: 'ApplicationName', shape: 'codedeploy', arn: (n) => `arn:${P}:codedeploy:${R}:${A}:application:${n}` },
   'AWS::CodeDeploy::DeploymentGroup': {
     property: 'DeploymentGroupName',
-    arn: (n, t, r) => `arn:${P}:codedeploy:${R}:${A}:deploymentgroup:${nameOf(t, r.ApplicationName) ?? '*'}/${n}`,
+    shape: 'codedeploy',
+    arn: (n, t, r, shaped) => {
+      const application = nameOf(t, r.ApplicationName);
+      return `arn:${P}:codedeploy:${R}:${A}:deploymentgroup:${application === undefined ? '*' : shaped('codedeploy', application)}/${n}`;
+    },
   },
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
-  'AWS::Events::Rule': { property: 'Name', arn: (n) => `arn:${P}:events:${R}:${A}:rule/${n}` },
+  'AWS::Events::Rule': { property: 'Name', shape: 'rule', arn: (n) => `arn:${P}:events:${R}:${A}:rule/${n}` },
   'AWS::Events::EventBusPolicy': { property: 'EventBusName', arn: (n) => `arn:${P}:events:${R}:${A}:event-bus/${n}` },
 };
 
@@ -105,7 +125,17 @@ function serviceOfType(type: string): string {
   return service;
 }
 
-function collect(templates: CfnTemplate[], existingRoles: readonly string[]): Derived {
+/** IAM's wildcards in a resource ARN, `*` and `?`, as a pattern for a whole name. */
+const wildcard = (shape: string) => new RegExp(`^${shape.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
+/** Each name as its first shape of its kind that matches it (naming.ts `shapes`), or as itself. */
+function shaper(names: Names): Shaped {
+  const shapes = Object.entries(names.shapes()).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: wildcard(shape) }))] as const);
+  const byKind = new Map(shapes);
+  return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
+}
+
+function collect(templates: CfnTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const types = new Set<string>();
@@ -122,13 +152,14 @@ function collect(templates: CfnTemplate[], existingRoles: readonly string[]): De
       }
       const service = serviceOfType(r.Type);
       const arns = arnsByService.get(service) ?? new Set<string>();
-      arns.add(spec.arn(name, t, r.Properties ?? {}));
+      arns.add(spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped));
       // A managed policy attached to a role no template creates (existing instance roles the org names):
       // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
+      // An existing role keeps its exact name and path; a role the templates create is written as in its own statement.
       if (r.Type === 'AWS::IAM::ManagedPolicy') {
         for (const roleName of (r.Properties?.Roles as unknown[] | undefined) ?? []) {
           const n = nameOf(t, roleName);
-          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? n}`);
+          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
         }
       }
       arnsByService.set(service, arns);
@@ -197,7 +228,7 @@ export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
  * `keyAdministratorRoles`: the org's, patterns among them (read by no one, so granted nothing here).
  */
 export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1, existingRoles: readonly string[] = [], keyAdministratorRoles: readonly string[] = []): ExecutionStatement[] {
-  const { types, arnsByService } = collect(templates, existingRoles);
+  const { types, arnsByService } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration)));
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
     const needed = RESOURCE_PERMISSIONS[type];
@@ -275,11 +306,75 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
   return statements;
 }
 
+/** A statement as IAM gets it. */
+export type IamStatement = Omit<ExecutionStatement, 'reason'>;
+
 /** One account's policy document: the Sub-form placeholders replaced, reasons left out (IAM takes no comments). */
-export function resolvePolicy(statements: ExecutionStatement[], at: { partition: string; account: string; region: string }): { Version: '2012-10-17'; Statement: object[] } {
+export function resolvePolicy(statements: readonly ExecutionStatement[], at: { partition: string; account: string; region: string }): { Version: '2012-10-17'; Statement: IamStatement[] } {
   const sub = (s: string) => s.replaceAll(P, at.partition).replaceAll(A, at.account).replaceAll(R, at.region);
   return {
     Version: '2012-10-17',
     Statement: statements.map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource: Resource.map(sub) })),
   };
+}
+
+/** A policy document of these statements. */
+export const policyDocument = (statements: readonly object[]) => ({ Version: '2012-10-17', Statement: statements });
+
+/**
+ * Statements packed, in order, into managed policies of at most IAM's 6,144 characters each, counted as IAM counts
+ * them, without white space (LIMITS.managedPolicyChars, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * A statement larger than that is split by its Resource list into parts (`<Sid>Part1`, `<Sid>Part2`, …), each with
+ * the statement's actions: the first fills the pack it starts in, the rest start packs of their own. Sizes are added
+ * up, not written out again for each resource: the JSON of a list is its items, their commas and two brackets.
+ */
+export function packPolicies(statements: readonly IamStatement[], limit: number = LIMITS.managedPolicyChars): IamStatement[][] {
+  const empty = policyChars(policyDocument([]));
+  const packs: IamStatement[][] = [];
+  let pack: IamStatement[] = [];
+  let size = empty;
+  const room = () => limit - size - (pack.length > 0 ? 1 : 0);
+  const add = (statement: IamStatement) => {
+    size += (pack.length > 0 ? 1 : 0) + policyChars(statement);
+    pack.push(statement);
+  };
+  const close = () => {
+    if (pack.length > 0) packs.push(pack);
+    pack = [];
+    size = empty;
+  };
+  for (const statement of statements) {
+    const chars = policyChars(statement);
+    if (chars <= room()) add(statement);
+    else if (chars <= limit - empty) {
+      close();
+      add(statement);
+    } else {
+      let rest = statement.Resource;
+      for (let part = 1; rest.length > 0; ) {
+        const head = { ...statement, Sid: `${statement.Sid}Part${part}`, Resource: [] as string[] };
+        let taken = 0;
+        let used = policyChars(head);
+        while (taken < rest.length) {
+          const next = used + (taken > 0 ? 1 : 0) + policyChars(rest[taken]);
+          if (next > room()) break;
+          used = next;
+          taken++;
+        }
+        if (taken === 0) {
+          if (pack.length === 0) {
+            throw new XstackError('EXECUTION_POLICY', `statement ${statement.Sid}: its actions and one resource (${rest[0]}) take more than the ${limit} characters of a managed policy (${IAM_QUOTAS_DOC})`);
+          }
+          close();
+          continue;
+        }
+        add({ ...head, Resource: rest.slice(0, taken) });
+        rest = rest.slice(taken);
+        part++;
+        if (rest.length > 0) close();
+      }
+    }
+  }
+  close();
+  return packs;
 }

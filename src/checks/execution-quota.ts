@@ -1,0 +1,48 @@
+/**
+ * The StackSet execution role's managed policies, checked at compile time like
+ * the templates' roles (iam-quotas.ts). SELF_MANAGED: `xstack bootstrap`
+ * writes the role's derived policy (src/deploy/execution-policy.ts) as
+ * managed policies of at most 6,144 characters each (`packPolicies`) and
+ * attaches them all to the role, in every target account; IAM attaches at
+ * most `managedPoliciesPerRole` managed policies to a role (10, 20 on
+ * request). Past that, bootstrap would stop at AttachRolePolicy in the first
+ * account, after creating the policies (moto enforces neither quota, so no
+ * local run shows it). SERVICE_MANAGED execution roles are made by StackSets
+ * or by the org's own template, not by bootstrap: nothing to check here.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+ */
+import { packPolicies, policyDocument, resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
+import { LIMITS, policyChars } from '../limits';
+import { XstackError } from '../errors';
+import type { Org } from '../org/model';
+import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
+
+/**
+ * The sizes of the managed policies bootstrap would write for `account` (the same in every account but for its id),
+ * as IAM counts them, and the largest statement.
+ */
+export function executionPolicyPacks(org: Org, statements: readonly ExecutionStatement[], account: string): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
+  const resolved = resolvePolicy(statements, { partition: org.partition, account, region: org.region }).Statement;
+  const sized = resolved.map((s) => ({ Sid: s.Sid, resources: s.Resource.length, chars: policyChars(s) }));
+  return { packs: packPolicies(resolved).map((pack) => policyChars(policyDocument(pack))), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
+}
+
+export function executionQuotaProblems(org: Org, statements: readonly ExecutionStatement[], account: string): string[] {
+  if (org.stackSets.permissionModel !== 'SELF_MANAGED') return [];
+  let packs: number[];
+  let largest: { Sid: string; resources: number; chars: number };
+  try {
+    ({ packs, largest } = executionPolicyPacks(org, statements, account));
+  } catch (error) {
+    // A statement whose actions and one resource alone are over a managed policy's size (packPolicies).
+    if (error instanceof XstackError) return [`StackSet execution role ${org.stackSets.executionRoleName}: ${error.message}`];
+    throw error;
+  }
+  const limit = quotaOf(org, 'managedPoliciesPerRole');
+  if (packs.length <= limit) return [];
+  const { max } = ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole;
+  const raise = limit < max ? `; AWS raises it up to ${max} on request (then set iamQuotas.managedPoliciesPerRole in the org file)` : '; that is the most AWS grants';
+  return [
+    `StackSet execution role ${org.stackSets.executionRoleName}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: what grows with the org is the names xstack does not give, and so cannot name by pattern (repositories, the org file's existing roles)`,
+  ];
+}
