@@ -60,6 +60,7 @@ function summary(c: CompiledOrg, outDir: string): string {
   const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size + 1} files`];
   c.rollout.waves.forEach((wave, i) => lines.push(`  wave ${i + 1}: ${wave.join(', ')}`));
   for (const s of c.stages) for (const note of s.notes) lines.push(`  note ${s.id}: ${note}`);
+  for (const note of c.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');
 }
 

@@ -22,7 +22,7 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
-import { executionPolicyFor, type ExecutionStatement } from './deploy/execution-policy';
+import { executionPolicyOf as deriveExecutionPolicy, type ExecutionStatement, type PipelineNames } from './deploy/execution-policy';
 import { executionQuotaProblems } from './checks/execution-quota';
 import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
@@ -33,6 +33,7 @@ import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
 import { teamsToFold } from './audit/scale';
 import { layoutPath, layoutText, type Layout } from './stages/layout';
+import { Names } from './naming';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -50,6 +51,8 @@ export interface CompiledOrg {
   access: AccessAnalysis;
   /** Which part of each family holds each unit, as compiled: the org's layout file after this compile (src/stages/layout.ts). */
   layout: Layout;
+  /** What the compile chose for the org as a whole and says so (compile prints them, as it does each stage's notes). */
+  notes: readonly string[];
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
@@ -85,6 +88,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const execution = executionPolicyOf(org, [...templates.values()]);
   const executionAccount = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
   if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, executionAccount));
+  const notes = 'statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
   problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
@@ -95,9 +99,12 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };
   const executionRole: ReportInput['executionRole'] =
-    'statements' in execution ? { statements: execution.statements, outside: executionRoleOutsideReach(org, execution.statements, executionAccount) } : execution;
+    'statements' in execution
+      ? { statements: execution.statements, pipelineNames: execution.pipelineNames, outside: executionRoleOutsideReach(org, execution.statements, executionAccount, execution.pipelineNames) }
+      : execution;
   if (executionRole && 'outside' in executionRole) {
-    const allowed = (executionRole.outside ?? []).filter((r) => r.allowedBy);
+    // Refused, or reached by design by the pipeline names' shapes (when the policy uses them, and only those names).
+    const allowed = (executionRole.outside ?? []).filter((r) => r.allowedBy && !r.byDesign);
     if (allowed.length > 0) {
       throw new CompileError('ACCESS_ANALYSIS_FAILED', allowed.map((r) => `the StackSet execution role may ${r.action} on ${r.resource}, outside the org's names (allowed by ${r.allowedBy}); it must be refused`));
     }
@@ -109,7 +116,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 
   const layout = layoutOf(stages);
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of, layout)));
-  return { org, stages, rollout, access, layout, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return { org, stages, rollout, access, layout, notes, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */
@@ -215,11 +222,21 @@ function manifest(
  * What `xstack bootstrap` would grant the execution role; an org it cannot be derived for says why (the report
  * shows it). Counted and proved in one account the stages target: the policy is the same in every one but for its id.
  */
-function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[] } | { error: string } {
+function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } | { error: string } {
   try {
-    return { statements: executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles) };
+    return deriveExecutionPolicy(org, templates);
   } catch (error) {
     if (error instanceof XstackError) return { error: error.message };
     throw error;
   }
+}
+
+/** The compile's note when the execution role's policy names pipelines' resources by shape: what the shapes reach, and why. */
+function executionShapesNote(org: Org, chosen: Extract<PipelineNames, { names: 'shapes' }>): string {
+  const s = new Names(org.prefix).shapes(true);
+  return (
+    `StackSet execution role: pipeline names by shape (roles ${s.role.slice(1).join(', ')} and their policies, policies ${s.managedPolicy[0]}, pipelines and CodeDeploy applications ${s.pipeline[0]}, rules ${s.rule[0]}), ${chosen.packs} managed policies: ${chosen.why}. ` +
+    `In every target account the role may change any role, policy, pipeline, CodeDeploy application or rule of those forms, including ones another team or tool named with the prefix (the report's execution role section lists them); ` +
+    `raise the quota (iamQuotas.managedPoliciesPerRole, up to 20) to keep exact names`
+  );
 }

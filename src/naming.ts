@@ -76,6 +76,9 @@ export const rolePolicy = (role: string, policy: string): string => `${role}-${p
  * org's buckets fresh names ending in `-g<N>`; generation 1 has no suffix, so
  * an org that never sets it keeps its names.
  */
+/** An account id in an IAM resource pattern: 12 characters, as every account id has (IAM's `?` is any one character). */
+export const ACCOUNT_ID_SHAPE = '?'.repeat(12);
+
 export class Names {
   constructor(
     readonly prefix: string,
@@ -186,26 +189,49 @@ export class Names {
   executionPolicy(n: number): string {
     return `${this.prefix}-stackset-execution-${n}`;
   }
+  /** The `n` of a name executionPolicy gives, or undefined for any other name (another prefix's packs among them). */
+  executionPolicyNumber(name: string): number | undefined {
+    const base = this.executionPolicy(0).slice(0, -1);
+    const n = name.startsWith(base) ? name.slice(base.length) : '';
+    return /^[1-9]\d*$/.test(n) ? Number(n) : undefined;
+  }
 
   /**
-   * The names above that vary with a pipeline or an account, each with `*` for that part, by the kind of resource
-   * they name: the StackSet execution role's policy names these instead of each pipeline's and account's own
-   * (src/deploy/execution-policy.ts), so that it is as large for 1,000 accounts as for 3. Not `${prefix}-*`: that
-   * would take in the execution role's own policies (executionPolicy above), which the role could then rewrite.
-   * None of these matches a name the prefix alone makes (prefixNames) nor an execution policy; the compile proves
-   * what the role cannot reach (src/audit/execution-reach.ts).
+   * The names above that vary with an account or a pipeline, by the kind of resource they name, each with a wildcard
+   * for that part: the StackSet execution role's policy names these instead of each account's and pipeline's own
+   * (src/deploy/execution-policy.ts). IAM's wildcards in a resource ARN are `*`, any run of characters, and `?`, any
+   * one character, and `*` "can expand to replace everything within a segment, including characters like a forward
+   * slash (/)" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html, "Using
+   * wildcards in resource ARNs"): a shape also matches a role or policy on a path, or a rule on another bus, which
+   * the policy refuses by an explicit Deny (execution-policy.ts `pathDenials`). Never `${prefix}-*` for roles and
+   * policies: that would take in the execution role's own policies (executionPolicy above), which it could rewrite.
+   *
+   * `pipelines` false, the default: the names keyed by an account only, which grow with accounts. A source role per
+   * pipeline account is `<prefix>-source-` and the account's 12-digit id, so its shape has 12 `?`: it matches exactly
+   * 12 more characters, any 12 (IAM has no digit wildcard), so `<prefix>-source-legacy` is not reached. Forwarding
+   * rules carry a 10-character hash. Every other name stays exact.
+   *
+   * `pipelines` true: also the names keyed by a pipeline (roles `<prefix>-*-codedeploy`, `<prefix>-*-trigger`,
+   * pipelines and CodeDeploy applications `<prefix>-*`, rules `<prefix>-*-trigger`), which grow with pipelines. These
+   * reach every such name in a target account, whoever gave it: another team's `<prefix>-web-trigger`, any pipeline
+   * `<prefix>-…`. The policy uses them only when the exact names would need more managed policies than the role takes,
+   * and the compile says so (execution-policy.ts `executionPolicyOf`); the compile proves what the role still cannot
+   * reach (src/audit/execution-reach.ts).
    */
-  shapes(): Record<'role' | 'managedPolicy' | 'rule' | 'pipeline' | 'codedeploy', string[]> {
-    // One source role per pipeline account (by its id); a CodeDeploy role and a trigger role per pipeline (by its name).
-    const roles = [this.sourceRole('*'), this.codeDeployRole('*'), this.triggerRole('*')];
+  shapes(pipelines = false): Record<'role' | 'managedPolicy' | 'rule' | 'pipeline' | 'codedeploy', string[]> {
+    const source = this.sourceRole(ACCOUNT_ID_SHAPE);
+    // forwardingRule above: a hash of 10 hex characters, then the chunk number.
+    const forwarding = `${this.prefix}-codecommit-fwd-${'?'.repeat(10)}-*`;
+    if (!pipelines) return { role: [source], managedPolicy: [rolePolicy(source, '*')], rule: [forwarding], pipeline: [], codedeploy: [] };
+    // A CodeDeploy role and a trigger role per pipeline (by its name).
+    const roles = [source, this.codeDeployRole('*'), this.triggerRole('*')];
     return {
       role: roles,
       // Each pipeline's policy, and the managed policies of the roles above, named after their role (rolePolicy).
       managedPolicy: [this.pipelinePolicy('*'), ...roles.map((r) => rolePolicy(r, '*'))],
-      // A trigger rule per pipeline; forwarding rules by a hash of repository and branch and a chunk number.
-      rule: [this.triggerRule('*'), this.forwardingRulePattern()],
-      // Pipelines, CodeDeploy applications and deployment groups are named `<prefix>-<pipeline>`: nothing else of
-      // those services carries the prefix, and the execution role owns none of them.
+      rule: [this.triggerRule('*'), forwarding],
+      // Pipelines, CodeDeploy applications and deployment groups are named `<prefix>-<pipeline>`: the shape is the
+      // prefix and its hyphen, and reaches every pipeline and application so named, the org's or not.
       pipeline: [this.pipeline('*')],
       codedeploy: [this.codeDeployApplication('*'), this.codeDeployGroup('*')],
     };

@@ -455,7 +455,8 @@ describe('the StackSet execution role in the report', () => {
       const statements = executionPolicyFor(c.stages.map((s) => renderTemplate(s.definition)), c.org.prefix);
       expect(statements.length).toBeGreaterThan(5);
       for (const s of statements) {
-        const row = section.split('\n').find((l) => l.startsWith(`| ${s.Sid} |`));
+        // A Deny is marked so in its row.
+        const row = section.split('\n').find((l) => l.startsWith(`| ${s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid} |`));
         expect(row, s.Sid).toBeDefined();
         expect(row).toContain(s.Action.join(', '));
         if (s.Resource.includes('*')) expect(s.reason, s.Sid).toBeTruthy();

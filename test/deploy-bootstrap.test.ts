@@ -2,7 +2,7 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
@@ -136,6 +136,13 @@ describe('the execution role outside the org\'s names, proved by the access proo
       `iam:PutRolePolicy ${compiled.org.prefix}x-app-codedeploy execution role/TooBroad`,
       `iam:PutRolePolicy ${compiled.org.prefix}x-app-trigger execution role/TooBroad`,
       `iam:PutRolePolicy ${compiled.org.prefix}x-deploy-target execution role/TooBroad`,
+      // This org's prefix on names it does not give: another pipeline's, a source role that is no account's, names on a path.
+      `iam:PutRolePolicy ${compiled.org.prefix}-zz-trigger execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}-zz-codedeploy execution role/TooBroad`,
+      `iam:PutRolePolicy ${compiled.org.prefix}-source-legacy execution role/TooBroad`,
+      // (role/<prefix>-source-/xxxxxxxxxxx is refused by the IamNoPathedNames Deny, which wins over TooBroad.)
+      `iam:PutRolePolicy x-trigger execution role/TooBroad`,
+      `iam:PutRolePolicy x-codedeploy execution role/TooBroad`,
     ]);
   });
 
@@ -218,6 +225,29 @@ describe('xstack bootstrap on moto', () => {
     expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
     const summary = await deploy(compiled, env.aws(), { pollMs: 5 });
     expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
+  });
+
+  it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, unreported", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const account = '222222222222';
+    const role = 'AWSCloudFormationStackSetExecutionRole';
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
+    // An earlier bootstrap's 9th pack (exact ARNs took more), and a pack of another org (prefix acme-team) on the same default role.
+    for (const name of ['acme-stackset-execution-9', 'acme-team-stackset-execution-1']) {
+      const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document }))).Policy!.Arn!;
+      await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+    }
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    expect(steps.filter((s) => s.account === account && s.what.startsWith('detach'))).toEqual([
+      { account, what: `detach acme-stackset-execution-9 from ${role}`, status: 'change', detail: expect.stringMatching(/^no longer derived \(the policy now takes \d+\); the policy is kept, unattached$/) },
+    ]);
+    const attached = ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyName).sort();
+    expect(attached).toContain('acme-team-stackset-execution-1');
+    expect(attached).not.toContain('acme-stackset-execution-9');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
   });
 
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {

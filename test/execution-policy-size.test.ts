@@ -3,16 +3,21 @@
  * characters a managed policy (fixed) and 10 managed policies a role (20 on
  * request), https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html;
  * moto enforces neither, so the sizes of what `xstack bootstrap` would write
- * are asserted here, for the examples and the bench orgs. And the shapes the
- * policy names the org's resources by still leave out every other name: the
- * compile's proof refuses a shape that dropped the prefix.
+ * are asserted here, for the examples and the bench orgs. Names keyed by an
+ * account are written by shape (`<prefix>-source-????????????`); names keyed by
+ * a pipeline exactly, unless that would need more managed policies than the
+ * role takes, and then by shape, said by the compile and the report. And the
+ * compile's proof refuses every other name: a shape that dropped the prefix,
+ * another pipeline's names in exact mode, `<prefix>-source-legacy` and names on
+ * a path in either mode.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
-import { executionPolicyFor, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type IamStatement } from '../src/deploy/execution-policy';
+import { executionPolicyFor, executionPolicyOf, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type IamStatement, type PipelineNames } from '../src/deploy/execution-policy';
+import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { CompileError } from '../src/errors';
 import { policyChars } from '../src/limits';
 import { Names } from '../src/naming';
@@ -21,20 +26,18 @@ import type { Org } from '../src/org/model';
 import { planStages } from '../src/stages/plan';
 import { compileProblems, ORG_FILES } from './helpers';
 
-const statementsOf = (org: Org): ExecutionStatement[] =>
-  executionPolicyFor(
-    planStages(org).map((s) => renderTemplate(s.definition)),
-    org.prefix,
-    org.bucketGeneration,
-    org.deploymentTargets.instanceRoles,
-    org.keyAdministratorRoles,
-  );
+const templatesOf = (org: Org) => planStages(org).map((s) => renderTemplate(s.definition));
+/** The policy with pipeline names exact (false) or by shape (true), whatever the quota. */
+const statementsOf = (org: Org, pipelineShapes = false): ExecutionStatement[] =>
+  executionPolicyFor(templatesOf(org), org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles, pipelineShapes);
+/** The policy as the compile and bootstrap choose it. */
+const chosenOf = (org: Org) => executionPolicyOf(org, templatesOf(org));
 const resolvedOf = (org: Org, statements = statementsOf(org)) => resolvePolicy(statements, { partition: org.partition, account: '111111111111', region: org.region }).Statement;
 
-const orgs: Array<[string, () => Org]> = [
-  ...ORG_FILES.map((f): [string, () => Org] => [f, () => loadOrgFile(f)]),
-  ['bench generateOrgYaml(1000)', () => parseOrg(generateOrgYaml(1000), 'generated-1000.yaml')],
-  ['bench generateTeamsOrgYaml(250)', () => parseOrg(generateTeamsOrgYaml(250), 'teams-250.yaml')],
+const orgs: Array<[string, () => Org, PipelineNames['names']]> = [
+  ...ORG_FILES.map((f): [string, () => Org, PipelineNames['names']] => [f, () => loadOrgFile(f), 'exact']),
+  ['bench generateOrgYaml(1000)', () => parseOrg(generateOrgYaml(1000), 'generated-1000.yaml'), 'exact'],
+  ['bench generateTeamsOrgYaml(250)', () => parseOrg(generateTeamsOrgYaml(250), 'teams-250.yaml'), 'shapes'],
 ];
 
 /** A statement's parts in the packs (`<Sid>` whole, or `<Sid>Part<n>`), put back together. */
@@ -45,9 +48,12 @@ function rejoined(packs: IamStatement[][], statement: IamStatement): IamStatemen
 }
 
 describe('the execution role policy fits IAM, whatever the size of the org', () => {
-  for (const [name, load] of orgs) {
-    it(`${name}: every managed policy is at most 6,144 characters, and at most 10 of them on the role`, () => {
-      const statements = resolvedOf(load());
+  for (const [name, load, names] of orgs) {
+    it(`${name}: pipeline names ${names}; every managed policy is at most 6,144 characters, and at most 10 of them on the role`, () => {
+      const org = load();
+      const chosen = chosenOf(org);
+      expect(chosen.pipelineNames.names).toBe(names);
+      const statements = resolvedOf(org, chosen.statements);
       const packs = packPolicies(statements);
       expect(packs.length).toBeLessThanOrEqual(10);
       for (const pack of packs) expect(policyChars(policyDocument(pack))).toBeLessThanOrEqual(6144);
@@ -61,23 +67,65 @@ describe('the execution role policy fits IAM, whatever the size of the org', () 
     expect(statementsOf(parseOrg(generateOrgYaml(1000), 'generated-1000.yaml'))).toEqual(statementsOf(parseOrg(generateOrgYaml(3), 'generated-3.yaml')));
   });
 
-  it('250 teams grow only the repositories (names the org file gives, not xstack), listed one by one', () => {
-    const small = statementsOf(parseOrg(generateTeamsOrgYaml(3), 'teams-3.yaml'));
-    const large = statementsOf(parseOrg(generateTeamsOrgYaml(250), 'teams-250.yaml'));
+  it('pipeline names by shape: 250 teams grow only the repositories (names the org file gives, not xstack), listed one by one', () => {
+    const small = statementsOf(parseOrg(generateTeamsOrgYaml(3), 'teams-3.yaml'), true);
+    const large = statementsOf(parseOrg(generateTeamsOrgYaml(250), 'teams-250.yaml'), true);
     const without = (statements: ExecutionStatement[]) => statements.filter((s) => s.Sid !== 'CodecommitNamed');
     expect(without(large)).toEqual(without(small));
     expect(large.find((s) => s.Sid === 'CodecommitNamed')!.Resource).toHaveLength(500);
   });
 
+  it("source roles by an account id's 12 characters (`<prefix>-source-????????????`), never `<prefix>-source-*`", () => {
+    const iam = statementsOf(loadOrgFile('parameters/example.yaml')).find((s) => s.Sid === 'IamNamed')!.Resource;
+    expect(iam).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-source-????????????');
+    expect(iam).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/acme-source-????????????-*');
+    expect(iam.filter((r) => r.includes('acme-source-*'))).toEqual([]);
+  });
+
+  it("pipeline names exact by default: each pipeline's roles, policies, pipeline, application and rule by name, no pattern of them", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const chosen = chosenOf(org);
+    expect(chosen.pipelineNames).toEqual({ names: 'exact', packs: 3, quota: 10 });
+    const resources = chosen.statements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Resource);
+    const p = org.pipelines[0].name;
+    for (const name of [`role/acme-${p}-trigger`, `role/acme-${p}-codedeploy`, `policy/acme-${p}-pipeline`, `:acme-${p}`, `application:acme-${p}`, `rule/acme-${p}-trigger`]) {
+      expect(resources.some((r) => r.endsWith(name)), name).toBe(true);
+    }
+    // The only patterns left: the source roles and their policies, the forwarding rules, and the broader statements that say why.
+    const patterns = chosen.statements.filter((s) => s.Effect === 'Allow' && !s.reason).flatMap((s) => s.Resource.filter((r) => /[*?]/.test(r) && !r.includes(':s3:::')).map((r) => r.replace(/^.*:(role|policy|rule)\//, '')));
+    expect(patterns.sort()).toEqual(['acme-codecommit-fwd-??????????-*', 'acme-source-????????????', 'acme-source-????????????-*']);
+  });
+
+  it('past the quota (40 teams: 13 managed policies exact) the pipeline names go by shape and the compile says why; a raised quota keeps them exact', () => {
+    const text = generateTeamsOrgYaml(40);
+    const chosen = chosenOf(parseOrg(text, 'teams-40.yaml')).pipelineNames;
+    expect(chosen).toMatchObject({ names: 'shapes', exactPacks: 13, quota: 10 });
+    expect(chosen.names === 'shapes' && chosen.why).toMatch(/would need 13 managed policies, over the 10 IAM attaches to a role \(iamQuotas\.managedPoliciesPerRole; https:/);
+    expect(chosenOf(parseOrg(`${text}iamQuotas: { managedPoliciesPerRole: 20 }\n`, 'teams-40.yaml')).pipelineNames).toEqual({ names: 'exact', packs: 13, quota: 20 });
+    const compiled = compileOrg(parseOrg(text, 'teams-40.yaml'));
+    expect(compiled.notes).toEqual([expect.stringMatching(/^StackSet execution role: pipeline names by shape \(roles big-\*-codedeploy, big-\*-trigger and their policies, policies big-\*-pipeline, pipelines and CodeDeploy applications big-\*, rules big-\*-trigger\), 3 managed policies: .*would need 13 managed policies/)]);
+    const report = compiled.files.get('audit/report.md')!;
+    expect(report).toContain('The names keyed by a pipeline are named by shape too, reached by design');
+    expect(report).toMatch(/\| iam:UpdateAssumeRolePolicy \| arn:aws:iam::\d{12}:role\/big-zz-trigger \| allowed by execution role\/IamNamed: reached by design: pipeline names by shape, as written out they would need 13 managed policies, over the role's 10 \|/);
+    expect(report).toMatch(/\| iam:UpdateAssumeRolePolicy \| arn:aws:iam::\d{12}:role\/big-zz\/x-trigger \| refused \|/);
+    expect(report).toMatch(/\| iam:DeleteRole \| arn:aws:iam::\d{12}:role\/big-source-legacy \| refused \|/);
+    expect(compileOrg(loadOrgFile('parameters/example.yaml')).notes).toEqual([]);
+  });
+
   for (const [name, load] of [orgs[0], ['bench generateTeamsOrgYaml(3)', () => parseOrg(generateTeamsOrgYaml(3), 'teams-3.yaml')]] as Array<[string, () => Org]>) {
     it(`${name}: each shape stands for names the templates give, and every such name is under its statement's shapes`, () => {
       const org = load();
-      const shaped = statementsOf(org);
+      let shaped = statementsOf(org, true);
       // The same policy with no shapes: every name written out, as before shapes.
       const spy = vi.spyOn(Names.prototype, 'shapes').mockReturnValue({ role: [], managedPolicy: [], rule: [], pipeline: [], codedeploy: [] });
-      const exact = statementsOf(org);
+      const exact = statementsOf(org, true);
       spy.mockRestore();
-      const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      // The Deny statements go with the shapes (none without them), and are asserted apart.
+      const allowed = (statements: ExecutionStatement[]) => statements.filter((s) => s.Effect === 'Allow');
+      expect(exact.filter((s) => s.Effect === 'Deny')).toEqual([]);
+      expect(shaped.filter((s) => s.Effect === 'Deny').map((s) => s.Sid)).toEqual(['EventsNoPathedNames', 'IamNoPathedNames']);
+      shaped = allowed(shaped);
+      const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
       expect(shaped.map((s) => s.Sid)).toEqual(exact.map((s) => s.Sid));
       for (const [i, s] of exact.entries()) {
         expect(shaped[i].Action).toEqual(s.Action);
@@ -140,8 +188,8 @@ describe("the compile's proof still refuses names outside the org's when a shape
   afterEach(() => vi.restoreAllMocks());
   const original = Names.prototype.shapes;
   const widened = (change: (s: ReturnType<Names['shapes']>, prefix: string) => ReturnType<Names['shapes']>) =>
-    vi.spyOn(Names.prototype, 'shapes').mockImplementation(function (this: Names) {
-      return change(original.call(this), this.prefix);
+    vi.spyOn(Names.prototype, 'shapes').mockImplementation(function (this: Names, pipelines?: boolean) {
+      return change(original.call(this, pipelines), this.prefix);
     });
   const refusal = (): string[] => {
     try {
@@ -158,11 +206,68 @@ describe("the compile's proof still refuses names outside the org's when a shape
     expect(refusal()).toEqual([]);
   });
 
-  it('a role shape without the prefix (`*-trigger`) reaches another org\'s trigger role: the compile fails naming it', () => {
+  it("a role shape without the prefix (`*-source-????????????`) reaches another org's source role: the compile fails naming it", () => {
     widened((s) => ({ ...s, role: s.role.map((r) => r.replace(/^[^-]+-/, '*-')) }));
     expect(refusal()).toContain(
-      "the StackSet execution role may iam:PutRolePolicy on arn:aws:iam::222222222222:role/acmex-app-trigger, outside the org's names (allowed by execution role/IamNamed); it must be refused",
+      "the StackSet execution role may iam:PutRolePolicy on arn:aws:iam::222222222222:role/acmex-source-222222222222, outside the org's names (allowed by execution role/IamNamed); it must be refused",
     );
+  });
+
+  it('source roles by `<prefix>-source-*` (any length, not an account id\'s 12) reach `acme-source-legacy`: the compile fails naming it', () => {
+    widened((s) => ({ ...s, role: s.role.map((r) => r.replace(/\?{12}$/, '*')) }));
+    expect(refusal()).toEqual(
+      expect.arrayContaining([
+        "the StackSet execution role may iam:DeleteRole on arn:aws:iam::222222222222:role/acme-source-legacy, outside the org's names (allowed by execution role/IamNamed); it must be refused",
+      ]),
+    );
+  });
+
+  it("the pipeline names' shapes where the exact names fit the quota reach another pipeline's names of the prefix: the compile fails naming each", () => {
+    widened((s, prefix) => original.call(new Names(prefix), true));
+    const refused = refusal();
+    for (const line of [
+      'iam:UpdateAssumeRolePolicy on arn:aws:iam::222222222222:role/acme-zz-trigger',
+      'iam:AttachRolePolicy on arn:aws:iam::222222222222:role/acme-zz-codedeploy',
+      'iam:CreatePolicyVersion on arn:aws:iam::222222222222:policy/acme-zz-pipeline',
+      'codepipeline:DeletePipeline on arn:aws:codepipeline:eu-west-1:222222222222:acme-zz',
+      'codedeploy:DeleteApplication on arn:aws:codedeploy:eu-west-1:222222222222:application:acme-zz',
+      'events:PutTargets on arn:aws:events:eu-west-1:222222222222:rule/acme-zz-trigger',
+    ]) {
+      expect(refused, line).toEqual(expect.arrayContaining([expect.stringContaining(line)]));
+    }
+    // Names on a path, and `acme-source-legacy`, stay refused (the Deny, the 12 `?`).
+    expect(refused.filter((r) => /acme-zz\/|acme-source-\/|acme-source-legacy/.test(r))).toEqual([]);
+  });
+
+  it("by shape, another pipeline's names are reached by design, and `acme-source-legacy` and every pathed name are still refused; without the Deny, the pathed ones are found", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const statements = statementsOf(org, true);
+    const chosen: PipelineNames = { names: 'shapes', packs: 3, exactPacks: 11, quota: 10, why: 'test' };
+    const results = executionRoleOutsideReach(org, statements, '222222222222', chosen);
+    const name = (r: { resource: string }) => r.resource.replace(/^arn:aws:[a-z]+:[a-z0-9-]*:222222222222:/, '');
+    expect([...new Set(results.filter((r) => r.byDesign).map(name))]).toEqual([
+      'role/acme-zz-trigger',
+      'role/acme-zz-codedeploy',
+      'policy/acme-zz-pipeline',
+      'policy/acme-zz-codedeploy-find',
+      'acme-zz',
+      'application:acme-zz',
+      'rule/acme-zz-trigger',
+    ]);
+    expect(results.filter((r) => r.allowedBy && !r.byDesign)).toEqual([]);
+    for (const refused of ['role/acme-source-legacy', 'role/acme-zz/x-trigger', 'role/acme-source-/xxxxxxxxxxx', 'policy/acme-zz/x-pipeline', 'rule/acme-zz/x-trigger']) {
+      expect(results.filter((r) => name(r) === refused).map((r) => r.allowedBy ?? 'refused'), refused).toContain('refused');
+      expect(results.filter((r) => name(r) === refused && r.allowedBy)).toEqual([]);
+    }
+    const withoutDeny = executionRoleOutsideReach(org, statements.filter((s) => s.Effect === 'Allow'), '222222222222', chosen);
+    expect([...new Set(withoutDeny.filter((r) => r.allowedBy && !r.byDesign).map(name))]).toEqual([
+      'role/acme-source-/xxxxxxxxxxx',
+      'role/acme-zz/x-trigger',
+      'role/acme-zz/x-codedeploy',
+      'policy/acme-source-/xxxxxxxxxxx-x',
+      'policy/acme-zz/x-pipeline',
+      'rule/acme-zz/x-trigger',
+    ]);
   });
 
   it("a shape without the prefix's hyphen (`acme*`) reaches names of a prefix that begins with it", () => {

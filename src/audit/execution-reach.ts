@@ -5,14 +5,22 @@
  * role itself and its own managed policies, the administration and
  * account-access roles, the key administrators, a bucket, repository,
  * pipeline or rule that is not the org's) must be refused. The policy names
- * the org's resources by the shapes of their names (naming.ts `shapes`,
- * `<prefix>-*-trigger`), so each shape is also asked about under another
- * org's prefix that begins with this one's (`<prefix>x-…`): a pattern that
- * dropped the prefix, or the hyphen after it, would reach it. What the role may do on
+ * some of the org's resources by the shapes of their names (naming.ts
+ * `shapes`), so each kind of name is also asked about under another org's
+ * prefix that begins with this one's (`<prefix>x-…`), which a pattern that
+ * dropped the prefix, or the hyphen after it, would reach; and under this
+ * org's own prefix for a pipeline or account the org does not have
+ * (`<prefix>-zz-trigger`, `<prefix>-source-legacy`, a role on path
+ * `/<prefix>-zz/`), which another team or tool may have named so. Those of
+ * another pipeline are refused while the policy names pipelines exactly, and
+ * reached by design when it names them by shape (execution-policy.ts
+ * `executionPolicyOf`, which says why): the report lists them as such. The
+ * rest, `<prefix>-source-legacy` and every pathed name among them, are refused
+ * in either case. What the role may do on
  * resources with generated ids (EC2, KMS keys) is account-wide by necessity
  * and is said next to its statement instead (execution-policy.ts).
  */
-import type { ExecutionStatement } from '../deploy/execution-policy';
+import type { ExecutionStatement, PipelineNames } from '../deploy/execution-policy';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names, rolePolicy } from '../naming';
 import type { Org } from '../org/model';
@@ -25,10 +33,19 @@ export interface OutsideResult {
   resource: string;
   /** Refused, as it must be; otherwise the statement that allows it. */
   allowedBy?: string;
+  /** Allowed, and why that is by design: the pipeline names' shapes reach it (`byShape` requests, when the policy uses them). */
+  byDesign?: string;
+}
+
+/** An outside request; `byShape`: the name is of a form the pipeline names' shapes take (naming.ts `shapes(true)`). */
+interface OutsideRequest {
+  action: string;
+  resource: string;
+  byShape?: true;
 }
 
 /** Requests on names the org does not own, in one target account. */
-function outsideRequests(org: Org, account: string): Array<{ action: string; resource: string }> {
+function outsideRequests(org: Org, account: string): OutsideRequest[] {
   const { partition: p, region: r } = org;
   const role = (name: string) => `arn:${p}:iam::${account}:role/${name}`;
   const policy = (name: string) => `arn:${p}:iam::${account}:policy/${name}`;
@@ -63,11 +80,43 @@ function outsideRequests(org: Org, account: string): Array<{ action: string; res
     { action: 'codedeploy:DeleteDeploymentGroup', resource: `arn:${p}:codedeploy:${r}:${account}:deploymentgroup:${another.codeDeployApplication('app')}/${another.codeDeployGroup('app')}` },
     { action: 's3:PutBucketPolicy', resource: `arn:${p}:s3:::${another.artifactBucket(account, r)}` },
     { action: 'kms:UpdateAlias', resource: `arn:${p}:kms:${r}:${account}:${another.artifactKeyAlias()}` },
+    ...ownPrefixRequests(org, account),
   ];
 }
 
+/**
+ * Names with this org's prefix that the org does not give: a pipeline it does not have (`zz`), an account-keyed
+ * name that is no account id (`<prefix>-source-legacy`), and names on a path or another event bus that fit a shape
+ * only because IAM's wildcards match `/`.
+ */
+function ownPrefixRequests(org: Org, account: string): OutsideRequest[] {
+  const { partition: p, region: r, prefix } = org;
+  const role = (name: string) => `arn:${p}:iam::${account}:role/${name}`;
+  const policy = (name: string) => `arn:${p}:iam::${account}:policy/${name}`;
+  const rule = (name: string) => `arn:${p}:events:${r}:${account}:rule/${name}`;
+  const own = new Names(prefix);
+  const other = 'zz';
+  const roleActions = ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole'];
+  const byShape: OutsideRequest[] = [
+    ...[own.triggerRole(other), own.codeDeployRole(other)].flatMap((name) => roleActions.map((action) => ({ action, resource: role(name) }))),
+    ...[own.pipelinePolicy(other), rolePolicy(own.triggerRole(other), 'start'), rolePolicy(own.codeDeployRole(other), 'find')].map((name) => ({ action: 'iam:CreatePolicyVersion', resource: policy(name) })),
+    { action: 'codepipeline:DeletePipeline', resource: `arn:${p}:codepipeline:${r}:${account}:${own.pipeline(other)}` },
+    { action: 'codedeploy:DeleteApplication', resource: `arn:${p}:codedeploy:${r}:${account}:application:${own.codeDeployApplication(other)}` },
+    { action: 'events:PutTargets', resource: rule(own.triggerRule(other)) },
+  ];
+  // A name of 11 characters on path `/<prefix>-source-/`: 12 characters after `<prefix>-source-`, a `/` among them.
+  const sourcePathed = `${own.sourceRole('')}/${'x'.repeat(11)}`;
+  const never: OutsideRequest[] = [
+    ...[own.sourceRole('legacy'), sourcePathed, `${prefix}-${other}/x-trigger`, `${prefix}-${other}/x-codedeploy`].flatMap((name) => roleActions.map((action) => ({ action, resource: role(name) }))),
+    ...[rolePolicy(own.sourceRole('legacy'), 'x'), `${sourcePathed}-x`, `${prefix}-${other}/x-pipeline`, `${prefix}-${other}/x-trigger-start`].map((name) => ({ action: 'iam:CreatePolicyVersion', resource: policy(name) })),
+    // A rule on another event bus (`rule/<bus>/<name>`), and a rule named like a forwarding rule without its hash.
+    ...[`${prefix}-${other}/x-trigger`, `${prefix}-codecommit-fwd-legacy`].map((name) => ({ action: 'events:PutTargets', resource: rule(name) })),
+  ];
+  return [...byShape.map((q) => ({ ...q, byShape: true as const })), ...never];
+}
+
 /** Each outside request, evaluated against the execution role's policy as it is in `account`. */
-export function executionRoleOutsideReach(org: Org, statements: readonly ExecutionStatement[], account: string): OutsideResult[] {
+export function executionRoleOutsideReach(org: Org, statements: readonly ExecutionStatement[], account: string, pipelineNames?: PipelineNames): OutsideResult[] {
   const roleArn = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
   const sub = (s: string) => s.replaceAll('${AWS::Partition}', org.partition).replaceAll('${AWS::AccountId}', account).replaceAll('${AWS::Region}', org.region);
   const requests = outsideRequests(org, account);
@@ -77,7 +126,7 @@ export function executionRoleOutsideReach(org: Org, statements: readonly Executi
     account,
     policy: `execution role/${s.Sid}`,
     kind: 'identity',
-    effect: 'Allow',
+    effect: s.Effect,
     attachedTo: roleArn,
     principals: [],
     actions: s.Action,
@@ -85,10 +134,15 @@ export function executionRoleOutsideReach(org: Org, statements: readonly Executi
     conditions: {},
   }));
   const index = new GrantIndex(grants);
-  return requests.map(({ action, resource }) => {
+  const byDesign =
+    pipelineNames?.names === 'shapes'
+      ? `reached by design: pipeline names by shape, as written out they would need ${Number.isFinite(pipelineNames.exactPacks) ? pipelineNames.exactPacks : 'more'} managed policies, over the role's ${pipelineNames.quota}`
+      : undefined;
+  return requests.map(({ action, resource, byShape }) => {
     const request: Request = { principal: { kind: 'aws', arn: roleArn }, action, resource, resourceAccount: account, context: {} };
     const d = evaluate(index, request, org.organizationId);
-    return { action, resource, ...(d.allowed ? { allowedBy: d.grantedBy.map((g) => g.policy).join(', ') } : {}) };
+    if (!d.allowed) return { action, resource };
+    return { action, resource, allowedBy: d.grantedBy.map((g) => g.policy).join(', '), ...(byShape && byDesign ? { byDesign } : {}) };
   });
 }
 

@@ -23,6 +23,8 @@ import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
+import type { PipelineNames } from '../deploy/execution-policy';
+import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -121,12 +123,33 @@ function serviceManagedRole(org: Org): string | undefined {
     : `${org.stackSets.executionRoleName}, made by the org's custom execution role template for service-managed StackSets, with the permissions that template gives it`;
 }
 
+/**
+ * What the policy's shapes reach beyond the org's own names, said rather than left to be found: the source roles'
+ * shape always (any 12 characters, where the org has account ids), the pipeline names' shapes when the policy uses them.
+ */
+function shapesText(org: Org, pipelineNames: PipelineNames | undefined): string {
+  const names = new Names(org.prefix);
+  const source = names.sourceRole(ACCOUNT_ID_SHAPE);
+  const account =
+    `The source roles, one per pipeline account, are named by the shape \`${source}\` (and their policies \`${rolePolicy(source, '*')}\`): IAM's \`?\` is any one character and it has no digit wildcard, so the role also reaches a role of another owner named \`${names.sourceRole('')}\` and exactly 12 more characters, and nothing shorter or longer (\`${names.sourceRole('legacy')}\` is refused, below). ` +
+    "IAM's wildcards match `/` too, so each shape would also fit a role or policy on a path, or a rule on another event bus: an explicit Deny in the same policy refuses those (the *NoPathedNames statements).";
+  if (pipelineNames?.names !== 'shapes') {
+    return `${account} Every name keyed by a pipeline (its roles, policies, pipeline, CodeDeploy application and group, trigger rule) is written out exactly: the policy so written takes ${pipelineNames?.packs ?? 'its'} of the ${pipelineNames?.quota ?? 10} managed policies IAM attaches to a role.`;
+  }
+  const s = names.shapes(true);
+  return (
+    `${account} The names keyed by a pipeline are named by shape too, reached by design: ${pipelineNames.why}. ` +
+    `So in every target account the role may create, change and delete any role named ${s.role.slice(1).map((x) => `\`${x}\``).join(' or ')}, any managed policy named ${s.managedPolicy.slice(0, 1).concat(s.managedPolicy.slice(2)).map((x) => `\`${x}\``).join(', ')}, any pipeline, CodeDeploy application and deployment group named \`${s.pipeline[0]}\`, and any rule named \`${s.rule[0]}\`, ` +
+    `including those another team or tool gave with the prefix, and attach any policy to those roles: names of these forms in the target accounts are the org's to give (raise iamQuotas.managedPoliciesPerRole, up to 20, to keep exact names). ${pipelineNames.packs} managed policies.`
+  );
+}
+
 function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
   const intro =
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
       ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
-      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with a pipeline or an account, such as \`${org.prefix}-*-trigger\`, so that the policy does not grow with the org); a statement that is broader says why.`);
+      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with an account, such as \`${new Names(org.prefix).sourceRole(ACCOUNT_ID_SHAPE)}\`, so that the policy does not grow with the accounts); a statement that is broader says why.`);
   if ('error' in role) return { id: 'execution-role', title: 'The StackSet execution role', level: 2, blocks: [{ kind: 'p', text: `${intro} Not derivable for this org: ${role.error}` }] };
   return {
     id: 'execution-role',
@@ -134,18 +157,26 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     level: 2,
     blocks: [
       { kind: 'p', text: intro },
+      { kind: 'p', text: shapesText(org, role.pipelineNames) },
       {
         kind: 'table',
         head: ['statement', 'actions', 'resources', 'why broader'],
-        rows: role.statements.map((s) => [s.Sid, s.Action.join(', '), (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', '), s.reason ?? '—']),
+        rows: role.statements.map((s) => [s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid, s.Action.join(', '), (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', '), s.reason ?? '—']),
       },
       ...(role.outside
         ? [
             {
               kind: 'p' as const,
-              text: 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above (in one target account; the policy is the same in each but for its id):',
+              text:
+                role.pipelineNames?.names === 'shapes'
+                  ? "Outside the org's names, asked of the access proof's evaluator against the statements above (in one target account; the policy is the same in each but for its id): each is proved refused but those the pipeline names' shapes reach by design, marked so with the reason; those are the names any team or tool in a target account may give with the prefix."
+                  : 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above (in one target account; the policy is the same in each but for its id):',
             },
-            { kind: 'table' as const, head: ['action', 'resource', 'decision'], rows: role.outside.map((r) => [r.action, r.resource, r.allowedBy ? `allowed by ${r.allowedBy}` : 'refused']) },
+            {
+              kind: 'table' as const,
+              head: ['action', 'resource', 'decision'],
+              rows: role.outside.map((r) => [r.action, r.resource, r.byDesign ? `allowed by ${r.allowedBy}: ${r.byDesign}` : r.allowedBy ? `allowed by ${r.allowedBy}` : 'refused']),
+            },
           ]
         : []),
     ],
@@ -360,7 +391,12 @@ export interface ReportInput {
   resources?: readonly OrgResource[];
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
-    | { statements: ReadonlyArray<{ Sid: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }>; outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string }> }
+    | {
+        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }>;
+        /** How the policy writes the names keyed by a pipeline (execution-policy.ts `executionPolicyOf`); exact when not given. */
+        pipelineNames?: PipelineNames;
+        outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string; byDesign?: string }>;
+      }
     | { error: string };
 }
 

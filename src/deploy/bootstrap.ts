@@ -19,6 +19,7 @@
  */
 import {
   AttachRolePolicyCommand,
+  DetachRolePolicyCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
   CreateRoleCommand,
@@ -471,8 +472,19 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     report({ account, what: `attach ${name} to ${role}`, status: 'change' });
     if (!dry) await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
   }
-  const stale = [...attached].filter((a) => /:policy\/.+-stackset-execution-\d+$/.test(a) && !packs.some((_, i) => a.endsWith(`/${executionPolicyName(org.prefix, i + 1)}`)));
-  for (const arn of stale) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached but no longer derived: detach it by hand (xstack deletes no IAM policy it did not just create)' });
+  // This org's packs past the ones derived now (the policy shrank): xstack attached them, and detaching deletes nothing
+  // (the policy stays, unattached). Only `policy/<prefix>-stackset-execution-<n>` of this account, by this org's
+  // prefix: two orgs may share the default execution role, and another org's packs on it are that org's.
+  const names = new Names(org.prefix);
+  const own = `arn:${org.partition}:iam::${account}:policy/`;
+  const numbered = [...attached].map((arn) => ({ arn, n: arn.startsWith(own) ? names.executionPolicyNumber(arn.slice(own.length)) : undefined }));
+  for (const { arn } of numbered.filter(({ n }) => n !== undefined && n > packs.length).sort((a, b) => a.n! - b.n!)) {
+    report({ account, what: `detach ${arn.slice(own.length)} from ${role}`, status: 'change', detail: `no longer derived (the policy now takes ${packs.length}); the policy is kept, unattached` });
+    if (!dry) await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+  }
+  // Named like one of this org's packs, but on a path or of another account: not one bootstrap made, so not detached.
+  const lookalikes = [...attached].filter((arn) => !arn.startsWith(own) || arn.slice(own.length).includes('/')).filter((arn) => names.executionPolicyNumber(arn.split('/').pop()!) !== undefined);
+  for (const arn of lookalikes) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached, named like this org\'s execution policies but not one xstack bootstrap made: detach it by hand if it is not wanted (xstack detaches only its own)' });
 }
 
 async function roleExists(iam: IAMClient, role: string): Promise<boolean> {

@@ -3,13 +3,16 @@
  * instead of AdministratorAccess: the IAM actions CloudFormation needs for
  * exactly the resource types the templates contain (each type's handler
  * permissions, from its registry schema), each tied to the ARNs of the
- * resources the templates name. A name that varies with a pipeline or an
- * account is written as its shape (`<prefix>-*-trigger`, naming.ts `shapes`),
+ * resources the templates name. A name that varies with an account is
+ * written as its shape (`<prefix>-source-????????????`, naming.ts `shapes`),
  * so the policy is as large for 1,000 accounts as for 3: IAM takes at most
  * 6,144 characters a managed policy and 10 (20 on request) managed policies a
  * role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
- * Names xstack does not give (repositories, the org file's existing roles)
- * stay exact. Pure: no AWS calls.
+ * Names that vary with a pipeline stay exact while they fit that quota, and
+ * only past it are written as their shapes too (`<prefix>-*-trigger`), which
+ * reach other owners' names of that form: `executionPolicyOf` chooses and says
+ * why. Names xstack does not give (repositories, the org file's existing
+ * roles) stay exact. Pure: no AWS calls.
  *
  * Strings use CloudFormation's Sub form (`${AWS::Partition}`,
  * `${AWS::AccountId}`, `${AWS::Region}`): `resolvePolicy` turns them into one
@@ -23,15 +26,16 @@ import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
-import { IAM_QUOTAS_DOC } from '../checks/iam-quotas';
+import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { compareText } from '../order';
+import type { Org } from '../org/model';
 
 export interface ExecutionStatement {
   Sid: string;
-  Effect: 'Allow';
+  Effect: 'Allow' | 'Deny';
   Action: string[];
   Resource: string[];
   /** Why this statement is broader than the named resources (written next to it, kept out of the IAM document). */
@@ -94,6 +98,34 @@ const GENERATED_IDS: Record<string, { arn: string; reason: string }> = {
   },
 };
 
+/**
+ * IAM's `*` "can expand to replace everything within a segment, including characters like a forward slash (/)", and
+ * `?` is "any single character" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html,
+ * "Using wildcards in resource ARNs"). A role's or managed policy's ARN carries its path (`role/<path>/<name>`) and a
+ * rule's its bus (`rule/<bus>/<name>` off the default bus), so a shape such as `role/acme-*-trigger` also matches
+ * `role/acme-ops/oncall-trigger`, a role on path `/acme-ops/`, and `role/acme-source-????????????` a role of 11
+ * characters on path `/acme-source-/`. xstack gives its roles and policies no path and puts its rules on the default
+ * bus, so its own names never hold a `/` there: for each such shape, `<before its first wildcard>*\/*<after its last>`
+ * is every ARN the shape matches with a `/` in it, and an explicit Deny on those (which wins over any Allow) leaves the
+ * shape matching names of the default path and bus only.
+ */
+function pathDenials(arns: readonly string[]): string[] {
+  const denied = new Set<string>();
+  for (const arn of arns) {
+    const m = /^(.*:(?:role|policy|rule)\/)(.*)$/.exec(arn);
+    if (!m || !/[*?]/.test(m[2])) continue;
+    const name = m[2];
+    const first = name.search(/[*?]/);
+    const last = Math.max(name.lastIndexOf('*'), name.lastIndexOf('?'));
+    denied.add(`${m[1]}${name.slice(0, first)}*/*${name.slice(last + 1)}`);
+  }
+  // One that another already covers is left out (`acme-*/*` covers `acme-*/*-pipeline`).
+  return [...denied].filter((d) => ![...denied].some((other) => other !== d && wildcard(other).test(d))).sort();
+}
+
+const PATH_DENIAL_REASON =
+  "explicit Deny: IAM's wildcards match '/' too, so the shapes in the statement above would also reach a role or policy on a path, or a rule on another event bus, whose ARN fits them; xstack gives its roles and policies no path and puts its rules on the default bus, so every name these match is someone else's";
+
 /** The one action set a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the action). */
 const UNSCOPED = /^(ec2:Describe|ec2:CreateVpc$|ec2:AllocateAddress$|kms:CreateKey$|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:(ListStacks|ValidateTemplate|DescribeStackDriftDetectionStatus)$|sts:GetCallerIdentity$)/;
 
@@ -129,8 +161,8 @@ function serviceOfType(type: string): string {
 const wildcard = (shape: string) => new RegExp(`^${shape.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 
 /** Each name as its first shape of its kind that matches it (naming.ts `shapes`), or as itself. */
-function shaper(names: Names): Shaped {
-  const shapes = Object.entries(names.shapes()).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: wildcard(shape) }))] as const);
+function shaper(names: Names, pipelines: boolean): Shaped {
+  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: wildcard(shape) }))] as const);
   const byKind = new Map(shapes);
   return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
 }
@@ -214,21 +246,57 @@ const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, 
 
 /** The execution role's statements for a compiled org (Sub form). */
 export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
-  return executionPolicyFor(
-    compiled.stages.map((s) => renderTemplate(s.definition)),
-    compiled.org.prefix,
-    compiled.org.bucketGeneration,
-    compiled.org.deploymentTargets.instanceRoles,
-    compiled.org.keyAdministratorRoles,
-  );
+  return executionPolicyOf(compiled.org, compiled.stages.map((s) => renderTemplate(s.definition))).statements;
+}
+
+/**
+ * How the policy writes the names keyed by a pipeline (naming.ts `shapes`): `exact`, each pipeline's own; `shapes`,
+ * `<prefix>-*-trigger` and the like, which reach every name of that form in a target account, the org's or not.
+ */
+export type PipelineNames = { names: 'exact'; packs: number; quota: number } | { names: 'shapes'; packs: number; exactPacks: number; quota: number; why: string };
+
+/**
+ * The org's execution role policy: pipeline-keyed names exact while the policy so written fits the managed policies
+ * the role takes (`managedPoliciesPerRole`, 10 unless raised), else by their shapes, with why. Account-keyed names
+ * are always by shape (naming.ts `shapes`). The packs are counted as bootstrap writes them (`packPolicies`), in any
+ * one account: every account id has 12 digits, so the sizes are the same in each.
+ */
+export function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } {
+  const derive = (pipelines: boolean) =>
+    executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles, pipelines);
+  const packsOf = (statements: ExecutionStatement[]) => {
+    try {
+      return packPolicies(resolvePolicy(statements, { partition: org.partition, account: '000000000000', region: org.region }).Statement).length;
+    } catch (error) {
+      // A statement over a managed policy on its own: no count fits, and the quota check names it (execution-quota.ts).
+      if (error instanceof XstackError) return Infinity;
+      throw error;
+    }
+  };
+  const quota = quotaOf(org, 'managedPoliciesPerRole');
+  const exact = derive(false);
+  const exactPacks = packsOf(exact);
+  if (exactPacks <= quota) return { statements: exact, pipelineNames: { names: 'exact', packs: exactPacks, quota } };
+  const shaped = derive(true);
+  const packs = packsOf(shaped);
+  const needs = Number.isFinite(exactPacks) ? `${exactPacks} managed policies` : 'a statement larger than a managed policy';
+  const why = `with each pipeline's names written out, the StackSet execution role's policy would need ${needs}, over the ${quota} IAM attaches to a role (iamQuotas.managedPoliciesPerRole; ${IAM_QUOTAS_DOC})`;
+  return { statements: shaped, pipelineNames: { names: 'shapes', packs, exactPacks, quota, why } };
 }
 
 /**
  * `existingRoles`: the org's deploymentTargets.instanceRoles (`name` or `path/name`), whose ARNs carry their paths;
  * `keyAdministratorRoles`: the org's, patterns among them (read by no one, so granted nothing here).
  */
-export function executionPolicyFor(templates: CfnTemplate[], prefix: string, bucketGeneration = 1, existingRoles: readonly string[] = [], keyAdministratorRoles: readonly string[] = []): ExecutionStatement[] {
-  const { types, arnsByService } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration)));
+export function executionPolicyFor(
+  templates: CfnTemplate[],
+  prefix: string,
+  bucketGeneration = 1,
+  existingRoles: readonly string[] = [],
+  keyAdministratorRoles: readonly string[] = [],
+  pipelineShapes = false,
+): ExecutionStatement[] {
+  const { types, arnsByService } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
     const needed = RESOURCE_PERMISSIONS[type];
@@ -259,6 +327,14 @@ export function executionPolicyFor(templates: CfnTemplate[], prefix: string, buc
     const generated = GENERATED_IDS[service];
     if (named.length > 0) {
       statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named });
+      const denied = pathDenials(named);
+      if (denied.length > 0) {
+        const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => wildcard(d).test(`arn:${P}:iam::${A}:role/${r}`)));
+        if (existing.length > 0) {
+          throw new XstackError('EXECUTION_POLICY', `the org file's role${existing.length > 1 ? 's' : ''} ${existing.join(', ')} ${existing.length > 1 ? 'are' : 'is'} on a path that fits the shape of a name xstack gives (${denied.join(', ')}), which the execution role is denied; give ${existing.length > 1 ? 'them' : 'it'} a path that does not begin with '${prefix}-'`);
+        }
+        statements.push({ Sid: sid(service, 'NoPathedNames'), Effect: 'Deny', Action: [...scoped], Resource: denied, reason: PATH_DENIAL_REASON });
+      }
     }
     if (generated) {
       statements.push({ Sid: sid(service, 'GeneratedIds'), Effect: 'Allow', Action: [...scoped], Resource: [generated.arn], reason: generated.reason });
