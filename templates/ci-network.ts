@@ -58,10 +58,6 @@ export interface CiNetworkInput {
   ciRuntime: CiRuntime['kind'];
 }
 
-/** The slots a VPC block is split into (four bits longer: a /16 gives /20s), and the NAT subnet's. */
-const SUBNET_SLOTS = 16;
-const NAT_SLOT = SUBNET_SLOTS - 1;
-
 /** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
 export function subnetCidrs(cidr: string, count: number): string[] {
   const [address, bitsText] = cidr.split('/');
@@ -154,11 +150,12 @@ function isolatedEndpointPolicy(endpoint: CiNetworkEndpoint): PolicyDocument {
 
 export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const { network, names } = input;
-  // Fixed slots of the block's 16: CI subnet i in slot i, the NAT subnet in the last one, which no CI subnet takes.
-  // A subnet's CidrBlock is create-only and CloudFormation creates a replacement before it deletes the old subnet,
-  // so no edit of availabilityZones (1-3) or nat may hand a live subnet's CIDR to another (src/deploy/replacements.ts
-  // refuses what still would: a zone change replaces a subnet on its own CIDR).
-  const cidrs = subnetCidrs(network.cidr, SUBNET_SLOTS);
+  // CI subnet i in slot i, the NAT subnet right after them: where every network deployed so far has it. A subnet's
+  // CidrBlock is create-only, so moving the NAT subnet would replace it, and with it the NAT gateway, whose
+  // replacement CloudFormation creates while the old one still holds the Elastic IP (refused: src/deploy/replacements.ts).
+  // A change of availabilityZones with nat on hands the NAT subnet's CIDR to a CI subnet (or back): replacements.ts
+  // refuses it too, with the way out (nat off, change the zones, nat on).
+  const cidrs = subnetCidrs(network.cidr, network.availabilityZones + (network.nat ? 1 : 0));
   const resources: Record<string, Resource> = {};
   const privateSubnets = Array.from({ length: network.availabilityZones }, (_, i) => `CiSubnet${i + 1}`);
 
@@ -269,7 +266,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }).dependsOn('FlowLogRoleDeliverFlowLogs');
 
   if (network.nat) {
-    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[NAT_SLOT], ...availabilityZone(network, 0), MapPublicIpOnLaunch: false });
+    resources.NatSubnet = new Subnet({ VpcId: ref('Vpc'), CidrBlock: cidrs[network.availabilityZones], ...availabilityZone(network, 0), MapPublicIpOnLaunch: false });
     resources.InternetGateway = new InternetGateway({});
     resources.InternetGatewayAttachment = new VPCGatewayAttachment({ VpcId: ref('Vpc'), InternetGatewayId: ref('InternetGateway') });
     resources.NatRouteTable = new RouteTable({ VpcId: ref('Vpc') });

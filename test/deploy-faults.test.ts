@@ -337,6 +337,36 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
+  it('a retried create that fails again stops no other account\'s retried update: updates go first, then failed creates (n1)', async () => {
+    await prepare(small);
+    const name = 'big-pipeline-identity';
+    const [updating, creating] = ['100000000001', '100000000002'];
+    // Run 1: the create in `creating` fails (one account at a time, `updating` first: it is made).
+    env.proxy.failIn(creating, true, name);
+    expect(failed(await deploy(small, awsVia(), { pollMs })).map((x) => x.stackSet)).toContain(name);
+    // Run 2: a template update fails in `updating` too: its instance OUTDATED with its stack, `creating`'s still without one.
+    const changed = { ...small, files: new Map(small.files) };
+    changed.files.set(`templates/${name.slice('big-'.length)}.yaml`, `${small.files.get(`templates/${name.slice('big-'.length)}.yaml`)!}# changed\n`);
+    env.proxy.failIn(updating, true, name);
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toContain(name);
+    const listed = async () => new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => [i.Account, i]));
+    const before = await listed();
+    expect(before.get(updating)).toMatchObject({ Status: 'OUTDATED' });
+    expect(before.get(updating)?.StackId).toBeTruthy();
+    expect(before.get(creating)).toMatchObject({ Status: 'OUTDATED' });
+    expect(before.get(creating)?.StackId).toBeUndefined();
+    // Run 3: `updating` is fixed, `creating` still fails, with the default failure tolerance of 0.
+    env.proxy.failIn(updating, false, name);
+    const from = env.proxy.requests.length;
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual([name]);
+    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
+    const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === name && starts.includes(r.action) && !r.error);
+    expect(sent.map((r) => r.action)).toEqual(['UpdateStackInstances', 'CreateStackInstances']);
+    const after = await listed();
+    expect(after.get(updating)).toMatchObject({ Status: 'CURRENT' });
+    expect(after.get(creating)).toMatchObject({ Status: 'OUTDATED' });
+  });
+
   it('an instance left OUTDATED by a failed template update is applied again, although its values did not change', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -13,17 +13,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { CreateStackSetCommand, DescribeStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { compileOrg, templatePath, type CompiledOrg } from '../src/compile';
-import { Aws } from '../src/deploy/clients';
 import { CREATE_ONLY } from '../src/deploy/create-only';
 import { deploy, plan } from '../src/deploy/deployer';
-import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../src/deploy/local';
 import { formatPlan } from '../src/deploy/plan-text';
-import { bodyReplacements, replacedResources, templateReplacements } from '../src/deploy/replacements';
+import { bodyReplacements, NAT_WAY_OUT, replacedResources, templateReplacements } from '../src/deploy/replacements';
 import { parseOrg } from '../src/org/load';
+import { fromYaml } from '../src/yaml';
+import { useLocalAws } from './support/local-aws';
 import { createStackSetRoles } from './support/stackset-roles';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
@@ -120,38 +121,67 @@ describe('custom-named resources replaced (M2)', () => {
 describe('subnets on a CIDR a live subnet holds (M1)', () => {
   const network = templateOf(example, 'ci-network');
   const subnets = (t: CfnTemplate) => Object.fromEntries(Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet').map(([id, r]) => [id, (r.Properties as { CidrBlock: string }).CidrBlock]));
+  const variant = (zones: number, nat: boolean) => templateOf(edited(ZONES, `      availabilityZones: ${zones}\n      nat: ${nat}\n`), 'ci-network');
 
-  it('CI subnet i takes slot i of the block, the NAT subnet its last slot, whatever the zone count', () => {
-    expect(subnets(network)).toEqual({ CiSubnet1: '10.20.0.0/20', CiSubnet2: '10.20.16.0/20', NatSubnet: '10.20.240.0/20' });
-    expect(subnets(templateOf(edited(ZONES, '      availabilityZones: 3\n'), 'ci-network'))).toEqual({ CiSubnet1: '10.20.0.0/20', CiSubnet2: '10.20.16.0/20', CiSubnet3: '10.20.32.0/20', NatSubnet: '10.20.240.0/20' });
+  it('CI subnet i takes slot i of the block, the NAT subnet the slot after them: where every deployed network has it', () => {
+    expect(subnets(network)).toEqual({ CiSubnet1: '10.20.0.0/20', CiSubnet2: '10.20.16.0/20', NatSubnet: '10.20.32.0/20' });
+    expect(subnets(variant(3, true))).toEqual({ CiSubnet1: '10.20.0.0/20', CiSubnet2: '10.20.16.0/20', CiSubnet3: '10.20.32.0/20', NatSubnet: '10.20.48.0/20' });
   });
 
-  it('availabilityZones 1 to 3 and nat on and off, every way: no subnet meets a live one', () => {
-    const variants = ['1', '2', '3'].flatMap((n) => ['true', 'false'].map((nat) => templateOf(edited(ZONES, `      availabilityZones: ${n}\n      nat: ${nat}\n`), 'ci-network')));
-    for (const before of variants) for (const after of variants) expect(templateReplacements('acme-ci-network', before, after).refused).toEqual([]);
+  it('availabilityZones 1 to 3 and nat on and off, every way: refused where a subnet would meet a live one, each line with the way out, and that way (nat: false, the change, nat: true) passes at every step', () => {
+    const settings = [1, 2, 3].flatMap((zones) => [true, false].map((nat) => ({ zones, nat })));
+    const refusedOf = (a: (typeof settings)[number], b: (typeof settings)[number]) => templateReplacements('acme-ci-network', variant(a.zones, a.nat), variant(b.zones, b.nat)).refused;
+    let refusals = 0;
+    for (const before of settings) {
+      for (const after of settings) {
+        const refused = refusedOf(before, after);
+        // Only a zone change can meet a live subnet; nat on or off alone never does.
+        if (before.zones === after.zones) expect(refused, JSON.stringify({ before, after })).toEqual([]);
+        if (refused.length === 0) continue;
+        refusals++;
+        for (const line of refused) expect(line).toContain("for the CI network's NAT subnet or gateway: deploy with nat: false, then with the change (nat: false still), then with nat: true");
+        const steps = [before, { zones: before.zones, nat: false }, { zones: after.zones, nat: false }, after];
+        for (let i = 1; i < steps.length; i++) expect(refusedOf(steps[i - 1], steps[i]), JSON.stringify(steps.slice(i - 1, i + 1))).toEqual([]);
+      }
+    }
+    // With nat on, every zone change; nat turned off with more zones, or on with fewer.
+    expect(refusals).toBe(6 + 3 + 3);
   });
 
-  it('before the fixed NAT slot, a third zone was a CIDR conflict with the live NAT subnet: refused, with the way out', () => {
-    // The ci-network template as deployed before the fixed slot (NAT subnet right after the CI subnets), as DescribeStackSet returns it.
-    const deployedBefore = bodyOf(example, 'ci-network').replace('CidrBlock: "10.20.240.0/20"', 'CidrBlock: "10.20.32.0/20"');
-    expect(deployedBefore).not.toBe(bodyOf(example, 'ci-network'));
-    expect(bodyReplacements('acme-ci-network', deployedBefore, bodyOf(example, 'ci-network'))).toEqual({ refused: [], warnings: [] });
-    const found = bodyReplacements('acme-ci-network', deployedBefore, bodyOf(edited(ZONES, '      availabilityZones: 3\n'), 'ci-network'));
+  it('the network as deployed before the fixed NAT slot (dist/ at 0f9cfda) is left as it is: nothing replaced', () => {
+    // The ci-network template as every network with nat on was deployed before c7e2498 (NAT subnet right after the CI
+    // subnets: 10.20.32.0/20, whatever slot the compile gives it now), and the compile now: nothing is replaced.
+    const body = bodyOf(example, 'ci-network');
+    const deployedBefore = body.replace(/CidrBlock: "10\.20\.240\.0\/20"/, 'CidrBlock: "10.20.32.0/20"');
+    expect(deployedBefore).toContain('CidrBlock: "10.20.32.0/20"');
+    expect(replacedResources(fromYaml(deployedBefore) as CfnTemplate, fromYaml(body) as CfnTemplate)).toEqual(new Map());
+    expect(bodyReplacements('acme-ci-network', deployedBefore, body)).toEqual({ refused: [], warnings: [] });
+    // The fixed slot (c7e2498) moved NatSubnet, which replaced the NAT gateway on its Elastic IP: refused now, both ways.
+    const fixedSlot = bodyOf(example, 'ci-network').replace('CidrBlock: "10.20.32.0/20"', 'CidrBlock: "10.20.240.0/20"');
+    expect(fixedSlot).not.toBe(bodyOf(example, 'ci-network'));
+    for (const [from, to] of [[bodyOf(example, 'ci-network'), fixedSlot], [fixedSlot, bodyOf(example, 'ci-network')]]) {
+      const found = bodyReplacements('acme-ci-network', from, to);
+      expect(found.refused).toEqual([expect.stringMatching(/^StackSet acme-ci-network: AWS::EC2::NatGateway NatGateway is replaced \(its SubnetId changes\) and keeps its Elastic IP \(\{"Fn::GetAtt":\["NatAddress","AllocationId"\]\}\): .* Way out: /)]);
+    }
+  });
+
+  it('a third zone with nat on is a CIDR conflict with the live NAT subnet, and replaces the NAT gateway on its Elastic IP: both refused, with the way out', () => {
+    const found = bodyReplacements('acme-ci-network', bodyOf(example, 'ci-network'), bodyOf(edited(ZONES, '      availabilityZones: 3\n'), 'ci-network'));
     expect(found.refused).toEqual([
+      expect.stringMatching(/^StackSet acme-ci-network: AWS::EC2::NatGateway NatGateway is replaced \(its SubnetId changes\) and keeps its Elastic IP .* Way out: deploy in steps, first without the NAT gateway/),
       expect.stringMatching(/^StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet3 is created with CidrBlock "10\.20\.32\.0\/20", which NatSubnet holds \("10\.20\.32\.0\/20"\) until the update's cleanup: .* Way out: /),
     ]);
   });
 
-  it('pinning the zones by AZ ID replaces every subnet on its own CIDR: refused for each, with the way out', () => {
+  it('pinning the zones by AZ ID replaces every subnet on its own CIDR, and the NAT gateway on its Elastic IP: refused for each, with the way out', () => {
     const pinned = templateOf(edited(ZONES, `${ZONES}      availabilityZoneIds: [euw1-az3, euw1-az1]\n`), 'ci-network');
     const found = templateReplacements('acme-ci-network', network, pinned);
-    expect(found.refused.map((r) => r.split(' with ')[0])).toEqual([
-      'StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet1 is replaced (its AvailabilityZone, AvailabilityZoneId changes)',
-      'StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet2 is replaced (its AvailabilityZone, AvailabilityZoneId changes)',
-      'StackSet acme-ci-network: AWS::EC2::Subnet NatSubnet is replaced (its AvailabilityZone, AvailabilityZoneId changes)',
-    ]);
-    expect(found.refused[0]).toContain('which the subnet it replaces holds ("10.20.0.0/20")');
-    expect(found.refused[0]).toContain('remove access.ci.network from the org file');
+    expect(found.refused.map((r) => r.split(' is replaced')[0])).toEqual(
+      ['NatGateway NatGateway', 'Subnet CiSubnet1', 'Subnet CiSubnet2', 'Subnet NatSubnet'].map((id) => `StackSet acme-ci-network: AWS::EC2::${id}`),
+    );
+    expect(found.refused[1]).toMatch(/^StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet1 is replaced \(its AvailabilityZone, AvailabilityZoneId changes\) with /);
+    expect(found.refused[1]).toContain('which the subnet it replaces holds ("10.20.0.0/20")');
+    expect(found.refused[1]).toContain('remove access.ci.network from the org file');
   });
 
   it('overlap, not only equality, and only within one VPC; a subnet in a replaced VPC meets none', () => {
@@ -162,6 +192,39 @@ describe('subnets on a CIDR a live subnet holds (M1)', () => {
     expect(templateReplacements('s', before, template({ Vpc: vpc('10.0.0.0/16'), Other: vpc('10.1.0.0/16'), B: subnet('10.0.16.0/24') })).refused).toEqual([]);
     expect(templateReplacements('s', before, template({ Vpc: vpc('10.0.0.0/16'), Other: vpc('10.1.0.0/16'), B: subnet('10.0.0.0/20', 'Other') })).refused).toEqual([]);
     expect(templateReplacements('s', before, template({ Vpc: vpc('10.2.0.0/16'), Other: vpc('10.1.0.0/16'), A: subnet('10.0.0.0/20') })).refused).toEqual([]);
+  });
+});
+
+describe('NAT gateways replaced with the Elastic IP the old one holds (B1)', () => {
+  const subnet = (cidr: string) => ({ Type: 'AWS::EC2::Subnet', Properties: { VpcId: 'vpc-1', CidrBlock: cidr } });
+  const eip = (props: Record<string, unknown> = {}) => ({ Type: 'AWS::EC2::EIP', Properties: { Domain: 'vpc', ...props } });
+  const gateway = (props: Record<string, unknown>) => ({ Type: 'AWS::EC2::NatGateway', Properties: { SubnetId: { Ref: 'S' }, ...props } });
+  const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'AllocationId'] });
+  /** The gateway's subnet moves (a new CIDR replaces it, and so the gateway), its addresses as given before and after. */
+  const moved = (before: Record<string, unknown>, after: Record<string, unknown>, eips: { before?: Record<string, unknown>; after?: Record<string, unknown> } = { before: { E: eip() }, after: { E: eip() } }) =>
+    templateReplacements('s', template({ S: subnet('10.0.0.0/24'), ...(eips.before as object), G: gateway(before) }), template({ S: subnet('10.0.1.0/24'), ...(eips.after as object), G: gateway(after) }));
+
+  it('refused when the new gateway names the EIP the update keeps, a literal allocation id, a parameter, or a kept secondary address; the line names what and the way out', () => {
+    const kept = moved({ AllocationId: getAtt('E') }, { AllocationId: getAtt('E') });
+    expect(kept.refused).toEqual([
+      'StackSet s: AWS::EC2::NatGateway G is replaced (its SubnetId changes) and keeps its Elastic IP ({"Fn::GetAtt":["E","AllocationId"]}): CloudFormation creates the new gateway while the old one ' +
+        'still holds the address, EC2 fails the create (Resource.AlreadyAssociated: "Elastic IP address … is already associated"), and the update rolls back in every account. ' +
+        `Way out: ${NAT_WAY_OUT}`,
+    ]);
+    expect(kept.warnings).toEqual([]);
+    expect(moved({ AllocationId: 'eipalloc-0123' }, { AllocationId: 'eipalloc-0123' }).refused).toHaveLength(1);
+    expect(moved({ AllocationId: { Ref: 'Address' } }, { AllocationId: { Ref: 'Address' } }).refused).toHaveLength(1);
+    const secondary = moved({ AllocationId: 'eipalloc-1', SecondaryAllocationIds: ['eipalloc-2'] }, { AllocationId: 'eipalloc-3', SecondaryAllocationIds: ['eipalloc-2'] });
+    expect(secondary.refused).toEqual([expect.stringContaining('keeps its Elastic IP ("eipalloc-2")')]);
+  });
+
+  it('goes through with another EIP (a new one, one the update replaces, another literal), without one (a private gateway), or when the gateway is not replaced', () => {
+    expect(moved({ AllocationId: getAtt('E') }, { AllocationId: getAtt('E2') }, { before: { E: eip() }, after: { E2: eip() } })).toEqual({ refused: [], warnings: [] });
+    expect(moved({ AllocationId: getAtt('E') }, { AllocationId: getAtt('E') }, { before: { E: eip({ NetworkBorderGroup: 'eu-west-1' }) }, after: { E: eip({ NetworkBorderGroup: 'eu-west-1-wl1' }) } })).toEqual({ refused: [], warnings: [] });
+    expect(moved({ AllocationId: 'eipalloc-1' }, { AllocationId: 'eipalloc-2' })).toEqual({ refused: [], warnings: [] });
+    expect(moved({ ConnectivityType: 'private' }, { ConnectivityType: 'private' })).toEqual({ refused: [], warnings: [] });
+    const same = template({ S: subnet('10.0.0.0/24'), E: eip(), G: gateway({ AllocationId: getAtt('E') }) });
+    expect(templateReplacements('s', same, same)).toEqual({ refused: [], warnings: [] });
   });
 });
 
@@ -181,41 +244,49 @@ describe('unnamed security groups replaced (m1)', () => {
 });
 
 describe('plan and deploy (moto: the refusal is modelled, see the file head)', () => {
-  let local: LocalAws;
-  beforeAll(async () => {
-    local = await startNewLocalAws();
-  });
-  afterAll(async () => {
-    await local?.stop();
-  });
-  const awsClient = () => new Aws({ region: 'eu-west-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
-  beforeEach(async () => {
-    await local.reset();
-    const admin = (await awsClient().sts().send(new GetCallerIdentityCommand({}))).Account!;
-    await createStackSetRoles(example.org, awsClient(), admin);
-  });
+  const env = useLocalAws({ beforeEach: async () => createStackSetRoles(example.org, env.aws(), (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!) });
   const options = { pollMs: 10 };
 
   it('an AZ-ID edit of a running CI network and a reworded managed policy: plan shows the refusals, deploy refuses before any operation', async () => {
-    await deploy(example, awsClient(), options);
+    await deploy(example, env.aws(), options);
     const next = edited(ZONES, `${ZONES}      availabilityZoneIds: [euw1-az3, euw1-az1]\n`);
     // A wording change in the code, as a later xstack would compile it.
     const identity = templatePath(next.stages.find((s) => s.module === 'ci-identity')!);
     next.files.set(identity, next.files.get(identity)!.replace(/Description: "Permissions of role ([^"]*)"/g, 'Description: "What role $1 may do"'));
 
-    const plans = await plan(next, awsClient(), options);
+    const plans = await plan(next, env.aws(), options);
     const network = plans.find((p) => p.stackSet === 'acme-ci-network')!;
-    expect(network.refusedReplacements?.map((r) => r.split(' is replaced')[0])).toEqual(['CiSubnet1', 'CiSubnet2', 'NatSubnet'].map((id) => `StackSet acme-ci-network: AWS::EC2::Subnet ${id}`));
+    expect(network.refusedReplacements?.map((r) => r.split(' is replaced')[0])).toEqual(
+      ['NatGateway NatGateway', 'Subnet CiSubnet1', 'Subnet CiSubnet2', 'Subnet NatSubnet'].map((id) => `StackSet acme-ci-network: AWS::EC2::${id}`),
+    );
     const reworded = plans.find((p) => p.stackSet === 'acme-ci-identity')!;
     expect(reworded.refusedReplacements?.[0]).toMatch(/^StackSet acme-ci-identity: AWS::IAM::ManagedPolicy \w+ keeps its custom name/);
     expect(plans.filter((p) => p.stackSet !== 'acme-ci-network' && p.stackSet !== 'acme-ci-identity').every((p) => p.refusedReplacements === undefined)).toBe(true);
     const text = formatPlan(plans, { accountNames: new Map(), colour: false });
     expect(text).toContain('    ✗ deploy refuses: StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet1 is replaced');
 
-    const aws = awsClient();
-    await expect(deploy(next, aws, options)).rejects.toMatchObject({ code: 'REFUSED_REPLACEMENT', message: expect.stringMatching(/^nothing was changed: (.*\n {2}StackSet acme-ci-(identity: AWS::IAM::ManagedPolicy|network: AWS::EC2::Subnet)){2}/s) });
+    const aws = env.aws();
+    await expect(deploy(next, aws, options)).rejects.toMatchObject({ code: 'REFUSED_REPLACEMENT', message: expect.stringMatching(/^nothing was changed: (.*\n {2}StackSet acme-ci-(identity: AWS::IAM::ManagedPolicy|network: AWS::EC2::(NatGateway|Subnet))){2}/s) });
     expect(aws.log.mutating).toBe(0);
-    // The network change alone, in the same account, goes through: no refusal, the NAT subnet on its fixed slot.
-    expect((await plan(edited(ZONES, '      availabilityZones: 3\n'), awsClient(), options)).flatMap((p) => p.refusedReplacements ?? [])).toEqual([]);
+    // A third zone with nat on is refused too (the NAT subnet's CIDR, its gateway's address); the way out's first step is not.
+    const third = (await plan(edited(ZONES, '      availabilityZones: 3\n'), env.aws(), options)).flatMap((p) => p.refusedReplacements ?? []);
+    expect(third.map((r) => r.split(/ is (replaced|created)/)[0])).toEqual(['StackSet acme-ci-network: AWS::EC2::NatGateway NatGateway', 'StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet3']);
+    expect((await plan(edited(ZONES, `${ZONES}      nat: false\n`), env.aws(), options)).flatMap((p) => p.refusedReplacements ?? [])).toEqual([]);
+  });
+
+  it("a StackSet of the org's name that xstack did not create (no xstack:stackset tag) is not compared: its template refuses nothing, and deploy leaves it alone as before (m4)", async () => {
+    const admin = env.aws();
+    const name = 'acme-ci-identity';
+    // Another tool's StackSet: the same logical ids and names, other policy descriptions, which would be refused were it xstack's.
+    const theirs = bodyOf(example, 'ci-identity').replace(/Description: "Permissions of role ([^"]*)"/g, 'Description: "Another tool\'s $1"');
+    expect(bodyReplacements(name, theirs, bodyOf(example, 'ci-identity')).refused.length).toBeGreaterThan(0);
+    await admin.cloudFormation().send(new CreateStackSetCommand({ StackSetName: name, TemplateBody: theirs, Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+
+    const planned = (await plan(example, env.aws(), options)).find((p) => p.stackSet === name)!;
+    expect(planned.foreign).toMatch(/^StackSet acme-ci-identity exists but xstack did not create it/);
+    expect(planned.refusedReplacements).toBeUndefined();
+    const run = await deploy(example, env.aws(), options);
+    expect(run.stages.find((x) => x.stackSet === name)).toMatchObject({ result: 'failed', reasons: [planned.foreign] });
+    expect((await admin.cloudFormation().send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(theirs);
   });
 });

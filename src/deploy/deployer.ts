@@ -41,9 +41,11 @@ import { untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
+  createdByXstack,
   createStackSet,
   deleteStackSet,
   deployedTemplate,
+  describeStackSet,
   HEALTHY_INSTANCE,
   inoperable,
   instanceOperations,
@@ -65,6 +67,7 @@ import {
   type ActualInstance,
   type ActualStackSet,
   type Operation,
+  type FirstReads,
   type Reach,
   type StackSetContext,
 } from './stacksets';
@@ -120,6 +123,8 @@ interface Run {
   cfn: CloudFormationClient;
   /** Organizations, read once a run per question (SERVICE_MANAGED: the root, where accounts are now). */
   organization: OrganizationReads;
+  /** Each StackSet's DescribeStackSet answer as this run first read it, for the reads before its operations (beforeOperations). */
+  firstReads: FirstReads;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -129,7 +134,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()) };
+  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
 }
 
 /**
@@ -201,6 +206,18 @@ async function noteManagementAccountForDestroy(run: Run): Promise<void> {
 }
 
 const context = (run: Run, desired: DesiredStackSet): StackSetContext => contextFor(run, desired.name, desired.stage.id);
+
+/**
+ * `ctx` reading DescribeStackSet through the run's first answers (stacksets.ts describeStackSet): one DescribeStackSet
+ * per StackSet for all the reads before its stage's first operation, instead of one each for the family order, the
+ * replacement check, the existing-roles pre-flight and the stage's first read. Their answer is still current at the
+ * stage's first read: no operation of a run touches a StackSet before its own stage (a family part's instances that
+ * another part waits for are deleted in the part's own stage, leftFor; removed StackSets after every wave), so only
+ * another tool or deploy can have changed it meanwhile, which an operation id or a raced operation then tells
+ * (RaceCount) as it would a change between any read and the operation it decides. Every read after the first asks
+ * CloudFormation: the stage's own after its operations, and every other command's.
+ */
+const beforeOperations = (run: Run, ctx: StackSetContext): StackSetContext => Object.assign(ctx, { firstReads: run.firstReads });
 
 function contextFor(run: Run, name: string, stage: string): StackSetContext {
   const { org } = run.compiled;
@@ -327,7 +344,7 @@ async function existingRoleFindings(run: Run, desiredList: readonly DesiredStack
   const accounts = new Map<string, DesiredStackSet['stage']['targets'][number]>();
   for (const desired of desiredList) {
     if (desired.stage.module !== 'pipeline-foundation') continue;
-    const actual = await readStackSet(context(run, desired));
+    const actual = await readStackSet(beforeOperations(run, context(run, desired)));
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     // Not where no operation of this run goes, as deploy itself decides: an account Organizations still reports
     // suspended (StackSets skips it, and no AssumeRole reaches it) or an INOPERABLE instance (excluded from updates).
@@ -737,7 +754,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
-  let actual = await readStackSet(ctx);
+  // The first read from the run's first answer (beforeOperations); every later one asks CloudFormation.
+  let actual = await readStackSet(beforeOperations(run, ctx));
+  delete ctx.firstReads;
   // Read once: a StackSet created below has no instances.
   const left = leftFor(run, desired, actual, order.clearFor);
   const asleep = await stillSuspended(run, actual.instances.values());
@@ -809,10 +828,13 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
       if (!(await operate(op, op.accounts))) return false;
     }
-    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'create-instances', recreate)) {
+    // Failed creates after the updates: their cause is in the account (a retained name, a missing role) and likely to
+    // fail them again, which with a failure tolerance of 0 stops the operation and the stage: it then stops no other
+    // account's retry.
+    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
       if (!(await operate(op, op.accounts))) return false;
     }
-    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
+    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'create-instances', recreate)) {
       if (!(await operate(op, op.accounts))) return false;
     }
     return true;
@@ -895,7 +917,7 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
     const parts: FamilyPart[] = [];
     for (const name of [...f.stackSets].sort()) {
       const d = f.desired.find((x) => x.name === name);
-      const body = deployed.includes(name) ? await deployedTemplate(contextFor(run, name, d?.stage.id ?? `(removed) ${name}`)) : undefined;
+      const body = deployed.includes(name) ? await deployedTemplate(beforeOperations(run, contextFor(run, name, d?.stage.id ?? `(removed) ${name}`))) : undefined;
       const part: FamilyPart = { stackSet: name, deployed: body === undefined ? undefined : (fromYaml(body) as CfnTemplate), desired: d && renderTemplate(d.stage.definition) };
       parts.push(part);
       if (d) creating.set(name, creatingAccounts(part, d.stage.targets.map((a) => a.id)));
@@ -918,14 +940,18 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
 
 /**
  * The replacements of every deployed StackSet whose template this run changes (replacements.ts), from its template as
- * CloudFormation holds it: one DescribeStackSet each, before any operation, so that an update CloudFormation would
- * refuse in one StackSet stops the run before any other changes.
+ * CloudFormation holds it, before any operation, so that an update CloudFormation would refuse in one StackSet stops
+ * the run before any other changes: one DescribeStackSet each, which the stage's first read uses again
+ * (beforeOperations). Not a StackSet xstack did not create (no xstack:stackset tag): deploy leaves it alone (foreign),
+ * so its template refuses nothing.
  */
 async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements> {
   const out: Replacements = { refused: [], warnings: [] };
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
-    const body = await deployedTemplate(context(run, d));
+    const held = await describeStackSet(beforeOperations(run, context(run, d)));
+    if (!held || !createdByXstack(held)) continue;
+    const body = held.TemplateBody;
     if (body === undefined || sha256(body) === d.templateSha) continue;
     const found = bodyReplacements(d.name, body, d.templateBody);
     out.refused.push(...found.refused);
@@ -1322,7 +1348,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const refusedKeys = new Set(refused.map(moveKey));
   const missingRoles = await existingRoleFindings(run, desiredList);
   for (const desired of desiredList) {
-    const actual = await readStackSet(context(run, desired));
+    // plan makes no operation: every read is a first one (beforeOperations).
+    const actual = await readStackSet(beforeOperations(run, context(run, desired)));
     const asleep = await stillSuspended(run, actual.instances.values());
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     const addAccounts: string[] = [];
@@ -1341,7 +1368,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
-    const replacing = actual.exists && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
+    const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
       stage: desired.stage.id,

@@ -16,6 +16,14 @@
  *   resource", and removes deleted resources in the cleanup after every create
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html),
  *   so the old subnet still holds its CIDR and EC2 refuses the new one (InvalidSubnet.Conflict): refused;
+ * - a NAT gateway that is replaced (its subnet is) and keeps its Elastic IP (its AllocationId a literal, a parameter or
+ *   an EIP the update does not replace): CloudFormation creates the new gateway first, while the old one still holds
+ *   the address, and EC2 fails the create: failureCode Resource.AlreadyAssociated, "Elastic IP address eipalloc-xxxxxxxx
+ *   is already associated" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html,
+ *   failureCode/failureMessage): refused. Not an AWS::EC2::EIPAssociation: AssociateAddress moves an address that is
+ *   associated elsewhere ("Reassociation is automatic", AllowReassociation in
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateAddress.html), so a replaced association does
+ *   not fail, and what the old one's delete then does is not documented: not judged;
  * - an unnamed security group that is replaced: CloudFormation goes on, but an instance launched outside the stack
  *   keeps the old group, whose delete then fails in the cleanup and leaves it behind, and the group id changes: a
  *   warning.
@@ -39,6 +47,7 @@ type Properties = Record<string, unknown>;
 
 const SUBNET = 'AWS::EC2::Subnet';
 const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
+const NAT_GATEWAY = 'AWS::EC2::NatGateway';
 
 /** JSON with object keys sorted: two values are the same template text iff their keys are equal. */
 function canonical(value: unknown): string {
@@ -129,10 +138,26 @@ function overlaps(a: unknown, b: unknown): boolean {
   return a !== undefined && canonical(a) === canonical(b);
 }
 
+/**
+ * The CI network's way past a change that moves its NAT subnet or gateway (templates/ci-network.ts: the NAT subnet
+ * takes the slot after the CI subnets): three deploys, none of which creates a subnet on a live one's CIDR or
+ * replaces the gateway (test/replacements.test.ts walks every zone count and nat setting).
+ */
+const CI_NAT_WAY_OUT = 'for the CI network\'s NAT subnet or gateway: deploy with nat: false, then with the change (nat: false still), then with nat: true';
+
 /** What gets past a subnet whose CIDR a live subnet holds. */
 export const SUBNET_WAY_OUT =
-  'give it a CIDR no subnet of the deployed template holds, or deploy in two steps: first without the subnet that holds the CIDR ' +
-  '(for the CI network: remove access.ci.network from the org file and deploy), then with the change';
+  'give it a CIDR no subnet of the deployed template holds, or deploy in steps, first without the subnet that holds the CIDR, then with the change ' +
+  `(${CI_NAT_WAY_OUT}; for a CI subnet replaced on its own CIDR: remove access.ci.network from the org file and deploy, then add it back with the change)`;
+
+/** What gets past a NAT gateway replaced with the Elastic IP its predecessor holds. */
+export const NAT_WAY_OUT = `deploy in steps, first without the NAT gateway, then with the change, then with the gateway again (${CI_NAT_WAY_OUT}); or give the new gateway another Elastic IP (an EIP resource of a new logical id)`;
+
+/** The Elastic IPs a NAT gateway takes: its AllocationId and SecondaryAllocationIds, as the template writes them. */
+const allocations = (r: Resource): unknown[] => {
+  const p = (r.Properties ?? {}) as Properties;
+  return [p.AllocationId, ...(Array.isArray(p.SecondaryAllocationIds) ? p.SecondaryAllocationIds : [])].filter((a) => a !== undefined);
+};
 
 /** The updates of one StackSet's template that are refused or warned about. */
 export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate): Replacements {
@@ -160,6 +185,21 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
           `whose delete then fails and leaves it behind, and the group's id changes; keep the deployed ${why.map((p) => `${p} ${shown(valueAt(before.Properties as Properties, p))}`).join(', ')} to keep the group`,
       );
     }
+  }
+  // A replaced NAT gateway is created while its predecessor holds the addresses both name: the same text, not an EIP
+  // the update replaces (a literal, a parameter, or an EIP kept).
+  for (const [id, why] of replaced) {
+    const before = deployed.Resources[id];
+    const after = desired.Resources[id];
+    if (after.Type !== NAT_GATEWAY || before.Type !== NAT_GATEWAY) continue;
+    const held = new Set(allocations(before).map(canonical));
+    const kept = allocations(after).filter((a) => held.has(canonical(a)) && ![...referencedIds(a)].some((r) => replaced.has(r)));
+    if (kept.length === 0) continue;
+    refused.push(
+      `StackSet ${stackSet}: ${NAT_GATEWAY} ${id} is replaced (its ${why.join(', ')} changes) and keeps its Elastic IP (${kept.map(shown).join(', ')}): ` +
+        `CloudFormation creates the new gateway while the old one still holds the address, EC2 fails the create (Resource.AlreadyAssociated: ` +
+        `"Elastic IP address … is already associated"), and the update rolls back in every account. Way out: ${NAT_WAY_OUT}`,
+    );
   }
   // Every subnet of the deployed template is live until the update's cleanup, replaced and removed ones included.
   const liveSubnets = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === SUBNET);

@@ -22,6 +22,7 @@ import {
   UpdateStackInstancesCommand,
   UpdateStackSetCommand,
   StackStatus,
+  type StackSet,
   type StackSummary,
   type Tag,
   type CloudFormationClient,
@@ -129,7 +130,16 @@ export interface StackSetContext {
    * deleted the instance, and whether the reads gave up waiting for it.
    */
   landed?: Map<string, Landed>;
+  /**
+   * The run's first DescribeStackSet answers, by StackSet name (describeStackSet): given only to a read that no
+   * operation of this run on the StackSet can have preceded (deployer.ts `beforeOperations`), whose answer it fills or
+   * gives. Unset: every read asks CloudFormation.
+   */
+  firstReads?: FirstReads;
 }
+
+/** DescribeStackSet's answer by StackSet name, undefined for none (StackSetNotFoundException, or DELETED). */
+export type FirstReads = Map<string, StackSet | undefined>;
 
 interface Landed {
   operationId: string;
@@ -215,24 +225,35 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   return lagging.size > 0 ? { ...actual, lagging } : actual;
 }
 
-async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
-  let templateBody: string | undefined;
-  let wave: number | undefined;
-  let xstack = false;
-  let tags: Tag[] = [];
+/**
+ * The StackSet as DescribeStackSet gives it, undefined when there is none (not found, or DELETED); from
+ * `ctx.firstReads` when that holds it, and kept there when it does not.
+ */
+export async function describeStackSet(ctx: StackSetContext): Promise<StackSet | undefined> {
+  if (ctx.firstReads?.has(ctx.name)) return ctx.firstReads.get(ctx.name);
+  let found: StackSet | undefined;
   try {
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
-    if (out.StackSet?.Status === 'DELETED') return { exists: false, instances: new Map() };
-    ctx.stackSetId = out.StackSet?.StackSetId;
-    templateBody = out.StackSet?.TemplateBody;
-    const tagged = out.StackSet?.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
-    wave = tagged === undefined ? undefined : Number(tagged);
-    xstack = out.StackSet?.Tags?.some((t) => t.Key === 'xstack:stackset') ?? false;
-    tags = (out.StackSet?.Tags ?? []).map((t) => ({ Key: t.Key!, Value: t.Value ?? '' }));
+    found = out.StackSet?.Status === 'DELETED' ? undefined : (out.StackSet ?? {});
   } catch (error) {
-    if (errorName(error) === 'StackSetNotFoundException') return { exists: false, instances: new Map() };
-    throw error;
+    if (errorName(error) !== 'StackSetNotFoundException') throw error;
   }
+  ctx.firstReads?.set(ctx.name, found);
+  return found;
+}
+
+/** Whether xstack created the StackSet: it tags each of its own xstack:stackset (createStackSet). */
+export const createdByXstack = (stackSet: StackSet) => stackSet.Tags?.some((t) => t.Key === 'xstack:stackset') ?? false;
+
+async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
+  const found = await describeStackSet(ctx);
+  if (!found) return { exists: false, instances: new Map() };
+  ctx.stackSetId = found.StackSetId;
+  const templateBody = found.TemplateBody;
+  const tagged = found.Tags?.find((t) => t.Key === WAVE_TAG)?.Value;
+  const wave = tagged === undefined ? undefined : Number(tagged);
+  const xstack = createdByXstack(found);
+  const tags: Tag[] = (found.Tags ?? []).map((t) => ({ Key: t.Key!, Value: t.Value ?? '' }));
   // The instance list is all a rollout reads per StackSet (paginated): instances carry no parameter overrides, so
   // there is nothing per instance to describe. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html
   const instances = new Map<string, ActualInstance>();
@@ -263,13 +284,7 @@ async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
 
 /** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
 export async function deployedTemplate(ctx: StackSetContext): Promise<string | undefined> {
-  try {
-    const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
-    return out.StackSet?.Status === 'DELETED' ? undefined : out.StackSet?.TemplateBody;
-  } catch (error) {
-    if (errorName(error) === 'StackSetNotFoundException') return undefined;
-    throw error;
-  }
+  return (await describeStackSet(ctx))?.TemplateBody;
 }
 
 /** Names of the active StackSets this org's prefix names (removed stages included). */
