@@ -228,6 +228,44 @@ describe('NAT gateways replaced with the Elastic IP the old one holds (B1)', () 
   });
 });
 
+describe('IAM names changed only in case (day-2 review M4)', () => {
+  it('a pipeline renamed in case only keeps its roles\' and policies\' names to IAM: refused, saying so; a real rename goes through', () => {
+    const renamed = edited('  web-app:\n    repository: web-app', '  Web-App:\n    repository: web-app');
+    const found = bodyReplacements('acme-pipelines', bodyOf(example, 'pipeline'), bodyOf(renamed, 'pipeline'));
+    expect(found.refused.length).toBeGreaterThan(0);
+    for (const line of found.refused) {
+      expect(line).toMatch(/^StackSet acme-pipelines: AWS::IAM::(Role|ManagedPolicy) \w+ keeps its custom name \((RoleName|ManagedPolicyName) "acme-Web-App[^"]*"\) and changes (RoleName|ManagedPolicyName),/);
+      expect(line).toContain('IAM does not tell names apart by case');
+      expect(line).toContain('that differs by more than case');
+    }
+    const role = (name: string) => template({ R: { Type: 'AWS::IAM::Role', Properties: { RoleName: name, AssumeRolePolicyDocument: {} } } });
+    expect(templateReplacements('s', role('acme-web-app-trigger'), role('acme-web-frontend-trigger')).refused).toEqual([]);
+    // Case matters elsewhere: a bucket's name is its own (and lowercase), a pipeline's is not IAM's.
+    const bucket = (name: string) => template({ B: { Type: 'AWS::S3::Bucket', Properties: { BucketName: name } } });
+    expect(templateReplacements('s', bucket('a-b'), bucket('a-c')).refused).toEqual([]);
+  });
+});
+
+describe('internet gateway attachments replaced with the gateway kept (day-2 review M3)', () => {
+  it('a new CI network CIDR replaces the VPC and so the attachment, on the same gateway: refused with the way out; a gateway replaced with it goes through', () => {
+    const moved = edited('cidr: 10.20.0.0/16', 'cidr: 10.21.0.0/16');
+    const found = bodyReplacements('acme-ci-network', bodyOf(example, 'ci-network'), bodyOf(moved, 'ci-network'));
+    const attachment = found.refused.filter((l) => l.includes('AWS::EC2::VPCGatewayAttachment'));
+    expect(attachment).toEqual([
+      expect.stringMatching(/^StackSet acme-ci-network: AWS::EC2::VPCGatewayAttachment \w+ is replaced \(its VpcId changes\) and attaches the same internet gateway .*Resource\.AlreadyAssociated.*remove access\.ci\.network from the org file and deploy/),
+    ]);
+    const vpc = (cidr: string, gateway: string) =>
+      template({
+        Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: cidr } },
+        [gateway]: { Type: 'AWS::EC2::InternetGateway', Properties: {} },
+        Attach: { Type: 'AWS::EC2::VPCGatewayAttachment', Properties: { VpcId: { Ref: 'Vpc' }, InternetGatewayId: { Ref: gateway } } },
+      });
+    expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.1.0.0/16', 'Igw')).refused).toHaveLength(1);
+    expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.1.0.0/16', 'Igw2')).refused).toEqual([]);
+    expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.0.0.0/16', 'Igw')).refused).toEqual([]);
+  });
+});
+
 describe('unnamed security groups replaced (m1)', () => {
   it('a changed GroupDescription is a warning, naming the group and the deployed wording to keep', () => {
     const body = bodyOf(example, 'ci-network');

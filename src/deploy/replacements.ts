@@ -24,6 +24,15 @@
  *   associated elsewhere ("Reassociation is automatic", AllowReassociation in
  *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateAddress.html), so a replaced association does
  *   not fail, and what the old one's delete then does is not documented: not judged;
+ * - an internet gateway attachment that is replaced (its VPC is) and names a gateway the update does not replace: the
+ *   new attachment is made while the old one still holds the gateway, which EC2 refuses (Resource.AlreadyAssociated,
+ *   "resource igw-… is already attached to network vpc-…", as reported in berlioz-the/berlioz#1; AttachInternetGateway,
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachInternetGateway.html, lists no error of its
+ *   own): refused, with the CI network's way out;
+ * - an IAM role, managed policy or instance profile whose name changes only in case: IAM names "are not
+ *   distinguished by case" (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html), so
+ *   the replacement is created under a name IAM already holds and fails (EntityAlreadyExists): refused as a
+ *   custom-named resource kept;
  * - an unnamed security group that is replaced: CloudFormation goes on, but an instance launched outside the stack
  *   keeps the old group, whose delete then fails in the cleanup and leaves it behind, and the group id changes: a
  *   warning.
@@ -48,6 +57,16 @@ type Properties = Record<string, unknown>;
 const SUBNET = 'AWS::EC2::Subnet';
 const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
 const NAT_GATEWAY = 'AWS::EC2::NatGateway';
+const GATEWAY_ATTACHMENT = 'AWS::EC2::VPCGatewayAttachment';
+/** IAM's names, which IAM does not tell apart by case. */
+const CASELESS_NAMES = new Set(['AWS::IAM::Role', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::InstanceProfile', 'AWS::IAM::User', 'AWS::IAM::Group']);
+
+/** Whether a name property changes only in case, for a type whose names are caseless. */
+function caseOnly(type: string, before: Resource, after: Resource, path: string): boolean {
+  if (!CASELESS_NAMES.has(type)) return false;
+  const [a, b] = [valueAt(before.Properties as Properties, path), valueAt(after.Properties as Properties, path)];
+  return typeof a === 'string' && typeof b === 'string' && a !== b && a.toLowerCase() === b.toLowerCase();
+}
 
 /** JSON with object keys sorted: two values are the same template text iff their keys are equal. */
 function canonical(value: unknown): string {
@@ -171,13 +190,14 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
     if (!facts || why.includes('Type')) continue;
     const named = setNames(facts, before).length > 0 && setNames(facts, after).length > 0;
     const identity = facts.identity ?? facts.names ?? [];
-    if (named && identity.every((p) => !why.includes(p))) {
+    // A name that changes only in case is the same name to IAM: the resource keeps it.
+    if (named && identity.every((p) => !why.includes(p) || caseOnly(after.Type, before, after, p))) {
       const names = setNames(facts, after).map((p) => `${p} ${shown(valueAt(after.Properties as Properties, p))}`).join(', ');
       const was = why.map((p) => `${p} ${shown(valueAt(before.Properties as Properties, p))}`).join(', ');
       refused.push(
         `StackSet ${stackSet}: ${after.Type} ${id} keeps its custom name (${names}) and changes ${why.join(', ')}, which only a replacement changes; ` +
-          `CloudFormation does not replace a custom-named resource, so the update would fail in every account. ` +
-          `Way out: rename the resource (a new ${(facts.names ?? []).join(' or ')}), or keep the deployed ${was}`,
+          `CloudFormation does not replace a custom-named resource${identity.some((p) => why.includes(p)) ? ' (IAM does not tell names apart by case, so a name that changes only in case is the same name)' : ''}, so the update would fail in every account. ` +
+          `Way out: rename the resource (a new ${(facts.names ?? []).join(' or ')}${identity.some((p) => why.includes(p)) ? ' that differs by more than case' : ''}), or keep the deployed ${was}`,
       );
     } else if (after.Type === SECURITY_GROUP && !named) {
       warnings.push(
@@ -199,6 +219,20 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
       `StackSet ${stackSet}: ${NAT_GATEWAY} ${id} is replaced (its ${why.join(', ')} changes) and keeps its Elastic IP (${kept.map(shown).join(', ')}): ` +
         `CloudFormation creates the new gateway while the old one still holds the address, EC2 fails the create (Resource.AlreadyAssociated: ` +
         `"Elastic IP address … is already associated"), and the update rolls back in every account. Way out: ${NAT_WAY_OUT}`,
+    );
+  }
+  // A replaced gateway attachment is made while the old one still holds a gateway the update keeps.
+  for (const [id, why] of replaced) {
+    const before = deployed.Resources[id];
+    const after = desired.Resources[id];
+    if (after.Type !== GATEWAY_ATTACHMENT || before.Type !== GATEWAY_ATTACHMENT) continue;
+    const gateway = (after.Properties as Properties).InternetGatewayId;
+    if (gateway === undefined || canonical(gateway) !== canonical((before.Properties as Properties).InternetGatewayId)) continue;
+    if ([...referencedIds(gateway)].some((r) => replaced.has(r))) continue;
+    refused.push(
+      `StackSet ${stackSet}: ${GATEWAY_ATTACHMENT} ${id} is replaced (its ${why.join(', ')} changes) and attaches the same internet gateway (${shown(gateway)}): ` +
+        `CloudFormation attaches it to the new VPC while it is still attached to the old one, EC2 refuses (Resource.AlreadyAssociated), and the update rolls back in every account. ` +
+        `Way out: deploy in two steps, first without the network (for the CI network: remove access.ci.network from the org file and deploy), then with the change`,
     );
   }
   // Every subnet of the deployed template is live until the update's cleanup, replaced and removed ones included.
