@@ -1169,6 +1169,31 @@ describe('the reconciler against the layer', () => {
     expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000');
   });
 
+  it('a repository the org file dropped and names again is still in its account: plan says so, and deploy refuses the template update before sending it, with the way out (day-2 review M2)', async () => {
+    // The org without the repository lib (and its pipeline), deployed; CloudFormation kept lib in the account (RetainExceptOnCreate).
+    const withoutLib = compileYaml(SMALL.replace('  lib:\n    account: source\n', '').replace(/  lib:\n    repository: lib\n[\s\S]*$/, ''));
+    expect(withoutLib.org.repositories.map((r) => r.name)).toEqual(['app']);
+    await prepare(withoutLib);
+    await deployUntilDone(withoutLib, 1);
+    // moto creates no repository from a template: make the one CloudFormation would have kept.
+    const aws = awsVia(env.local.endpoint);
+    const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
+    const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
+    await new CodeCommitClient({ region: REGION, endpoint: env.local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'lib' })).catch((e: Error) => {
+      if (!/Deserialization error/.test(e.message)) throw e;
+    });
+    const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(repositories.addAccounts).toEqual([]);
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
+    expect(repositories.collisionFixes).toEqual([expect.stringContaining('or the org file dropped it): import it into the instance\'s stack by hand')]);
+    const from = env.proxy.requests.length;
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain('cannot update its template while resources it adds are already in their accounts');
+    expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000');
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -293,6 +293,31 @@ async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]
 }
 
 const retainedText = (c: Found) => `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+/**
+ * Named resources a template update adds (logical ids the deployed template lacks), found already there in accounts
+ * that have an instance: a repository the org file dropped leaves its stack and stays in its account
+ * (RetainExceptOnCreate), so naming it again makes the update's create meet it ("already exists") in every run.
+ * Read only for an update that adds such a resource, so a run that adds none reads nothing more.
+ */
+async function retainedAdded(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<Found[]> {
+  if (!actual.exists || actual.templateBody === undefined || sha256(actual.templateBody) === desired.templateSha) return [];
+  const deployed = fromYaml(actual.templateBody) as CfnTemplate;
+  const template = renderTemplate(desired.stage.definition);
+  const added = new Set(Object.keys(template.Resources).filter((id) => !(id in (deployed.Resources ?? {}))));
+  if (added.size === 0) return [];
+  const { region, partition } = run.compiled.org;
+  const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  const found: Found[] = [];
+  for (const i of actual.instances.values()) {
+    // A suspended account cannot be read, and an INOPERABLE instance is not updated (stacksets.ts `inoperable`).
+    if (!wanted.has(i.account) || suspended(i) || inoperable(i)) continue;
+    for (const r of namedRetained(template, i.account, region, partition)) {
+      if (added.has(r.logicalId) && (await retainedExists(run.aws, target(run, i.account), r))) found.push({ ...r, account: i.account });
+    }
+  }
+  return found;
+}
+
 
 /** What gets a deploy past each kind of retained resource in the way (README "destroy, then deploy"). */
 function wayPast(run: Run, found: Found[]): string[] {
@@ -306,7 +331,7 @@ function wayPast(run: Run, found: Found[]): string[] {
   }
   if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
     out.push(
-      'a repository (its stack was removed with --release-repositories, or its account left the org file): import it into the instance\'s stack by hand, ' +
+      'a repository (its stack was removed with --release-repositories, its account left the org file, or the org file dropped it): import it into the instance\'s stack by hand, ' +
         'or leave it out of the org file; xstack never deletes a repository',
     );
   }
@@ -319,10 +344,13 @@ function wayPast(run: Run, found: Found[]): string[] {
  */
 async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
   const { inTheWay } = await retainedIn(run, desired, accounts);
-  if (inTheWay.length === 0) return;
-  throw new XstackError(
+  if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while resources retained by an earlier destroy keep their names');
+}
+
+function collisionError(run: Run, desired: DesiredStackSet, inTheWay: Found[], what: string): XstackError {
+  return new XstackError(
     'RETAINED_COLLISION',
-    `${desired.name}: cannot create instances while resources retained by an earlier destroy keep their names:\n${inTheWay.map((c) => `  ${retainedText(c)}`).join('\n')}\n` +
+    `${desired.name}: ${what}:\n${inTheWay.map((c) => `  ${retainedText(c)}`).join('\n')}\n` +
       wayPast(run, inTheWay)
         .map((w) => `  ${w}`)
         .join('\n'),
@@ -799,6 +827,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   /** The template, then the instances, from `actual`: false when an operation was raced (above). */
   const reconcile = async (): Promise<boolean> => {
     if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
+      const inTheWay = await retainedAdded(run, desired, actual);
+      if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot update its template while resources it adds are already in their accounts, kept when the org file dropped them or by an earlier destroy');
       try {
         const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
         const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}) };
@@ -1364,6 +1394,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
+    // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
+    found.inTheWay.push(...(await retainedAdded(run, desired, actual)));
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
