@@ -166,8 +166,8 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
       const planned = await xstack(['plan', EXAMPLE]);
       expect(planned.code, planned.stderr).toBe(0);
       expect(planned.stderr).toContain(why);
-      expect(planned.stderr).toContain(`If this one adds accounts, pipelines, repositories or resource types, run 'xstack bootstrap ${EXAMPLE}' before deploying`);
-      expect(planned.stderr).toContain('if it only removes, deploy first and bootstrap after, as the execution roles still need the permissions to delete');
+      expect(planned.stderr).toContain(`Run 'xstack bootstrap ${EXAMPLE}' before deploying`);
+      expect(planned.stderr).toContain('it keeps what the StackSets deployed now create, so the deploy may still delete what it removes: run it again after a deploy that removed names or accounts, to drop them');
       // Never a refusal (a removal must deploy with the permissions the roles still hold): deploy says it, then asks as ever.
       const run = await xstack(['deploy', EXAMPLE]);
       expect(run.stderr).toContain(why);

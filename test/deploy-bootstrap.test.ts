@@ -2,7 +2,7 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
@@ -225,6 +225,64 @@ describe('xstack bootstrap on moto', () => {
     expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
     const summary = await deploy(compiled, env.aws(), { pollMs: 5 });
     expect(summary.stages.filter((s) => s.result === 'failed')).toEqual([]);
+  });
+
+  it('SELF_MANAGED: a renamed pipeline keeps its old names in the execution policy until the deploy has removed them: bootstrap, deploy, bootstrap is safe', async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const base = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const renamedText = text.replace(/\npipelines:\n {2}web-app:/, '\npipelines:\n  web-frontend:');
+    expect(renamedText).not.toBe(text);
+    const renamed = compileOrg(parseOrg(renamedText, 'parameters/example.yaml'));
+    const pipelineStage = renamed.stages.find((st) => Object.values(renderTemplate(st.definition).Resources).some((r) => r.Type === 'AWS::CodePipeline::Pipeline'))!;
+    const account = pipelineStage.targets[0].id;
+    const role = 'AWSCloudFormationStackSetExecutionRole';
+    /** The execution role's policy in the account, as IAM holds it now. */
+    const policyThere = async () => {
+      const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+      const statements: ExecutionStatement[] = [];
+      for (const a of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) {
+        const version = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn! }))).Policy!.DefaultVersionId!;
+        const document = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn!, VersionId: version }))).PolicyVersion!.Document!;
+        statements.push(...([] as ExecutionStatement[]).concat(JSON.parse(decodeURIComponent(document)).Statement));
+      }
+      return { Version: '2012-10-17' as const, Statement: statements };
+    };
+    const region = base.org.region;
+    const names = (pipeline: string) => [
+      ['codepipeline:DeletePipeline', `arn:aws:codepipeline:${region}:${account}:acme-${pipeline}`],
+      ['events:DeleteRule', `arn:aws:events:${region}:${account}:rule/acme-${pipeline}-trigger`],
+      ['iam:DeleteRole', `arn:aws:iam::${account}:role/acme-${pipeline}-trigger`],
+      ['codedeploy:DeleteApplication', `arn:aws:codedeploy:${region}:${account}:application:acme-${pipeline}`],
+    ];
+    const allowsAll = (policy: Awaited<ReturnType<typeof policyThere>>, pipeline: string) => names(pipeline).every(([action, arn]) => allows(policy, action, arn));
+
+    expect((await bootstrap(base, env.aws())).filter((st) => st.status === 'missing')).toEqual([]);
+    expect((await deploy(base, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    expect(allowsAll(await policyThere(), 'web-app')).toBe(true);
+    expect(allowsAll(await policyThere(), 'web-frontend')).toBe(false);
+
+    // Bootstrap for the rename: the new names, and the old ones the deployed StackSets still create (said so). Dry run first: the same.
+    const dry = await bootstrap(renamed, env.aws(), { dryRun: true });
+    const kept = (steps: BootstrapStep[]) => steps.find((st) => st.what.startsWith('execution policy keeps what the deployed StackSets still create'));
+    const first = await bootstrap(renamed, env.aws());
+    expect(first.filter((st) => st.status === 'missing')).toEqual([]);
+    const during = await policyThere();
+    expect(allowsAll(during, 'web-frontend')).toBe(true);
+    expect(allowsAll(during, 'web-app')).toBe(true);
+    expect(kept(dry)?.detail).toContain(`:codepipeline:\${AWS::Region}:\${AWS::AccountId}:acme-web-app`);
+    expect(kept(first)?.detail).toEqual(kept(dry)?.detail);
+    // What plan and deploy compare with is this compile's: current, though the policy also holds the leaving names.
+    expect(await bootstrapState(renamed, env.aws())).toBe('current');
+    expect(await bootstrapState(base, env.aws())).toBe('stale');
+
+    expect((await deploy(renamed, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const after = await bootstrap(renamed, env.aws());
+    expect(kept(after)).toBeUndefined();
+    const final = await policyThere();
+    expect(allowsAll(final, 'web-frontend')).toBe(true);
+    expect(names('web-app').filter(([action, arn]) => allows(final, action, arn))).toEqual([]);
+    expect(await bootstrapState(renamed, env.aws())).toBe('current');
+    expect((await bootstrap(renamed, env.aws())).filter((st) => st.status !== 'ok')).toEqual([]);
   });
 
   it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, unreported", async () => {

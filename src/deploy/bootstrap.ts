@@ -57,6 +57,10 @@ import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
 import type { Aws } from './clients';
 import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from './execution-policy';
+import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import type { CfnTemplate } from '../cfn/template';
+import { fromYaml } from '../yaml';
+import { callAs, listOrgStackSets } from './stacksets';
 import { sha256 } from '../hash';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
@@ -303,11 +307,34 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
+  // The compiled templates and the ones the org's StackSets hold now: a deploy that removes names (a renamed pipeline
+  // removes its old ones) or accounts deletes them with these roles, so they stay until a bootstrap after that deploy.
+  const deployed = await deployedOrgTemplates(compiled, aws);
+  // Accounts with an instance the org file no longer targets: still assumed (the deploy deletes their instances with
+  // the execution role there, which keeps the policy an earlier bootstrap gave it); not otherwise touched.
+  const leavingAccounts = [...new Set(deployed.flatMap((d) => d.accounts))].filter((a) => !accounts.includes(a)).sort();
+  if (leavingAccounts.length > 0) {
+    report({
+      account: admin,
+      what: `administration role still assumes the execution role in ${leavingAccounts.join(', ')}`,
+      status: 'ok',
+      detail: 'accounts the org file no longer targets, with instances the next deploy deletes; their execution roles are left as they are, and the next bootstrap after that deploy drops them',
+    });
+  }
   await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
-  const policy = administrationPolicy(org.partition, s.executionRoleName, accounts, org.organizationId ?? (await organizationIdOf(aws)));
+  const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
   await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
 
-  const statements = executionPolicy(compiled);
+  const statements = executionPolicy(compiled, deployed.map((d) => d.template));
+  const leaving = leavingResources(executionPolicy(compiled), statements);
+  if (leaving.length > 0) {
+    report({
+      account: admin,
+      what: `execution policy keeps what the deployed StackSets still create (${deployed.map((d) => d.stackSet).join(', ')})`,
+      status: 'ok',
+      detail: `not in this compile, kept so that the deploy removing them may delete them; the next bootstrap after that deploy drops them: ${leaving.join(', ')}`,
+    });
+  }
   for (const account of accounts) {
     const credentials: AwsCredentialIdentityProvider | undefined =
       account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
@@ -330,6 +357,53 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   if (!dry) await iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] }));
 }
 
+/**
+ * The templates this org's StackSets hold now, as CloudFormation keeps them (DescribeStackSet's TemplateBody, a
+ * template given by URL included): the StackSets of the org's prefix that xstack created (tagged xstack:stackset), as
+ * the deployer finds them (stacksets.ts listOrgStackSets), removed stages' StackSets among them. Read in the
+ * administrator account (--region, where the StackSets live), dry run or not.
+ */
+export async function deployedOrgTemplates(compiled: CompiledOrg, aws: Aws): Promise<Array<{ stackSet: string; template: CfnTemplate; accounts: string[] }>> {
+  const { prefix, stackSets: settings } = compiled.org;
+  const cfn = aws.cloudFormation();
+  const out: Array<{ stackSet: string; template: CfnTemplate; accounts: string[] }> = [];
+  try {
+    for (const name of await listOrgStackSets(cfn, settings, prefix)) {
+      let stackSet;
+      try {
+        stackSet = (await cfn.send(new DescribeStackSetCommand({ StackSetName: name, ...callAs(settings) }))).StackSet;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'StackSetNotFoundException') continue; // deleted since the list
+        throw error;
+      }
+      if (!stackSet?.TemplateBody || stackSet.Status === 'DELETED' || !stackSet.Tags?.some((t) => t.Key === 'xstack:stackset')) continue;
+      // The accounts of its instances: an account removed from the org file keeps its instance until the deploy deletes it.
+      const accounts = new Set<string>();
+      let token: string | undefined;
+      do {
+        const page = await cfn.send(new ListStackInstancesCommand({ StackSetName: name, NextToken: token, ...callAs(settings) }));
+        for (const i of page.Summaries ?? []) if (i.Account) accounts.add(i.Account);
+        token = page.NextToken;
+      } while (token);
+      out.push({ stackSet: name, template: fromYaml(stackSet.TemplateBody) as CfnTemplate, accounts: [...accounts].sort() });
+    }
+  } catch (error) {
+    const { name, message } = error as { name?: string; message?: string };
+    throw new XstackError(
+      'DEPLOYED_TEMPLATES_UNREADABLE',
+      `bootstrap keeps in the execution role's policy the names the org's StackSets still create, so that a deploy removing them (a renamed pipeline) may delete them, and could not read those StackSets' templates (${name}: ${message}): allow cloudformation:ListStackSets, DescribeStackSet and ListStackInstances in the administrator account`,
+      { cause: error },
+    );
+  }
+  return out;
+}
+
+/** The resources (Sub form) `kept` names beyond `needed`: names on their way out, or the shapes that now cover them. */
+function leavingResources(needed: readonly ExecutionStatement[], kept: readonly ExecutionStatement[]): string[] {
+  const own = new Set(needed.flatMap((s) => s.Resource));
+  return [...new Set(kept.flatMap((s) => s.Resource))].filter((r) => !own.has(r)).sort();
+}
+
 /** The administration role's tag that records what bootstrap last set up (SELF_MANAGED). */
 export const BOOTSTRAP_TAG = 'xstack:bootstrap';
 
@@ -337,7 +411,10 @@ export const BOOTSTRAP_TAG = 'xstack:bootstrap';
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
  * execution role's derived policy. A compile with a new account, resource type or resource name has another: its
  * execution roles are missing or would be refused what the new templates create, on AWS, after earlier waves have
- * changed (moto evaluates no IAM, so no local run shows it).
+ * changed (moto evaluates no IAM, so no local run shows it). The compile's own needs only: what bootstrap also keeps
+ * for the deployed templates (names and accounts a deploy is about to remove) is left out, so that a bootstrap made
+ * before the deploy that removes them is current for this compile, and stays so after that deploy (the policy then
+ * only broader, until the next bootstrap drops them); a bootstrap without this compile's new names is stale.
  */
 export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;

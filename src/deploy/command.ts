@@ -250,12 +250,13 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
 
 /**
  * SELF_MANAGED: the execution roles and policies are bootstrap's, made for one compile (bootstrap.ts bootstrapDigest).
- * A compile that adds an account, a resource type or a resource name needs bootstrap first: a new account has no
- * execution role, and the policy names only what the templates it was made for create, so on AWS the new instances
- * are refused after earlier waves have changed. One that only removes needs it after: the removed resources are
- * deleted with the permissions the policy still holds, and CloudFormation ends an update complete though a delete in
- * its cleanup failed (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html;
- * such deletes skipped, aws/aws-cdk-cli#1564, as src/deploy/moves.ts notes). The digest cannot tell the two apart, so plan and deploy say both, and never refuse. Roles
+ * Bootstrap comes first, always: a new account has no execution role, and the policy names only what the compiled
+ * templates and the StackSets' deployed ones create, so on AWS new instances are refused after earlier waves have
+ * changed. What a deploy removes keeps its permissions (bootstrap reads the deployed templates): CloudFormation ends
+ * an update complete though a delete in its cleanup failed (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html;
+ * such deletes skipped, aws/aws-cdk-cli#1564, as src/deploy/moves.ts notes), which would leave those resources live
+ * outside any stack. The digest is this compile's needs only, so a policy still holding names a deploy has since
+ * removed is not stale (only broader, until the next bootstrap). Plan and deploy never refuse. Roles
  * bootstrap did not tag (made by hand, or by an earlier xstack) are not judged.
  */
 function checkBootstrap(compiled: CompiledOrg, state: BootstrapState): void {

@@ -244,9 +244,13 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
 const serviceOf = (action: string) => action.split(':')[0];
 const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, '').replace(/^./, (c) => c.toUpperCase())}${suffix}`;
 
-/** The execution role's statements for a compiled org (Sub form). */
-export function executionPolicy(compiled: CompiledOrg): ExecutionStatement[] {
-  return executionPolicyOf(compiled.org, compiled.stages.map((s) => renderTemplate(s.definition))).statements;
+/**
+ * The execution role's statements for a compiled org (Sub form). `deployed`: templates the org's StackSets hold now
+ * (bootstrap.ts `deployedOrgTemplates`), whose names keep their permissions until a deploy has removed them; the same
+ * choice of exact names or shapes (executionPolicyOf) is made for all of them together.
+ */
+export function executionPolicy(compiled: CompiledOrg, deployed: readonly CfnTemplate[] = []): ExecutionStatement[] {
+  return executionPolicyOf(compiled.org, [...compiled.stages.map((s) => renderTemplate(s.definition)), ...deployed]).statements;
 }
 
 /**

@@ -61,15 +61,15 @@ export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapS
 
 /**
  * Said before any operation when the last bootstrap was made for another compile (bootstrap.ts bootstrapDigest).
- * A compile that adds an account, a resource type or a resource name needs bootstrap first: a new account has no
- * execution role, and the policy names only what the templates it was made for create. One that only removes needs
- * it after (command.ts checkBootstrap).
+ * Bootstrap comes first: a new account has no execution role, and the policy names only what the compiled templates
+ * and the deployed ones create, so what the deploy removes keeps its permissions; a bootstrap after that deploy drops
+ * them (command.ts checkBootstrap).
  */
 export function staleBootstrapNote(compiled: CompiledOrg): string {
   const file = compiled.org.file;
   return (
     `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
-    `If this one adds accounts, pipelines, repositories or resource types, run '${bootstrapCommand(compiled)}' before deploying ('--dry-run' shows what it changes), or their instances are refused on AWS; ` +
-    `if it only removes, deploy first and bootstrap after, as the execution roles still need the permissions to delete`
+    `Run '${bootstrapCommand(compiled)}' before deploying ('--dry-run' shows what it changes), or what this compile adds is refused on AWS; ` +
+    `it keeps what the StackSets deployed now create, so the deploy may still delete what it removes: run it again after a deploy that removed names or accounts, to drop them`
   );
 }
