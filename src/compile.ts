@@ -32,7 +32,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
 import { teamsToFold } from './audit/scale';
-import { layoutPath, layoutText, type Layout } from './stages/layout';
+import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } from './stages/layout';
 import { Names } from './naming';
 
 export interface CompileOptions {
@@ -88,7 +88,8 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const execution = executionPolicyOf(org, [...templates.values()]);
   const executionAccount = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
   if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, executionAccount));
-  const notes = 'statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [];
+  // What this compile changes against the layout file's record that a deploy would do quietly (a repository left behind, new buckets).
+  const notes = [...recordedChangeNotes(org), ...('statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [])];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
   problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
@@ -189,7 +190,7 @@ function manifest(
   return {
     format: 'xstack-manifest/1',
     // The layout as this compile placed it (what compile writes beside the org file): the parts are an input too.
-    source: { orgFile: org.recordedFile, ...source, layoutFile: layoutPath(org.recordedFile), layoutSha256: sha256(layoutText(layout)) },
+    source: { orgFile: org.recordedFile, ...source, layoutFile: layoutPath(org.recordedFile), layoutSha256: sha256(layoutText(layout, recordOf(org))) },
     organization: {
       file: org.recordedFile,
       id: org.organizationId ?? null,

@@ -4,7 +4,7 @@
 // same templates; a layout file that is not as xstack writes it is an error
 // naming the file, line and field; `compile` writes it beside the org file.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
@@ -14,7 +14,7 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, unrecordedPlacements, type FamilyLayout } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
@@ -315,5 +315,107 @@ describe('xstack compile and the layout file', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`1 problem in the layout file:\n  ${join(dir, 'example.layout.json')}:1:1: families: is missing or not an object`);
     expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+});
+
+// A deployed org is not renamed or moved (review s14 day 2, M5/M6): the layout file records the org's prefix,
+// partition and region, and a compile whose org file says another is refused, naming the org file and field.
+// What a deploy would do quietly is said as a compile note (M1/M2/m4, m1): a repository gone (kept in its
+// account with its history), one that looks renamed or moved (the new one is empty), a new bucket generation.
+describe('the layout file records the org', () => {
+  const CLI = resolve('.build/src/cli.js');
+  const run = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+  const recorded = parseLayoutFile(readFileSync('parameters/example.layout.json', 'utf8'), 'parameters/example.layout.json');
+  /** The example org edited, compiled with the committed layout file's parts and record. */
+  const notesOf = (edit: (text: string) => string, record: RecordedOrg | null = recorded.org ?? null) =>
+    compileOrg({ ...parseOrg(edit(EXAMPLE), 'parameters/example.yaml'), layout: recorded.families, ...(record ? { layoutRecord: record } : {}) }).notes;
+  const DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html';
+
+  it("records the org's partition, region, prefix, bucketGeneration and each repository's account, readably; a file without them is accepted and gains them", () => {
+    expect(recorded.org).toEqual({ partition: 'aws', region: 'eu-west-1', prefix: 'acme', bucketGeneration: 1, repositories: new Map([['payments-api', '111111111111'], ['web-app', '111111111111']]) });
+    expect(readFileSync('parameters/example.layout.json', 'utf8')).toContain('  "org": {\n    "partition": "aws",\n    "region": "eu-west-1",\n    "prefix": "acme",\n    "bucketGeneration": 1,\n    "repositories": {\n      "payments-api": "111111111111",\n');
+    const dir = tempDir('layout-record');
+    const org = join(dir, 'example.yaml');
+    const file = join(dir, 'example.layout.json');
+    writeFileSync(org, EXAMPLE);
+    // As an earlier xstack wrote it: the parts only.
+    writeFileSync(file, layoutText(recorded.families));
+    const older = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(older.status, older.stderr).toBe(0);
+    expect(older.stdout).toContain(`layout: wrote ${file} (the org's partition, region, prefix, bucketGeneration and repositories' accounts, which the file did not record yet)`);
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync('parameters/example.layout.json', 'utf8'));
+    expect(() => parseLayoutFile('{ "format": "xstack-layout/1", "org": { "partition": "aws", "region": "eu-west-1", "prefix": "", "bucketGeneration": 0, "repositories": { "a": "1" } }, "families": {} }', 'x.layout.json')).toThrow(
+      /3 problems in the layout file:\n {2}x\.layout\.json:1:\d+: org\.prefix: is ""; expected a non-empty string\n {2}x\.layout\.json:1:\d+: org\.bucketGeneration: is 0; expected a whole number from 1\n {2}x\.layout\.json:1:\d+: org\.repositories\.a: is "1"/,
+    );
+  });
+
+  it('refuses a changed prefix or region, naming the org file and field, with the way out; writes nothing', () => {
+    const dir = tempDir('layout-moved');
+    const org = join(dir, 'example.yaml');
+    const file = join(dir, 'example.layout.json');
+    writeFileSync(org, EXAMPLE);
+    writeFileSync(file, readFileSync('parameters/example.layout.json', 'utf8'));
+    const before = readFileSync(file, 'utf8');
+    writeFileSync(org, EXAMPLE.replace('prefix: acme', 'prefix: acme2'));
+    const renamed = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(renamed.status).toBe(1);
+    expect(renamed.stderr).toContain(
+      `1 problem in the organization file:\n  ${org}:8:1: prefix: is 'acme2', but the layout file ${file} records 'acme' from an earlier compile: xstack cannot rename or move a deployed org (its StackSets are found by prefix, so the deployed ones would stay and keep running beside a second org); ` +
+        `expected 'acme' as ${file} records; to change it, \`xstack destroy\` with the old org file first (the repositories stay in their accounts: see the README's "destroy, then deploy"), then delete ${file} and compile again; if this org was never deployed, delete ${file}`,
+    );
+    writeFileSync(org, EXAMPLE.replace('region: eu-west-1', 'region: eu-central-1'));
+    const moved = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(moved.status).toBe(1);
+    expect(moved.stderr).toContain(`${org}:7:1: organization.region: is 'eu-central-1', but the layout file ${file} records 'eu-west-1' from an earlier compile: xstack cannot rename or move a deployed org (its IAM names are account-global`);
+    expect(moved.stderr).toContain('repositories are regional, so they would be created empty there');
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    // Never deployed: the layout file deleted, the new prefix compiles.
+    writeFileSync(org, EXAMPLE.replace('prefix: acme', 'prefix: acme2'));
+    rmSync(file);
+    expect(run(['compile', org, '--out', join(dir, 'dist')]).status).toBe(0);
+  });
+
+  it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {
+    const record = { ...recorded.org!, repositories: new Map([...recorded.org!.repositories, ['old-tools', '111111111111']]) };
+    expect(notesOf((t) => t, record)).toEqual([
+      `repository old-tools in account shared-services (111111111111) leaves the org file: CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DOC}); adding it back later fails on "repository name already exists" until it is deleted or imported into the stack by hand`,
+    ]);
+    // Nothing changed: no note.
+    expect(notesOf((t) => t)).toEqual([]);
+  });
+
+  it('a repository gone while another appears in its account is said to look like a rename; one moved to another account, too', () => {
+    const notes = notesOf((t) => t.replaceAll('payments-api', 'payments'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain('repository payments-api in account shared-services (111111111111) leaves the org file: CloudFormation takes it out of its stack but keeps it in its account, with its history');
+    expect(notes[0]).toContain(
+      '; with repository payments new in the same account this looks like a rename: xstack creates it empty (the history is not moved): rename it back in the org file, or push the history to the new one (git push --mirror) before retiring payments-api',
+    );
+    const record = { ...recorded.org!, repositories: new Map([...recorded.org!.repositories, ['web-app', '999999999999']]) };
+    expect(notesOf((t) => t, record)).toEqual([
+      `repository web-app moves from account 999999999999 to account shared-services (111111111111): xstack creates it empty in account shared-services (111111111111) (the history is not moved), and in account 999999999999 CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DOC}): move it back in the org file, or push the history to the new one (git push --mirror) before retiring the old`,
+    ]);
+    // From a file without the record: the repositories its parts place, accounts unknown (no rename said).
+    expect(notesOf((t) => t.replaceAll('payments-api', 'payments'), null)).toEqual([expect.stringMatching(/^repository payments-api leaves the org file: .*by hand$/)]);
+  });
+
+  it('a changed bucketGeneration is a note: on a live org it replaces every bucket, leaving the current ones', () => {
+    expect(notesOf((t) => `${t}bucketGeneration: 2\n`)).toEqual([
+      `bucketGeneration changes from 1 (as parameters/example.layout.json records) to 2: on a live org this replaces every pipeline account's artifact and access-log buckets (new names), leaving the current ones with their data; it is meant for a deploy after a destroy (README "destroy, then deploy")`,
+    ]);
+  });
+
+  it('compile prints the notes and records the new state', () => {
+    const dir = tempDir('layout-notes');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, EXAMPLE.replaceAll('payments-api', 'payments'));
+    writeFileSync(join(dir, 'example.layout.json'), readFileSync('parameters/example.layout.json', 'utf8'));
+    const result = run(['compile', org, '--out', join(dir, 'dist')]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('  note: repository payments-api in account shared-services (111111111111) leaves the org file:');
+    expect(result.stdout).toContain('this looks like a rename');
+    expect(parseLayoutFile(readFileSync(join(dir, 'example.layout.json'), 'utf8'), 'x').org?.repositories).toEqual(new Map([['payments', '111111111111'], ['web-app', '111111111111']]));
   });
 });

@@ -15,7 +15,7 @@ import { Names, nameProblem } from '../naming';
 import { firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
-import { readLayout } from '../stages/layout';
+import { movedOrgProblems, readLayout } from '../stages/layout';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
@@ -321,9 +321,14 @@ export function loadOrgFile(file: string): Org {
     const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
   }
-  const org = parseOrg(decodeOrgFile(bytes, file), file);
+  const text = decodeOrgFile(bytes, file);
+  const org = parseOrg(text, file);
   const layout = readLayout(file);
-  return layout ? { ...org, layout } : org;
+  if (!layout) return org;
+  // A deployed org is not renamed or moved: the layout file records where the compile before put it.
+  const moved = layout.org ? movedOrgProblems(org, layout.org, text) : [];
+  if (moved.length > 0) throw new OrgFileError(moved);
+  return { ...org, layout: layout.families, ...(layout.org ? { layoutRecord: layout.org } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The organization as the compiler sees it, after validation. */
 import type { Partition } from '../aws/partitions';
-import type { Layout } from '../stages/layout';
+import type { Layout, RecordedOrg } from '../stages/layout';
 
 /** `tools`: runs CI and/or holds the identities that reach the repositories; hosts no repository or pipeline. */
 export type AccountRole = 'source' | 'pipeline' | 'tools';
@@ -155,6 +155,8 @@ export interface Org {
   readonly access: Access;
   /** Which part of each family holds each unit, from the layout file beside the org file (src/stages/layout.ts); none before the first compile. */
   readonly layout?: Layout;
+  /** What the layout file records of the org at the compile before (prefix, region, …: src/stages/layout.ts); none from a file written before xstack recorded it. */
+  readonly layoutRecord?: RecordedOrg;
 }
 
 /** Each list's items by name, the first of a name as `find` gives it: made once per list (an org of teams looks up a thousand accounts per pipeline step). */

@@ -15,6 +15,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
+import type { Org } from '../org/model';
 
 export const LAYOUT_FORMAT = 'xstack-layout/1';
 
@@ -23,6 +24,43 @@ export type FamilyLayout = ReadonlyMap<number, readonly string[]>;
 
 /** Family id → its parts. */
 export type Layout = ReadonlyMap<string, FamilyLayout>;
+
+/**
+ * What the layout file records of the org as compiled, besides its parts:
+ * what a later compile must not change under a deployed org (its StackSets
+ * are found by prefix; its IAM names are account-global and its repositories
+ * regional, so a new partition or region collides or starts empty), and what
+ * it says when it changes (the bucket generation; each repository's account).
+ * A file written before xstack recorded them has none: the next compile adds them.
+ */
+export interface RecordedOrg {
+  readonly partition: string;
+  readonly region: string;
+  readonly prefix: string;
+  readonly bucketGeneration: number;
+  /** Repository name → the id of the source account that holds it. */
+  readonly repositories: ReadonlyMap<string, string>;
+}
+
+/** The layout file as read: the parts, and the org's record when the file has one. */
+export interface LayoutFile {
+  readonly families: Layout;
+  readonly org?: RecordedOrg;
+}
+
+/** What an org file says that the layout file records. */
+export type RecordSource = Pick<Org, 'partition' | 'region' | 'prefix' | 'bucketGeneration' | 'repositories' | 'accounts'>;
+
+export function recordOf(org: RecordSource): RecordedOrg {
+  const idOf = new Map(org.accounts.map((a) => [a.name, a.id]));
+  return {
+    partition: org.partition,
+    region: org.region,
+    prefix: org.prefix,
+    bucketGeneration: org.bucketGeneration,
+    repositories: new Map(org.repositories.map((r) => [r.name, idOf.get(r.account) ?? r.account])),
+  };
+}
 
 /** `parameters/example.yaml` → `parameters/example.layout.json`: beside the org file, not matched by the org files' `*.yaml`. */
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile).replace(/\.ya?ml$/, '')}.layout.json`);
@@ -34,18 +72,31 @@ const ABOUT = 'Which part (StackSet) of each family holds each unit. Written by 
  * order; units by key, so that reordering the org file changes nothing here),
  * one unit a line, so a diff shows each placement.
  */
-export function layoutText(layout: Layout): string {
+export function layoutText(layout: Layout, org?: RecordedOrg): string {
   const families = [...layout.keys()].sort();
   const familyText = (id: string) => {
     const parts = [...layout.get(id)!].sort(([a], [b]) => a - b);
     const partText = ([n, units]: [number, readonly string[]]) => `      "${n}": [\n${[...units].sort().map((u) => `        ${JSON.stringify(u)}`).join(',\n')}\n      ]`;
     return `    ${JSON.stringify(id)}: {\n${parts.map(partText).join(',\n')}\n    }`;
   };
-  return `{\n  "format": ${JSON.stringify(LAYOUT_FORMAT)},\n  "about": ${JSON.stringify(ABOUT)},\n  "families": {\n${families.map(familyText).join(',\n')}\n  }\n}\n`;
+  return `{\n  "format": ${JSON.stringify(LAYOUT_FORMAT)},\n  "about": ${JSON.stringify(ABOUT)},\n${org ? recordText(org) : ''}  "families": {\n${families.map(familyText).join(',\n')}\n  }\n}\n`;
+}
+
+/** The org's record, one field a line and one repository a line (by name). */
+function recordText(org: RecordedOrg): string {
+  const repositories = [...org.repositories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, account]) => `      ${JSON.stringify(name)}: ${JSON.stringify(account)}`);
+  const fields = [
+    `    "partition": ${JSON.stringify(org.partition)}`,
+    `    "region": ${JSON.stringify(org.region)}`,
+    `    "prefix": ${JSON.stringify(org.prefix)}`,
+    `    "bucketGeneration": ${org.bucketGeneration}`,
+    repositories.length === 0 ? '    "repositories": {}' : `    "repositories": {\n${repositories.join(',\n')}\n    }`,
+  ];
+  return `  "org": {\n${fields.join(',\n')}\n  },\n`;
 }
 
 /** The layout beside an org file; none when there is no such file (a first compile: family.ts packs in file order). */
-export function readLayout(orgFile: string): Layout | undefined {
+export function readLayout(orgFile: string): LayoutFile | undefined {
   const file = layoutPath(orgFile);
   if (!existsSync(file)) return undefined;
   let text: string;
@@ -56,11 +107,14 @@ export function readLayout(orgFile: string): Layout | undefined {
     const why = code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new XstackError('LAYOUT_UNREADABLE', `cannot read the layout file ${file}: ${why}; it is the file xstack compile writes beside ${orgFile} (move it away, and the next compile packs every family afresh)`);
   }
-  return parseLayout(text, file);
+  return parseLayoutFile(text, file);
 }
 
+/** The parts a layout file records (parseLayoutFile: and the org's record). */
+export const parseLayout = (text: string, file: string): Layout => parseLayoutFile(text, file).families;
+
 /** Every problem of a layout file at once, each naming the file, line and field. */
-export function parseLayout(text: string, file: string): Layout {
+export function parseLayoutFile(text: string, file: string): LayoutFile {
   const fix = `the file as xstack compile writes it (or delete it: the next compile writes it afresh, and units of a family with several parts may then move)`;
   let data: unknown;
   try {
@@ -115,8 +169,131 @@ export function parseLayout(text: string, file: string): Layout {
       layout.set(family, byNumber);
     }
   }
+  // The org's record: absent from a file an earlier xstack wrote (the next compile adds it).
+  let org: RecordedOrg | undefined;
+  if ('org' in data) {
+    const o = data.org;
+    if (!isObject(o)) problem('org', 'is not an object', 'an object of partition, region, prefix, bucketGeneration and repositories', '"org"');
+    else {
+      const text = (key: string) => {
+        if (typeof o[key] === 'string' && (o[key] as string).length > 0) return o[key] as string;
+        problem(`org.${key}`, `is ${JSON.stringify(o[key])}`, 'a non-empty string', '"org"', `"${key}"`);
+        return undefined;
+      };
+      const [partition, region, prefix] = [text('partition'), text('region'), text('prefix')];
+      const generation = o.bucketGeneration;
+      if (!Number.isInteger(generation) || (generation as number) < 1) problem('org.bucketGeneration', `is ${JSON.stringify(generation)}`, 'a whole number from 1', '"org"', '"bucketGeneration"');
+      const repositories = new Map<string, string>();
+      if (!isObject(o.repositories)) problem('org.repositories', 'is missing or not an object', 'an object of repository name → source account id', '"org"', '"repositories"');
+      else {
+        for (const [name, account] of Object.entries(o.repositories)) {
+          if (typeof account === 'string' && /^\d{12}$/.test(account)) repositories.set(name, account);
+          else problem(`org.repositories.${name}`, `is ${JSON.stringify(account)}`, 'the 12-digit id of the source account that holds it', '"org"', '"repositories"', JSON.stringify(name));
+        }
+      }
+      if (partition && region && prefix && Number.isInteger(generation)) org = { partition, region, prefix, bucketGeneration: generation as number, repositories };
+    }
+  }
   if (problems.length > 0) throw new OrgFileError(problems, 'the layout file');
-  return layout;
+  return org ? { families: layout, org } : { families: layout };
+}
+
+/** Equal records: what the file holds of the org is what this compile would write. */
+const sameRecord = (a: RecordedOrg | undefined, b: RecordedOrg) => a !== undefined && recordText(a) === recordText(b);
+
+/** The line of the first match of each pattern, each looked for after the one before (e.g. `organization:`, then `region:`). */
+function lineIn(text: string, ...patterns: RegExp[]): number | undefined {
+  let from = 0;
+  for (const pattern of patterns) {
+    const m = new RegExp(pattern.source, 'mg');
+    m.lastIndex = from;
+    const found = m.exec(text);
+    if (!found) return undefined;
+    from = found.index;
+  }
+  return text.slice(0, from).split('\n').length;
+}
+
+/**
+ * A deployed org cannot be renamed or moved: an org file whose prefix,
+ * partition or region is not what the layout file beside it records (the
+ * compile before, which deploy also wrote) is refused, each field named. The
+ * StackSets are found by prefix, so a new prefix starts a second org beside the
+ * running one; IAM names are account-global, so the same names in another
+ * region collide; repositories are regional, so they would be created empty.
+ */
+export function movedOrgProblems(org: Pick<Org, 'file' | 'partition' | 'region' | 'prefix'>, recorded: RecordedOrg, text: string): Problem[] {
+  const file = layoutPath(org.file);
+  const wayOut = `'%s' as ${file} records; to change it, \`xstack destroy\` with the old org file first (the repositories stay in their accounts: see the README's "destroy, then deploy"), then delete ${file} and compile again; if this org was never deployed, delete ${file}`;
+  const moved = "its IAM names are account-global, so the roles in the new place collide with the deployed ones, and repositories are regional, so they would be created empty there";
+  const fields: Array<[string, string, string, string, RegExp[]]> = [
+    ['prefix', org.prefix, recorded.prefix, "its StackSets are found by prefix, so the deployed ones would stay and keep running beside a second org", [/^prefix\s*:/]],
+    ['organization.partition', org.partition, recorded.partition, moved, [/^organization\s*:/, /^\s+partition\s*:/]],
+    ['organization.region', org.region, recorded.region, moved, [/^organization\s*:/, /^\s+region\s*:/]],
+  ];
+  return fields
+    .filter(([, now, was]) => now !== was)
+    .map(([field, now, was, why, patterns]) => {
+      const line = lineIn(text, ...patterns);
+      return {
+        file: org.file,
+        ...(line ? { line } : {}),
+        field,
+        message: `is '${now}', but the layout file ${file} records '${was}' from an earlier compile: xstack cannot rename or move a deployed org (${why})`,
+        expected: wayOut.replace('%s', was),
+      };
+    });
+}
+
+const DELETION_POLICY = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html';
+
+/**
+ * What this compile changes against the layout file's record that a deploy
+ * would do quietly, said as notes (nothing refused): a repository gone from
+ * the org file (kept in its account with its history, outside the stack), one
+ * that looks renamed (a new one in the same account: created empty), one moved
+ * to another account, and a new bucket generation on a live org.
+ */
+export function recordedChangeNotes(org: Org): string[] {
+  if (!org.layout) return [];
+  const recorded = org.layoutRecord;
+  const nameOf = new Map(org.accounts.map((a) => [a.id, a.name]));
+  const idOf = new Map(org.accounts.map((a) => [a.name, a.id]));
+  const account = (id: string) => (nameOf.has(id) ? `account ${nameOf.get(id)} (${id})` : `account ${id}`);
+  // From a file without the record: the repositories its parts place, their accounts unknown.
+  const before: ReadonlyMap<string, string | undefined> =
+    recorded?.repositories ??
+    new Map(
+      [...(org.layout.get('source-repositories') ?? new Map<number, readonly string[]>()).values()]
+        .flat()
+        .filter((u) => u.startsWith('repository '))
+        .map((u) => [u.slice('repository '.length), undefined]),
+    );
+  const now = new Map(org.repositories.map((r) => [r.name, idOf.get(r.account) ?? r.account]));
+  const added = [...now].filter(([name]) => !before.has(name));
+  const notes: string[] = [];
+  const kept = `CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DELETION_POLICY})`;
+  for (const [name, was] of [...before].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const is = now.get(name);
+    if (is === undefined) {
+      const renamed = was === undefined ? [] : added.filter(([, id]) => id === was).map(([n]) => n);
+      const rename =
+        renamed.length === 0
+          ? ''
+          : `; with ${renamed.map((n) => `repository ${n}`).join(', ')} new in the same account this looks like a rename: xstack creates ${renamed.length === 1 ? 'it' : 'them'} empty (the history is not moved): rename it back in the org file, or push the history to the new one (git push --mirror) before retiring ${name}`;
+      notes.push(`repository ${name}${was ? ` in ${account(was)}` : ''} leaves the org file: ${kept}; adding it back later fails on "repository name already exists" until it is deleted or imported into the stack by hand${rename}`);
+    } else if (was !== undefined && is !== was) {
+      notes.push(
+        `repository ${name} moves from ${account(was)} to ${account(is)}: xstack creates it empty in ${account(is)} (the history is not moved), and in ${account(was)} ${kept}: move it back in the org file, or push the history to the new one (git push --mirror) before retiring the old`,
+      );
+    }
+  }
+  if (recorded && recorded.bucketGeneration !== org.bucketGeneration) {
+    notes.push(
+      `bucketGeneration changes from ${recorded.bucketGeneration} (as ${layoutPath(org.file)} records) to ${org.bucketGeneration}: on a live org this replaces every pipeline account's artifact and access-log buckets (new names), leaving the current ones with their data; it is meant for a deploy after a destroy (README "destroy, then deploy")`,
+    );
+  }
+  return notes;
 }
 
 /** Keys an object of a JSON text holds twice, with both lines (the text is valid JSON: JSON.parse read it). */
@@ -156,9 +333,14 @@ export function duplicateKeys(text: string): Array<{ path: string[]; key: string
  * be written is a warning, not a failed compile: the compile's output does not
  * depend on the write (a read-only checkout whose layout is current writes nothing).
  */
-export function recordLayout(org: { readonly file: string; readonly layout?: Layout }, compiled: Layout, options: { frozen?: boolean } = {}): { message?: string; warning?: string } {
+export function recordLayout(
+  org: RecordSource & { readonly file: string; readonly layout?: Layout; readonly layoutRecord?: RecordedOrg },
+  compiled: Layout,
+  options: { frozen?: boolean } = {},
+): { message?: string; warning?: string } {
   const file = layoutPath(org.file);
-  const change = layoutChange(org.layout, compiled);
+  const record = recordOf(org);
+  const change = layoutChange(org.layout, compiled) ?? (sameRecord(org.layoutRecord, record) ? undefined : { count: recordChange(org.layoutRecord, record), named: '' });
   if (!change) return {};
   const what = change.count;
   if (options.frozen) {
@@ -169,13 +351,20 @@ export function recordLayout(org: { readonly file: string; readonly layout?: Lay
   }
   const tmp = `${file}.xstack-tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, layoutText(compiled));
+    writeFileSync(tmp, layoutText(compiled, record));
     renameSync(tmp, file);
   } catch (error) {
     rmSync(tmp, { force: true });
     return { warning: `warning: could not write the layout file ${file} (${(error as Error).message}); this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
   }
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
+}
+
+/** What the file's record of the org lacks of this compile's, in words (its parts hold the compile). */
+function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): string {
+  if (!recorded) return "the org's partition, region, prefix, bucketGeneration and repositories' accounts, which the file did not record yet";
+  if (recorded.bucketGeneration !== now.bucketGeneration) return `bucketGeneration ${recorded.bucketGeneration} → ${now.bucketGeneration}`;
+  return "the repositories' accounts recorded";
 }
 
 /**
