@@ -588,6 +588,31 @@ describe('the reconciler against the layer', () => {
     await expectConverged(changed);
   });
 
+  it("two orgs from one administrator, one's prefix beginning with the other's (big, big-team): plan, deploy and destroy of big never list or touch big-team's StackSets", async () => {
+    const big = compileYaml(generateOrgYaml(1));
+    // Its own accounts (repositories are named without the prefix), the same administrator account and Region.
+    const team = compileYaml(generateOrgYaml(1).replace('prefix: big', 'prefix: big-team').replace('"900000000000"', '"900000000009"').replace('"100000000001"', '"100000000009"'));
+    await prepare(big);
+    const aws = awsVia(env.local.endpoint);
+    await createStackSetRoles(team.org, aws, (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!);
+    expect(failed(await deploy(big, awsVia(), { pollMs }))).toEqual([]);
+    expect(failed(await deploy(team, awsVia(), { pollMs }))).toEqual([]);
+    const teamSets = team.stages.map((s) => `big-team-${s.id}`).sort();
+    const active = async () => ((await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status === 'ACTIVE').map((x) => x.StackSetName!).sort();
+    expect((await active()).filter((n) => n.startsWith('big-team-'))).toEqual(teamSets);
+    // Unchanged: nothing of big-team's is planned (before the fix, each was "delete": a stage gone from big's org file).
+    const planned = await plan(big, awsVia(), { pollMs });
+    expect(planned.map((p) => p.stackSet).filter((n) => n.startsWith('big-team-'))).toEqual([]);
+    expect(planned.every((p) => p.action === 'unchanged')).toBe(true);
+    expect((await deploy(big, awsVia(), { pollMs })).mutatingCalls).toBe(0);
+    // destroy removes big's StackSets (but what it keeps by design) and none of big-team's.
+    expect(failed(await destroy(big, awsVia(), { pollMs }))).toEqual([]);
+    expect((await active()).filter((n) => n.startsWith('big-team-'))).toEqual(teamSets);
+    expect((await active()).filter((n) => !n.startsWith('big-team-')).length).toBeLessThan(big.stages.length);
+    // big-team's instances are all still there: its re-run changes nothing.
+    expect((await deploy(team, awsVia(), { pollMs })).mutatingCalls).toBe(0);
+  });
+
   it('destroy: DeleteStackSet refused as busy (an operation running, or none listed) waits and asks again, and one another run deleted meanwhile is deleted: every StackSet ends deleted in one run', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

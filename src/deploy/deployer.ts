@@ -1395,7 +1395,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
-    found.inTheWay.push(...(await retainedAdded(run, desired, actual)));
+    // Not for a foreign StackSet (no xstack tag): every id would count as added; deploy only says "foreign".
+    if (!foreign(actual)) found.inTheWay.push(...(await retainedAdded(run, desired, actual)));
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];

@@ -33,6 +33,7 @@ import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
 import type { TemplateSource } from './template-store';
 import { instancesAtOnce, type InstanceOperationBudget } from './instance-budget';
+import { isOrgStackSetName } from '../stages/model';
 
 export interface ActualInstance {
   account: string;
@@ -287,14 +288,18 @@ export async function deployedTemplate(ctx: StackSetContext): Promise<string | u
   return (await describeStackSet(ctx))?.TemplateBody;
 }
 
-/** Names of the active StackSets this org's prefix names (removed stages included). */
+/**
+ * Names of the active StackSets of this org (removed stages included): `<prefix>-<stage id>`
+ * (isOrgStackSetName), not every name that begins with `<prefix>-`, which would take in
+ * another org's whose prefix begins so (`acme-team-pipelines` for `acme`).
+ */
 export async function listOrgStackSets(cfn: CloudFormationClient, settings: StackSetSettings, prefix: string): Promise<string[]> {
   const names: string[] = [];
   let token: string | undefined;
   do {
     // moto ignores the Status filter: filtered here as well.
     const page = await cfn.send(new ListStackSetsCommand({ Status: 'ACTIVE', NextToken: token, ...callAs(settings) }));
-    for (const s of page.Summaries ?? []) if (s.Status === 'ACTIVE' && s.StackSetName?.startsWith(`${prefix}-`)) names.push(s.StackSetName);
+    for (const s of page.Summaries ?? []) if (s.Status === 'ACTIVE' && s.StackSetName && isOrgStackSetName(s.StackSetName, prefix)) names.push(s.StackSetName);
     token = page.NextToken;
   } while (token);
   return names.sort();

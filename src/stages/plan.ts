@@ -32,7 +32,7 @@ import { ciIdentity } from '../../templates/ci-identity';
 import { ciNetwork } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
 import { familyStages, type Unit } from './family';
-import type { AccountValue, Stage, Use } from './model';
+import { stageId, type AccountValue, type Stage, type Use } from './model';
 
 /**
  * Source roles one unit of the source-identity family held before layouts (a
@@ -97,7 +97,7 @@ export function planStages(org: Org): Stage[] {
   const stages: Stage[] = [];
 
   stages.push({
-    id: 'pipeline-identity',
+    id: stageId('pipeline-identity'),
     module: 'pipeline-identity',
     definition: pipelineIdentity({ names, cloudWatchAgent: org.deploymentTargets.cloudWatchAgent, existingInstanceRoles: Boolean(org.deploymentTargets.instanceRoles) }),
     targets: pipelineAccounts,
@@ -127,7 +127,7 @@ export function planStages(org: Org): Stage[] {
   const layoutOf = (family: string) => org.layout?.get(family);
   stages.push(
     ...familyStages(
-      { id: 'source-repositories', module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
+      { id: stageId('source-repositories'), module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
       madeInTurn(sources, (src) =>
         repositoriesOf(src.account).map((repository, i) =>
           unit(
@@ -172,7 +172,7 @@ export function planStages(org: Org): Stage[] {
     ];
   });
   const identityStages = familyStages(
-    { id: 'source-identity', module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
+    { id: stageId('source-identity'), module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
     identityUnits,
     layoutOf('source-identity'),
   );
@@ -196,7 +196,7 @@ export function planStages(org: Org): Stage[] {
   const foundationSwitch = new AccountSwitch(pipelineAccounts);
   const feeds = sources.filter((src) => src.consumers.length > 0);
   stages.push({
-    id: 'pipeline-foundation',
+    id: stageId('pipeline-foundation'),
     module: 'pipeline-foundation',
     definition: withConditions(foundationSwitch, () =>
       pipelineFoundation({
@@ -246,7 +246,7 @@ export function planStages(org: Org): Stage[] {
       }),
     );
   });
-  stages.push(...familyStages({ id: 'source-events', module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits, layoutOf('source-events')));
+  stages.push(...familyStages({ id: stageId('source-events'), module: 'source-events', description: 'xstack source-events: forwards CodeCommit branch events from the source accounts to the pipeline accounts' }, eventUnits, layoutOf('source-events')));
 
   stages.push(...accessStages(org, names, unit, repositoriesOf));
 
@@ -294,7 +294,7 @@ export function planStages(org: Org): Stage[] {
       },
     ];
   });
-  stages.push(...familyStages({ id: 'pipelines', module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits, layoutOf('pipelines')));
+  stages.push(...familyStages({ id: stageId('pipelines'), module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits, layoutOf('pipelines')));
   return stages;
 }
 
@@ -323,7 +323,7 @@ function accessStages(
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
     stages.push({
-      id: 'ci-identity',
+      id: stageId('ci-identity'),
       module: 'ci-identity',
       definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat }),
       targets: [ciAccount],
@@ -333,7 +333,7 @@ function accessStages(
     });
     if (ci.network) {
       stages.push({
-        id: 'ci-network',
+        id: stageId('ci-network'),
         module: 'ci-network',
         definition: ciNetwork({
           names,
@@ -368,7 +368,7 @@ function accessStages(
       },
     ),
   ]);
-  stages.push(...familyStages({ id: 'access-roles', module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units, org.layout?.get('access-roles')));
+  stages.push(...familyStages({ id: stageId('access-roles'), module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units, org.layout?.get('access-roles')));
   return stages;
 }
 
