@@ -276,6 +276,32 @@ describe('xstack bootstrap on moto', () => {
     expect(await bootstrapState(base, env.aws())).toBe('stale');
 
     expect((await deploy(renamed, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    // The pipeline account's instance left OUTDATED (a deploy that failed there runs the old template still): the names
+    // the policy grants now stay, said so, until every instance is CURRENT; run twice, the same.
+    const outdated = env.aws();
+    const cloudFormation = outdated.cloudFormation.bind(outdated);
+    outdated.cloudFormation = (...args: Parameters<typeof cloudFormation>) => {
+      const client = cloudFormation(...args);
+      client.middlewareStack.add(
+        (next, context) => async (input) => {
+          const result = await next(input);
+          const output = result.output as { Summaries?: Array<{ Account?: string; Status?: string }> };
+          if (context.commandName === 'ListStackInstancesCommand') for (const i of output.Summaries ?? []) if (i.Account === account) i.Status = 'OUTDATED';
+          return result;
+        },
+        { step: 'initialize' },
+      );
+      return client;
+    };
+    for (let run = 0; run < 2; run++) {
+      const behind = await bootstrap(renamed, outdated);
+      const keptNow = behind.find((st) => st.account === account && st.what === 'execution policy keeps the names it grants now');
+      expect(keptNow?.detail).toMatch(/^instances not CURRENT in .*: names kept until every instance is CURRENT/);
+      expect(keptNow?.detail).toContain(`arn:aws:codepipeline:${region}:${account}:acme-web-app`);
+      const held = await policyThere();
+      expect(allowsAll(held, 'web-app')).toBe(true);
+      expect(allowsAll(held, 'web-frontend')).toBe(true);
+    }
     const after = await bootstrap(renamed, env.aws());
     expect(kept(after)).toBeUndefined();
     const final = await policyThere();
