@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
+import { executionPolicyPacks } from '../src/checks/execution-quota';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
@@ -309,6 +310,24 @@ describe('xstack bootstrap on moto', () => {
     expect(names('web-app').filter(([action, arn]) => allows(final, action, arn))).toEqual([]);
     expect(await bootstrapState(renamed, env.aws())).toBe('current');
     expect((await bootstrap(renamed, env.aws())).filter((st) => st.status !== 'ok')).toEqual([]);
+  });
+
+  it('SELF_MANAGED: a union of the compile and the deployed templates over the managed-policies quota is refused before any change, saying to deploy the removal in smaller steps', async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const base = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const renamed = compileOrg(parseOrg(text.replace(/\npipelines:\n {2}web-app:/, '\npipelines:\n  web-frontend:'), 'parameters/example.yaml'));
+    expect((await bootstrap(base, env.aws())).filter((st) => st.status === 'missing')).toEqual([]);
+    expect((await deploy(base, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const union = executionPolicy(renamed, (await deployedOrgTemplates(renamed, env.aws())).map((d) => d.template));
+    const account = renamed.stages[0].targets[0].id;
+    const quota = executionPolicyPacks(renamed.org, union, account).packs.length - 1;
+    const tight = { ...renamed, org: { ...renamed.org, iamQuotas: { ...renamed.org.iamQuotas, managedPoliciesPerRole: quota } } };
+    const aws = env.aws();
+    const refused = await bootstrap(tight, aws).catch((error: Error) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/managed policies .* over IAM's quota of/);
+    expect((refused as Error).message).toContain('deploy the removal in smaller steps');
+    for (const call of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'CreatePolicyVersionCommand', 'AttachRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0).toBe(0);
   });
 
   it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, unreported", async () => {

@@ -62,6 +62,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
 import { callAs, listOrgStackSets } from './stacksets';
 import { sha256 } from '../hash';
+import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
 export interface BootstrapOptions {
@@ -337,11 +338,22 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       if (kept.length > 0) keptByAccount.set(account, kept);
     }
   }
+  // The union may need more managed policies than the compile alone (checked at compile): refused before any change.
+  const compiledStatements = executionPolicy(compiled);
+  for (const account of accounts.length > 0 ? accounts : [admin]) {
+    const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], account);
+    if (problems.length === 0) continue;
+    const kept = leavingResources(compiledStatements, statements);
+    throw new XstackError(
+      'EXECUTION_POLICY_UNION_TOO_LARGE',
+      `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
+    );
+  }
   await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
   const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
   await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
 
-  const leaving = leavingResources(executionPolicy(compiled), statements);
+  const leaving = leavingResources(compiledStatements, statements);
   if (leaving.length > 0) {
     report({
       account: admin,
