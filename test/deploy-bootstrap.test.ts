@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -154,6 +154,23 @@ describe('the execution role outside the org\'s names, proved by the access proo
     const named: ExecutionStatement = { Sid: 'NamesAdmin', Effect: 'Allow', Action: ['iam:DeleteRole'], Resource: [...names, 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin'] };
     const results = executionRoleOutsideReach(compiled.org, [...executionPolicy(compiled), named], account);
     expect(results.filter((r) => r.allowedBy).map((r) => `${r.action} ${r.resource.split('/').pop()} ${r.allowedBy}`)).toEqual(['iam:DeleteRole admin execution role/NamesAdmin']);
+  });
+});
+
+describe('the names kept while instances are not CURRENT (pure)', () => {
+  it('keeps what the new policy drops, with its actions; not what it still grants by name or by shape with those actions; a second run keeps the same', () => {
+    const current = [
+      { Sid: 'IamNamed', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-app-trigger', 'arn:aws:iam::1:role/acme-web-frontend-trigger', 'arn:aws:iam::1:role/acme-x-codedeploy'] },
+      { Sid: 'IamNoPathedNames', Effect: 'Deny' as const, Action: ['iam:DeleteRole'], Resource: ['arn:aws:iam::1:role/acme-*/*'] },
+    ];
+    const wanted = [
+      { Sid: 'IamNamed', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-frontend-trigger'] },
+      { Sid: 'IamShapes', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-*-codedeploy'] },
+      { Sid: 'IamRead', Effect: 'Allow' as const, Action: ['iam:GetRole'], Resource: ['arn:aws:iam::1:role/*'] },
+    ];
+    const kept = keptStatements(current, wanted);
+    expect(kept).toEqual([{ Sid: 'KeptIamNamed', Effect: 'Allow', Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-app-trigger'] }]);
+    expect(keptStatements([...wanted, ...kept], wanted)).toEqual(kept);
   });
 });
 

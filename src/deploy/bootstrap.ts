@@ -639,7 +639,12 @@ async function attachedPackStatements(iam: IAMClient, account: string, compiled:
  * Allow of `wanted` names, with that statement's actions, as `Kept<Sid>`.
  */
 export function keptStatements(current: readonly IamStatement[], wanted: readonly IamStatement[]): IamStatement[] {
-  const granted = new Set(wanted.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Resource)));
+  // A resource is still granted when an Allow of `wanted` names it, or a shape of it (IAM's `*` and `?`), with every
+  // action the current statement gives it.
+  const allows = wanted
+    .filter((s) => s.Effect === 'Allow')
+    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => new RegExp(`^${r.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)) }));
+  const covered = (actions: readonly string[], resource: string) => allows.some((a) => actions.every((x) => a.actions.has(x)) && a.resources.some((r) => r.test(resource)));
   const sids = new Set<string>();
   // Sids are unique in a policy; one kept again by a later bootstrap keeps its name.
   const unique = (sid: string) => {
@@ -651,7 +656,10 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
   };
   return current
     .filter((s) => s.Effect === 'Allow')
-    .map((s) => ({ Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: ([] as string[]).concat(s.Action), Resource: ([] as string[]).concat(s.Resource).filter((r) => !granted.has(r)) }))
+    .map((s) => {
+      const actions = ([] as string[]).concat(s.Action);
+      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r)) };
+    })
     .filter((s) => s.Resource.length > 0)
     .map((s) => ({ ...s, Sid: unique(s.Sid) }));
 }
