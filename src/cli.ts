@@ -226,6 +226,9 @@ function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; r
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
   const compiled = compileOrg(loadOrgFile(file));
   checkAwsOptions(opts, compiled.org);
+  // The org's notes (a repository leaving or renamed, a new bucket generation) compare it with the layout file's
+  // record, which deploy rewrites before its first operation: said here, on stderr as compile says them, before that.
+  if (command === 'plan' || command === 'deploy') for (const note of compiled.notes) process.stderr.write(`note: ${note}\n`);
   // The deployer and the AWS SDK load only for the commands that talk to AWS.
   const deploy = await import('./deploy/command.js');
   const flags = new Set<string>();

@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
+import { executionPolicyPacks } from '../src/checks/execution-quota';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
@@ -156,6 +157,23 @@ describe('the execution role outside the org\'s names, proved by the access proo
   });
 });
 
+describe('the names kept while instances are not CURRENT (pure)', () => {
+  it('keeps what the new policy drops, with its actions; not what it still grants by name or by shape with those actions; a second run keeps the same', () => {
+    const current = [
+      { Sid: 'IamNamed', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-app-trigger', 'arn:aws:iam::1:role/acme-web-frontend-trigger', 'arn:aws:iam::1:role/acme-x-codedeploy'] },
+      { Sid: 'IamNoPathedNames', Effect: 'Deny' as const, Action: ['iam:DeleteRole'], Resource: ['arn:aws:iam::1:role/acme-*/*'] },
+    ];
+    const wanted = [
+      { Sid: 'IamNamed', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-frontend-trigger'] },
+      { Sid: 'IamShapes', Effect: 'Allow' as const, Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-*-codedeploy'] },
+      { Sid: 'IamRead', Effect: 'Allow' as const, Action: ['iam:GetRole'], Resource: ['arn:aws:iam::1:role/*'] },
+    ];
+    const kept = keptStatements(current, wanted);
+    expect(kept).toEqual([{ Sid: 'KeptIamNamed', Effect: 'Allow', Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-app-trigger'] }]);
+    expect(keptStatements([...wanted, ...kept], wanted)).toEqual(kept);
+  });
+});
+
 describe('the administration role (pure)', () => {
   const accounts = (n: number) => Array.from({ length: n }, (_, i) => String(200000000000 + i));
   const chars = (policy: object) => JSON.stringify(policy).length;
@@ -276,6 +294,32 @@ describe('xstack bootstrap on moto', () => {
     expect(await bootstrapState(base, env.aws())).toBe('stale');
 
     expect((await deploy(renamed, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    // The pipeline account's instance left OUTDATED (a deploy that failed there runs the old template still): the names
+    // the policy grants now stay, said so, until every instance is CURRENT; run twice, the same.
+    const outdated = env.aws();
+    const cloudFormation = outdated.cloudFormation.bind(outdated);
+    outdated.cloudFormation = (...args: Parameters<typeof cloudFormation>) => {
+      const client = cloudFormation(...args);
+      client.middlewareStack.add(
+        (next, context) => async (input) => {
+          const result = await next(input);
+          const output = result.output as { Summaries?: Array<{ Account?: string; Status?: string }> };
+          if (context.commandName === 'ListStackInstancesCommand') for (const i of output.Summaries ?? []) if (i.Account === account) i.Status = 'OUTDATED';
+          return result;
+        },
+        { step: 'initialize' },
+      );
+      return client;
+    };
+    for (let run = 0; run < 2; run++) {
+      const behind = await bootstrap(renamed, outdated);
+      const keptNow = behind.find((st) => st.account === account && st.what === 'execution policy keeps the names it grants now');
+      expect(keptNow?.detail).toMatch(/^instances not CURRENT in .*: names kept until every instance is CURRENT/);
+      expect(keptNow?.detail).toContain(`arn:aws:codepipeline:${region}:${account}:acme-web-app`);
+      const held = await policyThere();
+      expect(allowsAll(held, 'web-app')).toBe(true);
+      expect(allowsAll(held, 'web-frontend')).toBe(true);
+    }
     const after = await bootstrap(renamed, env.aws());
     expect(kept(after)).toBeUndefined();
     const final = await policyThere();
@@ -283,6 +327,24 @@ describe('xstack bootstrap on moto', () => {
     expect(names('web-app').filter(([action, arn]) => allows(final, action, arn))).toEqual([]);
     expect(await bootstrapState(renamed, env.aws())).toBe('current');
     expect((await bootstrap(renamed, env.aws())).filter((st) => st.status !== 'ok')).toEqual([]);
+  });
+
+  it('SELF_MANAGED: a union of the compile and the deployed templates over the managed-policies quota is refused before any change, saying to deploy the removal in smaller steps', async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const base = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const renamed = compileOrg(parseOrg(text.replace(/\npipelines:\n {2}web-app:/, '\npipelines:\n  web-frontend:'), 'parameters/example.yaml'));
+    expect((await bootstrap(base, env.aws())).filter((st) => st.status === 'missing')).toEqual([]);
+    expect((await deploy(base, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const union = executionPolicy(renamed, (await deployedOrgTemplates(renamed, env.aws())).map((d) => d.template));
+    const account = renamed.stages[0].targets[0].id;
+    const quota = executionPolicyPacks(renamed.org, union, account).packs.length - 1;
+    const tight = { ...renamed, org: { ...renamed.org, iamQuotas: { ...renamed.org.iamQuotas, managedPoliciesPerRole: quota } } };
+    const aws = env.aws();
+    const refused = await bootstrap(tight, aws).catch((error: Error) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/managed policies .* over IAM's quota of/);
+    expect((refused as Error).message).toContain('deploy the removal in smaller steps');
+    for (const call of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'CreatePolicyVersionCommand', 'AttachRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0).toBe(0);
   });
 
   it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, unreported", async () => {

@@ -285,3 +285,28 @@ describe("the compile's proof still refuses names outside the org's when a shape
     expect(refusal()).toEqual(expect.arrayContaining([expect.stringContaining('iam:PutRolePolicy on arn:aws:iam::222222222222:role/OrganizationAccountAccessRole')]));
   });
 });
+
+describe('a deployed managed policy attached to a role the org file no longer lists', () => {
+  const template = (roles: unknown[]) =>
+    ({
+      Resources: {
+        Artifacts: { Type: 'AWS::IAM::ManagedPolicy', Properties: { ManagedPolicyName: 'acme-deploy-target-artifacts', Roles: roles, PolicyDocument: { Version: '2012-10-17', Statement: [] } } },
+        Trigger: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'acme-web-trigger', AssumeRolePolicyDocument: {} } },
+      },
+    }) as unknown as Parameters<typeof executionPolicyFor>[0][number];
+  const iamResources = (statements: ExecutionStatement[], sid: string) => statements.find((s) => s.Sid === sid)?.Resource ?? [];
+
+  it('is granted attach and detach at its name and at any path (IAM authorizes the detach on role/<path><name>), nothing else', () => {
+    const statements = executionPolicyFor([template(['legacy-app', { Ref: 'Trigger' }])], 'acme');
+    const unlisted = statements.find((s) => s.Sid === 'IamDetachFromUnlistedRoles');
+    expect(unlisted?.Action).toEqual(['iam:AttachRolePolicy', 'iam:DetachRolePolicy']);
+    expect(unlisted?.Resource).toEqual(['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/legacy-app', 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/legacy-app']);
+    expect(unlisted?.reason).toMatch(/no longer lists/);
+    expect(iamResources(statements, 'IamNamed').filter((r) => r.includes('legacy-app'))).toEqual([]);
+    // A role a template creates, and one the org file lists with its path, stay as they were.
+    expect(iamResources(statements, 'IamNamed')).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-web-trigger');
+    const listed = executionPolicyFor([template(['legacy-app'])], 'acme', 1, ['service-role/legacy-app']);
+    expect(listed.find((s) => s.Sid === 'IamDetachFromUnlistedRoles')).toBeUndefined();
+    expect(iamResources(listed, 'IamNamed')).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/legacy-app');
+  });
+});

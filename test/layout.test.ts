@@ -418,4 +418,20 @@ describe('the layout file records the org', () => {
     expect(result.stdout).toContain('this looks like a rename');
     expect(parseLayoutFile(readFileSync(join(dir, 'example.layout.json'), 'utf8'), 'x').org?.repositories).toEqual(new Map([['payments', '111111111111'], ['web-app', '111111111111']]));
   });
+
+  it('plan and deploy print the notes too (on stderr), before anything talks to AWS or rewrites the record', () => {
+    const dir = tempDir('layout-notes-aws');
+    const org = join(dir, 'example.yaml');
+    const layout = join(dir, 'example.layout.json');
+    writeFileSync(org, EXAMPLE.replaceAll('payments-api', 'payments'));
+    writeFileSync(layout, readFileSync('parameters/example.layout.json', 'utf8'));
+    // No AWS there: the commands fail after the notes, and the record is as it was.
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_MAX_ATTEMPTS: '1', AWS_PROFILE: '', AWS_ENDPOINT_URL: '' };
+    for (const command of ['plan', 'deploy']) {
+      const result = spawnSync('node', [CLI, command, org, '--endpoint', 'http://127.0.0.1:9', ...(command === 'deploy' ? ['--yes'] : [])], { encoding: 'utf8', timeout: 120_000, env });
+      expect(result.stderr, command).toContain('note: repository payments-api in account shared-services (111111111111) leaves the org file:');
+      expect(result.stderr, command).toContain('this looks like a rename');
+    }
+    expect(readFileSync(layout, 'utf8')).toBe(readFileSync('parameters/example.layout.json', 'utf8'));
+  });
 });

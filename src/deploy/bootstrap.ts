@@ -56,12 +56,13 @@ import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from
 import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
 import type { Aws } from './clients';
-import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from './execution-policy';
+import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
 import { callAs, listOrgStackSets } from './stacksets';
 import { sha256 } from '../hash';
+import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
 export interface BootstrapOptions {
@@ -321,12 +322,38 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: 'accounts the org file no longer targets, with instances the next deploy deletes; their execution roles are left as they are, and the next bootstrap after that deploy drops them',
     });
   }
+  const statements = executionPolicy(compiled, deployed.map((d) => d.template));
+  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined =>
+    account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
+  // A StackSet's TemplateBody is its latest template; an instance that is not CURRENT may still run an earlier one,
+  // whose names the next deploy's retry removes with this role. The names the policy grants now are kept, read before
+  // any change, until every instance is CURRENT.
+  const behind = deployed.filter((d) => d.notCurrent.length > 0);
+  const keptByAccount = new Map<string, IamStatement[]>();
+  if (behind.length > 0) {
+    for (const account of accounts) {
+      const accountIam = aws.iam(credentialsOf(account), org.region);
+      const wanted = resolvePolicy(statements, { partition: org.partition, account, region: org.region }).Statement;
+      const kept = keptStatements(await attachedPackStatements(accountIam, account, compiled), wanted);
+      if (kept.length > 0) keptByAccount.set(account, kept);
+    }
+  }
+  // The union may need more managed policies than the compile alone (checked at compile): refused before any change.
+  const compiledStatements = executionPolicy(compiled);
+  for (const account of accounts.length > 0 ? accounts : [admin]) {
+    const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], account);
+    if (problems.length === 0) continue;
+    const kept = leavingResources(compiledStatements, statements);
+    throw new XstackError(
+      'EXECUTION_POLICY_UNION_TOO_LARGE',
+      `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
+    );
+  }
   await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
   const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
   await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
 
-  const statements = executionPolicy(compiled, deployed.map((d) => d.template));
-  const leaving = leavingResources(executionPolicy(compiled), statements);
+  const leaving = leavingResources(compiledStatements, statements);
   if (leaving.length > 0) {
     report({
       account: admin,
@@ -336,9 +363,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     });
   }
   for (const account of accounts) {
-    const credentials: AwsCredentialIdentityProvider | undefined =
-      account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
-    const accountIam = aws.iam(credentials, org.region);
+    const accountIam = aws.iam(credentialsOf(account), org.region);
     const trust = (current: string | undefined) => {
       const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
       const document = executionTrust(org.partition, admin, principals);
@@ -346,7 +371,16 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       return { document, detail: `trusts ${principals.join(', ')}` };
     };
     await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
-    await ensureExecutionPolicies(accountIam, account, compiled, statements, dry, report);
+    const kept = keptByAccount.get(account) ?? [];
+    if (kept.length > 0) {
+      report({
+        account,
+        what: 'execution policy keeps the names it grants now',
+        status: 'ok',
+        detail: `instances not CURRENT in ${behind.map((d) => `${d.stackSet} (${d.notCurrent.join(', ')})`).join(', ')}: names kept until every instance is CURRENT (they may still run an earlier template, whose names the next deploy removes): ${[...new Set(kept.flatMap((k) => k.Resource))].sort().join(', ')}`,
+      });
+    }
+    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, dry, report);
   }
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
   const digest = bootstrapDigest(compiled);
@@ -357,16 +391,24 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   if (!dry) await iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] }));
 }
 
+export interface DeployedTemplate {
+  stackSet: string;
+  template: CfnTemplate;
+  accounts: string[];
+  /** Accounts whose instance is not CURRENT: its stack may still run an earlier template than `template`. */
+  notCurrent: string[];
+}
+
 /**
  * The templates this org's StackSets hold now, as CloudFormation keeps them (DescribeStackSet's TemplateBody, a
  * template given by URL included): the StackSets of the org's prefix that xstack created (tagged xstack:stackset), as
  * the deployer finds them (stacksets.ts listOrgStackSets), removed stages' StackSets among them. Read in the
  * administrator account (--region, where the StackSets live), dry run or not.
  */
-export async function deployedOrgTemplates(compiled: CompiledOrg, aws: Aws): Promise<Array<{ stackSet: string; template: CfnTemplate; accounts: string[] }>> {
+export async function deployedOrgTemplates(compiled: CompiledOrg, aws: Aws): Promise<DeployedTemplate[]> {
   const { prefix, stackSets: settings } = compiled.org;
   const cfn = aws.cloudFormation();
-  const out: Array<{ stackSet: string; template: CfnTemplate; accounts: string[] }> = [];
+  const out: DeployedTemplate[] = [];
   try {
     for (const name of await listOrgStackSets(cfn, settings, prefix)) {
       let stackSet;
@@ -379,13 +421,20 @@ export async function deployedOrgTemplates(compiled: CompiledOrg, aws: Aws): Pro
       if (!stackSet?.TemplateBody || stackSet.Status === 'DELETED' || !stackSet.Tags?.some((t) => t.Key === 'xstack:stackset')) continue;
       // The accounts of its instances: an account removed from the org file keeps its instance until the deploy deletes it.
       const accounts = new Set<string>();
+      const notCurrent = new Set<string>();
       let token: string | undefined;
       do {
         const page = await cfn.send(new ListStackInstancesCommand({ StackSetName: name, NextToken: token, ...callAs(settings) }));
-        for (const i of page.Summaries ?? []) if (i.Account) accounts.add(i.Account);
+        for (const i of page.Summaries ?? []) {
+          if (!i.Account) continue;
+          accounts.add(i.Account);
+          // OUTDATED (an operation failed or stopped before it) or INOPERABLE: the stack may run an older template
+          // than TemplateBody (API_StackInstanceSummary.html).
+          if (i.Status !== 'CURRENT') notCurrent.add(i.Account);
+        }
         token = page.NextToken;
       } while (token);
-      out.push({ stackSet: name, template: fromYaml(stackSet.TemplateBody) as CfnTemplate, accounts: [...accounts].sort() });
+      out.push({ stackSet: name, template: fromYaml(stackSet.TemplateBody) as CfnTemplate, accounts: [...accounts].sort(), notCurrent: [...notCurrent].sort() });
     }
   } catch (error) {
     const { name, message } = error as { name?: string; message?: string };
@@ -510,9 +559,10 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
 }
 
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
-async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
   const { org } = compiled;
   const resolved = resolvePolicy(statements, { partition: org.partition, account, region: org.region });
+  resolved.Statement.push(...kept);
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();
   if (!dry || (await roleExists(iam, role))) {
@@ -562,6 +612,56 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   // Named like one of this org's packs, but on a path or of another account: not one bootstrap made, so not detached.
   const lookalikes = [...attached].filter((arn) => !arn.startsWith(own) || arn.slice(own.length).includes('/')).filter((arn) => names.executionPolicyNumber(arn.split('/').pop()!) !== undefined);
   for (const arn of lookalikes) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached, named like this org\'s execution policies but not one xstack bootstrap made: detach it by hand if it is not wanted (xstack detaches only its own)' });
+}
+
+/** The statements of this org's packs attached to the execution role in the account now (none when the role is missing). */
+async function attachedPackStatements(iam: IAMClient, account: string, compiled: CompiledOrg): Promise<IamStatement[]> {
+  const { org } = compiled;
+  const role = org.stackSets.executionRoleName;
+  if (!(await roleExists(iam, role))) return [];
+  const names = new Names(org.prefix);
+  const own = `arn:${org.partition}:iam::${account}:policy/`;
+  const out: IamStatement[] = [];
+  for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) {
+    const arn = p.PolicyArn!;
+    if (!arn.startsWith(own) || names.executionPolicyNumber(arn.slice(own.length)) === undefined) continue;
+    const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
+    if (!version) continue;
+    const text = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }))).PolicyVersion?.Document;
+    if (!text) continue;
+    out.push(...([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []));
+  }
+  return out;
+}
+
+/**
+ * What of the policy granted now (`current`) the one to write (`wanted`) drops: each Allow statement's resources that no
+ * Allow of `wanted` names, with that statement's actions, as `Kept<Sid>`.
+ */
+export function keptStatements(current: readonly IamStatement[], wanted: readonly IamStatement[]): IamStatement[] {
+  // A resource is still granted when an Allow of `wanted` names it, or a shape of it (IAM's `*` and `?`), with every
+  // action the current statement gives it.
+  const allows = wanted
+    .filter((s) => s.Effect === 'Allow')
+    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => new RegExp(`^${r.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)) }));
+  const covered = (actions: readonly string[], resource: string) => allows.some((a) => actions.every((x) => a.actions.has(x)) && a.resources.some((r) => r.test(resource)));
+  const sids = new Set<string>();
+  // Sids are unique in a policy; one kept again by a later bootstrap keeps its name.
+  const unique = (sid: string) => {
+    let n = 1;
+    while (sids.has(n === 1 ? sid : `${sid}${n}`)) n++;
+    const out = n === 1 ? sid : `${sid}${n}`;
+    sids.add(out);
+    return out;
+  };
+  return current
+    .filter((s) => s.Effect === 'Allow')
+    .map((s) => {
+      const actions = ([] as string[]).concat(s.Action);
+      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r)) };
+    })
+    .filter((s) => s.Resource.length > 0)
+    .map((s) => ({ ...s, Sid: unique(s.Sid) }));
 }
 
 async function roleExists(iam: IAMClient, role: string): Promise<boolean> {

@@ -147,6 +147,8 @@ function nameOf(t: CfnTemplate, v: unknown): string | undefined {
 interface Derived {
   types: Set<string>;
   arnsByService: Map<string, Set<string>>;
+  /** Roles a managed policy attaches to that no template creates and the org file does not list. */
+  unlistedRoles: Set<string>;
 }
 
 /** `AWS::IAM::Role` → `iam`; asked for every named resource of every template, so each type is split once. */
@@ -170,8 +172,16 @@ function shaper(names: Names, pipelines: boolean): Shaped {
 function collect(templates: CfnTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
+  const created = new Set<string>();
+  for (const t of templates) {
+    for (const r of Object.values(t.Resources)) {
+      const name = r.Type === 'AWS::IAM::Role' ? nameOf(t, r.Properties?.RoleName) : undefined;
+      if (name !== undefined) created.add(name);
+    }
+  }
   const types = new Set<string>();
   const arnsByService = new Map<string, Set<string>>();
+  const unlistedRoles = new Set<string>();
   for (const t of templates) {
     for (const logicalId of Object.keys(t.Resources)) {
       const r = t.Resources[logicalId];
@@ -191,13 +201,17 @@ function collect(templates: CfnTemplate[], existingRoles: readonly string[], sha
       if (r.Type === 'AWS::IAM::ManagedPolicy') {
         for (const roleName of (r.Properties?.Roles as unknown[] | undefined) ?? []) {
           const n = nameOf(t, roleName);
-          if (n !== undefined) arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
+          if (n === undefined) continue;
+          // Neither listed nor created: an instance role a deployed template still attaches to, since removed from the
+          // org file, whose path is unknown (the template holds its name only): granted at any path, below.
+          if (!pathed.has(n) && !created.has(n)) unlistedRoles.add(n);
+          else arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
         }
       }
       arnsByService.set(service, arns);
     }
   }
-  return { types, arnsByService };
+  return { types, arnsByService, unlistedRoles };
 }
 
 /**
@@ -300,7 +314,7 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, arnsByService } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, arnsByService, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   const actions = new Set<string>();
   for (const type of [...types].sort()) {
     const needed = RESOURCE_PERMISSIONS[type];
@@ -361,6 +375,16 @@ export function executionPolicyFor(
       Action: unscoped.sort(),
       Resource: ['*'],
       reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
+    });
+  }
+  if (unlistedRoles.size > 0) {
+    statements.push({
+      Sid: 'IamDetachFromUnlistedRoles',
+      Effect: 'Allow',
+      Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+      Resource: [...unlistedRoles].flatMap((name) => [`arn:${P}:iam::${A}:role/${name}`, `arn:${P}:iam::${A}:role/*/${name}`]).sort(),
+      reason:
+        "a deployed template's managed policy is attached to these roles, which no template creates and the org file no longer lists (instance roles removed from it): the update that drops them detaches the policy, which IAM authorizes on role/<path><name>, and the path they had is not in the template, so at any path; attach and detach only",
     });
   }
   // The execution role is SELF_MANAGED's default reader (deployer.ts readerRole): plan and deploy read with it, in each
