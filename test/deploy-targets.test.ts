@@ -68,7 +68,9 @@ describe('existing instance roles named in the org file', () => {
   });
 
   it('the execution role may attach the policy to those roles, and to no other role outside the prefix', () => {
-    const statements = executionPolicyFor([...compiled.stages].map((s) => renderTemplate(s.definition)), org.prefix);
+    // As bootstrap derives it: the org file's existing roles given (a role no template creates and the org file does not list
+    // is granted only attach and detach, at any path: execution-policy.ts IamDetachFromUnlistedRoles).
+    const statements = executionPolicyFor([...compiled.stages].map((s) => renderTemplate(s.definition)), org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles ?? []);
     const attach = statements.filter((s) => [s.Action].flat().includes('iam:AttachRolePolicy')).flatMap((s) => [s.Resource].flat());
     expect(attach).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-server');
     expect(attach).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker');
