@@ -62,6 +62,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
 import { callAs, listOrgStackSets } from './stacksets';
 import { sha256 } from '../hash';
+import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 
@@ -643,7 +644,7 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
   // action the current statement gives it.
   const allows = wanted
     .filter((s) => s.Effect === 'Allow')
-    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => new RegExp(`^${r.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)) }));
+    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => globRegExp(r)) }));
   const covered = (actions: readonly string[], resource: string) => allows.some((a) => actions.every((x) => a.actions.has(x)) && a.resources.some((r) => r.test(resource)));
   const sids = new Set<string>();
   // Sids are unique in a policy; one kept again by a later bootstrap keeps its name.

@@ -27,6 +27,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
 import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
+import { globRegExp } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
@@ -120,7 +121,7 @@ function pathDenials(arns: readonly string[]): string[] {
     denied.add(`${m[1]}${name.slice(0, first)}*/*${name.slice(last + 1)}`);
   }
   // One that another already covers is left out (`acme-*/*` covers `acme-*/*-pipeline`).
-  return [...denied].filter((d) => ![...denied].some((other) => other !== d && wildcard(other).test(d))).sort();
+  return [...denied].filter((d) => ![...denied].some((other) => other !== d && globRegExp(other).test(d))).sort();
 }
 
 const PATH_DENIAL_REASON =
@@ -159,12 +160,12 @@ function serviceOfType(type: string): string {
   return service;
 }
 
-/** IAM's wildcards in a resource ARN, `*` and `?`, as a pattern for a whole name. */
-const wildcard = (shape: string) => new RegExp(`^${shape.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+/** A role by name at any path: its ARN without a path and with any (IAM authorizes on `role/<path><name>`). */
+const roleAtAnyPath = (name: string) => [`arn:${P}:iam::${A}:role/${name}`, `arn:${P}:iam::${A}:role/*/${name}`];
 
 /** Each name as its first shape of its kind that matches it (naming.ts `shapes`), or as itself. */
 function shaper(names: Names, pipelines: boolean): Shaped {
-  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: wildcard(shape) }))] as const);
+  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: globRegExp(shape) }))] as const);
   const byKind = new Map(shapes);
   return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
 }
@@ -347,7 +348,7 @@ export function executionPolicyFor(
       statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named });
       const denied = pathDenials(named);
       if (denied.length > 0) {
-        const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => wildcard(d).test(`arn:${P}:iam::${A}:role/${r}`)));
+        const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));
         if (existing.length > 0) {
           throw new XstackError('EXECUTION_POLICY', `the org file's role${existing.length > 1 ? 's' : ''} ${existing.join(', ')} ${existing.length > 1 ? 'are' : 'is'} on a path that fits the shape of a name xstack gives (${denied.join(', ')}), which the execution role is denied; give ${existing.length > 1 ? 'them' : 'it'} a path that does not begin with '${prefix}-'`);
         }
@@ -382,7 +383,7 @@ export function executionPolicyFor(
       Sid: 'IamDetachFromUnlistedRoles',
       Effect: 'Allow',
       Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
-      Resource: [...unlistedRoles].flatMap((name) => [`arn:${P}:iam::${A}:role/${name}`, `arn:${P}:iam::${A}:role/*/${name}`]).sort(),
+      Resource: [...unlistedRoles].flatMap(roleAtAnyPath).sort(),
       reason:
         "a deployed template's managed policy is attached to these roles, which no template creates and the org file no longer lists (instance roles removed from it): the update that drops them detaches the policy, which IAM authorizes on role/<path><name>, and the path they had is not in the template, so at any path; attach and detach only",
     });
@@ -395,7 +396,7 @@ export function executionPolicyFor(
   // Each name at any path: IAM authorizes GetRole against the role's ARN, path included, so a grant on the org file's
   // path alone would refuse the read of a role that is on another path, the very case the check is there to name.
   const names = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))].map(roleNameOf))];
-  const readable = names.flatMap((name) => [`arn:${P}:iam::${A}:role/${name}`, `arn:${P}:iam::${A}:role/*/${name}`]).sort();
+  const readable = names.flatMap(roleAtAnyPath).sort();
   if (readable.length > 0) {
     statements.push({
       Sid: 'SeeExistingRoles',
