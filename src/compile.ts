@@ -22,7 +22,7 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
-import { executionPolicyOf as deriveExecutionPolicy, type ExecutionStatement, type PipelineNames } from './deploy/execution-policy';
+import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
 import { executionQuotaProblems } from './checks/execution-quota';
 import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
@@ -85,9 +85,10 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   }
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
-  const execution = executionPolicyOf(org, [...templates.values()]);
-  const executionAccount = stages.flatMap((s) => s.targets)[0]?.id ?? '000000000000';
-  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, executionAccount));
+  const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
+  const targetIds = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];
+  const executionAccount = targetIds[0] ?? '000000000000';
+  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, targetIds));
   // What this compile changes against the layout file's record that a deploy would do quietly (a repository left behind, new buckets).
   const notes = [...recordedChangeNotes(org), ...('statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [])];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
@@ -223,7 +224,7 @@ function manifest(
  * What `xstack bootstrap` would grant the execution role; an org it cannot be derived for says why (the report
  * shows it). Counted and proved in one account the stages target: the policy is the same in every one but for its id.
  */
-function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } | { error: string } {
+function executionPolicyOf(org: Org, templates: readonly ExecutionTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } | { error: string } {
   try {
     return deriveExecutionPolicy(org, templates);
   } catch (error) {

@@ -13,7 +13,7 @@ import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, d
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
-import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { executionPolicyPacks } from '../src/checks/execution-quota';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
@@ -86,6 +86,31 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(earlier.Action).toEqual(['s3:ListBucket']);
     expect(earlier.Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-access-logs-${AWS::AccountId}-${AWS::Region}', 'arn:${AWS::Partition}:s3:::acme-artifacts-${AWS::AccountId}-${AWS::Region}']);
     expect(statements.filter((s) => s !== earlier).flatMap((s) => s.Resource).filter((r) => /-\$\{AWS::Region\}(\/\*)?$/.test(r) && r.includes(':s3:::'))).toEqual([]);
+  });
+
+  it("each account's policy names only what its own instances create: repositories in their source account, a pipeline's names where it runs, EC2 where the CI network is", () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const { org } = compiled;
+    const statements = executionPolicy(compiled);
+    const own = (account: string) => forAccount(statements, account);
+    const resources = (account: string, sid: string) => own(account).find((s) => s.Sid === sid)?.Resource ?? [];
+    const accountId = (name: string) => org.accounts.find((a) => a.name === name)!.id;
+    for (const account of org.accounts) {
+      const repositories = org.repositories.filter((r) => r.account === account.name).map((r) => `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${r.name}`);
+      expect(resources(account.id, 'CodecommitNamed'), account.name).toEqual(repositories.sort());
+      for (const pipeline of org.pipelines) {
+        const runsHere = pipeline.branches.some(([environment]) => environment === account.environment);
+        const arn = `arn:\${AWS::Partition}:codepipeline:\${AWS::Region}:\${AWS::AccountId}:${org.prefix}-${pipeline.name}`;
+        expect(resources(account.id, 'CodepipelineNamed').includes(arn), `${pipeline.name} in ${account.name}`).toBe(runsHere);
+      }
+      // The CI network's VPC, subnets and endpoints (generated ids): the CI account's policy only.
+      expect(own(account.id).some((s) => s.Sid === 'Ec2GeneratedIds'), account.name).toBe(account.id === accountId(org.access.ci!.account));
+    }
+    // A pipeline that skips an environment: its names are not in that environment's account.
+    const skipping = org.pipelines.find((p) => org.accounts.some((a) => a.role === 'pipeline' && !p.branches.some(([e]) => e === a.environment)));
+    expect(skipping).toBeDefined();
+    // Unscoped: what every account's policy holds (the stacks, the read-only actions, the Denies).
+    for (const sid of ['InstanceStacks', 'ReadOnlyWithoutResourceTypes', 'IamNoPathedNames']) for (const account of org.accounts) expect(own(account.id).some((s) => s.Sid === sid), `${sid} in ${account.name}`).toBe(true);
   });
 
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {
@@ -238,6 +263,13 @@ describe('xstack bootstrap on moto', () => {
       expect(names.length).toBeGreaterThan(0);
       expect(names).toEqual(names.map((_, i) => `acme-stackset-execution-${i + 1}`));
       expect(attached.map((a) => a.PolicyName).join()).not.toMatch(/AdministratorAccess/);
+      // Each account's own names: the repositories in the source account's policy only.
+      const documents: string[] = [];
+      for (const a of attached) {
+        const version = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn! }))).Policy!.DefaultVersionId!;
+        documents.push(decodeURIComponent((await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn!, VersionId: version }))).PolicyVersion!.Document!));
+      }
+      expect(documents.join().includes(`arn:aws:codecommit:${compiled.org.region}:${account}:web-app`), account).toBe(account === '111111111111');
     }
     const second = await bootstrap(compiled, env.aws());
     expect(second.filter((s) => s.status !== 'ok')).toEqual([]);
@@ -335,9 +367,10 @@ describe('xstack bootstrap on moto', () => {
     const renamed = compileOrg(parseOrg(text.replace(/\npipelines:\n {2}web-app:/, '\npipelines:\n  web-frontend:'), 'parameters/example.yaml'));
     expect((await bootstrap(base, env.aws())).filter((st) => st.status === 'missing')).toEqual([]);
     expect((await deploy(base, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
-    const union = executionPolicy(renamed, (await deployedOrgTemplates(renamed, env.aws())).map((d) => d.template));
-    const account = renamed.stages[0].targets[0].id;
-    const quota = executionPolicyPacks(renamed.org, union, account).packs.length - 1;
+    const union = executionPolicy(renamed, (await deployedOrgTemplates(renamed, env.aws())).map((d) => ({ template: d.template, accounts: d.accounts })));
+    // The account whose own policy (forAccount) needs the most managed policies, one fewer allowed.
+    const accounts = [...new Set(renamed.stages.flatMap((s) => s.targets.map((a) => a.id)))];
+    const quota = Math.max(...accounts.map((account) => executionPolicyPacks(renamed.org, forAccount(union, account), account).packs.length)) - 1;
     const tight = { ...renamed, org: { ...renamed.org, iamQuotas: { ...renamed.org.iamQuotas, managedPoliciesPerRole: quota } } };
     const aws = env.aws();
     const refused = await bootstrap(tight, aws).catch((error: Error) => error);

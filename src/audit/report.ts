@@ -149,7 +149,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
       ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
-      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with an account, such as \`${new Names(org.prefix).sourceRole(ACCOUNT_ID_SHAPE)}\`, so that the policy does not grow with the accounts); a statement that is broader says why.`);
+      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with an account, such as \`${new Names(org.prefix).sourceRole(ACCOUNT_ID_SHAPE)}\`, so that the policy does not grow with the accounts); a statement that is broader says why. The statements below are the union of every account's: each account's policy holds, of the named resources and of the statements that are account-wide (EC2, KMS keys and the like), only those of the resources its own stack instances create (each resource's condition on the account); the read-only actions, the CloudFormation statement and the Denies are in every account.`);
   if ('error' in role) return { id: 'execution-role', title: 'The StackSet execution role', level: 2, blocks: [{ kind: 'p', text: `${intro} Not derivable for this org: ${role.error}` }] };
   return {
     id: 'execution-role',
@@ -169,8 +169,8 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
               kind: 'p' as const,
               text:
                 role.pipelineNames?.names === 'shapes'
-                  ? "Outside the org's names, asked of the access proof's evaluator against the statements above (in one target account; the policy is the same in each but for its id): each is proved refused but those the pipeline names' shapes reach by design, marked so with the reason; those are the names any team or tool in a target account may give with the prefix."
-                  : 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above (in one target account; the policy is the same in each but for its id):',
+                  ? "Outside the org's names, asked of the access proof's evaluator against the statements above, as one target account would hold all of them (each account's policy is part of them, and each Deny is in every account): each is proved refused but those the pipeline names' shapes reach by design, marked so with the reason; those are the names any team or tool in a target account may give with the prefix."
+                  : 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above, as one target account would hold all of them (each account\'s policy is part of them, and each Deny is in every account):',
             },
             {
               kind: 'table' as const,

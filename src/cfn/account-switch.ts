@@ -124,3 +124,42 @@ export function conditionHolds(conditions: Readonly<Record<string, unknown>> | u
   if (expression === undefined) throw new Error(`internal: no condition ${name}`);
   return evaluate(expression) === true;
 }
+
+/**
+ * The accounts of `targets` in which a condition of a rendered template holds, evaluated once for all of them (as
+ * sets, not account by account): for code that reads a family's template per account at scale (the execution
+ * role's policy, one per account). Undefined for a shape xstack does not write (a deployed template of another
+ * version may hold one): the caller then takes every target.
+ */
+export function accountsWhereHolds(conditions: Readonly<Record<string, unknown>> | undefined, name: string, targets: ReadonlySet<string>, memo = new Map<string, ReadonlySet<string> | undefined>()): ReadonlySet<string> | undefined {
+  if (memo.has(name)) return memo.get(name);
+  const ACCOUNT = Symbol('AWS::AccountId');
+  const none: ReadonlySet<string> = new Set();
+  // A value: a literal, or the account id; a boolean: the accounts it is true in.
+  const value = (e: unknown): string | typeof ACCOUNT | undefined => (typeof e === 'string' ? e : (e as { Ref?: unknown })?.Ref === 'AWS::AccountId' ? ACCOUNT : undefined);
+  const holds = (e: unknown): ReadonlySet<string> | undefined => {
+    const o = (e ?? {}) as Record<string, unknown[] | undefined> & { Condition?: unknown };
+    if (typeof o.Condition === 'string') return accountsWhereHolds(conditions, o.Condition, targets, memo);
+    if (o['Fn::Equals']) {
+      const [a, b] = o['Fn::Equals'].map(value);
+      if (a === undefined || b === undefined) return undefined;
+      if (a === ACCOUNT && b === ACCOUNT) return targets;
+      if (a === ACCOUNT || b === ACCOUNT) {
+        const id = (a === ACCOUNT ? b : a) as string;
+        return targets.has(id) ? new Set([id]) : none;
+      }
+      return a === b ? targets : none;
+    }
+    const parts = (o['Fn::Or'] ?? o['Fn::And'] ?? o['Fn::Not'])?.map(holds);
+    if (!parts || parts.some((p) => p === undefined)) return undefined;
+    const sets = parts as ReadonlySet<string>[];
+    if (o['Fn::Or']) return new Set(sets.flatMap((s) => [...s]));
+    if (o['Fn::And']) return new Set([...targets].filter((id) => sets.every((s) => s.has(id))));
+    return new Set([...targets].filter((id) => !sets[0].has(id)));
+  };
+  memo.set(name, undefined); // a condition that names itself is no shape xstack writes
+  const expression = conditions?.[name];
+  const out = expression === undefined ? undefined : holds(expression);
+  memo.set(name, out);
+  return out;
+}

@@ -11,14 +11,14 @@
  * or by the org's own template, not by bootstrap: nothing to check here.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
-import { packPolicies, policyDocument, resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
+import { accountPolicies, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
 import { LIMITS, policyChars } from '../limits';
 import { XstackError } from '../errors';
 import type { Org } from '../org/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
 
 /**
- * The sizes of the managed policies bootstrap would write for `account` (the same in every account but for its id),
+ * The sizes of the managed policies bootstrap would write for `account` (`statements` as that account's, forAccount),
  * as IAM counts them, and the largest statement.
  */
 export function executionPolicyPacks(org: Org, statements: readonly ExecutionStatement[], account: string): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
@@ -27,22 +27,33 @@ export function executionPolicyPacks(org: Org, statements: readonly ExecutionSta
   return { packs: packPolicies(resolved).map((pack) => policyChars(policyDocument(pack))), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
 }
 
-export function executionQuotaProblems(org: Org, statements: readonly ExecutionStatement[], account: string): string[] {
+/**
+ * The execution role's policy in each of `accounts` (each account's own, accountPolicies), against the quota: one
+ * problem for the accounts whose policy needs the most managed policies, naming them.
+ */
+export function executionQuotaProblems(org: Org, statements: readonly ExecutionStatement[], accounts: readonly string[]): string[] {
   if (org.stackSets.permissionModel !== 'SELF_MANAGED') return [];
-  let packs: number[];
-  let largest: { Sid: string; resources: number; chars: number };
-  try {
-    ({ packs, largest } = executionPolicyPacks(org, statements, account));
-  } catch (error) {
-    // A statement whose actions and one resource alone are over a managed policy's size (packPolicies).
-    if (error instanceof XstackError) return [`StackSet execution role ${org.stackSets.executionRoleName}: ${error.message}`];
-    throw error;
+  let worst: { accounts: string[]; packs: number[]; largest: { Sid: string; resources: number; chars: number } } | undefined;
+  for (const group of accountPolicies(statements, accounts)) {
+    try {
+      const { packs, largest } = executionPolicyPacks(org, group.statements, group.accounts[0]);
+      if (!worst || packs.length > worst.packs.length) worst = { accounts: group.accounts, packs, largest };
+    } catch (error) {
+      // A statement whose actions and one resource alone are over a managed policy's size (packPolicies).
+      if (error instanceof XstackError) return [`StackSet execution role ${org.stackSets.executionRoleName} in ${accountsText(group.accounts)}: ${error.message}`];
+      throw error;
+    }
   }
   const limit = quotaOf(org, 'managedPoliciesPerRole');
-  if (packs.length <= limit) return [];
+  if (!worst || worst.packs.length <= limit) return [];
+  const { packs, largest } = worst;
   const { max } = ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole;
   const raise = limit < max ? `; AWS raises it up to ${max} on request (then set iamQuotas.managedPoliciesPerRole in the org file)` : '; that is the most AWS grants';
   return [
-    `StackSet execution role ${org.stackSets.executionRoleName}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: what grows with the org is the names xstack does not give, and so cannot name by pattern (repositories, the org file's existing roles)`,
+    `StackSet execution role ${org.stackSets.executionRoleName} in ${accountsText(worst.accounts)}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: what grows with the org is the names xstack does not give, and so cannot name by pattern (repositories, the org file's existing roles)`,
   ];
 }
+
+/** Accounts named in a problem: the first few, and how many more. */
+const accountsText = (accounts: readonly string[]) =>
+  `account${accounts.length > 1 ? 's' : ''} ${accounts.slice(0, 3).join(', ')}${accounts.length > 3 ? ` and ${accounts.length - 3} more alike` : ''}`;

@@ -56,7 +56,7 @@ import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from
 import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
 import type { Aws } from './clients';
-import { executionPolicy, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
+import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
@@ -323,7 +323,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: 'accounts the org file no longer targets, with instances the next deploy deletes; their execution roles are left as they are, and the next bootstrap after that deploy drops them',
     });
   }
-  const statements = executionPolicy(compiled, deployed.map((d) => d.template));
+  // Each deployed template with the accounts of its instances: its names are kept in those accounts' policies only.
+  const statements = executionPolicy(compiled, deployed.map((d) => ({ template: d.template, accounts: d.accounts })));
   const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined =>
     account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
   // A StackSet's TemplateBody is its latest template; an instance that is not CURRENT may still run an earlier one,
@@ -334,7 +335,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   if (behind.length > 0) {
     for (const account of accounts) {
       const accountIam = aws.iam(credentialsOf(account), org.region);
-      const wanted = resolvePolicy(statements, { partition: org.partition, account, region: org.region }).Statement;
+      const wanted = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region }).Statement;
       const kept = keptStatements(await attachedPackStatements(accountIam, account, compiled), wanted);
       if (kept.length > 0) keptByAccount.set(account, kept);
     }
@@ -342,7 +343,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   // The union may need more managed policies than the compile alone (checked at compile): refused before any change.
   const compiledStatements = executionPolicy(compiled);
   for (const account of accounts.length > 0 ? accounts : [admin]) {
-    const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], account);
+    const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], [account]);
     if (problems.length === 0) continue;
     const kept = leavingResources(compiledStatements, statements);
     throw new XstackError(
@@ -468,8 +469,15 @@ export const BOOTSTRAP_TAG = 'xstack:bootstrap';
  */
 export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;
-  // The statements as IAM gets them (resolvePolicy): a reason's wording is not a change bootstrap would make.
-  const policy = executionPolicy(compiled).map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource }));
+  // The statements as IAM gets them (resolvePolicy), with the accounts each name is granted in: a reason's wording is
+  // not a change bootstrap would make.
+  const policy = executionPolicy(compiled).map(({ Sid, Effect, Action, Resource, scope }) => ({
+    Sid,
+    Effect,
+    Action,
+    Resource,
+    ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
+  }));
   return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
 }
 
@@ -562,7 +570,8 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
 async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
   const { org } = compiled;
-  const resolved = resolvePolicy(statements, { partition: org.partition, account, region: org.region });
+  // The account's own policy: the names of the resources its instances create, not every account's (forAccount).
+  const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
   resolved.Statement.push(...kept);
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();

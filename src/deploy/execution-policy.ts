@@ -5,7 +5,9 @@
  * permissions, from its registry schema), each tied to the ARNs of the
  * resources the templates name. A name that varies with an account is
  * written as its shape (`<prefix>-source-????????????`, naming.ts `shapes`),
- * so the policy is as large for 1,000 accounts as for 3: IAM takes at most
+ * so the policy is as large for 1,000 accounts as for 3. Each account's policy holds only the names (and the
+ * account-wide statements) of the resources its own stack instances create (`forAccount`: a family's unit is under a
+ * condition on the account), so it grows with an account's resources, not the org's. IAM takes at most
  * 6,144 characters a managed policy and 10 (20 on request) managed policies a
  * role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
  * Names that vary with a pipeline stay exact while they fit that quota, and
@@ -22,7 +24,9 @@
  * ARN formats: the Service Authorization Reference of each service,
  * https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
  */
-import { renderTemplate, type CfnTemplate } from '../cfn/template';
+import { renderTemplate, type CfnResource, type CfnTemplate } from '../cfn/template';
+import { accountsWhereHolds } from '../cfn/account-switch';
+import type { Stage } from '../stages/model';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
@@ -41,7 +45,19 @@ export interface ExecutionStatement {
   Resource: string[];
   /** Why this statement is broader than the named resources (written next to it, kept out of the IAM document). */
   reason?: string;
+  /**
+   * The accounts each resource is granted in, for those not granted in every account: a name a template's resource
+   * gives in some of its target accounts only (a family's unit, under its account condition) is in the policy of
+   * those accounts only (`forAccount`). Kept out of the IAM document.
+   */
+  scope?: ReadonlyMap<string, ReadonlySet<string>>;
 }
+
+/**
+ * A template the execution role acts for, with the accounts its stacks run in: a compiled stage's targets, or the
+ * accounts of a deployed StackSet's instances. A template given alone is taken as running in every account.
+ */
+export type ExecutionTemplate = CfnTemplate | { readonly template: CfnTemplate; readonly accounts: readonly string[] };
 
 const P = '${AWS::Partition}';
 const A = '${AWS::AccountId}';
@@ -146,10 +162,70 @@ function nameOf(t: CfnTemplate, v: unknown): string | undefined {
 }
 
 interface Derived {
-  types: Set<string>;
+  /** Each resource type, with the accounts it is in. */
+  types: Scopes;
   arnsByService: Map<string, Set<string>>;
-  /** Roles a managed policy attaches to that no template creates and the org file does not list. */
-  unlistedRoles: Set<string>;
+  /** Each named ARN's accounts. */
+  arnScopes: Scopes;
+  /** Roles a managed policy attaches to that no template creates and the org file does not list, with the accounts the attachment is in. */
+  unlistedRoles: Scopes;
+}
+
+/**
+ * Keys (an ARN, a resource type, a role name) and the accounts they occur in, from every occurrence: undefined
+ * (every account) when one occurrence is in a template given without its accounts.
+ */
+class Scopes {
+  private readonly occurrences = new Map<string, Set<ReadonlySet<string>> | 'all'>();
+  private readonly unions = new Map<string, ReadonlySet<string> | undefined>();
+
+  add(key: string, accounts: ReadonlySet<string> | undefined): void {
+    const known = this.occurrences.get(key);
+    if (known === 'all') return;
+    if (accounts === undefined) this.occurrences.set(key, 'all');
+    else if (known) known.add(accounts);
+    else this.occurrences.set(key, new Set([accounts]));
+  }
+
+  keys(): IterableIterator<string> {
+    return this.occurrences.keys();
+  }
+
+  has(key: string): boolean {
+    return this.occurrences.has(key);
+  }
+
+  /** The accounts of a key, or of several together; undefined: every account. */
+  of(...keys: string[]): ReadonlySet<string> | undefined {
+    const sets: ReadonlySet<string>[] = [];
+    for (const key of keys) {
+      if (!this.unions.has(key)) {
+        const occurrences = this.occurrences.get(key);
+        // One set (the usual case: a name in one unit) is used as it is, shared and never changed.
+        this.unions.set(key, occurrences === 'all' || occurrences === undefined ? undefined : occurrences.size === 1 ? [...occurrences][0] : union([...occurrences]));
+      }
+      const accounts = this.unions.get(key);
+      if (accounts === undefined) return undefined;
+      sets.push(accounts);
+    }
+    return sets.length === 1 ? sets[0] : union(sets);
+  }
+}
+
+function union(sets: readonly ReadonlySet<string>[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const s of sets) for (const id of s) out.add(id);
+  return out;
+}
+
+/** A statement's scope: each resource's accounts where it has some (`scopeOf` gives undefined for every account). */
+function scopeFor(resources: readonly string[], scopeOf: (resource: string) => ReadonlySet<string> | undefined): Pick<ExecutionStatement, 'scope'> {
+  const scope = new Map<string, ReadonlySet<string>>();
+  for (const r of resources) {
+    const accounts = scopeOf(r);
+    if (accounts) scope.set(r, accounts);
+  }
+  return scope.size > 0 ? { scope } : {};
 }
 
 /** `AWS::IAM::Role` → `iam`; asked for every named resource of every template, so each type is split once. */
@@ -170,23 +246,40 @@ function shaper(names: Names, pipelines: boolean): Shaped {
   return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
 }
 
-function collect(templates: CfnTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
+/**
+ * Each resource of a template with the accounts it is in: the template's accounts, narrowed by the resource's
+ * condition on the account (account-switch.ts); a template given alone, every account (undefined).
+ */
+function* resourcesIn(given: ExecutionTemplate): Generator<[logicalId: string, resource: CfnResource, accounts: ReadonlySet<string> | undefined, template: CfnTemplate]> {
+  const template = 'template' in given ? (given.template as CfnTemplate) : given;
+  const targets = 'template' in given ? new Set(given.accounts as readonly string[]) : undefined;
+  const memo = new Map<string, ReadonlySet<string> | undefined>();
+  for (const logicalId of Object.keys(template.Resources)) {
+    const r = template.Resources[logicalId];
+    const accounts = targets && r.Condition ? (accountsWhereHolds(template.Conditions, r.Condition, targets, memo) ?? targets) : targets;
+    yield [logicalId, r, accounts, template];
+  }
+}
+
+function collect(templates: readonly ExecutionTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const created = new Set<string>();
-  for (const t of templates) {
-    for (const r of Object.values(t.Resources)) {
+  for (const given of templates) {
+    for (const [, r, , t] of resourcesIn(given)) {
       const name = r.Type === 'AWS::IAM::Role' ? nameOf(t, r.Properties?.RoleName) : undefined;
       if (name !== undefined) created.add(name);
     }
   }
-  const types = new Set<string>();
+  const types = new Scopes();
   const arnsByService = new Map<string, Set<string>>();
-  const unlistedRoles = new Set<string>();
-  for (const t of templates) {
-    for (const logicalId of Object.keys(t.Resources)) {
-      const r = t.Resources[logicalId];
-      types.add(r.Type);
+  const arnScopes = new Scopes();
+  const unlistedRoles = new Scopes();
+  for (const given of templates) {
+    for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
+      // A resource in no target account (its condition holds in none of them) is created nowhere.
+      if (accounts?.size === 0) continue;
+      types.add(r.Type, accounts);
       const spec = NAMED[r.Type];
       if (!spec) continue;
       const name = nameOf(t, r.Properties?.[spec.property]);
@@ -195,7 +288,11 @@ function collect(templates: CfnTemplate[], existingRoles: readonly string[], sha
       }
       const service = serviceOfType(r.Type);
       const arns = arnsByService.get(service) ?? new Set<string>();
-      arns.add(spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped));
+      const add = (arn: string) => {
+        arns.add(arn);
+        arnScopes.add(arn, accounts);
+      };
+      add(spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped));
       // A managed policy attached to a role no template creates (existing instance roles the org names):
       // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
       // An existing role keeps its exact name and path; a role the templates create is written as in its own statement.
@@ -205,14 +302,14 @@ function collect(templates: CfnTemplate[], existingRoles: readonly string[], sha
           if (n === undefined) continue;
           // Neither listed nor created: an instance role a deployed template still attaches to, since removed from the
           // org file, whose path is unknown (the template holds its name only): granted at any path, below.
-          if (!pathed.has(n) && !created.has(n)) unlistedRoles.add(n);
-          else arns.add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
+          if (!pathed.has(n) && !created.has(n)) unlistedRoles.add(n, accounts);
+          else add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
         }
       }
       arnsByService.set(service, arns);
     }
   }
-  return { types, arnsByService, unlistedRoles };
+  return { types, arnsByService, arnScopes, unlistedRoles };
 }
 
 /**
@@ -221,7 +318,7 @@ function collect(templates: CfnTemplate[], existingRoles: readonly string[], sha
  * their outputs and (--delete-retained) empties retained buckets with it.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
  */
-function stackStatements(prefix: string, buckets: string[], bucketGeneration: number): ExecutionStatement[] {
+function stackStatements(prefix: string, buckets: string[], bucketGeneration: number, scopeOf: (bucketArn: string) => ReadonlySet<string> | undefined): ExecutionStatement[] {
   const out: ExecutionStatement[] = [
     {
       Sid: 'InstanceStacks',
@@ -239,16 +336,20 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
       Effect: 'Allow',
       Action: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucketVersions'],
       Resource: [...buckets, ...buckets.map((b) => `${b}/*`)].sort(),
+      // A bucket's objects (`<bucket>/*`) where the bucket is.
+      ...scopeFor([...buckets, ...buckets.map((b) => `${b}/*`)], (r) => scopeOf(r.endsWith('/*') ? r.slice(0, -2) : r)),
     });
   }
   const names = new Names(prefix, bucketGeneration);
-  const earlier = buckets.flatMap((arn) => names.earlierBucketNames(arn)).sort();
+  const bucketOfEarlier = new Map(buckets.flatMap((arn) => names.earlierBucketNames(arn).map((earlier) => [earlier, arn] as const)));
+  const earlier = [...bucketOfEarlier.keys()].sort();
   if (earlier.length > 0) {
     out.push({
       Sid: 'SeeEarlierBucketGenerations',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: earlier,
+      ...scopeFor(earlier, (name) => scopeOf(bucketOfEarlier.get(name)!)),
       reason:
         "HeadBucket (s3:ListBucket) on the names the org's buckets had in earlier bucket generations, so that plan can list what an earlier destroy left behind; it reads whether a bucket exists and changes nothing",
     });
@@ -264,9 +365,13 @@ const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, 
  * (bootstrap.ts `deployedOrgTemplates`), whose names keep their permissions until a deploy has removed them; the same
  * choice of exact names or shapes (executionPolicyOf) is made for all of them together.
  */
-export function executionPolicy(compiled: CompiledOrg, deployed: readonly CfnTemplate[] = []): ExecutionStatement[] {
-  return executionPolicyOf(compiled.org, [...compiled.stages.map((s) => renderTemplate(s.definition)), ...deployed]).statements;
+export function executionPolicy(compiled: CompiledOrg, deployed: readonly ExecutionTemplate[] = []): ExecutionStatement[] {
+  return executionPolicyOf(compiled.org, [...compiledTemplates(compiled.stages, (s) => renderTemplate(s.definition)), ...deployed]).statements;
 }
+
+/** Each stage's template with its target accounts. */
+export const compiledTemplates = (stages: readonly Stage[], templateOf: (stage: Stage) => CfnTemplate): ExecutionTemplate[] =>
+  stages.map((stage) => ({ template: templateOf(stage), accounts: stage.targets.map((a) => a.id) }));
 
 /**
  * How the policy writes the names keyed by a pipeline (naming.ts `shapes`): `exact`, each pipeline's own; `shapes`,
@@ -276,21 +381,27 @@ export type PipelineNames = { names: 'exact'; packs: number; quota: number } | {
 
 /**
  * The org's execution role policy: pipeline-keyed names exact while the policy so written fits the managed policies
- * the role takes (`managedPoliciesPerRole`, 10 unless raised), else by their shapes, with why. Account-keyed names
- * are always by shape (naming.ts `shapes`). The packs are counted as bootstrap writes them (`packPolicies`), in any
- * one account: every account id has 12 digits, so the sizes are the same in each.
+ * the role takes (`managedPoliciesPerRole`, 10 unless raised) in every account, else by their shapes, with why.
+ * Account-keyed names are always by shape (naming.ts `shapes`). Each account's policy holds only the names of the
+ * resources its instances create (`forAccount`): the packs are counted as bootstrap writes them (`packPolicies`),
+ * for each account's policy, and the most any account needs decides.
  */
-export function executionPolicyOf(org: Org, templates: CfnTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } {
+export function executionPolicyOf(org: Org, templates: readonly ExecutionTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } {
   const derive = (pipelines: boolean) =>
     executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles, pipelines);
+  const accounts = [...new Set(templates.flatMap((t) => ('template' in t ? (t.accounts as readonly string[]) : [])))];
   const packsOf = (statements: ExecutionStatement[]) => {
-    try {
-      return packPolicies(resolvePolicy(statements, { partition: org.partition, account: '000000000000', region: org.region }).Statement).length;
-    } catch (error) {
-      // A statement over a managed policy on its own: no count fits, and the quota check names it (execution-quota.ts).
-      if (error instanceof XstackError) return Infinity;
-      throw error;
+    let most = 0;
+    for (const { statements: own } of accountPolicies(statements, accounts.length > 0 ? accounts : ['000000000000'])) {
+      try {
+        most = Math.max(most, packPolicies(resolvePolicy(own, { partition: org.partition, account: '000000000000', region: org.region }).Statement).length);
+      } catch (error) {
+        // A statement over a managed policy on its own: no count fits, and the quota check names it (execution-quota.ts).
+        if (error instanceof XstackError) return Infinity;
+        throw error;
+      }
     }
+    return most;
   };
   const quota = quotaOf(org, 'managedPoliciesPerRole');
   const exact = derive(false);
@@ -308,16 +419,16 @@ export function executionPolicyOf(org: Org, templates: CfnTemplate[]): { stateme
  * `keyAdministratorRoles`: the org's, patterns among them (read by no one, so granted nothing here).
  */
 export function executionPolicyFor(
-  templates: CfnTemplate[],
+  templates: readonly ExecutionTemplate[],
   prefix: string,
   bucketGeneration = 1,
   existingRoles: readonly string[] = [],
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, arnsByService, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, arnsByService, arnScopes, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   const actions = new Set<string>();
-  for (const type of [...types].sort()) {
+  for (const type of [...types.keys()].sort()) {
     const needed = RESOURCE_PERMISSIONS[type];
     if (!needed) {
       throw new XstackError(
@@ -344,8 +455,11 @@ export function executionPolicyFor(
     if (scoped.size === 0 || service === 'cloudformation') continue;
     const named = [...(arnsByService.get(service) ?? [])].sort();
     const generated = GENERATED_IDS[service];
+    // The accounts of the types whose handlers call this service: where its account-wide statements are needed.
+    const callers = [...types.keys()].filter((t) => RESOURCE_PERMISSIONS[t]?.some((a) => serviceOf(a) === service)).sort();
+    const accountWide = (arn: string) => scopeFor([arn], () => types.of(...callers));
     if (named.length > 0) {
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named });
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named, ...scopeFor(named, (arn) => arnScopes.of(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
         const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));
@@ -356,7 +470,7 @@ export function executionPolicyFor(
       }
     }
     if (generated) {
-      statements.push({ Sid: sid(service, 'GeneratedIds'), Effect: 'Allow', Action: [...scoped], Resource: [generated.arn], reason: generated.reason });
+      statements.push({ Sid: sid(service, 'GeneratedIds'), Effect: 'Allow', Action: [...scoped], Resource: [generated.arn], ...accountWide(generated.arn), reason: generated.reason });
     }
     if (named.length === 0 && !generated) {
       // A service the templates create nothing named in, reached by another type's handler (e.g. a role's iam:PassRole target).
@@ -365,7 +479,8 @@ export function executionPolicyFor(
         Effect: 'Allow',
         Action: [...scoped],
         Resource: [`arn:${P}:${service}:${R}:${A}:*`],
-        reason: `needed by the handlers of ${[...types].filter((t) => RESOURCE_PERMISSIONS[t]?.some((a) => serviceOf(a) === service)).sort().join(', ')}; the templates name no ${service} resource, so it is limited to this account and region`,
+        ...accountWide(`arn:${P}:${service}:${R}:${A}:*`),
+        reason: `needed by the handlers of ${callers.join(', ')}; the templates name no ${service} resource, so it is limited to this account and region`,
       });
     }
   }
@@ -378,12 +493,16 @@ export function executionPolicyFor(
       reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
     });
   }
-  if (unlistedRoles.size > 0) {
+  const unlisted = [...unlistedRoles.keys()];
+  if (unlisted.length > 0) {
+    const roleOf = new Map(unlisted.flatMap((name) => roleAtAnyPath(name).map((arn) => [arn, name] as const)));
+    const resources = [...roleOf.keys()].sort();
     statements.push({
       Sid: 'IamDetachFromUnlistedRoles',
       Effect: 'Allow',
       Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
-      Resource: [...unlistedRoles].flatMap(roleAtAnyPath).sort(),
+      Resource: resources,
+      ...scopeFor(resources, (arn) => unlistedRoles.of(roleOf.get(arn)!)),
       reason:
         "a deployed template's managed policy is attached to these roles, which no template creates and the org file no longer lists (instance roles removed from it): the update that drops them detaches the policy, which IAM authorizes on role/<path><name>, and the path they had is not in the template, so at any path; attach and detach only",
     });
@@ -407,12 +526,65 @@ export function executionPolicyFor(
         "iam:GetRole on the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by name at any path (IAM authorizes GetRole against the role's ARN with its path, and a role on another path than the org file says must be found to be named): plan and deploy read each, before any operation, in the pipeline accounts where the run writes the artifact key policy, which names them, and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
     });
   }
-  statements.push(...stackStatements(prefix, buckets, bucketGeneration));
+  statements.push(...stackStatements(prefix, buckets, bucketGeneration, (bucket) => arnScopes.of(bucket)));
   return statements;
 }
 
 /** A statement as IAM gets it. */
-export type IamStatement = Omit<ExecutionStatement, 'reason'>;
+export type IamStatement = Omit<ExecutionStatement, 'reason' | 'scope'>;
+
+/**
+ * The statements of one account's policy: of each statement, the resources granted in that account (every resource
+ * without a scope); a statement left with none is left out.
+ */
+export function forAccount(statements: readonly ExecutionStatement[], account: string): ExecutionStatement[] {
+  const out: ExecutionStatement[] = [];
+  for (const statement of statements) {
+    const { scope, ...rest } = statement;
+    if (!scope) {
+      out.push(statement);
+      continue;
+    }
+    const Resource = statement.Resource.filter((r) => scope.get(r)?.has(account) ?? true);
+    if (Resource.length > 0) out.push({ ...rest, Resource });
+  }
+  return out;
+}
+
+/**
+ * The accounts whose policies are alike (the same statements and names, in Sub form), each group with its policy:
+ * what the compile counts and checks once per group (1,000 alike pipeline accounts are one group). Made by walking
+ * each scope once, not by filtering every statement for every account.
+ */
+export function accountPolicies(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
+  const known = new Set(accounts);
+  // Account → statement index → its scoped resources there, in the statement's order.
+  const scoped = new Map<string, Map<number, string[]>>();
+  statements.forEach((s, i) => {
+    if (!s.scope) return;
+    for (const r of s.Resource) {
+      const where = s.scope.get(r);
+      if (!where) continue;
+      for (const account of where) {
+        if (!known.has(account)) continue;
+        let own = scoped.get(account);
+        if (!own) scoped.set(account, (own = new Map()));
+        const list = own.get(i);
+        if (list) list.push(r);
+        else own.set(i, [r]);
+      }
+    }
+  });
+  const groups = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
+  for (const account of accounts) {
+    const own = scoped.get(account);
+    const key = own ? [...own].map(([i, list]) => `${i}\u0000${list.join('\u0000')}`).join('\u0001') : '';
+    const group = groups.get(key);
+    if (group) group.accounts.push(account);
+    else groups.set(key, { accounts: [account], statements: forAccount(statements, account) });
+  }
+  return [...groups.values()];
+}
 
 /** One account's policy document: the Sub-form placeholders replaced, reasons left out (IAM takes no comments). */
 export function resolvePolicy(statements: readonly ExecutionStatement[], at: { partition: string; account: string; region: string }): { Version: '2012-10-17'; Statement: IamStatement[] } {
