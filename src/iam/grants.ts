@@ -469,10 +469,31 @@ export const CODECOMMIT_PULL: Grant = {
   doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html',
 };
 
-/** A developer's git and console work on the repositories: read, push, branches, pull requests. No repository administration. */
+/**
+ * A developer's git and console work on the repositories: read, push, branches, pull requests. No repository
+ * administration. The console also checks permission-only actions, which no API call names: code browsing
+ * (GetTree, GetObjectIdentifier, GetReferences, GetCommitHistory) and the pull-request pages (BatchGetPullRequests,
+ * GetCommitsFromMergeBase, GetMergeCommit, the merge conflicts, comments and approval states), all read-only
+ * ("This is an IAM policy permission only, not an API action that you can call",
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html).
+ */
 export const CODECOMMIT_DEVELOPER: Grant = {
   name: 'codecommit-developer',
   actions: [
+    'codecommit:GetTree',
+    'codecommit:GetObjectIdentifier',
+    'codecommit:GetReferences',
+    'codecommit:GetCommitHistory',
+    'codecommit:BatchGetPullRequests',
+    'codecommit:GetCommitsFromMergeBase',
+    'codecommit:GetMergeCommit',
+    'codecommit:DescribeMergeConflicts',
+    'codecommit:BatchDescribeMergeConflicts',
+    'codecommit:GetComment',
+    'codecommit:GetCommentsForComparedCommit',
+    'codecommit:GetPullRequestApprovalStates',
+    'codecommit:EvaluatePullRequestApprovalRules',
+    'codecommit:GetPullRequestOverrideState',
     'codecommit:GitPull',
     'codecommit:GitPush',
     'codecommit:GetRepository',
