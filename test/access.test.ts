@@ -16,6 +16,8 @@ import { ciIdentity } from '../templates/ci-identity';
 import { Names } from '../src/naming';
 import { analyseAccess } from '../src/audit/paths';
 import { evaluate, GrantIndex, RequestAnswers, type AppliesMemo } from '../src/audit/evaluate';
+import type { ResolvedStatement } from '../src/audit/grants';
+import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../src/services/needs';
 import { compileFile, tempDir } from './helpers';
 
 const example = compileFile('parameters/example.yaml');
@@ -112,6 +114,34 @@ describe('access roles', () => {
       }
       expect(asked).toBeGreaterThan(analysis.paths.length);
     }
+  });
+
+  // aws:PrincipalOrgID is in a request "only if the principal is a member of an organization", aws:ResourceOrgID "only
+  // if the account that owns the resource is" (IAM's global condition keys page): the stand-ins for another account
+  // and for AWS's own resources carry neither, so an org-scoped grant never lets them through the proof.
+  it('org-scoped conditions: the org keys for the org\'s accounts only, never for another account\'s principal or resource', () => {
+    const org = 'o-a1b2c3d4e5';
+    const grant = (conditions: ResolvedStatement['conditions'], kind: 'resource' | 'identity'): ResolvedStatement => ({
+      stage: 'test',
+      account: '111111111111',
+      policy: `Test/${kind}`,
+      kind,
+      effect: 'Allow',
+      ...(kind === 'identity' ? { attachedTo: 'arn:aws:iam::111111111111:role/writer' } : {}),
+      principals: kind === 'resource' ? [{ kind: 'any' }] : [],
+      actions: ['s3:PutObject'],
+      resources: ['arn:aws:s3:::*'],
+      conditions,
+    });
+    const byPrincipal = new GrantIndex([grant({ StringEquals: { 'aws:PrincipalOrgID': [org] } }, 'resource')]);
+    const put = (principal: string, resourceAccount: string) => ({ principal: { kind: 'aws' as const, arn: `arn:aws:iam::${principal}:role/writer` }, action: 's3:PutObject', resource: 'arn:aws:s3:::bucket/key', resourceAccount, identityManagedElsewhere: true });
+    expect(evaluate(byPrincipal, put('222222222222', '111111111111'), org).allowed).toBe(true);
+    expect(evaluate(byPrincipal, put(OTHER_ACCOUNT, '111111111111'), org).allowed).toBe(false);
+    const byResource = new GrantIndex([grant({ StringEquals: { 'aws:ResourceOrgID': [org] } }, 'identity')]);
+    const write = (resourceAccount: string) => ({ principal: { kind: 'aws' as const, arn: 'arn:aws:iam::111111111111:role/writer' }, action: 's3:PutObject', resource: 'arn:aws:s3:::bucket/key', resourceAccount, resourceManagedElsewhere: true });
+    expect(evaluate(byResource, write('222222222222'), org).allowed).toBe(true);
+    expect(evaluate(byResource, write(OTHER_ACCOUNT), org).allowed).toBe(false);
+    expect(evaluate(byResource, write(AWS_OWNED_ACCOUNT), org).allowed).toBe(false);
   });
 
   it('RequestAnswers keeps an answer for its request only', () => {

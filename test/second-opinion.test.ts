@@ -15,6 +15,7 @@ import { accountOf, evaluate, GrantIndex, matches } from '../src/audit/evaluate'
 import type { PrincipalRef, ResolvedStatement } from '../src/audit/grants';
 import type { AccessResult } from '../src/audit/paths';
 import type { Org } from '../src/org/model';
+import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../src/services/needs';
 import { compileFile, ORG_FILES } from './helpers';
 
 type Policy = { Version: '2012-10-17'; Statement: Array<Record<string, unknown>> };
@@ -66,14 +67,18 @@ const policyOf = (statements: readonly ResolvedStatement[], without?: ResolvedSt
  * request came over TLS, and the principal's and resource's own keys.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
+const outside = (account: string) => account === OTHER_ACCOUNT || account === AWS_OWNED_ACCOUNT;
+
 function context(org: Org, r: AccessResult): Record<string, string | string[]> {
   const principal = r.path.principal;
   return {
     'aws:SecureTransport': 'true',
     'aws:ResourceAccount': r.path.resourceAccount,
-    ...(org.organizationId ? { 'aws:ResourceOrgID': org.organizationId } : {}),
+    // The organization keys only for accounts of the org ("only if ... a member of an organization"): not for the
+    // stand-ins for anyone else's account and AWS's own.
+    ...(org.organizationId && !outside(r.path.resourceAccount) ? { 'aws:ResourceOrgID': org.organizationId } : {}),
     ...(principal.kind === 'aws'
-      ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': accountOf(principal.arn), ...(org.organizationId ? { 'aws:PrincipalOrgID': org.organizationId } : {}) }
+      ? { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': accountOf(principal.arn), ...(org.organizationId && !outside(accountOf(principal.arn)) ? { 'aws:PrincipalOrgID': org.organizationId } : {}) }
       : {}),
     ...(r.path.context ?? {}),
   };

@@ -9,6 +9,7 @@
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
+import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 
 export interface Request {
   principal: PrincipalRef;
@@ -151,7 +152,19 @@ export function accountOf(arn: string): string {
 /** What every request carries for aws:SecureTransport (one list; nothing mutates the values it is given). */
 const SECURE_TRANSPORT: readonly string[] = ['true'];
 
-/** A condition key's value in a request: what every request carries, then the path's own keys. */
+/**
+ * Whether an account a path names is outside the org: the stand-in for anyone else's (OTHER_ACCOUNT) and AWS's own
+ * (AWS_OWNED_ACCOUNT). Every other account a path names is one of the org file's, or a class token standing for them.
+ */
+const outsideOrg = (account: string) => account === OTHER_ACCOUNT || account === AWS_OWNED_ACCOUNT;
+
+/**
+ * A condition key's value in a request: what every request carries, then the path's own keys. The organization keys
+ * only where AWS puts them: aws:PrincipalOrgID "only if the principal is a member of an organization", and
+ * aws:ResourceOrgID "only if the account that owns the resource is a member of an organization"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), so never for a principal
+ * or resource outside the org: a refused path from or to another account must not pass an org-scoped condition.
+ */
 function contextValue(request: Request, key: string, organizationId?: string): readonly string[] | undefined {
   const aws = request.principal.kind === 'aws' ? request.principal.arn : undefined;
   switch (key) {
@@ -160,9 +173,9 @@ function contextValue(request: Request, key: string, organizationId?: string): r
     case 'aws:resourceaccount':
       return [request.resourceAccount];
     case 'aws:resourceorgid':
-      return organizationId ? [organizationId] : undefined;
+      return organizationId && !outsideOrg(request.resourceAccount) ? [organizationId] : undefined;
     case 'aws:principalorgid':
-      return organizationId && aws ? [organizationId] : undefined;
+      return organizationId && aws && !outsideOrg(accountOf(aws)) ? [organizationId] : undefined;
     case 'aws:principalarn':
       return aws ? [aws] : undefined;
     case 'aws:principalaccount':

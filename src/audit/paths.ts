@@ -7,6 +7,7 @@ import { ARTIFACT_OBJECT_WRITE, KMS_ARTIFACT_DATA_KEY } from '../iam/grants';
 import {
   ACCESS_NEEDS,
   agentInstallerIn,
+  AWS_OWNED_ACCOUNT,
   CI_HOST_NEEDS,
   CI_NETWORK_NEEDS,
   DEPLOY_TARGET_NEEDS,
@@ -74,8 +75,7 @@ export interface AccessResult {
   refusedBy: Decision['refusedBy'];
 }
 
-/** The account a path names for a resource of AWS's own (AWS publishes no owner account): never an account of the org. */
-export const AWS_OWNED_ACCOUNT = 'aws';
+export { AWS_OWNED_ACCOUNT } from '../services/needs';
 
 /** The CI paths that go through the CI network's CodeCommit and STS endpoints (git-remote-codecommit's). */
 const CI_CLONE_NEEDS: ReadonlySet<string> = new Set(ACCESS_NEEDS.filter((n) => n.who === 'ci' && !n.denied).map((n) => n.id));

@@ -191,10 +191,6 @@ class Scopes {
     return this.occurrences.keys();
   }
 
-  has(key: string): boolean {
-    return this.occurrences.has(key);
-  }
-
   /** The accounts of a key, or of several together; undefined: every account. */
   of(...keys: string[]): ReadonlySet<string> | undefined {
     const sets: ReadonlySet<string>[] = [];

@@ -118,6 +118,9 @@ export const someoneElsesRole = (arn: string) => arn.replace(/[^/]+$/, 'someone-
 /** An account outside the org, for what must be refused from anywhere else. */
 export const OTHER_ACCOUNT = '999999999999';
 
+/** The account a path names for a resource of AWS's own (AWS publishes no owner account): never an account of the org. */
+export const AWS_OWNED_ACCOUNT = 'aws';
+
 const PRINCIPAL_ARN_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn';
 /** "Bucket owner condition ensures that the buckets you use in your S3 operations belong to the AWS accounts that you expect." */
 const RESOURCE_ACCOUNT_DOC = 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html';
