@@ -122,6 +122,9 @@ function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exce
     case 'eks-pod-identity':
       // EKS Pod Identity assumes the role and tags the session with the cluster, namespace and
       // service account; the trust admits only this cluster's association for this service account.
+      // The cluster by its session tag eks-cluster-arn, as AWS's page restricts "which service accounts,
+      // namespaces, and clusters can use this role" with those tags: what Pod Identity sends as aws:SourceArn
+      // is not documented (review s15-contexts F2).
       // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
       // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html
       return {
@@ -135,8 +138,8 @@ function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exce
                 'aws:SourceAccount': ref('AWS::AccountId'),
                 'aws:RequestTag/kubernetes-namespace': runtime.namespace,
                 'aws:RequestTag/kubernetes-service-account': runtime.serviceAccount,
+                'aws:RequestTag/eks-cluster-arn': arn(`eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${runtime.cluster}`),
               },
-              ArnEquals: { 'aws:SourceArn': arn(`eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${runtime.cluster}`) },
             },
           }),
         ]),

@@ -77,8 +77,15 @@ describe('CI on EKS', () => {
     const [trust] = (t.Resources.CiInstanceRole.Properties as any).AssumeRolePolicyDocument.Statement;
     expect(trust.Principal).toEqual({ Service: 'pods.eks.amazonaws.com' });
     expect(trust.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
-    expect(trust.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:RequestTag/kubernetes-namespace': 'jenkins', 'aws:RequestTag/kubernetes-service-account': 'jenkins' });
-    expect(trust.Condition.ArnEquals).toEqual({ 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/ci-cluster' } });
+    // The cluster by the session tag EKS documents (eks-cluster-arn), not by aws:SourceArn, whose value it does not.
+    expect(trust.Condition).toEqual({
+      StringEquals: {
+        'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+        'aws:RequestTag/kubernetes-namespace': 'jenkins',
+        'aws:RequestTag/kubernetes-service-account': 'jenkins',
+        'aws:RequestTag/eks-cluster-arn': { 'Fn::Sub': 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/ci-cluster' },
+      },
+    });
     expect(t.Resources.CiPodIdentityAssociation).toEqual({
       Type: 'AWS::EKS::PodIdentityAssociation',
       Properties: { ClusterName: 'ci-cluster', Namespace: 'jenkins', ServiceAccount: 'jenkins', RoleArn: { 'Fn::GetAtt': ['CiInstanceRole', 'Arn'] } },

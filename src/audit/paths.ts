@@ -277,9 +277,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       resourceAccount: ciAccount,
       context: {
         'aws:SourceAccount': [ciAccount],
-        'aws:SourceArn': [`arn:${partition}:eks:${region}:${ciAccount}:cluster/${refused?.cluster ?? cluster}`],
         'aws:RequestTag/kubernetes-namespace': [refused?.namespace ?? namespace],
         'aws:RequestTag/kubernetes-service-account': [refused?.serviceAccount ?? serviceAccount],
+        'aws:RequestTag/eks-cluster-arn': [`arn:${partition}:eks:${region}:${ciAccount}:cluster/${refused?.cluster ?? cluster}`],
       },
       ...(refused ? { denied: true } : {}),
     });
