@@ -14,7 +14,12 @@ export interface Grant {
 
 /**
  * What the CodeCommit source action does with the repository on the pipeline's
- * behalf (cf. aws-cdk's CodeCommitSourceAction, which grants the same five).
+ * behalf (cf. aws-cdk's CodeCommitSourceAction, which grants the same five, and
+ * the CodeCommit permissions reference's "Permissions for actions on CodePipeline
+ * integration"). The action's own page lists codecommit:GetRepository too, which
+ * it says the full-clone output format (CODEBUILD_CLONE_REF) needs; xstack's
+ * source actions write CODE_ZIP, so it is left out
+ * (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html).
  */
 export const CODECOMMIT_SOURCE_ACTION: Grant = {
   name: 'codecommit-source-action',
@@ -182,7 +187,13 @@ export const CODEPIPELINE_START: Grant = {
   doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-cfn.html',
 };
 
-/** What the pipeline's CodeDeploy action calls on the application and deployment group. */
+/**
+ * What the pipeline's CodeDeploy action calls on the application and deployment group: the service role's
+ * CodeDeploy statement of the CodePipeline guide, as aws-cdk's CodeDeployServerDeployAction grants it. The action's
+ * own page also lists GetDeploymentGroup, ListDeployments, ListDeploymentGroups and ListDeploymentConfigs
+ * (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeDeploy.html), which neither of
+ * those grants nor AWS says the action calls at run time: left out, and in the README's list to verify once.
+ */
 export const CODEDEPLOY_PIPELINE_ACTION: Grant = {
   name: 'codedeploy-pipeline-action',
   actions: [
