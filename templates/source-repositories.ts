@@ -2,20 +2,24 @@
  * Source account: the CodeCommit repositories, the single source of truth.
  * Retained on delete and on replacement (`retain`: deleted only when the create
  * that made one is rolled back, while it is new and empty): a repository's
- * logical id is a contract, and renaming it would otherwise destroy history.
+ * logical id is a contract, and renaming it would otherwise destroy history: a
+ * renamed repository keeps the logical id of its first name (`renamedFrom`).
  */
 import Repository from 'cloudform-types/types/codeCommit/repository';
 import { retain } from '../src/cfn/extensions';
 import { arn } from '../src/cfn/intrinsics';
 import { logicalId } from '../src/cfn/resources';
 import type { CfnResource, OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import type { Repository as RepositoryModel } from '../src/org/model';
+import { deployedName, type Repository as RepositoryModel } from '../src/org/model';
 
 export function sourceRepositories(repositories: readonly RepositoryModel[]): TemplateDefinition {
   const resources: Record<string, Repository> = {};
   const outputs: Record<string, OutputSpec> = {};
   for (const repository of repositories) {
-    const id = logicalId('Repository', repository.name);
+    // The name it was first deployed under (renamedFrom): the same resource, so a rename is CodeCommit's
+    // UpdateRepositoryName in place (RepositoryName updates with no interruption), its history kept.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codecommit-repository.html
+    const id = logicalId('Repository', deployedName(repository));
     resources[id] = retain(
       new Repository({
         RepositoryName: repository.name,

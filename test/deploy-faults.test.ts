@@ -1219,6 +1219,25 @@ describe('the reconciler against the layer', () => {
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
 
+  it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const renamed = compileYaml(SMALL.replace('  lib:\n    account: source\n', '  library:\n    account: source\n    renamedFrom: lib\n').replace('repository: lib\n', 'repository: library\n'));
+    expect(renamed.org.repositories.map((r) => [r.name, r.renamedFrom])).toEqual([['app', undefined], ['library', 'lib']]);
+    const planned = (await plan(renamed, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(planned.collisions).toEqual([]);
+    expect(planned.addAccounts).toEqual([]);
+    const from = env.proxy.requests.length;
+    const { runs } = await deployUntilDone(renamed, 1);
+    expect(runs).toBe(1);
+    // One template update of the repositories' StackSet, its instances left where they are; the body names the new name under the first one's logical id.
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories').map((r) => r.action)).toContain('UpdateStackSet');
+    const body = (await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-repositories' }))).StackSet!.TemplateBody!;
+    expect(body).toMatch(/ {2}RepositoryLib:\n(?:.*\n)*? {6}RepositoryName: library\n/);
+    expect(body).not.toContain('RepositoryLibrary');
+    await expectConverged(renamed);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { compileOrg } from '../src/compile';
-import type { TemplateDefinition } from '../src/cfn/template';
+import { renderTemplate, type TemplateDefinition } from '../src/cfn/template';
+import { CREATE_ONLY } from '../src/deploy/create-only';
 import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { parseOrg } from '../src/org/load';
@@ -391,7 +392,7 @@ describe('the layout file records the org', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]).toContain('repository payments-api in account shared-services (111111111111) leaves the org file: CloudFormation takes it out of its stack but keeps it in its account, with its history');
     expect(notes[0]).toContain(
-      '; with repository payments new in the same account this looks like a rename: xstack creates it empty (the history is not moved): rename it back in the org file, or push the history to the new one (git push --mirror) before retiring payments-api',
+      '; with repository payments new in the same account this looks like a rename: xstack creates it empty (the history is not moved): to rename it in place instead, give repository payments renamedFrom: payments-api; else rename it back in the org file, or push the history to the new one (git push --mirror) before retiring payments-api',
     );
     const record = { ...recorded.org!, repositories: new Map([...recorded.org!.repositories, ['web-app', '999999999999']]) };
     expect(notesOf((t) => t, record)).toEqual([
@@ -399,6 +400,36 @@ describe('the layout file records the org', () => {
     ]);
     // From a file without the record: the repositories its parts place, accounts unknown (no rename said).
     expect(notesOf((t) => t.replaceAll('payments-api', 'payments'), null)).toEqual([expect.stringMatching(/^repository payments-api leaves the org file: .*by hand$/)]);
+  });
+
+  it('a repository renamed with renamedFrom is renamed in place: the note says so, and a second rename pairs with the name the record has', () => {
+    const renamed = (t: string) => t.replace('  payments-api:\n', '  payments:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments');
+    expect(renamed(EXAMPLE)).not.toBe(EXAMPLE);
+    expect(notesOf(renamed)).toEqual([
+      'repository payments-api is renamed payments in place: CloudFormation updates its RepositoryName (CodeCommit\'s UpdateRepositoryName), so its history, branches and settings stay; keep renamedFrom: payments-api in the org file for as long as it exists (its logical id is that name\'s), and point clones at the new name (git remote set-url)',
+    ]);
+    // Renamed again later: the record has `payments`, the org file `payments-svc`, still renamedFrom payments-api.
+    const record = { ...recorded.org!, repositories: new Map([['payments', '111111111111'], ['web-app', '111111111111']]) };
+    const again = (t: string) => t.replace('  payments-api:\n', '  payments-svc:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments-svc');
+    expect(notesOf(again, record)).toEqual([expect.stringMatching(/^repository payments is renamed payments-svc in place: .*keep renamedFrom: payments-api in the org file/)]);
+  });
+
+  it('renamedFrom keeps the repository\'s logical id and its layout unit, in its part: only its RepositoryName changes, which CloudFormation updates in place', () => {
+    const renamed = EXAMPLE.replace('  payments-api:\n', '  payments:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments');
+    const repositoriesOf = (text: string) => {
+      const c = compileOrg({ ...parseOrg(text, 'parameters/example.yaml'), layout: recorded.families, layoutRecord: recorded.org! });
+      const stage = c.stages.find((s) => s.id.startsWith('source-repositories'))!;
+      return { resources: renderTemplate(stage.definition).Resources, layout: c.layout.get('source-repositories') };
+    };
+    const before = repositoriesOf(EXAMPLE);
+    const after = repositoriesOf(renamed);
+    expect(Object.keys(after.resources)).toEqual(Object.keys(before.resources));
+    expect(before.resources.RepositoryPaymentsApi.Properties).toMatchObject({ RepositoryName: 'payments-api' });
+    expect(after.resources.RepositoryPaymentsApi.Properties).toMatchObject({ RepositoryName: 'payments' });
+    expect({ ...after.resources.RepositoryPaymentsApi, Properties: { ...after.resources.RepositoryPaymentsApi.Properties, RepositoryName: 'payments-api' } }).toEqual(before.resources.RepositoryPaymentsApi);
+    expect(after.layout).toEqual(before.layout);
+    // RepositoryName is not create-only for AWS::CodeCommit::Repository (the registry schema): an update, not a replacement.
+    expect(CREATE_ONLY['AWS::CodeCommit::Repository']).toBeUndefined();
   });
 
   it('a changed bucketGeneration is a note: on a live org it replaces every bucket, leaving the current ones', () => {

@@ -264,6 +264,21 @@ describe('organization file validation', () => {
     ]);
   });
 
+  it('renamedFrom: not the repository\'s own name, not another repository\'s name now, not two repositories\' first name', () => {
+    const two = VALID.replace('pipelines:', '  api:\n    account: src\npipelines:');
+    expect(problemsOf(two.replace('  web-app:\n    account: src\n', '  web-app:\n    account: src\n    renamedFrom: web-app\n'))).toEqual([
+      "org.yaml:16:18: repositories.web-app.renamedFrom: 'web-app' is the repository's own name; expected the name it had before, or no renamedFrom",
+    ]);
+    expect(problemsOf(two.replace('  web-app:\n    account: src\n', '  web-app:\n    account: src\n    renamedFrom: api\n'))).toEqual([
+      "org.yaml:16:18: repositories.web-app.renamedFrom: 'api' is the name of another repository of the org file; expected the name this repository was first deployed under, which no repository has now",
+    ]);
+    const both = two.replace('  web-app:\n    account: src\n', '  web-app:\n    account: src\n    renamedFrom: old\n').replace('  api:\n    account: src\n', '  api:\n    account: src\n    renamedFrom: old\n');
+    expect(problemsOf(both)).toEqual([expect.stringMatching(/^org\.yaml:\d+:\d+: repositories\.api\.renamedFrom: 'old' is also repository web-app's renamedFrom; expected the name this repository alone was first deployed under$/)]);
+    // A first name whose logical id another repository's name makes: one resource for two.
+    expect(problemsOf(two.replace('  api:\n    account: src\n', '  api:\n    account: src\n    renamedFrom: web_app\n'))).toEqual([expect.stringMatching(/repositories\.(web-app|web_app|api): 'web_app' and 'web-app' both become RepositoryWebApp/)]);
+    expect(() => parseOrg(two.replace('  api:\n    account: src\n', '  api:\n    account: src\n    renamedFrom: payments-api\n'), 'org.yaml')).not.toThrow();
+  });
+
   it.each(cases)('rejects: $name', ({ edit, expected }) => {
     const problems = problemsOf(edit(VALID));
     expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);

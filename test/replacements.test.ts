@@ -118,6 +118,24 @@ describe('custom-named resources replaced (M2)', () => {
   });
 });
 
+describe('a repository renamed with renamedFrom (day-2 review M1)', () => {
+  it('is an update of its RepositoryName under its first logical id, nothing replaced or refused; the pipeline and the grants follow the new name', () => {
+    const renamed = compileText(EXAMPLE.replace('  payments-api:\n', '  payments:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments'));
+    for (const module of ['source-repositories', 'pipeline', 'source-identity', 'source-events', 'access-roles', 'ci-network']) {
+      const before = example.stages.filter((s) => s.module === module);
+      expect(before.length, module).toBeGreaterThan(0);
+      for (const stage of before) {
+        const after = renamed.stages.find((s) => s.id === stage.id)!;
+        expect(bodyReplacements(stage.id, example.files.get(templatePath(stage))!, renamed.files.get(templatePath(after))!), `${module} ${stage.id}`).toEqual({ refused: [], warnings: [] });
+      }
+    }
+    expect(replacedResources(templateOf(example, 'source-repositories'), templateOf(renamed, 'source-repositories'))).toEqual(new Map());
+    expect(templateOf(renamed, 'source-repositories').Resources.RepositoryPaymentsApi.Properties).toMatchObject({ RepositoryName: 'payments' });
+    expect(bodyOf(renamed, 'pipeline')).toContain('RepositoryName: payments\n');
+    expect(bodyOf(renamed, 'pipeline')).not.toContain('RepositoryName: payments-api');
+  });
+});
+
 describe('subnets on a CIDR a live subnet holds (M1)', () => {
   const network = templateOf(example, 'ci-network');
   const subnets = (t: CfnTemplate) => Object.fromEntries(Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet').map(([id, r]) => [id, (r.Properties as { CidrBlock: string }).CidrBlock]));

@@ -12,7 +12,7 @@ import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
-import { firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
+import { deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
@@ -131,8 +131,10 @@ const repositorySchema = obj(
   {
     account: required(str({ expected: 'the name of a source account', pattern: NAME })),
     description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (v.length > 1000 ? 'is over 1,000 characters' : undefined) })),
+    // The name it was first deployed under: kept for as long as it exists (README "Renaming a repository").
+    renamedFrom: optional(str({ ...REPOSITORY_NAME, expected: `the name the repository was first deployed under (${REPOSITORY_NAME.expected})` })),
   },
-  'a repository: account and optional description',
+  'a repository: account, optional description, and renamedFrom once renamed',
 );
 
 const pipelineSchema = obj(
@@ -505,8 +507,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
         `one of the source accounts: ${sourceAccounts.join(', ') || '(none defined)'}`,
       );
     }
-    repositories.push({ name, account: r.account, description: r.description });
+    repositories.push({ name, account: r.account, description: r.description, ...(r.renamedFrom !== undefined ? { renamedFrom: r.renamedFrom } : {}) });
   }
+  reportRenames(repositories, ctx);
 
   // Repository names differing only in case: git clients on case-insensitive file systems (macOS, Windows) clone both into one folder.
   reportCaseCollisions(repositories.map((r) => r.name), 'repositories', 'their clones would share one folder on macOS and Windows, whose file systems ignore case', ctx);
@@ -517,7 +520,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   reportLogicalIdCollisions((raw.accounts ?? []).map(([name]) => name), 'accounts', 'Account', ctx);
   reportLogicalIdCollisions((raw.pipelines ?? []).map(([name]) => name), 'pipelines', '', ctx);
   // One family template holds every source account's repositories, each under its name's logical id (templates/source-repositories.ts).
-  reportLogicalIdCollisions(repositories.map((r) => r.name), 'repositories', 'Repository', ctx, "the templates' logical ids");
+  reportLogicalIdCollisions(repositories.map(deployedName), 'repositories', 'Repository', ctx, "the templates' logical ids");
 
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix, raw.bucketGeneration ?? 1);
   const pipelines: Pipeline[] = [];
@@ -601,6 +604,24 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
     else if (first.toLowerCase() !== name.toLowerCase()) {
       ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in ${where}`, 'names that differ in a letter or digit');
     }
+  }
+}
+
+/**
+ * `renamedFrom`: a name no other repository has now or was first deployed under, and not its own; the logical id of
+ * each repository is its first name's (deployedName), so two that share one would be one resource.
+ */
+function reportRenames(repositories: readonly Repository[], ctx: Context): void {
+  const names = new Set(repositories.map((r) => r.name.toLowerCase()));
+  const firstNames = new Map<string, string>();
+  for (const r of repositories) {
+    if (r.renamedFrom === undefined) continue;
+    const field = `repositories.${r.name}.renamedFrom`;
+    const first = r.renamedFrom.toLowerCase();
+    if (first === r.name.toLowerCase()) ctx.report(field, `'${r.renamedFrom}' is the repository's own name`, 'the name it had before, or no renamedFrom');
+    else if (names.has(first)) ctx.report(field, `'${r.renamedFrom}' is the name of another repository of the org file`, 'the name this repository was first deployed under, which no repository has now');
+    else if (firstNames.has(first)) ctx.report(field, `'${r.renamedFrom}' is also repository ${firstNames.get(first)}'s renamedFrom`, 'the name this repository alone was first deployed under');
+    firstNames.set(first, r.name);
   }
 }
 

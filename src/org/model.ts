@@ -25,7 +25,15 @@ export interface Repository {
   /** Name of the source account that hosts it. */
   readonly account: string;
   readonly description?: string;
+  /**
+   * The name it was first deployed under, when it has been renamed since: its logical id and layout unit stay that
+   * name's, so CloudFormation renames it in place (CodeCommit's UpdateRepositoryName) and its history stays.
+   */
+  readonly renamedFrom?: string;
 }
+
+/** The name a repository's logical id and layout unit are made of: the one it was first deployed under. */
+export const deployedName = (r: Repository): string => r.renamedFrom ?? r.name;
 
 export interface CodeDeployStage {
   readonly type: 'codedeploy';

@@ -270,17 +270,32 @@ export function recordedChangeNotes(org: Org): string[] {
         .map((u) => [u.slice('repository '.length), undefined]),
     );
   const now = new Map(org.repositories.map((r) => [r.name, idOf.get(r.account) ?? r.account]));
-  const added = [...now].filter(([name]) => !before.has(name));
   const notes: string[] = [];
+  // Renamed in place (renamedFrom): each name the record has and the org file no longer does, paired with the renamed
+  // repository of the same account that now has a new name: its first name, or the one such name left (a second rename).
+  const renamedTo = new Map<string, Org['repositories'][number]>();
+  for (const r of org.repositories) {
+    if (r.renamedFrom === undefined || before.has(r.name)) continue;
+    const id = now.get(r.name)!;
+    const gone = [...before].filter(([name, was]) => !now.has(name) && !renamedTo.has(name) && (was === undefined || was === id)).map(([name]) => name);
+    const previous = gone.includes(r.renamedFrom) ? r.renamedFrom : gone.length === 1 ? gone[0] : undefined;
+    if (previous === undefined) continue;
+    renamedTo.set(previous, r);
+    notes.push(
+      `repository ${previous} is renamed ${r.name} in place: CloudFormation updates its RepositoryName (CodeCommit's UpdateRepositoryName), so its history, branches and settings stay; keep renamedFrom: ${r.renamedFrom} in the org file for as long as it exists (its logical id is that name's), and point clones at the new name (git remote set-url)`,
+    );
+  }
+  const added = [...now].filter(([name]) => !before.has(name) && ![...renamedTo.values()].some((r) => r.name === name));
   const kept = `CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DELETION_POLICY})`;
   for (const [name, was] of [...before].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const is = now.get(name);
+    if (renamedTo.has(name)) continue;
     if (is === undefined) {
       const renamed = was === undefined ? [] : added.filter(([, id]) => id === was).map(([n]) => n);
       const rename =
         renamed.length === 0
           ? ''
-          : `; with ${renamed.map((n) => `repository ${n}`).join(', ')} new in the same account this looks like a rename: xstack creates ${renamed.length === 1 ? 'it' : 'them'} empty (the history is not moved): rename it back in the org file, or push the history to the new one (git push --mirror) before retiring ${name}`;
+          : `; with ${renamed.map((n) => `repository ${n}`).join(', ')} new in the same account this looks like a rename: xstack creates ${renamed.length === 1 ? 'it' : 'them'} empty (the history is not moved): to rename it in place instead, give ${renamed.length === 1 ? `repository ${renamed[0]}` : 'the new one'} renamedFrom: ${name}; else rename it back in the org file, or push the history to the new one (git push --mirror) before retiring ${name}`;
       notes.push(`repository ${name}${was ? ` in ${account(was)}` : ''} leaves the org file: ${kept}; adding it back later fails on "repository name already exists" until it is deleted or imported into the stack by hand${rename}`);
     } else if (was !== undefined && is !== was) {
       notes.push(

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type Repository } from '../org/model';
+import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -133,7 +133,8 @@ export function planStages(org: Org): Stage[] {
           unit(
             src.account,
             sourceRepositories([repository]),
-            { key: `repository ${repository.name}`, label: `repository ${repository.name}`, packGroup: `account ${src.account.id} ${Math.floor(i / REPOSITORIES_PER_TEMPLATE)}` },
+            // Keyed by the name it was first deployed under: a renamed repository stays in its part (a StackSet), as its logical id stays.
+            { key: `repository ${deployedName(repository)}`, label: `repository ${repository.name}${repository.renamedFrom ? ` (first deployed as ${repository.renamedFrom})` : ''}`, packGroup: `account ${src.account.id} ${Math.floor(i / REPOSITORIES_PER_TEMPLATE)}` },
             'unique',
           ),
         ),
