@@ -30,6 +30,7 @@ import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import { role, suppressChecks } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { PolicyError } from '../src/errors';
+import { policyChars, RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE } from '../src/limits';
 import {
   ciAssumeReaderGrant,
   CODECOMMIT_PULL,
@@ -54,8 +55,43 @@ export interface CiNetworkInput {
   fipsEndpoints: boolean;
   /** Source account id → its repositories. */
   repositories: ReadonlyArray<readonly [accountId: string, repositories: readonly string[]]>;
+  /**
+   * How the CodeCommit endpoints' policies name what CI may pull: each repository (the default), or every repository
+   * of each source account, for an org whose repositories would make the policy too large (`codeCommitEndpointScope`).
+   */
+  repositoryScope?: 'repositories' | 'accounts';
   /** What the CI runs on: its AssumeRole into the reader roles asks sts:TagSession too on EKS Pod Identity (grants.ts ciAssumeReaderGrant). */
   ciRuntime: CiRuntime['kind'];
+}
+
+/** What the CodeCommit endpoints let CI pull: each repository, or (`accounts`) every repository of each source account. */
+function codeCommitEndpointResources(input: Pick<CiNetworkInput, 'repositories'>, scope: 'repositories' | 'accounts'): IntrinsicFunction[] {
+  return codeCommitEndpointPaths(input, scope).map((path) => arn(path));
+}
+
+/** The same, as the ARNs' text after `arn:${AWS::Partition}:`. */
+const codeCommitEndpointPaths = (input: Pick<CiNetworkInput, 'repositories'>, scope: 'repositories' | 'accounts'): string[] =>
+  scope === 'accounts'
+    ? input.repositories.map(([accountId]) => `codecommit:\${AWS::Region}:${accountId}:*`)
+    : input.repositories.flatMap(([accountId, repos]) => repos.map((r) => `codecommit:\${AWS::Region}:${accountId}:${r}`));
+
+/**
+ * Each repository by name while the CodeCommit endpoint's policy so written stays within the share of a VPC endpoint
+ * policy's 20,480 characters the compile allows (RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE; measured as the
+ * org's partition and Region resolve it, as resource-policy-quotas.ts measures it); past it, every repository of each
+ * source account (`arn:…:codecommit:<region>:<account>:*`), so that the policy grows with the source accounts, not the
+ * repositories. Still only the org's CI reader roles may use the endpoint (aws:PrincipalArn), and those roles may pull
+ * only the org's repositories (their own policy, access-roles.ts): the endpoint is a second fence, not the first.
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+ */
+export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositories'>, at: { partition: string; region: string }): { scope: 'repositories' | 'accounts'; chars: number; limit: number } {
+  const limit = Math.floor(RESOURCE_POLICY_LIMITS.endpoint.limit * RESOURCE_POLICY_SHARE);
+  const roles = input.repositories.map(([accountId]) => `arn:${at.partition}:iam::${accountId}:role/x`);
+  const resources = codeCommitEndpointPaths(input, 'repositories').map((path) => `arn:${at.partition}:${path.replace('${AWS::Region}', at.region)}`);
+  const statement = { Sid: 'CiPullsOrgRepositories', Effect: 'Allow', Principal: '*', Action: CODECOMMIT_PULL.actions, Resource: resources, Condition: { StringEquals: { 'aws:PrincipalAccount': input.repositories.map(([a]) => a) }, ArnLike: { 'aws:PrincipalArn': roles } } };
+  // The role names' length is the org's (prefix): a margin of 100 characters a role covers it with room.
+  const chars = policyChars({ Version: '2012-10-17', Statement: [statement] }) + 100 * roles.length;
+  return { scope: chars <= limit ? 'repositories' : 'accounts', chars, limit };
 }
 
 /** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
@@ -192,7 +228,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   });
 
   const ciReaderRoles = input.repositories.map(([accountId]) => arn(`iam::${accountId}:role/${names.ciReaderRole()}`));
-  const repositoryArns = input.repositories.flatMap(([accountId, repos]) => repos.map((r) => arn(`codecommit:\${AWS::Region}:${accountId}:${r}`)));
+  const repositoryArns = codeCommitEndpointResources(input, input.repositoryScope ?? 'repositories');
   const sourceAccountIds = input.repositories.map(([accountId]) => accountId);
   // Each endpoint lets through only the pull actions sent to it: git's own to git-codecommit, the API's to codecommit.
   const codecommitPolicy = (git: boolean) => policyDocument([

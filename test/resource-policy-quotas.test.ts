@@ -14,6 +14,9 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { policySizes } from '../src/checks/iam-quotas';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
+import { compileOrg } from '../src/compile';
+import { Names } from '../src/naming';
+import { ciNetwork } from '../templates/ci-network';
 import type { Org } from '../src/org/model';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -46,16 +49,28 @@ function planned(text: string, stageId?: string, add: Record<string, unknown> = 
 const problemsOf = (p: ReturnType<typeof planned>) => resourcePolicyQuotaProblems(p.org, p.stages, p.templates, p.resolver);
 
 describe('resource policy sizes at compile time', () => {
-  it('the CI network\'s CodeCommit endpoint policies list every repository: 5 source accounts of 80 repositories are over the endpoint policy limit, 5 of 60 are not', () => {
-    expect(compileProblems(orgWith(5, 60, CI), 'ci.yaml')).toEqual([]);
-    const problems = compileProblems(orgWith(5, 80, CI), 'ci.yaml');
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toBe(
-      `ci-network @ tools (100000000000): CodeCommitEndpoint: VPC endpoint policy of 23,031 characters as compact JSON, over 19,456: 95% of the VPC endpoint policy limit of 20,480 characters (including white space, fixed; ${VPC_DOC}), ` +
+  it('the CI network\'s CodeCommit endpoint policies name each repository while that fits (5 source accounts of 60), else every repository of each source account (5 of 80), with a note; a policy over the limit fails the compile', () => {
+    const endpointResources = (text: string) => {
+      const compiled = compileOrg(parseOrg(text, 'ci.yaml'));
+      const network = compiled.stages.find((s) => s.id === 'ci-network')!;
+      const policy = (renderTemplate(network.definition).Resources.CodeCommitEndpoint.Properties as { PolicyDocument: { Statement: Array<{ Resource: unknown[] }> } }).PolicyDocument;
+      return { resources: policy.Statement[0].Resource, notes: network.notes };
+    };
+    const byName = endpointResources(orgWith(5, 60, CI));
+    expect(byName.resources).toHaveLength(300);
+    expect(byName.notes).toEqual([]);
+    const byAccount = endpointResources(orgWith(5, 80, CI));
+    expect(byAccount.resources).toEqual(Array.from({ length: 5 }, (_, s) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:1111111111${String(s + 1).padStart(2, '0')}:*` })));
+    expect(byAccount.notes).toEqual([expect.stringMatching(/^CodeCommit endpoint policies: each repository by name would take about 2\d,\d{3} characters \(the compile allows 19,456 of a VPC endpoint policy's 20,480\); they name every repository of each source account instead/)]);
+    expect(compileProblems(orgWith(5, 80, CI), 'ci.yaml')).toEqual([]);
+    // The check itself: the endpoint as it would be with every repository named, beside the network's own.
+    const named = ciNetwork({ names: new Names('acme'), network: parseOrg(orgWith(5, 80, CI), 'ci.yaml').access.ci!.network!, endpointServicePrefix: 'com.amazonaws', fipsEndpoints: false, repositories: Array.from({ length: 5 }, (_, s) => [`1111111111${String(s + 1).padStart(2, '0')}`, Array.from({ length: 80 }, (_, r) => `s${s + 1}-repo-${String(r + 1).padStart(3, '0')}`)] as const), repositoryScope: 'repositories', ciRuntime: 'ec2' });
+    const problems = problemsOf(planned(orgWith(5, 80, CI), 'ci-network', { ByRepository: named.resources.CodeCommitEndpoint }));
+    expect(problems).toEqual([
+      `ci-network @ tools (100000000000): ByRepository: VPC endpoint policy of 23,031 characters as compact JSON, over 19,456: 95% of the VPC endpoint policy limit of 20,480 characters (including white space, fixed; ${VPC_DOC}), ` +
         'the rest kept for the white space CloudFormation may send, which no page states; it lists 400 resources (codecommit: 400) of 5 accounts, and 10 condition values; ' +
         "it grows with the repositories the CI network may pull from and the source accounts holding them (each source account's id and CI reader role)",
-    );
-    expect(problems[1]).toMatch(/^ci-network @ tools \(100000000000\): GitCodeCommitEndpoint: VPC endpoint policy of 2\d,\d{3} characters as compact JSON, over 19,456/);
+    ]);
   });
 
   it('the artifact key policy names every key administrator: 700 are over KMS\'s 32,768 bytes in each pipeline account', () => {

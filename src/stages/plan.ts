@@ -18,7 +18,7 @@ import { AccountSwitch } from '../cfn/account-switch';
 import type { TemplateDefinition } from '../cfn/template';
 import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
-import { LIMITS, policyChars } from '../limits';
+import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
 import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
@@ -29,7 +29,7 @@ import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
-import { ciNetwork } from '../../templates/ci-network';
+import { ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
 import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
@@ -333,6 +333,8 @@ function accessStages(
       notes: [],
     });
     if (ci.network) {
+      const repositories = sources.map((s) => [s.id, repositoryNames(s)] as const);
+      const { scope, chars, limit } = codeCommitEndpointScope({ repositories }, org);
       stages.push({
         id: stageId('ci-network'),
         module: 'ci-network',
@@ -341,13 +343,17 @@ function accessStages(
           network: ci.network,
           endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
           fipsEndpoints: usesFipsCodeCommit(org.partition),
-          repositories: sources.map((s) => [s.id, repositoryNames(s)] as const),
+          repositories,
+          repositoryScope: scope,
           ciRuntime: ci.runtime.kind,
         }),
         targets: [ciAccount],
         accountValues: [],
         uses: [],
-        notes: [],
+        notes:
+          scope === 'accounts'
+            ? [`CodeCommit endpoint policies: each repository by name would take about ${chars.toLocaleString('en-US')} characters (the compile allows ${limit.toLocaleString('en-US')} of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
+            : [],
       });
     }
   }
