@@ -111,6 +111,31 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(skipping).toBeDefined();
     // Unscoped: what every account's policy holds (the stacks, the read-only actions, the Denies).
     for (const sid of ['InstanceStacks', 'ReadOnlyWithoutResourceTypes', 'IamNoPathedNames']) for (const account of org.accounts) expect(own(account.id).some((s) => s.Sid === sid), `${sid} in ${account.name}`).toBe(true);
+    // "*" is read-only: creating a VPC or an Elastic IP takes their resource types (vpc, elastic-ip), so it is on this
+    // account's EC2 ARNs where EC2 resources are made; kms:CreateKey, which has none, only where a key is made.
+    const readOnly = statements.find((s) => s.Sid === 'ReadOnlyWithoutResourceTypes')!;
+    expect(readOnly.Action.filter((a) => !/^[a-z0-9-]+:(Describe|List|Get|ValidateTemplate)/.test(a))).toEqual([]);
+    expect(statements.find((s) => s.Sid === 'Ec2GeneratedIds')!.Action).toEqual(expect.arrayContaining(['ec2:CreateVpc', 'ec2:AllocateAddress']));
+    for (const account of org.accounts) {
+      expect(own(account.id).some((s) => s.Sid === 'KmsCreateKey'), `KmsCreateKey in ${account.name}`).toBe(account.role === 'pipeline');
+      expect(own(account.id).some((s) => s.Sid === 'SeeExistingRoles'), `SeeExistingRoles in ${account.name}`).toBe(account.role === 'pipeline');
+    }
+  });
+
+  it("a deployed template's names are kept only in the accounts of its instances (a renamed pipeline's old names where its old instance runs)", () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const base = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const renamed = compileOrg(parseOrg(text.replace(/\npipelines:\n {2}web-app:/, '\npipelines:\n  web-frontend:'), 'parameters/example.yaml'));
+    const pipelines = base.stages.find((st) => st.module === 'pipeline')!;
+    // As if only dev's instance still ran the old template.
+    const statements = executionPolicy(renamed, [{ template: renderTemplate(pipelines.definition), accounts: ['222222222222'] }]);
+    const pipelineArn = (name: string) => `arn:\${AWS::Partition}:codepipeline:\${AWS::Region}:\${AWS::AccountId}:acme-${name}`;
+    const named = (account: string) => forAccount(statements, account).find((x) => x.Sid === 'CodepipelineNamed')?.Resource ?? [];
+    expect(named('222222222222')).toContain(pipelineArn('web-app'));
+    expect(named('444444444444')).not.toContain(pipelineArn('web-app'));
+    for (const account of ['222222222222', '333333333333', '444444444444']) expect(named(account), account).toContain(pipelineArn('web-frontend'));
+    // Given alone (no accounts), a template's names are in every account's policy.
+    expect(forAccount(executionPolicy(renamed, [renderTemplate(pipelines.definition)]), '444444444444').find((x) => x.Sid === 'CodepipelineNamed')!.Resource).toContain(pipelineArn('web-app'));
   });
 
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {

@@ -1238,6 +1238,28 @@ describe('the reconciler against the layer', () => {
     await expectConverged(renamed);
   });
 
+  it('an account leaving a StackSet whose template changes: the update names the kept accounts only (SELF_MANAGED), the leaving instance keeps its template until it is removed, and the run converges (review s15-diff F1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const fewer = compileYaml(SMALL.replace('  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\n', '').replaceAll('      env0002: release\n', ''));
+    expect(fewer.org.accounts.map((a) => a.id)).not.toContain('100000000002');
+    const from = env.proxy.requests.length;
+    await deployUntilDone(fewer, 1);
+    const sent = env.proxy.requests.slice(from);
+    // Each StackSet that had an instance in 100000000002 and got a new template: updated in 100000000001 only.
+    const updates = sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipeline'));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const u of updates) expect(u.accounts, u.stackSet).toEqual(['100000000001']);
+    // Where no instance leaves, the update names no accounts (every instance), as before.
+    expect(sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-source')).every((r) => r.accounts === undefined)).toBe(true);
+    expect(sent.some((r) => r.action === 'DeleteStackInstances')).toBe(true);
+    await expectConverged(fewer);
+    for (const stage of fewer.stages) {
+      const listed = await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: `big-${stage.id}` }));
+      expect((listed.Summaries ?? []).map((i) => i.Account)).not.toContain('100000000002');
+    }
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -345,7 +345,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   for (const account of accounts.length > 0 ? accounts : [admin]) {
     const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], [account]);
     if (problems.length === 0) continue;
-    const kept = leavingResources(compiledStatements, statements);
+    const kept = leavingResources(compiledStatements, statements, accounts);
     throw new XstackError(
       'EXECUTION_POLICY_UNION_TOO_LARGE',
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
@@ -355,7 +355,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
   await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
 
-  const leaving = leavingResources(compiledStatements, statements);
+  const leaving = leavingResources(compiledStatements, statements, accounts);
   if (leaving.length > 0) {
     report({
       account: admin,
@@ -449,10 +449,17 @@ export async function deployedOrgTemplates(compiled: CompiledOrg, aws: Aws): Pro
   return out;
 }
 
-/** The resources (Sub form) `kept` names beyond `needed`: names on their way out, or the shapes that now cover them. */
-function leavingResources(needed: readonly ExecutionStatement[], kept: readonly ExecutionStatement[]): string[] {
-  const own = new Set(needed.flatMap((s) => s.Resource));
-  return [...new Set(kept.flatMap((s) => s.Resource))].filter((r) => !own.has(r)).sort();
+/**
+ * The resources (Sub form) `kept` names beyond `needed` in some account's own policy (forAccount): names on their way
+ * out, or the shapes that now cover them; a name that moves to another account is on its way out of the first.
+ */
+function leavingResources(needed: readonly ExecutionStatement[], kept: readonly ExecutionStatement[], accounts: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const account of accounts) {
+    const own = new Set(forAccount(needed, account).flatMap((s) => s.Resource));
+    for (const s of forAccount(kept, account)) for (const r of s.Resource) if (!own.has(r)) out.add(r);
+  }
+  return [...out].sort();
 }
 
 /** The administration role's tag that records what bootstrap last set up (SELF_MANAGED). */

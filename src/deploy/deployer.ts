@@ -831,9 +831,18 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot update its template while resources it adds are already in their accounts, kept when the org file dropped them or by an earlier destroy');
       try {
         const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
-        const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}) };
         // Every instance but an INOPERABLE one, which UpdateStackSet leaves out (stacksets.ts `inoperable`).
-        if (!(await operate(update, [...actual.instances.values()].filter((i) => !inoperable(i)).map((i) => i.account)))) return false;
+        const updated = [...actual.instances.values()].filter((i) => !inoperable(i)).map((i) => i.account);
+        // SELF_MANAGED, with instances this run removes at its end: the new template only where it is wanted. Sent to
+        // every instance, it would run in a leaving account too, where a unit that now covers all of the StackSet's
+        // targets has no condition, and that account's execution role is not granted its names (bootstrap writes an
+        // account's policy from the templates deployed to it: execution-policy.ts forAccount). "To update all the
+        // stack instances associated with this stack set, don't specify the Accounts or Regions"; with them, the
+        // others are marked OUTDATED and keep their template until deleted (API_UpdateStackSet.html).
+        const kept = updated.filter((id) => wanted.has(id));
+        const leaving = kept.length > 0 && kept.length < updated.length && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED';
+        const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}), ...(leaving ? { accounts: kept } : {}) };
+        if (!(await operate(update, leaving ? kept : updated))) return false;
       } catch (error) {
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.

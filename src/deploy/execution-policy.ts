@@ -144,7 +144,13 @@ const PATH_DENIAL_REASON =
   "explicit Deny: IAM's wildcards match '/' too, so the shapes in the statement above would also reach a role or policy on a path, or a rule on another event bus, whose ARN fits them; xstack gives its roles and policies no path and puts its rules on the default bus, so every name these match is someone else's";
 
 /** The one action set a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the action). */
-const UNSCOPED = /^(ec2:Describe|ec2:CreateVpc$|ec2:AllocateAddress$|kms:CreateKey$|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:(ListStacks|ValidateTemplate|DescribeStackDriftDetectionStatus)$|sts:GetCallerIdentity$)/;
+/**
+ * The read-only actions a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the
+ * action), granted on "*". ec2:CreateVpc and ec2:AllocateAddress are not among them: they take the `vpc` and
+ * `elastic-ip` resource types, so they go with EC2's other actions on this account's and Region's ARNs (GeneratedIds),
+ * in the accounts that create EC2 resources; kms:CreateKey, which has none, is its own statement (KmsCreateKey).
+ */
+const UNSCOPED = /^(ec2:Describe|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:(ListStacks|ValidateTemplate|DescribeStackDriftDetectionStatus)$|sts:GetCallerIdentity$)/;
 
 const subText = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof (v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] === 'string' ? (v as { 'Fn::Sub': string })['Fn::Sub'] : undefined);
 
@@ -354,6 +360,7 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
 }
 
 const serviceOf = (action: string) => action.split(':')[0];
+const CREATE_KEY = 'kms:CreateKey';
 const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, '').replace(/^./, (c) => c.toUpperCase())}${suffix}`;
 
 /**
@@ -362,7 +369,11 @@ const sid = (service: string, suffix = '') => `${service.replace(/[^a-z0-9]/gi, 
  * choice of exact names or shapes (executionPolicyOf) is made for all of them together.
  */
 export function executionPolicy(compiled: CompiledOrg, deployed: readonly ExecutionTemplate[] = []): ExecutionStatement[] {
-  return executionPolicyOf(compiled.org, [...compiledTemplates(compiled.stages, (s) => renderTemplate(s.definition)), ...deployed]).statements;
+  const templates = compiledTemplates(compiled.stages, (s) => renderTemplate(s.definition));
+  // Exact names or shapes: decided by the accounts bootstrap writes, the compile's targets (a leaving account's policy
+  // is left as it is), so that bootstrap makes the choice the compile and its report made.
+  const targets = [...new Set(templates.flatMap((t) => ('template' in t ? (t.accounts as readonly string[]) : [])))];
+  return executionPolicyOf(compiled.org, [...templates, ...deployed], targets).statements;
 }
 
 /** Each stage's template with its target accounts. */
@@ -382,10 +393,15 @@ export type PipelineNames = { names: 'exact'; packs: number; quota: number } | {
  * resources its instances create (`forAccount`): the packs are counted as bootstrap writes them (`packPolicies`),
  * for each account's policy, and the most any account needs decides.
  */
-export function executionPolicyOf(org: Org, templates: readonly ExecutionTemplate[]): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } {
+export function executionPolicyOf(
+  org: Org,
+  templates: readonly ExecutionTemplate[],
+  /** The accounts whose policies decide (default: every account a template runs in). */
+  decidingAccounts?: readonly string[],
+): { statements: ExecutionStatement[]; pipelineNames: PipelineNames } {
   const derive = (pipelines: boolean) =>
     executionPolicyFor(templates, org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles, pipelines);
-  const accounts = [...new Set(templates.flatMap((t) => ('template' in t ? (t.accounts as readonly string[]) : [])))];
+  const accounts = decidingAccounts ?? [...new Set(templates.flatMap((t) => ('template' in t ? (t.accounts as readonly string[]) : [])))];
   const packsOf = (statements: ExecutionStatement[]) => {
     let most = 0;
     for (const { statements: own } of accountPolicies(statements, accounts.length > 0 ? accounts : ['000000000000'])) {
@@ -440,7 +456,7 @@ export function executionPolicyFor(
   for (const action of [...actions].sort()) {
     const service = serviceOf(action);
     const entry = byService.get(service) ?? { scoped: new Set(), unscoped: new Set() };
-    (UNSCOPED.test(action) ? entry.unscoped : entry.scoped).add(action);
+    if (action !== CREATE_KEY) (UNSCOPED.test(action) ? entry.unscoped : entry.scoped).add(action);
     byService.set(service, entry);
   }
   const statements: ExecutionStatement[] = [];
@@ -486,7 +502,19 @@ export function executionPolicyFor(
       Effect: 'Allow',
       Action: unscoped.sort(),
       Resource: ['*'],
-      reason: 'list, describe and create-without-a-resource-yet actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes an existing resource',
+      reason: 'list and describe actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything',
+    });
+  }
+  if (actions.has(CREATE_KEY)) {
+    // Where a template creates a key: the accounts of the types whose handlers call kms:CreateKey.
+    const callers = [...types.keys()].filter((t) => RESOURCE_PERMISSIONS[t]?.includes(CREATE_KEY));
+    statements.push({
+      Sid: 'KmsCreateKey',
+      Effect: 'Allow',
+      Action: [CREATE_KEY],
+      Resource: ['*'],
+      ...scopeFor(['*'], () => types.of(...callers)),
+      reason: `kms:CreateKey has no resource type in the Service Authorization Reference (the key does not exist yet), so IAM only accepts "*"; in the accounts whose templates create a key (${callers.sort().join(', ')}) only, and the key's own policy (in the template) decides who may use it`,
     });
   }
   const unlisted = [...unlistedRoles.keys()];
@@ -513,11 +541,14 @@ export function executionPolicyFor(
   const names = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))].map(roleNameOf))];
   const readable = names.flatMap(roleAtAnyPath).sort();
   if (readable.length > 0) {
+    // Read where the artifact key policy that names them is written: the accounts whose templates create a KMS key.
+    const keyAccounts = [...types.keys()].includes('AWS::KMS::Key') ? types.of('AWS::KMS::Key') : undefined;
     statements.push({
       Sid: 'SeeExistingRoles',
       Effect: 'Allow',
       Action: ['iam:GetRole'],
       Resource: readable,
+      ...scopeFor(readable, () => keyAccounts),
       reason:
         "iam:GetRole on the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by name at any path (IAM authorizes GetRole against the role's ARN with its path, and a role on another path than the org file says must be found to be named): plan and deploy read each, before any operation, in the pipeline accounts where the run writes the artifact key policy, which names them, and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
     });

@@ -395,7 +395,11 @@ export type InstancesOperation = {
   retainStacks?: true;
 };
 
-export type Operation = { action: 'update-template'; templateBody: string; tags?: Tag[] } | InstancesOperation;
+/**
+ * `accounts` on a template update: the instances to update, the others left on the template they run (StackSets
+ * marks them OUTDATED); SELF_MANAGED only, for a StackSet some of whose instances the run removes after it.
+ */
+export type Operation = { action: 'update-template'; templateBody: string; tags?: Tag[]; accounts?: readonly string[] } | InstancesOperation;
 
 /**
  * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take "The
@@ -607,6 +611,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
             ...template,
             Capabilities: ['CAPABILITY_NAMED_IAM'],
             ...(op.tags ? { Tags: op.tags } : {}),
+            // "If you specify accounts, you must also specify the Amazon Web Services Regions in which to update stack
+            // set instances" (API_UpdateStackSet.html, Accounts).
+            ...(op.accounts ? { Accounts: [...op.accounts], Regions: [ctx.region] } : {}),
           }),
         );
       case 'create-instances':

@@ -30,6 +30,11 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html
+ * - UpdateStackSet naming Accounts (and Regions) with a new template updates
+ *   those instances only and marks the others OUTDATED ("CloudFormation marks
+ *   all stack instances with a status of OUTDATED prior to updating the stack
+ *   instances in the specified accounts"), each keeping its template:
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
  * - UpdateStackSet keeps the new template even when its operation fails:
  *   "Even if the stack set operation created by updating the stack set fails
  *   (completely or partially ...), the stack set is updated with your changes."
@@ -614,7 +619,7 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; error?: string }> = [];
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; error?: string }> = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -962,6 +967,7 @@ export class StackSetsProxy {
         action,
         stackSet: params.get('StackSetName') ?? '',
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
+        ...(action === 'UpdateStackSet' && members(params, 'Accounts').length > 0 ? { accounts: members(params, 'Accounts') } : {}),
         ...(answer && answer.status !== 200 ? { error: tag(answer.body, 'Code') ?? String(answer.status) } : {}),
       });
       if (drop === 'after') {
@@ -1328,7 +1334,7 @@ export class StackSetsProxy {
    */
   private async instancesAtOnce(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<number> {
     let accounts = this.accountsOf(params).length;
-    if (action === 'UpdateStackSet') {
+    if (action === 'UpdateStackSet' && accounts === 0) {
       const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
       const inMoto = new Set([...listed.body.matchAll(/<Account>(\d+)<\/Account>/g)].map((m) => m[1]));
       // INOPERABLE instances are left out of UpdateStackSet (see the header).
@@ -1466,6 +1472,14 @@ export class StackSetsProxy {
       for (const account of skipped) {
         const phantom = !motoInstances.has(account) ? (overlays.get(account)?.phantom ?? { overrides: parameterList(params, 'ParameterOverrides') }) : undefined;
         overlays.set(account, { status: 'OUTDATED', detailed: 'SKIPPED_SUSPENDED_ACCOUNT', reason: 'Account is suspended', region, ...(phantom ? { phantom } : {}) });
+      }
+      // A template update naming its accounts: "CloudFormation marks all stack instances with a status of OUTDATED
+      // prior to updating the stack instances in the specified accounts and Amazon Web Services Regions"; the others
+      // keep their stack and template, OUTDATED (API_UpdateStackSet.html, Accounts).
+      if (action === 'UpdateStackSet' && this.accountsOf(params).length > 0 && params.has('TemplateBody')) {
+        for (const account of [...motoInstances.keys()].filter((a) => !accounts.includes(a) && !overlays.has(a))) {
+          overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason: 'Not updated: the StackSet update named other accounts', region });
+        }
       }
     } catch (error) {
       broken = true;
