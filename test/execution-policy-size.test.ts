@@ -323,4 +323,10 @@ describe('a deployed managed policy attached to a role the org file no longer li
     expect(listed.find((s) => s.Sid === 'IamDetachFromUnlistedRoles')).toBeUndefined();
     expect(iamResources(listed, 'IamNamed')).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/legacy-app');
   });
+
+  it('a role listed under a condition (Fn::If [condition, role, AWS::NoValue], as a list item of some accounts is written) is granted as one listed plainly', () => {
+    const plain = executionPolicyFor([template(['legacy-app', { Ref: 'Trigger' }])], 'acme');
+    const conditional = executionPolicyFor([template([{ 'Fn::If': ['AccountDev', 'legacy-app', { Ref: 'AWS::NoValue' }] }, { 'Fn::If': ['AccountProd', { Ref: 'Trigger' }, { Ref: 'AWS::NoValue' }] }])], 'acme');
+    expect(conditional).toEqual(plain);
+  });
 });

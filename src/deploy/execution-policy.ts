@@ -263,6 +263,16 @@ function* resourcesIn(given: ExecutionTemplate): Generator<[logicalId: string, r
   }
 }
 
+/**
+ * A list item as the names it may take: an item present in some accounts only is written `Fn::If [condition, item,
+ * AWS::NoValue]` (account-switch.ts `item`), and both branches are granted (a superset, in the resource's accounts).
+ */
+function eitherBranch(item: unknown): unknown[] {
+  const branches = (item as { 'Fn::If'?: unknown[] })?.['Fn::If'];
+  if (!Array.isArray(branches)) return [item];
+  return branches.slice(1).flatMap(eitherBranch).filter((b) => (b as { Ref?: unknown })?.Ref !== 'AWS::NoValue');
+}
+
 function collect(templates: readonly ExecutionTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
@@ -299,7 +309,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
       // An existing role keeps its exact name and path; a role the templates create is written as in its own statement.
       if (r.Type === 'AWS::IAM::ManagedPolicy') {
-        for (const roleName of (r.Properties?.Roles as unknown[] | undefined) ?? []) {
+        for (const roleName of ((r.Properties?.Roles as unknown[] | undefined) ?? []).flatMap(eitherBranch)) {
           const n = nameOf(t, roleName);
           if (n === undefined) continue;
           // Neither listed nor created: an instance role a deployed template still attaches to, since removed from the
