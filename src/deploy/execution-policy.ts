@@ -591,36 +591,71 @@ export function forAccount(statements: readonly ExecutionStatement[], account: s
 /**
  * The accounts whose policies are alike (the same statements and names, in Sub form), each group with its policy:
  * what the compile counts and checks once per group (1,000 alike pipeline accounts are one group). Made by walking
- * each scope once, not by filtering every statement for every account.
+ * each scope once, as positions in the statements' lists, not by filtering every statement for every group; the
+ * last answer is kept for the same statements and accounts (the compile asks twice: the choice of names, the quota).
  */
 export function accountPolicies(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
-  const known = new Set(accounts);
-  // Account → statement index → its scoped resources there, in the statement's order.
-  const scoped = new Map<string, Map<number, string[]>>();
+  const accountsKey = accounts.join(',');
+  const known = lastGroups.get(statements);
+  if (known && known.accountsKey === accountsKey) return known.groups;
+  const wanted = new Set(accounts);
+  // Account → statement index → the positions of its scoped resources there, in the statement's order.
+  const scoped = new Map<string, Map<number, number[]>>();
+  // Statement index → the positions of its resources without a scope (granted in every account).
+  const everywhere = new Map<number, number[]>();
   statements.forEach((s, i) => {
     if (!s.scope) return;
-    for (const r of s.Resource) {
-      const where = s.scope.get(r);
-      if (!where) continue;
+    const all: number[] = [];
+    s.Resource.forEach((r, at) => {
+      const where = s.scope!.get(r);
+      if (!where) return void all.push(at);
       for (const account of where) {
-        if (!known.has(account)) continue;
+        if (!wanted.has(account)) continue;
         let own = scoped.get(account);
         if (!own) scoped.set(account, (own = new Map()));
         const list = own.get(i);
-        if (list) list.push(r);
-        else own.set(i, [r]);
+        if (list) list.push(at);
+        else own.set(i, [at]);
       }
-    }
+    });
+    everywhere.set(i, all);
   });
   const groups = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
   for (const account of accounts) {
     const own = scoped.get(account);
-    const key = own ? [...own].map(([i, list]) => `${i}\u0000${list.join('\u0000')}`).join('\u0001') : '';
+    const key = own ? [...own].map(([i, list]) => `${i}:${list.join(',')}`).join(';') : '';
     const group = groups.get(key);
     if (group) group.accounts.push(account);
-    else groups.set(key, { accounts: [account], statements: forAccount(statements, account) });
+    else groups.set(key, { accounts: [account], statements: statementsAt(statements, everywhere, own) });
   }
-  return [...groups.values()];
+  const out = [...groups.values()];
+  lastGroups.set(statements, { accountsKey, groups: out });
+  return out;
+}
+
+const lastGroups = new WeakMap<readonly ExecutionStatement[], { accountsKey: string; groups: Array<{ accounts: string[]; statements: ExecutionStatement[] }> }>();
+
+/** One account's statements from the positions accountPolicies found: as `forAccount` gives them. */
+function statementsAt(statements: readonly ExecutionStatement[], everywhere: ReadonlyMap<number, number[]>, own: ReadonlyMap<number, number[]> | undefined): ExecutionStatement[] {
+  const out: ExecutionStatement[] = [];
+  statements.forEach((statement, i) => {
+    if (!statement.scope) return void out.push(statement);
+    const { scope: _, ...rest } = statement;
+    const at = mergeSorted(everywhere.get(i) ?? [], own?.get(i) ?? []);
+    if (at.length > 0) out.push({ ...rest, Resource: at.map((n) => statement.Resource[n]) });
+  });
+  return out;
+}
+
+/** Two ascending lists of positions as one. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  if (a.length === 0) return [...b];
+  if (b.length === 0) return [...a];
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++]);
+  return out;
 }
 
 /** One account's policy document: the Sub-form placeholders replaced, reasons left out (IAM takes no comments). */
