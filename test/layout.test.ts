@@ -412,6 +412,9 @@ describe('the layout file records the org', () => {
     const record = { ...recorded.org!, repositories: new Map([['payments', '111111111111'], ['web-app', '111111111111']]) };
     const again = (t: string) => t.replace('  payments-api:\n', '  payments-svc:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments-svc');
     expect(notesOf(again, record)).toEqual([expect.stringMatching(/^repository payments is renamed payments-svc in place: .*keep renamedFrom: payments-api in the org file/)]);
+    // A renamedFrom the parts never placed (a name it was not deployed under): no rename in place is claimed.
+    const wrong = (t: string) => t.replace('  payments-api:\n', '  payments:\n    renamedFrom: never-deployed\n').replace(/repository: payments-api/g, 'repository: payments');
+    expect(notesOf(wrong)).toEqual([expect.stringMatching(/^repository payments-api in account shared-services \(111111111111\) leaves the org file: .*looks like a rename/)]);
   });
 
   it('renamedFrom keeps the repository\'s logical id and its layout unit, in its part: only its RepositoryName changes, which CloudFormation updates in place', () => {

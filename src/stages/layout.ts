@@ -274,8 +274,11 @@ export function recordedChangeNotes(org: Org): string[] {
   // Renamed in place (renamedFrom): each name the record has and the org file no longer does, paired with the renamed
   // repository of the same account that now has a new name: its first name, or the one such name left (a second rename).
   const renamedTo = new Map<string, Org['repositories'][number]>();
+  // A rename in place keeps its first name's unit (plan.ts keys it by deployedName): one the parts did not place was
+  // never deployed under that name, and the repository is created new.
+  const placed = new Set([...(org.layout.get('source-repositories') ?? new Map<number, readonly string[]>()).values()].flat());
   for (const r of org.repositories) {
-    if (r.renamedFrom === undefined || before.has(r.name)) continue;
+    if (r.renamedFrom === undefined || before.has(r.name) || !placed.has(`repository ${r.renamedFrom}`)) continue;
     const id = now.get(r.name)!;
     const gone = [...before].filter(([name, was]) => !now.has(name) && !renamedTo.has(name) && (was === undefined || was === id)).map(([name]) => name);
     const previous = gone.includes(r.renamedFrom) ? r.renamedFrom : gone.length === 1 ? gone[0] : undefined;
