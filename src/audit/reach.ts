@@ -68,7 +68,7 @@ export interface ReachEntry {
   grantedBy: string[];
   /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
   identityOutsideModel: boolean;
-  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see conditionedDenies). */
+  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see conditionedDenyOf). */
   conditions: string;
 }
 
@@ -451,7 +451,11 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
           if (!d.allowed) continue;
           const { entry, parts, denies } = entryOf(reachOfAction(action), shown, outside);
           if (!entry.actions.includes(action)) entry.actions.push(action);
-          for (let di = 0; di < denials.length; di++) if (conditionedDenyOf(denials[di], ref, action, resource)) listIn(denies, denials[di]).push(action);
+          for (let di = 0; di < denials.length; di++) {
+            if (!conditionedDenyOf(denials[di], ref, action, resource)) continue;
+            const denied = listIn(denies, denials[di]);
+            if (!denied.includes(action)) denied.push(action);
+          }
           for (let bi = 0; bi < d.grantedBy.length; bi++) {
             const { label, conditions } = grantOf(d.grantedBy[bi]);
             if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
