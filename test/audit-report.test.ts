@@ -461,10 +461,135 @@ describe('the StackSet execution role in the report', () => {
         expect(row).toContain(s.Action.join(', '));
         if (s.Resource.includes('*')) expect(s.reason, s.Sid).toBeTruthy();
       }
-      expect(section).not.toMatch(/AdministratorAccess/);
+      // The policy grants no AdministratorAccess (the prose says what administering the org's roles amounts to).
+      expect(section.split('\n').filter((l) => l.startsWith('|')).join('\n')).not.toMatch(/AdministratorAccess/);
       // Every resource a statement without a reason names is the org's: its prefix, one of its repositories, or the default bus (its policy).
       const orgs = (arn: string) => arn.includes(c.org.prefix) || c.org.repositories.some((r) => arn.endsWith(`:${r.name}`)) || arn.endsWith(":event-bus/default");
       for (const s of statements.filter((x) => !x.reason)) for (const r of s.Resource) expect(orgs(r), `${s.Sid} ${r}`).toBe(true);
     }
+  });
+});
+
+/** The report's claims that the s15 report review found false or misleading (review-s15-report R1, R3–R11, R13), as they now read. */
+describe('the report says what the templates do, and no more', () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: every allowed path's principal, a service's too, is listed on the org resource it reaches, a bucket statement scoped to a prefix of its objects included (R1)`, () => {
+      const c = compileFile(file);
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const reach = reachOfResources(c.org, resources, c.access);
+      let prefixed = 0;
+      for (const result of c.access.results.filter((x) => x.allowed)) {
+        const p = result.path;
+        const on = resources.find((r) => p.resource === r.arn || p.resource.startsWith(`${r.arn}/`));
+        if (!on) continue;
+        const shown = p.principal.kind === 'service' ? `service ${p.principal.service}` : p.principal.kind === 'aws' ? p.principal.arn : '*';
+        // A statement on a prefix below the bucket (`<bucket>/artifacts/*`), not on the bucket or all its objects.
+        if (result.grantedBy.some((g) => g.resources.some((x) => x.startsWith(`${on.arn}/`) && x.indexOf('/', on.arn.length + 1) > 0))) prefixed++;
+        expect(
+          reach.some((e) => e.resource === on && e.actions.includes(result.action) && (e.principal === shown || (p.identityManagedElsewhere && e.principal.endsWith('*')))),
+          `${p.purpose}: ${result.action}`,
+        ).toBe(true);
+      }
+      expect(prefixed).toBeGreaterThan(0);
+      // S3 server access logging writes the access-log buckets (S3DeliversAccessLogs, on `artifacts/*` only).
+      const md = c.files.get('audit/report.md')!;
+      const logs = resources.filter((r) => r.logicalId === 'AccessLogBucket');
+      expect(logs.length).toBeGreaterThan(0);
+      for (const r of logs) {
+        expect(md).toContain(`| ${r.arn} (pipeline-foundation: AccessLogBucket) | use | service logging.s3.amazonaws.com | s3:PutObject | pipeline-foundation: AccessLogBucketPolicy/S3DeliversAccessLogs |`);
+      }
+    });
+  }
+
+  it('the summary counts paths and requests each, the refused ones apart (R3)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const paths = c.access.paths.length;
+    const refusedPaths = c.access.paths.filter((p) => p.denied).length;
+    const requests = c.access.results.length;
+    const refusedRequests = c.access.results.filter((r) => r.path.denied).length;
+    expect(refusedPaths).not.toBe(refusedRequests);
+    expect(md).toContain(
+      `- ${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ${requests} requests proved on both sides (${requests - refusedRequests} allowed, ${refusedRequests} refused, each as it must be).`,
+    );
+  });
+
+  it("the developer role's rows on each repository say the protected branches are refused, naming the Deny (R4)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const rows = md.split('\n').filter((l) => l.startsWith('| arn:aws:codecommit:') && l.includes('| use | arn:aws:iam::111111111111:role/acme-developer |'));
+    expect(rows.length).toBe(c.org.repositories.length);
+    for (const row of rows) {
+      expect(row).toContain('codecommit:GitPush');
+      expect(row).toMatch(/refused codecommit:GitPush, [^|]*codecommit:MergePullRequestByThreeWay where [^|]*codecommit:References = refs\/heads\/main \\\| refs\/heads\/release[^|]*\(explicit Deny access-roles: DeveloperRole\w+\/DenyWritesToProtectedBranches\) \|$/);
+      // Reads are not among the refused.
+      expect(row.slice(row.indexOf('refused'))).not.toContain('codecommit:GitPull');
+    }
+  });
+
+  it('the execution role section says it can write any policy and trust on the roles it administers (R5)', () => {
+    for (const file of ORG_FILES) {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const section = md.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+      expect(section).toContain('iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy');
+      expect(section).toContain('AdministratorAccess included');
+      expect(section).toContain('it is in effect an administrator of those roles and of everything they can reach in its account');
+    }
+  });
+
+  it('the scope section says the keys are reached through the roles their policies name (R6)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    expect(md).toContain(`they delegate to IAM only for the roles they name (${[...c.org.keyAdministratorRoles, c.org.stackSets.executionRoleName].join(', ')}). A principal that can change those roles' trust or policies reaches the keys through them`);
+  });
+
+  it('with a NAT gateway the endpoint policies are not a boundary: other Regions and the global STS endpoint go out through the NAT gateway (R7)', () => {
+    const nat = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    const section = (md: string) => md.split('<a id="network"></a>')[1].split('\n\n| endpoint')[0];
+    expect(section(nat)).toContain('the global STS endpoint (sts.amazonaws.com');
+    expect(section(nat)).toContain('leave through the NAT gateway and pass no endpoint policy');
+    expect(section(nat)).toContain('https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_create.html');
+    expect(section(nat)).not.toContain('Every request the CI host sends');
+    const isolated = compileFile('parameters/govcloud.yaml').files.get('audit/report.md')!;
+    expect(section(isolated)).toContain('Every request the CI host sends to AWS from the CI network (stage ci-network) goes through one of these endpoints: the network is isolated, with no other way out.');
+  });
+
+  it("someone else's role is refused by the resource side alone, its own policies said to be outside the model (R8)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const theirs = c.access.results.filter((r) => r.path.principal.kind === 'aws' && r.path.principal.arn.endsWith('/someone-elses') && r.path.identityManagedElsewhere && !r.allowed);
+    expect(theirs.length).toBeGreaterThan(0);
+    for (const r of theirs) {
+      expect(r.refusedBy, r.path.purpose).toEqual({ missing: 'resource', identityElsewhere: true });
+      const row = md.split('\n').find((l) => l.startsWith(`| ${r.path.purpose} |`))!;
+      expect(row).toContain("| **refused** | no Allow on the resource side (its trust, key, bucket or bus policy), which alone refuses it: the principal's own policies are outside the org file |");
+    }
+  });
+
+  it('an allowed path proved on the resource side only says its identity side is outside the org file (R9)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const admin = md.split('\n').filter((l) => /^\| platform-admin administers the artifact key /.test(l));
+    expect(admin.length).toBeGreaterThan(0);
+    for (const row of admin) expect(row).toMatch(/\| allowed \| pipeline-foundation: ArtifactKey\/AdministerKey; identity side outside the org file \(see "What this report cannot see"\) \|$/);
+    // Proved on both sides: no such note.
+    const both = md.split('\n').find((l) => l.startsWith('| the source role writes the source artifact'))!;
+    expect(both).not.toContain('outside the org file');
+  });
+
+  it("the bus policy's statement is named by its StatementId, as EventBridge keeps it (R10)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    expect(md).not.toContain('(no Sid)');
+    expect(md).toContain(`CodeCommitEventsBusPolicy/${c.org.prefix}-codecommit-events`);
+  });
+
+  it('the rollout graph and the resource count say what they prove (R11, R13)', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).not.toContain('Every principal a policy names is created by an earlier stage');
+    expect(md).toContain('roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet');
+    expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies and instance profiles the org creates/m);
   });
 });

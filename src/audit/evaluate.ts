@@ -34,8 +34,11 @@ export interface Decision {
   reason: string;
   /** The allowing statements, identity side first, then the resource side. */
   grantedBy: ResolvedStatement[];
-  /** A refusal: the explicit Deny that refuses it, or the side(s) with no applicable Allow. */
-  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both' };
+  /**
+   * A refusal: the explicit Deny that refuses it, or the side(s) with no applicable Allow. `identityElsewhere`: the
+   * principal's own policies are not the org's (someone else's role), so the resource side is the one that refuses.
+   */
+  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both'; identityElsewhere?: true };
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
@@ -76,7 +79,7 @@ function anyMatches(patterns: readonly string[], value: string, caseInsensitive 
   return false;
 }
 
-function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
+export function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
   for (const p of s.principals) {
     if (p.kind === 'any') return true;
     if (p.kind === 'service') {
@@ -254,6 +257,12 @@ const REASONS = Object.fromEntries(
 ) as Record<'key policy' | 'trust policy' | 'resource policy', { none: string; names: string; elsewhere: string }>;
 
 const RESOURCE_ELSEWHERE = "the principal's identity policy allows it; the resource and its policy are AWS's, outside this org file";
+const IDENTITY_ELSEWHERE: ReadonlySet<string> = new Set(Object.values(REASONS).map((r) => r.elsewhere));
+
+/** For an allowed request, the side taken as allowing because its policies are outside the org file, read from its reason. */
+export function sideOutside(reason: string): 'identity' | 'resource' | undefined {
+  return IDENTITY_ELSEWHERE.has(reason) ? 'identity' : reason === RESOURCE_ELSEWHERE ? 'resource' : undefined;
+}
 
 /**
  * Whether a statement on its side of a request applies to it (and, on the resource side, admits its principal): read from
@@ -348,6 +357,8 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     if (resAllows === 0 && request.resourceManagedElsewhere) {
       return idAllows > 0 ? decision(true, RESOURCE_ELSEWHERE, grantedBy) : decision(false, 'no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
     }
+    // Someone else's role: its own policies are not in the model, and the resource side, which must allow, refuses alone.
+    if (resAllows === 0 && request.identityManagedElsewhere) return decision(false, reasons.none, grantedBy, { missing: 'resource', identityElsewhere: true });
     if (resAllows === 0) return decision(false, reasons.none, grantedBy, { missing: idAllows === 0 ? 'both' : 'resource' });
     // Same account and named directly in a key policy or trust: the identity side is not needed.
     if (!crossAccount && namedDirectly) return decision(true, reasons.names, grantedBy);
@@ -382,7 +393,9 @@ export function describeRefusal(refusedBy: Decision['refusedBy'], label: (s: Res
     case 'identity':
       return "no Allow on the identity side (the principal's own policies)";
     case 'resource':
-      return 'no Allow on the resource side (its trust, key, bucket or bus policy)';
+      return 'identityElsewhere' in refusedBy
+        ? "no Allow on the resource side (its trust, key, bucket or bus policy), which alone refuses it: the principal's own policies are outside the org file"
+        : 'no Allow on the resource side (its trust, key, bucket or bus policy)';
     case 'both':
       return 'no Allow on either side';
   }

@@ -14,6 +14,8 @@ import { describePrincipal, describePrincipals, mergeAccountRows, type TeamFold 
 import { foldByTeam, type Teams } from './teams';
 
 const ENDPOINT_POLICIES = 'https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html';
+/** With an STS endpoint in the VPC, only requests to the matching Regional endpoint use it. */
+const STS_ENDPOINT = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_create.html';
 
 /** One line for the report's summary. */
 export function networkSummary(network: NetworkAnalysis | undefined): string {
@@ -38,8 +40,11 @@ export function networkSection(org: Org, network: NetworkAnalysis | undefined, t
     {
       kind: 'p',
       text:
-        `Every request the CI host sends to ${isolated ? 'AWS' : 'CodeCommit and STS'} from the CI network (stage ${network.stage}) goes through one of these endpoints` +
-        `${isolated ? ': the network is isolated, with no other way out' : ' (their private DNS names answer for the services; other traffic leaves through the NAT gateway)'}. ` +
+        (isolated
+          ? `Every request the CI host sends to AWS from the CI network (stage ${network.stage}) goes through one of these endpoints: the network is isolated, with no other way out. `
+          : `Requests the CI host sends from the CI network (stage ${network.stage}) to the names these endpoints serve in ${org.region} (${network.endpoints.map((e) => e.service).join(', ')}) go through them, their private DNS names answering for those services. ` +
+            `Requests to any other name, another Region's, the global STS endpoint (sts.amazonaws.com, where an SDK told only a Region enabled by default sends STS calls: ${STS_ENDPOINT}) or a FIPS or non-FIPS variant no endpoint here serves, resolve to public addresses, leave through the NAT gateway and pass no endpoint policy: ` +
+            'with a NAT gateway these policies gate the calls the CI is configured to make (the role profiles xstack writes set sts_regional_endpoints = regional; the CI\'s other tools and SDKs may not), not what the host can reach; only an isolated network (access.ci.network.nat: false) makes them a boundary. ') +
         `An endpoint policy is one more gate beside the IAM policies above: a request passes only if a statement of the policy allows it. An endpoint without a policy keeps AWS's default, which lets every request through; each such endpoint says why (${ENDPOINT_POLICIES}). ` +
         'The access proof asks each endpoint what the CI sends through it, which must be let through, and, in an isolated network, what must be refused; a policy that answers otherwise fails the compile.',
     },

@@ -11,8 +11,8 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { evaluate, matches, type AppliesMemo } from './evaluate';
-import { madeOnce } from '../memo';
+import { admits, evaluate, matches, type AppliesMemo } from './evaluate';
+import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
 import { Resolver } from './resolve';
@@ -68,7 +68,7 @@ export interface ReachEntry {
   grantedBy: string[];
   /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
   identityOutsideModel: boolean;
-  /** Conditions of the granting statements, in words. */
+  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see conditionedDenyOf). */
   conditions: string;
 }
 
@@ -303,12 +303,17 @@ const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.co
  * object in it, `<arn>/x`) begins with the literal text of one of its
  * resource patterns before the first wildcard: with the resources sorted by
  * that text, they are one run, found by binary search. A 1,000-account org
- * does not compare every statement with every resource.
+ * does not compare every statement with every resource. A pattern on a
+ * prefix of a bucket's objects (`<bucket>/artifacts/*`) reads on past the
+ * bucket's ARN: its bucket is the one whose `<arn>/` is the text up to one
+ * of its slashes, looked up by that text.
  */
 class ByResource {
   private readonly candidates = new Map<OrgResource, ResolvedStatement[]>();
   constructor(grants: readonly ResolvedStatement[], resources: readonly OrgResource[]) {
     const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
+    const buckets = new Map<string, OrgResource[]>();
+    for (const r of resources) if (r.kind === 'bucket') listIn(buckets, `${r.arn}/`).push(r);
     // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
       for (let i = 0; i < g.resources.length; i++) {
@@ -316,13 +321,17 @@ class ByResource {
         // A pattern listed twice is looked up once (a short list: no Set made per statement).
         if (x === '*' || g.resources.indexOf(x) < i) continue;
         const head = literalHead(x);
-        for (let i = firstAtLeast(sorted, head); i < sorted.length && sorted[i].object.startsWith(head); i++) {
-          const list = this.candidates.get(sorted[i].r);
-          if (!list) this.candidates.set(sorted[i].r, [g]);
-          else if (list[list.length - 1] !== g) list.push(g);
+        for (let i = firstAtLeast(sorted, head); i < sorted.length && sorted[i].object.startsWith(head); i++) this.add(sorted[i].r, g);
+        for (let slash = head.indexOf('/'); slash >= 0 && slash < head.length - 1; slash = head.indexOf('/', slash + 1)) {
+          for (const r of buckets.get(head.slice(0, slash + 1)) ?? []) this.add(r, g);
         }
       }
     }
+  }
+  private add(r: OrgResource, g: ResolvedStatement) {
+    const list = this.candidates.get(r);
+    if (!list) this.candidates.set(r, [g]);
+    else if (list[list.length - 1] !== g) list.push(g);
   }
   get(r: OrgResource): ResolvedStatement[] {
     const object = `${r.arn}/x`;
@@ -349,6 +358,23 @@ const literalHead = (pattern: string) => {
   const at = star < 0 ? question : question < 0 ? star : Math.min(star, question);
   return at < 0 ? pattern : pattern.slice(0, at);
 };
+
+/**
+ * Whether a Deny could refuse a principal an action on a resource it is allowed: it names the action and the
+ * resource and admits the principal (its own identity policy's, or a resource policy's that admits it). It did not
+ * refuse the request asked (the entry would not be there), so it refuses only under its conditions.
+ */
+function conditionedDenyOf(deny: ResolvedStatement, principal: PrincipalRef, action: string, resource: string): boolean {
+  const side = deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal);
+  return side && deny.actions.some((a) => matches(a, action, true)) && deny.resources.some((x) => matches(x, resource));
+}
+
+/** "refused where …" for an entry's actions a Deny refuses under its conditions, naming them when it is not all of them. */
+function refusalText(deny: ResolvedStatement, denied: readonly string[], actions: readonly string[], label: string): string {
+  const which = denied.length === actions.length ? '' : ` ${denied.join(', ')}`;
+  const where = conditionClauses(deny.conditions);
+  return `refused${which}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} (explicit Deny ${label})`;
+}
 
 export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis, stageName: (stageId: string) => string = (id) => id): ReachEntry[] {
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
@@ -379,11 +405,11 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     const r = resources[ri];
     const ofKind = onKind(r.kind);
     const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
-    const found = new Map<string, { entry: ReachEntry; parts: Set<string> }>();
+    const found = new Map<string, { entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]> }>();
     const entryOf = (reach: Reach, principal: string, outside: boolean) => {
       const key = `${reach}\u0000${principal}`;
       let e = found.get(key);
-      if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set() }));
+      if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map() }));
       return e;
     };
     const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
@@ -399,6 +425,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
       return questions.has(question) || !questions.add(question);
     };
     const context = contextFor(statements);
+    const denials = statements.filter((g) => g.effect === 'Deny');
     for (let si = 0; si < statements.length; si++) {
       const g = statements[si];
       if (g.effect !== 'Allow') continue;
@@ -418,11 +445,17 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
           const action = actions[ai];
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           const request = { principal: ref, action, resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+          let resource = r.arn;
           let d = evaluate(index, request, org.organizationId, onResource);
-          if (!d.allowed && objects) d = evaluate(index, { ...request, resource: sampleOf(objects) }, org.organizationId, onObject);
+          if (!d.allowed && objects) d = evaluate(index, { ...request, resource: (resource = sampleOf(objects)) }, org.organizationId, onObject);
           if (!d.allowed) continue;
-          const { entry, parts } = entryOf(reachOfAction(action), shown, outside);
+          const { entry, parts, denies } = entryOf(reachOfAction(action), shown, outside);
           if (!entry.actions.includes(action)) entry.actions.push(action);
+          for (let di = 0; di < denials.length; di++) {
+            if (!conditionedDenyOf(denials[di], ref, action, resource)) continue;
+            const denied = listIn(denies, denials[di]);
+            if (!denied.includes(action)) denied.push(action);
+          }
           for (let bi = 0; bi < d.grantedBy.length; bi++) {
             const { label, conditions } = grantOf(d.grantedBy[bi]);
             if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
@@ -436,12 +469,14 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; rank: number; order: string }> = [];
-    found.forEach(({ entry, parts }) => ordered.push({ entry, parts, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]>; rank: number; order: string }> = [];
+    found.forEach(({ entry, parts, denies }) => ordered.push({ entry, parts, denies, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     for (let oi = 0; oi < ordered.length; oi++) {
-      const { entry, parts } = ordered[oi];
-      entry.conditions = [...parts].join('; ');
+      const { entry, parts, denies } = ordered[oi];
+      const refusals: string[] = [];
+      denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, entry.actions, grantOf(deny).label)));
+      entry.conditions = [...parts, ...refusals].join('; ');
       entries.push(entry);
     }
   }

@@ -14,7 +14,7 @@ import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './g
 import { sha256 } from '../hash';
 import { weight } from './classes';
 import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
-import { accountOf, describeRefusal } from './evaluate';
+import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
@@ -98,6 +98,15 @@ interface ResourceMetadata {
   checkov?: { skip?: Array<{ id: string; comment: string }> };
 }
 
+/** An allowed path proved on one side only, the other side's policies being outside the org file: said in its row. */
+function outsideNote(results: readonly AccessResult[]): string {
+  const sides = new Set(results.map((r) => sideOutside(r.reason)));
+  return (
+    (sides.has('identity') ? '; identity side outside the org file (see "What this report cannot see")' : '') +
+    (sides.has('resource') ? "; resource side AWS's own, its policy outside the org file" : '')
+  );
+}
+
 const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
@@ -144,6 +153,27 @@ function shapesText(org: Org, pipelineNames: PipelineNames | undefined): string 
   );
 }
 
+/** IAM actions by which whoever holds them on a role decides what that role may do and who may act as it. */
+const ROLE_POWERS = ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'];
+
+/**
+ * What administering the org's roles amounts to, said plainly: the statements hold no condition (no iam:PolicyARN, no
+ * boundary to keep), so the role may write any policy and any trust on the roles it manages.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
+ */
+function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[] }>, refusals: boolean): string | undefined {
+  const holding = statements.filter((s) => s.Effect !== 'Deny' && s.Action.some((a) => ROLE_POWERS.includes(a)));
+  if (holding.length === 0) return undefined;
+  const powers = ROLE_POWERS.filter((p) => holding.some((s) => s.Action.includes(p)));
+  return (
+    `What administering the org's roles amounts to: ${holding.map((s) => s.Sid).join(', ')} allow${holding.length === 1 ? 's' : ''} ${powers.join(', ')} on every role ${holding.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${powers.includes('iam:AttachRolePolicy') ? ' (iam:AttachRolePolicy takes any managed policy, AdministratorAccess included)' : ''} and no permissions boundary to keep. ` +
+    'So the role can write any permissions and any trust on those roles, and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission in the account: it is in effect an administrator of those roles and of everything they can reach in its account. ' +
+    (refusals ? 'The refusals below bound which roles and policies it can change, not what it can make them do. ' : '') +
+    'Guard the StackSet administration account and the roles that can run StackSets operations as you would the target accounts\' administrators.'
+  );
+}
+
 function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
   const intro =
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
@@ -157,6 +187,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     level: 2,
     blocks: [
       { kind: 'p', text: intro },
+      ...[rolePowersText(role.statements, role.outside !== undefined)].filter((text) => text !== undefined).map((text): Block => ({ kind: 'p', text })),
       { kind: 'p', text: shapesText(org, role.pipelineNames) },
       {
         kind: 'table',
@@ -243,6 +274,7 @@ function reachSections(
           text:
             'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
             '"own policy outside the org file" marks a principal whose IAM policies xstack does not compile (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see". ' +
+            'An explicit Deny that refuses some of a row\'s actions under its conditions (such as a push to a protected branch, or a request without TLS) is named in the last column: "refused … where …". ' +
             'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
         },
       ],
@@ -400,6 +432,21 @@ export interface ReportInput {
     | { error: string };
 }
 
+/**
+ * The summary's line on the access proof: paths and requests each counted, the paths the org needs (allowed) apart
+ * from those that exist to prove a refusal, and the requests the same way.
+ */
+function accessSummary(access: AccessAnalysis, total: (items: ReadonlyArray<{ accounts?: readonly string[] }>) => number): string {
+  const paths = total(access.paths);
+  const refusedPaths = total(access.paths.filter((p) => p.denied));
+  const requests = total(access.results.map((r) => r.path));
+  const refusedRequests = total(access.results.filter((r) => r.path.denied).map((r) => r.path));
+  return (
+    `${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ` +
+    `${requests} requests proved on both sides (${requests - refusedRequests} allowed, ${refusedRequests} refused, each as it must be).`
+  );
+}
+
 export function buildReport(input: ReportInput): Report {
   const { org, stages, templates, rollout, access, files, sha256Of = (_path: string, text: string) => sha256(text) } = input;
   const sections: Section[] = [];
@@ -445,10 +492,10 @@ export function buildReport(input: ReportInput): Report {
         kind: 'list',
         items: [
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
-          `${total(access.paths)} access paths the org needs, ${requests} requests proved on both sides; ${total(access.results.filter((r) => r.path.denied).map((r) => r.path))} of them must be refused and are.`,
+          accessSummary(access, total),
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           networkSummary(access.network),
-          `${total(resources)} resources the org creates; every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
+          `${total(resources)} keys, buckets, repositories, roles, event bus policies and instance profiles the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,
         ],
       },
@@ -464,7 +511,7 @@ export function buildReport(input: ReportInput): Report {
     title: 'Rollout graph',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Stages left to right in the order they are rolled out; an arrow means the later stage names something the earlier one creates (a role by its name, the key by its export). Every principal a policy names is created by an earlier stage (proved at compile time).' },
+      { kind: 'p', text: 'Stages left to right in the order they are rolled out; an arrow means the later stage names something the earlier one creates (a role by its name, the key by its export). Every role a policy\'s Principal element names (IAM, KMS, S3 and EventBridge reject a policy naming one that does not exist yet) is created by the same stage or an earlier one, or is one the org file says exists already (proved at compile time); roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet.' },
       { kind: 'svg', file: 'rollout.svg', svg: input.svg },
       { kind: 'table', head: ['wave', 'stages'], rows: rollout.waves.map((w, i) => [String(i + 1), w.join(', ')]) },
     ],
@@ -514,7 +561,7 @@ export function buildReport(input: ReportInput): Report {
           const merge = manyPipelineAccounts && p.group !== undefined;
           const allowed = results.every((r) => r.allowed);
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
-          const by = allowed ? grantedByText(grantingList(results)) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
+          const by = allowed ? grantedByText(grantingList(results)) + outsideNote(results) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
         }, fold),
@@ -572,7 +619,7 @@ export function buildReport(input: ReportInput): Report {
         rows: [
           ...CHECKED_RULES.map((r): Cell[] => [r.source ? { text: r.id, href: r.source } : r.id, r.description, 'pass']),
           ['access', 'every needed path allowed on both sides; nothing beyond them granted across accounts', `pass (${requests} requests)`],
-          ['order', 'every principal a policy names exists before that policy (stage graph proof)', 'pass'],
+          ['order', "every principal a policy's Principal element names exists before that policy (stage graph proof)", 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],
           ['cfn-lint', 'CloudFormation linter over every template', 'run by make test (zero errors and warnings)'],
           ['checkov', 'policy-as-code scanner over every template', `run by make test (zero failed checks; ${suppressions.length} suppression${suppressions.length === 1 ? '' : 's'} below)`],

@@ -34,7 +34,7 @@ export function scopeSection(org: Org): Section {
           ],
           [
             'Account administrators with IAM rights in a member account',
-            'A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception: their policies do not delegate to IAM beyond the named roles.',
+            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they delegate to IAM only for the roles they name (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}). A principal that can change those roles\' trust or policies reaches the keys through them: kms:PutKeyPolicy lets them grant it anything on the key.`,
             'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
           ],
           [

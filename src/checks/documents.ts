@@ -54,12 +54,18 @@ export function policyDocuments(template: CfnTemplate): FoundDocument[] {
         if (p.PolicyDocument) found.push(documentOf(id, r, 'endpoint', statementsOf(p.PolicyDocument)));
         break;
       case 'AWS::Events::EventBusPolicy':
-        found.push(documentOf(id, r, 'event-bus', p.Statement ? [p.Statement as PlainStatement] : []));
+        found.push(documentOf(id, r, 'event-bus', p.Statement ? [busStatement(p.Statement as PlainStatement, p.StatementId)] : []));
         break;
     }
   }
   return found;
 }
+
+/**
+ * A bus policy's statement as EventBridge keeps it: under its StatementId, which it writes as the statement's Sid
+ * (`aws events describe-event-bus`; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-eventbuspolicy.html).
+ */
+const busStatement = (statement: PlainStatement, statementId: unknown): PlainStatement => (typeof statementId === 'string' ? { ...statement, Sid: statementId } : statement);
 
 const documentOf = (resource: string, r: CfnTemplate['Resources'][string], kind: PolicyKind, statements: PlainStatement[]): FoundDocument => ({
   resource,

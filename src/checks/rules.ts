@@ -104,8 +104,8 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'XS006',
-    description: 'every statement has a Sid, so that findings and audits can name it',
-    check: (doc, s) => (doc.kind !== 'event-bus' && !s.Sid ? [{ item: 'Sid', message: 'statement without Sid' }] : NONE),
+    description: "every statement has a Sid, so that findings and audits can name it (an event bus policy's is its StatementId, which EventBridge keeps as the statement's Sid)",
+    check: (_doc, s) => (!s.Sid ? [{ item: 'Sid', message: 'statement without Sid' }] : NONE),
   },
   {
     id: 'XS007',
