@@ -20,6 +20,8 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
+import { templateBucketName } from '../src/deploy/template-store';
+import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
 const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileFile(f)] as [string, CompiledOrg]), ['generated-3', compileGenerated(3)]];
 
@@ -485,6 +487,25 @@ describe('xstack bootstrap on moto', () => {
     );
     const after = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
     expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);
+  });
+
+  it('the template bucket left half-configured by a run that failed after CreateBucket: the next run applies what is missing, and a third changes nothing', async () => {
+    const large = compileGenerated(40);
+    const aws = env.aws();
+    const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const bucket = templateBucketName(large.org.prefix, admin, 'eu-west-1');
+    const s3 = aws.s3(undefined, 'eu-west-1');
+    // The earlier run: CreateBucket, then stopped (an SCP refusing the next put, Ctrl-C) before any setting.
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const bucketSteps = (steps: BootstrapStep[]) => steps.filter((x) => x.what.startsWith('template bucket')).map((x) => `${x.status} ${x.what.replace(bucket, 'B').replace(/ \(.*/, '')}`);
+    const dry = await bootstrap(large, env.aws(), { dryRun: true });
+    expect(bucketSteps(dry)).toEqual(expect.arrayContaining(['ok template bucket B', 'change template bucket B: public access block', 'change template bucket B: lifecycle rule expire-templates']));
+    const next = await bootstrap(large, env.aws());
+    expect(bucketSteps(next)).toEqual(bucketSteps(dry));
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+    expect((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules).toEqual([expect.objectContaining({ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } })]);
+    expect(bucketSteps(await bootstrap(large, env.aws()))).toEqual(['ok template bucket B', 'ok template bucket B: TLS-only bucket policy left out']);
   });
 
   it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target) and that the root deploy creates instances through is readable', async () => {

@@ -41,11 +41,17 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
   CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetPublicAccessBlockCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutPublicAccessBlockCommand,
   type BucketLocationConstraint,
+  type LifecycleRule,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { templatePath, type CompiledOrg } from '../compile';
 import { LIMITS } from '../limits';
@@ -241,7 +247,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
  * SSE-S3, TLS only, objects expiring after 90 days (CloudFormation reads a
  * template when the StackSet call is made and keeps its own copy).
  */
-async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
+export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
   const large = compiled.stages.filter((stage) => needsTemplateBucket(compiled.files.get(templatePath(stage))!));
   if (large.length === 0) return;
   const { org } = compiled;
@@ -256,7 +262,12 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   // Owned by the administrator account, or refused: the name is predictable (template-store.ts).
   const state = await templateBucketState(s3, bucket, admin);
   if (state === 'foreign') throw foreignBucket(bucket, admin);
-  if (state === 'present') return report({ account: admin, what, status: 'ok' });
+  if (state === 'present') {
+    report({ account: admin, what, status: 'ok' });
+    // Present is not finished: a run that failed after CreateBucket (an SCP refusing s3:PutBucketPolicy, Ctrl-C) left
+    // it without some of its settings, which this run still applies.
+    return ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+  }
   report({ account: admin, what, status: 'change' });
   if (dry) return;
   try {
@@ -267,36 +278,78 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
     if ((error as { name?: string }).name === 'BucketAlreadyExists') throw foreignBucket(bucket, admin);
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
   }
+  await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+}
+
+/** JSON with every object's keys sorted: a policy S3 gives back in another key order is the same policy. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+
+/** A bucket setting as read, or undefined when S3 answers that it has none (`absent`: the error's name). */
+async function readSetting<T>(read: () => Promise<T>, absent: string): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if ((error as { name?: string }).name === absent) return undefined;
+    throw error;
+  }
+}
+
+const TEMPLATE_LIFECYCLE_RULE = { ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } } as const;
+const BLOCK_ALL = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
+
+/**
+ * The template bucket's settings, each read and put only when it differs: public access blocked, SSE-S3, templates
+ * expiring after 90 days, TLS only. Run on every bootstrap, not only after CreateBucket, so that a run that stopped
+ * between CreateBucket and the last put is finished by the next. A setting S3 has none of answers with its own error
+ * (GetPublicAccessBlock NoSuchPublicAccessBlockConfiguration, GetBucketEncryption
+ * ServerSideEncryptionConfigurationNotFoundError, GetBucketLifecycleConfiguration NoSuchLifecycleConfiguration,
+ * GetBucketPolicy NoSuchBucketPolicy: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ * Lifecycle rules and policy statements of others are kept: only xstack's own rule and statement are written.
+ */
+async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string, partition: string, endpoint: string | undefined, dry: boolean, report: (s: BootstrapStep) => void) {
   // CreateBucket has no ExpectedBucketOwner (API_CreateBucket.html); every call after it does (template-store.ts).
   const owned = { Bucket: bucket, ExpectedBucketOwner: admin };
-  const blockAll = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
-  await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: blockAll }));
-  await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
-  await s3.send(
-    new PutBucketLifecycleConfigurationCommand({
-      ...owned,
-      LifecycleConfiguration: { Rules: [{ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } }] },
-    }),
-  );
+  const change = (setting: string, detail: string) => report({ account: admin, what: `template bucket ${bucket}: ${setting}`, status: 'change', detail });
+
+  const block = await readSetting(() => s3.send(new GetPublicAccessBlockCommand(owned)), 'NoSuchPublicAccessBlockConfiguration');
+  const blocked = block?.PublicAccessBlockConfiguration;
+  if (!Object.entries(BLOCK_ALL).every(([k, v]) => blocked?.[k as keyof typeof BLOCK_ALL] === v)) {
+    change('public access block', blocked ? 'block all four kinds of public access' : 'create');
+    if (!dry) await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: BLOCK_ALL }));
+  }
+
+  const encryption = await readSetting(() => s3.send(new GetBucketEncryptionCommand(owned)), 'ServerSideEncryptionConfigurationNotFoundError');
+  const rules = encryption?.ServerSideEncryptionConfiguration?.Rules ?? [];
+  if (!(rules.length === 1 && rules[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm === 'AES256')) {
+    change('default encryption', `SSE-S3${rules.length > 0 ? ` (was ${rules.map((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).join(', ')})` : ''}`);
+    if (!dry) await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  }
+
+  const lifecycle = (await readSetting(() => s3.send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration'))?.Rules ?? [];
+  const ours = lifecycle.find((r) => r.ID === TEMPLATE_LIFECYCLE_RULE.ID);
+  if (!ours || ours.Status !== 'Enabled' || ours.Filter?.Prefix !== 'templates/' || ours.Expiration?.Days !== 90) {
+    change('lifecycle rule expire-templates', ours ? 'update: templates/ expire after 90 days' : 'create: templates/ expire after 90 days');
+    const others = lifecycle.filter((r) => r.ID !== TEMPLATE_LIFECYCLE_RULE.ID);
+    if (!dry) await s3.send(new PutBucketLifecycleConfigurationCommand({ ...owned, LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
+  }
+
   // TLS only: against AWS every call is HTTPS. The local emulator is reached over plain HTTP and enforces
   // bucket policies, so there the statement would refuse xstack itself: left out, and said so.
-  if (aws.options.endpoint?.startsWith('http:')) {
-    report({ account: admin, what: `template bucket ${bucket}: TLS-only bucket policy left out`, status: 'ok', detail: `the endpoint ${aws.options.endpoint} is plain HTTP (the local emulator)` });
+  if (endpoint?.startsWith('http:')) {
+    report({ account: admin, what: `template bucket ${bucket}: TLS-only bucket policy left out`, status: 'ok', detail: `the endpoint ${endpoint} is plain HTTP (the local emulator)` });
     return;
   }
-  const bucketArn = `arn:${org.partition}:s3:::${bucket}`;
-  await s3.send(
-    new PutBucketPolicyCommand({
-      ...owned,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
-          { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
-        ],
-      }),
-    }),
-  );
+  const bucketArn = `arn:${partition}:s3:::${bucket}`;
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+  const tlsOnly = { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
+  const text = (await readSetting(() => s3.send(new GetBucketPolicyCommand(owned)), 'NoSuchBucketPolicy'))?.Policy;
+  const statements = text ? ([] as Array<{ Sid?: string }>).concat((JSON.parse(text) as { Statement?: Array<{ Sid?: string }> }).Statement ?? []) : [];
+  const current = statements.find((st) => st.Sid === tlsOnly.Sid);
+  if (current && canonical(current) === canonical(tlsOnly)) return;
+  change('TLS-only bucket policy', current ? 'update statement DenyInsecureTransport' : text ? 'add statement DenyInsecureTransport' : 'create');
+  const policy = { Version: '2012-10-17', Statement: [...statements.filter((st) => st.Sid !== tlsOnly.Sid), tlsOnly] };
+  if (!dry) await s3.send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
 }
 
 /** Accounts any stage deploys to. */
