@@ -20,6 +20,7 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
+import { shortPages } from './support/iam-models';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
@@ -428,6 +429,14 @@ describe('xstack bootstrap on moto', () => {
     expect(attached).toContain('acme-team-stackset-execution-1');
     expect(attached).not.toContain('acme-stackset-execution-9');
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
+  });
+
+  it("SELF_MANAGED: IAM's lists read page by page (IAM may answer fewer items than asked): with one item a page, a second run still finds every pack attached and changes nothing", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const again = await bootstrap(compiled, shortPages(env.aws()));
+    expect(again.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(await bootstrapState(compiled, shortPages(env.aws()))).toBe('current');
   });
 
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {

@@ -28,9 +28,9 @@ import {
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
-  ListAttachedRolePoliciesCommand,
-  ListPolicyVersionsCommand,
-  ListRoleTagsCommand,
+  paginateListAttachedRolePolicies,
+  paginateListPolicyVersions,
+  paginateListRoleTags,
   PutRolePolicyCommand,
   TagRoleCommand,
   UpdateAssumeRolePolicyCommand,
@@ -543,7 +543,7 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
 
 async function stampOf(iam: IAMClient, role: string): Promise<string | undefined> {
   try {
-    return (await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags?.find((t) => t.Key === BOOTSTRAP_TAG)?.Value;
+    return (await everyPage(paginateListRoleTags({ client: iam }, { RoleName: role }), (page) => page.Tags ?? [])).find((t) => t.Key === BOOTSTRAP_TAG)?.Value;
   } catch (error) {
     if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
     throw error;
@@ -636,7 +636,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();
   if (!dry || (await roleExists(iam, role))) {
-    for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) attached.add(p.PolicyArn!);
+    for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
   for (const [i, pack] of packs.entries()) {
@@ -658,7 +658,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
       else {
         report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
         if (!dry) {
-          const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions ?? [];
+          const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
           const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
           if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
           await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
@@ -692,7 +692,7 @@ async function attachedPackStatements(iam: IAMClient, account: string, compiled:
   const names = new Names(org.prefix);
   const own = `arn:${org.partition}:iam::${account}:policy/`;
   const out: IamStatement[] = [];
-  for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) {
+  for (const p of await attachedPolicies(iam, role)) {
     const arn = p.PolicyArn!;
     if (!arn.startsWith(own) || names.executionPolicyNumber(arn.slice(own.length)) === undefined) continue;
     const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
@@ -733,6 +733,21 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
     .filter((s) => s.Resource.length > 0)
     .map((s) => ({ ...s, Sid: unique(s.Sid) }));
 }
+
+/**
+ * Every item of an IAM list, page by page: "IAM might return fewer than the MaxItems number of results even when
+ * there are more results available. We recommend that you check IsTruncated after every call to ensure that you
+ * receive all your results" (IsTruncated, in every IAM List* response, e.g.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html). The SDK's paginators
+ * follow Marker while IsTruncated.
+ */
+async function everyPage<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[]): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...items(page));
+  return out;
+}
+
+const attachedPolicies = (iam: IAMClient, role: string) => everyPage(paginateListAttachedRolePolicies({ client: iam }, { RoleName: role }), (page) => page.AttachedPolicies ?? []);
 
 async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
   try {
