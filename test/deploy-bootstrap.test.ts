@@ -20,7 +20,7 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { shortPages } from './support/iam-models';
+import { eventuallyConsistent, shortPages } from './support/iam-models';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
@@ -437,6 +437,36 @@ describe('xstack bootstrap on moto', () => {
     const again = await bootstrap(compiled, shortPages(env.aws()));
     expect(again.filter((s) => s.status !== 'ok')).toEqual([]);
     expect(await bootstrapState(compiled, shortPages(env.aws()))).toBe('current');
+  });
+
+  it('SELF_MANAGED, IAM eventually consistent (modelled): calls on a role or policy the run just created are tried again while IAM answers NoSuchEntity, and each new execution role is assumed before bootstrap ends', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.executionRoleName;
+    const model = { notYetSeen: { AttachRolePolicyCommand: 2, ListAttachedRolePoliciesCommand: 2 }, assumeRefused: { executionRole: role, times: 2 }, refused: [] as string[] };
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    expect(model.refused.filter((r) => r.startsWith('AttachRolePolicyCommand')).length).toBeGreaterThan(2);
+    const assumable = steps.filter((s) => s.what === `role ${role}: assumable by the caller (sts:AssumeRole)`);
+    expect(assumable.map((s) => s.account).sort()).toEqual(['111111111111', '222222222222', '333333333333', '444444444444', '555555555555'].filter((a) => compiled.stages.some((st) => st.targets.some((t) => t.id === a))));
+    for (const s of assumable) expect(s).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^after 3 tries: IAM took a moment to propagate the new trust \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/troubleshoot_general\.html#troubleshoot_general_eventual-consistency\)$/) });
+    expect(waits).toEqual(expect.arrayContaining([1000, 2000, 4000]));
+    // A second run creates nothing and changes no trust: nothing tried again, nothing assumed.
+    const again = await bootstrap(compiled, eventuallyConsistent(env.aws(), { ...model, refused: [] }), { sleep: async () => expect.fail('no wait') });
+    expect(again.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(again.some((s) => s.what.includes('assumable'))).toBe(false);
+  });
+
+  it('SELF_MANAGED: an execution role STS still refuses after about a minute is reported missing, saying to wait before deploying; the accounts after it are tried once', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.executionRoleName;
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100 }, refused: [] }), { sleep: async (ms) => void waits.push(ms) });
+    const assumable = steps.filter((s) => s.what.endsWith('assumable by the caller (sts:AssumeRole)'));
+    expect(assumable.length).toBeGreaterThan(1);
+    for (const s of assumable) expect(s).toMatchObject({ status: 'missing', detail: expect.stringMatching(/^STS still refuses it \(User: .* is not authorized to perform: sts:AssumeRole .*\): IAM has not propagated the new trust yet .* Wait a minute before deploying/) });
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
   });
 
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {

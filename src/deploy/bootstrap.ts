@@ -83,6 +83,8 @@ export interface BootstrapOptions {
    */
   accessRoleName?: string;
   onStep?: (step: BootstrapStep) => void;
+  /** How bootstrap waits between tries while IAM propagates (tests pass one that does not wait). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface BootstrapStep {
@@ -97,6 +99,35 @@ export interface BootstrapStep {
 export const STACKSETS_SERVICE_PRINCIPAL = 'member.org.stacksets.cloudformation.amazonaws.com';
 /** IAM keeps at most five versions of a managed policy (same page). */
 const POLICY_VERSIONS = 5;
+
+/**
+ * IAM is eventually consistent: "Any change that you make in IAM (or other AWS services) takes time to become
+ * visible from all possible endpoints … Such changes include creating or updating users, groups, roles, or policies
+ * … be sure to verify that the changes have been propagated before production workflows depend on them."
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+ */
+export const IAM_CONSISTENCY_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency';
+/** Waits between tries of a call on a role or policy this run created (about 30 s in all): IAM usually needs seconds. */
+const NOT_YET_SEEN_WAITS_MS = [1000, 2000, 4000, 8000, 15000];
+/** Waits between tries of sts:AssumeRole into an execution role whose trust this run wrote (about 60 s in all). */
+const ASSUMABLE_WAITS_MS = [2000, 4000, 8000, 15000, 15000, 15000];
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `call`, on a role or policy this run created (`created`): while IAM answers NoSuchEntity for it (not yet seen: see
+ * IAM_CONSISTENCY_DOC), tried again after each of NOT_YET_SEEN_WAITS_MS. On anything else, or on what an earlier run
+ * made, once: NoSuchEntity there is an answer, not a delay.
+ */
+async function onceSeen<T>(created: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!created || (error as { name?: string }).name !== 'NoSuchEntityException' || attempt >= NOT_YET_SEEN_WAITS_MS.length) throw error;
+      await sleep(NOT_YET_SEEN_WAITS_MS[attempt]);
+    }
+  }
+}
 
 const document = (statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
 const sameDocument = (a: string | undefined, b: object) => a !== undefined && JSON.stringify(JSON.parse(decodeURIComponent(a))) === JSON.stringify(b);
@@ -404,9 +435,10 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
     );
   }
-  await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
+  const sleep = options.sleep ?? realSleep;
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
   const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
-  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
+  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, { dry, report, sleep, roleCreated: adminRole === 'created' });
 
   const leaving = leavingResources(compiledStatements, statements, accounts);
   if (leaving.length > 0) {
@@ -417,6 +449,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: `not in this compile, kept so that the deploy removing them may delete them; the next bootstrap after that deploy drops them: ${leaving.join(', ')}`,
     });
   }
+  const trustWritten: string[] = [];
   for (const account of accounts) {
     const accountIam = aws.iam(credentialsOf(account), org.region);
     const trust = (current: string | undefined) => {
@@ -425,7 +458,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
       return { document, detail: `trusts ${principals.join(', ')}` };
     };
-    await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
+    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
+    if (executionRole !== 'same') trustWritten.push(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
       report({
@@ -435,15 +469,58 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
         detail: `instances not CURRENT in ${behind.map((d) => `${d.stackSet} (${d.notCurrent.join(', ')})`).join(', ')}: names kept until every instance is CURRENT (they may still run an earlier template, whose names the next deploy removes): ${[...new Set(kept.flatMap((k) => k.Resource))].sort().join(', ')}`,
       });
     }
-    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, dry, report);
+    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   }
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
   const digest = bootstrapDigest(compiled);
   const current = await stampOf(iam, s.administrationRoleName);
   const what = `role ${s.administrationRoleName}: tag ${BOOTSTRAP_TAG}`;
-  if (current === digest) return report({ account: admin, what, status: 'ok' });
-  report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
-  if (!dry) await iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] }));
+  if (current === digest) report({ account: admin, what, status: 'ok' });
+  else {
+    report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
+    if (!dry) await onceSeen(adminRole === 'created', sleep, () => iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] })));
+  }
+  if (!dry) await awaitAssumable(aws, org, trustWritten, sleep, report);
+}
+
+/**
+ * Before a deploy depends on them (IAM_CONSISTENCY_DOC: "verify that the changes have been propagated"): each
+ * execution role whose trust this run created or changed, assumed by the caller, whom that trust names
+ * (aws:PrincipalArn), through STS in the org's Region, as StackSets' own AssumeRole is judged by the same trust. A
+ * refusal (AccessDenied) is tried again for about a minute (ASSUMABLE_WAITS_MS); once one account has used it all up,
+ * the others are tried once each. What this proves is the trust as STS sees it, not the administration role nor the
+ * managed policies' new versions, which only CloudFormation exercises.
+ */
+async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
+  let waits = ASSUMABLE_WAITS_MS;
+  for (const account of accounts) {
+    const role = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
+    const what = `role ${org.stackSets.executionRoleName}: assumable by the caller (sts:AssumeRole)`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await aws.assume(role, undefined, org.region);
+        report({ account, what, status: 'ok', ...(attempt > 0 ? { detail: `after ${attempt + 1} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
+        break;
+      } catch (error) {
+        const { name, message } = error as { name?: string; message?: string };
+        if (name === 'AccessDenied' && attempt < waits.length) {
+          await sleep(waits[attempt]);
+          continue;
+        }
+        if (name === 'AccessDenied') waits = [];
+        report({
+          account,
+          what,
+          status: 'missing',
+          detail:
+            name === 'AccessDenied'
+              ? `STS still refuses it (${message}): IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again`
+              : `${name}: ${message}`,
+        });
+        break;
+      }
+    }
+  }
 }
 
 export interface DeployedTemplate {
@@ -598,7 +675,19 @@ function refuseOversizedTrust(compiled: CompiledOrg, account: string, role: stri
 /** A role's trust as it should be, given the one it has (none when the role is new), and what to say about it. */
 type TrustFor = (current: string | undefined) => { document: object; detail?: string };
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void) {
+/** What a step that writes in this run has: dry run or not, where it reports, and how it waits while IAM propagates. */
+interface Writes {
+  dry: boolean;
+  report: (s: BootstrapStep) => void;
+  sleep: (ms: number) => Promise<void>;
+  /** The role the step writes on was created in this run (IAM may not show it yet: onceSeen). */
+  roleCreated: boolean;
+}
+
+/** Whether the role was created, its trust updated, or left as it was (dry run: what would be). */
+type RoleChange = 'created' | 'updated' | 'same';
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void): Promise<RoleChange> {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
@@ -607,15 +696,19 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     const trust = trustFor(undefined);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
     if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' }));
-    return;
+    return 'created';
   }
   const trust = trustFor(current);
-  if (sameDocument(current, trust.document)) return report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+  if (sameDocument(current, trust.document)) {
+    report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+    return 'same';
+  }
   report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
   if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) }));
+  return 'updated';
 }
 
-async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes) {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
@@ -624,18 +717,19 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
   }
   if (sameDocument(current, policy)) return report({ account, what: `policy ${role}/${name}`, status: 'ok' });
   report({ account, what: `policy ${role}/${name}`, status: 'change', detail: current ? 'update' : 'create' });
-  if (!dry) await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) }));
+  if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) })));
 }
 
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
-async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], { dry, report, sleep, roleCreated }: Writes) {
   const { org } = compiled;
   // The account's own policy: the names of the resources its instances create, not every account's (forAccount).
   const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
   resolved.Statement.push(...kept);
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();
-  if (!dry || (await roleExists(iam, role))) {
+  // A role this run created has nothing attached (and IAM may not show it yet): not listed.
+  if (!roleCreated && (!dry || (await roleExists(iam, role)))) {
     for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
@@ -644,6 +738,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     const arn = `arn:${org.partition}:iam::${account}:policy/${name}`;
     const wanted = document(pack);
     let defaultVersion: string | undefined;
+    let policyCreated = false;
     try {
       defaultVersion = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
     } catch (error) {
@@ -652,6 +747,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     if (!defaultVersion) {
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
       if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: 'xstack: the StackSet execution role, derived from the compiled templates' }));
+      policyCreated = true;
     } else {
       const current = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document;
       if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
@@ -667,7 +763,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     }
     if (attached.has(arn)) continue;
     report({ account, what: `attach ${name} to ${role}`, status: 'change' });
-    if (!dry) await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+    if (!dry) await onceSeen(roleCreated || policyCreated, sleep, () => iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn })));
   }
   // This org's packs past the ones derived now (the policy shrank): xstack attached them, and detaching deletes nothing
   // (the policy stays, unattached). Only `policy/<prefix>-stackset-execution-<n>` of this account, by this org's

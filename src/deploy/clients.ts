@@ -202,13 +202,17 @@ export class Aws {
     return this.log.attach(new OrganizationsClient(this.clientConfig()));
   }
 
-  sts(): STSClient {
-    return this.log.attach(new STSClient(this.clientConfig()));
+  /** STS at its endpoint in `region` (the administrator's, `--region`, unless given). */
+  sts(region?: string): STSClient {
+    return this.log.attach(new STSClient(this.clientConfig(undefined, region)));
   }
 
-  /** Credentials of a role in another account, once (they expire: see `assumeRefreshing`). */
-  async assume(roleArn: string, durationSeconds?: number): Promise<AwsCredentialIdentity> {
-    const out = await this.sts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack', ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}) }));
+  /**
+   * Credentials of a role in another account, once (they expire: see `assumeRefreshing`), through STS in `region`
+   * (`--region` unless given).
+   */
+  async assume(roleArn: string, durationSeconds?: number, region?: string): Promise<AwsCredentialIdentity> {
+    const out = await this.sts(region).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack', ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}) }));
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
