@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -247,6 +247,12 @@ describe('the administration role (pure)', () => {
     expect(chars(policy)).toBeLessThan(10240);
   });
 
+  it("with the role's other inline policies taking part of the quota (another org's, AWS's sample one), what they leave decides", () => {
+    expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5').Statement[0].Sid).toBe('AssumeExecutionRoles');
+    expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5', 2000).Statement[0].Sid).toBe('AssumeExecutionRolesInTheOrg');
+    expect(() => administrationPolicy('aws', 'xs-exec', accounts(60), undefined, 2000)).toThrow(/over the 2000 left of IAM's 10240 for a role's inline policies \(the role's other inline policies take 8240 of them\)/);
+  });
+
   it('past it with no organization id known, refused before any change, saying how to give one', () => {
     expect(() => administrationPolicy('aws', 'AWSCloudFormationStackSetExecutionRole', accounts(200))).toThrow(/200 target accounts takes 1\d{4} characters, over IAM's 10240 .* set organization\.id in the org file/);
   });
@@ -467,6 +473,61 @@ describe('xstack bootstrap on moto', () => {
     for (const s of assumable) expect(s).toMatchObject({ status: 'missing', detail: expect.stringMatching(/^STS still refuses it \(User: .* is not authorized to perform: sts:AssumeRole .*\): IAM has not propagated the new trust yet .* Wait a minute before deploying/) });
     expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
     expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
+  });
+
+  it("SELF_MANAGED, two orgs (two prefixes) sharing the default administration role: each its own inline policy and tag, neither undoing the other's, and a Region principal in the trust is kept", async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const a = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const b = compileOrg(parseOrg(text.replace('prefix: acme', 'prefix: beta').replace(/"555555555555"/, '"666666666666"'), 'beta.yaml'));
+    const role = a.org.stackSets.administrationRoleName;
+    expect(b.org.stackSets.administrationRoleName).toBe(role);
+    const iam = env.aws().iam();
+    expect((await bootstrap(a, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    // Another org deploying in a Region disabled by default gave the trust that Region's principal.
+    const trust = administrationTrust('aws', (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!, ['ap-east-1']);
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role, PolicyDocument: JSON.stringify(trust) }));
+    expect((await bootstrap(b, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort()).toEqual(['acme-assume-execution-roles', 'beta-assume-execution-roles']);
+    const granted = async (name: string) => JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument!)).Statement[0].Resource as string[];
+    expect(await granted('acme-assume-execution-roles')).toContain('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
+    expect(await granted('beta-assume-execution-roles')).toContain('arn:aws:iam::666666666666:role/AWSCloudFormationStackSetExecutionRole');
+    expect(await bootstrapState(a, env.aws())).toBe('current');
+    expect(await bootstrapState(b, env.aws())).toBe('current');
+    const after = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!);
+    expect(after).toContain('cloudformation.ap-east-1.amazonaws.com');
+    expect((await bootstrap(a, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
+  });
+
+  it('SELF_MANAGED, an org bootstrapped by the earlier xstack (one policy and one tag for every org): its own are replaced by the per-prefix ones, another org\'s left, said so', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.administrationRoleName;
+    const iam = env.aws().iam();
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const accounts = [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].sort();
+    // What the earlier xstack left: its policy and tag under the one name, none of this version's.
+    const asBefore = async (policyAccounts: string[]) => {
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: 'acme-assume-execution-roles' }));
+      await iam.send(new UntagRoleCommand({ RoleName: role, TagKeys: [bootstrapTag('acme')] }));
+      await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'assume-execution-roles', PolicyDocument: JSON.stringify(administrationPolicy('aws', 'AWSCloudFormationStackSetExecutionRole', policyAccounts)) }));
+      await iam.send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: 'xstack:bootstrap', Value: bootstrapDigest(compiled) }] }));
+    };
+    await asBefore(accounts);
+    // The earlier tag with this compile's digest still says current.
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.filter((s) => s.status === 'change').map((s) => `${s.what}: ${s.detail}`)).toEqual([
+      `policy ${role}/acme-assume-execution-roles: create`,
+      `policy ${role}/assume-execution-roles: delete: an earlier xstack's policy for this org's accounts, now acme-assume-execution-roles`,
+      `role ${role}: tag xstack:bootstrap:acme: what this bootstrap set up, for plan and deploy to compare with`,
+      `role ${role}: tag xstack:bootstrap: remove: an earlier xstack's record of this org, now xstack:bootstrap:acme`,
+    ]);
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames).toEqual(['acme-assume-execution-roles']);
+    expect(((await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags ?? []).map((t) => t.Key)).toEqual(['xstack:bootstrap:acme']);
+    // Written for accounts that are not all this org's (another org's, last to run the earlier xstack): left, said so.
+    await asBefore([...accounts, '999999999999']);
+    const shared = await bootstrap(compiled, env.aws());
+    expect(shared.find((s) => s.what === `policy ${role}/assume-execution-roles`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^left as it is: written by an earlier xstack, and not for this org's accounts only/) });
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort()).toEqual(['acme-assume-execution-roles', 'assume-execution-roles']);
   });
 
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {

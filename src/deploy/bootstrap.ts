@@ -33,6 +33,9 @@ import {
   paginateListRoleTags,
   PutRolePolicyCommand,
   TagRoleCommand,
+  UntagRoleCommand,
+  DeleteRolePolicyCommand,
+  paginateListRolePolicies,
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
@@ -140,10 +143,11 @@ const sameDocument = (a: string | undefined, b: object) => a !== undefined && JS
  * into a target account that resides in a Region that's disabled by default,
  * you will also need to include the regional service principal for that
  * Region" (same page), `cloudformation.<region>.amazonaws.com`. `regions`: the
- * Regions of the StackSets and of their instances.
+ * Regions of the StackSets and of their instances; `kept`: the Regions whose principal the trust names already (another
+ * org sharing the role may deploy in one: see regionalPrincipals), kept as they are.
  */
-export function administrationTrust(partition: string, adminAccount: string, regions: readonly string[] = []) {
-  const regional = [...new Set(regions.filter(isOptInRegion))].sort().map((r) => `cloudformation.${r}.amazonaws.com`);
+export function administrationTrust(partition: string, adminAccount: string, regions: readonly string[] = [], kept: readonly string[] = []) {
+  const regional = [...new Set([...regions.filter(isOptInRegion), ...kept])].sort().map((r) => `cloudformation.${r}.amazonaws.com`);
   return document([
     {
       Effect: 'Allow',
@@ -155,10 +159,23 @@ export function administrationTrust(partition: string, adminAccount: string, reg
 }
 
 /**
+ * The Regions of the `cloudformation.<region>.amazonaws.com` principals an administration role's trust names now: two
+ * orgs (two prefixes) may share the default administration role, each with its own Regions, and a bootstrap of one
+ * must not take away the other's.
+ */
+export function regionalPrincipals(trustDocument: string | undefined): string[] {
+  if (!trustDocument) return [];
+  const statements = ([] as unknown[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: unknown }).Statement ?? []);
+  const services = statements.flatMap((st) => ([] as string[]).concat((st as { Principal?: { Service?: string | string[] } }).Principal?.Service ?? []));
+  return services.flatMap((service) => /^cloudformation\.([a-z0-9-]+)\.amazonaws\.com$/.exec(service)?.[1] ?? []);
+}
+
+/**
  * The administration role may assume the execution role in the target
  * accounts, and nothing else: one ARN per account while that fits IAM's
  * quota of a role's inline policies (10,240 characters, about 140 accounts:
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), all of the role's inline policies
+ * together: `budget` is what the others (another org's, AWS's sample one) leave.
  * Past it, the execution role's name in any account, "if you want to specify
  * all target accounts" (stacksets-prereqs-self-managed.html, above), held to
  * the accounts of the org by aws:ResourceOrgID, which is in the request
@@ -167,13 +184,15 @@ export function administrationTrust(partition: string, adminAccount: string, reg
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
  * The execution role's trust still names this role: both sides must allow.
  */
-export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string) {
+export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string, budget: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) {
   const listed = document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
-  if (JSON.stringify(listed).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) return listed;
+  if (JSON.stringify(listed).length <= budget) return listed;
   if (!organizationId) {
+    const limit = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit;
+    const others = budget < limit ? ` (the role's other inline policies take ${limit - budget} of them)` : '';
     throw new XstackError(
       'ADMIN_POLICY_TOO_LONG',
-      `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over IAM's ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} for a role's inline policies (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
+      `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over ${budget < limit ? `the ${budget} left of ` : ''}IAM's ${limit} for a role's inline policies${others} (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
     );
   }
   return document([
@@ -436,9 +455,10 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     );
   }
   const sleep = options.sleep ?? realSleep;
-  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
-  const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
-  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, { dry, report, sleep, roleCreated: adminRole === 'created' });
+  const adminTrust = (current: string | undefined) => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current)) });
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, dry, report);
+  const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
+  const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
 
   const leaving = leavingResources(compiledStatements, statements, accounts);
   if (leaving.length > 0) {
@@ -472,14 +492,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   }
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  const digest = bootstrapDigest(compiled);
-  const current = await stampOf(iam, s.administrationRoleName);
-  const what = `role ${s.administrationRoleName}: tag ${BOOTSTRAP_TAG}`;
-  if (current === digest) report({ account: admin, what, status: 'ok' });
-  else {
-    report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
-    if (!dry) await onceSeen(adminRole === 'created', sleep, () => iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] })));
-  }
+  await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
   if (!dry) await awaitAssumable(aws, org, trustWritten, sleep, report);
 }
 
@@ -592,8 +605,13 @@ function leavingResources(needed: readonly ExecutionStatement[], kept: readonly 
   return [...out].sort();
 }
 
-/** The administration role's tag that records what bootstrap last set up (SELF_MANAGED). */
-export const BOOTSTRAP_TAG = 'xstack:bootstrap';
+/**
+ * The administration role's tag that records what bootstrap last set up for an org (SELF_MANAGED): one per prefix, as
+ * two orgs may share the default administration role and each records its own.
+ */
+export const bootstrapTag = (prefix: string) => `xstack:bootstrap:${prefix}`;
+/** The one tag an earlier xstack wrote for every org on the role (the last bootstrap's, whichever org ran it). */
+export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
 
 /**
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
@@ -618,13 +636,46 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
   return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
 }
 
-async function stampOf(iam: IAMClient, role: string): Promise<string | undefined> {
+/** The role's tags (none when it does not exist). */
+async function roleTags(iam: IAMClient, role: string): Promise<Map<string, string>> {
   try {
-    return (await everyPage(paginateListRoleTags({ client: iam }, { RoleName: role }), (page) => page.Tags ?? [])).find((t) => t.Key === BOOTSTRAP_TAG)?.Value;
+    return new Map((await everyPage(paginateListRoleTags({ client: iam }, { RoleName: role }), (page) => page.Tags ?? [])).map((t) => [t.Key!, t.Value ?? '']));
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+    if ((error as { name?: string }).name === 'NoSuchEntityException') return new Map();
     throw error;
   }
+}
+
+/**
+ * The digest the last bootstrap recorded for this org: its own tag, or, for an org bootstrapped by an earlier xstack,
+ * the one tag that xstack wrote when it holds this compile's digest (the digest names the accounts and roles, so
+ * another org's is another). Another value there may be another org's: not this org's to judge.
+ */
+function stampOf(tags: ReadonlyMap<string, string>, compiled: CompiledOrg): string | undefined {
+  const own = tags.get(bootstrapTag(compiled.org.prefix));
+  if (own !== undefined) return own;
+  return tags.get(LEGACY_BOOTSTRAP_TAG) === bootstrapDigest(compiled) ? bootstrapDigest(compiled) : undefined;
+}
+
+/**
+ * This org's tag, and the earlier xstack's one tag removed when it is this org's record (this compile's digest, or the
+ * run removed this org's policy under the earlier name, which that xstack wrote in the same run): another org's stays.
+ */
+async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes) {
+  const role = compiled.org.stackSets.administrationRoleName;
+  const key = bootstrapTag(compiled.org.prefix);
+  const digest = bootstrapDigest(compiled);
+  const tags = roleCreated ? new Map<string, string>() : await roleTags(iam, role);
+  const what = `role ${role}: tag ${key}`;
+  if (tags.get(key) === digest) report({ account: admin, what, status: 'ok' });
+  else {
+    report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
+    if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: key, Value: digest }] })));
+  }
+  const legacy = tags.get(LEGACY_BOOTSTRAP_TAG);
+  if (legacy === undefined || (legacy !== digest && !legacyRemoved)) return;
+  report({ account: admin, what: `role ${role}: tag ${LEGACY_BOOTSTRAP_TAG}`, status: 'change', detail: `remove: an earlier xstack's record of this org, now ${key}` });
+  if (!dry) await iam.send(new UntagRoleCommand({ RoleName: role, TagKeys: [LEGACY_BOOTSTRAP_TAG] }));
 }
 
 /**
@@ -638,7 +689,7 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
   let stamp: string | undefined;
   try {
-    stamp = await stampOf(aws.iam(), compiled.org.stackSets.administrationRoleName);
+    stamp = stampOf(await roleTags(aws.iam(), compiled.org.stackSets.administrationRoleName), compiled);
   } catch {
     return 'unknown';
   }
@@ -718,6 +769,86 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
   if (sameDocument(current, policy)) return report({ account, what: `policy ${role}/${name}`, status: 'ok' });
   report({ account, what: `policy ${role}/${name}`, status: 'change', detail: current ? 'update' : 'create' });
   if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) })));
+}
+
+/** The name an earlier xstack gave the administration role's inline policy, one for every org sharing the role. */
+export const LEGACY_ADMINISTRATION_POLICY = 'assume-execution-roles';
+
+/**
+ * Whether the policy an earlier xstack wrote under LEGACY_ADMINISTRATION_POLICY is this org's, as administrationPolicy
+ * wrote it: its one statement names this org's execution role in this org's accounts only (`accounts`: the targets and
+ * the accounts with instances), or, past the quota, in this org's organization. Anything else (another org's accounts,
+ * a statement added by hand) is not this org's to replace.
+ */
+export function isOwnLegacyPolicy(policy: { Statement?: unknown }, partition: string, executionRoleName: string, accounts: ReadonlySet<string>, organizationId?: string): boolean {
+  const statements = ([] as unknown[]).concat(policy.Statement ?? []) as Array<{ Sid?: string; Resource?: string | string[]; Condition?: { StringEquals?: Record<string, string> } }>;
+  if (statements.length !== 1) return false;
+  const [statement] = statements;
+  const resources = ([] as string[]).concat(statement.Resource ?? []);
+  if (statement.Sid === 'AssumeExecutionRoles') {
+    return resources.length > 0 && resources.every((r) => {
+      const arn = /^arn:([^:]+):iam::(\d{12}):role\/(.+)$/.exec(r);
+      return arn !== null && arn[1] === partition && arn[3] === executionRoleName && accounts.has(arn[2]);
+    });
+  }
+  return (
+    statement.Sid === 'AssumeExecutionRolesInTheOrg' &&
+    organizationId !== undefined &&
+    resources.length === 1 &&
+    resources[0] === `arn:${partition}:iam::*:role/${executionRoleName}` &&
+    statement.Condition?.StringEquals?.['aws:ResourceOrgID'] === organizationId
+  );
+}
+
+/** The role's inline policies, parsed (none when the role does not exist). */
+async function inlinePolicies(iam: IAMClient, role: string): Promise<Map<string, { Statement?: unknown }>> {
+  const out = new Map<string, { Statement?: unknown }>();
+  try {
+    for (const name of await everyPage(paginateListRolePolicies({ client: iam }, { RoleName: role }), (page) => page.PolicyNames ?? [])) {
+      const text = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
+      if (text) out.set(name, JSON.parse(decodeURIComponent(text)) as { Statement?: unknown });
+    }
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+  }
+  return out;
+}
+
+/**
+ * This org's inline policy on the administration role (Names.administrationPolicy, per prefix: two orgs may share the
+ * default role, and each writes only its own), sized to what the role's other inline policies leave of IAM's quota
+ * (they count together, IAM_QUOTAS_DOC). The policy an earlier xstack wrote under the one name every org used is
+ * replaced when it is this org's (isOwnLegacyPolicy): the new one is written first, so that the StackSets never lose
+ * the grant, unless both would not fit together. Returns whether it was removed.
+ */
+async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes): Promise<boolean> {
+  const { org } = compiled;
+  const role = org.stackSets.administrationRoleName;
+  const name = new Names(org.prefix).administrationPolicy();
+  const others = writes.roleCreated ? new Map<string, { Statement?: unknown }>() : await inlinePolicies(iam, role);
+  const legacy = others.get(LEGACY_ADMINISTRATION_POLICY);
+  const ownLegacy = legacy !== undefined && isOwnLegacyPolicy(legacy, org.partition, org.stackSets.executionRoleName, new Set(accounts), organizationId);
+  others.delete(name);
+  if (ownLegacy) others.delete(LEGACY_ADMINISTRATION_POLICY);
+  const budget = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit - [...others.values()].reduce((n, p) => n + JSON.stringify(p).length, 0);
+  const policy = administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget);
+  const removeLegacy = async () => {
+    writes.report({ account: admin, what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`, status: 'change', detail: `delete: an earlier xstack's policy for this org's accounts, now ${name}` });
+    if (!writes.dry) await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: LEGACY_ADMINISTRATION_POLICY }));
+  };
+  const together = ownLegacy && JSON.stringify(policy).length + JSON.stringify(legacy).length <= budget;
+  if (ownLegacy && !together) await removeLegacy();
+  await ensureInlinePolicy(iam, admin, role, name, policy, writes);
+  if (together) await removeLegacy();
+  if (legacy !== undefined && !ownLegacy) {
+    writes.report({
+      account: admin,
+      what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`,
+      status: 'ok',
+      detail: `left as it is: written by an earlier xstack, and not for this org's accounts only (another org sharing the role, or accounts since removed); that org's next bootstrap replaces it, or delete it by hand once every org sharing the role has run this version's`,
+    });
+  }
+  return ownLegacy;
 }
 
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
