@@ -20,7 +20,7 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, shortPages } from './support/iam-models';
+import { eventuallyConsistent, refusedAssume, shortPages } from './support/iam-models';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
@@ -158,6 +158,35 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(() => executionPolicy(broken as never)).toThrow(/AWS::Made::Up has no known handler permissions; regenerate src\/deploy\/resource-permissions\.ts/);
   });
 });
+
+/** A SERVICE_MANAGED org whose source account is the moto organization's management account. */
+const SERVICE_ORG = `organization:
+  partition: aws
+  region: eu-west-1
+prefix: svc
+stackSets:
+  permissionModel: SERVICE_MANAGED
+accounts:
+  source:
+    id: "123456789012"
+    role: source
+    organizationalUnit: ou-abcd-11111111
+  dev:
+    id: "222222222222"
+    role: pipeline
+    environment: dev
+    organizationalUnit: ou-abcd-22222222
+repositories:
+  app:
+    account: source
+pipelines:
+  app:
+    repository: app
+    branches:
+      dev: main
+    deploy:
+      type: codedeploy
+`;
 
 const env = useLocalAws();
 
@@ -530,6 +559,39 @@ describe('xstack bootstrap on moto', () => {
     expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort()).toEqual(['acme-assume-execution-roles', 'assume-execution-roles']);
   });
 
+  it("SELF_MANAGED: target accounts are assumed through STS in the org's Region, not --region's (an opt-in --region a target account has not enabled would refuse it)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const aws = env.aws('us-east-1');
+    const regions: string[] = [];
+    const sts = aws.sts.bind(aws);
+    aws.sts = (...args: Parameters<typeof sts>) => {
+      const client = sts(...args);
+      client.middlewareStack.add(
+        (next, context) => async (input) => {
+          const role = (input.input as { RoleArn?: string }).RoleArn ?? '';
+          if (context.commandName === 'AssumeRoleCommand' && role.endsWith(':role/OrganizationAccountAccessRole')) regions.push(await client.config.region());
+          return next(input);
+        },
+        { step: 'initialize' },
+      );
+      return client;
+    };
+    expect((await bootstrap(compiled, aws)).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(regions.length).toBeGreaterThan(0);
+    expect(new Set(regions)).toEqual(new Set([compiled.org.region]));
+  });
+
+  it("SELF_MANAGED: OrganizationAccountAccessRole refused (an invited account, or not run from the management account): the error says where that role exists, whom it trusts, and --access-role", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
+      new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}$`),
+    );
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
+      new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
+    );
+  });
+
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = '111111111111';
@@ -608,34 +670,18 @@ describe('xstack bootstrap on moto', () => {
     expect(bucketSteps(await bootstrap(large, env.aws()))).toEqual(['ok template bucket B', 'ok template bucket B: TLS-only bucket policy left out']);
   });
 
+  it('SERVICE_MANAGED from an account in no organization: the unreadable organization is a missing step, named, not a raw error', async () => {
+    const compiled = compileOrg(parseOrg(SERVICE_ORG, 'service.yaml'));
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.find((s) => s.what === 'organization readable (organizations:DescribeOrganization)')).toMatchObject({
+      status: 'missing',
+      detail: expect.stringMatching(/^account \d{12} is in no organization \(AWSOrganizationsNotInUseException: .*\): SERVICE_MANAGED StackSets deploy to the accounts of an AWS Organizations organization with all features/),
+    });
+    expect(steps.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('missing');
+  });
+
   it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target) and that the root deploy creates instances through is readable', async () => {
-    const text = `organization:
-  partition: aws
-  region: eu-west-1
-prefix: svc
-stackSets:
-  permissionModel: SERVICE_MANAGED
-accounts:
-  source:
-    id: "123456789012"
-    role: source
-    organizationalUnit: ou-abcd-11111111
-  dev:
-    id: "222222222222"
-    role: pipeline
-    environment: dev
-    organizationalUnit: ou-abcd-22222222
-repositories:
-  app:
-    account: source
-pipelines:
-  app:
-    repository: app
-    branches:
-      dev: main
-    deploy:
-      type: codedeploy
-`;
+    const text = SERVICE_ORG;
     const compiled = compileOrg(parseOrg(text, 'service.yaml'));
     const organizations = new OrganizationsClient(env.aws().clientConfig());
     const client = env.aws();

@@ -64,7 +64,7 @@ import { XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
-import type { Aws } from './clients';
+import { AssumeRoleError, type Aws } from './clients';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
@@ -402,6 +402,47 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
   if (!dry) await s3.send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
 }
 
+/**
+ * Credentials of the role bootstrap reaches a target account through, assumed through STS in the org's Region
+ * (clients.ts assumeRefreshing), whose refusal says what the default role is and what to do instead.
+ */
+function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: string, named: string | undefined): AwsCredentialIdentityProvider {
+  const provider = aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${named ?? DEFAULT_ACCESS_ROLE}`, undefined, org.region);
+  return async () => {
+    try {
+      return await provider();
+    } catch (error) {
+      throw await accessRoleRefused(error, aws, account, admin, named);
+    }
+  };
+}
+
+const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
+
+/**
+ * An AccessDenied assuming the access role, with why: OrganizationAccountAccessRole is made only in an account
+ * Organizations creates, and "trusts the management account, allowing users in the management account to assume the
+ * role" (CreateAccount's RoleName, https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html;
+ * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html): an invited account
+ * has none, and another administrator account is not trusted. Any other failure is passed on as it is.
+ */
+async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined): Promise<unknown> {
+  const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
+  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied') return error;
+  if (named) {
+    return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
+  }
+  const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
+  const trusted = 'id' in management ? `the management account (${management.id})` : 'the management account';
+  const here = 'id' in management && management.id === admin ? '' : `; this is account ${admin}`;
+  return new XstackError(
+    'ACCESS_ROLE_REFUSED',
+    `${error.message}. Bootstrap reaches target accounts through ${DEFAULT_ACCESS_ROLE} unless --access-role names another; that role exists only in accounts AWS Organizations created (not in invited ones) and trusts only ${trusted}${here}: ` +
+      `run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}`,
+    { cause: error },
+  );
+}
+
 /** Accounts any stage deploys to. */
 const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();
 
@@ -428,8 +469,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   // Each deployed template with the accounts of its instances: its names are kept in those accounts' policies only.
   const statements = executionPolicy(compiled, deployed.map((d) => ({ template: d.template, accounts: d.accounts })));
-  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined =>
-    account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
+  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined => (account === admin ? undefined : accessRole(aws, org, admin, account, options.accessRoleName));
   // A StackSet's TemplateBody is its latest template; an instance that is not CURRENT may still run an earlier one,
   // whose names the next deploy's retry removes with this role. The names the policy grants now are kept, read before
   // any change, until every instance is CURRENT.
@@ -989,15 +1029,14 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
 async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void) {
   const { org } = compiled;
   const organizations = aws.log.attach(new OrganizationsClient(aws.clientConfig()));
-  const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+  const read = await new OrganizationReads(() => organizations).managementAccount();
+  const management = 'id' in read ? read.id : undefined;
+  if (!('id' in read)) report({ account: caller, what: 'organization readable (organizations:DescribeOrganization)', status: 'missing', detail: organizationUnreadable(read, caller) });
   // "CloudFormation doesn't deploy stack instances to the organization management account"
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
   const named = org.accounts.find((a) => a.id === management);
-  report(
-    named
-      ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` }
-      : { account: management ?? '?', what: 'management account not targeted', status: 'ok' },
-  );
+  if (named) report({ account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` });
+  else if (management) report({ account: management, what: 'management account not targeted', status: 'ok' });
   // Both lists come in pages ("If more results exist than the specified MaxResults value, a token is included"):
   // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAWSServiceAccessForOrganization.html
   const access = await allPages(paginateListAWSServiceAccessForOrganization({ client: organizations }, {}), (page) => page.EnabledServicePrincipals ?? []);
@@ -1044,6 +1083,19 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   } else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
+}
+
+/**
+ * Why the organization could not be read (OrganizationReads.managementAccount's `unknown`), as the step to take:
+ * DescribeOrganization "can be called from any account in the organization"
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html), so the caller is
+ * either in no organization or not allowed the call.
+ */
+function organizationUnreadable(read: { unknown: string }, caller: string): string {
+  if (read.unknown.startsWith('AWSOrganizationsNotInUseException')) {
+    return `account ${caller} is in no organization (${read.unknown}): SERVICE_MANAGED StackSets deploy to the accounts of an AWS Organizations organization with all features; run bootstrap in that organization's management account or delegated administrator, or set stackSets.permissionModel: SELF_MANAGED`;
+  }
+  return `bootstrap reads the organization's management account (where StackSets never deploy, and where callAs SELF runs) and could not (${read.unknown}): allow organizations:DescribeOrganization to the identity running bootstrap, then run it again; the management account was not checked`;
 }
 
 /** Every page's items, or the error a page failed with (a caller that may not read the list is told so, not thrown at). */
