@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -20,7 +20,7 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, refusedAssume, shortPages } from './support/iam-models';
+import { eventuallyConsistent, failingCall, refusedAssume, shortPages } from './support/iam-models';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
@@ -253,6 +253,20 @@ describe('the names kept while instances are not CURRENT (pure)', () => {
     const kept = keptStatements(current, wanted);
     expect(kept).toEqual([{ Sid: 'KeptIamNamed', Effect: 'Allow', Action: ['iam:DeleteRole', 'iam:GetRole'], Resource: ['arn:aws:iam::1:role/acme-web-app-trigger'] }]);
     expect(keptStatements([...wanted, ...kept], wanted)).toEqual(kept);
+  });
+});
+
+describe('the order packs are written in (pure)', () => {
+  const st = (sid: string, resource: string) => ({ Sid: sid, Effect: 'Allow' as const, Action: ['iam:GetRole'], Resource: [resource] });
+  it('a pack that gains what another loses goes first; otherwise by number; new packs before the ones they take from', () => {
+    const [a, b, c] = [st('A', 'arn:aws:iam::1:role/a'), st('B', 'arn:aws:iam::1:role/b'), st('C', 'arn:aws:iam::1:role/c')];
+    expect(packWriteOrder([[a, b], [c]], [[a, b], [c]])).toEqual([0, 1]);
+    // The policy grew: b moves from pack 1 to pack 2, c from pack 2 to a new pack 3.
+    expect(packWriteOrder([[a, b], [c], []], [[a], [b], [c]])).toEqual([2, 1, 0]);
+    // It shrank: c moves from pack 3 down to pack 2 (pack 3 is then detached).
+    expect(packWriteOrder([[a], [b], [c]], [[a], [b, c]])).toEqual([0, 1]);
+    // Two statements swapping packs: no order keeps both, so by number.
+    expect(packWriteOrder([[a], [b]], [[b], [a]])).toEqual([0, 1]);
   });
 });
 
@@ -590,6 +604,29 @@ describe('xstack bootstrap on moto', () => {
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );
+  });
+
+  it('SELF_MANAGED: a statement moving from one pack to another is written into its new pack first, so a run stopped between the two leaves it granted', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const account = '222222222222';
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const arn = (n: number) => `arn:aws:iam::${account}:policy/acme-stackset-execution-${n}`;
+    const statements = async (n: number) => {
+      const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn(n) }))).Policy!.DefaultVersionId!;
+      return JSON.parse(decodeURIComponent((await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn(n), VersionId: version }))).PolicyVersion!.Document!)).Statement as ExecutionStatement[];
+    };
+    const [one, two] = [await statements(1), await statements(2)];
+    // As an earlier bootstrap packed it: pack 2's first statement in pack 1. This run moves it back to pack 2.
+    const moved = two[0];
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(1), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [...one, moved] }), SetAsDefault: true }));
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(2), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: two.slice(1) }), SetAsDefault: true }));
+    // The second new version of the run refused (a second operator's bootstrap): the run stops between the two packs.
+    await expect(bootstrap(compiled, failingCall(env.aws(), 'CreatePolicyVersionCommand', 2))).rejects.toThrow(/multiple requests to change this object/);
+    const held = [...(await statements(1)), ...(await statements(2))];
+    expect(held.some((s) => JSON.stringify(s) === JSON.stringify(moved))).toBe(true);
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(await statements(2)).toEqual(two);
   });
 
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {

@@ -904,32 +904,39 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
-  for (const [i, pack] of packs.entries()) {
+  // Read every pack first, then write them in an order that never leaves a statement out (packWriteOrder).
+  const held: Array<{ name: string; arn: string; defaultVersion?: string; document?: string }> = [];
+  for (const [i] of packs.entries()) {
     const name = executionPolicyName(org.prefix, i + 1);
     const arn = `arn:${org.partition}:iam::${account}:policy/${name}`;
-    const wanted = document(pack);
     let defaultVersion: string | undefined;
-    let policyCreated = false;
     try {
       defaultVersion = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
     } catch (error) {
       if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
     }
+    const current = defaultVersion ? (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document : undefined;
+    held.push({ name, arn, defaultVersion, document: current });
+  }
+  // What the role holds now: the packs attached to it (a pack that exists unattached grants nothing).
+  const granted = held.map((h) => (h.document && attached.has(h.arn) ? statementsOf(h.document) : []));
+  for (const i of packWriteOrder(granted, packs)) {
+    const { name, arn, defaultVersion, document: current } = held[i];
+    const pack = packs[i];
+    const wanted = document(pack);
+    let policyCreated = false;
     if (!defaultVersion) {
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
       if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: 'xstack: the StackSet execution role, derived from the compiled templates' }));
       policyCreated = true;
-    } else {
-      const current = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document;
-      if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
-      else {
-        report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
-        if (!dry) {
-          const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
-          const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
-          if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
-          await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
-        }
+    } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
+    else {
+      report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
+      if (!dry) {
+        const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
+        const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
+        if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
+        await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
       }
     }
     if (attached.has(arn)) continue;
@@ -951,6 +958,41 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   for (const arn of lookalikes) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached, named like this org\'s execution policies but not one xstack bootstrap made: detach it by hand if it is not wanted (xstack detaches only its own)' });
 }
 
+const statementsOf = (text: string): IamStatement[] => ([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []);
+
+/** Each (effect, action, resource, condition) a statement grants or denies, as one string. */
+const grantsOf = (s: IamStatement): string[] => {
+  const condition = JSON.stringify((s as { Condition?: unknown }).Condition ?? null);
+  return ([] as string[]).concat(s.Action).flatMap((a) => ([] as string[]).concat(s.Resource).map((r) => `${s.Effect} ${a} ${r} ${condition}`));
+};
+
+/**
+ * The order to write the packs in (indexes into `wanted`), given what each attached pack grants now (`current`, by the
+ * same index; empty when new or unattached): a pack that gains a statement another pack loses is written before that
+ * one, so that a run that stops between two packs (an SCP refusal, a ConcurrentModification from a second operator,
+ * Ctrl-C) leaves every statement granted, in its old pack or its new one, or both, never in neither; the same for a
+ * Deny. Otherwise, by number. A cycle (statements moving both ways between two packs) cannot be ordered so: taken by
+ * number, as before.
+ */
+export function packWriteOrder(current: ReadonlyArray<readonly IamStatement[]>, wanted: ReadonlyArray<readonly IamStatement[]>): number[] {
+  const now = wanted.map((_, i) => new Set((current[i] ?? []).flatMap(grantsOf)));
+  const next = wanted.map((pack) => new Set(pack.flatMap(grantsOf)));
+  // first[a]: the packs to write before pack a, which gain what a loses.
+  const first = wanted.map((_, a) => {
+    const lost = [...now[a]].filter((g) => !next[a].has(g));
+    return new Set(wanted.map((__, b) => b).filter((b) => b !== a && lost.some((g) => next[b].has(g) && !now[b].has(g))));
+  });
+  const order: number[] = [];
+  const done = new Set<number>();
+  while (order.length < wanted.length) {
+    const ready = wanted.map((_, i) => i).filter((i) => !done.has(i));
+    const i = ready.find((a) => [...first[a]].every((b) => done.has(b))) ?? ready[0];
+    order.push(i);
+    done.add(i);
+  }
+  return order;
+}
+
 /** The statements of this org's packs attached to the execution role in the account now (none when the role is missing). */
 async function attachedPackStatements(iam: IAMClient, account: string, compiled: CompiledOrg): Promise<IamStatement[]> {
   const { org } = compiled;
@@ -966,7 +1008,7 @@ async function attachedPackStatements(iam: IAMClient, account: string, compiled:
     if (!version) continue;
     const text = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }))).PolicyVersion?.Document;
     if (!text) continue;
-    out.push(...([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []));
+    out.push(...statementsOf(text));
   }
   return out;
 }

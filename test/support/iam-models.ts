@@ -119,3 +119,17 @@ export function refusedAssume(aws: Aws, refused: RegExp): Aws {
     return next(args);
   });
 }
+
+/**
+ * The `nth` call (from 1) of `command` on IAM clients refused with ConcurrentModification, one of the errors IAM lists
+ * for CreatePolicyVersion ("The request was rejected because multiple requests to change this object were submitted
+ * simultaneously"), as a second operator's bootstrap causes:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
+ */
+export function failingCall(aws: Aws, command: string, nth: number): Aws {
+  let n = 0;
+  return withMiddleware(aws, () => (next, context) => async (args) => {
+    if (context.commandName === command && ++n === nth) throw refusal('ConcurrentModificationException', 409, 'The request was rejected because multiple requests to change this object were submitted simultaneously.');
+    return next(args);
+  });
+}
