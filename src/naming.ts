@@ -185,6 +185,13 @@ export class Names {
   triggerRole(pipeline: string): string {
     return `${this.prefix}-${pipeline}-trigger`;
   }
+  /**
+   * `xstack bootstrap`'s inline policy on the StackSet administration role (SELF_MANAGED): per prefix, as two orgs may
+   * share the default administration role, and each writes only its own.
+   */
+  administrationPolicy(): string {
+    return `${this.prefix}-assume-execution-roles`;
+  }
   /** `xstack bootstrap`'s managed policies of the StackSet execution role (SELF_MANAGED), numbered from 1. */
   executionPolicy(n: number): string {
     return `${this.prefix}-stackset-execution-${n}`;

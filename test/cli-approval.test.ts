@@ -11,7 +11,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Aws } from '../src/deploy/clients';
-import { BOOTSTRAP_TAG } from '../src/deploy/bootstrap';
+import { bootstrapTag } from '../src/deploy/bootstrap';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
 import { CLI, runCli } from './support/run-cli';
@@ -160,6 +160,7 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
 
   it('plan and deploy say, before any operation, when the last bootstrap set up another compile (its tag on the administration role), and which way round to run them', async () => {
     const role = example.org.stackSets.administrationRoleName;
+    const BOOTSTRAP_TAG = bootstrapTag(example.org.prefix);
     await aws.iam().send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: BOOTSTRAP_TAG, Value: '0'.repeat(64) }] }));
     try {
       const why = `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${role}) set up the execution roles and their policies for another compile of ${EXAMPLE}.`;

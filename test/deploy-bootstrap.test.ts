@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, bootstrapState, deployedOrgTemplates, keptStatements, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -20,6 +20,9 @@ import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
+import { eventuallyConsistent, failingCall, refusedAssume, shortPages } from './support/iam-models';
+import { templateBucketName } from '../src/deploy/template-store';
+import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
 const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileFile(f)] as [string, CompiledOrg]), ['generated-3', compileGenerated(3)]];
 
@@ -156,6 +159,35 @@ describe('the execution role policy derived from the compiled templates', () => 
   });
 });
 
+/** A SERVICE_MANAGED org whose source account is the moto organization's management account. */
+const SERVICE_ORG = `organization:
+  partition: aws
+  region: eu-west-1
+prefix: svc
+stackSets:
+  permissionModel: SERVICE_MANAGED
+accounts:
+  source:
+    id: "123456789012"
+    role: source
+    organizationalUnit: ou-abcd-11111111
+  dev:
+    id: "222222222222"
+    role: pipeline
+    environment: dev
+    organizationalUnit: ou-abcd-22222222
+repositories:
+  app:
+    account: source
+pipelines:
+  app:
+    repository: app
+    branches:
+      dev: main
+    deploy:
+      type: codedeploy
+`;
+
 const env = useLocalAws();
 
 describe('the execution role outside the org\'s names, proved by the access proof\'s evaluator', () => {
@@ -224,6 +256,20 @@ describe('the names kept while instances are not CURRENT (pure)', () => {
   });
 });
 
+describe('the order packs are written in (pure)', () => {
+  const st = (sid: string, resource: string) => ({ Sid: sid, Effect: 'Allow' as const, Action: ['iam:GetRole'], Resource: [resource] });
+  it('a pack that gains what another loses goes first; otherwise by number; new packs before the ones they take from', () => {
+    const [a, b, c] = [st('A', 'arn:aws:iam::1:role/a'), st('B', 'arn:aws:iam::1:role/b'), st('C', 'arn:aws:iam::1:role/c')];
+    expect(packWriteOrder([[a, b], [c]], [[a, b], [c]])).toEqual([0, 1]);
+    // The policy grew: b moves from pack 1 to pack 2, c from pack 2 to a new pack 3.
+    expect(packWriteOrder([[a, b], [c], []], [[a], [b], [c]])).toEqual([2, 1, 0]);
+    // It shrank: c moves from pack 3 down to pack 2 (pack 3 is then detached).
+    expect(packWriteOrder([[a], [b], [c]], [[a], [b, c]])).toEqual([0, 1]);
+    // Two statements swapping packs: no order keeps both, so by number.
+    expect(packWriteOrder([[a], [b]], [[b], [a]])).toEqual([0, 1]);
+  });
+});
+
 describe('the administration role (pure)', () => {
   const accounts = (n: number) => Array.from({ length: n }, (_, i) => String(200000000000 + i));
   const chars = (policy: object) => JSON.stringify(policy).length;
@@ -242,6 +288,12 @@ describe('the administration role (pure)', () => {
       { Sid: 'AssumeExecutionRolesInTheOrg', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws-us-gov:iam::*:role/xs-exec', Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } } },
     ]);
     expect(chars(policy)).toBeLessThan(10240);
+  });
+
+  it("with the role's other inline policies taking part of the quota (another org's, AWS's sample one), what they leave decides", () => {
+    expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5').Statement[0].Sid).toBe('AssumeExecutionRoles');
+    expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5', 2000).Statement[0].Sid).toBe('AssumeExecutionRolesInTheOrg');
+    expect(() => administrationPolicy('aws', 'xs-exec', accounts(60), undefined, 2000)).toThrow(/over the 2000 left of IAM's 10240 for a role's inline policies \(the role's other inline policies take 8240 of them\)/);
   });
 
   it('past it with no organization id known, refused before any change, saying how to give one', () => {
@@ -428,6 +480,155 @@ describe('xstack bootstrap on moto', () => {
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
   });
 
+  it("SELF_MANAGED: IAM's lists read page by page (IAM may answer fewer items than asked): with one item a page, a second run still finds every pack attached and changes nothing", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const again = await bootstrap(compiled, shortPages(env.aws()));
+    expect(again.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(await bootstrapState(compiled, shortPages(env.aws()))).toBe('current');
+  });
+
+  it('SELF_MANAGED, IAM eventually consistent (modelled): calls on a role or policy the run just created are tried again while IAM answers NoSuchEntity, and each new execution role is assumed before bootstrap ends', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.executionRoleName;
+    const model = { notYetSeen: { AttachRolePolicyCommand: 2, ListAttachedRolePoliciesCommand: 2 }, assumeRefused: { executionRole: role, times: 2 }, refused: [] as string[] };
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    expect(model.refused.filter((r) => r.startsWith('AttachRolePolicyCommand')).length).toBeGreaterThan(2);
+    const assumable = steps.filter((s) => s.what === `role ${role}: assumable by the caller (sts:AssumeRole)`);
+    expect(assumable.map((s) => s.account).sort()).toEqual(['111111111111', '222222222222', '333333333333', '444444444444', '555555555555'].filter((a) => compiled.stages.some((st) => st.targets.some((t) => t.id === a))));
+    for (const s of assumable) expect(s).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^after 3 tries: IAM took a moment to propagate the new trust \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/troubleshoot_general\.html#troubleshoot_general_eventual-consistency\)$/) });
+    expect(waits).toEqual(expect.arrayContaining([1000, 2000, 4000]));
+    // A second run creates nothing and changes no trust: nothing tried again, nothing assumed.
+    const again = await bootstrap(compiled, eventuallyConsistent(env.aws(), { ...model, refused: [] }), { sleep: async () => expect.fail('no wait') });
+    expect(again.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(again.some((s) => s.what.includes('assumable'))).toBe(false);
+  });
+
+  it('SELF_MANAGED: an execution role STS still refuses after about a minute is reported missing, saying to wait before deploying; the accounts after it are tried once', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.executionRoleName;
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100 }, refused: [] }), { sleep: async (ms) => void waits.push(ms) });
+    const assumable = steps.filter((s) => s.what.endsWith('assumable by the caller (sts:AssumeRole)'));
+    expect(assumable.length).toBeGreaterThan(1);
+    for (const s of assumable) expect(s).toMatchObject({ status: 'missing', detail: expect.stringMatching(/^STS still refuses it \(User: .* is not authorized to perform: sts:AssumeRole .*\): IAM has not propagated the new trust yet .* Wait a minute before deploying/) });
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
+  });
+
+  it("SELF_MANAGED, two orgs (two prefixes) sharing the default administration role: each its own inline policy and tag, neither undoing the other's, and a Region principal in the trust is kept", async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const a = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const b = compileOrg(parseOrg(text.replace('prefix: acme', 'prefix: beta').replace(/"555555555555"/, '"666666666666"'), 'beta.yaml'));
+    const role = a.org.stackSets.administrationRoleName;
+    expect(b.org.stackSets.administrationRoleName).toBe(role);
+    const iam = env.aws().iam();
+    expect((await bootstrap(a, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    // Another org deploying in a Region disabled by default gave the trust that Region's principal.
+    const trust = administrationTrust('aws', (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!, ['ap-east-1']);
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role, PolicyDocument: JSON.stringify(trust) }));
+    expect((await bootstrap(b, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort()).toEqual(['acme-assume-execution-roles', 'beta-assume-execution-roles']);
+    const granted = async (name: string) => JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument!)).Statement[0].Resource as string[];
+    expect(await granted('acme-assume-execution-roles')).toContain('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
+    expect(await granted('beta-assume-execution-roles')).toContain('arn:aws:iam::666666666666:role/AWSCloudFormationStackSetExecutionRole');
+    expect(await bootstrapState(a, env.aws())).toBe('current');
+    expect(await bootstrapState(b, env.aws())).toBe('current');
+    const after = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!);
+    expect(after).toContain('cloudformation.ap-east-1.amazonaws.com');
+    expect((await bootstrap(a, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
+  });
+
+  it('SELF_MANAGED, an org bootstrapped by the earlier xstack (one policy and one tag for every org): its own are replaced by the per-prefix ones, another org\'s left, said so', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = compiled.org.stackSets.administrationRoleName;
+    const iam = env.aws().iam();
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const accounts = [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].sort();
+    // What the earlier xstack left: its policy and tag under the one name, none of this version's.
+    const asBefore = async (policyAccounts: string[]) => {
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: 'acme-assume-execution-roles' }));
+      await iam.send(new UntagRoleCommand({ RoleName: role, TagKeys: [bootstrapTag('acme')] }));
+      await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'assume-execution-roles', PolicyDocument: JSON.stringify(administrationPolicy('aws', 'AWSCloudFormationStackSetExecutionRole', policyAccounts)) }));
+      await iam.send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: 'xstack:bootstrap', Value: bootstrapDigest(compiled) }] }));
+    };
+    await asBefore(accounts);
+    // The earlier tag with this compile's digest still says current.
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.filter((s) => s.status === 'change').map((s) => `${s.what}: ${s.detail}`)).toEqual([
+      `policy ${role}/acme-assume-execution-roles: create`,
+      `policy ${role}/assume-execution-roles: delete: an earlier xstack's policy for this org's accounts, now acme-assume-execution-roles`,
+      `role ${role}: tag xstack:bootstrap:acme: what this bootstrap set up, for plan and deploy to compare with`,
+      `role ${role}: tag xstack:bootstrap: remove: an earlier xstack's record of this org, now xstack:bootstrap:acme`,
+    ]);
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames).toEqual(['acme-assume-execution-roles']);
+    expect(((await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags ?? []).map((t) => t.Key)).toEqual(['xstack:bootstrap:acme']);
+    // Written for accounts that are not all this org's (another org's, last to run the earlier xstack): left, said so.
+    await asBefore([...accounts, '999999999999']);
+    const shared = await bootstrap(compiled, env.aws());
+    expect(shared.find((s) => s.what === `policy ${role}/assume-execution-roles`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^left as it is: written by an earlier xstack, and not for this org's accounts only/) });
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort()).toEqual(['acme-assume-execution-roles', 'assume-execution-roles']);
+  });
+
+  it("SELF_MANAGED: target accounts are assumed through STS in the org's Region, not --region's (an opt-in --region a target account has not enabled would refuse it)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const aws = env.aws('us-east-1');
+    const regions: string[] = [];
+    const sts = aws.sts.bind(aws);
+    aws.sts = (...args: Parameters<typeof sts>) => {
+      const client = sts(...args);
+      client.middlewareStack.add(
+        (next, context) => async (input) => {
+          const role = (input.input as { RoleArn?: string }).RoleArn ?? '';
+          if (context.commandName === 'AssumeRoleCommand' && role.endsWith(':role/OrganizationAccountAccessRole')) regions.push(await client.config.region());
+          return next(input);
+        },
+        { step: 'initialize' },
+      );
+      return client;
+    };
+    expect((await bootstrap(compiled, aws)).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(regions.length).toBeGreaterThan(0);
+    expect(new Set(regions)).toEqual(new Set([compiled.org.region]));
+  });
+
+  it("SELF_MANAGED: OrganizationAccountAccessRole refused (an invited account, or not run from the management account): the error says where that role exists, whom it trusts, and --access-role", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
+      new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}$`),
+    );
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
+      new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
+    );
+  });
+
+  it('SELF_MANAGED: a statement moving from one pack to another is written into its new pack first, so a run stopped between the two leaves it granted', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const account = '222222222222';
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const arn = (n: number) => `arn:aws:iam::${account}:policy/acme-stackset-execution-${n}`;
+    const statements = async (n: number) => {
+      const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn(n) }))).Policy!.DefaultVersionId!;
+      return JSON.parse(decodeURIComponent((await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn(n), VersionId: version }))).PolicyVersion!.Document!)).Statement as ExecutionStatement[];
+    };
+    const [one, two] = [await statements(1), await statements(2)];
+    // As an earlier bootstrap packed it: pack 2's first statement in pack 1. This run moves it back to pack 2.
+    const moved = two[0];
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(1), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [...one, moved] }), SetAsDefault: true }));
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(2), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: two.slice(1) }), SetAsDefault: true }));
+    // The second new version of the run refused (a second operator's bootstrap): the run stops between the two packs.
+    await expect(bootstrap(compiled, failingCall(env.aws(), 'CreatePolicyVersionCommand', 2))).rejects.toThrow(/multiple requests to change this object/);
+    const held = [...(await statements(1)), ...(await statements(2))];
+    expect(held.some((s) => JSON.stringify(s) === JSON.stringify(moved))).toBe(true);
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(await statements(2)).toEqual(two);
+  });
+
   it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = '111111111111';
@@ -487,34 +688,37 @@ describe('xstack bootstrap on moto', () => {
     expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);
   });
 
+  it('the template bucket left half-configured by a run that failed after CreateBucket: the next run applies what is missing, and a third changes nothing', async () => {
+    const large = compileGenerated(40);
+    const aws = env.aws();
+    const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const bucket = templateBucketName(large.org.prefix, admin, 'eu-west-1');
+    const s3 = aws.s3(undefined, 'eu-west-1');
+    // The earlier run: CreateBucket, then stopped (an SCP refusing the next put, Ctrl-C) before any setting.
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const bucketSteps = (steps: BootstrapStep[]) => steps.filter((x) => x.what.startsWith('template bucket')).map((x) => `${x.status} ${x.what.replace(bucket, 'B').replace(/ \(.*/, '')}`);
+    const dry = await bootstrap(large, env.aws(), { dryRun: true });
+    expect(bucketSteps(dry)).toEqual(expect.arrayContaining(['ok template bucket B', 'change template bucket B: public access block', 'change template bucket B: lifecycle rule expire-templates']));
+    const next = await bootstrap(large, env.aws());
+    expect(bucketSteps(next)).toEqual(bucketSteps(dry));
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+    expect((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules).toEqual([expect.objectContaining({ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } })]);
+    expect(bucketSteps(await bootstrap(large, env.aws()))).toEqual(['ok template bucket B', 'ok template bucket B: TLS-only bucket policy left out']);
+  });
+
+  it('SERVICE_MANAGED from an account in no organization: the unreadable organization is a missing step, named, not a raw error', async () => {
+    const compiled = compileOrg(parseOrg(SERVICE_ORG, 'service.yaml'));
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.find((s) => s.what === 'organization readable (organizations:DescribeOrganization)')).toMatchObject({
+      status: 'missing',
+      detail: expect.stringMatching(/^account \d{12} is in no organization \(AWSOrganizationsNotInUseException: .*\): SERVICE_MANAGED StackSets deploy to the accounts of an AWS Organizations organization with all features/),
+    });
+    expect(steps.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('missing');
+  });
+
   it('SERVICE_MANAGED: read-only checks name the missing step (trusted access, the management account as a target) and that the root deploy creates instances through is readable', async () => {
-    const text = `organization:
-  partition: aws
-  region: eu-west-1
-prefix: svc
-stackSets:
-  permissionModel: SERVICE_MANAGED
-accounts:
-  source:
-    id: "123456789012"
-    role: source
-    organizationalUnit: ou-abcd-11111111
-  dev:
-    id: "222222222222"
-    role: pipeline
-    environment: dev
-    organizationalUnit: ou-abcd-22222222
-repositories:
-  app:
-    account: source
-pipelines:
-  app:
-    repository: app
-    branches:
-      dev: main
-    deploy:
-      type: codedeploy
-`;
+    const text = SERVICE_ORG;
     const compiled = compileOrg(parseOrg(text, 'service.yaml'));
     const organizations = new OrganizationsClient(env.aws().clientConfig());
     const client = env.aws();

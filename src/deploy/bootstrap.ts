@@ -28,11 +28,14 @@ import {
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
-  ListAttachedRolePoliciesCommand,
-  ListPolicyVersionsCommand,
-  ListRoleTagsCommand,
+  paginateListAttachedRolePolicies,
+  paginateListPolicyVersions,
+  paginateListRoleTags,
   PutRolePolicyCommand,
   TagRoleCommand,
+  UntagRoleCommand,
+  DeleteRolePolicyCommand,
+  paginateListRolePolicies,
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
@@ -41,11 +44,17 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
   CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetPublicAccessBlockCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutPublicAccessBlockCommand,
   type BucketLocationConstraint,
+  type LifecycleRule,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { templatePath, type CompiledOrg } from '../compile';
 import { LIMITS } from '../limits';
@@ -55,7 +64,7 @@ import { XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
-import type { Aws } from './clients';
+import { AssumeRoleError, type Aws } from './clients';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
@@ -77,6 +86,8 @@ export interface BootstrapOptions {
    */
   accessRoleName?: string;
   onStep?: (step: BootstrapStep) => void;
+  /** How bootstrap waits between tries while IAM propagates (tests pass one that does not wait). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface BootstrapStep {
@@ -92,6 +103,35 @@ export const STACKSETS_SERVICE_PRINCIPAL = 'member.org.stacksets.cloudformation.
 /** IAM keeps at most five versions of a managed policy (same page). */
 const POLICY_VERSIONS = 5;
 
+/**
+ * IAM is eventually consistent: "Any change that you make in IAM (or other AWS services) takes time to become
+ * visible from all possible endpoints … Such changes include creating or updating users, groups, roles, or policies
+ * … be sure to verify that the changes have been propagated before production workflows depend on them."
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+ */
+export const IAM_CONSISTENCY_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency';
+/** Waits between tries of a call on a role or policy this run created (about 30 s in all): IAM usually needs seconds. */
+const NOT_YET_SEEN_WAITS_MS = [1000, 2000, 4000, 8000, 15000];
+/** Waits between tries of sts:AssumeRole into an execution role whose trust this run wrote (about 60 s in all). */
+const ASSUMABLE_WAITS_MS = [2000, 4000, 8000, 15000, 15000, 15000];
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `call`, on a role or policy this run created (`created`): while IAM answers NoSuchEntity for it (not yet seen: see
+ * IAM_CONSISTENCY_DOC), tried again after each of NOT_YET_SEEN_WAITS_MS. On anything else, or on what an earlier run
+ * made, once: NoSuchEntity there is an answer, not a delay.
+ */
+async function onceSeen<T>(created: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!created || (error as { name?: string }).name !== 'NoSuchEntityException' || attempt >= NOT_YET_SEEN_WAITS_MS.length) throw error;
+      await sleep(NOT_YET_SEEN_WAITS_MS[attempt]);
+    }
+  }
+}
+
 const document = (statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
 const sameDocument = (a: string | undefined, b: object) => a !== undefined && JSON.stringify(JSON.parse(decodeURIComponent(a))) === JSON.stringify(b);
 
@@ -103,10 +143,11 @@ const sameDocument = (a: string | undefined, b: object) => a !== undefined && JS
  * into a target account that resides in a Region that's disabled by default,
  * you will also need to include the regional service principal for that
  * Region" (same page), `cloudformation.<region>.amazonaws.com`. `regions`: the
- * Regions of the StackSets and of their instances.
+ * Regions of the StackSets and of their instances; `kept`: the Regions whose principal the trust names already (another
+ * org sharing the role may deploy in one: see regionalPrincipals), kept as they are.
  */
-export function administrationTrust(partition: string, adminAccount: string, regions: readonly string[] = []) {
-  const regional = [...new Set(regions.filter(isOptInRegion))].sort().map((r) => `cloudformation.${r}.amazonaws.com`);
+export function administrationTrust(partition: string, adminAccount: string, regions: readonly string[] = [], kept: readonly string[] = []) {
+  const regional = [...new Set([...regions.filter(isOptInRegion), ...kept])].sort().map((r) => `cloudformation.${r}.amazonaws.com`);
   return document([
     {
       Effect: 'Allow',
@@ -118,10 +159,23 @@ export function administrationTrust(partition: string, adminAccount: string, reg
 }
 
 /**
+ * The Regions of the `cloudformation.<region>.amazonaws.com` principals an administration role's trust names now: two
+ * orgs (two prefixes) may share the default administration role, each with its own Regions, and a bootstrap of one
+ * must not take away the other's.
+ */
+export function regionalPrincipals(trustDocument: string | undefined): string[] {
+  if (!trustDocument) return [];
+  const statements = ([] as unknown[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: unknown }).Statement ?? []);
+  const services = statements.flatMap((st) => ([] as string[]).concat((st as { Principal?: { Service?: string | string[] } }).Principal?.Service ?? []));
+  return services.flatMap((service) => /^cloudformation\.([a-z0-9-]+)\.amazonaws\.com$/.exec(service)?.[1] ?? []);
+}
+
+/**
  * The administration role may assume the execution role in the target
  * accounts, and nothing else: one ARN per account while that fits IAM's
  * quota of a role's inline policies (10,240 characters, about 140 accounts:
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), all of the role's inline policies
+ * together: `budget` is what the others (another org's, AWS's sample one) leave.
  * Past it, the execution role's name in any account, "if you want to specify
  * all target accounts" (stacksets-prereqs-self-managed.html, above), held to
  * the accounts of the org by aws:ResourceOrgID, which is in the request
@@ -130,13 +184,15 @@ export function administrationTrust(partition: string, adminAccount: string, reg
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
  * The execution role's trust still names this role: both sides must allow.
  */
-export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string) {
+export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string, budget: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) {
   const listed = document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
-  if (JSON.stringify(listed).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) return listed;
+  if (JSON.stringify(listed).length <= budget) return listed;
   if (!organizationId) {
+    const limit = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit;
+    const others = budget < limit ? ` (the role's other inline policies take ${limit - budget} of them)` : '';
     throw new XstackError(
       'ADMIN_POLICY_TOO_LONG',
-      `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over IAM's ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} for a role's inline policies (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
+      `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over ${budget < limit ? `the ${budget} left of ` : ''}IAM's ${limit} for a role's inline policies${others} (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
     );
   }
   return document([
@@ -241,7 +297,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
  * SSE-S3, TLS only, objects expiring after 90 days (CloudFormation reads a
  * template when the StackSet call is made and keeps its own copy).
  */
-async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
+export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
   const large = compiled.stages.filter((stage) => needsTemplateBucket(compiled.files.get(templatePath(stage))!));
   if (large.length === 0) return;
   const { org } = compiled;
@@ -256,7 +312,12 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
   // Owned by the administrator account, or refused: the name is predictable (template-store.ts).
   const state = await templateBucketState(s3, bucket, admin);
   if (state === 'foreign') throw foreignBucket(bucket, admin);
-  if (state === 'present') return report({ account: admin, what, status: 'ok' });
+  if (state === 'present') {
+    report({ account: admin, what, status: 'ok' });
+    // Present is not finished: a run that failed after CreateBucket (an SCP refusing s3:PutBucketPolicy, Ctrl-C) left
+    // it without some of its settings, which this run still applies.
+    return ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+  }
   report({ account: admin, what, status: 'change' });
   if (dry) return;
   try {
@@ -267,35 +328,118 @@ async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: stri
     if ((error as { name?: string }).name === 'BucketAlreadyExists') throw foreignBucket(bucket, admin);
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
   }
+  await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+}
+
+/** JSON with every object's keys sorted: a policy S3 gives back in another key order is the same policy. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+
+/** A bucket setting as read, or undefined when S3 answers that it has none (`absent`: the error's name). */
+async function readSetting<T>(read: () => Promise<T>, absent: string): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if ((error as { name?: string }).name === absent) return undefined;
+    throw error;
+  }
+}
+
+const TEMPLATE_LIFECYCLE_RULE = { ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } } as const;
+const BLOCK_ALL = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
+
+/**
+ * The template bucket's settings, each read and put only when it differs: public access blocked, SSE-S3, templates
+ * expiring after 90 days, TLS only. Run on every bootstrap, not only after CreateBucket, so that a run that stopped
+ * between CreateBucket and the last put is finished by the next. A setting S3 has none of answers with its own error
+ * (GetPublicAccessBlock NoSuchPublicAccessBlockConfiguration, GetBucketEncryption
+ * ServerSideEncryptionConfigurationNotFoundError, GetBucketLifecycleConfiguration NoSuchLifecycleConfiguration,
+ * GetBucketPolicy NoSuchBucketPolicy: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+ * Lifecycle rules and policy statements of others are kept: only xstack's own rule and statement are written.
+ */
+async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string, partition: string, endpoint: string | undefined, dry: boolean, report: (s: BootstrapStep) => void) {
   // CreateBucket has no ExpectedBucketOwner (API_CreateBucket.html); every call after it does (template-store.ts).
   const owned = { Bucket: bucket, ExpectedBucketOwner: admin };
-  const blockAll = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
-  await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: blockAll }));
-  await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
-  await s3.send(
-    new PutBucketLifecycleConfigurationCommand({
-      ...owned,
-      LifecycleConfiguration: { Rules: [{ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } }] },
-    }),
-  );
+  const change = (setting: string, detail: string) => report({ account: admin, what: `template bucket ${bucket}: ${setting}`, status: 'change', detail });
+
+  const block = await readSetting(() => s3.send(new GetPublicAccessBlockCommand(owned)), 'NoSuchPublicAccessBlockConfiguration');
+  const blocked = block?.PublicAccessBlockConfiguration;
+  if (!Object.entries(BLOCK_ALL).every(([k, v]) => blocked?.[k as keyof typeof BLOCK_ALL] === v)) {
+    change('public access block', blocked ? 'block all four kinds of public access' : 'create');
+    if (!dry) await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: BLOCK_ALL }));
+  }
+
+  const encryption = await readSetting(() => s3.send(new GetBucketEncryptionCommand(owned)), 'ServerSideEncryptionConfigurationNotFoundError');
+  const rules = encryption?.ServerSideEncryptionConfiguration?.Rules ?? [];
+  if (!(rules.length === 1 && rules[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm === 'AES256')) {
+    change('default encryption', `SSE-S3${rules.length > 0 ? ` (was ${rules.map((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).join(', ')})` : ''}`);
+    if (!dry) await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+  }
+
+  const lifecycle = (await readSetting(() => s3.send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration'))?.Rules ?? [];
+  const ours = lifecycle.find((r) => r.ID === TEMPLATE_LIFECYCLE_RULE.ID);
+  if (!ours || ours.Status !== 'Enabled' || ours.Filter?.Prefix !== 'templates/' || ours.Expiration?.Days !== 90) {
+    change('lifecycle rule expire-templates', ours ? 'update: templates/ expire after 90 days' : 'create: templates/ expire after 90 days');
+    const others = lifecycle.filter((r) => r.ID !== TEMPLATE_LIFECYCLE_RULE.ID);
+    if (!dry) await s3.send(new PutBucketLifecycleConfigurationCommand({ ...owned, LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
+  }
+
   // TLS only: against AWS every call is HTTPS. The local emulator is reached over plain HTTP and enforces
   // bucket policies, so there the statement would refuse xstack itself: left out, and said so.
-  if (aws.options.endpoint?.startsWith('http:')) {
-    report({ account: admin, what: `template bucket ${bucket}: TLS-only bucket policy left out`, status: 'ok', detail: `the endpoint ${aws.options.endpoint} is plain HTTP (the local emulator)` });
+  if (endpoint?.startsWith('http:')) {
+    report({ account: admin, what: `template bucket ${bucket}: TLS-only bucket policy left out`, status: 'ok', detail: `the endpoint ${endpoint} is plain HTTP (the local emulator)` });
     return;
   }
-  const bucketArn = `arn:${org.partition}:s3:::${bucket}`;
-  await s3.send(
-    new PutBucketPolicyCommand({
-      ...owned,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
-          { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
-        ],
-      }),
-    }),
+  const bucketArn = `arn:${partition}:s3:::${bucket}`;
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+  const tlsOnly = { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
+  const text = (await readSetting(() => s3.send(new GetBucketPolicyCommand(owned)), 'NoSuchBucketPolicy'))?.Policy;
+  const statements = text ? ([] as Array<{ Sid?: string }>).concat((JSON.parse(text) as { Statement?: Array<{ Sid?: string }> }).Statement ?? []) : [];
+  const current = statements.find((st) => st.Sid === tlsOnly.Sid);
+  if (current && canonical(current) === canonical(tlsOnly)) return;
+  change('TLS-only bucket policy', current ? 'update statement DenyInsecureTransport' : text ? 'add statement DenyInsecureTransport' : 'create');
+  const policy = { Version: '2012-10-17', Statement: [...statements.filter((st) => st.Sid !== tlsOnly.Sid), tlsOnly] };
+  if (!dry) await s3.send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
+}
+
+/**
+ * Credentials of the role bootstrap reaches a target account through, assumed through STS in the org's Region
+ * (clients.ts assumeRefreshing), whose refusal says what the default role is and what to do instead.
+ */
+function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: string, named: string | undefined): AwsCredentialIdentityProvider {
+  const provider = aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${named ?? DEFAULT_ACCESS_ROLE}`, undefined, org.region);
+  return async () => {
+    try {
+      return await provider();
+    } catch (error) {
+      throw await accessRoleRefused(error, aws, account, admin, named);
+    }
+  };
+}
+
+const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
+
+/**
+ * An AccessDenied assuming the access role, with why: OrganizationAccountAccessRole is made only in an account
+ * Organizations creates, and "trusts the management account, allowing users in the management account to assume the
+ * role" (CreateAccount's RoleName, https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html;
+ * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html): an invited account
+ * has none, and another administrator account is not trusted. Any other failure is passed on as it is.
+ */
+async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined): Promise<unknown> {
+  const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
+  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied') return error;
+  if (named) {
+    return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
+  }
+  const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
+  const trusted = 'id' in management ? `the management account (${management.id})` : 'the management account';
+  const here = 'id' in management && management.id === admin ? '' : `; this is account ${admin}`;
+  return new XstackError(
+    'ACCESS_ROLE_REFUSED',
+    `${error.message}. Bootstrap reaches target accounts through ${DEFAULT_ACCESS_ROLE} unless --access-role names another; that role exists only in accounts AWS Organizations created (not in invited ones) and trusts only ${trusted}${here}: ` +
+      `run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}`,
+    { cause: error },
   );
 }
 
@@ -325,8 +469,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   // Each deployed template with the accounts of its instances: its names are kept in those accounts' policies only.
   const statements = executionPolicy(compiled, deployed.map((d) => ({ template: d.template, accounts: d.accounts })));
-  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined =>
-    account === admin ? undefined : aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${options.accessRoleName ?? 'OrganizationAccountAccessRole'}`);
+  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined => (account === admin ? undefined : accessRole(aws, org, admin, account, options.accessRoleName));
   // A StackSet's TemplateBody is its latest template; an instance that is not CURRENT may still run an earlier one,
   // whose names the next deploy's retry removes with this role. The names the policy grants now are kept, read before
   // any change, until every instance is CURRENT.
@@ -351,9 +494,11 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
     );
   }
-  await ensureRole(iam, admin, s.administrationRoleName, () => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region]) }), dry, report);
-  const policy = administrationPolicy(org.partition, s.executionRoleName, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)));
-  await ensureInlinePolicy(iam, admin, s.administrationRoleName, 'assume-execution-roles', policy, dry, report);
+  const sleep = options.sleep ?? realSleep;
+  const adminTrust = (current: string | undefined) => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current)) });
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, dry, report);
+  const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
+  const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
 
   const leaving = leavingResources(compiledStatements, statements, accounts);
   if (leaving.length > 0) {
@@ -364,6 +509,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: `not in this compile, kept so that the deploy removing them may delete them; the next bootstrap after that deploy drops them: ${leaving.join(', ')}`,
     });
   }
+  const trustWritten: string[] = [];
   for (const account of accounts) {
     const accountIam = aws.iam(credentialsOf(account), org.region);
     const trust = (current: string | undefined) => {
@@ -372,7 +518,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
       return { document, detail: `trusts ${principals.join(', ')}` };
     };
-    await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
+    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
+    if (executionRole !== 'same') trustWritten.push(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
       report({
@@ -382,15 +529,51 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
         detail: `instances not CURRENT in ${behind.map((d) => `${d.stackSet} (${d.notCurrent.join(', ')})`).join(', ')}: names kept until every instance is CURRENT (they may still run an earlier template, whose names the next deploy removes): ${[...new Set(kept.flatMap((k) => k.Resource))].sort().join(', ')}`,
       });
     }
-    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, dry, report);
+    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   }
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  const digest = bootstrapDigest(compiled);
-  const current = await stampOf(iam, s.administrationRoleName);
-  const what = `role ${s.administrationRoleName}: tag ${BOOTSTRAP_TAG}`;
-  if (current === digest) return report({ account: admin, what, status: 'ok' });
-  report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
-  if (!dry) await iam.send(new TagRoleCommand({ RoleName: s.administrationRoleName, Tags: [{ Key: BOOTSTRAP_TAG, Value: digest }] }));
+  await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
+  if (!dry) await awaitAssumable(aws, org, trustWritten, sleep, report);
+}
+
+/**
+ * Before a deploy depends on them (IAM_CONSISTENCY_DOC: "verify that the changes have been propagated"): each
+ * execution role whose trust this run created or changed, assumed by the caller, whom that trust names
+ * (aws:PrincipalArn), through STS in the org's Region, as StackSets' own AssumeRole is judged by the same trust. A
+ * refusal (AccessDenied) is tried again for about a minute (ASSUMABLE_WAITS_MS); once one account has used it all up,
+ * the others are tried once each. What this proves is the trust as STS sees it, not the administration role nor the
+ * managed policies' new versions, which only CloudFormation exercises.
+ */
+async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
+  let waits = ASSUMABLE_WAITS_MS;
+  for (const account of accounts) {
+    const role = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
+    const what = `role ${org.stackSets.executionRoleName}: assumable by the caller (sts:AssumeRole)`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await aws.assume(role, undefined, org.region);
+        report({ account, what, status: 'ok', ...(attempt > 0 ? { detail: `after ${attempt + 1} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
+        break;
+      } catch (error) {
+        const { name, message } = error as { name?: string; message?: string };
+        if (name === 'AccessDenied' && attempt < waits.length) {
+          await sleep(waits[attempt]);
+          continue;
+        }
+        if (name === 'AccessDenied') waits = [];
+        report({
+          account,
+          what,
+          status: 'missing',
+          detail:
+            name === 'AccessDenied'
+              ? `STS still refuses it (${message}): IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again`
+              : `${name}: ${message}`,
+        });
+        break;
+      }
+    }
+  }
 }
 
 export interface DeployedTemplate {
@@ -462,8 +645,13 @@ function leavingResources(needed: readonly ExecutionStatement[], kept: readonly 
   return [...out].sort();
 }
 
-/** The administration role's tag that records what bootstrap last set up (SELF_MANAGED). */
-export const BOOTSTRAP_TAG = 'xstack:bootstrap';
+/**
+ * The administration role's tag that records what bootstrap last set up for an org (SELF_MANAGED): one per prefix, as
+ * two orgs may share the default administration role and each records its own.
+ */
+export const bootstrapTag = (prefix: string) => `xstack:bootstrap:${prefix}`;
+/** The one tag an earlier xstack wrote for every org on the role (the last bootstrap's, whichever org ran it). */
+export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
 
 /**
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
@@ -488,13 +676,46 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
   return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
 }
 
-async function stampOf(iam: IAMClient, role: string): Promise<string | undefined> {
+/** The role's tags (none when it does not exist). */
+async function roleTags(iam: IAMClient, role: string): Promise<Map<string, string>> {
   try {
-    return (await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags?.find((t) => t.Key === BOOTSTRAP_TAG)?.Value;
+    return new Map((await everyPage(paginateListRoleTags({ client: iam }, { RoleName: role }), (page) => page.Tags ?? [])).map((t) => [t.Key!, t.Value ?? '']));
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+    if ((error as { name?: string }).name === 'NoSuchEntityException') return new Map();
     throw error;
   }
+}
+
+/**
+ * The digest the last bootstrap recorded for this org: its own tag, or, for an org bootstrapped by an earlier xstack,
+ * the one tag that xstack wrote when it holds this compile's digest (the digest names the accounts and roles, so
+ * another org's is another). Another value there may be another org's: not this org's to judge.
+ */
+function stampOf(tags: ReadonlyMap<string, string>, compiled: CompiledOrg): string | undefined {
+  const own = tags.get(bootstrapTag(compiled.org.prefix));
+  if (own !== undefined) return own;
+  return tags.get(LEGACY_BOOTSTRAP_TAG) === bootstrapDigest(compiled) ? bootstrapDigest(compiled) : undefined;
+}
+
+/**
+ * This org's tag, and the earlier xstack's one tag removed when it is this org's record (this compile's digest, or the
+ * run removed this org's policy under the earlier name, which that xstack wrote in the same run): another org's stays.
+ */
+async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes) {
+  const role = compiled.org.stackSets.administrationRoleName;
+  const key = bootstrapTag(compiled.org.prefix);
+  const digest = bootstrapDigest(compiled);
+  const tags = roleCreated ? new Map<string, string>() : await roleTags(iam, role);
+  const what = `role ${role}: tag ${key}`;
+  if (tags.get(key) === digest) report({ account: admin, what, status: 'ok' });
+  else {
+    report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
+    if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: key, Value: digest }] })));
+  }
+  const legacy = tags.get(LEGACY_BOOTSTRAP_TAG);
+  if (legacy === undefined || (legacy !== digest && !legacyRemoved)) return;
+  report({ account: admin, what: `role ${role}: tag ${LEGACY_BOOTSTRAP_TAG}`, status: 'change', detail: `remove: an earlier xstack's record of this org, now ${key}` });
+  if (!dry) await iam.send(new UntagRoleCommand({ RoleName: role, TagKeys: [LEGACY_BOOTSTRAP_TAG] }));
 }
 
 /**
@@ -508,7 +729,7 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
   let stamp: string | undefined;
   try {
-    stamp = await stampOf(aws.iam(), compiled.org.stackSets.administrationRoleName);
+    stamp = stampOf(await roleTags(aws.iam(), compiled.org.stackSets.administrationRoleName), compiled);
   } catch {
     return 'unknown';
   }
@@ -545,7 +766,19 @@ function refuseOversizedTrust(compiled: CompiledOrg, account: string, role: stri
 /** A role's trust as it should be, given the one it has (none when the role is new), and what to say about it. */
 type TrustFor = (current: string | undefined) => { document: object; detail?: string };
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void) {
+/** What a step that writes in this run has: dry run or not, where it reports, and how it waits while IAM propagates. */
+interface Writes {
+  dry: boolean;
+  report: (s: BootstrapStep) => void;
+  sleep: (ms: number) => Promise<void>;
+  /** The role the step writes on was created in this run (IAM may not show it yet: onceSeen). */
+  roleCreated: boolean;
+}
+
+/** Whether the role was created, its trust updated, or left as it was (dry run: what would be). */
+type RoleChange = 'created' | 'updated' | 'same';
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void): Promise<RoleChange> {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
@@ -554,15 +787,19 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     const trust = trustFor(undefined);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
     if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' }));
-    return;
+    return 'created';
   }
   const trust = trustFor(current);
-  if (sameDocument(current, trust.document)) return report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+  if (sameDocument(current, trust.document)) {
+    report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+    return 'same';
+  }
   report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
   if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) }));
+  return 'updated';
 }
 
-async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes) {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
@@ -571,50 +808,140 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
   }
   if (sameDocument(current, policy)) return report({ account, what: `policy ${role}/${name}`, status: 'ok' });
   report({ account, what: `policy ${role}/${name}`, status: 'change', detail: current ? 'update' : 'create' });
-  if (!dry) await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) }));
+  if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) })));
+}
+
+/** The name an earlier xstack gave the administration role's inline policy, one for every org sharing the role. */
+export const LEGACY_ADMINISTRATION_POLICY = 'assume-execution-roles';
+
+/**
+ * Whether the policy an earlier xstack wrote under LEGACY_ADMINISTRATION_POLICY is this org's, as administrationPolicy
+ * wrote it: its one statement names this org's execution role in this org's accounts only (`accounts`: the targets and
+ * the accounts with instances), or, past the quota, in this org's organization. Anything else (another org's accounts,
+ * a statement added by hand) is not this org's to replace.
+ */
+export function isOwnLegacyPolicy(policy: { Statement?: unknown }, partition: string, executionRoleName: string, accounts: ReadonlySet<string>, organizationId?: string): boolean {
+  const statements = ([] as unknown[]).concat(policy.Statement ?? []) as Array<{ Sid?: string; Resource?: string | string[]; Condition?: { StringEquals?: Record<string, string> } }>;
+  if (statements.length !== 1) return false;
+  const [statement] = statements;
+  const resources = ([] as string[]).concat(statement.Resource ?? []);
+  if (statement.Sid === 'AssumeExecutionRoles') {
+    return resources.length > 0 && resources.every((r) => {
+      const arn = /^arn:([^:]+):iam::(\d{12}):role\/(.+)$/.exec(r);
+      return arn !== null && arn[1] === partition && arn[3] === executionRoleName && accounts.has(arn[2]);
+    });
+  }
+  return (
+    statement.Sid === 'AssumeExecutionRolesInTheOrg' &&
+    organizationId !== undefined &&
+    resources.length === 1 &&
+    resources[0] === `arn:${partition}:iam::*:role/${executionRoleName}` &&
+    statement.Condition?.StringEquals?.['aws:ResourceOrgID'] === organizationId
+  );
+}
+
+/** The role's inline policies, parsed (none when the role does not exist). */
+async function inlinePolicies(iam: IAMClient, role: string): Promise<Map<string, { Statement?: unknown }>> {
+  const out = new Map<string, { Statement?: unknown }>();
+  try {
+    for (const name of await everyPage(paginateListRolePolicies({ client: iam }, { RoleName: role }), (page) => page.PolicyNames ?? [])) {
+      const text = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
+      if (text) out.set(name, JSON.parse(decodeURIComponent(text)) as { Statement?: unknown });
+    }
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+  }
+  return out;
+}
+
+/**
+ * This org's inline policy on the administration role (Names.administrationPolicy, per prefix: two orgs may share the
+ * default role, and each writes only its own), sized to what the role's other inline policies leave of IAM's quota
+ * (they count together, IAM_QUOTAS_DOC). The policy an earlier xstack wrote under the one name every org used is
+ * replaced when it is this org's (isOwnLegacyPolicy): the new one is written first, so that the StackSets never lose
+ * the grant, unless both would not fit together. Returns whether it was removed.
+ */
+async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes): Promise<boolean> {
+  const { org } = compiled;
+  const role = org.stackSets.administrationRoleName;
+  const name = new Names(org.prefix).administrationPolicy();
+  const others = writes.roleCreated ? new Map<string, { Statement?: unknown }>() : await inlinePolicies(iam, role);
+  const legacy = others.get(LEGACY_ADMINISTRATION_POLICY);
+  const ownLegacy = legacy !== undefined && isOwnLegacyPolicy(legacy, org.partition, org.stackSets.executionRoleName, new Set(accounts), organizationId);
+  others.delete(name);
+  if (ownLegacy) others.delete(LEGACY_ADMINISTRATION_POLICY);
+  const budget = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit - [...others.values()].reduce((n, p) => n + JSON.stringify(p).length, 0);
+  const policy = administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget);
+  const removeLegacy = async () => {
+    writes.report({ account: admin, what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`, status: 'change', detail: `delete: an earlier xstack's policy for this org's accounts, now ${name}` });
+    if (!writes.dry) await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: LEGACY_ADMINISTRATION_POLICY }));
+  };
+  const together = ownLegacy && JSON.stringify(policy).length + JSON.stringify(legacy).length <= budget;
+  if (ownLegacy && !together) await removeLegacy();
+  await ensureInlinePolicy(iam, admin, role, name, policy, writes);
+  if (together) await removeLegacy();
+  if (legacy !== undefined && !ownLegacy) {
+    writes.report({
+      account: admin,
+      what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`,
+      status: 'ok',
+      detail: `left as it is: written by an earlier xstack, and not for this org's accounts only (another org sharing the role, or accounts since removed); that org's next bootstrap replaces it, or delete it by hand once every org sharing the role has run this version's`,
+    });
+  }
+  return ownLegacy;
 }
 
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
-async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], { dry, report, sleep, roleCreated }: Writes) {
   const { org } = compiled;
   // The account's own policy: the names of the resources its instances create, not every account's (forAccount).
   const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
   resolved.Statement.push(...kept);
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();
-  if (!dry || (await roleExists(iam, role))) {
-    for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) attached.add(p.PolicyArn!);
+  // A role this run created has nothing attached (and IAM may not show it yet): not listed.
+  if (!roleCreated && (!dry || (await roleExists(iam, role)))) {
+    for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
-  for (const [i, pack] of packs.entries()) {
+  // Read every pack first, then write them in an order that never leaves a statement out (packWriteOrder).
+  const held: Array<{ name: string; arn: string; defaultVersion?: string; document?: string }> = [];
+  for (const [i] of packs.entries()) {
     const name = executionPolicyName(org.prefix, i + 1);
     const arn = `arn:${org.partition}:iam::${account}:policy/${name}`;
-    const wanted = document(pack);
     let defaultVersion: string | undefined;
     try {
       defaultVersion = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
     } catch (error) {
       if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
     }
+    const current = defaultVersion ? (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document : undefined;
+    held.push({ name, arn, defaultVersion, document: current });
+  }
+  // What the role holds now: the packs attached to it (a pack that exists unattached grants nothing).
+  const granted = held.map((h) => (h.document && attached.has(h.arn) ? statementsOf(h.document) : []));
+  for (const i of packWriteOrder(granted, packs)) {
+    const { name, arn, defaultVersion, document: current } = held[i];
+    const pack = packs[i];
+    const wanted = document(pack);
+    let policyCreated = false;
     if (!defaultVersion) {
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
       if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: 'xstack: the StackSet execution role, derived from the compiled templates' }));
-    } else {
-      const current = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document;
-      if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
-      else {
-        report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
-        if (!dry) {
-          const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions ?? [];
-          const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
-          if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
-          await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
-        }
+      policyCreated = true;
+    } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
+    else {
+      report({ account, what: `managed policy ${name}`, status: 'change', detail: 'new default version' });
+      if (!dry) {
+        const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
+        const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
+        if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
+        await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
       }
     }
     if (attached.has(arn)) continue;
     report({ account, what: `attach ${name} to ${role}`, status: 'change' });
-    if (!dry) await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+    if (!dry) await onceSeen(roleCreated || policyCreated, sleep, () => iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn })));
   }
   // This org's packs past the ones derived now (the policy shrank): xstack attached them, and detaching deletes nothing
   // (the policy stays, unattached). Only `policy/<prefix>-stackset-execution-<n>` of this account, by this org's
@@ -631,6 +958,41 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   for (const arn of lookalikes) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached, named like this org\'s execution policies but not one xstack bootstrap made: detach it by hand if it is not wanted (xstack detaches only its own)' });
 }
 
+const statementsOf = (text: string): IamStatement[] => ([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []);
+
+/** Each (effect, action, resource, condition) a statement grants or denies, as one string. */
+const grantsOf = (s: IamStatement): string[] => {
+  const condition = JSON.stringify((s as { Condition?: unknown }).Condition ?? null);
+  return ([] as string[]).concat(s.Action).flatMap((a) => ([] as string[]).concat(s.Resource).map((r) => `${s.Effect} ${a} ${r} ${condition}`));
+};
+
+/**
+ * The order to write the packs in (indexes into `wanted`), given what each attached pack grants now (`current`, by the
+ * same index; empty when new or unattached): a pack that gains a statement another pack loses is written before that
+ * one, so that a run that stops between two packs (an SCP refusal, a ConcurrentModification from a second operator,
+ * Ctrl-C) leaves every statement granted, in its old pack or its new one, or both, never in neither; the same for a
+ * Deny. Otherwise, by number. A cycle (statements moving both ways between two packs) cannot be ordered so: taken by
+ * number, as before.
+ */
+export function packWriteOrder(current: ReadonlyArray<readonly IamStatement[]>, wanted: ReadonlyArray<readonly IamStatement[]>): number[] {
+  const now = wanted.map((_, i) => new Set((current[i] ?? []).flatMap(grantsOf)));
+  const next = wanted.map((pack) => new Set(pack.flatMap(grantsOf)));
+  // first[a]: the packs to write before pack a, which gain what a loses.
+  const first = wanted.map((_, a) => {
+    const lost = [...now[a]].filter((g) => !next[a].has(g));
+    return new Set(wanted.map((__, b) => b).filter((b) => b !== a && lost.some((g) => next[b].has(g) && !now[b].has(g))));
+  });
+  const order: number[] = [];
+  const done = new Set<number>();
+  while (order.length < wanted.length) {
+    const ready = wanted.map((_, i) => i).filter((i) => !done.has(i));
+    const i = ready.find((a) => [...first[a]].every((b) => done.has(b))) ?? ready[0];
+    order.push(i);
+    done.add(i);
+  }
+  return order;
+}
+
 /** The statements of this org's packs attached to the execution role in the account now (none when the role is missing). */
 async function attachedPackStatements(iam: IAMClient, account: string, compiled: CompiledOrg): Promise<IamStatement[]> {
   const { org } = compiled;
@@ -639,14 +1001,14 @@ async function attachedPackStatements(iam: IAMClient, account: string, compiled:
   const names = new Names(org.prefix);
   const own = `arn:${org.partition}:iam::${account}:policy/`;
   const out: IamStatement[] = [];
-  for (const p of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []) {
+  for (const p of await attachedPolicies(iam, role)) {
     const arn = p.PolicyArn!;
     if (!arn.startsWith(own) || names.executionPolicyNumber(arn.slice(own.length)) === undefined) continue;
     const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
     if (!version) continue;
     const text = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }))).PolicyVersion?.Document;
     if (!text) continue;
-    out.push(...([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []));
+    out.push(...statementsOf(text));
   }
   return out;
 }
@@ -681,6 +1043,21 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
     .map((s) => ({ ...s, Sid: unique(s.Sid) }));
 }
 
+/**
+ * Every item of an IAM list, page by page: "IAM might return fewer than the MaxItems number of results even when
+ * there are more results available. We recommend that you check IsTruncated after every call to ensure that you
+ * receive all your results" (IsTruncated, in every IAM List* response, e.g.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html). The SDK's paginators
+ * follow Marker while IsTruncated.
+ */
+async function everyPage<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[]): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...items(page));
+  return out;
+}
+
+const attachedPolicies = (iam: IAMClient, role: string) => everyPage(paginateListAttachedRolePolicies({ client: iam }, { RoleName: role }), (page) => page.AttachedPolicies ?? []);
+
 async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
   try {
     await iam.send(new GetRoleCommand({ RoleName: role }));
@@ -694,15 +1071,14 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
 async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void) {
   const { org } = compiled;
   const organizations = aws.log.attach(new OrganizationsClient(aws.clientConfig()));
-  const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+  const read = await new OrganizationReads(() => organizations).managementAccount();
+  const management = 'id' in read ? read.id : undefined;
+  if (!('id' in read)) report({ account: caller, what: 'organization readable (organizations:DescribeOrganization)', status: 'missing', detail: organizationUnreadable(read, caller) });
   // "CloudFormation doesn't deploy stack instances to the organization management account"
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
   const named = org.accounts.find((a) => a.id === management);
-  report(
-    named
-      ? { account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` }
-      : { account: management ?? '?', what: 'management account not targeted', status: 'ok' },
-  );
+  if (named) report({ account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` });
+  else if (management) report({ account: management, what: 'management account not targeted', status: 'ok' });
   // Both lists come in pages ("If more results exist than the specified MaxResults value, a token is included"):
   // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAWSServiceAccessForOrganization.html
   const access = await allPages(paginateListAWSServiceAccessForOrganization({ client: organizations }, {}), (page) => page.EnabledServicePrincipals ?? []);
@@ -749,6 +1125,19 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   } else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
+}
+
+/**
+ * Why the organization could not be read (OrganizationReads.managementAccount's `unknown`), as the step to take:
+ * DescribeOrganization "can be called from any account in the organization"
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html), so the caller is
+ * either in no organization or not allowed the call.
+ */
+function organizationUnreadable(read: { unknown: string }, caller: string): string {
+  if (read.unknown.startsWith('AWSOrganizationsNotInUseException')) {
+    return `account ${caller} is in no organization (${read.unknown}): SERVICE_MANAGED StackSets deploy to the accounts of an AWS Organizations organization with all features; run bootstrap in that organization's management account or delegated administrator, or set stackSets.permissionModel: SELF_MANAGED`;
+  }
+  return `bootstrap reads the organization's management account (where StackSets never deploy, and where callAs SELF runs) and could not (${read.unknown}): allow organizations:DescribeOrganization to the identity running bootstrap, then run it again; the management account was not checked`;
 }
 
 /** Every page's items, or the error a page failed with (a caller that may not read the list is told so, not thrown at). */

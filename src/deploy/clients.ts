@@ -202,13 +202,17 @@ export class Aws {
     return this.log.attach(new OrganizationsClient(this.clientConfig()));
   }
 
-  sts(): STSClient {
-    return this.log.attach(new STSClient(this.clientConfig()));
+  /** STS at its endpoint in `region` (the administrator's, `--region`, unless given). */
+  sts(region?: string): STSClient {
+    return this.log.attach(new STSClient(this.clientConfig(undefined, region)));
   }
 
-  /** Credentials of a role in another account, once (they expire: see `assumeRefreshing`). */
-  async assume(roleArn: string, durationSeconds?: number): Promise<AwsCredentialIdentity> {
-    const out = await this.sts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack', ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}) }));
+  /**
+   * Credentials of a role in another account, once (they expire: see `assumeRefreshing`), through STS in `region`
+   * (`--region` unless given).
+   */
+  async assume(roleArn: string, durationSeconds?: number, region?: string): Promise<AwsCredentialIdentity> {
+    const out = await this.sts(region).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'xstack', ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}) }));
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
@@ -221,14 +225,19 @@ export class Aws {
    * (@smithy/core memoizeIdentityProvider, EXPIRATION_MS = 300000). A role
    * assumed from a role session is role chaining, capped at one hour:
    * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
+   * `region`: STS's Region (`--region` unless given). A role in a target account is assumed in the org's Region,
+   * which every target account has enabled for its instances: "For manually enabled Regions, you must activate the
+   * Region in both the account making the request and the account that generates the temporary credentials"
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html), so an opt-in
+   * `--region` that a target account has not enabled would refuse it there.
    */
-  assumeRefreshing(roleArn: string, now: () => number = Date.now): RoleCredentials {
+  assumeRefreshing(roleArn: string, now: () => number = Date.now, region?: string): RoleCredentials {
     // Shared by every client of the account: one AssumeRole per session, not one per client.
     let current: Promise<AwsCredentialIdentity> | undefined;
     const provider = async () => {
       const held = current && (await current.catch(() => undefined));
       if (!held || (held.expiration && held.expiration.getTime() - now() < REFRESH_BEFORE_MS)) {
-        current = this.assume(roleArn, ASSUMED_SESSION_SECONDS).catch((error: unknown) => {
+        current = this.assume(roleArn, ASSUMED_SESSION_SECONDS, region).catch((error: unknown) => {
           throw new AssumeRoleError(roleArn, error);
         });
       }

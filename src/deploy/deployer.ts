@@ -247,7 +247,8 @@ const readerRole = (run: Run) => {
 function accountCredentials(run: Run, account: string): AwsCredentialIdentityProvider {
   let credentials = run.accountCredentials.get(account);
   if (!credentials) {
-    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`);
+    // Through STS in the org's Region, which the account has enabled (clients.ts assumeRefreshing).
+    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`, undefined, run.compiled.org.region);
     run.accountCredentials.set(account, credentials);
   }
   return credentials;

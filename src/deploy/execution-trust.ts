@@ -4,7 +4,7 @@
  * two are one piece of advice, one said before the rollout, one where an instance failed.
  */
 import type { CompiledOrg } from '../compile';
-import { BOOTSTRAP_TAG, type BootstrapState } from './bootstrap';
+import { bootstrapTag, type BootstrapState } from './bootstrap';
 
 /**
  * StackSets' status reason for an account whose execution role the administration role could not assume (missing,
@@ -68,7 +68,7 @@ export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapS
 export function staleBootstrapNote(compiled: CompiledOrg): string {
   const file = compiled.org.file;
   return (
-    `note: the last xstack bootstrap (tag ${BOOTSTRAP_TAG} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
+    `note: the last xstack bootstrap (tag ${bootstrapTag(compiled.org.prefix)} on role ${compiled.org.stackSets.administrationRoleName}) set up the execution roles and their policies for another compile of ${file}. ` +
     `Run '${bootstrapCommand(compiled)}' before deploying ('--dry-run' shows what it changes), or what this compile adds is refused on AWS; ` +
     `it keeps what the StackSets deployed now create, so the deploy may still delete what it removes: run it again after a deploy that removed names or accounts, to drop them`
   );

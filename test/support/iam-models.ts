@@ -1,0 +1,135 @@
+/**
+ * IAM and STS behaviour moto does not show, modelled on an `Aws` by middleware on the clients it makes (nothing is
+ * forwarded anywhere else; moto answers every call the model lets through):
+ *
+ * - `shortPages`: every IAM List* call asks for one item a page (MaxItems 1), as IAM may answer anyway: "IAM might
+ *   return fewer than the MaxItems number of results even when there are more results available. We recommend that
+ *   you check IsTruncated after every call to ensure that you receive all your results."
+ *   https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html (IsTruncated)
+ * - `eventuallyConsistent`: a role or policy created in the run is not yet seen by the next calls on it, which answer
+ *   NoSuchEntity ("The request was rejected because it referenced a resource entity that does not exist"), and STS
+ *   refuses AssumeRole into a role whose trust was just written (AccessDenied, "User: … is not authorized to perform:
+ *   sts:AssumeRole on resource: …"), for the first N calls of each: "Changes that I make are not always immediately
+ *   visible … Such changes include creating or updating users, groups, roles, or policies"
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+ * - `refusedAssume`: STS refuses AssumeRole into the roles `refused` names (AccessDenied), as it does for
+ *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
+ *   role … trusts the management account", CreateAccount's RoleName,
+ *   https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html), or from an account other
+ *   than the management account.
+ */
+import type { Aws } from '../../src/deploy/clients';
+
+type Middleware = (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
+
+/** An error as the SDK throws a service's: its name the error code, with the HTTP status. */
+const refusal = (name: string, status: number, message: string) => Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+
+const notAuthorized = (role: string) => refusal('AccessDenied', 403, `User: arn:aws:sts::123456789012:assumed-role/Operator/someone is not authorized to perform: sts:AssumeRole on resource: ${role}`);
+
+/** `aws.iam` and `aws.sts` with middleware on every client they make (`iam` makes one per client: one account's). */
+function withMiddleware(aws: Aws, iam?: () => Middleware, sts?: Middleware): Aws {
+  if (iam) {
+    const make = aws.iam.bind(aws);
+    aws.iam = (...args: Parameters<Aws['iam']>) => {
+      const client = make(...args);
+      client.middlewareStack.add(iam() as never, { step: 'initialize', name: 'iamModel' });
+      return client;
+    };
+  }
+  if (sts) {
+    const make = aws.sts.bind(aws);
+    aws.sts = (...args: Parameters<Aws['sts']>) => {
+      const client = make(...args);
+      client.middlewareStack.add(sts as never, { step: 'initialize', name: 'stsModel' });
+      return client;
+    };
+  }
+  return aws;
+}
+
+/** IAM's List* calls one item a page. */
+export function shortPages(aws: Aws): Aws {
+  return withMiddleware(aws, () => (next, context) => (args) => {
+    if (context.commandName?.startsWith('List') && args.input.MaxItems === undefined) args.input.MaxItems = 1;
+    return next(args);
+  });
+}
+
+export interface Propagation {
+  /** Calls that answer NoSuchEntity for a role or policy created in the run, by command name: how many each. */
+  notYetSeen?: Partial<Record<'ListAttachedRolePoliciesCommand' | 'AttachRolePolicyCommand' | 'UpdateAssumeRolePolicyCommand', number>>;
+  /** AssumeRole calls refused (AccessDenied) into each account's execution role (ARN ending in `role/<executionRole>`). */
+  assumeRefused?: { executionRole: string; times: number };
+  /** Every refusal the model gave, as `command target`. */
+  refused: string[];
+}
+
+/** A count of calls by key: true while `key` has been counted fewer than `limit` times before. */
+const counter = () => {
+  const counts = new Map<string, number>();
+  return (key: string, limit: number) => {
+    const n = counts.get(key) ?? 0;
+    counts.set(key, n + 1);
+    return n < limit;
+  };
+};
+
+/** The run's new roles and policies, not seen at once (see the file's comment). */
+export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
+  const refuseAssume = counter();
+  return withMiddleware(
+    aws,
+    // One client, one account: what it created, and how often each call on it was refused.
+    () => {
+      const created = new Set<string>();
+      const refuse = counter();
+      return (next, context) => async (args) => {
+        const name = context.commandName ?? '';
+        const role = args.input.RoleName as string | undefined;
+        const target = name === 'AttachRolePolicyCommand' ? (args.input.PolicyArn as string | undefined) : role;
+        const limit = model.notYetSeen?.[name as keyof NonNullable<Propagation['notYetSeen']>];
+        if (limit && target && created.has(target) && refuse(`${name} ${target}`, limit)) {
+          model.refused.push(`${name} ${target}`);
+          throw refusal('NoSuchEntityException', 404, `The ${name === 'AttachRolePolicyCommand' ? 'policy' : 'role'} ${target} cannot be found.`);
+        }
+        const out = (await next(args)) as { output?: { Policy?: { Arn?: string } } };
+        if (name === 'CreateRoleCommand' && role) created.add(role);
+        if (name === 'CreatePolicyCommand' && out.output?.Policy?.Arn) created.add(out.output.Policy.Arn);
+        return out;
+      };
+    },
+    (next, context) => async (args) => {
+      const arn = args.input.RoleArn as string | undefined;
+      const assume = model.assumeRefused;
+      if (context.commandName === 'AssumeRoleCommand' && assume && arn?.endsWith(`:role/${assume.executionRole}`) && refuseAssume(`AssumeRole ${arn}`, assume.times)) {
+        model.refused.push(`AssumeRoleCommand ${arn}`);
+        throw notAuthorized(arn);
+      }
+      return next(args);
+    },
+  );
+}
+
+/** STS refuses AssumeRole into every role whose ARN `refused` matches (AccessDenied). */
+export function refusedAssume(aws: Aws, refused: RegExp): Aws {
+  return withMiddleware(aws, undefined, (next, context) => async (args) => {
+    const arn = args.input.RoleArn as string | undefined;
+    if (context.commandName === 'AssumeRoleCommand' && arn && refused.test(arn)) throw notAuthorized(arn);
+    return next(args);
+  });
+}
+
+/**
+ * The `nth` call (from 1) of `command` on IAM clients refused with ConcurrentModification, one of the errors IAM lists
+ * for CreatePolicyVersion ("The request was rejected because multiple requests to change this object were submitted
+ * simultaneously"), as a second operator's bootstrap causes:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
+ */
+export function failingCall(aws: Aws, command: string, nth: number): Aws {
+  let n = 0;
+  return withMiddleware(aws, () => (next, context) => async (args) => {
+    if (context.commandName === command && ++n === nth) throw refusal('ConcurrentModificationException', 409, 'The request was rejected because multiple requests to change this object were submitted simultaneously.');
+    return next(args);
+  });
+}
