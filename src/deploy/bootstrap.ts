@@ -546,13 +546,14 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
  */
 async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
   let waits = ASSUMABLE_WAITS_MS;
+  const what = `role ${org.stackSets.executionRoleName}: assumable by the caller (sts:AssumeRole)`;
+  const outcomes: Array<{ account: string; tries: number; error?: { name?: string; message?: string } }> = [];
   for (const account of accounts) {
     const role = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
-    const what = `role ${org.stackSets.executionRoleName}: assumable by the caller (sts:AssumeRole)`;
     for (let attempt = 0; ; attempt++) {
       try {
         await aws.assume(role, undefined, org.region);
-        report({ account, what, status: 'ok', ...(attempt > 0 ? { detail: `after ${attempt + 1} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
+        outcomes.push({ account, tries: attempt + 1 });
         break;
       } catch (error) {
         const { name, message } = error as { name?: string; message?: string };
@@ -561,18 +562,34 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
           continue;
         }
         if (name === 'AccessDenied') waits = [];
-        report({
-          account,
-          what,
-          status: 'missing',
-          detail:
-            name === 'AccessDenied'
-              ? `STS still refuses it (${message}): IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again`
-              : `${name}: ${message}`,
-        });
+        outcomes.push({ account, tries: attempt + 1, error: { name, message } });
         break;
       }
     }
+  }
+  // Refused in every account, after a minute: most likely by design, a caller whose own policy does not allow
+  // sts:AssumeRole on the execution roles (one that deploys with --output-reader-role), or the root user, which STS
+  // refuses in the same words as a trust not yet propagated; not a failure of bootstrap, said so.
+  const byDesign = outcomes.length > 0 && outcomes.every((o) => o.error?.name === 'AccessDenied');
+  for (const { account, tries, error } of outcomes) {
+    if (!error) {
+      report({ account, what, status: 'ok', ...(tries > 1 ? { detail: `after ${tries} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
+      continue;
+    }
+    const refused = `STS refuses it (${error.message})`;
+    report({
+      account,
+      what,
+      ...(byDesign
+        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the execution roles (or it is the root user): then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
+        : {
+            status: 'missing' as const,
+            detail:
+              error.name === 'AccessDenied'
+                ? `${refused}: IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again`
+                : `${error.name}: ${error.message}`,
+          }),
+    });
   }
 }
 
@@ -826,10 +843,16 @@ export function isOwnLegacyPolicy(policy: { Statement?: unknown }, partition: st
   const [statement] = statements;
   const resources = ([] as string[]).concat(statement.Resource ?? []);
   if (statement.Sid === 'AssumeExecutionRoles') {
-    return resources.length > 0 && resources.every((r) => {
+    // Exactly this org's accounts: another org whose accounts are a part of this one's wrote a policy that every
+    // account of it would pass one by one (review s15-merged F4); a policy of this org's from before its accounts
+    // changed is left and reported, which is the safe side.
+    const named = new Set<string>();
+    const ours = resources.every((r) => {
       const arn = /^arn:([^:]+):iam::(\d{12}):role\/(.+)$/.exec(r);
+      if (arn !== null) named.add(arn[2]);
       return arn !== null && arn[1] === partition && arn[3] === executionRoleName && accounts.has(arn[2]);
     });
+    return ours && named.size === accounts.size;
   }
   return (
     statement.Sid === 'AssumeExecutionRolesInTheOrg' &&

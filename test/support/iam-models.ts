@@ -60,7 +60,7 @@ export interface Propagation {
   /** Calls that answer NoSuchEntity for a role or policy created in the run, by command name: how many each. */
   notYetSeen?: Partial<Record<'ListAttachedRolePoliciesCommand' | 'AttachRolePolicyCommand' | 'UpdateAssumeRolePolicyCommand', number>>;
   /** AssumeRole calls refused (AccessDenied) into each account's execution role (ARN ending in `role/<executionRole>`). */
-  assumeRefused?: { executionRole: string; times: number };
+  assumeRefused?: { executionRole: string; times: number; accounts?: readonly string[] };
   /** Every refusal the model gave, as `command target`. */
   refused: string[];
 }
@@ -102,7 +102,8 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
     (next, context) => async (args) => {
       const arn = args.input.RoleArn as string | undefined;
       const assume = model.assumeRefused;
-      if (context.commandName === 'AssumeRoleCommand' && assume && arn?.endsWith(`:role/${assume.executionRole}`) && refuseAssume(`AssumeRole ${arn}`, assume.times)) {
+      const inScope = (arn: string) => !assume?.accounts || assume.accounts.some((a) => arn.includes(`::${a}:role/`));
+      if (context.commandName === 'AssumeRoleCommand' && assume && arn?.endsWith(`:role/${assume.executionRole}`) && inScope(arn) && refuseAssume(`AssumeRole ${arn}`, assume.times)) {
         model.refused.push(`AssumeRoleCommand ${arn}`);
         throw notAuthorized(arn);
       }
