@@ -16,6 +16,8 @@ import { foldByTeam, type Teams } from './teams';
 const ENDPOINT_POLICIES = 'https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html';
 /** With an STS endpoint in the VPC, only requests to the matching Regional endpoint use it. */
 const STS_ENDPOINT = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_create.html';
+/** "Some of AWS SDKs and CLIs use the global service endpoint (https://sts.amazonaws.com) by default, while some use the Regional service endpoints." */
+const STS_REGIONAL_SETTING = 'https://docs.aws.amazon.com/sdkref/latest/guide/feature-sts-regionalized-endpoints.html';
 
 /** One line for the report's summary. */
 export function networkSummary(network: NetworkAnalysis | undefined): string {
@@ -43,7 +45,7 @@ export function networkSection(org: Org, network: NetworkAnalysis | undefined, t
         (isolated
           ? `Every request the CI host sends to AWS from the CI network (stage ${network.stage}) goes through one of these endpoints: the network is isolated, with no other way out. `
           : `Requests the CI host sends from the CI network (stage ${network.stage}) to the names these endpoints serve in ${org.region} (${network.endpoints.map((e) => e.service).join(', ')}) go through them, their private DNS names answering for those services. ` +
-            `Requests to any other name, another Region's, the global STS endpoint (sts.amazonaws.com, where an SDK told only a Region enabled by default sends STS calls: ${STS_ENDPOINT}) or a FIPS or non-FIPS variant no endpoint here serves, resolve to public addresses, leave through the NAT gateway and pass no endpoint policy: ` +
+            `Requests to any other name, another Region's, the global STS endpoint (sts.amazonaws.com, which some SDKs and CLIs use by default, the legacy sts_regional_endpoints setting: ${STS_REGIONAL_SETTING}) or a FIPS or non-FIPS variant no endpoint here serves, resolve to public addresses (only the Regional STS name uses the STS endpoint: ${STS_ENDPOINT}), leave through the NAT gateway and pass no endpoint policy: ` +
             'with a NAT gateway these policies gate the calls the CI is configured to make (the role profiles xstack writes set sts_regional_endpoints = regional; the CI\'s other tools and SDKs may not), not what the host can reach; only an isolated network (access.ci.network.nat: false) makes them a boundary. ') +
         `An endpoint policy is one more gate beside the IAM policies above: a request passes only if a statement of the policy allows it. An endpoint without a policy keeps AWS's default, which lets every request through; each such endpoint says why (${ENDPOINT_POLICIES}). ` +
         'The access proof asks each endpoint what the CI sends through it, which must be let through, and, in an isolated network, what must be refused; a policy that answers otherwise fails the compile.',
