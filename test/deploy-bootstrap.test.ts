@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -151,6 +151,31 @@ describe('the execution role policy derived from the compiled templates', () => 
     const orgWide = { Statement: [{ Sid: 'AssumeExecutionRolesInTheOrg', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole', Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } } }] };
     expect(isOwnLegacyPolicy(orgWide, 'aws', 'AWSCloudFormationStackSetExecutionRole', ours, 'o-a1b2c3d4e5')).toBe(true);
     expect(isOwnLegacyPolicy(orgWide, 'aws', 'AWSCloudFormationStackSetExecutionRole', ours, 'o-zzzzzzzzzz')).toBe(false);
+  });
+
+  it('target accounts a few at once, their steps handed on in the accounts\' order; a failure stops new accounts and is the first failing account\'s', async () => {
+    const accounts = Array.from({ length: 10 }, (_, i) => String(100000000000 + i));
+    let running = 0;
+    let most = 0;
+    const steps: string[] = [];
+    const report = (s: BootstrapStep) => void steps.push(`${s.account} ${s.what}`);
+    await inTurn(accounts, 4, report, async (account, own) => {
+      most = Math.max(most, ++running);
+      own({ account, what: 'first', status: 'ok' });
+      await new Promise((r) => setTimeout(r, (Number(account.slice(-1)) * 7) % 10));
+      own({ account, what: 'second', status: 'ok' });
+      running--;
+    });
+    expect(most).toBe(4);
+    expect(steps).toEqual(accounts.flatMap((a) => [`${a} first`, `${a} second`]));
+    const started: string[] = [];
+    const failed = inTurn(accounts, 4, () => undefined, async (account) => {
+      started.push(account);
+      await new Promise((r) => setTimeout(r, account.endsWith('2') ? 1 : 5));
+      if (account.endsWith('2') || account.endsWith('3')) throw new Error(`failed in ${account}`);
+    });
+    await expect(failed).rejects.toThrow('failed in 100000000002');
+    expect(started.length).toBeLessThan(accounts.length);
   });
 
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {

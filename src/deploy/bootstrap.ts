@@ -476,12 +476,12 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const behind = deployed.filter((d) => d.notCurrent.length > 0);
   const keptByAccount = new Map<string, IamStatement[]>();
   if (behind.length > 0) {
-    for (const account of accounts) {
+    await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account) => {
       const accountIam = aws.iam(credentialsOf(account), org.region);
       const wanted = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region }).Statement;
       const kept = keptStatements(await attachedPackStatements(accountIam, account, compiled), wanted);
       if (kept.length > 0) keptByAccount.set(account, kept);
-    }
+    });
   }
   // The union may need more managed policies than the compile alone (checked at compile): refused before any change.
   const compiledStatements = executionPolicy(compiled);
@@ -509,8 +509,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: `not in this compile, kept so that the deploy removing them may delete them; the next bootstrap after that deploy drops them: ${leaving.join(', ')}`,
     });
   }
-  const trustWritten: string[] = [];
-  for (const account of accounts) {
+  const trustWritten = new Set<string>();
+  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
     const trust = (current: string | undefined) => {
       const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
@@ -519,7 +519,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       return { document, detail: `trusts ${principals.join(', ')}` };
     };
     const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
-    if (executionRole !== 'same') trustWritten.push(account);
+    if (executionRole !== 'same') trustWritten.add(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
       report({
@@ -530,10 +530,49 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       });
     }
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
-  }
+  });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
   await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
-  if (!dry) await awaitAssumable(aws, org, trustWritten, sleep, report);
+  if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a)), sleep, report);
+}
+
+/**
+ * Target accounts worked on at once: one at a time, 1,000 accounts took about an hour (review s15-bootstrap m5);
+ * each is its own IAM client and credentials, and IAM's throttling (ThrottlingException) is retried by the SDK
+ * with backoff (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), so a few at once.
+ */
+const ACCOUNTS_AT_ONCE = 4;
+
+/**
+ * `work` for each account, at most `limit` at once, each one's steps handed on in the accounts' order (as one at a
+ * time gave them): an account's steps wait until those of every account before it are out. A failure stops new
+ * accounts from starting; those under way finish, their steps are handed on, and the failure of the first account
+ * (in order) that failed is thrown: every step is idempotent, so the next run finishes the rest.
+ */
+export async function inTurn(accounts: readonly string[], limit: number, report: (s: BootstrapStep) => void, work: (account: string, report: (s: BootstrapStep) => void) => Promise<void>): Promise<void> {
+  const steps: BootstrapStep[][] = accounts.map(() => []);
+  const done: boolean[] = accounts.map(() => false);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  let out = 0;
+  const handOn = () => {
+    for (; out < accounts.length && done[out]; out++) for (const step of steps[out].splice(0)) report(step);
+  };
+  const worker = async () => {
+    while (next < accounts.length && failures.size === 0) {
+      const i = next++;
+      try {
+        await work(accounts[i], (step) => void steps[i].push(step));
+      } catch (error) {
+        failures.set(i, error);
+      } finally {
+        done[i] = true;
+        handOn();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, accounts.length) }, worker));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
 }
 
 /**
