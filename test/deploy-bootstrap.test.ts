@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -176,6 +176,45 @@ describe('the execution role policy derived from the compiled templates', () => 
     });
     await expect(failed).rejects.toThrow('failed in 100000000002');
     expect(started.length).toBeLessThan(accounts.length);
+  });
+
+  it("replacing an earlier xstack's administration policy too large to keep beside the new one: a refused write puts the earlier one back (review s15-merged F5)", async () => {
+    const accounts = Array.from({ length: 80 }, (_, i) => String(300000000000 + i));
+    const base = compileFile('parameters/example.yaml');
+    const { org } = base;
+    const legacy = { Version: '2012-10-17', Statement: [{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:aws:iam::${a}:role/${org.stackSets.executionRoleName}`) }] };
+    // IAM as this role holds it: the earlier policy; the write of the new one refused.
+    const inline = new Map<string, string>([['assume-execution-roles', JSON.stringify(legacy)]]);
+    const calls: string[] = [];
+    const iam = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    iam.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const input = args.input as { PolicyName?: string; PolicyDocument?: string };
+        calls.push(`${context.commandName} ${input.PolicyName ?? ''}`);
+        switch (context.commandName) {
+          case 'ListRolePoliciesCommand':
+            return { output: { PolicyNames: [...inline.keys()], IsTruncated: false, $metadata: {} } } as never;
+          case 'GetRolePolicyCommand': {
+            const text = inline.get(input.PolicyName!);
+            if (!text) throw Object.assign(new Error('no such policy'), { name: 'NoSuchEntityException' });
+            return { output: { PolicyDocument: encodeURIComponent(text), $metadata: {} } } as never;
+          }
+          case 'DeleteRolePolicyCommand':
+            inline.delete(input.PolicyName!);
+            return { output: { $metadata: {} } } as never;
+          case 'PutRolePolicyCommand':
+            if (input.PolicyName !== 'assume-execution-roles') throw Object.assign(new Error('refused by an SCP'), { name: 'AccessDenied' });
+            inline.set(input.PolicyName!, input.PolicyDocument!);
+            return { output: { $metadata: {} } } as never;
+        }
+        throw new Error(`unexpected ${context.commandName}`);
+      },
+      { step: 'initialize' },
+    );
+    const writes = { dry: false, report: () => undefined, sleep: async () => undefined, roleCreated: false };
+    await expect(ensureAdministrationPolicy(iam, '000000000000', base, accounts, undefined, writes)).rejects.toThrow('refused by an SCP');
+    expect(calls).toContain('DeleteRolePolicyCommand assume-execution-roles');
+    expect(inline.get('assume-execution-roles')).toBe(JSON.stringify(legacy));
   });
 
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {

@@ -923,7 +923,7 @@ async function inlinePolicies(iam: IAMClient, role: string): Promise<Map<string,
  * replaced when it is this org's (isOwnLegacyPolicy): the new one is written first, so that the StackSets never lose
  * the grant, unless both would not fit together. Returns whether it was removed.
  */
-async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes): Promise<boolean> {
+export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes): Promise<boolean> {
   const { org } = compiled;
   const role = org.stackSets.administrationRoleName;
   const name = new Names(org.prefix).administrationPolicy();
@@ -940,7 +940,16 @@ async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compile
   };
   const together = ownLegacy && JSON.stringify(policy).length + JSON.stringify(legacy).length <= budget;
   if (ownLegacy && !together) await removeLegacy();
-  await ensureInlinePolicy(iam, admin, role, name, policy, writes);
+  try {
+    await ensureInlinePolicy(iam, admin, role, name, policy, writes);
+  } catch (error) {
+    // Deleted first for room (the two do not fit the role's inline policies together): put the earlier one back,
+    // so that a refused write does not leave the administration role assuming no execution role (review s15-merged F5).
+    if (ownLegacy && !together && !writes.dry) {
+      await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: LEGACY_ADMINISTRATION_POLICY, PolicyDocument: JSON.stringify(legacy) })).catch(() => undefined);
+    }
+    throw error;
+  }
   if (together) await removeLegacy();
   if (legacy !== undefined && !ownLegacy) {
     writes.report({
