@@ -376,12 +376,15 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
     if (!dry) await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
   }
 
-  const lifecycle = (await readSetting(() => s3.send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration'))?.Rules ?? [];
+  const lifecycleRead = await readSetting(() => s3.send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration');
+  const lifecycle = lifecycleRead?.Rules ?? [];
   const ours = lifecycle.find((r) => r.ID === TEMPLATE_LIFECYCLE_RULE.ID);
   if (!ours || ours.Status !== 'Enabled' || ours.Filter?.Prefix !== 'templates/' || ours.Expiration?.Days !== 90) {
     change('lifecycle rule expire-templates', ours ? 'update: templates/ expire after 90 days' : 'create: templates/ expire after 90 days');
     const others = lifecycle.filter((r) => r.ID !== TEMPLATE_LIFECYCLE_RULE.ID);
-    if (!dry) await s3.send(new PutBucketLifecycleConfigurationCommand({ ...owned, LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
+    // The configuration's own setting kept with the other rules (PutBucketLifecycleConfiguration replaces the whole).
+    const minimumSize = lifecycleRead?.TransitionDefaultMinimumObjectSize;
+    if (!dry) await s3.send(new PutBucketLifecycleConfigurationCommand({ ...owned, ...(minimumSize ? { TransitionDefaultMinimumObjectSize: minimumSize } : {}), LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
   }
 
   // TLS only: against AWS every call is HTTPS. The local emulator is reached over plain HTTP and enforces
@@ -394,11 +397,12 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
   const tlsOnly = { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
   const text = (await readSetting(() => s3.send(new GetBucketPolicyCommand(owned)), 'NoSuchBucketPolicy'))?.Policy;
-  const statements = text ? ([] as Array<{ Sid?: string }>).concat((JSON.parse(text) as { Statement?: Array<{ Sid?: string }> }).Statement ?? []) : [];
+  const parsed = text ? (JSON.parse(text) as { Id?: string; Statement?: Array<{ Sid?: string }> }) : undefined;
+  const statements = ([] as Array<{ Sid?: string }>).concat(parsed?.Statement ?? []);
   const current = statements.find((st) => st.Sid === tlsOnly.Sid);
   if (current && canonical(current) === canonical(tlsOnly)) return;
   change('TLS-only bucket policy', current ? 'update statement DenyInsecureTransport' : text ? 'add statement DenyInsecureTransport' : 'create');
-  const policy = { Version: '2012-10-17', Statement: [...statements.filter((st) => st.Sid !== tlsOnly.Sid), tlsOnly] };
+  const policy = { Version: '2012-10-17', ...(parsed?.Id ? { Id: parsed.Id } : {}), Statement: [...statements.filter((st) => st.Sid !== tlsOnly.Sid), tlsOnly] };
   if (!dry) await s3.send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
 }
 
