@@ -73,6 +73,17 @@ async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Pro
 
 const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');
 
+/** A repository in the source account outside any stack, as CloudFormation keeps one it no longer manages (moto makes none from a template). */
+async function keptRepository(name: string): Promise<void> {
+  const aws = awsVia(env.local.endpoint);
+  const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
+  const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
+  // moto's answer to CreateRepository carries a date the SDK cannot parse; the repository is made all the same.
+  await new CodeCommitClient({ region: REGION, endpoint: env.local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: name })).catch((e: Error) => {
+    if (!/Deserialization error/.test(e.message)) throw e;
+  });
+}
+
 /** Re-runs deploy until it succeeds; returns how many runs it took. */
 async function deployUntilDone(compiled: CompiledOrg, maxRuns: number, options: { pollMs: number; outputReaderRoleName?: string; retainFailedStacks?: boolean } = { pollMs }): Promise<{ runs: number; last: RunSummary; reasons: string[] }> {
   const reasons: string[] = [];
@@ -1179,13 +1190,7 @@ describe('the reconciler against the layer', () => {
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((x) => x.StackSetName === 'big-source-repositories').map((x) => x.Status)).toEqual(['DELETED']);
     // moto creates no repository from a template: make the one CloudFormation would have retained.
-    const aws = awsVia(env.local.endpoint);
-    const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
-    const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
-    // moto's answer to CreateRepository carries a date the SDK cannot parse; the repository is made all the same.
-    await new CodeCommitClient({ region: REGION, endpoint: env.local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: Error) => {
-      if (!/Deserialization error/.test(e.message)) throw e;
-    });
+    await keptRepository('app');
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
     expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000']);
     expect(repositories.collisionFixes).toEqual([expect.stringContaining('a repository')]);
@@ -1201,12 +1206,7 @@ describe('the reconciler against the layer', () => {
     await prepare(withoutLib);
     await deployUntilDone(withoutLib, 1);
     // moto creates no repository from a template: make the one CloudFormation would have kept.
-    const aws = awsVia(env.local.endpoint);
-    const { CodeCommitClient, CreateRepositoryCommand } = await import('@aws-sdk/client-codecommit');
-    const source = await aws.assume('arn:aws:iam::900000000000:role/AWSCloudFormationStackSetExecutionRole');
-    await new CodeCommitClient({ region: REGION, endpoint: env.local.endpoint, credentials: source }).send(new CreateRepositoryCommand({ repositoryName: 'lib' })).catch((e: Error) => {
-      if (!/Deserialization error/.test(e.message)) throw e;
-    });
+    await keptRepository('lib');
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
     expect(repositories.addAccounts).toEqual([]);
     expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
