@@ -1216,12 +1216,4 @@ function organizationUnreadable(read: { unknown: string }, caller: string): stri
 }
 
 /** Every page's items, or the error a page failed with (a caller that may not read the list is told so, not thrown at). */
-async function allPages<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[]): Promise<T[] | Error> {
-  const out: T[] = [];
-  try {
-    for await (const page of pages) out.push(...items(page));
-  } catch (error) {
-    return error as Error;
-  }
-  return out;
-}
+const allPages = <P, T>(pages: AsyncIterable<P>, items: (page: P) => T[]): Promise<T[] | Error> => everyPage(pages, items).catch((error: unknown) => error as Error);
