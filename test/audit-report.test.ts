@@ -539,10 +539,19 @@ describe('the report says what the templates do, and no more', () => {
     }
   });
 
-  it('the scope section says the keys are reached through the roles their policies name (R6)', () => {
-    const c = compileFile('parameters/example.yaml');
-    const md = c.files.get('audit/report.md')!;
-    expect(md).toContain(`they delegate to IAM only for the roles they name (${[...c.org.keyAdministratorRoles, c.org.stackSets.executionRoleName].join(', ')}). A principal that can change those roles' trust or policies reaches the keys through them`);
+  it('the scope section says the keys are reached through every role their policies name, administrators and users (R6, review s15 F3)', () => {
+    for (const file of ORG_FILES) {
+      const c = compileFile(file);
+      const row = c.files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
+      expect(row).toContain(`the key administrators (${[...c.org.keyAdministratorRoles, c.org.stackSets.executionRoleName].join(', ')})`);
+      // Every role the compiled key policy names, by the name after role/ (a source role's with its account as ${AWS::AccountId}).
+      const foundation = renderTemplate(c.stages.find((s) => s.id === 'pipeline-foundation')!.definition);
+      const policy = (foundation.Resources.ArtifactKey.Properties as { KeyPolicy: { Statement: unknown[] } }).KeyPolicy;
+      const named = [...JSON.stringify(policy).matchAll(/:role\/([\w+=,.@${}:-]+)/g)].map((m) => m[1].replace('${AWS::AccountId}', '<pipeline account>'));
+      expect(named.length).toBeGreaterThan(3);
+      for (const role of new Set(named)) expect(row).toContain(role);
+      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them.");
+    }
   });
 
   it('with a NAT gateway the endpoint policies are not a boundary: other Regions and the global STS endpoint go out through the NAT gateway (R7)', () => {

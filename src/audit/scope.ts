@@ -5,6 +5,7 @@
 import type { Org } from '../org/model';
 import type { Section } from './report';
 import { executionRoleOf } from './reach';
+import { Names } from '../naming';
 
 export function scopeSection(org: Org): Section {
   const admins = org.keyAdministratorRoles.length > 0 ? org.keyAdministratorRoles.join(', ') : 'none named';
@@ -34,7 +35,7 @@ export function scopeSection(org: Org): Section {
           ],
           [
             'Account administrators with IAM rights in a member account',
-            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they delegate to IAM only for the roles they name (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}). A principal that can change those roles\' trust or policies reaches the keys through them: kms:PutKeyPolicy lets them grant it anything on the key.`,
+            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them.`,
             'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
           ],
           [
@@ -57,6 +58,17 @@ export function scopeSection(org: Org): Section {
       },
     ],
   };
+}
+
+/**
+ * The roles the artifact keys' policies admit to use them (templates/pipeline-foundation.ts): each pipeline account's
+ * pipeline role and deployment targets' role (or the org's own instance roles), and the source role each source account
+ * holds for it.
+ */
+function keyUsers(org: Org): string[] {
+  const names = new Names(org.prefix);
+  const targets = org.deploymentTargets.instanceRoles ?? [names.deployTargetRole()];
+  return [names.pipelineRole(), ...targets, `${names.sourceRole('<pipeline account>')} in the source accounts`];
 }
 
 /**
