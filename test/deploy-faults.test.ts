@@ -1134,6 +1134,26 @@ describe('the reconciler against the layer', () => {
     expect(sets.map((x) => x.StackSetName)).not.toContain('big-source-identity');
   });
 
+  it('plan says what an account leaving the org file leaves there: its retained buckets by name and its key (review s14-day2 M7)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const fewer = compileYaml(generateOrgYaml(1));
+    const p = await plan(fewer, awsVia(), { pollMs });
+    const foundation = p.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.removeAccounts).toEqual(['100000000002']);
+    expect(foundation.leftBehind).toEqual([
+      {
+        account: '100000000002',
+        resources: ['AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket)', 'AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket)', 'AWS::KMS::Key ArtifactKey'],
+      },
+    ]);
+    // A StackSet whose removed instance held nothing retained says nothing.
+    for (const x of p.filter((y) => y.stage !== 'pipeline-foundation' && y.removeAccounts.length > 0)) expect(x.leftBehind).toBeUndefined();
+    expect(formatPlan(p, { accountNames: new Map(), colour: false })).toContain(
+      'stays in 100000000002 when its instance goes (retained; adding the account back later meets the named ones): AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket)',
+    );
+  });
+
   it('destroy, then deploy: the repositories never leave their StackSet; the buckets take the next bucket generation, and plan lists the earlier ones', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

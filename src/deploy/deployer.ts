@@ -22,7 +22,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { deleteRetained, keptByDestroy, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -326,8 +326,8 @@ function wayPast(run: Run, found: Found[]): string[] {
   const out: string[] = [];
   if (found.some((c) => c.type === 'AWS::S3::Bucket')) {
     out.push(
-      `a bucket: set 'bucketGeneration: ${bucketGeneration + 1}' in ${file}, which gives the org's buckets fresh names and leaves these with their data; ` +
-        `or empty and delete them (the name may take a while to become free again)`,
+      `a bucket: empty and delete it in its account (the name may take a while to become free again); ` +
+        `or set 'bucketGeneration: ${bucketGeneration + 1}' in ${file}, which leaves these with their data but gives every pipeline account's buckets fresh names, replacing the buckets of the accounts already deployed`,
     );
   }
   if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
@@ -1362,6 +1362,11 @@ export interface StackSetPlan {
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
   /**
+   * What the instances to remove leave in their accounts (retained.ts `leftByRemoval`), as the StackSet's deployed
+   * template names them: but for instances removed keeping their stacks (`keepStacks`), whose whole stack stays.
+   */
+  leftBehind?: Array<{ account: string; resources: string[] }>;
+  /**
    * Template updates CloudFormation refuses or cannot finish (replacements.ts): a custom-named resource replaced, a
    * subnet created on a CIDR a live subnet holds; each with its way out. Deploy refuses the org file before any operation.
    */
@@ -1403,6 +1408,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
+    const leftBehind = leftByRemovals(run, actual, [...removeFirst, ...removeAccounts], keepStacks);
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
     // Not for a foreign StackSet (no xstack tag): every id would count as added; deploy only says "foreign".
@@ -1431,6 +1437,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
+      ...(leftBehind.length > 0 ? { leftBehind } : {}),
       ...(rolesHere.length > 0 ? { missingRoles: rolesHere } : {}),
       ...(replacing?.refused.length ? { refusedReplacements: replacing.refused } : {}),
       ...(replacing?.warnings.length ? { replacementWarnings: replacing.warnings } : {}),
@@ -1439,6 +1446,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
     const removeAccounts = [...actual.instances.keys()].sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
+    const leftBehind = leftByRemovals(run, actual, removeAccounts, keepStacks);
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
@@ -1448,10 +1456,23 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       removeAccounts,
       retryAccounts: [],
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
+      ...(leftBehind.length > 0 ? { leftBehind } : {}),
       collisions: [],
     });
   }
   return plans;
+}
+
+/** What removing the instances in `accounts` leaves there (StackSetPlan `leftBehind`), read from the deployed template. */
+function leftByRemovals(run: Run, actual: ActualStackSet, accounts: readonly string[], keepStacks: NonNullable<StackSetPlan['keepStacks']>): NonNullable<StackSetPlan['leftBehind']> {
+  if (accounts.length === 0 || actual.templateBody === undefined || foreign(actual)) return [];
+  const template = fromYaml(actual.templateBody) as CfnTemplate;
+  const { region, partition } = run.compiled.org;
+  return accounts.flatMap((account) => {
+    if (keepStacks.some((k) => k.account === account)) return [];
+    const resources = leftByRemoval(template, account, region, partition);
+    return resources.length > 0 ? [{ account, resources }] : [];
+  });
 }
 
 /** Of `accounts`' instances, those a removal deletes keeping their stacks (`keepsStack`), with why. */

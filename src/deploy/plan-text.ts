@@ -54,6 +54,13 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
     if (p.removeFirst?.length) lines.push(`    ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}instances to remove first, before its template update (another part of its family creates resources there): ${accounts(p.removeFirst)}`);
     if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);
+    lines.push(
+      ...fold(
+        p.leftBehind ?? [],
+        (l) => `    stays in ${account(l.account)} when its instance goes (retained; adding the account back later meets the named ones): ${l.resources.join(', ')}`,
+        'accounts with resources left',
+      ),
+    );
     lines.push(...fold(p.keepStacks ?? [], (k) => `    ${paint(33, '!')} removed keeping its stack, which stays in the account for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks'));
     lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);

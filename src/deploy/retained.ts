@@ -90,6 +90,22 @@ export function namedRetained(template: CfnTemplate, account: string, region: st
 }
 
 /**
+ * What an instance's removal leaves in its account: the template's retained resources there (DeletionPolicy Retain
+ * or RetainExceptOnCreate: "To keep a resource when its stack is deleted, specify Retain for that resource",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html), the
+ * named ones by the name they have there. Once the instance is gone `destroy --delete-retained` no longer reaches
+ * them, and the account added back meets the named ones ("already exists").
+ */
+export function leftByRemoval(template: CfnTemplate, account: string, region: string, partition: string): string[] {
+  const named = namedRetained(template, account, region, partition);
+  const keys = retainedDeletable(template).filter(([id, type]) => {
+    const condition = template.Resources[id].Condition;
+    return type === 'AWS::KMS::Key' && (!condition || conditionHolds(template.Conditions, condition, account));
+  });
+  return [...named.map((r) => `${r.type} ${r.name} (${r.logicalId})`), ...keys.map(([id, type]) => `${type} ${id}`)];
+}
+
+/**
  * Whether a named resource already exists, read with the target's reader
  * credentials. Only a service's own answer counts: credentials that cannot be
  * had (AssumeRole refused) are an `AssumeRoleError` naming the role, and a
