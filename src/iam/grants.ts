@@ -473,7 +473,13 @@ export const CODEDEPLOY_EC2_TARGETS: Grant = {
     'ec2:DescribeInstances, ec2:DescribeInstanceStatus and tag:GetResources support no resource-level permissions; AWS accepts only "*" for them',
 };
 
-/** What CI needs to clone and fetch: read-only. */
+/**
+ * What CI reads of a repository, read-only. A clone or fetch needs GitPull alone ("GitPull … apply to any Git client
+ * command where data is retrieved from CodeCommit", the permissions reference below). The four API reads are kept on
+ * purpose for CI tools that look a branch or commit up through CodeCommit's API (the AWS CLI, SDKs, branch discovery in
+ * build tools), which the CI network's `codecommit` endpoint serves (src/services/vpc-endpoints.ts): repository and
+ * branch metadata, no file content, on the org's repositories only (review s15-needs F7).
+ */
 export const CODECOMMIT_PULL: Grant = {
   name: 'codecommit-pull',
   actions: ['codecommit:GitPull', 'codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetRepository', 'codecommit:ListBranches'],
