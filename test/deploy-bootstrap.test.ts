@@ -582,6 +582,29 @@ describe('xstack bootstrap on moto', () => {
     expect(again.some((s) => s.what.includes('assumable'))).toBe(false);
   });
 
+  it('SELF_MANAGED, IAM eventually consistent (modelled): an execution role\'s trust naming the administration role the run just created is written again while IAM answers "Invalid principal" (review s16-models F1)', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const model = { invalidPrincipal: 2, refused: [] as string[] };
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    const admin = `arn:aws:iam::${(await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!}:role/${compiled.org.stackSets.administrationRoleName}`;
+    // Refused twice in each target account, then created.
+    const targets = [...new Set(compiled.stages.flatMap((st) => st.targets.map((t) => t.id)))];
+    expect(model.refused.length).toBe(2 * targets.length);
+    for (const r of model.refused) expect(r).toBe(`CreateRoleCommand ${compiled.org.stackSets.executionRoleName} names ${admin}`);
+    expect(waits).toEqual(expect.arrayContaining([2000, 4000]));
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+  });
+
+  it('SELF_MANAGED: IAM refusing the new administration role as a principal for more than about a minute fails bootstrap saying to run it again', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const waits: number[] = [];
+    const run = bootstrap(compiled, eventuallyConsistent(env.aws(), { invalidPrincipal: 100, refused: [] }), { sleep: async (ms) => void waits.push(ms) });
+    await expect(run).rejects.toMatchObject({ code: 'IAM_NOT_PROPAGATED', message: expect.stringMatching(/^Invalid principal in policy: .*IAM still refuses the administration role this run created as a principal after about a minute .*run bootstrap again in a few minutes/) });
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
+  });
+
   it('SELF_MANAGED: an execution role STS still refuses after about a minute, while others are assumed, is reported missing, saying to wait before deploying; the accounts after it are tried once', async () => {
     const compiled = compileFile('parameters/example.yaml');
     const role = compiled.org.stackSets.executionRoleName;

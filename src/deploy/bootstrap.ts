@@ -132,6 +132,40 @@ async function onceSeen<T>(created: boolean, sleep: (ms: number) => Promise<void
   }
 }
 
+/**
+ * Whether IAM refused a trust policy for a principal it cannot see (yet): it stores a role principal as the role's
+ * unique id ("When you save the policy, AWS transforms the ARN to a unique principal ID",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), so a
+ * trust naming a role created seconds ago can be refused with MalformedPolicyDocument "Invalid principal in policy"
+ * until IAM sees it (IAM_CONSISTENCY_DOC).
+ */
+const invalidPrincipal = (error: unknown): boolean =>
+  (error as { name?: string }).name === 'MalformedPolicyDocumentException' && /Invalid principal/i.test((error as Error).message ?? '');
+
+/**
+ * A trust policy write: while `principalCreated` (it names a role this run created) and IAM answers "Invalid
+ * principal" (invalidPrincipal), tried again after each of ASSUMABLE_WAITS_MS (about a minute, as such refusals were
+ * reported to last: hashicorp/terraform#4709, opstrace/opstrace#88); then the error, saying so. Otherwise once: a
+ * principal IAM refuses that this run did not create is really not there.
+ */
+async function trustWritten<T>(principalCreated: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!principalCreated || !invalidPrincipal(error)) throw error;
+      if (attempt >= ASSUMABLE_WAITS_MS.length) {
+        throw new XstackError(
+          'IAM_NOT_PROPAGATED',
+          `${(error as Error).message}: IAM still refuses the administration role this run created as a principal after about a minute (${IAM_CONSISTENCY_DOC}); run bootstrap again in a few minutes, which finishes what this run started`,
+          { cause: error },
+        );
+      }
+      await sleep(ASSUMABLE_WAITS_MS[attempt]);
+    }
+  }
+}
+
 const document = (statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
 const sameDocument = (a: string | undefined, b: object) => a !== undefined && JSON.stringify(JSON.parse(decodeURIComponent(a))) === JSON.stringify(b);
 
@@ -500,7 +534,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   const sleep = options.sleep ?? realSleep;
   const adminTrust = (current: string | undefined) => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current)) });
-  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, dry, report);
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false });
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
   const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
 
@@ -522,7 +556,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
       return { document, detail: `trusts ${principals.join(', ')}` };
     };
-    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, dry, report);
+    // Each execution role's trust names the administration role, which this run may have just created.
+    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created' });
     if (executionRole !== 'same') trustWritten.add(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
@@ -838,7 +873,15 @@ interface Writes {
 /** Whether the role was created, its trust updated, or left as it was (dry run: what would be). */
 type RoleChange = 'created' | 'updated' | 'same';
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, dry: boolean, report: (s: BootstrapStep) => void): Promise<RoleChange> {
+/** How a role's trust is written: `principalCreated` when it names a role this run created (trustWritten). */
+interface TrustWrites {
+  dry: boolean;
+  report: (s: BootstrapStep) => void;
+  sleep: (ms: number) => Promise<void>;
+  principalCreated: boolean;
+}
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
@@ -846,7 +889,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
     const trust = trustFor(undefined);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
-    if (!dry) await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' }));
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' })));
     return 'created';
   }
   const trust = trustFor(current);
@@ -855,7 +898,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     return 'same';
   }
   report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
-  if (!dry) await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) }));
+  if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) })));
   return 'updated';
 }
 

@@ -12,6 +12,13 @@
  *   sts:AssumeRole on resource: …"), for the first N calls of each: "Changes that I make are not always immediately
  *   visible … Such changes include creating or updating users, groups, roles, or policies"
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+ * - `invalidPrincipal`: a trust policy written (CreateRole, UpdateAssumeRolePolicy) naming a role the run created, in
+ *   any account, is refused for the first N calls with MalformedPolicyDocument "Invalid principal in policy": IAM
+ *   stores a role principal as the role's unique id, so it must see the role first ("When you save the policy, AWS
+ *   transforms the ARN to a unique principal ID",
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), and a
+ *   new role is not seen at once (same eventual-consistency page); reported for about a minute in
+ *   hashicorp/terraform#4709 and opstrace/opstrace#88.
  * - `refusedAssume`: STS refuses AssumeRole into the roles `refused` names (AccessDenied), as it does for
  *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
  *   role … trusts the management account", CreateAccount's RoleName,
@@ -59,6 +66,8 @@ export function shortPages(aws: Aws): Aws {
 export interface Propagation {
   /** Calls that answer NoSuchEntity for a role or policy created in the run, by command name: how many each. */
   notYetSeen?: Partial<Record<'ListAttachedRolePoliciesCommand' | 'AttachRolePolicyCommand' | 'UpdateAssumeRolePolicyCommand', number>>;
+  /** Trust policies naming a role created in the run (any account's client): how many writes of each are refused. */
+  invalidPrincipal?: number;
   /** AssumeRole calls refused (AccessDenied) into each account's execution role (ARN ending in `role/<executionRole>`). */
   assumeRefused?: { executionRole: string; times: number; accounts?: readonly string[] };
   /** Every refusal the model gave, as `command target`. */
@@ -78,15 +87,24 @@ const counter = () => {
 /** The run's new roles and policies, not seen at once (see the file's comment). */
 export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
   const refuseAssume = counter();
+  // Role names created through any client: a trust written in another account names them by ARN.
+  const createdRoles = new Set<string>();
   return withMiddleware(
     aws,
     // One client, one account: what it created, and how often each call on it was refused.
     () => {
       const created = new Set<string>();
       const refuse = counter();
+      const refuseTrust = counter();
       return (next, context) => async (args) => {
         const name = context.commandName ?? '';
         const role = args.input.RoleName as string | undefined;
+        const trust = (name === 'CreateRoleCommand' ? args.input.AssumeRolePolicyDocument : name === 'UpdateAssumeRolePolicyCommand' ? args.input.PolicyDocument : undefined) as string | undefined;
+        const principal = trust && [...trust.matchAll(/"(arn:[^"]+:iam::\d{12}:role\/([^"]+))"/g)].find((m) => createdRoles.has(m[2]));
+        if (principal && model.invalidPrincipal && refuseTrust(`${name} ${role} ${principal[1]}`, model.invalidPrincipal)) {
+          model.refused.push(`${name} ${role} names ${principal[1]}`);
+          throw refusal('MalformedPolicyDocumentException', 400, `Invalid principal in policy: "AWS":"${principal[1]}"`);
+        }
         const target = name === 'AttachRolePolicyCommand' ? (args.input.PolicyArn as string | undefined) : role;
         const limit = model.notYetSeen?.[name as keyof NonNullable<Propagation['notYetSeen']>];
         if (limit && target && created.has(target) && refuse(`${name} ${target}`, limit)) {
@@ -94,7 +112,10 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
           throw refusal('NoSuchEntityException', 404, `The ${name === 'AttachRolePolicyCommand' ? 'policy' : 'role'} ${target} cannot be found.`);
         }
         const out = (await next(args)) as { output?: { Policy?: { Arn?: string } } };
-        if (name === 'CreateRoleCommand' && role) created.add(role);
+        if (name === 'CreateRoleCommand' && role) {
+          created.add(role);
+          createdRoles.add(role);
+        }
         if (name === 'CreatePolicyCommand' && out.output?.Policy?.Arn) created.add(out.output.Policy.Arn);
         return out;
       };
