@@ -17,12 +17,14 @@ describe('stage graph of the example org', () => {
     expect(wave('source-identity')).toBeGreaterThan(wave('pipeline-identity'));
     expect(wave('pipeline-foundation')).toBeGreaterThan(wave('source-identity'));
     expect(wave('pipelines')).toBeGreaterThan(wave('pipeline-foundation'));
+    // The forwarding rules after the bus policies that admit their forwarder (AWS's cross-account order, review s16-events M1).
+    expect(wave('source-events')).toBeGreaterThan(wave('pipeline-foundation'));
     // The source roles carry their grants (naming each key by account and alias), so no stage waits for the keys but the pipelines.
     expect(rollout.waves).toEqual([
       ['pipeline-identity', 'source-repositories', 'ci-identity', 'ci-network'],
       ['source-identity', 'access-roles'],
-      ['pipeline-foundation', 'source-events'],
-      ['pipelines'],
+      ['pipeline-foundation'],
+      ['source-events', 'pipelines'],
     ]);
   });
 

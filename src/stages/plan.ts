@@ -241,7 +241,16 @@ export function planStages(org: Org): Stage[] {
         accounts: [s],
         // Rules are named by repository and branch, unique in the org: their logical ids need no account.
         definition: sourceEvents(names, [rule]),
-        uses: [uses(forwarderStage(s), 'the event forwarder role its rules deliver with')],
+        uses: [
+          uses(forwarderStage(s), 'the event forwarder role its rules deliver with'),
+          // After the pipeline accounts' bus policy that admits the forwarder: AWS's cross-account procedure sets the
+          // receiver's permission first ("On the receiver account, edit the permissions on an event bus … On the sender
+          // account, set up one or more rules that have the receiver account's event bus as the target",
+          // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html), and EventBridge is said to
+          // check the target bus's policy when a rule's target is put (aws-cdk's events Rule deploys the bus policy in a
+          // stack the rule's depends on; review s16-events M1).
+          uses(stageId('pipeline-foundation'), "the pipeline accounts' bus policy admitting its forwarder"),
+        ],
         accountValues: [],
         notes: [],
       }),
