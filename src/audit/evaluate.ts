@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
+import { concreteGlob, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 
@@ -79,12 +79,36 @@ function anyMatches(patterns: readonly string[], value: string, caseInsensitive 
   return false;
 }
 
+/**
+ * An account as a principal: its root ARN, or the shortened form, its id alone ("The account ARN and the shortened
+ * account ID behave the same way", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts).
+ */
+const isAccountPrincipal = (arn: string): boolean => arn.endsWith(':root') || /^\d{12}$/.test(arn) || isToken(arn);
+const accountOfPrincipal = (arn: string): string => (arn.endsWith(':root') ? accountOf(arn) : arn);
+
 export function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
   for (const p of s.principals) {
     if (p.kind === 'any') return true;
     if (p.kind === 'service') {
       if (principal.kind === 'service' && same(principal.service, p.service)) return true;
-    } else if (principal.kind === 'aws' && (same(p.arn, principal.arn) || (p.arn.endsWith(':root') && same(accountOf(p.arn), accountOf(principal.arn))))) return true;
+    } else if (principal.kind === 'aws' && (same(p.arn, principal.arn) || (isAccountPrincipal(p.arn) && same(accountOfPrincipal(p.arn), accountOf(principal.arn))))) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a statement admits the principal itself (by its ARN, as a service, or as anyone), not only through its
+ * account: an account as principal "delegates authority to the account" (same page), so the principal's own
+ * policy must still allow, in the same account as across accounts. Asked per principal the request has, never for
+ * the statement as a whole: a statement naming an account beside a role admits that account's other roles by the
+ * account only (review s16-evaluator 1, 3).
+ */
+function admitsDirectly(s: ResolvedStatement, principal: PrincipalRef): boolean {
+  for (const p of s.principals) {
+    if (p.kind === 'any') return true;
+    if (p.kind === 'service') {
+      if (principal.kind === 'service' && same(principal.service, p.service)) return true;
+    } else if (principal.kind === 'aws' && !isAccountPrincipal(p.arn) && same(p.arn, principal.arn)) return true;
   }
   return false;
 }
@@ -188,53 +212,136 @@ function contextValue(request: Request, key: string, organizationId?: string): r
   return undefined;
 }
 
+/** What a condition operator compares, before its negation, `IfExists` and set operator are read (ConditionOperator). */
+type Comparison = 'equals' | 'equalsIgnoringCase' | 'like' | 'arn' | 'bool' | 'null';
+
 /**
- * Whether some value of the request equals some expected value (asked for every statement of every request: no closures):
- * "If a single condition operator includes multiple values for a context key, those values are evaluated using a logical OR",
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html
+ * A condition operator as the proof reads it: its comparison, whether it is negated (`StringNotEquals`), whether it
+ * is an `…IfExists` form, and its set operator (`ForAnyValue:`, `ForAllValues:`).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
  */
-function anySame(expected: readonly string[], actual: readonly string[] | undefined): boolean {
-  if (actual === undefined) return false;
-  for (const a of actual) if (someForEveryMember('=', expected, a, same)) return true;
-  return false;
+export interface ConditionOperator {
+  readonly comparison: Comparison;
+  readonly negated: boolean;
+  readonly ifExists: boolean;
+  readonly set?: 'any' | 'all';
 }
 
-function anyLike(expected: readonly string[], actual: readonly string[] | undefined): boolean {
-  if (actual === undefined) return false;
-  for (const a of actual) if (anyMatches(expected, a)) return true;
-  return false;
+const COMPARISONS: Readonly<Record<string, { comparison: Comparison; negated: boolean }>> = {
+  StringEquals: { comparison: 'equals', negated: false },
+  StringNotEquals: { comparison: 'equals', negated: true },
+  StringEqualsIgnoreCase: { comparison: 'equalsIgnoringCase', negated: false },
+  StringNotEqualsIgnoreCase: { comparison: 'equalsIgnoringCase', negated: true },
+  StringLike: { comparison: 'like', negated: false },
+  StringNotLike: { comparison: 'like', negated: true },
+  // "The ArnEquals and ArnLike condition operators behave identically" (the ARN section of the page above).
+  ArnEquals: { comparison: 'arn', negated: false },
+  ArnLike: { comparison: 'arn', negated: false },
+  ArnNotEquals: { comparison: 'arn', negated: true },
+  ArnNotLike: { comparison: 'arn', negated: true },
+  Bool: { comparison: 'bool', negated: false },
+  Null: { comparison: 'null', negated: false },
+};
+
+/** The operators the proof reads, by name; undefined for one it does not (Numeric…, Date…, IpAddress…): compileStatement refuses those. */
+export const readOperator = madeOnce((name: string): ConditionOperator | undefined => {
+  const set = name.startsWith('ForAnyValue:') ? 'any' : name.startsWith('ForAllValues:') ? 'all' : undefined;
+  let base = set ? name.slice(name.indexOf(':') + 1) : name;
+  const ifExists = base.endsWith('IfExists') && base !== 'IfExists';
+  if (ifExists) base = base.slice(0, -'IfExists'.length);
+  const known = COMPARISONS[base];
+  if (!known || (known.comparison === 'null' && (ifExists || set))) return undefined;
+  return { ...known, ifExists, ...(set ? { set } : {}) };
+});
+
+/** Keys in lower case for the case-insensitive comparisons, made once per text. */
+const lowered = madeOnce((values: readonly string[]) => values.map((v) => v.toLowerCase()), new WeakMap<readonly string[], string[]>());
+
+/**
+ * ArnEquals and ArnLike: "Each of the six colon-delimited components of the ARN is checked separately and each can
+ * include multi-character match wildcards (*) or single-character match wildcards (?)" (the ARN section of the
+ * operators page), so a `*` never reaches across a colon into the next component. A pattern whose wildcards all
+ * come after its fifth colon (the resource part, which holds the rest) matches component by component exactly when
+ * it matches as one text; any other is split.
+ */
+function arnMatches(pattern: string, value: string): boolean {
+  if (pattern === '*') return true;
+  const fields = arnFields(pattern);
+  if (!fields) return matches(pattern, value);
+  const values = splitArn(value);
+  if (!values) return false;
+  for (let i = 0; i < 6; i++) if (!matches(fields[i], values[i])) return false;
+  return true;
 }
 
-/** Condition operators the templates use; an unknown one never matches. */
-function conditionHolds(operator: string, expected: string[], actual: readonly string[] | undefined): boolean {
-  switch (operator) {
-    case 'StringEquals':
-    case 'ArnEquals':
-    case 'ForAnyValue:StringEquals':
-      return anySame(expected, actual);
-    case 'ForAllValues:StringEquals':
-      // Every value of a multivalued key among the expected ones; vacuously true without the key (hence Null beside it).
-      return actual === undefined || actual.every((a) => expected.some((e) => same(e, a)));
-    case 'StringEqualsIfExists':
-      return actual === undefined || anySame(expected, actual);
-    case 'StringNotEquals':
-      return actual === undefined || !anySame(expected, actual);
-    case 'StringLike':
-    case 'ArnLike':
-      return anyLike(expected, actual);
-    case 'Bool':
-      return anySame(expected.map((e) => e.toLowerCase()), actual?.map((a) => a.toLowerCase()));
-    case 'Null':
-      return expected[0] === 'true' ? actual === undefined : actual !== undefined;
-    default:
+/** An ARN pattern's six components when a wildcard comes before its fifth colon (arnMatches); undefined when it is matched as one text. */
+function arnFields(pattern: string): string[] | undefined {
+  let colons = 0;
+  for (let i = 0; i < pattern.length && colons < 5; i++) {
+    const c = pattern[i];
+    if (c === ':') colons++;
+    else if (c === '*' || c === '?') return splitArn(pattern);
+  }
+  return undefined;
+}
+
+/** The six components of an ARN (the sixth holds the rest), or undefined for a text with fewer than five colons. */
+function splitArn(text: string): string[] | undefined {
+  const parts = text.split(':');
+  return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+/** Whether one request value matches some expected value, by the operator's comparison, not negated. */
+function valueMatches(comparison: Comparison, expected: readonly string[], actual: string): boolean {
+  switch (comparison) {
+    case 'equals':
+      return someForEveryMember('=', expected, actual, same);
+    case 'equalsIgnoringCase':
+    case 'bool':
+      return someForEveryMember('=', lowered(expected), actual.toLowerCase(), same);
+    case 'like':
+      return anyMatches(expected, actual);
+    case 'arn':
+      return someForEveryMember('arn', expected, actual, arnMatches);
+    case 'null':
       return false;
   }
+}
+
+/**
+ * Whether a condition holds for the request's values of its key (undefined: the key is absent), as the operators
+ * page gives it: a missing key matches no value, so a positive operator is false and a negated one true, but for
+ * `…IfExists` (true) and Null (which tests just that); several expected values are ORed; without a set operator a
+ * negated operator holds when no value matches; `ForAnyValue:` holds when some value of the request does, and is
+ * false without any; `ForAllValues:` when every value does, and is true without any
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+ */
+function conditionHolds(operator: ConditionOperator, expected: readonly string[], actual: readonly string[] | undefined): boolean {
+  const { comparison, negated, ifExists, set } = operator;
+  // "use either true (the key doesn't exist — it is null) or false (the key exists and its value is not null)", each value ORed.
+  if (comparison === 'null') return expected.some((e) => (e.toLowerCase() === 'true') === (actual === undefined));
+  const absent = actual === undefined || actual.length === 0;
+  if (set === 'all') {
+    if (absent) return true;
+    for (const a of actual) if (valueMatches(comparison, expected, a) === negated) return false;
+    return true;
+  }
+  if (absent) return ifExists || (set === undefined && negated);
+  if (set === 'any') {
+    for (const a of actual) if (valueMatches(comparison, expected, a) !== negated) return true;
+    return false;
+  }
+  let some = false;
+  for (const a of actual) if ((some = valueMatches(comparison, expected, a))) break;
+  return some !== negated;
 }
 
 function conditionsHold(s: ResolvedStatement, request: Request, organizationId?: string): boolean {
   for (const operator in s.conditions) {
     const keys = s.conditions[operator];
-    for (const key in keys) if (!conditionHolds(operator, keys[key], contextValue(request, lowerCase(key), organizationId))) return false;
+    // compileStatement refuses a statement with an operator the proof does not read, so every one here is known.
+    const read = readOperator(operator)!;
+    for (const key in keys) if (!conditionHolds(read, keys[key], contextValue(request, lowerCase(key), organizationId))) return false;
   }
   return true;
 }
@@ -305,11 +412,13 @@ function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, reques
   return answer;
 }
 
-/** Whether a statement names a principal itself, not (only) an account root. */
-function namesDirectly(g: ResolvedStatement): boolean {
-  for (const p of g.principals) if (p.kind !== 'aws' || !p.arn.endsWith(':root')) return true;
-  return false;
-}
+/**
+ * The actions a role's trust policy must allow, as it must sts:AssumeRole: session tags ("trust policies … must have
+ * the sts:TagSession permission. For roles that don't have this permission in the trust policy, the AssumeRole
+ * operation will fail", https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required),
+ * source identity and the web identity and SAML forms (review s16-evaluator 2).
+ */
+const TRUST_ACTIONS: ReadonlySet<string> = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsourceidentity', 'sts:setcontext', 'sts:assumerolewithsaml', 'sts:assumerolewithwebidentity']);
 
 /**
  * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
@@ -340,7 +449,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     if (g.effect === 'Deny') deny ??= g;
     else {
       grantedBy.push(g);
-      namedDirectly ||= namesDirectly(g);
+      namedDirectly ||= admitsDirectly(g, request.principal);
     }
   }
   const resAllows = grantedBy.length - idAllows;
@@ -349,7 +458,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
   const isKey = request.resource.includes(':kms:');
-  const isTrust = lowerCase(request.action) === 'sts:assumerole';
+  const isTrust = TRUST_ACTIONS.has(lowerCase(request.action));
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];
@@ -366,7 +475,12 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     if (idAllows === 0) return decision(false, 'no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
     return decision(true, 'both sides allow it', grantedBy);
   }
-  return idAllows > 0 || resAllows > 0 ? decision(true, 'allowed within the account', grantedBy) : decision(false, 'no identity or resource policy allows it', grantedBy, { missing: 'both' });
+  // Within the account either side allows, but a resource policy naming only the account leaves it to IAM: the
+  // principal's own policy must allow (admitsDirectly).
+  if (idAllows > 0 || namedDirectly) return decision(true, 'allowed within the account', grantedBy);
+  if (resAllows > 0 && request.identityManagedElsewhere) return decision(true, REASONS['resource policy'].elsewhere, grantedBy);
+  if (resAllows > 0) return decision(false, 'the resource policy admits the principal by its account only, which leaves it to IAM: no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
+  return decision(false, 'no identity or resource policy allows it', grantedBy, { missing: 'both' });
 }
 
 /**

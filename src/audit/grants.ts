@@ -7,6 +7,8 @@ import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '.
 import { roleNameOf } from '../iam/role-path';
 import type { Org } from '../org/model';
 import { endpointServiceOf } from '../services/vpc-endpoints';
+import { CompileError } from '../errors';
+import { readOperator } from './evaluate';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
@@ -404,6 +406,22 @@ function principalsOf(anyone: boolean, arns: readonly string[], services: readon
   return out;
 }
 
+/**
+ * A statement the proof could not read faithfully is refused, never skipped: a `NotAction`, `NotResource` or
+ * `NotPrincipal` matches everything but what it lists (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html),
+ * and a condition operator the evaluator does not read would make a Deny never apply (review s16-evaluator 4, 5).
+ */
+function refuseUnread(stage: string, policy: string, s: PlainStatement): void {
+  const problems: string[] = [];
+  for (const element of ['NotAction', 'NotResource', 'NotPrincipal']) {
+    if (element in s) problems.push(`${stage}: ${policy} uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}`);
+  }
+  for (const operator in s.Condition) {
+    if (!readOperator(operator)) problems.push(`${stage}: ${policy}: the condition operator ${operator} is not one the access proof reads (String…, Arn…, Bool and Null, with …IfExists, ForAnyValue: and ForAllValues:)`);
+  }
+  if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);
+}
+
 /** A statement of a stage, compiled once: its resolved form in any target account. */
 function compileStatement(
   stage: string,
@@ -414,6 +432,7 @@ function compileStatement(
   implicitResource: Values | undefined,
   v: (e: unknown) => Values,
 ): (account: string) => ResolvedStatement {
+  refuseUnread(stage, `${resourceId}/${s.Sid ?? '(no Sid)'}`, s);
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;

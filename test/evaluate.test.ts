@@ -1,0 +1,189 @@
+/**
+ * The proof's IAM decision on requests the example orgs do not ask, each against the AWS page that gives the answer
+ * (review s16-evaluator): where the evaluator decided otherwise, a template change could be proved working, or safe,
+ * when AWS would disagree.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { evaluate, GrantIndex, type Request } from '../src/audit/evaluate';
+import type { ResolvedStatement } from '../src/audit/grants';
+import { analyseAccess } from '../src/audit/paths';
+import { renderTemplate } from '../src/cfn/template';
+import { CompileError } from '../src/errors';
+import { parseOrg } from '../src/org/load';
+import { planStages } from '../src/stages/plan';
+
+const A = '111111111111';
+const B = '222222222222';
+const role = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
+const root = (account: string) => `arn:aws:iam::${account}:root`;
+const KEY = `arn:aws:kms:eu-west-1:${A}:key/k`;
+
+const statement = (o: Partial<ResolvedStatement>): ResolvedStatement => ({
+  stage: 's',
+  account: A,
+  policy: `P/${o.policy ?? 'x'}`,
+  kind: 'identity',
+  effect: 'Allow',
+  principals: [],
+  actions: [],
+  resources: ['*'],
+  conditions: {},
+  ...o,
+});
+const decide = (grants: ResolvedStatement[], request: Partial<Request> & Pick<Request, 'action' | 'resource'>) =>
+  evaluate(new GrantIndex(grants), { principal: { kind: 'aws', arn: role(A, 'r') }, resourceAccount: A, ...request });
+const identity = (actions: string[], more: Partial<ResolvedStatement> = {}) => statement({ attachedTo: role(A, 'r'), actions, ...more });
+
+describe('principals: an account delegates to IAM, a role or service is named (reference_policies_elements_principal.html)', () => {
+  it('a key statement naming the account beside another role admits this role by its account only: its own IAM policy must allow', () => {
+    const key = statement({ kind: 'key', principals: [{ kind: 'aws', arn: root(A) }, { kind: 'aws', arn: role(A, 'other') }], actions: ['kms:Decrypt'], resources: [KEY] });
+    expect(decide([key], { action: 'kms:Decrypt', resource: KEY })).toMatchObject({ allowed: false, refusedBy: { missing: 'identity' } });
+    expect(decide([key, identity(['kms:Decrypt'], { resources: [KEY] })], { action: 'kms:Decrypt', resource: KEY }).allowed).toBe(true);
+    // The role it names is admitted by the key policy alone.
+    expect(decide([key], { action: 'kms:Decrypt', resource: KEY, principal: { kind: 'aws', arn: role(A, 'other') } }).allowed).toBe(true);
+  });
+
+  it('a trust statement naming the account beside a service: a role of the account needs its own sts:AssumeRole', () => {
+    const trust = statement({ kind: 'trust', principals: [{ kind: 'aws', arn: root(A) }, { kind: 'service', service: 'ec2.amazonaws.com' }], actions: ['sts:AssumeRole'], resources: [role(A, 'target')] });
+    expect(decide([trust], { action: 'sts:AssumeRole', resource: role(A, 'target') }).allowed).toBe(false);
+    expect(decide([trust, identity(['sts:AssumeRole'], { resources: [role(A, 'target')] })], { action: 'sts:AssumeRole', resource: role(A, 'target') }).allowed).toBe(true);
+  });
+
+  it('a same-account bucket policy naming only the account leaves it to IAM; naming the role, or anyone, allows on its own', () => {
+    const bucket = (principals: ResolvedStatement['principals']) => statement({ kind: 'bucket', principals, actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] });
+    const get = { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' };
+    expect(decide([bucket([{ kind: 'aws', arn: root(A) }])], get)).toMatchObject({ allowed: false, refusedBy: { missing: 'identity' } });
+    expect(decide([bucket([{ kind: 'aws', arn: root(A) }]), identity(['s3:GetObject'])], get).allowed).toBe(true);
+    expect(decide([bucket([{ kind: 'aws', arn: role(A, 'r') }])], get).allowed).toBe(true);
+    expect(decide([bucket([{ kind: 'any' }])], get).allowed).toBe(true);
+  });
+
+  it('the shortened form of an account, its id alone, is the account: a bucket Deny naming it applies to its roles', () => {
+    const deny = statement({ kind: 'bucket', effect: 'Deny', principals: [{ kind: 'aws', arn: B }], actions: ['s3:*'], resources: ['arn:aws:s3:::b/*'] });
+    const allow = statement({ kind: 'bucket', principals: [{ kind: 'aws', arn: role(B, 'r') }], actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] });
+    const request = { principal: { kind: 'aws' as const, arn: role(B, 'r') }, action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' };
+    const theirs = statement({ attachedTo: role(B, 'r'), account: B, actions: ['s3:GetObject'] });
+    expect(decide([allow, theirs], request).allowed).toBe(true);
+    expect(decide([allow, theirs, deny], request)).toMatchObject({ allowed: false, refusedBy: { deny } });
+  });
+});
+
+describe("a role's trust must allow sts:TagSession as it must sts:AssumeRole (id_session-tags.html#id_session-tags_permissions-required)", () => {
+  it('within one account, an identity policy allowing sts:TagSession does not make up for a trust without it', () => {
+    const trust = statement({ kind: 'trust', principals: [{ kind: 'aws', arn: root(A) }], actions: ['sts:AssumeRole'], resources: [role(A, 'reader')] });
+    const mine = identity(['sts:AssumeRole', 'sts:TagSession'], { resources: [role(A, 'reader')] });
+    expect(decide([trust, mine], { action: 'sts:AssumeRole', resource: role(A, 'reader') }).allowed).toBe(true);
+    expect(decide([trust, mine], { action: 'sts:TagSession', resource: role(A, 'reader') })).toMatchObject({ allowed: false, reason: 'no trust policy statement allows it' });
+  });
+});
+
+describe('the same, on a compiled org: CI on EKS Pod Identity in a source account of its own (GovCloud example)', () => {
+  it("a reader role's trust without sts:TagSession fails the proof in the CI's own account too, not only across accounts", () => {
+    const text = readFileSync('parameters/govcloud.yaml', 'utf8').replace(
+      /  ci:\n    account: account1-gov\n    network:\n(?:      .*\n)+/,
+      '  ci:\n    account: account1-gov\n    eks: { mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }\n',
+    );
+    const org = parseOrg(text, 'parameters/govcloud.yaml');
+    expect(org.access.ci?.account).toBe('account1-gov');
+    const stages = planStages(org);
+    expect(analyseAccess(org, stages).problems).toEqual([]);
+    const access = stages.find((s) => s.module === 'access-roles')!;
+    let trusts = 0;
+    for (const [id, r] of Object.entries(access.definition.resources as unknown as Record<string, { Properties?: { AssumeRolePolicyDocument?: { Statement: Array<{ Action: unknown }> } } }>)) {
+      const trust = r.Properties?.AssumeRolePolicyDocument;
+      if (!trust || !id.startsWith('CiReaderRole')) continue;
+      for (const st of trust.Statement) if (Array.isArray(st.Action)) st.Action = st.Action.filter((a) => a !== 'sts:TagSession');
+      trusts++;
+    }
+    expect(trusts).toBe(2);
+    const problems = analyseAccess(org, stages).problems;
+    const inOwnAccount = problems.filter((p) => p.includes('sts:TagSession') && p.includes(':012345678901:role/gov-ci-reader'));
+    expect(inOwnAccount).toEqual([expect.stringContaining('no trust policy statement allows it')]);
+  });
+});
+
+describe('condition operators (reference_policies_elements_condition_operators.html)', () => {
+  const request = { action: 's3:GetObject', resource: 'x' };
+  const deniedBy = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) =>
+    !decide([identity(['s3:GetObject']), identity(['s3:*'], { effect: 'Deny', conditions })], { ...request, context }).allowed;
+
+  it('negated operators hold on a missing key and when no value matches; a Deny written with them applies', () => {
+    expect(deniedBy({ StringNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/admin*'] } })).toBe(true);
+    expect(deniedBy({ StringNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::*:role/r'] } })).toBe(false);
+    expect(deniedBy({ ArnNotLike: { 'aws:SourceArn': ['arn:aws:events:*:*:rule/x'] } })).toBe(true);
+    // "with a negated condition operator like StringNotEqualsIfExists, the request is still denied even if the tag is missing"
+    expect(deniedBy({ StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms'] } })).toBe(true);
+    expect(deniedBy({ StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }, { 's3:x-amz-server-side-encryption': ['aws:kms'] })).toBe(false);
+    expect(deniedBy({ StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': ['aws:kms'] } }, { 's3:x-amz-server-side-encryption': ['AES256'] })).toBe(true);
+    expect(deniedBy({ StringNotEqualsIgnoreCase: { 'aws:PrincipalArn': [role(A, 'R')] } })).toBe(false);
+  });
+
+  it('ForAnyValue: and ForAllValues: over the values of a key, an absent key false and true', () => {
+    const tags = { 'aws:TagKeys': ['team', 'cost'] };
+    expect(deniedBy({ 'ForAnyValue:StringLike': { 'aws:TagKeys': ['co*'] } }, tags)).toBe(true);
+    expect(deniedBy({ 'ForAnyValue:StringLike': { 'aws:TagKeys': ['co*'] } })).toBe(false);
+    expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } }, tags)).toBe(false);
+    expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'cost'] } }, tags)).toBe(true);
+    expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } })).toBe(true);
+    expect(deniedBy({ 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['team'] } }, tags)).toBe(true);
+  });
+
+  it('Null takes true or false in any case, each value ORed', () => {
+    expect(deniedBy({ Null: { 's3:x-amz-server-side-encryption': ['True'] } })).toBe(true);
+    expect(deniedBy({ Null: { 's3:x-amz-server-side-encryption': ['false'] } })).toBe(false);
+    expect(deniedBy({ Null: { 's3:x-amz-server-side-encryption': ['false', 'true'] } })).toBe(true);
+  });
+
+  it('ArnEquals and ArnLike alike, wildcards within each of the six components, never across a colon', () => {
+    expect(deniedBy({ ArnEquals: { 'aws:PrincipalArn': [`arn:aws:iam::${A}:role/*`] } })).toBe(true);
+    // The page's own counter-example: "With an ArnLike condition, which matches elements between colons, the match fails."
+    const documented = { 'aws:SourceArn': ['arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt'] };
+    expect(deniedBy({ ArnLike: { 'aws:SourceArn': ['arn:aws:someservice:*:111122223333:finance/*'] } }, documented)).toBe(false);
+    expect(deniedBy({ StringLike: { 'aws:SourceArn': ['arn:aws:someservice:*:111122223333:finance/*'] } }, documented)).toBe(true);
+    expect(deniedBy({ ArnLike: { 'aws:SourceArn': ['arn:aws:someservice:*:999999999999:store/*'] } }, documented)).toBe(true);
+  });
+});
+
+describe('what the proof cannot read is refused, never skipped', () => {
+  const org = parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'parameters/example.yaml');
+  /** The example's stages with one statement of the access roles' developer role changed. */
+  const withDeveloperStatement = (change: (statement: Record<string, unknown>) => void) => {
+    const stages = planStages(org);
+    const access = stages.find((s) => s.module === 'access-roles')!;
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const template = templates.get(access.id)!;
+    const policy = Object.values(template.Resources).find((r) => r.Type === 'AWS::IAM::ManagedPolicy')!;
+    const first = (policy.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement[0];
+    change(first);
+    return () => analyseAccess(org, stages, templates);
+  };
+  const refusal = (run: () => unknown): CompileError => {
+    try {
+      run();
+    } catch (error) {
+      return error as CompileError;
+    }
+    throw new Error('not refused');
+  };
+
+  it('NotResource, NotAction and NotPrincipal: a compile problem naming the statement and what to write instead', () => {
+    const error = refusal(
+      withDeveloperStatement((s) => {
+        s.NotResource = s.Resource;
+        delete s.Resource;
+      }),
+    );
+    expect(error).toBeInstanceOf(CompileError);
+    expect(error.details).toEqual([expect.stringMatching(/^access-roles: \w+\/\w+ uses NotResource, which the access proof does not read; write the statement with Resource$/)]);
+  });
+
+  it('a condition operator the evaluator does not read (NumericLessThan): a compile problem naming it', () => {
+    const error = refusal(withDeveloperStatement((s) => void (s.Condition = { NumericLessThan: { 'aws:MultiFactorAuthAge': '3600' } })));
+    expect(error.details).toEqual([expect.stringContaining('the condition operator NumericLessThan is not one the access proof reads')]);
+  });
+
+  it('the example orgs use none of them: both compile and prove', () => {
+    expect(withDeveloperStatement(() => undefined)().problems).toEqual([]);
+  });
+});
