@@ -1857,6 +1857,20 @@ describe('the reconciler against the layer', () => {
     await expectConverged(compiled);
   });
 
+  it('an operation counts every instance it targets against that quota, not only those it runs on at once (review s16-models F2)', async () => {
+    // One account at a time, but the first wave's two stages target three accounts together: past a quota of 2.
+    const slow = SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    failureToleranceCount: 0\nrepositories:');
+    const compiled = compileYaml(slow);
+    const quota = 2;
+    expect(compiled.rollout.waves.some((w) => w.reduce((n, id) => n + compiled.stages.find((st) => st.id === id)!.targets.length, 0) > quota)).toBe(true);
+    await prepare(compiled, { seed: 1, instanceOperationQuota: quota, runningMs: 80 });
+    const s = await deploy(compiled, awsVia(), { pollMs, instanceOperationQuota: quota });
+    expect(failed(s)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
+    expect(env.proxy.peakInstances).toBe(quota);
+    await expectConverged(compiled);
+  });
+
   it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
     // The client as deploy makes it: the SDK does not retry LimitExceededException (clients.ts), the deployer does.
     const slowPoll = 25;

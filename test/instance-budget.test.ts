@@ -1,23 +1,9 @@
 /** The run's budget of stack instances in operations at once (src/deploy/instance-budget.ts). */
 import { describe, expect, it } from 'vitest';
-import { InstanceOperationBudget, instancesAtOnce } from '../src/deploy/instance-budget';
+import { InstanceOperationBudget } from '../src/deploy/instance-budget';
 import { LIMITS } from '../src/limits';
-import type { StackSetSettings } from '../src/org/model';
 
-const settings = (operationPreferences: StackSetSettings['operationPreferences']) => ({ operationPreferences }) as StackSetSettings;
 const tick = () => new Promise((r) => setTimeout(r, 1));
-
-describe('instancesAtOnce: an operation runs on its accounts up to its maximum concurrency', () => {
-  it('count, percentage (rounded down, at least one) and the default of one', () => {
-    expect(instancesAtOnce(settings({ maxConcurrentCount: 20 }), 1000)).toBe(20);
-    expect(instancesAtOnce(settings({ maxConcurrentCount: 20 }), 3)).toBe(3);
-    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 100 }), 1000)).toBe(1000);
-    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 25 }), 10)).toBe(2);
-    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 1 }), 10)).toBe(1);
-    expect(instancesAtOnce(settings({}), 1000)).toBe(1);
-    expect(instancesAtOnce(settings({ maxConcurrentPercentage: 100 }), 0)).toBe(0);
-  });
-});
 
 describe('InstanceOperationBudget', () => {
   it('is StackSets quota by default', () => {

@@ -7,31 +7,17 @@
  * affected by stack set creation and update operations, as well as creating,
  * updating, or deleting stack instances directly."
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
- * (the page names no way to raise it). The stages of a wave run at once, each
- * with its own operations, so a deploy holds its operations to this budget:
- * an operation starts only when its instances fit beside those of the
- * operations of this run still going, else it waits (first come, first
- * served) for enough of them to end.
+ * (the page names no way to raise it). "Instances affected by" an operation
+ * reads as every instance it targets, not only those it runs on at one
+ * moment (its maximum concurrency): that stricter reading is the one kept,
+ * as it is safe under either (review s16-models F2; jenkinsci/pipeline-aws-plugin#220
+ * batches by accounts × Regions for this quota). The stages of a wave run at
+ * once, each with its own operations, so a deploy holds its operations to
+ * this budget: an operation starts only when its instances fit beside those
+ * of the operations of this run still going, else it waits (first come,
+ * first served) for enough of them to end.
  */
 import { LIMITS } from '../limits';
-import type { StackSetSettings } from '../org/model';
-
-/**
- * How many of an operation's instances it runs on at once (one Region each):
- * at most its maximum concurrency. API_StackSetOperationPreferences:
- * MaxConcurrentCount, "The maximum number of accounts in which to perform
- * this operation at one time", 1 when neither is set; MaxConcurrentPercentage
- * "rounds down to the next whole number. This is true except in cases where
- * rounding down would result is zero. In this case, CloudFormation sets the
- * number as one instead."
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
- * (STRICT_FAILURE_TOLERANCE may run fewer, never more.)
- */
-export function instancesAtOnce(settings: StackSetSettings, accounts: number): number {
-  const { maxConcurrentCount, maxConcurrentPercentage } = settings.operationPreferences;
-  const concurrency = maxConcurrentCount ?? (maxConcurrentPercentage !== undefined ? Math.max(1, Math.floor((accounts * maxConcurrentPercentage) / 100)) : 1);
-  return Math.min(accounts, concurrency);
-}
 
 export class InstanceOperationBudget {
   private inUse = 0;
@@ -43,9 +29,9 @@ export class InstanceOperationBudget {
 
   /**
    * Runs `f` (start an operation and wait for it to end) holding `instances`
-   * of the budget. One operation never holds more than the whole budget: the
-   * org file caps maxConcurrentCount at 10,000, the quota (load.ts), so the
-   * clamp only matters for a smaller budget given in tests.
+   * of the budget: the instances it targets. One operation never holds more
+   * than the whole budget: an operation on more instances than the quota
+   * waits for the whole budget, then runs alone.
    */
   async hold<T>(instances: number, f: () => Promise<T>): Promise<T> {
     const weight = Math.min(Math.max(instances, 0), this.quota);

@@ -32,7 +32,7 @@ import { XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
 import type { TemplateSource } from './template-store';
-import { instancesAtOnce, type InstanceOperationBudget } from './instance-budget';
+import type { InstanceOperationBudget } from './instance-budget';
 import { isOrgStackSetName } from '../stages/model';
 
 export interface ActualInstance {
@@ -624,8 +624,8 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         return ctx.cfn.send(new DeleteStackInstancesCommand({ ...common(), ...targets(op), Regions: [ctx.region], RetainStacks: op.retainStacks ?? false }));
     }
   };
-  const atOnce = instancesAtOnce(ctx.settings, accounts.length);
-  const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(atOnce, f) : f());
+  // Every instance it targets, one Region each (instance-budget.ts).
+  const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(accounts.length, f) : f());
   /** Ended well: what it did, for the reads after it to show (readStackSet). */
   const ended = (operationId: string): OperationOutcome => {
     ctx.landed ??= new Map();

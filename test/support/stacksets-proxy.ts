@@ -1326,11 +1326,11 @@ export class StackSetsProxy {
   }
 
   /**
-   * The instances an operation runs on at once: its accounts (an UpdateStackSet:
-   * every instance), up to MaxConcurrentCount, or MaxConcurrentPercentage of
-   * them rounded down but at least one ("The maximum number of accounts in
-   * which to perform this operation at one time"; "rounds down to the next
-   * whole number"), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
+   * The instances an operation counts against the quota of instances in operations: every instance it targets (an
+   * UpdateStackSet without accounts: every instance), whatever its concurrency. "It includes stack instances affected by
+   * stack set creation and update operations" (StackSets instance operations,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html): the stricter reading
+   * of "affected", which the deployer keeps (src/deploy/instance-budget.ts).
    */
   private async instancesAtOnce(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<number> {
     let accounts = this.accountsOf(params).length;
@@ -1341,9 +1341,7 @@ export class StackSetsProxy {
       const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
       accounts = [...new Set([...inMoto, ...overlays.keys()])].filter((a) => overlays.get(a)?.status !== 'INOPERABLE').length;
     }
-    const p = preferencesFromQuery(params);
-    const concurrency = p.MaxConcurrentCount ?? (p.MaxConcurrentPercentage !== undefined ? Math.max(1, Math.floor((accounts * p.MaxConcurrentPercentage) / 100)) : 1);
-    return Math.min(accounts, concurrency);
+    return accounts;
   }
 
   /**
