@@ -94,9 +94,12 @@ export const OPERATION_OVERHEAD_MS = 1 * MINUTE;
  * at a time: 10 batches per Region. At "800+ accounts with 8+ regions" a
  * release without template changes "would take approximately 30 mins per
  * stackset" (https://github.com/aws-solutions/aws-control-tower-customizations/issues/174):
- * about 3 minutes a batch, CfCT's own steps included, so an upper figure.
- * The same reporter's later count, 5–6 hours for 50+ StackSets at 800
- * accounts after fixes (issue #177), gives about 40 s a batch.
+ * about 3 minutes a batch, CfCT's own steps included. That release changed no
+ * template, so it bounds a no-op update; the same reporter gives both ends
+ * for real ones (issue #177): 5–6 hours for 50+ StackSets after fixes (about
+ * 40 s a batch), and "If there are several template updates it takes more than
+ * a day" (about 3 minutes a batch or more). So 3 minutes is the lower end for
+ * an update that changes templates, not an upper figure (review s16-models F3).
  */
 export const STACK_UPDATE_MS = 3 * MINUTE;
 
