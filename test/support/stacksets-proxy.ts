@@ -213,8 +213,8 @@
  *   `driftPreferences`. After it succeeded, ListStackInstances gives each
  *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
- * - ListStackInstances in pages of `instancesPageSize` (MaxResults 1-100)
- *   with a NextToken, when set; each instance with the LastOperationId of
+ * - ListStackInstances in pages of 100, or of `instancesPageSize` (MaxResults 1-100)
+ *   with a NextToken; each instance with the LastOperationId of
  *   the last operation that attempted, skipped (unless
  *   `skipsKeepLastOperationId`) or cancelled it ("The last unique ID
  *   of a StackSet operation performed on a stack instance", moto lists none).
@@ -1120,6 +1120,8 @@ export class StackSetsProxy {
       if (url !== null) {
         const body = await this.templateFromS3(url);
         if (body === undefined) return { status: 400, body: errorXml('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`) };
+        // "The location of the file that contains the template body … Maximum size: 1 MB" (API_CreateStackSet.html, TemplateURL).
+        if (Buffer.byteLength(body) > 1_000_000) return { status: 400, body: errorXml('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`) };
         // moto is given the body: it reads S3 URLs of its own shape only.
         params.delete('TemplateURL');
         params.set('TemplateBody', body);
@@ -1171,7 +1173,11 @@ export class StackSetsProxy {
         const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
-        return { status: 200, body: envelope(action, `<Summaries>${rows.join('')}</Summaries>`) };
+        // In pages of up to 100 (MaxResults 1-100, API_ListStackSetOperationResults.html), as AWS answers.
+        const size = Math.min(Number(params.get('MaxResults') ?? 100), 100);
+        const from = Number(params.get('NextToken') ?? 0);
+        const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+        return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
       case 'ListStacks':
         return this.listStacks(params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
@@ -1469,7 +1475,8 @@ export class StackSetsProxy {
       }
       for (const account of skipped) {
         const phantom = !motoInstances.has(account) ? (overlays.get(account)?.phantom ?? { overrides: parameterList(params, 'ParameterOverrides') }) : undefined;
-        overlays.set(account, { status: 'OUTDATED', detailed: 'SKIPPED_SUSPENDED_ACCOUNT', reason: 'Account is suspended', region, ...(phantom ? { phantom } : {}) });
+        // AWS's reason as a real answer gives it (ansible-collections/community.aws#2358).
+        overlays.set(account, { status: 'OUTDATED', detailed: 'SKIPPED_SUSPENDED_ACCOUNT', reason: 'This account is suspended. To remove this instance from the stack set, run DeleteStackInstances with the RetainStacks parameter.', region, ...(phantom ? { phantom } : {}) });
       }
       // A template update naming its accounts: "CloudFormation marks all stack instances with a status of OUTDATED
       // prior to updating the stack instances in the specified accounts and Amazon Web Services Regions"; the others
@@ -1748,7 +1755,8 @@ export class StackSetsProxy {
     if (moto.status !== 200) return moto;
     const stale = this.staleInstances.get(name);
     const rows = stale && Date.now() < stale.until ? stale.rows : this.instanceRows(name, moto.body);
-    const size = this.faults.instancesPageSize ?? rows.length;
+    // AWS's own page size by default, so that a 1,000-account org's reads cross pages as they would on AWS (MaxResults 1-100).
+    const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.instancesPageSize ?? 100);
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
     return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
