@@ -86,30 +86,31 @@ function anyMatches(patterns: readonly string[], value: string, caseInsensitive 
 const isAccountPrincipal = (arn: string): boolean => arn.endsWith(':root') || /^\d{12}$/.test(arn) || isToken(arn);
 const accountOfPrincipal = (arn: string): string => (arn.endsWith(':root') ? accountOf(arn) : arn);
 
+/**
+ * How one of a statement's principals admits a request's: `direct`ly (by its ARN, as a service, or as anyone), or
+ * through its `account` only, which "delegates authority to the account" (same page): the principal's own policy
+ * must then still allow, in the same account as across accounts (review s16-evaluator 1, 3).
+ */
+function admission(p: PrincipalRef, principal: PrincipalRef): 'direct' | 'account' | undefined {
+  if (p.kind === 'any') return 'direct';
+  if (p.kind === 'service') return principal.kind === 'service' && same(principal.service, p.service) ? 'direct' : undefined;
+  if (principal.kind !== 'aws') return undefined;
+  if (!isAccountPrincipal(p.arn)) return same(p.arn, principal.arn) ? 'direct' : undefined;
+  return same(accountOfPrincipal(p.arn), accountOf(principal.arn)) ? 'account' : undefined;
+}
+
 export function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
-  for (const p of s.principals) {
-    if (p.kind === 'any') return true;
-    if (p.kind === 'service') {
-      if (principal.kind === 'service' && same(principal.service, p.service)) return true;
-    } else if (principal.kind === 'aws' && (same(p.arn, principal.arn) || (isAccountPrincipal(p.arn) && same(accountOfPrincipal(p.arn), accountOf(principal.arn))))) return true;
-  }
+  for (const p of s.principals) if (admission(p, principal)) return true;
   return false;
 }
 
 /**
- * Whether a statement admits the principal itself (by its ARN, as a service, or as anyone), not only through its
- * account: an account as principal "delegates authority to the account" (same page), so the principal's own
- * policy must still allow, in the same account as across accounts. Asked per principal the request has, never for
- * the statement as a whole: a statement naming an account beside a role admits that account's other roles by the
- * account only (review s16-evaluator 1, 3).
+ * Whether a statement admits the principal itself, not only through its account. Asked per principal the request
+ * has, never for the statement as a whole: a statement naming an account beside a role admits that account's other
+ * roles by the account only.
  */
 function admitsDirectly(s: ResolvedStatement, principal: PrincipalRef): boolean {
-  for (const p of s.principals) {
-    if (p.kind === 'any') return true;
-    if (p.kind === 'service') {
-      if (principal.kind === 'service' && same(principal.service, p.service)) return true;
-    } else if (principal.kind === 'aws' && !isAccountPrincipal(p.arn) && same(p.arn, principal.arn)) return true;
-  }
+  for (const p of s.principals) if (admission(p, principal) === 'direct') return true;
   return false;
 }
 

@@ -117,20 +117,29 @@ const ASSUMABLE_WAITS_MS = [2000, 4000, 8000, 15000, 15000, 15000];
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * `call`, on a role or policy this run created (`created`): while IAM answers NoSuchEntity for it (not yet seen: see
- * IAM_CONSISTENCY_DOC), tried again after each of NOT_YET_SEEN_WAITS_MS. On anything else, or on what an earlier run
- * made, once: NoSuchEntity there is an answer, not a delay.
+ * `call`, tried again after each of `waits` while `delayed(error)` says IAM has not yet seen what this run made (see
+ * IAM_CONSISTENCY_DOC); past the last wait, `givenUp(error)` is thrown (the error itself by default). Any other error
+ * is thrown at once.
  */
-async function onceSeen<T>(created: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> {
+async function whileNotSeen<T>(waits: readonly number[], sleep: (ms: number) => Promise<void>, delayed: (error: unknown) => boolean, call: () => Promise<T>, givenUp: (error: unknown) => unknown = (e) => e): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      if (!created || (error as { name?: string }).name !== 'NoSuchEntityException' || attempt >= NOT_YET_SEEN_WAITS_MS.length) throw error;
-      await sleep(NOT_YET_SEEN_WAITS_MS[attempt]);
+      if (!delayed(error)) throw error;
+      if (attempt >= waits.length) throw givenUp(error);
+      await sleep(waits[attempt]);
     }
   }
 }
+
+/**
+ * `call`, on a role or policy this run created (`created`): while IAM answers NoSuchEntity for it (not yet seen),
+ * tried again after each of NOT_YET_SEEN_WAITS_MS. On anything else, or on what an earlier run made, once:
+ * NoSuchEntity there is an answer, not a delay.
+ */
+const onceSeen = <T>(created: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> =>
+  whileNotSeen(NOT_YET_SEEN_WAITS_MS, sleep, (error) => created && (error as { name?: string }).name === 'NoSuchEntityException', call);
 
 /**
  * Whether IAM refused a trust policy for a principal it cannot see (yet): it stores a role principal as the role's
@@ -148,23 +157,19 @@ const invalidPrincipal = (error: unknown): boolean =>
  * reported to last: hashicorp/terraform#4709, opstrace/opstrace#88); then the error, saying so. Otherwise once: a
  * principal IAM refuses that this run did not create is really not there.
  */
-async function trustWritten<T>(principalCreated: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!principalCreated || !invalidPrincipal(error)) throw error;
-      if (attempt >= ASSUMABLE_WAITS_MS.length) {
-        throw new XstackError(
-          'IAM_NOT_PROPAGATED',
-          `${(error as Error).message}: IAM still refuses the administration role this run created as a principal after about a minute (${IAM_CONSISTENCY_DOC}); run bootstrap again in a few minutes, which finishes what this run started`,
-          { cause: error },
-        );
-      }
-      await sleep(ASSUMABLE_WAITS_MS[attempt]);
-    }
-  }
-}
+const trustWritten = <T>(principalCreated: boolean, sleep: (ms: number) => Promise<void>, call: () => Promise<T>): Promise<T> =>
+  whileNotSeen(
+    ASSUMABLE_WAITS_MS,
+    sleep,
+    (error) => principalCreated && invalidPrincipal(error),
+    call,
+    (error) =>
+      new XstackError(
+        'IAM_NOT_PROPAGATED',
+        `${(error as Error).message}: IAM still refuses the administration role this run created as a principal after about a minute (${IAM_CONSISTENCY_DOC}); run bootstrap again in a few minutes, which finishes what this run started`,
+        { cause: error },
+      ),
+  );
 
 const document = (statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
 const sameDocument = (a: string | undefined, b: object) => a !== undefined && JSON.stringify(JSON.parse(decodeURIComponent(a))) === JSON.stringify(b);
