@@ -35,6 +35,29 @@ const decide = (grants: ResolvedStatement[], request: Partial<Request> & Pick<Re
   evaluate(new GrantIndex(grants), { principal: { kind: 'aws', arn: role(A, 'r') }, resourceAccount: A, ...request });
 const identity = (actions: string[], more: Partial<ResolvedStatement> = {}) => statement({ attachedTo: role(A, 'r'), actions, ...more });
 
+describe('a key of another account: KMS honours only some operations across accounts (key-policy-modifying-external-accounts.html)', () => {
+  const fromB = { principal: { kind: 'aws' as const, arn: role(B, 'r') }, resourceAccount: A, resource: KEY };
+  const both = (action: string) => [
+    statement({ kind: 'key', principals: [{ kind: 'aws', arn: role(B, 'r') }], actions: [action], resources: [KEY] }),
+    statement({ account: B, attachedTo: role(B, 'r'), actions: [action], resources: [KEY] }),
+  ];
+
+  it('an operation the page lists is allowed when both policies allow it', () => {
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:ReEncryptFrom']) expect(decide(both(action), { action, ...fromB }).allowed, action).toBe(true);
+  });
+
+  it('any other operation is refused across accounts however both policies read, and the refusal says why', () => {
+    for (const action of ['kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:EnableKey']) {
+      const d = decide(both(action), { action, ...fromB });
+      expect(d, action).toMatchObject({ allowed: false, refusedBy: { notAcrossAccounts: action } });
+    }
+    // In the key's own account the same policies allow it.
+    const same = { principal: { kind: 'aws' as const, arn: role(A, 'r') }, resourceAccount: A, resource: KEY };
+    const key = statement({ kind: 'key', principals: [{ kind: 'aws', arn: role(A, 'r') }], actions: ['kms:ScheduleKeyDeletion'], resources: [KEY] });
+    expect(decide([key], { action: 'kms:ScheduleKeyDeletion', ...same }).allowed).toBe(true);
+  });
+});
+
 describe('principals: an account delegates to IAM, a role or service is named (reference_policies_elements_principal.html)', () => {
   it('a key statement naming the account beside another role admits this role by its account only: its own IAM policy must allow', () => {
     const key = statement({ kind: 'key', principals: [{ kind: 'aws', arn: root(A) }, { kind: 'aws', arn: role(A, 'other') }], actions: ['kms:Decrypt'], resources: [KEY] });

@@ -38,7 +38,7 @@ export interface Decision {
    * A refusal: the explicit Deny that refuses it, or the side(s) with no applicable Allow. `identityElsewhere`: the
    * principal's own policies are not the org's (someone else's role), so the resource side is the one that refuses.
    */
-  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both'; identityElsewhere?: true };
+  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both'; identityElsewhere?: true } | { notAcrossAccounts: string };
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
@@ -422,6 +422,39 @@ function appliesOnce(memo: AppliesMemo | undefined, g: ResolvedStatement, reques
 const TRUST_ACTIONS: ReadonlySet<string> = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsourceidentity', 'sts:setcontext', 'sts:assumerolewithsaml', 'sts:assumerolewithwebidentity']);
 
 /**
+ * The KMS operations a principal of another account can call on a key, however both policies read: "Cross-account
+ * permission is effective only for the following operations", the cryptographic operations, CreateGrant, DescribeKey,
+ * GetKeyRotationStatus, GetPublicKey, ListGrants, RetireGrant and RevokeGrant; "If you give a user in a different account
+ * permission to perform other operations, those permissions have no effect"
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html; the
+ * "Cross-account use" column of https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html).
+ */
+const KMS_ACROSS_ACCOUNTS: ReadonlySet<string> = new Set(
+  [
+    'Decrypt',
+    'DeriveSharedSecret',
+    'Encrypt',
+    'GenerateDataKey',
+    'GenerateDataKeyPair',
+    'GenerateDataKeyPairWithoutPlaintext',
+    'GenerateDataKeyWithoutPlaintext',
+    'GenerateMac',
+    'ReEncryptFrom',
+    'ReEncryptTo',
+    'Sign',
+    'Verify',
+    'VerifyMac',
+    'CreateGrant',
+    'DescribeKey',
+    'GetKeyRotationStatus',
+    'GetPublicKey',
+    'ListGrants',
+    'RetireGrant',
+    'RevokeGrant',
+  ].map((op) => `kms:${op.toLowerCase()}`),
+);
+
+/**
  * One pass over the candidate statements of both sides; called for every request of the proof, so it allocates one list.
  * `memo`: the statements asked of this request under other actions (AppliesMemo), emptied by the caller for another request.
  * `into`: a list to write the allowing statements to instead (emptied first), for a caller that copies what it keeps: the
@@ -461,6 +494,9 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   const isKey = request.resource.includes(':kms:');
   const isTrust = TRUST_ACTIONS.has(lowerCase(request.action));
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
+  if (isKey && crossAccount && !KMS_ACROSS_ACCOUNTS.has(lowerCase(request.action))) {
+    return decision(false, `AWS KMS does not allow ${request.action} from another account`, grantedBy, { notAcrossAccounts: request.action });
+  }
   if (isKey || isTrust || crossAccount) {
     const reasons = REASONS[isKey ? 'key policy' : isTrust ? 'trust policy' : 'resource policy'];
     // A resource whose policy is outside the templates (AWS's bucket, someone else's key or bucket) is taken as allowing.
@@ -504,6 +540,7 @@ export function endpointAllows(statements: readonly ResolvedStatement[], request
 export function describeRefusal(refusedBy: Decision['refusedBy'], label: (s: ResolvedStatement) => string): string {
   if (!refusedBy) return '';
   if ('deny' in refusedBy) return `denied by ${label(refusedBy.deny)} (explicit Deny)`;
+  if ('notAcrossAccounts' in refusedBy) return `AWS KMS refuses ${refusedBy.notAcrossAccounts} from another account, whatever the policies allow`;
   switch (refusedBy.missing) {
     case 'identity':
       return "no Allow on the identity side (the principal's own policies)";
