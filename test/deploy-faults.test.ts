@@ -140,6 +140,15 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     expect([...seen].sort()).toEqual(['QUEUED', 'RUNNING']);
     const instances = await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }));
     expect(instances.Summaries?.map((s) => [s.Account, s.Status])).toEqual([['100000000001', 'CURRENT']]);
+    // Once another operation has been performed since, the finished one's id is stale (StaleRequestException's text).
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000002'], Regions: [REGION], OperationId: 'op-3' }));
+    while ((await status('op-3')) !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 10));
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
+      name: 'StaleRequestException',
+    });
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000002'], Regions: [REGION], OperationId: 'op-3' }))).rejects.toMatchObject({
+      name: 'OperationIdAlreadyExistsException',
+    });
   });
 
   it('a failed UpdateStackSet keeps the new template and leaves the instances OUTDATED with a reason', async () => {
@@ -157,6 +166,29 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? [];
     expect(instance).toMatchObject({ Account: '100000000001', Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'FAILED' } });
     expect(instance.StatusReason).toMatch(/injected failure/);
+  });
+
+  it('an UpdateStackSet over an instance whose create failed fails that instance (no SUCCEEDED beside a FAILED instance); CreateStackInstances makes its stack', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const body = (n: number) => `Resources:\n  Handle${n}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n`;
+    const settle = async () => {
+      while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+    };
+    const instance = async () => (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries?.[0];
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(1) }));
+    env.proxy.failIn('100000000001');
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'create' }));
+    await settle();
+    env.proxy.failIn('100000000001', false);
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody: body(2), OperationId: 'update' }));
+    await settle();
+    const results = await cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: 'probe', OperationId: 'update' }));
+    expect(results.Summaries?.map((r) => [r.Account, r.Status])).toEqual([['100000000001', 'FAILED']]);
+    expect(await instance()).toMatchObject({ Status: 'OUTDATED', StackInstanceStatus: { DetailedStatus: 'FAILED' } });
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'retry' }));
+    await settle();
+    expect(await instance()).toMatchObject({ Status: 'CURRENT' });
   });
 
   it('a policy principal naming a role that does not exist fails the instance', async () => {

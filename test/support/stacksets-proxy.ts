@@ -160,6 +160,9 @@
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html):
  *   whether it makes a stack its create never left is not documented, so the
  *   layer takes the stricter reading and fails the account (README, VERIFY).
+ *   UpdateStackSet's retry of such an instance either makes the stack or
+ *   fails; the layer fails it too (the deployer's CreateStackInstances then
+ *   makes it), never a SUCCEEDED result beside an instance still FAILED.
  * - An instance gone under an update (`goneBeforeUpdate`): another deployer
  *   deletes it just before our UpdateStackInstances naming it, which is then
  *   refused with StackInstanceNotFoundException ("The specified stack
@@ -1264,6 +1267,13 @@ export class StackSetsProxy {
     if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
       return { status: 400, body: this.inProgress(name) };
     }
+    // A finished operation's id re-sent after another operation ran on the StackSet: StaleRequestException, "Another
+    // operation has been performed on this StackSet since the specified operation was performed" ("the specified
+    // operation" is the one the id names; Errors of CreateStackInstances and UpdateStackSet, review s16-models F5).
+    // Operations are listed here in the order they were asked for.
+    if (same && ops.indexOf(same) < ops.length - 1) {
+      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+    }
     if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
       return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
     }
@@ -1471,7 +1481,7 @@ export class StackSetsProxy {
           overlays.delete(account);
           this.instanceOus.get(name)?.delete(account);
           if (retainStacks) this.retainedStacks.push(`${name}/${account}`);
-        } else if (!overlays.get(account)?.phantom || action !== 'UpdateStackSet') overlays.delete(account);
+        } else overlays.delete(account);
       }
       for (const account of skipped) {
         const phantom = !motoInstances.has(account) ? (overlays.get(account)?.phantom ?? { overrides: parameterList(params, 'ParameterOverrides') }) : undefined;
@@ -1547,7 +1557,9 @@ export class StackSetsProxy {
       return `Account ${account} should have '${this.executionRoles.get(o.name) ?? 'AWSCloudFormationStackSetExecutionRole'}' role with trust relationship to Role '${admin}'.`;
     }
     // An instance whose create failed has no stack: UpdateStackInstances is not documented to make one (see the header).
-    if (o.action === 'UpdateStackInstances' && !o.motoInstances.has(account) && o.overlays.get(account)?.phantom) {
+    // Nor does the layer make one on UpdateStackSet, whose retry of an OUTDATED instance either makes the stack or fails
+    // (API_UpdateStackSet.html, OperationId): it fails, never a SUCCEEDED result beside a still FAILED instance (review s16-models F6).
+    if ((o.action === 'UpdateStackInstances' || o.action === 'UpdateStackSet') && !o.motoInstances.has(account) && o.overlays.get(account)?.phantom) {
       this.counts.failedAccounts++;
       return `Stack instance in account ${account} has no stack to update: its create failed (the test layer's stricter reading; CreateStackInstances retries it)`;
     }
