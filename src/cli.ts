@@ -378,8 +378,8 @@ function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')
     .description(
-      'Removes stack instances and StackSets in reverse order. Artifact and access-log buckets and keys are ' +
-        'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days); ' +
+      "Removes stack instances and StackSets in reverse order. Artifact and access-log buckets, keys and the CI network's flow-log group are " +
+        'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days), the log group deleted; ' +
         'a deploy after a destroy that kept them needs the next bucketGeneration in the org file. ' +
         'Repositories always stay, and so does the StackSet holding them (the next deploy finds them in place) ' +
         'unless --release-repositories. Asks unless --yes.',

@@ -28,6 +28,7 @@ import type Resource from 'cloudform-types/types/resource';
 import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import { role, suppressChecks } from '../src/cfn/resources';
+import { retain } from '../src/cfn/extensions';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { PolicyError } from '../src/errors';
 import { policyChars, RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE } from '../src/limits';
@@ -94,10 +95,13 @@ export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositorie
   return { scope: chars <= limit ? 'repositories' : 'accounts', chars, limit };
 }
 
-/** Splits the VPC block into subnets four bits longer (a /16 gives /20s). */
+/** How much longer a CI subnet's prefix is than the network's: room for 16 subnets (a /16 gives /20s). */
+export const CI_SUBNET_EXTRA_BITS = 4;
+
+/** Splits the VPC block into subnets CI_SUBNET_EXTRA_BITS longer. */
 export function subnetCidrs(cidr: string, count: number): string[] {
   const [address, bitsText] = cidr.split('/');
-  const bits = Number(bitsText) + 4;
+  const bits = Number(bitsText) + CI_SUBNET_EXTRA_BITS;
   const base = address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
   const size = 2 ** (32 - bits);
   return Array.from({ length: count }, (_, i) => {
@@ -274,7 +278,9 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }
 
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
-  resources.FlowLogGroup = suppressChecks(new LogGroup({ RetentionInDays: 365 }), [
+  // Retained like the buckets (an audit record outlives its stack: `destroy`, the network taken out of the org file),
+  // and unnamed, so a network made again never meets the group kept from before (review s17-templates m2).
+  resources.FlowLogGroup = suppressChecks(retain(new LogGroup({ RetentionInDays: 365 })), [
     {
       id: 'CKV_AWS_158',
       reason: 'CloudWatch Logs encrypts every log group at rest with its own keys; flow records hold addresses and ports, no payload',

@@ -300,6 +300,24 @@ describe('CI network', () => {
     expect(subnetCidrs('10.30.0.0/20', 2)).toEqual(['10.30.0.0/24', '10.30.1.0/24']);
   });
 
+  it('a small network is compiled, with a note of the addresses each CI subnet leaves once AWS and the interface endpoints have theirs (CreateSubnet)', () => {
+    const withCidr = (file: string, cidr: string) => {
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/cidr: [0-9./]+/);
+      const changed = text.replace(/cidr: [0-9./]+/, `cidr: ${cidr}`);
+      return compileOrg(parseOrg(changed, file)).stages.find((s) => s.module === 'ci-network')!.notes;
+    };
+    const interfaceEndpoints = (c: typeof example) =>
+      Object.values(template(c, 'ci-network').Resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint' && (r.Properties as { VpcEndpointType?: string }).VpcEndpointType === 'Interface').length;
+    expect(withCidr('parameters/example.yaml', '10.20.0.0/16')).toEqual([]);
+    // /24 → /28 subnets: 16 addresses, 5 AWS's, one per interface endpoint.
+    const open = interfaceEndpoints(example);
+    expect(withCidr('parameters/example.yaml', '10.20.0.0/24').join('\n')).toContain(`each CI subnet is a /28 (the network's 10.20.0.0/24 split four bits further): of its 16 addresses AWS reserves 5 and the ${open} interface endpoints take one each, leaving ${16 - 5 - open}`);
+    const isolated = interfaceEndpoints(gov);
+    expect(isolated).toBeGreaterThan(open);
+    expect(withCidr('parameters/govcloud.yaml', '10.40.0.0/22').join('\n')).toContain(`leaving ${64 - 5 - isolated} for CI hosts`);
+  });
+
   it('endpoint policies are checked like every other policy', () => {
     expect(policyDocuments(template(example, 'ci-network')).filter((d) => d.kind === 'endpoint')).toHaveLength(3);
     expect(policyDocuments(template(gov, 'ci-network')).filter((d) => d.kind === 'endpoint').map((d) => d.resource).sort()).toEqual([

@@ -5,6 +5,7 @@
  * deploy-faults.test.ts, through the StackSets layer in front of moto.
  */
 import { DescribeStackSetCommand, DescribeStacksCommand, ListExportsCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -222,12 +223,18 @@ describe('rollout to the local emulator', () => {
     expect(sets.filter((s) => s.Status !== 'DELETED').map((s) => s.StackSetName)).toEqual(['acme-source-repositories']);
     expect(sets).toHaveLength(example.stages.length);
     for (const a of example.org.accounts) expect([...(await stacksIn(a.id)).keys()], a.name).toEqual(a.role === 'source' ? ['acme-source-repositories'] : []);
-    // Retained by default: the artifact and access-log buckets outlive their stack.
+    // Retained by default: the artifact and access-log buckets, and the CI network's flow records, outlive their stack.
     expect(await bucketsIn('222222222222')).toEqual(['acme-access-logs-222222222222-eu-west-1', 'acme-artifacts-222222222222-eu-west-1']);
+    const tools = await env.aws().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
+    expect((await env.aws().logs(tools).send(new DescribeLogGroupsCommand({}))).logGroups?.map((g) => g.logGroupName)).toHaveLength(1);
   });
 
-  it('destroy --delete-retained empties and deletes the artifact buckets and schedules the keys; repositories stay', async () => {
+  it('destroy --delete-retained empties and deletes the artifact buckets, schedules the keys and deletes the flow-log group; repositories stay', async () => {
     await deploy(example, env.aws(), options);
+    const tools = await env.aws().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
+    const logGroups = async () => ((await env.aws().logs(tools).send(new DescribeLogGroupsCommand({}))).logGroups ?? []).map((g) => g.logGroupName!);
+    const [flowLogGroup] = await logGroups();
+    expect(flowLogGroup).toBeDefined();
     const dev = await env.aws().assume('arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole');
     const s3 = env.aws().s3(dev);
     for (const body of ['one', 'two']) {
@@ -246,8 +253,9 @@ describe('rollout to the local emulator', () => {
     // Repositories are retained whatever the flag says (moto creates none from templates, so this is
     // asserted on xstack's side: nothing of the repositories' template is deletable, and nothing was deleted).
     expect(retainedDeletable(renderTemplate(example.stages.find((x) => x.module === 'source-repositories')!.definition))).toEqual([]);
-    expect(retainedDeletions.filter((d) => !/AWS::(S3::Bucket|KMS::Key)/.test(d))).toEqual([]);
-    // Per pipeline account: its key, its artifact bucket and its access-log bucket.
-    expect(retainedDeletions).toHaveLength(9);
+    expect(retainedDeletions.filter((d) => !/AWS::(S3::Bucket|KMS::Key)/.test(d))).toEqual([`delete-retained AWS::Logs::LogGroup ${flowLogGroup}`]);
+    expect(await logGroups()).toEqual([]);
+    // Per pipeline account: its key, its artifact bucket and its access-log bucket; the CI network's flow-log group.
+    expect(retainedDeletions).toHaveLength(10);
   });
 });

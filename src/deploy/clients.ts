@@ -9,6 +9,7 @@
  * `Aws`), so the SDK's default is theirs.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -186,6 +187,11 @@ export class Aws {
   kms(credentials?: Credentials, region?: string): KMSClient {
     const config = this.clientConfig(credentials, region);
     return this.log.attach(new KMSClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));
+  }
+
+  /** CloudWatch Logs, for `destroy --delete-retained`'s DeleteLogGroup (retained.ts). */
+  logs(credentials?: Credentials, region?: string): CloudWatchLogsClient {
+    return this.log.attach(new CloudWatchLogsClient(this.clientConfig(credentials, region)));
   }
 
   codeCommit(credentials?: Credentials, region?: string): CodeCommitClient {

@@ -212,9 +212,10 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const names = new Map(compiled.org.accounts.map((a) => [a.id, a.name]));
   const account = (id: string) => (names.has(id) ? `${names.get(id)} ${id}` : `${id} (not in the org file)`);
   const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}`);
+  const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
   const retained = options.deleteRetained
-    ? 'and DELETE the artifact buckets (emptied, every version) and schedule the artifact keys for deletion (7 days); repositories stay'
-    : `artifact and access-log buckets and keys stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
+    ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (7 days); repositories stay`
+    : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
   const keptText = kept.map((k) => `\nkept: ${k.stackSet}: ${k.why}`).join('');
   stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');

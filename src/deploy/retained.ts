@@ -5,13 +5,15 @@
  * - repositories, the source of truth, are never deleted by xstack, and the
  *   StackSet that holds them (nothing else) is kept by `destroy`: they never
  *   leave CloudFormation, and the next deploy finds them in place (adopted);
- * - the artifact and access-log buckets and the artifact keys are retained
- *   unless `--delete-retained` (buckets emptied of every version and deleted,
- *   keys scheduled for deletion after KMS's shortest waiting period); a deploy
+ * - the artifact and access-log buckets, the artifact keys and the CI
+ *   network's flow-log group are retained unless `--delete-retained` (buckets
+ *   emptied of every version and deleted, keys scheduled for deletion after
+ *   KMS's shortest waiting period, the log group deleted with its records); a deploy
  *   after a destroy that kept them needs the org file's next `bucketGeneration`
  *   (fresh bucket names, src/naming.ts), and `plan` lists the earlier ones.
  */
 import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
+import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
@@ -21,7 +23,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
 
-export const DELETABLE_RETAINED_TYPES = ['AWS::S3::Bucket', 'AWS::KMS::Key'] as const;
+export const DELETABLE_RETAINED_TYPES = ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::Logs::LogGroup'] as const;
 export type RetainedType = (typeof DELETABLE_RETAINED_TYPES)[number];
 
 /** https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html */
@@ -42,7 +44,7 @@ export function keptByDestroy(template: CfnTemplate): boolean {
   return resources.length > 0 && resources.every((r) => keptOnDelete(r.DeletionPolicy) && NEVER_DELETED_TYPES.includes(r.Type));
 }
 
-/** Logical ids of the retained buckets and keys of a template. */
+/** Logical ids of the retained buckets, keys and log groups of a template. */
 export function retainedDeletable(template: CfnTemplate): Array<[logicalId: string, type: RetainedType]> {
   return Object.entries(template.Resources).flatMap(([id, r]) =>
     keptOnDelete(r.DeletionPolicy) && (DELETABLE_RETAINED_TYPES as readonly string[]).includes(r.Type) ? [[id, r.Type as RetainedType] as [string, RetainedType]] : [],
@@ -98,11 +100,12 @@ export function namedRetained(template: CfnTemplate, account: string, region: st
  */
 export function leftByRemoval(template: CfnTemplate, account: string, region: string, partition: string): string[] {
   const named = namedRetained(template, account, region, partition);
-  const keys = retainedDeletable(template).filter(([id, type]) => {
+  // Keys and log groups have names AWS makes: by logical id.
+  const unnamed = retainedDeletable(template).filter(([id, type]) => {
     const condition = template.Resources[id].Condition;
-    return type === 'AWS::KMS::Key' && (!condition || conditionHolds(template.Conditions, condition, account));
+    return type !== 'AWS::S3::Bucket' && (!condition || conditionHolds(template.Conditions, condition, account));
   });
-  return [...named.map((r) => `${r.type} ${r.name} (${r.logicalId})`), ...keys.map(([id, type]) => `${type} ${id}`)];
+  return [...named.map((r) => `${r.type} ${r.name} (${r.logicalId})`), ...unnamed.map(([id, type]) => `${type} ${id}`)];
 }
 
 /**
@@ -153,6 +156,13 @@ export async function deleteRetained(aws: Aws, target: Target, resource: Retaine
   const { credentials, region } = target;
   if (resource.type === 'AWS::KMS::Key') {
     await aws.kms(credentials, region).send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
+    return;
+  }
+  // A log group's physical id is its name (Ref, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html);
+  // "Deletes the specified log group and permanently deletes all the archived log events associated with the log group"
+  // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DeleteLogGroup.html).
+  if (resource.type === 'AWS::Logs::LogGroup') {
+    await aws.logs(credentials, region).send(new DeleteLogGroupCommand({ logGroupName: resource.physicalId }));
     return;
   }
   const s3 = aws.s3(credentials, region);

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type Org, type Repository } from '../org/model';
+import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -29,7 +29,7 @@ import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
-import { ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
+import { CI_SUBNET_EXTRA_BITS, ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
 import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
@@ -344,25 +344,29 @@ function accessStages(
     if (ci.network) {
       const repositories = sources.map((s) => [s.id, repositoryNames(s)] as const);
       const { scope, chars, limit } = codeCommitEndpointScope({ repositories }, org);
+      const definition = ciNetwork({
+        names,
+        network: ci.network,
+        endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
+        fipsEndpoints: usesFipsCodeCommit(org.partition),
+        repositories,
+        repositoryScope: scope,
+        ciRuntime: ci.runtime.kind,
+      });
+      const room = subnetRoomNote(ci.network, definition);
       stages.push({
         id: stageId('ci-network'),
         module: 'ci-network',
-        definition: ciNetwork({
-          names,
-          network: ci.network,
-          endpointServicePrefix: org.partition === 'aws-cn' ? 'cn.com.amazonaws' : 'com.amazonaws',
-          fipsEndpoints: usesFipsCodeCommit(org.partition),
-          repositories,
-          repositoryScope: scope,
-          ciRuntime: ci.runtime.kind,
-        }),
+        definition,
         targets: [ciAccount],
         accountValues: [],
         uses: [],
-        notes:
-          scope === 'accounts'
+        notes: [
+          ...(scope === 'accounts'
             ? [`CodeCommit endpoint policies: each repository by name would take about ${chars.toLocaleString('en-US')} characters (the compile allows ${limit.toLocaleString('en-US')} of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
-            : [],
+            : []),
+          ...(room ? [room] : []),
+        ],
       });
     }
   }
@@ -491,6 +495,30 @@ function chooseForm(org: Org, account: Account, notes: string[], what: string, m
   }
   notes.push(`${what}: explicit form would need ${why}; using the org-scoped form (organization ${org.organizationId})`);
   return { kind: 'organization', organizationId: org.organizationId };
+}
+
+/**
+ * How many addresses each CI subnet leaves for CI hosts (and, on EKS, pods), said when it is few: "AWS reserves
+ * both the first four and the last IPv4 address in each subnet's CIDR block"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html), and an interface endpoint has a network
+ * interface, so an address, in each of its subnets (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html).
+ * A note, not an error: a small block is valid, and enough for a few CI hosts (review s17-templates m3).
+ */
+const AWS_RESERVED_SUBNET_ADDRESSES = 5;
+/** Below this many addresses a subnet's room is said; a /20 network (/24 subnets) leaves 240-odd. */
+const ROOMY_SUBNET_ADDRESSES = 64;
+const ROOMY_CIDR_BITS = 20;
+
+function subnetRoomNote(network: CiNetwork, definition: TemplateDefinition): string | undefined {
+  const bits = Number(network.cidr.split('/')[1]) + CI_SUBNET_EXTRA_BITS;
+  const addresses = 2 ** (32 - bits);
+  const endpoints = Object.values(definition.resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint' && (r.Properties as { VpcEndpointType?: string }).VpcEndpointType === 'Interface').length;
+  const left = addresses - AWS_RESERVED_SUBNET_ADDRESSES - endpoints;
+  if (left >= ROOMY_SUBNET_ADDRESSES) return undefined;
+  return (
+    `each CI subnet is a /${bits} (the network's ${network.cidr} split four bits further): of its ${addresses} addresses AWS reserves ${AWS_RESERVED_SUBNET_ADDRESSES} and the ` +
+    `${endpoints} interface endpoints take one each, leaving ${left} for CI hosts (on EKS, each pod takes one too) in each zone; a /${ROOMY_CIDR_BITS} or larger cidr leaves ${2 ** (32 - ROOMY_CIDR_BITS - CI_SUBNET_EXTRA_BITS) - AWS_RESERVED_SUBNET_ADDRESSES - endpoints}`
+  );
 }
 
 /**
