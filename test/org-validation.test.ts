@@ -96,6 +96,7 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /access\.developers\.maxSessionHours: 4 cannot take effect: developers assume the developer role from another role's session \(role chaining\), which AWS limits to one hour.*; expected maxSessionHours: 1, or leave it out/,
   },
   { name: 'bucket generation 0', edit: (t) => `${t}bucketGeneration: 0\n`, expected: /^org\.yaml:23:19: bucketGeneration: / },
+  { name: 'artifacts kept a week', edit: (t) => `${t}artifactRetentionDays: 7\n`, expected: /^org\.yaml:23:24: artifactRetentionDays: .*7.*30/ },
   {
     name: 'prefix that fits bucket generation 1 but not 2',
     edit: (t) => `${t.replace('prefix: acme', `prefix: ${'a'.repeat(30)}`)}bucketGeneration: 2\n`,

@@ -120,13 +120,14 @@ describe('least privilege, over every statement of every template', () => {
 });
 
 describe('stateful resources outlive their stack, but not a failed create (src/cfn/extensions.ts retain)', () => {
-  it('every key, bucket and repository: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain (which takes no RetainExceptOnCreate); the readers count it as kept', () => {
+  it('every key, bucket, repository and log group: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain (which takes no RetainExceptOnCreate); the readers count it as kept', () => {
+    const types = ['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository', 'AWS::Logs::LogGroup'];
     const stateful = all.flatMap(({ file, stage, t }) =>
       Object.entries(t.Resources)
-        .filter(([, r]) => ['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository'].includes(r.Type))
+        .filter(([, r]) => types.includes(r.Type))
         .map(([id, r]) => ({ where: `${file} ${stage} ${id}`, r })),
     );
-    expect(new Set(stateful.map(({ r }) => r.Type))).toEqual(new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository']));
+    expect(new Set(stateful.map(({ r }) => r.Type))).toEqual(new Set(types));
     for (const { where, r } of stateful) {
       expect([r.DeletionPolicy, r.UpdateReplacePolicy], where).toEqual(['RetainExceptOnCreate', 'Retain']);
       expect(keptOnDelete(r.DeletionPolicy), where).toBe(true);
@@ -137,6 +138,14 @@ describe('stateful resources outlive their stack, but not a failed create (src/c
 });
 
 describe('artifact key and bucket', () => {
+  it('artifacts stay as long as the org file says (artifactRetentionDays): how far back a rollback reaches', () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const compiled = compileOrg(parseOrg(`${text}artifactRetentionDays: 400\n`, 'parameters/example.yaml'));
+    const foundation = compiled.stages.find((s) => s.module === 'pipeline-foundation')!;
+    const bucket = JSON.parse(JSON.stringify(foundation.definition.resources)).ArtifactBucket;
+    expect(bucket.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(400);
+  });
+
   it('keys rotate, are retained, and their administration is limited to named roles of their own account', () => {
     for (const { stage, p } of resourcesOf('AWS::KMS::Key')) {
       expect(p.EnableKeyRotation, stage).toBe(true);
@@ -174,7 +183,8 @@ describe('artifact key and bucket', () => {
       expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
       expect(p.VersioningConfiguration.Status).toBe('Enabled');
       expect(p.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThan(0);
-      expect(p.LifecycleConfiguration.Rules[0].ExpirationInDays).toBeGreaterThan(0);
+      // The default, as the example org sets none (README "How far back a rollback reaches").
+      expect(p.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(180);
       expect(p.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: 'AccessLogBucket' }, LogFilePrefix: 'artifacts/' });
     }
     for (const { p } of resourcesOf('AWS::S3::BucketPolicy').filter(({ p }) => p.Bucket.Ref === 'ArtifactBucket')) {

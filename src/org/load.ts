@@ -12,7 +12,7 @@ import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
-import { deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
+import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
@@ -306,6 +306,9 @@ export const orgSchema = partialObj(
     ),
     // A deploy after a destroy meets the retained buckets under their names: a new generation renames them (src/naming.ts).
     bucketGeneration: optional(int({ min: 1, max: 999 })),
+    // How long a pipeline execution's artifacts stay (the artifact bucket's lifecycle): a rollback or redeploy reaches
+    // no further back. At least 30 days, as an execution can wait at a manual approval for 7; the most only refuses a typo.
+    artifactRetentionDays: optional(int({ min: 30, max: 36500 })),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -589,6 +592,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     stackSetQuotas: raw.stackSetQuotas ?? {},
     eventBridgeQuotas: raw.eventBridgeQuotas ?? {},
     bucketGeneration: raw.bucketGeneration ?? 1,
+    artifactRetentionDays: raw.artifactRetentionDays ?? DEFAULT_ARTIFACT_RETENTION_DAYS,
     access,
   };
 }

@@ -160,6 +160,13 @@ export interface Org {
    * names (`-g<N>`, src/naming.ts), for a deploy after a destroy that retained them.
    */
   readonly bucketGeneration: number;
+  /**
+   * Days a pipeline execution's artifacts stay in the artifact bucket (DEFAULT_ARTIFACT_RETENTION_DAYS unless the
+   * org file says otherwise). CodeDeploy rolls back by deploying "the last known good version of an application
+   * revision" as a new deployment (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html),
+   * from its place in this bucket: a revision older than this cannot be deployed again.
+   */
+  readonly artifactRetentionDays: number;
   readonly access: Access;
   /** Which part of each family holds each unit, from the layout file beside the org file (src/stages/layout.ts); none before the first compile. */
   readonly layout?: Layout;
@@ -209,3 +216,6 @@ export const repositoryByName = (org: Org, name: string): Repository => {
 
 /** The role StackSets makes in each target account for service-managed permissions, without a custom execution role template. */
 export const SERVICE_MANAGED_EXECUTION_ROLE = 'stacksets-exec-*';
+
+/** Half a year: a service deployed less often than that should set `artifactRetentionDays` (Org). */
+export const DEFAULT_ARTIFACT_RETENTION_DAYS = 180;

@@ -69,8 +69,7 @@ export const REPOSITORIES_PER_TEMPLATE = 200;
  */
 export const RULES_PER_TEMPLATE = 300;
 const NONCURRENT_VERSION_DAYS = 30;
-/** An execution's artifacts are kept half a year; its access logs a year (an audit cycle). */
-const ARTIFACT_DAYS = 180;
+/** An execution's access logs are kept a year (an audit cycle); its artifacts as the org file says (Org.artifactRetentionDays). */
 const ACCESS_LOG_DAYS = 365;
 
 const uses = (stage: string, what: string): Use => ({ stage, what });
@@ -205,7 +204,7 @@ export function planStages(org: Org): Stage[] {
         executionRoleName: org.stackSets.executionRoleName,
         keyAdministratorRoles: org.keyAdministratorRoles,
         noncurrentVersionDays: NONCURRENT_VERSION_DAYS,
-        artifactDays: ARTIFACT_DAYS,
+        artifactDays: org.artifactRetentionDays,
         accessLogDays: ACCESS_LOG_DAYS,
         sourcePrincipals: (arnOf) => feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
         deployTargetRoles: deployTargetRoles(org, names),
