@@ -11,7 +11,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 BUILD      := .build/src/cli.js
 SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
 
-.PHONY: all setup build compile test demo bench bench-rollout bench-rollout-time clean
+.PHONY: all setup venv build compile test demo bench bench-rollout bench-rollout-time clean
 .DEFAULT_GOAL := all
 
 all: compile
@@ -25,8 +25,13 @@ $(VENV_STAMP): test/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r test/requirements.txt
 	@touch $@
 
-# Debian's Chromium for the report's browser test (playwright-core drives it; it never downloads a browser).
-CHROMIUM := /usr/bin/chromium
+# moto's server for --local and `xstack local` (and the tools the tests run): .venv/ from the pinned requirements.
+venv: $(VENV_STAMP)
+
+# A Chromium for the report's browser test (playwright-core drives it; it never downloads a browser): the first one
+# installed where Debian and Google put it, else Debian's, installed with apt-get (as root). Elsewhere (macOS, no
+# root): make test CHROMIUM=/path/to/chromium-or-chrome.
+CHROMIUM ?= $(or $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome /usr/bin/google-chrome-stable)),/usr/bin/chromium)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 

@@ -206,13 +206,13 @@ const portFree = (port: number) =>
 
 /** A new local AWS of this process's own, on a free port or on `port`; tests and `xstack local` start theirs here. */
 export async function startNewLocalAws(motoServer = process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server', options: { port?: number } = {}): Promise<LocalAws> {
-  if (!existsSync(motoServer)) throw new XstackError('NO_EMULATOR', `moto_server not found at ${motoServer}; run 'make setup' (it installs the pinned test/requirements.txt)`);
+  if (!existsSync(motoServer)) throw new XstackError('NO_EMULATOR', `moto_server not found at ${motoServer}; run 'make venv' in xstack's folder (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to a moto_server`);
   if (options.port !== undefined && !(await portFree(options.port))) throw new XstackError('PORT_IN_USE', `port ${options.port} on 127.0.0.1 is in use; choose another --port, or leave it out for a free one`);
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   // The interpreter moto_server was installed with (its folder's python3), running moto's server with the fixes above.
   const python = join(dirname(motoServer), 'python3');
-  if (!existsSync(python)) throw new XstackError('NO_EMULATOR', `no python3 beside ${motoServer}; run 'make setup' (it installs the pinned test/requirements.txt in .venv)`);
+  if (!existsSync(python)) throw new XstackError('NO_EMULATOR', `no python3 beside ${motoServer}; run 'make venv' in xstack's folder (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to the moto_server of a Python venv`);
   const child: ChildProcess = spawn(python, ['-c', MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
