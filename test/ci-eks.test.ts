@@ -72,6 +72,34 @@ describe('CI on EKS', () => {
     expect(Object.values(t.Resources).map((r) => r.Type)).not.toContain('AWS::IAM::InstanceProfile');
   });
 
+  it('IRSA: the access proof reads the web-identity trust (AssumeRoleWithWebIdentity): its service account is let in, another service account, namespace or audience is not; a trust that loses its subject or audience fails', () => {
+    const { org } = irsa();
+    const baseline = analyseAccess(org, planStages(org));
+    expect(baseline.problems).toEqual([]);
+    const web = baseline.results.filter((r) => r.action === 'sts:AssumeRoleWithWebIdentity');
+    expect(web.map((r) => [r.path.need, r.allowed, r.path.denied ?? false])).toEqual([
+      ['ci-eks-irsa', true, false],
+      ['ci-eks-irsa-other', false, true],
+      ['ci-eks-irsa-other', false, true],
+      ['ci-eks-irsa-other', false, true],
+    ]);
+    expect(web[0].reason).toBe('trust allows the identity provider');
+    // The trust with one of its conditions taken away, in freshly planned stages: a refused path is then allowed.
+    const without = (key: string) => {
+      const stages = planStages(org);
+      const identity = stages.find((s) => s.id === 'ci-identity')!;
+      const resources = identity.definition.resources as unknown as Record<string, unknown>;
+      const role = JSON.parse(JSON.stringify(resources.CiInstanceRole));
+      const conditions = role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals;
+      expect(Object.keys(conditions)).toContain(key);
+      delete conditions[key];
+      resources.CiInstanceRole = role;
+      return analyseAccess(org, stages).problems;
+    };
+    expect(without(`${ISSUER}:sub`).join('\n')).toMatch(/another service account of namespace jenkins may not assume the CI role \(IRSA\)/);
+    expect(without(`${ISSUER}:aud`).join('\n')).toMatch(/another audience than STS may not assume the CI role \(IRSA\)/);
+  });
+
   it('Pod Identity: EKS may assume and tag, for this cluster, namespace and service account only; the association is made', () => {
     const t = ciIdentity(podIdentity());
     const [trust] = (t.Resources.CiInstanceRole.Properties as any).AssumeRolePolicyDocument.Statement;

@@ -119,7 +119,7 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     // Every StackSet but the repositories', which destroy keeps (and says why), then what stays.
     expect(lines).toHaveLength(example.stages.length + 1);
     expect(lines.filter((l) => l.startsWith('  - ')).map((l) => l.split(':')[0])).not.toContain(`  - ${example.org.prefix}-source-repositories`);
-    expect(lines.at(-2)).toContain('DELETE the artifact buckets');
+    expect(lines.at(-2)).toContain("DELETE the artifact and access-log buckets (emptied, every version) and the CI network's flow-log group");
     expect(lines.at(-1)).toMatch(/^kept: acme-source-repositories: holds only repositories, which xstack never deletes/);
     const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
     expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);

@@ -127,10 +127,22 @@ function podIdentityOrg(): Org {
   return parseOrg(eks, 'eks-pod.yaml');
 }
 
+/** The example with its CI on EKS through IRSA (no CI network: its STS endpoint cannot admit the web-identity call). */
+function irsaOrg(): Org {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  const issuer = 'oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
+  const eks = text
+    .replace('  ci:\n    account: tools\n', `  ci:\n    account: tools\n    eks: { mode: irsa, oidcIssuer: ${issuer}, namespace: jenkins, serviceAccount: jenkins }\n`)
+    .replace(/    network:\n(      .*\n)+/, '');
+  expect(eks).not.toContain('network:');
+  return parseOrg(eks, 'eks-irsa.yaml');
+}
+
 const ORGS: Array<[string, () => Org]> = [
   ['parameters/example.yaml', () => loadOrgFile('parameters/example.yaml')],
   ['parameters/govcloud.yaml', () => loadOrgFile('parameters/govcloud.yaml')],
   ['the example with CI on EKS Pod Identity', podIdentityOrg],
+  ['the example with CI on EKS through IRSA', irsaOrg],
 ];
 
 describe.each(ORGS)('%s: every condition of an Allow statement is held by a refused path', (_name, load) => {

@@ -94,6 +94,7 @@ const accountOfPrincipal = (arn: string): string => (arn.endsWith(':root') ? acc
 function admission(p: PrincipalRef, principal: PrincipalRef): 'direct' | 'account' | undefined {
   if (p.kind === 'any') return 'direct';
   if (p.kind === 'service') return principal.kind === 'service' && same(principal.service, p.service) ? 'direct' : undefined;
+  if (p.kind === 'federated') return principal.kind === 'federated' && same(principal.provider, p.provider) ? 'direct' : undefined;
   if (principal.kind !== 'aws') return undefined;
   if (!isAccountPrincipal(p.arn)) return same(p.arn, principal.arn) ? 'direct' : undefined;
   return same(accountOfPrincipal(p.arn), accountOf(principal.arn)) ? 'account' : undefined;
@@ -491,6 +492,11 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
+  // An identity provider's users have no IAM policies: a role's trust alone lets them in (AssumeRoleWithWebIdentity,
+  // AssumeRoleWithSAML: "you don't need AWS credentials", https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
+  if (request.principal.kind === 'federated') {
+    return resAllows > 0 ? decision(true, 'trust allows the identity provider', grantedBy) : decision(false, 'no trust statement admits the identity provider', grantedBy, { missing: 'resource' });
+  }
   const isKey = request.resource.includes(':kms:');
   const isTrust = TRUST_ACTIONS.has(lowerCase(request.action));
   if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });

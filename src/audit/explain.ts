@@ -43,7 +43,7 @@ export interface Answer {
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
-const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : '*');
+const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
 /** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
 const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>

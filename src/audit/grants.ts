@@ -13,7 +13,8 @@ import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
-export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
+/** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
+export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any' };
 
 export interface ResolvedStatement {
   stage: string;
@@ -398,13 +399,17 @@ function roleArns(org: Org, names: Values): Values {
   return varying((a) => names.at(a).map((name) => `arn:${org.partition}:iam::${a}:role/${pathed.get(name) ?? name}`));
 }
 
-/** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), then its services; one list, no spreads (made for each account where they differ). */
-function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[]): PrincipalRef[] {
+/** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), its services, its identity providers; one list, no spreads (made for each account where they differ). */
+function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[], providers: readonly string[]): PrincipalRef[] {
   const out: PrincipalRef[] = anyone ? [{ kind: 'any' }] : [];
   for (const arn of arns) out.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
   for (const name of services) out.push({ kind: 'service', service: name });
+  for (const provider of providers) out.push({ kind: 'federated', provider });
   return out;
 }
+
+/** The kinds of principal the proof reads (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html). */
+const READ_PRINCIPALS = ['AWS', 'Service', 'Federated'];
 
 /**
  * A statement the proof could not read faithfully is refused, never skipped: a `NotAction`, `NotResource` or
@@ -415,6 +420,10 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement): void {
   const problems: string[] = [];
   for (const element of ['NotAction', 'NotResource', 'NotPrincipal']) {
     if (element in s) problems.push(`${stage}: ${policy} uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}`);
+  }
+  // A principal of a kind the proof does not read (CanonicalUser) would be dropped, and what it admits never asked.
+  if (s.Principal && typeof s.Principal === 'object') {
+    for (const kind in s.Principal) if (!READ_PRINCIPALS.includes(kind)) problems.push(`${stage}: ${policy}: a ${kind} principal is not one the access proof reads (${READ_PRINCIPALS.join(', ')})`);
   }
   for (const operator in s.Condition) {
     if (!readOperator(operator)) problems.push(`${stage}: ${policy}: the condition operator ${operator} is not one the access proof reads (String…, Arn…, Bool and Null, with …IfExists, ForAnyValue: and ForAllValues:)`);
@@ -436,7 +445,8 @@ function compileStatement(
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;
-  const principals = all([aws ?? NONE, service ?? NONE], ([arns, services]) => principalsOf(principal === '*', arns, services));
+  const federated = principal && typeof principal === 'object' && principal.Federated !== undefined ? v(principal.Federated) : undefined;
+  const principals = all([aws ?? NONE, service ?? NONE, federated ?? NONE], ([arns, services, providers]) => principalsOf(principal === '*', arns, services, providers));
   const conditionKeys: Array<{ operator: string; key: string; value: Values }> = [];
   for (const operator in s.Condition) for (const key in s.Condition[operator]) conditionKeys.push({ operator, key, value: v(s.Condition[operator][key]) });
   const conditions = all(

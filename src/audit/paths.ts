@@ -81,7 +81,8 @@ export { AWS_OWNED_ACCOUNT } from '../services/needs';
 const CI_CLONE_NEEDS: ReadonlySet<string> = new Set(ACCESS_NEEDS.filter((n) => n.who === 'ci' && !n.denied).map((n) => n.id));
 
 /** A principal outside `account`: another account's, or anyone's (`*`). Services are the account's own. */
-export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean => p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account));
+export const isForeignPrincipal = (p: PrincipalRef, account: string): boolean =>
+  p.kind === 'any' || (p.kind === 'aws' && !same(accountOf(p.arn), account)) || (p.kind === 'federated' && !same(accountOf(p.provider), account));
 
 /**
  * Proved by account class (see classes.ts), a path or grant with `accounts`
@@ -123,7 +124,7 @@ export interface NetworkAnalysis {
 }
 
 const aws = (arn: string): PrincipalRef => ({ kind: 'aws', arn });
-const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : '*');
+const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
 
 /** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
@@ -263,8 +264,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     }
   }
   // On EKS with Pod Identity, EKS assumes the CI role for the service account and tags the session with it
-  // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). IRSA's web identity federation is not a
-  // principal the evaluator models: its trust's subject and audience are tested on their own (test/ci-eks.test.ts).
+  // (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
   if (ci && ci.runtime.kind === 'eks-pod-identity') {
     const ciAccount = accountId(ci.account);
     const { cluster, namespace, serviceAccount } = ci.runtime;
@@ -290,6 +290,32 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       podIdentity({ purpose: 'EKS Pod Identity may not assume the CI role for a pod of another cluster', cluster: 'someone-elses' }),
       podIdentity({ purpose: `EKS Pod Identity may not assume the CI role for service account ${serviceAccount} of another namespace`, namespace: 'someone-elses' }),
       podIdentity({ purpose: `EKS Pod Identity may not assume the CI role for another service account of namespace ${namespace}`, serviceAccount: 'someone-elses' }),
+    );
+  }
+  // With IRSA, the pod's service account token, which the cluster's OIDC provider vouches for, is exchanged for the CI
+  // role's credentials (AssumeRoleWithWebIdentity); the token's subject names the namespace and service account and
+  // its audience is STS (https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html).
+  if (ci && ci.runtime.kind === 'eks-irsa') {
+    const ciAccount = accountId(ci.account);
+    const { oidcIssuer, namespace, serviceAccount } = ci.runtime;
+    const webIdentity = (refused?: { purpose: string; subject?: string; audience?: string }): AccessPath => ({
+      purpose: refused?.purpose ?? `a pod of service account ${namespace}/${serviceAccount} assumes the CI role with its web identity token (IRSA)`,
+      need: refused ? 'ci-eks-irsa-other' : 'ci-eks-irsa',
+      principal: { kind: 'federated', provider: `arn:${partition}:iam::${ciAccount}:oidc-provider/${oidcIssuer}` },
+      actions: ['sts:AssumeRoleWithWebIdentity'],
+      resource: role(ciAccount, names.ciInstanceRole()),
+      resourceAccount: ciAccount,
+      context: {
+        [`${oidcIssuer}:sub`]: [refused?.subject ?? `system:serviceaccount:${namespace}:${serviceAccount}`],
+        [`${oidcIssuer}:aud`]: [refused?.audience ?? 'sts.amazonaws.com'],
+      },
+      ...(refused ? { denied: true } : {}),
+    });
+    paths.push(
+      webIdentity(),
+      webIdentity({ purpose: `a pod of another service account of namespace ${namespace} may not assume the CI role (IRSA)`, subject: `system:serviceaccount:${namespace}:someone-elses` }),
+      webIdentity({ purpose: `a pod of service account ${serviceAccount} of another namespace may not assume the CI role (IRSA)`, subject: `system:serviceaccount:someone-elses:${serviceAccount}` }),
+      webIdentity({ purpose: 'a token issued for another audience than STS may not assume the CI role (IRSA)', audience: 'someone-elses' }),
     );
   }
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
@@ -767,7 +793,6 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   }
   // Nor any statement's action, resource or principal that allows no declared path: a role's policy, a trust, a key,
   // bucket or bus policy (StatementUsage; the check above also asks each of another account's principals per action).
-  // A trust whose only principal the evaluator does not model (Federated: IRSA's web identity) is left out.
   for (const g of grants) {
     if (givenUp()) return undefined;
     if (g.effect === 'Allow' && (g.kind === 'identity' || g.principals.length > 0)) problems.push(...usage.unused(g));
@@ -786,7 +811,7 @@ interface Usage {
   eachMember?: { resources: Set<string>; principals: Set<string> };
 }
 
-const principalKey = (p: PrincipalRef): string => (p.kind === 'aws' ? `aws:${p.arn}` : p.kind === 'service' ? `service:${p.service}` : 'any');
+const principalKey = (p: PrincipalRef): string => (p.kind === 'aws' ? `aws:${p.arn}` : p.kind === 'service' ? `service:${p.service}` : p.kind === 'federated' ? `federated:${p.provider}` : 'any');
 
 /**
  * What each statement allows of the declared paths (refused or not: a refusal is a problem of its own): the actions,

@@ -286,6 +286,7 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
   const narrowed = principalArnValues(s, (operator) => NARROWING.includes(operator));
   return s.principals.flatMap((p): Array<{ shown: string; ref: PrincipalRef }> => {
     if (p.kind === 'service') return [{ shown: `service ${p.service}`, ref: p }];
+    if (p.kind === 'federated') return [{ shown: `users of identity provider ${p.provider}`, ref: p }];
     const broad = p.kind === 'any' || p.arn.endsWith(':root');
     if (broad && narrowed.length > 0) return narrowed.map((arn) => ({ shown: arn, ref: { kind: 'aws' as const, arn: sampleOf(arn) } }));
     if (p.kind === 'any') return [{ shown: '* (any principal)', ref: { kind: 'aws' as const, arn: `arn:${partition}:iam::000000000000:role/any` } }];

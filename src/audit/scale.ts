@@ -28,7 +28,8 @@ export function describeAccounts(org: Org, ids: readonly string[]): string {
   return `${unique.size} account${unique.size === 1 ? '' : 's'}: ${[...unique].map((id) => names.get(id) ?? id).join(', ')}`;
 }
 
-export const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '* (any principal)');
+export const describePrincipal = (p: PrincipalRef) =>
+  p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : p.kind === 'federated' ? `users of identity provider ${p.provider}` : '* (any principal)';
 
 /** A statement's principals; a long list of the same role in many accounts becomes one line per role name. */
 export function describePrincipals(org: Org, principals: readonly PrincipalRef[]): string {

@@ -142,7 +142,7 @@ function mapValues(record: Record<string, string>, f: (value: string) => string)
   return out;
 }
 
-const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : '*');
+const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? `service ${p.service}` : p.kind === 'federated' ? `federated ${p.provider}` : '*');
 const conditionText = (c: ResolvedStatement['conditions']) => conditionClauses(c).join('; ');
 
 /**
