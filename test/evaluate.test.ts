@@ -35,6 +35,20 @@ const decide = (grants: ResolvedStatement[], request: Partial<Request> & Pick<Re
   evaluate(new GrantIndex(grants), { principal: { kind: 'aws', arn: role(A, 'r') }, resourceAccount: A, ...request });
 const identity = (actions: string[], more: Partial<ResolvedStatement> = {}) => statement({ attachedTo: role(A, 'r'), actions, ...more });
 
+describe('another account\'s role named directly: both sides must allow (reference_policies_evaluation-logic-cross-account.html)', () => {
+  const fromB = { principal: { kind: 'aws' as const, arn: role(B, 'r') }, resourceAccount: A };
+  it.each([
+    ['key', 'kms:Decrypt', KEY],
+    ['bucket', 's3:GetObject', 'arn:aws:s3:::b/k'],
+    ['trust', 'sts:AssumeRole', role(A, 'target')],
+  ] as const)('a %s policy naming the role: refused without the role\'s own Allow, allowed with it', (kind, action, resource) => {
+    const named = statement({ kind, principals: [{ kind: 'aws', arn: role(B, 'r') }], actions: [action], resources: [resource] });
+    expect(decide([named], { action, resource, ...fromB })).toMatchObject({ allowed: false, refusedBy: { missing: 'identity' } });
+    const own = statement({ account: B, attachedTo: role(B, 'r'), actions: [action], resources: [resource] });
+    expect(decide([named, own], { action, resource, ...fromB }).allowed).toBe(true);
+  });
+});
+
 describe('a key of another account: KMS honours only some operations across accounts (key-policy-modifying-external-accounts.html)', () => {
   const fromB = { principal: { kind: 'aws' as const, arn: role(B, 'r') }, resourceAccount: A, resource: KEY };
   const both = (action: string) => [
@@ -150,6 +164,9 @@ describe('condition operators (reference_policies_elements_condition_operators.h
     expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'cost'] } }, tags)).toBe(true);
     expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } })).toBe(true);
     expect(deniedBy({ 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['team'] } }, tags)).toBe(true);
+    // An absent key: ForAnyValue false, negated or not; ForAllValues true, negated or not (single-vs-multi-valued-context-keys).
+    for (const operator of ['ForAnyValue:StringNotEquals', 'ForAnyValue:StringNotLike', 'ForAnyValue:ArnNotLike']) expect(deniedBy({ [operator]: { 'aws:TagKeys': ['team'] } }), operator).toBe(false);
+    for (const operator of ['ForAllValues:StringNotEquals', 'ForAllValues:StringNotLike']) expect(deniedBy({ [operator]: { 'aws:TagKeys': ['team'] } }), operator).toBe(true);
   });
 
   it('Null takes true or false in any case, each value ORed', () => {
@@ -190,15 +207,19 @@ describe('what the proof cannot read is refused, never skipped', () => {
     throw new Error('not refused');
   };
 
-  it('NotResource, NotAction and NotPrincipal: a compile problem naming the statement and what to write instead', () => {
-    const error = refusal(
-      withDeveloperStatement((s) => {
-        s.NotResource = s.Resource;
-        delete s.Resource;
-      }),
-    );
+  it.each([
+    ['NotResource', (s: Record<string, unknown>) => ((s.NotResource = s.Resource), delete s.Resource)],
+    ['NotAction', (s: Record<string, unknown>) => ((s.NotAction = s.Action), delete s.Action)],
+    ['NotPrincipal', (s: Record<string, unknown>) => void (s.NotPrincipal = { AWS: `arn:aws:iam::${A}:role/someone` })],
+  ] as const)('%s: a compile problem naming the statement and what to write instead', (element, change) => {
+    const error = refusal(withDeveloperStatement(change));
     expect(error).toBeInstanceOf(CompileError);
-    expect(error.details).toEqual([expect.stringMatching(/^access-roles: \w+\/\w+ uses NotResource, which the access proof does not read; write the statement with Resource$/)]);
+    expect(error.details).toEqual([expect.stringMatching(new RegExp(`^access-roles: \\w+/\\w+ uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}$`))]);
+  });
+
+  it('a principal of a kind the proof does not read (CanonicalUser): a compile problem naming it', () => {
+    const error = refusal(withDeveloperStatement((s) => void (s.Principal = { CanonicalUser: '79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be' })));
+    expect(error.details).toEqual([expect.stringMatching(/: a CanonicalUser principal is not one the access proof reads \(AWS, Service, Federated\)$/)]);
   });
 
   it('a condition operator the evaluator does not read (NumericLessThan): a compile problem naming it', () => {

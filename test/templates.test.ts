@@ -5,7 +5,9 @@ import { keptOnDelete } from '../src/cfn/deletion-policy';
 import type { CfnTemplate } from '../src/cfn/template';
 import { readFileSync } from 'node:fs';
 import { compileOrg } from '../src/compile';
-import { parseOrg } from '../src/org/load';
+import { loadOrgFile, parseOrg } from '../src/org/load';
+import { accountByName, accountOfEnvironment, repositoryByName } from '../src/org/model';
+import { logicalId } from '../src/cfn/resources';
 import { compileFile, ORG_FILES, templatesOf } from './helpers';
 
 const all = ORG_FILES.flatMap((file) => templatesOf(file).map(([stage, t]) => ({ file, stage, t })));
@@ -30,12 +32,23 @@ describe('least privilege, over every statement of every template', () => {
     expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands']));
   });
 
-  it('"*" and account-root principals in an Allow always carry conditions', () => {
+  it('"*" and account-root principals in an Allow always carry conditions that pin the principal (its ARN or account)', () => {
+    let broadStatements = 0;
     for (const { stage, doc, s } of statements) {
       if (s.Effect !== 'Allow') continue;
       const broad = awsPrincipals(s.Principal).filter((p) => p === '*' || JSON.stringify(p).includes(':root'));
-      if (broad.length > 0) expect(s.Condition, `${stage} ${doc.resource} ${s.Sid}`).toBeDefined();
+      if (broad.length === 0) continue;
+      broadStatements++;
+      const keys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((o) => Object.keys(o));
+      // The one exception: the isolated network's S3 gateway endpoint lets through ECR's presigned layer URLs, which
+      // AWS signs (no principal of the org's): pinned to that bucket and to query-string authentication instead.
+      if (s.Sid === 'EcrImageLayers') {
+        expect(keys, `${stage} ${doc.resource} ${s.Sid}`).toEqual(['s3:authType']);
+        continue;
+      }
+      expect(keys.filter((k) => k === 'aws:PrincipalArn' || k === 'aws:PrincipalAccount'), `${stage} ${doc.resource} ${s.Sid}`).not.toEqual([]);
     }
+    expect(broadStatements).toBeGreaterThan(20);
   });
 
   it('every service trust carries aws:SourceAccount and aws:SourceArn, but EC2\'s and CodePipeline\'s, which record why not', () => {
@@ -48,7 +61,13 @@ describe('least privilege, over every statement of every template', () => {
         continue;
       }
       expect(s.Condition?.StringEquals?.['aws:SourceAccount'], `${stage} ${doc.resource}`).toEqual({ Ref: 'AWS::AccountId' });
-      expect(s.Condition?.ArnLike?.['aws:SourceArn'], `${stage} ${doc.resource}`).toBeDefined();
+      // This account's resource of the service (a rule, a deployment group, a flow log): never a wildcard account or service.
+      const sourceArns = asList(s.Condition?.ArnLike?.['aws:SourceArn']).map((a) => JSON.stringify(a));
+      expect(sourceArns.length, `${stage} ${doc.resource}`).toBeGreaterThan(0);
+      // VPC Flow Logs' is every flow log of the account (vpc-flow-log/*): the flow log's id is made with it.
+      for (const a of sourceArns) {
+        expect(a, `${stage} ${doc.resource}`).toMatch(/^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:[a-z0-9-]+:(\$\{AWS::Region\})?:\$\{AWS::AccountId\}:([a-z-]+[/:][^*"]|vpc-flow-log\/\*")/);
+      }
     }
   });
 
@@ -146,12 +165,21 @@ describe('artifact key and bucket', () => {
     expect(bucket.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(400);
   });
 
+  /** The execution role and the org file's key administrators, in this account: what AdministerKey must name, exactly. */
+  const administratorsOf = (file: string) => {
+    const org = loadOrgFile(file);
+    return [org.stackSets.executionRoleName, ...org.keyAdministratorRoles].map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${r}` }));
+  };
+
   it('keys rotate, are retained, and their administration is limited to named roles of their own account', () => {
-    for (const { stage, p } of resourcesOf('AWS::KMS::Key')) {
+    const keys = all.flatMap(({ file, stage, t }) => Object.values(t.Resources).filter((r) => r.Type === 'AWS::KMS::Key').map((r) => ({ file, stage, p: r.Properties as Record<string, any> })));
+    expect(keys).toHaveLength(2);
+    for (const { file, stage, p } of keys) {
       expect(p.EnableKeyRotation, stage).toBe(true);
       const admin = p.KeyPolicy.Statement.find((s: any) => s.Sid === 'AdministerKey');
       expect(admin.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } });
-      expect(admin.Condition.ArnLike['aws:PrincipalArn'].length).toBeGreaterThan(0);
+      expect(Object.keys(admin.Condition)).toEqual(['ArnLike']);
+      expect(admin.Condition.ArnLike['aws:PrincipalArn'], file).toEqual(administratorsOf(file));
       expect(admin.Action).not.toContain('kms:Decrypt');
       const users = p.KeyPolicy.Statement.filter((s: any) => s.Sid !== 'AdministerKey');
       // By name, no parameters: this account's roles as principals; the source role named for this account
@@ -255,14 +283,47 @@ describe('pipelines', () => {
     }
   });
 
-  it('trigger rules match only the source account, the repository and the tracked branch', () => {
-    for (const { stage, p } of resourcesOf('AWS::Events::Rule').filter(({ id }) => id === 'TriggerRule')) {
-      expect(p.EventPattern.account, stage).toHaveLength(1);
-      // Each account's branch, chosen by the template's conditions: one Fn::If per branch.
-      const [branch] = p.EventPattern.detail.referenceName;
-      expect(branch['Fn::Join'][0]).toBe('');
-      for (const choice of branch['Fn::Join'][1]) expect(choice['Fn::If'][2]).toBe('');
+  it('trigger rules match only the source account, the repository and the tracked branch; forwarding rules only that repository and branch', () => {
+    let triggers = 0;
+    let forwards = 0;
+    for (const file of ORG_FILES) {
+      const org = loadOrgFile(file);
+      const compiled = compileOrg(org);
+      const pipelinesTemplate = compiled.stages.filter((s) => s.module === 'pipeline').map((s) => JSON.parse(JSON.stringify({ r: s.definition.resources, c: s.definition.conditions })));
+      const eventsTemplate = compiled.stages.filter((s) => s.module === 'source-events').map((s) => JSON.parse(JSON.stringify(s.definition.resources)));
+      for (const pipeline of org.pipelines) {
+        const repository = repositoryByName(org, pipeline.repository);
+        const source = accountByName(org, repository.account).id;
+        const found = pipelinesTemplate.map((t) => ({ rule: t.r[`${logicalId(pipeline.name)}TriggerRule`], conditions: t.c })).find((x) => x.rule);
+        expect(found, `${file} ${pipeline.name}`).toBeDefined();
+        const pattern = found!.rule.Properties.EventPattern;
+        expect(pattern.account, pipeline.name).toEqual([source]);
+        expect(pattern.resources).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:${source}:${repository.name}` }]);
+        expect(pattern.detail.referenceType).toEqual(['branch']);
+        // Each account's branch, chosen by the template's conditions: one Fn::If per environment, holding in its account only.
+        const [join] = pattern.detail.referenceName;
+        expect(join['Fn::Join'][0]).toBe('');
+        const chosen = join['Fn::Join'][1].map((choice: { 'Fn::If': [string, string, string] }) => {
+          const [condition, branch, otherwise] = choice['Fn::If'];
+          expect(otherwise).toBe('');
+          return [found!.conditions[condition], branch];
+        });
+        expect(chosen).toEqual(pipeline.branches.map(([environment, branch]) => [{ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, accountOfEnvironment(org, environment).id] }, branch]));
+        triggers++;
+        // The source account forwards each of the pipeline's branches of that repository, and nothing else.
+        for (const [, branch] of pipeline.branches) {
+          const rules = eventsTemplate.flatMap((t) => Object.values(t) as any[]).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.Description.startsWith(`Forwards pushes to ${repository.name}:${branch} `));
+          expect(rules.length, `${pipeline.name} ${branch}`).toBeGreaterThan(0);
+          for (const r of rules) {
+            expect(r.Properties.EventPattern.resources).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${repository.name}` }]);
+            expect(r.Properties.EventPattern.detail.referenceName).toEqual([branch]);
+            forwards++;
+          }
+        }
+      }
     }
+    expect(triggers).toBe(4);
+    expect(forwards).toBeGreaterThanOrEqual(triggers);
   });
 });
 
