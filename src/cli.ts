@@ -8,7 +8,7 @@
  * --detailed-exitcode, verify); 64 usage error (EX_USAGE, sysexits.h), so
  * that a misspelt flag in CI never reads as drift.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
@@ -17,7 +17,7 @@ import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
-import { fileParentProblem, outputRootProblem, replaceProblem, replaceOwnedFolder, OutputError, type Owner } from './write';
+import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceProblem, replaceOwnedFolder, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
@@ -79,21 +79,64 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: opts.revision ? sourceRevision(f) : undefined }));
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
+  // Names that differ only in case are one folder on macOS's and Windows' file systems.
   const names = new Map<string, string>();
   const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   for (const c of compiled) {
-    const other = names.get(c.org.name);
-    if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/; rename one`);
-    names.set(c.org.name, c.org.file);
-    const problem = replaceProblem(join(opts.out, c.org.name), owner(c), c.files);
-    if (problem) throw new OutputError(problem);
+    const other = names.get(c.org.name.toLowerCase());
+    if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (names differing only in case are one folder on some file systems); rename one`);
+    names.set(c.org.name.toLowerCase(), c.org.file);
   }
-  // The layout first: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
-  const recorded = compiled.map((c) => recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
-  const warnings = compiled.flatMap((c) => replaceOwnedFolder(join(opts.out, c.org.name), c.files, owner(c)));
-  out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
-  for (const warning of [...recorded.map((r) => r.warning), ...warnings]) if (warning) process.stderr.write(`${warning}\n`);
-  return EXIT.ok;
+  // A layout --frozen-layout refuses stops the run before anything is made (it writes no layout file: it only checks).
+  if (opts.frozenLayout) for (const c of compiled) recordLayout(c.org, c.layout, { frozen: true });
+  const dirOf = (c: CompiledOrg) => join(opts.out, c.org.name);
+  const releases: Array<() => void> = [];
+  const staged: Staged[] = [];
+  try {
+    // Held from the checks to the swaps: another xstack writing one of these folders is refused, not interleaved.
+    for (const c of compiled) releases.push(lockOutput(dirOf(c)));
+    for (const c of compiled) {
+      const problem = replaceProblem(dirOf(c), owner(c), c.files);
+      if (problem) throw new OutputError(problem);
+    }
+    // Every org's folder written beside its target first: a failure there (a full disk) leaves every folder and layout
+    // file as it was.
+    for (const c of compiled) staged.push(stageOwnedFolder(dirOf(c), c.files, owner(c)));
+  } catch (error) {
+    for (const s of staged) discardStaged(s);
+    for (const release of releases) release();
+    if (compiled.length > 1 && error instanceof OutputError) throw new OutputError(`${error.message}; no other organization's folder or layout file was changed either`);
+    throw error;
+  }
+  try {
+    // Then the layout: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
+    // A layout --frozen-layout refuses stops here, every staged folder thrown away.
+    let recorded: Array<ReturnType<typeof recordLayout>>;
+    try {
+      recorded = compiled.map((c) => recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
+    } catch (error) {
+      for (const s of staged) discardStaged(s);
+      throw error;
+    }
+    const warnings: string[] = [];
+    const swapped: string[] = [];
+    staged.forEach((s, i) => {
+      try {
+        warnings.push(...swapStaged(s));
+        swapped.push(s.dir);
+      } catch (error) {
+        for (const rest of staged.slice(i + 1)) discardStaged(rest);
+        const written = recorded.filter((r) => r.message).length;
+        const done = [swapped.length > 0 ? `${swapped.join(', ')} ${swapped.length === 1 ? 'was' : 'were'} replaced` : '', written > 0 ? `${written} layout file${written === 1 ? ' was' : 's were'} written` : ''].filter(Boolean);
+        throw done.length > 0 && error instanceof OutputError ? new OutputError(`${error.message}; ${done.join(' and ')}: run compile again`) : error;
+      }
+    });
+    out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
+    for (const warning of [...recorded.map((r) => r.warning), ...warnings]) if (warning) process.stderr.write(`${warning}\n`);
+    return EXIT.ok;
+  } finally {
+    for (const release of releases) release();
+  }
 }
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
@@ -428,12 +471,10 @@ function registerSchema(program: Command, act: Act): void {
       act((opts: { out?: string }) => {
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
-        else if (!existsSync(opts.out) || readFileSync(opts.out, 'utf8') !== text) {
+        else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {
           const problem = fileParentProblem(opts.out, '--out');
           if (problem) throw new OutputError(problem);
-          const tmp = `${opts.out}.xstack-tmp-${process.pid}`;
-          writeFileSync(tmp, text);
-          renameSync(tmp, opts.out);
+          writeFileAtomic(opts.out, text, '--out');
         }
         return EXIT.ok;
       }),

@@ -107,8 +107,26 @@ function writtenFiles(dir: string, files: ReadonlyMap<string, string>): Map<stri
     if (parsed.format !== 'xstack-manifest/1' || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('not an xstack manifest');
     return new Map([[MANIFEST, undefined], ...Object.entries(parsed.files).map(([path, f]): [string, string] => [path, String(f?.sha256)])]);
   } catch {
+    if (CONFLICT_MARKERS.test(readOr(manifest, ''))) return conflicted(dir, manifest);
     return `${manifest} is not the manifest xstack wrote, so xstack cannot tell its files in ${dir} from yours and nothing was written: restore it (e.g. git checkout -- ${dir}), or delete ${dir} if nothing in it is yours`;
   }
+}
+
+/** git's conflict markers, at the start of a line (https://git-scm.com/docs/git-merge#_how_conflicts_are_presented). */
+const CONFLICT_MARKERS = /^(<<<<<<< |>>>>>>> )/m;
+
+/** A generated folder that a merge left conflicted: `git checkout --` refuses unmerged paths, so compiling anew is the way. */
+const conflicted = (dir: string, file: string) =>
+  `${file} holds unresolved merge conflicts (git); ${dir} is generated, so nothing was written: delete ${dir} (rm -rf ${dir}), compile again, then git add ${dir}`;
+
+/**
+ * Whether a file is as xstack wrote it: its SHA-256, or the SHA-256 of its text with CRLF line ends made LF (a
+ * checkout with git's core.autocrlf writes every text file so; xstack writes LF).
+ */
+function asWritten(path: string, recorded: string): boolean {
+  const bytes = readFileSync(path);
+  if (sha256(bytes) === recorded) return true;
+  return bytes.includes(13) && sha256(bytes.toString('utf8').replaceAll('\r\n', '\n')) === recorded;
 }
 
 const listed = (paths: readonly string[]) => (paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`);
@@ -126,9 +144,11 @@ function strayFiles(dir: string, files: ReadonlyMap<string, string>): string | u
   for (const path of filesUnder(dir).sort(compareText)) {
     if (path === MARKER) continue;
     if (!written.has(path)) foreign.push(join(dir, path));
-    else if (written.get(path) !== undefined && written.get(path) !== sha256(readFileSync(join(dir, path)))) edited.push(join(dir, path));
+    else if (written.get(path) !== undefined && !asWritten(join(dir, path), written.get(path)!)) edited.push(join(dir, path));
   }
   if (foreign.length + edited.length === 0) return undefined;
+  const unmerged = edited.find((file) => CONFLICT_MARKERS.test(readOr(file, '')));
+  if (unmerged) return conflicted(dir, unmerged);
   const what = [foreign.length > 0 ? `files xstack did not write (${listed(foreign)})` : '', edited.length > 0 ? `files changed since xstack wrote them (${listed(edited)})` : ''];
   const restore = edited.length > 0 ? ` (git checkout -- ${dir} restores a committed folder)` : '';
   return `${dir} holds ${what.filter(Boolean).join(' and ')}; xstack replaces this folder as a whole, so nothing was written: move them out of ${dir} to keep them, or delete them${restore}, then run again`;
@@ -237,6 +257,9 @@ function removeLeftovers(dir: string): string[] {
     if (!name.startsWith(`${base}.xstack-tmp-`) && !name.startsWith(`${base}.xstack-old-`)) continue;
     const path = join(parent, name);
     if (!lstatSync(path).isDirectory() || !isMarked(path)) continue;
+    // Another run's folder, while that run lives, is not a leftover (the lock keeps two runs apart; this is the second guard).
+    const pid = Number(/-(\d+)$/.exec(name)?.[1]);
+    if (pid !== process.pid && isAlive(pid)) continue;
     try {
       rmSync(path, { recursive: true, force: true });
     } catch (error) {
@@ -252,29 +275,129 @@ function writeFailure(dir: string, existed: boolean, error: unknown): unknown {
   return reason ? new OutputError(`could not write ${dir} (${reason}); ${existed ? 'it was left as it was' : 'nothing was written'}`) : error;
 }
 
+/** Whether a process of this machine is running (a signal 0 reaches it, or it is someone else's). */
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Replaces `dir` with exactly `files` (path → content) and the marker. Returns warnings (an earlier output that
- * could not be removed); the new output is in place when it returns.
+ * Holds `dir` for this run: a lock file beside it (`.<name>.xstack-lock`, this process's id), made only if absent,
+ * so two runs writing one folder never interleave (one is refused, naming the other). A lock whose process is gone
+ * (killed) is taken over. Returns the release.
  */
-export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): string[] {
+export function lockOutput(dir: string): () => void {
+  const parent = dirname(dir);
+  const lock = join(parent, `.${basename(dir)}.xstack-lock`);
+  // A file in the way, or a folder this user cannot write, is said as replaceProblem says it, before the lock tries to
+  // make a file there.
+  const stat = lstatOrUndefined(dir);
+  if (stat && !stat.isDirectory()) throw new OutputError(inTheWay(dir));
+  const unwritable = writeProblem(dir);
+  if (unwritable) throw new OutputError(unwritable);
+  // Made for the lock, the folder goes again with it when nothing was written into it (a run refused or failed).
+  const made = !existsSync(parent);
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (error) {
+    throw writeFailure(dir, existsSync(dir), error);
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => {
+        removeQuietly(lock);
+        if (made && readdirSync(parent).length === 0) removeQuietly(parent);
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(dir, existsSync(dir), error);
+      const holder = Number(readOr(lock, '').trim());
+      if (holder !== process.pid && isAlive(holder)) {
+        throw new OutputError(`another xstack (process ${holder}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock)`);
+      }
+      removeQuietly(lock);
+    }
+  }
+  throw new OutputError(`could not lock ${dir}: ${lock} keeps coming back; nothing was written`);
+}
+
+/** A folder written beside its target, to be swapped in (swapStaged) or thrown away (discardStaged). */
+export interface Staged {
+  readonly dir: string;
+  readonly tmp: string;
+  readonly old: string;
+  readonly hadOld: boolean;
+  readonly warnings: string[];
+}
+
+/** What a signal must undo: the folders staged and not yet swapped, and a swap half done. */
+const inFlight = new Set<Staged>();
+const onSignal = (signal: NodeJS.Signals) => {
+  for (const s of inFlight) {
+    removeQuietly(s.tmp);
+    if (s.hadOld && !existsSync(s.dir) && existsSync(s.old)) renameSync(s.old, s.dir);
+  }
+  inFlight.clear();
+  process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+};
+function track(s: Staged): void {
+  if (inFlight.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  inFlight.add(s);
+}
+function untrack(s: Staged): void {
+  inFlight.delete(s);
+  if (inFlight.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
+}
+
+/**
+ * Writes `files` and the marker into a folder beside `dir`, checked first (replaceProblem). Nothing the user sees
+ * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C (SIGINT) or SIGTERM from
+ * here to the swap removes it too.
+ */
+export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): Staged {
   const problem = replaceProblem(dir, owner, files);
   if (problem) throw new OutputError(problem);
   const parent = dirname(dir);
-  const tmp = join(parent, `${basename(dir)}.xstack-tmp-${process.pid}`);
-  const old = join(parent, `${basename(dir)}.xstack-old-${process.pid}`);
-  const hadOld = existsSync(dir);
-  let warnings: string[];
+  const staged: Staged = {
+    dir,
+    tmp: join(parent, `${basename(dir)}.xstack-tmp-${process.pid}`),
+    old: join(parent, `${basename(dir)}.xstack-old-${process.pid}`),
+    hadOld: existsSync(dir),
+    warnings: [],
+  };
+  track(staged);
   try {
     mkdirSync(parent, { recursive: true });
-    warnings = removeLeftovers(dir);
-    mkdirSync(tmp);
+    staged.warnings.push(...removeLeftovers(dir));
+    mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
-    writeFileSync(join(tmp, MARKER), markerText(owner));
+    writeFileSync(join(staged.tmp, MARKER), markerText(owner));
     for (const [path, content] of files) {
-      const target = join(tmp, path);
+      const target = join(staged.tmp, path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }
+  } catch (error) {
+    discardStaged(staged);
+    throw writeFailure(dir, staged.hadOld, error);
+  }
+  return staged;
+}
+
+export function discardStaged(staged: Staged): void {
+  removeQuietly(staged.tmp);
+  untrack(staged);
+}
+
+/** Puts a staged folder in place of its target with two renames; returns warnings (an earlier output it could not remove). */
+export function swapStaged(staged: Staged): string[] {
+  const { dir, tmp, old, hadOld, warnings } = staged;
+  try {
     if (hadOld) renameSync(dir, old);
     try {
       renameSync(tmp, dir);
@@ -283,9 +406,10 @@ export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, strin
       throw error;
     }
   } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
+    discardStaged(staged);
     throw writeFailure(dir, hadOld, error);
   }
+  untrack(staged);
   if (hadOld) {
     try {
       rmSync(old, { recursive: true, force: true });
@@ -294,4 +418,49 @@ export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, strin
     }
   }
   return warnings;
+}
+
+/**
+ * Replaces `dir` with exactly `files` (path → content) and the marker, holding its lock. Returns warnings (an
+ * earlier output that could not be removed); the new output is in place when it returns.
+ */
+export function replaceOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): string[] {
+  const release = lockOutput(dir);
+  try {
+    return swapStaged(stageOwnedFolder(dir, files, owner));
+  } finally {
+    release();
+  }
+}
+
+/** Removes a temporary file or folder of this run, if it is there; a path the system refuses (too long) was never made. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // Nothing of it was written, or nothing more can be done: the failure that brought us here is what the user sees.
+  }
+}
+
+/**
+ * Writes one file as a whole or not at all (`option` names it as the user gave it, e.g. `--write ~/.aws/config`):
+ * the text goes to a temporary file beside it, renamed over it. A link is followed, so a config kept in a dotfiles
+ * repository stays a link and the file it points to is written; a folder where the file should be is refused
+ * (`--write ~/.aws` for `~/.aws/config`); a failed write leaves the file as it was and no temporary file behind.
+ */
+export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
+  let target = file;
+  if (existsSync(file)) {
+    target = realpathSync(file);
+    if (statSync(target).isDirectory()) throw new OutputError(`${option} ${file} is a folder; give the file to write in it${option === '--write' ? ', e.g. ~/.aws/config' : ''}`);
+  }
+  const tmp = `${target}.xstack-tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
+    renameSync(tmp, target);
+  } catch (error) {
+    removeQuietly(tmp);
+    const reason = systemErrorReason(error);
+    throw reason ? new OutputError(`could not write ${file} (${reason}); ${existsSync(file) ? 'it was left as it was' : 'nothing was written'}`) : error;
+  }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeProfiles } from '../src/access/config-file';
@@ -496,6 +496,25 @@ region = eu-central-1
     const fresh = join(dir, 'new-config');
     expect(writeProfiles(fresh, 'govcloud', profiles).backup).toBeUndefined();
     expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('--write: the first backup is kept (the file as it was before xstack wrote to it), a link stays a link, a folder is refused', () => {
+    const dir = tempDir('profiles-link');
+    const dotfiles = join(dir, 'dotfiles');
+    mkdirSync(dotfiles);
+    mkdirSync(join(dir, 'aws'));
+    writeFileSync(join(dotfiles, 'config'), existing);
+    const link = join(dir, 'aws', 'config');
+    symlinkSync(join(dotfiles, 'config'), link);
+    writeProfiles(link, 'govcloud', profiles);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dotfiles, 'config'), 'utf8')).toContain('# >>> xstack govcloud');
+    // Another org's profiles written later: the backup still holds the file as the user had it.
+    const example = loadOrgFile('parameters/example.yaml');
+    writeProfiles(link, 'example', generateProfiles(example, { kind: 'developer', sourceProfile: 'corp' }).profiles);
+    expect(readFileSync(`${link}.xstack-backup`, 'utf8')).toBe(existing);
+    expect(readdirSync(dotfiles).filter((f) => f.includes('xstack-tmp'))).toEqual([]);
+    expect(() => writeProfiles(join(dir, 'aws'), 'govcloud', profiles)).toThrowError(/--write .*aws is a folder; give the config file in it, e\.g\. ~\/\.aws\/config/);
   });
 });
 

@@ -1,14 +1,16 @@
 // `xstack compile` writes only what it owns: one marked folder per org file,
 // nothing else in the output folder touched, foreign folders refused. Run
 // against the built CLI as a process, in temporary folders.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
+/** A process id no process can have: Linux's pid_max is at most 2^22 (proc(5), /proc/sys/kernel/pid_max). */
+const NO_PROCESS = 2 ** 22 + 1;
 const EXAMPLE = resolve('parameters/example.yaml');
 const GOVCLOUD = resolve('parameters/govcloud.yaml');
 
@@ -140,7 +142,7 @@ describe('compile writes only what it owns', () => {
 
   it('removes a temporary folder a killed run left only when it is marked as its own', () => {
     const dist = join(tempDir('leftover'), 'dist');
-    const ours = join(dist, 'example.xstack-tmp-99999');
+    const ours = join(dist, `example.xstack-tmp-${NO_PROCESS}`);
     const theirs = join(dist, 'example.xstack-tmp-backup');
     mkdirSync(ours, { recursive: true });
     writeFileSync(join(ours, '.xstack-output'), 'Written by xstack (compile of organization \'example\'). …\n');
@@ -210,12 +212,71 @@ describe("a user's files in an output folder are never lost", () => {
   it('a manifest.json that is not xstack’s: refused, since nothing in the folder can be told apart', () => {
     const dir = tempDir('bad-manifest');
     expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
-    writeFileSync(join(dir, 'dist', 'example', 'manifest.json'), '<<<<<<< HEAD\n');
+    writeFileSync(join(dir, 'dist', 'example', 'manifest.json'), '{"mine": true}\n');
     const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
       "xstack: dist/example/manifest.json is not the manifest xstack wrote, so xstack cannot tell its files in dist/example from yours and nothing was written: restore it (e.g. git checkout -- dist/example), or delete dist/example if nothing in it is yours\n",
     );
+  });
+
+  it('a folder a git merge left conflicted: said so, with the way that works (git checkout -- refuses unmerged paths)', () => {
+    const dir = tempDir('conflicted');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    const manifest = join(dir, 'dist', 'example', 'manifest.json');
+    const text = readFileSync(manifest, 'utf8');
+    writeFileSync(manifest, `<<<<<<< HEAD\n${text}=======\n${text}>>>>>>> b1\n`);
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(run.stderr).toBe(
+      'xstack: dist/example/manifest.json holds unresolved merge conflicts (git); dist/example is generated, so nothing was written: delete dist/example (rm -rf dist/example), compile again, then git add dist/example\n',
+    );
+    writeFileSync(manifest, text);
+    const template = join(dir, 'dist', 'example', 'templates', 'pipelines.yaml');
+    writeFileSync(template, `<<<<<<< HEAD\n${readFileSync(template, 'utf8')}>>>>>>> b1\n`);
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).stderr).toMatch(/^xstack: dist\/example\/templates\/pipelines\.yaml holds unresolved merge conflicts \(git\)/);
+  });
+
+  it('a checkout that wrote every file with CRLF line ends (git core.autocrlf) is still xstack\'s: replaced, not refused', () => {
+    const dir = tempDir('crlf');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    const files = listFiles(join(dir, 'dist', 'example'));
+    for (const f of files) writeFileSync(f, readFileSync(f, 'utf8').replaceAll('\n', '\r\n'));
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(run.stderr).toBe('');
+    expect(readFileSync(join(dir, 'dist', 'example', 'manifest.json'), 'utf8')).not.toContain('\r');
+  });
+
+  it('a compile writing a folder another live xstack holds is refused, naming it; a lock a killed run left is taken over', () => {
+    const dir = tempDir('locked');
+    mkdirSync(join(dir, 'dist'));
+    const lock = join(dir, 'dist', '.example.xstack-lock');
+    // This test's own process stands for the other run: it is alive.
+    writeFileSync(lock, `${process.pid}\n`);
+    const refused = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(`xstack: another xstack (process ${process.pid}) is writing dist/example; nothing was written: run again when it has finished (dist/.example.xstack-lock is its lock)\n`);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['.example.xstack-lock']);
+    writeFileSync(lock, `${NO_PROCESS}\n`);
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
+  });
+
+  it('two compiles at once into one folder never leave it half written: each ends whole or refused', async () => {
+    const dir = tempDir('concurrent');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    const run = () => new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn('node', [CLI, 'compile', EXAMPLE, '--out', 'dist'], { cwd: dir });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    for (let round = 0; round < 3; round++) {
+      const runs = await Promise.all([run(), run(), run(), run()]);
+      for (const r of runs) expect(r.code === 0 || /another xstack \(process \d+\) is writing dist\/example/.test(r.stderr), r.stderr).toBe(true);
+      expect(runs.some((r) => r.code === 0)).toBe(true);
+      expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
+      expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    }
   });
 
   it('two org files of one name (envs/dev/org.yaml, envs/prod/org.yaml) compiled to one --out: the second is refused, with the way out; a moved org file is no clash', () => {
@@ -248,6 +309,22 @@ describe("a user's files in an output folder are never lost", () => {
   });
 });
 
+describe('single files (schema --out, the layout file, profiles --write)', () => {
+  it('a folder where the file should be is refused in one line; a link stays a link, the file it points to written', () => {
+    const dir = tempDir('schema-out');
+    mkdirSync(join(dir, 'schemas'));
+    const folder = xstack(['schema', '--out', 'schemas'], dir);
+    expect(folder.status).toBe(1);
+    expect(folder.stderr).toBe('xstack: --out schemas is a folder; give the file to write in it\n');
+    writeFileSync(join(dir, 'schemas', 'org.json'), 'old\n');
+    symlinkSync(join(dir, 'schemas', 'org.json'), join(dir, 'org.schema.json'));
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    expect(lstatSync(join(dir, 'org.schema.json')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'schemas', 'org.json'), 'utf8')).$schema).toMatch(/json-schema/);
+    expect(readdirSync(join(dir, 'schemas'))).toEqual(['org.json']);
+  });
+});
+
 describe('an output folder that cannot be written', () => {
   it('a file in the way, as --out or as the org folder: says what to do', () => {
     const dir = tempDir('in-the-way');
@@ -277,7 +354,7 @@ describe('an output folder that cannot be written', () => {
   it('an earlier output set aside that cannot be removed is a warning naming it: the new output is in place, exit 0, and the next compile runs', () => {
     const dist = join(sharedTempDir('stuck-leftover'), 'dist');
     expect(xstackAsUser(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
-    const stuck = join(dist, 'example.xstack-old-4242');
+    const stuck = join(dist, `example.xstack-old-${NO_PROCESS}`);
     mkdirSync(join(stuck, 'templates'), { recursive: true });
     writeFileSync(join(stuck, '.xstack-output'), readFileSync(join(dist, 'example', '.xstack-output')));
     writeFileSync(join(stuck, 'templates', 'pipelines.yaml'), 'x: 1\n');

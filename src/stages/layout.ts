@@ -12,7 +12,8 @@
  * placed anew, moved or gone); a compile with the file it wrote gives the same
  * output again.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../write';
 import { basename, dirname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org } from '../org/model';
@@ -367,12 +368,9 @@ export function recordLayout(
       `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${change.named}; nothing was changed: run xstack compile ${org.file} without --frozen-layout and commit ${file}`,
     );
   }
-  const tmp = `${file}.xstack-tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, layoutText(compiled, record));
-    renameSync(tmp, file);
+    writeFileAtomic(file, layoutText(compiled, record), 'the layout file');
   } catch (error) {
-    rmSync(tmp, { force: true });
     return { warning: `warning: could not write the layout file ${file} (${(error as Error).message}); this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
   }
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
