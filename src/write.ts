@@ -335,8 +335,16 @@ export interface Staged {
   readonly warnings: string[];
 }
 
-/** What a signal must undo: the folders staged and not yet swapped, and a swap half done. */
+/**
+ * Ctrl-C (SIGINT) or SIGTERM while folders are written. Without a listener the signal ends the run at once, mid-write,
+ * leaving a staged folder (megabytes) beside the output. With one, as the writes are synchronous, a signal that comes
+ * mid-write waits for them and the swap: the run ends as it would have, its output whole (a compile's write phase is
+ * a fraction of a second; a signal before it ends the run as ever, as the listener is installed with the first
+ * staged folder). Should the listener run with a folder still staged (a caller that waits between staging and
+ * swapping), it removes it, puts back a folder a half-done swap set aside, and ends the run with 128 + the signal.
+ */
 const inFlight = new Set<Staged>();
+let listening = false;
 const onSignal = (signal: NodeJS.Signals) => {
   for (const s of inFlight) {
     removeQuietly(s.tmp);
@@ -346,18 +354,15 @@ const onSignal = (signal: NodeJS.Signals) => {
   process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
 };
 function track(s: Staged): void {
-  if (inFlight.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  if (!listening) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  listening = true;
   inFlight.add(s);
 }
-function untrack(s: Staged): void {
-  inFlight.delete(s);
-  if (inFlight.size === 0) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
-}
+const untrack = (s: Staged) => inFlight.delete(s);
 
 /**
  * Writes `files` and the marker into a folder beside `dir`, checked first (replaceProblem). Nothing the user sees
- * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C (SIGINT) or SIGTERM from
- * here to the swap removes it too.
+ * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C waits for the swap (above).
  */
 export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): Staged {
   const problem = replaceProblem(dir, owner, files);

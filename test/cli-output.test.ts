@@ -7,6 +7,7 @@ import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, re
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
 const CLI = resolve('.build/src/cli.js');
 /** A process id no process can have: Linux's pid_max is at most 2^22 (proc(5), /proc/sys/kernel/pid_max). */
@@ -306,6 +307,35 @@ describe("a user's files in an output folder are never lost", () => {
     const run = xstack(['compile', 'org.yaml', './org.yaml', join(dir, 'org.yaml'), '--out', 'dist'], dir);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout.match(/→/g)).toHaveLength(1);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('during the write: the write ends whole, and no staged folder is left beside the output', async () => {
+    const dir = tempDir('interrupted');
+    const org = join(dir, 'teams.yaml');
+    writeFileSync(org, generateTeamsOrgYaml(100));
+    const dist = join(dir, 'dist');
+    const staged = () => existsSync(dist) && readdirSync(dist).some((n) => n.includes('.xstack-tmp-'));
+    const result = await new Promise<{ seen: boolean; code: number | null }>((done) => {
+      const child = spawn('node', [CLI, 'compile', org, '--out', dist], { cwd: dir });
+      let seen = false;
+      const poll = setInterval(() => {
+        if (!seen && staged()) {
+          seen = true;
+          child.kill('SIGINT');
+        }
+      }, 1);
+      child.on('close', (code) => {
+        clearInterval(poll);
+        done({ seen, code });
+      });
+    });
+    // The staged folder was seen and the signal sent while it was there (else this run proves nothing: fail it).
+    expect(result.seen).toBe(true);
+    expect(readdirSync(dist)).toEqual(['teams']);
+    expect(existsSync(join(dist, 'teams', 'manifest.json'))).toBe(true);
+    expect(xstack(['compile', org, '--out', dist], dir).status).toBe(0);
   });
 });
 
