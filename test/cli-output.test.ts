@@ -186,6 +186,16 @@ describe('compile writes only what it owns', () => {
       "xstack: --since dist/example/: dist/example/audit/audit.json does not match the SHA-256 its manifest.json records, so it is not what that compile wrote (an earlier xstack's 'xstack audit' wrote into dist/<org>/audit/ by default); restore the folder (git checkout -- dist/example/) or compile that revision again, then compare\n",
     );
   });
+
+  it('audit --since: a folder that is not there, or whose manifest is not JSON (a merge left it conflicted), is named, never an internal error', () => {
+    const dir = tempDir('since-broken');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    expect(xstack(['audit', EXAMPLE, '--since', 'nope'], dir).stderr).toBe('xstack: --since nope: no such file or folder; expected a dist/<org>/ folder of an earlier compile (or its manifest.json)\n');
+    writeFileSync(join(dir, 'dist', 'example', 'manifest.json'), '<<<<<<< HEAD\n{}\n');
+    const run = xstack(['audit', EXAMPLE, '--since', 'dist/example'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^xstack: --since dist\/example: dist\/example\/manifest\.json is not valid JSON \(it holds unresolved merge conflicts\): .*; restore the folder \(e\.g\. git checkout -- dist\/example\) or compile that revision again, then compare\n$/);
+  });
 });
 
 describe("a user's files in an output folder are never lost", () => {

@@ -207,6 +207,12 @@ describe('the layout file', () => {
     return [];
   };
 
+  it('a file a git merge left conflicted: the line of the first marker, and to keep both sides\' units (not a new file)', () => {
+    const text = readFileSync('parameters/example.layout.json', 'utf8').split('\n');
+    text.splice(6, 0, '<<<<<<< HEAD', '=======', '>>>>>>> b1');
+    expect(problemsOf(text.join('\n'))).toEqual(['7 (file): holds an unresolved merge conflict (git)']);
+  });
+
   it('lies beside the org file, where the org files of a folder (*.yaml) do not match it', () => {
     expect(layoutPath('parameters/example.yaml')).toBe('parameters/example.layout.json');
     expect(layoutPath('/a/b/org.yml')).toBe('/a/b/org.layout.json');

@@ -96,6 +96,7 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /access\.developers\.maxSessionHours: 4 cannot take effect: developers assume the developer role from another role's session \(role chaining\), which AWS limits to one hour.*; expected maxSessionHours: 1, or leave it out/,
   },
   { name: 'bucket generation 0', edit: (t) => `${t}bucketGeneration: 0\n`, expected: /^org\.yaml:23:19: bucketGeneration: / },
+  { name: 'a look-alike letter in a name (Cyrillic е)', edit: (t) => t.replace('repository: web-app', 'repository: w\u0435b-app'), expected: /repository: 'w\u0435b-app' is not valid \(character 2 is U\+0435, not an ASCII character\)/ },
   { name: 'artifacts kept a week', edit: (t) => `${t}artifactRetentionDays: 7\n`, expected: /^org\.yaml:23:24: artifactRetentionDays: .*7.*30/ },
   {
     name: 'prefix that fits bucket generation 1 but not 2',

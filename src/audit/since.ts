@@ -296,7 +296,18 @@ function readerOf(m: AuditModel): (entry: { literal?: true }, text: string, acco
 }
 
 /** The model of a previous compile: its dist/<org>/ folder, or its manifest.json (the model's hash is checked against it). */
+/** A JSON file of the `--since` folder, read or refused naming it and where it stops being JSON (a conflicted or cut-short file). */
+function readJson<T>(previous: string, path: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    const conflict = /^(<<<<<<< |>>>>>>> )/m.test(text) ? ' (it holds unresolved merge conflicts)' : '';
+    throw new XstackError('SINCE_INVALID', `--since ${previous}: ${path} is not valid JSON${conflict}: ${(error as Error).message.replace(/\s+/g, ' ')}; restore the folder (e.g. git checkout -- ${dirname(path)}) or compile that revision again, then compare`);
+  }
+}
+
 export function readPreviousModel(previous: string): AuditModel {
+  if (!existsSync(previous)) throw new XstackError('SINCE_INVALID', `--since ${previous}: no such file or folder; expected a dist/<org>/ folder of an earlier compile (or its manifest.json)`);
   const folder = existsSync(previous) && statSync(previous).isDirectory() ? previous : dirname(previous);
   const manifestPath = existsSync(previous) && statSync(previous).isDirectory() ? join(previous, 'manifest.json') : previous;
   const modelPath = join(folder, MODEL_FILE);
@@ -305,7 +316,7 @@ export function readPreviousModel(previous: string): AuditModel {
   }
   const text = readFileSync(modelPath, 'utf8');
   if (existsSync(manifestPath)) {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: Record<string, { sha256: string }> };
+    const manifest = readJson<{ files?: Record<string, { sha256: string }> }>(previous, manifestPath, readFileSync(manifestPath, 'utf8'));
     const expected = manifest.files?.[MODEL_FILE]?.sha256;
     if (expected && expected !== sha256(text)) {
       throw new XstackError(
@@ -315,7 +326,7 @@ export function readPreviousModel(previous: string): AuditModel {
       );
     }
   }
-  const model = JSON.parse(text) as AuditModel;
+  const model = readJson<AuditModel>(previous, modelPath, text);
   if (!READABLE_FORMATS.includes(model.format)) throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} has format '${model.format}'; expected one of ${READABLE_FORMATS.map((f) => `'${f}'`).join(', ')}`);
   // Written before 2026-12-01 for an org proved by account class: what a source account makes for each member was
   // folded by the wrong account, the proof's token left in. Compared as it is, every such line would read as changed.

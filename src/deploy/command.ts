@@ -370,9 +370,14 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
     // Before the first operation, and only then (a refused move leaves the file as it was, for the fix it names):
     // what is deployed is what the layout records, so that the next compile keeps it.
+    // A layout file that cannot be written stops the deploy here: what it rolled out would be recorded nowhere, and a
+    // compile from another checkout could place its units elsewhere (pipelines made anew, repository moves refused).
     const recordLayoutOnce = () => {
       const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout') });
-      for (const line of [message, warning]) if (line) process.stderr.write(`${line}\n`);
+      if (warning) {
+        throw new XstackError('LAYOUT_NOT_WRITTEN', `${warning.replace(/^warning: /, '')}; nothing was changed in AWS: deploy from a writable checkout (or commit the layout file and deploy with --frozen-layout)`);
+      }
+      if (message) process.stderr.write(`${message}\n`);
     };
     // The bootstrap state read above: a failure to reach an account through its execution role is said in its terms.
     const result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce, bootstrap: bootstrapped }) : await destroy(compiled, aws, destroyOptions);

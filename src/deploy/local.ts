@@ -204,15 +204,30 @@ const portFree = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 
+/**
+ * xstack's own folder (the one holding its package.json, from src/deploy or .build/src/deploy), where `make venv` puts
+ * `.venv/`: run from any folder (after `npm link`), `--local` finds moto there.
+ */
+function packageRoot(): string | undefined {
+  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'xstack') return dir;
+  }
+  return undefined;
+}
+
+/** moto's server: XSTACK_MOTO_SERVER, else `.venv/bin/moto_server` in xstack's folder. */
+const defaultMotoServer = () => process.env.XSTACK_MOTO_SERVER ?? join(packageRoot() ?? '.', '.venv', 'bin', 'moto_server');
+
 /** A new local AWS of this process's own, on a free port or on `port`; tests and `xstack local` start theirs here. */
-export async function startNewLocalAws(motoServer = process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server', options: { port?: number } = {}): Promise<LocalAws> {
-  if (!existsSync(motoServer)) throw new XstackError('NO_EMULATOR', `moto_server not found at ${motoServer}; run 'make venv' in xstack's folder (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to a moto_server`);
+export async function startNewLocalAws(motoServer = defaultMotoServer(), options: { port?: number } = {}): Promise<LocalAws> {
+  if (!existsSync(motoServer)) throw new XstackError('NO_EMULATOR', `moto_server not found at ${motoServer}; run 'make venv' in ${packageRoot() ?? "xstack's folder"} (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to a moto_server`);
   if (options.port !== undefined && !(await portFree(options.port))) throw new XstackError('PORT_IN_USE', `port ${options.port} on 127.0.0.1 is in use; choose another --port, or leave it out for a free one`);
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   // The interpreter moto_server was installed with (its folder's python3), running moto's server with the fixes above.
   const python = join(dirname(motoServer), 'python3');
-  if (!existsSync(python)) throw new XstackError('NO_EMULATOR', `no python3 beside ${motoServer}; run 'make venv' in xstack's folder (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to the moto_server of a Python venv`);
+  if (!existsSync(python)) throw new XstackError('NO_EMULATOR', `no python3 beside ${motoServer}; run 'make venv' in ${packageRoot() ?? "xstack's folder"} (it builds .venv from the pinned test/requirements.txt), or set XSTACK_MOTO_SERVER to the moto_server of a Python venv`);
   const child: ChildProcess = spawn(python, ['-c', MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';

@@ -111,7 +111,7 @@ export function str(rule: StringRule): Check<string> {
       return undefined;
     }
     if (rule.pattern && !rule.pattern.test(value)) {
-      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid`, rule.expected, node);
+      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid${unlikeAscii(value)}`, rule.expected, node);
       return undefined;
     }
     const refined = rule.refine?.(value);
@@ -334,4 +334,15 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length];
+}
+
+/**
+ * Where a value holds a character outside ASCII, which no name of the org file takes: a letter that looks like a
+ * Latin one (a Cyrillic а in `pаyments-api`) reads as valid to the eye, so the message names it.
+ */
+function unlikeAscii(value: string): string {
+  const at = [...value].findIndex((c) => c.codePointAt(0)! > 0x7e);
+  if (at < 0) return '';
+  const code = [...value][at].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return ` (character ${at + 1} is U+${code}, not an ASCII character)`;
 }

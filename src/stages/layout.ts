@@ -117,6 +117,15 @@ export const parseLayout = (text: string, file: string): Layout => parseLayoutFi
 /** Every problem of a layout file at once, each naming the file, line and field. */
 export function parseLayoutFile(text: string, file: string): LayoutFile {
   const fix = `the file as xstack compile writes it (or delete it: the next compile writes it afresh, and units of a family with several parts may then move)`;
+  // A merge of two branches that each placed units: keep both sides' units, not a new file (which would re-pack the org).
+  const conflict = /^(<<<<<<<|=======|>>>>>>>)( |$)/m.exec(text);
+  if (conflict) {
+    const line = text.slice(0, conflict.index).split('\n').length;
+    throw new OrgFileError(
+      [{ file, line, field: '(file)', message: 'holds an unresolved merge conflict (git)', expected: "both sides' units kept: remove the conflict markers keeping every unit either side placed (a unit in two parts: the part of the branch deployed first), then compile" }],
+      'the layout file',
+    );
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);
