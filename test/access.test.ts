@@ -498,6 +498,16 @@ region = eu-central-1
     expect(existsSync(fresh)).toBe(true);
   });
 
+  it('a config with CRLF line ends keeps them, and its own block is still found; a broken section header is named by line', () => {
+    const crlf = existing.replaceAll('\n', '\r\n');
+    const once = mergeIntoConfig(crlf, 'govcloud', profiles);
+    expect(once.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(mergeIntoConfig(once, 'govcloud', profiles)).toBe(once);
+    expect(() => mergeIntoConfig(`${existing}[profile broken\nregion = x\n`, 'govcloud', profiles)).toThrowError(
+      new RegExp(`^line ${existing.split('\n').length} of the config, '\\[profile broken', is not a section header the AWS CLI reads \\(no closing '\\]'\\); fix it, then run again$`),
+    );
+  });
+
   it('--write: the first backup is kept (the file as it was before xstack wrote to it), a link stays a link, a folder is refused', () => {
     const dir = tempDir('profiles-link');
     const dotfiles = join(dir, 'dotfiles');

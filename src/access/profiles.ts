@@ -163,7 +163,18 @@ function definedProfiles(text: string): string[] {
  * outside it, or holds a broken block.
  */
 export function mergeIntoConfig(existing: string, orgName: string, profiles: readonly Profile[]): string {
+  // A config whose line ends are CRLF (written on Windows, or by an editor so set) keeps them: read as LF, written back.
+  if (existing.includes('\r\n')) return mergeLines(existing.replaceAll('\r\n', '\n'), orgName, profiles).replaceAll('\n', '\r\n');
+  return mergeLines(existing, orgName, profiles);
+}
+
+function mergeLines(existing: string, orgName: string, profiles: readonly Profile[]): string {
   const lines = existing.split('\n');
+  // A section header without its closing bracket makes the AWS CLI refuse the whole file: said, not written after.
+  const broken = lines.findIndex((l) => /^\s*\[/.test(l) && !/\]\s*(?:[#;].*)?$/.test(l));
+  if (broken >= 0) {
+    throw new ProfilesError(`line ${broken + 1} of the config, '${lines[broken].trim()}', is not a section header the AWS CLI reads (no closing ']'); fix it, then run again`);
+  }
   const starts = lines.flatMap((l, i) => (l === begin(orgName) ? [i] : []));
   const ends = lines.flatMap((l, i) => (l === end(orgName) ? [i] : []));
   if (starts.length > 1 || ends.length > 1 || starts.length !== ends.length || (starts.length === 1 && ends[0] < starts[0])) {
