@@ -16,7 +16,7 @@
  * they hold the marker, and one it cannot remove is a warning naming it, not
  * a failed run. Nothing else beside the folder is touched.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { systemErrorReason, XstackError } from './errors';
 import { sha256 } from './hash';
@@ -80,7 +80,9 @@ function markedAncestor(dir: string): string | undefined {
  * a marker an earlier xstack wrote may hold the path as it was typed, which resolves the same.
  */
 function otherOrgFile(dir: string, orgFile: string): string | undefined {
-  const line = readOr(join(dir, MARKER), '').split('\n').find((l) => l.startsWith(ORG_FILE_LINE));
+  // Split on CRLF too: a checkout with git's core.autocrlf writes the marker so, and a recorded path ending in \r
+  // would name no file, which would read as "no clash".
+  const line = readOr(join(dir, MARKER), '').split(/\r?\n/).find((l) => l.startsWith(ORG_FILE_LINE));
   const recorded = line?.slice(ORG_FILE_LINE.length);
   if (!recorded || recorded === orgFile) return undefined;
   const theirs = resolveRecorded(recorded, dir);
@@ -197,14 +199,20 @@ function writeProblem(dir: string): string | undefined {
   return undefined;
 }
 
+/** A folder inside one xstack writes and replaces as a whole. */
+function nestedProblem(dir: string): string | undefined {
+  const above = markedAncestor(dir);
+  return above ? `${dir} lies inside ${above}, which xstack writes and replaces as a whole; choose a folder outside it` : undefined;
+}
+
 /**
  * Why `dir` may not be replaced with `files` by `owner`, or undefined: absent, empty, or marked and holding only
  * what xstack wrote there from the same organization file; and writable. When several folders are written, check
  * every one of them first.
  */
 export function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, string>): string | undefined {
-  const above = markedAncestor(dir);
-  if (above) return `${dir} lies inside ${above}, which xstack writes and replaces as a whole; choose a folder outside it`;
+  const nested = nestedProblem(dir);
+  if (nested) return nested;
   const stat = lstatOrUndefined(dir);
   if (stat) {
     if (!stat.isDirectory()) return inTheWay(dir);
@@ -286,45 +294,102 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Waits `ms` without returning to the event loop (the writer is synchronous). */
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** The locks this run holds (their files), released by a signal too (below). */
+const heldLocks = new Set<string>();
+
+/** The topmost of the folders `mkdirSync(path, { recursive: true })` would make (none: undefined). */
+function firstMissing(path: string): string | undefined {
+  let missing: string | undefined;
+  for (let p = resolve(path); !existsSync(p); p = dirname(p)) missing = p;
+  return missing;
+}
+
+/** Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. */
+function removeEmptyUpTo(from: string, top: string): void {
+  for (let p = resolve(from); ; p = dirname(p)) {
+    try {
+      rmdirSync(p);
+    } catch {
+      return;
+    }
+    if (p === top || dirname(p) === p) return;
+  }
+}
+
 /**
- * Holds `dir` for this run: a lock file beside it (`.<name>.xstack-lock`, this process's id), made only if absent,
- * so two runs writing one folder never interleave (one is refused, naming the other). A lock whose process is gone
- * (killed) is taken over. Returns the release.
+ * Holds `dir` for this run: a lock file beside it (`.<name>.xstack-lock`, this process's id), so two runs writing one
+ * folder never interleave (one is refused, naming the other). The file is made with its content in one step (a
+ * temporary file linked into place: `link` fails when the name exists), so a second run never reads it empty. A lock
+ * whose process is gone (killed) is removed, by one run at a time, then made anew like any. Returns the release.
  */
 export function lockOutput(dir: string): () => void {
   const parent = dirname(dir);
   const lock = join(parent, `.${basename(dir)}.xstack-lock`);
-  // A file in the way, or a folder this user cannot write, is said as replaceProblem says it, before the lock tries to
-  // make a file there.
+  // What replaceProblem refuses without writing, refused before the lock is made there: a folder inside one xstack
+  // writes (the lock would be a foreign file in it), a file in the way, a folder this user cannot write.
+  const nested = nestedProblem(dir);
+  if (nested) throw new OutputError(nested);
   const stat = lstatOrUndefined(dir);
   if (stat && !stat.isDirectory()) throw new OutputError(inTheWay(dir));
   const unwritable = writeProblem(dir);
   if (unwritable) throw new OutputError(unwritable);
-  // Made for the lock, the folder goes again with it when nothing was written into it (a run refused or failed).
-  const made = !existsSync(parent);
+  // Made for the lock, the folders go again with it when nothing was written into them (a run refused or failed).
+  const made = firstMissing(parent);
+  const mine = `${lock}.${process.pid}`;
   try {
     mkdirSync(parent, { recursive: true });
+    writeFileSync(mine, `${process.pid}\n`);
   } catch (error) {
+    removeQuietly(mine);
     throw writeFailure(dir, existsSync(dir), error);
   }
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-      return () => {
-        removeQuietly(lock);
-        if (made && readdirSync(parent).length === 0) removeQuietly(parent);
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(dir, existsSync(dir), error);
-      const holder = Number(readOr(lock, '').trim());
-      if (holder !== process.pid && isAlive(holder)) {
-        throw new OutputError(`another xstack (process ${holder}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock)`);
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        linkSync(mine, lock);
+        heldLocks.add(lock);
+        listenForSignals();
+        return () => {
+          heldLocks.delete(lock);
+          // Ours only: a lock file another run holds is never removed by this one.
+          if (Number(readOr(lock, '').trim()) === process.pid) removeQuietly(lock);
+          if (made) removeEmptyUpTo(parent, made);
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(dir, existsSync(dir), error);
       }
-      removeQuietly(lock);
+      const holder = Number(readOr(lock, '').trim());
+      const seen = lstatOrUndefined(lock)?.ino;
+      // This process's id in a lock it does not hold: a killed run's whose id came round again.
+      if (holder !== process.pid && isAlive(holder)) throw held(dir, lock, holder);
+      // A dead run's lock: removed by one run at a time (a folder made beside it, mkdir being atomic), and only when it
+      // still is that lock; no run makes a lock while it is there, so read and removal see the same file.
+      const takeover = `${lock}.takeover`;
+      try {
+        mkdirSync(takeover);
+      } catch {
+        // Another run is removing it; a folder left by a run killed doing so is old, and goes.
+        if (Date.now() - (lstatOrUndefined(takeover)?.mtimeMs ?? Date.now()) > 10_000) removeQuietly(takeover);
+        pause(20);
+        continue;
+      }
+      try {
+        if (lstatOrUndefined(lock)?.ino === seen && Number(readOr(lock, '').trim()) === holder) removeQuietly(lock);
+      } finally {
+        removeQuietly(takeover);
+      }
     }
+  } finally {
+    removeQuietly(mine);
   }
   throw new OutputError(`could not lock ${dir}: ${lock} keeps coming back; nothing was written`);
 }
+
+const held = (dir: string, lock: string, pid: number) =>
+  new OutputError(`another xstack (process ${pid}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock)`);
 
 /** A folder written beside its target, to be swapped in (swapStaged) or thrown away (discardStaged). */
 export interface Staged {
@@ -336,12 +401,13 @@ export interface Staged {
 }
 
 /**
- * Ctrl-C (SIGINT) or SIGTERM while folders are written. Without a listener the signal ends the run at once, mid-write,
- * leaving a staged folder (megabytes) beside the output. With one, as the writes are synchronous, a signal that comes
- * mid-write waits for them and the swap: the run ends as it would have, its output whole (a compile's write phase is
- * a fraction of a second; a signal before it ends the run as ever, as the listener is installed with the first
- * staged folder). Should the listener run with a folder still staged (a caller that waits between staging and
- * swapping), it removes it, puts back a folder a half-done swap set aside, and ends the run with 128 + the signal.
+ * Ctrl-C (SIGINT) or SIGTERM while folders are locked and written. Without a listener the signal ends the run at
+ * once, mid-write, leaving a staged folder (megabytes) and the lock beside the output. With one, as the checks and
+ * writes are synchronous, a signal that comes then waits for them, the swap and the release: the run ends as it would
+ * have, its output whole (a fraction of a second; a signal before the first lock, while the org compiles, ends the run
+ * as ever). Should the listener run with a folder still staged or a lock held (a caller that waits in between), it
+ * removes the staged folder, puts back a folder a half-done swap set aside, releases the locks, and ends the run with
+ * 128 + the signal.
  */
 const inFlight = new Set<Staged>();
 let listening = false;
@@ -351,11 +417,16 @@ const onSignal = (signal: NodeJS.Signals) => {
     if (s.hadOld && !existsSync(s.dir) && existsSync(s.old)) renameSync(s.old, s.dir);
   }
   inFlight.clear();
+  for (const lock of heldLocks) removeQuietly(lock);
   process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
 };
-function track(s: Staged): void {
+/** Installed with the first lock: from then on a signal waits for the synchronous write, and releases the locks. */
+function listenForSignals(): void {
   if (!listening) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
   listening = true;
+}
+function track(s: Staged): void {
+  listenForSignals();
   inFlight.add(s);
 }
 const untrack = (s: Staged) => inFlight.delete(s);
@@ -407,10 +478,18 @@ export function swapStaged(staged: Staged): string[] {
     try {
       renameSync(tmp, dir);
     } catch (error) {
-      if (hadOld) renameSync(old, dir);
+      if (hadOld) {
+        try {
+          renameSync(old, dir);
+        } catch {
+          discardStaged(staged);
+          throw new OutputError(`could not write ${dir} (${systemErrorReason(error) ?? (error as Error).message}), nor put the earlier output back: it is in ${old}; rename it to ${dir}`);
+        }
+      }
       throw error;
     }
   } catch (error) {
+    if (error instanceof OutputError) throw error;
     discardStaged(staged);
     throw writeFailure(dir, hadOld, error);
   }
@@ -455,10 +534,9 @@ function removeQuietly(path: string): void {
  */
 export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
   let target = file;
-  if (existsSync(file)) {
-    target = realpathSync(file);
-    if (statSync(target).isDirectory()) throw new OutputError(`${option} ${file} is a folder; give the file to write in it${option === '--write' ? ', e.g. ~/.aws/config' : ''}`);
-  }
+  // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
+  for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
+  if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(`${option} ${file} is a folder; give the file to write in it${option === '--write' ? ', e.g. ~/.aws/config' : ''}`);
   const tmp = `${target}.xstack-tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text, mode === undefined ? undefined : { mode });

@@ -363,8 +363,18 @@ function samePrincipals(a: readonly PrincipalRef[], b: readonly PrincipalRef[]):
   return true;
 }
 
-const samePrincipal = (a: PrincipalRef, b: PrincipalRef): boolean =>
-  a.kind === 'aws' ? b.kind === 'aws' && a.arn === b.arn : a.kind === 'service' ? b.kind === 'service' && a.service === b.service : b.kind === 'any';
+function samePrincipal(a: PrincipalRef, b: PrincipalRef): boolean {
+  switch (a.kind) {
+    case 'aws':
+      return b.kind === 'aws' && a.arn === b.arn;
+    case 'service':
+      return b.kind === 'service' && a.service === b.service;
+    case 'federated':
+      return b.kind === 'federated' && a.provider === b.provider;
+    case 'any':
+      return b.kind === 'any';
+  }
+}
 
 /** Same operators, keys and values in the same order (as JSON compares them). */
 function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions']): boolean {

@@ -70,6 +70,7 @@ export const MUTATING_COMMANDS = new Set([
   'DeleteObjectsCommand',
   'DeleteBucketCommand',
   'ScheduleKeyDeletionCommand',
+  'DeleteLogGroupCommand',
 ]);
 
 type WithMiddleware = { middlewareStack: { add: (mw: never, options: { step: 'initialize'; name: string }) => void } };
