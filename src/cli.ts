@@ -17,7 +17,7 @@ import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
-import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceProblem, replaceOwnedFolder, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
+import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
@@ -95,12 +95,8 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   try {
     // Held from the checks to the swaps: another xstack writing one of these folders is refused, not interleaved.
     for (const c of compiled) releases.push(lockOutput(dirOf(c)));
-    for (const c of compiled) {
-      const problem = replaceProblem(dirOf(c), owner(c), c.files);
-      if (problem) throw new OutputError(problem);
-    }
-    // Every org's folder written beside its target first: a failure there (a full disk) leaves every folder and layout
-    // file as it was.
+    // Every org's folder checked (replaceProblem) and written beside its target first: a refusal or a failure there (a
+    // full disk) leaves every folder and layout file as it was.
     for (const c of compiled) staged.push(stageOwnedFolder(dirOf(c), c.files, owner(c)));
   } catch (error) {
     for (const s of staged) discardStaged(s);

@@ -210,7 +210,7 @@ function nestedProblem(dir: string): string | undefined {
  * what xstack wrote there from the same organization file; and writable. When several folders are written, check
  * every one of them first.
  */
-export function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, string>): string | undefined {
+function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, string>): string | undefined {
   const nested = nestedProblem(dir);
   if (nested) return nested;
   const stat = lstatOrUndefined(dir);
