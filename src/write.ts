@@ -339,6 +339,13 @@ export function lockOutput(dir: string): () => void {
   // Made for the lock, the folders go again with it when nothing was written into them (a run refused or failed).
   const made = firstMissing(parent);
   const mine = `${lock}.${process.pid}`;
+  // A run killed between making its lock's temporary file and linking it left that file: gone once its run is.
+  if (!made) {
+    for (const name of readdirSync(parent)) {
+      const pid = name.startsWith(`${basename(lock)}.`) ? Number(name.slice(basename(lock).length + 1)) : NaN;
+      if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) removeQuietly(join(parent, name));
+    }
+  }
   try {
     mkdirSync(parent, { recursive: true });
     writeFileSync(mine, `${process.pid}\n`);

@@ -263,6 +263,24 @@ describe("a user's files in an output folder are never lost", () => {
     expect(readFileSync(join(dir, 'dist', 'example', 'manifest.json'), 'utf8')).not.toContain('\r');
   });
 
+  it('a compile writing a folder another live xstack holds is refused, naming it; a lock a killed run left is taken over', () => {
+    const dir = tempDir('locked');
+    mkdirSync(join(dir, 'dist'));
+    const lock = join(dir, 'dist', '.example.xstack-lock');
+    // This test's own process stands for the other run: it is alive.
+    writeFileSync(lock, `${process.pid}\n`);
+    const refused = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(`xstack: another xstack (process ${process.pid}) is writing dist/example; nothing was written: run again when it has finished (dist/.example.xstack-lock is its lock)\n`);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['.example.xstack-lock']);
+    writeFileSync(lock, `${NO_PROCESS}\n`);
+    // And the temporary file a run killed before linking its lock left (its process gone), beside a file of the user's.
+    writeFileSync(`${lock}.${NO_PROCESS}`, `${NO_PROCESS}\n`);
+    writeFileSync(join(dir, 'dist', '.example.xstack-lock.mine'), 'keep\n');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['.example.xstack-lock.mine', 'example']);
+  });
+
   it('the lock is held by one run at a time: six runs started at one instant, with and without a killed run\'s lock', async () => {
     const dir = tempDir('lock-race');
     const holdings = join(dir, 'holdings');
