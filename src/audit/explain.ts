@@ -8,7 +8,7 @@
  */
 import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
-import type { PrincipalRef, ResolvedStatement } from './grants';
+import { principalName, type PrincipalRef, type ResolvedStatement } from './grants';
 import { analyseAccess, AWS_OWNED_ACCOUNT, type AccessAnalysis, type AccessPath } from './paths';
 import { AWS_OWNED_BUCKETS, AWS_OWNED_DOCUMENTS } from '../iam/grants';
 import type { Org } from '../org/model';
@@ -43,7 +43,6 @@ export interface Answer {
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
-const shown = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
 /** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
 const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>
@@ -98,7 +97,7 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
   const answer = (request: Request, d: Decision, path?: AccessPath): Answer => ({
-    principal: plain(shown(request.principal)),
+    principal: plain(principalName(request.principal)),
     action: request.action,
     resource: plain(request.resource),
     allowed: d.allowed,
@@ -111,12 +110,12 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
     accounts: token ? undefined : path?.accounts,
   });
   const asked = new Set<string>();
-  const key = (r: Request) => `${shown(r.principal)}\u0000${r.action.toLowerCase()}\u0000${r.resource}\u0000${JSON.stringify(r.context ?? {})}`;
+  const key = (r: Request) => `${principalName(r.principal)}\u0000${r.action.toLowerCase()}\u0000${r.resource}\u0000${JSON.stringify(r.context ?? {})}`;
 
   // The report's own requests first: each declared path, asked exactly as the proof asked it.
   for (const result of access.results) {
     const p = result.path;
-    if (!fits(query.principal, shown(p.principal)) || !fits(query.action, result.action, true) || !fits(query.resource, p.resource)) continue;
+    if (!fits(query.principal, principalName(p.principal)) || !fits(query.action, result.action, true) || !fits(query.resource, p.resource)) continue;
     if (query.context && !sameContext(query.context, p.context ?? {})) continue;
     const request: Request = { principal: p.principal, action: result.action, resource: p.resource, resourceAccount: p.resourceAccount, context: p.context, identityManagedElsewhere: p.identityManagedElsewhere, resourceManagedElsewhere: p.resourceManagedElsewhere };
     asked.add(key(request));

@@ -16,6 +16,9 @@ import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, t
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
 export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any' };
 
+/** A principal by the name a policy gives it: its ARN, service, identity provider, or `*`. */
+export const principalName = (p: PrincipalRef): string => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
+
 export interface ResolvedStatement {
   stage: string;
   account: string;

@@ -30,7 +30,7 @@ import { Names } from '../naming';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
-import { collectGrants, endpointPolicies, principalArnValues, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
+import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
@@ -124,7 +124,6 @@ export interface NetworkAnalysis {
 }
 
 const aws = (arn: string): PrincipalRef => ({ kind: 'aws', arn });
-const describePrincipal = (p: PrincipalRef) => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
 
 /** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
 const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
@@ -518,7 +517,7 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
       const request: Request = { principal: path.principal, action, resource: path.resource, resourceAccount: path.resourceAccount, context: path.context };
       const d = endpointAllows(endpoint.statements, request, org.organizationId);
       checks.push({ endpoint: endpoint.endpoint, purpose: path.purpose, request, refuse: false, passed: d.allowed, by: d.by });
-      if (!d.allowed) problems.push(`${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
+      if (!d.allowed) problems.push(`${path.purpose}: ${principalName(path.principal)} may not ${action} on ${path.resource} through ${network.id}'s ${endpoint.endpoint}: ${d.by ? `denied by ${d.by.policy}` : 'no statement of its endpoint policy allows it'}`);
       else passed.push({ endpoint, request });
     }
     problems.push(...refusedToOthers(org, network, path.purpose, passed, checks, true));
@@ -611,7 +610,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
       const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {
-        problems.push(`${need.purpose}: ${describePrincipal(request.principal)} may not ${action} on ${request.resource} through ${network.id}'s ${asked.endpoint.endpoint}: ${asked.decision.by ? `denied by ${asked.decision.by.policy}` : 'no statement of its endpoint policy allows it'}`);
+        problems.push(`${need.purpose}: ${principalName(request.principal)} may not ${action} on ${request.resource} through ${network.id}'s ${asked.endpoint.endpoint}: ${asked.decision.by ? `denied by ${asked.decision.by.policy}` : 'no statement of its endpoint policy allows it'}`);
       } else passed.push({ endpoint: asked.endpoint, request });
     }
     problems.push(...refusedToOthers(org, network, need.purpose, passed, checks, false));
@@ -770,8 +769,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       if (!ok) {
         problems.push(
           path.denied
-            ? `${path.purpose}: ${describePrincipal(path.principal)} may ${action} on ${path.resource}, which must be refused`
-            : `${path.purpose}: ${describePrincipal(path.principal)} may not ${action} on ${path.resource}: ${d.reason}`,
+            ? `${path.purpose}: ${principalName(path.principal)} may ${action} on ${path.resource}, which must be refused`
+            : `${path.purpose}: ${principalName(path.principal)} may not ${action} on ${path.resource}: ${d.reason}`,
         );
       }
     }
@@ -786,7 +785,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       if (!isForeignPrincipal(principal, g.account)) continue;
       for (const action of g.actions) {
         if (!declared.covers(g, principal, action)) {
-          problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${describePrincipal(principal)}, which no declared access path needs`);
+          problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${action} on ${g.resources.join(', ')} to ${principalName(principal)}, which no declared access path needs`);
         }
       }
     }
@@ -836,7 +835,7 @@ class StatementUsage {
   /** Each action, resource and principal of `g` that allows no declared path, as a problem naming the statement. */
   unused(g: ResolvedStatement): string[] {
     const u = this.byStatement.get(g);
-    const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(describePrincipal).join(', ');
+    const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(principalName).join(', ');
     const problems: string[] = [];
     const unneeded = (what: string) => problems.push(`${g.stage} @ ${g.account}: ${g.policy} grants ${what}, which no declared access path needs`);
     for (const action of g.actions) if (!u || !(u.actions.has(action) || sameActionIn(u.actions, action))) unneeded(`${action} on ${g.resources.join(', ')} to ${to}`);
@@ -849,7 +848,7 @@ class StatementUsage {
     if (g.kind === 'identity') return problems;
     for (const principal of narrowedPrincipals(g)) {
       if (admitsSome(principal, u.principals) || admitsSome(principal, eachMemberOf(u).principals)) continue;
-      unneeded(`${g.actions.join(', ')} on ${g.resources.join(', ')} to ${describePrincipal(principal)} (its paths are of ${listed(u.principals)})`);
+      unneeded(`${g.actions.join(', ')} on ${g.resources.join(', ')} to ${principalName(principal)} (its paths are of ${listed(u.principals)})`);
     }
     return problems;
   }
