@@ -115,7 +115,7 @@ function writtenFiles(dir: string, files: ReadonlyMap<string, string>): Map<stri
 }
 
 /** git's conflict markers, at the start of a line (https://git-scm.com/docs/git-merge#_how_conflicts_are_presented). */
-const CONFLICT_MARKERS = /^(<<<<<<< |>>>>>>> )/m;
+export const CONFLICT_MARKERS = /^(<<<<<<<|=======|>>>>>>>)( |$)/m;
 
 /** A generated folder that a merge left conflicted: `git checkout --` refuses unmerged paths, so compiling anew is the way. */
 const conflicted = (dir: string, file: string) =>

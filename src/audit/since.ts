@@ -14,6 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../hash';
 import { XstackError } from '../errors';
+import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { AWS_OWNED_ACCOUNT, type AccessAnalysis } from './paths';
 import { classesOf, type OrgResource } from './reach';
@@ -301,7 +302,7 @@ function readJson<T>(previous: string, path: string, text: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    const conflict = /^(<<<<<<< |>>>>>>> )/m.test(text) ? ' (it holds unresolved merge conflicts)' : '';
+    const conflict = CONFLICT_MARKERS.test(text) ? ' (it holds unresolved merge conflicts)' : '';
     throw new XstackError('SINCE_INVALID', `--since ${previous}: ${path} is not valid JSON${conflict}: ${(error as Error).message.replace(/\s+/g, ' ')}; restore the folder (e.g. git checkout -- ${dirname(path)}) or compile that revision again, then compare`);
   }
 }

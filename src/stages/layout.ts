@@ -13,7 +13,7 @@
  * output again.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../write';
+import { CONFLICT_MARKERS, writeFileAtomic } from '../write';
 import { basename, dirname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org } from '../org/model';
@@ -118,7 +118,7 @@ export const parseLayout = (text: string, file: string): Layout => parseLayoutFi
 export function parseLayoutFile(text: string, file: string): LayoutFile {
   const fix = `the file as xstack compile writes it (or delete it: the next compile writes it afresh, and units of a family with several parts may then move)`;
   // A merge of two branches that each placed units: keep both sides' units, not a new file (which would re-pack the org).
-  const conflict = /^(<<<<<<<|=======|>>>>>>>)( |$)/m.exec(text);
+  const conflict = CONFLICT_MARKERS.exec(text);
   if (conflict) {
     const line = text.slice(0, conflict.index).split('\n').length;
     throw new OrgFileError(
