@@ -17,6 +17,7 @@ import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
+import { packageRoot } from './package-root';
 import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
@@ -488,11 +489,8 @@ Exit codes:
   64  usage error (unknown command or option, missing argument)`;
 
 function version(): string {
-  for (const dir of [join(__dirname, '..'), join(__dirname, '..', '..')]) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
+  const root = packageRoot();
+  return root ? (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
 }
 
 function buildProgram(act: Act): Command {

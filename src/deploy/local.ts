@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { XstackError } from '../errors';
+import { packageRoot } from '../package-root';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
@@ -203,18 +204,6 @@ const portFree = (port: number) =>
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-
-/**
- * xstack's own folder (the one holding its package.json, from src/deploy or .build/src/deploy), where `make venv` puts
- * `.venv/`: run from any folder (after `npm link`), `--local` finds moto there.
- */
-function packageRoot(): string | undefined {
-  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'xstack') return dir;
-  }
-  return undefined;
-}
 
 /** moto's server: XSTACK_MOTO_SERVER, else `.venv/bin/moto_server` in xstack's folder. */
 const defaultMotoServer = () => process.env.XSTACK_MOTO_SERVER ?? join(packageRoot() ?? '.', '.venv', 'bin', 'moto_server');
