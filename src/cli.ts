@@ -18,7 +18,7 @@ import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
 import { packageRoot } from './package-root';
-import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
+import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
@@ -572,7 +572,10 @@ if (require.main === module) {
   surviveClosedPipe();
   quietNodeVersionWarning();
   main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
+    async (code) => {
+      process.exitCode = code;
+      await settleSignals();
+    },
     (error) => {
       process.stderr.write(`xstack: internal error (please report it): ${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = EXIT.error;

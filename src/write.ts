@@ -414,19 +414,27 @@ export interface Staged {
  * have, its output whole (a fraction of a second; a signal before the first lock, while the org compiles, ends the run
  * as ever). Should the listener run with a folder still staged or a lock held (a caller that waits in between), it
  * removes the staged folder, puts back a folder a half-done swap set aside, releases the locks, and ends the run with
- * 128 + the signal.
+ * 128 + the signal. Node reads a signal only between turns of its event loop, so one that came during the write
+ * reaches the listener when the run ends (settleSignals): the run then ends with 128 + the signal too, saying that its
+ * output is whole, so that a script running `xstack compile && …` stops there as the user asked.
  */
 const inFlight = new Set<Staged>();
 let listening = false;
 const onSignal = (signal: NodeJS.Signals) => {
+  const whole = inFlight.size === 0 && heldLocks.size === 0;
   for (const s of inFlight) {
     removeQuietly(s.tmp);
     if (s.hadOld && !existsSync(s.dir) && existsSync(s.old)) renameSync(s.old, s.dir);
   }
   inFlight.clear();
   for (const lock of heldLocks) removeQuietly(lock);
+  process.stderr.write(`xstack: stopped by ${signal}${whole ? ' after the output was written (it is whole)' : '; the folders being written were left as they were'}\n`);
   process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
 };
+/** Lets a signal that came during the write reach its listener (above) before the run ends: one turn of the event loop, whose poll reads it. */
+export async function settleSignals(): Promise<void> {
+  if (listening) await new Promise((done) => setImmediate(done));
+}
 /** Installed with the first lock: from then on a signal waits for the synchronous write, and releases the locks. */
 function listenForSignals(): void {
   if (!listening) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);

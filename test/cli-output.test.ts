@@ -363,15 +363,17 @@ describe("a user's files in an output folder are never lost", () => {
 });
 
 describe('Ctrl-C', () => {
-  it('during the write: the write ends whole, and no staged folder is left beside the output', async () => {
+  it('during the write: the write ends whole, no staged folder is left beside the output, and the run ends 130 saying so', async () => {
     const dir = tempDir('interrupted');
     const org = join(dir, 'teams.yaml');
     writeFileSync(org, generateTeamsOrgYaml(100));
     const dist = join(dir, 'dist');
     const staged = () => existsSync(dist) && readdirSync(dist).some((n) => n.includes('.xstack-tmp-'));
-    const result = await new Promise<{ seen: boolean; code: number | null }>((done) => {
+    const result = await new Promise<{ seen: boolean; code: number | null; stderr: string }>((done) => {
       const child = spawn('node', [CLI, 'compile', org, '--out', dist], { cwd: dir });
       let seen = false;
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
       const poll = setInterval(() => {
         if (!seen && staged()) {
           seen = true;
@@ -380,11 +382,14 @@ describe('Ctrl-C', () => {
       }, 1);
       child.on('close', (code) => {
         clearInterval(poll);
-        done({ seen, code });
+        done({ seen, code, stderr });
       });
     });
     // The staged folder was seen and the signal sent while it was there (else this run proves nothing: fail it).
     expect(result.seen).toBe(true);
+    // Stopped as asked, once the write was done (a script's `compile && deploy` stops here): 128 + SIGINT.
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe('xstack: stopped by SIGINT after the output was written (it is whole)\n');
     expect(readdirSync(dist)).toEqual(['teams']);
     expect(existsSync(join(dist, 'teams', 'manifest.json'))).toBe(true);
     expect(xstack(['compile', org, '--out', dist], dir).status).toBe(0);
