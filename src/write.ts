@@ -17,6 +17,7 @@
  * a failed run. Nothing else beside the folder is touched.
  */
 import { accessSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { systemErrorReason, XstackError } from './errors';
 import { sha256 } from './hash';
@@ -294,6 +295,41 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When a process started, as Linux's /proc/PID/stat gives it (field 22, clock ticks since boot); undefined elsewhere or
+ * when it is gone. With its id it names one process: an id the system gave again to another process has another start.
+ * https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html
+ */
+function startOf(pid: number): string | undefined {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: fields are counted after the last `)`.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat !== '' && fields.length > 19 ? fields[19] : undefined;
+}
+
+/** A lock's holder: its process id, the machine's name, the process's start (startOf) or `-`. An earlier xstack wrote the id alone. */
+interface Holder {
+  readonly pid: number;
+  readonly host?: string;
+  readonly start?: string;
+}
+const holderText = (): string => `${process.pid} ${hostname()} ${startOf(process.pid) ?? '-'}\n`;
+function readHolder(lock: string): Holder {
+  const [pid, host, start] = readOr(lock, '').trim().split(/\s+/);
+  return { pid: Number(pid), host: host || undefined, start: start && start !== '-' ? start : undefined };
+}
+
+/**
+ * Whether a lock's holder still runs: on another machine (a shared folder) it is taken to, as nothing here can tell;
+ * here, when its process is alive and, where both starts are known, is the same process (not a later one given its id).
+ */
+function holderRuns(holder: Holder): boolean {
+  if (holder.host !== undefined && holder.host !== hostname()) return true;
+  if (holder.pid === process.pid || !isAlive(holder.pid)) return false;
+  const start = holder.start === undefined ? undefined : startOf(holder.pid);
+  return start === undefined || start === holder.start;
+}
+
 /** Waits `ms` without returning to the event loop (the writer is synchronous). */
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -348,7 +384,7 @@ export function lockOutput(dir: string): () => void {
   }
   try {
     mkdirSync(parent, { recursive: true });
-    writeFileSync(mine, `${process.pid}\n`);
+    writeFileSync(mine, holderText());
   } catch (error) {
     removeQuietly(mine);
     throw writeFailure(dir, existsSync(dir), error);
@@ -362,16 +398,17 @@ export function lockOutput(dir: string): () => void {
         return () => {
           heldLocks.delete(lock);
           // Ours only: a lock file another run holds is never removed by this one.
-          if (Number(readOr(lock, '').trim()) === process.pid) removeQuietly(lock);
+          if (readHolder(lock).pid === process.pid) removeQuietly(lock);
           if (made) removeEmptyUpTo(parent, made);
         };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(dir, existsSync(dir), error);
       }
-      const holder = Number(readOr(lock, '').trim());
+      const holder = readHolder(lock);
       const seen = lstatOrUndefined(lock)?.ino;
-      // This process's id in a lock it does not hold: a killed run's whose id came round again.
-      if (holder !== process.pid && isAlive(holder)) throw held(dir, lock, holder);
+      // This process's id in a lock it does not hold, or a live process started after the lock's: a killed run's
+      // whose id came round again.
+      if (holderRuns(holder)) throw held(dir, lock, holder);
       // A dead run's lock: removed by one run at a time (a folder made beside it, mkdir being atomic), and only when it
       // still is that lock; no run makes a lock while it is there, so read and removal see the same file.
       const takeover = `${lock}.takeover`;
@@ -384,7 +421,7 @@ export function lockOutput(dir: string): () => void {
         continue;
       }
       try {
-        if (lstatOrUndefined(lock)?.ino === seen && Number(readOr(lock, '').trim()) === holder) removeQuietly(lock);
+        if (lstatOrUndefined(lock)?.ino === seen && readHolder(lock).pid === holder.pid) removeQuietly(lock);
       } finally {
         removeQuietly(takeover);
       }
@@ -395,8 +432,12 @@ export function lockOutput(dir: string): () => void {
   throw new OutputError(`could not lock ${dir}: ${lock} keeps coming back; nothing was written`);
 }
 
-const held = (dir: string, lock: string, pid: number) =>
-  new OutputError(`another xstack (process ${pid}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock)`);
+function held(dir: string, lock: string, holder: Holder): OutputError {
+  const elsewhere = holder.host !== undefined && holder.host !== hostname() ? holder.host : undefined;
+  return new OutputError(
+    `another xstack (process ${holder.pid}${elsewhere ? ` on ${elsewhere}` : ''}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock${elsewhere ? `; this machine cannot see ${elsewhere}'s processes: delete the lock if that run has ended` : ''})`,
+  );
+}
 
 /** A folder written beside its target, to be swapped in (swapStaged) or thrown away (discardStaged). */
 export interface Staged {

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
@@ -273,6 +274,18 @@ describe("a user's files in an output folder are never lost", () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toBe(`xstack: another xstack (process ${process.pid}) is writing dist/example; nothing was written: run again when it has finished (dist/.example.xstack-lock is its lock)\n`);
     expect(readdirSync(join(dir, 'dist'))).toEqual(['.example.xstack-lock']);
+    // As a lock now names it (id, machine, start): refused while that process runs.
+    const start = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+    writeFileSync(lock, `${process.pid} ${hostname()} ${start}\n`);
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).stderr).toMatch(/^xstack: another xstack \(process \d+\) is writing/);
+    // A run on another machine (a shared folder): refused whatever its id, naming the machine and the way out.
+    writeFileSync(lock, `${NO_PROCESS} build-host-7 12345\n`);
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).stderr).toBe(
+      `xstack: another xstack (process ${NO_PROCESS} on build-host-7) is writing dist/example; nothing was written: run again when it has finished (dist/.example.xstack-lock is its lock; this machine cannot see build-host-7's processes: delete the lock if that run has ended)\n`,
+    );
+    // A killed run's id given again to a live process (here this test's), which started after the lock was made: taken over.
+    writeFileSync(lock, `${process.pid} ${hostname()} ${Number(start) - 1}\n`);
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
     writeFileSync(lock, `${NO_PROCESS}\n`);
     // And the temporary file a run killed before linking its lock left (its process gone), beside a file of the user's.
     writeFileSync(`${lock}.${NO_PROCESS}`, `${NO_PROCESS}\n`);
