@@ -366,6 +366,17 @@ describe("a user's files in an output folder are never lost", () => {
     expect(xstack(['compile', 'moved/org.yaml', '--out', 'dist'], dir).status).toBe(0);
   });
 
+  it("an org file whose name gives no folder name ('..yaml', '...yaml') or a hidden one is refused, naming it, and nothing is written (review s18-input m2)", () => {
+    const dir = tempDir('dot-names');
+    for (const [name, why] of [['..yaml', "'.' is no folder name"], ['...yaml', "'..' is no folder name"], ['.org.yaml', "'.org' would be a hidden folder"]]) {
+      cpSync(EXAMPLE, join(dir, name));
+      const run = xstack(['compile', name, '--out', 'dist'], dir);
+      expect(run.status, name).toBe(1);
+      expect(run.stderr).toBe(`xstack: ${name}: an org file's name without its extension names its output folder (dist/<name>/), and ${why}; rename the file, e.g. to org.yaml\n`);
+      expect(existsSync(join(dir, 'dist')), name).toBe(false);
+    }
+  });
+
   it('one org file named twice is compiled once, not refused as clashing with itself', () => {
     const dir = tempDir('twice');
     cpSync(EXAMPLE, join(dir, 'org.yaml'));

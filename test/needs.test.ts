@@ -6,9 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { accountOf } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
-import { loadOrgFile } from '../src/org/load';
+import { readFileSync } from 'node:fs';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import { accountOfEnvironment, repositoryByName, type Org } from '../src/org/model';
-import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, otherRoleName, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
@@ -145,6 +146,25 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     // The example: 2 repositories, 2 protected branches, one Identity Center role pattern in both ARN forms.
     const count = (id: string) => baseline.paths.filter((p) => p.need === id).length;
     expect([count('ci-assume-reader'), count('ci-pull'), count('developers-assume'), count('developers-work'), count('developers-protected-branch')]).toEqual([1, 2, 2, 2, 4]);
+  });
+
+  it("\"another role\" is one the org file neither names nor matches: role names and patterns that would admit the probe's usual name compile, the probe proved refused (review s18-input M1)", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    for (const taken of ['someone-elses', 'some*', '*s', '*-*elses']) {
+      const variant = parseOrg(example.replace('roleNames: ["AWSReservedSSO_Developer_*"]', `roleNames: ["${taken}"]`).replace('  - platform-admin', `  - "${taken}"`), 'example.yaml');
+      const analysis = analyseAccess(variant, planStages(variant));
+      expect(analysis.problems, taken).toEqual([]);
+      for (const need of ['developers-assume-other-role', 'key-administration-other-role']) {
+        const results = analysis.results.filter((r) => r.path.need === need);
+        expect(results.length, `${taken} ${need}`).toBeGreaterThan(0);
+        for (const r of results) {
+          expect(r.allowed, `${taken} ${r.path.purpose}`).toBe(false);
+          expect(r.path.principal.kind === 'aws' && r.path.principal.arn.endsWith('/someone-elses'), `${taken}: ${r.path.purpose}`).toBe(false);
+        }
+      }
+    }
+    expect(otherRoleName(['AWSReservedSSO_Developer_*'])).toBe('someone-elses');
+    expect(otherRoleName(['*s', 'q*', '*z*'])).toBe('xxxxxx');
   });
 
   it('the protected-branch Deny names every CodeCommit action IAM lets codecommit:References narrow at the Write level, and the proof asks each one the developers are granted', () => {

@@ -59,6 +59,27 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.
   { name: 'prefix too long for the template bucket', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(20)}`).replace('eu-west-1', 'ap-southeast-2'), expected: /^org\.yaml:4:9: prefix: 'a{20}' makes a name AWS rejects: S3 bucket name 'a{20}-xstack-templates-\d{12}-ap-southeast-2' is 65 characters, over AWS's limit of 63; expected a shorter prefix/ },
+  // Review s18-input: what a reader would change silently, or AWS refuse at the first deploy.
+  {
+    name: "a CloudFormation tag (!Ref), which YAML would drop, keeping the text after it",
+    edit: (t) => t.replace('dev: main', 'dev: !Ref MainBranch'),
+    expected: /^org\.yaml:20:12: \(yaml\): !Ref: YAML tags are not accepted in an organization file \(CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag\); expected the plain value$/,
+  },
+  { name: 'a tag whose type the value is not', edit: (t) => t.replace('dev: main', 'dev: !!float main'), expected: /^org\.yaml:20:12: \(yaml\): !!float: YAML tags are not accepted/ },
+  {
+    name: 'a %YAML 1.1 directive (no, on and 0100 would change meaning)',
+    edit: (t) => `%YAML 1.1\n---\n${t}`,
+    expected: /^org\.yaml:1:1: \(yaml\): %YAML 1\.1: organization files are read as YAML 1\.2 .*; expected no %YAML line \(or %YAML 1\.2\)$/,
+  },
+  { name: 'a YAML version no reader knows', edit: (t) => `%YAML 2.0\n---\n${t}`, expected: /^org\.yaml:1:7: \(yaml\): Unsupported YAML version 2\.0: organization files are YAML 1\.2/ },
+  { name: 'a merge key', edit: (t) => t.replace('    role: source\n', '    <<: {role: source}\n'), expected: /^org\.yaml:8:5: \(yaml\): <<: merge keys are not accepted in an organization file/ },
+  { name: 'a raw control character', edit: (t) => t.replace('dev: main', 'dev: ma\u0001in'), expected: /^org\.yaml:20:14: \(yaml\): a control character \(U\+0001\) is not accepted in an organization file; expected printable text/ },
+  { name: 'a control character written as an escape', edit: (t) => t.replace('dev: main', 'dev: "ma\\u0007in"'), expected: /^org\.yaml:20:12: \(yaml\): a control character \(U\+0007\) is not accepted .*\(here written as an escape in a quoted value\)/ },
+  { name: 'nesting no org file has', edit: (t) => t.replace('dev: main', `dev: ${'['.repeat(3000)}${']'.repeat(3000)}`), expected: /^org\.yaml:20:\d+: \(yaml\): nested too deeply: an organization file is a few levels of mappings and lists/ },
+  { name: 'a Region without CodeCommit', edit: (t) => t.replace('eu-west-1', 'eu-central-2'), expected: /^org\.yaml:3:11: organization\.region: eu-central-2: CodeCommit, which holds the org's repositories, is not available there .*; expected a Region with CodeCommit: af-south-1, / },
+  { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
+  { name: 'developer roleNames that match every role', edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["*"]\n`, expected: /access\.developers\.assumedBy\[0\]\.roleNames\[0\]: '\*' matches every role of the account: each could assume the developer role/ },
+  { name: 'a duplicate top-level key (its path has no leading dot)', edit: (t) => t.replace('prefix: acme', 'prefix: acme\nprefix: acme'), expected: /^org\.yaml:5:1: prefix: 'prefix' appears twice \(first on line 4\)/ },
   { name: 'prefix with capitals', edit: (t) => t.replace('prefix: acme', 'prefix: Acme'), expected: /^org\.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters/ },
   { name: 'unknown key with suggestion', edit: (t) => t.replace('    role: source', '    role: source\n    enviroment: x'), expected: /^org\.yaml:9:5: accounts\.src\.enviroment: unknown key 'enviroment' \(did you mean 'environment'\?\); expected one of: id, role, environment/ },
   { name: 'unknown top-level key', edit: (t) => `${t}pipeline:\n  x: 1\n`, expected: /pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\)/ },
@@ -306,8 +327,8 @@ describe('organization file validation', () => {
   it('reports problems across fields in the same pass as problems within them', () => {
     const text = VALID.replace('eu-west-1', 'mars-1').replace('repository: web-app', 'repository: nope').replace('prefix: acme', 'prefix: Acme');
     expect(problemsOf(text)).toEqual([
-      "org.yaml:3:11: organization.region: 'mars-1' is not valid; expected an AWS region name such as us-east-1",
-      "org.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters, digits and hyphens, starting with a letter",
+      "org.yaml:3:11: organization.region: 'mars-1' is not valid; expected an AWS region name in lowercase such as us-east-1",
+      "org.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters, digits and hyphens, starting with a letter and ending in a letter or digit, at least 2 characters",
       "org.yaml:18:17: pipelines.web-app.repository: there is no repository 'nope'; expected one of: web-app",
     ]);
   });

@@ -16,6 +16,7 @@ import {
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
   someoneElsesRole,
+  otherRoleName,
   type AccessEnvironment,
   type CiHostEnvironment,
   type CiNetworkEnvironment,
@@ -332,6 +333,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       ciReaderRole: role(s, names.ciReaderRole()),
       developerRole: role(s, names.developerRole()),
       developerSource: '',
+      developerOther: '',
       protectedBranch: '',
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
@@ -347,12 +349,14 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     };
     const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
       const account = accountId(from.account);
+      // Every name or pattern admitted from the account, whichever entry lists it: "another role" is none of them.
+      const other = otherRoleName(developers!.assumedBy.filter((s) => s.account === from.account).flatMap((s) => s.roleNames));
       return from.roleNames.flatMap((name) => {
         // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
         const forms: Array<[string, string]> = from.sso
           ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
           : [['', '']];
-        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), note: `${name} in ${from.account}${note}` }));
+        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), other: role(account, `${path}${other}`), note: `${name} in ${from.account}${note}` }));
       });
     });
     for (const need of ACCESS_NEEDS) {
@@ -361,7 +365,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         need.per === 'source account'
           ? [{ e: base, note: '' }]
           : need.per === 'developer role'
-            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn }, note: d.note }))
+            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other }, note: d.note }))
             : need.per === 'repository'
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
@@ -442,6 +446,7 @@ function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: stri
       accessLogBucketArn: String(resolver.resolve('pipeline-foundation', account.id, { 'Fn::GetAtt': ['AccessLogBucket', 'Arn'] })),
       artifactKeyArn: output('pipeline-foundation', account.id, 'ArtifactKeyArn'),
       keyAdministrator: '',
+      otherRole: `arn:${org.partition}:iam::${account.id}:role/${otherRoleName(administrators)}`,
     };
     return PIPELINE_ACCOUNT_NEEDS.flatMap((need) => {
       const variants = need.perKeyAdministrator

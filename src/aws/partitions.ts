@@ -33,6 +33,18 @@ const OPT_IN_REGIONS: ReadonlySet<string> = new Set([
 ]);
 export const isOptInRegion = (region: string): boolean => OPT_IN_REGIONS.has(region);
 
+/**
+ * The Regions where "you can create and use CodeCommit repositories": the org's repositories, and so the org, must be
+ * in one. Later Regions of the aws partition (eu-central-2, ca-west-1, mx-central-1, ...) are not on the list.
+ * https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
+ */
+export const CODECOMMIT_REGIONS: ReadonlySet<string> = new Set([
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1',
+  'eu-south-1', 'af-south-1', 'il-central-1', 'ap-northeast-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3',
+  'me-central-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1', 'ap-south-2', 'ap-east-1', 'sa-east-1', 'me-south-1',
+  'ca-central-1', 'cn-north-1', 'cn-northwest-1', 'us-gov-west-1', 'us-gov-east-1',
+]);
+
 export function partitionOfRegion(region: string): Partition | undefined {
   return PARTITIONS.find((p) => PARTITION_REGIONS[p].includes(region));
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { recordedPath } from './recorded-path';
-import { azIdPrefix, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
+import { azIdPrefix, CODECOMMIT_REGIONS, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { defaultRulesPerBus } from '../limits';
@@ -18,7 +18,7 @@ import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
-const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter, 2 to 40 characters';
+const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter and ending in a letter or digit, 2 to 40 characters';
 
 /** https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html */
 const REPOSITORY_NAME = {
@@ -64,6 +64,9 @@ export function branchNameProblem(name: string): string | undefined {
   if (name.startsWith('-')) return "starts with '-'";
   if (name.endsWith('.')) return "ends with '.'";
   if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) return "has a component starting with '.' or ending in '.lock'";
+  // CodeCommit's quotas: "except that a branch name cannot be a string of exactly 40 hexadecimal characters" (a
+  // commit id). https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html
+  if (/^[0-9a-fA-F]{40}$/.test(name)) return 'is 40 hexadecimal digits, which CodeCommit does not accept as a branch name (it reads as a commit id)';
   return undefined;
 }
 
@@ -179,7 +182,16 @@ const accessSchema = obj(
               obj(
                 {
                   account: required(str({ expected: 'the name of an account of the org', pattern: NAME })),
-                  roleNames: required(list(str({ expected: 'an IAM role name or pattern (* and ? allowed)', pattern: /^[\w+=,.@*?-]{1,64}$/ }), { min: 1 })),
+                  roleNames: required(
+                    list(
+                      str({
+                        expected: 'an IAM role name or pattern (* and ? allowed)',
+                        pattern: /^[\w+=,.@*?-]{1,64}$/,
+                        refine: (v) => (/^[*?]+$/.test(v) ? `'${v}' matches every role of the account: each could assume the developer role; name the roles, or a pattern with a literal part such as AWSReservedSSO_Developer_*` : undefined),
+                      }),
+                      { min: 1 },
+                    ),
+                  ),
                   sso: optional(bool()),
                   federated: optional(bool()),
                 },
@@ -245,14 +257,14 @@ export const orgSchema = partialObj(
     organization: required(
       obj(
         {
-          id: optional(str({ expected: 'an AWS Organizations id like o-a1b2c3d4e5', pattern: /^o-[a-z0-9]{10,32}$/ })),
+          id: optional(str({ expected: "an AWS Organizations id like o-a1b2c3d4e5 ('o-' and 10 to 32 lowercase letters and digits)", pattern: /^o-[a-z0-9]{10,32}$/ })),
           partition: required(str({ expected: PARTITIONS.join(', '), oneOf: PARTITIONS })),
-          region: required(str({ expected: 'an AWS region name such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ })),
+          region: required(str({ expected: 'an AWS region name in lowercase such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ })),
         },
         'organization: id (optional), partition and region',
       ),
     ),
-    prefix: required(str({ expected: 'lowercase letters, digits and hyphens, starting with a letter', pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/ })),
+    prefix: required(str({ expected: 'lowercase letters, digits and hyphens, starting with a letter and ending in a letter or digit, at least 2 characters', pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/ })),
     accounts: required(mapOf(accountSchema, { keyExpected: `an account name (${NAME_EXPECTED})`, keyPattern: NAME, min: 2 })),
     repositories: required(mapOf(repositorySchema, { keyExpected: REPOSITORY_NAME.expected, keyPattern: REPOSITORY_NAME.pattern, keyRefine: REPOSITORY_NAME.refine, min: 1 })),
     pipelines: required(mapOf(pipelineSchema, { keyExpected: 'a pipeline name: letters, digits and hyphens', keyPattern: /^[A-Za-z0-9][A-Za-z0-9-]*$/, min: 1 })),
@@ -318,6 +330,11 @@ export const orgSchema = partialObj(
 type Raw = NonNullable<ReturnType<typeof orgSchema>>['value'];
 
 export function loadOrgFile(file: string): Org {
+  // The org's name, the file's without its extension, names its folder in the output (dist/<name>/) and its layout file.
+  const name = basename(file, extname(file));
+  if (name === '' || name.startsWith('.')) {
+    throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${name === '' ? 'is empty' : name === '.' || name === '..' ? 'is no folder name' : 'would be a hidden folder'}; rename the file, e.g. to org.yaml`);
+  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -455,6 +472,13 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   }
   const regionWrong = partition && region && regionProblem(region, partition);
   if (partition && regionWrong) ctx.report('organization.region', regionWrong, `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`);
+  else if (partition && region && !CODECOMMIT_REGIONS.has(region)) {
+    ctx.report(
+      'organization.region',
+      `${region}: CodeCommit, which holds the org's repositories, is not available there (https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html)`,
+      `a Region with CodeCommit: ${PARTITION_REGIONS[partition].filter((r) => CODECOMMIT_REGIONS.has(r)).join(', ')}`,
+    );
+  }
 
   const rulesPerBus = raw.eventBridgeQuotas?.rulesPerBus;
   if (region && rulesPerBus !== undefined && rulesPerBus < defaultRulesPerBus(region)) {
@@ -530,7 +554,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
     if (raw.repositories && !firstNamed(repositories, p.repository) && !declared().repositories.has(p.repository)) {
-      ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, `one of: ${repositories.map((r) => r.name).join(', ')}`);
+      ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, repositories.length > 0 ? `one of: ${repositories.map((r) => r.name).join(', ')}` : 'a repository of the org (none is declared)');
     }
     for (const [environment] of p.branches) {
       if (raw.accounts && !byEnvironment.has(environment) && !declared().environments.has(environment)) {

@@ -176,7 +176,7 @@ function pairs(node: MapNode, path: string, ctx: Context): Array<{ key: string; 
     const keyNode: SourceNode = { kind: 'scalar', value: key, offset: keyOffset };
     const first = seen.get(key);
     if (first) {
-      ctx.report(`${path}.${key}`, `'${key}' appears twice (first on line ${ctx.position(first)?.line})`, 'each key once', keyNode);
+      ctx.report(path === '' ? key : `${path}.${key}`, `'${key}' appears twice (first on line ${ctx.position(first)?.line})`, 'each key once', keyNode);
       continue;
     }
     seen.set(key, keyNode);

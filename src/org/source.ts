@@ -53,6 +53,17 @@ const MAX_DEPTH = 32;
 
 export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepted in an organization file; write the settings out in full';
 
+/**
+ * Characters YAML does not allow raw in a file (its printable set leaves out the C0 controls but tab and line breaks,
+ * DEL and the C1 controls but NEL: https://yaml.org/spec/1.2.2/#51-character-set), and no org value has a use for
+ * written as an escape either: invisible in a description, a name or an id.
+ */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
+const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+const controlMessage = (c: string) => `a control character (${codePoint(c)}) is not accepted in an organization file`;
+/** What a file holds that only the positioned reader reports: a tag, a directive, a merge key. */
+const ONLY_POSITIONED = /!|^%|<<\s*:/m;
+
 export interface PositionedRead {
   root: SourceNode | undefined;
   /** YAML syntax errors, each at the offset of the mistake. */
@@ -67,11 +78,33 @@ export function readPositioned(text: string): PositionedRead {
   const doc = yaml.parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   // The mistakes behind the parser's errors, at their lines (./syntax-errors.ts).
   const found: PositionedRead['errors'] = syntaxProblems(text, doc, doc.errors);
+  const control = CONTROL.exec(text);
+  if (control) found.push({ offset: control.index, message: controlMessage(control[0]), expected: 'printable text (remove the character)' });
+  // What the library only warns about changes what the file means: a tag it cannot resolve (CloudFormation's !Ref or
+  // !Sub written by habit) is dropped, the text kept; a YAML version it does not know is read as 1.2.
+  for (const warning of doc.warnings) found.push(warned(text, warning));
+  // YAML 1.1 reads no, on and 0100 as false, true and 64, 1.2 as the text and 100; the quick reader knows 1.2 only.
+  if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2') {
+    found.push({
+      offset: Math.max(0, text.indexOf('%YAML')),
+      message: `%YAML ${doc.directives.yaml.version}: organization files are read as YAML 1.2 (where no, on and 0100 are the text 'no', the text 'on' and the number 100)`,
+      expected: 'no %YAML line (or %YAML 1.2)',
+    });
+  }
   if (found.length === 0) {
     // Found without resolving a single alias: the walk sees each node once.
     yaml.visit(doc, {
       Alias: (_, node) => void found.push({ offset: node.range?.[0] ?? 0, message: `*${node.source}: ${ALIAS_MESSAGE}`, expected: VALID_YAML }),
+      Pair: (_, pair) => {
+        if (yaml.isScalar(pair.key) && pair.key.value === '<<' && pair.key.type === 'PLAIN') {
+          found.push({ offset: pair.key.range?.[0] ?? 0, message: "<<: merge keys are not accepted in an organization file (some YAML readers merge the mapping in, others read a key '<<')", expected: 'the settings written out in full' });
+        }
+      },
       Node: (_, node) => {
+        if (yaml.isScalar(node) && typeof node.value === 'string') {
+          const c = CONTROL.exec(node.value);
+          if (c) found.push({ offset: node.range?.[0] ?? 0, message: `${controlMessage(c[0])} (here written as an escape in a quoted value)`, expected: 'printable text (remove the escape)' });
+        }
         if ((yaml.isScalar(node) || yaml.isCollection(node)) && node.anchor) {
           // The node starts after its anchor, possibly lines later: point at the `&name` itself.
           const at = text.lastIndexOf(`&${node.anchor}`, node.range?.[0] ?? 0);
@@ -113,6 +146,21 @@ export function readPositioned(text: string): PositionedRead {
   return { root: root?.kind === 'scalar' && root.value === null ? undefined : root, errors, lines };
 }
 
+/** A warning of the `yaml` library as a problem of the file, at the tag or directive it is about. */
+function warned(text: string, warning: { code: string; message: string; pos: [number, number] }): SyntaxProblem {
+  const offset = warning.pos[0];
+  if (warning.code === 'TAG_RESOLVE_FAILED') {
+    const written = text.slice(offset).match(/^!\S*/)?.[0] ?? warning.message.replace(/^Unresolved tag: /, '');
+    return {
+      offset,
+      message: `${written}: YAML tags are not accepted in an organization file (CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag)`,
+      expected: 'the plain value',
+    };
+  }
+  if (warning.code === 'BAD_DIRECTIVE') return { offset, message: `${warning.message.split('\n')[0]}: organization files are YAML 1.2`, expected: 'no %YAML line (or %YAML 1.2)' };
+  return { offset, message: warning.message.split('\n')[0], expected: VALID_YAML };
+}
+
 /**
  * YAML 1.2's core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
  * as the `yaml` library applies it by default, where a float has a `.` or an
@@ -145,9 +193,11 @@ const UNORDERED_KEY = /^(?:0|[1-9][0-9]{0,9})$|^__proto__$/;
 /**
  * js-yaml's reading without positions, or undefined where it cannot stand in
  * for the positioned reader: a syntax error, a duplicate key, an unknown tag,
- * more than one document, an anchor, or a key whose order a plain object would lose.
+ * more than one document, an anchor, or a key whose order a plain object would lose; and a file that holds what
+ * only the positioned reader reports (a tag, a directive, a merge key, a control character).
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
+  if (ONLY_POSITIONED.test(text)) return undefined;
   let data: unknown;
   try {
     // Thrown at the first anchor: aliases are refused, and the positioned reader says where.
@@ -162,6 +212,7 @@ export function readQuick(text: string): { root: SourceNode | undefined } | unde
   const convert = (value: unknown, depth: number): SourceNode | undefined => {
     if (value === undefined) return undefined;
     if (depth > MAX_DEPTH) return { kind: 'other' };
+    if (typeof value === 'string' && CONTROL.test(value)) faithful = false;
     if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return { kind: 'scalar', value };
     if (Array.isArray(value)) return { kind: 'seq', items: value.map((item) => convert(item, depth + 1)) };
     if (Object.getPrototypeOf(value) !== Object.prototype) return { kind: 'other' };

@@ -65,6 +65,9 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       return said(`a closing character is missing (${message})`);
     case 'BAD_SCALAR_START':
       return said(`${message.replace(/^Plain value/, 'an unquoted value')}; put the value in quotes`);
+    case 'RESOURCE_EXHAUSTION':
+      // The library's own words are the engine's (`Maximum call stack size exceeded`).
+      return said('nested too deeply: an organization file is a few levels of mappings and lists', 'the nesting of parameters/example.yaml');
     case 'UNEXPECTED_TOKEN':
       return soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     default:

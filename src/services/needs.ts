@@ -113,7 +113,25 @@ export interface Need<E> {
  * trust, key or bucket policy that admits an account root narrowed by `aws:PrincipalArn` must keep out.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
  */
-export const someoneElsesRole = (arn: string) => arn.replace(/[^/]+$/, 'someone-elses');
+export const someoneElsesRole = (arn: string, taken: readonly string[] = []) => arn.replace(/[^/]+$/, otherRoleName(taken));
+
+/**
+ * A role name none of `taken` (role names, or patterns whose `*` and `?` match as ArnLike's do) stands for:
+ * `someone-elses` unless the org file names or matches it (`some*`, `*s`); else a name of one letter, repeated, that no
+ * pattern's literal part holds, which no pattern with a literal part can match (a pattern of wildcards only is refused
+ * where the org file is read). So "another role" is always one the org does not admit by name.
+ */
+export function otherRoleName(taken: readonly string[]): string {
+  const matchers = taken.map((t) => new RegExp(`^${t.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+  const free = (name: string) => !matchers.some((m) => m.test(name));
+  if (free('someone-elses')) return 'someone-elses';
+  const literal = taken.join('').toLowerCase();
+  for (const letter of 'qzxjkvwybfghmpudtrcalnoise') {
+    const name = letter.repeat(6);
+    if (!literal.includes(letter) && free(name)) return name;
+  }
+  throw new Error(`internal: no role name outside ${taken.join(', ')}`);
+}
 
 /** An account outside the org, for what must be refused from anywhere else. */
 export const OTHER_ACCOUNT = '999999999999';
@@ -548,6 +566,8 @@ export interface AccessEnvironment {
   developerRole: string;
   /** A role the developer trust admits (a sample of one of its patterns). */
   developerSource: string;
+  /** A role of the same account and path that none of that account's roleNames admits (otherRoleName). */
+  developerOther: string;
   protectedBranch: string;
 }
 
@@ -632,7 +652,7 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     per: 'developer role',
     doc: PRINCIPAL_ARN_DOC,
     grant: STS_ASSUME_ROLE_CHAINED,
-    principal: (e) => role(someoneElsesRole(e.developerSource)),
+    principal: (e) => role(e.developerOther),
     resource: (e) => e.developerRole,
     identityManagedElsewhere: true,
     denied: true,
@@ -773,6 +793,8 @@ export interface PipelineAccountEnvironment {
   artifactKeyArn: string;
   /** One of the roles that administer the artifact key: the StackSet execution role, or one of keyAdministratorRoles. */
   keyAdministrator: string;
+  /** A role of the account that none of them is, nor matches (otherRoleName). */
+  otherRole: string;
 }
 
 export interface PipelineAccountNeed extends PurposedNeed<PipelineAccountEnvironment> {
@@ -831,7 +853,7 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     purpose: 'another role of the pipeline account may not administer the artifact key',
     doc: PRINCIPAL_ARN_DOC,
     grant: KMS_KEY_ADMINISTRATION,
-    principal: (e) => role(`arn:${e.partition}:iam::${e.account}:role/someone-elses`),
+    principal: (e) => role(e.otherRole),
     resource: (e) => e.artifactKeyArn,
     identityManagedElsewhere: true,
     denied: true,

@@ -151,7 +151,7 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
   const problem = (field: string, message: string, expected: string, ...needles: string[]) => problems.push({ file, ...lineOf(needles), field, message, expected });
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   if (!isObject(data)) throw new OrgFileError([{ file, line: 1, field: '(file)', message: 'not a JSON object', expected: fix }], 'the layout file');
-  if (data.format !== LAYOUT_FORMAT) problem('format', `is ${JSON.stringify(data.format)}`, `"${LAYOUT_FORMAT}"`, '"format"');
+  if (data.format !== LAYOUT_FORMAT) problem('format', data.format === undefined ? 'is missing' : `is ${JSON.stringify(data.format)}`, `"${LAYOUT_FORMAT}"`, '"format"');
   const layout = new Map<string, Map<number, string[]>>();
   if (!isObject(data.families)) problem('families', 'is missing or not an object', 'an object of family id → parts', '"families"');
   else {
