@@ -9,7 +9,7 @@
  * that a misspelt flag in CI never reads as drift.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
@@ -201,6 +201,7 @@ interface ProfilesOptions {
   ssoSession?: string;
   ssoAccountId?: string;
   ssoRole?: string;
+  sessionName?: string;
   write?: string;
 }
 
@@ -209,7 +210,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
   if (opts.for === 'ci') {
-    if (opts.sourceProfile || sso.some(Boolean)) throw new UsageError('--source-profile and --sso-* apply to --for developer only');
+    if (opts.sourceProfile || opts.sessionName || sso.some(Boolean)) throw new UsageError('--source-profile, --sso-* and --session-name apply to --for developer only');
     identity = { kind: 'ci' };
   } else if (sso.some(Boolean)) {
     if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
@@ -217,12 +218,18 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     if (!/^\d{12}$/.test(opts.ssoAccountId!)) throw new UsageError(`--sso-account-id '${opts.ssoAccountId}' is not a 12-digit account id`);
     identity = { kind: 'developer-sso', ssoSession: opts.ssoSession!, ssoAccountId: opts.ssoAccountId!, ssoRoleName: opts.ssoRole! };
   } else identity = { kind: 'developer', sourceProfile: opts.sourceProfile ?? 'default' };
-  const generated = generateProfiles(org, identity);
+  // AssumeRole's RoleSessionName: "[\w+=,.@-]*", 2 to 64 characters (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+  if (opts.sessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(opts.sessionName)) {
+    throw new UsageError(`--session-name '${opts.sessionName}' is not a role session name: 2 to 64 of letters, digits and +=,.@_- (e.g. your user name)`);
+  }
+  const generated = generateProfiles(org, identity, { sessionName: opts.sessionName });
   if (opts.write) {
     const problem = fileParentProblem(opts.write, '--write');
     if (problem) throw new OutputError(problem);
+    const missing = missingBaseSection(opts.write, identity);
     const result = writeProfiles(opts.write, org.name, generated.profiles);
-    out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profiles${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
+    if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
+    out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
   } else {
@@ -230,6 +237,26 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     out(renderProfileConfig(org.name, generated));
   }
   return EXIT.ok;
+}
+
+/**
+ * The section a developer's profiles start from, when the config file being written lacks it: `[sso-session S]` (its
+ * start URL and Region, https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.html) or the source profile.
+ */
+function missingBaseSection(file: string, identity: ProfileIdentity): string | undefined {
+  if (identity.kind === 'ci') return undefined;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const has = (header: RegExp) => text.split(/\r?\n/).some((line) => header.test(line.trim()));
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (identity.kind === 'developer-sso') {
+    return has(new RegExp(`^\\[sso-session\\s+${escape(identity.ssoSession)}\\]$`)) ? undefined : `[sso-session ${identity.ssoSession}] section`;
+  }
+  // The default profile's credentials may come from the environment.
+  if (identity.sourceProfile === 'default') return undefined;
+  // A profile may also be only in the credentials file beside it (`[name]`, its keys).
+  const credentials = join(dirname(file), 'credentials');
+  const inCredentials = existsSync(credentials) && readFileSync(credentials, 'utf8').split(/\r?\n/).some((line) => line.trim() === `[${identity.sourceProfile}]`);
+  return inCredentials || has(new RegExp(`^\\[profile\\s+${escape(identity.sourceProfile)}\\]$`)) ? undefined : `[profile ${identity.sourceProfile}] section (nor ${credentials} a [${identity.sourceProfile}] one)`;
 }
 
 interface AwsCommandOptions {
@@ -369,6 +396,7 @@ function registerProfiles(program: Command, act: Act): void {
     .option('--sso-session <S>', 'developer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
     .option('--sso-account-id <ID>', 'developer: account of the IAM Identity Center role')
     .option('--sso-role <NAME>', 'developer: IAM Identity Center permission set role name')
+    .option('--session-name <NAME>', "developer: role session name, e.g. your user name: CloudTrail records the source account's pushes under it")
     .option('--write <FILE>', 'merge into this AWS config file instead of printing')
     .action(act((file: string, opts: ProfilesOptions) => profilesCommand(file, opts)));
 }

@@ -565,6 +565,27 @@ describe('xstack profiles on stdout', () => {
     expect(botocoreRead(file).status).toBe(0);
   });
 
+  it('--session-name names the developer in CloudTrail (role_session_name, as botocore reads it); --write warns when the sso-session or source profile the profiles start from is not in the file (review s18-access m2, m3)', () => {
+    const dir = tempDir('session-name');
+    const file = join(dir, 'config');
+    const sso = ['--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer'];
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...sso, '--session-name', 'alice@example.com', '--write', file], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe(`xstack: warning: ${file} has no [sso-session corp] section, which the profiles sign in through: add it (aws configure sso-session), then aws sso login\n`);
+    const sections = JSON.parse(botocoreRead(file).stdout) as Record<string, Record<string, string>>;
+    expect(sections['profile acme-shared-services-developer'].role_session_name).toBe('alice@example.com');
+    expect(sections['profile acme-sso'].role_session_name).toBeUndefined();
+    // With the section there, no warning; a source profile only in the credentials file beside the config is there too.
+    writeFileSync(file, '[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1\n');
+    expect(spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...sso, '--write', file], { encoding: 'utf8' }).stderr).toBe('');
+    const withSource = (config: string) => spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--source-profile', 'corp-keys', '--write', config], { encoding: 'utf8' }).stderr;
+    expect(withSource(join(dir, 'other-config'))).toMatch(/^xstack: warning: \S+other-config has no \[profile corp-keys\] section \(nor \S+credentials a \[corp-keys\] one\)/);
+    writeFileSync(join(dir, 'credentials'), '[corp-keys]\naws_access_key_id = x\n');
+    expect(withSource(join(dir, 'third-config'))).toBe('');
+    const bad = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--session-name', 'a b'], { encoding: 'utf8' });
+    expect([bad.status, bad.stderr.split('\n')[0]]).toEqual([64, "xstack: --session-name 'a b' is not a role session name: 2 to 64 of letters, digits and +=,.@_- (e.g. your user name)"]);
+  });
+
   /** The hosts botocore (the AWS CLI's and git-remote-codecommit's SDK) sends STS and CodeCommit calls to, per profile of a config file. */
   const botocoreEndpoints = (file: string, profiles: string[]) => {
     const py = 'import json, sys, botocore.session\n' +
@@ -649,7 +670,13 @@ describe('Jenkins example', () => {
     expect(clones).toEqual(ci.cloneUrls.map((c) => c.url));
     expect(files.get('jenkins/aws-config')).toBe(renderProfiles(ci.profiles));
     expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d/);
-    expect(files.get('jenkins/Dockerfile')).toContain('COPY --chown=jenkins:jenkins aws-config /var/jenkins_home/.aws/config');
+    // The profiles outside JENKINS_HOME, a volume of the base image (a mounted volume would hide them), read through AWS_CONFIG_FILE.
+    const dockerfile = files.get('jenkins/Dockerfile')!;
+    expect(dockerfile).toContain('\nCOPY aws-config /etc/xstack/aws-config\nENV AWS_CONFIG_FILE=/etc/xstack/aws-config\n');
+    expect(dockerfile).not.toMatch(/^(COPY|ENV)[^\n]*jenkins_home/m);
+    expect(dockerfile).toMatch(/^FROM jenkins\/jenkins:lts-jdk21$/m);
+    // A second build of the same workspace clones into an empty folder again.
+    expect(files.get('jenkins/Jenkinsfile')).toMatch(/steps \{\n\s+deleteDir\(\)\n\s+sh 'git clone/);
     expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');
     // On EC2 the container is a hop past the instance: the note on IMDSv2's hop limit.
     expect(files.get('jenkins/Dockerfile')).toContain("set the instance's metadata option HttpPutResponseHopLimit to 2");

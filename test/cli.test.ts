@@ -112,7 +112,7 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
   it('an inconsistent combination is a usage error too', () => {
     const run = xstack(['profiles', EXAMPLE, '--for', 'ci', '--sso-role', 'x']);
     expect(run.status).toBe(64);
-    expect(run.stderr).toBe("xstack: --source-profile and --sso-* apply to --for developer only\n(run 'xstack profiles --help' for usage)\n");
+    expect(run.stderr).toBe("xstack: --source-profile, --sso-* and --session-name apply to --for developer only\n(run 'xstack profiles --help' for usage)\n");
   });
 });
 

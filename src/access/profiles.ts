@@ -85,7 +85,15 @@ export function gitEnvironment(org: Org): Array<[name: string, value: string]> {
   return usesFipsCodeCommit(org.partition) ? [['CODE_COMMIT_ENDPOINT', codeCommitGitHost(org.partition, org.region)]] : [];
 }
 
-export function generateProfiles(org: Org, identity: ProfileIdentity): GeneratedProfiles {
+export interface ProfileOptions {
+  /**
+   * A developer's role session name (`role_session_name`): CloudTrail then records the source account's pushes under
+   * it, not under botocore-session-<time> (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-role.html).
+   */
+  readonly sessionName?: string;
+}
+
+export function generateProfiles(org: Org, identity: ProfileIdentity, options: ProfileOptions = {}): GeneratedProfiles {
   const names = new Names(org.prefix, org.bucketGeneration);
   const isCi = identity.kind === 'ci';
   if (isCi && !org.access.ci) throw new ProfilesError(`${org.file} has no access.ci section: there is no CI role to make profiles for`);
@@ -113,7 +121,8 @@ export function generateProfiles(org: Org, identity: ProfileIdentity): Generated
   for (const account of org.accounts.filter((a) => a.role === 'source')) {
     const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : 'developer'}`;
     const roleName = isCi ? names.ciReaderRole() : names.developerRole();
-    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ['region', org.region], STS_REGIONAL, ...fips] });
+    const session: Array<[string, string]> = !isCi && options.sessionName ? [['role_session_name', options.sessionName]] : [];
+    profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ...session, ['region', org.region], STS_REGIONAL, ...fips] });
     for (const r of org.repositories.filter((x) => x.account === account.name)) {
       cloneUrls.push({ repository: r.name, account: account.name, profile: name, url: `codecommit::${org.region}://${name}@${r.name}` });
     }

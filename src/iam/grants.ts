@@ -487,8 +487,8 @@ export const CODECOMMIT_PULL: Grant = {
 };
 
 /**
- * A developer's git and console work on the repositories: read, push, branches, pull requests. No repository
- * administration. The console also checks permission-only actions, which no API call names: code browsing
+ * A developer's git and console work on the repositories: read, push, branches, pull requests and their review. No
+ * repository administration. The console also checks permission-only actions, which no API call names: code browsing
  * (GetTree, GetObjectIdentifier, GetReferences, GetCommitHistory) and the pull-request pages (BatchGetPullRequests,
  * GetCommitsFromMergeBase, GetMergeCommit, the merge conflicts, comments and approval states), all read-only
  * ("This is an IAM policy permission only, not an API action that you can call",
@@ -536,6 +536,18 @@ export const CODECOMMIT_DEVELOPER: Grant = {
     'codecommit:UpdatePullRequestStatus',
     'codecommit:GetCommentsForPullRequest',
     'codecommit:PostCommentForPullRequest',
+    // Review (review s18-access M2): approving (without it a rule's approvals can never be met, so no pull request into
+    // a branch with an approval rule merges), replies, comments on compared commits, reactions, a file's history.
+    // Editing or deleting a comment is its author's alone ("Only comment authors can modify or delete their comments",
+    // CommentNotCreatedByCallerException). Overriding approval rules, and writing rules, stay out: they undo review.
+    'codecommit:UpdatePullRequestApprovalState',
+    'codecommit:PostCommentReply',
+    'codecommit:PostCommentForComparedCommit',
+    'codecommit:UpdateComment',
+    'codecommit:DeleteCommentContent',
+    'codecommit:GetCommentReactions',
+    'codecommit:PutCommentReaction',
+    'codecommit:ListFileCommitHistory',
     'codecommit:GetMergeConflicts',
     'codecommit:GetMergeOptions',
     'codecommit:MergePullRequestByFastForward',
