@@ -20,7 +20,7 @@ import { serviceData } from './checks/iam-data';
 import { packageRoot } from './package-root';
 import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
-import { generateProfiles, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
+import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
 import { writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
@@ -196,7 +196,7 @@ function parseContext(text: string): Record<string, string[]> {
 }
 
 interface ProfilesOptions {
-  for: 'developer' | 'ci';
+  for: 'developer' | 'maintainer' | 'ci';
   sourceProfile?: string;
   ssoSession?: string;
   ssoAccountId?: string;
@@ -210,7 +210,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
   if (opts.for === 'ci') {
-    if (opts.sourceProfile || opts.sessionName || sso.some(Boolean)) throw new UsageError('--source-profile, --sso-* and --session-name apply to --for developer only');
+    if (opts.sourceProfile || opts.sessionName || sso.some(Boolean)) throw new UsageError('--source-profile, --sso-* and --session-name apply to --for developer or maintainer only');
     identity = { kind: 'ci' };
   } else if (sso.some(Boolean)) {
     if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
@@ -222,19 +222,21 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   if (opts.sessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(opts.sessionName)) {
     throw new UsageError(`--session-name '${opts.sessionName}' is not a role session name: 2 to 64 of letters, digits and +=,.@_- (e.g. your user name)`);
   }
-  const generated = generateProfiles(org, identity, { sessionName: opts.sessionName });
+  const options = { sessionName: opts.sessionName, role: opts.for === 'maintainer' ? ('maintainer' as const) : ('developer' as const) };
+  const generated = generateProfiles(org, identity, options);
+  const block = profileBlock(org, options);
   if (opts.write) {
     const problem = fileParentProblem(opts.write, '--write');
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);
-    const result = writeProfiles(opts.write, org.name, generated.profiles);
+    const result = writeProfiles(opts.write, block, generated.profiles);
     if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
   } else {
     // Config text only, so that `>> ~/.aws/config` keeps the file valid: the clone URLs are comments in it.
-    out(renderProfileConfig(org.name, generated));
+    out(renderProfileConfig(block, generated));
   }
   return EXIT.ok;
 }
@@ -391,12 +393,12 @@ function registerProfiles(program: Command, act: Act): void {
         'marked block is replaced, a backup is kept (FILE.xstack-backup), other profiles are never overwritten.',
     )
     .argument(ORG_FILE, 'organization file')
-    .addOption(new Option('--for <WHO>', 'whose profiles').choices(['developer', 'ci']).makeOptionMandatory())
-    .option('--source-profile <NAME>', "developer: profile holding the base credentials (default 'default')")
-    .option('--sso-session <S>', 'developer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
-    .option('--sso-account-id <ID>', 'developer: account of the IAM Identity Center role')
-    .option('--sso-role <NAME>', 'developer: IAM Identity Center permission set role name')
-    .option('--session-name <NAME>', "developer: role session name, e.g. your user name: CloudTrail records the source account's pushes under it")
+    .addOption(new Option('--for <WHO>', 'whose profiles (maintainer: the role that writes the protected branches)').choices(['developer', 'maintainer', 'ci']).makeOptionMandatory())
+    .option('--source-profile <NAME>', "developer, maintainer: profile holding the base credentials (default 'default')")
+    .option('--sso-session <S>', 'developer, maintainer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
+    .option('--sso-account-id <ID>', 'developer, maintainer: account of the IAM Identity Center role')
+    .option('--sso-role <NAME>', 'developer, maintainer: IAM Identity Center permission set role name')
+    .option('--session-name <NAME>', "developer, maintainer: role session name, e.g. your user name: CloudTrail records the source account's pushes under it")
     .option('--write <FILE>', 'merge into this AWS config file instead of printing')
     .action(act((file: string, opts: ProfilesOptions) => profilesCommand(file, opts)));
 }

@@ -136,6 +136,9 @@ export class Names {
   developerRole(): string {
     return `${this.prefix}-developer`;
   }
+  maintainerRole(): string {
+    return `${this.prefix}-maintainer`;
+  }
   ciReaderRole(): string {
     return `${this.prefix}-ci-reader`;
   }
@@ -251,6 +254,7 @@ export class Names {
       [RULES.role, this.sourceRole(accountId)],
       [RULES.role, this.eventForwarderRole()],
       [RULES.role, this.developerRole()],
+      [RULES.role, this.maintainerRole()],
       [RULES.role, this.ciReaderRole()],
       [RULES.role, this.ciInstanceRole()],
       [RULES.role, this.deployTargetRole()],

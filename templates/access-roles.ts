@@ -2,23 +2,24 @@
  * Each source account: the roles people and CI reach its repositories with,
  * through git-remote-codecommit and AWS CLI profiles; no IAM users, no SSH
  * keys. The developer role pulls and pushes (pushes to protected branches
- * denied); the CI role only pulls, and only the CI account's instance role may
+ * denied); the maintainer role, where the org names maintainers, writes the
+ * protected branches too; the CI role only pulls, and only the CI account's instance role may
  * assume it.
  */
-import { arn } from '../src/cfn/intrinsics';
+import { arn, type Value } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
 import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE_CHAINED } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
-import type { CiRuntime, DeveloperAccess } from '../src/org/model';
+import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
 
 export interface AccessRolesInput {
   names: Names;
   repositories: readonly string[];
-  /** Developer access, with the account id of each role source resolved. */
-  developers?: DeveloperAccess & { sourceAccountIds: readonly string[] };
+  /** Developer access, with the account id of each role source resolved (and of each maintainers' source). */
+  developers?: DeveloperAccess & { sourceAccountIds: readonly string[]; maintainerAccountIds: readonly string[] };
   /**
    * The CI, when the CI role is made: its trust names the CI account's CI role by name, and admits what the CI's
    * runtime makes that role's session ask (sts:TagSession too on EKS Pod Identity: grants.ts ciAssumeReaderGrant).
@@ -39,6 +40,57 @@ export interface AccessRolesInput {
  */
 export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
+/**
+ * A role people assume from roles of the org's accounts (developers, maintainers): work on the repositories, and where
+ * `protectedRefs` names branches, every branch write denied on them (codecommit:References).
+ */
+function peopleRole(
+  logicalId: string,
+  p: { name: string; description: string; sid: string; sources: readonly RoleSource[]; sourceAccountIds: readonly string[]; repositoryArns: readonly Value<string>[]; protectedRefs: readonly string[] },
+): Record<string, Resource> {
+  const principalArns = p.sources.flatMap((s, i) => s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}`))));
+  // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
+  // carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).
+  const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
+  const repositoryArns = [...p.repositoryArns];
+  return role(logicalId, {
+    name: p.name,
+    description: p.description,
+    trust: policyDocument([
+      statement({
+        // Account roots as principals so that roles matched by pattern (SSO roles carry a random
+        // suffix) can be named; the condition admits exactly those roles.
+        sid: p.sid,
+        principal: { AWS: [...new Set(p.sourceAccountIds)].map((id) => arn(`iam::${id}:root`)) },
+        actions: STS_ASSUME_ROLE_CHAINED.actions,
+        conditions,
+      }),
+    ]),
+    policies: [
+      {
+        name: 'codecommit-developer',
+        document: policyDocument([
+          statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: repositoryArns }),
+          statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' }),
+          ...(p.protectedRefs.length > 0
+            ? [
+                statement({
+                  sid: 'DenyWritesToProtectedBranches',
+                  effect: 'Deny',
+                  actions: CODECOMMIT_BRANCH_WRITES.actions,
+                  resources: repositoryArns,
+                  // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
+                  conditions: { StringEqualsIfExists: { 'codecommit:References': [...p.protectedRefs] }, Null: { 'codecommit:References': 'false' } },
+                }),
+              ]
+            : []),
+        ]),
+      },
+    ],
+    exceptions: [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }],
+  });
+}
+
 export function accessRoles(input: AccessRolesInput): TemplateDefinition {
   const { names, developers } = input;
   const repositoryArns = input.repositories.map((r) => arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${r}`));
@@ -46,50 +98,30 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
   const outputs: Record<string, OutputSpec> = {};
 
   if (developers) {
-    const principalArns = developers.assumedBy.flatMap((s, i) =>
-      s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${developers.sourceAccountIds[i]}:role/${path}${r}`))),
-    );
-    // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the developer role is always assumed by role chaining,
-    // which carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).
-    const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
     const protectedRefs = developers.protectedBranches.map((b) => `refs/heads/${b}`);
-    Object.assign(resources, role('DeveloperRole', {
+    Object.assign(resources, peopleRole('DeveloperRole', {
       name: names.developerRole(),
-      description: 'Developers: pull, push and pull requests on this account\'s repositories',
-      trust: policyDocument([
-        statement({
-          // Account roots as principals so that roles matched by pattern (SSO roles carry a random
-          // suffix) can be named; the condition admits exactly those roles.
-          sid: 'DevelopersAssume',
-          principal: { AWS: [...new Set(developers.sourceAccountIds)].map((id) => arn(`iam::${id}:root`)) },
-          actions: STS_ASSUME_ROLE_CHAINED.actions,
-          conditions,
-        }),
-      ]),
-      policies: [
-        {
-          name: 'codecommit-developer',
-          document: policyDocument([
-            statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: repositoryArns }),
-            statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' }),
-            ...(protectedRefs.length > 0
-              ? [
-                  statement({
-                    sid: 'DenyWritesToProtectedBranches',
-                    effect: 'Deny',
-                    actions: CODECOMMIT_BRANCH_WRITES.actions,
-                    resources: repositoryArns,
-                    // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
-                    conditions: { StringEqualsIfExists: { 'codecommit:References': protectedRefs }, Null: { 'codecommit:References': 'false' } },
-                  }),
-                ]
-              : []),
-          ]),
-        },
-      ],
-      exceptions: [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }],
+      description: 'Developers: pull, push, pull requests and their review on this account\'s repositories',
+      sid: 'DevelopersAssume',
+      sources: developers.assumedBy,
+      sourceAccountIds: developers.sourceAccountIds,
+      repositoryArns,
+      protectedRefs,
     }));
     outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
+    if (developers.maintainers.length > 0) {
+      // The developer's grants without the Deny: maintainers release to the protected branches (merge, push).
+      Object.assign(resources, peopleRole('MaintainerRole', {
+        name: names.maintainerRole(),
+        description: 'Maintainers: the developer role\'s work, and writes to the protected branches, on this account\'s repositories',
+        sid: 'MaintainersAssume',
+        sources: developers.maintainers,
+        sourceAccountIds: developers.maintainerAccountIds,
+        repositoryArns,
+        protectedRefs: [],
+      }));
+      outputs.MaintainerRoleArn = { description: 'ARN of the maintainer role', value: arn(`iam::\${AWS::AccountId}:role/${names.maintainerRole()}`) };
+    }
   }
 
   if (input.ci) {

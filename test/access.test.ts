@@ -51,6 +51,29 @@ describe('access roles', () => {
     expect(wave('ci-identity')).toBeLessThan(wave('access-roles'));
   });
 
+  it('maintainer role (access.developers.maintainers): the developer role\'s grants without the Deny, trusting the maintainers\' roles only; no role without maintainers, and maintainers without protected branches refused (review s18-access M1)', () => {
+    const developerPolicy = props(roles, 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument.Statement;
+    const maintainerPolicy = props(roles, 'MaintainerRoleCodecommitDeveloperIn111111111111').PolicyDocument.Statement;
+    expect(maintainerPolicy).toEqual(developerPolicy.filter((st: any) => st.Sid !== 'DenyWritesToProtectedBranches'));
+    expect(developerPolicy.some((st: any) => st.Sid === 'DenyWritesToProtectedBranches')).toBe(true);
+    const trust = props(roles, 'MaintainerRoleIn111111111111').AssumeRolePolicyDocument.Statement;
+    expect(trust.map((st: any) => st.Condition.ArnLike['aws:PrincipalArn'].map((a: any) => a['Fn::Sub']))).toEqual([
+      [
+        'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Maintainer_*',
+        'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*',
+      ],
+    ]);
+    expect(props(roles, 'MaintainerRoleIn111111111111').RoleName).toBe('acme-maintainer');
+    // The proof: maintainers write every protected branch of every repository, allowed; the developer role is refused the same.
+    const release = example.access.results.filter((r) => r.path.need === 'maintainers-release');
+    expect(new Set(release.map((r) => r.path.purpose)).size).toBe(4);
+    for (const r of release) expect(r.allowed, r.path.purpose).toBe(true);
+    // No maintainers: no maintainer role; maintainers without protectedBranches: refused at their line.
+    expect(Object.keys(template(gov, 'access-roles').Resources).filter((id) => id.startsWith('Maintainer'))).toEqual([]);
+    const text = readFileSync('parameters/example.yaml', 'utf8').replace(/\n    protectedBranches:[^\n]*/, '');
+    expect(() => parseOrg(text, 'example.yaml')).toThrow(/example\.yaml:\d+:\d+: access\.developers\.maintainers: has no protected branch to write: without protectedBranches the developer role already writes every branch/);
+  });
+
   it('developer role: no repository administration; protected branches denied by reference', () => {
     const statements = props(roles, 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument.Statement;
     const allowed = statements.filter((s: any) => s.Effect === 'Allow').flatMap((s: any) => asList(s.Action)) as string[];
@@ -584,6 +607,22 @@ describe('xstack profiles on stdout', () => {
     expect(withSource(join(dir, 'third-config'))).toBe('');
     const bad = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--session-name', 'a b'], { encoding: 'utf8' });
     expect([bad.status, bad.stderr.split('\n')[0]]).toEqual([64, "xstack: --session-name 'a b' is not a role session name: 2 to 64 of letters, digits and +=,.@_- (e.g. your user name)"]);
+  });
+
+  it('--for maintainer: profiles of the maintainer role in a block of their own, so a person who is both keeps the developer profiles', () => {
+    const file = join(tempDir('maintainer'), 'config');
+    const sso = (role: string) => ['--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', role, '--write', file];
+    expect(spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', ...sso('Developer')], { encoding: 'utf8' }).status).toBe(0);
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'maintainer', ...sso('Maintainer')], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const sections = JSON.parse(botocoreRead(file).stdout) as Record<string, Record<string, string>>;
+    expect(sections['profile acme-shared-services-developer'].role_arn).toBe('arn:aws:iam::111111111111:role/acme-developer');
+    expect(sections['profile acme-shared-services-maintainer']).toMatchObject({ role_arn: 'arn:aws:iam::111111111111:role/acme-maintainer', source_profile: 'acme-sso-maintainer' });
+    expect(sections['profile acme-sso-maintainer'].sso_role_name).toBe('Maintainer');
+    expect(sections['profile acme-sso'].sso_role_name).toBe('Developer');
+    expect(run.stdout).toContain('git clone codecommit::eu-west-1://acme-shared-services-maintainer@web-app');
+    const none = spawnSync('node', [CLI, 'profiles', 'parameters/govcloud.yaml', '--for', 'maintainer'], { encoding: 'utf8' });
+    expect([none.status, none.stderr]).toEqual([1, 'xstack: parameters/govcloud.yaml names no access.developers.maintainers: there is no maintainer role to make profiles for\n']);
   });
 
   /** The hosts botocore (the AWS CLI's and git-remote-codecommit's SDK) sends STS and CodeCommit calls to, per profile of a config file. */

@@ -106,6 +106,7 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['key-administration-other-role', 'key-administration'],
     ['ci-assume-reader-other-role', 'ci-assume-reader'],
     ['developers-assume-other-role', 'developers-assume'],
+    ['maintainers-assume-other-role', 'maintainers-assume'],
   ];
 
   it('every refused entry of the tables is one of these, and refused in the example', () => {

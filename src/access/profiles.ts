@@ -91,19 +91,32 @@ export interface ProfileOptions {
    * it, not under botocore-session-<time> (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-role.html).
    */
   readonly sessionName?: string;
+  /** For a person: the developer role (default), or the maintainer role, which writes the protected branches. */
+  readonly role?: 'developer' | 'maintainer';
 }
+
+/**
+ * The name of the config block a run of `xstack profiles` maintains: the org's, and for the maintainer role a block of
+ * its own, so that a person who is both keeps both sets of profiles.
+ */
+export const profileBlock = (org: Org, options: ProfileOptions = {}): string => (options.role === 'maintainer' ? `${org.name} maintainer` : org.name);
 
 export function generateProfiles(org: Org, identity: ProfileIdentity, options: ProfileOptions = {}): GeneratedProfiles {
   const names = new Names(org.prefix, org.bucketGeneration);
   const isCi = identity.kind === 'ci';
   if (isCi && !org.access.ci) throw new ProfilesError(`${org.file} has no access.ci section: there is no CI role to make profiles for`);
   if (!isCi && !org.access.developers) throw new ProfilesError(`${org.file} has no access.developers section: there is no developer role to make profiles for`);
+  const maintainer = !isCi && options.role === 'maintainer';
+  if (maintainer && org.access.developers!.maintainers.length === 0) {
+    throw new ProfilesError(`${org.file} names no access.developers.maintainers: there is no maintainer role to make profiles for`);
+  }
   const profiles: Profile[] = [];
   // FIPS API endpoints for CI and source-profile developers; IAM Identity Center sign-in cannot take them (USE_FIPS).
   const fips = usesFipsCodeCommit(org.partition) && identity.kind !== 'developer-sso' ? [USE_FIPS] : [];
   let base: [string, string];
   if (identity.kind === 'developer-sso') {
-    const ssoProfile = `${org.prefix}-sso`;
+    // A maintainer signs in with another permission set than a developer: a base profile of its own.
+    const ssoProfile = maintainer ? `${org.prefix}-sso-maintainer` : `${org.prefix}-sso`;
     profiles.push({
       name: ssoProfile,
       settings: [
@@ -119,8 +132,8 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
 
   const cloneUrls: CloneUrl[] = [];
   for (const account of org.accounts.filter((a) => a.role === 'source')) {
-    const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : 'developer'}`;
-    const roleName = isCi ? names.ciReaderRole() : names.developerRole();
+    const name = `${org.prefix}-${account.name}-${isCi ? 'ci' : maintainer ? 'maintainer' : 'developer'}`;
+    const roleName = isCi ? names.ciReaderRole() : maintainer ? names.maintainerRole() : names.developerRole();
     const session: Array<[string, string]> = !isCi && options.sessionName ? [['role_session_name', options.sessionName]] : [];
     profiles.push({ name, settings: [['role_arn', `arn:${org.partition}:iam::${account.id}:role/${roleName}`], base, ...session, ['region', org.region], STS_REGIONAL, ...fips] });
     for (const r of org.repositories.filter((x) => x.account === account.name)) {

@@ -65,7 +65,7 @@ const NO_CLASSES: ReadonlyMap<string, AccountClass> = new Map();
 export function classifyAccounts(org: Org, stages: readonly Stage[], templates: (stageId: string) => CfnTemplate, resolver: Resolver): ReadonlyMap<string, AccountClass> {
   // Accounts named by the access settings get paths of their own, beside the pipelines'.
   const { developers, ci } = org.access;
-  const named = new Set([...(ci ? [ci.account] : []), ...(developers?.assumedBy.map((s) => s.account) ?? [])]);
+  const named = new Set([...(ci ? [ci.account] : []), ...[...(developers?.assumedBy ?? []), ...(developers?.maintainers ?? [])].map((s) => s.account)]);
   const pipelinesOf = new Map<string, string[]>();
   for (const p of org.pipelines) for (const [environment] of p.branches) listIn(pipelinesOf, environment).push(p.name);
   const stagesOf = new Map<string, KeyedStage[]>();

@@ -28,7 +28,7 @@ import {
 } from '../services/needs';
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type RoleSource } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
@@ -321,6 +321,22 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
   for (const r of org.repositories) listIn(repositoriesOf, r.account).push(r);
+  // A sample role of each name or pattern a trust admits, and a role of its account that it does not (in each path form).
+  const roleSourceSamples = (sources: readonly RoleSource[]) =>
+    sources.flatMap((from) => {
+      const account = accountId(from.account);
+      // Every name or pattern admitted from the account, whichever entry lists it: "another role" is none of them.
+      const other = otherRoleName(sources.filter((s) => s.account === from.account).flatMap((s) => s.roleNames));
+      return from.roleNames.flatMap((name) => {
+        // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
+        const forms: Array<[string, string]> = from.sso
+          ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
+          : [['', '']];
+        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), other: role(account, `${path}${other}`), note: `${name} in ${from.account}${note}` }));
+      });
+    });
+  const developerSources = roleSourceSamples(developers?.assumedBy ?? []);
+  const maintainerSources = roleSourceSamples(developers?.maintainers ?? []);
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
     const repos = (repositoriesOf.get(source.name) ?? []).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);
@@ -334,6 +350,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       developerRole: role(s, names.developerRole()),
       developerSource: '',
       developerOther: '',
+      maintainerRole: role(s, names.maintainerRole()),
+      maintainerSource: '',
+      maintainerOther: '',
       protectedBranch: '',
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
@@ -346,26 +365,21 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
       'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
       'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
+      'maintainers-assume': (_e, note) => `maintainers (${note}) assume the maintainer role of ${source.name}`,
+      'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
+      'maintainers-work': (e) => `maintainers work on ${repositoryName(e.repositoryArn)}`,
+      'maintainers-list-repositories': () => `maintainers list the repositories of ${source.name}`,
+      'maintainers-release': (e) => `maintainers change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
     };
-    const developerSources = (developers?.assumedBy ?? []).flatMap((from) => {
-      const account = accountId(from.account);
-      // Every name or pattern admitted from the account, whichever entry lists it: "another role" is none of them.
-      const other = otherRoleName(developers!.assumedBy.filter((s) => s.account === from.account).flatMap((s) => s.roleNames));
-      return from.roleNames.flatMap((name) => {
-        // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
-        const forms: Array<[string, string]> = from.sso
-          ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
-          : [['', '']];
-        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), other: role(account, `${path}${other}`), note: `${name} in ${from.account}${note}` }));
-      });
-    });
     for (const need of ACCESS_NEEDS) {
-      if ((need.who === 'ci' && !ci) || (need.who === 'developers' && !developers)) continue;
+      if ((need.who === 'ci' && !ci) || (need.who === 'developers' && !developers) || (need.who === 'maintainers' && maintainerSources.length === 0)) continue;
       const variants: Array<{ e: AccessEnvironment; note: string }> =
         need.per === 'source account'
           ? [{ e: base, note: '' }]
           : need.per === 'developer role'
             ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other }, note: d.note }))
+            : need.per === 'maintainer role'
+              ? maintainerSources.map((d) => ({ e: { ...base, maintainerSource: d.arn, maintainerOther: d.other }, note: d.note }))
             : need.per === 'repository'
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));

@@ -172,39 +172,43 @@ const operationPreferencesSchema = obj(
   'StackSet operation preferences',
 );
 
+/** Roles of an account of the org that may assume a role xstack makes (the developer role, the maintainer role). */
+function roleSources(assumed: string) {
+  return list(
+    obj(
+      {
+        account: required(str({ expected: 'the name of an account of the org', pattern: NAME })),
+        roleNames: required(
+          list(
+            str({
+              expected: 'an IAM role name or pattern (* and ? allowed)',
+              pattern: /^[\w+=,.@*?-]{1,64}$/,
+              refine: (v) => (/^[*?]+$/.test(v) ? `'${v}' matches every role of the account: each could assume the ${assumed} role; name the roles, or a pattern with a literal part such as AWSReservedSSO_Developer_*` : undefined),
+            }),
+            { min: 1 },
+          ),
+        ),
+        sso: optional(bool()),
+        federated: optional(bool()),
+      },
+      'a role source: account, roleNames and optional sso or federated',
+    ),
+    { min: 1 },
+  );
+}
+
 const accessSchema = obj(
   {
     developers: optional(
       obj(
         {
-          assumedBy: required(
-            list(
-              obj(
-                {
-                  account: required(str({ expected: 'the name of an account of the org', pattern: NAME })),
-                  roleNames: required(
-                    list(
-                      str({
-                        expected: 'an IAM role name or pattern (* and ? allowed)',
-                        pattern: /^[\w+=,.@*?-]{1,64}$/,
-                        refine: (v) => (/^[*?]+$/.test(v) ? `'${v}' matches every role of the account: each could assume the developer role; name the roles, or a pattern with a literal part such as AWSReservedSSO_Developer_*` : undefined),
-                      }),
-                      { min: 1 },
-                    ),
-                  ),
-                  sso: optional(bool()),
-                  federated: optional(bool()),
-                },
-                'a role source: account, roleNames and optional sso or federated',
-              ),
-              { min: 1 },
-            ),
-          ),
+          assumedBy: required(roleSources('developer')),
           requireMfa: optional(bool()),
           maxSessionHours: optional(int({ min: 1, max: 12 })),
           protectedBranches: optional(list(branchName)),
+          maintainers: optional(roleSources('maintainer')),
         },
-        'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches',
+        'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches, maintainers',
       ),
     ),
     ci: optional(
@@ -673,6 +677,14 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
     }
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
+  a.developers?.maintainers?.forEach((s, i) => known(s.account, `access.developers.maintainers[${i}].account`));
+  if (a.developers?.maintainers && (a.developers.protectedBranches ?? []).length === 0) {
+    ctx.report(
+      'access.developers.maintainers',
+      'has no protected branch to write: without protectedBranches the developer role already writes every branch',
+      'protectedBranches (the branches only maintainers write), or no maintainers',
+    );
+  }
   if (a.ci) known(a.ci.account, 'access.ci.account');
   const eks = a.ci?.eks;
   if (eks?.mode === 'pod-identity' && !eks.cluster) ctx.report('access.ci.eks', 'EKS Pod Identity needs the cluster the association is made in', 'cluster: <EKS cluster name>');
@@ -721,6 +733,7 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
           developers: {
             assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
             protectedBranches: a.developers.protectedBranches ?? [],
+            maintainers: (a.developers.maintainers ?? []).map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
           },
         }
       : {}),

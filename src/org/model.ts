@@ -65,6 +65,13 @@ export interface DeveloperAccess {
   readonly assumedBy: readonly RoleSource[];
   /** Branches nobody may push to directly, merge into or delete with the developer role. */
   readonly protectedBranches: readonly string[];
+  /**
+   * Who may write the protected branches: a maintainer role in each source account, the developer role's grants
+   * without its Deny ("only a subset of senior developers can push or merge changes to that branch",
+   * https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html). Empty: no role xstack
+   * makes may release to a protected branch.
+   */
+  readonly maintainers: readonly RoleSource[];
 }
 
 export interface CiNetwork {

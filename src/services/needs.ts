@@ -568,13 +568,18 @@ export interface AccessEnvironment {
   developerSource: string;
   /** A role of the same account and path that none of that account's roleNames admits (otherRoleName). */
   developerOther: string;
+  maintainerRole: string;
+  /** A role the maintainer trust admits (a sample of one of its patterns), and one of its account it does not. */
+  maintainerSource: string;
+  maintainerOther: string;
   protectedBranch: string;
 }
 
 export interface AccessNeed extends Need<AccessEnvironment> {
-  who: 'ci' | 'developers';
+  /** Maintainers: developers' access with maintainers named (access.developers.maintainers). */
+  who: 'ci' | 'developers' | 'maintainers';
   /** What a path of this entry covers: one per source account, repository, developer role, or protected branch. */
-  per: 'source account' | 'repository' | 'developer role' | 'protected branch';
+  per: 'source account' | 'repository' | 'developer role' | 'maintainer role' | 'protected branch';
   /** A CI entry whose actions follow what the CI runs on (`grant` is EC2's), from the function the templates grant with. */
   grantOn?: (runtime: CiRuntime['kind']) => Grant;
 }
@@ -689,6 +694,57 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.repositoryArn,
     context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
     denied: true,
+  },
+  // Maintainers release: "only a subset of senior developers can push or merge changes to that branch" (the page below).
+  {
+    id: 'maintainers-assume',
+    who: 'maintainers',
+    per: 'maintainer role',
+    doc: GIT_REMOTE_CODECOMMIT,
+    grant: STS_ASSUME_ROLE_CHAINED,
+    principal: (e) => role(e.maintainerSource),
+    resource: (e) => e.maintainerRole,
+    identityManagedElsewhere: true,
+  },
+  {
+    id: 'maintainers-assume-other-role',
+    who: 'maintainers',
+    per: 'maintainer role',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: STS_ASSUME_ROLE_CHAINED,
+    principal: (e) => role(e.maintainerOther),
+    resource: (e) => e.maintainerRole,
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
+    id: 'maintainers-work',
+    who: 'maintainers',
+    per: 'repository',
+    doc: CODECOMMIT_DEVELOPER.doc,
+    grant: CODECOMMIT_DEVELOPER,
+    principal: (e) => role(e.maintainerRole),
+    resource: (e) => e.repositoryArn,
+    context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
+  },
+  {
+    id: 'maintainers-list-repositories',
+    who: 'maintainers',
+    per: 'source account',
+    doc: CODECOMMIT_LIST_REPOSITORIES.doc,
+    grant: CODECOMMIT_LIST_REPOSITORIES,
+    principal: (e) => role(e.maintainerRole),
+    resource: () => '*',
+  },
+  {
+    id: 'maintainers-release',
+    who: 'maintainers',
+    per: 'protected branch',
+    doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
+    grant: { name: 'maintainer-branch-writes', actions: branchWritesOf(CODECOMMIT_DEVELOPER), doc: CODECOMMIT_BRANCH_WRITES.doc },
+    principal: (e) => role(e.maintainerRole),
+    resource: (e) => e.repositoryArn,
+    context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
   },
 ];
 

@@ -370,7 +370,11 @@ function accessStages(
     }
   }
   // The same for every source account: made once.
-  const developerAccess = developers && { ...developers, sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id) };
+  const developerAccess = developers && {
+    ...developers,
+    sourceAccountIds: developers.assumedBy.map((r) => accountByName(org, r.account).id),
+    maintainerAccountIds: developers.maintainers.map((r) => accountByName(org, r.account).id),
+  };
   const units = madeInTurn(sources, (s) => [
     unit(
       s,
