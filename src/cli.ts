@@ -51,7 +51,8 @@ const out = (text: string) => void process.stdout.write(text);
 const defaultOrgFiles = () => {
   if (!existsSync('parameters')) throw new UsageError("no organization file given and no parameters/ folder here; run 'xstack compile ORG_FILE'");
   return readdirSync('parameters')
-    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    // Hidden files are not org files (an editor's, or one set aside): their names would make hidden output folders.
+    .filter((f) => (f.endsWith('.yaml') || f.endsWith('.yml')) && !f.startsWith('.'))
     .sort()
     .map((f) => join('parameters', f));
 };
@@ -255,8 +256,9 @@ function missingBaseSection(file: string, identity: ProfileIdentity): string | u
   }
   // The default profile's credentials may come from the environment.
   if (identity.sourceProfile === 'default') return undefined;
-  // A profile may also be only in the credentials file beside it (`[name]`, its keys).
-  const credentials = join(dirname(file), 'credentials');
+  // A profile may also be only in the credentials file (`[name]`, its keys): the SDKs' AWS_SHARED_CREDENTIALS_FILE, else
+  // the one beside the config (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html).
+  const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE || join(dirname(file), 'credentials');
   const inCredentials = existsSync(credentials) && readFileSync(credentials, 'utf8').split(/\r?\n/).some((line) => line.trim() === `[${identity.sourceProfile}]`);
   return inCredentials || has(new RegExp(`^\\[profile\\s+${escape(identity.sourceProfile)}\\]$`)) ? undefined : `[profile ${identity.sourceProfile}] section (nor ${credentials} a [${identity.sourceProfile}] one)`;
 }

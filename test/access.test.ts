@@ -617,8 +617,8 @@ describe('xstack profiles on stdout', () => {
     expect(run.status, run.stderr).toBe(0);
     const sections = JSON.parse(botocoreRead(file).stdout) as Record<string, Record<string, string>>;
     expect(sections['profile acme-shared-services-developer'].role_arn).toBe('arn:aws:iam::111111111111:role/acme-developer');
-    expect(sections['profile acme-shared-services-maintainer']).toMatchObject({ role_arn: 'arn:aws:iam::111111111111:role/acme-maintainer', source_profile: 'acme-sso-maintainer' });
-    expect(sections['profile acme-sso-maintainer'].sso_role_name).toBe('Maintainer');
+    expect(sections['profile acme-shared-services-maintainer']).toMatchObject({ role_arn: 'arn:aws:iam::111111111111:role/acme-maintainer', source_profile: 'acme-maintainer-sso' });
+    expect(sections['profile acme-maintainer-sso'].sso_role_name).toBe('Maintainer');
     expect(sections['profile acme-sso'].sso_role_name).toBe('Developer');
     expect(run.stdout).toContain('git clone codecommit::eu-west-1://acme-shared-services-maintainer@web-app');
     const none = spawnSync('node', [CLI, 'profiles', 'parameters/govcloud.yaml', '--for', 'maintainer'], { encoding: 'utf8' });

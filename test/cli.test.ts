@@ -100,7 +100,7 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     ['two org files to plan', ['plan', EXAMPLE, EXAMPLE], 'xstack: too many arguments for \'plan\'. Expected 1 argument but got 2.\n'],
     ['a missing option value', ['compile', '--out'], "xstack: option '--out <DIR>' argument missing\n"],
     ['profiles without --for', ['profiles', EXAMPLE], "xstack: required option '--for <WHO>' not specified\n"],
-    ['profiles --for someone', ['profiles', EXAMPLE, '--for', 'admin'], "xstack: option '--for <WHO>' argument 'admin' is invalid. Allowed choices are developer, ci.\n"],
+    ['profiles --for someone', ['profiles', EXAMPLE, '--for', 'admin'], "xstack: option '--for <WHO>' argument 'admin' is invalid. Allowed choices are developer, maintainer, ci.\n"],
     ['no command', [], 'Usage: xstack [options] [command]'],
   ])('%s', (_name, args, expected) => {
     const run = xstack(args);
@@ -112,7 +112,7 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
   it('an inconsistent combination is a usage error too', () => {
     const run = xstack(['profiles', EXAMPLE, '--for', 'ci', '--sso-role', 'x']);
     expect(run.status).toBe(64);
-    expect(run.stderr).toBe("xstack: --source-profile, --sso-* and --session-name apply to --for developer only\n(run 'xstack profiles --help' for usage)\n");
+    expect(run.stderr).toBe("xstack: --source-profile, --sso-* and --session-name apply to --for developer or maintainer only\n(run 'xstack profiles --help' for usage)\n");
   });
 });
 

@@ -63,9 +63,9 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   {
     name: "a CloudFormation tag (!Ref), which YAML would drop, keeping the text after it",
     edit: (t) => t.replace('dev: main', 'dev: !Ref MainBranch'),
-    expected: /^org\.yaml:20:12: \(yaml\): !Ref: YAML tags are not accepted in an organization file \(CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag\); expected the plain value$/,
+    expected: /^org\.yaml:20:12: \(yaml\): !Ref: tags of its own are not accepted in an organization file \(CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag\); expected the plain value$/,
   },
-  { name: 'a tag whose type the value is not', edit: (t) => t.replace('dev: main', 'dev: !!float main'), expected: /^org\.yaml:20:12: \(yaml\): !!float: YAML tags are not accepted/ },
+  { name: 'a tag whose type the value is not', edit: (t) => t.replace('dev: main', 'dev: !!float main'), expected: /^org\.yaml:20:12: \(yaml\): !!float: the value is not what this YAML tag says it is; expected the plain value, without the tag$/ },
   {
     name: 'a %YAML 1.1 directive (no, on and 0100 would change meaning)',
     edit: (t) => `%YAML 1.1\n---\n${t}`,
@@ -74,7 +74,14 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'a YAML version no reader knows', edit: (t) => `%YAML 2.0\n---\n${t}`, expected: /^org\.yaml:1:7: \(yaml\): Unsupported YAML version 2\.0: organization files are YAML 1\.2/ },
   { name: 'a merge key', edit: (t) => t.replace('    role: source\n', '    <<: {role: source}\n'), expected: /^org\.yaml:8:5: \(yaml\): <<: merge keys are not accepted in an organization file/ },
   { name: 'a raw control character', edit: (t) => t.replace('dev: main', 'dev: ma\u0001in'), expected: /^org\.yaml:20:14: \(yaml\): a control character \(U\+0001\) is not accepted in an organization file; expected printable text/ },
-  { name: 'a control character written as an escape', edit: (t) => t.replace('dev: main', 'dev: "ma\\u0007in"'), expected: /^org\.yaml:20:12: \(yaml\): a control character \(U\+0007\) is not accepted .*\(here written as an escape in a quoted value\)/ },
+  // In free text, which nothing else refuses (a branch name is refused for a control character anyway).
+  { name: 'a control character written as an escape', edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Pay\\u0007ments"\n'), expected: /^org\.yaml:16:18: \(yaml\): a control character \(U\+0007\) is not accepted .*\(here written as an escape in a quoted value\)/ },
+  { name: 'a raw control character in a comment', edit: (t) => t.replace('prefix: acme', 'prefix: acme # a\u0001b'), expected: /^org\.yaml:4:17: \(yaml\): a control character \(U\+0001\) is not accepted in an organization file/ },
+  {
+    name: 'maintainers whose pattern also matches the developers\' roles',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main]\n    maintainers:\n      - account: src\n        roleNames: ["*-*"]\n`,
+    expected: /access\.developers\.maintainers\[0\]\.roleNames\[0\]: '\*-\*' also matches the developers' roles \('Developer-\*', access\.developers\.assumedBy\[0\]\): every developer could assume the maintainer role and write the protected branches/,
+  },
   { name: 'nesting no org file has', edit: (t) => t.replace('dev: main', `dev: ${'['.repeat(3000)}${']'.repeat(3000)}`), expected: /^org\.yaml:20:\d+: \(yaml\): nested too deeply: an organization file is a few levels of mappings and lists/ },
   { name: 'a Region without CodeCommit', edit: (t) => t.replace('eu-west-1', 'eu-central-2'), expected: /^org\.yaml:3:11: organization\.region: eu-central-2: CodeCommit, which holds the org's repositories, is not available there .*; expected a Region with CodeCommit: af-south-1, / },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
@@ -215,7 +222,7 @@ const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
   [
     'a key after a list one space right, read as part of the list',
     { 73: '     requireMfa: false' },
-    [`example.yaml:73:6: (yaml): 'requireMfa' is indented 5 spaces, which does not match its siblings ('assumedBy', 'maxSessionHours', 'protectedBranches') at 4 spaces; expected 4 spaces before 'requireMfa', ${SIBLINGS}`],
+    [`example.yaml:73:6: (yaml): 'requireMfa' is indented 5 spaces, which does not match its siblings ('assumedBy', 'maxSessionHours', 'protectedBranches', …) at 4 spaces; expected 4 spaces before 'requireMfa', ${SIBLINGS}`],
   ],
   ["a list item's key without its ':'", { 70: '      - account tools' }, ["example.yaml:70:9: (yaml): the ':' after 'account' is missing; expected 'account: tools'"]],
   ["an unclosed '['", { 7: '  region: [eu-west-1' }, ["example.yaml:7:11: (yaml): a '[' is not closed (it opens here); expected a ']' after the list's last item"]],

@@ -116,7 +116,8 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
   let base: [string, string];
   if (identity.kind === 'developer-sso') {
     // A maintainer signs in with another permission set than a developer: a base profile of its own.
-    const ssoProfile = maintainer ? `${org.prefix}-sso-maintainer` : `${org.prefix}-sso`;
+    // `<prefix>-maintainer-sso`, not `<prefix>-sso-maintainer`: that is the role profile of a source account named `sso`.
+    const ssoProfile = maintainer ? `${org.prefix}-maintainer-sso` : `${org.prefix}-sso`;
     profiles.push({
       name: ssoProfile,
       settings: [
@@ -140,6 +141,9 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
       cloneUrls.push({ repository: r.name, account: account.name, profile: name, url: `codecommit::${org.region}://${name}@${r.name}` });
     }
   }
+  const profileNames = profiles.map((p) => p.name);
+  const twice = profileNames.find((name, i) => profileNames.indexOf(name) !== i);
+  if (twice) throw new ProfilesError(`two profiles would be named ${twice} (an account's name makes the name of another profile); rename the account in ${org.file}`);
   return { profiles, cloneUrls, gitEnvironment: gitEnvironment(org) };
 }
 

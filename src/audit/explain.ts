@@ -6,6 +6,7 @@
  * matching request is answered, allowed or refused, with the statements on
  * both sides that decide it.
  */
+import { sampleOf } from './samples';
 import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
 import { principalName, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -167,9 +168,8 @@ function candidatesPrincipals(grants: readonly ResolvedStatement[], orgRoles: Re
     if (query.startsWith('arn:')) return [{ kind: 'aws', arn: query }];
     return [{ kind: 'service', service: query }];
   }
-  const sample = (a: string) => a.replace(/\*/g, 'x0').replace(/\?/g, 'x');
   return [
-    ...[...arns].filter((a) => fits(query, a)).sort().map((a): PrincipalRef => ({ kind: 'aws', arn: sample(a) })),
+    ...[...arns].filter((a) => fits(query, a)).sort().map((a): PrincipalRef => ({ kind: 'aws', arn: sampleOf(a) })),
     ...[...services].filter((s) => fits(query, s)).sort().map((s): PrincipalRef => ({ kind: 'service', service: s })),
   ];
 }

@@ -16,7 +16,6 @@ import {
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
   someoneElsesRole,
-  otherRoleName,
   type AccessEnvironment,
   type CiHostEnvironment,
   type CiNetworkEnvironment,
@@ -28,6 +27,7 @@ import {
 } from '../services/needs';
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
+import { otherRoleName, sampleOf } from './samples';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type RoleSource } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
@@ -125,9 +125,6 @@ export interface NetworkAnalysis {
 }
 
 const aws = (arn: string): PrincipalRef => ({ kind: 'aws', arn });
-
-/** A concrete role ARN matching a role-name pattern (`AWSReservedSSO_Developer_*`). */
-const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
 
 /**
  * A path of one member as its class's, made as such (not the member's path, then a copy): the member's id written as
@@ -367,6 +364,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
       'maintainers-assume': (_e, note) => `maintainers (${note}) assume the maintainer role of ${source.name}`,
       'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
+      'maintainers-assume-developer': (_e, note) => `developers (${note}) may not assume the maintainer role of ${source.name}`,
       'maintainers-work': (e) => `maintainers work on ${repositoryName(e.repositoryArn)}`,
       'maintainers-list-repositories': () => `maintainers list the repositories of ${source.name}`,
       'maintainers-release': (e) => `maintainers change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,

@@ -7,6 +7,7 @@
  * roles), the resource side is proved and the entry says the rest is
  * outside the model (see the report's scope section).
  */
+import { sampleOf } from './samples';
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -259,9 +260,6 @@ function readClasses(access: AccessAnalysis): Map<string, { token: string; membe
 const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'StringEqualsIfExists']);
 /** The operators whose aws:PrincipalArn values narrow a broad principal to the ARNs they name. */
 const NARROWING = ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'];
-/** A concrete value matching a pattern (`AWSReservedSSO_Developer_*`). */
-const sampleOf = (pattern: string) => pattern.replace(/\*/g, 'x0').replace(/\?/g, 'x');
-
 /**
  * The request context under which the statements that could apply hold: the
  * values an Allow asks for, and those a conditioned Deny asks not to see.

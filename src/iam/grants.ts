@@ -536,8 +536,10 @@ export const CODECOMMIT_DEVELOPER: Grant = {
     'codecommit:UpdatePullRequestStatus',
     'codecommit:GetCommentsForPullRequest',
     'codecommit:PostCommentForPullRequest',
-    // Review (review s18-access M2): approving (without it a rule's approvals can never be met, so no pull request into
-    // a branch with an approval rule merges), replies, comments on compared commits, reactions, a file's history.
+    // Review (review s18-access M2): approving (without it a rule's approvals can never be met by the org's developers),
+    // replies, comments on compared commits, reactions, a file's history. An approver is the role session, whose name
+    // the caller picks, so an approval rule is no two-person check on its own: the maintainer role gates protected
+    // branches (README "Who releases").
     // Editing or deleting a comment is its author's alone ("Only comment authors can modify or delete their comments",
     // CommentNotCreatedByCallerException). Overriding approval rules, and writing rules, stay out: they undo review.
     'codecommit:UpdatePullRequestApprovalState',

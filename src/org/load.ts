@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { recordedPath } from './recorded-path';
+import { matches } from '../audit/evaluate';
+import { sampleOf } from '../audit/samples';
 import { azIdPrefix, CODECOMMIT_REGIONS, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
@@ -678,6 +680,21 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
   a.developers?.maintainers?.forEach((s, i) => known(s.account, `access.developers.maintainers[${i}].account`));
+  // A maintainers' pattern that matches the developers' roles of its account makes every developer a maintainer.
+  a.developers?.maintainers?.forEach((m, i) =>
+    m.roleNames.forEach((pattern, j) => {
+      a.developers!.assumedBy.forEach((d, k) => {
+        const developer = d.account === m.account && d.roleNames.find((name) => matches(pattern, sampleOf(name)));
+        if (developer) {
+          ctx.report(
+            `access.developers.maintainers[${i}].roleNames[${j}]`,
+            `'${pattern}' also matches the developers' roles ('${developer}', access.developers.assumedBy[${k}]): every developer could assume the maintainer role and write the protected branches`,
+            "a name or pattern of the maintainers' own roles (their own permission set, e.g. AWSReservedSSO_Maintainer_*)",
+          );
+        }
+      });
+    }),
+  );
   if (a.developers?.maintainers && (a.developers.protectedBranches ?? []).length === 0) {
     ctx.report(
       'access.developers.maintainers',

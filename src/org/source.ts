@@ -61,8 +61,11 @@ export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepte
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
 const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 const controlMessage = (c: string) => `a control character (${codePoint(c)}) is not accepted in an organization file`;
-/** What a file holds that only the positioned reader reports: a tag, a directive, a merge key. */
-const ONLY_POSITIONED = /!|^%|<<\s*:/m;
+/**
+ * What a file holds that only the positioned reader reports: a tag (a `!` where a node can start, not one inside a
+ * word or a sentence), a directive, a merge key.
+ */
+const ONLY_POSITIONED = /(?:^|[\s,[{:])!|^%|<<\s*:/m;
 
 export interface PositionedRead {
   root: SourceNode | undefined;
@@ -151,9 +154,11 @@ function warned(text: string, warning: { code: string; message: string; pos: [nu
   const offset = warning.pos[0];
   if (warning.code === 'TAG_RESOLVE_FAILED') {
     const written = text.slice(offset).match(/^!\S*/)?.[0] ?? warning.message.replace(/^Unresolved tag: /, '');
+    // YAML's own tags (!!str, !!int, ...) are read where they fit their value; one that does not is said as such.
+    if (written.startsWith('!!')) return { offset, message: `${written}: the value is not what this YAML tag says it is`, expected: 'the plain value, without the tag' };
     return {
       offset,
-      message: `${written}: YAML tags are not accepted in an organization file (CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag)`,
+      message: `${written}: tags of its own are not accepted in an organization file (CloudFormation's !Ref, !Sub and !GetAtt do not apply in it; the value would be read as the text after the tag)`,
       expected: 'the plain value',
     };
   }
@@ -197,7 +202,8 @@ const UNORDERED_KEY = /^(?:0|[1-9][0-9]{0,9})$|^__proto__$/;
  * only the positioned reader reports (a tag, a directive, a merge key, a control character).
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
-  if (ONLY_POSITIONED.test(text)) return undefined;
+  // A control character in a comment too: js-yaml reads only scalars for them, and the positioned reader refuses it.
+  if (ONLY_POSITIONED.test(text) || CONTROL.test(text)) return undefined;
   let data: unknown;
   try {
     // Thrown at the first anchor: aliases are refused, and the positioned reader says where.

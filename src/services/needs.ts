@@ -113,25 +113,7 @@ export interface Need<E> {
  * trust, key or bucket policy that admits an account root narrowed by `aws:PrincipalArn` must keep out.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
  */
-export const someoneElsesRole = (arn: string, taken: readonly string[] = []) => arn.replace(/[^/]+$/, otherRoleName(taken));
-
-/**
- * A role name none of `taken` (role names, or patterns whose `*` and `?` match as ArnLike's do) stands for:
- * `someone-elses` unless the org file names or matches it (`some*`, `*s`); else a name of one letter, repeated, that no
- * pattern's literal part holds, which no pattern with a literal part can match (a pattern of wildcards only is refused
- * where the org file is read). So "another role" is always one the org does not admit by name.
- */
-export function otherRoleName(taken: readonly string[]): string {
-  const matchers = taken.map((t) => new RegExp(`^${t.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
-  const free = (name: string) => !matchers.some((m) => m.test(name));
-  if (free('someone-elses')) return 'someone-elses';
-  const literal = taken.join('').toLowerCase();
-  for (const letter of 'qzxjkvwybfghmpudtrcalnoise') {
-    const name = letter.repeat(6);
-    if (!literal.includes(letter) && free(name)) return name;
-  }
-  throw new Error(`internal: no role name outside ${taken.join(', ')}`);
-}
+export const someoneElsesRole = (arn: string) => arn.replace(/[^/]+$/, 'someone-elses');
 
 /** An account outside the org, for what must be refused from anywhere else. */
 export const OTHER_ACCOUNT = '999999999999';
@@ -713,6 +695,18 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     doc: PRINCIPAL_ARN_DOC,
     grant: STS_ASSUME_ROLE_CHAINED,
     principal: (e) => role(e.maintainerOther),
+    resource: (e) => e.maintainerRole,
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
+    // Developers are not maintainers: the maintainer trust's patterns must not admit the developers' roles.
+    id: 'maintainers-assume-developer',
+    who: 'maintainers',
+    per: 'developer role',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: STS_ASSUME_ROLE_CHAINED,
+    principal: (e) => role(e.developerSource),
     resource: (e) => e.maintainerRole,
     identityManagedElsewhere: true,
     denied: true,
