@@ -98,6 +98,10 @@ describe('who can act on each resource', () => {
     for (const admin of c.org.keyAdministratorRoles) expect(keys).toMatch(new RegExp(`\\| administer \\| arn:aws:iam::\\d{12}:role/${admin} \\| [^|]*kms:PutKeyPolicy`));
     const scope = md.slice(md.indexOf('## What this report cannot see'), md.indexOf('## Rollout graph'));
     for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
+    // Routes around the templates' own trusts (review s18-audit M4): the execution role's trust, passing the service roles, the maintainers' assignment.
+    expect(scope).toContain('| Who may assume the StackSet execution role (AWSCloudFormationStackSetExecutionRole) | With self-managed permissions, `xstack bootstrap` writes its trust');
+    expect(scope).toContain('| Who may pass the roles services assume (acme-pipeline, acme-deploy-target, acme-ci-instance) |');
+    expect(scope).toContain("who is assigned the maintainers' decides who writes the protected branches");
   });
 });
 

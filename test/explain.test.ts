@@ -75,6 +75,11 @@ describe('xstack explain', () => {
     const own = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/*`, action: 'kms:Decrypt', resource: key(member) });
     expect(own.some((a) => a.allowed && a.principal.includes(`::${member}:role/`) && a.resource.includes(`:${member}:key/`))).toBe(true);
     expect(own.every((a) => !a.principal.includes('{account}') && !a.resource.includes('{account}'))).toBe(true);
+    // The statements named are the templates' own logical ids: no class token left in them (review s18-audit M5).
+    const assume = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/${c.org.prefix}-pipeline`, action: 'sts:AssumeRole' });
+    const named = assume.flatMap((a) => [...a.identitySide, ...a.resourceSide, a.refusedBy]);
+    expect(named.some((n) => n.includes(member))).toBe(true);
+    expect(named.filter((n) => /[\uE000-\uF8FF]/.test(n))).toEqual([]);
     // A pipeline role never decrypts another pipeline account's artifacts: two members of one class are asked account by account.
     const across = ask({ principal: `arn:${c.org.partition}:iam::${member}:role/${c.org.prefix}-pipeline`, action: 'kms:Decrypt', resource: key(other).replace('*', '{pipeline-foundation/ArtifactKey}') });
     expect(across.length).toBeGreaterThan(0);

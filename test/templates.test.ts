@@ -266,6 +266,12 @@ describe('protected branches (README review 1)', () => {
     expect(accessNotes(without)).toEqual([
       'access.developers.protectedBranches is empty: the developer role may push to, merge into and delete every branch, those the pipelines deploy from too (develop, release, main); name the branches only reviewed changes may reach there',
     ]);
+    // Protected branches, and prod deploying from one that is not (review s18-audit M2): said per pipeline; the first environment's branch is not.
+    const openProd = example.replace('    branches:\n      dev: develop\n      staging: release\n      prod: main\n', '    branches:\n      dev: develop\n      staging: release\n      prod: develop\n');
+    expect(openProd).not.toBe(example);
+    expect(accessNotes(openProd)).toEqual([
+      'pipelines.web-app: prod from develop, which access.developers.protectedBranches does not name: every developer may push what it deploys, without review or a maintainer; protect the branch, or deploy from a protected one',
+    ]);
   });
 });
 

@@ -105,9 +105,10 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
     reason: d.reason,
     path: path && plain(path.purpose),
     context: request.context ?? {},
-    identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map(label),
-    resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map(label),
-    refusedBy: d.allowed ? '' : describeRefusal(d.refusedBy, label),
+    // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
+    identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
+    resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
+    refusedBy: d.allowed ? '' : plain(describeRefusal(d.refusedBy, label)),
     accounts: token ? undefined : path?.accounts,
   });
   const asked = new Set<string>();

@@ -29,6 +29,16 @@ export function scopeSection(org: Org): Section {
             'IAM policy simulator on the role (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html (service-managed: stacksets-exec-*, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html)',
           ],
           [
+            `Who may assume the StackSet execution role (${executionRoleOf(org)})`,
+            "With self-managed permissions, `xstack bootstrap` writes its trust: the administrator account's administration role, and the identities that ran bootstrap (and its --output-reader-role), each by aws:PrincipalArn. Those operators' sessions may assume it directly in every target account, and so act as it there (above). The trust is written at bootstrap, from who ran it, so it is not in these templates.",
+            "The role's trust in each target account (aws iam get-role); bootstrap's output names the principals it admitted",
+          ],
+          [
+            `Who may pass the roles services assume (${passedRoles(org).join(', ')})`,
+            "These roles trust a service (CodePipeline, EC2) with no condition on who asked for them: any principal whose own policy allows iam:PassRole on one, with the service's create or update rights (codepipeline:CreatePipeline or UpdatePipeline, ec2:RunInstances), acts as it without changing any trust or policy. Through the pipeline role that reaches the source role in the source account and the repositories it reads; through the CI instance role, the pull-only role of every source account. Those principals' policies are the accounts' own.",
+            'iam:PassRole: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; IAM Access Analyzer, or the policy simulator on the accounts\' roles and users',
+          ],
+          [
             `Key administrators' own policies (${admins})`,
             "The key policy lets these roles administer the artifact keys (kms:PutKeyPolicy among them, so they could grant themselves decrypt) only if their own IAM policy also allows it: a key policy naming the account narrows to these roles by aws:PrincipalArn and delegates the rest to IAM. Their IAM policies are not in the org file.",
             'Key policy and IAM: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html; the roles\' policies in the IAM policy simulator',
@@ -40,7 +50,7 @@ export function scopeSection(org: Org): Section {
           ],
           [
             'IAM Identity Center permission sets',
-            "Developers reach the developer role from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center, so for those paths only the trust side is proved.",
+            `Developers${org.access.developers?.maintainers.length ? ' and maintainers' : ''} reach the developer${org.access.developers?.maintainers.length ? ' and maintainer roles' : ' role'} from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center, so for those paths only the trust side is proved. Who is assigned each permission set decides who works on the repositories${org.access.developers?.maintainers.length ? ", and who is assigned the maintainers' decides who writes the protected branches" : ''}: the assignments are Identity Center's, not in these templates.`,
             'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
           ],
           ...(org.deploymentTargets.instanceRoles ? [existingInstanceRolesRow(org.deploymentTargets.instanceRoles)] : []),
@@ -58,6 +68,12 @@ export function scopeSection(org: Org): Section {
       },
     ],
   };
+}
+
+/** The roles xstack makes that trust a service with no condition on the caller: the pipeline role, the deployment targets' and the CI's instance roles. */
+function passedRoles(org: Org): string[] {
+  const names = new Names(org.prefix);
+  return [names.pipelineRole(), ...(org.deploymentTargets.instanceRoles ? [] : [names.deployTargetRole()]), ...(org.access.ci?.runtime.kind === 'ec2' ? [names.ciInstanceRole()] : [])];
 }
 
 /**

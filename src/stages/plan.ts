@@ -387,7 +387,7 @@ function accessStages(
       {
         uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
         // Said once, with the first source account's roles, not once per source account.
-        notes: s === sources[0] && developers && developers.protectedBranches.length === 0 ? [unprotectedBranchesNote(org)] : [],
+        notes: s === sources[0] && developers ? (developers.protectedBranches.length === 0 ? [unprotectedBranchesNote(org)] : unprotectedReleaseNotes(org, developers.protectedBranches)) : [],
       },
     ),
   ]);
@@ -399,6 +399,20 @@ function accessStages(
 function unprotectedBranchesNote(org: Org): string {
   const deployed = [...new Set(org.pipelines.flatMap((p) => p.branches.map(([, branch]) => branch)))];
   return `access.developers.protectedBranches is empty: the developer role may push to, merge into and delete every branch, those the pipelines deploy from too (${deployed.join(', ')}); name the branches only reviewed changes may reach there`;
+}
+
+/**
+ * With protected branches, a pipeline whose later environments (staging, prod: all but its first) deploy from a branch
+ * that is not protected: every developer may push what they deploy, past review and the maintainers. Said, as it is
+ * allowed (a team may mean it), once per pipeline.
+ */
+function unprotectedReleaseNotes(org: Org, protectedBranches: readonly string[]): string[] {
+  return org.pipelines.flatMap((p) => {
+    const open = p.branches.slice(1).filter(([, branch]) => !protectedBranches.includes(branch));
+    if (open.length === 0) return [];
+    const which = open.map(([environment, branch]) => `${environment} from ${branch}`).join(', ');
+    return [`pipelines.${p.name}: ${which}, which access.developers.protectedBranches does not name: every developer may push what ${open.length === 1 ? 'it deploys' : 'they deploy'}, without review or a maintainer; protect the branch, or deploy from a protected one`];
+  });
 }
 
 /** An account's repositories, in the org file's order: grouped once, not filtered from every repository for each source account. */
