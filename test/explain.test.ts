@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { explainer } from '../src/audit/explain';
+import { explainer, renderAnswers } from '../src/audit/explain';
 import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
 import { renderTemplate } from '../src/cfn/template';
@@ -85,6 +85,23 @@ describe('xstack explain', () => {
     expect(across.length).toBeGreaterThan(0);
     expect(across.every((a) => !a.allowed && a.refusedBy === 'no Allow on either side')).toBe(true);
     expect(across.every((a) => a.principal.includes(`::${member}:`) && a.resource.includes(`:${other}:`))).toBe(true);
+  });
+
+  it("a principal whose own policies are outside the org file, in its own account, with nothing allowing or refusing it in the templates: UNDECIDED, not refused (review s18-audit M1)", () => {
+    const ask = explainer(compileFile('parameters/example.yaml'));
+    const repo = 'arn:aws:codecommit:eu-west-1:111111111111:web-app';
+    const main = { 'codecommit:References': ['refs/heads/main'] };
+    const [execution] = ask({ principal: 'arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole', action: 'codecommit:CreateCommit', resource: repo, context: main });
+    expect(execution).toMatchObject({ allowed: false, undecided: true });
+    expect(execution.refusedBy).toMatch(/^no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide/);
+    // The developer role's own policy is the templates': refused, by its Deny.
+    const [developer] = ask({ principal: 'arn:aws:iam::111111111111:role/acme-developer', action: 'codecommit:CreateCommit', resource: repo, context: main });
+    expect(developer.undecided).toBeUndefined();
+    expect(developer.refusedBy).toMatch(/^denied by access-roles: DeveloperRole/);
+    // Another account's role with no grant: the resource side decides across accounts, refused.
+    const [outsider] = ask({ principal: 'arn:aws:iam::999999999999:role/admin', action: 'codecommit:GitPull', resource: repo });
+    expect([outsider.allowed, outsider.undecided]).toEqual([false, undefined]);
+    expect(renderAnswers([execution, developer])).toContain('2 requests: 0 allowed, 1 refused, 1 undecided');
   });
 
   it('the CLI prints allowed and refused answers with both sides, and refuses a resource of no known account', () => {

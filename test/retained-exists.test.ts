@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
 import { checkExistingRoles } from '../src/deploy/existing-roles';
-import { retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
 let fake: RefusingAws;
@@ -102,5 +102,26 @@ describe('checkExistingRoles', () => {
       ['keyAdministratorRoles', 'missing', false],
     ]);
     expect(fake.calls.filter((c) => c.startsWith('iam '))).toEqual(['iam GetRole']);
+  });
+});
+
+describe('deleteRetained (destroy --delete-retained)', () => {
+  it("a bucket whose objects DeleteObjects does not all delete is named with the keys S3 refused, not left to DeleteBucket's bare BucketNotEmpty (review s18-deployer m4)", async () => {
+    const sent: string[] = [];
+    // S3 answers 200 to a quiet DeleteObjects that failed some keys, listing only those (API_DeleteObjects.html).
+    const s3 = {
+      send: async (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        if (command.constructor.name === 'ListObjectVersionsCommand') return { Versions: [{ Key: 'a.zip', VersionId: 'v1' }, { Key: 'held.zip', VersionId: 'v2' }], IsTruncated: false };
+        if (command.constructor.name === 'DeleteObjectsCommand') return { Errors: [{ Key: 'held.zip', VersionId: 'v2', Code: 'AccessDenied', Message: 'Access Denied because object protected by object lock.' }] };
+        return {};
+      },
+    };
+    const aws = { s3: () => s3 } as unknown as Aws;
+    const target: Target = { account: '222222222222', region: 'eu-west-1', partition: 'aws', credentials: {} as Target['credentials'] };
+    await expect(deleteRetained(aws, target, { account: target.account, logicalId: 'ArtifactBucket', type: 'AWS::S3::Bucket', physicalId: 'acme-artifacts-222222222222-eu-west-1' })).rejects.toThrow(
+      'bucket acme-artifacts-222222222222-eu-west-1: 1 object could not be deleted (held.zip (version v2): AccessDenied Access Denied because object protected by object lock.), so the bucket stays; delete them by hand, then the bucket',
+    );
+    expect(sent).toEqual(['ListObjectVersionsCommand', 'DeleteObjectsCommand']);
   });
 });

@@ -39,11 +39,22 @@ export interface Answer {
   resourceSide: string[];
   /** Why it is refused, citing the Deny or the side without an Allow. */
   refusedBy: string;
+  /**
+   * Not allowed by any statement of the templates, nor refused by one, for a principal whose own policies are outside
+   * the org file, within its own account: AWS decides by those policies ("If either the identity-based policy or the
+   * resource-based policy within the same account allows the request ... the request is still allowed",
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
+   */
+  undecided?: true;
   /** Proved once for these accounts (an account class); the principal and resource hold `{account}` for each. */
   accounts?: readonly string[];
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
+const UNDECIDED = "no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide (within its own account either side's Allow is enough)";
+/** Answer`undecided`: refused only for want of an Allow on the identity side, which is the principal's own, outside the model. */
+const undecided = (request: Request, d: Decision): boolean =>
+  !d.allowed && request.identityManagedElsewhere === true && d.refusedBy !== undefined && 'missing' in d.refusedBy && (d.refusedBy.missing === 'both' || d.refusedBy.missing === 'identity');
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
 /** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
 const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>
@@ -108,7 +119,8 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
     // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
     identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
     resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
-    refusedBy: d.allowed ? '' : plain(describeRefusal(d.refusedBy, label)),
+    refusedBy: d.allowed ? '' : undecided(request, d) ? UNDECIDED : plain(describeRefusal(d.refusedBy, label)),
+    ...(undecided(request, d) ? { undecided: true as const } : {}),
     accounts: token ? undefined : path?.accounts,
   });
   const asked = new Set<string>();
@@ -203,15 +215,16 @@ export function renderAnswers(answers: readonly Answer[]): string {
   if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n';
   const lines: string[] = [];
   for (const a of answers) {
-    lines.push(`${a.allowed ? 'ALLOWED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
+    lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
     const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
     lines.push(`  request context: ${context.join(', ') || '(none)'}`);
     lines.push(`  identity side allows: ${a.identitySide.join('; ') || '(nothing)'}`);
     lines.push(`  resource side allows: ${a.resourceSide.join('; ') || '(nothing)'}`);
-    lines.push(a.allowed ? `  because: ${a.reason}` : `  refused: ${a.refusedBy}`);
+    lines.push(a.allowed ? `  because: ${a.reason}` : a.undecided ? `  undecided: ${a.refusedBy}` : `  refused: ${a.refusedBy}`);
   }
   const allowed = answers.filter((a) => a.allowed).length;
-  lines.push('', `${answers.length} request${answers.length === 1 ? '' : 's'}: ${allowed} allowed, ${answers.length - allowed} refused.`);
+  const open = answers.filter((a) => a.undecided).length;
+  lines.push('', `${answers.length} request${answers.length === 1 ? '' : 's'}: ${allowed} allowed, ${answers.length - allowed - open} refused${open > 0 ? `, ${open} undecided (the principal's own policies decide)` : ''}.`);
   return `${lines.join('\n')}\n`;
 }

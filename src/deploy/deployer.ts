@@ -57,6 +57,7 @@ import {
   operationFailedText,
   operationPreferences,
   readStackSet,
+  rolesChange,
   runOperation,
   suspended,
   BUSY_ATTEMPTS,
@@ -751,6 +752,18 @@ function otherRegionsText(run: Run, name: string, elsewhere: NonNullable<ActualS
   );
 }
 
+/**
+ * A StackSet made with another permission model than the org file's: refused before any operation. "You cannot modify
+ * PermissionModel if there are stack instances associated with your stack set"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html), and the operations of one
+ * model (Accounts; DeploymentTargets with CallAs) are not the other's.
+ */
+function permissionModelText(run: Run, name: string, actual: ActualStackSet): string | undefined {
+  const wanted = run.compiled.org.stackSets.permissionModel;
+  if (!actual.exists || actual.permissionModel === undefined || actual.permissionModel === wanted) return undefined;
+  return `StackSet ${name} was created ${actual.permissionModel}, and the org file says ${wanted}: AWS cannot change the permission model of a StackSet with instances, so nothing was sent to it; run destroy with the org file as it was (stackSets.permissionModel: ${actual.permissionModel}), then deploy`;
+}
+
 /** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
 const changedBy = (result: StageResult): StageResult => (result === 'created' ? 'created' : 'updated');
 
@@ -793,6 +806,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
+  const otherModel = permissionModelText(run, desired.name, actual);
+  if (otherModel) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherModel] };
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -827,7 +842,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
 
   /** The template, then the instances, from `actual`: false when an operation was raced (above). */
   const reconcile = async (): Promise<boolean> => {
-    if (sha256(actual.templateBody ?? '') !== desired.templateSha) {
+    // A template update sends the org file's roles too (stacksets.ts selfManagedRoles): roles renamed are one as well.
+    if (sha256(actual.templateBody ?? '') !== desired.templateSha || rolesChange(ctx, actual)) {
       const inTheWay = await retainedAdded(run, desired, actual);
       if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot update its template while resources it adds are already in their accounts, kept when the org file dropped them or by an earlier destroy');
       try {
@@ -1344,6 +1360,10 @@ export interface StackSetPlan {
   foreign?: string;
   /** Set when the StackSet has instances in Regions other than the org's: deploy refuses its stage before any operation (otherRegionsText). */
   otherRegions?: string;
+  /** Set when the StackSet was made with another permission model than the org file's: deploy refuses its stage (permissionModelText). */
+  otherPermissionModel?: string;
+  /** SELF_MANAGED roles it holds that are not the org file's (`old → new`): deploy sends them with an UpdateStackSet. */
+  rolesChange?: string;
   /**
    * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
@@ -1416,7 +1436,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
-    const changed = templateChanged || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
+    const roles = rolesChange(context(run, desired), actual);
+    const changed = templateChanged || roles !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
@@ -1432,6 +1453,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
+      ...(permissionModelText(run, desired.name, actual) ? { otherPermissionModel: permissionModelText(run, desired.name, actual) } : {}),
+      ...(roles ? { rolesChange: roles } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),

@@ -172,8 +172,18 @@ export async function deleteRetained(aws: Aws, target: Target, resource: Retaine
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
     const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-    // DeleteObjects takes at most 1,000 keys a call.
-    for (let i = 0; i < objects.length; i += 1000) await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
+    // DeleteObjects takes at most 1,000 keys a call. It answers 200 even when some keys fail: "In quiet mode, the
+    // response includes only keys for which the delete operation encountered an error"
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html), so those are named here, not left
+    // to a bare BucketNotEmpty from DeleteBucket (an object under Object Lock, or one this identity may not delete).
+    for (let i = 0; i < objects.length; i += 1000) {
+      const out = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
+      const errors = out.Errors ?? [];
+      if (errors.length > 0) {
+        const shown = errors.slice(0, 3).map((e) => `${e.Key}${e.VersionId ? ` (version ${e.VersionId})` : ''}: ${e.Code ?? 'error'}${e.Message ? ` ${e.Message}` : ''}`);
+        throw new Error(`bucket ${Bucket}: ${errors.length} object${errors.length === 1 ? '' : 's'} could not be deleted (${shown.join('; ')}${errors.length > 3 ? '; …' : ''}), so the bucket stays; delete them by hand, then the bucket`);
+      }
+    }
     if (!page.IsTruncated) break;
     keyMarker = page.NextKeyMarker;
     versionMarker = page.NextVersionIdMarker;

@@ -78,6 +78,13 @@ export interface ActualStackSet {
    * otherRegionsText).
    */
   elsewhere?: Array<{ account: string; region: string; status?: string }>;
+  /**
+   * What DescribeStackSet says it was made with: its permission model, and (SELF_MANAGED) the roles every later operation
+   * on it uses until an UpdateStackSet names others (API_StackSet.html, API_UpdateStackSet.html ExecutionRoleName).
+   */
+  permissionModel?: string;
+  administrationRoleArn?: string;
+  executionRoleName?: string;
 }
 
 /** An operation's failure as the summary gives it: the operation, then one line per account. */
@@ -280,7 +287,18 @@ async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
     }
     token = page.NextToken;
   } while (token);
-  return { exists: true, templateBody, wave, xstack, tags, instances, ...(elsewhere.length > 0 ? { elsewhere } : {}) };
+  return {
+    exists: true,
+    templateBody,
+    wave,
+    xstack,
+    tags,
+    instances,
+    ...(elsewhere.length > 0 ? { elsewhere } : {}),
+    ...(found.PermissionModel ? { permissionModel: found.PermissionModel } : {}),
+    ...(found.AdministrationRoleARN ? { administrationRoleArn: found.AdministrationRoleARN } : {}),
+    ...(found.ExecutionRoleName ? { executionRoleName: found.ExecutionRoleName } : {}),
+  };
 }
 
 /** A StackSet's template as CloudFormation holds it; undefined if there is no such StackSet. */
@@ -512,10 +530,25 @@ export const inoperable = (i: ActualInstance) => i.status === 'INOPERABLE' || i.
  * same customized administrator role used with this stack set previously."
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
  */
-const selfManagedRoles = (ctx: StackSetContext) =>
+export const selfManagedRoles = (ctx: StackSetContext) =>
   ctx.settings.permissionModel === 'SELF_MANAGED'
     ? { AdministrationRoleARN: `arn:${ctx.partition}:iam::${ctx.adminAccountId}:role/${ctx.settings.administrationRoleName}`, ExecutionRoleName: ctx.settings.executionRoleName }
     : {};
+
+/**
+ * The roles a SELF_MANAGED StackSet holds, where they are not the org file's: `old → new` for each, else undefined. An
+ * unchanged template sends no UpdateStackSet, so without this a renamed role would reach only the StackSets whose
+ * template changed, and every later CreateStackInstances on the others would use the old role (review s18-deployer M1).
+ */
+export function rolesChange(ctx: StackSetContext, actual: ActualStackSet): string | undefined {
+  if (!actual.exists || ctx.settings.permissionModel !== 'SELF_MANAGED') return undefined;
+  const wanted = selfManagedRoles(ctx) as { AdministrationRoleARN: string; ExecutionRoleName: string };
+  const changes = [
+    actual.administrationRoleArn !== undefined && actual.administrationRoleArn !== wanted.AdministrationRoleARN ? `administration role ${actual.administrationRoleArn} → ${wanted.AdministrationRoleARN}` : '',
+    actual.executionRoleName !== undefined && actual.executionRoleName !== wanted.ExecutionRoleName ? `execution role ${actual.executionRoleName} → ${wanted.ExecutionRoleName}` : '',
+  ].filter(Boolean);
+  return changes.length > 0 ? changes.join(', ') : undefined;
+}
 
 /**
  * Another deploy keeps starting operations on this StackSet: stop rather than
