@@ -3,7 +3,7 @@
 // the roles ("If you do not specify a customized execution role, CloudFormation performs the update using the role
 // previously associated with the StackSet", API_UpdateStackSet.html), and PermissionModel cannot change once the
 // StackSet has instances (same page). moto keeps what it was sent, which is what is checked here.
-import { DescribeStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
@@ -55,5 +55,37 @@ describe('StackSet settings besides the templates', () => {
     const refused = await deploy(serviceManaged, env.aws(REGION), { pollMs: 5 });
     expect(refused.mutatingCalls).toBe(0);
     expect(refused.stages[0]).toMatchObject({ stage: 'pipeline-identity', result: 'failed', reasons: [refusedPlan[0].otherPermissionModel] });
+  }, 180_000);
+});
+
+describe('a later wave reads its StackSet when its stage starts', () => {
+  it("another writer's template change during earlier waves is put right, not read as unchanged from the run's first answer (review s18-deployer m1)", async () => {
+    await env.local.reset();
+    env.proxy.reset({ seed: 1 });
+    const org = compileYaml(generateOrgYaml(2));
+    const direct = env.aws(REGION, env.local.endpoint);
+    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    await createStackSetRoles(org.org, direct, admin);
+    await deploy(org, env.aws(REGION), { pollMs: 5 });
+    const cfn = env.aws(REGION).cloudFormation();
+    const name = 'big-pipelines';
+    expect(org.rollout.waveOf.get('pipelines')).toBeGreaterThan(1);
+    const body = (await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.TemplateBody!;
+    let other: Promise<unknown> | undefined;
+    const again = await deploy(org, env.aws(REGION), {
+      pollMs: 5,
+      // After the first wave, another deploy (an older pipeline's) puts its template on the last wave's StackSet.
+      afterWave: async (wave) => {
+        if (wave === 1) {
+          other = direct.cloudFormation().send(
+            new UpdateStackSetCommand({ StackSetName: name, TemplateBody: `${body}# another deploy's template\n`, Capabilities: ['CAPABILITY_NAMED_IAM'], AdministrationRoleARN: `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`, ExecutionRoleName: 'AWSCloudFormationStackSetExecutionRole' }),
+          );
+          await other;
+        }
+      },
+    });
+    await other;
+    expect(again.stages.find((s) => s.stage === 'pipelines')?.result).toBe('updated');
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.TemplateBody).toBe(body);
   }, 180_000);
 });

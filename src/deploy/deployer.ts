@@ -78,8 +78,8 @@ export interface DeployOptions {
   outputReaderRoleName?: string;
   pollMs?: number;
   onEvent?: Listener;
-  /** Called after each completed wave; tests use it to interrupt a rollout. */
-  afterWave?: (wave: number) => void;
+  /** Called after each completed wave, and waited for; tests use it to interrupt a rollout, or to change AWS meanwhile. */
+  afterWave?: (wave: number) => void | Promise<void>;
   /** What was not checked and why (the CLI prints each on stderr); the run goes on. */
   onNote?: (note: string) => void;
   /** Called once deploy has refused nothing and before its first operation (the CLI records the org's layout then). */
@@ -796,7 +796,11 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const ctx = context(run, desired);
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
-  // The first read from the run's first answer (beforeOperations); every later one asks CloudFormation.
+  // The first read from the run's first answer (beforeOperations) in the first wave, read moments before; a stage of a
+  // later wave, which may start hours later, asks CloudFormation again: another writer's template change meanwhile
+  // would otherwise read as "unchanged", with no operation of ours to tell it (review s18-deployer m1). Every later
+  // read asks CloudFormation.
+  if ((run.compiled.rollout.waveOf.get(stage) ?? 1) > 1) run.firstReads.delete(desired.name);
   let actual = await readStackSet(beforeOperations(run, ctx));
   delete ctx.firstReads;
   // Read once: a StackSet created below has no instances.
@@ -1325,7 +1329,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
       failed = true;
       break;
     }
-    options.afterWave?.(i + 1);
+    await options.afterWave?.(i + 1);
   }
   if (!failed) {
     for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
