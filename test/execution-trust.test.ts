@@ -12,6 +12,10 @@ describe('an account StackSets cannot reach through its execution role', () => {
     ['an operation result', `account 111111111111 us-east-1: FAILED: ${REASON}`],
     ['an instance left OUTDATED', `account 111111111111 us-east-1: OUTDATED (FAILED): ${REASON}`],
     ['custom role names (terraform-provider-aws#15165)', "Account 111111111111 should have 'tf-acc-test-7055-Execution' role with trust relationship to Role 'tf-acc-test-7055-Administration'."],
+    [
+      'an administration role IAM has not propagated yet (cdklabs/cdk-stacksets#61)',
+      'account 111111111111 us-east-1: FAILED: User: arn:aws:sts::999999999999:assumed-role/AWSCloudFormationStackSetAdministrationRole/1234 is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole',
+    ],
   ])('is recognised in %s', (_, line) => {
     expect(untrustedAccount(line)).toBe('111111111111');
     expect(withExecutionRoleAdvice(selfManaged, 'stale', line)).toMatch(/'?: the last xstack bootstrap was made for another compile of org\.yaml .*run 'xstack bootstrap org\.yaml', which makes and trusts the execution role in account 111111111111, then deploy again$/);

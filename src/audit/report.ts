@@ -273,7 +273,7 @@ function reachSections(
           kind: 'p',
           text:
             'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
-            '"own policy outside the org file" marks a principal whose IAM policies xstack does not compile (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see". ' +
+            '"own policy outside the org file" marks a principal whose IAM policies are not in the templates (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see" (the execution role\'s, when `xstack bootstrap` made it, is the policy listed under "The StackSet execution role"). ' +
             'An explicit Deny that refuses some of a row\'s actions under its conditions (such as a push to a protected branch, or a request without TLS) is named in the last column: "refused … where …". ' +
             'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
         },

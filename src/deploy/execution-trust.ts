@@ -17,8 +17,15 @@ import { bootstrapTag, type BootstrapState } from './bootstrap';
  */
 const UNTRUSTED = /Account (\d{12}) should have '[^']+' role with trust relationship to Role '[^']+'/;
 
+/**
+ * The same, as STS words it when the administration role itself is not yet usable (just made, IAM not propagated):
+ * "User: arn:aws:sts::…:assumed-role/<AdminRole>/… is not authorized to perform: sts:AssumeRole on resource:
+ * arn:aws:iam::…:role/<ExecutionRole>" (cdklabs/cdk-stacksets#61, review s18-deployer m3).
+ */
+const UNASSUMED = /assumed-role\/[^/\s]+\/\S+ is not authorized to perform: sts:AssumeRole on resource: arn:[\w-]+:iam::(\d{12}):role\/\S+/;
+
 /** The account a failure line names as unreachable through its execution role, or undefined. */
-export const untrustedAccount = (line: string): string | undefined => UNTRUSTED.exec(line)?.[1];
+export const untrustedAccount = (line: string): string | undefined => UNTRUSTED.exec(line)?.[1] ?? UNASSUMED.exec(line)?.[1];
 
 /**
  * IAM is eventually consistent: a role or trust bootstrap just made may not be seen yet by the StackSets service
