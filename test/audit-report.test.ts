@@ -42,6 +42,10 @@ describe('the security checks the report lists', () => {
       const html = c.files.get('audit/report.html')!;
       const summary = md.split('\n').find((l) => l.startsWith('- Policy rules '))!;
       expect(summary, 'summary line').toBeDefined();
+      // Markdown's inline code is <code> in the HTML, never literal backticks (review s18-audit m4).
+      expect(md).toContain('`xstack bootstrap`');
+      expect(html).toContain('<code>xstack bootstrap</code>');
+      expect(html).not.toContain('`');
       expect([...summary.matchAll(/XS\d{3}/g)].map((m) => m[0])).toEqual(ids);
       const checks = md.slice(md.indexOf('## Security checks'));
       for (const r of CHECKED_RULES) {

@@ -11,7 +11,9 @@ const mdCell = (c: Cell) => (typeof c === 'string' ? c : `[${c.text}](${c.href})
  * actions wraps at `:` `/` `,` instead of widening its column, and words never
  * break inside (the cells keep `overflow-wrap: normal`).
  */
-const breakable = (text: string) => esc(text).replace(/[:/,|=_](?!\s)/g, '$&<wbr>');
+const breakable = (text: string) => inlineCode(esc(text).replace(/[:/,|=_](?!\s)/g, '$&<wbr>'));
+/** Markdown's inline code (`x`, as report.md writes it) as <code> in escaped HTML, not as literal backticks. */
+const inlineCode = (html: string) => (html.includes('`') ? html.replace(/`([^`\n]+)`/g, '<code>$1</code>') : html);
 /**
  * A page's cells as HTML. The same text recurs in many rows (a resource, a
  * principal, a list of actions): each is made breakable once per page.
@@ -69,12 +71,14 @@ export function toMarkdown(report: Report): string {
   return out.join('');
 }
 
+const prose = (text: string) => inlineCode(esc(text));
+
 function htmlBlock(b: Block, out: string[], htmlCell: (c: Cell) => string): void {
   switch (b.kind) {
     case 'p':
-      return void out.push(`<p>${esc(b.text)}</p>`);
+      return void out.push(`<p>${prose(b.text)}</p>`);
     case 'list':
-      return void out.push(`<ul>${b.items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`);
+      return void out.push(`<ul>${b.items.map((i) => `<li>${prose(i)}</li>`).join('')}</ul>`);
     case 'svg': {
       // Scaled to the page down to 60 % of its drawn width, scrolled sideways below that (see STYLE).
       const width = /width="(\d+)"/.exec(b.svg)?.[1];
