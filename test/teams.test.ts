@@ -198,6 +198,10 @@ describe('the report of an org of teams', () => {
     expect(section(twelve, 'checks')).toContain('| DeveloperRoleCodecommitDeveloperIn{source} | XS002 | ListRepositories |');
   });
 
+  it('says that access is not scoped by team: one developers section reaches every team (review s18-audit m7)', () => {
+    expect(section(six, 'teams')).toContain("Access is not scoped by team: the roles access.developers names (AWSReservedSSO_Developer_* in tools) may assume the developer role of every team's source account, 6 teams, so whoever is given one of them works on every team's repositories.");
+  });
+
   it('the teams table gives each team\'s values, and says what the placeholders stand for', () => {
     const teams = section(twelve, 'teams');
     expect(teams).toContain('with {team} for the team\'s key ({Team} in logical ids) and {source} for its source account\'s id');

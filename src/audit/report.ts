@@ -7,7 +7,7 @@
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
-import { SERVICE_MANAGED_EXECUTION_ROLE, type Org } from '../org/model';
+import { SERVICE_MANAGED_EXECUTION_ROLE, type DeveloperAccess, type Org } from '../org/model';
 import type { Rollout } from '../stages/graph';
 import { stageLabel, type Stage } from '../stages/model';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -392,6 +392,7 @@ function teamsSection(org: Org, teams: Teams): Section {
           `Each team's rows were made, and its paths proved, for that team: writing a team's values into a folded row gives exactly that team's row.` +
           (teams.unfolded.length > 0 ? ` Not folded (their names share no key, or they share an account or a key with another): ${teams.unfolded.join(', ')}.` : ''),
       },
+      ...accessAcrossTeams(org, teams),
       {
         kind: 'table',
         head: [TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, `source account (${SOURCE_PLACEHOLDER})`, 'pipeline accounts', 'repositories'],
@@ -399,6 +400,25 @@ function teamsSection(org: Org, teams: Teams): Section {
       },
     ],
   };
+}
+
+/**
+ * The org's access section is one for every source account: the same roles may assume the developer (and maintainer)
+ * role of every team's source account. Said, as the folded rows show it only once per team (review s18-audit m7).
+ */
+function accessAcrossTeams(org: Org, teams: Teams): Block[] {
+  const developers = org.access.developers;
+  if (!developers || teams.list.length < 2) return [];
+  const patterns = (sources: DeveloperAccess['assumedBy']) => sources.flatMap((s) => s.roleNames.map((r) => `${r} in ${s.account}`)).join(', ');
+  return [
+    {
+      kind: 'p',
+      text:
+        `Access is not scoped by team: the roles access.developers names (${patterns(developers.assumedBy)}) may assume the developer role of every team's source account, ${teams.list.length} teams, so whoever is given one of them works on every team's repositories` +
+        (developers.maintainers.length > 0 ? `, and the maintainers' (${patterns(developers.maintainers)}) write every team's protected branches` : '') +
+        '. An org file has one access section; access scoped to a team is an org file per team.',
+    },
+  ];
 }
 
 export interface ReportInput {
