@@ -575,6 +575,65 @@ function subsetOf(grant: Grant, name: string, actions: readonly string[]): Grant
   return { ...grant, name, actions: [...actions] };
 }
 
+const CONDITIONAL_BRANCH_DOC = 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html';
+
+/**
+ * A role people assume from roles of the org's accounts (developers, maintainers: templates/access-roles.ts
+ * peopleRole): the roles its trust names assume it, and no other role of their account; it works on the repositories
+ * (on a feature branch) and lists them.
+ */
+function peopleRoleNeeds(
+  who: 'developers' | 'maintainers',
+  per: 'developer role' | 'maintainer role',
+  of: { role: (e: AccessEnvironment) => string; source: (e: AccessEnvironment) => string; other: (e: AccessEnvironment) => string },
+): AccessNeed[] {
+  return [
+    {
+      // Asked as AWS sees it: a role chained from another role's session carries no aws:MultiFactorAuthPresent
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html), so a trust that
+      // required it would fail here as it would on AWS.
+      id: `${who}-assume`,
+      who,
+      per,
+      doc: GIT_REMOTE_CODECOMMIT,
+      grant: STS_ASSUME_ROLE_CHAINED,
+      principal: (e) => role(of.source(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+    },
+    {
+      id: `${who}-assume-other-role`,
+      who,
+      per,
+      doc: PRINCIPAL_ARN_DOC,
+      grant: STS_ASSUME_ROLE_CHAINED,
+      principal: (e) => role(of.other(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+    },
+    {
+      id: `${who}-work`,
+      who,
+      per: 'repository',
+      doc: CODECOMMIT_DEVELOPER.doc,
+      grant: CODECOMMIT_DEVELOPER,
+      principal: (e) => role(of.role(e)),
+      resource: (e) => e.repositoryArn,
+      context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
+    },
+    {
+      id: `${who}-list-repositories`,
+      who,
+      per: 'source account',
+      doc: CODECOMMIT_LIST_REPOSITORIES.doc,
+      grant: CODECOMMIT_LIST_REPOSITORIES,
+      principal: (e) => role(of.role(e)),
+      resource: () => '*',
+    },
+  ];
+}
+
 /**
  * The actions of a grant that write a branch: Write level and `codecommit:References` in the Service Authorization
  * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
@@ -585,6 +644,24 @@ export function branchWritesOf(grant: Grant): string[] {
     const data = codecommit.action(action.split(':')[1]);
     return data?.accessLevel === 'Write' && listsKey(data.conditionKeys, 'codecommit:References');
   });
+}
+
+/**
+ * Every branch write the developers' grant holds, on a protected branch, by a people role: refused to developers,
+ * allowed to maintainers (https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html).
+ */
+function protectedBranchWrites(who: 'developers' | 'maintainers', roleOf: (e: AccessEnvironment) => string, denied: boolean): AccessNeed {
+  return {
+    id: who === 'developers' ? 'developers-protected-branch' : 'maintainers-release',
+    who,
+    per: 'protected branch',
+    doc: CONDITIONAL_BRANCH_DOC,
+    grant: { name: `${who === 'developers' ? 'developer' : 'maintainer'}-branch-writes`, actions: branchWritesOf(CODECOMMIT_DEVELOPER), doc: CODECOMMIT_BRANCH_WRITES.doc },
+    principal: (e) => role(roleOf(e)),
+    resource: (e) => e.repositoryArn,
+    context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
+    ...(denied ? { denied: true } : {}),
+  };
 }
 
 export const ACCESS_NEEDS: readonly AccessNeed[] = [
@@ -620,85 +697,13 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     principal: (e) => role(e.ciReaderRole),
     resource: (e) => e.repositoryArn,
   },
-  {
-    // Asked as AWS sees it: a role chained from another role's session carries no aws:MultiFactorAuthPresent
-    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html), so a trust that
-    // required it would fail here as it would on AWS.
-    id: 'developers-assume',
-    who: 'developers',
-    per: 'developer role',
-    doc: GIT_REMOTE_CODECOMMIT,
-    grant: STS_ASSUME_ROLE_CHAINED,
-    principal: (e) => role(e.developerSource),
-    resource: (e) => e.developerRole,
-    identityManagedElsewhere: true,
-  },
-  {
-    id: 'developers-assume-other-role',
-    who: 'developers',
-    per: 'developer role',
-    doc: PRINCIPAL_ARN_DOC,
-    grant: STS_ASSUME_ROLE_CHAINED,
-    principal: (e) => role(e.developerOther),
-    resource: (e) => e.developerRole,
-    identityManagedElsewhere: true,
-    denied: true,
-  },
-  {
-    id: 'developers-work',
-    who: 'developers',
-    per: 'repository',
-    doc: CODECOMMIT_DEVELOPER.doc,
-    grant: CODECOMMIT_DEVELOPER,
-    principal: (e) => role(e.developerRole),
-    resource: (e) => e.repositoryArn,
-    context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
-  },
-  {
-    id: 'developers-list-repositories',
-    who: 'developers',
-    per: 'source account',
-    doc: CODECOMMIT_LIST_REPOSITORIES.doc,
-    grant: CODECOMMIT_LIST_REPOSITORIES,
-    principal: (e) => role(e.developerRole),
-    resource: () => '*',
-  },
-  {
-    id: 'developers-protected-branch',
-    who: 'developers',
-    per: 'protected branch',
-    // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
-    doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
-    // Not the Deny's own list: every branch write the developers' Allow grants must be refused, so an action granted
-    // and missing from the Deny fails the proof.
-    grant: { name: 'developer-branch-writes', actions: branchWritesOf(CODECOMMIT_DEVELOPER), doc: CODECOMMIT_BRANCH_WRITES.doc },
-    principal: (e) => role(e.developerRole),
-    resource: (e) => e.repositoryArn,
-    context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
-    denied: true,
-  },
-  // Maintainers release: "only a subset of senior developers can push or merge changes to that branch" (the page below).
-  {
-    id: 'maintainers-assume',
-    who: 'maintainers',
-    per: 'maintainer role',
-    doc: GIT_REMOTE_CODECOMMIT,
-    grant: STS_ASSUME_ROLE_CHAINED,
-    principal: (e) => role(e.maintainerSource),
-    resource: (e) => e.maintainerRole,
-    identityManagedElsewhere: true,
-  },
-  {
-    id: 'maintainers-assume-other-role',
-    who: 'maintainers',
-    per: 'maintainer role',
-    doc: PRINCIPAL_ARN_DOC,
-    grant: STS_ASSUME_ROLE_CHAINED,
-    principal: (e) => role(e.maintainerOther),
-    resource: (e) => e.maintainerRole,
-    identityManagedElsewhere: true,
-    denied: true,
-  },
+  // Developers: their role's trust (and no other role), its work, and no write to a protected branch.
+  ...peopleRoleNeeds('developers', 'developer role', { role: (e) => e.developerRole, source: (e) => e.developerSource, other: (e) => e.developerOther }),
+  // Not the Deny's own list: every branch write the developers' Allow grants must be refused, so an action granted and
+  // missing from the Deny fails the proof.
+  protectedBranchWrites('developers', (e) => e.developerRole, true),
+  // Maintainers release: "only a subset of senior developers can push or merge changes to that branch" (the page above).
+  ...peopleRoleNeeds('maintainers', 'maintainer role', { role: (e) => e.maintainerRole, source: (e) => e.maintainerSource, other: (e) => e.maintainerOther }),
   {
     // Developers are not maintainers: the maintainer trust's patterns must not admit the developers' roles.
     id: 'maintainers-assume-developer',
@@ -711,35 +716,7 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     identityManagedElsewhere: true,
     denied: true,
   },
-  {
-    id: 'maintainers-work',
-    who: 'maintainers',
-    per: 'repository',
-    doc: CODECOMMIT_DEVELOPER.doc,
-    grant: CODECOMMIT_DEVELOPER,
-    principal: (e) => role(e.maintainerRole),
-    resource: (e) => e.repositoryArn,
-    context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
-  },
-  {
-    id: 'maintainers-list-repositories',
-    who: 'maintainers',
-    per: 'source account',
-    doc: CODECOMMIT_LIST_REPOSITORIES.doc,
-    grant: CODECOMMIT_LIST_REPOSITORIES,
-    principal: (e) => role(e.maintainerRole),
-    resource: () => '*',
-  },
-  {
-    id: 'maintainers-release',
-    who: 'maintainers',
-    per: 'protected branch',
-    doc: 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html',
-    grant: { name: 'maintainer-branch-writes', actions: branchWritesOf(CODECOMMIT_DEVELOPER), doc: CODECOMMIT_BRANCH_WRITES.doc },
-    principal: (e) => role(e.maintainerRole),
-    resource: (e) => e.repositoryArn,
-    context: (e) => ({ 'codecommit:References': [`refs/heads/${e.protectedBranch}`] }),
-  },
+  protectedBranchWrites('maintainers', (e) => e.maintainerRole, false),
 ];
 
 /** The CodeDeploy agent's installer, `latest/install`, in the Region's resource kit bucket (https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html). */
