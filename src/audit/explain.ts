@@ -52,7 +52,7 @@ export interface Answer {
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
 const UNDECIDED = "no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide (within its own account either side's Allow is enough)";
-/** Answer`undecided`: refused only for want of an Allow on the identity side, which is the principal's own, outside the model. */
+/** An answer's `undecided`: refused only for want of an Allow on the identity side, which is the principal's own, outside the model. */
 const undecided = (request: Request, d: Decision): boolean =>
   !d.allowed && request.identityManagedElsewhere === true && d.refusedBy !== undefined && 'missing' in d.refusedBy && (d.refusedBy.missing === 'both' || d.refusedBy.missing === 'identity');
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
@@ -108,21 +108,24 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
-  const answer = (request: Request, d: Decision, path?: AccessPath): Answer => ({
-    principal: plain(principalName(request.principal)),
-    action: request.action,
-    resource: plain(request.resource),
-    allowed: d.allowed,
-    reason: d.reason,
-    path: path && plain(path.purpose),
-    context: request.context ?? {},
-    // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
-    identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
-    resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
-    refusedBy: d.allowed ? '' : undecided(request, d) ? UNDECIDED : plain(describeRefusal(d.refusedBy, label)),
-    ...(undecided(request, d) ? { undecided: true as const } : {}),
-    accounts: token ? undefined : path?.accounts,
-  });
+  const answer = (request: Request, d: Decision, path?: AccessPath): Answer => {
+    const open = undecided(request, d);
+    return {
+      principal: plain(principalName(request.principal)),
+      action: request.action,
+      resource: plain(request.resource),
+      allowed: d.allowed,
+      reason: d.reason,
+      path: path && plain(path.purpose),
+      context: request.context ?? {},
+      // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
+      identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
+      resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
+      refusedBy: d.allowed ? '' : open ? UNDECIDED : plain(describeRefusal(d.refusedBy, label)),
+      ...(open ? { undecided: true as const } : {}),
+      accounts: token ? undefined : path?.accounts,
+    };
+  };
   const asked = new Set<string>();
   const key = (r: Request) => `${principalName(r.principal)}\u0000${r.action.toLowerCase()}\u0000${r.resource}\u0000${JSON.stringify(r.context ?? {})}`;
 

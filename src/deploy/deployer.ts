@@ -1441,6 +1441,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const roles = rolesChange(context(run, desired), actual);
+    const otherModel = permissionModelText(run, desired.name, actual);
     const changed = templateChanged || roles !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
@@ -1457,7 +1458,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
-      ...(permissionModelText(run, desired.name, actual) ? { otherPermissionModel: permissionModelText(run, desired.name, actual) } : {}),
+      ...(otherModel ? { otherPermissionModel: otherModel } : {}),
       ...(roles ? { rolesChange: roles } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),

@@ -185,7 +185,7 @@ function roleSources(assumed: string) {
             str({
               expected: 'an IAM role name or pattern (* and ? allowed)',
               pattern: /^[\w+=,.@*?-]{1,64}$/,
-              refine: (v) => (/^[*?]+$/.test(v) ? `'${v}' matches every role of the account: each could assume the ${assumed} role; name the roles, or a pattern with a literal part such as AWSReservedSSO_Developer_*` : undefined),
+              refine: (v) => (/^[*?]+$/.test(v) ? `'${v}' matches every role of the account: each could assume the ${assumed} role; name the roles, or a pattern with a literal part such as AWSReservedSSO_${assumed === 'maintainer' ? 'Maintainer' : 'Developer'}_*` : undefined),
             }),
             { min: 1 },
           ),
