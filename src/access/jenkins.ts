@@ -12,7 +12,8 @@ export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';
 
 /**
  * The Jenkins LTS line on Java 21: Jenkins LTS requires Java 21 from 2.555.1 (April 2026), and its images for Java 17
- * are no longer built (jenkinsci/docker#2187, #2287), so `lts-jdk17` is a frozen, unpatched controller.
+ * are no longer built (https://github.com/jenkinsci/docker/issues/2187, https://github.com/jenkinsci/docker/pull/2287),
+ * so `lts-jdk17` is a frozen, unpatched controller.
  */
 export const JENKINS_IMAGE = 'jenkins/jenkins:lts-jdk21';
 

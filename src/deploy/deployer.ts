@@ -797,9 +797,10 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const emit = run.options.onEvent ?? (() => {});
   const stage = desired.stage.id;
   // The first read from the run's first answer (beforeOperations) in the first wave, read moments before; a stage of a
-  // later wave, which may start hours later, asks CloudFormation again: another writer's template change meanwhile
-  // would otherwise read as "unchanged", with no operation of ours to tell it (review s18-deployer m1). Every later
-  // read asks CloudFormation.
+  // later wave, which may start hours later, asks CloudFormation again (DescribeStackSet "Returns the description of the
+  // specified StackSet" as it is then, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSet.html):
+  // another writer's template change meanwhile would otherwise read as "unchanged", with no operation of ours to tell
+  // it (review s18-deployer m1). Every later read asks CloudFormation.
   if ((run.compiled.rollout.waveOf.get(stage) ?? 1) > 1) run.firstReads.delete(desired.name);
   let actual = await readStackSet(beforeOperations(run, ctx));
   delete ctx.firstReads;

@@ -20,7 +20,7 @@ const UNTRUSTED = /Account (\d{12}) should have '[^']+' role with trust relation
 /**
  * The same, as STS words it when the administration role itself is not yet usable (just made, IAM not propagated):
  * "User: arn:<partition>:sts::…:assumed-role/<AdminRole>/… is not authorized to perform: sts:AssumeRole on resource:
- * arn:<partition>:iam::…:role/<ExecutionRole>" (cdklabs/cdk-stacksets#61, review s18-deployer m3).
+ * arn:<partition>:iam::…:role/<ExecutionRole>" (https://github.com/cdklabs/cdk-stacksets/issues/61, review s18-deployer m3).
  */
 const UNASSUMED = /assumed-role\/[^/\s]+\/\S+ is not authorized to perform: sts:AssumeRole on resource: arn:[\w-]+:iam::(\d{12}):role\/\S+/;
 

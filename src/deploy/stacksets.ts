@@ -80,7 +80,9 @@ export interface ActualStackSet {
   elsewhere?: Array<{ account: string; region: string; status?: string }>;
   /**
    * What DescribeStackSet says it was made with: its permission model, and (SELF_MANAGED) the roles every later operation
-   * on it uses until an UpdateStackSet names others (API_StackSet.html, API_UpdateStackSet.html ExecutionRoleName).
+   * on it uses until an UpdateStackSet names others
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSet.html;
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html, ExecutionRoleName).
    */
   permissionModel?: string;
   administrationRoleArn?: string;

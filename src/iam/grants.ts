@@ -541,7 +541,9 @@ export const CODECOMMIT_DEVELOPER: Grant = {
     // the caller picks, so an approval rule is no two-person check on its own: the maintainer role gates protected
     // branches (README "Who releases").
     // Editing or deleting a comment is its author's alone ("Only comment authors can modify or delete their comments",
-    // CommentNotCreatedByCallerException). Overriding approval rules, and writing rules, stay out: they undo review.
+    // CommentNotCreatedByCallerException, https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateComment.html).
+    // Overriding approval rules, and writing rules, stay out: they undo review. Approving:
+    // https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdatePullRequestApprovalState.html
     'codecommit:UpdatePullRequestApprovalState',
     'codecommit:PostCommentReply',
     'codecommit:PostCommentForComparedCommit',
