@@ -248,19 +248,16 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
  */
 function missingBaseSection(file: string, identity: ProfileIdentity): string | undefined {
   if (identity.kind === 'ci') return undefined;
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const has = (header: RegExp) => text.split(/\r?\n/).some((line) => header.test(line.trim()));
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  if (identity.kind === 'developer-sso') {
-    return has(new RegExp(`^\\[sso-session\\s+${escape(identity.ssoSession)}\\]$`)) ? undefined : `[sso-session ${identity.ssoSession}] section`;
-  }
+  // A file's lines as its section headers read, the blanks between their words as one space: `[profile  x]` is `[profile x]`.
+  const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split(/\r?\n/).map((line) => line.trim().replace(/\s+/g, ' ')) : []);
+  const config = lines(file);
+  if (identity.kind === 'developer-sso') return config.includes(`[sso-session ${identity.ssoSession}]`) ? undefined : `[sso-session ${identity.ssoSession}] section`;
   // The default profile's credentials may come from the environment.
   if (identity.sourceProfile === 'default') return undefined;
   // A profile may also be only in the credentials file (`[name]`, its keys): the SDKs' AWS_SHARED_CREDENTIALS_FILE, else
   // the one beside the config (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html).
   const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE || join(dirname(file), 'credentials');
-  const inCredentials = existsSync(credentials) && readFileSync(credentials, 'utf8').split(/\r?\n/).some((line) => line.trim() === `[${identity.sourceProfile}]`);
-  return inCredentials || has(new RegExp(`^\\[profile\\s+${escape(identity.sourceProfile)}\\]$`)) ? undefined : `[profile ${identity.sourceProfile}] section (nor ${credentials} a [${identity.sourceProfile}] one)`;
+  return lines(credentials).includes(`[${identity.sourceProfile}]`) || config.includes(`[profile ${identity.sourceProfile}]`) ? undefined : `[profile ${identity.sourceProfile}] section (nor ${credentials} a [${identity.sourceProfile}] one)`;
 }
 
 interface AwsCommandOptions {
