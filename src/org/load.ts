@@ -335,9 +335,11 @@ export const orgSchema = partialObj(
 /** The org file's valid parts: a field that failed its own checks is absent, and was reported. */
 type Raw = NonNullable<ReturnType<typeof orgSchema>>['value'];
 
+/** The org's name, the file's without its extension: it names the org's output folder (dist/<name>/) and its layout file. */
+const orgNameOf = (file: string) => basename(file, extname(file));
+
 export function loadOrgFile(file: string): Org {
-  // The org's name, the file's without its extension, names its folder in the output (dist/<name>/) and its layout file.
-  const name = basename(file, extname(file));
+  const name = orgNameOf(file);
   if (name === '' || name.startsWith('.')) {
     throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${name === '' ? 'is empty' : name === '.' || name === '..' ? 'is no folder name' : 'would be a hidden folder'}; rename the file, e.g. to org.yaml`);
   }
@@ -604,7 +606,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   return {
     file,
     recordedFile: recordedPath(file),
-    name: basename(file, extname(file)),
+    name: orgNameOf(file),
     organizationId: raw.organization.id,
     partition,
     region,
