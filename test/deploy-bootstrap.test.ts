@@ -24,6 +24,9 @@ import { eventuallyConsistent, failingCall, refusedAssume, shortPages } from './
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
+/** The handler actions that serve only an optional property (optional-handler-actions.ts), which no compiled template sets. */
+const OPTIONAL_ONLY = new Set(['codecommit:CreateCommit', 's3:GetObject', 's3:GetObjectVersion', 'codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision', 'codepipeline:StartPipelineExecution', 'codestar-connections:PassConnection']);
+
 const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileFile(f)] as [string, CompiledOrg]), ['generated-3', compileGenerated(3)]];
 
 /** IAM's wildcard match of a policy's Resource against an ARN (`*` any run of characters, `?` one). */
@@ -33,12 +36,13 @@ const allows = (policy: ReturnType<typeof resolvePolicy>, action: string, arn: s
 
 describe('the execution role policy derived from the compiled templates', () => {
   for (const [file, compiled] of orgs) {
-    it(`${file}: every action any template's resource types need is granted`, () => {
+    it(`${file}: every action any template's resource types need is granted; none that only an optional property the templates leave out needs`, () => {
       const statements = executionPolicy(compiled);
       const granted = new Set(statements.flatMap((s) => s.Action));
       const types = new Set(compiled.stages.flatMap((s) => Object.values(renderTemplate(s.definition).Resources).map((r) => r.Type)));
       expect(types.size).toBeGreaterThan(10);
-      for (const type of types) for (const action of RESOURCE_PERMISSIONS[type]) expect(granted.has(action), `${type}: ${action}`).toBe(true);
+      for (const type of types) for (const action of RESOURCE_PERMISSIONS[type]) if (!OPTIONAL_ONLY.has(action)) expect(granted.has(action), `${type}: ${action}`).toBe(true);
+      for (const action of OPTIONAL_ONLY) expect(granted.has(action), action).toBe(false);
       // One wildcard: every CloudFormation action ("full AWS CloudFormation permissions", the StackSets guide), on the org's instance stacks only, with its reason.
       const wildcards = statements.filter((s) => s.Action.some((a) => a.includes('*')));
       expect(wildcards.map((s) => [s.Action, s.Resource])).toEqual([[['cloudformation:*'], [`arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/StackSet-${compiled.org.prefix}-*`]]]);
@@ -225,6 +229,40 @@ describe('the execution role policy derived from the compiled templates', () => 
       for (const pack of packs) expect(JSON.stringify({ Version: '2012-10-17', Statement: pack }).length).toBeLessThanOrEqual(6144);
       expect(packs.flat()).toEqual(policy.Statement);
     }
+  });
+
+  it("an optional property's handler actions are granted when a template sets it, for its type only (a repository's initial commit, a pipeline run after an update, a deployment with its group, a connection)", () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const granted = (change: (type: string, properties: Record<string, unknown>) => Record<string, unknown> | undefined) => {
+      const stages = compiled.stages.map((stage) => {
+        const resources = Object.fromEntries(
+          Object.entries(stage.definition.resources).map(([id, r]) => {
+            const res = r as { Type: string; Properties?: Record<string, unknown> };
+            const properties = change(res.Type, res.Properties ?? {});
+            return [id, properties ? { ...res, Properties: properties } : r];
+          }),
+        );
+        return { ...stage, definition: { ...stage.definition, resources } };
+      });
+      return new Set(executionPolicy({ ...compiled, stages } as CompiledOrg).flatMap((s) => s.Action));
+    };
+    const none = granted(() => undefined);
+    for (const action of OPTIONAL_ONLY) expect(none.has(action), action).toBe(false);
+    const code = granted((type, p) => (type === 'AWS::CodeCommit::Repository' ? { ...p, Code: { S3: { Bucket: 'b', Key: 'k.zip' } } } : undefined));
+    expect(['codecommit:CreateCommit', 's3:GetObject', 's3:GetObjectVersion'].filter((a) => code.has(a))).toHaveLength(3);
+    expect(code.has('codepipeline:StartPipelineExecution')).toBe(false);
+    const restart = (value: unknown) => granted((type, p) => (type === 'AWS::CodePipeline::Pipeline' ? { ...p, RestartExecutionOnUpdate: value } : undefined));
+    expect(restart(true).has('codepipeline:StartPipelineExecution')).toBe(true);
+    expect(restart(false).has('codepipeline:StartPipelineExecution')).toBe(false);
+    expect(restart({ 'Fn::If': ['C', true, false] }).has('codepipeline:StartPipelineExecution')).toBe(true);
+    const deployment = granted((type, p) => (type === 'AWS::CodeDeploy::DeploymentGroup' ? { ...p, Deployment: { Revision: { RevisionType: 'S3' } } } : undefined));
+    expect(deployment.has('codedeploy:CreateDeployment') && deployment.has('codedeploy:RegisterApplicationRevision')).toBe(true);
+    expect(deployment.has('codecommit:CreateCommit')).toBe(false);
+    // A connection named in one account's branch of an Fn::If still counts.
+    const connection = granted((type, p) =>
+      type === 'AWS::CodePipeline::Pipeline' ? { ...p, Stages: [{ Name: 'Source', Actions: [{ 'Fn::If': ['C', { Name: 'S', Configuration: { ConnectionArn: 'x' } }, { Ref: 'AWS::NoValue' }] }] }] } : undefined,
+    );
+    expect(connection.has('codestar-connections:PassConnection')).toBe(true);
   });
 
   it('a resource type with no known handler permissions is an error naming it and the way to fix it', () => {

@@ -35,6 +35,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
+import { handlerActionsFor } from './optional-handler-actions';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
 
@@ -170,6 +171,8 @@ function nameOf(t: CfnTemplate, v: unknown): string | undefined {
 interface Derived {
   /** Each resource type, with the accounts it is in. */
   types: Scopes;
+  /** Each resource type's resources, for the handler actions they need (optional-handler-actions.ts). */
+  resourcesByType: Map<string, CfnResource[]>;
   arnsByService: Map<string, Set<string>>;
   /** Each named ARN's accounts. */
   arnScopes: Scopes;
@@ -287,11 +290,13 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const arnsByService = new Map<string, Set<string>>();
   const arnScopes = new Scopes();
   const unlistedRoles = new Scopes();
+  const resourcesByType = new Map<string, CfnResource[]>();
   for (const given of templates) {
     for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
       // A resource in no target account (its condition holds in none of them) is created nowhere.
       if (accounts?.size === 0) continue;
       types.add(r.Type, accounts);
+      (resourcesByType.get(r.Type) ?? resourcesByType.set(r.Type, []).get(r.Type)!).push(r);
       const spec = NAMED[r.Type];
       if (!spec) continue;
       const name = nameOf(t, r.Properties?.[spec.property]);
@@ -321,7 +326,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       arnsByService.set(service, arns);
     }
   }
-  return { types, arnsByService, arnScopes, unlistedRoles };
+  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles };
 }
 
 /**
@@ -448,18 +453,20 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, arnsByService, arnScopes, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
-  const actions = new Set<string>();
+  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  // Each type's handler actions, less those serving optional properties no resource of the type sets.
+  const handlerActions = new Map<string, readonly string[]>();
   for (const type of [...types.keys()].sort()) {
-    const needed = RESOURCE_PERMISSIONS[type];
-    if (!needed) {
+    const all = RESOURCE_PERMISSIONS[type];
+    if (!all) {
       throw new XstackError(
         'EXECUTION_POLICY',
         `resource type ${type} has no known handler permissions; regenerate src/deploy/resource-permissions.ts (node test/support/resource-permissions.gen.mjs) with its service listed`,
       );
     }
-    for (const a of needed) actions.add(a);
+    handlerActions.set(type, handlerActionsFor(all, resourcesByType.get(type)!));
   }
+  const actions = new Set([...handlerActions.values()].flat());
   // The CloudFormation actions of "full AWS CloudFormation permissions" that take no resource (InstanceStacks has the rest).
   for (const a of ['cloudformation:ListStacks', 'cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus']) actions.add(a);
   const byService = new Map<string, { scoped: Set<string>; unscoped: Set<string> }>();
@@ -478,7 +485,7 @@ export function executionPolicyFor(
     const named = [...(arnsByService.get(service) ?? [])].sort();
     const generated = GENERATED_IDS[service];
     // The accounts of the types whose handlers call this service: where its account-wide statements are needed.
-    const callers = [...types.keys()].filter((t) => RESOURCE_PERMISSIONS[t]?.some((a) => serviceOf(a) === service)).sort();
+    const callers = [...types.keys()].filter((t) => handlerActions.get(t)!.some((a) => serviceOf(a) === service)).sort();
     const accountWide = (arn: string) => scopeFor([arn], () => types.of(...callers));
     if (named.length > 0) {
       statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named, ...scopeFor(named, (arn) => arnScopes.of(arn)) });
@@ -517,7 +524,7 @@ export function executionPolicyFor(
   }
   if (actions.has(CREATE_KEY)) {
     // Where a template creates a key: the accounts of the types whose handlers call kms:CreateKey.
-    const callers = [...types.keys()].filter((t) => RESOURCE_PERMISSIONS[t]?.includes(CREATE_KEY));
+    const callers = [...types.keys()].filter((t) => handlerActions.get(t)!.includes(CREATE_KEY));
     statements.push({
       Sid: 'KmsCreateKey',
       Effect: 'Allow',

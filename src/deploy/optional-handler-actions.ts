@@ -1,0 +1,62 @@
+/**
+ * Handler permissions that serve one optional property. A type's registry schema lists every action its handlers
+ * may call (resource-permissions.ts), including those they call only for a property a template may leave out: the
+ * initial commit of a repository, a deployment made with its deployment group, a pipeline run after an update.
+ * Granting them where no template sets the property would let the StackSet execution role commit to any branch of
+ * the org's repositories, deploy any revision and start every pipeline, prod included, which nothing it deploys
+ * needs. So the execution policy grants each of them only when some resource of its type sets the property.
+ *
+ * Only actions that change something are listed: the handlers' reads stay granted whatever the template sets (a
+ * read the handler makes regardless would otherwise fail the stack). The property each action serves is the one
+ * AWS's template reference describes as doing what the action does (the page beside each entry).
+ */
+import type { CfnResource } from '../cfn/template';
+
+interface OptionalActions {
+  /** The actions only `neededBy` resources need. */
+  readonly actions: readonly string[];
+  /** Whether a resource of the type sets what the actions serve. */
+  readonly neededBy: (properties: Readonly<Record<string, unknown>>) => boolean;
+}
+
+const set = (property: string) => (properties: Readonly<Record<string, unknown>>) => properties[property] !== undefined;
+
+export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly OptionalActions[]>> = {
+  // Code: "Information about code to be committed to a repository after it is created", from an S3 object (Code.S3).
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codecommit-repository.html
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codecommit-repository-code.html
+  'AWS::CodeCommit::Repository': [{ actions: ['codecommit:CreateCommit', 's3:GetObject', 's3:GetObjectVersion'], neededBy: set('Code') }],
+  // Deployment: "If you specify this property, your target application revision is deployed as soon as the
+  // provisioning process is complete."
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
+  'AWS::CodeDeploy::DeploymentGroup': [{ actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision'], neededBy: set('Deployment') }],
+  'AWS::CodePipeline::Pipeline': [
+    // RestartExecutionOnUpdate: "Indicates whether to rerun the CodePipeline pipeline after you update it"; false or
+    // absent, the update does not start it.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codepipeline-pipeline.html
+    { actions: ['codepipeline:StartPipelineExecution'], neededBy: (p) => p.RestartExecutionOnUpdate !== undefined && p.RestartExecutionOnUpdate !== false },
+    // PassConnection passes a connection to a service that takes a connection ARN, such as a pipeline's source
+    // action (its ConnectionArn); a pipeline whose actions name no connection passes none.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodestarconnections.html
+    // https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html
+    { actions: ['codestar-connections:PassConnection'], neededBy: (p) => namesAConnection(p.Stages) },
+  ],
+};
+
+/** The handler actions a resource of this type needs: its type's, less the optional ones it does not set. */
+export function handlerActionsFor(all: readonly string[], resources: readonly CfnResource[]): readonly string[] {
+  const optional = OPTIONAL_HANDLER_ACTIONS[resources[0]?.Type ?? ''];
+  if (!optional) return all;
+  const unused = new Set(optional.filter((o) => !resources.some((r) => o.neededBy(r.Properties ?? {}))).flatMap((o) => o.actions));
+  return all.filter((a) => !unused.has(a));
+}
+
+/**
+ * Whether a ConnectionArn key is anywhere in the stages, an account's Fn::If branch included: keys are literal in a
+ * template (no intrinsic function makes one), so a pipeline without the key names no connection.
+ */
+function namesAConnection(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(namesAConnection);
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, v]) => key === 'ConnectionArn' || namesAConnection(v));
+}
