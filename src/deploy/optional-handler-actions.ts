@@ -19,17 +19,17 @@ interface OptionalActions {
   readonly neededBy: (properties: Readonly<Record<string, unknown>>) => boolean;
 }
 
-const set = (property: string) => (properties: Readonly<Record<string, unknown>>) => properties[property] !== undefined;
+const sets = (property: string) => (properties: Readonly<Record<string, unknown>>) => properties[property] !== undefined;
 
 export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly OptionalActions[]>> = {
   // Code: "Information about code to be committed to a repository after it is created", from an S3 object (Code.S3).
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codecommit-repository.html
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codecommit-repository-code.html
-  'AWS::CodeCommit::Repository': [{ actions: ['codecommit:CreateCommit', 's3:GetObject', 's3:GetObjectVersion'], neededBy: set('Code') }],
+  'AWS::CodeCommit::Repository': [{ actions: ['codecommit:CreateCommit', 's3:GetObject', 's3:GetObjectVersion'], neededBy: sets('Code') }],
   // Deployment: "If you specify this property, your target application revision is deployed as soon as the
   // provisioning process is complete."
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
-  'AWS::CodeDeploy::DeploymentGroup': [{ actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision'], neededBy: set('Deployment') }],
+  'AWS::CodeDeploy::DeploymentGroup': [{ actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision'], neededBy: sets('Deployment') }],
   'AWS::CodePipeline::Pipeline': [
     // RestartExecutionOnUpdate: "Indicates whether to rerun the CodePipeline pipeline after you update it"; false or
     // absent, the update does not start it.
