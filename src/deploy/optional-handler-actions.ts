@@ -6,8 +6,9 @@
  * the org's repositories, deploy any revision and start every pipeline, prod included, which nothing it deploys
  * needs. So the execution policy grants each of them only when some resource of its type sets the property.
  *
- * Only actions that change something are listed: the handlers' reads stay granted whatever the template sets (a
- * read the handler makes regardless would otherwise fail the stack). The property each action serves is the one
+ * Only actions that change something or read data are listed (the initial commit's zip is read with s3:GetObject,
+ * which on the org's buckets would read their artifacts): the handlers' other reads stay granted whatever the
+ * template sets (a read the handler makes regardless would otherwise fail the stack). The property each action serves is the one
  * AWS's template reference describes as doing what the action does (the page beside each entry).
  */
 import type { CfnResource } from '../cfn/template';
