@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainer, renderAnswers } from '../src/audit/explain';
+import { explainer, renderAnswers, type Answer } from '../src/audit/explain';
 import { executionPolicy, forAccount, resolvePolicy } from '../src/deploy/execution-policy';
 import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
@@ -172,6 +172,41 @@ describe('xstack explain', () => {
       for (const s of own.identitySide) expect(s).toMatch(/^bootstrap: \w+$/);
       const [across] = gAsk({ principal: executionRole(member), action: 'iam:PutRolePolicy', resource: pipelineRole(other) });
       expect([across.allowed, across.principal, across.resource]).toEqual([false, executionRole(member), pipelineRole(other)]);
+    });
+  });
+
+  describe('an action that names a branch, asked without codecommit:References (review s18-audit m6)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const ask = explainer(c);
+    const source = c.org.accounts.find((a) => a.role === 'source')!.id;
+    const repo = `arn:${c.org.partition}:codecommit:${c.org.region}:${source}:${c.org.repositories[0].name}`;
+    const protectedRefs = c.org.access.developers!.protectedBranches.map((b) => `refs/heads/${b}`);
+    const branchOf = (a: Answer) => a.context['codecommit:References'];
+
+    it('is asked for each protected branch and another, never without the branch', () => {
+      for (const principal of ['acme-developer', 'acme-maintainer', `arn:${c.org.partition}:iam::${source}:role/${c.org.stackSets.executionRoleName}`]) {
+        const answers = ask({ principal, action: 'codecommit:CreateCommit', resource: repo });
+        expect(answers.every((a) => branchOf(a)?.length === 1), principal).toBe(true);
+        const branches = answers.map((a) => branchOf(a)[0]);
+        expect(branches.filter((b) => protectedRefs.includes(b)).sort(), principal).toEqual([...protectedRefs].sort());
+        expect(branches.filter((b) => !protectedRefs.includes(b)).length, principal).toBe(1);
+      }
+      // The developer role: refused on each protected branch by its Deny, allowed on another.
+      const developer = ask({ principal: 'acme-developer', action: 'codecommit:PutFile', resource: repo });
+      for (const a of developer) expect([branchOf(a)[0], a.allowed]).toEqual([branchOf(a)[0], !protectedRefs.includes(branchOf(a)[0])]);
+      expect(developer.filter((a) => !a.allowed).every((a) => /DenyWritesToProtectedBranches \(explicit Deny\)$/.test(a.refusedBy))).toBe(true);
+    });
+
+    it('says the branch was chosen; an action without the key, or a question naming the branch, is asked as it is', () => {
+      // No access path asks the execution role's writes: each branch is explain's choice.
+      const answers = ask({ principal: `arn:${c.org.partition}:iam::${source}:role/${c.org.stackSets.executionRoleName}`, action: 'codecommit:PutFile', resource: repo });
+      expect(answers.map((a) => a.branchChosen).sort()).toEqual(['another', ...protectedRefs.map(() => 'named')]);
+      const text = renderAnswers(answers);
+      expect(text).toContain('(another branch, which no policy names)');
+      expect(text).toMatch(/codecommit:References=refs\/heads\/main \(a branch the policies or protectedBranches name/);
+      expect(ask({ principal: answers[0].principal, action: 'codecommit:GetRepository', resource: repo }).map((a) => a.context)).toEqual([{}]);
+      const named = ask({ principal: 'acme-developer', action: 'codecommit:PutFile', resource: repo, context: { 'codecommit:References': ['refs/heads/topic'] } });
+      expect(named.map((a) => [branchOf(a), a.branchChosen, a.allowed])).toEqual([[['refs/heads/topic'], undefined, true]]);
     });
   });
 

@@ -8,7 +8,7 @@
  * StackSet execution role's policy as `xstack bootstrap` writes it in each
  * account (src/deploy/execution-policy.ts), labelled `bootstrap: <Sid>`.
  */
-import { sampleOf } from './samples';
+import { anotherName, sampleOf } from './samples';
 import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
 import { principalName, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -22,6 +22,7 @@ import { startProof, TOKEN_MARK } from './symbolic';
 import { executionPolicy, forAccount, type ExecutionStatement } from '../deploy/execution-policy';
 import { executionRoleGrants } from './execution-reach';
 import { tokeniseList } from './classes';
+import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
 
 export interface ExplainQuery {
   principal?: string;
@@ -53,6 +54,11 @@ export interface Answer {
   undecided?: true;
   /** Proved once for these accounts (an account class); the principal and resource hold `{account}` for each. */
   accounts?: readonly string[];
+  /**
+   * The request's branch (`codecommit:References`) is one explain chose: the action names a branch and the question
+   * named none, so it was asked for each branch the statements or protectedBranches name, and for another.
+   */
+  branchChosen?: 'named' | 'another';
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
@@ -175,7 +181,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
-  const answer = (request: Request, d: Decision, path?: AccessPath): Answer => {
+  const answer = (request: Request, d: Decision, path?: AccessPath, branchChosen?: Answer['branchChosen']): Answer => {
     const open = undecided(request, d);
     const undecidedBy = request.principal.kind === 'aws' && bootstrapped.has(request.principal.arn) ? UNDECIDED_BOOTSTRAPPED : UNDECIDED;
     return {
@@ -192,6 +198,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
       refusedBy: d.allowed ? '' : open ? undecidedBy : plain(describeRefusal(d.refusedBy, label)),
       ...(open ? { undecided: true as const } : {}),
       accounts: token ? undefined : path?.accounts,
+      ...(branchChosen ? { branchChosen } : {}),
     };
   };
   const asked = new Set<string>();
@@ -215,22 +222,61 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
     for (const action of actions) {
       for (const probe of probes) {
         const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
-        const context = query.context ?? contextFor([...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)]);
-        const request: Request = {
-          ...base,
-          context,
-          identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
-          ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
-        };
-        if (asked.has(key(request))) continue;
-        asked.add(key(request));
-        const d = evaluate(index, request, org.organizationId);
-        // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
-        if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d));
+        const statements = [...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)];
+        for (const { context, branchChosen } of contextsOf(org, action, statements, query.context)) {
+          const request: Request = {
+            ...base,
+            context,
+            identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
+            ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
+          };
+          if (asked.has(key(request))) continue;
+          asked.add(key(request));
+          const d = evaluate(index, request, org.organizationId);
+          // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
+          if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d, undefined, branchChosen));
+        }
       }
     }
   }
   return answers;
+}
+
+/**
+ * The contexts a request is asked under: the question's `--context`, else the conditions its statements name
+ * (contextFor). An action that names a branch (`codecommit:References` in its Service Authorization Reference entry:
+ * CodeCommit's branch writes, https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html)
+ * asked without one is asked once for each branch the statements or protectedBranches name and once for another
+ * branch, never without the key: a question without a branch then reads every branch's answer, where one request
+ * without the key would pass the protected-branch Deny's `Null … false` clause and answer ALLOWED for every branch.
+ */
+function contextsOf(org: Org, action: string, statements: readonly ResolvedStatement[], given: ExplainQuery['context']): Array<{ context: Record<string, string[]>; branchChosen?: Answer['branchChosen'] }> {
+  const context = given ?? contextFor(statements);
+  if (!namesBranch(action) || (given && Object.keys(given).some(isReferences))) return [{ context }];
+  const rest = Object.fromEntries(Object.entries(context).filter(([k]) => !isReferences(k)));
+  const named = namedBranches(org, statements);
+  return [
+    ...[...new Set(named.map(sampleOf))].map((ref) => ({ context: { ...rest, [REFERENCES]: [ref] }, branchChosen: 'named' as const })),
+    { context: { ...rest, [REFERENCES]: [anotherBranch(named)] }, branchChosen: 'another' as const },
+  ];
+}
+
+/** A branch none of `named` matches: the proof's feature branch, unless one does. */
+const anotherBranch = (named: readonly string[]): string =>
+  named.some((ref) => matches(ref, FEATURE_BRANCH)) ? anotherName(named, (name) => `refs/heads/${name}`) : FEATURE_BRANCH;
+
+const isReferences = (key: string) => key.toLowerCase() === REFERENCES.toLowerCase();
+
+/** The branches (`refs/heads/…`, maybe patterns) the org's protectedBranches and the statements' conditions name, in that order. */
+function namedBranches(org: Org, statements: readonly ResolvedStatement[]): string[] {
+  const named = new Set((org.access.developers?.protectedBranches ?? []).map((b) => `refs/heads/${b}`));
+  for (const s of statements) {
+    for (const [operator, keys] of Object.entries(s.conditions)) {
+      // Null's values say whether the key is there (`false`), not a branch.
+      if (operator !== 'Null') for (const [k, values] of Object.entries(keys)) if (isReferences(k)) values.forEach((v) => named.add(v));
+    }
+  }
+  return [...named];
 }
 
 const sameContext = (a: Record<string, string[]>, b: Record<string, string[]>) =>
@@ -281,6 +327,12 @@ export class ExplainError extends XstackError {
   }
 }
 
+/** What a branch explain chose says beside the request's context. */
+const BRANCH_CHOSEN: Record<NonNullable<Answer['branchChosen']>, string> = {
+  named: `(a branch the policies or protectedBranches name: the action's requests name the branch they write, so each is asked; --context ${REFERENCES}=refs/heads/<branch> asks for one)`,
+  another: '(another branch, which no policy names)',
+};
+
 /** The answers as text: one block per request, allowed or refused, with both sides' statements. */
 export function renderAnswers(answers: readonly Answer[]): string {
   if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n';
@@ -289,7 +341,7 @@ export function renderAnswers(answers: readonly Answer[]): string {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
     const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
-    lines.push(`  request context: ${context.join(', ') || '(none)'}`);
+    lines.push(`  request context: ${context.join(', ') || '(none)'}${a.branchChosen ? ` ${BRANCH_CHOSEN[a.branchChosen]}` : ''}`);
     lines.push(`  identity side allows: ${a.identitySide.join('; ') || '(nothing)'}`);
     lines.push(`  resource side allows: ${a.resourceSide.join('; ') || '(nothing)'}`);
     lines.push(a.allowed ? `  because: ${a.reason}` : a.undecided ? `  undecided: ${a.refusedBy}` : `  refused: ${a.refusedBy}`);
