@@ -137,6 +137,14 @@ describe('xstack explain', () => {
       for (const a of others) expect([a.allowed, a.undecided]).toEqual([false, undefined]);
     });
 
+    it("bootstrap's actions are asked of the execution roles alone: a question naming only a resource does not ask every role for them", () => {
+      const templateActions = new Set(c.access.grants.flatMap((g) => g.actions));
+      const answers = ask({ resource: repo });
+      const bootstrapOnly = answers.filter((a) => !templateActions.has(a.action));
+      expect(bootstrapOnly.some((a) => a.action === 'codecommit:DeleteRepository' && a.allowed && a.principal === role(source))).toBe(true);
+      expect(new Set(bootstrapOnly.map((a) => a.principal.replace(/::\d{12}:/, '::{account}:')))).toEqual(new Set([role('{account}')]));
+    });
+
     it("its policy's Deny refuses, whatever else the role holds; where nothing of it speaks, the role's other policies decide", () => {
       const pathed = `arn:${c.org.partition}:iam::${source}:role/${c.org.prefix}-source-/${'x'.repeat(11)}`;
       const [denied] = ask({ principal: role(source), action: 'iam:PutRolePolicy', resource: pathed });

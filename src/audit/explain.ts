@@ -216,10 +216,14 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
 
   // Then every other request the statements make possible, or the one asked for when all three are given.
   const principals = candidatesPrincipals(grants, orgRoles, query.principal, fits);
-  const actions = query.action && !/[*?]/.test(query.action) ? [query.action] : [...new Set(grants.flatMap((g) => g.actions))].filter((a) => !a.includes('*') && fitsEither(query.action, a, true)).sort();
+  const actionsOf = (statements: readonly ResolvedStatement[]) =>
+    query.action && !/[*?]/.test(query.action) ? [query.action] : [...new Set(statements.flatMap((g) => g.actions))].filter((a) => !a.includes('*') && fitsEither(query.action, a, true)).sort();
+  // Bootstrap's actions (every handler permission of the templates' types) asked of the execution roles only, whose policy it is.
+  const templateActions = actionsOf(access.grants);
+  const executionActions = bootstrapped.size > 0 ? actionsOf(grants) : templateActions;
   const probes = resourceProbes(resources, query.resource, fits);
   for (const principal of principals) {
-    for (const action of actions) {
+    for (const action of principal.kind === 'aws' && bootstrapped.has(principal.arn) ? executionActions : templateActions) {
       for (const probe of probes) {
         const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
         const statements = [...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)];
