@@ -4,12 +4,15 @@
  * refused push, and answers wildcard questions.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainer, renderAnswers } from '../src/audit/explain';
+import { explainer, renderAnswers, type Answer } from '../src/audit/explain';
+import { executionPolicy, forAccount, resolvePolicy } from '../src/deploy/execution-policy';
 import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
 import { renderTemplate } from '../src/cfn/template';
-import { compileFile, compileGenerated, ORG_FILES } from './helpers';
+import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
 
 describe('xstack explain', () => {
   for (const file of ORG_FILES) {
@@ -30,7 +33,8 @@ describe('xstack explain', () => {
           expect(same.length, `${purpose}: ${action}`).toBe(1);
           expect(same[0].allowed ? 'allowed' : 'refused', `${purpose}: ${action}`).toBe(result);
           if (result === 'refused') expect(by).toContain(same[0].refusedBy);
-          else for (const s of [...same[0].identitySide, ...same[0].resourceSide]) expect(by, `${purpose}: ${action}`).toContain(s);
+          // The execution role's policy as bootstrap writes it is read beside the templates' (the matrix proves that role's resource side only).
+          else for (const s of [...same[0].identitySide, ...same[0].resourceSide].filter((s) => !s.startsWith('bootstrap: '))) expect(by, `${purpose}: ${action}`).toContain(s);
         }
       }
     });
@@ -91,9 +95,9 @@ describe('xstack explain', () => {
     const ask = explainer(compileFile('parameters/example.yaml'));
     const repo = 'arn:aws:codecommit:eu-west-1:111111111111:web-app';
     const main = { 'codecommit:References': ['refs/heads/main'] };
-    const [execution] = ask({ principal: 'arn:aws:iam::111111111111:role/AWSCloudFormationStackSetExecutionRole', action: 'codecommit:CreateCommit', resource: repo, context: main });
-    expect(execution).toMatchObject({ allowed: false, undecided: true });
-    expect(execution.refusedBy).toMatch(/^no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide/);
+    const [admin] = ask({ principal: 'arn:aws:iam::111111111111:role/admin', action: 'codecommit:CreateCommit', resource: repo, context: main });
+    expect(admin).toMatchObject({ allowed: false, undecided: true });
+    expect(admin.refusedBy).toMatch(/^no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide/);
     // The developer role's own policy is the templates': refused, by its Deny.
     const [developer] = ask({ principal: 'arn:aws:iam::111111111111:role/acme-developer', action: 'codecommit:CreateCommit', resource: repo, context: main });
     expect(developer.undecided).toBeUndefined();
@@ -101,7 +105,117 @@ describe('xstack explain', () => {
     // Another account's role with no grant: the resource side decides across accounts, refused.
     const [outsider] = ask({ principal: 'arn:aws:iam::999999999999:role/admin', action: 'codecommit:GitPull', resource: repo });
     expect([outsider.allowed, outsider.undecided]).toEqual([false, undefined]);
-    expect(renderAnswers([execution, developer])).toContain('2 requests: 0 allowed, 1 refused, 1 undecided');
+    expect(renderAnswers([admin, developer])).toContain('2 requests: 0 allowed, 1 refused, 1 undecided');
+  });
+
+  describe('the execution role, with the policy xstack bootstrap writes (review s18-audit M1)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const ask = explainer(c);
+    const role = (account: string) => `arn:${c.org.partition}:iam::${account}:role/${c.org.stackSets.executionRoleName}`;
+    const source = c.org.accounts.find((a) => a.role === 'source')!.id;
+    const repo = `arn:${c.org.partition}:codecommit:${c.org.region}:${source}:${c.org.repositories[0].name}`;
+    /** The Sids of the source account's policy, as bootstrap resolves it, that allow `action` on `resource` by name. */
+    const allowing = (action: string, resource: string) =>
+      resolvePolicy(forAccount(executionPolicy(c), source), { partition: c.org.partition, account: source, region: c.org.region })
+        .Statement.filter((s) => s.Effect === 'Allow' && s.Action.includes(action) && s.Resource.includes(resource))
+        .map((s) => `bootstrap: ${s.Sid}`);
+
+    it('allows it what its policy allows in its own account, named as bootstrap names it', () => {
+      for (const action of ['codecommit:CreateRepository', 'codecommit:DeleteRepository']) {
+        const expected = allowing(action, repo);
+        expect(expected.length, action).toBe(1);
+        const answers = ask({ principal: role(source), action, resource: repo });
+        expect(answers.map((a) => [a.allowed, a.identitySide, a.resourceSide, a.reason]), action).toEqual([[true, expected, [], 'allowed within the account']]);
+      }
+    });
+
+    it('is proposed without --principal: who may delete a repository is its account\'s execution role, and no other account\'s', () => {
+      const answers = ask({ action: 'codecommit:DeleteRepository', resource: repo });
+      expect(answers.filter((a) => a.allowed).map((a) => a.principal)).toEqual([role(source)]);
+      const others = answers.filter((a) => a.principal.endsWith(`:role/${c.org.stackSets.executionRoleName}`) && a.principal !== role(source));
+      expect(others.length).toBe(c.org.accounts.length - 1);
+      for (const a of others) expect([a.allowed, a.undecided]).toEqual([false, undefined]);
+    });
+
+    it("bootstrap's actions are asked of the execution roles alone: a question naming only a resource does not ask every role for them", () => {
+      const templateActions = new Set(c.access.grants.flatMap((g) => g.actions));
+      const answers = ask({ resource: repo });
+      const bootstrapOnly = answers.filter((a) => !templateActions.has(a.action));
+      expect(bootstrapOnly.some((a) => a.action === 'codecommit:DeleteRepository' && a.allowed && a.principal === role(source))).toBe(true);
+      expect(new Set(bootstrapOnly.map((a) => a.principal.replace(/::\d{12}:/, '::{account}:')))).toEqual(new Set([role('{account}')]));
+    });
+
+    it("its policy's Deny refuses, whatever else the role holds; where nothing of it speaks, the role's other policies decide", () => {
+      const pathed = `arn:${c.org.partition}:iam::${source}:role/${c.org.prefix}-source-/${'x'.repeat(11)}`;
+      const [denied] = ask({ principal: role(source), action: 'iam:PutRolePolicy', resource: pathed });
+      expect(denied.allowed).toBe(false);
+      expect(denied.refusedBy).toMatch(/^denied by bootstrap: \w+NoPathedNames \(explicit Deny\)$/);
+      expect(allowing('codecommit:GitPush', repo)).toEqual([]);
+      const [push] = ask({ principal: role(source), action: 'codecommit:GitPush', resource: repo, context: { 'codecommit:References': ['refs/heads/main'] } });
+      expect(push).toMatchObject({ allowed: false, undecided: true });
+      expect(push.refusedBy).toMatch(/^no statement of the templates, nor of the execution policy `xstack bootstrap` writes, allows or refuses it/);
+    });
+
+    it('with service-managed StackSets bootstrap writes no policy: UNDECIDED', () => {
+      const text = readFileSync('parameters/example.yaml', 'utf8')
+        .replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED')
+        .replace(/^(    id: "\d{12}"\n)/gm, '$1    organizationalUnit: ou-ab12-cdef3456\n');
+      const file = join(tempDir('explain-service-managed'), 'example.yaml');
+      writeFileSync(file, text);
+      const managed = compileFile(file);
+      expect(managed.org.stackSets.executionRoleName).toBe(c.org.stackSets.executionRoleName);
+      const [answer] = explainer(managed)({ principal: role(source), action: 'codecommit:DeleteRepository', resource: repo });
+      expect(answer).toMatchObject({ allowed: false, undecided: true, identitySide: [] });
+    });
+
+    it('an org proved by class: a member\'s execution role, its own id in the answer, may change its own pipeline role and not another member\'s', () => {
+      const g = compileGenerated(200);
+      const [member, other] = g.org.accounts.filter((a) => a.role === 'pipeline').slice(5, 7).map((a) => a.id);
+      const pipelineRole = (account: string) => `arn:${g.org.partition}:iam::${account}:role/${g.org.prefix}-pipeline`;
+      const executionRole = (account: string) => `arn:${g.org.partition}:iam::${account}:role/${g.org.stackSets.executionRoleName}`;
+      const gAsk = explainer(g);
+      const [own] = gAsk({ principal: executionRole(member), action: 'iam:PutRolePolicy', resource: pipelineRole(member) });
+      expect(own).toMatchObject({ allowed: true, principal: executionRole(member), resource: pipelineRole(member) });
+      expect(own.identitySide.length).toBeGreaterThan(0);
+      for (const s of own.identitySide) expect(s).toMatch(/^bootstrap: \w+$/);
+      const [across] = gAsk({ principal: executionRole(member), action: 'iam:PutRolePolicy', resource: pipelineRole(other) });
+      expect([across.allowed, across.principal, across.resource]).toEqual([false, executionRole(member), pipelineRole(other)]);
+    });
+  });
+
+  describe('an action that names a branch, asked without codecommit:References (review s18-audit m6)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const ask = explainer(c);
+    const source = c.org.accounts.find((a) => a.role === 'source')!.id;
+    const repo = `arn:${c.org.partition}:codecommit:${c.org.region}:${source}:${c.org.repositories[0].name}`;
+    const protectedRefs = c.org.access.developers!.protectedBranches.map((b) => `refs/heads/${b}`);
+    const branchOf = (a: Answer) => a.context['codecommit:References'];
+
+    it('is asked for each protected branch and another, never without the branch', () => {
+      for (const principal of ['acme-developer', 'acme-maintainer', `arn:${c.org.partition}:iam::${source}:role/${c.org.stackSets.executionRoleName}`]) {
+        const answers = ask({ principal, action: 'codecommit:CreateCommit', resource: repo });
+        expect(answers.every((a) => branchOf(a)?.length === 1), principal).toBe(true);
+        const branches = answers.map((a) => branchOf(a)[0]);
+        expect(branches.filter((b) => protectedRefs.includes(b)).sort(), principal).toEqual([...protectedRefs].sort());
+        expect(branches.filter((b) => !protectedRefs.includes(b)).length, principal).toBe(1);
+      }
+      // The developer role: refused on each protected branch by its Deny, allowed on another.
+      const developer = ask({ principal: 'acme-developer', action: 'codecommit:PutFile', resource: repo });
+      for (const a of developer) expect([branchOf(a)[0], a.allowed]).toEqual([branchOf(a)[0], !protectedRefs.includes(branchOf(a)[0])]);
+      expect(developer.filter((a) => !a.allowed).every((a) => /DenyWritesToProtectedBranches \(explicit Deny\)$/.test(a.refusedBy))).toBe(true);
+    });
+
+    it('says the branch was chosen; an action without the key, or a question naming the branch, is asked as it is', () => {
+      // No access path asks the execution role's writes: each branch is explain's choice.
+      const answers = ask({ principal: `arn:${c.org.partition}:iam::${source}:role/${c.org.stackSets.executionRoleName}`, action: 'codecommit:PutFile', resource: repo });
+      expect(answers.map((a) => a.branchChosen).sort()).toEqual(['another', ...protectedRefs.map(() => 'named')]);
+      const text = renderAnswers(answers);
+      expect(text).toContain('(another branch, which no policy names)');
+      expect(text).toMatch(/codecommit:References=refs\/heads\/main \(a branch the policies or protectedBranches name/);
+      expect(ask({ principal: answers[0].principal, action: 'codecommit:GetRepository', resource: repo }).map((a) => a.context)).toEqual([{}]);
+      const named = ask({ principal: 'acme-developer', action: 'codecommit:PutFile', resource: repo, context: { 'codecommit:References': ['refs/heads/topic'] } });
+      expect(named.map((a) => [branchOf(a), a.branchChosen, a.allowed])).toEqual([[['refs/heads/topic'], undefined, true]]);
+    });
   });
 
   it('the CLI prints allowed and refused answers with both sides, and refuses a resource of no known account', () => {

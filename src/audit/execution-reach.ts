@@ -20,7 +20,7 @@
  * resources with generated ids (EC2, KMS keys) is account-wide by necessity
  * and is said next to its statement instead (execution-policy.ts).
  */
-import type { ExecutionStatement, PipelineNames } from '../deploy/execution-policy';
+import { resolvePolicy, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names, rolePolicy } from '../naming';
 import type { Org } from '../org/model';
@@ -115,24 +115,36 @@ function ownPrefixRequests(org: Org, account: string): OutsideRequest[] {
   return [...byShape.map((q) => ({ ...q, byShape: true as const })), ...never];
 }
 
-/** Each outside request, evaluated against the execution role's policy as it is in `account`. */
-export function executionRoleOutsideReach(org: Org, statements: readonly ExecutionStatement[], account: string, pipelineNames?: PipelineNames): OutsideResult[] {
-  const roleArn = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
-  const sub = (s: string) => s.replaceAll('${AWS::Partition}', org.partition).replaceAll('${AWS::AccountId}', account).replaceAll('${AWS::Region}', org.region);
-  const requests = outsideRequests(org, account);
-  const asked = requests.some((r) => hasToken(r.resource)) ? undefined : new Set(requests.map((r) => r.resource));
-  const grants: ResolvedStatement[] = statements.map((s) => ({
+/** The execution role's ARN in an account (or a class's token standing for its members). */
+export const executionRoleArn = (org: Org, account: string): string => `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
+
+/**
+ * The execution role's statements in one account as the evaluator reads them: identity statements of the role, of
+ * stage `bootstrap`, each named by its Sid, their placeholders resolved as bootstrap resolves them (`resolvePolicy`).
+ * `account` may be a class's token: the ARNs then hold it where bootstrap writes each member's id.
+ */
+export function executionRoleGrants(org: Org, statements: readonly ExecutionStatement[], account: string): ResolvedStatement[] {
+  const attachedTo = executionRoleArn(org, account);
+  return resolvePolicy(statements, { partition: org.partition, account, region: org.region }).Statement.map((s) => ({
     stage: 'bootstrap',
     account,
-    policy: `execution role/${s.Sid}`,
+    policy: s.Sid,
     kind: 'identity',
     effect: s.Effect,
-    attachedTo: roleArn,
+    attachedTo,
     principals: [],
     actions: s.Action,
-    resources: asked ? resourcesAsked(s.Resource.map(sub), asked) : s.Resource.map(sub),
+    resources: s.Resource,
     conditions: {},
   }));
+}
+
+/** Each outside request, evaluated against the execution role's policy as it is in `account`. */
+export function executionRoleOutsideReach(org: Org, statements: readonly ExecutionStatement[], account: string, pipelineNames?: PipelineNames): OutsideResult[] {
+  const roleArn = executionRoleArn(org, account);
+  const requests = outsideRequests(org, account);
+  const asked = requests.some((r) => hasToken(r.resource)) ? undefined : new Set(requests.map((r) => r.resource));
+  const grants = executionRoleGrants(org, statements, account).map((g) => (asked ? { ...g, resources: resourcesAsked(g.resources, asked) } : g));
   const index = new GrantIndex(grants);
   const byDesign =
     pipelineNames?.names === 'shapes'
@@ -142,7 +154,7 @@ export function executionRoleOutsideReach(org: Org, statements: readonly Executi
     const request: Request = { principal: { kind: 'aws', arn: roleArn }, action, resource, resourceAccount: account, context: {} };
     const d = evaluate(index, request, org.organizationId);
     if (!d.allowed) return { action, resource };
-    return { action, resource, allowedBy: d.grantedBy.map((g) => g.policy).join(', '), ...(byShape && byDesign ? { byDesign } : {}) };
+    return { action, resource, allowedBy: d.grantedBy.map((g) => `execution role/${g.policy}`).join(', '), ...(byShape && byDesign ? { byDesign } : {}) };
   });
 }
 

@@ -4,9 +4,11 @@
  * never disagree with the report's access matrix. Any of principal, action
  * and resource may be left out or given as a pattern (`*`, `?`); every
  * matching request is answered, allowed or refused, with the statements on
- * both sides that decide it.
+ * both sides that decide it. Beside the templates' statements it reads the
+ * StackSet execution role's policy as `xstack bootstrap` writes it in each
+ * account (src/deploy/execution-policy.ts), labelled `bootstrap: <Sid>`.
  */
-import { sampleOf } from './samples';
+import { anotherName, sampleOf } from './samples';
 import type { CompiledOrg } from '../compile';
 import { describeRefusal, evaluate, GrantIndex, matches, accountOf, type Decision, type Request } from './evaluate';
 import { principalName, type PrincipalRef, type ResolvedStatement } from './grants';
@@ -17,6 +19,10 @@ import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { startProof, TOKEN_MARK } from './symbolic';
+import { executionPolicy, forAccount, type ExecutionStatement } from '../deploy/execution-policy';
+import { executionRoleGrants } from './execution-reach';
+import { tokeniseList } from './classes';
+import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
 
 export interface ExplainQuery {
   principal?: string;
@@ -48,10 +54,18 @@ export interface Answer {
   undecided?: true;
   /** Proved once for these accounts (an account class); the principal and resource hold `{account}` for each. */
   accounts?: readonly string[];
+  /**
+   * The request's branch (`codecommit:References`) is one explain chose: the action names a branch and the question
+   * named none, so it was asked for each branch the statements or protectedBranches name, and for another.
+   */
+  branchChosen?: 'named' | 'another';
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
 const UNDECIDED = "no statement of the templates allows or refuses it: the principal's own policies, outside the org file, decide (within its own account either side's Allow is enough)";
+/** The execution role bootstrap made: its statements are read, but bootstrap detaches no policy it did not attach (bootstrap.ts ensureExecutionPolicies). */
+const UNDECIDED_BOOTSTRAPPED =
+  "no statement of the templates, nor of the execution policy `xstack bootstrap` writes, allows or refuses it: any other policy attached to the role, outside the org file, decides (bootstrap detaches none but its own; within its own account either side's Allow is enough)";
 /** An answer's `undecided`: refused only for want of an Allow on the identity side, which is the principal's own, outside the model. */
 const undecided = (request: Request, d: Decision): boolean =>
   !d.allowed && request.identityManagedElsewhere === true && d.refusedBy !== undefined && 'missing' in d.refusedBy && (d.refusedBy.missing === 'both' || d.refusedBy.missing === 'identity');
@@ -64,19 +78,77 @@ export function explain(compiled: CompiledOrg, query: ExplainQuery): Answer[] {
   return explainer(compiled)(query);
 }
 
-/** What a question is asked against: an analysis, its statements indexed as the proof indexes them, the org's resources. */
+/**
+ * What a question is asked against: an analysis, its statements and the execution role's (bootstrap) indexed as the
+ * proof indexes them, the org's resources.
+ */
 interface Ground {
   access: AccessAnalysis;
+  grants: readonly ResolvedStatement[];
   index: GrantIndex;
   resources: readonly OrgResource[];
   orgRoles: ReadonlySet<string>;
+  /** The execution roles whose policy bootstrap writes (bootstrapGrants). */
+  bootstrapped: ReadonlySet<string>;
   classes: ReturnType<typeof classesOf>;
 }
 
-function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: ReadonlyMap<string, CfnTemplate>): Ground {
+function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: ReadonlyMap<string, CfnTemplate>, execution: readonly ExecutionStatement[]): Ground {
   const classes = classesOf(access);
   const resources = orgResources(compiled.org, compiled.stages, templates, classes);
-  return { access, index: access.index, resources, orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)), classes };
+  const bootstrap = bootstrapGrants(compiled, execution, classes);
+  const grants = [...access.grants, ...bootstrap];
+  return {
+    access,
+    grants,
+    index: bootstrap.length > 0 ? new GrantIndex(grants) : access.index,
+    resources,
+    orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)),
+    bootstrapped: new Set(bootstrap.map((g) => g.attachedTo!)),
+    classes,
+  };
+}
+
+/**
+ * The execution role's policy that `xstack bootstrap` writes in each account the stages target (execution-policy.ts
+ * `executionPolicy`, each account's own part `forAccount`), as identity statements of
+ * `arn:<partition>:iam::<account>:role/<executionRoleName>`; a class's once, with its token for the id. Within one
+ * account an identity policy's Allow is enough where no resource policy refuses
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
+ * None with service-managed permissions: bootstrap makes the role only for self-managed ones
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html); otherwise
+ * StackSets or the org's custom execution role template makes it
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html), its policies
+ * outside the org file.
+ */
+function bootstrapGrants(compiled: CompiledOrg, statements: readonly ExecutionStatement[], classes: Ground['classes']): ResolvedStatement[] {
+  const { org } = compiled;
+  const grants: ResolvedStatement[] = [];
+  const done = new Set<string>();
+  for (const account of new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))) {
+    const of = classes.get(account);
+    if (of && done.has(of.token)) continue;
+    const own = forAccount(statements, account);
+    if (!of) {
+      grants.push(...executionRoleGrants(org, own, account));
+      continue;
+    }
+    done.add(of.token);
+    // Bootstrap writes a member's own id where the Sub form has ${AWS::AccountId}: the class's token here, as the proof's statements have it.
+    for (const g of executionRoleGrants(org, own, of.token)) grants.push({ ...g, resources: tokeniseList(g.resources, account, of.token), accounts: of.members });
+  }
+  return grants;
+}
+
+/** The statements bootstrap would write, or none where it writes none (service-managed) or cannot derive them (the report says why). */
+function bootstrapStatements(compiled: CompiledOrg): ExecutionStatement[] {
+  if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') return [];
+  try {
+    return executionPolicy(compiled);
+  } catch (error) {
+    if (error instanceof XstackError) return [];
+    throw error;
+  }
 }
 
 /**
@@ -87,17 +159,18 @@ function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: Readon
  */
 export function explainer(compiled: CompiledOrg): (query: ExplainQuery) => Answer[] {
   const templates = new Map(compiled.stages.map((s) => [s.id, renderTemplate(s.definition)]));
-  const proved = ground(compiled, compiled.access, templates);
+  const execution = bootstrapStatements(compiled);
+  const proved = ground(compiled, compiled.access, templates, execution);
   let flat: Ground | undefined;
   return (query) => {
     const members = new Set([...`${query.principal ?? ''} ${query.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).filter((id) => proved.classes.has(id)));
-    const g = members.size > 1 ? (flat ??= ground(compiled, analyseAccess(compiled.org, compiled.stages, templates, { byClass: false }), templates)) : proved;
+    const g = members.size > 1 ? (flat ??= ground(compiled, analyseAccess(compiled.org, compiled.stages, templates, { byClass: false }), templates, execution)) : proved;
     startProof(new Map([...g.classes.values()].map((c) => [c.token, c])).values());
     return ask(compiled.org, g, query);
   };
 }
 
-function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, asked_: ExplainQuery): Answer[] {
+function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrapped, classes }: Ground, asked_: ExplainQuery): Answer[] {
   // A bare role name (`platform-admin`, `acme-*`) stands for that role in any account; a service is named by its host name.
   const bare = asked_.principal !== undefined && !asked_.principal.startsWith('arn:') && !asked_.principal.endsWith('.amazonaws.com') && asked_.principal !== '*';
   const named = bare ? { ...asked_, principal: `arn:${org.partition}:iam::*:role/${asked_.principal}` } : asked_;
@@ -108,22 +181,24 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
-  const answer = (request: Request, d: Decision, path?: AccessPath): Answer => {
+  const answer = (request: Request, d: Decision, path?: AccessPath, branchChosen?: Answer['branchChosen']): Answer => {
     const open = undecided(request, d);
+    const undecidedBy = request.principal.kind === 'aws' && bootstrapped.has(request.principal.arn) ? UNDECIDED_BOOTSTRAPPED : UNDECIDED;
     return {
       principal: plain(principalName(request.principal)),
       action: request.action,
       resource: plain(request.resource),
       allowed: d.allowed,
-      reason: d.reason,
+      reason: plain(d.reason),
       path: path && plain(path.purpose),
       context: request.context ?? {},
       // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
       identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
       resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
-      refusedBy: d.allowed ? '' : open ? UNDECIDED : plain(describeRefusal(d.refusedBy, label)),
+      refusedBy: d.allowed ? '' : open ? undecidedBy : plain(describeRefusal(d.refusedBy, label)),
       ...(open ? { undecided: true as const } : {}),
       accounts: token ? undefined : path?.accounts,
+      ...(branchChosen ? { branchChosen } : {}),
     };
   };
   const asked = new Set<string>();
@@ -140,29 +215,72 @@ function ask(org: Org, { access, index, resources, orgRoles, classes }: Ground, 
   }
 
   // Then every other request the statements make possible, or the one asked for when all three are given.
-  const principals = candidatesPrincipals(access.grants, orgRoles, query.principal, fits);
-  const actions = query.action && !/[*?]/.test(query.action) ? [query.action] : [...new Set(access.grants.flatMap((g) => g.actions))].filter((a) => !a.includes('*') && fitsEither(query.action, a, true)).sort();
+  const principals = candidatesPrincipals(grants, orgRoles, query.principal, fits);
+  const actionsOf = (statements: readonly ResolvedStatement[]) =>
+    query.action && !/[*?]/.test(query.action) ? [query.action] : [...new Set(statements.flatMap((g) => g.actions))].filter((a) => !a.includes('*') && fitsEither(query.action, a, true)).sort();
+  // Bootstrap's actions (every handler permission of the templates' types) asked of the execution roles only, whose policy it is.
+  const templateActions = actionsOf(access.grants);
+  const executionActions = bootstrapped.size > 0 ? actionsOf(grants) : templateActions;
   const probes = resourceProbes(resources, query.resource, fits);
   for (const principal of principals) {
-    for (const action of actions) {
+    for (const action of principal.kind === 'aws' && bootstrapped.has(principal.arn) ? executionActions : templateActions) {
       for (const probe of probes) {
         const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
-        const context = query.context ?? contextFor([...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)]);
-        const request: Request = {
-          ...base,
-          context,
-          identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
-          ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
-        };
-        if (asked.has(key(request))) continue;
-        asked.add(key(request));
-        const d = evaluate(index, request, org.organizationId);
-        // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
-        if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d));
+        const statements = [...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)];
+        for (const { context, branchChosen } of contextsOf(org, action, statements, query.context)) {
+          const request: Request = {
+            ...base,
+            context,
+            identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
+            ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
+          };
+          if (asked.has(key(request))) continue;
+          asked.add(key(request));
+          const d = evaluate(index, request, org.organizationId);
+          // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
+          if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d, undefined, branchChosen));
+        }
       }
     }
   }
   return answers;
+}
+
+/**
+ * The contexts a request is asked under: the question's `--context`, else the conditions its statements name
+ * (contextFor). An action that names a branch (`codecommit:References` in its Service Authorization Reference entry:
+ * CodeCommit's branch writes, https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html)
+ * asked without one is asked once for each branch the statements or protectedBranches name and once for another
+ * branch, never without the key: a question without a branch then reads every branch's answer, where one request
+ * without the key would pass the protected-branch Deny's `Null … false` clause and answer ALLOWED for every branch.
+ */
+function contextsOf(org: Org, action: string, statements: readonly ResolvedStatement[], given: ExplainQuery['context']): Array<{ context: Record<string, string[]>; branchChosen?: Answer['branchChosen'] }> {
+  const context = given ?? contextFor(statements);
+  if (!namesBranch(action) || (given && Object.keys(given).some(isReferences))) return [{ context }];
+  const rest = Object.fromEntries(Object.entries(context).filter(([k]) => !isReferences(k)));
+  const named = namedBranches(org, statements);
+  return [
+    ...[...new Set(named.map(sampleOf))].map((ref) => ({ context: { ...rest, [REFERENCES]: [ref] }, branchChosen: 'named' as const })),
+    { context: { ...rest, [REFERENCES]: [anotherBranch(named)] }, branchChosen: 'another' as const },
+  ];
+}
+
+/** A branch none of `named` matches: the proof's feature branch, unless one does. */
+const anotherBranch = (named: readonly string[]): string =>
+  named.some((ref) => matches(ref, FEATURE_BRANCH)) ? anotherName(named, (name) => `refs/heads/${name}`) : FEATURE_BRANCH;
+
+const isReferences = (key: string) => key.toLowerCase() === REFERENCES.toLowerCase();
+
+/** The branches (`refs/heads/…`, maybe patterns) the org's protectedBranches and the statements' conditions name, in that order. */
+function namedBranches(org: Org, statements: readonly ResolvedStatement[]): string[] {
+  const named = new Set((org.access.developers?.protectedBranches ?? []).map((b) => `refs/heads/${b}`));
+  for (const s of statements) {
+    for (const [operator, keys] of Object.entries(s.conditions)) {
+      // Null's values say whether the key is there (`false`), not a branch.
+      if (operator !== 'Null') for (const [k, values] of Object.entries(keys)) if (isReferences(k)) values.forEach((v) => named.add(v));
+    }
+  }
+  return [...named];
 }
 
 const sameContext = (a: Record<string, string[]>, b: Record<string, string[]>) =>
@@ -213,6 +331,12 @@ export class ExplainError extends XstackError {
   }
 }
 
+/** What a branch explain chose says beside the request's context. */
+const BRANCH_CHOSEN: Record<NonNullable<Answer['branchChosen']>, string> = {
+  named: `(a branch the policies or protectedBranches name: the action's requests name the branch they write, so each is asked; --context ${REFERENCES}=refs/heads/<branch> asks for one)`,
+  another: '(another branch, which no policy names)',
+};
+
 /** The answers as text: one block per request, allowed or refused, with both sides' statements. */
 export function renderAnswers(answers: readonly Answer[]): string {
   if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n';
@@ -221,7 +345,7 @@ export function renderAnswers(answers: readonly Answer[]): string {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
     const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
-    lines.push(`  request context: ${context.join(', ') || '(none)'}`);
+    lines.push(`  request context: ${context.join(', ') || '(none)'}${a.branchChosen ? ` ${BRANCH_CHOSEN[a.branchChosen]}` : ''}`);
     lines.push(`  identity side allows: ${a.identitySide.join('; ') || '(nothing)'}`);
     lines.push(`  resource side allows: ${a.resourceSide.join('; ') || '(nothing)'}`);
     lines.push(a.allowed ? `  because: ${a.reason}` : a.undecided ? `  undecided: ${a.refusedBy}` : `  refused: ${a.refusedBy}`);

@@ -19,8 +19,11 @@ const CANDIDATES = ((): string[] => {
  * matches. So "another role" is always one the org does not admit by name. A pattern of wildcards alone, which matches
  * every name, is refused where the org file is read.
  */
-export function otherRoleName(taken: readonly string[]): string {
-  const name = CANDIDATES.find((candidate) => !taken.some((pattern) => matches(pattern, candidate)));
-  if (name === undefined) throw new Error(`internal: every role name tried matches one of ${taken.join(', ')}`);
+export const otherRoleName = (taken: readonly string[]): string => anotherName(taken, (name) => name);
+
+/** The first candidate name that, written as `as` writes it (`refs/heads/<name>`), none of `taken` matches; so written. */
+export function anotherName(taken: readonly string[], as: (name: string) => string): string {
+  const name = CANDIDATES.map(as).find((candidate) => !taken.some((pattern) => matches(pattern, candidate)));
+  if (name === undefined) throw new Error(`internal: every name tried matches one of ${taken.join(', ')}`);
   return name;
 }

@@ -576,6 +576,10 @@ function subsetOf(grant: Grant, name: string, actions: readonly string[]): Grant
 }
 
 const CONDITIONAL_BRANCH_DOC = 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html';
+/** The condition key of the branches a CodeCommit request names (`refs/heads/<branch>`). */
+export const REFERENCES = 'codecommit:References';
+/** The branch people work on, as the proof asks their work: one no protected branch is. */
+export const FEATURE_BRANCH = 'refs/heads/feature/x';
 
 /**
  * A role people assume from roles of the org's accounts (developers, maintainers: templates/access-roles.ts
@@ -620,7 +624,7 @@ function peopleRoleNeeds(
       grant: CODECOMMIT_DEVELOPER,
       principal: (e) => role(of.role(e)),
       resource: (e) => e.repositoryArn,
-      context: () => ({ 'codecommit:References': ['refs/heads/feature/x'] }),
+      context: () => ({ [REFERENCES]: [FEATURE_BRANCH] }),
     },
     {
       id: `${who}-list-repositories`,
@@ -639,11 +643,18 @@ function peopleRoleNeeds(
  * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
  */
 export function branchWritesOf(grant: Grant): string[] {
-  const codecommit = serviceData('codecommit')!;
-  return grant.actions.filter((action) => {
-    const data = codecommit.action(action.split(':')[1]);
-    return data?.accessLevel === 'Write' && listsKey(data.conditionKeys, 'codecommit:References');
-  });
+  return grant.actions.filter((action) => namesBranch(action, 'Write'));
+}
+
+/**
+ * Whether a CodeCommit action's entry in the Service Authorization Reference carries `codecommit:References` (of the
+ * access level given, if one is), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ */
+export function namesBranch(action: string, accessLevel?: string): boolean {
+  const [service, name] = action.split(':');
+  if (service.toLowerCase() !== 'codecommit' || name === undefined) return false;
+  const data = serviceData('codecommit')!.action(name);
+  return data !== undefined && (accessLevel === undefined || data.accessLevel === accessLevel) && listsKey(data.conditionKeys, REFERENCES);
 }
 
 /**
