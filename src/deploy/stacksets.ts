@@ -260,9 +260,9 @@ export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet
   const others: OperationsCreated = new Map();
   const waiting = (a: ActualStackSet) => [...landed].filter(([account, l]) => !l.givenUp && !shows(a, account, l, others));
   const read = async () => {
-    const read = await readOnce(ctx);
-    await operationsCreated(ctx, read, waiting(read), others);
-    return read;
+    const listed = await readOnce(ctx);
+    await operationsCreated(ctx, listed, waiting(listed), others);
+    return listed;
   };
   const actual = await readUntil(ctx, read, (a) => !a.exists || waiting(a).length === 0);
   for (const [, l] of waiting(actual)) l.givenUp = true;
