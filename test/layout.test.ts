@@ -15,7 +15,7 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, stackSetsElsewhereError, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -415,6 +415,18 @@ describe('the layout file records the org', () => {
     // Only one of the two: named, with what is expected.
     expect(() => parseLayoutFile(withHome.replace('    "stackSetsRegion": "us-east-1",\n', ''), file)).toThrow(/org\.stackSetsRegion: is undefined; expected both written by deploy: the 12-digit id of the administrator account and the Region the StackSets were created in \(or neither: the next deploy records them\)/);
     expect(() => parseLayoutFile(withHome.replace('"222222222222"', '"2222"'), file)).toThrow(/org\.administratorAccount: is "2222"/);
+  });
+
+  it('a run elsewhere than the record is refused with the way out; SERVICE_MANAGED is also told how a delegated administrator and the management account reach the same StackSets', () => {
+    const org = parseOrg(EXAMPLE, 'parameters/example.yaml');
+    const home = { account: '222222222222', region: 'eu-west-1' };
+    expect(stackSetsElsewhereError(org, home, home)).toBeUndefined();
+    const selfManaged = stackSetsElsewhereError(org, home, { account: '333333333333', region: 'eu-west-1' })!;
+    expect(selfManaged.message).toContain('live in administrator account 222222222222, Region eu-west-1 (org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is as account 333333333333 (its credentials: another --profile or role?). ');
+    expect(selfManaged.message).not.toContain('SERVICE_MANAGED');
+    const serviceManaged = stackSetsElsewhereError({ ...org, stackSets: { ...org.stackSets, permissionModel: 'SERVICE_MANAGED' } }, home, { account: '222222222222', region: 'us-east-1' })!;
+    expect(serviceManaged.message).toContain('but this run is in Region us-east-1 (--region, else the org file\'s organization.region). ');
+    expect(serviceManaged.message).toMatch(/just delete those two lines\. SERVICE_MANAGED StackSets are held by the management account and reached from it \(callAs: SELF\) or from a delegated administrator \(DELEGATED_ADMIN\): if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them$/);
   });
 
   it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {

@@ -148,7 +148,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
   const home = options.emulator ? undefined : { account: identity.Account, region };
   const recorded = org.layoutRecord?.stackSetsHome;
-  const elsewhere = home && recorded ? stackSetsElsewhereError(org.file, recorded, home) : undefined;
+  const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
   return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
 }

@@ -305,8 +305,8 @@ export function movedOrgProblems(org: Pick<Org, 'file' | 'partition' | 'region' 
  * so plan would list each as new and deploy create each again beside the running ones, their instances colliding on
  * every custom name. Undefined when the run is where the record says.
  */
-export function stackSetsElsewhereError(orgFile: string, recorded: StackSetsHome, now: StackSetsHome): XstackError | undefined {
-  const file = layoutPath(orgFile);
+export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, recorded: StackSetsHome, now: StackSetsHome): XstackError | undefined {
+  const file = layoutPath(org.file);
   const differs = [
     recorded.account === now.account ? '' : `as account ${now.account} (its credentials: another --profile or role?)`,
     recorded.region === now.region ? '' : `in Region ${now.region} (--region, else the org file's organization.region)`,
@@ -314,18 +314,23 @@ export function stackSetsElsewhereError(orgFile: string, recorded: StackSetsHome
   if (differs.length === 0) return undefined;
   return new XstackError(
     'STACKSETS_ELSEWHERE',
-    `nothing was changed: the layout file ${file} records that the StackSets of ${orgFile} live in administrator account ${recorded.account}, Region ${recorded.region} ` +
+    `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} live in administrator account ${recorded.account}, Region ${recorded.region} ` +
       `(org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is ${differs.join(' and ')}. ` +
       `StackSets belong to the account and Region that created them (CreateStackSet: "The name must be unique in the Region where you create your stack set", ${CREATE_STACK_SET}): ` +
       `from here none of the org's would be found, and deploy would create every one again beside the running ones. ` +
       `Run with credentials of account ${recorded.account} and --region ${recorded.region}. If the org has really moved: destroy it from there first, ` +
-      `then delete "administratorAccount" and "stackSetsRegion" from ${file} and deploy (which records where it runs); if nothing of it was ever deployed there, just delete those two lines. ` +
-      `SERVICE_MANAGED StackSets are held by the management account and reached from it (callAs SELF) or from a delegated administrator (DELEGATED_ADMIN): ` +
-      `if this run should reach them as they are, delete those two lines, then plan, which shows whether it finds them`,
+      `then delete "administratorAccount" and "stackSetsRegion" from ${file} and deploy (which records where it runs); if nothing of it was ever deployed there, just delete those two lines` +
+      (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? `. ${SERVICE_MANAGED_REACH}` : ''),
   );
 }
 
 const CREATE_STACK_SET = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html';
+
+// CreateStackSet, CallAs: "StackSets with service-managed permissions are created in the management account, including
+// StackSets that are created by delegated administrators" (CREATE_STACK_SET).
+const SERVICE_MANAGED_REACH =
+  'SERVICE_MANAGED StackSets are held by the management account and reached from it (callAs: SELF) or from a delegated administrator (DELEGATED_ADMIN): ' +
+  'if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them';
 
 const DELETION_POLICY = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html';
 
