@@ -485,6 +485,27 @@ describe('the reconciler against the layer', () => {
     for (const r of reasons) expect(r).toMatch(/: missing: ListStackInstances did not show operation xs-create-instances-\w+ on it in 5 reads over 0.075 s/);
   });
 
+  it("another deployer's operation right after ours (each instance's LastOperationId now its id): the instances are judged by their status, that operation described once, and later waves run (review s18-deployer m2)", async () => {
+    await prepare(small);
+    env.proxy.supersede('big-pipeline-identity');
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).flatMap((x) => x.reasons)).toEqual([]);
+    expect(s.stages.filter((x) => x.result === 'not-run')).toEqual([]);
+    const theirs = env.proxy.requests.filter((r) => r.action === 'DescribeStackSetOperation' && r.operationId?.startsWith('someone-else-after-'));
+    expect(theirs.map((r) => r.stackSet)).toEqual(['big-pipeline-identity']);
+    await expectConverged(small);
+  });
+
+  it('an instance listed with an operation that began before ours ended (a list from before ours) is still waited for, then reported as not showing ours', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    env.proxy.setFaults({ seed: 1, readLagMs: 60_000 });
+    const s = await deploy(compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk')), awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(/: CURRENT \(SUCCEEDED\): ListStackInstances did not show operation xs-update-[\w-]+ on it in 5 reads over 0.075 s/);
+  });
+
   for (const outlive of [false, true]) {
     it(`destroy, then deploy: the StackSets created again take fresh operation ids (ids ${outlive ? 'outlive' : 'die with'} their StackSet)`, async () => {
       await prepare(small, { seed: 1, operationIdsOutliveStackSet: outlive });

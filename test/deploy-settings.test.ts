@@ -7,9 +7,11 @@ import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { deploy, plan } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
 import { formatPlan } from '../src/deploy/plan-text';
 import { parseOrg } from '../src/org/load';
+import { recordOf, type StackSetsHome } from '../src/stages/layout';
+import type { CompiledOrg } from '../src/compile';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
@@ -87,5 +89,51 @@ describe('a later wave reads its StackSet when its stage starts', () => {
     await other;
     expect(again.stages.find((s) => s.stage === 'pipelines')?.result).toBe('updated');
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.TemplateBody).toBe(body);
+  }, 180_000);
+});
+
+describe('where the StackSets live, recorded in the layout file (review s18-deployer M1 fix 2, m5)', () => {
+  /** The org as compiled beside a layout file that records `home` as where its StackSets live. */
+  const recordedAt = (compiled: CompiledOrg, home: StackSetsHome): CompiledOrg => ({ ...compiled, org: { ...compiled.org, layoutRecord: recordOf(compiled.org, home) } });
+
+  it('a first deploy gives its account and Region to be recorded (none against an emulator); plan, deploy and destroy in another account or Region are refused before any StackSet call, naming both and the way out', async () => {
+    await env.local.reset();
+    env.proxy.reset({ seed: 1 });
+    const org = compileYaml(generateOrgYaml(2));
+    const direct = env.aws(REGION, env.local.endpoint);
+    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    await createStackSetRoles(org.org, direct, admin);
+    const given: Array<StackSetsHome | undefined> = [];
+    expect((await deploy(org, env.aws(REGION), { pollMs: 5, beforeFirstOperation: (home) => given.push(home) })).stages.every((s) => s.result === 'created')).toBe(true);
+    await deploy(org, env.aws(REGION), { pollMs: 5, emulator: true, beforeFirstOperation: (home) => given.push(home) });
+    expect(given).toEqual([{ account: admin, region: REGION }, undefined]);
+
+    // Recorded where it runs: nothing refused, nothing to change.
+    expect((await deploy(recordedAt(org, { account: admin, region: REGION }), env.aws(REGION), { pollMs: 5 })).mutatingCalls).toBe(0);
+    const elsewhere = [
+      { home: { account: '999999999999', region: REGION }, now: `as account ${admin} (its credentials: another --profile or role?)` },
+      { home: { account: admin, region: 'eu-west-1' }, now: `in Region ${REGION} (--region, else the org file's organization.region)` },
+    ];
+    for (const { home, now } of elsewhere) {
+      const compiled = recordedAt(org, home);
+      const refusal =
+        `nothing was changed: the layout file generated.layout.json records that the StackSets of generated.yaml live in administrator account ${home.account}, Region ${home.region} ` +
+        `(org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is ${now}. StackSets belong to the account and Region that created them`;
+      const runs: Array<(aws: ReturnType<typeof env.aws>) => Promise<unknown>> = [
+        (aws) => plan(compiled, aws, { pollMs: 5 }),
+        (aws) => deploy(compiled, aws, { pollMs: 5 }),
+        (aws) => destroyPlan(compiled, aws, { pollMs: 5 }),
+        (aws) => destroy(compiled, aws, { pollMs: 5 }),
+      ];
+      for (const run of runs) {
+        const aws = env.aws(REGION);
+        const error = await run(aws).then(() => undefined, (e: Error) => e);
+        expect(error?.message).toContain(refusal);
+        expect(error?.message).toContain(`Run with credentials of account ${home.account} and --region ${home.region}. If the org has really moved: destroy it from there first, then delete "administratorAccount" and "stackSetsRegion" from generated.layout.json`);
+        expect(Object.keys(aws.log.calls)).toEqual(['GetCallerIdentityCommand']);
+      }
+    }
+    // Against an emulator the record is not compared: its accounts are no one's.
+    expect((await deploy(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { pollMs: 5, emulator: true })).mutatingCalls).toBe(0);
   }, 180_000);
 });

@@ -15,7 +15,8 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, stackSetsElsewhereError, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { sha256 } from '../src/hash';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
@@ -382,6 +383,50 @@ describe('the layout file records the org', () => {
     writeFileSync(org, EXAMPLE.replace('prefix: acme', 'prefix: acme2'));
     rmSync(file);
     expect(run(['compile', org, '--out', join(dir, 'dist')]).status).toBe(0);
+  });
+
+  it("records where the StackSets live as deploy gives it (the administrator account and Region); compile keeps it, never writes it itself, and its output is the same with it; both or neither", () => {
+    const dir = tempDir('layout-home');
+    const orgFile = join(dir, 'example.yaml');
+    const file = join(dir, 'example.layout.json');
+    const committed = readFileSync('parameters/example.layout.json', 'utf8');
+    writeFileSync(orgFile, EXAMPLE);
+    writeFileSync(file, committed);
+    const org = { ...parseOrg(EXAMPLE, orgFile), layout: recorded.families, layoutRecord: recorded.org! };
+    expect(run(['compile', orgFile, '--out', join(dir, 'dist')]).status).toBe(0);
+    const filesBefore: unknown = JSON.parse(readFileSync(join(dir, 'dist/example/manifest.json'), 'utf8')).files;
+    const home = { account: '222222222222', region: 'us-east-1' };
+    // deploy --frozen-layout writes nothing, and says what is not recorded.
+    expect(recordLayout(org, recorded.families, { frozen: true, home }).message).toMatch(/^note: .*example\.layout\.json does not record where the StackSets live \(administrator account 222222222222, Region us-east-1\), and --frozen-layout writes nothing: deploy once without --frozen-layout/);
+    expect(readFileSync(file, 'utf8')).toBe(committed);
+    // deploy: the first to know it records it, beside the rest of the record.
+    expect(recordLayout(org, recorded.families, { home }).message).toBe(`layout: wrote ${file} (where the StackSets live, administrator account 222222222222 and Region us-east-1, recorded); commit it with ${orgFile}: later compiles keep each unit in the part it records`);
+    const withHome = committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
+    expect(readFileSync(file, 'utf8')).toBe(withHome);
+    expect(parseLayoutFile(withHome, file).org?.stackSetsHome).toEqual(home);
+    // compile keeps it, writes nothing, and makes the same templates as without it; its manifest hashes the file as it is.
+    const compiled = run(['compile', orgFile, '--out', join(dir, 'dist')]);
+    expect(compiled.status, compiled.stderr).toBe(0);
+    expect(compiled.stdout).not.toContain('layout: wrote');
+    expect(readFileSync(file, 'utf8')).toBe(withHome);
+    const manifest = () => JSON.parse(readFileSync(join(dir, 'dist/example/manifest.json'), 'utf8')) as { files: unknown; source: { layoutSha256: string } };
+    expect(manifest().source.layoutSha256).toBe(sha256(withHome));
+    expect(manifest().files).toEqual(filesBefore);
+    // Only one of the two: named, with what is expected.
+    expect(() => parseLayoutFile(withHome.replace('    "stackSetsRegion": "us-east-1",\n', ''), file)).toThrow(/org\.stackSetsRegion: is undefined; expected both written by deploy: the 12-digit id of the administrator account and the Region the StackSets were created in \(or neither: the next deploy records them\)/);
+    expect(() => parseLayoutFile(withHome.replace('"222222222222"', '"2222"'), file)).toThrow(/org\.administratorAccount: is "2222"/);
+  });
+
+  it('a run elsewhere than the record is refused with the way out; SERVICE_MANAGED is also told how a delegated administrator and the management account reach the same StackSets', () => {
+    const org = parseOrg(EXAMPLE, 'parameters/example.yaml');
+    const home = { account: '222222222222', region: 'eu-west-1' };
+    expect(stackSetsElsewhereError(org, home, home)).toBeUndefined();
+    const selfManaged = stackSetsElsewhereError(org, home, { account: '333333333333', region: 'eu-west-1' })!;
+    expect(selfManaged.message).toContain('live in administrator account 222222222222, Region eu-west-1 (org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is as account 333333333333 (its credentials: another --profile or role?). ');
+    expect(selfManaged.message).not.toContain('SERVICE_MANAGED');
+    const serviceManaged = stackSetsElsewhereError({ ...org, stackSets: { ...org.stackSets, permissionModel: 'SERVICE_MANAGED' } }, home, { account: '222222222222', region: 'us-east-1' })!;
+    expect(serviceManaged.message).toContain('but this run is in Region us-east-1 (--region, else the org file\'s organization.region). ');
+    expect(serviceManaged.message).toMatch(/just delete those two lines\. SERVICE_MANAGED StackSets are held by the management account and reached from it \(callAs: SELF\) or from a delegated administrator \(DELEGATED_ADMIN\): if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them$/);
   });
 
   it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {

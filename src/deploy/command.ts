@@ -18,7 +18,7 @@ import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } fr
 import { staleBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
-import { layoutChange, layoutPath, recordLayout } from '../stages/layout';
+import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
 
 const SYMBOL: Record<StageResult, string> = { created: '+', updated: '~', 'instances-removed': '-', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-', kept: '·' };
 
@@ -313,7 +313,9 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       noted.add(note);
       process.stderr.write(`note: ${note}\n`);
     };
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks') };
+    // An endpoint other than AWS's own is an emulator's (xstack local, moto): its accounts are not where the org lives.
+    const emulator = Boolean(local || options.get('--endpoint') || process.env.AWS_ENDPOINT_URL);
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
       const changes = steps.filter((s) => s.status === 'change').length;
@@ -369,11 +371,11 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     if (command === 'deploy' && !local) refuseEndpointServices(await endpointServices(compiled, aws));
     if (command === 'deploy' && !flags.has('--yes') && !local) await approveDeploy(compiled, aws, region, deployOptions, flags.has('--json'));
     // Before the first operation, and only then (a refused move leaves the file as it was, for the fix it names):
-    // what is deployed is what the layout records, so that the next compile keeps it.
+    // what is deployed is what the layout records, so that the next compile keeps it, and where its StackSets live.
     // A layout file that cannot be written stops the deploy here: what it rolled out would be recorded nowhere, and a
     // compile from another checkout could place its units elsewhere (pipelines made anew, repository moves refused).
-    const recordLayoutOnce = () => {
-      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout') });
+    const recordLayoutOnce = (home: StackSetsHome | undefined) => {
+      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout'), ...(home ? { home } : {}) });
       if (warning) {
         throw new XstackError('LAYOUT_NOT_WRITTEN', `${warning.replace(/^warning: /, '')}; nothing was changed in AWS: deploy from a writable checkout (or commit the layout file and deploy with --frozen-layout)`);
       }

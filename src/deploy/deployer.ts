@@ -29,6 +29,7 @@ import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
 import { sha256 } from '../hash';
@@ -82,8 +83,16 @@ export interface DeployOptions {
   afterWave?: (wave: number) => void | Promise<void>;
   /** What was not checked and why (the CLI prints each on stderr); the run goes on. */
   onNote?: (note: string) => void;
-  /** Called once deploy has refused nothing and before its first operation (the CLI records the org's layout then). */
-  beforeFirstOperation?: () => void;
+  /**
+   * Called once deploy has refused nothing and before its first operation (the CLI records the org's layout then), with
+   * where the StackSets live (none against an emulator).
+   */
+  beforeFirstOperation?: (home: StackSetsHome | undefined) => void;
+  /**
+   * The endpoint is an emulator's (--local, --endpoint, AWS_ENDPOINT_URL), whose accounts are no one's: where the
+   * StackSets live is neither compared with the layout file's record nor given to beforeFirstOperation.
+   */
+  emulator?: boolean;
   /**
    * Stack instances this run's operations may run on at once (instance-budget.ts). Default: StackSets' quota,
    * LIMITS.concurrentStackInstanceOperationsPerRegion; tests give a small one.
@@ -108,6 +117,8 @@ interface Run {
   aws: Aws;
   options: DeployOptions;
   adminAccountId: string;
+  /** Where this run's StackSets are (the caller's account, --region); none against an emulator. */
+  home?: StackSetsHome;
   /** The administrator account's template bucket, for templates too large to pass inline. */
   templates: TemplateStore;
   accountClients: Map<string, CloudFormationClient>;
@@ -135,7 +146,11 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  return { compiled, aws, options, adminAccountId: identity.Account, templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
+  const home = options.emulator ? undefined : { account: identity.Account, region };
+  const recorded = org.layoutRecord?.stackSetsHome;
+  const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
+  if (elsewhere) throw elsewhere;
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
 }
 
 /**
@@ -1314,7 +1329,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   if (replacing.refused.length > 0) throw replacementsRefusal(replacing.refused);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
-  options.beforeFirstOperation?.();
+  options.beforeFirstOperation?.(run.home);
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
     const results = await runWave(run, waves[i], desired, { waitsFor, settling, clearFor }, removals);

@@ -154,8 +154,13 @@ export type FirstReads = Map<string, StackSet | undefined>;
 interface Landed {
   operationId: string;
   deleted: boolean;
+  /** Its EndTimestamp ("The time at which the stack set operation ended, across all accounts and Regions specified", API_StackSetOperation.html), when AWS gave one. */
+  endedAt?: Date;
   givenUp?: true;
 }
+
+/** When each operation other than this run's that an instance lists was created (operationsCreated); undefined: not known. */
+type OperationsCreated = Map<string, Date | undefined>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -200,8 +205,11 @@ async function readUntil<T>(ctx: StackSetContext, read: () => Promise<T>, shown:
   return value;
 }
 
-/** Whether a read shows what an operation did to an account: its instance carries the operation's id, or (a delete) is gone. */
-function shows(actual: ActualStackSet, account: string, landed: Landed): boolean {
+/**
+ * Whether a read shows what an operation did to an account: its instance carries the operation's id, or one created at or
+ * after ours ended (operationsCreated), or (a delete) is gone.
+ */
+function shows(actual: ActualStackSet, account: string, landed: Landed, others: OperationsCreated): boolean {
   const instance = actual.instances.get(account);
   // An endpoint that lists no LastOperationId (the local emulator) cannot be told apart: taken as read.
   if (instance && instance.lastOperationId === undefined) return true;
@@ -210,7 +218,31 @@ function shows(actual: ActualStackSet, account: string, landed: Landed): boolean
   // The operation ... has been skipped because the account was suspended", API_StackInstanceComprehensiveStatus.html):
   // taken as shown, as the stage counts such an instance a warning whichever operation skipped it last.
   if (instance && !landed.deleted && suspended(instance)) return true;
-  return instance ? instance.lastOperationId === landed.operationId : landed.deleted;
+  if (!instance) return landed.deleted;
+  return instance.lastOperationId === landed.operationId || cameAfter(others.get(instance.lastOperationId!), landed);
+}
+
+const cameAfter = (created: Date | undefined, ours: Landed) => created !== undefined && ours.endedAt !== undefined && created.getTime() >= ours.endedAt.getTime();
+
+/**
+ * Adds to `others` when each operation was created that a waiting account's instance lists instead of ours: one
+ * DescribeStackSetOperation per id ("strongly consistent reads",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html), its
+ * CreationTimestamp ("The time at which the operation was initiated",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html). LastOperationId is "The
+ * last unique ID of a StackSet operation performed on a stack instance"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html): an operation
+ * someone else starts right after ours (another deploy, which the README says ends both correct) replaces our id, and
+ * the instance would otherwise be waited for in vain, then fail the stage (review s18-deployer m2). One created before
+ * ours ended is older than ours: the list is from before ours, and is waited for as before.
+ */
+async function operationsCreated(ctx: StackSetContext, actual: ActualStackSet, waiting: ReadonlyArray<[string, Landed]>, others: OperationsCreated): Promise<void> {
+  const ids = new Set<string>();
+  for (const [account, landed] of waiting) {
+    const id = actual.instances.get(account)?.lastOperationId;
+    if (id !== undefined && landed.endedAt !== undefined && !others.has(id)) ids.add(id);
+  }
+  for (const id of ids) others.set(id, (await operationStatus(ctx, id)).createdAt);
 }
 
 /**
@@ -219,17 +251,24 @@ function shows(actual: ActualStackSet, account: string, landed: Landed): boolean
  * LastOperationId (StackInstanceSummary: "The last unique ID of a StackSet
  * operation performed on a stack instance",
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html),
+ * or the id of an operation created after ours ended (operationsCreated),
  * or, deleted, no longer lists it: read again as LAG_READS says, then taken
  * as it is, those accounts returned as `lagging`.
  */
 export async function readStackSet(ctx: StackSetContext): Promise<ActualStackSet> {
   const landed = ctx.landed ?? new Map<string, Landed>();
-  const waiting = (a: ActualStackSet) => [...landed].filter(([account, l]) => !l.givenUp && !shows(a, account, l));
-  const actual = await readUntil(ctx, () => readOnce(ctx), (a) => !a.exists || waiting(a).length === 0);
+  const others: OperationsCreated = new Map();
+  const waiting = (a: ActualStackSet) => [...landed].filter(([account, l]) => !l.givenUp && !shows(a, account, l, others));
+  const read = async () => {
+    const listed = await readOnce(ctx);
+    await operationsCreated(ctx, listed, waiting(listed), others);
+    return listed;
+  };
+  const actual = await readUntil(ctx, read, (a) => !a.exists || waiting(a).length === 0);
   for (const [, l] of waiting(actual)) l.givenUp = true;
   const lagging = new Map<string, string>();
   for (const [account, l] of landed) {
-    if (shows(actual, account, l)) landed.delete(account);
+    if (shows(actual, account, l, others)) landed.delete(account);
     else lagging.set(account, l.operationId);
   }
   return lagging.size > 0 ? { ...actual, lagging } : actual;
@@ -662,9 +701,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   // Every instance it targets, one Region each (instance-budget.ts).
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(accounts.length, f) : f());
   /** Ended well: what it did, for the reads after it to show (readStackSet). */
-  const ended = (operationId: string): OperationOutcome => {
+  const ended = (operationId: string, endedAt: Date | undefined): OperationOutcome => {
     ctx.landed ??= new Map();
-    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances' });
+    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances', ...(endedAt ? { endedAt } : {}) });
     return { operationId };
   };
   let limited = 0;
@@ -673,10 +712,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       // AWS answers with the id it was given; the local emulator with one of its own.
       const started = await held(async () => {
         const answered = (await start()).OperationId ?? id;
-        await waitForOperation(ctx, answered);
-        return answered;
+        return { id: answered, endedAt: await waitForOperation(ctx, answered) };
       });
-      return ended(started);
+      return ended(started.id, started.endedAt);
     } catch (error) {
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
@@ -687,8 +725,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         const { status } = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
           ctx.onWait?.(id, 'this change was started by an earlier request');
-          await held(() => waitForOperation(ctx, id));
-          return ended(id);
+          return ended(id, await held(() => waitForOperation(ctx, id)));
         }
         // Finished long ago (a change made before, then reverted), or not found on this StackSet (used by an earlier
         // StackSet of this name, should AWS remember ids past DeleteStackSet), so not ours: a new attempt, a new id.
@@ -781,11 +818,11 @@ async function stackSetIdOf(ctx: StackSetContext): Promise<string> {
  * a template StackSets refuses) may list no account's result: this reason is
  * then all AWS says about it (operationFailures).
  */
-async function operationStatus(ctx: StackSetContext, id: string): Promise<{ status: string; reason?: string }> {
+async function operationStatus(ctx: StackSetContext, id: string): Promise<{ status: string; reason?: string; createdAt?: Date; endedAt?: Date }> {
   try {
     const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-    const reason = out.StackSetOperation?.StatusReason;
-    return { status: out.StackSetOperation?.Status ?? 'UNKNOWN', ...(reason ? { reason } : {}) };
+    const { StatusReason: reason, CreationTimestamp: createdAt, EndTimestamp: endedAt } = out.StackSetOperation ?? {};
+    return { status: out.StackSetOperation?.Status ?? 'UNKNOWN', ...(reason ? { reason } : {}), ...(createdAt ? { createdAt } : {}), ...(endedAt ? { endedAt } : {}) };
   } catch (error) {
     if (errorName(error) === 'OperationNotFoundException') return { status: NOT_FOUND };
     throw error;
@@ -835,10 +872,11 @@ async function namedOperation(ctx: StackSetContext, error: unknown): Promise<str
  */
 export const NOT_FOUND_POLLS = 10;
 
-export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<void> {
+/** Its EndTimestamp once it SUCCEEDED, if AWS gave one (StackSetOperation.EndTimestamp, API_StackSetOperation.html). */
+export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<Date | undefined> {
   for (let notFound = 0; ; ) {
-    const { status, reason } = await operationStatus(ctx, id);
-    if (SUCCEEDED.has(status)) return;
+    const { status, reason, endedAt } = await operationStatus(ctx, id);
+    if (SUCCEEDED.has(status)) return endedAt;
     if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
       continue;
@@ -846,7 +884,7 @@ export async function waitForOperation(ctx: StackSetContext, id: string, options
     if (status === NOT_FOUND) {
       throw new XstackError('OPERATION_NOT_FOUND', `StackSet ${ctx.name}: CloudFormation knew no operation ${id} in ${notFound} polls ${ctx.pollMs / 1000} s apart (OperationNotFoundException), though it had started or listed it; run deploy again`);
     }
-    if (!options.failOnError) return;
+    if (!options.failOnError) return undefined;
     const { failures, accounts } = await operationFailures(ctx, id, status, reason);
     throw new OperationFailedError(ctx.name, id, failures, accounts);
   }

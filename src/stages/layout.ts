@@ -41,6 +41,23 @@ export interface RecordedOrg {
   readonly bucketGeneration: number;
   /** Repository name → the id of the source account that holds it. */
   readonly repositories: ReadonlyMap<string, string>;
+  /** Where the org's StackSets live, as deploy recorded it; compile does not know it, and keeps what the file says. */
+  readonly stackSetsHome?: StackSetsHome;
+}
+
+/**
+ * The administrator account (its id, from GetCallerIdentity) and the Region a deploy made the org's StackSets in:
+ * StackSets are Regional resources of the account that creates them (CreateStackSet: "The name must be unique in the
+ * Region where you create your stack set"; SERVICE_MANAGED ones "are created in the management account, including
+ * StackSets that are created by delegated administrators", CallAs,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html), so a run with other
+ * credentials or another `--region` finds none of them and would create every one again beside the running ones.
+ * callAs is not recorded: that page ties it to the account signed in to (SELF in the management account,
+ * DELEGATED_ADMIN in a delegated administrator).
+ */
+export interface StackSetsHome {
+  readonly account: string;
+  readonly region: string;
 }
 
 /** The layout file as read: the parts, and the org's record when the file has one. */
@@ -49,17 +66,20 @@ export interface LayoutFile {
   readonly org?: RecordedOrg;
 }
 
-/** What an org file says that the layout file records. */
-export type RecordSource = Pick<Org, 'partition' | 'region' | 'prefix' | 'bucketGeneration' | 'repositories' | 'accounts'>;
+/** What an org file says that the layout file records, and the record as read (what deploy recorded, kept). */
+export type RecordSource = Pick<Org, 'partition' | 'region' | 'prefix' | 'bucketGeneration' | 'repositories' | 'accounts' | 'layoutRecord'>;
 
-export function recordOf(org: RecordSource): RecordedOrg {
+/** The record of `org`; where its StackSets live is `home` (deploy's, which knows it) or else what the file recorded. */
+export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
   const idOf = new Map(org.accounts.map((a) => [a.name, a.id]));
+  const stackSetsHome = home ?? org.layoutRecord?.stackSetsHome;
   return {
     partition: org.partition,
     region: org.region,
     prefix: org.prefix,
     bucketGeneration: org.bucketGeneration,
     repositories: new Map(org.repositories.map((r) => [r.name, idOf.get(r.account) ?? r.account])),
+    ...(stackSetsHome ? { stackSetsHome: { account: stackSetsHome.account, region: stackSetsHome.region } } : {}),
   };
 }
 
@@ -91,6 +111,7 @@ function recordText(org: RecordedOrg): string {
     `    "region": ${JSON.stringify(org.region)}`,
     `    "prefix": ${JSON.stringify(org.prefix)}`,
     `    "bucketGeneration": ${org.bucketGeneration}`,
+    ...(org.stackSetsHome ? [`    "administratorAccount": ${JSON.stringify(org.stackSetsHome.account)}`, `    "stackSetsRegion": ${JSON.stringify(org.stackSetsHome.region)}`] : []),
     repositories.length === 0 ? '    "repositories": {}' : `    "repositories": {\n${repositories.join(',\n')}\n    }`,
   ];
   return `  "org": {\n${fields.join(',\n')}\n  },\n`;
@@ -201,11 +222,34 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
           else problem(`org.repositories.${name}`, `is ${JSON.stringify(account)}`, 'the 12-digit id of the source account that holds it', '"org"', '"repositories"', JSON.stringify(name));
         }
       }
-      if (partition && region && prefix && Number.isInteger(generation)) org = { partition, region, prefix, bucketGeneration: generation as number, repositories };
+      const stackSetsHome = homeOf(o, problem);
+      if (partition && region && prefix && Number.isInteger(generation) && stackSetsHome !== null) {
+        org = { partition, region, prefix, bucketGeneration: generation as number, repositories, ...(stackSetsHome ? { stackSetsHome } : {}) };
+      }
     }
   }
   if (problems.length > 0) throw new OrgFileError(problems, 'the layout file');
   return org ? { families: layout, org } : { families: layout };
+}
+
+/**
+ * `org.administratorAccount` and `org.stackSetsRegion`, both or neither (a file no deploy has recorded them in yet, or
+ * one whose org was moved on purpose: README); null after a problem.
+ */
+function homeOf(o: Record<string, unknown>, problem: (field: string, message: string, expected: string, ...needles: string[]) => void): StackSetsHome | undefined | null {
+  const { administratorAccount: account, stackSetsRegion: region } = o;
+  if (account === undefined && region === undefined) return undefined;
+  const both = 'both written by deploy: the 12-digit id of the administrator account and the Region the StackSets were created in (or neither: the next deploy records them)';
+  let ok = true;
+  if (typeof account !== 'string' || !/^\d{12}$/.test(account)) {
+    problem('org.administratorAccount', `is ${JSON.stringify(account)}`, both, '"org"', account === undefined ? '"stackSetsRegion"' : '"administratorAccount"');
+    ok = false;
+  }
+  if (typeof region !== 'string' || region.length === 0) {
+    problem('org.stackSetsRegion', `is ${JSON.stringify(region)}`, both, '"org"', region === undefined ? '"administratorAccount"' : '"stackSetsRegion"');
+    ok = false;
+  }
+  return ok ? { account: account as string, region: region as string } : null;
 }
 
 /** Equal records: what the file holds of the org is what this compile would write. */
@@ -254,6 +298,39 @@ export function movedOrgProblems(org: Pick<Org, 'file' | 'partition' | 'region' 
       };
     });
 }
+
+/**
+ * A run whose credentials or Region are not where the layout file records the org's StackSets, refused before any
+ * read of them (deployer.ts startRun), as a moved org is (movedOrgProblems): from there none of them would be found,
+ * so plan would list each as new and deploy create each again beside the running ones, their instances colliding on
+ * every custom name. Undefined when the run is where the record says.
+ */
+export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, recorded: StackSetsHome, now: StackSetsHome): XstackError | undefined {
+  const file = layoutPath(org.file);
+  const differs = [
+    recorded.account === now.account ? '' : `as account ${now.account} (its credentials: another --profile or role?)`,
+    recorded.region === now.region ? '' : `in Region ${now.region} (--region, else the org file's organization.region)`,
+  ].filter(Boolean);
+  if (differs.length === 0) return undefined;
+  return new XstackError(
+    'STACKSETS_ELSEWHERE',
+    `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} live in administrator account ${recorded.account}, Region ${recorded.region} ` +
+      `(org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is ${differs.join(' and ')}. ` +
+      `StackSets belong to the account and Region that created them (CreateStackSet: "The name must be unique in the Region where you create your stack set", ${CREATE_STACK_SET}): ` +
+      `from here none of the org's would be found, and deploy would create every one again beside the running ones. ` +
+      `Run with credentials of account ${recorded.account} and --region ${recorded.region}. If the org has really moved: destroy it from there first, ` +
+      `then delete "administratorAccount" and "stackSetsRegion" from ${file} and deploy (which records where it runs); if nothing of it was ever deployed there, just delete those two lines` +
+      (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? `. ${SERVICE_MANAGED_REACH}` : ''),
+  );
+}
+
+const CREATE_STACK_SET = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html';
+
+// CreateStackSet, CallAs: "StackSets with service-managed permissions are created in the management account, including
+// StackSets that are created by delegated administrators" (CREATE_STACK_SET).
+const SERVICE_MANAGED_REACH =
+  'SERVICE_MANAGED StackSets are held by the management account and reached from it (callAs: SELF) or from a delegated administrator (DELEGATED_ADMIN): ' +
+  'if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them';
 
 const DELETION_POLICY = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html';
 
@@ -362,14 +439,15 @@ export function duplicateKeys(text: string): Array<{ path: string[]; key: string
  * depend on the write (a read-only checkout whose layout is current writes nothing).
  */
 export function recordLayout(
-  org: RecordSource & { readonly file: string; readonly layout?: Layout; readonly layoutRecord?: RecordedOrg },
+  org: RecordSource & { readonly file: string; readonly layout?: Layout },
   compiled: Layout,
-  options: { frozen?: boolean } = {},
+  options: { frozen?: boolean; home?: StackSetsHome } = {},
 ): { message?: string; warning?: string } {
   const file = layoutPath(org.file);
-  const record = recordOf(org);
+  // --frozen-layout writes nothing: where the StackSets live, not recorded yet, stays so (said), and is not a change refused.
+  const record = recordOf(org, options.frozen ? undefined : options.home);
   const change = layoutChange(org.layout, compiled) ?? (sameRecord(org.layoutRecord, record) ? undefined : { count: recordChange(org.layoutRecord, record), named: '' });
-  if (!change) return {};
+  if (!change) return options.frozen && options.home && !record.stackSetsHome ? { message: homeNotRecordedNote(file, options.home) } : {};
   const what = change.count;
   if (options.frozen) {
     throw new XstackError(
@@ -389,8 +467,14 @@ export function recordLayout(
 function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): string {
   if (!recorded) return "the org's partition, region, prefix, bucketGeneration and repositories' accounts, which the file did not record yet";
   if (recorded.bucketGeneration !== now.bucketGeneration) return `bucketGeneration ${recorded.bucketGeneration} → ${now.bucketGeneration}`;
+  if (!recorded.stackSetsHome && now.stackSetsHome) return `where the StackSets live, administrator account ${now.stackSetsHome.account} and Region ${now.stackSetsHome.region}, recorded`;
   return "the repositories' accounts recorded";
 }
+
+/** deploy --frozen-layout with a layout file that does not say where the StackSets live: not written, and said. */
+const homeNotRecordedNote = (file: string, home: StackSetsHome) =>
+  `note: ${file} does not record where the StackSets live (administrator account ${home.account}, Region ${home.region}), and --frozen-layout writes nothing: ` +
+  `deploy once without --frozen-layout and commit the file, so that a later run with other credentials or another --region is refused before it creates the org's StackSets again`;
 
 /**
  * What a layout as read (none: no file) lacks of a compile's, in words: how

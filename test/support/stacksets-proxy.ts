@@ -223,6 +223,17 @@
  *   of a StackSet operation performed on a stack instance", moto lists none).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackInstances.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html
+ * - Another deployer's operation right after ours (`supersede`): the moment
+ *   our next operation on a StackSet succeeds, an UpdateStackInstances of
+ *   another deployer (`someone-else-after-<our id>`) on the same accounts is
+ *   created and done, so that each instance's LastOperationId is its id
+ *   ("The last unique ID of a StackSet operation performed on a stack
+ *   instance", a later operation replaces it,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html)
+ *   before our first read. DescribeStackSetOperation gives its
+ *   CreationTimestamp, equal to our operation's EndTimestamp
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html).
+ *   Done at once, changing nothing else: the other deployer applies what we did.
  * - Reads that lag (`readLagMs`): ListStackSetOperations and
  *   ListStackSetOperationResults "provide eventually consistent reads meaning
  *   it may take some time but will eventually return the most up-to-date
@@ -699,6 +710,7 @@ export class StackSetsProxy {
     this.driftPreferences.length = 0;
     this.rivals.clear();
     this.operationFailures.clear();
+    this.superseders.clear();
     this.goneAtUpdate.clear();
     this.busyRefusals.clear();
     this.busyDeletes.clear();
@@ -796,6 +808,23 @@ export class StackSetsProxy {
   /** Another deployer's operation comes first at our next operation on `stackSet`: see the header. */
   race(stackSet: string, kind: 'stale' | 'same-change'): void {
     this.rivals.set(stackSet, kind);
+  }
+
+  /** Another deployer's operation on the same instances starts the moment our next operation on `stackSet` succeeds: see the header. */
+  supersede(stackSet: string): void {
+    this.superseders.add(stackSet);
+  }
+
+  private superseders = new Set<string>();
+
+  /** Another deployer's UpdateStackInstances on `ours`' accounts, created as `ours` ended and done at once (supersede). */
+  private supersedeOn(ours: Operation, accounts: readonly string[]): void {
+    const at = ours.ended!;
+    const theirs: Operation = { id: `someone-else-after-${ours.id}`.slice(0, 128), stackSet: ours.stackSet, action: 'UPDATE', status: 'SUCCEEDED', created: at, ended: at, results: [] };
+    theirs.results = accounts.map((account) => ({ account, region: ours.results.find((r) => r.account === account)?.region ?? 'us-east-1', status: 'SUCCEEDED' }));
+    this.operations.get(ours.stackSet)!.push(theirs);
+    const last = this.lastOperations.get(ours.stackSet)!;
+    for (const account of accounts) last.set(account, theirs.id);
   }
 
   /** The next operation on `stackSet` fails as a whole, with `reason` as its StatusReason: see the header. */
@@ -1527,6 +1556,7 @@ export class StackSetsProxy {
     for (const account of accounts) if (!(this.faults.skipsKeepLastOperationId && skipped.includes(account))) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
+    if (op.status === 'SUCCEEDED' && this.superseders.delete(name)) this.supersedeOn(op, accounts);
     if (retainStacks && this.afterRetainStacks) this.afterRetainStacks.armed = true;
     const stale = this.staleInstances.get(name);
     if (stale) stale.until = op.ended.getTime() + (this.faults.readLagMs ?? 0);
