@@ -8,6 +8,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
+import { bootstrap } from '../src/deploy/bootstrap';
 import { formatPlan } from '../src/deploy/plan-text';
 import { parseOrg } from '../src/org/load';
 import { recordOf, type StackSetsHome } from '../src/stages/layout';
@@ -96,7 +97,7 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
   /** The org as compiled beside a layout file that records `home` as where its StackSets live. */
   const recordedAt = (compiled: CompiledOrg, home: StackSetsHome): CompiledOrg => ({ ...compiled, org: { ...compiled.org, layoutRecord: recordOf(compiled.org, home) } });
 
-  it('a first deploy gives its account and Region to be recorded (none against an emulator); plan, deploy and destroy in another account or Region are refused before any StackSet call, naming both and the way out', async () => {
+  it('a first deploy gives its account and Region to be recorded (none against an emulator); plan, deploy, destroy and bootstrap in another account or Region are refused before any StackSet call, naming both and the way out', async () => {
     await env.local.reset();
     env.proxy.reset({ seed: 1 });
     const org = compileYaml(generateOrgYaml(2));
@@ -124,6 +125,8 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
         (aws) => deploy(compiled, aws, { pollMs: 5 }),
         (aws) => destroyPlan(compiled, aws, { pollMs: 5 }),
         (aws) => destroy(compiled, aws, { pollMs: 5 }),
+        // bootstrap too: its administration role and template bucket would serve no deploy there.
+        (aws) => bootstrap(compiled, aws, { sleep: async () => undefined }),
       ];
       for (const run of runs) {
         const aws = env.aws(REGION);
@@ -135,5 +138,6 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
     }
     // Against an emulator the record is not compared: its accounts are no one's.
     expect((await deploy(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { pollMs: 5, emulator: true })).mutatingCalls).toBe(0);
+    expect((await bootstrap(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { emulator: true, dryRun: true, sleep: async () => undefined })).length).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -61,6 +61,7 @@ import { LIMITS } from '../limits';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
+import { stackSetsElsewhereError } from '../stages/layout';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { nameProblem, Names, RULES } from '../naming';
@@ -88,6 +89,8 @@ export interface BootstrapOptions {
   onStep?: (step: BootstrapStep) => void;
   /** How bootstrap waits between tries while IAM propagates (tests pass one that does not wait). */
   sleep?: (ms: number) => Promise<void>;
+  /** The endpoint is an emulator's, whose accounts are no one's: where the layout file records the StackSets is not asked. */
+  emulator?: boolean;
 }
 
 export interface BootstrapStep {
@@ -324,6 +327,11 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   };
   const identity = await aws.sts().send(new GetCallerIdentityCommand({}));
   if (!identity.Account || !identity.Arn) throw new XstackError('NO_IDENTITY', 'could not tell which account the credentials belong to');
+  // The administration role and the template bucket belong where the StackSets live: made anywhere else, they serve
+  // no deploy of this org, which is refused there (deployer.ts startRun).
+  const recorded = compiled.org.layoutRecord?.stackSetsHome;
+  const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
+  if (elsewhere) throw elsewhere;
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
   else await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report);
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);

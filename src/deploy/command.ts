@@ -317,7 +317,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const emulator = Boolean(local || options.get('--endpoint') || process.env.AWS_ENDPOINT_URL);
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator };
     if (command === 'bootstrap') {
-      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep });
+      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep, emulator });
       const changes = steps.filter((s) => s.status === 'change').length;
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
       else process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);
@@ -328,7 +328,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       // On stderr with --json: stdout holds the JSON document only.
       const info = flags.has('--json') ? process.stderr : process.stdout;
       info.write('bootstrap (local):\n');
-      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info) });
+      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info), emulator });
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
       const made = await makeOrgRolesLocally(compiled, aws);
       if (made.length > 0) info.write(`+ the roles the org file names as existing, made in the emulator's new accounts (on AWS they are the org's): ${made.join(', ')}\n`);
