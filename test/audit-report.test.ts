@@ -453,6 +453,44 @@ describe('changes since: logical ids paired by name', () => {
   });
 });
 
+/** The example org with one change to its text, written beside its layout file (the CLI reads both). */
+function exampleEdited(from: string, to: string): string {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  expect(text.split(from).length, from).toBe(2);
+  const dir = tempDir('example-edited');
+  writeFileSync(join(dir, 'example.yaml'), text.replace(from, to));
+  writeFileSync(join(dir, 'example.layout.json'), readFileSync('parameters/example.layout.json', 'utf8'));
+  return join(dir, 'example.yaml');
+}
+const PROD_FROM_DEVELOP: [string, string] = ['      staging: release\n      prod: main\n', '      staging: release\n      prod: develop\n'];
+
+describe('release control (review s18-audit M2)', () => {
+  const rowOf = (md: string, repository: string, environment: string) =>
+    md.slice(md.indexOf('## Release control')).split('\n').find((l) => l.startsWith(`| ${repository} (shared-services) | ${environment} (`))!;
+
+  it('says which branch each environment deploys, whether it is protected, who may write it (asked of the evaluator) and who may start the pipeline', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    const prod = rowOf(md, 'web-app', 'prod');
+    expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| main \| yes \| /);
+    // main is protected: the maintainer role writes it, with the Identity Center pattern it trusts; developers do not.
+    expect(prod).toContain('arn:aws:iam::111111111111:role/acme-maintainer (access-roles: MaintainerRoleCodecommitDeveloperIn111111111111/WorkOnRepositories), assumed by arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*');
+    expect(prod).not.toContain('acme-developer');
+    expect(prod).toContain('the StackSet execution role of shared-services (codecommit:CreateCommit: CodecommitNamed');
+    expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
+    expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
+    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution or codepipeline:UpdatePipeline (outside the org file), a run on any commit by a source revision override');
+    // develop is not protected: developers write it too.
+    expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+    expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
+  });
+
+  it('prod deploying develop: the row says so, unprotected, and developers may write what prod deploys', () => {
+    const md = compileOrg(loadOrgFile(exampleEdited(...PROD_FROM_DEVELOP))).files.get('audit/report.md')!;
+    const prod = rowOf(md, 'web-app', 'prod');
+    expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| develop \| no ⚠ \(a later environment\) \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+  });
+});
+
 describe('the StackSet execution role in the report', () => {
   it('lists what bootstrap grants it: every statement of the derived policy, each broader one with its reason, none AdministratorAccess', async () => {
     const { executionPolicyFor } = await import('../src/deploy/execution-policy');

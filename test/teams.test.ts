@@ -186,7 +186,7 @@ describe('the report of an org of teams', () => {
   const [six, twelve] = [6, 12].map(report);
 
   it('the access matrix, the trust matrix, who can act on each resource and the stage sections do not grow with the number of teams', () => {
-    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
+    for (const id of ['access', 'trust', 'release', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
       expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
       expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
     }
@@ -196,6 +196,15 @@ describe('the report of an org of teams', () => {
     expect(section(twelve, 'execution-role')).toContain(':${AWS::AccountId}:{team}-svc1 for each of the 12 teams');
     expect(section(twelve, 'execution-role')).not.toMatch(/t0\d\d-svc/);
     expect(section(twelve, 'checks')).toContain('| DeveloperRoleCodecommitDeveloperIn{source} | XS002 | ListRepositories |');
+  });
+
+  it('a folded value row keeps which account gets each value, and a team that deploys another branch to prod stands apart in release control (review s18-audit M2)', () => {
+    expect(section(six, 'stage-pipelines')).toContain('| {team}-svc1 branch | develop ({team}-dev); release ({team}-staging); main ({team}-prod) (the same in each of the 6 teams) |');
+    const swapped = compileOrg(teamsOrg(6, (y) => y.replace('      t005-dev: develop\n      t005-staging: release\n      t005-prod: main\n', '      t005-dev: main\n      t005-staging: release\n      t005-prod: develop\n'))).files.get('audit/report.md')!;
+    expect(section(swapped, 'stage-pipelines')).toContain('| t005-svc1 branch | main (t005-dev); release (t005-staging); develop (t005-prod) |');
+    const release = rows(section(swapped, 'release'));
+    expect(release.filter((r) => r.startsWith('| t005-svc1 (t005-source) | t005-prod (200000000019) | develop | no |'))).toHaveLength(1);
+    expect(release.some((r) => r.startsWith('| {team}-svc1 ({team}-source) | {team}-prod ({account}) | main | no |') && r.endsWith('(the same for {team}-prod in each of 5 teams: t001 to t004, t006) |'))).toBe(true);
   });
 
   it('says that access is not scoped by team: one developers section reaches every team (review s18-audit m7)', () => {

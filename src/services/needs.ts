@@ -639,11 +639,15 @@ function peopleRoleNeeds(
  * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
  */
 export function branchWritesOf(grant: Grant): string[] {
-  const codecommit = serviceData('codecommit')!;
-  return grant.actions.filter((action) => {
-    const data = codecommit.action(action.split(':')[1]);
-    return data?.accessLevel === 'Write' && listsKey(data.conditionKeys, 'codecommit:References');
-  });
+  return grant.actions.filter(isBranchWrite);
+}
+
+/** Whether a CodeCommit action writes a branch (as branchWritesOf reads it). */
+export function isBranchWrite(action: string): boolean {
+  const [service, name] = action.split(':');
+  if (service !== 'codecommit') return false;
+  const data = serviceData('codecommit')!.action(name);
+  return data?.accessLevel === 'Write' && listsKey(data.conditionKeys, 'codecommit:References');
 }
 
 /**
