@@ -12,9 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
-import { classesOf, executionRoleOf, orgResources, reachOfResources } from '../src/audit/reach';
+import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, compareModels, MODEL_FILE, readPreviousModel, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
+import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile } from '../src/org/load';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
@@ -296,8 +297,21 @@ describe('changes since a previous compile', () => {
     const qaResources = orgResources(after.org, after.stages, templates, new Map()).filter((r) => r.account === qa || r.arn.includes(qa));
     expect(qaResources.some((r) => r.account !== qa && r.arn.endsWith(`:role/acme-source-${qa}`))).toBe(true);
     expect(qaResources.length).toBeGreaterThan(5);
-    expect(changes.resources.map((r) => r.change)).toEqual(qaResources.map(() => 'added'));
-    expect(changes.resources.map((r) => r.resource).sort()).toEqual(qaResources.map((r) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`).sort());
+    // Every other resource of every template (pipelines, rules, policies) too, by logical id and account: read from
+    // each compile's templates, those the new compile has and the old one has not (review s18-audit M3).
+    const otherResources = (c: typeof after) => {
+      const ts = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resolver = new Resolver(c.org, c.stages, ts);
+      return c.stages.flatMap((s) =>
+        Object.entries(ts.get(s.id)!.Resources)
+          .filter(([, r]) => !isReachType(r.Type))
+          .flatMap(([id, r]) => resolver.accountsWith(s.id, id).map((account) => `${id} (${r.Type}) @ ${account}`)),
+      );
+    };
+    const others = otherResources(after).filter((x) => !otherResources(before).includes(x));
+    expect(others.some((x) => x.startsWith('WebAppPipeline (AWS::CodePipeline::Pipeline) @ 666666666666'))).toBe(true);
+    expect(changes.resources.map((r) => r.change)).toEqual([...qaResources, ...others].map(() => 'added'));
+    expect(changes.resources.map((r) => r.resource).sort()).toEqual([...qaResources.map((r) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`), ...others].sort());
 
     for (const side of [changes.grants, changes.trust]) {
       expect(side.removed).toEqual([]);
@@ -429,7 +443,8 @@ describe('changes since a previous compile', () => {
     const added = b.org.accounts.filter((x) => !a.org.accounts.some((y) => y.id === x.id));
     expect(added.length).toBe(1);
     // In the new account, or made for it in the source account (its source role).
-    expect(changes.resources.every((r) => r.change === 'added' && r.resource.includes(added[0].id)), JSON.stringify(changes.resources)).toBe(true);
+    // (Or a forwarding rule of the source account, whose logical id is a hash of the buses it forwards to.)
+    expect(changes.resources.every((r) => r.change === 'added' && (r.resource.includes(added[0].id) || r.resource.startsWith('ForwardingRule'))), JSON.stringify(changes.resources)).toBe(true);
     expect(changes.resources.some((r) => r.resource.endsWith('@ 900000000000'))).toBe(true);
     expect(changes.resources.length).toBeGreaterThan(0);
     expect(changes.paths.removed).toEqual([]);
@@ -488,6 +503,29 @@ describe('release control (review s18-audit M2)', () => {
     const md = compileOrg(loadOrgFile(exampleEdited(...PROD_FROM_DEVELOP))).files.get('audit/report.md')!;
     const prod = rowOf(md, 'web-app', 'prod');
     expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| develop \| no ⚠ \(a later environment\) \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+  });
+
+  it('--since reports a pipeline moved to another branch, by pipeline and account, with its trigger rule', () => {
+    const [previous, out] = [tempDir('compiled-example'), tempDir('audit-since-branch')];
+    execFileSync('node', ['.build/src/cli.js', 'compile', 'parameters/example.yaml', '--out', previous], { stdio: 'pipe' });
+    execFileSync('node', ['.build/src/cli.js', 'audit', exampleEdited(...PROD_FROM_DEVELOP), '--since', join(previous, 'example'), '--out', out], { stdio: 'pipe' });
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed.');
+    expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
+  });
+
+  it('--since reads a widened trust pattern as widened, not only as a line removed and one added (review s18-audit M3)', () => {
+    const before = modelOf(compileFile('parameters/example.yaml'));
+    const after = modelOf(compileOrg(loadOrgFile(exampleEdited('roleNames: ["AWSReservedSSO_Developer_*"]', 'roleNames: ["AWSReservedSSO_Dev*"]'))));
+    const changes = compareModels(before, after);
+    expect(changes.conditions).toEqual([
+      'access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole, sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ' +
+        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +
+        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more)',
+    ]);
+    // Narrowed back, it is no widening.
+    expect(compareModels(after, before).conditions[0]).not.toContain('widened');
+    expect(compareModels(after, before).conditions[0]).toContain('value dropped: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev*');
   });
 });
 

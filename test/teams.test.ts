@@ -22,6 +22,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTemplate } from '../src/cfn/template';
+import { Resolver } from '../src/audit/resolve';
 import { planStages } from '../src/stages/plan';
 import { parseOrg } from '../src/org/load';
 
@@ -307,11 +308,13 @@ describe('the audit model of an org of teams', () => {
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
     const access = analyseAccess(org, stages, templates, { byClass: true });
     const resources = orgResources(org, stages, templates, classesOf(access));
-    const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams);
+    // With the compile's templates: each pipeline's branch per account and every template's resources fold too.
+    const compiled = { org, stages, templates, resolver: new Resolver(org, stages, templates) };
+    const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams, compiled);
     return { folded: model(findTeams(org)), plain: model(undefined) };
   };
   const [six, seven] = [6, 7].map((n) => modelsOf(n));
-  const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
+  const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] }, conditions: [] };
   const size = (m: AuditModel) => m.resources.length + m.grants.length + m.trust.length + m.paths.length;
 
   it('folded by team it reads back exactly as unfolded, and grows by a few entries a team', () => {
@@ -320,8 +323,11 @@ describe('the audit model of an org of teams', () => {
     expect(six.folded.teams!.map((t) => t.key)).toEqual(['t001', 't002', 't003', 't004', 't005', 't006']);
     expect(compareModels(six.plain, six.folded)).toEqual(none);
     expect(compareModels(six.folded, six.plain)).toEqual(none);
-    // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules' ARNs).
-    expect(size(seven.folded) - size(six.folded)).toBe(5);
+    // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules'
+    // ARNs, and with every template's resources the forwarding rules' logical ids, hashed from what they forward).
+    const rules = (m: AuditModel) => m.resources.filter((r) => r.value.logicalId.startsWith('ForwardingRule')).length;
+    expect(rules(seven.folded) - rules(six.folded)).toBeGreaterThan(0);
+    expect(size(seven.folded) - size(six.folded)).toBe(5 + rules(seven.folded) - rules(six.folded));
     expect(size(seven.plain) - size(six.plain)).toBeGreaterThan(40);
   });
 
@@ -343,8 +349,9 @@ describe('the audit model of an org of teams', () => {
     const replaced = changes.resources.filter((r) => r.change !== 'added' && r.change !== 'removed');
     expect(replaced.length).toBeGreaterThan(0);
     // Each logical id is paired with the one that ends like it: T004Svc1CodeDeployRole → CodeSvc1CodeDeployRole, never with another resource of the type.
-    for (const r of replaced.filter((x) => x.detail.startsWith('logical id '))) {
-      const [, from, to] = /^logical id (\S+) → (\S+) /.exec(r.detail)!;
+    // (A forwarding rule's logical id is a hash of what it forwards: paired by stage, account and type alone.)
+    for (const r of replaced.filter((x) => x.detail.startsWith('logical id ') && !x.detail.startsWith('logical id ForwardingRule'))) {
+      const [, from, to] = /^logical id (\S+) → (\S+)( |$)/.exec(r.detail)!;
       expect(to.replace('Code', 'T004'), r.detail).toBe(from);
     }
     for (const [before, after] of [[six.folded, renamed.folded], [six.plain, renamed.folded], [six.folded, renamed.plain]]) expect(compareModels(before, after)).toEqual(changes);

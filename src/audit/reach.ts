@@ -82,6 +82,9 @@ const TYPES: Record<string, ResourceKind> = {
   'AWS::IAM::InstanceProfile': 'instance-profile',
 };
 
+/** Whether "Who can act on each resource" lists resources of a CloudFormation type (the rest are in the audit model only). */
+export const isReachType = (type: string): boolean => Object.hasOwn(TYPES, type);
+
 /** The service prefix of actions that act on each kind of resource. */
 const SERVICES: Record<ResourceKind, readonly string[]> = {
   key: ['kms'],
