@@ -329,6 +329,9 @@ describe('changes since a previous compile', () => {
     expect(qaPaths.length).toBeGreaterThan(5);
     expect(changes.paths.added.length).toBe(qaPaths.length);
     for (const line of changes.paths.added) expect(line).toContain(qa);
+    // Read for qa's account, a pipeline path names its environment, not "each environment" (review s18-audit m3).
+    expect(changes.paths.added.some((l) => l.startsWith('the pipeline role assumes the source role (web-app, qa) |'))).toBe(true);
+    for (const line of changes.paths.added) expect(line).not.toContain('each environment');
     expect(changes.paths.removed).toEqual([]);
     expect(changes.paths.newlyAllowed).toEqual([]);
     expect(changes.paths.newlyRefused).toEqual([]);

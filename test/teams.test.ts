@@ -294,6 +294,15 @@ describe('the report of an org of teams', () => {
     });
   }
 
+  it('a path row held for one account names its environment, not "each environment" (review s18-audit m3)', () => {
+    const access = section(compileOrg(teamsOrg(6, edits['one team without staging for a pipeline'])).files.get('audit/report.md')!, 'access');
+    expect(access).toContain('| the pipeline role assumes the source role (t003-svc2 in t003-staging) | arn:aws:iam::200000000010:role/big-pipeline |');
+    const each = rows(access).filter((r) => r.includes('each environment)'));
+    expect(each.length).toBeGreaterThan(0);
+    // Each such row holds for several of a team's accounts: "the same for {team}-dev, {team}-prod …", never for one.
+    for (const r of each) expect(r, r).toMatch(/\(the same for [^),]+, [^)]+\) \|$/);
+  });
+
   it('a row held for some accounts of each team names them', () => {
     const trust = section(compileOrg(teamsOrg(6, edits['every second pipeline deploying to prod only'])).files.get('audit/report.md')!, 'trust');
     expect(trust).toMatch(/\| arn:aws:iam::\{account\}:role\/big-\{team\}-svc2-[a-z-]+ \|.*\(the same for \{team\}-prod in each of the 6 teams\) \|/);

@@ -593,7 +593,9 @@ export function buildReport(input: ReportInput): Report {
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
           const by = allowed ? grantedByText(grantingList(results)) + outsideNote(results) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
-          return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
+          // Held for one account, the row names its environment, as the path does (and explain), not "each environment".
+          const single = merge && p.purpose !== p.group!.purpose ? [p.purpose, ...cells.slice(1)] : undefined;
+          return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p), single };
         }, fold),
       },
     ],

@@ -508,6 +508,23 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
   return changes.sort((x, y) => (x.stage + x.resource < y.stage + y.resource ? -1 : x.stage + x.resource > y.stage + y.resource ? 1 : x.change < y.change ? -1 : 1));
 }
 
+/**
+ * A path line as shown: a pipeline path is stored under its label for every environment ("(web-app, each environment)",
+ * so that it folds); read for one account it names that account's environment, from the model's branches
+ * (review s18-audit m3). A model without them shows the stored label.
+ */
+function labelled(m: AuditModel, lines: ReadonlyMap<string, { account?: string }>): (line: string) => string {
+  const read = readerOf(m);
+  const environmentOf = new Map<string, string>();
+  for (const e of m.releases ?? []) for (const account of m.accountSets[e.accounts]) environmentOf.set(account, read(e, e.value.environment, account));
+  return (line) => {
+    const account = lines.get(line)?.account;
+    const environment = account === undefined ? undefined : environmentOf.get(account);
+    return environment === undefined ? line : line.replace(EACH_ENVIRONMENT, `${environment})`);
+  };
+}
+const EACH_ENVIRONMENT = /each environment\)/;
+
 const WHEN = ' | when ';
 
 /**
@@ -639,12 +656,25 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
     const y = lines(after, b);
     return { added: minus(y, x), removed: minus(x, y) };
   };
+  // Each path line with its result and the account it was read for (one line for all when nothing in it is an account's).
   const results = (m: AuditModel) => {
     const read = readerOf(m);
-    return new Map(m.paths.flatMap((e) => expand(read, e, e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+    const out = new Map<string, { result: string; account?: string }>();
+    for (const e of m.paths) {
+      const accounts = m.accountSets[e.accounts];
+      const lines = expand(read, e, e.value.path, accounts);
+      for (let i = 0; i < lines.length; i++) {
+        // A line that reads the same for several accounts (a source account's path, each pipeline's) is no one account's.
+        const account = lines.length === accounts.length && !out.has(lines[i]) ? accounts[i] : undefined;
+        out.set(lines[i], { result: e.value.result, account });
+      }
+    }
+    return out;
   };
   const old = results(before);
   const now = results(after);
+  const shownNow = labelled(after, now);
+  const shownOld = labelled(before, old);
   const added = sorted([...now.keys()].filter((p) => !old.has(p)));
   const grants = diff(before.grants, after.grants);
   const trust = diff(before.trust, after.trust);
@@ -655,10 +685,10 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
     trust,
     conditions: [...conditionChanges(trust.removed, trust.added), ...conditionChanges(grants.removed, grants.added)],
     paths: {
-      added: added.map((p) => `${p} → ${now.get(p)}`),
-      removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${p} → was ${old.get(p)}`),
-      newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'allowed').map(([p]) => p)),
-      newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'refused').map(([p]) => p)),
+      added: added.map((p) => `${shownNow(p)} → ${now.get(p)!.result}`),
+      removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${shownOld(p)} → was ${old.get(p)!.result}`),
+      newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'allowed').map(([p]) => shownNow(p))),
+      newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'refused').map(([p]) => shownNow(p))),
     },
   };
 }
