@@ -126,7 +126,7 @@ function auditBundle(input: ReportInput & { source: { orgFileSha256: string | nu
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const teams = teamsToFold(input.org);
   const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams, input);
-  const since = previous && sinceSections(previous.label, previous.model, model);
+  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId });
   const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
     ['audit/report.html', toHtml(report)],

@@ -13,7 +13,7 @@ import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
-import { auditModel, compareModels, MODEL_FILE, readPreviousModel, type AuditModel } from '../src/audit/since';
+import { auditModel, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile } from '../src/org/load';
@@ -519,8 +519,15 @@ describe('release control (review s18-audit M2)', () => {
 
   it('--since reads a widened trust pattern as widened, not only as a line removed and one added (review s18-audit M3)', () => {
     const before = modelOf(compileFile('parameters/example.yaml'));
-    const after = modelOf(compileOrg(loadOrgFile(exampleEdited('roleNames: ["AWSReservedSSO_Developer_*"]', 'roleNames: ["AWSReservedSSO_Dev*"]'))));
+    const widened = compileOrg(loadOrgFile(exampleEdited('roleNames: ["AWSReservedSSO_Developer_*"]', 'roleNames: ["AWSReservedSSO_Dev*"]')));
+    const after = modelOf(widened);
     const changes = compareModels(before, after);
+    // The old sample's path, removed, asked of the new policies: the Developer permission set keeps its access.
+    const section = sinceSections('before', before, after, { access: widened.access, organizationId: widened.org.organizationId });
+    const rows = section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'table' ? b.rows : [])).map((r) => r.join(' | '));
+    expect(rows.filter((r) => r.startsWith('removed | developers (AWSReservedSSO_Developer_* in tools) assume the developer role of shared-services'))).toEqual([
+      expect.stringMatching(/ → was allowed; this compile allows it still \(access-roles: DeveloperRoleIn111111111111\/DevelopersAssume\)$/),
+    ]);
     expect(changes.conditions).toEqual([
       'access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole, sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ' +
         'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +

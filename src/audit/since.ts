@@ -27,7 +27,7 @@ import { logicalId as logicalIdOf } from '../cfn/resources';
 import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
-import { matches } from './evaluate';
+import { accountOf, evaluate, matches } from './evaluate';
 import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
@@ -693,9 +693,38 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
   };
 }
 
+/**
+ * A removed path, its requests asked again of this compile's policies (review s18-audit M3): a path is named by its
+ * sample principal, so a widened pattern removes the old sample's path, whose principal may well still be allowed.
+ * Said after the line: "this compile allows it still (…)", "refuses it", "refuses it still", or, for a path that had
+ * to be refused, "ALLOWS it ⚠". A line that is not a
+ * declared path's (an endpoint's), names no role, or whose resource names no account (S3) is left as it is.
+ */
+function askedNow(line: string, access: AccessAnalysis, organizationId: string | undefined): string {
+  const m = /^(?!through )[^|]+ \| (arn:[^ |]+) \| ([^|]+) \| on ([^ |]+)(?: \| with ([^|]+))? → was (allowed|refused)$/.exec(line);
+  const resourceAccount = m ? accountOf(m[3]) : '';
+  if (!m || resourceAccount === '') return line;
+  const [, principal, actions, resource, context, was] = m;
+  const request = {
+    principal: { kind: 'aws' as const, arn: principal },
+    resource,
+    resourceAccount,
+    context: context === undefined ? undefined : Object.fromEntries(context.split(', ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1).split('|')])),
+    // A principal with no policy in the templates (an Identity Center role) is proved on the resource side, as the proof does.
+    identityManagedElsewhere: !access.grants.some((g) => g.kind === 'identity' && g.attachedTo === principal),
+  };
+  const decisions = actions.split(', ').map((action) => evaluate(access.index, { ...request, action }, organizationId));
+  if (decisions.every((d) => d.allowed)) {
+    const by = [...new Set(decisions.flatMap((d) => d.grantedBy.map((g) => `${g.stage}: ${g.policy}`)))].join('; ');
+    return was === 'allowed' ? `${line}; this compile allows it still (${by})` : `${line}; this compile ALLOWS it ⚠ (${by})`;
+  }
+  return `${line}; this compile refuses it${was === 'refused' ? ' still' : ''}`;
+}
+
 /** The report's "Changes since" section. */
-export function sinceSections(previous: string, before: AuditModel, after: AuditModel): Section[] {
-  const c = compareModels(before, after);
+export function sinceSections(previous: string, before: AuditModel, after: AuditModel, now?: { access: AccessAnalysis; organizationId?: string }): Section[] {
+  const compared = compareModels(before, after);
+  const c = now ? { ...compared, paths: { ...compared.paths, removed: compared.paths.removed.map((line) => askedNow(line, now.access, now.organizationId)) } } : compared;
   const listTable = (head: string, added: string[], removed: string[]) => ({
     kind: 'table' as const,
     head: ['change', head],
