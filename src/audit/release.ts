@@ -7,6 +7,7 @@
  */
 import { accountOfEnvironment, repositoryByName, type Org } from '../org/model';
 import { Names } from '../naming';
+import { listIn } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { evaluate, matches } from './evaluate';
 import type { ResolvedStatement } from './grants';
@@ -92,11 +93,8 @@ function writersOf({ org, access, reach, executionRole, label }: ReleaseInput): 
   const pushers = new Map<string, ReachEntry[]>();
   const assumers = new Map<string, string[]>();
   for (const e of reach) {
-    if (e.resource.kind === 'repository' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(GIT_PUSH)) {
-      const list = pushers.get(e.resource.arn) ?? pushers.set(e.resource.arn, []).get(e.resource.arn)!;
-      list.push(e);
-    }
-    if (e.resource.kind === 'role' && e.reach === 'assume') (assumers.get(e.resource.arn) ?? assumers.set(e.resource.arn, []).get(e.resource.arn)!).push(e.principal);
+    if (e.resource.kind === 'repository' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(GIT_PUSH)) listIn(pushers, e.resource.arn).push(e);
+    if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
   }
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
   const asked = new Map<string, string>();
@@ -130,7 +128,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
     if (g.effect !== 'Allow' || g.kind !== 'identity' || !g.actions.some((a) => PIPELINE_CONTROL.some((c) => matches(a, c, true)))) continue;
     for (const r of g.resources) {
       if (r.includes('*') || r.includes('?')) patterns.push(g);
-      else (byArn.get(r) ?? byArn.set(r, []).get(r)!).push(g);
+      else listIn(byArn, r).push(g);
     }
   }
   const execution = executionRoleHolds(org, executionRole, (a) => PIPELINE_CONTROL.includes(a));
