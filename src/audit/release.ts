@@ -64,7 +64,7 @@ export function releaseControlSection(input: ReleaseInput): Section {
         branch,
         isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
         writers(repositoryArn, source, branch),
-        starters(pipelineArn, account).replaceAll(ref, account.id),
+        starters(pipelineArn, byId ? account.id : account.name).replaceAll(ref, account.id),
       ],
       account: account.id,
       merge: many,
@@ -120,7 +120,7 @@ function writersOf({ org, access, reach, executionRole, label }: ReleaseInput): 
 }
 
 /** The text of who may start or change a pipeline: the org's roles whose policies allow it, the execution role, and the account's own principals. */
-function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipelineArn: string, account: { name: string }) => string {
+function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipelineArn: string, account: string) => string {
   // The statements that allow starting or changing a pipeline, by the pipeline they name (their few patterns apart).
   const byArn = new Map<string, ResolvedStatement[]>();
   const patterns: ResolvedStatement[] = [];
@@ -137,8 +137,8 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
     const roles = [...new Set(grants.map((g) => `${g.attachedTo} (${g.actions.filter((a) => PIPELINE_CONTROL.some((c) => matches(a, c, true))).join(', ')}: ${label(g)})`))];
     return [
       ...roles,
-      ...(execution ? [`the StackSet execution role of ${account.name} ${execution}`] : []),
-      `principals of ${account.name} whose own policies allow ${PIPELINE_CONTROL.join(' or ')} (outside the org file), a run on any commit by a source revision override`,
+      ...(execution ? [`the StackSet execution role of ${account} ${execution}`] : []),
+      `principals of ${account} whose own policies allow ${PIPELINE_CONTROL.join(' or ')} (outside the org file), a run on any commit by a source revision override`,
     ].join('; ');
   };
 }
