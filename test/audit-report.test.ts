@@ -16,7 +16,7 @@ import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources
 import { auditModel, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
-import { loadOrgFile } from '../src/org/load';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
 import { CHECKED_RULES } from '../src/checks/policy-checks';
@@ -452,6 +452,29 @@ describe('changes since a previous compile', () => {
     expect(changes.resources.length).toBeGreaterThan(0);
     expect(changes.paths.removed).toEqual([]);
     expect(changes.paths.added.length).toBe(newPaths(a, b, added[0].id).length);
+  });
+});
+
+describe('changes since: the templates\' other resources', () => {
+  it('a property whose change replaces a VPC, a subnet, a pipeline or a rule is a replacement (review s18-audit M3)', () => {
+    const before = modelOf(compileFile('parameters/example.yaml'));
+    const after = modelOf(compileOrg(loadOrgFile(exampleEdited('      cidr: 10.20.0.0/16\n', '      cidr: 10.30.0.0/16\n'))));
+    expect(compareModels(before, after).resources.filter((r) => r.resource.startsWith('Vpc ') || r.resource.startsWith('CiSubnet1 '))).toEqual([
+      { change: 'replaced', stage: 'ci-network', resource: 'CiSubnet1 (AWS::EC2::Subnet) @ 555555555555', detail: 'CidrBlock 10.20.0.0/20 → 10.30.0.0/20 forces replacement' },
+      { change: 'replaced', stage: 'ci-network', resource: 'Vpc (AWS::EC2::VPC) @ 555555555555', detail: 'CidrBlock 10.20.0.0/16 → 10.30.0.0/16 forces replacement' },
+    ]);
+    // Another prefix (an org never deployed: no layout file to hold it to its first).
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const [acme, acme2] = [example, example.replace('prefix: acme\n', 'prefix: acme2\n')].map((text) => modelOf(compileOrg(parseOrg(text, 'example.yaml'))));
+    const pipelines = compareModels(acme, acme2).resources.filter((r) => r.resource.startsWith('WebAppPipeline ') || r.resource.startsWith('WebAppTriggerRule '));
+    expect(pipelines.map((r) => r.detail).sort()).toEqual([
+      ...['222222222222', '333333333333', '444444444444'].map(() => 'Name acme-web-app → acme2-web-app forces replacement'),
+      ...['222222222222', '333333333333', '444444444444'].map(() => 'Name acme-web-app-trigger → acme2-web-app-trigger forces replacement'),
+    ]);
+    // A model written before these were recorded holds none: not read as a replacement.
+    const older = structuredClone(before);
+    for (const r of older.resources) if (!isReachType(r.value.type)) r.value.names = {};
+    expect(compareModels(older, before).resources).toEqual([]);
   });
 });
 

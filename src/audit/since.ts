@@ -18,7 +18,7 @@ import { XstackError } from '../errors';
 import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { AWS_OWNED_ACCOUNT, type AccessAnalysis } from './paths';
-import { classesOf, isReachType, type OrgResource } from './reach';
+import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
 import type { Resolver } from './resolve';
 import { accountOfEnvironment, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -262,8 +262,9 @@ export function auditModel(
 
 /**
  * The resources of every template that the reach tables do not list (pipelines, rules, policies, endpoints…), by
- * logical id and type (review s18-audit M3): one item for the accounts of one team a resource exists in (a family's
- * resource is its unit's), or per account when its logical id names an account (folded by that account).
+ * logical id, type and the properties whose change replaces them (review s18-audit M3): with such properties an item
+ * per account (as it resolves them); else one for the accounts of one team a resource exists in (a family's resource
+ * is its unit's), or one per account when its logical id names an account (folded by that account).
  */
 function templateResourceItems({ stages, templates, resolver }: ModelSources, teams: Teams | undefined): Array<Item<ResourceFact>> {
   const items: Array<Item<ResourceFact>> = [];
@@ -273,10 +274,17 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
       if (!Object.hasOwn(resources, id) || isReachType(resources[id].Type)) continue;
       const value: ResourceFact = { stage: stage.id, logicalId: id, type: resources[id].Type, names: {} };
       const accounts = resolver.accountsWith(stage.id, id);
+      const properties = (resources[id].Properties ?? {}) as Record<string, unknown>;
+      const replacing = (REPLACING[value.type] ?? []).filter((p) => properties[p] !== undefined);
+      // Made by one account for another (a source role's policy): folded by the account it names, as reach resources are.
       const named = /\d{12}/.exec(id)?.[0];
-      if (named !== undefined) {
-        // Made by one account for another (a source role's policy): folded by the account it names, as reach resources are.
-        for (const account of accounts) items.push(named === account ? { value, account } : { value: { ...value, owner: account }, account: named });
+      const itemOf = (v: ResourceFact, account: string): Item<ResourceFact> => (named === undefined || named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
+      if (replacing.length > 0 || named !== undefined) {
+        // Its replacing properties as each account resolves them (a name may hold the account's id): an item an account.
+        for (const account of accounts) {
+          const names = Object.fromEntries(replacing.map((p) => [p, String(resolver.resolve(stage.id, account, properties[p]))]));
+          items.push(itemOf({ ...value, names }, account));
+        }
         continue;
       }
       const byTeam = new Map<string, string[]>();
@@ -470,7 +478,9 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
   for (const [k, r] of now) {
     const o = old.get(k);
     if (!o) continue;
-    const changed = Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]);
+    // A model written before the templates' other resources had their replacing properties recorded holds none for them: not a change.
+    const recorded = isReachType(o.type) || Object.keys(o.names).length > 0;
+    const changed = recorded ? Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]) : [];
     if (changed.length === 0 && o.type === r.type) continue;
     const detail = o.type !== r.type ? `type ${o.type} → ${r.type}` : changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
     const rename = r.type === 'AWS::CodeCommit::Repository' && o.type === r.type;
