@@ -278,21 +278,31 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
       const replacing = (REPLACING[value.type] ?? []).filter((p) => properties[p] !== undefined);
       // Made by one account for another (a source role's policy): folded by the account it names, as reach resources are.
       const named = /\d{12}/.exec(id)?.[0];
-      const itemOf = (v: ResourceFact, account: string): Item<ResourceFact> => (named === undefined || named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
-      if (replacing.length > 0 || named !== undefined) {
-        // Its replacing properties as each account resolves them (a name may hold the account's id): an item an account.
+      if (named !== undefined) {
         for (const account of accounts) {
-          const names = Object.fromEntries(replacing.map((p) => [p, String(resolver.resolve(stage.id, account, properties[p]))]));
-          items.push(itemOf({ ...value, names }, account));
+          const v = { ...value, names: namesIn(resolver, stage.id, account, properties, replacing) };
+          items.push(named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
         }
         continue;
       }
-      const byTeam = new Map<string, string[]>();
-      for (const account of accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
-      for (const group of byTeam.values()) items.push({ value, account: group[0], accounts: group });
+      // One item for the accounts of a team that resolve its replacing properties alike (a name may hold an account's id).
+      const groups = new Map<string, { names: Record<string, string>; accounts: string[] }>();
+      for (const account of accounts) {
+        const names = namesIn(resolver, stage.id, account, properties, replacing);
+        const key = `${teams?.teamOf(account)?.key ?? ''}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
+        (groups.get(key) ?? groups.set(key, { names, accounts: [] }).get(key)!).accounts.push(account);
+      }
+      for (const { names, accounts: group } of groups.values()) items.push({ value: { ...value, names }, account: group[0], accounts: group });
     }
   }
   return items;
+}
+
+/** A resource's replacing properties, as one account resolves them. */
+function namesIn(resolver: Resolver, stageId: string, account: string, properties: Record<string, unknown>, replacing: readonly string[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const p of replacing) names[p] = String(resolver.resolve(stageId, account, properties[p]));
+  return names;
 }
 
 /**
@@ -302,9 +312,10 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
 function releaseItems({ org, stages, templates, resolver }: ModelSources): Array<Item<ReleaseFact>> {
   return org.pipelines.flatMap((p) => {
     const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
+    const withRule = stages.filter((s) => templates.get(s.id)!.Resources[ruleId] !== undefined);
     return p.branches.map(([environment, branch]) => {
       const account = accountOfEnvironment(org, environment).id;
-      const stage = stages.find((s) => templates.get(s.id)!.Resources[ruleId] && s.targets.some((t) => t.id === account));
+      const stage = withRule.find((s) => s.targets.some((t) => t.id === account));
       const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
       const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
       return { value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account };
