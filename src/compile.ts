@@ -125,8 +125,8 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 function auditBundle(input: ReportInput & { source: { orgFileSha256: string | null; revision?: string }; resolver: Resolver }, previous: CompileOptions['since']): Map<string, string> {
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const teams = teamsToFold(input.org);
-  const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams);
-  const since = previous && sinceSections(previous.label, previous.model, model);
+  const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams, input);
+  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId });
   const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
     ['audit/report.html', toHtml(report)],

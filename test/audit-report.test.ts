@@ -12,10 +12,11 @@ import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
-import { classesOf, executionRoleOf, orgResources, reachOfResources } from '../src/audit/reach';
-import { auditModel, compareModels, MODEL_FILE, readPreviousModel, type AuditModel } from '../src/audit/since';
+import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
+import { auditModel, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
-import { loadOrgFile } from '../src/org/load';
+import { Resolver } from '../src/audit/resolve';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
 import { CHECKED_RULES } from '../src/checks/policy-checks';
@@ -296,8 +297,21 @@ describe('changes since a previous compile', () => {
     const qaResources = orgResources(after.org, after.stages, templates, new Map()).filter((r) => r.account === qa || r.arn.includes(qa));
     expect(qaResources.some((r) => r.account !== qa && r.arn.endsWith(`:role/acme-source-${qa}`))).toBe(true);
     expect(qaResources.length).toBeGreaterThan(5);
-    expect(changes.resources.map((r) => r.change)).toEqual(qaResources.map(() => 'added'));
-    expect(changes.resources.map((r) => r.resource).sort()).toEqual(qaResources.map((r) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`).sort());
+    // Every other resource of every template (pipelines, rules, policies) too, by logical id and account: read from
+    // each compile's templates, those the new compile has and the old one has not (review s18-audit M3).
+    const otherResources = (c: typeof after) => {
+      const ts = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resolver = new Resolver(c.org, c.stages, ts);
+      return c.stages.flatMap((s) =>
+        Object.entries(ts.get(s.id)!.Resources)
+          .filter(([, r]) => !isReachType(r.Type))
+          .flatMap(([id, r]) => resolver.accountsWith(s.id, id).map((account) => `${id} (${r.Type}) @ ${account}`)),
+      );
+    };
+    const others = otherResources(after).filter((x) => !otherResources(before).includes(x));
+    expect(others.some((x) => x.startsWith('WebAppPipeline (AWS::CodePipeline::Pipeline) @ 666666666666'))).toBe(true);
+    expect(changes.resources.map((r) => r.change)).toEqual([...qaResources, ...others].map(() => 'added'));
+    expect(changes.resources.map((r) => r.resource).sort()).toEqual([...qaResources.map((r) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`), ...others].sort());
 
     for (const side of [changes.grants, changes.trust]) {
       expect(side.removed).toEqual([]);
@@ -315,6 +329,9 @@ describe('changes since a previous compile', () => {
     expect(qaPaths.length).toBeGreaterThan(5);
     expect(changes.paths.added.length).toBe(qaPaths.length);
     for (const line of changes.paths.added) expect(line).toContain(qa);
+    // Read for qa's account, a pipeline path names its environment, not "each environment" (review s18-audit m3).
+    expect(changes.paths.added.some((l) => l.startsWith('the pipeline role assumes the source role (web-app, qa) |'))).toBe(true);
+    for (const line of changes.paths.added) expect(line).not.toContain('each environment');
     expect(changes.paths.removed).toEqual([]);
     expect(changes.paths.newlyAllowed).toEqual([]);
     expect(changes.paths.newlyRefused).toEqual([]);
@@ -429,11 +446,35 @@ describe('changes since a previous compile', () => {
     const added = b.org.accounts.filter((x) => !a.org.accounts.some((y) => y.id === x.id));
     expect(added.length).toBe(1);
     // In the new account, or made for it in the source account (its source role).
-    expect(changes.resources.every((r) => r.change === 'added' && r.resource.includes(added[0].id)), JSON.stringify(changes.resources)).toBe(true);
+    // (Or a forwarding rule of the source account, whose logical id is a hash of the buses it forwards to.)
+    expect(changes.resources.every((r) => r.change === 'added' && (r.resource.includes(added[0].id) || r.resource.startsWith('ForwardingRule'))), JSON.stringify(changes.resources)).toBe(true);
     expect(changes.resources.some((r) => r.resource.endsWith('@ 900000000000'))).toBe(true);
     expect(changes.resources.length).toBeGreaterThan(0);
     expect(changes.paths.removed).toEqual([]);
     expect(changes.paths.added.length).toBe(newPaths(a, b, added[0].id).length);
+  });
+});
+
+describe('changes since: the templates\' other resources', () => {
+  it('a property whose change replaces a VPC, a subnet, a pipeline or a rule is a replacement (review s18-audit M3)', () => {
+    const before = modelOf(compileFile('parameters/example.yaml'));
+    const after = modelOf(compileOrg(loadOrgFile(exampleEdited('      cidr: 10.20.0.0/16\n', '      cidr: 10.30.0.0/16\n'))));
+    expect(compareModels(before, after).resources.filter((r) => r.resource.startsWith('Vpc ') || r.resource.startsWith('CiSubnet1 '))).toEqual([
+      { change: 'replaced', stage: 'ci-network', resource: 'CiSubnet1 (AWS::EC2::Subnet) @ 555555555555', detail: 'CidrBlock 10.20.0.0/20 → 10.30.0.0/20 forces replacement' },
+      { change: 'replaced', stage: 'ci-network', resource: 'Vpc (AWS::EC2::VPC) @ 555555555555', detail: 'CidrBlock 10.20.0.0/16 → 10.30.0.0/16 forces replacement' },
+    ]);
+    // Another prefix (an org never deployed: no layout file to hold it to its first).
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const [acme, acme2] = [example, example.replace('prefix: acme\n', 'prefix: acme2\n')].map((text) => modelOf(compileOrg(parseOrg(text, 'example.yaml'))));
+    const pipelines = compareModels(acme, acme2).resources.filter((r) => r.resource.startsWith('WebAppPipeline ') || r.resource.startsWith('WebAppTriggerRule '));
+    expect(pipelines.map((r) => r.detail).sort()).toEqual([
+      ...['222222222222', '333333333333', '444444444444'].map(() => 'Name acme-web-app → acme2-web-app forces replacement'),
+      ...['222222222222', '333333333333', '444444444444'].map(() => 'Name acme-web-app-trigger → acme2-web-app-trigger forces replacement'),
+    ]);
+    // A model written before these were recorded holds none: not read as a replacement.
+    const older = structuredClone(before);
+    for (const r of older.resources) if (!isReachType(r.value.type)) r.value.names = {};
+    expect(compareModels(older, before).resources).toEqual([]);
   });
 });
 
@@ -450,6 +491,74 @@ describe('changes since: logical ids paired by name', () => {
         'logical id OldBuildRole → BBuildRole (arn:aws:iam::111111111111:role/old-build → arn:aws:iam::111111111111:role/b-build)',
       ]);
     }
+  });
+});
+
+/** The example org with one change to its text, written beside its layout file (the CLI reads both). */
+function exampleEdited(from: string, to: string): string {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  expect(text.split(from).length, from).toBe(2);
+  const dir = tempDir('example-edited');
+  writeFileSync(join(dir, 'example.yaml'), text.replace(from, to));
+  writeFileSync(join(dir, 'example.layout.json'), readFileSync('parameters/example.layout.json', 'utf8'));
+  return join(dir, 'example.yaml');
+}
+const PROD_FROM_DEVELOP: [string, string] = ['      staging: release\n      prod: main\n', '      staging: release\n      prod: develop\n'];
+
+describe('release control (review s18-audit M2)', () => {
+  const rowOf = (md: string, repository: string, environment: string) =>
+    md.slice(md.indexOf('## Release control')).split('\n').find((l) => l.startsWith(`| ${repository} (shared-services) | ${environment} (`))!;
+
+  it('says which branch each environment deploys, whether it is protected, who may write it (asked of the evaluator) and who may start the pipeline', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    const prod = rowOf(md, 'web-app', 'prod');
+    expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| main \| yes \| /);
+    // main is protected: the maintainer role writes it, with the Identity Center pattern it trusts; developers do not.
+    expect(prod).toContain('arn:aws:iam::111111111111:role/acme-maintainer (access-roles: MaintainerRoleCodecommitDeveloperIn111111111111/WorkOnRepositories), assumed by arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*');
+    expect(prod).not.toContain('acme-developer');
+    expect(prod).toContain('the StackSet execution role of shared-services (codecommit:CreateCommit: CodecommitNamed');
+    expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
+    expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
+    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution or codepipeline:UpdatePipeline (outside the org file), a run on any commit by a source revision override');
+    // develop is not protected: developers write it too.
+    expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+    expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
+  });
+
+  it('prod deploying develop: the row says so, unprotected, and developers may write what prod deploys', () => {
+    const md = compileOrg(loadOrgFile(exampleEdited(...PROD_FROM_DEVELOP))).files.get('audit/report.md')!;
+    const prod = rowOf(md, 'web-app', 'prod');
+    expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| develop \| no ⚠ \(a later environment\) \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+  });
+
+  it('--since reports a pipeline moved to another branch, by pipeline and account, with its trigger rule', () => {
+    const [previous, out] = [tempDir('compiled-example'), tempDir('audit-since-branch')];
+    execFileSync('node', ['.build/src/cli.js', 'compile', 'parameters/example.yaml', '--out', previous], { stdio: 'pipe' });
+    execFileSync('node', ['.build/src/cli.js', 'audit', exampleEdited(...PROD_FROM_DEVELOP), '--since', join(previous, 'example'), '--out', out], { stdio: 'pipe' });
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed.');
+    expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
+  });
+
+  it('--since reads a widened trust pattern as widened, not only as a line removed and one added (review s18-audit M3)', () => {
+    const before = modelOf(compileFile('parameters/example.yaml'));
+    const widened = compileOrg(loadOrgFile(exampleEdited('roleNames: ["AWSReservedSSO_Developer_*"]', 'roleNames: ["AWSReservedSSO_Dev*"]')));
+    const after = modelOf(widened);
+    const changes = compareModels(before, after);
+    // The old sample's path, removed, asked of the new policies: the Developer permission set keeps its access.
+    const section = sinceSections('before', before, after, { access: widened.access, organizationId: widened.org.organizationId });
+    const rows = section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'table' ? b.rows : [])).map((r) => r.join(' | '));
+    expect(rows.filter((r) => r.startsWith('removed | developers (AWSReservedSSO_Developer_* in tools) assume the developer role of shared-services'))).toEqual([
+      expect.stringMatching(/ → was allowed; this compile allows it still \(access-roles: DeveloperRoleIn111111111111\/DevelopersAssume\)$/),
+    ]);
+    expect(changes.conditions).toEqual([
+      'access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole, sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ' +
+        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +
+        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more)',
+    ]);
+    // Narrowed back, it is no widening.
+    expect(compareModels(after, before).conditions[0]).not.toContain('widened');
+    expect(compareModels(after, before).conditions[0]).toContain('value dropped: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev*');
   });
 });
 

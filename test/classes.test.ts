@@ -254,7 +254,9 @@ describe('an org of teams: the environments of each team are a class', () => {
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   const byClass = analyseAccess(org, stages, templates, { byClass: true });
   const byAccount = analyseAccess(org, stages, templates, { byClass: false });
-  const modelOf = (a: AccessAnalysis, teams?: Teams) => auditModel(org.file, { orgFileSha256: null }, orgResources(org, stages, templates, classesOf(a)), a, teams);
+  // With the templates: each pipeline's branch per account and every template's resource are compared too.
+  const compiled = { org, stages, templates, resolver: new Resolver(org, stages, templates) };
+  const modelOf = (a: AccessAnalysis, teams?: Teams) => auditModel(org.file, { orgFileSha256: null }, orgResources(org, stages, templates, classesOf(a)), a, teams, compiled);
 
   it('proves the three environments of each team once, with the same results as account by account', () => {
     expect(byAccount.problems).toEqual([]);
@@ -294,7 +296,7 @@ describe('an org of teams: the environments of each team are a class', () => {
 
   it('folded by team as well (teams.ts), the model by class reads the same as account by account, and as unfolded', () => {
     const teams = findTeams(org)!;
-    const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
+    const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] }, conditions: [] };
     expect(compareModels(modelOf(byAccount, teams), modelOf(byClass, teams))).toEqual(none);
     expect(compareModels(modelOf(byAccount), modelOf(byClass, teams))).toEqual(none);
     expect(JSON.stringify(modelOf(byClass, teams))).not.toMatch(/[\uE000-\uF8FF]/);

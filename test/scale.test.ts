@@ -84,7 +84,9 @@ describe('orgs with many pipeline accounts', () => {
     expect(requests(large) - requests(small)).toBe(20 * perAccount);
     // The report is not: the same rows, each saying for how many accounts it holds; the source roles, one per
     // pipeline account in the source account, fold the same way.
-    for (const id of ['access', 'trust', 'cross-account']) expect(tableRows(section(md(large), id)).length, id).toBe(tableRows(section(md(small), id)).length);
+    for (const id of ['access', 'trust', 'release', 'cross-account']) expect(tableRows(section(md(large), id)).length, id).toBe(tableRows(section(md(small), id)).length);
+    // Release control: a row per pipeline and branch, the accounts deploying it folded (no teams to name them by).
+    expect(tableRows(section(md(large), 'release')).filter((r) => r.startsWith('| app (source) | {account} | main | no |') && r.endsWith('(the same in each of 20 accounts) |'))).toHaveLength(1);
     const access = section(md(large), 'access');
     expect(access).toContain('| the pipeline role assumes the source role (app, each environment) | arn:aws:iam::{account}:role/big-pipeline |');
     expect(access).toContain('(the same in each of 40 accounts)');

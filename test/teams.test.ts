@@ -22,6 +22,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTemplate } from '../src/cfn/template';
+import { Resolver } from '../src/audit/resolve';
 import { planStages } from '../src/stages/plan';
 import { parseOrg } from '../src/org/load';
 
@@ -186,7 +187,7 @@ describe('the report of an org of teams', () => {
   const [six, twelve] = [6, 12].map(report);
 
   it('the access matrix, the trust matrix, who can act on each resource and the stage sections do not grow with the number of teams', () => {
-    for (const id of ['access', 'trust', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
+    for (const id of ['access', 'trust', 'release', 'cross-account', 'reach-key', 'reach-bucket', 'reach-repository', 'reach-role', 'reach-event-bus', 'execution-role', 'checks', 'stage-pipelines', 'stage-source-identity']) {
       expect(rows(section(twelve, id)).length, id).toBe(rows(section(six, id)).length);
       expect(rows(section(six, id)).length, id).toBeGreaterThan(0);
     }
@@ -196,6 +197,15 @@ describe('the report of an org of teams', () => {
     expect(section(twelve, 'execution-role')).toContain(':${AWS::AccountId}:{team}-svc1 for each of the 12 teams');
     expect(section(twelve, 'execution-role')).not.toMatch(/t0\d\d-svc/);
     expect(section(twelve, 'checks')).toContain('| DeveloperRoleCodecommitDeveloperIn{source} | XS002 | ListRepositories |');
+  });
+
+  it('a folded value row keeps which account gets each value, and a team that deploys another branch to prod stands apart in release control (review s18-audit M2)', () => {
+    expect(section(six, 'stage-pipelines')).toContain('| {team}-svc1 branch | develop ({team}-dev); release ({team}-staging); main ({team}-prod) (the same in each of the 6 teams) |');
+    const swapped = compileOrg(teamsOrg(6, (y) => y.replace('      t005-dev: develop\n      t005-staging: release\n      t005-prod: main\n', '      t005-dev: main\n      t005-staging: release\n      t005-prod: develop\n'))).files.get('audit/report.md')!;
+    expect(section(swapped, 'stage-pipelines')).toContain('| t005-svc1 branch | main (t005-dev); release (t005-staging); develop (t005-prod) |');
+    const release = rows(section(swapped, 'release'));
+    expect(release.filter((r) => r.startsWith('| t005-svc1 (t005-source) | t005-prod (200000000019) | develop | no |'))).toHaveLength(1);
+    expect(release.some((r) => r.startsWith('| {team}-svc1 ({team}-source) | {team}-prod ({account}) | main | no |') && r.endsWith('(the same for {team}-prod in each of 5 teams: t001 to t004, t006) |'))).toBe(true);
   });
 
   it('says that access is not scoped by team: one developers section reaches every team (review s18-audit m7)', () => {
@@ -284,6 +294,15 @@ describe('the report of an org of teams', () => {
     });
   }
 
+  it('a path row held for one account names its environment, not "each environment" (review s18-audit m3)', () => {
+    const access = section(compileOrg(teamsOrg(6, edits['one team without staging for a pipeline'])).files.get('audit/report.md')!, 'access');
+    expect(access).toContain('| the pipeline role assumes the source role (t003-svc2 in t003-staging) | arn:aws:iam::200000000010:role/big-pipeline |');
+    const each = rows(access).filter((r) => r.includes('each environment)'));
+    expect(each.length).toBeGreaterThan(0);
+    // Each such row holds for several of a team's accounts: "the same for {team}-dev, {team}-prod …", never for one.
+    for (const r of each) expect(r, r).toMatch(/\(the same for [^),]+, [^)]+\) \|$/);
+  });
+
   it('a row held for some accounts of each team names them', () => {
     const trust = section(compileOrg(teamsOrg(6, edits['every second pipeline deploying to prod only'])).files.get('audit/report.md')!, 'trust');
     expect(trust).toMatch(/\| arn:aws:iam::\{account\}:role\/big-\{team\}-svc2-[a-z-]+ \|.*\(the same for \{team\}-prod in each of the 6 teams\) \|/);
@@ -298,11 +317,13 @@ describe('the audit model of an org of teams', () => {
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
     const access = analyseAccess(org, stages, templates, { byClass: true });
     const resources = orgResources(org, stages, templates, classesOf(access));
-    const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams);
+    // With the compile's templates: each pipeline's branch per account and every template's resources fold too.
+    const compiled = { org, stages, templates, resolver: new Resolver(org, stages, templates) };
+    const model = (teams: Teams | undefined) => auditModel(org.file, { orgFileSha256: null }, resources, access, teams, compiled);
     return { folded: model(findTeams(org)), plain: model(undefined) };
   };
   const [six, seven] = [6, 7].map((n) => modelsOf(n));
-  const none = { resources: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] } };
+  const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] }, conditions: [] };
   const size = (m: AuditModel) => m.resources.length + m.grants.length + m.trust.length + m.paths.length;
 
   it('folded by team it reads back exactly as unfolded, and grows by a few entries a team', () => {
@@ -311,8 +332,11 @@ describe('the audit model of an org of teams', () => {
     expect(six.folded.teams!.map((t) => t.key)).toEqual(['t001', 't002', 't003', 't004', 't005', 't006']);
     expect(compareModels(six.plain, six.folded)).toEqual(none);
     expect(compareModels(six.folded, six.plain)).toEqual(none);
-    // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules' ARNs).
-    expect(size(seven.folded) - size(six.folded)).toBe(5);
+    // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules'
+    // ARNs, and with every template's resources the forwarding rules' logical ids, hashed from what they forward).
+    const rules = (m: AuditModel) => m.resources.filter((r) => r.value.logicalId.startsWith('ForwardingRule')).length;
+    expect(rules(seven.folded) - rules(six.folded)).toBeGreaterThan(0);
+    expect(size(seven.folded) - size(six.folded)).toBe(5 + rules(seven.folded) - rules(six.folded));
     expect(size(seven.plain) - size(six.plain)).toBeGreaterThan(40);
   });
 
@@ -334,8 +358,9 @@ describe('the audit model of an org of teams', () => {
     const replaced = changes.resources.filter((r) => r.change !== 'added' && r.change !== 'removed');
     expect(replaced.length).toBeGreaterThan(0);
     // Each logical id is paired with the one that ends like it: T004Svc1CodeDeployRole → CodeSvc1CodeDeployRole, never with another resource of the type.
-    for (const r of replaced.filter((x) => x.detail.startsWith('logical id '))) {
-      const [, from, to] = /^logical id (\S+) → (\S+) /.exec(r.detail)!;
+    // (A forwarding rule's logical id is a hash of what it forwards: paired by stage, account and type alone.)
+    for (const r of replaced.filter((x) => x.detail.startsWith('logical id ') && !x.detail.startsWith('logical id ForwardingRule'))) {
+      const [, from, to] = /^logical id (\S+) → (\S+)( |$)/.exec(r.detail)!;
       expect(to.replace('Code', 'T004'), r.detail).toBe(from);
     }
     for (const [before, after] of [[six.folded, renamed.folded], [six.plain, renamed.folded], [six.folded, renamed.plain]]) expect(compareModels(before, after)).toEqual(changes);

@@ -50,6 +50,17 @@ export interface OrgResource {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-instanceprofile.html
  * https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html
+ * and for the templates' other resources, which the audit model records (since.ts):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codepipeline-pipeline.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codedeploy-application.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-codedeploy-deploymentgroup.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-rule.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpcendpoint.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-alias.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpc.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnet.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
  */
 export const REPLACING: Record<string, readonly string[]> = {
   'AWS::S3::Bucket': ['BucketName'],
@@ -57,6 +68,16 @@ export const REPLACING: Record<string, readonly string[]> = {
   'AWS::IAM::Role': ['RoleName', 'Path'],
   'AWS::IAM::InstanceProfile': ['InstanceProfileName', 'Path'],
   'AWS::CodeCommit::Repository': ['RepositoryName'],
+  'AWS::CodePipeline::Pipeline': ['Name'],
+  'AWS::CodeDeploy::Application': ['ApplicationName', 'ComputePlatform'],
+  'AWS::CodeDeploy::DeploymentGroup': ['ApplicationName', 'DeploymentGroupName'],
+  'AWS::Events::Rule': ['Name', 'EventBusName'],
+  'AWS::IAM::ManagedPolicy': ['ManagedPolicyName', 'Path'],
+  'AWS::EC2::VPCEndpoint': ['ServiceName', 'VpcEndpointType', 'VpcId'],
+  'AWS::KMS::Alias': ['AliasName'],
+  'AWS::EC2::VPC': ['CidrBlock'],
+  'AWS::EC2::Subnet': ['AvailabilityZone', 'CidrBlock', 'VpcId'],
+  'AWS::Logs::LogGroup': ['LogGroupName'],
 };
 
 export interface ReachEntry {
@@ -81,6 +102,9 @@ const TYPES: Record<string, ResourceKind> = {
   'AWS::Events::EventBusPolicy': 'event-bus',
   'AWS::IAM::InstanceProfile': 'instance-profile',
 };
+
+/** Whether "Who can act on each resource" lists resources of a CloudFormation type (the rest are in the audit model only). */
+export const isReachType = (type: string): boolean => Object.hasOwn(TYPES, type);
 
 /** The service prefix of actions that act on each kind of resource. */
 const SERVICES: Record<ResourceKind, readonly string[]> = {

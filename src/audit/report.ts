@@ -18,6 +18,7 @@ import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
+import { releaseControlSection } from './release';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
@@ -72,14 +73,23 @@ function accountValueTable(stage: Stage, fold: TeamFold | undefined): Block {
     // A value each team's unit chooses alike (its pipeline's branch in each environment): one row for those teams.
     rows: mergeAccountRows(
       stage.accountValues,
-      (v) => {
-        const counts = new Map<string, number>();
-        for (const x of v.byAccount.values()) counts.set(x.value, (counts.get(x.value) ?? 0) + 1);
-        return { cells: [v.name, [...counts].map(([value, n]) => `${value} (${n} account${n === 1 ? '' : 's'})`).join('; ')], account: '', merge: false, team: fold?.teams.namedIn(v.name) };
-      },
+      (v) => ({ cells: [v.name, valuesWithAccounts(v, name)], account: '', merge: false, team: fold?.teams.namedIn(v.name) }),
       fold,
     ),
   };
+}
+
+/**
+ * Each value with the accounts that get it, by name up to ACCOUNTS_LISTED of them (`develop (t005-dev)`, which a team
+ * folds to `develop ({team}-dev)`), else how many: a folded row still says which environment deploys which branch
+ * (review s18-audit M2 d).
+ */
+function valuesWithAccounts(v: Stage['accountValues'][number], name: ReadonlyMap<string, string>): string {
+  const byValue = new Map<string, string[]>();
+  for (const [id, x] of v.byAccount) listIn(byValue, x.value).push(id);
+  return [...byValue]
+    .map(([value, ids]) => `${value} (${ids.length <= ACCOUNTS_LISTED ? ids.map((id) => name.get(id) ?? id).join(', ') : `${ids.length} accounts`})`)
+    .join('; ');
 }
 
 /**
@@ -583,12 +593,15 @@ export function buildReport(input: ReportInput): Report {
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
           const by = allowed ? grantedByText(grantingList(results)) + outsideNote(results) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
           const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
-          return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p) };
+          // Held for one account, the row names its environment, as the path does (and explain), not "each environment".
+          const single = merge && p.purpose !== p.group!.purpose ? [p.purpose, ...cells.slice(1)] : undefined;
+          return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p), single };
         }, fold),
       },
     ],
   });
 
+  sections.push(releaseControlSection({ org, access, reach, executionRole: input.executionRole, label, fold, classOf: (account) => classesOf(access).get(account)?.token }));
   sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
 

@@ -108,6 +108,11 @@ export interface Row {
   accounts?: number;
   /** A row of no account that belongs to a team (a team's resource in a family template). */
   team?: Team;
+  /**
+   * Its cells when the row, merged or not, holds for one account (of each team it names): a path's label naming its
+   * environment, where `cells` says "each environment" (review s18-audit m3).
+   */
+  single?: string[];
 }
 
 interface Merged {
@@ -122,6 +127,9 @@ interface Merged {
   key: string;
   /** The team's accounts it holds for (ids). */
   teamAccounts: string[];
+  /** The row's cells for one account, and the account they were made for. */
+  single?: string[];
+  account: string;
 }
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
@@ -156,10 +164,10 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
   const byTeam = new Map<Team | undefined, Map<string, Merged>>();
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
-    const { cells, account, merge, accounts = 1, team: rowTeam } = row(items[i]);
+    const { cells, account, merge, accounts = 1, team: rowTeam, single } = row(items[i]);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ first: cells, shaped: cells, count: accounts, key: '', teamAccounts: [] });
+      entries.push({ first: cells, shaped: cells, count: accounts, key: '', teamAccounts: [], single, account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -177,7 +185,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
       entry.count += accounts;
       for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
     } else {
-      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, key, teamAccounts: [...teamAccounts] };
+      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, key, teamAccounts: [...teamAccounts], single, account };
       ofTeam.set(key, made);
       entries.push(made);
     }
@@ -206,12 +214,14 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const { team } = first;
     if (group.length > 1) {
       const names = accountNames(team!, first.teamAccounts);
-      return withNote(first.teamShaped!, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
+      const cells = names.length === 1 && first.single ? first.single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : first.teamShaped!;
+      return withNote(cells, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
     }
-    if (first.count === 1) return first.first;
+    if (first.count === 1) return first.single ?? first.first;
     // One team's rows (its accounts by their own names), or rows of accounts outside the teams.
     const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
-    return withNote(first.shaped, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
+    const cells = names.length === 1 && first.single ? first.single.map((c) => generalise(c, first.account)) : first.shaped;
+    return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
 }
 

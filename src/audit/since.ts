@@ -13,14 +13,21 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../hash';
+import { listIn } from '../memo';
 import { XstackError } from '../errors';
 import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { AWS_OWNED_ACCOUNT, type AccessAnalysis } from './paths';
-import { classesOf, type OrgResource } from './reach';
+import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
+import type { Resolver } from './resolve';
+import { accountOfEnvironment, type Org } from '../org/model';
+import type { Stage } from '../stages/model';
+import type { CfnTemplate } from '../cfn/template';
+import { logicalId as logicalIdOf } from '../cfn/resources';
 import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
+import { accountOf, evaluate, matches } from './evaluate';
 import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
@@ -40,7 +47,8 @@ interface ResourceFact {
   stage: string;
   logicalId: string;
   type: string;
-  arn: string;
+  /** For the resources "Who can act on each resource" lists; the others are told by logical id and type. */
+  arn?: string;
   names: Record<string, string>;
   /**
    * A resource one account makes for each member of a class (a source role
@@ -64,6 +72,24 @@ export interface AuditModel {
   grants: Array<Folded<string>>;
   trust: Array<Folded<string>>;
   paths: Array<Folded<{ path: string; result: 'allowed' | 'refused' }>>;
+  /** Each pipeline's branch in each account it deploys to (review s18-audit M2 c); absent in a model written before. */
+  releases?: Array<Folded<ReleaseFact>>;
+}
+
+/** What a pipeline deploys in one account: the branch the org file gives, and the branch its trigger rule's pattern names there. */
+interface ReleaseFact {
+  pipeline: string;
+  environment: string;
+  branch: string;
+  trigger?: string;
+}
+
+/** The compile beyond its proof: each pipeline's branch per account, and every resource of every template, go into the model from it. */
+export interface ModelSources {
+  org: Org;
+  stages: readonly Stage[];
+  templates: ReadonlyMap<string, CfnTemplate>;
+  resolver: Resolver;
 }
 
 /** Account lists, each written once and referred to by index, in the order they are first used. */
@@ -182,6 +208,7 @@ export function auditModel(
   resources: readonly OrgResource[],
   access: AccessAnalysis,
   teams?: Teams,
+  compiled?: ModelSources,
 ): AuditModel {
   const teamsOf = teamFold(teams, classesOf(access));
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
@@ -195,19 +222,20 @@ export function auditModel(
   const sets = new AccountSets();
   const resourceFacts = fold(
     sets,
-    resources.map((r) => {
+    resources.map((r): Item<ResourceFact> => {
       const fact: ResourceFact = { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names };
       // Made for a class's members: folded by the member (its token), the holding account written as it is.
       if (r.madeFor !== undefined && r.accounts !== undefined && isToken(r.madeFor)) return { value: { ...fact, owner: r.account }, account: r.madeFor, accounts: r.accounts };
       return { value: fact, account: r.account, accounts: r.accounts };
-    }),
+    }).concat(compiled ? templateResourceItems(compiled, teams) : []),
     (v, a) => ({
       ...v,
       ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.toPlaceholders(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.toPlaceholders(v.logicalId) ?? v.logicalId }),
-      arn: text(v.arn, a),
+      ...(v.arn !== undefined ? { arn: text(v.arn, a) } : {}),
       names: mapValues(v.names, (x) => text(x, a)),
     }),
   );
+  const releases = compiled && fold(sets, releaseItems(compiled), (v, a) => ({ pipeline: text(v.pipeline, a), environment: text(v.environment, a), branch: text(v.branch, a), ...(v.trigger !== undefined ? { trigger: text(v.trigger, a) } : {}) }));
   const grants = fold(sets, [...grantLines(access.grants, false), ...endpointLines(access.network)], text);
   const trust = fold(sets, grantLines(access.grants, true), text);
   const paths = fold(
@@ -228,7 +256,71 @@ export function auditModel(
     grants,
     trust,
     paths,
+    ...(releases ? { releases } : {}),
   };
+}
+
+/**
+ * The resources of every template that the reach tables do not list (pipelines, rules, policies, endpoints…), by
+ * logical id, type and the properties whose change replaces them (review s18-audit M3): with such properties an item
+ * per account (as it resolves them); else one for the accounts of one team a resource exists in (a family's resource
+ * is its unit's), or one per account when its logical id names an account (folded by that account).
+ */
+function templateResourceItems({ stages, templates, resolver }: ModelSources, teams: Teams | undefined): Array<Item<ResourceFact>> {
+  const items: Array<Item<ResourceFact>> = [];
+  for (const stage of stages) {
+    const resources = templates.get(stage.id)!.Resources;
+    for (const id in resources) {
+      if (!Object.hasOwn(resources, id) || isReachType(resources[id].Type)) continue;
+      const value: ResourceFact = { stage: stage.id, logicalId: id, type: resources[id].Type, names: {} };
+      const accounts = resolver.accountsWith(stage.id, id);
+      const properties = (resources[id].Properties ?? {}) as Record<string, unknown>;
+      const replacing = (REPLACING[value.type] ?? []).filter((p) => properties[p] !== undefined);
+      // Made by one account for another (a source role's policy): folded by the account it names, as reach resources are.
+      const named = /\d{12}/.exec(id)?.[0];
+      if (named !== undefined) {
+        for (const account of accounts) {
+          const v = { ...value, names: namesIn(resolver, stage.id, account, properties, replacing) };
+          items.push(named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
+        }
+        continue;
+      }
+      // One item for the accounts of a team that resolve its replacing properties alike (a name may hold an account's id).
+      const groups = new Map<string, { names: Record<string, string>; accounts: string[] }>();
+      for (const account of accounts) {
+        const names = namesIn(resolver, stage.id, account, properties, replacing);
+        const key = `${teams?.teamOf(account)?.key ?? ''}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
+        (groups.get(key) ?? groups.set(key, { names, accounts: [] }).get(key)!).accounts.push(account);
+      }
+      for (const { names, accounts: group } of groups.values()) items.push({ value: { ...value, names }, account: group[0], accounts: group });
+    }
+  }
+  return items;
+}
+
+/** A resource's replacing properties, as one account resolves them. */
+function namesIn(resolver: Resolver, stageId: string, account: string, properties: Record<string, unknown>, replacing: readonly string[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const p of replacing) names[p] = String(resolver.resolve(stageId, account, properties[p]));
+  return names;
+}
+
+/**
+ * Each pipeline's branch in each account it deploys to, with the branch its trigger rule's event pattern names there
+ * (the template's `detail.referenceName`, resolved for the account), so that `--since` says `web-app prod: main → develop`.
+ */
+function releaseItems({ org, stages, templates, resolver }: ModelSources): Array<Item<ReleaseFact>> {
+  return org.pipelines.flatMap((p) => {
+    const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
+    const withRule = stages.filter((s) => templates.get(s.id)!.Resources[ruleId] !== undefined);
+    return p.branches.map(([environment, branch]) => {
+      const account = accountOfEnvironment(org, environment).id;
+      const stage = withRule.find((s) => s.targets.some((t) => t.id === account));
+      const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
+      const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
+      return { value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account };
+    });
+  });
 }
 
 type PathValue = { path: string; result: 'allowed' | 'refused' };
@@ -383,7 +475,7 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
         // Made for each member by another account: listed where it is, under its own logical id.
         const where = f.owner !== undefined ? at(f.owner) : account;
         const logicalId = at(f.logicalId);
-        out.set(`${f.stage}\u0000${where}\u0000${logicalId}`, { ...f, logicalId, arn: at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account: where });
+        out.set(`${f.stage}\u0000${where}\u0000${logicalId}`, { ...f, logicalId, arn: f.arn === undefined ? '' : at(f.arn), names: Object.fromEntries(Object.entries(f.names).map(([k, v]) => [k, at(v)])), account: where });
       }
     }
     return out;
@@ -393,11 +485,13 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
   const changes: ResourceChange[] = [];
   const removed = [...old].filter(([k]) => !now.has(k));
   const added = [...now].filter(([k]) => !old.has(k));
-  const where = (r: ResourceFact & { account: string }) => `${r.logicalId} (${r.type}) ${r.arn} @ ${r.account}`;
+  const where = (r: ResourceFact & { account: string }) => `${r.logicalId} (${r.type})${r.arn ? ` ${r.arn}` : ''} @ ${r.account}`;
   for (const [k, r] of now) {
     const o = old.get(k);
     if (!o) continue;
-    const changed = Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]);
+    // A model written before the templates' other resources had their replacing properties recorded holds none for them: not a change.
+    const recorded = isReachType(o.type) || Object.keys(o.names).length > 0;
+    const changed = recorded ? Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]) : [];
     if (changed.length === 0 && o.type === r.type) continue;
     const detail = o.type !== r.type ? `type ${o.type} → ${r.type}` : changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
     const rename = r.type === 'AWS::CodeCommit::Repository' && o.type === r.type;
@@ -418,7 +512,7 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
   const pairedAdded = new Set<string>();
   for (const [k, r] of removed) {
     const twins = added.filter(([ka, a]) => !pairedAdded.has(ka) && a.stage === r.stage && a.account === r.account && a.type === r.type);
-    const likeness = ([, a]: (typeof added)[number]) => [commonEnd(a.logicalId, r.logicalId), commonEnd(a.arn, r.arn)];
+    const likeness = ([, a]: (typeof added)[number]) => [commonEnd(a.logicalId, r.logicalId), commonEnd(a.arn ?? '', r.arn ?? '')];
     const twin = twins.reduce<(typeof added)[number] | undefined>((best, x) => {
       if (!best) return x;
       const [l1, a1] = likeness(x);
@@ -427,12 +521,132 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     }, undefined);
     if (twin) {
       pairedAdded.add(twin[0]);
-      changes.push({ change: KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced', stage: r.stage, resource: where(twin[1]), detail: `logical id ${r.logicalId} → ${twin[1].logicalId} (${r.arn} → ${twin[1].arn})` });
+      changes.push({ change: KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced', stage: r.stage, resource: where(twin[1]), detail: `logical id ${r.logicalId} → ${twin[1].logicalId}${r.arn ? ` (${r.arn} → ${twin[1].arn})` : ''}` });
     } else changes.push({ change: 'removed', stage: r.stage, resource: where(r), detail: KEEPS_DATA.has(r.type) ? 'retained resources stay in the account, no longer managed' : '' });
     void k;
   }
   for (const [k, a] of added) if (!pairedAdded.has(k)) changes.push({ change: 'added', stage: a.stage, resource: where(a), detail: '' });
   return changes.sort((x, y) => (x.stage + x.resource < y.stage + y.resource ? -1 : x.stage + x.resource > y.stage + y.resource ? 1 : x.change < y.change ? -1 : 1));
+}
+
+/**
+ * A path line as shown: a pipeline path is stored under its label for every environment ("(web-app, each environment)",
+ * so that it folds); read for one account it names that account's environment, from the model's branches
+ * (review s18-audit m3). A model without them shows the stored label.
+ */
+function labelled(m: AuditModel, lines: ReadonlyMap<string, { account?: string }>): (line: string) => string {
+  const read = readerOf(m);
+  const environmentOf = new Map<string, string>();
+  for (const e of m.releases ?? []) for (const account of m.accountSets[e.accounts]) environmentOf.set(account, read(e, e.value.environment, account));
+  return (line) => {
+    const account = lines.get(line)?.account;
+    const environment = account === undefined ? undefined : environmentOf.get(account);
+    return environment === undefined ? line : line.replace(EACH_ENVIRONMENT, `${environment})`);
+  };
+}
+const EACH_ENVIRONMENT = /each environment\)/;
+
+const WHEN = ' | when ';
+
+/**
+ * Removed and added lines of one statement, principal, actions and resource (the text before ` | when `), one of each,
+ * compared condition by condition. A value "matches more" when the new pattern, read as IAM reads a `*`/`?` pattern,
+ * matches the old value's text: `AWSReservedSSO_Dev*` takes in everything `AWSReservedSSO_Developer_*` did, and more.
+ */
+function conditionChanges(removed: readonly string[], added: readonly string[]): string[] {
+  const byHead = (lines: readonly string[]) => {
+    const out = new Map<string, string[]>();
+    for (const line of lines) {
+      const at = line.indexOf(WHEN);
+      listIn(out, at < 0 ? line : line.slice(0, at)).push(at < 0 ? '' : line.slice(at + WHEN.length));
+    }
+    return out;
+  };
+  const was = byHead(removed);
+  const out: string[] = [];
+  for (const [head, [now, ...more]] of byHead(added)) {
+    const before = was.get(head);
+    if (!before || before.length !== 1 || more.length > 0) continue;
+    const changes = clauseChanges(parseClauses(before[0]), parseClauses(now));
+    if (changes.length > 0) out.push(`${head}: ${changes.join('; ')}`);
+  }
+  return out;
+}
+
+/** `Op key = a | b; Op2 key2 = c` as operator-and-key → values. */
+function parseClauses(text: string): Map<string, string[]> {
+  const clauses = new Map<string, string[]>();
+  for (const clause of text === '' ? [] : text.split('; ')) {
+    const at = clause.indexOf(' = ');
+    clauses.set(clause.slice(0, at), clause.slice(at + 3).split(' | '));
+  }
+  return clauses;
+}
+
+function clauseChanges(before: ReadonlyMap<string, string[]>, after: ReadonlyMap<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [clause, values] of before) if (!after.has(clause)) out.push(`condition ${clause} taken away (it held ${values.join(' | ')})`);
+  for (const [clause, values] of after) {
+    const old = before.get(clause);
+    if (!old) {
+      out.push(`condition ${clause} = ${values.join(' | ')} added`);
+      continue;
+    }
+    const kept = new Set(values.filter((v) => old.includes(v)));
+    const widened = new Set<string>();
+    for (const v of values) {
+      if (kept.has(v)) continue;
+      const covered = old.filter((o) => o !== v && matches(v, o));
+      if (covered.length > 0) {
+        widened.add(v);
+        out.push(`${clause} pattern widened: ${covered.join(', ')} → ${v} (matches more)`);
+      } else out.push(`${clause} value added: ${v}`);
+    }
+    for (const o of old) if (!kept.has(o) && ![...widened].some((v) => matches(v, o))) out.push(`${clause} value dropped: ${o}`);
+  }
+  return out;
+}
+
+interface ReleaseChange {
+  change: 'added' | 'removed' | 'changed';
+  /** `web-app prod (444444444444)`. */
+  pipeline: string;
+  detail: string;
+}
+
+/** Each pipeline's branch per account, before and after: `web-app prod (444444444444): branch main → develop`. */
+function releaseChanges(before: AuditModel, after: AuditModel): ReleaseChange[] {
+  const each = (m: AuditModel) => {
+    const read = readerOf(m);
+    const out = new Map<string, ReleaseFact & { account: string }>();
+    for (const e of m.releases ?? []) {
+      for (const account of m.accountSets[e.accounts]) {
+        const at = (x: string) => read(e, x, account);
+        const f = e.value;
+        out.set(`${at(f.pipeline)}\u0000${account}`, { pipeline: at(f.pipeline), environment: at(f.environment), branch: at(f.branch), ...(f.trigger !== undefined ? { trigger: at(f.trigger) } : {}), account });
+      }
+    }
+    return out;
+  };
+  const old = each(before);
+  const now = each(after);
+  const name = (r: ReleaseFact & { account: string }) => `${r.pipeline} ${r.environment} (${r.account})`;
+  const deploys = (r: ReleaseFact) => `branch ${r.branch}${r.trigger !== undefined && r.trigger !== r.branch ? ` (trigger rule on ${r.trigger})` : ''}`;
+  const changes: ReleaseChange[] = [];
+  for (const [k, r] of now) {
+    const o = old.get(k);
+    if (!o) changes.push({ change: 'added', pipeline: name(r), detail: deploys(r) });
+    else if (o.branch !== r.branch || o.trigger !== r.trigger || o.environment !== r.environment) {
+      const parts = [
+        o.environment !== r.environment ? `environment ${o.environment} → ${r.environment}` : '',
+        o.branch !== r.branch ? `branch ${o.branch} → ${r.branch}` : '',
+        o.trigger !== r.trigger ? `trigger rule on ${o.trigger ?? '(none)'} → ${r.trigger ?? '(none)'}` : '',
+      ];
+      changes.push({ change: 'changed', pipeline: name(r), detail: parts.filter(Boolean).join('; ') });
+    }
+  }
+  for (const [k, o] of old) if (!now.has(k)) changes.push({ change: 'removed', pipeline: name(o), detail: deploys(o) });
+  return changes.sort((x, y) => (x.pipeline < y.pipeline ? -1 : x.pipeline > y.pipeline ? 1 : x.change < y.change ? -1 : 1));
 }
 
 /** How many characters two texts end with alike. */
@@ -444,9 +658,17 @@ function commonEnd(a: string, b: string): number {
 
 export interface ModelChanges {
   resources: ResourceChange[];
+  /** Undefined when the previous model has no branches (written before they were recorded). */
+  releases?: ReleaseChange[];
   grants: { added: string[]; removed: string[] };
   trust: { added: string[]; removed: string[] };
   paths: { added: string[]; removed: string[]; newlyAllowed: string[]; newlyRefused: string[] };
+  /**
+   * A statement line removed and one added that differ only in their conditions, read together: each condition value
+   * that now matches more (a pattern widened), a value added or dropped, a condition added or taken away
+   * (review s18-audit M3), so a widened trust does not read as access removed and other access added.
+   */
+  conditions: string[];
 }
 
 export function compareModels(before: AuditModel, after: AuditModel): ModelChanges {
@@ -455,29 +677,75 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
     const y = lines(after, b);
     return { added: minus(y, x), removed: minus(x, y) };
   };
+  // Each path line with its result and the account it was read for (one line for all when nothing in it is an account's).
   const results = (m: AuditModel) => {
     const read = readerOf(m);
-    return new Map(m.paths.flatMap((e) => expand(read, e, e.value.path, m.accountSets[e.accounts]).map((p) => [p, e.value.result] as const)));
+    const out = new Map<string, { result: string; account?: string }>();
+    for (const e of m.paths) {
+      const accounts = m.accountSets[e.accounts];
+      const lines = expand(read, e, e.value.path, accounts);
+      for (let i = 0; i < lines.length; i++) {
+        // A line that reads the same for several accounts (a source account's path, each pipeline's) is no one account's.
+        const account = lines.length === accounts.length && !out.has(lines[i]) ? accounts[i] : undefined;
+        out.set(lines[i], { result: e.value.result, account });
+      }
+    }
+    return out;
   };
   const old = results(before);
   const now = results(after);
+  const shownNow = labelled(after, now);
+  const shownOld = labelled(before, old);
   const added = sorted([...now.keys()].filter((p) => !old.has(p)));
+  const grants = diff(before.grants, after.grants);
+  const trust = diff(before.trust, after.trust);
   return {
     resources: resourceChanges(before, after),
-    grants: diff(before.grants, after.grants),
-    trust: diff(before.trust, after.trust),
+    ...(before.releases && after.releases ? { releases: releaseChanges(before, after) } : {}),
+    grants,
+    trust,
+    conditions: [...conditionChanges(trust.removed, trust.added), ...conditionChanges(grants.removed, grants.added)],
     paths: {
-      added: added.map((p) => `${p} → ${now.get(p)}`),
-      removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${p} → was ${old.get(p)}`),
-      newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'allowed').map(([p]) => p)),
-      newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p) !== r && r === 'refused').map(([p]) => p)),
+      added: added.map((p) => `${shownNow(p)} → ${now.get(p)!.result}`),
+      removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${shownOld(p)} → was ${old.get(p)!.result}`),
+      newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'allowed').map(([p]) => shownNow(p))),
+      newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'refused').map(([p]) => shownNow(p))),
     },
   };
 }
 
+/**
+ * A removed path, its requests asked again of this compile's policies (review s18-audit M3): a path is named by its
+ * sample principal, so a widened pattern removes the old sample's path, whose principal may well still be allowed.
+ * Said after the line: "this compile allows it still (…)", "refuses it", "refuses it still", or, for a path that had
+ * to be refused, "ALLOWS it ⚠". A line that is not a
+ * declared path's (an endpoint's), names no role, or whose resource names no account (S3) is left as it is.
+ */
+function askedNow(line: string, access: AccessAnalysis, organizationId: string | undefined): string {
+  const m = /^(?!through )[^|]+ \| (arn:[^ |]+) \| ([^|]+) \| on ([^ |]+)(?: \| with ([^|]+))? → was (allowed|refused)$/.exec(line);
+  const resourceAccount = m ? accountOf(m[3]) : '';
+  if (!m || resourceAccount === '') return line;
+  const [, principal, actions, resource, context, was] = m;
+  const request = {
+    principal: { kind: 'aws' as const, arn: principal },
+    resource,
+    resourceAccount,
+    context: context === undefined ? undefined : Object.fromEntries(context.split(', ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1).split('|')])),
+    // A principal with no policy in the templates (an Identity Center role) is proved on the resource side, as the proof does.
+    identityManagedElsewhere: !access.grants.some((g) => g.kind === 'identity' && g.attachedTo === principal),
+  };
+  const decisions = actions.split(', ').map((action) => evaluate(access.index, { ...request, action }, organizationId));
+  if (decisions.every((d) => d.allowed)) {
+    const by = [...new Set(decisions.flatMap((d) => d.grantedBy.map((g) => `${g.stage}: ${g.policy}`)))].join('; ');
+    return was === 'allowed' ? `${line}; this compile allows it still (${by})` : `${line}; this compile ALLOWS it ⚠ (${by})`;
+  }
+  return `${line}; this compile refuses it${was === 'refused' ? ' still' : ''}`;
+}
+
 /** The report's "Changes since" section. */
-export function sinceSections(previous: string, before: AuditModel, after: AuditModel): Section[] {
-  const c = compareModels(before, after);
+export function sinceSections(previous: string, before: AuditModel, after: AuditModel, now?: { access: AccessAnalysis; organizationId?: string }): Section[] {
+  const compared = compareModels(before, after);
+  const c = now ? { ...compared, paths: { ...compared.paths, removed: compared.paths.removed.map((line) => askedNow(line, now.access, now.organizationId)) } } : compared;
   const listTable = (head: string, added: string[], removed: string[]) => ({
     kind: 'table' as const,
     head: ['change', head],
@@ -498,14 +766,22 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
         {
           kind: 'list',
           items: [
+            c.releases
+              ? `Branches deployed (by pipeline and account): ${c.releases.filter((r) => r.change === 'changed').length} changed, ${c.releases.filter((r) => r.change === 'added').length} added, ${c.releases.filter((r) => r.change === 'removed').length} removed.`
+              : 'Branches deployed: not compared (the previous model does not record them; compile that revision with this xstack to compare them).',
             `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}.`,
             `${count(c.grants.added.length, 'grant entry')} added, ${c.grants.removed.length} removed; ${count(c.trust.added.length, 'trust entry')} added, ${c.trust.removed.length} removed.`,
+            ...(c.conditions.length > 0 ? [`${count(c.conditions.length, 'statement')} whose conditions changed, read together under "Conditions changed" (a pattern widened there admits principals it did not; its paths' sample principals are then listed as removed and added).`] : []),
             `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused.`,
           ],
         },
       ],
     },
+    ...(c.releases ? [{ id: 'since-releases', title: 'Branches deployed, by pipeline and account', level: 3 as const, blocks: [{ kind: 'table' as const, head: ['change', 'pipeline, environment (account)', 'detail'], rows: c.releases.map((r) => [r.change, r.pipeline, r.detail]) }] }] : []),
     { id: 'since-resources', title: 'Resources added, removed, replaced', level: 3, blocks: [{ kind: 'table', head: ['change', 'stage', 'resource', 'detail'], rows: c.resources.map((r) => [r.change, r.stage, r.resource, r.detail]) }] },
+    ...(c.conditions.length > 0
+      ? [{ id: 'since-conditions', title: 'Conditions changed', level: 3 as const, blocks: [{ kind: 'list' as const, items: c.conditions }] }]
+      : []),
     { id: 'since-grants', title: 'Grants added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · resource · conditions', c.grants.added, c.grants.removed)] },
     { id: 'since-trust', title: 'Trust entries added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · role · conditions', c.trust.added, c.trust.removed)] },
     {

@@ -643,7 +643,12 @@ function peopleRoleNeeds(
  * Reference (src/checks/iam-data.ts), https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
  */
 export function branchWritesOf(grant: Grant): string[] {
-  return grant.actions.filter((action) => namesBranch(action, 'Write'));
+  return grant.actions.filter(isBranchWrite);
+}
+
+/** Whether a CodeCommit action writes a branch (as branchWritesOf reads it). */
+export function isBranchWrite(action: string): boolean {
+  return namesBranch(action, 'Write');
 }
 
 /**
