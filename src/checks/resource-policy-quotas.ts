@@ -150,7 +150,7 @@ function growth(org: Org, kind: ResourcePolicyKind, n: Named, account: string): 
       return `it names ${count(n.principals.size)} principals: ${sourceAccounts(others)} feeding this account, each with its root and source role in every statement that admits them; it grows with each source account`;
     case 'queue':
       // src/cfn/dead-letter.ts: the rules by their name pattern, one statement whatever their number.
-      return `it names ${count(n.conditionValues.size)} condition values, and names the rules by their name pattern (src/cfn/dead-letter.ts), so it grows with neither rules nor accounts: a change there made it this large`;
+      return `it names ${count(n.conditionValues.size)} condition values; the queue policies xstack writes name their rules by a name pattern (src/cfn/dead-letter.ts) and grow with neither rules nor accounts: a change there made this one grow`;
     case 'event-bus': {
       const raise = org.eventBridgeQuotas.busPolicyChars === undefined ? '; AWS raises the size on request (Service Quotas: Amazon EventBridge, Event bus policy size): then set eventBridgeQuotas.busPolicyChars in the org file' : '';
       return (
