@@ -76,6 +76,7 @@ export const RESOURCE_POLICY_LIMITS = {
   key: { what: 'KMS key policy', limit: 32_768, unit: 'bytes', terms: 'fixed', doc: 'https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html' },
   bucket: { what: 'S3 bucket policy', limit: 20_480, unit: 'bytes', terms: '"20 KB"', doc: 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html' },
   'event-bus': { what: 'EventBridge event bus policy', limit: 10_240, unit: 'characters', terms: 'the default, adjustable', doc: EVENTBRIDGE_QUOTAS_DOC },
+  queue: { what: 'SQS queue policy', limit: 8_192, unit: 'bytes', terms: 'fixed', doc: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html' },
 } as const;
 export type ResourcePolicyKind = keyof typeof RESOURCE_POLICY_LIMITS;
 

@@ -49,6 +49,12 @@ export const RULES = {
     pattern: /^[\w.+=,@-]+$/,
     doc: 'https://docs.aws.amazon.com/codedeploy/latest/userguide/limits.html',
   },
+  queue: {
+    what: 'SQS queue name',
+    max: 80,
+    pattern: /^[A-Za-z0-9_-]+$/,
+    doc: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html',
+  },
   alias: {
     what: 'KMS alias name',
     max: 256,
@@ -167,6 +173,15 @@ export class Names {
   forwardingRulePattern(): string {
     return `${this.prefix}-codecommit-fwd-*`;
   }
+  /**
+   * The dead-letter queue of the account's event rules (a source account's forwarding rules, a pipeline account's
+   * trigger rules): one a source or pipeline account, not one a rule. EventBridge takes a DLQ of the rule's Region
+   * only (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), and a queue name is unique per
+   * account and Region, so the name needs neither.
+   */
+  eventsDeadLetterQueue(): string {
+    return `${this.prefix}-events-dlq`;
+  }
   pipeline(pipeline: string): string {
     return `${this.prefix}-${pipeline}`;
   }
@@ -265,6 +280,7 @@ export class Names {
       [RULES.bucket, this.templateBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],
       [RULES.rule, this.forwardingRule('repository', 'branch', 999)],
+      [RULES.queue, this.eventsDeadLetterQueue()],
     ];
   }
 

@@ -1,7 +1,9 @@
 /**
  * Stage 3, every pipeline account: the artifact key and bucket, and the event
  * bus policy, each naming the source accounts' roles (created in stage 2) as
- * principals. Key and bucket are retained: they hold the pipeline's history.
+ * principals, and the dead-letter queue of the account's trigger rules
+ * (src/cfn/dead-letter.ts). Key and bucket are retained: they hold the
+ * pipeline's history.
  *
  * No parameters: this account's own roles are known by name, and the source
  * roles by their account and this account's id (`<prefix>-source-<this
@@ -15,6 +17,7 @@ import Bucket from 'cloudform-types/types/s3/bucket';
 import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
 import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
+import { eventsDeadLetterQueue } from '../src/cfn/dead-letter';
 import { retain } from '../src/cfn/extensions';
 import { exceptionMetadata, suppressChecks } from '../src/cfn/resources';
 import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
@@ -166,7 +169,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   });
 
   return {
-    description: 'xstack pipeline-foundation: artifact key, artifact bucket and event bus policy of this pipeline account',
+    description: 'xstack pipeline-foundation: artifact key, artifact bucket, event bus policy and events dead-letter queue of this pipeline account',
     parameters: {},
     resources: {
       ArtifactKey: retain(
@@ -280,6 +283,8 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         StatementId: `${names.prefix}-codecommit-events`,
         Statement: busStatement,
       }),
+      // Where the pipelines' trigger rules put what they could not deliver (src/cfn/dead-letter.ts): one a pipeline account.
+      ...eventsDeadLetterQueue(names, { sid: 'TriggerRulesDeadLetters', namePattern: names.triggerRule('*') }),
     },
     outputs: {
       ArtifactBucketName: { description: 'Name of the artifact bucket', value: ref('ArtifactBucket') },

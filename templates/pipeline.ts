@@ -14,6 +14,7 @@ import Application from 'cloudform-types/types/codeDeploy/application';
 import DeploymentGroup from 'cloudform-types/types/codeDeploy/deploymentGroup';
 import Rule from 'cloudform-types/types/events/rule';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
+import { deadLetterConfig } from '../src/cfn/dead-letter';
 import { pipelineV2 } from '../src/cfn/extensions';
 import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub, type Value } from '../src/cfn/intrinsics';
@@ -186,7 +187,8 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
           resources: [repositoryArn],
           detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [branch] },
         },
-        Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn') }],
+        // A start EventBridge cannot make goes to this account's queue (pipeline-foundation).
+        Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn'), DeadLetterConfig: deadLetterConfig(names) }],
       }),
     },
     outputs: {

@@ -6,6 +6,7 @@
  * (src/stages/family.ts, src/stages/plan.ts).
  */
 import Rule from 'cloudform-types/types/events/rule';
+import { deadLetterConfig } from '../src/cfn/dead-letter';
 import { arn } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import type { Names } from '../src/naming';
@@ -43,6 +44,8 @@ export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): Te
         Id: `account-${id}`,
         Arn: arn(`events:\${AWS::Region}:${id}:event-bus/default`),
         RoleArn: arn(`iam::\${AWS::AccountId}:role/${names.eventForwarderRole()}`),
+        // A delivery the pipeline account's bus refuses goes to this account's queue (source-identity, beside the forwarder).
+        DeadLetterConfig: deadLetterConfig(names),
       })),
     });
   }

@@ -4,8 +4,9 @@
  * what the CodeCommit source action does for that account (the repositories
  * its pipelines read, its artifact bucket, its artifact key), so the dev
  * pipeline can never reach prod's artifacts or key; and the role EventBridge
- * uses to forward repository events to the pipeline accounts' buses. Each
- * source role, and the forwarder, is a unit of the `source-identity` family
+ * uses to forward repository events to the pipeline accounts' buses, and the
+ * dead-letter queue of the forwarding rules (src/cfn/dead-letter.ts). Each
+ * source role, the forwarder and the queue is a unit of the `source-identity` family
  * (src/stages/family.ts, src/stages/plan.ts).
  *
  * A role and its grants are one stack, so that removing a pipeline account
@@ -16,6 +17,7 @@
  * (stage 3), whose policy names this role.
  */
 import type Resource from 'cloudform-types/types/resource';
+import { eventsDeadLetterQueue } from '../src/cfn/dead-letter';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { logicalId, role } from '../src/cfn/resources';
 import type { OutputSpec, ParameterSpec, TemplateDefinition } from '../src/cfn/template';
@@ -37,6 +39,12 @@ export interface SourceIdentityInput {
   consumers: ReadonlyArray<readonly [pipelineAccountId: string, repositories: readonly string[]]>;
   /** The forwarder, in the first template of a source account only. */
   forwarding?: EventForwarding;
+  /**
+   * The forwarding rules' dead-letter queue (src/cfn/dead-letter.ts), one a source account: a unit of its own, so that
+   * the forwarder's unit and its pack group keep their size (a group of 249 source roles and the forwarder is
+   * CloudFormation's 500 resources to the one, src/stages/plan.ts SOURCE_ROLES_PER_TEMPLATE).
+   */
+  deadLetterQueue?: boolean;
 }
 
 /** Per pipeline account: the source role's logical id (its ARN is known by name: Names.sourceRole). */
@@ -126,6 +134,9 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
     );
     outputs.EventForwarderRoleArn = { description: 'ARN of the event forwarding role', value: getAtt('EventForwarderRole', 'Arn') };
   }
+
+  // Where the forwarding rules put what they could not deliver.
+  if (input.deadLetterQueue) Object.assign(resources, eventsDeadLetterQueue(names, { sid: 'ForwardingRulesDeadLetters', namePattern: names.forwardingRulePattern() }));
 
   return {
     description: `xstack source-identity: cross-account source roles with their grants${forwarding ? ', and the event forwarder' : ''}, of this source account`,

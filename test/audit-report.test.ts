@@ -96,6 +96,25 @@ describe('who can act on each resource', () => {
     });
   }
 
+  it('the events dead-letter queues are listed: EventBridge may only send to them (for the rules of their account), the execution role administers them', () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const queues = resources.filter((r) => r.kind === 'queue');
+    // The source account's and each pipeline account's.
+    expect(queues.map((q) => q.arn).sort()).toEqual(['111111111111', '222222222222', '333333333333', '444444444444'].map((a) => `arn:aws:sqs:eu-west-1:${a}:acme-events-dlq`));
+    const reach = reachOfResources(c.org, resources, c.access).filter((e) => queues.includes(e.resource));
+    for (const q of queues) {
+      const entries = reach.filter((e) => e.resource === q).map((e) => [e.reach, e.principal, e.actions.join(' ')]);
+      expect(entries, q.arn).toEqual([
+        ['use', 'service events.amazonaws.com', 'sqs:SendMessage'],
+        ['administer', `arn:aws:iam::${q.account}:role/${executionRoleOf(c.org)}`, 'cloudformation:* (deploys the stage)'],
+      ]);
+    }
+    const md = c.files.get('audit/report.md')!;
+    expect(md).toContain('### SQS queues');
+  });
+
   it('the report lists a key administrator under the keys of the example and has a scope section naming what it cannot see', () => {
     const c = compileFile('parameters/example.yaml');
     const md = c.files.get('audit/report.md')!;

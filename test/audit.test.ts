@@ -153,6 +153,40 @@ describe('access analysis of the compiled policies', () => {
     expect(problems.some((p) => p.startsWith('CI assumes the pull-only role of shared-services'))).toBe(true);
   });
 
+  it("the events dead-letter queues (src/cfn/dead-letter.ts): EventBridge may send for the account's own rules, for no other rule, and no other account's principal may send", () => {
+    const a = analyseAccess(org, fresh());
+    const outcome = (need: string) => [...new Set(a.results.filter((r) => r.path.need === need).map((r) => `${r.action} ${r.allowed}`))];
+    for (const hop of ['event-forwarding-dead-letter', 'trigger-dead-letter']) {
+      expect(outcome(hop), hop).toEqual(['sqs:SendMessage true']);
+      expect(outcome(`${hop}-other-rule`), hop).toEqual(['sqs:SendMessage false']);
+      expect(outcome(`${hop}-other-account`), hop).toEqual(['sqs:SendMessage false']);
+    }
+    const forwarded = a.results.find((r) => r.path.need === 'event-forwarding-dead-letter')!;
+    expect([forwarded.path.resource, forwarded.grantedBy.map((g) => g.policy)]).toEqual(['arn:aws:sqs:eu-west-1:111111111111:acme-events-dlq', ['EventsDeadLetterQueuePolicyIn111111111111/ForwardingRulesDeadLetters']]);
+
+    // Without its aws:SourceArn condition, the queue takes any rule's events: the proof refuses the compile.
+    const unpinned = fresh();
+    const allow = props(unpinned, 'pipeline-foundation', 'EventsDeadLetterQueuePolicy').PolicyDocument.Statement[0];
+    delete allow.Condition.ArnLike;
+    expect(analyseAccess(org, unpinned).problems).toContain(
+      "EventBridge may not put another rule's events in the dead-letter queue (dev): events.amazonaws.com may sqs:SendMessage on arn:aws:sqs:eu-west-1:222222222222:acme-events-dlq, which must be refused",
+    );
+    // Another account's principal admitted: too broad, and the refusal the proof asks for fails.
+    const opened = fresh();
+    props(opened, 'source-identity', 'EventsDeadLetterQueuePolicyIn111111111111').PolicyDocument.Statement.push({
+      Sid: 'Others',
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::999999999999:root' } },
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:acme-events-dlq' },
+    });
+    const problems = analyseAccess(org, opened).problems;
+    expect(problems).toContain(
+      'source-identity @ 111111111111: EventsDeadLetterQueuePolicyIn111111111111/Others grants sqs:SendMessage on arn:aws:sqs:eu-west-1:111111111111:acme-events-dlq to arn:aws:iam::999999999999:root, which no declared access path needs',
+    );
+    expect(problems.some((p) => p.startsWith('a principal of another account may not send to the dead-letter queue (shared-services, ') && p.endsWith('which must be refused'))).toBe(true);
+  });
+
   it('without the protected-branch deny, pushes to main are flagged', () => {
     const stages = fresh();
     const doc = props(stages, 'access-roles', 'DeveloperRoleCodecommitDeveloperIn111111111111').PolicyDocument;

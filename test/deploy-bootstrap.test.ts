@@ -50,6 +50,18 @@ describe('the execution role policy derived from the compiled templates', () => 
       for (const a of ['cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus', 'cloudformation:ListStacks']) expect(granted.has(a), a).toBe(true);
     });
 
+    it(`${file}: the events dead-letter queue's handler actions (queue and queue policy) on that queue's ARN only, in every account that has one`, () => {
+      const { prefix, partition, region } = compiled.org;
+      const statements = executionPolicy(compiled);
+      const policy = resolvePolicy(statements, { partition, account: '111111111111', region });
+      const queue = (name: string) => `arn:${partition}:sqs:${region}:111111111111:${name}`;
+      for (const action of [...RESOURCE_PERMISSIONS['AWS::SQS::Queue'], ...RESOURCE_PERMISSIONS['AWS::SQS::QueuePolicy']]) {
+        expect(allows(policy, action, queue(`${prefix}-events-dlq`)), action).toBe(true);
+        expect(allows(policy, action, queue('someone-elses')), action).toBe(false);
+      }
+      expect(statements.find((s) => s.Sid === 'SqsNamed')?.Resource).toEqual([`arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${prefix}-events-dlq`]);
+    });
+
     it(`${file}: nothing outside the org's names; every broader statement says why`, () => {
       const { prefix, repositories } = compiled.org;
       const statements = executionPolicy(compiled);

@@ -288,7 +288,7 @@ describe('xstack compile and the layout file', () => {
     const file = join(dir, 'example.layout.json');
     const missing = run(['compile', org, '--frozen-layout', '--out', join(dir, 'dist')]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain(`there is no layout file ${file}: 14 units placed (source-repositories: repository web-app placed in part 1;`);
+    expect(missing.stderr).toContain(`there is no layout file ${file}: 15 units placed (source-repositories: repository web-app placed in part 1;`);
     expect(existsSync(file)).toBe(false);
     expect(existsSync(join(dir, 'dist'))).toBe(false);
     expect(run(['compile', org, '--out', join(dir, 'dist')]).status).toBe(0);

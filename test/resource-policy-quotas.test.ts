@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
 import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
+import QueuePolicy from 'cloudform-types/types/sqs/queuePolicy';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
@@ -121,6 +122,25 @@ describe('resource policy sizes at compile time', () => {
     const declaredTooSmall = problemsOf(planned(orgWith(1, 1, 'eventBridgeQuotas: { busPolicyChars: 10240 }\n'), 'pipeline-foundation', { ManyBusPolicy: bus }));
     expect(declaredTooSmall[0]).toContain(`95% of the EventBridge event bus policy size the org file declares (eventBridgeQuotas.busPolicyChars), 10,240 characters (${EB_DOC})`);
     expect(() => parseOrg(orgWith(1, 1, 'eventBridgeQuotas: { busPolicyChars: 9000 }\n'), 'bus.yaml')).toThrow(/eventBridgeQuotas\.busPolicyChars: 9000 is out of range/);
+  });
+
+  it("an SQS queue policy over 8,192 bytes fails, naming the events dead-letter queue's policy as what grew", () => {
+    // The dead-letter queue's statement with a SourceArn per rule instead of its pattern: 120 rules of ~80 bytes.
+    const rules = Array.from({ length: 120 }, (_, i) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/acme-app${i}-trigger` }));
+    const queue = new QueuePolicy({
+      Queues: [{ Ref: 'EventsDeadLetterQueue' } as never],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'TriggerRulesDeadLetters', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: 'q', Condition: { ArnEquals: { 'aws:SourceArn': rules } } }],
+      },
+    });
+    const problems = problemsOf(planned(orgWith(1, 1), 'pipeline-foundation', { BigQueuePolicy: queue }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^pipeline-foundation @ dev \(222222222222\): BigQueuePolicy: SQS queue policy of \d,\d{3} bytes as compact JSON, over 7,782: 95% of the SQS queue policy limit of 8,192 bytes \(fixed; https:\/\/docs\.aws\.amazon\.com\/AWSSimpleQueueService\/latest\/SQSDeveloperGuide\/quotas-policies\.html\), .*it names 120 condition values; the queue policies xstack writes name their rules by a name pattern/,
+    );
+    // The queue policies the templates write name the rules by pattern: far inside it.
+    expect(problemsOf(planned(orgWith(1, 1)))).toEqual([]);
   });
 
   it('the examples and the bench orgs are within every limit', () => {

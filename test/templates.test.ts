@@ -8,6 +8,9 @@ import { compileOrg } from '../src/compile';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { accountByName, accountOfEnvironment, repositoryByName } from '../src/org/model';
 import { logicalId } from '../src/cfn/resources';
+import { conditionHolds } from '../src/cfn/account-switch';
+import { renderTemplate } from '../src/cfn/template';
+import { globRegExp } from '../src/checks/service-authorization';
 import { compileFile, ORG_FILES, templatesOf } from './helpers';
 
 const all = ORG_FILES.flatMap((file) => templatesOf(file).map(([stage, t]) => ({ file, stage, t })));
@@ -334,6 +337,75 @@ describe('pipelines', () => {
   });
 });
 
+describe('dead-letter queue of the event rules (src/cfn/dead-letter.ts)', () => {
+  const SQS_ARN = /^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:([\w-]+)$/;
+  const RULE_ARN = /^arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:rule\/(.+)$/;
+  /** Each resource of a type, with the accounts it exists in (its stage's targets, narrowed by its condition). */
+  const placed = (file: string, type: string) =>
+    compileFile(file).stages.flatMap((stage) => {
+      const t = renderTemplate(stage.definition);
+      return Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === type)
+        .map(([id, r]) => ({
+          stage: stage.id,
+          id,
+          p: r.Properties as Record<string, any>,
+          r,
+          accounts: stage.targets.map((a) => a.id).filter((a) => !r.Condition || conditionHolds(t.Conditions as Record<string, unknown>, r.Condition, a)),
+        }));
+    });
+
+  for (const file of ORG_FILES) {
+    it(`${file}: every event rule target sends what it cannot deliver to the queue of the rule's own account, which exists there, one an account`, () => {
+      const queues = placed(file, 'AWS::SQS::Queue');
+      const rules = placed(file, 'AWS::Events::Rule');
+      expect(rules.length).toBeGreaterThan(2);
+      const queueIn = new Map<string, string[]>();
+      for (const q of queues) for (const a of q.accounts) (queueIn.get(a) ?? queueIn.set(a, []).get(a)!).push(q.p.QueueName);
+      // One queue an account: never one a rule.
+      for (const [account, names] of queueIn) expect(names, account).toHaveLength(1);
+      for (const rule of rules) {
+        for (const target of rule.p.Targets) {
+          const arn = target.DeadLetterConfig?.Arn?.['Fn::Sub'];
+          expect(arn, `${rule.stage} ${rule.id} ${target.Id}`).toMatch(SQS_ARN);
+          // ${AWS::AccountId}: the rule's own account, where the queue must be (EventBridge takes a DLQ of the rule's Region).
+          for (const account of rule.accounts) expect(queueIn.get(account), `${rule.stage} ${rule.id} @ ${account}`).toEqual([SQS_ARN.exec(arn)![1]]);
+        }
+      }
+    });
+
+    it(`${file}: the queue is standard, SSE-SQS encrypted, keeps 14 days, goes with its stack; its policy admits only EventBridge, for this account's rules, and those of every rule there`, () => {
+      const queues = placed(file, 'AWS::SQS::Queue');
+      expect(queues.length).toBeGreaterThan(1);
+      for (const q of queues) {
+        expect(q.p, q.id).toEqual({ QueueName: expect.stringMatching(/-events-dlq$/), SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+        expect([(q.r as any).DeletionPolicy, (q.r as any).UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
+      }
+      const rules = placed(file, 'AWS::Events::Rule');
+      for (const policy of placed(file, 'AWS::SQS::QueuePolicy')) {
+        const queue = queues.find((q) => q.stage === policy.stage && q.id === policy.p.Queues[0].Ref)!;
+        expect(queue, policy.id).toBeDefined();
+        const queueArn = { 'Fn::Sub': `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${queue.p.QueueName}` };
+        const allows = policy.p.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow');
+        expect(allows).toHaveLength(1);
+        const [allow] = allows;
+        expect(allow.Principal).toEqual({ Service: 'events.amazonaws.com' });
+        expect(allow.Action).toBe('sqs:SendMessage');
+        expect(allow.Resource).toEqual(queueArn);
+        expect(Object.keys(allow.Condition).sort()).toEqual(['ArnLike', 'StringEquals']);
+        expect(allow.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+        const pattern = RULE_ARN.exec(allow.Condition.ArnLike['aws:SourceArn']['Fn::Sub'])![1];
+        // Every rule of the account that names this queue is one the condition admits (or EventBridge could not send for it).
+        const own = rules.filter((r) => r.accounts.some((a) => queue.accounts.includes(a)));
+        expect(own.length, policy.id).toBeGreaterThan(0);
+        for (const r of own) expect(r.p.Name, `${policy.id}: ${pattern}`).toMatch(globRegExp(pattern));
+        // TLS only.
+        expect(policy.p.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Deny').map((s: any) => s.Condition)).toEqual([{ Bool: { 'aws:SecureTransport': 'false' } }]);
+      }
+    });
+  }
+});
+
 describe('rules catch what they are for', () => {
   const template = (type: string, properties: Record<string, unknown>, metadata?: Record<string, unknown>): CfnTemplate => ({
     AWSTemplateFormatVersion: '2010-09-09',
@@ -356,6 +428,8 @@ describe('rules catch what they are for', () => {
     ['XS003', keyPolicy({ Principal: { AWS: '*' }, Action: 'kms:Decrypt' }), 'Principal::*'],
     ['XS004', keyPolicy({ Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:Decrypt' }), 'Principal::arn:${AWS::Partition}:iam::${AWS::AccountId}:root'],
     ['XS005', trust({ Principal: { Service: 'codepipeline.amazonaws.com' } }), 'Principal::codepipeline.amazonaws.com'],
+    // A service sending to a queue (a dead-letter queue) is narrowed as a service assuming a role is.
+    ['XS005', template('AWS::SQS::QueuePolicy', { PolicyDocument: { Statement: [{ Sid: 'S', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: 'q' }] } }), 'Principal::events.amazonaws.com'],
     ['XS006', template('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x' }] } }), 'Sid'],
     ['XS007', keyPolicy({ Action: 'kms:Decrypt' }), 'Principal'],
     ['XS008', template('AWS::IAM::Role', { ManagedPolicyArns: ['arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'] }), 'ManagedPolicyArns::arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'],

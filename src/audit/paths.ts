@@ -194,6 +194,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         forwardingRuleArn: `arn:${partition}:events:${region}:${s}:rule/${names.forwardingRule(p.repository, p.branches[0][1], 1)}`,
         triggerRole: role(a, names.triggerRole(p.name)),
         triggerRuleArn: `arn:${partition}:events:${region}:${a}:rule/${names.triggerRule(p.name)}`,
+        sourceDeadLetterQueueArn: `arn:${partition}:sqs:${region}:${s}:${names.eventsDeadLetterQueue()}`,
+        pipelineDeadLetterQueueArn: `arn:${partition}:sqs:${region}:${a}:${names.eventsDeadLetterQueue()}`,
         deployTargetRole: role(a, names.deployTargetRole()),
         codeDeployRole: role(a, names.codeDeployRole(p.name)),
         codeDeployApplicationArn: `arn:${partition}:codedeploy:${region}:${a}:application:${names.codeDeployApplication(p.name)}`,

@@ -20,7 +20,7 @@ import { Resolver } from './resolve';
 import { isToken, startProof } from './symbolic';
 import { generalise } from './scale';
 
-export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile';
+export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile' | 'queue';
 export type Reach = 'use' | 'administer' | 'assume';
 export const REACH_ORDER: readonly Reach[] = ['use', 'administer', 'assume'];
 
@@ -101,6 +101,7 @@ const TYPES: Record<string, ResourceKind> = {
   'AWS::IAM::Role': 'role',
   'AWS::Events::EventBusPolicy': 'event-bus',
   'AWS::IAM::InstanceProfile': 'instance-profile',
+  'AWS::SQS::Queue': 'queue',
 };
 
 /** Whether "Who can act on each resource" lists resources of a CloudFormation type (the rest are in the audit model only). */
@@ -114,6 +115,7 @@ const SERVICES: Record<ResourceKind, readonly string[]> = {
   role: ['sts', 'iam'],
   'event-bus': ['events'],
   'instance-profile': ['iam'],
+  queue: ['sqs'],
 };
 
 /**
@@ -123,6 +125,7 @@ const SERVICES: Record<ResourceKind, readonly string[]> = {
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
  * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html
  */
 export function reachOf(action: string): Reach {
   const [service, name = ''] = action.split(':');
@@ -133,6 +136,8 @@ export function reachOf(action: string): Reach {
   if (s === 'codecommit') return /Repository|ApprovalRuleTemplate|^TagResource|^UntagResource|^UpdateDefaultBranch|^PutRepositoryTriggers/.test(name) && !/^(Get|List|BatchGet)/.test(name) ? 'administer' : 'use';
   if (s === 'events') return name === 'PutEvents' ? 'use' : 'administer';
   if (s === 'iam') return name === 'PassRole' || /^(Get|List)/.test(name) ? 'use' : 'administer';
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html: messages and reads are use.
+  if (s === 'sqs') return /^(SendMessage|ReceiveMessage|DeleteMessage|ChangeMessageVisibility|Get|List)/.test(name) ? 'use' : 'administer';
   return 'administer';
 }
 
@@ -188,6 +193,10 @@ export function orgResources(
             break;
           case 'event-bus':
             arn = `arn:${partition}:events:${region}:${a}:event-bus/${p.EventBusName === undefined ? 'default' : value(p.EventBusName)}`;
+            break;
+          case 'queue':
+            // By its name, as the queue policy names it (src/cfn/dead-letter.ts): its Arn attribute is not resolved here.
+            arn = `arn:${partition}:sqs:${region}:${a}:${value(p.QueueName)}`;
             break;
           case 'instance-profile':
             arn = `arn:${partition}:iam::${a}:instance-profile/${value({ Ref: id })}`;

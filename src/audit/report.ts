@@ -126,6 +126,7 @@ const KIND_TITLES: Record<ResourceKind, string> = {
   role: 'IAM roles',
   'event-bus': 'Event bus policies',
   'instance-profile': 'Instance profiles',
+  queue: 'SQS queues',
 };
 
 /**

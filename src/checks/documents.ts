@@ -1,7 +1,7 @@
 /** Every policy document in a rendered template, with what kind of policy it is. */
 import type { CfnTemplate } from '../cfn/template';
 
-export type PolicyKind = 'trust' | 'identity' | 'key' | 'bucket' | 'event-bus' | 'endpoint';
+export type PolicyKind = 'trust' | 'identity' | 'key' | 'bucket' | 'event-bus' | 'endpoint' | 'queue';
 
 export interface PlainStatement {
   Sid?: string;
@@ -52,6 +52,9 @@ export function policyDocuments(template: CfnTemplate): FoundDocument[] {
         break;
       case 'AWS::EC2::VPCEndpoint':
         if (p.PolicyDocument) found.push(documentOf(id, r, 'endpoint', statementsOf(p.PolicyDocument)));
+        break;
+      case 'AWS::SQS::QueuePolicy':
+        found.push(documentOf(id, r, 'queue', statementsOf(p.PolicyDocument)));
         break;
       case 'AWS::Events::EventBusPolicy':
         found.push(documentOf(id, r, 'event-bus', p.Statement ? [busStatement(p.Statement as PlainStatement, p.StatementId)] : []));

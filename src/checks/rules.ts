@@ -90,9 +90,12 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'XS005',
-    description: 'service trust is narrowed against the confused deputy (aws:SourceAccount / aws:SourceArn); services that send neither (EC2) only with a recorded reason',
+    description:
+      'a service principal in a trust or resource policy is narrowed against the confused deputy (aws:SourceAccount / aws:SourceArn); services that send neither (EC2) only with a recorded reason',
     check: (doc, s) => {
-      if (doc.kind !== 'trust' || !isAllow(s)) return NONE;
+      // Every policy that names principals: a role's trust, and a key, bucket, bus or queue policy (a service sending
+      // to a dead-letter queue is the same deputy: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+      if (doc.kind === 'identity' || !isAllow(s)) return NONE;
       const service = (s.Principal as { Service?: unknown } | undefined)?.Service;
       if (service === undefined) return NONE;
       const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));

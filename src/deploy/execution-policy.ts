@@ -99,6 +99,9 @@ const NAMED: Record<string, { property: string; shape?: ShapeKind; arn: (name: s
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
   'AWS::Events::Rule': { property: 'Name', shape: 'rule', arn: (n) => `arn:${P}:events:${R}:${A}:rule/${n}` },
   'AWS::Events::EventBusPolicy': { property: 'EventBusName', arn: (n) => `arn:${P}:events:${R}:${A}:event-bus/${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html (queue: arn:${Partition}:sqs:${Region}:${Account}:${QueueName}).
+  // A QueuePolicy has no name of its own: its handler's sqs:SetQueueAttributes goes with the queues' ARNs (SqsNamed).
+  'AWS::SQS::Queue': { property: 'QueueName', arn: (n) => `arn:${P}:sqs:${R}:${A}:${n}` },
 };
 
 /**

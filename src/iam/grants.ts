@@ -181,6 +181,17 @@ export const EVENTS_PUT: Grant = {
   doc: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html',
 };
 
+/**
+ * What EventBridge does with an event it could not deliver to a rule's target, when the target names a dead-letter
+ * queue: "grants the EventBridge service permissions to use the SendMessage operation" on the queue, in the queue's
+ * policy, with the rule as aws:SourceArn. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms
+ */
+export const EVENTS_DEAD_LETTER: Grant = {
+  name: 'events-dead-letter',
+  actions: ['sqs:SendMessage'],
+  doc: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms',
+};
+
 export const CODEPIPELINE_START: Grant = {
   name: 'codepipeline-start',
   actions: ['codepipeline:StartPipelineExecution'],

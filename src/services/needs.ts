@@ -28,6 +28,7 @@ import {
   CODEPIPELINE_START,
   ECR_AUTHORIZATION_TOKEN,
   ECR_IMAGE_PULL,
+  EVENTS_DEAD_LETTER,
   EVENTS_PUT,
   KMS_ARTIFACT_DATA_KEY,
   KMS_DECRYPT_VIA_S3,
@@ -71,6 +72,9 @@ export interface PipelineEnvironment {
   forwardingRuleArn: string;
   triggerRole: string;
   triggerRuleArn: string;
+  /** The dead-letter queue of the source account's forwarding rules, and of the pipeline account's trigger rules (src/cfn/dead-letter.ts). */
+  sourceDeadLetterQueueArn: string;
+  pipelineDeadLetterQueueArn: string;
   deployTargetRole: string;
   /** CodeDeploy's service role of this pipeline, and its application, deployment group and deployment configuration. */
   codeDeployRole: string;
@@ -156,6 +160,63 @@ const ENCRYPTED_WITH_KMS = { 's3:x-amz-server-side-encryption': ['aws:kms'] };
 const encryptedWithKms = () => ENCRYPTED_WITH_KMS;
 /** A part of a multipart upload: s3:PutObject, the one action of ARTIFACT_OBJECT_WRITE that UploadPart asks. */
 const ARTIFACT_OBJECT_PART = subsetOf(ARTIFACT_OBJECT_WRITE, 'artifact-object-part', ['s3:PutObject']);
+
+/**
+ * What a dead-letter queue of an account's event rules must let in and keep out (src/cfn/dead-letter.ts): EventBridge
+ * sending for the rule, and neither EventBridge sending for another rule of the account (the confused deputy the
+ * aws:SourceArn condition is there for) nor a principal of another account. Each is asked once for each source role or
+ * pipeline account, with its first pipeline's rule: the queue's one statement names the account's rules by their name
+ * pattern, so one rule answers for all of them (that every rule's name fits the pattern is tested on the templates),
+ * and an org of teams is spared a path per pipeline and environment.
+ */
+function deadLetterNeeds(q: {
+  id: string;
+  rules: string;
+  side: 'source' | 'pipeline';
+  queue: (e: PipelineEnvironment) => string;
+  account: (e: PipelineEnvironment) => string;
+  rule: (e: PipelineEnvironment) => string;
+  onceFor: NonNullable<ServiceNeed['onceFor']>;
+}): ServiceNeed[] {
+  const fromRule = (rule: (e: PipelineEnvironment) => string) => (e: PipelineEnvironment) => ({ 'aws:SourceAccount': [q.account(e)], 'aws:SourceArn': [rule(e)] });
+  return [
+    {
+      id: q.id,
+      purpose: `EventBridge puts what ${q.rules} could not deliver in the account's dead-letter queue`,
+      doc: EVENTS_DEAD_LETTER.doc,
+      grant: EVENTS_DEAD_LETTER,
+      principal: () => service('events.amazonaws.com'),
+      resource: q.queue,
+      side: q.side,
+      onceFor: q.onceFor,
+      context: fromRule(q.rule),
+    },
+    {
+      id: `${q.id}-other-rule`,
+      purpose: "EventBridge may not put another rule's events in the dead-letter queue",
+      doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
+      grant: EVENTS_DEAD_LETTER,
+      principal: () => service('events.amazonaws.com'),
+      resource: q.queue,
+      side: q.side,
+      onceFor: q.onceFor,
+      context: fromRule((e) => `${q.rule(e).replace(/[^/]+$/, '')}someone-elses`),
+      denied: true,
+    },
+    {
+      id: `${q.id}-other-account`,
+      purpose: 'a principal of another account may not send to the dead-letter queue',
+      doc: EVENTS_DEAD_LETTER.doc,
+      grant: EVENTS_DEAD_LETTER,
+      principal: (e) => role(`arn:${e.partition}:iam::${OTHER_ACCOUNT}:role/someone-elses`),
+      resource: q.queue,
+      side: q.side,
+      onceFor: q.onceFor,
+      identityManagedElsewhere: true,
+      denied: true,
+    },
+  ];
+}
 
 export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
@@ -399,6 +460,24 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.triggerRuleArn.replace(/[^/]+$/, '')}someone-elses`] }),
     denied: true,
   },
+  ...deadLetterNeeds({
+    id: 'event-forwarding-dead-letter',
+    rules: 'the forwarding rules',
+    side: 'source',
+    queue: (e) => e.sourceDeadLetterQueueArn,
+    account: (e) => e.sourceAccount,
+    rule: (e) => e.forwardingRuleArn,
+    onceFor: 'source role',
+  }),
+  ...deadLetterNeeds({
+    id: 'trigger-dead-letter',
+    rules: 'the trigger rule',
+    side: 'pipeline',
+    queue: (e) => e.pipelineDeadLetterQueueArn,
+    account: (e) => e.pipelineAccount,
+    rule: (e) => e.triggerRuleArn,
+    onceFor: 'pipeline account',
+  }),
   {
     id: 'trigger-start',
     purpose: 'the trigger role starts the pipeline',

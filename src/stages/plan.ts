@@ -31,6 +31,7 @@ import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
 import { CI_SUBNET_EXTRA_BITS, ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
+import { DEAD_LETTER_QUEUE_ID } from '../cfn/dead-letter';
 import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
 
@@ -59,11 +60,13 @@ export const REPOSITORIES_PER_TEMPLATE = 200;
  * bus is checked per account (src/checks/eventbridge-quotas.ts), not here.
  * 300 is that quota's largest default (eb-quota.html: 300, 100 in af-south-1
  * and eu-south-1): an account the default admits is one group, and only a
- * raised quota splits one. It also keeps a group inside a part's bytes: a rule
- * with 5 targets is about 1.9 KB (2.4 KB with a 100-character repository and
- * a 128-character branch), so 300 of them about 0.58 MB (0.71 MB), inside the
- * 850 KB a part takes (family.ts), where 450 made 0.87 MB (1.07 MB,
- * past the 1 MB of a template from S3: a compile that failed).
+ * raised quota splits one. It also keeps a group inside a template's bytes: a
+ * rule with 5 targets, each with its dead-letter queue (src/cfn/dead-letter.ts),
+ * is about 2.7 KB (3.1 KB with a 100-character repository and a 128-character
+ * branch), so 300 of them about 0.8 MB (0.93 MB), inside the 1 MB of a
+ * template from S3; with the longest names past the 850 KB a part takes
+ * (family.ts), so such a group is a part alone. 450 made 1.2 MB (1.4 MB): a
+ * compile that fails.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  */
@@ -171,9 +174,25 @@ export function planStages(org: Org): Stage[] {
       ),
     ];
   });
+  // Each feeding source account's events dead-letter queue, a unit of its own, after every other unit of the family:
+  // where no layout places units, those before it pack as they did before it existed.
+  const deadLetterUnits = madeInTurn(sources, (source) =>
+    source.consumers.length === 0
+      ? []
+      : [
+          unit(source.account, sourceIdentity({ names, consumers: [], deadLetterQueue: true }), {
+            key: `account ${source.account.id} events dead-letter queue`,
+            label: `events dead-letter queue of source account ${source.account.name}`,
+          }),
+        ],
+  );
   const identityStages = familyStages(
-    { id: stageId('source-identity'), module: 'source-identity', description: 'xstack source-identity: cross-account source roles with their grants, and the event forwarders, of the source accounts' },
-    identityUnits,
+    {
+      id: stageId('source-identity'),
+      module: 'source-identity',
+      description: 'xstack source-identity: cross-account source roles with their grants, the event forwarders and their dead-letter queues, of the source accounts',
+    },
+    chained(identityUnits, deadLetterUnits),
     layoutOf('source-identity'),
   );
   stages.push(...identityStages);
@@ -181,6 +200,7 @@ export function planStages(org: Org): Stage[] {
   const holding = (logicalId: string) => identityStages.find((st) => logicalId in st.definition.resources)!.id;
   const sourceRoleStage = (source: Account, consumer: Account) => holding(inAccount(source)(sourceRoleIds(consumer.id).role));
   const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
+  const deadLetterStage = (source: Account) => holding(inAccount(source)(DEAD_LETTER_QUEUE_ID));
 
   const feeders = new Map<string, SourceAccountPlan[]>();
   for (const src of sources) for (const c of src.consumers) (feeders.get(c.id) ?? feeders.set(c.id, []).get(c.id)!).push(src);
@@ -242,6 +262,7 @@ export function planStages(org: Org): Stage[] {
         definition: sourceEvents(names, [rule]),
         uses: [
           uses(forwarderStage(s), 'the event forwarder role its rules deliver with'),
+          uses(deadLetterStage(s), 'the dead-letter queue its rules name'),
           // After the pipeline accounts' bus policy that admits the forwarder: AWS's cross-account procedure sets the
           // receiver's permission first ("On the receiver account, edit the permissions on an event bus … On the sender
           // account, set up one or more rules that have the receiver account's event bus as the target",
@@ -463,6 +484,11 @@ function planSources(org: Org): SourceAccountPlan[] {
  */
 function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => readonly U[]): Generator<U> {
   for (const item of items) yield* make(item);
+}
+
+/** The items of each iterable in turn. */
+function* chained<T>(...lists: Iterable<T>[]): Generator<T> {
+  for (const list of lists) yield* list;
 }
 
 /** Items by key, each group in the items' order. */
