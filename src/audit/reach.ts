@@ -498,7 +498,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (its own policy is outside the org file)`, true);
+    add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
     const ordered: Array<{ entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]>; rank: number; order: string }> = [];
@@ -515,3 +515,11 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
   return entries;
 }
 
+/**
+ * Where the execution role's policy is: SELF_MANAGED, the one `xstack bootstrap` writes, derived from these templates
+ * (listed under "The StackSet execution role"); SERVICE_MANAGED, the role StackSets makes in each account, outside the
+ * org file (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html).
+ */
+function executionPolicyWhere(org: Org): string {
+  return org.stackSets.permissionModel === 'SELF_MANAGED' ? 'its policy is the one under "The StackSet execution role", written by xstack bootstrap' : 'its own policy is outside the org file';
+}
