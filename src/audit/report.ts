@@ -630,18 +630,19 @@ export function buildReport(input: ReportInput): Report {
   };
   // Exceptions and scanner suppressions, read in one pass over each template's resources (for-in: no list of entries made).
   const exceptionItems: Row[] = [];
-  const suppressions: Cell[][] = [];
+  const suppressionItems: Row[] = [];
   for (const s of stages) {
     const resources = templates.get(s.id)!.Resources;
     for (const id in resources) {
       if (!Object.hasOwn(resources, id)) continue;
       const metadata = resources[id].Metadata as ResourceMetadata | undefined;
       for (const e of metadata?.xstack?.exceptions ?? []) exceptionItems.push({ cells: [s.id, id, e.rule, e.statement, e.reason], ...ownerOf(id), merge: false });
-      for (const k of metadata?.checkov?.skip ?? []) suppressions.push([stageLink(s.id), id, `checkov ${k.id}`, '', k.comment]);
+      for (const k of metadata?.checkov?.skip ?? []) suppressionItems.push({ cells: [s.id, id, `checkov ${k.id}`, '', k.comment], ...ownerOf(id), merge: false });
     }
   }
   // Alike in every team up to its names: one row (the stage stays a link).
-  const exceptions = mergeAccountRows(exceptionItems, (x) => x, fold).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
+  const folded = (items: Row[]) => mergeAccountRows(items, (x) => x, fold).map(([stage, ...rest]) => [stageLink(stage), ...rest]);
+  const [exceptions, suppressions] = [folded(exceptionItems), folded(suppressionItems)];
   sections.push({
     id: 'checks',
     title: 'Security checks',
@@ -656,7 +657,7 @@ export function buildReport(input: ReportInput): Report {
           ['order', "every principal a policy's Principal element names exists before that policy (stage graph proof)", 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],
           ['cfn-lint', 'CloudFormation linter over every template', 'run by make test (zero errors and warnings)'],
-          ['checkov', 'policy-as-code scanner over every template', `run by make test (zero failed checks; ${suppressions.length} suppression${suppressions.length === 1 ? '' : 's'} below)`],
+          ['checkov', 'policy-as-code scanner over every template', `run by make test (zero failed checks; ${suppressionItems.length} suppression${suppressionItems.length === 1 ? '' : 's'} below)`],
         ],
       },
       { kind: 'p', text: 'Exceptions and scanner suppressions, each written next to its resource (Metadata.xstack.exceptions, Metadata.checkov.skip) with its reason:' },
