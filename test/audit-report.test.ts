@@ -535,7 +535,10 @@ describe('release control (review s18-audit M2)', () => {
     // main is protected: the maintainer role writes it, with the Identity Center pattern it trusts; developers do not.
     expect(prod).toContain('arn:aws:iam::111111111111:role/acme-maintainer (access-roles: MaintainerRoleCodecommitDeveloperIn111111111111/WorkOnRepositories), assumed by arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*');
     expect(prod).not.toContain('acme-developer');
-    expect(prod).toContain('the StackSet execution role of shared-services (codecommit:CreateCommit: CodecommitNamed');
+    // The execution role writes no branch: codecommit:CreateCommit serves only a repository's Code, which no template sets
+    // (src/deploy/optional-handler-actions.ts).
+    expect(prod).not.toContain('the StackSet execution role of shared-services');
+    expect(prod).toContain('the StackSet execution role of prod (codepipeline:UpdatePipeline: CodepipelineNamed, under "The StackSet execution role")');
     expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
     expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
     expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution or codepipeline:UpdatePipeline (outside the org file), a run on any commit by a source revision override');

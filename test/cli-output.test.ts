@@ -433,7 +433,7 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
       env: { ...process.env, XSTACK_MOTO_SERVER: resolve(process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server') },
     });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: could not write the layout file o+\.layout\.json \(.*ENAMETOOLONG.*\); this compile has 14 units placed, .*; nothing was changed in AWS: deploy from a writable checkout \(or commit the layout file and deploy with --frozen-layout\)\n$/);
+    expect(run.stderr).toMatch(/^xstack: could not write the layout file o+\.layout\.json \(.*ENAMETOOLONG.*\); this compile has \d+ units placed, .*; nothing was changed in AWS: deploy from a writable checkout \(or commit the layout file and deploy with --frozen-layout\)\n$/);
     // Bootstrap ran (the local emulator's accounts); no wave, no StackSet operation.
     expect(run.stdout).toContain('bootstrap (local):');
     expect(run.stdout).not.toMatch(/wave 1|create-stack-set|StackSet acme-/);

@@ -61,7 +61,7 @@ describe('create-only table (src/deploy/create-only.ts)', () => {
     const types = new Set(example.stages.flatMap((s) => Object.values(renderTemplate(s.definition).Resources).map((r) => r.Type)));
     // Those without create-only properties are never replaced by a property change (KMS keys, repositories, …).
     const without = [...types].filter((t) => !CREATE_ONLY[t]).sort();
-    expect(without).toEqual(['AWS::CodeCommit::Repository', 'AWS::EC2::InternetGateway', 'AWS::KMS::Key']);
+    expect(without).toEqual(['AWS::CodeCommit::Repository', 'AWS::EC2::InternetGateway', 'AWS::KMS::Key', 'AWS::SQS::QueuePolicy']);
   });
 });
 
