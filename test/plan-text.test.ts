@@ -52,6 +52,11 @@ describe('the plan as text', () => {
     );
   });
 
+  it("a queue's move says the wait for its name", () => {
+    const text = formatPlan([plan({ moves: ['AWS::SQS::Queue EventsDeadLetterQueueIn111111111111 would move from StackSet acme-source-identity to acme-source-identity-2'], movesAfter: ['acme-source-identity'], movesHoldSeconds: 61 })], { accountNames: names, colour: false });
+    expect(text).toContain("deploy updates acme-source-identity first, which deletes each of these resources, and this StackSet once that has ended and 61 s more (a queue's name is refused that long after its delete), which creates it");
+  });
+
   it('names the instances a removal would delete keeping their stacks, and why', () => {
     const text = formatPlan([plan({ removeAccounts: ['222222222222', '444444444444'], keepStacks: [{ account: '444444444444', why: 'the account is suspended: StackSets cannot reach it' }] })], { accountNames: names, colour: false });
     expect(text).toContain(

@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { creatingAccounts, familyMoves, moveOrder, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
+import { creatingAccounts, familyMoves, moveOrder, NAME_HELD_AFTER_DELETE, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
 
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
@@ -100,6 +100,17 @@ describe('the order deploy gives the moves it lets through (moveOrder)', () => {
       ['RoleE', 'the parts exchange resources both ways, and an update creates before it deletes'],
       ['RoleF', 'the parts exchange resources both ways, and an update creates before it deletes'],
     ]);
+  });
+
+  it("a queue's move also waits out the 60 s SQS refuses its name after the delete, from the same wave or an earlier one; other types and blocked moves do not", () => {
+    const queue = (logicalId: string, from: string, to: string): FamilyMove => ({ ...move(logicalId, from, to), type: 'AWS::SQS::Queue' });
+    const order = moveOrder([queue('QueueA', 'p-2', 'p'), move('RoleB', 'p-3', 'p-2'), queue('QueueC', 'early', 'p-3'), queue('QueueD', 'late', 'early')], waves({ p: 4, 'p-2': 4, 'p-3': 4, early: 1, late: 2 }));
+    expect([...order.holds].map(([to, h]) => [to, h.ms, h.move.logicalId])).toEqual([
+      ['p', 61_000, 'QueueA'],
+      ['p-3', 61_000, 'QueueC'],
+    ]);
+    expect(order.blocked.map((m) => m.logicalId)).toEqual(['QueueD']);
+    expect(NAME_HELD_AFTER_DELETE['AWS::SQS::Queue'].doc).toMatch(/API_DeleteQueue\.html$/);
   });
 
   it('retained moves are neither ordered nor blocked here: deploy refuses them on their own account', () => {

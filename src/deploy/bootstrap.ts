@@ -70,7 +70,7 @@ import { executionPolicy, forAccount, packPolicies, resolvePolicy, type Executio
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
-import { callAs, listOrgStackSets } from './stacksets';
+import { callAs, listOrgStackSets, sleep as pause } from './stacksets';
 import { sha256 } from '../hash';
 import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
@@ -117,7 +117,7 @@ export const IAM_CONSISTENCY_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserG
 const NOT_YET_SEEN_WAITS_MS = [1000, 2000, 4000, 8000, 15000];
 /** Waits between tries of sts:AssumeRole into an execution role whose trust this run wrote (about 60 s in all). */
 const ASSUMABLE_WAITS_MS = [2000, 4000, 8000, 15000, 15000, 15000];
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 
 /**
  * `call`, tried again after each of `waits` while `delayed(error)` says IAM has not yet seen what this run made (see
@@ -545,7 +545,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
     );
   }
-  const sleep = options.sleep ?? realSleep;
+  const sleep = options.sleep ?? pause;
   const adminTrust = (current: string | undefined) => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current)) });
   const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false });
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };

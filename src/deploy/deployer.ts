@@ -25,7 +25,7 @@ import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRo
 import { deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
-import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
+import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -60,6 +60,7 @@ import {
   readStackSet,
   rolesChange,
   runOperation,
+  sleep,
   suspended,
   BUSY_ATTEMPTS,
   QUIET_BUSY_ATTEMPTS,
@@ -93,6 +94,8 @@ export interface DeployOptions {
    * StackSets live is neither compared with the layout file's record nor given to beforeFirstOperation.
    */
   emulator?: boolean;
+  /** How deploy waits out a moving resource's held name (moves.ts NAME_HELD_AFTER_DELETE); tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * Stack instances this run's operations may run on at once (instance-budget.ts). Default: StackSets' quota,
    * LIMITS.concurrentStackInstanceOperationsPerRegion; tests give a small one.
@@ -962,6 +965,8 @@ interface FamilyOrder {
   refused: MoveOrder['blocked'];
   /** StackSet → the StackSets of its wave it waits for, as moved resources enter it (moveOrder). */
   waitsFor: MoveOrder['waitsFor'];
+  /** StackSet → how long it then waits, as a moving resource's name is held after its delete (moveOrder). */
+  holds: MoveOrder['holds'];
   /** StackSet that creates resources → the parts it waits for if they have instances to apply again (settlingOrder). */
   settling: Map<string, string[]>;
   /** StackSet → accounts where its instances it no longer targets are deleted first (deployStage `clearFor`). */
@@ -1001,7 +1006,7 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
     moves.push(...familyMoves(parts));
     for (const [part, before] of settlingOrder(parts, (name) => waveOf.get(name))) settling.set(part, before);
   }
-  const { waitsFor, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
+  const { waitsFor, holds, blocked } = moveOrder(moves, (stackSet) => waveOf.get(stackSet));
   const refused = [...moves.filter((m) => m.retained).map((m) => ({ ...m, why: RETAINED_MOVE_WHY })), ...blocked].sort((a, b) => compareText(a.logicalId, b.logicalId));
   // The parts resources leave, and those a creating part waits for: their instances where the creating parts create.
   const clearFor = new Map<string, Set<string>>();
@@ -1011,7 +1016,7 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
   };
   for (const m of moves) if (!m.retained) clear(m.from, m.to);
   for (const [creator, parts] of settling) for (const part of parts) clear(part, creator);
-  return { moves, refused, waitsFor, settling, clearFor };
+  return { moves, refused, waitsFor, holds, settling, clearFor };
 }
 
 /**
@@ -1263,7 +1268,7 @@ async function runWave(
   run: Run,
   ids: readonly string[],
   desired: ReadonlyMap<string, DesiredStackSet>,
-  order: { waitsFor: ReadonlyMap<string, readonly string[]>; settling: ReadonlyMap<string, readonly string[]>; clearFor: ReadonlyMap<string, ReadonlySet<string>> },
+  order: Pick<FamilyOrder, 'waitsFor' | 'holds' | 'settling' | 'clearFor'>,
   removals: Removal[],
 ): Promise<PromiseSettledResult<StageSummary>[]> {
   const stageOf = new Map([...desired.values()].map((d) => [d.name, d.stage.id]));
@@ -1286,6 +1291,12 @@ async function runWave(
     const d = desired.get(id)!;
     for (const before of order.waitsFor.get(d.name) ?? []) {
       if (!finished(await ended(stageOf.get(before)!))) return notStarted(id, `resources move to it from ${before}, which did not finish, so it may still hold their names`);
+    }
+    const hold = order.holds.get(d.name);
+    if (hold) {
+      const { move } = hold;
+      run.options.onNote?.(`${d.name} waits ${hold.ms / 1000} s before its update: ${move.type} ${move.logicalId} moves to it from ${move.from}, and its name is refused for a while after the delete there (${NAME_HELD_AFTER_DELETE[move.type].doc})`);
+      await (run.options.sleep ?? sleep)(hold.ms);
     }
     for (const before of order.settling.get(d.name) ?? []) {
       const other = stageOf.get(before)!;
@@ -1318,7 +1329,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
-  const { refused, waitsFor, settling, clearFor } = await familyOrder(run, desiredList, deployed);
+  const { refused, waitsFor, holds, settling, clearFor } = await familyOrder(run, desiredList, deployed);
   if (refused.length > 0) {
     const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
@@ -1332,7 +1343,7 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   options.beforeFirstOperation?.(run.home);
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
-    const results = await runWave(run, waves[i], desired, { waitsFor, settling, clearFor }, removals);
+    const results = await runWave(run, waves[i], desired, { waitsFor, holds, settling, clearFor }, removals);
     results.forEach((r, j) => {
       const id = waves[i][j];
       const summary: StageSummary =
@@ -1399,6 +1410,8 @@ export interface StackSetPlan {
   moves?: string[];
   /** The StackSets those resources leave, updated before this one. */
   movesAfter?: string[];
+  /** Seconds this StackSet then waits, as a moving resource's name is held after its delete (moves.ts NAME_HELD_AFTER_DELETE). */
+  movesHoldSeconds?: number;
   /** Buckets of earlier bucket generations in the accounts to add: retained by an earlier destroy, no longer used. */
   retained?: string[];
   /**
@@ -1478,7 +1491,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(roles ? { rolesChange: roles } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
-      ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort() } : {}),
+      ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort(), ...heldFor(entering) } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
       ...(leftBehind.length > 0 ? { leftBehind } : {}),
@@ -1792,4 +1805,10 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     token = page.NextToken;
   } while (token);
   return { lines, drifted };
+}
+
+/** The longest a moving resource's name is held after its delete, in seconds, when one is (moves.ts NAME_HELD_AFTER_DELETE). */
+function heldFor(moves: readonly FamilyMove[]): { movesHoldSeconds?: number } {
+  const ms = Math.max(0, ...moves.map((m) => NAME_HELD_AFTER_DELETE[m.type]?.ms ?? 0));
+  return ms > 0 ? { movesHoldSeconds: ms / 1000 } : {};
 }

@@ -90,8 +90,24 @@ export function familyMoves(parts: readonly FamilyPart[]): FamilyMove[] {
 export interface MoveOrder {
   /** StackSet → the StackSets of its wave whose update ends before its own starts, sorted. */
   waitsFor: ReadonlyMap<string, readonly string[]>;
+  /**
+   * StackSet → how long it waits, once the parts its resources leave have ended, before its own update: the longest
+   * time a service refuses the name of a resource moving to it after the delete (NAME_HELD_AFTER_DELETE), with it.
+   */
+  holds: ReadonlyMap<string, { ms: number; move: FamilyMove }>;
   blocked: ReadonlyArray<FamilyMove & { why: string }>;
 }
+
+/**
+ * Types whose name the service refuses for a while after a delete, so that a move (a delete in one part, a create of
+ * the same name in another) fails unless the create waits: SQS, "When you delete a queue, you must wait at least 60
+ * seconds before creating a queue with the same name"
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html); CloudFormation's
+ * handler does not wait it out (a create then fails with QueueDeletedRecently). A second more than said.
+ */
+export const NAME_HELD_AFTER_DELETE: Readonly<Record<string, { ms: number; doc: string }>> = {
+  'AWS::SQS::Queue': { ms: 61_000, doc: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html' },
+};
 
 /** `waveOf`: a desired StackSet's wave; undefined for a StackSet the org no longer has. Retained moves are not ordered: deploy refuses them. */
 export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: string) => number | undefined): MoveOrder {
@@ -108,13 +124,24 @@ export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: strin
     return undefined;
   };
   const waitsFor = new Map<string, Set<string>>();
+  const holds = new Map<string, { ms: number; move: FamilyMove }>();
   const blocked: Array<FamilyMove & { why: string }> = [];
   for (const m of movable) {
     const reason = why(m);
-    if (reason) blocked.push({ ...m, why: reason });
-    else if (sameWave(m)) (waitsFor.get(m.to) ?? waitsFor.set(m.to, new Set()).get(m.to)!).add(m.from);
+    if (reason) {
+      blocked.push({ ...m, why: reason });
+      continue;
+    }
+    if (sameWave(m)) (waitsFor.get(m.to) ?? waitsFor.set(m.to, new Set()).get(m.to)!).add(m.from);
+    // From an earlier wave too: that wave may have ended just now.
+    const held = NAME_HELD_AFTER_DELETE[m.type];
+    if (held && held.ms > (holds.get(m.to)?.ms ?? 0)) holds.set(m.to, { ms: held.ms, move: m });
   }
-  return { waitsFor: new Map([...waitsFor].sort(([a], [b]) => compareText(a, b)).map(([to, from]) => [to, [...from].sort()])), blocked };
+  return {
+    waitsFor: new Map([...waitsFor].sort(([a], [b]) => compareText(a, b)).map(([to, from]) => [to, [...from].sort()])),
+    holds: new Map([...holds].sort(([a], [b]) => compareText(a, b))),
+    blocked,
+  };
 }
 
 /**
@@ -199,8 +226,8 @@ function inRings(edges: ReadonlyMap<string, ReadonlySet<string>>): Map<string, n
 export const moveText = (m: RetainedMove) => `${m.type} ${m.logicalId} would move from StackSet ${m.from} to ${m.to}`;
 
 /** What an ordered move (moveOrder) does, for plan: it finishes in one run, with the resource absent for a while. */
-export const orderedMoveNote = (from: readonly string[]) =>
-  `deploy updates ${from.join(', ')} first, which deletes each of these resources, and this StackSet once that has ended, which creates it: the move finishes in this run, the resource absent in between (a pipeline starts without its execution history)`;
+export const orderedMoveNote = (from: readonly string[], holdSeconds?: number) =>
+  `deploy updates ${from.join(', ')} first, which deletes each of these resources, and this StackSet once that has ended${holdSeconds ? ` and ${holdSeconds} s more (a queue's name is refused that long after its delete)` : ''}, which creates it: the move finishes in this run, the resource absent in between (a pipeline starts without its execution history)`;
 
 /** Why a retained move is refused (deploy lists each refused move with its reason). */
 export const RETAINED_MOVE_WHY = 'retained under its name: the part it leaves keeps it, and the part it enters fails to create it, in every run';

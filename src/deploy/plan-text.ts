@@ -75,7 +75,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
-    if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}${orderedMoveNote(p.movesAfter ?? [])}`);
+    if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}${orderedMoveNote(p.movesAfter ?? [], p.movesHoldSeconds)}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }

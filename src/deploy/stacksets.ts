@@ -162,7 +162,8 @@ interface Landed {
 /** When each operation other than this run's that an instance lists was created (operationsCreated); undefined: not known. */
 type OperationsCreated = Map<string, Date | undefined>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A pause of `ms`: the polls between reads, and the waits deploy and bootstrap make. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const callAs = (s: StackSetSettings) => (s.permissionModel === 'SERVICE_MANAGED' ? { CallAs: s.callAs } : {});
 
