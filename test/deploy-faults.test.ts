@@ -17,6 +17,7 @@ import {
   DescribeStackSetOperationCommand,
   ListStackInstancesCommand,
   ListStackSetOperationResultsCommand,
+  ListStackSetOperationsCommand,
   ListStackSetsCommand,
   UpdateStackSetCommand,
   type StackSetOperationPreferences,
@@ -493,6 +494,19 @@ describe('the reconciler against the layer', () => {
     expect(s.stages.filter((x) => x.result === 'not-run')).toEqual([]);
     const theirs = env.proxy.requests.filter((r) => r.action === 'DescribeStackSetOperation' && r.operationId?.startsWith('someone-else-after-'));
     expect(theirs.map((r) => r.stackSet)).toEqual(['big-pipeline-identity']);
+    await expectConverged(small);
+  });
+
+  it("another deployer's operation requested while ours ran (managed execution queues it, and runs it after ours): judged by their status too (review s19 m2)", async () => {
+    await prepare(small);
+    env.proxy.supersede('big-pipeline-identity', { queued: true });
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).flatMap((x) => x.reasons)).toEqual([]);
+    // Theirs was created before ours ended: what the check compared with before.
+    const ops = (await awsVia().cloudFormation().send(new ListStackSetOperationsCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries!;
+    const theirs = ops.find((o) => o.OperationId!.startsWith('someone-else-after-'))!;
+    const ours = ops.find((o) => theirs.OperationId === `someone-else-after-${o.OperationId}`)!;
+    expect(theirs.CreationTimestamp!.getTime()).toBeLessThan(ours.EndTimestamp!.getTime());
     await expectConverged(small);
   });
 

@@ -154,8 +154,8 @@ export type FirstReads = Map<string, StackSet | undefined>;
 interface Landed {
   operationId: string;
   deleted: boolean;
-  /** Its EndTimestamp ("The time at which the stack set operation ended, across all accounts and Regions specified", API_StackSetOperation.html), when AWS gave one. */
-  endedAt?: Date;
+  /** Its CreationTimestamp ("The time at which the operation was initiated", API_StackSetOperation.html), when AWS gave one. */
+  createdAt?: Date;
   givenUp?: true;
 }
 
@@ -207,8 +207,8 @@ async function readUntil<T>(ctx: StackSetContext, read: () => Promise<T>, shown:
 }
 
 /**
- * Whether a read shows what an operation did to an account: its instance carries the operation's id, or one created at or
- * after ours ended (operationsCreated), or (a delete) is gone.
+ * Whether a read shows what an operation did to an account: its instance carries the operation's id, or one created
+ * after ours (operationsCreated), or (a delete) is gone.
  */
 function shows(actual: ActualStackSet, account: string, landed: Landed, others: OperationsCreated): boolean {
   const instance = actual.instances.get(account);
@@ -223,7 +223,7 @@ function shows(actual: ActualStackSet, account: string, landed: Landed, others: 
   return instance.lastOperationId === landed.operationId || cameAfter(others.get(instance.lastOperationId!), landed);
 }
 
-const cameAfter = (created: Date | undefined, ours: Landed) => created !== undefined && ours.endedAt !== undefined && created.getTime() >= ours.endedAt.getTime();
+const cameAfter = (created: Date | undefined, ours: Landed) => created !== undefined && ours.createdAt !== undefined && created.getTime() > ours.createdAt.getTime();
 
 /**
  * Adds to `others` when each operation was created that a waiting account's instance lists instead of ours: one
@@ -234,14 +234,18 @@ const cameAfter = (created: Date | undefined, ours: Landed) => created !== undef
  * last unique ID of a StackSet operation performed on a stack instance"
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html): an operation
  * someone else starts right after ours (another deploy, which the README says ends both correct) replaces our id, and
- * the instance would otherwise be waited for in vain, then fail the stage (review s18-deployer m2). One created before
- * ours ended is older than ours: the list is from before ours, and is waited for as before.
+ * the instance would otherwise be waited for in vain, then fail the stage (review s18-deployer m2). Compared with our
+ * operation's creation, not its end: operations on one StackSet run in the order they were requested, one at a time, or
+ * with managed execution "queues conflicting operations ... in request order"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html), so one requested
+ * while ours ran still comes after it (review s19 m2). One created before ours is older: the list is from before ours,
+ * and is waited for as before.
  */
 async function operationsCreated(ctx: StackSetContext, actual: ActualStackSet, waiting: ReadonlyArray<[string, Landed]>, others: OperationsCreated): Promise<void> {
   const ids = new Set<string>();
   for (const [account, landed] of waiting) {
     const id = actual.instances.get(account)?.lastOperationId;
-    if (id !== undefined && landed.endedAt !== undefined && !others.has(id)) ids.add(id);
+    if (id !== undefined && landed.createdAt !== undefined && !others.has(id)) ids.add(id);
   }
   for (const id of ids) others.set(id, (await operationStatus(ctx, id)).createdAt);
 }
@@ -702,9 +706,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   // Every instance it targets, one Region each (instance-budget.ts).
   const held = <T>(f: () => Promise<T>) => (ctx.budget ? ctx.budget.hold(accounts.length, f) : f());
   /** Ended well: what it did, for the reads after it to show (readStackSet). */
-  const ended = (operationId: string, endedAt: Date | undefined): OperationOutcome => {
+  const ended = (operationId: string, createdAt: Date | undefined): OperationOutcome => {
     ctx.landed ??= new Map();
-    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances', ...(endedAt ? { endedAt } : {}) });
+    for (const account of accounts) ctx.landed.set(account, { operationId, deleted: op.action === 'delete-instances', ...(createdAt ? { createdAt } : {}) });
     return { operationId };
   };
   let limited = 0;
@@ -713,9 +717,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       // AWS answers with the id it was given; the local emulator with one of its own.
       const started = await held(async () => {
         const answered = (await start()).OperationId ?? id;
-        return { id: answered, endedAt: await waitForOperation(ctx, answered) };
+        return { id: answered, createdAt: await waitForOperation(ctx, answered) };
       });
-      return ended(started.id, started.endedAt);
+      return ended(started.id, started.createdAt);
     } catch (error) {
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
@@ -819,11 +823,11 @@ async function stackSetIdOf(ctx: StackSetContext): Promise<string> {
  * a template StackSets refuses) may list no account's result: this reason is
  * then all AWS says about it (operationFailures).
  */
-async function operationStatus(ctx: StackSetContext, id: string): Promise<{ status: string; reason?: string; createdAt?: Date; endedAt?: Date }> {
+async function operationStatus(ctx: StackSetContext, id: string): Promise<{ status: string; reason?: string; createdAt?: Date }> {
   try {
     const out = await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: id, ...callAs(ctx.settings) }));
-    const { StatusReason: reason, CreationTimestamp: createdAt, EndTimestamp: endedAt } = out.StackSetOperation ?? {};
-    return { status: out.StackSetOperation?.Status ?? 'UNKNOWN', ...(reason ? { reason } : {}), ...(createdAt ? { createdAt } : {}), ...(endedAt ? { endedAt } : {}) };
+    const { StatusReason: reason, CreationTimestamp: createdAt } = out.StackSetOperation ?? {};
+    return { status: out.StackSetOperation?.Status ?? 'UNKNOWN', ...(reason ? { reason } : {}), ...(createdAt ? { createdAt } : {}) };
   } catch (error) {
     if (errorName(error) === 'OperationNotFoundException') return { status: NOT_FOUND };
     throw error;
@@ -873,11 +877,11 @@ async function namedOperation(ctx: StackSetContext, error: unknown): Promise<str
  */
 export const NOT_FOUND_POLLS = 10;
 
-/** Its EndTimestamp once it SUCCEEDED, if AWS gave one (StackSetOperation.EndTimestamp, API_StackSetOperation.html). */
+/** Its CreationTimestamp once it SUCCEEDED, if AWS gave one (StackSetOperation.CreationTimestamp, API_StackSetOperation.html). */
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<Date | undefined> {
   for (let notFound = 0; ; ) {
-    const { status, reason, endedAt } = await operationStatus(ctx, id);
-    if (SUCCEEDED.has(status)) return endedAt;
+    const { status, reason, createdAt } = await operationStatus(ctx, id);
+    if (SUCCEEDED.has(status)) return createdAt;
     if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
       continue;

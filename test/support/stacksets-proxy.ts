@@ -232,7 +232,11 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html)
  *   before our first read. DescribeStackSetOperation gives its
  *   CreationTimestamp, equal to our operation's EndTimestamp
- *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html).
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html);
+ *   `queued`: between our operation's creation and end, as managed execution
+ *   queues an operation requested while ours runs and starts it after, "in
+ *   request order"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html).
  *   Done at once, changing nothing else: the other deployer applies what we did.
  * - Reads that lag (`readLagMs`): ListStackSetOperations and
  *   ListStackSetOperationResults "provide eventually consistent reads meaning
@@ -811,16 +815,18 @@ export class StackSetsProxy {
   }
 
   /** Another deployer's operation on the same instances starts the moment our next operation on `stackSet` succeeds: see the header. */
-  supersede(stackSet: string): void {
-    this.superseders.add(stackSet);
+  supersede(stackSet: string, options: { queued?: boolean } = {}): void {
+    this.superseders.set(stackSet, options);
   }
 
-  private superseders = new Set<string>();
+  private superseders = new Map<string, { queued?: boolean }>();
 
   /** Another deployer's UpdateStackInstances on `ours`' accounts, created as `ours` ended and done at once (supersede). */
-  private supersedeOn(ours: Operation, accounts: readonly string[]): void {
+  private supersedeOn(ours: Operation, accounts: readonly string[], options: { queued?: boolean }): void {
     const at = ours.ended!;
-    const theirs: Operation = { id: `someone-else-after-${ours.id}`.slice(0, 128), stackSet: ours.stackSet, action: 'UPDATE', status: 'SUCCEEDED', created: at, ended: at, results: [] };
+    // Queued (managed execution): requested while ours ran, run after it, so created between ours' creation and end.
+    const created = options.queued ? new Date((ours.created.getTime() + at.getTime()) / 2) : at;
+    const theirs: Operation = { id: `someone-else-after-${ours.id}`.slice(0, 128), stackSet: ours.stackSet, action: 'UPDATE', status: 'SUCCEEDED', created, ended: at, results: [] };
     theirs.results = accounts.map((account) => ({ account, region: ours.results.find((r) => r.account === account)?.region ?? 'us-east-1', status: 'SUCCEEDED' }));
     this.operations.get(ours.stackSet)!.push(theirs);
     const last = this.lastOperations.get(ours.stackSet)!;
@@ -1556,7 +1562,11 @@ export class StackSetsProxy {
     for (const account of accounts) if (!(this.faults.skipsKeepLastOperationId && skipped.includes(account))) last.set(account, op.id);
     op.status = broken || failures.size > failureTolerance(accounts.length, preferences) ? 'FAILED' : 'SUCCEEDED';
     op.ended = new Date();
-    if (op.status === 'SUCCEEDED' && this.superseders.delete(name)) this.supersedeOn(op, accounts);
+    const superseder = op.status === 'SUCCEEDED' ? this.superseders.get(name) : undefined;
+    if (superseder) {
+      this.superseders.delete(name);
+      this.supersedeOn(op, accounts, superseder);
+    }
     if (retainStacks && this.afterRetainStacks) this.afterRetainStacks.armed = true;
     const stale = this.staleInstances.get(name);
     if (stale) stale.until = op.ended.getTime() + (this.faults.readLagMs ?? 0);
