@@ -96,7 +96,7 @@ const REDUNDANT: readonly Redundant[] = [
   {
     // The rule's, deployment group's or flow log's ARN names the account already, as the cluster's ARN in EKS Pod
     // Identity's session tag does; so does the rules' ARN pattern in a dead-letter queue's policy (src/cfn/dead-letter.ts).
-    matches: (c) => c.key === 'aws:SourceAccount' && /^(TrustService|EksPodIdentity|\w+DeadLetters)$/.test(c.sid),
+    matches: (c) => c.key === 'aws:SourceAccount' && /^(TrustService|EksPodIdentity)$/.test(c.sid),
     partner: (c) => (c.sid === 'EksPodIdentity' ? { ...c, operator: 'StringEquals', key: 'aws:RequestTag/eks-cluster-arn' } : { ...c, operator: 'ArnLike', key: 'aws:SourceArn' }),
     why: `AWS recommends aws:SourceAccount beside aws:SourceArn in a service's trust (${CONFUSED_DEPUTY})`,
   },

@@ -10,7 +10,9 @@
  *   "Considerations"); the queue is in the rules' own account as well, so no other account is ever named.
  * - Standard, not FIFO: "Only standard queues are supported" (same page).
  * - Who may send: EventBridge alone (events.amazonaws.com, sqs:SendMessage), for this account's rules of one kind
- *   only (aws:SourceArn, as AWS's "Target dead-letter queue permissions example" writes it, and aws:SourceAccount),
+ *   only (aws:SourceArn, as AWS's "Target dead-letter queue permissions example" writes it, and nothing else: no page
+ *   says EventBridge sends aws:SourceAccount with a dead letter, and a condition on a key it does not send would drop
+ *   every dead letter unseen; the rule's ARN names the account already),
  *   in the queue's policy: a target set through the API (CloudFormation) gets no policy made for it
  *   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms).
  * - Encryption: SSE-SQS (`SqsManagedSseEnabled`), keys SQS owns. A KMS-encrypted queue would need a customer managed
@@ -100,10 +102,7 @@ export function eventsDeadLetterQueue(names: Names, rules: DeadLetterRules): Rec
           actions: EVENTS_DEAD_LETTER.actions,
           resources: queueArn,
           // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
-            ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${rules.namePattern}`) },
-          },
+          conditions: { ArnLike: { 'aws:SourceArn': arn(`events:\${AWS::Region}:\${AWS::AccountId}:rule/${rules.namePattern}`) } },
         }),
         statement({
           // TLS only, as the buckets' policies: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html

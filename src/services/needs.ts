@@ -174,11 +174,11 @@ function deadLetterNeeds(q: {
   rules: string;
   side: 'source' | 'pipeline';
   queue: (e: PipelineEnvironment) => string;
-  account: (e: PipelineEnvironment) => string;
   rule: (e: PipelineEnvironment) => string;
   onceFor: NonNullable<ServiceNeed['onceFor']>;
 }): ServiceNeed[] {
-  const fromRule = (rule: (e: PipelineEnvironment) => string) => (e: PipelineEnvironment) => ({ 'aws:SourceAccount': [q.account(e)], 'aws:SourceArn': [rule(e)] });
+  // What AWS's DLQ page shows EventBridge sending: the rule's ARN (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms).
+  const fromRule = (rule: (e: PipelineEnvironment) => string) => (e: PipelineEnvironment) => ({ 'aws:SourceArn': [rule(e)] });
   return [
     {
       id: q.id,
@@ -465,7 +465,6 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     rules: 'the forwarding rules',
     side: 'source',
     queue: (e) => e.sourceDeadLetterQueueArn,
-    account: (e) => e.sourceAccount,
     rule: (e) => e.forwardingRuleArn,
     onceFor: 'source role',
   }),
@@ -474,7 +473,6 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     rules: 'the trigger rule',
     side: 'pipeline',
     queue: (e) => e.pipelineDeadLetterQueueArn,
-    account: (e) => e.pipelineAccount,
     rule: (e) => e.triggerRuleArn,
     onceFor: 'pipeline account',
   }),
