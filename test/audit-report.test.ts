@@ -13,7 +13,7 @@ import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
-import { auditModel, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
+import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile, parseOrg } from '../src/org/load';
@@ -560,6 +560,15 @@ describe('release control (review s18-audit M2)', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed.');
     expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
+  });
+
+  it("a pattern's change is read by its operator: wider under …Like and Arn operators, excluding more under their Not forms, a plain value under StringEquals (review s19 m3)", () => {
+    const clauses = (key: string, values: string[]) => new Map([[key, values]]);
+    const change = (key: string) => clauseChanges(clauses(key, ['role/Developer_*']), clauses(key, ['role/Dev*']));
+    expect(change('StringLike aws:PrincipalArn')).toEqual(['StringLike aws:PrincipalArn pattern widened: role/Developer_* → role/Dev* (matches more)']);
+    expect(change('ArnEquals aws:PrincipalArn')).toEqual(['ArnEquals aws:PrincipalArn pattern widened: role/Developer_* → role/Dev* (matches more)']);
+    expect(change('ForAnyValue:StringNotLikeIfExists aws:PrincipalArn')).toEqual(['ForAnyValue:StringNotLikeIfExists aws:PrincipalArn pattern widened: role/Developer_* → role/Dev* (excludes more)']);
+    expect(change('StringEquals aws:PrincipalArn')).toEqual(['StringEquals aws:PrincipalArn value added: role/Dev*', 'StringEquals aws:PrincipalArn value dropped: role/Developer_*']);
   });
 
   it('--since reads a widened trust pattern as widened, not only as a line removed and one added (review s18-audit M3)', () => {

@@ -583,7 +583,19 @@ function parseClauses(text: string): Map<string, string[]> {
   return clauses;
 }
 
-function clauseChanges(before: ReadonlyMap<string, string[]>, after: ReadonlyMap<string, string[]>): string[] {
+/**
+ * Whether a condition operator reads `*` and `?` as wildcards, and whether it negates: the String…Like and Arn
+ * operators do (ArnEquals and ArnLike alike), StringEquals and the others take them literally, and a …Not… operator
+ * excludes what its pattern matches, so a wider pattern there excludes more
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+ */
+function wildcardOperator(operator: string): 'plain' | 'negated' | undefined {
+  const base = operator.replace(/^For(AnyValue|AllValues):/, '').replace(/IfExists$/, '');
+  if (!/^(StringLike|StringNotLike|ArnLike|ArnNotLike|ArnEquals|ArnNotEquals)$/.test(base)) return undefined;
+  return base.includes('Not') ? 'negated' : 'plain';
+}
+
+export function clauseChanges(before: ReadonlyMap<string, string[]>, after: ReadonlyMap<string, string[]>): string[] {
   const out: string[] = [];
   for (const [clause, values] of before) if (!after.has(clause)) out.push(`condition ${clause} taken away (it held ${values.join(' | ')})`);
   for (const [clause, values] of after) {
@@ -594,12 +606,13 @@ function clauseChanges(before: ReadonlyMap<string, string[]>, after: ReadonlyMap
     }
     const kept = new Set(values.filter((v) => old.includes(v)));
     const widened = new Set<string>();
+    const patterns = wildcardOperator(clause.split(' ')[0]);
     for (const v of values) {
       if (kept.has(v)) continue;
-      const covered = old.filter((o) => o !== v && matches(v, o));
+      const covered = patterns ? old.filter((o) => o !== v && matches(v, o)) : [];
       if (covered.length > 0) {
         widened.add(v);
-        out.push(`${clause} pattern widened: ${covered.join(', ')} → ${v} (matches more)`);
+        out.push(`${clause} pattern widened: ${covered.join(', ')} → ${v} (${patterns === 'negated' ? 'excludes more' : 'matches more'})`);
       } else out.push(`${clause} value added: ${v}`);
     }
     for (const o of old) if (!kept.has(o) && ![...widened].some((v) => matches(v, o))) out.push(`${clause} value dropped: ${o}`);
