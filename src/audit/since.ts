@@ -288,8 +288,9 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
       // One item for the accounts of a team that resolve its replacing properties alike (a name may hold an account's id).
       const groups = new Map<string, { names: Record<string, string>; accounts: string[] }>();
       for (const account of accounts) {
-        const names = namesIn(resolver, stage.id, account, properties, replacing);
-        const key = `${teams?.teamOf(account)?.key ?? ''}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
+        // Nothing to resolve where no replacing property is set: the team alone tells the groups apart.
+        const names = replacing.length === 0 ? value.names : namesIn(resolver, stage.id, account, properties, replacing);
+        const key = replacing.length === 0 ? (teams?.teamOf(account)?.key ?? '') : `${teams?.teamOf(account)?.key ?? ''}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
         (groups.get(key) ?? groups.set(key, { names, accounts: [] }).get(key)!).accounts.push(account);
       }
       for (const { names, accounts: group } of groups.values()) items.push({ value: { ...value, names }, account: group[0], accounts: group });
