@@ -2,7 +2,7 @@
 // (src/deploy/moves.ts): found from the deployed and the compiled templates.
 import { describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../src/cfn/template';
-import { creatingAccounts, familyMoves, moveOrder, NAME_HELD_AFTER_DELETE, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
+import { creatingAccounts, familyMoves, heldNameAdvice, moveOrder, NAME_HELD_AFTER_DELETE, settlingOrder, type FamilyMove, type FamilyPart } from '../src/deploy/moves';
 
 /** The moves deploy refuses: of retained resources. */
 const retainedMoves = (parts: readonly FamilyPart[]) => familyMoves(parts).filter((m) => m.retained).map(({ retained: _, ...m }) => m);
@@ -111,6 +111,14 @@ describe('the order deploy gives the moves it lets through (moveOrder)', () => {
     ]);
     expect(order.blocked.map((m) => m.logicalId)).toEqual(['QueueD']);
     expect(NAME_HELD_AFTER_DELETE['AWS::SQS::Queue'].doc).toMatch(/API_DeleteQueue\.html$/);
+  });
+
+  it("an instance failed on a queue's held name (a quick retry after a rollback) is told to deploy again in a minute; other failures are left as they are", () => {
+    const failed = 'account 222222222222 eu-west-1: FAILED: ResourceLogicalId:EventsDeadLetterQueue, ResourceType:AWS::SQS::Queue, ResourceStatusReason:Resource handler returned message: "You must wait 60 seconds after deleting a queue before you can create another with the same name. (Service: Sqs, Status Code: 400, Request ID: x)".';
+    expect(heldNameAdvice(failed)).toMatch(/\(Service: Sqs, Status Code: 400, Request ID: x\)": SQS holds a deleted queue's name for 60 s \(https:\/\/docs\.aws\.amazon\.com\/AWSSimpleQueueService\/latest\/APIReference\/API_DeleteQueue\.html\); deploy again in a minute$/);
+    expect(heldNameAdvice('QueueDeletedRecently: name held')).toContain('deploy again in a minute');
+    const other = 'account 222222222222 eu-west-1: FAILED: ResourceStatusReason:AccessDenied.';
+    expect(heldNameAdvice(other)).toBe(other);
   });
 
   it('retained moves are neither ordered nor blocked here: deploy refuses them on their own account', () => {

@@ -25,7 +25,7 @@ import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRo
 import { deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
-import { creatingAccounts, familyMoves, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
+import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
@@ -613,7 +613,7 @@ function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] 
 }
 
 /** A failure line as the summary gives it: an account StackSets could not reach through its execution role says what gets past it. */
-const advised = (run: Run, line: string) => withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line);
+const advised = (run: Run, line: string) => heldNameAdvice(withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line));
 
 /**
  * What gets past an instance's stack when no StackSets operation can: for an instance an operation left FAILED or

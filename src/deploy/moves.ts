@@ -109,6 +109,17 @@ export const NAME_HELD_AFTER_DELETE: Readonly<Record<string, { ms: number; doc: 
   'AWS::SQS::Queue': { ms: 61_000, doc: 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html' },
 };
 
+/**
+ * An instance's failure because a queue's name is still held (a quick retry after a rolled-back create, or a queue
+ * deleted by hand): the handler passes SQS's QueueDeletedRecently on, "You must wait 60 seconds after deleting a queue
+ * before you can create another queue with the same name" (API_DeleteQueue, above). The line with what to do, or as it
+ * was.
+ */
+export function heldNameAdvice(line: string): string {
+  if (!/QueueDeletedRecently|wait 60 seconds after deleting a queue/i.test(line)) return line;
+  return `${line.replace(/\.$/, '')}: SQS holds a deleted queue's name for 60 s (${NAME_HELD_AFTER_DELETE['AWS::SQS::Queue'].doc}); deploy again in a minute`;
+}
+
 /** `waveOf`: a desired StackSet's wave; undefined for a StackSet the org no longer has. Retained moves are not ordered: deploy refuses them. */
 export function moveOrder(moves: readonly FamilyMove[], waveOf: (stackSet: string) => number | undefined): MoveOrder {
   const movable = moves.filter((m) => !m.retained);
