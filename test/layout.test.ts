@@ -425,7 +425,7 @@ describe('the layout file records the org', () => {
     expect(selfManaged.message).toContain('live in administrator account 222222222222, Region eu-west-1 (org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is as account 333333333333 (its credentials: another --profile or role?). ');
     expect(selfManaged.message).not.toContain('SERVICE_MANAGED');
     const serviceManaged = stackSetsElsewhereError({ ...org, stackSets: { ...org.stackSets, permissionModel: 'SERVICE_MANAGED' } }, home, { account: '222222222222', region: 'us-east-1' })!;
-    expect(serviceManaged.message).toContain('but this run is in Region us-east-1 (--region, else the org file\'s organization.region). ');
+    expect(serviceManaged.message).toContain('are deployed from account 222222222222, Region eu-west-1 (org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is in Region us-east-1 (--region, else the org file\'s organization.region). ');
     expect(serviceManaged.message).toMatch(/just delete those two lines\. SERVICE_MANAGED StackSets are held by the management account and reached from it \(callAs: SELF\) or from a delegated administrator \(DELEGATED_ADMIN\): if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them$/);
   });
 

@@ -314,7 +314,7 @@ export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, re
   if (differs.length === 0) return undefined;
   return new XstackError(
     'STACKSETS_ELSEWHERE',
-    `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} live in administrator account ${recorded.account}, Region ${recorded.region} ` +
+    `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} ${whereFrom(org)} ${recorded.account}, Region ${recorded.region} ` +
       `(org.administratorAccount, org.stackSetsRegion, recorded by deploy), but this run is ${differs.join(' and ')}. ` +
       `StackSets belong to the account and Region that created them (CreateStackSet: "The name must be unique in the Region where you create your stack set", ${CREATE_STACK_SET}): ` +
       `from here none of the org's would be found, and deploy would create every one again beside the running ones. ` +
@@ -325,6 +325,13 @@ export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, re
 }
 
 const CREATE_STACK_SET = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html';
+
+/**
+ * What the recorded account is to the StackSets: SELF_MANAGED ones live in it; SERVICE_MANAGED ones live in the
+ * management account whoever deploys them, so the record is the account they are deployed from (the management account
+ * or a delegated administrator, CallAs in CREATE_STACK_SET; review s19 m6).
+ */
+const whereFrom = (org: Pick<Org, 'stackSets'>) => (org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'are deployed from account' : 'live in administrator account');
 
 // CreateStackSet, CallAs: "StackSets with service-managed permissions are created in the management account, including
 // StackSets that are created by delegated administrators" (CREATE_STACK_SET).
