@@ -5,9 +5,9 @@
  * that branch (`codecommit:References` = `refs/heads/<branch>`), so a Deny on protected branches is read from the
  * compiled policy, not restated; who may act as that principal is its role's "assume" rows of the same tables.
  */
-import { accountOfEnvironment, repositoryByName, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
 import { Names } from '../naming';
-import { listIn } from '../memo';
+import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { evaluate, matches } from './evaluate';
 import type { ResolvedStatement } from './grants';
@@ -49,7 +49,7 @@ export function releaseControlSection(input: ReleaseInput): Section {
   const byId = many && !fold && teamsToFold(org) === undefined;
   const items = org.pipelines.flatMap((p) => {
     const repository = repositoryByName(org, p.repository);
-    const source = org.accounts.find((a) => a.name === repository.account)!;
+    const source = accountByName(org, repository.account);
     return p.branches.map(([environment, branch], i) => ({ p, source, account: accountOfEnvironment(org, environment), branch, later: i > 0 }));
   });
   const rows = mergeAccountRows(items, ({ p, source, account, branch, later }) => {
@@ -121,26 +121,30 @@ function writersOf({ org, access, reach, executionRole, label }: ReleaseInput): 
 
 /** The text of who may start or change a pipeline: the org's roles whose policies allow it, the execution role, and the account's own principals. */
 function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipelineArn: string, account: string) => string {
+  // Asked once per action text: every team's statements hold the same few.
+  const controlsPipeline = madeOnce((action: string) => PIPELINE_CONTROL.some((c) => matches(action, c, true)));
   // The statements that allow starting or changing a pipeline, by the pipeline they name (their few patterns apart).
   const byArn = new Map<string, ResolvedStatement[]>();
   const patterns: ResolvedStatement[] = [];
   for (const g of access.grants) {
-    if (g.effect !== 'Allow' || g.kind !== 'identity' || !g.actions.some((a) => PIPELINE_CONTROL.some((c) => matches(a, c, true)))) continue;
+    if (g.effect !== 'Allow' || g.kind !== 'identity' || !g.actions.some(controlsPipeline)) continue;
     for (const r of g.resources) {
       if (r.includes('*') || r.includes('?')) patterns.push(g);
       else listIn(byArn, r).push(g);
     }
   }
   const execution = executionRoleHolds(org, executionRole, (a) => PIPELINE_CONTROL.includes(a));
-  return (pipelineArn, account) => {
+  // Asked once per pipeline ARN: an account class's pipelines share one (its token for the account).
+  const rolesFor = madeOnce((pipelineArn: string) => {
     const grants = [...(byArn.get(pipelineArn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matches(r, pipelineArn)))];
-    const roles = [...new Set(grants.map((g) => `${g.attachedTo} (${g.actions.filter((a) => PIPELINE_CONTROL.some((c) => matches(a, c, true))).join(', ')}: ${label(g)})`))];
-    return [
-      ...roles,
+    return [...new Set(grants.map((g) => `${g.attachedTo} (${g.actions.filter(controlsPipeline).join(', ')}: ${label(g)})`))];
+  });
+  return (pipelineArn, account) =>
+    [
+      ...rolesFor(pipelineArn),
       ...(execution ? [`the StackSet execution role of ${account} ${execution}`] : []),
       `principals of ${account} whose own policies allow ${PIPELINE_CONTROL.join(' or ')} (outside the org file), a run on any commit by a source revision override`,
     ].join('; ');
-  };
 }
 
 /** What the execution role's policy holds of some actions, in words: the statements by Sid, or where its policy is; undefined when bootstrap's policy holds none. */

@@ -96,8 +96,13 @@ export interface ModelSources {
 class AccountSets {
   readonly sets: string[][] = [];
   private readonly index = new Map<string, number>();
+  /** The index of each list that alone made a set: many entries hold for one list (a stage's targets, a class's members), read once. */
+  private readonly ofList = new WeakMap<readonly string[], number>();
   /** The index of the set of `accounts`: ids, and lists of ids (a class's members, shared with the proof, not copied). */
   of(accounts: ReadonlyArray<string | readonly string[]>): number {
+    const only = accounts.length === 1 && typeof accounts[0] !== 'string' ? accounts[0] : undefined;
+    const known = only && this.ofList.get(only);
+    if (known !== undefined) return known;
     const unique = new Set<string>();
     for (const part of accounts) {
       if (typeof part === 'string') unique.add(part);
@@ -107,6 +112,7 @@ class AccountSets {
     const key = list.join(',');
     let i = this.index.get(key);
     if (i === undefined) this.index.set(key, (i = this.sets.push(list) - 1));
+    if (only) this.ofList.set(only, i);
     return i;
   }
 }
@@ -286,11 +292,15 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
         continue;
       }
       // One item for the accounts of a team that resolve its replacing properties alike (a name may hold an account's id).
+      // Nothing to resolve per account where no account changes them (none is set, or each compiles to one value): the
+      // team alone tells the groups apart. Compiled only for a resource some account has, as resolving it would be.
+      const alike = accounts.length > 0 && replacing.every((p) => resolver.compile(stage.id, properties[p]).fixed !== undefined);
+      const shared = alike ? namesIn(resolver, stage.id, accounts[0], properties, replacing) : undefined;
       const groups = new Map<string, { names: Record<string, string>; accounts: string[] }>();
       for (const account of accounts) {
-        // Nothing to resolve where no replacing property is set: the team alone tells the groups apart.
-        const names = replacing.length === 0 ? value.names : namesIn(resolver, stage.id, account, properties, replacing);
-        const key = replacing.length === 0 ? (teams?.teamOf(account)?.key ?? '') : `${teams?.teamOf(account)?.key ?? ''}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
+        const team = teams?.teamOf(account)?.key ?? '';
+        const names = shared ?? namesIn(resolver, stage.id, account, properties, replacing);
+        const key = shared ? team : `${team}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
         (groups.get(key) ?? groups.set(key, { names, accounts: [] }).get(key)!).accounts.push(account);
       }
       for (const { names, accounts: group } of groups.values()) items.push({ value: { ...value, names }, account: group[0], accounts: group });
@@ -313,10 +323,12 @@ function namesIn(resolver: Resolver, stageId: string, account: string, propertie
 function releaseItems({ org, stages, templates, resolver }: ModelSources): Array<Item<ReleaseFact>> {
   return org.pipelines.flatMap((p) => {
     const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
-    const withRule = stages.filter((s) => templates.get(s.id)!.Resources[ruleId] !== undefined);
+    // The first stage whose template holds the rule, by each of its targets (a stage of 1,000 targets is read once, not per branch).
+    const withRule = new Map<string, Stage>();
+    for (const s of stages) if (templates.get(s.id)!.Resources[ruleId] !== undefined) for (const t of s.targets) if (!withRule.has(t.id)) withRule.set(t.id, s);
     return p.branches.map(([environment, branch]) => {
       const account = accountOfEnvironment(org, environment).id;
-      const stage = withRule.find((s) => s.targets.some((t) => t.id === account));
+      const stage = withRule.get(account);
       const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
       const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
       return { value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account };
