@@ -96,7 +96,17 @@ function otherOrgFile(dir: string, orgFile: string): string | undefined {
 const filesUnder = (dir: string, prefix = ''): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 
-const foldersUnder = (dir: string): string[] => [dir, ...readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? foldersUnder(join(dir, e.name)) : []))];
+/** `dir` and every folder under it; one gone while read (another run's swap, before this run holds the lock) has none. */
+const foldersUnder = (dir: string): string[] => [dir, ...entriesOf(dir).flatMap((e) => (e.isDirectory() ? foldersUnder(join(dir, e.name)) : []))];
+
+function entriesOf(dir: string) {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
 
 /**
  * The files xstack wrote into `dir`, with their SHA-256 where its manifest.json records them; a message when the
@@ -195,6 +205,9 @@ function writeProblem(dir: string): string | undefined {
   if (!statSync(parent).isDirectory()) return inTheWay(parent);
   for (const folder of [parent, ...(existsSync(dir) ? foldersUnder(dir) : [])]) {
     const code = accessError(folder);
+    // Gone since it was listed: another run replaced the folder (lockOutput checks before it holds the lock, and
+    // replaceProblem again under it), not a folder this user cannot write.
+    if (code === 'ENOENT' && folder !== parent) continue;
     if (code) return `${notWritable(folder, code)}, so xstack cannot ${existsSync(dir) ? 'replace' : 'write'} ${dir}; fix its permissions, or choose another --out`;
   }
   return undefined;
