@@ -21,14 +21,20 @@ const env = useLocalAws({ proxy: true, reset: false });
 const REGION = 'us-east-1';
 const compileYaml = (text: string) => compileOrg(parseOrg(text, 'generated.yaml'));
 
+/** A two-account org on an emptied local AWS, its StackSet roles made: the administrator account's client and id with it. */
+async function freshOrg() {
+  await env.local.reset();
+  env.proxy.reset({ seed: 1 });
+  const org = compileYaml(generateOrgYaml(2));
+  const direct = env.aws(REGION, env.local.endpoint);
+  const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
+  await createStackSetRoles(org.org, direct, admin);
+  return { org, direct, admin };
+}
+
 describe('StackSet settings besides the templates', () => {
   it('roles renamed in the org file reach every StackSet, templates changed or not; another permission model is refused before any operation', async () => {
-    await env.local.reset();
-    env.proxy.reset({ seed: 1 });
-    const direct = env.aws(REGION, env.local.endpoint);
-    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
-    const first = compileYaml(generateOrgYaml(2));
-    await createStackSetRoles(first.org, direct, admin);
+    const { org: first, direct, admin } = await freshOrg();
     expect((await deploy(first, env.aws(REGION), { pollMs: 5 })).stages.every((s) => s.result === 'created')).toBe(true);
 
     const renamed = compileYaml(`${generateOrgYaml(2)}stackSets:\n  executionRoleName: XsExec\n  administrationRoleName: XsAdmin\n`);
@@ -63,12 +69,7 @@ describe('StackSet settings besides the templates', () => {
 
 describe('a later wave reads its StackSet when its stage starts', () => {
   it("another writer's template change during earlier waves is put right, not read as unchanged from the run's first answer (review s18-deployer m1)", async () => {
-    await env.local.reset();
-    env.proxy.reset({ seed: 1 });
-    const org = compileYaml(generateOrgYaml(2));
-    const direct = env.aws(REGION, env.local.endpoint);
-    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
-    await createStackSetRoles(org.org, direct, admin);
+    const { org, direct, admin } = await freshOrg();
     await deploy(org, env.aws(REGION), { pollMs: 5 });
     const cfn = env.aws(REGION).cloudFormation();
     const name = 'big-pipelines';
@@ -98,12 +99,7 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
   const recordedAt = (compiled: CompiledOrg, home: StackSetsHome): CompiledOrg => ({ ...compiled, org: { ...compiled.org, layoutRecord: recordOf(compiled.org, home) } });
 
   it('a first deploy gives its account and Region to be recorded (none against an emulator); plan, deploy, destroy and bootstrap in another account or Region are refused before any StackSet call, naming both and the way out', async () => {
-    await env.local.reset();
-    env.proxy.reset({ seed: 1 });
-    const org = compileYaml(generateOrgYaml(2));
-    const direct = env.aws(REGION, env.local.endpoint);
-    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
-    await createStackSetRoles(org.org, direct, admin);
+    const { org, direct, admin } = await freshOrg();
     const given: Array<StackSetsHome | undefined> = [];
     expect((await deploy(org, env.aws(REGION), { pollMs: 5, beforeFirstOperation: (home) => given.push(home) })).stages.every((s) => s.result === 'created')).toBe(true);
     await deploy(org, env.aws(REGION), { pollMs: 5, emulator: true, beforeFirstOperation: (home) => given.push(home) });
