@@ -256,7 +256,7 @@ async function operationsCreated(ctx: StackSetContext, actual: ActualStackSet, w
  * LastOperationId (StackInstanceSummary: "The last unique ID of a StackSet
  * operation performed on a stack instance",
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html),
- * or the id of an operation created after ours ended (operationsCreated),
+ * or the id of an operation created after ours (operationsCreated),
  * or, deleted, no longer lists it: read again as LAG_READS says, then taken
  * as it is, those accounts returned as `lagging`.
  */
