@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fitLine } from '../src/deploy/command';
+import { isAwsEndpoint } from '../src/aws/endpoint';
 import { tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
@@ -179,6 +180,15 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     const run = xstack(['plan', EXAMPLE, ...args], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', ...env }));
     expect(run.status).toBe(status);
     expect(run.stderr).toBe(expected);
+  });
+
+  it("an endpoint is an emulator's unless it is AWS's own (FIPS, dual-stack, China, a VPC interface endpoint): a run through AWS's is where the org lives", () => {
+    for (const aws of ['https://cloudformation-fips.us-east-1.amazonaws.com', 'https://cloudformation.us-east-1.api.aws', 'https://cloudformation.cn-north-1.amazonaws.com.cn', 'https://vpce-0abc-12345678.cloudformation.eu-west-1.vpce.amazonaws.com']) {
+      expect(isAwsEndpoint(aws), aws).toBe(true);
+    }
+    for (const emulator of ['http://127.0.0.1:5000', 'http://localhost:4566', 'https://amazonaws.com.example.org', 'https://notamazonaws.com', 'not a url']) {
+      expect(isAwsEndpoint(emulator), emulator).toBe(false);
+    }
   });
 
   it.each([

@@ -19,6 +19,7 @@ import { staleBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
+import { isAwsEndpoint } from '../aws/endpoint';
 
 const SYMBOL: Record<StageResult, string> = { created: '+', updated: '~', 'instances-removed': '-', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-', kept: '·' };
 
@@ -314,7 +315,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       process.stderr.write(`note: ${note}\n`);
     };
     // An endpoint other than AWS's own is an emulator's (xstack local, moto): its accounts are not where the org lives.
-    const emulator = Boolean(local || options.get('--endpoint') || process.env.AWS_ENDPOINT_URL);
+    const endpoint = options.get('--endpoint') ?? process.env.AWS_ENDPOINT_URL;
+    const emulator = Boolean(local || (endpoint && !isAwsEndpoint(endpoint)));
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), onStep: flags.has('--json') ? undefined : printStep, emulator });
