@@ -1440,7 +1440,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const plans: StackSetPlan[] = [];
   const desiredList = desiredStackSets(compiled);
   const deployed = await orgStackSets(run);
-  const { moves, refused, clearFor } = await familyOrder(run, desiredList, deployed);
+  const { moves, refused, holds, clearFor } = await familyOrder(run, desiredList, deployed);
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
@@ -1491,7 +1491,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(roles ? { rolesChange: roles } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
-      ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort(), ...heldFor(entering) } : {}),
+      ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort(), ...heldSeconds(holds.get(desired.name)) } : {}),
       ...(fixes.length > 0 ? { collisionFixes: fixes } : {}),
       ...(found.earlier.length > 0 ? { retained: found.earlier.map(retainedText) } : {}),
       ...(leftBehind.length > 0 ? { leftBehind } : {}),
@@ -1807,8 +1807,5 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
   return { lines, drifted };
 }
 
-/** The longest a moving resource's name is held after its delete, in seconds, when one is (moves.ts NAME_HELD_AFTER_DELETE). */
-function heldFor(moves: readonly FamilyMove[]): { movesHoldSeconds?: number } {
-  const ms = Math.max(0, ...moves.map((m) => NAME_HELD_AFTER_DELETE[m.type]?.ms ?? 0));
-  return ms > 0 ? { movesHoldSeconds: ms / 1000 } : {};
-}
+/** The wait moveOrder gave a StackSet for the names held of what moves into it, in seconds (plan's text). */
+const heldSeconds = (hold: { ms: number } | undefined): { movesHoldSeconds?: number } => (hold ? { movesHoldSeconds: hold.ms / 1000 } : {});
