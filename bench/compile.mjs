@@ -24,6 +24,10 @@ const teams100 = join(out, 'org-teams-100.yaml');
 writeFileSync(teams100, generateTeamsOrgYaml(100));
 const teams250 = join(out, 'org-teams-250.yaml');
 writeFileSync(teams250, generateTeamsOrgYaml(250));
+// The most teams 1,000 accounts can hold: 500 teams of one source and one pipeline account (prod), one repository
+// each, so that every per-team cost is paid 500 times (1,001 accounts with tools).
+const teams500 = join(out, 'org-teams-500x1.yaml');
+writeFileSync(teams500, generateTeamsOrgYaml(500, { repositoriesPerTeam: 1, environments: ['prod'] }));
 
 /** Bytes and files under a folder: what a compile writes. */
 function sizeOf(dir) {
@@ -61,6 +65,7 @@ const rows = [
   measure('generated org (1,000 pipeline accounts)', [big]),
   measure('many teams: 100 teams (401 accounts, 200 pipelines)', [teams100]),
   measure('many teams: 250 teams (1,001 accounts, 500 pipelines)', [teams250]),
+  measure('many teams: 500 teams of two accounts (1,001 accounts, 500 pipelines)', [teams500]),
 ];
 console.log(`node ${node}, ${RUNS} runs each, median; load average ${load.toFixed(2)} at the start\n`);
 console.log('| case | wall (s) | CPU (s) | peak RSS (MB) | output (MB, files) |\n|---|---|---|---|---|');
