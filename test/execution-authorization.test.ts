@@ -82,6 +82,9 @@ describe('the execution role policy, read as IAM reads it', () => {
     expect(granting('s3:PutObject', executionPolicyFor([bucket({ LoggingConfiguration: { LogFilePrefix: 'self/' } })], 'acme'))[0].Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-logs-itself/*']);
     expect(granting('s3:PutObject', executionPolicyFor([bucket({})], 'acme'))).toEqual([]);
     expect(granting('s3:PutObjectAcl', executionPolicyFor([bucket({})], 'acme'))).toEqual([]);
+    // A configuration chosen by account is refused, not read as "logs to itself" (which would grant the bucket's own objects).
+    const chosen = bucket({ LoggingConfiguration: { 'Fn::If': ['AccountDev', { DestinationBucketName: 'acme-logs' }, { Ref: 'AWS::NoValue' }] } });
+    expect(() => executionPolicyFor([chosen], 'acme')).toThrow(/LoggingConfiguration is chosen by Fn::If/);
   });
 
   it('handler actions that serve a property no template sets are not granted, and are where one sets it', () => {

@@ -9,6 +9,11 @@
  * rules (service-authorization.ts) asked of one statement at a time, and an action counts as granted when any of its
  * Allow statements serves it: the policy gives one action on several statements (a service's named ARNs, its
  * generated ids). Denies are not asked: one that matches nothing takes nothing away.
+ *
+ * What it does not see (it can pass a policy IAM would still refuse somewhere, never fail a good one): the accounts a
+ * statement is scoped to (an action served in one account by a statement of another passes), the resources of a
+ * statement with a wildcard action (`cloudformation:*`, whose resource service-authorization.ts does not match), and
+ * condition keys (XS011 and XS013 are asked of the templates' policies, not here).
  */
 import { resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
 import type { CfnTemplate } from '../cfn/template';

@@ -368,8 +368,11 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
           else add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
         }
       }
-      const logging = r.Type === 'AWS::S3::Bucket' ? (r.Properties?.LoggingConfiguration as { DestinationBucketName?: unknown } | undefined) : undefined;
+      const logging = r.Type === 'AWS::S3::Bucket' ? (r.Properties?.LoggingConfiguration as Record<string, unknown> | undefined) : undefined;
       if (logging) {
+        // Chosen by an intrinsic (Fn::If by account), the configuration's bucket is not known here: taken for "logs to
+        // itself", the grant would land on the bucket that logs, the artifact bucket.
+        if (Object.keys(logging).some((k) => k.startsWith('Fn::'))) throw new XstackError('EXECUTION_POLICY', `AWS::S3::Bucket ${logicalId}: its LoggingConfiguration is chosen by ${Object.keys(logging)[0]}, so the execution role's policy cannot be limited to the bucket it logs to; write the configuration itself`);
         // Without DestinationBucketName the bucket logs to itself.
         const destination = logging.DestinationBucketName === undefined ? name : nameOf(t, logging.DestinationBucketName);
         if (destination === undefined) throw new XstackError('EXECUTION_POLICY', `AWS::S3::Bucket ${logicalId}: its LoggingConfiguration's DestinationBucketName is not a fixed name, so the execution role's policy cannot be limited to it`);
@@ -538,7 +541,7 @@ export function executionPolicyFor(
     else {
       const star = withoutResourceType(action);
       if (!star) entry.scoped.add(action);
-      else if (star.read || service === 'cloudformation') entry.unscoped.add(action);
+      else if (star.read) entry.unscoped.add(action);
       else unscopedWrites.push(action);
     }
   }

@@ -30,16 +30,19 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
   // Deployment: "If you specify this property, your target application revision is deployed as soon as the
   // provisioning process is complete."
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
-  // StopDeployment stops the deployment that property made (an update's); RegisterOnPremisesInstance registers an
-  // on-premises instance, which only a group deploying to on-premises instances (OnPremisesInstanceTagFilters,
-  // OnPremisesTagSet: "The on-premises instance tags ... to add to the deployment group") has.
+  // StopDeployment stops the deployment that property made (an update's). RegisterOnPremisesInstance registers an
+  // on-premises instance: an inference, not a sentence of AWS's, that only a group deploying to on-premises instances
+  // (OnPremisesInstanceTagFilters, OnPremisesTagSet) could have the handler call it; xstack's groups select EC2
+  // instances by tag (README "verify once").
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
   'AWS::CodeDeploy::DeploymentGroup': [
     { actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision', 'codedeploy:StopDeployment'], neededBy: sets('Deployment') },
     { actions: ['codedeploy:RegisterOnPremisesInstance'], neededBy: (p) => p.OnPremisesInstanceTagFilters !== undefined || p.OnPremisesTagSet !== undefined },
   ],
-  // Groups, Users: "The name (friendly name, not ARN) of the group/user to attach the policy to"; xstack attaches its
-  // managed policies to roles only (Roles).
+  // Groups, Users: the groups and users the policy is attached to; xstack attaches its managed policies to roles only
+  // (Roles). A policy someone attached to a user or group by hand would make its delete fail (IAM's DeletePolicy
+  // detaches nothing by itself), as it would have before: these actions were granted on role and policy ARNs, where
+  // they authorize nothing.
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
   'AWS::IAM::ManagedPolicy': [
     { actions: ['iam:AttachGroupPolicy', 'iam:DetachGroupPolicy'], neededBy: sets('Groups') },
