@@ -24,6 +24,7 @@ import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
 import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
 import { executionQuotaProblems } from './checks/execution-quota';
+import { executionAuthorizationProblems } from './checks/execution-authorization';
 import { executionRoleOutsideReach } from './audit/execution-reach';
 import { toHtml, toMarkdown } from './audit/render';
 import { buildReport, type ReportInput } from './audit/report';
@@ -88,7 +89,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
   const targetIds = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];
   const executionAccount = targetIds[0] ?? '000000000000';
-  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, targetIds));
+  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, targetIds), ...executionAuthorizationProblems(org, execution.statements));
   // What this compile changes against the layout file's record that a deploy would do quietly (a repository left behind, new buckets).
   const notes = [...recordedChangeNotes(org), ...('statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [])];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));

@@ -36,6 +36,7 @@ import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { handlerActionsFor } from './optional-handler-actions';
+import { serviceData } from '../checks/iam-data';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
 
@@ -147,14 +148,52 @@ function pathDenials(arns: readonly string[]): string[] {
 const PATH_DENIAL_REASON =
   "explicit Deny: IAM's wildcards match '/' too, so the shapes in the statement above would also reach a role or policy on a path, or a rule on another event bus, whose ARN fits them; xstack gives its roles and policies no path and puts its rules on the default bus, so every name these match is someone else's";
 
-/** The one action set a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the action). */
 /**
- * The read-only actions a resource-level ARN cannot scope (Service Authorization Reference: no resource type for the
- * action), granted on "*". ec2:CreateVpc and ec2:AllocateAddress are not among them: they take the `vpc` and
- * `elastic-ip` resource types, so they go with EC2's other actions on this account's and Region's ARNs (GeneratedIds),
- * in the accounts that create EC2 resources; kms:CreateKey, which has none, is its own statement (KmsCreateKey).
+ * Actions the Service Authorization Reference gives no resource type: "If there is no value for this column, you must
+ * specify all resources ("*") to which the policy applies in the Resource element of your policy statement"
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html),
+ * so on a named ARN they authorize nothing (events:PutPermission, which an event bus policy's handler calls, would be
+ * refused). Read from IAM's data (checks/iam-data.ts), not listed by hand. kms:CreateKey is one of them, with its own
+ * statement (KmsCreateKey).
  */
-const UNSCOPED = /^(ec2:Describe|kms:ListAliases$|iam:List(Roles|Policies|InstanceProfiles)$|s3:ListAllMyBuckets$|codecommit:ListRepositories$|codepipeline:ListPipelines$|codedeploy:List(Applications|DeploymentConfigs)$|events:ListRules$|cloudformation:(ListStacks|ValidateTemplate|DescribeStackDriftDetectionStatus)$|sts:GetCallerIdentity$)/;
+function withoutResourceType(action: string): { read: boolean } | undefined {
+  const known = actionData(action);
+  if (!known || known.resourceTypes.length > 0) return undefined;
+  return { read: known.accessLevel === 'List' || known.accessLevel === 'Read' };
+}
+
+/** An action as IAM's data has it; undefined for a name IAM does not define (a registry schema lists a few: `s3:REST.PUT.OBJECT`). */
+const actionData = (action: string) => {
+  const [service, name] = action.split(':');
+  return serviceData(service)?.action(name);
+};
+
+/**
+ * Handler actions whose resource is of a type the templates do not create, with the ARN they are granted on.
+ * A deployment group names its deployment configuration (DeploymentConfigName, CodeDeployDefault.OneAtATime when
+ * absent), and codedeploy:GetDeploymentConfig takes only the `deploymentconfig` type
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html): on the group's or the
+ * application's ARN it reads nothing.
+ */
+const OTHER_RESOURCE_TYPES: Readonly<Record<string, { sid: string; arn: string; reason: string }>> = {
+  'codedeploy:GetDeploymentConfig': {
+    sid: 'CodedeployDeploymentConfigs',
+    arn: `arn:${P}:codedeploy:${R}:${A}:deploymentconfig:*`,
+    reason:
+      "the deployment group's handler reads the deployment configuration the group names, which takes the deploymentconfig resource type (AWS's CodeDeployDefault.* configurations too): every configuration of this account and Region, read only",
+  },
+};
+
+/**
+ * "To successfully complete the AWS::S3::Bucket LoggingConfiguration request, you must have s3:PutObject and
+ * s3:PutObjectAcl in your IAM permissions"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-loggingconfiguration.html):
+ * the registry schema lists s3:PutObjectAcl only, and on the bucket, where an object action authorizes nothing. The
+ * page names no bucket; the objects a logging configuration writes are the destination bucket's, so they are granted
+ * there (its access-log bucket), never on the artifact bucket that logs: a write there could replace an artifact a
+ * pipeline deploys. README "Verify once" says how to confirm it.
+ */
+const LOGGING_ACTIONS = ['s3:PutObject', 's3:PutObjectAcl'];
 
 const subText = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof (v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] === 'string' ? (v as { 'Fn::Sub': string })['Fn::Sub'] : undefined);
 
@@ -181,6 +220,8 @@ interface Derived {
   arnScopes: Scopes;
   /** Roles a managed policy attaches to that no template creates and the org file does not list, with the accounts the attachment is in. */
   unlistedRoles: Scopes;
+  /** The objects (`<bucket ARN>/*`) of the bucket each LoggingConfiguration logs to, with their accounts. */
+  loggingObjects: Scopes;
 }
 
 /**
@@ -293,6 +334,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const arnsByService = new Map<string, Set<string>>();
   const arnScopes = new Scopes();
   const unlistedRoles = new Scopes();
+  const loggingObjects = new Scopes();
   const resourcesByType = new Map<string, CfnResource[]>();
   for (const given of templates) {
     for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
@@ -326,10 +368,20 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
           else add(`arn:${P}:iam::${A}:role/${pathed.get(n) ?? shaped('role', n)}`);
         }
       }
+      const logging = r.Type === 'AWS::S3::Bucket' ? (r.Properties?.LoggingConfiguration as Record<string, unknown> | undefined) : undefined;
+      if (logging) {
+        // Chosen by an intrinsic (Fn::If by account), the configuration's bucket is not known here: taken for "logs to
+        // itself", the grant would land on the bucket that logs, the artifact bucket.
+        if (Object.keys(logging).some((k) => k.startsWith('Fn::'))) throw new XstackError('EXECUTION_POLICY', `AWS::S3::Bucket ${logicalId}: its LoggingConfiguration is chosen by ${Object.keys(logging)[0]}, so the execution role's policy cannot be limited to the bucket it logs to; write the configuration itself`);
+        // Without DestinationBucketName the bucket logs to itself.
+        const destination = logging.DestinationBucketName === undefined ? name : nameOf(t, logging.DestinationBucketName);
+        if (destination === undefined) throw new XstackError('EXECUTION_POLICY', `AWS::S3::Bucket ${logicalId}: its LoggingConfiguration's DestinationBucketName is not a fixed name, so the execution role's policy cannot be limited to it`);
+        loggingObjects.add(`${NAMED['AWS::S3::Bucket'].arn(destination, t, {}, shaped)}/*`, accounts);
+      }
       arnsByService.set(service, arns);
     }
   }
-  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles };
+  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects };
 }
 
 /**
@@ -456,7 +508,7 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   // Each type's handler actions, less those serving optional properties no resource of the type sets.
   const handlerActions = new Map<string, readonly string[]>();
   for (const type of [...types.keys()].sort()) {
@@ -467,17 +519,31 @@ export function executionPolicyFor(
         `resource type ${type} has no known handler permissions; regenerate src/deploy/resource-permissions.ts (node test/support/resource-permissions.gen.mjs) with its service listed`,
       );
     }
-    handlerActions.set(type, handlerActionsFor(all, resourcesByType.get(type)!));
+    // A name IAM does not define authorizes nothing (XS010): left out.
+    handlerActions.set(type, handlerActionsFor(all, resourcesByType.get(type)!).filter((a) => actionData(a) !== undefined));
   }
   const actions = new Set([...handlerActions.values()].flat());
   // The CloudFormation actions of "full AWS CloudFormation permissions" that take no resource (InstanceStacks has the rest).
   for (const a of ['cloudformation:ListStacks', 'cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus']) actions.add(a);
+  // The types whose handlers call an action: where a statement of it alone is needed.
+  const callersOf = (action: string) => [...types.keys()].filter((t) => handlerActions.get(t)!.includes(action)).sort();
   const byService = new Map<string, { scoped: Set<string>; unscoped: Set<string> }>();
+  const unscopedWrites: string[] = [];
+  const otherTypes: string[] = [];
   for (const action of [...actions].sort()) {
     const service = serviceOf(action);
     const entry = byService.get(service) ?? { scoped: new Set(), unscoped: new Set() };
-    if (action !== CREATE_KEY) (UNSCOPED.test(action) ? entry.unscoped : entry.scoped).add(action);
     byService.set(service, entry);
+    if (action === CREATE_KEY) continue;
+    if (OTHER_RESOURCE_TYPES[action]) otherTypes.push(action);
+    // On a bucket's ARN an object action authorizes nothing: granted on objects, where a bucket logs (S3BucketLogging).
+    else if (LOGGING_ACTIONS.includes(action)) continue;
+    else {
+      const star = withoutResourceType(action);
+      if (!star) entry.scoped.add(action);
+      else if (star.read) entry.unscoped.add(action);
+      else unscopedWrites.push(action);
+    }
   }
   const statements: ExecutionStatement[] = [];
   const unscoped: string[] = [];
@@ -523,6 +589,36 @@ export function executionPolicyFor(
       Action: unscoped.sort(),
       Resource: ['*'],
       reason: 'list and describe actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything',
+    });
+  }
+  // One statement per service, each in the accounts whose templates call its actions (an event bus policy's account
+  // need not write log deliveries).
+  for (const service of [...new Set(unscopedWrites.map(serviceOf))]) {
+    const written = unscopedWrites.filter((a) => serviceOf(a) === service);
+    const callers = [...new Set(written.flatMap(callersOf))].sort();
+    statements.push({
+      Sid: sid(service, 'WithoutResourceTypes'),
+      Effect: 'Allow',
+      Action: written,
+      Resource: ['*'],
+      ...scopeFor(['*'], () => types.of(...callers)),
+      reason: `the Service Authorization Reference lists no resource type for these actions, so IAM only accepts "*" (on a named ARN they authorize nothing); the handlers of ${callers.join(', ')} call them, and only the accounts whose templates create those get them`,
+    });
+  }
+  for (const action of otherTypes) {
+    const { sid: Sid, arn, reason } = OTHER_RESOURCE_TYPES[action];
+    statements.push({ Sid, Effect: 'Allow', Action: [action], Resource: [arn], ...scopeFor([arn], () => types.of(...callersOf(action))), reason });
+  }
+  const objects = [...loggingObjects.keys()].sort();
+  if (objects.length > 0) {
+    statements.push({
+      Sid: 'S3BucketLogging',
+      Effect: 'Allow',
+      Action: LOGGING_ACTIONS,
+      Resource: objects,
+      ...scopeFor(objects, (arn) => loggingObjects.of(arn)),
+      reason:
+        "CloudFormation's page of a bucket's LoggingConfiguration: \"you must have s3:PutObject and s3:PutObjectAcl in your IAM permissions\"; it names no bucket: the objects of the bucket the logs go to, in the accounts that have it, and never the artifact bucket's (to be confirmed once in a sandbox: README)",
     });
   }
   if (actions.has(CREATE_KEY)) {

@@ -30,7 +30,49 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
   // Deployment: "If you specify this property, your target application revision is deployed as soon as the
   // provisioning process is complete."
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
-  'AWS::CodeDeploy::DeploymentGroup': [{ actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision'], neededBy: sets('Deployment') }],
+  // StopDeployment stops the deployment that property made (an update's). RegisterOnPremisesInstance registers an
+  // on-premises instance: an inference, not a sentence of AWS's, that only a group deploying to on-premises instances
+  // (OnPremisesInstanceTagFilters, OnPremisesTagSet) could have the handler call it; xstack's groups select EC2
+  // instances by tag (README "verify once").
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-codedeploy-deploymentgroup.html
+  'AWS::CodeDeploy::DeploymentGroup': [
+    { actions: ['codedeploy:CreateDeployment', 'codedeploy:RegisterApplicationRevision', 'codedeploy:StopDeployment'], neededBy: sets('Deployment') },
+    { actions: ['codedeploy:RegisterOnPremisesInstance'], neededBy: (p) => p.OnPremisesInstanceTagFilters !== undefined || p.OnPremisesTagSet !== undefined },
+  ],
+  // Groups, Users: the groups and users the policy is attached to; xstack attaches its managed policies to roles only
+  // (Roles). A policy someone attached to a user or group by hand would make its delete fail (IAM's DeletePolicy
+  // detaches nothing by itself), as it would have before: these actions were granted on role and policy ARNs, where
+  // they authorize nothing.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html
+  'AWS::IAM::ManagedPolicy': [
+    { actions: ['iam:AttachGroupPolicy', 'iam:DetachGroupPolicy'], neededBy: sets('Groups') },
+    { actions: ['iam:AttachUserPolicy', 'iam:DetachUserPolicy'], neededBy: sets('Users') },
+  ],
+  // ResourcePolicyDocument: the log group's resource policy; FieldIndexPolicies: "Creates or updates a field index
+  // policy for the specified log group" (PutIndexPolicy). Neither is set on xstack's flow-log group.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
+  // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutIndexPolicy.html
+  'AWS::Logs::LogGroup': [
+    { actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'], neededBy: sets('ResourcePolicyDocument') },
+    { actions: ['logs:PutIndexPolicy', 'logs:DeleteIndexPolicy'], neededBy: sets('FieldIndexPolicies') },
+  ],
+  // ServiceNetworkArn: "The Amazon Resource Name (ARN) of a service network that will be associated with the VPC
+  // endpoint of type service-network"; ServiceRegion: the Region of the endpoint service, for a cross-Region endpoint
+  // (vpce:AllowMultiRegion). xstack's endpoints are of its own Region's AWS services.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html
+  'AWS::EC2::VPCEndpoint': [
+    { actions: ['vpc-lattice:CreateServiceNetworkVpcEndpointAssociation'], neededBy: sets('ServiceNetworkArn') },
+    { actions: ['vpce:AllowMultiRegion'], neededBy: sets('ServiceRegion') },
+  ],
+  // MetadataTableConfiguration / MetadataConfiguration: the bucket's S3 Metadata tables, kept in an S3 table bucket
+  // (s3tables:*, reads of that table too: without one there is none to read). xstack's buckets have none.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html
+  'AWS::S3::Bucket': [
+    {
+      actions: ['s3tables:CreateNamespace', 's3tables:CreateTable', 's3tables:CreateTableBucket', 's3tables:GetTable', 's3tables:GetTableMetadataLocation', 's3tables:PutTableBucketPolicy', 's3tables:PutTableEncryption', 's3tables:PutTablePolicy', 's3tables:UpdateTableMetadataLocation'],
+      neededBy: (p) => p.MetadataTableConfiguration !== undefined || p.MetadataConfiguration !== undefined,
+    },
+  ],
   'AWS::CodePipeline::Pipeline': [
     // RestartExecutionOnUpdate: "Indicates whether to rerun the CodePipeline pipeline after you update it"; false or
     // absent, the update does not start it.
@@ -41,6 +83,9 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodestarconnections.html
     // https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html
     { actions: ['codestar-connections:PassConnection'], neededBy: (p) => namesAConnection(p.Stages) },
+    // DisableInboundStageTransitions: "Represents the input of a DisableStageTransition action"; without it the
+    // handler has no transition to disable or enable.
+    { actions: ['codepipeline:DisableStageTransition', 'codepipeline:EnableStageTransition'], neededBy: sets('DisableInboundStageTransitions') },
   ],
 };
 

