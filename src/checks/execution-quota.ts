@@ -11,8 +11,8 @@
  * or by the org's own template, not by bootstrap: nothing to check here.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
-import { accountPolicies, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
-import { LIMITS, policyChars } from '../limits';
+import { accountPolicies, packedSizes, type ExecutionStatement } from '../deploy/execution-policy';
+import { LIMITS } from '../limits';
 import { XstackError } from '../errors';
 import type { Org } from '../org/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
@@ -22,9 +22,7 @@ import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
  * as IAM counts them, and the largest statement.
  */
 export function executionPolicyPacks(org: Org, statements: readonly ExecutionStatement[], account: string): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
-  const resolved = resolvePolicy(statements, { partition: org.partition, account, region: org.region }).Statement;
-  const sized = resolved.map((s) => ({ Sid: s.Sid, resources: s.Resource.length, chars: policyChars(s) }));
-  return { packs: packPolicies(resolved).map((pack) => policyChars(policyDocument(pack))), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
+  return packedSizes(statements, { partition: org.partition, account, region: org.region });
 }
 
 /**

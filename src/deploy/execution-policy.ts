@@ -476,7 +476,7 @@ export function executionPolicyOf(
     let most = 0;
     for (const { statements: own } of accountPolicies(statements, accounts.length > 0 ? accounts : ['000000000000'])) {
       try {
-        most = Math.max(most, packPolicies(resolvePolicy(own, { partition: org.partition, account: '000000000000', region: org.region }).Statement).length);
+        most = Math.max(most, packedSizes(own, { partition: org.partition, account: '000000000000', region: org.region }).packs.length);
       } catch (error) {
         // A statement over a managed policy on its own: no count fits, and the quota check names it (execution-quota.ts).
         if (error instanceof XstackError) return Infinity;
@@ -765,16 +765,104 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /** One account's policy document: the Sub-form placeholders replaced, reasons left out (IAM takes no comments). */
-export function resolvePolicy(statements: readonly ExecutionStatement[], at: { partition: string; account: string; region: string }): { Version: '2012-10-17'; Statement: IamStatement[] } {
-  const sub = (s: string) => s.replaceAll(P, at.partition).replaceAll(A, at.account).replaceAll(R, at.region);
+export function resolvePolicy(statements: readonly ExecutionStatement[], at: PolicyContext): { Version: '2012-10-17'; Statement: IamStatement[] } {
+  const sub = substitution(at);
   return {
     Version: '2012-10-17',
     Statement: statements.map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource: Resource.map(sub) })),
   };
 }
 
+/** Where a policy is written: what its Sub-form placeholders become. */
+export interface PolicyContext {
+  partition: string;
+  account: string;
+  region: string;
+}
+
+const substitution = (at: PolicyContext) => (s: string) => s.replaceAll(P, at.partition).replaceAll(A, at.account).replaceAll(R, at.region);
+
 /** A policy document of these statements. */
 export const policyDocument = (statements: readonly object[]) => ({ Version: '2012-10-17', Statement: statements });
+
+/**
+ * What packing reads of a statement: its characters with `Resource: []` (`head`) and each resource's (a string's JSON);
+ * the whole statement is `head`, the resources and the commas between them.
+ */
+interface StatementSize {
+  head: number;
+  resources: readonly number[];
+}
+
+/** A statement, or a part of it (`<Sid>Part<n>`, its resources `from` up to `to`), in a pack. */
+type PackItem = { statement: number } | { statement: number; part: number; from: number; to: number };
+
+/** Managed policies as packPolicies makes them: each pack's items and its characters as IAM counts the document. */
+type PackPlan = Array<{ items: PackItem[]; chars: number }>;
+
+const statementChars = (s: StatementSize): number => {
+  let chars = s.head + Math.max(0, s.resources.length - 1);
+  for (let i = 0; i < s.resources.length; i++) chars += s.resources[i];
+  return chars;
+};
+
+const EMPTY_DOCUMENT_CHARS = policyChars(policyDocument([]));
+
+/**
+ * The packing of `packPolicies`, from sizes only: which statements (and parts) go in which managed policy. It reads no
+ * text but a part's Sid suffix (`Part<n>`, plain characters JSON writes as they are), so statements of equal sizes
+ * pack alike whatever their names. `tooLarge` is called (and must throw) for a resource that fits no policy with its
+ * statement's actions.
+ */
+function planPacks(sizes: readonly StatementSize[], limit: number, tooLarge: (statement: number, resource: number) => never): PackPlan {
+  const plan: PackPlan = [];
+  let pack: PackItem[] = [];
+  let size = EMPTY_DOCUMENT_CHARS;
+  const room = () => limit - size - (pack.length > 0 ? 1 : 0);
+  const add = (item: PackItem, chars: number) => {
+    size += (pack.length > 0 ? 1 : 0) + chars;
+    pack.push(item);
+  };
+  const close = () => {
+    if (pack.length > 0) plan.push({ items: pack, chars: size });
+    pack = [];
+    size = EMPTY_DOCUMENT_CHARS;
+  };
+  sizes.forEach((statement, index) => {
+    const chars = statementChars(statement);
+    if (chars <= room()) add({ statement: index }, chars);
+    else if (chars <= limit - EMPTY_DOCUMENT_CHARS) {
+      close();
+      add({ statement: index }, chars);
+    } else {
+      const resources = statement.resources;
+      for (let part = 1, from = 0; from < resources.length; ) {
+        let taken = 0;
+        let used = statement.head + `Part${part}`.length;
+        while (from + taken < resources.length) {
+          const next = used + (taken > 0 ? 1 : 0) + resources[from + taken];
+          if (next > room()) break;
+          used = next;
+          taken++;
+        }
+        if (taken === 0) {
+          if (pack.length === 0) tooLarge(index, from);
+          close();
+          continue;
+        }
+        add({ statement: index, part, from, to: from + taken }, used);
+        from += taken;
+        part++;
+        if (from < resources.length) close();
+      }
+    }
+  });
+  close();
+  return plan;
+}
+
+const tooLargeError = (statement: IamStatement, resource: string, limit: number) =>
+  new XstackError('EXECUTION_POLICY', `statement ${statement.Sid}: its actions and one resource (${resource}) take more than the ${limit} characters of a managed policy (${IAM_QUOTAS_DOC})`);
 
 /**
  * Statements packed, in order, into managed policies of at most IAM's 6,144 characters each, counted as IAM counts
@@ -784,52 +872,69 @@ export const policyDocument = (statements: readonly object[]) => ({ Version: '20
  * up, not written out again for each resource: the JSON of a list is its items, their commas and two brackets.
  */
 export function packPolicies(statements: readonly IamStatement[], limit: number = LIMITS.managedPolicyChars): IamStatement[][] {
-  const empty = policyChars(policyDocument([]));
-  const packs: IamStatement[][] = [];
-  let pack: IamStatement[] = [];
-  let size = empty;
-  const room = () => limit - size - (pack.length > 0 ? 1 : 0);
-  const add = (statement: IamStatement) => {
-    size += (pack.length > 0 ? 1 : 0) + policyChars(statement);
-    pack.push(statement);
-  };
-  const close = () => {
-    if (pack.length > 0) packs.push(pack);
-    pack = [];
-    size = empty;
-  };
-  for (const statement of statements) {
-    const chars = policyChars(statement);
-    if (chars <= room()) add(statement);
-    else if (chars <= limit - empty) {
-      close();
-      add(statement);
-    } else {
-      let rest = statement.Resource;
-      for (let part = 1; rest.length > 0; ) {
-        const head = { ...statement, Sid: `${statement.Sid}Part${part}`, Resource: [] as string[] };
-        let taken = 0;
-        let used = policyChars(head);
-        while (taken < rest.length) {
-          const next = used + (taken > 0 ? 1 : 0) + policyChars(rest[taken]);
-          if (next > room()) break;
-          used = next;
-          taken++;
-        }
-        if (taken === 0) {
-          if (pack.length === 0) {
-            throw new XstackError('EXECUTION_POLICY', `statement ${statement.Sid}: its actions and one resource (${rest[0]}) take more than the ${limit} characters of a managed policy (${IAM_QUOTAS_DOC})`);
-          }
-          close();
-          continue;
-        }
-        add({ ...head, Resource: rest.slice(0, taken) });
-        rest = rest.slice(taken);
-        part++;
-        if (rest.length > 0) close();
-      }
-    }
+  const sizes = statements.map((s): StatementSize => ({ head: policyChars({ ...s, Resource: [] }), resources: s.Resource.map(policyChars) }));
+  const plan = planPacks(sizes, limit, (i, r) => {
+    throw tooLargeError(statements[i], statements[i].Resource[r], limit);
+  });
+  return plan.map(({ items }) =>
+    items.map((item) => {
+      const statement = statements[item.statement];
+      return 'part' in item ? { ...statement, Sid: `${statement.Sid}Part${item.part}`, Resource: statement.Resource.slice(item.from, item.to) } : statement;
+    }),
+  );
+}
+
+/**
+ * One account's policy (`statements`, forAccount's, in Sub form) packed as bootstrap writes it there, in sizes only:
+ * each pack's characters, and the largest statement. The same answer as packPolicies on resolvePolicy's document,
+ * without writing that document for every account: a resource's size is measured once per Region, partition and
+ * account-id length, since an id of digits only changes a resolved name by its length (JSON escapes no digit), and a
+ * statement's head once per Sid, Effect and action list.
+ */
+export function packedSizes(statements: readonly ExecutionStatement[], at: PolicyContext, limit: number = LIMITS.managedPolicyChars): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
+  const measure = resourceSizes(at);
+  const sizes = statements.map((s): StatementSize => ({ head: headChars(s), resources: s.Resource.map(measure) }));
+  const plan = planPacks(sizes, limit, (i, r) => {
+    throw tooLargeError(statements[i], substitution(at)(statements[i].Resource[r]), limit);
+  });
+  const sized = statements.map((s, i) => ({ Sid: s.Sid, resources: s.Resource.length, chars: statementChars(sizes[i]) }));
+  return { packs: plan.map((p) => p.chars), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
+}
+
+/** Resolved resources' JSON lengths, by context: kept for the contexts of one org (a few), each bounded. */
+const measuredResources = new Map<string, Map<string, number>>();
+const MEASURED_KEPT = 50_000;
+
+function resourceSizes(at: PolicyContext): (resource: string) => number {
+  // An id of digits: only its length can change a resolved name's JSON length. Any other id is measured as itself.
+  const account = /^[0-9]+$/.test(at.account) ? `digits:${at.account.length}` : `id:${at.account}`;
+  const key = `${at.partition}\n${at.region}\n${account}`;
+  let sizes = measuredResources.get(key);
+  if (!sizes) {
+    if (measuredResources.size >= 8) measuredResources.clear();
+    measuredResources.set(key, (sizes = new Map()));
   }
-  close();
-  return packs;
+  const known = sizes;
+  const sub = substitution(at);
+  return (resource) => {
+    let size = known.get(resource);
+    if (size === undefined) {
+      if (known.size >= MEASURED_KEPT) known.clear();
+      known.set(resource, (size = policyChars(sub(resource))));
+    }
+    return size;
+  };
+}
+
+/** Heads measured, by action list: a statement's list is shared by each account's copy of it (statementsAt), never changed. */
+const headsByActions = new WeakMap<readonly string[], Map<string, number>>();
+
+/** A statement's characters with `Resource: []` as IAM gets it (resolvePolicy keeps Sid, Effect and Action as they are). */
+function headChars(s: ExecutionStatement): number {
+  let heads = headsByActions.get(s.Action);
+  if (!heads) headsByActions.set(s.Action, (heads = new Map()));
+  const key = `${s.Sid}\n${s.Effect}`;
+  let chars = heads.get(key);
+  if (chars === undefined) heads.set(key, (chars = policyChars({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Resource: [] })));
+  return chars;
 }
