@@ -5,8 +5,13 @@
  * account; an account id of digits is measured once per length, any other id as itself.
  */
 import { describe, expect, it } from 'vitest';
-import { packedSizes, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type PolicyContext } from '../src/deploy/execution-policy';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { renderTemplate } from '../src/cfn/template';
+import { executionPolicyPacks, executionQuotaProblems } from '../src/checks/execution-quota';
+import { accountPolicies, compiledTemplates, executionPolicyOf, packedSizes, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type PolicyContext } from '../src/deploy/execution-policy';
 import { policyChars } from '../src/limits';
+import { parseOrg } from '../src/org/load';
+import { planStages } from '../src/stages/plan';
 
 const P = '${AWS::Partition}';
 const A = '${AWS::AccountId}';
@@ -80,4 +85,42 @@ describe('packedSizes', () => {
     expect(() => written(statements, at)).toThrow(/statement TooManyActions: its actions and one resource \(arn:aws:s3:::bucket-111111111111\/\*\) take more than the 6144 characters/);
     expect(() => packedSizes(statements, at)).toThrow(/statement TooManyActions: its actions and one resource \(arn:aws:s3:::bucket-111111111111\/\*\) take more than the 6144 characters/);
   });
+});
+
+/** Four teams alike up to their names, one of them renamed to a longer key and given a third repository: not alike. */
+function irregularTeams(): string {
+  const yaml = generateTeamsOrgYaml(4).replaceAll('t004-', 'payments-team-');
+  const third = '  t002-svc3:\n    account: t002-source\n';
+  const pipeline = '  t002-svc3:\n    repository: t002-svc3\n    branches:\n      t002-dev: develop\n      t002-staging: release\n      t002-prod: main\n    deploy:\n      type: codedeploy\n';
+  return yaml.replace('pipelines:\n', `${third}pipelines:\n${pipeline}`);
+}
+
+describe('the compile counts each account class once: every account of a class packs as the one measured', () => {
+  const orgs: Array<[string, string]> = [
+    ['3 teams alike up to their names', generateTeamsOrgYaml(3)],
+    ['teams that differ by more than names (a longer key, a third repository)', irregularTeams()],
+  ];
+  for (const [name, yaml] of orgs) {
+    it(name, () => {
+      const org = parseOrg(yaml, 'teams.yaml');
+      const stages = planStages(org);
+      const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const { statements } = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
+      const accounts = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];
+      const groups = accountPolicies(statements, accounts);
+      expect(groups.length).toBeGreaterThan(1);
+      for (const group of groups) {
+        for (const account of group.accounts) {
+          const at = { partition: org.partition, account, region: org.region };
+          expect(executionPolicyPacks(org, group.statements, account)).toEqual(written(group.statements, at));
+        }
+      }
+      // The quota check at a quota of one managed policy: its message is the written policies' (count, largest pack, largest statement).
+      const lowered = { ...org, iamQuotas: { ...org.iamQuotas, managedPoliciesPerRole: 0 } };
+      const [problem] = executionQuotaProblems(lowered, statements, accounts);
+      const worst = groups.map((g) => ({ g, w: written(g.statements, { partition: org.partition, account: g.accounts[0], region: org.region }) })).reduce((a, b) => (b.w.packs.length > a.w.packs.length ? b : a));
+      expect(problem).toContain(`needs ${worst.w.packs.length} managed policies of up to 6144 characters (largest ${Math.max(...worst.w.packs)})`);
+      expect(problem).toContain(`Its largest statement is ${worst.w.largest.Sid}, ${worst.w.largest.resources} resources in ${worst.w.largest.chars} characters`);
+    });
+  }
 });
