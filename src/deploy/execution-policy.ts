@@ -295,12 +295,14 @@ function shaper(names: Names, pipelines: boolean): Shaped {
   return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
 }
 
+const templateOf = (given: ExecutionTemplate): CfnTemplate => ('template' in given ? (given.template as CfnTemplate) : given);
+
 /**
  * Each resource of a template with the accounts it is in: the template's accounts, narrowed by the resource's
  * condition on the account (account-switch.ts); a template given alone, every account (undefined).
  */
 function* resourcesIn(given: ExecutionTemplate): Generator<[logicalId: string, resource: CfnResource, accounts: ReadonlySet<string> | undefined, template: CfnTemplate]> {
-  const template = 'template' in given ? (given.template as CfnTemplate) : given;
+  const template = templateOf(given);
   const targets = 'template' in given ? new Set(given.accounts as readonly string[]) : undefined;
   const memo = new Map<string, ReadonlySet<string> | undefined>();
   for (const logicalId of Object.keys(template.Resources)) {
@@ -324,8 +326,10 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const created = new Set<string>();
-  for (const given of templates) {
-    for (const [, r, , t] of resourcesIn(given)) {
+  // Names only: the accounts each resource is in (resourcesIn) are not read here.
+  for (const t of templates.map(templateOf)) {
+    for (const logicalId of Object.keys(t.Resources)) {
+      const r = t.Resources[logicalId];
       const name = r.Type === 'AWS::IAM::Role' ? nameOf(t, r.Properties?.RoleName) : undefined;
       if (name !== undefined) created.add(name);
     }
