@@ -627,14 +627,14 @@ export function executionPolicyFor(
   }
   if (actions.has(CREATE_KEY)) {
     // Where a template creates a key: the accounts of the types whose handlers call kms:CreateKey.
-    const callers = [...types.keys()].filter((t) => handlerActions.get(t)!.includes(CREATE_KEY));
+    const callers = callersOf(CREATE_KEY);
     statements.push({
       Sid: 'KmsCreateKey',
       Effect: 'Allow',
       Action: [CREATE_KEY],
       Resource: ['*'],
       ...scopeFor(['*'], () => types.of(...callers)),
-      reason: `kms:CreateKey has no resource type in the Service Authorization Reference (the key does not exist yet), so IAM only accepts "*"; in the accounts whose templates create a key (${callers.sort().join(', ')}) only, and the key's own policy (in the template) decides who may use it`,
+      reason: `kms:CreateKey has no resource type in the Service Authorization Reference (the key does not exist yet), so IAM only accepts "*"; in the accounts whose templates create a key (${callers.join(', ')}) only, and the key's own policy (in the template) decides who may use it`,
     });
   }
   const unlisted = [...unlistedRoles.keys()];
