@@ -39,7 +39,7 @@ import {
   ECR_IMAGE_LAYER_DOWNLOAD,
   ECR_IMAGE_LAYERS,
   ECR_IMAGE_PULL,
-  FLOW_LOGS_DELIVERY,
+  FLOW_LOGS_DELIVERY, FLOW_LOGS_FIND_GROUP,
   SESSION_MANAGER_INSTANCE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
@@ -294,8 +294,15 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       ArnLike: { 'aws:SourceArn': arn('ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*') },
     }),
     policies: [
-      { name: 'deliver-flow-logs', document: policyDocument([statement({ sid: 'DeliverFlowLogs', actions: FLOW_LOGS_DELIVERY.actions, resources: getAtt('FlowLogGroup', 'Arn') })]) },
+      {
+        name: 'deliver-flow-logs',
+        document: policyDocument([
+          statement({ sid: 'DeliverFlowLogs', actions: FLOW_LOGS_DELIVERY.actions, resources: getAtt('FlowLogGroup', 'Arn') }),
+          statement({ sid: 'FindLogGroup', actions: FLOW_LOGS_FIND_GROUP.actions, resources: '*' }),
+        ]),
+      },
     ],
+    exceptions: [{ rule: 'XS002', statement: 'FindLogGroup', reason: FLOW_LOGS_FIND_GROUP.resourceStarReason ?? '' }],
   }));
   // The role's policy first: Flow Logs checks it can deliver when the flow log is created.
   resources.FlowLog = new FlowLog({

@@ -30,9 +30,9 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list, the ECR login and the SSM Agent\'s calls without a resource type', () => {
+  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list, the ECR login, the SSM Agent\'s calls without a resource type and the flow-log role\'s log group list', () => {
     const star = statements.filter(({ doc, s }) => doc.kind === 'identity' && asList(s.Resource).includes('*'));
-    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands']));
+    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands', 'FindLogGroup']));
   });
 
   it('"*" and account-root principals in an Allow always carry conditions that pin the principal (its ARN or account)', () => {
@@ -125,7 +125,7 @@ describe('least privilege, over every statement of every template', () => {
       expect(p.Roles).toEqual([{ Ref: expect.stringMatching(new RegExp(`^SourceRole${account}In\\d{12}$`)) }]);
       const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
       expect(new Set(Object.values(bySid).flatMap((s: any) => asList(s.Action)))).toEqual(
-        new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 's3:ListBucket', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
+        new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetRepository', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 's3:ListBucket', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
       );
       expect(bySid.ListArtifactBucket.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
       expect(bySid.WriteArtifacts.Resource['Fn::Sub']).toMatch(new RegExp(`^arn:\\$\\{AWS::Partition\\}:s3:::(acme|gov)-artifacts-${account}-\\$\\{AWS::Region\\}/\\*$`));
@@ -133,6 +133,20 @@ describe('least privilege, over every statement of every template', () => {
       // That account's key, by account and alias.
       expect(bySid.UseArtifactKey.Resource).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:${account}:key/*` });
       expect(bySid.UseArtifactKey.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [expect.stringMatching(/^alias\/(acme|gov)-artifacts$/)] } });
+    }
+  });
+
+  it('the flow-log role holds the minimum AWS\'s flow-log role page gives, its log group for each action that takes one (review s21-tpl T1)', () => {
+    // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html: "must include at least" these five.
+    const policies = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ stage, p }) => stage === 'ci-network' && p.Roles?.[0]?.Ref === 'FlowLogRole');
+    expect(policies.length).toBe(2); // example and govcloud
+    for (const { p } of policies) {
+      const bySid = Object.fromEntries(p.PolicyDocument.Statement.map((s: any) => [s.Sid, s]));
+      expect(new Set(Object.values(bySid).flatMap((s: any) => asList(s.Action)))).toEqual(
+        new Set(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams']),
+      );
+      expect(bySid.DeliverFlowLogs.Resource).toEqual({ 'Fn::GetAtt': ['FlowLogGroup', 'Arn'] });
+      expect(bySid.FindLogGroup).toMatchObject({ Action: 'logs:DescribeLogGroups', Resource: '*' });
     }
   });
 

@@ -13,24 +13,28 @@ export interface Grant {
 }
 
 /**
- * What the CodeCommit source action does with the repository on the pipeline's
- * behalf (cf. aws-cdk's CodeCommitSourceAction, which grants the same five, and
- * the CodeCommit permissions reference's "Permissions for actions on CodePipeline
- * integration"). The action's own page lists codecommit:GetRepository too, which
- * it says the full-clone output format (CODEBUILD_CLONE_REF) needs; xstack's
- * source actions write CODE_ZIP, so it is left out
- * (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html).
+ * What the CodeCommit source action does with the repository on the pipeline's behalf: the six actions of the
+ * action's own page, "Service role permissions: CodeCommit action" ("When CodePipeline runs the action, the
+ * CodePipeline service role policy requires the following permissions": CancelUploadArchive, GetBranch, GetCommit,
+ * GetRepository, GetUploadArchiveStatus, UploadArchive;
+ * https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html). In a cross-account
+ * source action the calls are made as the action's RoleArn, the source role. The same page ties GetRepository to the
+ * full-clone format (CODEBUILD_CLONE_REF), and aws-cdk's CodeCommitSourceAction grants the other five only; xstack's
+ * actions write CODE_ZIP, but the permissions section lists it without that qualification, and it reads the
+ * metadata of the same repositories the other five already read, so it is granted rather than found missing on the
+ * first real run (review s21-tpl T2).
  */
 export const CODECOMMIT_SOURCE_ACTION: Grant = {
   name: 'codecommit-source-action',
   actions: [
     'codecommit:GetBranch',
     'codecommit:GetCommit',
+    'codecommit:GetRepository',
     'codecommit:UploadArchive',
     'codecommit:GetUploadArchiveStatus',
     'codecommit:CancelUploadArchive',
   ],
-  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
+  doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html',
 };
 
 /**
@@ -468,11 +472,28 @@ export const ECR_IMAGE_LAYERS: {
 /** The CloudWatch agent's managed policy, attached when the org file asks for it. */
 export const CLOUDWATCH_AGENT_SERVER = 'CloudWatchAgentServerPolicy';
 
-/** VPC Flow Logs writes a VPC's flow records into a CloudWatch Logs group. */
+/**
+ * VPC Flow Logs writes a VPC's flow records into a CloudWatch Logs group, with the flow log's role. AWS's page gives
+ * the role's minimum: "The IAM policy that's attached to your IAM role must include at least the following
+ * permissions": logs:CreateLogGroup, CreateLogStream, PutLogEvents, DescribeLogGroups, DescribeLogStreams
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html). No page says which of them the
+ * delivery calls when the group exists, and a refused one fails nowhere visible (the flow log is created, its
+ * DeliverLogsStatus reads FAILED, "Access error"): all five are granted, each on the narrowest resource IAM takes for
+ * it (review s21-tpl T1). These four on the CI network's own log group (its ARN, which covers its streams).
+ */
 export const FLOW_LOGS_DELIVERY: Grant = {
   name: 'flow-logs-delivery',
-  actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+  actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
   doc: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+};
+
+/** The fifth of that minimum: a list of the account's log groups, which IAM authorizes on "*" only. */
+export const FLOW_LOGS_FIND_GROUP: Grant = {
+  name: 'flow-logs-find-group',
+  actions: ['logs:DescribeLogGroups'],
+  doc: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+  resourceStarReason:
+    'logs:DescribeLogGroups supports no resource-level permissions (the Service Authorization Reference lists no resource type for it; AWS accepts only "*"); AWS\'s flow-log role page lists it in the minimum the role must hold. It reads log group names and settings, no log data',
 };
 
 /** CodeDeploy finds the EC2 instances of a deployment group by their tags. */
@@ -625,4 +646,5 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([
   ...ECR_AUTHORIZATION_TOKEN.actions,
   ...SESSION_MANAGER_CHANNELS.actions,
   ...SSM_AGENT_PACKAGES_AND_COMMANDS.actions,
+  ...FLOW_LOGS_FIND_GROUP.actions,
 ]);

@@ -23,6 +23,7 @@ import {
   CODEDEPLOY_PIPELINE_ACTION,
   CODECOMMIT_LIST_REPOSITORIES,
   FLOW_LOGS_DELIVERY,
+  FLOW_LOGS_FIND_GROUP,
   KMS_KEY_ADMINISTRATION,
   S3_ACCESS_LOG_DELIVERY,
   CODEPIPELINE_START,
@@ -252,7 +253,7 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
     id: 'source-action-repository',
     purpose: 'the source role reads the repository',
-    doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role',
+    doc: 'https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html',
     grant: CODECOMMIT_SOURCE_ACTION,
     principal: (e) => role(e.sourceRole),
     resource: (e) => e.repositoryArn,
@@ -1032,11 +1033,19 @@ export const CI_NETWORK_NEEDS: readonly CiNetworkNeed[] = [
   },
   {
     id: 'ci-network-flow-logs-group',
-    purpose: 'the flow log role reads the log streams of the CI network\'s log group',
+    purpose: 'the flow log role reads the log streams of the CI network\'s log group, and may create the group (AWS\'s minimum for the role)',
     doc: FLOW_LOGS_DELIVERY.doc,
-    grant: subsetOf(FLOW_LOGS_DELIVERY, 'flow-logs-group', ['logs:DescribeLogStreams']),
+    grant: subsetOf(FLOW_LOGS_DELIVERY, 'flow-logs-group', ['logs:CreateLogGroup', 'logs:DescribeLogStreams']),
     principal: (e) => role(e.flowLogRole),
     resource: (e) => e.flowLogGroupArn,
+  },
+  {
+    id: 'ci-network-flow-logs-find-group',
+    purpose: "the flow log role lists the account's log groups, as AWS's minimum for the role has it",
+    doc: FLOW_LOGS_FIND_GROUP.doc,
+    grant: FLOW_LOGS_FIND_GROUP,
+    principal: (e) => role(e.flowLogRole),
+    resource: () => '*',
   },
 ];
 
