@@ -24,7 +24,7 @@ import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
-import { policyDocument, rolesOfOtherAccounts, statement } from '../src/iam/policy';
+import { policyDocument, rolesOfOtherAccounts, statement, type StatementProps } from '../src/iam/policy';
 import { roleNameOf } from '../src/iam/role-path';
 import type { Names } from '../src/naming';
 
@@ -50,6 +50,8 @@ export interface PipelineFoundationInput {
    * or existing ones the org names (`name` or `path/name`, src/iam/role-path.ts).
    */
   deployTargetRoles: readonly string[];
+  /** Whether those are roles the org made outside xstack (`deploymentTargets.instanceRoles`), not xstack's own. */
+  deployTargetRolesExist: boolean;
 }
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
@@ -77,6 +79,16 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`)),
   );
   const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
+  // xstack's own instance role is named as principal: it is re-created only with this policy (pipeline-identity, an
+  // earlier wave). Roles the org made are re-created by the org, and a principal stores a role's unique id, so "if
+  // you delete and recreate the role … the relationship is broken" and the targets could no longer decrypt, with no
+  // failed deployment to say so (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles):
+  // those are admitted as the account's root narrowed by their ARNs (aws:PrincipalArn, which a re-created role shares),
+  // the form the other accounts' roles take; KMS then also asks their identity policy, which DeployTargetArtifactsPolicy
+  // below attaches (review s21-tpl T4).
+  const deployTargetPrincipals: Pick<StatementProps, 'principal' | 'conditions'> = input.deployTargetRolesExist
+    ? rolesOfOtherAccounts(arn('iam::${AWS::AccountId}:root'), input.deployTargetRoles.map(ownRole))
+    : { principal: { AWS: input.deployTargetRoles.map(ownRole) } };
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
 
   // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
@@ -103,10 +115,10 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       // through KMS directly. KMS counts an IAM policy only where the key policy allows it, so
       // the role is named here. https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
       sid: 'DeployTargetsDecryptViaS3',
-      principal: { AWS: input.deployTargetRoles.map(ownRole) },
+      ...deployTargetPrincipals,
       actions: KMS_DECRYPT_VIA_S3.actions,
       resources: '*',
-      conditions: { StringEquals: { 'kms:ViaService': viaS3 } },
+      conditions: { ...deployTargetPrincipals.conditions, StringEquals: { 'kms:ViaService': viaS3 } },
     }),
     statement({
       sid: 'SourceRolesUseKey',

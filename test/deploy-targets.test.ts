@@ -25,11 +25,16 @@ describe('existing instance roles named in the org file', () => {
   it('are granted, by name in each pipeline account, instead of a role and profile of xstack', () => {
     expect(Object.keys(template('pipeline-identity').Resources).filter((id) => id.startsWith('DeployTarget'))).toEqual([]);
     const foundation = template('pipeline-foundation');
-    const key = foundation.Resources.ArtifactKey.Properties as { KeyPolicy: { Statement: Array<{ Sid: string; Principal: { AWS: unknown } }> } };
-    expect(key.KeyPolicy.Statement.find((s) => s.Sid === 'DeployTargetsDecryptViaS3')!.Principal.AWS).toEqual([
+    const key = foundation.Resources.ArtifactKey.Properties as { KeyPolicy: { Statement: Array<{ Sid: string; Principal: { AWS: unknown }; Condition: Record<string, Record<string, unknown>> }> } };
+    // Roles the org re-creates on its own are admitted by ARN (aws:PrincipalArn), not as principals, which IAM stores
+    // by unique id, so a re-created role would silently lose the key (review s21-tpl T4).
+    const decrypt = key.KeyPolicy.Statement.find((s) => s.Sid === 'DeployTargetsDecryptViaS3')!;
+    expect(decrypt.Principal.AWS).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' });
+    expect(decrypt.Condition.ArnEquals['aws:PrincipalArn']).toEqual([
       { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-server' },
       { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker' },
     ]);
+    expect(decrypt.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } });
     expect((foundation.Resources.DeployTargetArtifactsPolicy.Properties as { Roles: unknown }).Roles).toEqual(['app-server', 'batch-worker']);
   });
 
@@ -59,9 +64,9 @@ describe('existing instance roles named in the org file', () => {
   it('a role the key policy no longer names fails the proof, naming that role\'s path', () => {
     const stages = planStages(org);
     const foundation = stages.find((s) => s.id === 'pipeline-foundation')!;
-    const key = (foundation.definition.resources as unknown as Record<string, { Properties: { KeyPolicy: { Statement: Array<{ Sid: string; Principal: { AWS: unknown[] } }> } } }>).ArtifactKey;
+    const key = (foundation.definition.resources as unknown as Record<string, { Properties: { KeyPolicy: { Statement: Array<{ Sid: string; Condition: { ArnEquals: Record<string, unknown[]> } }> } } }>).ArtifactKey;
     const statement = key.Properties.KeyPolicy.Statement.find((s) => s.Sid === 'DeployTargetsDecryptViaS3')!;
-    statement.Principal.AWS = statement.Principal.AWS.slice(0, 1);
+    statement.Condition.ArnEquals['aws:PrincipalArn'] = statement.Condition.ArnEquals['aws:PrincipalArn'].slice(0, 1);
     const problems = analyseAccess(org, stages).problems;
     expect(problems.some((p) => p.startsWith('the CodeDeploy agent decrypts the revision through S3 as batch-worker (web-app in prod)'))).toBe(true);
     expect(problems.some((p) => p.includes('as app-server'))).toBe(false);
@@ -98,9 +103,9 @@ describe('existing roles with an IAM path', () => {
   const keyPolicy = (foundation.Resources.ArtifactKey.Properties as { KeyPolicy: { Statement: Array<{ Sid: string; Principal: { AWS: unknown }; Condition?: Record<string, Record<string, unknown>> }> } }).KeyPolicy;
   const sid = (id: string) => keyPolicy.Statement.find((s) => s.Sid === id)!;
 
-  it('are named by their ARN with the path in the key policy: principal and ArnLike alike', () => {
+  it('are named by their ARN with the path in the key policy: ArnEquals and ArnLike alike', () => {
     expect(pathed.deploymentTargets.instanceRoles).toEqual(['service-role/app-server', 'batch-worker']);
-    expect(sid('DeployTargetsDecryptViaS3').Principal.AWS).toEqual([
+    expect(sid('DeployTargetsDecryptViaS3').Condition!.ArnEquals['aws:PrincipalArn']).toEqual([
       { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server' },
       { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker' },
     ]);
