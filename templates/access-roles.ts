@@ -14,6 +14,7 @@ import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CO
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
+import { namesOnePermissionSet } from '../src/iam/role-path';
 
 export interface AccessRolesInput {
   names: Names;
@@ -49,9 +50,16 @@ function peopleRole(
   p: { name: string; description: string; sid: string; sources: readonly RoleSource[]; sourceAccountIds: readonly string[]; repositoryArns: readonly Value<string>[]; protectedRefs: readonly string[] },
 ): Record<string, Resource> {
   const principalArns = p.sources.flatMap((s, i) => s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}`))));
+  // Another permission set whose name only begins as a named one's is refused (src/iam/role-path.ts namesOnePermissionSet).
+  const otherPermissionSets = p.sources.flatMap((s, i) =>
+    s.sso ? s.roleNames.filter(namesOnePermissionSet).flatMap((r) => SSO_PATHS.map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}_*`))) : [],
+  );
   // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
   // carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).
-  const conditions: Conditions = { ArnLike: { 'aws:PrincipalArn': principalArns } };
+  const conditions: Conditions = {
+    ArnLike: { 'aws:PrincipalArn': principalArns },
+    ...(otherPermissionSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherPermissionSets } } : {}),
+  };
   const repositoryArns = [...p.repositoryArns];
   return role(logicalId, {
     name: p.name,

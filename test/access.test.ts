@@ -97,6 +97,13 @@ describe('access roles', () => {
           { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' },
         ],
       },
+      // Not another permission set whose name only begins with Developer_ (review s21-tpl T3).
+      ArnNotLike: {
+        'aws:PrincipalArn': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*_*' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*_*' },
+        ],
+      },
     });
     // Role chaining: one hour at most, IAM's default (no MaxSessionDuration), and no MFA condition that could never hold.
     expect(developer.MaxSessionDuration).toBeUndefined();
@@ -113,6 +120,10 @@ describe('access roles', () => {
     ['another permission set', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef', false],
     ['a role outside the reserved path', 'arn:aws:iam::555555555555:role/AWSReservedSSO_Developer_0123456789abcdef', false],
     ['another account', 'arn:aws:iam::666666666666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_0123456789abcdef', false],
+    // A permission set's name may hold '_' (CreatePermissionSet Name [\w+=,.@-]+): Developer_Contractors is another set
+    // that AWSReservedSSO_Developer_* alone would admit (review s21-tpl T3).
+    ['a permission set named Developer_Contractors, eu-west-1 home', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Developer_Contractors_0123456789abcdef', false],
+    ['a permission set named Developer_ReadOnly, us-east-1 home', 'arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_ReadOnly_0123456789abcdef', false],
   ])('Identity Center role, %s: may assume the developer role = %s', (_what, principalArn, allowed) => {
     const analysis = analyseAccess(example.org, example.stages);
     const role = 'arn:aws:iam::111111111111:role/acme-developer';

@@ -28,6 +28,7 @@ import {
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
 import { otherRoleName, sampleOf } from './samples';
+import { namesOnePermissionSet, roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type RoleSource } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
@@ -331,7 +332,13 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         const forms: Array<[string, string]> = from.sso
           ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
           : [['', '']];
-        return forms.map(([note, path]) => ({ arn: role(account, `${path}${sampleOf(name)}`), other: role(account, `${path}${other}`), note: `${name} in ${from.account}${note}` }));
+        const otherSet = from.sso && namesOnePermissionSet(name) ? `${name}_*` : undefined;
+        return forms.map(([note, path]) => ({
+          arn: role(account, `${path}${sampleOf(name)}`),
+          other: role(account, `${path}${other}`),
+          otherSet: otherSet ? role(account, `${path}${sampleOf(otherSet)}`) : '',
+          note: `${name} in ${from.account}${note}`,
+        }));
       });
     });
   const developerSources = roleSourceSamples(developers?.assumedBy ?? []);
@@ -349,9 +356,11 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       developerRole: role(s, names.developerRole()),
       developerSource: '',
       developerOther: '',
+      developerOtherSet: '',
       maintainerRole: role(s, names.maintainerRole()),
       maintainerSource: '',
       maintainerOther: '',
+      maintainerOtherSet: '',
       protectedBranch: '',
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
@@ -360,12 +369,14 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
       'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}`,
       'developers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the developer role of ${source.name}`,
+      'developers-assume-other-permission-set': (e, note) => `another permission set's role (${roleNameOf(e.developerOtherSet)}), which ${note} matches only by a longer set name, may not assume the developer role of ${source.name}`,
       'ci-assume-reader-other-role': () => `a role of ${ci?.account} other than the CI role may not assume the pull-only role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
       'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
       'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
       'maintainers-assume': (_e, note) => `maintainers (${note}) assume the maintainer role of ${source.name}`,
       'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
+      'maintainers-assume-other-permission-set': (e, note) => `another permission set's role (${roleNameOf(e.maintainerOtherSet)}), which ${note} matches only by a longer set name, may not assume the maintainer role of ${source.name}`,
       'maintainers-assume-developer': (_e, note) => `developers (${note}) may not assume the maintainer role of ${source.name}`,
       'maintainers-work': (e) => `maintainers work on ${repositoryName(e.repositoryArn)}`,
       'maintainers-list-repositories': () => `maintainers list the repositories of ${source.name}`,
@@ -377,15 +388,16 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         need.per === 'source account'
           ? [{ e: base, note: '' }]
           : need.per === 'developer role'
-            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other }, note: d.note }))
+            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other, developerOtherSet: d.otherSet }, note: d.note }))
             : need.per === 'maintainer role'
-              ? maintainerSources.map((d) => ({ e: { ...base, maintainerSource: d.arn, maintainerOther: d.other }, note: d.note }))
+              ? maintainerSources.map((d) => ({ e: { ...base, maintainerSource: d.arn, maintainerOther: d.other, maintainerOtherSet: d.otherSet }, note: d.note }))
             : need.per === 'repository'
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));
       // A CI entry asks what the CI's runtime makes its session ask (ci-assume-reader: sts:TagSession too on Pod Identity).
       const asking = ci && need.grantOn ? { ...need, grant: need.grantOn(ci.runtime.kind) } : need;
       for (const { e, note } of variants) {
+        if (need.when && !need.when(e)) continue;
         paths.push({ purpose: purposeOf[need.id](e, note), ...fieldsOf(asking, e, s) });
       }
     }

@@ -94,3 +94,16 @@ export function sameRoleTwice(roles: readonly string[]): Array<[string, string]>
   }
   return out;
 }
+
+/**
+ * An Identity Center pattern that names one permission set by the suffix IAM Identity Center adds to its roles
+ * (`AWSReservedSSO_Developer_*`). A permission set's name may hold `_` (CreatePermissionSet `Name`, pattern
+ * `[\w+=,.@-]+`, https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html), so the
+ * pattern alone would also admit the roles of `Developer_Contractors` or `Developer_ReadOnly`
+ * (`AWSReservedSSO_Developer_Contractors_<suffix>`), and a set made for less would reach the developer or maintainer
+ * role. The developer and maintainer trusts (templates/access-roles.ts) therefore also refuse `<pattern>_*`, a role
+ * with one more `_` after the named set's, and the proof asks it (src/audit/paths.ts). The suffix Identity Center
+ * adds is letters and digits (no page spells it out; were it ever to hold `_`, the set's own users would be refused,
+ * loudly, not others admitted) (review s21-tpl T3).
+ */
+export const namesOnePermissionSet = (pattern: string) => /^AWSReservedSSO_[^*?]+_\*$/.test(pattern);

@@ -628,10 +628,17 @@ export interface AccessEnvironment {
   developerSource: string;
   /** A role of the same account and path that none of that account's roleNames admits (otherRoleName). */
   developerOther: string;
+  /**
+   * Where the pattern names one Identity Center permission set (`AWSReservedSSO_Developer_*`), the role of another set
+   * whose name only begins as that one's (`AWSReservedSSO_Developer_x0_x0`, role-path.ts namesOnePermissionSet); ''
+   * for other patterns.
+   */
+  developerOtherSet: string;
   maintainerRole: string;
   /** A role the maintainer trust admits (a sample of one of its patterns), and one of its account it does not. */
   maintainerSource: string;
   maintainerOther: string;
+  maintainerOtherSet: string;
   protectedBranch: string;
 }
 
@@ -642,6 +649,8 @@ export interface AccessNeed extends Need<AccessEnvironment> {
   per: 'source account' | 'repository' | 'developer role' | 'maintainer role' | 'protected branch';
   /** A CI entry whose actions follow what the CI runs on (`grant` is EC2's), from the function the templates grant with. */
   grantOn?: (runtime: CiRuntime['kind']) => Grant;
+  /** Asked only where the environment has what it names (a developer role pattern that names one permission set). */
+  when?: (e: AccessEnvironment) => boolean;
 }
 
 const GIT_REMOTE_CODECOMMIT = 'https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-git-remote-codecommit.html';
@@ -667,7 +676,7 @@ export const FEATURE_BRANCH = 'refs/heads/feature/x';
 function peopleRoleNeeds(
   who: 'developers' | 'maintainers',
   per: 'developer role' | 'maintainer role',
-  of: { role: (e: AccessEnvironment) => string; source: (e: AccessEnvironment) => string; other: (e: AccessEnvironment) => string },
+  of: { role: (e: AccessEnvironment) => string; source: (e: AccessEnvironment) => string; other: (e: AccessEnvironment) => string; otherSet: (e: AccessEnvironment) => string },
 ): AccessNeed[] {
   return [
     {
@@ -693,6 +702,19 @@ function peopleRoleNeeds(
       resource: of.role,
       identityManagedElsewhere: true,
       denied: true,
+    },
+    {
+      // A permission set's name may hold '_': AWSReservedSSO_Developer_* would also match Developer_Contractors' role.
+      id: `${who}-assume-other-permission-set`,
+      who,
+      per,
+      doc: 'https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html',
+      grant: STS_ASSUME_ROLE_CHAINED,
+      principal: (e) => role(of.otherSet(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+      when: (e) => of.otherSet(e) !== '',
     },
     {
       id: `${who}-work`,
@@ -792,12 +814,12 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.repositoryArn,
   },
   // Developers: their role's trust (and no other role), its work, and no write to a protected branch.
-  ...peopleRoleNeeds('developers', 'developer role', { role: (e) => e.developerRole, source: (e) => e.developerSource, other: (e) => e.developerOther }),
+  ...peopleRoleNeeds('developers', 'developer role', { role: (e) => e.developerRole, source: (e) => e.developerSource, other: (e) => e.developerOther, otherSet: (e) => e.developerOtherSet }),
   // Not the Deny's own list: every branch write the developers' Allow grants must be refused, so an action granted and
   // missing from the Deny fails the proof.
   protectedBranchWrites('developers', (e) => e.developerRole, true),
   // Maintainers release: "only a subset of senior developers can push or merge changes to that branch" (the page above).
-  ...peopleRoleNeeds('maintainers', 'maintainer role', { role: (e) => e.maintainerRole, source: (e) => e.maintainerSource, other: (e) => e.maintainerOther }),
+  ...peopleRoleNeeds('maintainers', 'maintainer role', { role: (e) => e.maintainerRole, source: (e) => e.maintainerSource, other: (e) => e.maintainerOther, otherSet: (e) => e.maintainerOtherSet }),
   {
     // Developers are not maintainers: the maintainer trust's patterns must not admit the developers' roles.
     id: 'maintainers-assume-developer',
