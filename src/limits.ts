@@ -5,7 +5,6 @@ export const LIMITS = {
   templateBodyBytes: 51_200,
   /** From S3 (TemplateURL): "max size: 1 MB", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html; cfn-lint counts 1,000,000 bytes. */
   templateUrlBytes: 1_000_000,
-  parameterValueBytes: 4_096,
   parameters: 200,
   resources: 500,
   outputs: 200,
@@ -26,8 +25,6 @@ export const LIMITS = {
    * given). A deploy keeps its operations within it: src/deploy/instance-budget.ts.
    */
   concurrentStackInstanceOperationsPerRegion: 10_000,
-  /** Operations queued for one StackSet at a given time. */
-  queuedOperationsPerStackSet: 10_000,
 } as const;
 
 /** Where AWS states EventBridge's quotas. */
@@ -91,3 +88,29 @@ export type ResourcePolicyKind = keyof typeof RESOURCE_POLICY_LIMITS;
  * README's "verify once" list says how to settle it.
  */
 export const RESOURCE_POLICY_SHARE = 0.95;
+
+export const IAM_QUOTAS_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html';
+
+/**
+ * IAM's quotas that AWS raises on request: the default, and `approved`, the most its quotas page lists as approved
+ * automatically ("The following table lists the resources for which quota increases can be automatically approved":
+ * managed policies per role 10 → 25, role trust policy length 2,048 → 4,096 characters, roles 1,000 → 5,000;
+ * IAM_QUOTAS_DOC). The org file takes any value from the default up (`iamQuotas`): what Service Quotas shows for the
+ * accounts is the authority, and AWS has raised these maxima before (review s21-quota Q1).
+ */
+export const ADJUSTABLE_IAM_QUOTAS = {
+  rolesPerAccount: { what: 'IAM roles in an account', default: 1000, approved: 5000 },
+  instanceProfilesPerAccount: { what: 'instance profiles in an account', default: 1000, approved: 5000 },
+  customerManagedPoliciesPerAccount: { what: 'customer managed policies in an account', default: 1500, approved: 5000 },
+  managedPoliciesPerRole: { what: 'managed policies attached to a role', default: 10, approved: 25 },
+  roleTrustPolicyChars: { what: 'characters of a role trust policy', default: 2048, approved: 4096 },
+} as const;
+export type AdjustableIamQuota = keyof typeof ADJUSTABLE_IAM_QUOTAS;
+
+/** What a compile past an adjustable quota says to do: raise it, and declare it. */
+export function raiseAdvice(quota: AdjustableIamQuota, limit: number): string {
+  const { approved } = ADJUSTABLE_IAM_QUOTAS[quota];
+  return limit < approved
+    ? `; AWS raises it up to ${approved} on request (then set iamQuotas.${quota} in the org file)`
+    : `; AWS's page lists ${approved} as the most it approves automatically: ask AWS for more through Service Quotas, then set iamQuotas.${quota} to what it grants`;
+}

@@ -12,10 +12,10 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */
 import { accountPolicies, packedSizes, type ExecutionStatement } from '../deploy/execution-policy';
-import { LIMITS } from '../limits';
+import { LIMITS, raiseAdvice } from '../limits';
 import { XstackError } from '../errors';
 import type { Org } from '../org/model';
-import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
+import { IAM_QUOTAS_DOC, quotaOf } from './iam-quotas';
 
 /**
  * The sizes of the managed policies bootstrap would write for `account` (`statements` as that account's, forAccount),
@@ -45,8 +45,7 @@ export function executionQuotaProblems(org: Org, statements: readonly ExecutionS
   const limit = quotaOf(org, 'managedPoliciesPerRole');
   if (!worst || worst.packs.length <= limit) return [];
   const { packs, largest } = worst;
-  const { max } = ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole;
-  const raise = limit < max ? `; AWS raises it up to ${max} on request (then set iamQuotas.managedPoliciesPerRole in the org file)` : '; that is the most AWS grants';
+  const raise = raiseAdvice('managedPoliciesPerRole', limit);
   return [
     `StackSet execution role ${org.stackSets.executionRoleName} in ${accountsText(worst.accounts)}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: what grows with the org is the names xstack does not give, and so cannot name by pattern (repositories, the org file's existing roles)`,
   ];

@@ -867,7 +867,7 @@ function refuseOversizedTrust(compiled: CompiledOrg, account: string, role: stri
     'TRUST_POLICY_TOO_LONG',
     `role ${role} in account ${account}: its trust would name ${principals.length} principals in ${chars} characters, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC}); its trust was left as it is. ` +
       `Remove the principals that no longer run xstack from its aws:PrincipalArn list (bootstrap adds, never removes), or, ` +
-      `once AWS has raised the quota (up to ${ADJUSTABLE_IAM_QUOTAS.roleTrustPolicyChars.max}), set iamQuotas.roleTrustPolicyChars in the org file`,
+      `once AWS has raised the quota (it approves up to ${ADJUSTABLE_IAM_QUOTAS.roleTrustPolicyChars.approved} automatically), set iamQuotas.roleTrustPolicyChars in the org file`,
   );
 }
 

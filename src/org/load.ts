@@ -11,7 +11,7 @@ import { sampleOf } from '../audit/samples';
 import { azIdPrefix, CODECOMMIT_REGIONS, PARTITIONS, PARTITION_REGIONS, partitionOfRegion, regionProblem, type Partition } from '../aws/partitions';
 import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
-import { defaultRulesPerBus } from '../limits';
+import { ADJUSTABLE_IAM_QUOTAS, defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
@@ -290,16 +290,15 @@ export const orgSchema = partialObj(
     deploymentTargets: optional(
       obj({ cloudWatchAgent: optional(bool()), instanceRoles: optional(list(existingRole)) }, 'deployment targets: optional cloudWatchAgent, or instanceRoles (existing roles to grant)'),
     ),
-    // Quotas AWS raised on request; the ranges are AWS's default and maximum.
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+    // Quotas AWS raised on request: from AWS's default up, with no maximum of xstack's (src/limits.ts ADJUSTABLE_IAM_QUOTAS).
     iamQuotas: optional(
       obj(
         {
-          rolesPerAccount: optional(int({ min: 1000, max: 5000 })),
-          instanceProfilesPerAccount: optional(int({ min: 1000, max: 5000 })),
-          customerManagedPoliciesPerAccount: optional(int({ min: 1500, max: 5000 })),
-          managedPoliciesPerRole: optional(int({ min: 10, max: 20 })),
-          roleTrustPolicyChars: optional(int({ min: 2048, max: 4096 })),
+          rolesPerAccount: optional(int({ min: ADJUSTABLE_IAM_QUOTAS.rolesPerAccount.default })),
+          instanceProfilesPerAccount: optional(int({ min: ADJUSTABLE_IAM_QUOTAS.instanceProfilesPerAccount.default })),
+          customerManagedPoliciesPerAccount: optional(int({ min: ADJUSTABLE_IAM_QUOTAS.customerManagedPoliciesPerAccount.default })),
+          managedPoliciesPerRole: optional(int({ min: ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole.default })),
+          roleTrustPolicyChars: optional(int({ min: ADJUSTABLE_IAM_QUOTAS.roleTrustPolicyChars.default })),
         },
         'IAM quotas raised for these accounts',
       ),

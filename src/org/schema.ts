@@ -134,19 +134,20 @@ export function bool(): Check<boolean> {
   }, { type: 'boolean' });
 }
 
-export function int(rule: { min: number; max: number }): Check<number> {
+export function int(rule: { min: number; max?: number }): Check<number> {
+  const expected = rule.max === undefined ? `a whole number of at least ${rule.min}` : `a whole number from ${rule.min} to ${rule.max}`;
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
-      ctx.report(path, `is ${describe(node)}`, `a whole number from ${rule.min} to ${rule.max}`, node);
+      ctx.report(path, `is ${describe(node)}`, expected, node);
       return undefined;
     }
-    if (node.value < rule.min || node.value > rule.max) {
-      ctx.report(path, `${node.value} is out of range`, `a whole number from ${rule.min} to ${rule.max}`, node);
+    if (node.value < rule.min || (rule.max !== undefined && node.value > rule.max)) {
+      ctx.report(path, `${node.value} is out of range`, expected, node);
       return undefined;
     }
     return node.value;
-  }, { type: 'integer', minimum: rule.min, maximum: rule.max });
+  }, { type: 'integer', minimum: rule.min, ...(rule.max === undefined ? {} : { maximum: rule.max }) });
 }
 
 export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]> {
