@@ -996,6 +996,16 @@ describe('the reconciler against the layer', () => {
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
   });
 
+  it('CreateStackSet answered CreatedButModifiedException (the StackSet exists, changed since): read again as one that exists, and the stage goes on in the same run (review s21 F4)', async () => {
+    await prepare(small);
+    const name = `big-${small.stages[0].id}`;
+    env.proxy.createdButModified(name);
+    const run = await deploy(small, awsVia(), { pollMs });
+    expect(failed(run)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackSet' && r.stackSet === name).map((r) => r.error)).toEqual(['CreatedButModifiedException']);
+    await expectConverged(small);
+  });
+
   it('destroy --delete-retained with a suspended account: its stacks stay (RetainStacks), and so do their buckets and keys; every other account\'s are deleted', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -370,8 +370,19 @@ export async function listOrgStackSets(cfn: CloudFormationClient, settings: Stac
 }
 
 /**
- * Creates the StackSet; false when another deploy created it first
- * (NameAlreadyExistsException, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+ * Creates the StackSet; false when it exists already, and the caller reads it
+ * again (its `foreign` check still keeps another tool's StackSet alone). Two of
+ * CreateStackSet's errors say so
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html, Errors):
+ * NameAlreadyExistsException, "The specified name is already in use" (another
+ * deploy created it first), and CreatedButModifiedException, "The specified
+ * resource exists, but has been changed". The SDK fills ClientRequestToken
+ * itself (an idempotency token, the same on each retry of one call), so a
+ * create retried after a lost answer is one CloudFormation knows ("so that
+ * CloudFormation knows that you're not attempting to create another StackSet
+ * with the same name", same page, ClientRequestToken); once that StackSet has
+ * changed, the retry meets the second. LimitExceededException (StackSets per
+ * administrator account) does not free itself: thrown.
  * The wave is kept as a tag: once the stage is gone from the org file, it
  * still says when to delete the StackSet (reverse rollout order).
  */
@@ -382,7 +393,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     ctx.stackSetId = (await sendCreate()).StackSetId;
     return true;
   } catch (error) {
-    if (errorName(error) === 'NameAlreadyExistsException') return false;
+    if (EXISTS_ALREADY.includes(errorName(error) ?? '')) return false;
     throw error;
   }
   async function sendCreate() {
@@ -404,6 +415,8 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
   );
   }
 }
+
+const EXISTS_ALREADY = ['NameAlreadyExistsException', 'CreatedButModifiedException'];
 
 export const WAVE_TAG = 'xstack:wave';
 

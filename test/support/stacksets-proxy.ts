@@ -44,6 +44,10 @@
  *   even if it is the same ... used with this StackSet previously"), same page.
  * - CreateStackSet of a name in use: NameAlreadyExistsException.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html
+ *   `createdButModified`: the next CreateStackSet of that name makes the
+ *   StackSet, as asked, and is answered CreatedButModifiedException (409, "The
+ *   specified resource exists, but has been changed", same page, Errors), as a
+ *   retried create whose StackSet changed after the first attempt is.
  * - A template passed inline (TemplateBody) is at most 51,200 bytes; a larger
  *   one comes from S3 (TemplateURL, up to 1 MB), read here from moto's S3 as
  *   CloudFormation reads it: "Structure that contains the template body with
@@ -703,6 +707,7 @@ export class StackSetsProxy {
     this.retainedStacks.length = 0;
     this.applied.clear();
     this.occupiers.clear();
+    this.modifiedAtCreate.clear();
     this.accountCredentials.clear();
     this.leftByFailedCreates.length = 0;
     this.bucketOwners.clear();
@@ -748,6 +753,13 @@ export class StackSetsProxy {
 
   /** What another deployer does to a StackSet the moment our DeleteStackSet of it is asked for (see the header). */
   private beforeDelete = new Map<string, (headers: IncomingMessage['headers']) => Promise<void>>();
+
+  /** Our next CreateStackSet of `stackSet` makes it and is answered CreatedButModifiedException (see the header). */
+  createdButModified(stackSet: string): void {
+    this.modifiedAtCreate.add(stackSet);
+  }
+
+  private modifiedAtCreate = new Set<string>();
 
   /** Another run deletes `stackSet` just before our DeleteStackSet of it (see the header). */
   deletedByAnother(stackSet: string): void {
@@ -1172,6 +1184,11 @@ export class StackSetsProxy {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
+        if (this.modifiedAtCreate.delete(name)) {
+          const made = (await this.answer(action, params, req, raw)) ?? (await this.motoCall(req.headers, params));
+          if (made.status !== 200) return made;
+          return { status: 409, body: errorXml('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`) };
+        }
         this.operations.delete(name);
         this.lastOperations.delete(name);
         this.overlays.delete(name);
