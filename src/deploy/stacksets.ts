@@ -588,6 +588,10 @@ export const inoperable = (i: ActualInstance) => i.status === 'INOPERABLE' || i.
  * set, you must specify a customized administrator role, even if it is the
  * same customized administrator role used with this stack set previously."
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
+ * Sending the ARN is passing the role: "When a user passes a role ARN as a parameter to any API that uses the role to
+ * assign permissions to the service, the service checks whether that user has the iam:PassRole permission"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html), so the identity that deploys needs
+ * iam:PassRole on this role, the default name too (README "deploy", review s21 F2).
  */
 export const selfManagedRoles = (ctx: StackSetContext) =>
   ctx.settings.permissionModel === 'SELF_MANAGED'
