@@ -1097,11 +1097,15 @@ const NOT_DELETED = Object.values(StackStatus).filter((s) => s !== StackStatus.D
  */
 export async function instanceResources(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Map<string, string>> {
   const stack = await findInstanceStack(cfn, stackSet, stackId);
+  return stack?.StackId ? stackResources(cfn, stack.StackId) : new Map();
+}
+
+/** The physical ids of a stack's resources by logical id, every page; a deleted stack by its id (API_ListStackResources.html). */
+export async function stackResources(cfn: CloudFormationClient, stackId: string): Promise<Map<string, string>> {
   const physical = new Map<string, string>();
-  if (!stack?.StackId) return physical;
   let token: string | undefined;
   do {
-    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }));
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: token }));
     for (const r of page.StackResourceSummaries ?? []) if (r.LogicalResourceId && r.PhysicalResourceId) physical.set(r.LogicalResourceId, r.PhysicalResourceId);
     token = page.NextToken;
   } while (token);
