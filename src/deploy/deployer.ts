@@ -1631,8 +1631,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     //    first would break a pipeline left running wherever an instance's delete then failed: a key scheduled for
     //    deletion "can't be used in any cryptographic operations"
     //    (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html), a bucket is gone for good
-    //    (S3 deletes only an empty bucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html),
-    //    and a flow log still delivering could make its log group again.
+    //    (S3 deletes only an empty bucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
     // 3. Delete every retained resource whose stack is gone (not one of a stack left in its account: a suspended
     //    account's, removed with RetainStacks), each tried whatever the others did.
     // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
