@@ -996,6 +996,16 @@ describe('the reconciler against the layer', () => {
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);
   });
 
+  it('CreateStackSet answered CreatedButModifiedException (the StackSet exists, changed since): read again as one that exists, and the stage goes on in the same run (review s21 F4)', async () => {
+    await prepare(small);
+    const name = `big-${small.stages[0].id}`;
+    env.proxy.createdButModified(name);
+    const run = await deploy(small, awsVia(), { pollMs });
+    expect(failed(run)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackSet' && r.stackSet === name).map((r) => r.error)).toEqual(['CreatedButModifiedException']);
+    await expectConverged(small);
+  });
+
   it('destroy --delete-retained with a suspended account: its stacks stay (RetainStacks), and so do their buckets and keys; every other account\'s are deleted', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
@@ -1037,6 +1047,89 @@ describe('the reconciler against the layer', () => {
     // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
     const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
     expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
+  });
+
+  /** Runs destroy until no stage fails (moto may fail the first delete of a pipeline-identity stack once: see the suspended-account test); the last run. */
+  const destroyUntilDone = async (compiled: CompiledOrg, options: { deleteRetained?: boolean; onEvent?: (e: DeployEvent) => void }) => {
+    const results = new Map<string, string[]>();
+    for (let runs = 1; ; runs++) {
+      const run = await destroy(compiled, awsVia(), { pollMs, ...options });
+      for (const x of run.stages) results.set(x.stage, [...(results.get(x.stage) ?? []), x.result]);
+      if (failed(run).length === 0) return results;
+      expect(failed(run).map((x) => x.stage), `run ${runs}`).toEqual(['pipeline-identity']);
+      expect(runs).toBeLessThan(3);
+    }
+  };
+  /** The buckets an account holds, by name (moto lists every account's buckets to any caller: filtered by the account's id). */
+  const bucketsOf = async (account: string) => {
+    const { ListBucketsCommand } = await import('@aws-sdk/client-s3');
+    const s3 = awsVia(env.local.endpoint).s3(await awsVia(env.local.endpoint).assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    return ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).filter((n) => n.includes(account)).sort();
+  };
+  const PIPELINE_ACCOUNTS = ['100000000001', '100000000002'];
+  const retainedDeletes = (into: string[]) => (e: DeployEvent) => void (e.type === 'operation' && e.action.startsWith('delete-retained') && into.push(`${e.action} ${e.accounts}`));
+
+  it('destroy --delete-retained stopped once the instances are gone, before any retained resource is deleted, is finished by the next run; what an earlier plain destroy kept stays (review s21 F3)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // Generation 1 kept by a plain destroy, then generation 2 deployed beside it.
+    await destroyUntilDone(small, {});
+    const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+    await deployUntilDone(next, 1);
+    // Stopped at its first retained deletion (Ctrl-C, a CI timeout, an expired session): the instances are gone by then.
+    const stopped = await destroy(next, awsVia(), {
+      pollMs,
+      deleteRetained: true,
+      onEvent: (e) => {
+        if (e.type === 'operation' && e.action.startsWith('delete-retained')) throw new Error('interrupted');
+      },
+    });
+    expect(failed(stopped).map((x) => [x.stage, x.reasons])).toEqual([['pipeline-foundation', ['interrupted']]]);
+    const cfn = awsVia().cloudFormation();
+    expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-foundation' }))).Summaries ?? []).toEqual([]);
+    const deleted: string[] = [];
+    const finished = await destroyUntilDone(next, { deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(finished.get('pipeline-foundation')).toContain('deleted');
+    // Found again in the stacks the stopped run deleted: both accounts' generation-2 buckets and keys.
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::S3::Bucket ')).sort()).toEqual(
+      PIPELINE_ACCOUNTS.flatMap((a) => [`big-access-logs-${a}-us-east-1-g2`, `big-artifacts-${a}-us-east-1-g2`].map((b) => `delete-retained AWS::S3::Bucket ${b} ${a}`)).sort(),
+    );
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::KMS::Key '))).toHaveLength(2);
+    // Generation 1's, which the plain destroy meant to keep, are not taken for this destroy's.
+    for (const a of PIPELINE_ACCOUNTS) expect(await bucketsOf(a)).toEqual([`big-access-logs-${a}-us-east-1`, `big-artifacts-${a}-us-east-1`]);
+    expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
+    // Nothing left to do.
+    const again: string[] = [];
+    expect(failed(await destroy(next, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(again) }))).toEqual([]);
+    expect(again).toEqual([]);
+  });
+
+  it('destroy --delete-retained: a bucket that cannot be emptied (an object under legal hold) fails the stage naming it, every other bucket and key is still deleted, the StackSet kept; once released, the next run deletes it (review s21 F3)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const held = 'big-artifacts-100000000001-us-east-1';
+    const { PutBucketVersioningCommand, PutObjectCommand, PutObjectLockConfigurationCommand, PutObjectLegalHoldCommand } = await import('@aws-sdk/client-s3');
+    const s3 = awsVia(env.local.endpoint).s3(await awsVia(env.local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
+    // Versioned, as the template says (moto's bucket from a template is not), then Object Lock on it.
+    await s3.send(new PutBucketVersioningCommand({ Bucket: held, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket: held, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } }));
+    const put = await s3.send(new PutObjectCommand({ Bucket: held, Key: 'app/SourceArtifact/a.zip', Body: 'held', ObjectLockLegalHoldStatus: 'ON' }));
+    const deleted: string[] = [];
+    const first = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    const stage = first.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(stage.result).toBe('failed');
+    expect(stage.reasons.join('\n')).toMatch(new RegExp(`^1 retained resource of big-pipeline-foundation could not be deleted, so the StackSet is kept[^\n]*\n  account 100000000001: AWS::S3::Bucket ${held} \\(ArtifactBucket\\): Error: bucket ${held}: 1 object could not be deleted \\(app/SourceArtifact/a.zip`));
+    // Every other: the other bucket of that account, the second account's two, and both keys, tried after the failure too.
+    expect(deleted.filter((d) => d.includes('AWS::S3::Bucket'))).toHaveLength(4);
+    expect(deleted.filter((d) => d.includes('AWS::KMS::Key'))).toHaveLength(2);
+    expect(await bucketsOf('100000000001')).toEqual([held]);
+    expect(await bucketsOf('100000000002')).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-foundation' }))).StackSet?.Status).toBe('ACTIVE');
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket: held, Key: 'app/SourceArtifact/a.zip', VersionId: put.VersionId, LegalHold: { Status: 'OFF' } }));
+    await destroyUntilDone(small, { deleteRetained: true });
+    expect(await bucketsOf('100000000001')).toEqual([]);
+    expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
   });
 
   it('the stacks of an account as deploy prints them: every page of ListStacks, no deleted stack (kept listed 90 days)', async () => {

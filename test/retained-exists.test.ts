@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
 import { checkExistingRoles } from '../src/deploy/existing-roles';
-import { deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { deleteRetained, isInstanceStackOf, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
 let fake: RefusingAws;
@@ -123,5 +123,49 @@ describe('deleteRetained (destroy --delete-retained)', () => {
       'bucket acme-artifacts-222222222222-eu-west-1: 1 object could not be deleted (held.zip (version v2): AccessDenied Access Denied because object protected by object lock.), so the bucket stays; delete them by hand, then the bucket',
     );
     expect(sent).toEqual(['ListObjectVersionsCommand', 'DeleteObjectsCommand']);
+  });
+
+  /** A client whose answers are scripted by command name: a function throws its error, anything else is returned. */
+  const scripted = (answers: Record<string, unknown>, sent: string[]) => ({
+    send: async (command: { constructor: { name: string } }) => {
+      sent.push(command.constructor.name);
+      const answer = answers[command.constructor.name];
+      if (answer instanceof Error) throw answer;
+      return answer ?? {};
+    },
+  });
+  const named = (name: string, message = name) => Object.assign(new Error(message), { name });
+  const target: Target = { account: '222222222222', region: 'eu-west-1', partition: 'aws', credentials: {} as Target['credentials'] };
+  const key = { account: target.account, logicalId: 'ArtifactKey', type: 'AWS::KMS::Key' as const, physicalId: '1234abcd-12ab-34cd-56ef-1234567890ab' };
+
+  it('what an earlier run already deleted is done, so a second run finishes (review s21 F3): a key already scheduled, a key gone, a log group gone, a bucket gone', async () => {
+    const sent: string[] = [];
+    // KMS refuses to schedule a key again (KMSInvalidStateException); its state says it is PendingDeletion.
+    const pending = { kms: () => scripted({ ScheduleKeyDeletionCommand: named('KMSInvalidStateException', 'is pending deletion'), DescribeKeyCommand: { KeyMetadata: { KeyState: 'PendingDeletion' } } }, sent) } as unknown as Aws;
+    await deleteRetained(pending, target, key);
+    expect(sent).toEqual(['ScheduleKeyDeletionCommand', 'DescribeKeyCommand']);
+    const gone = { kms: () => scripted({ ScheduleKeyDeletionCommand: named('NotFoundException') }, []) } as unknown as Aws;
+    await deleteRetained(gone, target, key);
+    const logs = { logs: () => scripted({ DeleteLogGroupCommand: named('ResourceNotFoundException') }, []) } as unknown as Aws;
+    await deleteRetained(logs, target, { account: target.account, logicalId: 'FlowLogGroup', type: 'AWS::Logs::LogGroup', physicalId: 'flow' });
+    const s3 = { s3: () => scripted({ ListObjectVersionsCommand: named('NoSuchBucket') }, []) } as unknown as Aws;
+    await deleteRetained(s3, target, { account: target.account, logicalId: 'ArtifactBucket', type: 'AWS::S3::Bucket', physicalId: 'acme-artifacts-222222222222-eu-west-1' });
+  });
+
+  it('a key in another state KMS refuses (disabled for import, unavailable) is an error, not taken for one already scheduled', async () => {
+    const refused = named('KMSInvalidStateException', 'is pending import');
+    const aws = { kms: () => scripted({ ScheduleKeyDeletionCommand: refused, DescribeKeyCommand: { KeyMetadata: { KeyState: 'PendingImport' } } }, []) } as unknown as Aws;
+    await expect(deleteRetained(aws, target, key)).rejects.toBe(refused);
+    const denied = named('AccessDeniedException');
+    await expect(deleteRetained({ kms: () => scripted({ ScheduleKeyDeletionCommand: denied }, []) } as unknown as Aws, target, key)).rejects.toBe(denied);
+  });
+});
+
+describe('isInstanceStackOf', () => {
+  it("a StackSet's own stacks only, not those of a StackSet whose name begins with its name", () => {
+    expect(isInstanceStackOf('StackSet-acme-ci-4f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f', 'acme-ci')).toBe(true);
+    expect(isInstanceStackOf('StackSet-acme-ci-network-4f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f', 'acme-ci')).toBe(false);
+    expect(isInstanceStackOf('StackSet:acme-ci', 'acme-ci')).toBe(true);
+    expect(isInstanceStackOf('acme-ci', 'acme-ci')).toBe(false);
   });
 });

@@ -22,7 +22,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { deletedInstanceStacks, deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -53,6 +53,7 @@ import {
   lagWindow,
   instanceResources,
   instanceStack,
+  stackResources,
   listOrgStackSets,
   OperationFailedError,
   operationFailedText,
@@ -1617,18 +1618,36 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     if (!actual.exists) return { stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] };
     // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
     if (foreign(actual)) return { stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] };
-    const retained = options.deleteRetained ? await findRetained(run, d, actual) : [];
-    removed = await tryRemoval(run, ctx, id, byAccount(actual), true);
-    // What was found in the stacks that are gone is deleted even when the removal failed for other accounts:
-    // the next run finds those stacks no more, so it could not find their buckets and keys again. Not what is in a
-    // stack left in its account (its instance removed with RetainStacks, such as a suspended account's).
+    const done: StageSummary = { stage: id, stackSet: d.name, result: 'deleted', reasons: [] };
+    if (!options.deleteRetained) return removalSummary(run, done, (removed = await tryRemoval(run, ctx, id, byAccount(actual), true)));
+    // --delete-retained, in this order, so that nothing is deleted while a stack still uses it and a run stopped at
+    // any step is finished by the next:
+    // 1. Find the retained buckets, keys and log groups in the instances' stacks, and in the stacks of this StackSet an
+    //    earlier run deleted but whose retained resources it did not all delete (findRetained).
+    // 2. Delete the instances, the StackSet kept. Their stacks then no longer use what they retain: Retain and
+    //    RetainExceptOnCreate "keep a resource when its stack is deleted"
+    //    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html),
+    //    while the pipeline, bucket policy, alias and flow log that used them are deleted with the stack. Deleting them
+    //    first would break a pipeline left running wherever an instance's delete then failed: a key scheduled for
+    //    deletion "can't be used in any cryptographic operations"
+    //    (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html), a bucket is gone for good
+    //    (S3 deletes only an empty bucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
+    // 3. Delete every retained resource whose stack is gone (not one of a stack left in its account: a suspended
+    //    account's, removed with RetainStacks), each tried whatever the others did.
+    // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
+    //    deletes that step 1 of the next run reads the deleted stacks by.
+    const retained = await findRetained(run, d, ctx, actual);
+    removed = await tryRemoval(run, ctx, id, byAccount(actual), false);
     const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
-    for (const r of retained) {
-      if (remaining?.instances.has(r.account) || removed.left.has(r.account)) continue;
-      options.onEvent?.({ type: 'operation', stage: id, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
-      await deleteRetained(run.aws, target(run, r.account), r);
+    const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))));
+    if (removed.error === undefined && failures.length === 0) {
+      options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
+      await deleteStackSet(ctx);
     }
-    return removalSummary(run, { stage: id, stackSet: d.name, result: 'deleted', reasons: [] }, removed);
+    const summary = removalSummary(run, done, removed);
+    if (failures.length === 0) return summary;
+    const reasons = summary.result === 'failed' ? summary.reasons : [];
+    return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(d.name, failures)] };
   } catch (error) {
     return withWarnings(failedWith(run, id, d.name, error), removed?.left.warnings());
   }
@@ -1668,24 +1687,78 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
 }
 
 /**
- * The physical ids of a stage's retained buckets and keys, read from its instance stacks before they go. Not those
- * of an instance whose stack destroy leaves in its account (keepsStack: a suspended account's, which cannot be read,
- * or an INOPERABLE one's under --retain-failed-stacks): its resources stay with the stack.
+ * The physical ids of a stage's retained buckets, keys and log groups, read from its instance stacks before they go.
+ * Not those of an instance whose stack destroy leaves in its account (keepsStack: a suspended account's, which cannot
+ * be read, or an INOPERABLE one's under --retain-failed-stacks): its resources stay with the stack.
+ * And, in each account the stage targets that has no instance, those of the StackSet's stacks deleted since its
+ * deletes began (deletesBegan): an earlier destroy deleted them and stopped (interrupted, or a retained resource it
+ * could not delete) before it deleted all they retain, and kept the StackSet, so this run finds them again. Every
+ * retained resource is found this way, named or not (keys and log groups have names AWS makes), for 90 days after its
+ * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it).
  */
-async function findRetained(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<RetainedResource[]> {
+async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<RetainedResource[]> {
   const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
   if (wanted.length === 0) return [];
   const found: RetainedResource[] = [];
-  for (const [account, instance] of actual.instances) {
-    if (keepsStack(run, instance)) continue;
-    const physical = await instanceResources(accountClient(run, account), desired.name, instance.stackId);
+  const add = (account: string, physical: Map<string, string>) => {
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
       if (physicalId) found.push({ account, logicalId, type, physicalId });
     }
+  };
+  for (const [account, instance] of actual.instances) {
+    if (keepsStack(run, instance)) continue;
+    add(account, await instanceResources(accountClient(run, account), desired.name, instance.stackId));
+  }
+  const without = desired.stage.targets.map((a) => a.id).filter((account) => !actual.instances.has(account));
+  const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
+  if (!since) return found;
+  for (const account of without) {
+    const cfn = accountClient(run, account);
+    for (const stackId of await deletedInstanceStacks(cfn, desired.name, since)) add(account, await stackResources(cfn, stackId));
   }
   return found;
 }
+
+/**
+ * When the StackSet's latest deletes began: the start of its first DELETE operation after its last CREATE or UPDATE
+ * (every page of ListStackSetOperations, which promises no order), or undefined when none came after. A stack of the
+ * StackSet deleted since then was deleted by this destroy or an earlier run of it, never by one that created or
+ * updated the StackSet since (whose retained resources a destroy without --delete-retained meant to keep: that destroy
+ * deleted the StackSet, and the next deploy created it again). Operations are listed "eventually consistent"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): an earlier
+ * run's are, long before this one reads them.
+ */
+async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
+  const { ListStackSetOperationsCommand } = await import('@aws-sdk/client-cloudformation');
+  const operations: Array<{ action: string; created: number }> = [];
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
+    for (const op of page.Summaries ?? []) if (op.Action && op.CreationTimestamp) operations.push({ action: op.Action, created: op.CreationTimestamp.getTime() });
+    token = page.NextToken;
+  } while (token);
+  const lastChange = Math.max(-Infinity, ...operations.filter((op) => op.action === 'CREATE' || op.action === 'UPDATE').map((op) => op.created));
+  const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange).map((op) => op.created);
+  return deletes.length > 0 ? new Date(Math.min(...deletes)) : undefined;
+}
+
+/** Deletes each retained resource, whatever became of the others; returns a line for each that failed, with why. */
+async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[]): Promise<string[]> {
+  const failures: string[] = [];
+  for (const r of retained) {
+    run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
+    try {
+      await deleteRetained(run.aws, target(run, r.account), r);
+    } catch (error) {
+      failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`);
+    }
+  }
+  return failures;
+}
+
+const retainedNotDeletedText = (stackSet: string, failures: string[]) =>
+  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again`;
 
 export interface VerifyResult {
   /** Each difference between what is deployed and the manifest, in words. */

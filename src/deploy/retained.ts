@@ -12,9 +12,10 @@
  *   after a destroy that kept them needs the org file's next `bucketGeneration`
  *   (fresh bucket names, src/naming.ts), and `plan` lists the earlier ones.
  */
+import { ListStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { conditionHolds } from '../cfn/account-switch';
@@ -152,21 +153,57 @@ const refusedRead = (target: Target, resource: NamedRetained, e: { name?: string
     { cause: e },
   );
 
+/**
+ * Deletes one retained resource; one already deleted (an earlier run of the same destroy got that far) is done, so
+ * that running destroy again finishes what an interrupted or partly failed run left.
+ */
 export async function deleteRetained(aws: Aws, target: Target, resource: RetainedResource): Promise<void> {
   const { credentials, region } = target;
   if (resource.type === 'AWS::KMS::Key') {
-    await aws.kms(credentials, region).send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
+    const kms = aws.kms(credentials, region);
+    try {
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
+    } catch (error) {
+      // A key already scheduled is refused as KMSInvalidStateException ("The request was rejected because the state of
+      // the specified resource is not valid for this request"); one past its waiting period is gone (NotFoundException)
+      // (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html, Errors). Only the key's own
+      // state says it is the first: any other refusal stands.
+      if (errorName(error) === 'NotFoundException') return;
+      if (errorName(error) !== 'KMSInvalidStateException') throw error;
+      const state = (await kms.send(new DescribeKeyCommand({ KeyId: resource.physicalId }))).KeyMetadata?.KeyState;
+      if (state !== 'PendingDeletion' && state !== 'PendingReplicaDeletion') throw error;
+    }
     return;
   }
   // A log group's physical id is its name (Ref, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html);
   // "Deletes the specified log group and permanently deletes all the archived log events associated with the log group"
-  // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DeleteLogGroup.html).
+  // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DeleteLogGroup.html); one already deleted
+  // is ResourceNotFoundException (same page, Errors).
   if (resource.type === 'AWS::Logs::LogGroup') {
-    await aws.logs(credentials, region).send(new DeleteLogGroupCommand({ logGroupName: resource.physicalId }));
+    await aws.logs(credentials, region).send(new DeleteLogGroupCommand({ logGroupName: resource.physicalId })).catch(unless('ResourceNotFoundException'));
     return;
   }
-  const s3 = aws.s3(credentials, region);
-  const Bucket = resource.physicalId;
+  // A bucket already deleted: NoSuchBucket, "The specified bucket does not exist"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+  await emptyAndDeleteBucket(aws, target, resource.physicalId).catch(unless('NoSuchBucket'));
+}
+
+const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
+
+/** A catch that takes the error named as done, and throws any other. */
+const unless =
+  (name: string) =>
+  (error: unknown): void => {
+    if (errorName(error) !== name) throw error;
+  };
+
+/**
+ * S3 deletes a bucket only once it holds nothing: "All objects (including all object versions and delete markers) in
+ * the bucket must be deleted before the bucket itself can be deleted"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
+ */
+async function emptyAndDeleteBucket(aws: Aws, target: Target, Bucket: string): Promise<void> {
+  const s3 = aws.s3(target.credentials, target.region);
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;
   for (;;) {
@@ -189,4 +226,37 @@ export async function deleteRetained(aws: Aws, target: Target, resource: Retaine
     versionMarker = page.NextVersionIdMarker;
   }
   await s3.send(new DeleteBucketCommand({ Bucket }));
+}
+
+/**
+ * The stack a StackSet made in an account is named `StackSet-<StackSet>-<uuid>` (StackSets' naming, as the stacks
+ * show it; the local emulator names it `StackSet:<StackSet>`). Matched whole, so that the stacks of a StackSet whose
+ * name begins with this one's (`<prefix>-ci` and `<prefix>-ci-network`) are never taken for its own.
+ */
+export function isInstanceStackOf(stackName: string, stackSet: string): boolean {
+  if (stackName === `StackSet:${stackSet}`) return true;
+  const rest = stackName.startsWith(`StackSet-${stackSet}-`) ? stackName.slice(`StackSet-${stackSet}-`.length) : undefined;
+  return rest !== undefined && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(rest);
+}
+
+/**
+ * The ids of a StackSet's stacks in an account deleted since `since`: what an earlier run of destroy deleted and
+ * whose retained resources it may not have deleted yet. ListStacks keeps them: "Summary information for stacks that
+ * have been deleted is kept for 90 days after the stack is deleted", each with its DeletionTime
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html), and ListStackResources
+ * reads their resources by id: "For deleted stacks, ListStackResources returns resource information for up to 90 days
+ * after the stack has been deleted" (API_ListStackResources.html). A stack without a DeletionTime is not taken.
+ */
+export async function deletedInstanceStacks(cfn: CloudFormationClient, stackSet: string, since: Date): Promise<string[]> {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'], NextToken: token }));
+    for (const s of page.StackSummaries ?? []) {
+      if (s.StackStatus !== 'DELETE_COMPLETE' || !s.StackId || !s.StackName || !isInstanceStackOf(s.StackName, stackSet)) continue;
+      if (s.DeletionTime && s.DeletionTime.getTime() >= since.getTime()) ids.push(s.StackId);
+    }
+    token = page.NextToken;
+  } while (token);
+  return ids;
 }

@@ -370,8 +370,19 @@ export async function listOrgStackSets(cfn: CloudFormationClient, settings: Stac
 }
 
 /**
- * Creates the StackSet; false when another deploy created it first
- * (NameAlreadyExistsException, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+ * Creates the StackSet; false when it exists already, and the caller reads it
+ * again (its `foreign` check still keeps another tool's StackSet alone). Two of
+ * CreateStackSet's errors say so
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html, Errors):
+ * NameAlreadyExistsException, "The specified name is already in use" (another
+ * deploy created it first), and CreatedButModifiedException, "The specified
+ * resource exists, but has been changed". The SDK fills ClientRequestToken
+ * itself (an idempotency token, the same on each retry of one call), so a
+ * create retried after a lost answer is one CloudFormation knows ("so that
+ * CloudFormation knows that you're not attempting to create another StackSet
+ * with the same name", same page, ClientRequestToken); once that StackSet has
+ * changed, the retry meets the second. LimitExceededException (StackSets per
+ * administrator account) does not free itself: thrown.
  * The wave is kept as a tag: once the stage is gone from the org file, it
  * still says when to delete the StackSet (reverse rollout order).
  */
@@ -382,7 +393,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     ctx.stackSetId = (await sendCreate()).StackSetId;
     return true;
   } catch (error) {
-    if (errorName(error) === 'NameAlreadyExistsException') return false;
+    if (EXISTS_ALREADY.includes(errorName(error) ?? '')) return false;
     throw error;
   }
   async function sendCreate() {
@@ -404,6 +415,8 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
   );
   }
 }
+
+const EXISTS_ALREADY = ['NameAlreadyExistsException', 'CreatedButModifiedException'];
 
 export const WAVE_TAG = 'xstack:wave';
 
@@ -575,6 +588,10 @@ export const inoperable = (i: ActualInstance) => i.status === 'INOPERABLE' || i.
  * set, you must specify a customized administrator role, even if it is the
  * same customized administrator role used with this stack set previously."
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
+ * Sending the ARN is passing the role: "When a user passes a role ARN as a parameter to any API that uses the role to
+ * assign permissions to the service, the service checks whether that user has the iam:PassRole permission"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html), so the identity that deploys needs
+ * iam:PassRole on this role, the default name too (README "deploy", review s21 F2).
  */
 export const selfManagedRoles = (ctx: StackSetContext) =>
   ctx.settings.permissionModel === 'SELF_MANAGED'
@@ -1080,11 +1097,15 @@ const NOT_DELETED = Object.values(StackStatus).filter((s) => s !== StackStatus.D
  */
 export async function instanceResources(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<Map<string, string>> {
   const stack = await findInstanceStack(cfn, stackSet, stackId);
+  return stack?.StackId ? stackResources(cfn, stack.StackId) : new Map();
+}
+
+/** The physical ids of a stack's resources by logical id, every page; a deleted stack by its id (API_ListStackResources.html). */
+export async function stackResources(cfn: CloudFormationClient, stackId: string): Promise<Map<string, string>> {
   const physical = new Map<string, string>();
-  if (!stack?.StackId) return physical;
   let token: string | undefined;
   do {
-    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }));
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: token }));
     for (const r of page.StackResourceSummaries ?? []) if (r.LogicalResourceId && r.PhysicalResourceId) physical.set(r.LogicalResourceId, r.PhysicalResourceId);
     token = page.NextToken;
   } while (token);

@@ -44,6 +44,10 @@
  *   even if it is the same ... used with this StackSet previously"), same page.
  * - CreateStackSet of a name in use: NameAlreadyExistsException.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html
+ *   `createdButModified`: the next CreateStackSet of that name makes the
+ *   StackSet, as asked, and is answered CreatedButModifiedException (409, "The
+ *   specified resource exists, but has been changed", same page, Errors), as a
+ *   retried create whose StackSet changed after the first attempt is.
  * - A template passed inline (TemplateBody) is at most 51,200 bytes; a larger
  *   one comes from S3 (TemplateURL, up to 1 MB), read here from moto's S3 as
  *   CloudFormation reads it: "Structure that contains the template body with
@@ -253,7 +257,10 @@
  * - ListStacks in pages of `stacksPageSize` with a NextToken, when set; a
  *   deleted stack listed unless StackStatusFilter leaves DELETE_COMPLETE out
  *   ("Summary information for stacks that have been deleted is kept for 90
- *   days", moto's own answer).
+ *   days", moto's own answer), an instance stack the layer deleted with its
+ *   DeletionTime ("The time the stack was deleted", StackSummary; moto gives
+ *   none), and one a RetainStacks delete kept not listed as deleted (moto
+ *   deletes it even so: see RetainStacks above).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
@@ -320,7 +327,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloudFormationClient, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -703,6 +710,9 @@ export class StackSetsProxy {
     this.retainedStacks.length = 0;
     this.applied.clear();
     this.occupiers.clear();
+    this.modifiedAtCreate.clear();
+    this.stackDeletions.clear();
+    this.deletedStackResources.clear();
     this.accountCredentials.clear();
     this.leftByFailedCreates.length = 0;
     this.bucketOwners.clear();
@@ -748,6 +758,13 @@ export class StackSetsProxy {
 
   /** What another deployer does to a StackSet the moment our DeleteStackSet of it is asked for (see the header). */
   private beforeDelete = new Map<string, (headers: IncomingMessage['headers']) => Promise<void>>();
+
+  /** Our next CreateStackSet of `stackSet` makes it and is answered CreatedButModifiedException (see the header). */
+  createdButModified(stackSet: string): void {
+    this.modifiedAtCreate.add(stackSet);
+  }
+
+  private modifiedAtCreate = new Set<string>();
 
   /** Another run deletes `stackSet` just before our DeleteStackSet of it (see the header). */
   deletedByAnother(stackSet: string): void {
@@ -850,8 +867,10 @@ export class StackSetsProxy {
   /** Another deployer's delete of one instance, its stack with it: what the layer knows of it goes too (goneBeforeUpdate). */
   private async deletedByAnotherDeployer(name: string, account: string, region: string, headers: IncomingMessage['headers']): Promise<void> {
     const p = new URLSearchParams({ Action: 'DeleteStackInstances', Version: '2010-05-15', StackSetName: name, 'Accounts.member.1': account, 'Regions.member.1': region, RetainStacks: 'false' });
+    await this.keepResourceList(name, account, region);
     const out = await this.motoCall(headers, p);
     if (out.status !== 200) throw new Error(`moto DeleteStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+    this.stackDeleted(name, account, false);
     this.overlays.get(name)?.delete(account);
     this.instanceOus.get(name)?.delete(account);
     this.lastOperations.get(name)?.delete(account);
@@ -1172,6 +1191,11 @@ export class StackSetsProxy {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
+        if (this.modifiedAtCreate.delete(name)) {
+          const made = (await this.answer(action, params, req, raw)) ?? (await this.motoCall(req.headers, params));
+          if (made.status !== 200) return made;
+          return { status: 409, body: errorXml('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`) };
+        }
         this.operations.delete(name);
         this.lastOperations.delete(name);
         this.overlays.delete(name);
@@ -1227,8 +1251,11 @@ export class StackSetsProxy {
         return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DescribeStackResources':
         return this.stackResources(action, 'StackResources', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))), 100);
-      case 'ListStackResources':
-        return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')))));
+      case 'ListStackResources': {
+        const kept = this.deletedStackResources.get(params.get('StackName') ?? '');
+        const moto = kept ? { status: 200, body: kept } : await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
+        return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, moto));
+      }
       case 'DescribeStacks':
         if (this.stackStates.size === 0) return undefined;
         return this.stuckStacks(await this.accountOfRequest(req), await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
@@ -1726,7 +1753,10 @@ export class StackSetsProxy {
     if (ok.length === 0) return;
     if (action === 'DeleteStackInstances') {
       const inMoto = ok.filter((a) => motoInstances.has(a));
+      const region = members(params, 'Regions')[0] ?? 'us-east-1';
+      for (const account of inMoto) await this.keepResourceList(name, account, region);
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
+      for (const account of inMoto) this.stackDeleted(name, account, params.get('RetainStacks') === 'true');
       return;
     }
     // An instance whose create failed is not in moto: the CreateStackInstances that retries it creates it there (an
@@ -1814,12 +1844,60 @@ export class StackSetsProxy {
     return { status: 200, body: envelope('ListStackInstances', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
   }
 
-  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept. */
+  /**
+   * Each instance stack the layer had moto delete, per account and stack name, in the order of the deletes: when, and
+   * whether under RetainStacks (AWS keeps that stack; moto deletes it even so).
+   */
+  private stackDeletions = new Map<string, Array<{ at: Date; retained: boolean }>>();
+
+  private stackDeleted(stackSet: string, account: string, retained: boolean): void {
+    const key = `${account}/StackSet:${stackSet}`;
+    this.stackDeletions.set(key, [...(this.stackDeletions.get(key) ?? []), { at: new Date(), retained }]);
+  }
+
+  /**
+   * ListStackResources of each instance stack, read just before the layer has moto delete it, by stack id: what AWS
+   * answers for a deleted stack ("For deleted stacks, ListStackResources returns resource information for up to 90
+   * days after the stack has been deleted", API_ListStackResources.html). moto answers it by parsing the stack's
+   * template again, which creates anew what the delete removed. Statuses are not modelled (each as it was).
+   */
+  private deletedStackResources = new Map<string, string>();
+
+  private async keepResourceList(stackSet: string, account: string, region: string): Promise<void> {
+    const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+    const stack = await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` })).then((o) => o.Stacks?.[0], () => undefined);
+    if (!stack?.StackId) return;
+    const rows = ((await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId }))).StackResourceSummaries ?? []).map(
+      (r) =>
+        `<member><LogicalResourceId>${xmlEscape(r.LogicalResourceId ?? '')}</LogicalResourceId><PhysicalResourceId>${xmlEscape(r.PhysicalResourceId ?? '')}</PhysicalResourceId><ResourceType>${r.ResourceType ?? ''}</ResourceType><ResourceStatus>${r.ResourceStatus ?? ''}</ResourceStatus><LastUpdatedTimestamp>${(r.LastUpdatedTimestamp ?? new Date()).toISOString()}</LastUpdatedTimestamp></member>`,
+    );
+    this.deletedStackResources.set(stack.StackId, envelope('ListStackResources', `<StackResourceSummaries>${rows.join('')}</StackResourceSummaries>`));
+  }
+
+  /**
+   * A deleted instance stack's row as AWS lists it (see the header): with its DeletionTime, and none for a stack a
+   * RetainStacks delete kept (moto lists it deleted). moto lists deleted stacks in the order they were deleted.
+   */
+  private deletedRows(rows: string[]): string[] {
+    const seen = new Map<string, number>();
+    return rows.flatMap((row) => {
+      if (tag(row, 'StackStatus') !== 'DELETE_COMPLETE' || /<DeletionTime>/.test(row)) return [row];
+      const account = /:(\d{12}):stack\//.exec(tag(row, 'StackId') ?? '')?.[1];
+      const key = `${account}/${tag(row, 'StackName')}`;
+      const nth = seen.get(key) ?? 0;
+      seen.set(key, nth + 1);
+      const deletion = this.stackDeletions.get(key)?.[nth];
+      if (!deletion) return [row];
+      return deletion.retained ? [] : [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
+    });
+  }
+
+  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept; deleted stacks as AWS lists them (deletedRows). */
   private listStacks(params: URLSearchParams, moto: { status: number; body: string }) {
-    const size = this.faults.stacksPageSize;
-    if (moto.status !== 200 || size === undefined) return moto;
+    if (moto.status !== 200) return moto;
     const block = /<StackSummaries>([\s\S]*?)<\/StackSummaries>/.exec(moto.body)?.[1] ?? '';
-    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]);
+    const rows = this.deletedRows([...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]));
+    const size = this.faults.stacksPageSize ?? Math.max(rows.length, 1);
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
     return { status: 200, body: envelope('ListStacks', `<StackSummaries>${rows.slice(from, from + size).join('')}</StackSummaries>${next}`) };
