@@ -210,8 +210,10 @@
  *   instances would pass it, beside those of the operations still QUEUED or
  *   RUNNING, is refused with LimitExceededException ("The quota for the
  *   resource has already been reached", CreateStackInstances' Errors). An
- *   operation counts the instances it runs on at once, its accounts up to its
- *   maximum concurrency. `peakInstances` is the most seen at once;
+ *   operation counts every instance it targets (its accounts, or an
+ *   UpdateStackSet's listed instances but INOPERABLE ones), whatever its
+ *   concurrency, as the deployer's budget does (src/deploy/instance-budget.ts).
+ *   `peakInstances` is the most seen at once;
  *   `holdInstances` runs another tool's operation beside them.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
