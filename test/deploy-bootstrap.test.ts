@@ -2,14 +2,14 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -472,6 +472,43 @@ describe('the administration role (pure)', () => {
   });
 });
 
+describe("the execution role's trust, and what rewriting it would drop (pure)", () => {
+  const admin = '123456789012';
+  const root = `arn:aws:iam::${admin}:root`;
+  const adminRole = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
+  const trust = (...statements: object[]) => encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: statements }));
+  const xstack = (arns: string[], extra: object = {}) => ({ Effect: 'Allow', Principal: { AWS: root }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': arns }, ...extra } });
+
+  it("xstack's own statement, whoever of the administrator account it names, drops nothing; none when the role is new", () => {
+    expect(trustDropped(JSON.stringify(executionTrust('aws', admin, [adminRole, `arn:aws:iam::${admin}:role/ci/deployer`])), 'aws', admin)).toEqual([]);
+    expect(trustDropped(trust({ ...xstack([adminRole]), Action: ['sts:AssumeRole'], Principal: { AWS: [root] } }), 'aws', admin)).toEqual([]);
+    expect(trustDropped(undefined, 'aws', admin)).toEqual([]);
+  });
+
+  it("anything else is named: AWS's sample trust (the administrator account's root, no condition), another administrator account, a service, a Deny, a condition added by hand, a principal of another account", () => {
+    expect(trustDropped(trust({ Effect: 'Allow', Principal: { AWS: root }, Action: 'sts:AssumeRole' }), 'aws', admin)).toEqual([`${root} with no condition: any principal of that account its own policies allow`]);
+    expect(
+      trustDropped(
+        trust(
+          xstack([adminRole, 'arn:aws:iam::999999999999:role/x']),
+          { Sid: 'Other', Effect: 'Allow', Principal: { AWS: '999999999999' }, Action: 'sts:AssumeRole' },
+          { Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          { Effect: 'Deny', Principal: '*', Action: 'sts:AssumeRole', Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'false' } } },
+          xstack([adminRole], { StringEquals: { 'sts:ExternalId': 'x' } }),
+        ),
+        'aws',
+        admin,
+      ),
+    ).toEqual([
+      `aws:PrincipalArn arn:aws:iam::999999999999:role/x (outside the administrator account ${admin})`,
+      '999999999999 (statement Other) with no condition: any principal of that account its own policies allow',
+      'Service cloudformation.amazonaws.com with no condition',
+      'Deny * under its condition on aws:MultiFactorAuthPresent',
+      `${root} under its condition on aws:PrincipalArn, sts:ExternalId`,
+    ]);
+  });
+});
+
 describe('xstack bootstrap on moto', () => {
   it('SELF_MANAGED: the administration role and each account\'s execution role with the derived policies; a second run changes nothing; deploy works after it', async () => {
     const compiled = compileFile('parameters/example.yaml');
@@ -618,26 +655,43 @@ describe('xstack bootstrap on moto', () => {
     for (const call of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'CreatePolicyVersionCommand', 'AttachRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0).toBe(0);
   });
 
-  it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, unreported", async () => {
+  it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, said ok; look-alikes bootstrap did not make stay, reported missing", async () => {
     const compiled = compileFile('parameters/example.yaml');
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
     const account = '222222222222';
     const role = 'AWSCloudFormationStackSetExecutionRole';
     const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
     const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
-    // An earlier bootstrap's 9th pack (exact ARNs took more), and a pack of another org (prefix acme-team) on the same default role.
-    for (const name of ['acme-stackset-execution-9', 'acme-team-stackset-execution-1']) {
-      const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document }))).Policy!.Arn!;
+    // An earlier bootstrap's 9th pack (exact ARNs took more), a pack of another org (prefix acme-team) on the same default
+    // role, as bootstrap makes them (their description); then the same names made by hand: one on a path, one without it.
+    const made = [
+      { PolicyName: 'acme-stackset-execution-9', Description: EXECUTION_POLICY_DESCRIPTION },
+      { PolicyName: 'acme-team-stackset-execution-1', Description: EXECUTION_POLICY_DESCRIPTION },
+      { PolicyName: 'acme-stackset-execution-1', Path: '/by-hand/' },
+      { PolicyName: 'beta-stackset-execution-1' },
+    ];
+    for (const policy of made) {
+      const arn = (await iam.send(new CreatePolicyCommand({ ...policy, PolicyDocument: document }))).Policy!.Arn!;
       await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
     }
     const steps = await bootstrap(compiled, env.aws());
-    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
     expect(steps.filter((s) => s.account === account && s.what.startsWith('detach'))).toEqual([
       { account, what: `detach acme-stackset-execution-9 from ${role}`, status: 'change', detail: expect.stringMatching(/^no longer derived \(the policy now takes \d+\); the policy is kept, unattached$/) },
     ]);
-    const attached = ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyName).sort();
-    expect(attached).toContain('acme-team-stackset-execution-1');
-    expect(attached).not.toContain('acme-stackset-execution-9');
+    expect(steps.filter((s) => s.what.startsWith('managed policy') && s.what.endsWith(` on ${role}`))).toEqual([
+      { account, what: `managed policy acme-team-stackset-execution-1 on ${role}`, status: 'ok', detail: "another org's execution policy (prefix acme-team) on the role both orgs use: this org's StackSets run with its grants too" },
+      { account, what: `managed policy arn:aws:iam::${account}:policy/beta-stackset-execution-1 on ${role}`, status: 'missing', detail: expect.stringMatching(/^not one of the policies xstack derives for this org: .* detach-role-policy --role-name AWSCloudFormationStackSetExecutionRole --policy-arn arn:aws:iam::222222222222:policy\/beta-stackset-execution-1\), or set stackSets\.executionRoleName/) },
+      { account, what: `managed policy arn:aws:iam::${account}:policy/by-hand/acme-stackset-execution-1 on ${role}`, status: 'missing', detail: expect.stringMatching(/^named like this org's execution policies, but not one xstack bootstrap made \(on a path, or of another account\)/) },
+    ]);
+    expect(steps.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([
+      `managed policy arn:aws:iam::${account}:policy/beta-stackset-execution-1 on ${role}`,
+      `managed policy arn:aws:iam::${account}:policy/by-hand/acme-stackset-execution-1 on ${role}`,
+    ]);
+    const attached = ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyArn).sort();
+    expect(attached).toEqual(expect.arrayContaining([`arn:aws:iam::${account}:policy/acme-team-stackset-execution-1`, `arn:aws:iam::${account}:policy/by-hand/acme-stackset-execution-1`, `arn:aws:iam::${account}:policy/beta-stackset-execution-1`]));
+    expect(attached).not.toContain(`arn:aws:iam::${account}:policy/acme-stackset-execution-9`);
+    // Detached by hand, as the steps say: the next run is all ok.
+    for (const arn of [`arn:aws:iam::${account}:policy/by-hand/acme-stackset-execution-1`, `arn:aws:iam::${account}:policy/beta-stackset-execution-1`]) await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
   });
 

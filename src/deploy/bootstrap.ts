@@ -91,12 +91,21 @@ export interface BootstrapOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The endpoint is an emulator's, whose accounts are no one's: where the layout file records the StackSets is not asked. */
   emulator?: boolean;
+  /**
+   * Rewrite an existing execution role's trust as xstack's one statement even when that removes principals or
+   * statements it holds now (trustDropped); without it, such a rewrite is refused as a `missing` step.
+   */
+  replaceExecutionTrust?: boolean;
 }
 
 export interface BootstrapStep {
   account: string;
   what: string;
-  /** `ok`: already as wanted; `change`: made (or, dry run, would be made); `missing`: a check that failed (SERVICE_MANAGED). */
+  /**
+   * `ok`: already as wanted; `change`: made (or, dry run, would be made); `missing`: a check that failed
+   * (SERVICE_MANAGED), or what bootstrap leaves for a person to decide (an execution role's trust it would not
+   * rewrite, policies on it that xstack did not give it).
+   */
   status: 'ok' | 'change' | 'missing';
   detail?: string;
 }
@@ -302,6 +311,27 @@ export async function callerPrincipal(iam: IAMClient, callerArn: string): Promis
   throw new XstackError('CALLER_ROLE_UNREADABLE', `iam:GetRole on role ${role.name} (the caller ${callerArn}) returned no ARN`);
 }
 
+/** One statement of a trust policy, as IAM gives it back (single values may be strings or lists). */
+interface TrustStatement {
+  Sid?: string;
+  Effect?: string;
+  Principal?: unknown;
+  NotPrincipal?: unknown;
+  Action?: unknown;
+  NotAction?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const trustStatements = (trustDocument: string): TrustStatement[] =>
+  ([] as TrustStatement[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: TrustStatement | TrustStatement[] }).Statement ?? []);
+
+/**
+ * Whether an ARN is a principal of the account: its IAM ARN (a role, a user, the root), or an STS one, which
+ * callerPrincipal writes as it is for a caller that is not a role session (`arn:P:sts::A:federated-user/NAME`): either
+ * is what bootstrap itself wrote into the trust for a caller of the administrator account.
+ */
+const ofAccount = (arn: string, partition: string, account: string): boolean => arn.startsWith(`arn:${partition}:iam::${account}:`) || arn.startsWith(`arn:${partition}:sts::${account}:`);
+
 /**
  * The principals an execution role's trust already names in the administrator
  * account (its aws:PrincipalArn list), so that bootstrap adds to them: run by
@@ -309,15 +339,69 @@ export async function callerPrincipal(iam: IAMClient, callerArn: string): Promis
  */
 export function trustedPrincipals(trustDocument: string | undefined, partition: string, adminAccount: string): string[] {
   if (!trustDocument) return [];
-  const statements = ([] as unknown[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: unknown }).Statement ?? []);
-  const ownAccount = `arn:${partition}:iam::${adminAccount}:`;
-  return statements.flatMap((statement) => {
-    const arns = (statement as { Condition?: { ArnEquals?: Record<string, string | string[]> } }).Condition?.ArnEquals?.['aws:PrincipalArn'] ?? [];
-    return ([] as string[]).concat(arns).filter((arn) => arn.startsWith(ownAccount));
+  return trustStatements(trustDocument).flatMap((statement) => ([] as unknown[]).concat(statement.Condition?.ArnEquals?.['aws:PrincipalArn'] ?? []).map(String).filter((arn) => ofAccount(arn, partition, adminAccount)));
+}
+
+/** A policy value that is exactly one string, written as a string or a list of one. */
+const single = (value: unknown): string | undefined => (typeof value === 'string' ? value : Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' ? value[0] : undefined);
+const exactKeys = (value: object | undefined, keys: readonly string[]) => value !== undefined && Object.keys(value).sort().join() === [...keys].sort().join();
+
+/**
+ * Whether a trust statement is the one executionTrust writes for this administrator account, whatever its
+ * aws:PrincipalArn list: Allow, principal the account's root, sts:AssumeRole, and that one condition, nothing else.
+ * xstack has written no other form of it.
+ */
+function isXstackTrustStatement(statement: TrustStatement, partition: string, adminAccount: string): boolean {
+  const principal = statement.Principal as Record<string, unknown> | undefined;
+  return (
+    exactKeys(statement, ['Effect', 'Principal', 'Action', 'Condition']) &&
+    statement.Effect === 'Allow' &&
+    typeof principal === 'object' &&
+    exactKeys(principal, ['AWS']) &&
+    single(principal.AWS) === `arn:${partition}:iam::${adminAccount}:root` &&
+    single(statement.Action) === 'sts:AssumeRole' &&
+    exactKeys(statement.Condition, ['ArnEquals']) &&
+    exactKeys(statement.Condition!.ArnEquals, ['aws:PrincipalArn'])
+  );
+}
+
+/** A statement's principals as one text each (`AWS` ones as their ARN, others with their kind). */
+function principalsOf(statement: TrustStatement): string[] {
+  const principal = statement.Principal ?? statement.NotPrincipal;
+  if (typeof principal === 'string') return [principal];
+  return Object.entries((principal ?? {}) as Record<string, unknown>).flatMap(([kind, values]) => ([] as string[]).concat(values as string | string[]).map((v) => (kind === 'AWS' ? v : `${kind} ${v}`)));
+}
+
+/**
+ * What writing the execution role's trust as executionTrust would take away from the trust it has now: each statement
+ * that is not xstack's own (another administrator account, the administrator account's root with no condition, as
+ * AWS's sample template trusts it, a service, a federated provider, a Deny), by its principals, and the
+ * aws:PrincipalArn values of xstack's statement outside the administrator account, which trustedPrincipals does not
+ * carry over. The self-managed page lets a target account's execution role serve more than one administrator account
+ * or administration role ("Which users and groups can perform stack set operations in which target accounts",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html), and
+ * UpdateAssumeRolePolicy replaces the whole document ("Updates the policy that grants an IAM entity permission to
+ * assume a role", https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html): whoever those
+ * statements let in would be locked out.
+ */
+export function trustDropped(trustDocument: string | undefined, partition: string, adminAccount: string): string[] {
+  if (!trustDocument) return [];
+  return trustStatements(trustDocument).flatMap((statement) => {
+    if (isXstackTrustStatement(statement, partition, adminAccount)) {
+      const arns = ([] as unknown[]).concat(statement.Condition!.ArnEquals['aws:PrincipalArn'] ?? []).map(String);
+      return arns.filter((arn) => !ofAccount(arn, partition, adminAccount)).map((arn) => `aws:PrincipalArn ${arn} (outside the administrator account ${adminAccount})`);
+    }
+    const who = principalsOf(statement).join(', ') || 'no principal';
+    const effect = statement.Effect === 'Deny' ? 'Deny ' : '';
+    const root = statement.Effect !== 'Deny' && !statement.Condition && principalsOf(statement).some((p) => /^arn:[^:]+:iam::\d{12}:root$/.test(p) || /^\d{12}$/.test(p));
+    const how = statement.Condition ? `under its condition on ${Object.values(statement.Condition).flatMap((c) => Object.keys(c)).join(', ')}` : root ? 'with no condition: any principal of that account its own policies allow' : 'with no condition';
+    return [`${effect}${who}${statement.Sid ? ` (statement ${statement.Sid})` : ''} ${how}`];
   });
 }
 
 export const executionPolicyName = (prefix: string, n: number) => new Names(prefix).executionPolicy(n);
+/** The description bootstrap gives every execution policy it creates: another org's, on a shared role, is known by it. */
+export const EXECUTION_POLICY_DESCRIPTION = 'xstack: the StackSet execution role, derived from the compiled templates';
 
 export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: BootstrapOptions = {}): Promise<BootstrapStep[]> {
   const steps: BootstrapStep[] = [];
@@ -561,16 +645,25 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     });
   }
   const trustWritten = new Set<string>();
+  const trustRefused = new Set<string>();
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
-    const trust = (current: string | undefined) => {
+    const trust = (current: string | undefined): TrustOrRefusal => {
       const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
+      const dropped = trustDropped(current, org.partition, admin);
+      if (dropped.length > 0 && !options.replaceExecutionTrust) return { refused: trustRefusal(admin, principals, dropped) };
       const document = executionTrust(org.partition, admin, principals);
       refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
-      return { document, detail: `trusts ${principals.join(', ')}` };
+      return { document, detail: [`trusts ${principals.join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
     };
     // Each execution role's trust names the administration role, which this run may have just created.
     const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created' });
+    if (executionRole === 'refused') {
+      trustRefused.add(account);
+      // Its trust is not xstack's: xstack's policies are not given to whoever else it lets in; what the role holds is still said.
+      await reportPoliciesNotOurs(accountIam, account, compiled, new Set((await attachedPolicies(accountIam, s.executionRoleName)).map((p) => p.PolicyArn!)), report);
+      return;
+    }
     if (executionRole !== 'same') trustWritten.add(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
@@ -584,7 +677,15 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
+  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
+  else {
+    report({
+      account: admin,
+      what: `role ${s.administrationRoleName}: tag ${bootstrapTag(org.prefix)}`,
+      status: 'missing',
+      detail: `not written: the execution role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's execution policies were not attached; written by the first run that sets up every account`,
+    });
+  }
   if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a)), sleep, report);
 }
 
@@ -871,8 +972,19 @@ function refuseOversizedTrust(compiled: CompiledOrg, account: string, role: stri
   );
 }
 
-/** A role's trust as it should be, given the one it has (none when the role is new), and what to say about it. */
-type TrustFor = (current: string | undefined) => { document: object; detail?: string };
+/** A trust to write and what to say about it, or why the one the role has is left as it is (a `missing` step). */
+type TrustOrRefusal = { document: object; detail?: string } | { refused: string };
+/** A role's trust as it should be, given the one it has (none when the role is new). */
+type TrustFor = (current: string | undefined) => TrustOrRefusal;
+
+/** Why an execution role's trust is left as it is: what the rewrite would drop, and the two ways on. */
+function trustRefusal(admin: string, principals: readonly string[], dropped: readonly string[]): string {
+  return (
+    `its trust policy lets in what xstack's would not: ${dropped.join('; ')}. Bootstrap writes the trust as one statement (account ${admin}, for ${principals.join(', ')}), ` +
+    `which would lock those out (another administrator account, or an administration role of another tool, using this role); left as it is, and xstack's execution policies not attached to it. ` +
+    `Check who uses the role, then run bootstrap with --replace-execution-trust to replace its trust, or set stackSets.executionRoleName in the org file to a role of xstack's own (bootstrap creates it)`
+  );
+}
 
 /** What a step that writes in this run has: dry run or not, where it reports, and how it waits while IAM propagates. */
 interface Writes {
@@ -883,8 +995,8 @@ interface Writes {
   roleCreated: boolean;
 }
 
-/** Whether the role was created, its trust updated, or left as it was (dry run: what would be). */
-type RoleChange = 'created' | 'updated' | 'same';
+/** Whether the role was created, its trust updated, left as it was, or left because its trust may not be rewritten (dry run: what would be). */
+type RoleChange = 'created' | 'updated' | 'same' | 'refused';
 
 /** How a role's trust is written: `principalCreated` when it names a role this run created (trustWritten). */
 interface TrustWrites {
@@ -896,16 +1008,23 @@ interface TrustWrites {
 
 async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
+  let exists = true;
   try {
     current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
   } catch (error) {
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
-    const trust = trustFor(undefined);
+    exists = false;
+  }
+  const trust = trustFor(current);
+  if ('refused' in trust) {
+    report({ account, what: `role ${name}`, status: 'missing', detail: trust.refused });
+    return 'refused';
+  }
+  if (!exists) {
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
     if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' })));
     return 'created';
   }
-  const trust = trustFor(current);
   if (sameDocument(current, trust.document)) {
     report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
     return 'same';
@@ -1031,7 +1150,8 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   const role = org.stackSets.executionRoleName;
   const attached = new Set<string>();
   // A role this run created has nothing attached (and IAM may not show it yet): not listed.
-  if (!roleCreated && (!dry || (await roleExists(iam, role)))) {
+  const existed = !roleCreated && (!dry || (await roleExists(iam, role)));
+  if (existed) {
     for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
@@ -1058,7 +1178,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     let policyCreated = false;
     if (!defaultVersion) {
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
-      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: 'xstack: the StackSet execution role, derived from the compiled templates' }));
+      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION }));
       policyCreated = true;
     } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
     else {
@@ -1084,9 +1204,66 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     report({ account, what: `detach ${arn.slice(own.length)} from ${role}`, status: 'change', detail: `no longer derived (the policy now takes ${packs.length}); the policy is kept, unattached` });
     if (!dry) await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
   }
-  // Named like one of this org's packs, but on a path or of another account: not one bootstrap made, so not detached.
-  const lookalikes = [...attached].filter((arn) => !arn.startsWith(own) || arn.slice(own.length).includes('/')).filter((arn) => names.executionPolicyNumber(arn.split('/').pop()!) !== undefined);
-  for (const arn of lookalikes) report({ account, what: `managed policy ${arn}`, status: 'missing', detail: 'attached, named like this org\'s execution policies but not one xstack bootstrap made: detach it by hand if it is not wanted (xstack detaches only its own)' });
+  if (existed) await reportPoliciesNotOurs(iam, account, compiled, attached, report);
+}
+
+/** An execution policy pack of another org (another prefix): in this account, on no path, created by bootstrap (its description). */
+async function otherOrgPack(iam: IAMClient, arn: string, own: string): Promise<string | undefined> {
+  const name = arn.startsWith(own) ? arn.slice(own.length) : '';
+  const prefix = /^([^/]+)-stackset-execution-[1-9]\d*$/.exec(name)?.[1];
+  if (prefix === undefined) return undefined;
+  // "This element is included in the response to the GetPolicy operation" (Policy.Description,
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_Policy.html).
+  const description = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.Description;
+  return description === EXECUTION_POLICY_DESCRIPTION ? prefix : undefined;
+}
+
+/** Whether a policy document allows every action on every resource, as AdministratorAccess does. */
+const grantsEverything = (policy: { Statement?: unknown }): boolean =>
+  ([] as Array<{ Effect?: string; Action?: unknown; Resource?: unknown }>).concat((policy.Statement ?? []) as never).some((st) => st.Effect === 'Allow' && ([] as unknown[]).concat(st.Action).includes('*') && ([] as unknown[]).concat(st.Resource).includes('*'));
+
+/**
+ * What the execution role holds that this org's bootstrap did not give it, each a `missing` step naming it: every
+ * attached managed policy that is not one of this org's packs, and every inline policy (bootstrap writes none on the
+ * execution role). A role's permissions are all its policies together: "AWS evaluates all the permissions granted by
+ * the policies for at least one Allow" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
+ * so with any of them the role may do more than the derived policy, and the audit report's execution role reach does
+ * not hold in that account. The name is the one the self-managed page tells every target account to use ("The role
+ * in each of your target accounts should be named AWSCloudFormationStackSetExecutionRole",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html), whose sample
+ * template attaches AdministratorAccess: such a role is found, not made. Inline policies are listed by
+ * ListRolePolicies ("Lists the names of the inline policies that are embedded in the specified IAM role",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html), which ListAttachedRolePolicies
+ * does not show. Nothing is detached or deleted: xstack removes only what it made. Another org's packs (two orgs may
+ * share the default role) are said, `ok`.
+ */
+async function reportPoliciesNotOurs(iam: IAMClient, account: string, compiled: CompiledOrg, attached: ReadonlySet<string>, report: (s: BootstrapStep) => void) {
+  const { org } = compiled;
+  const role = org.stackSets.executionRoleName;
+  const names = new Names(org.prefix);
+  const own = `arn:${org.partition}:iam::${account}:policy/`;
+  const reach = `the role is then not least privilege, and the audit report's execution role reach does not hold in account ${account}`;
+  const instead = `or set stackSets.executionRoleName in the org file to a role of xstack's own (bootstrap creates it); xstack never detaches or deletes what it did not make`;
+  for (const arn of [...attached].sort()) {
+    const name = arn.split('/').pop()!;
+    if (arn.startsWith(own) && !arn.slice(own.length).includes('/') && names.executionPolicyNumber(name) !== undefined) continue;
+    const otherOrg = await otherOrgPack(iam, arn, own);
+    if (otherOrg !== undefined) {
+      report({ account, what: `managed policy ${name} on ${role}`, status: 'ok', detail: `another org's execution policy (prefix ${otherOrg}) on the role both orgs use: this org's StackSets run with its grants too` });
+      continue;
+    }
+    const what =
+      arn === `arn:${org.partition}:iam::aws:policy/AdministratorAccess`
+        ? `AWS's AdministratorAccess, every action on every resource (AWS's sample template for this role attaches it): ${reach}`
+        : names.executionPolicyNumber(name) !== undefined
+          ? `named like this org's execution policies, but not one xstack bootstrap made (on a path, or of another account): it grants what xstack did not derive, so ${reach}`
+          : `not one of the policies xstack derives for this org: it grants what xstack did not derive, so ${reach}`;
+    report({ account, what: `managed policy ${arn} on ${role}`, status: 'missing', detail: `${what}. Detach it by hand if nothing else needs it (aws iam detach-role-policy --role-name ${role} --policy-arn ${arn}), ${instead}` });
+  }
+  for (const [name, policy] of [...(await inlinePolicies(iam, role))].sort(([a], [b]) => a.localeCompare(b))) {
+    const what = grantsEverything(policy) ? `it allows every action on every resource, as AdministratorAccess does: ${reach}` : `xstack writes no inline policy on the execution role, and this one grants what xstack did not derive, so ${reach}`;
+    report({ account, what: `inline policy ${role}/${name}`, status: 'missing', detail: `${what}. Delete it by hand if nothing else needs it (aws iam delete-role-policy --role-name ${role} --policy-name ${name}), ${instead}` });
+  }
 }
 
 const statementsOf = (text: string): IamStatement[] => ([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []);

@@ -10,6 +10,7 @@
  */
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import type { Aws } from '../../src/deploy/clients';
+import { executionTrust } from '../../src/deploy/bootstrap';
 import { namedExistingRoles } from '../../src/deploy/existing-roles';
 import { roleNameOf, rolePathOf } from '../../src/iam/role-path';
 import type { Org } from '../../src/org/model';
@@ -18,18 +19,20 @@ const trust = (principal: Record<string, string>) => JSON.stringify({ Version: '
 
 export async function createStackSetRoles(org: Org, aws: Aws, adminAccountId: string, options: { orgRoles?: boolean } = {}): Promise<void> {
   const s = org.stackSets;
-  const ensure = async (iam: ReturnType<Aws['iam']>, name: string, principal: Record<string, string>, path?: string) => {
+  const ensure = async (iam: ReturnType<Aws['iam']>, name: string, document: string, path?: string) => {
     try {
       await iam.send(new GetRoleCommand({ RoleName: name }));
     } catch {
-      await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: trust(principal) }));
+      await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: document }));
     }
   };
-  await ensure(aws.iam(), s.administrationRoleName, { Service: 'cloudformation.amazonaws.com' });
+  await ensure(aws.iam(), s.administrationRoleName, trust({ Service: 'cloudformation.amazonaws.com' }));
+  // The execution role's trust as bootstrap writes it, so that a bootstrap run after this fixture finds it its own.
+  const executionRoleTrust = JSON.stringify(executionTrust(org.partition, adminAccountId, [`arn:${org.partition}:iam::${adminAccountId}:role/${s.administrationRoleName}`]));
   for (const account of org.accounts) {
     const credentials = await aws.assume(`arn:${org.partition}:iam::${account.id}:role/OrganizationAccountAccessRole`);
-    await ensure(aws.iam(credentials), s.executionRoleName, { AWS: `arn:${org.partition}:iam::${adminAccountId}:role/${s.administrationRoleName}` });
+    await ensure(aws.iam(credentials), s.executionRoleName, executionRoleTrust);
     if (options.orgRoles === false || account.role !== 'pipeline') continue;
-    for (const { role } of namedExistingRoles(org)) await ensure(aws.iam(credentials), roleNameOf(role), { AWS: `arn:${org.partition}:iam::${account.id}:root` }, rolePathOf(role));
+    for (const { role } of namedExistingRoles(org)) await ensure(aws.iam(credentials), roleNameOf(role), trust({ AWS: `arn:${org.partition}:iam::${account.id}:root` }), rolePathOf(role));
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * `xstack bootstrap` meeting an execution role it did not make (review s21-dep F1), against moto's server: the name is
+ * the one AWS tells every target account to use ("The role in each of your target accounts should be named
+ * AWSCloudFormationStackSetExecutionRole", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html),
+ * and the sample template that page links attaches AdministratorAccess to it. moto's server knows AWS's managed
+ * policies only when asked (MOTO_IAM_LOAD_MANAGED_POLICIES, read by moto's settings.load_iam_aws_managed_policies),
+ * so this file starts its own server with them; the other bootstrap tests (deploy-bootstrap.test.ts) do without.
+ */
+import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { describe, expect, it } from 'vitest';
+import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
+import { compileFile } from './helpers';
+import { runCli } from './support/run-cli';
+import { useLocalAws } from './support/local-aws';
+
+// Read by moto's server when it starts (it inherits this process's environment), not after.
+process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
+const env = useLocalAws({ beforeAll: async () => void delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES });
+
+const account = '222222222222';
+const role = 'AWSCloudFormationStackSetExecutionRole';
+const administratorAccess = 'arn:aws:iam::aws:policy/AdministratorAccess';
+
+/**
+ * The execution role in account 222222222222 as the sample template linked from
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html makes it
+ * (ManagedPolicyArns AdministratorAccess, Principal AWS the administrator account), trusted by another administrator
+ * account too, with an inline policy of its own.
+ */
+async function sampleRole() {
+  const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+  const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+  const before = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole' },
+      { Sid: 'OtherAdministrator', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' },
+    ],
+  };
+  await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(before) }));
+  await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: administratorAccess }));
+  await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'ops-extra', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }));
+  return { admin, iam, before };
+}
+
+describe('xstack bootstrap on moto, meeting an execution role it did not make', () => {
+  it("SELF_MANAGED: an execution role made before, as AWS's sample template makes it (AdministratorAccess; trusting the administrator account's root) and trusted by another administrator account too: every policy xstack did not give it and every principal the rewrite would drop is missing, in --dry-run too, and nothing of it changed; --replace-execution-trust replaces the trust, saying whom it drops; detached by hand, the next run is all ok (review s21-dep F1)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const administrationRole = compiled.org.stackSets.administrationRoleName;
+    const { admin, iam, before } = await sampleRole();
+    const trustNow = async () => JSON.parse(decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!)) as typeof before;
+    const attachedNow = async () => ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyName!).sort();
+    const inlineNow = async () => (await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? [];
+
+    for (const dryRun of [true, false]) {
+      const aws = env.aws();
+      const steps = await bootstrap(compiled, aws, { dryRun });
+      const missing = steps.filter((s) => s.status === 'missing');
+      expect(missing.map((s) => `${s.account} ${s.what}`), `dry run ${dryRun}`).toEqual([
+        `${account} role ${role}`,
+        `${account} managed policy ${administratorAccess} on ${role}`,
+        `${account} inline policy ${role}/ops-extra`,
+        `${admin} role ${administrationRole}: tag xstack:bootstrap:acme`,
+      ]);
+      const [trust, adminAccess, inline] = missing;
+      expect(trust.detail).toMatch(
+        new RegExp(
+          `^its trust policy lets in what xstack's would not: arn:aws:iam::${admin}:root with no condition: any principal of that account its own policies allow; arn:aws:iam::999999999999:root \\(statement OtherAdministrator\\) with no condition: any principal of that account its own policies allow\\. .*would lock those out .*left as it is, and xstack's execution policies not attached to it\\. .*--replace-execution-trust .*stackSets\\.executionRoleName`,
+        ),
+      );
+      expect(adminAccess.detail).toMatch(/^AWS's AdministratorAccess, every action on every resource .*: the role is then not least privilege, and the audit report's execution role reach does not hold in account 222222222222\. Detach it by hand .*--policy-arn arn:aws:iam::aws:policy\/AdministratorAccess\), or set stackSets\.executionRoleName .*; xstack never detaches or deletes what it did not make$/);
+      expect(inline.detail).toMatch(/^xstack writes no inline policy on the execution role.*not least privilege.*delete-role-policy --role-name AWSCloudFormationStackSetExecutionRole --policy-name ops-extra\)/);
+      // The other accounts are set up as ever.
+      expect(steps.filter((s) => s.account !== account && s.account !== admin && s.status === 'missing')).toEqual([]);
+      expect(steps.some((s) => s.account === account && /stackset-execution|assumable/.test(s.what))).toBe(false);
+      // Nothing of that role changed: its trust, AdministratorAccess, its inline policy; no pack of xstack attached to it.
+      expect(await trustNow()).toEqual(before);
+      expect(await attachedNow()).toEqual(['AdministratorAccess']);
+      expect(await inlineNow()).toEqual(['ops-extra']);
+      if (dryRun) for (const call of ['CreateRoleCommand', 'UpdateAssumeRolePolicyCommand', 'AttachRolePolicyCommand', 'DetachRolePolicyCommand', 'DeleteRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0, call).toBe(0);
+    }
+    expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
+
+    const replaced = await bootstrap(compiled, env.aws(), { replaceExecutionTrust: true });
+    expect(replaced.find((s) => s.account === account && s.what === `role ${role}`)).toMatchObject({
+      status: 'change',
+      detail: expect.stringMatching(new RegExp(`^update trust policy; trusts .*; no longer trusts \\(--replace-execution-trust\\): arn:aws:iam::${admin}:root with no condition: .*; arn:aws:iam::999999999999:root \\(statement OtherAdministrator\\) with no condition: any principal of that account its own policies allow$`)),
+    });
+    expect((await trustNow()).Statement).toEqual([
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': expect.arrayContaining([`arn:aws:iam::${admin}:role/${administrationRole}`]) } } },
+    ]);
+    // What xstack did not make is still reported, and still there: never detached.
+    expect(replaced.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([`managed policy ${administratorAccess} on ${role}`, `inline policy ${role}/ops-extra`]);
+    expect(await attachedNow()).toEqual(expect.arrayContaining(['AdministratorAccess', 'acme-stackset-execution-1']));
+    expect(await inlineNow()).toEqual(['ops-extra']);
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+
+    await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: administratorAccess }));
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: 'ops-extra' }));
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
+  });
+
+  it('the CLI: bootstrap --dry-run prints the refusal and AdministratorAccess, exit 1; --replace-execution-trust reaches bootstrap (its step says whom the trust no longer lets in)', async () => {
+    await sampleRole();
+    const dry = await runCli(['bootstrap', 'parameters/example.yaml', '--dry-run'], env.endpoint);
+    expect(dry.code, dry.stderr).toBe(1);
+    expect(dry.stdout).toContain(`✗ ${account} role ${role}: its trust policy lets in what xstack's would not: `);
+    expect(dry.stdout).toContain(`✗ ${account} managed policy ${administratorAccess} on ${role}: AWS's AdministratorAccess, every action on every resource`);
+    const replaced = await runCli(['bootstrap', 'parameters/example.yaml', '--replace-execution-trust'], env.endpoint);
+    // AdministratorAccess and the inline policy are still there: still exit 1.
+    expect(replaced.code, replaced.stderr).toBe(1);
+    expect(replaced.stdout).toMatch(new RegExp(`^\\+ ${account} role ${role}: update trust policy; trusts .*; no longer trusts \\(--replace-execution-trust\\): .*arn:aws:iam::999999999999:root`, 'm'));
+    expect(replaced.stdout).not.toContain(`✗ ${account} role ${role}:`);
+  });
+});
