@@ -25,7 +25,7 @@ export function scopeSection(org: Org): Section {
         rows: [
           [
             `The StackSet execution role's own rights (${executionRoleOf(org)})`,
-            'CloudFormation acts as it to create, change and delete every resource of a stage, so it administers all of them. With self-managed permissions, `xstack bootstrap` creates it with the policy listed under "The StackSet execution role" (derived from these templates); a role made another way, or by StackSets itself (service-managed), may hold more, which this report cannot see. The key policies name it, and the report lists it under "administer" for every resource.',
+            'CloudFormation acts as it to create, change and delete every resource of a stage, so it administers all of them. With self-managed permissions, `xstack bootstrap` creates it with the policy listed under "The StackSet execution role" (derived from these templates), and, where a role of that name already exists, stops (a step left to a person) while it holds any other policy, AdministratorAccess included, or trusts anyone bootstrap would not; a role made by StackSets itself (service-managed) may hold more, which this report cannot see. The key policies name it, and the report lists it under "administer" for every resource.',
             'IAM policy simulator on the role (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html (service-managed: stacksets-exec-*, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html)',
           ],
           [

@@ -75,6 +75,7 @@ import { sha256 } from '../hash';
 import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
+import type { PlainStatement } from '../checks/documents';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -312,15 +313,7 @@ export async function callerPrincipal(iam: IAMClient, callerArn: string): Promis
 }
 
 /** One statement of a trust policy, as IAM gives it back (single values may be strings or lists). */
-interface TrustStatement {
-  Sid?: string;
-  Effect?: string;
-  Principal?: unknown;
-  NotPrincipal?: unknown;
-  Action?: unknown;
-  NotAction?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
+type TrustStatement = PlainStatement;
 
 const trustStatements = (trustDocument: string): TrustStatement[] =>
   ([] as TrustStatement[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: TrustStatement | TrustStatement[] }).Statement ?? []);
