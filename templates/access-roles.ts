@@ -51,8 +51,11 @@ function peopleRole(
 ): Record<string, Resource> {
   const principalArns = p.sources.flatMap((s, i) => s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}`))));
   // Another permission set whose name only begins as a named one's is refused (src/iam/role-path.ts namesOnePermissionSet).
+  // One ARN for both path forms: a refusal may match deeper paths too (no Identity Center role has them), and ArnLike's
+  // `*` spans `/` and may match nothing, so `sso.amazonaws.com/*<set>_*_*` covers the role with and without the home
+  // Region's segment, at half the trust policy's characters (2,048 by default).
   const otherPermissionSets = p.sources.flatMap((s, i) =>
-    s.sso ? s.roleNames.filter(namesOnePermissionSet).flatMap((r) => SSO_PATHS.map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}_*`))) : [],
+    s.sso ? s.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${p.sourceAccountIds[i]}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
   );
   // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
   // carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).

@@ -98,12 +98,7 @@ describe('access roles', () => {
         ],
       },
       // Not another permission set whose name only begins with Developer_ (review s21-tpl T3).
-      ArnNotLike: {
-        'aws:PrincipalArn': [
-          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*_*' },
-          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*_*' },
-        ],
-      },
+      ArnNotLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*' }] },
     });
     // Role chaining: one hour at most, IAM's default (no MaxSessionDuration), and no MFA condition that could never hold.
     expect(developer.MaxSessionDuration).toBeUndefined();

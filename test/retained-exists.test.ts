@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
 import { checkExistingRoles } from '../src/deploy/existing-roles';
-import { deleteRetained, isInstanceStackOf, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { isInstanceStackOf } from '../src/deploy/stacksets';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
 let fake: RefusingAws;

@@ -1694,7 +1694,8 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * deletes began (deletesBegan): an earlier destroy deleted them and stopped (interrupted, or a retained resource it
  * could not delete) before it deleted all they retain, and kept the StackSet, so this run finds them again. Every
  * retained resource is found this way, named or not (keys and log groups have names AWS makes), for 90 days after its
- * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it).
+ * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
+ * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
 async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<RetainedResource[]> {
   const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
@@ -1714,6 +1715,11 @@ async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetCon
   const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
   if (!since) return found;
   for (const account of without) {
+    // Not an account Organizations reports not ACTIVE (suspended, closing): its instance went with RetainStacks, its
+    // stack and what it retains stay there, and "during this 90-day period, the resources won't be available" in a
+    // closed account (https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html): a read
+    // refused there would fail every later run (review s21-diff D1).
+    if ((await run.organization.active(account)) === false) continue;
     const cfn = accountClient(run, account);
     for (const stackId of await deletedInstanceStacks(cfn, desired.name, since)) add(account, await stackResources(cfn, stackId));
   }
@@ -1758,7 +1764,7 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
 }
 
 const retainedNotDeletedText = (stackSet: string, failures: string[]) =>
-  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again`;
+  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain`;
 
 export interface VerifyResult {
   /** Each difference between what is deployed and the manifest, in words. */

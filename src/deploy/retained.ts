@@ -23,6 +23,7 @@ import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
+import { isInstanceStackOf } from './stacksets';
 
 export const DELETABLE_RETAINED_TYPES = ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::Logs::LogGroup'] as const;
 export type RetainedType = (typeof DELETABLE_RETAINED_TYPES)[number];
@@ -226,17 +227,6 @@ async function emptyAndDeleteBucket(aws: Aws, target: Target, Bucket: string): P
     versionMarker = page.NextVersionIdMarker;
   }
   await s3.send(new DeleteBucketCommand({ Bucket }));
-}
-
-/**
- * The stack a StackSet made in an account is named `StackSet-<StackSet>-<uuid>` (StackSets' naming, as the stacks
- * show it; the local emulator names it `StackSet:<StackSet>`). Matched whole, so that the stacks of a StackSet whose
- * name begins with this one's (`<prefix>-ci` and `<prefix>-ci-network`) are never taken for its own.
- */
-export function isInstanceStackOf(stackName: string, stackSet: string): boolean {
-  if (stackName === `StackSet:${stackSet}`) return true;
-  const rest = stackName.startsWith(`StackSet-${stackSet}-`) ? stackName.slice(`StackSet-${stackSet}-`.length) : undefined;
-  return rest !== undefined && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(rest);
 }
 
 /**

@@ -1013,6 +1013,17 @@ function notEmptyError(ctx: StackSetContext, actual: ActualStackSet, times: numb
 }
 
 /**
+ * The stack a StackSet made in an account is named `StackSet-<StackSet>-<uuid>` (StackSets' naming, as the stacks
+ * show it; the local emulator names it `StackSet:<StackSet>`). Matched whole, so that the stacks of a StackSet whose
+ * name begins with this one's (`<prefix>-ci` and `<prefix>-ci-network`) are never taken for its own.
+ */
+export function isInstanceStackOf(stackName: string, stackSet: string): boolean {
+  if (stackName === `StackSet:${stackSet}`) return true;
+  const rest = stackName.startsWith(`StackSet-${stackSet}-`) ? stackName.slice(`StackSet-${stackSet}-`.length) : undefined;
+  return rest !== undefined && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(rest);
+}
+
+/**
  * The instance's stack in its own account. StackSets name it
  * `StackSet-<name>-<uuid>`; the local emulator reports an instance StackId
  * that does not resolve and names the stack `StackSet:<name>`, so a stack that
@@ -1031,7 +1042,7 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
   do {
     const page = await cfn.send(new ListStacksCommand({ NextToken: token }));
     const found = (page.StackSummaries ?? []).find(
-      (s) => s.StackStatus !== 'DELETE_COMPLETE' && (s.StackName === `StackSet:${stackSet}` || s.StackName?.startsWith(`StackSet-${stackSet}-`)),
+      (s) => s.StackStatus !== 'DELETE_COMPLETE' && s.StackName !== undefined && isInstanceStackOf(s.StackName, stackSet),
     );
     if (found) return (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0];
     token = page.NextToken;
