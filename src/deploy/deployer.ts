@@ -54,6 +54,7 @@ import {
   instanceResources,
   instanceStack,
   stackResources,
+  stackSetOperations,
   listOrgStackSets,
   OperationFailedError,
   operationFailedText,
@@ -1736,14 +1737,8 @@ async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetCon
  * run's are, long before this one reads them.
  */
 async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
-  const { ListStackSetOperationsCommand } = await import('@aws-sdk/client-cloudformation');
   const operations: Array<{ action: string; created: number }> = [];
-  let token: string | undefined;
-  do {
-    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
-    for (const op of page.Summaries ?? []) if (op.Action && op.CreationTimestamp) operations.push({ action: op.Action, created: op.CreationTimestamp.getTime() });
-    token = page.NextToken;
-  } while (token);
+  for await (const op of stackSetOperations(ctx)) if (op.Action && op.CreationTimestamp) operations.push({ action: op.Action, created: op.CreationTimestamp.getTime() });
   const lastChange = Math.max(-Infinity, ...operations.filter((op) => op.action === 'CREATE' || op.action === 'UPDATE').map((op) => op.created));
   const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange).map((op) => op.created);
   return deletes.length > 0 ? new Date(Math.min(...deletes)) : undefined;

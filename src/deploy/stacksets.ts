@@ -27,6 +27,7 @@ import {
   type Tag,
   type CloudFormationClient,
   type StackSetOperationPreferences,
+  type StackSetOperationSummary,
 } from '@aws-sdk/client-cloudformation';
 import { XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
@@ -861,14 +862,18 @@ const NOT_FOUND = 'NOT_FOUND';
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
  */
 async function runningOperation(ctx: StackSetContext): Promise<string | undefined> {
+  for await (const op of stackSetOperations(ctx)) if (op.OperationId && RUNNING.has(op.Status ?? '')) return op.OperationId;
+  return undefined;
+}
+
+/** The StackSet's operations, a page read only when the one before is used up (a caller that stops early reads no more). */
+export async function* stackSetOperations(ctx: StackSetContext): AsyncGenerator<StackSetOperationSummary> {
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
-    const running = (page.Summaries ?? []).find((op) => op.OperationId && RUNNING.has(op.Status ?? ''));
-    if (running) return running.OperationId;
+    yield* page.Summaries ?? [];
     token = page.NextToken;
   } while (token);
-  return undefined;
 }
 
 /**
