@@ -21,6 +21,9 @@ export function formatProblem(p: Problem): string {
 }
 
 /** Base class: every error xstack raises on purpose has a stable code. */
+/** The name an AWS SDK error (or any thrown value) carries, e.g. `NoSuchEntityException`; undefined when none. */
+export const errorName = (error: unknown): string | undefined => (error as { name?: string } | undefined)?.name;
+
 export class XstackError extends Error {
   constructor(
     readonly code: string,

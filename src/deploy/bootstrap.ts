@@ -315,8 +315,7 @@ export async function callerPrincipal(iam: IAMClient, callerArn: string): Promis
 /** One statement of a trust policy, as IAM gives it back (single values may be strings or lists). */
 type TrustStatement = PlainStatement;
 
-const trustStatements = (trustDocument: string): TrustStatement[] =>
-  ([] as TrustStatement[]).concat((JSON.parse(decodeURIComponent(trustDocument)) as { Statement?: TrustStatement | TrustStatement[] }).Statement ?? []);
+const trustStatements = (trustDocument: string): TrustStatement[] => statementsOf<TrustStatement>(trustDocument);
 
 /**
  * Whether an ARN is a principal of the account: its IAM ARN (a role, a user, the root), or an STS one, which
@@ -1259,7 +1258,10 @@ async function reportPoliciesNotOurs(iam: IAMClient, account: string, compiled: 
   }
 }
 
-const statementsOf = (text: string): IamStatement[] => ([] as IamStatement[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: IamStatement[] }).Statement ?? []);
+/** A policy document as IAM gives it back (URL-encoded JSON), as its statements: one statement or a list of them. */
+function statementsOf<S = IamStatement>(text: string): S[] {
+  return ([] as S[]).concat((JSON.parse(decodeURIComponent(text)) as { Statement?: S | S[] }).Statement ?? []);
+}
 
 /** Each (effect, action, resource, condition) a statement grants or denies, as one string. */
 const grantsOf = (s: IamStatement): string[] => {

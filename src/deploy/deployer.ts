@@ -28,7 +28,7 @@ import { bodyReplacements, replacementsRefusal, type Replacements } from './repl
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
-import { XstackError } from '../errors';
+import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { fromYaml } from '../yaml';
 import type { Aws } from './clients';
@@ -1752,7 +1752,7 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
     try {
       await deleteRetained(run.aws, target(run, r.account), r);
     } catch (error) {
-      failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`);
+      failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
     }
   }
   return failures;

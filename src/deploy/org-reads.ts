@@ -8,9 +8,8 @@
  * the callers of SERVICE_MANAGED StackSets (callAs SELF, DELEGATED_ADMIN).
  */
 import { DescribeAccountCommand, DescribeOrganizationCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
-import { XstackError } from '../errors';
+import { errorName, XstackError } from '../errors';
 
-const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
 const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);

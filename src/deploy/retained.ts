@@ -21,7 +21,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { conditionHolds } from '../cfn/account-switch';
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
-import { XstackError } from '../errors';
+import { errorName, XstackError } from '../errors';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
 import { isInstanceStackOf } from './stacksets';
 
@@ -189,7 +189,6 @@ export async function deleteRetained(aws: Aws, target: Target, resource: Retaine
   await emptyAndDeleteBucket(aws, target, resource.physicalId).catch(unless('NoSuchBucket'));
 }
 
-const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 /** A catch that takes the error named as done, and throws any other. */
 const unless =

@@ -29,7 +29,7 @@ import {
   type StackSetOperationPreferences,
   type StackSetOperationSummary,
 } from '@aws-sdk/client-cloudformation';
-import { XstackError } from '../errors';
+import { errorName, XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
 import type { TemplateSource } from './template-store';
@@ -112,7 +112,6 @@ const RUNNING = new Set(['RUNNING', 'QUEUED', 'STOPPING']);
 /** Instance statuses that count as healthy. ROLLBACK and the like are failures, not "*_COMPLETE". */
 export const HEALTHY_INSTANCE = new Set(['CURRENT']);
 
-const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 
 export interface StackSetContext {
   cfn: CloudFormationClient;
