@@ -458,6 +458,17 @@ describe('rules catch what they are for', () => {
     expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002', 'XS014']);
   });
 
+  it('XS002 takes the actions that admit only "*" from IAM\'s data, not from a list kept by hand', () => {
+    // No template of xstack grants sts:GetCallerIdentity; IAM gives it no resource type, so the reason admits it.
+    expect(checkTemplate(identity({ Action: 'sts:GetCallerIdentity', Resource: '*' }, reason))).toEqual([]);
+    // A name IAM does not define, or one with a resource type, is never admitted on "*", and the message names it.
+    for (const action of ['codecommit:ListRepositoriez', 'codecommit:GetRepository']) {
+      const [finding] = checkTemplate(identity({ Action: ['codecommit:ListRepositories', action], Resource: '*' }, reason));
+      expect(finding).toMatchObject({ rule: 'XS002', item: 'Resource::*' });
+      expect(finding.message).toContain(`resource "*" for ${action},`);
+    }
+  });
+
   it('XS014: S3 grants pin the bucket owner; only an AWS-owned bucket goes without, and only with a recorded reason', () => {
     const owned = { Action: 's3:GetObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::aws-codedeploy-${AWS::Region}/*' } };
     const xs014 = { xstack: { exceptions: [{ rule: 'XS014', statement: 'S', reason: "AWS's bucket" }] } };

@@ -75,6 +75,23 @@ const readJson = <T>(...parts: string[]): T => JSON.parse(readFileSync(join(DATA
 let serviceNames: Set<string> | undefined;
 const services = new Map<string, ServiceData | undefined>();
 
+/** An action (`service:Name`) as IAM's data has it; undefined for a name IAM does not define (a registry schema lists a few: `s3:REST.PUT.OBJECT`). */
+export function actionData(action: string): ActionData | undefined {
+  const [service, name] = action.split(':');
+  return name === undefined ? undefined : serviceData(service)?.action(name);
+}
+
+/**
+ * Whether IAM gives the action no resource type, so that a policy must name "*" for it: "If there is no value for
+ * this column, you must specify all resources ("*") to which the policy applies in the Resource element of your
+ * policy statement" (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+ * False for an action IAM does not define: nothing admits "*" for it.
+ */
+export function takesOnlyAllResources(action: string): boolean {
+  const known = actionData(action);
+  return known !== undefined && known.resourceTypes.length === 0;
+}
+
 /** A service's data by its prefix (`s3`, `kms`), or undefined when IAM has no such service. */
 export function serviceData(prefix: string): ServiceData | undefined {
   const p = prefix.toLowerCase();

@@ -36,7 +36,7 @@ import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { handlerActionsFor } from './optional-handler-actions';
-import { serviceData } from '../checks/iam-data';
+import { actionData, takesOnlyAllResources } from '../checks/iam-data';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
 
@@ -157,16 +157,10 @@ const PATH_DENIAL_REASON =
  * statement (KmsCreateKey).
  */
 function withoutResourceType(action: string): { read: boolean } | undefined {
-  const known = actionData(action);
-  if (!known || known.resourceTypes.length > 0) return undefined;
-  return { read: known.accessLevel === 'List' || known.accessLevel === 'Read' };
+  if (!takesOnlyAllResources(action)) return undefined;
+  const accessLevel = actionData(action)!.accessLevel;
+  return { read: accessLevel === 'List' || accessLevel === 'Read' };
 }
-
-/** An action as IAM's data has it; undefined for a name IAM does not define (a registry schema lists a few: `s3:REST.PUT.OBJECT`). */
-const actionData = (action: string) => {
-  const [service, name] = action.split(':');
-  return serviceData(service)?.action(name);
-};
 
 /**
  * Handler actions whose resource is of a type the templates do not create, with the ARN they are granted on.

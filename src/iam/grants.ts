@@ -639,12 +639,3 @@ export const SERVICES_WITHOUT_SOURCE_CONTEXT: ReadonlySet<string> = new Set(['ec
 export const EC2_TRUST_REASON =
   'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
 
-/** Actions for which AWS accepts no resource narrower than `*` (checked by the least-privilege rules). */
-export const ACTIONS_WITHOUT_RESOURCE_LEVEL: ReadonlySet<string> = new Set([
-  ...CODEDEPLOY_EC2_TARGETS.actions,
-  ...CODECOMMIT_LIST_REPOSITORIES.actions,
-  ...ECR_AUTHORIZATION_TOKEN.actions,
-  ...SESSION_MANAGER_CHANNELS.actions,
-  ...SSM_AGENT_PACKAGES_AND_COMMANDS.actions,
-  ...FLOW_LOGS_FIND_GROUP.actions,
-]);
