@@ -278,6 +278,7 @@ interface AwsCommandOptions {
   dryRun?: boolean;
   accessRole?: string;
   replaceExecutionTrust?: boolean;
+  replaceAdministrationTrust?: boolean;
 }
 
 /** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
@@ -314,6 +315,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.retainFailedStacks, '--retain-failed-stacks');
   flag(opts.dryRun, '--dry-run');
   flag(opts.replaceExecutionTrust, '--replace-execution-trust');
+  flag(opts.replaceAdministrationTrust, '--replace-administration-trust');
   option(opts.profile, '--profile');
   option(opts.region, '--region');
   option(opts.endpoint, '--endpoint');
@@ -478,7 +480,8 @@ function registerAws(program: Command, act: Act): void {
         'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess) and whose trust adds the ' +
         'caller. An execution role that already exists with policies xstack did not give it (AdministratorAccess from AWS\'s sample ' +
         'template, inline policies), or with a trust that lets in others, is reported missing: xstack detaches nothing it did not attach, ' +
-        'and rewrites such a trust only with --replace-execution-trust. ' +
+        'and rewrites such a trust only with --replace-execution-trust. An administration role whose trust lets in more than CloudFormation ' +
+        'stops bootstrap before any write, unless --replace-administration-trust. ' +
         'SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account. Either ' +
         'model: the template bucket in this account, when a template is over 51,200 bytes. Exit 1 if a check fails.',
     )
@@ -486,6 +489,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--dry-run', 'report what would change; change nothing')
     .option('--access-role <NAME>', 'role assumed in each target account to create the execution role', 'OrganizationAccountAccessRole')
     .option('--replace-execution-trust', "rewrite an existing execution role's trust as xstack's even where that removes principals it lets in now (the output names them)")
+    .option('--replace-administration-trust', "rewrite an existing administration role's trust as CloudFormation's alone even where that removes principals it lets in now (the output names them)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('bootstrap', file, opts)));
 }
 

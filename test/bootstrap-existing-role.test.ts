@@ -6,7 +6,7 @@
  * policies only when asked (MOTO_IAM_LOAD_MANAGED_POLICIES, read by moto's settings.load_iam_aws_managed_policies),
  * so this file starts its own server with them; the other bootstrap tests (deploy-bootstrap.test.ts) do without.
  */
-import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
@@ -112,5 +112,42 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     expect(replaced.code, replaced.stderr).toBe(1);
     expect(replaced.stdout).toMatch(new RegExp(`^\\+ ${account} role ${role}: update trust policy; trusts .*; no longer trusts \\(--replace-execution-trust\\): .*arn:aws:iam::999999999999:root`, 'm'));
     expect(replaced.stdout).not.toContain(`✗ ${account} role ${role}:`);
+  });
+
+  it("SELF_MANAGED: an administration role whose trust lets in more than CloudFormation stops bootstrap before any write (in --dry-run too): no trust rewrite, no policy, no execution role anywhere; AWS's sample trust (CloudFormation, no condition) is narrowed as ever; --replace-administration-trust rewrites it, saying whom it drops", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const administrationRole = compiled.org.stackSets.administrationRoleName;
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const iam = env.aws().iam();
+    // As the sample template linked from stacksets-prereqs-self-managed.html makes it, plus a way in for an ops role.
+    const cloudFormation = { Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' };
+    const before = { Version: '2012-10-17', Statement: [cloudFormation, { Sid: 'Ops', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:role/ops` }, Action: 'sts:AssumeRole' }] };
+    await iam.send(new CreateRoleCommand({ RoleName: administrationRole, AssumeRolePolicyDocument: JSON.stringify(before) }));
+    const trustNow = async () => JSON.parse(decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: administrationRole }))).Role!.AssumeRolePolicyDocument!)) as typeof before;
+
+    for (const dryRun of [true, false]) {
+      const aws = env.aws();
+      const steps = await bootstrap(compiled, aws, { dryRun });
+      expect(steps.filter((s) => s.status !== 'ok').map((s) => `${s.status} ${s.account} ${s.what}`), `dry run ${dryRun}`).toEqual([`missing ${admin} role ${administrationRole}`]);
+      expect(steps.find((s) => s.status === 'missing')!.detail).toMatch(
+        new RegExp(`^its trust policy lets in more than CloudFormation: arn:aws:iam::${admin}:role/ops \\(statement Ops\\) with no condition\\. .*writes nothing while others may assume it.*--replace-administration-trust .*stackSets\\.administrationRoleName`),
+      );
+      for (const call of ['CreateRoleCommand', 'UpdateAssumeRolePolicyCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'AttachRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0, call).toBe(0);
+      expect(await trustNow()).toEqual(before);
+    }
+
+    // The CLI passes the flag on; the step names whom the trust no longer lets in.
+    const replaced = await runCli(['bootstrap', 'parameters/example.yaml', '--replace-administration-trust'], env.endpoint);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stdout).toMatch(new RegExp(`^\\+ ${admin} role ${administrationRole}: update trust policy; no longer trusts \\(--replace-administration-trust\\): arn:aws:iam::${admin}:role/ops \\(statement Ops\\) with no condition$`, 'm'));
+    const [only, ...others] = (await trustNow()).Statement;
+    expect(others).toEqual([]);
+    expect(only).toMatchObject({ Principal: { Service: 'cloudformation.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': admin } } });
+
+    // AWS's sample trust alone is CloudFormation's: narrowed to this account's StackSets with no flag and no refusal.
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: administrationRole, PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [cloudFormation] }) }));
+    const narrowed = await bootstrap(compiled, env.aws());
+    expect(narrowed.find((s) => s.what === `role ${administrationRole}`)).toMatchObject({ status: 'change', detail: 'update trust policy' });
+    expect(narrowed.filter((s) => s.status === 'missing')).toEqual([]);
   });
 });

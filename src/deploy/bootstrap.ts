@@ -97,6 +97,11 @@ export interface BootstrapOptions {
    * statements it holds now (trustDropped); without it, such a rewrite is refused as a `missing` step.
    */
   replaceExecutionTrust?: boolean;
+  /**
+   * Rewrite an existing administration role's trust as CloudFormation's alone even where it lets in others now
+   * (administrationTrustDropped); without it, such a trust stops bootstrap before any write, as a `missing` step.
+   */
+  replaceAdministrationTrust?: boolean;
 }
 
 export interface BootstrapStep {
@@ -391,6 +396,27 @@ export function trustDropped(trustDocument: string | undefined, partition: strin
   });
 }
 
+/**
+ * What writing the administration role's trust as administrationTrust would take away from the trust it has now: each
+ * statement other than an Allow of CloudFormation's service principals (`cloudformation.amazonaws.com` and the
+ * regional ones), by its principals. This role assumes the execution role in every target account, so whoever else
+ * its trust lets in (a person, another tool's role, another account) would gain that with the policy bootstrap writes
+ * next; and UpdateAssumeRolePolicy replaces the whole document (same page as above), locking them out. CloudFormation's
+ * own statement, AWS's sample template's (no condition), is narrowed to StackSets of this account, which is what the
+ * role is for (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html).
+ */
+export function administrationTrustDropped(trustDocument: string | undefined): string[] {
+  if (!trustDocument) return [];
+  const cloudFormation = /^Service cloudformation(\.[a-z0-9-]+)?\.amazonaws\.com$/;
+  return trustStatements(trustDocument).flatMap((statement) => {
+    const principals = principalsOf(statement);
+    if (statement.Effect === 'Allow' && statement.Principal !== undefined && principals.length > 0 && principals.every((p) => cloudFormation.test(p))) return [];
+    const effect = statement.Effect === 'Deny' ? 'Deny ' : '';
+    const how = statement.Condition ? `under its condition on ${Object.values(statement.Condition).flatMap((c) => Object.keys(c)).join(', ')}` : 'with no condition';
+    return [`${effect}${principals.join(', ') || 'no principal'}${statement.Sid ? ` (statement ${statement.Sid})` : ''} ${how}`];
+  });
+}
+
 export const executionPolicyName = (prefix: string, n: number) => new Names(prefix).executionPolicy(n);
 /** The description bootstrap gives every execution policy it creates: another org's, on a shared role, is known by it. */
 export const EXECUTION_POLICY_DESCRIPTION = 'xstack: the StackSet execution role, derived from the compiled templates';
@@ -622,8 +648,16 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     );
   }
   const sleep = options.sleep ?? pause;
-  const adminTrust = (current: string | undefined) => ({ document: administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current)) });
+  const adminTrust = (current: string | undefined): TrustOrRefusal => {
+    const dropped = administrationTrustDropped(current);
+    if (dropped.length > 0 && !options.replaceAdministrationTrust) return { refused: administrationTrustRefusal(s.administrationRoleName, dropped) };
+    const document = administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current));
+    return { document, ...(dropped.length > 0 ? { detail: `no longer trusts (--replace-administration-trust): ${dropped.join('; ')}` } : {}) };
+  };
   const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false });
+  // Nothing is written after a refusal (and nothing was before): the role's policy, and execution roles trusting it,
+  // would hand every target account to whoever else its trust lets in.
+  if (adminRole === 'refused') return;
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
   const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
 
@@ -975,6 +1009,14 @@ function trustRefusal(admin: string, principals: readonly string[], dropped: rea
     `its trust policy lets in what xstack's would not: ${dropped.join('; ')}. Bootstrap writes the trust as one statement (account ${admin}, for ${principals.join(', ')}), ` +
     `which would lock those out (another administrator account, or an administration role of another tool, using this role); left as it is, and xstack's execution policies not attached to it. ` +
     `Check who uses the role, then run bootstrap with --replace-execution-trust to replace its trust, or set stackSets.executionRoleName in the org file to a role of xstack's own (bootstrap creates it)`
+  );
+}
+
+function administrationTrustRefusal(role: string, dropped: readonly string[]): string {
+  return (
+    `its trust policy lets in more than CloudFormation: ${dropped.join('; ')}. This role assumes the execution role in every target account, so bootstrap writes nothing while others may assume it: ` +
+    `not its policy, not its trust (which would lock them out), and no execution role. Check who uses the role, then run bootstrap with --replace-administration-trust to replace its trust with CloudFormation's alone, ` +
+    `or set stackSets.administrationRoleName in the org file to a role of xstack's own (bootstrap creates it; ${role} is left as it is)`
   );
 }
 
