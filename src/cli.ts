@@ -217,6 +217,10 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
     if (opts.sourceProfile) throw new UsageError('--source-profile and --sso-* are two ways of signing in; give one');
     if (!/^\d{12}$/.test(opts.ssoAccountId!)) throw new UsageError(`--sso-account-id '${opts.ssoAccountId}' is not a 12-digit account id`);
+    // sso_role_name is the permission set's name, as `aws configure sso` writes it; the role Identity Center provisions
+    // from it (AWSReservedSSO_<set>_<suffix>) signs in but gets no credentials (GetRoleCredentials takes the set's name).
+    const provisioned = /^AWSReservedSSO_(.+)_[0-9a-f]+$/.exec(opts.ssoRole!);
+    if (provisioned) throw new UsageError(`--sso-role '${opts.ssoRole}' is the role IAM Identity Center provisions; give the permission set's name, '${provisioned[1]}'`);
     identity = { kind: 'developer-sso', ssoSession: opts.ssoSession!, ssoAccountId: opts.ssoAccountId!, ssoRoleName: opts.ssoRole! };
   } else identity = { kind: 'developer', sourceProfile: opts.sourceProfile ?? 'default' };
   // AssumeRole's RoleSessionName: "[\w+=,.@-]*", 2 to 64 characters (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
@@ -400,7 +404,7 @@ function registerProfiles(program: Command, act: Act): void {
     .option('--source-profile <NAME>', "developer, maintainer: profile holding the base credentials (default 'default')")
     .option('--sso-session <S>', 'developer, maintainer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
     .option('--sso-account-id <ID>', 'developer, maintainer: account of the IAM Identity Center role')
-    .option('--sso-role <NAME>', 'developer, maintainer: IAM Identity Center permission set role name')
+    .option('--sso-role <NAME>', "developer, maintainer: the IAM Identity Center permission set's name, e.g. Developer (sso_role_name; not the AWSReservedSSO_… role)")
     .option('--session-name <NAME>', "developer, maintainer: role session name, e.g. your user name: CloudTrail records the source account's pushes under it")
     .option('--write <FILE>', 'merge into this AWS config file instead of printing')
     .action(act((file: string, opts: ProfilesOptions) => profilesCommand(file, opts)));

@@ -720,6 +720,9 @@ describe('Jenkins example', () => {
     expect(dockerfile).toContain('\nCOPY aws-config /etc/xstack/aws-config\nENV AWS_CONFIG_FILE=/etc/xstack/aws-config\n');
     expect(dockerfile).not.toMatch(/^(COPY|ENV)[^\n]*jenkins_home/m);
     expect(dockerfile).toMatch(/^FROM jenkins\/jenkins:lts-jdk21$/m);
+    // The Jenkinsfile's Pipeline plugins come with the image, installed as the jenkins user: a controller in an
+    // isolated CI network reaches no update center at its first start.
+    expect(dockerfile).toMatch(/\nUSER jenkins\n(#[^\n]*\n)*RUN jenkins-plugin-cli --plugins workflow-aggregator\n$/);
     // A second build of the same workspace clones into an empty folder again.
     expect(files.get('jenkins/Jenkinsfile')).toMatch(/steps \{\n\s+deleteDir\(\)\n\s+sh 'git clone/);
     expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');

@@ -115,6 +115,12 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     expect(run.status).toBe(64);
     expect(run.stderr).toBe("xstack: --source-profile, --sso-* and --session-name apply to --for developer or maintainer only\n(run 'xstack profiles --help' for usage)\n");
   });
+
+  it("--sso-role takes the permission set's name, not the role IAM Identity Center provisions from it", () => {
+    const run = xstack(['profiles', EXAMPLE, '--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'AWSReservedSSO_Developer_0123abcd4567ef89']);
+    expect(run.status).toBe(64);
+    expect(run.stderr).toBe("xstack: --sso-role 'AWSReservedSSO_Developer_0123abcd4567ef89' is the role IAM Identity Center provisions; give the permission set's name, 'Developer'\n(run 'xstack profiles --help' for usage)\n");
+  });
 });
 
 describe('user errors: one line, exit 1, no stack trace', () => {

@@ -18,6 +18,14 @@ export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';
 export const JENKINS_IMAGE = 'jenkins/jenkins:lts-jdk21';
 
 /**
+ * The plugins the generated Jenkinsfile needs, installed when the image is built: the base image has none, and the
+ * plugin manager "will perform downloads from update centers, and internet access is required for the default update
+ * centers" (https://github.com/jenkinsci/docker#preinstalling-plugins), which a CI network without NAT does not
+ * reach. `workflow-aggregator` is Pipeline: declarative `pipeline {}`, `sh` and `deleteDir`.
+ */
+export const JENKINS_PLUGINS = ['workflow-aggregator'];
+
+/**
  * Where the image keeps the CI profiles: outside JENKINS_HOME (/var/jenkins_home), which the base image declares a
  * volume, so a mounted volume (a named volume made before the profiles changed, a bind mount, a Kubernetes
  * PersistentVolumeClaim) would hide the file or keep an old copy. The AWS SDKs and CLI read AWS_CONFIG_FILE.
@@ -55,6 +63,9 @@ RUN for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do if [ -f "$f" ];
 COPY aws-config ${CI_CONFIG_FILE}
 ENV AWS_CONFIG_FILE=${CI_CONFIG_FILE}
 ${fips}USER jenkins
+# The Jenkinsfile is a declarative pipeline (deleteDir, sh): the Pipeline plugins, put in the image where it is built,
+# as a controller in an isolated network reaches no update center when it starts.
+RUN jenkins-plugin-cli --plugins ${JENKINS_PLUGINS.join(' ')}
 `;
   const clones = cloneUrls.map((c) => `        sh 'git clone ${c.url} ${c.repository}'`).join('\n');
   // The workspace stays between builds, and git clones into an empty folder only: each build starts from an empty one.
