@@ -227,6 +227,21 @@ describe('what the proof cannot read is refused, never skipped', () => {
     expect(error.details).toEqual([expect.stringContaining('the condition operator NumericLessThan is not one the access proof reads')]);
   });
 
+  it("a condition key the proof does not model (aws:ViaAWSService, which AWS puts in every request): a problem naming statement and key, as a Deny on it would never apply in the model (review s22-evaluator E1)", () => {
+    const analysis = withDeveloperStatement((s) => void (s.Condition = { Bool: { 'aws:ViaAWSService': 'false' } }))();
+    expect(analysis.problems).toContainEqual(expect.stringMatching(/^access-roles: \w+\/\w+: the condition key aws:ViaAWSService is one the access proof does not model .*contextValue/));
+    // A key some proved request carries is read: the proof still decides on it.
+    const given = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:SourceAccount': A } }))();
+    expect(given.problems.filter((p) => p.includes('does not model'))).toEqual([]);
+  });
+
+  it('a policy variable in a resource or a condition value: a problem, as the proof compares text (review s22-evaluator E2)', () => {
+    const resource = withDeveloperStatement((s) => void (s.Resource = [...([] as string[]).concat(s.Resource as string), 'arn:aws:codecommit:eu-west-1:${aws:PrincipalAccount}:x']))();
+    expect(resource.problems).toContainEqual(expect.stringMatching(/^access-roles: \w+\/\w+: a resource holds a policy variable/));
+    const value = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } }))();
+    expect(value.problems).toContainEqual(expect.stringMatching(/: the condition StringEquals aws:ResourceAccount holds a policy variable/));
+  });
+
   it('the example orgs use none of them: both compile and prove', () => {
     expect(withDeveloperStatement(() => undefined)().problems).toEqual([]);
   });

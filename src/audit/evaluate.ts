@@ -214,6 +214,45 @@ function contextValue(request: Request, key: string, organizationId?: string): r
   return undefined;
 }
 
+/** The keys contextValue answers in every request, whatever the path's context (lower case). */
+const COMPUTED_KEYS: ReadonlySet<string> = new Set(['aws:securetransport', 'aws:resourceaccount', 'aws:resourceorgid', 'aws:principalorgid', 'aws:principalarn', 'aws:principalaccount']);
+
+/** The condition keys some request's context gives (lower case): with COMPUTED_KEYS, every key the proof can read. */
+export function contextKeys(contexts: Iterable<Request['context']>): Set<string> {
+  const keys = new Set<string>();
+  for (const context of contexts) for (const k in context) keys.add(lowerCase(k));
+  return keys;
+}
+
+/**
+ * Conditions the proof would read otherwise than IAM, one problem per statement and key (review s22-evaluator E1, E2):
+ * - A key neither computed for every request (contextValue) nor given by some request's context (`given`): the
+ *   model reads it as absent from every request, but AWS puts some keys in every one (aws:ViaAWSService "is always
+ *   included in the request context for most services", aws:userid "for all signed requests":
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), so a Deny on one would
+ *   never apply here while AWS applies it, and a path proved allowed would be refused.
+ * - A policy variable (`${aws:PrincipalAccount}`) in a resource or a condition value: IAM puts the request's value in
+ *   its place (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html); the model
+ *   compares text. (CloudFormation's `${…}` are resolved before the proof reads a statement; `${!…}` writes a
+ *   policy variable, and is what is caught here.)
+ */
+export function unreadConditions(statements: readonly ResolvedStatement[], given: ReadonlySet<string>): string[] {
+  const problems = new Set<string>();
+  for (const s of statements) {
+    for (const operator in s.conditions) {
+      for (const key in s.conditions[operator]) {
+        const k = lowerCase(key);
+        if (!COMPUTED_KEYS.has(k) && !given.has(k)) {
+          problems.add(`${s.stage}: ${s.policy}: the condition key ${key} is one the access proof does not model (no request it asks carries it, and AWS may put it in every request): prove it, by a need whose context gives it (src/services/needs.ts) or by computing it for every request (contextValue in src/audit/evaluate.ts), before a policy uses it`);
+        }
+        if (s.conditions[operator][key].some((v) => v.includes('${'))) problems.add(`${s.stage}: ${s.policy}: the condition ${operator} ${key} holds a policy variable (\${…}), which the access proof compares as text; write the value itself`);
+      }
+    }
+    if (s.resources.some((r) => r.includes('${'))) problems.add(`${s.stage}: ${s.policy}: a resource holds a policy variable (\${…}), which the access proof compares as text; write the ARN itself`);
+  }
+  return [...problems];
+}
+
 /** What a condition operator compares, before its negation, `IfExists` and set operator are read (ConditionOperator). */
 type Comparison = 'equals' | 'equalsIgnoringCase' | 'like' | 'arn' | 'bool' | 'null';
 

@@ -31,7 +31,7 @@ import { otherRoleName, sampleOf } from './samples';
 import { namesOnePermissionSet, roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type RoleSource } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, endpointAllows, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
@@ -808,6 +808,12 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   }
   const network = throughEndpoints(org, stages, resolver, paths);
   problems.push(...network.problems);
+  // A condition the model reads otherwise than IAM would make a proof above say what AWS would not.
+  problems.push(...unreadConditions(grants, contextKeys(paths.map((p) => p.context))));
+  if (network.network) {
+    const statements = network.network.endpoints.flatMap((e) => e.statements ?? []);
+    problems.push(...unreadConditions(statements, contextKeys(network.network.checks.map((c) => c.request.context))));
+  }
   // Nothing beyond the declared paths for principals outside the resource's account.
   for (const g of grants) {
     if (givenUp()) return undefined;
