@@ -1104,6 +1104,32 @@ describe('the reconciler against the layer', () => {
     expect(again).toEqual([]);
   });
 
+  it("destroy --delete-retained stopped once the instances are gone, then an account suspended: the next run does not look in it (a read in a closed account is refused), says so, and finishes (review s21-diff D1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const stopped = await destroy(small, awsVia(), {
+      pollMs,
+      deleteRetained: true,
+      onEvent: (e) => {
+        if (e.type === 'operation' && e.action.startsWith('delete-retained')) throw new Error('interrupted');
+      },
+    });
+    expect(failed(stopped).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    const [active, suspended] = PIPELINE_ACCOUNTS;
+    env.proxy.suspend(suspended);
+    const deleted: string[] = [];
+    const finished = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(failed(finished)).toEqual([]);
+    const foundation = finished.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('deleted');
+    expect(deleted.filter((x) => x.startsWith('delete-retained AWS::S3::Bucket ')).sort()).toEqual([`big-access-logs-${active}-us-east-1`, `big-artifacts-${active}-us-east-1`].map((b) => `delete-retained AWS::S3::Bucket ${b} ${active}`));
+    expect(deleted.some((x) => x.endsWith(` ${suspended}`))).toBe(false);
+    expect(foundation.warnings).toContainEqual(expect.stringMatching(new RegExp(`^account ${suspended}: Organizations reports it not ACTIVE, so what big-pipeline-foundation's stacks deleted there .* was not looked for; .*delete them by hand`)));
+    // Its buckets stay: nothing was asked of that account.
+    env.proxy.suspend(suspended, false);
+    expect(await bucketsOf(suspended)).toEqual([`big-access-logs-${suspended}-us-east-1`, `big-artifacts-${suspended}-us-east-1`]);
+  });
+
   it('destroy --delete-retained: a bucket that cannot be emptied (an object under legal hold) fails the stage naming it, every other bucket and key is still deleted, the StackSet kept; once released, the next run deletes it (review s21 F3)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -1637,7 +1637,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     //    account's, removed with RetainStacks), each tried whatever the others did.
     // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
     //    deletes that step 1 of the next run reads the deleted stacks by.
-    const retained = await findRetained(run, d, ctx, actual);
+    const { found: retained, notLookedIn } = await findRetained(run, d, ctx, actual);
     removed = await tryRemoval(run, ctx, id, byAccount(actual), false);
     const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
     const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))));
@@ -1645,7 +1645,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
       options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
       await deleteStackSet(ctx);
     }
-    const summary = removalSummary(run, done, removed);
+    const summary = removalSummary(run, done, removed, notLookedIn.map((account) => notLookedInText(d.name, account)));
     if (failures.length === 0) return summary;
     const reasons = summary.result === 'failed' ? summary.reasons : [];
     return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(d.name, failures)] };
@@ -1698,10 +1698,11 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
-async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<RetainedResource[]> {
+async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[] }> {
   const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
-  if (wanted.length === 0) return [];
   const found: RetainedResource[] = [];
+  const notLookedIn: string[] = [];
+  if (wanted.length === 0) return { found, notLookedIn };
   const add = (account: string, physical: Map<string, string>) => {
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
@@ -1714,18 +1715,26 @@ async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetCon
   }
   const without = desired.stage.targets.map((a) => a.id).filter((account) => !actual.instances.has(account));
   const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
-  if (!since) return found;
+  if (!since) return { found, notLookedIn };
   for (const account of without) {
     // Not an account Organizations reports not ACTIVE (suspended, closing): its instance went with RetainStacks, its
     // stack and what it retains stay there, and "during this 90-day period, the resources won't be available" in a
     // closed account (https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html): a read
     // refused there would fail every later run (review s21-diff D1).
-    if ((await run.organization.active(account)) === false) continue;
+    if ((await run.organization.active(account)) === false) {
+      notLookedIn.push(account);
+      continue;
+    }
     const cfn = accountClient(run, account);
     for (const stackId of await deletedInstanceStacks(cfn, desired.name, since)) add(account, await stackResources(cfn, stackId));
   }
-  return found;
+  return { found, notLookedIn };
 }
+
+/** An account findRetained did not look in, as a warning: what its deleted stacks retain stays, and no later run finds it. */
+const notLookedInText = (stackSet: string, account: string) =>
+  `account ${account}: Organizations reports it not ACTIVE, so what ${stackSet}'s stacks deleted there by an earlier destroy retain (buckets, keys, log groups) was not looked for; ` +
+  `they stay in the account, and with the StackSet deleted no later run finds them: should the account be ACTIVE again, delete them by hand (a closed account's resources go with it)`;
 
 /**
  * When the StackSet's latest deletes began: the start of its first DELETE operation after its last CREATE or UPDATE
