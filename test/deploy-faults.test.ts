@@ -50,7 +50,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { formatPlan } from '../src/deploy/plan-text';
 import { BUSY_ATTEMPTS, LAG_READS, LIMIT_ATTEMPTS, QUIET_BUSY_ATTEMPTS, liveStacks, runOperation, type Operation, type StackSetContext } from '../src/deploy/stacksets';
-import type { Faults } from './support/stacksets-proxy';
+import { customNames, type Faults } from './support/stacksets-proxy';
 import { useLocalAws } from './support/local-aws';
 
 const REGION = 'us-east-1';
@@ -150,6 +150,15 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000002'], Regions: [REGION], OperationId: 'op-3' }))).rejects.toMatchObject({
       name: 'OperationIdAlreadyExistsException',
     });
+  });
+
+  it("a custom name is one name whatever its case for IAM's roles, instance profiles and managed policies (review s21-quotas Q5)", () => {
+    const template = (type: string, property: string, name: string) => `Resources:\n  R:\n    Type: ${type}\n    Properties:\n      ${property}: ${name}\n`;
+    const key = (type: string, property: string, name: string) => [...customNames(template(type, property, name), '111111111111').keys()][0];
+    for (const [type, property] of [['AWS::IAM::Role', 'RoleName'], ['AWS::IAM::InstanceProfile', 'InstanceProfileName'], ['AWS::IAM::ManagedPolicy', 'ManagedPolicyName']]) {
+      expect(key(type, property, 'Acme-Pipeline'), type).toBe(key(type, property, 'acme-pipeline'));
+    }
+    expect(key('AWS::IAM::Role', 'RoleName', 'acme-pipeline')).not.toBe(key('AWS::IAM::Role', 'RoleName', 'acme-pipelines'));
   });
 
   it('a failed UpdateStackSet keeps the new template and leaves the instances OUTDATED with a reason', async () => {

@@ -443,10 +443,13 @@ interface Overlay {
  * name (each type's page in the template reference), and the one that scopes
  * the name where it is unique within a parent.
  */
-const NAME_PROPERTIES: Record<string, { name: string; scope?: string }> = {
-  'AWS::IAM::Role': { name: 'RoleName' },
-  'AWS::IAM::ManagedPolicy': { name: 'ManagedPolicyName' },
-  'AWS::IAM::InstanceProfile': { name: 'InstanceProfileName' },
+const NAME_PROPERTIES: Record<string, { name: string; scope?: string; anyCase?: true }> = {
+  // "Names of users, groups, roles, and instance profiles must be unique within the account. They aren't
+  // distinguished by case" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); CreatePolicy
+  // says the same of managed policy names (review s21-quotas Q5).
+  'AWS::IAM::Role': { name: 'RoleName', anyCase: true },
+  'AWS::IAM::ManagedPolicy': { name: 'ManagedPolicyName', anyCase: true },
+  'AWS::IAM::InstanceProfile': { name: 'InstanceProfileName', anyCase: true },
   'AWS::CodePipeline::Pipeline': { name: 'Name' },
   'AWS::CodeCommit::Repository': { name: 'RepositoryName' },
   'AWS::CodeDeploy::Application': { name: 'ApplicationName' },
@@ -462,7 +465,7 @@ const namesOfTemplate = new Map<string, CustomName[]>();
 const namesInAccount = new Map<string, Map<string, Map<string, CustomName>>>();
 
 /** The custom names a template gives its resources in one account (those whose condition holds there): name key → the resource. */
-function customNames(body: string | undefined, account: string): ReadonlyMap<string, CustomName> {
+export function customNames(body: string | undefined, account: string): ReadonlyMap<string, CustomName> {
   if (body === undefined) return new Map();
   const inAccount = namesInAccount.get(body) ?? namesInAccount.set(body, new Map()).get(body)!;
   const known = inAccount.get(account);
@@ -481,7 +484,8 @@ function customNames(body: string | undefined, account: string): ReadonlyMap<str
       const value = property && r.Properties?.[property.name];
       if (value === undefined) continue;
       const scope = property.scope ? JSON.stringify(r.Properties?.[property.scope] ?? null) : '';
-      named.push({ key: `${r.Type} ${JSON.stringify(value)} ${scope}`, logicalId, type: r.Type, value: typeof value === 'string' ? value : JSON.stringify(value), condition: r.Condition, conditions: template?.Conditions });
+      const text = JSON.stringify(value);
+      named.push({ key: `${r.Type} ${property.anyCase ? text.toLowerCase() : text} ${scope}`, logicalId, type: r.Type, value: typeof value === 'string' ? value : JSON.stringify(value), condition: r.Condition, conditions: template?.Conditions });
     }
     namesOfTemplate.set(body, named);
   }
