@@ -150,4 +150,33 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     expect(narrowed.find((s) => s.what === `role ${administrationRole}`)).toMatchObject({ status: 'change', detail: 'update trust policy' });
     expect(narrowed.filter((s) => s.status === 'missing')).toEqual([]);
   });
+
+  it("SELF_MANAGED: the administration role's other policies: AWS's sample AssumeRole-AWSCloudFormationStackSetExecutionRole is left and said; AdministratorAccess and any other inline policy are missing, with the command that removes each; nothing of theirs changed", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const administrationRole = compiled.org.stackSets.administrationRoleName;
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const iam = env.aws().iam();
+    const cloudFormation = { Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' };
+    await iam.send(new CreateRoleCommand({ RoleName: administrationRole, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [cloudFormation] }) }));
+    // As the sample template linked from stacksets-prereqs-self-managed.html writes it.
+    const sample = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: ['arn:*:iam::*:role/AWSCloudFormationStackSetExecutionRole'] }] };
+    await iam.send(new PutRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'AssumeRole-AWSCloudFormationStackSetExecutionRole', PolicyDocument: JSON.stringify(sample) }));
+    await iam.send(new PutRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/*' }] }) }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: administrationRole, PolicyArn: administratorAccess }));
+
+    const steps = await bootstrap(compiled, env.aws());
+    const about = (what: string) => steps.find((s) => s.account === admin && s.what === what);
+    expect(about(`inline policy ${administrationRole}/AssumeRole-AWSCloudFormationStackSetExecutionRole`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^left as it is: it only assumes roles named as an execution role/) });
+    expect(about(`inline policy ${administrationRole}/ops`)).toMatchObject({ status: 'missing', detail: expect.stringMatching(new RegExp(`^it grants more than assuming an execution role, .*aws iam delete-role-policy --role-name ${administrationRole} --policy-name ops\\)`)) });
+    expect(about(`managed policy ${administratorAccess} on ${administrationRole}`)).toMatchObject({ status: 'missing', detail: expect.stringMatching(new RegExp(`^AWS's AdministratorAccess, every action on every resource: .*aws iam detach-role-policy --role-name ${administrationRole} --policy-arn ${administratorAccess}\\)`)) });
+    expect(steps.filter((s) => s.status === 'missing').map((s) => s.what).sort()).toEqual([`inline policy ${administrationRole}/ops`, `managed policy ${administratorAccess} on ${administrationRole}`]);
+    // Nothing of theirs was removed; this org's own policy sits beside them.
+    expect(((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: administrationRole }))).AttachedPolicies ?? []).map((a) => a.PolicyArn)).toEqual([administratorAccess]);
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: administrationRole }))).PolicyNames ?? []).sort()).toEqual(['AssumeRole-AWSCloudFormationStackSetExecutionRole', 'acme-assume-execution-roles', 'ops']);
+
+    // Once they are removed by hand, the next run is all ok but for the sample policy, which it only tells of.
+    await iam.send(new DetachRolePolicyCommand({ RoleName: administrationRole, PolicyArn: administratorAccess }));
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops' }));
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+  });
 });

@@ -58,6 +58,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { templatePath, type CompiledOrg } from '../compile';
 import { LIMITS } from '../limits';
+import { DEFAULT_STACKSETS } from '../org/load';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { XstackError } from '../errors';
@@ -660,6 +661,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   if (adminRole === 'refused') return;
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
   const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
+  if (adminRole !== 'created') await reportAdministrationPoliciesNotOurs(iam, admin, compiled, report);
 
   const leaving = leavingResources(compiledStatements, statements, accounts);
   if (leaving.length > 0) {
@@ -1298,6 +1300,72 @@ async function reportPoliciesNotOurs(iam: IAMClient, account: string, compiled: 
     const what = grantsEverything(policy) ? `it allows every action on every resource, as AdministratorAccess does: ${reach}` : `xstack writes no inline policy on the execution role, and this one grants what xstack did not derive, so ${reach}`;
     report({ account, what: `inline policy ${role}/${name}`, status: 'missing', detail: `${what}. Delete it by hand if nothing else needs it (aws iam delete-role-policy --role-name ${role} --policy-name ${name}), ${instead}` });
   }
+}
+
+/**
+ * What the administration role holds beyond the policies bootstrap writes (this org's inline policy, and an earlier
+ * xstack's that ensureAdministrationPolicy deals with): the role's permissions are all its policies together (same
+ * page as reportPoliciesNotOurs), and it is the one StackSets uses in every target account.
+ * - An inline policy that only assumes roles named as an execution role, in any account (AWS's sample template's
+ *   `AssumeRole-AWSCloudFormationStackSetExecutionRole`, or another org's xstack policy on a shared role): `ok`, said.
+ *   Such a role only reaches accounts whose execution role trusts this administrator account.
+ * - Any other inline policy and every attached managed policy (bootstrap attaches none): `missing`, with the command
+ *   that removes it; xstack removes nothing it did not make.
+ */
+async function reportAdministrationPoliciesNotOurs(iam: IAMClient, admin: string, compiled: CompiledOrg, report: (s: BootstrapStep) => void) {
+  const { org } = compiled;
+  const role = org.stackSets.administrationRoleName;
+  const ours = new Set([new Names(org.prefix).administrationPolicy(), LEGACY_ADMINISTRATION_POLICY]);
+  const instead = `or set stackSets.administrationRoleName in the org file to a role of xstack's own (bootstrap creates it); xstack never detaches or deletes what it did not make`;
+  for (const p of await attachedPolicies(iam, role)) {
+    const arn = p.PolicyArn!;
+    const what = arn === `arn:${org.partition}:iam::aws:policy/AdministratorAccess` ? "AWS's AdministratorAccess, every action on every resource" : 'a managed policy bootstrap did not attach';
+    report({
+      account: admin,
+      what: `managed policy ${arn} on ${role}`,
+      status: 'missing',
+      detail: `${what}: the administration role needs only to assume the execution role in the target accounts, and StackSets acts with all its policies. Detach it by hand if nothing else needs it (aws iam detach-role-policy --role-name ${role} --policy-arn ${arn}), ${instead}`,
+    });
+  }
+  for (const [name, policy] of [...(await inlinePolicies(iam, role))].sort(([a], [b]) => a.localeCompare(b))) {
+    if (ours.has(name)) continue;
+    // Another org's xstack policy names its own execution role; any other policy must name this org's, or AWS's default.
+    const names = name.endsWith('-assume-execution-roles') ? undefined : new Set([org.stackSets.executionRoleName, DEFAULT_STACKSETS.executionRoleName]);
+    if (onlyAssumesRoles(policy, org.partition, names)) {
+      report({ account: admin, what: `inline policy ${role}/${name}`, status: 'ok', detail: `left as it is: it only assumes roles named as an execution role (AWS's sample template writes one such, for every account; another org sharing the role writes its own), which reach only accounts whose execution role trusts this account` });
+      continue;
+    }
+    report({
+      account: admin,
+      what: `inline policy ${role}/${name}`,
+      status: 'missing',
+      detail: `${grantsEverything(policy) ? 'it allows every action on every resource' : 'it grants more than assuming an execution role'}, and StackSets acts with all the administration role's policies. Delete it by hand if nothing else needs it (aws iam delete-role-policy --role-name ${role} --policy-name ${name}), ${instead}`,
+    });
+  }
+}
+
+/**
+ * Whether every statement of a policy is an Allow of sts:AssumeRole alone on roles by name (no path, no wildcard in the
+ * name, any account), of `names` where given, with no NotAction/NotResource.
+ */
+function onlyAssumesRoles(policy: { Statement?: unknown }, partition: string, names?: ReadonlySet<string>): boolean {
+  const statements = ([] as Array<Record<string, unknown>>).concat((policy.Statement ?? []) as never);
+  const role = new RegExp(`^arn:(?:${partition}|\\*):iam::(?:\\d{12}|\\*):role/([\\w+=,.@-]+)$`);
+  const named = (r: unknown) => {
+    const m = typeof r === 'string' ? role.exec(r) : null;
+    return m !== null && (names === undefined || names.has(m[1]));
+  };
+  return (
+    statements.length > 0 &&
+    statements.every(
+      (st) =>
+        st.Effect === 'Allow' &&
+        st.NotAction === undefined &&
+        st.NotResource === undefined &&
+        ([] as unknown[]).concat(st.Action).every((a) => typeof a === 'string' && a.toLowerCase() === 'sts:assumerole') &&
+        ([] as unknown[]).concat(st.Resource).every(named),
+    )
+  );
 }
 
 /** A policy document as IAM gives it back (URL-encoded JSON), as its statements: one statement or a list of them. */

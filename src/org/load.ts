@@ -433,7 +433,7 @@ function validate(root: SourceNode | undefined, file: string, ctx: Context): Org
 const sortProblems = (problems: typeof Context.prototype.problems) =>
   [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 
-const DEFAULT_STACKSETS: StackSetSettings = {
+export const DEFAULT_STACKSETS: StackSetSettings = {
   permissionModel: 'SELF_MANAGED',
   administrationRoleName: 'AWSCloudFormationStackSetAdministrationRole',
   executionRoleName: 'AWSCloudFormationStackSetExecutionRole',
