@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { load } from 'js-yaml';
+import { parse } from 'yaml';
 import { toYaml, yamlBytes } from '../src/yaml';
 import { ORG_FILES, templatesOf } from './helpers';
 
@@ -16,6 +18,18 @@ describe('yamlBytes, the size a family packs its units by', () => {
     for (const file of ORG_FILES) {
       for (const [id, template] of templatesOf(file)) expect(yamlBytes(template), id).toBe(Buffer.byteLength(toYaml(template)));
     }
+  });
+});
+
+describe('toYaml, text beyond ASCII', () => {
+  it('is escaped, so that a template is ASCII throughout and reads back as the same text (CloudFormation hands non-ASCII back as "?": review s22-names N1)', () => {
+    const data = { Description: 'Kundenportal für Händler — Customer’s app', Branch: 'release/リリース', Emoji: 'smile \u{1F600}', Breaks: 'a\u2028b\u0085c', 'clé: x': 'é' };
+    const text = toYaml(data);
+    expect(text).toMatch(/^[\x00-\x7e]*$/);
+    expect(text).toContain('"Kundenportal f\\u00fcr H\\u00e4ndler \\u2014 Customer\\u2019s app"');
+    expect(text).toContain('"smile \\U0001f600"');
+    expect(load(text)).toEqual(data);
+    expect(parse(text, { version: '1.1' })).toEqual(data);
   });
 });
 
