@@ -84,6 +84,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   },
   { name: 'nesting no org file has', edit: (t) => t.replace('dev: main', `dev: ${'['.repeat(3000)}${']'.repeat(3000)}`), expected: /^org\.yaml:20:\d+: \(yaml\): nested too deeply: an organization file is a few levels of mappings and lists/ },
   { name: 'a Region without CodeCommit', edit: (t) => t.replace('eu-west-1', 'eu-central-2'), expected: /^org\.yaml:3:11: organization\.region: eu-central-2: CodeCommit, which holds the org's repositories, is not available there .*; expected a Region with CodeCommit: af-south-1, / },
+  {
+    name: 'a protected branch with a character IAM takes in no policy (past U+00FF; review s22-names N2)',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main, "release/2025\u2013q1"]\n`,
+    expected: /access\.developers\.protectedBranches\[1\]: holds '\u2013', past U\+00FF: IAM takes no such character in a policy/,
+  },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
   { name: 'developer roleNames that match every role', edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["*"]\n`, expected: /access\.developers\.assumedBy\[0\]\.roleNames\[0\]: '\*' matches every role of the account: each could assume the developer role/ },
   { name: 'a duplicate top-level key (its path has no leading dot)', edit: (t) => t.replace('prefix: acme', 'prefix: acme\nprefix: acme'), expected: /^org\.yaml:5:1: prefix: 'prefix' appears twice \(first on line 4\)/ },

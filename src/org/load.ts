@@ -75,6 +75,17 @@ export function branchNameProblem(name: string): string | undefined {
 const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
 
 /**
+ * A protected branch goes into the developer role's policy (codecommit:References), and "Policy documents can contain
+ * only the following Unicode characters: horizontal tab (U+0009), linefeed (U+000A), carriage return (U+000D), and
+ * characters in the range U+0020 to U+00FF" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+ * a branch past U+00FF would fail the access roles in every source account (review s22-names N2).
+ */
+const protectedBranchName = str({
+  expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)',
+  refine: (name) => branchNameProblem(name) ?? ([...name].find((c) => c.codePointAt(0)! > 0xff) !== undefined ? `holds '${[...name].find((c) => c.codePointAt(0)! > 0xff)}', past U+00FF: IAM takes no such character in a policy, and the developer role's policy names each protected branch` : undefined),
+});
+
+/**
  * An AZ ID (use1-az1) names the same physical zone in every account; an AZ name
  * (us-east-1a) may not: https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html
  * Which Region's IDs, and how many, is checked across fields (checkAvailabilityZoneIds).
@@ -207,7 +218,7 @@ const accessSchema = obj(
           assumedBy: required(roleSources('developer')),
           requireMfa: optional(bool()),
           maxSessionHours: optional(int({ min: 1, max: 12 })),
-          protectedBranches: optional(list(branchName)),
+          protectedBranches: optional(list(protectedBranchName)),
           maintainers: optional(roleSources('maintainer')),
         },
         'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches, maintainers',
