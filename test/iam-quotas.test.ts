@@ -42,6 +42,16 @@ describe('IAM quotas at compile time', () => {
     );
   });
 
+  it('two generated names that meet in an account (whatever their case) fail the compile, naming both resources and the accounts (review s22-names N3)', () => {
+    // Pipeline app1's trigger role holds the policy acme-app1-trigger-start-pipeline, which is also the pipeline policy
+    // of a pipeline named app1-trigger-start.
+    const clash = orgWith(1).replace('pipelines:\n', 'pipelines:\n  app1-trigger-start: { repository: app1, branches: { dev: main }, deploy: { type: codedeploy } }\n');
+    const problems = problemsOf(clash);
+    expect(problems).toEqual([
+      expect.stringMatching(/^pipelines\/\w+ and pipelines\/\w+ are both the managed policy acme-app1-trigger-start-pipeline in account dev \(222222222222\): IAM names are unique in an account whatever their case .*rename one of the pipelines/),
+    ]);
+  });
+
   it('the org file takes a raised quota from AWS\'s default up, past what AWS approves automatically (Service Quotas is the authority), and refuses one below the default', () => {
     const example = readFileSync('parameters/example.yaml', 'utf8');
     expect(parseOrg(`${example}iamQuotas: { managedPoliciesPerRole: 25, roleTrustPolicyChars: 8192, rolesPerAccount: 10000 }\n`, 'parameters/example.yaml').iamQuotas).toEqual({

@@ -64,6 +64,24 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     if (n > limit) problems.push(`${where()}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
   };
   const none = () => '';
+  // Names IAM holds unique in an account whatever their case ("They aren't distinguished by case", same page): a
+  // second resource given one fails its create with EntityAlreadyExists. Generated names can meet (pipeline X's
+  // trigger role's policy `<prefix>-X-trigger-start-pipeline` is pipeline `X-trigger-start`'s `-pipeline` policy:
+  // review s22-names N3); one problem per pair of resources, with the accounts where they meet.
+  const holders = new Map<string, Map<string, string>>();
+  const clashes = new Map<string, { kind: string; name: string; accounts: string[] }>();
+  const claim = (account: string, kind: string, name: unknown, holder: string) => {
+    if (typeof name !== 'string') return;
+    const names = holders.get(account) ?? holders.set(account, new Map()).get(account)!;
+    const key = `${kind} ${name.toLowerCase()}`;
+    const first = names.get(key);
+    if (first === undefined) names.set(key, holder);
+    else if (first !== holder) {
+      const pair = `${first} and ${holder}`;
+      const clash = clashes.get(pair) ?? clashes.set(pair, { kind, name, accounts: [] }).get(pair)!;
+      clash.accounts.push(account);
+    }
+  };
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
@@ -81,9 +99,12 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const trust = sizes(p.AssumeRolePolicyDocument);
           const inline = ((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => sizes(policy.PolicyDocument));
           const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
+          const holder = `${stage.id}/${logicalId}`;
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
-            const role = roleUse(account, String(roleName.at(account)), stage.id);
+            const name = roleName.at(account);
+            claim(account, 'role', name, holder);
+            const role = roleUse(account, String(name), stage.id);
             adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, none);
             for (let j = 0; j < inline.length; j++) role.inlineChars += inline[j](account);
             for (let j = 0; j < attached.length; j++) role.attached.push(String(attached[j].at(account)));
@@ -105,23 +126,38 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const size = sizes(p.PolicyDocument);
           const roles = compile(p.Roles ?? []);
           const attachment = `${stage.id}/${logicalId}`;
+          const policyName = p.ManagedPolicyName === undefined ? undefined : compile(p.ManagedPolicyName);
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
             use(account).managedPolicies++;
+            if (policyName) claim(account, 'managed policy', policyName.at(account), attachment);
             fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`);
             const names = flatValues(roles.at(account));
             for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).attached.push(attachment);
           }
           break;
         }
-        case 'AWS::IAM::InstanceProfile':
-          for (let i = 0; i < accounts.length; i++) use(accounts[i]).instanceProfiles++;
+        case 'AWS::IAM::InstanceProfile': {
+          const profileName = p.InstanceProfileName === undefined ? undefined : compile(p.InstanceProfileName);
+          for (let i = 0; i < accounts.length; i++) {
+            use(accounts[i]).instanceProfiles++;
+            if (profileName) claim(accounts[i], 'instance profile', profileName.at(accounts[i]), `${stage.id}/${logicalId}`);
+          }
           break;
+        }
       }
     }
   }
 
   const accountName = new Map(org.accounts.map((a) => [a.id, a.name]));
+  for (const [pair, { kind, name, accounts }] of clashes) {
+    const shown = accounts.slice(0, 3).map((a) => `${accountName.get(a) ?? a} (${a})`).join(', ');
+    const more = accounts.length > 3 ? ` and ${accounts.length - 3} more` : '';
+    problems.push(
+      `${pair} are both the ${kind} ${name} in account ${shown}${more}: IAM names are unique in an account whatever their case (${IAM_QUOTAS_DOC}), so the second would fail its create; ` +
+        'rename one of the pipelines or repositories whose names make them meet',
+    );
+  }
   for (const [account, u] of byAccount) {
     const where = () => `account ${accountName.get(account) ?? account} (${account})`;
     const others = () => ' made by xstack, beside any the account already has';
