@@ -89,6 +89,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main, "release/2025\u2013q1"]\n`,
     expected: /access\.developers\.protectedBranches\[1\]: holds '\u2013', past U\+00FF: IAM takes no such character in a policy/,
   },
+  {
+    name: "a deployment configuration of AWS's for Lambda (the deployment groups deploy to EC2/On-Premises; review s22-names N5)",
+    edit: (t) => t.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.LambdaAllAtOnce\n'),
+    expected: /pipelines\.web-app\.deploy\.deploymentConfig: is not one of AWS's configurations for EC2\/On-Premises, .*; expected CodeDeployDefault\.OneAtATime, CodeDeployDefault\.HalfAtATime, CodeDeployDefault\.AllAtOnce, or the name of a custom configuration/,
+  },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
   { name: 'developer roleNames that match every role', edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["*"]\n`, expected: /access\.developers\.assumedBy\[0\]\.roleNames\[0\]: '\*' matches every role of the account: each could assume the developer role/ },
   { name: 'a duplicate top-level key (its path has no leading dot)', edit: (t) => t.replace('prefix: acme', 'prefix: acme\nprefix: acme'), expected: /^org\.yaml:5:1: prefix: 'prefix' appears twice \(first on line 4\)/ },

@@ -75,6 +75,19 @@ export function branchNameProblem(name: string): string | undefined {
 const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
 
 /**
+ * The deployment groups xstack makes deploy to EC2/On-Premises (ComputePlatform Server), where "You can use one of the
+ * three predefined deployment configurations provided by AWS or create a custom deployment configuration"
+ * (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html): AWS's Lambda and ECS
+ * configurations (CodeDeployDefault.LambdaAllAtOnce, CodeDeployDefault.ECSAllAtOnce, …) are another platform's
+ * (review s22-names N5). A custom configuration's name is the org's.
+ */
+const SERVER_DEPLOYMENT_CONFIGS = ['CodeDeployDefault.OneAtATime', 'CodeDeployDefault.HalfAtATime', 'CodeDeployDefault.AllAtOnce'];
+function serverDeploymentConfigProblem(name: string): string | undefined {
+  if (!name.startsWith('CodeDeployDefault.') || SERVER_DEPLOYMENT_CONFIGS.includes(name)) return undefined;
+  return `is not one of AWS's configurations for EC2/On-Premises, which xstack's deployment groups deploy to; expected ${SERVER_DEPLOYMENT_CONFIGS.join(', ')}, or the name of a custom configuration for EC2/On-Premises`;
+}
+
+/**
  * A protected branch goes into the developer role's policy (codecommit:References), and "Policy documents can contain
  * only the following Unicode characters: horizontal tab (U+0009), linefeed (U+000A), carriage return (U+000D), and
  * characters in the range U+0020 to U+00FF" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
@@ -161,7 +174,7 @@ const pipelineSchema = obj(
       obj(
         {
           type: required(str({ expected: "'codedeploy'", oneOf: ['codedeploy'] })),
-          deploymentConfig: optional(str({ expected: 'a CodeDeploy deployment configuration name', pattern: /^[\w.+=,@-]{1,100}$/ })),
+          deploymentConfig: optional(str({ expected: 'a CodeDeploy deployment configuration name', pattern: /^[\w.+=,@-]{1,100}$/, refine: serverDeploymentConfigProblem })),
           ec2TagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
         },
         'a deploy stage: type and its settings',
