@@ -93,10 +93,12 @@ function serverDeploymentConfigProblem(name: string): string | undefined {
  * characters in the range U+0020 to U+00FF" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
  * a branch past U+00FF would fail the access roles in every source account (review s22-names N2).
  */
-const protectedBranchName = str({
-  expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)',
-  refine: (name) => branchNameProblem(name) ?? ([...name].find((c) => c.codePointAt(0)! > 0xff) !== undefined ? `holds '${[...name].find((c) => c.codePointAt(0)! > 0xff)}', past U+00FF: IAM takes no such character in a policy, and the developer role's policy names each protected branch` : undefined),
-});
+function protectedBranchProblem(name: string): string | undefined {
+  const pastLatin1 = [...name].find((c) => c.codePointAt(0)! > 0xff);
+  if (pastLatin1 === undefined) return branchNameProblem(name);
+  return `holds '${pastLatin1}', past U+00FF: IAM takes no such character in a policy, and the developer role's policy names each protected branch`;
+}
+const protectedBranchName = str({ expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)', refine: protectedBranchProblem });
 
 /**
  * An AZ ID (use1-az1) names the same physical zone in every account; an AZ name
