@@ -15,6 +15,8 @@ import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
+import { buildReport } from '../src/audit/report';
+import { toMarkdown } from '../src/audit/render';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { sha256 } from '../src/hash';
@@ -124,7 +126,10 @@ describe('who can act on each resource', () => {
     for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
     // Routes around the templates' own trusts (review s18-audit M4): the execution role's trust, passing the service roles, the maintainers' assignment.
     expect(scope).toContain('| Who may assume the StackSet execution role (AWSCloudFormationStackSetExecutionRole) | With self-managed permissions, `xstack bootstrap` writes its trust');
-    expect(scope).toContain('| Who may pass the roles services assume (acme-pipeline, acme-deploy-target, acme-ci-instance) |');
+    expect(scope).toContain('| Who may pass the roles services assume (acme-pipeline, acme-deploy-target, acme-ci-instance, acme-<pipeline>-trigger, acme-<pipeline>-codedeploy) |');
+    // Attaching a profile to an instance one controls passes the role too (review s22 A4).
+    expect(scope).toContain('ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls');
+    expect(scope).toContain('https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html');
     expect(scope).toContain("who is assigned the maintainers' decides who writes the protected branches");
   });
 });
@@ -535,16 +540,48 @@ describe('release control (review s18-audit M2)', () => {
     // main is protected: the maintainer role writes it, with the Identity Center pattern it trusts; developers do not.
     expect(prod).toContain('arn:aws:iam::111111111111:role/acme-maintainer (access-roles: MaintainerRoleCodecommitDeveloperIn111111111111/WorkOnRepositories), assumed by arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*');
     expect(prod).not.toContain('acme-developer');
-    // The execution role writes no branch: codecommit:CreateCommit serves only a repository's Code, which no template sets
-    // (src/deploy/optional-handler-actions.ts).
-    expect(prod).not.toContain('the StackSet execution role of shared-services');
-    expect(prod).toContain('the StackSet execution role of prod (codepipeline:UpdatePipeline: CodepipelineNamed, under "The StackSet execution role")');
+    // The execution role holds no branch write itself (codecommit:CreateCommit serves only a repository's Code, which no
+    // template sets), but it may rewrite the maintainer role's trust and policies (review s22 A1): below.
+    expect(prod).toContain('the StackSet execution role of prod (codepipeline:UpdatePipeline, events:PutTargets: CodepipelineNamed, EventsNamed, under "The StackSet execution role")');
     expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
     expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
-    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution or codepipeline:UpdatePipeline (outside the org file), a run on any commit by a source revision override');
+    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution, codepipeline:UpdatePipeline, codepipeline:RollbackStage on the pipeline, codedeploy:CreateDeployment on its deployment group, or events:PutTargets on its trigger rule with iam:PassRole on the trigger role (outside the org file)');
     // develop is not protected: developers write it too.
     expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
     expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
+  });
+
+  it('the execution role of the source account writes a protected branch through the role that may push to it: its policy rewrites that role (review s22 A1)', async () => {
+    const { executionPolicyOf, compiledTemplates } = await import('../src/deploy/execution-policy');
+    const c = compileFile('parameters/example.yaml');
+    const prod = rowOf(c.files.get('audit/report.md')!, 'web-app', 'prod');
+    expect(prod).toContain(
+      'the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-maintainer: IamNamed, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")',
+    );
+    // develop: the developer role pushes there too, and the execution role may rewrite both.
+    expect(rowOf(c.files.get('audit/report.md')!, 'web-app', 'dev')).toContain('iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-developer, acme-maintainer: IamNamed');
+    // Asked of the policy, not assumed: without the maintainer role in IamNamed it is not listed, and a Deny takes its action away.
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const execution = executionPolicyOf(c.org, compiledTemplates(c.stages, (s) => templates.get(s.id)!));
+    const prodWith = (statements: typeof execution.statements) => {
+      const report = buildReport({ org: c.org, stages: c.stages, templates, rollout: c.rollout, access: c.access, files: c.files, svg: '', executionRole: { statements } });
+      return rowOf(toMarkdown(report), 'web-app', 'prod');
+    };
+    const maintainer = (r: string) => r.endsWith(':role/acme-maintainer');
+    expect(prodWith(execution.statements.map((s) => (s.Sid === 'IamNamed' ? { ...s, Resource: s.Resource.filter((r) => !maintainer(r)) } : s)))).not.toContain('the StackSet execution role of shared-services');
+    const denied = [...execution.statements, { Sid: 'NoTrustEdits', Effect: 'Deny' as const, Action: ['iam:UpdateAssumeRolePolicy'], Resource: ['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-maintainer'] }];
+    expect(prodWith(denied)).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy on acme-maintainer: IamNamed,');
+  });
+
+  it('who may start or change the pipeline includes who deploys without it and who rolls a stage back (review s22 A5)', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    const prod = rowOf(md, 'web-app', 'prod');
+    // The pipeline role deploys to the deployment group; the pipeline account's own principals may too, or roll back.
+    expect(prod).toContain('arn:aws:iam::444444444444:role/acme-pipeline (codedeploy:CreateDeployment: pipelines: WebAppPipelinePolicy/DeployWithCodeDeploy)');
+    expect(prod).toContain('an earlier run\'s revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline');
+    const intro = md.slice(md.indexOf('## Release control')).split('\n')[2];
+    expect(intro).toContain('https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html');
+    expect(intro).toContain('https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html');
   });
 
   it('prod deploying develop: the row says so, unprotected, and developers may write what prod deploys', () => {
@@ -678,6 +715,54 @@ describe('the report says what the templates do, and no more', () => {
     }
   });
 
+  it('the execution role section names the statements not limited to the org\'s resources, what they reach and their destructive actions (review s22 A2)', async () => {
+    const { executionPolicyFor } = await import('../src/deploy/execution-policy');
+    for (const file of ORG_FILES) {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const section = md.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+      const rowOf = (sid: string) => section.split('\n').find((l) => l.startsWith(`| ${sid} | every `));
+      const statements = executionPolicyFor(c.stages.map((s) => renderTemplate(s.definition)), c.org.prefix);
+      // Every Allow whose resource is a whole kind of the account (…:${AWS::AccountId}:*, key/*) and that holds a
+      // delete, disable or policy write has a row naming those actions; a statement on the org's names has none.
+      for (const s of statements.filter((x) => x.Effect === 'Allow')) {
+        const wide = s.Resource.some((r) => /\$\{AWS::AccountId\}:(?:[A-Za-z-]+[/:])?\*$/.test(r));
+        const harmful = s.Action.filter((a) => /:(Delete|Disable|Schedule\w*Deletion|Put\w*Policy)/.test(a));
+        if (wide && harmful.length > 0) for (const a of harmful) expect(rowOf(s.Sid), `${s.Sid} ${a}`).toContain(a);
+        if (s.Sid.endsWith('Named')) expect(rowOf(s.Sid), s.Sid).toBeUndefined();
+      }
+    }
+    const section = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+    expect(section).toContain("Not limited to the org's resources: Ec2GeneratedIds, KmsGeneratedIds, LogsAccount");
+    expect(section).toMatch(
+      /\| KmsGeneratedIds \| every KMS key of the account and Region whose key policy lets IAM policies allow access, as AWS's default key policy does \(https:\/\/docs\.aws\.amazon\.com\/kms\/latest\/developerguide\/key-policy-default\.html\) \| every pipeline account \(3\) \| [^|]*kms:PutKeyPolicy, kms:ScheduleKeyDeletion \|/,
+    );
+    expect(section).toMatch(/\| Ec2GeneratedIds \| every EC2 resource of the account and Region [^|]*\| 1 account: tools \| ec2:DeleteFlowLogs, [^|]*ec2:DeleteVpc, ec2:DeleteVpcEndpoints, ec2:ModifyVpcEndpoint \|/);
+    expect(section).toMatch(/\| LogsAccount \| every CloudWatch Logs resource of the account and Region \(every log group among them\) \| 1 account: tools \| [^|]*logs:DeleteLogGroup, [^|]*logs:PutRetentionPolicy \|/);
+  });
+
+  it('the scope section names who operates the instances whose roles the templates give Session Manager and Run Command, and XS005 no longer overstates (review s22 A3)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const row = md.split('\n').find((l) => l.startsWith('| Who may open a session on, or send commands to, the instances of these roles'))!;
+    // Read from the compiled policies: the CI instance role holds Session Manager's channels, the deployment targets' also Run Command's and State Manager's.
+    const holds = (role: string, prefix: string) => c.access.grants.some((g) => g.kind === 'identity' && g.attachedTo?.endsWith(`:role/${role}`) && g.actions.some((a) => a.startsWith(prefix)));
+    expect([holds('acme-ci-instance', 'ssmmessages:'), holds('acme-ci-instance', 'ec2messages:'), holds('acme-deploy-target', 'ec2messages:')]).toEqual([true, false, true]);
+    expect(row).toContain('these roles: acme-ci-instance (ssm:StartSession); acme-deploy-target (ssm:StartSession, ssm:SendCommand, ssm:CreateAssociation) |');
+    expect(row).toContain('It needs no iam:PassRole and changes no trust or policy.');
+    expect(row).toContain('Through the CI instance role that is the pull-only role of every source account.');
+    expect(row).toContain('whatever the branch and the pipeline under "Release control" say');
+    for (const url of ['https://github.com/aws/amazon-ssm-agent/releases/tag/2.3.68.0', 'https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html']) expect(row).toContain(url);
+    // The XS005 exception says who EC2 gives the role to, and who acts as it.
+    expect(md).not.toContain('the role can only be used through an instance profile of this account');
+    expect(md).toContain('EC2 gives the role only to an instance profile of this account, and whoever controls an instance with that profile (a session, a command, the instance metadata) acts as it |');
+  });
+
+  it('the scope section says a key or bucket policy admitting by aws:PrincipalArn admits any role later created under the name (review s22 A6)', () => {
+    const row = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
+    expect(row).toContain('and so does one that can create a role of one of those names (where none exists, or after deleting it): the key policies admit them by aws:PrincipalArn, which matches any role of that name');
+  });
+
   it('the execution role section says it can write any policy and trust on the roles it administers (R5)', () => {
     for (const file of ORG_FILES) {
       const c = compileFile(file);
@@ -700,7 +785,7 @@ describe('the report says what the templates do, and no more', () => {
       const named = [...JSON.stringify(policy).matchAll(/:role\/([\w+=,.@${}:-]+)/g)].map((m) => m[1].replace('${AWS::AccountId}', '<pipeline account>'));
       expect(named.length).toBeGreaterThan(3);
       for (const role of new Set(named)) expect(row).toContain(role);
-      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them.");
+      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them, and so does one that can create a role of one of those names");
     }
   });
 

@@ -115,6 +115,13 @@ function ownPrefixRequests(org: Org, account: string): OutsideRequest[] {
   return [...byShape.map((q) => ({ ...q, byShape: true as const })), ...never];
 }
 
+/**
+ * IAM actions by which whoever holds them on a role writes what that role may do (an inline or any managed policy) or
+ * who may act as it (its trust): https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html,
+ * API_AttachRolePolicy.html, API_UpdateAssumeRolePolicy.html.
+ */
+export const ROLE_REWRITES = ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy'];
+
 /** The execution role's ARN in an account (or a class's token standing for its members). */
 export const executionRoleArn = (org: Org, account: string): string => `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
 

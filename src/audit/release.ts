@@ -9,7 +9,8 @@ import { accountByName, accountOfEnvironment, repositoryByName, type Org } from 
 import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
-import { evaluate, matches } from './evaluate';
+import { evaluate, GrantIndex, matches } from './evaluate';
+import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
 import type { ReachEntry } from './reach';
@@ -18,12 +19,23 @@ import { ACCOUNTS_LISTED, mergeAccountRows, teamsToFold, type TeamFold } from '.
 
 const GIT_PUSH = 'codecommit:GitPush';
 /**
- * What starts a run, or changes what a run builds. A V2 pipeline (templates/pipeline.ts makes every pipeline V2) takes
- * a source revision override on StartPipelineExecution, and "for the COMMIT_ID … the source revision ID applies to all
- * content in the repository, across all branches":
- * https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html
+ * What starts a run, or changes what a run deploys, by the resource it is asked on.
+ * - The pipeline. A V2 pipeline (templates/pipeline.ts makes every pipeline V2) takes a source revision override on
+ *   StartPipelineExecution, and "for the COMMIT_ID … the source revision ID applies to all content in the repository,
+ *   across all branches": https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html
+ *   RollbackStage re-runs a stage on an earlier run: "The target pipeline execution chosen for rollback is used to
+ *   retrieve source revisions and variables": https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html
+ * - The deployment group (every pipeline deploys with CodeDeploy): CreateDeployment deploys the revision it names,
+ *   "s3Location: The Amazon S3 bucket name that contains the revision … version: (Optional) The Amazon S3 version
+ *   identifier", with no pipeline: https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html
+ * - The trigger rule: its target's input transformer may carry a source revision override ("You can also create a
+ *   source override using input transform entry … in EventBridge for your pipeline event", the overrides page above);
+ *   PutTargets names the trigger role too, so it needs iam:PassRole on that role.
  */
-const PIPELINE_CONTROL = ['codepipeline:StartPipelineExecution', 'codepipeline:UpdatePipeline'];
+const PIPELINE_CONTROL = ['codepipeline:StartPipelineExecution', 'codepipeline:UpdatePipeline', 'codepipeline:RollbackStage'];
+const DEPLOYMENT_CONTROL = ['codedeploy:CreateDeployment'];
+const TRIGGER_CONTROL = ['events:PutTargets'];
+const CONTROL = [...PIPELINE_CONTROL, ...DEPLOYMENT_CONTROL, ...TRIGGER_CONTROL];
 
 export interface ReleaseInput {
   org: Org;
@@ -39,7 +51,6 @@ export interface ReleaseInput {
 
 export function releaseControlSection(input: ReleaseInput): Section {
   const { org, fold } = input;
-  const names = new Names(org.prefix, org.bucketGeneration);
   const protectedBranches = org.access.developers?.protectedBranches ?? [];
   const writers = writersOf(input);
   const starters = startersOf(input);
@@ -55,7 +66,6 @@ export function releaseControlSection(input: ReleaseInput): Section {
   const rows = mergeAccountRows(items, ({ p, source, account, branch, later }) => {
     const repositoryArn = `arn:${org.partition}:codecommit:${org.region}:${source.id}:${p.repository}`;
     const ref = input.classOf(account.id) ?? account.id;
-    const pipelineArn = `arn:${org.partition}:codepipeline:${org.region}:${ref}:${names.pipeline(p.name)}`;
     const isProtected = protectedBranches.includes(branch);
     return {
       cells: [
@@ -64,7 +74,7 @@ export function releaseControlSection(input: ReleaseInput): Section {
         branch,
         isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
         writers(repositoryArn, source, branch),
-        starters(pipelineArn, byId ? account.id : account.name).replaceAll(ref, account.id),
+        starters(p.name, ref, byId ? account.id : account.name).replaceAll(ref, account.id),
       ],
       account: account.id,
       merge: many,
@@ -80,7 +90,8 @@ export function releaseControlSection(input: ReleaseInput): Section {
         text:
           'Each pipeline deploys one branch to each environment. Who may write that branch is asked of the same evaluator as the access matrix (a push to the branch, with its codecommit:References), for every principal "Who can act on each resource" finds with codecommit:GitPush on the repository; who may act as each is its role\'s "assume" rows there. ' +
           'CodeCommit has no resource policy (https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html), so a principal of the source account whose own policy allows a push may write any branch: those policies are outside the org file. ' +
-          'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html). ' +
+          'The StackSet execution role of the source account is listed where its policy lets it rewrite the trust or the policies of a role that may push to the branch: it can then make that role trust anyone, or give it a push, and push as it; who may act as the execution role is under "What this report cannot see". ' +
+          'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html), as does the trigger rule\'s target through its input transformer (events:PutTargets, with iam:PassRole on the trigger role); RollbackStage re-runs a stage on an earlier run\'s revision (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html); and codedeploy:CreateDeployment on the environment\'s deployment group deploys any revision the deployment targets can read, with no pipeline (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html). ' +
           '"no ⚠" marks a later environment (after a pipeline\'s first) deploying from a branch access.developers.protectedBranches does not name.',
       },
       { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline'], rows },
@@ -89,7 +100,8 @@ export function releaseControlSection(input: ReleaseInput): Section {
 }
 
 /** The text of who may write a branch of a repository, asked once per repository and branch. */
-function writersOf({ org, access, reach, executionRole, label }: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
+function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
+  const { org, access, reach, executionRole, label } = input;
   const pushers = new Map<string, ReachEntry[]>();
   const assumers = new Map<string, string[]>();
   for (const e of reach) {
@@ -97,54 +109,99 @@ function writersOf({ org, access, reach, executionRole, label }: ReleaseInput): 
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
   }
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
+  const rewrites = executionRoleRewrites(input);
   const asked = new Map<string, string>();
   return (repositoryArn, source, branch) => {
     const key = `${repositoryArn} ${branch}`;
     const known = asked.get(key);
     if (known !== undefined) return known;
-    const who = (pushers.get(repositoryArn) ?? []).flatMap((w) => {
+    const writers = (pushers.get(repositoryArn) ?? []).flatMap((w) => {
       const d = evaluate(
         access.index,
         { principal: { kind: 'aws', arn: w.principal }, action: GIT_PUSH, resource: repositoryArn, resourceAccount: source.id, context: { 'codecommit:References': [`refs/heads/${branch}`] }, identityManagedElsewhere: w.identityOutsideModel },
         org.organizationId,
       );
-      if (!d.allowed) return [];
-      const by = [...new Set(d.grantedBy.map(label))].join('; ');
-      const via = assumers.get(w.principal);
-      return [`${w.principal} (${by})${via ? `, assumed by ${via.join(', ')}` : ''}`];
+      return d.allowed ? [{ principal: w.principal, by: [...new Set(d.grantedBy.map(label))].join('; ') }] : [];
     });
-    const text = [...who, ...(execution ? [`the StackSet execution role of ${source.name} ${execution}`] : []), `principals of ${source.name} whose own policies allow a push (outside the org file)`].join('; ');
+    const who = writers.map(({ principal, by }) => {
+      const via = assumers.get(principal);
+      return `${principal} (${by})${via ? `, assumed by ${via.join(', ')}` : ''}`;
+    });
+    const byExecution = execution ? `the StackSet execution role of ${source.name} ${execution}` : rewrites(source, writers.map((w) => w.principal));
+    const text = [...who, ...(byExecution ? [byExecution] : []), `principals of ${source.name} whose own policies allow a push (outside the org file)`].join('; ');
     asked.set(key, text);
     return text;
   };
 }
 
-/** The text of who may start or change a pipeline: the org's roles whose policies allow it, the execution role, and the account's own principals. */
-function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipelineArn: string, account: string) => string {
+/**
+ * The execution role of a source account as a writer of a branch: where its policy allows it to rewrite the trust or
+ * the policies of a role that may push to the branch (ROLE_REWRITES), it may make that role trust anyone or give it a
+ * push, and push as it. CodeCommit has no resource policy to refuse that ("CodeCommit does not support resource-based
+ * policies": https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html), so IAM alone decides, and each
+ * rewrite is asked of the proof's evaluator against the role's policy as it is in the source account (its Denies too).
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html
+ */
+function executionRoleRewrites({ org, executionRole }: ReleaseInput): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
+  if (!executionRole || 'error' in executionRole) return () => undefined;
+  const statements = executionRole.statements.map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
+  const indexOf = madeOnce((account: string) => new GrantIndex(executionRoleGrants(org, statements, account)));
+  return (source, writers) => {
+    const index = indexOf(source.id);
+    // Each role the execution role may rewrite, grouped by what it may do there and which statements allow it.
+    const byWay = new Map<string, { actions: string[]; sids: string[]; roles: string[] }>();
+    for (const arn of writers.filter((w) => w.includes(':role/'))) {
+      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal: { kind: 'aws', arn: executionRoleArn(org, source.id) }, action, resource: arn, resourceAccount: source.id, context: {} }, org.organizationId) })).filter(({ d }) => d.allowed);
+      if (allowed.length === 0) continue;
+      const actions = allowed.map(({ action }) => action);
+      const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
+      const key = `${actions.join(',')} ${sids.join(',')}`;
+      const way = byWay.get(key) ?? byWay.set(key, { actions, sids, roles: [] }).get(key)!;
+      way.roles.push(arn.slice(arn.indexOf(':role/') + ':role/'.length));
+    }
+    const ways = [...byWay.values()].map(({ actions, sids, roles }) => `${actions.join(', ')} on ${roles.join(', ')}: ${sids.join(', ')}`);
+    if (ways.length === 0) return undefined;
+    return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
+  };
+}
+
+/** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
+function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipeline: string, account: string, accountName: string) => string {
+  const names = new Names(org.prefix, org.bucketGeneration);
   // Asked once per action text: every team's statements hold the same few.
-  const controlsPipeline = madeOnce((action: string) => PIPELINE_CONTROL.some((c) => matches(action, c, true)));
-  // The statements that allow starting or changing a pipeline, by the pipeline they name (their few patterns apart).
+  const controls = madeOnce((action: string) => CONTROL.some((c) => matches(action, c, true)));
+  // The statements that allow one of those actions, by the resource they name (their few patterns apart).
   const byArn = new Map<string, ResolvedStatement[]>();
   const patterns: ResolvedStatement[] = [];
   for (const g of access.grants) {
-    if (g.effect !== 'Allow' || g.kind !== 'identity' || !g.actions.some(controlsPipeline)) continue;
+    if (g.effect !== 'Allow' || g.kind !== 'identity' || !g.actions.some(controls)) continue;
     for (const r of g.resources) {
       if (r.includes('*') || r.includes('?')) patterns.push(g);
       else listIn(byArn, r).push(g);
     }
   }
-  const execution = executionRoleHolds(org, executionRole, (a) => PIPELINE_CONTROL.includes(a));
-  // Asked once per pipeline ARN: an account class's pipelines share one (its token for the account).
-  const rolesFor = madeOnce((pipelineArn: string) => {
-    const grants = [...(byArn.get(pipelineArn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matches(r, pipelineArn)))];
-    return [...new Set(grants.map((g) => `${g.attachedTo} (${g.actions.filter(controlsPipeline).join(', ')}: ${label(g)})`))];
+  const execution = executionRoleHolds(org, executionRole, (a) => CONTROL.includes(a));
+  // Asked once per resource ARN: an account class's pipelines share one (its token for the account).
+  const rolesFor = madeOnce((arn: string) => {
+    const wanted = arn.includes(':codepipeline:') ? PIPELINE_CONTROL : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
+    const held = (g: ResolvedStatement) => g.actions.filter((a) => wanted.some((c) => matches(a, c, true)));
+    const grants = [...(byArn.get(arn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matches(r, arn)))].filter((g) => held(g).length > 0);
+    return [...new Set(grants.map((g) => `${g.attachedTo} (${held(g).join(', ')}: ${label(g)})`))];
   });
-  return (pipelineArn, account) =>
-    [
-      ...rolesFor(pipelineArn),
-      ...(execution ? [`the StackSet execution role of ${account} ${execution}`] : []),
-      `principals of ${account} whose own policies allow ${PIPELINE_CONTROL.join(' or ')} (outside the org file), a run on any commit by a source revision override`,
+  return (pipeline, account, accountName) => {
+    const arn = (service: string, resource: string) => `arn:${org.partition}:${service}:${org.region}:${account}:${resource}`;
+    const arns = [
+      arn('codepipeline', names.pipeline(pipeline)),
+      arn('codedeploy', `deploymentgroup:${names.codeDeployApplication(pipeline)}/${names.codeDeployGroup(pipeline)}`),
+      arn('events', `rule/${names.triggerRule(pipeline)}`),
+    ];
+    return [
+      ...new Set(arns.flatMap(rolesFor)),
+      ...(execution ? [`the StackSet execution role of ${accountName} ${execution}`] : []),
+      `principals of ${accountName} whose own policies allow ${PIPELINE_CONTROL.join(', ')} on the pipeline, ${DEPLOYMENT_CONTROL.join(', ')} on its deployment group, or ${TRIGGER_CONTROL.join(', ')} on its trigger rule with iam:PassRole on the trigger role (outside the org file): a run on any commit by a source revision override, an earlier run's revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline`,
     ].join('; ');
+  };
 }
 
 /** What the execution role's policy holds of some actions, in words: the statements by Sid, or where its policy is; undefined when bootstrap's policy holds none. */

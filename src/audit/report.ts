@@ -18,6 +18,7 @@ import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
+import { ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
@@ -165,7 +166,7 @@ function shapesText(org: Org, pipelineNames: PipelineNames | undefined): string 
 }
 
 /** IAM actions by which whoever holds them on a role decides what that role may do and who may act as it. */
-const ROLE_POWERS = ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'];
+const ROLE_POWERS = [...ROLE_REWRITES, 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'];
 
 /**
  * What administering the org's roles amounts to, said plainly: the statements hold no condition (no iam:PolicyARN, no
@@ -183,6 +184,71 @@ function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string
     (refusals ? 'The refusals below bound which roles and policies it can change, not what it can make them do. ' : '') +
     'Guard the StackSet administration account and the roles that can run StackSets operations as you would the target accounts\' administrators.'
   );
+}
+
+type ExecutionStatementText = NonNullable<Exclude<ReportInput['executionRole'], { error: string }>>['statements'][number];
+
+/**
+ * A resource that names every resource of its kind in the account and Region, not one of the org's: `*`, or an ARN
+ * of the policy's account ending in `:*` or `:<type>/*` (key/*, deploymentconfig:*).
+ */
+const ACCOUNT_WIDE = /^\*$|\$\{AWS::AccountId\}:(?:[A-Za-z-]+[/:])?\*$/;
+
+/**
+ * Of a statement's actions, those that delete, disable, schedule a deletion or replace a policy: by their verb, and
+ * the few whose name does not say it replaces a policy. ModifyVpcEndpoint takes "PolicyDocument: A policy to attach
+ * to the endpoint" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html); EventBridge's
+ * PutPermission and RemovePermission write the permission policy of the event bus they name ("Running PutPermission
+ * permits the specified AWS account or AWS organization to put events to the specified event bus … The permission
+ * policy on the event bus cannot exceed 10 KB": https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html).
+ */
+const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Schedule\w*Deletion|Put\w*Policy)/;
+const POLICY_REPLACING = new Set(['ec2:ModifyVpcEndpoint', 'events:PutPermission', 'events:RemovePermission']);
+const destructive = (action: string) => DESTRUCTIVE_VERB.test(action) || POLICY_REPLACING.has(action);
+
+/**
+ * What an account-wide resource reaches, in words. A KMS key is reached by IAM alone where its key policy delegates
+ * to the account, which AWS's default key policy does: it "gives the AWS account that owns the KMS key permission to
+ * use IAM policies to allow access to all AWS KMS operations on the KMS key"
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+ */
+function accountWideReach(resource: string, actions: readonly string[]): string {
+  if (resource === '*') {
+    const services = [...new Set(actions.map((a) => a.slice(0, a.indexOf(':'))))];
+    if (services.length === 1 && services[0] === 'events') return 'the permission policy of every event bus of the account and Region';
+    return `every ${services.join(' or ')} resource of the account and Region these actions take (IAM accepts only "*" for them)`;
+  }
+  // The placeholders hold colons of their own (${AWS::Region}): read the service once they are out of the way.
+  const service = resource.replace(/\$\{AWS::[A-Za-z]+\}/g, 'x').split(':')[2];
+  const type = /:([A-Za-z-]+)[/:]\*$/.exec(resource)?.[1];
+  if (service === 'kms' && type === 'key') return "every KMS key of the account and Region whose key policy lets IAM policies allow access, as AWS's default key policy does (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)";
+  if (service === 'ec2') return 'every EC2 resource of the account and Region (every VPC, subnet, route table, gateway, endpoint, security group and flow log among them)';
+  if (service === 'logs') return 'every CloudWatch Logs resource of the account and Region (every log group among them)';
+  return `every ${service} ${type ?? 'resource'} of the account and Region`;
+}
+
+/**
+ * The statements that are not limited to the org's resources (review s22 A2): each with what it reaches, where its
+ * account holds it, and the actions among its own that delete, disable or replace a policy. Said, not narrowed:
+ * narrowing by the stack tags CloudFormation propagates needs a sandbox check first (README "Not yet").
+ */
+function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText[]): Block[] {
+  const rows = statements.flatMap((s) => {
+    if (s.Effect === 'Deny') return [];
+    const wide = s.Resource.filter((r) => ACCOUNT_WIDE.test(r));
+    const harmful = s.Action.filter(destructive);
+    if (wide.length === 0 || harmful.length === 0) return [];
+    const accounts = [...new Set(wide.flatMap((r) => [...(s.scope?.get(r) ?? [])]))];
+    return [[s.Sid, wide.map((r) => accountWideReach(r, s.Action)).join('; '), accounts.length > 0 ? describeAccounts(org, accounts) : 'every account', harmful.join(', ')]];
+  });
+  if (rows.length === 0) return [];
+  return [
+    {
+      kind: 'p',
+      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
+    },
+    { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, disable or replace a policy'], rows },
+  ];
 }
 
 function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
@@ -205,6 +271,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
         head: ['statement', 'actions', 'resources', 'why broader'],
         rows: role.statements.map((s) => [s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid, s.Action.join(', '), (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', '), s.reason ?? '—']),
       },
+      ...accountWideBlocks(org, role.statements),
       ...(role.outside
         ? [
             {
@@ -455,7 +522,7 @@ export interface ReportInput {
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
     | {
-        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string }>;
+        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string; scope?: ReadonlyMap<string, ReadonlySet<string>> }>;
         /** How the policy writes the names keyed by a pipeline (execution-policy.ts `executionPolicyOf`); exact when not given. */
         pipelineNames?: PipelineNames;
         outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string; byDesign?: string }>;
@@ -535,7 +602,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   if (teams) sections.push(teamsSection(org, teams));
-  sections.push(scopeSection(org));
+  sections.push(scopeSection(org, access.grants));
 
   sections.push({
     id: 'rollout',

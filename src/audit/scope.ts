@@ -3,11 +3,13 @@
  * policies xstack does not compile, why, and the AWS feature that shows them.
  */
 import type { Org } from '../org/model';
+import type { ResolvedStatement } from './grants';
 import type { Section } from './report';
 import { executionRoleOf } from './reach';
 import { Names } from '../naming';
 
-export function scopeSection(org: Org): Section {
+export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Section {
+  const reachable = instanceRolesReachable(grants);
   const admins = org.keyAdministratorRoles.length > 0 ? org.keyAdministratorRoles.join(', ') : 'none named';
   return {
     id: 'scope',
@@ -35,9 +37,10 @@ export function scopeSection(org: Org): Section {
           ],
           [
             `Who may pass the roles services assume (${passedRoles(org).join(', ')})`,
-            "These roles trust a service (CodePipeline, EC2) with no condition on who asked for them: any principal whose own policy allows iam:PassRole on one, with the service's create or update rights (codepipeline:CreatePipeline or UpdatePipeline, ec2:RunInstances), acts as it without changing any trust or policy. Through the pipeline role that reaches the source role in the source account and the repositories it reads; through the CI instance role, the pull-only role of every source account. Those principals' policies are the accounts' own.",
-            'iam:PassRole: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; IAM Access Analyzer, or the policy simulator on the accounts\' roles and users',
+            `These roles trust a service (CodePipeline, EC2, EventBridge, CodeDeploy) with no condition on who asked for them, or one that names only the resource the service acts for: any principal whose own policy allows iam:PassRole on one, with the service's create or update rights, acts as it without changing any trust or policy. For the pipeline role, codepipeline:CreatePipeline or UpdatePipeline; for the instance roles, ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls; for a trigger role, events:PutTargets on its rule (whose target may carry a source revision override); for a CodeDeploy role, codedeploy:CreateDeploymentGroup or UpdateDeploymentGroup in its application. Through the pipeline role that reaches the source role in the source account and the repositories it reads${org.access.ci?.runtime.kind === 'ec2' ? '; through the CI instance role, the pull-only role of every source account' : ''}. Those principals' policies are the accounts' own.`,
+            'iam:PassRole: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; an instance\'s role: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html; IAM Access Analyzer, or the policy simulator on the accounts\' roles and users',
           ],
+          ...(reachable.length > 0 ? [instanceOperatorsRow(org, reachable)] : []),
           [
             `Key administrators' own policies (${admins})`,
             "The key policy lets these roles administer the artifact keys (kms:PutKeyPolicy among them, so they could grant themselves decrypt) only if their own IAM policy also allows it: a key policy naming the account narrows to these roles by aws:PrincipalArn and delegates the rest to IAM. Their IAM policies are not in the org file.",
@@ -45,7 +48,7 @@ export function scopeSection(org: Org): Section {
           ],
           [
             'Account administrators with IAM rights in a member account',
-            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them.`,
+            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them, and so does one that can create a role of one of those names (where none exists, or after deleting it): the key policies admit them by aws:PrincipalArn, which matches any role of that name, not the role of today, as a role named in a Principal element would be.`,
             'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
           ],
           [
@@ -70,10 +73,80 @@ export function scopeSection(org: Org): Section {
   };
 }
 
-/** The roles xstack makes that trust a service with no condition on the caller: the pipeline role, the deployment targets' and the CI's instance roles. */
+/**
+ * The roles xstack makes that trust a service with no condition on the caller (the pipeline role, the deployment
+ * targets' and the CI's instance roles) or one on the resource only (the trigger and CodeDeploy roles, by name shape).
+ */
 function passedRoles(org: Org): string[] {
   const names = new Names(org.prefix);
-  return [names.pipelineRole(), ...(org.deploymentTargets.instanceRoles ? [] : [names.deployTargetRole()]), ...(org.access.ci?.runtime.kind === 'ec2' ? [names.ciInstanceRole()] : [])];
+  return [
+    names.pipelineRole(),
+    ...(org.deploymentTargets.instanceRoles ? [] : [names.deployTargetRole()]),
+    ...(org.access.ci?.runtime.kind === 'ec2' ? [names.ciInstanceRole()] : []),
+    names.triggerRole('<pipeline>'),
+    names.codeDeployRole('<pipeline>'),
+  ];
+}
+
+/**
+ * How an operator reaches an instance's role with no iam:PassRole, by what the role's own policy lets the instance's
+ * SSM Agent do (the templates' grants): Session Manager's channels (ssmmessages) open a shell to whoever may
+ * ssm:StartSession; Run Command's (ec2messages) run what whoever may ssm:SendCommand sends; State Manager's
+ * (ssm:ListInstanceAssociations, "required for State Manager to function") run the documents of whoever may
+ * ssm:CreateAssociation on the instance.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html
+ */
+const INSTANCE_ENTRIES: ReadonlyArray<{ channel: (action: string) => boolean; call: string }> = [
+  { channel: (a) => a.startsWith('ssmmessages:'), call: 'ssm:StartSession' },
+  { channel: (a) => a.startsWith('ec2messages:'), call: 'ssm:SendCommand' },
+  { channel: (a) => a === 'ssm:ListInstanceAssociations', call: 'ssm:CreateAssociation' },
+];
+
+interface ReachableRole {
+  role: string;
+  calls: string[];
+}
+
+/** The roles whose own policies let an instance's SSM Agent take sessions, commands or associations, with the calls that reach them, by role name. */
+function instanceRolesReachable(grants: readonly ResolvedStatement[]): ReachableRole[] {
+  const calls = new Map<string, Set<string>>();
+  for (const g of grants) {
+    const attachedTo = g.attachedTo;
+    if (g.kind !== 'identity' || g.effect !== 'Allow' || !attachedTo?.includes(':role/')) continue;
+    for (const entry of INSTANCE_ENTRIES) {
+      if (!g.actions.some(entry.channel)) continue;
+      const role = attachedTo.slice(attachedTo.indexOf(':role/') + ':role/'.length);
+      calls.set(role, (calls.get(role) ?? new Set()).add(entry.call));
+    }
+  }
+  return [...calls]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([role, held]) => ({ role, calls: INSTANCE_ENTRIES.map((e) => e.call).filter((c) => held.has(c)) }));
+}
+
+/**
+ * Who reaches an instance role with no iam:PassRole: an operator of the instance. Session Manager's default user is
+ * "ssm-user", which SSM Agent adds "to /etc/sudoers (Linux)" (https://github.com/aws/amazon-ssm-agent/releases/tag/2.3.68.0);
+ * Run Command and State Manager run as the agent does, "using root permissions (Linux)"
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-manage-os-user-accounts.html); and any
+ * process of the instance "retrieves the security credentials provided by the role from the instance metadata item
+ * iam/security-credentials/role-name" (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html),
+ * credentials that the templates bind to no instance or network.
+ */
+function instanceOperatorsRow(org: Org, reachable: readonly ReachableRole[]): string[] {
+  const names = new Names(org.prefix);
+  const targets = new Set([names.deployTargetRole(), ...(org.deploymentTargets.instanceRoles ?? [])]);
+  const ci = reachable.some((r) => r.role === names.ciInstanceRole());
+  const deploy = reachable.some((r) => targets.has(r.role));
+  return [
+    `Who may open a session on, or send commands to, the instances of these roles: ${reachable.map((r) => `${r.role} (${r.calls.join(', ')})`).join('; ')}`,
+    'The templates give these roles what the instance\'s SSM Agent needs to take a session, a command or an association (the calls in brackets are the ones each lets in). A principal whose own policy allows one of those calls on such an instance acts there as root (a session opens as ssm-user, which the agent makes a sudoer; commands and associations run as the agent, as root), and so as the instance\'s role: any process of the instance reads the role\'s credentials from the instance metadata, and those credentials work from anywhere until they expire. It needs no iam:PassRole and changes no trust or policy. ' +
+      (ci ? 'Through the CI instance role that is the pull-only role of every source account. ' : '') +
+      (deploy ? 'On a deployment target it is also what the environment runs, whatever the branch and the pipeline under "Release control" say, and the artifacts of its account through S3. ' : '') +
+      'EC2 gives a role only to an instance profile of its account; who operates the instances is decided by those principals\' policies, which are the accounts\' own.',
+    'IAM Access Analyzer, or the policy simulator, on ssm:StartSession, ssm:SendCommand and ssm:CreateAssociation; Session Manager\'s ssm-user: https://github.com/aws/amazon-ssm-agent/releases/tag/2.3.68.0; root through SSM Agent: https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-manage-os-user-accounts.html; instance credentials: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html',
+  ];
 }
 
 /**

@@ -636,6 +636,12 @@ export const CODECOMMIT_BRANCH_WRITES: Grant = {
  * no condition (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-service-role-cli.html).
  */
 export const SERVICES_WITHOUT_SOURCE_CONTEXT: ReadonlySet<string> = new Set(['ec2.amazonaws.com', 'codepipeline.amazonaws.com']);
+/**
+ * Said of who EC2 gives the role to, not of who may use it: whoever controls an instance with the profile acts as the
+ * role, as any process there "retrieves the security credentials provided by the role from the instance metadata"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html); the audit
+ * report names those operators (src/audit/scope.ts).
+ */
 export const EC2_TRUST_REASON =
-  'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; the role can only be used through an instance profile of this account';
+  'EC2 sends no aws:SourceAccount/aws:SourceArn when it assumes an instance role; EC2 gives the role only to an instance profile of this account, and whoever controls an instance with that profile (a session, a command, the instance metadata) acts as it';
 
