@@ -109,7 +109,8 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
   }
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
-  const rewrites = executionRoleRewrites(input);
+  const pusherRoles = new Set([...pushers.values()].flat().flatMap((e) => (e.principal.includes(':role/') ? [roleNameOf(e.principal)] : [])));
+  const rewrites = executionRoleRewrites(input, pusherRoles);
   const asked = new Map<string, string>();
   return (repositoryArn, source, branch) => {
     const key = `${repositoryArn} ${branch}`;
@@ -143,9 +144,23 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html
  */
-function executionRoleRewrites({ org, executionRole }: ReleaseInput): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
+function executionRoleRewrites({ org, executionRole }: ReleaseInput, pusherRoles: ReadonlySet<string>): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
   if (!executionRole || 'error' in executionRole) return () => undefined;
-  const statements = executionRole.statements.map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
+  // Only what can decide a rewrite of a role that may push: the statements naming a rewrite (an Allow grants it, a
+  // Deny refuses it), and of their resources none that names another role exactly. The whole policy, resolved for each
+  // source account and asked in full, cost seconds at 250 teams for the same answer.
+  const couldName = (resource: string) => {
+    const named = /:role\/([^*?]+)$/.exec(resource);
+    if (named) return pusherRoles.has(named[1]);
+    // An ARN of another IAM resource type (a policy, an instance profile), with no wildcard before its type, is no role.
+    const typed = /^([^*?]*):([a-z-]+)\//.exec(resource);
+    return typed === null || typed[2] === 'role';
+  };
+  const statements = executionRole.statements
+    .filter((s) => s.Action.some((a) => ROLE_REWRITES.some((rewrite) => matches(a, rewrite, true))))
+    .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: s.Resource.filter(couldName) }))
+    .filter((s) => s.Resource.length > 0);
+  if (statements.length === 0) return () => undefined;
   const indexOf = madeOnce((account: string) => new GrantIndex(executionRoleGrants(org, statements, account)));
   return (source, writers) => {
     const index = indexOf(source.id);
@@ -158,13 +173,16 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput): (source: {
       const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
       const key = `${actions.join(',')} ${sids.join(',')}`;
       const way = byWay.get(key) ?? byWay.set(key, { actions, sids, roles: [] }).get(key)!;
-      way.roles.push(arn.slice(arn.indexOf(':role/') + ':role/'.length));
+      way.roles.push(roleNameOf(arn));
     }
     const ways = [...byWay.values()].map(({ actions, sids, roles }) => `${actions.join(', ')} on ${roles.join(', ')}: ${sids.join(', ')}`);
     if (ways.length === 0) return undefined;
     return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
   };
 }
+
+/** A role ARN's path and name, as a policy's role ARN writes them (`path/name`, or `name`). */
+const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 
 /** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
 function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipeline: string, account: string, accountName: string) => string {
