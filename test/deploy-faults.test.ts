@@ -1077,6 +1077,15 @@ describe('the reconciler against the layer', () => {
   };
   const PIPELINE_ACCOUNTS = ['100000000001', '100000000002'];
   const retainedDeletes = (into: string[]) => (e: DeployEvent) => void (e.type === 'operation' && e.action.startsWith('delete-retained') && into.push(`${e.action} ${e.accounts}`));
+  /** destroy --delete-retained stopped at its first retained deletion (Ctrl-C, a CI timeout, an expired session): the instances are gone by then. */
+  const destroyStoppedAtFirstRetainedDelete = (compiled: CompiledOrg) =>
+    destroy(compiled, awsVia(), {
+      pollMs,
+      deleteRetained: true,
+      onEvent: (e) => {
+        if (e.type === 'operation' && e.action.startsWith('delete-retained')) throw new Error('interrupted');
+      },
+    });
 
   it('destroy --delete-retained stopped once the instances are gone, before any retained resource is deleted, is finished by the next run; what an earlier plain destroy kept stays (review s21 F3)', async () => {
     await prepare(small);
@@ -1085,14 +1094,7 @@ describe('the reconciler against the layer', () => {
     await destroyUntilDone(small, {});
     const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
     await deployUntilDone(next, 1);
-    // Stopped at its first retained deletion (Ctrl-C, a CI timeout, an expired session): the instances are gone by then.
-    const stopped = await destroy(next, awsVia(), {
-      pollMs,
-      deleteRetained: true,
-      onEvent: (e) => {
-        if (e.type === 'operation' && e.action.startsWith('delete-retained')) throw new Error('interrupted');
-      },
-    });
+    const stopped = await destroyStoppedAtFirstRetainedDelete(next);
     expect(failed(stopped).map((x) => [x.stage, x.reasons])).toEqual([['pipeline-foundation', ['interrupted']]]);
     const cfn = awsVia().cloudFormation();
     expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-foundation' }))).Summaries ?? []).toEqual([]);
@@ -1116,13 +1118,7 @@ describe('the reconciler against the layer', () => {
   it("destroy --delete-retained stopped once the instances are gone, then an account suspended: the next run does not look in it (a read in a closed account is refused), says so, and finishes (review s21-diff D1)", async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
-    const stopped = await destroy(small, awsVia(), {
-      pollMs,
-      deleteRetained: true,
-      onEvent: (e) => {
-        if (e.type === 'operation' && e.action.startsWith('delete-retained')) throw new Error('interrupted');
-      },
-    });
+    const stopped = await destroyStoppedAtFirstRetainedDelete(small);
     expect(failed(stopped).map((x) => x.stage)).toEqual(['pipeline-foundation']);
     const [active, suspended] = PIPELINE_ACCOUNTS;
     env.proxy.suspend(suspended);
