@@ -556,10 +556,10 @@ describe('release control (review s18-audit M2)', () => {
     const c = compileFile('parameters/example.yaml');
     const prod = rowOf(c.files.get('audit/report.md')!, 'web-app', 'prod');
     expect(prod).toContain(
-      'the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-maintainer: IamNamed, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")',
+      'the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-maintainer and 6 other roles the org makes there: IamNamed, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")',
     );
     // develop: the developer role pushes there too, and the execution role may rewrite both.
-    expect(rowOf(c.files.get('audit/report.md')!, 'web-app', 'dev')).toContain('iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-developer, acme-maintainer: IamNamed');
+    expect(rowOf(c.files.get('audit/report.md')!, 'web-app', 'dev')).toContain('iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-developer, acme-maintainer and 5 other roles the org makes there: IamNamed');
     // Asked of the policy, not assumed: without the maintainer role in IamNamed it is not listed, and a Deny takes its action away.
     const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
     const execution = executionPolicyOf(c.org, compiledTemplates(c.stages, (s) => templates.get(s.id)!));
@@ -568,9 +568,15 @@ describe('release control (review s18-audit M2)', () => {
       return rowOf(toMarkdown(report), 'web-app', 'prod');
     };
     const maintainer = (r: string) => r.endsWith(':role/acme-maintainer');
-    expect(prodWith(execution.statements.map((s) => (s.Sid === 'IamNamed' ? { ...s, Resource: s.Resource.filter((r) => !maintainer(r)) } : s)))).not.toContain('the StackSet execution role of shared-services');
+    expect(prodWith(execution.statements.map((s) => (s.Sid === 'IamNamed' ? { ...s, Resource: s.Resource.filter((r) => !maintainer(r)) } : s)))).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on 6 other roles the org makes there: IamNamed,');
     const denied = [...execution.statements, { Sid: 'NoTrustEdits', Effect: 'Deny' as const, Action: ['iam:UpdateAssumeRolePolicy'], Resource: ['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-maintainer'] }];
-    expect(prodWith(denied)).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy on acme-maintainer: IamNamed,');
+    expect(prodWith(denied)).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy on acme-maintainer: IamNamed; iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on 6 other roles the org makes there: IamNamed,');
+    // With no IAM rewrite in its policy at all, it is not listed.
+    expect(prodWith(execution.statements.filter((s) => s.Sid !== 'IamNamed' && s.Sid !== 'IamNoPathedNames'))).not.toContain('the StackSet execution role of shared-services');
+    // Whether a role pushes today does not matter (review s22-diff D1): an org without developer access has no
+    // pusher, and the execution role still writes the branch through the roles it may rewrite there (the source roles).
+    const bare = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\naccess:\n(?: .*\n)*/, '\n'), 'bare.yaml'));
+    expect(rowOf(bare.files.get('audit/report.md')!, 'web-app', 'prod')).toMatch(/the StackSet execution role of shared-services \(iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on \d+ roles the org makes there: IamNamed,/);
   });
 
   it('who may start or change the pipeline includes who deploys without it and who rolls a stage back (review s22 A5)', () => {

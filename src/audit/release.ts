@@ -104,13 +104,15 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
   const { org, access, reach, executionRole, label } = input;
   const pushers = new Map<string, ReachEntry[]>();
   const assumers = new Map<string, string[]>();
+  // Every role the org makes, by account: any of them, given a push by whoever may rewrite it, writes the branch.
+  const roles = new Map<string, Set<string>>();
   for (const e of reach) {
     if (e.resource.kind === 'repository' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(GIT_PUSH)) listIn(pushers, e.resource.arn).push(e);
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
+    if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
   }
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
-  const pusherRoles = new Set([...pushers.values()].flat().flatMap((e) => (e.principal.includes(':role/') ? [roleNameOf(e.principal)] : [])));
-  const rewrites = executionRoleRewrites(input, pusherRoles);
+  const rewrites = executionRoleRewrites(input, roles);
   const asked = new Map<string, string>();
   return (repositoryArn, source, branch) => {
     const key = `${repositoryArn} ${branch}`;
@@ -137,52 +139,64 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
 
 /**
  * The execution role of a source account as a writer of a branch: where its policy allows it to rewrite the trust or
- * the policies of a role that may push to the branch (ROLE_REWRITES), it may make that role trust anyone or give it a
- * push, and push as it. CodeCommit has no resource policy to refuse that ("CodeCommit does not support resource-based
- * policies": https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html), so IAM alone decides, and each
- * rewrite is asked of the proof's evaluator against the role's policy as it is in the source account (its Denies too).
+ * the policies of a role of the account (ROLE_REWRITES), it may make that role trust anyone or give it a push, and
+ * push as it, whether the role pushes today or not (review s22-diff D1). CodeCommit has no resource policy to refuse
+ * that ("CodeCommit does not support resource-based policies": https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html),
+ * so IAM alone decides, and each rewrite is asked of the proof's evaluator against the role's policy as it is in the
+ * source account (its Denies too). The roles asked are the org's there (`roles`): those that push are named, the rest
+ * counted.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html
  */
-function executionRoleRewrites({ org, executionRole }: ReleaseInput, pusherRoles: ReadonlySet<string>): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
+function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: ReadonlyMap<string, ReadonlySet<string>>): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
   if (!executionRole || 'error' in executionRole) return () => undefined;
-  // Only what can decide a rewrite of a role that may push: the statements naming a rewrite (an Allow grants it, a
-  // Deny refuses it), and of their resources none that names another role exactly. The whole policy, resolved for each
-  // source account and asked in full, cost seconds at 250 teams for the same answer.
-  const couldName = (resource: string) => {
-    const named = /:role\/([^*?]+)$/.exec(resource);
-    if (named) return pusherRoles.has(named[1]);
-    // An ARN of another IAM resource type (a policy, an instance profile), with no wildcard before its type, is no role.
-    const typed = /^([^*?]*):([a-z-]+)\//.exec(resource);
-    return typed === null || typed[2] === 'role';
-  };
-  const statements = executionRole.statements
+  // Only what can decide a rewrite of a role of the account: the statements naming a rewrite (an Allow grants it, a
+  // Deny refuses it), and of their resources none that names another role exactly, or another IAM type. The whole
+  // policy, resolved for each source account and asked in full, cost seconds at 250 teams for the same answer.
+  const rewriting = executionRole.statements
     .filter((s) => s.Action.some((a) => ROLE_REWRITES.some((rewrite) => matches(a, rewrite, true))))
-    .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: s.Resource.filter(couldName) }))
-    .filter((s) => s.Resource.length > 0);
-  if (statements.length === 0) return () => undefined;
-  const indexOf = madeOnce((account: string) => new GrantIndex(executionRoleGrants(org, statements, account)));
+    .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
+  if (rewriting.length === 0) return () => undefined;
+  const indexOf = madeOnce((account: string) => {
+    const names = new Set([...(roles.get(account) ?? [])].map(rolePathAndName));
+    const couldName = (resource: string) => {
+      const named = /:role\/([^*?]+)$/.exec(resource);
+      if (named) return names.has(named[1]);
+      // An ARN of another IAM resource type (a policy, an instance profile), with no wildcard before its type, is no role.
+      const typed = /^([^*?]*):([a-z-]+)\//.exec(resource);
+      return typed === null || typed[2] === 'role';
+    };
+    const statements = rewriting.map((s) => ({ ...s, Resource: s.Resource.filter(couldName) })).filter((s) => s.Resource.length > 0);
+    return new GrantIndex(executionRoleGrants(org, statements, account));
+  });
   return (source, writers) => {
     const index = indexOf(source.id);
+    const pushing = new Set(writers.filter((w) => w.includes(':role/')));
+    const others = [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
     // Each role the execution role may rewrite, grouped by what it may do there and which statements allow it.
-    const byWay = new Map<string, { actions: string[]; sids: string[]; roles: string[] }>();
-    for (const arn of writers.filter((w) => w.includes(':role/'))) {
+    const byWay = new Map<string, { actions: string[]; sids: string[]; named: string[]; others: number }>();
+    for (const arn of [...pushing, ...others]) {
       const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal: { kind: 'aws', arn: executionRoleArn(org, source.id) }, action, resource: arn, resourceAccount: source.id, context: {} }, org.organizationId) })).filter(({ d }) => d.allowed);
       if (allowed.length === 0) continue;
       const actions = allowed.map(({ action }) => action);
       const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
       const key = `${actions.join(',')} ${sids.join(',')}`;
-      const way = byWay.get(key) ?? byWay.set(key, { actions, sids, roles: [] }).get(key)!;
-      way.roles.push(roleNameOf(arn));
+      const way = byWay.get(key) ?? byWay.set(key, { actions, sids, named: [], others: 0 }).get(key)!;
+      if (pushing.has(arn)) way.named.push(rolePathAndName(arn));
+      else way.others++;
     }
-    const ways = [...byWay.values()].map(({ actions, sids, roles }) => `${actions.join(', ')} on ${roles.join(', ')}: ${sids.join(', ')}`);
+    const ways = [...byWay.values()].map(({ actions, sids, named, others }) => {
+      const rest = others > 0 ? `${others} ${pushing.size > 0 ? 'other ' : ''}role${others > 1 ? 's' : ''} the org makes there` : '';
+      const which = [named.join(', '), rest].filter(Boolean).join(' and ');
+      return `${actions.join(', ')} on ${which}: ${sids.join(', ')}`;
+    });
     if (ways.length === 0) return undefined;
     return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
   };
 }
 
 /** A role ARN's path and name, as a policy's role ARN writes them (`path/name`, or `name`). */
-const roleNameOf = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
+export const rolePathAndName = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 
 /** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
 function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipeline: string, account: string, accountName: string) => string {
