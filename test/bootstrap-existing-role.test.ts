@@ -10,7 +10,7 @@ import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, De
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
-import { compileFile } from './helpers';
+import { compileFile, compileGenerated } from './helpers';
 import { runCli } from './support/run-cli';
 import { useLocalAws } from './support/local-aws';
 
@@ -136,6 +136,12 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
       expect(await trustNow()).toEqual(before);
     }
 
+    // An org with a template over 51,200 bytes (it needs the template bucket): the refusal stops that write too (review s22-diff D4).
+    const large = compileGenerated(40);
+    const aws = env.aws();
+    expect((await bootstrap(large, aws)).filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([`role ${large.org.stackSets.administrationRoleName}`]);
+    for (const call of ['CreateBucketCommand', 'PutPublicAccessBlockCommand', 'PutBucketEncryptionCommand', 'PutBucketLifecycleConfigurationCommand', 'PutBucketPolicyCommand']) expect(aws.log.calls[call] ?? 0, call).toBe(0);
+
     // The CLI passes the flag on; the step names whom the trust no longer lets in.
     const replaced = await runCli(['bootstrap', 'parameters/example.yaml', '--replace-administration-trust'], env.endpoint);
     expect(replaced.code, replaced.stderr).toBe(0);
@@ -162,6 +168,8 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     const sample = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole'], Resource: ['arn:*:iam::*:role/AWSCloudFormationStackSetExecutionRole'] }] };
     await iam.send(new PutRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'AssumeRole-AWSCloudFormationStackSetExecutionRole', PolicyDocument: JSON.stringify(sample) }));
     await iam.send(new PutRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/*' }] }) }));
+    // Named as another org's xstack policy, but not written as one: it assumes OrganizationAccountAccessRole anywhere (review s22-diff D5).
+    await iam.send(new PutRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops-assume-execution-roles', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/OrganizationAccountAccessRole' }] }) }));
     await iam.send(new AttachRolePolicyCommand({ RoleName: administrationRole, PolicyArn: administratorAccess }));
 
     const steps = await bootstrap(compiled, env.aws());
@@ -169,14 +177,15 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     expect(about(`inline policy ${administrationRole}/AssumeRole-AWSCloudFormationStackSetExecutionRole`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^left as it is: it only assumes roles named as an execution role/) });
     expect(about(`inline policy ${administrationRole}/ops`)).toMatchObject({ status: 'missing', detail: expect.stringMatching(new RegExp(`^it grants more than assuming an execution role, .*aws iam delete-role-policy --role-name ${administrationRole} --policy-name ops\\)`)) });
     expect(about(`managed policy ${administratorAccess} on ${administrationRole}`)).toMatchObject({ status: 'missing', detail: expect.stringMatching(new RegExp(`^AWS's AdministratorAccess, every action on every resource: .*aws iam detach-role-policy --role-name ${administrationRole} --policy-arn ${administratorAccess}\\)`)) });
-    expect(steps.filter((s) => s.status === 'missing').map((s) => s.what).sort()).toEqual([`inline policy ${administrationRole}/ops`, `managed policy ${administratorAccess} on ${administrationRole}`]);
+    expect(steps.filter((s) => s.status === 'missing').map((s) => s.what).sort()).toEqual([`inline policy ${administrationRole}/ops`, `inline policy ${administrationRole}/ops-assume-execution-roles`, `managed policy ${administratorAccess} on ${administrationRole}`]);
     // Nothing of theirs was removed; this org's own policy sits beside them.
     expect(((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: administrationRole }))).AttachedPolicies ?? []).map((a) => a.PolicyArn)).toEqual([administratorAccess]);
-    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: administrationRole }))).PolicyNames ?? []).sort()).toEqual(['AssumeRole-AWSCloudFormationStackSetExecutionRole', 'acme-assume-execution-roles', 'ops']);
+    expect(((await iam.send(new ListRolePoliciesCommand({ RoleName: administrationRole }))).PolicyNames ?? []).sort()).toEqual(['AssumeRole-AWSCloudFormationStackSetExecutionRole', 'acme-assume-execution-roles', 'ops', 'ops-assume-execution-roles']);
 
     // Once they are removed by hand, the next run is all ok but for the sample policy, which it only tells of.
     await iam.send(new DetachRolePolicyCommand({ RoleName: administrationRole, PolicyArn: administratorAccess }));
     await iam.send(new DeleteRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops' }));
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: administrationRole, PolicyName: 'ops-assume-execution-roles' }));
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
   });
 });

@@ -90,6 +90,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /access\.developers\.protectedBranches\[1\]: holds '\u2013', past U\+00FF: IAM takes no such character in a policy/,
   },
   {
+    name: "a protected branch holding '${', which IAM reads as a policy variable (review s22-diff D3)",
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main, "rel-\${x}"]\n`,
+    expected: /access\.developers\.protectedBranches\[1\]: holds '\$\{', which IAM reads as the start of a policy variable/,
+  },
+  {
     name: "a deployment configuration of AWS's for Lambda (the deployment groups deploy to EC2/On-Premises; review s22-names N5)",
     edit: (t) => t.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.LambdaAllAtOnce\n'),
     expected: /pipelines\.web-app\.deploy\.deploymentConfig: is not one of AWS's configurations for EC2\/On-Premises, .*; expected CodeDeployDefault\.OneAtATime, CodeDeployDefault\.HalfAtATime, CodeDeployDefault\.AllAtOnce, or the name of a custom configuration/,

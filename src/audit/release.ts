@@ -9,6 +9,7 @@ import { accountByName, accountOfEnvironment, repositoryByName, type Org } from 
 import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
+import { rolePathAndName } from '../iam/role-path';
 import { evaluate, GrantIndex, matches } from './evaluate';
 import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
@@ -194,9 +195,6 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
     return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
   };
 }
-
-/** A role ARN's path and name, as a policy's role ARN writes them (`path/name`, or `name`). */
-export const rolePathAndName = (arn: string) => arn.slice(arn.indexOf(':role/') + ':role/'.length);
 
 /** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
 function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipeline: string, account: string, accountName: string) => string {

@@ -195,14 +195,16 @@ type ExecutionStatementText = NonNullable<Exclude<ReportInput['executionRole'], 
 const ACCOUNT_WIDE = /^\*$|\$\{AWS::AccountId\}:(?:[A-Za-z-]+[/:])?\*$/;
 
 /**
- * Of a statement's actions, those that delete, disable, schedule a deletion or replace a policy: by their verb, and
+ * Of a statement's actions, those that delete, disable, detach, open, redirect, schedule a deletion or replace a policy: by their verb, and
  * the few whose name does not say it replaces a policy. ModifyVpcEndpoint takes "PolicyDocument: A policy to attach
  * to the endpoint" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html); EventBridge's
  * PutPermission and RemovePermission write the permission policy of the event bus they name ("Running PutPermission
  * permits the specified AWS account or AWS organization to put events to the specified event bus … The permission
  * policy on the event bus cannot exceed 10 KB": https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html).
  */
-const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Schedule\w*Deletion|Put\w*Policy)/;
+// Also what detaches, disassociates, revokes, releases or replaces, and what opens or redirects: a security group's
+// ingress, a route (review s22-diff D6: the account's networks and audit evidence are what is at stake).
+const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Detach|Disassociate|Revoke|Release|Replace|Modify|Authorize|CreateRoute\b|Schedule\w*Deletion|Put\w*Policy)/;
 const POLICY_REPLACING = new Set(['ec2:ModifyVpcEndpoint', 'events:PutPermission', 'events:RemovePermission']);
 const destructive = (action: string) => DESTRUCTIVE_VERB.test(action) || POLICY_REPLACING.has(action);
 
@@ -245,9 +247,9 @@ function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText
   return [
     {
       kind: 'p',
-      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
+      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, detach, revoke, release, replace or modify, open a security group, add a route, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
     },
-    { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, disable or replace a policy'], rows },
+    { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, detach, open, redirect or replace'], rows },
   ];
 }
 

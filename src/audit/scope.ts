@@ -7,6 +7,7 @@ import type { ResolvedStatement } from './grants';
 import type { Section } from './report';
 import { executionRoleOf } from './reach';
 import { Names } from '../naming';
+import { rolePathAndName } from '../iam/role-path';
 
 export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Section {
   const reachable = instanceRolesReachable(grants);
@@ -99,7 +100,9 @@ function passedRoles(org: Org): string[] {
  */
 const INSTANCE_ENTRIES: ReadonlyArray<{ channel: (action: string) => boolean; call: string }> = [
   { channel: (a) => a.startsWith('ssmmessages:'), call: 'ssm:StartSession' },
-  { channel: (a) => a.startsWith('ec2messages:'), call: 'ssm:SendCommand' },
+  // The messageAPIs page: where it may, SSM Agent also receives Command documents through the ssmmessages channels,
+  // and through ec2messages otherwise (review s22-diff D2).
+  { channel: (a) => a.startsWith('ssmmessages:') || a.startsWith('ec2messages:'), call: 'ssm:SendCommand' },
   { channel: (a) => a === 'ssm:ListInstanceAssociations', call: 'ssm:CreateAssociation' },
 ];
 
@@ -116,7 +119,7 @@ function instanceRolesReachable(grants: readonly ResolvedStatement[]): Reachable
     if (g.kind !== 'identity' || g.effect !== 'Allow' || !attachedTo?.includes(':role/')) continue;
     for (const entry of INSTANCE_ENTRIES) {
       if (!g.actions.some(entry.channel)) continue;
-      const role = attachedTo.slice(attachedTo.indexOf(':role/') + ':role/'.length);
+      const role = rolePathAndName(attachedTo);
       calls.set(role, (calls.get(role) ?? new Set()).add(entry.call));
     }
   }
@@ -144,7 +147,7 @@ function instanceOperatorsRow(org: Org, reachable: readonly ReachableRole[]): st
     'The templates give these roles what the instance\'s SSM Agent needs to take a session, a command or an association (the calls in brackets are the ones each lets in). A principal whose own policy allows one of those calls on such an instance acts there as root (a session opens as ssm-user, which the agent makes a sudoer; commands and associations run as the agent, as root), and so as the instance\'s role: any process of the instance reads the role\'s credentials from the instance metadata, and those credentials work from anywhere until they expire. It needs no iam:PassRole and changes no trust or policy. ' +
       (ci ? 'Through the CI instance role that is the pull-only role of every source account. ' : '') +
       (deploy ? 'On a deployment target it is also what the environment runs, whatever the branch and the pipeline under "Release control" say, and the artifacts of its account through S3. ' : '') +
-      'EC2 gives a role only to an instance profile of its account; who operates the instances is decided by those principals\' policies, which are the accounts\' own.',
+      'EC2 gives a role only to an instance profile of its account; who operates the instances is decided by those principals\' policies, which are the accounts\' own. These are the roles whose own policies let the agent in; in an account where Systems Manager\'s Default Host Management Configuration is on, every instance is a managed node whatever its role\'s policy, and this row is a lower bound.',
     'IAM Access Analyzer, or the policy simulator, on ssm:StartSession, ssm:SendCommand and ssm:CreateAssociation; Session Manager\'s ssm-user: https://github.com/aws/amazon-ssm-agent/releases/tag/2.3.68.0; root through SSM Agent: https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-manage-os-user-accounts.html; instance credentials: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html',
   ];
 }

@@ -155,7 +155,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     const more = accounts.length > 3 ? ` and ${accounts.length - 3} more` : '';
     problems.push(
       `${pair} are both the ${kind} ${name} in account ${shown}${more}: IAM names are unique in an account whatever their case (${IAM_QUOTAS_DOC}), so the second would fail its create; ` +
-        'rename one of the pipelines or repositories whose names make them meet',
+        'rename one of the pipelines whose names make them meet',
     );
   }
   for (const [account, u] of byAccount) {

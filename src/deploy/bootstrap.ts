@@ -436,7 +436,8 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
-  else await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report);
+  // A refused administration role stops bootstrap before any write, the template bucket's too (review s22-diff D4).
+  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report)) === 'refused') return steps;
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
 }
@@ -600,7 +601,7 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
 /** Accounts any stage deploys to. */
 const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();
 
-async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: string, caller: string, options: BootstrapOptions, report: (s: BootstrapStep) => void) {
+async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: string, caller: string, options: BootstrapOptions, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
   const { org } = compiled;
   const s = org.stackSets;
   const accounts = targetAccounts(compiled);
@@ -658,7 +659,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false });
   // Nothing is written after a refusal (and nothing was before): the role's policy, and execution roles trusting it,
   // would hand every target account to whoever else its trust lets in.
-  if (adminRole === 'refused') return;
+  if (adminRole === 'refused') return 'refused';
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
   const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
   if (adminRole !== 'created') await reportAdministrationPoliciesNotOurs(iam, admin, compiled, report);
@@ -1329,8 +1330,10 @@ async function reportAdministrationPoliciesNotOurs(iam: IAMClient, admin: string
   }
   for (const [name, policy] of [...(await inlinePolicies(iam, role))].sort(([a], [b]) => a.localeCompare(b))) {
     if (ours.has(name)) continue;
-    // Another org's xstack policy names its own execution role; any other policy must name this org's, or AWS's default.
-    const names = name.endsWith('-assume-execution-roles') ? undefined : new Set([org.stackSets.executionRoleName, DEFAULT_STACKSETS.executionRoleName]);
+    // Another org's xstack policy names its own execution role, one name in each of its statements, which xstack writes
+    // as AssumeExecutionRoles (or AssumeExecutionRolesInTheOrg); any other policy must name this org's execution role,
+    // or AWS's default (review s22-diff D5: a name alone is no proof).
+    const names = isOtherOrgPolicyShape(name, policy) ? undefined : new Set([org.stackSets.executionRoleName, DEFAULT_STACKSETS.executionRoleName]);
     if (onlyAssumesRoles(policy, org.partition, names)) {
       report({ account: admin, what: `inline policy ${role}/${name}`, status: 'ok', detail: `left as it is: it only assumes roles named as an execution role (AWS's sample template writes one such, for every account; another org sharing the role writes its own), which reach only accounts whose execution role trusts this account` });
       continue;
@@ -1342,6 +1345,16 @@ async function reportAdministrationPoliciesNotOurs(iam: IAMClient, admin: string
       detail: `${grantsEverything(policy) ? 'it allows every action on every resource' : 'it grants more than assuming an execution role'}, and StackSets acts with all the administration role's policies. Delete it by hand if nothing else needs it (aws iam delete-role-policy --role-name ${role} --policy-name ${name}), ${instead}`,
     });
   }
+}
+
+/** A policy named and written as another org's xstack administration policy: each statement one of its Sids, naming one role name. */
+function isOtherOrgPolicyShape(name: string, policy: { Statement?: unknown }): boolean {
+  if (!name.endsWith('-assume-execution-roles')) return false;
+  const statements = ([] as Array<{ Sid?: string; Resource?: unknown }>).concat((policy.Statement ?? []) as never);
+  return statements.every((st) => {
+    const roleNames = new Set(([] as unknown[]).concat(st.Resource).map((r) => (typeof r === 'string' ? r.slice(r.indexOf(':role/') + 1) : '')));
+    return (st.Sid === 'AssumeExecutionRoles' || st.Sid === 'AssumeExecutionRolesInTheOrg') && roleNames.size === 1;
+  });
 }
 
 /**

@@ -107,3 +107,6 @@ export function sameRoleTwice(roles: readonly string[]): Array<[string, string]>
  * loudly, not others admitted) (review s21-tpl T3).
  */
 export const namesOnePermissionSet = (pattern: string) => /^AWSReservedSSO_[^*?]+_\*$/.test(pattern);
+
+/** A role ARN's path and name, as a policy's role ARN writes them after `:role/` (`path/name`, or `name`); roleNameOf gives the name alone. */
+export const rolePathAndName = (arn: string): string => arn.slice(arn.indexOf(':role/') + ':role/'.length);

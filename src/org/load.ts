@@ -95,8 +95,12 @@ function serverDeploymentConfigProblem(name: string): string | undefined {
  */
 function protectedBranchProblem(name: string): string | undefined {
   const pastLatin1 = [...name].find((c) => c.codePointAt(0)! > 0xff);
-  if (pastLatin1 === undefined) return branchNameProblem(name);
-  return `holds '${pastLatin1}', past U+00FF: IAM takes no such character in a policy, and the developer role's policy names each protected branch`;
+  if (pastLatin1 !== undefined) return `holds '${pastLatin1}', past U+00FF: IAM takes no such character in a policy, and the developer role's policy names each protected branch`;
+  // IAM reads `${…}` in a condition value as a policy variable ("If AWS cannot resolve a variable this might cause the
+  // entire statement to be invalid": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html),
+  // so the Deny protecting such a branch would not protect it (review s22-diff D3).
+  if (name.includes('${')) return "holds '${', which IAM reads as the start of a policy variable in the developer role's Deny on protected branches; expected a branch name without '${'";
+  return branchNameProblem(name);
 }
 const protectedBranchName = str({ expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)', refine: protectedBranchProblem });
 
