@@ -158,16 +158,25 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
     .filter((s) => s.Action.some((a) => ROLE_REWRITES.some((rewrite) => matches(a, rewrite, true))))
     .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
   if (rewriting.length === 0) return () => undefined;
-  const indexOf = madeOnce((account: string) => {
-    const names = new Set([...(roles.get(account) ?? [])].map(rolePathAndName));
-    const couldName = (resource: string) => {
+  // Each statement's resources read once: those naming one role exactly, by that role's path and name; those that may
+  // name any role (a pattern); and none of another IAM type (a policy, an instance profile, with no wildcard before
+  // its type), which names no role.
+  const sorted = rewriting.map((s) => {
+    const byRole = new Map<string, string[]>();
+    const anyRole: string[] = [];
+    for (const resource of s.Resource) {
       const named = /:role\/([^*?]+)$/.exec(resource);
-      if (named) return names.has(named[1]);
-      // An ARN of another IAM resource type (a policy, an instance profile), with no wildcard before its type, is no role.
-      const typed = /^([^*?]*):([a-z-]+)\//.exec(resource);
-      return typed === null || typed[2] === 'role';
-    };
-    const statements = rewriting.map((s) => ({ ...s, Resource: s.Resource.filter(couldName) })).filter((s) => s.Resource.length > 0);
+      const typed = named ? null : /^([^*?]*):([a-z-]+)\//.exec(resource);
+      if (named) listIn(byRole, named[1]).push(resource);
+      else if (typed === null || typed[2] === 'role') anyRole.push(resource);
+    }
+    return { statement: s, byRole, anyRole };
+  });
+  const indexOf = madeOnce((account: string) => {
+    const names = [...new Set([...(roles.get(account) ?? [])].map(rolePathAndName))];
+    const statements = sorted
+      .map(({ statement, byRole, anyRole }) => ({ ...statement, Resource: [...anyRole, ...names.flatMap((n) => byRole.get(n) ?? [])] }))
+      .filter((s) => s.Resource.length > 0);
     return new GrantIndex(executionRoleGrants(org, statements, account));
   });
   return (source, writers) => {
