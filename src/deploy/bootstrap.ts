@@ -389,12 +389,17 @@ export function trustDropped(trustDocument: string | undefined, partition: strin
       const arns = ([] as unknown[]).concat(statement.Condition!.ArnEquals['aws:PrincipalArn'] ?? []).map(String);
       return arns.filter((arn) => !ofAccount(arn, partition, adminAccount)).map((arn) => `aws:PrincipalArn ${arn} (outside the administrator account ${adminAccount})`);
     }
-    const who = principalsOf(statement).join(', ') || 'no principal';
-    const effect = statement.Effect === 'Deny' ? 'Deny ' : '';
-    const root = statement.Effect !== 'Deny' && !statement.Condition && principalsOf(statement).some((p) => /^arn:[^:]+:iam::\d{12}:root$/.test(p) || /^\d{12}$/.test(p));
-    const how = statement.Condition ? `under its condition on ${Object.values(statement.Condition).flatMap((c) => Object.keys(c)).join(', ')}` : root ? 'with no condition: any principal of that account its own policies allow' : 'with no condition';
-    return [`${effect}${who}${statement.Sid ? ` (statement ${statement.Sid})` : ''} ${how}`];
+    return [droppedText(statement)];
   });
+}
+
+/** A trust statement a rewrite would drop, in words: its effect, principals, Sid, and what lets them in. */
+function droppedText(statement: TrustStatement): string {
+  const principals = principalsOf(statement);
+  const effect = statement.Effect === 'Deny' ? 'Deny ' : '';
+  const root = statement.Effect !== 'Deny' && !statement.Condition && principals.some((p) => /^arn:[^:]+:iam::\d{12}:root$/.test(p) || /^\d{12}$/.test(p));
+  const how = statement.Condition ? `under its condition on ${Object.values(statement.Condition).flatMap((c) => Object.keys(c)).join(', ')}` : root ? 'with no condition: any principal of that account its own policies allow' : 'with no condition';
+  return `${effect}${principals.join(', ') || 'no principal'}${statement.Sid ? ` (statement ${statement.Sid})` : ''} ${how}`;
 }
 
 /**
@@ -412,9 +417,7 @@ export function administrationTrustDropped(trustDocument: string | undefined): s
   return trustStatements(trustDocument).flatMap((statement) => {
     const principals = principalsOf(statement);
     if (statement.Effect === 'Allow' && statement.Principal !== undefined && principals.length > 0 && principals.every((p) => cloudFormation.test(p))) return [];
-    const effect = statement.Effect === 'Deny' ? 'Deny ' : '';
-    const how = statement.Condition ? `under its condition on ${Object.values(statement.Condition).flatMap((c) => Object.keys(c)).join(', ')}` : 'with no condition';
-    return [`${effect}${principals.join(', ') || 'no principal'}${statement.Sid ? ` (statement ${statement.Sid})` : ''} ${how}`];
+    return [droppedText(statement)];
   });
 }
 
