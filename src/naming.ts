@@ -85,6 +85,9 @@ export const rolePolicy = (role: string, policy: string): string => `${role}-${p
 /** An account id in an IAM resource pattern: 12 characters, as every account id has (IAM's `?` is any one character). */
 export const ACCOUNT_ID_SHAPE = '?'.repeat(12);
 
+/** The name of bootstrap's inline policy on the administration role, after the prefix (an earlier xstack's had none). */
+export const ADMINISTRATION_POLICY = 'assume-execution-roles';
+
 export class Names {
   constructor(
     readonly prefix: string,
@@ -208,7 +211,7 @@ export class Names {
    * share the default administration role, and each writes only its own.
    */
   administrationPolicy(): string {
-    return `${this.prefix}-assume-execution-roles`;
+    return `${this.prefix}-${ADMINISTRATION_POLICY}`;
   }
   /** `xstack bootstrap`'s managed policies of the StackSet execution role (SELF_MANAGED), numbered from 1. */
   executionPolicy(n: number): string {

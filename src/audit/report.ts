@@ -195,15 +195,15 @@ type ExecutionStatementText = NonNullable<Exclude<ReportInput['executionRole'], 
 const ACCOUNT_WIDE = /^\*$|\$\{AWS::AccountId\}:(?:[A-Za-z-]+[/:])?\*$/;
 
 /**
- * Of a statement's actions, those that delete, disable, detach, open, redirect, schedule a deletion or replace a policy: by their verb, and
- * the few whose name does not say it replaces a policy. ModifyVpcEndpoint takes "PolicyDocument: A policy to attach
- * to the endpoint" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html); EventBridge's
- * PutPermission and RemovePermission write the permission policy of the event bus they name ("Running PutPermission
- * permits the specified AWS account or AWS organization to put events to the specified event bus … The permission
- * policy on the event bus cannot exceed 10 KB": https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html).
+ * Of a statement's actions, those that delete, disable, detach, revoke, release, replace or modify, open a security
+ * group, add a route, schedule a deletion or replace a policy: by their verb (the account's networks and audit
+ * evidence are what is at stake, review s22-diff D6), and the few whose name does not say it replaces a policy.
+ * ModifyVpcEndpoint takes "PolicyDocument: A policy to attach to the endpoint"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcEndpoint.html); EventBridge's PutPermission and
+ * RemovePermission write the permission policy of the event bus they name ("Running PutPermission permits the
+ * specified AWS account or AWS organization to put events to the specified event bus … The permission policy on the
+ * event bus cannot exceed 10 KB": https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html).
  */
-// Also what detaches, disassociates, revokes, releases or replaces, and what opens or redirects: a security group's
-// ingress, a route (review s22-diff D6: the account's networks and audit evidence are what is at stake).
 const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Detach|Disassociate|Revoke|Release|Replace|Modify|Authorize|CreateRoute\b|Schedule\w*Deletion|Put\w*Policy)/;
 const POLICY_REPLACING = new Set(['ec2:ModifyVpcEndpoint', 'events:PutPermission', 'events:RemovePermission']);
 const destructive = (action: string) => DESTRUCTIVE_VERB.test(action) || POLICY_REPLACING.has(action);
@@ -231,7 +231,7 @@ function accountWideReach(resource: string, actions: readonly string[]): string 
 
 /**
  * The statements that are not limited to the org's resources (review s22 A2): each with what it reaches, where its
- * account holds it, and the actions among its own that delete, disable or replace a policy. Said, not narrowed:
+ * account holds it, and the actions among its own that `destructive` picks. Said, not narrowed:
  * narrowing by the stack tags CloudFormation propagates needs a sandbox check first (README "Not yet").
  */
 function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText[]): Block[] {

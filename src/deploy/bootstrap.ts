@@ -65,7 +65,7 @@ import { XstackError } from '../errors';
 import { stackSetsElsewhereError } from '../stages/layout';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
-import { nameProblem, Names, RULES } from '../naming';
+import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
 import { AssumeRoleError, type Aws } from './clients';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
@@ -228,6 +228,9 @@ export function regionalPrincipals(trustDocument: string | undefined): string[] 
   return services.flatMap((service) => /^cloudformation\.([a-z0-9-]+)\.amazonaws\.com$/.exec(service)?.[1] ?? []);
 }
 
+/** The Sids of the administration policy's one statement: the execution role listed in each account, or in the org's. */
+const ADMINISTRATION_SIDS = { listed: 'AssumeExecutionRoles', inTheOrg: 'AssumeExecutionRolesInTheOrg' } as const;
+
 /**
  * The administration role may assume the execution role in the target
  * accounts, and nothing else: one ARN per account while that fits IAM's
@@ -243,7 +246,7 @@ export function regionalPrincipals(trustDocument: string | undefined): string[] 
  * The execution role's trust still names this role: both sides must allow.
  */
 export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string, budget: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) {
-  const listed = document([{ Sid: 'AssumeExecutionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
+  const listed = document([{ Sid: ADMINISTRATION_SIDS.listed, Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
   if (JSON.stringify(listed).length <= budget) return listed;
   if (!organizationId) {
     const limit = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit;
@@ -255,7 +258,7 @@ export function administrationPolicy(partition: string, executionRoleName: strin
   }
   return document([
     {
-      Sid: 'AssumeExecutionRolesInTheOrg',
+      Sid: ADMINISTRATION_SIDS.inTheOrg,
       Effect: 'Allow',
       Action: 'sts:AssumeRole',
       Resource: `arn:${partition}:iam::*:role/${executionRoleName}`,
@@ -1087,7 +1090,7 @@ async function ensureInlinePolicy(iam: IAMClient, account: string, role: string,
 }
 
 /** The name an earlier xstack gave the administration role's inline policy, one for every org sharing the role. */
-export const LEGACY_ADMINISTRATION_POLICY = 'assume-execution-roles';
+export const LEGACY_ADMINISTRATION_POLICY = ADMINISTRATION_POLICY;
 
 /**
  * Whether the policy an earlier xstack wrote under LEGACY_ADMINISTRATION_POLICY is this org's, as administrationPolicy
@@ -1100,7 +1103,7 @@ export function isOwnLegacyPolicy(policy: { Statement?: unknown }, partition: st
   if (statements.length !== 1) return false;
   const [statement] = statements;
   const resources = ([] as string[]).concat(statement.Resource ?? []);
-  if (statement.Sid === 'AssumeExecutionRoles') {
+  if (statement.Sid === ADMINISTRATION_SIDS.listed) {
     // Exactly this org's accounts: another org whose accounts are a part of this one's wrote a policy that every
     // account of it would pass one by one (review s15-merged F4); a policy of this org's from before its accounts
     // changed is left and reported, which is the safe side.
@@ -1113,7 +1116,7 @@ export function isOwnLegacyPolicy(policy: { Statement?: unknown }, partition: st
     return ours && named.size === accounts.size;
   }
   return (
-    statement.Sid === 'AssumeExecutionRolesInTheOrg' &&
+    statement.Sid === ADMINISTRATION_SIDS.inTheOrg &&
     organizationId !== undefined &&
     resources.length === 1 &&
     resources[0] === `arn:${partition}:iam::*:role/${executionRoleName}` &&
@@ -1352,11 +1355,11 @@ async function reportAdministrationPoliciesNotOurs(iam: IAMClient, admin: string
 
 /** A policy named and written as another org's xstack administration policy: each statement one of its Sids, naming one role name. */
 function isOtherOrgPolicyShape(name: string, policy: { Statement?: unknown }): boolean {
-  if (!name.endsWith('-assume-execution-roles')) return false;
+  if (!name.endsWith(`-${ADMINISTRATION_POLICY}`)) return false;
   const statements = ([] as Array<{ Sid?: string; Resource?: unknown }>).concat((policy.Statement ?? []) as never);
   return statements.every((st) => {
     const roleNames = new Set(([] as unknown[]).concat(st.Resource).map((r) => (typeof r === 'string' ? r.slice(r.indexOf(':role/') + 1) : '')));
-    return (st.Sid === 'AssumeExecutionRoles' || st.Sid === 'AssumeExecutionRolesInTheOrg') && roleNames.size === 1;
+    return (st.Sid === ADMINISTRATION_SIDS.listed || st.Sid === ADMINISTRATION_SIDS.inTheOrg) && roleNames.size === 1;
   });
 }
 
