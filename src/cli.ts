@@ -419,7 +419,7 @@ function withAwsOptions(command: Command, { readsRetained = true } = {}): Comman
     .option('--profile <NAME>', 'AWS profile')
     .option('--region <REGION>', "where the StackSets live (default: the org's region)")
     .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)');
-  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories (default: the StackSet execution role)');
+  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories and, with destroy --delete-retained, delete them (default: the StackSet execution role, which trusts only identities that ran bootstrap)');
   return command
     .option('--local', "run against the local AWS: the one 'xstack local' serves while it runs, else moto's server started (empty) on 127.0.0.1 for this run and stopped after; bootstraps the org there first")
     .option('--json', 'machine-readable result on stdout');
@@ -491,7 +491,7 @@ function registerAws(program: Command, act: Act): void {
     )
     .argument(ORG_FILE, 'organization file')
     .option('--dry-run', 'report what would change; change nothing')
-    .option('--access-role <NAME>', 'role assumed in each target account to create the execution role', 'OrganizationAccountAccessRole')
+    .option('--access-role <NAME>', 'role assumed in each target account to create the execution role (AWSControlTowerExecution in an AWS Control Tower landing zone)', 'OrganizationAccountAccessRole')
     .option('--replace-execution-trust', "rewrite an existing execution role's trust as xstack's even where that removes principals it lets in now (the output names them)")
     .option('--replace-administration-trust', "rewrite an existing administration role's trust as CloudFormation's alone even where that removes principals it lets in now (the output names them)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('bootstrap', file, opts)));

@@ -21,7 +21,8 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, failingCall, refusedAssume, shortPages } from './support/iam-models';
+import { eventuallyConsistent, failingCall, refusedAssume, refusedCall, shortPages } from './support/iam-models';
+import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 
@@ -522,6 +523,9 @@ describe('xstack bootstrap on moto', () => {
     expect(first.filter((s) => s.status === 'missing')).toEqual([]);
     // What it set up is recorded on the administration role, and a compile with one more account is another.
     expect(await bootstrapState(compiled, env.aws())).toBe('current');
+    // A caller that may not read the tags cannot tell a stale bootstrap, and is told so before any operation.
+    expect(await bootstrapState(compiled, refusedCall(env.aws(), 'ListRoleTagsCommand', 'iam:ListRoleTags'))).toBe('unreadable');
+    expect(unreadableBootstrapNote(compiled)).toMatch(/^note: could not read the tags of role AWSCloudFormationStackSetAdministrationRole \(iam:ListRoleTags\).*run 'xstack bootstrap parameters\/example.yaml/);
     const grown = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('repositories:', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\nrepositories:').replace(/(\n\s+)dev: develop/, '$1dev: develop$1qa: develop'), 'parameters/example.yaml'));
     expect(grown.stages.flatMap((s) => s.targets.map((a) => a.id))).toContain('666666666666');
     expect(await bootstrapState(grown, env.aws())).toBe('stale');
@@ -848,8 +852,10 @@ describe('xstack bootstrap on moto', () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
-      new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}$`),
+      new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin} \\(in an AWS Control Tower landing zone that is AWSControlTowerExecution, which Account Factory creates in each account it makes or enrolls, trusting the management account\\)$`),
     );
+    // The CLI passes --access-role's default by name: the same text, not the one for a role the user chose.
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );

@@ -16,6 +16,7 @@ import { retainedDeletable } from '../src/deploy/retained';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
 import { withWave } from '../src/deploy/stacksets';
 import { createStackSetRoles } from './support/stackset-roles';
+import { refusedAssume } from './support/iam-models';
 import { useLocalAws } from './support/local-aws';
 import { parseOrg } from '../src/org/load';
 import { readFileSync } from 'node:fs';
@@ -148,6 +149,14 @@ describe('rollout to the local emulator', () => {
     const fifty = Array.from({ length: 50 }, (_, i) => ({ Key: `t${i}`, Value: 'v' }));
     expect(withWave({ wave: undefined, tags: fifty }, 2)).toBeUndefined();
     expect(withWave({ wave: undefined, tags: fifty.slice(1) }, 2)).toHaveLength(50);
+  });
+
+  it("plan by an identity the execution role does not trust (one that never ran bootstrap, a CI role): the refusal says that bootstrap trusts its callers only, and what gets past it", async () => {
+    // STS refuses what the execution role's trust does not name (moto lets any caller in: iam-models.ts refusedAssume).
+    const refused = refusedAssume(env.aws(), /:role\/AWSCloudFormationStackSetExecutionRole$/);
+    await expect(plan(example, refused, options)).rejects.toThrow(
+      /could not assume role arn:aws:iam::\d{12}:role\/AWSCloudFormationStackSetExecutionRole: AccessDenied: .*; the execution role, which plan, deploy and destroy assume to read each target account, trusts the administration role and the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity .*--output-reader-role/,
+    );
   });
 
   it('plan after a change shows exactly that change, and changes nothing', async () => {

@@ -579,6 +579,13 @@ function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: s
 }
 
 const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
+/**
+ * The role AWS Control Tower's Account Factory has Organizations create instead of the default, in every account it
+ * makes or enrolls: "The name of the role is AWSControlTowerExecution" and "The AWSControlTowerExecution role must be
+ * present in all enrolled accounts" (https://docs.aws.amazon.com/controltower/latest/userguide/roles-how.html). It
+ * trusts the management account, as the default role does.
+ */
+const CONTROL_TOWER_ACCESS_ROLE = 'AWSControlTowerExecution';
 
 /**
  * An AccessDenied assuming the access role, with why: OrganizationAccountAccessRole is made only in an account
@@ -590,7 +597,8 @@ const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
 async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined): Promise<unknown> {
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
   if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied') return error;
-  if (named) {
+  // By the role's name, not by whether it was given: the CLI passes the default by name (--access-role's default).
+  if (named && named !== DEFAULT_ACCESS_ROLE) {
     return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
   }
   const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
@@ -599,7 +607,8 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   return new XstackError(
     'ACCESS_ROLE_REFUSED',
     `${error.message}. Bootstrap reaches target accounts through ${DEFAULT_ACCESS_ROLE} unless --access-role names another; that role exists only in accounts AWS Organizations created (not in invited ones) and trusts only ${trusted}${here}: ` +
-      `run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin}`,
+      `run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin} ` +
+      `(in an AWS Control Tower landing zone that is ${CONTROL_TOWER_ACCESS_ROLE}, which Account Factory creates in each account it makes or enrolls, trusting the management account)`,
     { cause: error },
   );
 }
@@ -964,18 +973,20 @@ async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: Compi
 
 /**
  * Whether the last bootstrap set up what this compile needs (SELF_MANAGED; SERVICE_MANAGED roles are AWS's):
- * `stale` when the administration role's tag records another digest, `unknown` when it records none (a role
- * made by hand, or by an xstack before the tag) or cannot be read.
+ * `stale` when the administration role's tag records another digest, `unknown` when it records none (no role yet,
+ * a role made by hand, or by an xstack before the tag), `unreadable` when IAM refused to read its tags (the caller
+ * lacks iam:ListRoleTags on it): plan and deploy say so, since they cannot tell a stale bootstrap.
  */
-export type BootstrapState = 'current' | 'stale' | 'unknown' | 'not-applicable';
+export type BootstrapState = 'current' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
 
 export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<BootstrapState> {
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
   let stamp: string | undefined;
   try {
     stamp = stampOf(await roleTags(aws.iam(), compiled.org.stackSets.administrationRoleName), compiled);
-  } catch {
-    return 'unknown';
+  } catch (error) {
+    // Refused: said before the rollout. Anything else (no credentials, no network) fails the run's next call, which says it.
+    return /^AccessDenied/.test((error as { name?: string }).name ?? '') ? 'unreadable' : 'unknown';
   }
   if (stamp === undefined) return 'unknown';
   return stamp === bootstrapDigest(compiled) ? 'current' : 'stale';

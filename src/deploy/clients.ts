@@ -41,12 +41,15 @@ export const roleOf = (credentials: unknown): string | undefined =>
  * service never answered. Names the role and STS's reason.
  */
 export class AssumeRoleError extends XstackError {
+  /** `whenRefused`: what gets past it, said after STS's reason when STS refused (AccessDenied). */
   constructor(
     readonly roleArn: string,
     cause: unknown,
+    whenRefused?: string,
   ) {
     const { name, message } = cause as { name?: string; message?: string };
-    super('ASSUME_ROLE_FAILED', `could not assume role ${roleArn}: ${name ?? 'Error'}: ${message ?? String(cause)}`, { cause });
+    const advice = whenRefused && name === 'AccessDenied' ? `; ${whenRefused}` : '';
+    super('ASSUME_ROLE_FAILED', `could not assume role ${roleArn}: ${name ?? 'Error'}: ${message ?? String(cause)}${advice}`, { cause });
   }
 }
 
@@ -238,14 +241,14 @@ export class Aws {
    * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html), so an opt-in
    * `--region` that a target account has not enabled would refuse it there.
    */
-  assumeRefreshing(roleArn: string, now: () => number = Date.now, region?: string): RoleCredentials {
+  assumeRefreshing(roleArn: string, now: () => number = Date.now, region?: string, whenRefused?: string): RoleCredentials {
     // Shared by every client of the account: one AssumeRole per session, not one per client.
     let current: Promise<AwsCredentialIdentity> | undefined;
     const provider = async () => {
       const held = current && (await current.catch(() => undefined));
       if (!held || (held.expiration && held.expiration.getTime() - now() < REFRESH_BEFORE_MS)) {
         current = this.assume(roleArn, ASSUMED_SESSION_SECONDS, region).catch((error: unknown) => {
-          throw new AssumeRoleError(roleArn, error);
+          throw new AssumeRoleError(roleArn, error, whenRefused);
         });
       }
       return current!;

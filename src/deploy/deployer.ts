@@ -264,12 +264,21 @@ const readerRole = (run: Run) => {
   return name;
 };
 
+/**
+ * What gets past a refused reader role when it is the execution role: bootstrap trusts, besides the administration
+ * role, only the identities that ran it (it adds its caller), so an identity that only deploys (a CI role) is refused.
+ */
+const readerRefusedAdvice = (run: Run): string | undefined =>
+  run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
+    ? `the execution role, which plan, deploy and destroy assume to read each target account, trusts the administration role and the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account`
+    : undefined;
+
 /** Credentials of the reader role in a target account: one refreshing provider per account and run. */
 function accountCredentials(run: Run, account: string): AwsCredentialIdentityProvider {
   let credentials = run.accountCredentials.get(account);
   if (!credentials) {
     // Through STS in the org's Region, which the account has enabled (clients.ts assumeRefreshing).
-    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`, undefined, run.compiled.org.region);
+    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`, undefined, run.compiled.org.region, readerRefusedAdvice(run));
     run.accountCredentials.set(account, credentials);
   }
   return credentials;

@@ -72,6 +72,14 @@ export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapS
  * and the deployed ones create, so what the deploy removes keeps its permissions; a bootstrap after that deploy drops
  * them (command.ts checkBootstrap).
  */
+/** Said before any operation when the administration role's tags could not be read: a stale bootstrap would go unsaid. */
+export function unreadableBootstrapNote(compiled: CompiledOrg): string {
+  return (
+    `note: could not read the tags of role ${compiled.org.stackSets.administrationRoleName} (iam:ListRoleTags), where bootstrap records what it set up, ` +
+    `so whether the last xstack bootstrap was made for this compile is not known; if accounts or names changed since, run '${bootstrapCommand(compiled)}' before deploying`
+  );
+}
+
 export function staleBootstrapNote(compiled: CompiledOrg): string {
   const file = compiled.org.file;
   return (

@@ -19,6 +19,7 @@
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), and a
  *   new role is not seen at once (same eventual-consistency page); reported for about a minute in
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
+ * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows.
  * - `refusedAssume`: STS refuses AssumeRole into the roles `refused` names (AccessDenied), as it does for
  *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
  *   role … trusts the management account", CreateAccount's RoleName,
@@ -148,6 +149,20 @@ export function refusedAssume(aws: Aws, refused: RegExp): Aws {
  * simultaneously"), as a second operator's bootstrap causes:
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
  */
+/**
+ * IAM refuses `command` (the SDK's name, e.g. `ListRoleTagsCommand`) to the caller, as it refuses an action no policy
+ * of the caller allows: AccessDenied, 403, "User: … is not authorized to perform: iam:… on resource: …"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+ */
+export function refusedCall(aws: Aws, command: string, action: string): Aws {
+  return withMiddleware(aws, () => (next, context) => async (args) => {
+    if (context.commandName === command) {
+      throw refusal('AccessDenied', 403, `User: arn:aws:sts::123456789012:assumed-role/Operator/someone is not authorized to perform: ${action} on resource: ${String(args.input.RoleName ?? '*')} because no identity-based policy allows the ${action} action`);
+    }
+    return next(args);
+  });
+}
+
 export function failingCall(aws: Aws, command: string, nth: number): Aws {
   let n = 0;
   return withMiddleware(aws, () => (next, context) => async (args) => {
