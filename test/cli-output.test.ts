@@ -420,6 +420,31 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('a rollout interrupted', () => {
+  it('Ctrl-C during deploy says that started operations go on and that running deploy again finishes it, and exits 130', async () => {
+    const dir = tempDir('deploy-interrupted');
+    writeFileSync(join(dir, 'example.yaml'), readFileSync(EXAMPLE, 'utf8'));
+    const child = spawn('node', [CLI, 'deploy', 'example.yaml', '--local', '--yes'], {
+      cwd: dir,
+      env: { ...process.env, XSTACK_MOTO_SERVER: resolve(process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Interrupted once the rollout has begun (its first wave), not before.
+    const code = await new Promise<number | null>((done) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (/wave 1/.test(stdout) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => done(c));
+    });
+    expect(stdout).toMatch(/wave 1/);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/xstack: stopped by SIGINT\. StackSet operations already started go on in AWS; run 'xstack deploy example\.yaml' again: it waits for them, then finishes the rollout\n$/);
+  }, 120_000);
+});
+
 describe('single files (schema --out, the layout file, profiles --write)', () => {
   it('deploy refuses before its first operation when it cannot record the layout (LAYOUT_NOT_WRITTEN): here a name the file system refuses', () => {
     const dir = tempDir('layout-unwritable');

@@ -283,6 +283,29 @@ const endpointProblemText = (check: EndpointServiceCheck) => check.problems.map(
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
 const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.stdout) => stream.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
 
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a rollout: an operation StackSets has started goes on without the caller, and the
+ * next run waits for it (a new operation meets OperationInProgressException, stacksets.ts) and finishes the rest, so
+ * the run says that, once, and ends with 128 + the signal. Without it the run ended mid-progress line, saying nothing.
+ * Returns what removes the listeners.
+ */
+function sayWhenInterrupted(command: 'deploy' | 'destroy', compiled: CompiledOrg, stop: () => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop();
+    process.stderr.write(
+      `\nxstack: stopped by ${signal}. StackSet operations already started go on in AWS; run 'xstack ${command} ${compiled.org.file}' again: ` +
+        `it waits for them, then finishes the ${command === 'deploy' ? 'rollout' : 'removal'}\n`,
+    );
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+}
+
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   // A stale layout is refused before anything else (with --frozen-layout recordLayout never writes).
@@ -384,8 +407,17 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       }
       if (message) process.stderr.write(`${message}\n`);
     };
-    // The bootstrap state read above: a failure to reach an account through its execution role is said in its terms.
-    const result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce, bootstrap: bootstrapped }) : await destroy(compiled, aws, destroyOptions);
+    const stopListening = sayWhenInterrupted(command, compiled, () => {
+      stopRenderer?.();
+      void local?.stop();
+    });
+    let result: RunSummary;
+    try {
+      // The bootstrap state read above: a failure to reach an account through its execution role is said in its terms.
+      result = command === 'deploy' ? await deploy(compiled, aws, { ...deployOptions, beforeFirstOperation: recordLayoutOnce, bootstrap: bootstrapped }) : await destroy(compiled, aws, destroyOptions);
+    } finally {
+      stopListening();
+    }
     if (flags.has('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       renderer?.stop();

@@ -13,7 +13,7 @@
  * output again.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { CONFLICT_MARKERS, writeFileAtomic } from '../write';
+import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org } from '../org/model';
@@ -465,7 +465,9 @@ export function recordLayout(
   try {
     writeFileAtomic(file, layoutText(compiled, record), 'the layout file');
   } catch (error) {
-    return { warning: `warning: could not write the layout file ${file} (${(error as Error).message}); this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
+    // An OutputError names the file and why ("could not write FILE (permission denied); nothing was written").
+    const why = error instanceof OutputError ? error.message : `could not write the layout file ${file} (${(error as Error).message})`;
+    return { warning: `warning: ${why}; this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
   }
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
 }
