@@ -341,14 +341,14 @@ function registerCompile(program: Command, act: Act): void {
     .command('compile')
     .summary('compile organization files to CloudFormation templates')
     .description(
-      'Compiles each organization file (default: every parameters/*.yaml) to DIR/<file stem>/: templates, ' +
+      'Compiles each organization file (default: every parameters/*.yaml and *.yml) to DIR/<file stem>/: templates, ' +
         'values/<stage>.json for each template that chooses values by account, manifest.json and the audit bundle. Each DIR/<org>/ is replaced as a ' +
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
         `touched. A folder xstack did not write (no .xstack-output marker) is refused, and so, naming them, are files in DIR/<org>/ that xstack did not write or ` +
         `that changed since (its manifest.json's SHA-256), and a DIR/<org>/ compiled from another org file of the same name. Beside each org file, <stem>.layout.json ` +
         'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file.',
     )
-    .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml)')
+    .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml and *.yml)')
     .option('--out <DIR>', 'output folder', 'dist')
     .option('--revision', "record the source's git revision in the manifest and report (not in committed dist/: it would change with every commit)")
     .option('--frozen-layout', "refuse, writing nothing, when an org's layout file does not hold this compile (CI), instead of writing it")
@@ -529,7 +529,8 @@ Exit codes:
   0   success
   1   error (invalid organization file, AWS error, refused output folder, …; verify: a StackSet's drift unknown)
   2   changes or differences (plan --detailed-exitcode, verify)
-  64  usage error (unknown command or option, missing argument)`;
+  64  usage error (unknown command or option, missing argument)
+  130 stopped by Ctrl-C (143: SIGTERM); output folders whole, and a deploy or destroy finished by running it again`;
 
 function version(): string {
   const root = packageRoot();
