@@ -273,6 +273,57 @@ describe('YAML mistakes in a copy of the example org', () => {
   });
 });
 
+/**
+ * Spaces YAML does not take as spaces, from text pasted out of a rendered page, a wiki or a chat (review s23-errors
+ * E10): each said at its character, named, in place of what the parser made of the line (a top-level key '    role',
+ * a line without its ':', a key 'role ' with a did-you-mean showing the spelling on screen).
+ */
+const NBSP = '\u00a0';
+const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
+  ['a no-break space in the indentation', { 27: `${NBSP}   role: tools` }, ['example.yaml:27:1: (yaml): a no-break space (U+00A0) in the indentation, which YAML does not take as a space; expected a plain space']],
+  ["a no-break space after the ':'", { 27: `    role:${NBSP}tools` }, ["example.yaml:27:10: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
+  ["a no-break space before the value, after the ':' and a space", { 27: `    role: ${NBSP}tools` }, ["example.yaml:27:11: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
+  ["a no-break space before the ':'", { 27: `    role${NBSP}: tools` }, ["example.yaml:27:9: (yaml): a no-break space (U+00A0) before the ':', which YAML does not take as a space; expected nothing there (delete it)"]],
+  ["a no-break space after a list item's '-'", { 70: `      -${NBSP}account: tools` }, ["example.yaml:70:8: (yaml): a no-break space (U+00A0) after the '-', which YAML does not take as a space; expected a plain space"]],
+  ['a zero-width space in a key', { 27: '    ro\u200ble: tools' }, ["example.yaml:27:7: (yaml): a zero-width space (U+200B) in the key 'ro\u200ble', which YAML reads as part of the key; expected nothing there (delete it)"]],
+  ['an ideographic space in the indentation', { 14: '\u3000  id: "222222222222"' }, ['example.yaml:14:1: (yaml): an ideographic space (U+3000) in the indentation, which YAML does not take as a space; expected a plain space']],
+  ['a byte order mark inside the file', { 27: '\ufeff    role: tools' }, ['example.yaml:27:1: (yaml): a zero-width no-break space (byte order mark) (U+FEFF) in the indentation, which YAML does not take as a space; expected nothing there (delete it)']],
+  [
+    "a no-break space before a comment's '#', which would join the value",
+    { 31: `    description: Customer-facing web application${NBSP}# the storefront` },
+    ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab), which YAML does not take as a space; expected a plain space"],
+  ],
+  // Not a space: the key reads as the right one, so the did-you-mean says which character differs.
+  ['a Cyrillic о in a key', { 7: '  regi\u043en: eu-west-1' }, ["example.yaml:7:3: organization.regi\u043en: unknown key 'regi\u043en' (character 5 is U+043E, not an ASCII character; did you mean 'region'?); expected one of: id, partition, region"]],
+  ['a Cyrillic е in an account name', { 13: '  d\u0435v:' }, [expect.stringMatching(/^example\.yaml:13:3: accounts\.d\u0435v: 'd\u0435v' is not a valid name \(character 2 is U\+0435, not an ASCII character\); expected an account name/) as unknown as string]],
+  // At the end of a value it is the value's: a choice names it.
+  [
+    'a no-break space ending a choice',
+    { 27: `    role: tools${NBSP}` },
+    [`example.yaml:27:11: accounts.tools.role: 'tools${NBSP}' is not accepted (character 6 is a no-break space (U+00A0), not an ASCII character; did you mean 'tools'?); expected 'source' (hosts repositories), 'pipeline' (runs an environment) or 'tools' (runs CI, holds identities)`],
+  ],
+];
+
+describe('spaces YAML does not take as spaces, pasted from a page', () => {
+  it.each(pastedSpaces)('%s: one problem, naming the character', (_name, edits, expected) => {
+    expect(problemsOf(exampleWith(edits), 'example.yaml')).toEqual(expected);
+  });
+
+  it('are text in a comment, a quoted value, a block scalar and the middle of a description', () => {
+    const org = parseOrg(
+      exampleWith({
+        27: `    role: tools # the${NBSP}tools account`,
+        31: `    description: Customer-facing${NBSP}web application`,
+        34: `    description: "${NBSP}Payments\u3000service "`,
+      }),
+      'example.yaml',
+    );
+    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing${NBSP}web application`, `${NBSP}Payments\u3000service `]);
+    const block = parseOrg(exampleWith({ 31: `    description: |\n      Customer-facing${NBSP}web\n      ${NBSP}application` }), 'example.yaml');
+    expect(block.repositories[0].description).toBe(`Customer-facing${NBSP}web\n${NBSP}application\n`);
+  });
+});
+
 describe('organization file validation', () => {
   it('accepts the valid base file', () => {
     const org = parseOrg(VALID, 'org.yaml');
