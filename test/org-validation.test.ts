@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { planStages } from '../src/stages/plan';
 import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
-import { loadOrgFile, parseOrg } from '../src/org/load';
+import { decodeOrgFile, loadOrgFile, MAX_ORG_FILE_BYTES, parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
 import { accountByName, repositoryByName, type Account, type Org } from '../src/org/model';
 
@@ -549,6 +549,34 @@ describe('the org file as bytes', () => {
     expect(problemsOfFile(write(Buffer.concat([Buffer.from('prefix: a'), Buffer.from([0xe2, 0x82])])))[0]).toMatch(/:1:1: \(encoding\): byte 0xE2 at byte offset 9 is not valid UTF-8/);
     expect(problemsOfFile(write(Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xc0, 0xaf])])))[0]).toMatch(/:2:1: \(encoding\): byte 0xC0 at byte offset 8 is not valid UTF-8/);
     expect(problemsOfFile(write(Buffer.from(`\ufeff${VALID}`, 'utf16le')))[0]).toMatch(/:1:1: \(encoding\): the file is UTF-16; expected UTF-8/);
+  });
+
+  // Review s23-errors E8: a 600 MiB file given by mistake was "byte 0x0A … is not valid UTF-8" at a newline.
+  it('refuses a file too large to be an org file by its size, before reading it', () => {
+    const file = join(tempDir('large'), 'huge.yaml');
+    writeFileSync(file, VALID);
+    truncateSync(file, MAX_ORG_FILE_BYTES + 1);
+    expect(() => loadOrgFile(file)).toThrow(
+      new XstackError('ORG_FILE_TOO_LARGE', `${file} is 16.0 MiB (${MAX_ORG_FILE_BYTES + 1} bytes); an organization file is a short YAML text, at most 16 MiB: is this the right file?`),
+    );
+  });
+
+  it('a decoding failure at no invalid byte is not said to be invalid UTF-8', () => {
+    // Models V8's longest string (0x1fffffe8 characters), past which TextDecoder throws for the length alone; a
+    // test cannot hold half a gigabyte. The bytes are valid UTF-8.
+    vi.stubGlobal(
+      'TextDecoder',
+      class {
+        decode(): string {
+          throw new RangeError('Invalid string length');
+        }
+      },
+    );
+    try {
+      expect(() => decodeOrgFile(Buffer.from(VALID), 'org.yaml')).toThrow(new XstackError('ORG_FILE_UNREADABLE', 'cannot read the organization file org.yaml as text: Invalid string length'));
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('a missing file or a folder is one line naming it', () => {

@@ -3,7 +3,7 @@
  * file is reported at once, each with file, line, column, field, what was wrong
  * and what is accepted.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { recordedPath } from './recorded-path';
 import { matches } from '../audit/evaluate';
@@ -374,8 +374,11 @@ export function loadOrgFile(file: string): Org {
   }
   let bytes: Buffer;
   try {
+    const { size } = statSync(file);
+    if (size > MAX_ORG_FILE_BYTES) throw tooLarge(file, size);
     bytes = readFileSync(file);
   } catch (error) {
+    if (error instanceof XstackError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
@@ -391,6 +394,18 @@ export function loadOrgFile(file: string): Org {
 }
 
 /**
+ * Far above any org file (a 1,000-account org is about 120 KB), and far below the longest string V8 holds
+ * (0x1fffffe8 characters), past which decoding fails for its length: a file this size was given by mistake.
+ */
+export const MAX_ORG_FILE_BYTES = 16 * 2 ** 20;
+
+const tooLarge = (file: string, size: number) =>
+  new XstackError(
+    'ORG_FILE_TOO_LARGE',
+    `${file} is ${(size / 2 ** 20).toFixed(1)} MiB (${size} bytes); an organization file is a short YAML text, at most ${MAX_ORG_FILE_BYTES / 2 ** 20} MiB: is this the right file?`,
+  );
+
+/**
  * The file's text, which must be UTF-8 (YAML 1.2 files are Unicode; UTF-8
  * is what every editor writes by default). An invalid byte is an error naming
  * its line and byte offset, never a silent U+FFFD that would reach a template.
@@ -398,10 +413,13 @@ export function loadOrgFile(file: string): Org {
 export function decodeOrgFile(bytes: Uint8Array, file: string): string {
   const bom = (a: number, b: number) => bytes[0] === a && bytes[1] === b;
   if (bom(0xff, 0xfe) || bom(0xfe, 0xff)) throw new OrgFileError([{ file, line: 1, column: 1, field: '(encoding)', message: 'the file is UTF-16', expected: 'UTF-8 (save the file as UTF-8)' }]);
+  if (bytes.length > MAX_ORG_FILE_BYTES) throw tooLarge(file, bytes.length);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  } catch (error) {
     const offset = firstInvalidUtf8(bytes);
+    // Valid UTF-8 that still did not decode (a text longer than V8's longest string): not the file's encoding.
+    if (offset === undefined) throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file} as text: ${(error as Error).message}`, { cause: error });
     const line = bytes.subarray(0, offset).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
     const hex = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
     throw new OrgFileError([
@@ -410,8 +428,8 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
   }
 }
 
-/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4), if any. */
+function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i];
@@ -424,7 +442,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     }
     i += length;
   }
-  return bytes.length - 1;
+  return undefined;
 }
 
 /**
