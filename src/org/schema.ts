@@ -55,6 +55,7 @@ export type Check<T> = ((node: SourceNode | undefined, path: string, ctx: Contex
 export interface JsonSchema {
   type?: 'string' | 'boolean' | 'integer' | 'array' | 'object';
   description?: string;
+  const?: boolean;
   pattern?: string;
   enum?: readonly string[];
   minimum?: number;
@@ -70,6 +71,14 @@ export interface JsonSchema {
 
 const withSchema = <T>(check: (node: SourceNode | undefined, path: string, ctx: Context) => T | undefined, schema: JsonSchema): Check<T> =>
   Object.assign(check, { schema });
+
+/**
+ * The check, its schema saying only what compile accepts where the validator reads a value to refuse it with its
+ * reason in a rule across fields (partition aws-cn, requireMfa: true, maxSessionHours above 1): an editor does not
+ * offer what compile refuses, and the description says why. test/org-schema holds each to the validator.
+ */
+export const acceptsOnly = <T>(check: Check<T>, narrower: JsonSchema & { description: string }): Check<T> =>
+  withSchema((node, path, ctx) => check(node, path, ctx), { ...check.schema, ...narrower });
 
 const describe = (node: SourceNode | undefined): string => {
   if (node === undefined) return 'nothing';
