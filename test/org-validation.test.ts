@@ -293,6 +293,7 @@ const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
     { 31: `    description: Customer-facing web application${NBSP}# the storefront` },
     ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab), which YAML does not take as a space; expected a plain space"],
   ],
+  ["a no-break space in a '[' list", { 71: `        roleNames: [${NBSP}"AWSReservedSSO_Developer_*"]` }, ["example.yaml:71:21: (yaml): a no-break space (U+00A0) next to the '[', which YAML does not take as a space; expected a plain space"]],
   // Not a space: the key reads as the right one, so the did-you-mean says which character differs.
   ['a Cyrillic о in a key', { 7: '  regi\u043en: eu-west-1' }, ["example.yaml:7:3: organization.regi\u043en: unknown key 'regi\u043en' (character 5 is U+043E, not an ASCII character; did you mean 'region'?); expected one of: id, partition, region"]],
   ['a Cyrillic е in an account name', { 13: '  d\u0435v:' }, [expect.stringMatching(/^example\.yaml:13:3: accounts\.d\u0435v: 'd\u0435v' is not a valid name \(character 2 is U\+0435, not an ASCII character\); expected an account name/) as unknown as string]],
@@ -313,12 +314,12 @@ describe('spaces YAML does not take as spaces, pasted from a page', () => {
     const org = parseOrg(
       exampleWith({
         27: `    role: tools # the${NBSP}tools account`,
-        31: `    description: Customer-facing${NBSP}web application`,
+        31: `    description: Customer-facing,${NBSP}web application`,
         34: `    description: "${NBSP}Payments\u3000service "`,
       }),
       'example.yaml',
     );
-    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing${NBSP}web application`, `${NBSP}Payments\u3000service `]);
+    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing,${NBSP}web application`, `${NBSP}Payments\u3000service `]);
     const block = parseOrg(exampleWith({ 31: `    description: |\n      Customer-facing${NBSP}web\n      ${NBSP}application` }), 'example.yaml');
     expect(block.repositories[0].description).toBe(`Customer-facing${NBSP}web\n${NBSP}application\n`);
   });

@@ -53,8 +53,9 @@ export function spaceName(c: string): string | undefined {
 export const hasOddSpace = (text: string): boolean => ODD_SPACE.test(text);
 
 const isWhite = (c: string | undefined) => c === ' ' || c === '\t' || (c !== undefined && ODD_SPACE.test(c));
-/** Where a quote opens a quoted scalar: at the start of a node (after a key's ':', a '- ', a '[', '{' or ','), not inside a word (`it's`). */
-const OPENS_NODE = new Set([undefined, ':', '-', '?', '[', '{', ',']);
+/** Where a quote or a '[' opens a node: at the start of one (after a key's ':', a '- ', and in a '[' or '{' after it or a ','), not inside a word (`it's`). */
+const OPENS_NODE = new Set([undefined, ':', '-', '?']);
+const OPENS_FLOW_NODE = new Set(['[', '{', ',']);
 const FLOW = new Set(['[', ']', '{', '}', ',']);
 /** `|`, `>`, with their indicators: a block scalar, whose lines below are its text. */
 const BLOCK_SCALAR = /^[|>][-+0-9]*$/;
@@ -115,6 +116,9 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
   let separator: number | undefined;
   let content: number | undefined;
   let found: { at: number; where: string; spaced: boolean } | undefined;
+  /** How many '[' and '{' are open on the line: a ',' separates a list's items only there (in a block value it is text). */
+  let flow = 0;
+  const startsNode = () => OPENS_NODE.has(previous) || (flow > 0 && OPENS_FLOW_NODE.has(previous!));
   const seen = (at: number, where: string, spaced = false) => void (found ??= { at, where, spaced });
   while (i < line.length) {
     const c = line[i];
@@ -144,7 +148,7 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
       } else if (next === '#') seen(at, "before the '#' (a comment starts only after a plain space or a tab)", true);
       else if (previous === undefined) seen(at, runStart === 0 ? 'in the indentation' : "after the '-'", true);
       else if (next === ':' && separator === undefined) seen(at, "before the ':'");
-      else if (FLOW.has(previous) || FLOW.has(next)) seen(at, `next to the '${FLOW.has(previous) ? previous : next}'`, true);
+      else if (flow > 0 && (FLOW.has(previous) || FLOW.has(next))) seen(at, `next to the '${FLOW.has(previous) ? previous : next}'`, true);
       else if (separator === undefined && content !== undefined) {
         const end = keySeparator(line, i);
         if (end !== undefined) seen(at, `in the key '${line.slice(content, end)}'`);
@@ -153,7 +157,7 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
       continue;
     }
     if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) break;
-    if ((c === '"' || c === "'") && OPENS_NODE.has(previous)) {
+    if ((c === '"' || c === "'") && startsNode()) {
       quote = c;
       content ??= i;
       i += 1;
@@ -164,6 +168,8 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
       i += 1;
       continue;
     }
+    if ((c === '[' || c === '{') && startsNode()) flow += 1;
+    else if ((c === ']' || c === '}') && flow > 0) flow -= 1;
     if (c === ':' && separator === undefined && (i + 1 === line.length || isWhite(line[i + 1]))) separator = i;
     content ??= i;
     previous = c;
