@@ -53,6 +53,9 @@ const DOCUMENTS: Record<string, string> = {
   'bad indentation': 'a:\n  b: 1\n c: 2\n',
   'tab indentation': 'a:\n\tb: 1\n',
   'byte order mark': '\ufeffa: 1\n',
+  // js-yaml reads a key '\u00a0 b' of the top level; the positioned reader says where the no-break space is.
+  'a no-break space in the indentation': 'a:\n  b: 1\n\u00a0 c: 2\n',
+  'a no-break space in a comment and in a value': 'a: b\u00a0c # d\u00a0e\n',
   'empty file': '',
   'only a comment': '# nothing\n',
   'a list at the top': '- a\n- b\n',
@@ -96,6 +99,7 @@ const DECLINED = new Set([
   'tab indentation',
   // js-yaml reads comments without looking at their characters; the positioned reader refuses it.
   'a control character in a comment',
+  'a no-break space in the indentation',
 ]);
 
 describe('the quick and the positioned org-file readers', () => {

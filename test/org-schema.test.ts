@@ -52,11 +52,26 @@ describe('the org file JSON Schema', () => {
     ['an empty repositories mapping', example.replace(/repositories:\n[\s\S]*?\npipelines:/, 'repositories: {}\npipelines:'), '/repositories'],
     ['a CIDR of /8', example.replace('10.20.0.0/16', '10.0.0.0/8'), '/access/ci/network/cidr'],
     ['an AZ name where an AZ ID goes', example.replace('availabilityZones: 2\n', 'availabilityZones: 2\n      availabilityZoneIds: [eu-west-1a, eu-west-1b]\n'), '/access/ci/network/availabilityZoneIds'],
+    // Values the validator reads only to refuse them with the reason (review s23-readme R5): an editor must not offer them.
+    ['partition aws-cn (no CodePipeline in the China Regions)', example.replace('partition: aws', 'partition: aws-cn').replace('region: eu-west-1', 'region: cn-north-1'), '/organization/partition'],
+    ['a Region without CodeCommit', example.replace('region: eu-west-1', 'region: eu-central-2'), '/organization/region'],
+    ['a Region no partition has', example.replace('region: eu-west-1', 'region: eu-west-9'), '/organization/region'],
+    ['requireMfa: true (role chaining carries no MFA)', example.replace('requireMfa: false', 'requireMfa: true'), '/access/developers/requireMfa'],
+    ['a session of 2 hours (role chaining: one hour)', example.replace('maxSessionHours: 1', 'maxSessionHours: 2'), '/access/developers/maxSessionHours'],
+    ['a session of 12 hours (role chaining: one hour)', example.replace('maxSessionHours: 1', 'maxSessionHours: 12'), '/access/developers/maxSessionHours'],
   ])('refuses %s, as the validator does', (_name, text, where) => {
     expect(validatorAccepts(text)).toBe(false);
     expect(schemaAccepts(text)).toBe(false);
     // Where the schema says it is wrong: the field's path, or (an unknown key) the key's name.
     const at = (e: NonNullable<typeof validate.errors>[number]) => e.instancePath === where || e.instancePath.startsWith(`${where}/`) || e.params.additionalProperty === where;
     expect(validate.errors!.some(at), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("says where it cannot refuse what compile refuses: rules per event bus below the org's Region's default", () => {
+    const quotas = (orgJsonSchema().properties as Record<string, { properties: Record<string, { description?: string }> }>).eventBridgeQuotas;
+    expect(quotas.properties.rulesPerBus.description).toMatch(/^a whole number from the org's Region's default to 100000: EventBridge's default is 300 rules per event bus, 100 in af-south-1, 100 in eu-south-1 \(checked by xstack compile, not by this schema\)$/);
+    const below = example + 'eventBridgeQuotas:\n  rulesPerBus: 200\n';
+    expect(validatorAccepts(below)).toBe(false);
+    expect(schemaAccepts(below)).toBe(true);
   });
 });

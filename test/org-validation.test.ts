@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { planStages } from '../src/stages/plan';
 import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
-import { loadOrgFile, parseOrg } from '../src/org/load';
+import { decodeOrgFile, loadOrgFile, MAX_ORG_FILE_BYTES, parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
 import { accountByName, repositoryByName, type Account, type Org } from '../src/org/model';
 
@@ -273,6 +273,58 @@ describe('YAML mistakes in a copy of the example org', () => {
   });
 });
 
+/**
+ * Spaces YAML does not take as spaces, from text pasted out of a rendered page, a wiki or a chat (review s23-errors
+ * E10): each said at its character, named, in place of what the parser made of the line (a top-level key '    role',
+ * a line without its ':', a key 'role ' with a did-you-mean showing the spelling on screen).
+ */
+const NBSP = '\u00a0';
+const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
+  ['a no-break space in the indentation', { 27: `${NBSP}   role: tools` }, ['example.yaml:27:1: (yaml): a no-break space (U+00A0) in the indentation, which YAML does not take as a space; expected a plain space']],
+  ["a no-break space after the ':'", { 27: `    role:${NBSP}tools` }, ["example.yaml:27:10: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
+  ["a no-break space before the value, after the ':' and a space", { 27: `    role: ${NBSP}tools` }, ["example.yaml:27:11: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
+  ["a no-break space before the ':'", { 27: `    role${NBSP}: tools` }, ["example.yaml:27:9: (yaml): a no-break space (U+00A0) before the ':', which YAML does not take as a space; expected nothing there (delete it)"]],
+  ["a no-break space after a list item's '-'", { 70: `      -${NBSP}account: tools` }, ["example.yaml:70:8: (yaml): a no-break space (U+00A0) after the '-', which YAML does not take as a space; expected a plain space"]],
+  ['a zero-width space in a key', { 27: '    ro\u200ble: tools' }, ["example.yaml:27:7: (yaml): a zero-width space (U+200B) in the key 'ro\u200ble', which YAML reads as part of the key; expected nothing there (delete it)"]],
+  ['an ideographic space in the indentation', { 14: '\u3000  id: "222222222222"' }, ['example.yaml:14:1: (yaml): an ideographic space (U+3000) in the indentation, which YAML does not take as a space; expected a plain space']],
+  ['a byte order mark inside the file', { 27: '\ufeff    role: tools' }, ['example.yaml:27:1: (yaml): a zero-width no-break space (byte order mark) (U+FEFF) in the indentation, which YAML does not take as a space; expected nothing there (delete it)']],
+  [
+    "a no-break space before a comment's '#', which would join the value",
+    { 31: `    description: Customer-facing web application${NBSP}# the storefront` },
+    ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab), which YAML does not take as a space; expected a plain space"],
+  ],
+  ["a no-break space in a '[' list", { 71: `        roleNames: [${NBSP}"AWSReservedSSO_Developer_*"]` }, ["example.yaml:71:21: (yaml): a no-break space (U+00A0) next to the '[', which YAML does not take as a space; expected a plain space"]],
+  // Not a space: the key reads as the right one, so the did-you-mean says which character differs.
+  ['a Cyrillic о in a key', { 7: '  regi\u043en: eu-west-1' }, ["example.yaml:7:3: organization.regi\u043en: unknown key 'regi\u043en' (character 5 is U+043E, not an ASCII character; did you mean 'region'?); expected one of: id, partition, region"]],
+  ['a Cyrillic е in an account name', { 13: '  d\u0435v:' }, [expect.stringMatching(/^example\.yaml:13:3: accounts\.d\u0435v: 'd\u0435v' is not a valid name \(character 2 is U\+0435, not an ASCII character\); expected an account name/) as unknown as string]],
+  // At the end of a value it is the value's: a choice names it.
+  [
+    'a no-break space ending a choice',
+    { 27: `    role: tools${NBSP}` },
+    [`example.yaml:27:11: accounts.tools.role: 'tools${NBSP}' is not accepted (character 6 is a no-break space (U+00A0), not an ASCII character; did you mean 'tools'?); expected 'source' (hosts repositories), 'pipeline' (runs an environment) or 'tools' (runs CI, holds identities)`],
+  ],
+];
+
+describe('spaces YAML does not take as spaces, pasted from a page', () => {
+  it.each(pastedSpaces)('%s: one problem, naming the character', (_name, edits, expected) => {
+    expect(problemsOf(exampleWith(edits), 'example.yaml')).toEqual(expected);
+  });
+
+  it('are text in a comment, a quoted value, a block scalar and the middle of a description', () => {
+    const org = parseOrg(
+      exampleWith({
+        27: `    role: tools # the${NBSP}tools account`,
+        31: `    description: Customer-facing,${NBSP}web application`,
+        34: `    description: "${NBSP}Payments\u3000service "`,
+      }),
+      'example.yaml',
+    );
+    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing,${NBSP}web application`, `${NBSP}Payments\u3000service `]);
+    const block = parseOrg(exampleWith({ 31: `    description: |\n      Customer-facing${NBSP}web\n      ${NBSP}application` }), 'example.yaml');
+    expect(block.repositories[0].description).toBe(`Customer-facing${NBSP}web\n${NBSP}application\n`);
+  });
+});
+
 describe('organization file validation', () => {
   it('accepts the valid base file', () => {
     const org = parseOrg(VALID, 'org.yaml');
@@ -498,6 +550,34 @@ describe('the org file as bytes', () => {
     expect(problemsOfFile(write(Buffer.concat([Buffer.from('prefix: a'), Buffer.from([0xe2, 0x82])])))[0]).toMatch(/:1:1: \(encoding\): byte 0xE2 at byte offset 9 is not valid UTF-8/);
     expect(problemsOfFile(write(Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xc0, 0xaf])])))[0]).toMatch(/:2:1: \(encoding\): byte 0xC0 at byte offset 8 is not valid UTF-8/);
     expect(problemsOfFile(write(Buffer.from(`\ufeff${VALID}`, 'utf16le')))[0]).toMatch(/:1:1: \(encoding\): the file is UTF-16; expected UTF-8/);
+  });
+
+  // Review s23-errors E8: a 600 MiB file given by mistake was "byte 0x0A … is not valid UTF-8" at a newline.
+  it('refuses a file too large to be an org file by its size, before reading it', () => {
+    const file = join(tempDir('large'), 'huge.yaml');
+    writeFileSync(file, VALID);
+    truncateSync(file, MAX_ORG_FILE_BYTES + 1);
+    expect(() => loadOrgFile(file)).toThrow(
+      new XstackError('ORG_FILE_TOO_LARGE', `${file} is 16.0 MiB (${MAX_ORG_FILE_BYTES + 1} bytes); an organization file is a short YAML text, at most 16 MiB: is this the right file?`),
+    );
+  });
+
+  it('a decoding failure at no invalid byte is not said to be invalid UTF-8', () => {
+    // Models V8's longest string (0x1fffffe8 characters), past which TextDecoder throws for the length alone; a
+    // test cannot hold half a gigabyte. The bytes are valid UTF-8.
+    vi.stubGlobal(
+      'TextDecoder',
+      class {
+        decode(): string {
+          throw new RangeError('Invalid string length');
+        }
+      },
+    );
+    try {
+      expect(() => decodeOrgFile(Buffer.from(VALID), 'org.yaml')).toThrow(new XstackError('ORG_FILE_UNREADABLE', 'cannot read the organization file org.yaml as text: Invalid string length'));
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('a missing file or a folder is one line naming it', () => {

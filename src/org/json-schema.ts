@@ -4,8 +4,9 @@
  * language server read it from `parameters/org.schema.json`
  * (`# yaml-language-server: $schema=./org.schema.json`), `make compile`
  * writes it, a test checks it is fresh. It carries the structure (fields,
- * types, patterns, choices, ranges); rules across fields and refinements
- * stay with the validator, which remains the judge.
+ * types, patterns, choices, ranges), without the values the validator reads
+ * only to refuse them with the reason (./schema.ts acceptsOnly); rules across
+ * fields and refinements stay with the validator, which remains the judge.
  */
 import { orgSchema } from './load';
 

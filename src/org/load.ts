@@ -3,7 +3,7 @@
  * file is reported at once, each with file, line, column, field, what was wrong
  * and what is accepted.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { recordedPath } from './recorded-path';
 import { matches } from '../audit/evaluate';
@@ -15,11 +15,27 @@ import { ADJUSTABLE_IAM_QUOTAS, defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
-import { bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
+import { acceptsOnly, bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+
+/**
+ * xstack's pipelines are CodePipeline pipelines: "Amazon CodePipeline is not available in the Beijing and Ningxia
+ * Regions" (https://docs.amazonaws.cn/en_us/aws/latest/userguide/codebuild.html, the China Regions' differences).
+ * Their templates would compile, and fail at the first pipeline created; so an org in aws-cn is refused.
+ */
+const NO_CODEPIPELINE = 'CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions (Beijing, Ningxia)';
+const ORG_PARTITIONS = PARTITIONS.filter((p) => p !== 'aws-cn');
+
+/** EventBridge's default rules per bus, by Region, in words: the least eventBridgeQuotas.rulesPerBus takes (checked in buildOrg). */
+const DEFAULT_RULES_PER_BUS_NOTE = (() => {
+  const regions = ORG_PARTITIONS.flatMap((p) => PARTITION_REGIONS[p]);
+  const usual = defaultRulesPerBus('us-east-1');
+  const lower = regions.filter((r) => defaultRulesPerBus(r) !== usual);
+  return `EventBridge's default is ${usual} rules per event bus, ${lower.map((r) => `${defaultRulesPerBus(r)} in ${r}`).join(', ')}`;
+})();
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter and ending in a letter or digit, 2 to 40 characters';
 
 /** https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html */
@@ -235,8 +251,9 @@ const accessSchema = obj(
       obj(
         {
           assumedBy: required(roleSources('developer')),
-          requireMfa: optional(bool()),
-          maxSessionHours: optional(int({ min: 1, max: 12 })),
+          // Refused in validateAccess, with the reason: role chaining.
+          requireMfa: optional(acceptsOnly(bool(), { const: false, description: "false: developers assume the developer role from another role's session (role chaining), which carries no aws:MultiFactorAuthPresent, so true is refused" })),
+          maxSessionHours: optional(acceptsOnly(int({ min: 1, max: 12 }), { maximum: 1, description: '1: role chaining, by which developers assume the developer role, limits a session to one hour, so more is refused' })),
           protectedBranches: optional(list(protectedBranchName)),
           maintainers: optional(roleSources('maintainer')),
         },
@@ -294,8 +311,14 @@ export const orgSchema = partialObj(
       obj(
         {
           id: optional(str({ expected: "an AWS Organizations id like o-a1b2c3d4e5 ('o-' and 10 to 32 lowercase letters and digits)", pattern: /^o-[a-z0-9]{10,32}$/ })),
-          partition: required(str({ expected: PARTITIONS.join(', '), oneOf: PARTITIONS })),
-          region: required(str({ expected: 'an AWS region name in lowercase such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ })),
+          // aws-cn and Regions without CodeCommit are refused in buildOrg, with the reason; which Region goes with which partition too.
+          partition: required(acceptsOnly(str({ expected: PARTITIONS.join(', '), oneOf: PARTITIONS }), { enum: ORG_PARTITIONS, description: `${ORG_PARTITIONS.join(' or ')} (not aws-cn: ${NO_CODEPIPELINE})` })),
+          region: required(
+            acceptsOnly(str({ expected: 'an AWS region name in lowercase such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }), {
+              enum: ORG_PARTITIONS.flatMap((p) => PARTITION_REGIONS[p].filter((r) => CODECOMMIT_REGIONS.has(r))),
+              description: "a Region of the partition with CodeCommit, which holds the org's repositories (https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html)",
+            }),
+          ),
         },
         'organization: id (optional), partition and region',
       ),
@@ -349,7 +372,13 @@ export const orgSchema = partialObj(
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
     // busPolicyChars: the event bus policy size, 10,240 characters by default (the least it can be raised to).
     eventBridgeQuotas: optional(
-      obj({ rulesPerBus: optional(int({ min: 100, max: 100000 })), busPolicyChars: optional(int({ min: 10240, max: 1000000 })) }, 'EventBridge quotas raised for these accounts in the Region'),
+      obj({
+        rulesPerBus: optional(
+          acceptsOnly(int({ min: 100, max: 100000 }), {
+            description: `a whole number from the org's Region's default to 100000: ${DEFAULT_RULES_PER_BUS_NOTE} (checked by xstack compile, not by this schema)`,
+          }),
+        ),
+        busPolicyChars: optional(int({ min: 10240, max: 1000000 })) }, 'EventBridge quotas raised for these accounts in the Region'),
     ),
     // A deploy after a destroy meets the retained buckets under their names: a new generation renames them (src/naming.ts).
     bucketGeneration: optional(int({ min: 1, max: 999 })),
@@ -374,8 +403,11 @@ export function loadOrgFile(file: string): Org {
   }
   let bytes: Buffer;
   try {
+    const { size } = statSync(file);
+    if (size > MAX_ORG_FILE_BYTES) throw tooLarge(file, size);
     bytes = readFileSync(file);
   } catch (error) {
+    if (error instanceof XstackError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
@@ -391,6 +423,18 @@ export function loadOrgFile(file: string): Org {
 }
 
 /**
+ * Far above any org file (a 1,000-account org is about 120 KB), and far below the longest string V8 holds
+ * (0x1fffffe8 characters), past which decoding fails for its length: a file this size was given by mistake.
+ */
+export const MAX_ORG_FILE_BYTES = 16 * 2 ** 20;
+
+const tooLarge = (file: string, size: number) =>
+  new XstackError(
+    'ORG_FILE_TOO_LARGE',
+    `${file} is ${(size / 2 ** 20).toFixed(1)} MiB (${size} bytes); an organization file is a short YAML text, at most ${MAX_ORG_FILE_BYTES / 2 ** 20} MiB: is this the right file?`,
+  );
+
+/**
  * The file's text, which must be UTF-8 (YAML 1.2 files are Unicode; UTF-8
  * is what every editor writes by default). An invalid byte is an error naming
  * its line and byte offset, never a silent U+FFFD that would reach a template.
@@ -398,10 +442,13 @@ export function loadOrgFile(file: string): Org {
 export function decodeOrgFile(bytes: Uint8Array, file: string): string {
   const bom = (a: number, b: number) => bytes[0] === a && bytes[1] === b;
   if (bom(0xff, 0xfe) || bom(0xfe, 0xff)) throw new OrgFileError([{ file, line: 1, column: 1, field: '(encoding)', message: 'the file is UTF-16', expected: 'UTF-8 (save the file as UTF-8)' }]);
+  if (bytes.length > MAX_ORG_FILE_BYTES) throw tooLarge(file, bytes.length);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+  } catch (error) {
     const offset = firstInvalidUtf8(bytes);
+    // Valid UTF-8 that still did not decode (a text longer than V8's longest string): not the file's encoding.
+    if (offset === undefined) throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file} as text: ${(error as Error).message}`, { cause: error });
     const line = bytes.subarray(0, offset).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
     const hex = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
     throw new OrgFileError([
@@ -410,8 +457,8 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
   }
 }
 
-/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4), if any. */
+function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i];
@@ -424,7 +471,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     }
     i += length;
   }
-  return bytes.length - 1;
+  return undefined;
 }
 
 /**
@@ -501,12 +548,7 @@ function declaredNames(root: SourceNode | undefined): DeclaredNames {
 function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => DeclaredNames): Org | undefined {
   const partition = raw.organization?.partition as Partition | undefined;
   const region = raw.organization?.region;
-  // xstack's pipelines are CodePipeline pipelines: "Amazon CodePipeline is not available in the Beijing and Ningxia
-  // Regions" (https://docs.amazonaws.cn/en_us/aws/latest/userguide/codebuild.html, the China Regions' differences).
-  // Their templates would compile, and fail at the first pipeline created; so an org in aws-cn is refused.
-  if (partition === 'aws-cn') {
-    ctx.report('organization.partition', 'aws-cn: CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions (Beijing, Ningxia)', 'partition aws or aws-us-gov');
-  }
+  if (partition === 'aws-cn') ctx.report('organization.partition', `aws-cn: ${NO_CODEPIPELINE}`, `partition ${ORG_PARTITIONS.join(' or ')}`);
   const regionWrong = partition && region && regionProblem(region, partition);
   if (partition && regionWrong) ctx.report('organization.region', regionWrong, `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`);
   else if (partition && region && !CODECOMMIT_REGIONS.has(region)) {

@@ -6,6 +6,7 @@
  */
 import type { Problem } from '../errors';
 import type { MapNode, SourceNode } from './source';
+import { spaceName } from './spaces';
 
 export interface Position {
   line: number;
@@ -54,6 +55,7 @@ export type Check<T> = ((node: SourceNode | undefined, path: string, ctx: Contex
 export interface JsonSchema {
   type?: 'string' | 'boolean' | 'integer' | 'array' | 'object';
   description?: string;
+  const?: boolean;
   pattern?: string;
   enum?: readonly string[];
   minimum?: number;
@@ -69,6 +71,14 @@ export interface JsonSchema {
 
 const withSchema = <T>(check: (node: SourceNode | undefined, path: string, ctx: Context) => T | undefined, schema: JsonSchema): Check<T> =>
   Object.assign(check, { schema });
+
+/**
+ * The check, its schema saying only what compile accepts where the validator reads a value to refuse it with its
+ * reason in a rule across fields (partition aws-cn, requireMfa: true, maxSessionHours above 1): an editor does not
+ * offer what compile refuses, and the description says why. test/org-schema holds each to the validator.
+ */
+export const acceptsOnly = <T>(check: Check<T>, narrower: JsonSchema & { description: string }): Check<T> =>
+  withSchema((node, path, ctx) => check(node, path, ctx), { ...check.schema, ...narrower });
 
 const describe = (node: SourceNode | undefined): string => {
   if (node === undefined) return 'nothing';
@@ -106,12 +116,11 @@ export function str(rule: StringRule): Check<string> {
     }
     const value = node.value;
     if (rule.oneOf && !rule.oneOf.includes(value)) {
-      const suggestion = closest(value, rule.oneOf);
-      ctx.report(path, `'${value}' is not accepted${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`, rule.expected, node);
+      ctx.report(path, `'${value}' is not accepted${aside(value, closest(value, rule.oneOf))}`, rule.expected, node);
       return undefined;
     }
     if (rule.pattern && !rule.pattern.test(value)) {
-      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid${unlikeAscii(value)}`, rule.expected, node);
+      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid${aside(value)}`, rule.expected, node);
       return undefined;
     }
     const refined = rule.refine?.(value);
@@ -208,7 +217,7 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
     for (const { key, keyNode, value: child } of pairs(node, path, ctx)) {
       const childPath = `${path}.${key}`;
       ctx.visit(childPath, keyNode);
-      const keyProblem = rule.keyPattern.test(key) ? rule.keyRefine?.(key) : `'${key}' is not a valid name`;
+      const keyProblem = rule.keyPattern.test(key) ? rule.keyRefine?.(key) : `'${key}' is not a valid name${aside(key)}`;
       if (keyProblem) {
         ctx.report(childPath, keyProblem, rule.keyExpected, keyNode);
         continue;
@@ -285,7 +294,7 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
       const suggestion = closest(key, known);
       ctx.report(
         path ? `${path}.${key}` : key,
-        `unknown key '${key}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+        `unknown key '${key}'${aside(key, suggestion)}`,
         `one of: ${known.join(', ')}`,
         keyNode,
       );
@@ -338,12 +347,22 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Where a value holds a character outside ASCII, which no name of the org file takes: a letter that looks like a
- * Latin one (a Cyrillic а in `pаyments-api`) reads as valid to the eye, so the message names it.
+ * Where a value or a key holds a character outside ASCII, which no name or key of the org file takes: a letter that
+ * looks like a Latin one (a Cyrillic о in `regiоn`) or a no-break space reads as valid to the eye, so the message
+ * names it, and a did-you-mean that would show the very spelling on screen says which character differs.
  */
-function unlikeAscii(value: string): string {
-  const at = [...value].findIndex((c) => c.codePointAt(0)! > 0x7e);
-  if (at < 0) return '';
-  const code = [...value][at].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-  return ` (character ${at + 1} is U+${code}, not an ASCII character)`;
+export function nonAscii(value: string): string | undefined {
+  const characters = [...value];
+  const at = characters.findIndex((c) => c.codePointAt(0)! > 0x7e);
+  if (at < 0) return undefined;
+  const c = characters[at];
+  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const space = spaceName(c);
+  return `character ${at + 1} is ${space ?? code}, not an ASCII character`;
+}
+
+/** The parenthesis after a refused value or key: the character outside ASCII it holds, and the did-you-mean. */
+function aside(value: string, suggestion?: string): string {
+  const said = [nonAscii(value), suggestion === undefined ? undefined : `did you mean '${suggestion}'?`].filter((s) => s !== undefined);
+  return said.length > 0 ? ` (${said.join('; ')})` : '';
 }

@@ -15,6 +15,7 @@
  */
 import jsYaml from 'js-yaml';
 import type { LineCounter, Node as YamlNode } from 'yaml';
+import { oddSpaces } from './spaces';
 import { syntaxProblems, VALID_YAML, type SyntaxProblem } from './syntax-errors';
 
 export type SourceNode = ScalarNode | MapNode | SeqNode | OtherNode;
@@ -199,11 +200,13 @@ const UNORDERED_KEY = /^(?:0|[1-9][0-9]{0,9})$|^__proto__$/;
  * js-yaml's reading without positions, or undefined where it cannot stand in
  * for the positioned reader: a syntax error, a duplicate key, an unknown tag,
  * more than one document, an anchor, or a key whose order a plain object would lose; and a file that holds what
- * only the positioned reader reports (a tag, a directive, a merge key, a control character).
+ * only the positioned reader reports (a tag, a directive, a merge key, a control character, a no-break space where
+ * YAML expects a space).
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
   // A control character in a comment too: js-yaml reads only scalars for them, and the positioned reader refuses it.
-  if (ONLY_POSITIONED.test(text) || CONTROL.test(text)) return undefined;
+  // A no-break space or the like where YAML expects a space: the positioned reader says where (./spaces.ts).
+  if (ONLY_POSITIONED.test(text) || CONTROL.test(text) || oddSpaces(text).length > 0) return undefined;
   let data: unknown;
   try {
     // Thrown at the first anchor: aliases are refused, and the positioned reader says where.

@@ -19,6 +19,7 @@
  * Error codes: https://eemeli.org/yaml/#errors
  */
 import type { Document, YAMLError } from 'yaml';
+import { oddSpaces } from './spaces';
 
 export interface SyntaxProblem {
   offset: number;
@@ -36,9 +37,15 @@ export const VALID_YAML = 'valid YAML';
 /** The mistakes behind the parser's errors: the first, and the later ones their own lines show. */
 export function syntaxProblems(text: string, doc: Document, errors: readonly YAMLError[]): SyntaxProblem[] {
   const lines = new SourceLines(text);
+  // A no-break space or the like where YAML expects a space (./spaces.ts) is said at its line, named, and is a first
+  // mistake like any other: the parser's errors on its line, or after it and not shown by their own line, are its echo.
+  const spaces = oddSpaces(text);
+  const spaced = new Set(spaces.map((s) => lines.at(s.offset)));
+  const firstSpaced = spaces.length > 0 ? lines.at(spaces[0].offset) : Infinity;
   const [first, ...rest] = errors.map((error) => diagnose(error, lines, doc));
-  if (!first) return [];
-  return [first, ...rest.filter((d) => d.local)].map(({ offset, message, expected }) => ({ offset, message, expected }));
+  const diagnosed = first ? [first, ...rest.filter((d) => d.local)] : [];
+  const kept = diagnosed.filter((d) => !spaced.has(lines.at(d.offset)) && (d.local || lines.at(d.offset) < firstSpaced));
+  return [...spaces, ...kept].sort((a, b) => a.offset - b.offset).map(({ offset, message, expected }) => ({ offset, message, expected }));
 }
 
 function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosis {
