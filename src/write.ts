@@ -186,9 +186,9 @@ function notWritable(path: string, code: string | undefined): string {
   return `${path} is not writable by you${owner}`;
 }
 
-const accessError = (path: string): string | undefined => {
+const accessError = (path: string, mode = constants.W_OK | constants.X_OK): string | undefined => {
   try {
-    accessSync(path, constants.W_OK | constants.X_OK);
+    accessSync(path, mode);
     return undefined;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'EACCES';
@@ -244,13 +244,40 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
   return writeProblem(dir);
 }
 
-/** Why a single file cannot be written at `file` (given as `option FILE`): its folder must exist (a typo'd path is not created), be a folder and be writable. */
-export function fileParentProblem(file: string, option: string): string | undefined {
+/** A folder where the file should be (`--write ~/.aws` for `~/.aws/config`). */
+const folderNotFile = (file: string, option: string) =>
+  `${option} ${file} is a folder; give the ${option === '--write' ? 'config file in it, e.g. ~/.aws/config' : 'file to write in it'}`;
+
+/**
+ * Why this user may not replace the existing file `target` (`file` as given): one made read-only (chmod a-w, a
+ * dotfiles manager, an admin) is refused as `aws configure set` refuses it, though the rename that replaces it needs
+ * only its folder to be writable; undefined when it is writable or not there.
+ */
+function readOnlyProblem(target: string, file: string, option: string): string | undefined {
+  if (!existsSync(target)) return undefined;
+  const code = accessError(target, constants.W_OK);
+  if (!code) return undefined;
+  if (code === 'EROFS') return `${option} ${file} is on a read-only file system`;
+  const { mode, uid } = statSync(target);
+  const mine = uid === process.getuid?.();
+  const fix = mine ? `make it writable (chmod u+w ${file}) to let xstack change it` : 'fix its permissions to let xstack change it';
+  // A path the user gave (an option) may be another; the layout file's is fixed, beside its org file.
+  const elsewhere = option.startsWith('--') ? ', or choose another path' : '';
+  return `${option} ${file} is read-only${mine ? '' : ` for you (owned by ${uid === 0 ? 'root' : `user id ${uid}`})`} (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}); ${fix}${elsewhere}`;
+}
+
+/**
+ * Why a single file cannot be written at `file` (given as `option FILE`): it must not be a folder or read-only; its
+ * folder must exist (a typo'd path is not created), be a folder and be writable.
+ */
+export function fileTargetProblem(file: string, option: string): string | undefined {
+  if (existsSync(file) && statSync(file).isDirectory()) return folderNotFile(file, option);
   const parent = dirname(file);
   if (!existsSync(parent)) return `${option} ${file}: the folder ${parent} does not exist; create it first, or correct the path`;
   if (!statSync(parent).isDirectory()) return `${option} ${file}: ${parent} is not a folder; correct the path`;
   const code = accessError(parent);
-  return code ? `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path` : undefined;
+  if (code) return `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path`;
+  return readOnlyProblem(file, file, option);
 }
 
 /**
@@ -599,13 +626,16 @@ function removeQuietly(path: string): void {
  * Writes one file as a whole or not at all (`option` names it as the user gave it, e.g. `--write ~/.aws/config`):
  * the text goes to a temporary file beside it, renamed over it. A link is followed, so a config kept in a dotfiles
  * repository stays a link and the file it points to is written; a folder where the file should be is refused
- * (`--write ~/.aws` for `~/.aws/config`); a failed write leaves the file as it was and no temporary file behind.
+ * (`--write ~/.aws` for `~/.aws/config`), and so is a file this user may not write (readOnlyProblem); a failed write
+ * leaves the file as it was and no temporary file behind.
  */
 export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
   let target = file;
   // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
   for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
-  if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(`${option} ${file} is a folder; give the file to write in it${option === '--write' ? ', e.g. ~/.aws/config' : ''}`);
+  if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
+  const readOnly = readOnlyProblem(target, file, option);
+  if (readOnly) throw new OutputError(readOnly);
   const tmp = `${target}.xstack-tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text, mode === undefined ? undefined : { mode });

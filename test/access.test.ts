@@ -535,7 +535,7 @@ region = eu-central-1
     const file = join(dir, 'aws', 'config');
     mkdirSync(join(dir, 'aws'));
     writeFileSync(file, existing);
-    expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: true, backup: `${file}.xstack-backup` });
+    expect(writeProfiles(file, 'govcloud', profiles)).toMatchObject({ changed: true, backup: { file: `${file}.xstack-backup`, madeNow: true } });
     expect(readFileSync(`${file}.xstack-backup`, 'utf8')).toBe(existing);
     const written = readFileSync(file, 'utf8');
     expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: false });
