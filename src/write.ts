@@ -3,7 +3,7 @@
  * Each folder it writes carries a marker file (`.xstack-output`) naming the
  * command and the organization file that wrote it. An existing folder is
  * replaced only when all of it is xstack's as xstack wrote it: marked, written
- * from the same organization file, and holding no file beyond those its
+ * by the same command from the same organization file, and holding no file beyond those its
  * manifest.json lists, each with the SHA-256 recorded there (a folder without
  * a manifest, an audit bundle: the files this run writes). Anything else is
  * refused before anything is written, naming the files. So is a folder this
@@ -75,21 +75,47 @@ function markedAncestor(dir: string): string | undefined {
   }
 }
 
+/** The organization file the marker of `dir` records, as recorded. */
+function markedOrgFile(dir: string): string | undefined {
+  // Split on CRLF too: a checkout with git's core.autocrlf writes the marker so, and a recorded path ending in \r
+  // would name no file, which would read as "no clash".
+  const line = readOr(join(dir, MARKER), '').split(/\r?\n/).find((l) => l.startsWith(ORG_FILE_LINE));
+  return line?.slice(ORG_FILE_LINE.length);
+}
+
 /**
  * The organization file another run wrote `dir` from, when that file still exists and is not `orgFile` (a moved or
  * renamed org file is no clash). Both as the outputs record them (recorded-path.ts), found from the folder's work tree;
  * a marker an earlier xstack wrote may hold the path as it was typed, which resolves the same.
  */
 function otherOrgFile(dir: string, orgFile: string): string | undefined {
-  // Split on CRLF too: a checkout with git's core.autocrlf writes the marker so, and a recorded path ending in \r
-  // would name no file, which would read as "no clash".
-  const line = readOr(join(dir, MARKER), '').split(/\r?\n/).find((l) => l.startsWith(ORG_FILE_LINE));
-  const recorded = line?.slice(ORG_FILE_LINE.length);
+  const recorded = markedOrgFile(dir);
   if (!recorded || recorded === orgFile) return undefined;
   const theirs = resolveRecorded(recorded, dir);
   const ours = resolveRecorded(orgFile, dir);
   if (!existsSync(theirs)) return undefined;
   return existsSync(ours) && realpathSync(theirs) === realpathSync(ours) ? undefined : recorded;
+}
+
+/** The command that wrote the marked folder `dir`, as its marker says; a folder compiled before the marker existed has only xstack's manifest. */
+function writerOf(dir: string): Owner['command'] | undefined {
+  const named = /^Written by xstack \((compile|audit) of organization /.exec(readOr(join(dir, MARKER), ''))?.[1];
+  if (named) return named as Owner['command'];
+  return existsSync(join(dir, MARKER)) ? undefined : 'compile';
+}
+
+/**
+ * A folder another xstack command wrote: an audit bundle written over a compile's folder would replace its templates
+ * and manifest (every file of it is xstack's, so nothing reads as stray), and a compile over an audit's likewise.
+ */
+function otherCommandProblem(dir: string, owner: Owner): string | undefined {
+  const writer = writerOf(dir);
+  if (!writer || writer === owner.command) return undefined;
+  const recorded = markedOrgFile(dir);
+  const of = recorded ? ` of ${recorded}` : '';
+  const what = writer === 'compile' ? `the compile${of} (templates, values, manifest.json)` : `the audit bundle${of}`;
+  const defaultOut = owner.command === 'audit' ? `audit/${owner.org}` : 'dist';
+  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut})`;
 }
 
 /** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */
@@ -233,6 +259,8 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
     if (!isMarked(dir)) {
       if (readdirSync(dir).length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
     } else {
+      const otherCommand = otherCommandProblem(dir, owner);
+      if (otherCommand) return otherCommand;
       const other = otherOrgFile(dir, owner.orgFile);
       if (other) {
         return `${dir} holds the ${owner.command} of ${other}, not of ${owner.orgFile}: two organization files of one name would replace each other's output; give ${owner.orgFile} another --out (or rename one of the files), or delete ${dir} if the output of ${other} is no longer wanted`;

@@ -455,6 +455,38 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
   });
 });
 
+describe('compile and audit never write over each other\'s folder', () => {
+  it('audit --out onto a compile\'s folder, and compile --out onto an audit\'s: refused with the true reason, both left as they were (review s23 E12)', () => {
+    const dir = tempDir('compile-audit');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'out'], dir).status).toBe(0);
+    const compiled = readTree(join(dir, 'out'));
+    const audit = xstack(['audit', 'example.yaml', '--out', 'out/example'], dir);
+    expect([audit.status, audit.stderr]).toEqual([
+      1,
+      "xstack: out/example holds the compile of example.yaml (templates, values, manifest.json), which xstack compile wrote; audit writes a folder of its own, apart from the compile's: choose another --out (default audit/example)\n",
+    ]);
+    expect(readTree(join(dir, 'out'))).toEqual(compiled);
+    expect(xstack(['audit', 'example.yaml', '--out', 'au2/example'], dir).status).toBe(0);
+    const audited = readTree(join(dir, 'au2'));
+    const compile = xstack(['compile', 'example.yaml', '--out', 'au2'], dir);
+    expect([compile.status, compile.stderr]).toEqual([
+      1,
+      "xstack: au2/example holds the audit bundle of example.yaml, which xstack audit wrote; compile writes a folder of its own, apart from the audit's: choose another --out (default dist)\n",
+    ]);
+    expect(readTree(join(dir, 'au2'))).toEqual(audited);
+  });
+
+  it('a folder compiled before the marker existed (its manifest only) is a compile\'s too', () => {
+    const dir = tempDir('compile-audit-old');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'out'], dir).status).toBe(0);
+    rmSync(join(dir, 'out', 'example', '.xstack-output'));
+    expect(xstack(['audit', 'example.yaml', '--out', 'out/example'], dir).stderr).toMatch(/^xstack: out\/example holds the compile \(templates, values, manifest\.json\), which xstack compile wrote; /);
+    expect(existsSync(join(dir, 'out', 'example', 'manifest.json'))).toBe(true);
+  });
+});
+
 describe('a path whose ~ the shell did not expand (--out=~/dist, a quoted "~/dist")', () => {
   it.each([
     [['compile', EXAMPLE, '--out=~/dist'], '--out', '~/dist', 'compile'],
