@@ -18,10 +18,10 @@ import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
 import { packageRoot } from './package-root';
-import { discardStaged, fileParentProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
+import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
-import { writeProfiles } from './access/config-file';
+import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { readPreviousModel } from './audit/since';
@@ -57,6 +57,21 @@ const defaultOrgFiles = () => {
     .map((f) => join('parameters', f));
 };
 
+/**
+ * A path to write whose first component is `~` or `~user`, as given in `--out=~/dist` or `--out "~/dist"`: the shell
+ * expands `~` only at the start of a word and unquoted (not after `=`), so xstack would make a folder named `~` here,
+ * and its summary would read as the home folder. Refused, saying what to type.
+ */
+function refuseUnexpandedTilde(option: string, path: string | undefined): void {
+  const first = path?.split('/')[0];
+  if (path === undefined || !first?.startsWith('~')) return;
+  const home = first === '~' ? ` or ${option} "$HOME${path.slice(1)}"` : '';
+  throw new UsageError(
+    `${option} ${path}: the shell did not expand '${first}' (it does not after '=' or inside quotes), so xstack would take '${first}' as a name in the current folder; ` +
+      `write ${option} ${path} (after a space, unquoted)${home}, or ./${path} if that name is meant`,
+  );
+}
+
 function summary(c: CompiledOrg, outDir: string): string {
   // The marker counted too: the number is what the folder holds.
   const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size + 1} files`];
@@ -73,6 +88,7 @@ function summary(c: CompiledOrg, outDir: string): string {
  */
 function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
   // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
+  refuseUnexpandedTilde('--out', opts.out);
   const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
@@ -138,6 +154,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
 }
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
+  refuseUnexpandedTilde('--out', opts.out);
   const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
   const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
   // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
@@ -207,6 +224,7 @@ interface ProfilesOptions {
 }
 
 function profilesCommand(file: string, opts: ProfilesOptions): number {
+  refuseUnexpandedTilde('--write', opts.write);
   const org = loadOrgFile(file);
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
@@ -231,12 +249,13 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   const generated = generateProfiles(org, identity, options);
   const block = profileBlock(org, options);
   if (opts.write) {
-    const problem = fileParentProblem(opts.write, '--write');
+    // Checked before the file is read for its base section: a folder given for the file is said so, not a read error.
+    const problem = configFileProblem(opts.write);
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);
     const result = writeProfiles(opts.write, block, generated.profiles);
     if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
-    out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (previous file kept as ${result.backup})` : ''}\n` : `${opts.write}: already up to date\n`);
+    out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (${backupNote(result.backup)})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
   } else {
@@ -397,7 +416,7 @@ function registerProfiles(program: Command, act: Act): void {
       'Prints an AWS config fragment (valid to append to ~/.aws/config) with one profile per source ' +
         "account for the developer or CI role, and each repository's codecommit::REGION://PROFILE@REPO " +
         'clone URL as a comment. --write merges the profiles into a config file instead: only xstack\'s ' +
-        'marked block is replaced, a backup is kept (FILE.xstack-backup), other profiles are never overwritten.',
+        'marked block is replaced, the file as it was before xstack first wrote it is kept (FILE.xstack-backup), other profiles are never overwritten.',
     )
     .argument(ORG_FILE, 'organization file')
     .addOption(new Option('--for <WHO>', 'whose profiles (maintainer: the role that writes the protected branches)').choices(['developer', 'maintainer', 'ci']).makeOptionMandatory())
@@ -509,10 +528,11 @@ function registerSchema(program: Command, act: Act): void {
     .option('--out <FILE>', 'write to this file instead of stdout')
     .action(
       act((opts: { out?: string }) => {
+        refuseUnexpandedTilde('--out', opts.out);
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
         else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {
-          const problem = fileParentProblem(opts.out, '--out');
+          const problem = fileTargetProblem(opts.out, '--out');
           if (problem) throw new OutputError(problem);
           writeFileAtomic(opts.out, text, '--out');
         }

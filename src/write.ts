@@ -3,7 +3,7 @@
  * Each folder it writes carries a marker file (`.xstack-output`) naming the
  * command and the organization file that wrote it. An existing folder is
  * replaced only when all of it is xstack's as xstack wrote it: marked, written
- * from the same organization file, and holding no file beyond those its
+ * by the same command from the same organization file, and holding no file beyond those its
  * manifest.json lists, each with the SHA-256 recorded there (a folder without
  * a manifest, an audit bundle: the files this run writes). Anything else is
  * refused before anything is written, naming the files. So is a folder this
@@ -75,21 +75,47 @@ function markedAncestor(dir: string): string | undefined {
   }
 }
 
+/** The organization file the marker of `dir` records, as recorded. */
+function markedOrgFile(dir: string): string | undefined {
+  // Split on CRLF too: a checkout with git's core.autocrlf writes the marker so, and a recorded path ending in \r
+  // would name no file, which would read as "no clash".
+  const line = readOr(join(dir, MARKER), '').split(/\r?\n/).find((l) => l.startsWith(ORG_FILE_LINE));
+  return line?.slice(ORG_FILE_LINE.length);
+}
+
 /**
  * The organization file another run wrote `dir` from, when that file still exists and is not `orgFile` (a moved or
  * renamed org file is no clash). Both as the outputs record them (recorded-path.ts), found from the folder's work tree;
  * a marker an earlier xstack wrote may hold the path as it was typed, which resolves the same.
  */
 function otherOrgFile(dir: string, orgFile: string): string | undefined {
-  // Split on CRLF too: a checkout with git's core.autocrlf writes the marker so, and a recorded path ending in \r
-  // would name no file, which would read as "no clash".
-  const line = readOr(join(dir, MARKER), '').split(/\r?\n/).find((l) => l.startsWith(ORG_FILE_LINE));
-  const recorded = line?.slice(ORG_FILE_LINE.length);
+  const recorded = markedOrgFile(dir);
   if (!recorded || recorded === orgFile) return undefined;
   const theirs = resolveRecorded(recorded, dir);
   const ours = resolveRecorded(orgFile, dir);
   if (!existsSync(theirs)) return undefined;
   return existsSync(ours) && realpathSync(theirs) === realpathSync(ours) ? undefined : recorded;
+}
+
+/** The command that wrote the marked folder `dir`, as its marker says; a folder compiled before the marker existed has only xstack's manifest. */
+function writerOf(dir: string): Owner['command'] | undefined {
+  const named = /^Written by xstack \((compile|audit) of organization /.exec(readOr(join(dir, MARKER), ''))?.[1];
+  if (named) return named as Owner['command'];
+  return existsSync(join(dir, MARKER)) ? undefined : 'compile';
+}
+
+/**
+ * A folder another xstack command wrote: an audit bundle written over a compile's folder would replace its templates
+ * and manifest (every file of it is xstack's, so nothing reads as stray), and a compile over an audit's likewise.
+ */
+function otherCommandProblem(dir: string, owner: Owner): string | undefined {
+  const writer = writerOf(dir);
+  if (!writer || writer === owner.command) return undefined;
+  const recorded = markedOrgFile(dir);
+  const of = recorded ? ` of ${recorded}` : '';
+  const what = writer === 'compile' ? `the compile${of} (templates, values, manifest.json)` : `the audit bundle${of}`;
+  const defaultOut = owner.command === 'audit' ? `audit/${owner.org}` : 'dist';
+  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut})`;
 }
 
 /** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */
@@ -186,9 +212,9 @@ function notWritable(path: string, code: string | undefined): string {
   return `${path} is not writable by you${owner}`;
 }
 
-const accessError = (path: string): string | undefined => {
+const accessError = (path: string, mode = constants.W_OK | constants.X_OK): string | undefined => {
   try {
-    accessSync(path, constants.W_OK | constants.X_OK);
+    accessSync(path, mode);
     return undefined;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'EACCES';
@@ -233,6 +259,8 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
     if (!isMarked(dir)) {
       if (readdirSync(dir).length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
     } else {
+      const otherCommand = otherCommandProblem(dir, owner);
+      if (otherCommand) return otherCommand;
       const other = otherOrgFile(dir, owner.orgFile);
       if (other) {
         return `${dir} holds the ${owner.command} of ${other}, not of ${owner.orgFile}: two organization files of one name would replace each other's output; give ${owner.orgFile} another --out (or rename one of the files), or delete ${dir} if the output of ${other} is no longer wanted`;
@@ -244,13 +272,40 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
   return writeProblem(dir);
 }
 
-/** Why a single file cannot be written at `file` (given as `option FILE`): its folder must exist (a typo'd path is not created), be a folder and be writable. */
-export function fileParentProblem(file: string, option: string): string | undefined {
+/** A folder where the file should be (`--write ~/.aws` for `~/.aws/config`). */
+const folderNotFile = (file: string, option: string) =>
+  `${option} ${file} is a folder; give the ${option === '--write' ? 'config file in it, e.g. ~/.aws/config' : 'file to write in it'}`;
+
+/**
+ * Why this user may not replace the existing file `target` (`file` as given): one made read-only (chmod a-w, a
+ * dotfiles manager, an admin) is refused as `aws configure set` refuses it, though the rename that replaces it needs
+ * only its folder to be writable; undefined when it is writable or not there.
+ */
+function readOnlyProblem(target: string, file: string, option: string): string | undefined {
+  if (!existsSync(target)) return undefined;
+  const code = accessError(target, constants.W_OK);
+  if (!code) return undefined;
+  if (code === 'EROFS') return `${option} ${file} is on a read-only file system`;
+  const { mode, uid } = statSync(target);
+  const mine = uid === process.getuid?.();
+  const fix = mine ? `make it writable (chmod u+w ${file}) to let xstack change it` : 'fix its permissions to let xstack change it';
+  // A path the user gave (an option) may be another; the layout file's is fixed, beside its org file.
+  const elsewhere = option.startsWith('--') ? ', or choose another path' : '';
+  return `${option} ${file} is read-only${mine ? '' : ` for you (owned by ${uid === 0 ? 'root' : `user id ${uid}`})`} (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}); ${fix}${elsewhere}`;
+}
+
+/**
+ * Why a single file cannot be written at `file` (given as `option FILE`): it must not be a folder or read-only; its
+ * folder must exist (a typo'd path is not created), be a folder and be writable.
+ */
+export function fileTargetProblem(file: string, option: string): string | undefined {
+  if (existsSync(file) && statSync(file).isDirectory()) return folderNotFile(file, option);
   const parent = dirname(file);
   if (!existsSync(parent)) return `${option} ${file}: the folder ${parent} does not exist; create it first, or correct the path`;
   if (!statSync(parent).isDirectory()) return `${option} ${file}: ${parent} is not a folder; correct the path`;
   const code = accessError(parent);
-  return code ? `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path` : undefined;
+  if (code) return `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path`;
+  return readOnlyProblem(file, file, option);
 }
 
 /**
@@ -599,13 +654,16 @@ function removeQuietly(path: string): void {
  * Writes one file as a whole or not at all (`option` names it as the user gave it, e.g. `--write ~/.aws/config`):
  * the text goes to a temporary file beside it, renamed over it. A link is followed, so a config kept in a dotfiles
  * repository stays a link and the file it points to is written; a folder where the file should be is refused
- * (`--write ~/.aws` for `~/.aws/config`); a failed write leaves the file as it was and no temporary file behind.
+ * (`--write ~/.aws` for `~/.aws/config`), and so is a file this user may not write (readOnlyProblem); a failed write
+ * leaves the file as it was and no temporary file behind.
  */
 export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
   let target = file;
   // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
   for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
-  if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(`${option} ${file} is a folder; give the file to write in it${option === '--write' ? ', e.g. ~/.aws/config' : ''}`);
+  if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
+  const readOnly = readOnlyProblem(target, file, option);
+  if (readOnly) throw new OutputError(readOnly);
   const tmp = `${target}.xstack-tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text, mode === undefined ? undefined : { mode });

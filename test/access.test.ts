@@ -512,12 +512,30 @@ region = eu-central-1
     expect(() => mergeIntoConfig(once.replace('# <<< xstack govcloud <<<', ''), 'govcloud', profiles)).toThrowError(ProfilesError);
   });
 
+  it("a clashing profile in another org's xstack block (an org file renamed or copied) is said to be there, with what to do (review s23 E11)", () => {
+    const once = mergeIntoConfig(existing, 'govcloud', profiles);
+    const first = once.split('\n').indexOf("# >>> xstack govcloud: written by 'xstack profiles'; edits inside this block are replaced >>>") + 1;
+    const last = once.split('\n').indexOf('# <<< xstack govcloud <<<') + 1;
+    const names = profiles.map((p) => p.name).join(', ');
+    expect(() => mergeIntoConfig(once, 'govcloud-renamed', profiles)).toThrowError(
+      new ProfilesError(
+        `profiles ${names} are in xstack's block for 'govcloud' (lines ${first}-${last}), written from an org file of the same prefix, or from this one before it was renamed: ` +
+          "delete that block (from '# >>> xstack govcloud' to '# <<< xstack govcloud <<<'), then run again",
+      ),
+    );
+    // One of the user's own beside it is named as the user's, by line.
+    const withMine = `${once}[profile ${profiles[0].name}] # mine\n`;
+    expect(() => mergeIntoConfig(withMine, 'govcloud-renamed', profiles)).toThrowError(
+      new RegExp(`^refusing to overwrite profile xstack did not write: ${profiles[0].name} \\(line ${withMine.split('\n').length - 1}\\); rename or remove it, then run again; profiles ${names} are in xstack's block for 'govcloud'`),
+    );
+  });
+
   it('--write: backup of the previous file, nothing written when up to date', () => {
     const dir = tempDir('profiles');
     const file = join(dir, 'aws', 'config');
     mkdirSync(join(dir, 'aws'));
     writeFileSync(file, existing);
-    expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: true, backup: `${file}.xstack-backup` });
+    expect(writeProfiles(file, 'govcloud', profiles)).toMatchObject({ changed: true, backup: { file: `${file}.xstack-backup`, madeNow: true } });
     expect(readFileSync(`${file}.xstack-backup`, 'utf8')).toBe(existing);
     const written = readFileSync(file, 'utf8');
     expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: false });
@@ -575,7 +593,8 @@ describe('xstack profiles on stdout', () => {
     const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const file = join(tempDir('append'), 'config');
-    const mine = '[default]\nregion = eu-west-1\n\n[profile mine]\nrole_arn = arn:aws:iam::999999999999:role/me\nsource_profile = default\n';
+    // Headers as people write them: a comment after one, a quoted name (botocore reads both as the profile).
+    const mine = '[default]\nregion = eu-west-1\n\n[profile mine] # hand-written\nrole_arn = arn:aws:iam::999999999999:role/me\nsource_profile = default\n[profile "quoted"] ; mine too\nregion = eu-west-1\n';
     writeFileSync(file, mine);
     appendFileSync(file, run.stdout);
     const read = botocoreRead(file);
@@ -583,15 +602,50 @@ describe('xstack profiles on stdout', () => {
     const sections = JSON.parse(read.stdout) as Record<string, Record<string, string>>;
     expect(sections.default).toEqual({ region: 'eu-west-1' });
     expect(sections['profile mine']).toEqual({ role_arn: 'arn:aws:iam::999999999999:role/me', source_profile: 'default' });
+    expect(sections['profile "quoted"']).toEqual({ region: 'eu-west-1' });
     const org = loadOrgFile('parameters/example.yaml');
     const generated = generateProfiles(org, args.includes('ci') ? { kind: 'ci' } : args.includes('corp') ? { kind: 'developer-sso', ssoSession: 'corp', ssoAccountId: '555555555555', ssoRoleName: 'Developer' } : { kind: 'developer', sourceProfile: 'default' });
     for (const p of generated.profiles) expect(sections[`profile ${p.name}`]).toEqual(Object.fromEntries(p.settings));
-    expect(Object.keys(sections).sort()).toEqual(['default', 'profile mine', ...generated.profiles.map((p) => `profile ${p.name}`)].sort());
+    expect(Object.keys(sections).sort()).toEqual(['default', 'profile mine', 'profile "quoted"', ...generated.profiles.map((p) => `profile ${p.name}`)].sort());
     // The clone URLs are in the output, as comments.
     for (const c of generated.cloneUrls) expect(run.stdout).toContain(`# git clone ${c.url}\n`);
     // A later --write replaces the appended block instead of refusing it as foreign profiles.
     expect(() => writeProfiles(file, org.name, generated.profiles)).not.toThrow();
     expect(botocoreRead(file).status).toBe(0);
+  });
+
+  /** The profiles botocore finds in a config file (configloader.load_config, as the AWS CLI loads it). */
+  const botocoreProfiles = (file: string) => {
+    const run = spawnSync('.venv/bin/python', ['-c', 'import json, sys, botocore.configloader as c; print(json.dumps(sorted(c.load_config(sys.argv[1])["profiles"])))', file], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    return JSON.parse(run.stdout) as string[];
+  };
+
+  it.each([
+    ['a # comment after it', '[profile acme-shared-services-developer] # hand-written, mine'],
+    ['a ; comment after it', '[profile acme-shared-services-developer] ; mine'],
+    ['its name in double quotes', '[profile "acme-shared-services-developer"]'],
+    ['its name in single quotes after several blanks', "[profile   'acme-shared-services-developer']"],
+  ])('--write refuses a hand-written profile of its name whose header has %s, as botocore reads it, leaving the file as the AWS CLI reads it (review s23 E1)', (_what, header) => {
+    const file = join(tempDir('hand-written'), 'config');
+    const mine = `# my config; keep\n[default]\nregion = eu-west-1 ; inline\n\n${header}\nrole_arn = arn:aws:iam::111111111111:role/mine\nsource_profile = default\n`;
+    writeFileSync(file, mine);
+    // botocore reads the header as that profile: what the refusal follows.
+    expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', file], { encoding: 'utf8' });
+    expect([run.status, run.stderr]).toEqual([1, 'xstack: refusing to overwrite profile xstack did not write: acme-shared-services-developer (line 5); rename or remove it, then run again\n']);
+    expect(readFileSync(file, 'utf8')).toBe(mine);
+    expect(existsSync(`${file}.xstack-backup`)).toBe(false);
+    expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
+  });
+
+  it("a header botocore does not read as the profile (a space before 'profile', an open quote) is no clash, as for the AWS CLI", () => {
+    const file = join(tempDir('not-a-profile'), 'config');
+    writeFileSync(file, "[default]\nregion = eu-west-1\n[ profile acme-shared-services-developer ]\nregion = eu-west-1\n[profile 'acme-shared-services-developer]\nregion = eu-west-1\n");
+    expect(botocoreProfiles(file)).toEqual(['default']);
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', file], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
   });
 
   it('--session-name names the developer in CloudTrail (role_session_name, as botocore reads it); --write warns when the sso-session or source profile the profiles start from is not in the file (review s18-access m2, m3)', () => {

@@ -3,7 +3,7 @@
 // against the built CLI as a process, in temporary folders.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -477,6 +477,145 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
     expect(lstatSync(join(dir, 'org.schema.json')).isSymbolicLink()).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'schemas', 'org.json'), 'utf8')).$schema).toMatch(/json-schema/);
     expect(readdirSync(join(dir, 'schemas'))).toEqual(['org.json']);
+  });
+});
+
+describe('compile and audit never write over each other\'s folder', () => {
+  it('audit --out onto a compile\'s folder, and compile --out onto an audit\'s: refused with the true reason, both left as they were (review s23 E12)', () => {
+    const dir = tempDir('compile-audit');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'out'], dir).status).toBe(0);
+    const compiled = readTree(join(dir, 'out'));
+    const audit = xstack(['audit', 'example.yaml', '--out', 'out/example'], dir);
+    expect([audit.status, audit.stderr]).toEqual([
+      1,
+      "xstack: out/example holds the compile of example.yaml (templates, values, manifest.json), which xstack compile wrote; audit writes a folder of its own, apart from the compile's: choose another --out (default audit/example)\n",
+    ]);
+    expect(readTree(join(dir, 'out'))).toEqual(compiled);
+    expect(xstack(['audit', 'example.yaml', '--out', 'au2/example'], dir).status).toBe(0);
+    const audited = readTree(join(dir, 'au2'));
+    const compile = xstack(['compile', 'example.yaml', '--out', 'au2'], dir);
+    expect([compile.status, compile.stderr]).toEqual([
+      1,
+      "xstack: au2/example holds the audit bundle of example.yaml, which xstack audit wrote; compile writes a folder of its own, apart from the audit's: choose another --out (default dist)\n",
+    ]);
+    expect(readTree(join(dir, 'au2'))).toEqual(audited);
+  });
+
+  it('a folder compiled before the marker existed (its manifest only) is a compile\'s too', () => {
+    const dir = tempDir('compile-audit-old');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'out'], dir).status).toBe(0);
+    rmSync(join(dir, 'out', 'example', '.xstack-output'));
+    expect(xstack(['audit', 'example.yaml', '--out', 'out/example'], dir).stderr).toMatch(/^xstack: out\/example holds the compile \(templates, values, manifest\.json\), which xstack compile wrote; /);
+    expect(existsSync(join(dir, 'out', 'example', 'manifest.json'))).toBe(true);
+  });
+});
+
+describe('a path whose ~ the shell did not expand (--out=~/dist, a quoted "~/dist")', () => {
+  it.each([
+    [['compile', EXAMPLE, '--out=~/dist'], '--out', '~/dist', 'compile'],
+    [['audit', EXAMPLE, '--out=~/audit'], '--out', '~/audit', 'audit'],
+    [['schema', '--out', '~/org.schema.json'], '--out', '~/org.schema.json', 'schema'],
+    [['profiles', EXAMPLE, '--for', 'developer', '--write=~/.aws/config'], '--write', '~/.aws/config', 'profiles'],
+    [['profiles', EXAMPLE, '--for', 'ci', '--write', '~alice/.aws/config'], '--write', '~alice/.aws/config', 'profiles'],
+  ])('%j: a usage error saying what to type, and no folder named ~ made (review s23 E3)', (args, option, path, command) => {
+    const dir = tempDir('tilde');
+    mkdirSync(join(dir, '.aws'));
+    const run = spawnSync('node', [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: dir } });
+    const first = path.split('/')[0];
+    const home = first === '~' ? ` or ${option} "$HOME${path.slice(1)}"` : '';
+    expect([run.status, run.stderr]).toEqual([
+      64,
+      `xstack: ${option} ${path}: the shell did not expand '${first}' (it does not after '=' or inside quotes), so xstack would take '${first}' as a name in the current folder; ` +
+        `write ${option} ${path} (after a space, unquoted)${home}, or ./${path} if that name is meant\n(run 'xstack ${command} --help' for usage)\n`,
+    ]);
+    expect(readdirSync(dir)).toEqual(['.aws']);
+    expect(readdirSync(join(dir, '.aws'))).toEqual([]);
+  });
+
+  it('a ~ later in the path, or ./~, is a name like any', () => {
+    const dir = tempDir('tilde-later');
+    expect(xstack(['schema', '--out', 'x~/org.schema.json'], dir).stderr).toContain('the folder x~ does not exist');
+    mkdirSync(join(dir, '~'));
+    expect(xstack(['schema', '--out', './~/org.schema.json'], dir).status).toBe(0);
+    expect(readdirSync(join(dir, '~'))).toEqual(['org.schema.json']);
+  });
+});
+
+describe('profiles --write: the file it is given', () => {
+  const profiles = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync('node', [CLI, 'profiles', EXAMPLE, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it.each(['developer', 'maintainer', 'ci'])('--for %s --write a folder (~/.aws for ~/.aws/config): said in one line, not an internal error (review s23 E2)', (who) => {
+    const aws = join(tempDir('write-folder'), '.aws');
+    mkdirSync(aws);
+    const run = profiles(['--for', who, '--write', aws]);
+    expect([run.status, run.stderr]).toEqual([1, `xstack: --write ${aws} is a folder; give the config file in it, e.g. ~/.aws/config\n`]);
+    expect(readdirSync(aws)).toEqual([]);
+  });
+
+  it('the credentials file (by name, or AWS_SHARED_CREDENTIALS_FILE) is refused, untouched: there [profile x] is a profile named "profile x" (review s23 E4)', () => {
+    const home = tempDir('write-credentials');
+    mkdirSync(join(home, '.aws'));
+    const credentials = join(home, '.aws', 'credentials');
+    const keys = '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n';
+    writeFileSync(credentials, keys, { mode: 0o600 });
+    const named = profiles(['--for', 'developer', '--write', credentials], { HOME: home });
+    const refusal = (file: string) => `xstack: --write ${file} is the AWS credentials file, where '[profile x]' would be a profile named 'profile x' that no clone URL names; profiles go in the config file, e.g. --write ~/.aws/config\n`;
+    expect([named.status, named.stderr]).toEqual([1, refusal(credentials)]);
+    const keysFile = join(home, 'keys');
+    writeFileSync(keysFile, keys);
+    const byVariable = profiles(['--for', 'ci', '--write', keysFile], { HOME: home, AWS_SHARED_CREDENTIALS_FILE: keysFile });
+    expect([byVariable.status, byVariable.stderr]).toEqual([1, refusal(keysFile)]);
+    expect([readFileSync(credentials, 'utf8'), readFileSync(keysFile, 'utf8')]).toEqual([keys, keys]);
+    expect(readdirSync(join(home, '.aws'))).toEqual(['credentials']);
+    // The config file beside it takes them.
+    expect(profiles(['--for', 'developer', '--write', join(home, '.aws', 'config')], { HOME: home }).status).toBe(0);
+  });
+
+  it('says what the backup is: the file as it was, when this write made it; the older one, dated, when an earlier write did (review s23 E5)', () => {
+    const config = join(tempDir('write-backup'), 'config');
+    writeFileSync(config, '[default]\nregion = eu-west-1\n');
+    const first = profiles(['--for', 'developer', '--write', config]);
+    expect(first.stdout.split('\n')[0]).toBe(`${config}: wrote 1 profile (the file as it was is kept as ${config}.xstack-backup)`);
+    const second = profiles(['--for', 'ci', '--write', config]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(second.stdout.split('\n')[0]).toBe(`${config}: wrote 1 profile (${config}.xstack-backup still holds the file as it was before xstack first wrote it, on ${today}; this write did not change it)`);
+    expect(readFileSync(`${config}.xstack-backup`, 'utf8')).toBe('[default]\nregion = eu-west-1\n');
+  });
+
+  it('a read-only config is refused, naming its mode and the fix, and left as it was; so are schema --out and the layout file (review s23 E6)', () => {
+    const dir = sharedTempDir('write-read-only');
+    /** A file of the user the CLI runs as (nobody, under root), made read-only. */
+    const readOnly = (file: string, text: string) => {
+      writeFileSync(file, text);
+      if (asUser.uid !== undefined) chownSync(file, asUser.uid, asUser.gid);
+      chmodSync(file, 0o444);
+      return statSync(file).ino;
+    };
+    const refusal = (option: string, file: string) => `${option} ${file} is read-only (mode 0444); make it writable (chmod u+w ${file}) to let xstack change it${option.startsWith('--') ? ', or choose another path' : ''}`;
+    const config = join(dir, 'config');
+    const inode = readOnly(config, '[default]\nregion = eu-west-1\n');
+    const run = xstackAsUser(['profiles', EXAMPLE, '--for', 'developer', '--write', config]);
+    expect([run.status, run.stderr]).toEqual([1, `xstack: ${refusal('--write', config)}\n`]);
+    expect([readFileSync(config, 'utf8'), statSync(config).ino, existsSync(`${config}.xstack-backup`)]).toEqual(['[default]\nregion = eu-west-1\n', inode, false]);
+    const schema = join(dir, 'org.schema.json');
+    readOnly(schema, '{}\n');
+    const schemaRun = xstackAsUser(['schema', '--out', schema]);
+    expect([schemaRun.status, schemaRun.stderr]).toEqual([1, `xstack: ${refusal('--out', schema)}\n`]);
+    expect(readFileSync(schema, 'utf8')).toBe('{}\n');
+    // The layout file beside an org file, lacking the org's record (so compile writes it): the warning names the mode.
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, readFileSync(EXAMPLE));
+    const layout = join(dir, 'example.layout.json');
+    const { org: _record, ...withoutRecord } = JSON.parse(readFileSync(resolve('parameters/example.layout.json'), 'utf8')) as Record<string, unknown>;
+    const layoutText = `${JSON.stringify(withoutRecord, null, 2)}\n`;
+    readOnly(layout, layoutText);
+    const compile = xstackAsUser(['compile', org, '--out', join(dir, 'dist')]);
+    expect(compile.status, compile.stderr).toBe(0);
+    expect(compile.stderr).toContain(refusal('the layout file', layout));
+    expect(readFileSync(layout, 'utf8')).toBe(layoutText);
   });
 });
 

@@ -178,10 +178,55 @@ export function renderGitEnvironment(generated: GeneratedProfiles, prefix: strin
 const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
 const end = (org: string) => `# <<< xstack ${org} <<<`;
 
-/** Profile names an AWS config file defines (`[profile x]`, and `[default]`). */
-function definedProfiles(text: string): string[] {
-  return [...text.matchAll(/^\s*\[\s*(?:profile\s+)?([^\]\s]+)\s*\]\s*$/gm)].map((m) => m[1]);
+/**
+ * The profile a config file's line defines, read as the AWS CLI reads it (botocore's configloader over Python's
+ * configparser): the section's name is everything between the line's first `[` and its last `]`, whatever follows it (a
+ * `# comment`, a `; comment`) ignored; a name starting `profile` is split into words as a shell splits them, quotes
+ * removed, and is the profile of its second word when it has two (`[profile "p"]` is `p`); `[default]` is `default`. A
+ * name that splits otherwise (an open quote) is no profile. In the config file "the word profile" prefixes every
+ * profile's name but the default's (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html).
+ */
+export function sectionProfile(line: string): string | undefined {
+  const header = /^\s*\[(.+)\]/.exec(line)?.[1];
+  if (header === 'default') return 'default';
+  if (!header?.startsWith('profile')) return undefined;
+  const words = shellWords(header);
+  return words?.length === 2 && words[0] === 'profile' ? words[1] : undefined;
 }
+
+/** Words as a POSIX shell (Python's shlex.split) splits them: quotes removed, a backslash escaping the next character; undefined for an open quote. */
+function shellWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (quote === '"' && c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
+      else word += c;
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (c === '\\') {
+      if (i + 1 === text.length) return undefined; // shlex: "No escaped character"
+      word = (word ?? '') + text[++i];
+    } else word = (word ?? '') + c;
+  }
+  if (quote) return undefined;
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/** The profiles a config file's lines define, each with its line's index. */
+const definedProfiles = (lines: readonly string[]): Array<{ name: string; line: number }> =>
+  lines.flatMap((l, i) => {
+    const name = sectionProfile(l);
+    return name === undefined ? [] : [{ name, line: i }];
+  });
 
 /**
  * The config with this org's block replaced (or appended); every byte outside
@@ -192,6 +237,41 @@ export function mergeIntoConfig(existing: string, orgName: string, profiles: rea
   // A config whose line ends are CRLF (written on Windows, or by an editor so set) keeps them: read as LF, written back.
   if (existing.includes('\r\n')) return mergeLines(existing.replaceAll('\r\n', '\n'), orgName, profiles).replaceAll('\n', '\r\n');
   return mergeLines(existing, orgName, profiles);
+}
+
+/** The xstack blocks of a config file (every org's, by name), as line ranges. */
+function xstackBlocks(lines: readonly string[]): Array<{ name: string; first: number; last: number }> {
+  const blocks: Array<{ name: string; first: number; last: number }> = [];
+  lines.forEach((l, i) => {
+    const name = /^# >>> xstack (.+): written by 'xstack profiles'/.exec(l)?.[1];
+    const last = name === undefined ? -1 : lines.indexOf(end(name), i + 1);
+    if (name !== undefined && last > i) blocks.push({ name, first: i, last });
+  });
+  return blocks;
+}
+
+/**
+ * Why the block cannot be written: profiles of its names defined elsewhere in the file, by the user, or in another
+ * org's xstack block (an org file of the same prefix, or this one before it was renamed: the block is keyed by the
+ * org file's stem, the profiles by the prefix).
+ */
+function clashMessage(clashes: ReadonlyArray<{ name: string; line: number }>, blocks: ReadonlyArray<{ name: string; first: number; last: number }>): string {
+  const blockOf = (line: number) => blocks.find((b) => b.first < line && line < b.last);
+  const inBlocks = clashes.filter((c) => blockOf(c.line));
+  const mine = clashes.filter((c) => !blockOf(c.line));
+  const sentences: string[] = [];
+  if (mine.length > 0) {
+    const named = mine.map((c) => `${c.name} (line ${c.line + 1})`).join(', ');
+    sentences.push(`refusing to overwrite profile${mine.length === 1 ? '' : 's'} xstack did not write: ${named}; rename or remove ${mine.length === 1 ? 'it' : 'them'}, then run again`);
+  }
+  for (const b of blocks.filter((x) => inBlocks.some((c) => blockOf(c.line) === x))) {
+    const names = inBlocks.filter((c) => blockOf(c.line) === b).map((c) => c.name);
+    sentences.push(
+      `profile${names.length === 1 ? '' : 's'} ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} in xstack's block for '${b.name}' (lines ${b.first + 1}-${b.last + 1}), ` +
+        `written from an org file of the same prefix, or from this one before it was renamed: delete that block (from '# >>> xstack ${b.name}' to '# <<< xstack ${b.name} <<<'), then run again`,
+    );
+  }
+  return sentences.join('; ');
 }
 
 function mergeLines(existing: string, orgName: string, profiles: readonly Profile[]): string {
@@ -209,11 +289,9 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
   const [before, after] =
     starts.length === 1 ? [lines.slice(0, starts[0]).join('\n'), lines.slice(ends[0] + 1).join('\n')] : [existing, undefined];
-  const outside = definedProfiles(before).concat(after === undefined ? [] : definedProfiles(after));
-  const clashes = profiles.map((p) => p.name).filter((n) => outside.includes(n));
-  if (clashes.length > 0) {
-    throw new ProfilesError(`refusing to overwrite profile${clashes.length === 1 ? '' : 's'} xstack did not write: ${clashes.join(', ')} (rename or remove ${clashes.length === 1 ? 'it' : 'them'}, then run again)`);
-  }
+  const names = new Set(profiles.map((p) => p.name));
+  const outside = definedProfiles(lines).filter((d) => names.has(d.name) && (starts.length === 0 || d.line < starts[0] || d.line > ends[0]));
+  if (outside.length > 0) throw new ProfilesError(clashMessage(outside, xstackBlocks(lines)));
   if (after !== undefined) return `${before}${before ? '\n' : ''}${block}\n${after}`;
   const separator = existing === '' ? '' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
   return `${existing}${separator}${block}\n`;
