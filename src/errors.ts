@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { credentialsSection, sectionProfile } from './access/config-sections';
 
 /** One problem in a file the user wrote, located as precisely as we can. */
 export interface Problem {
@@ -89,16 +90,15 @@ export const systemErrorReason = (error: unknown): string | undefined => {
 };
 
 /** The shared config and credentials files, where the AWS CLI and SDKs look for them. */
-function awsConfigFiles(): string[] {
+function awsConfigFiles(): [config: string, credentials: string] {
   const home = homedir();
   return [process.env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config'), process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials')];
 }
 
-/** `[profile NAME]` in the config file, `[NAME]` in either (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html). */
-function profileDefined(name: string, files: readonly string[]): boolean {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const section = new RegExp(`^\\s*\\[\\s*(?:profile\\s+)?${escaped}\\s*\\]\\s*$`, 'm');
-  return files.some((file) => existsSync(file) && section.test(readFileSync(file, 'utf8')));
+/** Whether either file defines the profile, each read as the AWS CLI reads it (access/config-sections.ts): a header's comment or quotes do not hide it. */
+function profileDefined(name: string, [config, credentials]: readonly [string, string]): boolean {
+  const defines = (file: string, section: (line: string) => string | undefined) => existsSync(file) && readFileSync(file, 'utf8').split('\n').some((line) => section(line) === name);
+  return defines(config, sectionProfile) || defines(credentials, credentialsSection);
 }
 
 /** Network failures that mean the endpoint cannot be reached at all. */

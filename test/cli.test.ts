@@ -151,6 +151,16 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(run.stderr).toBe(`xstack: there is no AWS profile 'nope' in ${env.AWS_CONFIG_FILE} or ${env.AWS_SHARED_CREDENTIALS_FILE}; 'aws configure list-profiles' lists the profiles there\n`);
   });
 
+  it("a --profile the config defines under a header with a comment or quotes is found, as the AWS CLI reads it: 'gave no credentials', not 'no such profile'", () => {
+    const env = isolatedEnv();
+    writeFileSync(env.AWS_CONFIG_FILE!, '[profile commented] # mine\nregion = eu-west-1\n[profile "quoted"]\nregion = eu-west-1\n');
+    for (const profile of ['commented', 'quoted']) {
+      const run = xstack(['verify', EXAMPLE, '--profile', profile, '--endpoint', 'http://127.0.0.1:9'], env);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^xstack: AWS profile '${profile}' gave no credentials`));
+    }
+  });
+
   it('an unreachable endpoint', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const run = xstack(['plan', EXAMPLE, '--endpoint', endpoint], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }));

@@ -6,6 +6,7 @@
  */
 import { codeCommitGitHost, usesFipsCodeCommit } from '../aws/partitions';
 import { XstackError } from '../errors';
+import { sectionProfile } from './config-sections';
 import { Names } from '../naming';
 import type { Org } from '../org/model';
 
@@ -177,49 +178,6 @@ export function renderGitEnvironment(generated: GeneratedProfiles, prefix: strin
 
 const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
 const end = (org: string) => `# <<< xstack ${org} <<<`;
-
-/**
- * The profile a config file's line defines, read as the AWS CLI reads it (botocore's configloader over Python's
- * configparser): the section's name is everything between the line's first `[` and its last `]`, whatever follows it (a
- * `# comment`, a `; comment`) ignored; a name starting `profile` is split into words as a shell splits them, quotes
- * removed, and is the profile of its second word when it has two (`[profile "p"]` is `p`); `[default]` is `default`. A
- * name that splits otherwise (an open quote) is no profile. In the config file "the word profile" prefixes every
- * profile's name but the default's (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html).
- */
-export function sectionProfile(line: string): string | undefined {
-  const header = /^\s*\[(.+)\]/.exec(line)?.[1];
-  if (header === 'default') return 'default';
-  if (!header?.startsWith('profile')) return undefined;
-  const words = shellWords(header);
-  return words?.length === 2 && words[0] === 'profile' ? words[1] : undefined;
-}
-
-/** Words as a POSIX shell (Python's shlex.split) splits them: quotes removed, a backslash escaping the next character; undefined for an open quote. */
-function shellWords(text: string): string[] | undefined {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (quote === '"' && c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
-      else word += c;
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      word ??= '';
-    } else if (c === '\\') {
-      if (i + 1 === text.length) return undefined; // shlex: "No escaped character"
-      word = (word ?? '') + text[++i];
-    } else word = (word ?? '') + c;
-  }
-  if (quote) return undefined;
-  if (word !== undefined) words.push(word);
-  return words;
-}
 
 /** The profiles a config file's lines define, each with its line's index. */
 const definedProfiles = (lines: readonly string[]): Array<{ name: string; line: number }> =>
