@@ -282,7 +282,8 @@ const NBSP = '\u00a0';
 const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
   ['a no-break space in the indentation', { 27: `${NBSP}   role: tools` }, ['example.yaml:27:1: (yaml): a no-break space (U+00A0) in the indentation, which YAML does not take as a space; expected a plain space']],
   ["a no-break space after the ':'", { 27: `    role:${NBSP}tools` }, ["example.yaml:27:10: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
-  ["a no-break space before the value, after the ':' and a space", { 27: `    role: ${NBSP}tools` }, ["example.yaml:27:11: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"]],
+  // After the ':' and a plain space it is the value's first character (review s23-diff D1): the value's check names it.
+  ["a no-break space before the value, after the ':' and a space", { 27: `    role: ${NBSP}tools` }, [expect.stringMatching(/^example\.yaml:27:11: accounts\.tools\.role: '\u00a0tools' is not accepted \(character 1 is a no-break space \(U\+00A0\)/) as unknown as string]],
   ["a no-break space before the ':'", { 27: `    role${NBSP}: tools` }, ["example.yaml:27:9: (yaml): a no-break space (U+00A0) before the ':', which YAML does not take as a space; expected nothing there (delete it)"]],
   ["a no-break space after a list item's '-'", { 70: `      -${NBSP}account: tools` }, ["example.yaml:70:8: (yaml): a no-break space (U+00A0) after the '-', which YAML does not take as a space; expected a plain space"]],
   ['a zero-width space in a key', { 27: '    ro\u200ble: tools' }, ["example.yaml:27:7: (yaml): a zero-width space (U+200B) in the key 'ro\u200ble', which YAML reads as part of the key; expected nothing there (delete it)"]],
@@ -291,7 +292,7 @@ const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
   [
     "a no-break space before a comment's '#', which would join the value",
     { 31: `    description: Customer-facing web application${NBSP}# the storefront` },
-    ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab), which YAML does not take as a space; expected a plain space"],
+    ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab, so the '#' and what follows join the value), which YAML does not take as a space; expected a plain space, or quotes around the value if the # is its text"],
   ],
   ["a no-break space in a '[' list", { 71: `        roleNames: [${NBSP}"AWSReservedSSO_Developer_*"]` }, ["example.yaml:71:21: (yaml): a no-break space (U+00A0) next to the '[', which YAML does not take as a space; expected a plain space"]],
   // Not a space: the key reads as the right one, so the did-you-mean says which character differs.
@@ -314,12 +315,15 @@ describe('spaces YAML does not take as spaces, pasted from a page', () => {
     const org = parseOrg(
       exampleWith({
         27: `    role: tools # the${NBSP}tools account`,
-        31: `    description: Customer-facing,${NBSP}web application`,
+        31: `    description: Customer-facing,${NBSP}web application${NBSP} # a plain space before the '#'`,
         34: `    description: "${NBSP}Payments\u3000service "`,
       }),
       'example.yaml',
     );
-    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing,${NBSP}web application`, `${NBSP}Payments\u3000service `]);
+    expect(org.repositories.map((r) => r.description)).toEqual([`Customer-facing,${NBSP}web application${NBSP}`, `${NBSP}Payments\u3000service `]);
+    // At a plain value's start, after the ':' and a space, and on a plain value's continuation line (review s23-diff D1).
+    const starts = parseOrg(exampleWith({ 31: `    description: ${NBSP}Customer-facing\n      ${NBSP}web application` }), 'example.yaml');
+    expect(starts.repositories[0].description).toBe(`${NBSP}Customer-facing ${NBSP}web application`);
     const block = parseOrg(exampleWith({ 31: `    description: |\n      Customer-facing${NBSP}web\n      ${NBSP}application` }), 'example.yaml');
     expect(block.repositories[0].description).toBe(`Customer-facing${NBSP}web\n${NBSP}application\n`);
   });

@@ -87,7 +87,7 @@ export function oddSpaces(file: string): SyntaxProblem[] {
       problems.push({
         offset: lineStart + found.at,
         message: `${spaceName(c)} ${found.where}, which YAML ${found.where.startsWith('in the key') ? 'reads as part of the key' : 'does not take as a space'}`,
-        expected: found.spaced && !ZERO_WIDTH.has(c) ? 'a plain space' : 'nothing there (delete it)',
+        expected: found.expected ?? (found.spaced && !ZERO_WIDTH.has(c) ? 'a plain space' : 'nothing there (delete it)'),
       });
     }
   }
@@ -100,6 +100,8 @@ interface LineScan {
   where: string;
   /** A plain space is what belongs there (in the indentation, after the ':'), rather than nothing (in a key). */
   spaced?: boolean;
+  /** What belongs there, when neither a plain space nor nothing says it. */
+  expected?: string;
   /** The quote still open at the end of the line. */
   quote?: string;
   /** The line's value is `|` or `>`: the lines below, further right, are its text. */
@@ -115,11 +117,11 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
   /** Where the key's ':' is, once found, and where the line's first key or value starts. */
   let separator: number | undefined;
   let content: number | undefined;
-  let found: { at: number; where: string; spaced: boolean } | undefined;
+  let found: { at: number; where: string; spaced: boolean; expected?: string } | undefined;
   /** How many '[' and '{' are open on the line: a ',' separates a list's items only there (in a block value it is text). */
   let flow = 0;
   const startsNode = () => OPENS_NODE.has(previous) || (flow > 0 && OPENS_FLOW_NODE.has(previous!));
-  const seen = (at: number, where: string, spaced = false) => void (found ??= { at, where, spaced });
+  const seen = (at: number, where: string, spaced = false, expected?: string) => void (found ??= { at, where, spaced, expected });
   while (i < line.length) {
     const c = line[i];
     if (quote) {
@@ -141,12 +143,19 @@ function scanLine(line: string, openQuote: string | undefined): LineScan {
       if (odd < 0) continue;
       const next = line[i];
       const at = runStart + odd;
-      if (previous === ':' && separator === runStart - 1) seen(at, "after the ':'", true);
-      else if (next === undefined) {
+      // Straight after the ':' YAML sees no separator; after a plain space it starts the value, which the value's check names.
+      if (previous === ':' && separator === runStart - 1) {
+        if (odd === 0) seen(at, "after the ':'", true);
+      } else if (next === undefined) {
         // After a value it is the value's last character: a name's check names it, a description keeps it.
         if (content === undefined) seen(at, 'on an otherwise blank line');
-      } else if (next === '#') seen(at, "before the '#' (a comment starts only after a plain space or a tab)", true);
-      else if (previous === undefined) seen(at, runStart === 0 ? 'in the indentation' : "after the '-'", true);
+      } else if (next === '#') {
+        // Only an odd space right before the '#' keeps the comment from starting; after a plain space it has.
+        if (ODD_SPACE.test(line[i - 1])) seen(at, "before the '#' (a comment starts only after a plain space or a tab, so the '#' and what follows join the value)", true, 'a plain space, or quotes around the value if the # is its text');
+      } else if (previous === undefined) {
+        // A line that is neither a key, a list item nor a flow collection continues a plain value above: its text.
+        if (keySeparator(line, i) !== undefined || '-[{'.includes(next)) seen(at, runStart === 0 ? 'in the indentation' : "after the '-'", true);
+      }
       else if (next === ':' && separator === undefined) seen(at, "before the ':'");
       else if (flow > 0 && (FLOW.has(previous) || FLOW.has(next))) seen(at, `next to the '${FLOW.has(previous) ? previous : next}'`, true);
       else if (separator === undefined && content !== undefined) {
