@@ -101,6 +101,7 @@ function otherOrgFile(dir: string, orgFile: string): string | undefined {
 function writerOf(dir: string): Owner['command'] | undefined {
   const named = /^Written by xstack \((compile|audit) of organization /.exec(readOr(join(dir, MARKER), ''))?.[1];
   if (named) return named as Owner['command'];
+  // Callers ask only of folders they found marked or holding xstack's manifest: no marker means the manifest's compile.
   return existsSync(join(dir, MARKER)) ? undefined : 'compile';
 }
 

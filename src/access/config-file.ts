@@ -1,5 +1,5 @@
 /** Writes profiles into an AWS config file: checked first (configFileProblem), backup, atomic replace, no write when nothing changes. */
-import { constants, copyFileSync, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, readFileSync, realpathSync, statSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { systemErrorReason } from '../errors';
@@ -56,11 +56,14 @@ export function writeProfiles(file: string, orgName: string, profiles: readonly 
     if (madeNow) {
       try {
         copyFileSync(file, copy, constants.COPYFILE_EXCL);
+        // Its time is when xstack first wrote the config (the note says it): on macOS copyFileSync keeps the original's
+        // modification time (libuv uses copyfile(3) with COPYFILE_ALL), so it is set here.
+        const now = new Date();
+        utimesSync(copy, now, now);
       } catch (error) {
         throw new OutputError(`could not back up ${file} to ${copy} (${systemErrorReason(error) ?? (error as Error).message}); ${file} was left as it was`);
       }
     }
-    // A copy is a new file: its time is when xstack first wrote the config.
     backup = { file: copy, madeNow, made: statSync(copy).mtime };
   }
   writeFileAtomic(file, merged, '--write', existsSync(file) ? statSync(file).mode : 0o600);

@@ -603,12 +603,15 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   }
   const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
   const trusted = 'id' in management ? `the management account (${management.id})` : 'the management account';
-  const here = 'id' in management && management.id === admin ? '' : `; this is account ${admin}`;
+  const inManagement = 'id' in management && management.id === admin;
+  // Control Tower's role trusts the management account only, as the default does: from elsewhere it is refused too.
+  const controlTower = `${CONTROL_TOWER_ACCESS_ROLE}, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account`;
+  const wayOut = inManagement
+    ? `in an AWS Control Tower landing zone pass --access-role ${controlTower}; otherwise pass --access-role naming a role that exists in every target account and trusts this account`
+    : `run bootstrap from the management account (in an AWS Control Tower landing zone with --access-role ${controlTower}), or pass --access-role naming a role that exists in every target account and trusts account ${admin}`;
   return new XstackError(
     'ACCESS_ROLE_REFUSED',
-    `${error.message}. Bootstrap reaches target accounts through ${DEFAULT_ACCESS_ROLE} unless --access-role names another; that role exists only in accounts AWS Organizations created (not in invited ones) and trusts only ${trusted}${here}: ` +
-      `run bootstrap from the management account, or pass --access-role naming a role that exists in every target account and trusts account ${admin} ` +
-      `(in an AWS Control Tower landing zone that is ${CONTROL_TOWER_ACCESS_ROLE}, which Account Factory creates in each account it makes or enrolls, trusting the management account)`,
+    `${error.message}. Bootstrap reaches target accounts through ${DEFAULT_ACCESS_ROLE} unless --access-role names another; that role exists only in accounts AWS Organizations created (not in invited ones) and trusts only ${trusted}${inManagement ? '' : `; this is account ${admin}`}: ${wayOut}`,
     { cause: error },
   );
 }

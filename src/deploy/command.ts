@@ -283,19 +283,24 @@ const endpointProblemText = (check: EndpointServiceCheck) => check.problems.map(
 const STEP_SYMBOL = { ok: '=', change: '+', missing: '✗' } as const;
 const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.stdout) => stream.write(`${STEP_SYMBOL[s.status]} ${s.account} ${s.what}${s.detail ? `: ${s.detail}` : ''}\n`);
 
+/** The command line as given (its options name the account, Region and endpoint to run again in), each word quoted for a POSIX shell where it needs it. */
+const commandAsGiven = () => ['xstack', ...process.argv.slice(2)].map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`)).join(' ');
+
 /**
  * Ctrl-C (SIGINT) or SIGTERM during a rollout: an operation StackSets has started goes on without the caller, and the
  * next run waits for it (a new operation meets OperationInProgressException, stacksets.ts) and finishes the rest, so
  * the run says that, once, and ends with 128 + the signal. Without it the run ended mid-progress line, saying nothing.
  * Returns what removes the listeners.
  */
-function sayWhenInterrupted(command: 'deploy' | 'destroy', compiled: CompiledOrg, stop: () => void): () => void {
+function sayWhenInterrupted(command: 'deploy' | 'destroy', local: LocalAws | undefined, stop: () => void): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
-    process.stderr.write(
-      `\nxstack: stopped by ${signal}. StackSet operations already started go on in AWS; run 'xstack ${command} ${compiled.org.file}' again: ` +
-        `it waits for them, then finishes the ${command === 'deploy' ? 'rollout' : 'removal'}\n`,
-    );
+    // This run's own emulator stops with it, and its StackSets with it; xstack local's keeps them, as AWS does.
+    const said =
+      local && !local.shared
+        ? `the local AWS this run started has stopped with it, and all it held is gone: run '${commandAsGiven()}' again to start over`
+        : `StackSet operations already started go on in ${local ? "xstack local's AWS" : 'AWS'}; run '${commandAsGiven()}' again: it waits for them, then finishes the ${command === 'deploy' ? 'rollout' : 'removal'}`;
+    process.stderr.write(`\nxstack: stopped by ${signal}; ${said}\n`);
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
   process.once('SIGINT', onSignal);
@@ -407,7 +412,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       }
       if (message) process.stderr.write(`${message}\n`);
     };
-    const stopListening = sayWhenInterrupted(command, compiled, () => {
+    const stopListening = sayWhenInterrupted(command, local, () => {
       stopRenderer?.();
       void local?.stop();
     });

@@ -66,12 +66,6 @@ export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapS
   return advice ? `${line.replace(/\.$/, '')}: ${advice}` : line;
 }
 
-/**
- * Said before any operation when the last bootstrap was made for another compile (bootstrap.ts bootstrapDigest).
- * Bootstrap comes first: a new account has no execution role, and the policy names only what the compiled templates
- * and the deployed ones create, so what the deploy removes keeps its permissions; a bootstrap after that deploy drops
- * them (command.ts checkBootstrap).
- */
 /** Said before any operation when the administration role's tags could not be read: a stale bootstrap would go unsaid. */
 export function unreadableBootstrapNote(compiled: CompiledOrg): string {
   return (
@@ -80,6 +74,12 @@ export function unreadableBootstrapNote(compiled: CompiledOrg): string {
   );
 }
 
+/**
+ * Said before any operation when the last bootstrap was made for another compile (bootstrap.ts bootstrapDigest).
+ * Bootstrap comes first: a new account has no execution role, and the policy names only what the compiled templates
+ * and the deployed ones create, so what the deploy removes keeps its permissions; a bootstrap after that deploy drops
+ * them (command.ts checkBootstrap).
+ */
 export function staleBootstrapNote(compiled: CompiledOrg): string {
   const file = compiled.org.file;
   return (

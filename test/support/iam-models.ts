@@ -144,12 +144,6 @@ export function refusedAssume(aws: Aws, refused: RegExp): Aws {
 }
 
 /**
- * The `nth` call (from 1) of `command` on IAM clients refused with ConcurrentModification, one of the errors IAM lists
- * for CreatePolicyVersion ("The request was rejected because multiple requests to change this object were submitted
- * simultaneously"), as a second operator's bootstrap causes:
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
- */
-/**
  * IAM refuses `command` (the SDK's name, e.g. `ListRoleTagsCommand`) to the caller, as it refuses an action no policy
  * of the caller allows: AccessDenied, 403, "User: … is not authorized to perform: iam:… on resource: …"
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
@@ -163,6 +157,12 @@ export function refusedCall(aws: Aws, command: string, action: string): Aws {
   });
 }
 
+/**
+ * The `nth` call (from 1) of `command` on IAM clients refused with ConcurrentModification, one of the errors IAM lists
+ * for CreatePolicyVersion ("The request was rejected because multiple requests to change this object were submitted
+ * simultaneously"), as a second operator's bootstrap causes:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
+ */
 export function failingCall(aws: Aws, command: string, nth: number): Aws {
   let n = 0;
   return withMiddleware(aws, () => (next, context) => async (args) => {
