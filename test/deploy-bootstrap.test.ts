@@ -854,6 +854,11 @@ describe('xstack bootstrap on moto', () => {
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
       new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account \\(in an AWS Control Tower landing zone with --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account\\), or pass --access-role naming a role that exists in every target account and trusts account ${admin}$`),
     );
+    // Run from the management account (moto's organization, made by this caller): the way out is Control Tower's role or one of the org's.
+    await new OrganizationsClient(env.aws().clientConfig()).send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
+      new RegExp(`trusts only the management account \\(${admin}\\): in an AWS Control Tower landing zone pass --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account; otherwise pass --access-role naming a role that exists in every target account and trusts this account$`),
+    );
     // The CLI passes --access-role's default by name: the same text, not the one for a role the user chose.
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
