@@ -287,8 +287,11 @@ const printStep = (s: BootstrapStep, stream: NodeJS.WritableStream = process.std
 const commandAsGiven = () => ['xstack', ...process.argv.slice(2)].map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`)).join(' ');
 
 /**
- * Ctrl-C (SIGINT) or SIGTERM during a rollout: an operation StackSets has started goes on without the caller, and the
- * next run waits for it (a new operation meets OperationInProgressException, stacksets.ts) and finishes the rest, so
+ * Ctrl-C (SIGINT) or SIGTERM during a rollout: an operation StackSets has started goes on without the caller (the
+ * operation runs in AWS; the caller only polls DescribeStackSetOperation), and the next run waits for it ("Another
+ * operation is currently in progress for this StackSet. Only one operation can be performed for a stack set at a given
+ * time", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, Errors;
+ * stacksets.ts waits it out) and finishes the rest, so
  * the run says that, once, and ends with 128 + the signal. Without it the run ended mid-progress line, saying nothing.
  * Returns what removes the listeners.
  */
