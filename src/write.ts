@@ -17,7 +17,7 @@
  * a failed run. Nothing else beside the folder is touched.
  */
 import { accessSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { systemErrorReason, XstackError } from './errors';
 import { sha256 } from './hash';
@@ -528,6 +528,9 @@ export interface Staged {
  * reaches the listener when the run ends (settleSignals): the run then ends with 128 + the signal too, saying that its
  * output is whole, so that a script running `xstack compile && …` stops there as the user asked.
  */
+/** The exit code of a run a signal stopped, as a shell reports it: 128 + the signal's number. */
+export const signalExitCode = (signal: NodeJS.Signals): number => 128 + osConstants.signals[signal];
+
 const inFlight = new Set<Staged>();
 let listening = false;
 const onSignal = (signal: NodeJS.Signals) => {
@@ -539,7 +542,7 @@ const onSignal = (signal: NodeJS.Signals) => {
   inFlight.clear();
   for (const lock of heldLocks) removeQuietly(lock);
   process.stderr.write(`xstack: stopped by ${signal}${whole ? ' after the output was written (it is whole)' : '; the folders being written were left as they were'}\n`);
-  process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  process.exit(signalExitCode(signal));
 };
 /** Lets a signal that came during the write reach its listener (above) before the run ends: one turn of the event loop, whose poll reads it. */
 export async function settleSignals(): Promise<void> {

@@ -19,6 +19,7 @@ import { staleBootstrapNote, unreadableBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
+import { signalExitCode } from '../write';
 import { isAwsEndpoint } from '../aws/endpoint';
 
 const SYMBOL: Record<StageResult, string> = { created: '+', updated: '~', 'instances-removed': '-', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-', kept: '·' };
@@ -304,7 +305,7 @@ function sayWhenInterrupted(command: 'deploy' | 'destroy', local: LocalAws | und
         ? `the local AWS this run started has stopped with it, and all it held is gone: run '${commandAsGiven()}' again to start over`
         : `StackSet operations already started go on in ${local ? "xstack local's AWS" : 'AWS'}; run '${commandAsGiven()}' again: it waits for them, then finishes the ${command === 'deploy' ? 'rollout' : 'removal'}`;
     process.stderr.write(`\nxstack: stopped by ${signal}; ${said}\n`);
-    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    process.exit(signalExitCode(signal));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

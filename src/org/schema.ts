@@ -6,7 +6,7 @@
  */
 import type { Problem } from '../errors';
 import type { MapNode, SourceNode } from './source';
-import { spaceName } from './spaces';
+import { codePoint, spaceName } from './spaces';
 
 export interface Position {
   line: number;
@@ -356,9 +356,7 @@ export function nonAscii(value: string): string | undefined {
   const at = characters.findIndex((c) => c.codePointAt(0)! > 0x7e);
   if (at < 0) return undefined;
   const c = characters[at];
-  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-  const space = spaceName(c);
-  return `character ${at + 1} is ${space ?? code}, not an ASCII character`;
+  return `character ${at + 1} is ${spaceName(c) ?? codePoint(c)}, not an ASCII character`;
 }
 
 /** The parenthesis after a refused value or key: the character outside ASCII it holds, and the did-you-mean. */

@@ -15,7 +15,7 @@
  */
 import jsYaml from 'js-yaml';
 import type { LineCounter, Node as YamlNode } from 'yaml';
-import { oddSpaces } from './spaces';
+import { codePoint, oddSpaces } from './spaces';
 import { syntaxProblems, VALID_YAML, type SyntaxProblem } from './syntax-errors';
 
 export type SourceNode = ScalarNode | MapNode | SeqNode | OtherNode;
@@ -60,7 +60,6 @@ export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepte
  * written as an escape either: invisible in a description, a name or an id.
  */
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
-const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 const controlMessage = (c: string) => `a control character (${codePoint(c)}) is not accepted in an organization file`;
 /**
  * What a file holds that only the positioned reader reports: a tag (a `!` where a node can start, not one inside a

@@ -41,7 +41,8 @@ const NAMES: Record<string, string> = {
 const ZERO_WIDTH = new Set(['\u200b', '\ufeff']);
 const ODD_SPACE = /[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]/;
 
-const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+/** A character as Unicode writes it: `U+00A0`. */
+export const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** The character named, for a message: `a no-break space (U+00A0)`; undefined for any other character. */
 export function spaceName(c: string): string | undefined {
