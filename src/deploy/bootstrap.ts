@@ -988,7 +988,9 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
   try {
     stamp = stampOf(await roleTags(aws.iam(), compiled.org.stackSets.administrationRoleName), compiled);
   } catch (error) {
-    // Refused: said before the rollout. Anything else (no credentials, no network) fails the run's next call, which says it.
+    // Refused (IAM's AccessDenied, "User: … is not authorized to perform: iam:ListRoleTags",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html): said before the rollout.
+    // Anything else (no credentials, no network) fails the run's next call, which says it.
     return /^AccessDenied/.test((error as { name?: string }).name ?? '') ? 'unreadable' : 'unknown';
   }
   if (stamp === undefined) return 'unknown';
