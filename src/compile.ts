@@ -35,6 +35,7 @@ import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/
 import { teamsToFold } from './audit/scale';
 import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } from './stages/layout';
 import { Names } from './naming';
+import { unboundedRoles } from './iam/permissions-boundary';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -79,6 +80,9 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
     const template = templates.get(stage.id)!;
     problems.push(...checkPolicies(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
+    if (org.permissionsBoundary !== undefined) {
+      for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
+    }
     const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
     files.set(templatePath(stage), yaml);

@@ -4,6 +4,7 @@
  * no script). Everything in it is derived from the compile: the stages, the
  * resolved grants, the access proof, the checks, the file hashes.
  */
+import { boundaryArnIn } from '../iam/permissions-boundary';
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
@@ -593,6 +594,7 @@ export function buildReport(input: ReportInput): Report {
         items: [
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
           accessSummary(access, total),
+          ...(org.permissionsBoundary !== undefined ? [boundarySummary(org.partition, org.permissionsBoundary)] : []),
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           networkSummary(access.network),
           `${total(resources)} keys, buckets, repositories, roles, event bus policies and instance profiles the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
@@ -781,3 +783,7 @@ export function buildReport(input: ReportInput): Report {
   });
   return { title: `xstack audit: ${org.name}`, sections };
 }
+
+/** What the org's permissions boundary means for the proof (src/iam/permissions-boundary.ts). */
+const boundarySummary = (partition: string, boundary: string): string =>
+  `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path refused above stays refused, and a path proved allowed also needs the boundary to allow the role its actions.`;

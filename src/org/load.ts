@@ -13,6 +13,7 @@ import { logicalId } from '../cfn/resources';
 import { OrgFileError, XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
+import { BOUNDARY_EXPECTED, BOUNDARY_PATTERN, boundaryProblem } from '../iam/permissions-boundary';
 import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { acceptsOnly, bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
@@ -385,6 +386,9 @@ export const orgSchema = partialObj(
     // How long a pipeline execution's artifacts stay (the artifact bucket's lifecycle): a rollback or redeploy reaches
     // no further back. At least 30 days, as an execution can wait at a manual approval for 7; the most only refuses a typo.
     artifactRetentionDays: optional(int({ min: 30, max: 36500 })),
+    // Every role the templates create gets it (src/iam/permissions-boundary.ts): for an Organization whose SCP refuses
+    // iam:CreateRole without its boundary.
+    permissionsBoundary: optional(str({ expected: BOUNDARY_EXPECTED, pattern: BOUNDARY_PATTERN, refine: boundaryProblem })),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -696,6 +700,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     eventBridgeQuotas: raw.eventBridgeQuotas ?? {},
     bucketGeneration: raw.bucketGeneration ?? 1,
     artifactRetentionDays: raw.artifactRetentionDays ?? DEFAULT_ARTIFACT_RETENTION_DAYS,
+    ...(raw.permissionsBoundary !== undefined ? { permissionsBoundary: raw.permissionsBoundary } : {}),
     access,
   };
 }

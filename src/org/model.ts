@@ -174,6 +174,12 @@ export interface Org {
    * from its place in this bucket: a revision older than this cannot be deployed again.
    */
   readonly artifactRetentionDays: number;
+  /**
+   * The customer managed policy (`name` or `path/name`, as it follows `policy/` in its ARN) every role the templates
+   * create carries as its permissions boundary, present in every account under that name (src/iam/permissions-boundary.ts);
+   * none unless the org file says so.
+   */
+  readonly permissionsBoundary?: string;
   readonly access: Access;
   /** Which part of each family holds each unit, from the layout file beside the org file (src/stages/layout.ts); none before the first compile. */
   readonly layout?: Layout;

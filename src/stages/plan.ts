@@ -34,6 +34,7 @@ import { logicalId } from '../cfn/resources';
 import { DEAD_LETTER_QUEUE_ID } from '../cfn/dead-letter';
 import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
+import { withPermissionsBoundary } from '../iam/permissions-boundary';
 
 /**
  * Source roles one unit of the source-identity family held before layouts (a
@@ -93,6 +94,9 @@ const inAccount = (source: Account) => (id: string) => `${id}In${source.id}`;
 
 export function planStages(org: Org): Stage[] {
   const names = new Names(org.prefix, org.bucketGeneration);
+  // Every role the templates create carries the org's boundary, if it has one: given to each family's unit before it
+  // is measured for packing, and to the other stages' definitions at the end; the compile checks that none is left out.
+  const bounded = (definition: TemplateDefinition) => withPermissionsBoundary(definition, org.permissionsBoundary);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
   const repositoriesOf = repositoriesByAccount(org);
@@ -115,7 +119,7 @@ export function planStages(org: Org): Stage[] {
     label: `source account ${source.name}`,
     conditionLabel: `Account ${source.name}`,
     accounts: [source],
-    definition,
+    definition: bounded(definition),
     ...(ids === 'unique' ? {} : { renameIds: inAccount(source) }),
     uses: [],
     accountValues: [],
@@ -313,7 +317,7 @@ export function planStages(org: Org): Stage[] {
         conditionLabel: `Runs ${p.name}`,
         accounts: targets,
         // A pipeline's name is unique in the org: its resources' logical ids start with it.
-        definition,
+        definition: bounded(definition),
         renameIds: (id) => pipelineIds + logicalId(id),
         accountValues: [branch, environment].filter((v) => new Set(valuesOf(v).values()).size > 1),
         uses: [
@@ -326,7 +330,8 @@ export function planStages(org: Org): Stage[] {
     ];
   });
   stages.push(...familyStages({ id: stageId('pipelines'), module: 'pipeline', description: 'xstack pipelines: each pipeline, its deploy stage and trigger, in the pipeline accounts of its environments' }, pipelineUnits, layoutOf('pipelines')));
-  return stages;
+  // A family's parts are made of units bounded already.
+  return stages.map((stage) => (stage.placement ? stage : { ...stage, definition: bounded(stage.definition) }));
 }
 
 /** The deployment targets' instance roles of every pipeline account: xstack's own, or the existing ones the org file names. */
