@@ -14,6 +14,15 @@ import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { compileOrg } from '../src/compile';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { unboundedRoles } from '../src/iam/permissions-boundary';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { executionRoleGrants } from '../src/audit/execution-reach';
+import { keptStatements } from '../src/deploy/bootstrap';
+import { compiledTemplates, executionPolicy, forAccount, packedSizes, packPolicies, policyDocument, resolvePolicy, type PolicyContext } from '../src/deploy/execution-policy';
+import { policyChars } from '../src/limits';
+import { bootstrap } from '../src/deploy/bootstrap';
+import { deploy } from '../src/deploy/deployer';
+import { useLocalAws } from './support/local-aws';
+import { CreatePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
@@ -122,5 +131,109 @@ describe('permissionsBoundary', () => {
     expect(problem).toContain(`org.yaml:${line}:22: permissionsBoundary: `);
     expect(problem).toContain(why);
     expect(problem).toContain('expected a customer managed policy present in every account');
+  });
+});
+
+describe('the StackSet execution role of an org with a permissions boundary', () => {
+  const plain = compiled(EXAMPLE);
+  const bounded = compiled(`${EXAMPLE}permissionsBoundary: ${BOUNDARY}\n`);
+  const statements = executionPolicy(bounded);
+  const withBoundary = statements.find((s) => s.Sid === 'IamRolesWithTheBoundary');
+  const pipelineAccount = bounded.org.accounts.find((a) => a.role === 'pipeline')!.id;
+
+  it('creates a role, or sets its boundary, only with the org\'s boundary, and never removes one', () => {
+    expect(withBoundary).toMatchObject({ Effect: 'Allow', Action: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'], Condition: { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_SUB['Fn::Sub'] } } });
+    expect(withBoundary!.Resource.every((r) => r.startsWith('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/'))).toBe(true);
+    const unconditioned = statements.filter((s) => !s.Condition && s.Effect === 'Allow').flatMap((s) => s.Action);
+    for (const action of ['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']) expect(unconditioned, action).not.toContain(action);
+    // Without the setting: as before, unconditioned, and nothing else moves.
+    const before = executionPolicy(plain);
+    expect(before.some((s) => s.Condition)).toBe(false);
+    expect(before.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']));
+  });
+
+  it('IAM, as the access proof\'s evaluator reads the policy bootstrap writes: a role with the boundary may be created, one without it or with another may not', () => {
+    const grants = executionRoleGrants(bounded.org, forAccount(statements, pipelineAccount), pipelineAccount);
+    const principal = { kind: 'aws' as const, arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` };
+    const ask = (action: string, boundary?: string) =>
+      evaluate(new GrantIndex(grants), {
+        principal,
+        action,
+        resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`,
+        resourceAccount: pipelineAccount,
+        ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
+      }).allowed;
+    const own = `arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`;
+    expect(ask('iam:CreateRole', own)).toBe(true);
+    expect(ask('iam:PutRolePermissionsBoundary', own)).toBe(true);
+    expect(ask('iam:CreateRole')).toBe(false);
+    expect(ask('iam:CreateRole', `arn:aws:iam::${pipelineAccount}:policy/AdministratorAccess`)).toBe(false);
+    expect(ask('iam:PutRolePermissionsBoundary', 'arn:aws:iam::aws:policy/AdministratorAccess')).toBe(false);
+    expect(ask('iam:DeleteRolePermissionsBoundary', own)).toBe(false);
+    // What the role otherwise does on its roles is as before.
+    expect(ask('iam:AttachRolePolicy')).toBe(true);
+  });
+
+  it('while the deployed templates\' roles have no boundary (the setting just added), the grant stays unconditioned: the deploy that adds it, and its rollback, are not refused', () => {
+    const deployed = compiledTemplates(plain.stages, (st) => renderTemplate(st.definition));
+    const moving = executionPolicy(bounded, deployed);
+    expect(moving.some((s) => s.Condition)).toBe(false);
+    expect(moving.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']));
+  });
+
+  it('is packed as bootstrap writes it: the condition counted in its resolved form, in every partition and account', () => {
+    for (const at of [
+      { partition: 'aws', region: 'eu-west-1', account: pipelineAccount },
+      { partition: 'aws-us-gov', region: 'us-gov-west-1', account: '1' },
+    ] satisfies PolicyContext[]) {
+      const own = forAccount(statements, at.account === '1' ? pipelineAccount : at.account);
+      const resolved = resolvePolicy(own, at).Statement;
+      expect(resolved.find((s) => s.Sid === 'IamRolesWithTheBoundary')?.Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': `arn:${at.partition}:iam::${at.account}:policy/${BOUNDARY}` } });
+      const sized = resolved.map((s) => ({ Sid: s.Sid, resources: s.Resource.length, chars: policyChars(s) }));
+      expect(packedSizes(own, at)).toEqual({ packs: packPolicies(resolved).map((pack) => policyChars(policyDocument(pack))), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) });
+    }
+  });
+
+  it('a statement bootstrap keeps for a name about to go keeps its condition: never broader than it was', () => {
+    const current = resolvePolicy(forAccount(statements, pipelineAccount), { partition: 'aws', region: 'eu-west-1', account: pipelineAccount }).Statement;
+    const kept = keptStatements(current, []).find((s) => s.Sid === 'KeptIamRolesWithTheBoundary');
+    expect(kept?.Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': `arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}` } });
+  });
+
+  it('the report says the roles keep the boundary, and shows the condition', () => {
+    const report = bounded.files.get('audit/report.md')!;
+    expect(report).toContain("a role is created, or given a boundary, with the org's permissions boundary only");
+    expect(report).toContain('when StringEquals iam:PermissionsBoundary = arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/boundaries/workload-boundary');
+    expect(plain.files.get('audit/report.md')).toContain('and no permissions boundary to keep');
+  });
+});
+
+describe('bootstrap and deploy of an org with a permissions boundary, on moto', () => {
+  const env = useLocalAws();
+
+  it("bootstrap writes the condition with each account's own boundary ARN, a second run changes nothing, and the deployed roles carry the boundary", { timeout: 120_000 }, async () => {
+    const org = compiled(`${EXAMPLE}permissionsBoundary: ${BOUNDARY}\n`);
+    const accounts = [...new Set(org.stages.flatMap((st) => st.targets.map((a) => a.id)))];
+    // The org keeps the boundary policy in every account, as the README asks, before the first deploy.
+    for (const account of accounts) {
+      const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+      await iam.send(new CreatePolicyCommand({ PolicyName: 'workload-boundary', Path: '/boundaries/', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'codecommit:GitPull', Resource: '*' }] }) }));
+    }
+    const first = await bootstrap(org, env.aws());
+    expect(first.filter((st) => st.status === 'missing')).toEqual([]);
+    const pipelineAccount = org.org.accounts.find((a) => a.role === 'pipeline')!.id;
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${pipelineAccount}:role/OrganizationAccountAccessRole`));
+    const documents: string[] = [];
+    for (const a of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).AttachedPolicies ?? []) {
+      const version = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn! }))).Policy!.DefaultVersionId!;
+      documents.push(decodeURIComponent((await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn!, VersionId: version }))).PolicyVersion!.Document!));
+    }
+    expect(documents.join()).toContain(`"Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}"}}`);
+    const second = await bootstrap(org, env.aws());
+    expect(second.filter((st) => st.status !== 'ok')).toEqual([]);
+    const summary = await deploy(org, env.aws(), { pollMs: 5 });
+    expect(summary.stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const role = await iam.send(new GetRoleCommand({ RoleName: 'acme-pipeline' }));
+    expect(role.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(`arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`);
   });
 });

@@ -142,7 +142,7 @@ export function executionRoleGrants(org: Org, statements: readonly ExecutionStat
     principals: [],
     actions: s.Action,
     resources: s.Resource,
-    conditions: {},
+    conditions: Object.fromEntries(Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, [value]]))])),
   }));
 }
 

@@ -175,13 +175,18 @@ const ROLE_POWERS = [...ROLE_REWRITES, 'iam:PutRolePermissionsBoundary', 'iam:De
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
  */
-function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[] }>, refusals: boolean): string | undefined {
+function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Condition?: Readonly<Record<string, Readonly<Record<string, string>>>> }>, refusals: boolean): string | undefined {
   const holding = statements.filter((s) => s.Effect !== 'Deny' && s.Action.some((a) => ROLE_POWERS.includes(a)));
   if (holding.length === 0) return undefined;
   const powers = ROLE_POWERS.filter((p) => holding.some((s) => s.Action.includes(p)));
+  // The boundary every role keeps (execution-policy.ts boundedRoleActions): set only with it, never removed.
+  const boundary = holding.map((s) => s.Condition?.StringEquals?.['iam:PermissionsBoundary']).find((b) => b !== undefined);
+  const kept = boundary !== undefined && !powers.includes('iam:DeleteRolePermissionsBoundary');
   return (
-    `What administering the org's roles amounts to: ${holding.map((s) => s.Sid).join(', ')} allow${holding.length === 1 ? 's' : ''} ${powers.join(', ')} on every role ${holding.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${powers.includes('iam:AttachRolePolicy') ? ' (iam:AttachRolePolicy takes any managed policy, AdministratorAccess included)' : ''} and no permissions boundary to keep. ` +
-    'So the role can write any permissions and any trust on those roles, and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission in the account: it is in effect an administrator of those roles and of everything they can reach in its account. ' +
+    `What administering the org's roles amounts to: ${holding.map((s) => s.Sid).join(', ')} allow${holding.length === 1 ? 's' : ''} ${powers.join(', ')} on every role ${holding.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${powers.includes('iam:AttachRolePolicy') ? ' (iam:AttachRolePolicy takes any managed policy, AdministratorAccess included)' : ''}${kept ? `, and a role is created, or given a boundary, with the org's permissions boundary only (${boundary}), which it cannot remove` : ' and no permissions boundary to keep'}. ` +
+    (kept
+      ? "So the role can write any permissions and any trust on those roles, up to what the boundary allows (its text is the org's, not read here), and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission of the boundary in the account: it is in effect an administrator of those roles, within the boundary. "
+      : 'So the role can write any permissions and any trust on those roles, and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission in the account: it is in effect an administrator of those roles and of everything they can reach in its account. ') +
     (refusals ? 'The refusals below bound which roles and policies it can change, not what it can make them do. ' : '') +
     'Guard the StackSet administration account and the roles that can run StackSets operations as you would the target accounts\' administrators.'
   );
@@ -272,7 +277,12 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
       {
         kind: 'table',
         head: ['statement', 'actions', 'resources', 'why broader'],
-        rows: role.statements.map((s) => [s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid, s.Action.join(', '), (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', '), s.reason ?? '—']),
+        rows: role.statements.map((s) => [
+          s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid,
+          s.Action.join(', '),
+          (teams ? foldByTeam(s.Resource, teams) : s.Resource).join(', ') + (s.Condition ? `, when ${Object.entries(s.Condition).flatMap(([op, keys]) => Object.entries(keys).map(([key, value]) => `${op} ${key} = ${value}`)).join(' and ')}` : ''),
+          s.reason ?? '—',
+        ]),
       },
       ...accountWideBlocks(org, role.statements),
       ...(role.outside
@@ -525,7 +535,7 @@ export interface ReportInput {
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
     | {
-        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string; scope?: ReadonlyMap<string, ReadonlySet<string>> }>;
+        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string; Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>; scope?: ReadonlyMap<string, ReadonlySet<string>> }>;
         /** How the policy writes the names keyed by a pipeline (execution-policy.ts `executionPolicyOf`); exact when not given. */
         pipelineNames?: PipelineNames;
         outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string; byDesign?: string }>;

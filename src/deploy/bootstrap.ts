@@ -922,11 +922,12 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;
   // The statements as IAM gets them (resolvePolicy), with the accounts each name is granted in: a reason's wording is
   // not a change bootstrap would make.
-  const policy = executionPolicy(compiled).map(({ Sid, Effect, Action, Resource, scope }) => ({
+  const policy = executionPolicy(compiled).map(({ Sid, Effect, Action, Resource, Condition, scope }) => ({
     Sid,
     Effect,
     Action,
     Resource,
+    ...(Condition ? { Condition } : {}),
     ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
   }));
   return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
@@ -1485,7 +1486,8 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
     .filter((s) => s.Effect === 'Allow')
     .map((s) => {
       const actions = ([] as string[]).concat(s.Action);
-      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r)) };
+      // A statement kept keeps its condition (the boundary a role is created with): never broader than it was.
+      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r)), ...(s.Condition ? { Condition: s.Condition } : {}) };
     })
     .filter((s) => s.Resource.length > 0)
     .map((s) => ({ ...s, Sid: unique(s.Sid) }));

@@ -47,6 +47,8 @@ export interface ExecutionStatement {
   Resource: string[];
   /** Why this statement is broader than the named resources (written next to it, kept out of the IAM document). */
   reason?: string;
+  /** IAM's Condition element, in Sub form (resolvePolicy resolves its values as it does the resources). */
+  Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /**
    * The accounts each resource is granted in, for those not granted in every account: a name a template's resource
    * gives in some of its target accounts only (a family's unit, under its account condition) is in the policy of
@@ -555,7 +557,9 @@ export function executionPolicyFor(
     const callers = [...types.keys()].filter((t) => handlerActions.get(t)!.some((a) => serviceOf(a) === service)).sort();
     const accountWide = (arn: string) => scopeFor([arn], () => types.of(...callers));
     if (named.length > 0) {
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: [...scoped], Resource: named, ...scopeFor(named, (arn) => arnScopes.of(arn)) });
+      const bounded = service === 'iam' ? boundedRoleActions(resourcesByType.get('AWS::IAM::Role') ?? [], scoped, named) : undefined;
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: bounded ? [...scoped].filter((a) => !bounded.taken.has(a)) : [...scoped], Resource: named, ...scopeFor(named, (arn) => arnScopes.of(arn)) });
+      if (bounded) statements.push({ ...bounded.statement, ...scopeFor(bounded.statement.Resource, (arn) => arnScopes.of(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
         const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));
@@ -674,6 +678,46 @@ export function executionPolicyFor(
 /** A statement as IAM gets it. */
 export type IamStatement = Omit<ExecutionStatement, 'reason' | 'scope'>;
 
+/** The actions that give a role its permissions boundary, which IAM checks against `iam:PermissionsBoundary`. */
+const BOUNDARY_ACTIONS = ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'];
+/** Removes a role's boundary: no template that gives every role one ever calls it (the role handler's update does, when the property goes). */
+const BOUNDARY_REMOVAL = 'iam:DeleteRolePermissionsBoundary';
+
+/**
+ * When every role of the templates (compiled and deployed alike) has one permissions boundary (the org file's
+ * `permissionsBoundary`, src/iam/permissions-boundary.ts): the execution role may create a role, or set a role's
+ * boundary, only with that boundary, and may not remove one. `iam:PermissionsBoundary` "Filters access if the
+ * specified policy is set as permissions boundary on the IAM entity (user or role)", for CreateRole and
+ * PutRolePermissionsBoundary among others
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PermissionsBoundary;
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+ * The role handler's create passes the property to CreateRole; its update calls PutRolePermissionsBoundary, or
+ * DeleteRolePermissionsBoundary when the property is removed (AWS::IAM::Role's registry schema, handlers).
+ * A role with none, or another one, anywhere (the org file's boundary added, changed or removed since the deployed
+ * templates; a rollback returns to those): nothing is taken from the unconditioned grant, so the deploy that moves
+ * the roles to the new boundary, and its rollback, are not refused; the bootstrap after it holds them to it.
+ */
+function boundedRoleActions(roles: readonly CfnResource[], scoped: ReadonlySet<string>, named: readonly string[]): { taken: ReadonlySet<string>; statement: ExecutionStatement } | undefined {
+  const boundaries = new Set(roles.map((r) => JSON.stringify(r.Properties?.PermissionsBoundary ?? null)));
+  if (roles.length === 0 || boundaries.size !== 1) return undefined;
+  const boundary = (roles[0].Properties?.PermissionsBoundary as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+  if (typeof boundary !== 'string') return undefined;
+  const actions = BOUNDARY_ACTIONS.filter((a) => scoped.has(a));
+  const roleArns = named.filter((arn) => arn.startsWith(`arn:${P}:iam::${A}:role/`));
+  if (actions.length === 0 || roleArns.length === 0) return undefined;
+  return {
+    taken: new Set([...actions, BOUNDARY_REMOVAL]),
+    statement: {
+      Sid: 'IamRolesWithTheBoundary',
+      Effect: 'Allow',
+      Action: actions,
+      Resource: roleArns,
+      Condition: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
+      reason: "every role the templates create has the org's permissions boundary: a role is created, or given a boundary, with that one only, and never loses it (iam:DeleteRolePermissionsBoundary is not granted)",
+    },
+  };
+}
+
 /**
  * The statements of one account's policy: of each statement, the resources granted in that account (every resource
  * without a scope); a statement left with none is left out.
@@ -767,9 +811,12 @@ export function resolvePolicy(statements: readonly ExecutionStatement[], at: Pol
   const sub = substitution(at);
   return {
     Version: '2012-10-17',
-    Statement: statements.map(({ Sid, Effect, Action, Resource }) => ({ Sid, Effect, Action, Resource: Resource.map(sub) })),
+    Statement: statements.map(({ Sid, Effect, Action, Resource, Condition }) => ({ Sid, Effect, Action, Resource: Resource.map(sub), ...(Condition ? { Condition: resolveCondition(Condition, sub) } : {}) })),
   };
 }
+
+const resolveCondition = (condition: NonNullable<ExecutionStatement['Condition']>, sub: (s: string) => string) =>
+  Object.fromEntries(Object.entries(condition).map(([operator, keys]) => [operator, Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, sub(value)]))]));
 
 /** Where a policy is written: what its Sub-form placeholders become. */
 export interface PolicyContext {
@@ -891,7 +938,7 @@ export function packPolicies(statements: readonly IamStatement[], limit: number 
  */
 export function packedSizes(statements: readonly ExecutionStatement[], at: PolicyContext, limit: number = LIMITS.managedPolicyChars): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
   const measure = resourceSizes(at);
-  const sizes = statements.map((s): StatementSize => ({ head: headChars(s), resources: s.Resource.map(measure) }));
+  const sizes = statements.map((s): StatementSize => ({ head: s.Condition ? policyChars({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Resource: [], Condition: resolveCondition(s.Condition, substitution(at)) }) : headChars(s), resources: s.Resource.map(measure) }));
   const plan = planPacks(sizes, limit, (i, r) => {
     throw tooLargeError(statements[i], substitution(at)(statements[i].Resource[r]), limit);
   });
@@ -927,7 +974,7 @@ function resourceSizes(at: PolicyContext): (resource: string) => number {
 /** Heads measured, by action list: a statement's list is shared by each account's copy of it (statementsAt), never changed. */
 const headsByActions = new WeakMap<readonly string[], Map<string, number>>();
 
-/** A statement's characters with `Resource: []` as IAM gets it (resolvePolicy keeps Sid, Effect and Action as they are). */
+/** A statement's characters with `Resource: []` as IAM gets it (resolvePolicy keeps Sid, Effect and Action as they are), for one without a Condition. */
 function headChars(s: ExecutionStatement): number {
   let heads = headsByActions.get(s.Action);
   if (!heads) headsByActions.set(s.Action, (heads = new Map()));
