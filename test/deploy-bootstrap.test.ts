@@ -21,7 +21,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, failingCall, refusedAssume, refusedCall, shortPages } from './support/iam-models';
+import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, rootCaller, shortPages } from './support/iam-models';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
@@ -761,7 +761,7 @@ describe('xstack bootstrap on moto', () => {
     expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
   });
 
-  it('SELF_MANAGED: refused in every account, the caller most likely may not assume the execution roles by design (a separate reader role, the root user): not a failure, said so (review s15-merged F6)', async () => {
+  it('SELF_MANAGED: refused in every account, the caller most likely may not assume the execution roles by design (a separate reader role): not a failure, said so (review s15-merged F6)', async () => {
     const compiled = compileFile('parameters/example.yaml');
     const role = compiled.org.stackSets.executionRoleName;
     const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100 }, refused: [] }), { sleep: async () => undefined });
@@ -861,6 +861,10 @@ describe('xstack bootstrap on moto', () => {
     );
     // The CLI passes --access-role's default by name: the same text, not the one for a role the user chose.
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
+    // The root user: refused in other words, and no trust would help; said so, not the access role's advice.
+    const asRoot = bootstrap(compiled, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' });
+    await expect(asRoot).rejects.toThrow(/Roles may not be assumed by root accounts\.; the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user/);
+    await expect(bootstrap(compiled, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toThrow(/AWSControlTowerExecution/);
     await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );
@@ -881,8 +885,10 @@ describe('xstack bootstrap on moto', () => {
     const moved = two[0];
     await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(1), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [...one, moved] }), SetAsDefault: true }));
     await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn(2), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: two.slice(1) }), SetAsDefault: true }));
-    // The second new version of the run refused (a second operator's bootstrap): the run stops between the two packs.
-    await expect(bootstrap(compiled, failingCall(env.aws(), 'CreatePolicyVersionCommand', 2))).rejects.toThrow(/multiple requests to change this object/);
+    // The second new version of the run refused (a second operator's bootstrap): the run stops between the two packs, saying what to do.
+    await expect(bootstrap(compiled, refusedPolicyVersion(env.aws(), 2))).rejects.toThrow(
+      /^account 222222222222: IAM refused a new version of managed policy acme-stackset-execution-\d \(A managed policy can have up to 5 versions\..*\): .*another bootstrap of this org, or someone else, wrote one in between\. Let the other run finish, then run bootstrap again/,
+    );
     const held = [...(await statements(1)), ...(await statements(2))];
     expect(held.some((s) => JSON.stringify(s) === JSON.stringify(moved))).toBe(true);
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);

@@ -66,7 +66,7 @@ import { stackSetsElsewhereError } from '../stages/layout';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
-import { AssumeRoleError, type Aws } from './clients';
+import { AssumeRoleError, isRootRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
@@ -596,7 +596,8 @@ const CONTROL_TOWER_ACCESS_ROLE = 'AWSControlTowerExecution';
  */
 async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined): Promise<unknown> {
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
-  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied') return error;
+  // The root user is refused whatever the role (AssumeRoleError says what to do): no advice about the role.
+  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause)) return error;
   // By the role's name, not by whether it was given: the CLI passes the default by name (--access-role's default).
   if (named && named !== DEFAULT_ACCESS_ROLE) {
     return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
@@ -796,6 +797,8 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
         break;
       } catch (error) {
         const { name, message } = error as { name?: string; message?: string };
+        // The root user is refused at once and for good: no wait helps.
+        if (isRootRefusal(error)) waits = [];
         if (name === 'AccessDenied' && attempt < waits.length) {
           await sleep(waits[attempt]);
           continue;
@@ -807,20 +810,24 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
     }
   }
   // Refused in every account, after a minute: most likely by design, a caller whose own policy does not allow
-  // sts:AssumeRole on the execution roles (one that deploys with --output-reader-role), or the root user, which STS
-  // refuses in the same words as a trust not yet propagated; not a failure of bootstrap, said so.
-  const byDesign = outcomes.length > 0 && outcomes.every((o) => o.error?.name === 'AccessDenied');
+  // sts:AssumeRole on the execution roles (one that deploys with --output-reader-role); not a failure of bootstrap,
+  // said so. The root user is refused in other words (isRootRefusal), and can assume no role at all: said as it is.
+  const byDesign = outcomes.length > 0 && outcomes.every((o) => o.error?.name === 'AccessDenied' && !isRootRefusal(o.error));
   for (const { account, tries, error } of outcomes) {
     if (!error) {
       report({ account, what, status: 'ok', ...(tries > 1 ? { detail: `after ${tries} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
       continue;
     }
     const refused = `STS refuses it (${error.message})`;
+    if (isRootRefusal(error)) {
+      report({ account, what, status: 'missing', detail: `${refused}: ${ROOT_CALLER_ADVICE}; deploy, plan and destroy assume roles too` });
+      continue;
+    }
     report({
       account,
       what,
       ...(byDesign
-        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the execution roles (or it is the root user): then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
+        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the execution roles: then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
         : {
             status: 'missing' as const,
             detail:
@@ -1247,7 +1254,19 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
         const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
         const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
         if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
-        await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
+        try {
+          await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
+        } catch (error) {
+          // Five versions a policy, and this run deleted the oldest first: another run wrote one in between (IAM lists
+          // LimitExceeded, not ConcurrentModification, for CreatePolicyVersion:
+          // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html#API_CreatePolicyVersion_Errors).
+          if ((error as { name?: string }).name !== 'LimitExceededException') throw error;
+          throw new XstackError(
+            'BOOTSTRAP_CONFLICT',
+            `account ${account}: IAM refused a new version of managed policy ${name} (${(error as Error).message}): it already has the ${POLICY_VERSIONS} versions a managed policy may have, though this run deleted the oldest just before, so another bootstrap of this org, or someone else, wrote one in between. Let the other run finish, then run bootstrap again: it reads the policies anew, and every statement is still granted in its old pack or its new one`,
+            { cause: error },
+          );
+        }
       }
     }
     if (attached.has(arn)) continue;

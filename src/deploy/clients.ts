@@ -40,6 +40,19 @@ export const roleOf = (credentials: unknown): string | undefined =>
  * before the call that needed the credentials is sent, so the call's own
  * service never answered. Names the role and STS's reason.
  */
+/**
+ * Whether STS refused an AssumeRole because the caller is an account's root user, whom it never lets assume a role:
+ * AccessDenied "Roles may not be assumed by root accounts." (STS's answer as callers meet it: kubeflow/testing#961,
+ * kubernetes/kubectl#1243; no AWS page quotes it). Its code is a refused trust's, its remedy is not: other credentials.
+ */
+export const isRootRefusal = (error: unknown): boolean => {
+  const { name, message } = (error ?? {}) as { name?: string; message?: string };
+  return name === 'AccessDenied' && /may not be assumed by root accounts/i.test(message ?? '');
+};
+
+/** What to do when the caller is the root user: said wherever xstack assumes a role. */
+export const ROOT_CALLER_ADVICE = "the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user (an IAM Identity Center session, say) that may assume it";
+
 export class AssumeRoleError extends XstackError {
   /** `whenRefused`: what gets past it, said after STS's reason when STS refused (AccessDenied). */
   constructor(
@@ -48,7 +61,7 @@ export class AssumeRoleError extends XstackError {
     whenRefused?: string,
   ) {
     const { name, message } = cause as { name?: string; message?: string };
-    const advice = whenRefused && name === 'AccessDenied' ? `; ${whenRefused}` : '';
+    const advice = isRootRefusal(cause) ? `; ${ROOT_CALLER_ADVICE}` : whenRefused && name === 'AccessDenied' ? `; ${whenRefused}` : '';
     super('ASSUME_ROLE_FAILED', `could not assume role ${roleArn}: ${name ?? 'Error'}: ${message ?? String(cause)}${advice}`, { cause });
   }
 }

@@ -144,6 +144,18 @@ export function refusedAssume(aws: Aws, refused: RegExp): Aws {
 }
 
 /**
+ * The caller is an account's root user: STS refuses every AssumeRole, whatever the role's trust, with AccessDenied
+ * "Roles may not be assumed by root accounts." (STS's answer as callers meet it, kubeflow/testing#961 and
+ * kubernetes/kubectl#1243; no AWS page quotes it).
+ */
+export function rootCaller(aws: Aws): Aws {
+  return withMiddleware(aws, undefined, (next, context) => async (args) => {
+    if (context.commandName === 'AssumeRoleCommand') throw refusal('AccessDenied', 403, 'Roles may not be assumed by root accounts.');
+    return next(args);
+  });
+}
+
+/**
  * IAM refuses `command` (the SDK's name, e.g. `ListRoleTagsCommand`) to the caller, as it refuses an action no policy
  * of the caller allows: AccessDenied, 403, "User: … is not authorized to perform: iam:… on resource: …"
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
@@ -158,15 +170,19 @@ export function refusedCall(aws: Aws, command: string, action: string): Aws {
 }
 
 /**
- * The `nth` call (from 1) of `command` on IAM clients refused with ConcurrentModification, one of the errors IAM lists
- * for CreatePolicyVersion ("The request was rejected because multiple requests to change this object were submitted
- * simultaneously"), as a second operator's bootstrap causes:
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html
+ * The `nth` call (from 1) of CreatePolicyVersion on IAM clients refused as a second operator's bootstrap makes it
+ * refused: the policy has its five versions again, one written between this run's delete of the oldest and its create.
+ * IAM lists LimitExceeded (409) among CreatePolicyVersion's errors, and not ConcurrentModification, which it lists for
+ * CreatePolicy (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html#API_CreatePolicyVersion_Errors;
+ * the status from AWS's service model). The message is IAM's as callers meet it ("A managed policy can have up to 5
+ * versions. Before you create a new version, you must delete an existing version.", 99designs/iamy#21).
  */
-export function failingCall(aws: Aws, command: string, nth: number): Aws {
+export function refusedPolicyVersion(aws: Aws, nth: number): Aws {
   let n = 0;
   return withMiddleware(aws, () => (next, context) => async (args) => {
-    if (context.commandName === command && ++n === nth) throw refusal('ConcurrentModificationException', 409, 'The request was rejected because multiple requests to change this object were submitted simultaneously.');
+    if (context.commandName === 'CreatePolicyVersionCommand' && ++n === nth) {
+      throw refusal('LimitExceededException', 409, 'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.');
+    }
     return next(args);
   });
 }
