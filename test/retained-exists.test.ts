@@ -40,9 +40,11 @@ describe('retainedExists', () => {
     expect(fake.calls.filter((c) => !c.startsWith('sts '))).toEqual([]);
   });
 
-  it('HeadBucket 403 with the bucket\'s Region: the name is taken (a bucket is there); 404: not there', async () => {
+  it('HeadBucket 403, 400 or a redirect (301) with the bucket\'s Region: the name is taken (a bucket is there); 404: not there', async () => {
     const client = aws();
     expect(await retainedExists(client, target(client), bucket('taken-acme-artifacts'))).toBe(true);
+    expect(await retainedExists(client, target(client), bucket('bad-acme-artifacts'))).toBe(true);
+    expect(await retainedExists(client, target(client), bucket('moved-acme-artifacts'))).toBe(true);
     expect(await retainedExists(client, target(client), bucket('acme-artifacts-222222222222-eu-west-1'))).toBe(false);
   });
 

@@ -130,11 +130,14 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     // permissions on the bucket, you will receive a response header with the correct bucket location";
     // "If the bucket doesn't exist or you don't have permission to access it, the HEAD request returns a
     // generic 400 Bad Request, 403 Forbidden, or 404 Not Found HTTP status code"
-    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html). So a 403 that carries
-    // x-amz-bucket-region is a bucket under that name the reader may not list: another account's (the
-    // execution role, the default reader, may list every name the org's templates give a bucket). A 403
-    // without it says nothing about the bucket: a refusal, reported below.
-    if (resource.type === 'AWS::S3::Bucket' && e.$metadata?.httpStatusCode === 403 && e.$response?.headers?.['x-amz-bucket-region']) return true;
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html). So an answer other than 404 that
+    // carries x-amz-bucket-region is a bucket under that name: one the reader may not list (403: another account's;
+    // the execution role, the default reader, may list every name the org's templates give a bucket), or one in
+    // another Region, which S3 answers with a redirect the client does not follow (301), or a 400 (review s24-models
+    // m5: inference from the page's sentence, which names the header for any answer). A 403 without it says nothing
+    // about the bucket: a refusal, reported below.
+    const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+    if (resource.type === 'AWS::S3::Bucket' && status !== 404 && e.$response?.headers?.['x-amz-bucket-region']) return true;
     // Answered 200 with a body the SDK could not read (moto's GetRepository dates): the resource is there.
     if (e.$response?.statusCode === 200) return true;
     if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;

@@ -100,6 +100,12 @@ export const OPERATION_OVERHEAD_MS = 1 * MINUTE;
  * 40 s a batch), and "If there are several template updates it takes more than
  * a day" (about 3 minutes a batch or more). So 3 minutes is the lower end for
  * an update that changes templates, not an upper figure (review s16-models F3).
+ * One caveat the other way: issue #73 of the same repository reports CfCT's
+ * operations running "one StackInstance at a time" (its failure tolerance read
+ * as 0); had #174's reporter run such a version, its 30 minutes would be 800
+ * one-account batches, about 2 s each, and 3 minutes a batch far too high for a
+ * no-op update. #174 is labelled a CfCT bug and counts CfCT's own calls too;
+ * AWS publishes no figure (review s24-models m10).
  */
 export const STACK_UPDATE_MS = 3 * MINUTE;
 

@@ -15,7 +15,10 @@
  *   `refused-…` 403 without it (a refusal that says nothing of a bucket: "If the
  *   bucket doesn't exist or you don't have permission to access it, the HEAD
  *   request returns a generic 400 Bad Request, 403 Forbidden, or 404 Not
- *   Found"), anything else 404.
+ *   Found"), `bad-…` that page's 400 with the header, `moved-…` 301 with the
+ *   header (a bucket in another Region: S3's redirect, which the SDK's client
+ *   does not follow by default; inference, no page shows HeadBucket's), anything
+ *   else 404.
  *   https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
  * - CodeCommit GetRepository: `denied-…` AccessDeniedException (status 400,
  *   or 403 for `denied-403-…`), anything else RepositoryDoesNotExistException.
@@ -61,6 +64,8 @@ function assumeRole(params: URLSearchParams): { status: number; headers: Record<
 
 function headBucket(bucket: string): { status: number; headers: Record<string, string>; body: string } {
   if (bucket.startsWith('taken-')) return { status: 403, headers: { 'x-amz-bucket-region': 'eu-west-1' }, body: '' };
+  if (bucket.startsWith('moved-')) return { status: 301, headers: { 'x-amz-bucket-region': 'us-west-2' }, body: '' };
+  if (bucket.startsWith('bad-')) return { status: 400, headers: { 'x-amz-bucket-region': 'eu-west-1' }, body: '' };
   if (bucket.startsWith('refused-')) return { status: 403, headers: {}, body: '' };
   return { status: 404, headers: {}, body: '' };
 }
