@@ -50,7 +50,7 @@ import type { CiNetwork, CiRuntime } from '../src/org/model';
 export interface CiNetworkInput {
   names: Names;
   network: CiNetwork;
-  /** `com.amazonaws`, or `cn.com.amazonaws` in the China partition. */
+  /** `com.amazonaws`, every partition xstack compiles for has (in aws-cn, which it refuses, some services take `cn.com.amazonaws`). */
   endpointServicePrefix: string;
   /** Use the `-fips` CodeCommit endpoints (GovCloud). */
   fipsEndpoints: boolean;

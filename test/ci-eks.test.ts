@@ -236,7 +236,10 @@ describe('CI on EKS', () => {
     ]);
     const isolated = withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }').replace('availabilityZones: 2', 'availabilityZones: 2\n      nat: false');
     expect(problems(isolated)).toEqual([expect.stringMatching(/access\.ci\.network\.nat: false with eks mode pod-identity: EKS Pod Identity calls the EKS Auth API/)]);
-    // Pod Identity behind the NAT gateway reaches the EKS Auth API, and its CI role assumes the reader roles through the endpoint.
+    // Pod Identity behind the NAT gateway reaches the EKS Auth API, and its CI role assumes the reader roles through the endpoint;
+    // the compile says what the endpoint does to the cluster's other workloads in those subnets (review s24-ci M1).
     expect(problems(withEks('{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'))).toEqual([]);
+    expect(podIdentity().stages.find((s) => s.id === 'ci-network')!.notes.join('\n')).toMatch(/access\.ci\.network with access\.ci\.eks \(pod-identity\): .*an add-on with IRSA.* is refused/);
+    expect(compileOrg(parseOrg(example, 'example.yaml')).stages.find((s) => s.id === 'ci-network')!.notes.join('\n')).not.toMatch(/access\.ci\.eks/);
   });
 });

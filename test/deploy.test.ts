@@ -14,7 +14,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
 import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
-import { withWave } from '../src/deploy/stacksets';
+import { updateTags } from '../src/aws/tags';
 import { createStackSetRoles } from './support/stackset-roles';
 import { refusedAssume } from './support/iam-models';
 import { useLocalAws } from './support/local-aws';
@@ -144,11 +144,11 @@ describe('rollout to the local emulator', () => {
 
   it("a wave tag update sends every tag but AWS's own (aws:, which no caller may set), and waits past UpdateStackSet's 50 tags", () => {
     const tags = [{ Key: 'xstack:stackset', Value: 'x' }, { Key: 'xstack:wave', Value: '9' }, { Key: 'aws:cloudformation:x', Value: 'y' }, { Key: 'owner', Value: 'p' }];
-    expect(withWave({ wave: 9, tags }, 9)).toBeUndefined();
-    expect(withWave({ wave: 9, tags }, 2)).toEqual([{ Key: 'xstack:stackset', Value: 'x' }, { Key: 'owner', Value: 'p' }, { Key: 'xstack:wave', Value: '2' }]);
+    expect(updateTags(tags, 9, [])).toEqual({});
+    expect(updateTags(tags, 2, [])).toEqual({ tags: [{ Key: 'xstack:stackset', Value: 'x' }, { Key: 'owner', Value: 'p' }, { Key: 'xstack:wave', Value: '2' }] });
     const fifty = Array.from({ length: 50 }, (_, i) => ({ Key: `t${i}`, Value: 'v' }));
-    expect(withWave({ wave: undefined, tags: fifty }, 2)).toBeUndefined();
-    expect(withWave({ wave: undefined, tags: fifty.slice(1) }, 2)).toHaveLength(50);
+    expect(updateTags(fifty, 2, []).tags).toBeUndefined();
+    expect(updateTags(fifty.slice(1), 2, []).tags).toHaveLength(50);
   });
 
   it("plan by an identity the execution role does not trust (one that never ran bootstrap, a CI role): the refusal says that bootstrap trusts its callers only, and what gets past it", async () => {

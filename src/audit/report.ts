@@ -5,6 +5,7 @@
  * resolved grants, the access proof, the checks, the file hashes.
  */
 import { boundaryArnIn } from '../iam/permissions-boundary';
+import { NOT_TAGGED_ON_CREATE } from '../aws/tags';
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { CHECK_FAMILIES, CHECKED_RULES } from '../checks/policy-checks';
@@ -605,6 +606,7 @@ export function buildReport(input: ReportInput): Report {
           `${stages.length} stages (one StackSet each) in ${rollout.waves.length} waves, over ${org.accounts.length} accounts.`,
           accessSummary(access, total),
           ...(org.permissionsBoundary !== undefined ? [boundarySummary(org.partition, org.permissionsBoundary)] : []),
+          ...(org.tags.length > 0 ? [tagsSummary(org.tags, templates)] : []),
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           networkSummary(access.network),
           `${total(resources)} keys, buckets, repositories, roles, event bus policies and instance profiles the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
@@ -797,3 +799,14 @@ export function buildReport(input: ReportInput): Report {
 /** What the org's permissions boundary means for the proof (src/iam/permissions-boundary.ts). */
 const boundarySummary = (partition: string, boundary: string): string =>
   `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path refused above stays refused, and a path proved allowed also needs the boundary to allow the role its actions.`;
+
+/** The org's tags, and the types of its templates a StackSet's tags do not reach on create (src/aws/tags.ts). */
+function tagsSummary(tags: ReadonlyArray<readonly [string, string]>, templates: ReadonlyMap<string, CfnTemplate>): string {
+  const types = new Set<string>();
+  for (const t of templates.values()) for (const r of Object.values(t.Resources)) if (NOT_TAGGED_ON_CREATE.has(r.Type)) types.add(r.Type);
+  const untagged = [...types].sort();
+  return (
+    `Every StackSet carries the tags ${tags.map(([k, v]) => `${k}=${v}`).join(', ')} (the org file's), which CloudFormation passes on to its stacks and, with their create calls, to the resources that take tags.` +
+    (untagged.length > 0 ? ` These types of the templates get none on create (their CloudFormation types tag nothing, or only after the create): ${untagged.join(', ')}; an SCP that requires a tag on their create calls refuses them.` : '')
+  );
+}

@@ -31,6 +31,7 @@ import type { CompiledOrg } from '../compile';
 import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { fromYaml } from '../yaml';
+import { createTags, updateTags } from '../aws/tags';
 import type { Aws } from './clients';
 import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
@@ -68,7 +69,6 @@ import {
   QUIET_BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
-  withWave,
   type ActualInstance,
   type ActualStackSet,
   type Operation,
@@ -247,6 +247,7 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
     name,
     region: org.region,
     settings: org.stackSets,
+    tags: org.tags,
     partition: org.partition,
     adminAccountId: run.adminAccountId,
     pollMs: run.options.pollMs ?? 5_000,
@@ -858,7 +859,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     const wave = run.compiled.rollout.waveOf.get(stage)!;
     if (await createStackSet(ctx, desired.templateBody, wave)) {
       result = 'created';
-      actual = { exists: true, templateBody: desired.templateBody, wave, instances: new Map() };
+      // As created: its tags too, so that the tag check below finds nothing to send again (and keeps xstack:stackset).
+      actual = { exists: true, templateBody: desired.templateBody, wave, xstack: true, tags: createTags(ctx.name, wave, ctx.tags), instances: new Map() };
     } else {
       actual = await readStackSet(ctx); // another deploy created it first, or another tool
       if (foreign(actual)) return leftAlone();
@@ -877,11 +879,15 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   /** The template, then the instances, from `actual`: false when an operation was raced (above). */
   const reconcile = async (): Promise<boolean> => {
     // A template update sends the org file's roles too (stacksets.ts selfManagedRoles): roles renamed are one as well.
-    if (sha256(actual.templateBody ?? '') !== desired.templateSha || rolesChange(ctx, actual)) {
+    // And the org file's tags: UpdateStackSet is the only call that changes a StackSet's (and so its stacks' and resources') tags.
+    const tagging = updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(stage)!, run.compiled.org.tags);
+    if (sha256(actual.templateBody ?? '') !== desired.templateSha || rolesChange(ctx, actual) || tagging.change) {
       const inTheWay = await retainedAdded(run, desired, actual);
       if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot update its template while resources it adds are already in their accounts, kept when the org file dropped them or by an earlier destroy');
       try {
-        const tags = withWave(actual, run.compiled.rollout.waveOf.get(stage)!);
+        // Past the 50 tags a StackSet may have (tags others added): the org file's cannot be set, said; the wave alone waits, the update goes on without it.
+        if (tagging.tooMany && tagging.change) throw new XstackError('STACKSET_TAGS', `StackSet ${ctx.name}: the org file's tags (${tagging.change}) cannot be set: ${tagging.tooMany}; remove tags others added to it, or some of the org file's`);
+        const tags = tagging.tags;
         // Every instance but an INOPERABLE one, which UpdateStackSet leaves out (stacksets.ts `inoperable`).
         const updated = [...actual.instances.values()].filter((i) => !inoperable(i)).map((i) => i.account);
         // SELF_MANAGED, with instances this run removes at its end: the new template only where it is wanted. Sent to
@@ -1406,6 +1412,8 @@ export interface StackSetPlan {
   otherPermissionModel?: string;
   /** SELF_MANAGED roles it holds that are not the org file's (`old → new`): deploy sends them with an UpdateStackSet. */
   rolesChange?: string;
+  /** The org file's tags the StackSet does not have as they are, in words (`+Key=value`, `Key: old → new`, `-Key`): sent with an UpdateStackSet. */
+  tagsChange?: string;
   /**
    * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
@@ -1481,8 +1489,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
     const roles = rolesChange(context(run, desired), actual);
+    const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
-    const changed = templateChanged || roles !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
+    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
@@ -1500,6 +1509,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
       ...(roles ? { rolesChange: roles } : {}),
+      ...(tagged.change ? { tagsChange: tagged.tooMany ? `${tagged.change} (cannot be set: ${tagged.tooMany})` : tagged.change } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort(), ...heldSeconds(holds.get(desired.name)) } : {}),

@@ -27,7 +27,7 @@ const COLOUR: Record<Kind, number> = { create: 32, update: 33, 'remove instances
  * every other instance as they are): deploy's summary counts it "with instances removed", and so does the plan.
  */
 export const removesInstancesOnly = (p: StackSetPlan): boolean =>
-  p.action === 'update' && !p.templateChanged && !p.rolesChange && p.addAccounts.length === 0 && p.retryAccounts.length === 0 && p.removeAccounts.length + (p.removeFirst?.length ?? 0) > 0;
+  p.action === 'update' && !p.templateChanged && !p.rolesChange && !p.tagsChange && p.addAccounts.length === 0 && p.retryAccounts.length === 0 && p.removeAccounts.length + (p.removeFirst?.length ?? 0) > 0;
 
 const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove instances' : p.action);
 
@@ -53,6 +53,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance): ${p.rolesChange}`);
+    if (p.tagsChange) lines.push(`    tags (sent with an UpdateStackSet, which updates every instance and passes them on to the resources that take tags): ${p.tagsChange}`);
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
     if (p.removeFirst?.length) lines.push(`    ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}instances to remove first, before its template update (another part of its family creates resources there): ${accounts(p.removeFirst)}`);
     if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);

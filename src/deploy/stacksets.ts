@@ -35,6 +35,7 @@ import { sha256 } from '../hash';
 import type { TemplateSource } from './template-store';
 import type { InstanceOperationBudget } from './instance-budget';
 import { isOrgStackSetName } from '../stages/model';
+import { createTags, STACKSET_TAG, WAVE_TAG } from '../aws/tags';
 
 export interface ActualInstance {
   account: string;
@@ -61,7 +62,7 @@ export interface ActualStackSet {
   templateBody?: string;
   /** The rollout wave of its last create or template update (its xstack:wave tag). */
   wave?: number;
-  /** Its tags, xstack's and any added by others, which a tag update must repeat (withWave). */
+  /** Its tags, xstack's, the org file's and any added by others, which a tag update must repeat (src/aws/tags.ts updateTags). */
   tags?: Tag[];
   /** Created by xstack (tagged xstack:stackset). */
   xstack?: boolean;
@@ -118,6 +119,8 @@ export interface StackSetContext {
   name: string;
   region: string;
   settings: StackSetSettings;
+  /** The org file's tags, in its order (src/aws/tags.ts): every StackSet of the org carries them. */
+  tags: ReadonlyArray<readonly [string, string]>;
   partition: string;
   adminAccountId?: string;
   pollMs: number;
@@ -297,7 +300,7 @@ export async function describeStackSet(ctx: StackSetContext): Promise<StackSet |
 }
 
 /** Whether xstack created the StackSet: it tags each of its own xstack:stackset (createStackSet). */
-export const createdByXstack = (stackSet: StackSet) => stackSet.Tags?.some((t) => t.Key === 'xstack:stackset') ?? false;
+export const createdByXstack = (stackSet: StackSet) => stackSet.Tags?.some((t) => t.Key === STACKSET_TAG) ?? false;
 
 async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
   const found = await describeStackSet(ctx);
@@ -407,10 +410,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
         ? selfManagedRoles(ctx)
         : // Off: the org file, not an OU's membership, says which accounts get a stage.
           { AutoDeployment: { Enabled: false }, ...callAs(s) }),
-      Tags: [
-        { Key: 'xstack:stackset', Value: ctx.name },
-        { Key: WAVE_TAG, Value: String(wave) },
-      ],
+      Tags: createTags(ctx.name, wave, ctx.tags),
     }),
   );
   }
@@ -418,28 +418,6 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
 
 const EXISTS_ALREADY = ['NameAlreadyExistsException', 'CreatedButModifiedException'];
 
-export const WAVE_TAG = 'xstack:wave';
-
-/**
- * The tags a template update sends when the StackSet's wave changed (the
- * graph of stages did), so that a later removal still runs in reverse rollout
- * order; none when it did not. UpdateStackSet's Tags "replace any list of tags
- * that are currently associated with this StackSet ... Any tags that you don't
- * include in the updated list of tags are removed from the StackSet, and
- * therefore from the stacks and resources as well": every tag it has is sent
- * again, only the wave's value changed.
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html
- */
-export function withWave(actual: Pick<ActualStackSet, 'wave' | 'tags'>, wave: number): Tag[] | undefined {
-  if (actual.wave === wave) return undefined;
-  // `aws:` tags are AWS's own: no caller may set them, so they are not sent (and stay as they are).
-  const others = (actual.tags ?? []).filter((t) => t.Key !== WAVE_TAG && !(t.Key ?? '').startsWith('aws:'));
-  // Past the 50 tags a StackSet may have (a wave tag removed by hand, and 50 others), the tag waits: the update goes on without it.
-  return others.length < MAX_TAGS ? [...others, { Key: WAVE_TAG, Value: String(wave) }] : undefined;
-}
-
-/** "You can specify a maximum number of 50 tags" (UpdateStackSet, Tags). */
-const MAX_TAGS = 50;
 
 /**
  * Operation ids. CloudFormation treats OperationId as an idempotency token and

@@ -14,6 +14,7 @@ import { OrgFileError, XstackError } from '../errors';
 import { ADJUSTABLE_IAM_QUOTAS, defaultRulesPerBus } from '../limits';
 import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY_ADMINISTRATOR_EXPECTED, KEY_ADMINISTRATOR_PATTERN, sameRoleTwice } from '../iam/role-path';
 import { BOUNDARY_EXPECTED, BOUNDARY_PATTERN, boundaryProblem } from '../iam/permissions-boundary';
+import { MAX_ORG_TAGS, ORG_TAG_KEY, ORG_TAG_KEY_EXPECTED, orgTagKeyProblem, orgTagsProblem, ORG_TAG_VALUE, ORG_TAG_VALUE_EXPECTED } from '../aws/tags';
 import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { acceptsOnly, bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
@@ -389,6 +390,8 @@ export const orgSchema = partialObj(
     // Every role the templates create gets it (src/iam/permissions-boundary.ts): for an Organization whose SCP refuses
     // iam:CreateRole without its boundary.
     permissionsBoundary: optional(str({ expected: BOUNDARY_EXPECTED, pattern: BOUNDARY_PATTERN, refine: boundaryProblem })),
+    // On every StackSet, and so on its stacks and the resources that take tags (src/aws/tags.ts).
+    tags: optional(mapOf(str({ expected: ORG_TAG_VALUE_EXPECTED, pattern: ORG_TAG_VALUE }), { keyExpected: ORG_TAG_KEY_EXPECTED, keyPattern: ORG_TAG_KEY, keyRefine: orgTagKeyProblem })),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -677,6 +680,8 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   // No organizationalUnit is needed: SERVICE_MANAGED instances are created through the organization's root, read
   // from Organizations (src/deploy/org-reads.ts OrganizationReads.rootId).
   const stackSets = validateStackSets(raw, ctx);
+  const tagsProblem = raw.tags && orgTagsProblem(raw.tags);
+  if (tagsProblem) ctx.report('tags', tagsProblem, `at most ${MAX_ORG_TAGS} tags whose keys take at most 256 characters written together, each key once whatever its case`);
   if (ctx.problems.length > 0 || !raw.organization || !partition || !region || !raw.prefix || !raw.accounts || !raw.repositories || !raw.pipelines) return undefined;
   return {
     file,
@@ -701,6 +706,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     bucketGeneration: raw.bucketGeneration ?? 1,
     artifactRetentionDays: raw.artifactRetentionDays ?? DEFAULT_ARTIFACT_RETENTION_DAYS,
     ...(raw.permissionsBoundary !== undefined ? { permissionsBoundary: raw.permissionsBoundary } : {}),
+    tags: raw.tags ?? [],
     access,
   };
 }

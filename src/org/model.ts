@@ -180,6 +180,8 @@ export interface Org {
    * none unless the org file says so.
    */
   readonly permissionsBoundary?: string;
+  /** Tags every StackSet of the org carries, and so its stacks and the resources that take tags (src/aws/tags.ts), in the org file's order; none unless it says so. */
+  readonly tags: ReadonlyArray<readonly [key: string, value: string]>;
   readonly access: Access;
   /** Which part of each family holds each unit, from the layout file beside the org file (src/stages/layout.ts); none before the first compile. */
   readonly layout?: Layout;

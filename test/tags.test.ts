@@ -1,0 +1,161 @@
+/**
+ * The org file's `tags` (src/aws/tags.ts): on every StackSet, with a record of their keys so that one taken out of the
+ * org file is taken off, while tags others added stay; checked as AWS takes them; and the types a StackSet's tags do
+ * not reach on create, checked against the registry schemas cfn-lint ships.
+ */
+import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { NOT_TAGGED_ON_CREATE, ORG_TAG_KEYS_TAG, updateTags } from '../src/aws/tags';
+import { compileOrg } from '../src/compile';
+import { deploy, plan } from '../src/deploy/deployer';
+import { formatPlan } from '../src/deploy/plan-text';
+import { formatProblem, OrgFileError } from '../src/errors';
+import { parseOrg } from '../src/org/load';
+import { createStackSetRoles } from './support/stackset-roles';
+import { useLocalAws } from './support/local-aws';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+const compileText = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml'));
+const withTags = (lines: string) => `${EXAMPLE}tags:\n${lines}`;
+
+describe('tags in the org file', () => {
+  it('are read in the file\'s order', () => {
+    expect(parseOrg(withTags('  CostCenter: "4711"\n  owner: platform-team\n  data:class: internal\n'), 'org.yaml').tags).toEqual([
+      ['CostCenter', '4711'],
+      ['owner', 'platform-team'],
+      ['data:class', 'internal'],
+    ]);
+    expect(parseOrg(EXAMPLE, 'org.yaml').tags).toEqual([]);
+  });
+
+  const problemOf = (lines: string): string => {
+    try {
+      parseOrg(withTags(lines), 'org.yaml');
+    } catch (error) {
+      expect(error).toBeInstanceOf(OrgFileError);
+      return (error as OrgFileError).problems.map(formatProblem).join('\n');
+    }
+    throw new Error('accepted');
+  };
+  const line = EXAMPLE.split('\n').length + 1;
+
+  it.each([
+    ['  aws:owner: x\n', `org.yaml:${line}:3: tags.aws:owner: 'aws:owner' starts with 'aws:', which AWS keeps for its own tags`],
+    ['  XStack:wave: "3"\n', "'XStack:wave' starts with 'xstack:', which xstack keeps for its own tags"],
+    ['  cost center: x\n', "tags.cost center: 'cost center' is not a valid name"],
+    ['  owner: "a#b"\n', `org.yaml:${line}:10: tags.owner: 'a#b' is not valid`],
+    ['  CostCenter: 4711\n', 'tags.CostCenter: is the number 4711, not a string'],
+    ['  owner: x\n  Owner: y\n', "'Owner' and 'owner' differ only in case"],
+    [Array.from({ length: 48 }, (_, i) => `  t${i}: v\n`).join(''), '48 tags; a StackSet takes 50, and xstack\'s own take 3, so at most 47'],
+    [Array.from({ length: 3 }, (_, i) => `  ${'abc'[i].repeat(100)}: v\n`).join(''), 'the keys take 302 characters written together'],
+  ])('refuses %j, saying where and why', (lines, why) => {
+    expect(problemOf(lines)).toContain(why);
+  });
+});
+
+describe('the tags an update sends', () => {
+  const actual = [
+    { Key: 'xstack:stackset', Value: 'acme-pipelines' },
+    { Key: 'xstack:wave', Value: '4' },
+    { Key: ORG_TAG_KEYS_TAG, Value: 'CostCenter owner' },
+    { Key: 'CostCenter', Value: '4711' },
+    { Key: 'owner', Value: 'platform' },
+    { Key: 'added-by-hand', Value: 'keep me' },
+    { Key: 'aws:cloudformation:stack-name', Value: 'x' },
+  ];
+
+  it('nothing when the org file\'s tags and the wave are as they are', () => {
+    expect(updateTags(actual, 4, [['CostCenter', '4711'], ['owner', 'platform']])).toEqual({});
+  });
+
+  it('a value changed, a key added and a key the record holds taken off; a tag others added kept; AWS\'s own never sent', () => {
+    const { tags, change } = updateTags(actual, 4, [['CostCenter', '4712'], ['data', 'internal']]);
+    expect(change).toBe('CostCenter: 4711 → 4712, +data=internal, -owner');
+    expect(tags).toEqual([
+      { Key: 'xstack:stackset', Value: 'acme-pipelines' },
+      { Key: 'added-by-hand', Value: 'keep me' },
+      { Key: 'xstack:wave', Value: '4' },
+      { Key: ORG_TAG_KEYS_TAG, Value: 'CostCenter data' },
+      { Key: 'CostCenter', Value: '4712' },
+      { Key: 'data', Value: 'internal' },
+    ]);
+  });
+
+  it('every org tag taken out: the record goes too', () => {
+    const { tags, change } = updateTags(actual, 4, []);
+    expect(change).toBe('-CostCenter, -owner');
+    expect(tags?.map((t) => t.Key)).toEqual(['xstack:stackset', 'added-by-hand', 'xstack:wave']);
+  });
+
+  it('past 50 with the tags others added: not sent, and said', () => {
+    const many = [...actual, ...Array.from({ length: 45 }, (_, i) => ({ Key: `other${i}`, Value: 'v' }))];
+    expect(updateTags(many, 4, [['CostCenter', '4712'], ['owner', 'platform']])).toEqual({ change: 'CostCenter: 4711 → 4712', tooMany: 'with the 46 tags others added to it, the StackSet would have 51, over the 50 CloudFormation allows' });
+  });
+});
+
+describe('the types a StackSet\'s tags do not reach on create', () => {
+  it('are exactly those of the compiled templates whose registry schema says not taggable, or not on create', () => {
+    const orgs = [EXAMPLE, readFileSync('parameters/govcloud.yaml', 'utf8')];
+    const types = [...new Set(orgs.flatMap((text) => [...compileText(text).files].filter(([p]) => p.startsWith('templates/')).flatMap(([, body]) => [...body.matchAll(/^ {4}Type: (AWS::\S+)$/gm)].map((m) => m[1]))))].sort();
+    expect(types.length).toBeGreaterThan(20);
+    const python = [
+      'import cfnlint, os, json, sys',
+      'site = os.path.dirname(cfnlint.__file__)',
+      "index = json.load(open(os.path.join(site, 'data/schemas/providers/us-east-1.json')))",
+      'out = {}',
+      'for t in sys.argv[1:]:',
+      "    tagging = json.load(open(os.path.join(site, 'data/schemas/resources', index[t] + '.json'))).get('tagging', {})",
+      "    out[t] = bool(tagging.get('taggable')) and bool(tagging.get('tagOnCreate'))",
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync('.venv/bin/python', ['-c', python, ...types], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const taggedOnCreate = JSON.parse(run.stdout) as Record<string, boolean>;
+    expect(types.filter((t) => !taggedOnCreate[t])).toEqual([...NOT_TAGGED_ON_CREATE].filter((t) => types.includes(t)).sort());
+  });
+
+  it('the audit report names them beside the tags', () => {
+    const report = compileText(withTags('  CostCenter: "4711"\n')).files.get('audit/report.md')!;
+    expect(report).toContain('Every StackSet carries the tags CostCenter=4711');
+    expect(report).toMatch(/These types of the templates get none on create .*AWS::IAM::ManagedPolicy/);
+  });
+});
+
+describe('tags on moto', () => {
+  const example = compileText(EXAMPLE);
+  const env = useLocalAws({ beforeEach: async () => createStackSetRoles(example.org, env.aws(), (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!) });
+  const options = { pollMs: 10 };
+  const tagsOf = async (name: string) => new Map(((await env.aws().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+
+  it('each StackSet is created with them; a change is planned, sent once and kept; a tag someone added stays', { timeout: 120_000 }, async () => {
+    const first = compileText(withTags('  CostCenter: "4711"\n  owner: platform\n'));
+    await deploy(first, env.aws(), options);
+    for (const s of first.stages) {
+      const tags = await tagsOf(`acme-${s.id}`);
+      expect(tags.get('CostCenter'), s.id).toBe('4711');
+      // Created with every tag at once: none sent again in the same run (which would drop xstack's own).
+      expect(tags.get('xstack:stackset'), s.id).toBe(`acme-${s.id}`);
+      expect(tags.get(ORG_TAG_KEYS_TAG)).toBe('CostCenter owner');
+    }
+    // Someone adds a tag of their own to one StackSet (every tag sent again, as UpdateStackSet replaces them).
+    const pipelines = 'acme-pipelines';
+    const before = (await env.aws().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: pipelines }))).StackSet!;
+    await env.aws().cloudFormation().send(new UpdateStackSetCommand({ StackSetName: pipelines, UsePreviousTemplate: true, Capabilities: ['CAPABILITY_NAMED_IAM'], Tags: [...before.Tags!, { Key: 'added-by-hand', Value: 'keep' }] }));
+    await new Promise((r) => setTimeout(r, 200));
+    const second = compileText(withTags('  CostCenter: "4712"\n  data: internal\n'));
+    const planned = await plan(second, env.aws(), options);
+    const byName = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(planned.map((p) => [p.stackSet, p.action, p.tagsChange, p.templateChanged]).sort(byName)).toEqual(first.stages.map((s) => [`acme-${s.id}`, 'update', 'CostCenter: 4711 → 4712, +data=internal, -owner', false]).sort(byName));
+    expect(formatPlan(planned, { accountNames: new Map(), colour: false })).toContain(
+      '~ acme-pipelines: update\n    tags (sent with an UpdateStackSet, which updates every instance and passes them on to the resources that take tags): CostCenter: 4711 → 4712, +data=internal, -owner',
+    );
+    await deploy(second, env.aws(), options);
+    const after = await tagsOf(pipelines);
+    expect(Object.fromEntries(after)).toMatchObject({ CostCenter: '4712', data: 'internal', [ORG_TAG_KEYS_TAG]: 'CostCenter data', 'added-by-hand': 'keep' });
+    expect(after.has('owner')).toBe(false);
+    expect((await plan(second, env.aws(), options)).every((p) => p.action === 'unchanged')).toBe(true);
+  });
+});
