@@ -762,6 +762,37 @@ describe('the reconciler against the layer', () => {
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
   });
 
+  it('an account added back after its instances went with RetainStacks: the kept stacks still hold their names, so its creates fail with "already exists", and the failure names the kept stack', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    env.proxy.suspend(account);
+    const removed = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
+    expect(failed(removed)).toEqual([]);
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
+    expect(env.proxy.retainedStacks.map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
+    // The kept stacks are still the account's active stacks (ListStacks), not deleted ones.
+    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const live = (await liveStacks(inAccount)).map((x) => x.StackName);
+    for (const name of holding) expect(live, name).toContain(`StackSet:${name}`);
+    // Active again and back in the org file: each create there meets the names its kept stack holds.
+    env.proxy.suspend(account, false);
+    const back = await deploy(small, awsVia(), { pollMs });
+    const broken = failed(back);
+    expect(broken.length).toBeGreaterThan(0);
+    for (const stage of broken) {
+      const reason = stage.reasons.join('\n');
+      // StackSets' reason names the resource only ("… already exists"); the deployer reads the account for the holder.
+      expect(reason, stage.stage).toMatch(
+        new RegExp(
+          `account ${account} ${REGION}: FAILED: .*already exists: the instance has no stack of its own, but stack arn:aws:cloudformation:${REGION}:${account}:stack/StackSet:${stage.stackSet}/\\S+ \\((CREATE|UPDATE)_COMPLETE\\) of this StackSet is still in account ${account}, outside the StackSet: an earlier removal with RetainStacks`,
+        ),
+      );
+      expect(reason, stage.stage).toContain(`Delete it with 'aws cloudformation delete-stack --stack-name arn:aws:cloudformation:${REGION}:${account}:stack/StackSet:${stage.stackSet}/`);
+    }
+    expect(broken.every((x) => holding.includes(x.stackSet))).toBe(true);
+  });
+
   it('a suspended account skipped by a template update is a warning even if the skip leaves its LastOperationId as it was (AWS does not say): not reported as not shown the operation', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

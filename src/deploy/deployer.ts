@@ -650,8 +650,22 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
     );
   }
   if (!stack) return undefined;
-  const state = `its stack ${stack.stackId} is ${stack.status}${stack.reason ? ` (${stack.reason})` : ''}`;
   const as = `with account ${i.account}'s credentials`;
+  // StackSets lists no stack for this instance (its create failed), yet the account has an active stack of this
+  // StackSet: not the instance's, but one an earlier removal with RetainStacks left there ("Removes the stack instances
+  // from the specified stack set, but doesn't delete the stacks",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html). It keeps its
+  // resources' custom names ("Resource names must be unique across all your active stacks",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), which the create
+  // then meets ("already exists").
+  if (i.stackId === undefined && !inoperable(i)) {
+    return (
+      `the instance has no stack of its own, but stack ${stack.stackId} (${stack.status}) of this StackSet is still in account ${i.account}, outside the StackSet: ` +
+      `an earlier removal with RetainStacks (a suspended account's, or --retain-failed-stacks) left it, and it keeps its resources' names, which this create meets ("already exists"). ` +
+      `Delete it with 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} (its resources under DeletionPolicy Retain stay, and keep their names), then deploy again`
+    );
+  }
+  const state = `its stack ${stack.stackId} is ${stack.status}${stack.reason ? ` (${stack.reason})` : ''}`;
   const failed = (status: string) => stack.failedResources.filter((r) => r.status === status).map((r) => r.logicalId);
   switch (stack.status) {
     // "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated, but it can be rolled back to a working state

@@ -144,8 +144,13 @@
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
  * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
- *   the stack even so).
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
+ *   the stack even so). The stack "Removes the stack instances from the
+ *   specified stack set, but doesn't delete the stacks"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html),
+ *   so the layer keeps it as an active stack of the account: its custom names
+ *   stay taken (a later create there of the same names fails, see Custom
+ *   names), ListStacks lists it with the status it had (DELETE_FAILED where
+ *   `stackStatus` said so) and DescribeStacks of its id answers that status.
  * - An operation that fails as a whole (`failOperation`): it ends FAILED
  *   having attempted no account, so ListStackSetOperationResults lists none,
  *   and DescribeStackSetOperation gives why in its StatusReason ("The status
@@ -261,8 +266,9 @@
  *   ("Summary information for stacks that have been deleted is kept for 90
  *   days", moto's own answer), an instance stack the layer deleted with its
  *   DeletionTime ("The time the stack was deleted", StackSummary; moto gives
- *   none), and one a RetainStacks delete kept not listed as deleted (moto
- *   deletes it even so: see RetainStacks above).
+ *   none), and one a RetainStacks delete kept listed as live, with the status
+ *   it had (moto deletes it even so: see RetainStacks above); StackStatusFilter
+ *   is applied by the layer, after that.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
@@ -618,6 +624,9 @@ async function attemptInBatches(
   return [];
 }
 
+/** `applied`'s key for a stack a RetainStacks delete left in its account: `<StackSet>#retained#<n>`. */
+const RETAINED_KEY = '#retained#';
+
 const MUTATING: Record<string, Action> = { CreateStackInstances: 'CREATE', UpdateStackInstances: 'UPDATE', DeleteStackInstances: 'DELETE', UpdateStackSet: 'UPDATE' };
 const DEFAULT_ADMIN_ROLE = /:role\/AWSCloudFormationStackSetAdministrationRole$/;
 
@@ -662,6 +671,7 @@ export class StackSetsProxy {
   private driftDetected = new Set<string>();
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
+  private retainedCount = 0;
 
   /** Every EC2 call, by action, in order. */
   readonly ec2Calls: string[] = [];
@@ -715,6 +725,8 @@ export class StackSetsProxy {
     this.executionRoles.clear();
     this.retainedStacks.length = 0;
     this.applied.clear();
+    this.retainedCount = 0;
+    this.retainedStackIds.clear();
     this.occupiers.clear();
     this.modifiedAtCreate.clear();
     this.stackDeletions.clear();
@@ -1247,8 +1259,12 @@ export class StackSetsProxy {
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
-      case 'ListStacks':
-        return this.listStacks(params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'ListStacks': {
+        const all = new URLSearchParams(raw.toString('utf8'));
+        setMembers(all, 'StackStatusFilter', []);
+        all.delete('NextToken');
+        return this.listStacks(params, await this.motoCall(req.headers, all));
+      }
       case 'ListStackInstances':
         return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DetectStackSetDrift':
@@ -1262,9 +1278,15 @@ export class StackSetsProxy {
         const moto = kept ? { status: 200, body: kept } : await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
         return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, moto));
       }
-      case 'DescribeStacks':
-        if (this.stackStates.size === 0) return undefined;
-        return this.stuckStacks(await this.accountOfRequest(req), await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DescribeStacks': {
+        if (this.stackStates.size === 0 && this.retainedStackIds.size === 0) return undefined;
+        const described = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
+        const kept = this.retainedStackIds.get(params.get('StackName') ?? '');
+        // A retained stack (moto deleted it), by its id: still there, with the status it had (see deletedRows).
+        if (kept && described.status === 200) return { status: 200, body: described.body.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${kept}</StackStatus>`).replace(/<DeletionTime>[^<]*<\/DeletionTime>/, '') };
+        if (this.stackStates.size === 0) return described;
+        return this.stuckStacks(await this.accountOfRequest(req), described);
+      }
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
@@ -1541,8 +1563,13 @@ export class StackSetsProxy {
       await this.applyToMoto(action, params, headers, name, ok, motoInstances);
       for (const account of ok) {
         const stacks = this.applied.get(account) ?? this.applied.set(account, new Map()).get(account)!;
-        if (action === 'DeleteStackInstances') stacks.delete(name);
-        else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
+        if (action === 'DeleteStackInstances') {
+          const kept = stacks.get(name);
+          stacks.delete(name);
+          // A RetainStacks delete "doesn't delete the stacks" (API_DeleteStackInstances.html): the stack stays active in
+          // the account, outside the StackSet, and keeps its custom names (see the header, review s24 M1).
+          if (retainStacks && kept !== undefined) stacks.set(`${name}${RETAINED_KEY}${this.retainedCount++}`, kept);
+        } else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
       }
       for (const account of ok) {
         if (action === 'DeleteStackInstances') {
@@ -1760,9 +1787,17 @@ export class StackSetsProxy {
     if (action === 'DeleteStackInstances') {
       const inMoto = ok.filter((a) => motoInstances.has(a));
       const region = members(params, 'Regions')[0] ?? 'us-east-1';
-      for (const account of inMoto) await this.keepResourceList(name, account, region);
+      const before = new Map<string, { id: string; status: string } | undefined>();
+      for (const account of inMoto) before.set(account, await this.keepResourceList(name, account, region));
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
-      for (const account of inMoto) this.stackDeleted(name, account, params.get('RetainStacks') === 'true');
+      for (const account of inMoto) {
+        const stack = before.get(account);
+        const retained = params.get('RetainStacks') === 'true';
+        // The status it keeps: moto's last, or the one `stackStatus` gives it (a DELETE_FAILED stack stays so).
+        const status = this.stackStates.get(`${name}/${account}`)?.status ?? stack?.status ?? 'UPDATE_COMPLETE';
+        this.stackDeleted(name, account, retained, status);
+        if (retained && stack) this.retainedStackIds.set(stack.id, status);
+      }
       return;
     }
     // An instance whose create failed is not in moto: the CreateStackInstances that retries it creates it there (an
@@ -1854,12 +1889,15 @@ export class StackSetsProxy {
    * Each instance stack the layer had moto delete, per account and stack name, in the order of the deletes: when, and
    * whether under RetainStacks (AWS keeps that stack; moto deletes it even so).
    */
-  private stackDeletions = new Map<string, Array<{ at: Date; retained: boolean }>>();
+  private stackDeletions = new Map<string, Array<{ at: Date; retained: boolean; status?: string }>>();
 
-  private stackDeleted(stackSet: string, account: string, retained: boolean): void {
+  private stackDeleted(stackSet: string, account: string, retained: boolean, status?: string): void {
     const key = `${account}/StackSet:${stackSet}`;
-    this.stackDeletions.set(key, [...(this.stackDeletions.get(key) ?? []), { at: new Date(), retained }]);
+    this.stackDeletions.set(key, [...(this.stackDeletions.get(key) ?? []), { at: new Date(), retained, ...(status ? { status } : {}) }]);
   }
+
+  /** Stack id → the status it had, of each stack a RetainStacks delete left (moto deleted it): DescribeStacks answers it so. */
+  private retainedStackIds = new Map<string, string>();
 
   /**
    * ListStackResources of each instance stack, read just before the layer has moto delete it, by stack id: what AWS
@@ -1869,20 +1907,22 @@ export class StackSetsProxy {
    */
   private deletedStackResources = new Map<string, string>();
 
-  private async keepResourceList(stackSet: string, account: string, region: string): Promise<void> {
+  private async keepResourceList(stackSet: string, account: string, region: string): Promise<{ id: string; status: string } | undefined> {
     const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     const stack = await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` })).then((o) => o.Stacks?.[0], () => undefined);
-    if (!stack?.StackId) return;
+    if (!stack?.StackId) return undefined;
     const rows = ((await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId }))).StackResourceSummaries ?? []).map(
       (r) =>
         `<member><LogicalResourceId>${xmlEscape(r.LogicalResourceId ?? '')}</LogicalResourceId><PhysicalResourceId>${xmlEscape(r.PhysicalResourceId ?? '')}</PhysicalResourceId><ResourceType>${r.ResourceType ?? ''}</ResourceType><ResourceStatus>${r.ResourceStatus ?? ''}</ResourceStatus><LastUpdatedTimestamp>${(r.LastUpdatedTimestamp ?? new Date()).toISOString()}</LastUpdatedTimestamp></member>`,
     );
     this.deletedStackResources.set(stack.StackId, envelope('ListStackResources', `<StackResourceSummaries>${rows.join('')}</StackResourceSummaries>`));
+    return { id: stack.StackId, status: stack.StackStatus ?? 'UPDATE_COMPLETE' };
   }
 
   /**
-   * A deleted instance stack's row as AWS lists it (see the header): with its DeletionTime, and none for a stack a
-   * RetainStacks delete kept (moto lists it deleted). moto lists deleted stacks in the order they were deleted.
+   * A deleted instance stack's row as AWS lists it (see the header): with its DeletionTime; a stack a RetainStacks
+   * delete kept (moto lists it deleted) as still there, with the status it had. moto lists deleted stacks in the order
+   * they were deleted.
    */
   private deletedRows(rows: string[]): string[] {
     const seen = new Map<string, number>();
@@ -1894,15 +1934,21 @@ export class StackSetsProxy {
       seen.set(key, nth + 1);
       const deletion = this.stackDeletions.get(key)?.[nth];
       if (!deletion) return [row];
-      return deletion.retained ? [] : [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
+      if (deletion.retained) return [row.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${deletion.status ?? 'UPDATE_COMPLETE'}</StackStatus>`)];
+      return [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
     });
   }
 
-  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept; deleted stacks as AWS lists them (deletedRows). */
+  /**
+   * ListStacks in pages of `stacksPageSize` (see the header); deleted stacks as AWS lists them (deletedRows). moto is
+   * asked for every stack and StackStatusFilter applied here, after deletedRows, which lists a retained stack moto
+   * deleted under the status it had.
+   */
   private listStacks(params: URLSearchParams, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
     const block = /<StackSummaries>([\s\S]*?)<\/StackSummaries>/.exec(moto.body)?.[1] ?? '';
-    const rows = this.deletedRows([...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]));
+    const wanted = members(params, 'StackStatusFilter');
+    const rows = this.deletedRows([...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0])).filter((row) => wanted.length === 0 || wanted.includes(tag(row, 'StackStatus') ?? ''));
     const size = this.faults.stacksPageSize ?? Math.max(rows.length, 1);
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
@@ -2033,7 +2079,11 @@ export class StackSetsProxy {
       if (other === stackSet) continue;
       const held = customNames(body, account);
       const clash = wanted.find(([name]) => held.has(name));
-      if (clash) return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists in stack ${other} (custom names are unique across the account's active stacks)`;
+      if (!clash) continue;
+      // A retained stack in AWS's words only ("<name> already exists", the troubleshooting page's failure for names
+      // that must be unique, see the header): no StackSet holds it, so the reason cannot name one.
+      if (other.includes(RETAINED_KEY)) return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists`;
+      return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists in stack ${other} (custom names are unique across the account's active stacks)`;
     }
     return undefined;
   }
