@@ -577,6 +577,50 @@ describe('the reconciler against the layer', () => {
     ]);
   });
 
+  it('the operation id anchors on the newest operation on any page of ListStackSetOperations: a re-run sends the same id whatever the page size', async () => {
+    // One operation a page, listed in the order of their ids' hashes (the layer's ListStackSetOperations, see its header).
+    await prepare(small, { seed: 1, operationsPageSize: 1 });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    const done = async (OperationId: string) => {
+      while ((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId }))).StackSetOperation?.Status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 10));
+    };
+    // Made in the order of their hashes: the newest is listed on the last page, the oldest on the first.
+    const ids = ['op-a', 'op-b', 'op-c', 'op-d'].sort((a, b) => sha256(a).localeCompare(sha256(b)));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: ids[0] }));
+    await done(ids[0]);
+    for (const OperationId of ids.slice(1)) {
+      await cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody, OperationId }));
+      await done(OperationId);
+    }
+    const first = await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }));
+    expect([first.Summaries?.map((o) => o.OperationId), first.NextToken !== undefined]).toEqual([[ids[0]], true]);
+    const context = async (): Promise<StackSetContext> => ({
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+    });
+    const change: Operation = { action: 'update-instances', accounts: ['100000000001'] };
+    // The first run is refused before its operation starts (busy, none running): nothing is created, so nothing moves the anchor.
+    env.proxy.busyWithoutOperation('probe', 1);
+    expect(await runOperation(await context(), change, ['100000000001'])).toMatchObject({ other: false });
+    // The re-run reads the list in pages of 100: the same operations, on other pages.
+    env.proxy.setFaults({ seed: 1 });
+    const again = await runOperation(await context(), change, ['100000000001']);
+    const sent = env.proxy.requests.filter((r) => r.action === 'UpdateStackInstances').map((r) => [r.operationId, r.error]);
+    expect(sent).toEqual([
+      [(again as { operationId: string }).operationId, 'OperationInProgressException'],
+      [(again as { operationId: string }).operationId, undefined],
+    ]);
+  });
+
   for (const killAfter of [1, 4, 9]) {
     it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
       await prepare(small);

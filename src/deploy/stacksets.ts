@@ -630,17 +630,15 @@ export class StackSetBusyError extends XstackError {
 }
 
 /**
- * The newest operation on the first page of a StackSet's operations: one
- * call however long the history (the API reference promises no order). Were
- * the anchor stale (a long history listed oldest first), a reused id meets
- * OperationIdAlreadyExists on a finished operation and is replaced (below),
- * so the anchor only saves that round trip. Looking for a running operation
- * is another matter: that reads every page (runningOperation).
+ * The newest of a StackSet's operations, every page read: ListStackSetOperations promises no order, and "If the
+ * number of available results exceeds this maximum, the response includes a NextToken value"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html), so the newest
+ * may be on any page. Read from the first page only, the anchor of the operation id would change between runs once
+ * the history passes a page, and a retried attempt would no longer send the same id (review s24 m3).
  */
 export async function lastOperation(ctx: StackSetContext): Promise<{ id: string; status: string } | undefined> {
-  const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
   let newest: { id: string; status: string; at: number } | undefined;
-  for (const op of page.Summaries ?? []) {
+  for await (const op of stackSetOperations(ctx)) {
     const at = op.CreationTimestamp?.getTime() ?? 0;
     if (op.OperationId && (!newest || at > newest.at || (at === newest.at && op.OperationId > newest.id))) newest = { id: op.OperationId, status: op.Status ?? 'UNKNOWN', at };
   }
