@@ -118,18 +118,26 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const cfn = awsVia().cloudFormation();
     const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
-    await expect(cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }))).rejects.toMatchObject({ name: 'NameAlreadyExistsException' });
+    await expect(cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }))).rejects.toMatchObject({ name: 'NameAlreadyExistsException', $metadata: { httpStatusCode: 409 } });
     const started = await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }));
     expect(started.OperationId).toBe('op-1');
+    // Each error with the HTTP status of AWS's service model (the layer's ERROR_STATUS).
+    await expect(cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: 'none' }))).rejects.toMatchObject({ name: 'OperationNotFoundException', $metadata: { httpStatusCode: 404 } });
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'absent', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-x' }))).rejects.toMatchObject({
+      name: 'StackSetNotFoundException',
+      $metadata: { httpStatusCode: 404 },
+    });
     const status = async (id: string) => (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: id }))).StackSetOperation?.Status;
     const seen = new Set([await status('op-1')]);
     expect([...seen]).toEqual(['QUEUED']);
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['900000000000'], Regions: [REGION], OperationId: 'op-2' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
+      $metadata: { httpStatusCode: 409 },
     });
     // Re-sent while it runs (hashicorp/terraform-provider-aws#28675).
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
+      $metadata: { httpStatusCode: 409 },
     });
     for (let s = await status('op-1'); s !== 'SUCCEEDED'; s = await status('op-1')) {
       seen.add(s!);
@@ -137,6 +145,7 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     }
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'OperationIdAlreadyExistsException',
+      $metadata: { httpStatusCode: 409 },
     });
     expect([...seen].sort()).toEqual(['QUEUED', 'RUNNING']);
     const instances = await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }));
@@ -146,9 +155,11 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     while ((await status('op-3')) !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 10));
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'StaleRequestException',
+      $metadata: { httpStatusCode: 409 },
     });
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000002'], Regions: [REGION], OperationId: 'op-3' }))).rejects.toMatchObject({
       name: 'OperationIdAlreadyExistsException',
+      $metadata: { httpStatusCode: 409 },
     });
   });
 

@@ -551,6 +551,43 @@ const envelope = (action: string, result: string) =>
 const errorXml = (code: string, message: string, type = 'Sender') =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>xstack-proxy</RequestId></ErrorResponse>`;
 
+/**
+ * The HTTP status of each error code the layer answers. The StackSets errors are each error shape's
+ * "error": {"httpStatusCode"} in AWS's service model (botocore 1.35.99, data/cloudformation/2010-05-15/service-2.json,
+ * the source of the API reference's "HTTP Status Code" lines, e.g.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html, Errors). The others are
+ * CloudFormation's common errors (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html);
+ * Throttling as AWS has been seen to send it (see the header: observed answers, not that page's code).
+ */
+const ERROR_STATUS: Readonly<Record<string, number>> = {
+  // service-2.json
+  CreatedButModifiedException: 409,
+  InvalidOperationException: 400,
+  LimitExceededException: 400,
+  NameAlreadyExistsException: 409,
+  OperationIdAlreadyExistsException: 409,
+  OperationInProgressException: 409,
+  OperationNotFoundException: 404,
+  StackInstanceNotFoundException: 404,
+  StackSetNotEmptyException: 409,
+  StackSetNotFoundException: 404,
+  StaleRequestException: 409,
+  // CommonErrors.html
+  AccessDenied: 403,
+  AccessDeniedException: 400,
+  InternalFailure: 500,
+  ServiceUnavailable: 503,
+  Throttling: 400,
+  ValidationError: 400,
+};
+
+/** A CloudFormation error answer, its status from ERROR_STATUS (5xx: the Receiver's fault). */
+function cfnError(code: string, message: string): { status: number; body: string } {
+  const status = ERROR_STATUS[code];
+  if (status === undefined) throw new Error(`stacksets proxy: no HTTP status known for ${code}: add it to ERROR_STATUS from the service model`);
+  return { status, body: errorXml(code, message, status >= 500 ? 'Receiver' : 'Sender') };
+}
+
 /** EC2's error document (its own shape, not the Query protocol's ErrorResponse): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html */
 const ec2ErrorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>xstack-proxy</RequestID></Response>`;
@@ -1019,15 +1056,15 @@ export class StackSetsProxy {
     try {
       if (this.chance(this.faults.throttle)) {
         this.counts.throttled++;
-        return this.reply(res, 400, errorXml('Throttling', 'Rate exceeded'));
+        return this.replyWith(res, cfnError('Throttling', 'Rate exceeded'));
       }
       if (this.chance(this.faults.serverError)) {
         this.counts.serverErrors++;
-        return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
+        return this.replyWith(res, this.random() < 0.5 ? cfnError('InternalFailure', 'internal failure') : cfnError('ServiceUnavailable', 'service unavailable'));
       }
       if (this.afterRetainStacks?.armed && this.afterRetainStacks.action === action) {
         this.afterRetainStacks = undefined;
-        return this.reply(res, 400, errorXml('AccessDeniedException', `You do not have sufficient access to perform this action (${action}, refused by the test layer after a RetainStacks delete)`));
+        return this.replyWith(res, cfnError('AccessDeniedException', `You do not have sufficient access to perform this action (${action}, refused by the test layer after a RetainStacks delete)`));
       }
       const mutating = action in MUTATING || action === 'CreateStackSet';
       const drop = this.dropNext.delete(action) ? 'after' : mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
@@ -1053,7 +1090,7 @@ export class StackSetsProxy {
       if (answer) return this.reply(res, answer.status, answer.body);
       return this.pipe(req, body, res);
     } catch (error) {
-      return this.reply(res, 500, errorXml('InternalFailure', `stacksets proxy: ${(error as Error).message}`, 'Receiver'));
+      return this.replyWith(res, cfnError('InternalFailure', `stacksets proxy: ${(error as Error).message}`));
     }
   }
 
@@ -1158,6 +1195,10 @@ export class StackSetsProxy {
     return (await sts.send(new GetCallerIdentityCommand({}))).Account;
   }
 
+  private replyWith(res: ServerResponse, answer: { status: number; body: string }): void {
+    this.reply(res, answer.status, answer.body);
+  }
+
   private reply(res: ServerResponse, status: number, body: string): void {
     res.writeHead(status, { 'content-type': 'text/xml' });
     res.end(body);
@@ -1189,14 +1230,14 @@ export class StackSetsProxy {
     if (action === 'CreateStackSet' || action === 'UpdateStackSet') {
       const inline = params.get('TemplateBody');
       if (inline !== null && Buffer.byteLength(inline) > 51_200) {
-        return { status: 400, body: errorXml('ValidationError', `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200`) };
+        return cfnError('ValidationError', `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200`);
       }
       const url = params.get('TemplateURL');
       if (url !== null) {
         const body = await this.templateFromS3(url);
-        if (body === undefined) return { status: 400, body: errorXml('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`) };
+        if (body === undefined) return cfnError('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`);
         // "The location of the file that contains the template body … Maximum size: 1 MB" (API_CreateStackSet.html, TemplateURL).
-        if (Buffer.byteLength(body) > 1_000_000) return { status: 400, body: errorXml('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`) };
+        if (Buffer.byteLength(body) > 1_000_000) return cfnError('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`);
         // moto is given the body: it reads S3 URLs of its own shape only.
         params.delete('TemplateURL');
         params.set('TemplateBody', body);
@@ -1208,11 +1249,11 @@ export class StackSetsProxy {
     switch (action) {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
-        if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
+        if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return cfnError('NameAlreadyExistsException', `StackSet ${name} already exists`);
         if (this.modifiedAtCreate.delete(name)) {
           const made = (await this.answer(action, params, req, raw)) ?? (await this.motoCall(req.headers, params));
           if (made.status !== 200) return made;
-          return { status: 409, body: errorXml('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`) };
+          return cfnError('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`);
         }
         this.operations.delete(name);
         this.lastOperations.delete(name);
@@ -1236,7 +1277,7 @@ export class StackSetsProxy {
         return this.deleteStackSet(name, req.headers);
       case 'DescribeStackSetOperation': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
-        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        if (!op) return cfnError('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`);
         return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
       }
       case 'ListStackSetOperations': {
@@ -1249,7 +1290,7 @@ export class StackSetsProxy {
       }
       case 'ListStackSetOperationResults': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
-        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        if (!op) return cfnError('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`);
         const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
@@ -1316,19 +1357,19 @@ export class StackSetsProxy {
     await another?.(headers);
     const refusals = this.busyDeletes.get(name) ?? 0;
     if (refusals > 0) this.busyDeletes.set(name, refusals - 1);
-    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
+    if (this.running(name) || refusals > 0) return this.inProgress(name);
     const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
-    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
-    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return cfnError('StackSetNotEmptyException', `StackSet ${name} still has instances`);
     // moto's answer, made here so that `requests` records its error (StackSetNotEmptyException for its instances).
     return this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: name }));
   }
 
   /** OperationInProgressException, naming the running operation when `inProgressNamesOperation` (see Faults). */
-  private inProgress(name: string): string {
+  private inProgress(name: string): { status: number; body: string } {
     const running = (this.operations.get(name) ?? []).find((o) => o.status === 'QUEUED' || o.status === 'RUNNING');
     const named = this.faults.inProgressNamesOperation && running ? `: ${running.id}` : '';
-    return errorXml('OperationInProgressException', `Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/${name}:0 is in progress${named}`);
+    return cfnError('OperationInProgressException', `Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/${name}:0 is in progress${named}`);
   }
 
   private running(name: string): boolean {
@@ -1346,7 +1387,7 @@ export class StackSetsProxy {
       for (const key of [...params.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') params.delete(key);
     }
     const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
-    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     const id = params.get('OperationId') ?? crypto.randomUUID();
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
@@ -1355,17 +1396,17 @@ export class StackSetsProxy {
     // A request re-sent under the id of an operation still running meets OperationInProgressException
     // (hashicorp/terraform-provider-aws#28675: "an OperationInProgressException error that shares the same operation id").
     if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
-      return { status: 400, body: this.inProgress(name) };
+      return this.inProgress(name);
     }
     // A finished operation's id re-sent after another operation ran on the StackSet: StaleRequestException, "Another
     // operation has been performed on this StackSet since the specified operation was performed" ("the specified
     // operation" is the one the id names; Errors of CreateStackInstances and UpdateStackSet, review s16-models F5).
     // Operations are listed here in the order they were asked for.
     if (same && ops.indexOf(same) < ops.length - 1) {
-      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+      return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
     if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
-      return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+      return cfnError('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`);
     }
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
@@ -1379,13 +1420,13 @@ export class StackSetsProxy {
       // deployer never sends a refused id twice.
       const then = new Date(0);
       ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: then, ended: then, results: [] });
-      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+      return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
     const gone = this.goneAtUpdate.get(name);
     if (gone && action === 'UpdateStackInstances' && this.accountsOf(params).includes(gone)) {
       this.goneAtUpdate.delete(name);
       await this.deletedByAnotherDeployer(name, gone, members(params, 'Regions')[0] ?? 'us-east-1', headers);
-      return { status: 400, body: errorXml('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${gone}`) };
+      return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${gone}`);
     }
     if (rival === 'same-change') {
       const theirs = new URLSearchParams(params);
@@ -1394,23 +1435,23 @@ export class StackSetsProxy {
     }
     const refusals = this.busyRefusals.get(name) ?? 0;
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
-    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
+    if (this.running(name) || refusals > 0) return this.inProgress(name);
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
-        return { status: 400, body: errorXml('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role') };
+        return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
       }
     }
     if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
       const resolved = action === 'CreateStackInstances' ? await this.resolveCreateTargets(name, params, headers) : await this.resolveInstanceTargets(name, params, headers);
-      if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
+      if (typeof resolved === 'string') return cfnError('ValidationError', resolved);
       params = resolved;
     }
     const instancesAtOnce = await this.instancesAtOnce(action, name, params, headers);
     const inOperations = [...this.operations.values()].flat().filter((o) => o.status === 'QUEUED' || o.status === 'RUNNING').reduce((n, o) => n + (o.instancesAtOnce ?? 0), 0);
     const quota = this.faults.instanceOperationQuota;
     if (quota !== undefined && inOperations + instancesAtOnce > quota) {
-      return { status: 400, body: errorXml('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`) };
+      return cfnError('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`);
     }
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
     const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
@@ -2018,8 +2059,8 @@ export class StackSetsProxy {
 
   /** DetectStackSetDrift (see the header). */
   private detectDrift(name: string, params: URLSearchParams) {
-    if (this.driftRefusals.has(name)) return { status: 403, body: errorXml('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`) };
-    if (this.running(name)) return { status: 400, body: this.inProgress(name) };
+    if (this.driftRefusals.has(name)) return cfnError('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`);
+    if (this.running(name)) return this.inProgress(name);
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
     const op: Operation = { id: params.get('OperationId') ?? crypto.randomUUID(), stackSet: name, action: 'DETECT_DRIFT', status: 'QUEUED', created: new Date(), results: [] };
