@@ -632,6 +632,36 @@ describe('the reconciler against the layer', () => {
     ]);
   });
 
+  it('a finished operation\'s id sent again answered 200 with that id (replayReturnsOriginal, VERIFY): the deployer takes that operation\'s outcome, and nothing runs twice', async () => {
+    await prepare(small, { seed: 1, replayReturnsOriginal: true });
+    const cfn = awsVia().cloudFormation();
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    const context = async (): Promise<StackSetContext> => ({
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+    });
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    const first = (await runOperation(await context(), create, ['100000000001'])) as { operationId: string };
+    // A re-run whose list does not show that operation yet (eventually consistent): the same anchor, so the same id.
+    env.proxy.setFaults({ seed: 1, replayReturnsOriginal: true, readLagMs: 60_000 });
+    const again = await runOperation(await context(), create, ['100000000001']);
+    expect(again).toEqual({ operationId: first.operationId });
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+      [first.operationId, undefined],
+      [first.operationId, undefined],
+    ]);
+    env.proxy.setFaults({ seed: 1 });
+    expect((await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }))).Summaries?.map((o) => o.OperationId)).toEqual([first.operationId]);
+    expect(env.proxy.creations).toEqual(['probe/100000000001']);
+  });
+
   for (const killAfter of [1, 4, 9]) {
     it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
       await prepare(small);

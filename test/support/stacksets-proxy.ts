@@ -52,10 +52,16 @@
  *   one comes from S3 (TemplateURL, up to 1 MB), read here from moto's S3 as
  *   CloudFormation reads it: "Structure that contains the template body with
  *   a minimum length of 1 byte and a maximum length of 51,200 bytes", same page.
- * - Throttling (400 Throttling) and 5xx (InternalFailure, ServiceUnavailable)
- *   on any CloudFormation call, and dropped connections (before the request is
- *   handled, or after it was handled and before the answer).
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
+ * - Throttling (400 Throttling, "Rate exceeded") and 5xx (InternalFailure,
+ *   ServiceUnavailable) on any CloudFormation call, and dropped connections
+ *   (before the request is handled, or after it was handled and before the
+ *   answer). The 5xx codes are the Common Errors page's
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+ *   That page names the throttling code ThrottlingException, but CloudFormation
+ *   has been seen to answer `Throttling` / "Rate exceeded", status 400
+ *   (aws/aws-sam-cli#2671: "An error occurred (Throttling) when calling the
+ *   DescribeStacks operation"; eksctl-io/eksctl#567: "Throttling: Rate
+ *   exceeded, status code: 400"), so the layer sends that; the SDK retries both.
  * - Custom names: a create or update that would give a resource a custom name
  *   another active stack of the account holds fails the account ("Resource
  *   names must be unique across all your active stacks",
@@ -196,6 +202,17 @@
  *   with OperationInProgressException, not OperationIdAlreadyExists
  *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
  *   `dropAnswer` loses one answer so that the SDK re-sends it.
+ * - A finished operation's id sent again: AWS documents OperationId as "an
+ *   idempotency token, to ensure that CloudFormation performs the stack set
+ *   operation only once, even if you retry the request multiple times"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html)
+ *   but not what such a retry is answered. The layer's readings, each VERIFY:
+ *   OperationIdAlreadyExistsException when no other operation ran since;
+ *   StaleRequestException when one did (the layer's own reading of "Another
+ *   operation has been performed on this stack set since the specified
+ *   operation was performed", UpdateStackSet's Errors); or, with
+ *   `replayReturnsOriginal`, 200 with the same OperationId and nothing done,
+ *   as an idempotency token is commonly honoured.
  * - `busyWithoutOperation`: operations (or DeleteStackSet) refused with
  *   OperationInProgressException while none runs (see the method).
  * - DeleteStackSet (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html,
@@ -214,7 +231,13 @@
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
  *   RUNNING, is refused with LimitExceededException ("The quota for the
- *   resource has already been reached", CreateStackInstances' Errors). An
+ *   resource has already been reached", CreateStackInstances' Errors;
+ *   AWS's service model lists it for CreateStackSet and CreateStackInstances
+ *   only: that UpdateStackSet, UpdateStackInstances and DeleteStackInstances
+ *   are refused with it too is an inference, VERIFY, from the quota page,
+ *   whose count "includes stack instances affected by stack set creation and
+ *   update operations, as well as creating, updating, or deleting stack
+ *   instances directly"; the deployer treats it alike for every operation). An
  *   operation counts every instance it targets (its accounts, or an
  *   UpdateStackSet's listed instances but INOPERABLE ones), whatever its
  *   concurrency, as the deployer's budget does (src/deploy/instance-budget.ts).
@@ -395,6 +418,11 @@ export interface Faults {
    * that instance's LastOperationId as it was. Default: a skip sets it, as any attempt does.
    */
   skipsKeepLastOperationId?: boolean;
+  /**
+   * VERIFY (AWS does not say what a finished operation's id sent again is answered; see the header): such a request
+   * is answered 200 with the same OperationId, nothing done, instead of OperationIdAlreadyExists or StaleRequest.
+   */
+  replayReturnsOriginal?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -1398,10 +1426,12 @@ export class StackSetsProxy {
     if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
       return this.inProgress(name);
     }
-    // A finished operation's id re-sent after another operation ran on the StackSet: StaleRequestException, "Another
-    // operation has been performed on this StackSet since the specified operation was performed" ("the specified
-    // operation" is the one the id names; Errors of CreateStackInstances and UpdateStackSet, review s16-models F5).
-    // Operations are listed here in the order they were asked for.
+    // A finished operation's id re-sent (see the header, VERIFY): `replayReturnsOriginal`, its original answer.
+    if (same && this.faults.replayReturnsOriginal) return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+    // After another operation ran on the StackSet: StaleRequestException, "Another operation has been performed on
+    // this StackSet since the specified operation was performed" (Errors of CreateStackInstances and UpdateStackSet),
+    // reading "the specified operation" as the one the id names: the layer's reading, VERIFY (review s16-models F5,
+    // s24 m8). Operations are listed here in the order they were asked for.
     if (same && ops.indexOf(same) < ops.length - 1) {
       return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
