@@ -2204,6 +2204,64 @@ describe('the reconciler against the layer', () => {
     expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
   });
 
+  it('InvalidOperationException on an operation (documented, cause not): its stage fails saying no operation started, that the stage stopped, who to check and to run again; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.invalidOperation('big-pipelines', 'UpdateStackSet');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation refused UpdateStackSet \(operation xs-update-template-\w+\) with InvalidOperationException \("The specified operation isn't valid/);
+    expect(reason).toContain('not valid for the StackSet as it is now');
+    expect(reason).toContain('No operation was started, and this stage stopped there');
+    expect(reason).toContain(`Check who else changes StackSet big-pipelines (aws cloudformation list-stack-set-operations --stack-set-name big-pipelines --region ${REGION}), then run the command again`);
+    // Refused once: not sent again within the run.
+    expect(env.proxy.requests.filter((r) => r.error === 'InvalidOperationException').map((r) => r.action)).toEqual(['UpdateStackSet']);
+    expect(env.proxy.requests.filter((r) => r.action === 'UpdateStackSet' && r.stackSet === 'big-pipelines')).toHaveLength(1);
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
+  it('InvalidOperationException on instance operations and on drift detection: each says what happened and what to do', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const stage = small.stages.find((st) => st.id === 'pipelines')!;
+    // The account leaves the org file: its removal (DeleteStackInstances) is refused once.
+    env.proxy.invalidOperation('big-pipelines', 'DeleteStackInstances');
+    const without = compileYaml(generateOrgYaml(1));
+    expect(stage.targets.some((a) => a.id === account)).toBe(true);
+    const s = await deploy(without, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons).join('\n');
+    expect(reasons).toMatch(/StackSet big-pipelines: CloudFormation refused DeleteStackInstances \(operation xs-delete-instances-\w+\) with InvalidOperationException .*No operation was started, and this stage stopped there/);
+    await deployUntilDone(without, 1);
+    // Drift detection refused so: that StackSet's drift unknown, with the advice.
+    const manifest = JSON.parse(without.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    env.proxy.invalidOperation('big-pipelines', 'DetectStackSetDrift');
+    const result = await verify(without, awsVia(), hashes, { pollMs });
+    expect(result.drift).toContainEqual(
+      expect.stringMatching(/^big-pipelines: drift detection could not start \(InvalidOperationException: .*\), drift unknown: StackSets took drift detection as not valid for the StackSet as it is now .*run verify again$/),
+    );
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+  });
+
+  it('StackSetNotFoundException while waiting for an operation: the stage fails saying the StackSet was deleted meanwhile, the outcome unknown, and what to do; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.goneWhileWaiting('big-pipelines');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation answered StackSetNotFoundException \("StackSet big-pipelines not found"\) while this run waited for operation xs-update-template-\w+ on it: /);
+    expect(reason).toContain('what the operation did is unknown, and this stage stopped there');
+    expect(reason).toContain('Check who else changes or deletes StackSet big-pipelines, then run the command again');
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
     const paced = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
     await prepare(paced);

@@ -1890,7 +1890,14 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     if (e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
       return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
     }
-    return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown`], unknown: true };
+    // InvalidOperationException, "The specified operation isn't valid", is an Error of DetectStackSetDrift
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html); the page says no
+    // more of when (the StackSet changing under the run is an inference).
+    const advice =
+      errorName(error) === 'InvalidOperationException'
+        ? `: StackSets took drift detection as not valid for the StackSet as it is now (another operation or change on it?); check who else changes ${ctx.name}, then run verify again`
+        : '';
+    return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown${advice}`], unknown: true };
   }
   try {
     if (operationId) await runOperationWait(ctx, operationId);

@@ -244,6 +244,15 @@
  *   `peakInstances` is the most seen at once;
  *   `holdInstances` runs another tool's operation beside them.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ * - Refusals AWS's service model lists but documents no cause for, each sent
+ *   once where a test asks (inference, VERIFY: when AWS sends them):
+ *   InvalidOperationException ("The specified operation isn't valid") on
+ *   UpdateStackSet, CreateStackInstances, UpdateStackInstances,
+ *   DeleteStackInstances or DetectStackSetDrift (`invalidOperation`), and
+ *   StackSetNotFoundException on DescribeStackSetOperation while an operation
+ *   is waited for (`goneWhileWaiting`).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
  *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
@@ -816,6 +825,8 @@ export class StackSetsProxy {
     this.dropNext.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
+    this.invalidOperations.clear();
+    this.goneAtWait.clear();
     this.drifted.clear();
     this.driftDetected.clear();
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -983,6 +994,31 @@ export class StackSetsProxy {
   }
 
   private dropNext = new Set<string>();
+
+  /**
+   * The next `action` call on `stackSet` (UpdateStackSet, CreateStackInstances, UpdateStackInstances,
+   * DeleteStackInstances or DetectStackSetDrift, each of which lists it in AWS's service model) is refused with
+   * InvalidOperationException, "The specified operation isn't valid" (its documentation there, and
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, Errors), nothing
+   * done. When AWS answers it is not documented (inference, VERIFY): the layer sends it once, where asked.
+   */
+  invalidOperation(stackSet: string, action: string): void {
+    this.invalidOperations.set(stackSet, action);
+  }
+
+  private invalidOperations = new Map<string, string>();
+
+  /**
+   * The next DescribeStackSetOperation on `stackSet` is answered StackSetNotFoundException, "The specified stack set
+   * doesn't exist" (an Error of DescribeStackSetOperation in AWS's service model,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html): the StackSet
+   * deleted by another run while ours waited, as far as the one answer shows (the StackSet itself stays; inference).
+   */
+  goneWhileWaiting(stackSet: string): void {
+    this.goneAtWait.add(stackSet);
+  }
+
+  private goneAtWait = new Set<string>();
 
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
@@ -1274,6 +1310,11 @@ export class StackSetsProxy {
       }
     }
     const call = (p: Record<string, string>) => this.motoCall(req.headers, new URLSearchParams({ Version: '2010-05-15', StackSetName: name, ...p }));
+    if (this.invalidOperations.get(name) === action) {
+      this.invalidOperations.delete(name);
+      return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
+    }
+    if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     switch (action) {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
