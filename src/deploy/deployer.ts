@@ -661,7 +661,7 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
   if (i.stackId === undefined && !inoperable(i)) {
     return (
       `the instance has no stack of its own, but stack ${stack.stackId} (${stack.status}) of this StackSet is still in account ${i.account}, outside the StackSet: ` +
-      `an earlier removal with RetainStacks (a suspended account's, or --retain-failed-stacks) left it, and it keeps its resources' names, which this create meets ("already exists"). ` +
+      `an earlier removal with RetainStacks (xstack's, of a suspended account or under --retain-failed-stacks, or another tool's) left it, and it keeps its resources' names, which this create meets ("already exists"). ` +
       `Delete it with 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} (its resources under DeletionPolicy Retain stay, and keep their names), then deploy again`
     );
   }

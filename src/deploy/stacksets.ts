@@ -1021,13 +1021,7 @@ export async function deleteStackSet(ctx: StackSetContext): Promise<void> {
       const name = errorName(error);
       if (name === 'StackSetNotFoundException') return;
       if (name === 'OperationInProgressException') {
-        try {
-          await waitWhileBusy(ctx, error, busy);
-        } catch (waiting) {
-          // Deleted by another run while this one waited for its operation: deleted, as above.
-          if (waiting instanceof XstackError && waiting.code === 'STACKSET_GONE_WHILE_WAITING') return;
-          throw waiting;
-        }
+        await waitWhileBusy(ctx, error, busy);
         continue;
       }
       if (name !== 'StackSetNotEmptyException') throw error;

@@ -609,8 +609,10 @@ const ERROR_STATUS: Readonly<Record<string, number>> = {
   StackSetNotEmptyException: 409,
   StackSetNotFoundException: 404,
   StaleRequestException: 409,
-  // CommonErrors.html
+  // Not on CommonErrors.html, which lists AccessDeniedException (400) only: an IAM refusal as the Query APIs send
+  // it (refuseDrift; inference, VERIFY).
   AccessDenied: 403,
+  // CommonErrors.html
   AccessDeniedException: 400,
   InternalFailure: 500,
   ServiceUnavailable: 503,
@@ -1027,8 +1029,9 @@ export class StackSetsProxy {
 
   /**
    * Drift detection on `stackSet` is refused at its start, as AWS answers a caller without
-   * cloudformation:DetectStackSetDrift: 403 AccessDenied (Common Errors,
-   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+   * cloudformation:DetectStackSetDrift: 403 AccessDenied (inference, VERIFY: Common Errors,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html, lists AccessDeniedException
+   * with 400 only; see ERROR_STATUS).
    */
   refuseDrift(stackSet: string): void {
     this.driftRefusals.add(stackSet);
