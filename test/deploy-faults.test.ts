@@ -118,18 +118,26 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const cfn = awsVia().cloudFormation();
     const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
-    await expect(cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }))).rejects.toMatchObject({ name: 'NameAlreadyExistsException' });
+    await expect(cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }))).rejects.toMatchObject({ name: 'NameAlreadyExistsException', $metadata: { httpStatusCode: 409 } });
     const started = await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }));
     expect(started.OperationId).toBe('op-1');
+    // Each error with the HTTP status of AWS's service model (the layer's ERROR_STATUS).
+    await expect(cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: 'none' }))).rejects.toMatchObject({ name: 'OperationNotFoundException', $metadata: { httpStatusCode: 404 } });
+    await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'absent', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-x' }))).rejects.toMatchObject({
+      name: 'StackSetNotFoundException',
+      $metadata: { httpStatusCode: 404 },
+    });
     const status = async (id: string) => (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: id }))).StackSetOperation?.Status;
     const seen = new Set([await status('op-1')]);
     expect([...seen]).toEqual(['QUEUED']);
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['900000000000'], Regions: [REGION], OperationId: 'op-2' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
+      $metadata: { httpStatusCode: 409 },
     });
     // Re-sent while it runs (hashicorp/terraform-provider-aws#28675).
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
+      $metadata: { httpStatusCode: 409 },
     });
     for (let s = await status('op-1'); s !== 'SUCCEEDED'; s = await status('op-1')) {
       seen.add(s!);
@@ -137,6 +145,7 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     }
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'OperationIdAlreadyExistsException',
+      $metadata: { httpStatusCode: 409 },
     });
     expect([...seen].sort()).toEqual(['QUEUED', 'RUNNING']);
     const instances = await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }));
@@ -146,9 +155,11 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     while ((await status('op-3')) !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 10));
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: 'op-1' }))).rejects.toMatchObject({
       name: 'StaleRequestException',
+      $metadata: { httpStatusCode: 409 },
     });
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000002'], Regions: [REGION], OperationId: 'op-3' }))).rejects.toMatchObject({
       name: 'OperationIdAlreadyExistsException',
+      $metadata: { httpStatusCode: 409 },
     });
   });
 
@@ -577,6 +588,80 @@ describe('the reconciler against the layer', () => {
     ]);
   });
 
+  it('the operation id anchors on the newest operation on any page of ListStackSetOperations: a re-run sends the same id whatever the page size', async () => {
+    // One operation a page, listed in the order of their ids' hashes (the layer's ListStackSetOperations, see its header).
+    await prepare(small, { seed: 1, operationsPageSize: 1 });
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    const done = async (OperationId: string) => {
+      while ((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId }))).StackSetOperation?.Status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 10));
+    };
+    // Made in the order of their hashes: the newest is listed on the last page, the oldest on the first.
+    const ids = ['op-a', 'op-b', 'op-c', 'op-d'].sort((a, b) => sha256(a).localeCompare(sha256(b)));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: ids[0] }));
+    await done(ids[0]);
+    for (const OperationId of ids.slice(1)) {
+      await cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody, OperationId }));
+      await done(OperationId);
+    }
+    const first = await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }));
+    expect([first.Summaries?.map((o) => o.OperationId), first.NextToken !== undefined]).toEqual([[ids[0]], true]);
+    const context = async (): Promise<StackSetContext> => ({
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+    });
+    const change: Operation = { action: 'update-instances', accounts: ['100000000001'] };
+    // The first run is refused before its operation starts (busy, none running): nothing is created, so nothing moves the anchor.
+    env.proxy.busyWithoutOperation('probe', 1);
+    expect(await runOperation(await context(), change, ['100000000001'])).toMatchObject({ other: false });
+    // The re-run reads the list in pages of 100: the same operations, on other pages.
+    env.proxy.setFaults({ seed: 1 });
+    const again = await runOperation(await context(), change, ['100000000001']);
+    const sent = env.proxy.requests.filter((r) => r.action === 'UpdateStackInstances').map((r) => [r.operationId, r.error]);
+    expect(sent).toEqual([
+      [(again as { operationId: string }).operationId, 'OperationInProgressException'],
+      [(again as { operationId: string }).operationId, undefined],
+    ]);
+  });
+
+  it('a finished operation\'s id sent again answered 200 with that id (replayReturnsOriginal, VERIFY): the deployer takes that operation\'s outcome, and nothing runs twice', async () => {
+    await prepare(small, { seed: 1, replayReturnsOriginal: true });
+    const cfn = awsVia().cloudFormation();
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    const context = async (): Promise<StackSetContext> => ({
+      cfn,
+      organizationalUnits: new Map(),
+      name: 'probe',
+      region: REGION,
+      settings: small.org.stackSets,
+      partition: 'aws',
+      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+      pollMs,
+      templateSource: async (body) => ({ TemplateBody: body }),
+    });
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    const first = (await runOperation(await context(), create, ['100000000001'])) as { operationId: string };
+    // A re-run whose list does not show that operation yet (eventually consistent): the same anchor, so the same id.
+    env.proxy.setFaults({ seed: 1, replayReturnsOriginal: true, readLagMs: 60_000 });
+    const again = await runOperation(await context(), create, ['100000000001']);
+    expect(again).toEqual({ operationId: first.operationId });
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+      [first.operationId, undefined],
+      [first.operationId, undefined],
+    ]);
+    env.proxy.setFaults({ seed: 1 });
+    expect((await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }))).Summaries?.map((o) => o.OperationId)).toEqual([first.operationId]);
+    expect(env.proxy.creations).toEqual(['probe/100000000001']);
+  });
+
   for (const killAfter of [1, 4, 9]) {
     it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
       await prepare(small);
@@ -760,6 +845,37 @@ describe('the reconciler against the layer', () => {
     for (const w of told) expect(w).toContain('stays in the account');
     const cfn = awsVia().cloudFormation();
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
+  });
+
+  it('an account added back after its instances went with RetainStacks: the kept stacks still hold their names, so its creates fail with "already exists", and the failure names the kept stack', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    env.proxy.suspend(account);
+    const removed = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
+    expect(failed(removed)).toEqual([]);
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
+    expect(env.proxy.retainedStacks.map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
+    // The kept stacks are still the account's active stacks (ListStacks), not deleted ones.
+    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const live = (await liveStacks(inAccount)).map((x) => x.StackName);
+    for (const name of holding) expect(live, name).toContain(`StackSet:${name}`);
+    // Active again and back in the org file: each create there meets the names its kept stack holds.
+    env.proxy.suspend(account, false);
+    const back = await deploy(small, awsVia(), { pollMs });
+    const broken = failed(back);
+    expect(broken.length).toBeGreaterThan(0);
+    for (const stage of broken) {
+      const reason = stage.reasons.join('\n');
+      // StackSets' reason names the resource only ("… already exists"); the deployer reads the account for the holder.
+      expect(reason, stage.stage).toMatch(
+        new RegExp(
+          `account ${account} ${REGION}: FAILED: .*already exists: the instance has no stack of its own, but stack arn:aws:cloudformation:${REGION}:${account}:stack/StackSet:${stage.stackSet}/\\S+ \\((CREATE|UPDATE)_COMPLETE\\) of this StackSet is still in account ${account}, outside the StackSet: an earlier removal with RetainStacks`,
+        ),
+      );
+      expect(reason, stage.stage).toContain(`Delete it with 'aws cloudformation delete-stack --stack-name arn:aws:cloudformation:${REGION}:${account}:stack/StackSet:${stage.stackSet}/`);
+    }
+    expect(broken.every((x) => holding.includes(x.stackSet))).toBe(true);
   });
 
   it('a suspended account skipped by a template update is a warning even if the skip leaves its LastOperationId as it was (AWS does not say): not reported as not shown the operation', async () => {
@@ -2086,6 +2202,64 @@ describe('the reconciler against the layer', () => {
     const asks = new Map<string, number>();
     for (const r of env.proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
     expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
+  });
+
+  it('InvalidOperationException on an operation (documented, cause not): its stage fails saying no operation started, that the stage stopped, who to check and to run again; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.invalidOperation('big-pipelines', 'UpdateStackSet');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation refused UpdateStackSet \(operation xs-update-template-\w+\) with InvalidOperationException \("The specified operation isn't valid/);
+    expect(reason).toContain('not valid for the StackSet as it is now');
+    expect(reason).toContain('No operation was started, and this stage stopped there');
+    expect(reason).toContain(`Check who else changes StackSet big-pipelines (aws cloudformation list-stack-set-operations --stack-set-name big-pipelines --region ${REGION}), then run the command again`);
+    // Refused once: not sent again within the run.
+    expect(env.proxy.requests.filter((r) => r.error === 'InvalidOperationException').map((r) => r.action)).toEqual(['UpdateStackSet']);
+    expect(env.proxy.requests.filter((r) => r.action === 'UpdateStackSet' && r.stackSet === 'big-pipelines')).toHaveLength(1);
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
+  it('InvalidOperationException on instance operations and on drift detection: each says what happened and what to do', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const stage = small.stages.find((st) => st.id === 'pipelines')!;
+    // The account leaves the org file: its removal (DeleteStackInstances) is refused once.
+    env.proxy.invalidOperation('big-pipelines', 'DeleteStackInstances');
+    const without = compileYaml(generateOrgYaml(1));
+    expect(stage.targets.some((a) => a.id === account)).toBe(true);
+    const s = await deploy(without, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons).join('\n');
+    expect(reasons).toMatch(/StackSet big-pipelines: CloudFormation refused DeleteStackInstances \(operation xs-delete-instances-\w+\) with InvalidOperationException .*No operation was started, and this stage stopped there/);
+    await deployUntilDone(without, 1);
+    // Drift detection refused so: that StackSet's drift unknown, with the advice.
+    const manifest = JSON.parse(without.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    env.proxy.invalidOperation('big-pipelines', 'DetectStackSetDrift');
+    const result = await verify(without, awsVia(), hashes, { pollMs });
+    expect(result.drift).toContainEqual(
+      expect.stringMatching(/^big-pipelines: drift detection could not start \(InvalidOperationException: .*\), drift unknown: StackSets took drift detection as not valid for the StackSet as it is now .*run verify again$/),
+    );
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+  });
+
+  it('StackSetNotFoundException while waiting for an operation: the stage fails saying the StackSet was deleted meanwhile, the outcome unknown, and what to do; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.goneWhileWaiting('big-pipelines');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation answered StackSetNotFoundException \("StackSet big-pipelines not found"\) while this run waited for operation xs-update-template-\w+ on it: /);
+    expect(reason).toContain('what the operation did is unknown, and this stage stopped there');
+    expect(reason).toContain('Check who else changes or deletes StackSet big-pipelines, then run the command again');
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
   });
 
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {

@@ -651,8 +651,22 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
     );
   }
   if (!stack) return undefined;
-  const state = `its stack ${stack.stackId} is ${stack.status}${stack.reason ? ` (${stack.reason})` : ''}`;
   const as = `with account ${i.account}'s credentials`;
+  // StackSets lists no stack for this instance (its create failed), yet the account has an active stack of this
+  // StackSet: not the instance's, but one an earlier removal with RetainStacks left there ("Removes the stack instances
+  // from the specified stack set, but doesn't delete the stacks",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html). It keeps its
+  // resources' custom names ("Resource names must be unique across all your active stacks",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), which the create
+  // then meets ("already exists").
+  if (i.stackId === undefined && !inoperable(i)) {
+    return (
+      `the instance has no stack of its own, but stack ${stack.stackId} (${stack.status}) of this StackSet is still in account ${i.account}, outside the StackSet: ` +
+      `an earlier removal with RetainStacks (xstack's, of a suspended account or under --retain-failed-stacks, or another tool's) left it, and it keeps its resources' names, which this create meets ("already exists"). ` +
+      `Delete it with 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} (its resources under DeletionPolicy Retain stay, and keep their names), then deploy again`
+    );
+  }
+  const state = `its stack ${stack.stackId} is ${stack.status}${stack.reason ? ` (${stack.reason})` : ''}`;
   const failed = (status: string) => stack.failedResources.filter((r) => r.status === status).map((r) => r.logicalId);
   switch (stack.status) {
     // "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated, but it can be rolled back to a working state
@@ -1886,7 +1900,14 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     if (e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
       return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
     }
-    return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown`], unknown: true };
+    // InvalidOperationException, "The specified operation isn't valid", is an Error of DetectStackSetDrift
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html); the page says no
+    // more of when (the StackSet changing under the run is an inference).
+    const advice =
+      errorName(error) === 'InvalidOperationException'
+        ? `: StackSets took drift detection as not valid for the StackSet as it is now (another operation or change on it?); check who else changes ${ctx.name}, then run verify again`
+        : '';
+    return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown${advice}`], unknown: true };
   }
   try {
     if (operationId) await runOperationWait(ctx, operationId);

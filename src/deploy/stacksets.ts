@@ -608,17 +608,15 @@ export class StackSetBusyError extends XstackError {
 }
 
 /**
- * The newest operation on the first page of a StackSet's operations: one
- * call however long the history (the API reference promises no order). Were
- * the anchor stale (a long history listed oldest first), a reused id meets
- * OperationIdAlreadyExists on a finished operation and is replaced (below),
- * so the anchor only saves that round trip. Looking for a running operation
- * is another matter: that reads every page (runningOperation).
+ * The newest of a StackSet's operations, every page read: ListStackSetOperations promises no order, and "If the
+ * number of available results exceeds this maximum, the response includes a NextToken value"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html), so the newest
+ * may be on any page. Read from the first page only, the anchor of the operation id would change between runs once
+ * the history passes a page, and a retried attempt would no longer send the same id (review s24 m3).
  */
 export async function lastOperation(ctx: StackSetContext): Promise<{ id: string; status: string } | undefined> {
-  const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
   let newest: { id: string; status: string; at: number } | undefined;
-  for (const op of page.Summaries ?? []) {
+  for await (const op of stackSetOperations(ctx)) {
     const at = op.CreationTimestamp?.getTime() ?? 0;
     if (op.OperationId && (!newest || at > newest.at || (at === newest.at && op.OperationId > newest.id))) newest = { id: op.OperationId, status: op.Status ?? 'UNKNOWN', at };
   }
@@ -765,6 +763,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         await sleep(ctx.pollMs);
         continue;
       }
+      if (name === 'InvalidOperationException') throw invalidOperationError(ctx, op, id, error);
       if (name === 'StaleRequestException') {
         // "Another operation has been performed on this StackSet since the specified operation was performed"
         // (Errors of UpdateStackSet, CreateStackInstances, UpdateStackInstances, DeleteStackInstances:
@@ -878,6 +877,60 @@ export const NOT_FOUND_POLLS = 10;
 
 /** Its CreationTimestamp once it SUCCEEDED, if AWS gave one (StackSetOperation.CreationTimestamp, API_StackSetOperation.html). */
 export async function waitForOperation(ctx: StackSetContext, id: string, options = { failOnError: true }): Promise<Date | undefined> {
+  try {
+    return await waitFor(ctx, id, options);
+  } catch (error) {
+    if (errorName(error) === 'StackSetNotFoundException') throw goneWhileWaitingError(ctx, id, error);
+    throw error;
+  }
+}
+
+/**
+ * Refused with InvalidOperationException, "The specified operation isn't valid", an Error of UpdateStackSet,
+ * CreateStackInstances, UpdateStackInstances and DeleteStackInstances (AWS's service model, and
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html). The pages say no
+ * more of when; the likeliest cause is the StackSet changed under the run (an inference). No operation was started,
+ * so this is no race to retry blindly: the stage stops, and the next run reads the StackSet afresh.
+ */
+function invalidOperationError(ctx: StackSetContext, op: Operation, id: string, cause: unknown): XstackError {
+  const told = ((cause as Error | undefined)?.message ?? '').trim().replace(/\.$/, '');
+  return new XstackError(
+    'INVALID_OPERATION',
+    `StackSet ${ctx.name}: CloudFormation refused ${API_ACTION[op.action]} (operation ${id}) with InvalidOperationException${told ? ` ("${told}")` : ''}: ` +
+      `StackSets took the operation as not valid for the StackSet as it is now, most likely because another deploy, a person or another tool changed it since this run read it. ` +
+      `No operation was started, and this stage stopped there. Check who else changes StackSet ${ctx.name} (aws cloudformation list-stack-set-operations --stack-set-name ${ctx.name} --region ${ctx.region}), ` +
+      `then run the command again, which reads the StackSet afresh`,
+    { cause },
+  );
+}
+
+/**
+ * StackSetNotFoundException, "The specified stack set doesn't exist", while waiting for an operation: an Error of
+ * DescribeStackSetOperation and ListStackSetOperationResults (AWS's service model;
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html). The StackSet
+ * was deleted meanwhile, by another run or a person (an inference: the pages say no more). The operation's outcome is
+ * unknown, so the stage stops; the next run reads the StackSet afresh, and creates it again if it is gone.
+ */
+function goneWhileWaitingError(ctx: StackSetContext, id: string, cause: unknown): XstackError {
+  const told = ((cause as Error | undefined)?.message ?? '').trim().replace(/\.$/, '');
+  return new XstackError(
+    'STACKSET_GONE_WHILE_WAITING',
+    `StackSet ${ctx.name}: CloudFormation answered StackSetNotFoundException${told ? ` ("${told}")` : ''} while this run waited for operation ${id} on it: ` +
+      `the StackSet was deleted meanwhile (by another destroy, or a person), so what the operation did is unknown, and this stage stopped there. ` +
+      `Check who else changes or deletes StackSet ${ctx.name}, then run the command again, which reads it afresh (deploy creates it again if it is gone)`,
+    { cause },
+  );
+}
+
+/** The API call each operation is sent as. */
+const API_ACTION: Record<Operation['action'], string> = {
+  'update-template': 'UpdateStackSet',
+  'create-instances': 'CreateStackInstances',
+  'update-instances': 'UpdateStackInstances',
+  'delete-instances': 'DeleteStackInstances',
+};
+
+async function waitFor(ctx: StackSetContext, id: string, options: { failOnError: boolean }): Promise<Date | undefined> {
   for (let notFound = 0; ; ) {
     const { status, reason, createdAt } = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return createdAt;

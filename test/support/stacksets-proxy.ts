@@ -52,10 +52,16 @@
  *   one comes from S3 (TemplateURL, up to 1 MB), read here from moto's S3 as
  *   CloudFormation reads it: "Structure that contains the template body with
  *   a minimum length of 1 byte and a maximum length of 51,200 bytes", same page.
- * - Throttling (400 Throttling) and 5xx (InternalFailure, ServiceUnavailable)
- *   on any CloudFormation call, and dropped connections (before the request is
- *   handled, or after it was handled and before the answer).
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html
+ * - Throttling (400 Throttling, "Rate exceeded") and 5xx (InternalFailure,
+ *   ServiceUnavailable) on any CloudFormation call, and dropped connections
+ *   (before the request is handled, or after it was handled and before the
+ *   answer). The 5xx codes are the Common Errors page's
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+ *   That page names the throttling code ThrottlingException, but CloudFormation
+ *   has been seen to answer `Throttling` / "Rate exceeded", status 400
+ *   (aws/aws-sam-cli#2671: "An error occurred (Throttling) when calling the
+ *   DescribeStacks operation"; eksctl-io/eksctl#567: "Throttling: Rate
+ *   exceeded, status code: 400"), so the layer sends that; the SDK retries both.
  * - Custom names: a create or update that would give a resource a custom name
  *   another active stack of the account holds fails the account ("Resource
  *   names must be unique across all your active stacks",
@@ -144,8 +150,13 @@
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
  * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
- *   the stack even so).
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
+ *   the stack even so). The stack "Removes the stack instances from the
+ *   specified stack set, but doesn't delete the stacks"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html),
+ *   so the layer keeps it as an active stack of the account: its custom names
+ *   stay taken (a later create there of the same names fails, see Custom
+ *   names), ListStacks lists it with the status it had (DELETE_FAILED where
+ *   `stackStatus` said so) and DescribeStacks of its id answers that status.
  * - An operation that fails as a whole (`failOperation`): it ends FAILED
  *   having attempted no account, so ListStackSetOperationResults lists none,
  *   and DescribeStackSetOperation gives why in its StatusReason ("The status
@@ -191,6 +202,17 @@
  *   with OperationInProgressException, not OperationIdAlreadyExists
  *   (hashicorp/terraform-provider-aws#28675, fixed by #41388 in the provider);
  *   `dropAnswer` loses one answer so that the SDK re-sends it.
+ * - A finished operation's id sent again: AWS documents OperationId as "an
+ *   idempotency token, to ensure that CloudFormation performs the stack set
+ *   operation only once, even if you retry the request multiple times"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html)
+ *   but not what such a retry is answered. The layer's readings, each VERIFY:
+ *   OperationIdAlreadyExistsException when no other operation ran since;
+ *   StaleRequestException when one did (the layer's own reading of "Another
+ *   operation has been performed on this stack set since the specified
+ *   operation was performed", UpdateStackSet's Errors); or, with
+ *   `replayReturnsOriginal`, 200 with the same OperationId and nothing done,
+ *   as an idempotency token is commonly honoured.
  * - `busyWithoutOperation`: operations (or DeleteStackSet) refused with
  *   OperationInProgressException while none runs (see the method).
  * - DeleteStackSet (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html,
@@ -209,13 +231,28 @@
  *   account and Region (`instanceOperationQuota`): an operation whose
  *   instances would pass it, beside those of the operations still QUEUED or
  *   RUNNING, is refused with LimitExceededException ("The quota for the
- *   resource has already been reached", CreateStackInstances' Errors). An
+ *   resource has already been reached", CreateStackInstances' Errors;
+ *   AWS's service model lists it for CreateStackSet and CreateStackInstances
+ *   only: that UpdateStackSet, UpdateStackInstances and DeleteStackInstances
+ *   are refused with it too is an inference, VERIFY, from the quota page,
+ *   whose count "includes stack instances affected by stack set creation and
+ *   update operations, as well as creating, updating, or deleting stack
+ *   instances directly"; the deployer treats it alike for every operation). An
  *   operation counts every instance it targets (its accounts, or an
  *   UpdateStackSet's listed instances but INOPERABLE ones), whatever its
  *   concurrency, as the deployer's budget does (src/deploy/instance-budget.ts).
  *   `peakInstances` is the most seen at once;
  *   `holdInstances` runs another tool's operation beside them.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ * - Refusals AWS's service model lists but documents no cause for, each sent
+ *   once where a test asks (inference, VERIFY: when AWS sends them):
+ *   InvalidOperationException ("The specified operation isn't valid") on
+ *   UpdateStackSet, CreateStackInstances, UpdateStackInstances,
+ *   DeleteStackInstances or DetectStackSetDrift (`invalidOperation`), and
+ *   StackSetNotFoundException on DescribeStackSetOperation while an operation
+ *   is waited for (`goneWhileWaiting`).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html,
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
  *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
@@ -261,8 +298,9 @@
  *   ("Summary information for stacks that have been deleted is kept for 90
  *   days", moto's own answer), an instance stack the layer deleted with its
  *   DeletionTime ("The time the stack was deleted", StackSummary; moto gives
- *   none), and one a RetainStacks delete kept not listed as deleted (moto
- *   deletes it even so: see RetainStacks above).
+ *   none), and one a RetainStacks delete kept listed as live, with the status
+ *   it had (moto deletes it even so: see RetainStacks above); StackStatusFilter
+ *   is applied by the layer, after that.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html
  * - DescribeStackResources answers a stack's first 100 resources only ("Only
  *   the first 100 resources will be returned. If your stack has more
@@ -389,6 +427,11 @@ export interface Faults {
    * that instance's LastOperationId as it was. Default: a skip sets it, as any attempt does.
    */
   skipsKeepLastOperationId?: boolean;
+  /**
+   * VERIFY (AWS does not say what a finished operation's id sent again is answered; see the header): such a request
+   * is answered 200 with the same OperationId, nothing done, instead of OperationIdAlreadyExists or StaleRequest.
+   */
+  replayReturnsOriginal?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -545,6 +588,45 @@ const envelope = (action: string, result: string) =>
 const errorXml = (code: string, message: string, type = 'Sender') =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>xstack-proxy</RequestId></ErrorResponse>`;
 
+/**
+ * The HTTP status of each error code the layer answers. The StackSets errors are each error shape's
+ * "error": {"httpStatusCode"} in AWS's service model (botocore 1.35.99, data/cloudformation/2010-05-15/service-2.json,
+ * the source of the API reference's "HTTP Status Code" lines, e.g.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html, Errors). The others are
+ * CloudFormation's common errors (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html);
+ * Throttling as AWS has been seen to send it (see the header: observed answers, not that page's code).
+ */
+const ERROR_STATUS: Readonly<Record<string, number>> = {
+  // service-2.json
+  CreatedButModifiedException: 409,
+  InvalidOperationException: 400,
+  LimitExceededException: 400,
+  NameAlreadyExistsException: 409,
+  OperationIdAlreadyExistsException: 409,
+  OperationInProgressException: 409,
+  OperationNotFoundException: 404,
+  StackInstanceNotFoundException: 404,
+  StackSetNotEmptyException: 409,
+  StackSetNotFoundException: 404,
+  StaleRequestException: 409,
+  // Not on CommonErrors.html, which lists AccessDeniedException (400) only: an IAM refusal as the Query APIs send
+  // it (refuseDrift; inference, VERIFY).
+  AccessDenied: 403,
+  // CommonErrors.html
+  AccessDeniedException: 400,
+  InternalFailure: 500,
+  ServiceUnavailable: 503,
+  Throttling: 400,
+  ValidationError: 400,
+};
+
+/** A CloudFormation error answer, its status from ERROR_STATUS (5xx: the Receiver's fault). */
+function cfnError(code: string, message: string): { status: number; body: string } {
+  const status = ERROR_STATUS[code];
+  if (status === undefined) throw new Error(`stacksets proxy: no HTTP status known for ${code}: add it to ERROR_STATUS from the service model`);
+  return { status, body: errorXml(code, message, status >= 500 ? 'Receiver' : 'Sender') };
+}
+
 /** EC2's error document (its own shape, not the Query protocol's ErrorResponse): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html */
 const ec2ErrorXml = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>xstack-proxy</RequestID></Response>`;
@@ -618,6 +700,9 @@ async function attemptInBatches(
   return [];
 }
 
+/** `applied`'s key for a stack a RetainStacks delete left in its account: `<StackSet>#retained#<n>`. */
+const RETAINED_KEY = '#retained#';
+
 const MUTATING: Record<string, Action> = { CreateStackInstances: 'CREATE', UpdateStackInstances: 'UPDATE', DeleteStackInstances: 'DELETE', UpdateStackSet: 'UPDATE' };
 const DEFAULT_ADMIN_ROLE = /:role\/AWSCloudFormationStackSetAdministrationRole$/;
 
@@ -662,6 +747,7 @@ export class StackSetsProxy {
   private driftDetected = new Set<string>();
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
+  private retainedCount = 0;
 
   /** Every EC2 call, by action, in order. */
   readonly ec2Calls: string[] = [];
@@ -715,6 +801,8 @@ export class StackSetsProxy {
     this.executionRoles.clear();
     this.retainedStacks.length = 0;
     this.applied.clear();
+    this.retainedCount = 0;
+    this.retainedStackIds.clear();
     this.occupiers.clear();
     this.modifiedAtCreate.clear();
     this.stackDeletions.clear();
@@ -739,6 +827,8 @@ export class StackSetsProxy {
     this.dropNext.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
+    this.invalidOperations.clear();
+    this.goneAtWait.clear();
     this.drifted.clear();
     this.driftDetected.clear();
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
@@ -907,6 +997,31 @@ export class StackSetsProxy {
 
   private dropNext = new Set<string>();
 
+  /**
+   * The next `action` call on `stackSet` (UpdateStackSet, CreateStackInstances, UpdateStackInstances,
+   * DeleteStackInstances or DetectStackSetDrift, each of which lists it in AWS's service model) is refused with
+   * InvalidOperationException, "The specified operation isn't valid" (its documentation there, and
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, Errors), nothing
+   * done. When AWS answers it is not documented (inference, VERIFY): the layer sends it once, where asked.
+   */
+  invalidOperation(stackSet: string, action: string): void {
+    this.invalidOperations.set(stackSet, action);
+  }
+
+  private invalidOperations = new Map<string, string>();
+
+  /**
+   * The next DescribeStackSetOperation on `stackSet` is answered StackSetNotFoundException, "The specified stack set
+   * doesn't exist" (an Error of DescribeStackSetOperation in AWS's service model,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html): the StackSet
+   * deleted by another run while ours waited, as far as the one answer shows (the StackSet itself stays; inference).
+   */
+  goneWhileWaiting(stackSet: string): void {
+    this.goneAtWait.add(stackSet);
+  }
+
+  private goneAtWait = new Set<string>();
+
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
     this.driftFailures.add(stackSet);
@@ -914,8 +1029,9 @@ export class StackSetsProxy {
 
   /**
    * Drift detection on `stackSet` is refused at its start, as AWS answers a caller without
-   * cloudformation:DetectStackSetDrift: 403 AccessDenied (Common Errors,
-   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html).
+   * cloudformation:DetectStackSetDrift: 403 AccessDenied (inference, VERIFY: Common Errors,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html, lists AccessDeniedException
+   * with 400 only; see ERROR_STATUS).
    */
   refuseDrift(stackSet: string): void {
     this.driftRefusals.add(stackSet);
@@ -1007,15 +1123,15 @@ export class StackSetsProxy {
     try {
       if (this.chance(this.faults.throttle)) {
         this.counts.throttled++;
-        return this.reply(res, 400, errorXml('Throttling', 'Rate exceeded'));
+        return this.replyWith(res, cfnError('Throttling', 'Rate exceeded'));
       }
       if (this.chance(this.faults.serverError)) {
         this.counts.serverErrors++;
-        return this.random() < 0.5 ? this.reply(res, 500, errorXml('InternalFailure', 'internal failure', 'Receiver')) : this.reply(res, 503, errorXml('ServiceUnavailable', 'service unavailable', 'Receiver'));
+        return this.replyWith(res, this.random() < 0.5 ? cfnError('InternalFailure', 'internal failure') : cfnError('ServiceUnavailable', 'service unavailable'));
       }
       if (this.afterRetainStacks?.armed && this.afterRetainStacks.action === action) {
         this.afterRetainStacks = undefined;
-        return this.reply(res, 400, errorXml('AccessDeniedException', `You do not have sufficient access to perform this action (${action}, refused by the test layer after a RetainStacks delete)`));
+        return this.replyWith(res, cfnError('AccessDeniedException', `You do not have sufficient access to perform this action (${action}, refused by the test layer after a RetainStacks delete)`));
       }
       const mutating = action in MUTATING || action === 'CreateStackSet';
       const drop = this.dropNext.delete(action) ? 'after' : mutating && this.chance(this.faults.dropConnection) ? (this.random() < 0.5 ? 'before' : 'after') : undefined;
@@ -1041,7 +1157,7 @@ export class StackSetsProxy {
       if (answer) return this.reply(res, answer.status, answer.body);
       return this.pipe(req, body, res);
     } catch (error) {
-      return this.reply(res, 500, errorXml('InternalFailure', `stacksets proxy: ${(error as Error).message}`, 'Receiver'));
+      return this.replyWith(res, cfnError('InternalFailure', `stacksets proxy: ${(error as Error).message}`));
     }
   }
 
@@ -1146,6 +1262,10 @@ export class StackSetsProxy {
     return (await sts.send(new GetCallerIdentityCommand({}))).Account;
   }
 
+  private replyWith(res: ServerResponse, answer: { status: number; body: string }): void {
+    this.reply(res, answer.status, answer.body);
+  }
+
   private reply(res: ServerResponse, status: number, body: string): void {
     res.writeHead(status, { 'content-type': 'text/xml' });
     res.end(body);
@@ -1177,14 +1297,14 @@ export class StackSetsProxy {
     if (action === 'CreateStackSet' || action === 'UpdateStackSet') {
       const inline = params.get('TemplateBody');
       if (inline !== null && Buffer.byteLength(inline) > 51_200) {
-        return { status: 400, body: errorXml('ValidationError', `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200`) };
+        return cfnError('ValidationError', `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200`);
       }
       const url = params.get('TemplateURL');
       if (url !== null) {
         const body = await this.templateFromS3(url);
-        if (body === undefined) return { status: 400, body: errorXml('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`) };
+        if (body === undefined) return cfnError('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`);
         // "The location of the file that contains the template body … Maximum size: 1 MB" (API_CreateStackSet.html, TemplateURL).
-        if (Buffer.byteLength(body) > 1_000_000) return { status: 400, body: errorXml('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`) };
+        if (Buffer.byteLength(body) > 1_000_000) return cfnError('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`);
         // moto is given the body: it reads S3 URLs of its own shape only.
         params.delete('TemplateURL');
         params.set('TemplateBody', body);
@@ -1193,14 +1313,19 @@ export class StackSetsProxy {
       }
     }
     const call = (p: Record<string, string>) => this.motoCall(req.headers, new URLSearchParams({ Version: '2010-05-15', StackSetName: name, ...p }));
+    if (this.invalidOperations.get(name) === action) {
+      this.invalidOperations.delete(name);
+      return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
+    }
+    if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     switch (action) {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
-        if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return { status: 400, body: errorXml('NameAlreadyExistsException', `StackSet ${name} already exists`) };
+        if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return cfnError('NameAlreadyExistsException', `StackSet ${name} already exists`);
         if (this.modifiedAtCreate.delete(name)) {
           const made = (await this.answer(action, params, req, raw)) ?? (await this.motoCall(req.headers, params));
           if (made.status !== 200) return made;
-          return { status: 409, body: errorXml('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`) };
+          return cfnError('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`);
         }
         this.operations.delete(name);
         this.lastOperations.delete(name);
@@ -1224,7 +1349,7 @@ export class StackSetsProxy {
         return this.deleteStackSet(name, req.headers);
       case 'DescribeStackSetOperation': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId') && this.visible(o.created, this.faults.describeLagMs ?? 0));
-        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        if (!op) return cfnError('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`);
         return { status: 200, body: envelope(action, `<StackSetOperation>${this.operationXml(op)}</StackSetOperation>`) };
       }
       case 'ListStackSetOperations': {
@@ -1237,7 +1362,7 @@ export class StackSetsProxy {
       }
       case 'ListStackSetOperationResults': {
         const op = this.operations.get(name)?.find((o) => o.id === params.get('OperationId'));
-        if (!op) return { status: 400, body: errorXml('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`) };
+        if (!op) return cfnError('OperationNotFoundException', `Operation ${params.get('OperationId')} not found`);
         const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
@@ -1247,8 +1372,12 @@ export class StackSetsProxy {
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
-      case 'ListStacks':
-        return this.listStacks(params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'ListStacks': {
+        const all = new URLSearchParams(raw.toString('utf8'));
+        setMembers(all, 'StackStatusFilter', []);
+        all.delete('NextToken');
+        return this.listStacks(params, await this.motoCall(req.headers, all));
+      }
       case 'ListStackInstances':
         return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DetectStackSetDrift':
@@ -1262,9 +1391,15 @@ export class StackSetsProxy {
         const moto = kept ? { status: 200, body: kept } : await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
         return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, moto));
       }
-      case 'DescribeStacks':
-        if (this.stackStates.size === 0) return undefined;
-        return this.stuckStacks(await this.accountOfRequest(req), await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
+      case 'DescribeStacks': {
+        if (this.stackStates.size === 0 && this.retainedStackIds.size === 0) return undefined;
+        const described = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
+        const kept = this.retainedStackIds.get(params.get('StackName') ?? '');
+        // A retained stack (moto deleted it), by its id: still there, with the status it had (see deletedRows).
+        if (kept && described.status === 200) return { status: 200, body: described.body.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${kept}</StackStatus>`).replace(/<DeletionTime>[^<]*<\/DeletionTime>/, '') };
+        if (this.stackStates.size === 0) return described;
+        return this.stuckStacks(await this.accountOfRequest(req), described);
+      }
     }
     if (!(action in MUTATING)) return undefined;
     return this.startOperation(action, name, params, req.headers);
@@ -1294,19 +1429,19 @@ export class StackSetsProxy {
     await another?.(headers);
     const refusals = this.busyDeletes.get(name) ?? 0;
     if (refusals > 0) this.busyDeletes.set(name, refusals - 1);
-    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
+    if (this.running(name) || refusals > 0) return this.inProgress(name);
     const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
-    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
-    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return { status: 400, body: errorXml('StackSetNotEmptyException', `StackSet ${name} still has instances`) };
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    if ([...(this.overlays.get(name)?.values() ?? [])].some((o) => o.phantom)) return cfnError('StackSetNotEmptyException', `StackSet ${name} still has instances`);
     // moto's answer, made here so that `requests` records its error (StackSetNotEmptyException for its instances).
     return this.motoCall(headers, new URLSearchParams({ Action: 'DeleteStackSet', Version: '2010-05-15', StackSetName: name }));
   }
 
   /** OperationInProgressException, naming the running operation when `inProgressNamesOperation` (see Faults). */
-  private inProgress(name: string): string {
+  private inProgress(name: string): { status: number; body: string } {
     const running = (this.operations.get(name) ?? []).find((o) => o.status === 'QUEUED' || o.status === 'RUNNING');
     const named = this.faults.inProgressNamesOperation && running ? `: ${running.id}` : '';
-    return errorXml('OperationInProgressException', `Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/${name}:0 is in progress${named}`);
+    return cfnError('OperationInProgressException', `Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/${name}:0 is in progress${named}`);
   }
 
   private running(name: string): boolean {
@@ -1324,7 +1459,7 @@ export class StackSetsProxy {
       for (const key of [...params.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') params.delete(key);
     }
     const described = await this.motoCall(headers, new URLSearchParams({ Action: 'DescribeStackSet', Version: '2010-05-15', StackSetName: name }));
-    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return { status: 400, body: errorXml('StackSetNotFoundException', `StackSet ${name} not found`) };
+    if (described.status !== 200 || tag(described.body, 'Status') !== 'ACTIVE') return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     const id = params.get('OperationId') ?? crypto.randomUUID();
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
@@ -1333,17 +1468,19 @@ export class StackSetsProxy {
     // A request re-sent under the id of an operation still running meets OperationInProgressException
     // (hashicorp/terraform-provider-aws#28675: "an OperationInProgressException error that shares the same operation id").
     if (same && (same.status === 'QUEUED' || same.status === 'RUNNING')) {
-      return { status: 400, body: this.inProgress(name) };
+      return this.inProgress(name);
     }
-    // A finished operation's id re-sent after another operation ran on the StackSet: StaleRequestException, "Another
-    // operation has been performed on this StackSet since the specified operation was performed" ("the specified
-    // operation" is the one the id names; Errors of CreateStackInstances and UpdateStackSet, review s16-models F5).
-    // Operations are listed here in the order they were asked for.
+    // A finished operation's id re-sent (see the header, VERIFY): `replayReturnsOriginal`, its original answer.
+    if (same && this.faults.replayReturnsOriginal) return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+    // After another operation ran on the StackSet: StaleRequestException, "Another operation has been performed on
+    // this StackSet since the specified operation was performed" (Errors of CreateStackInstances and UpdateStackSet),
+    // reading "the specified operation" as the one the id names: the layer's reading, VERIFY (review s16-models F5,
+    // s24 m8). Operations are listed here in the order they were asked for.
     if (same && ops.indexOf(same) < ops.length - 1) {
-      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+      return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
     if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
-      return { status: 400, body: errorXml('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`) };
+      return cfnError('OperationIdAlreadyExistsException', `The operation ID ${id} already exists`);
     }
     this.occupiers.get(name)?.();
     this.occupiers.delete(name);
@@ -1357,13 +1494,13 @@ export class StackSetsProxy {
       // deployer never sends a refused id twice.
       const then = new Date(0);
       ops.push({ id: 'someone-else-stale', stackSet: name, action: 'UPDATE', status: 'SUCCEEDED', created: then, ended: then, results: [] });
-      return { status: 400, body: errorXml('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.') };
+      return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
     const gone = this.goneAtUpdate.get(name);
     if (gone && action === 'UpdateStackInstances' && this.accountsOf(params).includes(gone)) {
       this.goneAtUpdate.delete(name);
       await this.deletedByAnotherDeployer(name, gone, members(params, 'Regions')[0] ?? 'us-east-1', headers);
-      return { status: 400, body: errorXml('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${gone}`) };
+      return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${gone}`);
     }
     if (rival === 'same-change') {
       const theirs = new URLSearchParams(params);
@@ -1372,23 +1509,23 @@ export class StackSetsProxy {
     }
     const refusals = this.busyRefusals.get(name) ?? 0;
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
-    if (this.running(name) || refusals > 0) return { status: 400, body: this.inProgress(name) };
+    if (this.running(name) || refusals > 0) return this.inProgress(name);
     if (action === 'UpdateStackSet') {
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
-        return { status: 400, body: errorXml('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role') };
+        return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
       }
     }
     if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
       const resolved = action === 'CreateStackInstances' ? await this.resolveCreateTargets(name, params, headers) : await this.resolveInstanceTargets(name, params, headers);
-      if (typeof resolved === 'string') return { status: 400, body: errorXml('ValidationError', resolved) };
+      if (typeof resolved === 'string') return cfnError('ValidationError', resolved);
       params = resolved;
     }
     const instancesAtOnce = await this.instancesAtOnce(action, name, params, headers);
     const inOperations = [...this.operations.values()].flat().filter((o) => o.status === 'QUEUED' || o.status === 'RUNNING').reduce((n, o) => n + (o.instancesAtOnce ?? 0), 0);
     const quota = this.faults.instanceOperationQuota;
     if (quota !== undefined && inOperations + instancesAtOnce > quota) {
-      return { status: 400, body: errorXml('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`) };
+      return cfnError('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`);
     }
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
     const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
@@ -1541,8 +1678,13 @@ export class StackSetsProxy {
       await this.applyToMoto(action, params, headers, name, ok, motoInstances);
       for (const account of ok) {
         const stacks = this.applied.get(account) ?? this.applied.set(account, new Map()).get(account)!;
-        if (action === 'DeleteStackInstances') stacks.delete(name);
-        else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
+        if (action === 'DeleteStackInstances') {
+          const kept = stacks.get(name);
+          stacks.delete(name);
+          // A RetainStacks delete "doesn't delete the stacks" (API_DeleteStackInstances.html): the stack stays active in
+          // the account, outside the StackSet, and keeps its custom names (see the header, review s24 M1).
+          if (retainStacks && kept !== undefined) stacks.set(`${name}${RETAINED_KEY}${this.retainedCount++}`, kept);
+        } else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
       }
       for (const account of ok) {
         if (action === 'DeleteStackInstances') {
@@ -1760,9 +1902,17 @@ export class StackSetsProxy {
     if (action === 'DeleteStackInstances') {
       const inMoto = ok.filter((a) => motoInstances.has(a));
       const region = members(params, 'Regions')[0] ?? 'us-east-1';
-      for (const account of inMoto) await this.keepResourceList(name, account, region);
+      const before = new Map<string, { id: string; status: string } | undefined>();
+      for (const account of inMoto) before.set(account, await this.keepResourceList(name, account, region));
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
-      for (const account of inMoto) this.stackDeleted(name, account, params.get('RetainStacks') === 'true');
+      for (const account of inMoto) {
+        const stack = before.get(account);
+        const retained = params.get('RetainStacks') === 'true';
+        // The status it keeps: moto's last, or the one `stackStatus` gives it (a DELETE_FAILED stack stays so).
+        const status = this.stackStates.get(`${name}/${account}`)?.status ?? stack?.status ?? 'UPDATE_COMPLETE';
+        this.stackDeleted(name, account, retained, status);
+        if (retained && stack) this.retainedStackIds.set(stack.id, status);
+      }
       return;
     }
     // An instance whose create failed is not in moto: the CreateStackInstances that retries it creates it there (an
@@ -1854,12 +2004,15 @@ export class StackSetsProxy {
    * Each instance stack the layer had moto delete, per account and stack name, in the order of the deletes: when, and
    * whether under RetainStacks (AWS keeps that stack; moto deletes it even so).
    */
-  private stackDeletions = new Map<string, Array<{ at: Date; retained: boolean }>>();
+  private stackDeletions = new Map<string, Array<{ at: Date; retained: boolean; status?: string }>>();
 
-  private stackDeleted(stackSet: string, account: string, retained: boolean): void {
+  private stackDeleted(stackSet: string, account: string, retained: boolean, status?: string): void {
     const key = `${account}/StackSet:${stackSet}`;
-    this.stackDeletions.set(key, [...(this.stackDeletions.get(key) ?? []), { at: new Date(), retained }]);
+    this.stackDeletions.set(key, [...(this.stackDeletions.get(key) ?? []), { at: new Date(), retained, ...(status ? { status } : {}) }]);
   }
+
+  /** Stack id → the status it had, of each stack a RetainStacks delete left (moto deleted it): DescribeStacks answers it so. */
+  private retainedStackIds = new Map<string, string>();
 
   /**
    * ListStackResources of each instance stack, read just before the layer has moto delete it, by stack id: what AWS
@@ -1869,20 +2022,22 @@ export class StackSetsProxy {
    */
   private deletedStackResources = new Map<string, string>();
 
-  private async keepResourceList(stackSet: string, account: string, region: string): Promise<void> {
+  private async keepResourceList(stackSet: string, account: string, region: string): Promise<{ id: string; status: string } | undefined> {
     const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     const stack = await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` })).then((o) => o.Stacks?.[0], () => undefined);
-    if (!stack?.StackId) return;
+    if (!stack?.StackId) return undefined;
     const rows = ((await cfn.send(new ListStackResourcesCommand({ StackName: stack.StackId }))).StackResourceSummaries ?? []).map(
       (r) =>
         `<member><LogicalResourceId>${xmlEscape(r.LogicalResourceId ?? '')}</LogicalResourceId><PhysicalResourceId>${xmlEscape(r.PhysicalResourceId ?? '')}</PhysicalResourceId><ResourceType>${r.ResourceType ?? ''}</ResourceType><ResourceStatus>${r.ResourceStatus ?? ''}</ResourceStatus><LastUpdatedTimestamp>${(r.LastUpdatedTimestamp ?? new Date()).toISOString()}</LastUpdatedTimestamp></member>`,
     );
     this.deletedStackResources.set(stack.StackId, envelope('ListStackResources', `<StackResourceSummaries>${rows.join('')}</StackResourceSummaries>`));
+    return { id: stack.StackId, status: stack.StackStatus ?? 'UPDATE_COMPLETE' };
   }
 
   /**
-   * A deleted instance stack's row as AWS lists it (see the header): with its DeletionTime, and none for a stack a
-   * RetainStacks delete kept (moto lists it deleted). moto lists deleted stacks in the order they were deleted.
+   * A deleted instance stack's row as AWS lists it (see the header): with its DeletionTime; a stack a RetainStacks
+   * delete kept (moto lists it deleted) as still there, with the status it had. moto lists deleted stacks in the order
+   * they were deleted.
    */
   private deletedRows(rows: string[]): string[] {
     const seen = new Map<string, number>();
@@ -1894,15 +2049,21 @@ export class StackSetsProxy {
       seen.set(key, nth + 1);
       const deletion = this.stackDeletions.get(key)?.[nth];
       if (!deletion) return [row];
-      return deletion.retained ? [] : [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
+      if (deletion.retained) return [row.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${deletion.status ?? 'UPDATE_COMPLETE'}</StackStatus>`)];
+      return [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
     });
   }
 
-  /** ListStacks in pages of `stacksPageSize` (see the header); moto's filter by StackStatusFilter kept; deleted stacks as AWS lists them (deletedRows). */
+  /**
+   * ListStacks in pages of `stacksPageSize` (see the header); deleted stacks as AWS lists them (deletedRows). moto is
+   * asked for every stack and StackStatusFilter applied here, after deletedRows, which lists a retained stack moto
+   * deleted under the status it had.
+   */
   private listStacks(params: URLSearchParams, moto: { status: number; body: string }) {
     if (moto.status !== 200) return moto;
     const block = /<StackSummaries>([\s\S]*?)<\/StackSummaries>/.exec(moto.body)?.[1] ?? '';
-    const rows = this.deletedRows([...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]));
+    const wanted = members(params, 'StackStatusFilter');
+    const rows = this.deletedRows([...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0])).filter((row) => wanted.length === 0 || wanted.includes(tag(row, 'StackStatus') ?? ''));
     const size = this.faults.stacksPageSize ?? Math.max(rows.length, 1);
     const from = Number(params.get('NextToken') ?? 0);
     const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
@@ -1972,8 +2133,8 @@ export class StackSetsProxy {
 
   /** DetectStackSetDrift (see the header). */
   private detectDrift(name: string, params: URLSearchParams) {
-    if (this.driftRefusals.has(name)) return { status: 403, body: errorXml('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`) };
-    if (this.running(name)) return { status: 400, body: this.inProgress(name) };
+    if (this.driftRefusals.has(name)) return cfnError('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`);
+    if (this.running(name)) return this.inProgress(name);
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
     const op: Operation = { id: params.get('OperationId') ?? crypto.randomUUID(), stackSet: name, action: 'DETECT_DRIFT', status: 'QUEUED', created: new Date(), results: [] };
@@ -2033,7 +2194,11 @@ export class StackSetsProxy {
       if (other === stackSet) continue;
       const held = customNames(body, account);
       const clash = wanted.find(([name]) => held.has(name));
-      if (clash) return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists in stack ${other} (custom names are unique across the account's active stacks)`;
+      if (!clash) continue;
+      // A retained stack in AWS's words only ("<name> already exists", the troubleshooting page's failure for names
+      // that must be unique, see the header): no StackSet holds it, so the reason cannot name one.
+      if (other.includes(RETAINED_KEY)) return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists`;
+      return `ResourceLogicalId:${clash[1].logicalId}, ResourceType:${clash[1].type}, ResourceStatusReason:${clash[1].value} already exists in stack ${other} (custom names are unique across the account's active stacks)`;
     }
     return undefined;
   }
