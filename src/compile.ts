@@ -35,7 +35,9 @@ import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/
 import { teamsToFold } from './audit/scale';
 import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } from './stages/layout';
 import { Names } from './naming';
-import { unboundedRoles } from './iam/permissions-boundary';
+import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
+import { globRegExp } from './checks/service-authorization';
+import { resolvePolicy } from './deploy/execution-policy';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -93,7 +95,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
   const targetIds = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];
   const executionAccount = targetIds[0] ?? '000000000000';
-  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, targetIds), ...executionAuthorizationProblems(org, execution.statements));
+  if ('statements' in execution) problems.push(...executionQuotaProblems(org, execution.statements, targetIds), ...executionAuthorizationProblems(org, execution.statements), ...boundaryWritableProblems(org, execution.statements));
   // What this compile changes against the layout file's record that a deploy would do quietly (a repository left behind, new buckets).
   const notes = [...recordedChangeNotes(org), ...('statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [])];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
@@ -246,4 +248,21 @@ function executionShapesNote(org: Org, chosen: Extract<PipelineNames, { names: '
     `In every target account the role may change any role, policy, pipeline, CodeDeploy application or rule of those forms, including ones another team or tool named with the prefix (the report's execution role section lists them); ` +
     `raise the quota (iamQuotas.managedPoliciesPerRole, up to 20) to keep exact names`
   );
+}
+
+/** IAM actions that change what a managed policy says, or remove it. */
+const POLICY_WRITES = ['iam:CreatePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'];
+
+/**
+ * The org's permissions boundary must not be a policy the StackSet execution role may write: it holds every role the
+ * templates create, and the role the boundary holds could otherwise widen it (review s24-diff m1). A name outside
+ * the org's prefix never is; one made to fit the shapes of the execution role's policy names would be.
+ */
+function boundaryWritableProblems(org: Org, statements: readonly ExecutionStatement[]): string[] {
+  if (org.permissionsBoundary === undefined) return [];
+  const account = '123456789012';
+  const arn = boundaryArnIn(org.permissionsBoundary, org.partition, account);
+  return resolvePolicy(statements, { partition: org.partition, account, region: org.region })
+    .Statement.filter((st) => st.Effect === 'Allow' && st.Action.some((a) => POLICY_WRITES.includes(a)) && st.Resource.some((r) => globRegExp(r).test(arn)))
+    .map((st) => `permissionsBoundary: ${org.permissionsBoundary} is a policy the StackSet execution role may change (statement ${st.Sid} allows ${st.Action.filter((a) => POLICY_WRITES.includes(a)).join(', ')} on a name it fits), so the roles it bounds could be given more; name the boundary policy outside the org's prefix (${org.prefix}-…)`);
 }

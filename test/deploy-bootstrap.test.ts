@@ -889,6 +889,8 @@ describe('xstack bootstrap on moto', () => {
     await expect(bootstrap(compiled, refusedPolicyVersion(env.aws(), 2))).rejects.toThrow(
       /^account 222222222222: IAM refused a new version of managed policy acme-stackset-execution-\d \(A managed policy can have up to 5 versions\..*\): .*another bootstrap of this org, or someone else, wrote one in between\. Let the other run finish, then run bootstrap again/,
     );
+    // The size quota's LimitExceeded is passed on as IAM said it, not taken for another run's version.
+    await expect(bootstrap(compiled, refusedPolicyVersion(env.aws(), 1, 'Cannot exceed quota for PolicySize: 6144'))).rejects.toThrow(/^Cannot exceed quota for PolicySize: 6144$/);
     const held = [...(await statements(1)), ...(await statements(2))];
     expect(held.some((s) => JSON.stringify(s) === JSON.stringify(moved))).toBe(true);
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);

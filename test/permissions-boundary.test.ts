@@ -19,13 +19,14 @@ import { executionRoleGrants } from '../src/audit/execution-reach';
 import { keptStatements } from '../src/deploy/bootstrap';
 import { compiledTemplates, executionPolicy, forAccount, packedSizes, packPolicies, policyDocument, resolvePolicy, type PolicyContext } from '../src/deploy/execution-policy';
 import { policyChars } from '../src/limits';
-import { bootstrap } from '../src/deploy/bootstrap';
+import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
+import { boundaryPendingNote } from '../src/deploy/execution-trust';
 import { deploy } from '../src/deploy/deployer';
 import { useLocalAws } from './support/local-aws';
 import { CreatePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
-import { tempDir } from './helpers';
+import { compileProblems, tempDir } from './helpers';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const BOUNDARY = 'boundaries/workload-boundary';
@@ -77,6 +78,13 @@ describe('permissionsBoundary', () => {
   it('reaches the roles of every family part in an org of many teams, measured with it for packing', () => {
     const c = compiled(`${generateTeamsOrgYaml(30)}permissionsBoundary: ${BOUNDARY}\n`, 'teams-30.yaml');
     expect(c.stages.filter((s) => s.part).length).toBeGreaterThan(0);
+    // A family part's definition is its units' renderings, as packing measured them (family.ts): each role there
+    // already has the boundary, so its bytes were counted with it, not added after.
+    for (const part of c.stages.filter((s) => s.placement)) {
+      for (const [id, r] of Object.entries(part.definition.resources as unknown as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
+        if (r.Type === 'AWS::IAM::Role') expect(r.Properties?.PermissionsBoundary, `${part.id} ${id}`).toEqual(BOUNDARY_SUB);
+      }
+    }
     let roles = 0;
     for (const [path, text] of c.files) {
       if (!path.startsWith('templates/')) continue;
@@ -104,6 +112,13 @@ describe('permissionsBoundary', () => {
       expect(run.stdout + run.stderr, org).toBe('');
       expect(run.status).toBe(0);
     }
+  });
+
+  it('refuses a boundary the StackSet execution role could rewrite (a name of the org\'s own policies)', () => {
+    expect(compileProblems(`${EXAMPLE}permissionsBoundary: acme-ci-reader-codecommit-pull\n`, 'parameters/example.yaml')).toEqual([
+      expect.stringMatching(/^permissionsBoundary: acme-ci-reader-codecommit-pull is a policy the StackSet execution role may change \(statement IamNamed allows iam:CreatePolicy, iam:CreatePolicyVersion.*\), so the roles it bounds could be given more; name the boundary policy outside the org's prefix \(acme-…\)$/),
+    ]);
+    expect(compileProblems(`${EXAMPLE}permissionsBoundary: ${BOUNDARY}\n`, 'parameters/example.yaml')).toEqual([]);
   });
 
   const problemOf = (value: string): string => {
@@ -194,6 +209,14 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
     }
   });
 
+  it('a grant without the condition is not taken as covered by the conditioned one (bootstrap keeps it while instances are not CURRENT)', () => {
+    const role = `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`;
+    const condition = { StringEquals: { 'iam:PermissionsBoundary': `arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}` } };
+    const kept = keptStatements([{ Sid: 'IamNamed', Effect: 'Allow', Action: ['iam:CreateRole'], Resource: [role] }], [{ Sid: 'IamRolesWithTheBoundary', Effect: 'Allow', Action: ['iam:CreateRole'], Resource: [role], Condition: condition }]);
+    expect(kept).toEqual([{ Sid: 'KeptIamNamed', Effect: 'Allow', Action: ['iam:CreateRole'], Resource: [role] }]);
+    expect(keptStatements([{ Sid: 'IamRolesWithTheBoundary', Effect: 'Allow', Action: ['iam:CreateRole'], Resource: [role], Condition: condition }], [{ Sid: 'IamNamed', Effect: 'Allow', Action: ['iam:CreateRole'], Resource: [role] }])).toEqual([]);
+  });
+
   it('a statement bootstrap keeps for a name about to go keeps its condition: never broader than it was', () => {
     const current = resolvePolicy(forAccount(statements, pipelineAccount), { partition: 'aws', region: 'eu-west-1', account: pipelineAccount }).Statement;
     const kept = keptStatements(current, []).find((s) => s.Sid === 'KeptIamRolesWithTheBoundary');
@@ -235,5 +258,37 @@ describe('bootstrap and deploy of an org with a permissions boundary, on moto', 
     expect(summary.stages.filter((st) => st.result === 'failed')).toEqual([]);
     const role = await iam.send(new GetRoleCommand({ RoleName: 'acme-pipeline' }));
     expect(role.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(`arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`);
+    expect(await bootstrapState(org, env.aws())).toBe('current');
+  });
+
+  it('added to an org deployed without it: bootstrap defers the condition and says so, plan and deploy say to bootstrap after the deploy, and the bootstrap after it holds the role to the boundary', { timeout: 180_000 }, async () => {
+    const before = compiled(EXAMPLE);
+    expect((await bootstrap(before, env.aws())).filter((st) => st.status === 'missing')).toEqual([]);
+    expect((await deploy(before, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const after = compiled(`${EXAMPLE}permissionsBoundary: ${BOUNDARY}\n`);
+    const pipelineAccount = after.org.accounts.find((a) => a.role === 'pipeline')!.id;
+    for (const account of [...new Set(after.stages.flatMap((st) => st.targets.map((a) => a.id)))]) {
+      const access = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+      await access.send(new CreatePolicyCommand({ PolicyName: 'workload-boundary', Path: '/boundaries/', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'codecommit:GitPull', Resource: '*' }] }) }));
+    }
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${pipelineAccount}:role/OrganizationAccountAccessRole`));
+    const written = async () => {
+      const documents: string[] = [];
+      for (const a of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).AttachedPolicies ?? []) {
+        const version = (await iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn! }))).Policy!.DefaultVersionId!;
+        documents.push(decodeURIComponent((await iam.send(new GetPolicyVersionCommand({ PolicyArn: a.PolicyArn!, VersionId: version }))).PolicyVersion!.Document!));
+      }
+      return documents.join();
+    };
+    const deferred = await bootstrap(after, env.aws());
+    expect(deferred.find((st) => st.what === 'execution roles: the permissions boundary condition')?.detail).toMatch(/^deferred: roles the StackSets deploy now lack the boundary boundaries\/workload-boundary.*run bootstrap again after the next deploy/);
+    expect(await written()).not.toContain('iam:PermissionsBoundary');
+    expect(await bootstrapState(after, env.aws())).toBe('boundary-pending');
+    expect(boundaryPendingNote(after)).toMatch(/once a deploy has given every role the boundary, run 'xstack bootstrap parameters\/example.yaml/);
+    expect((await deploy(after, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
+    const held = await bootstrap(after, env.aws());
+    expect(held.some((st) => st.what === 'execution roles: the permissions boundary condition')).toBe(false);
+    expect(await written()).toContain(`"Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}"}}`);
+    expect(await bootstrapState(after, env.aws())).toBe('current');
   });
 });

@@ -90,6 +90,11 @@ describe('the tags an update sends', () => {
     expect(tags?.map((t) => t.Key)).toEqual(['xstack:stackset', 'added-by-hand', 'xstack:wave']);
   });
 
+  it('a tag someone added under an org key in another case gives way to the org file\'s (IAM reads keys without case)', () => {
+    const { tags } = updateTags([...actual, { Key: 'DATA', Value: 'x' }], 4, [['CostCenter', '4711'], ['owner', 'platform'], ['data', 'internal']]);
+    expect(tags?.filter((t) => t.Key?.toLowerCase() === 'data')).toEqual([{ Key: 'data', Value: 'internal' }]);
+  });
+
   it('past 50 with the tags others added: not sent, and said', () => {
     const many = [...actual, ...Array.from({ length: 45 }, (_, i) => ({ Key: `other${i}`, Value: 'v' }))];
     expect(updateTags(many, 4, [['CostCenter', '4712'], ['owner', 'platform']])).toEqual({ change: 'CostCenter: 4711 → 4712', tooMany: 'with the 46 tags others added to it, the StackSet would have 51, over the 50 CloudFormation allows' });

@@ -87,9 +87,12 @@ export function updateTags(actual: readonly Tag[], wave: number, orgTags: Readon
   const recordChanges = keysRecord !== (value.get(ORG_TAG_KEYS_TAG) ?? '');
   const waveChanges = value.get(WAVE_TAG) !== String(wave);
   if (changes.length === 0 && !recordChanges && !waveChanges) return {};
+  // Keys compared without case, as IAM (and so every role the tags reach) reads them: a tag someone added under an org
+  // key in another case gives way to the org file's, which a role could not take beside it.
+  const ours = new Set([...wanted.keys(), ...recorded].map((k) => k.toLowerCase()));
   const others = actual.filter((t) => {
     const key = t.Key ?? '';
-    return !key.startsWith('aws:') && key !== WAVE_TAG && key !== ORG_TAG_KEYS_TAG && !wanted.has(key) && !recorded.includes(key);
+    return !key.startsWith('aws:') && key !== WAVE_TAG && key !== ORG_TAG_KEYS_TAG && !ours.has(key.toLowerCase());
   });
   const tags = [...others, { Key: WAVE_TAG, Value: String(wave) }, ...orgTagEntries(orgTags)];
   const change = changes.length > 0 ? changes.join(', ') : undefined;

@@ -67,7 +67,7 @@ import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
 import { AssumeRoleError, isRootRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
-import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
+import { BOUNDED_ROLES_SID, executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
@@ -659,6 +659,17 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   // The union may need more managed policies than the compile alone (checked at compile): refused before any change.
   const compiledStatements = executionPolicy(compiled);
+  // The org's permissions boundary, while deployed roles lack it: granted without the condition for now (execution-policy.ts
+  // boundedRoleActions), recorded as such, so that plan and deploy ask for a bootstrap once the deploy has given it to them.
+  const boundaryPending = compiledStatements.some((st) => st.Sid === BOUNDED_ROLES_SID) && !statements.some((st) => st.Sid === BOUNDED_ROLES_SID);
+  if (boundaryPending) {
+    report({
+      account: admin,
+      what: 'execution roles: the permissions boundary condition',
+      status: 'ok',
+      detail: `deferred: roles the StackSets deploy now lack the boundary ${org.permissionsBoundary}, so iam:CreateRole and the boundary actions are granted without the condition until they have it; run bootstrap again after the next deploy (plan and deploy say so until then)`,
+    });
+  }
   for (const account of accounts.length > 0 ? accounts : [admin]) {
     const problems = executionQuotaProblems(org, [...statements, ...(keptByAccount.get(account) ?? [])], [account]);
     if (problems.length === 0) continue;
@@ -725,7 +736,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites);
+  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending);
   else {
     report({
       account: admin,
@@ -965,10 +976,10 @@ function stampOf(tags: ReadonlyMap<string, string>, compiled: CompiledOrg): stri
  * This org's tag, and the earlier xstack's one tag removed when it is this org's record (this compile's digest, or the
  * run removed this org's policy under the earlier name, which that xstack wrote in the same run): another org's stays.
  */
-async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes) {
+async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes, boundaryPending = false) {
   const role = compiled.org.stackSets.administrationRoleName;
   const key = bootstrapTag(compiled.org.prefix);
-  const digest = bootstrapDigest(compiled);
+  const digest = bootstrapDigest(compiled) + (boundaryPending ? BOUNDARY_PENDING : '');
   const tags = roleCreated ? new Map<string, string>() : await roleTags(iam, role);
   const what = `role ${role}: tag ${key}`;
   if (tags.get(key) === digest) report({ account: admin, what, status: 'ok' });
@@ -988,7 +999,10 @@ async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: Compi
  * a role made by hand, or by an xstack before the tag), `unreadable` when IAM refused to read its tags (the caller
  * lacks iam:ListRoleTags on it): plan and deploy say so, since they cannot tell a stale bootstrap.
  */
-export type BootstrapState = 'current' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
+export type BootstrapState = 'current' | 'boundary-pending' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
+
+/** What a bootstrap's record gains when it granted the execution role's role writes without the boundary condition, deployed roles lacking it. */
+const BOUNDARY_PENDING = ':boundary-pending';
 
 export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<BootstrapState> {
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
@@ -1002,7 +1016,8 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
     return /^AccessDenied/.test((error as { name?: string }).name ?? '') ? 'unreadable' : 'unknown';
   }
   if (stamp === undefined) return 'unknown';
-  return stamp === bootstrapDigest(compiled) ? 'current' : 'stale';
+  const digest = bootstrapDigest(compiled);
+  return stamp === digest ? 'current' : stamp === digest + BOUNDARY_PENDING ? 'boundary-pending' : 'stale';
 }
 
 /** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */
@@ -1253,17 +1268,20 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
       if (!dry) {
         const versions = await everyPage(paginateListPolicyVersions({ client: iam }, { PolicyArn: arn }), (page) => page.Versions ?? []);
         const old = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0));
-        if (versions.length >= POLICY_VERSIONS) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
+        const deletedOldest = versions.length >= POLICY_VERSIONS;
+        if (deletedOldest) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: old[0].VersionId }));
         try {
           await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(wanted), SetAsDefault: true }));
         } catch (error) {
           // Five versions a policy, and this run deleted the oldest first: another run wrote one in between (IAM lists
           // LimitExceeded, not ConcurrentModification, for CreatePolicyVersion:
           // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html#API_CreatePolicyVersion_Errors).
-          if ((error as { name?: string }).name !== 'LimitExceededException') throw error;
+          // LimitExceeded is also the answer to a document over the policy size ("Cannot exceed quota for PolicySize"):
+          // only the versions quota is another run's doing.
+          if ((error as { name?: string }).name !== 'LimitExceededException' || !/versions/i.test((error as Error).message ?? '')) throw error;
           throw new XstackError(
             'BOOTSTRAP_CONFLICT',
-            `account ${account}: IAM refused a new version of managed policy ${name} (${(error as Error).message}): it already has the ${POLICY_VERSIONS} versions a managed policy may have, though this run deleted the oldest just before, so another bootstrap of this org, or someone else, wrote one in between. Let the other run finish, then run bootstrap again: it reads the policies anew, and every statement is still granted in its old pack or its new one`,
+            `account ${account}: IAM refused a new version of managed policy ${name} (${(error as Error).message}): it has the ${POLICY_VERSIONS} versions a managed policy may have, though this run ${deletedOldest ? 'deleted the oldest just before' : `found ${versions.length}`}, so another bootstrap of this org, or someone else, wrote one in between. Let the other run finish, then run bootstrap again: it reads the policies anew, and every statement is still granted in its old pack or its new one`,
             { cause: error },
           );
         }
@@ -1488,10 +1506,13 @@ async function attachedPackStatements(iam: IAMClient, account: string, compiled:
 export function keptStatements(current: readonly IamStatement[], wanted: readonly IamStatement[]): IamStatement[] {
   // A resource is still granted when an Allow of `wanted` names it, or a shape of it (IAM's `*` and `?`), with every
   // action the current statement gives it.
+  // A conditioned Allow covers only a statement with the same condition: it grants less than an unconditioned one.
+  const conditionOf = (s: IamStatement) => JSON.stringify(s.Condition ?? null);
   const allows = wanted
     .filter((s) => s.Effect === 'Allow')
-    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => globRegExp(r)) }));
-  const covered = (actions: readonly string[], resource: string) => allows.some((a) => actions.every((x) => a.actions.has(x)) && a.resources.some((r) => r.test(resource)));
+    .map((s) => ({ actions: new Set(([] as string[]).concat(s.Action)), resources: ([] as string[]).concat(s.Resource).map((r) => globRegExp(r)), condition: conditionOf(s) }));
+  const covered = (actions: readonly string[], resource: string, condition: string) =>
+    allows.some((a) => (a.condition === 'null' || a.condition === condition) && actions.every((x) => a.actions.has(x)) && a.resources.some((r) => r.test(resource)));
   const sids = new Set<string>();
   // Sids are unique in a policy; one kept again by a later bootstrap keeps its name.
   const unique = (sid: string) => {
@@ -1506,7 +1527,7 @@ export function keptStatements(current: readonly IamStatement[], wanted: readonl
     .map((s) => {
       const actions = ([] as string[]).concat(s.Action);
       // A statement kept keeps its condition (the boundary a role is created with): never broader than it was.
-      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r)), ...(s.Condition ? { Condition: s.Condition } : {}) };
+      return { Sid: `Kept${(s.Sid ?? '').replace(/^(Kept)+/, '')}`, Effect: 'Allow' as const, Action: actions, Resource: ([] as string[]).concat(s.Resource).filter((r) => !covered(actions, r, conditionOf(s))), ...(s.Condition ? { Condition: s.Condition } : {}) };
     })
     .filter((s) => s.Resource.length > 0)
     .map((s) => ({ ...s, Sid: unique(s.Sid) }));

@@ -36,11 +36,6 @@ export const roleOf = (credentials: unknown): string | undefined =>
   typeof credentials === 'function' && typeof (credentials as Partial<RoleCredentials>).roleArn === 'string' ? (credentials as RoleCredentials).roleArn : undefined;
 
 /**
- * STS refused (or failed) an AssumeRole: raised from the credential provider,
- * before the call that needed the credentials is sent, so the call's own
- * service never answered. Names the role and STS's reason.
- */
-/**
  * Whether STS refused an AssumeRole because the caller is an account's root user, whom it never lets assume a role:
  * AccessDenied "Roles may not be assumed by root accounts." (STS's answer as callers meet it: kubeflow/testing#961,
  * kubernetes/kubectl#1243; no AWS page quotes it). Its code is a refused trust's, its remedy is not: other credentials.
@@ -53,6 +48,11 @@ export const isRootRefusal = (error: unknown): boolean => {
 /** What to do when the caller is the root user: said wherever xstack assumes a role. */
 export const ROOT_CALLER_ADVICE = "the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user (an IAM Identity Center session, say) that may assume it";
 
+/**
+ * STS refused (or failed) an AssumeRole: raised from the credential provider,
+ * before the call that needed the credentials is sent, so the call's own
+ * service never answered. Names the role and STS's reason.
+ */
 export class AssumeRoleError extends XstackError {
   /** `whenRefused`: what gets past it, said after STS's reason when STS refused (AccessDenied). */
   constructor(

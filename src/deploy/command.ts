@@ -15,7 +15,7 @@ import { existingRolesRefusal } from './existing-roles';
 import { replacementsRefusal } from './replacements';
 import { makeOrgRolesLocally } from './local-roles';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
-import { staleBootstrapNote, unreadableBootstrapNote } from './execution-trust';
+import { boundaryPendingNote, staleBootstrapNote, unreadableBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
@@ -265,6 +265,7 @@ function expectedHashes(compiled: CompiledOrg, manifestFile: string | undefined)
 function checkBootstrap(compiled: CompiledOrg, state: BootstrapState): void {
   if (state === 'stale') process.stderr.write(`${staleBootstrapNote(compiled)}\n`);
   if (state === 'unreadable') process.stderr.write(`${unreadableBootstrapNote(compiled)}\n`);
+  if (state === 'boundary-pending') process.stderr.write(`${boundaryPendingNote(compiled)}\n`);
 }
 
 /**

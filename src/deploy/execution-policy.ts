@@ -678,6 +678,9 @@ export function executionPolicyFor(
 /** A statement as IAM gets it. */
 export type IamStatement = Omit<ExecutionStatement, 'reason' | 'scope'>;
 
+/** The statement that holds the execution role to the org's permissions boundary (boundedRoleActions). */
+export const BOUNDED_ROLES_SID = 'IamRolesWithTheBoundary';
+
 /** The actions that give a role its permissions boundary, which IAM checks against `iam:PermissionsBoundary`. */
 const BOUNDARY_ACTIONS = ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'];
 /** Removes a role's boundary: no template that gives every role one ever calls it (the role handler's update does, when the property goes). */
@@ -708,7 +711,7 @@ function boundedRoleActions(roles: readonly CfnResource[], scoped: ReadonlySet<s
   return {
     taken: new Set([...actions, BOUNDARY_REMOVAL]),
     statement: {
-      Sid: 'IamRolesWithTheBoundary',
+      Sid: BOUNDED_ROLES_SID,
       Effect: 'Allow',
       Action: actions,
       Resource: roleArns,

@@ -52,7 +52,7 @@ export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState
   const bootstrap = `run '${bootstrapCommand(compiled)}', which makes and trusts the execution role in account ${account}, then deploy again`;
   const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
   if (state === 'stale') return `the last xstack bootstrap was made for another compile of ${compiled.org.file} (the note before the rollout), so this account may have no execution role yet: ${bootstrap}`;
-  if (state === 'current') {
+  if (state === 'current' || state === 'boundary-pending') {
     return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
   }
   return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
@@ -71,6 +71,18 @@ export function unreadableBootstrapNote(compiled: CompiledOrg): string {
   return (
     `note: could not read the tags of role ${compiled.org.stackSets.administrationRoleName} (iam:ListRoleTags), where bootstrap records what it set up, ` +
     `so whether the last xstack bootstrap was made for this compile is not known; if accounts or names changed since, run '${bootstrapCommand(compiled)}' before deploying`
+  );
+}
+
+/**
+ * Said before any operation when the last bootstrap was made for this compile but, roles the StackSets deployed then
+ * lacking the org's permissions boundary, granted the execution role's role writes without the condition that holds
+ * them to it (execution-policy.ts boundedRoleActions): a bootstrap after the deploy that gives them the boundary adds it.
+ */
+export function boundaryPendingNote(compiled: CompiledOrg): string {
+  return (
+    `note: the last xstack bootstrap granted the execution roles iam:CreateRole and the boundary actions without the condition on the permissions boundary ${compiled.org.permissionsBoundary ?? ''}, as roles the StackSets deployed then lacked it; ` +
+    `once a deploy has given every role the boundary, run '${bootstrapCommand(compiled)}' to hold the execution roles to it`
   );
 }
 

@@ -264,7 +264,7 @@ export function planStages(org: Org): Stage[] {
         conditionLabel: `Account ${s.name}`,
         accounts: [s],
         // Rules are named by repository and branch, unique in the org: their logical ids need no account.
-        definition: sourceEvents(names, [rule]),
+        definition: bounded(sourceEvents(names, [rule])),
         uses: [
           uses(forwarderStage(s), 'the event forwarder role its rules deliver with'),
           uses(deadLetterStage(s), 'the dead-letter queue its rules name'),

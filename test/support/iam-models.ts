@@ -177,12 +177,11 @@ export function refusedCall(aws: Aws, command: string, action: string): Aws {
  * the status from AWS's service model). The message is IAM's as callers meet it ("A managed policy can have up to 5
  * versions. Before you create a new version, you must delete an existing version.", 99designs/iamy#21).
  */
-export function refusedPolicyVersion(aws: Aws, nth: number): Aws {
+export function refusedPolicyVersion(aws: Aws, nth: number, message = 'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.'): Aws {
   let n = 0;
   return withMiddleware(aws, () => (next, context) => async (args) => {
-    if (context.commandName === 'CreatePolicyVersionCommand' && ++n === nth) {
-      throw refusal('LimitExceededException', 409, 'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.');
-    }
+    // Also what a document over the size quota gets: LimitExceeded "Cannot exceed quota for PolicySize: 6144" (LBHackney-IT/Data-Platform#2116).
+    if (context.commandName === 'CreatePolicyVersionCommand' && ++n === nth) throw refusal('LimitExceededException', 409, message);
     return next(args);
   });
 }
