@@ -418,7 +418,6 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
 
 const EXISTS_ALREADY = ['NameAlreadyExistsException', 'CreatedButModifiedException'];
 
-
 /**
  * Operation ids. CloudFormation treats OperationId as an idempotency token and
  * refuses one it has seen (OperationIdAlreadyExistsException):
