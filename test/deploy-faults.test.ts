@@ -74,6 +74,20 @@ async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Pro
 
 const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');
 
+/** A context for operations on a StackSet named `probe` that the tests create themselves (the small org's settings). */
+const probeContext = async (cfn: StackSetContext['cfn'], more: Partial<StackSetContext> = {}): Promise<StackSetContext> => ({
+  cfn,
+  name: 'probe',
+  region: REGION,
+  settings: small.org.stackSets,
+  tags: [],
+  partition: 'aws',
+  adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
+  pollMs,
+  templateSource: async (body) => ({ TemplateBody: body }),
+  ...more,
+});
+
 /** A repository in the source account outside any stack, as CloudFormation keeps one it no longer manages (moto makes none from a template). */
 async function keptRepository(name: string): Promise<void> {
   const aws = awsVia(env.local.endpoint);
@@ -560,19 +574,8 @@ describe('the reconciler against the layer', () => {
     await prepare(small, { seed: 1, operationIdsOutliveStackSet: true });
     const cfn = awsVia().cloudFormation();
     const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
-    const ctx: StackSetContext = {
-      cfn,
-      organizationalUnits: new Map(),
-      name: 'probe',
-      region: REGION,
-      settings: small.org.stackSets,
-      partition: 'aws',
-      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
-      pollMs,
-      templateSource: async (body) => ({ TemplateBody: body }),
-      // One StackSetId for both incarnations: the id repeats, as it did before the StackSetId was part of it.
-      stackSetId: 'probe:fixed',
-    };
+    // One StackSetId for both incarnations: the id repeats, as it did before the StackSetId was part of it.
+    const ctx = await probeContext(cfn, { stackSetId: 'probe:fixed' });
     const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
     const first = await runOperation(ctx, create, ['100000000001']);
@@ -607,17 +610,7 @@ describe('the reconciler against the layer', () => {
     }
     const first = await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }));
     expect([first.Summaries?.map((o) => o.OperationId), first.NextToken !== undefined]).toEqual([[ids[0]], true]);
-    const context = async (): Promise<StackSetContext> => ({
-      cfn,
-      organizationalUnits: new Map(),
-      name: 'probe',
-      region: REGION,
-      settings: small.org.stackSets,
-      partition: 'aws',
-      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
-      pollMs,
-      templateSource: async (body) => ({ TemplateBody: body }),
-    });
+    const context = () => probeContext(cfn);
     const change: Operation = { action: 'update-instances', accounts: ['100000000001'] };
     // The first run is refused before its operation starts (busy, none running): nothing is created, so nothing moves the anchor.
     env.proxy.busyWithoutOperation('probe', 1);
@@ -636,17 +629,7 @@ describe('the reconciler against the layer', () => {
     await prepare(small, { seed: 1, replayReturnsOriginal: true });
     const cfn = awsVia().cloudFormation();
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
-    const context = async (): Promise<StackSetContext> => ({
-      cfn,
-      organizationalUnits: new Map(),
-      name: 'probe',
-      region: REGION,
-      settings: small.org.stackSets,
-      partition: 'aws',
-      adminAccountId: (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account,
-      pollMs,
-      templateSource: async (body) => ({ TemplateBody: body }),
-    });
+    const context = () => probeContext(cfn);
     const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
     const first = (await runOperation(await context(), create, ['100000000001'])) as { operationId: string };
     // A re-run whose list does not show that operation yet (eventually consistent): the same anchor, so the same id.
