@@ -997,7 +997,9 @@ async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: Compi
  * Whether the last bootstrap set up what this compile needs (SELF_MANAGED; SERVICE_MANAGED roles are AWS's):
  * `stale` when the administration role's tag records another digest, `unknown` when it records none (no role yet,
  * a role made by hand, or by an xstack before the tag), `unreadable` when IAM refused to read its tags (the caller
- * lacks iam:ListRoleTags on it): plan and deploy say so, since they cannot tell a stale bootstrap.
+ * lacks iam:ListRoleTags on it): plan and deploy say so, since they cannot tell a stale bootstrap. `boundary-pending`:
+ * made for this compile, but with the permissions boundary condition deferred while deployed roles lacked the boundary
+ * (boundaryPendingNote says to bootstrap again after the deploy).
  */
 export type BootstrapState = 'current' | 'boundary-pending' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
 
