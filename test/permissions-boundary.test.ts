@@ -70,7 +70,7 @@ describe('permissionsBoundary', () => {
   it('the audit report says what the boundary means for the proof; the org without one is unchanged', () => {
     const report = bounded.files.get('audit/report.md')!;
     expect(report).toContain('Every role the templates create has the permissions boundary arn:aws:iam::<account>:policy/boundaries/workload-boundary');
-    expect(report).toContain('every path refused above stays refused');
+    expect(report).toContain('every path the access matrix below refuses stays refused');
     expect(plain.files.get('audit/report.md')).not.toContain('permissions boundary arn:');
     expect(plain.files.get('templates/pipelines.yaml')).not.toContain('PermissionsBoundary');
   });

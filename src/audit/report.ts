@@ -798,7 +798,7 @@ export function buildReport(input: ReportInput): Report {
 
 /** What the org's permissions boundary means for the proof (src/iam/permissions-boundary.ts). */
 const boundarySummary = (partition: string, boundary: string): string =>
-  `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path refused above stays refused, and a path the roles' own policies allow also needs the boundary's allow (one a resource policy of the same account grants to a role may not be limited by it: "Permissions boundaries do not define the maximum permissions that a resource-based policy can grant to an entity", PutRolePermissionsBoundary).`;
+  `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path the access matrix below refuses stays refused, and a path the roles' own policies allow also needs the boundary's allow (one a resource policy of the same account grants to a role may not be limited by it: "Permissions boundaries do not define the maximum permissions that a resource-based policy can grant to an entity", PutRolePermissionsBoundary).`;
 
 /** The org's tags, and the types of its templates a StackSet's tags do not reach on create (src/aws/tags.ts). */
 function tagsSummary(tags: ReadonlyArray<readonly [string, string]>, templates: ReadonlyMap<string, CfnTemplate>): string {
