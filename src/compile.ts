@@ -22,7 +22,7 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
-import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
+import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, resolvePolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
 import { executionQuotaProblems } from './checks/execution-quota';
 import { executionAuthorizationProblems } from './checks/execution-authorization';
 import { executionRoleOutsideReach } from './audit/execution-reach';
@@ -37,7 +37,6 @@ import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } fr
 import { Names } from './naming';
 import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
 import { globRegExp } from './checks/service-authorization';
-import { resolvePolicy } from './deploy/execution-policy';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */

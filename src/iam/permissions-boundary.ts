@@ -7,7 +7,7 @@
  * without this setting the first role of the first wave is refused.
  *
  * - Written as it follows `policy/` in the policy's ARN: `name`, or `path/name` for a policy made with a path
- *   (IAM identifiers: `arn:aws:iam::123456789012:policy/division_abc/subdivision_xyz/UsersManageOwnCredentials`,
+ *   (IAM identifiers: `arn:<partition>:iam::123456789012:policy/division_abc/subdivision_xyz/UsersManageOwnCredentials`,
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns). The ARN is made
  *   per account and partition (`arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<value>`), as IAM Identity Center
  *   does for a permission set's boundary by name and path ("You must have an IAM policy that matches the name and path

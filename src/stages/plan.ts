@@ -393,7 +393,7 @@ function accessStages(
             ? [`CodeCommit endpoint policies: each repository by name would take about ${chars.toLocaleString('en-US')} characters (the compile allows ${limit.toLocaleString('en-US')} of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
             : []),
           ...(room ? [room] : []),
-          ...(ci.runtime.kind !== 'ec2' ? [eksInNetworkNote(ci.runtime.kind === 'eks-irsa' ? 'irsa' : 'pod-identity')] : []),
+          ...(ci.runtime.kind === 'eks-pod-identity' ? [EKS_IN_NETWORK_NOTE] : []),
         ],
       });
     }
@@ -425,15 +425,13 @@ function accessStages(
 }
 
 /**
- * A CI network with the CI on EKS (pod-identity; irsa is refused by the loader): it serves the cluster's nodes placed in
+ * A CI network with the CI on EKS Pod Identity (with IRSA it is refused by the loader): it serves the cluster's nodes placed in
  * its subnets, where its STS endpoint, with private DNS, takes every STS call ("resolves to the private IP addresses of
  * the endpoint network interfaces in the VPC", CreateVpcEndpoint PrivateDnsEnabled,
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html) and admits only the CI role
  * assuming the reader roles (templates/ci-network.ts): any other workload's STS call there is refused (review s24-ci M1).
  */
-function eksInNetworkNote(mode: 'pod-identity' | 'irsa'): string {
-  return `access.ci.network with access.ci.eks (${mode}): the network serves the cluster's nodes only if they run in its subnets, where its STS endpoint takes every STS call and admits only the CI role assuming the reader roles: any other workload there that calls STS (an add-on with IRSA, such as the VPC CNI, the EBS CSI driver or the load balancer controller, which call AssumeRoleWithWebIdentity) is refused; run those with EKS Pod Identity, or keep the cluster's nodes in a VPC of their own and leave access.ci.network out (its NAT gateway and endpoints then serve nothing)`;
-}
+const EKS_IN_NETWORK_NOTE = `access.ci.network with access.ci.eks (pod-identity): the network serves the cluster's nodes only if they run in its subnets, where its STS endpoint takes every STS call and admits only the CI role assuming the reader roles: any other workload there that calls STS (an add-on with IRSA, such as the VPC CNI, the EBS CSI driver or the load balancer controller, which call AssumeRoleWithWebIdentity) is refused; run those with EKS Pod Identity, or keep the cluster's nodes in a VPC of their own and leave access.ci.network out (its NAT gateway and endpoints then serve nothing)`;
 
 /** Developers without protectedBranches may write to every branch, the ones the pipelines deploy from too: said, as it is allowed. */
 function unprotectedBranchesNote(org: Org): string {
