@@ -249,7 +249,10 @@ function executionShapesNote(org: Org, chosen: Extract<PipelineNames, { names: '
   );
 }
 
-/** IAM actions that change what a managed policy says, or remove it. */
+/**
+ * IAM actions that change what a managed policy says, or remove it (resource type `policy` in the Service Authorization
+ * Reference: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+ */
 const POLICY_WRITES = ['iam:CreatePolicy', 'iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'];
 
 /**
