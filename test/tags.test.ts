@@ -4,13 +4,19 @@
  * not reach on create, checked against the registry schemas cfn-lint ships.
  */
 import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { GetRoleCommand, ListPolicyTagsCommand, ListRoleTagsCommand, TagRoleCommand } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, GetBucketTaggingCommand, PutBucketTaggingCommand, type CreateBucketCommandInput } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NOT_TAGGED_ON_CREATE, ORG_TAG_KEYS_TAG, updateTags } from '../src/aws/tags';
 import { compileOrg } from '../src/compile';
+import { bootstrap, bootstrapDigest, bootstrapState, type BootstrapStep } from '../src/deploy/bootstrap';
+import { tagChangeText, tagsToWrite } from '../src/deploy/bootstrap-tags';
 import { deploy, plan } from '../src/deploy/deployer';
+import { templateBucketName } from '../src/deploy/template-store';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { formatPlan } from '../src/deploy/plan-text';
 import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
@@ -162,5 +168,90 @@ describe('tags on moto', () => {
     expect(Object.fromEntries(after)).toMatchObject({ CostCenter: '4712', data: 'internal', [ORG_TAG_KEYS_TAG]: 'CostCenter data', 'added-by-hand': 'keep' });
     expect(after.has('owner')).toBe(false);
     expect((await plan(second, env.aws(), options)).every((p) => p.action === 'unchanged')).toBe(true);
+  });
+});
+
+describe("the tags bootstrap writes on what exists", () => {
+  const current = new Map([['costcenter', '4711'], ['owner', 'platform'], ['Other', 'x']]);
+  it('IAM: the org\'s keys it lacks or holds with another value, keys compared without case; nothing else', () => {
+    expect(tagsToWrite(current, [['CostCenter', '4712'], ['owner', 'platform'], ['data', 'internal']], true)).toEqual([['CostCenter', '4712'], ['data', 'internal']]);
+    expect(tagChangeText(current, [['CostCenter', '4712'], ['data', 'internal']], true)).toBe('CostCenter: 4711 → 4712, +data=internal');
+    expect(tagsToWrite(current, [['costcenter', '4711'], ['owner', 'platform']], true)).toEqual([]);
+  });
+  it('S3: keys with case', () => {
+    expect(tagsToWrite(current, [['CostCenter', '4711']], false)).toEqual([['CostCenter', '4711']]);
+  });
+});
+
+describe('bootstrap with tags on moto', () => {
+  const env = useLocalAws();
+  const steps = (all: BootstrapStep[]) => all.filter((x) => / tags$|tagged/.test(x.what) || /tagged/.test(x.detail ?? '')).map((x) => `${x.account} ${x.status} ${x.what}${x.detail ? `: ${x.detail}` : ''}`);
+
+  it("roles and managed policies are created with the org's tags (for an SCP on aws:RequestTag); a later change adds and updates, never removes; no tags, no step", { timeout: 120_000 }, async () => {
+    const untagged = compileText(EXAMPLE);
+    const first = compileText(withTags('  CostCenter: "4711"\n  owner: platform\n'));
+    // An org without tags keeps its digest: its bootstrap is not made stale by this.
+    expect(bootstrapDigest(untagged)).not.toBe(bootstrapDigest(first));
+    const ran = await bootstrap(first, env.aws());
+    expect(ran.filter((x) => x.status === 'missing')).toEqual([]);
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    expect(steps(ran)).toContain(`${admin} change role AWSCloudFormationStackSetAdministrationRole: create; tagged CostCenter=4711, owner=platform`);
+    const roleTags = async (iam: ReturnType<ReturnType<typeof env.aws>['iam']>, role: string) => Object.fromEntries(((await iam.send(new ListRoleTagsCommand({ RoleName: role }))).Tags ?? []).map((t) => [t.Key!, t.Value!]));
+    expect(await roleTags(env.aws().iam(), 'AWSCloudFormationStackSetAdministrationRole')).toMatchObject({ CostCenter: '4711', owner: 'platform' });
+    const target = env.aws().iam(await env.aws().assume('arn:aws:iam::555555555555:role/OrganizationAccountAccessRole'));
+    expect(await roleTags(target, 'AWSCloudFormationStackSetExecutionRole')).toEqual({ CostCenter: '4711', owner: 'platform' });
+    const pack = 'arn:aws:iam::555555555555:policy/acme-stackset-execution-1';
+    expect((await target.send(new ListPolicyTagsCommand({ PolicyArn: pack }))).Tags).toEqual([{ Key: 'CostCenter', Value: '4711' }, { Key: 'owner', Value: 'platform' }]);
+    expect(await bootstrapState(first, env.aws())).toBe('current');
+    expect(steps(await bootstrap(first, env.aws())).every((x) => / ok /.test(x))).toBe(true);
+
+    // Someone adds a tag of their own; the org file changes a value, adds a key and drops one.
+    await target.send(new TagRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', Tags: [{ Key: 'added-by-hand', Value: 'keep' }] }));
+    const second = compileText(withTags('  CostCenter: "4712"\n  data: internal\n'));
+    expect(await bootstrapState(second, env.aws())).toBe('stale');
+    const dry = await bootstrap(second, env.aws(), { dryRun: true });
+    expect(steps(dry)).toContain('555555555555 change role AWSCloudFormationStackSetExecutionRole: tags: CostCenter: 4711 → 4712, +data=internal');
+    expect(steps(dry)).toContain('555555555555 change managed policy acme-stackset-execution-1: tags: CostCenter: 4711 → 4712, +data=internal');
+    expect(await roleTags(target, 'AWSCloudFormationStackSetExecutionRole')).toMatchObject({ CostCenter: '4711' });
+    await bootstrap(second, env.aws());
+    expect(await roleTags(target, 'AWSCloudFormationStackSetExecutionRole')).toEqual({ CostCenter: '4712', data: 'internal', owner: 'platform', 'added-by-hand': 'keep' });
+    expect(await bootstrapState(second, env.aws())).toBe('current');
+    // The trust and policies are as before: the tags are all this changed.
+    expect((await target.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).Role?.RoleName).toBe('AWSCloudFormationStackSetExecutionRole');
+
+    // An org file without tags: no tag step at all, and what is there stays.
+    expect(steps(await bootstrap(untagged, env.aws()))).toEqual([]);
+  });
+
+  it("the template bucket: created with them (moto drops CreateBucketConfiguration's Tags, so the request is what is checked, per API_CreateBucketConfiguration); an existing one gets them merged into its set", { timeout: 120_000 }, async () => {
+    const text = `${generateOrgYaml(40)}tags:\n  CostCenter: "4711"\n`;
+    const large = compileOrg(parseOrg(text, 'generated-40.yaml'));
+    const aws = env.aws();
+    const sent: CreateBucketCommandInput[] = [];
+    const s3 = aws.s3.bind(aws);
+    aws.s3 = (credentials, region) => {
+      const client = s3(credentials, region);
+      client.middlewareStack.add((next, context) => async (args) => {
+        if (context.commandName === 'CreateBucketCommand') sent.push((args as { input: CreateBucketCommandInput }).input);
+        return next(args);
+      }, { step: 'initialize' });
+      return client;
+    };
+    const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const bucket = templateBucketName(large.org.prefix, admin, 'eu-west-1');
+    await bootstrap(large, aws);
+    expect(sent).toEqual([{ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1', Tags: [{ Key: 'CostCenter', Value: '4711' }] } }]);
+
+    // Made before the tags (or by a run before this xstack): tagged on the next run, its own tags kept.
+    const other = compileOrg(parseOrg(`${generateOrgYaml(40).replace('prefix: ', 'prefix: b')}tags:\n  CostCenter: "4711"\n`, 'generated-40.yaml'));
+    const otherBucket = templateBucketName(other.org.prefix, admin, 'eu-west-1');
+    const plain = aws.s3(undefined, 'eu-west-1');
+    await plain.send(new CreateBucketCommand({ Bucket: otherBucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await plain.send(new PutBucketTaggingCommand({ Bucket: otherBucket, Tagging: { TagSet: [{ Key: 'costcenter', Value: 'lower' }, { Key: 'team', Value: 'a' }] } }));
+    const ran = await bootstrap(other, aws);
+    expect(steps(ran)).toContain(`${admin} change template bucket ${otherBucket}: tags: +CostCenter=4711`);
+    const tagSet = (await plain.send(new GetBucketTaggingCommand({ Bucket: otherBucket }))).TagSet ?? [];
+    expect(Object.fromEntries(tagSet.map((t) => [t.Key, t.Value]))).toEqual({ costcenter: 'lower', team: 'a', CostCenter: '4711' });
+    expect(steps(await bootstrap(other, aws))).toContain(`${admin} ok template bucket ${otherBucket}: tags`);
   });
 });

@@ -77,6 +77,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
+import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, type OrgTags } from './bootstrap-tags';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -473,12 +474,16 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
     report({ account: admin, what, status: 'ok' });
     // Present is not finished: a run that failed after CreateBucket (an SCP refusing s3:PutBucketPolicy, Ctrl-C) left
     // it without some of its settings, which this run still applies.
+    await ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
     return ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
   }
-  report({ account: admin, what, status: 'change' });
+  const tags = createTagList(org.tags);
+  report({ account: admin, what, status: 'change', ...(tags ? { detail: `create, tagged ${tagsText(org.tags)}` } : {}) });
   if (dry) return;
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }) }));
+    // Tagged with the create call, for an SCP that refuses an untagged s3:CreateBucket (bootstrap-tags.ts).
+    const configuration = { ...(region === 'us-east-1' ? {} : { LocationConstraint: region as BucketLocationConstraint }), ...(tags ? { Tags: tags } : {}) };
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(Object.keys(configuration).length > 0 ? { CreateBucketConfiguration: configuration } : {}) }));
   } catch (error) {
     // BucketAlreadyExists: "The requested bucket name is not available. The bucket namespace is shared by all
     // users of the system": another account took the name since the check. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
@@ -686,7 +691,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     const document = administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current));
     return { document, ...(dropped.length > 0 ? { detail: `no longer trusts (--replace-administration-trust): ${dropped.join('; ')}` } : {}) };
   };
-  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false });
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false, tags: org.tags });
   // Nothing is written after a refusal (and nothing was before): the role's policy, and execution roles trusting it,
   // would hand every target account to whoever else its trust lets in.
   if (adminRole === 'refused') return 'refused';
@@ -716,7 +721,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       return { document, detail: [`trusts ${principals.join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
     };
     // Each execution role's trust names the administration role, which this run may have just created.
-    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created' });
+    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created', tags: org.tags });
     if (executionRole === 'refused') {
       trustRefused.add(account);
       // Its trust is not xstack's: xstack's policies are not given to whoever else it lets in; what the role holds is still said.
@@ -948,7 +953,9 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
     ...(Condition ? { Condition } : {}),
     ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
   }));
-  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
+  // The org file's tags once it has any (bootstrap-tags.ts), so that an org without them keeps the digest it had.
+  const tags = compiled.org.tags.length > 0 ? { tags: compiled.org.tags } : {};
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, ...tags }));
 }
 
 /** The role's tags (none when it does not exist). */
@@ -1088,9 +1095,11 @@ interface TrustWrites {
   report: (s: BootstrapStep) => void;
   sleep: (ms: number) => Promise<void>;
   principalCreated: boolean;
+  /** The org file's tags: the role is created with them, and an existing one given those it lacks (bootstrap-tags.ts). */
+  tags: OrgTags;
 }
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated }: TrustWrites): Promise<RoleChange> {
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
   let exists = true;
   try {
@@ -1105,18 +1114,24 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     return 'refused';
   }
   if (!exists) {
-    report({ account, what: `role ${name}`, status: 'change', detail: ['create', trust.detail].filter(Boolean).join('; ') });
-    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)' })));
+    const created = createTagList(tags);
+    report({ account, what: `role ${name}`, status: 'change', detail: ['create', created ? `tagged ${tagsText(tags)}` : undefined, trust.detail].filter(Boolean).join('; ') });
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)', ...(created ? { Tags: created } : {}) })));
     return 'created';
   }
-  if (sameDocument(current, trust.document)) {
-    report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
-    return 'same';
+  let change: RoleChange = 'same';
+  if (sameDocument(current, trust.document)) report({ account, what: `role ${name}`, status: 'ok', ...(trust.detail ? { detail: trust.detail } : {}) });
+  else {
+    report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) })));
+    change = 'updated';
   }
-  report({ account, what: `role ${name}`, status: 'change', detail: ['update trust policy', trust.detail].filter(Boolean).join('; ') });
-  if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) })));
-  return 'updated';
+  await ensureRoleTags(iam, name, tags, { account, dry, report });
+  return change;
 }
+
+/** Tags in words, as a create reports them. */
+const tagsText = (tags: OrgTags) => tags.map(([k, v]) => `${k}=${v}`).join(', ');
 
 async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes) {
   let current: string | undefined;
@@ -1261,8 +1276,9 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     const wanted = document(pack);
     let policyCreated = false;
     if (!defaultVersion) {
-      report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)` });
-      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION }));
+      const tags = createTagList(org.tags);
+      report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)${tags ? `, tagged ${tagsText(org.tags)}` : ''}` });
+      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION, ...(tags ? { Tags: tags } : {}) }));
       policyCreated = true;
     } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
     else {
@@ -1289,6 +1305,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
         }
       }
     }
+    if (!policyCreated) await ensurePolicyTags(iam, name, arn, org.tags, { account, dry, report });
     if (attached.has(arn)) continue;
     report({ account, what: `attach ${name} to ${role}`, status: 'change' });
     if (!dry) await onceSeen(roleCreated || policyCreated, sleep, () => iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn })));
