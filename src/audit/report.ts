@@ -171,25 +171,45 @@ function shapesText(org: Org, pipelineNames: PipelineNames | undefined): string 
 const ROLE_POWERS = [...ROLE_REWRITES, 'iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary'];
 
 /**
- * What administering the org's roles amounts to, said plainly: the statements hold no condition (no iam:PolicyARN, no
- * boundary to keep), so the role may write any policy and any trust on the roles it manages.
+ * What administering the org's roles amounts to, said plainly: no statement holds a condition on which policy (no
+ * iam:PolicyARN), so the role may write any policy and any trust on the roles it manages. With the org's permissions
+ * boundary (execution-policy.ts boundedRoleActions) those writes hold only on roles that have it; a statement without
+ * the condition (the org file's instance roles, IamAttachToInstanceRoles) is named as such.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
  */
 function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Condition?: Readonly<Record<string, Readonly<Record<string, string>>>> }>, refusals: boolean): string | undefined {
   const holding = statements.filter((s) => s.Effect !== 'Deny' && s.Action.some((a) => ROLE_POWERS.includes(a)));
   if (holding.length === 0) return undefined;
-  const powers = ROLE_POWERS.filter((p) => holding.some((s) => s.Action.includes(p)));
-  // The boundary every role keeps (execution-policy.ts boundedRoleActions): set only with it, never removed.
-  const boundary = holding.map((s) => s.Condition?.StringEquals?.['iam:PermissionsBoundary']).find((b) => b !== undefined);
+  const powersOf = (of: typeof holding) => ROLE_POWERS.filter((p) => of.some((s) => s.Action.includes(p)));
+  const powers = powersOf(holding);
+  const boundaryOf = (s: (typeof holding)[number]) => s.Condition?.StringEquals?.['iam:PermissionsBoundary'];
+  // The boundary every role the templates create keeps (execution-policy.ts boundedRoleActions): set only with it,
+  // never removed, and the role written only while it has it.
+  const bounded = holding.filter((s) => boundaryOf(s) !== undefined);
+  const free = holding.filter((s) => boundaryOf(s) === undefined);
+  const boundary = bounded.map(boundaryOf).find((b) => b !== undefined);
   const kept = boundary !== undefined && !powers.includes('iam:DeleteRolePermissionsBoundary');
+  const allow = (of: typeof holding) => `${of.map((s) => s.Sid).join(', ')} allow${of.length === 1 ? 's' : ''}`;
+  const anyPolicy = powers.includes('iam:AttachRolePolicy') ? ' (iam:AttachRolePolicy takes any managed policy, AdministratorAccess included)' : '';
+  const guard = (refusals ? 'The refusals below bound which roles and policies it can change, not what it can make them do. ' : '') + 'Guard the StackSet administration account and the roles that can run StackSets operations as you would the target accounts\' administrators.';
+  if (!kept) {
+    return (
+      `What administering the org's roles amounts to: ${allow(holding)} ${powers.join(', ')} on every role ${holding.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${anyPolicy} and no permissions boundary to keep. ` +
+      'So the role can write any permissions and any trust on those roles, and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission in the account: it is in effect an administrator of those roles and of everything they can reach in its account. ' +
+      guard
+    );
+  }
   return (
-    `What administering the org's roles amounts to: ${holding.map((s) => s.Sid).join(', ')} allow${holding.length === 1 ? 's' : ''} ${powers.join(', ')} on every role ${holding.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${powers.includes('iam:AttachRolePolicy') ? ' (iam:AttachRolePolicy takes any managed policy, AdministratorAccess included)' : ''}${kept ? `, and a role is created, or given a boundary, with the org's permissions boundary only (${boundary}), which it cannot remove` : ' and no permissions boundary to keep'}. ` +
-    (kept
-      ? "So the role can write any permissions and any trust on those roles; on those it created, up to what the boundary allows (its text is the org's, not read here), and whoever can act as it can give one of them, and any principal it is then made to trust, inside the org or outside it, every permission of the boundary in the account: it is in effect an administrator of those roles, within the boundary. Its other role writes (attach, put and delete policies, trust) carry no condition, so on a role of those names that exists without the boundary (made by hand, or an instance role the org file names) they reach further. "
-      : 'So the role can write any permissions and any trust on those roles, and whoever can act as it can give one of those roles, and any principal that role is then made to trust, inside the org or outside it, every permission in the account: it is in effect an administrator of those roles and of everything they can reach in its account. ') +
-    (refusals ? 'The refusals below bound which roles and policies it can change, not what it can make them do. ' : '') +
-    'Guard the StackSet administration account and the roles that can run StackSets operations as you would the target accounts\' administrators.'
+    `What administering the org's roles amounts to: ${allow(bounded)} ${powersOf(bounded).join(', ')} on every role ${bounded.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${anyPolicy}, ` +
+    `but only where the role's permissions boundary is the org's (${boundary}): a role is created, or given a boundary, with the org's permissions boundary only, which it cannot remove, and its policies and trust are written, and it is deleted, only while it has it` +
+    (free.length > 0 ? `; ${allow(free)} ${powersOf(free).join(', ')} without that condition, on roles the org file names and no template creates, whose boundary is the org's to give` : '') +
+    '. ' +
+    "So the role can write any permissions and any trust on the roles it created, up to what the boundary allows (its text is the org's, not read here), and whoever can act as it can give one of them, and any principal it is then made to trust, inside the org or outside it, every permission of the boundary in the account: it is in effect an administrator of those roles, within the boundary. " +
+    'A role of those names that exists without the boundary (made by hand) is refused those writes' +
+    (free.length > 0 ? ', while the roles the org file names may be given any managed policy whatever their boundary' : '') +
+    '; iam:TagRole and iam:UntagRole carry no condition, as IAM does not check them against the boundary. ' +
+    guard
   );
 }
 

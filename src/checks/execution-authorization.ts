@@ -10,10 +10,15 @@
  * Allow statements serves it: the policy gives one action on several statements (a service's named ARNs, its
  * generated ids). Denies are not asked: one that matches nothing takes nothing away.
  *
+ * A statement's condition is read too (XS011, XS013): the role's writes on the org's roles are held to the org's
+ * permissions boundary (execution-policy.ts boundedRoleActions), and a key the reference does not list for one of
+ * the statement's actions is absent from its requests, so "the values do not match and the condition is false"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html): that
+ * action would be refused wherever the handler calls it.
+ *
  * What it does not see (it can pass a policy IAM would still refuse somewhere, never fail a good one): the accounts a
- * statement is scoped to (an action served in one account by a statement of another passes), the resources of a
- * statement with a wildcard action (`cloudformation:*`, whose resource service-authorization.ts does not match), and
- * condition keys (XS011 and XS013 are asked of the templates' policies, not here).
+ * statement is scoped to (an action served in one account by a statement of another passes), and the resources of a
+ * statement with a wildcard action (`cloudformation:*`, whose resource service-authorization.ts does not match).
  */
 import { resolvePolicy, type ExecutionStatement } from '../deploy/execution-policy';
 import type { CfnTemplate } from '../cfn/template';
@@ -28,6 +33,7 @@ export function executionAuthorizationProblems(org: Org, statements: readonly Ex
   const resolved = resolvePolicy(statements, { partition: org.partition, account: SAMPLE_ACCOUNT, region: org.region }).Statement;
   const served = new Map<string, boolean>();
   const undefinedActions = new Map<string, string>();
+  const conditionProblems: string[] = [];
   for (const statement of resolved) {
     if (statement.Effect !== 'Allow') continue;
     const template: CfnTemplate = {
@@ -38,10 +44,12 @@ export function executionAuthorizationProblems(org: Org, statements: readonly Ex
     const findings = checkServiceAuthorization(template);
     const unmatched = new Set(findings.filter((f) => f.rule === 'XS012' && f.item.startsWith('Action::')).map((f) => f.item.slice('Action::'.length)));
     for (const f of findings) if (f.rule === 'XS010') undefinedActions.set(f.item.slice('Action::'.length), `${statement.Sid}: ${f.message}`);
+    for (const f of findings) if (f.rule === 'XS011' || f.rule === 'XS013') conditionProblems.push(`${statement.Sid}: ${f.message}`);
     for (const action of statement.Action) served.set(action, (served.get(action) ?? false) || !unmatched.has(action));
   }
   const role = `StackSet execution role ${org.stackSets.executionRoleName}`;
   return [
+    ...conditionProblems.map((why) => `${role}: the condition of ${why}, so IAM would refuse it where CloudFormation's handler calls it; grant it without the condition (src/deploy/execution-policy.ts)`),
     ...[...undefinedActions].map(([action, why]) => `${role}: ${action} is not an IAM action (${why}); leave it out of the policy (src/deploy/execution-policy.ts)`),
     ...[...served]
       .filter(([action, ok]) => !ok && !undefinedActions.has(action))

@@ -672,7 +672,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       account: admin,
       what: 'execution roles: the permissions boundary condition',
       status: 'ok',
-      detail: `deferred: roles the StackSets deploy now lack the boundary ${org.permissionsBoundary}, so iam:CreateRole and the boundary actions are granted without the condition until they have it; run bootstrap again after the next deploy (plan and deploy say so until then)`,
+      detail: `deferred: roles the StackSets deploy now lack the boundary ${org.permissionsBoundary}, so the role writes IAM checks against it (iam:CreateRole, the boundary, policy, trust and delete writes) are granted without the condition until they have it; run bootstrap again after the next deploy (plan and deploy say so until then)`,
     });
   }
   for (const account of accounts.length > 0 ? accounts : [admin]) {

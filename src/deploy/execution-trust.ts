@@ -81,7 +81,7 @@ export function unreadableBootstrapNote(compiled: CompiledOrg): string {
  */
 export function boundaryPendingNote(compiled: CompiledOrg): string {
   return (
-    `note: the last xstack bootstrap granted the execution roles iam:CreateRole and the boundary actions without the condition on the permissions boundary ${compiled.org.permissionsBoundary ?? ''}, as roles the StackSets deployed then lacked it; ` +
+    `note: the last xstack bootstrap granted the execution roles their role writes (iam:CreateRole, the boundary, policy, trust and delete writes) without the condition on the permissions boundary ${compiled.org.permissionsBoundary ?? ''}, as roles the StackSets deployed then lacked it; ` +
     `once a deploy has given every role the boundary, run '${bootstrapCommand(compiled)}' to hold the execution roles to it`
   );
 }
