@@ -209,17 +209,18 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
     ]);
   });
 
+  /** The evaluator's answer to the pipeline account's execution role asking `action` on a template's role with `boundary` (none: the role has none). */
+  const askExecutionRole = (action: string, boundary?: string) =>
+    evaluate(new GrantIndex(executionRoleGrants(bounded.org, forAccount(statements, pipelineAccount), pipelineAccount)), {
+      principal: { kind: 'aws' as const, arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` },
+      action,
+      resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`,
+      resourceAccount: pipelineAccount,
+      ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
+    });
+
   it('IAM, as the access proof\'s evaluator reads the policy bootstrap writes: a role with the boundary may be created, one without it or with another may not', () => {
-    const grants = executionRoleGrants(bounded.org, forAccount(statements, pipelineAccount), pipelineAccount);
-    const principal = { kind: 'aws' as const, arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` };
-    const ask = (action: string, boundary?: string) =>
-      evaluate(new GrantIndex(grants), {
-        principal,
-        action,
-        resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`,
-        resourceAccount: pipelineAccount,
-        ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
-      }).allowed;
+    const ask = (action: string, boundary?: string) => askExecutionRole(action, boundary).allowed;
     const own = `arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`;
     expect(ask('iam:CreateRole', own)).toBe(true);
     expect(ask('iam:PutRolePermissionsBoundary', own)).toBe(true);
@@ -235,16 +236,7 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
   it.each(HELD.filter((a) => a !== 'iam:CreateRole' && a !== 'iam:PutRolePermissionsBoundary'))(
     "%s, as the evaluator reads the compiled policy: refused on a role without the org's boundary or with another, allowed on one with it",
     (action) => {
-      const grants = executionRoleGrants(bounded.org, forAccount(statements, pipelineAccount), pipelineAccount);
-      const principal = { kind: 'aws' as const, arn: `arn:aws:iam::${pipelineAccount}:role/${bounded.org.stackSets.executionRoleName}` };
-      const ask = (boundary?: string) =>
-        evaluate(new GrantIndex(grants), {
-          principal,
-          action,
-          resource: `arn:aws:iam::${pipelineAccount}:role/acme-pipeline`,
-          resourceAccount: pipelineAccount,
-          ...(boundary ? { context: { 'iam:permissionsboundary': [boundary] } } : {}),
-        });
+      const ask = (boundary?: string) => askExecutionRole(action, boundary);
       expect(ask().allowed).toBe(false);
       expect(ask(`arn:aws:iam::${pipelineAccount}:policy/other-boundary`).allowed).toBe(false);
       const allowed = ask(`arn:aws:iam::${pipelineAccount}:policy/${BOUNDARY}`);
