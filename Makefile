@@ -1,6 +1,6 @@
 # xstack — every entry point a person or CI needs.
 #   make          set up, build and compile every org in parameters/ to dist/
-#   make test     set up and run every test (unit, golden, dist freshness, cfn-lint, checkov, moto rollouts, browser)
+#   make test     set up, type-check the tests and run every test (unit, golden, dist freshness, cfn-lint, checkov, moto rollouts, browser)
 #   make demo     deploy the example org to a local AWS (moto on 127.0.0.1) and show each pipeline account's stacks and outputs
 #   make bench    benchmark the compiler; make bench-rollout: the deployer against moto; make bench-rollout-time:
 #                 modelled StackSets rollout time for 100 and 1,000 accounts (bench/RESULTS.md)
@@ -51,6 +51,7 @@ compile: $(BUILD)
 
 test: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM) $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p test/tsconfig.json
 	@rm -f .build/test-results.json
 	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_CHECKOV=$(VENV)/bin/checkov XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM=$(CHROMIUM) npx vitest run --config test/vitest.config.ts \
 	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \

@@ -150,19 +150,20 @@ describe('access roles', () => {
   // and for AWS's own resources carry neither, so an org-scoped grant never lets them through the proof.
   it('org-scoped conditions: the org keys for the org\'s accounts only, never for another account\'s principal or resource', () => {
     const org = 'o-a1b2c3d4e5';
-    const grant = (conditions: ResolvedStatement['conditions'], kind: 'resource' | 'identity'): ResolvedStatement => ({
+    // A bucket policy (the resource side) or an identity policy on the writer role.
+    const grant = (conditions: ResolvedStatement['conditions'], kind: 'bucket' | 'identity'): ResolvedStatement => ({
       stage: 'test',
       account: '111111111111',
       policy: `Test/${kind}`,
       kind,
       effect: 'Allow',
       ...(kind === 'identity' ? { attachedTo: 'arn:aws:iam::111111111111:role/writer' } : {}),
-      principals: kind === 'resource' ? [{ kind: 'any' }] : [],
+      principals: kind === 'bucket' ? [{ kind: 'any' }] : [],
       actions: ['s3:PutObject'],
       resources: ['arn:aws:s3:::*'],
       conditions,
     });
-    const byPrincipal = new GrantIndex([grant({ StringEquals: { 'aws:PrincipalOrgID': [org] } }, 'resource')]);
+    const byPrincipal = new GrantIndex([grant({ StringEquals: { 'aws:PrincipalOrgID': [org] } }, 'bucket')]);
     const put = (principal: string, resourceAccount: string) => ({ principal: { kind: 'aws' as const, arn: `arn:aws:iam::${principal}:role/writer` }, action: 's3:PutObject', resource: 'arn:aws:s3:::bucket/key', resourceAccount, identityManagedElsewhere: true });
     expect(evaluate(byPrincipal, put('222222222222', '111111111111'), org).allowed).toBe(true);
     expect(evaluate(byPrincipal, put(OTHER_ACCOUNT, '111111111111'), org).allowed).toBe(false);

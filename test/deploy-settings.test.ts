@@ -99,7 +99,7 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
   const recordedAt = (compiled: CompiledOrg, home: StackSetsHome): CompiledOrg => ({ ...compiled, org: { ...compiled.org, layoutRecord: recordOf(compiled.org, home) } });
 
   it('a first deploy gives its account and Region to be recorded (none against an emulator); plan, deploy, destroy and bootstrap in another account or Region are refused before any StackSet call, naming both and the way out', async () => {
-    const { org, direct, admin } = await freshOrg();
+    const { org, admin } = await freshOrg();
     const given: Array<StackSetsHome | undefined> = [];
     expect((await deploy(org, env.aws(REGION), { pollMs: 5, beforeFirstOperation: (home) => given.push(home) })).stages.every((s) => s.result === 'created')).toBe(true);
     await deploy(org, env.aws(REGION), { pollMs: 5, emulator: true, beforeFirstOperation: (home) => given.push(home) });

@@ -207,11 +207,12 @@ describe('what the proof cannot read is refused, never skipped', () => {
     throw new Error('not refused');
   };
 
-  it.each([
-    ['NotResource', (s: Record<string, unknown>) => ((s.NotResource = s.Resource), delete s.Resource)],
-    ['NotAction', (s: Record<string, unknown>) => ((s.NotAction = s.Action), delete s.Action)],
-    ['NotPrincipal', (s: Record<string, unknown>) => void (s.NotPrincipal = { AWS: `arn:aws:iam::${A}:role/someone` })],
-  ] as const)('%s: a compile problem naming the statement and what to write instead', (element, change) => {
+  const unread: ReadonlyArray<readonly [string, (statement: Record<string, unknown>) => void]> = [
+    ['NotResource', (s) => void ((s.NotResource = s.Resource), delete s.Resource)],
+    ['NotAction', (s) => void ((s.NotAction = s.Action), delete s.Action)],
+    ['NotPrincipal', (s) => void (s.NotPrincipal = { AWS: `arn:aws:iam::${A}:role/someone` })],
+  ];
+  it.each(unread)('%s: a compile problem naming the statement and what to write instead', (element, change) => {
     const error = refusal(withDeveloperStatement(change));
     expect(error).toBeInstanceOf(CompileError);
     expect(error.details).toEqual([expect.stringMatching(new RegExp(`^access-roles: \\w+/\\w+ uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}$`))]);

@@ -35,7 +35,6 @@ const statementsOf = (org: Org, pipelineShapes = false): ExecutionStatement[] =>
   executionPolicyFor(templatesOf(org), org.prefix, org.bucketGeneration, org.deploymentTargets.instanceRoles, org.keyAdministratorRoles, pipelineShapes);
 /** The policy as the compile and bootstrap choose it. */
 const chosenOf = (org: Org) => executionPolicyOf(org, templatesOf(org));
-const resolvedOf = (org: Org, statements = statementsOf(org)) => resolvePolicy(statements, { partition: org.partition, account: '111111111111', region: org.region }).Statement;
 
 const orgs: Array<[string, () => Org, PipelineNames['names']]> = [
   ...ORG_FILES.map((f): [string, () => Org, PipelineNames['names']] => [f, () => loadOrgFile(f), 'exact']),
@@ -240,7 +239,7 @@ describe("the compile's proof still refuses names outside the org's when a shape
   });
 
   it("the pipeline names' shapes where the exact names fit the quota reach another pipeline's names of the prefix: the compile fails naming each", () => {
-    widened((s, prefix) => original.call(new Names(prefix), true));
+    widened((_shapes, prefix) => original.call(new Names(prefix), true));
     const refused = refusal();
     for (const line of [
       'iam:UpdateAssumeRolePolicy on arn:aws:iam::222222222222:role/acme-zz-trigger',

@@ -39,7 +39,7 @@ const compiled = (text: string, file = 'parameters/example.yaml') => compileOrg(
 const templatesOf = (c: ReturnType<typeof compiled>): Map<string, CfnTemplate> => new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
 /** A template as plain data with every role's PermissionsBoundary taken out. */
 const withoutBoundaries = (t: CfnTemplate): unknown =>
-  JSON.parse(JSON.stringify(t), (key, value) => (value && typeof value === 'object' && value.Type === 'AWS::IAM::Role' && value.Properties ? { ...value, Properties: { ...value.Properties, PermissionsBoundary: undefined } } : value));
+  JSON.parse(JSON.stringify(t), (_key, value) => (value && typeof value === 'object' && value.Type === 'AWS::IAM::Role' && value.Properties ? { ...value, Properties: { ...value.Properties, PermissionsBoundary: undefined } } : value));
 
 describe('permissionsBoundary', () => {
   const plain = compiled(EXAMPLE);

@@ -15,7 +15,7 @@ describe('plain, the copy a template is rendered from', () => {
       // Read without their toJSON (plainIntrinsic): a payload JSON leaves out, a name that is no ordinary key, one nested in another; a subclass's own toJSON is asked.
       oddIntrinsics: [new IntrinsicFunction('Ref', undefined), new IntrinsicFunction('__proto__', { a: 1 }), new IntrinsicFunction('Fn::If', ['C', new IntrinsicFunction('Ref', 'Y'), 1])],
       overridden: new (class extends IntrinsicFunction {
-        toJSON() {
+        override toJSON() {
           return { Changed: true };
         }
       })('Ref', 'Z'),

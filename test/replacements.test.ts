@@ -305,10 +305,10 @@ describe('plan and deploy (moto: the refusal is modelled, see the file head)', (
 
   it('an AZ-ID edit of a running CI network and a reworded managed policy: plan shows the refusals, deploy refuses before any operation', async () => {
     await deploy(example, env.aws(), options);
-    const next = edited(ZONES, `${ZONES}      availabilityZoneIds: [euw1-az3, euw1-az1]\n`);
-    // A wording change in the code, as a later xstack would compile it.
-    const identity = templatePath(next.stages.find((s) => s.module === 'ci-identity')!);
-    next.files.set(identity, next.files.get(identity)!.replace(/Description: "Permissions of role ([^"]*)"/g, 'Description: "What role $1 may do"'));
+    const zones = edited(ZONES, `${ZONES}      availabilityZoneIds: [euw1-az3, euw1-az1]\n`);
+    // A wording change in the code, as a later xstack would compile it (the compiled files are read-only: a copy).
+    const identity = templatePath(zones.stages.find((s) => s.module === 'ci-identity')!);
+    const next: CompiledOrg = { ...zones, files: new Map(zones.files).set(identity, zones.files.get(identity)!.replace(/Description: "Permissions of role ([^"]*)"/g, 'Description: "What role $1 may do"')) };
 
     const plans = await plan(next, env.aws(), options);
     const network = plans.find((p) => p.stackSet === 'acme-ci-network')!;

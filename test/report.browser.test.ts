@@ -1,3 +1,6 @@
+// The functions given to page.evaluate run in the browser: they use the DOM's names (and iterate its lists).
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The auditor's HTML report in a real browser (Debian's Chromium, driven by
  * playwright-core): it renders offline, the rollout graph is visible, and

@@ -11,7 +11,7 @@ import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
 import QueuePolicy from 'cloudform-types/types/sqs/queuePolicy';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
-import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { renderTemplate, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { policySizes } from '../src/checks/iam-quotas';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
@@ -41,7 +41,7 @@ const CI_LINES = '  ci:\n    account: tools\n    network: { cidr: 10.20.0.0/16, 
 const CI = `access:\n${CI_LINES}`;
 
 /** An org planned and rendered, with `change` applied to one stage's resources. */
-function planned(text: string, stageId?: string, add: Record<string, unknown> = {}): { org: Org; stages: Stage[]; templates: Map<string, CfnTemplate>; resolver: Resolver } {
+function planned(text: string, stageId?: string, add: TemplateDefinition['resources'] = {}): { org: Org; stages: Stage[]; templates: Map<string, CfnTemplate>; resolver: Resolver } {
   const org = parseOrg(text, 'policies.yaml');
   const stages = planStages(org).map((s) => (s.id === stageId ? { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, ...add } } } : s));
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));

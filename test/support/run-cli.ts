@@ -22,8 +22,9 @@ export function runCli(args: readonly string[], endpoint: string, stdin: 'pipe' 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    // Both are pipes (stdio above); node's types know it only for a literal stdin.
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }

@@ -470,6 +470,8 @@ interface Operation {
   /** StackSetOperation.StatusReason (failOperation). */
   reason?: string;
 }
+/** An operation on stack instances (not a drift detection): the ones `execute` runs and the time model records. */
+type MutatingOperation = Operation & { action: Action };
 
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
 interface Overlay {
@@ -1528,7 +1530,7 @@ export class StackSetsProxy {
       return cfnError('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`);
     }
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
-    const op: Operation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
+    const op: MutatingOperation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
     used.add(id);
     const failsWhole = this.operationFailures.get(name);
@@ -1645,7 +1647,7 @@ export class StackSetsProxy {
    * the failures pass the operation's failure tolerance the accounts not yet
    * attempted are CANCELLED (see `attemptInBatches`).
    */
-  private async execute(op: Operation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
+  private async execute(op: MutatingOperation, action: string, params: URLSearchParams, headers: IncomingMessage['headers'], currentTemplate: string): Promise<void> {
     const name = op.stackSet;
     if (this.faults.readLagMs) {
       const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
