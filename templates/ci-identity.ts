@@ -104,7 +104,9 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     resources.CiInstanceProfile = new InstanceProfile({ InstanceProfileName: names.ciInstanceRole(), Roles: [ref('CiInstanceRole')] });
     outputs.CiInstanceProfileName = { description: 'Instance profile to launch the CI with', value: ref('CiInstanceProfile') };
     resources.CiHostLaunchTemplate = ciHostLaunchTemplate(names);
-    // Ref of a launch template is its id; LatestVersionNumber the version this stack last wrote.
+    // Ref of a launch template is its id; LatestVersionNumber the version this stack last wrote. An update makes a new
+    // version: the type's update handler may call ec2:CreateLaunchTemplateVersion but not ec2:ModifyLaunchTemplate
+    // (registry schema, resource-permissions.ts), so the default version stays the first: launch with $Latest.
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
     outputs.CiHostLaunchTemplateId = {
       description: `Launch template ${names.ciLaunchTemplate()} for the CI host: IMDSv2 required (no IMDSv1), metadata hop limit ${CI_HOST_IMDS_HOP_LIMIT} (the Jenkins container is one hop past the instance), the CI instance profile; no AMI, subnet or security group (given at launch)`,
@@ -134,17 +136,21 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
 /**
  * The CI host's launch template. What it sets:
  * - MetadataOptions: HttpTokens `required`, "IMDSv2 is required. You must send a session token in your instance
- *   metadata retrieval requests" (no IMDSv1, whose unauthenticated GET a server-side request forgery can replay);
- *   HttpPutResponseHopLimit 2, "The desired HTTP PUT response hop limit for instance metadata requests. The larger the
- *   number, the further instance metadata requests can travel. Default: 1": the Jenkins container (src/access/jenkins.ts)
- *   is a network hop past the instance, and EC2's instance metadata options page warns that a hop limit of 1 can cause
- *   problems in a container environment: with 1 the container's SDK gets no token, so no credentials; 2 reaches the
- *   container and no further. HttpEndpoint `enabled` (the
- *   default, written so that nothing else turns it off: the instance profile's credentials come through it);
- *   InstanceMetadataTags `disabled` (the default: nothing reads the tags there).
+ *   metadata retrieval requests"; on the Use IMDSv2 page, "When you specify that IMDSv2 must be used, IMDSv1 no longer
+ *   works" (IMDSv2's session token is AWS's defence in depth against open firewalls, reverse proxies and SSRF, which
+ *   that page links). HttpPutResponseHopLimit 2, "The desired HTTP PUT response hop limit for instance metadata
+ *   requests. The larger the number, the further instance metadata requests can travel. Default: 1": the Jenkins
+ *   container (src/access/jenkins.ts) is a network hop past the instance, and EC2's instance metadata options page
+ *   warns that a hop limit of 1 can cause problems in a container environment: with 1 the container's SDK gets no
+ *   token, so no credentials; 2 reaches the container and no further. HttpEndpoint `enabled` (the default, written so
+ *   that the template says it: the instance profile's credentials come through it); InstanceMetadataTags `disabled`
+ *   (the default: nothing reads the tags there).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ec2-launchtemplate-metadataoptions.html
  *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
- * - IamInstanceProfile: the CI instance profile by ARN ("Arn" or "Name", "not both").
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html
+ * - IamInstanceProfile: the CI instance profile, by ARN (the page: "either the name or the ARN of the instance
+ *   profile, but not both", for an Auto Scaling group; one of them here too).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ec2-launchtemplate-iaminstanceprofile.html
  * - No ImageId: "If you do not specify an AMI ID for the launch template ImageId property, you must specify an AMI ID
  *   for the instance ImageId property": the user picks the AMI at launch, as the subnet. No security group either:
