@@ -61,6 +61,13 @@ export const RULES = {
     pattern: /^alias\/[a-zA-Z0-9/_-]+$/,
     doc: 'https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html',
   },
+  // LaunchTemplateName: "Length Constraints: Minimum length of 3. Maximum length of 128. Pattern: [a-zA-Z0-9\(\)\.\-/_]+".
+  launchTemplate: {
+    what: 'EC2 launch template name',
+    max: 128,
+    pattern: /^[a-zA-Z0-9().\-/_]{3,}$/,
+    doc: 'https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LaunchTemplate.html',
+  },
 } as const satisfies Record<string, NameRule>;
 
 export function nameProblem(rule: NameRule, name: string): string | undefined {
@@ -153,6 +160,13 @@ export class Names {
   }
   ciInstanceRole(): string {
     return `${this.prefix}-ci-instance`;
+  }
+  /**
+   * The CI host's launch template (templates/ci-identity.ts, EC2 runtime): one in the CI account. A launch template
+   * is of one account and Region (its ARN is ec2:<region>:<account>:launch-template/<id>), so the name needs neither.
+   */
+  ciLaunchTemplate(): string {
+    return `${this.prefix}-ci-host`;
   }
   flowLogRole(): string {
     return `${this.prefix}-ci-flow-logs`;
@@ -277,6 +291,7 @@ export class Names {
       [RULES.role, this.ciInstanceRole()],
       [RULES.role, this.deployTargetRole()],
       [RULES.role, this.flowLogRole()],
+      [RULES.launchTemplate, this.ciLaunchTemplate()],
       [RULES.managedPolicy, this.deployTargetPolicy()],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.bucket, this.accessLogBucket(accountId, region)],

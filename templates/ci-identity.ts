@@ -12,7 +12,12 @@
  * isolated CI network, image pulls from this account's ECR repositories, the
  * only registry it can reach. Pods on EKS get neither: their node's role
  * pulls the images, and a pod is no managed instance.
+ *
+ * On EC2 it also holds the CI host's launch template (`ciHostLaunchTemplate`): the instance profile, and the
+ * instance metadata options the Jenkins container needs (IMDSv2 required, hop limit 2), so that a host launched from
+ * it is right without anyone remembering the options.
  */
+import LaunchTemplate from 'cloudform-types/types/ec2/launchTemplate';
 import InstanceProfile from 'cloudform-types/types/iam/instanceProfile';
 import type Resource from 'cloudform-types/types/resource';
 import { eksPodIdentityAssociation } from '../src/cfn/extensions';
@@ -98,6 +103,19 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
   if (runtime.kind === 'ec2') {
     resources.CiInstanceProfile = new InstanceProfile({ InstanceProfileName: names.ciInstanceRole(), Roles: [ref('CiInstanceRole')] });
     outputs.CiInstanceProfileName = { description: 'Instance profile to launch the CI with', value: ref('CiInstanceProfile') };
+    resources.CiHostLaunchTemplate = ciHostLaunchTemplate(names);
+    // Ref of a launch template is its id; LatestVersionNumber the version this stack last wrote. An update makes a new
+    // version: the type's update handler may call ec2:CreateLaunchTemplateVersion but not ec2:ModifyLaunchTemplate
+    // (registry schema, resource-permissions.ts), so the default version stays the first: launch with $Latest.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
+    outputs.CiHostLaunchTemplateId = {
+      description: `Launch template ${names.ciLaunchTemplate()} for the CI host: IMDSv2 required (no IMDSv1), metadata hop limit ${CI_HOST_IMDS_HOP_LIMIT} (the Jenkins container is one hop past the instance), the CI instance profile; no AMI, subnet or security group (given at launch)`,
+      value: ref('CiHostLaunchTemplate'),
+    };
+    outputs.CiHostLaunchTemplateLatestVersion = {
+      description: `Latest version of launch template ${names.ciLaunchTemplate()} (launch with Version=$Latest: a stack update adds a version and leaves the default one as it was)`,
+      value: getAtt('CiHostLaunchTemplate', 'LatestVersionNumber'),
+    };
   } else if (runtime.kind === 'eks-pod-identity') {
     // Binds the role to exactly this service account: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html
     resources.CiPodIdentityAssociation = eksPodIdentityAssociation({
@@ -114,6 +132,50 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     outputs,
   };
 }
+
+/**
+ * The CI host's launch template. What it sets:
+ * - MetadataOptions: HttpTokens `required`, "IMDSv2 is required. You must send a session token in your instance
+ *   metadata retrieval requests"; on the Use IMDSv2 page, "When you specify that IMDSv2 must be used, IMDSv1 no longer
+ *   works" (IMDSv2's session token is AWS's defence in depth against open firewalls, reverse proxies and SSRF, which
+ *   that page links). HttpPutResponseHopLimit 2, "The desired HTTP PUT response hop limit for instance metadata
+ *   requests. The larger the number, the further instance metadata requests can travel. Default: 1": the Jenkins
+ *   container (src/access/jenkins.ts) is a network hop past the instance, and EC2's instance metadata options page
+ *   warns that a hop limit of 1 can cause problems in a container environment: with 1 the container's SDK gets no
+ *   token, so no credentials; 2 reaches the container and no further. HttpEndpoint `enabled` (the default, written so
+ *   that the template says it: the instance profile's credentials come through it); InstanceMetadataTags `disabled`
+ *   (the default: nothing reads the tags there).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ec2-launchtemplate-metadataoptions.html
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html
+ * - IamInstanceProfile: the CI instance profile, by ARN (the page: "either the name or the ARN of the instance
+ *   profile, but not both", for an Auto Scaling group; one of them here too).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ec2-launchtemplate-iaminstanceprofile.html
+ * - No ImageId: "If you do not specify an AMI ID for the launch template ImageId property, you must specify an AMI ID
+ *   for the instance ImageId property": the user picks the AMI at launch, as the subnet. No security group either:
+ *   the CI network (templates/ci-network.ts) is a stack of its own, and its group's generated id would make this stack
+ *   wait for that one; the user gives the network stack's CiSecurityGroupId at launch (README).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
+ * - No TagSpecifications: the registry schema says the type is not taggable by CloudFormation (src/aws/tags.ts), and
+ *   the handler's ec2:CreateTags serves that property alone (src/deploy/optional-handler-actions.ts).
+ * Who launches from it needs iam:PassRole on the CI role and ec2:RunInstances: a launch template grants nothing, and
+ * "You must grant anyone that will use a launch template the permissions required to create and access the resources
+ * that are specified in the launch template"; creating it needs no iam:PassRole (its create handler lists none).
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permissions-for-launch-templates.html
+ */
+function ciHostLaunchTemplate(names: Names): LaunchTemplate {
+  return new LaunchTemplate({
+    LaunchTemplateName: names.ciLaunchTemplate(),
+    LaunchTemplateData: {
+      IamInstanceProfile: { Arn: getAtt('CiInstanceProfile', 'Arn') },
+      MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: CI_HOST_IMDS_HOP_LIMIT, InstanceMetadataTags: 'disabled' },
+    },
+  });
+}
+
+/** The CI host's IMDS hop limit: the instance (1) and the Jenkins container on it (2). */
+export const CI_HOST_IMDS_HOP_LIMIT = 2;
 
 function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exception[] } {
   switch (runtime.kind) {

@@ -781,8 +781,9 @@ describe('Jenkins example', () => {
     // A second build of the same workspace clones into an empty folder again.
     expect(files.get('jenkins/Jenkinsfile')).toMatch(/steps \{\n\s+deleteDir\(\)\n\s+sh 'git clone/);
     expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');
-    // On EC2 the container is a hop past the instance: the note on IMDSv2's hop limit.
-    expect(files.get('jenkins/Dockerfile')).toContain("set the instance's metadata option HttpPutResponseHopLimit to 2");
+    // On EC2 the container is a hop past the instance: the note on IMDSv2's hop limit names the launch template that sets it.
+    expect(files.get('jenkins/Dockerfile')).toContain('# instance: launch the host from launch template acme-ci-host (CI account), which requires IMDSv2\n# with HttpPutResponseHopLimit 2.');
+    expect(files.get('jenkins/Dockerfile')).toContain('--http-tokens required --http-put-response-hop-limit 2');
     // Every role profile assumes its role at the region's STS endpoint.
     for (const p of ci.profiles) expect(p.settings).toContainEqual(['sts_regional_endpoints', 'regional']);
   });

@@ -6,6 +6,8 @@
  */
 import type { Org } from '../org/model';
 import { generateProfiles, renderProfiles } from './profiles';
+import { Names } from '../naming';
+import { CI_HOST_IMDS_HOP_LIMIT } from '../../templates/ci-identity';
 
 /** Pinned: https://pypi.org/project/git-remote-codecommit/ */
 export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';
@@ -39,11 +41,13 @@ export function jenkinsExample(org: Org): Map<string, string> {
   const fips = gitEnvironment.map(([k, v]) => `ENV ${k}=${v}\n`).join('');
   // A container is a network hop past its instance, and IMDSv2 answers its token request only within the instance's
   // hop limit (1 unless set): https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
+  // The CI account's launch template sets it (templates/ci-identity.ts); an instance launched without it needs it set.
   const imds =
     org.access.ci!.runtime.kind === 'ec2'
       ? '# On EC2 this container reaches the instance profile through IMDSv2, one network hop past the\n' +
-        '# instance: set the instance\'s metadata option HttpPutResponseHopLimit to 2 (aws ec2\n' +
-        '# modify-instance-metadata-options --http-put-response-hop-limit 2), or with IMDSv2 required no credentials arrive.\n'
+        `# instance: launch the host from launch template ${new Names(org.prefix).ciLaunchTemplate()} (CI account), which requires IMDSv2\n` +
+        `# with HttpPutResponseHopLimit ${CI_HOST_IMDS_HOP_LIMIT}. On a host launched otherwise set both (aws ec2 modify-instance-metadata-options\n` +
+        `# --instance-id ID --http-tokens required --http-put-response-hop-limit ${CI_HOST_IMDS_HOP_LIMIT}): with IMDSv2 required and hop limit 1 no credentials arrive.\n`
       : '';
   const runtime = org.access.ci!.runtime;
   const credentials =

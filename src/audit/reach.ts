@@ -61,6 +61,7 @@ export interface OrgResource {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-vpc.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-subnet.html
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
  */
 export const REPLACING: Record<string, readonly string[]> = {
   'AWS::S3::Bucket': ['BucketName'],
@@ -78,6 +79,7 @@ export const REPLACING: Record<string, readonly string[]> = {
   'AWS::EC2::VPC': ['CidrBlock'],
   'AWS::EC2::Subnet': ['AvailabilityZone', 'CidrBlock', 'VpcId'],
   'AWS::Logs::LogGroup': ['LogGroupName'],
+  'AWS::EC2::LaunchTemplate': ['LaunchTemplateName'],
 };
 
 export interface ReachEntry {

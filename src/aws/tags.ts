@@ -111,6 +111,7 @@ export function updateTags(actual: readonly Tag[], wave: number, orgTags: Readon
  * https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html (tagging)
  */
 export const NOT_TAGGED_ON_CREATE: ReadonlySet<string> = new Set([
+  'AWS::EC2::LaunchTemplate',
   'AWS::EC2::Route',
   'AWS::EC2::SubnetRouteTableAssociation',
   'AWS::EC2::VPCGatewayAttachment',

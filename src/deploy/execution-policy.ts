@@ -114,7 +114,7 @@ const NAMED: Record<string, { property: string; shape?: ShapeKind; arn: (name: s
 const GENERATED_IDS: Record<string, { arn: string; reason: string }> = {
   ec2: {
     arn: `arn:${P}:ec2:${R}:${A}:*`,
-    reason: 'EC2 resources (VPC, subnets, route tables, gateways, endpoints, security groups, addresses) get generated ids, so their ARNs carry no name: limited to this account and region',
+    reason: 'EC2 resources (VPC, subnets, route tables, gateways, endpoints, security groups, addresses, launch templates) get generated ids, so their ARNs carry no name: limited to this account and region',
   },
   kms: {
     arn: `arn:${P}:kms:${R}:${A}:key/*`,

@@ -73,6 +73,12 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
       neededBy: (p) => p.MetadataTableConfiguration !== undefined || p.MetadataConfiguration !== undefined,
     },
   ],
+  // TagSpecifications: "The tags to apply to the launch template on creation" (ResourceType launch-template); the
+  // registry schema says CloudFormation tags it no other way (tagging.taggable false: no stack tags), and the tags in
+  // LaunchTemplateData are the launched instances', written into the template's data, not tagged by the handler.
+  // xstack's CI host launch template sets none.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
+  'AWS::EC2::LaunchTemplate': [{ actions: ['ec2:CreateTags', 'ec2:DeleteTags'], neededBy: sets('TagSpecifications') }],
   'AWS::CodePipeline::Pipeline': [
     // RestartExecutionOnUpdate: "Indicates whether to rerun the CodePipeline pipeline after you update it"; false or
     // absent, the update does not start it.

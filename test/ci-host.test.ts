@@ -1,0 +1,105 @@
+// The CI host's launch template (templates/ci-identity.ts): IMDSv2 required with hop limit 2 and the CI instance
+// profile on EC2, nothing on EKS; and what the StackSet execution role needs for it, no more.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { compiledTemplates, executionPolicy, executionPolicyFor, forAccount } from '../src/deploy/execution-policy';
+import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
+import { nameProblem, RULES } from '../src/naming';
+import { parseOrg } from '../src/org/load';
+import { compileFile } from './helpers';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+const withoutNetwork = (text: string) => text.replace(/    network:\n(      .*\n)+/, '');
+const withEks = (text: string, eks: string) => text.replace('  ci:\n    account: tools\n', `  ci:\n    account: tools\n    eks: ${eks}\n`);
+const ciTemplate = (c: CompiledOrg): CfnTemplate => renderTemplate(c.stages.find((s) => s.id === 'ci-identity')!.definition);
+const ciAccountId = (c: CompiledOrg) => c.org.accounts.find((a) => a.name === c.org.access.ci!.account)!.id;
+const LAUNCH_TEMPLATE_WRITES = ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate'];
+
+describe('the CI host launch template', () => {
+  it.each([
+    ['example', 'parameters/example.yaml', 'acme-ci-host'],
+    ['govcloud', 'parameters/govcloud.yaml', undefined],
+  ])('%s (EC2): IMDSv2 required, hop limit 2, the CI instance profile; no AMI, and no network of the other stack', (_name, file, name) => {
+    const c = compileFile(file);
+    const t = ciTemplate(c);
+    const templates = Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::EC2::LaunchTemplate');
+    expect(templates.map(([id]) => id)).toEqual(['CiHostLaunchTemplate']);
+    const p = templates[0][1].Properties as Record<string, any>;
+    expect(p.LaunchTemplateName).toBe(name ?? `${c.org.prefix}-ci-host`);
+    expect(nameProblem(RULES.launchTemplate, p.LaunchTemplateName)).toBeUndefined();
+    expect(p.LaunchTemplateData).toEqual({
+      IamInstanceProfile: { Arn: { 'Fn::GetAtt': ['CiInstanceProfile', 'Arn'] } },
+      MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 2, InstanceMetadataTags: 'disabled' },
+    });
+    // The user picks the AMI, subnet and security group at launch: none is in the template (the CI network is another stack).
+    for (const key of ['ImageId', 'SecurityGroupIds', 'SecurityGroups', 'NetworkInterfaces', 'SubnetId']) expect(p.LaunchTemplateData[key], key).toBeUndefined();
+    expect(JSON.stringify(t)).not.toMatch(/ImportValue/);
+    // The profile it names is this template's, for this template's CI role.
+    expect((t.Resources.CiInstanceProfile.Properties as any).Roles).toEqual([{ Ref: 'CiInstanceRole' }]);
+    expect(t.Outputs?.CiHostLaunchTemplateId).toMatchObject({ Value: { Ref: 'CiHostLaunchTemplate' }, Description: expect.stringMatching(/IMDSv2 required .*hop limit 2 .*no AMI/) });
+    expect(t.Outputs?.CiHostLaunchTemplateLatestVersion).toMatchObject({ Value: { 'Fn::GetAtt': ['CiHostLaunchTemplate', 'LatestVersionNumber'] } });
+  });
+
+  it('the compiled template in dist/ carries it as the compiler makes it', () => {
+    const yaml = readFileSync('dist/example/templates/ci-identity.yaml', 'utf8');
+    expect(yaml).toContain('      LaunchTemplateName: acme-ci-host\n');
+    expect(yaml).toContain('        MetadataOptions:\n          HttpEndpoint: enabled\n          HttpTokens: required\n          HttpPutResponseHopLimit: 2\n');
+    expect(yaml).not.toMatch(/ImageId/);
+  });
+
+  it.each([
+    ['IRSA', withoutNetwork(withEks(EXAMPLE, '{ mode: irsa, oidcIssuer: oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE, namespace: jenkins, serviceAccount: jenkins }'))],
+    ['EKS Pod Identity', withEks(EXAMPLE, '{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }')],
+  ])('%s: no launch template anywhere, and the execution role gets none of its actions', (_name, text) => {
+    const c = compileOrg(parseOrg(text, 'eks.yaml'));
+    for (const s of c.stages) expect(JSON.stringify(renderTemplate(s.definition)), s.id).not.toContain('AWS::EC2::LaunchTemplate');
+    const granted = new Set(executionPolicy(c).flatMap((s) => s.Action));
+    for (const a of [...LAUNCH_TEMPLATE_WRITES, 'ec2:DescribeLaunchTemplates']) expect(granted.has(a), a).toBe(false);
+  });
+});
+
+describe("the execution role and the CI host's launch template", () => {
+  it('EC2 without a CI network: the CI account alone gets the launch template handler actions, on its own account and Region, without tagging or iam:PassRole', () => {
+    const c = compileOrg(parseOrg(withoutNetwork(EXAMPLE), 'ec2.yaml'));
+    expect(c.stages.map((s) => s.id)).not.toContain('ci-network');
+    const statements = executionPolicy(c);
+    expect(executionAuthorizationProblems(c.org, statements)).toEqual([]);
+    const ci = forAccount(statements, ciAccountId(c));
+    const ec2 = ci.filter((s) => s.Action.some((a) => a.startsWith('ec2:')));
+    // The launch template's create, update and delete handlers (registry schema), on this account's and Region's EC2
+    // ARNs: these three actions take the launch-template resource type alone, so that is every launch template here.
+    const writes = ec2.filter((s) => s.Effect === 'Allow' && s.Action.some((a) => LAUNCH_TEMPLATE_WRITES.includes(a)));
+    expect(writes.map((s) => [s.Sid, s.Action, s.Resource])).toEqual([['Ec2GeneratedIds', LAUNCH_TEMPLATE_WRITES, ['arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*']]]);
+    expect(writes[0].reason).toContain('launch templates');
+    expect(ci.find((s) => s.Action.includes('ec2:DescribeLaunchTemplates'))?.Resource).toEqual(['*']);
+    // Exactly what the launch template's handlers need, no more: the CI account's policy with it against the same
+    // templates without it. No tagging (no TagSpecifications: ec2:CreateTags would reach every EC2 resource here), and
+    // no iam:PassRole (its create handler lists none: the one who launches from it passes the role).
+    const templates = compiledTemplates(c.stages, (s) => renderTemplate(s.definition));
+    const without = templates.map((t) => {
+      const { CiHostLaunchTemplate: _dropped, ...rest } = (t as { template: CfnTemplate }).template.Resources;
+      return { ...(t as { template: CfnTemplate; accounts: readonly string[] }), template: { ...(t as { template: CfnTemplate }).template, Resources: rest } };
+    });
+    const actionsIn = (given: typeof templates) => new Set(forAccount(executionPolicyFor(given, c.org.prefix), ciAccountId(c)).flatMap((s) => s.Action));
+    const [withIt, withoutIt] = [actionsIn(templates), actionsIn(without)];
+    expect([...withIt].filter((a) => !withoutIt.has(a)).sort()).toEqual([...LAUNCH_TEMPLATE_WRITES, 'ec2:DescribeLaunchTemplates'].sort());
+    expect([...withoutIt].filter((a) => !withIt.has(a))).toEqual([]);
+    for (const a of ['ec2:CreateTags', 'ec2:DeleteTags', 'ec2:ModifyLaunchTemplate', 'ec2:RunInstances']) expect(withIt.has(a), a).toBe(false);
+    // Every other account's policy: none of it.
+    for (const a of c.org.accounts.filter((x) => x.id !== ciAccountId(c))) {
+      const other = new Set(forAccount(statements, a.id).flatMap((s) => s.Action));
+      for (const action of LAUNCH_TEMPLATE_WRITES) expect(other.has(action), `${a.name}: ${action}`).toBe(false);
+    }
+  });
+
+  it('with the CI network: the same actions join the network\'s EC2 statement, which the report names as reaching every launch template of the account', () => {
+    const c = compileFile('parameters/example.yaml');
+    const ec2 = forAccount(executionPolicy(c), ciAccountId(c)).find((s) => s.Sid === 'Ec2GeneratedIds')!;
+    for (const a of LAUNCH_TEMPLATE_WRITES) expect(ec2.Action, a).toContain(a);
+    const row = c.files.get('audit/report.md')!.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
+    expect(row).toContain('flow log and launch template among them');
+    expect(row).toContain('ec2:DeleteLaunchTemplate');
+  });
+});
