@@ -462,6 +462,8 @@ use_fips_endpoint = true
       expect(profiles[0].name).toBe('gov-ci-base');
       expect(profiles[0].settings).toContainEqual(['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token']);
       for (const p of profiles) expect(p.settings, p.name).toContainEqual(USE_FIPS);
+      // Builds in agent pods get credentials only with the image and the service account the CI role trusts.
+      expect(jenkinsExample(parseOrg(text, 'gov-irsa.yaml')).get('jenkins/Jenkinsfile')).toContain('// Runs where this image runs with the service account jenkins/jenkins: on the controller, or in agent pods\n');
     });
   });
 
@@ -777,7 +779,9 @@ describe('Jenkins example', () => {
     expect(dockerfile).toMatch(/^FROM jenkins\/jenkins:lts-jdk21$/m);
     // The Jenkinsfile's Pipeline plugins come with the image, installed as the jenkins user: a controller in an
     // isolated CI network reaches no update center at its first start.
-    expect(dockerfile).toMatch(/\nUSER jenkins\n(#[^\n]*\n)*RUN jenkins-plugin-cli --plugins workflow-aggregator\n$/);
+    expect(dockerfile).toMatch(/\nUSER jenkins\n(#[^\n]*\n)*RUN jenkins-plugin-cli --plugins workflow-aggregator git\n$/);
+    // On EC2 the instance profile serves every build on the host: no word on agent pods.
+    expect(files.get('jenkins/Jenkinsfile')).not.toContain('service account');
     // A second build of the same workspace clones into an empty folder again.
     expect(files.get('jenkins/Jenkinsfile')).toMatch(/steps \{\n\s+deleteDir\(\)\n\s+sh 'git clone/);
     expect(files.get('jenkins/Dockerfile')).not.toContain('CODE_COMMIT_ENDPOINT');
