@@ -323,7 +323,8 @@ describe('a deployed managed policy attached to a role the org file no longer li
     expect(iamResources(statements, 'IamNamed')).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-web-trigger');
     const listed = executionPolicyFor([template(['legacy-app'])], 'acme', 1, ['service-role/legacy-app']);
     expect(listed.find((s) => s.Sid === 'IamDetachFromUnlistedRoles')).toBeUndefined();
-    expect(iamResources(listed, 'IamNamed')).toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/legacy-app');
+    expect(iamResources(listed, 'IamAttachToInstanceRoles')).toEqual(['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/legacy-app']);
+    expect(iamResources(listed, 'IamNamed')).not.toContain('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/legacy-app');
   });
 
   it('a role listed under a condition (Fn::If [condition, role, AWS::NoValue], as a list item of some accounts is written) is granted as one listed plainly', () => {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NOT_TAGGED_ON_CREATE, ORG_TAG_KEYS_TAG, updateTags } from '../src/aws/tags';
 import { compileOrg } from '../src/compile';
-import { bootstrap, bootstrapDigest, bootstrapState, type BootstrapStep } from '../src/deploy/bootstrap';
+import { bootstrap, bootstrapDigest, bootstrapState, tagsStamp, type BootstrapStep } from '../src/deploy/bootstrap';
 import { tagChangeText, tagsToWrite } from '../src/deploy/bootstrap-tags';
 import { deploy, plan } from '../src/deploy/deployer';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -22,6 +22,8 @@ import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
+import { shortPages } from './support/iam-models';
+import type { Aws } from '../src/deploy/clients';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const compileText = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml'));
@@ -183,6 +185,20 @@ describe("the tags bootstrap writes on what exists", () => {
   });
 });
 
+/** `aws` whose S3 clients call `seen(command, input)` before each call (which may throw, as S3 would refuse it). */
+function onS3(aws: Aws, seen: (command: string, input: unknown) => Promise<void>): Aws {
+  const make = aws.s3.bind(aws);
+  aws.s3 = (credentials, region) => {
+    const client = make(credentials, region);
+    client.middlewareStack.add((next, context) => async (args) => {
+      await seen(context.commandName ?? '', (args as { input: unknown }).input);
+      return next(args);
+    }, { step: 'initialize' });
+    return client;
+  };
+  return aws;
+}
+
 describe('bootstrap with tags on moto', () => {
   const env = useLocalAws();
   const steps = (all: BootstrapStep[]) => all.filter((x) => / tags$|tagged/.test(x.what) || /tagged/.test(x.detail ?? '')).map((x) => `${x.account} ${x.status} ${x.what}${x.detail ? `: ${x.detail}` : ''}`);
@@ -190,8 +206,12 @@ describe('bootstrap with tags on moto', () => {
   it("roles and managed policies are created with the org's tags (for an SCP on aws:RequestTag); a later change adds and updates, never removes; no tags, no step", { timeout: 120_000 }, async () => {
     const untagged = compileText(EXAMPLE);
     const first = compileText(withTags('  CostCenter: "4711"\n  owner: platform\n'));
-    // An org without tags keeps its digest: its bootstrap is not made stale by this.
-    expect(bootstrapDigest(untagged)).not.toBe(bootstrapDigest(first));
+    // The tags are recorded beside the policy's digest, not in it; an org without tags records nothing more than before.
+    expect(bootstrapDigest(untagged)).toBe(bootstrapDigest(first));
+    expect(tagsStamp(untagged)).toBe('');
+    expect(tagsStamp(first)).toMatch(/^:tags-[0-9a-f]{16}$/);
+    // Keys in another order are the same tags.
+    expect(tagsStamp(compileText(withTags('  owner: platform\n  CostCenter: "4711"\n')))).toBe(tagsStamp(first));
     const ran = await bootstrap(first, env.aws());
     expect(ran.filter((x) => x.status === 'missing')).toEqual([]);
     const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
@@ -208,13 +228,20 @@ describe('bootstrap with tags on moto', () => {
     // Someone adds a tag of their own; the org file changes a value, adds a key and drops one.
     await target.send(new TagRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', Tags: [{ Key: 'added-by-hand', Value: 'keep' }] }));
     const second = compileText(withTags('  CostCenter: "4712"\n  data: internal\n'));
-    expect(await bootstrapState(second, env.aws())).toBe('stale');
+    // A change of tags alone is not a stale policy: plan and deploy say only that the tags are not there yet.
+    expect(await bootstrapState(second, env.aws())).toBe('tags-pending');
     const dry = await bootstrap(second, env.aws(), { dryRun: true });
     expect(steps(dry)).toContain('555555555555 change role AWSCloudFormationStackSetExecutionRole: tags: CostCenter: 4711 → 4712, +data=internal');
     expect(steps(dry)).toContain('555555555555 change managed policy acme-stackset-execution-1: tags: CostCenter: 4711 → 4712, +data=internal');
     expect(await roleTags(target, 'AWSCloudFormationStackSetExecutionRole')).toMatchObject({ CostCenter: '4711' });
-    await bootstrap(second, env.aws());
+    // Read a tag a page (IAM may answer fewer than asked): every tag is still found, none written twice.
+    await bootstrap(second, shortPages(env.aws()));
     expect(await roleTags(target, 'AWSCloudFormationStackSetExecutionRole')).toEqual({ CostCenter: '4712', data: 'internal', owner: 'platform', 'added-by-hand': 'keep' });
+    const whole = env.aws();
+    const paged = shortPages(env.aws());
+    expect(steps(await bootstrap(second, whole)).every((x) => / ok /.test(x))).toBe(true);
+    expect(steps(await bootstrap(second, paged)).every((x) => / ok /.test(x))).toBe(true);
+    expect(paged.log.calls.ListPolicyTagsCommand).toBeGreaterThan(whole.log.calls.ListPolicyTagsCommand!);
     expect(await bootstrapState(second, env.aws())).toBe('current');
     // The trust and policies are as before: the tags are all this changed.
     expect((await target.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }))).Role?.RoleName).toBe('AWSCloudFormationStackSetExecutionRole');
@@ -223,24 +250,40 @@ describe('bootstrap with tags on moto', () => {
     expect(steps(await bootstrap(untagged, env.aws()))).toEqual([]);
   });
 
+  it("past IAM's 50 tags a role is left, said as a missing step, and the record leaves the tags out (tags-pending)", { timeout: 120_000 }, async () => {
+    const tagged = compileText(withTags('  CostCenter: "4711"\n'));
+    await bootstrap(compileText(EXAMPLE), env.aws());
+    const target = env.aws().iam(await env.aws().assume('arn:aws:iam::555555555555:role/OrganizationAccountAccessRole'));
+    await target.send(new TagRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', Tags: Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }));
+    const ran = await bootstrap(tagged, env.aws());
+    expect(ran.filter((x) => x.status === 'missing').map((x) => `${x.account} ${x.what}: ${x.detail}`)).toEqual([
+      "555555555555 role AWSCloudFormationStackSetExecutionRole: tags: not written: it has 50 tags and the org file's would add 1, past IAM's 50; remove tags it no longer needs, then run bootstrap again",
+    ]);
+    expect(await bootstrapState(tagged, env.aws())).toBe('tags-pending');
+  });
+
   it("the template bucket: created with them (moto drops CreateBucketConfiguration's Tags, so the request is what is checked, per API_CreateBucketConfiguration); an existing one gets them merged into its set", { timeout: 120_000 }, async () => {
     const text = `${generateOrgYaml(40)}tags:\n  CostCenter: "4711"\n`;
     const large = compileOrg(parseOrg(text, 'generated-40.yaml'));
-    const aws = env.aws();
     const sent: CreateBucketCommandInput[] = [];
-    const s3 = aws.s3.bind(aws);
-    aws.s3 = (credentials, region) => {
-      const client = s3(credentials, region);
-      client.middlewareStack.add((next, context) => async (args) => {
-        if (context.commandName === 'CreateBucketCommand') sent.push((args as { input: CreateBucketCommandInput }).input);
-        return next(args);
-      }, { step: 'initialize' });
-      return client;
-    };
+    const aws = onS3(env.aws(), async (command, input) => void (command === 'CreateBucketCommand' && sent.push(input as CreateBucketCommandInput)));
     const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
     const bucket = templateBucketName(large.org.prefix, admin, 'eu-west-1');
     await bootstrap(large, aws);
     expect(sent).toEqual([{ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1', Tags: [{ Key: 'CostCenter', Value: '4711' }] } }]);
+    // moto dropped them: the next run finds a bucket with no tag set (NoSuchTagSet) and tags it; a dry run sends nothing.
+    const puts: string[] = [];
+    const watching = () => onS3(env.aws(), async (command) => void (command === 'PutBucketTaggingCommand' && puts.push(command)));
+    expect(steps(await bootstrap(large, watching(), { dryRun: true }))).toContain(`${admin} change template bucket ${bucket}: tags: +CostCenter=4711`);
+    expect(puts).toEqual([]);
+    await bootstrap(large, watching());
+    expect(puts).toEqual(['PutBucketTaggingCommand']);
+    // S3 refusing them (no s3:PutBucketTagging, or ABAC enabled): after the bucket's other settings, a missing step.
+    const refusing = onS3(env.aws(), async (command) => {
+      if (command === 'PutBucketTaggingCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    });
+    const refused = await bootstrap(compileOrg(parseOrg(text.replace('CostCenter: "4711"', 'CostCenter: "4712"'), 'generated-40.yaml')), refusing);
+    expect(refused.filter((x) => x.status === 'missing').map((x) => x.detail)).toEqual([expect.stringMatching(/^not written \(CostCenter: 4711 → 4712\): S3 refused them \(Access Denied\); the identity that bootstraps needs s3:PutBucketTagging/)]);
 
     // Made before the tags (or by a run before this xstack): tagged on the next run, its own tags kept.
     const other = compileOrg(parseOrg(`${generateOrgYaml(40).replace('prefix: ', 'prefix: b')}tags:\n  CostCenter: "4711"\n`, 'generated-40.yaml'));

@@ -203,7 +203,7 @@ function rolePowersText(statements: ReadonlyArray<{ Sid: string; Effect?: string
   return (
     `What administering the org's roles amounts to: ${allow(bounded)} ${powersOf(bounded).join(', ')} on every role ${bounded.length === 1 ? 'it names' : 'they name'}, with no condition on which policy${anyPolicy}, ` +
     `but only where the role's permissions boundary is the org's (${boundary}): a role is created, or given a boundary, with the org's permissions boundary only, which it cannot remove, and its policies and trust are written, and it is deleted, only while it has it` +
-    (free.length > 0 ? `; ${allow(free)} ${powersOf(free).join(', ')} without that condition, on roles the org file names and no template creates, whose boundary is the org's to give` : '') +
+    (free.length > 0 ? `; ${allow(free)} ${powersOf(free).join(', ')} without that condition, on roles no template creates (the org file's instance roles, or roles it no longer lists that a deployed managed policy is still attached to), whose boundary is the org's to give` : '') +
     '. ' +
     "So the role can write any permissions and any trust on the roles it created, up to what the boundary allows (its text is the org's, not read here), and whoever can act as it can give one of them, and any principal it is then made to trust, inside the org or outside it, every permission of the boundary in the account: it is in effect an administrator of those roles, within the boundary. " +
     'A role of those names that exists without the boundary (made by hand) is refused those writes' +

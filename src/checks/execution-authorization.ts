@@ -44,12 +44,14 @@ export function executionAuthorizationProblems(org: Org, statements: readonly Ex
     const findings = checkServiceAuthorization(template);
     const unmatched = new Set(findings.filter((f) => f.rule === 'XS012' && f.item.startsWith('Action::')).map((f) => f.item.slice('Action::'.length)));
     for (const f of findings) if (f.rule === 'XS010') undefinedActions.set(f.item.slice('Action::'.length), `${statement.Sid}: ${f.message}`);
-    for (const f of findings) if (f.rule === 'XS011' || f.rule === 'XS013') conditionProblems.push(`${statement.Sid}: ${f.message}`);
+    // XS011: a key the action's requests never carry (no condition on it can match); XS013: an operator the key's type does not take.
+    const fix = { XS011: 'grant it without the condition', XS013: "use an operator of the key's type" } as const;
+    for (const f of findings) if (f.rule === 'XS011' || f.rule === 'XS013') conditionProblems.push(`${statement.Sid}: ${f.message}, so IAM would refuse it where CloudFormation's handler calls it; ${fix[f.rule]}`);
     for (const action of statement.Action) served.set(action, (served.get(action) ?? false) || !unmatched.has(action));
   }
   const role = `StackSet execution role ${org.stackSets.executionRoleName}`;
   return [
-    ...conditionProblems.map((why) => `${role}: the condition of ${why}, so IAM would refuse it where CloudFormation's handler calls it; grant it without the condition (src/deploy/execution-policy.ts)`),
+    ...conditionProblems.map((why) => `${role}: the condition of ${why} (src/deploy/execution-policy.ts)`),
     ...[...undefinedActions].map(([action, why]) => `${role}: ${action} is not an IAM action (${why}); leave it out of the policy (src/deploy/execution-policy.ts)`),
     ...[...served]
       .filter(([action, ok]) => !ok && !undefinedActions.has(action))

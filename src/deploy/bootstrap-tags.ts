@@ -21,13 +21,13 @@
  * keys these may be, so a key taken out of the org file stays on them until removed by hand (README, bootstrap).
  *
  * IAM's keys are compared without case, as src/aws/tags.ts does for the StackSets' (the org file refuses two keys
- * that differ only in case): a role holding the org's key in another case is sent the org's key and value, which is
- * right whichever way IAM reads the case (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html, "Case
- * sensitivity"). S3's with case.
+ * that differ only in case): a role holding the org's key in another case with another value is sent the org's key
+ * and value, right whichever way IAM reads the case (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html,
+ * "Case sensitivity"); with the same value it is left as it is (a tag policy that checks the key's capitalization
+ * would see the role's). S3's with case.
  */
-import { ListPolicyTagsCommand, paginateListRoleTags, TagPolicyCommand, TagRoleCommand, type IAMClient, type Tag as IamTag } from '@aws-sdk/client-iam';
+import { paginateListPolicyTags, paginateListRoleTags, TagPolicyCommand, TagRoleCommand, type IAMClient, type Tag as IamTag } from '@aws-sdk/client-iam';
 import { GetBucketTaggingCommand, PutBucketTaggingCommand, type S3Client, type Tag as S3Tag } from '@aws-sdk/client-s3';
-import { XstackError } from '../errors';
 
 export type OrgTags = ReadonlyArray<readonly [key: string, value: string]>;
 
@@ -74,13 +74,8 @@ export async function ensureRoleTags(iam: IAMClient, role: string, orgTags: OrgT
 export async function ensurePolicyTags(iam: IAMClient, name: string, arn: string, orgTags: OrgTags, writes: TagWrites): Promise<void> {
   if (orgTags.length === 0) return;
   const current = new Map<string, string>();
-  // ListPolicyTags pages by Marker (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicyTags.html); the SDK has no paginator for it.
-  let marker: string | undefined;
-  do {
-    const page = await iam.send(new ListPolicyTagsCommand({ PolicyArn: arn, ...(marker ? { Marker: marker } : {}) }));
-    for (const t of page.Tags ?? []) current.set(t.Key!, t.Value ?? '');
-    marker = page.IsTruncated ? page.Marker : undefined;
-  } while (marker);
+  // Page by page (IsTruncated, Marker: https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicyTags.html).
+  for await (const page of paginateListPolicyTags({ client: iam }, { PolicyArn: arn })) for (const t of page.Tags ?? []) current.set(t.Key!, t.Value ?? '');
   await writeIamTags(`managed policy ${name}`, current, orgTags, writes, (Tags) => iam.send(new TagPolicyCommand({ PolicyArn: arn, Tags })));
 }
 
@@ -96,7 +91,11 @@ async function writeIamTags(what: string, current: ReadonlyMap<string, string>, 
   if (!dry) await write(writes.map(([Key, Value]) => ({ Key, Value })));
 }
 
-/** The org's tags on the existing template bucket: its set with theirs merged in (PutBucketTagging replaces the set). */
+/**
+ * The org's tags on the existing template bucket: its set with theirs merged in (PutBucketTagging replaces the set).
+ * Its steps come after the administration role's record (bootstrap.ts runs the bucket last), which therefore does
+ * not wait for them.
+ */
 export async function ensureBucketTags(s3: S3Client, bucket: string, owner: string, orgTags: OrgTags, { account, dry, report }: TagWrites): Promise<void> {
   if (orgTags.length === 0) return;
   let tagSet: S3Tag[] = [];
@@ -115,13 +114,16 @@ export async function ensureBucketTags(s3: S3Client, bucket: string, owner: stri
   if (merged.size > MAX_BUCKET_TAGS) {
     return report({ account, what: step, status: 'missing', detail: `not written: it has ${current.size} tags and the org file's would make ${merged.size}, past S3's ${MAX_BUCKET_TAGS}; remove tags it no longer needs, then run bootstrap again` });
   }
-  report({ account, what: step, status: 'change', detail: tagChangeText(current, writes, false) });
-  if (dry) return;
+  const change = tagChangeText(current, writes, false);
+  if (dry) return report({ account, what: step, status: 'change', detail: change });
   try {
     await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Tagging: { TagSet: [...merged].map(([Key, Value]) => ({ Key, Value })) } }));
+    report({ account, what: step, status: 'change', detail: change });
   } catch (error) {
-    // A bucket with ABAC enabled takes tags only through TagResource: "When you enable ABAC for a general purpose
-    // bucket, you can no longer use this operation" (API_PutBucketTagging.html). xstack never enables it; someone did.
-    throw new XstackError('TEMPLATE_BUCKET_TAGS', `template bucket ${bucket}: S3 refused its tags (${(error as Error).message}); if ABAC was enabled on it, tag it with TagResource yourself, or turn ABAC off, then run bootstrap again`, { cause: error });
+    // The caller may lack s3:PutBucketTagging; or ABAC is enabled on the bucket, which then takes tags only through
+    // TagResource: "When you enable ABAC for a general purpose bucket, you can no longer use this operation"
+    // (API_PutBucketTagging.html). xstack never enables it. Either way the bucket is left as it is, and said so.
+    const why = (error as { name?: string }).name === 'AccessDenied' ? 'the identity that bootstraps needs s3:PutBucketTagging (and s3:GetBucketTagging) on it' : 'if ABAC is enabled on it, tag it with the S3 Control TagResource yourself, or turn ABAC off';
+    report({ account, what: step, status: 'missing', detail: `not written (${change}): S3 refused them (${(error as Error).message}); ${why}, then run bootstrap again` });
   }
 }

@@ -473,9 +473,10 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
   if (state === 'present') {
     report({ account: admin, what, status: 'ok' });
     // Present is not finished: a run that failed after CreateBucket (an SCP refusing s3:PutBucketPolicy, Ctrl-C) left
-    // it without some of its settings, which this run still applies.
-    await ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
-    return ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+    // it without some of its settings, which this run still applies; then the org's tags (a refusal of those is a
+    // missing step, after the settings that keep it private).
+    await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+    return ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
   }
   const tags = createTagList(org.tags);
   report({ account: admin, what, status: 'change', ...(tags ? { detail: `create, tagged ${tagsText(org.tags)}` } : {}) });
@@ -485,10 +486,17 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
     const configuration = { ...(region === 'us-east-1' ? {} : { LocationConstraint: region as BucketLocationConstraint }), ...(tags ? { Tags: tags } : {}) };
     await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(Object.keys(configuration).length > 0 ? { CreateBucketConfiguration: configuration } : {}) }));
   } catch (error) {
+    // "You must have the s3:TagResource permission to create a general purpose bucket with tags" (bootstrap-tags.ts).
+    if (tags && (error as { name?: string }).name === 'AccessDenied') {
+      throw new XstackError('TEMPLATE_BUCKET_CREATE', `template bucket ${bucket}: S3 refused to create it with the org file's tags (${(error as Error).message}); with tags, creating it needs s3:TagResource as well as s3:CreateBucket: grant both to the identity that bootstraps (or an SCP on aws:RequestTag refused the tags), then run bootstrap again`, { cause: error });
+    }
     // BucketAlreadyExists: "The requested bucket name is not available. The bucket namespace is shared by all
     // users of the system": another account took the name since the check. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
     if ((error as { name?: string }).name === 'BucketAlreadyExists') throw foreignBucket(bucket, admin);
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
+    // Ours already (a run in between): its tags as for any existing bucket.
+    await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+    return ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
   }
   await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
 }
@@ -685,6 +693,13 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     );
   }
   const sleep = options.sleep ?? pause;
+  // A tag step left `missing` (past IAM's 50) keeps the org's tags out of the record (ensureBootstrapTag).
+  let tagsLeft = false;
+  const reported = report;
+  report = (step) => {
+    if (step.status === 'missing' && step.what.endsWith(': tags')) tagsLeft = true;
+    reported(step);
+  };
   const adminTrust = (current: string | undefined): TrustOrRefusal => {
     const dropped = administrationTrustDropped(current);
     if (dropped.length > 0 && !options.replaceAdministrationTrust) return { refused: administrationTrustRefusal(s.administrationRoleName, dropped) };
@@ -741,7 +756,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
   });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending);
+  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending, tagsLeft);
   else {
     report({
       account: admin,
@@ -953,9 +968,7 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
     ...(Condition ? { Condition } : {}),
     ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
   }));
-  // The org file's tags once it has any (bootstrap-tags.ts), so that an org without them keeps the digest it had.
-  const tags = compiled.org.tags.length > 0 ? { tags: compiled.org.tags } : {};
-  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, ...tags }));
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
 }
 
 /** The role's tags (none when it does not exist). */
@@ -983,10 +996,11 @@ function stampOf(tags: ReadonlyMap<string, string>, compiled: CompiledOrg): stri
  * This org's tag, and the earlier xstack's one tag removed when it is this org's record (this compile's digest, or the
  * run removed this org's policy under the earlier name, which that xstack wrote in the same run): another org's stays.
  */
-async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes, boundaryPending = false) {
+async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: CompiledOrg, legacyRemoved: boolean, { dry, report, sleep, roleCreated }: Writes, boundaryPending = false, tagsLeft = false) {
   const role = compiled.org.stackSets.administrationRoleName;
   const key = bootstrapTag(compiled.org.prefix);
-  const digest = bootstrapDigest(compiled) + (boundaryPending ? BOUNDARY_PENDING : '');
+  // The org file's tags, recorded only once every role and policy has them (a tag step left `missing` leaves them out).
+  const digest = bootstrapDigest(compiled) + (boundaryPending ? BOUNDARY_PENDING : '') + (tagsLeft ? '' : tagsStamp(compiled));
   const tags = roleCreated ? new Map<string, string>() : await roleTags(iam, role);
   const what = `role ${role}: tag ${key}`;
   if (tags.get(key) === digest) report({ account: admin, what, status: 'ok' });
@@ -1008,10 +1022,23 @@ async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: Compi
  * made for this compile, but with the permissions boundary condition deferred while deployed roles lacked the boundary
  * (boundaryPendingNote says to bootstrap again after the deploy).
  */
-export type BootstrapState = 'current' | 'boundary-pending' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
+export type BootstrapState = 'current' | 'boundary-pending' | 'tags-pending' | 'stale' | 'unknown' | 'unreadable' | 'not-applicable';
 
 /** What a bootstrap's record gains when it granted the execution role's role writes without the boundary condition, deployed roles lacking it. */
 const BOUNDARY_PENDING = ':boundary-pending';
+
+/**
+ * What a bootstrap's record gains once the org file's tags are on every role and managed policy it made
+ * (bootstrap-tags.ts): their digest, keys in order, apart from the policy's, so that a change of tags alone reads as
+ * `tags-pending` (nothing is refused for it) and not as a stale policy. Nothing for an org file without tags: its
+ * record is as before.
+ */
+export function tagsStamp(compiled: CompiledOrg): string {
+  const tags = compiled.org.tags;
+  if (tags.length === 0) return '';
+  return `:tags-${sha256(JSON.stringify([...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))).slice(0, 16)}`;
+}
+const TAGS_STAMP = /:tags-[0-9a-f]{16}$/;
 
 export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<BootstrapState> {
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return 'not-applicable';
@@ -1026,7 +1053,10 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
   }
   if (stamp === undefined) return 'unknown';
   const digest = bootstrapDigest(compiled);
-  return stamp === digest ? 'current' : stamp === digest + BOUNDARY_PENDING ? 'boundary-pending' : 'stale';
+  const tags = TAGS_STAMP.exec(stamp)?.[0] ?? '';
+  const policy = stamp.slice(0, stamp.length - tags.length);
+  const state = policy === digest ? 'current' : policy === digest + BOUNDARY_PENDING ? 'boundary-pending' : 'stale';
+  return state === 'current' && tags !== tagsStamp(compiled) ? 'tags-pending' : state;
 }
 
 /** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */

@@ -15,7 +15,7 @@ import { existingRolesRefusal } from './existing-roles';
 import { replacementsRefusal } from './replacements';
 import { makeOrgRolesLocally } from './local-roles';
 import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
-import { boundaryPendingNote, staleBootstrapNote, unreadableBootstrapNote } from './execution-trust';
+import { boundaryPendingNote, staleBootstrapNote, tagsPendingNote, unreadableBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
@@ -266,6 +266,7 @@ function checkBootstrap(compiled: CompiledOrg, state: BootstrapState): void {
   if (state === 'stale') process.stderr.write(`${staleBootstrapNote(compiled)}\n`);
   if (state === 'unreadable') process.stderr.write(`${unreadableBootstrapNote(compiled)}\n`);
   if (state === 'boundary-pending') process.stderr.write(`${boundaryPendingNote(compiled)}\n`);
+  if (state === 'tags-pending') process.stderr.write(`${tagsPendingNote(compiled)}\n`);
 }
 
 /**

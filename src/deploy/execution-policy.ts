@@ -562,9 +562,13 @@ export function executionPolicyFor(
     const callers = [...types.keys()].filter((t) => handlerActions.get(t)!.some((a) => serviceOf(a) === service)).sort();
     const accountWide = (arn: string) => scopeFor([arn], () => types.of(...callers));
     if (named.length > 0) {
-      const bounded = service === 'iam' ? boundedRoleActions(resourcesByType.get('AWS::IAM::Role') ?? [], scoped, named, createdRoles) : undefined;
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: bounded ? [...scoped].filter((a) => !bounded.taken.has(a)) : [...scoped], Resource: named, ...scopeFor(named, (arn) => arnScopes.of(arn)) });
-      for (const statement of bounded?.statements ?? []) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.of(arn)) });
+      // The org file's instance roles (no template creates them) get the attach and detach of the managed policies
+      // alone (instanceRoleAttachments), never the other writes on the roles the templates create.
+      const instanceRoles = service === 'iam' ? named.filter((arn) => arn.startsWith(`arn:${P}:iam::${A}:role/`) && !createdRoles.has(arn)) : [];
+      const own = instanceRoles.length > 0 ? named.filter((arn) => !instanceRoles.includes(arn)) : named;
+      const bounded = service === 'iam' ? boundedRoleActions(resourcesByType.get('AWS::IAM::Role') ?? [], scoped, own, createdRoles) : undefined;
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: bounded ? [...scoped].filter((a) => !bounded.taken.has(a)) : [...scoped], Resource: own, ...scopeFor(own, (arn) => arnScopes.of(arn)) });
+      for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.of(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
         const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));
@@ -733,17 +737,38 @@ const BOUNDARY_REMOVAL = 'iam:DeleteRolePermissionsBoundary';
  * resource-permissions.ts): the only calls on a role the org file names and no template creates.
  */
 const ATTACHMENTS = ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'];
-/** The statement that lets the templates' managed policies attach to the org file's instance roles when the others are held to the boundary. */
+/** The statement that lets the templates' managed policies attach to the org file's instance roles, and nothing else on them. */
 export const INSTANCE_ROLE_ATTACHMENTS_SID = 'IamAttachToInstanceRoles';
+
+/**
+ * The roles the org file names that a template's managed policy attaches to and no template creates
+ * (deploymentTargets.instanceRoles): AWS::IAM::ManagedPolicy's handler attaches and detaches the policy, authorized on
+ * the role, and nothing else of the templates acts on them. They are the org's principals, outside what xstack
+ * makes: their trust, their policies, their tags (which `aws:PrincipalTag` conditions read) and their boundary are
+ * the org's to write (review s25-diff M1). Their boundary, if any, is the org's to give, so no condition on it.
+ */
+function instanceRoleAttachments(scoped: ReadonlySet<string>, instanceRoles: readonly string[]): ExecutionStatement[] {
+  const attachments = ATTACHMENTS.filter((a) => scoped.has(a));
+  if (instanceRoles.length === 0 || attachments.length === 0) return [];
+  return [
+    {
+      Sid: INSTANCE_ROLE_ATTACHMENTS_SID,
+      Effect: 'Allow',
+      Action: attachments,
+      Resource: [...instanceRoles],
+      reason:
+        "roles the org file names (deploymentTargets.instanceRoles) that no template creates: a template's managed policy is attached to them, which AWS::IAM::ManagedPolicy's handler does with iam:AttachRolePolicy and iam:DetachRolePolicy, authorized on the role; attach and detach only, with no condition on a boundary, which is the org's to give",
+    },
+  ];
+}
 
 /**
  * When every role of the templates (compiled and deployed alike) has one permissions boundary (the org file's
  * `permissionsBoundary`, src/iam/permissions-boundary.ts): the execution role creates a role, gives it a boundary,
  * writes its policies, its trust and its settings, and deletes it, only where that boundary is the role's (or the
  * request's, BOUNDED_ROLE_ACTIONS), and may not remove one. Those writes are granted on the roles the templates create
- * only (`created`); a role the org file names that a template's managed policy attaches to (deploymentTargets.
- * instanceRoles) is the org's, with whatever boundary the org gave it, and gets attach and detach only, without the
- * condition (IamAttachToInstanceRoles), where before it had every write IamNamed grants.
+ * only (`created`); the org file's instance roles get attach and detach alone, with or without a boundary
+ * (instanceRoleAttachments).
  * The role handler's create passes the property to CreateRole, then writes the role's policies, which then carry the
  * key; its update calls PutRolePermissionsBoundary, or DeleteRolePermissionsBoundary when the property is removed;
  * its delete detaches and deletes the role's policies, then the role, all while the role still has its boundary
@@ -757,7 +782,7 @@ function boundedRoleActions(
   scoped: ReadonlySet<string>,
   named: readonly string[],
   created: ReadonlySet<string>,
-): { taken: ReadonlySet<string>; statements: ExecutionStatement[] } | undefined {
+): { taken: ReadonlySet<string>; statement: ExecutionStatement } | undefined {
   const boundaries = new Set(roles.map((r) => JSON.stringify(r.Properties?.PermissionsBoundary ?? null)));
   if (roles.length === 0 || boundaries.size !== 1) return undefined;
   const boundary = (roles[0].Properties?.PermissionsBoundary as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
@@ -765,8 +790,9 @@ function boundedRoleActions(
   const actions = BOUNDED_ROLE_ACTIONS.filter((a) => scoped.has(a));
   const roleArns = named.filter((arn) => created.has(arn));
   if (actions.length === 0 || roleArns.length === 0) return undefined;
-  const statements: ExecutionStatement[] = [
-    {
+  return {
+    taken: new Set([...actions, BOUNDARY_REMOVAL]),
+    statement: {
       Sid: BOUNDED_ROLES_SID,
       Effect: 'Allow',
       Action: actions,
@@ -775,20 +801,7 @@ function boundedRoleActions(
       reason:
         "every role the templates create has the org's permissions boundary: a role is created, or given a boundary, with that one only, never loses it (iam:DeleteRolePermissionsBoundary is not granted), and its policies, trust and settings are written, and it is deleted, only while it has it; iam:TagRole and iam:UntagRole, which IAM does not check against the boundary, stay in IamNamed",
     },
-  ];
-  const instanceRoles = named.filter((arn) => arn.startsWith(`arn:${P}:iam::${A}:role/`) && !created.has(arn));
-  const attachments = ATTACHMENTS.filter((a) => scoped.has(a));
-  if (instanceRoles.length > 0 && attachments.length > 0) {
-    statements.push({
-      Sid: INSTANCE_ROLE_ATTACHMENTS_SID,
-      Effect: 'Allow',
-      Action: attachments,
-      Resource: instanceRoles,
-      reason:
-        "roles the org file names (deploymentTargets.instanceRoles) that no template creates: a template's managed policy is attached to them, which AWS::IAM::ManagedPolicy's handler does with iam:AttachRolePolicy and iam:DetachRolePolicy, authorized on the role. Their boundary is the org's to give, not xstack's, so the grant carries no condition on it; attach and detach only",
-    });
-  }
-  return { taken: new Set([...actions, BOUNDARY_REMOVAL]), statements };
+  };
 }
 
 /**

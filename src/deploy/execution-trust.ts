@@ -52,7 +52,7 @@ export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState
   const bootstrap = `run '${bootstrapCommand(compiled)}', which makes and trusts the execution role in account ${account}, then deploy again`;
   const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
   if (state === 'stale') return `the last xstack bootstrap was made for another compile of ${compiled.org.file} (the note before the rollout), so this account may have no execution role yet: ${bootstrap}`;
-  if (state === 'current' || state === 'boundary-pending') {
+  if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
     return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
   }
   return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
@@ -84,6 +84,14 @@ export function boundaryPendingNote(compiled: CompiledOrg): string {
     `note: the last xstack bootstrap granted the execution roles their role writes (iam:CreateRole, the boundary, policy, trust and delete writes) without the condition on the permissions boundary ${compiled.org.permissionsBoundary ?? ''}, as roles the StackSets deployed then lacked it; ` +
     `once a deploy has given every role the boundary, run '${bootstrapCommand(compiled)}' to hold the execution roles to it`
   );
+}
+
+/**
+ * Said before any operation when the last bootstrap set up this compile's policy, but not the org file's tags as they
+ * are now on its roles and managed policies (bootstrap.ts tagsStamp): nothing is refused for it.
+ */
+export function tagsPendingNote(compiled: CompiledOrg): string {
+  return `note: the org file's tags have changed since the last xstack bootstrap, which puts them on the roles, managed policies and template bucket it makes (the StackSets get them with this deploy); run '${bootstrapCommand(compiled)}' to tag those too`;
 }
 
 /**
