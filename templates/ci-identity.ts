@@ -29,6 +29,7 @@ import { sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime } from '../src/org/model';
+import { CI_HOST_IMDS_HOP_LIMIT } from '../src/services/needs';
 
 export interface CiHost {
   /** The CI network is isolated (no NAT): the host pulls its images from this account's ECR. */
@@ -105,15 +106,17 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     outputs.CiInstanceProfileName = { description: 'Instance profile to launch the CI with', value: ref('CiInstanceProfile') };
     resources.CiHostLaunchTemplate = ciHostLaunchTemplate(names);
     // Ref of a launch template is its id; LatestVersionNumber the version this stack last wrote. An update makes a new
-    // version: the type's update handler may call ec2:CreateLaunchTemplateVersion but not ec2:ModifyLaunchTemplate
-    // (registry schema, resource-permissions.ts), so the default version stays the first: launch with $Latest.
+    // version and never makes it the default (CloudFormation cannot set it: "I then updated the stack which resulted
+    // in creation of a new version 2, but the default was still set to 1",
+    // https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1518), and $Latest is whatever
+    // version anyone made last: launch with this number (README, "Launching the CI host").
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
     outputs.CiHostLaunchTemplateId = {
       description: `Launch template ${names.ciLaunchTemplate()} for the CI host: IMDSv2 required (no IMDSv1), metadata hop limit ${CI_HOST_IMDS_HOP_LIMIT} (the Jenkins container is one hop past the instance), the CI instance profile; no AMI, subnet or security group (given at launch)`,
       value: ref('CiHostLaunchTemplate'),
     };
     outputs.CiHostLaunchTemplateLatestVersion = {
-      description: `Latest version of launch template ${names.ciLaunchTemplate()} (launch with Version=$Latest: a stack update adds a version and leaves the default one as it was)`,
+      description: `The version of launch template ${names.ciLaunchTemplate()} this stack wrote last: launch with this Version (a stack update adds a version and leaves the default one as it was; $Latest is whichever version anyone made last)`,
       value: getAtt('CiHostLaunchTemplate', 'LatestVersionNumber'),
     };
   } else if (runtime.kind === 'eks-pod-identity') {
@@ -140,9 +143,12 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
  *   works" (IMDSv2's session token is AWS's defence in depth against open firewalls, reverse proxies and SSRF, which
  *   that page links). HttpPutResponseHopLimit 2, "The desired HTTP PUT response hop limit for instance metadata
  *   requests. The larger the number, the further instance metadata requests can travel. Default: 1": the Jenkins
- *   container (src/access/jenkins.ts) is a network hop past the instance, and EC2's instance metadata options page
- *   warns that a hop limit of 1 can cause problems in a container environment: with 1 the container's SDK gets no
- *   token, so no credentials; 2 reaches the container and no further. HttpEndpoint `enabled` (the default, written so
+ *   container (src/access/jenkins.ts) is a network hop past the instance: "For those AWS SDKs that require IMDSv2, if
+ *   the hop limit is 1 in a container environment, the call might not receive a response at all because going to the
+ *   container is considered an additional network hop … consider increasing the hop limit to 2"
+ *   (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html, "Instance metadata access
+ *   considerations"). 2 is two hops: the instance and any container on its bridge network (build containers the host's
+ *   Docker starts too), not a container in a container. HttpEndpoint `enabled` (the default, written so
  *   that the template says it: the instance profile's credentials come through it); InstanceMetadataTags `disabled`
  *   (the default: nothing reads the tags there).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ec2-launchtemplate-metadataoptions.html
@@ -173,9 +179,6 @@ function ciHostLaunchTemplate(names: Names): LaunchTemplate {
     },
   });
 }
-
-/** The CI host's IMDS hop limit: the instance (1) and the Jenkins container on it (2). */
-export const CI_HOST_IMDS_HOP_LIMIT = 2;
 
 function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exception[] } {
   switch (runtime.kind) {

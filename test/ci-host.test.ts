@@ -101,5 +101,7 @@ describe("the execution role and the CI host's launch template", () => {
     const row = c.files.get('audit/report.md')!.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
     expect(row).toContain('flow log and launch template among them');
     expect(row).toContain('ec2:DeleteLaunchTemplate');
+    // A version added to another team's template is what its Auto Scaling group next launches (review s25-imds M1).
+    expect(row).toContain('ec2:CreateLaunchTemplateVersion');
   });
 });

@@ -7,7 +7,7 @@
 import type { Org } from '../org/model';
 import { generateProfiles, renderProfiles } from './profiles';
 import { Names } from '../naming';
-import { CI_HOST_IMDS_HOP_LIMIT } from '../../templates/ci-identity';
+import { CI_HOST_IMDS_HOP_LIMIT } from '../services/needs';
 
 /** Pinned: https://pypi.org/project/git-remote-codecommit/ */
 export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';

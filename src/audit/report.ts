@@ -231,7 +231,12 @@ const ACCOUNT_WIDE = /^\*$|\$\{AWS::AccountId\}:(?:[A-Za-z-]+[/:])?\*$/;
  * specified AWS account or AWS organization to put events to the specified event bus … The permission policy on the
  * event bus cannot exceed 10 KB": https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html).
  */
-const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Detach|Disassociate|Revoke|Release|Replace|Modify|Authorize|CreateRoute\b|Schedule\w*Deletion|Put\w*Policy)/;
+// ec2:CreateLaunchTemplateVersion adds a version to any launch template of the account, which whatever launches with
+// $Latest (an Auto Scaling group, a fleet) then runs, with any instance profile and user data it names: EC2 checks
+// neither when the version is made ("You can't use resource-level permissions to restrict the resources that users
+// can specify in a launch template when they create a launch template or launch template version",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permissions-for-launch-templates.html; review s25-imds M1).
+const DESTRUCTIVE_VERB = /^[a-z0-9-]+:(?:Delete|Disable|Detach|Disassociate|Revoke|Release|Replace|Modify|Authorize|CreateRoute\b|CreateLaunchTemplateVersion\b|Schedule\w*Deletion|Put\w*Policy)/;
 const POLICY_REPLACING = new Set(['ec2:ModifyVpcEndpoint', 'events:PutPermission', 'events:RemovePermission']);
 const destructive = (action: string) => DESTRUCTIVE_VERB.test(action) || POLICY_REPLACING.has(action);
 
@@ -274,9 +279,9 @@ function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText
   return [
     {
       kind: 'p',
-      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, detach, revoke, release, replace or modify, open a security group, add a route, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
+      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, detach, revoke, release, replace or modify, open a security group, add a route, add a version to a launch template, which whatever launches with $Latest then runs with the instance profile and user data the version names, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
     },
-    { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, detach, open, redirect or replace'], rows },
+    { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, detach, open, redirect, replace or add a version'], rows },
   ];
 }
 

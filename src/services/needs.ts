@@ -1071,6 +1071,9 @@ export const CI_NETWORK_NEEDS: readonly CiNetworkNeed[] = [
   },
 ];
 
+/** The CI host's IMDS hop limit: the instance and a container on its bridge network (templates/ci-identity.ts, its launch template). */
+export const CI_HOST_IMDS_HOP_LIMIT = 2;
+
 export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
   {
     id: 'ci-host-instance-role',
