@@ -11,7 +11,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { Aws } from '../src/deploy/clients';
-import { bootstrapTag } from '../src/deploy/bootstrap';
+import { bootstrapDigest, bootstrapTag } from '../src/deploy/bootstrap';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
 import { CLI, runCli } from './support/run-cli';
@@ -174,6 +174,21 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
       expect(run.stderr).toContain(why);
       expect(run.stderr).toContain('there is no terminal to ask on, so nothing was changed: pass --yes');
       expect(run.stderr).not.toContain('BOOTSTRAP_STALE');
+    } finally {
+      await aws.iam().send(new UntagRoleCommand({ RoleName: role, TagKeys: [BOOTSTRAP_TAG] }));
+    }
+  });
+
+  it("plan says when only the org file's tags differ from what the last bootstrap put on its roles and policies: a note to bootstrap, not a stale policy", async () => {
+    const role = example.org.stackSets.administrationRoleName;
+    const BOOTSTRAP_TAG = bootstrapTag(example.org.prefix);
+    // This compile's policy, recorded with tags the org file no longer has.
+    await aws.iam().send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: BOOTSTRAP_TAG, Value: `${bootstrapDigest(example)}:tags-0123456789abcdef` }] }));
+    try {
+      const planned = await xstack(['plan', EXAMPLE]);
+      expect(planned.code, planned.stderr).toBe(0);
+      expect(planned.stderr).toContain(`note: the org file's tags have changed since the last xstack bootstrap, which puts them on the roles, managed policies and template bucket it makes (the StackSets get them with this deploy); run 'xstack bootstrap ${EXAMPLE}' to tag those too`);
+      expect(planned.stderr).not.toContain('for another compile of');
     } finally {
       await aws.iam().send(new UntagRoleCommand({ RoleName: role, TagKeys: [BOOTSTRAP_TAG] }));
     }
