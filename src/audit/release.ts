@@ -179,16 +179,7 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
       .filter((s) => s.Resource.length > 0);
     return new GrantIndex(executionRoleGrants(org, statements, account));
   });
-  // Asked for each branch each environment deploys; the answer depends on the account and the roles that push only.
-  const answered = new Map<string, string | undefined>();
   return (source, writers) => {
-    const key = `${source.id} ${writers.join(' ')}`;
-    if (answered.has(key)) return answered.get(key);
-    const text = rewritesOf(source, writers);
-    answered.set(key, text);
-    return text;
-  };
-  function rewritesOf(source: { id: string; name: string }, writers: readonly string[]): string | undefined {
     const index = indexOf(source.id);
     const pushing = new Set(writers.filter((w) => w.includes(':role/')));
     const others = [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
@@ -211,7 +202,7 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
     });
     if (ways.length === 0) return undefined;
     return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
-  }
+  };
 }
 
 /** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
