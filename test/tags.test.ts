@@ -4,7 +4,7 @@
  * not reach on create, checked against the registry schemas cfn-lint ships.
  */
 import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
-import { GetRoleCommand, ListPolicyTagsCommand, ListRoleTagsCommand, TagRoleCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, ListPolicyTagsCommand, ListRoleTagsCommand, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, GetBucketTaggingCommand, PutBucketTaggingCommand, type CreateBucketCommandInput } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { spawnSync } from 'node:child_process';
@@ -260,6 +260,34 @@ describe('bootstrap with tags on moto', () => {
       "555555555555 role AWSCloudFormationStackSetExecutionRole: tags: not written: it has 50 tags and the org file's would add 1, past IAM's 50; remove tags it no longer needs, then run bootstrap again",
     ]);
     expect(await bootstrapState(tagged, env.aws())).toBe('tags-pending');
+  });
+
+  it("the administration role keeps room among its 50 for bootstrap's own record: the org's tags are left first, and a role already at 50 gets no record, said (not IAM's LimitExceeded)", { timeout: 120_000 }, async () => {
+    const tagged = compileText(withTags('  CostCenter: "4711"\n'));
+    const untagged = compileText(EXAMPLE);
+    await bootstrap(untagged, env.aws());
+    const role = 'AWSCloudFormationStackSetAdministrationRole';
+    const record = (await env.aws().iam().send(new ListRoleTagsCommand({ RoleName: role }))).Tags!.map((t) => t.Key!);
+    expect(record).toEqual(['xstack:bootstrap:acme']);
+    // 48 of someone's and the record: 49. A new record value replaces the old one, so one org tag fits.
+    await env.aws().iam().send(new TagRoleCommand({ RoleName: role, Tags: Array.from({ length: 48 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }));
+    const fits = await bootstrap(tagged, env.aws());
+    expect(fits.filter((x) => x.status === 'missing')).toEqual([]);
+    expect(await bootstrapState(tagged, env.aws())).toBe('current');
+    // Without the record (taken off by hand) and 49 others, the record needs the last place: the org's tag is left.
+    await env.aws().iam().send(new UntagRoleCommand({ RoleName: role, TagKeys: ['xstack:bootstrap:acme', 'CostCenter'] }));
+    await env.aws().iam().send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: 'k48', Value: 'v' }] }));
+    const left = await bootstrap(tagged, env.aws());
+    expect(left.filter((x) => x.status === 'missing').map((x) => `${x.what}: ${x.detail}`)).toEqual([
+      `role ${role}: tags: not written: it has 49 tags and the org file's would add 1, past IAM's 50 (1 kept for bootstrap's own record); remove tags it no longer needs, then run bootstrap again`,
+    ]);
+    expect(await bootstrapState(tagged, env.aws())).toBe('tags-pending');
+    // At 50 without the record: said as a missing step, and nothing else fails.
+    await env.aws().iam().send(new UntagRoleCommand({ RoleName: role, TagKeys: ['xstack:bootstrap:acme'] }));
+    await env.aws().iam().send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: 'k49', Value: 'v' }] }));
+    const full = await bootstrap(untagged, env.aws());
+    expect(full.filter((x) => x.status === 'missing').map((x) => x.what)).toEqual([`role ${role}: tag xstack:bootstrap:acme`]);
+    expect(await bootstrapState(untagged, env.aws())).toBe('unknown');
   });
 
   it("the template bucket: created with them (moto drops CreateBucketConfiguration's Tags, so the request is what is checked, per API_CreateBucketConfiguration); an existing one gets them merged into its set", { timeout: 120_000 }, async () => {

@@ -62,12 +62,16 @@ export interface TagWrites {
   report: (step: { account: string; what: string; status: 'ok' | 'change' | 'missing'; detail?: string }) => void;
 }
 
-/** The org's tags on an existing role: those it lacks written, past IAM's 50 said and left. */
-export async function ensureRoleTags(iam: IAMClient, role: string, orgTags: OrgTags, writes: TagWrites): Promise<void> {
+/**
+ * The org's tags on an existing role: those it lacks written, past IAM's 50 said and left. `reserved`: keys the run
+ * adds afterwards (the administration role's record), room for which is kept.
+ */
+export async function ensureRoleTags(iam: IAMClient, role: string, orgTags: OrgTags, writes: TagWrites, reserved: readonly string[] = []): Promise<void> {
   if (orgTags.length === 0) return;
   const current = new Map<string, string>();
   for await (const page of paginateListRoleTags({ client: iam }, { RoleName: role })) for (const t of page.Tags ?? []) current.set(t.Key!, t.Value ?? '');
-  await writeIamTags(`role ${role}`, current, orgTags, writes, (Tags) => iam.send(new TagRoleCommand({ RoleName: role, Tags })));
+  const room = MAX_IAM_TAGS - reserved.filter((k) => !current.has(k)).length;
+  await writeIamTags(`role ${role}`, current, orgTags, writes, (Tags) => iam.send(new TagRoleCommand({ RoleName: role, Tags })), room);
 }
 
 /** The org's tags on an existing managed policy, as for a role. */
@@ -79,13 +83,14 @@ export async function ensurePolicyTags(iam: IAMClient, name: string, arn: string
   await writeIamTags(`managed policy ${name}`, current, orgTags, writes, (Tags) => iam.send(new TagPolicyCommand({ PolicyArn: arn, Tags })));
 }
 
-async function writeIamTags(what: string, current: ReadonlyMap<string, string>, orgTags: OrgTags, { account, dry, report }: TagWrites, write: (tags: IamTag[]) => Promise<unknown>) {
+async function writeIamTags(what: string, current: ReadonlyMap<string, string>, orgTags: OrgTags, { account, dry, report }: TagWrites, write: (tags: IamTag[]) => Promise<unknown>, room = MAX_IAM_TAGS) {
   const writes = tagsToWrite(current, orgTags, true);
   const step = `${what}: tags`;
   if (writes.length === 0) return report({ account, what: step, status: 'ok' });
   const added = writes.filter(([k]) => ![...current.keys()].some((c) => c.toLowerCase() === k.toLowerCase())).length;
-  if (current.size + added > MAX_IAM_TAGS) {
-    return report({ account, what: step, status: 'missing', detail: `not written: it has ${current.size} tags and the org file's would add ${added}, past IAM's ${MAX_IAM_TAGS}; remove tags it no longer needs, then run bootstrap again` });
+  if (current.size + added > room) {
+    const kept = room < MAX_IAM_TAGS ? ` (${MAX_IAM_TAGS - room} kept for bootstrap's own record)` : '';
+    return report({ account, what: step, status: 'missing', detail: `not written: it has ${current.size} tags and the org file's would add ${added}, past IAM's ${MAX_IAM_TAGS}${kept}; remove tags it no longer needs, then run bootstrap again` });
   }
   report({ account, what: step, status: 'change', detail: tagChangeText(current, writes, true) });
   if (!dry) await write(writes.map(([Key, Value]) => ({ Key, Value })));

@@ -77,7 +77,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
-import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, type OrgTags } from './bootstrap-tags';
+import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, type OrgTags } from './bootstrap-tags';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -706,7 +706,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     const document = administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current));
     return { document, ...(dropped.length > 0 ? { detail: `no longer trusts (--replace-administration-trust): ${dropped.join('; ')}` } : {}) };
   };
-  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false, tags: org.tags });
+  const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false, tags: org.tags, reservedKeys: [bootstrapTag(org.prefix)] });
   // Nothing is written after a refusal (and nothing was before): the role's policy, and execution roles trusting it,
   // would hand every target account to whoever else its trust lets in.
   if (adminRole === 'refused') return 'refused';
@@ -1004,7 +1004,10 @@ async function ensureBootstrapTag(iam: IAMClient, admin: string, compiled: Compi
   const tags = roleCreated ? new Map<string, string>() : await roleTags(iam, role);
   const what = `role ${role}: tag ${key}`;
   if (tags.get(key) === digest) report({ account: admin, what, status: 'ok' });
-  else {
+  else if (!tags.has(key) && tags.size >= MAX_IAM_TAGS) {
+    // TagRole past IAM's 50 fails the whole request (API_TagRole.html): said, with what to do, not IAM's LimitExceeded.
+    report({ account: admin, what, status: 'missing', detail: `not written: the role has ${tags.size} tags, IAM's most; remove one it no longer needs, then run bootstrap again (until then plan and deploy cannot tell whether bootstrap is current)` });
+  } else {
     report({ account: admin, what, status: 'change', detail: 'what this bootstrap set up, for plan and deploy to compare with' });
     if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new TagRoleCommand({ RoleName: role, Tags: [{ Key: key, Value: digest }] })));
   }
@@ -1127,9 +1130,11 @@ interface TrustWrites {
   principalCreated: boolean;
   /** The org file's tags: the role is created with them, and an existing one given those it lacks (bootstrap-tags.ts). */
   tags: OrgTags;
+  /** Keys this run adds to the role after its tags (the administration role's record): kept room for among IAM's 50. */
+  reservedKeys?: readonly string[];
 }
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags }: TrustWrites): Promise<RoleChange> {
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [] }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
   let exists = true;
   try {
@@ -1156,7 +1161,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
     if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust.document) })));
     change = 'updated';
   }
-  await ensureRoleTags(iam, name, tags, { account, dry, report });
+  await ensureRoleTags(iam, name, tags, { account, dry, report }, reservedKeys);
   return change;
 }
 
