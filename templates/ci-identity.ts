@@ -30,6 +30,7 @@ import { policyDocument, serviceTrust, statement, type PolicyDocument } from '..
 import type { Names } from '../src/naming';
 import type { CiRuntime } from '../src/org/model';
 import { CI_HOST_IMDS_HOP_LIMIT } from '../src/services/needs';
+import { LAUNCH_TEMPLATE_TAG } from '../src/aws/tags';
 
 export interface CiHost {
   /** The CI network is isolated (no NAT): the host pulls its images from this account's ECR. */
@@ -163,8 +164,11 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
  *   the CI network (templates/ci-network.ts) is a stack of its own, and its group's generated id would make this stack
  *   wait for that one; the user gives the network stack's CiSecurityGroupId at launch (README).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
- * - No TagSpecifications: the registry schema says the type is not taggable by CloudFormation (src/aws/tags.ts), and
- *   the handler's ec2:CreateTags serves that property alone (src/deploy/optional-handler-actions.ts).
+ * - TagSpecifications: the template itself tagged LAUNCH_TEMPLATE_TAG=<its name> on create ("The tags to apply to
+ *   the launch template on creation. To tag the launch template, the resource type must be launch-template"), which
+ *   the execution role's writes on launch templates are held to (execution-policy.ts launchTemplateStatements): its
+ *   ARN carries an id, not the name. The only tags it gets: the type is not taggable by CloudFormation's stack tags
+ *   (src/aws/tags.ts).
  * Who launches from it needs iam:PassRole on the CI role and ec2:RunInstances: a launch template grants nothing, and
  * "You must grant anyone that will use a launch template the permissions required to create and access the resources
  * that are specified in the launch template"; creating it needs no iam:PassRole (its create handler lists none).
@@ -173,6 +177,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
 function ciHostLaunchTemplate(names: Names): LaunchTemplate {
   return new LaunchTemplate({
     LaunchTemplateName: names.ciLaunchTemplate(),
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: LAUNCH_TEMPLATE_TAG, Value: names.ciLaunchTemplate() }] }],
     LaunchTemplateData: {
       IamInstanceProfile: { Arn: getAtt('CiInstanceProfile', 'Arn') },
       MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: CI_HOST_IMDS_HOP_LIMIT, InstanceMetadataTags: 'disabled' },

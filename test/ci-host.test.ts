@@ -9,6 +9,8 @@ import { executionAuthorizationProblems } from '../src/checks/execution-authoriz
 import { nameProblem, RULES } from '../src/naming';
 import { parseOrg } from '../src/org/load';
 import { compileFile } from './helpers';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { executionRoleGrants } from '../src/audit/execution-reach';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const withoutNetwork = (text: string) => text.replace(/    network:\n(      .*\n)+/, '');
@@ -61,47 +63,69 @@ describe('the CI host launch template', () => {
 });
 
 describe("the execution role and the CI host's launch template", () => {
-  it('EC2 without a CI network: the CI account alone gets the launch template handler actions, on its own account and Region, without tagging or iam:PassRole', () => {
+  it("EC2 without a CI network: the CI account alone gets the launch template's writes, held to the tag the template is created with; no other EC2 write, no iam:PassRole", () => {
     const c = compileOrg(parseOrg(withoutNetwork(EXAMPLE), 'ec2.yaml'));
     expect(c.stages.map((s) => s.id)).not.toContain('ci-network');
     const statements = executionPolicy(c);
     expect(executionAuthorizationProblems(c.org, statements)).toEqual([]);
-    const ci = forAccount(statements, ciAccountId(c));
-    const ec2 = ci.filter((s) => s.Action.some((a) => a.startsWith('ec2:')));
-    // The launch template's create, update and delete handlers (registry schema), on this account's and Region's EC2
-    // ARNs: these three actions take the launch-template resource type alone, so that is every launch template here.
-    const writes = ec2.filter((s) => s.Effect === 'Allow' && s.Action.some((a) => LAUNCH_TEMPLATE_WRITES.includes(a)));
-    expect(writes.map((s) => [s.Sid, s.Action, s.Resource])).toEqual([['Ec2GeneratedIds', LAUNCH_TEMPLATE_WRITES, ['arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*']]]);
-    expect(writes[0].reason).toContain('launch templates');
+    const account = ciAccountId(c);
+    const ci = forAccount(statements, account);
+    const arn = 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:launch-template/*';
+    // The launch template's create, update and delete handlers (registry schema), on launch templates alone, each
+    // under the tag the template carries from its create on (review s25-imds M1).
+    expect(ci.filter((s) => s.Action.some((a) => [...LAUNCH_TEMPLATE_WRITES, 'ec2:CreateTags', 'ec2:DeleteTags'].includes(a))).map((s) => [s.Sid, s.Action, s.Resource, s.Condition])).toEqual([
+      ['Ec2LaunchTemplateCreate', ['ec2:CreateLaunchTemplate'], [arn], { StringEquals: { 'aws:RequestTag/xstack:launch-template': 'acme-ci-host' } }],
+      ['Ec2LaunchTemplateTagOnCreate', ['ec2:CreateTags'], [arn], { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate' } }],
+      ['Ec2LaunchTemplatesTagged', ['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags'], [arn], { StringEquals: { 'aws:ResourceTag/xstack:launch-template': 'acme-ci-host' } }],
+    ]);
     expect(ci.find((s) => s.Action.includes('ec2:DescribeLaunchTemplates'))?.Resource).toEqual(['*']);
+    // The template is created with that tag.
+    const specifications = (ciTemplate(c).Resources.CiHostLaunchTemplate.Properties as Record<string, unknown>).TagSpecifications;
+    expect(specifications).toEqual([{ ResourceType: 'launch-template', Tags: [{ Key: 'xstack:launch-template', Value: 'acme-ci-host' }] }]);
+    // As the access proof's evaluator reads the policy bootstrap writes: the org's template only.
+    const grants = new GrantIndex(executionRoleGrants(c.org, ci, account));
+    const ask = (action: string, resource: string, context: Record<string, string[]> = {}) =>
+      evaluate(grants, { principal: { kind: 'aws', arn: `arn:aws:iam::${account}:role/${c.org.stackSets.executionRoleName}` }, action, resource, resourceAccount: account, context }).allowed;
+    const template = `arn:aws:ec2:${c.org.region}:${account}:launch-template/lt-0123456789abcdef0`;
+    const ours = { 'aws:resourcetag/xstack:launch-template': ['acme-ci-host'] };
+    expect(ask('ec2:CreateLaunchTemplateVersion', template, ours)).toBe(true);
+    expect(ask('ec2:DeleteLaunchTemplate', template, ours)).toBe(true);
+    expect(ask('ec2:CreateLaunchTemplateVersion', template)).toBe(false);
+    expect(ask('ec2:CreateLaunchTemplateVersion', template, { 'aws:resourcetag/xstack:launch-template': ['other-ci-host'] })).toBe(false);
+    expect(ask('ec2:CreateLaunchTemplate', template, { 'aws:requesttag/xstack:launch-template': ['acme-ci-host'] })).toBe(true);
+    expect(ask('ec2:CreateLaunchTemplate', template)).toBe(false);
+    expect(ask('ec2:CreateTags', template, { 'ec2:createaction': ['CreateLaunchTemplate'] })).toBe(true);
+    expect(ask('ec2:CreateTags', template)).toBe(false);
+    expect(ask('ec2:CreateTags', `arn:aws:ec2:${c.org.region}:${account}:vpc/vpc-0123456789abcdef0`, { 'ec2:createaction': ['CreateLaunchTemplate'] })).toBe(false);
     // Exactly what the launch template's handlers need, no more: the CI account's policy with it against the same
-    // templates without it. No tagging (no TagSpecifications: ec2:CreateTags would reach every EC2 resource here), and
-    // no iam:PassRole (its create handler lists none: the one who launches from it passes the role).
+    // templates without it. No iam:PassRole (its create handler lists none: the one who launches from it passes the role).
     const templates = compiledTemplates(c.stages, (s) => renderTemplate(s.definition));
     const without = templates.map((t) => {
       const { CiHostLaunchTemplate: _dropped, ...rest } = (t as { template: CfnTemplate }).template.Resources;
       return { ...(t as { template: CfnTemplate; accounts: readonly string[] }), template: { ...(t as { template: CfnTemplate }).template, Resources: rest } };
     });
-    const actionsIn = (given: typeof templates) => new Set(forAccount(executionPolicyFor(given, c.org.prefix), ciAccountId(c)).flatMap((s) => s.Action));
+    const actionsIn = (given: typeof templates) => new Set(forAccount(executionPolicyFor(given, c.org.prefix), account).flatMap((s) => s.Action));
     const [withIt, withoutIt] = [actionsIn(templates), actionsIn(without)];
-    expect([...withIt].filter((a) => !withoutIt.has(a)).sort()).toEqual([...LAUNCH_TEMPLATE_WRITES, 'ec2:DescribeLaunchTemplates'].sort());
+    expect([...withIt].filter((a) => !withoutIt.has(a)).sort()).toEqual([...LAUNCH_TEMPLATE_WRITES, 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:DescribeLaunchTemplates'].sort());
     expect([...withoutIt].filter((a) => !withIt.has(a))).toEqual([]);
-    for (const a of ['ec2:CreateTags', 'ec2:DeleteTags', 'ec2:ModifyLaunchTemplate', 'ec2:RunInstances']) expect(withIt.has(a), a).toBe(false);
+    for (const a of ['ec2:ModifyLaunchTemplate', 'ec2:RunInstances']) expect(withIt.has(a), a).toBe(false);
     // Every other account's policy: none of it.
-    for (const a of c.org.accounts.filter((x) => x.id !== ciAccountId(c))) {
+    for (const a of c.org.accounts.filter((x) => x.id !== account)) {
       const other = new Set(forAccount(statements, a.id).flatMap((s) => s.Action));
       for (const action of LAUNCH_TEMPLATE_WRITES) expect(other.has(action), `${a.name}: ${action}`).toBe(false);
     }
   });
 
-  it('with the CI network: the same actions join the network\'s EC2 statement, which the report names as reaching every launch template of the account', () => {
+  it("with the CI network: the launch template's writes stay in their tag-held statements, not the network's EC2 statement, and the report lists them apart from what reaches every resource", () => {
     const c = compileFile('parameters/example.yaml');
-    const ec2 = forAccount(executionPolicy(c), ciAccountId(c)).find((s) => s.Sid === 'Ec2GeneratedIds')!;
-    for (const a of LAUNCH_TEMPLATE_WRITES) expect(ec2.Action, a).toContain(a);
-    const row = c.files.get('audit/report.md')!.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
-    expect(row).toContain('flow log and launch template among them');
-    expect(row).toContain('ec2:DeleteLaunchTemplate');
-    // A version added to another team's template is what its Auto Scaling group next launches (review s25-imds M1).
-    expect(row).toContain('ec2:CreateLaunchTemplateVersion');
+    const ci = forAccount(executionPolicy(c), ciAccountId(c));
+    const ec2 = ci.find((s) => s.Sid === 'Ec2GeneratedIds')!;
+    for (const a of LAUNCH_TEMPLATE_WRITES) expect(ec2.Action, a).not.toContain(a);
+    expect(ci.filter((s) => s.Sid.startsWith('Ec2LaunchTemplate')).map((s) => s.Sid)).toEqual(['Ec2LaunchTemplateCreate', 'Ec2LaunchTemplateTagOnCreate', 'Ec2LaunchTemplatesTagged']);
+    const report = c.files.get('audit/report.md')!;
+    const row = report.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
+    expect(row).not.toContain('LaunchTemplate');
+    expect(report).toContain('| Ec2LaunchTemplatesTagged | ec2:CreateLaunchTemplateVersion, ec2:DeleteLaunchTemplate, ec2:CreateTags, ec2:DeleteTags | arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:launch-template/*, when StringEquals aws:ResourceTag/xstack:launch-template = acme-ci-host |');
+    expect(report.split('\n').some((l) => l.startsWith('| Ec2LaunchTemplatesTagged | every '))).toBe(false);
   });
 });

@@ -256,7 +256,7 @@ function accountWideReach(resource: string, actions: readonly string[]): string 
   const service = resource.replace(/\$\{AWS::[A-Za-z]+\}/g, 'x').split(':')[2];
   const type = /:([A-Za-z-]+)[/:]\*$/.exec(resource)?.[1];
   if (service === 'kms' && type === 'key') return "every KMS key of the account and Region whose key policy lets IAM policies allow access, as AWS's default key policy does (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)";
-  if (service === 'ec2') return 'every EC2 resource of the account and Region (every VPC, subnet, route table, gateway, endpoint, security group, flow log and launch template among them)';
+  if (service === 'ec2') return 'every EC2 resource of the account and Region (every VPC, subnet, route table, gateway, endpoint, security group and flow log among them)';
   if (service === 'logs') return 'every CloudWatch Logs resource of the account and Region (every log group among them)';
   return `every ${service} ${type ?? 'resource'} of the account and Region`;
 }
@@ -268,7 +268,9 @@ function accountWideReach(resource: string, actions: readonly string[]): string 
  */
 function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText[]): Block[] {
   const rows = statements.flatMap((s) => {
-    if (s.Effect === 'Deny') return [];
+    // Held to a tag the org's resources carry (execution-policy.ts launchTemplateStatements): not every resource of
+    // the kind; the statement's row above shows its condition.
+    if (s.Effect === 'Deny' || Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => /^aws:(Resource|Request)Tag\//.test(k)))) return [];
     const wide = s.Resource.filter((r) => ACCOUNT_WIDE.test(r));
     const harmful = s.Action.filter(destructive);
     if (wide.length === 0 || harmful.length === 0) return [];

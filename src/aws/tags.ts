@@ -23,6 +23,8 @@ import type { Tag } from '@aws-sdk/client-cloudformation';
 
 export const STACKSET_TAG = 'xstack:stackset';
 export const WAVE_TAG = 'xstack:wave';
+/** The tag a template's launch template is created with, which the execution role's writes on launch templates are held to (execution-policy.ts launchTemplateStatements). */
+export const LAUNCH_TEMPLATE_TAG = 'xstack:launch-template';
 /** The org file's tag keys at the StackSet's last create or tag update, space-separated (keys hold no space here: ORG_TAG_KEY). */
 export const ORG_TAG_KEYS_TAG = 'xstack:tags';
 

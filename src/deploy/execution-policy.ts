@@ -39,6 +39,7 @@ import { handlerActionsFor } from './optional-handler-actions';
 import { actionData, takesOnlyAllResources } from '../checks/iam-data';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
+import { LAUNCH_TEMPLATE_TAG } from '../aws/tags';
 
 export interface ExecutionStatement {
   Sid: string;
@@ -527,6 +528,11 @@ export function executionPolicyFor(
     // A name IAM does not define authorizes nothing (XS010): left out.
     handlerActions.set(type, handlerActionsFor(all, resourcesByType.get(type)!).filter((a) => actionData(a) !== undefined));
   }
+  // A launch template's writes, held to the tag it carries from its create on (launchTemplateStatements), not granted
+  // on every EC2 resource of the account with the other EC2 writes.
+  const launchTemplates = resourcesByType.get(LAUNCH_TEMPLATE) ?? [];
+  const launchTemplateWrites = launchTemplates.length > 0 ? handlerActions.get(LAUNCH_TEMPLATE)!.filter((a) => LAUNCH_TEMPLATE_WRITES.includes(a)) : [];
+  if (launchTemplates.length > 0) handlerActions.set(LAUNCH_TEMPLATE, handlerActions.get(LAUNCH_TEMPLATE)!.filter((a) => !LAUNCH_TEMPLATE_WRITES.includes(a)));
   const actions = new Set([...handlerActions.values()].flat());
   // The CloudFormation actions of "full AWS CloudFormation permissions" that take no resource (InstanceStacks has the rest).
   for (const a of ['cloudformation:ListStacks', 'cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus']) actions.add(a);
@@ -680,12 +686,85 @@ export function executionPolicyFor(
         "iam:GetRole on the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by name at any path (IAM authorizes GetRole against the role's ARN with its path, and a role on another path than the org file says must be found to be named): plan and deploy read each, before any operation, in the pipeline accounts where the run writes the artifact key policy, which names them, and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
     });
   }
+  for (const statement of launchTemplateStatements(launchTemplates, launchTemplateWrites)) statements.push({ ...statement, ...scopeFor(statement.Resource, () => types.of(LAUNCH_TEMPLATE)) });
   statements.push(...stackStatements(prefix, buckets, bucketGeneration, (bucket) => arnScopes.of(bucket)));
   return statements;
 }
 
 /** A statement as IAM gets it. */
 export type IamStatement = Omit<ExecutionStatement, 'reason' | 'scope'>;
+
+const LAUNCH_TEMPLATE = 'AWS::EC2::LaunchTemplate';
+/** What AWS::EC2::LaunchTemplate's handlers write (its registry schema, resource-permissions.ts); the reads stay where they are. */
+const LAUNCH_TEMPLATE_WRITES = ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags'];
+
+/**
+ * A launch template's ARN carries its generated id, not its name (`launch-template/${LaunchTemplateId}`), so its
+ * writes cannot be limited to the org's by name; granted on every EC2 resource of the account they would let the
+ * execution role add a version to any launch template there, which whatever launches with $Latest then runs with
+ * the instance profile and user data the version names (review s25-imds M1). The templates' launch templates carry
+ * LAUNCH_TEMPLATE_TAG from their create on (TagSpecifications), and the writes are held to it, as EC2's page on launch
+ * template permissions does ("IAMPolicyForTaggingLaunchTemplatesOnCreation",
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permissions-for-launch-templates.html):
+ * - ec2:CreateLaunchTemplate only with the tag in the request (`aws:RequestTag/${TagKey}`), and ec2:CreateTags on a
+ *   launch template only as part of that create (`ec2:CreateAction`);
+ * - ec2:CreateLaunchTemplateVersion, ec2:DeleteLaunchTemplate, and the tag writes of an update or delete, only on a
+ *   launch template that has the tag (`aws:ResourceTag/${TagKey}`).
+ * The Service Authorization Reference lists those keys for those actions
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html; checked at compile,
+ * execution-authorization.ts). What it does not stop: a principal that may tag any EC2 resource of the account (the
+ * CI network's EC2 statement grants this role ec2:CreateTags on every EC2 resource) could tag another launch
+ * template first.
+ */
+function launchTemplateStatements(launchTemplates: readonly CfnResource[], writes: readonly string[]): ExecutionStatement[] {
+  if (launchTemplates.length === 0 || writes.length === 0) return [];
+  const values = [...new Set(launchTemplates.map((r) => launchTemplateTagOf(r)))];
+  if (values.length !== 1) throw new XstackError('EXECUTION_POLICY', `AWS::EC2::LaunchTemplate: the templates' launch templates carry ${values.length} values of ${LAUNCH_TEMPLATE_TAG} (${values.join(', ')}); the execution role's launch template writes are held to one`);
+  const [value] = values;
+  const arn = `arn:${P}:ec2:${R}:${A}:launch-template/*`;
+  const of = (wanted: readonly string[]) => wanted.filter((a) => writes.includes(a));
+  const statements: ExecutionStatement[] = [];
+  if (of(['ec2:CreateLaunchTemplate']).length > 0) {
+    statements.push({
+      Sid: 'Ec2LaunchTemplateCreate',
+      Effect: 'Allow',
+      Action: of(['ec2:CreateLaunchTemplate']),
+      Resource: [arn],
+      Condition: { StringEquals: { [`aws:RequestTag/${LAUNCH_TEMPLATE_TAG}`]: value } },
+      reason: `a launch template's ARN carries its generated id, not its name: created only with the tag ${LAUNCH_TEMPLATE_TAG}=${value} in the request, which every later write on it is held to`,
+    });
+  }
+  if (of(['ec2:CreateTags']).length > 0) {
+    statements.push({
+      Sid: 'Ec2LaunchTemplateTagOnCreate',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: [arn],
+      Condition: { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate' } },
+      reason: 'the tags a launch template is created with (TagSpecifications): EC2 authorizes them as ec2:CreateTags, here only as part of CreateLaunchTemplate',
+    });
+  }
+  const tagged = of(['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags']);
+  if (tagged.length > 0) {
+    statements.push({
+      Sid: 'Ec2LaunchTemplatesTagged',
+      Effect: 'Allow',
+      Action: tagged,
+      Resource: [arn],
+      Condition: { StringEquals: { [`aws:ResourceTag/${LAUNCH_TEMPLATE_TAG}`]: value } },
+      reason: `only the launch templates tagged ${LAUNCH_TEMPLATE_TAG}=${value} (the templates' own, tagged on create): a version added, tags written, and the template deleted, on those alone; another launch template of the account stays out of reach unless someone tags it so`,
+    });
+  }
+  return statements;
+}
+
+/** The value of LAUNCH_TEMPLATE_TAG a launch template of the templates is created with. */
+function launchTemplateTagOf(r: CfnResource): string {
+  const specifications = (r.Properties?.TagSpecifications as Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: unknown }> }> | undefined) ?? [];
+  const value = specifications.filter((t) => t.ResourceType === 'launch-template').flatMap((t) => t.Tags ?? []).find((t) => t.Key === LAUNCH_TEMPLATE_TAG)?.Value;
+  if (typeof value !== 'string') throw new XstackError('EXECUTION_POLICY', `AWS::EC2::LaunchTemplate: it has no ${LAUNCH_TEMPLATE_TAG} tag of its own (TagSpecifications, ResourceType launch-template) as a literal, which the execution role's launch template writes are held to`);
+  return value;
+}
 
 /** The statement that holds the execution role to the org's permissions boundary (boundedRoleActions). */
 export const BOUNDED_ROLES_SID = 'IamRolesWithTheBoundary';

@@ -76,10 +76,8 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
   // TagSpecifications: "The tags to apply to the launch template on creation" (ResourceType launch-template); the
   // registry schema says CloudFormation tags it no other way (tagging.taggable false: no stack tags), and the tags in
   // LaunchTemplateData are the launched instances', written into the template's data, not tagged by the handler.
-  // xstack's CI host launch template sets none. The update and delete handlers list them unconditionally; that they
-  // call them only for TagSpecifications is inferred, not documented, and moto enforces no IAM: the first real update
-  // of the template's data in a CI account without the CI network (whose EC2 statement grants them anyway) shows it
-  // (README, verify once).
+  // xstack's CI host launch template sets it (the tag its writes are held to, execution-policy.ts
+  // launchTemplateStatements), so they are granted there, on launch templates only.
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ec2-launchtemplate.html
   'AWS::EC2::LaunchTemplate': [{ actions: ['ec2:CreateTags', 'ec2:DeleteTags'], neededBy: sets('TagSpecifications') }],
   'AWS::CodePipeline::Pipeline': [
