@@ -281,7 +281,7 @@ function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText
   return [
     {
       kind: 'p',
-      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, detach, revoke, release, replace or modify, open a security group, add a route, add a version to a launch template, which whatever launches with $Latest then runs with the instance profile and user data the version names, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
+      text: `Not limited to the org's resources: ${rows.map(([sid]) => sid).join(', ')} name every resource of a kind in the account and Region, not the org's, so in the accounts whose policy holds them they reach other teams' and tools' resources too, with the actions listed (each statement's own, of those that delete, disable, detach, revoke, release, replace or modify, open a security group, add a route, add a version to a launch template, schedule a deletion or replace a policy). A key whose own policy does not delegate to IAM is out of reach; nothing else in these statements tells the org's resources from the rest.`,
     },
     { kind: 'table', head: ['statement', 'what it reaches', 'accounts that hold it', 'actions that delete, detach, open, redirect, replace or add a version'], rows },
   ];

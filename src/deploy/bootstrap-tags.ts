@@ -41,6 +41,9 @@ export function createTagList(orgTags: OrgTags): Array<{ Key: string; Value: str
   return orgTags.length === 0 ? undefined : orgTags.map(([Key, Value]) => ({ Key, Value }));
 }
 
+/** The org's tags in words, as a create reports them: `K=v, …`. */
+export const tagsText = (tags: OrgTags) => tags.map(([k, v]) => `${k}=${v}`).join(', ');
+
 /** The org's tags a resource lacks, or holds with another value (its keys compared without case where the service does). */
 export function tagsToWrite(current: ReadonlyMap<string, string>, orgTags: OrgTags, caseInsensitive: boolean): Array<readonly [string, string]> {
   const norm = (k: string) => (caseInsensitive ? k.toLowerCase() : k);

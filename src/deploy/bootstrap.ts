@@ -77,7 +77,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
-import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, type OrgTags } from './bootstrap-tags';
+import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
 
 export interface BootstrapOptions {
   /** Read and report only. */
@@ -1164,9 +1164,6 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
   await ensureRoleTags(iam, name, tags, { account, dry, report }, reservedKeys);
   return change;
 }
-
-/** Tags in words, as a create reports them. */
-const tagsText = (tags: OrgTags) => tags.map(([k, v]) => `${k}=${v}`).join(', ');
 
 async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes) {
   let current: string | undefined;
