@@ -1,0 +1,885 @@
+/**
+ * Rollouts through the StackSets semantics layer in front of moto's server (deploy-faults.test.ts says what the layer
+ * models): changes of the org file (accounts leaving, repositories dropped, renamed or moved between a family's
+ * parts), SERVICE_MANAGED targets through Organizations, and the API's errors and quotas the reconciler must meet.
+ */
+import { CreateStackInstancesCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
+import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode } from '../src/deploy/deployer';
+import type { RunSummary } from '../src/deploy/events';
+import { LOCAL_CREDENTIALS } from '../src/deploy/local';
+import { parseOrg } from '../src/org/load';
+import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
+import { formatPlan } from '../src/deploy/plan-text';
+import { LIMIT_ATTEMPTS } from '../src/deploy/stacksets';
+import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts } from './support/fault-rollouts';
+
+const { env, awsVia, prepare, keptRepository, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
+
+describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, the API\'s errors', () => {
+  it('plan says what an account leaving the org file leaves there: its retained buckets by name and its key (review s14-day2 M7)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const fewer = compileYaml(generateOrgYaml(1));
+    const p = await plan(fewer, awsVia(), { pollMs });
+    const foundation = p.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.removeAccounts).toEqual(['100000000002']);
+    expect(foundation.leftBehind).toEqual([
+      {
+        account: '100000000002',
+        resources: ['AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket)', 'AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket)', 'AWS::KMS::Key ArtifactKey'],
+      },
+    ]);
+    // A StackSet whose removed instance held nothing retained says nothing.
+    for (const x of p.filter((y) => y.stage !== 'pipeline-foundation' && y.removeAccounts.length > 0)) expect(x.leftBehind).toBeUndefined();
+    expect(formatPlan(p, { accountNames: new Map(), colour: false })).toContain(
+      'stays in 100000000002 when its instance goes (retained; adding the account back later meets the named ones): AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket)',
+    );
+  });
+
+  it('destroy, then deploy: the repositories never leave their StackSet; the buckets take the next bucket generation, and plan lists the earlier ones', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([
+      { stage: 'source-repositories', stackSet: 'big-source-repositories', result: 'kept', reasons: [expect.stringContaining('holds only repositories, which xstack never deletes')] },
+    ]);
+    env.proxy.creations.length = 0;
+
+    // Generation 1 again: the retained buckets are in the way, and plan and deploy say how to get past them.
+    const p = await plan(small, awsVia(), { pollMs });
+    expect(p.find((x) => x.stage === 'source-repositories')!.action).toBe('unchanged');
+    const foundation = p.find((x) => x.stage === 'pipeline-foundation')!;
+    const gen1 = [
+      'AWS::S3::Bucket big-access-logs-100000000001-us-east-1 (AccessLogBucket) in account 100000000001',
+      'AWS::S3::Bucket big-artifacts-100000000001-us-east-1 (ArtifactBucket) in account 100000000001',
+      'AWS::S3::Bucket big-access-logs-100000000002-us-east-1 (AccessLogBucket) in account 100000000002',
+      'AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002',
+    ];
+    expect(foundation.collisions).toEqual(gen1);
+    expect(foundation.collisionFixes).toEqual([expect.stringContaining("set 'bucketGeneration: 2' in generated.yaml")]);
+    expect(p.filter((x) => x.stage !== 'pipeline-foundation').flatMap((x) => x.collisions)).toEqual([]);
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain("set 'bucketGeneration: 2' in generated.yaml");
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+
+    // Generation 2: fresh bucket names; the generation-1 buckets are listed as left behind, not in the way.
+    const next = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+    const p2 = await plan(next, awsVia(), { pollMs });
+    const foundation2 = p2.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation2.collisions).toEqual([]);
+    expect(foundation2.retained).toEqual(gen1);
+    await deployUntilDone(next, 1);
+    // The repositories' instances were never created again: they stayed where they were.
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-source-repositories/'))).toEqual([]);
+    const s3 = awsVia(env.local.endpoint).s3(await awsVia(env.local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
+    const { ListBucketsCommand } = await import('@aws-sdk/client-s3');
+    const buckets = ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name).filter((n) => n?.includes('100000000001'));
+    expect(buckets.sort()).toEqual([
+      'big-access-logs-100000000001-us-east-1',
+      'big-access-logs-100000000001-us-east-1-g2',
+      'big-artifacts-100000000001-us-east-1',
+      'big-artifacts-100000000001-us-east-1-g2',
+    ]);
+    await expectConverged(next);
+  });
+
+  it('destroy --release-repositories removes their StackSet too; a repository left behind is then in the way, and deploy says so', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const destroyed = await destroy(small, awsVia(), { pollMs, releaseRepositories: true, deleteRetained: true });
+    expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([]);
+    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(sets.filter((x) => x.StackSetName === 'big-source-repositories').map((x) => x.Status)).toEqual(['DELETED']);
+    // moto creates no repository from a template: make the one CloudFormation would have retained.
+    await keptRepository('app');
+    const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000']);
+    expect(repositories.collisionFixes).toEqual([expect.stringContaining('a repository')]);
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000');
+  });
+
+  it('a repository the org file dropped and names again is still in its account: plan says so, and deploy refuses the template update before sending it, with the way out (day-2 review M2)', async () => {
+    // The org without the repository lib (and its pipeline), deployed; CloudFormation kept lib in the account (RetainExceptOnCreate).
+    const withoutLib = compileYaml(SMALL.replace('  lib:\n    account: source\n', '').replace(/  lib:\n    repository: lib\n[\s\S]*$/, ''));
+    expect(withoutLib.org.repositories.map((r) => r.name)).toEqual(['app']);
+    await prepare(withoutLib);
+    await deployUntilDone(withoutLib, 1);
+    // moto creates no repository from a template: make the one CloudFormation would have kept.
+    await keptRepository('lib');
+    const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(repositories.addAccounts).toEqual([]);
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
+    expect(repositories.collisionFixes).toEqual([expect.stringContaining('or the org file dropped it): import it into the instance\'s stack by hand')]);
+    const from = env.proxy.requests.length;
+    const refused = await deploy(small, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain('cannot update its template while resources it adds are already in their accounts');
+    expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000');
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
+  });
+
+  it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const renamed = compileYaml(SMALL.replace('  lib:\n    account: source\n', '  library:\n    account: source\n    renamedFrom: lib\n').replace('repository: lib\n', 'repository: library\n'));
+    expect(renamed.org.repositories.map((r) => [r.name, r.renamedFrom])).toEqual([['app', undefined], ['library', 'lib']]);
+    const planned = (await plan(renamed, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(planned.collisions).toEqual([]);
+    expect(planned.addAccounts).toEqual([]);
+    const from = env.proxy.requests.length;
+    const { runs } = await deployUntilDone(renamed, 1);
+    expect(runs).toBe(1);
+    // One template update of the repositories' StackSet, its instances left where they are; the body names the new name under the first one's logical id.
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories').map((r) => r.action)).toContain('UpdateStackSet');
+    const body = (await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-repositories' }))).StackSet!.TemplateBody!;
+    expect(body).toMatch(/ {2}RepositoryLib:\n(?:.*\n)*? {6}RepositoryName: library\n/);
+    expect(body).not.toContain('RepositoryLibrary');
+    await expectConverged(renamed);
+  });
+
+  it('an account leaving a StackSet whose template changes: the update names the kept accounts only (SELF_MANAGED), the leaving instance keeps its template until it is removed, and the run converges (review s15-diff F1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const fewer = compileYaml(SMALL.replace('  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\n', '').replaceAll('      env0002: release\n', ''));
+    expect(fewer.org.accounts.map((a) => a.id)).not.toContain('100000000002');
+    const from = env.proxy.requests.length;
+    await deployUntilDone(fewer, 1);
+    const sent = env.proxy.requests.slice(from);
+    // Each StackSet that had an instance in 100000000002 and got a new template: updated in 100000000001 only.
+    const updates = sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipeline'));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const u of updates) expect(u.accounts, u.stackSet).toEqual(['100000000001']);
+    // Where no instance leaves, the update names no accounts (every instance), as before.
+    expect(sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-source')).every((r) => r.accounts === undefined)).toBe(true);
+    expect(sent.some((r) => r.action === 'DeleteStackInstances')).toBe(true);
+    await expectConverged(fewer);
+    for (const stage of fewer.stages) {
+      const listed = await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: `big-${stage.id}` }));
+      expect((listed.Summaries ?? []).map((i) => i.Account)).not.toContain('100000000002');
+    }
+  });
+
+  it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
+    await prepare(small);
+    const aws = awsVia(env.local.endpoint);
+    const s3 = aws.s3(await aws.assume('arn:aws:iam::100000000002:role/AWSCloudFormationStackSetExecutionRole'));
+    await s3.send(new CreateBucketCommand({ Bucket: 'big-artifacts-100000000002-us-east-1' }));
+    const s = await deploy(small, awsVia(), { pollMs });
+    const foundation = s.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('failed');
+    expect(foundation.reasons.join('\n')).toContain('AWS::S3::Bucket big-artifacts-100000000002-us-east-1 (ArtifactBucket) in account 100000000002');
+    expect(env.proxy.creations.filter((c) => c.startsWith('big-pipeline-foundation/'))).toEqual([]);
+  });
+
+  it('a failed first create of pipeline-foundation: under Retain (as templates said before) its buckets stay and every later create fails on "already exists"; under RetainExceptOnCreate nothing stays and the next deploy finishes', async () => {
+    const account = '100000000002';
+    const stackSet = 'big-pipeline-foundation';
+    const buckets = [`${account}/big-access-logs-${account}-us-east-1`, `${account}/big-artifacts-${account}-us-east-1`];
+    const foundationOf = (s: RunSummary) => s.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    // The same org, its templates as compiled before RetainExceptOnCreate (src/cfn/extensions.ts retain).
+    const retain: CompiledOrg = { ...small, files: new Map([...small.files].map(([path, text]) => [path, text.replaceAll('DeletionPolicy: RetainExceptOnCreate', 'DeletionPolicy: Retain')])) };
+    expect([...retain.files.values()].some((t) => t.includes('DeletionPolicy: Retain\n'))).toBe(true);
+
+    await prepare(small);
+    env.proxy.failIn(account, true, stackSet);
+    expect(foundationOf(await deploy(retain, awsVia(), { pollMs })).result).toBe('failed');
+    expect([...env.proxy.leftByFailedCreates].sort()).toEqual(buckets);
+    env.proxy.failIn(account, false, stackSet);
+    for (let run = 0; run < 2; run++) {
+      const s = await deploy(retain, awsVia(), { pollMs });
+      expect(foundationOf(s).result).toBe('failed');
+      expect(foundationOf(s).reasons.join('\n')).toMatch(new RegExp(`account ${account} us-east-1: FAILED: .*big-access-logs-${account}-us-east-1 already exists`));
+    }
+
+    await prepare(small);
+    env.proxy.failIn(account, true, stackSet);
+    const first = await deploy(small, awsVia(), { pollMs });
+    expect(foundationOf(first).result).toBe('failed');
+    expect(foundationOf(first).reasons.join('\n')).toMatch(new RegExp(`account ${account} us-east-1: FAILED: .*injected failure`));
+    expect(env.proxy.leftByFailedCreates).toEqual([]);
+    env.proxy.failIn(account, false, stackSet);
+    expect((await deployUntilDone(small, 1)).runs).toBe(1);
+    await expectConverged(small);
+  });
+
+  it('an org file that would move repositories to another part of their family (its layout not kept) is refused before any operation; plan names each; with the layout nothing moves', async () => {
+    const repositories = (account: string, letter: string, n: number) => Array.from({ length: n }, (_, i) => `  ${letter}${String(i).padStart(3, '0')}:\n    account: ${account}\n`).join('');
+    // Two source accounts of 150 repositories: one part of the family each (an output per repository, 200 a template).
+    const org = (first: boolean) =>
+      'organization:\n  id: o-bench12345\n  partition: aws\n  region: us-east-1\nprefix: big\naccounts:\n' +
+      (first ? '  first:\n    id: "900000000003"\n    role: source\n' : '') +
+      '  alpha:\n    id: "900000000001"\n    role: source\n  beta:\n    id: "900000000002"\n    role: source\n' +
+      '  env0001:\n    id: "100000000001"\n    role: pipeline\n    environment: env0001\n' +
+      `repositories:\n${first ? repositories('first', 'f', 100) : ''}${repositories('alpha', 'a', 150)}${repositories('beta', 'b', 150)}` +
+      'pipelines:\n  app:\n    repository: a000\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n';
+    const before = compileYaml(org(false));
+    expect(before.stages.filter((s) => s.module === 'source-repositories').map((s) => s.targets.map((a) => a.name))).toEqual([['alpha'], ['beta']]);
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    // Packed afresh (no layout kept), a source account inserted before them pushes each into the next part.
+    const after = compileYaml(org(true));
+    expect(after.stages.filter((s) => s.module === 'source-repositories').map((s) => s.targets.map((a) => a.name))).toEqual([['first'], ['alpha'], ['beta']]);
+    const p = await plan(after, awsVia(), { pollMs });
+    const second = p.find((x) => x.stackSet === 'big-source-repositories-2')!;
+    expect(second.refusedMoves).toHaveLength(150);
+    expect(second.refusedMoves![0]).toBe(`AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2: ${RETAINED_MOVE_WHY}`);
+    expect(second.collisions).toEqual([]);
+    expect(p.find((x) => x.stackSet === 'big-source-repositories-3')!.refusedMoves![0]).toMatch(/^AWS::CodeCommit::Repository RepositoryB000 would move from StackSet big-source-repositories-2 to big-source-repositories-3: retained/);
+    const aws = awsVia();
+    await expect(deploy(after, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n  AWS::CodeCommit::Repository RepositoryA000 would move from StackSet big-source-repositories to big-source-repositories-2: retained under its name[^\n]*\n[\s\S]*… and 290 more[\s\S]*restore the org's layout file/);
+    expect(aws.log.mutating).toBe(0);
+    // Added after the existing ones, the new account's repositories take a part of their own: nothing moves.
+    const appended = compileYaml(org(false).replace('  env0001:\n', '  first:\n    id: "900000000003"\n    role: source\n  env0001:\n').replace('pipelines:', `${repositories('first', 'f', 100)}pipelines:`));
+    expect((await plan(appended, awsVia(), { pollMs })).flatMap((x) => x.refusedMoves ?? [])).toEqual([]);
+    // Inserted before them, with the layout the first compile recorded: the parts keep their repositories, the new ones go to a new part.
+    const kept = compileOrg({ ...parseOrg(org(true), 'generated.yaml'), layout: before.layout });
+    expect(kept.stages.filter((s) => s.module === 'source-repositories').map((s) => [s.id, s.targets.map((a) => a.name)])).toEqual([
+      ['source-repositories', ['alpha']],
+      ['source-repositories-2', ['beta']],
+      ['source-repositories-3', ['first']],
+    ]);
+    expect((await plan(kept, awsVia(), { pollMs })).flatMap((x) => x.refusedMoves ?? [])).toEqual([]);
+  });
+
+  describe('resources moving between the parts of a family (a layout file edited or lost)', () => {
+    // Three pipelines of one source account in one pipeline account; the layout puts them in two parts of the pipelines family.
+    const ORG =
+      'organization:\n  id: o-bench12345\n  partition: aws\n  region: us-east-1\nprefix: big\naccounts:\n' +
+      '  alpha:\n    id: "900000000001"\n    role: source\n  env0001:\n    id: "100000000001"\n    role: pipeline\n    environment: env0001\n' +
+      'repositories:\n  app-a:\n    account: alpha\n  app-b:\n    account: alpha\n  app-c:\n    account: alpha\n' +
+      'pipelines:\n' +
+      ['a', 'b', 'c'].map((x) => `  app-${x}:\n    repository: app-${x}\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n`).join('');
+    const withParts = (...parts: string[][]) => {
+      const org = parseOrg(ORG, 'generated.yaml');
+      const compiled = compileOrg({ ...org, layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+      expect(compiled.stages.filter((st) => st.part?.family === 'pipelines').map((st) => st.id)).toEqual(parts.map((_, i) => (i === 0 ? 'pipelines' : `pipelines-${i + 1}`)));
+      return compiled;
+    };
+
+    it('a pipeline moved to a part of its wave: the part it leaves is updated first, the one it enters after, and one deploy finishes the move', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const after = withParts(['app-a', 'app-b'], ['app-c']);
+      expect(after.rollout.waveOf.get('pipelines')).toBe(after.rollout.waveOf.get('pipelines-2'));
+      const planned = (await plan(after, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipelines')!;
+      expect(planned.refusedMoves).toBeUndefined();
+      expect(planned.movesAfter).toEqual(['big-pipelines-2']);
+      // Every resource of the moved pipeline's unit: its pipeline, CodeDeploy application and group, roles, policies and trigger rule.
+      expect(planned.moves).toHaveLength(9);
+      expect(planned.moves).toContain('AWS::CodePipeline::Pipeline AppBPipeline would move from StackSet big-pipelines-2 to big-pipelines');
+      const from = env.proxy.requests.length;
+      const run = await deploy(after, awsVia(), { pollMs });
+      expect(failed(run)).toEqual([]);
+      const log = env.proxy.requests.slice(from);
+      const lastOfLeaving = log.findLastIndex((r) => r.stackSet === 'big-pipelines-2');
+      const firstUpdateOfEntering = log.findIndex((r) => r.stackSet === 'big-pipelines' && r.action === 'UpdateStackSet');
+      expect(lastOfLeaving).toBeGreaterThan(-1);
+      expect(firstUpdateOfEntering).toBeGreaterThan(lastOfLeaving);
+      await expectConverged(after);
+    });
+
+    it('when the part a pipeline leaves fails, the part it enters is not started (its create would meet the name), and the next deploy finishes the move', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const after = withParts(['app-a', 'app-b'], ['app-c']);
+      env.proxy.failIn('100000000001');
+      const first = await deploy(after, awsVia(), { pollMs });
+      env.proxy.failIn('100000000001', false);
+      expect(failed(first).map((x) => x.stage)).toEqual(['pipelines-2']);
+      expect(first.stages.find((x) => x.stage === 'pipelines')).toMatchObject({ result: 'not-run', reasons: [expect.stringContaining('resources move to it from big-pipelines-2, which did not finish')] });
+      // big-pipelines-2 now holds its new template, but its stack in the account still holds the pipeline: the templates
+      // show no move any more, yet the part that creates it waits for the part with an instance to apply again.
+      const from = env.proxy.requests.length;
+      const second = await deploy(after, awsVia(), { pollMs });
+      expect(failed(second)).toEqual([]);
+      const log = env.proxy.requests.slice(from);
+      expect(log.findIndex((r) => r.stackSet === 'big-pipelines' && r.action === 'UpdateStackSet')).toBeGreaterThan(log.findLastIndex((r) => r.stackSet === 'big-pipelines-2'));
+      await expectConverged(after);
+    });
+
+    // app-b deploys to env0002 only: once it moves, big-pipelines-2 no longer targets env0002.
+    const TWO = ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
+      '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
+      '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
+    );
+    const withLayout = (text: string, ...parts: string[][]) =>
+      compileOrg({ ...parseOrg(text, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+    /** Deploys `text` with app-b in the second part, then moves it to the first: the early delete of big-pipelines-2's instance in env0002 comes before both template updates. */
+    async function moveEmptyingAnAccount(text: string, env2: string, options: { pollMs: number; outputReaderRoleName?: string }) {
+      const before = withLayout(text, ['app-a'], ['app-b', 'app-c']);
+      expect(before.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).toContain(env2);
+      await deployUntilDone(before, 1, options);
+      const after = withLayout(text, ['app-a', 'app-b'], ['app-c']);
+      expect(after.stages.find((st) => st.id === 'pipelines-2')!.targets.map((a) => a.id)).not.toContain(env2);
+      const leaving = (await plan(after, awsVia(), options)).find((x) => x.stackSet === 'big-pipelines-2')!;
+      expect(leaving).toMatchObject({ removeFirst: [env2], removeAccounts: [] });
+      const from = env.proxy.requests.length;
+      const run = await deploy(after, awsVia(), options);
+      expect(failed(run).map((x) => [x.stage, x.reasons])).toEqual([]);
+      const log = env.proxy.requests.slice(from).filter((r) => !r.error);
+      const at = (stackSet: string, action: string) => log.findIndex((r) => r.stackSet === stackSet && r.action === action);
+      expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeGreaterThan(-1);
+      expect(at('big-pipelines-2', 'DeleteStackInstances')).toBeLessThan(at('big-pipelines-2', 'UpdateStackSet'));
+      expect(at('big-pipelines-2', 'UpdateStackSet')).toBeLessThan(at('big-pipelines', 'UpdateStackSet'));
+      await expectConverged(after, options);
+    }
+
+    it("a pipeline that was its account's last in the part it leaves: that part's instance there is deleted first, before its template update and before the other part creates the pipeline; one deploy", async () => {
+      await prepare(withLayout(TWO, ['app-a'], ['app-b', 'app-c']));
+      await moveEmptyingAnAccount(TWO, '100000000002', { pollMs });
+    });
+
+    it('the same with SERVICE_MANAGED: the early delete reaches the instance through the root it was created through', async () => {
+      const { placed } = await organization();
+      const [alpha, env1, env2] = [await placed('alpha'), await placed('env0001'), await placed('env0002')];
+      const text = TWO.replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+        .replace('id: "900000000001"\n    role: source', `id: "${alpha.id}"\n    role: source\n    organizationalUnit: ${alpha.ou}`)
+        .replace('id: "100000000001"\n    role: pipeline', `id: "${env1.id}"\n    role: pipeline\n    organizationalUnit: ${env1.ou}`)
+        .replace('id: "100000000002"\n    role: pipeline', `id: "${env2.id}"\n    role: pipeline\n    organizationalUnit: ${env2.ou}`);
+      await moveEmptyingAnAccount(text, env2.id, { pollMs, outputReaderRoleName: 'xstack-output-reader' });
+    });
+
+    it('two parts exchanging pipelines: no order of updates can finish it, so deploy refuses before any operation, and plan names each move with its reason', async () => {
+      const before = withParts(['app-a'], ['app-b', 'app-c']);
+      await prepare(before);
+      await deployUntilDone(before, 1);
+      const swapped = withParts(['app-b'], ['app-a', 'app-c']);
+      const p = await plan(swapped, awsVia(), { pollMs });
+      const into = (name: string) => p.find((x) => x.stackSet === name)!.refusedMoves ?? [];
+      expect(into('big-pipelines')).toContain('AWS::CodePipeline::Pipeline AppBPipeline would move from StackSet big-pipelines-2 to big-pipelines: the parts exchange resources both ways, and an update creates before it deletes');
+      expect(into('big-pipelines-2')).toContain('AWS::CodePipeline::Pipeline AppAPipeline would move from StackSet big-pipelines to big-pipelines-2: the parts exchange resources both ways, and an update creates before it deletes');
+      const aws = awsVia();
+      await expect(deploy(swapped, aws, { pollMs })).rejects.toThrow(/^nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n {2}AWS::/);
+      expect(aws.log.mutating).toBe(0);
+    });
+  });
+
+  /** A fresh moto Organization whose accounts each sit in an OU of their own. */
+  async function organization() {
+    await env.local.reset();
+    env.proxy.reset({ seed: 1 });
+    const organizations = new OrganizationsClient({ region: REGION, endpoint: env.local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
+    const placed = async (name: string) => {
+      const id = (await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
+      const ou = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: name }))).OrganizationalUnit!.Id!;
+      await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
+      return { id, ou };
+    };
+    return { organizations, root, placed };
+  }
+
+  /** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
+  const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
+    const [source, ...pipeline] = accounts;
+    let out = text
+      .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`);
+    pipeline.forEach((a, i) => {
+      out = out.replace(`id: "${100000000001 + i}"\n    role: pipeline`, `id: "${a.id}"\n    role: pipeline\n    organizationalUnit: ${a.ou}`);
+    });
+    return out;
+  };
+
+  it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides', async () => {
+    const { placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const text = serviceManaged(generateOrgYaml(2), [source, dev, prod]);
+    const compiled = compileYaml(text);
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const s = await deploy(compiled, awsVia(), options);
+    expect(failed(s)).toEqual([]);
+    const described = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipelines', CallAs: 'SELF' }));
+    expect(described.StackSet?.PermissionModel).toBe('SERVICE_MANAGED');
+    // No overrides: the pipeline names the source account's role for its own account by name.
+    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipelines', StackInstanceAccount: dev.id, StackInstanceRegion: REGION }));
+    expect(instance.StackInstance?.ParameterOverrides ?? []).toEqual([]);
+    expect(described.StackSet?.TemplateBody).toContain(`:iam::${source.id}:role/big-source-\${AWS::AccountId}`);
+    await expectConverged(compiled, options);
+  });
+
+  it("SERVICE_MANAGED: stages that target the management account are refused by plan and deploy before any operation, naming them, the account and the way out; where Organizations cannot be read, a note, and the rollout as before (instances never created there)", async () => {
+    const { organizations, root, placed } = await organization();
+    const [source, dev] = [await placed('source'), await placed('dev')];
+    // The management account (moto's caller) in an OU, in prod's place: CloudFormation never deploys there.
+    const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
+    await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
+    const text = serviceManaged(generateOrgYaml(2), [source, dev, { id: management, ou: managementOu }]);
+    const compiled = compileYaml(text);
+    const targeting = compiled.stages.filter((st) => st.targets.some((a) => a.id === management)).map((st) => st.id);
+    expect(targeting.length).toBeGreaterThan(1);
+    const name = compiled.org.accounts.find((a) => a.id === management)!.name;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+
+    const aws = awsVia();
+    for (const run of [plan, deploy]) {
+      const refusal = await run(compiled, aws, options).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(refusal?.code).toBe('MANAGEMENT_ACCOUNT_TARGETED');
+      expect(refusal?.message).toContain(`generated.yaml: account ${name} (${management}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there`);
+      expect(refusal?.message).toContain(`stages ${targeting.join(', ')} target it`);
+      expect(refusal?.message).toMatch(/move its role to a member account .* or deploy the org SELF_MANAGED/);
+    }
+    // One DescribeOrganization a run, and nothing sent to CloudFormation but the reads before it.
+    expect(aws.log.calls.DescribeOrganizationCommand).toBe(2);
+    expect(aws.log.mutating).toBe(0);
+    expect(env.proxy.requests.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`) || r.action === 'CreateStackSet')).toEqual([]);
+
+    // A caller that may not read the organization: a note, and the rollout goes on (the stages that target it fail).
+    env.proxy.denyOrganizations('DescribeOrganization');
+    const notes: string[] = [];
+    const s = await deploy(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(notes).toEqual([expect.stringMatching(/^could not read the organization \(AccessDeniedException: .*\), so whether a stage targets its management account.* is not checked/)]);
+    expect(failed(s).flatMap((x) => x.reasons).join('\n')).toContain(`account ${management} ${REGION}: missing`);
+  });
+
+  it("SERVICE_MANAGED: verify refuses an org file whose stages target the management account as plan and deploy do (no instance can ever be there); destroy removes what each StackSet holds and notes there is nothing of those stages in the management account", async () => {
+    const { organizations, root, placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const managementOu = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'management' }))).OrganizationalUnit!.Id!;
+    const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.MasterAccountId!;
+    await organizations.send(new MoveAccountCommand({ AccountId: management, SourceParentId: root, DestinationParentId: managementOu }));
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    // Deployed with prod; then the org file puts the management account in prod's place.
+    const deployed = compileYaml(serviceManaged(generateOrgYaml(2), [source, dev, prod]));
+    expect(failed(await deploy(deployed, awsVia(), options))).toEqual([]);
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), [source, dev, { id: management, ou: managementOu }]));
+    const targeting = compiled.stages.filter((st) => st.targets.some((a) => a.id === management)).map((st) => st.id);
+    expect(targeting.length).toBeGreaterThan(1);
+    const name = compiled.org.accounts.find((a) => a.id === management)!.name;
+    const manifest = JSON.parse(compiled.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const accountText = `generated.yaml: account ${name} (${management}) is the organization's management account; SERVICE_MANAGED StackSets never deploy there`;
+
+    // verify: refused before any drift detection, as plan and deploy refuse; never "missing" for what cannot exist.
+    const aws = awsVia();
+    const refusal = await verify(compiled, aws, hashes, options).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(refusal?.code).toBe('MANAGEMENT_ACCOUNT_TARGETED');
+    expect(refusal?.message).toBe(
+      `nothing was verified: ${accountText}, and stages ${targeting.join(', ')} target it, so no deploy can create their instances there (plan and deploy refuse this org file) and verify would report them missing on every run: ` +
+        "move its role to a member account (leave the management account out of the org file's stages), or deploy the org SELF_MANAGED (stackSets.permissionModel: SELF_MANAGED), which reaches any account with the execution role",
+    );
+    expect(refusal?.message).not.toContain('missing:');
+    expect(aws.log.calls.DetectStackSetDriftCommand).toBeUndefined();
+    // The org file as deployed verifies as ever (no management account in it).
+    const deployedManifest = JSON.parse(deployed.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    expect((await verify(deployed, awsVia(), new Map(Object.entries(deployedManifest.files).map(([path, f]) => [path, f.sha256])), options)).differences).toEqual([]);
+
+    // destroy: every StackSet goes (prod's instances with them), and one note says why nothing is removed in the management account.
+    const notes: string[] = [];
+    const planned = await destroyPlan(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(planned.remove.flatMap((r) => r.accounts)).toContain(prod.id);
+    expect(planned.remove.flatMap((r) => r.accounts)).not.toContain(management);
+    const s = await destroy(compiled, awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(failed(s)).toEqual([]);
+    const note = `${accountText}, and stages ${targeting.join(', ')} target it: no deploy created instances there, so destroy has none there to remove; it removes the instances each StackSet holds`;
+    expect(notes).toEqual([note, note]);
+    expect(s.stages.filter((x) => x.result !== 'deleted').map((x) => [x.stage, x.result])).toEqual([['source-repositories', 'kept']]);
+    const active = ((await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status === 'ACTIVE').map((x) => x.StackSetName);
+    expect(active).toEqual(['big-source-repositories']);
+
+    // A caller that may not read the organization: verify notes that a missing instance may be the management account's.
+    env.proxy.denyOrganizations('DescribeOrganization');
+    const unread: string[] = [];
+    await verify(compiled, awsVia(), hashes, { ...options, onNote: (n) => unread.push(n) });
+    expect(unread).toEqual([
+      expect.stringMatching(/^could not read the organization \(AccessDeniedException: .*\), so whether a stage targets its management account, where SERVICE_MANAGED StackSets never deploy, is not checked: an instance verify reports missing may be in the management account, where no deploy creates one$/),
+    ]);
+    // destroy has nothing to say then: it reads no organization to remove what the StackSets hold.
+    const quiet: string[] = [];
+    expect(failed(await destroy(compiled, awsVia(), { ...options, onNote: (n) => quiet.push(n) }))).toEqual([]);
+    expect(quiet).toEqual([]);
+  });
+
+  it("SERVICE_MANAGED: an account removed from the org file has its instances deleted, through the root CloudFormation lists for them", async () => {
+    const { root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const removed = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    const instancesOf = async (stackSet: string) => (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
+    const holding = three.stages.filter((st) => st.targets.some((a) => a.id === removed.id)).map((st) => `big-${st.id}`);
+    expect(holding.length).toBeGreaterThan(0);
+    // Created through the organization root, not the account's OU.
+    for (const name of holding) expect((await instancesOf(name)).find((i) => i.Account === removed.id)?.OrganizationalUnitId).toBe(root);
+
+    // The org file no longer names the account (nor its OU): its instances go all the same.
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    expect(two.org.accounts.some((a) => a.id === removed.id)).toBe(false);
+    const deleted: string[] = [];
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-instances' && e.accounts.includes(removed.id) && deleted.push(e.stage) });
+    expect(failed(s)).toEqual([]);
+    expect(deleted.sort()).toEqual(holding.map((n) => n.replace('big-', '')).sort());
+    for (const name of holding) expect((await instancesOf(name)).map((i) => i.Account)).not.toContain(removed.id);
+    await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an account moved to another OU is still reached: its failed instance applied again, and once removed from the org file its instances deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    // Its first instance fails (OUTDATED, no stack), then it moves to a sibling OU, outside the one it was in.
+    env.proxy.failIn(moved.id);
+    expect(failed(await deploy(three, awsVia(), options)).length).toBeGreaterThan(0);
+    env.proxy.failIn(moved.id, false);
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    await expectConverged(three, options);
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const cfn = awsVia().cloudFormation();
+    for (const st of three.stages) {
+      const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: `big-${st.id}`, CallAs: 'SELF' }))).Summaries ?? [];
+      expect(listed.map((i) => i.Account), st.id).not.toContain(moved.id);
+    }
+    await expectConverged(two, options);
+  });
+
+  it('SERVICE_MANAGED: an instance an earlier xstack created through an OU, whose account has left that OU, is said to be unreachable with the way out, and nothing is sent for it; back in the OU, it is deleted', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    // As an earlier xstack made it: through the account's OU (its instance deleted through the root, then created again).
+    const stage = 'pipelines';
+    const stackSet = `big-${stage}`;
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [moved.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
+    await settled(cfn.send(new CreateStackInstancesCommand(targets(moved.ou))));
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+
+    const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    const deleted: string[] = [];
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === stage && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
+    expect(failed(s).map((x) => x.stage)).toEqual([stage]);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toContain(`${stackSet}: no operation can reach these instances, so they stay:\n  account ${moved.id} ${REGION} (created through ${moved.ou}): `);
+    expect(reason).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
+    expect(reason).toContain(`Move the account back into ${moved.ou} (or an OU inside it), run deploy`);
+    expect(deleted).not.toContain(moved.id);
+
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: elsewhere, DestinationParentId: moved.ou }));
+    expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
+    const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? [];
+    expect(listed.map((i) => i.Account)).not.toContain(moved.id);
+    expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
+  });
+
+  it('SERVICE_MANAGED: an instance created through the root whose account has left the organization is said to be unreachable, with the way out (not "run deploy again"), and nothing is sent for it', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const text = serviceManaged(generateOrgYaml(2), accounts);
+    expect(failed(await deploy(compileYaml(text), awsVia(), options))).toEqual([]);
+    // A template update fails in the account, which then leaves the organization: its instance stays OUTDATED.
+    const changed = compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    env.proxy.failIn(leaver);
+    const broken = failed(await deploy(changed, awsVia(), options));
+    expect(broken.length).toBeGreaterThan(0);
+    env.proxy.failIn(leaver, false);
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+
+    const updated: string[] = [];
+    const s = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(updated).not.toContain(leaver);
+    expect(failed(s).map((x) => x.stage)).toEqual(broken.map((x) => x.stage));
+    for (const reason of failed(s).flatMap((x) => x.reasons)) {
+      expect(reason).toMatch(new RegExp(`^account ${leaver} ${REGION}: OUTDATED \\(FAILED\\).*: its instance in big-[a-z-]+ was created through r-`));
+      expect(reason).toContain('the account is no longer in the organization');
+      expect(reason).toContain('bring the account back into the organization and run deploy');
+    }
+    // Removing its instances (destroy) says the same, not the root's id.
+    const removed = failed(await destroy(changed, awsVia(), { pollMs }));
+    const reasons = removed.flatMap((x) => x.reasons);
+    expect(reasons.some((r) => r.includes('INSTANCES_UNREACHABLE') || r.includes('no operation can reach these instances'))).toBe(true);
+    expect(reasons.filter((r) => r.includes(leaver)).every((r) => r.includes('bring the account back into the organization') && !/bring the account back into r-/.test(r))).toBe(true);
+  });
+
+  it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {
+    const { placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const sleeper = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    env.proxy.suspend(sleeper);
+    const changed = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const skipped = await deploy(changed, awsVia(), options);
+    expect(failed(skipped)).toEqual([]);
+    expect(skipped.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${sleeper} ${REGION}: OUTDATED (SKIPPED_SUSPENDED_ACCOUNT)`))).toBe(true);
+    const again = await deploy(changed, awsVia(), options);
+    expect(again.mutatingCalls).toBe(0);
+    expect((await plan(changed, awsVia(), options)).flatMap((p) => p.retryAccounts.map((r) => r.account))).not.toContain(sleeper);
+
+    env.proxy.suspend(sleeper, false);
+    const updated: string[] = [];
+    const awake = await deploy(changed, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
+    expect(failed(awake)).toEqual([]);
+    expect(updated).toContain(sleeper);
+    await expectConverged(changed, options);
+  });
+
+  it('StaleRequestException: the StackSet is read again and the operation started with a fresh id, never resent', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.race('big-pipelines', 'stale');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'StaleRequestException');
+    expect(refused).toMatchObject({ action: 'UpdateStackSet', error: 'StaleRequestException' });
+    const resent = after.find((r) => r.action === 'UpdateStackSet')!;
+    expect(resent.error).toBeUndefined();
+    expect(resent.operationId).not.toBe(refused.operationId);
+    const between = after.slice(0, after.indexOf(resent)).map((r) => r.action);
+    expect(between).toContain('DescribeStackSet');
+    expect(between).toContain('ListStackInstances');
+    await expectConverged(changed);
+  });
+
+  it('StackInstanceNotFoundException (an instance to update deleted by another since it was read): the StackSet is read again and the instance created anew, the refused request never resent', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    const account = '100000000001';
+    // A template update that fails in the account leaves its instance OUTDATED, its stack there: the next run updates it.
+    env.proxy.failIn(account, true, 'big-pipelines');
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toContain('big-pipelines');
+    env.proxy.failIn(account, false, 'big-pipelines');
+    env.proxy.goneBeforeUpdate('big-pipelines', account);
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'StackInstanceNotFoundException');
+    expect(refused.action).toBe('UpdateStackInstances');
+    const between = after.slice(0, after.findIndex((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).map((r) => r.action);
+    expect(between).toContain('ListStackInstances');
+    const sent = after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`));
+    expect(sent.map((r) => r.action)).toContain('CreateStackInstances');
+    expect(sent.map((r) => r.operationId)).not.toContain(refused.operationId);
+    await expectConverged(changed);
+  });
+
+  it('after waiting for another operation, the operation is computed again from a fresh read: a change another deploy made is not sent again', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    // Another deployer starts the very same template update a moment before ours.
+    env.proxy.race('big-pipelines', 'same-change');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom('big-pipelines', 'OperationInProgressException');
+    expect(refused.action).toBe('UpdateStackSet');
+    expect(after.map((r) => r.action)).toContain('DescribeStackSet');
+    expect(after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
+    await expectConverged(changed);
+  });
+
+  it('a removal another deploy makes first: after waiting, the instances are read again and nothing is deleted twice', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const two = compileYaml(generateOrgYaml(2));
+    // A StackSet whose only change is the removed account: its delete is its first operation.
+    const onlyRemoval = (await plan(two, awsVia(), { pollMs })).find((x) => !x.templateChanged && x.removeAccounts.length > 0 && x.addAccounts.length === 0)!;
+    expect(onlyRemoval.removeAccounts).toEqual(['100000000003']);
+    env.proxy.race(onlyRemoval.stackSet, 'same-change');
+    const s = await deploy(two, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+    const [refused, ...after] = callsFrom(onlyRemoval.stackSet, 'OperationInProgressException');
+    expect(refused.action).toBe('DeleteStackInstances');
+    expect(after.map((r) => r.action)).toContain('ListStackInstances');
+    expect(after.filter((r) => MUTATING_COMMANDS.has(`${r.action}Command`))).toEqual([]);
+    await expectConverged(two);
+  });
+
+  it("the stages of a wave never run on more stack instances at once than the quota of concurrent instance operations", async () => {
+    // Every account of an operation at once: the first wave's two stages (two accounts and one) together pass a quota of 2.
+    const fast = SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentPercentage: 100\n    concurrencyMode: SOFT_FAILURE_TOLERANCE\nrepositories:');
+    const compiled = compileYaml(fast);
+    const quota = 2;
+    const parallel = compiled.rollout.waves.filter((w) => w.reduce((n, id) => n + compiled.stages.find((st) => st.id === id)!.targets.length, 0) > quota);
+    expect(parallel.length).toBeGreaterThan(0);
+    await prepare(compiled, { seed: 1, instanceOperationQuota: quota, runningMs: 80 });
+    const s = await deploy(compiled, awsVia(), { pollMs, instanceOperationQuota: quota });
+    expect(failed(s)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
+    expect(env.proxy.peakInstances).toBeGreaterThan(1);
+    expect(env.proxy.peakInstances).toBeLessThanOrEqual(quota);
+    await expectConverged(compiled);
+  });
+
+  it('an operation counts every instance it targets against that quota, not only those it runs on at once (review s16-models F2)', async () => {
+    // One account at a time, but the first wave's two stages target three accounts together: past a quota of 2.
+    const slow = SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    failureToleranceCount: 0\nrepositories:');
+    const compiled = compileYaml(slow);
+    const quota = 2;
+    expect(compiled.rollout.waves.some((w) => w.reduce((n, id) => n + compiled.stages.find((st) => st.id === id)!.targets.length, 0) > quota)).toBe(true);
+    await prepare(compiled, { seed: 1, instanceOperationQuota: quota, runningMs: 80 });
+    const s = await deploy(compiled, awsVia(), { pollMs, instanceOperationQuota: quota });
+    expect(failed(s)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.error === 'LimitExceededException')).toEqual([]);
+    expect(env.proxy.peakInstances).toBe(quota);
+    await expectConverged(compiled);
+  });
+
+  it("LimitExceededException (another tool's operations fill the quota): the same request is asked again a poll interval later; past LIMIT_ATTEMPTS the stage fails saying why", async () => {
+    // The client as deploy makes it: the SDK does not retry LimitExceededException (clients.ts), the deployer does.
+    const slowPoll = 25;
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    env.proxy.holdInstances(2, slowPoll);
+    expect(failed(await deploy(small, awsVia(), { pollMs: slowPoll }))).toEqual([]);
+    const refused = env.proxy.requests.filter((r) => r.error === 'LimitExceededException');
+    expect(refused.length).toBeGreaterThan(0);
+    // Asked again under its own id, which then went through.
+    for (const r of refused) expect(env.proxy.requests.some((x) => x.operationId === r.operationId && !x.error)).toBe(true);
+
+    await prepare(small, { seed: 1, instanceOperationQuota: 2 });
+    env.proxy.holdInstances(2, 60_000);
+    const s = await deploy(small, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(new RegExp(`refused operation xs-create-instances-\\w+ ${LIMIT_ATTEMPTS} times, a poll interval apart, with LimitExceededException`));
+    // AWS's own message, which names the quota (the layer's: the instances in operations at once).
+    for (const r of reasons) expect(r).toMatch(/LimitExceededException: "The quota for the resource has already been reached: \d+ \+ \d+ stack instances in operations, quota 2"\. A quota stayed reached/);
+    // Each ask one request: none re-sent by the SDK.
+    const asks = new Map<string, number>();
+    for (const r of env.proxy.requests.filter((x) => x.error === 'LimitExceededException')) asks.set(r.operationId!, (asks.get(r.operationId!) ?? 0) + 1);
+    expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
+  });
+
+  it('InvalidOperationException on an operation (documented, cause not): its stage fails saying no operation started, that the stage stopped, who to check and to run again; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.invalidOperation('big-pipelines', 'UpdateStackSet');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation refused UpdateStackSet \(operation xs-update-template-\w+\) with InvalidOperationException \("The specified operation isn't valid/);
+    expect(reason).toContain('not valid for the StackSet as it is now');
+    expect(reason).toContain('No operation was started, and this stage stopped there');
+    expect(reason).toContain(`Check who else changes StackSet big-pipelines (aws cloudformation list-stack-set-operations --stack-set-name big-pipelines --region ${REGION}), then run the command again`);
+    // Refused once: not sent again within the run.
+    expect(env.proxy.requests.filter((r) => r.error === 'InvalidOperationException').map((r) => r.action)).toEqual(['UpdateStackSet']);
+    expect(env.proxy.requests.filter((r) => r.action === 'UpdateStackSet' && r.stackSet === 'big-pipelines')).toHaveLength(1);
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
+  it('InvalidOperationException on instance operations and on drift detection: each says what happened and what to do', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const stage = small.stages.find((st) => st.id === 'pipelines')!;
+    // The account leaves the org file: its removal (DeleteStackInstances) is refused once.
+    env.proxy.invalidOperation('big-pipelines', 'DeleteStackInstances');
+    const without = compileYaml(generateOrgYaml(1));
+    expect(stage.targets.some((a) => a.id === account)).toBe(true);
+    const s = await deploy(without, awsVia(), { pollMs });
+    const reasons = failed(s).flatMap((x) => x.reasons).join('\n');
+    expect(reasons).toMatch(/StackSet big-pipelines: CloudFormation refused DeleteStackInstances \(operation xs-delete-instances-\w+\) with InvalidOperationException .*No operation was started, and this stage stopped there/);
+    await deployUntilDone(without, 1);
+    // Drift detection refused so: that StackSet's drift unknown, with the advice.
+    const manifest = JSON.parse(without.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    env.proxy.invalidOperation('big-pipelines', 'DetectStackSetDrift');
+    const result = await verify(without, awsVia(), hashes, { pollMs });
+    expect(result.drift).toContainEqual(
+      expect.stringMatching(/^big-pipelines: drift detection could not start \(InvalidOperationException: .*\), drift unknown: StackSets took drift detection as not valid for the StackSet as it is now .*run verify again$/),
+    );
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+  });
+
+  it('StackSetNotFoundException while waiting for an operation: the stage fails saying the StackSet was deleted meanwhile, the outcome unknown, and what to do; the next deploy finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    env.proxy.goneWhileWaiting('big-pipelines');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    const [reason] = failed(s)[0].reasons;
+    expect(reason).toMatch(/^StackSet big-pipelines: CloudFormation answered StackSetNotFoundException \("StackSet big-pipelines not found"\) while this run waited for operation xs-update-template-\w+ on it: /);
+    expect(reason).toContain('what the operation did is unknown, and this stage stopped there');
+    expect(reason).toContain('Check who else changes or deletes StackSet big-pipelines, then run the command again');
+    await deployUntilDone(changed, 1);
+    await expectConverged(changed);
+  });
+
+  it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
+    const paced = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
+    await prepare(paced);
+    await deployUntilDone(paced, 1);
+    const manifest = JSON.parse(paced.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const names = paced.stages.map((st) => `big-${st.id}`);
+    // The first StackSet's detection fails; the pipelines' second instance has drifted, and is listed on page 2.
+    env.proxy.setFaults({ seed: 1, instancesPageSize: 1 });
+    const firstPage = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
+    const later = paced.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id).find((id) => id !== firstPage[0].Account)!;
+    env.proxy.failDrift(names[0]);
+    // Another's start is refused (AccessDenied, an AWS error): its drift is unknown too, not "no drift detection here".
+    env.proxy.refuseDrift(names[1]);
+    env.proxy.drift('big-pipelines', later);
+    const result = await verify(paced, awsVia(), hashes, { pollMs });
+    expect(result.differences).toEqual([]);
+    expect(result.drift).toEqual([
+      expect.stringMatching(new RegExp(`^${names[0]}: drift detection operation \\S+ did not succeed, drift unknown: operation ended FAILED \\(ListStackSetOperationResults listed no account in 5 reads over .* s\\)$`)),
+      expect.stringMatching(new RegExp(`^${names[1]}: drift detection could not start \\(AccessDenied: .*\\), drift unknown$`)),
+      `big-pipelines: instance in ${later} us-east-1 has drifted`,
+    ]);
+    // Its drift unknown, verify cannot say the org is as compiled: exit 1 without a difference, 2 with one (a drift here).
+    expect(result.driftUnknown).toEqual([names[0], names[1]]);
+    expect(result.drifted).toEqual([`big-pipelines ${later} us-east-1`]);
+    expect(verifyExitCode(result)).toBe(2);
+    // The exit code reads the structured fields, not the lines' words.
+    expect(verifyExitCode({ ...result, drifted: [] })).toBe(1);
+    expect(verifyExitCode({ ...result, drift: [], drifted: [], driftUnknown: [] })).toBe(0);
+    expect(env.proxy.driftPreferences.map((d) => d.stackSet)).toEqual(names.filter((n) => n !== names[1]));
+    for (const d of env.proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
+  });
+
+  it('assumed read-role credentials are assumed again before they expire', async () => {
+    await prepare(small);
+    const aws = awsVia(env.local.endpoint);
+    let clock = Date.now();
+    const provider = aws.assumeRefreshing('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole', () => clock);
+    const first = await provider();
+    expect(await provider()).toBe(first);
+    expect(aws.log.calls.AssumeRoleCommand).toBe(1);
+    clock = first.expiration!.getTime() - REFRESH_BEFORE_MS + 1;
+    const second = await provider();
+    expect(aws.log.calls.AssumeRoleCommand).toBe(2);
+    expect(second.expiration!.getTime()).toBeGreaterThanOrEqual(first.expiration!.getTime());
+  });
+});
