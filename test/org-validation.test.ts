@@ -116,6 +116,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('partition: aws', 'partition: aws-cn').replace('eu-west-1', 'cn-north-1'),
     expected: /organization\.partition: aws-cn: CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions \(Beijing, Ningxia\); expected partition aws or aws-us-gov/,
   },
+  { name: 'a concurrency percentage without a failure tolerance (0 when not set)', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentPercentage: 100\n`, expected: /stackSets\.operationPreferences\.maxConcurrentPercentage: 100 % with no failure tolerance \(0 when not set\) under strict failure tolerance, so AWS would run one account at a time; expected a failureToleranceCount or failureTolerancePercentage above 0 .*, or concurrencyMode: SOFT_FAILURE_TOLERANCE/ },
+  { name: 'a concurrency percentage with a failure tolerance of 0', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentPercentage: 50\n    failureTolerancePercentage: 0\n`, expected: /stackSets\.operationPreferences\.maxConcurrentPercentage: 50 % with a failure tolerance of 0 under strict failure tolerance/ },
   { name: 'count and percentage together', edit: (t) => `${t}stackSets:\n  operationPreferences:\n    maxConcurrentCount: 1\n    maxConcurrentPercentage: 10\n`, expected: /sets both maxConcurrentCount and maxConcurrentPercentage/ },
   {
     name: 'requireMfa with Identity Center roles',
@@ -383,6 +385,15 @@ describe('organization file validation', () => {
   it.each(cases)('rejects: $name', ({ edit, expected }) => {
     const problems = problemsOf(edit(VALID));
     expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it.each([
+    ['a failure tolerance count', 'maxConcurrentPercentage: 100\n    failureToleranceCount: 4'],
+    ['a failure tolerance percentage', 'maxConcurrentPercentage: 100\n    failureTolerancePercentage: 10'],
+    ['soft failure tolerance', 'maxConcurrentPercentage: 100\n    concurrencyMode: SOFT_FAILURE_TOLERANCE'],
+  ])('accepts a concurrency percentage with %s (what AWS runs then depends on the accounts)', (_name, prefs) => {
+    const org = parseOrg(`${VALID}stackSets:\n  operationPreferences:\n    ${prefs}\n`, 'org.yaml');
+    expect(org.stackSets.operationPreferences.maxConcurrentPercentage).toBe(100);
   });
 
   it.each(yamlMistakes)('says what is wrong with YAML in the user\'s terms, once a line: %s', (_name, text, expected) => {

@@ -910,6 +910,18 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
       `at most ${tolerance + 1}, a failureToleranceCount of at least ${prefs.maxConcurrentCount - 1}, or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
     );
   }
+  // "If failure tolerance or Maximum concurrent accounts are set to percentages, the behavior is similar" (the page
+  // above): a percentage with no failure tolerance (0 unless set) runs one account at a time. Where the tolerance is a
+  // count, or a percentage above 0, what AWS runs depends on how many accounts an operation has: README, rollout time.
+  const noTolerance = !prefs.failureToleranceCount && !prefs.failureTolerancePercentage;
+  if (prefs.concurrencyMode !== 'SOFT_FAILURE_TOLERANCE' && prefs.maxConcurrentPercentage !== undefined && prefs.maxConcurrentPercentage > 0 && noTolerance) {
+    const set = prefs.failureToleranceCount === 0 || prefs.failureTolerancePercentage === 0 ? 'a failure tolerance of 0' : 'no failure tolerance (0 when not set)';
+    ctx.report(
+      `${path}.maxConcurrentPercentage`,
+      `${prefs.maxConcurrentPercentage} % with ${set} under strict failure tolerance, so AWS would run one account at a time`,
+      `a failureToleranceCount or failureTolerancePercentage above 0 (strict mode runs at most failureToleranceCount + 1 at once), or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
+    );
+  }
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
   }
