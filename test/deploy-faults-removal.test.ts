@@ -3,7 +3,7 @@
  * models): removals — suspended accounts and RetainStacks, failed deletes and the stack states no operation gets
  * past, destroy and --delete-retained — and the template bucket for templates over CloudFormation's inline size.
  */
-import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import type { DeployEvent } from '../src/deploy/events';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { renderTemplate } from '../src/cfn/template';
 import { formatPlan } from '../src/deploy/plan-text';
-import { liveStacks } from '../src/deploy/stacksets';
+import { findInstanceStack, instanceStack, liveStacks } from '../src/deploy/stacksets';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withDevelopers, withoutLib } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, deployUntilDone, expectConverged } = faultRollouts();
@@ -489,6 +489,21 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     for (const name of ['gone-1', 'gone-2', 'gone-3', 'live-1', 'live-2', 'live-3']) await cfn.send(new CreateStackCommand({ StackName: name, TemplateBody }));
     for (const name of ['gone-1', 'gone-2', 'gone-3']) await cfn.send(new DeleteStackCommand({ StackName: name }));
     expect((await liveStacks(cfn)).map((x) => x.StackName).sort()).toEqual(['live-1', 'live-2', 'live-3']);
+  });
+
+  it("an instance's stack for its way out: one deleted by hand (DescribeStacks by id still answers it, DELETE_COMPLETE) is passed over for the live stack of the StackSet an earlier removal left; the search for retained resources still takes it (review s26-deployer m5)", async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    const name = (n: number) => `StackSet-probe-0000000${n}-0000-4000-8000-000000000000`;
+    const deleted = (await cfn.send(new CreateStackCommand({ StackName: name(1), TemplateBody }))).StackId!;
+    await cfn.send(new DeleteStackCommand({ StackName: deleted }));
+    expect((await cfn.send(new DescribeStacksCommand({ StackName: deleted }))).Stacks?.[0]?.StackStatus).toBe('DELETE_COMPLETE');
+    expect(await instanceStack(cfn, 'probe', deleted)).toBeUndefined();
+    const kept = (await cfn.send(new CreateStackCommand({ StackName: name(2), TemplateBody }))).StackId!;
+    expect(await instanceStack(cfn, 'probe', deleted)).toMatchObject({ stackId: kept, status: 'CREATE_COMPLETE' });
+    // destroy --delete-retained reads a deleted stack's resources (moto lists none for one; AWS does, by its id).
+    expect((await findInstanceStack(cfn, 'probe', deleted))?.StackId).toBe(deleted);
   });
 
   it('UpdateStackSet names the custom administration role again (AWS requires it)', async () => {

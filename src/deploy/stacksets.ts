@@ -841,11 +841,16 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
   return undefined;
 }
 
-/** The StackSet's operations, a page read only when the one before is used up (a caller that stops early reads no more). */
+/**
+ * The StackSet's operations, a page read only when the one before is used up (a caller that stops early reads no more).
+ * Pages of the most MaxResults takes, 100 ("The maximum number of results to be returned with a single call",
+ * API_ListStackSetOperations.html): every page is read before each operation (lastOperation), and a StackSet's
+ * history grows with every deploy and drift detection (review s26-deployer m4).
+ */
 export async function* stackSetOperations(ctx: StackSetContext): AsyncGenerator<StackSetOperationSummary> {
   let token: string | undefined;
   do {
-    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
+    const page = await ctx.cfn.send(new ListStackSetOperationsCommand({ StackSetName: ctx.name, NextToken: token, MaxResults: 100, ...callAs(ctx.settings) }));
     yield* page.Summaries ?? [];
     token = page.NextToken;
   } while (token);
@@ -1063,11 +1068,15 @@ export function isInstanceStackOf(stackName: string, stackSet: string): boolean 
  * that does not resolve and names the stack `StackSet:<name>`, so a stack that
  * cannot be found by id is looked up by that name.
  */
-export async function findInstanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined) {
+export async function findInstanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined, { live = false } = {}) {
   if (stackId) {
     try {
       const found = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
-      if (found) return found;
+      // By its id a deleted stack is still answered, DELETE_COMPLETE ("Deleted stacks: You must specify the unique
+      // stack ID", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html): what
+      // `live` asks for is then looked for by name, where a stack an earlier RetainStacks removal left would be
+      // (review s26-deployer m5). Retained resources are read from a deleted stack too (instanceResources).
+      if (found && !(live && found.StackStatus === 'DELETE_COMPLETE')) return found;
     } catch (error) {
       if (errorName(error) !== 'ValidationError') throw error;
     }
@@ -1097,7 +1106,7 @@ export interface InstanceStack {
 }
 
 export async function instanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<InstanceStack | undefined> {
-  const stack = await findInstanceStack(cfn, stackSet, stackId);
+  const stack = await findInstanceStack(cfn, stackSet, stackId, { live: true });
   if (!stack?.StackId || !stack.StackStatus) return undefined;
   const failedResources: InstanceStack['failedResources'] = [];
   let token: string | undefined;

@@ -391,7 +391,7 @@ export interface Faults {
   /** How long an operation stays QUEUED, then RUNNING. */
   queuedMs?: number;
   runningMs?: number;
-  /** ListStackSetOperations' page size when the request gives no MaxResults (default 100, the largest MaxResults). */
+  /** ListStackSetOperations' largest page, whatever MaxResults asks (default 100, the largest MaxResults): AWS may answer fewer. */
   operationsPageSize?: number;
   /**
    * OperationInProgressException's message ends with the running operation's id ("Another Operation on StackSet <arn>
@@ -1356,7 +1356,7 @@ export class StackSetsProxy {
       }
       case 'ListStackSetOperations': {
         const ops = (this.operations.get(name) ?? []).filter((o) => this.visible(o.created)).sort((a, b) => sha256(a.id).localeCompare(sha256(b.id)));
-        const size = Number(params.get('MaxResults') ?? this.faults.operationsPageSize ?? 100);
+        const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.operationsPageSize ?? 100);
         const from = Number(params.get('NextToken') ?? 0);
         const page = ops.slice(from, from + size);
         const next = from + size < ops.length ? `<NextToken>${from + size}</NextToken>` : '';
