@@ -608,6 +608,25 @@ describe('the reconciler against the layer', () => {
     expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
   });
 
+  it('a request re-sent after its own operation ended (its answer lost, the operation failed as a whole at once): OperationIdAlreadyExists is taken as that operation, its failure reported, and the change never sent under another id (review s26-deployer m3)', async () => {
+    await prepare(small, { seed: 1, queuedMs: 1, runningMs: 1 });
+    for (const a of small.org.accounts) env.proxy.failIn(a.id);
+    env.proxy.dropAnswer('CreateStackInstances');
+    const waits: string[] = [];
+    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
+    const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationIdAlreadyExistsException');
+    expect(resent).toHaveLength(1);
+    const stackSet = resent[0].stackSet;
+    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
+    expect(env.proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
+      ['CreateStackInstances', resent[0].operationId, undefined],
+      ['CreateStackInstances', resent[0].operationId, 'OperationIdAlreadyExistsException'],
+    ]);
+    expect(waits).toContain('this change was started by an earlier request, which has ended');
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain(`operation ${resent[0].operationId} failed`);
+    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
+  });
+
   it('OperationInProgressException naming the running operation (not documented): that operation is described and waited for, before any read of the eventually consistent list', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -705,6 +705,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   };
   let limited = 0;
   for (let attempt = 1; ; attempt++) {
+    const attemptAt = Date.now();
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
       const started = await held(async () => {
@@ -719,9 +720,19 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         // change: wait for it, its failures kept. A request re-sent while its operation runs meets
         // OperationInProgressException rather than OperationIdAlreadyExists (hashicorp/terraform-provider-aws#28675);
         // DescribeStackSetOperation ("strongly consistent reads", API_DescribeStackSetOperation.html) tells ours apart.
-        const { status } = await operationStatus(ctx, id);
+        const { status, createdAt } = await operationStatus(ctx, id);
         if (RUNNING.has(status)) {
           ctx.onWait?.(id, 'this change was started by an earlier request');
+          return ended(id, await held(() => waitForOperation(ctx, id)));
+        }
+        // Ended already, and this attempt's own: the SDK sent the request more than once ($metadata.attempts) and the
+        // operation was created after the attempt began, so an earlier try of it was handled, its answer lost, and the
+        // operation (one that fails as a whole, or has no instance to run on) ended before the retry. Its outcome is
+        // this attempt's: the change is not sent a second time (review s26-deployer m3). Either sign alone is not
+        // enough: a first try refused as throttled is retried too, and an old operation of this id (a list that
+        // lagged) was created before.
+        if (name === 'OperationIdAlreadyExistsException' && sdkAttempts(error) > 1 && createdAt && createdAt.getTime() >= attemptAt) {
+          ctx.onWait?.(id, 'this change was started by an earlier request, which has ended');
           return ended(id, await held(() => waitForOperation(ctx, id)));
         }
         // Finished long ago (a change made before, then reverted), or not found on this StackSet (used by an earlier
@@ -787,6 +798,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
     }
   }
 }
+
+/** How many times the SDK sent the request that ended in this error (its retry strategy's `$metadata.attempts`). */
+const sdkAttempts = (error: unknown): number => (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
 
 /** `id`, or, if CloudFormation refused it in this run because another operation came first, `id-s<n>`: never the same request twice. */
 function freshId(ctx: StackSetContext, id: string): string {
