@@ -410,6 +410,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(compiled, options);
   });
 
+  it('SERVICE_MANAGED: an account leaving a StackSet whose template changes: the update names the kept accounts and the OUs they are reached through (INTERSECTION), the leaving instance keeps its template until it is removed (review s26-deployer m2)', async () => {
+    const { placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const both = compileYaml(serviceManaged(SMALL, [source, dev, prod]));
+    await deployUntilDone(both, 1, options);
+    const withoutProd = SMALL.replace('  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\n', '').replaceAll('      env0002: release\n', '');
+    const fewer = compileYaml(serviceManaged(withoutProd, [source, dev]));
+    expect(fewer.org.accounts.map((a) => a.id)).not.toContain(prod.id);
+    const from = env.proxy.requests.length;
+    await deployUntilDone(fewer, 1, options);
+    const sent = env.proxy.requests.slice(from);
+    const updates = sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipeline'));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const u of updates) expect(u.accounts, u.stackSet).toEqual([dev.id]);
+    expect(sent.some((r) => r.action === 'DeleteStackInstances')).toBe(true);
+    await expectConverged(fewer, options);
+  });
+
   it("SERVICE_MANAGED: stages that target the management account are refused by plan and deploy before any operation, naming them, the account and the way out; where Organizations cannot be read, a note, and the rollout as before (instances never created there)", async () => {
     const { organizations, root, placed } = await organization();
     const [source, dev] = [await placed('source'), await placed('dev')];

@@ -66,6 +66,7 @@ import {
   sleep,
   suspended,
   BUSY_ATTEMPTS,
+  MAX_OUS_PER_OPERATION,
   QUIET_BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
@@ -513,6 +514,14 @@ const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options
  * their child OUs"), so instances xstack creates are reached by every later
  * run. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
  */
+/** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
+async function keptTargets(run: Run, ctx: StackSetContext, actual: ActualStackSet, kept: readonly string[]): Promise<{ accounts: string[]; organizationalUnits?: string[] } | undefined> {
+  if (ctx.settings.permissionModel === 'SELF_MANAGED') return { accounts: [...kept] };
+  const reach = await reachedThrough(run, ctx, kept.map((id) => actual.instances.get(id)!));
+  const organizationalUnits = [...new Set(kept.map((id) => reach.organizationalUnits.get(id)!))].sort();
+  return organizationalUnits.length > MAX_OUS_PER_OPERATION ? undefined : { accounts: [...kept], organizationalUnits };
+}
+
 async function reachedThrough(run: Run, ctx: StackSetContext, instances: Iterable<Pick<ActualInstance, 'account' | 'organizationalUnit'>>): Promise<Reach> {
   const organizationalUnits = new Map<string, string>();
   if (ctx.settings.permissionModel === 'SERVICE_MANAGED') {
@@ -910,10 +919,12 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
         // account's policy from the templates deployed to it: execution-policy.ts forAccount). "To update all the
         // stack instances associated with this stack set, don't specify the Accounts or Regions"; with them, the
         // others are marked OUTDATED and keep their template until deleted (API_UpdateStackSet.html).
+        // SERVICE_MANAGED names the kept accounts with the OUs they are reached through (INTERSECTION), within the 50
+        // OUs an operation takes; past them, every instance, as before (README).
         const kept = updated.filter((id) => wanted.has(id));
-        const leaving = kept.length > 0 && kept.length < updated.length && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED';
-        const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}), ...(leaving ? { accounts: kept } : {}) };
-        if (!(await operate(update, leaving ? kept : updated))) return false;
+        const narrowed = kept.length > 0 && kept.length < updated.length ? await keptTargets(run, ctx, actual, kept) : undefined;
+        const update: Operation = { action: 'update-template', templateBody: desired.templateBody, ...(tags ? { tags } : {}), ...narrowed };
+        if (!(await operate(update, narrowed ? kept : updated))) return false;
       } catch (error) {
         // CloudFormation keeps the new template even so; the instances it failed for are OUTDATED and are
         // applied again below.

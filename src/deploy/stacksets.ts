@@ -451,9 +451,13 @@ export type InstancesOperation = {
 
 /**
  * `accounts` on a template update: the instances to update, the others left on the template they run (StackSets
- * marks them OUTDATED); SELF_MANAGED only, for a StackSet some of whose instances the run removes after it.
+ * marks them OUTDATED), for a StackSet some of whose instances the run removes after it; SERVICE_MANAGED names the
+ * OUs they are reached through too ("[Service-managed permissions] The Organizations accounts in which to update
+ * associated stack instances", UpdateStackSet's DeploymentTargets, API_UpdateStackSet.html).
  */
-export type Operation = { action: 'update-template'; templateBody: string; tags?: Tag[]; accounts?: readonly string[] } | InstancesOperation;
+export type Operation =
+  | { action: 'update-template'; templateBody: string; tags?: Tag[]; accounts?: readonly string[]; organizationalUnits?: readonly string[] }
+  | InstancesOperation;
 
 /**
  * SELF_MANAGED StackSets take account ids; SERVICE_MANAGED ones take "The
@@ -472,9 +476,9 @@ export type Operation = { action: 'update-template'; templateBody: string; tags?
  * delete stack instances. You can specify Accounts or DeploymentTargets, but
  * not both"), https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html
  */
-function targets(op: InstancesOperation) {
-  if (!op.organizationalUnits) return { Accounts: op.accounts };
-  return { DeploymentTargets: { OrganizationalUnitIds: op.organizationalUnits, Accounts: op.accounts, AccountFilterType: 'INTERSECTION' as const } };
+function targets(op: { accounts: readonly string[]; organizationalUnits?: readonly string[] }) {
+  if (!op.organizationalUnits) return { Accounts: [...op.accounts] };
+  return { DeploymentTargets: { OrganizationalUnitIds: [...op.organizationalUnits], Accounts: [...op.accounts], AccountFilterType: 'INTERSECTION' as const } };
 }
 
 /**
@@ -684,7 +688,7 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
             ...(op.tags ? { Tags: op.tags } : {}),
             // "If you specify accounts, you must also specify the Amazon Web Services Regions in which to update stack
             // set instances" (API_UpdateStackSet.html, Accounts).
-            ...(op.accounts ? { Accounts: [...op.accounts], Regions: [ctx.region] } : {}),
+            ...(op.accounts ? { ...targets({ accounts: op.accounts, organizationalUnits: op.organizationalUnits }), Regions: [ctx.region] } : {}),
           }),
         );
       case 'create-instances':

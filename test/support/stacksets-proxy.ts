@@ -1148,7 +1148,7 @@ export class StackSetsProxy {
         action,
         stackSet: params.get('StackSetName') ?? '',
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
-        ...(action === 'UpdateStackSet' && members(params, 'Accounts').length > 0 ? { accounts: members(params, 'Accounts') } : {}),
+        ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
         ...(answer && answer.status !== 200 ? { error: tag(answer.body, 'Code') ?? String(answer.status) } : {}),
       });
       if (drop === 'after') {
@@ -1518,7 +1518,11 @@ export class StackSetsProxy {
         return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
       }
     }
-    if (this.serviceManaged.has(name) && action !== 'UpdateStackSet') {
+    // An UpdateStackSet of a service-managed StackSet names its instances' accounts by DeploymentTargets when it names
+    // any ("[Service-managed permissions] The Organizations accounts in which to update associated stack instances",
+    // API_UpdateStackSet.html), resolved as an instance operation's; without them it reaches every instance.
+    const updateTargets = action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0;
+    if (this.serviceManaged.has(name) && (action !== 'UpdateStackSet' || updateTargets)) {
       const resolved = action === 'CreateStackInstances' ? await this.resolveCreateTargets(name, params, headers) : await this.resolveInstanceTargets(name, params, headers);
       if (typeof resolved === 'string') return cfnError('ValidationError', resolved);
       params = resolved;
