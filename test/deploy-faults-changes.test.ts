@@ -424,7 +424,11 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const sent = env.proxy.requests.slice(from);
     const updates = sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipeline'));
     expect(updates.length).toBeGreaterThan(0);
-    for (const u of updates) expect(u.accounts, u.stackSet).toEqual([dev.id]);
+    for (const u of updates) {
+      expect(u.accounts, u.stackSet).toEqual([dev.id]);
+      // Through the root every instance was created through (deployer.ts reachedThrough), narrowed to the kept account.
+      expect(u.deploymentTargets, u.stackSet).toEqual({ organizationalUnits: [expect.stringMatching(/^r-/)], filter: 'INTERSECTION' });
+    }
     expect(sent.some((r) => r.action === 'DeleteStackInstances')).toBe(true);
     await expectConverged(fewer, options);
   });

@@ -611,7 +611,7 @@ describe('the reconciler against the layer', () => {
   it('a request re-sent after its own operation ended (its answer lost, the operation failed as a whole at once): OperationIdAlreadyExists is taken as that operation, its failure reported, and the change never sent under another id (review s26-deployer m3)', async () => {
     await prepare(small, { seed: 1, queuedMs: 1, runningMs: 1 });
     for (const a of small.org.accounts) env.proxy.failIn(a.id);
-    env.proxy.dropAnswer('CreateStackInstances');
+    env.proxy.dropAnswer('CreateStackInstances', { afterEnd: true });
     const waits: string[] = [];
     const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
     const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationIdAlreadyExistsException');

@@ -14,6 +14,7 @@ export default defineConfig({
     // vitest runs one file at a time fewer than the cores (one on a 2-core machine). The files spend most of their
     // time waiting on the processes they start (moto's server, cfn-lint, checkov, Chromium, the CLI), so one file
     // more than the cores: on the 2-core machine the clean-clone CI took 7.7 min instead of 10.8 (bench/RESULTS.md).
-    maxWorkers: availableParallelism() + 1,
+    // At most 8: each rollout file starts its own moto server.
+    maxWorkers: Math.min(availableParallelism() + 1, 8),
   },
 });

@@ -18,7 +18,7 @@
  */
 import { compareText } from '../order';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
@@ -54,6 +54,8 @@ import {
   lagWindow,
   instanceResources,
   instanceStack,
+  isInstanceStackOf,
+  liveStacks,
   stackResources,
   stackSetOperations,
   listOrgStackSets,
@@ -128,6 +130,8 @@ interface Run {
   /** The administrator account's template bucket, for templates too large to pass inline. */
   templates: TemplateStore;
   accountClients: Map<string, CloudFormationClient>;
+  /** Each target account's live stacks, listed once a run where creates are checked (keptStacksIn). */
+  accountStacks: Map<string, Promise<StackSummary[]>>;
   accountCredentials: Map<string, AwsCredentialIdentityProvider>;
   /** Shared by every stage of every wave: their operations together stay within the quota. */
   budget: InstanceOperationBudget;
@@ -156,7 +160,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
 }
 
 /**
@@ -298,7 +302,24 @@ function accountClient(run: Run, account: string): CloudFormationClient {
   return client;
 }
 
-type Found = NamedRetained & { account: string };
+/** A stack of the StackSet that is not its instance: an earlier removal with RetainStacks left it (its id, and its name). */
+type KeptStack = { type: 'AWS::CloudFormation::Stack'; name: string; logicalId: string };
+type Found = (NamedRetained | KeptStack) & { account: string };
+
+/**
+ * Stacks of this StackSet in an account where it has no instance: an earlier removal with RetainStacks left them
+ * ("Removes the stack instances from the specified stack set, but doesn't delete the stacks",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html), and they keep
+ * their resources' names, roles included, which a create there meets ("already exists"). The account's live stacks
+ * are listed once a run (every page, liveStacks), through the reader role.
+ */
+async function keptStacksIn(run: Run, stackSet: string, account: string): Promise<KeptStack[]> {
+  let listed = run.accountStacks.get(account);
+  if (!listed) run.accountStacks.set(account, (listed = liveStacks(accountClient(run, account))));
+  return (await listed)
+    .filter((s) => s.StackName !== undefined && s.StackId !== undefined && isInstanceStackOf(s.StackName, stackSet))
+    .map((s) => ({ type: 'AWS::CloudFormation::Stack', name: s.StackId!, logicalId: s.StackName! }));
+}
 
 /**
  * Retained resources (an earlier destroy left them) in the accounts a stage is
@@ -313,6 +334,7 @@ async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]
   const inTheWay: Found[] = [];
   const earlier: Found[] = [];
   for (const account of accounts) {
+    for (const kept of await keptStacksIn(run, desired.name, account)) inTheWay.push({ ...kept, account });
     for (const r of namedRetained(template, account, region, partition)) {
       if (await retainedExists(run.aws, target(run, account), r)) inTheWay.push({ ...r, account });
       if (r.type !== 'AWS::S3::Bucket') continue;
@@ -325,7 +347,10 @@ async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]
   return { inTheWay, earlier };
 }
 
-const retainedText = (c: Found) => `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+const retainedText = (c: Found) =>
+  c.type === 'AWS::CloudFormation::Stack'
+    ? `stack ${c.name} of this StackSet in account ${c.account}, outside the StackSet (an earlier removal with RetainStacks left it; it keeps its resources' names)`
+    : `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
 /**
  * Named resources a template update adds (logical ids the deployed template lacks), found already there in accounts
  * that have an instance: a repository the org file dropped leaves its stack and stays in its account
@@ -362,6 +387,12 @@ function wayPast(run: Run, found: Found[]): string[] {
         `or set 'bucketGeneration: ${bucketGeneration + 1}' in ${file}, which leaves these with their data but gives every pipeline account's buckets fresh names, replacing the buckets of the accounts already deployed`,
     );
   }
+  for (const c of found.filter((f) => f.type === 'AWS::CloudFormation::Stack')) {
+    out.push(
+      `a stack left outside the StackSet: delete it with 'aws cloudformation delete-stack --stack-name ${c.name} --region ${run.compiled.org.region}' with account ${c.account}'s credentials ` +
+        '(its resources under DeletionPolicy Retain stay, and keep their names: those named above too)',
+    );
+  }
   if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
     out.push(
       'a repository (its stack was removed with --release-repositories, its account left the org file, or the org file dropped it): import it into the instance\'s stack by hand, ' +
@@ -377,7 +408,7 @@ function wayPast(run: Run, found: Found[]): string[] {
  */
 async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
   const { inTheWay } = await retainedIn(run, desired, accounts);
-  if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while resources retained by an earlier destroy keep their names');
+  if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while what an earlier destroy or removal kept holds their names');
 }
 
 function collisionError(run: Run, desired: DesiredStackSet, inTheWay: Found[], what: string): XstackError {
@@ -504,6 +535,14 @@ function leftFor(run: Run, desired: DesiredStackSet, actual: ActualStackSet, acc
  */
 const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options.retainFailedStacks === true && inoperable(i));
 
+/** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
+async function keptTargets(run: Run, ctx: StackSetContext, actual: ActualStackSet, kept: readonly string[]): Promise<{ accounts: string[]; organizationalUnits?: string[] } | undefined> {
+  if (ctx.settings.permissionModel === 'SELF_MANAGED') return { accounts: [...kept] };
+  const reach = await reachedThrough(run, ctx, kept.map((id) => actual.instances.get(id)!));
+  const organizationalUnits = [...new Set(kept.map((id) => reach.organizationalUnits.get(id)!))].sort();
+  return organizationalUnits.length > MAX_OUS_PER_OPERATION ? undefined : { accounts: [...kept], organizationalUnits };
+}
+
 /**
  * Where each of these instances is reached (SERVICE_MANAGED): the root or OU
  * CloudFormation lists for it, else (an instance to create) the organization's
@@ -514,14 +553,6 @@ const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options
  * their child OUs"), so instances xstack creates are reached by every later
  * run. https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
  */
-/** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
-async function keptTargets(run: Run, ctx: StackSetContext, actual: ActualStackSet, kept: readonly string[]): Promise<{ accounts: string[]; organizationalUnits?: string[] } | undefined> {
-  if (ctx.settings.permissionModel === 'SELF_MANAGED') return { accounts: [...kept] };
-  const reach = await reachedThrough(run, ctx, kept.map((id) => actual.instances.get(id)!));
-  const organizationalUnits = [...new Set(kept.map((id) => reach.organizationalUnits.get(id)!))].sort();
-  return organizationalUnits.length > MAX_OUS_PER_OPERATION ? undefined : { accounts: [...kept], organizationalUnits };
-}
-
 async function reachedThrough(run: Run, ctx: StackSetContext, instances: Iterable<Pick<ActualInstance, 'account' | 'organizationalUnit'>>): Promise<Reach> {
   const organizationalUnits = new Map<string, string>();
   if (ctx.settings.permissionModel === 'SERVICE_MANAGED') {

@@ -709,10 +709,13 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   };
   let limited = 0;
   for (let attempt = 1; ; attempt++) {
-    const attemptAt = Date.now();
+    // When this attempt's request was first sent, on AWS's clock as the SDK knows it (its offset, corrected from
+    // answers' Date headers after a clock-skew refusal), set once any wait for the instance budget is over.
+    let attemptAt = Number.POSITIVE_INFINITY;
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.
       const started = await held(async () => {
+        attemptAt = Date.now() + ((ctx.cfn.config as { systemClockOffset?: number }).systemClockOffset ?? 0);
         const answered = (await start()).OperationId ?? id;
         return { id: answered, createdAt: await waitForOperation(ctx, answered) };
       });

@@ -919,7 +919,7 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
     ctx.report(
       `${path}.maxConcurrentPercentage`,
       `${prefs.maxConcurrentPercentage} % with ${set} under strict failure tolerance, so AWS would run one account at a time`,
-      `a failureToleranceCount or failureTolerancePercentage above 0 (strict mode runs at most failureToleranceCount + 1 at once), or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
+      `a failureToleranceCount above 0 (strict mode runs at most failureToleranceCount + 1 at once; a failureTolerancePercentage is rounded down to whole accounts, so 0 in an operation of few), or concurrencyMode: SOFT_FAILURE_TOLERANCE`,
     );
   }
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {

@@ -737,7 +737,7 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; error?: string }> = [];
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; error?: string }> = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -827,6 +827,7 @@ export class StackSetsProxy {
     this.beforeDelete.clear();
     this.heldInstances = undefined;
     this.dropNext.clear();
+    this.dropAfterEnd.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
     this.invalidOperations.clear();
@@ -992,12 +993,28 @@ export class StackSetsProxy {
   private busyRefusals = new Map<string, number>();
   private busyDeletes = new Map<string, number>();
 
-  /** The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after', aimed. */
-  dropAnswer(action: string): void {
+  /**
+   * The next `action` call is handled, and its connection then dropped before the answer: `dropConnection` 'after',
+   * aimed. `afterEnd`: dropped only once the operation it started has ended, so that the SDK's re-sent request meets
+   * an ended operation whatever the machine's load.
+   */
+  dropAnswer(action: string, { afterEnd = false } = {}): void {
     this.dropNext.add(action);
+    if (afterEnd) this.dropAfterEnd.add(action);
+    else this.dropAfterEnd.delete(action);
   }
 
   private dropNext = new Set<string>();
+  private dropAfterEnd = new Set<string>();
+
+  /** Resolves once the StackSet's operation `id` is neither QUEUED nor RUNNING (or after 30 s). */
+  private async operationEnded(stackSet: string, id: string | null): Promise<void> {
+    for (const until = Date.now() + 30_000; Date.now() < until; ) {
+      const op = (this.operations.get(stackSet) ?? []).find((o) => o.id === id);
+      if (!op || (op.status !== 'QUEUED' && op.status !== 'RUNNING')) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
 
   /**
    * The next `action` call on `stackSet` (UpdateStackSet, CreateStackInstances, UpdateStackInstances,
@@ -1149,10 +1166,14 @@ export class StackSetsProxy {
         stackSet: params.get('StackSetName') ?? '',
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
         ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
+        ...(action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0
+          ? { deploymentTargets: { organizationalUnits: members(params, 'DeploymentTargets.OrganizationalUnitIds'), filter: params.get('DeploymentTargets.AccountFilterType') ?? 'NONE' } }
+          : {}),
         ...(answer && answer.status !== 200 ? { error: tag(answer.body, 'Code') ?? String(answer.status) } : {}),
       });
       if (drop === 'after') {
         this.counts.droppedAfter++;
+        if (this.dropAfterEnd.delete(action)) await this.operationEnded(params.get('StackSetName') ?? '', params.get('OperationId'));
         req.socket.destroy();
         return;
       }
