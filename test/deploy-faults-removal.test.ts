@@ -87,6 +87,14 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(back.stages.filter((x) => !holding.includes(x.stackSet)).every((x) => x.result !== 'failed')).toBe(true);
   });
 
+  it('a read role that may not list the stacks of an account about to get an instance: plan stops naming the role, the account and cloudformation:ListStacks, never "nothing in the way"', async () => {
+    await prepare(small);
+    env.proxy.deny('ListStacks');
+    await expect(plan(small, awsVia(), { pollMs })).rejects.toThrow(
+      /^account 10000000000[12]: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: arn:aws:iam::10000000000[12]:role\/AWSCloudFormationStackSetExecutionRole may not cloudformation:ListStacks \(User is not authorized to perform: cloudformation:ListStacks\); grant it, or name a role that has it with --output-reader-role$/,
+    );
+  });
+
   it('a suspended account skipped by a template update is a warning even if the skip leaves its LastOperationId as it was (AWS does not say): not reported as not shown the operation', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

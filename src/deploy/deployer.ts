@@ -32,7 +32,7 @@ import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { fromYaml } from '../yaml';
 import { createTags, updateTags } from '../aws/tags';
-import type { Aws } from './clients';
+import { AssumeRoleError, roleOf, type Aws } from './clients';
 import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
@@ -315,7 +315,19 @@ type Found = (NamedRetained | KeptStack) & { account: string };
  */
 async function keptStacksIn(run: Run, stackSet: string, account: string): Promise<KeptStack[]> {
   let listed = run.accountStacks.get(account);
-  if (!listed) run.accountStacks.set(account, (listed = liveStacks(accountClient(run, account))));
+  if (!listed) {
+    listed = liveStacks(accountClient(run, account)).catch((error: unknown) => {
+      // A refused read names the role and the action, as the retained-resource checks do (retained.ts refusedRead);
+      // a refused AssumeRole names itself.
+      if (error instanceof AssumeRoleError || (errorName(error) !== 'AccessDenied' && errorName(error) !== 'AccessDeniedException')) throw error;
+      throw new XstackError(
+        'RETAINED_CHECK_REFUSED',
+        `account ${account}: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: ${roleOf(accountCredentials(run, account)) ?? 'the reader credentials'} may not cloudformation:ListStacks (${(error as Error).message}); grant it, or name a role that has it with --output-reader-role`,
+        { cause: error },
+      );
+    });
+    run.accountStacks.set(account, listed);
+  }
   return (await listed)
     .filter((s) => s.StackName !== undefined && s.StackId !== undefined && isInstanceStackOf(s.StackName, stackSet))
     .map((s) => ({ type: 'AWS::CloudFormation::Stack', name: s.StackId!, logicalId: s.StackName! }));

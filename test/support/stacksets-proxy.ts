@@ -828,6 +828,7 @@ export class StackSetsProxy {
     this.heldInstances = undefined;
     this.dropNext.clear();
     this.dropAfterEnd.clear();
+    this.denied.clear();
     this.driftFailures.clear();
     this.driftRefusals.clear();
     this.invalidOperations.clear();
@@ -1100,6 +1101,13 @@ export class StackSetsProxy {
   /** Stack id → stackSet/account, as DescribeStacks answered it, for ListStackResources (which names the stack by id). */
   private stuckStackIds = new Map<string, string>();
 
+  /** Every later `action` call answered AccessDenied (403), as CloudFormation refuses a caller without the permission. */
+  deny(action: string): void {
+    this.denied.add(action);
+  }
+
+  private denied = new Set<string>();
+
   /** Once a RetainStacks delete has ended, the next `action` call is refused: see the header. */
   refuseAfterRetainStacks(action: string): void {
     this.afterRetainStacks = { action, armed: false };
@@ -1140,6 +1148,7 @@ export class StackSetsProxy {
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
     try {
+      if (this.denied.has(action)) return this.replyWith(res, cfnError('AccessDenied', `User is not authorized to perform: cloudformation:${action}`));
       if (this.chance(this.faults.throttle)) {
         this.counts.throttled++;
         return this.replyWith(res, cfnError('Throttling', 'Rate exceeded'));
