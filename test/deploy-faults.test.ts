@@ -416,6 +416,17 @@ describe('the reconciler against the layer', () => {
     for (const r of reasons) expect(r).toMatch(/: missing: ListStackInstances did not show operation xs-create-instances-\w+ on it in 5 reads over 0.075 s/);
   });
 
+  it('an instance the list does not show yet is not taken for a stack an earlier removal kept: its stack is its own (DescribeStackInstance finds it), so plan names no collision', async () => {
+    await prepare(small, { seed: 1, readLagMs: 60_000 });
+    await deploy(small, awsVia(), { pollMs });
+    // The list still answers as before the creates; the stacks they made are in the accounts.
+    const p = await plan(small, awsVia(), { pollMs });
+    const adding = p.filter((x) => x.addAccounts.length > 0);
+    expect(adding.length).toBeGreaterThan(0);
+    for (const x of adding) expect(x.collisions, x.stackSet).toEqual([]);
+    expect(env.proxy.requests.some((r) => r.action === 'DescribeStackInstance')).toBe(true);
+  });
+
   it("another deployer's operation right after ours (each instance's LastOperationId now its id): the instances are judged by their status, that operation described once, and later waves run (review s18-deployer m2)", async () => {
     await prepare(small);
     env.proxy.supersede('big-pipeline-identity');

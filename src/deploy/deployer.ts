@@ -18,7 +18,7 @@
  */
 import { compareText } from '../order';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { CloudFormationClient, StackSummary } from '@aws-sdk/client-cloudformation';
+import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
@@ -328,9 +328,21 @@ async function keptStacksIn(run: Run, stackSet: string, account: string): Promis
     });
     run.accountStacks.set(account, listed);
   }
-  return (await listed)
-    .filter((s) => s.StackName !== undefined && s.StackId !== undefined && isInstanceStackOf(s.StackName, stackSet))
-    .map((s) => ({ type: 'AWS::CloudFormation::Stack', name: s.StackId!, logicalId: s.StackName! }));
+  const found = (await listed).filter((s) => s.StackName !== undefined && s.StackId !== undefined && isInstanceStackOf(s.StackName, stackSet));
+  if (found.length === 0) return [];
+  // The stack of an instance the list does not show yet is that instance's, not a kept one: ListStackInstances is
+  // eventually consistent, and an operation of an earlier, interrupted run may still be making it. Asked only when
+  // such a stack is found: DescribeStackInstance answers StackInstanceNotFoundException where there is no instance
+  // ("The specified stack instance doesn't exist", API_DescribeStackInstance.html).
+  const { region, stackSets } = run.compiled.org;
+  try {
+    await run.cfn.send(new DescribeStackInstanceCommand({ StackSetName: stackSet, StackInstanceAccount: account, StackInstanceRegion: region, ...callAs(stackSets) }));
+    return [];
+  } catch (error) {
+    // No such StackSet either (a stack an earlier StackSet of this name left): kept all the same.
+    if (errorName(error) !== 'StackInstanceNotFoundException' && errorName(error) !== 'StackSetNotFoundException') throw error;
+  }
+  return found.map((s) => ({ type: 'AWS::CloudFormation::Stack', name: s.StackId!, logicalId: s.StackName! }));
 }
 
 /**

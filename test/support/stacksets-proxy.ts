@@ -2198,6 +2198,9 @@ export class StackSetsProxy {
   private describeInstance(name: string, params: URLSearchParams, moto: { status: number; body: string }) {
     const account = params.get('StackInstanceAccount') ?? '';
     const o = this.overlays.get(name)?.get(account);
+    // moto answers an instance it does not have with a page of its own (a 500); AWS: StackInstanceNotFoundException,
+    // "The specified stack instance doesn't exist" (API_DescribeStackInstance.html, Errors).
+    if (!o && moto.status !== 200 && !/<Code>/.test(moto.body)) return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${name} ${account}`);
     if (!o) return moto;
     if (o.phantom) {
       const overrides = Object.entries(o.phantom.overrides)
