@@ -599,43 +599,36 @@ describe('the reconciler against the layer', () => {
     ]);
   });
 
-  it('a request re-sent while its own operation runs (OperationInProgressException) waits for that operation, its failures kept', async () => {
-    await prepare(small, { seed: 1, queuedMs: 300, runningMs: 300 });
+  /**
+   * Every account's create fails, and the first CreateStackInstances is handled and its answer lost: the SDK sends it
+   * again under the same id, which CloudFormation answers with `refusal`. The run must take the first request's
+   * operation as its own: the change sent once, `waited` said, and that operation's failures reported.
+   */
+  async function resentCreate(faults: Faults, afterEnd: boolean, refusal: string, waited: string): Promise<void> {
+    await prepare(small, faults);
     for (const a of small.org.accounts) env.proxy.failIn(a.id);
-    // The first CreateStackInstances is handled and its answer lost: the SDK sends it again, under the same id, while it runs.
-    env.proxy.dropAnswer('CreateStackInstances');
+    env.proxy.dropAnswer('CreateStackInstances', { afterEnd });
     const waits: string[] = [];
     const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
-    const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationInProgressException');
+    const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === refusal);
     expect(resent).toHaveLength(1);
     const stackSet = resent[0].stackSet;
     const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
     expect(env.proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
       ['CreateStackInstances', resent[0].operationId, undefined],
-      ['CreateStackInstances', resent[0].operationId, 'OperationInProgressException'],
+      ['CreateStackInstances', resent[0].operationId, refusal],
     ]);
-    expect(waits).toContain('this change was started by an earlier request');
+    expect(waits).toContain(waited);
     expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain(`operation ${resent[0].operationId} failed`);
     expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
+  }
+
+  it('a request re-sent while its own operation runs (OperationInProgressException) waits for that operation, its failures kept', async () => {
+    await resentCreate({ seed: 1, queuedMs: 300, runningMs: 300 }, false, 'OperationInProgressException', 'this change was started by an earlier request');
   });
 
   it('a request re-sent after its own operation ended (its answer lost, the operation failed as a whole at once): OperationIdAlreadyExists is taken as that operation, its failure reported, and the change never sent under another id (review s26-deployer m3)', async () => {
-    await prepare(small, { seed: 1, queuedMs: 1, runningMs: 1 });
-    for (const a of small.org.accounts) env.proxy.failIn(a.id);
-    env.proxy.dropAnswer('CreateStackInstances', { afterEnd: true });
-    const waits: string[] = [];
-    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && waits.push(e.reason) });
-    const resent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances' && r.error === 'OperationIdAlreadyExistsException');
-    expect(resent).toHaveLength(1);
-    const stackSet = resent[0].stackSet;
-    const starts = ['CreateStackInstances', 'UpdateStackInstances', 'DeleteStackInstances', 'UpdateStackSet'];
-    expect(env.proxy.requests.filter((r) => r.stackSet === stackSet && starts.includes(r.action)).map((r) => [r.action, r.operationId, r.error])).toEqual([
-      ['CreateStackInstances', resent[0].operationId, undefined],
-      ['CreateStackInstances', resent[0].operationId, 'OperationIdAlreadyExistsException'],
-    ]);
-    expect(waits).toContain('this change was started by an earlier request, which has ended');
-    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain(`operation ${resent[0].operationId} failed`);
-    expect(s.stages.find((x) => x.stackSet === stackSet)?.reasons.join('\n')).toContain('injected failure (failIn)');
+    await resentCreate({ seed: 1, queuedMs: 1, runningMs: 1 }, true, 'OperationIdAlreadyExistsException', 'this change was started by an earlier request, which has ended');
   });
 
   it('OperationInProgressException naming the running operation (not documented): that operation is described and waited for, before any read of the eventually consistent list', async () => {
