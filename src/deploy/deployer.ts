@@ -333,7 +333,8 @@ async function keptStacksIn(run: Run, stackSet: string, account: string): Promis
   // The stack of an instance the list does not show yet is that instance's, not a kept one: ListStackInstances is
   // eventually consistent, and an operation of an earlier, interrupted run may still be making it. Asked only when
   // such a stack is found: DescribeStackInstance answers StackInstanceNotFoundException where there is no instance
-  // ("The specified stack instance doesn't exist", API_DescribeStackInstance.html).
+  // ("The specified stack instance doesn't exist",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackInstance.html).
   const { region, stackSets } = run.compiled.org;
   try {
     await run.cfn.send(new DescribeStackInstanceCommand({ StackSetName: stackSet, StackInstanceAccount: account, StackInstanceRegion: region, ...callAs(stackSets) }));

@@ -453,7 +453,8 @@ export type InstancesOperation = {
  * `accounts` on a template update: the instances to update, the others left on the template they run (StackSets
  * marks them OUTDATED), for a StackSet some of whose instances the run removes after it; SERVICE_MANAGED names the
  * OUs they are reached through too ("[Service-managed permissions] The Organizations accounts in which to update
- * associated stack instances", UpdateStackSet's DeploymentTargets, API_UpdateStackSet.html).
+ * associated stack instances", UpdateStackSet's DeploymentTargets,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
  */
 export type Operation =
   | { action: 'update-template'; templateBody: string; tags?: Tag[]; accounts?: readonly string[]; organizationalUnits?: readonly string[] }
@@ -735,7 +736,10 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         // Ended already, and this attempt's own: the SDK sent the request more than once ($metadata.attempts) and the
         // operation was created after the attempt began, so an earlier try of it was handled, its answer lost, and the
         // operation (one that fails as a whole, or has no instance to run on) ended before the retry. Its outcome is
-        // this attempt's: the change is not sent a second time (review s26-deployer m3). Either sign alone is not
+        // this attempt's: the change is not sent a second time (OperationId "also functions as an idempotency token, to
+        // ensure that CloudFormation performs the stack set operation only once, even if you retry the request multiple
+        // times", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html;
+        // review s26-deployer m3). Either sign alone is not
         // enough: a first try refused as throttled is retried too, and an old operation of this id (a list that
         // lagged) was created before.
         if (name === 'OperationIdAlreadyExistsException' && sdkAttempts(error) > 1 && createdAt && createdAt.getTime() >= attemptAt) {
@@ -865,7 +869,7 @@ async function runningOperation(ctx: StackSetContext): Promise<string | undefine
 /**
  * The StackSet's operations, a page read only when the one before is used up (a caller that stops early reads no more).
  * Pages of the most MaxResults takes, 100 ("The maximum number of results to be returned with a single call",
- * API_ListStackSetOperations.html): every page is read before each operation (lastOperation), and a StackSet's
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): every page is read before each operation (lastOperation), and a StackSet's
  * history grows with every deploy and drift detection (review s26-deployer m4).
  */
 export async function* stackSetOperations(ctx: StackSetContext): AsyncGenerator<StackSetOperationSummary> {
