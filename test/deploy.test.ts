@@ -65,6 +65,16 @@ async function stacksIn(account: string) {
   return out;
 }
 
+/** Deploys the example as the starting point of a test, failing with each failed stage's reasons if it did not all deploy. */
+async function deployExample(): Promise<void> {
+  const summary = await deploy(example, env.aws(), options);
+  expect(notDone(summary.stages, 'created')).toEqual([]);
+}
+
+/** The stages of a summary whose result is not the one expected, each with its result and reasons, for a failure message that says why. */
+const notDone = (stages: Array<{ stage: string; result: string; reasons: string[] }>, expected: string) =>
+  stages.filter((s) => s.result !== expected).map((s) => ({ stage: s.stage, result: s.result, reasons: s.reasons }));
+
 describe('rollout to the local emulator', () => {
   it('deploys the example org with no parameter anywhere; every name a template uses for another stage\'s resource is that resource as deployed', async () => {
     const summary = await deploy(example, env.aws(), options);
@@ -99,7 +109,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it('a second deploy with nothing changed makes no mutating call; a run makes one administrator CloudFormation client, so credentials are resolved once', async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const aws = env.aws();
     let clients = 0;
     const make = aws.cloudFormation.bind(aws);
@@ -126,7 +136,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it("a template update whose StackSet's wave changed updates its xstack:wave tag, keeping every other tag; one without a template change leaves its tags alone", async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const cfn = env.aws().cloudFormation();
     const tagsOf = async (name: string) => (await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet!.Tags!.map((t) => `${t.Key}=${t.Value}`).sort();
     // As if created when the graph put them in wave 9, and tagged by someone else since.
@@ -160,7 +170,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it('plan after a change shows exactly that change, and changes nothing', async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const changed = compileText(EXAMPLE.replace('      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.OneAtATime', '      prod: main\n    deploy:\n      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime').replace('      staging: release', '      staging: release-2'));
     const aws = env.aws();
     const plans = await plan(changed, aws, options);
@@ -203,7 +213,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it('verify: a fresh deploy matches the manifest; an instance the org no longer targets or a changed template is reported', async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const manifest = JSON.parse(example.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
     const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
     const clean = await verify(example, env.aws(), hashes, options);
@@ -222,11 +232,11 @@ describe('rollout to the local emulator', () => {
   });
 
   it("destroy removes every instance and StackSet in reverse order, but the repositories' StackSet", async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const order: string[] = [];
     const aws = env.aws();
     const summary = await destroy(example, aws, { ...options, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
-    expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => [s.stage, s.result])).toEqual([['source-repositories', 'kept']]);
+    expect(notDone(summary.stages, 'deleted').map((s) => (s.result === 'kept' ? [s.stage, s.result] : s))).toEqual([['source-repositories', 'kept']]);
     expect(example.rollout.waves.at(-1)).toContain(order[0]);
     expect(order).not.toContain('source-repositories');
     expect(order).toHaveLength(example.stages.length - 1);
@@ -242,7 +252,7 @@ describe('rollout to the local emulator', () => {
   });
 
   it('destroy --delete-retained empties and deletes the artifact buckets, schedules the keys and deletes the flow-log group; repositories stay', async () => {
-    await deploy(example, env.aws(), options);
+    await deployExample();
     const tools = await env.aws().assume('arn:aws:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole');
     const logGroups = async () => ((await env.aws().logs(tools).send(new DescribeLogGroupsCommand({}))).logGroups ?? []).map((g) => g.logGroupName!);
     const [flowLogGroup] = await logGroups();
@@ -257,7 +267,7 @@ describe('rollout to the local emulator', () => {
     const retainedDeletions: string[] = [];
     const aws = env.aws();
     const summary = await destroy(example, aws, { ...options, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && retainedDeletions.push(e.action) });
-    expect(summary.stages.filter((s) => s.result !== 'deleted').map((s) => s.result)).toEqual(['kept']);
+    expect(notDone(summary.stages, 'deleted').map((s) => (s.result === 'kept' ? s.result : s))).toEqual(['kept']);
     for (const account of ['222222222222', '333333333333', '444444444444']) expect(await bucketsIn(account), account).toEqual([]);
     // moto answers DescribeKey on a key scheduled for deletion with an error 500: assert the calls made instead.
     expect(aws.log.calls.ScheduleKeyDeletionCommand).toBe(3);

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 
 const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const passed = report.numPassedTests;
-const failed = report.numFailedTests + (report.numFailedTestSuites ?? 0);
+// A file that failed with no failed test (it did not load, or a hook threw) counts once; numFailedTestSuites would
+// also count every describe block around a failed test, so one failed test printed as three.
+const brokenFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+const failed = report.numFailedTests + brokenFiles;
 const skipped = report.numPendingTests + report.numTodoTests;
 console.log(`vitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
