@@ -498,6 +498,32 @@ describe('the reconciler against the layer', () => {
     ]);
   });
 
+  it('a re-sent request refused because an old operation has its id (lists that lagged: the same change computed again after a revert, under the id of the one that made it first) is not taken as that operation: the change is sent under a fresh id (review s26-deployer m3, its guard)', async () => {
+    // The lists lag far longer than this test runs, so every operation is computed from empty lists: the create after
+    // the delete gets the first create's id. Each operation runs 1.5 s: the first create is dated well before the
+    // third operation's attempt, past the second by which the SDK's clock offset may be off (stacksets.ts).
+    await prepare(small, { seed: 1, readLagMs: 60_000, runningMs: 1_500, usedIdAlreadyExistsAfterOthers: true });
+    const cfn = awsVia().cloudFormation();
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    const ctx = await probeContext(cfn);
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    const first = (await runOperation(ctx, create, ['100000000001'])) as { operationId: string };
+    await runOperation(ctx, { action: 'delete-instances', accounts: ['100000000001'] }, ['100000000001']);
+    // Its first try throttled: the SDK's second try is the one refused, with $metadata.attempts 2.
+    env.proxy.throttleNext('CreateStackInstances');
+    const waits: string[] = [];
+    const again = (await runOperation({ ...ctx, onWait: (_, reason) => waits.push(reason) }, create, ['100000000001'])) as { operationId: string };
+    expect(env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => [r.operationId, r.error])).toEqual([
+      [first.operationId, undefined],
+      [first.operationId, 'OperationIdAlreadyExistsException'],
+      [again.operationId, undefined],
+    ]);
+    expect(again.operationId).not.toBe(first.operationId);
+    expect(waits).not.toContain('this change was started by an earlier request, which has ended');
+    // Made again after the delete: taken for the first create's, the instance would stay deleted.
+    expect(env.proxy.creations).toEqual(['probe/100000000001', 'probe/100000000001']);
+  });
+
   it('the operation id anchors on the newest operation on any page of ListStackSetOperations: a re-run sends the same id whatever the page size', async () => {
     // One operation a page, listed in the order of their ids' hashes (the layer's ListStackSetOperations, see its header).
     await prepare(small, { seed: 1, operationsPageSize: 1 });
@@ -517,6 +543,7 @@ describe('the reconciler against the layer', () => {
     }
     const first = await cfn.send(new ListStackSetOperationsCommand({ StackSetName: 'probe' }));
     expect([first.Summaries?.map((o) => o.OperationId), first.NextToken !== undefined]).toEqual([[ids[0]], true]);
+    const deployerReadsFrom = env.proxy.requests.length;
     const context = () => probeContext(cfn);
     const change: Operation = { action: 'update-instances', accounts: ['100000000001'] };
     // The first run is refused before its operation starts (busy, none running): nothing is created, so nothing moves the anchor.
@@ -530,6 +557,11 @@ describe('the reconciler against the layer', () => {
       [(again as { operationId: string }).operationId, 'OperationInProgressException'],
       [(again as { operationId: string }).operationId, undefined],
     ]);
+    // Every page asked for at its largest, "Maximum value of 100"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): the fewest reads.
+    const pages = env.proxy.requests.slice(deployerReadsFrom).filter((r) => r.action === 'ListStackSetOperations');
+    expect(pages.length).toBeGreaterThan(4);
+    expect(new Set(pages.map((r) => r.maxResults))).toEqual(new Set([100]));
   });
 
   it('a finished operation\'s id sent again answered 200 with that id (replayReturnsOriginal, VERIFY): the deployer takes that operation\'s outcome, and nothing runs twice', async () => {

@@ -710,8 +710,14 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
   };
   let limited = 0;
   for (let attempt = 1; ; attempt++) {
-    // When this attempt's request was first sent, on AWS's clock as the SDK knows it (its offset, corrected from
-    // answers' Date headers after a clock-skew refusal), set once any wait for the instance budget is over.
+    // When this attempt's request was first sent, on AWS's clock as the SDK knows it, set once any wait for the
+    // instance budget is over. The pinned SDK (@aws-sdk/core 3.981, AwsSdkSigV4Signer successHandler and errorHandler)
+    // sets its systemClockOffset from every answer's Date header, which counts whole seconds (RFC 9110 IMF-fixdate):
+    // this may read up to about a second early. So an operation dated within that second before the attempt passes for
+    // one it made (below). An old one of this id with a revert between them (the case to refuse) is not that recent
+    // unless the revert took under a second, while a StackSet operation takes minutes (queueing, the administration
+    // role, each account's stack: test/support/operation-time.ts, whose overhead figure is an assumption). Its test
+    // ("its guard") runs operations of 1.5 s.
     let attemptAt = Number.POSITIVE_INFINITY;
     try {
       // AWS answers with the id it was given; the local emulator with one of its own.

@@ -432,6 +432,12 @@ export interface Faults {
    * is answered 200 with the same OperationId, nothing done, instead of OperationIdAlreadyExists or StaleRequest.
    */
   replayReturnsOriginal?: boolean;
+  /**
+   * VERIFY (the other reading of StaleRequestException's text, see the header): a finished operation's id sent again
+   * after other operations ran is refused with OperationIdAlreadyExistsException, as when none ran. Default:
+   * StaleRequestException.
+   */
+  usedIdAlreadyExistsAfterOthers?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -737,7 +743,7 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; error?: string }> = [];
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -1008,6 +1014,16 @@ export class StackSetsProxy {
   private dropNext = new Set<string>();
   private dropAfterEnd = new Set<string>();
 
+  /**
+   * The next `action` call is answered 400 Throttling, nothing done, as AWS throttles (see the header): the SDK sends
+   * it again under the same OperationId, so the answer to that second try comes with `$metadata.attempts` 2.
+   */
+  throttleNext(action: string): void {
+    this.throttledNext.add(action);
+  }
+
+  private throttledNext = new Set<string>();
+
   /** Resolves once the StackSet's operation `id` is neither QUEUED nor RUNNING (or after 30 s). */
   private async operationEnded(stackSet: string, id: string | null): Promise<void> {
     for (const until = Date.now() + 30_000; Date.now() < until; ) {
@@ -1149,7 +1165,7 @@ export class StackSetsProxy {
     const action = params.get('Action') ?? '';
     try {
       if (this.denied.has(action)) return this.replyWith(res, cfnError('AccessDenied', `User is not authorized to perform: cloudformation:${action}`));
-      if (this.chance(this.faults.throttle)) {
+      if (this.throttledNext.delete(action) || this.chance(this.faults.throttle)) {
         this.counts.throttled++;
         return this.replyWith(res, cfnError('Throttling', 'Rate exceeded'));
       }
@@ -1174,6 +1190,7 @@ export class StackSetsProxy {
         action,
         stackSet: params.get('StackSetName') ?? '',
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
+        ...(params.has('MaxResults') ? { maxResults: Number(params.get('MaxResults')) } : {}),
         ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
         ...(action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0
           ? { deploymentTargets: { organizationalUnits: members(params, 'DeploymentTargets.OrganizationalUnitIds'), filter: params.get('DeploymentTargets.AccountFilterType') ?? 'NONE' } }
@@ -1508,7 +1525,7 @@ export class StackSetsProxy {
     // this StackSet since the specified operation was performed" (Errors of CreateStackInstances and UpdateStackSet),
     // reading "the specified operation" as the one the id names: the layer's reading, VERIFY (review s16-models F5,
     // s24 m8). Operations are listed here in the order they were asked for.
-    if (same && ops.indexOf(same) < ops.length - 1) {
+    if (same && ops.indexOf(same) < ops.length - 1 && !this.faults.usedIdAlreadyExistsAfterOthers) {
       return cfnError('StaleRequestException', 'Another operation has been performed on this StackSet since the specified operation was performed.');
     }
     if (same || (this.faults.operationIdsOutliveStackSet && used.has(id))) {
