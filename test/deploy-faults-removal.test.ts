@@ -4,7 +4,7 @@
  * past, destroy and --delete-retained — and the template bucket for templates over CloudFormation's inline size.
  */
 import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
-import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
@@ -50,7 +50,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
   });
 
-  it('an account added back after its instances went with RetainStacks: the kept stacks still hold their names, so plan names each and deploy refuses its creates there before any operation, with the delete-stack that gets past it', async () => {
+  it('an account added back after its instances went with RetainStacks: the kept stacks still hold their names, so plan names each and deploy refuses its creates there before any operation, with the delete-stack that gets past it; taken, with the retained buckets plan names, the next deploy converges', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
@@ -82,9 +82,26 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
       expect(stage.reasons.join('\n')).toContain(`cannot create instances while what an earlier destroy or removal kept holds their names:\n  stack ${kept(stage.stackSet)} of this StackSet in account ${account}`);
     }
     expect(env.proxy.requests.slice(from).filter((r) => r.action === 'CreateStackInstances')).toEqual([]);
-    // Every other account's instances are as before (the layer keeps a RetainStacks stack as moto cannot, and models
-    // no DeleteStack of it: the way out is not run here).
+    // Every other account's instances are as before.
     expect(back.stages.filter((x) => !holding.includes(x.stackSet)).every((x) => x.result !== 'failed')).toBe(true);
+    // The way out, as plan named it: each kept stack deleted with the account's own credentials, and the buckets their
+    // DeletionPolicy keeps (named by plan for the stage of a later wave that deploy did not reach) emptied and deleted.
+    // The next deploy makes the instances there, and the org converges.
+    for (const stackSet of holding) await inAccount.send(new DeleteStackCommand({ StackName: kept(stackSet) }));
+    expect((await liveStacks(inAccount)).filter((x) => x.StackName?.startsWith('StackSet')).map((x) => x.StackName)).toEqual([]);
+    const buckets = [`big-access-logs-${account}-${REGION}`, `big-artifacts-${account}-${REGION}`];
+    for (const bucket of buckets) expect(planned.find((x) => x.stackSet === 'big-pipeline-foundation')!.collisions.join('\n')).toContain(`AWS::S3::Bucket ${bucket}`);
+    const s3 = awsVia().s3(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    for (const Bucket of buckets) {
+      expect((await s3.send(new ListObjectsV2Command({ Bucket }))).KeyCount ?? 0, Bucket).toBe(0);
+      await s3.send(new DeleteBucketCommand({ Bucket }));
+    }
+    // Made once more in that account (after the first run's create): counted from here.
+    env.proxy.creations.length = 0;
+    const after = await deploy(small, awsVia(), { pollMs });
+    expect(failed(after)).toEqual([]);
+    expect(env.proxy.creations.sort()).toEqual(holding.map((stackSet) => `${stackSet}/${account}`).sort());
+    await expectConverged(small);
   });
 
   it('a read role that may not list the stacks of an account about to get an instance: plan stops naming the role, the account and cloudformation:ListStacks, never "nothing in the way"', async () => {

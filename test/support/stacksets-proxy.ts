@@ -157,6 +157,9 @@
  *   stay taken (a later create there of the same names fails, see Custom
  *   names), ListStacks lists it with the status it had (DELETE_FAILED where
  *   `stackStatus` said so) and DescribeStacks of its id answers that status.
+ *   DeleteStack of it by id, in its account (the way out the deployer names),
+ *   deletes it: listed DELETE_COMPLETE from then, its custom names free; what
+ *   its DeletionPolicy retains stays (moto kept it at the RetainStacks delete).
  * - An operation that fails as a whole (`failOperation`): it ends FAILED
  *   having attempted no account, so ListStackSetOperationResults lists none,
  *   and DescribeStackSetOperation gives why in its StatusReason ("The status
@@ -811,6 +814,7 @@ export class StackSetsProxy {
     this.applied.clear();
     this.retainedCount = 0;
     this.retainedStackIds.clear();
+    this.keptStacks.clear();
     this.occupiers.clear();
     this.modifiedAtCreate.clear();
     this.stackDeletions.clear();
@@ -1421,6 +1425,8 @@ export class StackSetsProxy {
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
+      case 'DeleteStack':
+        return this.deleteKeptStack(params, req);
       case 'ListStacks': {
         const all = new URLSearchParams(raw.toString('utf8'));
         setMembers(all, 'StackStatusFilter', []);
@@ -1736,7 +1742,11 @@ export class StackSetsProxy {
           stacks.delete(name);
           // A RetainStacks delete "doesn't delete the stacks" (API_DeleteStackInstances.html): the stack stays active in
           // the account, outside the StackSet, and keeps its custom names (see the header, review s24 M1).
-          if (retainStacks && kept !== undefined) stacks.set(`${name}${RETAINED_KEY}${this.retainedCount++}`, kept);
+          if (retainStacks && kept !== undefined) {
+            const key = `${name}${RETAINED_KEY}${this.retainedCount++}`;
+            stacks.set(key, kept);
+            for (const k of this.keptStacks.values()) if (k.stackSet === name && k.account === account && k.applied === undefined) k.applied = key;
+          }
         } else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
       }
       for (const account of ok) {
@@ -1964,7 +1974,10 @@ export class StackSetsProxy {
         // The status it keeps: moto's last, or the one `stackStatus` gives it (a DELETE_FAILED stack stays so).
         const status = this.stackStates.get(`${name}/${account}`)?.status ?? stack?.status ?? 'UPDATE_COMPLETE';
         this.stackDeleted(name, account, retained, status);
-        if (retained && stack) this.retainedStackIds.set(stack.id, status);
+        if (retained && stack) {
+          this.retainedStackIds.set(stack.id, status);
+          this.keptStacks.set(stack.id, { stackSet: name, account, deletion: this.stackDeletions.get(`${account}/StackSet:${name}`)!.length - 1 });
+        }
       }
       return;
     }
@@ -2066,6 +2079,31 @@ export class StackSetsProxy {
 
   /** Stack id → the status it had, of each stack a RetainStacks delete left (moto deleted it): DescribeStacks answers it so. */
   private retainedStackIds = new Map<string, string>();
+
+  /** Each stack a RetainStacks delete left, by id: its StackSet, account, deletion record (stackDeletions) and custom names' entry (applied). */
+  private keptStacks = new Map<string, { stackSet: string; account: string; deletion: number; applied?: string }>();
+
+  /**
+   * DeleteStack of a stack a RetainStacks delete left (the way out the deployer names for one in the way): it is
+   * deleted, so ListStacks lists it DELETE_COMPLETE with its DeletionTime and its custom names are free again. Asked
+   * from another account, it is not found there: "Stack with id <id> does not exist", CloudFormation's ValidationError
+   * for a stack it does not know (the layer's wording of it). Any other DeleteStack is moto's.
+   */
+  private async deleteKeptStack(params: URLSearchParams, req: IncomingMessage): Promise<{ status: number; body: string } | undefined> {
+    const id = params.get('StackName') ?? '';
+    const kept = this.keptStacks.get(id);
+    if (!kept) return undefined;
+    if ((await this.accountOfRequest(req)) !== kept.account) return cfnError('ValidationError', `Stack with id ${id} does not exist`);
+    this.keptStacks.delete(id);
+    this.retainedStackIds.delete(id);
+    const deletion = this.stackDeletions.get(`${kept.account}/StackSet:${kept.stackSet}`)?.[kept.deletion];
+    if (deletion) {
+      deletion.retained = false;
+      deletion.at = new Date();
+    }
+    if (kept.applied) this.applied.get(kept.account)?.delete(kept.applied);
+    return { status: 200, body: envelope('DeleteStack', '') };
+  }
 
   /**
    * ListStackResources of each instance stack, read just before the layer has moto delete it, by stack id: what AWS
