@@ -724,10 +724,17 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
   // resources' custom names ("Resource names must be unique across all your active stacks",
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), which the create
   // then meets ("already exists").
-  if (i.stackId === undefined && !inoperable(i)) {
+  // Said so too when the instance's own stack is gone (deleted by hand: DescribeStacks by id answers it DELETE_COMPLETE,
+  // and the stack found is another of this StackSet), so that another stack is never called the instance's; what the
+  // instance's own stack needs then is not guessed (review s26-diff m2).
+  const ownGone = i.stackId !== undefined && stack.stackId !== i.stackId;
+  if ((i.stackId === undefined && !inoperable(i)) || ownGone) {
+    const [own, meets] = ownGone
+      ? [`the instance's own stack ${i.stackId} is deleted`, 'which a create of this StackSet\'s stack in that account meets']
+      : ['the instance has no stack of its own', 'which this create meets'];
     return (
-      `the instance has no stack of its own, but stack ${stack.stackId} (${stack.status}) of this StackSet is still in account ${i.account}, outside the StackSet: ` +
-      `an earlier removal with RetainStacks (xstack's, of a suspended account or under --retain-failed-stacks, or another tool's) left it, and it keeps its resources' names, which this create meets ("already exists"). ` +
+      `${own}, but stack ${stack.stackId} (${stack.status}) of this StackSet is still in account ${i.account}, outside the StackSet: ` +
+      `an earlier removal with RetainStacks (xstack's, of a suspended account or under --retain-failed-stacks, or another tool's) left it, and it keeps its resources' names, ${meets} ("already exists"). ` +
       `Delete it with 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} (its resources under DeletionPolicy Retain stay, and keep their names), then deploy again`
     );
   }
