@@ -59,8 +59,19 @@ const orgs: Array<[string, CompiledOrg]> = [...ORG_FILES.map((f) => [f, compileF
 
 /** IAM's wildcard match of a policy's Resource against an ARN (`*` any run of characters, `?` one). */
 const arnMatches = (pattern: string, arn: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
-const allows = (policy: ReturnType<typeof resolvePolicy>, action: string, arn: string) =>
-  (policy.Statement as ExecutionStatement[]).some((s) => s.Action.includes(action) && s.Resource.some((r) => arnMatches(r, arn)));
+/**
+ * Whether a resolved policy allows `action` on `arn`, the resource owned by `resourceAccount` where that differs from
+ * the policy's own account (S3 ARNs name no account). Actions match as IAM matches them (`s3:*`); of conditions, the
+ * one on aws:ResourceAccount is evaluated, every other taken to hold, so that "refused" is never owed to one.
+ */
+const allows = (policy: ReturnType<typeof resolvePolicy>, action: string, arn: string, resourceAccount?: string) =>
+  (policy.Statement as ExecutionStatement[]).some(
+    (s) => s.Action.some((a) => arnMatches(a, action)) && s.Resource.some((r) => arnMatches(r, arn)) && resourceAccountHolds(s.Condition, resourceAccount ?? /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(arn)?.[1]),
+  );
+const resourceAccountHolds = (condition: ExecutionStatement['Condition'], resourceAccount: string | undefined) => {
+  const notEquals = condition?.StringNotEquals?.['aws:ResourceAccount'];
+  return notEquals === undefined || (resourceAccount !== undefined && resourceAccount !== notEquals);
+};
 
 describe('the execution role policy derived from the compiled templates', () => {
   for (const [file, compiled] of orgs) {
@@ -71,10 +82,16 @@ describe('the execution role policy derived from the compiled templates', () => 
       expect(types.size).toBeGreaterThan(10);
       for (const type of types) for (const action of RESOURCE_PERMISSIONS[type]) if (!OPTIONAL_ONLY.has(action)) expect(granted.has(action), `${type}: ${action}`).toBe(isIamAction(action));
       for (const action of OPTIONAL_ONLY) expect(granted.has(action), action).toBe(false);
-      // One wildcard: every CloudFormation action ("full AWS CloudFormation permissions", the StackSets guide), on the org's instance stacks only, with its reason.
+      // Two wildcards, each with its reason: every CloudFormation action ("full AWS CloudFormation permissions", the
+      // StackSets guide), on the org's instance stacks only; and every S3 action the same guide says StackSets needs,
+      // never on a resource of the target account itself.
       const wildcards = statements.filter((s) => s.Action.some((a) => a.includes('*')));
-      expect(wildcards.map((s) => [s.Action, s.Resource])).toEqual([[['cloudformation:*'], [`arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/StackSet-${compiled.org.prefix}-*`]]]);
+      expect(wildcards.map((s) => [s.Action, s.Resource, s.Condition])).toEqual([
+        [['cloudformation:*'], [`arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/StackSet-${compiled.org.prefix}-*`], undefined],
+        [['s3:*'], ['*'], { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' } }],
+      ]);
       expect(wildcards[0].reason).toMatch(/full AWS CloudFormation permissions/);
+      expect(wildcards[1].reason).toMatch(/You must add the S3 service action and resources to AWSCloudFormationStackSetExecutionRole/);
       for (const a of ['cloudformation:ValidateTemplate', 'cloudformation:DescribeStackDriftDetectionStatus', 'cloudformation:ListStacks']) expect(granted.has(a), a).toBe(true);
     });
 
@@ -124,12 +141,17 @@ describe('the execution role policy derived from the compiled templates', () => 
         ['iam:AttachRolePolicy', `arn:${p}:iam::111111111111:role/${compiled.org.stackSets.executionRoleName}`],
         ['iam:PassRole', `arn:${p}:iam::111111111111:role/admin`],
         ['s3:DeleteBucket', `arn:${p}:s3:::someone-elses-bucket`],
+        ['s3:PutObject', `arn:${p}:s3:::someone-elses-bucket/key`],
         ['s3:PutBucketPolicy', `arn:${p}:s3:::someone-elses-bucket`],
         ['codecommit:DeleteRepository', `arn:${p}:codecommit:${compiled.org.region}:111111111111:not-ours`],
         ['iam:CreateRole', `arn:${p}:iam::222222222222:role/${prefix}-pipeline`],
       ]) {
         expect(allows(policy, action, arn), `${action} ${arn}`).toBe(false);
       }
+      // The S3 StackSets needs (StackSetsService): in another account's bucket, whose own policy must admit the role too;
+      // in a bucket of this account, only what the statements for the org's own buckets grant.
+      expect(allows(policy, 's3:PutObject', `arn:${p}:s3:::stacksets-bucket/key`, '999999999999')).toBe(true);
+      expect(allows(policy, 's3:PutObject', `arn:${p}:s3:::someone-elses-bucket/key`, '111111111111')).toBe(false);
     });
   }
 

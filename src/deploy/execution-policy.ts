@@ -407,6 +407,17 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
       reason:
         "StackSets runs every operation on an instance's stack as this role, and \"your target account always needs full AWS CloudFormation permissions, which include permissions to create, update, delete, and describe stacks\" (stacksets-prereqs-self-managed.html): besides those, the tags StackSets gives each stack (cloudformation:TagResource on create), drift detection and rollback. Every CloudFormation action, on this org's instance stacks only",
     },
+    {
+      Sid: 'StackSetsService',
+      Effect: 'Allow',
+      Action: ['s3:*'],
+      Resource: ['*'],
+      // Never a bucket of the target account itself: "aws:ResourceAccount: The account ID of the owner of the resource"
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
+      Condition: { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' } },
+      reason:
+        'AWS: "You must add the S3 service action and resources to AWSCloudFormationStackSetExecutionRole policy statement for each target account for StackSets to work. StackSets uses these permissions to notify the stack instance state in the target accounts and in the administrator account", its minimum statement "cloudformation:*", "s3:*" on "*" (stacksets-prereqs-self-managed.html). AWS names neither the calls nor the buckets, so every S3 action, held to buckets outside the target account: one in another account also needs that bucket\'s own policy to admit the role (cross-account access is granted on both sides), so this reaches the buckets of StackSets and any that trust the role, and none of the account\'s own. To narrow to the calls made, read one rollout\'s CloudTrail (README, "Not yet")',
+    },
   ];
   if (buckets.length > 0) {
     out.push({
