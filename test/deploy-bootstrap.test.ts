@@ -70,7 +70,9 @@ const allows = (policy: ReturnType<typeof resolvePolicy>, action: string, arn: s
   );
 const resourceAccountHolds = (condition: ExecutionStatement['Condition'], resourceAccount: string | undefined) => {
   const notEquals = condition?.StringNotEquals?.['aws:ResourceAccount'];
-  return notEquals === undefined || (resourceAccount !== undefined && resourceAccount !== notEquals);
+  const present = condition?.Null?.['aws:ResourceAccount'] === 'false';
+  if (present && resourceAccount === undefined) return false;
+  return notEquals === undefined || resourceAccount !== notEquals;
 };
 
 describe('the execution role policy derived from the compiled templates', () => {
@@ -88,7 +90,7 @@ describe('the execution role policy derived from the compiled templates', () => 
       const wildcards = statements.filter((s) => s.Action.some((a) => a.includes('*')));
       expect(wildcards.map((s) => [s.Action, s.Resource, s.Condition])).toEqual([
         [['cloudformation:*'], [`arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/StackSet-${compiled.org.prefix}-*`], undefined],
-        [['s3:*'], ['*'], { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' } }],
+        [['s3:*'], ['*'], { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' }, Null: { 'aws:ResourceAccount': 'false' } }],
       ]);
       expect(wildcards[0].reason).toMatch(/full AWS CloudFormation permissions/);
       expect(wildcards[1].reason).toMatch(/You must add the S3 service action and resources to AWSCloudFormationStackSetExecutionRole/);
@@ -152,6 +154,8 @@ describe('the execution role policy derived from the compiled templates', () => 
       // in a bucket of this account, only what the statements for the org's own buckets grant.
       expect(allows(policy, 's3:PutObject', `arn:${p}:s3:::stacksets-bucket/key`, '999999999999')).toBe(true);
       expect(allows(policy, 's3:PutObject', `arn:${p}:s3:::someone-elses-bucket/key`, '111111111111')).toBe(false);
+      // A call whose request names no resource account (the account's own S3 settings) passes no negated condition.
+      expect(allows(policy, 's3:PutAccountPublicAccessBlock', '*')).toBe(false);
     });
   }
 

@@ -412,9 +412,13 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
       Effect: 'Allow',
       Action: ['s3:*'],
       Resource: ['*'],
-      // Never a bucket of the target account itself: "aws:ResourceAccount: The account ID of the owner of the resource"
-      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
-      Condition: { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' } },
+      // Never a resource of the target account itself: aws:ResourceAccount is "the account ID of the owner of the
+      // resource" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
+      // And never a call whose request has no such key: "If the policy condition requires that the key is not matched,
+      // such as StringNotLike or ArnNotLike, and the right key is not present, the condition is true"
+      // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html), so
+      // without Null the account-wide S3 settings' calls could pass it.
+      Condition: { StringNotEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' }, Null: { 'aws:ResourceAccount': 'false' } },
       reason:
         'AWS: "You must add the S3 service action and resources to AWSCloudFormationStackSetExecutionRole policy statement for each target account for StackSets to work. StackSets uses these permissions to notify the stack instance state in the target accounts and in the administrator account", its minimum statement "cloudformation:*", "s3:*" on "*" (stacksets-prereqs-self-managed.html). AWS names neither the calls nor the buckets, so every S3 action, held to buckets outside the target account: one in another account also needs that bucket\'s own policy to admit the role (cross-account access is granted on both sides), so this reaches the buckets of StackSets and any that trust the role, and none of the account\'s own. To narrow to the calls made, read one rollout\'s CloudTrail (README, "Not yet")',
     },
