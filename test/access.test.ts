@@ -57,11 +57,14 @@ describe('access roles', () => {
     expect(maintainerPolicy).toEqual(developerPolicy.filter((st: any) => st.Sid !== 'DenyWritesToProtectedBranches'));
     expect(developerPolicy.some((st: any) => st.Sid === 'DenyWritesToProtectedBranches')).toBe(true);
     const trust = props(roles, 'MaintainerRoleIn111111111111').AssumeRolePolicyDocument.Statement;
-    expect(trust.map((st: any) => st.Condition.ArnLike['aws:PrincipalArn'].map((a: any) => a['Fn::Sub']))).toEqual([
-      [
-        'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Maintainer_*',
-        'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*',
-      ],
+    // Both statements (sts:AssumeRole; sts:SetSourceIdentity of a carried identity) admit the maintainers' roles only.
+    const maintainers = [
+      'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Maintainer_*',
+      'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*',
+    ];
+    expect(trust.map((st: any) => [st.Action, st.Condition.ArnLike['aws:PrincipalArn'].map((a: any) => a['Fn::Sub'])])).toEqual([
+      ['sts:AssumeRole', maintainers],
+      ['sts:SetSourceIdentity', maintainers],
     ]);
     expect(props(roles, 'MaintainerRoleIn111111111111').RoleName).toBe('acme-maintainer');
     // The proof: maintainers write every protected branch of every repository, allowed; the developer role is refused the same.
@@ -86,10 +89,14 @@ describe('access roles', () => {
   });
 
   it('developer trust: account roots narrowed to the named role patterns; both Identity Center path forms; session length as configured', () => {
-    const [trust] = developer.AssumeRolePolicyDocument.Statement;
+    const [trust, carry] = developer.AssumeRolePolicyDocument.Statement;
     expect(trust.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } });
-    // A chained session keeps a source identity its identity provider set, and chaining it then needs sts:SetSourceIdentity in this trust too (IAM User Guide).
-    expect(trust.Action).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity']);
+    expect(trust.Action).toEqual('sts:AssumeRole');
+    // A chained session keeps a source identity its identity provider set, and chaining it then needs
+    // sts:SetSourceIdentity in this trust too (IAM User Guide): for the same roles, and only one the session carries
+    // (aws:SourceIdentity present), never one the caller picks (review s27-access M2).
+    expect([carry.Principal, carry.Action]).toEqual([trust.Principal, 'sts:SetSourceIdentity']);
+    expect(carry.Condition).toEqual({ ...trust.Condition, Null: { 'aws:SourceIdentity': 'false' } });
     expect(trust.Condition).toEqual({
       ArnLike: {
         'aws:PrincipalArn': [

@@ -623,14 +623,17 @@ describe('release control (review s18-audit M2)', () => {
     const section = sinceSections('before', before, after, { access: widened.access, organizationId: widened.org.organizationId });
     const rows = section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'table' ? b.rows : [])).map((r) => r.join(' | '));
     expect(rows.filter((r) => r.startsWith('removed | developers (AWSReservedSSO_Developer_* in tools) assume the developer role of shared-services'))).toEqual([
-      expect.stringMatching(/ → was allowed; this compile allows it still \(access-roles: DeveloperRoleIn111111111111\/DevelopersAssume\)$/),
+      expect.stringMatching(/ → was allowed; this compile allows it still \(access-roles: DeveloperRoleIn111111111111\/DevelopersAssume; access-roles: DeveloperRoleIn111111111111\/DevelopersAssumeCarrySourceIdentity\)$/),
     ]);
+    // The same widening in each of the trust's two statements (sts:AssumeRole; a carried sts:SetSourceIdentity).
+    const widening =
+      // A pattern that no longer names one permission set loses the guard against longer set names (review s21-tpl T3), said too.
+      'condition ArnNotLike aws:PrincipalArn taken away (it held arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*); ' +
+      'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +
+      'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more)';
     expect(changes.conditions).toEqual([
-      'access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole, sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ' +
-        // A pattern that no longer names one permission set loses the guard against longer set names (review s21-tpl T3), said too.
-        'condition ArnNotLike aws:PrincipalArn taken away (it held arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*); ' +
-        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +
-        'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more)',
+      `access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole | on arn:aws:iam::111111111111:role/acme-developer: ${widening}`,
+      `access-roles: DeveloperRoleIn111111111111/DevelopersAssumeCarrySourceIdentity | Allow arn:aws:iam::555555555555:root | sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ${widening}`,
     ]);
     // Narrowed back, it is no widening.
     expect(compareModels(after, before).conditions[0]).not.toContain('widened');

@@ -72,7 +72,8 @@ describe('IAM quotas at compile time', () => {
   });
 
   it('a developer trust listing many role patterns is over the trust-policy size; the raised quota lets it compile', () => {
-    const patterns = Array.from({ length: 30 }, (_, i) => `"team-${String(i).padStart(2, '0')}-developer-role-with-a-long-name"`).join(', ');
+    // 20 patterns: the trust lists them twice (sts:AssumeRole, and sts:SetSourceIdentity held to a carried identity).
+    const patterns = Array.from({ length: 20 }, (_, i) => `"team-${String(i).padStart(2, '0')}-developer-role-with-a-long-name"`).join(', ');
     const text = orgWith(1, `access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [${patterns}]\n`);
     const problems = problemsOf(text);
     expect(problems).toHaveLength(1);

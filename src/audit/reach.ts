@@ -307,6 +307,8 @@ export function contextFor(statements: readonly ResolvedStatement[]): Record<str
       for (const [key, values] of Object.entries(keys)) {
         if (key.toLowerCase().startsWith('aws:principal')) continue;
         if (s.effect === 'Allow' && POSITIVE.has(operator)) context[key] ??= [sampleOf(values[0])];
+        // An Allow that asks for the key to be there (a source identity the session carries): some value is.
+        if (s.effect === 'Allow' && operator === 'Null' && values[0] === 'false') context[key] ??= ['present'];
         if (s.effect === 'Deny' && operator === 'StringNotEquals') context[key] ??= [values[0]];
       }
     }

@@ -140,6 +140,13 @@ export const STS_ASSUME_ROLE_CHAINED: Grant = {
   doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html#id_credentials_temp_control-access_monitor-perms',
 };
 
+/** The source identity part of STS_ASSUME_ROLE_CHAINED: the trust allows it only for one the calling session carries (access-roles.ts). */
+export const STS_SET_SOURCE_IDENTITY: Grant = {
+  name: 'sts-set-source-identity',
+  actions: ['sts:SetSourceIdentity'],
+  doc: STS_ASSUME_ROLE_CHAINED.doc,
+};
+
 /**
  * The CI role assumes each source account's reader role from a session EKS Pod Identity made, and that session
  * carries EKS's tags onward: "All of the session tags that are added by EKS Pod Identity are transitive; the tag keys

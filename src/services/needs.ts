@@ -46,6 +46,7 @@ import {
   SSM_RUN_DOCUMENT,
   STS_ASSUME_ROLE,
   STS_ASSUME_ROLE_CHAINED,
+  STS_SET_SOURCE_IDENTITY,
   type Grant,
 } from '../iam/grants';
 import { listsKey, serviceData } from '../checks/iam-data';
@@ -663,6 +664,9 @@ function subsetOf(grant: Grant, name: string, actions: readonly string[]): Grant
 }
 
 const CONDITIONAL_BRANCH_DOC = 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html';
+/** A session whose identity provider set a source identity, as the proof carries one (aws:SourceIdentity). */
+const carriedSourceIdentity = () => ({ 'aws:SourceIdentity': ['developer@example.com'] });
+
 /** The condition key of the branches a CodeCommit request names (`refs/heads/<branch>`). */
 export const REFERENCES = 'codecommit:References';
 /** The branch people work on, as the proof asks their work: one no protected branch is. */
@@ -691,6 +695,20 @@ function peopleRoleNeeds(
       principal: (e) => role(of.source(e)),
       resource: of.role,
       identityManagedElsewhere: true,
+      // A session whose identity provider set a source identity carries it (aws:SourceIdentity): the trust lets it through.
+      context: carriedSourceIdentity,
+    },
+    {
+      // A source identity the caller picks now, its session carrying none: refused, so that none is forged (review s27-access M2).
+      id: `${who}-set-fresh-source-identity`,
+      who,
+      per,
+      doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceidentity',
+      grant: STS_SET_SOURCE_IDENTITY,
+      principal: (e) => role(of.source(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
     },
     {
       id: `${who}-assume-other-role`,
@@ -702,6 +720,8 @@ function peopleRoleNeeds(
       resource: of.role,
       identityManagedElsewhere: true,
       denied: true,
+      // Its session carrying a source identity too: neither action is allowed to it.
+      context: carriedSourceIdentity,
     },
     {
       // A permission set's name may hold '_': AWSReservedSSO_Developer_* would also match Developer_Contractors' role.
@@ -714,6 +734,8 @@ function peopleRoleNeeds(
       resource: of.role,
       identityManagedElsewhere: true,
       denied: true,
+      // Its session carrying a source identity too: neither action is allowed to it.
+      context: carriedSourceIdentity,
       when: (e) => of.otherSet(e) !== '',
     },
     {
@@ -831,6 +853,8 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.maintainerRole,
     identityManagedElsewhere: true,
     denied: true,
+    // Its session carrying a source identity too: neither action is allowed to it.
+    context: carriedSourceIdentity,
   },
   protectedBranchWrites('maintainers', (e) => e.maintainerRole, false),
 ];
