@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, type BootstrapStep } from '../src/deploy/bootstrap';
+import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { deploy } from '../src/deploy/deployer';
@@ -999,6 +999,22 @@ describe('xstack bootstrap on moto', () => {
     expect((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
     expect((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules).toEqual([expect.objectContaining({ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } })]);
     expect(bucketSteps(await bootstrap(large, env.aws()))).toEqual(['ok template bucket B', 'ok template bucket B: TLS-only bucket policy left out']);
+  });
+
+  it("trusted access is read from CloudFormation's own record (DescribeOrganizationsAccess); Organizations' list of enabled principals only where that cannot be read (review s27-bootstrap M1)", () => {
+    const denied = Object.assign(new Error('no'), { name: 'AccessDenied' });
+    expect(trustedAccessStep('1', 'SELF', 'ENABLED', false)).toEqual({ account: '1', what: 'trusted access for StackSets', status: 'ok' });
+    // Enabled in Organizations only (enable-aws-service-access): CloudFormation's setup never ran.
+    const organizationsOnly = trustedAccessStep('1', 'SELF', 'DISABLED', true);
+    expect(organizationsOnly.status).toBe('missing');
+    expect(organizationsOnly.detail).toBe(
+      "CloudFormation reports organization access DISABLED, though Organizations lists StackSets' service principal as enabled: it was enabled there, which skips CloudFormation's own setup; activate it with 'aws cloudformation activate-organizations-access' in the management account, or its CloudFormation console: StackSets, \"Activate trusted access\"",
+    );
+    expect(trustedAccessStep('1', 'DELEGATED_ADMIN', 'DISABLED_PERMANENTLY', false).detail).toMatch(/^CloudFormation reports organization access DISABLED_PERMANENTLY; activate it with 'aws cloudformation activate-organizations-access' in the management account \(a delegated administrator cannot\)/);
+    // CloudFormation's record unreadable: Organizations' list decides, and says what it cannot tell.
+    expect(trustedAccessStep('1', 'SELF', denied, true)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^CloudFormation's DescribeOrganizationsAccess could not be read \(AccessDenied\), so Organizations' list was read instead: .*not known/) });
+    expect(trustedAccessStep('1', 'SELF', denied, false).status).toBe('missing');
+    expect(trustedAccessStep('1', 'SELF', denied, denied)).toMatchObject({ status: 'missing', detail: expect.stringContaining('run bootstrap from the management account') });
   });
 
   it('SERVICE_MANAGED from an account in no organization: the unreadable organization is a missing step, named, not a raw error', async () => {

@@ -68,7 +68,7 @@ import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
 import { AssumeRoleError, isRootRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
 import { BOUNDED_ROLES_SID, executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
-import { DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeOrganizationsAccessCommand, DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
 import { callAs, listOrgStackSets, sleep as pause } from './stacksets';
@@ -1620,23 +1620,19 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   const named = org.accounts.find((a) => a.id === management);
   if (named) report({ account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` });
   else if (management) report({ account: management, what: 'management account not targeted', status: 'ok' });
+  // CloudFormation's own record first: it "can be called either by the management account or the delegated
+  // administrator by using the CallAs parameter"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeOrganizationsAccess.html).
+  const callAs = org.stackSets.callAs;
+  const stackSetsAccess = await aws
+    .cloudFormation()
+    .send(new DescribeOrganizationsAccessCommand({ CallAs: callAs }))
+    .then((out) => out.Status ?? 'UNKNOWN', (error: Error) => error);
   // Both lists come in pages ("If more results exist than the specified MaxResults value, a token is included"):
   // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAWSServiceAccessForOrganization.html
   const access = await allPages(paginateListAWSServiceAccessForOrganization({ client: organizations }, {}), (page) => page.EnabledServicePrincipals ?? []);
-  const trusted = !(access instanceof Error) && access.some((p) => p.ServicePrincipal === STACKSETS_SERVICE_PRINCIPAL);
-  report(
-    trusted
-      ? { account: management ?? caller, what: 'trusted access for StackSets', status: 'ok' }
-      : {
-          account: management ?? caller,
-          what: 'trusted access for StackSets',
-          status: 'missing',
-          detail:
-            access instanceof Error
-              ? `cannot read it from this account (${access.name}); run bootstrap from the management account, or check there that trusted access with AWS Organizations is activated (CloudFormation console: StackSets, "Activate trusted access")`
-              : 'activate trusted access with AWS Organizations in the management account (CloudFormation console: StackSets, "Activate trusted access", or aws cloudformation activate-organizations-access)',
-        },
-  );
+  const listed = access instanceof Error ? access : access.some((p) => p.ServicePrincipal === STACKSETS_SERVICE_PRINCIPAL);
+  report(trustedAccessStep(management ?? caller, callAs, stackSetsAccess, listed));
   // deploy creates every instance through the organization root (org-reads.ts), read with ListRoots, which answers
   // the management account and delegated administrators only (API_ListRoots.html).
   const root = await new OrganizationReads(() => organizations).rootId().catch((error: Error) => error);
@@ -1666,6 +1662,34 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   } else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
+}
+
+/**
+ * The trusted-access step from CloudFormation's record of it (DescribeOrganizationsAccess: ENABLED, DISABLED or
+ * DISABLED_PERMANENTLY, or the error reading it) and from Organizations' list of enabled service principals (whether
+ * StackSets' is there, or the error reading it). CloudFormation's is the one that counts: AWS "strongly recommend[s]
+ * that you enable trusted access by using the AWS CloudFormation Stacksets console. This enables AWS CloudFormation
+ * Stacksets to perform required setup tasks"
+ * (https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-cloudformation.html), so
+ * Organizations listing StackSets' principal alone (enable-aws-service-access) is not enough; Organizations' list is
+ * read only where CloudFormation's record cannot be (review s27-bootstrap M1).
+ */
+export function trustedAccessStep(account: string, callAs: 'SELF' | 'DELEGATED_ADMIN', stackSets: string | Error, organizationsLists: boolean | Error): BootstrapStep {
+  const what = 'trusted access for StackSets';
+  // ActivateOrganizationsAccess takes no CallAs: it is the management account's
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ActivateOrganizationsAccess.html).
+  const activate = `'aws cloudformation activate-organizations-access' in the management account${callAs === 'DELEGATED_ADMIN' ? ' (a delegated administrator cannot)' : ''}, or its CloudFormation console: StackSets, "Activate trusted access"`;
+  if (typeof stackSets === 'string') {
+    if (stackSets === 'ENABLED') return { account, what, status: 'ok' };
+    const onlyOrganizations = organizationsLists === true ? ", though Organizations lists StackSets' service principal as enabled: it was enabled there, which skips CloudFormation's own setup" : '';
+    return { account, what, status: 'missing', detail: `CloudFormation reports organization access ${stackSets}${onlyOrganizations}; activate it with ${activate}` };
+  }
+  const unread = `CloudFormation's DescribeOrganizationsAccess could not be read (${stackSets.name}), so Organizations' list was read instead`;
+  if (organizationsLists === true) return { account, what, status: 'ok', detail: `${unread}: it lists StackSets' service principal (whether CloudFormation's own setup ran is not known)` };
+  if (organizationsLists instanceof Error) {
+    return { account, what, status: 'missing', detail: `${unread}, and could not be either (${organizationsLists.name}); run bootstrap from the management account, or check there that trusted access with AWS Organizations is activated: ${activate}` };
+  }
+  return { account, what, status: 'missing', detail: `${unread}; activate trusted access with AWS Organizations in the management account: ${activate}` };
 }
 
 /**
