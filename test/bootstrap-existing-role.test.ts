@@ -155,6 +155,22 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     const narrowed = await bootstrap(compiled, env.aws());
     expect(narrowed.find((s) => s.what === `role ${administrationRole}`)).toMatchObject({ status: 'change', detail: 'update trust policy' });
     expect(narrowed.filter((s) => s.status === 'missing')).toEqual([]);
+
+    // CloudFormation for named StackSets only, as AWS's page suggests "for finer control": xstack's trust would widen
+    // it to every StackSet of the account, so bootstrap refuses, writing nothing; the flag widens it, saying so.
+    const oneStackSet = { ...cloudFormation, Condition: { StringEquals: { 'aws:SourceAccount': admin }, ArnLike: { 'aws:SourceArn': `arn:aws:cloudformation:eu-west-1:${admin}:stackset/acme-pipelines:*` } } };
+    const finer = { Version: '2012-10-17', Statement: [oneStackSet] };
+    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: administrationRole, PolicyDocument: JSON.stringify(finer) }));
+    const refusedAws = env.aws();
+    const refused = await bootstrap(compiled, refusedAws);
+    expect(refused.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([`role ${administrationRole}`]);
+    expect(refused.find((s) => s.status === 'missing')!.detail).toMatch(/^its trust admits CloudFormation more narrowly than xstack's would: Service cloudformation\.amazonaws\.com under its condition .*stackset\/acme-pipelines:\*.*every StackSet of the account.*--replace-administration-trust/);
+    expect(refusedAws.log.calls.UpdateAssumeRolePolicyCommand ?? 0).toBe(0);
+    expect(await trustNow()).toEqual(finer);
+    const widened = await bootstrap(compiled, env.aws(), { replaceAdministrationTrust: true });
+    expect(widened.find((s) => s.what === `role ${administrationRole}`)?.detail).toMatch(new RegExp(`^update trust policy; trusts every StackSet of ${admin} now \\(--replace-administration-trust\\), instead of: Service cloudformation\\.amazonaws\\.com under its condition `));
+    // xstack's own trust, read back, is no narrower than itself: a later bootstrap leaves it.
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
   });
 
   it("SELF_MANAGED: the administration role's other policies: AWS's sample AssumeRole-AWSCloudFormationStackSetExecutionRole is left and said; AdministratorAccess and any other inline policy are missing, with the command that removes each; nothing of theirs changed", async () => {

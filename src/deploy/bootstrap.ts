@@ -417,11 +417,33 @@ function droppedText(statement: TrustStatement): string {
  */
 export function administrationTrustDropped(trustDocument: string | undefined): string[] {
   if (!trustDocument) return [];
-  const cloudFormation = /^Service cloudformation(\.[a-z0-9-]+)?\.amazonaws\.com$/;
+  return trustStatements(trustDocument).flatMap((statement) => (isCloudFormationAllow(statement) ? [] : [droppedText(statement)]));
+}
+
+const CLOUDFORMATION_PRINCIPAL = /^Service cloudformation(\.[a-z0-9-]+)?\.amazonaws\.com$/;
+const isCloudFormationAllow = (statement: TrustStatement) => {
+  const principals = principalsOf(statement);
+  return statement.Effect === 'Allow' && statement.Principal !== undefined && principals.length > 0 && principals.every((p) => CLOUDFORMATION_PRINCIPAL.test(p));
+};
+
+/**
+ * CloudFormation's statements that writing administrationTrust would widen: one under a condition with a clause
+ * xstack's has not (none, AWS's sample template, or some of xstack's own are fine), such as StackSets named one by one. AWS recommends that narrower form:
+ * "Specify your associated StackSets ARNs for finer control", and "The most effective way to protect against the
+ * confused deputy problem is to use the aws:SourceArn global condition context key with the full ARN of the resource"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html, confused
+ * deputy). Rewritten as xstack's, it would admit every StackSet of the account (review s27-bootstrap M3).
+ */
+export function administrationTrustNarrower(trustDocument: string | undefined, partition: string, adminAccount: string): string[] {
+  if (!trustDocument) return [];
+  const ours = (administrationTrust(partition, adminAccount).Statement as Array<{ Condition: Record<string, Record<string, unknown>> }>)[0].Condition;
+  // Each of its clauses one of xstack's, so that xstack's is as narrow or narrower (an earlier xstack's, or AWS's
+  // aws:SourceAccount alone).
+  const within = (condition: Record<string, Record<string, unknown>>) =>
+    Object.entries(condition).every(([operator, keys]) => Object.entries(keys).every(([key, value]) => JSON.stringify(ours[operator]?.[key]) === JSON.stringify(value)));
   return trustStatements(trustDocument).flatMap((statement) => {
-    const principals = principalsOf(statement);
-    if (statement.Effect === 'Allow' && statement.Principal !== undefined && principals.length > 0 && principals.every((p) => cloudFormation.test(p))) return [];
-    return [droppedText(statement)];
+    if (!isCloudFormationAllow(statement) || statement.Condition === undefined || within(statement.Condition as Record<string, Record<string, unknown>>)) return [];
+    return [`${principalsOf(statement).join(', ')}${statement.Sid ? ` (statement ${statement.Sid})` : ''} under its condition ${JSON.stringify(statement.Condition)}`];
   });
 }
 
@@ -702,9 +724,15 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   };
   const adminTrust = (current: string | undefined): TrustOrRefusal => {
     const dropped = administrationTrustDropped(current);
+    const narrower = administrationTrustNarrower(current, org.partition, admin);
     if (dropped.length > 0 && !options.replaceAdministrationTrust) return { refused: administrationTrustRefusal(s.administrationRoleName, dropped) };
+    if (narrower.length > 0 && !options.replaceAdministrationTrust) return { refused: administrationTrustWideningRefusal(s.administrationRoleName, admin, narrower) };
     const document = administrationTrust(org.partition, admin, [org.region, aws.options.region], regionalPrincipals(current));
-    return { document, ...(dropped.length > 0 ? { detail: `no longer trusts (--replace-administration-trust): ${dropped.join('; ')}` } : {}) };
+    const details = [
+      ...(dropped.length > 0 ? [`no longer trusts (--replace-administration-trust): ${dropped.join('; ')}`] : []),
+      ...(narrower.length > 0 ? [`trusts every StackSet of ${admin} now (--replace-administration-trust), instead of: ${narrower.join('; ')}`] : []),
+    ];
+    return { document, ...(details.length > 0 ? { detail: details.join('; ') } : {}) };
   };
   const adminRole = await ensureRole(iam, admin, s.administrationRoleName, adminTrust, { dry, report, sleep, principalCreated: false, tags: org.tags, reservedKeys: [bootstrapTag(org.prefix)] });
   // Nothing is written after a refusal (and nothing was before): the role's policy, and execution roles trusting it,
@@ -1107,6 +1135,13 @@ function administrationTrustRefusal(role: string, dropped: readonly string[]): s
     `its trust policy lets in more than CloudFormation: ${dropped.join('; ')}. This role assumes the execution role in every target account, so bootstrap writes nothing while others may assume it: ` +
     `not its policy, not its trust (which would lock them out), and no execution role. Check who uses the role, then run bootstrap with --replace-administration-trust to replace its trust with CloudFormation's alone, ` +
     `or set stackSets.administrationRoleName in the org file to a role of xstack's own (bootstrap creates it; ${role} is left as it is)`
+  );
+}
+
+function administrationTrustWideningRefusal(role: string, admin: string, narrower: readonly string[]): string {
+  return (
+    `its trust admits CloudFormation more narrowly than xstack's would: ${narrower.join('; ')}. Written as xstack's (aws:SourceArn of every StackSet of account ${admin}), it would let every StackSet of the account use this role, which assumes the execution role in every target account, so bootstrap writes nothing. ` +
+    `Run bootstrap with --replace-administration-trust to widen it to xstack's, or set stackSets.administrationRoleName in the org file to a role of xstack's own (bootstrap creates it; ${role} is left as it is)`
   );
 }
 
