@@ -6,7 +6,7 @@
  * policies only when asked (MOTO_IAM_LOAD_MANAGED_POLICIES, read by moto's settings.load_iam_aws_managed_policies),
  * so this file starts its own server with them; the other bootstrap tests (deploy-bootstrap.test.ts) do without.
  */
-import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
@@ -171,6 +171,33 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     expect(widened.find((s) => s.what === `role ${administrationRole}`)?.detail).toMatch(new RegExp(`^update trust policy; trusts every StackSet of ${admin} now \\(--replace-administration-trust\\), instead of: Service cloudformation\\.amazonaws\\.com under its condition `));
     // xstack's own trust, read back, is no narrower than itself: a later bootstrap leaves it.
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+  });
+
+  it('SELF_MANAGED: an administration or execution role made by hand at a path other than / is refused, named with its path, nothing written to it: StackSets and xstack name it by an ARN without one (review s27-bootstrap m2)', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const { administrationRoleName, executionRoleName } = compiled.org.stackSets;
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const iam = env.aws().iam();
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    await iam.send(new CreateRoleCommand({ RoleName: administrationRoleName, Path: '/stacksets/', AssumeRolePolicyDocument: trust }));
+    const aws = env.aws();
+    const steps = await bootstrap(compiled, aws);
+    expect(steps.filter((st) => st.status === 'missing')).toEqual([
+      {
+        account: admin,
+        what: `role ${administrationRoleName}`,
+        status: 'missing',
+        detail: `it exists at path /stacksets/, while StackSets and xstack name it by an ARN without a path (role/${administrationRoleName}), which is not this role's (role/stacksets/${administrationRoleName}): delete it and run bootstrap again, or name another role in the org file's stackSets settings`,
+      },
+    ]);
+    for (const call of ['UpdateAssumeRolePolicyCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'AttachRolePolicyCommand', 'TagRoleCommand']) expect(aws.log.calls[call] ?? 0, call).toBe(0);
+    // The execution role the same, in its account.
+    await iam.send(new DeleteRoleCommand({ RoleName: administrationRoleName }));
+    const target = compiled.stages.flatMap((st) => st.targets)[0].id;
+    const targetIam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${target}:role/OrganizationAccountAccessRole`));
+    await targetIam.send(new CreateRoleCommand({ RoleName: executionRoleName, Path: '/stacksets/', AssumeRolePolicyDocument: trust }));
+    const again = await bootstrap(compiled, env.aws());
+    expect(again.filter((st) => st.status === 'missing' && st.account === target).map((st) => [st.what, st.detail?.slice(0, 40)])).toEqual([[`role ${executionRoleName}`, 'it exists at path /stacksets/, while Sta']]);
   });
 
   it("SELF_MANAGED: the administration role's other policies: AWS's sample AssumeRole-AWSCloudFormationStackSetExecutionRole is left and said; AdministratorAccess and any other inline policy are missing, with the command that removes each; nothing of theirs changed", async () => {

@@ -1171,12 +1171,25 @@ interface TrustWrites {
 
 async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [] }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
+  let path = '/';
   let exists = true;
   try {
-    current = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
+    const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
+    current = role?.AssumeRolePolicyDocument;
+    path = role?.Path ?? '/';
   } catch (error) {
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
     exists = false;
+  }
+  // A role's ARN holds its path, arn:<partition>:iam::<account>:role/<path><name>
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns), and GetRole finds a
+  // role by name at any path (Role.Path, https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html). The
+  // deployer passes AdministrationRoleARN, and the execution roles' trusts name the administration role, without a
+  // path, and StackSets takes the execution role by name: a role made by hand at another path would be named by
+  // an ARN that is not its own, and every instance would fail to assume it (review s27-bootstrap m2).
+  if (exists && path !== '/') {
+    report({ account, what: `role ${name}`, status: 'missing', detail: `it exists at path ${path}, while StackSets and xstack name it by an ARN without a path (role/${name}), which is not this role's (role${path}${name}): delete it and run bootstrap again, or name another role in the org file's stackSets settings` });
+    return 'refused';
   }
   const trust = trustFor(current);
   if ('refused' in trust) {
