@@ -166,7 +166,8 @@ const onceSeen = <T>(created: boolean, sleep: (ms: number) => Promise<void>, cal
  * unique id ("When you save the policy, AWS transforms the ARN to a unique principal ID",
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), so a
  * trust naming a role created seconds ago can be refused with MalformedPolicyDocument "Invalid principal in policy"
- * until IAM sees it (IAM_CONSISTENCY_DOC).
+ * until IAM sees it (IAM_CONSISTENCY_DOC). The execution trust names the administration role in its condition only
+ * (executionTrust), which IAM does not look up, so this is a guard, not a wait every run meets (review s27-bootstrap m1).
  */
 const invalidPrincipal = (error: unknown): boolean =>
   (error as { name?: string }).name === 'MalformedPolicyDocumentException' && /Invalid principal/i.test((error as Error).message ?? '');
