@@ -336,28 +336,6 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
   });
 
-  it("a failed instance whose own stack was deleted by hand, beside a stack of its StackSet an earlier removal left: the way out names that stack as the StackSet's, not the instance's (review s26-diff m2)", async () => {
-    await prepare(small);
-    await deployUntilDone(small, 1);
-    const account = '100000000002';
-    const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
-    const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
-    const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id))!;
-    const stackSet = `big-${stage.id}`;
-    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
-    await inAccount.send(new DeleteStackCommand({ StackName: (await liveStacks(inAccount)).find((x) => x.StackName === `StackSet:${stackSet}`)!.StackId! }));
-    const left = (await inAccount.send(new CreateStackCommand({ StackName: `StackSet-${stackSet}-00000001-0000-4000-8000-000000000000`, TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }))).StackId!;
-    env.proxy.failIn(account, true, stackSet);
-    const s = await deploy(changed, awsVia(), { pollMs });
-    expect(failed(s).map((x) => x.stackSet)).toEqual([stackSet]);
-    const reason = failed(s)[0].reasons.join('\n');
-    expect(reason).toMatch(new RegExp(`the instance's own stack (\\S+) is deleted, but stack ${left.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(CREATE_COMPLETE\\) of this StackSet is still in account ${account}, outside the StackSet`));
-    expect(/the instance's own stack (\S+) is deleted/.exec(reason)![1]).not.toBe(left);
-    expect(reason).toContain("which a create of this StackSet's stack in that account meets");
-    expect(reason).toContain(`'aws cloudformation delete-stack --stack-name ${left} --region ${REGION}' with account ${account}'s credentials`);
-    expect(reason).not.toContain(`its stack ${left}`);
-  });
-
   it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();
@@ -554,7 +532,12 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect((await cfn.send(new DescribeStacksCommand({ StackName: deleted }))).Stacks?.[0]?.StackStatus).toBe('DELETE_COMPLETE');
     expect(await instanceStack(cfn, 'probe', deleted)).toBeUndefined();
     const kept = (await cfn.send(new CreateStackCommand({ StackName: name(2), TemplateBody }))).StackId!;
-    expect(await instanceStack(cfn, 'probe', deleted)).toMatchObject({ stackId: kept, status: 'CREATE_COMPLETE' });
+    // Said to be another stack than the instance's own, which is deleted (the way out then never calls it "its stack",
+    // review s26-diff m2); one found by name for an id CloudFormation does not know is not said to be.
+    expect(await instanceStack(cfn, 'probe', deleted)).toMatchObject({ stackId: kept, status: 'CREATE_COMPLETE', ownDeleted: true });
+    const unknown = deleted.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, '00000000-0000-4000-8000-000000000000');
+    expect(unknown).not.toBe(deleted);
+    expect((await instanceStack(cfn, 'probe', unknown))?.ownDeleted).toBeUndefined();
     // destroy --delete-retained reads a deleted stack's resources (moto lists none for one; AWS does, by its id).
     expect((await findInstanceStack(cfn, 'probe', deleted))?.StackId).toBe(deleted);
   });

@@ -727,7 +727,7 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
   // Said so too when the instance's own stack is gone (deleted by hand: DescribeStacks by id answers it DELETE_COMPLETE,
   // and the stack found is another of this StackSet), so that another stack is never called the instance's; what the
   // instance's own stack needs then is not guessed (review s26-diff m2).
-  const ownGone = i.stackId !== undefined && stack.stackId !== i.stackId;
+  const ownGone = stack.ownDeleted === true;
   if ((i.stackId === undefined && !inoperable(i)) || ownGone) {
     const [own, meets] = ownGone
       ? [`the instance's own stack ${i.stackId} is deleted`, 'which a create of this StackSet\'s stack in that account meets']

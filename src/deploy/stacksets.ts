@@ -1134,11 +1134,22 @@ export interface InstanceStack {
   status: string;
   reason?: string;
   failedResources: Array<{ logicalId: string; status: string }>;
+  /** The instance's own stack is deleted (by hand), so this is another stack of the StackSet, found by name. */
+  ownDeleted?: boolean;
 }
 
 export async function instanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<InstanceStack | undefined> {
   const stack = await findInstanceStack(cfn, stackSet, stackId, { live: true });
   if (!stack?.StackId || !stack.StackStatus) return undefined;
+  // Found by name instead of by the instance's stack id: that stack is another one of the StackSet only if the
+  // instance's own is known deleted (DELETE_COMPLETE by its id), not merely an id not found.
+  const ownDeleted =
+    stackId !== undefined &&
+    stack.StackId !== stackId &&
+    (await cfn.send(new DescribeStacksCommand({ StackName: stackId })).then(
+      (out) => out.Stacks?.[0]?.StackStatus === 'DELETE_COMPLETE',
+      () => false,
+    ));
   const failedResources: InstanceStack['failedResources'] = [];
   let token: string | undefined;
   do {
@@ -1148,7 +1159,7 @@ export async function instanceStack(cfn: CloudFormationClient, stackSet: string,
     }
     token = page.NextToken;
   } while (token);
-  return { stackId: stack.StackId, status: stack.StackStatus, ...(stack.StackStatusReason ? { reason: stack.StackStatusReason } : {}), failedResources };
+  return { stackId: stack.StackId, status: stack.StackStatus, ...(stack.StackStatusReason ? { reason: stack.StackStatusReason } : {}), failedResources, ...(ownDeleted ? { ownDeleted } : {}) };
 }
 
 /**
