@@ -1,0 +1,67 @@
+/**
+ * The README's list of what the identity running bootstrap needs (review s27-bootstrap m9) holds every AWS call
+ * bootstrap's own modules make, each as the IAM action that authorizes it. moto evaluates no IAM, so this is the one
+ * place a call added to bootstrap without its permission in the README is caught.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const SERVICE_OF_MODULE: Record<string, string> = {
+  '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-cloudformation': 'cloudformation',
+  '@aws-sdk/client-organizations': 'organizations',
+  '@aws-sdk/client-sts': 'sts',
+};
+
+/**
+ * S3 API operations whose IAM action has another name (Service Authorization Reference, Amazon S3, "Actions defined
+ * by Amazon S3": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ */
+const S3_ACTION_OF: Record<string, string> = {
+  HeadBucket: 'ListBucket',
+  PutBucketEncryption: 'PutEncryptionConfiguration',
+  GetBucketEncryption: 'GetEncryptionConfiguration',
+  PutPublicAccessBlock: 'PutBucketPublicAccessBlock',
+  GetPublicAccessBlock: 'GetBucketPublicAccessBlock',
+  PutBucketLifecycleConfiguration: 'PutLifecycleConfiguration',
+  GetBucketLifecycleConfiguration: 'GetLifecycleConfiguration',
+};
+
+/** Calls that need no permission: "No permissions are required to perform this operation" (API_GetCallerIdentity.html). */
+const UNAUTHORIZED_CALLS = new Set(['sts:GetCallerIdentity']);
+
+/** Each IAM action a module's SDK calls need: its imported commands and paginators, by the client module they come from. */
+function actionsOf(file: string): string[] {
+  const source = readFileSync(file, 'utf8');
+  const actions: string[] = [];
+  for (const [, names, module] of source.matchAll(/import \{([^}]*)\} from '(@aws-sdk\/client-[a-z0-9-]+)'/g)) {
+    const service = SERVICE_OF_MODULE[module];
+    expect(service, `${file}: ${module}`).toBeDefined();
+    for (const raw of names.split(',')) {
+      const name = raw.trim().replace(/^type /, '');
+      const operation = /^paginate(\w+)$/.exec(name)?.[1] ?? /^(\w+)Command$/.exec(name)?.[1];
+      if (!operation || !new RegExp(`\\b${name}\\b`).test(source.replace(/import \{[^}]*\} from '[^']+';/g, ''))) continue;
+      const action = `${service}:${service === 's3' ? (S3_ACTION_OF[operation] ?? operation) : operation}`;
+      if (!UNAUTHORIZED_CALLS.has(action)) actions.push(action);
+    }
+  }
+  return actions;
+}
+
+describe("what the identity running bootstrap needs (README, bootstrap)", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('#### What the identity running bootstrap needs'), readme.indexOf('### deploy'));
+
+  it('the README has the list', () => {
+    expect(section.length).toBeGreaterThan(200);
+  });
+
+  for (const file of ['src/deploy/bootstrap.ts', 'src/deploy/bootstrap-tags.ts']) {
+    it(`${file}: every call it makes is in the list, as its IAM action`, () => {
+      const actions = actionsOf(file);
+      expect(actions.length).toBeGreaterThan(3);
+      for (const action of actions) expect(section, action).toContain(`\`${action}\``);
+    });
+  }
+});
