@@ -292,6 +292,16 @@ describe('protected branches (README review 1)', () => {
   });
 });
 
+describe('federated developers (review s27-access M1)', () => {
+  it('roles assumed through SAML or OIDC federation are told, once, that transitive session tags would be refused at the people roles (no sts:TagSession); Identity Center roles are not', () => {
+    const notes = (file: string) => compileFile(file).stages.filter((s) => s.module === 'access-roles').flatMap((s) => s.notes).filter((n) => n.startsWith('federated roles'));
+    expect(notes('parameters/govcloud.yaml')).toEqual([
+      'federated roles (assumedBy: developer-federated in dev): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts do not grant sts:TagSession; check one first clone, and see the README\'s "Not yet" on session tags',
+    ]);
+    expect(notes('parameters/example.yaml')).toEqual([]);
+  });
+});
+
 describe('pipelines', () => {
   const pipelines = resourcesOf('AWS::CodePipeline::Pipeline');
   it('source action runs with the source account role, without polling; the store names the key ARN', () => {

@@ -416,7 +416,10 @@ function accessStages(
       {
         uses: ciAccount ? [uses('ci-identity', 'the CI role its CI reader role trusts')] : [],
         // Said once, with the first source account's roles, not once per source account.
-        notes: s === sources[0] && developers ? (developers.protectedBranches.length === 0 ? [unprotectedBranchesNote(org)] : unprotectedReleaseNotes(org, developers.protectedBranches)) : [],
+        notes:
+          s === sources[0] && developers
+            ? [...(developers.protectedBranches.length === 0 ? [unprotectedBranchesNote(org)] : unprotectedReleaseNotes(org, developers.protectedBranches)), ...federatedSourcesNote(developers)]
+            : [],
       },
     ),
   ]);
@@ -434,6 +437,22 @@ function accessStages(
 const EKS_IN_NETWORK_NOTE = `access.ci.network with access.ci.eks (pod-identity): the network serves the cluster's nodes only if they run in its subnets, where its STS endpoint takes every STS call and admits only the CI role assuming the reader roles: any other workload there that calls STS (an add-on with IRSA, such as the VPC CNI, the EBS CSI driver or the load balancer controller, which call AssumeRoleWithWebIdentity) is refused; run those with EKS Pod Identity, or keep the cluster's nodes in a VPC of their own and leave access.ci.network out (its NAT gateway and endpoints then serve nothing)`;
 
 /** Developers without protectedBranches may write to every branch, the ones the pipelines deploy from too: said, as it is allowed. */
+/**
+ * Roles assumed through SAML or OIDC federation: an identity provider may mark session tags transitive
+ * ("Incoming transitive session tags – The tags inherited from a previous session in a role chain", set by the
+ * TransitiveTagKeys SAML attribute or OIDC claim, https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html),
+ * and a chained AssumeRole carrying them needs sts:TagSession, which the people roles' trusts do not grant (README,
+ * "Not yet"). Said, so that a first clone refused for it is not a surprise (review s27-access M1).
+ */
+function federatedSourcesNote(developers: NonNullable<Org['access']['developers']>): string[] {
+  const federated = [...developers.assumedBy.map((r) => ['assumedBy', r] as const), ...developers.maintainers.map((r) => ['maintainers', r] as const)].filter(([, r]) => r.federated);
+  if (federated.length === 0) return [];
+  const named = federated.map(([list, r]) => `${list}: ${r.roleNames.join(', ')} in ${r.account}`).join('; ');
+  return [
+    `federated roles (${named}): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts do not grant sts:TagSession; check one first clone, and see the README's "Not yet" on session tags`,
+  ];
+}
+
 function unprotectedBranchesNote(org: Org): string {
   const deployed = [...new Set(org.pipelines.flatMap((p) => p.branches.map(([, branch]) => branch)))];
   return `access.developers.protectedBranches is empty: the developer role may push to, merge into and delete every branch, those the pipelines deploy from too (${deployed.join(', ')}); name the branches only reviewed changes may reach there`;
