@@ -954,16 +954,18 @@ describe('xstack bootstrap on moto', () => {
     const first = await bootstrap(compiled, ssoUser);
     expect(first.filter((x) => x.status === 'missing')).toEqual([]);
     for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual([adminRoleArn, ssoArn].sort());
-    expect(executionRoleSteps(first).map((x) => x.detail)).toContain(`create; trusts ${[adminRoleArn, ssoArn].sort().join(', ')}`);
+    // Each trusted identity said for what it is: the administration role, the caller, or an earlier caller, kept.
+    const as_ = (caller: string) => (arn: string) => `${arn} (${arn === adminRoleArn ? 'administration role' : arn === caller ? 'running this bootstrap' : 'an earlier caller'})`;
+    expect(executionRoleSteps(first).map((x) => x.detail)).toContain(`create; trusts ${[adminRoleArn, ssoArn].sort().map(as_(ssoArn)).join(', ')}`);
 
     const second = await bootstrap(compiled, await as(ci, 'pipeline-run-42'));
     const all = [adminRoleArn, ciArn, ssoArn].sort();
     for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual(all);
-    expect(new Set(executionRoleSteps(second).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`change update trust policy; trusts ${all.join(', ')}`]));
+    expect(new Set(executionRoleSteps(second).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`change update trust policy; trusts ${all.map(as_(ciArn)).join(', ')}`]));
 
     // The SSO user again: nothing to change, and the output still names everyone trusted.
     const third = await bootstrap(compiled, await as(sso, 'user@example.com'));
-    expect(new Set(executionRoleSteps(third).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`ok trusts ${all.join(', ')}`]));
+    expect(new Set(executionRoleSteps(third).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`ok trusts ${all.map(as_(ssoArn)).join(', ')}`]));
   });
 
   it("a trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out", async () => {

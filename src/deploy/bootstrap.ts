@@ -762,7 +762,10 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       if (dropped.length > 0 && !options.replaceExecutionTrust) return { refused: trustRefusal(admin, principals, dropped) };
       const document = executionTrust(org.partition, admin, principals);
       refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
-      return { document, detail: [`trusts ${principals.join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
+      // Each by what it is: an identity that ran bootstrap before stays trusted, and so may act as the execution role, until
+      // removed by hand (README, bootstrap; review s27-bootstrap M2).
+      const labelled = principals.map((p) => (p === adminRoleArn ? `${p} (administration role)` : p === caller ? `${p} (running this bootstrap)` : `${p} (an earlier caller)`));
+      return { document, detail: [`trusts ${labelled.join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
     };
     // Each execution role's trust names the administration role, which this run may have just created.
     const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created', tags: org.tags });
