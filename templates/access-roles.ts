@@ -58,7 +58,9 @@ function peopleRole(
     s.sso ? s.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${p.sourceAccountIds[i]}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
   );
   // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
-  // carries no MFA flag and lasts one hour at most (the org file refuses both: src/org/load.ts).
+  // carries no MFA flag (the page services/needs.ts cites for its developers-assume path:
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html) and lasts one hour
+  // at most (the org file refuses both: src/org/load.ts).
   const conditions: Conditions = {
     ArnLike: { 'aws:PrincipalArn': principalArns },
     ...(otherPermissionSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherPermissionSets } } : {}),
