@@ -17,7 +17,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { formatPlan } from '../src/deploy/plan-text';
 import { LIMIT_ATTEMPTS } from '../src/deploy/stacksets';
-import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts } from './support/fault-rollouts';
+import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, keptRepository, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
 
@@ -627,7 +627,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const text = serviceManaged(generateOrgYaml(2), accounts);
     expect(failed(await deploy(compileYaml(text), awsVia(), options))).toEqual([]);
     // A template update fails in the account, which then leaves the organization: its instance stays OUTDATED.
-    const changed = compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const changed = compileYaml(withHalfAtATime(text));
     env.proxy.failIn(leaver);
     const broken = failed(await deploy(changed, awsVia(), options));
     expect(broken.length).toBeGreaterThan(0);
@@ -657,7 +657,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
     env.proxy.suspend(sleeper);
-    const changed = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const changed = compileYaml(withHalfAtATime(serviceManaged(generateOrgYaml(2), accounts)));
     const skipped = await deploy(changed, awsVia(), options);
     expect(failed(skipped)).toEqual([]);
     expect(skipped.stages.flatMap((x) => x.warnings ?? []).some((w) => w.startsWith(`account ${sleeper} ${REGION}: OUTDATED (SKIPPED_SUSPENDED_ACCOUNT)`))).toBe(true);

@@ -17,7 +17,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { renderTemplate } from '../src/cfn/template';
 import { formatPlan } from '../src/deploy/plan-text';
 import { findInstanceStack, instanceStack, liveStacks } from '../src/deploy/stacksets';
-import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withDevelopers, withoutLib } from './support/fault-rollouts';
+import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withDevelopers, withoutLib, withHalfAtATime } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, deployUntilDone, expectConverged } = faultRollouts();
 
@@ -27,7 +27,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await deployUntilDone(small, 1);
     const account = '100000000002';
     env.proxy.suspend(account);
-    const halfAtATime = (text: string) => compileYaml(text.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    const halfAtATime = (text: string) => compileYaml(withHalfAtATime(text));
     const changed = halfAtATime(SMALL);
     const skipped = await deploy(changed, awsVia(), { pollMs });
     expect(failed(skipped)).toEqual([]);
@@ -118,7 +118,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const account = '100000000002';
     env.proxy.suspend(account);
     env.proxy.setFaults({ seed: 1, skipsKeepLastOperationId: true });
-    const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const changed = compileYaml(withHalfAtATime(SMALL));
     const skipped = await deploy(changed, awsVia(), { pollMs });
     expect(failed(skipped).map((x) => [x.stage, x.reasons])).toEqual([]);
     expect(skipped.stages.filter((x) => x.result === 'not-run')).toEqual([]);
@@ -134,7 +134,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const [sleeper, leaver] = ['100000000002', '100000000003'];
     env.proxy.suspend(sleeper);
     env.proxy.suspend(leaver);
-    const halfAtATime = (text: string) => compileYaml(text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const halfAtATime = (text: string) => compileYaml(withHalfAtATime(text));
     // Both accounts' instances skipped (warnings, not failures).
     expect(failed(await deploy(halfAtATime(generateOrgYaml(3)), awsVia(), { pollMs }))).toEqual([]);
     // The leaver leaves the org file: its instances go with RetainStacks; the first such removal's next read is refused.
@@ -319,7 +319,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
-    const changed = compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n'));
+    const changed = compileYaml(withHalfAtATime(SMALL));
     const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
     const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id))!;
     const stackSet = `big-${stage.id}`;
@@ -371,7 +371,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const account = '100000000002';
     env.proxy.suspend(account);
     // A deploy meets the suspension first (its instances skipped), as any rollout after it would.
-    await deploy(compileYaml(SMALL.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n')), awsVia(), { pollMs });
+    await deploy(compileYaml(withHalfAtATime(SMALL)), awsVia(), { pollMs });
     const deletedIn: string[] = [];
     const warnings: string[] = [];
     // An instance still CURRENT there (a stage the deploy did not change): its delete is skipped, and it goes with
@@ -547,7 +547,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const before = compileYaml(custom);
     await prepare(before);
     await deployUntilDone(before, 1);
-    const after = compileYaml(custom.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    const after = compileYaml(withHalfAtATime(custom));
     const s = await deploy(after, awsVia(), { pollMs });
     expect(failed(s)).toEqual([]);
     expect(s.stages.filter((x) => x.result === 'updated').length).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
 import { BUSY_ATTEMPTS, LAG_READS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation } from '../src/deploy/stacksets';
 import { customNames, type Faults } from './support/stacksets-proxy';
-import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts } from './support/fault-rollouts';
+import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, probeContext, deployUntilDone, expectConverged, killingAws, callsFrom } = faultRollouts();
 
@@ -344,7 +344,7 @@ describe('the reconciler against the layer', () => {
   it('an instance left OUTDATED by a failed template update is applied again, although its values did not change', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
-    const changed = compileYaml(SMALL.replace("      type: codedeploy\n", "      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n"));
+    const changed = compileYaml(withHalfAtATime(SMALL));
     env.proxy.setFaults({ seed: 3, accountFailure: 1 });
     const failing = await deploy(changed, awsVia(), { pollMs });
     expect(failed(failing).length).toBeGreaterThan(0);

@@ -23,6 +23,16 @@ export const compileYaml = (text: string) => compileOrg(parseOrg(text, 'generate
 /** Two pipeline accounts, one source account: 8 StackSets in 5 waves. */
 export const SMALL = generateOrgYaml(2);
 export const small = compileYaml(SMALL);
+
+/**
+ * An org file whose CodeDeploy deployments run half the targets at a time: a template change to every pipeline
+ * account's pipelines stage, and nothing else. Throws on a text with no CodeDeploy deploy stage to change.
+ */
+export function withHalfAtATime(text: string): string {
+  const changed = text.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n');
+  if (changed === text) throw new Error('withHalfAtATime: no CodeDeploy deploy stage in the org file');
+  return changed;
+}
 export const pollMs = 5;
 
 export const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'failed');
