@@ -23,6 +23,7 @@ import {
   UpdateStackSetCommand,
   StackStatus,
   type StackSet,
+  type Stack,
   type StackSummary,
   type Tag,
   type CloudFormationClient,
@@ -1100,6 +1101,12 @@ export function isInstanceStackOf(stackName: string, stackSet: string): boolean 
  * cannot be found by id is looked up by that name.
  */
 export async function findInstanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined, { live = false } = {}) {
+  return (await lookForInstanceStack(cfn, stackSet, stackId, live)).stack;
+}
+
+/** findInstanceStack, saying too whether the instance's own stack, by its id, is one CloudFormation answers deleted. */
+async function lookForInstanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined, live: boolean): Promise<{ stack?: Stack; ownDeleted: boolean }> {
+  let ownDeleted = false;
   if (stackId) {
     try {
       const found = (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0];
@@ -1107,7 +1114,8 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
       // stack ID", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html): what
       // `live` asks for is then looked for by name, where a stack an earlier RetainStacks removal left would be
       // (review s26-deployer m5). Retained resources are read from a deleted stack too (instanceResources).
-      if (found && !(live && found.StackStatus === 'DELETE_COMPLETE')) return found;
+      ownDeleted = found?.StackStatus === 'DELETE_COMPLETE';
+      if (found && !(live && ownDeleted)) return { stack: found, ownDeleted: false };
     } catch (error) {
       if (errorName(error) !== 'ValidationError') throw error;
     }
@@ -1118,10 +1126,10 @@ export async function findInstanceStack(cfn: CloudFormationClient, stackSet: str
     const found = (page.StackSummaries ?? []).find(
       (s) => s.StackStatus !== 'DELETE_COMPLETE' && s.StackName !== undefined && isInstanceStackOf(s.StackName, stackSet),
     );
-    if (found) return (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0];
+    if (found) return { stack: (await cfn.send(new DescribeStacksCommand({ StackName: found.StackId }))).Stacks?.[0], ownDeleted };
     token = page.NextToken;
   } while (token);
-  return undefined;
+  return { ownDeleted };
 }
 
 /**
@@ -1139,17 +1147,10 @@ export interface InstanceStack {
 }
 
 export async function instanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<InstanceStack | undefined> {
-  const stack = await findInstanceStack(cfn, stackSet, stackId, { live: true });
+  // Found by name instead of by the instance's stack id, it is another stack of the StackSet only if the instance's own
+  // is known deleted (DELETE_COMPLETE by its id), not merely an id not found.
+  const { stack, ownDeleted } = await lookForInstanceStack(cfn, stackSet, stackId, true);
   if (!stack?.StackId || !stack.StackStatus) return undefined;
-  // Found by name instead of by the instance's stack id: that stack is another one of the StackSet only if the
-  // instance's own is known deleted (DELETE_COMPLETE by its id), not merely an id not found.
-  const ownDeleted =
-    stackId !== undefined &&
-    stack.StackId !== stackId &&
-    (await cfn.send(new DescribeStacksCommand({ StackName: stackId })).then(
-      (out) => out.Stacks?.[0]?.StackStatus === 'DELETE_COMPLETE',
-      () => false,
-    ));
   const failedResources: InstanceStack['failedResources'] = [];
   let token: string | undefined;
   do {
