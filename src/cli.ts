@@ -302,6 +302,7 @@ interface AwsCommandOptions {
   accessRole?: string;
   replaceExecutionTrust?: boolean;
   replaceAdministrationTrust?: boolean;
+  allowDeleteRetained?: boolean;
 }
 
 /** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
@@ -339,6 +340,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   flag(opts.dryRun, '--dry-run');
   flag(opts.replaceExecutionTrust, '--replace-execution-trust');
   flag(opts.replaceAdministrationTrust, '--replace-administration-trust');
+  flag(opts.allowDeleteRetained, '--allow-delete-retained');
   option(opts.profile, '--profile');
   option(opts.region, '--region');
   option(opts.endpoint, '--endpoint');
@@ -438,7 +440,7 @@ function withAwsOptions(command: Command, { readsRetained = true } = {}): Comman
     .option('--profile <NAME>', 'AWS profile')
     .option('--region <REGION>', "where the StackSets live (default: the org's region)")
     .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)');
-  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories and, with destroy --delete-retained, delete them (default: the StackSet execution role, which trusts only identities that ran bootstrap)');
+  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories and, with destroy --delete-retained, delete them (default: SELF_MANAGED, <prefix>-xstack-reader, which bootstrap makes and which trusts the identities that ran bootstrap, to read; the StackSet execution role to delete)');
   return command
     .option('--local', "run against the local AWS: the one 'xstack local' serves while it runs, else moto's server started (empty) on 127.0.0.1 for this run and stopped after; bootstraps the org there first")
     .option('--json', 'machine-readable result on stdout');
@@ -500,8 +502,9 @@ function registerAws(program: Command, act: Act): void {
     .summary('create what a rollout needs first: StackSet roles, and the template bucket when a template needs it')
     .description(
       'SELF_MANAGED: the StackSet administration role in this account and, in every target account (reached through --access-role), ' +
-        'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess) and whose trust adds the ' +
-        'caller. An execution role that already exists with policies xstack did not give it (AdministratorAccess from AWS\'s sample ' +
+        'the execution role, whose policy is derived from the compiled templates (never AdministratorAccess) and whose trust names the ' +
+        'administration role alone (and the caller with --allow-delete-retained), and the reader role <prefix>-xstack-reader, which only reads ' +
+        'and whose trust adds the caller: plan, deploy and destroy read each account with it. An execution role that already exists with policies xstack did not give it (AdministratorAccess from AWS\'s sample ' +
         'template, inline policies), or with a trust that lets in others, is reported missing: xstack detaches nothing it did not attach, ' +
         'and rewrites such a trust only with --replace-execution-trust. An administration role whose trust lets in more than CloudFormation ' +
         'stops bootstrap before any write, unless --replace-administration-trust. ' +
@@ -513,6 +516,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--access-role <NAME>', 'role assumed in each target account to create the execution role (AWSControlTowerExecution in an AWS Control Tower landing zone)', 'OrganizationAccountAccessRole')
     .option('--replace-execution-trust', "rewrite an existing execution role's trust as xstack's even where that removes principals it lets in now (the output names them)")
     .option('--replace-administration-trust', "rewrite an existing administration role's trust as CloudFormation's alone even where that removes principals it lets in now (the output names them)")
+    .option('--allow-delete-retained', "also trust the caller on the execution role, with which destroy --delete-retained deletes retained buckets, keys and log groups (the execution role can write IAM: whoever it trusts is administrator of the account in effect; the next bootstrap without this flag removes the caller again)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('bootstrap', file, opts)));
 }
 

@@ -162,6 +162,13 @@ export class Names {
     return `${this.prefix}-ci-instance`;
   }
   /**
+   * The role bootstrap makes in each SELF_MANAGED target account for plan, deploy and destroy to read it with
+   * (src/deploy/reader-policy.ts): trusted by the identities that run xstack, so that the execution role is not.
+   */
+  outputReaderRole(): string {
+    return `${this.prefix}-xstack-reader`;
+  }
+  /**
    * The CI host's launch template (templates/ci-identity.ts, EC2 runtime): one in the CI account. A launch template
    * is of one account and Region (its ARN is ec2:<region>:<account>:launch-template/<id>), so the name needs neither.
    */
@@ -289,6 +296,7 @@ export class Names {
       [RULES.role, this.maintainerRole()],
       [RULES.role, this.ciReaderRole()],
       [RULES.role, this.ciInstanceRole()],
+      [RULES.role, this.outputReaderRole()],
       [RULES.role, this.deployTargetRole()],
       [RULES.role, this.flowLogRole()],
       [RULES.launchTemplate, this.ciLaunchTemplate()],

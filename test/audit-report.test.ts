@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { READER_ACTIONS } from '../src/iam/reader-actions';
 import { compileOrg } from '../src/compile';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
@@ -722,6 +723,17 @@ describe('the report says what the templates do, and no more', () => {
       // Reads are not among the refused.
       expect(row.slice(row.indexOf('refused'))).not.toContain('codecommit:GitPull');
     }
+  });
+
+  it('the execution role section and the scope say who may act as the execution role and who reads with the reader role (review s27-bootstrap M2)', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    const section = md.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+    expect(section).toContain('`xstack bootstrap` trusts on it the administration role alone (and, after `bootstrap --allow-delete-retained`, the identity that ran that, for `destroy --delete-retained`)');
+    expect(section).toContain(`acme-xstack-reader, which may only read: ${READER_ACTIONS.join(', ')}, on the org's instance stacks`);
+    const who = md.split('\n').find((l) => l.startsWith('| Who may assume the StackSet execution role'))!;
+    expect(who).toContain("the administrator account's administration role alone");
+    expect(who).toContain('trusted instead on the reader role acme-xstack-reader, which only reads');
+    expect(who).not.toContain('the identities that ran bootstrap, each by aws:PrincipalArn');
   });
 
   it('the execution role section names the statements not limited to the org\'s resources, what they reach and their destructive actions (review s22 A2)', async () => {

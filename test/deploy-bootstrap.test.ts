@@ -12,6 +12,8 @@ import { compileOrg, type CompiledOrg } from '../src/compile';
 import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
+import { readerPolicy } from '../src/deploy/reader-policy';
+import { Names } from '../src/naming';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
@@ -159,14 +161,10 @@ describe('the execution role policy derived from the compiled templates', () => 
     });
   }
 
-  it("bucket generation 2: HeadBucket on generation 1's names, so that plan can list them; nothing else on them", () => {
+  it("bucket generation 2: the execution role has nothing on generation 1's names (plan reads them with the reader role: reader-policy.ts)", () => {
     const example = readFileSync('parameters/example.yaml', 'utf8');
-    expect(executionPolicy(compileOrg(parseOrg(example, 'example.yaml'))).find((s) => s.Sid === 'SeeEarlierBucketGenerations')).toBeUndefined();
     const statements = executionPolicy(compileOrg(parseOrg(`${example}\nbucketGeneration: 2\n`, 'example.yaml')));
-    const earlier = statements.find((s) => s.Sid === 'SeeEarlierBucketGenerations')!;
-    expect(earlier.Action).toEqual(['s3:ListBucket']);
-    expect(earlier.Resource).toEqual(['arn:${AWS::Partition}:s3:::acme-access-logs-${AWS::AccountId}-${AWS::Region}', 'arn:${AWS::Partition}:s3:::acme-artifacts-${AWS::AccountId}-${AWS::Region}']);
-    expect(statements.filter((s) => s !== earlier).flatMap((s) => s.Resource).filter((r) => /-\$\{AWS::Region\}(\/\*)?$/.test(r) && r.includes(':s3:::'))).toEqual([]);
+    expect(statements.filter((s) => s.Resource.some((r) => /-\$\{AWS::Region\}(\/\*)?$/.test(r) && r.includes(':s3:::')))).toEqual([]);
   });
 
   it("each account's policy names only what its own instances create: repositories in their source account, a pipeline's names where it runs, EC2 where the CI network is", () => {
@@ -199,7 +197,9 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(statements.find((s) => s.Sid === 'Ec2GeneratedIds')!.Action).toEqual(expect.arrayContaining(['ec2:CreateVpc', 'ec2:AllocateAddress']));
     for (const account of org.accounts) {
       expect(own(account.id).some((s) => s.Sid === 'KmsCreateKey'), `KmsCreateKey in ${account.name}`).toBe(account.role === 'pipeline');
-      expect(own(account.id).some((s) => s.Sid === 'SeeExistingRoles'), `SeeExistingRoles in ${account.name}`).toBe(account.role === 'pipeline');
+      // The roles the org file names are read with the reader role (reader-policy.ts), never with this one.
+      expect(own(account.id).some((s) => s.Sid === 'SeeExistingRoles'), `SeeExistingRoles in ${account.name}`).toBe(false);
+      expect(readerPolicy(compiled, account.id).Statement.some((s) => s.Sid === 'SeeExistingRoles'), `reader's SeeExistingRoles in ${account.name}`).toBe(account.role === 'pipeline');
     }
   });
 
@@ -733,9 +733,9 @@ describe('xstack bootstrap on moto', () => {
     expect(await bootstrapState(compiled, shortPages(env.aws()))).toBe('current');
   });
 
-  it('SELF_MANAGED, IAM eventually consistent (modelled): calls on a role or policy the run just created are tried again while IAM answers NoSuchEntity, and each new execution role is assumed before bootstrap ends', async () => {
+  it('SELF_MANAGED, IAM eventually consistent (modelled): calls on a role or policy the run just created are tried again while IAM answers NoSuchEntity, and each new reader role is assumed before bootstrap ends', async () => {
     const compiled = compileFile('parameters/example.yaml');
-    const role = compiled.org.stackSets.executionRoleName;
+    const role = new Names(compiled.org.prefix).outputReaderRole();
     const model = { notYetSeen: { AttachRolePolicyCommand: 2, ListAttachedRolePoliciesCommand: 2 }, assumeRefused: { executionRole: role, times: 2 }, refused: [] as string[] };
     const waits: number[] = [];
     const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
@@ -774,9 +774,9 @@ describe('xstack bootstrap on moto', () => {
     expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
   });
 
-  it('SELF_MANAGED: an execution role STS still refuses after about a minute, while others are assumed, is reported missing, saying to wait before deploying; the accounts after it are tried once', async () => {
+  it('SELF_MANAGED: a reader role STS still refuses after about a minute, while others are assumed, is reported missing, saying to wait before deploying; the accounts after it are tried once', async () => {
     const compiled = compileFile('parameters/example.yaml');
-    const role = compiled.org.stackSets.executionRoleName;
+    const role = new Names(compiled.org.prefix).outputReaderRole();
     const waits: number[] = [];
     const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100, accounts: ['222222222222'] }, refused: [] }), { sleep: async (ms) => void waits.push(ms) });
     const assumable = steps.filter((s) => s.what.endsWith('assumable by the caller (sts:AssumeRole)'));
@@ -787,9 +787,9 @@ describe('xstack bootstrap on moto', () => {
     expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
   });
 
-  it('SELF_MANAGED: refused in every account, the caller most likely may not assume the execution roles by design (a separate reader role): not a failure, said so (review s15-merged F6)', async () => {
+  it('SELF_MANAGED: refused in every account, the caller most likely may not assume the reader roles by design (it reads with --output-reader-role): not a failure, said so (review s15-merged F6)', async () => {
     const compiled = compileFile('parameters/example.yaml');
-    const role = compiled.org.stackSets.executionRoleName;
+    const role = new Names(compiled.org.prefix).outputReaderRole();
     const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100 }, refused: [] }), { sleep: async () => undefined });
     const assumable = steps.filter((s) => s.what.endsWith('assumable by the caller (sts:AssumeRole)'));
     expect(assumable.length).toBeGreaterThan(1);
@@ -923,7 +923,7 @@ describe('xstack bootstrap on moto', () => {
     expect(await statements(2)).toEqual(two);
   });
 
-  it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted by its role's ARN, path included, neither locking the other out; the output says who is trusted", async () => {
+  it("SELF_MANAGED run by IAM Identity Center and then a CI role: each trusted on the reader role by its role's ARN, path included, neither locking the other out, and neither on the execution role, which trusts the administration role alone; the output says who is trusted (review s27-bootstrap M2)", async () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = '111111111111';
     // The operators' roles in the administrator account, made through the account-access role (moto lets the caller assume it).
@@ -943,32 +943,77 @@ describe('xstack bootstrap on moto', () => {
     const ssoArn = `arn:aws:iam::${admin}:role/aws-reserved/sso.amazonaws.com/eu-west-1/${sso.name}`;
     const ciArn = `arn:aws:iam::${admin}:role/ci/deployer`;
     const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
-    const trusted = async (account: string) => {
-      const role = await env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
-      const trust = JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Condition: { ArnEquals: Record<string, string[]> } }> };
+    const reader = new Names(compiled.org.prefix).outputReaderRole();
+    const trusted = async (account: string, role: string) => {
+      const got = await env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: role }));
+      const trust = JSON.parse(decodeURIComponent(got.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Condition: { ArnEquals: Record<string, string[]> } }> };
       expect(trust.Statement.map((x) => x.Principal)).toEqual([{ AWS: `arn:aws:iam::${admin}:root` }]);
       return trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
     };
-    const executionRoleSteps = (steps: BootstrapStep[]) => steps.filter((x) => x.what === 'role AWSCloudFormationStackSetExecutionRole');
+    const stepsOf = (steps: BootstrapStep[], role: string) => new Set(steps.filter((x) => x.what === `role ${role}`).map((x) => `${x.status} ${x.detail}`));
+    // Each trusted identity said for what it is: the administration role, the caller, or an earlier caller, kept.
+    const as_ = (caller: string) => (arn: string) => `${arn} (${arn === adminRoleArn ? 'administration role' : arn === caller ? 'running this bootstrap' : 'an earlier caller'})`;
+    const executionOnly = `trusts ${as_('')(adminRoleArn)}`;
 
     const first = await bootstrap(compiled, ssoUser);
     expect(first.filter((x) => x.status === 'missing')).toEqual([]);
-    for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual([adminRoleArn, ssoArn].sort());
-    // Each trusted identity said for what it is: the administration role, the caller, or an earlier caller, kept.
-    const as_ = (caller: string) => (arn: string) => `${arn} (${arn === adminRoleArn ? 'administration role' : arn === caller ? 'running this bootstrap' : 'an earlier caller'})`;
-    expect(executionRoleSteps(first).map((x) => x.detail)).toContain(`create; trusts ${[adminRoleArn, ssoArn].sort().map(as_(ssoArn)).join(', ')}`);
+    for (const account of ['222222222222', '555555555555']) {
+      expect(await trusted(account, 'AWSCloudFormationStackSetExecutionRole')).toEqual([adminRoleArn]);
+      expect(await trusted(account, reader)).toEqual([ssoArn]);
+    }
+    expect(stepsOf(first, 'AWSCloudFormationStackSetExecutionRole')).toEqual(new Set([`change create; ${executionOnly}`]));
+    expect(stepsOf(first, reader)).toEqual(new Set([`change create; trusts ${as_(ssoArn)(ssoArn)}`]));
 
     const second = await bootstrap(compiled, await as(ci, 'pipeline-run-42'));
-    const all = [adminRoleArn, ciArn, ssoArn].sort();
-    for (const account of ['222222222222', '555555555555']) expect(await trusted(account)).toEqual(all);
-    expect(new Set(executionRoleSteps(second).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`change update trust policy; trusts ${all.map(as_(ciArn)).join(', ')}`]));
+    const both = [ciArn, ssoArn].sort();
+    for (const account of ['222222222222', '555555555555']) {
+      expect(await trusted(account, 'AWSCloudFormationStackSetExecutionRole')).toEqual([adminRoleArn]);
+      expect(await trusted(account, reader)).toEqual(both);
+    }
+    expect(stepsOf(second, reader)).toEqual(new Set([`change update trust policy; trusts ${both.map(as_(ciArn)).join(', ')}`]));
+    expect(stepsOf(second, 'AWSCloudFormationStackSetExecutionRole')).toEqual(new Set([`ok ${executionOnly}`]));
 
     // The SSO user again: nothing to change, and the output still names everyone trusted.
     const third = await bootstrap(compiled, await as(sso, 'user@example.com'));
-    expect(new Set(executionRoleSteps(third).map((x) => `${x.status} ${x.detail}`))).toEqual(new Set([`ok trusts ${all.map(as_(ssoArn)).join(', ')}`]));
+    expect(stepsOf(third, reader)).toEqual(new Set([`ok trusts ${both.map(as_(ssoArn)).join(', ')}`]));
+
+    // --allow-delete-retained: the caller on the execution role too, for destroy --delete-retained; the next bootstrap
+    // without it takes it off again, saying so, and the caller stays on the reader role.
+    const deleting = await bootstrap(compiled, await as(ci, 'cleanup'), { allowDeleteRetained: true });
+    for (const account of ['222222222222', '555555555555']) expect(await trusted(account, 'AWSCloudFormationStackSetExecutionRole')).toEqual([adminRoleArn, ciArn].sort());
+    expect(stepsOf(deleting, 'AWSCloudFormationStackSetExecutionRole')).toEqual(new Set([`change update trust policy; trusts ${[adminRoleArn, ciArn].sort().map(as_(ciArn)).join(', ')}`]));
+    const after = await bootstrap(compiled, await as(sso, 'user@example.com'));
+    for (const account of ['222222222222', '555555555555']) {
+      expect(await trusted(account, 'AWSCloudFormationStackSetExecutionRole')).toEqual([adminRoleArn]);
+      expect(await trusted(account, reader)).toEqual(both);
+    }
+    expect([...stepsOf(after, 'AWSCloudFormationStackSetExecutionRole')]).toEqual([
+      `change update trust policy; ${executionOnly}; no longer trusts ${ciArn}, which ran bootstrap before: they read with role ${reader} now; destroy --delete-retained deletes with this role, which trusts its caller only after bootstrap --allow-delete-retained`,
+    ]);
   });
 
-  it("a trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out", async () => {
+  it("an execution role an earlier bootstrap made trusting its callers (before the reader role): the callers move to the reader role, the execution role trusts the administration role alone (review s27-bootstrap M2)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const account = '222222222222';
+    const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
+    const operator = `arn:aws:iam::${admin}:role/ops/operator`;
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(executionTrust('aws', admin, [adminRoleArn, operator])) }));
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.filter((x) => x.status === 'missing')).toEqual([]);
+    const principals = async (role: string) => JSON.parse(decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!)).Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
+    expect(await principals('AWSCloudFormationStackSetExecutionRole')).toEqual([adminRoleArn]);
+    const caller = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Arn!;
+    expect(await principals('acme-xstack-reader')).toEqual(expect.arrayContaining([operator]));
+    expect((await principals('acme-xstack-reader')).length).toBe(caller === operator ? 1 : 2);
+    expect(steps.find((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.detail).toContain(`no longer trusts ${operator}, which ran bootstrap before: they read with role acme-xstack-reader now`);
+    // The reader's policy is on it, and reads only.
+    const policy = JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: 'acme-xstack-reader', PolicyName: 'acme-xstack-reader-reads' }))).PolicyDocument!));
+    expect(policy).toEqual(readerPolicy(compiled, account));
+  });
+
+  it("a reader trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out, before the execution role's trust drops them", async () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
     const account = '222222222222';
@@ -978,7 +1023,7 @@ describe('xstack bootstrap on moto', () => {
     const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
     await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(trust) }));
     await expect(bootstrap(compiled, env.aws())).rejects.toThrow(
-      /^role AWSCloudFormationStackSetExecutionRole in account 222222222222: its trust would name 32 principals in \d{4} characters, over IAM's quota of 2048 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); its trust was left as it is\. Remove the principals that no longer run xstack/,
+      /^role acme-xstack-reader in account 222222222222: its trust would name 31 principals in \d{4} characters, over IAM's quota of 2048 \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); its trust was left as it is\. Remove the principals that no longer run xstack/,
     );
     const after = await iam.send(new GetRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole' }));
     expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);

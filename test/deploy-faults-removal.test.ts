@@ -108,7 +108,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await prepare(small);
     env.proxy.deny('ListStacks');
     await expect(plan(small, awsVia(), { pollMs })).rejects.toThrow(
-      /^account 10000000000[12]: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: arn:aws:iam::10000000000[12]:role\/AWSCloudFormationStackSetExecutionRole may not cloudformation:ListStacks \(User is not authorized to perform: cloudformation:ListStacks\); grant it, or name a role that has it with --output-reader-role$/,
+      /^account 10000000000[12]: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: arn:aws:iam::10000000000[12]:role\/[\w-]+-xstack-reader may not cloudformation:ListStacks \(User is not authorized to perform: cloudformation:ListStacks\); grant it, or name a role that has it with --output-reader-role$/,
     );
   });
 

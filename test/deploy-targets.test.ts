@@ -9,6 +9,7 @@ import { analyseAccess } from '../src/audit/paths';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { executionPolicy, executionPolicyFor } from '../src/deploy/execution-policy';
+import { readerPolicy } from '../src/deploy/reader-policy';
 import { OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
@@ -131,32 +132,29 @@ describe('existing roles with an IAM path', () => {
     }
   });
 
-  it('the execution role, the default reader, may iam:GetRole exactly the named roles (pattern left out), as plan and deploy read them first', () => {
-    const see = executionPolicy(compiled).filter((s) => s.Sid === 'SeeExistingRoles');
+  it('the reader role may iam:GetRole exactly the named roles (pattern left out), in the pipeline accounts, as plan and deploy read them first; the execution role reads none of them (review s27-bootstrap M2)', () => {
+    const see = readerPolicy(compiled, '222222222222').Statement.filter((s) => s.Sid === 'SeeExistingRoles');
     expect(see.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
       {
         Action: ['iam:GetRole'],
         // Each name at any path: IAM authorizes GetRole against the role's real ARN, so a role on another path is read and named.
-        Resource: [
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/app-server',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/batch-worker',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/platform-admin',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-server',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/batch-worker',
-          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/platform-admin',
-        ],
+        Resource: ['app-server', 'batch-worker', 'platform-admin'].flatMap((name) => [`arn:aws:iam::222222222222:role/${name}`, `arn:aws:iam::222222222222:role/*/${name}`]),
       },
     ]);
-    // Only there: the instance roles get attach and detach alone besides (IamAttachToInstanceRoles, not IamNamed's
-    // writes on the roles the templates create), the key administrators nothing else.
-    const getRole = (arn: string) => executionPolicy(compiled).filter((s) => s.Sid !== 'SeeExistingRoles' && s.Action.includes('iam:GetRole') && s.Resource.includes(arn));
+    // Not in the source account, which holds no artifact key.
+    expect(readerPolicy(compiled, '111111111111').Statement.some((s) => s.Sid === 'SeeExistingRoles')).toBe(false);
+    // The execution role: the instance roles get attach and detach alone (IamAttachToInstanceRoles, not IamNamed's
+    // writes on the roles the templates create), the key administrators nothing.
+    const getRole = (arn: string) => executionPolicy(compiled).filter((s) => s.Action.includes('iam:GetRole') && s.Resource.includes(arn));
+    expect(executionPolicy(compiled).some((s) => s.Sid === 'SeeExistingRoles')).toBe(false);
     expect(getRole('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server')).toEqual([]);
     expect(getRole('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admins/platform-admin')).toEqual([]);
+    expect(getRole('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/platform-admin')).toEqual([]);
     expect(executionPolicy(compiled).filter((s) => s.Resource.includes('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/service-role/app-server')).map((s) => [s.Sid, s.Action])).toEqual([
       ['IamAttachToInstanceRoles', ['iam:AttachRolePolicy', 'iam:DetachRolePolicy']],
     ]);
     // An org naming no existing role gets no such statement.
-    expect(executionPolicy(compileOrg(parseOrg(EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', ''), 'parameters/example.yaml'))).some((s) => s.Sid === 'SeeExistingRoles')).toBe(false);
+    expect(readerPolicy(compileOrg(parseOrg(EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', ''), 'parameters/example.yaml')), '222222222222').Statement.some((s) => s.Sid === 'SeeExistingRoles')).toBe(false);
   });
 
   it('the proof reads the pathed role: its download and decrypt paths hold, and the order proof takes the principal as the existing role', () => {

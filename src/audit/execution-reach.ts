@@ -50,7 +50,7 @@ function outsideRequests(org: Org, account: string): OutsideRequest[] {
   const role = (name: string) => `arn:${p}:iam::${account}:role/${name}`;
   const policy = (name: string) => `arn:${p}:iam::${account}:policy/${name}`;
   const own = new Names(org.prefix);
-  // The org file's existing roles the templates attach nothing to: the role only reads them (SeeExistingRoles).
+  // The org file's existing roles the templates attach nothing to: the role has nothing on them (the reader role reads them).
   const instanceRoles = new Set((org.deploymentTargets.instanceRoles ?? []).map(roleNameOf));
   const keyAdministrators = org.keyAdministratorRoles.filter((name) => !isRolePattern(name) && !instanceRoles.has(roleNameOf(name)));
   const others = [role('admin'), role('OrganizationAccountAccessRole'), role(org.stackSets.executionRoleName), role(org.stackSets.administrationRoleName), ...keyAdministrators.map(role)];

@@ -5,6 +5,7 @@
  * resolved grants, the access proof, the checks, the file hashes.
  */
 import { boundaryArnIn } from '../iam/permissions-boundary';
+import { READER_ACTIONS } from '../iam/reader-actions';
 import { NOT_TAGGED_ON_CREATE } from '../aws/tags';
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
@@ -287,6 +288,15 @@ function accountWideBlocks(org: Org, statements: readonly ExecutionStatementText
   ];
 }
 
+/** The role bootstrap makes beside the execution role for xstack's own reads (src/deploy/reader-policy.ts). */
+function readerRoleText(org: Org): string {
+  const reader = new Names(org.prefix).outputReaderRole();
+  return (
+    `\`xstack bootstrap\` trusts on it the administration role alone (and, after \`bootstrap --allow-delete-retained\`, the identity that ran that, for \`destroy --delete-retained\`). ` +
+    `The identities that run xstack read each target account with another role it makes there, ${reader}, which may only read: ${READER_ACTIONS.join(', ')}, on the org's instance stacks, the buckets and repositories its templates retain in that account, and the roles the org file names (its policy, by account: src/deploy/reader-policy.ts).`
+  );
+}
+
 function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
   const intro =
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
@@ -300,6 +310,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     level: 2,
     blocks: [
       { kind: 'p', text: intro },
+      ...(org.stackSets.permissionModel === 'SELF_MANAGED' ? [{ kind: 'p' as const, text: readerRoleText(org) }] : []),
       ...[rolePowersText(role.statements, role.outside !== undefined)].filter((text) => text !== undefined).map((text): Block => ({ kind: 'p', text })),
       { kind: 'p', text: shapesText(org, role.pipelineNames) },
       {

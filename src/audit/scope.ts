@@ -33,7 +33,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
           ],
           [
             `Who may assume the StackSet execution role (${executionRoleOf(org)})`,
-            "With self-managed permissions, `xstack bootstrap` writes its trust: the administrator account's administration role, and the identities that ran bootstrap, each by aws:PrincipalArn (bootstrap adds its caller; a role given to plan or deploy as --output-reader-role is not added). Those operators' sessions may assume it directly in every target account, and so act as it there (above). The trust is written at bootstrap, from who ran it, so it is not in these templates.",
+            `With self-managed permissions, \`xstack bootstrap\` writes its trust: the administrator account's administration role alone, and, after \`bootstrap --allow-delete-retained\` (for \`destroy --delete-retained\`), the identity that ran that, by aws:PrincipalArn, until the next bootstrap without the flag. Such a session may assume it directly in every target account, and so act as it there (above). The identities that run xstack are trusted instead on the reader role ${new Names(org.prefix).outputReaderRole()}, which only reads (under "The StackSet execution role"). The trust is written at bootstrap, from who ran it, so it is not in these templates.`,
             "The role's trust in each target account (aws iam get-role); bootstrap's output names the principals it admitted",
           ],
           [

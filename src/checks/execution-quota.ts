@@ -47,15 +47,12 @@ export function executionQuotaProblems(org: Org, statements: readonly ExecutionS
   const { packs, largest } = worst;
   const raise = raiseAdvice('managedPoliciesPerRole', limit);
   return [
-    `StackSet execution role ${org.stackSets.executionRoleName} in ${accountsText(worst.accounts)}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: ${grows(org, largest.Sid)}`,
+    `StackSet execution role ${org.stackSets.executionRoleName} in ${accountsText(worst.accounts)}: its derived policy needs ${packs.length} managed policies of up to ${LIMITS.managedPolicyChars} characters (largest ${Math.max(...packs)}), over IAM's quota of ${limit} managed policies attached to a role (${IAM_QUOTAS_DOC})${raise}; xstack bootstrap would stop at AttachRolePolicy. Its largest statement is ${largest.Sid}, ${largest.resources} resources in ${largest.chars} characters: ${grows()}`,
   ];
 }
 
 /** What makes the largest statement large, and the org-file field that changes it (review s22-names N4). */
-function grows(org: Org, sid: string): string {
-  if (sid === 'SeeEarlierBucketGenerations') {
-    return `it grows with bucketGeneration (${org.bucketGeneration}): the execution role may see (s3:ListBucket) the names the buckets had in each of the ${org.bucketGeneration - 1} earlier generations, in every pipeline account, so that plan can tell what an earlier destroy left behind; a generation that high is past what the role's managed policies hold: expected a lower bucketGeneration, or a raised managed-policies quota`;
-  }
+function grows(): string {
   return "what grows with the org is the names xstack does not give, and so cannot name by pattern (repositories, the org file's existing roles)";
 }
 

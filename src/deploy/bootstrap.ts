@@ -75,6 +75,7 @@ import { callAs, listOrgStackSets, sleep as pause } from './stacksets';
 import { sha256 } from '../hash';
 import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
+import { readerPolicy, readerPolicyName } from './reader-policy';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
 import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
@@ -104,6 +105,12 @@ export interface BootstrapOptions {
    * (administrationTrustDropped); without it, such a trust stops bootstrap before any write, as a `missing` step.
    */
   replaceAdministrationTrust?: boolean;
+  /**
+   * Also trust the caller on the execution role, which `destroy --delete-retained` deletes with (the artifact keys'
+   * policy lets only it and the key administrators schedule a key's deletion). Without it the execution role trusts
+   * the administration role alone, and the caller only the reader role (reader-policy.ts).
+   */
+  allowDeleteRetained?: boolean;
 }
 
 export interface BootstrapStep {
@@ -270,12 +277,10 @@ export function administrationPolicy(partition: string, executionRoleName: strin
 }
 
 /**
- * The execution role's trust: the administrator account, conditioned on the
- * principal: the administration role (CloudFormation) and the identities that
- * run xstack (they look for retained buckets and repositories in the target
- * accounts with this role, and destroy --delete-retained removes them, unless
- * --output-reader-role names another). aws:PrincipalArn is a role's IAM ARN,
- * path included (see callerPrincipal), and ArnEquals compares it whole.
+ * The trust of the execution role and of the reader role: the administrator account, conditioned on the principal.
+ * The execution role's names the administration role (CloudFormation), and the caller only with
+ * --allow-delete-retained; the reader role's names the identities that run xstack (reader-policy.ts).
+ * aws:PrincipalArn is a role's IAM ARN, path included (see callerPrincipal), and ArnEquals compares it whole.
  */
 export function executionTrust(partition: string, adminAccount: string, principals: string[]) {
   return document([
@@ -754,18 +759,41 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   const trustWritten = new Set<string>();
   const trustRefused = new Set<string>();
+  const readerName = new Names(org.prefix).outputReaderRole();
+  const label = (p: string) => `${p} (${p === adminRoleArn ? 'administration role' : p === caller ? 'running this bootstrap' : 'an earlier caller'})`;
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
+    // The identities an earlier bootstrap trusted on the execution role besides the administration role: it can write
+    // IAM, so whoever may act as it is administrator of the account in effect (review s27-bootstrap M2). They are
+    // trusted on the reader role instead, which reads only, so that plan and deploy run as they did. The reader role
+    // is written first: a reader trust past IAM's quota stops the run before the execution role's trust drops them.
+    const formerCallers = trustedPrincipals(await trustOf(accountIam, s.executionRoleName), org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
+    const readerTrust = (current: string | undefined): TrustOrRefusal => {
+      const principals = [...new Set([...trustedPrincipals(current, org.partition, admin), ...formerCallers, caller])].sort();
+      const dropped = trustDropped(current, org.partition, admin);
+      if (dropped.length > 0 && !options.replaceExecutionTrust) return { refused: readerTrustRefusal(dropped) };
+      const document = executionTrust(org.partition, admin, principals);
+      refuseOversizedTrust(compiled, account, readerName, document, principals);
+      return { document, detail: [`trusts ${principals.map(label).join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
+    };
+    const readerRole = await ensureRole(accountIam, account, readerName, readerTrust, { dry, report, sleep, principalCreated: false, tags: org.tags, description: READER_ROLE_DESCRIPTION });
+    if (readerRole !== 'refused') {
+      await ensureInlinePolicy(accountIam, account, readerName, readerPolicyName(org.prefix), readerPolicy(compiled, account), { dry, report, sleep, roleCreated: readerRole === 'created' });
+      if (readerRole !== 'same') trustWritten.add(account);
+    }
     const trust = (current: string | undefined): TrustOrRefusal => {
-      const principals = [...new Set([adminRoleArn, ...trustedPrincipals(current, org.partition, admin), caller])].sort();
+      const principals = [adminRoleArn, ...(options.allowDeleteRetained ? [caller] : [])].sort();
       const dropped = trustDropped(current, org.partition, admin);
       if (dropped.length > 0 && !options.replaceExecutionTrust) return { refused: trustRefusal(admin, principals, dropped) };
       const document = executionTrust(org.partition, admin, principals);
-      refuseOversizedTrust(compiled, account, s.executionRoleName, document, principals);
-      // Each by what it is: an identity that ran bootstrap before stays trusted, and so may act as the execution role, until
-      // removed by hand (README, bootstrap; review s27-bootstrap M2).
-      const labelled = principals.map((p) => (p === adminRoleArn ? `${p} (administration role)` : p === caller ? `${p} (running this bootstrap)` : `${p} (an earlier caller)`));
-      return { document, detail: [`trusts ${labelled.join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
+      const details = [
+        `trusts ${principals.map(label).join(', ')}`,
+        ...(formerCallers.length > 0
+          ? [`no longer trusts ${formerCallers.join(', ')}, which ran bootstrap before: they read with role ${readerName} now; destroy --delete-retained deletes with this role, which trusts its caller only after bootstrap --allow-delete-retained`]
+          : []),
+        ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : []),
+      ];
+      return { document, detail: details.join('; ') };
     };
     // Each execution role's trust names the administration role, which this run may have just created.
     const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created', tags: org.tags });
@@ -775,7 +803,6 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       await reportPoliciesNotOurs(accountIam, account, compiled, new Set((await attachedPolicies(accountIam, s.executionRoleName)).map((p) => p.PolicyArn!)), report);
       return;
     }
-    if (executionRole !== 'same') trustWritten.add(account);
     const kept = keptByAccount.get(account) ?? [];
     if (kept.length > 0) {
       report({
@@ -841,18 +868,19 @@ export async function inTurn(accounts: readonly string[], limit: number, report:
 
 /**
  * Before a deploy depends on them (IAM_CONSISTENCY_DOC: "verify that the changes have been propagated"): each
- * execution role whose trust this run created or changed, assumed by the caller, whom that trust names
- * (aws:PrincipalArn), through STS in the org's Region, as StackSets' own AssumeRole is judged by the same trust. A
+ * reader role whose trust this run created or changed, assumed by the caller, whom that trust names
+ * (aws:PrincipalArn), through STS in the org's Region, as plan and deploy will assume it. A
  * refusal (AccessDenied) is tried again for about a minute (ASSUMABLE_WAITS_MS); once one account has used it all up,
  * the others are tried once each. What this proves is the trust as STS sees it, not the administration role nor the
  * managed policies' new versions, which only CloudFormation exercises.
  */
 async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
   let waits = ASSUMABLE_WAITS_MS;
-  const what = `role ${org.stackSets.executionRoleName}: assumable by the caller (sts:AssumeRole)`;
+  const reader = new Names(org.prefix).outputReaderRole();
+  const what = `role ${reader}: assumable by the caller (sts:AssumeRole)`;
   const outcomes: Array<{ account: string; tries: number; error?: { name?: string; message?: string } }> = [];
   for (const account of accounts) {
-    const role = `arn:${org.partition}:iam::${account}:role/${org.stackSets.executionRoleName}`;
+    const role = `arn:${org.partition}:iam::${account}:role/${reader}`;
     for (let attempt = 0; ; attempt++) {
       try {
         await aws.assume(role, undefined, org.region);
@@ -873,7 +901,7 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
     }
   }
   // Refused in every account, after a minute: most likely by design, a caller whose own policy does not allow
-  // sts:AssumeRole on the execution roles (one that deploys with --output-reader-role); not a failure of bootstrap,
+  // sts:AssumeRole on the reader roles (one that deploys with --output-reader-role); not a failure of bootstrap,
   // said so. The root user is refused in other words (isRootRefusal), and can assume no role at all: said as it is.
   const byDesign = outcomes.length > 0 && outcomes.every((o) => o.error?.name === 'AccessDenied' && !isRootRefusal(o.error));
   for (const { account, tries, error } of outcomes) {
@@ -890,7 +918,7 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
       account,
       what,
       ...(byDesign
-        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the execution roles: then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
+        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the reader roles: then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
         : {
             status: 'missing' as const,
             detail:
@@ -988,6 +1016,9 @@ export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
  * before the deploy that removes them is current for this compile, and stays so after that deploy (the policy then
  * only broader, until the next bootstrap drops them); a bootstrap without this compile's new names is stale.
  */
+/** The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap stale. */
+const READER_VERSION = 1;
+
 export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;
   // The statements as IAM gets them (resolvePolicy), with the accounts each name is granted in: a reason's wording is
@@ -1000,7 +1031,11 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
     ...(Condition ? { Condition } : {}),
     ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
   }));
-  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy }));
+  // The reader roles' policies are made of the names the execution policy grants (buckets, repositories, the org
+  // file's roles), so a change to them is a change to it; the reader's own name and version say the rest: a
+  // bootstrap from before the reader role existed is stale (its deploys would assume a role that is not there).
+  const reader = { role: new Names(compiled.org.prefix).outputReaderRole(), version: READER_VERSION };
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, reader }));
 }
 
 /** The role's tags (none when it does not exist). */
@@ -1134,6 +1169,11 @@ function trustRefusal(admin: string, principals: readonly string[], dropped: rea
   );
 }
 
+/** Why a reader role's trust is left as it is (it was changed by hand): it is the org's own, so only the flag rewrites it. */
+function readerTrustRefusal(dropped: readonly string[]): string {
+  return `its trust policy lets in what xstack's would not: ${dropped.join('; ')}; left as it is, and its policy not written. Check who uses the role, then run bootstrap with --replace-execution-trust, which rewrites this role's trust too`;
+}
+
 function administrationTrustRefusal(role: string, dropped: readonly string[]): string {
   return (
     `its trust policy lets in more than CloudFormation: ${dropped.join('; ')}. This role assumes the execution role in every target account, so bootstrap writes nothing while others may assume it: ` +
@@ -1171,9 +1211,24 @@ interface TrustWrites {
   tags: OrgTags;
   /** Keys this run adds to the role after its tags (the administration role's record): kept room for among IAM's 50. */
   reservedKeys?: readonly string[];
+  /** The role's description when created. */
+  description?: string;
 }
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [] }: TrustWrites): Promise<RoleChange> {
+const ROLE_DESCRIPTION = 'xstack: StackSets (xstack bootstrap)';
+const READER_ROLE_DESCRIPTION = 'xstack: plan, deploy and destroy read the account with it (xstack bootstrap)';
+
+/** A role's trust policy as IAM holds it, or undefined when there is no such role. */
+async function trustOf(iam: IAMClient, role: string): Promise<string | undefined> {
+  try {
+    return (await iam.send(new GetRoleCommand({ RoleName: role }))).Role?.AssumeRolePolicyDocument;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
+    return undefined;
+  }
+}
+
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [], description = ROLE_DESCRIPTION }: TrustWrites): Promise<RoleChange> {
   let current: string | undefined;
   let path = '/';
   let exists = true;
@@ -1203,7 +1258,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
   if (!exists) {
     const created = createTagList(tags);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', created ? `tagged ${tagsText(tags)}` : undefined, trust.detail].filter(Boolean).join('; ') });
-    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: 'xstack: StackSets (xstack bootstrap)', ...(created ? { Tags: created } : {}) })));
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: description, ...(created ? { Tags: created } : {}) })));
     return 'created';
   }
   let change: RoleChange = 'same';

@@ -133,6 +133,8 @@ interface Run {
   /** Each target account's live stacks, listed once a run where creates are checked (keptStacksIn). */
   accountStacks: Map<string, Promise<StackSummary[]>>;
   accountCredentials: Map<string, AwsCredentialIdentityProvider>;
+  /** The same for the role destroy --delete-retained deletes with (deleterRole), where it is not the reader. */
+  deleterCredentials: Map<string, AwsCredentialIdentityProvider>;
   /** Shared by every stage of every wave: their operations together stay within the quota. */
   budget: InstanceOperationBudget;
   /**
@@ -160,7 +162,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
 }
 
 /**
@@ -263,20 +265,35 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
   };
 }
 
+/**
+ * The role plan, deploy and destroy read each target account with: --output-reader-role, or, SELF_MANAGED, the reader
+ * role bootstrap makes there (reader-policy.ts), which reads only and trusts the identities that ran bootstrap.
+ */
 const readerRole = (run: Run) => {
   const s = run.compiled.org.stackSets;
-  const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? s.executionRoleName : undefined);
+  const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? new Names(run.compiled.org.prefix).outputReaderRole() : undefined);
   if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may read its stacks, look for retained buckets and repositories, and read the roles the org file names (iam:GetRole)');
   return name;
 };
 
 /**
- * What gets past a refused reader role when it is the execution role: bootstrap trusts, besides the administration
- * role, only the identities that ran it (it adds its caller), so an identity that only deploys (a CI role) is refused.
+ * The role destroy --delete-retained deletes with: --output-reader-role, or, SELF_MANAGED, the execution role. The
+ * artifact key's policy lets only it and the key administrators schedule the key's deletion (templates/pipeline-
+ * foundation.ts AdministerKey), so the reader role, which reads only, cannot; the execution role trusts the caller
+ * only after bootstrap --allow-delete-retained.
  */
+const deleterRole = (run: Run) => run.options.outputReaderRoleName ?? (run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED' ? run.compiled.org.stackSets.executionRoleName : readerRole(run));
+
+/** What gets past a refused reader role when it is bootstrap's: it trusts only the identities that ran bootstrap (it adds its caller). */
 const readerRefusedAdvice = (run: Run): string | undefined =>
   run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
-    ? `the execution role, which plan, deploy and destroy assume to read each target account, trusts the administration role and the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account`
+    ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account`
+    : undefined;
+
+/** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
+const deleterRefusedAdvice = (run: Run): string | undefined =>
+  run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
+    ? `destroy --delete-retained deletes with the execution role (the artifact keys' policy lets only it and the key administrators schedule their deletion), which trusts the administration role alone: run 'xstack bootstrap --allow-delete-retained' as this identity first (the next bootstrap without it removes the trust again), or pass --output-reader-role naming a role this identity may assume that may delete them`
     : undefined;
 
 /** Credentials of the reader role in a target account: one refreshing provider per account and run. */
@@ -286,6 +303,17 @@ function accountCredentials(run: Run, account: string): AwsCredentialIdentityPro
     // Through STS in the org's Region, which the account has enabled (clients.ts assumeRefreshing).
     credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${readerRole(run)}`, undefined, run.compiled.org.region, readerRefusedAdvice(run));
     run.accountCredentials.set(account, credentials);
+  }
+  return credentials;
+}
+
+/** Credentials of the deleting role in a target account (deleterRole), one provider per account and run. */
+function deleterCredentials(run: Run, account: string): AwsCredentialIdentityProvider {
+  if (deleterRole(run) === readerRole(run)) return accountCredentials(run, account);
+  let credentials = run.deleterCredentials.get(account);
+  if (!credentials) {
+    credentials = run.aws.assumeRefreshing(`arn:${run.compiled.org.partition}:iam::${account}:role/${deleterRole(run)}`, undefined, run.compiled.org.region, deleterRefusedAdvice(run));
+    run.deleterCredentials.set(account, credentials);
   }
   return credentials;
 }
@@ -1866,7 +1894,7 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
   for (const r of retained) {
     run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
     try {
-      await deleteRetained(run.aws, target(run, r.account), r);
+      await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r);
     } catch (error) {
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
     }

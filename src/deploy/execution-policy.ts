@@ -392,11 +392,11 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
 
 /**
  * What the execution role does besides creating the templates' resources:
- * CloudFormation runs the instance stacks as this role, and xstack reads
- * their outputs and (--delete-retained) empties retained buckets with it.
+ * CloudFormation runs the instance stacks as this role, and destroy
+ * --delete-retained empties retained buckets with it (reads are the reader role's).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
  */
-function stackStatements(prefix: string, buckets: string[], bucketGeneration: number, scopeOf: (bucketArn: string) => ReadonlySet<string> | undefined): ExecutionStatement[] {
+function stackStatements(prefix: string, buckets: string[], scopeOf: (bucketArn: string) => ReadonlySet<string> | undefined): ExecutionStatement[] {
   const out: ExecutionStatement[] = [
     {
       Sid: 'InstanceStacks',
@@ -433,20 +433,8 @@ function stackStatements(prefix: string, buckets: string[], bucketGeneration: nu
       ...scopeFor([...buckets, ...buckets.map((b) => `${b}/*`)], (r) => scopeOf(r.endsWith('/*') ? r.slice(0, -2) : r)),
     });
   }
-  const names = new Names(prefix, bucketGeneration);
-  const bucketOfEarlier = new Map(buckets.flatMap((arn) => names.earlierBucketNames(arn).map((earlier) => [earlier, arn] as const)));
-  const earlier = [...bucketOfEarlier.keys()].sort();
-  if (earlier.length > 0) {
-    out.push({
-      Sid: 'SeeEarlierBucketGenerations',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: earlier,
-      ...scopeFor(earlier, (name) => scopeOf(bucketOfEarlier.get(name)!)),
-      reason:
-        "HeadBucket (s3:ListBucket) on the names the org's buckets had in earlier bucket generations, so that plan can list what an earlier destroy left behind; it reads whether a bucket exists and changes nothing",
-    });
-  }
+  // No s3:ListBucket on the names of earlier bucket generations: plan looks for them with the reader role
+  // (reader-policy.ts SeeRetainedBuckets), not with this one (review s27-bootstrap M2).
   return out;
 }
 
@@ -679,30 +667,10 @@ export function executionPolicyFor(
         "a deployed template's managed policy is attached to these roles, which no template creates and the org file no longer lists (instance roles removed from it): the update that drops them detaches the policy, which IAM authorizes on role/<path><name>, and the path they had is not in the template, so at any path; attach and detach only",
     });
   }
-  // The execution role is SELF_MANAGED's default reader (deployer.ts readerRole): plan and deploy read with it, in each
-  // pipeline account, each role the org names but does not create (src/deploy/existing-roles.ts). The instance roles'
-  // ARNs are in IamNamed too (their managed policy's Roles, above), whose actions include iam:GetRole wherever the
-  // templates create a role (AWS::IAM::Role's handlers); the key administrators are nowhere else. Said once, here,
-  // for exactly these ARNs, so that what the check needs does not hang on what else the templates create.
-  // Each name at any path: IAM authorizes GetRole against the role's ARN, path included, so a grant on the org file's
-  // path alone would refuse the read of a role that is on another path, the very case the check is there to name.
-  const names = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))].map(roleNameOf))];
-  const readable = names.flatMap(roleAtAnyPath).sort();
-  if (readable.length > 0) {
-    // Read where the artifact key policy that names them is written: the accounts whose templates create a KMS key.
-    const keyAccounts = [...types.keys()].includes('AWS::KMS::Key') ? types.of('AWS::KMS::Key') : undefined;
-    statements.push({
-      Sid: 'SeeExistingRoles',
-      Effect: 'Allow',
-      Action: ['iam:GetRole'],
-      Resource: readable,
-      ...scopeFor(readable, () => keyAccounts),
-      reason:
-        "iam:GetRole on the roles the org file names but xstack does not create (deploymentTargets.instanceRoles, and keyAdministratorRoles that are not patterns), by name at any path (IAM authorizes GetRole against the role's ARN with its path, and a role on another path than the org file says must be found to be named): plan and deploy read each, before any operation, in the pipeline accounts where the run writes the artifact key policy, which names them, and KMS refuses a key policy whose principals do not exist; it reads a role and changes nothing",
-    });
-  }
+  // No iam:GetRole on the roles the org names but does not create: plan and deploy read them with the reader role
+  // (reader-policy.ts SeeExistingRoles), not with this one (review s27-bootstrap M2).
   for (const statement of launchTemplateStatements(launchTemplates, launchTemplateWrites)) statements.push({ ...statement, ...scopeFor(statement.Resource, () => types.of(LAUNCH_TEMPLATE)) });
-  statements.push(...stackStatements(prefix, buckets, bucketGeneration, (bucket) => arnScopes.of(bucket)));
+  statements.push(...stackStatements(prefix, buckets, (bucket) => arnScopes.of(bucket)));
   return statements;
 }
 

@@ -132,7 +132,7 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     // generic 400 Bad Request, 403 Forbidden, or 404 Not Found HTTP status code"
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html). So an answer other than 404 that
     // carries x-amz-bucket-region is a bucket under that name: one the reader may not list (403: another account's;
-    // the execution role, the default reader, may list every name the org's templates give a bucket), or one in
+    // the reader role, the default reader, may list every name the org's templates give a bucket there), or one in
     // another Region, which S3 answers with a redirect the client does not follow (301), or a 400 (review s24-models
     // m5: inference from the page's sentence, which names the header for any answer). A 403 without it says nothing
     // about the bucket: a refusal, reported below.

