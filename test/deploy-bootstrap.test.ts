@@ -2,7 +2,7 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
@@ -1011,6 +1011,48 @@ describe('xstack bootstrap on moto', () => {
     // The reader's policy is on it, and reads only.
     const policy = JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: 'acme-xstack-reader', PolicyName: 'acme-xstack-reader-reads' }))).PolicyDocument!));
     expect(policy).toEqual(readerPolicy(compiled, account));
+  });
+
+  it("a reader role whose trust was changed by hand is left as it is, and then the execution role keeps the callers it trusts (they would read with nothing) and bootstrap is not recorded done (review s28-reader m3)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const account = '222222222222';
+    const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
+    const operator = `arn:aws:iam::${admin}:role/ops/operator`;
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(executionTrust('aws', admin, [adminRoleArn, operator])) }));
+    const byHand = { Version: '2012-10-17', Statement: [{ Sid: 'Audit', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] };
+    await iam.send(new CreateRoleCommand({ RoleName: 'acme-xstack-reader', AssumeRolePolicyDocument: JSON.stringify(byHand) }));
+    const steps = await bootstrap(compiled, env.aws());
+    expect(steps.find((x) => x.account === account && x.what === 'role acme-xstack-reader')).toMatchObject({ status: 'missing', detail: expect.stringMatching(/^its trust policy lets in what xstack's would not: arn:aws:iam::999999999999:root \(statement Audit\).*--replace-execution-trust/) });
+    const principals = async (role: string) => JSON.parse(decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!)).Statement;
+    expect((await principals('AWSCloudFormationStackSetExecutionRole'))[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual(expect.arrayContaining([adminRoleArn, operator]));
+    expect(await principals('acme-xstack-reader')).toEqual(byHand.Statement);
+    expect(steps.find((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.detail).toContain('still trusts the earlier callers while role acme-xstack-reader is left as it is');
+    expect(await bootstrapState(compiled, env.aws())).not.toBe('current');
+    // Rewritten with the flag: the callers move, and the run is recorded.
+    await bootstrap(compiled, env.aws(), { replaceExecutionTrust: true });
+    expect((await principals('AWSCloudFormationStackSetExecutionRole'))[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual([adminRoleArn]);
+    expect((await principals('acme-xstack-reader'))[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual(expect.arrayContaining([operator]));
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+  });
+
+  it('an account the org file no longer targets, whose instances the next deploy deletes, gets a reader role too: deploy reads them with it (review s28-reader m2)', async () => {
+    const example = compileFile('parameters/example.yaml');
+    const grown = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('repositories:', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\nrepositories:').replace(/(\n\s+)dev: develop/, '$1dev: develop$1qa: develop'), 'parameters/example.yaml'));
+    expect((await bootstrap(grown, env.aws())).filter((x) => x.status === 'missing')).toEqual([]);
+    expect((await deploy(grown, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
+    // As an xstack before the reader role left it: no reader there.
+    const qa = env.aws().iam(await env.aws().assume('arn:aws:iam::666666666666:role/OrganizationAccountAccessRole'));
+    await qa.send(new DeleteRolePolicyCommand({ RoleName: 'acme-xstack-reader', PolicyName: 'acme-xstack-reader-reads' }));
+    await qa.send(new DeleteRoleCommand({ RoleName: 'acme-xstack-reader' }));
+    const steps = await bootstrap(example, env.aws());
+    expect(steps.find((x) => x.account === '666666666666' && x.what === 'role acme-xstack-reader')).toMatchObject({ status: 'change', detail: expect.stringMatching(/^create; trusts /) });
+    const policy = JSON.parse(decodeURIComponent((await qa.send(new GetRolePolicyCommand({ RoleName: 'acme-xstack-reader', PolicyName: 'acme-xstack-reader-reads' }))).PolicyDocument!));
+    expect(policy).toEqual(readerPolicy(example, '666666666666'));
+    expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['FindInstanceStacks', 'ReadInstanceStacks']);
+    // The deploy that deletes qa's instances reads them with it.
+    expect((await deploy(example, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
   });
 
   it("a reader trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out, before the execution role's trust drops them", async () => {

@@ -9,6 +9,7 @@ import { executionAuthorizationProblems } from '../src/checks/execution-authoriz
 import { serviceData } from '../src/checks/iam-data';
 import { compileOrg } from '../src/compile';
 import { readerPolicy } from '../src/deploy/reader-policy';
+import { bootstrapDigest } from '../src/deploy/bootstrap';
 import { READER_ACTIONS } from '../src/iam/reader-actions';
 import { parseOrg } from '../src/org/load';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -67,6 +68,21 @@ describe('the reader role policy', () => {
     expect(many.Statement.find((s) => s.Sid === 'SeeRetainedRepositories')?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:111111111111:*']);
     const few = readerPolicy(orgOf(40), '111111111111');
     expect(few.Statement.find((s) => s.Sid === 'SeeRetainedRepositories')?.Resource).toHaveLength(42);
+  });
+
+  it("600 key administrators (as many as KMS's key policy takes): the roles read as every role of the account, within IAM's 10,240 characters", () => {
+    const admins = Array.from({ length: 600 }, (_, i) => `key-admin-${String(i).padStart(4, '0')}`).join(', ');
+    const compiled = compileOrg(parseOrg(EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', `keyAdministratorRoles: [${admins}]\n`), 'parameters/example.yaml'));
+    const policy = readerPolicy(compiled, '222222222222');
+    expect(JSON.stringify(policy).length).toBeLessThanOrEqual(10_240);
+    expect(policy.Statement.find((s) => s.Sid === 'SeeExistingRoles')?.Resource).toEqual(['arn:aws:iam::222222222222:role/*']);
+    expect(executionAuthorizationProblems(compiled.org, policy.Statement)).toEqual([]);
+  });
+
+  it('a key administrator added changes what bootstrap records (its digest): the reader must be given the new role to read (review s28-reader M1)', () => {
+    const more = compileOrg(parseOrg(EXAMPLE.replace('keyAdministratorRoles:\n  - platform-admin\n', 'keyAdministratorRoles:\n  - platform-admin\n  - break-glass\n'), 'parameters/example.yaml'));
+    expect(bootstrapDigest(more)).not.toBe(bootstrapDigest(example));
+    expect(bootstrapDigest(compileFile('parameters/example.yaml'))).toBe(bootstrapDigest(example));
   });
 
   it("an org of teams: each account's policy is well within IAM's 10,240 characters of a role's inline policies", () => {

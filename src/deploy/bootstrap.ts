@@ -76,6 +76,7 @@ import { sha256 } from '../hash';
 import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { readerPolicy, readerPolicyName } from './reader-policy';
+import { namedExistingRoles } from './existing-roles';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
 import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
@@ -761,13 +762,11 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const trustRefused = new Set<string>();
   const readerName = new Names(org.prefix).outputReaderRole();
   const label = (p: string) => `${p} (${p === adminRoleArn ? 'administration role' : p === caller ? 'running this bootstrap' : 'an earlier caller'})`;
-  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
-    const accountIam = aws.iam(credentialsOf(account), org.region);
-    // The identities an earlier bootstrap trusted on the execution role besides the administration role: it can write
-    // IAM, so whoever may act as it is administrator of the account in effect (review s27-bootstrap M2). They are
-    // trusted on the reader role instead, which reads only, so that plan and deploy run as they did. The reader role
-    // is written first: a reader trust past IAM's quota stops the run before the execution role's trust drops them.
-    const formerCallers = trustedPrincipals(await trustOf(accountIam, s.executionRoleName), org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
+  /**
+   * The reader role of an account, trusting who its trust names now, the callers an earlier bootstrap trusted on the
+   * execution role (`formerCallers`), and this caller; its policy written unless its trust is refused (returned).
+   */
+  const ensureReader = async (accountIam: IAMClient, account: string, formerCallers: readonly string[], report: (s: BootstrapStep) => void): Promise<RoleChange> => {
     const readerTrust = (current: string | undefined): TrustOrRefusal => {
       const principals = [...new Set([...trustedPrincipals(current, org.partition, admin), ...formerCallers, caller])].sort();
       const dropped = trustDropped(current, org.partition, admin);
@@ -777,18 +776,39 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       return { document, detail: [`trusts ${principals.map(label).join(', ')}`, ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : [])].join('; ') };
     };
     const readerRole = await ensureRole(accountIam, account, readerName, readerTrust, { dry, report, sleep, principalCreated: false, tags: org.tags, description: READER_ROLE_DESCRIPTION });
-    if (readerRole !== 'refused') {
-      await ensureInlinePolicy(accountIam, account, readerName, readerPolicyName(org.prefix), readerPolicy(compiled, account), { dry, report, sleep, roleCreated: readerRole === 'created' });
-      if (readerRole !== 'same') trustWritten.add(account);
-    }
+    if (readerRole === 'refused') return readerRole;
+    await ensureInlinePolicy(accountIam, account, readerName, readerPolicyName(org.prefix), readerPolicy(compiled, account), { dry, report, sleep, roleCreated: readerRole === 'created' });
+    if (readerRole !== 'same') trustWritten.add(account);
+    return readerRole;
+  };
+  // The identities an earlier bootstrap trusted on an account's execution role besides the administration role: it can
+  // write IAM, so whoever may act as it is administrator of the account in effect (review s27-bootstrap M2). They are
+  // trusted on the reader role instead, which reads only, so that plan and deploy run as they did.
+  const callersOn = async (accountIam: IAMClient) =>
+    trustedPrincipals(await trustOf(accountIam, s.executionRoleName), org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
+  // Accounts the org file no longer targets keep their execution role as it is (above), and get a reader: deploy and
+  // destroy read the instances still there with it (review s28-reader m2).
+  await inTurn(leavingAccounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    const accountIam = aws.iam(credentialsOf(account), org.region);
+    if ((await ensureReader(accountIam, account, await callersOn(accountIam), report)) === 'refused') trustRefused.add(account);
+  });
+  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    const accountIam = aws.iam(credentialsOf(account), org.region);
+    // The reader role is written first: a reader trust past IAM's quota stops the run before the execution role's
+    // trust drops anyone, and a reader whose trust is refused (changed by hand) keeps them on the execution role.
+    const formerCallers = await callersOn(accountIam);
+    const readerRole = await ensureReader(accountIam, account, formerCallers, report);
+    const keptCallers = readerRole === 'refused' ? formerCallers : [];
+    if (readerRole === 'refused') trustRefused.add(account);
     const trust = (current: string | undefined): TrustOrRefusal => {
-      const principals = [adminRoleArn, ...(options.allowDeleteRetained ? [caller] : [])].sort();
+      const principals = [...new Set([adminRoleArn, ...keptCallers, ...(options.allowDeleteRetained ? [caller] : [])])].sort();
       const dropped = trustDropped(current, org.partition, admin);
       if (dropped.length > 0 && !options.replaceExecutionTrust) return { refused: trustRefusal(admin, principals, dropped) };
       const document = executionTrust(org.partition, admin, principals);
       const details = [
         `trusts ${principals.map(label).join(', ')}`,
-        ...(formerCallers.length > 0
+        ...(keptCallers.length > 0 ? [`still trusts the earlier callers while role ${readerName} is left as it is (above)`] : []),
+        ...(formerCallers.length > 0 && keptCallers.length === 0
           ? [`no longer trusts ${formerCallers.join(', ')}, which ran bootstrap before: they read with role ${readerName} now; destroy --delete-retained deletes with this role, which trusts its caller only after bootstrap --allow-delete-retained`]
           : []),
         ...(dropped.length > 0 ? [`no longer trusts (--replace-execution-trust): ${dropped.join('; ')}`] : []),
@@ -821,7 +841,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       account: admin,
       what: `role ${s.administrationRoleName}: tag ${bootstrapTag(org.prefix)}`,
       status: 'missing',
-      detail: `not written: the execution role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's execution policies were not attached; written by the first run that sets up every account`,
+      detail: `not written: the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it; written by the first run that sets up every account`,
     });
   }
   if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a)), sleep, report);
@@ -918,7 +938,7 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
       account,
       what,
       ...(byDesign
-        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the reader roles: then deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
+        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the reader roles (one written for an xstack before the reader role may name the execution role instead): allow it on role ${reader}, or deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
         : {
             status: 'missing' as const,
             detail:
@@ -1031,10 +1051,12 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
     ...(Condition ? { Condition } : {}),
     ...(scope ? { scope: Resource.map((r) => (scope.get(r) ? [...scope.get(r)!].sort() : '*')) } : {}),
   }));
-  // The reader roles' policies are made of the names the execution policy grants (buckets, repositories, the org
-  // file's roles), so a change to them is a change to it; the reader's own name and version say the rest: a
-  // bootstrap from before the reader role existed is stale (its deploys would assume a role that is not there).
-  const reader = { role: new Names(compiled.org.prefix).outputReaderRole(), version: READER_VERSION };
+  // The reader roles' policies (reader-policy.ts): their buckets and repositories are named in the execution policy too,
+  // so a change to them is a change to it; the roles the org file names are not (the reader alone reads them), so they
+  // are here, with the reader's own name and version: a bootstrap from before the reader role existed is stale (its
+  // deploys would assume a role that is not there), as is one from before a key administrator was added (its reader
+  // could not read the new role: review s28-reader M1).
+  const reader = { role: new Names(compiled.org.prefix).outputReaderRole(), version: READER_VERSION, reads: namedExistingRoles(compiled.org).map((r) => r.role).sort() };
   return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, reader }));
 }
 

@@ -81,7 +81,11 @@ import {
 } from './stacksets';
 
 export interface DeployOptions {
-  /** Role assumed in a target account to look for retained resources (default: the StackSet execution role). */
+  /**
+   * Role assumed in a target account to read it (stacks, retained resources, the roles the org file names) and, with
+   * destroy --delete-retained, to delete what it retains (default: SELF_MANAGED, the reader role bootstrap makes to
+   * read, and the StackSet execution role to delete).
+   */
   outputReaderRoleName?: string;
   pollMs?: number;
   onEvent?: Listener;
@@ -287,13 +291,13 @@ const deleterRole = (run: Run) => run.options.outputReaderRoleName ?? (run.compi
 /** What gets past a refused reader role when it is bootstrap's: it trusts only the identities that ran bootstrap (it adds its caller). */
 const readerRefusedAdvice = (run: Run): string | undefined =>
   run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
-    ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account`
+    ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too (an xstack before the reader role read with the execution role, which a policy written then may name instead)`
     : undefined;
 
 /** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
 const deleterRefusedAdvice = (run: Run): string | undefined =>
   run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
-    ? `destroy --delete-retained deletes with the execution role (the artifact keys' policy lets only it and the key administrators schedule their deletion), which trusts the administration role alone: run 'xstack bootstrap --allow-delete-retained' as this identity first (the next bootstrap without it removes the trust again), or pass --output-reader-role naming a role this identity may assume that may delete them`
+    ? `destroy --delete-retained deletes with the execution role (the artifact keys' policy lets only it and the key administrators schedule their deletion), which trusts the administration role alone: run 'xstack bootstrap --allow-delete-retained' as this identity first (the next bootstrap without it removes the trust again), or pass --output-reader-role naming a role this identity may assume that may delete them and is among keyAdministratorRoles (the keys' policy admits no other)`
     : undefined;
 
 /** Credentials of the reader role in a target account: one refreshing provider per account and run. */

@@ -84,7 +84,7 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
   if (roleNames.length > 0 && stages.some((s) => s.module === 'pipeline-foundation')) {
     statements.push({ Sid: 'SeeExistingRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: roleNames.flatMap((n) => [`arn:${P}:iam::${account}:role/${n}`, `arn:${P}:iam::${account}:role/*/${n}`]) });
   }
-  return withinQuota({ Version: '2012-10-17', Statement: statements }, `arn:${P}:codecommit:${R}:${account}:*`);
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:${P}:codecommit:${R}:${account}:*`, roles: `arn:${P}:iam::${account}:role/*` });
 }
 
 /**
@@ -99,10 +99,17 @@ function bucketNames(names: Names, name: string): string[] {
 /**
  * The policy within IAM's 10,240 characters of a role's inline policies (white space not counted; this is the role's
  * only one: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A source account holds as
- * many repositories as the org file gives it, each named here: past the quota they are read as every repository of
- * the account, which GetRepository only reads.
+ * many repositories as the org file gives it, and a pipeline account's key policy names as many key administrators as
+ * KMS takes (hundreds), each named here: past the quota, the repositories are read as every repository of the account,
+ * then the roles as every role of the account, which GetRepository and GetRole only read (review s28-reader m5).
  */
-function withinQuota(policy: ReaderPolicy, everyRepository: string): ReaderPolicy {
-  if (JSON.stringify(policy).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) return policy;
-  return { ...policy, Statement: policy.Statement.map((s) => (s.Sid === 'SeeRetainedRepositories' ? { ...s, Resource: [everyRepository] } : s)) };
+function withinQuota(policy: ReaderPolicy, every: { repositories: string; roles: string }): ReaderPolicy {
+  const fits = (p: ReaderPolicy) => JSON.stringify(p).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit;
+  const collapse = (from: ReaderPolicy, sid: string, resource: string): ReaderPolicy => ({ ...from, Statement: from.Statement.map((s) => (s.Sid === sid ? { ...s, Resource: [resource] } : s)) });
+  if (fits(policy)) return policy;
+  const everyRepository = collapse(policy, 'SeeRetainedRepositories', every.repositories);
+  if (fits(everyRepository)) return everyRepository;
+  const everyRole = collapse(everyRepository, 'SeeExistingRoles', every.roles);
+  if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} characters with every repository and role of the account`);
+  return everyRole;
 }
