@@ -155,6 +155,13 @@ export class Names {
   maintainerRole(): string {
     return `${this.prefix}-maintainer`;
   }
+  /**
+   * The customer managed policy the developers' (maintainers') own roles take to assume the source accounts' developer
+   * (maintainer) role (templates/access-callers.ts), made in each account their roles live in.
+   */
+  assumePolicy(role: 'developer' | 'maintainer'): string {
+    return `${this.prefix}-assume-${role}`;
+  }
   ciReaderRole(): string {
     return `${this.prefix}-ci-reader`;
   }
@@ -301,6 +308,7 @@ export class Names {
       [RULES.role, this.flowLogRole()],
       [RULES.launchTemplate, this.ciLaunchTemplate()],
       [RULES.managedPolicy, this.deployTargetPolicy()],
+      [RULES.managedPolicy, this.assumePolicy('maintainer')],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.bucket, this.accessLogBucket(accountId, region)],
       [RULES.bucket, this.templateBucket(accountId, region)],

@@ -596,9 +596,14 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(reduced.stages.some((s) => s.id === 'access-roles')).toBe(false);
     const p = await plan(reduced, awsVia(), { pollMs });
     expect(p.find((x) => x.stackSet === 'big-access-roles')).toMatchObject({ action: 'delete', removeAccounts: ['900000000000'] });
-    // What destroy would remove, as deployed: the removed stage's StackSet first, and the dropped account's instances.
+    // What destroy would remove, as deployed: the removed stages' StackSets first (developer access is two: the roles in
+    // the source account, the caller policies in the developers' account; both of wave 1 here, so by name), and the
+    // dropped account's instances.
     const gone = await destroyPlan(reduced, awsVia(), { pollMs });
-    expect(gone.remove[0]).toEqual({ stackSet: 'big-access-roles', accounts: ['900000000000'] });
+    expect(gone.remove.slice(0, 2)).toEqual([
+      { stackSet: 'big-access-callers', accounts: ['800000000000'] },
+      { stackSet: 'big-access-roles', accounts: ['900000000000'] },
+    ]);
     expect(gone.remove.find((r) => r.stackSet === 'big-pipeline-identity')?.accounts).toContain('100000000003');
     expect(gone.kept.map((k) => k.stackSet)).toEqual(['big-source-repositories']);
     expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);
@@ -631,10 +636,13 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await deployUntilDone(before, 1);
     const order: string[] = [];
     const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
-    expect(order[0]).toBe('(removed) big-access-roles');
-    expect(s.stages[0]).toMatchObject({ stage: '(removed) big-access-roles', result: 'deleted' });
+    expect(order.slice(0, 2)).toEqual(['(removed) big-access-callers', '(removed) big-access-roles']);
+    expect(s.stages.slice(0, 2)).toMatchObject([
+      { stage: '(removed) big-access-callers', result: 'deleted' },
+      { stage: '(removed) big-access-roles', result: 'deleted' },
+    ]);
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
-    expect(sets.filter((x) => x.StackSetName === 'big-access-roles').map((x) => x.Status)).toEqual(['DELETED']);
+    expect(sets.filter((x) => x.StackSetName === 'big-access-roles' || x.StackSetName === 'big-access-callers').map((x) => x.Status)).toEqual(['DELETED', 'DELETED']);
   });
 
   it('a template over 51,200 bytes is refused inline; bootstrap makes the template bucket, and the rollout passes it by URL', async () => {

@@ -21,7 +21,7 @@ describe('stage graph of the example org', () => {
     expect(wave('source-events')).toBeGreaterThan(wave('pipeline-foundation'));
     // The source roles carry their grants (naming each key by account and alias), so no stage waits for the keys but the pipelines.
     expect(rollout.waves).toEqual([
-      ['pipeline-identity', 'source-repositories', 'ci-identity', 'ci-network'],
+      ['pipeline-identity', 'source-repositories', 'ci-identity', 'ci-network', 'access-callers'],
       ['source-identity', 'access-roles'],
       ['pipeline-foundation'],
       ['source-events', 'pipelines'],

@@ -131,7 +131,7 @@ describe('xstack local: one local AWS for every --local command while it runs', 
     expect(planned.status, planned.stdout + planned.stderr).toBe(0);
     const destroyed = xstack(['destroy', EXAMPLE, '--local', '--yes']);
     expect(destroyed.status, destroyed.stdout + destroyed.stderr).toBe(0);
-    expect(destroyed.stdout).toMatch(/summary: 8 deleted, 1 kept/);
+    expect(destroyed.stdout).toMatch(/summary: 9 deleted, 1 kept/);
   });
 
   it('stops on SIGINT, forgetting its record: verify and destroy --local are then refused (a new emulator holds no deploy), plan --local starts one of its own', async () => {

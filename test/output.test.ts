@@ -56,7 +56,7 @@ describe('determinism and dist/', () => {
     expect(Object.keys(manifest.files).sort()).toEqual([...files.keys()].filter((f) => f !== 'manifest.json').sort());
     const waves = Object.fromEntries(manifest.stages.map((s: { id: string; wave: number }) => [s.id, s.wave]));
     expect(waves).toEqual({
-      'pipeline-identity': 1, 'source-repositories': 1, 'ci-identity': 1, 'ci-network': 1,
+      'pipeline-identity': 1, 'source-repositories': 1, 'ci-identity': 1, 'ci-network': 1, 'access-callers': 1,
       'source-identity': 2, 'access-roles': 2,
       'pipeline-foundation': 3,
       'source-events': 4, pipelines: 4,

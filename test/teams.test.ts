@@ -334,10 +334,14 @@ describe('the audit model of an org of teams', () => {
     expect(compareModels(six.folded, six.plain)).toEqual(none);
     // What stays per team is what names another account's literal id or a hashed name (the forwarder's buses, its rules'
     // ARNs, the dead-letter queue's path asked with one of the team's forwarding rules, and with every template's
-    // resources the forwarding rules' logical ids, hashed from what they forward).
+    // resources the forwarding rules' logical ids, hashed from what they forward), and the developers' caller policy
+    // (access-callers), which names the team's source account's developer role in its two statements, a grant each
+    // for the developers' role in either path form.
     const rules = (m: AuditModel) => m.resources.filter((r) => r.value.logicalId.startsWith('ForwardingRule')).length;
+    const callerGrants = (m: AuditModel) => m.grants.filter((g) => JSON.stringify(g).includes('AssumeDeveloperPolicy')).length;
+    expect(callerGrants(seven.folded) - callerGrants(six.folded)).toBe(4);
     expect(rules(seven.folded) - rules(six.folded)).toBeGreaterThan(0);
-    expect(size(seven.folded) - size(six.folded)).toBe(6 + rules(seven.folded) - rules(six.folded));
+    expect(size(seven.folded) - size(six.folded)).toBe(6 + 4 + rules(seven.folded) - rules(six.folded));
     expect(size(seven.plain) - size(six.plain)).toBeGreaterThan(40);
   });
 

@@ -9,6 +9,8 @@ import type { Org } from '../org/model';
 import { endpointServiceOf } from '../services/vpc-endpoints';
 import { CompileError } from '../errors';
 import { readOperator } from './evaluate';
+import { roleSourceSamples } from './samples';
+import { CALLER_POLICY_IDS } from '../../templates/access-callers';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
@@ -172,7 +174,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
           ? [undefined]
           : resource.Type === 'AWS::IAM::Role'
             ? [v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })]
-            : attachedRoles(roleArns(org, v(p.Roles)), stage);
+            : attachedRoles(p.Roles === undefined ? attachedByTheOrg(org, stage, doc.resource) : roleArns(org, v(p.Roles)), stage);
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
@@ -401,6 +403,19 @@ interface Group {
 function attachedRoles(roles: Values, stage: Stage): Values[] {
   const count = roles.fixed?.length ?? (stage.targets.length > 0 ? roles.at(stage.targets[0].id).length : 0);
   return Array.from({ length: Math.max(count, 1) }, (_, i) => map(roles, (list) => (i < list.length ? [list[i]] : [])));
+}
+
+/**
+ * The roles a managed policy the templates attach to nothing is for, in the account it is deployed in: the caller
+ * policies of templates/access-callers.ts, which the org attaches to the developers' (maintainers') own roles, or
+ * their permission set takes by name. The proof asks as the samples of those roles (samples.ts), so their grants are
+ * the samples': the developers' side of their path is proved as the policy has it once attached, and the README says
+ * to attach it. Any other such policy is no role's.
+ */
+function attachedByTheOrg(org: Org, stage: Stage, logicalId: string): Values {
+  const sources = stage.module !== 'access-callers' ? [] : logicalId === CALLER_POLICY_IDS.developer ? org.access.developers?.assumedBy : logicalId === CALLER_POLICY_IDS.maintainer ? org.access.developers?.maintainers : [];
+  const samples = roleSourceSamples(org, sources ?? []);
+  return varying((account) => samples.filter((s) => s.account === account).map((s) => s.arn));
 }
 
 /**

@@ -27,9 +27,9 @@ import {
 } from '../services/needs';
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { Names } from '../naming';
-import { otherRoleName, sampleOf } from './samples';
-import { namesOnePermissionSet, roleNameOf } from '../iam/role-path';
-import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org, type RoleSource } from '../org/model';
+import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
+import { roleNameOf } from '../iam/role-path';
+import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
@@ -321,28 +321,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
   for (const r of org.repositories) listIn(repositoriesOf, r.account).push(r);
-  // A sample role of each name or pattern a trust admits, and a role of its account that it does not (in each path form).
-  const roleSourceSamples = (sources: readonly RoleSource[]) =>
-    sources.flatMap((from) => {
-      const account = accountId(from.account);
-      // Every name or pattern admitted from the account, whichever entry lists it: "another role" is none of them.
-      const other = otherRoleName(sources.filter((s) => s.account === from.account).flatMap((s) => s.roleNames));
-      return from.roleNames.flatMap((name) => {
-        // Identity Center roles have a region segment, except an instance homed in us-east-1: both must be admitted.
-        const forms: Array<[string, string]> = from.sso
-          ? [['', `aws-reserved/sso.amazonaws.com/${region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
-          : [['', '']];
-        const otherSet = from.sso && namesOnePermissionSet(name) ? `${name}_*` : undefined;
-        return forms.map(([note, path]) => ({
-          arn: role(account, `${path}${sampleOf(name)}`),
-          other: role(account, `${path}${other}`),
-          otherSet: otherSet ? role(account, `${path}${sampleOf(otherSet)}`) : '',
-          note: `${name} in ${from.account}${note}`,
-        }));
-      });
-    });
-  const developerSources = roleSourceSamples(developers?.assumedBy ?? []);
-  const maintainerSources = roleSourceSamples(developers?.maintainers ?? []);
+  const developerSources = roleSourceSamples(org, developers?.assumedBy ?? []);
+  const maintainerSources = roleSourceSamples(org, developers?.maintainers ?? []);
   for (const source of org.accounts.filter((a) => a.role === 'source')) {
     const s = source.id;
     const repos = (repositoriesOf.get(source.name) ?? []).map((r) => `arn:${partition}:codecommit:${region}:${s}:${r.name}`);

@@ -2,6 +2,8 @@
  * Stand-ins the proof asks with where the org file gives a pattern: a name each pattern matches (its sample), and a
  * name none of them does (another role).
  */
+import { namesOnePermissionSet } from '../iam/role-path';
+import { accountByName, type Org, type RoleSource } from '../org/model';
 import { matches } from './evaluate';
 
 /** A value `pattern` (with IAM's `*` and `?`) matches: each `*` as `x0`, each `?` as `x`. */
@@ -26,4 +28,46 @@ export function anotherName(taken: readonly string[], as: (name: string) => stri
   const name = CANDIDATES.map(as).find((candidate) => !taken.some((pattern) => matches(pattern, candidate)));
   if (name === undefined) throw new Error(`internal: every name tried matches one of ${taken.join(', ')}`);
   return name;
+}
+
+/** A sample role of a role source (access.developers.assumedBy, maintainers), and roles of its account it does not admit. */
+export interface RoleSourceSample {
+  /** The sample role's ARN, in one of its path forms. */
+  arn: string;
+  /** A role of the same account no name or pattern of the account's sources admits. */
+  other: string;
+  /** Another permission set's role the pattern would match only by a longer set name, or ''. */
+  otherSet: string;
+  /** The name or pattern, its account, and the path form. */
+  note: string;
+  /** The account the role is in. */
+  account: string;
+}
+
+/**
+ * A sample role of each name or pattern a trust admits, and a role of its account that it does not, in each path
+ * form: Identity Center roles have a region segment, except an instance homed in us-east-1, and both must be
+ * admitted (templates/access-roles.ts SSO_PATHS). The proof's paths ask with them, and the grants of a policy the org
+ * attaches to those roles (templates/access-callers.ts) are theirs.
+ */
+export function roleSourceSamples(org: Org, sources: readonly RoleSource[]): RoleSourceSample[] {
+  const role = (account: string, name: string) => `arn:${org.partition}:iam::${account}:role/${name}`;
+  return sources.flatMap((from) => {
+    const account = accountByName(org, from.account).id;
+    // Every name or pattern admitted from the account, whichever entry lists it: "another role" is none of them.
+    const other = otherRoleName(sources.filter((s) => s.account === from.account).flatMap((s) => s.roleNames));
+    return from.roleNames.flatMap((name) => {
+      const forms: Array<[string, string]> = from.sso
+        ? [['', `aws-reserved/sso.amazonaws.com/${org.region}/`], [' (Identity Center homed in us-east-1)', 'aws-reserved/sso.amazonaws.com/']]
+        : [['', '']];
+      const otherSet = from.sso && namesOnePermissionSet(name) ? `${name}_*` : undefined;
+      return forms.map(([note, path]) => ({
+        arn: role(account, `${path}${sampleOf(name)}`),
+        other: role(account, `${path}${other}`),
+        otherSet: otherSet ? role(account, `${path}${sampleOf(otherSet)}`) : '',
+        note: `${name} in ${from.account}${note}`,
+        account,
+      }));
+    });
+  });
 }

@@ -58,6 +58,7 @@ export const STAGE_IDS = [
   'ci-identity',
   'ci-network',
   'access-roles',
+  'access-callers',
 ] as const;
 export type StageBaseId = (typeof STAGE_IDS)[number];
 /** A stage id from STAGE_IDS (checked by the compiler). */

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type Org, type Repository } from '../org/model';
+import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Repository, type RoleSource } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -29,6 +29,7 @@ import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
 import { ciIdentity } from '../../templates/ci-identity';
+import { accessCallers, namedByOrganization } from '../../templates/access-callers';
 import { CI_SUBNET_EXTRA_BITS, ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
 import { DEAD_LETTER_QUEUE_ID } from '../cfn/dead-letter';
@@ -424,7 +425,48 @@ function accessStages(
     ),
   ]);
   stages.push(...familyStages({ id: stageId('access-roles'), module: 'access-roles', description: "xstack access-roles: developer and CI roles for the source accounts' CodeCommit repositories" }, units, org.layout?.get('access-roles')));
+  if (developers) stages.push(accessCallersStage(org, names, developers, sources));
   return stages;
+}
+
+/**
+ * The caller's side of the developers' and maintainers' path (templates/access-callers.ts): one StackSet, in each
+ * account that holds their roles, its policies each where its roles are (an AccountSwitch condition otherwise).
+ */
+function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess, sources: readonly Account[]): Stage {
+  const homes = (roleSources: readonly RoleSource[]) => [...new Set(roleSources.map((r) => accountByName(org, r.account).id))];
+  const developerHomes = homes(developers.assumedBy);
+  const maintainerHomes = homes(developers.maintainers);
+  const targets = org.accounts.filter((a) => developerHomes.includes(a.id) || maintainerHomes.includes(a.id));
+  const sourceAccountIds = sources.map((s) => s.id);
+  const maintainers = developers.maintainers.length > 0;
+  for (const [role, field] of [[names.developerRole(), 'assumedBy'], ...(maintainers ? [[names.maintainerRole(), 'maintainers']] : [])] as const) {
+    const { byOrganization, chars } = namedByOrganization(role, { partition: org.partition, sourceAccountIds });
+    if (byOrganization && !org.organizationId) {
+      throw new CompileError('ORG_INVALID', [
+        `${org.file}: access.developers.${field}: the policy letting these roles assume ${role} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
+      ]);
+    }
+  }
+  const sw = new AccountSwitch(targets);
+  return {
+    id: stageId('access-callers'),
+    module: 'access-callers',
+    definition: withConditions(sw, () =>
+      accessCallers({
+        names,
+        partition: org.partition,
+        sourceAccountIds,
+        maintainers,
+        ...(org.organizationId ? { organizationId: org.organizationId } : {}),
+        conditions: { developer: sw.when('Developers', developerHomes), ...(maintainers ? { maintainer: sw.when('Maintainers', maintainerHomes) } : {}) },
+      }),
+    ),
+    targets,
+    accountValues: [],
+    uses: [],
+    notes: [],
+  };
 }
 
 /**

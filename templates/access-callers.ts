@@ -1,0 +1,99 @@
+/**
+ * Each account the org file names as a home of developers' or maintainers' roles (access.developers.assumedBy,
+ * maintainers): the caller's side of their path into the source accounts. IAM checks both sides of a cross-account
+ * AssumeRole ("the administrator of the trusting account ... and the administrator of the trusted account must grant
+ * the user permission to switch to the role": https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html),
+ * and the source accounts' roles (templates/access-roles.ts) are only the trusting side. This stage makes the trusted
+ * side a customer managed policy, `<prefix>-assume-developer` (and `-assume-maintainer`), that an IAM Identity Center
+ * permission set takes by name ("You must have an IAM policy that matches the name and path in each AWS account where
+ * you want to deploy your permission set",
+ * https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CustomerManagedPolicyReference.html), or an
+ * administrator attaches to the roles `roleNames` names: xstack attaches it to nothing, the roles being the org's own
+ * (review s27-access M3). It grants what the people roles' trusts admit: sts:AssumeRole on the role of each source
+ * account, and sts:SetSourceIdentity there, which the chained session needs on both sides and the trust admits for a
+ * source identity the session already carries (src/iam/grants.ts STS_ASSUME_ROLE_CHAINED).
+ */
+import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
+import { arn } from '../src/cfn/intrinsics';
+import type { TemplateDefinition } from '../src/cfn/template';
+import { STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY } from '../src/iam/grants';
+import { policyDocument, statement, type Conditions } from '../src/iam/policy';
+import { LIMITS } from '../src/limits';
+import type { Names } from '../src/naming';
+
+export interface AccessCallersInput {
+  names: Names;
+  partition: string;
+  /** The source accounts, each with a developer role and, where the org names maintainers, a maintainer role. */
+  sourceAccountIds: readonly string[];
+  /** Whether the org names maintainers (a maintainer role in each source account). */
+  maintainers: boolean;
+  /** The organization's id, where the org file gives it: past a managed policy's size, the roles are named by it. */
+  organizationId?: string;
+  /**
+   * Which resource holds in which accounts: a condition name (AccountSwitch) for a policy some of the target accounts
+   * need, none for one all of them do.
+   */
+  conditions: { developer?: string; maintainer?: string };
+}
+
+export type CallerRole = 'developer' | 'maintainer';
+
+/** The logical ids of the two policies: the proof takes each as attached to its role sources (src/audit/grants.ts). */
+export const CALLER_POLICY_IDS: Readonly<Record<CallerRole, string>> = { developer: 'AssumeDeveloperPolicy', maintainer: 'AssumeMaintainerPolicy' };
+
+/**
+ * Whether the policy letting a role assume `roleName` in each source account names the role in any account of the
+ * organization instead of each by its ARN: past 90 % of IAM's 6,144 characters for a managed policy
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so that it does not grow with the
+ * source accounts. Two statements name the roles, each ARN quoted, with a comma between: what the document takes, near
+ * enough. The compile refuses it without the organization's id (src/stages/plan.ts).
+ */
+export function namedByOrganization(roleName: string, { partition, sourceAccountIds }: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds'>): { byOrganization: boolean; chars: number } {
+  const chars = 2 * sourceAccountIds.reduce((n, id) => n + `arn:${partition}:iam::${id}:role/${roleName}`.length + 3, 0) + 400;
+  return { byOrganization: chars > LIMITS.managedPolicyChars * 0.9, chars };
+}
+
+/**
+ * The policy letting a role assume `roleName` in each source account: each role by its ARN, or, past the size
+ * (namedByOrganization), the role's name in any account of the organization, held there by aws:ResourceOrgID, which
+ * STS requests carry (the administration policy relies on the same: src/deploy/bootstrap.ts administrationPolicy).
+ */
+export function assumePolicyDocument(roleName: string, input: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds' | 'organizationId'>) {
+  const { byOrganization } = namedByOrganization(roleName, input);
+  if (byOrganization && !input.organizationId) throw new Error(`internal: ${roleName} named by organization without its id`);
+  const resources = byOrganization ? [arn(`iam::*:role/${roleName}`)] : input.sourceAccountIds.map((id) => arn(`iam::${id}:role/${roleName}`));
+  const inOrganization: Conditions = byOrganization ? { StringEquals: { 'aws:ResourceOrgID': input.organizationId! } } : {};
+  return policyDocument([
+    statement({ sid: 'AssumeRole', actions: STS_ASSUME_ROLE.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
+    // The chained session's source identity needs sts:SetSourceIdentity on both sides (grants.ts STS_ASSUME_ROLE_CHAINED).
+    // The role's trust admits only one the session already carries (templates/access-roles.ts CarrySourceIdentity);
+    // the same condition here would decide nothing the trust does not, and the proof keeps no condition that decides
+    // nothing (test/condition-coverage.test.ts).
+    statement({ sid: 'CarrySourceIdentity', actions: STS_SET_SOURCE_IDENTITY.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
+  ]);
+}
+
+export function accessCallers(input: AccessCallersInput): TemplateDefinition {
+  const { names } = input;
+  const policy = (role: CallerRole, roleName: string, condition: string | undefined) => {
+    const resource = new ManagedPolicy({
+      ManagedPolicyName: names.assumePolicy(role),
+      // The Description stays as it is: IAM replaces a managed policy whose description changes, and a replacement of
+      // this named policy would fail on its own name (src/deploy/replacements.ts).
+      Description: `Lets a ${role === 'developer' ? "developer's" : "maintainer's"} role assume ${roleName} in the source accounts (xstack access-callers; attach it to the permission set or role)`,
+      PolicyDocument: assumePolicyDocument(roleName, input),
+    });
+    if (condition) resource.Condition = condition;
+    return resource;
+  };
+  return {
+    description: "xstack access-callers: the caller's side of the developers' and maintainers' path into the source accounts, as managed policies to attach",
+    parameters: {},
+    resources: {
+      [CALLER_POLICY_IDS.developer]: policy('developer', names.developerRole(), input.conditions.developer),
+      ...(input.maintainers ? { [CALLER_POLICY_IDS.maintainer]: policy('maintainer', names.maintainerRole(), input.conditions.maintainer) } : {}),
+    },
+    outputs: {},
+  };
+}

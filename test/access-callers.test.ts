@@ -1,0 +1,93 @@
+// The caller's side of the developers' and maintainers' path (templates/access-callers.ts, review s27-access M3): IAM
+// checks both sides of a cross-account AssumeRole (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html),
+// and an Identity Center permission set takes a customer managed policy by name, which must exist in each account it
+// is provisioned to (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CustomerManagedPolicyReference.html).
+// moto evaluates no policy: the proof's evaluator (src/audit/evaluate.ts) reads them here.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { compileFile, compileProblems } from './helpers';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+const example = compileFile('parameters/example.yaml');
+const stageOf = (compiled: typeof example) => compiled.stages.find((s) => s.module === 'access-callers');
+const templateOf = (compiled: typeof example): CfnTemplate => renderTemplate(stageOf(compiled)!.definition);
+const granted = (r: { grantedBy: ReadonlyArray<{ stage: string; policy: string }> }) => r.grantedBy.map((g) => `${g.stage}: ${g.policy}`).join(', ');
+const statementsOf = (template: CfnTemplate, id: string) => (template.Resources[id].Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement;
+
+describe('access-callers: the policies the developers\' and maintainers\' own roles take', () => {
+  it('the example: one StackSet in the account of their roles, a policy for each kind, each allowing only the assume and the carried source identity on the source accounts\' role', () => {
+    const stage = stageOf(example)!;
+    expect(stage.targets.map((t) => t.name)).toEqual(['tools']);
+    const template = templateOf(example);
+    expect(Object.keys(template.Resources)).toEqual(['AssumeDeveloperPolicy', 'AssumeMaintainerPolicy']);
+    expect((template.Resources.AssumeDeveloperPolicy.Properties as { ManagedPolicyName: string }).ManagedPolicyName).toBe('acme-assume-developer');
+    expect(template.Resources.AssumeDeveloperPolicy.Properties).not.toHaveProperty('Roles');
+    expect(statementsOf(template, 'AssumeDeveloperPolicy')).toEqual([
+      { Sid: 'AssumeRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/acme-developer' } },
+      { Sid: 'CarrySourceIdentity', Effect: 'Allow', Action: 'sts:SetSourceIdentity', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/acme-developer' } },
+    ]);
+    expect(JSON.stringify(statementsOf(template, 'AssumeMaintainerPolicy'))).toContain('role/acme-maintainer');
+    // Both in the tools account: no condition.
+    expect(template.Conditions).toBeUndefined();
+  });
+
+  it('the proof takes each policy as attached to its roles: developers and maintainers are allowed by both sides, each only on its own role, and no other role of their account by it', () => {
+    const results = example.access.results;
+    const of = (purpose: RegExp) => results.filter((r) => purpose.test(r.path.purpose));
+    const assume = of(/^developers \(AWSReservedSSO_Developer_\* in tools\) assume the developer role of shared-services/);
+    expect(assume.length).toBeGreaterThan(0);
+    for (const r of assume) {
+      expect(r.allowed).toBe(true);
+      expect(r.reason).toBe('both sides allow it');
+      expect(granted(r)).toContain(`access-callers: AssumeDeveloperPolicy/${r.action === 'sts:AssumeRole' ? 'AssumeRole' : 'CarrySourceIdentity'}`);
+    }
+    const maintainers = of(/^maintainers \(AWSReservedSSO_Maintainer_\* in tools\) assume the maintainer role/);
+    for (const r of maintainers) expect(granted(r)).toContain(`access-callers: AssumeMaintainerPolicy/${r.action === 'sts:AssumeRole' ? 'AssumeRole' : 'CarrySourceIdentity'}`);
+    // Developers may not take the maintainer role: the trust refuses, and their own policy names only the developer role.
+    for (const r of of(/^developers \(.*\) may not assume the maintainer role/)) {
+      expect(r.allowed).toBe(false);
+      expect(granted(r)).not.toContain('AssumeDeveloperPolicy');
+    }
+  });
+
+  it('developers in one account and maintainers in another: one StackSet in both, each policy only where its roles are (a condition on the account)', () => {
+    const text = EXAMPLE.replace('    maintainers:\n      - account: tools', '    maintainers:\n      - account: dev');
+    const compiled = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    expect(stageOf(compiled)!.targets.map((t) => t.name).sort()).toEqual(['dev', 'tools']);
+    const template = templateOf(compiled);
+    expect(template.Resources.AssumeDeveloperPolicy.Condition).toBe('AccountTools');
+    expect(template.Resources.AssumeMaintainerPolicy.Condition).toBe('AccountDev');
+    expect(template.Conditions).toEqual({ AccountDev: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '222222222222'] }, AccountTools: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '555555555555'] } });
+    // The maintainers' path is proved with their account's policy.
+    const maintainers = compiled.access.results.filter((r) => r.path.purpose.startsWith('maintainers (AWSReservedSSO_Maintainer_* in dev) assume'));
+    expect(maintainers.length).toBeGreaterThan(0);
+    for (const r of maintainers) expect(granted(r)).toContain('AssumeMaintainerPolicy');
+  });
+
+  it("an org without maintainers has no maintainer policy; one without developer access has no such StackSet", () => {
+    const without = compileOrg(parseOrg(EXAMPLE.replace(/ {4}# Who releases:.*\n {4}maintainers:\n(?: {6}.*\n)+/, ''), 'parameters/example.yaml'));
+    expect(Object.keys(templateOf(without).Resources)).toEqual(['AssumeDeveloperPolicy']);
+    const noAccess = compileOrg(parseOrg(EXAMPLE.replace(/\naccess:\n(?: .*\n)*/, '\n'), 'parameters/example.yaml'));
+    expect(stageOf(noAccess)).toBeUndefined();
+  });
+
+  it("100 source accounts: past 90 % of a managed policy's 6,144 characters, the role's name in any account of the organization (aws:ResourceOrgID); without organization.id a compile error naming the field", () => {
+    const teams = generateTeamsOrgYaml(100);
+    const compiled = compileOrg(parseOrg(teams, 'teams.yaml'));
+    const statements = statementsOf(templateOf(compiled), 'AssumeDeveloperPolicy');
+    expect(statements[0]).toEqual({ Sid: 'AssumeRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/big-developer' }, Condition: { StringEquals: { 'aws:ResourceOrgID': compiled.org.organizationId } } });
+    expect(statements[1].Condition).toEqual({ StringEquals: { 'aws:ResourceOrgID': compiled.org.organizationId } });
+    expect(JSON.stringify(statements).length).toBeLessThan(1_000);
+    expect(compileProblems(generateTeamsOrgYaml(100, { organizationId: '' }), 'teams.yaml')).toEqual([
+      expect.stringMatching(/^teams\.yaml: access\.developers\.assumedBy: the policy letting these roles assume big-developer in each of the 100 source accounts \(access-callers\) would take about [\d,]+ characters, over 90 % of IAM's 6,144 for a managed policy; .*expected organization\.id/),
+    ]);
+    // Every developer path of the teams org is still proved, with the policy named by organization.
+    const assume = compiled.access.results.filter((r) => /^developers .* assume the developer role of /.test(r.path.purpose));
+    expect(assume.length).toBeGreaterThan(0);
+    for (const r of assume) expect(r.allowed, r.path.purpose).toBe(true);
+  });
+});
