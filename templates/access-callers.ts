@@ -16,7 +16,7 @@
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { arn } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY } from '../src/iam/grants';
+import { STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
 import { policyDocument, statement, type Conditions } from '../src/iam/policy';
 import { LIMITS } from '../src/limits';
 import type { Names } from '../src/naming';
@@ -26,31 +26,36 @@ export interface AccessCallersInput {
   partition: string;
   /** The source accounts, each with a developer role and, where the org names maintainers, a maintainer role. */
   sourceAccountIds: readonly string[];
-  /** Whether the org names maintainers (a maintainer role in each source account). */
-  maintainers: boolean;
   /** The organization's id, where the org file gives it: past a managed policy's size, the roles are named by it. */
   organizationId?: string;
   /**
-   * Which resource holds in which accounts: a condition name (AccountSwitch) for a policy some of the target accounts
-   * need, none for one all of them do.
+   * The policies to make: for each kind of role, one for the role sources whose sessions carry no transitive tags and
+   * one (`tagged`, with sts:TagSession) for those that name some, each attached to exactly one kind of source. With
+   * the condition name (AccountSwitch) of the accounts it is made in, none where all the targets need it.
    */
-  conditions: { developer?: string; maintainer?: string };
+  policies: ReadonlyArray<{ role: CallerRole; tagged: boolean; condition?: string }>;
 }
 
 export type CallerRole = 'developer' | 'maintainer';
 
-/** The logical ids of the two policies: the proof takes each as attached to its role sources (src/audit/grants.ts). */
-export const CALLER_POLICY_IDS: Readonly<Record<CallerRole, string>> = { developer: 'AssumeDeveloperPolicy', maintainer: 'AssumeMaintainerPolicy' };
+/** A policy's logical id: the proof takes it as attached to its role sources (src/audit/grants.ts callerPolicyOf). */
+export const callerPolicyId = (role: CallerRole, tagged: boolean) => `Assume${role === 'developer' ? 'Developer' : 'Maintainer'}${tagged ? 'Tagged' : ''}Policy`;
+
+/** The kind of role and tags a logical id of this template stands for, or undefined. */
+export function callerPolicyOf(logicalId: string): { role: CallerRole; tagged: boolean } | undefined {
+  for (const role of ['developer', 'maintainer'] as const) for (const tagged of [false, true]) if (callerPolicyId(role, tagged) === logicalId) return { role, tagged };
+  return undefined;
+}
 
 /**
  * Whether the policy letting a role assume `roleName` in each source account names the role in any account of the
  * organization instead of each by its ARN: past 90 % of IAM's 6,144 characters for a managed policy
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so that it does not grow with the
- * source accounts. Two statements name the roles, each ARN quoted, with a comma between: what the document takes, near
- * enough. The compile refuses it without the organization's id (src/stages/plan.ts).
+ * source accounts. Up to three statements name the roles (with sts:TagSession), each ARN quoted, with a comma
+ * between: what the document takes, near enough. The compile refuses it without the organization's id (src/stages/plan.ts).
  */
 export function namedByOrganization(roleName: string, { partition, sourceAccountIds }: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds'>): { byOrganization: boolean; chars: number } {
-  const chars = 2 * sourceAccountIds.reduce((n, id) => n + `arn:${partition}:iam::${id}:role/${roleName}`.length + 3, 0) + 400;
+  const chars = 3 * sourceAccountIds.reduce((n, id) => n + `arn:${partition}:iam::${id}:role/${roleName}`.length + 3, 0) + 500;
   return { byOrganization: chars > LIMITS.managedPolicyChars * 0.9, chars };
 }
 
@@ -59,7 +64,7 @@ export function namedByOrganization(roleName: string, { partition, sourceAccount
  * (namedByOrganization), the role's name in any account of the organization, held there by aws:ResourceOrgID, which
  * STS requests carry (the administration policy relies on the same: src/deploy/bootstrap.ts administrationPolicy).
  */
-export function assumePolicyDocument(roleName: string, input: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds' | 'organizationId'>) {
+export function assumePolicyDocument(roleName: string, input: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds' | 'organizationId'>, tagSessions = false) {
   const { byOrganization } = namedByOrganization(roleName, input);
   if (byOrganization && !input.organizationId) throw new Error(`internal: ${roleName} named by organization without its id`);
   const resources = byOrganization ? [arn(`iam::*:role/${roleName}`)] : input.sourceAccountIds.map((id) => arn(`iam::${id}:role/${roleName}`));
@@ -71,29 +76,30 @@ export function assumePolicyDocument(roleName: string, input: Pick<AccessCallers
     // the same condition here would decide nothing the trust does not, and the proof keeps no condition that decides
     // nothing (test/condition-coverage.test.ts).
     statement({ sid: 'CarrySourceIdentity', actions: STS_SET_SOURCE_IDENTITY.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
+    // The transitive session tags the roles' sessions carry, where the org file names their keys; the trust allows
+    // those keys only (templates/access-roles.ts CarrySessionTags), so no condition here either.
+    ...(tagSessions ? [statement({ sid: 'CarrySessionTags', actions: STS_TAG_SESSION.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) })] : []),
   ]);
 }
 
 export function accessCallers(input: AccessCallersInput): TemplateDefinition {
   const { names } = input;
-  const policy = (role: CallerRole, roleName: string, condition: string | undefined) => {
+  const roleNameOf = (role: CallerRole) => (role === 'developer' ? names.developerRole() : names.maintainerRole());
+  const policy = ({ role, tagged, condition }: AccessCallersInput['policies'][number]) => {
     const resource = new ManagedPolicy({
-      ManagedPolicyName: names.assumePolicy(role),
+      ManagedPolicyName: names.assumePolicy(role, tagged),
       // The Description stays as it is: IAM replaces a managed policy whose description changes, and a replacement of
       // this named policy would fail on its own name (src/deploy/replacements.ts).
-      Description: `Lets a ${role === 'developer' ? "developer's" : "maintainer's"} role assume ${roleName} in the source accounts (xstack access-callers; attach it to the permission set or role)`,
-      PolicyDocument: assumePolicyDocument(roleName, input),
+      Description: `Lets a ${role}'s role assume ${roleNameOf(role)} in the source accounts${tagged ? ', passing on its transitive session tags' : ''} (xstack access-callers; attach it to the permission set or role)`,
+      PolicyDocument: assumePolicyDocument(roleNameOf(role), input, tagged),
     });
     if (condition) resource.Condition = condition;
-    return resource;
+    return [callerPolicyId(role, tagged), resource] as const;
   };
   return {
     description: "xstack access-callers: the caller's side of the developers' and maintainers' path into the source accounts, as managed policies to attach",
     parameters: {},
-    resources: {
-      [CALLER_POLICY_IDS.developer]: policy('developer', names.developerRole(), input.conditions.developer),
-      ...(input.maintainers ? { [CALLER_POLICY_IDS.maintainer]: policy('maintainer', names.maintainerRole(), input.conditions.maintainer) } : {}),
-    },
+    resources: Object.fromEntries(input.policies.map(policy)),
     outputs: {},
   };
 }

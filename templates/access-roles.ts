@@ -10,7 +10,7 @@ import { arn, type Value } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY } from '../src/iam/grants';
+import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
@@ -41,6 +41,29 @@ export interface AccessRolesInput {
  */
 export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
+/** The ARNs a source's names and patterns admit, in each Identity Center path form; and those of another permission set a pattern must not. */
+function sourceArns(source: RoleSource, accountId: string): { admitted: Value<string>[]; otherSets: Value<string>[] } {
+  return {
+    admitted: source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${accountId}:role/${path}${r}`))),
+    otherSets: source.sso ? source.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${accountId}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
+  };
+}
+
+/** sts:TagSession for one source's roles, for the transitive tag keys the org file names for it. */
+function tagSessionStatement(sid: string, accountId: string, source: RoleSource) {
+  const { admitted, otherSets } = sourceArns(source, accountId);
+  return statement({
+    sid,
+    principal: { AWS: arn(`iam::${accountId}:root`) },
+    actions: STS_TAG_SESSION.actions,
+    conditions: {
+      ArnLike: { 'aws:PrincipalArn': admitted },
+      ...(otherSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherSets } } : {}),
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [...source.transitiveTagKeys] },
+    },
+  });
+}
+
 /**
  * A role people assume from roles of the org's accounts (developers, maintainers): work on the repositories, and where
  * `protectedRefs` names branches, every branch write denied on them (codecommit:References).
@@ -49,14 +72,12 @@ function peopleRole(
   logicalId: string,
   p: { name: string; description: string; sid: string; sources: readonly RoleSource[]; sourceAccountIds: readonly string[]; repositoryArns: readonly Value<string>[]; protectedRefs: readonly string[] },
 ): Record<string, Resource> {
-  const principalArns = p.sources.flatMap((s, i) => s.roleNames.flatMap((r) => (s.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${p.sourceAccountIds[i]}:role/${path}${r}`))));
+  const principalArns = p.sources.flatMap((s, i) => sourceArns(s, p.sourceAccountIds[i]).admitted);
   // Another permission set whose name only begins as a named one's is refused (src/iam/role-path.ts namesOnePermissionSet).
   // One ARN for both path forms: a refusal may match deeper paths too (no Identity Center role has them), and ArnLike's
   // `*` spans `/` and may match nothing, so `sso.amazonaws.com/*<set>_*_*` covers the role with and without the home
   // Region's segment, at half the trust policy's characters (2,048 by default).
-  const otherPermissionSets = p.sources.flatMap((s, i) =>
-    s.sso ? s.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${p.sourceAccountIds[i]}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
-  );
+  const otherPermissionSets = p.sources.flatMap((s, i) => sourceArns(s, p.sourceAccountIds[i]).otherSets);
   // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
   // carries no MFA flag (the page services/needs.ts cites for its developers-assume path:
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html) and lasts one hour
@@ -78,6 +99,13 @@ function peopleRole(
         actions: STS_ASSUME_ROLE.actions,
         conditions,
       }),
+      // The session tags a source's identity provider marks transitive, where the org file names their keys: for that
+      // source's roles only, and those keys only (ForAllValues: every key of the request is one of them; aws:TagKeys
+      // "Use this key to compare the tag keys in a request with the keys that you specify in the policy",
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tagkeys).
+      // Whether IAM counts the tags a chained session inherits in aws:TagKeys is not documented: if it does not, the
+      // condition holds for them and still refuses a key the caller adds (README "Not yet").
+      ...p.sources.flatMap((source, i) => (source.transitiveTagKeys.length === 0 ? [] : [tagSessionStatement(`${p.sid}CarrySessionTags${i + 1}`, p.sourceAccountIds[i], source)])),
       statement({
         // A source identity carried from the caller's session only, never one the caller picks now: aws:SourceIdentity
         // "is included in the request context after a source identity has been set" on the calling session

@@ -138,11 +138,20 @@ function irsaOrg(): Org {
   return parseOrg(eks, 'eks-irsa.yaml');
 }
 
+/** The example whose developers' sessions carry transitive tags: the trust's sts:TagSession statement holds its keys and roles. */
+function sessionTagsOrg(): Org {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  const tagged = text.replace('        roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n', '        roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n        transitiveTagKeys: [team]\n');
+  expect(tagged).not.toBe(text);
+  return parseOrg(tagged, 'session-tags.yaml');
+}
+
 const ORGS: Array<[string, () => Org]> = [
   ['parameters/example.yaml', () => loadOrgFile('parameters/example.yaml')],
   ['parameters/govcloud.yaml', () => loadOrgFile('parameters/govcloud.yaml')],
   ['the example with CI on EKS Pod Identity', podIdentityOrg],
   ['the example with CI on EKS through IRSA', irsaOrg],
+  ['the example with transitive session tags', sessionTagsOrg],
 ];
 
 describe.each(ORGS)('%s: every condition of an Allow statement is held by a refused path', (_name, load) => {

@@ -60,6 +60,19 @@ function problemsWithout(org: Org, granted: ReadonlyArray<{ stage: string; polic
   return analyseAccess(org, stages).problems;
 }
 
+/**
+ * The example, with its developers' and maintainers' Identity Center roles carrying a transitive session tag (`team`),
+ * and a role of each kind that carries none: every entry of the access table, the session tag ones too, is asked.
+ */
+function taggedExample(): Org {
+  const text = readFileSync('parameters/example.yaml', 'utf8');
+  const tagged = text
+    .replace('        roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n', '        roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n        transitiveTagKeys: [team]\n      - account: tools\n        roleNames: [platform-engineer]\n')
+    .replace('        roleNames: ["AWSReservedSSO_Maintainer_*"]\n        sso: true\n', '        roleNames: ["AWSReservedSSO_Maintainer_*"]\n        sso: true\n        transitiveTagKeys: [team]\n      - account: tools\n        roleNames: [release-manager]\n');
+  expect(tagged.match(/transitiveTagKeys/g)).toHaveLength(2);
+  return parseOrg(tagged, 'tagged.yaml');
+}
+
 describe('the service needs table drives the proof', () => {
   const org = loadOrgFile('parameters/example.yaml');
   const baseline = analyseAccess(org, planStages(org));
@@ -86,7 +99,7 @@ describe('the service needs table drives the proof', () => {
 });
 
 describe('the refused paths hold the conditions of the statements that grant their allowed twins', () => {
-  const org = loadOrgFile('parameters/example.yaml');
+  const org = taggedExample();
   const baseline = analyseAccess(org, planStages(org));
   const twins: Array<[string, string]> = [
     ['trigger-role-other-rule', 'trigger-role'],
@@ -114,13 +127,22 @@ describe('the refused paths hold the conditions of the statements that grant the
     // A source identity the caller picks, refused by the condition that it be carried (review s27-access M2).
     ['developers-set-fresh-source-identity', 'developers-assume'],
     ['maintainers-set-fresh-source-identity', 'maintainers-assume'],
+    // Session tags: only the keys the org file names, only the roles of the source that names them (review s27-access M1).
+    ['developers-set-other-session-tag', 'developers-carry-session-tags'],
+    ['developers-set-session-tags', 'developers-carry-session-tags'],
+    ['developers-carry-session-tags-other-role', 'developers-carry-session-tags'],
+    ['developers-carry-session-tags-other-permission-set', 'developers-carry-session-tags'],
+    ['maintainers-set-other-session-tag', 'maintainers-carry-session-tags'],
+    ['maintainers-set-session-tags', 'maintainers-carry-session-tags'],
+    ['maintainers-carry-session-tags-other-role', 'maintainers-carry-session-tags'],
+    ['maintainers-carry-session-tags-other-permission-set', 'maintainers-carry-session-tags'],
     ['event-forwarding-dead-letter-other-rule', 'event-forwarding-dead-letter'],
     ['trigger-dead-letter-other-rule', 'trigger-dead-letter'],
   ];
   /** Refused by whom the policy names, not by a condition: a principal of another account sending to a dead-letter queue. */
   const byPrincipal = ['event-forwarding-dead-letter-other-account', 'trigger-dead-letter-other-account'];
 
-  it('every refused entry of the tables is one of these, and refused in the example', () => {
+  it('every refused entry of the tables is one of these, and refused in the example (with session tags)', () => {
     // The protected branches are refused by an explicit Deny, not by a condition (tested below).
     const refused = [...PIPELINE_NEEDS, ...PIPELINE_ACCOUNT_NEEDS, ...CI_NETWORK_NEEDS, ...ACCESS_NEEDS].filter((n) => n.denied && n.id !== 'developers-protected-branch').map((n) => n.id);
     expect(refused.sort()).toEqual([...twins.map(([id]) => id), ...byPrincipal].sort());
@@ -146,19 +168,21 @@ describe('the refused paths hold the conditions of the statements that grant the
 });
 
 describe('the access needs table (developers and CI through git-remote-codecommit) drives the proof', () => {
-  const org = loadOrgFile('parameters/example.yaml');
+  const org = taggedExample();
   const baseline = analyseAccess(org, planStages(org));
 
-  it('every entry has its AWS page and is proved in the example (allowed, or refused where it must be)', () => {
+  it('every entry has its AWS page and is proved in the example with session tags (allowed, or refused where it must be)', () => {
     for (const need of ACCESS_NEEDS) {
       expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
       const results = baseline.results.filter((r) => r.path.need === need.id);
       expect(results.length, need.id).toBeGreaterThan(0);
       for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!need.denied);
     }
-    // The example: 2 repositories, 2 protected branches, one Identity Center role pattern in both ARN forms.
+    // The example: 2 repositories, 2 protected branches, one Identity Center role pattern in both ARN forms (tagged),
+    // and a role of the tools account (untagged).
     const count = (id: string) => baseline.paths.filter((p) => p.need === id).length;
-    expect([count('ci-assume-reader'), count('ci-pull'), count('developers-assume'), count('developers-work'), count('developers-protected-branch')]).toEqual([1, 2, 2, 2, 4]);
+    expect([count('ci-assume-reader'), count('ci-pull'), count('developers-assume'), count('developers-work'), count('developers-protected-branch')]).toEqual([1, 2, 3, 2, 4]);
+    expect([count('developers-carry-session-tags'), count('developers-set-session-tags')]).toEqual([2, 1]);
   });
 
   it("\"another role\" is one the org file neither names nor matches: role names and patterns that would admit the probe's usual name compile, the probe proved refused (review s18-input M1)", () => {

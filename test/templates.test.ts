@@ -296,9 +296,14 @@ describe('federated developers (review s27-access M1)', () => {
   it('roles assumed through SAML or OIDC federation are told, once, that transitive session tags would be refused at the people roles (no sts:TagSession); Identity Center roles are not', () => {
     const notes = (file: string) => compileFile(file).stages.filter((s) => s.module === 'access-roles').flatMap((s) => s.notes).filter((n) => n.startsWith('federated roles'));
     expect(notes('parameters/govcloud.yaml')).toEqual([
-      'federated roles (assumedBy: developer-federated in dev): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts do not grant sts:TagSession; check one first clone, and see the README\'s "Not yet" on session tags',
+      'federated roles (assumedBy: developer-federated in dev): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts grant sts:TagSession only for the keys a role source\'s transitiveTagKeys names, and these name none; name them there, or check one first clone (the README\'s "Not yet" on session tags)',
     ]);
     expect(notes('parameters/example.yaml')).toEqual([]);
+    // Named, no note: the keys are allowed (test/session-tags.test.ts).
+    const govcloud = readFileSync('parameters/govcloud.yaml', 'utf8');
+    const withKeys = govcloud.replace(/(\n {8}federated: true\n)/, '$1        transitiveTagKeys: [department]\n');
+    expect(withKeys).not.toBe(govcloud);
+    expect(compileOrg(parseOrg(withKeys, 'parameters/govcloud.yaml')).stages.flatMap((s) => s.notes).filter((n) => n.startsWith('federated roles'))).toEqual([]);
   });
 });
 

@@ -10,7 +10,7 @@ import { endpointServiceOf } from '../services/vpc-endpoints';
 import { CompileError } from '../errors';
 import { readOperator } from './evaluate';
 import { roleSourceSamples } from './samples';
-import { CALLER_POLICY_IDS } from '../../templates/access-callers';
+import { callerPolicyOf } from '../../templates/access-callers';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
@@ -413,8 +413,10 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
  * to attach it. Any other such policy is no role's.
  */
 function attachedByTheOrg(org: Org, stage: Stage, logicalId: string): Values {
-  const sources = stage.module !== 'access-callers' ? [] : logicalId === CALLER_POLICY_IDS.developer ? org.access.developers?.assumedBy : logicalId === CALLER_POLICY_IDS.maintainer ? org.access.developers?.maintainers : [];
-  const samples = roleSourceSamples(org, sources ?? []);
+  const policy = stage.module === 'access-callers' ? callerPolicyOf(logicalId) : undefined;
+  const ofKind = policy === undefined ? [] : ((policy.role === 'developer' ? org.access.developers?.assumedBy : org.access.developers?.maintainers) ?? []);
+  // The tagged policy is the sources' that name transitive session tags, the other the rest's: each source takes one.
+  const samples = roleSourceSamples(org, ofKind.filter((r) => (r.transitiveTagKeys.length > 0) === policy?.tagged));
   return varying((account) => samples.filter((s) => s.account === account).map((s) => s.arn));
 }
 

@@ -155,6 +155,24 @@ function classPath(
   };
 }
 
+/** What the session tag paths of a people role are for (services/needs.ts peopleRoleNeeds). */
+function sessionTagPurposes(
+  who: 'developers' | 'maintainers',
+  roleKind: 'developer' | 'maintainer',
+  source: string,
+  keys: (e: AccessEnvironment) => readonly string[],
+  otherSet: (e: AccessEnvironment) => string,
+): Record<string, (e: AccessEnvironment, note: string) => string> {
+  const target = `the ${roleKind} role of ${source}`;
+  return {
+    [`${who}-carry-session-tags`]: (e, note) => `${who} (${note}) carry their session's transitive tags (${keys(e).join(', ')}) into ${target}`,
+    [`${who}-set-other-session-tag`]: (_e, note) => `${who} (${note}) may not add a session tag of another key on ${target}`,
+    [`${who}-set-session-tags`]: (_e, note) => `${who} (${note}), for whom the org file names no transitive session tags, may not pass session tags to ${target}`,
+    [`${who}-carry-session-tags-other-role`]: (_e, note) => `a role other than ${note} may not pass session tags to ${target}`,
+    [`${who}-carry-session-tags-other-permission-set`]: (e, note) => `another permission set's role (${roleNameOf(otherSet(e))}), which ${note} matches only by a longer set name, may not pass session tags to ${target}`,
+  };
+}
+
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
 export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
   const names = new Names(org.prefix, org.bucketGeneration);
@@ -341,6 +359,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       maintainerSource: '',
       maintainerOther: '',
       maintainerOtherSet: '',
+      developerTagKeys: [],
+      maintainerTagKeys: [],
       protectedBranch: '',
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
@@ -359,6 +379,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'maintainers-set-fresh-source-identity': (_e, note) => `maintainers (${note}) may not set a source identity of their choosing on the maintainer role of ${source.name}`,
       'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
       'maintainers-assume-other-permission-set': (e, note) => `another permission set's role (${roleNameOf(e.maintainerOtherSet)}), which ${note} matches only by a longer set name, may not assume the maintainer role of ${source.name}`,
+      ...sessionTagPurposes('developers', 'developer', source.name, (e) => e.developerTagKeys, (e) => e.developerOtherSet),
+      ...sessionTagPurposes('maintainers', 'maintainer', source.name, (e) => e.maintainerTagKeys, (e) => e.maintainerOtherSet),
       'maintainers-assume-developer': (_e, note) => `developers (${note}) may not assume the maintainer role of ${source.name}`,
       'maintainers-work': (e) => `maintainers work on ${repositoryName(e.repositoryArn)}`,
       'maintainers-list-repositories': () => `maintainers list the repositories of ${source.name}`,
@@ -370,9 +392,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         need.per === 'source account'
           ? [{ e: base, note: '' }]
           : need.per === 'developer role'
-            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other, developerOtherSet: d.otherSet }, note: d.note }))
+            ? developerSources.map((d) => ({ e: { ...base, developerSource: d.arn, developerOther: d.other, developerOtherSet: d.otherSet, developerTagKeys: d.tagKeys }, note: d.note }))
             : need.per === 'maintainer role'
-              ? maintainerSources.map((d) => ({ e: { ...base, maintainerSource: d.arn, maintainerOther: d.other, maintainerOtherSet: d.otherSet }, note: d.note }))
+              ? maintainerSources.map((d) => ({ e: { ...base, maintainerSource: d.arn, maintainerOther: d.other, maintainerOtherSet: d.otherSet, maintainerTagKeys: d.tagKeys }, note: d.note }))
             : need.per === 'repository'
               ? repos.map((r) => ({ e: { ...base, repositoryArn: r }, note: '' }))
               : repos.flatMap((r) => (developers?.protectedBranches ?? []).map((b) => ({ e: { ...base, repositoryArn: r, protectedBranch: b }, note: '' })));

@@ -42,6 +42,8 @@ export interface RoleSourceSample {
   note: string;
   /** The account the role is in. */
   account: string;
+  /** The transitive session tag keys the org file names for the source (transitiveTagKeys). */
+  tagKeys: readonly string[];
 }
 
 /**
@@ -67,6 +69,7 @@ export function roleSourceSamples(org: Org, sources: readonly RoleSource[]): Rol
         otherSet: otherSet ? role(account, `${path}${sampleOf(otherSet)}`) : '',
         note: `${name} in ${from.account}${note}`,
         account,
+        tagKeys: from.transitiveTagKeys,
       }));
     });
   });

@@ -140,6 +140,20 @@ export const STS_ASSUME_ROLE_CHAINED: Grant = {
   doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html#id_credentials_temp_control-access_monitor-perms',
 };
 
+/**
+ * Session tags a developer's first session carries as transitive (an identity provider's TransitiveTagKeys, the org
+ * file's `transitiveTagKeys`) go on into the chained AssumeRole: "Transitive tags persist during role chaining"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining), and passing
+ * session tags needs "the following permissions-only action in your policy: sts:TagSession"
+ * (id_session-tags.html#id_session-tags_permissions-required), in the role's trust and the caller's policy alike (the
+ * field reports grants.ts cites for the CI below). The trust allows it for the keys the org names only.
+ */
+export const STS_TAG_SESSION: Grant = {
+  name: 'sts-tag-session',
+  actions: ['sts:TagSession'],
+  doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining',
+};
+
 /** The source identity part of STS_ASSUME_ROLE_CHAINED: the trust allows it only for one the calling session carries (access-roles.ts). */
 export const STS_SET_SOURCE_IDENTITY: Grant = {
   name: 'sts-set-source-identity',

@@ -222,6 +222,15 @@ const operationPreferencesSchema = obj(
   'StackSet operation preferences',
 );
 
+/** A role source as the model holds it, its defaults filled in. */
+const roleSourceOf = (s: { account: string; roleNames: string[]; sso?: boolean; federated?: boolean; transitiveTagKeys?: string[] }) => ({
+  account: s.account,
+  roleNames: s.roleNames,
+  sso: s.sso ?? false,
+  federated: s.federated ?? false,
+  transitiveTagKeys: [...new Set(s.transitiveTagKeys ?? [])].sort(),
+});
+
 /** Roles of an account of the org that may assume a role xstack makes (the developer role, the maintainer role). */
 function roleSources(assumed: string) {
   return list(
@@ -240,8 +249,21 @@ function roleSources(assumed: string) {
         ),
         sso: optional(bool()),
         federated: optional(bool()),
+        // Session tag keys: "can be 1-128 characters", letters, numbers, spaces and _.:/=+-@, and no session tag may
+        // begin with aws: (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know);
+        // "you can pass a maximum of 50 session tags".
+        transitiveTagKeys: optional(
+          list(
+            str({
+              expected: 'a session tag key: 1 to 128 ASCII letters, digits, spaces and _ . : / = + - @, not beginning with aws:',
+              pattern: /^[A-Za-z0-9 _.:/=+\-@]{1,128}$/,
+              refine: (v) => (/^aws:/i.test(v) ? `'${v}' begins with aws:, which no session tag may` : undefined),
+            }),
+            { min: 1, max: 50 },
+          ),
+        ),
       },
-      'a role source: account, roleNames and optional sso or federated',
+      'a role source: account, roleNames and optional sso, federated or transitiveTagKeys',
     ),
     { min: 1 },
   );
@@ -832,9 +854,9 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
     ...(a.developers
       ? {
           developers: {
-            assumedBy: a.developers.assumedBy.map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
+            assumedBy: a.developers.assumedBy.map(roleSourceOf),
             protectedBranches: a.developers.protectedBranches ?? [],
-            maintainers: (a.developers.maintainers ?? []).map((s) => ({ account: s.account, roleNames: s.roleNames, sso: s.sso ?? false, federated: s.federated ?? false })),
+            maintainers: (a.developers.maintainers ?? []).map(roleSourceOf),
           },
         }
       : {}),

@@ -59,6 +59,12 @@ export interface RoleSource {
   readonly sso: boolean;
   /** Roles assumed through SAML or OIDC federation (their sessions carry no MFA context). */
   readonly federated: boolean;
+  /**
+   * Session tag keys the roles' sessions carry as transitive (an identity provider's TransitiveTagKeys): a chained
+   * AssumeRole passes them on and needs sts:TagSession on both sides, which the people roles' trusts then allow for
+   * these keys only. Empty: none, and sts:TagSession is not allowed.
+   */
+  readonly transitiveTagKeys: readonly string[];
 }
 
 export interface DeveloperAccess {

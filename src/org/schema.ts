@@ -159,7 +159,7 @@ export function int(rule: { min: number; max?: number }): Check<number> {
   }, { type: 'integer', minimum: rule.min, ...(rule.max === undefined ? {} : { maximum: rule.max }) });
 }
 
-export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]> {
+export function list<T>(item: Check<T>, rule: { min?: number; max?: number } = {}): Check<T[]> {
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'seq') {
@@ -169,13 +169,16 @@ export function list<T>(item: Check<T>, rule: { min?: number } = {}): Check<T[]>
     if (node.items.length < (rule.min ?? 0)) {
       ctx.report(path, `has ${node.items.length} items`, `at least ${rule.min}`, node);
     }
+    if (rule.max !== undefined && node.items.length > rule.max) {
+      ctx.report(path, `has ${node.items.length} items`, `at most ${rule.max}`, node);
+    }
     const out: T[] = [];
     node.items.forEach((child, i) => {
       const v = item(child, `${path}[${i}]`, ctx);
       if (v !== undefined) out.push(v);
     });
     return out;
-  }, { type: 'array', items: item.schema, ...(rule.min ? { minItems: rule.min } : {}) });
+  }, { type: 'array', items: item.schema, ...(rule.min ? { minItems: rule.min } : {}), ...(rule.max !== undefined ? { maxItems: rule.max } : {}) });
 }
 
 /** Reports duplicate keys itself, naming both lines, instead of the parser's first-error-only message. */

@@ -47,6 +47,7 @@ import {
   STS_ASSUME_ROLE,
   STS_ASSUME_ROLE_CHAINED,
   STS_SET_SOURCE_IDENTITY,
+  STS_TAG_SESSION,
   type Grant,
 } from '../iam/grants';
 import { listsKey, serviceData } from '../checks/iam-data';
@@ -640,6 +641,9 @@ export interface AccessEnvironment {
   maintainerSource: string;
   maintainerOther: string;
   maintainerOtherSet: string;
+  /** The transitive session tag keys the org file names for the developer (maintainer) role source asked from (transitiveTagKeys). */
+  developerTagKeys: readonly string[];
+  maintainerTagKeys: readonly string[];
   protectedBranch: string;
 }
 
@@ -664,6 +668,8 @@ function subsetOf(grant: Grant, name: string, actions: readonly string[]): Grant
 }
 
 const CONDITIONAL_BRANCH_DOC = 'https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html';
+/** A session tag key no org names: what a caller adding a tag of its own asks with. */
+const OTHER_TAG_KEY = 'someone-elses-tag';
 /** A session whose identity provider set a source identity, as the proof carries one (aws:SourceIdentity). */
 const carriedSourceIdentity = () => ({ 'aws:SourceIdentity': ['developer@example.com'] });
 
@@ -680,8 +686,10 @@ export const FEATURE_BRANCH = 'refs/heads/feature/x';
 function peopleRoleNeeds(
   who: 'developers' | 'maintainers',
   per: 'developer role' | 'maintainer role',
-  of: { role: (e: AccessEnvironment) => string; source: (e: AccessEnvironment) => string; other: (e: AccessEnvironment) => string; otherSet: (e: AccessEnvironment) => string },
+  of: { role: (e: AccessEnvironment) => string; source: (e: AccessEnvironment) => string; other: (e: AccessEnvironment) => string; otherSet: (e: AccessEnvironment) => string; tagKeys: (e: AccessEnvironment) => readonly string[] },
 ): AccessNeed[] {
+  const tagged = (e: AccessEnvironment) => of.tagKeys(e).length > 0;
+  const carried = (e: AccessEnvironment) => ({ 'aws:TagKeys': [...of.tagKeys(e)] });
   return [
     {
       // Asked as AWS sees it: a role chained from another role's session carries no aws:MultiFactorAuthPresent
@@ -737,6 +745,72 @@ function peopleRoleNeeds(
       // Its session carrying a source identity too: neither action is allowed to it.
       context: carriedSourceIdentity,
       when: (e) => of.otherSet(e) !== '',
+    },
+    // Session tags: the keys the org file names for a source (transitiveTagKeys) go on into the role, for its roles only;
+    // any other key, and any key from a source that names none, is refused (grants.ts STS_TAG_SESSION).
+    {
+      id: `${who}-carry-session-tags`,
+      who,
+      per,
+      doc: STS_TAG_SESSION.doc,
+      grant: STS_TAG_SESSION,
+      principal: (e) => role(of.source(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      context: carried,
+      when: tagged,
+    },
+    {
+      id: `${who}-set-other-session-tag`,
+      who,
+      per,
+      doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tagkeys',
+      grant: STS_TAG_SESSION,
+      principal: (e) => role(of.source(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+      context: (e) => ({ 'aws:TagKeys': [...of.tagKeys(e), OTHER_TAG_KEY] }),
+      when: tagged,
+    },
+    {
+      id: `${who}-set-session-tags`,
+      who,
+      per,
+      doc: STS_TAG_SESSION.doc,
+      grant: STS_TAG_SESSION,
+      principal: (e) => role(of.source(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+      context: () => ({ 'aws:TagKeys': [OTHER_TAG_KEY] }),
+      when: (e) => !tagged(e),
+    },
+    {
+      id: `${who}-carry-session-tags-other-role`,
+      who,
+      per,
+      doc: PRINCIPAL_ARN_DOC,
+      grant: STS_TAG_SESSION,
+      principal: (e) => role(of.other(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+      context: carried,
+      when: tagged,
+    },
+    {
+      id: `${who}-carry-session-tags-other-permission-set`,
+      who,
+      per,
+      doc: 'https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html',
+      grant: STS_TAG_SESSION,
+      principal: (e) => role(of.otherSet(e)),
+      resource: of.role,
+      identityManagedElsewhere: true,
+      denied: true,
+      context: carried,
+      when: (e) => tagged(e) && of.otherSet(e) !== '',
     },
     {
       id: `${who}-work`,
@@ -836,12 +910,12 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.repositoryArn,
   },
   // Developers: their role's trust (and no other role), its work, and no write to a protected branch.
-  ...peopleRoleNeeds('developers', 'developer role', { role: (e) => e.developerRole, source: (e) => e.developerSource, other: (e) => e.developerOther, otherSet: (e) => e.developerOtherSet }),
+  ...peopleRoleNeeds('developers', 'developer role', { role: (e) => e.developerRole, source: (e) => e.developerSource, other: (e) => e.developerOther, otherSet: (e) => e.developerOtherSet, tagKeys: (e) => e.developerTagKeys }),
   // Not the Deny's own list: every branch write the developers' Allow grants must be refused, so an action granted and
   // missing from the Deny fails the proof.
   protectedBranchWrites('developers', (e) => e.developerRole, true),
   // Maintainers release: "only a subset of senior developers can push or merge changes to that branch" (the page above).
-  ...peopleRoleNeeds('maintainers', 'maintainer role', { role: (e) => e.maintainerRole, source: (e) => e.maintainerSource, other: (e) => e.maintainerOther, otherSet: (e) => e.maintainerOtherSet }),
+  ...peopleRoleNeeds('maintainers', 'maintainer role', { role: (e) => e.maintainerRole, source: (e) => e.maintainerSource, other: (e) => e.maintainerOther, otherSet: (e) => e.maintainerOtherSet, tagKeys: (e) => e.maintainerTagKeys }),
   {
     // Developers are not maintainers: the maintainer trust's patterns must not admit the developers' roles.
     id: 'maintainers-assume-developer',

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Repository, type RoleSource } from '../org/model';
+import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -434,21 +434,29 @@ function accessStages(
  * account that holds their roles, its policies each where its roles are (an AccountSwitch condition otherwise).
  */
 function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess, sources: readonly Account[]): Stage {
-  const homes = (roleSources: readonly RoleSource[]) => [...new Set(roleSources.map((r) => accountByName(org, r.account).id))];
-  const developerHomes = homes(developers.assumedBy);
-  const maintainerHomes = homes(developers.maintainers);
-  const targets = org.accounts.filter((a) => developerHomes.includes(a.id) || maintainerHomes.includes(a.id));
+  const kinds = [['developer', developers.assumedBy, 'assumedBy'], ['maintainer', developers.maintainers, 'maintainers']] as const;
+  // Each kind of role in two policies at most: its sources whose sessions carry no transitive tags, and those that name
+  // some; each policy in the accounts of its sources.
+  const wanted = kinds.flatMap(([role, roleSources]) =>
+    [false, true].flatMap((tagged) => {
+      const homes = [...new Set(roleSources.filter((r) => (r.transitiveTagKeys.length > 0) === tagged).map((r) => accountByName(org, r.account).id))];
+      return homes.length > 0 ? [{ role, tagged, homes }] : [];
+    }),
+  );
+  const targets = org.accounts.filter((a) => wanted.some((w) => w.homes.includes(a.id)));
   const sourceAccountIds = sources.map((s) => s.id);
-  const maintainers = developers.maintainers.length > 0;
-  for (const [role, field] of [[names.developerRole(), 'assumedBy'], ...(maintainers ? [[names.maintainerRole(), 'maintainers']] : [])] as const) {
-    const { byOrganization, chars } = namedByOrganization(role, { partition: org.partition, sourceAccountIds });
+  for (const [role, roleSources, field] of kinds) {
+    if (roleSources.length === 0) continue;
+    const roleName = role === 'developer' ? names.developerRole() : names.maintainerRole();
+    const { byOrganization, chars } = namedByOrganization(roleName, { partition: org.partition, sourceAccountIds });
     if (byOrganization && !org.organizationId) {
       throw new CompileError('ORG_INVALID', [
-        `${org.file}: access.developers.${field}: the policy letting these roles assume ${role} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
+        `${org.file}: access.developers.${field}: the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
       ]);
     }
   }
   const sw = new AccountSwitch(targets);
+  const label = (role: string, tagged: boolean) => `${role === 'developer' ? 'Developers' : 'Maintainers'}${tagged ? 'Tagged' : ''}`;
   return {
     id: stageId('access-callers'),
     module: 'access-callers',
@@ -457,9 +465,11 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
         names,
         partition: org.partition,
         sourceAccountIds,
-        maintainers,
         ...(org.organizationId ? { organizationId: org.organizationId } : {}),
-        conditions: { developer: sw.when('Developers', developerHomes), ...(maintainers ? { maintainer: sw.when('Maintainers', maintainerHomes) } : {}) },
+        policies: wanted.map(({ role, tagged, homes }) => {
+          const condition = sw.when(label(role, tagged), homes);
+          return { role, tagged, ...(condition ? { condition } : {}) };
+        }),
       }),
     ),
     targets,
@@ -487,11 +497,11 @@ const EKS_IN_NETWORK_NOTE = `access.ci.network with access.ci.eks (pod-identity)
  * "Not yet"). Said, so that a first clone refused for it is not a surprise (review s27-access M1).
  */
 function federatedSourcesNote(developers: NonNullable<Org['access']['developers']>): string[] {
-  const federated = [...developers.assumedBy.map((r) => ['assumedBy', r] as const), ...developers.maintainers.map((r) => ['maintainers', r] as const)].filter(([, r]) => r.federated);
+  const federated = [...developers.assumedBy.map((r) => ['assumedBy', r] as const), ...developers.maintainers.map((r) => ['maintainers', r] as const)].filter(([, r]) => r.federated && r.transitiveTagKeys.length === 0);
   if (federated.length === 0) return [];
   const named = federated.map(([list, r]) => `${list}: ${r.roleNames.join(', ')} in ${r.account}`).join('; ');
   return [
-    `federated roles (${named}): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts do not grant sts:TagSession; check one first clone, and see the README's "Not yet" on session tags`,
+    `federated roles (${named}): if their identity provider marks session tags transitive (TransitiveTagKeys), the developer and maintainer roles refuse the chained AssumeRole, as their trusts grant sts:TagSession only for the keys a role source's transitiveTagKeys names, and these name none; name them there, or check one first clone (the README's "Not yet" on session tags)`,
   ];
 }
 
