@@ -1777,6 +1777,10 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
     //    deletes that step 1 of the next run reads the deleted stacks by.
     const { found: retained, notLookedIn } = await findRetained(run, d, ctx, actual);
+    // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
+    // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
+    // what they retain as they were, and the next run starts from there (review s28-reader m7).
+    for (const account of [...new Set(retained.map((r) => r.account))].sort()) await deleterCredentials(run, account)();
     removed = await tryRemoval(run, ctx, id, byAccount(actual), false);
     const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
     const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))));
