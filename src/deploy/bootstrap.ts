@@ -1027,6 +1027,9 @@ export const bootstrapTag = (prefix: string) => `xstack:bootstrap:${prefix}`;
 /** The one tag an earlier xstack wrote for every org on the role (the last bootstrap's, whichever org ran it). */
 export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
 
+/** The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap stale. */
+const READER_VERSION = 1;
+
 /**
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
  * execution role's derived policy. A compile with a new account, resource type or resource name has another: its
@@ -1036,9 +1039,6 @@ export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
  * before the deploy that removes them is current for this compile, and stays so after that deploy (the policy then
  * only broader, until the next bootstrap drops them); a bootstrap without this compile's new names is stale.
  */
-/** The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap stale. */
-const READER_VERSION = 1;
-
 export function bootstrapDigest(compiled: CompiledOrg): string {
   const { stackSets } = compiled.org;
   // The statements as IAM gets them (resolvePolicy), with the accounts each name is granted in: a reason's wording is

@@ -1,5 +1,4 @@
 /** plan / deploy / destroy / verify for the CLI: sets up AWS (or the local emulator), renders events and results. */
-import { Names } from '../naming';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -7,6 +6,7 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
+import { Names } from '../naming';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { formatPlan } from './plan-text';
