@@ -157,11 +157,10 @@ export class Names {
   }
   /**
    * The customer managed policy the developers' (maintainers') own roles take to assume the source accounts' developer
-   * (maintainer) role (templates/access-callers.ts), made in each account their roles live in; `tagged`, the one for
-   * roles whose sessions carry transitive session tags (transitiveTagKeys), which passes them on too.
+   * (maintainer) role (templates/access-callers.ts), made in each account their roles live in.
    */
-  assumePolicy(role: 'developer' | 'maintainer', tagged = false): string {
-    return `${this.prefix}-assume-${role}${tagged ? '-tagged' : ''}`;
+  assumePolicy(role: 'developer' | 'maintainer'): string {
+    return `${this.prefix}-assume-${role}`;
   }
   ciReaderRole(): string {
     return `${this.prefix}-ci-reader`;
@@ -309,7 +308,7 @@ export class Names {
       [RULES.role, this.flowLogRole()],
       [RULES.launchTemplate, this.ciLaunchTemplate()],
       [RULES.managedPolicy, this.deployTargetPolicy()],
-      [RULES.managedPolicy, this.assumePolicy('maintainer', true)],
+      [RULES.managedPolicy, this.assumePolicy('maintainer')],
       [RULES.bucket, this.artifactBucket(accountId, region)],
       [RULES.bucket, this.accessLogBucket(accountId, region)],
       [RULES.bucket, this.templateBucket(accountId, region)],

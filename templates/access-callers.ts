@@ -20,6 +20,8 @@ import { STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../sr
 import { policyDocument, statement, type Conditions } from '../src/iam/policy';
 import { LIMITS } from '../src/limits';
 import type { Names } from '../src/naming';
+import type { RoleSource } from '../src/org/model';
+import { sourceArns } from './access-roles';
 
 export interface AccessCallersInput {
   names: Names;
@@ -29,23 +31,20 @@ export interface AccessCallersInput {
   /** The organization's id, where the org file gives it: past a managed policy's size, the roles are named by it. */
   organizationId?: string;
   /**
-   * The policies to make: for each kind of role, one for the role sources whose sessions carry no transitive tags and
-   * one (`tagged`, with sts:TagSession) for those that name some, each attached to exactly one kind of source. With
-   * the condition name (AccountSwitch) of the accounts it is made in, none where all the targets need it.
+   * The policies to make, one for each kind of role, with the condition name (AccountSwitch) of the accounts it is made
+   * in, none where all the targets need it; and the role sources of that kind whose sessions carry transitive session
+   * tags (transitiveTagKeys) with their accounts' ids: sts:TagSession too, for their roles only.
    */
-  policies: ReadonlyArray<{ role: CallerRole; tagged: boolean; condition?: string }>;
+  policies: ReadonlyArray<{ role: CallerRole; condition?: string; tagged: ReadonlyArray<{ source: RoleSource; accountId: string }> }>;
 }
 
 export type CallerRole = 'developer' | 'maintainer';
 
-/** A policy's logical id: the proof takes it as attached to its role sources (src/audit/grants.ts callerPolicyOf). */
-export const callerPolicyId = (role: CallerRole, tagged: boolean) => `Assume${role === 'developer' ? 'Developer' : 'Maintainer'}${tagged ? 'Tagged' : ''}Policy`;
+/** A policy's logical id: the proof takes it as attached to the role sources of its kind (src/audit/grants.ts callerPolicyOf). */
+export const callerPolicyId = (role: CallerRole) => `Assume${role === 'developer' ? 'Developer' : 'Maintainer'}Policy`;
 
-/** The kind of role and tags a logical id of this template stands for, or undefined. */
-export function callerPolicyOf(logicalId: string): { role: CallerRole; tagged: boolean } | undefined {
-  for (const role of ['developer', 'maintainer'] as const) for (const tagged of [false, true]) if (callerPolicyId(role, tagged) === logicalId) return { role, tagged };
-  return undefined;
-}
+/** The kind of role a logical id of this template stands for, or undefined. */
+export const callerPolicyOf = (logicalId: string): CallerRole | undefined => (['developer', 'maintainer'] as const).find((role) => callerPolicyId(role) === logicalId);
 
 /**
  * Whether the policy letting a role assume `roleName` in each source account names the role in any account of the
@@ -64,7 +63,7 @@ export function namedByOrganization(roleName: string, { partition, sourceAccount
  * (namedByOrganization), the role's name in any account of the organization, held there by aws:ResourceOrgID, which
  * STS requests carry (the administration policy relies on the same: src/deploy/bootstrap.ts administrationPolicy).
  */
-export function assumePolicyDocument(roleName: string, input: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds' | 'organizationId'>, tagSessions = false) {
+export function assumePolicyDocument(roleName: string, input: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds' | 'organizationId'>, tagged: AccessCallersInput['policies'][number]['tagged'] = []) {
   const { byOrganization } = namedByOrganization(roleName, input);
   if (byOrganization && !input.organizationId) throw new Error(`internal: ${roleName} named by organization without its id`);
   const resources = byOrganization ? [arn(`iam::*:role/${roleName}`)] : input.sourceAccountIds.map((id) => arn(`iam::${id}:role/${roleName}`));
@@ -76,25 +75,36 @@ export function assumePolicyDocument(roleName: string, input: Pick<AccessCallers
     // the same condition here would decide nothing the trust does not, and the proof keeps no condition that decides
     // nothing (test/condition-coverage.test.ts).
     statement({ sid: 'CarrySourceIdentity', actions: STS_SET_SOURCE_IDENTITY.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
-    // The transitive session tags the roles' sessions carry, where the org file names their keys; the trust allows
-    // those keys only (templates/access-roles.ts CarrySessionTags), so no condition here either.
-    ...(tagSessions ? [statement({ sid: 'CarrySessionTags', actions: STS_TAG_SESSION.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) })] : []),
+    // The transitive session tags of the sources whose keys the org file names, for their roles only (one name for every
+    // source of the kind: a permission set references one policy name in every account it is assigned in, review
+    // s28-callers M2). The trust holds the keys (templates/access-roles.ts CarrySessionTags) and these roles too, so the
+    // condition repeats it (test/condition-coverage.test.ts REDUNDANT).
+    ...(tagged.length > 0
+      ? [
+          statement({
+            sid: 'CarrySessionTags',
+            actions: STS_TAG_SESSION.actions,
+            resources,
+            conditions: { ...inOrganization, ArnLike: { 'aws:PrincipalArn': tagged.flatMap(({ source, accountId }) => sourceArns(source, accountId).admitted) } },
+          }),
+        ]
+      : []),
   ]);
 }
 
 export function accessCallers(input: AccessCallersInput): TemplateDefinition {
   const { names } = input;
   const roleNameOf = (role: CallerRole) => (role === 'developer' ? names.developerRole() : names.maintainerRole());
-  const policy = ({ role, tagged, condition }: AccessCallersInput['policies'][number]) => {
+  const policy = ({ role, condition, tagged }: AccessCallersInput['policies'][number]) => {
     const resource = new ManagedPolicy({
-      ManagedPolicyName: names.assumePolicy(role, tagged),
+      ManagedPolicyName: names.assumePolicy(role),
       // The Description stays as it is: IAM replaces a managed policy whose description changes, and a replacement of
       // this named policy would fail on its own name (src/deploy/replacements.ts).
-      Description: `Lets a ${role}'s role assume ${roleNameOf(role)} in the source accounts${tagged ? ', passing on its transitive session tags' : ''} (xstack access-callers; attach it to the permission set or role)`,
+      Description: `Lets a ${role}'s role assume ${roleNameOf(role)} in the source accounts (xstack access-callers; attach it to the permission set or role)`,
       PolicyDocument: assumePolicyDocument(roleNameOf(role), input, tagged),
     });
     if (condition) resource.Condition = condition;
-    return [callerPolicyId(role, tagged), resource] as const;
+    return [callerPolicyId(role), resource] as const;
   };
   return {
     description: "xstack access-callers: the caller's side of the developers' and maintainers' path into the source accounts, as managed policies to attach",

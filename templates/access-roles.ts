@@ -42,7 +42,7 @@ export interface AccessRolesInput {
 export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
 /** The ARNs a source's names and patterns admit, in each Identity Center path form; and those of another permission set a pattern must not. */
-function sourceArns(source: RoleSource, accountId: string): { admitted: Value<string>[]; otherSets: Value<string>[] } {
+export function sourceArns(source: RoleSource, accountId: string): { admitted: Value<string>[]; otherSets: Value<string>[] } {
   return {
     admitted: source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${accountId}:role/${path}${r}`))),
     otherSets: source.sso ? source.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${accountId}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
@@ -59,7 +59,10 @@ function tagSessionStatement(sid: string, accountId: string, source: RoleSource)
     conditions: {
       ArnLike: { 'aws:PrincipalArn': admitted },
       ...(otherSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherSets } } : {}),
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [...source.transitiveTagKeys] },
+      // Ignoring case: STS session tag keys "are not case sensitive, but case is preserved"
+      // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html, Tags), so an identity provider's
+      // `Team` is the org file's `team` (review s28-callers m1).
+      'ForAllValues:StringEqualsIgnoreCase': { 'aws:TagKeys': [...source.transitiveTagKeys] },
     },
   });
 }

@@ -112,6 +112,13 @@ const REDUNDANT: readonly Redundant[] = [
     why: "the endpoint's aws:PrincipalArn names roles of the same accounts as its aws:PrincipalAccount",
   },
   {
+    // One caller policy name per kind for every role source (a permission set references one name in every account): its
+    // sts:TagSession names the tagged sources' roles, as the role's trust does for the same call, which decides.
+    matches: (c) => c.resource === 'AssumeDeveloperPolicy' && c.sid === 'CarrySessionTags' && c.key === 'aws:PrincipalArn',
+    partner: (c) => ({ ...c, stage: 'access-roles', resource: 'DeveloperRoleIn111111111111', sid: 'DevelopersAssumeCarrySessionTags1' }),
+    why: "the developer role's trust admits sts:TagSession from the same roles (defence in depth on the caller's side)",
+  },
+  {
     // The key policy names the deployment targets' role and holds the same kms:ViaService: in the same account it decides.
     matches: (c) => c.resource === 'DeployTargetArtifactsPolicy' && c.key === 'kms:ViaService',
     partner: (c) => ({ ...c, resource: 'ArtifactKey', sid: 'DeployTargetsDecryptViaS3' }),

@@ -38,27 +38,27 @@ describe('transitive session tags (transitiveTagKeys)', () => {
   it("the developer role's trust allows sts:TagSession for those keys, to that source's roles only; the maintainer role's, whose source names none, does not", () => {
     const developer = trustOf('DeveloperRoleIn111111111111').find((s) => s.Action === 'sts:TagSession');
     expect(developer?.Sid).toMatch(/CarrySessionTags1$/);
-    expect(developer?.Condition?.['ForAllValues:StringEquals']).toEqual({ 'aws:TagKeys': ['department', 'team'] });
+    expect(developer?.Condition?.['ForAllValues:StringEqualsIgnoreCase']).toEqual({ 'aws:TagKeys': ['department', 'team'] });
     expect(JSON.stringify(developer?.Condition?.ArnLike)).toContain('AWSReservedSSO_Developer_*');
     expect(developer?.Condition?.ArnNotLike).toBeDefined();
     expect(trustOf('MaintainerRoleIn111111111111').some((s) => [s.Action].flat().includes('sts:TagSession'))).toBe(false);
-    // The caller's side: the developers' sessions carry tags, so theirs is the tagged policy, which allows it too (the
-    // trust holds the keys); the maintainers' is not.
+    // The caller's side: one policy name per kind (a permission set references one name in every account); the
+    // developers' allows it too, for the tagged source's roles (the trust holds the keys), the maintainers' does not.
     const callers = templateOf('access-callers');
-    const sids = (id: string) => (callers.Resources[id].Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.map((s) => s.Sid);
-    expect(Object.keys(callers.Resources)).toEqual(['AssumeDeveloperTaggedPolicy', 'AssumeMaintainerPolicy']);
-    expect((callers.Resources.AssumeDeveloperTaggedPolicy.Properties as { ManagedPolicyName: string }).ManagedPolicyName).toBe('acme-assume-developer-tagged');
-    expect(sids('AssumeDeveloperTaggedPolicy')).toEqual(['AssumeRole', 'CarrySourceIdentity', 'CarrySessionTags']);
-    expect(sids('AssumeMaintainerPolicy')).toEqual(['AssumeRole', 'CarrySourceIdentity']);
+    const statementsOf = (id: string) => (callers.Resources[id].Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
+    expect(Object.keys(callers.Resources)).toEqual(['AssumeDeveloperPolicy', 'AssumeMaintainerPolicy']);
+    expect(statementsOf('AssumeDeveloperPolicy').map((x) => x.Sid)).toEqual(['AssumeRole', 'CarrySourceIdentity', 'CarrySessionTags']);
+    expect(JSON.stringify(statementsOf('AssumeDeveloperPolicy')[2].Condition)).toContain('AWSReservedSSO_Developer_*');
+    expect(statementsOf('AssumeMaintainerPolicy').map((x) => x.Sid)).toEqual(['AssumeRole', 'CarrySourceIdentity']);
   });
 
-  it('the proof: developers carry their keys into the role (both sides, with the tagged policy), and may not add another key; another role may not pass tags; maintainers, whose source names none, may pass none', () => {
+  it('the proof: developers carry their keys into the role (both sides), and may not add another key; another role may not pass tags; maintainers, whose source names none, may pass none', () => {
     const carry = results(/^developers \(AWSReservedSSO_Developer_\* in tools.*\) carry their session's transitive tags \(department, team\) into the developer role of shared-services$/);
     expect(carry.length).toBe(2);
     for (const r of carry) {
       expect(r.allowed).toBe(true);
       expect(r.reason).toBe('both sides allow it');
-      expect(r.grantedBy.map((g) => `${g.stage}: ${g.policy}`)).toContain('access-callers: AssumeDeveloperTaggedPolicy/CarrySessionTags');
+      expect(r.grantedBy.map((g) => `${g.stage}: ${g.policy}`)).toContain('access-callers: AssumeDeveloperPolicy/CarrySessionTags');
     }
     for (const purpose of [/^developers \(.*\) may not add a session tag of another key on the developer role/, /^a role other than AWSReservedSSO_Developer_\* .* may not pass session tags to the developer role/, /^another permission set's role .* may not pass session tags to the developer role/, /^maintainers \(.*\), for whom the org file names no transitive session tags, may not pass session tags to the maintainer role/]) {
       const refused = results(purpose);
@@ -79,16 +79,15 @@ describe('transitive session tags (transitiveTagKeys)', () => {
 });
 
 describe('a kind of role with sources of both sorts', () => {
-  it("an untagged source's roles take the plain policy and a tagged source's the tagged one, so that no role is given sts:TagSession it does not pass on", () => {
+  it("one policy name for both (a permission set names one in every account), its sts:TagSession for the tagged source's roles only; the untagged source's roles may pass none", () => {
     const mixed = compileOrg(
       parseOrg(withKeys('[team]').replace('        transitiveTagKeys: [team]\n', '        transitiveTagKeys: [team]\n      - account: dev\n        roleNames: [platform-engineer]\n'), 'parameters/example.yaml'),
     );
     expect(mixed.access.problems).toEqual([]);
     const callers = renderTemplate(mixed.stages.find((s) => s.module === 'access-callers')!.definition);
-    expect(Object.keys(callers.Resources).sort()).toEqual(['AssumeDeveloperPolicy', 'AssumeDeveloperTaggedPolicy', 'AssumeMaintainerPolicy']);
-    // Each where its roles are: the plain one in dev, the tagged one in tools.
-    expect(callers.Resources.AssumeDeveloperPolicy.Condition).toBe('AccountDev');
-    expect(callers.Resources.AssumeDeveloperTaggedPolicy.Condition).toBe('AccountTools');
+    expect(Object.keys(callers.Resources).sort()).toEqual(['AssumeDeveloperPolicy', 'AssumeMaintainerPolicy']);
+    // In both accounts of developers' roles (no condition: they are all the targets).
+    expect(callers.Resources.AssumeDeveloperPolicy.Condition).toBeUndefined();
     const untagged = mixed.access.results.filter((r) => /^developers \(platform-engineer in dev\), for whom the org file names no transitive session tags/.test(r.path.purpose));
     expect(untagged.length).toBe(1);
     expect(untagged[0].allowed).toBe(false);

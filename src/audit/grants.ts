@@ -413,10 +413,8 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
  * to attach it. Any other such policy is no role's.
  */
 function attachedByTheOrg(org: Org, stage: Stage, logicalId: string): Values {
-  const policy = stage.module === 'access-callers' ? callerPolicyOf(logicalId) : undefined;
-  const ofKind = policy === undefined ? [] : ((policy.role === 'developer' ? org.access.developers?.assumedBy : org.access.developers?.maintainers) ?? []);
-  // The tagged policy is the sources' that name transitive session tags, the other the rest's: each source takes one.
-  const samples = roleSourceSamples(org, ofKind.filter((r) => (r.transitiveTagKeys.length > 0) === policy?.tagged));
+  const role = stage.module === 'access-callers' ? callerPolicyOf(logicalId) : undefined;
+  const samples = roleSourceSamples(org, (role === 'developer' ? org.access.developers?.assumedBy : role === 'maintainer' ? org.access.developers?.maintainers : undefined) ?? []);
   return varying((account) => samples.filter((s) => s.account === account).map((s) => s.arn));
 }
 

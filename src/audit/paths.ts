@@ -711,6 +711,17 @@ function narrowedPrincipals(g: ResolvedStatement): readonly PrincipalRef[] {
   );
 }
 
+/**
+ * Whether an identity statement's ArnLike or ArnEquals on aws:PrincipalArn, if it has one, admits the role it is
+ * attached to (returns true without one). Other operators on the key are left to the evaluator.
+ */
+function appliesTo(g: ResolvedStatement, role: string): boolean {
+  const like = principalArnValues(g, (operator) => operator === 'ArnLike');
+  const equal = principalArnValues(g, (operator) => operator === 'ArnEquals');
+  if (like.length === 0 && equal.length === 0) return true;
+  return like.some((pattern) => matches(pattern, role)) || equal.includes(role);
+}
+
 /** The declared cross-account paths into each account, by principal, for the extra-grant check. */
 class PathIndex {
   private readonly byAccount = new Map<string, { all: AccessPath[]; byPrincipal: Map<string, AccessPath[]> }>();
@@ -875,6 +886,10 @@ class StatementUsage {
 
   /** Each action, resource and principal of `g` that allows no declared path, as a problem naming the statement. */
   unused(g: ResolvedStatement): string[] {
+    // An identity statement held by aws:PrincipalArn to roles its role is not never applies to it: IAM puts the
+    // principal's own ARN in that key (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+    // One managed policy attached to several roles holds such statements (templates/access-callers.ts CarrySessionTags).
+    if (g.kind === 'identity' && g.attachedTo !== undefined && !appliesTo(g, g.attachedTo)) return [];
     const u = this.byStatement.get(g);
     const to = g.kind === 'identity' ? g.attachedTo : g.principals.map(principalName).join(', ');
     const problems: string[] = [];

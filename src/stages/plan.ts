@@ -435,13 +435,18 @@ function accessStages(
  */
 function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess, sources: readonly Account[]): Stage {
   const kinds = [['developer', developers.assumedBy, 'assumedBy'], ['maintainer', developers.maintainers, 'maintainers']] as const;
-  // Each kind of role in two policies at most: its sources whose sessions carry no transitive tags, and those that name
-  // some; each policy in the accounts of its sources.
+  // One policy for each kind of role, in the accounts of its sources; the sources that name transitive session tags
+  // get sts:TagSession in it, for their roles only.
   const wanted = kinds.flatMap(([role, roleSources]) =>
-    [false, true].flatMap((tagged) => {
-      const homes = [...new Set(roleSources.filter((r) => (r.transitiveTagKeys.length > 0) === tagged).map((r) => accountByName(org, r.account).id))];
-      return homes.length > 0 ? [{ role, tagged, homes }] : [];
-    }),
+    roleSources.length === 0
+      ? []
+      : [
+          {
+            role,
+            homes: [...new Set(roleSources.map((r) => accountByName(org, r.account).id))],
+            tagged: roleSources.filter((r) => r.transitiveTagKeys.length > 0).map((source) => ({ source, accountId: accountByName(org, source.account).id })),
+          },
+        ],
   );
   const targets = org.accounts.filter((a) => wanted.some((w) => w.homes.includes(a.id)));
   const sourceAccountIds = sources.map((s) => s.id);
@@ -456,7 +461,6 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
     }
   }
   const sw = new AccountSwitch(targets);
-  const label = (role: string, tagged: boolean) => `${role === 'developer' ? 'Developers' : 'Maintainers'}${tagged ? 'Tagged' : ''}`;
   return {
     id: stageId('access-callers'),
     module: 'access-callers',
@@ -466,8 +470,8 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
         partition: org.partition,
         sourceAccountIds,
         ...(org.organizationId ? { organizationId: org.organizationId } : {}),
-        policies: wanted.map(({ role, tagged, homes }) => {
-          const condition = sw.when(label(role, tagged), homes);
+        policies: wanted.map(({ role, homes, tagged }) => {
+          const condition = sw.when(role === 'developer' ? 'Developers' : 'Maintainers', homes);
           return { role, tagged, ...(condition ? { condition } : {}) };
         }),
       }),
