@@ -992,7 +992,8 @@ describe('xstack bootstrap on moto', () => {
     ]);
   });
 
-  it("an execution role an earlier bootstrap made trusting its callers (before the reader role): the callers move to the reader role, the execution role trusts the administration role alone (review s27-bootstrap M2)", async () => {
+  /** The example, with account 222222222222's execution role as an xstack before the reader role left it: trusting an operator who ran bootstrap. */
+  async function executionRoleOfAnEarlierBootstrap() {
     const compiled = compileFile('parameters/example.yaml');
     const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
     const account = '222222222222';
@@ -1000,6 +1001,11 @@ describe('xstack bootstrap on moto', () => {
     const operator = `arn:aws:iam::${admin}:role/ops/operator`;
     const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
     await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(executionTrust('aws', admin, [adminRoleArn, operator])) }));
+    return { compiled, account, adminRoleArn, operator, iam };
+  }
+
+  it("an execution role an earlier bootstrap made trusting its callers (before the reader role): the callers move to the reader role, the execution role trusts the administration role alone (review s27-bootstrap M2)", async () => {
+    const { compiled, account, adminRoleArn, operator, iam } = await executionRoleOfAnEarlierBootstrap();
     const steps = await bootstrap(compiled, env.aws());
     expect(steps.filter((x) => x.status === 'missing')).toEqual([]);
     const principals = async (role: string) => JSON.parse(decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role }))).Role!.AssumeRolePolicyDocument!)).Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
@@ -1014,13 +1020,7 @@ describe('xstack bootstrap on moto', () => {
   });
 
   it("a reader role whose trust was changed by hand is left as it is, and then the execution role keeps the callers it trusts (they would read with nothing) and bootstrap is not recorded done (review s28-reader m3)", async () => {
-    const compiled = compileFile('parameters/example.yaml');
-    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
-    const account = '222222222222';
-    const adminRoleArn = `arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole`;
-    const operator = `arn:aws:iam::${admin}:role/ops/operator`;
-    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
-    await iam.send(new CreateRoleCommand({ RoleName: 'AWSCloudFormationStackSetExecutionRole', AssumeRolePolicyDocument: JSON.stringify(executionTrust('aws', admin, [adminRoleArn, operator])) }));
+    const { compiled, account, adminRoleArn, operator, iam } = await executionRoleOfAnEarlierBootstrap();
     const byHand = { Version: '2012-10-17', Statement: [{ Sid: 'Audit', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] };
     await iam.send(new CreateRoleCommand({ RoleName: 'acme-xstack-reader', AssumeRolePolicyDocument: JSON.stringify(byHand) }));
     const steps = await bootstrap(compiled, env.aws());
