@@ -784,19 +784,20 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   // The identities an earlier bootstrap trusted on an account's execution role besides the administration role: it can
   // write IAM, so whoever may act as it is administrator of the account in effect (review s27-bootstrap M2). They are
   // trusted on the reader role instead, which reads only, so that plan and deploy run as they did.
-  const callersOn = async (accountIam: IAMClient) =>
-    trustedPrincipals(await trustOf(accountIam, s.executionRoleName), org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
+  const callersOn = (executionRole: RoleRead) =>
+    trustedPrincipals(executionRole.current, org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
   // Accounts the org file no longer targets keep their execution role as it is (above), and get a reader: deploy and
   // destroy read the instances still there with it (review s28-reader m2).
   await inTurn(leavingAccounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
-    if ((await ensureReader(accountIam, account, await callersOn(accountIam), report)) === 'refused') trustRefused.add(account);
+    if ((await ensureReader(accountIam, account, callersOn(await readRole(accountIam, s.executionRoleName)), report)) === 'refused') trustRefused.add(account);
   });
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
     // The reader role is written first: a reader trust past IAM's quota stops the run before the execution role's
     // trust drops anyone, and a reader whose trust is refused (changed by hand) keeps them on the execution role.
-    const formerCallers = await callersOn(accountIam);
+    const executionRead = await readRole(accountIam, s.executionRoleName);
+    const formerCallers = callersOn(executionRead);
     const readerRole = await ensureReader(accountIam, account, formerCallers, report);
     const keptCallers = readerRole === 'refused' ? formerCallers : [];
     if (readerRole === 'refused') trustRefused.add(account);
@@ -816,7 +817,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       return { document, detail: details.join('; ') };
     };
     // Each execution role's trust names the administration role, which this run may have just created.
-    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created', tags: org.tags });
+    const executionRole = await ensureRole(accountIam, account, s.executionRoleName, trust, { dry, report, sleep, principalCreated: adminRole === 'created', tags: org.tags }, executionRead);
     if (executionRole === 'refused') {
       trustRefused.add(account);
       // Its trust is not xstack's: xstack's policies are not given to whoever else it lets in; what the role holds is still said.
@@ -1240,28 +1241,26 @@ interface TrustWrites {
 const ROLE_DESCRIPTION = 'xstack: StackSets (xstack bootstrap)';
 const READER_ROLE_DESCRIPTION = 'xstack: plan, deploy and destroy read the account with it (xstack bootstrap)';
 
-/** A role's trust policy as IAM holds it, or undefined when there is no such role. */
-async function trustOf(iam: IAMClient, role: string): Promise<string | undefined> {
+/** A role as GetRole reads it: whether it exists, its trust policy and its path. */
+interface RoleRead {
+  exists: boolean;
+  current?: string;
+  path: string;
+}
+
+async function readRole(iam: IAMClient, name: string): Promise<RoleRead> {
   try {
-    return (await iam.send(new GetRoleCommand({ RoleName: role }))).Role?.AssumeRolePolicyDocument;
+    const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
+    return { exists: true, current: role?.AssumeRolePolicyDocument, path: role?.Path ?? '/' };
   } catch (error) {
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
-    return undefined;
+    return { exists: false, path: '/' };
   }
 }
 
-async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [], description = ROLE_DESCRIPTION }: TrustWrites): Promise<RoleChange> {
-  let current: string | undefined;
-  let path = '/';
-  let exists = true;
-  try {
-    const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-    current = role?.AssumeRolePolicyDocument;
-    path = role?.Path ?? '/';
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
-    exists = false;
-  }
+/** `read`: the role as this run already read it (readRole), so that it is not read twice. */
+async function ensureRole(iam: IAMClient, account: string, name: string, trustFor: TrustFor, { dry, report, sleep, principalCreated, tags, reservedKeys = [], description = ROLE_DESCRIPTION }: TrustWrites, read?: RoleRead): Promise<RoleChange> {
+  const { exists, current, path } = read ?? (await readRole(iam, name));
   // A role's ARN holds its path, arn:<partition>:iam::<account>:role/<path><name>
   // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns), and GetRole finds a
   // role by name at any path (Role.Path, https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html). The
