@@ -690,128 +690,95 @@ function peopleRoleNeeds(
 ): AccessNeed[] {
   const tagged = (e: AccessEnvironment) => of.tagKeys(e).length > 0;
   const carried = (e: AccessEnvironment) => ({ 'aws:TagKeys': [...of.tagKeys(e)] });
+  // The entries asked of the role itself, by a role that would assume it (or pass it tags): whose own policies are
+  // outside the org file.
+  const onRole = (need: Omit<AccessNeed, 'who' | 'per' | 'resource' | 'identityManagedElsewhere'>): AccessNeed => ({ ...need, who, per, resource: of.role, identityManagedElsewhere: true });
   return [
-    {
+    onRole({
       // Asked as AWS sees it: a role chained from another role's session carries no aws:MultiFactorAuthPresent
       // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html), so a trust that
       // required it would fail here as it would on AWS.
       id: `${who}-assume`,
-      who,
-      per,
       doc: GIT_REMOTE_CODECOMMIT,
       grant: STS_ASSUME_ROLE_CHAINED,
       principal: (e) => role(of.source(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       // A session whose identity provider set a source identity carries it (aws:SourceIdentity): the trust lets it through.
       context: carriedSourceIdentity,
-    },
-    {
+    }),
+    onRole({
       // A source identity the caller picks now, its session carrying none: refused, so that none is forged (review s27-access M2).
       id: `${who}-set-fresh-source-identity`,
-      who,
-      per,
       doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceidentity',
       grant: STS_SET_SOURCE_IDENTITY,
       principal: (e) => role(of.source(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
-    },
-    {
+    }),
+    onRole({
       id: `${who}-assume-other-role`,
-      who,
-      per,
       doc: PRINCIPAL_ARN_DOC,
       grant: STS_ASSUME_ROLE_CHAINED,
       principal: (e) => role(of.other(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       // Its session carrying a source identity too: neither action is allowed to it.
       context: carriedSourceIdentity,
-    },
-    {
+    }),
+    onRole({
       // A permission set's name may hold '_': AWSReservedSSO_Developer_* would also match Developer_Contractors' role.
       id: `${who}-assume-other-permission-set`,
-      who,
-      per,
       doc: 'https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html',
       grant: STS_ASSUME_ROLE_CHAINED,
       principal: (e) => role(of.otherSet(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       // Its session carrying a source identity too: neither action is allowed to it.
       context: carriedSourceIdentity,
       when: (e) => of.otherSet(e) !== '',
-    },
+    }),
     // Session tags: the keys the org file names for a source (transitiveTagKeys) go on into the role, for its roles only;
     // any other key, and any key from a source that names none, is refused (grants.ts STS_TAG_SESSION).
-    {
+    onRole({
       id: `${who}-carry-session-tags`,
-      who,
-      per,
       doc: STS_TAG_SESSION.doc,
       grant: STS_TAG_SESSION,
       principal: (e) => role(of.source(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       context: carried,
       when: tagged,
-    },
-    {
+    }),
+    onRole({
       id: `${who}-set-other-session-tag`,
-      who,
-      per,
       doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tagkeys',
       grant: STS_TAG_SESSION,
       principal: (e) => role(of.source(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       context: (e) => ({ 'aws:TagKeys': [...of.tagKeys(e), OTHER_TAG_KEY] }),
       when: tagged,
-    },
-    {
+    }),
+    onRole({
       id: `${who}-set-session-tags`,
-      who,
-      per,
       doc: STS_TAG_SESSION.doc,
       grant: STS_TAG_SESSION,
       principal: (e) => role(of.source(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       context: () => ({ 'aws:TagKeys': [OTHER_TAG_KEY] }),
       when: (e) => !tagged(e),
-    },
-    {
+    }),
+    onRole({
       id: `${who}-carry-session-tags-other-role`,
-      who,
-      per,
       doc: PRINCIPAL_ARN_DOC,
       grant: STS_TAG_SESSION,
       principal: (e) => role(of.other(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       context: carried,
       when: tagged,
-    },
-    {
+    }),
+    onRole({
       id: `${who}-carry-session-tags-other-permission-set`,
-      who,
-      per,
       doc: 'https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html',
       grant: STS_TAG_SESSION,
       principal: (e) => role(of.otherSet(e)),
-      resource: of.role,
-      identityManagedElsewhere: true,
       denied: true,
       context: carried,
       when: (e) => tagged(e) && of.otherSet(e) !== '',
-    },
+    }),
     {
       id: `${who}-work`,
       who,
