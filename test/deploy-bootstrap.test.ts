@@ -1071,6 +1071,39 @@ describe('xstack bootstrap on moto', () => {
     expect(JSON.parse(decodeURIComponent(after.Role!.AssumeRolePolicyDocument!))).toEqual(trust);
   });
 
+  it("quotas the org file declares are read in each target account (GetAccountSummary): one raised there and not in the account refuses the run before any write, naming both values; held, said so; none declared, none read (review s27-bootstrap m5)", async () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    // moto's IAM reports AWS's defaults in every account: AssumeRolePolicySizeQuota 2048, AttachedPoliciesPerRoleQuota 10.
+    const raised = compileOrg(parseOrg(`${text}iamQuotas: { roleTrustPolicyChars: 4096, managedPoliciesPerRole: 10 }\n`, 'parameters/example.yaml'));
+    const aws = env.aws();
+    const steps = await bootstrap(raised, aws);
+    const quotaSteps = steps.filter((s) => s.what === 'IAM quotas the org file declares (iamQuotas)');
+    expect(quotaSteps.map((s) => s.account)).toEqual(['111111111111', '222222222222', '333333333333', '444444444444', '555555555555']);
+    for (const step of quotaSteps) {
+      expect(step.status).toBe('missing');
+      expect(step.detail).toMatch(
+        /^the org file declares iamQuotas\.roleTrustPolicyChars 4096, and IAM reports AssumeRolePolicySizeQuota 2048 for this account \(GetAccountSummary\): characters of a role trust policy past 2048 would be refused here with LimitExceeded partway through a rollout \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); request the increase for this account in Service Quotas, or declare 2048 in the org file; nothing was changed$/,
+      );
+    }
+    // Nothing was written: no role, no policy, no tag.
+    for (const command of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'TagRoleCommand', 'CreateBucketCommand']) expect(aws.log.calls[command] ?? 0).toBe(0);
+    expect(await bootstrapState(raised, env.aws())).toBe('unknown');
+
+    // Declared at what the accounts hold: read, said held, and the run goes on.
+    const held = compileOrg(parseOrg(`${text}iamQuotas: { roleTrustPolicyChars: 2048 }\n`, 'parameters/example.yaml'));
+    const heldSteps = await bootstrap(held, env.aws());
+    expect(heldSteps.filter((s) => s.status === 'missing')).toEqual([]);
+    expect(heldSteps.find((s) => s.account === '222222222222' && s.what === 'IAM quotas the org file declares (iamQuotas)')?.detail).toBe('held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)');
+    expect(await bootstrapState(held, env.aws())).toBe('current');
+    // The declaration is part of what bootstrap set up: another one is a bootstrap to run; none declared is the org's own digest.
+    expect(bootstrapDigest(raised)).not.toBe(bootstrapDigest(held));
+    expect(bootstrapDigest(compileFile('parameters/example.yaml'))).not.toBe(bootstrapDigest(held));
+
+    const plain = env.aws();
+    await bootstrap(compileFile('parameters/example.yaml'), plain);
+    expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
+  });
+
   it('the template bucket left half-configured by a run that failed after CreateBucket: the next run applies what is missing, and a third changes nothing', async () => {
     const large = compileGenerated(40);
     const aws = env.aws();

@@ -61,6 +61,7 @@ import { LIMITS } from '../limits';
 import { DEFAULT_STACKSETS } from '../org/load';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
+import { checkAccountQuotas, declaredQuotas } from './account-quotas';
 import { XstackError } from '../errors';
 import { stackSetsElsewhereError } from '../stages/layout';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
@@ -659,6 +660,24 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   );
 }
 
+/**
+ * The IAM quotas the org file declares, read in each target account before any write (account-quotas.ts): an account
+ * whose own quota is lower refuses the run, nothing written, as a template it cannot hold would fail partway through
+ * the rollout. Nothing is read when the org file declares none.
+ */
+async function quotasRefused(compiled: CompiledOrg, accounts: readonly string[], credentialsOf: (account: string) => AwsCredentialIdentityProvider | undefined, report: (s: BootstrapStep) => void, aws: Aws): Promise<'refused' | undefined> {
+  const declared = declaredQuotas(compiled.org);
+  if (declared.length === 0) return undefined;
+  const what = 'IAM quotas the org file declares (iamQuotas)';
+  let refused = false;
+  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    const { held, short } = await checkAccountQuotas(aws.iam(credentialsOf(account), compiled.org.region), declared);
+    if (short.length > 0) refused = true;
+    report({ account, what, status: short.length > 0 ? 'missing' : 'ok', detail: short.length > 0 ? `${short.join('; ')}; nothing was changed` : `held: ${held.join(', ')}` });
+  });
+  return refused ? 'refused' : undefined;
+}
+
 /** Accounts any stage deploys to. */
 const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();
 
@@ -721,6 +740,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
     );
   }
+  if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws)) === 'refused') return 'refused';
   const sleep = options.sleep ?? pause;
   // A tag step left `missing` (past IAM's 50) keeps the org's tags out of the record (ensureBootstrapTag).
   let tagsLeft = false;
@@ -1058,7 +1078,12 @@ export function bootstrapDigest(compiled: CompiledOrg): string {
   // deploys would assume a role that is not there), as is one from before a key administrator was added (its reader
   // could not read the new role: review s28-reader M1).
   const reader = { role: new Names(compiled.org.prefix).outputReaderRole(), version: READER_VERSION, reads: namedExistingRoles(compiled.org).map((r) => r.role).sort() };
-  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, reader }));
+  // The quotas the org file declares, which bootstrap checks in each account (quotasRefused): a raised declaration is a
+  // bootstrap to run, so that plan and deploy do not roll out what an account's IAM refuses. Left out when none is
+  // declared, so that the digest of an org declaring none is what it was before the check.
+  const declared = declaredQuotas(compiled.org);
+  const quotas = declared.length > 0 ? { iamQuotas: Object.fromEntries(declared) } : {};
+  return sha256(JSON.stringify({ accounts: targetAccounts(compiled), administrationRole: stackSets.administrationRoleName, executionRole: stackSets.executionRoleName, policy, reader, ...quotas }));
 }
 
 /** The role's tags (none when it does not exist). */
