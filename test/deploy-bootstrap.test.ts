@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
+import { accountsOutsideTheOrg, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
@@ -295,6 +295,43 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(inline.get('assume-execution-roles')).toBe(JSON.stringify(legacy));
   });
 
+  it("past the listed form, the organization's members are read (ListAccounts): accounts outside it are named and said; where the list cannot be read, said not confirmed (review s27-bootstrap m8)", async () => {
+    const accounts = Array.from({ length: 200 }, (_, i) => String(300000000000 + i));
+    const base = compileFile('parameters/example.yaml');
+    const role = base.org.stackSets.executionRoleName;
+    const written = new Map<string, string>();
+    const iam = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    iam.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const input = args.input as { PolicyName?: string; PolicyDocument?: string };
+        if (context.commandName === 'ListRolePoliciesCommand') return { output: { PolicyNames: [], IsTruncated: false, $metadata: {} } } as never;
+        if (context.commandName === 'GetRolePolicyCommand') throw Object.assign(new Error('no such policy'), { name: 'NoSuchEntityException' });
+        if (context.commandName === 'PutRolePolicyCommand') return (written.set(input.PolicyName!, input.PolicyDocument!), { output: { $metadata: {} } }) as never;
+        throw new Error(`unexpected ${context.commandName}`);
+      },
+      { step: 'initialize' },
+    );
+    const steps: BootstrapStep[] = [];
+    const writes = { dry: false, report: (s: BootstrapStep) => void steps.push(s), sleep: async () => undefined, roleCreated: false };
+    const asked: string[][] = [];
+    await ensureAdministrationPolicy(iam, '000000000000', base, accounts, 'o-a1b2c3d4e5', writes, async (targets) => (asked.push([...targets]), { outside: ['300000000007'] }));
+    expect(asked).toEqual([accounts]);
+    const policy = JSON.parse(written.get('acme-assume-execution-roles')!);
+    expect(policy.Statement.map((st: { Sid: string }) => st.Sid)).toEqual(['AssumeExecutionRolesInTheOrg', 'AssumeExecutionRolesOutsideTheOrg']);
+    expect(policy.Statement[1].Resource).toEqual([`arn:aws:iam::300000000007:role/${role}`]);
+    expect(steps.find((s) => s.what.endsWith('target accounts outside organization o-a1b2c3d4e5'))?.detail).toBe("named one by one, as aws:ResourceOrgID holds only for the organization's members: 300000000007");
+
+    steps.length = 0;
+    await ensureAdministrationPolicy(iam, '000000000000', base, accounts, 'o-a1b2c3d4e5', writes, async () => ({ unknown: 'AccessDeniedException: not the management account' }));
+    expect(JSON.parse(written.get('acme-assume-execution-roles')!).Statement.map((st: { Sid: string }) => st.Sid)).toEqual(['AssumeExecutionRolesInTheOrg']);
+    expect(steps.find((s) => s.what.endsWith('target accounts in organization o-a1b2c3d4e5'))?.detail).toMatch(/^not confirmed \(organizations:ListAccounts, AccessDeniedException: not the management account\): .* run bootstrap from the management account or a delegated administrator/);
+
+    // Within the listed form, nothing is read.
+    asked.length = 0;
+    await ensureAdministrationPolicy(iam, '000000000000', base, accounts.slice(0, 5), 'o-a1b2c3d4e5', writes, async (targets) => (asked.push([...targets]), { outside: [] }));
+    expect(asked).toEqual([]);
+  });
+
   it('packs into managed policies IAM accepts (6,144 characters each, at most 10 on a role)', () => {
     for (const [, compiled] of orgs) {
       const policy = resolvePolicy(executionPolicy(compiled), { partition: compiled.org.partition, account: '111111111111', region: compiled.org.region });
@@ -482,6 +519,19 @@ describe('the administration role (pure)', () => {
     expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5').Statement[0]).toHaveProperty('Sid', 'AssumeExecutionRoles');
     expect(administrationPolicy('aws', 'xs-exec', accounts(60), 'o-a1b2c3d4e5', 2000).Statement[0]).toHaveProperty('Sid', 'AssumeExecutionRolesInTheOrg');
     expect(() => administrationPolicy('aws', 'xs-exec', accounts(60), undefined, 2000)).toThrow(/over the 2000 left of IAM's 10240 for a role's inline policies \(the role's other inline policies take 8240 of them\)/);
+  });
+
+  it("past it, target accounts outside the organization (aws:ResourceOrgID is not in their requests) named one by one beside it; too many of them refused, saying why (review s27-bootstrap m8)", () => {
+    const policy = administrationPolicy('aws', 'xs-exec', accounts(1000), 'o-a1b2c3d4e5', undefined, ['999999999999', '888888888888']);
+    expect(policy.Statement).toEqual([
+      { Sid: 'AssumeExecutionRolesInTheOrg', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/xs-exec', Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } } },
+      { Sid: 'AssumeExecutionRolesOutsideTheOrg', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ['arn:aws:iam::888888888888:role/xs-exec', 'arn:aws:iam::999999999999:role/xs-exec'] },
+    ]);
+    // Within the listed form's reach the outside accounts change nothing: every account is named anyway.
+    expect(administrationPolicy('aws', 'xs-exec', accounts(3), 'o-a1b2c3d4e5', undefined, ['200000000001']).Statement).toHaveLength(1);
+    expect(() => administrationPolicy('aws', 'xs-exec', accounts(1000), 'o-a1b2c3d4e5', undefined, accounts(300))).toThrow(
+      /^the administration role's policy naming the execution role in the organization o-a1b2c3d4e5 and, one by one, in the 300 target accounts outside it takes \d{5} characters, over IAM's 10240 .* deploy the accounts outside the organization from an org file of their own$/,
+    );
   });
 
   it('past it with no organization id known, refused before any change, saying how to give one', () => {
@@ -872,6 +922,14 @@ describe('xstack bootstrap on moto', () => {
     expect((await bootstrap(compiled, aws)).filter((s) => s.status === 'missing')).toEqual([]);
     expect(regions.length).toBeGreaterThan(0);
     expect(new Set(regions)).toEqual(new Set([compiled.org.region]));
+  });
+
+  it("the organization's members as Organizations lists them (ListAccounts): the target accounts outside it (review s27-bootstrap m8)", async () => {
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    // Where the list cannot be read the answer is `unknown` (tested with ensureAdministrationPolicy above): moto lists no
+    // account in no organization rather than refusing, so only a real organization is read here.
+    await new OrganizationsClient(env.aws().clientConfig()).send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    expect(await accountsOutsideTheOrg(env.aws(), [admin, '222222222222', '333333333333'])).toEqual({ outside: ['222222222222', '333333333333'] });
   });
 
   it("SELF_MANAGED: OrganizationAccountAccessRole refused (an invited account, or not run from the management account): the error says where that role exists, whom it trusts, and --access-role", async () => {

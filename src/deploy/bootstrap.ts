@@ -39,7 +39,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, OrganizationsClient, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, OrganizationsClient, paginateListAccounts, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import {
@@ -240,7 +240,7 @@ export function regionalPrincipals(trustDocument: string | undefined): string[] 
 }
 
 /** The Sids of the administration policy's one statement: the execution role listed in each account, or in the org's. */
-const ADMINISTRATION_SIDS = { listed: 'AssumeExecutionRoles', inTheOrg: 'AssumeExecutionRolesInTheOrg' } as const;
+const ADMINISTRATION_SIDS = { listed: 'AssumeExecutionRoles', inTheOrg: 'AssumeExecutionRolesInTheOrg', outsideTheOrg: 'AssumeExecutionRolesOutsideTheOrg' } as const;
 
 /**
  * The administration role may assume the execution role in the target
@@ -254,9 +254,14 @@ const ADMINISTRATION_SIDS = { listed: 'AssumeExecutionRoles', inTheOrg: 'AssumeE
  * context whenever the resource's account is a member of an organization and
  * is not among the actions the key does not support (STS is not):
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
+ * That key "is included in the request context only if the account that owns the resource is a member of an
+ * organization" (same page), and SELF_MANAGED StackSets deploy to accounts outside it too ("any AWS account in which
+ * you have permissions to create an IAM role", stacksets-prereqs-self-managed.html): target accounts bootstrap found
+ * outside the organization (`outside`, accountsOutsideTheOrg) are named one by one in a statement of their own
+ * (review s27-bootstrap m8).
  * The execution role's trust still names this role: both sides must allow.
  */
-export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string, budget: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit) {
+export function administrationPolicy(partition: string, executionRoleName: string, accounts: string[], organizationId?: string, budget: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit, outside: readonly string[] = []) {
   const listed = document([{ Sid: ADMINISTRATION_SIDS.listed, Effect: 'Allow', Action: 'sts:AssumeRole', Resource: accounts.map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }]);
   if (JSON.stringify(listed).length <= budget) return listed;
   if (!organizationId) {
@@ -267,7 +272,7 @@ export function administrationPolicy(partition: string, executionRoleName: strin
       `the administration role's policy naming the execution role in each of the ${accounts.length} target accounts takes ${JSON.stringify(listed).length} characters, over ${budget < limit ? `the ${budget} left of ` : ''}IAM's ${limit} for a role's inline policies${others} (${IAM_QUOTAS_DOC}), and the organization's id, which would hold the policy to the org's accounts instead, is unknown: set organization.id in the org file (aws organizations describe-organization), or run bootstrap where organizations:DescribeOrganization is allowed`,
     );
   }
-  return document([
+  const inTheOrg = document([
     {
       Sid: ADMINISTRATION_SIDS.inTheOrg,
       Effect: 'Allow',
@@ -275,7 +280,32 @@ export function administrationPolicy(partition: string, executionRoleName: strin
       Resource: `arn:${partition}:iam::*:role/${executionRoleName}`,
       Condition: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
     },
+    ...(outside.length > 0 ? [{ Sid: ADMINISTRATION_SIDS.outsideTheOrg, Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [...outside].sort().map((a) => `arn:${partition}:iam::${a}:role/${executionRoleName}`) }] : []),
   ]);
+  const length = JSON.stringify(inTheOrg).length;
+  if (length > budget) {
+    throw new XstackError(
+      'ADMIN_POLICY_TOO_LONG',
+      `the administration role's policy naming the execution role in the organization ${organizationId} and, one by one, in the ${outside.length} target accounts outside it takes ${length} characters, over ${budget < FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit ? `the ${budget} left of ` : ''}IAM's ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} for a role's inline policies (${IAM_QUOTAS_DOC}); nothing was changed: deploy the accounts outside the organization from an org file of their own`,
+    );
+  }
+  return inTheOrg;
+}
+
+/**
+ * The target accounts that are not members of the organization, by its account list (organizations:ListAccounts,
+ * which "can be called only from the organization's management account or by a member account that is a delegated
+ * administrator": https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html); `unknown`
+ * with the reason where it cannot be read. Read only when the administration policy needs aws:ResourceOrgID.
+ */
+export async function accountsOutsideTheOrg(aws: Aws, accounts: readonly string[]): Promise<{ outside: string[] } | { unknown: string }> {
+  try {
+    const members = new Set(await everyPage(paginateListAccounts({ client: aws.log.attach(new OrganizationsClient(aws.clientConfig())) }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)));
+    return { outside: accounts.filter((a) => !members.has(a)) };
+  } catch (error) {
+    const { name, message } = error as { name?: string; message?: string };
+    return { unknown: `${name}: ${message}` };
+  }
 }
 
 /**
@@ -766,7 +796,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   // would hand every target account to whoever else its trust lets in.
   if (adminRole === 'refused') return 'refused';
   const adminWrites = { dry, report, sleep, roleCreated: adminRole === 'created' };
-  const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites);
+  const legacyRemoved = await ensureAdministrationPolicy(iam, admin, compiled, [...accounts, ...leavingAccounts].sort(), org.organizationId ?? (await organizationIdOf(aws)), adminWrites, (targets) => accountsOutsideTheOrg(aws, targets));
   if (adminRole !== 'created') await reportAdministrationPoliciesNotOurs(iam, admin, compiled, report);
 
   const leaving = leavingResources(compiledStatements, statements, accounts);
@@ -1386,7 +1416,7 @@ async function inlinePolicies(iam: IAMClient, role: string): Promise<Map<string,
  * replaced when it is this org's (isOwnLegacyPolicy): the new one is written first, so that the StackSets never lose
  * the grant, unless both would not fit together. Returns whether it was removed.
  */
-export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes): Promise<boolean> {
+export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, compiled: CompiledOrg, accounts: string[], organizationId: string | undefined, writes: Writes, membership?: (accounts: readonly string[]) => Promise<{ outside: string[] } | { unknown: string }>): Promise<boolean> {
   const { org } = compiled;
   const role = org.stackSets.administrationRoleName;
   const name = new Names(org.prefix).administrationPolicy();
@@ -1396,7 +1426,20 @@ export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, 
   others.delete(name);
   if (ownLegacy) others.delete(LEGACY_ADMINISTRATION_POLICY);
   const budget = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit - [...others.values()].reduce((n, p) => n + JSON.stringify(p).length, 0);
-  const policy = administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget);
+  const policy = await withOutsideAccounts(administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget), async (inTheOrg) => {
+    const members = membership ? await membership(accounts) : { unknown: 'not read' };
+    if ('outside' in members) {
+      if (members.outside.length > 0) writes.report({ account: admin, what: `role ${role}: target accounts outside organization ${organizationId}`, status: 'ok', detail: `named one by one, as aws:ResourceOrgID holds only for the organization's members: ${members.outside.join(', ')}` });
+      return administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget, members.outside);
+    }
+    writes.report({
+      account: admin,
+      what: `role ${role}: target accounts in organization ${organizationId}`,
+      status: 'ok',
+      detail: `not confirmed (organizations:ListAccounts, ${members.unknown}): the execution role is assumed in the organization's accounts only (aws:ResourceOrgID), so a target account outside it would fail every instance there; run bootstrap from the management account or a delegated administrator to have them named one by one`,
+    });
+    return inTheOrg;
+  });
   const removeLegacy = async () => {
     writes.report({ account: admin, what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`, status: 'change', detail: `delete: an earlier xstack's policy for this org's accounts, now ${name}` });
     if (!writes.dry) await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: LEGACY_ADMINISTRATION_POLICY }));
@@ -1617,8 +1660,13 @@ function isOtherOrgPolicyShape(name: string, policy: { Statement?: unknown }): b
   const statements = ([] as Array<{ Sid?: string; Resource?: unknown }>).concat((policy.Statement ?? []) as never);
   return statements.every((st) => {
     const roleNames = new Set(([] as unknown[]).concat(st.Resource).map((r) => (typeof r === 'string' ? r.slice(r.indexOf(':role/') + 1) : '')));
-    return (st.Sid === ADMINISTRATION_SIDS.listed || st.Sid === ADMINISTRATION_SIDS.inTheOrg) && roleNames.size === 1;
+    return (st.Sid === ADMINISTRATION_SIDS.listed || st.Sid === ADMINISTRATION_SIDS.inTheOrg || st.Sid === ADMINISTRATION_SIDS.outsideTheOrg) && roleNames.size === 1;
   });
+}
+
+/** The policy, or, where it holds the execution role to the organization's accounts, what `check` makes of it. */
+async function withOutsideAccounts<P extends { Statement: ReadonlyArray<{ Sid?: string }> }>(policy: P, check: (policy: P) => Promise<P>): Promise<P> {
+  return policy.Statement[0]?.Sid === ADMINISTRATION_SIDS.inTheOrg ? check(policy) : policy;
 }
 
 /**
