@@ -840,11 +840,107 @@ describe('xstack bootstrap on moto', () => {
   it('SELF_MANAGED: refused in every account, the caller most likely may not assume the reader roles by design (it reads with --output-reader-role): not a failure, said so (review s15-merged F6)', async () => {
     const compiled = compileFile('parameters/example.yaml');
     const role = new Names(compiled.org.prefix).outputReaderRole();
-    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), { assumeRefused: { executionRole: role, times: 100 }, refused: [] }), { sleep: async () => undefined });
+    const model = { assumeRefused: { executionRole: role, times: 100 }, refused: [] as string[], reads: [] as string[] };
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async () => undefined });
     const assumable = steps.filter((s) => s.what.endsWith('assumable by the caller (sts:AssumeRole)'));
     expect(assumable.length).toBeGreaterThan(1);
-    for (const s of assumable) expect(s).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^not confirmed: STS refuses it .* in every account, .*--output-reader-role/) });
+    for (const s of assumable) expect(s).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^not confirmed: STS refuses it .* in every account, .*--output-reader-role.*; the role's policy was not checked either \(bootstrap reads with the role's credentials\)$/) });
     expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    // No credentials, no read: the policy's check is said in the trust's step, not made.
+    expect(model.reads).toEqual([]);
+    expect(steps.some((s) => s.what.includes('in effect'))).toBe(false);
+  });
+
+  /** The step that says whether a reader role's policy is in effect, and the accounts bootstrap targets. */
+  const policyInEffect = (compiled: CompiledOrg) => `policy ${new Names(compiled.org.prefix).outputReaderRole()}/${new Names(compiled.org.prefix).outputReaderRole()}-reads: in effect (cloudformation:ListStacks with the role's credentials)`;
+  const targetsOf = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((st) => st.targets.map((t) => t.id)))].sort();
+
+  it("SELF_MANAGED: each new reader role is read with (cloudformation:ListStacks with its credentials, through CloudFormation in the org's Region) before bootstrap ends, which proves its policy in effect; a re-run that changes nothing reads nothing, one that rewrites a reader's policy reads in that account only (review reader m4)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = new Names(compiled.org.prefix).outputReaderRole();
+    const targets = targetsOf(compiled);
+    // --region us-east-1, not the org's Region: the reads go where the deployer's do.
+    expect(compiled.org.region).not.toBe('us-east-1');
+    const model = { refused: [] as string[], reads: [] as string[] };
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws('us-east-1'), model), { sleep: async () => expect.fail('no wait') });
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    // One read in each target account, with the credentials STS gave for that account's reader role.
+    expect([...model.reads].sort()).toEqual(targets.map((a) => `ListStacksCommand arn:aws:iam::${a}:role/${role} ${compiled.org.region}`));
+    const checks = steps.filter((s) => s.what === policyInEffect(compiled));
+    expect(checks).toEqual(targets.map((account) => ({ account, what: policyInEffect(compiled), status: 'ok' })));
+    // Each right after its role was assumed.
+    for (const check of checks) expect(steps[steps.indexOf(check) - 1]).toMatchObject({ account: check.account, what: `role ${role}: assumable by the caller (sts:AssumeRole)`, status: 'ok' });
+
+    const again = { refused: [] as string[], reads: [] as string[] };
+    const rerun = await bootstrap(compiled, eventuallyConsistent(env.aws('us-east-1'), again), { sleep: async () => expect.fail('no wait') });
+    expect(rerun.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(again.reads).toEqual([]);
+    expect(rerun.some((s) => s.what === policyInEffect(compiled) || s.what.includes('assumable'))).toBe(false);
+
+    // The reader's policy changed by hand in one account (its trust as it was): rewritten, and read with there only.
+    const account = targets[targets.length - 1];
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: `${role}-reads`, PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudformation:ListStacks', Resource: '*' }] }) }));
+    const third = { refused: [] as string[], reads: [] as string[] };
+    const rewrite = await bootstrap(compiled, eventuallyConsistent(env.aws('us-east-1'), third), { sleep: async () => expect.fail('no wait') });
+    expect(rewrite.filter((s) => s.status !== 'ok')).toEqual([{ account, what: `policy ${role}/${role}-reads`, status: 'change', detail: 'update' }]);
+    expect(third.reads).toEqual([`ListStacksCommand arn:aws:iam::${account}:role/${role} ${compiled.org.region}`]);
+    expect(rewrite.filter((s) => s.account === account && (s.what === policyInEffect(compiled) || s.what.includes('assumable')))).toEqual([
+      { account, what: `role ${role}: assumable by the caller (sts:AssumeRole)`, status: 'ok' },
+      { account, what: policyInEffect(compiled), status: 'ok' },
+    ]);
+  });
+
+  it("SELF_MANAGED: a reader role's new policy CloudFormation still refuses (AccessDeniedException) is read again until it is allowed, and the step says after how many tries, naming IAM's propagation (review reader m4)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = new Names(compiled.org.prefix).outputReaderRole();
+    const targets = targetsOf(compiled);
+    const model = { readRefused: { role, times: 2, name: 'AccessDeniedException' as const }, refused: [] as string[], reads: [] as string[] };
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
+    expect(steps.filter((s) => s.status === 'missing')).toEqual([]);
+    expect(model.refused.length).toBe(2 * targets.length);
+    expect(model.reads.length).toBe(3 * targets.length);
+    // The reads' waits only (STS answered at once): 2 s, then 4 s, in each account.
+    expect(waits).toEqual(targets.flatMap(() => [2000, 4000]));
+    for (const account of targets) {
+      expect(steps.find((s) => s.account === account && s.what === policyInEffect(compiled))).toEqual({
+        account,
+        what: policyInEffect(compiled),
+        status: 'ok',
+        detail: "after 3 tries: IAM took a moment to propagate the role's new policy (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency)",
+      });
+    }
+  });
+
+  it("SELF_MANAGED: a reader role's policy still refused after about a minute is reported missing, saying to wait before plan and deploy and what else denies it; the accounts after it are read once; the record is written all the same (review reader m4)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const role = new Names(compiled.org.prefix).outputReaderRole();
+    const targets = targetsOf(compiled);
+    const refusedIn = '222222222222';
+    expect(targets).toContain(refusedIn);
+    const model = { readRefused: { role, times: 100, accounts: [refusedIn] }, refused: [] as string[], reads: [] as string[] };
+    const waits: number[] = [];
+    const steps = await bootstrap(compiled, eventuallyConsistent(env.aws(), model), { sleep: async (ms) => void waits.push(ms) });
+    const checks = steps.filter((s) => s.what === policyInEffect(compiled));
+    expect(checks.map((s) => s.account)).toEqual(targets);
+    for (const s of checks.filter((x) => x.account !== refusedIn)) expect(s).toEqual({ account: s.account, what: policyInEffect(compiled), status: 'ok' });
+    expect(checks.find((s) => s.account === refusedIn)).toMatchObject({
+      status: 'missing',
+      detail: expect.stringMatching(/^CloudFormation refuses it \(User: .* is not authorized to perform: cloudformation:ListStacks .*\) after about a minute: IAM has not propagated the role's new policy yet \(https:\/\/docs\.aws\.amazon\.com\/IAM\/.*\), or a service control policy or a permissions boundary on the role denies it\. Plan, deploy and destroy read this account with this role, and are refused until it is in effect: wait a few minutes before running them/),
+    });
+    // About a minute in all (ASSUMABLE_WAITS_MS), then the later accounts once each.
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(55_000);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(65_000);
+    expect(model.reads.filter((r) => r.includes(`::${refusedIn}:`)).length).toBe(7);
+    for (const account of targets.filter((a) => a !== refusedIn)) expect(model.reads.filter((r) => r.includes(`::${account}:`)).length, account).toBe(1);
+    // A missing step makes `xstack bootstrap` exit 1 (command.ts). The record of what bootstrap set up is written all the
+    // same: IAM holds this compile's roles and policies, only not yet everywhere; a re-run changes nothing, so it
+    // neither writes the record again nor reads (as the step says, waiting is what helps).
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+    const again = { refused: [] as string[], reads: [] as string[] };
+    expect((await bootstrap(compiled, eventuallyConsistent(env.aws(), again))).filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(again.reads).toEqual([]);
   });
 
   it("SELF_MANAGED, two orgs (two prefixes) sharing the default administration role: each its own inline policy and tag, neither undoing the other's, and a Region principal in the trust is kept", async () => {

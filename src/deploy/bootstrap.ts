@@ -41,7 +41,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, OrganizationsClient, paginateListAccounts, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import {
   CreateBucketCommand,
   GetBucketEncryptionCommand,
@@ -69,7 +69,7 @@ import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
 import { AssumeRoleError, isRootRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
 import { BOUNDED_ROLES_SID, executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
-import { DescribeOrganizationsAccessCommand, DescribeStackSetCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeOrganizationsAccessCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
 import { fromYaml } from '../yaml';
 import { callAs, listOrgStackSets, sleep as pause } from './stacksets';
@@ -141,7 +141,7 @@ const POLICY_VERSIONS = 5;
 export const IAM_CONSISTENCY_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency';
 /** Waits between tries of a call on a role or policy this run created (about 30 s in all): IAM usually needs seconds. */
 const NOT_YET_SEEN_WAITS_MS = [1000, 2000, 4000, 8000, 15000];
-/** Waits between tries of sts:AssumeRole into an execution role whose trust this run wrote (about 60 s in all). */
+/** Waits between tries of sts:AssumeRole into a reader role whose trust this run wrote, and of the first read with it (about 60 s in all). */
 const ASSUMABLE_WAITS_MS = [2000, 4000, 8000, 15000, 15000, 15000];
 
 
@@ -809,6 +809,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     });
   }
   const trustWritten = new Set<string>();
+  const policyWritten = new Set<string>();
   const trustRefused = new Set<string>();
   const readerName = new Names(org.prefix).outputReaderRole();
   const label = (p: string) => `${p} (${p === adminRoleArn ? 'administration role' : p === caller ? 'running this bootstrap' : 'an earlier caller'})`;
@@ -827,7 +828,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     };
     const readerRole = await ensureRole(accountIam, account, readerName, readerTrust, { dry, report, sleep, principalCreated: false, tags: org.tags, description: READER_ROLE_DESCRIPTION });
     if (readerRole === 'refused') return readerRole;
-    await ensureInlinePolicy(accountIam, account, readerName, readerPolicyName(org.prefix), readerPolicy(compiled, account), { dry, report, sleep, roleCreated: readerRole === 'created' });
+    if (await ensureInlinePolicy(accountIam, account, readerName, readerPolicyName(org.prefix), readerPolicy(compiled, account), { dry, report, sleep, roleCreated: readerRole === 'created' })) policyWritten.add(account);
     if (readerRole !== 'same') trustWritten.add(account);
     return readerRole;
   };
@@ -895,7 +896,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: `not written: the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it; written by the first run that sets up every account`,
     });
   }
-  if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a)), sleep, report);
+  if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a) || policyWritten.has(a)), { trust: trustWritten, policy: policyWritten }, sleep, report);
 }
 
 /**
@@ -939,23 +940,25 @@ export async function inTurn(accounts: readonly string[], limit: number, report:
 
 /**
  * Before a deploy depends on them (IAM_CONSISTENCY_DOC: "verify that the changes have been propagated"): each
- * reader role whose trust this run created or changed, assumed by the caller, whom that trust names
- * (aws:PrincipalArn), through STS in the org's Region, as plan and deploy will assume it. A
- * refusal (AccessDenied) is tried again for about a minute (ASSUMABLE_WAITS_MS); once one account has used it all up,
- * the others are tried once each. What this proves is the trust as STS sees it, not the administration role nor the
- * managed policies' new versions, which only CloudFormation exercises.
+ * reader role whose trust or policy this run created or changed (`written`), assumed by the caller, whom that trust
+ * names (aws:PrincipalArn), through STS in the org's Region, as plan and deploy will assume it, then read with
+ * (policyInEffect). A refusal (AccessDenied) is tried again for about a minute (ASSUMABLE_WAITS_MS); once one account
+ * has used it all up, the others are tried once each. What this proves is the reader's trust and policy as STS and
+ * CloudFormation see them, not the administration role nor the managed policies' new versions, which only
+ * CloudFormation exercises.
  */
-async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
+async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: readonly string[], written: { trust: ReadonlySet<string>; policy: ReadonlySet<string> }, sleep: (ms: number) => Promise<void>, report: (s: BootstrapStep) => void) {
   let waits = ASSUMABLE_WAITS_MS;
+  let readWaits = ASSUMABLE_WAITS_MS;
   const reader = new Names(org.prefix).outputReaderRole();
   const what = `role ${reader}: assumable by the caller (sts:AssumeRole)`;
-  const outcomes: Array<{ account: string; tries: number; error?: { name?: string; message?: string } }> = [];
+  const policyWhat = `policy ${reader}/${readerPolicyName(org.prefix)}: in effect (cloudformation:ListStacks with the role's credentials)`;
+  const outcomes: Array<{ account: string; tries: number; credentials?: AwsCredentialIdentity; error?: { name?: string; message?: string } }> = [];
   for (const account of accounts) {
     const role = `arn:${org.partition}:iam::${account}:role/${reader}`;
     for (let attempt = 0; ; attempt++) {
       try {
-        await aws.assume(role, undefined, org.region);
-        outcomes.push({ account, tries: attempt + 1 });
+        outcomes.push({ account, tries: attempt + 1, credentials: await aws.assume(role, undefined, org.region) });
         break;
       } catch (error) {
         const { name, message } = error as { name?: string; message?: string };
@@ -975,29 +978,80 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
   // sts:AssumeRole on the reader roles (one that deploys with --output-reader-role); not a failure of bootstrap,
   // said so. The root user is refused in other words (isRootRefusal), and can assume no role at all: said as it is.
   const byDesign = outcomes.length > 0 && outcomes.every((o) => o.error?.name === 'AccessDenied' && !isRootRefusal(o.error));
-  for (const { account, tries, error } of outcomes) {
+  // Without the role's credentials there is nothing to read with: said where the trust's step is.
+  const unread = "; the role's policy was not checked either (bootstrap reads with the role's credentials)";
+  for (const { account, tries, credentials, error } of outcomes) {
+    // A trust this run did not write is an earlier run's (a policy-only change): its propagation is that run's.
+    const trust = written.trust.has(account) ? 'the new trust' : 'the trust an earlier bootstrap wrote';
     if (!error) {
-      report({ account, what, status: 'ok', ...(tries > 1 ? { detail: `after ${tries} tries: IAM took a moment to propagate the new trust (${IAM_CONSISTENCY_DOC})` } : {}) });
+      report({ account, what, status: 'ok', ...(tries > 1 ? { detail: `after ${tries} tries: IAM took a moment to propagate ${trust} (${IAM_CONSISTENCY_DOC})` } : {}) });
+      const read = await policyInEffect(aws, org, credentials!, readWaits, sleep);
+      const policy = written.policy.has(account) ? "the role's new policy" : "the role's policy";
+      if (!read.error) {
+        report({ account, what: policyWhat, status: 'ok', ...(read.tries > 1 ? { detail: `after ${read.tries} tries: IAM took a moment to propagate ${policy} (${IAM_CONSISTENCY_DOC})` } : {}) });
+        continue;
+      }
+      readWaits = [];
+      const { name, message } = read.error;
+      report({
+        account,
+        what: policyWhat,
+        status: 'missing',
+        detail:
+          name === 'AccessDenied' || name === 'AccessDeniedException'
+            ? `CloudFormation refuses it (${message}) after about a minute: IAM has not propagated ${policy} yet (${IAM_CONSISTENCY_DOC}), or a service control policy or a permissions boundary on the role denies it. Plan, deploy and destroy read this account with this role, and are refused until it is in effect: wait a few minutes before running them (a bootstrap that changes nothing does not check again); if they are still refused, look for such a deny`
+            : `${name}: ${message}`,
+      });
       continue;
     }
     const refused = `STS refuses it (${error.message})`;
     if (isRootRefusal(error)) {
-      report({ account, what, status: 'missing', detail: `${refused}: ${ROOT_CALLER_ADVICE}; deploy, plan and destroy assume roles too` });
+      report({ account, what, status: 'missing', detail: `${refused}: ${ROOT_CALLER_ADVICE}; deploy, plan and destroy assume roles too${unread}` });
       continue;
     }
     report({
       account,
       what,
       ...(byDesign
-        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the reader roles (one written for an xstack before the reader role may name the execution role instead): allow it on role ${reader}, or deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying` }
+        ? { status: 'ok' as const, detail: `not confirmed: ${refused} in every account, so the caller's own policy most likely does not allow sts:AssumeRole on the reader roles (one written for an xstack before the reader role may name the execution role instead): allow it on role ${reader}, or deploy needs --output-reader-role for its reads; if it does allow it, IAM has not propagated ${trust} yet (${IAM_CONSISTENCY_DOC}): wait a minute before deploying${unread}` }
         : {
             status: 'missing' as const,
             detail:
               error.name === 'AccessDenied'
-                ? `${refused}: IAM has not propagated the new trust yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again`
-                : `${error.name}: ${error.message}`,
+                ? `${refused}: IAM has not propagated ${trust} yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again${unread}`
+                : `${error.name}: ${error.message}${unread}`,
           }),
     });
+  }
+}
+
+/**
+ * Whether a reader role's policy is in effect (IAM_CONSISTENCY_DOC: a role's new policy, as its trust, takes a while to
+ * be seen from every endpoint): one read that every reader policy allows, cloudformation:ListStacks, which takes no
+ * resource type (reader-policy.ts FindInstanceStacks on "*"; Service Authorization Reference,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html, ListStacks), its
+ * first page only (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html), with the
+ * role's credentials, through CloudFormation in the org's Region at the run's endpoint, as the deployer reads
+ * (deployer.ts accountClient). A refusal is tried again after each of `waits`: IAM's AccessDenied, "User: … is not
+ * authorized to perform: cloudformation:ListStacks" (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html),
+ * or the AccessDeniedException CloudFormation lists among its common errors ("You do not have sufficient access to
+ * perform this action", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html). Any other
+ * error is returned at once.
+ */
+async function policyInEffect(aws: Aws, org: CompiledOrg['org'], credentials: AwsCredentialIdentity, waits: readonly number[], sleep: (ms: number) => Promise<void>): Promise<{ tries: number; error?: { name?: string; message?: string } }> {
+  const cfn = aws.cloudFormation(credentials, org.region);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await cfn.send(new ListStacksCommand({}));
+      return { tries: attempt + 1 };
+    } catch (error) {
+      const { name, message } = error as { name?: string; message?: string };
+      if ((name === 'AccessDenied' || name === 'AccessDeniedException') && attempt < waits.length) {
+        await sleep(waits[attempt]);
+        continue;
+      }
+      return { tries: attempt + 1, error: { name, message } };
+    }
   }
 }
 
@@ -1348,16 +1402,21 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
   return change;
 }
 
-async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes) {
+/** Whether the policy was written (dry run: would be). */
+async function ensureInlinePolicy(iam: IAMClient, account: string, role: string, name: string, policy: object, { dry, report, sleep, roleCreated }: Writes): Promise<boolean> {
   let current: string | undefined;
   try {
     current = (await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument;
   } catch (error) {
     if ((error as { name?: string }).name !== 'NoSuchEntityException') throw error;
   }
-  if (sameDocument(current, policy)) return report({ account, what: `policy ${role}/${name}`, status: 'ok' });
+  if (sameDocument(current, policy)) {
+    report({ account, what: `policy ${role}/${name}`, status: 'ok' });
+    return false;
+  }
   report({ account, what: `policy ${role}/${name}`, status: 'change', detail: current ? 'update' : 'create' });
   if (!dry) await onceSeen(roleCreated, sleep, () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(policy) })));
+  return true;
 }
 
 /** The name an earlier xstack gave the administration role's inline policy, one for every org sharing the role. */

@@ -12,6 +12,11 @@
  *   sts:AssumeRole on resource: …"), for the first N calls of each: "Changes that I make are not always immediately
  *   visible … Such changes include creating or updating users, groups, roles, or policies"
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+ *   Likewise `readRefused`: CloudFormation refuses ListStacks made with a role's credentials (a role whose new policy
+ *   IAM has not propagated), AccessDenied "User: … is not authorized to perform: cloudformation:ListStacks"
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html) or AccessDeniedException
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html); every such read is recorded
+ *   with the role whose credentials made it (`reads`).
  * - `invalidPrincipal`: a trust policy written (CreateRole, UpdateAssumeRolePolicy) naming a role the run created, in
  *   any account, is refused for the first N calls with MalformedPolicyDocument "Invalid principal in policy": IAM
  *   stores a role principal as the role's unique id, so it must see the role first ("When you save the policy, AWS
@@ -35,8 +40,19 @@ const refusal = (name: string, status: number, message: string) => Object.assign
 
 const notAuthorized = (role: string) => refusal('AccessDenied', 403, `User: arn:aws:sts::123456789012:assumed-role/Operator/someone is not authorized to perform: sts:AssumeRole on resource: ${role}`);
 
-/** `aws.iam` and `aws.sts` with middleware on every client they make (`iam` makes one per client: one account's). */
-function withMiddleware(aws: Aws, iam?: () => Middleware, sts?: Middleware): Aws {
+/**
+ * `aws.iam`, `aws.sts` and `aws.cloudFormation` with middleware on every client they make (`iam` makes one per
+ * client: one account's; `cfn` is given the credentials and Region the client was made with).
+ */
+function withMiddleware(aws: Aws, iam?: () => Middleware, sts?: Middleware, cfn?: (credentials: unknown, region: string) => Middleware): Aws {
+  if (cfn) {
+    const make = aws.cloudFormation.bind(aws);
+    aws.cloudFormation = (...args: Parameters<Aws['cloudFormation']>) => {
+      const client = make(...args);
+      client.middlewareStack.add(cfn(args[0], args[1] ?? aws.options.region) as never, { step: 'initialize', name: 'cfnModel' });
+      return client;
+    };
+  }
   if (iam) {
     const make = aws.iam.bind(aws);
     aws.iam = (...args: Parameters<Aws['iam']>) => {
@@ -71,6 +87,10 @@ export interface Propagation {
   invalidPrincipal?: number;
   /** AssumeRole calls refused (AccessDenied) into each account's execution role (ARN ending in `role/<executionRole>`). */
   assumeRefused?: { executionRole: string; times: number; accounts?: readonly string[] };
+  /** ListStacks with the credentials of `role` (an AssumeRole's, in any account or those of `accounts`) refused `times` times each, as `name`. */
+  readRefused?: { role: string; times: number; accounts?: readonly string[]; name?: 'AccessDenied' | 'AccessDeniedException' };
+  /** Every ListStacks made with credentials an AssumeRole returned, as `ListStacksCommand <role ARN> <the client's Region>`. */
+  reads?: string[];
   /** Every refusal the model gave, as `command target`. */
   refused: string[];
 }
@@ -88,6 +108,9 @@ const counter = () => {
 /** The run's new roles and policies, not seen at once (see the file's comment). */
 export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
   const refuseAssume = counter();
+  const refuseRead = counter();
+  // The role each AssumeRole's credentials are (by access key id), so that a read with them is known by its role.
+  const roleOfKey = new Map<string, string>();
   // Role names created through any client: a trust written in another account names them by ARN.
   const createdRoles = new Set<string>();
   return withMiddleware(
@@ -128,6 +151,24 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
       if (context.commandName === 'AssumeRoleCommand' && assume && arn?.endsWith(`:role/${assume.executionRole}`) && inScope(arn) && refuseAssume(`AssumeRole ${arn}`, assume.times)) {
         model.refused.push(`AssumeRoleCommand ${arn}`);
         throw notAuthorized(arn);
+      }
+      const out = (await next(args)) as { output?: { Credentials?: { AccessKeyId?: string } } };
+      const key = out.output?.Credentials?.AccessKeyId;
+      if (context.commandName === 'AssumeRoleCommand' && arn && key) roleOfKey.set(key, arn);
+      return out;
+    },
+    (credentials, region) => (next, context) => async (args) => {
+      const key = (credentials as { accessKeyId?: string } | undefined)?.accessKeyId;
+      const arn = key === undefined ? undefined : roleOfKey.get(key);
+      if (context.commandName !== 'ListStacksCommand' || !arn) return next(args);
+      model.reads?.push(`ListStacksCommand ${arn} ${region}`);
+      const read = model.readRefused;
+      const inScope = !read?.accounts || read.accounts.some((a) => arn.includes(`::${a}:role/`));
+      if (read && arn.endsWith(`:role/${read.role}`) && inScope && refuseRead(`ListStacks ${arn}`, read.times)) {
+        model.refused.push(`ListStacksCommand ${arn}`);
+        const name = read.name ?? 'AccessDenied';
+        const account = /::(\d{12}):role\//.exec(arn)?.[1];
+        throw refusal(name, name === 'AccessDenied' ? 403 : 400, `User: arn:aws:sts::${account}:assumed-role/${read.role}/xstack is not authorized to perform: cloudformation:ListStacks on resource: * because no identity-based policy allows the cloudformation:ListStacks action`);
       }
       return next(args);
     },
