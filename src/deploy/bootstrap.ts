@@ -1018,7 +1018,7 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
             status: 'missing' as const,
             detail:
               error.name === 'AccessDenied'
-                ? `${refused}: IAM has not propagated ${trust} yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying, and run bootstrap again: it changes nothing more and checks again${unread}`
+                ? `${refused}: IAM has not propagated ${trust} yet (${IAM_CONSISTENCY_DOC}), or the caller's own policy does not allow sts:AssumeRole on it (deploy needs that too, to look for retained resources). Wait a minute before deploying (a bootstrap that changes nothing does not check again: plan and deploy are refused with the reason while it holds)${unread}`
                 : `${error.name}: ${error.message}${unread}`,
           }),
     });
