@@ -1205,6 +1205,9 @@ describe('xstack bootstrap on moto', () => {
     const policy = JSON.parse(decodeURIComponent((await qa.send(new GetRolePolicyCommand({ RoleName: 'acme-xstack-reader', PolicyName: 'acme-xstack-reader-reads' }))).PolicyDocument!));
     expect(policy).toEqual(readerPolicy(example, '666666666666'));
     expect(policy.Statement.map((x: { Sid: string }) => x.Sid)).toEqual(['FindInstanceStacks', 'ReadInstanceStacks']);
+    // Assumed, and read with, before bootstrap ends, as a target account's is (review s28-reader m4).
+    expect(steps.find((x) => x.account === '666666666666' && x.what === 'role acme-xstack-reader: assumable by the caller (sts:AssumeRole)')?.status).toBe('ok');
+    expect(steps.find((x) => x.account === '666666666666' && x.what.startsWith('policy acme-xstack-reader/acme-xstack-reader-reads: in effect'))?.status).toBe('ok');
     // The deploy that deletes qa's instances reads them with it.
     expect((await deploy(example, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
   });

@@ -896,7 +896,9 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       detail: `not written: the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it; written by the first run that sets up every account`,
     });
   }
-  if (!dry) await awaitAssumable(aws, org, accounts.filter((a) => trustWritten.has(a) || policyWritten.has(a)), { trust: trustWritten, policy: policyWritten }, sleep, report);
+  // Accounts the org file no longer targets too: the deploy that deletes their instances reads them with the reader.
+  const readers = [...accounts, ...leavingAccounts].sort().filter((a) => trustWritten.has(a) || policyWritten.has(a));
+  if (!dry) await awaitAssumable(aws, org, readers, { trust: trustWritten, policy: policyWritten }, sleep, report);
 }
 
 /**
