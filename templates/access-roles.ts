@@ -73,7 +73,7 @@ function tagSessionStatement(sid: string, accountId: string, source: RoleSource)
  */
 function peopleRole(
   logicalId: string,
-  p: { name: string; description: string; sid: string; sources: readonly RoleSource[]; sourceAccountIds: readonly string[]; repositoryArns: readonly Value<string>[]; protectedRefs: readonly string[] },
+  p: { name: string; description: string; sid: string; sources: readonly RoleSource[]; sourceAccountIds: readonly string[]; repositoryArns: readonly Value<string>[]; protectedRefs: readonly string[]; listRepositories: boolean },
 ): Record<string, Resource> {
   const principalArns = p.sources.flatMap((s, i) => sourceArns(s, p.sourceAccountIds[i]).admitted);
   // Another permission set whose name only begins as a named one's is refused (src/iam/role-path.ts namesOnePermissionSet).
@@ -127,7 +127,9 @@ function peopleRole(
         name: 'codecommit-developer',
         document: policyDocument([
           statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: repositoryArns }),
-          statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' }),
+          // The console's repository list: every repository name of the account, on "*" (no resource type). Git needs
+          // none of it (GitPull and GitPush take the repository); access.developers.listRepositories: false leaves it out.
+          ...(p.listRepositories ? [statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' })] : []),
           ...(p.protectedRefs.length > 0
             ? [
                 statement({
@@ -143,7 +145,7 @@ function peopleRole(
         ]),
       },
     ],
-    exceptions: [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }],
+    exceptions: p.listRepositories ? [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }] : [],
   });
 }
 
@@ -163,6 +165,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
       sourceAccountIds: developers.sourceAccountIds,
       repositoryArns,
       protectedRefs,
+      listRepositories: developers.listRepositories,
     }));
     outputs.DeveloperRoleArn = { description: 'ARN of the developer role', value: arn(`iam::\${AWS::AccountId}:role/${names.developerRole()}`) };
     if (developers.maintainers.length > 0) {
@@ -175,6 +178,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
         sourceAccountIds: developers.maintainerAccountIds,
         repositoryArns,
         protectedRefs: [],
+        listRepositories: developers.listRepositories,
       }));
       outputs.MaintainerRoleArn = { description: 'ARN of the maintainer role', value: arn(`iam::\${AWS::AccountId}:role/${names.maintainerRole()}`) };
     }

@@ -88,6 +88,31 @@ describe('access roles', () => {
     expect(deny.Action).toContain('codecommit:GitPush');
   });
 
+  it("the console's repository list (codecommit:ListRepositories on \"*\"), granted by default with its reason, is left out with listRepositories: false; the proof then asks no list path, and a list granted anyway is more than the org needs (review s27-access m2)", () => {
+    const listing = (t: CfnTemplate, id: string) => props(t, id).PolicyDocument.Statement.filter((s: any) => s.Sid === 'ListRepositories');
+    expect(listing(roles, 'DeveloperRoleCodecommitDeveloperIn111111111111')).toEqual([{ Sid: 'ListRepositories', Effect: 'Allow', Action: 'codecommit:ListRepositories', Resource: '*' }]);
+    expect(JSON.stringify(roles.Resources.DeveloperRoleCodecommitDeveloperIn111111111111.Metadata)).toContain("the console's repository list (git needs none of it)");
+
+    const org = parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('    protectedBranches:', '    listRepositories: false\n    protectedBranches:'), 'example.yaml');
+    expect(org.access.developers?.listRepositories).toBe(false);
+    const compiled = compileOrg(org);
+    const without = template(compiled, 'access-roles');
+    for (const id of ['DeveloperRoleCodecommitDeveloperIn111111111111', 'MaintainerRoleCodecommitDeveloperIn111111111111']) {
+      expect(listing(without, id), id).toEqual([]);
+      expect(JSON.stringify(without.Resources[id].Metadata ?? {}), id).not.toContain('ListRepositories');
+    }
+    const analysis = analyseAccess(org, compiled.stages);
+    expect(analysis.problems).toEqual([]);
+    expect(analysis.paths.filter((p) => p.purpose.includes('list the repositories'))).toEqual([]);
+    // The statement put back by hand: granted beyond what the org file asks, which the proof names.
+    const stage = compiled.stages.find((s) => s.id === 'access-roles')!;
+    const policy = (stage.definition.resources as Record<string, any>).DeveloperRoleCodecommitDeveloperIn111111111111;
+    const document = JSON.parse(JSON.stringify(policy));
+    document.Properties.PolicyDocument.Statement.push({ Sid: 'ListRepositories', Effect: 'Allow', Action: 'codecommit:ListRepositories', Resource: '*' });
+    (stage.definition.resources as Record<string, any>).DeveloperRoleCodecommitDeveloperIn111111111111 = document;
+    expect(analyseAccess(org, compiled.stages).problems.join('\n')).toMatch(/ListRepositories/);
+  });
+
   it('developer trust: account roots narrowed to the named role patterns; both Identity Center path forms; session length as configured', () => {
     const [trust, carry] = developer.AssumeRolePolicyDocument.Statement;
     expect(trust.Principal).toEqual({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:root' } });

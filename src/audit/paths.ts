@@ -362,6 +362,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       developerTagKeys: [],
       maintainerTagKeys: [],
       protectedBranch: '',
+      listRepositories: developers?.listRepositories ?? true,
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
     const purposeOf: Record<string, (e: AccessEnvironment, note: string) => string> = {

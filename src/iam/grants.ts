@@ -619,7 +619,8 @@ export const CODECOMMIT_LIST_REPOSITORIES: Grant = {
   name: 'codecommit-list-repositories',
   actions: ['codecommit:ListRepositories'],
   doc: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodecommit.html',
-  resourceStarReason: 'codecommit:ListRepositories supports no resource-level permissions; AWS accepts only "*" for it',
+  resourceStarReason:
+    'the console\'s repository list (git needs none of it): codecommit:ListRepositories supports no resource-level permissions, so AWS accepts only "*", and it shows the name of every repository of the account; access.developers.listRepositories: false leaves it out',
 };
 
 /**

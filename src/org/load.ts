@@ -280,8 +280,10 @@ const accessSchema = obj(
           maxSessionHours: optional(acceptsOnly(int({ min: 1, max: 12 }), { maximum: 1, description: '1: role chaining, by which developers assume the developer role, limits a session to one hour, so more is refused' })),
           protectedBranches: optional(list(protectedBranchName)),
           maintainers: optional(roleSources('maintainer')),
+          // The console's repository list, on "*": every repository name of the source account (git needs none of it).
+          listRepositories: optional(bool()),
         },
-        'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches, maintainers',
+        'developer access: assumedBy, and optional requireMfa, maxSessionHours, protectedBranches, maintainers, listRepositories',
       ),
     ),
     ci: optional(
@@ -857,6 +859,7 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
             assumedBy: a.developers.assumedBy.map(roleSourceOf),
             protectedBranches: a.developers.protectedBranches ?? [],
             maintainers: (a.developers.maintainers ?? []).map(roleSourceOf),
+            listRepositories: a.developers.listRepositories ?? true,
           },
         }
       : {}),

@@ -78,6 +78,11 @@ export interface DeveloperAccess {
    * makes may release to a protected branch.
    */
   readonly maintainers: readonly RoleSource[];
+  /**
+   * Whether the developer and maintainer roles may list the source account's repositories (codecommit:ListRepositories,
+   * which takes no resource type, so on "*"): the console's repository list; git needs none of it. Default true.
+   */
+  readonly listRepositories: boolean;
 }
 
 export interface CiNetwork {

@@ -645,6 +645,8 @@ export interface AccessEnvironment {
   developerTagKeys: readonly string[];
   maintainerTagKeys: readonly string[];
   protectedBranch: string;
+  /** Whether the org file keeps the console's repository list (access.developers.listRepositories). */
+  listRepositories: boolean;
 }
 
 export interface AccessNeed extends Need<AccessEnvironment> {
@@ -797,6 +799,7 @@ function peopleRoleNeeds(
       grant: CODECOMMIT_LIST_REPOSITORIES,
       principal: (e) => role(of.role(e)),
       resource: () => '*',
+      when: (e) => e.listRepositories,
     },
   ];
 }
