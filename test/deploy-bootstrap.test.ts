@@ -889,6 +889,14 @@ describe('xstack bootstrap on moto', () => {
       { account, what: `role ${role}: assumable by the caller (sts:AssumeRole)`, status: 'ok' },
       { account, what: policyInEffect(compiled), status: 'ok' },
     ]);
+
+    // Again, by a caller that may not assume the reader (it reads with --output-reader-role): the trust is an earlier
+    // run's, so STS's refusal is an answer, not IAM's propagation: tried once, no wait.
+    await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: `${role}-reads`, PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudformation:ListStacks', Resource: '*' }] }) }));
+    const refusing = { assumeRefused: { executionRole: role, times: 100 }, refused: [] as string[], reads: [] as string[] };
+    const byDesign = await bootstrap(compiled, eventuallyConsistent(env.aws('us-east-1'), refusing), { sleep: async () => expect.fail('no wait') });
+    expect(byDesign.find((s) => s.account === account && s.what.includes('assumable'))).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^not confirmed: STS refuses it .* the trust an earlier bootstrap wrote/) });
+    expect(refusing.reads).toEqual([]);
   });
 
   it("SELF_MANAGED: a reader role's new policy CloudFormation still refuses (AccessDeniedException) is read again until it is allowed, and the step says after how many tries, naming IAM's propagation (review reader m4)", async () => {

@@ -966,11 +966,12 @@ async function awaitAssumable(aws: Aws, org: CompiledOrg['org'], accounts: reado
         const { name, message } = error as { name?: string; message?: string };
         // The root user is refused at once and for good: no wait helps.
         if (isRootRefusal(error)) waits = [];
-        if (name === 'AccessDenied' && attempt < waits.length) {
+        // A trust an earlier run wrote (only the policy changed) has had its time to propagate: a refusal is an answer.
+        if (name === 'AccessDenied' && written.trust.has(account) && attempt < waits.length) {
           await sleep(waits[attempt]);
           continue;
         }
-        if (name === 'AccessDenied') waits = [];
+        if (name === 'AccessDenied' && written.trust.has(account)) waits = [];
         outcomes.push({ account, tries: attempt + 1, error: { name, message } });
         break;
       }
