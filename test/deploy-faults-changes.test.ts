@@ -892,6 +892,26 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     for (const d of env.proxy.driftPreferences) expect(d.preferences).toMatchObject({ MaxConcurrentCount: 2, FailureToleranceCount: 1 });
   });
 
+  it("verify: a drift detection that SUCCEEDED within the failure tolerance but failed in some accounts (PARTIAL_SUCCESS) leaves that StackSet's drift unknown, naming the accounts: verify exits 1, not 0 (review s29-deployer M1)", async () => {
+    const tolerant = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
+    await prepare(tolerant);
+    await deployUntilDone(tolerant, 1);
+    const manifest = JSON.parse(tolerant.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const pipelines = tolerant.stages.find((st) => st.id === 'pipelines')!;
+    const [unchecked] = pipelines.targets.map((a) => a.id);
+    env.proxy.partialDrift('big-pipelines', [unchecked], tolerant.org.region);
+    const result = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect(result.differences).toEqual([]);
+    expect(result.drifted).toEqual([]);
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+    expect(result.drift).toEqual([
+      expect.stringMatching(new RegExp(`^big-pipelines: drift detection operation \\S+ checked not every instance \\(PARTIAL_SUCCESS, 1 failed, within the failure tolerance\\), drift unknown: account ${unchecked} ${tolerant.org.region}: FAILED: Drift detection failed for the stack instance$`)),
+      `big-pipelines: 1 instance with no drift status after the detection (${unchecked} ${tolerant.org.region}), drift unknown there`,
+    ]);
+    expect(verifyExitCode(result)).toBe(1);
+  });
+
   it('assumed read-role credentials are assumed again before they expire', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -72,6 +72,7 @@ import {
   QUIET_BUSY_ATTEMPTS,
   StackSetBusyError,
   waitForOperation as runOperationWait,
+  operationFailures,
   type ActualInstance,
   type ActualStackSet,
   type Operation,
@@ -1993,7 +1994,7 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
  * operations at once (instance-budget.ts).
  */
 async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
-  const { DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
+  const { DescribeStackSetOperationCommand, DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
   let operationId: string | undefined;
   try {
@@ -2025,19 +2026,43 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     if (!(error instanceof OperationFailedError)) throw error;
     return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`], unknown: true };
   }
+  // SUCCEEDED is "without exceeding the failure tolerance for the operation"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html): with the org's
+  // tolerance above 0, a detection that failed in some accounts still succeeds, its StackSetDriftDetectionDetails then
+  // PARTIAL_SUCCESS ("completed without exceeding the failure tolerance") with FailedStackInstancesCount
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetDriftDetectionDetails.html). Those
+  // accounts were not checked: the StackSet's drift is unknown, and they are named (review s29-deployer M1).
   const lines: string[] = [];
+  let unknown = false;
+  if (operationId) {
+    const details = (await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: operationId, ...callAs(ctx.settings) }))).StackSetOperation?.StackSetDriftDetectionDetails;
+    if (details && (details.DriftDetectionStatus !== 'COMPLETED' || (details.FailedStackInstancesCount ?? 0) > 0)) {
+      const { failures } = await operationFailures(ctx, operationId, `SUCCEEDED, drift detection ${details.DriftDetectionStatus}`);
+      unknown = true;
+      lines.push(`${ctx.name}: drift detection operation ${operationId} checked not every instance (${details.DriftDetectionStatus}, ${details.FailedStackInstancesCount ?? 0} failed, within the failure tolerance), drift unknown: ${failures.join('; ')}`);
+    }
+  }
   const drifted: string[] = [];
+  const unchecked: string[] = [];
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
     for (const i of page.Summaries ?? []) {
+      // "NOT_CHECKED: CloudFormation hasn't checked if the stack instance differs from its expected StackSet
+      // configuration" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html);
+      // none at all after a detection is no answer either.
+      if (i.DriftStatus === undefined || i.DriftStatus === 'NOT_CHECKED' || i.DriftStatus === 'UNKNOWN') unchecked.push(`${i.Account} ${i.Region}`);
       if (i.DriftStatus !== 'DRIFTED') continue;
       drifted.push(`${ctx.name} ${i.Account} ${i.Region}`);
       lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
     }
     token = page.NextToken;
   } while (token);
-  return { lines, drifted };
+  if (unchecked.length > 0) {
+    unknown = true;
+    lines.push(`${ctx.name}: ${unchecked.length} instance${unchecked.length === 1 ? '' : 's'} with no drift status after the detection (${unchecked.join(', ')}), drift unknown there`);
+  }
+  return { lines, drifted, ...(unknown ? { unknown: true as const } : {}) };
 }
 
 /** The wait moveOrder gave a StackSet for the names held of what moves into it, in seconds (plan's text). */

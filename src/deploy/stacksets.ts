@@ -988,7 +988,7 @@ async function waitFor(ctx: StackSetContext, id: string, options: { failOnError:
  * list any (LAG_READS). First, when DescribeStackSetOperation gave one, the operation's own StatusReason (operationStatus),
  * a line of no account: the deployer advises it as it does each account's (deployer.ts reasonOf).
  */
-async function operationFailures(ctx: StackSetContext, id: string, status: string, reason?: string): Promise<{ failures: string[]; accounts: Array<string | undefined> }> {
+export async function operationFailures(ctx: StackSetContext, id: string, status: string, reason?: string): Promise<{ failures: string[]; accounts: Array<string | undefined> }> {
   const read = async () => {
     const failures: string[] = [];
     const accounts: Array<string | undefined> = [];

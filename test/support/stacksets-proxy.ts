@@ -261,6 +261,15 @@
  *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
  *   `driftPreferences`. After it succeeded, ListStackInstances gives each
  *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
+ *   With `partialDrift`, the detection fails in the accounts it names and the
+ *   operation still ends SUCCEEDED, as within a failure tolerance: "SUCCEEDED:
+ *   The operation completed creating or updating all the specified stacks
+ *   without exceeding the failure tolerance for the operation"
+ *   (API_StackSetOperation.html), its StackSetDriftDetectionDetails
+ *   PARTIAL_SUCCESS ("completed without exceeding the failure tolerance") with
+ *   FailedStackInstancesCount, and those accounts' results FAILED
+ *   (API_StackSetDriftDetectionDetails.html); their instances list no
+ *   DriftStatus (what AWS lists for them is not documented).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of 100, or of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken; each instance with the LastOperationId of
@@ -478,6 +487,8 @@ interface Operation {
   results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; reason?: string }>;
   /** StackSetOperation.StatusReason (failOperation). */
   reason?: string;
+  /** A drift detection's StackSetDriftDetectionDetails, once it ended. */
+  drift?: { status: 'COMPLETED' | 'PARTIAL_SUCCESS'; failed: number };
 }
 /** An operation on stack instances (not a drift detection): the ones `execute` runs and the time model records. */
 type MutatingOperation = Operation & { action: Action };
@@ -753,6 +764,7 @@ export class StackSetsProxy {
   readonly driftPreferences: Array<{ stackSet: string; preferences: ReturnType<typeof preferencesFromQuery> }> = [];
   private rivals = new Map<string, 'stale' | 'same-change'>();
   private driftFailures = new Set<string>();
+  private driftPartial = new Map<string, { accounts: Set<string>; region: string }>();
   private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
   private driftDetected = new Set<string>();
@@ -840,6 +852,7 @@ export class StackSetsProxy {
     this.dropAfterEnd.clear();
     this.denied.clear();
     this.driftFailures.clear();
+    this.driftPartial.clear();
     this.driftRefusals.clear();
     this.invalidOperations.clear();
     this.goneAtWait.clear();
@@ -1065,6 +1078,11 @@ export class StackSetsProxy {
   /** Drift detection on `stackSet` ends FAILED. */
   failDrift(stackSet: string): void {
     this.driftFailures.add(stackSet);
+  }
+
+  /** Drift detection on `stackSet` fails in `accounts` and ends SUCCEEDED, PARTIAL_SUCCESS (see the header). */
+  partialDrift(stackSet: string, accounts: readonly string[], region: string): void {
+    this.driftPartial.set(stackSet, { accounts: new Set(accounts), region });
   }
 
   /**
@@ -1505,7 +1523,8 @@ export class StackSetsProxy {
 
   private operationXml(o: Operation): string {
     const reason = o.reason ? `<StatusReason>${xmlEscape(o.reason)}</StatusReason>` : '';
-    return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status>${reason}<CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}`;
+    const drift = o.drift ? `<StackSetDriftDetectionDetails><DriftDetectionStatus>${o.drift.status}</DriftDetectionStatus><FailedStackInstancesCount>${o.drift.failed}</FailedStackInstancesCount></StackSetDriftDetectionDetails>` : '';
+    return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status>${reason}<CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}${drift}`;
   }
 
   private async startOperation(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
@@ -2167,7 +2186,7 @@ export class StackSetsProxy {
     const ous = this.instanceOus.get(name);
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
     const driftXml = (account: string) =>
-      this.driftDetected.has(name) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
+      this.driftDetected.has(name) && !this.driftPartial.get(name)?.accounts.has(account) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
     const last = this.lastOperations.get(name);
     const lastXml = (account: string) => (last?.has(account) ? `<LastOperationId>${last.get(account)}</LastOperationId>` : '');
     const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
@@ -2236,6 +2255,12 @@ export class StackSetsProxy {
       this.later(this.faults.runningMs ?? 30, () => {
         op.status = this.driftFailures.has(name) ? 'FAILED' : 'SUCCEEDED';
         op.ended = new Date();
+        const partial = this.driftPartial.get(name);
+        const failed = [...(partial?.accounts ?? [])];
+        if (op.status === 'SUCCEEDED' && partial && failed.length > 0) {
+          op.drift = { status: 'PARTIAL_SUCCESS', failed: failed.length };
+          op.results = failed.map((account) => ({ account, region: partial.region, status: 'FAILED' as const, reason: 'Drift detection failed for the stack instance' }));
+        } else if (op.status === 'SUCCEEDED') op.drift = { status: 'COMPLETED', failed: 0 };
         if (op.status === 'SUCCEEDED') this.driftDetected.add(name);
       });
     });
