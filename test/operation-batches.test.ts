@@ -24,6 +24,14 @@ describe('operations per kind of change', () => {
     expect(operationBatches({ settings: settings('SELF_MANAGED'), organizationalUnits }, [])).toEqual([]);
   });
 
+  it("SELF_MANAGED past the instance-operations quota (10,000 instances across operations at once, each counting every instance it targets): operations of at most the quota's accounts, in order (review s29-deployer m1)", () => {
+    const many = Array.from({ length: 25_001 }, (_, i) => String(200000000000 + i));
+    const batches = operationBatches({ settings: settings('SELF_MANAGED'), organizationalUnits }, many);
+    expect(batches.map((b) => b.length)).toEqual([10_000, 10_000, 5_001]);
+    expect(batches.flat()).toEqual(many);
+    expect(operationBatches({ settings: settings('SELF_MANAGED'), organizationalUnits }, accounts, 50).map((b) => b.length)).toEqual([50, 50, 20]);
+  });
+
   it('SERVICE_MANAGED: at most 50 OUs an operation, an OU never split, every account once', () => {
     const batches = operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits }, accounts);
     expect(batches.map((b) => new Set(b.map((a) => organizationalUnits.get(a))).size)).toEqual([MAX_OUS_PER_OPERATION, 10]);

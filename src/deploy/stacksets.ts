@@ -33,6 +33,7 @@ import {
 import { errorName, XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
+import { LIMITS } from '../limits';
 import type { TemplateSource } from './template-store';
 import type { InstanceOperationBudget } from './instance-budget';
 import { isOrgStackSetName } from '../stages/model';
@@ -509,12 +510,20 @@ function ouOf(organizationalUnits: ReadonlyMap<string, string>, account: string)
 
 /**
  * The accounts of one kind of change as the operations that carry them: one
- * for SELF_MANAGED (accounts by id, no limit stated); for SERVICE_MANAGED,
- * as few as keep each within MAX_OUS_PER_OPERATION OUs, an OU never split
- * (one operation when every account is reached through the root).
+ * for SELF_MANAGED (accounts by id, no limit stated), up to `instanceQuota`
+ * accounts each: the instance-operations quota (instance-budget.ts) counts
+ * every instance an operation targets, so one of more would never start
+ * (review s29-deployer m1); for SERVICE_MANAGED, as few as keep each within
+ * MAX_OUS_PER_OPERATION OUs, an OU never split (one operation when every
+ * account is reached through the root).
  */
-export function operationBatches(ctx: Reach, accounts: readonly string[]): string[][] {
-  if (ctx.settings.permissionModel === 'SELF_MANAGED' || accounts.length === 0) return accounts.length ? [[...accounts]] : [];
+export function operationBatches(ctx: Reach, accounts: readonly string[], instanceQuota: number = LIMITS.concurrentStackInstanceOperationsPerRegion): string[][] {
+  if (ctx.settings.permissionModel === 'SELF_MANAGED') {
+    const batches: string[][] = [];
+    for (let i = 0; i < accounts.length; i += instanceQuota) batches.push(accounts.slice(i, i + instanceQuota));
+    return batches;
+  }
+  if (accounts.length === 0) return [];
   const byOu = new Map<string, string[]>();
   for (const a of accounts) {
     const ou = ouOf(ctx.organizationalUnits, a);
