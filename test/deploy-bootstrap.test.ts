@@ -13,6 +13,8 @@ import { accountsOutsideTheOrg, administrationPolicy, administrationTrust, boots
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
+import { checkAccountQuotas } from '../src/deploy/account-quotas';
+import type { AdjustableIamQuota } from '../src/limits';
 import { Names } from '../src/naming';
 import { deploy } from '../src/deploy/deployer';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
@@ -293,6 +295,23 @@ describe('the execution role policy derived from the compiled templates', () => 
     await expect(ensureAdministrationPolicy(iam, '000000000000', base, accounts, undefined, writes)).rejects.toThrow('refused by an SCP');
     expect(calls).toContain('DeleteRolePolicyCommand assume-execution-roles');
     expect(inline.get('assume-execution-roles')).toBe(JSON.stringify(legacy));
+  });
+
+  it("an account's quotas against the declared ones (GetAccountSummary's SummaryMap): held at or above, short below, and short where the summary has no such key (nothing says the account holds it)", async () => {
+    const summaryOf = (SummaryMap: Record<string, number>) => {
+      const iam = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+      iam.middlewareStack.add(() => async () => ({ output: { SummaryMap, $metadata: {} } }) as never, { step: 'initialize' });
+      return iam;
+    };
+    const declared: Array<[AdjustableIamQuota, number]> = [['roleTrustPolicyChars', 4096], ['managedPoliciesPerRole', 20], ['rolesPerAccount', 2000]];
+    const raised = await checkAccountQuotas(summaryOf({ AssumeRolePolicySizeQuota: 4096, AttachedPoliciesPerRoleQuota: 25, RolesQuota: 5000 }), declared);
+    expect(raised).toEqual({ held: ['iamQuotas.roleTrustPolicyChars 4096 (IAM: 4096)', 'iamQuotas.managedPoliciesPerRole 20 (IAM: 25)', 'iamQuotas.rolesPerAccount 2000 (IAM: 5000)'], short: [] });
+    const partly = await checkAccountQuotas(summaryOf({ AssumeRolePolicySizeQuota: 4096, AttachedPoliciesPerRoleQuota: 10 }), declared);
+    expect(partly.held).toEqual(['iamQuotas.roleTrustPolicyChars 4096 (IAM: 4096)']);
+    expect(partly.short).toEqual([
+      expect.stringMatching(/^the org file declares iamQuotas\.managedPoliciesPerRole 20, and IAM reports AttachedPoliciesPerRoleQuota 10 for this account .* or declare 10 in the org file$/),
+      expect.stringMatching(/^the org file declares iamQuotas\.rolesPerAccount 2000, and IAM reports no RolesQuota for this account .* past its default would be refused .* or declare 1000 in the org file$/),
+    ]);
   });
 
   it("past the listed form, the organization's members are read (ListAccounts): accounts outside it are named and said; where the list cannot be read, said not confirmed (review s27-bootstrap m8)", async () => {
