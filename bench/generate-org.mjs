@@ -15,7 +15,7 @@ export function generateOrgYaml(pipelineAccounts, { organizationId = 'o-bench123
   for (const repo of ['app', 'lib']) {
     lines.push(`  ${repo}:`, `    repository: ${repo}`, '    branches:');
     envs.forEach((env, i) => lines.push(`      ${env}: ${i % 2 === 0 ? 'main' : 'release'}`));
-    lines.push('    deploy:', '      type: codedeploy');
+    lines.push('    deploy:', '      type: codedeploy', '      applicationTagKey: Application');
   }
   // One source role per pipeline account: past about 990 of them the source account needs the raised
   // IAM role quota (1,000 by default, 5,000 on request), which an org of this size declares.
@@ -55,7 +55,7 @@ export function generateTeamsOrgYaml(teams, { repositoriesPerTeam = 2, environme
   for (const { team, name } of repositories) {
     lines.push(`  ${name}:`, `    repository: ${name}`, '    branches:');
     for (const env of environments) lines.push(`      ${team}-${env}: ${TEAM_BRANCHES[env] ?? 'main'}`);
-    lines.push('    deploy:', '      type: codedeploy');
+    lines.push('    deploy:', '      type: codedeploy', '      applicationTagKey: Application');
   }
   lines.push('access:', '  developers:', '    assumedBy:', '      - account: tools', '        roleNames: ["AWSReservedSSO_Developer_*"]', '        sso: true');
   return `${lines.join('\n')}\n`;

@@ -172,7 +172,17 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
         DeploymentGroupName: group,
         ServiceRoleArn: getAtt('CodeDeployRole', 'Arn'),
         DeploymentConfigName: p.deploy.deploymentConfig,
-        Ec2TagFilters: [{ Key: p.deploy.ec2TagKey, Value: environment, Type: 'KEY_AND_VALUE' }],
+        // Tag groups, all of which an instance must carry ("The deployment group includes only Amazon EC2 instances
+        // identified by all the tag groups"): the environment's, and the application's where the org has one for the
+        // pipeline (src/org/load.ts withApplicationTags). Always a tag set, never Ec2TagFilters, which "cannot be used
+        // in the same template as" it (a family template holds many pipelines' groups):
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html
+        Ec2TagSet: {
+          Ec2TagSetList: [
+            { Ec2TagGroup: [{ Key: p.deploy.ec2TagKey, Value: environment, Type: 'KEY_AND_VALUE' }] },
+            ...(p.deploy.applicationTagKey !== undefined ? [{ Ec2TagGroup: [{ Key: p.deploy.applicationTagKey, Value: p.name, Type: 'KEY_AND_VALUE' }] }] : []),
+          ],
+        },
         AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE'] },
       }).dependsOn('CodeDeployRoleFindDeploymentTargets'), // CodeDeploy checks its role's permissions when the group is created
       ...triggerRole,

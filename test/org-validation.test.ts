@@ -338,6 +338,25 @@ describe('organization file validation', () => {
     expect(org.pipelines[0].deploy).toEqual({ type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment' });
   });
 
+  it("pipelines sharing a pipeline account select their instances by an application tag too (Application=<pipeline> unless deploy.applicationTagKey names the key), which a pipeline alone in its accounts does not; an application tag key that is the ec2TagKey is refused with its line (review s29-identity M1)", () => {
+    const two = VALID.replace('repositories:\n  web-app:\n    account: src\n', 'repositories:\n  web-app:\n    account: src\n  api:\n    account: src\n') + '  api:\n    repository: api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n';
+    expect(parseOrg(two, 'org.yaml').pipelines.map((p) => p.deploy)).toEqual([
+      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true },
+      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true },
+    ]);
+    // Named: that key, and no note to give.
+    const named = two.replace(/(api:\n    repository: api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n)$/, '$1      applicationTagKey: App\n');
+    expect(parseOrg(named, 'org.yaml').pipelines.map((p) => [p.deploy.applicationTagKey, p.deploy.applicationTagDefaulted])).toEqual([['Application', true], ['App', undefined]]);
+    // Each its own environment key: their tags already tell their instances apart.
+    const keyed = two.replace(/(api:\n    repository: api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n)$/, '$1      ec2TagKey: ApiEnvironment\n');
+    expect(parseOrg(keyed, 'org.yaml').pipelines.map((p) => p.deploy.applicationTagKey)).toEqual([undefined, undefined]);
+    // Alone in its account: as before.
+    expect(parseOrg(VALID, 'org.yaml').pipelines[0].deploy.applicationTagKey).toBeUndefined();
+    expect(problemsOf(`${VALID}      applicationTagKey: Environment\n`)).toEqual([
+      expect.stringMatching(/^org\.yaml:23:26: pipelines\.web-app\.deploy\.applicationTagKey: is the pipeline's ec2TagKey \(Environment\): an instance has one value of a key, .*; expected another key, such as Application$/),
+    ]);
+  });
+
   it('a misspelt required key is said once, as the unknown key with its did-you-mean, not also as a missing one', () => {
     const problems = problemsOf(VALID.replace('pipelines:\n', 'pipeline:\n'));
     expect(problems).toEqual([expect.stringMatching(/^org\.yaml:\d+:1: pipeline: unknown key 'pipeline' \(did you mean 'pipelines'\?\); expected one of: /)]);

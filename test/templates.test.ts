@@ -322,6 +322,23 @@ describe('pipelines', () => {
     }
   });
 
+  it("deployment groups select by tag groups an instance must all carry (Ec2TagSet, never Ec2TagFilters beside it in a template): the environment's, and, where pipelines share an account, the pipeline's application tag (review s29-identity M1)", () => {
+    const groups = resourcesOf('AWS::CodeDeploy::DeploymentGroup');
+    expect(groups.length).toBe(4);
+    for (const { stage, id, p } of groups) {
+      expect(p.Ec2TagFilters, `${stage} ${id}`).toBeUndefined();
+      const sets = p.Ec2TagSet.Ec2TagSetList as Array<{ Ec2TagGroup: Array<{ Key: string; Value: unknown; Type: string }> }>;
+      // Both example orgs run two pipelines in their dev and prod accounts: each selects its own application's instances.
+      expect(sets.map((g) => g.Ec2TagGroup.map((t) => t.Key)), `${stage} ${id}`).toEqual([['Environment'], ['Application']]);
+      expect(sets[1].Ec2TagGroup[0].Type).toBe('KEY_AND_VALUE');
+    }
+    expect(groups.map(({ p }) => p.Ec2TagSet.Ec2TagSetList[1].Ec2TagGroup[0].Value).sort()).toEqual(['mission-app', 'payments-api', 'records-service', 'web-app']);
+    // A pipeline alone in its accounts selects by the environment's tag alone, as before.
+    const alone = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\n  payments-api:\n    repository: payments-api\n    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\n/, '\n'), 'parameters/example.yaml'));
+    const [single] = Object.values(renderTemplate(alone.stages.find((st) => st.id === 'pipelines')!.definition).Resources).filter((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup');
+    expect((single.Properties as any).Ec2TagSet.Ec2TagSetList.map((g: any) => g.Ec2TagGroup[0].Key)).toEqual(['Environment']);
+  });
+
   it('trigger rules match only the source account, the repository and the tracked branch; forwarding rules only that repository and branch', () => {
     let triggers = 0;
     let forwards = 0;

@@ -200,6 +200,7 @@ const pipelineSchema = obj(
           type: required(str({ expected: "'codedeploy'", oneOf: ['codedeploy'] })),
           deploymentConfig: optional(str({ expected: 'a CodeDeploy deployment configuration name', pattern: /^[\w.+=,@-]{1,100}$/, refine: serverDeploymentConfigProblem })),
           ec2TagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
+          applicationTagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
         },
         'a deploy stage: type and its settings',
       ),
@@ -679,6 +680,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
       const problem = nameProblem(rule, generated);
       if (problem) ctx.report(path, `with prefix '${raw.prefix}', ${problem}`, 'a shorter pipeline name or prefix', undefined);
     }
+    const ec2TagKey = p.deploy.ec2TagKey ?? 'Environment';
+    if (p.deploy.applicationTagKey !== undefined && p.deploy.applicationTagKey === ec2TagKey) {
+      ctx.report(`${path}.deploy.applicationTagKey`, `is the pipeline's ec2TagKey (${ec2TagKey}): an instance has one value of a key, so none would be tagged both ${ec2TagKey}=<environment> and ${ec2TagKey}=${name}`, `another key, such as Application`);
+    }
     pipelines.push({
       name,
       repository: p.repository,
@@ -686,10 +691,12 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
       deploy: {
         type: 'codedeploy',
         deploymentConfig: p.deploy.deploymentConfig ?? 'CodeDeployDefault.OneAtATime',
-        ec2TagKey: p.deploy.ec2TagKey ?? 'Environment',
+        ec2TagKey,
+        ...(p.deploy.applicationTagKey !== undefined ? { applicationTagKey: p.deploy.applicationTagKey } : {}),
       },
     });
   }
+  pipelines.splice(0, pipelines.length, ...withApplicationTags(pipelines));
 
   // Names carry the account id, always 12 digits: one account's names have every account's lengths.
   const prefixProblem = names
@@ -747,6 +754,27 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
       ctx.report(`${section}.${name}`, `'${name}' and '${first}' both become ${id} in ${where}`, 'names that differ in a letter or digit');
     }
   }
+}
+
+/**
+ * Pipelines that share a pipeline account, each selecting its deployment targets by the same `ec2TagKey`: the
+ * environment's tag alone would select the other's instances too ("CodeDeploy includes all Amazon EC2 instances
+ * identified by any of the tags you specify in this deployment group"), and each would deploy to the other's servers
+ * (review s29-identity M1). Such a pipeline without `applicationTagKey` selects by `Application=<its name>` too ("The
+ * deployment group includes only Amazon EC2 instances identified by all the tag groups"):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html
+ * An environment is one pipeline account's, so pipelines share an account where they share an environment.
+ */
+export const DEFAULT_APPLICATION_TAG_KEY = 'Application';
+function withApplicationTags(pipelines: readonly Pipeline[]): Pipeline[] {
+  const place = (environment: string, p: Pipeline) => `${environment} ${p.deploy.ec2TagKey}`;
+  const pipelinesAt = new Map<string, number>();
+  for (const p of pipelines) for (const [environment] of p.branches) pipelinesAt.set(place(environment, p), (pipelinesAt.get(place(environment, p)) ?? 0) + 1);
+  return pipelines.map((p) =>
+    p.deploy.applicationTagKey === undefined && p.branches.some(([environment]) => pipelinesAt.get(place(environment, p))! > 1)
+      ? { ...p, deploy: { ...p.deploy, applicationTagKey: DEFAULT_APPLICATION_TAG_KEY, applicationTagDefaulted: true as const } }
+      : p,
+  );
 }
 
 /**

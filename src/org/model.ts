@@ -40,6 +40,13 @@ export interface CodeDeployStage {
   readonly deploymentConfig: string;
   /** EC2 instances tagged `<ec2TagKey>=<environment>` form the deployment group. */
   readonly ec2TagKey: string;
+  /**
+   * And, where set, tagged `<applicationTagKey>=<pipeline name>` too: the org file's `deploy.applicationTagKey`, or
+   * `Application` (`applicationTagDefaulted`) where the pipeline shares a pipeline account with another pipeline of the
+   * same `ec2TagKey`, whose instances its environment tag alone would also select.
+   */
+  readonly applicationTagKey?: string;
+  readonly applicationTagDefaulted?: true;
 }
 
 export interface Pipeline {

@@ -20,7 +20,7 @@ import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
 import { Names } from '../naming';
-import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Repository } from '../org/model';
+import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Pipeline, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
 import { pipelineIdentity } from '../../templates/pipeline-identity';
@@ -326,7 +326,7 @@ export function planStages(org: Org): Stage[] {
           uses('pipeline-foundation', "this account's artifact bucket and the key it exports"),
           ...[...new Set(targets.map((a) => sourceRoleStage(source, a)))].map((id) => uses(id, 'the source role its source action assumes')),
         ],
-        notes: [],
+        notes: p.deploy.applicationTagDefaulted ? [applicationTagNote(p)] : [],
       },
     ];
   });
@@ -491,6 +491,11 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
  * assuming the reader roles (templates/ci-network.ts): any other workload's STS call there is refused (review s24-ci M1).
  */
 const EKS_IN_NETWORK_NOTE = `access.ci.network with access.ci.eks (pod-identity): the network serves the cluster's nodes only if they run in its subnets, where its STS endpoint takes every STS call and admits only the CI role assuming the reader roles: any other workload there that calls STS (an add-on with IRSA, such as the VPC CNI, the EBS CSI driver or the load balancer controller, which call AssumeRoleWithWebIdentity) is refused; run those with EKS Pod Identity, or keep the cluster's nodes in a VPC of their own and leave access.ci.network out (its NAT gateway and endpoints then serve nothing)`;
+
+/** A pipeline whose deployment group selects by the application's tag because it shares an account (src/org/load.ts withApplicationTags): said, as its instances need the tag. */
+function applicationTagNote(p: Pipeline): string {
+  return `pipelines.${p.name}: shares a pipeline account with another pipeline, so its deployment group selects the instances tagged ${p.deploy.ec2TagKey}=<environment> and ${p.deploy.applicationTagKey}=${p.name} (the environment's tag alone would also select the other's servers, and CodeDeploy deploys to every instance a tag group selects); tag its instances so, or name the key with deploy.applicationTagKey`;
+}
 
 /** Developers without protectedBranches may write to every branch, the ones the pipelines deploy from too: said, as it is allowed. */
 /**
