@@ -194,7 +194,9 @@ function trustFor(runtime: CiRuntime): { trust: PolicyDocument; exceptions: Exce
       // service account; the trust admits only this cluster's association for this service account.
       // The cluster by its session tag eks-cluster-arn, as AWS's page restricts "which service accounts,
       // namespaces, and clusters can use this role" with those tags: what Pod Identity sends as aws:SourceArn
-      // is not documented (review s15-contexts F2).
+      // is not documented (review s15-contexts F2), and a field report has a trust on it refused where one on
+      // aws:SourceAccount alone passes (https://github.com/awslabs/mountpoint-s3-csi-driver/issues/781): keep
+      // aws:SourceArn out (review s29-identity m2).
       // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
       // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html
       return {
