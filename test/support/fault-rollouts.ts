@@ -42,7 +42,7 @@ export const withDevelopers = (text: string) =>
   `${text.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n`;
 /** A generated org file without its `lib` repository and pipeline. */
 export const withoutLib = (text: string) =>
-  text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n      type: codedeploy\n/, '');
+  text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n(      .*\n)+/, '');
 
 /** Registers the file's hooks (useLocalAws) and gives the steps bound to its local AWS. */
 export function faultRollouts() {
