@@ -550,6 +550,11 @@ describe('release control (review s18-audit M2)', () => {
     // develop is not protected: developers write it too.
     expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
     expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
+    // Where each deploys: the instances its deployment group selects, by every tag they must carry (review s29-identity M1).
+    expect(prod.endsWith(' | Environment=prod and Application=web-app |')).toBe(true);
+    expect(rowOf(md, 'payments-api', 'dev').endsWith(' | Environment=dev and Application=payments-api |')).toBe(true);
+    const alone = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\n  payments-api:\n    repository: payments-api\n    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\n/, '\n'), 'parameters/example.yaml'));
+    expect(rowOf(alone.files.get('audit/report.md')!, 'web-app', 'staging').endsWith(' | Environment=staging |')).toBe(true);
   });
 
   it('the execution role of the source account writes a protected branch through the role that may push to it: its policy rewrites that role (review s22 A1)', async () => {

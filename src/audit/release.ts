@@ -5,7 +5,7 @@
  * that branch (`codecommit:References` = `refs/heads/<branch>`), so a Deny on protected branches is read from the
  * compiled policy, not restated; who may act as that principal is its role's "assume" rows of the same tables.
  */
-import { accountByName, accountOfEnvironment, repositoryByName, type Org } from '../org/model';
+import { accountByName, accountOfEnvironment, repositoryByName, type Org, type Pipeline } from '../org/model';
 import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
@@ -76,6 +76,8 @@ export function releaseControlSection(input: ReleaseInput): Section {
         isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
         writers(repositoryArn, source, branch),
         starters(p.name, ref, byId ? account.id : account.name).replaceAll(ref, account.id),
+        // By id (many accounts, one row for all), the environment as words: each account has its own.
+        deploysTo(p, byId ? "<the account's environment>" : account.environment!),
       ],
       account: account.id,
       merge: many,
@@ -93,12 +95,17 @@ export function releaseControlSection(input: ReleaseInput): Section {
           'CodeCommit has no resource policy (https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html), so a principal of the source account whose own policy allows a push may write any branch: those policies are outside the org file. ' +
           'The StackSet execution role of the source account is listed where its policy lets it rewrite the trust or the policies of a role that may push to the branch: it can then make that role trust anyone, or give it a push, and push as it; who may act as the execution role is under "What this report cannot see". ' +
           'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html), as does the trigger rule\'s target through its input transformer (events:PutTargets, with iam:PassRole on the trigger role); RollbackStage re-runs a stage on an earlier run\'s revision (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html); and codedeploy:CreateDeployment on the environment\'s deployment group deploys any revision the deployment targets can read, with no pipeline (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html). ' +
-          '"no ⚠" marks a later environment (after a pipeline\'s first) deploying from a branch access.developers.protectedBranches does not name.',
+          '"no ⚠" marks a later environment (after a pipeline\'s first) deploying from a branch access.developers.protectedBranches does not name. ' +
+          'The last column is what the deployment group selects: every instance of the account that carries all those tags receives the revision, whoever launched or tagged it ("The deployment group includes only Amazon EC2 instances identified by all the tag groups", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html); who may tag instances there is the account\'s own policies\' to decide.',
       },
-      { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline'], rows },
+      { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline', 'deploys to the instances tagged'], rows },
     ],
   };
 }
+
+/** The tags a pipeline's deployment group selects its instances by in an environment (templates/pipeline.ts), all of which an instance must carry. */
+const deploysTo = (p: Pipeline, environment: string): string =>
+  [`${p.deploy.ec2TagKey}=${environment}`, ...(p.deploy.applicationTagKey !== undefined ? [`${p.deploy.applicationTagKey}=${p.name}`] : [])].join(' and ');
 
 /** The text of who may write a branch of a repository, asked once per repository and branch. */
 function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
