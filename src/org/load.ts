@@ -661,7 +661,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   reportLogicalIdCollisions(repositories.map(deployedName), 'repositories', 'Repository', ctx, "the templates' logical ids");
 
   const names = raw.prefix === undefined ? undefined : new Names(raw.prefix, raw.bucketGeneration ?? 1);
-  const pipelines: Pipeline[] = [];
+  const declaredPipelines: Pipeline[] = [];
   for (const [name, p] of raw.pipelines ?? []) {
     const path = `pipelines.${name}`;
     if (raw.repositories && !firstNamed(repositories, p.repository) && !declared().repositories.has(p.repository)) {
@@ -684,7 +684,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     if (p.deploy.applicationTagKey !== undefined && p.deploy.applicationTagKey === ec2TagKey) {
       ctx.report(`${path}.deploy.applicationTagKey`, `is the pipeline's ec2TagKey (${ec2TagKey}): an instance has one value of a key, so none would be tagged both ${ec2TagKey}=<environment> and ${ec2TagKey}=${name}`, `another key, such as Application`);
     }
-    pipelines.push({
+    declaredPipelines.push({
       name,
       repository: p.repository,
       branches: p.branches,
@@ -696,7 +696,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
       },
     });
   }
-  pipelines.splice(0, pipelines.length, ...withApplicationTags(pipelines));
+  const pipelines = withApplicationTags(declaredPipelines);
 
   // Names carry the account id, always 12 digits: one account's names have every account's lengths.
   const prefixProblem = names
@@ -756,6 +756,9 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
   }
 }
 
+/** The application tag key of a pipeline that shares an account and names none (withApplicationTags). */
+export const DEFAULT_APPLICATION_TAG_KEY = 'Application';
+
 /**
  * Pipelines that share a pipeline account, each selecting its deployment targets by the same `ec2TagKey`: the
  * environment's tag alone would select the other's instances too ("CodeDeploy includes all Amazon EC2 instances
@@ -765,7 +768,6 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html
  * An environment is one pipeline account's, so pipelines share an account where they share an environment.
  */
-export const DEFAULT_APPLICATION_TAG_KEY = 'Application';
 function withApplicationTags(pipelines: readonly Pipeline[]): Pipeline[] {
   const place = (environment: string, p: Pipeline) => `${environment} ${p.deploy.ec2TagKey}`;
   const pipelinesAt = new Map<string, number>();
