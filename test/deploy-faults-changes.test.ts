@@ -859,12 +859,17 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(changed);
   });
 
+  /** The small org with a failure tolerance of one account (two at once), deployed; with its manifest's hashes, as verify takes them. */
+  async function tolerantDeployed() {
+    const compiled = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
+    await prepare(compiled);
+    await deployUntilDone(compiled, 1);
+    const manifest = JSON.parse(compiled.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    return { compiled, hashes: new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256])) };
+  }
+
   it("verify: drift detection takes the org's preferences, reads every page of instances, and a FAILED detection is that StackSet's alone", async () => {
-    const paced = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
-    await prepare(paced);
-    await deployUntilDone(paced, 1);
-    const manifest = JSON.parse(paced.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
-    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const { compiled: paced, hashes } = await tolerantDeployed();
     const names = paced.stages.map((st) => `big-${st.id}`);
     // The first StackSet's detection fails; the pipelines' second instance has drifted, and is listed on page 2.
     env.proxy.setFaults({ seed: 1, instancesPageSize: 1 });
@@ -893,11 +898,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it("verify: a drift detection that SUCCEEDED within the failure tolerance but failed in some accounts (PARTIAL_SUCCESS) leaves that StackSet's drift unknown, naming the accounts: verify exits 1, not 0 (review s29-deployer M1)", async () => {
-    const tolerant = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));
-    await prepare(tolerant);
-    await deployUntilDone(tolerant, 1);
-    const manifest = JSON.parse(tolerant.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
-    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const { compiled: tolerant, hashes } = await tolerantDeployed();
     const pipelines = tolerant.stages.find((st) => st.id === 'pipelines')!;
     const [unchecked] = pipelines.targets.map((a) => a.id);
     env.proxy.partialDrift('big-pipelines', [unchecked], tolerant.org.region);
