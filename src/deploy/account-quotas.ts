@@ -20,7 +20,7 @@ import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '
 import type { Org } from '../org/model';
 
 /** Each adjustable quota's key in GetAccountSummary's SummaryMap (the API page above). */
-export const SUMMARY_KEYS: Readonly<Record<AdjustableIamQuota, SummaryKeyType>> = {
+const SUMMARY_KEYS: Readonly<Record<AdjustableIamQuota, SummaryKeyType>> = {
   rolesPerAccount: 'RolesQuota',
   instanceProfilesPerAccount: 'InstanceProfilesQuota',
   customerManagedPoliciesPerAccount: 'PoliciesQuota',

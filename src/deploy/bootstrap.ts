@@ -1488,20 +1488,22 @@ export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, 
   others.delete(name);
   if (ownLegacy) others.delete(LEGACY_ADMINISTRATION_POLICY);
   const budget = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit - [...others.values()].reduce((n, p) => n + JSON.stringify(p).length, 0);
-  const policy = await withOutsideAccounts(administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget), async (inTheOrg) => {
+  let policy = administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget);
+  // Held to the organization's accounts (aws:ResourceOrgID): the target accounts outside it are named one by one.
+  if ((policy.Statement[0] as { Sid?: string } | undefined)?.Sid === ADMINISTRATION_SIDS.inTheOrg) {
     const members = membership ? await membership(accounts) : { unknown: 'not read' };
     if ('outside' in members) {
       if (members.outside.length > 0) writes.report({ account: admin, what: `role ${role}: target accounts outside organization ${organizationId}`, status: 'ok', detail: `named one by one, as aws:ResourceOrgID holds only for the organization's members: ${members.outside.join(', ')}` });
-      return administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget, members.outside);
+      policy = administrationPolicy(org.partition, org.stackSets.executionRoleName, accounts, organizationId, budget, members.outside);
+    } else {
+      writes.report({
+        account: admin,
+        what: `role ${role}: target accounts in organization ${organizationId}`,
+        status: 'ok',
+        detail: `not confirmed (organizations:ListAccounts, ${members.unknown}): the execution role is assumed in the organization's accounts only (aws:ResourceOrgID), so a target account outside it would fail every instance there; run bootstrap from the management account or a delegated administrator to have them named one by one`,
+      });
     }
-    writes.report({
-      account: admin,
-      what: `role ${role}: target accounts in organization ${organizationId}`,
-      status: 'ok',
-      detail: `not confirmed (organizations:ListAccounts, ${members.unknown}): the execution role is assumed in the organization's accounts only (aws:ResourceOrgID), so a target account outside it would fail every instance there; run bootstrap from the management account or a delegated administrator to have them named one by one`,
-    });
-    return inTheOrg;
-  });
+  }
   const removeLegacy = async () => {
     writes.report({ account: admin, what: `policy ${role}/${LEGACY_ADMINISTRATION_POLICY}`, status: 'change', detail: `delete: an earlier xstack's policy for this org's accounts, now ${name}` });
     if (!writes.dry) await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: LEGACY_ADMINISTRATION_POLICY }));
@@ -1724,11 +1726,6 @@ function isOtherOrgPolicyShape(name: string, policy: { Statement?: unknown }): b
     const roleNames = new Set(([] as unknown[]).concat(st.Resource).map((r) => (typeof r === 'string' ? r.slice(r.indexOf(':role/') + 1) : '')));
     return (st.Sid === ADMINISTRATION_SIDS.listed || st.Sid === ADMINISTRATION_SIDS.inTheOrg || st.Sid === ADMINISTRATION_SIDS.outsideTheOrg) && roleNames.size === 1;
   });
-}
-
-/** The policy, or, where it holds the execution role to the organization's accounts, what `check` makes of it. */
-async function withOutsideAccounts<P extends { Statement: ReadonlyArray<{ Sid?: string }> }>(policy: P, check: (policy: P) => Promise<P>): Promise<P> {
-  return policy.Statement[0]?.Sid === ADMINISTRATION_SIDS.inTheOrg ? check(policy) : policy;
 }
 
 /**

@@ -757,7 +757,7 @@ function reportLogicalIdCollisions(names: readonly string[], section: string, pr
 }
 
 /** The application tag key of a pipeline that shares an account and names none (withApplicationTags). */
-export const DEFAULT_APPLICATION_TAG_KEY = 'Application';
+const DEFAULT_APPLICATION_TAG_KEY = 'Application';
 
 /**
  * Pipelines that share a pipeline account, each selecting its deployment targets by the same `ec2TagKey`: the
