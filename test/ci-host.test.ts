@@ -76,6 +76,12 @@ describe("the execution role and the CI host's launch template", () => {
     expect(ci.filter((s) => s.Action.some((a) => [...LAUNCH_TEMPLATE_WRITES, 'ec2:CreateTags', 'ec2:DeleteTags'].includes(a))).map((s) => [s.Sid, s.Action, s.Resource, s.Condition])).toEqual([
       ['Ec2LaunchTemplateCreate', ['ec2:CreateLaunchTemplate'], [arn], { StringEquals: { 'aws:RequestTag/xstack:launch-template': 'acme-ci-host' } }],
       ['Ec2LaunchTemplateTagOnCreate', ['ec2:CreateTags'], [arn], { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate' } }],
+      [
+        'Ec2NoLaunchTemplateTagElsewhere',
+        ['ec2:CreateTags'],
+        [arn],
+        { StringNotEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate', 'aws:ResourceTag/xstack:launch-template': 'acme-ci-host' }, 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'xstack:launch-template' } },
+      ],
       ['Ec2LaunchTemplatesTagged', ['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags'], [arn], { StringEquals: { 'aws:ResourceTag/xstack:launch-template': 'acme-ci-host' } }],
     ]);
     expect(ci.find((s) => s.Action.includes('ec2:DescribeLaunchTemplates'))?.Resource).toEqual(['*']);
@@ -122,6 +128,23 @@ describe("the execution role and the CI host's launch template", () => {
     const ec2 = ci.find((s) => s.Sid === 'Ec2GeneratedIds')!;
     for (const a of LAUNCH_TEMPLATE_WRITES) expect(ec2.Action, a).not.toContain(a);
     expect(ci.filter((s) => s.Sid.startsWith('Ec2LaunchTemplate')).map((s) => s.Sid)).toEqual(['Ec2LaunchTemplateCreate', 'Ec2LaunchTemplateTagOnCreate', 'Ec2LaunchTemplatesTagged']);
+    // The network's ec2:CreateTags on every EC2 resource does not let the role put the fence's tag on another launch
+    // template and then add a version to it (review s30-execution E3): as the access proof's evaluator reads the policy.
+    expect(ec2.Action).toContain('ec2:CreateTags');
+    const account = ciAccountId(c);
+    const grants = new GrantIndex(executionRoleGrants(c.org, ci, account));
+    const tag = (resource: string, context: Record<string, string[]>) =>
+      evaluate(grants, { principal: { kind: 'aws', arn: `arn:aws:iam::${account}:role/${c.org.stackSets.executionRoleName}` }, action: 'ec2:CreateTags', resource, resourceAccount: account, context }).allowed;
+    const other = `arn:aws:ec2:${c.org.region}:${account}:launch-template/lt-0fedcba9876543210`;
+    const fence = { 'aws:tagkeys': ['xstack:launch-template'], 'aws:requesttag/xstack:launch-template': ['acme-ci-host'] };
+    expect(tag(other, fence)).toBe(false);
+    expect(tag(other, { ...fence, 'aws:tagkeys': ['Name', 'xstack:launch-template'] })).toBe(false);
+    expect(tag(other, { ...fence, 'aws:resourcetag/xstack:launch-template': ['someone-elses'] })).toBe(false);
+    // Other keys on other launch templates, the fence's key as a template is created, or on the org's own: as before.
+    expect(tag(other, { 'aws:tagkeys': ['Name'] })).toBe(true);
+    expect(tag(other, { ...fence, 'ec2:createaction': ['CreateLaunchTemplate'] })).toBe(true);
+    expect(tag(other, { ...fence, 'aws:resourcetag/xstack:launch-template': ['acme-ci-host'] })).toBe(true);
+    expect(tag(`arn:aws:ec2:${c.org.region}:${account}:vpc/vpc-0123456789abcdef0`, fence)).toBe(true);
     const report = c.files.get('audit/report.md')!;
     const row = report.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
     expect(row).not.toContain('LaunchTemplate');

@@ -51,6 +51,15 @@ const OPTIONAL_ONLY = new Set([
   'logs:DeleteResourcePolicy',
   'logs:PutIndexPolicy',
   'logs:DeleteIndexPolicy',
+  'logs:PutDataProtectionPolicy',
+  'logs:AssociateKmsKey',
+  'logs:DisassociateKmsKey',
+  'logs:CreateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'firehose:TagDeliveryStream',
+  'iam:CreateServiceLinkedRole',
+  ...['Create', 'Delete'].map((verb) => `s3:${verb}BucketMetadataTableConfiguration`),
+  ...['Annotation', 'Inventory', 'Journal'].map((table) => `s3:UpdateBucketMetadata${table}TableConfiguration`),
   'vpc-lattice:CreateServiceNetworkVpcEndpointAssociation',
   'vpce:AllowMultiRegion',
   ...['CreateNamespace', 'CreateTable', 'CreateTableBucket', 'GetTable', 'GetTableMetadataLocation', 'PutTableBucketPolicy', 'PutTableEncryption', 'PutTablePolicy', 'UpdateTableMetadataLocation'].map((a) => `s3tables:${a}`),
@@ -129,11 +138,11 @@ describe('the execution role policy derived from the compiled templates', () => 
         }
       }
       // Writes on "*" only where the Service Authorization Reference gives the action no resource type, so IAM accepts
-      // nothing else (execution-authorization.test.ts): an event bus policy's, and the log deliveries of a flow log and
-      // its log group; each in the accounts that need it, with its reason. kms:CreateKey has its own statement.
+      // nothing else (execution-authorization.test.ts): an event bus policy's, in the accounts that need it, with its
+      // reason; the log deliveries of a flow log and a log group are for destinations the templates do not use
+      // (optional-handler-actions.ts). kms:CreateKey has its own statement.
       const writesOnStar = statements.filter((s) => s.Sid !== 'KmsCreateKey' && s.Resource.includes('*') && s.Action.some((a) => /:(Create|Delete|Put|Update|Attach|Detach|Tag|Untag|Modify|Pass|Remove)/.test(a)));
-      const logs = compiled.stages.some((s) => Object.values(renderTemplate(s.definition).Resources).some((r) => r.Type === 'AWS::EC2::FlowLog' || r.Type === 'AWS::Logs::LogGroup'));
-      expect(writesOnStar.flatMap((s) => s.Action).sort()).toEqual([...(logs ? ['logs:CreateLogDelivery', 'logs:DeleteLogDelivery'] : []), 'events:PutPermission', 'events:RemovePermission'].sort());
+      expect(writesOnStar.flatMap((s) => s.Action).sort()).toEqual(['events:PutPermission', 'events:RemovePermission']);
       for (const s of writesOnStar) {
         expect(s.scope?.get('*')?.size, s.Sid).toBeGreaterThan(0);
         expect(s.reason, s.Sid).toMatch(/no resource type/);
@@ -393,6 +402,20 @@ describe('the execution role policy derived from the compiled templates', () => 
       type === 'AWS::CodePipeline::Pipeline' ? { ...p, Stages: [{ Name: 'Source', Actions: [{ 'Fn::If': ['C', { Name: 'S', Configuration: { ConnectionArn: 'x' } }, { Ref: 'AWS::NoValue' }] }] }] } : undefined,
     );
     expect(connection.has('codestar-connections:PassConnection')).toBe(true);
+    // A flow log's S3 and Firehose delivery, for another destination than CloudWatch Logs only (review s30-execution E1).
+    const flowLogTo = (destination: unknown) => granted((type, p) => (type === 'AWS::EC2::FlowLog' ? { ...p, LogDestinationType: destination } : undefined));
+    const delivery = ['logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'iam:CreateServiceLinkedRole'];
+    for (const destination of ['s3', 'kinesis-data-firehose', { 'Fn::If': ['C', 's3', 'cloud-watch-logs'] }]) expect(delivery.filter((a) => flowLogTo(destination).has(a)), JSON.stringify(destination)).toEqual(delivery);
+    expect(delivery.filter((a) => flowLogTo('cloud-watch-logs').has(a))).toEqual([]);
+    // A log group's data protection policy and KMS key (E2).
+    const group = (properties: Record<string, unknown>) => granted((type, p) => (type === 'AWS::Logs::LogGroup' ? { ...p, ...properties } : undefined));
+    const audit = group({ DataProtectionPolicy: { Name: 'p' } });
+    expect(['logs:PutDataProtectionPolicy', 'logs:CreateLogDelivery', 'firehose:TagDeliveryStream'].filter((a) => audit.has(a))).toHaveLength(3);
+    expect(audit.has('logs:AssociateKmsKey')).toBe(false);
+    expect(['logs:AssociateKmsKey', 'logs:DisassociateKmsKey'].filter((a) => group({ KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/k' }).has(a))).toHaveLength(2);
+    // A bucket's metadata tables, both the s3tables side and the bucket's own configuration writes (E7).
+    const tables = granted((type, p) => (type === 'AWS::S3::Bucket' ? { ...p, MetadataConfiguration: { JournalTableConfiguration: {} } } : undefined));
+    expect(tables.has('s3:CreateBucketMetadataTableConfiguration') && tables.has('s3tables:CreateTable')).toBe(true);
   });
 
   it('a resource type with no known handler permissions is an error naming it and the way to fix it', () => {

@@ -43,6 +43,18 @@ describe('the execution role policy, read as IAM reads it', () => {
     expect(executionAuthorizationProblems(example.org, [...broken.slice(0, 1), { Sid: 'Star', Effect: 'Allow', Action: ['events:PutPermission'], Resource: ['*'] }])).toEqual([]);
   });
 
+  it("iam:CreateServiceLinkedRole is served only on the service-linked roles' path, never on the org's role names (review s27-bootstrap m7)", () => {
+    // A service-linked role's ARN is role/aws-service-role/<service principal>/<name>
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-Firehose.html).
+    const on = (resource: string): ExecutionStatement[] => [{ Sid: 'Roles', Effect: 'Allow', Action: ['iam:CreateServiceLinkedRole', 'iam:GetRole'], Resource: [resource] }];
+    const [problem, ...rest] = executionAuthorizationProblems(example.org, on('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-ci-flow-logs'));
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/iam:CreateServiceLinkedRole is granted only on role ARNs without the path \/aws-service-role\/<service principal>\/ .* grant it on that path with iam:AWSServiceName/);
+    expect(executionAuthorizationProblems(example.org, on('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery'))).toEqual([]);
+    // The compiled orgs grant it nowhere: their one flow log delivers to CloudWatch Logs, which needs no service-linked role.
+    expect(statements.flatMap((s) => s.Action)).not.toContain('iam:CreateServiceLinkedRole');
+  });
+
   it('an event bus policy is written with events:PutPermission on "*", in the pipeline accounts only', () => {
     const [statement] = granting('events:PutPermission');
     expect(statement.Resource).toEqual(['*']);

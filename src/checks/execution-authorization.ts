@@ -25,6 +25,15 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import { checkServiceAuthorization } from './service-authorization';
 
+/**
+ * A service-linked role lives on the path `/aws-service-role/<service principal>/`, as AWS's own grants of the action
+ * show (`role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-Firehose.html); xstack gives its
+ * roles no path, so iam:CreateServiceLinkedRole on the org's role names has the `role` type's form and matches nothing.
+ */
+const CREATE_SERVICE_LINKED_ROLE = 'iam:CreateServiceLinkedRole';
+const servesServiceLinkedRoles = (resources: readonly string[]) => resources.some((r) => r === '*' || r.includes(':role/aws-service-role/'));
+
 /** A sample account: the statements' `${AWS::AccountId}` only has to have an account's form. */
 const SAMPLE_ACCOUNT = '123456789012';
 
@@ -47,7 +56,10 @@ export function executionAuthorizationProblems(org: Org, statements: readonly Ex
     // XS011: a key the action's requests never carry (no condition on it can match); XS013: an operator the key's type does not take.
     const fix = { XS011: 'grant it without the condition', XS013: "use an operator of the key's type" } as const;
     for (const f of findings) if (f.rule === 'XS011' || f.rule === 'XS013') conditionProblems.push(`${statement.Sid}: ${f.message}, so IAM would refuse it where CloudFormation's handler calls it; ${fix[f.rule]}`);
-    for (const action of statement.Action) served.set(action, (served.get(action) ?? false) || !unmatched.has(action));
+    for (const action of statement.Action) {
+      const ok = !unmatched.has(action) && (action !== CREATE_SERVICE_LINKED_ROLE || servesServiceLinkedRoles(statement.Resource));
+      served.set(action, (served.get(action) ?? false) || ok);
+    }
   }
   const role = `StackSet execution role ${org.stackSets.executionRoleName}`;
   return [
@@ -55,9 +67,10 @@ export function executionAuthorizationProblems(org: Org, statements: readonly Ex
     ...[...undefinedActions].map(([action, why]) => `${role}: ${action} is not an IAM action (${why}); leave it out of the policy (src/deploy/execution-policy.ts)`),
     ...[...served]
       .filter(([action, ok]) => !ok && !undefinedActions.has(action))
-      .map(
-        ([action]) =>
-          `${role}: ${action} is granted only on resources of types it does not take, so IAM would refuse it where CloudFormation's handler calls it; grant it on its resource type's ARN, or on "*" where the Service Authorization Reference lists none (src/deploy/execution-policy.ts)`,
+      .map(([action]) =>
+        action === CREATE_SERVICE_LINKED_ROLE
+          ? `${role}: ${action} is granted only on role ARNs without the path /aws-service-role/<service principal>/ that every service-linked role has, so IAM would refuse it where CloudFormation's handler calls it; grant it on that path with iam:AWSServiceName, or leave out the property that needs it (src/deploy/optional-handler-actions.ts)`
+          : `${role}: ${action} is granted only on resources of types it does not take, so IAM would refuse it where CloudFormation's handler calls it; grant it on its resource type's ARN, or on "*" where the Service Authorization Reference lists none (src/deploy/execution-policy.ts)`,
       ),
   ].sort();
 }

@@ -695,9 +695,15 @@ const LAUNCH_TEMPLATE_WRITES = ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTem
  *   launch template that has the tag (`aws:ResourceTag/${TagKey}`).
  * The Service Authorization Reference lists those keys for those actions
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html; checked at compile,
- * execution-authorization.ts). What it does not stop: a principal that may tag any EC2 resource of the account (the
- * CI network's EC2 statement grants this role ec2:CreateTags on every EC2 resource) could tag another launch
- * template first.
+ * execution-authorization.ts). The CI network's resources need ec2:CreateTags on every EC2 resource of the account
+ * (Ec2GeneratedIds), which would let this role put the tag on another launch template and then add a version to it
+ * (review s30-execution E3): an explicit Deny refuses writing the tag key onto a launch template that does not carry
+ * it with the org's value already, except as part of CreateLaunchTemplate. Where a negated operator's key is absent
+ * from the request, "the condition is true" (a tag write outside a create has no `ec2:CreateAction`, an untagged
+ * template no `aws:ResourceTag`), and ForAnyValue holds when any key the request writes is the tag's
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html);
+ * the same keys on ec2:CreateTags for a launch template, in the Service Authorization Reference as above.
  */
 function launchTemplateStatements(launchTemplates: readonly CfnResource[], writes: readonly string[]): ExecutionStatement[] {
   if (launchTemplates.length === 0 || writes.length === 0) return [];
@@ -725,6 +731,19 @@ function launchTemplateStatements(launchTemplates: readonly CfnResource[], write
       Resource: [arn],
       Condition: { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate' } },
       reason: 'the tags a launch template is created with (TagSpecifications): EC2 authorizes them as ec2:CreateTags, here only as part of CreateLaunchTemplate',
+    });
+  }
+  if (of(['ec2:CreateTags']).length > 0) {
+    statements.push({
+      Sid: 'Ec2NoLaunchTemplateTagElsewhere',
+      Effect: 'Deny',
+      Action: ['ec2:CreateTags'],
+      Resource: [arn],
+      Condition: {
+        StringNotEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate', [`aws:ResourceTag/${LAUNCH_TEMPLATE_TAG}`]: value },
+        'ForAnyValue:StringEquals': { 'aws:TagKeys': LAUNCH_TEMPLATE_TAG },
+      },
+      reason: `explicit Deny: the tag ${LAUNCH_TEMPLATE_TAG} is written onto a launch template only as it is created, or where it is already ${value}; the EC2 statement's ec2:CreateTags on every EC2 resource (which the CI network's resources need) could otherwise put it on another launch template, which the statement below would then let this role add a version to`,
     });
   }
   const tagged = of(['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags']);

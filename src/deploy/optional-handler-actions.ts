@@ -52,9 +52,33 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
   // policy for the specified log group" (PutIndexPolicy). Neither is set on xstack's flow-log group.
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
   // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutIndexPolicy.html
+  //
+  // DataProtectionPolicy: a data protection policy's audit findings may go to Firehose or S3; "Create a data protection
+  // policy with Firehose as an audit destination" needs logs:PutDataProtectionPolicy, logs:CreateLogDelivery and
+  // firehose:TagDeliveryStream (the tag lets CloudWatch Logs' service-linked role write to every stream carrying it).
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/data-protection-policy-permissions.html
+  // KmsKeyId: "The Amazon Resource Name (ARN) of the KMS key to use when encrypting log data", set on a group by
+  // AssociateKmsKey (the update handler's; DisassociateKmsKey when it is taken away).
+  // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_AssociateKmsKey.html
   'AWS::Logs::LogGroup': [
     { actions: ['logs:PutResourcePolicy', 'logs:DeleteResourcePolicy'], neededBy: sets('ResourcePolicyDocument') },
     { actions: ['logs:PutIndexPolicy', 'logs:DeleteIndexPolicy'], neededBy: sets('FieldIndexPolicies') },
+    { actions: ['logs:PutDataProtectionPolicy', 'logs:CreateLogDelivery', 'firehose:TagDeliveryStream'], neededBy: sets('DataProtectionPolicy') },
+    { actions: ['logs:AssociateKmsKey', 'logs:DisassociateKmsKey'], neededBy: sets('KmsKeyId') },
+  ],
+  // LogDestinationType: "The type of destination for the flow log data", cloud-watch-logs unless it says otherwise.
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-flowlog.html
+  // To CloudWatch Logs, the principal creating the flow log needs iam:PassRole on the role it names, nothing more
+  // (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html); to S3, logs:CreateLogDelivery and
+  // logs:DeleteLogDelivery, and s3:GetBucketPolicy with s3:PutBucketPolicy for the policy attached to the bucket
+  // (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html); to Firehose, the log deliveries and
+  // iam:CreateServiceLinkedRole (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-Firehose.html).
+  // A destination chosen by a condition (not a literal) counts as another destination.
+  'AWS::EC2::FlowLog': [
+    {
+      actions: ['iam:CreateServiceLinkedRole', 'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 's3:GetBucketPolicy', 's3:PutBucketPolicy'],
+      neededBy: (p) => p.LogDestinationType !== undefined && p.LogDestinationType !== 'cloud-watch-logs',
+    },
   ],
   // ServiceNetworkArn: "The Amazon Resource Name (ARN) of a service network that will be associated with the VPC
   // endpoint of type service-network"; ServiceRegion: the Region of the endpoint service, for a cross-Region endpoint
@@ -65,11 +89,28 @@ export const OPTIONAL_HANDLER_ACTIONS: Readonly<Record<string, readonly Optional
     { actions: ['vpce:AllowMultiRegion'], neededBy: sets('ServiceRegion') },
   ],
   // MetadataTableConfiguration / MetadataConfiguration: the bucket's S3 Metadata tables, kept in an S3 table bucket
-  // (s3tables:*, reads of that table too: without one there is none to read). xstack's buckets have none.
+  // (s3tables:*, reads of that table too: without one there is none to read), configured with the bucket's
+  // s3:*BucketMetadata*TableConfiguration writes (its read, GetBucketMetadataTableConfiguration, stays: the read handler
+  // calls it). xstack's buckets have none.
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html
   'AWS::S3::Bucket': [
     {
-      actions: ['s3tables:CreateNamespace', 's3tables:CreateTable', 's3tables:CreateTableBucket', 's3tables:GetTable', 's3tables:GetTableMetadataLocation', 's3tables:PutTableBucketPolicy', 's3tables:PutTableEncryption', 's3tables:PutTablePolicy', 's3tables:UpdateTableMetadataLocation'],
+      actions: [
+        's3:CreateBucketMetadataTableConfiguration',
+        's3:DeleteBucketMetadataTableConfiguration',
+        's3:UpdateBucketMetadataAnnotationTableConfiguration',
+        's3:UpdateBucketMetadataInventoryTableConfiguration',
+        's3:UpdateBucketMetadataJournalTableConfiguration',
+        's3tables:CreateNamespace',
+        's3tables:CreateTable',
+        's3tables:CreateTableBucket',
+        's3tables:GetTable',
+        's3tables:GetTableMetadataLocation',
+        's3tables:PutTableBucketPolicy',
+        's3tables:PutTableEncryption',
+        's3tables:PutTablePolicy',
+        's3tables:UpdateTableMetadataLocation',
+      ],
       neededBy: (p) => p.MetadataTableConfiguration !== undefined || p.MetadataConfiguration !== undefined,
     },
   ],
