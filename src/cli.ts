@@ -536,13 +536,29 @@ function registerSchema(program: Command, act: Act): void {
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
         else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {
-          const problem = fileTargetProblem(opts.out, '--out');
+          const problem = fileTargetProblem(opts.out, '--out') ?? notASchemaProblem(opts.out);
           if (problem) throw new OutputError(problem);
           writeFileAtomic(opts.out, text, '--out');
         }
         return EXIT.ok;
       }),
     );
+}
+
+/**
+ * `schema --out` replaces only a schema an earlier `schema --out` wrote (JSON titled as ours): any other file at that
+ * path (an org file one tab-completion away, a user's JSON) is the user's, and is refused whole (review s30-cli M1).
+ */
+function notASchemaProblem(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const title = (JSON.parse(orgJsonSchemaText()) as { title: string }).title;
+  let found: unknown;
+  try {
+    found = (JSON.parse(readFileSync(file, 'utf8')) as { title?: unknown } | null)?.title;
+  } catch {
+    found = undefined;
+  }
+  return found === title ? undefined : `--out ${file} exists and is not a schema xstack wrote (a JSON Schema titled "${title}"); it was left as it was: choose another path, or delete or move that file first`;
 }
 
 /** Every command; a new one is a `(program, act) => void` added here. */

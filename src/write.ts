@@ -16,7 +16,7 @@
  * they hold the marker, and one it cannot remove is a warning naming it, not
  * a failed run. Nothing else beside the folder is touched.
  */
-import { accessSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { systemErrorReason, XstackError } from './errors';
@@ -285,9 +285,11 @@ const folderNotFile = (file: string, option: string) =>
 function readOnlyProblem(target: string, file: string, option: string): string | undefined {
   if (!existsSync(target)) return undefined;
   const code = accessError(target, constants.W_OK);
-  if (!code) return undefined;
   if (code === 'EROFS') return `${option} ${file} is on a read-only file system`;
   const { mode, uid } = statSync(target);
+  // access(W_OK) passes for root whatever the mode: a file with no write bit is read-only by its owner's choice, for
+  // root as for anyone (review s30-cli m2).
+  if (!code && (mode & 0o222) !== 0) return undefined;
   const mine = uid === process.getuid?.();
   const fix = mine ? `make it writable (chmod u+w ${file}) to let xstack change it` : 'fix its permissions to let xstack change it';
   // A path the user gave (an option) may be another; the layout file's is fixed, beside its org file.
@@ -669,8 +671,11 @@ export function writeFileAtomic(file: string, text: string, option: string, mode
   const readOnly = readOnlyProblem(target, file, option);
   if (readOnly) throw new OutputError(readOnly);
   const tmp = `${target}.xstack-tmp-${process.pid}`;
+  // A file replaced keeps its permissions (a 0600 file stays 0600; review s30-cli m3), unless the caller names a mode.
+  const kept = mode ?? (existsSync(target) ? statSync(target).mode & 0o777 : undefined);
   try {
-    writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
+    writeFileSync(tmp, text, kept === undefined ? undefined : { mode: kept });
+    if (kept !== undefined) chmodSync(tmp, kept);
     renameSync(tmp, target);
   } catch (error) {
     removeQuietly(tmp);

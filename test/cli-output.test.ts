@@ -472,12 +472,52 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
     const folder = xstack(['schema', '--out', 'schemas'], dir);
     expect(folder.status).toBe(1);
     expect(folder.stderr).toBe('xstack: --out schemas is a folder; give the file to write in it\n');
-    writeFileSync(join(dir, 'schemas', 'org.json'), 'old\n');
+    // An earlier schema xstack wrote (titled as ours), through a link.
+    writeFileSync(join(dir, 'schemas', 'org.json'), '{ "title": "xstack organization file", "properties": {} }\n');
     symlinkSync(join(dir, 'schemas', 'org.json'), join(dir, 'org.schema.json'));
     expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
     expect(lstatSync(join(dir, 'org.schema.json')).isSymbolicLink()).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'schemas', 'org.json'), 'utf8')).$schema).toMatch(/json-schema/);
     expect(readdirSync(join(dir, 'schemas'))).toEqual(['org.json']);
+  });
+});
+
+describe('schema --out replaces an earlier schema only, keeping its mode (review s30-cli M1, m2, m3)', () => {
+  it("the org file, a user's JSON and a file that is not JSON are refused and left byte for byte", () => {
+    const dir = tempDir('schema-not-ours');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    writeFileSync(join(dir, 'settings.json'), '{ "title": "my settings" }\n');
+    writeFileSync(join(dir, 'notes.txt'), 'precious\n');
+    for (const file of ['example.yaml', 'settings.json', 'notes.txt']) {
+      const before = readFileSync(join(dir, file));
+      const run = xstack(['schema', '--out', file], dir);
+      expect([run.status, run.stderr]).toEqual([
+        1,
+        `xstack: --out ${file} exists and is not a schema xstack wrote (a JSON Schema titled "xstack organization file"); it was left as it was: choose another path, or delete or move that file first\n`,
+      ]);
+      expect(readFileSync(join(dir, file))).toEqual(before);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['example.yaml', 'notes.txt', 'settings.json']);
+  });
+
+  it('a schema made read-only is refused, for root too (access(W_OK) passes for root; the mode bits decide); a writable one keeps its mode', () => {
+    const dir = tempDir('schema-modes');
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    const written = readFileSync(join(dir, 'org.schema.json'), 'utf8');
+    // Changed, so that the next run has to write it; 0600, which it keeps.
+    writeFileSync(join(dir, 'org.schema.json'), written.replace('"title"', '"description": "older", "title"'));
+    chmodSync(join(dir, 'org.schema.json'), 0o600);
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(written);
+    expect(statSync(join(dir, 'org.schema.json')).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dir, 'org.schema.json'), written.replace('"title"', '"description": "older", "title"'));
+    chmodSync(join(dir, 'org.schema.json'), 0o444);
+    const before = readFileSync(join(dir, 'org.schema.json'), 'utf8');
+    const run = xstack(['schema', '--out', 'org.schema.json'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^xstack: --out org\.schema\.json is read-only.* \(mode 0444\); /);
+    expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(before);
+    expect(statSync(join(dir, 'org.schema.json')).mode & 0o777).toBe(0o444);
   });
 });
 
