@@ -543,10 +543,15 @@ describe('release control (review s18-audit M2)', () => {
     expect(prod).not.toContain('acme-developer');
     // The execution role holds no branch write itself (codecommit:CreateCommit serves only a repository's Code, which no
     // template sets), but it may rewrite the maintainer role's trust and policies (review s22 A1): below.
-    expect(prod).toContain('the StackSet execution role of prod (codepipeline:UpdatePipeline, events:PutTargets: CodepipelineNamed, EventsNamed, under "The StackSet execution role")');
+    // It may also rewrite which instances prod's deployment group deploys to (review s30-audit M2).
+    expect(prod).toContain('the StackSet execution role of prod (codedeploy:UpdateDeploymentGroup, codepipeline:UpdatePipeline, events:PutTargets: CodedeployNamed, CodepipelineNamed, EventsNamed, under "The StackSet execution role")');
     expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
     expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
-    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution, codepipeline:UpdatePipeline, codepipeline:RollbackStage on the pipeline, codedeploy:CreateDeployment on its deployment group, or events:PutTargets on its trigger rule with iam:PassRole on the trigger role (outside the org file)');
+    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution, codepipeline:UpdatePipeline, codepipeline:RollbackStage on the pipeline, codedeploy:CreateDeployment, codedeploy:UpdateDeploymentGroup on its deployment group, or events:PutTargets on its trigger rule with iam:PassRole on the trigger role (outside the org file)');
+    // No second person between a push and prod: said, as the templates have no approval action (review s30-audit M1).
+    const pipelines = renderTemplate(compileFile('parameters/example.yaml').stages.find((st) => st.id === 'pipelines')!.definition);
+    expect(JSON.stringify(pipelines)).not.toContain('"Approval"');
+    expect(md).toContain('No pipeline has an approval action (each runs Source, then Deploy) and xstack makes no CodeCommit approval rule: whoever may write a deployed branch, or start its pipeline, releases to that environment alone, with no second person.');
     // develop is not protected: developers write it too.
     expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
     expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
@@ -786,7 +791,11 @@ describe('the report says what the templates do, and no more', () => {
 
   it('the scope section says a key or bucket policy admitting by aws:PrincipalArn admits any role later created under the name (review s22 A6)', () => {
     const row = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
-    expect(row).toContain('and so does one that can create a role of one of those names (where none exists, or after deleting it): the key policies admit them by aws:PrincipalArn, which matches any role of that name');
+    expect(row).toContain('The key administrators and the source roles are admitted by aws:PrincipalArn, which matches any role of that name, not the role of today: one that can create a role of one of those names (where none exists, or after deleting it) reaches the keys too.');
+    // The pipeline role and the deployment targets' role are Principal elements of the key policy, not aws:PrincipalArn (review s30-audit M6).
+    const foundation = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8');
+    for (const sid of ['PipelineRoleUsesKey', 'DeployTargetsDecryptViaS3']) expect(foundation.split(`- Sid: ${sid}\n`)[1].split('- Sid:')[0]).not.toContain('aws:PrincipalArn');
+    expect(row).toContain("The pipeline role and the deployment targets' roles are named in the Principal element, which KMS holds as the role's unique id: a role of that name deleted and made again is not admitted until the key policy is written again");
   });
 
   it('the execution role section says it can write any policy and trust on the roles it administers (R5)', () => {
@@ -811,7 +820,7 @@ describe('the report says what the templates do, and no more', () => {
       const named = [...JSON.stringify(policy).matchAll(/:role\/([\w+=,.@${}:-]+)/g)].map((m) => m[1].replace('${AWS::AccountId}', '<pipeline account>'));
       expect(named.length).toBeGreaterThan(3);
       for (const role of new Set(named)) expect(row).toContain(role);
-      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them, and so does one that can create a role of one of those names");
+      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them. The key administrators and the source roles are admitted by aws:PrincipalArn");
     }
   });
 

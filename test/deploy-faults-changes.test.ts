@@ -859,6 +859,28 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(changed);
   });
 
+  it('verify: an instance a failed update left OUTDATED runs an older template than the StackSet holds, and is a difference until a deploy brings it there (review s30-audit M5)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    const manifest = JSON.parse(changed.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const account = changed.stages.find((st) => st.id === 'pipelines')!.targets[0];
+    env.proxy.failIn(account.id, true, 'big-pipelines');
+    const s = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(s).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    // The StackSet holds the new template (its hash is the manifest's), but that account's stack does not run it.
+    const result = await verify(changed, awsVia(), hashes, { pollMs });
+    expect(result.differences).toContainEqual(
+      expect.stringMatching(new RegExp(`^big-pipelines: instance in ${account.name} \\(${account.id}\\) us-east-1 is OUTDATED \\(FAILED: .*injected failure.*\\), so it may not run the deployed template: deploy again to bring it to the template$`)),
+    );
+    expect(result.differences.every((d) => d.startsWith('big-pipelines: instance in ') && d.includes(' is OUTDATED '))).toBe(true);
+    expect(verifyExitCode(result)).toBe(2);
+    env.proxy.failIn(account.id, false, 'big-pipelines');
+    await deployUntilDone(changed, 1);
+    expect((await verify(changed, awsVia(), hashes, { pollMs })).differences).toEqual([]);
+  });
+
   /** The small org with a failure tolerance of one account (two at once), deployed; with its manifest's hashes, as verify takes them. */
   async function tolerantDeployed() {
     const compiled = compileYaml(SMALL.replace('repositories:', 'stackSets:\n  operationPreferences:\n    maxConcurrentCount: 2\n    failureToleranceCount: 1\nrepositories:'));

@@ -29,12 +29,14 @@ const GIT_PUSH = 'codecommit:GitPush';
  * - The deployment group (every pipeline deploys with CodeDeploy): CreateDeployment deploys the revision it names,
  *   "s3Location: The Amazon S3 bucket name that contains the revision … version: (Optional) The Amazon S3 version
  *   identifier", with no pipeline: https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html
+ *   UpdateDeploymentGroup rewrites which instances a run deploys to (its ec2TagSet, on-premises tags) and the service
+ *   role it deploys with: https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_UpdateDeploymentGroup.html
  * - The trigger rule: its target's input transformer may carry a source revision override ("You can also create a
  *   source override using input transform entry … in EventBridge for your pipeline event", the overrides page above);
  *   PutTargets names the trigger role too, so it needs iam:PassRole on that role.
  */
 const PIPELINE_CONTROL = ['codepipeline:StartPipelineExecution', 'codepipeline:UpdatePipeline', 'codepipeline:RollbackStage'];
-const DEPLOYMENT_CONTROL = ['codedeploy:CreateDeployment'];
+const DEPLOYMENT_CONTROL = ['codedeploy:CreateDeployment', 'codedeploy:UpdateDeploymentGroup'];
 const TRIGGER_CONTROL = ['events:PutTargets'];
 const CONTROL = [...PIPELINE_CONTROL, ...DEPLOYMENT_CONTROL, ...TRIGGER_CONTROL];
 
@@ -94,7 +96,8 @@ export function releaseControlSection(input: ReleaseInput): Section {
           'Each pipeline deploys one branch to each environment. Who may write that branch is asked of the same evaluator as the access matrix (a push to the branch, with its codecommit:References), for every principal "Who can act on each resource" finds with codecommit:GitPush on the repository; who may act as each is its role\'s "assume" rows there. ' +
           'CodeCommit has no resource policy (https://docs.aws.amazon.com/codecommit/latest/userguide/security-iam.html), so a principal of the source account whose own policy allows a push may write any branch: those policies are outside the org file. ' +
           'The StackSet execution role of the source account is listed where its policy lets it rewrite the trust or the policies of a role that may push to the branch: it can then make that role trust anyone, or give it a push, and push as it; who may act as the execution role is under "What this report cannot see". ' +
-          'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html), as does the trigger rule\'s target through its input transformer (events:PutTargets, with iam:PassRole on the trigger role); RollbackStage re-runs a stage on an earlier run\'s revision (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html); and codedeploy:CreateDeployment on the environment\'s deployment group deploys any revision the deployment targets can read, with no pipeline (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html). ' +
+          'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html), as does the trigger rule\'s target through its input transformer (events:PutTargets, with iam:PassRole on the trigger role); RollbackStage re-runs a stage on an earlier run\'s revision (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html); codedeploy:CreateDeployment on the environment\'s deployment group deploys any revision the deployment targets can read, with no pipeline (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html); and codedeploy:UpdateDeploymentGroup rewrites which instances it deploys to (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_UpdateDeploymentGroup.html). ' +
+          'No pipeline has an approval action (each runs Source, then Deploy) and xstack makes no CodeCommit approval rule: whoever may write a deployed branch, or start its pipeline, releases to that environment alone, with no second person. ' +
           '"no ⚠" marks a later environment (after a pipeline\'s first) deploying from a branch access.developers.protectedBranches does not name. ' +
           'The last column is what the deployment group selects: every instance of the account that carries all those tags receives the revision, whoever launched or tagged it ("The deployment group includes only Amazon EC2 instances identified by all the tag groups", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html); who may tag instances there is the account\'s own policies\' to decide.',
       },
@@ -245,7 +248,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
     return [
       ...new Set(arns.flatMap(rolesFor)),
       ...(execution ? [`the StackSet execution role of ${accountName} ${execution}`] : []),
-      `principals of ${accountName} whose own policies allow ${PIPELINE_CONTROL.join(', ')} on the pipeline, ${DEPLOYMENT_CONTROL.join(', ')} on its deployment group, or ${TRIGGER_CONTROL.join(', ')} on its trigger rule with iam:PassRole on the trigger role (outside the org file): a run on any commit by a source revision override, an earlier run's revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline`,
+      `principals of ${accountName} whose own policies allow ${PIPELINE_CONTROL.join(', ')} on the pipeline, ${DEPLOYMENT_CONTROL.join(', ')} on its deployment group, or ${TRIGGER_CONTROL.join(', ')} on its trigger rule with iam:PassRole on the trigger role (outside the org file): a run on any commit by a source revision override, an earlier run's revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline, other instances by a deployment group rewritten`,
     ].join('; ');
   };
 }

@@ -49,7 +49,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
           ],
           [
             'Account administrators with IAM rights in a member account',
-            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them, and so does one that can create a role of one of those names (where none exists, or after deleting it): the key policies admit them by aws:PrincipalArn, which matches any role of that name, not the role of today, as a role named in a Principal element would be.`,
+            `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them. The key administrators and the source roles are admitted by aws:PrincipalArn, which matches any role of that name, not the role of today: one that can create a role of one of those names (where none exists, or after deleting it) reaches the keys too. The pipeline role and the deployment targets\' roles are named in the Principal element, which KMS holds as the role\'s unique id: a role of that name deleted and made again is not admitted until the key policy is written again (https://repost.aws/knowledge-center/kms-policy-error-invalid-principals).`,
             'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
           ],
           [
@@ -66,7 +66,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
           [
             'What is deployed',
             'The report describes the templates; a template changed by hand after deployment, or drift, is not visible here.',
-            '`xstack verify` (template hashes, instance lists, StackSet drift detection)',
+            '`xstack verify` (template hashes, instance lists and each instance CURRENT, StackSet drift detection)',
           ],
         ],
       },

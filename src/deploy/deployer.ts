@@ -1959,7 +1959,9 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
     const deployedSha = sha256(actual.templateBody ?? '');
     if (expected !== deployedSha) differences.push(`${desired.name}: deployed template sha256 ${deployedSha} differs from the manifest's ${expected ?? '(not in manifest)'}`);
     for (const account of desired.stage.targets) {
-      if (!actual.instances.has(account.id)) differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);
+      const instance = actual.instances.get(account.id);
+      if (!instance) differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);
+      else if (instance.status !== 'CURRENT') differences.push(`${desired.name}: instance in ${account.name} (${account.id}) ${region} ${notCurrent(instance)}`);
     }
     for (const extra of [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id))) {
       differences.push(`${desired.name}: instance in ${extra}, which the org does not target`);
@@ -1976,6 +1978,18 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   return { differences, drift, driftUnknown, drifted };
 }
 
+/**
+ * Why an instance that is not CURRENT does not run the template verify just compared: a StackSet's template is its
+ * latest, and OUTDATED is "The stack isn't currently up to date with the stack set because either the associated
+ * stack failed during a CreateStackSet or UpdateStackSet operation, or the stack was part of a CreateStackSet or
+ * UpdateStackSet operation that failed or was stopped before the stack was created or updated"; INOPERABLE, "A
+ * DeleteStackInstances operation has failed and left the stack in an unstable state"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html).
+ */
+function notCurrent(instance: ActualInstance): string {
+  const why = [instance.detailedStatus, instance.statusReason].filter(Boolean).join(': ');
+  return `is ${instance.status ?? 'of no status'}${why ? ` (${why})` : ''}, so it may not run the deployed template: deploy again to bring it to the template`;
+}
 
 /**
  * Drift detection on one StackSet, as DetectStackSetDrift describes it: it
