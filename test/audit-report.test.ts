@@ -552,6 +552,8 @@ describe('release control (review s18-audit M2)', () => {
     const pipelines = renderTemplate(compileFile('parameters/example.yaml').stages.find((st) => st.id === 'pipelines')!.definition);
     expect(JSON.stringify(pipelines)).not.toContain('"Approval"');
     expect(md).toContain('No pipeline has an approval action (each runs Source, then Deploy) and xstack makes no CodeCommit approval rule: whoever may write a deployed branch, or start its pipeline, releases to that environment alone, with no second person.');
+    // Nor does the bucket hold back its own account's writers, nor require the artifact key (review s30-audit M3).
+    expect(md).toContain("a principal of the pipeline account whose own policy allows s3:PutObject there, as the bucket policy limits other accounts, not the bucket's own");
     // develop is not protected: developers write it too.
     expect(rowOf(md, 'web-app', 'dev')).toMatch(/\| develop \| no \| arn:aws:iam::111111111111:role\/acme-developer \(/);
     expect(md.split('\n').filter((l) => l.startsWith('| web-app (shared-services) | ') || l.startsWith('| payments-api (shared-services) | '))).toHaveLength(5);
