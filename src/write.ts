@@ -341,12 +341,23 @@ function removeLeftovers(dir: string): string[] {
     const pid = Number(/-(\d+)$/.exec(name)?.[1]);
     if (pid !== process.pid && isAlive(pid)) continue;
     try {
-      rmSync(path, { recursive: true, force: true });
+      removeOwned(path);
     } catch (error) {
       warnings.push(leftoverWarning(path, error));
     }
   }
   return warnings;
+}
+
+/**
+ * Removes an earlier output of ours, what marks it as ours last (review s30-cli m4): a run killed halfway through
+ * leaves a folder the next run still knows for its own (isMarked) and removes, never an unmarked one it must leave.
+ */
+export function removeOwned(path: string): void {
+  const marks = new Set([MANIFEST, MARKER]);
+  for (const name of readdirSync(path)) if (!marks.has(name)) rmSync(join(path, name), { recursive: true, force: true });
+  for (const name of [MANIFEST, MARKER]) rmSync(join(path, name), { force: true });
+  rmdirSync(path);
 }
 
 /** A write that failed: said of the folder the user named, never of the temporary one. */
@@ -626,7 +637,7 @@ export function swapStaged(staged: Staged): string[] {
   untrack(staged);
   if (hadOld) {
     try {
-      rmSync(old, { recursive: true, force: true });
+      removeOwned(old);
     } catch (error) {
       warnings.push(leftoverWarning(old, error));
     }
