@@ -120,8 +120,13 @@ function otherCommandProblem(dir: string, owner: Owner): string | undefined {
 }
 
 /** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */
+/** Every file under `dir`, and every empty folder as `name/`: xstack writes no empty folder, so one is the user's (review s30-cli m8). */
 const filesUnder = (dir: string, prefix = ''): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (!e.isDirectory()) return [`${prefix}${e.name}`];
+    const inside = filesUnder(join(dir, e.name), `${prefix}${e.name}/`);
+    return inside.length > 0 ? inside : [`${prefix}${e.name}/`];
+  });
 
 /** `dir` and every folder under it; one gone while read (another run's swap, before this run holds the lock) has none. */
 const foldersUnder = (dir: string): string[] => [dir, ...entriesOf(dir).flatMap((e) => (e.isDirectory() ? foldersUnder(join(dir, e.name)) : []))];

@@ -217,7 +217,22 @@ describe("a user's files in an output folder are never lost", () => {
     );
     expect(readTree(dir)).toEqual(before);
     expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
-    for (const file of ['NOTES.md', 'templates/custom/mine.yaml', 'templates/pipelines.yaml']) rmSync(join(org, file));
+    // The folder the user's file was in goes with it: an empty one is the user's too.
+    for (const file of ['NOTES.md', 'templates/custom', 'templates/pipelines.yaml']) rmSync(join(org, file), { recursive: true });
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+  });
+
+  it("an empty folder of the user's in the output is refused like a file, not removed with the old output (review s30-cli m8)", () => {
+    const dir = tempDir('user-folder');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    mkdirSync(join(dir, 'dist', 'example', 'mydir'));
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect([run.status, run.stderr]).toEqual([
+      1,
+      'xstack: dist/example holds files xstack did not write (dist/example/mydir/); xstack replaces this folder as a whole, so nothing was written: move them out of dist/example to keep them, or delete them, then run again\n',
+    ]);
+    expect(existsSync(join(dir, 'dist', 'example', 'mydir'))).toBe(true);
+    rmSync(join(dir, 'dist', 'example', 'mydir'), { recursive: true });
     expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
   });
 
