@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { compileOrg, type CompiledOrg } from './compile';
+import { renderTemplate } from './cfn/template';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
@@ -193,14 +194,37 @@ function unknownAction(action: string): string | undefined {
 function explainCommand(file: string, opts: ExplainOptions): number {
   const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
   if (wrongAction) throw new UsageError(wrongAction);
-  const answers = explain(compileOrg(loadOrgFile(file)), {
+  const compiled = compileOrg(loadOrgFile(file));
+  const answers = explain(compiled, {
     principal: opts.principal,
     action: opts.action,
     resource: opts.resource,
     context: opts.context ? parseContext(opts.context) : undefined,
   });
+  const wrongPrincipal = answers.length === 0 && opts.principal ? unknownRoleName(compiled, opts.principal) : undefined;
+  if (wrongPrincipal) throw new UsageError(wrongPrincipal);
   out(opts.json ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
   return EXIT.ok;
+}
+
+/**
+ * A bare role name that no role of the compiled org has (a typo), said as a usage error, as a misspelt --action is:
+ * "No request matches" would read as "no access" (review s30-cli m6). An ARN or a pattern is the user's to mean.
+ */
+function unknownRoleName(compiled: CompiledOrg, principal: string): string | undefined {
+  if (principal.startsWith('arn:') || /[*?]/.test(principal) || principal.includes('.amazonaws.com')) return undefined;
+  const names = new Set([...compiled.org.keyAdministratorRoles, compiled.org.stackSets.executionRoleName, ...(compiled.org.deploymentTargets.instanceRoles ?? [])].map((r) => r.split('/').pop()!));
+  for (const stage of compiled.stages) {
+    for (const resource of Object.values(renderTemplate(stage.definition).Resources)) {
+      const name = resource.Type === 'AWS::IAM::Role' ? resource.Properties?.RoleName : undefined;
+      const text = typeof name === 'string' ? name : (name as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+      if (typeof text === 'string') names.add(text);
+    }
+  }
+  const fits = (name: string) => new RegExp(`^${name.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\\\$\{[^}]*\}/g, '.+')}$`).test(principal);
+  if ([...names].some(fits)) return undefined;
+  const near = closest(principal, [...names]);
+  return `--principal ${principal}: no role of the compiled org has that name${near ? ` (did you mean ${near}?)` : ''}; expected one of its roles' names, an ARN or a pattern (* and ?)`;
 }
 
 function parseContext(text: string): Record<string, string[]> {

@@ -238,4 +238,17 @@ describe('xstack explain', () => {
     expect(run('kms:Decr*').status).toBe(0);
     expect(run('kms:Decrypt').status).toBe(0);
   });
+
+  it("the CLI refuses a bare --principal no role of the org is named, with the nearest one; a role that matches no request, an ARN and a pattern are asked as they are (review s30-cli m6)", () => {
+    const run = (principal: string, action = 'kms:*') => spawnSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--principal', principal, '--action', action], { encoding: 'utf8' });
+    const typo = run('platfrom-admin');
+    expect([typo.status, typo.stdout]).toEqual([64, '']);
+    expect(typo.stderr).toContain("xstack: --principal platfrom-admin: no role of the compiled org has that name (did you mean platform-admin?); expected one of its roles' names, an ARN or a pattern (* and ?)");
+    // A source role, named per pipeline account in its template.
+    expect(run('acme-source-222222222222').status).toBe(0);
+    const none = run('acme-developer', 'sqs:SendMessage');
+    expect([none.status, none.stdout]).toEqual([0, 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n']);
+    expect(run('arn:aws:iam::111111111111:role/not-ours').status).toBe(0);
+    expect(run('not-ours-*').status).toBe(0);
+  });
 });
