@@ -17,7 +17,7 @@ import { BOUNDARY_EXPECTED, BOUNDARY_PATTERN, boundaryProblem } from '../iam/per
 import { MAX_ORG_TAGS, ORG_TAG_KEY, ORG_TAG_KEY_EXPECTED, orgTagKeyProblem, orgTagsProblem, ORG_TAG_VALUE, ORG_TAG_VALUE_EXPECTED } from '../aws/tags';
 import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
-import { acceptsOnly, bool, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
+import { acceptsOnly, bool, closest, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
 
@@ -581,13 +581,19 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   const partition = raw.organization?.partition as Partition | undefined;
   const region = raw.organization?.region;
   if (partition === 'aws-cn') ctx.report('organization.partition', `aws-cn: ${NO_CODEPIPELINE}`, `partition ${ORG_PARTITIONS.join(' or ')}`);
+  // Only a Region with CodeCommit is ever suggested: one without would be refused next (review s30-cli m5).
+  const codeCommitRegions = partition && PARTITION_REGIONS[partition] ? PARTITION_REGIONS[partition].filter((r) => CODECOMMIT_REGIONS.has(r)) : [];
   const regionWrong = partition && region && regionProblem(region, partition);
-  if (partition && regionWrong) ctx.report('organization.region', regionWrong, `one of the ${partition} regions: ${PARTITION_REGIONS[partition].join(', ')}`);
-  else if (partition && region && !CODECOMMIT_REGIONS.has(region)) {
+  if (partition && regionWrong) {
+    const home = partitionOfRegion(region);
+    const near = home ? undefined : closest(region, codeCommitRegions);
+    const other = home && (ORG_PARTITIONS as readonly Partition[]).includes(home) ? `organization.partition: ${home} for this Region, or ` : '';
+    ctx.report('organization.region', home ? regionWrong : `${region} is not a known region${near ? ` (did you mean ${near}?)` : ''}`, `${other}a Region of ${partition} with CodeCommit: ${codeCommitRegions.join(', ')}`);
+  } else if (partition && region && !CODECOMMIT_REGIONS.has(region)) {
     ctx.report(
       'organization.region',
       `${region}: CodeCommit, which holds the org's repositories, is not available there (https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html)`,
-      `a Region with CodeCommit: ${PARTITION_REGIONS[partition].filter((r) => CODECOMMIT_REGIONS.has(r)).join(', ')}`,
+      `a Region with CodeCommit: ${codeCommitRegions.join(', ')}`,
     );
   }
 
