@@ -194,6 +194,8 @@ export async function checkEndpointServices(compiled: CompiledOrg, aws: Aws): Pr
   try {
     offered = await describeServices(aws, region, [...new Set(uses.map((u) => u.serviceName))].sort());
   } catch (error) {
+    // No credentials at all is the run's error, not this check's: said once, as the command says it (review s30-cli m9).
+    if ((error as { name?: string }).name === 'CredentialsProviderError') throw error;
     return { problems: [], notes: [unreadNote(error, region)] };
   }
   return { problems: uses.flatMap((u) => endpointProblems(u, offered.get(serviceKey(u.serviceName, u.type)), region, file)), notes: [] };
