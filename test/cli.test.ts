@@ -130,6 +130,11 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     expect(run.stderr).toBe('xstack: cannot read the organization file parameters/nope.yaml: there is no such file; give the path of an org file such as parameters/example.yaml\n');
   });
 
+  it('a missing --manifest for verify, in words, not a raw ENOENT (review s30-cli m10)', () => {
+    const run = xstack(['verify', EXAMPLE, '--manifest', 'nope.json', '--endpoint', 'http://127.0.0.1:9'], isolatedEnv());
+    expect([run.status, run.stderr]).toEqual([1, 'xstack: cannot read the manifest nope.json: no such file or folder; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now\n']);
+  });
+
   it('a folder given as org file', () => {
     const run = xstack(['compile', 'parameters', '--out', join(tempDir('folder'), 'dist')]);
     expect(run.status).toBe(1);

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { CompiledOrg } from '../compile';
-import { XstackError } from '../errors';
+import { systemErrorReason, XstackError } from '../errors';
 import { Names } from '../naming';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
@@ -233,7 +233,8 @@ function readManifestHashes(file: string): Map<string, string> {
   try {
     return hashesOf(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${(error as Error).message}; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now`);
+    // A file system error in words ("there is no such file"), as for the org file; a JSON error as JSON.parse says it.
+    throw new XstackError('NO_MANIFEST', `cannot read the manifest ${file}: ${systemErrorReason(error) ?? (error as Error).message}; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now`);
   }
 }
 
