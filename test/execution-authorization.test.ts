@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { executionPolicy, executionPolicyFor, forAccount, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
+import { actionTakesResource } from '../src/checks/service-authorization';
 import { parseOrg } from '../src/org/load';
 import { compileOrg } from '../src/compile';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
@@ -53,6 +54,20 @@ describe('the execution role policy, read as IAM reads it', () => {
     expect(executionAuthorizationProblems(example.org, on('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery'))).toEqual([]);
     // The compiled orgs grant it nowhere: their one flow log delivers to CloudWatch Logs, which needs no service-linked role.
     expect(statements.flatMap((s) => s.Action)).not.toContain('iam:CreateServiceLinkedRole');
+  });
+
+  it.each(ORG_FILES)("%s: a Named statement grants no action on ARNs of types it does not take (a key's actions on the alias, an object action on buckets; review s30-execution E6)", (file) => {
+    const named = executionPolicy(compileFile(file)).filter((s) => s.Effect === 'Allow' && s.Sid.endsWith('Named'));
+    expect(named.length).toBeGreaterThan(3);
+    const sample = (arn: string) => arn.replaceAll('${AWS::Partition}', 'aws').replaceAll('${AWS::AccountId}', '123456789012').replaceAll('${AWS::Region}', 'us-east-1');
+    for (const s of named) for (const action of s.Action) expect(s.Resource.some((r) => actionTakesResource(action, sample(r))), `${s.Sid}: ${action}`).toBe(true);
+    const kms = named.find((s) => s.Sid === 'KmsNamed')!;
+    expect(kms.Action).toEqual(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias']);
+    // The key's own actions are still granted, on the account's keys (KmsGeneratedIds), and the object deletes on objects.
+    expect(granting('kms:PutKeyPolicy').map((g) => g.Sid)).toEqual(['KmsGeneratedIds']);
+    expect(named.find((s) => s.Sid === 'S3Named')!.Action).not.toContain('s3:DeleteObject');
+    expect(granting('s3:DeleteObject').map((g) => g.Sid)).toEqual(['EmptyRetainedBuckets']);
+    expect(granting('s3:DeleteObject')[0].Resource.some((r) => r.endsWith('/*'))).toBe(true);
   });
 
   it('an event bus policy is written with events:PutPermission on "*", in the pipeline accounts only', () => {

@@ -424,6 +424,21 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
   return findings;
 }
 
+/**
+ * Whether `action` may authorize anything on `resource` (an ARN, wildcards allowed): one of the resource types the
+ * Service Authorization Reference gives the action has an ARN format the value can name. An action IAM does not
+ * define, or a wildcard action, is not judged (true); one that takes only "*" takes no ARN.
+ */
+export function actionTakesResource(action: string, resource: string): boolean {
+  if (resource === '*' || action.includes('*') || action.includes('?')) return true;
+  const [prefix, name] = action.split(':');
+  const service = serviceData(prefix);
+  const data = service?.action(name);
+  if (!service || !data) return true;
+  const matches = formatMatcher(unknownAsWildcard(resource));
+  return data.resourceTypes.some((r) => matches(service.resourceTypes.get(r.name)?.arn));
+}
+
 const actionNames = (actions: readonly KnownAction[]) => [...new Set(actions.map((a) => `${a.service.prefix}:${a.action.name}`))].join(', ');
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -31,7 +31,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
 import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
-import { globRegExp } from '../checks/service-authorization';
+import { actionTakesResource, globRegExp } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
@@ -671,7 +671,28 @@ export function executionPolicyFor(
   // (reader-policy.ts SeeExistingRoles), not with this one (review s27-bootstrap M2).
   for (const statement of launchTemplateStatements(launchTemplates, launchTemplateWrites)) statements.push({ ...statement, ...scopeFor(statement.Resource, () => types.of(LAUNCH_TEMPLATE)) });
   statements.push(...stackStatements(prefix, buckets, (bucket) => arnScopes.of(bucket)));
-  return statements;
+  return withoutDeadNamedActions(statements);
+}
+
+/**
+ * A service's Named statement lists every handler action of the service on the names the templates give, whatever
+ * their type, so some actions are there only on ARNs they cannot act on: a KMS key's actions on the alias's ARN ("When
+ * an alias is the value of a resource element, the policy applies to the alias resource, not to any KMS key that might
+ * be associated with it", https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html), an object
+ * action on bucket ARNs. They authorize nothing there, and read in an audit as if they did (review s30-execution E6):
+ * left out of that statement where another statement grants them on a resource of their type. One no statement
+ * serves stays, so that the compile's check (execution-authorization.ts) names it.
+ */
+function withoutDeadNamedActions(statements: ExecutionStatement[]): ExecutionStatement[] {
+  // The ARNs' placeholders as a sample account's, for matching them against the reference's ARN formats.
+  const sampleArn = substitution({ partition: 'aws', account: '123456789012', region: 'us-east-1' });
+  const takes = (action: string, s: ExecutionStatement) => s.Resource.some((r) => actionTakesResource(action, sampleArn(r)));
+  const servedElsewhere = (action: string, named: ExecutionStatement) => statements.some((o) => o !== named && o.Effect === 'Allow' && o.Action.includes(action) && takes(action, o));
+  return statements.map((s) => {
+    if (s.Effect !== 'Allow' || !s.Sid.endsWith('Named')) return s;
+    const dead = new Set(s.Action.filter((a) => !takes(a, s) && servedElsewhere(a, s)));
+    return dead.size === 0 ? s : { ...s, Action: s.Action.filter((a) => !dead.has(a)) };
+  });
 }
 
 /** A statement as IAM gets it. */
