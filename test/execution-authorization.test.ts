@@ -70,6 +70,27 @@ describe('the execution role policy, read as IAM reads it', () => {
     expect(granting('s3:DeleteObject')[0].Resource.some((r) => r.endsWith('/*'))).toBe(true);
   });
 
+  it('iam:PassRole is granted on the roles whose trust names a service, never on the roles people and accounts assume (review s30-execution E8)', () => {
+    const passing = granting('iam:PassRole');
+    expect(passing.map((g) => g.Sid)).toEqual(['IamPassServiceRoles']);
+    const roleName = (arn: string) => arn.split(':role/')[1];
+    const passed = passing[0].Resource.map(roleName).sort();
+    // Every role of the templates whose trust names a service, and no other.
+    const serviceTrusted = new Set<string>();
+    for (const stage of example.stages) {
+      for (const r of Object.values(renderTemplate(stage.definition).Resources)) {
+        if (r.Type !== 'AWS::IAM::Role') continue;
+        const name = r.Properties?.RoleName;
+        const text = typeof name === 'string' ? name : (name as { 'Fn::Sub': string })['Fn::Sub'];
+        if (JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes('"Service":')) serviceTrusted.add(text);
+      }
+    }
+    expect(passed).toEqual([...serviceTrusted].sort());
+    expect(passed).toEqual(expect.arrayContaining(['acme-pipeline', 'acme-deploy-target', 'acme-ci-flow-logs', 'acme-web-app-trigger', 'acme-web-app-codedeploy']));
+    for (const person of ['acme-developer', 'acme-maintainer', 'acme-ci-reader']) expect(passed, person).not.toContain(person);
+    expect(passed.some((n) => n.startsWith('acme-source-'))).toBe(false);
+  });
+
   it('an event bus policy is written with events:PutPermission on "*", in the pipeline accounts only', () => {
     const [statement] = granting('events:PutPermission');
     expect(statement.Resource).toEqual(['*']);

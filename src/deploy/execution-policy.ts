@@ -221,7 +221,12 @@ interface Derived {
   loggingObjects: Scopes;
   /** The ARNs (as written: exact or by shape) of the roles the templates create (AWS::IAM::Role), among the IAM ARNs. */
   createdRoles: ReadonlySet<string>;
+  /** Those of them whose trust names a service: the only roles a handler passes (iam:PassRole). */
+  serviceRoles: ReadonlySet<string>;
 }
+
+/** Whether a role's trust names a service principal (`Principal: { Service: … }`), in any statement or branch. */
+const trustsAService = (r: CfnResource) => JSON.stringify(r.Properties?.AssumeRolePolicyDocument ?? null).includes('"Service":');
 
 /**
  * Keys (an ARN, a resource type, a role name) and the accounts they occur in, from every occurrence: undefined
@@ -339,6 +344,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const unlistedRoles = new Scopes();
   const loggingObjects = new Scopes();
   const createdRoles = new Set<string>();
+  const serviceRoles = new Set<string>();
   const resourcesByType = new Map<string, CfnResource[]>();
   for (const given of templates) {
     for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
@@ -361,6 +367,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       const own = spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped);
       add(own);
       if (r.Type === 'AWS::IAM::Role') createdRoles.add(own);
+      if (r.Type === 'AWS::IAM::Role' && trustsAService(r)) serviceRoles.add(own);
       // A managed policy attached to a role no template creates (existing instance roles the org names):
       // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
       // An existing role keeps its exact name and path; a role the templates create is written as in its own statement.
@@ -387,7 +394,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       arnsByService.set(service, arns);
     }
   }
-  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles };
+  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles };
 }
 
 /**
@@ -517,7 +524,7 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   // Each type's handler actions, less those serving optional properties no resource of the type sets.
   const handlerActions = new Map<string, readonly string[]>();
   for (const type of [...types.keys()].sort()) {
@@ -576,7 +583,15 @@ export function executionPolicyFor(
       const instanceRoles = service === 'iam' ? named.filter((arn) => arn.startsWith(`arn:${P}:iam::${A}:role/`) && !createdRoles.has(arn)) : [];
       const own = instanceRoles.length > 0 ? named.filter((arn) => !instanceRoles.includes(arn)) : named;
       const bounded = service === 'iam' ? boundedRoleActions(resourcesByType.get('AWS::IAM::Role') ?? [], scoped, own, createdRoles) : undefined;
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: bounded ? [...scoped].filter((a) => !bounded.taken.has(a)) : [...scoped], Resource: own, ...scopeFor(own, (arn) => arnScopes.of(arn)) });
+      // iam:PassRole on the roles that trust a service alone: a handler passes a role to the service that assumes it
+      // (a pipeline's, a deployment group's, a rule target's, a flow log's, an instance profile's), never a role that
+      // people or accounts assume (review s30-execution E8). Not iam:PassedToService: "Some services … do not support
+      // this condition key" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService),
+      // and which service each handler's call names is not written anywhere a wrong guess would not refuse a deploy.
+      const passed = service === 'iam' && scoped.has(PASS_ROLE) ? own.filter((arn) => serviceRoles.has(arn)) : undefined;
+      const namedActions = [...scoped].filter((a) => !bounded?.taken.has(a) && !(passed && a === PASS_ROLE));
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: namedActions, Resource: own, ...scopeFor(own, (arn) => arnScopes.of(arn)) });
+      if (passed && passed.length > 0) statements.push({ Sid: sid(service, 'PassServiceRoles'), Effect: 'Allow', Action: [PASS_ROLE], Resource: passed, ...scopeFor(passed, (arn) => arnScopes.of(arn)) });
       for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.of(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
@@ -698,6 +713,7 @@ function withoutDeadNamedActions(statements: ExecutionStatement[]): ExecutionSta
 /** A statement as IAM gets it. */
 export type IamStatement = Omit<ExecutionStatement, 'reason' | 'scope'>;
 
+const PASS_ROLE = 'iam:PassRole';
 const LAUNCH_TEMPLATE = 'AWS::EC2::LaunchTemplate';
 /** What AWS::EC2::LaunchTemplate's handlers write (its registry schema, resource-permissions.ts); the reads stay where they are. */
 const LAUNCH_TEMPLATE_WRITES = ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteTags'];
