@@ -382,6 +382,21 @@ describe('organization file validation', () => {
     ]);
   });
 
+  it('one mistake is one problem, and its fix is one the file can take (review s30-cli m7)', () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    // prod's environment left out: the environment the pipelines deploy to and no account runs (prod), not dev, which
+    // another account runs; and not also "environment 'prod' has no pipeline account" for each pipeline.
+    expect(problemsOf(example.replace('    role: pipeline\n    environment: prod\n', '    role: pipeline\n'), 'example.yaml')).toEqual([
+      "example.yaml:21:3: accounts.prod: is a pipeline account without an 'environment'; expected environment: prod (the pipelines deploy to prod, which no account runs)",
+    ]);
+    // An account's role left out: said once, not also "accounts: has no source account".
+    const roleless = problemsOf(example.replace(/^ {4}role: source\n/m, ''), 'example.yaml');
+    expect(roleless).toHaveLength(1);
+    expect(roleless[0]).toMatch(/^example\.yaml:11:5: accounts\.shared-services\.role: is missing; /);
+    // With nothing the pipelines name to offer, a name no account uses.
+    expect(problemsOf(VALID.replace('    environment: dev\n', '').replace('      dev: main', '      dev: main\n      qa: main'))).toContainEqual(expect.stringMatching(/accounts\.dev: is a pipeline account without an 'environment'; expected environment: dev \(the pipelines deploy to dev, qa, which no account runs\)$/));
+  });
+
   it('names that differ only in case are one problem, with its reason, not also the logical id they share', () => {
     expect(problemsOf(VALID.replace('pipelines:', '  Web-App:\n    account: src\npipelines:'))).toEqual([
       "org.yaml:16:3: repositories.Web-App: 'Web-App' differs from 'web-app' only in case: their clones would share one folder on macOS and Windows, whose file systems ignore case; expected names that differ in more than case",

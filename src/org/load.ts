@@ -617,6 +617,11 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     ctx.report('deploymentTargets.instanceRoles', `'${second}' and '${first}' are one role: IAM role names are unique in an account whatever their path, and not by case`, 'each role once, with the path it has');
   }
   const byEnvironment = new Map<string, string>();
+  // The environments the pipelines deploy to that no account names: what a pipeline account without one most likely
+  // runs (its own name first), and no follow-on error for each of them while such an account is there (review s30-cli m7).
+  const named = new Set((raw.accounts ?? []).flatMap(([, a]) => (a.environment ? [a.environment] : [])));
+  const unrun = [...new Set((raw.pipelines ?? []).flatMap(([, p]) => p.branches.map(([environment]) => environment)))].filter((e) => !named.has(e));
+  const withoutEnvironment = (raw.accounts ?? []).some(([, a]) => a.role === 'pipeline' && !a.environment);
   for (const [name, a] of raw.accounts ?? []) {
     const path = `accounts.${name}`;
     const previous = byId.get(a.id);
@@ -624,7 +629,9 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     byId.set(a.id, name);
     if (a.role === 'pipeline') {
       if (!a.environment) {
-        ctx.report(path, "is a pipeline account without an 'environment'", "environment: dev (or staging, prod, …)");
+        const likely = unrun.includes(name) ? name : unrun[0];
+        const fresh = ['dev', 'staging', 'prod'].filter((e) => !named.has(e));
+        ctx.report(path, "is a pipeline account without an 'environment'", likely ? `environment: ${likely} (the pipelines deploy to ${unrun.join(', ')}, which no account runs)` : `environment: ${fresh.length > 0 ? `${fresh[0]} (or another name no account uses)` : 'a name no other account uses'}`);
         continue;
       }
       const other = byEnvironment.get(a.environment);
@@ -638,8 +645,10 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   const sourceAccounts = accounts.filter((a) => a.role === 'source').map((a) => a.name);
   // Looked up by name for each repository and pipeline (firstNamed: the index the org's lookups use later): a 1,000-account org is not searched through for each.
   const sourceAccountNames = new Set(sourceAccounts);
-  if (raw.accounts && sourceAccounts.length === 0 && !declared().roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
-  if (raw.accounts && byEnvironment.size === 0 && !declared().roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
+  // An account whose role is missing is said already, and may be the one missing here: no follow-on (review s30-cli m7).
+  const invalidAccount = (raw.accounts ?? []).some(([, a]) => a.role === undefined) || declared().accounts.size > (raw.accounts?.length ?? 0);
+  if (raw.accounts && !invalidAccount && sourceAccounts.length === 0 && !declared().roles.has('source')) ctx.report('accounts', 'has no source account', 'at least one account with role: source');
+  if (raw.accounts && !invalidAccount && byEnvironment.size === 0 && !declared().roles.has('pipeline')) ctx.report('accounts', 'has no pipeline account', 'at least one account with role: pipeline');
 
   const repositories: Repository[] = [];
   for (const [name, r] of raw.repositories ?? []) {
@@ -674,7 +683,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
       ctx.report(`${path}.repository`, `there is no repository '${p.repository}'`, repositories.length > 0 ? `one of: ${repositories.map((r) => r.name).join(', ')}` : 'a repository of the org (none is declared)');
     }
     for (const [environment] of p.branches) {
-      if (raw.accounts && !byEnvironment.has(environment) && !declared().environments.has(environment)) {
+      if (raw.accounts && !withoutEnvironment && !byEnvironment.has(environment) && !declared().environments.has(environment)) {
         ctx.report(
           `${path}.branches.${environment}`,
           `environment '${environment}' has no pipeline account`,
