@@ -3,10 +3,11 @@
 // pipe, --json that parses. AWS errors are provoked without leaving
 // 127.0.0.1: no credentials, an unknown profile, a closed local port.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { load } from 'js-yaml';
 import { fitLine } from '../src/deploy/command';
 import { isAwsEndpoint } from '../src/aws/endpoint';
 import { tempDir } from './helpers';
@@ -133,6 +134,19 @@ describe('user errors: one line, exit 1, no stack trace', () => {
   it('a missing --manifest for verify, in words, not a raw ENOENT (review s30-cli m10)', () => {
     const run = xstack(['verify', EXAMPLE, '--manifest', 'nope.json', '--endpoint', 'http://127.0.0.1:9'], isolatedEnv());
     expect([run.status, run.stderr]).toEqual([1, 'xstack: cannot read the manifest nope.json: no such file or folder; pass the manifest of what was deployed, or leave --manifest out to compare with the org file as it is now\n']);
+  });
+
+  it("'.' given as org file is said to be a folder, not a file to rename; a .json org file's layout is <name>.layout.json, as its folder is <name> (review s30-cli m11)", () => {
+    const dir = tempDir('dot');
+    const inDir = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+    const dot = inDir(['compile', '.', '--out', 'dist']);
+    expect([dot.status, dot.stderr]).toEqual([1, 'xstack: cannot read the organization file .: it is a folder; give the path of an org file such as parameters/example.yaml\n']);
+    writeFileSync(join(dir, 'g.json'), JSON.stringify(load(readFileSync(EXAMPLE, 'utf8'))));
+    const run = inDir(['compile', 'g.json', '--out', 'dist']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('layout: wrote g.layout.json');
+    expect(readdirSync(dir).sort()).toEqual(['dist', 'g.json', 'g.layout.json']);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['g']);
   });
 
   it('a folder given as org file', () => {

@@ -425,12 +425,21 @@ export const orgSchema = partialObj(
 /** The org file's valid parts: a field that failed its own checks is absent, and was reported. */
 type Raw = NonNullable<ReturnType<typeof orgSchema>>['value'];
 
+const isFolder = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 /** The org's name, the file's without its extension: it names the org's output folder (dist/<name>/) and its layout file. */
 const orgNameOf = (file: string) => basename(file, extname(file));
 
 export function loadOrgFile(file: string): Org {
   const name = orgNameOf(file);
-  if (name === '' || name.startsWith('.')) {
+  // A folder ('.', '..') is said as one, as any folder given is below, not as a file to rename (review s30-cli m11).
+  if ((name === '' || name.startsWith('.')) && !isFolder(file)) {
     throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${name === '' ? 'is empty' : name === '.' || name === '..' ? 'is no folder name' : 'would be a hidden folder'}; rename the file, e.g. to org.yaml`);
   }
   let bytes: Buffer;

@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org } from '../org/model';
 
@@ -83,8 +83,12 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
   };
 }
 
-/** `parameters/example.yaml` → `parameters/example.layout.json`: beside the org file, not matched by the org files' `*.yaml`. */
-export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile).replace(/\.ya?ml$/, '')}.layout.json`);
+/**
+ * `parameters/example.yaml` → `parameters/example.layout.json`: beside the org file, not matched by the org files'
+ * `*.yaml`; named, as the output folder is, by the org file's name without its extension, whatever it is (`org.json` →
+ * `org.layout.json`, review s30-cli m11).
+ */
+export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
 const ABOUT = 'Which part (StackSet) of each family holds each unit. Written by xstack compile and deploy; commit it with the org file: later compiles keep every unit in its part.';
 
