@@ -17,6 +17,9 @@ import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources
 import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
+import { scopeSection } from '../src/audit/scope';
+import { recordOf } from '../src/stages/layout';
+import { Names } from '../src/naming';
 import { toMarkdown } from '../src/audit/render';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile, parseOrg } from '../src/org/load';
@@ -127,7 +130,7 @@ describe('who can act on each resource', () => {
     for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
     // Routes around the templates' own trusts (review s18-audit M4): the execution role's trust, passing the service roles, the maintainers' assignment.
     expect(scope).toContain('| Who may assume the StackSet execution role (AWSCloudFormationStackSetExecutionRole) | With self-managed permissions, `xstack bootstrap` writes its trust');
-    expect(scope).toContain('| Who may pass the roles services assume (acme-pipeline, acme-deploy-target, acme-ci-instance, acme-<pipeline>-trigger, acme-<pipeline>-codedeploy) |');
+    expect(scope).toContain('| Who may pass the roles services assume (acme-deploy-target, acme-pipeline, acme-event-forwarder, acme-ci-instance, acme-ci-flow-logs, acme-<pipeline>-codedeploy, acme-<pipeline>-trigger) |');
     // Attaching a profile to an instance one controls passes the role too (review s22 A4).
     expect(scope).toContain('ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls');
     expect(scope).toContain('https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html');
@@ -873,4 +876,51 @@ describe('the report says what the templates do, and no more', () => {
     expect(md).toContain('roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet');
     expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies and instance profiles the org creates/m);
   });
+});
+
+describe('what the report cannot see: the administrator account and the roles services assume (review s30-audit)', () => {
+  const scopeRows = (md: string) => md.split('<a id="scope"></a>')[1].split('<a id=')[0].split('\n');
+
+  for (const file of ORG_FILES) {
+    it(`${file}: a scope row names the administrator account and its administration role, and says whoever runs StackSets there or deploys the org file rewrites every stage (M4)`, () => {
+      const c = compileFile(file);
+      const row = scopeRows(c.files.get('audit/report.md')!).find((l) => l.startsWith('| Who may run StackSets operations'))!;
+      expect(row, 'the administration account row').toBeDefined();
+      expect(row).toContain(`administration role ${c.org.stackSets.administrationRoleName}`);
+      // The org file does not name the account, and these have no deploy recorded: the row says which account it is.
+      expect(c.org.layoutRecord?.stackSetsHome).toBeUndefined();
+      expect(row).toContain('it is the account whose credentials `xstack bootstrap` and `xstack deploy` run with');
+      expect(row).toContain(`aws iam get-role --role-name ${c.org.stackSets.administrationRoleName}`);
+      expect(row).toContain(`stackset/${c.org.prefix}-*`);
+      expect(row).toContain('rewrites every stage');
+      expect(row).toContain('run `xstack deploy`');
+      expect(row).toContain('https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html');
+    });
+  }
+
+  it('where a deploy recorded the administrator account in the layout file, the row names it (M4)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const org = { ...c.org, layoutRecord: recordOf(c.org, { account: '999999999999', region: 'eu-west-1' }) };
+    const row = scopeSection(org, c.access.grants).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => String(r[0]).startsWith('Who may run StackSets operations'))!;
+    expect(row[0]).toContain('the administrator account: account 999999999999; administration role AWSCloudFormationStackSetAdministrationRole');
+    expect(row[1]).toContain('account 999999999999, Region eu-west-1, as the last `xstack deploy` recorded in parameters/example.layout.json');
+    expect(row[2]).toContain('arn:aws:cloudformation:eu-west-1:999999999999:stackset/acme-*');
+  });
+
+  for (const file of ORG_FILES) {
+    it(`${file}: "who may pass the roles services assume" names every role a template makes trust a service, with the call that passes it (m2)`, () => {
+      const c = compileFile(file);
+      const row = scopeRows(c.files.get('audit/report.md')!).find((l) => l.startsWith('| Who may pass the roles services assume'))!;
+      const listed = row.split(' | ')[0];
+      const names = new Names(c.org.prefix);
+      const perPipeline = new Map(c.org.pipelines.flatMap((p) => [[names.triggerRole(p.name), names.triggerRole('<pipeline>')], [names.codeDeployRole(p.name), names.codeDeployRole('<pipeline>')]]));
+      const trusting = c.access.grants.filter((g) => g.kind === 'trust' && g.effect === 'Allow' && g.principals.some((p) => p.kind === 'service'));
+      const roles = new Set(trusting.flatMap((g) => g.resources.map((arn) => arn.slice(arn.indexOf(':role/') + 6))).map((r) => perPipeline.get(r) ?? r));
+      expect(roles).toContain(names.eventForwarderRole());
+      expect(roles).toContain(names.flowLogRole());
+      for (const role of roles) expect(listed, role).toMatch(new RegExp(`[(, ]${role.replace(/[<>-]/g, '\\$&')}[,)]`));
+      expect(row).toContain(`for ${names.eventForwarderRole()}, ${names.triggerRole('<pipeline>')} (EventBridge), events:PutTargets`);
+      expect(row).toContain(`for ${names.flowLogRole()} (VPC Flow Logs), ec2:CreateFlowLogs`);
+    });
+  }
 });
