@@ -874,7 +874,7 @@ describe('the report says what the templates do, and no more', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).not.toContain('Every principal a policy names is created by an earlier stage');
     expect(md).toContain('roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet');
-    expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies and instance profiles the org creates/m);
+    expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies, events dead-letter queues and instance profiles the org creates/m);
   });
 });
 
@@ -921,6 +921,38 @@ describe('what the report cannot see: the administrator account and the roles se
       for (const role of roles) expect(listed, role).toMatch(new RegExp(`[(, ]${role.replace(/[<>-]/g, '\\$&')}[,)]`));
       expect(row).toContain(`for ${names.eventForwarderRole()}, ${names.triggerRole('<pipeline>')} (EventBridge), events:PutTargets`);
       expect(row).toContain(`for ${names.flowLogRole()} (VPC Flow Logs), ec2:CreateFlowLogs`);
+    });
+  }
+});
+
+describe('the summary\'s count and the hash section say what they hold (review s30-audit m3, m4)', () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: the resource count names every kind it counts, the events dead-letter queues included (m3)`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const queues = resources.filter((r) => r.kind === 'queue');
+      expect(queues.length).toBeGreaterThan(0);
+      const line = md.split('\n').find((l) => l.startsWith(`- ${resources.length} keys, `))!;
+      expect(line, 'the summary line counts every resource listed').toBeDefined();
+      expect(line).toContain('events dead-letter queues');
+      expect(md).toContain('For every key, bucket, repository, role, event bus policy, events dead-letter queue and instance profile the org creates');
+    });
+
+    it(`${file}: the hash section lists every file the manifest hashes but the audit files, and says verify compares the templates only (m4)`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const section = md.split('<a id="hashes"></a>')[1];
+      const manifest = JSON.parse(c.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+      const rows = [...section.matchAll(/^\| ([^|]+) \| ([0-9a-f]{64}) \|$/gm)].map((m) => [m[1], m[2]] as const);
+      const expected = Object.entries(manifest.files).filter(([p]) => !p.startsWith('audit/')).map(([p, f]) => [p, f.sha256] as const);
+      expect(expected.some(([p]) => p.startsWith('jenkins/'))).toBe(true);
+      expect(new Map(rows)).toEqual(new Map(expected));
+      expect(section).toContain('`xstack verify` compares only the templates with what is deployed');
+      expect(section).toContain('the audit files (report.html, report.md, rollout.svg, audit.json');
+      expect(section).toContain("the layout file's (source.layoutSha256)");
+      expect(section).not.toContain('compares them with what is deployed');
     });
   }
 });

@@ -133,6 +133,22 @@ const KIND_TITLES: Record<ResourceKind, string> = {
   queue: 'SQS queues',
 };
 
+/** Each kind in words, singular and plural, in the order the summary and "Who can act on each resource" name them (the only queues are the events dead-letter queues, src/cfn/dead-letter.ts). */
+const KIND_WORDS: Record<ResourceKind, readonly [one: string, many: string]> = {
+  key: ['key', 'keys'],
+  bucket: ['bucket', 'buckets'],
+  repository: ['repository', 'repositories'],
+  role: ['role', 'roles'],
+  'event-bus': ['event bus policy', 'event bus policies'],
+  queue: ['events dead-letter queue', 'events dead-letter queues'],
+  'instance-profile': ['instance profile', 'instance profiles'],
+};
+/** "a, b and c" of the kinds' words, singular (0) or plural (1). */
+const kindsText = (n: 0 | 1): string => {
+  const words = Object.values(KIND_WORDS).map((w) => w[n]);
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+};
+
 /**
  * The execution role CloudFormation deploys every stage as, with what
  * `xstack bootstrap` grants it: derived from these templates, each action on
@@ -402,7 +418,7 @@ function reachSections(
         {
           kind: 'p',
           text:
-            'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
+            `For every ${kindsText(0)} the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ` +
             '"own policy outside the org file" marks a principal whose IAM policies are not in the templates (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see" (the execution role\'s, when `xstack bootstrap` made it, is the policy listed under "The StackSet execution role"). ' +
             'An explicit Deny that refuses some of a row\'s actions under its conditions (such as a push to a protected branch, or a request without TLS) is named in the last column: "refused … where …". ' +
             'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
@@ -647,7 +663,7 @@ export function buildReport(input: ReportInput): Report {
           ...(org.tags.length > 0 ? [tagsSummary(org.tags, templates)] : []),
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           networkSummary(access.network),
-          `${total(resources)} keys, buckets, repositories, roles, event bus policies and instance profiles the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
+          `${total(resources)} ${kindsText(1)} the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,
         ],
       },
@@ -827,8 +843,15 @@ export function buildReport(input: ReportInput): Report {
     title: 'File hashes (SHA-256)',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Of every template and values file as compiled; manifest.json lists the same, and `xstack verify` compares them with what is deployed.' },
-      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('values/')).map(([p, text]) => [p, sha256Of(p, text)]) },
+      {
+        kind: 'p',
+        text:
+          `Of every file the compile writes beside this report, as compiled. manifest.json lists the same and, besides them, the audit files (report.html, report.md, rollout.svg, audit.json, written with this report, which cannot hold its own hash) and the layout file's (source.layoutSha256). ` +
+          `\`xstack verify\` compares only the templates with what is deployed: each StackSet's template (${org.prefix}-<stage>, one per stage) against its templates/<stage>.yaml, besides its instances and drift. ` +
+          'A values file records what a template chooses by account and where in the org file it comes from (the template holds those values itself: it is not deployed)' +
+          ([...files.keys()].some((p) => p.startsWith('jenkins/')) ? '; the jenkins files are an example for the CI, not deployed either.' : '.'),
+      },
+      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => !p.startsWith('audit/') && p !== 'manifest.json').map(([p, text]) => [p, sha256Of(p, text)]) },
     ],
   });
   return { title: `xstack audit: ${org.name}`, sections };
