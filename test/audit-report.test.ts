@@ -18,6 +18,7 @@ import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
 import { scopeSection } from '../src/audit/scope';
+import { bootstrapGrants } from '../src/audit/execution-reach';
 import { recordOf } from '../src/stages/layout';
 import { Names } from '../src/naming';
 import { toMarkdown } from '../src/audit/render';
@@ -955,4 +956,47 @@ describe('the summary\'s count and the hash section say what they hold (review s
       expect(section).not.toContain('compares them with what is deployed');
     });
   }
+});
+
+describe("who can act: the execution role's own policy on buckets and roles (review s30-audit M7)", () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: its rows on every bucket and role list what bootstrap's policy allows there directly, by statement, besides deploying the stage`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const execution = (account: string) => `arn:${c.org.partition}:iam::${account}:role/${executionRoleOf(c.org)}`;
+      const rowOf = (r: (typeof resources)[number], reach: string) => md.split('\n').find((l) => l.startsWith(`| ${r.arn} (${r.stage}: ${r.logicalId}) | ${reach} | ${execution(r.account)} |`));
+      const buckets = resources.filter((r) => r.kind === 'bucket');
+      const roles = resources.filter((r) => r.kind === 'role');
+      expect(buckets.length).toBeGreaterThan(0);
+      expect(roles.length).toBeGreaterThan(0);
+      for (const b of buckets) {
+        const administer = rowOf(b, 'administer');
+        expect(administer, b.arn).toMatch(/s3:PutBucketPolicy, [^|]*cloudformation:\* \(deploys the stage\) \| bootstrap: S3Named; StackSet execution role of /);
+      }
+      // Emptying a retained artifact bucket: object deletes on the artifact buckets (EmptyRetainedBuckets).
+      for (const b of buckets.filter((r) => r.logicalId === 'ArtifactBucket')) expect(rowOf(b, 'use'), b.arn).toMatch(/s3:DeleteObject, [^|]*s3:DeleteObjectVersion[^|]*\| [^|]*bootstrap: EmptyRetainedBuckets/);
+      for (const r of roles) {
+        const administer = rowOf(r, 'administer')!;
+        expect(administer, r.arn).toBeDefined();
+        for (const action of ['iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy']) expect(administer, `${r.arn} ${action}`).toContain(action);
+        expect(administer).toContain('| bootstrap: IamNamed; StackSet execution role of ');
+        // Only the actions IAM gives a role: the same statement's policy and instance-profile actions are not the role's.
+        for (const action of ['iam:CreatePolicy', 'iam:AddRoleToInstanceProfile']) expect(administer, `${r.arn} ${action}`).not.toContain(action);
+      }
+      expect(md).toContain('its row also lists what the policy `xstack bootstrap` gives it allows on the resource directly, outside any deployment, each statement as "bootstrap: <Sid>"');
+    });
+  }
+
+  it('with service-managed StackSets there is no bootstrap policy to list: the rows say the stage only', () => {
+    const c = compileFile('parameters/example.yaml');
+    const org = { ...c.org, stackSets: { ...c.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(org, c.stages, templates, classesOf(c.access));
+    const reach = reachOfResources(org, resources, c.access, undefined, bootstrapGrants(org, c.stages.flatMap((s) => s.targets.map((a) => a.id)), [], classesOf(c.access)));
+    const bucket = resources.find((r) => r.kind === 'bucket')!;
+    const entry = reach.find((e) => e.resource === bucket && e.principal.endsWith(`:role/${org.stackSets.executionRoleName}`))!;
+    expect(entry.actions).toEqual(['cloudformation:* (deploys the stage)']);
+  });
 });

@@ -21,14 +21,14 @@ import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
-import { ROLE_REWRITES } from './execution-reach';
+import { bootstrapGrants, ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
-import type { PipelineNames } from '../deploy/execution-policy';
+import type { ExecutionStatement, PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
 
 export type Cell = string | { text: string; href: string };
@@ -406,6 +406,8 @@ function reachSections(
   stageName: (stageId: string) => string,
   members: PipelineMembers,
   fold: TeamFold | undefined,
+  /** Whether the execution role's rows hold its own policy's actions (bootstrap's), not only its deployments. */
+  executionListed: boolean,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
   const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
@@ -421,7 +423,10 @@ function reachSections(
             `For every ${kindsText(0)} the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ` +
             '"own policy outside the org file" marks a principal whose IAM policies are not in the templates (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see" (the execution role\'s, when `xstack bootstrap` made it, is the policy listed under "The StackSet execution role"). ' +
             'An explicit Deny that refuses some of a row\'s actions under its conditions (such as a push to a protected branch, or a request without TLS) is named in the last column: "refused … where …". ' +
-            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
+            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage ("cloudformation:* (deploys the stage)"); ' +
+            (executionListed
+              ? 'its row also lists what the policy `xstack bootstrap` gives it allows on the resource directly, outside any deployment, each statement as "bootstrap: <Sid>" (listed under "The StackSet execution role").'
+              : 'its own policy is not in the org file, so no more of it is listed.'),
         },
       ],
     },
@@ -590,7 +595,7 @@ export interface ReportInput {
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
     | {
-        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string; Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>; scope?: ReadonlyMap<string, ReadonlySet<string>> }>;
+        statements: readonly ExecutionStatement[];
         /** How the policy writes the names keyed by a pipeline (execution-policy.ts `executionPolicyOf`); exact when not given. */
         pipelineNames?: PipelineNames;
         outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string; byDesign?: string }>;
@@ -639,7 +644,9 @@ export function buildReport(input: ReportInput): Report {
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = members.many;
   const resources = input.resources ?? orgResources(org, stages, templates, classesOf(access));
-  const reach = reachOfResources(org, resources, access, (id) => stageName.get(id) ?? id);
+  // The execution role's own policy, where bootstrap writes it: its rows list what it may do on each resource directly.
+  const execution = input.executionRole && 'statements' in input.executionRole ? bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), input.executionRole.statements, classesOf(access)) : [];
+  const reach = reachOfResources(org, resources, access, (id) => stageName.get(id) ?? id, execution);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -740,7 +747,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   sections.push(releaseControlSection({ org, access, reach, executionRole: input.executionRole, label, fold, classOf: (account) => classesOf(access).get(account)?.token }));
-  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold));
+  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold, execution.length > 0));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
 
   sections.push({
