@@ -1000,3 +1000,21 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
     expect(entry.actions).toEqual(['cloudformation:* (deploys the stage)']);
   });
 });
+
+describe('protected-branch rows of a branch no pipeline deploys (review s30-audit m5)', () => {
+  it('are labelled "protection only", naming the repository and the branch; a branch a pipeline of the repository deploys is not', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const protectedPaths = c.access.paths.filter((p) => p.need === 'developers-protected-branch' || p.need === 'maintainers-release');
+    expect(protectedPaths.length).toBeGreaterThan(0);
+    for (const p of protectedPaths) {
+      const repository = p.resource.split(':').pop()!;
+      const branch = p.context!['codecommit:References'][0].replace('refs/heads/', '');
+      const deployed = c.org.pipelines.some((x) => x.repository === repository && x.branches.some(([, b]) => b === branch));
+      expect(p.purpose.endsWith(` (protection only: no pipeline of ${repository} deploys ${branch})`), p.purpose).toBe(!deployed);
+      expect(md, p.purpose).toContain(`| ${p.purpose} |`);
+    }
+    expect(md).toContain('| maintainers change release of payments-api (protection only: no pipeline of payments-api deploys release) |');
+    expect(md).toContain('| maintainers change release of web-app |');
+  });
+});
