@@ -17,6 +17,10 @@ import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources
 import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
+import { scopeSection } from '../src/audit/scope';
+import { bootstrapGrants } from '../src/audit/execution-reach';
+import { recordOf } from '../src/stages/layout';
+import { Names } from '../src/naming';
 import { toMarkdown } from '../src/audit/render';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile, parseOrg } from '../src/org/load';
@@ -127,7 +131,7 @@ describe('who can act on each resource', () => {
     for (const words of ['StackSet execution role', 'Key administrators', 'IAM Access Analyzer', 'policy simulator', 'SCP', 'permission sets']) expect(scope).toContain(words);
     // Routes around the templates' own trusts (review s18-audit M4): the execution role's trust, passing the service roles, the maintainers' assignment.
     expect(scope).toContain('| Who may assume the StackSet execution role (AWSCloudFormationStackSetExecutionRole) | With self-managed permissions, `xstack bootstrap` writes its trust');
-    expect(scope).toContain('| Who may pass the roles services assume (acme-pipeline, acme-deploy-target, acme-ci-instance, acme-<pipeline>-trigger, acme-<pipeline>-codedeploy) |');
+    expect(scope).toContain('| Who may pass the roles services assume (acme-deploy-target, acme-pipeline, acme-event-forwarder, acme-ci-instance, acme-ci-flow-logs, acme-<pipeline>-codedeploy, acme-<pipeline>-trigger) |');
     // Attaching a profile to an instance one controls passes the role too (review s22 A4).
     expect(scope).toContain('ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls');
     expect(scope).toContain('https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html');
@@ -871,6 +875,146 @@ describe('the report says what the templates do, and no more', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).not.toContain('Every principal a policy names is created by an earlier stage');
     expect(md).toContain('roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet');
-    expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies and instance profiles the org creates/m);
+    expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies, events dead-letter queues and instance profiles the org creates/m);
+  });
+});
+
+describe('what the report cannot see: the administrator account and the roles services assume (review s30-audit)', () => {
+  const scopeRows = (md: string) => md.split('<a id="scope"></a>')[1].split('<a id=')[0].split('\n');
+
+  for (const file of ORG_FILES) {
+    it(`${file}: a scope row names the administrator account and its administration role, and says whoever runs StackSets there or deploys the org file rewrites every stage (M4)`, () => {
+      const c = compileFile(file);
+      const row = scopeRows(c.files.get('audit/report.md')!).find((l) => l.startsWith('| Who may run StackSets operations'))!;
+      expect(row, 'the administration account row').toBeDefined();
+      expect(row).toContain(`administration role ${c.org.stackSets.administrationRoleName}`);
+      // The org file does not name the account, and these have no deploy recorded: the row says which account it is.
+      expect(c.org.layoutRecord?.stackSetsHome).toBeUndefined();
+      expect(row).toContain('it is the account whose credentials `xstack bootstrap` and `xstack deploy` run with');
+      expect(row).toContain(`aws iam get-role --role-name ${c.org.stackSets.administrationRoleName}`);
+      expect(row).toContain(`stackset/${c.org.prefix}-*`);
+      expect(row).toContain('rewrites every stage');
+      expect(row).toContain('run `xstack deploy`');
+      expect(row).toContain('https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html');
+    });
+  }
+
+  it('where a deploy recorded the administrator account in the layout file, the row names it (M4)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const org = { ...c.org, layoutRecord: recordOf(c.org, { account: '999999999999', region: 'eu-west-1' }) };
+    const row = scopeSection(org, c.access.grants).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => String(r[0]).startsWith('Who may run StackSets operations'))!;
+    expect(row[0]).toContain('the administrator account: account 999999999999; administration role AWSCloudFormationStackSetAdministrationRole');
+    expect(row[1]).toContain('account 999999999999, Region eu-west-1, as the last `xstack deploy` recorded in parameters/example.layout.json');
+    expect(row[2]).toContain('arn:aws:cloudformation:eu-west-1:999999999999:stackset/acme-*');
+  });
+
+  for (const file of ORG_FILES) {
+    it(`${file}: "who may pass the roles services assume" names every role a template makes trust a service, with the call that passes it (m2)`, () => {
+      const c = compileFile(file);
+      const row = scopeRows(c.files.get('audit/report.md')!).find((l) => l.startsWith('| Who may pass the roles services assume'))!;
+      const listed = row.split(' | ')[0];
+      const names = new Names(c.org.prefix);
+      const perPipeline = new Map(c.org.pipelines.flatMap((p) => [[names.triggerRole(p.name), names.triggerRole('<pipeline>')], [names.codeDeployRole(p.name), names.codeDeployRole('<pipeline>')]]));
+      const trusting = c.access.grants.filter((g) => g.kind === 'trust' && g.effect === 'Allow' && g.principals.some((p) => p.kind === 'service'));
+      const roles = new Set(trusting.flatMap((g) => g.resources.map((arn) => arn.slice(arn.indexOf(':role/') + 6))).map((r) => perPipeline.get(r) ?? r));
+      expect(roles).toContain(names.eventForwarderRole());
+      expect(roles).toContain(names.flowLogRole());
+      for (const role of roles) expect(listed, role).toMatch(new RegExp(`[(, ]${role.replace(/[<>-]/g, '\\$&')}[,)]`));
+      expect(row).toContain(`for ${names.eventForwarderRole()}, ${names.triggerRole('<pipeline>')} (EventBridge), events:PutTargets`);
+      expect(row).toContain(`for ${names.flowLogRole()} (VPC Flow Logs), ec2:CreateFlowLogs`);
+    });
+  }
+});
+
+describe('the summary\'s count and the hash section say what they hold (review s30-audit m3, m4)', () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: the resource count names every kind it counts, the events dead-letter queues included (m3)`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const queues = resources.filter((r) => r.kind === 'queue');
+      expect(queues.length).toBeGreaterThan(0);
+      const line = md.split('\n').find((l) => l.startsWith(`- ${resources.length} keys, `))!;
+      expect(line, 'the summary line counts every resource listed').toBeDefined();
+      expect(line).toContain('events dead-letter queues');
+      expect(md).toContain('For every key, bucket, repository, role, event bus policy, events dead-letter queue and instance profile the org creates');
+    });
+
+    it(`${file}: the hash section lists every file the manifest hashes but the audit files, and says verify compares the templates only (m4)`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const section = md.split('<a id="hashes"></a>')[1];
+      const manifest = JSON.parse(c.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+      const rows = [...section.matchAll(/^\| ([^|]+) \| ([0-9a-f]{64}) \|$/gm)].map((m) => [m[1], m[2]] as const);
+      const expected = Object.entries(manifest.files).filter(([p]) => !p.startsWith('audit/')).map(([p, f]) => [p, f.sha256] as const);
+      expect(expected.some(([p]) => p.startsWith('jenkins/'))).toBe(true);
+      expect(new Map(rows)).toEqual(new Map(expected));
+      expect(section).toContain('`xstack verify` compares only the templates with what is deployed');
+      expect(section).toContain('the audit files (report.html, report.md, rollout.svg, audit.json');
+      expect(section).toContain("the layout file's (source.layoutSha256)");
+      expect(section).not.toContain('compares them with what is deployed');
+    });
+  }
+});
+
+describe("who can act: the execution role's own policy on buckets and roles (review s30-audit M7)", () => {
+  for (const file of ORG_FILES) {
+    it(`${file}: its rows on every bucket and role list what bootstrap's policy allows there directly, by statement, besides deploying the stage`, () => {
+      const c = compileFile(file);
+      const md = c.files.get('audit/report.md')!;
+      const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+      const execution = (account: string) => `arn:${c.org.partition}:iam::${account}:role/${executionRoleOf(c.org)}`;
+      const rowOf = (r: (typeof resources)[number], reach: string) => md.split('\n').find((l) => l.startsWith(`| ${r.arn} (${r.stage}: ${r.logicalId}) | ${reach} | ${execution(r.account)} |`));
+      const buckets = resources.filter((r) => r.kind === 'bucket');
+      const roles = resources.filter((r) => r.kind === 'role');
+      expect(buckets.length).toBeGreaterThan(0);
+      expect(roles.length).toBeGreaterThan(0);
+      for (const b of buckets) {
+        const administer = rowOf(b, 'administer');
+        expect(administer, b.arn).toMatch(/s3:PutBucketPolicy, [^|]*cloudformation:\* \(deploys the stage\) \| bootstrap: S3Named; StackSet execution role of /);
+      }
+      // Emptying a retained artifact bucket: object deletes on the artifact buckets (EmptyRetainedBuckets).
+      for (const b of buckets.filter((r) => r.logicalId === 'ArtifactBucket')) expect(rowOf(b, 'use'), b.arn).toMatch(/s3:DeleteObject, [^|]*s3:DeleteObjectVersion[^|]*\| [^|]*bootstrap: EmptyRetainedBuckets/);
+      for (const r of roles) {
+        const administer = rowOf(r, 'administer')!;
+        expect(administer, r.arn).toBeDefined();
+        for (const action of ['iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy']) expect(administer, `${r.arn} ${action}`).toContain(action);
+        expect(administer).toContain('| bootstrap: IamNamed; StackSet execution role of ');
+        // Only the actions IAM gives a role: the same statement's policy and instance-profile actions are not the role's.
+        for (const action of ['iam:CreatePolicy', 'iam:AddRoleToInstanceProfile']) expect(administer, `${r.arn} ${action}`).not.toContain(action);
+      }
+      expect(md).toContain('its row also lists what the policy `xstack bootstrap` gives it allows on the resource directly, outside any deployment, each statement as "bootstrap: <Sid>"');
+    });
+  }
+
+  it('with service-managed StackSets there is no bootstrap policy to list: the rows say the stage only', () => {
+    const c = compileFile('parameters/example.yaml');
+    const org = { ...c.org, stackSets: { ...c.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(org, c.stages, templates, classesOf(c.access));
+    const reach = reachOfResources(org, resources, c.access, undefined, bootstrapGrants(org, c.stages.flatMap((s) => s.targets.map((a) => a.id)), [], classesOf(c.access)));
+    const bucket = resources.find((r) => r.kind === 'bucket')!;
+    const entry = reach.find((e) => e.resource === bucket && e.principal.endsWith(`:role/${org.stackSets.executionRoleName}`))!;
+    expect(entry.actions).toEqual(['cloudformation:* (deploys the stage)']);
+  });
+});
+
+describe('protected-branch rows of a branch no pipeline deploys (review s30-audit m5)', () => {
+  it('are labelled "protection only", naming the repository and the branch; a branch a pipeline of the repository deploys is not', () => {
+    const c = compileFile('parameters/example.yaml');
+    const md = c.files.get('audit/report.md')!;
+    const protectedPaths = c.access.paths.filter((p) => p.need === 'developers-protected-branch' || p.need === 'maintainers-release');
+    expect(protectedPaths.length).toBeGreaterThan(0);
+    for (const p of protectedPaths) {
+      const repository = p.resource.split(':').pop()!;
+      const branch = p.context!['codecommit:References'][0].replace('refs/heads/', '');
+      const deployed = c.org.pipelines.some((x) => x.repository === repository && x.branches.some(([, b]) => b === branch));
+      expect(p.purpose.endsWith(` (protection only: no pipeline of ${repository} deploys ${branch})`), p.purpose).toBe(!deployed);
+      expect(md, p.purpose).toContain(`| ${p.purpose} |`);
+    }
+    expect(md).toContain('| maintainers change release of payments-api (protection only: no pipeline of payments-api deploys release) |');
+    expect(md).toContain('| maintainers change release of web-app |');
   });
 });

@@ -20,7 +20,8 @@
  * resources with generated ids (EC2, KMS keys) is account-wide by necessity
  * and is said next to its statement instead (execution-policy.ts).
  */
-import { resolvePolicy, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
+import { forAccount, resolvePolicy, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
+import { tokeniseList } from './classes';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names, rolePolicy } from '../naming';
 import type { Org } from '../org/model';
@@ -144,6 +145,42 @@ export function executionRoleGrants(org: Org, statements: readonly ExecutionStat
     resources: s.Resource,
     conditions: Object.fromEntries(Object.entries(s.Condition ?? {}).map(([operator, keys]) => [operator, Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, [value]]))])),
   }));
+}
+
+/**
+ * The execution role's policy that `xstack bootstrap` writes in each account the stages target (execution-policy.ts
+ * `executionPolicy`, each account's own part `forAccount`), as identity statements of
+ * `arn:<partition>:iam::<account>:role/<executionRoleName>`, each named `bootstrap: <Sid>`; a class's once, with its
+ * token for the id. Within one account an identity policy's Allow is enough where no resource policy refuses
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
+ * None with service-managed permissions: bootstrap makes the role only for self-managed ones
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html); otherwise
+ * StackSets or the org's custom execution role template makes it
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html), its policies
+ * outside the org file.
+ */
+export function bootstrapGrants(
+  org: Org,
+  accounts: Iterable<string>,
+  statements: readonly ExecutionStatement[],
+  classes: ReadonlyMap<string, { token: string; members: readonly string[] }>,
+): ResolvedStatement[] {
+  if (org.stackSets.permissionModel === 'SERVICE_MANAGED') return [];
+  const grants: ResolvedStatement[] = [];
+  const done = new Set<string>();
+  for (const account of new Set(accounts)) {
+    const of = classes.get(account);
+    if (of && done.has(of.token)) continue;
+    const own = forAccount(statements, account);
+    if (!of) {
+      grants.push(...executionRoleGrants(org, own, account));
+      continue;
+    }
+    done.add(of.token);
+    // Bootstrap writes a member's own id where the Sub form has ${AWS::AccountId}: the class's token here, as the proof's statements have it.
+    for (const g of executionRoleGrants(org, own, of.token)) grants.push({ ...g, resources: tokeniseList(g.resources, account, of.token), accounts: of.members });
+  }
+  return grants;
 }
 
 /** Each outside request, evaluated against the execution role's policy as it is in `account`. */

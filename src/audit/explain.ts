@@ -19,9 +19,8 @@ import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { startProof, TOKEN_MARK } from './symbolic';
-import { executionPolicy, forAccount, type ExecutionStatement } from '../deploy/execution-policy';
-import { executionRoleGrants } from './execution-reach';
-import { tokeniseList } from './classes';
+import { executionPolicy, type ExecutionStatement } from '../deploy/execution-policy';
+import { bootstrapGrants } from './execution-reach';
 import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
 
 export interface ExplainQuery {
@@ -96,7 +95,7 @@ interface Ground {
 function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: ReadonlyMap<string, CfnTemplate>, execution: readonly ExecutionStatement[]): Ground {
   const classes = classesOf(access);
   const resources = orgResources(compiled.org, compiled.stages, templates, classes);
-  const bootstrap = bootstrapGrants(compiled, execution, classes);
+  const bootstrap = bootstrapGrants(compiled.org, compiled.stages.flatMap((s) => s.targets.map((a) => a.id)), execution, classes);
   const grants = [...access.grants, ...bootstrap];
   return {
     access,
@@ -107,37 +106,6 @@ function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: Readon
     bootstrapped: new Set(bootstrap.map((g) => g.attachedTo!)),
     classes,
   };
-}
-
-/**
- * The execution role's policy that `xstack bootstrap` writes in each account the stages target (execution-policy.ts
- * `executionPolicy`, each account's own part `forAccount`), as identity statements of
- * `arn:<partition>:iam::<account>:role/<executionRoleName>`; a class's once, with its token for the id. Within one
- * account an identity policy's Allow is enough where no resource policy refuses
- * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html).
- * None with service-managed permissions: bootstrap makes the role only for self-managed ones
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html); otherwise
- * StackSets or the org's custom execution role template makes it
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html), its policies
- * outside the org file.
- */
-function bootstrapGrants(compiled: CompiledOrg, statements: readonly ExecutionStatement[], classes: Ground['classes']): ResolvedStatement[] {
-  const { org } = compiled;
-  const grants: ResolvedStatement[] = [];
-  const done = new Set<string>();
-  for (const account of new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))) {
-    const of = classes.get(account);
-    if (of && done.has(of.token)) continue;
-    const own = forAccount(statements, account);
-    if (!of) {
-      grants.push(...executionRoleGrants(org, own, account));
-      continue;
-    }
-    done.add(of.token);
-    // Bootstrap writes a member's own id where the Sub form has ${AWS::AccountId}: the class's token here, as the proof's statements have it.
-    for (const g of executionRoleGrants(org, own, of.token)) grants.push({ ...g, resources: tokeniseList(g.resources, account, of.token), accounts: of.members });
-  }
-  return grants;
 }
 
 /** The statements bootstrap would write, or none where it writes none (service-managed) or cannot derive them (the report says why). */

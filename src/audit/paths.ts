@@ -365,6 +365,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       listRepositories: developers?.listRepositories ?? true,
     };
     const repositoryName = (arn: string) => arn.split(':').pop();
+    // A protected branch no pipeline of the repository deploys: its rows prove the protection, and release nothing.
+    const deployed = (arn: string, branch: string) => org.pipelines.some((p) => p.repository === repositoryName(arn) && p.branches.some(([, b]) => b === branch));
+    const protectionOnly = (e: AccessEnvironment) => (deployed(e.repositoryArn, e.protectedBranch) ? '' : ` (protection only: no pipeline of ${repositoryName(e.repositoryArn)} deploys ${e.protectedBranch})`);
     const purposeOf: Record<string, (e: AccessEnvironment, note: string) => string> = {
       'ci-assume-reader': () => `CI assumes the pull-only role of ${source.name}`,
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
@@ -375,7 +378,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'ci-assume-reader-other-role': () => `a role of ${ci?.account} other than the CI role may not assume the pull-only role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
       'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
-      'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
+      'developers-protected-branch': (e) => `developers may not change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}${protectionOnly(e)}`,
       'maintainers-assume': (_e, note) => `maintainers (${note}) assume the maintainer role of ${source.name}, carrying the source identity their session has`,
       'maintainers-set-fresh-source-identity': (_e, note) => `maintainers (${note}) may not set a source identity of their choosing on the maintainer role of ${source.name}`,
       'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
@@ -385,7 +388,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'maintainers-assume-developer': (_e, note) => `developers (${note}) may not assume the maintainer role of ${source.name}`,
       'maintainers-work': (e) => `maintainers work on ${repositoryName(e.repositoryArn)}`,
       'maintainers-list-repositories': () => `maintainers list the repositories of ${source.name}`,
-      'maintainers-release': (e) => `maintainers change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}`,
+      'maintainers-release': (e) => `maintainers change ${e.protectedBranch} of ${repositoryName(e.repositoryArn)}${protectionOnly(e)}`,
     };
     for (const need of ACCESS_NEEDS) {
       if ((need.who === 'ci' && !ci) || (need.who === 'developers' && !developers) || (need.who === 'maintainers' && maintainerSources.length === 0)) continue;

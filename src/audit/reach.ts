@@ -12,13 +12,14 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { admits, evaluate, matches, type AppliesMemo } from './evaluate';
+import { admits, evaluate, GrantIndex, matches, type AppliesMemo } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
 import { Resolver } from './resolve';
 import { isToken, startProof } from './symbolic';
 import { generalise } from './scale';
+import { actionData } from '../checks/iam-data';
 
 export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile' | 'queue';
 export type Reach = 'use' | 'administer' | 'assume';
@@ -119,6 +120,30 @@ const SERVICES: Record<ResourceKind, readonly string[]> = {
   'instance-profile': ['iam'],
   queue: ['sqs'],
 };
+
+/**
+ * The resource types (IAM's Service Authorization Reference, iam-data.ts) of each kind: an action is asked of a
+ * resource only where IAM gives it one of them, as a statement that lists a role, a policy and an instance profile
+ * with the actions of all three grants each only its own (a role is not given iam:CreatePolicy). An event bus policy is
+ * written by events:PutPermission and RemovePermission, which IAM gives no resource type ("*" only).
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+ */
+const RESOURCE_TYPES: Record<ResourceKind, readonly string[]> = {
+  key: ['key'],
+  bucket: ['bucket', 'object'],
+  repository: ['repository'],
+  role: ['role'],
+  'event-bus': ['event-bus'],
+  'instance-profile': ['instance-profile'],
+  queue: ['queue'],
+};
+const BUS_POLICY_WRITES = ['events:PutPermission', 'events:RemovePermission'];
+/** Whether an action acts on a resource of the kind; one IAM's data does not know is asked, as before. */
+function takesKind(kind: ResourceKind, action: string): boolean {
+  if (kind === 'event-bus' && BUS_POLICY_WRITES.some((a) => a.toLowerCase() === action.toLowerCase())) return true;
+  const data = actionData(action);
+  return data === undefined || data.resourceTypes.some((r) => RESOURCE_TYPES[kind].includes(r.name));
+}
 
 /**
  * Use, administer or assume. Administering is changing what a resource is or
@@ -350,10 +375,12 @@ class ByResource {
     const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
     const buckets = new Map<string, OrgResource[]>();
     for (const r of resources) if (r.kind === 'bucket') listIn(buckets, `${r.arn}/`).push(r);
+    const buses = resources.filter((r) => r.kind === 'event-bus');
     // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
       for (let i = 0; i < g.resources.length; i++) {
         const x = g.resources[i];
+        if (x === '*' && g.actions.some((a) => BUS_POLICY_WRITES.includes(a))) for (const r of buses) this.add(r, g);
         // A pattern listed twice is looked up once (a short list: no Set made per statement).
         if (x === '*' || g.resources.indexOf(x) < i) continue;
         const head = literalHead(x);
@@ -372,7 +399,7 @@ class ByResource {
   get(r: OrgResource): ResolvedStatement[] {
     const object = `${r.arn}/x`;
     return (this.candidates.get(r) ?? []).filter((g) =>
-      g.resources.some((x) => x !== '*' && (matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))),
+      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))),
     );
   }
 }
@@ -412,22 +439,38 @@ function refusalText(deny: ResolvedStatement, denied: readonly string[], actions
   return `refused${which}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} (explicit Deny ${label})`;
 }
 
-export function reachOfResources(org: Org, resources: readonly OrgResource[], access: AccessAnalysis, stageName: (stageId: string) => string = (id) => id): ReachEntry[] {
+/** The execution role's entry on every resource: CloudFormation acts as it when it deploys the stage. */
+const DEPLOYS = 'cloudformation:* (deploys the stage)';
+
+/**
+ * `execution`: the StackSet execution role's statements as `xstack bootstrap` writes them in each account
+ * (execution-reach.ts `bootstrapGrants`), asked with the templates' like any identity policy, so its rows name the
+ * actions it holds on each resource directly (`bootstrap: <Sid>`), besides deploying the stage.
+ */
+export function reachOfResources(
+  org: Org,
+  resources: readonly OrgResource[],
+  access: AccessAnalysis,
+  stageName: (stageId: string) => string = (id) => id,
+  execution: readonly ResolvedStatement[] = [],
+): ReachEntry[] {
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
   startProof(classes.values());
-  const index = access.index;
-  const byResource = new ByResource(access.grants, resources);
+  const grants = execution.length > 0 ? [...access.grants, ...execution] : access.grants;
+  const index = execution.length > 0 ? new GrantIndex(grants) : access.index;
+  const byResource = new ByResource(grants, resources);
   // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
   const grantOf = madeOnce((g: ResolvedStatement) => ({ label: `${stageName(g.stage)}: ${g.policy}`, conditions: conditionParts(g) }));
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
   // Whether a statement has an action on a kind of resource, and the actions it is asked about there (its services', no
   // wildcard, in its order): the same for each resource it names.
-  const onKind = madeOnce((kind: ResourceKind) =>
-    madeOnce((g: ResolvedStatement) => ({
+  const onKind = madeOnce((kind: ResourceKind) => {
+    const typed = madeOnce((action: string) => takesKind(kind, action));
+    return madeOnce((g: ResolvedStatement) => ({
       actsOn: g.actions.some((a) => SERVICES[kind].includes(serviceOf(a))),
-      asked: g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*')),
-    })),
-  );
+      asked: g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*') && typed(a)),
+    }));
+  });
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
@@ -502,7 +545,7 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    add('administer', execution, 'cloudformation:* (deploys the stage)', `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
+    add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
     const ordered: Array<{ entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]>; rank: number; order: string }> = [];
@@ -511,7 +554,9 @@ export function reachOfResources(org: Org, resources: readonly OrgResource[], ac
     for (let oi = 0; oi < ordered.length; oi++) {
       const { entry, parts, denies } = ordered[oi];
       const refusals: string[] = [];
-      denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, entry.actions, grantOf(deny).label)));
+      // A Deny names the actions it refuses, unless all the row's are (deploying the stage is no request it meets).
+      const requested = entry.actions.filter((a) => a !== DEPLOYS);
+      denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, requested, grantOf(deny).label)));
       entry.conditions = [...parts, ...refusals].join('; ');
       entries.push(entry);
     }

@@ -21,14 +21,14 @@ import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
 import { scopeSection } from './scope';
-import { ROLE_REWRITES } from './execution-reach';
+import { bootstrapGrants, ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
-import type { PipelineNames } from '../deploy/execution-policy';
+import type { ExecutionStatement, PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
 
 export type Cell = string | { text: string; href: string };
@@ -131,6 +131,22 @@ const KIND_TITLES: Record<ResourceKind, string> = {
   'event-bus': 'Event bus policies',
   'instance-profile': 'Instance profiles',
   queue: 'SQS queues',
+};
+
+/** Each kind in words, singular and plural, in the order the summary and "Who can act on each resource" name them (the only queues are the events dead-letter queues, src/cfn/dead-letter.ts). */
+const KIND_WORDS: Record<ResourceKind, readonly [one: string, many: string]> = {
+  key: ['key', 'keys'],
+  bucket: ['bucket', 'buckets'],
+  repository: ['repository', 'repositories'],
+  role: ['role', 'roles'],
+  'event-bus': ['event bus policy', 'event bus policies'],
+  queue: ['events dead-letter queue', 'events dead-letter queues'],
+  'instance-profile': ['instance profile', 'instance profiles'],
+};
+/** "a, b and c" of the kinds' words, singular (0) or plural (1). */
+const kindsText = (n: 0 | 1): string => {
+  const words = Object.values(KIND_WORDS).map((w) => w[n]);
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 };
 
 /**
@@ -390,6 +406,8 @@ function reachSections(
   stageName: (stageId: string) => string,
   members: PipelineMembers,
   fold: TeamFold | undefined,
+  /** Whether the execution role's rows hold its own policy's actions (bootstrap's), not only its deployments. */
+  executionListed: boolean,
 ): Section[] {
   const madeFor = (e: ReachEntry): string | undefined => (e.resource.accounts === undefined ? members.madeFor(e.resource.account, e.principal) : undefined);
   const resourceText = once((r: OrgResource) => `${r.arn} (${stageName(r.stage)}: ${r.logicalId})`);
@@ -402,10 +420,13 @@ function reachSections(
         {
           kind: 'p',
           text:
-            'For every key, bucket, repository, role, event bus policy and instance profile the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ' +
+            `For every ${kindsText(0)} the org creates: every principal the compiled policies let use it (data plane, reads), administer it (change its policy, configuration or lifecycle) or assume it, with the statements that allow it on each side, decided by the same evaluator as the access matrix. ` +
             '"own policy outside the org file" marks a principal whose IAM policies are not in the templates (key administrators, the StackSet execution role, IAM Identity Center roles): the resource side is proved, and what the principal may do beyond it is for the tools named under "What this report cannot see" (the execution role\'s, when `xstack bootstrap` made it, is the policy listed under "The StackSet execution role"). ' +
             'An explicit Deny that refuses some of a row\'s actions under its conditions (such as a push to a protected branch, or a request without TLS) is named in the last column: "refused … where …". ' +
-            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage.',
+            'Every resource is also administered by the StackSet execution role of its account, which CloudFormation acts as when it deploys the stage ("cloudformation:* (deploys the stage)"); ' +
+            (executionListed
+              ? 'its row also lists what the policy `xstack bootstrap` gives it allows on the resource directly, outside any deployment, each statement as "bootstrap: <Sid>" (listed under "The StackSet execution role").'
+              : 'its own policy is not in the org file, so no more of it is listed.'),
         },
       ],
     },
@@ -574,7 +595,7 @@ export interface ReportInput {
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
     | {
-        statements: ReadonlyArray<{ Sid: string; Effect?: string; Action: readonly string[]; Resource: readonly string[]; reason?: string; Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>; scope?: ReadonlyMap<string, ReadonlySet<string>> }>;
+        statements: readonly ExecutionStatement[];
         /** How the policy writes the names keyed by a pipeline (execution-policy.ts `executionPolicyOf`); exact when not given. */
         pipelineNames?: PipelineNames;
         outside?: ReadonlyArray<{ action: string; resource: string; allowedBy?: string; byDesign?: string }>;
@@ -623,7 +644,9 @@ export function buildReport(input: ReportInput): Report {
   const principals = once((list: readonly PrincipalRef[]) => describePrincipals(org, list));
   const manyPipelineAccounts = members.many;
   const resources = input.resources ?? orgResources(org, stages, templates, classesOf(access));
-  const reach = reachOfResources(org, resources, access, (id) => stageName.get(id) ?? id);
+  // The execution role's own policy, where bootstrap writes it: its rows list what it may do on each resource directly.
+  const execution = input.executionRole && 'statements' in input.executionRole ? bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), input.executionRole.statements, classesOf(access)) : [];
+  const reach = reachOfResources(org, resources, access, (id) => stageName.get(id) ?? id, execution);
   const crossAccount = access.grants.filter(
     (g) => g.effect === 'Allow' && g.kind !== 'identity' && g.principals.some((p) => isForeignPrincipal(p, g.account)),
   );
@@ -647,7 +670,7 @@ export function buildReport(input: ReportInput): Report {
           ...(org.tags.length > 0 ? [tagsSummary(org.tags, templates)] : []),
           `${total(crossAccount)} resource-policy statements grant to principals outside their own account; each matches a declared path.`,
           networkSummary(access.network),
-          `${total(resources)} keys, buckets, repositories, roles, event bus policies and instance profiles the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
+          `${total(resources)} ${kindsText(1)} the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,
         ],
       },
@@ -724,7 +747,7 @@ export function buildReport(input: ReportInput): Report {
   });
 
   sections.push(releaseControlSection({ org, access, reach, executionRole: input.executionRole, label, fold, classOf: (account) => classesOf(access).get(account)?.token }));
-  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold));
+  sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold, execution.length > 0));
   if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
 
   sections.push({
@@ -827,8 +850,15 @@ export function buildReport(input: ReportInput): Report {
     title: 'File hashes (SHA-256)',
     level: 2,
     blocks: [
-      { kind: 'p', text: 'Of every template and values file as compiled; manifest.json lists the same, and `xstack verify` compares them with what is deployed.' },
-      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => p.startsWith('templates/') || p.startsWith('values/')).map(([p, text]) => [p, sha256Of(p, text)]) },
+      {
+        kind: 'p',
+        text:
+          `Of every file the compile writes beside this report, as compiled. manifest.json lists the same and, besides them, the audit files (report.html, report.md, rollout.svg, audit.json, written with this report, which cannot hold its own hash) and the layout file's (source.layoutSha256). ` +
+          `\`xstack verify\` compares only the templates with what is deployed: each StackSet's template (${org.prefix}-<stage>, one per stage) against its templates/<stage>.yaml, besides its instances and drift. ` +
+          'A values file records what a template chooses by account and where in the org file it comes from (the template holds those values itself: it is not deployed)' +
+          ([...files.keys()].some((p) => p.startsWith('jenkins/')) ? '; the jenkins files are an example for the CI, not deployed either.' : '.'),
+      },
+      { kind: 'table', head: ['file', 'sha256'], rows: [...files].filter(([p]) => !p.startsWith('audit/') && p !== 'manifest.json').map(([p, text]) => [p, sha256Of(p, text)]) },
     ],
   });
   return { title: `xstack audit: ${org.name}`, sections };

@@ -8,10 +8,12 @@ import type { Section } from './report';
 import { executionRoleOf } from './reach';
 import { Names } from '../naming';
 import { rolePathAndName } from '../iam/role-path';
+import { layoutPath } from '../stages/layout';
 
 export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Section {
   const reachable = instanceRolesReachable(grants);
   const admins = org.keyAdministratorRoles.length > 0 ? org.keyAdministratorRoles.join(', ') : 'none named';
+  const passed = passedRoles(org, grants);
   return {
     id: 'scope',
     title: 'What this report cannot see',
@@ -36,11 +38,8 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
             `With self-managed permissions, \`xstack bootstrap\` writes its trust: the administrator account's administration role alone, and, after \`bootstrap --allow-delete-retained\` (for \`destroy --delete-retained\`), the identity that ran that, by aws:PrincipalArn, until the next bootstrap without the flag. Such a session may assume it directly in every target account, and so act as it there (above). The identities that run xstack are trusted instead on the reader role ${new Names(org.prefix).outputReaderRole()}, which only reads (under "The StackSet execution role"). The trust is written at bootstrap, from who ran it, so it is not in these templates.`,
             "The role's trust in each target account (aws iam get-role); bootstrap's output names the principals it admitted",
           ],
-          [
-            `Who may pass the roles services assume (${passedRoles(org).join(', ')})`,
-            `These roles trust a service (CodePipeline, EC2, EventBridge, CodeDeploy) with no condition on who asked for them, or one that names only the resource the service acts for: any principal whose own policy allows iam:PassRole on one, with the service's create or update rights, acts as it without changing any trust or policy. For the pipeline role, codepipeline:CreatePipeline or UpdatePipeline; for the instance roles, ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls; for a trigger role, events:PutTargets on its rule (whose target may carry a source revision override); for a CodeDeploy role, codedeploy:CreateDeploymentGroup or UpdateDeploymentGroup in its application. Through the pipeline role that reaches the source role in the source account and the repositories it reads${org.access.ci?.runtime.kind === 'ec2' ? '; through the CI instance role, the pull-only role of every source account' : ''}. Those principals' policies are the accounts' own.`,
-            'iam:PassRole: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; an instance\'s role: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html; IAM Access Analyzer, or the policy simulator on the accounts\' roles and users',
-          ],
+          administrationRow(org),
+          ...(passed.length > 0 ? [passedRolesRow(org, passed)] : []),
           ...(reachable.length > 0 ? [instanceOperatorsRow(org, reachable)] : []),
           [
             `Key administrators' own policies (${admins})`,
@@ -75,17 +74,95 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
 }
 
 /**
- * The roles xstack makes that trust a service with no condition on the caller (the pipeline role, the deployment
- * targets' and the CI's instance roles) or one on the resource only (the trigger and CodeDeploy roles, by name shape).
+ * What a principal needs besides iam:PassRole to have a service act as a role that trusts it, by the service's
+ * principal, with the service's name. A service not listed here is named by its principal, with its create or update call.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html
+ * https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html ("Permissions for IAM principals that publish flow logs")
+ * https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html
  */
-function passedRoles(org: Org): string[] {
+const PASSING_CALLS: Readonly<Record<string, { service: string; call: string }>> = {
+  'codepipeline.amazonaws.com': { service: 'CodePipeline', call: 'codepipeline:CreatePipeline or UpdatePipeline' },
+  'ec2.amazonaws.com': { service: 'EC2', call: 'ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls' },
+  'events.amazonaws.com': { service: 'EventBridge', call: 'events:PutTargets on a rule the role\'s trust names (events:PutRule to make one of such a name)' },
+  'codedeploy.amazonaws.com': { service: 'CodeDeploy', call: 'codedeploy:CreateDeploymentGroup or UpdateDeploymentGroup in the application its trust names' },
+  'vpc-flow-logs.amazonaws.com': { service: 'VPC Flow Logs', call: 'ec2:CreateFlowLogs naming it as the flow log\'s DeliverLogsPermissionArn' },
+  'pods.eks.amazonaws.com': { service: 'EKS Pod Identity', call: 'eks:CreatePodIdentityAssociation or UpdatePodIdentityAssociation, for the cluster, namespace and service account its trust names' },
+};
+
+interface PassedRole {
+  /** Its name, or the form of the names of one role per pipeline (`<prefix>-<pipeline>-trigger`). */
+  name: string;
+  service: string;
+}
+
+/**
+ * The roles the templates make that trust a service (their trust statements with a service principal): the pipeline
+ * role, the instance roles, the trigger, CodeDeploy, event forwarder and flow-log roles, and whatever a template adds,
+ * in the order the templates list them. A role made for each pipeline is named once, by its form.
+ */
+function passedRoles(org: Org, grants: readonly ResolvedStatement[]): PassedRole[] {
   const names = new Names(org.prefix);
+  const perPipeline = new Map(org.pipelines.flatMap((p) => [[names.triggerRole(p.name), names.triggerRole('<pipeline>')], [names.codeDeployRole(p.name), names.codeDeployRole('<pipeline>')]]));
+  const out = new Map<string, PassedRole>();
+  for (const g of grants) {
+    if (g.kind !== 'trust' || g.effect !== 'Allow') continue;
+    for (const p of g.principals) {
+      if (p.kind !== 'service') continue;
+      for (const arn of g.resources) {
+        const role = rolePathAndName(arn);
+        const name = perPipeline.get(role) ?? role;
+        if (!out.has(`${name} ${p.service}`)) out.set(`${name} ${p.service}`, { name, service: p.service });
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+function passedRolesRow(org: Org, passed: readonly PassedRole[]): string[] {
+  const names = new Names(org.prefix);
+  const services = [...new Set(passed.map((r) => r.service))];
+  const serviceName = (s: string) => PASSING_CALLS[s]?.service ?? s;
+  const calls = services.map((s) => `for ${passed.filter((r) => r.service === s).map((r) => r.name).join(', ')} (${serviceName(s)}), ${PASSING_CALLS[s]?.call ?? "the service's create or update call that names the role"}`);
+  const has = (name: string) => passed.some((r) => r.name === name);
+  const reaches = [
+    ...(has(names.pipelineRole()) ? ['through the pipeline role, the source role in the source account and the repositories it reads'] : []),
+    ...(org.access.ci?.runtime.kind === 'ec2' && has(names.ciInstanceRole()) ? ['through the CI instance role, the pull-only role of every source account'] : []),
+    ...(has(names.triggerRole('<pipeline>')) ? ["through a trigger role, a start of its pipeline, whose rule's target may carry a source revision override"] : []),
+    ...(has(names.eventForwarderRole()) ? ["through the event forwarder role, the source account's CodeCommit events put on the pipeline accounts' event buses (what their bus policies admit from it), which start pipelines but do not change what they deploy"] : []),
+    ...(has(names.flowLogRole()) ? ["through the flow-log role, writes to the log groups its policy names"] : []),
+  ];
   return [
-    names.pipelineRole(),
-    ...(org.deploymentTargets.instanceRoles ? [] : [names.deployTargetRole()]),
-    ...(org.access.ci?.runtime.kind === 'ec2' ? [names.ciInstanceRole()] : []),
-    names.triggerRole('<pipeline>'),
-    names.codeDeployRole('<pipeline>'),
+    `Who may pass the roles services assume (${passed.map((r) => r.name).filter((n, i, all) => all.indexOf(n) === i).join(', ')})`,
+    `These roles trust a service (${services.map(serviceName).join(', ')}) with no condition on who asked for them, or one that names only the resource the service acts for: any principal whose own policy allows iam:PassRole on one, with the service's create or update rights, acts as it without changing any trust or policy: ${calls.join('; ')}. ${reaches.length > 0 ? `That reaches, ${reaches.join('; ')}. ` : ''}Those principals' policies are the accounts' own.`,
+    "iam:PassRole: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html; an instance's role: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html; a flow log's: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html; IAM Access Analyzer, or the policy simulator on the accounts' roles and users",
+  ];
+}
+
+/**
+ * Who writes every stage: the StackSets live in one account, and CloudFormation there acts as the administration
+ * role, which may assume the execution role in every target account (self-managed,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html); service-managed
+ * StackSets live in the management account, reached from it or from a delegated administrator (CreateStackSet, CallAs,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html). The org file does not
+ * name that account; a deploy records it in the layout file (src/stages/layout.ts StackSetsHome).
+ */
+function administrationRow(org: Org): string[] {
+  const home = org.layoutRecord?.stackSetsHome;
+  const names = `${org.prefix}-<stage>, one per stage`;
+  const selfManaged = org.stackSets.permissionModel === 'SELF_MANAGED';
+  const role = org.stackSets.administrationRoleName;
+  const where = home
+    ? `account ${home.account}, Region ${home.region}, as the last \`xstack deploy\` recorded in ${layoutPath(org.recordedFile)}`
+    : `not named in the org file, nor yet recorded by a deploy in ${layoutPath(org.recordedFile)}: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}`;
+  const account = home ? `account ${home.account}` : 'the account xstack runs from';
+  return [
+    `Who may run StackSets operations on the org's StackSets, or deploy the org file (the administrator account: ${account}${selfManaged ? `; administration role ${role}` : ''})`,
+    (selfManaged
+      ? `Every stage is a StackSet (${names}) of the administrator account (${where}). CloudFormation there acts as the administration role ${role}, which may assume the execution role ${executionRoleOf(org)} in every target account. So a principal of that account allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets, or allowed to change the administration role's trust or policies, rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `
+      : `Every stage is a service-managed StackSet (${names}) of the organization's management account, reached from it or from a delegated administrator (${where}); StackSets acts in each account as the role it made there. So a principal of those accounts allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `) +
+      `So does whoever may change the org file (and its layout file) and run \`xstack deploy\` with such credentials: a pipeline's branch in an environment (\`pipelines.<name>.branches\`), the roles, the accounts. Who may merge to the org file's repository is part of release control. Those principals' policies, and that repository's rules, are not in these templates.`,
+    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${home?.region ?? org.region}:${home?.account ?? '<administrator account>'}:stackset/${org.prefix}-*${selfManaged ? ` and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for the role ${role}` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
   ];
 }
 
