@@ -183,6 +183,40 @@ describe('condition operators (reference_policies_elements_condition_operators.h
     expect(deniedBy({ StringLike: { 'aws:SourceArn': ['arn:aws:someservice:*:111122223333:finance/*'] } }, documented)).toBe(true);
     expect(deniedBy({ ArnLike: { 'aws:SourceArn': ['arn:aws:someservice:*:999999999999:store/*'] } }, documented)).toBe(true);
   });
+
+  it('the Numeric operators compare numbers (1.0 < 2.0 = 2), an absent key or a value that is no number matching nothing', () => {
+    const imdsv1 = { 'ec2:RoleDelivery': ['1.0'] };
+    const imdsv2 = { 'ec2:RoleDelivery': ['2.0'] };
+    // IAM's own example against IMDSv1 credentials: a Deny with NumericLessThan ec2:RoleDelivery 2.0 (reference_policies_condition-keys.html#condition-keys-ec2-role-delivery).
+    expect(deniedBy({ NumericLessThan: { 'ec2:RoleDelivery': ['2.0'] } }, imdsv1)).toBe(true);
+    expect(deniedBy({ NumericLessThan: { 'ec2:RoleDelivery': ['2.0'] } }, imdsv2)).toBe(false);
+    expect(deniedBy({ NumericLessThan: { 'ec2:RoleDelivery': ['2.0'] } })).toBe(false);
+    expect(deniedBy({ NumericLessThanIfExists: { 'ec2:RoleDelivery': ['2.0'] } })).toBe(true);
+    expect(deniedBy({ NumericGreaterThanEquals: { 'ec2:RoleDelivery': ['2'] } }, imdsv2)).toBe(true);
+    expect(deniedBy({ NumericGreaterThan: { 'ec2:RoleDelivery': ['2'] } }, imdsv2)).toBe(false);
+    expect(deniedBy({ NumericLessThanEquals: { 'ec2:RoleDelivery': ['1'] } }, imdsv1)).toBe(true);
+    expect(deniedBy({ NumericEquals: { 'ec2:RoleDelivery': ['1', '2'] } }, imdsv2)).toBe(true);
+    expect(deniedBy({ NumericNotEquals: { 'ec2:RoleDelivery': ['2.00'] } }, imdsv2)).toBe(false);
+    expect(deniedBy({ NumericNotEquals: { 'ec2:RoleDelivery': ['2.00'] } }, imdsv1)).toBe(true);
+    expect(deniedBy({ NumericEquals: { 'ec2:RoleDelivery': ['2'] } }, { 'ec2:RoleDelivery': ['two'] })).toBe(false);
+  });
+
+  it('a policy variable in a String or Arn value takes the request\'s value of its key (reference_policies_variables.html); a key the request lacks matches nothing', () => {
+    const allowedIf = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) => decide([identity(['s3:GetObject'], { conditions })], { ...request, context }).allowed;
+    const inVpc = { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-1'] };
+    const bound = { StringEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } };
+    expect(allowedIf(bound, inVpc)).toBe(true);
+    // From another VPC, or not through a VPC endpoint (no aws:SourceVpc), or credentials not delivered to an instance.
+    expect(allowedIf(bound, { ...inVpc, 'aws:SourceVpc': ['vpc-2'] })).toBe(false);
+    expect(allowedIf(bound, { 'aws:Ec2InstanceSourceVpc': ['vpc-1'] })).toBe(false);
+    expect(allowedIf(bound, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
+    // Not the text itself: a request whose value is the variable's text does not match.
+    expect(allowedIf(bound, { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] })).toBe(false);
+    // Keys computed for every request, within a longer value, and the special characters.
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': [`arn:aws:iam::\${aws:PrincipalAccount}:role/*`] } }, { 'aws:SourceArn': [role(A, 'x')] })).toBe(true);
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': [`arn:aws:iam::\${aws:PrincipalAccount}:role/*`] } }, { 'aws:SourceArn': [role(B, 'x')] })).toBe(false);
+    expect(allowedIf({ StringEquals: { 'aws:SourceVpc': ['${$}x${*}'] } }, { 'aws:SourceVpc': ['$x*'] })).toBe(true);
+  });
 });
 
 describe('what the proof cannot read is refused, never skipped', () => {
@@ -223,9 +257,9 @@ describe('what the proof cannot read is refused, never skipped', () => {
     expect(error.details).toEqual([expect.stringMatching(/: a CanonicalUser principal is not one the access proof reads \(AWS, Service, Federated\)$/)]);
   });
 
-  it('a condition operator the evaluator does not read (NumericLessThan): a compile problem naming it', () => {
-    const error = refusal(withDeveloperStatement((s) => void (s.Condition = { NumericLessThan: { 'aws:MultiFactorAuthAge': '3600' } })));
-    expect(error.details).toEqual([expect.stringContaining('the condition operator NumericLessThan is not one the access proof reads')]);
+  it('a condition operator the evaluator does not read (DateLessThan): a compile problem naming it', () => {
+    const error = refusal(withDeveloperStatement((s) => void (s.Condition = { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' } })));
+    expect(error.details).toEqual([expect.stringContaining('the condition operator DateLessThan is not one the access proof reads')]);
   });
 
   it("a condition key the proof does not model (aws:ViaAWSService, which AWS puts in every request): a problem naming statement and key, as a Deny on it would never apply in the model (review s22-evaluator E1)", () => {
@@ -239,8 +273,15 @@ describe('what the proof cannot read is refused, never skipped', () => {
   it('a policy variable in a resource or a condition value: a problem, as the proof compares text (review s22-evaluator E2)', () => {
     const resource = withDeveloperStatement((s) => void (s.Resource = [...([] as string[]).concat(s.Resource as string), 'arn:aws:codecommit:eu-west-1:${aws:PrincipalAccount}:x']))();
     expect(resource.problems).toContainEqual(expect.stringMatching(/^access-roles: \w+\/\w+: a resource holds a policy variable/));
-    const value = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } }))();
-    expect(value.problems).toContainEqual(expect.stringMatching(/: the condition StringEquals aws:ResourceAccount holds a policy variable/));
+    // A default value, which the proof does not read.
+    const value = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:ResourceAccount': "${aws:PrincipalAccount, 'x'}" } }))();
+    expect(value.problems).toContainEqual(expect.stringMatching(/: the condition StringEquals aws:ResourceAccount holds a policy variable .* the access proof does not replace/));
+    // A key no request of the proof carries.
+    const unmodelled = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:ResourceAccount': '${aws:SourceOwner}' } }))();
+    expect(unmodelled.problems).toContainEqual(expect.stringMatching(/: the condition StringEquals aws:ResourceAccount holds the policy variable \$\{aws:SourceOwner\}, a key no request/));
+    // One it replaces, of a key computed for every request: read, no problem.
+    const read = withDeveloperStatement((s) => void (s.Condition = { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } }))();
+    expect(read.problems.filter((p) => p.includes('policy variable'))).toEqual([]);
   });
 
   it('the example orgs use none of them: both compile and prove', () => {

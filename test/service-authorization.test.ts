@@ -53,6 +53,10 @@ const CASES: Record<string, Case[]> = {
       statement: { Effect: 'Deny', Action: ['codecommit:GitPush', 'codecommit:GetBranch'], Resource: REPO, Condition: { StringEqualsIfExists: { 'codecommit:References': 'refs/heads/main' } } },
       findings: [],
     },
+    // IAM's cross-service keys of an EC2 role session: global, though the reference lists them under no STS action (review s30-ci m2).
+    { name: 'a cross-service key (ec2:RoleDelivery on sts:AssumeRole)', statement: allow('sts:AssumeRole', 'arn:aws:iam::123456789012:role/r', { NumericGreaterThanEquals: { 'ec2:RoleDelivery': '2.0' } }), findings: [] },
+    { name: 'a cross-service key with a String operator', statement: allow('sts:AssumeRole', 'arn:aws:iam::123456789012:role/r', { StringEquals: { 'ec2:RoleDelivery': '2.0' } }), findings: ['XS013 Condition::StringEquals::ec2:RoleDelivery'] },
+    { name: 'an EC2 key that is not cross-service (ec2:InstanceType on sts:AssumeRole)', statement: allow('sts:AssumeRole', 'arn:aws:iam::123456789012:role/r', { StringEquals: { 'ec2:InstanceType': 't3.micro' } }), findings: ['XS011 Condition::StringEquals::ec2:InstanceType'] },
     { name: 'a misspelt global key', statement: allow('s3:GetObject', OBJECTS, { StringEquals: { 'aws:PrincipalOrgId2': 'o-abc' } }), findings: ['XS011 Condition::StringEquals::aws:PrincipalOrgId2'] },
     { name: 'a service key that does not exist', statement: allow('s3:GetObject', OBJECTS, { StringEquals: { 's3:x-amz-encryption': 'aws:kms' } }), findings: ['XS011 Condition::StringEquals::s3:x-amz-encryption'] },
     { name: 'another service\'s key', statement: allow('s3:GetObject', OBJECTS, { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }), findings: ['XS011 Condition::StringEquals::kms:ViaService'] },

@@ -231,10 +231,11 @@ export function contextKeys(contexts: Iterable<Request['context']>): Set<string>
  *   included in the request context for most services", aws:userid "for all signed requests":
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), so a Deny on one would
  *   never apply here while AWS applies it, and a path proved allowed would be refused.
- * - A policy variable (`${aws:PrincipalAccount}`) in a resource or a condition value: IAM puts the request's value in
- *   its place (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html); the model
- *   compares text. (CloudFormation's `${…}` are resolved before the proof reads a statement; `${!…}` writes a
- *   policy variable, and is what is caught here.)
+ * - A policy variable (`${aws:PrincipalAccount}`) in a resource, or in a condition value where the model does not
+ *   replace it (conditionsHold: `${key}` in a String or Arn operator, the key one the proof models): IAM puts the
+ *   request's value in its place (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html);
+ *   the model would compare text. (CloudFormation's `${…}` are resolved before the proof reads a statement; `${!…}`
+ *   writes a policy variable, and is what is caught here.)
  */
 export function unreadConditions(statements: readonly ResolvedStatement[], given: ReadonlySet<string>): string[] {
   const problems = new Set<string>();
@@ -245,7 +246,21 @@ export function unreadConditions(statements: readonly ResolvedStatement[], given
         if (!COMPUTED_KEYS.has(k) && !given.has(k)) {
           problems.add(`${s.stage}: ${s.policy}: the condition key ${key} is one the access proof does not model (no request it asks carries it, and AWS may put it in every request): prove it, by a need whose context gives it (src/services/needs.ts) or by computing it for every request (contextValue in src/audit/evaluate.ts), before a policy uses it`);
         }
-        if (s.conditions[operator][key].some((v) => v.includes('${'))) problems.add(`${s.stage}: ${s.policy}: the condition ${operator} ${key} holds a policy variable (\${…}), which the access proof compares as text; write the value itself`);
+        for (const value of s.conditions[operator][key]) {
+          if (!value.includes('${')) continue;
+          const read = readOperator(operator);
+          const unread = unreadVariables(value);
+          if (!read || !VARIABLE_COMPARISONS.has(read.comparison) || unread.length > 0) {
+            problems.add(`${s.stage}: ${s.policy}: the condition ${operator} ${key} holds a policy variable (\${…}) the access proof does not replace (only \${key} and \${*}, \${?}, \${$}, in String and Arn operators), and compares as text; write the value itself`);
+            continue;
+          }
+          for (const m of value.matchAll(POLICY_VARIABLE)) {
+            const name = lowerCase(m[1].trim());
+            if (SPECIAL_VARIABLES[m[1]] === undefined && !COMPUTED_KEYS.has(name) && !given.has(name)) {
+              problems.add(`${s.stage}: ${s.policy}: the condition ${operator} ${key} holds the policy variable \${${m[1]}}, a key no request the access proof asks carries: prove it, by a need whose context gives it (src/services/needs.ts), before a policy uses it`);
+            }
+          }
+        }
       }
     }
     if (s.resources.some((r) => r.includes('${'))) problems.add(`${s.stage}: ${s.policy}: a resource holds a policy variable (\${…}), which the access proof compares as text; write the ARN itself`);
@@ -254,7 +269,9 @@ export function unreadConditions(statements: readonly ResolvedStatement[], given
 }
 
 /** What a condition operator compares, before its negation, `IfExists` and set operator are read (ConditionOperator). */
-type Comparison = 'equals' | 'equalsIgnoringCase' | 'like' | 'arn' | 'bool' | 'null';
+type Comparison = 'equals' | 'equalsIgnoringCase' | 'like' | 'arn' | 'bool' | 'null' | NumericComparison;
+/** The Numeric operators' comparisons (NumericNotEquals is `numeric=` negated). */
+type NumericComparison = 'numeric=' | 'numeric<' | 'numeric<=' | 'numeric>' | 'numeric>=';
 
 /**
  * A condition operator as the proof reads it: its comparison, whether it is negated (`StringNotEquals`), whether it
@@ -282,9 +299,15 @@ const COMPARISONS: Readonly<Record<string, { comparison: Comparison; negated: bo
   ArnNotLike: { comparison: 'arn', negated: true },
   Bool: { comparison: 'bool', negated: false },
   Null: { comparison: 'null', negated: false },
+  NumericEquals: { comparison: 'numeric=', negated: false },
+  NumericNotEquals: { comparison: 'numeric=', negated: true },
+  NumericLessThan: { comparison: 'numeric<', negated: false },
+  NumericLessThanEquals: { comparison: 'numeric<=', negated: false },
+  NumericGreaterThan: { comparison: 'numeric>', negated: false },
+  NumericGreaterThanEquals: { comparison: 'numeric>=', negated: false },
 };
 
-/** The operators the proof reads, by name; undefined for one it does not (Numeric…, Date…, IpAddress…): compileStatement refuses those. */
+/** The operators the proof reads, by name; undefined for one it does not (Date…, IpAddress…, Binary…): compileStatement refuses those. */
 export const readOperator = madeOnce((name: string): ConditionOperator | undefined => {
   const set = name.startsWith('ForAnyValue:') ? 'any' : name.startsWith('ForAllValues:') ? 'all' : undefined;
   let base = set ? name.slice(name.indexOf(':') + 1) : name;
@@ -346,7 +369,35 @@ function valueMatches(comparison: Comparison, expected: readonly string[], actua
       return someForEveryMember('arn', expected, actual, arnMatches);
     case 'null':
       return false;
+    default:
+      return numericMatches(comparison, expected, actual);
   }
+}
+
+/**
+ * The Numeric operators compare the request's number with the policy's ("Numeric condition operators let you
+ * construct Condition elements that restrict access based on comparing a key to an integer or decimal value", the
+ * operators page): a value that is no number matches nothing.
+ */
+function numericMatches(comparison: NumericComparison, expected: readonly string[], actual: string): boolean {
+  const a = Number(actual);
+  if (actual.trim() === '' || Number.isNaN(a)) return false;
+  return expected.some((text) => {
+    const e = Number(text);
+    if (text.trim() === '' || Number.isNaN(e)) return false;
+    switch (comparison) {
+      case 'numeric=':
+        return a === e;
+      case 'numeric<':
+        return a < e;
+      case 'numeric<=':
+        return a <= e;
+      case 'numeric>':
+        return a > e;
+      case 'numeric>=':
+        return a >= e;
+    }
+  });
 }
 
 /**
@@ -377,12 +428,54 @@ function conditionHolds(operator: ConditionOperator, expected: readonly string[]
   return some !== negated;
 }
 
+/**
+ * A policy variable as the proof reads it in a condition value: `${key}`, a key of the request context, or one of
+ * the special characters `${*}`, `${?}`, `${$}` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+ * A default (`${key, 'default'}`) is none of these: unreadConditions refuses it.
+ */
+const POLICY_VARIABLE = /\$\{([^}]*)\}/g;
+const READ_VARIABLE = /^(?:[*?$]|[A-Za-z0-9_.:/-]+)$/;
+const SPECIAL_VARIABLES: Readonly<Record<string, string>> = { '*': '*', '?': '?', $: '$' };
+/** The comparisons a policy variable is replaced in: the String and ARN operators (the policy variables page). */
+const VARIABLE_COMPARISONS: ReadonlySet<Comparison> = new Set(['equals', 'equalsIgnoringCase', 'like', 'arn']);
+const holdsVariable = madeOnce((values: readonly string[]) => values.some((v) => v.includes('${')), new WeakMap<readonly string[], boolean>());
+
+/**
+ * A condition's values with their policy variables replaced by the request's values: IAM "replaces the variable with
+ * a value from the request" (the policy variables page). A value whose key the request lacks, or holds several
+ * values of, is left out: it matches nothing (an Allow on it does not apply; the page's default form is the way to
+ * write otherwise, and the proof does not read it).
+ */
+function withVariables(values: readonly string[], request: Request, organizationId?: string): string[] {
+  const out: string[] = [];
+  for (const value of values) {
+    let missing = false;
+    const replaced = value.replace(POLICY_VARIABLE, (_all, name: string) => {
+      const special = SPECIAL_VARIABLES[name];
+      if (special !== undefined) return special;
+      const given = contextValue(request, lowerCase(name.trim()), organizationId);
+      if (given === undefined || given.length !== 1) missing = true;
+      return given?.[0] ?? '';
+    });
+    if (!missing) out.push(replaced);
+  }
+  return out;
+}
+
+/** The policy variables of a condition value the proof does not read (unreadConditions); none for one with none. */
+export function unreadVariables(value: string): string[] {
+  return [...value.matchAll(POLICY_VARIABLE)].map((m) => m[1]).filter((name) => !READ_VARIABLE.test(name));
+}
+
 function conditionsHold(s: ResolvedStatement, request: Request, organizationId?: string): boolean {
   for (const operator in s.conditions) {
     const keys = s.conditions[operator];
     // compileStatement refuses a statement with an operator the proof does not read, so every one here is known.
     const read = readOperator(operator)!;
-    for (const key in keys) if (!conditionHolds(read, keys[key], contextValue(request, lowerCase(key), organizationId))) return false;
+    for (const key in keys) {
+      const expected = holdsVariable(keys[key]) && VARIABLE_COMPARISONS.has(read.comparison) ? withVariables(keys[key], request, organizationId) : keys[key];
+      if (!conditionHolds(read, expected, contextValue(request, lowerCase(key), organizationId))) return false;
+    }
   }
   return true;
 }

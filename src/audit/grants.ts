@@ -454,7 +454,7 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement): void {
     for (const kind in s.Principal) if (!READ_PRINCIPALS.includes(kind)) problems.push(`${stage}: ${policy}: a ${kind} principal is not one the access proof reads (${READ_PRINCIPALS.join(', ')})`);
   }
   for (const operator in s.Condition) {
-    if (!readOperator(operator)) problems.push(`${stage}: ${policy}: the condition operator ${operator} is not one the access proof reads (String…, Arn…, Bool and Null, with …IfExists, ForAnyValue: and ForAllValues:)`);
+    if (!readOperator(operator)) problems.push(`${stage}: ${policy}: the condition operator ${operator} is not one the access proof reads (String…, Arn…, Numeric…, Bool and Null, with …IfExists, ForAnyValue: and ForAllValues:)`);
   }
   if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);
 }

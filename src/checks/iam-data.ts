@@ -167,6 +167,17 @@ export function globalKeyType(key: string): KeyType | undefined {
 }
 
 /**
+ * Whether a key of a service's prefix is one IAM lists among its global keys: "Cross-service condition keys are a type
+ * of global condition key that include a prefix matching the name of the service, such as ec2: or lambda:, but are
+ * available across other services" (ec2:RoleDelivery, ec2:SourceInstanceArn: properties of an EC2 role session, in
+ * every request signed with its credentials, whatever the action).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+ */
+export function isCrossServiceKey(key: string): boolean {
+  return !key.toLowerCase().startsWith('aws:') && getGlobalConditionKeyByName(key) !== undefined;
+}
+
+/**
  * The condition keys that apply to an action: the action's own, and those
  * of the resource types it takes (the reference lists resource keys in the
  * resource types table: "Resource condition keys are listed in the Resource

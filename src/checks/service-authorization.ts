@@ -10,7 +10,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Stage } from '../stages/model';
 import { flatValues, type Resolver } from '../audit/resolve';
 import { asList, policyDocuments, type FoundDocument, type PlainStatement, type PolicyKind } from './documents';
-import { globalKeyType, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
+import { globalKeyType, isCrossServiceKey, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
 
 const CHECKS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html';
@@ -24,7 +24,7 @@ export const SERVICE_AUTHORIZATION_RULES = [
   {
     id: 'XS011',
     description:
-      'every condition key exists and applies: global aws: keys always; a service key only where the reference lists it for each action of the statement or its resource types (for one of them, with ...IfExists or Null)',
+      'every condition key exists and applies: global aws: keys and cross-service keys (ec2:RoleDelivery) always; a service key only where the reference lists it for each action of the statement or its resource types (for one of them, with ...IfExists or Null)',
     source: 'https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
   },
   {
@@ -344,7 +344,7 @@ function keyType(key: string, actions: readonly KnownAction[]): KeyType | { unkn
  * action it applies to is enough for them).
  */
 function applicability(key: string, op: Operator, actions: readonly KnownAction[], wildcard: boolean): Found[] {
-  if (key.toLowerCase().startsWith('aws:') || actions.length === 0) return [];
+  if (key.toLowerCase().startsWith('aws:') || isCrossServiceKey(key) || actions.length === 0) return [];
   const without = actions.filter((a) => !listsKey(keysOfAction(a.service, a.action), key));
   const lenient = wildcard || op.ifExists || op.base === 'Null';
   if (without.length === 0 || (lenient && without.length < actions.length)) return [];
