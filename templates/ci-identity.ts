@@ -15,7 +15,8 @@
  *
  * On EC2 it also holds the CI host's launch template (`ciHostLaunchTemplate`): the instance profile, and the
  * instance metadata options the Jenkins container needs (IMDSv2 required, hop limit 2), so that a host launched from
- * it is right without anyone remembering the options.
+ * it is right without anyone remembering the options. The role holds its credentials to IMDSv2 itself, and with a CI
+ * network to its VPC, whatever launched the host (src/iam/grants.ts ciAssumeReaderConditions).
  */
 import LaunchTemplate from 'cloudform-types/types/ec2/launchTemplate';
 import InstanceProfile from 'cloudform-types/types/iam/instanceProfile';
@@ -24,7 +25,7 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL } from '../src/iam/grants';
+import { ciAssumeReaderConditions, ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL } from '../src/iam/grants';
 import { sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
@@ -35,9 +36,12 @@ import { LAUNCH_TEMPLATE_TAG } from '../src/aws/tags';
 export interface CiHost {
   /** The CI network is isolated (no NAT): the host pulls its images from this account's ECR. */
   isolated: boolean;
+  /** The org has a CI network (access.ci.network): on EC2 the host runs in it, and its STS requests go through its endpoint. */
+  network?: boolean;
 }
 
 export function ciIdentity(names: Names, sourceAccountIds: readonly string[], runtime: CiRuntime, host: CiHost = { isolated: false }): TemplateDefinition {
+  const assumeConditions = ciAssumeReaderConditions(runtime.kind, host.network ?? false);
   const { trust, exceptions } = trustFor(runtime);
   const ec2 = runtime.kind === 'ec2';
   const pullsFromEcr = ec2 && host.isolated;
@@ -62,10 +66,12 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
           name: 'assume-ci-reader-roles',
           document: policyDocument([
             statement({
-              // With sts:TagSession on EKS Pod Identity, whose session tags go on to each reader role (grants.ts).
+              // With sts:TagSession on EKS Pod Identity, whose session tags go on to each reader role (grants.ts). On EC2,
+              // only IMDSv2 credentials, and with a CI network only from it (grants.ts ciAssumeReaderConditions).
               sid: 'AssumeCiReaderRoles',
               actions: ciAssumeReaderGrant(runtime.kind).actions,
               resources: sourceAccountIds.map((id) => arn(`iam::${id}:role/${names.ciReaderRole()}`)),
+              ...(assumeConditions ? { conditions: assumeConditions } : {}),
             }),
           ]),
         },

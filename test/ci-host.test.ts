@@ -11,6 +11,7 @@ import { parseOrg } from '../src/org/load';
 import { compileFile } from './helpers';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { executionRoleGrants } from '../src/audit/execution-reach';
+import { analyseAccess } from '../src/audit/paths';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
 const withoutNetwork = (text: string) => text.replace(/    network:\n(      .*\n)+/, '');
@@ -150,5 +151,58 @@ describe("the execution role and the CI host's launch template", () => {
     expect(row).not.toContain('LaunchTemplate');
     expect(report).toContain('| Ec2LaunchTemplatesTagged | ec2:CreateLaunchTemplateVersion, ec2:DeleteLaunchTemplate, ec2:CreateTags, ec2:DeleteTags | arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:launch-template/*, when StringEquals aws:ResourceTag/xstack:launch-template = acme-ci-host |');
     expect(report.split('\n').some((l) => l.startsWith('| Ec2LaunchTemplatesTagged | every '))).toBe(false);
+  });
+});
+
+describe("the CI role's grant to assume the reader roles: IMDSv2 credentials, from the CI VPC (review s30-ci m1, m2)", () => {
+  const assumeStatement = (c: CompiledOrg) => {
+    const policy = ciTemplate(c).Resources.CiInstanceRoleAssumeCiReaderRoles.Properties as { PolicyDocument: { Statement: Array<Record<string, any>> } };
+    return policy.PolicyDocument.Statement.find((s) => s.Sid === 'AssumeCiReaderRoles')!;
+  };
+  const IMDSV2 = { NumericGreaterThanEquals: { 'ec2:RoleDelivery': '2.0' } };
+  const IN_VPC = { StringEquals: { 'aws:SourceVpc': '${aws:Ec2InstanceSourceVpc}' } };
+
+  it.each([
+    ['EC2 with a NAT CI network (example)', EXAMPLE, { ...IMDSV2, ...IN_VPC }],
+    ['EC2 with an isolated CI network (govcloud)', readFileSync('parameters/govcloud.yaml', 'utf8'), { ...IMDSV2, ...IN_VPC }],
+    ['EC2 without a CI network', withoutNetwork(EXAMPLE), IMDSV2],
+    ['EKS Pod Identity', withEks(EXAMPLE, '{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'), undefined],
+    ['IRSA', withoutNetwork(withEks(EXAMPLE, '{ mode: irsa, oidcIssuer: oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE, namespace: jenkins, serviceAccount: jenkins }')), undefined],
+  ])('%s', (_name, text, conditions) => {
+    const c = compileOrg(parseOrg(text, 'ci.yaml'));
+    expect(assumeStatement(c).Condition).toEqual(conditions);
+  });
+
+  it('the policy variable reaches IAM as written: no Fn::Sub around it in dist/', () => {
+    const yaml = readFileSync('dist/example/templates/ci-identity.yaml', 'utf8');
+    expect(yaml).toContain('            Condition:\n              NumericGreaterThanEquals:\n                ec2:RoleDelivery: "2.0"\n              StringEquals:\n                aws:SourceVpc: ${aws:Ec2InstanceSourceVpc}\n');
+  });
+
+  it.each([
+    ['with a CI network', EXAMPLE, ['ci-assume-reader-imdsv1', 'ci-assume-reader-outside-vpc', 'ci-assume-reader-other-vpc']],
+    ['without a CI network', withoutNetwork(EXAMPLE), ['ci-assume-reader-imdsv1']],
+  ])('the proof: the host in the VPC with IMDSv2 credentials assumes; IMDSv1, outside the VPC or from another refused (%s)', (_name, text, refused) => {
+    const org = parseOrg(text, 'ci.yaml');
+    const stages = compileOrg(org).stages;
+    const proof = analyseAccess(org, stages);
+    expect(proof.problems).toEqual([]);
+    const of = (need: string) => proof.results.filter((r) => r.path.need === need);
+    expect(of('ci-assume-reader').map((r) => r.allowed)).toEqual([true]);
+    for (const need of ['ci-assume-reader-imdsv1', 'ci-assume-reader-outside-vpc', 'ci-assume-reader-other-vpc']) {
+      const results = of(need);
+      expect(results.length, need).toBe(refused.includes(need) ? 1 : 0);
+      for (const r of results) expect(r.allowed, need).toBe(false);
+    }
+    // The grant without its conditions: each refused path is then allowed, and the compile says so.
+    const identity = stages.find((s) => s.id === 'ci-identity')!;
+    const resources = identity.definition.resources as unknown as Record<string, unknown>;
+    const policy = JSON.parse(JSON.stringify(resources.CiInstanceRoleAssumeCiReaderRoles));
+    delete policy.Properties.PolicyDocument.Statement[0].Condition;
+    resources.CiInstanceRoleAssumeCiReaderRoles = policy;
+    const problems = analyseAccess(org, stages).problems;
+    for (const need of refused) {
+      const purpose = proof.results.find((r) => r.path.need === need)!.path.purpose;
+      expect(problems.some((p) => p.startsWith(`${purpose}: `) && p.endsWith('which must be refused')), `${purpose}\n${problems.join('\n')}`).toBe(true);
+    }
   });
 });

@@ -119,6 +119,10 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['access-log-delivery-other-account', 'access-log-delivery'],
     ['key-administration-other-role', 'key-administration'],
     ['ci-assume-reader-other-role', 'ci-assume-reader'],
+    // The EC2 host's credentials: only through IMDSv2, only from the CI VPC (review s30-ci m1, m2).
+    ['ci-assume-reader-imdsv1', 'ci-assume-reader'],
+    ['ci-assume-reader-outside-vpc', 'ci-assume-reader'],
+    ['ci-assume-reader-other-vpc', 'ci-assume-reader'],
     ['developers-assume-other-role', 'developers-assume'],
     ['developers-assume-other-permission-set', 'developers-assume'],
     ['maintainers-assume-other-role', 'maintainers-assume'],

@@ -351,6 +351,8 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       repositoryArn: '',
       ciInstanceRole: ci ? role(accountId(ci.account), names.ciInstanceRole()) : '',
       ciReaderRole: role(s, names.ciReaderRole()),
+      ...(ci ? { ciRuntime: ci.runtime.kind } : {}),
+      ciNetwork: ci?.network !== undefined,
       developerRole: role(s, names.developerRole()),
       developerSource: '',
       developerOther: '',
@@ -370,6 +372,9 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
     const protectionOnly = (e: AccessEnvironment) => (deployed(e.repositoryArn, e.protectedBranch) ? '' : ` (protection only: no pipeline of ${repositoryName(e.repositoryArn)} deploys ${e.protectedBranch})`);
     const purposeOf: Record<string, (e: AccessEnvironment, note: string) => string> = {
       'ci-assume-reader': () => `CI assumes the pull-only role of ${source.name}`,
+      'ci-assume-reader-imdsv1': () => `the CI role's credentials, taken through IMDSv1, may not assume the pull-only role of ${source.name}`,
+      'ci-assume-reader-outside-vpc': () => `the CI role's credentials may not assume the pull-only role of ${source.name} from outside a VPC endpoint`,
+      'ci-assume-reader-other-vpc': () => `the CI role's credentials may not assume the pull-only role of ${source.name} from another VPC than the one they were delivered to`,
       'ci-pull': (e) => `CI pulls ${repositoryName(e.repositoryArn)}`,
       'developers-assume': (_e, note) => `developers (${note}) assume the developer role of ${source.name}, carrying the source identity their session has`,
       'developers-set-fresh-source-identity': (_e, note) => `developers (${note}) may not set a source identity of their choosing on the developer role of ${source.name}`,

@@ -317,7 +317,10 @@ function readClasses(access: AccessAnalysis): Map<string, { token: string; membe
   return byMember;
 }
 
-const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'StringEqualsIfExists']);
+// The inclusive Numeric operators hold at their bound (ec2:RoleDelivery >= 2.0 on the CI role's grant: review s30-ci m2).
+const POSITIVE = new Set(['StringEquals', 'StringLike', 'ArnEquals', 'ArnLike', 'Bool', 'ForAnyValue:StringEquals', 'ForAllValues:StringEquals', 'StringEqualsIfExists', 'NumericEquals', 'NumericGreaterThanEquals', 'NumericLessThanEquals']);
+/** A condition value that is one policy variable (`${aws:Ec2InstanceSourceVpc}`): its key's name. */
+const VARIABLE = /^\$\{([^},]+)\}$/;
 /** The operators whose aws:PrincipalArn values narrow a broad principal to the ARNs they name. */
 const NARROWING = ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'];
 /**
@@ -331,7 +334,13 @@ export function contextFor(statements: readonly ResolvedStatement[]): Record<str
     for (const [operator, keys] of Object.entries(s.conditions)) {
       for (const [key, values] of Object.entries(keys)) {
         if (key.toLowerCase().startsWith('aws:principal')) continue;
-        if (s.effect === 'Allow' && POSITIVE.has(operator)) context[key] ??= [sampleOf(values[0])];
+        if (s.effect === 'Allow' && POSITIVE.has(operator)) {
+          // A value that is a policy variable holds where the key and the variable's key carry one value: a sample of both
+          // (aws:SourceVpc = ${aws:Ec2InstanceSourceVpc}, the CI host in its own VPC: review s30-ci m1).
+          const variable = VARIABLE.exec(values[0])?.[1];
+          if (variable) context[variable] = context[key] ??= [context[variable]?.[0] ?? `sample-${variable.replace(/\W/g, '-')}`];
+          else context[key] ??= [sampleOf(values[0])];
+        }
         // An Allow that asks for the key to be there (a source identity the session carries): some value is.
         if (s.effect === 'Allow' && operator === 'Null' && values[0] === 'false') context[key] ??= ['present'];
         if (s.effect === 'Deny' && operator === 'StringNotEquals') context[key] ??= [values[0]];

@@ -200,6 +200,37 @@ export function ciAssumeReaderGrant(runtime: CiRuntime['kind']): Grant {
   return runtime === 'eks-pod-identity' ? STS_ASSUME_ROLE_TRANSITIVE_TAGS : STS_ASSUME_ROLE;
 }
 
+/** The keys an EC2 instance's role credentials put in a request, and the version IMDSv2 delivers (ciAssumeReaderConditions). */
+export const EC2_ROLE_DELIVERY = 'ec2:RoleDelivery';
+export const IMDSV2_ROLE_DELIVERY = '2.0';
+export const EC2_INSTANCE_SOURCE_VPC = 'aws:Ec2InstanceSourceVpc';
+
+/**
+ * The credentials the CI role may assume each reader role with, on EC2 (review s30-ci m1, m2); none on EKS, whose Pod
+ * Identity and IRSA credentials carry neither key:
+ * - `ec2:RoleDelivery` ≥ 2.0: "the version of the instance metadata service in the signed request with the IAM role
+ *   credentials for Amazon EC2", "included in the request context whenever the role session is created by an Amazon
+ *   EC2 instance" (IAM's own example denies `NumericLessThan … 2.0`). So only credentials an instance took through
+ *   IMDSv2 assume a reader role, however the host was launched (the launch template only sets HttpTokens required).
+ * - With a CI network, `aws:SourceVpc` equal to the policy variable `${aws:Ec2InstanceSourceVpc}`, "the VPC to which
+ *   Amazon EC2 IAM role credentials were delivered to. You can use this key in a policy with the aws:SourceVPC global
+ *   key to check if a call is made from a VPC … that matches the VPC where a credential was delivered to". Its STS
+ *   endpoint has private DNS (templates/ci-network.ts), so the host's AssumeRole goes through it, and "The
+ *   aws:SourceVpc context key is included in the request context only if the requester uses a VPC endpoint": the
+ *   same credentials used anywhere else (copied off the host, or from another VPC) carry no such match. Written as an
+ *   IAM policy variable: it reaches IAM as it is (the statement is no Fn::Sub).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2-role-delivery
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcevpc
+ */
+export function ciAssumeReaderConditions(runtime: CiRuntime['kind'], network: boolean): Record<string, Record<string, string>> | undefined {
+  if (runtime !== 'ec2') return undefined;
+  return {
+    NumericGreaterThanEquals: { [EC2_ROLE_DELIVERY]: IMDSV2_ROLE_DELIVERY },
+    ...(network ? { StringEquals: { 'aws:SourceVpc': `\${${EC2_INSTANCE_SOURCE_VPC}}` } } : {}),
+  };
+}
+
 export const EVENTS_PUT: Grant = {
   name: 'events-put',
   actions: ['events:PutEvents'],

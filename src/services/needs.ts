@@ -8,6 +8,9 @@
  */
 import {
   ciAssumeReaderGrant,
+  EC2_INSTANCE_SOURCE_VPC,
+  EC2_ROLE_DELIVERY,
+  IMDSV2_ROLE_DELIVERY,
   CODECOMMIT_BRANCH_WRITES,
   CODECOMMIT_DEVELOPER,
   CODECOMMIT_PULL,
@@ -625,6 +628,9 @@ export interface AccessEnvironment {
   repositoryArn: string;
   ciInstanceRole: string;
   ciReaderRole: string;
+  /** What the CI runs on (access.ci), and whether the org has a CI network the EC2 host runs in (access.ci.network). */
+  ciRuntime?: CiRuntime['kind'];
+  ciNetwork: boolean;
   developerRole: string;
   /** A role the developer trust admits (a sample of one of its patterns). */
   developerSource: string;
@@ -846,6 +852,34 @@ function protectedBranchWrites(who: 'developers' | 'maintainers', roleOf: (e: Ac
   };
 }
 
+/**
+ * The VPC an EC2 CI host's credentials were delivered to, as the proof names it: the CI network's VPC when the org has
+ * one. A stand-in id, as the VPC's own is made at its stack's create; the conditions compare two keys of the same
+ * request (grants.ts ciAssumeReaderConditions), so any id proves the same.
+ */
+export const CI_HOST_VPC = 'vpc-0c1c1c1c1c1c1c1c1';
+/** Another VPC (or none) than the CI host's: a request from anywhere else. */
+const OTHER_VPC = 'vpc-0e1e1e1e1e1e1e1e1';
+
+/**
+ * What the CI role's session puts in a request by what it runs on. On EC2 the credentials are an instance's: IAM
+ * puts `ec2:RoleDelivery` (2.0 through IMDSv2, which the launch template requires) and `aws:Ec2InstanceSourceVpc` in
+ * every request signed with them; `aws:SourceVpc` only through a VPC endpoint, which the CI network's STS endpoint is
+ * for the host inside it (private DNS, templates/ci-network.ts). `from` says where the request is signed: the host in
+ * the CI VPC, outside it, or with credentials taken through IMDSv1. EKS's credentials carry none of these keys.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2-role-delivery
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcevpc
+ */
+export function ciSessionContext(e: Pick<AccessEnvironment, 'ciRuntime' | 'ciNetwork'>, from: 'host' | 'outside-vpc' | 'imdsv1' = 'host'): Record<string, string[]> {
+  if (e.ciRuntime !== 'ec2') return {};
+  return {
+    [EC2_ROLE_DELIVERY]: [from === 'imdsv1' ? '1.0' : IMDSV2_ROLE_DELIVERY],
+    [EC2_INSTANCE_SOURCE_VPC]: [CI_HOST_VPC],
+    ...(e.ciNetwork && from !== 'outside-vpc' ? { 'aws:SourceVpc': [CI_HOST_VPC] } : {}),
+  };
+}
+
 export const ACCESS_NEEDS: readonly AccessNeed[] = [
   {
     id: 'ci-assume-reader',
@@ -857,6 +891,51 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     grantOn: ciAssumeReaderGrant,
     principal: (e) => role(e.ciInstanceRole),
     resource: (e) => e.ciReaderRole,
+    context: (e) => ciSessionContext(e),
+  },
+  {
+    // The EC2 host's credentials taken through IMDSv1 (a host launched without the launch template's HttpTokens
+    // required): refused by the CI role's own policy (review s30-ci m2).
+    id: 'ci-assume-reader-imdsv1',
+    who: 'ci',
+    per: 'source account',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2-role-delivery',
+    grant: STS_ASSUME_ROLE,
+    grantOn: ciAssumeReaderGrant,
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => e.ciReaderRole,
+    context: (e) => ciSessionContext(e, 'imdsv1'),
+    denied: true,
+    when: (e) => e.ciRuntime === 'ec2',
+  },
+  {
+    // The EC2 host's credentials used from outside the CI VPC (copied off the host, or from another VPC's endpoint):
+    // refused by the CI role's own policy (review s30-ci m1).
+    id: 'ci-assume-reader-outside-vpc',
+    who: 'ci',
+    per: 'source account',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc',
+    grant: STS_ASSUME_ROLE,
+    grantOn: ciAssumeReaderGrant,
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => e.ciReaderRole,
+    context: (e) => ciSessionContext(e, 'outside-vpc'),
+    denied: true,
+    when: (e) => e.ciRuntime === 'ec2' && e.ciNetwork,
+  },
+  {
+    // From another VPC's endpoint: aws:SourceVpc present, and not the VPC the credentials were delivered to.
+    id: 'ci-assume-reader-other-vpc',
+    who: 'ci',
+    per: 'source account',
+    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc',
+    grant: STS_ASSUME_ROLE,
+    grantOn: ciAssumeReaderGrant,
+    principal: (e) => role(e.ciInstanceRole),
+    resource: (e) => e.ciReaderRole,
+    context: (e) => ({ ...ciSessionContext(e, 'outside-vpc'), 'aws:SourceVpc': [OTHER_VPC] }),
+    denied: true,
+    when: (e) => e.ciRuntime === 'ec2' && e.ciNetwork,
   },
   {
     id: 'ci-assume-reader-other-role',

@@ -362,7 +362,7 @@ function accessStages(
     stages.push({
       id: stageId('ci-identity'),
       module: 'ci-identity',
-      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat }),
+      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat, network: ci.network !== undefined }),
       targets: [ciAccount],
       accountValues: [],
       uses: [],
