@@ -148,10 +148,18 @@ class ActionIndex {
 }
 
 /** Grants indexed the way requests look them up: by the role they are attached to, or by the resource's account, then by action. */
+/** Two lists of statements as one, the first's first; no new list where one is empty. */
+const both = (first: readonly ResolvedStatement[] | undefined, second: readonly ResolvedStatement[] | undefined): readonly ResolvedStatement[] =>
+  !first || first.length === 0 ? (second ?? NONE) : !second || second.length === 0 ? first : [...first, ...second];
+
 export class GrantIndex {
   private readonly identityByRole = new Map<string, ActionIndex>();
   private readonly resourceByAccount = new Map<string, ActionIndex>();
-  constructor(readonly grants: readonly ResolvedStatement[]) {
+  /** `base`: an index these grants are added to, asked as well, not indexed again (the execution role's statements beside the proof's). */
+  constructor(
+    readonly grants: readonly ResolvedStatement[],
+    private readonly base?: GrantIndex,
+  ) {
     for (const g of grants) {
       const [map, key] = g.kind === 'identity' ? [this.identityByRole, g.attachedTo ?? ''] : [this.resourceByAccount, g.account];
       let index = map.get(key);
@@ -160,10 +168,10 @@ export class GrantIndex {
     }
   }
   identity(roleArn: string, action: string): readonly ResolvedStatement[] {
-    return this.identityByRole.get(roleArn)?.get(action) ?? NONE;
+    return both(this.base?.identity(roleArn, action), this.identityByRole.get(roleArn)?.get(action));
   }
   resourcePolicies(account: string, action: string): readonly ResolvedStatement[] {
-    return this.resourceByAccount.get(account)?.get(action) ?? NONE;
+    return both(this.base?.resourcePolicies(account, action), this.resourceByAccount.get(account)?.get(action));
   }
 }
 

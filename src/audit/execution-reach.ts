@@ -20,7 +20,7 @@
  * resources with generated ids (EC2, KMS keys) is account-wide by necessity
  * and is said next to its statement instead (execution-policy.ts).
  */
-import { forAccount, resolvePolicy, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
+import { accountPolicies, forAccount, resolvePolicy, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { tokeniseList } from './classes';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names, rolePolicy } from '../naming';
@@ -168,10 +168,13 @@ export function bootstrapGrants(
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') return [];
   const grants: ResolvedStatement[] = [];
   const done = new Set<string>();
+  // Each account's part, from its group of alike accounts (accountPolicies walks each scope once), not filtered anew per account.
+  const ownOf = new Map<string, ExecutionStatement[]>();
+  for (const group of accountPolicies(statements, [...new Set(accounts)])) for (const account of group.accounts) ownOf.set(account, group.statements);
   for (const account of new Set(accounts)) {
     const of = classes.get(account);
     if (of && done.has(of.token)) continue;
-    const own = forAccount(statements, account);
+    const own = ownOf.get(account) ?? forAccount(statements, account);
     if (!of) {
       grants.push(...executionRoleGrants(org, own, account));
       continue;
