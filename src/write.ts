@@ -119,8 +119,10 @@ function otherCommandProblem(dir: string, owner: Owner): string | undefined {
   return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut})`;
 }
 
-/** Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths. */
-/** Every file under `dir`, and every empty folder as `name/`: xstack writes no empty folder, so one is the user's (review s30-cli m8). */
+/**
+ * Every file under `dir` (links and anything else that is not a folder included, never followed), as `a/b` paths, and
+ * every empty folder as `a/`: xstack writes no empty folder, so one is the user's (review s30-cli m8).
+ */
 const filesUnder = (dir: string, prefix = ''): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     if (!e.isDirectory()) return [`${prefix}${e.name}`];
