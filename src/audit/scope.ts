@@ -145,24 +145,23 @@ function passedRolesRow(org: Org, passed: readonly PassedRole[]): string[] {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html); service-managed
  * StackSets live in the management account, reached from it or from a delegated administrator (CreateStackSet, CallAs,
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html). The org file does not
- * name that account; a deploy records it in the layout file (src/stages/layout.ts StackSetsHome).
+ * name that account; a deploy records it in the layout file (src/stages/layout.ts StackSetsHome), which the row points to.
  */
 function administrationRow(org: Org): string[] {
-  const home = org.layoutRecord?.stackSetsHome;
+  // Not the account a deploy recorded in the layout file: the compile's output is the same with or without that record
+  // (test/layout.test.ts), so the report says where to read it.
   const names = `${org.prefix}-<stage>, one per stage`;
   const selfManaged = org.stackSets.permissionModel === 'SELF_MANAGED';
   const role = org.stackSets.administrationRoleName;
-  const where = home
-    ? `account ${home.account}, Region ${home.region}, as the last \`xstack deploy\` recorded in ${layoutPath(org.recordedFile)}`
-    : `not named in the org file, nor yet recorded by a deploy in ${layoutPath(org.recordedFile)}: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}`;
-  const account = home ? `account ${home.account}` : 'the account xstack runs from';
+  const where = `not named in the org file: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}, and each deploy records it (with its Region) in ${layoutPath(org.recordedFile)}, stackSetsHome`;
+  const account = 'the account xstack runs from';
   return [
     `Who may run StackSets operations on the org's StackSets, or deploy the org file (the administrator account: ${account}${selfManaged ? `; administration role ${role}` : ''})`,
     (selfManaged
       ? `Every stage is a StackSet (${names}) of the administrator account (${where}). CloudFormation there acts as the administration role ${role}, which may assume the execution role ${executionRoleOf(org)} in every target account. So a principal of that account allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets, or allowed to change the administration role's trust or policies, rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `
       : `Every stage is a service-managed StackSet (${names}) of the organization's management account, reached from it or from a delegated administrator (${where}); StackSets acts in each account as the role it made there. So a principal of those accounts allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `) +
       `So does whoever may change the org file (and its layout file) and run \`xstack deploy\` with such credentials: a pipeline's branch in an environment (\`pipelines.<name>.branches\`), the roles, the accounts. Who may merge to the org file's repository is part of release control. Those principals' policies, and that repository's rules, are not in these templates.`,
-    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${home?.region ?? org.region}:${home?.account ?? '<administrator account>'}:stackset/${org.prefix}-*${selfManaged ? ` and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for the role ${role}` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
+    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${org.region}:<administrator account>:stackset/${org.prefix}-*${selfManaged ? ` and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for the role ${role}` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
   ];
 }
 
