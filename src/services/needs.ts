@@ -880,6 +880,24 @@ export function ciSessionContext(e: Pick<AccessEnvironment, 'ciRuntime' | 'ciNet
   };
 }
 
+const ROLE_DELIVERY_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2-role-delivery';
+const INSTANCE_SOURCE_VPC_DOC = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc';
+
+/** The EC2 CI host's AssumeRole of a reader role with credentials the CI role's conditions refuse (grants.ts ciAssumeReaderConditions); with a CI network only, where `network`. */
+const ciAssumeReaderRefused = (id: string, doc: string, context: NonNullable<AccessNeed['context']>, { network }: { network: boolean }): AccessNeed => ({
+  id,
+  who: 'ci',
+  per: 'source account',
+  doc,
+  grant: STS_ASSUME_ROLE,
+  grantOn: ciAssumeReaderGrant,
+  principal: (e) => role(e.ciInstanceRole),
+  resource: (e) => e.ciReaderRole,
+  context,
+  denied: true,
+  when: (e) => e.ciRuntime === 'ec2' && (!network || e.ciNetwork),
+});
+
 export const ACCESS_NEEDS: readonly AccessNeed[] = [
   {
     id: 'ci-assume-reader',
@@ -893,50 +911,13 @@ export const ACCESS_NEEDS: readonly AccessNeed[] = [
     resource: (e) => e.ciReaderRole,
     context: (e) => ciSessionContext(e),
   },
-  {
-    // The EC2 host's credentials taken through IMDSv1 (a host launched without the launch template's HttpTokens
-    // required): refused by the CI role's own policy (review s30-ci m2).
-    id: 'ci-assume-reader-imdsv1',
-    who: 'ci',
-    per: 'source account',
-    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2-role-delivery',
-    grant: STS_ASSUME_ROLE,
-    grantOn: ciAssumeReaderGrant,
-    principal: (e) => role(e.ciInstanceRole),
-    resource: (e) => e.ciReaderRole,
-    context: (e) => ciSessionContext(e, 'imdsv1'),
-    denied: true,
-    when: (e) => e.ciRuntime === 'ec2',
-  },
-  {
-    // The EC2 host's credentials used from outside the CI VPC (copied off the host, or from another VPC's endpoint):
-    // refused by the CI role's own policy (review s30-ci m1).
-    id: 'ci-assume-reader-outside-vpc',
-    who: 'ci',
-    per: 'source account',
-    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc',
-    grant: STS_ASSUME_ROLE,
-    grantOn: ciAssumeReaderGrant,
-    principal: (e) => role(e.ciInstanceRole),
-    resource: (e) => e.ciReaderRole,
-    context: (e) => ciSessionContext(e, 'outside-vpc'),
-    denied: true,
-    when: (e) => e.ciRuntime === 'ec2' && e.ciNetwork,
-  },
-  {
-    // From another VPC's endpoint: aws:SourceVpc present, and not the VPC the credentials were delivered to.
-    id: 'ci-assume-reader-other-vpc',
-    who: 'ci',
-    per: 'source account',
-    doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-ec2instancesourcevpc',
-    grant: STS_ASSUME_ROLE,
-    grantOn: ciAssumeReaderGrant,
-    principal: (e) => role(e.ciInstanceRole),
-    resource: (e) => e.ciReaderRole,
-    context: (e) => ({ ...ciSessionContext(e, 'outside-vpc'), 'aws:SourceVpc': [OTHER_VPC] }),
-    denied: true,
-    when: (e) => e.ciRuntime === 'ec2' && e.ciNetwork,
-  },
+  // The EC2 host's credentials taken through IMDSv1 (a host launched without the launch template's HttpTokens
+  // required): refused by the CI role's own policy (review s30-ci m2).
+  ciAssumeReaderRefused('ci-assume-reader-imdsv1', ROLE_DELIVERY_DOC, (e) => ciSessionContext(e, 'imdsv1'), { network: false }),
+  // Used from outside the CI VPC (copied off the host): no aws:SourceVpc (review s30-ci m1).
+  ciAssumeReaderRefused('ci-assume-reader-outside-vpc', INSTANCE_SOURCE_VPC_DOC, (e) => ciSessionContext(e, 'outside-vpc'), { network: true }),
+  // From another VPC's endpoint: aws:SourceVpc present, and not the VPC the credentials were delivered to.
+  ciAssumeReaderRefused('ci-assume-reader-other-vpc', INSTANCE_SOURCE_VPC_DOC, (e) => ({ ...ciSessionContext(e, 'outside-vpc'), 'aws:SourceVpc': [OTHER_VPC] }), { network: true }),
   {
     id: 'ci-assume-reader-other-role',
     who: 'ci',
