@@ -25,6 +25,7 @@ import { toMarkdown } from '../src/audit/render';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
+import { desiredStackSets } from '../src/deploy/desired';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
 import { CHECKED_RULES } from '../src/checks/policy-checks';
@@ -877,6 +878,18 @@ describe('the report says what the templates do, and no more', () => {
     expect(md).not.toContain('Every principal a policy names is created by an earlier stage');
     expect(md).toContain('roles named only in aws:PrincipalArn conditions, which AWS does not look up, need not exist yet');
     expect(md).toMatch(/^- \d+ keys, buckets, repositories, roles, event bus policies, events dead-letter queues and instance profiles the org creates/m);
+  });
+});
+
+describe('what is deployed: verify, and the same by hand (review s30-audit M5)', () => {
+  it.each(ORG_FILES)('%s: the row names the StackSets as the deployer names them, and the calls that list their instances and check their drift', (file) => {
+    const c = compileFile(file);
+    const row = c.files.get('audit/report.md')!.split('\n').find((l) => l.startsWith('| What is deployed |'))!;
+    expect(row).toContain('`xstack verify` (template hashes, instance lists and each instance CURRENT, StackSet drift detection)');
+    // Every StackSet deploy makes is <prefix>-<stage>, as the row says.
+    for (const d of desiredStackSets(c)) expect(d.name).toBe(`${c.org.prefix}-${d.stage.id}`);
+    expect(row).toContain(`\`aws cloudformation list-stack-instances --stack-set-name ${c.org.prefix}-<stage>\``);
+    expect(row).toContain(`\`aws cloudformation detect-stack-set-drift --stack-set-name ${c.org.prefix}-<stage>\``);
   });
 });
 

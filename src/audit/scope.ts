@@ -65,7 +65,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
           [
             'What is deployed',
             'The report describes the templates; a template changed by hand after deployment, or drift, is not visible here.',
-            '`xstack verify` (template hashes, instance lists and each instance CURRENT, StackSet drift detection)',
+            `\`xstack verify\` (template hashes, instance lists and each instance CURRENT, StackSet drift detection). By hand, each stage is the StackSet ${org.prefix}-<stage> (the stages under "Accounts and stages"): \`aws cloudformation list-stack-instances --stack-set-name ${org.prefix}-<stage>\` lists its instances, each CURRENT if it runs the StackSet's template (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html), and \`aws cloudformation detect-stack-set-drift --stack-set-name ${org.prefix}-<stage>\` starts a drift check (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html)`,
           ],
         ],
       },
