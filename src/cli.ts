@@ -18,6 +18,7 @@ import { loadOrgFile } from './org/load';
 import { orgJsonSchemaText } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
+import { globRegExp } from './checks/service-authorization';
 import { packageRoot } from './package-root';
 import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
@@ -221,7 +222,8 @@ function unknownRoleName(compiled: CompiledOrg, principal: string): string | und
       if (typeof text === 'string') names.add(text);
     }
   }
-  const fits = (name: string) => new RegExp(`^${name.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\\\$\{[^}]*\}/g, '.+')}$`).test(principal);
+  // A name's ${AWS::AccountId} (a source role's) stands for any run of one character or more.
+  const fits = (name: string) => globRegExp(name.replace(/\$\{[^}]*\}/g, '?*')).test(principal);
   if ([...names].some(fits)) return undefined;
   const near = closest(principal, [...names]);
   return `--principal ${principal}: no role of the compiled org has that name${near ? ` (did you mean ${near}?)` : ''}; expected one of its roles' names, an ARN or a pattern (* and ?)`;

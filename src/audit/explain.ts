@@ -100,7 +100,8 @@ function ground(compiled: CompiledOrg, access: AccessAnalysis, templates: Readon
   return {
     access,
     grants,
-    index: bootstrap.length > 0 ? new GrantIndex(grants) : access.index,
+    // The bootstrap statements added to the proof's index, not the proof's indexed again (as reach.ts does).
+    index: bootstrap.length > 0 ? new GrantIndex(bootstrap, access.index) : access.index,
     resources,
     orgRoles: new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn)),
     bootstrapped: new Set(bootstrap.map((g) => g.attachedTo!)),
