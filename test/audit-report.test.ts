@@ -685,6 +685,38 @@ describe('the StackSet execution role in the report', () => {
   });
 });
 
+describe("each account's execution role policy in the report (review s30-audit m1)", () => {
+  it('every target account is in one row, which lists the statements bootstrap gives that account and, where they differ by account, its own resources', async () => {
+    const { compiledTemplates, executionPolicyOf, forAccount } = await import('../src/deploy/execution-policy');
+    const c = compileFile('parameters/example.yaml');
+    const section = c.files.get('audit/report.md')!.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
+    const table = section.split("| accounts | statements of the account's policy |")[1].split('\n\n')[0];
+    const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('|---'));
+    // As bootstrap derives each account's policy (deploy/bootstrap.ts): the org's statements, each account's part of them.
+    const union = executionPolicyOf(c.org, compiledTemplates(c.stages, (s) => renderTemplate(s.definition))).statements;
+    const targets = new Set(c.stages.flatMap((s) => s.targets.map((a) => a.id)));
+    for (const account of c.org.accounts.filter((a) => targets.has(a.id))) {
+      const holding = rows.filter((r) => r.split(' | ')[0].split(/[:,] /).includes(account.name));
+      expect(holding, account.name).toHaveLength(1);
+      const held = holding[0].split(' | ')[1].replace(/ \|$/, '').split('; ');
+      const own = forAccount(union, account.id);
+      // The same statements, in the policy's order.
+      expect(held.map((h) => h.replace(/ \(.*$/, '')), account.name).toEqual(own.map((s) => s.Sid));
+      for (const s of own) {
+        const cell = held.find((h) => h.replace(/ \(.*$/, '') === s.Sid)!;
+        const all = union.find((u) => u.Sid === s.Sid)!;
+        if (s.Resource.length === all.Resource.length) expect(cell === s.Sid || cell === `${s.Sid} (Deny)`, `${account.name} ${s.Sid}`).toBe(true);
+        else for (const r of s.Resource) expect(cell, `${account.name} ${s.Sid}`).toContain(r.slice(r.lastIndexOf(':') + 1));
+      }
+    }
+    // Read against the org file: staging runs one pipeline, so its policy names only that one's; the tools account runs none.
+    const staging = rows.find((r) => r.startsWith('| 1 account: staging |'))!;
+    expect(staging).toContain('CodepipelineNamed (acme-web-app);');
+    expect(staging).not.toContain('acme-payments-api');
+    expect(rows.find((r) => r.startsWith('| 1 account: tools |'))).not.toContain('Codepipeline');
+  });
+});
+
 /** The report's claims that the s15 report review found false or misleading (review-s15-report R1, R3–R11, R13), as they now read. */
 describe('the report says what the templates do, and no more', () => {
   for (const file of ORG_FILES) {

@@ -28,7 +28,7 @@ import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
-import type { ExecutionStatement, PipelineNames } from '../deploy/execution-policy';
+import { accountPolicies, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
 
 export type Cell = string | { text: string; href: string };
@@ -313,7 +313,44 @@ function readerRoleText(org: Org): string {
   );
 }
 
-function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined): Section {
+/**
+ * Each account's execution role policy (review s30-audit m1): which of the union's statements it holds and, of those
+ * that name resources by account, which of them. Accounts whose policies read alike, a team's names as `{team}`, are
+ * one row, as bootstrap writes one policy per account (execution-policy.ts accountPolicies).
+ */
+function accountPolicyBlocks(org: Org, statements: readonly ExecutionStatement[], accounts: readonly string[], teams: Teams | undefined): Block[] {
+  if (accounts.length === 0) return [];
+  const union = new Map(statements.map((s) => [s.Sid, s.Resource.length]));
+  const rows = new Map<string, string[]>();
+  for (const group of accountPolicies(statements, accounts)) {
+    for (const account of group.accounts) {
+      const team = teams?.teamOf(account);
+      const text = group.statements
+        .map((s) => {
+          const sid = s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid;
+          if (s.Resource.length === union.get(s.Sid)) return sid;
+          const names = s.Resource.map((r) => arnTail(team ? team.toPlaceholders(r) : r));
+          return `${sid} (${names.join(', ')})`;
+        })
+        .join('; ');
+      listIn(rows, text).push(account);
+    }
+  }
+  return [
+    {
+      kind: 'p',
+      text: `Each account's policy, as \`xstack bootstrap\` writes it in that account: the statements above it holds, and for a statement whose resources differ by account, those of its own (the ARN from its resource part${teams ? '; `{team}` is the team of the account' : ''}). A statement named alone holds every resource listed above.`,
+    },
+    { kind: 'table', head: ['accounts', "statements of the account's policy"], rows: [...rows].map(([text, ids]) => [describeAccounts(org, ids), text]) },
+  ];
+}
+
+/** An ARN from its resource part on (`role/acme-ci-instance`, a bucket's name): the statement's row above gives the rest. */
+const arnTail = (arn: string) => ARN_FIELDS.exec(arn)?.[1] ?? arn;
+/** partition, service, Region and account (each may be a `${AWS::…}` of the Sub form, whose `::` is not a separator), then the resource. */
+const ARN_FIELDS = /^arn:(?:\$\{AWS::Partition\}|[^:]*):[^:]*:(?:\$\{AWS::Region\}|[^:]*):(?:\$\{AWS::AccountId\}|[^:]*):(.*)$/s;
+
+function executionRoleSection(org: Org, role: NonNullable<ReportInput['executionRole']>, teams: Teams | undefined, accounts: readonly string[]): Section {
   const intro =
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
@@ -340,6 +377,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
         ]),
       },
       ...accountWideBlocks(org, role.statements),
+      ...accountPolicyBlocks(org, role.statements, accounts, teams),
       ...(role.outside
         ? [
             {
@@ -748,7 +786,10 @@ export function buildReport(input: ReportInput): Report {
 
   sections.push(releaseControlSection({ org, access, reach, executionRole: input.executionRole, label, fold, classOf: (account) => classesOf(access).get(account)?.token }));
   sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold, execution.length > 0));
-  if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams));
+  if (input.executionRole) {
+    const targets = new Set(stages.flatMap((s) => s.targets.map((a) => a.id)));
+    sections.push(executionRoleSection(org, input.executionRole, teams, org.accounts.map((a) => a.id).filter((id) => targets.has(id))));
+  }
 
   sections.push({
     id: 'cross-account',
