@@ -374,6 +374,31 @@ describe('changes since a previous compile', () => {
     expect([none.resources, none.grants.added, none.grants.removed, none.trust.added, none.paths.added, none.paths.removed]).toEqual([[], [], [], [], [], []]);
   });
 
+  it("one environment added: the execution role's policy of its account is added line by line, every other account's unchanged (review s30-audit m1)", async () => {
+    const { compiledTemplates, executionPolicyOf, forAccount } = await import('../src/deploy/execution-policy');
+    const before = compileFile('parameters/example.yaml');
+    const after = compileOrg(loadOrgFile(exampleWithQa()));
+    const qa = after.org.accounts.find((a) => a.name === 'qa')!.id;
+    const changes = compareModels(modelOf(before), modelOf(after));
+    if (typeof changes.execution !== 'object') throw new Error(`execution not compared: ${changes.execution}`);
+    expect(changes.execution.removed).toEqual([]);
+    const union = executionPolicyOf(after.org, compiledTemplates(after.stages, (s) => renderTemplate(s.definition))).statements;
+    const own = forAccount(union, qa);
+    // Exactly qa's policy, a line per statement and resource, as bootstrap writes it there.
+    expect(changes.execution.added.length).toBe(own.reduce((n, s) => n + 1 + s.Resource.length, 0));
+    for (const s of own) {
+      expect(changes.execution.added).toContain(`in ${qa}: bootstrap: ${s.Sid} | ${s.Effect} | ${s.Action.join(', ')}`);
+      for (const r of s.Resource) expect(changes.execution.added.some((l) => l.startsWith(`in ${qa}: bootstrap: ${s.Sid} | ${s.Effect} | on ${r}`)), `${s.Sid} ${r}`).toBe(true);
+    }
+    const sections = sinceSections('before', modelOf(before), modelOf(after));
+    expect(JSON.stringify(sections[0].blocks)).toContain(`The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account: ${changes.execution.added.length} statement lines added, 0 removed`);
+    expect(sections.find((x) => x.id === 'since-execution')).toBeDefined();
+    // A model written before it was recorded is not compared, and says so; against itself nothing changed.
+    const { execution: _, ...older } = modelOf(before);
+    expect(compareModels(older, modelOf(after)).execution).toBe('not recorded before');
+    expect(compareModels(modelOf(after), modelOf(after)).execution).toEqual({ added: [], removed: [] });
+  });
+
   it('a changed bucket name replaces every artifact bucket, and a changed logical id of a key is a replacement, both flagged', () => {
     const c = compileFile('parameters/example.yaml');
     const stages = planStages(c.org);

@@ -28,6 +28,7 @@ import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
 import { accountOf, evaluate, matches } from './evaluate';
+import { accountPolicies, type ExecutionStatement } from '../deploy/execution-policy';
 import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
@@ -74,6 +75,12 @@ export interface AuditModel {
   paths: Array<Folded<{ path: string; result: 'allowed' | 'refused' }>>;
   /** Each pipeline's branch in each account it deploys to (review s18-audit M2 c); absent in a model written before. */
   releases?: Array<Folded<ReleaseFact>>;
+  /**
+   * The StackSet execution role's policy as `xstack bootstrap` writes it in each account, a line per statement and
+   * resource (review s30-audit m1); absent in a model written before, and where bootstrap writes none (SERVICE_MANAGED,
+   * or a policy not derivable for the org).
+   */
+  execution?: Array<Folded<string>>;
 }
 
 /** What a pipeline deploys in one account: the branch the org file gives, and the branch its trigger rule's pattern names there. */
@@ -90,6 +97,8 @@ export interface ModelSources {
   stages: readonly Stage[];
   templates: ReadonlyMap<string, CfnTemplate>;
   resolver: Resolver;
+  /** The execution role's statements (every account's, each resource's accounts in its scope), where bootstrap writes them. */
+  executionRole?: { statements: readonly ExecutionStatement[] } | { error: string };
 }
 
 /** Account lists, each written once and referred to by index, in the order they are first used. */
@@ -251,6 +260,8 @@ export function auditModel(
     // One to one with the value (its result is one of two words without a space), and cheaper than its JSON text for each of ~10,000 paths.
     (v) => `${v.result} ${v.path}`,
   );
+  const executionLines = compiled && executionItems(compiled, teams);
+  const execution = executionLines && fold(sets, executionLines, text);
   const teamFacts = teams?.list.map((t) => ({ key: t.key, source: t.source.id, accounts: [t.source.id, ...t.pipelineAccounts] }));
   const literal = [resourceFacts, grants, trust, paths].some((entries) => entries.some((e) => e.literal));
   return {
@@ -263,7 +274,35 @@ export function auditModel(
     trust,
     paths,
     ...(releases ? { releases } : {}),
+    ...(execution ? { execution } : {}),
   };
+}
+
+/**
+ * The execution role's policy of each target account, as bootstrap writes it (forAccount's part of the statements,
+ * from accountPolicies' groups of alike accounts): one line per statement and resource, in Sub form, so a statement
+ * that gains an action or a resource in one account is a changed line there. Undefined where bootstrap writes none.
+ */
+function executionItems({ org, stages, executionRole }: ModelSources, teams: Teams | undefined): Array<Item<string>> | undefined {
+  if (!executionRole || !('statements' in executionRole) || org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
+  const targets = new Set(stages.flatMap((s) => s.targets.map((a) => a.id)));
+  const items: Array<Item<string>> = [];
+  for (const group of accountPolicies(executionRole.statements, org.accounts.map((a) => a.id).filter((id) => targets.has(id)))) {
+    // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
+    const byTeam = new Map<string, string[]>();
+    for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
+    for (const accounts of byTeam.values()) {
+      for (const s of group.statements) {
+        const when = s.Condition ? ` | when ${Object.entries(s.Condition).flatMap(([op, keys]) => Object.entries(keys).map(([key, value]) => `${op} ${key} = ${[value].flat().join('|')}`)).join('; ')}` : '';
+        // The account leads each line (folded to `{account}`, read back for each): the same statement in one more account
+        // is lines added. A statement's actions are a line of their own, not repeated on each resource's.
+        const head = `in ${accounts[0]}: bootstrap: ${s.Sid} | ${s.Effect}`;
+        items.push({ value: `${head} | ${s.Action.join(', ')}`, account: accounts[0], accounts });
+        for (const resource of s.Resource) items.push({ value: `${head} | on ${resource}${when}`, account: accounts[0], accounts });
+      }
+    }
+  }
+  return items;
 }
 
 /**
@@ -688,6 +727,8 @@ export interface ModelChanges {
   releases?: ReleaseChange[];
   grants: { added: string[]; removed: string[] };
   trust: { added: string[]; removed: string[] };
+  /** The execution role's policy by account; a word where one model holds none (written before it was recorded, or SERVICE_MANAGED). */
+  execution?: { added: string[]; removed: string[] } | 'not recorded before' | 'not written now';
   paths: { added: string[]; removed: string[]; newlyAllowed: string[]; newlyRefused: string[] };
   /**
    * A statement line removed and one added that differ only in their conditions, read together: each condition value
@@ -726,6 +767,7 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
   const grants = diff(before.grants, after.grants);
   const trust = diff(before.trust, after.trust);
   return {
+    execution: before.execution && after.execution ? diff(before.execution, after.execution) : after.execution ? 'not recorded before' : before.execution ? 'not written now' : undefined,
     resources: resourceChanges(before, after),
     ...(before.releases && after.releases ? { releases: releaseChanges(before, after) } : {}),
     grants,
@@ -797,6 +839,15 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
               : 'Branches deployed: not compared (the previous model does not record them; compile that revision with this xstack to compare them).',
             `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}.`,
             `${count(c.grants.added.length, 'grant entry')} added, ${c.grants.removed.length} removed; ${count(c.trust.added.length, 'trust entry')} added, ${c.trust.removed.length} removed.`,
+            ...(c.execution === undefined
+              ? []
+              : [
+                  typeof c.execution === 'object'
+                    ? `The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account: ${count(c.execution.added.length, 'statement line')} added, ${c.execution.removed.length} removed${c.execution.added.length + c.execution.removed.length > 0 ? ' (run `xstack bootstrap` before the deploy that needs them)' : ''}.`
+                    : c.execution === 'not recorded before'
+                      ? "The StackSet execution role's policy: not compared (the previous model does not record it; compile that revision with this xstack to compare it)."
+                      : "The StackSet execution role's policy: not compared (the previous model records one; this compile has none that `xstack bootstrap` writes, as with SERVICE_MANAGED StackSets).",
+                ]),
             ...(c.conditions.length > 0 ? [`${count(c.conditions.length, 'statement')} whose conditions changed, read together under "Conditions changed" (a pattern widened there admits principals it did not; its paths' sample principals are then listed as removed and added).`] : []),
             `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused.`,
           ],
@@ -810,6 +861,9 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
       : []),
     { id: 'since-grants', title: 'Grants added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · resource · conditions', c.grants.added, c.grants.removed)] },
     { id: 'since-trust', title: 'Trust entries added and removed', level: 3, blocks: [listTable('statement · effect and principal · actions · role · conditions', c.trust.added, c.trust.removed)] },
+    ...(typeof c.execution === 'object'
+      ? [{ id: 'since-execution', title: "The execution role's policy: lines added and removed, by account", level: 3 as const, blocks: [listTable("account · statement · effect · its actions, or a resource with the statement's conditions", c.execution.added, c.execution.removed)] }]
+      : []),
     {
       id: 'since-paths',
       title: 'Access paths added, removed, newly allowed or refused',
