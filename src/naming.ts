@@ -189,6 +189,13 @@ export class Names {
   deployTargetRole(): string {
     return `${this.prefix}-deploy-target`;
   }
+  /**
+   * The start of the name of every log group the deployment targets' CloudWatch agent may write
+   * (deploymentTargets.cloudWatchAgent): `/<prefix>/`, so its configuration names groups such as `/acme/web-app/app.log`.
+   */
+  agentLogGroups(): string {
+    return `/${this.prefix}/`;
+  }
   deployTargetPolicy(): string {
     return `${this.prefix}-deploy-target-artifacts`;
   }

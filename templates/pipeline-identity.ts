@@ -10,14 +10,14 @@ import InstanceProfile from 'cloudform-types/types/iam/instanceProfile';
 import { getAtt, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { CLOUDWATCH_AGENT_SERVER, EC2_TRUST_REASON } from '../src/iam/grants';
-import { codeDeployAgentThroughSsmStatements, sessionManagerStatements } from '../src/iam/instance-management';
+import { EC2_TRUST_REASON } from '../src/iam/grants';
+import { cloudWatchAgentStatements, codeDeployAgentThroughSsmStatements, sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface PipelineIdentityInput {
   names: Names;
-  /** Attach the CloudWatch agent's managed policy to the deployment targets' role. */
+  /** Let the deployment targets' CloudWatch agent write its log groups (under Names.agentLogGroups) and metrics. */
   cloudWatchAgent: boolean;
   /** The org names existing instance roles: no role or instance profile of xstack's for the deployment targets. */
   existingInstanceRoles: boolean;
@@ -42,6 +42,8 @@ function ownInstanceRole(names: Names, cloudWatchAgent: boolean): TemplateDefini
   // https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html
   const sessionManager = sessionManagerStatements();
   const agent = codeDeployAgentThroughSsmStatements();
+  // In place of the AWS managed CloudWatchAgentServerPolicy, whose logs statement is on "*" (src/iam/grants.ts).
+  const cloudWatch = cloudWatchAgent ? cloudWatchAgentStatements(names.agentLogGroups()) : undefined;
   return {
     description: 'xstack pipeline-identity: CodePipeline service role and deployment targets\' instance role of this pipeline account',
     parameters: {},
@@ -68,12 +70,12 @@ function ownInstanceRole(names: Names, cloudWatchAgent: boolean): TemplateDefini
         name: names.deployTargetRole(),
         description: 'EC2 instances CodeDeploy deploys to: the CodeDeploy agent downloads revisions with it; Session Manager reaches it; Systems Manager installs the CodeDeploy agent',
         trust: serviceTrust('ec2.amazonaws.com', {}),
-        ...(cloudWatchAgent ? { awsManagedPolicies: [CLOUDWATCH_AGENT_SERVER] } : {}),
         policies: [
           { name: 'session-manager', document: policyDocument(sessionManager.statements) },
           { name: 'codedeploy-agent-through-ssm', document: policyDocument(agent.statements) },
+          ...(cloudWatch ? [{ name: 'cloudwatch-agent', document: policyDocument(cloudWatch.statements) }] : []),
         ],
-        exceptions: [{ rule: 'XS005', statement: 'TrustService', reason: EC2_TRUST_REASON }, ...sessionManager.exceptions, ...agent.exceptions],
+        exceptions: [{ rule: 'XS005', statement: 'TrustService', reason: EC2_TRUST_REASON }, ...sessionManager.exceptions, ...agent.exceptions, ...(cloudWatch?.exceptions ?? [])],
       }),
       // https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-iam-instance-profile.html
       DeployTargetInstanceProfile: new InstanceProfile({ InstanceProfileName: names.deployTargetRole(), Roles: [ref('DeployTargetRole')] }),

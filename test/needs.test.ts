@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { accountOfEnvironment, repositoryByName, type Org } from '../src/org/model';
 import { otherRoleName } from '../src/audit/samples';
-import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, CLOUDWATCH_AGENT_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
@@ -360,6 +360,59 @@ describe('the deployment targets\' needs table (Session Manager; the CodeDeploy 
     const problems = analyseAccess(org, stages).problems;
     expect(problems.filter((p) => p.includes(':association/')).length, problems.join('\n')).toBe(pipelineAccounts.length);
     expect(problems.every((p) => p.startsWith(`${purpose} (`) && p.includes('may not ssm:UpdateInstanceAssociationStatus')), problems.join('\n')).toBe(true);
+  });
+});
+
+describe("the deployment targets' CloudWatch agent (deploymentTargets.cloudWatchAgent, the GovCloud example) is granted and proved, not attached as AWS's managed policy (review s31-needs M1)", () => {
+  const org = loadOrgFile('parameters/govcloud.yaml');
+  const baseline = analyseAccess(org, planStages(org));
+  const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
+
+  it('the example asks for it, no template attaches an AWS managed policy, and every entry is proved in each pipeline account, allowed or refused as it must be', () => {
+    expect(org.deploymentTargets.cloudWatchAgent).toBe(true);
+    for (const stage of planStages(org)) expect(JSON.stringify(stage.definition.resources), stage.id).not.toMatch(/ManagedPolicyArns|:iam::aws:policy\//);
+    expect(baseline.problems).toEqual([]);
+    for (const need of CLOUDWATCH_AGENT_NEEDS) {
+      expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      const results = baseline.results.filter((r) => r.path.need === need.id);
+      expect(results.length, need.id).toBe(pipelineAccounts.length * need.grant.actions.length);
+      for (const r of results) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!need.denied);
+    }
+    // The agent's log groups are the org's prefix's: /gov/…
+    expect(baseline.results.find((r) => r.path.need === 'deploy-target-cloudwatch-log-stream')!.path.resource).toMatch(/:log-group:\/gov\/[^:]+:log-stream:/);
+  });
+
+  it.each(CLOUDWATCH_AGENT_NEEDS.filter((n) => !n.denied).map((n) => [n.id, n] as const))('without the statement that grants %s, the compile fails naming the path', (_id, need) => {
+    const first = baseline.results.find((r) => r.path.need === need.id)!;
+    expect(first.grantedBy.length, need.id).toBeGreaterThan(0);
+    const problems = problemsWithout(org, first.grantedBy);
+    expect(problems.some((p) => p.startsWith(first.path.purpose) && p.includes(first.action)), `${first.path.purpose}\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it('the metrics statement without its namespace condition, or the log statements on every log group, fail the compile naming the path that must be refused', () => {
+    const identity = (stages: Stage[]) => stages.find((s) => s.id === 'pipeline-identity')!;
+    const unconditioned = planStages(org);
+    changeStatement(identity(unconditioned), 'DeployTargetRoleCloudwatchAgent', 'AgentMetrics', 'unconditioned');
+    const namespace = CLOUDWATCH_AGENT_NEEDS.find((n) => n.id === 'deploy-target-cloudwatch-other-namespace')!.purpose;
+    expect(analyseAccess(org, unconditioned).problems.some((p) => p.startsWith(namespace)), namespace).toBe(true);
+
+    const widened = planStages(org);
+    const policy = (identity(widened).definition.resources as unknown as Record<string, { Properties: { PolicyDocument: { Statement: Json[] } } }>).DeployTargetRoleCloudwatchAgent;
+    for (const st of policy.Properties.PolicyDocument.Statement) if (String(st.Sid).startsWith('AgentLog')) st.Resource = { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*' };
+    const problems = analyseAccess(org, widened).problems;
+    for (const id of ['deploy-target-cloudwatch-other-log-group', 'deploy-target-cloudwatch-other-retention']) {
+      const purpose = CLOUDWATCH_AGENT_NEEDS.find((n) => n.id === id)!.purpose;
+      expect(problems.some((p) => p.startsWith(purpose)), `${purpose}\n${problems.join('\n')}`).toBe(true);
+    }
+  });
+
+  it('without cloudWatchAgent (the example), the role has no agent policy and the proof asks no agent path', () => {
+    const example = loadOrgFile('parameters/example.yaml');
+    expect(example.deploymentTargets.cloudWatchAgent).toBe(false);
+    const identity = planStages(example).find((s) => s.id === 'pipeline-identity')!;
+    expect(Object.keys(identity.definition.resources)).not.toContain('DeployTargetRoleCloudwatchAgent');
+    const ids = new Set(CLOUDWATCH_AGENT_NEEDS.map((n) => n.id));
+    expect(analyseAccess(example, planStages(example)).paths.filter((p) => p.need !== undefined && ids.has(p.need))).toEqual([]);
   });
 });
 

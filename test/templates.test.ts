@@ -30,9 +30,11 @@ describe('least privilege, over every statement of every template', () => {
     }
   });
 
-  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list, the ECR login, the SSM Agent\'s calls without a resource type and the flow-log role\'s log group list', () => {
+  it('identity policies use resource "*" only for the CodeDeploy target lookup, the repository list, the ECR login, the SSM Agent\'s calls without a resource type, the flow-log role\'s log group list and the CloudWatch agent\'s metrics (in its namespace) and describes', () => {
     const star = statements.filter(({ doc, s }) => doc.kind === 'identity' && asList(s.Resource).includes('*'));
-    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands', 'FindLogGroup']));
+    expect(new Set(star.map(({ s }) => s.Sid))).toEqual(new Set(['FindTaggedInstances', 'ListRepositories', 'EcrLogin', 'SessionManagerChannels', 'AgentPackagesAndCommands', 'FindLogGroup', 'AgentMetrics', 'AgentDescribes']));
+    // The metrics are held to the agent's namespace.
+    for (const { s } of star.filter(({ s }) => s.Sid === 'AgentMetrics')) expect(s.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CWAgent' } });
   });
 
   it('"*" and account-root principals in an Allow always carry conditions that pin the principal (its ARN or account)', () => {
@@ -488,6 +490,12 @@ describe('rules catch what they are for', () => {
   it('a recorded reason admits "*" only for actions without resource-level permissions', () => {
     expect(checkTemplate(identity({ Action: 'ec2:DescribeInstances', Resource: '*' }, reason))).toEqual([]);
     expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002', 'XS014']);
+  });
+
+  it('XS002 admits cloudwatch:PutMetricData on "*" by its page, and no other action whose resource types IAM\'s data marks optional', () => {
+    expect(checkTemplate(identity({ Action: 'cloudwatch:PutMetricData', Resource: '*' }, reason))).toEqual([]);
+    // Optional in the data too, but alternatives a request always names one of: never on "*".
+    for (const action of ['s3:GetObject', 'codecommit:TagResource', 'cloudwatch:GetMetricData']) expect(checkTemplate(identity({ Action: action, Resource: '*' }, reason)).map((f) => f.rule), action).toContain('XS002');
   });
 
   it('XS002 takes the actions that admit only "*" from IAM\'s data, not from a list kept by hand', () => {

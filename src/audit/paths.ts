@@ -10,6 +10,7 @@ import {
   AWS_OWNED_ACCOUNT,
   CI_HOST_NEEDS,
   CI_NETWORK_NEEDS,
+  CLOUDWATCH_AGENT_NEEDS,
   DEPLOY_TARGET_NEEDS,
   OTHER_ACCOUNT,
   PIPELINE_ACCOUNT_NEEDS,
@@ -462,8 +463,8 @@ function perPipelineAccount(org: Org, classes: ReadonlyMap<string, AccountClass>
  */
 function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
   return perPipelineAccount(org, classes, (account) => {
-    const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}` };
-    return DEPLOY_TARGET_NEEDS.map((need) => ({
+    const e: InstanceEnvironment = { partition: org.partition, region: org.region, account: account.id, instanceRole: `arn:${org.partition}:iam::${account.id}:role/${names.deployTargetRole()}`, agentLogGroups: names.agentLogGroups() };
+    return [...DEPLOY_TARGET_NEEDS, ...(org.deploymentTargets.cloudWatchAgent ? CLOUDWATCH_AGENT_NEEDS : [])].map((need) => ({
       purpose: need.purpose,
       fields: fieldsOf(need, e, need.awsOwned ? AWS_OWNED_ACCOUNT : account.id),
     }));

@@ -92,6 +92,23 @@ export function takesOnlyAllResources(action: string): boolean {
   return known !== undefined && known.resourceTypes.length === 0;
 }
 
+/**
+ * Whether IAM authorizes the action's requests against "*" (XS002 admits it there with a recorded reason): the Service
+ * Authorization Reference lists no resource type for it, or an AWS page grants it on "*" for the requests xstack's
+ * roles make, which name none of its optional resource types. The second by hand, each entry with its page: IAM's data
+ * cannot tell those (cloudwatch:PutMetricData's `dataset`, an OTLP dataset a metric's request does not name) from
+ * optional types that are alternatives (s3:GetObject's object or access point object, both optional in the data).
+ */
+export function takesAllResources(action: string): boolean {
+  return takesOnlyAllResources(action) || STAR_BY_PAGE.has(action.toLowerCase());
+}
+
+const STAR_BY_PAGE: ReadonlyMap<string, string> = new Map([
+  // "The following policy limits the user to publishing metrics only in the namespace named MyCustomNamespace":
+  // "Resource": "*", "Action": "cloudwatch:PutMetricData", with the condition cloudwatch:namespace.
+  ['cloudwatch:putmetricdata', 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html'],
+]);
+
 /** A service's data by its prefix (`s3`, `kms`), or undefined when IAM has no such service. */
 export function serviceData(prefix: string): ServiceData | undefined {
   const p = prefix.toLowerCase();

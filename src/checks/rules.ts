@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
-import { takesOnlyAllResources } from './iam-data';
+import { takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 
 export interface Finding {
@@ -66,8 +66,8 @@ export const RULES: readonly Rule[] = [
     check: (doc, s) => {
       if (doc.kind !== 'identity' || !isAllow(s) || !asList(s.Resource).includes('*')) return NONE;
       const actions = strings(s.Action);
-      // IAM's data, not a hand-kept list, says which actions take only "*" (checks/iam-data.ts).
-      const narrower = actions.filter((a) => !takesOnlyAllResources(a));
+      // IAM's data, not a hand-kept list, says which actions' requests may name no resource (checks/iam-data.ts).
+      const narrower = actions.filter((a) => !takesAllResources(a));
       const recorded = exceptionsOf(doc).some((e) => e.rule === 'XS002' && e.statement === s.Sid);
       if (narrower.length === 0 && recorded) return NONE;
       return [{ item: 'Resource::*', message: narrower.length === 0 ? 'resource "*" without a recorded reason in the resource metadata' : `resource "*" for ${narrower.join(', ')}, which IAM's data gives a resource type (or does not define): name the resources` }];

@@ -444,8 +444,12 @@ const actionNames = (actions: readonly KnownAction[]) => [...new Set(actions.map
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export const globRegExp = (glob: string, flags = '') => new RegExp(`^${glob.split(/([*?])/).map((p) => (p === '*' ? '.*' : p === '?' ? '.' : escape(p))).join('')}$`, flags);
 
-/** Placeholders of ARN formats whose values may hold a slash (object keys, names with a path). */
-const SPANS_SLASHES = /Path|ObjectName|Key$|Prefix/;
+/**
+ * Placeholders of ARN formats whose values may hold a slash (object keys, names with a path; a log group's and a log
+ * stream's names: "a-z, A-Z, 0-9, '_' (underscore), '-' (hyphen), '/' (forward slash), '.' (period), and '#' (number
+ * sign)", https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html).
+ */
+const SPANS_SLASHES = /Path|ObjectName|Key$|Prefix|LogGroupName|LogStreamName/;
 const SAMPLE: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', Account: '123456789012' };
 /**
  * Resource types whose AWS-owned resources have no account in their ARN: the SSM documents AWS publishes

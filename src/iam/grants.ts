@@ -521,8 +521,59 @@ export const ECR_IMAGE_LAYERS: {
   presigned: { 's3:authType': ['REST-QUERY-STRING'] },
 };
 
-/** The CloudWatch agent's managed policy, attached when the org file asks for it. */
-export const CLOUDWATCH_AGENT_SERVER = 'CloudWatchAgentServerPolicy';
+/**
+ * The CloudWatch agent on the deployment targets (`deploymentTargets.cloudWatchAgent`): what AWS's page has an EC2
+ * instance's role hold for it, the AWS managed CloudWatchAgentServerPolicy ("In the list of policies, select the check
+ * box next to CloudWatchAgentServerPolicy"), written out instead of attached, each part on what it is for: the
+ * managed policy's logs statement is on "*" (every log group of the account, its retention too), which neither the
+ * access proof nor the report could read. The agent writes the log groups its configuration names, creating them
+ * (logs:CreateLogGroup when a group is missing; retention with `retention_in_days`): here only those named under the
+ * org's log group prefix (Names.agentLogGroups).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent-commandline.html
+ */
+const CLOUDWATCH_AGENT_DOC = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent-commandline.html';
+
+/** A log group of the agent's: created, its streams listed, its retention set (the `log-group` resource type). */
+export const CLOUDWATCH_AGENT_LOG_GROUPS: Grant = {
+  name: 'cloudwatch-agent-log-groups',
+  actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams', 'logs:PutRetentionPolicy'],
+  doc: CLOUDWATCH_AGENT_DOC,
+};
+
+/** A stream of one of the agent's log groups: created and written (the `log-stream` resource type). */
+export const CLOUDWATCH_AGENT_LOG_STREAMS: Grant = {
+  name: 'cloudwatch-agent-log-streams',
+  actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  doc: CLOUDWATCH_AGENT_DOC,
+};
+
+/** The agent's metrics namespace when its configuration names none ("namespace", default CWAgent). */
+export const CLOUDWATCH_AGENT_NAMESPACE = 'CWAgent';
+
+/** The agent's metrics, in its namespace only (the condition key cloudwatch:namespace). */
+export const CLOUDWATCH_AGENT_METRICS: Grant = {
+  name: 'cloudwatch-agent-metrics',
+  actions: ['cloudwatch:PutMetricData'],
+  doc: CLOUDWATCH_AGENT_DOC,
+  resourceStarReason:
+    `a metric has no ARN: cloudwatch:PutMetricData's one resource type (dataset) is optional and not a metric's, so IAM takes "*"; held by the condition cloudwatch:namespace to the agent's namespace, ${'CWAgent'}, so it cannot write another service's or team's metrics`,
+};
+
+/** What the agent reads to describe its host and to find its log groups: list actions without a resource type. */
+export const CLOUDWATCH_AGENT_DESCRIBE: Grant = {
+  name: 'cloudwatch-agent-describe',
+  actions: ['ec2:DescribeTags', 'ec2:DescribeVolumes', 'logs:DescribeLogGroups'],
+  doc: CLOUDWATCH_AGENT_DOC,
+  resourceStarReason:
+    'ec2:DescribeTags, ec2:DescribeVolumes and logs:DescribeLogGroups have no resource type in the Service Authorization Reference, so IAM takes only "*": the agent reads its instance\'s tags and volumes (its metrics\' dimensions) and the names and retention of the log groups it writes; none of them changes anything',
+};
+
+/** The agent's configuration in Parameter Store: "the policies created by Amazon support only files with names that start with AmazonCloudWatch-". */
+export const CLOUDWATCH_AGENT_CONFIG: Grant = {
+  name: 'cloudwatch-agent-config',
+  actions: ['ssm:GetParameter'],
+  doc: CLOUDWATCH_AGENT_DOC,
+};
 
 /**
  * VPC Flow Logs writes a VPC's flow records into a CloudWatch Logs group, with the flow log's role. AWS's page gives

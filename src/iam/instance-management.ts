@@ -12,6 +12,12 @@
 import { arn, sub } from '../cfn/intrinsics';
 import type { Exception } from '../cfn/resources';
 import {
+  CLOUDWATCH_AGENT_CONFIG,
+  CLOUDWATCH_AGENT_DESCRIBE,
+  CLOUDWATCH_AGENT_LOG_GROUPS,
+  CLOUDWATCH_AGENT_LOG_STREAMS,
+  CLOUDWATCH_AGENT_METRICS,
+  CLOUDWATCH_AGENT_NAMESPACE,
   CODEDEPLOY_AGENT_PACKAGE_ARN,
   CONFIGURE_PACKAGE_DOCUMENT_ARN,
   SESSION_MANAGER_CHANNELS,
@@ -74,3 +80,30 @@ export function codeDeployAgentThroughSsmStatements(): Statements {
     withoutResourceType('AgentPackagesAndCommands', SSM_AGENT_PACKAGES_AND_COMMANDS),
   );
 }
+
+/**
+ * The CloudWatch agent on the deployment targets, in place of CloudWatchAgentServerPolicy (src/iam/grants.ts): its log
+ * groups under `logGroups` (a name's start) and their streams, its metrics in its namespace, its configuration in this
+ * account's Parameter Store, and the list actions it describes its host with.
+ */
+export function cloudWatchAgentStatements(logGroups: string): Statements {
+  const groups = arn(`logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroups}*`);
+  return join(
+    {
+      statements: [
+        statement({ sid: 'AgentLogGroups', actions: CLOUDWATCH_AGENT_LOG_GROUPS.actions, resources: groups }),
+        statement({ sid: 'AgentLogStreams', actions: CLOUDWATCH_AGENT_LOG_STREAMS.actions, resources: arn(`logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroups}*:log-stream:*`) }),
+        statement({ sid: 'AgentConfiguration', actions: CLOUDWATCH_AGENT_CONFIG.actions, resources: arn('ssm:${AWS::Region}:${AWS::AccountId}:parameter/AmazonCloudWatch-*') }),
+      ],
+      exceptions: [],
+    },
+    withCondition(withoutResourceType('AgentMetrics', CLOUDWATCH_AGENT_METRICS), { StringEquals: { 'cloudwatch:namespace': CLOUDWATCH_AGENT_NAMESPACE } }),
+    withoutResourceType('AgentDescribes', CLOUDWATCH_AGENT_DESCRIBE),
+  );
+}
+
+/** The statements with a condition added to each. */
+const withCondition = (part: Statements, conditions: NonNullable<Statement['Condition']>): Statements => ({
+  statements: part.statements.map((s) => ({ ...s, Condition: conditions })),
+  exceptions: part.exceptions,
+});

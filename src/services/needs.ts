@@ -7,6 +7,12 @@
  * a grant that goes missing fails the compile rather than the first run.
  */
 import {
+  CLOUDWATCH_AGENT_CONFIG,
+  CLOUDWATCH_AGENT_DESCRIBE,
+  CLOUDWATCH_AGENT_LOG_GROUPS,
+  CLOUDWATCH_AGENT_LOG_STREAMS,
+  CLOUDWATCH_AGENT_METRICS,
+  CLOUDWATCH_AGENT_NAMESPACE,
   ciAssumeReaderGrant,
   EC2_INSTANCE_SOURCE_VPC,
   EC2_ROLE_DELIVERY,
@@ -975,6 +981,8 @@ export interface InstanceEnvironment {
   region: string;
   account: string;
   instanceRole: string;
+  /** The start of the names of the log groups the deployment targets' CloudWatch agent writes (Names.agentLogGroups). */
+  agentLogGroups?: string;
 }
 
 /** What the SSM Agent on an instance does with the instance role (src/iam/instance-management.ts grants it). */
@@ -1307,6 +1315,98 @@ export const DEPLOY_TARGET_NEEDS: readonly InstanceNeed[] = [
     grant: SSM_AGENT_PACKAGES_AND_COMMANDS,
     principal: instanceRole,
     resource: () => '*',
+  },
+];
+
+/** A log group and stream the CloudWatch agent writes, under the org's prefix; and another's, which it must not. */
+const agentLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${e.agentLogGroups}web-app/app.log`;
+const someoneElsesLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/aws/lambda/someone-elses`;
+const streamOf = (group: string) => `${group}:log-stream:${SAMPLE_INSTANCE}`;
+
+/**
+ * With deploymentTargets.cloudWatchAgent, the CloudWatch agent on the deployment targets, with their role
+ * (src/iam/instance-management.ts cloudWatchAgentStatements, in place of CloudWatchAgentServerPolicy): its own log
+ * groups and metrics, allowed; another's log group, another namespace and another parameter, refused, which is what
+ * writing the managed policy out is for.
+ */
+export const CLOUDWATCH_AGENT_NEEDS: readonly InstanceNeed[] = [
+  {
+    id: 'deploy-target-cloudwatch-log-group',
+    purpose: 'the CloudWatch agent on the deployment targets creates its log group and sets its retention',
+    doc: CLOUDWATCH_AGENT_LOG_GROUPS.doc,
+    grant: CLOUDWATCH_AGENT_LOG_GROUPS,
+    principal: instanceRole,
+    resource: agentLogGroup,
+  },
+  {
+    id: 'deploy-target-cloudwatch-log-stream',
+    purpose: 'the CloudWatch agent on the deployment targets writes its log stream',
+    doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc,
+    grant: CLOUDWATCH_AGENT_LOG_STREAMS,
+    principal: instanceRole,
+    resource: (e) => streamOf(agentLogGroup(e)),
+  },
+  {
+    id: 'deploy-target-cloudwatch-metrics',
+    purpose: "the CloudWatch agent on the deployment targets puts its metrics, in the agent's namespace",
+    doc: CLOUDWATCH_AGENT_METRICS.doc,
+    grant: CLOUDWATCH_AGENT_METRICS,
+    principal: instanceRole,
+    resource: () => '*',
+    context: () => ({ 'cloudwatch:namespace': [CLOUDWATCH_AGENT_NAMESPACE] }),
+  },
+  {
+    id: 'deploy-target-cloudwatch-describe',
+    purpose: "the CloudWatch agent on the deployment targets reads its instance's tags and volumes and its log groups",
+    doc: CLOUDWATCH_AGENT_DESCRIBE.doc,
+    grant: CLOUDWATCH_AGENT_DESCRIBE,
+    principal: instanceRole,
+    resource: () => '*',
+  },
+  {
+    id: 'deploy-target-cloudwatch-config',
+    purpose: "the CloudWatch agent on the deployment targets reads its configuration from this account's Parameter Store",
+    doc: CLOUDWATCH_AGENT_CONFIG.doc,
+    grant: CLOUDWATCH_AGENT_CONFIG,
+    principal: instanceRole,
+    resource: (e) => `arn:${e.partition}:ssm:${e.region}:${e.account}:parameter/AmazonCloudWatch-linux`,
+  },
+  {
+    id: 'deploy-target-cloudwatch-other-log-group',
+    purpose: "the CloudWatch agent on the deployment targets writes no log group outside the org's prefix",
+    doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc,
+    grant: { ...CLOUDWATCH_AGENT_LOG_STREAMS, actions: ['logs:PutLogEvents'] },
+    principal: instanceRole,
+    resource: (e) => streamOf(someoneElsesLogGroup(e)),
+    denied: true,
+  },
+  {
+    id: 'deploy-target-cloudwatch-other-retention',
+    purpose: "the CloudWatch agent on the deployment targets changes no other log group's retention",
+    doc: CLOUDWATCH_AGENT_LOG_GROUPS.doc,
+    grant: { ...CLOUDWATCH_AGENT_LOG_GROUPS, actions: ['logs:PutRetentionPolicy'] },
+    principal: instanceRole,
+    resource: someoneElsesLogGroup,
+    denied: true,
+  },
+  {
+    id: 'deploy-target-cloudwatch-other-namespace',
+    purpose: "the CloudWatch agent on the deployment targets puts no metric in another namespace",
+    doc: CLOUDWATCH_AGENT_METRICS.doc,
+    grant: CLOUDWATCH_AGENT_METRICS,
+    principal: instanceRole,
+    resource: () => '*',
+    context: () => ({ 'cloudwatch:namespace': ['AWS/EC2'] }),
+    denied: true,
+  },
+  {
+    id: 'deploy-target-cloudwatch-other-parameter',
+    purpose: 'the CloudWatch agent on the deployment targets reads no other parameter',
+    doc: CLOUDWATCH_AGENT_CONFIG.doc,
+    grant: CLOUDWATCH_AGENT_CONFIG,
+    principal: instanceRole,
+    resource: (e) => `arn:${e.partition}:ssm:${e.region}:${e.account}:parameter/someone-elses-secret`,
+    denied: true,
   },
 ];
 
