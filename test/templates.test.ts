@@ -481,6 +481,8 @@ describe('rules catch what they are for', () => {
     ['XS006', template('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x' }] } }), 'Sid'],
     ['XS007', keyPolicy({ Action: 'kms:Decrypt' }), 'Principal'],
     ['XS008', template('AWS::IAM::Role', { ManagedPolicyArns: ['arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'] }), 'ManagedPolicyArns::arn:${AWS::Partition}:iam::aws:policy/AWSCodeCommitFullAccess'],
+    // Any AWS managed policy, not only the broad names: the proof cannot read CloudWatchAgentServerPolicy's logs on "*" either.
+    ['XS008', template('AWS::IAM::Role', { ManagedPolicyArns: [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy' }] }), 'ManagedPolicyArns::arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy'],
     ['XS009', identity({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }), 'arn:aws:s3:::b/*'],
   ])('%s fires on %#', (rule, t, item) => {
     const findings = checkTemplate(t as CfnTemplate);

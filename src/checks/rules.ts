@@ -135,7 +135,8 @@ export const RULES: readonly Rule[] = [
   },
 ];
 
-const BROAD_MANAGED_POLICY = /(FullAccess|PowerUser|AdministratorAccess)/;
+/** An AWS managed policy's ARN (`arn:<partition>:iam::aws:policy/…`, as text or in a Sub). */
+const AWS_MANAGED_POLICY = /:iam::aws:policy\//;
 const LITERAL_PARTITION = /arn:aws(-[a-z-]+)?:/;
 
 /** Rules that look at the template as a whole rather than one statement: their findings added to `findings`. */
@@ -145,7 +146,9 @@ function templateFindings(template: CfnTemplate, findings: Finding[]): void {
     const arns = (resources[id].Properties as Record<string, unknown> | undefined)?.ManagedPolicyArns;
     if (arns === undefined) continue;
     for (const arn of strings(arns).concat(asList(arns).map(textOf))) {
-      if (BROAD_MANAGED_POLICY.test(arn)) findings.push({ rule: 'XS008', resource: id, item: `ManagedPolicyArns::${arn}`, message: 'AWS-managed broad policy' });
+      if (AWS_MANAGED_POLICY.test(arn)) {
+        findings.push({ rule: 'XS008', resource: id, item: `ManagedPolicyArns::${arn}`, message: "an AWS managed policy: its statements are not in the template, so the access proof, these rules and the audit report cannot read them (and AWS may widen it); write the statements the role needs as a policy of the template" });
+      }
     }
   }
   // The keys and indexes down to the value walked; written out as a path (`Resources.Role.Properties[0]`) only for a finding.
@@ -176,7 +179,7 @@ function templateFindings(template: CfnTemplate, findings: Finding[]): void {
 const pathText = (path: ReadonlyArray<string | number>) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
 export const TEMPLATE_RULES = [
-  { id: 'XS008', description: 'no AWS-managed *FullAccess, PowerUser or AdministratorAccess policies' },
+  { id: 'XS008', description: 'no AWS managed policy attached (its statements are outside the templates, unread by the proof and the report; *FullAccess, PowerUser and AdministratorAccess among them)' },
   { id: 'XS009', description: 'no literal partition in ARNs (GovCloud and China must work)' },
 ] as const;
 
