@@ -2,7 +2,7 @@
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import Role from 'cloudform-types/types/iam/role';
 import type { PolicyDocument } from '../iam/policy';
-import { arn, ref } from './intrinsics';
+import { ref } from './intrinsics';
 import { rolePolicy } from '../naming';
 
 export interface RoleProps {
@@ -17,8 +17,6 @@ export interface RoleProps {
    * ones are versioned), named `<role>-<name>`.
    */
   policies?: Array<{ name: string; document: PolicyDocument }>;
-  /** AWS managed policies by name (partition-agnostic ARNs are made here). */
-  awsManagedPolicies?: readonly string[];
   /** Least-privilege exceptions, written next to the resource for auditors and checked by the rules. */
   exceptions?: Exception[];
 }
@@ -38,7 +36,6 @@ export function role(id: string, props: RoleProps): Record<string, Role | Manage
     Description: props.description,
     AssumeRolePolicyDocument: props.trust,
     ...(props.maxSessionSeconds ? { MaxSessionDuration: props.maxSessionSeconds } : {}),
-    ...(props.awsManagedPolicies?.length ? { ManagedPolicyArns: props.awsManagedPolicies.map((name) => arn(`iam::aws:policy/${name}`)) } : {}),
   });
   // An exception sits on the resource whose document holds its statement.
   const exceptionsFor = (doc: PolicyDocument) => (props.exceptions ?? []).filter((e) => doc.Statement.some((st) => st.Sid === e.statement));
