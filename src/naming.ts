@@ -92,6 +92,18 @@ export const rolePolicy = (role: string, policy: string): string => `${role}-${p
 /** An account id in an IAM resource pattern: 12 characters, as every account id has (IAM's `?` is any one character). */
 export const ACCOUNT_ID_SHAPE = '?'.repeat(12);
 
+/** The source action's output artifact, which the deploy action reads (templates/pipeline.ts). */
+export const SOURCE_ARTIFACT = 'SourceArtifact';
+
+/**
+ * The key CodePipeline writes an artifact under in its artifact store, as the proof samples it: the first 20
+ * characters of the pipeline's name, the artifact's name cut short, and a random name (awsdocs/aws-cloudformation-user-
+ * guide#733: the prefix is "first 20 characters of the pipeline name"; a real key from awslabs/aws-refarch-cross-
+ * account-pipeline#5, `Infra-Prov/SourceOutp/EEB5s`, shows the artifact's name cut to 10), not the org file's name of
+ * the pipeline in full: a grant narrowed to a prefix of the full name would be proved here and refused on AWS.
+ */
+export const artifactObjectKey = (pipelineName: string, artifact: string): string => `${pipelineName.slice(0, 20)}/${artifact.slice(0, 10)}/Ab1Cd2E`;
+
 /** The name of bootstrap's inline policy on the administration role, after the prefix (an earlier xstack's had none). */
 export const ADMINISTRATION_POLICY = 'assume-execution-roles';
 

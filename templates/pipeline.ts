@@ -30,7 +30,7 @@ import {
   STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
-import type { Names } from '../src/naming';
+import { SOURCE_ARTIFACT, type Names } from '../src/naming';
 import type { Pipeline } from '../src/org/model';
 
 export interface PipelineInput {
@@ -137,7 +137,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
               PollForSourceChanges: false,
               OutputArtifactFormat: 'CODE_ZIP',
             },
-            OutputArtifacts: [{ Name: 'SourceArtifact' }],
+            OutputArtifacts: [{ Name: SOURCE_ARTIFACT }],
             Namespace: 'SourceVariables',
             RunOrder: 1,
           },
@@ -150,7 +150,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
             Name: 'Deploy',
             ActionTypeId: { Category: 'Deploy', Owner: 'AWS', Provider: 'CodeDeploy', Version: '1' },
             Configuration: { ApplicationName: ref('CodeDeployApplication'), DeploymentGroupName: ref('DeploymentGroup') },
-            InputArtifacts: [{ Name: 'SourceArtifact' }],
+            InputArtifacts: [{ Name: SOURCE_ARTIFACT }],
             Namespace: 'DeployVariables',
             RunOrder: 1,
           },

@@ -363,6 +363,22 @@ describe('the deployment targets\' needs table (Session Manager; the CodeDeploy 
   });
 });
 
+describe('the source artifact the proof asks for is named as CodePipeline names its objects (review s31-needs m1)', () => {
+  it("the first 20 characters of the pipeline's name, the artifact's name cut to 10, a random name; in every source artifact path", async () => {
+    const { artifactObjectKey, Names, SOURCE_ARTIFACT } = await import('../src/naming');
+    expect(artifactObjectKey('acme-a-pipeline-named-at-length', 'SourceArtifact')).toBe('acme-a-pipeline-name/SourceArti/Ab1Cd2E');
+    const org = loadOrgFile('parameters/example.yaml');
+    const names = new Names(org.prefix);
+    const access = analyseAccess(org, planStages(org));
+    const writes = access.paths.filter((p) => p.need === 'source-action-artifact');
+    expect(writes.length).toBeGreaterThan(0);
+    for (const p of writes) {
+      const pipeline = org.pipelines.find((x) => p.purpose.includes(`(${x.name} `))!;
+      expect(p.resource, p.purpose).toMatch(new RegExp(`:s3:::[^/]+/${names.pipeline(pipeline.name).slice(0, 20)}/${SOURCE_ARTIFACT.slice(0, 10)}/[A-Za-z0-9]+$`));
+    }
+  });
+});
+
 describe("the deployment targets' CloudWatch agent (deploymentTargets.cloudWatchAgent, the GovCloud example) is granted and proved, not attached as AWS's managed policy (review s31-needs M1)", () => {
   const org = loadOrgFile('parameters/govcloud.yaml');
   const baseline = analyseAccess(org, planStages(org));

@@ -27,7 +27,7 @@ import {
   type ServiceNeed,
 } from '../services/needs';
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
-import { Names } from '../naming';
+import { artifactObjectKey, Names, SOURCE_ARTIFACT } from '../naming';
 import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
 import { roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
@@ -205,7 +205,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
         repositoryArn: `arn:${partition}:codecommit:${region}:${s}:${p.repository}`,
         pipelineArn: `arn:${partition}:codepipeline:${region}:${a}:${names.pipeline(p.name)}`,
         artifactBucketArn: output('pipeline-foundation', a, 'ArtifactBucketArn'),
-        sourceArtifact: `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${p.name}/SourceArtifact/artifact.zip`,
+        sourceArtifact: `${output('pipeline-foundation', a, 'ArtifactObjectsArn').replace(/\*$/, '')}${artifactObjectKey(names.pipeline(p.name), SOURCE_ARTIFACT)}`,
         artifactKeyArn: output('pipeline-foundation', a, 'ArtifactKeyArn'),
         artifactKeyAlias: names.artifactKeyAlias(),
         pipelineRole: role(a, names.pipelineRole()),
@@ -518,7 +518,7 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
       const what = `the source role of ${a.environment} may not`;
       for (const other of consumers) {
         if (other === a) continue;
-        const objects = `${output('pipeline-foundation', other.id, 'ArtifactObjectsArn').replace(/\*$/, '')}any-pipeline/SourceArtifact/artifact.zip`;
+        const objects = `${output('pipeline-foundation', other.id, 'ArtifactObjectsArn').replace(/\*$/, '')}${artifactObjectKey('any-pipeline', SOURCE_ARTIFACT)}`;
         paths.push(
           { purpose: `${what} write ${other.environment}'s artifacts`, principal, actions: ARTIFACT_OBJECT_WRITE.actions, resource: objects, resourceAccount: other.id, context: { 's3:x-amz-server-side-encryption': ['aws:kms'] }, denied: true },
           { purpose: `${what} use ${other.environment}'s artifact key`, principal, actions: KMS_ARTIFACT_DATA_KEY.actions, resource: output('pipeline-foundation', other.id, 'ArtifactKeyArn'), resourceAccount: other.id, context: { 'kms:ViaService': [`s3.${org.region}.amazonaws.com`] }, denied: true },
