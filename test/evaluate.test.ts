@@ -219,6 +219,58 @@ describe('condition operators (reference_policies_elements_condition_operators.h
   });
 });
 
+describe('review s31-evaluator: variables, ARN patterns, Null and numbers as AWS documents them', () => {
+  const request = { action: 's3:GetObject', resource: 'x' };
+  const allowedIf = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) => decide([identity(['s3:GetObject'], { conditions })], { ...request, context }).allowed;
+  const deniedIf = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) =>
+    !decide([identity(['s3:GetObject']), identity(['s3:GetObject'], { effect: 'Deny', conditions })], { ...request, context }).allowed;
+
+  it('m1: a variable the request cannot fill makes the statement invalid: neither a negated Deny nor a listed Allow applies ("causes the statement to be invalid", reference_policies_variables.html)', () => {
+    const otherVpc = { StringNotEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } };
+    // With the variable's key: a Deny from another VPC applies, from the same VPC not.
+    expect(deniedIf(otherVpc, { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-2'] })).toBe(true);
+    expect(deniedIf(otherVpc, { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-1'] })).toBe(false);
+    // Without it the statement is invalid: the Deny does not apply.
+    expect(deniedIf(otherVpc, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
+    // An Allow listing the variable beside a plain value does not apply either.
+    expect(allowedIf({ StringEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}', 'vpc-1'] } }, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
+    expect(allowedIf({ StringEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}', 'vpc-1'] } }, { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-9'] })).toBe(true);
+  });
+
+  it("m2: ${*} and ${?} are literal characters in StringLike and ArnLike, and so is a request value a variable puts in (the page's 'Special characters')", () => {
+    const rule = `arn:aws:events:eu-west-1:${A}:rule/a`;
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': [`${rule}\${*}`] } }, { 'aws:SourceArn': [`${rule}bc`] })).toBe(false);
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': [`${rule}\${*}`] } }, { 'aws:SourceArn': [`${rule}*`] })).toBe(true);
+    expect(allowedIf({ StringLike: { 'aws:SourceVpc': ['vpc-\${?}'] } }, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
+    expect(allowedIf({ StringLike: { 'aws:SourceVpc': ['vpc-\${?}'] } }, { 'aws:SourceVpc': ['vpc-?'] })).toBe(true);
+    // A wildcard of the policy's own still matches the literal character.
+    expect(allowedIf({ StringLike: { 'aws:SourceVpc': ['vpc-*'] } }, { 'aws:SourceVpc': ['vpc-*'] })).toBe(true);
+    // The request's value, put in by a variable, is text: a `*` in it matches only a `*`.
+    expect(allowedIf({ StringLike: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } }, { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-*'] })).toBe(false);
+    expect(allowedIf({ StringLike: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } }, { 'aws:SourceVpc': ['vpc-*'], 'aws:Ec2InstanceSourceVpc': ['vpc-*'] })).toBe(true);
+  });
+
+  it('m3: an ArnLike pattern with a wildcard and fewer than six components matches no ARN ("each of the six colon-delimited components", the operators page)', () => {
+    const arn = `arn:aws:events:eu-west-1:${B}:rule/x`;
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': ['arn:aws:events:*:rule/x'] } }, { 'aws:SourceArn': [arn] })).toBe(false);
+    expect(allowedIf({ ArnLike: { 'aws:SourceArn': ['arn:aws:events:*:*:rule/x'] } }, { 'aws:SourceArn': [arn] })).toBe(true);
+  });
+
+  it('m6: Null reads an empty list as absent, as the set operators it guards do', () => {
+    expect(allowedIf({ Null: { 'aws:TagKeys': ['true'] } }, { 'aws:TagKeys': [] })).toBe(true);
+    expect(allowedIf({ Null: { 'aws:TagKeys': ['false'] } }, { 'aws:TagKeys': [] })).toBe(false);
+    expect(allowedIf({ Null: { 'aws:TagKeys': ['false'] } }, { 'aws:TagKeys': ['a'] })).toBe(true);
+  });
+
+  it('m7: the Numeric operators read integers and decimals, not 0x10, 1e1 or Infinity', () => {
+    expect(allowedIf({ NumericEquals: { 'ec2:RoleDelivery': ['0x10'] } }, { 'ec2:RoleDelivery': ['16'] })).toBe(false);
+    expect(allowedIf({ NumericEquals: { 'ec2:RoleDelivery': ['1e1'] } }, { 'ec2:RoleDelivery': ['10'] })).toBe(false);
+    expect(allowedIf({ NumericGreaterThan: { 'ec2:RoleDelivery': ['1'] } }, { 'ec2:RoleDelivery': ['Infinity'] })).toBe(false);
+    expect(allowedIf({ NumericGreaterThanEquals: { 'ec2:RoleDelivery': ['2.0'] } }, { 'ec2:RoleDelivery': ['2'] })).toBe(true);
+    expect(allowedIf({ NumericLessThan: { 'ec2:RoleDelivery': ['.5'] } }, { 'ec2:RoleDelivery': ['-1'] })).toBe(true);
+  });
+});
+
 describe('what the proof cannot read is refused, never skipped', () => {
   const org = parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'parameters/example.yaml');
   /** The example's stages with one statement of the access roles' developer role changed. */

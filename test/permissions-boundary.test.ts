@@ -77,6 +77,9 @@ describe('permissionsBoundary', () => {
     const report = bounded.files.get('audit/report.md')!;
     expect(report).toContain('Every role the templates create has the permissions boundary arn:aws:iam::<account>:policy/boundaries/workload-boundary');
     expect(report).toContain('every path the access matrix below refuses stays refused');
+    // A resource policy's grant to a role ARN is held to the boundary too (review s31-evaluator M1): the report does not say otherwise.
+    expect(report).toContain('"Resource-based policies that grant permissions to an IAM role ARN are limited by an implicit deny in a permissions boundary"');
+    expect(report).not.toContain('may not be limited by it');
     expect(plain.files.get('audit/report.md')).not.toContain('permissions boundary arn:');
     expect(plain.files.get('templates/pipelines.yaml')).not.toContain('PermissionsBoundary');
   });

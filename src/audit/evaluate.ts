@@ -339,6 +339,9 @@ const lowered = madeOnce((values: readonly string[]) => values.map((v) => v.toLo
 function arnMatches(pattern: string, value: string): boolean {
   if (pattern === '*') return true;
   const fields = arnFields(pattern);
+  // A pattern with a wildcard and fewer than six components is no ARN's: it matches none, rather than letting a `*`
+  // reach across colons as text would (review s31-evaluator m3).
+  if (!fields && isPattern(pattern) && !splitArn(pattern)) return false;
   if (!fields) return matches(pattern, value);
   const values = splitArn(value);
   if (!values) return false;
@@ -388,11 +391,12 @@ function valueMatches(comparison: Comparison, expected: readonly string[], actua
  * operators page): a value that is no number matches nothing.
  */
 function numericMatches(comparison: NumericComparison, expected: readonly string[], actual: string): boolean {
+  // An integer or a decimal, written so: not JavaScript's wider Number() syntax (0x10, 1e1, Infinity; review s31-evaluator m7).
+  if (!DECIMAL.test(actual)) return false;
   const a = Number(actual);
-  if (actual.trim() === '' || Number.isNaN(a)) return false;
   return expected.some((text) => {
+    if (!DECIMAL.test(text)) return false;
     const e = Number(text);
-    if (text.trim() === '' || Number.isNaN(e)) return false;
     switch (comparison) {
       case 'numeric=':
         return a === e;
@@ -408,6 +412,8 @@ function numericMatches(comparison: NumericComparison, expected: readonly string
   });
 }
 
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
 /**
  * Whether a condition holds for the request's values of its key (undefined: the key is absent), as the operators
  * page gives it: a missing key matches no value, so a positive operator is false and a negated one true, but for
@@ -419,8 +425,9 @@ function numericMatches(comparison: NumericComparison, expected: readonly string
 function conditionHolds(operator: ConditionOperator, expected: readonly string[], actual: readonly string[] | undefined): boolean {
   const { comparison, negated, ifExists, set } = operator;
   // "use either true (the key doesn't exist — it is null) or false (the key exists and its value is not null)", each value ORed.
-  if (comparison === 'null') return expected.some((e) => (e.toLowerCase() === 'true') === (actual === undefined));
   const absent = actual === undefined || actual.length === 0;
+  // An empty list is absent here as for the set operators, which the Null check guards (review s31-evaluator m6).
+  if (comparison === 'null') return expected.some((e) => (e.toLowerCase() === 'true') === absent);
   if (set === 'all') {
     if (absent) return true;
     for (const a of actual) if (valueMatches(comparison, expected, a) === negated) return false;
@@ -444,28 +451,42 @@ function conditionHolds(operator: ConditionOperator, expected: readonly string[]
 const POLICY_VARIABLE = /\$\{([^}]*)\}/g;
 const READ_VARIABLE = /^(?:[*?$]|[A-Za-z0-9_.:/-]+)$/;
 const SPECIAL_VARIABLES: Readonly<Record<string, string>> = { '*': '*', '?': '?', $: '$' };
+/**
+ * `${*}` and `${?}` are "an * (asterisk) character" and "a ? (question mark) character", literal, where `*` and `?`
+ * would be wildcards (the page's "Special characters"), and a request value put in by a variable is text, not a
+ * pattern: in StringLike and ArnLike both stand for themselves. Written as these two control characters, which no
+ * glob reads as a wildcard, in the values and in the request's values compared with them (review s31-evaluator m2).
+ */
+const LITERAL_STAR = '\u0001';
+const LITERAL_QUESTION = '\u0002';
+const asLiteral = (text: string) => text.replaceAll('*', LITERAL_STAR).replaceAll('?', LITERAL_QUESTION);
+const GLOB_COMPARISONS: ReadonlySet<Comparison> = new Set(['like', 'arn']);
 /** The comparisons a policy variable is replaced in: the String and ARN operators (the policy variables page). */
 const VARIABLE_COMPARISONS: ReadonlySet<Comparison> = new Set(['equals', 'equalsIgnoringCase', 'like', 'arn']);
 const holdsVariable = madeOnce((values: readonly string[]) => values.some((v) => v.includes('${')), new WeakMap<readonly string[], boolean>());
 
 /**
  * A condition's values with their policy variables replaced by the request's values: IAM "replaces the variable with
- * a value from the request" (the policy variables page). A value whose key the request lacks, or holds several
- * values of, is left out: it matches nothing (an Allow on it does not apply; the page's default form is the way to
- * write otherwise, and the proof does not read it).
+ * a value from the request" (the policy variables page). Undefined when a variable's key the request lacks, or holds
+ * several values of: "If AWS cannot resolve a variable, this might cause the entire statement to be invalid", and a
+ * key "not present ... any attempt to match it fails and causes the statement to be invalid" (the same page), so the
+ * statement applies to the request neither as an Allow nor as a Deny, whatever the operator (review s31-evaluator m1;
+ * the page's default form is the way to write otherwise, and the proof does not read it). With `literal` (StringLike,
+ * ArnLike) what a variable puts in is literal text.
  */
-function withVariables(values: readonly string[], request: Request, organizationId?: string): string[] {
+function withVariables(values: readonly string[], request: Request, organizationId: string | undefined, literal: boolean): string[] | undefined {
   const out: string[] = [];
   for (const value of values) {
     let missing = false;
     const replaced = value.replace(POLICY_VARIABLE, (_all, name: string) => {
       const special = SPECIAL_VARIABLES[name];
-      if (special !== undefined) return special;
+      if (special !== undefined) return literal ? asLiteral(special) : special;
       const given = contextValue(request, lowerCase(name.trim()), organizationId);
       if (given === undefined || given.length !== 1) missing = true;
-      return given?.[0] ?? '';
+      return literal ? asLiteral(given?.[0] ?? '') : (given?.[0] ?? '');
     });
-    if (!missing) out.push(replaced);
+    if (missing) return undefined;
+    out.push(replaced);
   }
   return out;
 }
@@ -481,8 +502,16 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
     // compileStatement refuses a statement with an operator the proof does not read, so every one here is known.
     const read = readOperator(operator)!;
     for (const key in keys) {
-      const expected = holdsVariable(keys[key]) && VARIABLE_COMPARISONS.has(read.comparison) ? withVariables(keys[key], request, organizationId) : keys[key];
-      if (!conditionHolds(read, expected, contextValue(request, lowerCase(key), organizationId))) return false;
+      const actual = contextValue(request, lowerCase(key), organizationId);
+      if (!(holdsVariable(keys[key]) && VARIABLE_COMPARISONS.has(read.comparison))) {
+        if (!conditionHolds(read, keys[key], actual)) return false;
+        continue;
+      }
+      const literal = GLOB_COMPARISONS.has(read.comparison);
+      const expected = withVariables(keys[key], request, organizationId, literal);
+      // A variable the request cannot fill makes the statement invalid: it does not apply.
+      if (expected === undefined) return false;
+      if (!conditionHolds(read, expected, literal && actual ? actual.map(asLiteral) : actual)) return false;
     }
   }
   return true;
