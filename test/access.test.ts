@@ -741,7 +741,7 @@ describe('xstack profiles on stdout', () => {
     // git-remote-codecommit's host is not a config key: a comment tells git, from the same function as the Dockerfile's ENV.
     const dockerfile = jenkinsExample(org).get('jenkins/Dockerfile')!;
     if (fips) {
-      expect(run.stdout).toContain(`\n# export CODE_COMMIT_ENDPOINT=${gitHost}\n`);
+      expect(run.stdout).toContain(`\n# export CODE_COMMIT_ENDPOINT=${gitHost}\n# It sends every codecommit:: remote to that host, whatever its Region: set it only where git works with this org's repositories`);
       expect(dockerfile).toContain(`ENV CODE_COMMIT_ENDPOINT=${gitHost}\n`);
     } else {
       expect(run.stdout).not.toMatch(/CODE_COMMIT_ENDPOINT|use_fips_endpoint/);

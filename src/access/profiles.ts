@@ -172,7 +172,9 @@ export function renderGitEnvironment(generated: GeneratedProfiles, prefix: strin
   if (generated.gitEnvironment.length === 0) return '';
   return (
     `${prefix}git-remote-codecommit reaches CodeCommit's FIPS git endpoint (FedRAMP's; the isolated CI network has no other) only when told: run git with\n` +
-    generated.gitEnvironment.map(([k, v]) => `${prefix}export ${k}=${v}\n`).join('')
+    generated.gitEnvironment.map(([k, v]) => `${prefix}export ${k}=${v}\n`).join('') +
+    // git-remote-codecommit sends every codecommit:: URL to that one host, whatever Region the URL names (review s31-partitions m1).
+    `${prefix}It sends every codecommit:: remote to that host, whatever its Region: set it only where git works with this org's repositories (that shell, or per command).\n`
   );
 }
 
