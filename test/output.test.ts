@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import jsYaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -125,15 +125,26 @@ describe('determinism and dist/', () => {
   });
 });
 
+/** Each org compiled to dist/ (a folder with a manifest), with the Region its manifest records. */
+const DIST_ORGS: Array<[org: string, region: string]> = readdirSync('dist')
+  .filter((d) => existsSync(join('dist', d, 'manifest.json')))
+  .sort()
+  .map((d) => [d, (JSON.parse(readFileSync(join('dist', d, 'manifest.json'), 'utf8')) as { organization: { region: string } }).organization.region]);
+
 // External scanners: seconds each, more when the machine is busy with the other test files.
 describe('cfn-lint, the validator', { timeout: 60_000 }, () => {
   const cfnLint = process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint';
   const lint = (region: string, files: string[]) => spawnSync(cfnLint, ['--regions', region, '--', ...files], { encoding: 'utf8' });
 
-  it.each([
-    ['example', 'eu-west-1'],
-    ['govcloud', 'us-gov-west-1'],
-  ])('reports no error and no warning on dist/%s (%s)', (org, region) => {
+  // Every org compiled to dist/ (the examples, and an org a user adds to parameters/), each in its own Region:
+  // cfn-lint's schemas are the Region's registry, so a resource type or property the Region lacks is found here
+  // (review s31-partitions m2: "ResourceTypes for AWS CloudFormation can vary per Region").
+  it('lints every org of dist/, the two examples among them', () => {
+    expect(DIST_ORGS.map(([org]) => org)).toEqual(expect.arrayContaining(['example', 'govcloud']));
+    expect(DIST_ORGS.find(([org]) => org === 'govcloud')?.[1]).toBe('us-gov-west-1');
+  });
+
+  it.each(DIST_ORGS)('reports no error and no warning on dist/%s (%s)', (org, region) => {
     const templates = readdirSync(join('dist', org, 'templates')).map((f) => join('dist', org, 'templates', f));
     expect(templates.length).toBeGreaterThan(5);
     const run = lint(region, templates);
@@ -160,7 +171,7 @@ describe('checkov, the policy scanner', { timeout: 60_000 }, () => {
     return Array.isArray(parsed) ? parsed[0].summary : parsed.summary;
   };
 
-  it.each(['example', 'govcloud'])('finds nothing in dist/%s; every skip is a suppression recorded next to its resource', (org) => {
+  it.each(DIST_ORGS.map(([org]) => org))('finds nothing in dist/%s; every skip is a suppression recorded next to its resource', (org) => {
     const summary = scan(join('dist', org, 'templates'));
     const recorded = readdirSync(join('dist', org, 'templates')).reduce((n, f) => n + (readFileSync(join('dist', org, 'templates', f), 'utf8').match(/^\s+- id: CKV_/gm)?.length ?? 0), 0);
     expect(summary).toMatchObject({ failed: 0, parsing_errors: 0, skipped: recorded });
