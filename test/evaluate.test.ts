@@ -309,6 +309,20 @@ describe('what the proof cannot read is refused, never skipped', () => {
     expect(error.details).toEqual([expect.stringMatching(/: a CanonicalUser principal is not one the access proof reads \(AWS, Service, Federated\)$/)]);
   });
 
+  it("a policy variable in a document without Version 2012-10-17, which IAM reads as text: a compile problem naming it (review s31-evaluator m8)", () => {
+    const gov = parseOrg(readFileSync('parameters/govcloud.yaml', 'utf8'), 'parameters/govcloud.yaml');
+    const stages = planStages(gov);
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const ci = templates.get('ci-identity')!;
+    const policy = ci.Resources.CiInstanceRoleAssumeCiReaderRoles.Properties as { PolicyDocument: { Version?: string } };
+    // As compiled it is read: the document has the Version.
+    expect(policy.PolicyDocument.Version).toBe('2012-10-17');
+    expect(analyseAccess(gov, stages, templates).problems).toEqual([]);
+    delete policy.PolicyDocument.Version;
+    const error = refusal(() => analyseAccess(gov, stages, templates));
+    expect(error.details).toEqual([expect.stringContaining('ci-identity: CiInstanceRoleAssumeCiReaderRoles/AssumeCiReaderRoles: a policy variable in a document without Version 2012-10-17')]);
+  });
+
   it('a condition operator the evaluator does not read (DateLessThan): a compile problem naming it', () => {
     const error = refusal(withDeveloperStatement((s) => void (s.Condition = { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' } })));
     expect(error.details).toEqual([expect.stringContaining('the condition operator DateLessThan is not one the access proof reads')]);

@@ -179,7 +179,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
-      return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, role, implicitResource, v) })));
+      return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v) })));
     });
 }
 
@@ -212,7 +212,7 @@ export function vpcEndpoints(stage: Stage, resolver: Resolver): VpcEndpoint[] {
       endpoint: id,
       service: endpointServiceOf(String(resolver.resolve(stage.id, account, properties.ServiceName))),
       type: properties.VpcEndpointType ?? 'Gateway',
-      ...(doc ? { statements: doc.statements.map((s) => compileStatement(stage.id, id, doc.kind, s, undefined, undefined, v)(account)) } : {}),
+      ...(doc ? { statements: doc.statements.map((s) => compileStatement(stage.id, id, doc.kind, s, doc.versioned, undefined, undefined, v)(account)) } : {}),
     });
   }
   return out;
@@ -444,8 +444,12 @@ const READ_PRINCIPALS = ['AWS', 'Service', 'Federated'];
  * `NotPrincipal` matches everything but what it lists (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html),
  * and a condition operator the evaluator does not read would make a Deny never apply (review s16-evaluator 4, 5).
  */
-function refuseUnread(stage: string, policy: string, s: PlainStatement): void {
+function refuseUnread(stage: string, policy: string, s: PlainStatement, versioned: boolean): void {
   const problems: string[] = [];
+  // Without Version 2012-10-17 IAM reads `${aws:…}` as text, where the proof would replace it (review s31-evaluator m8).
+  if (!versioned && holdsPolicyVariable(s.Condition)) {
+    problems.push(`${stage}: ${policy}: a policy variable in a document without Version 2012-10-17, where IAM reads it as literal text ("variables like \${aws:username} are treated as literal strings", reference_policies_variables.html); give the document Version 2012-10-17`);
+  }
   for (const element of ['NotAction', 'NotResource', 'NotPrincipal']) {
     if (element in s) problems.push(`${stage}: ${policy} uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}`);
   }
@@ -459,17 +463,26 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement): void {
   if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);
 }
 
+/** Whether a raw condition holds an IAM policy variable: `${…}` in a plain text, or `${!…}` (escaped for CloudFormation) in a Sub. */
+function holdsPolicyVariable(node: unknown, inSub = false): boolean {
+  if (typeof node === 'string') return inSub ? node.includes('${!') : node.includes('${');
+  if (Array.isArray(node)) return node.some((x) => holdsPolicyVariable(x, inSub));
+  if (node === null || typeof node !== 'object') return false;
+  return Object.entries(node).some(([key, value]) => (key === 'Fn::Sub' ? holdsPolicyVariable(Array.isArray(value) ? value[0] : value, true) : holdsPolicyVariable(value, inSub)));
+}
+
 /** A statement of a stage, compiled once: its resolved form in any target account. */
 function compileStatement(
   stage: string,
   resourceId: string,
   kind: PolicyKind,
   s: PlainStatement,
+  versioned: boolean,
   attachedTo: Values | undefined,
   implicitResource: Values | undefined,
   v: (e: unknown) => Values,
 ): (account: string) => ResolvedStatement {
-  refuseUnread(stage, `${resourceId}/${s.Sid ?? '(no Sid)'}`, s);
+  refuseUnread(stage, `${resourceId}/${s.Sid ?? '(no Sid)'}`, s, versioned);
   const principal = s.Principal as Record<string, unknown> | string | undefined;
   const aws = principal && typeof principal === 'object' && principal.AWS !== undefined ? v(principal.AWS) : undefined;
   const service = principal && typeof principal === 'object' && principal.Service !== undefined ? v(principal.Service) : undefined;

@@ -20,6 +20,12 @@ export interface FoundDocument {
   type: string;
   kind: PolicyKind;
   statements: PlainStatement[];
+  /**
+   * The document says `Version: 2012-10-17`: IAM reads policy variables in it. Without it "variables like
+   * ${aws:username} are treated as literal strings" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html);
+   * a bus policy's one-statement form carries no Version.
+   */
+  versioned: boolean;
   metadata?: Record<string, unknown>;
 }
 
@@ -37,27 +43,27 @@ export function policyDocuments(template: CfnTemplate): FoundDocument[] {
     const p = (r.Properties ?? {}) as Record<string, unknown>;
     switch (r.Type) {
       case 'AWS::IAM::Role':
-        found.push(documentOf(id, r, 'trust', statementsOf(p.AssumeRolePolicyDocument)));
-        for (const policy of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) found.push(documentOf(id, r, 'identity', statementsOf(policy.PolicyDocument)));
+        found.push(documentOf(id, r, 'trust', p.AssumeRolePolicyDocument));
+        for (const policy of (p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) found.push(documentOf(id, r, 'identity', policy.PolicyDocument));
         break;
       case 'AWS::IAM::Policy':
       case 'AWS::IAM::ManagedPolicy':
-        found.push(documentOf(id, r, 'identity', statementsOf(p.PolicyDocument)));
+        found.push(documentOf(id, r, 'identity', p.PolicyDocument));
         break;
       case 'AWS::KMS::Key':
-        found.push(documentOf(id, r, 'key', statementsOf(p.KeyPolicy)));
+        found.push(documentOf(id, r, 'key', p.KeyPolicy));
         break;
       case 'AWS::S3::BucketPolicy':
-        found.push(documentOf(id, r, 'bucket', statementsOf(p.PolicyDocument)));
+        found.push(documentOf(id, r, 'bucket', p.PolicyDocument));
         break;
       case 'AWS::EC2::VPCEndpoint':
-        if (p.PolicyDocument) found.push(documentOf(id, r, 'endpoint', statementsOf(p.PolicyDocument)));
+        if (p.PolicyDocument) found.push(documentOf(id, r, 'endpoint', p.PolicyDocument));
         break;
       case 'AWS::SQS::QueuePolicy':
-        found.push(documentOf(id, r, 'queue', statementsOf(p.PolicyDocument)));
+        found.push(documentOf(id, r, 'queue', p.PolicyDocument));
         break;
       case 'AWS::Events::EventBusPolicy':
-        found.push(documentOf(id, r, 'event-bus', p.Statement ? [busStatement(p.Statement as PlainStatement, p.StatementId)] : []));
+        found.push({ ...documentOf(id, r, 'event-bus', undefined), statements: p.Statement ? [busStatement(p.Statement as PlainStatement, p.StatementId)] : [] });
         break;
     }
   }
@@ -70,11 +76,12 @@ export function policyDocuments(template: CfnTemplate): FoundDocument[] {
  */
 const busStatement = (statement: PlainStatement, statementId: unknown): PlainStatement => (typeof statementId === 'string' ? { ...statement, Sid: statementId } : statement);
 
-const documentOf = (resource: string, r: CfnTemplate['Resources'][string], kind: PolicyKind, statements: PlainStatement[]): FoundDocument => ({
+const documentOf = (resource: string, r: CfnTemplate['Resources'][string], kind: PolicyKind, document: unknown): FoundDocument => ({
   resource,
   type: r.Type,
   kind,
-  statements,
+  statements: statementsOf(document),
+  versioned: (document as { Version?: unknown } | undefined)?.Version === '2012-10-17',
   metadata: r.Metadata,
 });
 
