@@ -26,7 +26,9 @@ const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 /**
  * xstack's pipelines are CodePipeline pipelines: "Amazon CodePipeline is not available in the Beijing and Ningxia
  * Regions" (https://docs.amazonaws.cn/en_us/aws/latest/userguide/codebuild.html, the China Regions' differences).
- * Their templates would compile, and fail at the first pipeline created; so an org in aws-cn is refused.
+ * Their templates would compile, and fail at the first pipeline created; so an org in aws-cn is refused. Contested
+ * (review s31-partitions B1, 2026-12): the cn-north-1 and cn-northwest-1 registries cfn-lint 1.58 ships list
+ * AWS::CodePipeline::Pipeline. What lifting it would take, and the call that settles it: README, "Not yet".
  */
 const NO_CODEPIPELINE = 'CodePipeline, which runs every pipeline xstack compiles, is not available in the China Regions (Beijing, Ningxia)';
 const ORG_PARTITIONS = PARTITIONS.filter((p) => p !== 'aws-cn');
