@@ -441,8 +441,20 @@ export const SSM_PACKAGE_DOCUMENT: Grant = {
 /** The two documents' ARNs. */
 export const CONFIGURE_PACKAGE_DOCUMENT_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-ConfigureAWSPackage';
 export const CODEDEPLOY_AGENT_PACKAGE_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWSCodeDeployAgent';
+/**
+ * With `deploymentTargets.cloudWatchAgent`, the CloudWatch agent by AWS's Systems Manager route, as the CodeDeploy
+ * agent's: the Distributor package AmazonCloudWatchAgent (read as a document, as AWSCodeDeployAgent is, SSM_PACKAGE_DOCUMENT)
+ * run by AWS-ConfigureAWSPackage, then the AmazonCloudWatch-ManageAgent document a State Manager association runs
+ * (the SSM Agent reads an association's document, SSM_RUN_DOCUMENT; review s31-cwagent M2): aws/amazon-ssm-agent
+ * agent/plugins/configurepackage/configurepackage.go (a package GetManifest does not know is read as a document:
+ * DescribeDocument, GetDocument) and agent/association/service/service.go (GetDocument of the association's document).
+ * The role's page: "One role or user enables CloudWatch agent to be installed on a server and send metrics"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html).
+ */
+export const CLOUDWATCH_AGENT_PACKAGE_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AmazonCloudWatchAgent';
+export const CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN = 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AmazonCloudWatch-ManageAgent';
 /** SSM documents of AWS's own the templates name (no account in their ARNs): `xstack explain` answers them as AWS's. */
-export const AWS_OWNED_DOCUMENTS: readonly string[] = [CONFIGURE_PACKAGE_DOCUMENT_ARN, CODEDEPLOY_AGENT_PACKAGE_ARN];
+export const AWS_OWNED_DOCUMENTS: readonly string[] = [CONFIGURE_PACKAGE_DOCUMENT_ARN, CODEDEPLOY_AGENT_PACKAGE_ARN, CLOUDWATCH_AGENT_PACKAGE_ARN, CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN];
 
 /** What the SSM Agent calls to install a Distributor package and to receive a command: none has a resource type. */
 export const SSM_AGENT_PACKAGES_AND_COMMANDS: Grant = {
@@ -524,7 +536,8 @@ export const ECR_IMAGE_LAYERS: {
 /**
  * The CloudWatch agent on the deployment targets (`deploymentTargets.cloudWatchAgent`): what AWS's page has an EC2
  * instance's role hold for it, the AWS managed CloudWatchAgentServerPolicy ("In the list of policies, select the check
- * box next to CloudWatchAgentServerPolicy"), written out instead of attached, each part on what it is for: the
+ * box next to CloudWatchAgentServerPolicy"), written out instead of attached, the agent's own calls of it (not its
+ * X-Ray actions, which the same page adds with AWSXRayDaemonWriteAccess for traces), each on what it is for: the
  * managed policy's logs statement is on "*" (every log group of the account, its retention too), which neither the
  * access proof nor the report could read. The agent writes the log groups its configuration names, creating them
  * (logs:CreateLogGroup when a group is missing; retention with `retention_in_days`): here only those named under the
@@ -533,10 +546,15 @@ export const ECR_IMAGE_LAYERS: {
  */
 const CLOUDWATCH_AGENT_DOC = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent-commandline.html';
 
-/** A log group of the agent's: created, its streams listed, its retention set (the `log-group` resource type). */
+/**
+ * A log group of the agent's: created when missing, its retention set with `retention_in_days` (the `log-group`
+ * resource type). Not logs:DescribeLogStreams, which the managed policy has and the agent does not call: it learns of a
+ * missing stream from CreateLogStream and PutLogEvents (aws/amazon-cloudwatch-agent plugins/outputs/cloudwatchlogs;
+ * review s31-cwagent m1).
+ */
 export const CLOUDWATCH_AGENT_LOG_GROUPS: Grant = {
   name: 'cloudwatch-agent-log-groups',
-  actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams', 'logs:PutRetentionPolicy'],
+  actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
   doc: CLOUDWATCH_AGENT_DOC,
 };
 

@@ -13,6 +13,8 @@ import { arn, sub } from '../cfn/intrinsics';
 import type { Exception } from '../cfn/resources';
 import {
   CLOUDWATCH_AGENT_CONFIG,
+  CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN,
+  CLOUDWATCH_AGENT_PACKAGE_ARN,
   CLOUDWATCH_AGENT_DESCRIBE,
   CLOUDWATCH_AGENT_LOG_GROUPS,
   CLOUDWATCH_AGENT_LOG_STREAMS,
@@ -94,6 +96,9 @@ export function cloudWatchAgentStatements(logGroups: string): Statements {
         statement({ sid: 'AgentLogGroups', actions: CLOUDWATCH_AGENT_LOG_GROUPS.actions, resources: groups }),
         statement({ sid: 'AgentLogStreams', actions: CLOUDWATCH_AGENT_LOG_STREAMS.actions, resources: arn(`logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroups}*:log-stream:*`) }),
         statement({ sid: 'AgentConfiguration', actions: CLOUDWATCH_AGENT_CONFIG.actions, resources: arn('ssm:${AWS::Region}:${AWS::AccountId}:parameter/AmazonCloudWatch-*') }),
+        // Installed and kept configured through Systems Manager, as the CodeDeploy agent is (codeDeployAgentThroughSsmStatements).
+        statement({ sid: 'CloudWatchAgentPackage', actions: SSM_PACKAGE_DOCUMENT.actions, resources: sub(CLOUDWATCH_AGENT_PACKAGE_ARN) }),
+        statement({ sid: 'CloudWatchAgentManageDocument', actions: SSM_RUN_DOCUMENT.actions, resources: sub(CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN) }),
       ],
       exceptions: [],
     },

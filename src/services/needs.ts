@@ -8,6 +8,8 @@
  */
 import {
   CLOUDWATCH_AGENT_CONFIG,
+  CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN,
+  CLOUDWATCH_AGENT_PACKAGE_ARN,
   CLOUDWATCH_AGENT_DESCRIBE,
   CLOUDWATCH_AGENT_LOG_GROUPS,
   CLOUDWATCH_AGENT_LOG_STREAMS,
@@ -1258,6 +1260,7 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
 ];
 
 const THROUGH_SSM = 'Systems Manager installs the CodeDeploy agent on the deployment targets';
+const CLOUDWATCH_THROUGH_SSM = 'Systems Manager installs and configures the CloudWatch agent on the deployment targets';
 
 /**
  * What the deployment targets' SSM Agent does with xstack's instance role (`<prefix>-deploy-target`), resolved for
@@ -1318,9 +1321,14 @@ export const DEPLOY_TARGET_NEEDS: readonly InstanceNeed[] = [
   },
 ];
 
-/** A log group and stream the CloudWatch agent writes, under the org's prefix; and another's, which it must not. */
+/**
+ * A log group and stream the CloudWatch agent writes, under the org's prefix; another's, which it must not; and the
+ * group the agent names itself when its configuration names none, "the file path up to the final period" (here
+ * /var/log/messages), outside the prefix and so refused (review s31-cwagent M1; README says to name the groups).
+ */
 const agentLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${e.agentLogGroups}web-app/app.log`;
 const someoneElsesLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/aws/lambda/someone-elses`;
+const defaultNamedLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/var/log/messages`;
 const streamOf = (group: string) => `${group}:log-stream:${SAMPLE_INSTANCE}`;
 
 /**
@@ -1370,6 +1378,33 @@ export const CLOUDWATCH_AGENT_NEEDS: readonly InstanceNeed[] = [
     grant: CLOUDWATCH_AGENT_CONFIG,
     principal: instanceRole,
     resource: (e) => `arn:${e.partition}:ssm:${e.region}:${e.account}:parameter/AmazonCloudWatch-linux`,
+  },
+  {
+    id: 'deploy-target-cloudwatch-agent-package',
+    purpose: `${CLOUDWATCH_THROUGH_SSM}: its SSM Agent reads the AmazonCloudWatchAgent package as a document`,
+    doc: SSM_PACKAGE_DOCUMENT.doc,
+    grant: SSM_PACKAGE_DOCUMENT,
+    principal: instanceRole,
+    resource: inRegion(CLOUDWATCH_AGENT_PACKAGE_ARN),
+    awsOwned: true,
+  },
+  {
+    id: 'deploy-target-cloudwatch-manage-document',
+    purpose: `${CLOUDWATCH_THROUGH_SSM}: a State Manager association reads the AmazonCloudWatch-ManageAgent document it runs`,
+    doc: SSM_RUN_DOCUMENT.doc,
+    grant: SSM_RUN_DOCUMENT,
+    principal: instanceRole,
+    resource: inRegion(CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN),
+    awsOwned: true,
+  },
+  {
+    id: 'deploy-target-cloudwatch-default-log-group',
+    purpose: "the CloudWatch agent on the deployment targets writes no log group it names itself (after the file's path), outside the org's prefix",
+    doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc,
+    grant: { ...CLOUDWATCH_AGENT_LOG_STREAMS, actions: ['logs:PutLogEvents'] },
+    principal: instanceRole,
+    resource: (e) => streamOf(defaultNamedLogGroup(e)),
+    denied: true,
   },
   {
     id: 'deploy-target-cloudwatch-other-log-group',
