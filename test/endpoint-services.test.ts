@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { endpointProblems, endpointsOf, type EndpointUse } from '../src/deploy/endpoint-services';
+import { endpointNotes, endpointProblems, endpointsOf, type EndpointUse } from '../src/deploy/endpoint-services';
 import { ISOLATED_ENDPOINTS } from '../src/services/vpc-endpoints';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
@@ -46,6 +46,23 @@ describe('the VPC endpoints the compiled templates create', () => {
       `StsEndpoint (templates/ci-network.yaml, StackSet stage ci-network): com.amazonaws.eu-west-1.sts is not offered in euw1-az3 (it is in euw1-az1, euw1-az2), where its subnets are; set access.ci.network.availabilityZoneIds in ${EXAMPLE} to zones that offer every endpoint service`,
     ]);
     expect(endpointProblems({ ...use, zoneIds: ['euw1-az2'] }, detail, 'eu-west-1', EXAMPLE)).toEqual([]);
+  });
+});
+
+describe('an endpoint left at AWS\'s default where the Region says its service takes a policy is a note (review s30-ci V1)', () => {
+  const use: EndpointUse = { stage: 'ci-network', template: 'templates/ci-network.yaml', logicalId: 'SsmMessagesEndpoint', serviceName: 'com.amazonaws.us-gov-west-1.ssmmessages', type: 'Interface', policy: false };
+  const detail = (supported: boolean) => ({ ServiceName: use.serviceName, ServiceType: [{ ServiceType: 'Interface' as const }], VpcEndpointPolicySupported: supported });
+
+  it('ssmmessages, which xstack leaves without one: a note with the reason when the Region takes one, none when it does not', () => {
+    const none = ISOLATED_ENDPOINTS.find((e) => e.id === 'SsmMessagesEndpoint')!.policy;
+    expect('none' in none).toBe(true);
+    expect(endpointNotes(use, detail(true), 'us-gov-west-1')).toEqual([
+      `SsmMessagesEndpoint (templates/ci-network.yaml, StackSet stage ci-network): us-gov-west-1 says com.amazonaws.us-gov-west-1.ssmmessages takes a VPC endpoint policy (VpcEndpointPolicySupported: true), and xstack leaves AWS's default full-access one (${(none as { none: string }).none}); a policy of its own can be given in src/services/vpc-endpoints.ts`,
+    ]);
+    expect(endpointNotes(use, detail(false), 'us-gov-west-1')).toEqual([]);
+    // An endpoint with a policy, or one xstack does not declare without one, has no note.
+    expect(endpointNotes({ ...use, policy: true }, detail(true), 'us-gov-west-1')).toEqual([]);
+    expect(endpointNotes({ ...use, logicalId: 'StsEndpoint' }, detail(true), 'us-gov-west-1')).toEqual([]);
   });
 });
 

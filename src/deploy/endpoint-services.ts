@@ -176,6 +176,19 @@ export function endpointProblems(use: EndpointUse, detail: ServiceDetail | undef
   return problems;
 }
 
+/**
+ * An endpoint xstack leaves at AWS's default full-access policy because no page says its service takes one
+ * (src/services/vpc-endpoints.ts `policy: { none }`: ssmmessages), where the Region says it does
+ * (VpcEndpointPolicySupported: true): a note, so that the default is a choice made with the Region's answer (review
+ * s30-ci V1). Pure.
+ */
+export function endpointNotes(use: EndpointUse, detail: ServiceDetail | undefined, region: string): string[] {
+  if (use.policy || !detail || detail.VpcEndpointPolicySupported !== true) return [];
+  const declared = ISOLATED_ENDPOINTS.find((e) => e.id === use.logicalId);
+  if (!declared || !('none' in declared.policy)) return [];
+  return [`${where(use)}: ${region} says ${use.serviceName} takes a VPC endpoint policy (VpcEndpointPolicySupported: true), and xstack leaves AWS's default full-access one (${declared.policy.none}); a policy of its own can be given in src/services/vpc-endpoints.ts`];
+}
+
 /** The note for a read that failed: what was not checked, why, and how to check by hand. */
 function unreadNote(error: unknown, region: string): string {
   const { name, message } = error as { name?: string; message?: string };
@@ -198,7 +211,8 @@ export async function checkEndpointServices(compiled: CompiledOrg, aws: Aws): Pr
     if ((error as { name?: string }).name === 'CredentialsProviderError') throw error;
     return { problems: [], notes: [unreadNote(error, region)] };
   }
-  return { problems: uses.flatMap((u) => endpointProblems(u, offered.get(serviceKey(u.serviceName, u.type)), region, file)), notes: [] };
+  const detailOf = (u: EndpointUse) => offered.get(serviceKey(u.serviceName, u.type));
+  return { problems: uses.flatMap((u) => endpointProblems(u, detailOf(u), region, file)), notes: uses.flatMap((u) => endpointNotes(u, detailOf(u), region)) };
 }
 
 /** deploy's refusal, before any operation: every problem, and that nothing was changed. */
