@@ -611,8 +611,11 @@ describe('the reconciler against the layer', () => {
     const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
     // The branch of env0001 is app's pipeline's to change.
     expect((await plan(changed, awsVia(), { pollMs })).find((p) => p.stage === 'pipelines')?.action).toBe('update');
-    env.proxy.occupy('big-pipelines', 20);
+    // Busy for as long as this run tries, however slow the machine (a count of 30-ms operations ran out under load
+    // before the run's BUSY_ATTEMPTS did, in a CI run beside other tests), then released.
+    env.proxy.occupy('big-pipelines', 100_000);
     const s = await deploy(changed, awsVia(), { pollMs });
+    env.proxy.release('big-pipelines');
     expect(s.stages.find((x) => x.stage === 'pipelines')?.reasons.join('\n')).toMatch(/another deploy holds big-pipelines: operation someone-else-\d+ started while this one waited/);
     while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
     await deployUntilDone(changed, 1);

@@ -912,8 +912,9 @@ export class StackSetsProxy {
   private startOccupation(stackSet: string, count: number, runMs: number): void {
     const ops = this.operations.get(stackSet) ?? [];
     this.operations.set(stackSet, ops);
+    this.released.delete(stackSet);
     const next = (left: number) => {
-      if (left === 0) return;
+      if (left === 0 || this.released.has(stackSet)) return;
       const op: Operation = { id: `someone-else-${count - left + 1}`, stackSet, action: 'UPDATE', status: 'RUNNING', created: new Date(), results: [] };
       ops.push(op);
       const t = setTimeout(() => {
@@ -926,6 +927,13 @@ export class StackSetsProxy {
     };
     next(count);
   }
+
+  /** The other deployer `occupy` started stops after the operation it is running: its chain is not timed by a count. */
+  release(stackSet: string): void {
+    this.released.add(stackSet);
+  }
+
+  private released = new Set<string>();
 
   /**
    * From the next operation asked for, another tool's operation, on a
