@@ -1331,6 +1331,11 @@ const someoneElsesLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:log
 const defaultNamedLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/var/log/messages`;
 const streamOf = (group: string) => `${group}:log-stream:${SAMPLE_INSTANCE}`;
 
+/** A log write of the agent's to a group outside the org's prefix, which must be refused. */
+function agentWriteRefused(id: string, purpose: string, group: (e: InstanceEnvironment) => string): InstanceNeed {
+  return { id, purpose, doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc, grant: { ...CLOUDWATCH_AGENT_LOG_STREAMS, actions: ['logs:PutLogEvents'] }, principal: instanceRole, resource: (e) => streamOf(group(e)), denied: true };
+}
+
 /**
  * With deploymentTargets.cloudWatchAgent, the CloudWatch agent on the deployment targets, with their role
  * (src/iam/instance-management.ts cloudWatchAgentStatements, in place of CloudWatchAgentServerPolicy): its own log
@@ -1397,24 +1402,8 @@ export const CLOUDWATCH_AGENT_NEEDS: readonly InstanceNeed[] = [
     resource: inRegion(CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN),
     awsOwned: true,
   },
-  {
-    id: 'deploy-target-cloudwatch-default-log-group',
-    purpose: "the CloudWatch agent on the deployment targets writes no log group it names itself (after the file's path), outside the org's prefix",
-    doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc,
-    grant: { ...CLOUDWATCH_AGENT_LOG_STREAMS, actions: ['logs:PutLogEvents'] },
-    principal: instanceRole,
-    resource: (e) => streamOf(defaultNamedLogGroup(e)),
-    denied: true,
-  },
-  {
-    id: 'deploy-target-cloudwatch-other-log-group',
-    purpose: "the CloudWatch agent on the deployment targets writes no log group outside the org's prefix",
-    doc: CLOUDWATCH_AGENT_LOG_STREAMS.doc,
-    grant: { ...CLOUDWATCH_AGENT_LOG_STREAMS, actions: ['logs:PutLogEvents'] },
-    principal: instanceRole,
-    resource: (e) => streamOf(someoneElsesLogGroup(e)),
-    denied: true,
-  },
+  agentWriteRefused('deploy-target-cloudwatch-default-log-group', "the CloudWatch agent on the deployment targets writes no log group it names itself (after the file's path), outside the org's prefix", defaultNamedLogGroup),
+  agentWriteRefused('deploy-target-cloudwatch-other-log-group', "the CloudWatch agent on the deployment targets writes no log group outside the org's prefix", someoneElsesLogGroup),
   {
     id: 'deploy-target-cloudwatch-other-retention',
     purpose: "the CloudWatch agent on the deployment targets changes no other log group's retention",
