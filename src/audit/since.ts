@@ -76,9 +76,9 @@ export interface AuditModel {
   /** Each pipeline's branch in each account it deploys to (review s18-audit M2 c); absent in a model written before. */
   releases?: Array<Folded<ReleaseFact>>;
   /**
-   * The StackSet execution role's policy as `xstack bootstrap` writes it in each account, a line per statement and
-   * resource (review s30-audit m1); absent in a model written before, and where bootstrap writes none (SERVICE_MANAGED,
-   * or a policy not derivable for the org).
+   * The StackSet execution role's policy as `xstack bootstrap` writes it in each account, a line for each statement's
+   * actions and one for each of its resources (review s30-audit m1); absent in a model written before, and where
+   * bootstrap writes none (SERVICE_MANAGED, or a policy not derivable for the org).
    */
   execution?: Array<Folded<string>>;
 }
@@ -280,8 +280,9 @@ export function auditModel(
 
 /**
  * The execution role's policy of each target account, as bootstrap writes it (forAccount's part of the statements,
- * from accountPolicies' groups of alike accounts): one line per statement and resource, in Sub form, so a statement
- * that gains an action or a resource in one account is a changed line there. Undefined where bootstrap writes none.
+ * from accountPolicies' groups of alike accounts): a line for each statement's actions and one for each of its
+ * resources, in Sub form, so a statement that gains an action or a resource in one account is a changed line there.
+ * Undefined where bootstrap writes none.
  */
 function executionItems({ org, stages, executionRole }: ModelSources, teams: Teams | undefined): Array<Item<string>> | undefined {
   if (!executionRole || !('statements' in executionRole) || org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
