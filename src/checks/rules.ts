@@ -66,7 +66,7 @@ export const RULES: readonly Rule[] = [
     check: (doc, s) => {
       if (doc.kind !== 'identity' || !isAllow(s) || !asList(s.Resource).includes('*')) return NONE;
       const actions = strings(s.Action);
-      // IAM's data, not a hand-kept list, says which actions' requests may name no resource (checks/iam-data.ts).
+      // IAM's data says which actions take no resource, and one action's page that its requests name none (checks/iam-data.ts).
       const narrower = actions.filter((a) => !takesAllResources(a));
       const recorded = exceptionsOf(doc).some((e) => e.rule === 'XS002' && e.statement === s.Sid);
       if (narrower.length === 0 && recorded) return NONE;
