@@ -485,7 +485,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(await bucketsOf(suspended)).toEqual([`big-access-logs-${suspended}-us-east-1`, `big-artifacts-${suspended}-us-east-1`]);
   });
 
-  it('destroy --delete-retained: a bucket that cannot be emptied (an object under legal hold) fails the stage naming it, every other bucket and key is still deleted, the StackSet kept; once released, the next run deletes it (review s21 F3)', async () => {
+  it('destroy --delete-retained: a bucket that cannot be emptied (an object under legal hold) fails the stage naming it, and keeps its account\'s key, which encrypts it (review s31-destroy M1); every other bucket and key is still deleted, the StackSet kept; once released, the next run deletes both (review s21 F3)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const held = 'big-artifacts-100000000001-us-east-1';
@@ -499,17 +499,26 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const first = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
     const stage = first.stages.find((x) => x.stage === 'pipeline-foundation')!;
     expect(stage.result).toBe('failed');
-    expect(stage.reasons.join('\n')).toMatch(new RegExp(`^1 retained resource of big-pipeline-foundation could not be deleted, so the StackSet is kept[^\n]*\n  account 100000000001: AWS::S3::Bucket ${held} \\(ArtifactBucket\\): Error: bucket ${held}: 1 object could not be deleted \\(app/SourceArtifact/a.zip`));
-    // Every other: the other bucket of that account, the second account's two, and both keys, tried after the failure too.
+    expect(stage.reasons.join('\n')).toMatch(new RegExp(`^2 retained resources of big-pipeline-foundation could not be deleted, so the StackSet is kept[^\n]*\n  account 100000000001: AWS::S3::Bucket ${held} \\(ArtifactBucket\\): Error: bucket ${held}: 1 object could not be deleted \\(app/SourceArtifact/a.zip`));
+    // The key that encrypts the held bucket is not scheduled: its objects would be unreadable once it is deleted.
+    expect(stage.reasons.join('\n')).toMatch(new RegExp(`\n  account 100000000001: AWS::KMS::Key [^ ]+ \\(ArtifactKey\\): kept, not scheduled for deletion: bucket ${held} stays, and its objects are encrypted with this key`));
+    expect(stage.reasons.join('\n')).toContain('aws kms cancel-key-deletion --key-id KEY, then aws kms enable-key --key-id KEY');
+    // Every other: the other bucket of that account and the second account's two, tried after the failure too, and the second account's key.
     expect(deleted.filter((d) => d.includes('AWS::S3::Bucket'))).toHaveLength(4);
-    expect(deleted.filter((d) => d.includes('AWS::KMS::Key'))).toHaveLength(2);
+    expect(deleted.filter((d) => d.includes('AWS::KMS::Key'))).toEqual([expect.stringMatching(/ 100000000002$/)]);
     expect(await bucketsOf('100000000001')).toEqual([held]);
     expect(await bucketsOf('100000000002')).toEqual([]);
     const cfn = awsVia().cloudFormation();
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-foundation' }))).StackSet?.Status).toBe('ACTIVE');
     await s3.send(new PutObjectLegalHoldCommand({ Bucket: held, Key: 'app/SourceArtifact/a.zip', VersionId: put.VersionId, LegalHold: { Status: 'OFF' } }));
-    await destroyUntilDone(small, { deleteRetained: true });
+    const later: string[] = [];
+    await destroyUntilDone(small, { deleteRetained: true, onEvent: retainedDeletes(later) });
     expect(await bucketsOf('100000000001')).toEqual([]);
+    // The held bucket, then its key (what the first run deleted is asked again, and found gone): every bucket before any key.
+    const kinds = later.map((d) => d.split(' ')[1]);
+    expect(kinds.lastIndexOf('AWS::S3::Bucket')).toBeLessThan(kinds.indexOf('AWS::KMS::Key'));
+    expect(later).toContainEqual(`delete-retained AWS::S3::Bucket ${held} 100000000001`);
+    expect(later.some((d) => d.startsWith('delete-retained AWS::KMS::Key ') && d.endsWith(' 100000000001'))).toBe(true);
     expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
   });
 

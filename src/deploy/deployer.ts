@@ -22,7 +22,8 @@ import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSumm
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { deletedInstanceStacks, deleteRetained, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { deletedInstanceStacks, deleteRetained, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { listIn } from '../memo';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -1897,22 +1898,45 @@ async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
   return deletes.length > 0 ? new Date(Math.min(...deletes)) : undefined;
 }
 
-/** Deletes each retained resource, whatever became of the others; returns a line for each that failed, with why. */
+/**
+ * Deletes each retained resource, whatever became of the others; returns a line for each that failed, with why. The
+ * keys last, and an account's key only once no bucket encrypted with it stays: "When a KMS key is deleted, all data
+ * that was encrypted under the KMS key is unrecoverable" (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html),
+ * and the artifact bucket is SSE-KMS under the account's key (review s31-destroy M1). A key so kept is a failure: the
+ * StackSet stays, and the next run finds the key again. Not told here: a bucket of an earlier generation left by a
+ * `bucketGeneration` raised on a deployed org, whose objects are under the same key (README, "destroy, then deploy").
+ */
 async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[]): Promise<string[]> {
   const failures: string[] = [];
-  for (const r of retained) {
+  const bucketsLeft = new Map<string, string[]>();
+  const isKey = (r: RetainedResource) => r.type === 'AWS::KMS::Key';
+  for (const r of [...retained.filter((x) => !isKey(x)), ...retained.filter(isKey)]) {
+    const left = isKey(r) ? (bucketsLeft.get(r.account) ?? []) : [];
+    if (left.length > 0) {
+      failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): kept, not scheduled for deletion: bucket ${left.join(', ')} stays, and its objects are encrypted with this key (they would be unreadable once it is deleted); delete or empty ${left.length === 1 ? 'it' : 'them'} first`);
+      continue;
+    }
     run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
     try {
       await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r);
     } catch (error) {
+      if (r.type === 'AWS::S3::Bucket' && underKey(run, stage, r.logicalId)) listIn(bucketsLeft, r.account).push(r.physicalId);
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
     }
   }
   return failures;
 }
 
+/** Whether the stage's template encrypts the bucket with a KMS key (the artifact bucket), not S3's own keys (the access-log bucket). */
+function underKey(run: Run, stage: string, logicalId: string): boolean {
+  const definition = run.compiled.stages.find((s) => s.id === stage)?.definition;
+  const bucket = definition && (renderTemplate(definition).Resources[logicalId]?.Properties as { BucketEncryption?: unknown } | undefined);
+  // Unknown (no such stage or bucket in this compile): taken as under the key, which keeps the key.
+  return !bucket || JSON.stringify(bucket.BucketEncryption ?? {}).includes('aws:kms');
+}
+
 const retainedNotDeletedText = (stackSet: string, failures: string[]) =>
-  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain`;
+  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain. A key already scheduled for deletion can be kept within its ${KEY_DELETION_WINDOW_DAYS}-day waiting period: aws kms cancel-key-deletion --key-id KEY, then aws kms enable-key --key-id KEY (the key policy allows both to its administrators)`;
 
 export interface VerifyResult {
   /** Each difference between what is deployed and the manifest, in words. */
