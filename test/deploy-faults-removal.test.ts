@@ -609,10 +609,12 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // the source account, the caller policies in the developers' account; both of wave 1 here, so by name), and the
     // dropped account's instances.
     const gone = await destroyPlan(reduced, awsVia(), { pollMs });
+    // Marked gone: destroy removes them without looking for what their stacks retain (review s31-destroy M2), and says so.
     expect(gone.remove.slice(0, 2)).toEqual([
-      { stackSet: 'big-access-callers', accounts: ['800000000000'] },
-      { stackSet: 'big-access-roles', accounts: ['900000000000'] },
+      { stackSet: 'big-access-callers', accounts: ['800000000000'], gone: true },
+      { stackSet: 'big-access-roles', accounts: ['900000000000'], gone: true },
     ]);
+    expect(gone.remove.filter((r) => r.gone).length).toBe(2);
     expect(gone.remove.find((r) => r.stackSet === 'big-pipeline-identity')?.accounts).toContain('100000000003');
     expect(gone.kept.map((k) => k.stackSet)).toEqual(['big-source-repositories']);
     expect(p.find((x) => x.stackSet === 'big-pipeline-identity')?.removeAccounts).toEqual(['100000000003']);

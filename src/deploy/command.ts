@@ -214,13 +214,17 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const { remove, kept } = await destroyPlan(compiled, aws, options);
   const names = new Map(compiled.org.accounts.map((a) => [a.id, a.name]));
   const account = (id: string) => (names.has(id) ? `${names.get(id)} ${id}` : `${id} (not in the org file)`);
-  const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}`);
+  // A stage gone from the org file: its StackSet is removed without looking for what its stacks retain (review s31-destroy M2).
+  const gone = (r: (typeof remove)[number]) => (r.gone ? ' (gone from the org file: what its stacks retain stays, --delete-retained or not)' : '');
+  const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`);
   const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
+  const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;
   const retained = options.deleteRetained
-    ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (7 days); repositories stay`
-    : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs 'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}); repositories stay`;
+    ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (7 days; a key stays while its artifact bucket does); repositories stay (a deploy after this should use ${next}: S3 may take 48-72 hours to let the names be used again)`
+    : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs ${next}); repositories stay`;
+  const ciHost = flowLogs || compiled.stages.some((s) => s.module === 'ci-identity') ? '\nterminate the CI host (and anything in the CI subnets) first: a security group in use cannot be deleted, and a deleted instance profile breaks a running host' : '';
   const keptText = kept.map((k) => `\nkept: ${k.stackSet}: ${k.why}`).join('');
-  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}\n`);
+  stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}${ciHost}\n`);
   if (!process.stdin.isTTY) throw new XstackError('NOT_CONFIRMED', 'destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes');
   if (!(await confirm(`Destroy these ${listing.length} StackSets ${who}? Type 'yes': `, stream))) {
     throw new XstackError('NOT_CONFIRMED', 'destroy was not confirmed; nothing was changed');

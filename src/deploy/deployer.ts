@@ -1802,7 +1802,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
 /** What destroy would remove, in its order, and what it would keep: read from AWS, as destroy reads it. */
 export interface DestroyPlan {
   /** Each StackSet with the accounts of its instances: those of stages gone from the org file first, then the rest in reverse rollout order. */
-  remove: Array<{ stackSet: string; accounts: string[] }>;
+  remove: Array<{ stackSet: string; accounts: string[]; /** A stage gone from the org file: removed without looking for what its stacks retain (review s31-destroy M2). */ gone?: true }>;
   kept: Array<{ stackSet: string; why: string }>;
 }
 
@@ -1817,7 +1817,7 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);
-  for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account) });
+  for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account), gone: true });
   for (const d of desired) {
     const kept = keptReason(d, options);
     if (kept) {
