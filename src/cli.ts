@@ -319,6 +319,7 @@ interface AwsCommandOptions {
   detailedExitcode?: boolean;
   yes?: boolean;
   deleteRetained?: boolean;
+  keyDeletionDays?: string;
   releaseRepositories?: boolean;
   retainFailedStacks?: boolean;
   manifest?: string;
@@ -373,6 +374,12 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   option(opts.outputReaderRole, '--output-reader-role');
   option(opts.manifest, '--manifest');
   option(opts.accessRole, '--access-role');
+  if (opts.keyDeletionDays !== undefined) {
+    // "If you include a value, it must be between 7 and 30, inclusive" (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html).
+    if (!/^\d+$/.test(opts.keyDeletionDays) || Number(opts.keyDeletionDays) < 7 || Number(opts.keyDeletionDays) > 30) throw new UsageError(`--key-deletion-days ${opts.keyDeletionDays}: expected a whole number of days from 7 to 30, KMS's waiting period`);
+    if (!opts.deleteRetained) throw new UsageError('--key-deletion-days takes effect with --delete-retained only, which schedules the keys; add it, or leave --key-deletion-days out');
+    options.set('--key-deletion-days', opts.keyDeletionDays);
+  }
   return deploy.awsCommand(command, compiled, flags, options);
 }
 
@@ -503,7 +510,7 @@ function registerAws(program: Command, act: Act): void {
     .summary('remove stack instances and StackSets in reverse order')
     .description(
       "Removes stack instances and StackSets in reverse order. Artifact and access-log buckets, keys and the CI network's flow-log group are " +
-        'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days), the log group deleted; ' +
+        'retained unless --delete-retained: buckets emptied and deleted, keys scheduled for deletion (7 days, or --key-deletion-days), the log group deleted; ' +
         'a deploy after a destroy that kept them needs the next bucketGeneration in the org file. ' +
         'Repositories always stay, and so does the StackSet holding them (the next deploy finds them in place) ' +
         'unless --release-repositories. Asks unless --yes.',
@@ -511,6 +518,7 @@ function registerAws(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .option('--yes', 'do not ask')
     .option('--delete-retained', 'also delete artifact and access-log buckets and schedule key deletion')
+    .option('--key-deletion-days <DAYS>', "with --delete-retained, the keys' waiting period before KMS deletes them, 7 to 30 (default 7; an SCP may require more, as AWS's sample requiring 30 does)")
     .option('--release-repositories', "also remove the repositories' StackSet (the repositories stay, outside CloudFormation)")
     .option('--retain-failed-stacks', RETAIN_FAILED_STACKS_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));

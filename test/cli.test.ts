@@ -104,6 +104,9 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     ['profiles without --for', ['profiles', EXAMPLE], "xstack: required option '--for <WHO>' not specified\n"],
     ['profiles --for someone', ['profiles', EXAMPLE, '--for', 'admin'], "xstack: option '--for <WHO>' argument 'admin' is invalid. Allowed choices are developer, maintainer, ci.\n"],
     ['no command', [], 'Usage: xstack [options] [command]'],
+    // KMS's waiting period is 7 to 30 days (API_ScheduleKeyDeletion.html), and only --delete-retained schedules keys.
+    ['--key-deletion-days out of KMS\'s range', ['destroy', EXAMPLE, '--delete-retained', '--key-deletion-days', '5'], "xstack: --key-deletion-days 5: expected a whole number of days from 7 to 30, KMS's waiting period\n"],
+    ['--key-deletion-days without --delete-retained', ['destroy', EXAMPLE, '--key-deletion-days', '30'], 'xstack: --key-deletion-days takes effect with --delete-retained only'],
   ])('%s', (_name, args, expected) => {
     const run = xstack(args);
     expect(run.status, run.stderr).toBe(64);

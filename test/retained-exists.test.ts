@@ -164,6 +164,37 @@ describe('deleteRetained (destroy --delete-retained)', () => {
   });
 });
 
+describe('the keys\' waiting period (review s31-destroy m1)', () => {
+  const target: Target = { account: '222222222222', region: 'eu-west-1', partition: 'aws', credentials: {} as Target['credentials'] };
+  const key = { account: target.account, logicalId: 'ArtifactKey', type: 'AWS::KMS::Key' as const, physicalId: '1234abcd-12ab-34cd-56ef-1234567890ab' };
+  const kmsAnswering = (answer: (input: { PendingWindowInDays?: number }) => unknown, windows: Array<number | undefined>) =>
+    ({
+      kms: () => ({
+        send: async (command: { input: { PendingWindowInDays?: number } }) => {
+          windows.push(command.input.PendingWindowInDays);
+          const out = answer(command.input);
+          if (out instanceof Error) throw out;
+          return out;
+        },
+      }),
+    }) as unknown as Aws;
+
+  it('7 days unless asked; --key-deletion-days sets it; an SCP refusal names the condition key and the option', async () => {
+    const windows: Array<number | undefined> = [];
+    await deleteRetained(kmsAnswering(() => ({}), windows), target, key);
+    await deleteRetained(kmsAnswering(() => ({}), windows), target, key, 30);
+    expect(windows).toEqual([7, 30]);
+    // As AWS words a refusal by an SCP (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_access-denied-error-messages.html).
+    const scp = Object.assign(new Error('User: arn:aws:sts::222222222222:assumed-role/x/y is not authorized to perform: kms:ScheduleKeyDeletion on resource: arn:aws:kms:eu-west-1:222222222222:key/1234 with an explicit deny in a service control policy'), { name: 'AccessDeniedException' });
+    const error = await deleteRetained(kmsAnswering(() => scp, []), target, key).catch((e: Error) => e);
+    expect(error).toMatchObject({ name: 'AccessDeniedException' });
+    expect((error as Error).message).toContain('kms:ScheduleKeyDeletionPendingWindowInDays; run destroy --delete-retained again with --key-deletion-days up to 30');
+    // Any other refusal is passed on as it is.
+    const other = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+    await expect(deleteRetained(kmsAnswering(() => other, []), target, key)).rejects.toBe(other);
+  });
+});
+
 describe('isInstanceStackOf', () => {
   it("a StackSet's own stacks only, not those of a StackSet whose name begins with its name", () => {
     expect(isInstanceStackOf('StackSet-acme-ci-4f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f', 'acme-ci')).toBe(true);

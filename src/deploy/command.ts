@@ -9,6 +9,7 @@ import { systemErrorReason, XstackError } from '../errors';
 import { Names } from '../naming';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
+import { KEY_DELETION_WINDOW_DAYS } from './retained';
 import { formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
@@ -220,7 +221,7 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
   const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;
   const retained = options.deleteRetained
-    ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (7 days; a key stays while its artifact bucket does); repositories stay (a deploy after this should use ${next}: S3 may take 48-72 hours to let the names be used again)`
+    ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (${options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS} days; a key stays while its artifact bucket does); repositories stay (a deploy after this should use ${next}: S3 may take 48-72 hours to let the names be used again)`
     : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs ${next}); repositories stay`;
   const ciHost = flowLogs || compiled.stages.some((s) => s.module === 'ci-identity') ? '\nterminate the CI host (and anything in the CI subnets) first: a security group in use cannot be deleted, and a deleted instance profile breaks a running host' : '';
   const keptText = kept.map((k) => `\nkept: ${k.stackSet}: ${k.why}`).join('');
@@ -408,7 +409,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     }
     // The local emulator (this run's, or xstack local's) holds nothing of anyone's: nothing to ask about.
     const region = options.get('--region') ?? compiled.org.region;
-    const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories') };
+    const days = options.get('--key-deletion-days');
+    const destroyOptions: DestroyOptions = { ...deployOptions, deleteRetained: flags.has('--delete-retained'), releaseRepositories: flags.has('--release-repositories'), ...(days ? { keyDeletionDays: Number(days) } : {}) };
     if (command === 'destroy' && !flags.has('--yes') && !local) await approveDestroy(compiled, aws, region, destroyOptions, flags.has('--json'));
     // Before the plan and the question: a deploy CloudFormation would fail halfway through is not asked about.
     if (command === 'deploy' && !local) refuseEndpointServices(await endpointServices(compiled, aws));

@@ -1697,6 +1697,8 @@ async function templateDiff(before: string | undefined, after: string): Promise<
 export interface DestroyOptions extends DeployOptions {
   /** Also delete the retained artifact buckets (emptied) and keys (scheduled). Repositories stay whatever this says. */
   deleteRetained?: boolean;
+  /** The keys' waiting period, 7 to 30 days (default KEY_DELETION_WINDOW_DAYS). */
+  keyDeletionDays?: number;
   /**
    * Also remove the StackSet that holds the repositories (they stay, retained,
    * outside CloudFormation): for leaving xstack. A later deploy meets them.
@@ -1918,7 +1920,7 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
     }
     run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
     try {
-      await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r);
+      await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r, (run.options as DestroyOptions).keyDeletionDays);
     } catch (error) {
       if (r.type === 'AWS::S3::Bucket' && underKey(run, stage, r.logicalId)) listIn(bucketsLeft, r.account).push(r.physicalId);
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);

@@ -161,13 +161,21 @@ const refusedRead = (target: Target, resource: NamedRetained, e: { name?: string
  * Deletes one retained resource; one already deleted (an earlier run of the same destroy got that far) is done, so
  * that running destroy again finishes what an interrupted or partly failed run left.
  */
-export async function deleteRetained(aws: Aws, target: Target, resource: RetainedResource): Promise<void> {
+export async function deleteRetained(aws: Aws, target: Target, resource: RetainedResource, keyDeletionDays = KEY_DELETION_WINDOW_DAYS): Promise<void> {
   const { credentials, region } = target;
   if (resource.type === 'AWS::KMS::Key') {
     const kms = aws.kms(credentials, region);
     try {
-      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: KEY_DELETION_WINDOW_DAYS }));
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: resource.physicalId, PendingWindowInDays: keyDeletionDays }));
     } catch (error) {
+      // An Organization may require a longer waiting period: AWS's sample SCP denies ScheduleKeyDeletion under 30 days
+      // on kms:ScheduleKeyDeletionPendingWindowInDays ("You can use the kms:ScheduleKeyDeletionPendingWindowInDays
+      // condition key to further constrain the values", API_ScheduleKeyDeletion.html, PendingWindowInDays).
+      if (errorName(error) === 'AccessDeniedException' && /service control policy/i.test((error as Error).message ?? '')) {
+        const refused = new Error(`${(error as Error).message} (a service control policy refuses it: one may require a longer waiting period through kms:ScheduleKeyDeletionPendingWindowInDays; run destroy --delete-retained again with --key-deletion-days up to 30)`, { cause: error });
+        refused.name = 'AccessDeniedException';
+        throw refused;
+      }
       // A key already scheduled is refused as KMSInvalidStateException ("The request was rejected because the state of
       // the specified resource is not valid for this request"); one past its waiting period is gone (NotFoundException)
       // (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html, Errors). Only the key's own
