@@ -522,6 +522,21 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
   });
 
+  it("destroy --delete-retained finds a retained resource under the logical id it was deployed with, when this compile names it otherwise (review s31-destroy m4)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // The same org compiled by an xstack that calls the access-log bucket otherwise: its deployed id is only in the StackSet's template.
+    const renamed = compileYaml(SMALL);
+    const foundation = renamed.stages.find((x) => x.id === 'pipeline-foundation')!;
+    const resources = foundation.definition.resources as Record<string, unknown>;
+    resources.AccessLogsBucket = resources.AccessLogBucket;
+    delete resources.AccessLogBucket;
+    const deleted: string[] = [];
+    await destroyUntilDone(renamed, { deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::S3::Bucket big-access-logs-'))).toHaveLength(2);
+    for (const a of PIPELINE_ACCOUNTS) expect(await bucketsOf(a)).toEqual([]);
+  });
+
   it('the stacks of an account as deploy prints them: every page of ListStacks, no deleted stack (kept listed 90 days)', async () => {
     await prepare(small, { seed: 1, stacksPageSize: 2 });
     const cfn = awsVia().cloudFormation();

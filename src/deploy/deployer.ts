@@ -1846,7 +1846,10 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
 async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[] }> {
-  const wanted = retainedDeletable(renderTemplate(desired.stage.definition));
+  // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
+  // whose id the org file or an xstack since has changed is found under its deployed id (review s31-destroy m4).
+  const deployed = actual.templateBody === undefined ? [] : retainedDeletable(fromYaml(actual.templateBody) as CfnTemplate);
+  const wanted = [...new Map([...retainedDeletable(renderTemplate(desired.stage.definition)), ...deployed].map(([id, type]) => [id, type])).entries()];
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
   if (wanted.length === 0) return { found, notLookedIn };
