@@ -391,7 +391,9 @@ describe('changes since a previous compile', () => {
       for (const r of s.Resource) expect(changes.execution.added.some((l) => l.startsWith(`in ${qa}: bootstrap: ${s.Sid} | ${s.Effect} | on ${r}`)), `${s.Sid} ${r}`).toBe(true);
     }
     const sections = sinceSections('before', modelOf(before), modelOf(after));
-    expect(JSON.stringify(sections[0].blocks)).toContain(`The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account: ${changes.execution.added.length} statement lines added, 0 removed`);
+    expect(JSON.stringify(sections[0].blocks)).toContain(`The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account for this compile's templates: ${changes.execution.added.length} statement lines added (run \`xstack bootstrap\` before the deploy that needs them), 0 removed.`);
+    // Taken away again, the lines are removed, and go with the bootstrap after the deploy.
+    expect(JSON.stringify(sinceSections('after', modelOf(after), modelOf(before))[0].blocks)).toContain(`0 statement lines added, ${changes.execution.added.length} removed (the bootstrap after the deploy drops them`);
     expect(sections.find((x) => x.id === 'since-execution')).toBeDefined();
     // A model written before it was recorded is not compared, and says so; against itself nothing changed.
     const { execution: _, ...older } = modelOf(before);

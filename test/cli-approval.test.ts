@@ -125,6 +125,10 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     expect(lines.at(-3)).toContain(`a deploy after this should use 'bucketGeneration: ${example.org.bucketGeneration + 1}'`);
     expect(lines.at(-2)).toMatch(/^kept: acme-source-repositories: holds only repositories, which xstack never deletes/);
     expect(lines.at(-1)).toBe('terminate the CI host (and anything in the CI subnets) first: a security group in use cannot be deleted, and a deleted instance profile breaks a running host');
+    expect(lines.at(-3)).toContain('schedule the artifact keys for deletion (7 days;');
+    // The waiting period asked for reaches the run (review s31-destroy m1).
+    const longer = await xstack(['destroy', EXAMPLE, '--delete-retained', '--key-deletion-days', '30']);
+    expect(longer.stdout).toContain('schedule the artifact keys for deletion (30 days;');
     const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
     expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
     expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');

@@ -522,6 +522,22 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
   });
 
+  it("destroy --delete-retained: an access-log bucket that cannot be emptied keeps no key (S3's own keys encrypt it, not the account's KMS key), which is scheduled (review s31-destroy M1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const held = 'big-access-logs-100000000001-us-east-1';
+    const { PutBucketVersioningCommand, PutObjectCommand, PutObjectLockConfigurationCommand } = await import('@aws-sdk/client-s3');
+    const s3 = awsVia(env.local.endpoint).s3(await awsVia(env.local.endpoint).assume('arn:aws:iam::100000000001:role/AWSCloudFormationStackSetExecutionRole'));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: held, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket: held, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } }));
+    await s3.send(new PutObjectCommand({ Bucket: held, Key: 'artifacts/log', Body: 'held', ObjectLockLegalHoldStatus: 'ON' }));
+    const deleted: string[] = [];
+    const first = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    const stage = first.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(stage.reasons.join('\n')).toMatch(/^1 retained resource of big-pipeline-foundation could not be deleted/);
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::KMS::Key ')).map((d) => d.split(' ').at(-1)).sort()).toEqual(PIPELINE_ACCOUNTS);
+  });
+
   it("destroy --delete-retained finds a retained resource under the logical id it was deployed with, when this compile names it otherwise (review s31-destroy m4)", async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

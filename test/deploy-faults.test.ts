@@ -8,7 +8,7 @@
  * deploy-faults-removal.test.ts, changes of the org file and the API's errors in deploy-faults-changes.test.ts
  * (three files, so that vitest runs them side by side; test/support/fault-rollouts.ts is what they share).
  */
-import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackSetCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetOperationResultsCommand, ListStackSetOperationsCommand, ListStackSetsCommand, UpdateStackSetCommand, type StackSetOperationPreferences } from '@aws-sdk/client-cloudformation';
+import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackSetCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetOperationResultsCommand, ListStackSetOperationsCommand, ListStackSetsCommand, UpdateStackSetCommand, type StackSetOperationPreferences } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
@@ -40,6 +40,10 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     const status = async (id: string) => (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: id }))).StackSetOperation?.Status;
     const seen = new Set([await status('op-1')]);
     expect([...seen]).toEqual(['QUEUED']);
+    // The instance exists from the create's start, its operation yet to start there (StackInstanceComprehensiveStatus PENDING); another account has none.
+    const instance = await cfn.send(new DescribeStackInstanceCommand({ StackSetName: 'probe', StackInstanceAccount: '100000000001', StackInstanceRegion: REGION }));
+    expect([instance.StackInstance?.Status, instance.StackInstance?.StackInstanceStatus?.DetailedStatus]).toEqual(['OUTDATED', 'PENDING']);
+    await expect(cfn.send(new DescribeStackInstanceCommand({ StackSetName: 'probe', StackInstanceAccount: '900000000000', StackInstanceRegion: REGION }))).rejects.toMatchObject({ name: 'StackInstanceNotFoundException' });
     await expect(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['900000000000'], Regions: [REGION], OperationId: 'op-2' }))).rejects.toMatchObject({
       name: 'OperationInProgressException',
       $metadata: { httpStatusCode: 409 },

@@ -235,6 +235,9 @@ describe('review s31-evaluator: variables, ARN patterns, Null and numbers as AWS
     // An Allow listing the variable beside a plain value does not apply either.
     expect(allowedIf({ StringEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}', 'vpc-1'] } }, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
     expect(allowedIf({ StringEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}', 'vpc-1'] } }, { 'aws:SourceVpc': ['vpc-1'], 'aws:Ec2InstanceSourceVpc': ['vpc-9'] })).toBe(true);
+    // "use the ...IfExists condition operator" to prevent it: with the condition's own key absent, it holds.
+    expect(allowedIf({ StringEqualsIfExists: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } }, {})).toBe(true);
+    expect(allowedIf({ StringEqualsIfExists: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } }, { 'aws:SourceVpc': ['vpc-1'] })).toBe(false);
   });
 
   it("m2: ${*} and ${?} are literal characters in StringLike and ArnLike, and so is a request value a variable puts in (the page's 'Special characters')", () => {

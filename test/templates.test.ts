@@ -495,7 +495,11 @@ describe('rules catch what they are for', () => {
   });
 
   it('XS002 admits cloudwatch:PutMetricData on "*" by its page, and no other action whose resource types IAM\'s data marks optional', () => {
-    expect(checkTemplate(identity({ Action: 'cloudwatch:PutMetricData', Resource: '*' }, reason))).toEqual([]);
+    expect(checkTemplate(identity({ Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CWAgent' } } }, reason))).toEqual([]);
+    // Only in its page's form: held to a namespace.
+    const [unheld] = checkTemplate(identity({ Action: 'cloudwatch:PutMetricData', Resource: '*' }, reason));
+    expect(unheld).toMatchObject({ rule: 'XS002', item: 'Resource::*' });
+    expect(unheld.message).toContain('cloudwatch:PutMetricData without the condition cloudwatch:namespace');
     // Optional in the data too, but alternatives a request always names one of: never on "*".
     for (const action of ['s3:GetObject', 'codecommit:TagResource', 'cloudwatch:GetMetricData']) expect(checkTemplate(identity({ Action: action, Resource: '*' }, reason)).map((f) => f.rule), action).toContain('XS002');
   });

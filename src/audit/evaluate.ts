@@ -507,6 +507,9 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
         if (!conditionHolds(read, keys[key], actual)) return false;
         continue;
       }
+      // "To prevent variables from causing invalid statements, use the ...IfExists condition operator" (the same page):
+      // with the condition's own key absent, …IfExists holds before any variable is read.
+      if (read.ifExists && (actual === undefined || actual.length === 0)) continue;
       const literal = GLOB_COMPARISONS.has(read.comparison);
       const expected = withVariables(keys[key], request, organizationId, literal);
       // A variable the request cannot fill makes the statement invalid: it does not apply.

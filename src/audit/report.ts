@@ -28,7 +28,7 @@ import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
 import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
-import { accountPolicies, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
+import { accountPolicies, targetAccounts, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
 
 export type Cell = string | { text: string; href: string };
@@ -339,7 +339,7 @@ function accountPolicyBlocks(org: Org, statements: readonly ExecutionStatement[]
   return [
     {
       kind: 'p',
-      text: `Each account's policy, as \`xstack bootstrap\` writes it in that account: the statements above it holds, and for a statement whose resources differ by account, those of its own (the ARN from its resource part${teams ? '; `{team}` is the team of the account' : ''}). A statement named alone holds every resource listed above.`,
+      text: `Each account's policy, ${org.stackSets.permissionModel === 'SERVICE_MANAGED' ? 'as a self-managed execution role there would hold it (bootstrap writes none with service-managed StackSets)' : 'as `xstack bootstrap` writes it in that account'}: the statements above it holds, and for a statement whose resources differ by account, those of its own (the ARN from its resource part${teams ? '; `{team}` is the team of the account' : ''}). A statement named alone holds every resource listed above.`,
     },
     { kind: 'table', head: ['accounts', "statements of the account's policy"], rows: [...rows].map(([text, ids]) => [describeAccounts(org, ids), text]) },
   ];
@@ -786,10 +786,7 @@ export function buildReport(input: ReportInput): Report {
 
   sections.push(releaseControlSection({ org, access, reach, executionRole: input.executionRole, label, fold, classOf: (account) => classesOf(access).get(account)?.token }));
   sections.push(...reachSections(org, classes, reach, targetCount, (id) => stageName.get(id) ?? id, members, fold, execution.length > 0));
-  if (input.executionRole) {
-    const targets = new Set(stages.flatMap((s) => s.targets.map((a) => a.id)));
-    sections.push(executionRoleSection(org, input.executionRole, teams, org.accounts.map((a) => a.id).filter((id) => targets.has(id))));
-  }
+  if (input.executionRole) sections.push(executionRoleSection(org, input.executionRole, teams, targetAccounts(org, stages)));
 
   sections.push({
     id: 'cross-account',
@@ -907,7 +904,7 @@ export function buildReport(input: ReportInput): Report {
 
 /** What the org's permissions boundary means for the proof (src/iam/permissions-boundary.ts). */
 const boundarySummary = (partition: string, boundary: string): string =>
-  `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path the access matrix below refuses stays refused, and a path the matrix shows allowed also needs the boundary's allow, a grant of a resource policy too: every one these templates write names a role's ARN, and "Resource-based policies that grant permissions to an IAM role ARN are limited by an implicit deny in a permissions boundary" (IAM policy evaluation logic, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html); only a grant to a role session's ARN is not, and none names one. So a key policy's grant to the pipeline role needs kms:GenerateDataKey and kms:Decrypt in the boundary as well.`;
+  `Every role the templates create has the permissions boundary ${boundaryArnIn(boundary, partition, '<account>')}, a customer managed policy the org keeps in each account, whose text xstack does not read: a boundary only takes permissions away, so every path the access matrix below refuses stays refused, and a path the matrix shows allowed also needs the boundary's allow, a grant of a resource policy too: each one these templates write names a role's ARN, or an account narrowed by aws:PrincipalArn (which needs the role's own policy too, and so its boundary), and "Resource-based policies that grant permissions to an IAM role ARN are limited by an implicit deny in a permissions boundary" (IAM policy evaluation logic, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html); only a grant to a role session's ARN is not, and none names one. So a key policy's grant to the pipeline role needs kms:GenerateDataKey and kms:Decrypt in the boundary as well.`;
 
 /** The org's tags, and the types of its templates a StackSet's tags do not reach on create (src/aws/tags.ts). */
 function tagsSummary(tags: ReadonlyArray<readonly [string, string]>, templates: ReadonlyMap<string, CfnTemplate>): string {

@@ -28,7 +28,7 @@ import type { Section } from './report';
 import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
 import { accountOf, evaluate, matches } from './evaluate';
-import { accountPolicies, type ExecutionStatement } from '../deploy/execution-policy';
+import { accountPolicies, targetAccounts, type ExecutionStatement } from '../deploy/execution-policy';
 import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
@@ -286,9 +286,8 @@ export function auditModel(
  */
 function executionItems({ org, stages, executionRole }: ModelSources, teams: Teams | undefined): Array<Item<string>> | undefined {
   if (!executionRole || !('statements' in executionRole) || org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
-  const targets = new Set(stages.flatMap((s) => s.targets.map((a) => a.id)));
   const items: Array<Item<string>> = [];
-  for (const group of accountPolicies(executionRole.statements, org.accounts.map((a) => a.id).filter((id) => targets.has(id)))) {
+  for (const group of accountPolicies(executionRole.statements, targetAccounts(org, stages))) {
     // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
     const byTeam = new Map<string, string[]>();
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
@@ -844,7 +843,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
               ? []
               : [
                   typeof c.execution === 'object'
-                    ? `The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account: ${count(c.execution.added.length, 'statement line')} added, ${c.execution.removed.length} removed${c.execution.added.length + c.execution.removed.length > 0 ? ' (run `xstack bootstrap` before the deploy that needs them)' : ''}.`
+                    ? `The StackSet execution role's policy, as \`xstack bootstrap\` writes it in each account for this compile's templates: ${count(c.execution.added.length, 'statement line')} added${c.execution.added.length > 0 ? ' (run `xstack bootstrap` before the deploy that needs them)' : ''}, ${c.execution.removed.length} removed${c.execution.removed.length > 0 ? ' (the bootstrap after the deploy drops them: bootstrap keeps what the deployed templates still use)' : ''}.`
                     : c.execution === 'not recorded before'
                       ? "The StackSet execution role's policy: not compared (the previous model does not record it; compile that revision with this xstack to compare it)."
                       : "The StackSet execution role's policy: not compared (the previous model records one; this compile has none that `xstack bootstrap` writes, as with SERVICE_MANAGED StackSets).",

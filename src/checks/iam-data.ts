@@ -103,10 +103,13 @@ export function takesAllResources(action: string): boolean {
   return takesOnlyAllResources(action) || STAR_BY_PAGE.has(action.toLowerCase());
 }
 
-const STAR_BY_PAGE: ReadonlyMap<string, string> = new Map([
+/** The condition key the page's form of an action on "*" holds it to (XS002 requires it there), if it is one admitted by its page. */
+export const conditionOnStar = (action: string): string | undefined => STAR_BY_PAGE.get(action.toLowerCase())?.condition;
+
+const STAR_BY_PAGE: ReadonlyMap<string, { page: string; condition: string }> = new Map([
   // "The following policy limits the user to publishing metrics only in the namespace named MyCustomNamespace":
   // "Resource": "*", "Action": "cloudwatch:PutMetricData", with the condition cloudwatch:namespace.
-  ['cloudwatch:putmetricdata', 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html'],
+  ['cloudwatch:putmetricdata', { page: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html', condition: 'cloudwatch:namespace' }],
 ]);
 
 /** A service's data by its prefix (`s3`, `kms`), or undefined when IAM has no such service. */

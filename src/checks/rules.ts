@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
-import { takesAllResources } from './iam-data';
+import { conditionOnStar, takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 
 export interface Finding {
@@ -69,6 +69,10 @@ export const RULES: readonly Rule[] = [
       // IAM's data says which actions take no resource, and one action's page that its requests name none (checks/iam-data.ts).
       const narrower = actions.filter((a) => !takesAllResources(a));
       const recorded = exceptionsOf(doc).some((e) => e.rule === 'XS002' && e.statement === s.Sid);
+      // An action admitted by its page, only in its page's form: held by the condition the page gives it.
+      const keys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((o) => Object.keys(o).map((k) => k.toLowerCase()));
+      const unheld = actions.filter((a) => conditionOnStar(a) !== undefined && !keys.includes(conditionOnStar(a)!.toLowerCase()));
+      if (unheld.length > 0) return [{ item: 'Resource::*', message: `resource "*" for ${unheld.map((a) => `${a} without the condition ${conditionOnStar(a)}`).join(', ')}, which its page holds it to` }];
       if (narrower.length === 0 && recorded) return NONE;
       return [{ item: 'Resource::*', message: narrower.length === 0 ? 'resource "*" without a recorded reason in the resource metadata' : `resource "*" for ${narrower.join(', ')}, which IAM's data gives a resource type (or does not define): name the resources` }];
     },

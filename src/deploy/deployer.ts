@@ -1787,7 +1787,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     for (const account of [...new Set(retained.map((r) => r.account))].sort()) await deleterCredentials(run, account)();
     removed = await tryRemoval(run, ctx, id, byAccount(actual), false);
     const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
-    const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))));
+    const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))), options.keyDeletionDays);
     if (removed.error === undefined && failures.length === 0) {
       options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
       await deleteStackSet(ctx);
@@ -1795,7 +1795,8 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     const summary = removalSummary(run, done, removed, notLookedIn.map((account) => notLookedInText(d.name, account)));
     if (failures.length === 0) return summary;
     const reasons = summary.result === 'failed' ? summary.reasons : [];
-    return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(d.name, failures)] };
+    const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
+    return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(d.name, failures, keys)] };
   } catch (error) {
     return withWarnings(failedWith(run, id, d.name, error), removed?.left.warnings());
   }
@@ -1911,7 +1912,7 @@ async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
  * StackSet stays, and the next run finds the key again. Not told here: a bucket of an earlier generation left by a
  * `bucketGeneration` raised on a deployed org, whose objects are under the same key (README, "destroy, then deploy").
  */
-async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[]): Promise<string[]> {
+async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[], keyDeletionDays?: number): Promise<string[]> {
   const failures: string[] = [];
   const bucketsLeft = new Map<string, string[]>();
   const isKey = (r: RetainedResource) => r.type === 'AWS::KMS::Key';
@@ -1923,7 +1924,7 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
     }
     run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
     try {
-      await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r, (run.options as DestroyOptions).keyDeletionDays);
+      await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r, keyDeletionDays);
     } catch (error) {
       if (r.type === 'AWS::S3::Bucket' && underKey(run, stage, r.logicalId)) listIn(bucketsLeft, r.account).push(r.physicalId);
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
@@ -1940,8 +1941,10 @@ function underKey(run: Run, stage: string, logicalId: string): boolean {
   return !bucket || JSON.stringify(bucket.BucketEncryption ?? {}).includes('aws:kms');
 }
 
-const retainedNotDeletedText = (stackSet: string, failures: string[]) =>
-  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain. A key already scheduled for deletion can be kept within its ${KEY_DELETION_WINDOW_DAYS}-day waiting period: aws kms cancel-key-deletion --key-id KEY, then aws kms enable-key --key-id KEY (the key policy allows both to its administrators)`;
+/** With `keyDays`, the stage had keys to schedule: how to keep one already scheduled, within its waiting period. */
+const retainedNotDeletedText = (stackSet: string, failures: string[], keyDays?: number) =>
+  `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain` +
+  (keyDays === undefined ? '' : `. A key already scheduled for deletion can be kept within its ${keyDays}-day waiting period: aws kms cancel-key-deletion --key-id KEY, then aws kms enable-key --key-id KEY (the key policy allows both to its administrators)`);
 
 export interface VerifyResult {
   /** Each difference between what is deployed and the manifest, in words. */

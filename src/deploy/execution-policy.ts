@@ -940,6 +940,12 @@ export function forAccount(statements: readonly ExecutionStatement[], account: s
   return out;
 }
 
+/** The accounts some stage targets, in the org file's order: those bootstrap writes an execution role policy in. */
+export function targetAccounts(org: Org, stages: readonly Stage[]): string[] {
+  const targets = new Set(stages.flatMap((s) => s.targets.map((a) => a.id)));
+  return org.accounts.map((a) => a.id).filter((id) => targets.has(id));
+}
+
 /**
  * The accounts whose policies are alike (the same statements and names, in Sub form), each group with its policy:
  * what the compile counts and checks once per group (1,000 alike pipeline accounts are one group). Made by walking

@@ -172,7 +172,8 @@ export async function deleteRetained(aws: Aws, target: Target, resource: Retaine
       // on kms:ScheduleKeyDeletionPendingWindowInDays ("You can use the kms:ScheduleKeyDeletionPendingWindowInDays
       // condition key to further constrain the values", API_ScheduleKeyDeletion.html, PendingWindowInDays).
       if (errorName(error) === 'AccessDeniedException' && /service control policy/i.test((error as Error).message ?? '')) {
-        const refused = new Error(`${(error as Error).message} (a service control policy refuses it: one may require a longer waiting period through kms:ScheduleKeyDeletionPendingWindowInDays; run destroy --delete-retained again with --key-deletion-days up to 30)`, { cause: error });
+        const hint = keyDeletionDays < 30 ? '; run destroy --delete-retained again with --key-deletion-days up to 30' : '';
+        const refused = new Error(`${(error as Error).message} (a service control policy refuses it: one may require a longer waiting period through kms:ScheduleKeyDeletionPendingWindowInDays${hint})`, { cause: error });
         refused.name = 'AccessDeniedException';
         throw refused;
       }

@@ -574,7 +574,7 @@ export const CLOUDWATCH_AGENT_METRICS: Grant = {
   actions: ['cloudwatch:PutMetricData'],
   doc: CLOUDWATCH_AGENT_DOC,
   resourceStarReason:
-    `a metric has no ARN: cloudwatch:PutMetricData's one resource type (dataset) is optional and not a metric's, so IAM takes "*"; held by the condition cloudwatch:namespace to the agent's namespace, ${'CWAgent'}, so it cannot write another service's or team's metrics`,
+    `a metric has no ARN: cloudwatch:PutMetricData's one resource type (dataset) is optional and not a metric's, so IAM takes "*"; held by the condition cloudwatch:namespace to the agent's namespace, ${CLOUDWATCH_AGENT_NAMESPACE}, so it cannot write another service's or team's metrics`,
 };
 
 /** What the agent reads to describe its host and to find its log groups: list actions without a resource type. */

@@ -1326,7 +1326,10 @@ export const DEPLOY_TARGET_NEEDS: readonly InstanceNeed[] = [
  * group the agent names itself when its configuration names none, "the file path up to the final period" (here
  * /var/log/messages), outside the prefix and so refused (review s31-cwagent M1; README says to name the groups).
  */
-const agentLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${e.agentLogGroups}web-app/app.log`;
+const agentLogGroup = (e: InstanceEnvironment) => {
+  if (e.agentLogGroups === undefined) throw new Error('the CloudWatch agent needs are asked of the deployment targets only, with their log group prefix');
+  return `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:${e.agentLogGroups}web-app/app.log`;
+};
 const someoneElsesLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/aws/lambda/someone-elses`;
 const defaultNamedLogGroup = (e: InstanceEnvironment) => `arn:${e.partition}:logs:${e.region}:${e.account}:log-group:/var/log/messages`;
 const streamOf = (group: string) => `${group}:log-stream:${SAMPLE_INSTANCE}`;

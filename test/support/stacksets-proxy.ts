@@ -487,6 +487,8 @@ interface Operation {
   results: Array<{ account: string; region: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; reason?: string }>;
   /** StackSetOperation.StatusReason (failOperation). */
   reason?: string;
+  /** A create's accounts and Region: their instances exist from the operation's start (describeInstance). */
+  creates?: { accounts: string[]; region: string };
   /** A drift detection's StackSetDriftDetectionDetails, once it ended. */
   drift?: { status: 'COMPLETED' | 'PARTIAL_SUCCESS'; failed: number };
 }
@@ -1614,7 +1616,9 @@ export class StackSetsProxy {
       return cfnError('LimitExceededException', `The quota for the resource has already been reached: ${inOperations} + ${instancesAtOnce} stack instances in operations, quota ${quota}`);
     }
     this.peakInstances = Math.max(this.peakInstances, inOperations + instancesAtOnce);
-    const op: MutatingOperation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [] };
+    const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
+    const creates = action === 'CreateStackInstances' ? { accounts: this.accountsOf(params), region } : undefined;
+    const op: MutatingOperation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [], ...(creates ? { creates } : {}) };
     ops.push(op);
     used.add(id);
     const failsWhole = this.operationFailures.get(name);
@@ -2288,7 +2292,20 @@ export class StackSetsProxy {
     const o = this.overlays.get(name)?.get(account);
     // moto answers an instance it does not have with a page of its own (a 500); AWS: StackInstanceNotFoundException,
     // "The specified stack instance doesn't exist" (API_DescribeStackInstance.html, Errors).
-    if (!o && moto.status !== 200 && !/<Code>/.test(moto.body)) return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${name} ${account}`);
+    if (!o && moto.status !== 200 && !/<Code>/.test(moto.body)) {
+      // An instance a create still QUEUED or RUNNING targets exists already, its operation yet to start there or in
+      // progress ("PENDING: The operation in the specified account and Region has yet to start"; "RUNNING: The
+      // operation in the specified account and Region is currently in progress", StackInstanceComprehensiveStatus,
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html),
+      // where this layer makes it in moto only once the operation ends: a read in between saw a stack without its
+      // instance (a CI run's flake: the next run took the killed run's stack for one an earlier removal kept).
+      const creating = (this.operations.get(name) ?? []).find((op) => (op.status === 'QUEUED' || op.status === 'RUNNING') && op.creates?.accounts.includes(account));
+      if (creating) {
+        const detailed = creating.status === 'QUEUED' ? 'PENDING' : 'RUNNING';
+        return { status: 200, body: envelope('DescribeStackInstance', `<StackInstance><StackSetId>${xmlEscape(name)}</StackSetId><Account>${account}</Account><Region>${creating.creates!.region}</Region><Status>OUTDATED</Status><StatusReason>User Initiated</StatusReason><StackInstanceStatus><DetailedStatus>${detailed}</DetailedStatus></StackInstanceStatus></StackInstance>`) };
+      }
+      return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${name} ${account}`);
+    }
     if (!o) return moto;
     if (o.phantom) {
       const overrides = Object.entries(o.phantom.overrides)
