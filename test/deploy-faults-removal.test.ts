@@ -538,6 +538,26 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(deleted.filter((d) => d.startsWith('delete-retained AWS::KMS::Key ')).map((d) => d.split(' ').at(-1)).sort()).toEqual(PIPELINE_ACCOUNTS);
   });
 
+  it("destroy --delete-retained deletes what the stacks of a StackSet whose stage is gone from the org file retain, found by its deployed template (review s31-destroy M2)", async () => {
+    // The CI network in a tools account: its flow-log group is retained (RetainExceptOnCreate), under the name AWS gives it.
+    const withCi = (text: string) =>
+      `${text.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}access:\n  ci:\n    account: tools\n    network:\n      cidr: 10.30.0.0/20\n      availabilityZones: 2\n`;
+    const before = compileYaml(withCi(SMALL));
+    expect(before.stages.map((x) => x.id)).toContain('ci-network');
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    // The CI taken out of the org file: ci-network and ci-identity are StackSets of stages gone.
+    const after = compileYaml(SMALL.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:'));
+    expect(after.stages.map((x) => x.id)).not.toContain('ci-network');
+    const planned = await destroyPlan(after, awsVia(), { pollMs, deleteRetained: true });
+    expect(planned.remove.filter((r) => r.gone).map((r) => r.stackSet)).toContain('big-ci-network');
+    const deleted: string[] = [];
+    await destroyUntilDone(after, { deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::Logs::LogGroup ') && d.endsWith(' 800000000000'))).toHaveLength(1);
+    const cfn = awsVia().cloudFormation();
+    expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
+  });
+
   it("destroy --delete-retained finds a retained resource under the logical id it was deployed with, when this compile names it otherwise (review s31-destroy m4)", async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -216,7 +216,7 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const names = new Map(compiled.org.accounts.map((a) => [a.id, a.name]));
   const account = (id: string) => (names.has(id) ? `${names.get(id)} ${id}` : `${id} (not in the org file)`);
   // A stage gone from the org file: its StackSet is removed without looking for what its stacks retain (review s31-destroy M2).
-  const gone = (r: (typeof remove)[number]) => (r.gone ? ' (gone from the org file: what its stacks retain stays, --delete-retained or not)' : '');
+  const gone = (r: (typeof remove)[number]) => (r.gone ? (options.deleteRetained ? ' (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)' : ' (gone from the org file)') : '');
   const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`);
   const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
   const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;

@@ -1744,7 +1744,14 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   };
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
-    await next(stage, name, async () => removalSummary(run, { stage, stackSet: name, result: 'deleted', reasons: [] }, await tryRemoval(run, contextFor(run, name, stage), stage, byAccount(actual), true)));
+    const done: StageSummary = { stage, stackSet: name, result: 'deleted', reasons: [] };
+    const ctx = contextFor(run, name, stage);
+    // With --delete-retained, what its stacks retain too, found by the deployed template's logical ids, in the accounts
+    // of its instances and, for an earlier run's deletes, the org file's (review s31-destroy M2).
+    if (options.deleteRetained) {
+      const targets = run.compiled.org.accounts.map((a) => a.id);
+      await next(stage, name, () => removeWithRetained(run, { name, stage, ctx, actual, targets }, options).catch((error: unknown) => failedWith(run, stage, name, error)));
+    } else await next(stage, name, async () => removalSummary(run, done, await tryRemoval(run, ctx, stage, byAccount(actual), true)));
   }
   for (const d of desired) await next(d.stage.id, d.name, () => destroyStage(run, d, options));
   return { stages: summaries, calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
@@ -1764,39 +1771,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
     if (foreign(actual)) return { stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] };
     const done: StageSummary = { stage: id, stackSet: d.name, result: 'deleted', reasons: [] };
     if (!options.deleteRetained) return removalSummary(run, done, (removed = await tryRemoval(run, ctx, id, byAccount(actual), true)));
-    // --delete-retained, in this order, so that nothing is deleted while a stack still uses it and a run stopped at
-    // any step is finished by the next:
-    // 1. Find the retained buckets, keys and log groups in the instances' stacks, and in the stacks of this StackSet an
-    //    earlier run deleted but whose retained resources it did not all delete (findRetained).
-    // 2. Delete the instances, the StackSet kept. Their stacks then no longer use what they retain: Retain and
-    //    RetainExceptOnCreate "keep a resource when its stack is deleted"
-    //    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html),
-    //    while the pipeline, bucket policy, alias and flow log that used them are deleted with the stack. Deleting them
-    //    first would break a pipeline left running wherever an instance's delete then failed: a key scheduled for
-    //    deletion "can't be used in any cryptographic operations"
-    //    (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html), a bucket is gone for good
-    //    (S3 deletes only an empty bucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
-    // 3. Delete every retained resource whose stack is gone (not one of a stack left in its account: a suspended
-    //    account's, removed with RetainStacks), each tried whatever the others did.
-    // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
-    //    deletes that step 1 of the next run reads the deleted stacks by.
-    const { found: retained, notLookedIn } = await findRetained(run, d, ctx, actual);
-    // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
-    // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
-    // what they retain as they were, and the next run starts from there (review s28-reader m7).
-    for (const account of [...new Set(retained.map((r) => r.account))].sort()) await deleterCredentials(run, account)();
-    removed = await tryRemoval(run, ctx, id, byAccount(actual), false);
-    const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
-    const failures = await deleteEveryRetained(run, id, retained.filter((r) => !(remaining?.instances.has(r.account) || removed!.left.has(r.account))), options.keyDeletionDays);
-    if (removed.error === undefined && failures.length === 0) {
-      options.onEvent?.({ type: 'operation', stage: id, action: 'delete-stack-set', accounts: [] });
-      await deleteStackSet(ctx);
-    }
-    const summary = removalSummary(run, done, removed, notLookedIn.map((account) => notLookedInText(d.name, account)));
-    if (failures.length === 0) return summary;
-    const reasons = summary.result === 'failed' ? summary.reasons : [];
-    const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
-    return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(d.name, failures, keys)] };
+    return await removeWithRetained(run, { name: d.name, stage: id, ctx, actual, template: renderTemplate(d.stage.definition), targets: d.stage.targets.map((a) => a.id) }, options, (r) => (removed = r));
   } catch (error) {
     return withWarnings(failedWith(run, id, d.name, error), removed?.left.warnings());
   }
@@ -1805,7 +1780,7 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
 /** What destroy would remove, in its order, and what it would keep: read from AWS, as destroy reads it. */
 export interface DestroyPlan {
   /** Each StackSet with the accounts of its instances: those of stages gone from the org file first, then the rest in reverse rollout order. */
-  remove: Array<{ stackSet: string; accounts: string[]; /** A stage gone from the org file: removed without looking for what its stacks retain (review s31-destroy M2). */ gone?: true }>;
+  remove: Array<{ stackSet: string; accounts: string[]; /** A stage gone from the org file: what its stacks retain is found by its deployed template alone (review s31-destroy M2). */ gone?: true }>;
   kept: Array<{ stackSet: string; why: string }>;
 }
 
@@ -1846,11 +1821,11 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
-async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[] }> {
+async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[] }> {
   // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
   // whose id the org file or an xstack since has changed is found under its deployed id (review s31-destroy m4).
   const deployed = actual.templateBody === undefined ? [] : retainedDeletable(fromYaml(actual.templateBody) as CfnTemplate);
-  const wanted = [...new Map([...retainedDeletable(renderTemplate(desired.stage.definition)), ...deployed].map(([id, type]) => [id, type])).entries()];
+  const wanted = [...new Map([...(of.template ? retainedDeletable(of.template) : []), ...deployed].map(([id, type]) => [id, type])).entries()];
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
   if (wanted.length === 0) return { found, notLookedIn };
@@ -1862,9 +1837,9 @@ async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetCon
   };
   for (const [account, instance] of actual.instances) {
     if (keepsStack(run, instance)) continue;
-    add(account, await instanceResources(accountClient(run, account), desired.name, instance.stackId));
+    add(account, await instanceResources(accountClient(run, account), of.name, instance.stackId));
   }
-  const without = desired.stage.targets.map((a) => a.id).filter((account) => !actual.instances.has(account));
+  const without = of.targets.filter((account) => !actual.instances.has(account));
   const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
   if (!since) return { found, notLookedIn };
   for (const account of without) {
@@ -1877,9 +1852,60 @@ async function findRetained(run: Run, desired: DesiredStackSet, ctx: StackSetCon
       continue;
     }
     const cfn = accountClient(run, account);
-    for (const stackId of await deletedInstanceStacks(cfn, desired.name, since)) add(account, await stackResources(cfn, stackId));
+    for (const stackId of await deletedInstanceStacks(cfn, of.name, since)) add(account, await stackResources(cfn, stackId));
   }
   return { found, notLookedIn };
+}
+
+/** A StackSet to remove with what its stacks retain: one of the org's stages, or a StackSet whose stage is gone (no compiled template). */
+interface RetainedRemoval {
+  name: string;
+  stage: string;
+  ctx: StackSetContext;
+  actual: ActualStackSet;
+  /** The compiled template; a gone stage's retained resources are found by its deployed template alone. */
+  template?: CfnTemplate;
+  /** The accounts whose stacks an earlier run may have deleted without deleting what they retain. */
+  targets: string[];
+}
+
+/** destroy --delete-retained of one StackSet (see the steps below); `onRemoved` hears the instances' removal. */
+async function removeWithRetained(run: Run, of: RetainedRemoval, options: DestroyOptions, onRemoved?: (removed: Removed) => void): Promise<StageSummary> {
+  const { name, stage, ctx, actual } = of;
+  // --delete-retained, in this order, so that nothing is deleted while a stack still uses it and a run stopped at
+  // any step is finished by the next:
+  // 1. Find the retained buckets, keys and log groups in the instances' stacks, and in the stacks of this StackSet an
+  //    earlier run deleted but whose retained resources it did not all delete (findRetained).
+  // 2. Delete the instances, the StackSet kept. Their stacks then no longer use what they retain: Retain and
+  //    RetainExceptOnCreate "keep a resource when its stack is deleted"
+  //    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html),
+  //    while the pipeline, bucket policy, alias and flow log that used them are deleted with the stack. Deleting them
+  //    first would break a pipeline left running wherever an instance's delete then failed: a key scheduled for
+  //    deletion "can't be used in any cryptographic operations"
+  //    (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html), a bucket is gone for good
+  //    (S3 deletes only an empty bucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
+  // 3. Delete every retained resource whose stack is gone (not one of a stack left in its account: a suspended
+  //    account's, removed with RetainStacks), each tried whatever the others did.
+  // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
+  //    deletes that step 1 of the next run reads the deleted stacks by.
+  const { found: retained, notLookedIn } = await findRetained(run, of, ctx, actual);
+  // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
+  // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
+  // what they retain as they were, and the next run starts from there (review s28-reader m7).
+  for (const account of [...new Set(retained.map((r) => r.account))].sort()) await deleterCredentials(run, account)();
+  const removed = await tryRemoval(run, ctx, stage, byAccount(actual), false);
+  onRemoved?.(removed);
+  const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
+  const failures = await deleteEveryRetained(run, stage, retained.filter((r) => !(remaining?.instances.has(r.account) || removed.left.has(r.account))), options.keyDeletionDays);
+  if (removed.error === undefined && failures.length === 0) {
+    options.onEvent?.({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
+    await deleteStackSet(ctx);
+  }
+  const summary = removalSummary(run, { stage, stackSet: name, result: 'deleted', reasons: [] }, removed, notLookedIn.map((account) => notLookedInText(name, account)));
+  if (failures.length === 0) return summary;
+  const reasons = summary.result === 'failed' ? summary.reasons : [];
+  const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
+  return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(name, failures, keys)] };
 }
 
 /** An account findRetained did not look in, as a warning: what its deleted stacks retain stays, and no later run finds it. */
