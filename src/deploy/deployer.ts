@@ -41,6 +41,7 @@ import { InstanceOperationBudget } from './instance-budget';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
 import { untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
+import { targetAccounts } from './execution-policy';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
   callAs,
@@ -1747,9 +1748,10 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
     const done: StageSummary = { stage, stackSet: name, result: 'deleted', reasons: [] };
     const ctx = contextFor(run, name, stage);
     // With --delete-retained, what its stacks retain too, found by the deployed template's logical ids, in the accounts
-    // of its instances and, for an earlier run's deletes, the org file's (review s31-destroy M2).
+    // of its instances and, for an earlier run's deletes, those the org's stages target (where bootstrap made the reader
+    // role the search reads with; review s31-destroy M2).
     if (options.deleteRetained) {
-      const targets = run.compiled.org.accounts.map((a) => a.id);
+      const targets = targetAccounts(run.compiled.org, run.compiled.stages);
       await next(stage, name, () => removeWithRetained(run, { name, stage, ctx, actual, targets }, options).catch((error: unknown) => failedWith(run, stage, name, error)));
     } else await next(stage, name, async () => removalSummary(run, done, await tryRemoval(run, ctx, stage, byAccount(actual), true)));
   }
