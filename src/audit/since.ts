@@ -293,7 +293,7 @@ function executionItems({ org, stages, executionRole }: ModelSources, teams: Tea
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
     for (const accounts of byTeam.values()) {
       for (const s of group.statements) {
-        const when = s.Condition ? ` | when ${Object.entries(s.Condition).flatMap(([op, keys]) => Object.entries(keys).map(([key, value]) => `${op} ${key} = ${[value].flat().join('|')}`)).join('; ')}` : '';
+        const when = s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '';
         // The account leads each line (folded to `{account}`, read back for each): the same statement in one more account
         // is lines added. A statement's actions are a line of their own, not repeated on each resource's.
         const head = `in ${accounts[0]}: bootstrap: ${s.Sid} | ${s.Effect}`;
@@ -303,6 +303,13 @@ function executionItems({ org, stages, executionRole }: ModelSources, teams: Tea
     }
   }
   return items;
+}
+
+/** An execution statement's condition, each value a list of one, as conditionClauses reads a resolved statement's. */
+function executionConditions(condition: NonNullable<ExecutionStatement['Condition']>): ResolvedStatement['conditions'] {
+  const out: ResolvedStatement['conditions'] = {};
+  for (const op in condition) for (const key in condition[op]) (out[op] ??= {})[key] = [condition[op][key]];
+  return out;
 }
 
 /**

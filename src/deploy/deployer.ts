@@ -1823,14 +1823,21 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
-async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[] }> {
+async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[]; kmsBuckets: ReadonlyMap<string, boolean> }> {
   // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
   // whose id the org file or an xstack since has changed is found under its deployed id (review s31-destroy m4).
-  const deployed = actual.templateBody === undefined ? [] : retainedDeletable(fromYaml(actual.templateBody) as CfnTemplate);
-  const wanted = [...new Map([...(of.template ? retainedDeletable(of.template) : []), ...deployed].map(([id, type]) => [id, type])).entries()];
+  const templates = [...(of.template ? [of.template] : []), ...(actual.templateBody === undefined ? [] : [fromYaml(actual.templateBody) as CfnTemplate])];
+  const wanted = [...new Map(templates.flatMap((t) => retainedDeletable(t))).entries()];
+  // Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own.
+  const kmsBuckets = new Map<string, boolean>();
+  for (const t of templates) {
+    for (const [id, r] of Object.entries(t.Resources)) {
+      if (r.Type === 'AWS::S3::Bucket') kmsBuckets.set(id, (kmsBuckets.get(id) ?? false) || JSON.stringify((r.Properties as { BucketEncryption?: unknown } | undefined)?.BucketEncryption ?? {}).includes('aws:kms'));
+    }
+  }
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
-  if (wanted.length === 0) return { found, notLookedIn };
+  if (wanted.length === 0) return { found, notLookedIn, kmsBuckets };
   const add = (account: string, physical: Map<string, string>) => {
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
@@ -1843,7 +1850,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   }
   const without = of.targets.filter((account) => !actual.instances.has(account));
   const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
-  if (!since) return { found, notLookedIn };
+  if (!since) return { found, notLookedIn, kmsBuckets };
   for (const account of without) {
     // Not an account Organizations reports not ACTIVE (suspended, closing): its instance went with RetainStacks, its
     // stack and what it retains stay there, and "during this 90-day period, the resources won't be available" in a
@@ -1856,7 +1863,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
     const cfn = accountClient(run, account);
     for (const stackId of await deletedInstanceStacks(cfn, of.name, since)) add(account, await stackResources(cfn, stackId));
   }
-  return { found, notLookedIn };
+  return { found, notLookedIn, kmsBuckets };
 }
 
 /** A StackSet to remove with what its stacks retain: one of the org's stages, or a StackSet whose stage is gone (no compiled template). */
@@ -1890,7 +1897,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   //    account's, removed with RetainStacks), each tried whatever the others did.
   // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
   //    deletes that step 1 of the next run reads the deleted stacks by.
-  const { found: retained, notLookedIn } = await findRetained(run, of, ctx, actual);
+  const { found: retained, notLookedIn, kmsBuckets } = await findRetained(run, of, ctx, actual);
   // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
   // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
   // what they retain as they were, and the next run starts from there (review s28-reader m7).
@@ -1898,7 +1905,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   const removed = await tryRemoval(run, ctx, stage, byAccount(actual), false);
   onRemoved?.(removed);
   const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
-  const failures = await deleteEveryRetained(run, stage, retained.filter((r) => !(remaining?.instances.has(r.account) || removed.left.has(r.account))), options.keyDeletionDays);
+  const failures = await deleteEveryRetained(run, stage, retained.filter((r) => !(remaining?.instances.has(r.account) || removed.left.has(r.account))), options.keyDeletionDays, kmsBuckets);
   if (removed.error === undefined && failures.length === 0) {
     options.onEvent?.({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
@@ -1940,7 +1947,7 @@ async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
  * StackSet stays, and the next run finds the key again. Not told here: a bucket of an earlier generation left by a
  * `bucketGeneration` raised on a deployed org, whose objects are under the same key (README, "destroy, then deploy").
  */
-async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[], keyDeletionDays?: number): Promise<string[]> {
+async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[], keyDeletionDays: number | undefined, kmsBuckets: ReadonlyMap<string, boolean>): Promise<string[]> {
   const failures: string[] = [];
   const bucketsLeft = new Map<string, string[]>();
   const isKey = (r: RetainedResource) => r.type === 'AWS::KMS::Key';
@@ -1954,22 +1961,14 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
     try {
       await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r, keyDeletionDays);
     } catch (error) {
-      if (r.type === 'AWS::S3::Bucket' && underKey(run, stage, r.logicalId)) listIn(bucketsLeft, r.account).push(r.physicalId);
+      // A bucket no template names (it cannot be told) is taken as under the key, which keeps the key.
+      if (r.type === 'AWS::S3::Bucket' && kmsBuckets.get(r.logicalId) !== false) listIn(bucketsLeft, r.account).push(r.physicalId);
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
     }
   }
   return failures;
 }
 
-/** Whether the stage's template encrypts the bucket with a KMS key (the artifact bucket), not S3's own keys (the access-log bucket). */
-function underKey(run: Run, stage: string, logicalId: string): boolean {
-  const definition = run.compiled.stages.find((s) => s.id === stage)?.definition;
-  const bucket = definition && (renderTemplate(definition).Resources[logicalId]?.Properties as { BucketEncryption?: unknown } | undefined);
-  // Unknown (no such stage or bucket in this compile): taken as under the key, which keeps the key.
-  return !bucket || JSON.stringify(bucket.BucketEncryption ?? {}).includes('aws:kms');
-}
-
-/** With `keyDays`, the stage had keys to schedule: how to keep one already scheduled, within its waiting period. */
 const retainedNotDeletedText = (stackSet: string, failures: string[], keyDays?: number) =>
   `${failures.length} retained resource${failures.length === 1 ? '' : 's'} of ${stackSet} could not be deleted, so the StackSet is kept (the next destroy --delete-retained finds them again through it):\n${failures.map((f) => `  ${f}`).join('\n')}\nFix each cause, then run destroy --delete-retained again; where a cause cannot be fixed (objects under an Object Lock retention in compliance mode), a plain destroy deletes the StackSet and keeps them, as destroy keeps what the templates retain` +
   (keyDays === undefined ? '' : `. A key already scheduled for deletion can be kept within its ${keyDays}-day waiting period: aws kms cancel-key-deletion --key-id KEY, then aws kms enable-key --key-id KEY (the key policy allows both to its administrators)`);
