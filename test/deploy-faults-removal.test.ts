@@ -522,6 +522,52 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
   });
 
+  it("destroy --delete-retained keeps an account's key while an artifact bucket of an earlier bucketGeneration encrypted with it stays (a generation raised on a deployed org: review s31-destroy M1(b)); one under another key keeps nothing", async () => {
+    const g2 = compileYaml(`${SMALL}bucketGeneration: 2\n`);
+    await prepare(g2);
+    await deployUntilDone(g2, 1);
+    const [kept, freed] = PIPELINE_ACCOUNTS;
+    const { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutBucketEncryptionCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { ListAliasesCommand } = await import('@aws-sdk/client-kms');
+    const local = awsVia(env.local.endpoint);
+    const as = (account: string) => local.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`);
+    // The generation-1 artifact buckets a bucketGeneration raised on a live org leaves: UpdateReplacePolicy Retain
+    // keeps the replaced bucket (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html),
+    // which moto deletes instead, so they are made here as AWS leaves them: in one account under that account's key
+    // (the key is not replaced with the bucket), in the other under a key of its own (a generation a plain destroy kept).
+    const keyIdOf = async (account: string) => (await local.kms(await as(account)).send(new ListAliasesCommand({}))).Aliases?.find((a) => a.AliasName === 'alias/big-artifacts')?.TargetKeyId;
+    const oldBucket = (account: string) => `big-artifacts-${account}-us-east-1`;
+    for (const account of PIPELINE_ACCOUNTS) {
+      const s3 = local.s3(await as(account));
+      await s3.send(new CreateBucketCommand({ Bucket: oldBucket(account) }));
+      // By ARN, as the template names it (KMSMasterKeyID: !GetAtt ArtifactKey.Arn).
+      const keyId = `arn:aws:kms:us-east-1:${account}:key/${account === kept ? await keyIdOf(account) : '00000000-0000-0000-0000-000000000000'}`;
+      expect(keyId).not.toMatch(/undefined/);
+      await s3.send(new PutBucketEncryptionCommand({ Bucket: oldBucket(account), ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyId } }] } }));
+      await s3.send(new PutObjectCommand({ Bucket: oldBucket(account), Key: 'app/SourceArtifact/old.zip', Body: 'generation 1' }));
+    }
+    const deleted: string[] = [];
+    const first = await destroy(g2, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    const stage = first.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(stage.result).toBe('failed');
+    expect(stage.reasons.join('\n')).toMatch(
+      new RegExp(`^1 retained resource of big-pipeline-foundation could not be deleted[^\n]*\n  account ${kept}: AWS::KMS::Key [^ ]+ \\(ArtifactKey\\): kept, not scheduled for deletion: bucket ${oldBucket(kept)}, of an earlier bucketGeneration, stays and is encrypted by default with this key; `),
+    );
+    // Every generation-2 bucket deleted; the other account's key scheduled, its generation-1 bucket being under another key.
+    expect(deleted.filter((d) => d.includes('AWS::S3::Bucket'))).toHaveLength(4);
+    expect(deleted.filter((d) => d.includes('AWS::KMS::Key'))).toEqual([expect.stringMatching(new RegExp(` ${freed}$`))]);
+    for (const account of PIPELINE_ACCOUNTS) expect(await bucketsOf(account)).toEqual([oldBucket(account)]);
+    // The earlier bucket deleted by its owner: the next run schedules the key and deletes the StackSet.
+    const s3 = local.s3(await as(kept));
+    await s3.send(new DeleteObjectCommand({ Bucket: oldBucket(kept), Key: 'app/SourceArtifact/old.zip' }));
+    await s3.send(new DeleteBucketCommand({ Bucket: oldBucket(kept) }));
+    const later: string[] = [];
+    await destroyUntilDone(g2, { deleteRetained: true, onEvent: retainedDeletes(later) });
+    expect(later.some((d) => d.startsWith('delete-retained AWS::KMS::Key ') && d.endsWith(` ${kept}`))).toBe(true);
+    const cfn = awsVia().cloudFormation();
+    expect(((await cfn.send(new ListStackSetsCommand({}))).Summaries ?? []).filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName)).toEqual(['big-source-repositories']);
+  });
+
   it("destroy --delete-retained: an access-log bucket that cannot be emptied keeps no key (S3's own keys encrypt it, not the account's KMS key), which is scheduled (review s31-destroy M1)", async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -55,6 +55,16 @@ describe('the reader role policy', () => {
     const expected = ['acme-access-logs', 'acme-artifacts'].flatMap((b) => [`arn:aws:s3:::${b}-333333333333-eu-west-1`, `arn:aws:s3:::${b}-333333333333-eu-west-1-g*`]);
     expect(statement('333333333333', 'SeeRetainedBuckets', at(3))?.Resource).toEqual(expected);
     expect(statement('333333333333', 'SeeRetainedBuckets', at(999))?.Resource).toEqual(expected);
+    // Which key encrypts the artifact bucket's earlier generations (destroy --delete-retained keeps a key under which
+    // one stays): the KMS-encrypted bucket only, and only from the second generation on, so a first generation's
+    // policy, and the bootstrap that wrote it, stay as they were.
+    expect(statement('333333333333', 'SeeEarlierBucketsKeys', at(2))).toEqual({
+      Sid: 'SeeEarlierBucketsKeys',
+      Effect: 'Allow',
+      Action: ['s3:GetEncryptionConfiguration'],
+      Resource: ['arn:aws:s3:::acme-artifacts-333333333333-eu-west-1', 'arn:aws:s3:::acme-artifacts-333333333333-eu-west-1-g*'],
+    });
+    expect(statement('333333333333', 'SeeEarlierBucketsKeys', at(1))).toBeUndefined();
   });
 
   it("a source account of 500 repositories (the org file names no developer access, whose managed policy would hold fewer): read as every repository of the account, within IAM's 10,240 characters; 40 are named", () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
 import { checkExistingRoles } from '../src/deploy/existing-roles';
-import { deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
+import { bucketDefaultKey, deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
 import { isInstanceStackOf } from '../src/deploy/stacksets';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
@@ -201,5 +201,15 @@ describe('isInstanceStackOf', () => {
     expect(isInstanceStackOf('StackSet-acme-ci-network-4f1d2c3b-1a2b-4c3d-8e9f-0a1b2c3d4e5f', 'acme-ci')).toBe(false);
     expect(isInstanceStackOf('StackSet:acme-ci', 'acme-ci')).toBe(true);
     expect(isInstanceStackOf('acme-ci', 'acme-ci')).toBe(false);
+  });
+});
+
+describe('bucketDefaultKey', () => {
+  it("a refused GetBucketEncryption (403) cannot tell, naming the role and the action, so destroy keeps the key; 404 is no bucket", async () => {
+    const client = aws();
+    const refused = await bucketDefaultKey(client, target(client), 'refused-acme-artifacts', '1234abcd-12ab-34cd-56ef-1234567890ab');
+    expect(refused).toEqual({ unknown: expect.stringMatching(/^arn:aws:iam::222222222222:role\/Reader could not read its default encryption \(.*s3:GetEncryptionConfiguration, and the bucket must be account 222222222222's\)$/) });
+    expect(await bucketDefaultKey(client, target(client), 'acme-artifacts-222222222222-eu-west-1', '1234abcd-12ab-34cd-56ef-1234567890ab')).toBe('absent');
+    expect(fake.calls.filter((c) => c.startsWith('s3 '))).toEqual(['s3 GET /refused-acme-artifacts', 's3 GET /acme-artifacts-222222222222-eu-west-1']);
   });
 });

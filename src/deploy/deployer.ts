@@ -22,7 +22,7 @@ import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSumm
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { deletedInstanceStacks, deleteRetained, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { listIn } from '../memo';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
@@ -1823,21 +1823,32 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
-async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<{ found: RetainedResource[]; notLookedIn: string[]; kmsBuckets: ReadonlyMap<string, boolean> }> {
+interface FoundRetained {
+  found: RetainedResource[];
+  notLookedIn: string[];
+  /** Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own. */
+  kmsBuckets: ReadonlyMap<string, boolean>;
+  /** The names the KMS-encrypted buckets had in an account in the org's earlier bucket generations. */
+  earlierKmsBuckets: (account: string) => string[];
+}
+
+async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<FoundRetained> {
   // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
   // whose id the org file or an xstack since has changed is found under its deployed id (review s31-destroy m4).
   const templates = [...(of.template ? [of.template] : []), ...(actual.templateBody === undefined ? [] : [fromYaml(actual.templateBody) as CfnTemplate])];
   const wanted = [...new Map(templates.flatMap((t) => retainedDeletable(t))).entries()];
-  // Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own.
   const kmsBuckets = new Map<string, boolean>();
   for (const t of templates) {
-    for (const [id, r] of Object.entries(t.Resources)) {
-      if (r.Type === 'AWS::S3::Bucket') kmsBuckets.set(id, (kmsBuckets.get(id) ?? false) || JSON.stringify((r.Properties as { BucketEncryption?: unknown } | undefined)?.BucketEncryption ?? {}).includes('aws:kms'));
-    }
+    for (const [id, r] of Object.entries(t.Resources)) if (r.Type === 'AWS::S3::Bucket') kmsBuckets.set(id, (kmsBuckets.get(id) ?? false) || encryptsWithKms(r));
   }
+  const { prefix, bucketGeneration, region, partition } = run.compiled.org;
+  const names = new Names(prefix, bucketGeneration);
+  const earlierKmsBuckets = (account: string) =>
+    [...new Set(templates.flatMap((t) => namedRetained(t, account, region, partition)).filter((r) => r.type === 'AWS::S3::Bucket' && kmsBuckets.get(r.logicalId)).flatMap((r) => names.earlierBucketNames(r.name)))].sort();
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
-  if (wanted.length === 0) return { found, notLookedIn, kmsBuckets };
+  const result = { found, notLookedIn, kmsBuckets, earlierKmsBuckets };
+  if (wanted.length === 0) return result;
   const add = (account: string, physical: Map<string, string>) => {
     for (const [logicalId, type] of wanted) {
       const physicalId = physical.get(logicalId);
@@ -1850,7 +1861,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   }
   const without = of.targets.filter((account) => !actual.instances.has(account));
   const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
-  if (!since) return { found, notLookedIn, kmsBuckets };
+  if (!since) return result;
   for (const account of without) {
     // Not an account Organizations reports not ACTIVE (suspended, closing): its instance went with RetainStacks, its
     // stack and what it retains stay there, and "during this 90-day period, the resources won't be available" in a
@@ -1863,7 +1874,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
     const cfn = accountClient(run, account);
     for (const stackId of await deletedInstanceStacks(cfn, of.name, since)) add(account, await stackResources(cfn, stackId));
   }
-  return { found, notLookedIn, kmsBuckets };
+  return result;
 }
 
 /** A StackSet to remove with what its stacks retain: one of the org's stages, or a StackSet whose stage is gone (no compiled template). */
@@ -1897,7 +1908,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   //    account's, removed with RetainStacks), each tried whatever the others did.
   // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
   //    deletes that step 1 of the next run reads the deleted stacks by.
-  const { found: retained, notLookedIn, kmsBuckets } = await findRetained(run, of, ctx, actual);
+  const { found: retained, notLookedIn, ...encryption } = await findRetained(run, of, ctx, actual);
   // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
   // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
   // what they retain as they were, and the next run starts from there (review s28-reader m7).
@@ -1905,7 +1916,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   const removed = await tryRemoval(run, ctx, stage, byAccount(actual), false);
   onRemoved?.(removed);
   const remaining = removed.error === undefined ? undefined : await readStackSet(ctx);
-  const failures = await deleteEveryRetained(run, stage, retained.filter((r) => !(remaining?.instances.has(r.account) || removed.left.has(r.account))), options.keyDeletionDays, kmsBuckets);
+  const failures = await deleteEveryRetained(run, stage, retained.filter((r) => !(remaining?.instances.has(r.account) || removed.left.has(r.account))), options.keyDeletionDays, encryption);
   if (removed.error === undefined && failures.length === 0) {
     options.onEvent?.({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
@@ -1943,11 +1954,13 @@ async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
  * Deletes each retained resource, whatever became of the others; returns a line for each that failed, with why. The
  * keys last, and an account's key only once no bucket encrypted with it stays: "When a KMS key is deleted, all data
  * that was encrypted under the KMS key is unrecoverable" (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html),
- * and the artifact bucket is SSE-KMS under the account's key (review s31-destroy M1). A key so kept is a failure: the
- * StackSet stays, and the next run finds the key again. Not told here: a bucket of an earlier generation left by a
- * `bucketGeneration` raised on a deployed org, whose objects are under the same key (README, "destroy, then deploy").
+ * and the artifact bucket is SSE-KMS under the account's key (review s31-destroy M1). So is an artifact bucket of an
+ * earlier generation that a `bucketGeneration` raised on a deployed org left (the key is not replaced with the
+ * bucket): one whose default encryption names the key, or whose encryption cannot be read, keeps it too. One under
+ * another key (a generation a plain destroy kept, with its own key) does not. A key so kept is a failure: the
+ * StackSet stays, and the next run finds the key again.
  */
-async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[], keyDeletionDays: number | undefined, kmsBuckets: ReadonlyMap<string, boolean>): Promise<string[]> {
+async function deleteEveryRetained(run: Run, stage: string, retained: RetainedResource[], keyDeletionDays: number | undefined, encryption: Pick<FoundRetained, 'kmsBuckets' | 'earlierKmsBuckets'>): Promise<string[]> {
   const failures: string[] = [];
   const bucketsLeft = new Map<string, string[]>();
   const isKey = (r: RetainedResource) => r.type === 'AWS::KMS::Key';
@@ -1957,16 +1970,34 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): kept, not scheduled for deletion: bucket ${left.join(', ')} stays, and its objects are encrypted with this key (they would be unreadable once it is deleted); delete or empty ${left.length === 1 ? 'it' : 'them'} first`);
       continue;
     }
+    const earlier = isKey(r) ? await earlierBucketsUnderKey(run, r, encryption.earlierKmsBuckets(r.account)) : [];
+    if (earlier.length > 0) {
+      failures.push(
+        `account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): kept, not scheduled for deletion: ${earlier.join('; ')}; its objects would be unreadable once the key is deleted: delete the bucket, or copy out what you keep and delete it, then run again`,
+      );
+      continue;
+    }
     run.options.onEvent?.({ type: 'operation', stage, action: `delete-retained ${r.type} ${r.physicalId}`, accounts: [r.account] });
     try {
       await deleteRetained(run.aws, { ...target(run, r.account), credentials: deleterCredentials(run, r.account) }, r, keyDeletionDays);
     } catch (error) {
       // A bucket no template names (it cannot be told) is taken as under the key, which keeps the key.
-      if (r.type === 'AWS::S3::Bucket' && kmsBuckets.get(r.logicalId) !== false) listIn(bucketsLeft, r.account).push(r.physicalId);
+      if (r.type === 'AWS::S3::Bucket' && encryption.kmsBuckets.get(r.logicalId) !== false) listIn(bucketsLeft, r.account).push(r.physicalId);
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): ${errorName(error) ?? 'Error'}: ${(error as Error).message}`);
     }
   }
   return failures;
+}
+
+/** Of the earlier generations' artifact bucket names in the key's account, those there under this key, or not told, each with why (read by the reader). */
+async function earlierBucketsUnderKey(run: Run, key: RetainedResource, buckets: readonly string[]): Promise<string[]> {
+  const under: string[] = [];
+  for (const bucket of buckets) {
+    const found = await bucketDefaultKey(run.aws, target(run, key.account), bucket, key.physicalId);
+    if (found === 'key') under.push(`bucket ${bucket}, of an earlier bucketGeneration, stays and is encrypted by default with this key`);
+    else if (typeof found === 'object') under.push(`bucket ${bucket}, of an earlier bucketGeneration, stays, and whether it is encrypted with this key could not be told: ${found.unknown}`);
+  }
+  return under;
 }
 
 const retainedNotDeletedText = (stackSet: string, failures: string[], keyDays?: number) =>

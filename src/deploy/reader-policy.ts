@@ -14,7 +14,7 @@ import { Names } from '../naming';
 import { roleNameOf } from '../iam/role-path';
 import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
 import { namedExistingRoles } from './existing-roles';
-import { namedRetained } from './retained';
+import { encryptsWithKms, namedRetained } from './retained';
 
 export interface ReaderStatement {
   Sid: string;
@@ -49,11 +49,14 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
   const names = new Names(prefix, bucketGeneration);
   const stages = compiled.stages.filter((s) => s.targets.some((t) => t.id === account));
   const buckets = new Set<string>();
+  const earlierKmsBuckets = new Set<string>();
   const repositories = new Set<string>();
   for (const stage of stages) {
-    for (const r of namedRetained(templateOf(stage), account, R, P)) {
+    const template = templateOf(stage);
+    for (const r of namedRetained(template, account, R, P)) {
       if (r.type === 'AWS::CodeCommit::Repository') repositories.add(r.name);
       else for (const name of bucketNames(names, r.name)) buckets.add(name);
+      if (r.type === 'AWS::S3::Bucket' && bucketGeneration > 1 && encryptsWithKms(template.Resources[r.logicalId])) for (const name of bucketNames(names, r.name)) earlierKmsBuckets.add(name);
     }
   }
   const statements: ReaderStatement[] = [
@@ -75,6 +78,10 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
   // HeadBucket needs s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html): each bucket
   // the templates name in this account, and its names of the earlier bucket generations, which plan looks for.
   if (buckets.size > 0) statements.push({ Sid: 'SeeRetainedBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [...buckets].sort().map((b) => `arn:${P}:s3:::${b}`) });
+  // destroy --delete-retained keeps an account's artifact key while an earlier generation's artifact bucket encrypted
+  // with it stays (deployer.ts earlierBucketsUnderKey), told by GetBucketEncryption, which needs
+  // s3:GetEncryptionConfiguration (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html).
+  if (earlierKmsBuckets.size > 0) statements.push({ Sid: 'SeeEarlierBucketsKeys', Effect: 'Allow', Action: ['s3:GetEncryptionConfiguration'], Resource: [...earlierKmsBuckets].sort().map((b) => `arn:${P}:s3:::${b}`) });
   if (repositories.size > 0) statements.push({ Sid: 'SeeRetainedRepositories', Effect: 'Allow', Action: ['codecommit:GetRepository'], Resource: [...repositories].sort().map((r) => `arn:${P}:codecommit:${R}:${account}:${r}`) });
   // The roles the org file names and the artifact key policy names, read in the accounts whose template writes that
   // key (existing-roles.ts; deployer.ts existingRoleFindings reads them in pipeline-foundation's accounts). By name at

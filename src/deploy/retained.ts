@@ -16,7 +16,7 @@ import { ListStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cl
 import { GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, DeleteObjectsCommand, GetBucketEncryptionCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { conditionHolds } from '../cfn/account-switch';
 import { keptOnDelete } from '../cfn/deletion-policy';
@@ -145,6 +145,41 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     // CodeCommit's AccessDeniedException: https://docs.aws.amazon.com/codecommit/latest/APIReference/CommonErrors.html
     if (e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) throw refusedRead(target, resource, e);
     throw error;
+  }
+}
+
+/** Whether a template's bucket is encrypted by default under a KMS key (the artifact bucket, under the account's key), not S3's own keys. */
+export const encryptsWithKms = (bucket: { Properties?: unknown }): boolean => JSON.stringify((bucket.Properties as { BucketEncryption?: unknown } | undefined)?.BucketEncryption ?? {}).includes('aws:kms');
+
+/**
+ * Whether bucket `bucket` of the target account is encrypted by default with KMS key `keyId` (the key's id, its
+ * physical id in a stack): `absent` when there is no such bucket, `other` when its default is S3's own keys or another
+ * KMS key, `key` when it names this key by id or ARN, and a reason when that cannot be told (a refusal, or a key named
+ * by alias). Read with GetBucketEncryption, which needs s3:GetEncryptionConfiguration and answers the bucket's
+ * ApplyServerSideEncryptionByDefault (SSEAlgorithm, KMSMasterKeyID: "You can specify the key ID, key alias, or the
+ * Amazon Resource Name (ARN) of the KMS key", https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html). "aws:kms" without a key
+ * is the AWS managed key aws/s3.
+ */
+export async function bucketDefaultKey(aws: Aws, target: Target, bucket: string, keyId: string): Promise<'absent' | 'other' | 'key' | { unknown: string }> {
+  if (typeof target.credentials === 'function') await target.credentials();
+  try {
+    const answer = await aws.s3(target.credentials, target.region).send(new GetBucketEncryptionCommand({ Bucket: bucket, ExpectedBucketOwner: target.account }));
+    const keys = (answer.ServerSideEncryptionConfiguration?.Rules ?? []).flatMap((rule) => {
+      const d = rule.ApplyServerSideEncryptionByDefault;
+      return d?.SSEAlgorithm?.startsWith('aws:kms') && d.KMSMasterKeyID ? [d.KMSMasterKeyID] : [];
+    });
+    if (keys.some((k) => k === keyId || k.endsWith(`:key/${keyId}`))) return 'key';
+    const alias = keys.find((k) => k.startsWith('alias/') || k.includes(':alias/'));
+    return alias === undefined ? 'other' : { unknown: `its default encryption names key ${alias}, an alias` };
+  } catch (error) {
+    if (error instanceof AssumeRoleError) throw error;
+    const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404) return 'absent';
+    // Before S3 encrypted every bucket by default a bucket could have no default encryption at all.
+    if (e.name === 'ServerSideEncryptionConfigurationNotFoundError') return 'other';
+    // 403: the reader may not s3:GetEncryptionConfiguration, or the bucket is another account's (ExpectedBucketOwner).
+    return { unknown: `${roleOf(target.credentials) ?? 'the reader credentials'} could not read its default encryption (${e.name ?? 'Error'}: ${e.message ?? ''}; s3:GetEncryptionConfiguration, and the bucket must be account ${target.account}'s)` };
   }
 }
 
