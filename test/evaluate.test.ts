@@ -225,6 +225,20 @@ describe('review s31-evaluator: variables, ARN patterns, Null and numbers as AWS
   const deniedIf = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) =>
     !decide([identity(['s3:GetObject']), identity(['s3:GetObject'], { effect: 'Deny', conditions })], { ...request, context }).allowed;
 
+  it('m5: {"AWS": "*"} admits AWS principals to an Allow, not a service (IAM makes it "*" for anonymous users only); to a Deny anyone', () => {
+    const bucket = 'arn:aws:s3:::b/k';
+    const byService = { principal: { kind: 'service' as const, service: 'logging.s3.amazonaws.com' }, action: 's3:PutObject', resource: bucket };
+    const anyAws = statement({ kind: 'bucket', principals: [{ kind: 'any', aws: true }], actions: ['s3:PutObject'], resources: [bucket] });
+    const anyone = statement({ kind: 'bucket', principals: [{ kind: 'any' }], actions: ['s3:PutObject'], resources: [bucket] });
+    expect(decide([anyAws], byService).allowed).toBe(false);
+    expect(decide([anyone], byService).allowed).toBe(true);
+    // An AWS principal of the account is admitted by either.
+    expect(decide([anyAws, identity(['s3:PutObject'])], { action: 's3:PutObject', resource: bucket }).allowed).toBe(true);
+    // As a Deny, {"AWS": "*"} refuses the service too: the stricter reading.
+    const denyAws = statement({ ...anyAws, effect: 'Deny' });
+    expect(decide([anyone, denyAws], byService).allowed).toBe(false);
+  });
+
   it('m1: a variable the request cannot fill makes the statement invalid: neither a negated Deny nor a listed Allow applies ("causes the statement to be invalid", reference_policies_variables.html)', () => {
     const otherVpc = { StringNotEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } };
     // With the variable's key: a Deny from another VPC applies, from the same VPC not.
@@ -324,6 +338,26 @@ describe('what the proof cannot read is refused, never skipped', () => {
     delete policy.PolicyDocument.Version;
     const error = refusal(() => analyseAccess(gov, stages, templates));
     expect(error.details).toEqual([expect.stringContaining('ci-identity: CiInstanceRoleAssumeCiReaderRoles/AssumeCiReaderRoles: a policy variable in a document without Version 2012-10-17')]);
+  });
+
+  it("a bucket or bus policy's statement naming another resource than its own, or \"*\": a compile problem, as AWS applies it to its own resource only and the proof would apply it to every one it names (review s31-evaluator m4)", () => {
+    const example = parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'parameters/example.yaml');
+    const stages = planStages(example);
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    expect(analyseAccess(example, stages, templates).problems).toEqual([]);
+    const foundation = templates.get('pipeline-foundation')!;
+    const bucketStatements = (foundation.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement;
+    const bus = foundation.Resources.CodeCommitEventsBusPolicy.Properties as { Statement: Record<string, unknown> };
+    const { Resource: ownBus } = bus.Statement;
+    bus.Statement.Resource = '*';
+    expect(refusal(() => analyseAccess(example, stages, templates)).details).toEqual([
+      expect.stringMatching(/^pipeline-foundation: CodeCommitEventsBusPolicy\/acme-codecommit-events names \*, not the event-bus its policy is attached to \(arn:aws:events:eu-west-1:\d{12}:event-bus\/default\)/),
+    ]);
+    bus.Statement.Resource = ownBus;
+    bucketStatements[0].Resource = [...(bucketStatements[0].Resource as unknown[]), { 'Fn::Sub': '${AccessLogBucket.Arn}/*' }];
+    expect(refusal(() => analyseAccess(example, stages, templates)).details).toEqual([
+      expect.stringMatching(/^pipeline-foundation: ArtifactBucketPolicy\/DenyInsecureTransport names arn:aws:s3:::acme-access-logs-\d{12}-eu-west-1\/\*, not the bucket its policy is attached to \(arn:aws:s3:::acme-artifacts-\d{12}-eu-west-1\): .* name that resource or its objects$/),
+    ]);
   });
 
   it('a condition operator the evaluator does not read (DateLessThan): a compile problem naming it', () => {

@@ -16,7 +16,13 @@ import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountCl
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
-export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any' };
+/**
+ * A statement's principal, or a request's. `any` is `"Principal": "*"`; with `aws` it is `{"AWS": "*"}`, which IAM's
+ * Principal page makes equivalent to `"*"` only for anonymous users ("For anonymous users, the following elements are
+ * equivalent", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html): read as
+ * admitting AWS principals to an Allow, anyone to a Deny, the conservative side either way (review s31-evaluator m5).
+ */
+export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any'; aws?: true };
 
 /** A principal by the name a policy gives it: its ARN, service, identity provider, or `*`. */
 export const principalName = (p: PrincipalRef): string => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
@@ -179,8 +185,56 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
+      refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
       return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v) })));
     });
+}
+
+/**
+ * A bucket, queue or bus policy's statements name only the resource it is attached to (a bucket's objects too): the
+ * proof matches such a statement to every resource of its account that it names (evaluate.ts), where AWS applies it
+ * to its own resource alone ("Resource-based policies are attached to a resource",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html), so a statement naming
+ * `*` or another resource would grant or deny in the proof what it does not on AWS (review s31-evaluator m4). Read
+ * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged.
+ */
+function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind: PolicyKind, p: Record<string, unknown>, statements: readonly PlainStatement[], v: (e: unknown) => Values): void {
+  const own = attachedArns(kind, p, v);
+  const account = resolver.accountsWith(stage.id, id)[0] ?? stage.targets[0]?.id;
+  if (!own || account === undefined) return;
+  const ownArns = own.at(account);
+  if (ownArns.some((arn) => arn.includes('{'))) return;
+  const fits = (r: string) => ownArns.some((arn) => r === arn || (kind === 'bucket' && r.startsWith(`${arn}/`)));
+  const problems = statements.flatMap((st) =>
+    st.Resource === undefined
+      ? []
+      : v(st.Resource)
+          .at(account)
+          .filter((r) => !r.includes('{') && !fits(r))
+          .map((r) => `${stage.id}: ${id}/${st.Sid ?? '(no Sid)'} names ${r}, not the ${kind} its policy is attached to (${ownArns.join(', ')}): a resource policy applies to its own resource only, and the access proof reads it so; name that resource${kind === 'bucket' ? ' or its objects' : ''}`),
+  );
+  if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);
+}
+
+/** The ARNs of the resources a bucket, queue or bus policy is attached to, as the template names them; undefined for other policies. */
+function attachedArns(kind: PolicyKind, p: Record<string, unknown>, v: (e: unknown) => Values): Values | undefined {
+  switch (kind) {
+    case 'bucket':
+      return v({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', p.Bucket]] });
+    case 'event-bus': {
+      // EventBusName takes a name or an ARN; left out, the account's default bus (AWS::Events::EventBusPolicy).
+      const name = p.EventBusName ?? 'default';
+      return typeof name === 'string' && name.startsWith('arn:') ? v(name) : v({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/', name]] });
+    }
+    case 'queue':
+      // Queues holds URLs; a queue's ARN is its GetAtt Arn, read where the template refers to the queue.
+      return all(
+        asList(p.Queues).map((q) => ((q as { Ref?: unknown })?.Ref !== undefined ? v({ 'Fn::GetAtt': [String((q as { Ref: unknown }).Ref), 'Arn'] }) : fixed(['{queue}']))),
+        (lists) => lists.flat(),
+      );
+    default:
+      return undefined;
+  }
 }
 
 /** A VPC endpoint of a stage: its logical id, service, type, and its policy's statements (none: AWS's default, full access). */
@@ -377,7 +431,7 @@ function samePrincipal(a: PrincipalRef, b: PrincipalRef): boolean {
     case 'federated':
       return b.kind === 'federated' && a.provider === b.provider;
     case 'any':
-      return b.kind === 'any';
+      return b.kind === 'any' && a.aws === b.aws;
   }
 }
 
@@ -430,7 +484,7 @@ function roleArns(org: Org, names: Values): Values {
 /** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), its services, its identity providers; one list, no spreads (made for each account where they differ). */
 function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[], providers: readonly string[]): PrincipalRef[] {
   const out: PrincipalRef[] = anyone ? [{ kind: 'any' }] : [];
-  for (const arn of arns) out.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
+  for (const arn of arns) out.push(arn === '*' ? { kind: 'any', aws: true } : { kind: 'aws', arn });
   for (const name of services) out.push({ kind: 'service', service: name });
   for (const provider of providers) out.push({ kind: 'federated', provider });
   return out;
