@@ -33,13 +33,30 @@ async function freshOrg() {
 }
 
 describe('StackSet settings besides the templates', () => {
-  it('roles renamed in the org file reach every StackSet, templates changed or not; another permission model is refused before any operation', async () => {
+  it('roles renamed in the org file reach every StackSet, templates changed or not, once the deployed key policy admits the new execution role; another permission model is refused before any operation', async () => {
     const { org: first, direct, admin } = await freshOrg();
     expect((await deploy(first, env.aws(REGION), { pollMs: 5 })).stages.every((s) => s.result === 'created')).toBe(true);
 
-    const renamed = compileYaml(`${generateOrgYaml(2)}stackSets:\n  executionRoleName: XsExec\n  administrationRoleName: XsAdmin\n`);
-    await createStackSetRoles(renamed.org, direct, admin);
+    // Renamed at once: the deployed artifact key policy admits the old execution role, not XsExec, which CloudFormation
+    // would update the key as (KMS refuses what the key policy does not allow, key-policies.html; moto does not): refused.
+    const settings = `stackSets:\n  executionRoleName: XsExec\n  administrationRoleName: XsAdmin\n`;
+    const atOnce = compileYaml(`${generateOrgYaml(2)}${settings}`);
+    await createStackSetRoles(atOnce.org, direct, admin);
+    const lockedPlan = await plan(atOnce, env.aws(REGION), { pollMs: 5 });
+    expect(lockedPlan.filter((p) => p.executionRoleLocked).map((p) => p.stackSet)).toEqual(['big-pipeline-foundation']);
+    const lockedText = formatPlan(lockedPlan, { colour: false, accountNames: new Map() });
+    expect(lockedText).toContain('✗ deploy refuses: StackSet big-pipeline-foundation: the execution role is renamed AWSCloudFormationStackSetExecutionRole → XsExec, and the key policy its stacks hold (ArtifactKey) admits');
+    expect(lockedText).toContain('Rename in two deploys: first, with executionRoleName: AWSCloudFormationStackSetExecutionRole, add XsExec to keyAdministratorRoles and deploy');
+    const lockedRun = await deploy(atOnce, env.aws(REGION), { pollMs: 5 });
+    expect(lockedRun.stages.find((s) => s.stage === 'pipeline-foundation')).toMatchObject({ result: 'failed', reasons: [lockedPlan.find((p) => p.executionRoleLocked)!.executionRoleLocked] });
+    expect((await env.aws(REGION).cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-foundation' }))).StackSet!.ExecutionRoleName).toBe('AWSCloudFormationStackSetExecutionRole');
+
+    // The two deploys: the new role a key administrator first, as the old one; then the rename.
+    const keyAdministrator = `keyAdministratorRoles:\n  - XsExec\n`;
+    expect((await deploy(compileYaml(`${generateOrgYaml(2)}${keyAdministrator}`), env.aws(REGION), { pollMs: 5 })).stages.every((s) => s.result !== 'failed')).toBe(true);
+    const renamed = compileYaml(`${generateOrgYaml(2)}${keyAdministrator}${settings}`);
     const planned = await plan(renamed, env.aws(REGION), { pollMs: 5 });
+    expect(planned.filter((p) => p.executionRoleLocked)).toEqual([]);
     // Only pipeline-foundation's template names the execution role: every other StackSet changes by its roles alone.
     for (const p of planned) {
       expect(p.action, p.stackSet).toBe('update');

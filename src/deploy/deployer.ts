@@ -915,6 +915,28 @@ function permissionModelText(run: Run, name: string, actual: ActualStackSet): st
   return `StackSet ${name} was created ${actual.permissionModel}, and the org file says ${wanted}: AWS cannot change the permission model of a StackSet with instances, so nothing was sent to it; run destroy with the org file as it was (stackSets.permissionModel: ${actual.permissionModel}), then deploy`;
 }
 
+/**
+ * A renamed execution role (SELF_MANAGED) that the deployed artifact key policies do not admit: CloudFormation updates
+ * every resource of the stacks as the role the UpdateStackSet names, and "Unless the key policy explicitly allows it,
+ * you cannot use IAM policies to allow access to a KMS key" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html),
+ * so the new role's PutKeyPolicy would be refused and the stage fail in every account, in every run (review s32-day2
+ * M3). The way is two deploys, the first as the old role naming the new one a key administrator (AdministerKey's
+ * aws:PrincipalArn, which KMS reads at each request, existence unchecked). Read from the deployed template.
+ */
+function executionRoleLockedText(run: Run, name: string, actual: ActualStackSet): string | undefined {
+  const { permissionModel, executionRoleName } = run.compiled.org.stackSets;
+  const before = actual.executionRoleName;
+  if (permissionModel !== 'SELF_MANAGED' || !actual.exists || before === undefined || before === executionRoleName || actual.templateBody === undefined) return undefined;
+  const deployed = fromYaml(actual.templateBody) as CfnTemplate;
+  const keys = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key' && !JSON.stringify((r.Properties as { KeyPolicy?: unknown } | undefined)?.KeyPolicy ?? {}).includes(`:role/${executionRoleName}"`));
+  if (keys.length === 0) return undefined;
+  return (
+    `StackSet ${name}: the execution role is renamed ${before} → ${executionRoleName}, and the key policy its stacks hold (${keys.map(([id]) => id).join(', ')}) admits ${before} and the key administrators, not ${executionRoleName}: ` +
+    `KMS would refuse the new role's update of the key, in every account and every run, so nothing was sent. Rename in two deploys: first, with executionRoleName: ${before}, add ${executionRoleName} to keyAdministratorRoles and deploy; ` +
+    `then set executionRoleName: ${executionRoleName}, run bootstrap, and deploy (keyAdministratorRoles may then drop it)`
+  );
+}
+
 /** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
 const changedBy = (result: StageResult): StageResult => (result === 'created' ? 'created' : 'updated');
 
@@ -962,8 +984,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
-  const otherModel = permissionModelText(run, desired.name, actual);
-  if (otherModel) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherModel] };
+  const refusal = permissionModelText(run, desired.name, actual) ?? executionRoleLockedText(run, desired.name, actual);
+  if (refusal) return { stage, stackSet: desired.name, result: 'failed', reasons: [refusal] };
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -1533,6 +1555,8 @@ export interface StackSetPlan {
   otherRegions?: string;
   /** Set when the StackSet was made with another permission model than the org file's: deploy refuses its stage (permissionModelText). */
   otherPermissionModel?: string;
+  /** Set when the execution role is renamed and the deployed key policy does not admit the new one: deploy refuses its stage (executionRoleLockedText). */
+  executionRoleLocked?: string;
   /** SELF_MANAGED roles it holds that are not the org file's (`old → new`): deploy sends them with an UpdateStackSet. */
   rolesChange?: string;
   /** The org file's tags the StackSet does not have as they are, in words (`+Key=value`, `Key: old → new`, `-Key`): sent with an UpdateStackSet. */
@@ -1614,6 +1638,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
+    const locked = executionRoleLockedText(run, desired.name, actual);
     const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
@@ -1631,6 +1656,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
+      ...(locked ? { executionRoleLocked: locked } : {}),
       ...(roles ? { rolesChange: roles } : {}),
       ...(tagged.change ? { tagsChange: tagged.tooMany ? `${tagged.change} (cannot be set: ${tagged.tooMany})` : tagged.change } : {}),
       collisions: found.inTheWay.map(retainedText),

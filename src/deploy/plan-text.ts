@@ -50,6 +50,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     // Read with its instances (deployer.ts otherRegionsText): deploy refuses the stage before any operation, changed or not.
     if (p.otherRegions) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherRegions.replace(/\n/g, '\n      ')}`);
     if (p.otherPermissionModel) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherPermissionModel}`);
+    if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance): ${p.rolesChange}`);
