@@ -127,6 +127,26 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
 
+  it('a repository moved back to the source account it left after the move was deployed meets the one kept there (its logical id unchanged, only its condition): plan names it, and deploy refuses the update before sending it (review s32-day2 M1)', async () => {
+    // lib moved to a second source account, deployed: CloudFormation kept lib in the first (RetainExceptOnCreate).
+    const moved = compileYaml(SMALL.replace('accounts:\n', 'accounts:\n  source2:\n    id: "900000000001"\n    role: source\n').replace('  lib:\n    account: source\n', '  lib:\n    account: source2\n'));
+    expect(moved.org.repositories.map((r) => [r.name, r.account])).toEqual([['app', 'source'], ['lib', 'source2']]);
+    await prepare(moved);
+    await deployUntilDone(moved, 1);
+    // moto creates no repository from a template: make the one CloudFormation would have kept in 900000000000.
+    await keptRepository('lib');
+    // Moved back: RepositoryLib was in the deployed template all along, for 900000000001 only.
+    const back = compileYaml(SMALL.replace('accounts:\n', 'accounts:\n  source2:\n    id: "900000000001"\n    role: source\n'));
+    const repositories = (await plan(back, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
+    expect(repositories.addAccounts).toEqual([]);
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
+    const from = env.proxy.requests.length;
+    const refused = await deploy(back, awsVia(), { pollMs });
+    expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
+    expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000');
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
+  });
+
   it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -412,25 +412,28 @@ const retainedText = (c: Found) =>
     ? `stack ${c.name} of this StackSet in account ${c.account}, outside the StackSet (an earlier removal with RetainStacks left it; it keeps its resources' names)`
     : `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
 /**
- * Named resources a template update adds (logical ids the deployed template lacks), found already there in accounts
- * that have an instance: a repository the org file dropped leaves its stack and stays in its account
- * (RetainExceptOnCreate), so naming it again makes the update's create meet it ("already exists") in every run.
- * Read only for an update that adds such a resource, so a run that adds none reads nothing more.
+ * Named resources a template update adds in an account that has an instance, found already there: a repository the
+ * org file dropped leaves its stack and stays in its account (RetainExceptOnCreate), so naming it again makes the
+ * update's create meet it ("already exists") in every run. Added is decided account by account, by logical id and name:
+ * a unit's resource whose condition now holds in an account where it did not (a repository moved back to the account
+ * it left, whose logical id never changed: review s32-day2 M1) is added there as much as a new logical id is. Read
+ * only where the update adds such a resource, so a run that adds none reads nothing more.
  */
 async function retainedAdded(run: Run, desired: DesiredStackSet, actual: ActualStackSet): Promise<Found[]> {
   if (!actual.exists || actual.templateBody === undefined || sha256(actual.templateBody) === desired.templateSha) return [];
   const deployed = fromYaml(actual.templateBody) as CfnTemplate;
+  deployed.Resources ??= {};
   const template = renderTemplate(desired.stage.definition);
-  const added = new Set(Object.keys(template.Resources).filter((id) => !(id in (deployed.Resources ?? {}))));
-  if (added.size === 0) return [];
   const { region, partition } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  const key = (r: NamedRetained) => `${r.logicalId}\n${r.name}`;
   const found: Found[] = [];
   for (const i of actual.instances.values()) {
     // A suspended account cannot be read, and an INOPERABLE instance is not updated (stacksets.ts `inoperable`).
     if (!wanted.has(i.account) || suspended(i) || inoperable(i)) continue;
+    const before = new Set(namedRetained(deployed, i.account, region, partition).map(key));
     for (const r of namedRetained(template, i.account, region, partition)) {
-      if (added.has(r.logicalId) && (await retainedExists(run.aws, target(run, i.account), r))) found.push({ ...r, account: i.account });
+      if (!before.has(key(r)) && (await retainedExists(run.aws, target(run, i.account), r))) found.push({ ...r, account: i.account });
     }
   }
   return found;

@@ -400,7 +400,7 @@ export function recordedChangeNotes(org: Org): string[] {
       notes.push(`repository ${name}${was ? ` in ${account(was)}` : ''} leaves the org file: ${kept}; adding it back later fails on "repository name already exists" until it is deleted or imported into the stack by hand${rename}`);
     } else if (was !== undefined && is !== was) {
       notes.push(
-        `repository ${name} moves from ${account(was)} to ${account(is)}: xstack creates it empty in ${account(is)} (the history is not moved), and in ${account(was)} ${kept}: move it back in the org file, or push the history to the new one (git push --mirror) before retiring the old`,
+        `repository ${name} moves from ${account(was)} to ${account(is)}: xstack creates it empty in ${account(is)} (the history is not moved; a repository of that name ${account(is)} still holds, kept from an earlier move or removal, is named by plan and deploy, which refuse the update until it is deleted or imported into the stack), and in ${account(was)} ${kept}: until this is deployed, move it back in the org file; once deployed, moving it back meets the one kept in ${account(was)} the same way, so push the history to the new one (git push --mirror) before retiring the old`,
       );
     }
   }
