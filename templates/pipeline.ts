@@ -40,9 +40,11 @@ export interface PipelineInput {
   /** The branch this account's pipeline tracks, and the environment the account runs (src/cfn/account-switch.ts). */
   branch: Value<string>;
   environment: Value<string>;
+  /** The application's tag group as the deployment group's item, in the accounts that select by it only (src/cfn/account-switch.ts `item`). */
+  applicationTagGroup: <T>(group: T) => T | IntrinsicFunction;
 }
 
-export function pipeline({ names, pipeline: p, sourceAccountId, branch, environment }: PipelineInput): TemplateDefinition {
+export function pipeline({ names, pipeline: p, sourceAccountId, branch, environment, applicationTagGroup }: PipelineInput): TemplateDefinition {
   const pipelineName = names.pipeline(p.name);
   const application = names.codeDeployApplication(p.name);
   const group = names.codeDeployGroup(p.name);
@@ -174,13 +176,14 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
         DeploymentConfigName: p.deploy.deploymentConfig,
         // Tag groups, all of which an instance must carry ("The deployment group includes only Amazon EC2 instances
         // identified by all the tag groups"): the environment's, and the application's where the org has one for the
-        // pipeline (src/org/load.ts withApplicationTags). Always a tag set, never Ec2TagFilters, which "cannot be used
-        // in the same template as" it (a family template holds many pipelines' groups):
+        // pipeline (src/org/load.ts withApplicationTags), in the accounts it applies in. Always a tag set, never
+        // Ec2TagFilters, which "cannot be used in the same template as" it (a family template holds many pipelines' groups):
         // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html
         Ec2TagSet: {
           Ec2TagSetList: [
             { Ec2TagGroup: [{ Key: p.deploy.ec2TagKey, Value: environment, Type: 'KEY_AND_VALUE' }] },
-            ...(p.deploy.applicationTagKey !== undefined ? [{ Ec2TagGroup: [{ Key: p.deploy.applicationTagKey, Value: p.name, Type: 'KEY_AND_VALUE' }] }] : []),
+            // An Fn::If item (AWS::NoValue where it does not apply), which cloudform-types' item type does not take.
+            ...(p.deploy.applicationTagKey !== undefined ? [applicationTagGroup({ Ec2TagGroup: [{ Key: p.deploy.applicationTagKey, Value: p.name, Type: 'KEY_AND_VALUE' }] }) as { Ec2TagGroup: Array<{ Key: string; Value: string; Type: string }> }] : []),
           ],
         },
         AutoRollbackConfiguration: { Enabled: true, Events: ['DEPLOYMENT_FAILURE'] },

@@ -170,8 +170,9 @@ describe('proving pipeline accounts by class', () => {
   });
 
   it('an account a template names outside its conditions (in a key or a value) is proved on its own; a token character in a template stops the class proof', () => {
-    const classesWith = (statement: Record<string, unknown>) =>
-      collectGrants(org, stages, new Resolver(org, stages, withBucketStatement(templates, statement)), true).classes;
+    // In an identity policy of the pipeline accounts (a bucket policy names its own bucket only: grants.ts refuseOtherResources).
+    const classesWith = ({ Principal: _, ...statement }: Record<string, unknown>) =>
+      collectGrants(org, stages, new Resolver(org, stages, withIdentityStatement(templates, statement)), true).classes;
     const inValue = classesWith({ Sid: 'NamesOne', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::x-100000000009/*' });
     expect(inValue.has('100000000009')).toBe(false);
     expect(inValue.get('100000000008')!.members.length).toBe(199);
@@ -209,7 +210,8 @@ describe('proving pipeline accounts by class', () => {
   });
 
   it('a pattern no member can match keeps the class proof', () => {
-    const denying = withBucketStatement(templates, { Sid: 'DenyOthers', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-2000000000?7-us-east-1/*' });
+    // In an identity policy: a bucket policy names its own bucket only (grants.ts refuseOtherResources).
+    const denying = withIdentityStatement(templates, { Sid: 'DenyOthers', Effect: 'Deny', Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-2000000000?7-us-east-1/*' });
     const a = analyseAccess(org, stages, denying, { byClass: true });
     expect(a.problems).toEqual([]);
     expect(a.paths.some((p) => p.accounts?.length === 200)).toBe(true);
@@ -318,6 +320,16 @@ function withSourceRoleIn(templates: ReadonlyMap<string, CfnTemplate>, account: 
   );
   expect(json).not.toBe(JSON.stringify(foundation));
   copy.set('pipeline-foundation', JSON.parse(json) as CfnTemplate);
+  return copy;
+}
+
+/** `statement` added to the deployment targets' managed policy (pipeline-foundation's DeployTargetArtifactsPolicy). */
+function withIdentityStatement(templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {
+  const copy = new Map(templates);
+  const foundation = structuredClone(templates.get('pipeline-foundation')!);
+  const policy = foundation.Resources.DeployTargetArtifactsPolicy.Properties as { PolicyDocument: { Statement: unknown[] } };
+  policy.PolicyDocument.Statement.push(statement);
+  copy.set('pipeline-foundation', foundation);
   return copy;
 }
 

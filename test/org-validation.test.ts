@@ -343,8 +343,8 @@ describe('organization file validation', () => {
   it("pipelines sharing a pipeline account select their instances by an application tag too (Application=<pipeline> unless deploy.applicationTagKey names the key), which a pipeline alone in its accounts does not; an application tag key that is the ec2TagKey is refused with its line (review s29-identity M1)", () => {
     const two = VALID.replace('repositories:\n  web-app:\n    account: src\n', 'repositories:\n  web-app:\n    account: src\n  api:\n    account: src\n') + '  api:\n    repository: api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n';
     expect(parseOrg(two, 'org.yaml').pipelines.map((p) => p.deploy)).toEqual([
-      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true },
-      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true },
+      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true, sharedEnvironments: ['dev'] },
+      { type: 'codedeploy', deploymentConfig: 'CodeDeployDefault.OneAtATime', ec2TagKey: 'Environment', applicationTagKey: 'Application', applicationTagDefaulted: true, sharedEnvironments: ['dev'] },
     ]);
     // Named: that key, and no note to give.
     const named = two.replace(/(api:\n    repository: api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n)$/, '$1      applicationTagKey: App\n');

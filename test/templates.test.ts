@@ -325,16 +325,28 @@ describe('pipelines', () => {
   });
 
   it("deployment groups select by tag groups an instance must all carry (Ec2TagSet, never Ec2TagFilters beside it in a template): the environment's, and, where pipelines share an account, the pipeline's application tag (review s29-identity M1)", () => {
+    type TagGroup = { Ec2TagGroup: Array<{ Key: string; Value: unknown; Type: string }> };
+    // An item present in some accounts only is Fn::If [condition, item, AWS::NoValue] (src/cfn/account-switch.ts).
+    const unwrap = (g: TagGroup | { 'Fn::If': [string, TagGroup, unknown] }): TagGroup => ('Fn::If' in g ? g['Fn::If'][1] : g);
     const groups = resourcesOf('AWS::CodeDeploy::DeploymentGroup');
     expect(groups.length).toBe(4);
     for (const { stage, id, p } of groups) {
       expect(p.Ec2TagFilters, `${stage} ${id}`).toBeUndefined();
-      const sets = p.Ec2TagSet.Ec2TagSetList as Array<{ Ec2TagGroup: Array<{ Key: string; Value: unknown; Type: string }> }>;
+      const sets = (p.Ec2TagSet.Ec2TagSetList as Parameters<typeof unwrap>[0][]).map(unwrap);
       // Both example orgs run two pipelines in their dev and prod accounts: each selects its own application's instances.
       expect(sets.map((g) => g.Ec2TagGroup.map((t) => t.Key)), `${stage} ${id}`).toEqual([['Environment'], ['Application']]);
       expect(sets[1].Ec2TagGroup[0].Type).toBe('KEY_AND_VALUE');
     }
-    expect(groups.map(({ p }) => p.Ec2TagSet.Ec2TagSetList[1].Ec2TagGroup[0].Value).sort()).toEqual(['mission-app', 'payments-api', 'records-service', 'web-app']);
+    expect(groups.map(({ p }) => unwrap(p.Ec2TagSet.Ec2TagSetList[1]).Ec2TagGroup[0].Value).sort()).toEqual(['mission-app', 'payments-api', 'records-service', 'web-app']);
+    // web-app also runs in staging, alone there: its application's group only where it shares (dev, prod), so a
+    // pipeline added in one environment changes no other environment's instances (review s32-day2 M4).
+    const example = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8'), 'parameters/example.yaml'));
+    const pipelines = renderTemplate(example.stages.find((st) => st.id === 'pipelines')!.definition);
+    const webApp = (pipelines.Resources.WebAppDeploymentGroup.Properties as any).Ec2TagSet.Ec2TagSetList[1];
+    expect(webApp['Fn::If'][0]).toBe('WebAppShares');
+    expect(webApp['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    const accountsOf = (name: string) => example.org.accounts.filter((a) => ['dev', 'staging', 'prod'].includes(a.environment ?? '')).filter((a) => conditionHolds(pipelines.Conditions, name, a.id)).map((a) => a.environment);
+    expect(accountsOf('WebAppShares')).toEqual(['dev', 'prod']);
     // A pipeline alone in its accounts selects by the environment's tag alone, as before.
     const alone = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\n  payments-api:\n    repository: payments-api\n    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\n/, '\n'), 'parameters/example.yaml'));
     const [single] = Object.values(renderTemplate(alone.stages.find((st) => st.id === 'pipelines')!.definition).Resources).filter((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup');

@@ -196,7 +196,9 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
  * to its own resource alone ("Resource-based policies are attached to a resource",
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html), so a statement naming
  * `*` or another resource would grant or deny in the proof what it does not on AWS (review s31-evaluator m4). Read
- * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged.
+ * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged, and a pattern other
+ * than `*` only by the text before its first wildcard (one that may lead into the resource is matched by the proof
+ * account by account, as AWS matches it against the one resource).
  */
 function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind: PolicyKind, p: Record<string, unknown>, statements: readonly PlainStatement[], v: (e: unknown) => Values): void {
   const own = attachedArns(kind, p, v);
@@ -204,13 +206,18 @@ function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind
   if (!own || account === undefined) return;
   const ownArns = own.at(account);
   if (ownArns.some((arn) => arn.includes('{'))) return;
-  const fits = (r: string) => ownArns.some((arn) => r === arn || (kind === 'bucket' && r.startsWith(`${arn}/`)));
+  // A pattern fits when the text before its first wildcard leads into the resource (a bucket's objects too).
+  const fits = (r: string) => {
+    const wildcard = r.search(/[*?]/);
+    const literal = wildcard < 0 ? r : r.slice(0, wildcard);
+    return ownArns.some((arn) => (wildcard < 0 ? r === arn : arn.startsWith(literal) || literal.startsWith(arn)) || (kind === 'bucket' && literal.startsWith(`${arn}/`)));
+  };
   const problems = statements.flatMap((st) =>
     st.Resource === undefined
       ? []
       : v(st.Resource)
           .at(account)
-          .filter((r) => !r.includes('{') && !fits(r))
+          .filter((r) => !r.includes('{') && (r === '*' || !fits(r)))
           .map((r) => `${stage.id}: ${id}/${st.Sid ?? '(no Sid)'} names ${r}, not the ${kind} its policy is attached to (${ownArns.join(', ')}): a resource policy applies to its own resource only, and the access proof reads it so; name that resource${kind === 'bucket' ? ' or its objects' : ''}`),
   );
   if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);

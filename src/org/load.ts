@@ -790,7 +790,8 @@ const DEFAULT_APPLICATION_TAG_KEY = 'Application';
  * environment's tag alone would select the other's instances too ("CodeDeploy includes all Amazon EC2 instances
  * identified by any of the tags you specify in this deployment group"), and each would deploy to the other's servers
  * (review s29-identity M1). Such a pipeline without `applicationTagKey` selects by `Application=<its name>` too ("The
- * deployment group includes only Amazon EC2 instances identified by all the tag groups"):
+ * deployment group includes only Amazon EC2 instances identified by all the tag groups"), in the environments where it
+ * shares only (`sharedEnvironments`):
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html
  * An environment is one pipeline account's, so pipelines share an account where they share an environment.
  */
@@ -798,11 +799,12 @@ function withApplicationTags(pipelines: readonly Pipeline[]): Pipeline[] {
   const place = (environment: string, p: Pipeline) => `${environment} ${p.deploy.ec2TagKey}`;
   const pipelinesAt = new Map<string, number>();
   for (const p of pipelines) for (const [environment] of p.branches) pipelinesAt.set(place(environment, p), (pipelinesAt.get(place(environment, p)) ?? 0) + 1);
-  return pipelines.map((p) =>
-    p.deploy.applicationTagKey === undefined && p.branches.some(([environment]) => pipelinesAt.get(place(environment, p))! > 1)
-      ? { ...p, deploy: { ...p.deploy, applicationTagKey: DEFAULT_APPLICATION_TAG_KEY, applicationTagDefaulted: true as const } }
-      : p,
-  );
+  return pipelines.map((p) => {
+    const shared = p.branches.filter(([environment]) => pipelinesAt.get(place(environment, p))! > 1).map(([environment]) => environment);
+    return p.deploy.applicationTagKey === undefined && shared.length > 0
+      ? { ...p, deploy: { ...p.deploy, applicationTagKey: DEFAULT_APPLICATION_TAG_KEY, applicationTagDefaulted: true as const, sharedEnvironments: shared } }
+      : p;
+  });
 }
 
 /**

@@ -47,6 +47,12 @@ export interface CodeDeployStage {
    */
   readonly applicationTagKey?: string;
   readonly applicationTagDefaulted?: true;
+  /**
+   * With `applicationTagDefaulted`: the environments where the pipeline shares its account, the only ones whose
+   * deployment group also selects by the application's tag, so that a pipeline added in one environment changes no
+   * other environment's instances (review s32-day2 M4). A key the org file names applies in every environment.
+   */
+  readonly sharedEnvironments?: readonly string[];
 }
 
 export interface Pipeline {

@@ -309,6 +309,10 @@ export function planStages(org: Org): Stage[] {
         sourceAccountId: source.id,
         branch: sw.value(`${p.name} Branch`, valuesOf(branch)),
         environment: sw.value(`${p.name} Environment`, valuesOf(environment)),
+        applicationTagGroup: (group) => {
+          const shared = p.deploy.sharedEnvironments;
+          return shared ? sw.item(`${p.name} Shares`, targets.filter((a) => shared.includes(a.environment!)).map((a) => a.id), group) : group;
+        },
       }),
     );
     return [
@@ -494,7 +498,12 @@ const EKS_IN_NETWORK_NOTE = `access.ci.network with access.ci.eks (pod-identity)
 
 /** A pipeline whose deployment group selects by the application's tag because it shares an account (src/org/load.ts withApplicationTags): said, as its instances need the tag. */
 function applicationTagNote(p: Pipeline): string {
-  return `pipelines.${p.name}: shares a pipeline account with another pipeline, so its deployment group selects the instances tagged ${p.deploy.ec2TagKey}=<environment> and ${p.deploy.applicationTagKey}=${p.name} (the environment's tag alone would also select the other's servers, and CodeDeploy deploys to every instance a tag group selects); tag its instances so, or name the key with deploy.applicationTagKey`;
+  const shared = p.deploy.sharedEnvironments ?? [];
+  const alone = p.branches.map(([environment]) => environment).filter((e) => !shared.includes(e));
+  return (
+    `pipelines.${p.name}: shares a pipeline account with another pipeline in ${shared.join(', ')}, so its deployment group there selects the instances tagged ${p.deploy.ec2TagKey}=<environment> and ${p.deploy.applicationTagKey}=${p.name} (the environment's tag alone would also select the other's servers, and CodeDeploy deploys to every instance a tag group selects); tag its instances there so, or name the key with deploy.applicationTagKey` +
+    (alone.length > 0 ? ` (which then applies in every environment); in ${alone.join(', ')}, where it is alone, it selects by ${p.deploy.ec2TagKey}=<environment> only` : '')
+  );
 }
 
 /** Developers without protectedBranches may write to every branch, the ones the pipelines deploy from too: said, as it is allowed. */
