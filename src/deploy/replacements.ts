@@ -167,7 +167,7 @@ const CI_NAT_WAY_OUT = 'for the CI network\'s NAT subnet or gateway: deploy with
 /** What gets past a subnet whose CIDR a live subnet holds. */
 export const SUBNET_WAY_OUT =
   'give it a CIDR no subnet of the deployed template holds, or deploy in steps, first without the subnet that holds the CIDR, then with the change ' +
-  `(${CI_NAT_WAY_OUT}; for a CI subnet replaced on its own CIDR: remove access.ci.network from the org file and deploy, then add it back with the change)`;
+  `(${CI_NAT_WAY_OUT}; for a CI subnet replaced on its own CIDR: terminate the CI host and anything else in the CI subnets, remove access.ci.network from the org file and deploy, then add it back with the change)`;
 
 /** What gets past a NAT gateway replaced with the Elastic IP its predecessor holds. */
 export const NAT_WAY_OUT = `deploy in steps, first without the NAT gateway, then with the change, then with the gateway again (${CI_NAT_WAY_OUT}); or give the new gateway another Elastic IP (an EIP resource of a new logical id)`;
@@ -232,7 +232,7 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
     refused.push(
       `StackSet ${stackSet}: ${GATEWAY_ATTACHMENT} ${id} is replaced (its ${why.join(', ')} changes) and attaches the same internet gateway (${shown(gateway)}): ` +
         `CloudFormation attaches it to the new VPC while it is still attached to the old one, EC2 refuses (Resource.AlreadyAssociated), and the update rolls back in every account. ` +
-        `Way out: deploy in two steps, first without the network (for the CI network: remove access.ci.network from the org file and deploy), then with the change`,
+        `Way out: deploy in two steps, first without the network (for the CI network: terminate the CI host and anything else in its subnets, whose network interfaces keep its subnets and security group from being deleted, then remove access.ci.network from the org file and deploy), then with the change`,
     );
   }
   // Every subnet of the deployed template is live until the update's cleanup, replaced and removed ones included.
