@@ -51,8 +51,9 @@ describe('StackSet settings besides the templates', () => {
     expect(lockedRun.stages.find((s) => s.stage === 'pipeline-foundation')).toMatchObject({ result: 'failed', reasons: [lockedPlan.find((p) => p.executionRoleLocked)!.executionRoleLocked] });
     expect((await env.aws(REGION).cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-foundation' }))).StackSet!.ExecutionRoleName).toBe('AWSCloudFormationStackSetExecutionRole');
 
-    // The two deploys: the new role a key administrator first, as the old one; then the rename.
-    const keyAdministrator = `keyAdministratorRoles:\n  - XsExec\n`;
+    // The two deploys: the new role a key administrator first, as the old one; then the rename. A pattern that
+    // matches the new name (as a key administrator may be) admits it as its name would.
+    const keyAdministrator = `keyAdministratorRoles:\n  - Xs*\n`;
     expect((await deploy(compileYaml(`${generateOrgYaml(2)}${keyAdministrator}`), env.aws(REGION), { pollMs: 5 })).stages.every((s) => s.result !== 'failed')).toBe(true);
     const renamed = compileYaml(`${generateOrgYaml(2)}${keyAdministrator}${settings}`);
     const planned = await plan(renamed, env.aws(REGION), { pollMs: 5 });

@@ -24,6 +24,7 @@ import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { listIn } from '../memo';
+import { globRegExp } from '../checks/service-authorization';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -931,7 +932,9 @@ function executionRoleLockedText(run: Run, name: string, actual: ActualStackSet)
   const before = actual.executionRoleName;
   if (permissionModel !== 'SELF_MANAGED' || !actual.exists || before === undefined || before === executionRoleName || actual.templateBody === undefined) return undefined;
   const deployed = fromYaml(actual.templateBody) as CfnTemplate;
-  const keys = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key' && !JSON.stringify((r.Properties as { KeyPolicy?: unknown } | undefined)?.KeyPolicy ?? {}).includes(`:role/${executionRoleName}"`));
+  // A key policy names a role by ARN (AdministerKey's aws:PrincipalArn: the execution role, keyAdministratorRoles, a pattern among them).
+  const admits = (policy: unknown) => (JSON.stringify(policy ?? {}).match(/:role\/[^"]*/g) ?? []).some((named) => globRegExp(named.slice(':role/'.length)).test(executionRoleName));
+  const keys = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key' && !admits((r.Properties as { KeyPolicy?: unknown } | undefined)?.KeyPolicy));
   if (keys.length === 0) return undefined;
   return (
     `StackSet ${name}: the execution role is renamed ${before} → ${executionRoleName}, and the key policy its stacks hold (${keys.map(([id]) => id).join(', ')}) admits ${before} and the key administrators, not ${executionRoleName}: ` +
@@ -1841,6 +1844,15 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   return plan;
 }
 
+interface FoundRetained {
+  found: RetainedResource[];
+  notLookedIn: string[];
+  /** Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own. */
+  kmsBuckets: ReadonlyMap<string, boolean>;
+  /** The names the KMS-encrypted buckets had in an account in the org's earlier bucket generations. */
+  earlierKmsBuckets: (account: string) => string[];
+}
+
 /**
  * The physical ids of a stage's retained buckets, keys and log groups, read from its instance stacks before they go.
  * Not those of an instance whose stack destroy leaves in its account (keepsStack: a suspended account's, which cannot
@@ -1852,15 +1864,6 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
  * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
  * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
  */
-interface FoundRetained {
-  found: RetainedResource[];
-  notLookedIn: string[];
-  /** Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own. */
-  kmsBuckets: ReadonlyMap<string, boolean>;
-  /** The names the KMS-encrypted buckets had in an account in the org's earlier bucket generations. */
-  earlierKmsBuckets: (account: string) => string[];
-}
-
 async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<FoundRetained> {
   // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
   // whose id the org file or an xstack since has changed is found under its deployed id (review s31-destroy m4).
