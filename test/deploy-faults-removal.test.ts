@@ -11,7 +11,7 @@ import { type CompiledOrg } from '../src/compile';
 import { MUTATING_COMMANDS } from '../src/deploy/clients';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
 import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
-import { templateBucketName } from '../src/deploy/template-store';
+import { templateBucketName, templateKey } from '../src/deploy/template-store';
 import type { DeployEvent } from '../src/deploy/events';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { renderTemplate } from '../src/cfn/template';
@@ -774,6 +774,34 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const held = await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }));
     expect(held.StackSet?.TemplateBody).toBe(large.files.get('templates/source-identity.yaml'));
     await expectConverged(large);
+  });
+
+  it("a template the bucket's object was replaced with between the deployer's put and CloudFormation's read (any writer of the bucket: review s32-escalation M2) stops the stage after that operation, naming it; an object put at the key beforehand is overwritten, not used", async () => {
+    const large = compileYaml(generateOrgYaml(40));
+    const more = compileYaml(generateOrgYaml(41));
+    // The StackSet roles of the larger org (one account more), so that its deploy below meets the same environment.
+    await prepare(more);
+    await bootstrap(large, awsVia(env.local.endpoint));
+    // Planted beforehand at the key the compile gives (manifest.json lists each template's SHA-256): overwritten by the put.
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const direct = awsVia(env.local.endpoint);
+    const admin = (await direct.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const body = large.files.get('templates/source-identity.yaml')!;
+    const bucket = `big-xstack-templates-${admin}-us-east-1`;
+    await direct.s3().send(new PutObjectCommand({ Bucket: bucket, Key: templateKey('big-source-identity', body), Body: `${body}# planted\n` }));
+    await deployUntilDone(large, 1);
+    const cfn = awsVia().cloudFormation();
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }))).StackSet?.TemplateBody).toBe(body);
+    // Replaced between the put and the read of the next template update: the stage stops, naming the bucket.
+    expect(more.files.get('templates/source-identity.yaml')).not.toBe(body);
+    env.proxy.replaceTemplateObject('big-source-identity', (text) => `${text}# replaced\n`);
+    const run = await deploy(more, awsVia(), { pollMs });
+    const stage = run.stages.find((x) => x.stage === 'source-identity')!;
+    expect(stage.result).toBe('failed');
+    expect(stage.reasons.join('\n')).toMatch(/^StackSet big-source-identity holds a template other than the one this run sent \(SHA-256 [0-9a-f]{64}, sent [0-9a-f]{64}\): another writer updated it, or the object at its TemplateURL in the template bucket was replaced before CloudFormation read it/);
+    // The next run sends the compiled template again.
+    await deployUntilDone(more, 2);
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }))).StackSet?.TemplateBody).toBe(more.files.get('templates/source-identity.yaml'));
   });
 
   it('--region naming a longer region than the org file\'s: bootstrap refuses a template bucket name S3 would reject, before making it', async () => {

@@ -25,6 +25,7 @@ import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRo
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
+import { needsTemplateBucket } from '../limits';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -943,6 +944,23 @@ function executionRoleLockedText(run: Run, name: string, actual: ActualStackSet)
   );
 }
 
+/**
+ * The StackSet holds the template this run sent, or the stage stops: a template passed by URL is read by CloudFormation
+ * from the administrator account's bucket when the call is made, and any writer of that bucket could have replaced
+ * the object between its put and that read (review s32-escalation M2); or another writer updated the StackSet since.
+ * Either way its instances run, or are about to run, a template the compile did not make, which no later operation
+ * of this run should build on.
+ */
+function templateAsSent(name: string, desired: DesiredStackSet, held: ActualStackSet): void {
+  if (held.templateBody === undefined || sha256(held.templateBody) === desired.templateSha) return;
+  throw new XstackError(
+    'TEMPLATE_NOT_AS_SENT',
+    `StackSet ${name} holds a template other than the one this run sent (SHA-256 ${sha256(held.templateBody)}, sent ${desired.templateSha}): ` +
+      `another writer updated it, or${needsTemplateBucket(desired.templateBody) ? ` the object at its TemplateURL in the template bucket was replaced before CloudFormation read it (check who may write that bucket, and its CloudTrail data events),` : ''} ` +
+      `so its instances may run a template the compile did not make; nothing more was sent to it: compare it with the compile (xstack verify), then deploy again`,
+  );
+}
+
 /** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
 const changedBy = (result: StageResult): StageResult => (result === 'created' ? 'created' : 'updated');
 
@@ -1008,6 +1026,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     const wave = run.compiled.rollout.waveOf.get(stage)!;
     if (await createStackSet(ctx, desired.templateBody, wave)) {
       result = 'created';
+      // Passed by URL: what CloudFormation read from the bucket is checked against the compile before any instance runs it.
+      if (needsTemplateBucket(desired.templateBody)) templateAsSent(ctx.name, desired, await readStackSet(ctx));
       // As created: its tags too, so that the tag check below finds nothing to send again (and keeps xstack:stackset).
       actual = { exists: true, templateBody: desired.templateBody, wave, xstack: true, tags: createTags(ctx.name, wave, ctx.tags), instances: new Map() };
     } else {
@@ -1060,6 +1080,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
         emit({ type: 'waiting', stage, operationId: error.operationId, reason: `template update failed for some instances; applying them again: ${error.failures.join('; ')}` });
       }
       actual = await readStackSet(ctx);
+      templateAsSent(ctx.name, desired, actual);
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.

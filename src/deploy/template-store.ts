@@ -7,7 +7,12 @@
  * A template of a large org (conditions naming each account's values) can
  * be larger than the inline limit; it goes through a bucket of the
  * administrator account that `xstack bootstrap` creates, keyed by its
- * SHA-256, so an upload is never repeated and never overwrites another.
+ * SHA-256, so an upload never overwrites another template. It is put by
+ * every operation that sends it, never taken as already there: the key is
+ * known from the compile (manifest.json lists each template's SHA-256), so
+ * an object a writer of the bucket put there before would be applied to the
+ * org's stacks (review s32-escalation M2). What CloudFormation then read is
+ * checked against the compile after the operation (deployer.ts).
  *
  * Its name can be derived by anyone, so it is trusted by owner, not by name:
  * every call to it says which account must own it (ExpectedBucketOwner), and
@@ -53,41 +58,30 @@ export interface TemplateStore {
   readonly partition: Partition;
 }
 
-/** The template inline when it fits, else uploaded (once) to the administrator account's bucket and named by URL. */
+/** The template inline when it fits, else put in the administrator account's bucket and named by URL. */
 export async function templateSource(store: TemplateStore, stackSet: string, templateBody: string): Promise<TemplateSource> {
   if (!needsTemplateBucket(templateBody)) return { TemplateBody: templateBody };
   const key = templateKey(stackSet, templateBody);
   const ExpectedBucketOwner = templateBucketOwner(store.bucket);
-  const head = () => store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key, ExpectedBucketOwner }));
   try {
-    await head();
+    await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml', ExpectedBucketOwner }));
+  } catch (putError) {
+    const name = (putError as { name?: string }).name;
+    if (name !== 'NoSuchBucket' && name !== 'AccessDenied') throw putError;
+    const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
+    throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
+  }
+  // The put passed, so the bucket is the administrator's and the key is there: a HeadObject refused (403) means the
+  // caller may write the template but not read it ("You must have READ access to the object",
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). CloudFormation fetches a TemplateURL with the
+  // caller's access: its refusal is only "TemplateURL must reference a valid S3 object to which you have access" (AWS
+  // documents no more; the wording is the field's: serverless/serverless#2775, aws/copilot-cli#1695), so the missing
+  // permission is named here, before any operation.
+  try {
+    await store.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key, ExpectedBucketOwner }));
   } catch (error) {
-    // A missing key is 404, or 403 to a caller without s3:ListBucket: either way, put it (a bucket
-    // another account owns is 403 too, and the put then fails the same way).
-    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
-    const status = statusOf(error);
-    if (status !== 404 && status !== 403) throw error;
-    try {
-      await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml', ExpectedBucketOwner }));
-    } catch (putError) {
-      const name = (putError as { name?: string }).name;
-      if (name !== 'NoSuchBucket' && name !== 'AccessDenied') throw putError;
-      const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
-      throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
-    }
-    // The put passed, so the bucket is the administrator's and the key is there: a HeadObject still refused (403) means
-    // the caller may write the template but not read it ("You must have READ access to the object", HeadObject's page).
-    // CloudFormation fetches a TemplateURL with the caller's access: its refusal is only "TemplateURL must reference a
-    // valid S3 object to which you have access" (AWS documents no more; the wording is the field's:
-    // serverless/serverless#2775, aws/copilot-cli#1695), so the missing permission is named here, before any operation.
-    if (status === 403) {
-      try {
-        await head();
-      } catch (again) {
-        if (statusOf(again) === 403) throw unreadableTemplate(store, key, stackSet);
-        throw again;
-      }
-    }
+    if (statusOf(error) === 403) throw unreadableTemplate(store, key, stackSet);
+    throw error;
   }
   return { TemplateURL: templateUrl(store.bucket, key, store.region, store.partition) };
 }

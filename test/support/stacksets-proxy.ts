@@ -831,6 +831,7 @@ export class StackSetsProxy {
     this.keptStacks.clear();
     this.occupiers.clear();
     this.modifiedAtCreate.clear();
+    this.replacedTemplates.clear();
     this.stackDeletions.clear();
     this.deletedStackResources.clear();
     this.accountCredentials.clear();
@@ -885,6 +886,12 @@ export class StackSetsProxy {
   private beforeDelete = new Map<string, (headers: IncomingMessage['headers']) => Promise<void>>();
 
   /** Our next CreateStackSet of `stackSet` makes it and is answered CreatedButModifiedException (see the header). */
+  /** The next template of this StackSet read from a TemplateURL is `replace` of the object's text, as if a writer of the bucket had replaced it after the deployer's put. */
+  replaceTemplateObject(stackSet: string, replace: (body: string) => string): void {
+    this.replacedTemplates.set(stackSet, replace);
+  }
+  private replacedTemplates = new Map<string, (body: string) => string>();
+
   createdButModified(stackSet: string): void {
     this.modifiedAtCreate.add(stackSet);
   }
@@ -1382,7 +1389,13 @@ export class StackSetsProxy {
       }
       const url = params.get('TemplateURL');
       if (url !== null) {
-        const body = await this.templateFromS3(url);
+        let body = await this.templateFromS3(url);
+        // Another writer of the bucket replaced the object after the deployer put it, before CloudFormation read it.
+        const replace = this.replacedTemplates.get(name);
+        if (replace && body !== undefined) {
+          this.replacedTemplates.delete(name);
+          body = replace(body);
+        }
         if (body === undefined) return cfnError('ValidationError', `TemplateURL must reference a valid S3 object to which you have access: ${url}`);
         // "The location of the file that contains the template body … Maximum size: 1 MB" (API_CreateStackSet.html, TemplateURL).
         if (Buffer.byteLength(body) > 1_000_000) return cfnError('ValidationError', `Template may not exceed 1000000 bytes in size: ${url}`);
