@@ -982,6 +982,19 @@ describe('what the report cannot see: the administrator account and the roles se
     expect(row[2]).toContain('arn:aws:cloudformation:eu-west-1:<administrator account>:stackset/acme-*');
   });
 
+  it("any StackSet of the administrator account that acts as the administration role reaches the execution roles: with AWS's default name any StackSet creator, with another name a caller allowed iam:PassRole on it (review s32-escalation M1)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const rowOf = (o: Org) => scopeSection(o, c.access.grants).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => String(r[0]).startsWith('Who may run StackSets operations'))!;
+    expect(c.org.stackSets.administrationRoleName).toBe('AWSCloudFormationStackSetAdministrationRole');
+    const byDefault = rowOf(c.org);
+    expect(byDefault[1]).toContain('any principal of that account allowed to create a StackSet and its instances reaches the execution roles; name another stackSets.administrationRoleName, and iam:PassRole on it becomes the gate');
+    expect(byDefault[2]).toContain('describe-stack-set for each (AdministrationRoleARN');
+    expect(byDefault[2]).toContain('on iam:PassRole for the role AWSCloudFormationStackSetAdministrationRole');
+    const own = rowOf({ ...c.org, stackSets: { ...c.org.stackSets, administrationRoleName: 'acme-stacksets-admin' } });
+    expect(own[1]).toContain('with a name of its own, a StackSet acts as acme-stacksets-admin only for a caller allowed iam:PassRole on it');
+    expect(own[1]).not.toContain("AWS's default name");
+  });
+
   for (const file of ORG_FILES) {
     it(`${file}: "who may pass the roles services assume" names every role a template makes trust a service, with the call that passes it (m2)`, () => {
       const c = compileFile(file);

@@ -2,6 +2,7 @@
  * What the report cannot see, stated plainly: the powers that come from
  * policies xstack does not compile, why, and the AWS feature that shows them.
  */
+import { DEFAULT_STACKSETS } from '../org/load';
 import type { Org } from '../org/model';
 import type { ResolvedStatement } from './grants';
 import type { Section } from './report';
@@ -158,10 +159,15 @@ function administrationRow(org: Org): string[] {
   return [
     `Who may run StackSets operations on the org's StackSets, or deploy the org file (the administrator account: ${account}${selfManaged ? `; administration role ${role}` : ''})`,
     (selfManaged
-      ? `Every stage is a StackSet (${names}) of the administrator account (${where}). CloudFormation there acts as the administration role ${role}, which may assume the execution role ${executionRoleOf(org)} in every target account. So a principal of that account allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets, or allowed to change the administration role's trust or policies, rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `
+      ? `Every stage is a StackSet (${names}) of the administrator account (${where}). CloudFormation there acts as the administration role ${role}, which may assume the execution role ${executionRoleOf(org)} in every target account. So a principal of that account allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets, or allowed to change the administration role's trust or policies, rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. ` +
+        `So does one allowed to run any other StackSet of that account that acts as ${role}, or to create one (cloudformation:CreateStackSet takes no resource type): ${
+          role === DEFAULT_STACKSETS.administrationRoleName
+            ? `a StackSet made without AdministrationRoleARN acts as ${role}, AWS's default name, with no iam:PassRole ("Specify an IAM role only if you are using customized administrator roles to control which users or groups can manage specific StackSets", CreateStackSet), so any principal of that account allowed to create a StackSet and its instances reaches the execution roles; name another stackSets.administrationRoleName, and iam:PassRole on it becomes the gate. `
+            : `with a name of its own, a StackSet acts as ${role} only for a caller allowed iam:PassRole on it, and any other StackSet of that account made so reaches the execution roles as well. `
+        }`
       : `Every stage is a service-managed StackSet (${names}) of the organization's management account, reached from it or from a delegated administrator (${where}); StackSets acts in each account as the role it made there. So a principal of those accounts allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `) +
       `So does whoever may change the org file (and its layout file) and run \`xstack deploy\` with such credentials: a pipeline's branch in an environment (\`pipelines.<name>.branches\`), the roles, the accounts. Who may merge to the org file's repository is part of release control. Those principals' policies, and that repository's rules, are not in these templates.`,
-    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${org.region}:<administrator account>:stackset/${org.prefix}-*${selfManaged ? ` and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for the role ${role}` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
+    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); aws cloudformation list-stack-sets, then describe-stack-set for each (AdministrationRoleARN: every StackSet that acts as the role); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${org.region}:<administrator account>:stackset/${org.prefix}-*${selfManaged ? `, on cloudformation:CreateStackSet, on iam:PassRole for the role ${role}, and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for it` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
   ];
 }
 
