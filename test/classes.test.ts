@@ -323,21 +323,14 @@ function withSourceRoleIn(templates: ReadonlyMap<string, CfnTemplate>, account: 
   return copy;
 }
 
-/** `statement` added to the deployment targets' managed policy (pipeline-foundation's DeployTargetArtifactsPolicy). */
-function withIdentityStatement(templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {
+/** `statement` added to a policy of pipeline-foundation: its artifact bucket's, or the deployment targets' managed policy. */
+function withStatementIn(policyId: 'ArtifactBucketPolicy' | 'DeployTargetArtifactsPolicy', templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {
   const copy = new Map(templates);
   const foundation = structuredClone(templates.get('pipeline-foundation')!);
-  const policy = foundation.Resources.DeployTargetArtifactsPolicy.Properties as { PolicyDocument: { Statement: unknown[] } };
+  const policy = foundation.Resources[policyId].Properties as { PolicyDocument: { Statement: unknown[] } };
   policy.PolicyDocument.Statement.push(statement);
   copy.set('pipeline-foundation', foundation);
   return copy;
 }
-
-function withBucketStatement(templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>): Map<string, CfnTemplate> {
-  const copy = new Map(templates);
-  const foundation = structuredClone(templates.get('pipeline-foundation')!);
-  const policy = foundation.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: unknown[] } };
-  policy.PolicyDocument.Statement.push(statement);
-  copy.set('pipeline-foundation', foundation);
-  return copy;
-}
+const withBucketStatement = (templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>) => withStatementIn('ArtifactBucketPolicy', templates, statement);
+const withIdentityStatement = (templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>) => withStatementIn('DeployTargetArtifactsPolicy', templates, statement);
