@@ -21,7 +21,7 @@ import { compileOrg, templatePath, type CompiledOrg } from '../src/compile';
 import { CREATE_ONLY } from '../src/deploy/create-only';
 import { deploy, plan } from '../src/deploy/deployer';
 import { formatPlan } from '../src/deploy/plan-text';
-import { bodyReplacements, NAT_WAY_OUT, replacedResources, templateReplacements } from '../src/deploy/replacements';
+import { bodyReplacements, NAT_WAY_OUT, replacedResources, rolesDeletedWhileAttached, templateReplacements } from '../src/deploy/replacements';
 import { parseOrg } from '../src/org/load';
 import { fromYaml } from '../src/yaml';
 import { useLocalAws } from './support/local-aws';
@@ -344,5 +344,26 @@ describe('plan and deploy (moto: the refusal is modelled, see the file head)', (
     const run = await deploy(example, env.aws(), options);
     expect(run.stages.find((x) => x.stackSet === name)).toMatchObject({ result: 'failed', reasons: [planned.foreign] });
     expect((await admin.cloudFormation().send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(theirs);
+  });
+});
+
+describe('a role an update deletes while another StackSet\'s managed policy is attached to it (review s32-day2 M2)', () => {
+  const setsOf = (before: CompiledOrg, after: CompiledOrg) =>
+    after.stages.map((st) => {
+      const was = before.stages.find((b) => b.id === st.id);
+      return { name: `acme-${st.id}`, wave: after.rollout.waveOf.get(st.id)!, deployed: was && renderTemplate(was.definition), desired: renderTemplate(st.definition) };
+    });
+
+  it("switching to deploymentTargets.instanceRoles: pipeline-identity deletes <prefix>-deploy-target in wave 1 while pipeline-foundation's artifacts policy, moved in wave 3, is attached to it", () => {
+    const before = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
+    const after = compileOrg(parseOrg(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml'));
+    const warnings = rolesDeletedWhileAttached(setsOf(before, after));
+    expect([...warnings.keys()]).toEqual(['acme-pipeline-identity']);
+    expect(warnings.get('acme-pipeline-identity')).toEqual([
+      expect.stringMatching(/^StackSet acme-pipeline-identity's update deletes role acme-deploy-target \(DeployTargetRole, wave 1\) while managed policy acme-deploy-target-artifacts of StackSet acme-pipeline-foundation \(DeployTargetArtifactsPolicy, wave \d\) is still attached to it: IAM refuses/),
+    ]);
+    // Nothing changes: nothing said; and the way back (the role made again, the policy attached to it) deletes no role.
+    expect(rolesDeletedWhileAttached(setsOf(before, before)).size).toBe(0);
+    expect(rolesDeletedWhileAttached(setsOf(after, before)).size).toBe(0);
   });
 });

@@ -27,7 +27,7 @@ import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
 import { needsTemplateBucket } from '../limits';
 import { Names } from '../naming';
-import { bodyReplacements, replacementsRefusal, type Replacements } from './replacements';
+import { bodyReplacements, replacementsRefusal, rolesDeletedWhileAttached, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
@@ -1217,17 +1217,36 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
  */
 async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements> {
   const out: Replacements = { refused: [], warnings: [] };
+  const bodies = new Map<string, string | undefined>();
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
     const held = await describeStackSet(beforeOperations(run, context(run, d)));
     if (!held || !createdByXstack(held)) continue;
     const body = held.TemplateBody;
+    bodies.set(d.name, body);
     if (body === undefined || sha256(body) === d.templateSha) continue;
     const found = bodyReplacements(d.name, body, d.templateBody);
     out.refused.push(...found.refused);
     out.warnings.push(...found.warnings);
   }
+  for (const warnings of stackSetRoleWarnings(run, desiredList, bodies).values()) out.warnings.push(...warnings);
   return out;
+}
+
+/**
+ * Roles an update deletes while another StackSet's managed policy is attached to them (replacements.ts
+ * rolesDeletedWhileAttached), by StackSet, from each StackSet's deployed template (`bodies`, by name; a StackSet
+ * absent there is not deployed). A template unchanged is the compiled one, not parsed again.
+ */
+function stackSetRoleWarnings(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): Map<string, string[]> {
+  return rolesDeletedWhileAttached(
+    desiredList.map((d) => {
+      const desired = renderTemplate(d.stage.definition);
+      const body = bodies.get(d.name);
+      const deployed = body === undefined ? undefined : sha256(body) === d.templateSha ? desired : (fromYaml(body) as CfnTemplate);
+      return { name: d.name, wave: run.compiled.rollout.waveOf.get(d.stage.id) ?? 1, deployed, desired };
+    }),
+  );
 }
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
@@ -1638,9 +1657,11 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
   const missingRoles = await existingRoleFindings(run, desiredList);
+  const bodies = new Map<string, string | undefined>();
   for (const desired of desiredList) {
     // plan makes no operation: every read is a first one (beforeOperations).
     const actual = await readStackSet(beforeOperations(run, context(run, desired)));
+    if (actual.exists && !foreign(actual)) bodies.set(desired.name, actual.templateBody);
     const asleep = await stillSuspended(run, actual.instances.values());
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     const addAccounts: string[] = [];
@@ -1696,6 +1717,11 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(replacing?.refused.length ? { refusedReplacements: replacing.refused } : {}),
       ...(replacing?.warnings.length ? { replacementWarnings: replacing.warnings } : {}),
     });
+  }
+  // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes them.
+  for (const [name, warnings] of stackSetRoleWarnings(run, desiredList, bodies)) {
+    const p = plans.find((x) => x.stackSet === name);
+    if (p) p.replacementWarnings = [...(p.replacementWarnings ?? []), ...warnings];
   }
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
     const removeAccounts = [...actual.instances.keys()].sort();

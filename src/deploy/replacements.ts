@@ -42,6 +42,7 @@
 import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
+import { listIn } from '../memo';
 import { CREATE_ONLY, type CreateOnlyFacts } from './create-only';
 
 export interface Replacements {
@@ -268,4 +269,56 @@ export function replacementsRefusal(refused: readonly string[]): XstackError {
   const shownLines = refused.slice(0, 10).map((r) => `  ${r}`);
   if (refused.length > shownLines.length) shownLines.push(`  … and ${refused.length - shownLines.length} more (plan --json lists every one)`);
   return new XstackError('REFUSED_REPLACEMENT', `nothing was changed: this update replaces resources in a way CloudFormation refuses or cannot finish:\n${shownLines.join('\n')}`);
+}
+
+/** A StackSet's templates as deployed and as compiled, and its rollout wave. */
+export interface StackSetTemplates {
+  name: string;
+  wave: number;
+  /** Parsed from the StackSet's TemplateBody; undefined for a StackSet not yet created. */
+  deployed?: CfnTemplate;
+  desired: CfnTemplate;
+}
+
+/**
+ * Roles a template update deletes while a managed policy of another StackSet is still attached to them: IAM refuses
+ * the delete ("When you delete a role programmatically, you must delete the items attached to the role manually, or
+ * the deletion fails … Attached managed policies (DetachRolePolicy)",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html), and a delete that fails in an update's
+ * cleanup does not fail the update, so the role may be left in each account outside any stack; whether the role's
+ * handler detaches the other stack's policy first is not documented (review s32-day2 M2: switching to
+ * deploymentTargets.instanceRoles deletes `<prefix>-deploy-target` in wave 1 while wave 3's
+ * `<prefix>-deploy-target-artifacts` is attached to it). Still attached when the other StackSet runs in the same wave
+ * or a later one, or keeps the attachment. Roles and policies' `Roles` are compared as written (a name, or a Sub).
+ * A warning, by StackSet. Pure.
+ */
+export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[]): Map<string, string[]> {
+  const written = (v: unknown) => JSON.stringify(v);
+  const shown = (v: unknown) => (typeof v === 'string' ? v : ((v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] as string | undefined) ?? written(v));
+  const rolesOf = (t: CfnTemplate | undefined) =>
+    new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (r.Type === 'AWS::IAM::Role' && (r.Properties as Properties)?.RoleName !== undefined ? [[written((r.Properties as Properties).RoleName), id] as const] : [])));
+  const attachments = (t: CfnTemplate | undefined) =>
+    Object.entries(t?.Resources ?? {}).flatMap(([id, r]) =>
+      r.Type === 'AWS::IAM::ManagedPolicy' ? ((r.Properties as Properties)?.Roles as unknown[] | undefined ?? []).map((role) => ({ id, name: (r.Properties as Properties).ManagedPolicyName, role: written(role) })) : [],
+    );
+  const out = new Map<string, string[]>();
+  for (const x of sets) {
+    if (!x.deployed) continue;
+    const kept = rolesOf(x.desired);
+    for (const [role, id] of rolesOf(x.deployed)) {
+      if (kept.has(role)) continue;
+      for (const y of sets) {
+        if (y === x || !y.deployed) continue;
+        const stillThere = new Set(attachments(y.desired).filter((a) => a.role === role).map((a) => a.id));
+        for (const a of attachments(y.deployed)) {
+          if (a.role !== role || !(y.wave >= x.wave || stillThere.has(a.id))) continue;
+          const name = JSON.parse(role) as unknown;
+          listIn(out, x.name).push(
+            `StackSet ${x.name}'s update deletes role ${shown(name)} (${id}, wave ${x.wave}) while managed policy ${a.name === undefined ? a.id : shown(a.name)} of StackSet ${y.name} (${a.id}, wave ${y.wave}) is still attached to it: IAM refuses to delete a role with an attached managed policy (DeleteRole), so the role may be left in each account outside any stack; after this deploy, delete it where it stays (aws iam delete-role-policy, delete-role), or a later template that makes it again fails on its name`,
+          );
+        }
+      }
+    }
+  }
+  return out;
 }
