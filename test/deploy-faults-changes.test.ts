@@ -147,6 +147,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
 
+  it("switching to deploymentTargets.instanceRoles: plan and deploy warn that pipeline-identity deletes big-deploy-target while pipeline-foundation's artifacts policy is still attached to it (review s32-day2 M2)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // The org's own instance role, in each pipeline account (deploy reads it there before any operation: existing-roles.ts).
+    const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
+    const aws = awsVia(env.local.endpoint);
+    for (const account of ['100000000001', '100000000002']) {
+      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
+    }
+    const switched = compileYaml(`${SMALL}deploymentTargets:\n  instanceRoles: [app-server]\n`);
+    const warning = /^StackSet big-pipeline-identity's update deletes role big-deploy-target \(DeployTargetRole, wave 1\) while managed policy big-deploy-target-artifacts of StackSet big-pipeline-foundation/;
+    const planned = (await plan(switched, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')!;
+    expect(planned.replacementWarnings).toEqual([expect.stringMatching(warning)]);
+    const notes: string[] = [];
+    await deploy(switched, awsVia(), { pollMs, onNote: (n) => notes.push(n) });
+    expect(notes.filter((n) => warning.test(n))).toHaveLength(1);
+  });
+
   it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
