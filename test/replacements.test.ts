@@ -367,3 +367,15 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     expect(rolesDeletedWhileAttached(setsOf(after, before)).size).toBe(0);
   });
 });
+
+describe("a deployment group whose tag set changes (review s32-day2 M4)", () => {
+  it("a second pipeline in web-app's accounts: its deployment group selects by Application=web-app there from now on, which plan warns of", () => {
+    const alone = compileOrg(parseOrg(EXAMPLE.replace(/\n  payments-api:\n    repository: payments-api\n    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\n/, '\n'), 'parameters/example.yaml'));
+    const both = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
+    const body = (c: CompiledOrg) => c.files.get('templates/pipelines.yaml')!;
+    const found = bodyReplacements('acme-pipelines', body(alone), body(both));
+    expect(found.refused).toEqual([]);
+    expect(found.warnings).toEqual([expect.stringMatching(/^StackSet acme-pipelines: AWS::CodeDeploy::DeploymentGroup WebAppDeploymentGroup selects its instances by other tags \(its Ec2TagSet changes\): .*tag its accounts' instances as the new set reads before deploying/)]);
+    expect(bodyReplacements('acme-pipelines', body(both), body(both)).warnings).toEqual([]);
+  });
+});

@@ -35,7 +35,8 @@
  *   custom-named resource kept;
  * - an unnamed security group that is replaced: CloudFormation goes on, but an instance launched outside the stack
  *   keeps the old group, whose delete then fails in the cleanup and leaves it behind, and the group id changes: a
- *   warning.
+ *   warning;
+ * - a deployment group whose tag set changes: its next deployment selects other instances: a warning.
  * Pure: no AWS call. Not judged: parameters (a Ref to a parameter is taken as unchanged), conditions (a resource is
  * taken as present), and custom names computed differently that come out the same.
  */
@@ -54,6 +55,7 @@ export interface Replacements {
 
 type Resource = CfnTemplate['Resources'][string];
 type Properties = Record<string, unknown>;
+const DEPLOYMENT_GROUP = 'AWS::CodeDeploy::DeploymentGroup';
 
 const SUBNET = 'AWS::EC2::Subnet';
 const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
@@ -255,6 +257,20 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
           `CloudFormation creates before it deletes, EC2 refuses the overlapping CIDR, and the update rolls back in every account. Way out: ${SUBNET_WAY_OUT}`,
       );
     }
+  }
+  // A deployment group kept whose tag set changes selects other instances from its next deployment on: an instance
+  // takes part only if it carries a tag of every tag group ("The deployment group includes only Amazon EC2 instances
+  // identified by all the tag groups",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html),
+  // so instances not yet tagged so are left out, or none found (review s32-day2 M4: a pipeline added beside another).
+  for (const [id, after] of Object.entries(desired.Resources ?? {})) {
+    const before = deployed.Resources?.[id];
+    if (after.Type !== DEPLOYMENT_GROUP || before?.Type !== DEPLOYMENT_GROUP || replaced.has(id)) continue;
+    const tags = (r: typeof after) => canonical((r.Properties as Properties).Ec2TagSet ?? null);
+    if (tags(before) === tags(after)) continue;
+    warnings.push(
+      `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags (its Ec2TagSet changes): an instance takes part only if it carries a tag of every tag group, so tag its accounts' instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
+    );
   }
   return { refused, warnings };
 }
