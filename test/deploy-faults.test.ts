@@ -246,6 +246,15 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
+  it("CodeCommit's refusal of a first repository (an account or Organization with none: closed to new customers) is advised: no later deploy gets past it (review s32-walkthrough M1)", async () => {
+    await prepare(small);
+    const why = 'Resource handler returned message: "CreateRepository request is not allowed because there is no existing repository in this AWS account or AWS Organization (Service: CodeCommit, Status Code: 400)".';
+    env.proxy.failOperation('big-source-repositories', why);
+    const s = await deploy(small, awsVia(), { pollMs });
+    const stage = failed(s).find((x) => x.stackSet === 'big-source-repositories')!;
+    expect(stage.reasons.join('\n')).toContain('CodeCommit takes no first repository in an account or Organization that has none ("no longer available to new customers"); no later deploy gets past this');
+  });
+
   /** The StackSet's operation that carried `action` (the layer's log), its status and per-account results. */
   async function operationOf(stackSet: string, action: string) {
     const cfn = awsVia().cloudFormation();

@@ -26,6 +26,7 @@ import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKm
 import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
 import { needsTemplateBucket } from '../limits';
+import { codeCommitAdvice } from './service-advice';
 import { Names } from '../naming';
 import { bodyReplacements, replacementsRefusal, rolesDeletedWhileAttached, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
@@ -730,7 +731,7 @@ function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] 
 }
 
 /** A failure line as the summary gives it: an account StackSets could not reach through its execution role says what gets past it. */
-const advised = (run: Run, line: string) => heldNameAdvice(withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line));
+const advised = (run: Run, line: string) => codeCommitAdvice(heldNameAdvice(withExecutionRoleAdvice(run.compiled, run.options.bootstrap, line)));
 
 /**
  * What gets past an instance's stack when no StackSets operation can: for an instance an operation left FAILED or
