@@ -3,7 +3,7 @@
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
 import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { CreateOrganizationCommand, DescribeOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -1085,17 +1085,25 @@ describe('xstack bootstrap on moto', () => {
       new RegExp(`^could not assume role arn:aws:iam::\\d{12}:role/OrganizationAccountAccessRole: AccessDenied: .*\\. Bootstrap reaches target accounts through OrganizationAccountAccessRole unless --access-role names another; that role exists only in accounts AWS Organizations created \\(not in invited ones\\) and trusts only the management account; this is account ${admin}: run bootstrap from the management account \\(in an AWS Control Tower landing zone with --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account\\), or pass --access-role naming a role that exists in every target account and trusts account ${admin}$`),
     );
     // Run from the management account (moto's organization, made by this caller): the way out is Control Tower's role or one of the org's.
-    await new OrganizationsClient(env.aws().clientConfig()).send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    // An org file naming another organization than the caller's is refused first, before any change (review s32-walkthrough m6).
+    const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+    await expect(bootstrap(compiled, env.aws())).rejects.toMatchObject({
+      code: 'ORGANIZATION_MISMATCH',
+      message: expect.stringContaining(`organization.id is ${compiled.org.organizationId}, but the account bootstrap runs in is a member of organization ${id} (DescribeOrganization)`),
+    });
+    const inIt = { ...compiled, org: { ...compiled.org, organizationId: id } };
+    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
       new RegExp(`trusts only the management account \\(${admin}\\): in an AWS Control Tower landing zone pass --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account; otherwise pass --access-role naming a role that exists in every target account and trusts this account$`),
     );
     // The CLI passes --access-role's default by name: the same text, not the one for a role the user chose.
-    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
+    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
     // The root user: refused in other words, and no trust would help; said so, not the access role's advice.
-    const asRoot = bootstrap(compiled, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' });
+    const asRoot = bootstrap(inIt, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' });
     await expect(asRoot).rejects.toThrow(/Roles may not be assumed by root accounts\.; the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user/);
-    await expect(bootstrap(compiled, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toThrow(/AWSControlTowerExecution/);
-    await expect(bootstrap(compiled, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
+    await expect(bootstrap(inIt, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toThrow(/AWSControlTowerExecution/);
+    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );
   });

@@ -718,6 +718,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
+  await refuseOtherOrganization(compiled, aws);
   // The compiled templates and the ones the org's StackSets hold now: a deploy that removes names (a renamed pipeline
   // removes its old ones) or accounts deletes them with these roles, so they stay until a bootstrap after that deploy.
   const deployed = await deployedOrgTemplates(compiled, aws);
@@ -1262,6 +1263,24 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
   const policy = stamp.slice(0, stamp.length - tags.length);
   const state = policy === digest ? 'current' : policy === digest + BOUNDARY_PENDING ? 'boundary-pending' : 'stale';
   return state === 'current' && tags !== tagsStamp(compiled) ? 'tags-pending' : state;
+}
+
+/**
+ * The org file's `organization.id` against the organization the administrator account is in, where Organizations
+ * tells (DescribeOrganization, which any member account may call): the statements xstack conditions on
+ * `aws:ResourceOrgID` or `aws:PrincipalOrgID` with that id (the administration role's past its quota, the event
+ * forwarder's, the callers' policies) would match no request of another organization, and pushes would be dropped
+ * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged.
+ */
+async function refuseOtherOrganization(compiled: CompiledOrg, aws: Aws): Promise<void> {
+  const declared = compiled.org.organizationId;
+  if (declared === undefined) return;
+  const actual = await organizationIdOf(aws);
+  if (actual === undefined || actual === declared) return;
+  throw new XstackError(
+    'ORGANIZATION_MISMATCH',
+    `${compiled.org.recordedFile}: organization.id is ${declared}, but the account bootstrap runs in is a member of organization ${actual} (DescribeOrganization); the policies conditioned on that id would match none of its requests, so nothing was changed: set organization.id: ${actual}, or run from an account of ${declared}`,
+  );
 }
 
 /** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */
