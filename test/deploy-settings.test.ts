@@ -7,7 +7,7 @@ import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, mayPutKeyPolicy, plan } from '../src/deploy/deployer';
 import { bootstrap } from '../src/deploy/bootstrap';
 import { formatPlan } from '../src/deploy/plan-text';
 import { parseOrg } from '../src/org/load';
@@ -45,11 +45,13 @@ describe('StackSet settings besides the templates', () => {
     const lockedPlan = await plan(atOnce, env.aws(REGION), { pollMs: 5 });
     expect(lockedPlan.filter((p) => p.executionRoleLocked).map((p) => p.stackSet)).toEqual(['big-pipeline-foundation']);
     const lockedText = formatPlan(lockedPlan, { colour: false, accountNames: new Map() });
-    expect(lockedText).toContain('✗ deploy refuses: StackSet big-pipeline-foundation: the execution role is renamed AWSCloudFormationStackSetExecutionRole → XsExec, and the key policy its stacks hold (ArtifactKey) admits');
+    expect(lockedText).toContain('✗ deploy refuses: StackSet big-pipeline-foundation: the execution role is renamed AWSCloudFormationStackSetExecutionRole → XsExec, and the key policy its stacks hold (ArtifactKey) lets');
     expect(lockedText).toContain('Rename in two deploys: first, with executionRoleName: AWSCloudFormationStackSetExecutionRole, add XsExec to keyAdministratorRoles and deploy');
-    const lockedRun = await deploy(atOnce, env.aws(REGION), { pollMs: 5 });
-    expect(lockedRun.stages.find((s) => s.stage === 'pipeline-foundation')).toMatchObject({ result: 'failed', reasons: [lockedPlan.find((p) => p.executionRoleLocked)!.executionRoleLocked] });
-    expect((await env.aws(REGION).cloudFormation().send(new DescribeStackSetCommand({ StackSetName: 'big-pipeline-foundation' }))).StackSet!.ExecutionRoleName).toBe('AWSCloudFormationStackSetExecutionRole');
+    // Refused for the whole run before any operation: no StackSet, of any wave, takes the new role.
+    await expect(deploy(atOnce, env.aws(REGION), { pollMs: 5 })).rejects.toMatchObject({ code: 'EXECUTION_ROLE_LOCKED', message: expect.stringContaining(lockedPlan.find((p) => p.executionRoleLocked)!.executionRoleLocked!) });
+    for (const p of lockedPlan) {
+      expect((await env.aws(REGION).cloudFormation().send(new DescribeStackSetCommand({ StackSetName: p.stackSet }))).StackSet!.ExecutionRoleName, p.stackSet).toBe('AWSCloudFormationStackSetExecutionRole');
+    }
 
     // The two deploys: the new role a key administrator first, as the old one; then the rename. A pattern that
     // matches the new name (as a key administrator may be) admits it as its name would.
@@ -154,4 +156,21 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
     expect((await deploy(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { pollMs: 5, emulator: true })).mutatingCalls).toBe(0);
     expect((await bootstrap(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { emulator: true, dryRun: true, sleep: async () => undefined })).length).toBeGreaterThan(0);
   }, 180_000);
+});
+
+describe('who may change a key policy, as the renamed-execution-role check reads it (review s32-diff 5)', () => {
+  const arn = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}` });
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AdministerKey', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: ['kms:PutKeyPolicy', 'kms:DescribeKey'], Resource: '*', Condition: { ArnLike: { 'aws:PrincipalArn': [arn('OldExec'), arn('Admins-*')] } } },
+      { Sid: 'DeployTargetsDecryptViaS3', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: ['kms:Decrypt'], Resource: '*', Condition: { ArnLike: { 'aws:PrincipalArn': [arn('app-server')] } } },
+    ],
+  };
+  it('a role the policy lets PutKeyPolicy, by name or pattern, may; one named only in another grant may not', () => {
+    expect(mayPutKeyPolicy(policy, 'OldExec')).toBe(true);
+    expect(mayPutKeyPolicy(policy, 'Admins-exec')).toBe(true);
+    expect(mayPutKeyPolicy(policy, 'app-server')).toBe(false);
+    expect(mayPutKeyPolicy(policy, 'NewExec')).toBe(false);
+  });
 });

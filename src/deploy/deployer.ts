@@ -23,6 +23,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { isDeepStrictEqual } from 'node:util';
 import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
 import { needsTemplateBucket } from '../limits';
@@ -929,20 +930,34 @@ function permissionModelText(run: Run, name: string, actual: ActualStackSet): st
  * M3). The way is two deploys, the first as the old role naming the new one a key administrator (AdministerKey's
  * aws:PrincipalArn, which KMS reads at each request, existence unchecked). Read from the deployed template.
  */
-function executionRoleLockedText(run: Run, name: string, actual: ActualStackSet): string | undefined {
+function executionRoleLockedText(run: Run, name: string, held: { executionRoleName?: string; templateBody?: string }): string | undefined {
   const { permissionModel, executionRoleName } = run.compiled.org.stackSets;
-  const before = actual.executionRoleName;
-  if (permissionModel !== 'SELF_MANAGED' || !actual.exists || before === undefined || before === executionRoleName || actual.templateBody === undefined) return undefined;
-  const deployed = fromYaml(actual.templateBody) as CfnTemplate;
-  // A key policy names a role by ARN (AdministerKey's aws:PrincipalArn: the execution role, keyAdministratorRoles, a pattern among them).
-  const admits = (policy: unknown) => (JSON.stringify(policy ?? {}).match(/:role\/[^"]*/g) ?? []).some((named) => globRegExp(named.slice(':role/'.length)).test(executionRoleName));
-  const keys = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key' && !admits((r.Properties as { KeyPolicy?: unknown } | undefined)?.KeyPolicy));
+  const before = held.executionRoleName;
+  if (permissionModel !== 'SELF_MANAGED' || before === undefined || before === executionRoleName || held.templateBody === undefined) return undefined;
+  const deployed = fromYaml(held.templateBody) as CfnTemplate;
+  const keys = Object.entries(deployed.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::KMS::Key' && !mayPutKeyPolicy((r.Properties as { KeyPolicy?: unknown } | undefined)?.KeyPolicy, executionRoleName));
   if (keys.length === 0) return undefined;
   return (
-    `StackSet ${name}: the execution role is renamed ${before} → ${executionRoleName}, and the key policy its stacks hold (${keys.map(([id]) => id).join(', ')}) admits ${before} and the key administrators, not ${executionRoleName}: ` +
+    `StackSet ${name}: the execution role is renamed ${before} → ${executionRoleName}, and the key policy its stacks hold (${keys.map(([id]) => id).join(', ')}) lets ${before} and the key administrators change it, not ${executionRoleName}: ` +
     `KMS would refuse the new role's update of the key, in every account and every run, so nothing was sent. Rename in two deploys: first, with executionRoleName: ${before}, add ${executionRoleName} to keyAdministratorRoles and deploy; ` +
     `then set executionRoleName: ${executionRoleName}, run bootstrap, and deploy (keyAdministratorRoles may then drop it)`
   );
+}
+
+/**
+ * Whether a key policy lets a role of this name change it: an Allow of kms:PutKeyPolicy (or kms:*) whose principals
+ * or aws:PrincipalArn values name the role, by name or by a pattern (keyAdministratorRoles may be patterns). Other
+ * statements (the data-key grants) do not count, whatever roles they name.
+ */
+export function mayPutKeyPolicy(policy: unknown, roleName: string): boolean {
+  const statements = ((policy as { Statement?: unknown } | undefined)?.Statement ?? []) as Array<{ Effect?: string; Action?: unknown; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> }>;
+  return (Array.isArray(statements) ? statements : [statements]).some((st) => {
+    const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).map(String);
+    if (st.Effect !== 'Allow' || !actions.some((a) => /^(\*|kms:\*|kms:PutKeyPolicy)$/i.test(a))) return false;
+    const arns = Object.entries(st.Condition ?? {}).flatMap(([operator, keys]) => (/^Arn|^String/.test(operator) ? Object.entries(keys ?? {}).filter(([k]) => k.toLowerCase() === 'aws:principalarn').map(([, v]) => v) : []));
+    const named = JSON.stringify([st.Principal, arns]).match(/:role\/[^"]*/g) ?? [];
+    return named.some((n) => globRegExp(n.slice(':role/'.length)).test(roleName));
+  });
 }
 
 /**
@@ -954,12 +969,23 @@ function executionRoleLockedText(run: Run, name: string, actual: ActualStackSet)
  */
 function templateAsSent(name: string, desired: DesiredStackSet, held: ActualStackSet): void {
   if (held.templateBody === undefined || sha256(held.templateBody) === desired.templateSha) return;
+  // Not its bytes, which CloudFormation is not documented to keep (README "Not yet", template equality): its content.
+  if (sameTemplate(held.templateBody, desired.templateBody)) return;
   throw new XstackError(
     'TEMPLATE_NOT_AS_SENT',
     `StackSet ${name} holds a template other than the one this run sent (SHA-256 ${sha256(held.templateBody)}, sent ${desired.templateSha}): ` +
       `another writer updated it, or${needsTemplateBucket(desired.templateBody) ? ` the object at its TemplateURL in the template bucket was replaced before CloudFormation read it (check who may write that bucket, and its CloudTrail data events),` : ''} ` +
       `so its instances may run a template the compile did not make; nothing more was sent to it: compare it with the compile (xstack verify), then deploy again`,
   );
+}
+
+/** Two template bodies that read as the same template (YAML or JSON, any layout): what a normalised copy still is. */
+function sameTemplate(a: string, b: string): boolean {
+  try {
+    return isDeepStrictEqual(fromYaml(a), fromYaml(b));
+  } catch {
+    return false;
+  }
 }
 
 /** A stage's result once an operation changed its template or instances: a StackSet it created stays created. */
@@ -1009,7 +1035,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
-  const refusal = permissionModelText(run, desired.name, actual) ?? executionRoleLockedText(run, desired.name, actual);
+  const refusal = permissionModelText(run, desired.name, actual) ?? (actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined);
   if (refusal) return { stage, stackSet: desired.name, result: 'failed', reasons: [refusal] };
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
@@ -1216,8 +1242,8 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
  * (beforeOperations). Not a StackSet xstack did not create (no xstack:stackset tag): deploy leaves it alone (foreign),
  * so its template refuses nothing.
  */
-async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements> {
-  const out: Replacements = { refused: [], warnings: [] };
+async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[] }> {
+  const out: Replacements & { locked: string[] } = { refused: [], warnings: [], locked: [] };
   const bodies = new Map<string, string | undefined>();
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
@@ -1225,6 +1251,8 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     if (!held || !createdByXstack(held)) continue;
     const body = held.TemplateBody;
     bodies.set(d.name, body);
+    const locked = executionRoleLockedText(run, d.name, { executionRoleName: held.ExecutionRoleName, templateBody: body });
+    if (locked) out.locked.push(locked);
     if (body === undefined || sha256(body) === d.templateSha) continue;
     const found = bodyReplacements(d.name, body, d.templateBody);
     out.refused.push(...found.refused);
@@ -1547,6 +1575,9 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const replacing = await replacementsBeforeAnyOperation(run, desiredList, deployed);
   for (const warning of replacing.warnings) options.onNote?.(warning);
   if (replacing.refused.length > 0) throw replacementsRefusal(replacing.refused);
+  // A renamed execution role the deployed key policy does not let change it: refused for the whole run, before any
+  // StackSet is sent the new role (every StackSet's UpdateStackSet carries it, the earlier waves' too).
+  if (replacing.locked.length > 0) throw new XstackError('EXECUTION_ROLE_LOCKED', `nothing was changed:\n${replacing.locked.map((l) => `  ${l}`).join('\n')}`);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.(run.home);
@@ -1687,7 +1718,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
-    const locked = executionRoleLockedText(run, desired.name, actual);
+    const locked = actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
