@@ -225,20 +225,6 @@ describe('review s31-evaluator: variables, ARN patterns, Null and numbers as AWS
   const deniedIf = (conditions: ResolvedStatement['conditions'], context?: Record<string, string[]>) =>
     !decide([identity(['s3:GetObject']), identity(['s3:GetObject'], { effect: 'Deny', conditions })], { ...request, context }).allowed;
 
-  it('m5: {"AWS": "*"} admits AWS principals to an Allow, not a service (IAM makes it "*" for anonymous users only); to a Deny anyone', () => {
-    const bucket = 'arn:aws:s3:::b/k';
-    const byService = { principal: { kind: 'service' as const, service: 'logging.s3.amazonaws.com' }, action: 's3:PutObject', resource: bucket };
-    const anyAws = statement({ kind: 'bucket', principals: [{ kind: 'any', aws: true }], actions: ['s3:PutObject'], resources: [bucket] });
-    const anyone = statement({ kind: 'bucket', principals: [{ kind: 'any' }], actions: ['s3:PutObject'], resources: [bucket] });
-    expect(decide([anyAws], byService).allowed).toBe(false);
-    expect(decide([anyone], byService).allowed).toBe(true);
-    // An AWS principal of the account is admitted by either.
-    expect(decide([anyAws, identity(['s3:PutObject'])], { action: 's3:PutObject', resource: bucket }).allowed).toBe(true);
-    // As a Deny, {"AWS": "*"} refuses the service too: the stricter reading.
-    const denyAws = statement({ ...anyAws, effect: 'Deny' });
-    expect(decide([anyone, denyAws], byService).allowed).toBe(false);
-  });
-
   it('m1: a variable the request cannot fill makes the statement invalid: neither a negated Deny nor a listed Allow applies ("causes the statement to be invalid", reference_policies_variables.html)', () => {
     const otherVpc = { StringNotEquals: { 'aws:SourceVpc': ['${aws:Ec2InstanceSourceVpc}'] } };
     // With the variable's key: a Deny from another VPC applies, from the same VPC not.
@@ -319,6 +305,11 @@ describe('what the proof cannot read is refused, never skipped', () => {
     const error = refusal(withDeveloperStatement(change));
     expect(error).toBeInstanceOf(CompileError);
     expect(error.details).toEqual([expect.stringMatching(new RegExp(`^access-roles: \\w+/\\w+ uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}$`))]);
+  });
+
+  it('Principal {"AWS": "*"}, which IAM documents as "*" for anonymous users only: a compile problem naming it, as neither reading is sound for both proofs (review s31-evaluator m5, s32-diff 6)', () => {
+    const error = refusal(withDeveloperStatement((s) => void (s.Principal = { AWS: ['*'] })));
+    expect(error.details).toEqual([expect.stringMatching(/: Principal \{"AWS": "\*"\}, which IAM documents as "\*" for anonymous users only, .*write "Principal": "\*" \(anyone, with conditions\) or name the principals$/)]);
   });
 
   it('a principal of a kind the proof does not read (CanonicalUser): a compile problem naming it', () => {

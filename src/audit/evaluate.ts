@@ -91,8 +91,8 @@ const accountOfPrincipal = (arn: string): string => (arn.endsWith(':root') ? acc
  * through its `account` only, which "delegates authority to the account" (same page): the principal's own policy
  * must then still allow, in the same account as across accounts (review s16-evaluator 1, 3).
  */
-function admission(p: PrincipalRef, principal: PrincipalRef, effect: ResolvedStatement['effect']): 'direct' | 'account' | undefined {
-  if (p.kind === 'any') return p.aws && principal.kind !== 'aws' && effect === 'Allow' ? undefined : 'direct';
+function admission(p: PrincipalRef, principal: PrincipalRef): 'direct' | 'account' | undefined {
+  if (p.kind === 'any') return 'direct';
   if (p.kind === 'service') return principal.kind === 'service' && same(principal.service, p.service) ? 'direct' : undefined;
   if (p.kind === 'federated') return principal.kind === 'federated' && same(principal.provider, p.provider) ? 'direct' : undefined;
   if (principal.kind !== 'aws') return undefined;
@@ -101,7 +101,7 @@ function admission(p: PrincipalRef, principal: PrincipalRef, effect: ResolvedSta
 }
 
 export function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
-  for (const p of s.principals) if (admission(p, principal, s.effect)) return true;
+  for (const p of s.principals) if (admission(p, principal)) return true;
   return false;
 }
 
@@ -111,7 +111,7 @@ export function admits(s: ResolvedStatement, principal: PrincipalRef): boolean {
  * roles by the account only.
  */
 function admitsDirectly(s: ResolvedStatement, principal: PrincipalRef): boolean {
-  for (const p of s.principals) if (admission(p, principal, s.effect) === 'direct') return true;
+  for (const p of s.principals) if (admission(p, principal) === 'direct') return true;
   return false;
 }
 

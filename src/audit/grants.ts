@@ -16,13 +16,7 @@ import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountCl
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
-/**
- * A statement's principal, or a request's. `any` is `"Principal": "*"`; with `aws` it is `{"AWS": "*"}`, which IAM's
- * Principal page makes equivalent to `"*"` only for anonymous users ("For anonymous users, the following elements are
- * equivalent", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html): read as
- * admitting AWS principals to an Allow, anyone to a Deny, the conservative side either way (review s31-evaluator m5).
- */
-export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any'; aws?: true };
+export type PrincipalRef = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'federated'; provider: string } | { kind: 'any' };
 
 /** A principal by the name a policy gives it: its ARN, service, identity provider, or `*`. */
 export const principalName = (p: PrincipalRef): string => (p.kind === 'aws' ? p.arn : p.kind === 'service' ? p.service : p.kind === 'federated' ? p.provider : '*');
@@ -438,7 +432,7 @@ function samePrincipal(a: PrincipalRef, b: PrincipalRef): boolean {
     case 'federated':
       return b.kind === 'federated' && a.provider === b.provider;
     case 'any':
-      return b.kind === 'any' && a.aws === b.aws;
+      return b.kind === 'any';
   }
 }
 
@@ -491,7 +485,7 @@ function roleArns(org: Org, names: Values): Values {
 /** A statement's principals: anyone's (`"*"`), then its AWS ARNs (`*` anyone's), its services, its identity providers; one list, no spreads (made for each account where they differ). */
 function principalsOf(anyone: boolean, arns: readonly string[], services: readonly string[], providers: readonly string[]): PrincipalRef[] {
   const out: PrincipalRef[] = anyone ? [{ kind: 'any' }] : [];
-  for (const arn of arns) out.push(arn === '*' ? { kind: 'any', aws: true } : { kind: 'aws', arn });
+  for (const arn of arns) out.push(arn === '*' ? { kind: 'any' } : { kind: 'aws', arn });
   for (const name of services) out.push({ kind: 'service', service: name });
   for (const provider of providers) out.push({ kind: 'federated', provider });
   return out;
@@ -517,6 +511,13 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement, versione
   // A principal of a kind the proof does not read (CanonicalUser) would be dropped, and what it admits never asked.
   if (s.Principal && typeof s.Principal === 'object') {
     for (const kind in s.Principal) if (!READ_PRINCIPALS.includes(kind)) problems.push(`${stage}: ${policy}: a ${kind} principal is not one the access proof reads (${READ_PRINCIPALS.join(', ')})`);
+    // {"AWS": "*"}: IAM makes it "*" for anonymous users only ("For anonymous users, the following elements are
+    // equivalent", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html), and
+    // whether it admits service principals is not documented ("Some services behave differently when you specify
+    // Principal: '*' or Principal: { AWS: \"*\" }", https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_iam.AnyPrincipal.html): neither reading is sound for both the
+    // proof of needed access and the proof of refusal, so it is refused (review s31-evaluator m5, s32-diff 6).
+    const aws = (s.Principal as Record<string, unknown>).AWS;
+    if ((Array.isArray(aws) ? aws : [aws]).includes('*')) problems.push(`${stage}: ${policy}: Principal {"AWS": "*"}, which IAM documents as "*" for anonymous users only, and whose reach to service principals it does not document, so the access proof cannot read it either way; write "Principal": "*" (anyone, with conditions) or name the principals`);
   }
   for (const operator in s.Condition) {
     if (!readOperator(operator)) problems.push(`${stage}: ${policy}: the condition operator ${operator} is not one the access proof reads (String…, Arn…, Numeric…, Bool and Null, with …IfExists, ForAnyValue: and ForAllValues:)`);
