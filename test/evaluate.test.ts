@@ -345,10 +345,19 @@ describe('what the proof cannot read is refused, never skipped', () => {
       expect.stringMatching(/^pipeline-foundation: CodeCommitEventsBusPolicy\/acme-codecommit-events names \*, not the event-bus its policy is attached to \(arn:aws:events:eu-west-1:\d{12}:event-bus\/default\)/),
     ]);
     bus.Statement.Resource = ownBus;
-    bucketStatements[0].Resource = [...(bucketStatements[0].Resource as unknown[]), { 'Fn::Sub': '${AccessLogBucket.Arn}/*' }];
+    const own = bucketStatements[0].Resource as unknown[];
+    bucketStatements[0].Resource = [...own, { 'Fn::Sub': '${AccessLogBucket.Arn}/*' }];
     expect(refusal(() => analyseAccess(example, stages, templates)).details).toEqual([
       expect.stringMatching(/^pipeline-foundation: ArtifactBucketPolicy\/DenyInsecureTransport names arn:aws:s3:::acme-access-logs-\d{12}-eu-west-1\/\*, not the bucket its policy is attached to \(arn:aws:s3:::acme-artifacts-\d{12}-eu-west-1\): .* name that resource or its objects$/),
     ]);
+    // A pattern that also matches the template's other bucket, or runs past the bucket's name into another (review s32-diff 3).
+    for (const pattern of [{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-*' }, { 'Fn::Sub': '${ArtifactBucket.Arn}-g2/*' }]) {
+      bucketStatements[0].Resource = [...own, pattern];
+      expect(refusal(() => analyseAccess(example, stages, templates)).details, JSON.stringify(pattern)).toEqual([expect.stringMatching(/^pipeline-foundation: ArtifactBucketPolicy\/DenyInsecureTransport names arn:aws:s3:::acme-/)]);
+    }
+    // One that matches this bucket's objects only is read as AWS reads it.
+    bucketStatements[0].Resource = [...own, { 'Fn::Sub': '${ArtifactBucket.Arn}/app/*' }];
+    expect(analyseAccess(example, stages, templates).problems).toEqual([]);
   });
 
   it('a condition operator the evaluator does not read (DateLessThan): a compile problem naming it', () => {

@@ -8,6 +8,8 @@ import { roleNameOf } from '../iam/role-path';
 import type { Org } from '../org/model';
 import { endpointServiceOf } from '../services/vpc-endpoints';
 import { CompileError } from '../errors';
+import type { CfnTemplate } from '../cfn/template';
+import { globRegExp } from '../checks/service-authorization';
 import { readOperator } from './evaluate';
 import { roleSourceSamples } from './samples';
 import { callerPolicyOf } from '../../templates/access-callers';
@@ -190,9 +192,11 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
  * to its own resource alone ("Resource-based policies are attached to a resource",
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html), so a statement naming
  * `*` or another resource would grant or deny in the proof what it does not on AWS (review s31-evaluator m4). Read
- * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged, and a pattern other
- * than `*` only by the text before its first wildcard (one that may lead into the resource is matched by the proof
- * account by account, as AWS matches it against the one resource).
+ * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged. Refused: `*`, a
+ * value without wildcards that is neither the resource nor (a bucket) one of its objects, and a pattern that matches
+ * another resource of its kind in the template (the proof would apply the statement there too: `arn:aws:s3:::acme-*`
+ * beside two buckets) or that runs past the resource's ARN into another name (`…-g2/*`). A pattern that matches no
+ * other resource of the template is matched by the proof as AWS would, to this one (review s32-diff 3).
  */
 function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind: PolicyKind, p: Record<string, unknown>, statements: readonly PlainStatement[], v: (e: unknown) => Values): void {
   const own = attachedArns(kind, p, v);
@@ -200,11 +204,16 @@ function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind
   if (!own || account === undefined) return;
   const ownArns = own.at(account);
   if (ownArns.some((arn) => arn.includes('{'))) return;
-  // A pattern fits when the text before its first wildcard leads into the resource (a bucket's objects too).
+  const others = othersOfKind(resolver.template(stage.id), kind, ownArns, v, account);
+  const within = (r: string, arn: string) => r === arn || (kind === 'bucket' && r.startsWith(`${arn}/`));
   const fits = (r: string) => {
     const wildcard = r.search(/[*?]/);
-    const literal = wildcard < 0 ? r : r.slice(0, wildcard);
-    return ownArns.some((arn) => (wildcard < 0 ? r === arn : arn.startsWith(literal) || literal.startsWith(arn)) || (kind === 'bucket' && literal.startsWith(`${arn}/`)));
+    if (wildcard < 0) return ownArns.some((arn) => within(r, arn));
+    const literal = r.slice(0, wildcard);
+    // Past the ARN, the next character must be the object separator: `…-g2/*` names another bucket.
+    if (ownArns.some((arn) => literal.startsWith(arn) && !within(literal, arn))) return false;
+    const pattern = globRegExp(r);
+    return !others.some((arn) => pattern.test(arn) || (kind === 'bucket' && pattern.test(`${arn}/object`)));
   };
   const problems = statements.flatMap((st) =>
     st.Resource === undefined
@@ -215,6 +224,16 @@ function refuseOtherResources(stage: Stage, resolver: Resolver, id: string, kind
           .map((r) => `${stage.id}: ${id}/${st.Sid ?? '(no Sid)'} names ${r}, not the ${kind} its policy is attached to (${ownArns.join(', ')}): a resource policy applies to its own resource only, and the access proof reads it so; name that resource${kind === 'bucket' ? ' or its objects' : ''}`),
   );
   if (problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', problems);
+}
+
+/** The ARNs of the template's other buckets (or buses, or queues) in an account: what a pattern in one's policy must not match. */
+function othersOfKind(template: CfnTemplate, kind: PolicyKind, ownArns: readonly string[], v: (e: unknown) => Values, account: string): string[] {
+  const type = kind === 'bucket' ? 'AWS::S3::Bucket' : kind === 'queue' ? 'AWS::SQS::Queue' : undefined;
+  if (!type) return [];
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === type)
+    .flatMap(([rid]) => v({ 'Fn::GetAtt': [rid, 'Arn'] }).at(account))
+    .filter((arn) => !arn.includes('{') && !ownArns.includes(arn));
 }
 
 /** The ARNs of the resources a bucket, queue or bus policy is attached to, as the template names them; undefined for other policies. */
