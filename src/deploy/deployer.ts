@@ -2081,7 +2081,8 @@ async function deleteEveryRetained(run: Run, stage: string, retained: RetainedRe
       failures.push(`account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): kept, not scheduled for deletion: bucket ${left.join(', ')} stays, and its objects are encrypted with this key (they would be unreadable once it is deleted); delete or empty ${left.length === 1 ? 'it' : 'them'} first`);
       continue;
     }
-    const earlier = isKey(r) ? await earlierBucketsUnderKey(run, r, encryption.earlierKmsBuckets(r.account)) : [];
+    // A refused read (the reader's AssumeRole) keeps this key and goes on with the others.
+    const earlier = isKey(r) ? await earlierBucketsUnderKey(run, r, encryption.earlierKmsBuckets(r.account)).catch((error: Error) => [`whether an earlier bucketGeneration's artifact bucket is under it could not be told (${errorName(error) ?? 'Error'}: ${error.message})`]) : [];
     if (earlier.length > 0) {
       failures.push(
         `account ${r.account}: ${r.type} ${r.physicalId} (${r.logicalId}): kept, not scheduled for deletion: ${earlier.join('; ')}; its objects would be unreadable once the key is deleted: delete the bucket, or copy out what you keep and delete it, then run again`,

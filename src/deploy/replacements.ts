@@ -330,7 +330,7 @@ export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[]): M
           if (a.role !== role || !(y.wave >= x.wave || stillThere.has(a.id))) continue;
           const name = JSON.parse(role) as unknown;
           listIn(out, x.name).push(
-            `StackSet ${x.name}'s update deletes role ${shown(name)} (${id}, wave ${x.wave}) while managed policy ${a.name === undefined ? a.id : shown(a.name)} of StackSet ${y.name} (${a.id}, wave ${y.wave}) is still attached to it: IAM refuses to delete a role with an attached managed policy (DeleteRole), so the role may be left in each account outside any stack; after this deploy, delete it where it stays (aws iam delete-role-policy, delete-role), or a later template that makes it again fails on its name`,
+            `StackSet ${x.name}'s update deletes role ${shown(name)} (${id}, wave ${x.wave}) while managed policy ${a.name === undefined ? a.id : shown(a.name)} of StackSet ${y.name} (${a.id}, wave ${y.wave}) is still attached to it: IAM refuses to delete a role with an attached managed policy (DeleteRole), so the role may be left in each account outside any stack; after this deploy, delete it where it stays (aws iam list-attached-role-policies and detach-role-policy, list-role-policies and delete-role-policy, list-instance-profiles-for-role and remove-role-from-instance-profile, then delete-role), or a later template that makes it again fails on its name`,
           );
         }
       }

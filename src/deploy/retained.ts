@@ -175,11 +175,11 @@ export async function bucketDefaultKey(aws: Aws, target: Target, bucket: string,
   } catch (error) {
     if (error instanceof AssumeRoleError) throw error;
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404) return 'absent';
-    // Before S3 encrypted every bucket by default a bucket could have no default encryption at all.
+    // Before S3 encrypted every bucket by default a bucket could have no default encryption at all (also a 404).
     if (e.name === 'ServerSideEncryptionConfigurationNotFoundError') return 'other';
+    if (e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404) return 'absent';
     // 403: the reader may not s3:GetEncryptionConfiguration, or the bucket is another account's (ExpectedBucketOwner).
-    return { unknown: `${roleOf(target.credentials) ?? 'the reader credentials'} could not read its default encryption (${e.name ?? 'Error'}: ${e.message ?? ''}; s3:GetEncryptionConfiguration, and the bucket must be account ${target.account}'s)` };
+    return { unknown: `${roleOf(target.credentials) ?? 'the reader credentials'} could not read its default encryption (${e.name ?? 'Error'}: ${e.message ?? ''}): the reader role gains s3:GetEncryptionConfiguration on these names from bucketGeneration 2 on, so run xstack bootstrap if it has not run since; a bucket of that name another account owns answers the same, and then delete the key by hand once you have checked` };
   }
 }
 
