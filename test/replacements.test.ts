@@ -375,7 +375,19 @@ describe("a deployment group whose tag set changes (review s32-day2 M4)", () => 
     const body = (c: CompiledOrg) => c.files.get('templates/pipelines.yaml')!;
     const found = bodyReplacements('acme-pipelines', body(alone), body(both));
     expect(found.refused).toEqual([]);
-    expect(found.warnings).toEqual([expect.stringMatching(/^StackSet acme-pipelines: AWS::CodeDeploy::DeploymentGroup WebAppDeploymentGroup selects its instances by other tags \(its Ec2TagSet changes\): .*tag its accounts' instances as the new set reads before deploying/)]);
+    // In dev and prod, where the two now share; not in staging, where web-app stays alone.
+    expect(found.warnings).toEqual([expect.stringMatching(/^StackSet acme-pipelines: AWS::CodeDeploy::DeploymentGroup WebAppDeploymentGroup selects its instances by other tags in accounts 222222222222, 444444444444: .*tag those instances as the new set reads before deploying/)]);
     expect(bodyReplacements('acme-pipelines', body(both), body(both)).warnings).toEqual([]);
+  });
+
+  it('read account by account (review s32-diff 1): the shared set growing to one more environment warns for that account though the group reads the same; the pipeline given that environment warns for none', () => {
+    const compile = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml')).files.get('templates/pipelines.yaml')!;
+    const base = compile(EXAMPLE);
+    // payments-api added in staging: web-app now shares there too, which only WebAppShares' accounts say.
+    const grown = compile(EXAMPLE.replace('    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\nstackSets:', '    branches:\n      dev: develop\n      staging: release\n      prod: main\n    deploy:\n      type: codedeploy\nstackSets:'));
+    expect(grown).not.toBe(base);
+    // And nothing for PaymentsApiDeploymentGroup, whose environment value's text changed with the account added: in
+    // dev and prod it selects as before, and in staging it did not exist.
+    expect(bodyReplacements('acme-pipelines', base, grown).warnings).toEqual([expect.stringMatching(/^StackSet acme-pipelines: AWS::CodeDeploy::DeploymentGroup WebAppDeploymentGroup selects its instances by other tags in account 333333333333: /)]);
   });
 });

@@ -44,6 +44,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import { listIn } from '../memo';
+import { conditionHolds } from '../cfn/account-switch';
 import { CREATE_ONLY, type CreateOnlyFacts } from './create-only';
 
 export interface Replacements {
@@ -258,21 +259,60 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
       );
     }
   }
-  // A deployment group kept whose tag set changes selects other instances from its next deployment on: an instance
-  // takes part only if it carries a tag of every tag group ("The deployment group includes only Amazon EC2 instances
-  // identified by all the tag groups",
+  // A deployment group kept whose instance selection changes in an account selects other instances there from its next
+  // deployment on: an instance takes part only if it carries a tag of every tag group ("The deployment group includes
+  // only Amazon EC2 instances identified by all the tag groups",
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html),
   // so instances not yet tagged so are left out, or none found (review s32-day2 M4: a pipeline added beside another).
+  // Read account by account, as each resolves its Fn::If items and values (review s32-diff 1).
   for (const [id, after] of Object.entries(desired.Resources ?? {})) {
     const before = deployed.Resources?.[id];
     if (after.Type !== DEPLOYMENT_GROUP || before?.Type !== DEPLOYMENT_GROUP || replaced.has(id)) continue;
-    const tags = (r: typeof after) => canonical((r.Properties as Properties).Ec2TagSet ?? null);
-    if (tags(before) === tags(after)) continue;
+    const changedIn = accountsOf(deployed, desired).filter((account) => {
+      const was = tagGroupsIn(deployed, before, account);
+      const is = tagGroupsIn(desired, after, account);
+      return was !== undefined && is !== undefined && was !== is;
+    });
+    if (changedIn.length === 0) continue;
     warnings.push(
-      `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags (its Ec2TagSet changes): an instance takes part only if it carries a tag of every tag group, so tag its accounts' instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
+      `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags in ${changedIn[0] === ANY_ACCOUNT ? 'every account' : `account${changedIn.length === 1 ? '' : 's'} ${changedIn.join(', ')}`}: an instance takes part only if it carries a tag of every tag group, so tag those instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
     );
   }
   return { refused, warnings };
+}
+
+/** Stands for every account where a template chooses nothing by account. */
+const ANY_ACCOUNT = '*';
+const NO_VALUE = Symbol('AWS::NoValue');
+
+/** The accounts two templates choose values by (the ids their conditions name), or ANY_ACCOUNT. */
+function accountsOf(...templates: CfnTemplate[]): string[] {
+  const ids = new Set(templates.flatMap((t) => JSON.stringify(t.Conditions ?? {}).match(/"\d{12}"/g) ?? []).map((x) => x.slice(1, -1)));
+  return ids.size > 0 ? [...ids].sort() : [ANY_ACCOUNT];
+}
+
+/** A value as it resolves in an account: Fn::If by its condition there, Fn::Join of what resolves, AWS::NoValue dropped. */
+function resolvedIn(template: CfnTemplate, value: unknown, account: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolvedIn(template, v, account)).filter((v) => v !== NO_VALUE);
+  if (!value || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if ((o as { Ref?: unknown }).Ref === 'AWS::NoValue') return NO_VALUE;
+  const branches = o['Fn::If'] as [string, unknown, unknown] | undefined;
+  if (branches) return resolvedIn(template, account === ANY_ACCOUNT || conditionHolds(template.Conditions, branches[0], account) ? branches[1] : branches[2], account);
+  const join = o['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return (resolvedIn(template, join[1], account) as unknown[]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(join[0]);
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolvedIn(template, v, account)]).filter(([, v]) => v !== NO_VALUE));
+}
+
+/**
+ * A deployment group's tag groups in an account, as one text (groups and their tags sorted; Ec2TagFilters one group),
+ * or undefined where the group does not exist there (its condition).
+ */
+function tagGroupsIn(template: CfnTemplate, group: CfnTemplate['Resources'][string], account: string): string | undefined {
+  if (group.Condition && account !== ANY_ACCOUNT && !conditionHolds(template.Conditions, group.Condition, account)) return undefined;
+  const props = resolvedIn(template, group.Properties ?? {}, account) as { Ec2TagSet?: { Ec2TagSetList?: Array<{ Ec2TagGroup?: unknown[] }> }; Ec2TagFilters?: unknown[] };
+  const groups = props.Ec2TagSet ? (props.Ec2TagSet.Ec2TagSetList ?? []).map((g) => g.Ec2TagGroup ?? []) : props.Ec2TagFilters ? [props.Ec2TagFilters] : [];
+  return JSON.stringify(groups.map((g) => g.map((t) => JSON.stringify(t)).sort()).sort());
 }
 
 /** As templateReplacements, from the two template bodies (YAML or JSON, as CloudFormation holds them). */
