@@ -22,7 +22,7 @@ import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSumm
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { isDeepStrictEqual } from 'node:util';
 import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
@@ -1954,8 +1954,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   }
   const { prefix, bucketGeneration, region, partition } = run.compiled.org;
   const names = new Names(prefix, bucketGeneration);
-  const earlierKmsBuckets = (account: string) =>
-    [...new Set(templates.flatMap((t) => namedRetained(t, account, region, partition)).filter((r) => r.type === 'AWS::S3::Bucket' && kmsBuckets.get(r.logicalId)).flatMap((r) => names.earlierBucketNames(r.name)))].sort();
+  const earlierKmsBuckets = (account: string) => [...new Set(templates.flatMap((t) => kmsBucketsIn(t, account, region, partition)).flatMap((r) => names.earlierBucketNames(r.name)))].sort();
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
   const result = { found, notLookedIn, kmsBuckets, earlierKmsBuckets };

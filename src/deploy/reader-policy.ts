@@ -14,7 +14,7 @@ import { Names } from '../naming';
 import { roleNameOf } from '../iam/role-path';
 import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
 import { namedExistingRoles } from './existing-roles';
-import { encryptsWithKms, namedRetained } from './retained';
+import { kmsBucketsIn, namedRetained } from './retained';
 
 export interface ReaderStatement {
   Sid: string;
@@ -56,8 +56,8 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
     for (const r of namedRetained(template, account, R, P)) {
       if (r.type === 'AWS::CodeCommit::Repository') repositories.add(r.name);
       else for (const name of bucketNames(names, r.name)) buckets.add(name);
-      if (r.type === 'AWS::S3::Bucket' && bucketGeneration > 1 && encryptsWithKms(template.Resources[r.logicalId])) for (const name of bucketNames(names, r.name)) earlierKmsBuckets.add(name);
     }
+    if (bucketGeneration > 1) for (const r of kmsBucketsIn(template, account, R, P)) for (const name of bucketNames(names, r.name)) earlierKmsBuckets.add(name);
   }
   const statements: ReaderStatement[] = [
     // ListStacks takes no resource type ("*" only: list_awscloudformation.html, ListStacks): the stacks an earlier

@@ -152,6 +152,14 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
 export const encryptsWithKms = (bucket: { Properties?: unknown }): boolean => JSON.stringify((bucket.Properties as { BucketEncryption?: unknown } | undefined)?.BucketEncryption ?? {}).includes('aws:kms');
 
 /**
+ * A template's retained buckets in an account that are encrypted under a KMS key, by the names they have there: the
+ * buckets whose earlier generations' names the reader may read the encryption of (reader-policy.ts) and destroy reads
+ * (deployer.ts earlierBucketsUnderKey), one selection for both.
+ */
+export const kmsBucketsIn = (template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] =>
+  namedRetained(template, account, region, partition).filter((r) => r.type === 'AWS::S3::Bucket' && encryptsWithKms(template.Resources[r.logicalId]));
+
+/**
  * Whether bucket `bucket` of the target account is encrypted by default with KMS key `keyId` (the key's id, its
  * physical id in a stack): `absent` when there is no such bucket, `other` when its default is S3's own keys or another
  * KMS key, `key` when it names this key by id or ARN, and a reason when that cannot be told (a refusal, or a key named
