@@ -794,7 +794,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: 'big-source-identity' }))).StackSet?.TemplateBody).toBe(body);
     // Replaced between the put and the read of the next template update: the stage stops, naming the bucket.
     expect(more.files.get('templates/source-identity.yaml')).not.toBe(body);
-    env.proxy.replaceTemplateObject('big-source-identity', (text) => `${text}# replaced\n`);
+    // Another template, not one that reads the same (deploy compares the parsed templates).
+    env.proxy.replaceTemplateObject('big-source-identity', (text) => `${text}Metadata:\n  planted: true\n`);
     const run = await deploy(more, awsVia(), { pollMs });
     const stage = run.stages.find((x) => x.stage === 'source-identity')!;
     expect(stage.result).toBe('failed');
