@@ -15,7 +15,7 @@ export function codeCommitAdvice(line: string): string {
   if (!CODECOMMIT_CLOSED.test(line)) return line;
   return (
     `${line.replace(/\.$/, '')}: CodeCommit takes no first repository in an account or Organization that has none ("no longer available to new customers"); ` +
-    `no later deploy gets past this: the source accounts must be ones where CodeCommit is open to you (an account or Organization that already has a repository), ` +
-    `or ask AWS Support; README "Before the first deployment"`
+    `no later deploy gets past this: the source accounts must be ones where CodeCommit is open to you (an account or Organization that already has a repository); ` +
+    `README "Before the first deployment"`
   );
 }
