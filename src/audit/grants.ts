@@ -194,7 +194,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
  * `*` or another resource would grant or deny in the proof what it does not on AWS (review s31-evaluator m4). Read
  * in one account the resource exists in; a value the compile cannot know (`{…}`) is not judged. Refused: `*`, a
  * value without wildcards that is neither the resource nor (a bucket) one of its objects, and a pattern that matches
- * another resource of its kind in the template (the proof would apply the statement there too: `arn:aws:s3:::acme-*`
+ * another resource of its kind in the template (the proof would apply the statement there too: `acme-*`
  * beside two buckets) or that runs past the resource's ARN into another name (`…-g2/*`). A pattern that matches no
  * other resource of the template is matched by the proof as AWS would, to this one (review s32-diff 3).
  */

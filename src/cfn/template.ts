@@ -206,6 +206,17 @@ export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<str
   return record;
 }
 
+const renderedOnce = new WeakMap<TemplateDefinition, CfnTemplate>();
+/**
+ * `def` rendered once, for code that only reads it (plan's and deploy's checks of each StackSet, the reader policy of
+ * each account): the same object on every call, so nothing may change it.
+ */
+export function renderedTemplate(def: TemplateDefinition): CfnTemplate {
+  let template = renderedOnce.get(def);
+  if (!template) renderedOnce.set(def, (template = renderTemplate(def)));
+  return template;
+}
+
 /** `def` as plain template data; with `renaming`, its resources and its outputs' values renamed as they are copied (its conditions are not). */
 export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): CfnTemplate {
   // Sections in CloudFormation's usual order; object keys keep insertion order.

@@ -1267,7 +1267,9 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
 
 /**
  * The org file's `organization.id` against the organization the administrator account is in, where Organizations
- * tells (DescribeOrganization, which any member account may call): the statements xstack conditions on
+ * tells (DescribeOrganization: "Retrieves information about the organization that the user's account belongs to",
+ * "You can call this operation from any account in a organization",
+ * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html): the statements xstack conditions on
  * `aws:ResourceOrgID` or `aws:PrincipalOrgID` with that id (the administration role's past its quota, the event
  * forwarder's, the callers' policies) would match no request of another organization, and pushes would be dropped
  * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged.

@@ -20,7 +20,7 @@ import { compareText } from '../order';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { renderTemplate } from '../cfn/template';
+import { renderedTemplate, renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { isDeepStrictEqual } from 'node:util';
@@ -417,7 +417,9 @@ const retainedText = (c: Found) =>
     : `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
 /**
  * Named resources a template update adds in an account that has an instance, found already there: a repository the
- * org file dropped leaves its stack and stays in its account (RetainExceptOnCreate), so naming it again makes the
+ * org file dropped leaves its stack and stays in its account (RetainExceptOnCreate, "behaves like Retain for stack
+ * operations, except for the stack operation that initially created the resource",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html), so naming it again makes the
  * update's create meet it ("already exists") in every run. Added is decided account by account, by logical id and name:
  * a unit's resource whose condition now holds in an account where it did not (a repository moved back to the account
  * it left, whose logical id never changed: review s32-day2 M1) is added there as much as a new logical id is. Read
@@ -945,7 +947,8 @@ function executionRoleLockedText(run: Run, name: string, held: { executionRoleNa
 }
 
 /**
- * Whether a key policy lets a role of this name change it: an Allow of kms:PutKeyPolicy (or kms:*) whose principals
+ * Whether a key policy lets a role of this name change it (CloudFormation updates a key's policy with PutKeyPolicy,
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html): an Allow of kms:PutKeyPolicy (or kms:*) whose principals
  * or aws:PrincipalArn values name the role, by name or by a pattern (keyAdministratorRoles may be patterns). Other
  * statements (the data-key grants) do not count, whatever roles they name.
  */
@@ -962,7 +965,10 @@ export function mayPutKeyPolicy(policy: unknown, roleName: string): boolean {
 
 /**
  * The StackSet holds the template this run sent, or the stage stops: a template passed by URL is read by CloudFormation
- * from the administrator account's bucket when the call is made, and any writer of that bucket could have replaced
+ * from the administrator account's bucket when the call is made (TemplateURL: "The URL of a file that contains the
+ * template body", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html; what
+ * DescribeStackSet returns as TemplateBody is "The structure that contains the body of the template that was used to
+ * create or update the StackSet", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSet.html), and any writer of that bucket could have replaced
  * the object between its put and that read (review s32-escalation M2); or another writer updated the StackSet since.
  * Either way its instances run, or are about to run, a template the compile did not make, which no later operation
  * of this run should build on.
@@ -1035,8 +1041,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
   if (foreign(actual)) return leftAlone();
   if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
-  const refusal = permissionModelText(run, desired.name, actual) ?? (actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined);
-  if (refusal) return { stage, stackSet: desired.name, result: 'failed', reasons: [refusal] };
+  const otherModel = permissionModelText(run, desired.name, actual);
+  if (otherModel) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherModel] };
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -1270,7 +1276,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
 function stackSetRoleWarnings(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): Map<string, string[]> {
   return rolesDeletedWhileAttached(
     desiredList.map((d) => {
-      const desired = renderTemplate(d.stage.definition);
+      const desired = renderedTemplate(d.stage.definition);
       const body = bodies.get(d.name);
       const deployed = body === undefined ? undefined : sha256(body) === d.templateSha ? desired : (fromYaml(body) as CfnTemplate);
       return { name: d.name, wave: run.compiled.rollout.waveOf.get(d.stage.id) ?? 1, deployed, desired };

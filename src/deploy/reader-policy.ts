@@ -8,8 +8,7 @@
  * with it (deployer.ts accountClient and target, retained.ts, existing-roles.ts), by name where IAM can name them.
  */
 import type { CompiledOrg } from '../compile';
-import { renderTemplate, type CfnTemplate } from '../cfn/template';
-import type { Stage } from '../stages/model';
+import { renderedTemplate } from '../cfn/template';
 import { Names } from '../naming';
 import { roleNameOf } from '../iam/role-path';
 import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
@@ -28,14 +27,6 @@ export interface ReaderPolicy {
   Statement: ReaderStatement[];
 }
 
-/** Each stage's template, rendered once for all the accounts bootstrap writes a reader policy in. */
-const rendered = new WeakMap<Stage, CfnTemplate>();
-const templateOf = (stage: Stage): CfnTemplate => {
-  let template = rendered.get(stage);
-  if (!template) rendered.set(stage, (template = renderTemplate(stage.definition)));
-  return template;
-};
-
 /** The inline policy's name on the reader role: one per org prefix, as the role is. */
 export const readerPolicyName = (prefix: string) => `${new Names(prefix).outputReaderRole()}-reads`;
 
@@ -52,7 +43,8 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
   const earlierKmsBuckets = new Set<string>();
   const repositories = new Set<string>();
   for (const stage of stages) {
-    const template = templateOf(stage);
+    // Rendered once for all the accounts bootstrap writes a reader policy in.
+    const template = renderedTemplate(stage.definition);
     for (const r of namedRetained(template, account, R, P)) {
       if (r.type === 'AWS::CodeCommit::Repository') repositories.add(r.name);
       else for (const name of bucketNames(names, r.name)) buckets.add(name);

@@ -8,7 +8,10 @@
  * be larger than the inline limit; it goes through a bucket of the
  * administrator account that `xstack bootstrap` creates, keyed by its
  * SHA-256, so an upload never overwrites another template. It is put by
- * every operation that sends it, never taken as already there: the key is
+ * every operation that sends it, never taken as already there (a put
+ * replaces the object: "Amazon S3 never adds partial objects; if you receive
+ * a success response, Amazon S3 added the entire object to the bucket",
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html): the key is
  * known from the compile (manifest.json lists each template's SHA-256), so
  * an object a writer of the bucket put there before would be applied to the
  * org's stacks (review s32-escalation M2). What CloudFormation then read is
