@@ -174,6 +174,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
 const yamlMistakes: Array<[string, string, string]> = [
   ['a second document', `${VALID}---\nprefix: other\n`, "org.yaml:23:1: (yaml): a second YAML document starts here (a '---' line); an organization file is one document: remove the '---' and what follows, or put the second organization in a file of its own; expected valid YAML"],
   ['a missing colon', VALID.replace('  region: eu-west-1', '  region eu-west-1'), "org.yaml:3:3: (yaml): the ':' after 'region' is missing; expected 'region: eu-west-1'"],
+  // A comment below it: the parser meets the next key as misindented (BAD_INDENT), not the key itself.
+  ['a missing colon above a comment', VALID.replace('  partition: aws', '  partition aws\n  # the Region next'), "org.yaml:2:3: (yaml): the ':' after 'partition' is missing; expected 'partition: aws'"],
   ['a tab', VALID.replace('    role: source', '\trole: source'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab'],
   ['two tabs', VALID.replace('    role: source', '\trole: source').replace('    role: pipeline', '\trole: pipeline'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab'],
   ['an unclosed quote', VALID.replace('role: source', 'role: "source'), 'org.yaml:8:11: (yaml): a quoted value is not closed (it opens here); expected a closing " at the end of the value'],

@@ -63,7 +63,7 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       return keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     case 'BAD_INDENT':
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed before this line");
-      return misindented(line, lines) ?? soleOffGridKey(lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
+      return keyWithoutColonAbove(line, lines) ?? misindented(line, lines) ?? soleOffGridKey(lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
     case 'MISSING_CHAR':
       if (/quote/i.test(message)) return unclosed(doc, lines, offset, QUOTES) ?? said('a quoted value is not closed');
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed");
@@ -186,6 +186,17 @@ function keyWithoutColon(i: number, lines: SourceLines): Diagnosis | undefined {
   const expected =
     value.length > 0 ? `'${key}: ${value.join(' ')}'` : hasKeysBelow ? `'${key}:', its keys on the lines below` : `'${key}: <value>'`;
   return { offset: line.start + keyColumn(line), message: `the ':' after '${key}' is missing`, expected, local: true };
+}
+
+/**
+ * A key that lost its ':' with comment or blank lines below it: the parser takes it for a plain value and meets the
+ * next key of its mapping as misindented (BAD_INDENT there, where without the comment it is MULTILINE_IMPLICIT_KEY at
+ * the key itself). Said at the key.
+ */
+function keyWithoutColonAbove(i: number, lines: SourceLines): Diagnosis | undefined {
+  const above = lines.previous(i);
+  if (above === undefined || above === i - 1 || lines.all[above].width !== lines.all[i].width) return undefined;
+  return keyWithoutColon(above, lines);
 }
 
 /** The line after a `key: value` is further right, as if it were nested under a value: it is misindented. */
