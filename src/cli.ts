@@ -473,7 +473,7 @@ function withAwsOptions(command: Command, { readsRetained = true } = {}): Comman
     .option('--profile <NAME>', 'AWS profile')
     .option('--region <REGION>', "where the StackSets live (default: the org's region)")
     .option('--endpoint <URL>', 'AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)');
-  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories and, with destroy --delete-retained, delete them (default: SELF_MANAGED, <prefix>-xstack-reader, which bootstrap makes and which trusts the identities that ran bootstrap, to read; the StackSet execution role to delete)');
+  if (readsRetained) command.option('--output-reader-role <NAME>', 'role assumed in a target account to look for retained buckets and repositories and, with destroy --delete-retained, delete them (default: <prefix>-xstack-reader to read, which SELF_MANAGED bootstrap makes, trusting the identities that ran bootstrap, and SERVICE_MANAGED the setup template dist/<org>/setup/reader-role.yaml; to delete, SELF_MANAGED the StackSet execution role, SERVICE_MANAGED none: name one)');
   return command
     .option('--local', "run against the local AWS: the one 'xstack local' serves while it runs, else moto's server started (empty) on 127.0.0.1 for this run and stopped after; bootstraps the org there first")
     .option('--json', 'machine-readable result on stdout');
@@ -542,12 +542,13 @@ function registerAws(program: Command, act: Act): void {
         'template, inline policies), or with a trust that lets in others, is reported missing: xstack detaches nothing it did not attach, ' +
         'and rewrites such a trust only with --replace-execution-trust. An administration role whose trust lets in more than CloudFormation ' +
         'stops bootstrap before any write, unless --replace-administration-trust. ' +
-        'SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account. Either ' +
+        'SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account. Before a deploy ' +
+        'records the administrator account, bootstrap names the account it runs in as the one the first deploy makes it. Either ' +
         'model: the template bucket in this account, when a template is over 51,200 bytes. Exit 1 if a check fails.',
     )
     .argument(ORG_FILE, 'organization file')
     .option('--dry-run', 'report what would change; change nothing')
-    .option('--access-role <NAME>', 'role assumed in each target account to create the execution role (AWSControlTowerExecution in an AWS Control Tower landing zone)', 'OrganizationAccountAccessRole')
+    .option('--access-role <NAME>', 'role assumed in each target account to create the execution role (AWSControlTowerExecution in an AWS Control Tower landing zone; <prefix>-xstack-access, which dist/<org>/setup/bootstrap-access.yaml makes, from an administrator account other than the management account)', 'OrganizationAccountAccessRole')
     .option('--replace-execution-trust', "rewrite an existing execution role's trust as xstack's even where that removes principals it lets in now (the output names them)")
     .option('--replace-administration-trust', "rewrite an existing administration role's trust as CloudFormation's alone even where that removes principals it lets in now (the output names them)")
     .option('--allow-delete-retained', "also trust the caller on the execution role, with which destroy --delete-retained deletes retained buckets, keys and log groups (the execution role can write IAM: whoever it trusts is administrator of the account in effect; the next bootstrap without this flag removes the caller again)")

@@ -1,4 +1,6 @@
 /** AWS limits the compiler respects, each with where AWS states it. */
+import type { Org } from './org/model';
+
 export const LIMITS = {
   /** https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html */
   /** Passed inline (TemplateBody); a larger template goes through S3 (src/deploy/template-store.ts). */
@@ -114,3 +116,7 @@ export function raiseAdvice(quota: AdjustableIamQuota, limit: number): string {
     ? `; AWS raises it up to ${approved} on request (then set iamQuotas.${quota} in the org file)`
     : `; AWS's page lists ${approved} as the most it approves automatically: ask AWS for more through Service Quotas, then set iamQuotas.${quota} to what it grants`;
 }
+
+/** The org file's declared quotas, in the order ADJUSTABLE_IAM_QUOTAS lists them; empty when it declares none. */
+export const declaredQuotas = (org: Org): Array<[AdjustableIamQuota, number]> =>
+  (Object.keys(ADJUSTABLE_IAM_QUOTAS) as AdjustableIamQuota[]).flatMap((quota) => (org.iamQuotas[quota] === undefined ? [] : [[quota, org.iamQuotas[quota]!] as [AdjustableIamQuota, number]]));

@@ -188,6 +188,13 @@ export class Names {
     return `${this.prefix}-xstack-reader`;
   }
   /**
+   * The role the setup template makes in each SELF_MANAGED target account for `xstack bootstrap --access-role`
+   * (templates/bootstrap-access.ts), where the administrator account is not the management account.
+   */
+  bootstrapAccessRole(): string {
+    return `${this.prefix}-xstack-access`;
+  }
+  /**
    * The CI host's launch template (templates/ci-identity.ts, EC2 runtime): one in the CI account. A launch template
    * is of one account and Region (its ARN is ec2:<region>:<account>:launch-template/<id>), so the name needs neither.
    */
@@ -323,6 +330,8 @@ export class Names {
       [RULES.role, this.ciReaderRole()],
       [RULES.role, this.ciInstanceRole()],
       [RULES.role, this.outputReaderRole()],
+      [RULES.role, this.bootstrapAccessRole()],
+      [RULES.managedPolicy, rolePolicy(this.bootstrapAccessRole(), 'writes')],
       [RULES.role, this.deployTargetRole()],
       [RULES.role, this.flowLogRole()],
       [RULES.launchTemplate, this.ciLaunchTemplate()],

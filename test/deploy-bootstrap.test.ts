@@ -457,6 +457,24 @@ pipelines:
 
 const env = useLocalAws();
 
+/**
+ * Organizations' ListAccounts answers with `members` (moto's organization holds the caller's account alone, and its
+ * CreateAccount picks ids the org file cannot name): the organization of an org file whose accounts are members.
+ */
+function listedMembers(aws: Aws, members: readonly string[]): Aws {
+  const make = aws.organizations.bind(aws);
+  aws.organizations = () => {
+    const client = make();
+    client.middlewareStack.add(
+      ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) =>
+        context.commandName === 'ListAccountsCommand' ? { output: { Accounts: members.map((Id) => ({ Id })) }, response: {} } : next(args)) as never,
+      { step: 'initialize', name: 'listedMembers' },
+    );
+    return client;
+  };
+  return aws;
+}
+
 describe('the execution role outside the org\'s names, proved by the access proof\'s evaluator', () => {
   for (const [file, compiled] of orgs) {
     it(`${file}: every request on another name is refused, and the report says so`, () => {
@@ -1094,18 +1112,54 @@ describe('xstack bootstrap on moto', () => {
       message: expect.stringContaining(`organization.id is ${compiled.org.organizationId}, but the account bootstrap runs in is a member of organization ${id} (DescribeOrganization)`),
     });
     const inIt = { ...compiled, org: { ...compiled.org, organizationId: id } };
+    // The example's accounts are not members of moto's new organization (ListAccounts lists the caller's alone): said
+    // first, whatever the role (review s32-walkthrough m5).
+    const outside = bootstrap(inIt, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/));
+    await expect(outside).rejects.toMatchObject({ code: 'ACCESS_ROLE_REFUSED' });
     await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/))).rejects.toThrow(
-      new RegExp(`trusts only the management account \\(${admin}\\): in an AWS Control Tower landing zone pass --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account; otherwise pass --access-role naming a role that exists in every target account and trusts this account$`),
+      new RegExp(`\\. Account (\\d{12}) is not a member of this organization \\(Organizations ListAccounts does not list it\\): check its id in the org file\\. An account outside the organization has no role Organizations made; if the id is right, create a role there that trusts account ${admin}, the one bootstrap runs in, and pass its name with --access-role \\(the same name in every target account\\)$`),
+    );
+    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(/is not a member of this organization .*, or create deployer-access there$/);
+    // Members as Organizations lists them (moto's ListAccounts answered with the org file's accounts): the access role's
+    // own advice, with the invited account's way out first.
+    const members = (aws: Aws) => listedMembers(aws, [admin, ...inIt.org.accounts.map((a) => a.id)]);
+    await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/)))).rejects.toThrow(
+      new RegExp(`trusts only the management account \\(${admin}\\): if account \\d{12} was invited into the organization rather than created by it, create OrganizationAccountAccessRole there by hand, trusting the management account \\(https://docs\\.aws\\.amazon\\.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role\\.html\\); in an AWS Control Tower landing zone pass --access-role AWSControlTowerExecution, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account; otherwise pass --access-role naming a role that exists in every target account and trusts this account$`),
     );
     // The CLI passes --access-role's default by name: the same text, not the one for a role the user chose.
-    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
+    await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/OrganizationAccountAccessRole$/)), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/that role exists only in accounts AWS Organizations created .* AWSControlTowerExecution/);
     // The root user: refused in other words, and no trust would help; said so, not the access role's advice.
     const asRoot = bootstrap(inIt, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' });
     await expect(asRoot).rejects.toThrow(/Roles may not be assumed by root accounts\.; the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user/);
     await expect(bootstrap(inIt, rootCaller(env.aws()), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toThrow(/AWSControlTowerExecution/);
-    await expect(bootstrap(inIt, refusedAssume(env.aws(), /:role\/deployer-access$/), { accessRoleName: 'deployer-access' })).rejects.toThrow(
+    await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/deployer-access$/)), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );
+  });
+
+  it('before a deploy records the administrator account, bootstrap names the account it makes it, and says so louder in the management account (review s32-walkthrough M2)', async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const announced = (steps: BootstrapStep[]) => steps.filter((s) => s.what.startsWith('the StackSets administrator account'));
+    // No organization: named, with no word on the management account.
+    const [step] = announced(await bootstrap(compiled, env.aws(), { dryRun: true }));
+    expect(step).toEqual({
+      account: admin,
+      what: `the StackSets administrator account: ${admin}, Region ${compiled.org.region} (no deploy has recorded one yet)`,
+      status: 'ok',
+      detail: 'the first deploy from here records this account and Region in parameters/example.layout.json (stackSetsHome), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first',
+    });
+    // The caller made the organization, so it is the management account (DescribeOrganization's MasterAccountId).
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+    const inIt = { ...compiled, org: { ...compiled.org, organizationId: id } };
+    expect(announced(await bootstrap(inIt, env.aws(), { dryRun: true }))[0].detail).toMatch(/; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict \(https:\/\/docs\.aws\.amazon\.com\/organizations\/latest\/userguide\/orgs_best-practices_mgmt-acct\.html\): a member account can be the administrator account instead, reaching the target accounts through an --access-role that trusts it/);
+    // Recorded: nothing to announce (a run elsewhere is refused instead, STACKSETS_ELSEWHERE).
+    const recorded = { ...inIt, org: { ...inIt.org, layoutRecord: { ...inIt.org.layoutRecord!, stackSetsHome: { account: admin, region: compiled.org.region } } } };
+    expect(announced(await bootstrap(recorded, env.aws(), { dryRun: true }))).toEqual([]);
+    // An emulator's accounts are no one's: nothing to announce either.
+    expect(announced(await bootstrap(inIt, env.aws(), { dryRun: true, emulator: true }))).toEqual([]);
   });
 
   it('SELF_MANAGED: a statement moving from one pack to another is written into its new pack first, so a run stopped between the two leaves it granted', async () => {

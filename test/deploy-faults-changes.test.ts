@@ -17,6 +17,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { formatPlan } from '../src/deploy/plan-text';
 import { LIMIT_ATTEMPTS } from '../src/deploy/stacksets';
+import { refusedAssume } from './support/iam-models';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, keptRepository, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
@@ -447,6 +448,29 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(instance.StackInstance?.ParameterOverrides ?? []).toEqual([]);
     expect(described.StackSet?.TemplateBody).toContain(`:iam::${source.id}:role/big-source-\${AWS::AccountId}`);
     await expectConverged(compiled, options);
+  });
+
+  it("SERVICE_MANAGED without --output-reader-role: reads through <prefix>-xstack-reader, the setup template's role; refused, the error says to deploy that template; destroy --delete-retained names its own role (review s32-walkthrough M3)", async () => {
+    const { placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const compiled = compileYaml(serviceManaged(SMALL, [source, dev, prod]));
+    expect(compiled.files.has('setup/reader-role.yaml')).toBe(true);
+    const assumed: string[] = [];
+    const recording = awsVia();
+    const assume = recording.assumeRefreshing.bind(recording);
+    recording.assumeRefreshing = (...args: Parameters<typeof assume>) => (assumed.push(args[0]), assume(...args));
+    expect(failed(await deploy(compiled, recording, { pollMs }))).toEqual([]);
+    expect(assumed.length).toBeGreaterThan(0);
+    for (const arn of assumed) expect(arn).toMatch(/^arn:aws:iam::\d{12}:role\/big-xstack-reader$/);
+    // One more account, read before its instances are made, through a reader role STS refuses (the setup template not
+    // deployed, or this identity not among its TrustedRoleArns).
+    const more = compileYaml(serviceManaged(generateOrgYaml(3), [source, dev, prod, await placed('test')]));
+    const refused = failed(await deploy(more, refusedAssume(awsVia(), /:role\/big-xstack-reader$/), { pollMs }));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const stage of refused) {
+      expect(JSON.stringify(stage)).toMatch(/with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist\/[\w-]+\/setup\/reader-role\.yaml: deploy it once from the management account to every target account/);
+    }
+    await expect(destroy(compiled, awsVia(), { pollMs, deleteRetained: true })).rejects.toMatchObject({ code: 'NO_DELETER_ROLE' });
   });
 
   it('SERVICE_MANAGED: an account leaving a StackSet whose template changes: the update names the kept accounts and the OUs they are reached through (INTERSECTION), the leaving instance keeps its template until it is removed (review s26-deployer m2)', async () => {

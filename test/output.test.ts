@@ -147,7 +147,10 @@ describe('cfn-lint, the validator', { timeout: 60_000 }, () => {
   it.each(DIST_ORGS)('reports no error and no warning on dist/%s (%s)', (org, region) => {
     const templates = readdirSync(join('dist', org, 'templates')).map((f) => join('dist', org, 'templates', f));
     expect(templates.length).toBeGreaterThan(5);
-    const run = lint(region, templates);
+    // The setup template a user deploys by hand (src/setup.ts) too.
+    const setup = readdirSync(join('dist', org, 'setup')).map((f) => join('dist', org, 'setup', f));
+    expect(setup).toHaveLength(1);
+    const run = lint(region, [...templates, ...setup]);
     expect(run.error).toBeUndefined();
     expect(run.stdout + run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -177,6 +180,9 @@ describe('checkov, the policy scanner', { timeout: 60_000 }, () => {
     expect(summary).toMatchObject({ failed: 0, parsing_errors: 0, skipped: recorded });
     expect(summary.passed).toBeGreaterThan(100);
     expect(readFileSync(join('dist', org, 'audit', 'report.md'), 'utf8')).toContain('checkov CKV_AWS_18');
+    // The setup template, with no suppression.
+    expect(scan(join('dist', org, 'setup'))).toMatchObject({ failed: 0, parsing_errors: 0, skipped: 0, passed: expect.any(Number) });
+    expect(scan(join('dist', org, 'setup')).passed).toBeGreaterThan(5);
   });
 
   it('is really scanning: a bucket without its public access block fails', () => {

@@ -17,7 +17,8 @@
  */
 import { GetAccountSummaryCommand, type IAMClient, type SummaryKeyType } from '@aws-sdk/client-iam';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
-import type { Org } from '../org/model';
+
+export { declaredQuotas } from '../limits';
 
 /** Each adjustable quota's key in GetAccountSummary's SummaryMap (the API page above). */
 const SUMMARY_KEYS: Readonly<Record<AdjustableIamQuota, SummaryKeyType>> = {
@@ -34,10 +35,6 @@ export interface QuotaCheck {
   /** Declared quotas above the account's own, as advice naming both values. */
   readonly short: readonly string[];
 }
-
-/** The org file's declared quotas, in the order ADJUSTABLE_IAM_QUOTAS lists them; empty when it declares none. */
-export const declaredQuotas = (org: Org): Array<[AdjustableIamQuota, number]> =>
-  (Object.keys(ADJUSTABLE_IAM_QUOTAS) as AdjustableIamQuota[]).flatMap((quota) => (org.iamQuotas[quota] === undefined ? [] : [[quota, org.iamQuotas[quota]!] as [AdjustableIamQuota, number]]));
 
 /** The account's quotas (GetAccountSummary) against `declared`. A key the summary lacks is short: nothing says the account holds it. */
 export async function checkAccountQuotas(iam: IAMClient, declared: ReadonlyArray<[AdjustableIamQuota, number]>): Promise<QuotaCheck> {

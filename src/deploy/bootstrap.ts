@@ -39,7 +39,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, OrganizationsClient, paginateListAccounts, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, paginateListAccounts, paginateListAWSServiceAccessForOrganization, paginateListDelegatedAdministrators } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import {
@@ -63,7 +63,7 @@ import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { checkAccountQuotas, declaredQuotas } from './account-quotas';
 import { XstackError } from '../errors';
-import { stackSetsElsewhereError } from '../stages/layout';
+import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
@@ -78,7 +78,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { readerPolicy, readerPolicyName } from './reader-policy';
 import { namedExistingRoles } from './existing-roles';
-import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
+import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads, type Management } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
 import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
 
@@ -300,7 +300,7 @@ export function administrationPolicy(partition: string, executionRoleName: strin
  */
 export async function accountsOutsideTheOrg(aws: Aws, accounts: readonly string[]): Promise<{ outside: string[] } | { unknown: string }> {
   try {
-    const members = new Set(await everyPage(paginateListAccounts({ client: aws.log.attach(new OrganizationsClient(aws.clientConfig())) }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)));
+    const members = new Set(await everyPage(paginateListAccounts({ client: aws.organizations() }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)));
     return { outside: accounts.filter((a) => !members.has(a)) };
   } catch (error) {
     const { name, message } = error as { name?: string; message?: string };
@@ -502,11 +502,37 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const recorded = compiled.org.layoutRecord?.stackSetsHome;
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
+  if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
   // A refused administration role stops bootstrap before any write, the template bucket's too (review s22-diff D4).
   else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report)) === 'refused') return steps;
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
+}
+
+/**
+ * Until a deploy records where the org's StackSets live (layout.ts stackSetsHome), the account bootstrap runs in is
+ * still a choice; the first deploy makes it for good, as every later run elsewhere is refused and moving means destroy
+ * first (review s32-walkthrough M2). Said while it is open, and louder in the management account: "We recommend that
+ * you use the management account and its users and roles for tasks that must be performed only by that account … SCPs
+ * do not work to restrict any users or roles in the management account"
+ * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html).
+ */
+async function announceAdministrator(compiled: CompiledOrg, aws: Aws, here: { account: string; region: string }, report: (s: BootstrapStep) => void) {
+  const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch((): Management => ({ unknown: '' }));
+  const inManagement = 'id' in management && management.id === here.account;
+  const serviceManaged = compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED';
+  const advice = !inManagement
+    ? ''
+    : serviceManaged
+      ? `; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict (${MANAGEMENT_ACCOUNT_DOC}): a member account registered as the StackSets delegated administrator (stackSets.callAs: DELEGATED_ADMIN) can be the administrator account instead`
+      : `; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict (${MANAGEMENT_ACCOUNT_DOC}): a member account can be the administrator account instead, reaching the target accounts through an --access-role that trusts it (README, "Which account runs bootstrap")`;
+  report({
+    account: here.account,
+    what: `the StackSets administrator account: ${here.account}, Region ${here.region} (no deploy has recorded one yet)`,
+    status: 'ok',
+    detail: `the first deploy from here records this account and Region in ${layoutPath(compiled.org.file)} (stackSetsHome), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first${advice}`,
+  });
 }
 
 /**
@@ -652,6 +678,8 @@ function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: s
 }
 
 const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
+const MANAGEMENT_ACCOUNT_DOC = 'https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html';
+const INVITED_ACCOUNT_ROLE_DOC = 'https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role.html';
 /**
  * The role AWS Control Tower's Account Factory has Organizations create instead of the default, in every account it
  * makes or enrolls: "The name of the role is AWSControlTowerExecution" and "The AWSControlTowerExecution role must be
@@ -671,6 +699,18 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
   // The root user is refused whatever the role (AssumeRoleError says what to do): no advice about the role.
   if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause)) return error;
+  const role = named ?? DEFAULT_ACCESS_ROLE;
+  // An account id that is not the organization's (a typo, an example's id) has no role of the organization's making:
+  // said first, where the caller may list the members (review s32-walkthrough m5). A list without the caller's own
+  // account is no organization's (one the caller may list holds it): not judged.
+  const membership = await accountsOutsideTheOrg(aws, [account, admin]);
+  if ('outside' in membership && membership.outside.includes(account) && !membership.outside.includes(admin)) {
+    return new XstackError(
+      'ACCESS_ROLE_REFUSED',
+      `${error.message}. Account ${account} is not a member of this organization (Organizations ListAccounts does not list it): check its id in the org file. An account outside the organization has no role Organizations made; if the id is right, create a role there that trusts account ${admin}, the one bootstrap runs in, and pass its name with --access-role (the same name in every target account)${role === DEFAULT_ACCESS_ROLE ? '' : `, or create ${role} there`}`,
+      { cause: error },
+    );
+  }
   // By the role's name, not by whether it was given: the CLI passes the default by name (--access-role's default).
   if (named && named !== DEFAULT_ACCESS_ROLE) {
     return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
@@ -680,8 +720,11 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   const inManagement = 'id' in management && management.id === admin;
   // Control Tower's role trusts the management account only, as the default does: from elsewhere it is refused too.
   const controlTower = `${CONTROL_TOWER_ACCESS_ROLE}, which Control Tower's Account Factory creates in each account it makes or enrolls, trusting the management account`;
+  // Invited accounts: "You have to do this manually … We recommend that you use the same name,
+  // OrganizationAccountAccessRole" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create-cross-account-role.html).
+  const invited = `if account ${account} was invited into the organization rather than created by it, create ${DEFAULT_ACCESS_ROLE} there by hand, trusting the management account (${INVITED_ACCOUNT_ROLE_DOC})`;
   const wayOut = inManagement
-    ? `in an AWS Control Tower landing zone pass --access-role ${controlTower}; otherwise pass --access-role naming a role that exists in every target account and trusts this account`
+    ? `${invited}; in an AWS Control Tower landing zone pass --access-role ${controlTower}; otherwise pass --access-role naming a role that exists in every target account and trusts this account`
     : `run bootstrap from the management account (in an AWS Control Tower landing zone with --access-role ${controlTower}), or pass --access-role naming a role that exists in every target account and trusts account ${admin}`;
   return new XstackError(
     'ACCESS_ROLE_REFUSED',
@@ -1288,7 +1331,7 @@ async function refuseOtherOrganization(compiled: CompiledOrg, aws: Aws): Promise
 /** The caller's organization, when the org file does not say and Organizations tells any member account (DescribeOrganization); undefined where it may not. */
 async function organizationIdOf(aws: Aws): Promise<string | undefined> {
   try {
-    return (await aws.log.attach(new OrganizationsClient(aws.clientConfig())).send(new DescribeOrganizationCommand({}))).Organization?.Id;
+    return (await aws.organizations().send(new DescribeOrganizationCommand({}))).Organization?.Id;
   } catch {
     return undefined;
   }
@@ -1892,7 +1935,7 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
 /** Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. */
 async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void) {
   const { org } = compiled;
-  const organizations = aws.log.attach(new OrganizationsClient(aws.clientConfig()));
+  const organizations = aws.organizations();
   const read = await new OrganizationReads(() => organizations).managementAccount();
   const management = 'id' in read ? read.id : undefined;
   if (!('id' in read)) report({ account: caller, what: 'organization readable (organizations:DescribeOrganization)', status: 'missing', detail: organizationUnreadable(read, caller) });

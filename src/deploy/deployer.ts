@@ -35,6 +35,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
+import { READER_ROLE_FILE } from '../setup';
 import { fromYaml } from '../yaml';
 import { createTags, updateTags } from '../aws/tags';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
@@ -277,15 +278,12 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
 }
 
 /**
- * The role plan, deploy and destroy read each target account with: --output-reader-role, or, SELF_MANAGED, the reader
- * role bootstrap makes there (reader-policy.ts), which reads only and trusts the identities that ran bootstrap.
+ * The role plan, deploy and destroy read each target account with: --output-reader-role, or the reader role
+ * `<prefix>-xstack-reader`, which reads only (reader-policy.ts): SELF_MANAGED, bootstrap makes it there and it trusts
+ * the identities that ran bootstrap; SERVICE_MANAGED, the setup template dist/<org>/setup/reader-role.yaml makes it
+ * (src/setup.ts), trusting the roles its parameters name.
  */
-const readerRole = (run: Run) => {
-  const s = run.compiled.org.stackSets;
-  const name = run.options.outputReaderRoleName ?? (s.permissionModel === 'SELF_MANAGED' ? new Names(run.compiled.org.prefix).outputReaderRole() : undefined);
-  if (!name) throw new XstackError('NO_READER_ROLE', 'SERVICE_MANAGED StackSets need --output-reader-role: a role in each account that may read its stacks, look for retained buckets and repositories, and read the roles the org file names (iam:GetRole)');
-  return name;
-};
+const readerRole = (run: Run) => run.options.outputReaderRoleName ?? new Names(run.compiled.org.prefix).outputReaderRole();
 
 /**
  * The role destroy --delete-retained deletes with: --output-reader-role, or, SELF_MANAGED, the execution role. The
@@ -293,13 +291,24 @@ const readerRole = (run: Run) => {
  * foundation.ts AdministerKey), so the reader role, which reads only, cannot; the execution role trusts the caller
  * only after bootstrap --allow-delete-retained.
  */
-const deleterRole = (run: Run) => run.options.outputReaderRoleName ?? (run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED' ? run.compiled.org.stackSets.executionRoleName : readerRole(run));
+const deleterRole = (run: Run) => {
+  if (run.options.outputReaderRoleName !== undefined) return run.options.outputReaderRoleName;
+  if (run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED') return run.compiled.org.stackSets.executionRoleName;
+  // SERVICE_MANAGED: AWS's execution role trusts StackSets alone, and the setup template's reader role reads only.
+  throw new XstackError('NO_DELETER_ROLE', 'destroy --delete-retained with SERVICE_MANAGED StackSets needs --output-reader-role naming a role in each target account that this identity may assume, that may delete the retained buckets, keys and log group, and that is among keyAdministratorRoles (the artifact keys\' policy lets no other schedule their deletion); the reader role reads only');
+};
 
-/** What gets past a refused reader role when it is bootstrap's: it trusts only the identities that ran bootstrap (it adds its caller). */
-const readerRefusedAdvice = (run: Run): string | undefined =>
-  run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
+/**
+ * What gets past a refused reader role of xstack's own: SELF_MANAGED, bootstrap's trusts only the identities that ran
+ * bootstrap (it adds its caller); SERVICE_MANAGED, the setup template's trusts the roles its parameters name.
+ */
+const readerRefusedAdvice = (run: Run): string | undefined => {
+  if (run.options.outputReaderRoleName !== undefined) return undefined;
+  const { org } = run.compiled;
+  return org.stackSets.permissionModel === 'SELF_MANAGED'
     ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too (an xstack before the reader role read with the execution role, which a policy written then may name instead)`
-    : undefined;
+    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account to every target account, with this identity's role among its TrustedRoleArns (README, "SERVICE_MANAGED: the reader role"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
+};
 
 /** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
 const deleterRefusedAdvice = (run: Run): string | undefined =>
@@ -752,8 +761,7 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
     stack = await instanceStack(accountClient(run, i.account), stackSet, i.stackId);
   } catch (error) {
     const e = error as Error;
-    // NO_READER_ROLE (SERVICE_MANAGED without --output-reader-role) names itself; any other, the role it was read with.
-    const through = e instanceof XstackError && e.code === 'NO_READER_ROLE' ? 'with no reader role' : `through role ${readerRole(run)}`;
+    const through = `through role ${readerRole(run)}`;
     return (
       `its stack's status could not be read ${through} in account ${i.account} (${e.name}: ${e.message}), so no way past it is named here: ` +
       `read stack ${i.stackId ?? `StackSet-${stackSet}-…`} in that account's CloudFormation (${region})`
@@ -1850,6 +1858,8 @@ async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; 
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
+  // No role to delete with (SERVICE_MANAGED without --output-reader-role): refused before any StackSet is removed.
+  if (options.deleteRetained) deleterRole(run);
   await noteManagementAccountForDestroy(run);
   const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
@@ -1911,6 +1921,7 @@ export interface DestroyPlan {
  */
 export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<DestroyPlan> {
   const run = await startRun(compiled, aws, options);
+  if (options.deleteRetained) deleterRole(run);
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);

@@ -25,18 +25,12 @@
  */
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { XstackError } from '../errors';
-import { isRolePattern, roleNameOf, rolePathOf } from '../iam/role-path';
-import type { Account, Org } from '../org/model';
+import { roleNameOf, rolePathOf, type ExistingRole } from '../iam/role-path';
+
+export { namedExistingRoles, type ExistingRole, type ExistingRoleKind } from '../iam/role-path';
+import type { Account } from '../org/model';
 import { roleOf, type Aws } from './clients';
 import type { Target } from './retained';
-
-export type ExistingRoleKind = 'deploymentTargets.instanceRoles' | 'keyAdministratorRoles';
-
-/** A role as the org file names it (`path/name`), and under which field. */
-export interface ExistingRole {
-  role: string;
-  kind: ExistingRoleKind;
-}
 
 /** What GetRole found of one role in one account where it is not as the org file names it. */
 export interface RoleFinding {
@@ -46,14 +40,6 @@ export interface RoleFinding {
   found: 'missing' | { path: string };
   /** Refuses the deploy (below); else a note. */
   refuses: boolean;
-}
-
-/** The roles to read: every instance role, and every key administrator that is not a pattern. */
-export function namedExistingRoles(org: Pick<Org, 'deploymentTargets' | 'keyAdministratorRoles'>): ExistingRole[] {
-  return [
-    ...(org.deploymentTargets.instanceRoles ?? []).map((role) => ({ role, kind: 'deploymentTargets.instanceRoles' as const })),
-    ...org.keyAdministratorRoles.filter((role) => !isRolePattern(role)).map((role) => ({ role, kind: 'keyAdministratorRoles' as const })),
-  ];
 }
 
 /** IAM's answer for a role that is not there (GetRole: NoSuchEntity, 404), as the SDK names it or as the wire does. */

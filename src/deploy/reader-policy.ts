@@ -10,10 +10,10 @@
 import type { CompiledOrg } from '../compile';
 import { renderedTemplate } from '../cfn/template';
 import { Names } from '../naming';
-import { roleNameOf } from '../iam/role-path';
 import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
-import { namedExistingRoles } from './existing-roles';
-import { kmsBucketsIn, namedRetained } from './retained';
+import { LIMITS } from '../limits';
+import { namedExistingRoles, roleNameOf } from '../iam/role-path';
+import { kmsBucketsIn, namedRetained } from '../cfn/retained-names';
 
 export interface ReaderStatement {
   Sid: string;
@@ -35,7 +35,7 @@ export const readerPolicyName = (prefix: string) => `${new Names(prefix).outputR
  * level List or Read: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html,
  * list_amazons3.html, list_awscodecommit.html, list_awsidentityandaccessmanagementiam.html).
  */
-export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPolicy {
+export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, account: string): ReaderPolicy {
   const { partition: P, region: R, prefix, bucketGeneration } = compiled.org;
   const names = new Names(prefix, bucketGeneration);
   const stages = compiled.stages.filter((s) => s.targets.some((t) => t.id === account));
@@ -87,6 +87,32 @@ export function readerPolicy(compiled: CompiledOrg, account: string): ReaderPoli
 }
 
 /**
+ * The reader's policy for every target account in one document, for the SERVICE_MANAGED setup template
+ * (templates/service-managed-reader.ts), where one template serves every account and no instance carries a value of
+ * its own: each account's policy with its account id written `${AWS::AccountId}` and its partition
+ * `${AWS::Partition}`, for Fn::Sub, and the accounts' statements joined by Sid. An account's own names then read the
+ * same in each (its buckets, stacks and roles), and the names that differ by account (the repositories of each source
+ * account) are read by name in every account, where a name an account does not hold reads nothing. Within a managed
+ * policy's 6,144 characters (the same quotas page), past which the repositories, then the roles, are read as every one
+ * of the account's, as withinQuota does.
+ */
+export function readerPolicyForEveryAccount(compiled: Pick<CompiledOrg, 'org' | 'stages'>): ReaderPolicy {
+  const { partition } = compiled.org;
+  const accounts = [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].sort();
+  const joined = new Map<string, ReaderStatement>();
+  for (const account of accounts) {
+    for (const st of readerPolicy(compiled, account).Statement) {
+      const resources = st.Resource.map((r) => r.replaceAll(account, '${AWS::AccountId}').replace(`arn:${partition}:`, 'arn:${AWS::Partition}:'));
+      const into = joined.get(st.Sid);
+      joined.set(st.Sid, into ? { ...into, Resource: [...new Set([...into.Resource, ...resources])].sort() } : { ...st, Resource: resources });
+    }
+  }
+  const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles'];
+  const statements = [...joined.values()].sort((a, b) => order.indexOf(a.Sid) - order.indexOf(b.Sid));
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:\${AWS::Partition}:codecommit:${compiled.org.region}:\${AWS::AccountId}:*`, roles: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' }, LIMITS.managedPolicyChars);
+}
+
+/**
  * A bucket's name and those it had in earlier generations (naming.ts): `<base>`, then `<base>-g2` …, so `<base>` and
  * `<base>-g*`, two resources whatever the generation (up to 999), where naming each would grow with it.
  */
@@ -102,13 +128,13 @@ function bucketNames(names: Names, name: string): string[] {
  * KMS takes (hundreds), each named here: past the quota, the repositories are read as every repository of the account,
  * then the roles as every role of the account, which GetRepository and GetRole only read (review s28-reader m5).
  */
-function withinQuota(policy: ReaderPolicy, every: { repositories: string; roles: string }): ReaderPolicy {
-  const fits = (p: ReaderPolicy) => JSON.stringify(p).length <= FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit;
+function withinQuota(policy: ReaderPolicy, every: { repositories: string; roles: string }, limit: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit): ReaderPolicy {
+  const fits = (p: ReaderPolicy) => JSON.stringify(p).length <= limit;
   const collapse = (from: ReaderPolicy, sid: string, resource: string): ReaderPolicy => ({ ...from, Statement: from.Statement.map((s) => (s.Sid === sid ? { ...s, Resource: [resource] } : s)) });
   if (fits(policy)) return policy;
   const everyRepository = collapse(policy, 'SeeRetainedRepositories', every.repositories);
   if (fits(everyRepository)) return everyRepository;
   const everyRole = collapse(everyRepository, 'SeeExistingRoles', every.roles);
-  if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit} characters with every repository and role of the account`);
+  if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${limit} characters with every repository and role of the account`);
   return everyRole;
 }

@@ -19,6 +19,7 @@ import { DescribeKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-
 import { DeleteBucketCommand, DeleteObjectsCommand, GetBucketEncryptionCommand, HeadBucketCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { conditionHolds } from '../cfn/account-switch';
+import { namedRetained, type NamedRetained } from '../cfn/retained-names';
 import { keptOnDelete } from '../cfn/deletion-policy';
 import type { CfnTemplate } from '../cfn/template';
 import { errorName, XstackError } from '../errors';
@@ -56,41 +57,13 @@ export function retainedDeletable(template: CfnTemplate): Array<[logicalId: stri
 type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 
 /** Where a target account's resources live: the org's region, whatever `--region` says about the StackSets. */
+export { encryptsWithKms, kmsBucketsIn, namedRetained, retainedUnderFixedName, type NamedRetained } from '../cfn/retained-names';
+
 export interface Target {
   account: string;
   region: string;
   partition: string;
   credentials: Credentials;
-}
-
-/** A retained resource with a fixed name: a later create of the same stack meets it ("already exists"). */
-export interface NamedRetained {
-  logicalId: string;
-  type: 'AWS::S3::Bucket' | 'AWS::CodeCommit::Repository';
-  name: string;
-}
-
-const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repository': 'RepositoryName' } as const;
-
-/** Whether a resource is retained under a name the template fixes: what a new stack would meet ("already exists"). */
-export const retainedUnderFixedName = (r: { Type: string; DeletionPolicy?: string }): boolean => keptOnDelete(r.DeletionPolicy) && r.Type in NAME_PROPERTY;
-
-/** The retained buckets and repositories of a template in one account, their names as they would be there. */
-export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {
-  const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
-  const out: NamedRetained[] = [];
-  for (const [logicalId, r] of Object.entries(template.Resources)) {
-    if (!retainedUnderFixedName(r)) continue;
-    // A family's resource exists only where its condition holds (src/stages/family.ts).
-    if (r.Condition && !conditionHolds(template.Conditions, r.Condition, account)) continue;
-    const type = r.Type as NamedRetained['type'];
-    const raw = (r.Properties as Record<string, unknown> | undefined)?.[NAME_PROPERTY[type]];
-    const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
-    if (typeof sub !== 'string') continue;
-    const name = sub.replace(/\$\{([^}]+)\}/g, (whole, n: string) => pseudo[n] ?? whole);
-    if (!name.includes('${')) out.push({ logicalId, type, name });
-  }
-  return out;
 }
 
 /**
@@ -147,17 +120,6 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     throw error;
   }
 }
-
-/** Whether a template's bucket is encrypted by default under a KMS key (the artifact bucket, under the account's key), not S3's own keys. */
-export const encryptsWithKms = (bucket: { Properties?: unknown }): boolean => JSON.stringify((bucket.Properties as { BucketEncryption?: unknown } | undefined)?.BucketEncryption ?? {}).includes('aws:kms');
-
-/**
- * A template's retained buckets in an account that are encrypted under a KMS key, by the names they have there: the
- * buckets whose earlier generations' names the reader may read the encryption of (reader-policy.ts) and destroy reads
- * (deployer.ts earlierBucketsUnderKey), one selection for both.
- */
-export const kmsBucketsIn = (template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] =>
-  namedRetained(template, account, region, partition).filter((r) => r.type === 'AWS::S3::Bucket' && encryptsWithKms(template.Resources[r.logicalId]));
 
 /**
  * Whether bucket `bucket` of the target account is encrypted by default with KMS key `keyId` (the key's id, its

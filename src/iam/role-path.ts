@@ -22,6 +22,7 @@
  *   (pattern (\u002F)|(\u002F[\u0021-\u007E]+\u002F)). Role names are unique in an account whatever their path, and
  *   not by case (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names).
  */
+import type { Org } from '../org/model';
 
 const NAME_MAX = 64;
 const PATH_MAX = 512;
@@ -110,3 +111,19 @@ export const namesOnePermissionSet = (pattern: string) => /^AWSReservedSSO_[^*?]
 
 /** A role ARN's path and name, as a policy's role ARN writes them after `:role/` (`path/name`, or `name`); roleNameOf gives the name alone. */
 export const rolePathAndName = (arn: string): string => arn.slice(arn.indexOf(':role/') + ':role/'.length);
+
+export type ExistingRoleKind = 'deploymentTargets.instanceRoles' | 'keyAdministratorRoles';
+
+/** A role as the org file names it (`path/name`), and under which field. */
+export interface ExistingRole {
+  role: string;
+  kind: ExistingRoleKind;
+}
+
+/** The roles to read: every instance role, and every key administrator that is not a pattern. */
+export function namedExistingRoles(org: Pick<Org, 'deploymentTargets' | 'keyAdministratorRoles'>): ExistingRole[] {
+  return [
+    ...(org.deploymentTargets.instanceRoles ?? []).map((role) => ({ role, kind: 'deploymentTargets.instanceRoles' as const })),
+    ...org.keyAdministratorRoles.filter((role) => !isRolePattern(role)).map((role) => ({ role, kind: 'keyAdministratorRoles' as const })),
+  ];
+}

@@ -1,0 +1,85 @@
+/**
+ * Setup, SELF_MANAGED: the role `xstack bootstrap --access-role` reaches each target account through, for an
+ * administrator account that is not the management account (review s32-walkthrough M2). Bootstrap's default,
+ * OrganizationAccountAccessRole, "trusts the management account" and has administrator permissions
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html, RoleName), and AWS advises
+ * to use that account "for tasks that must be performed only by that account"
+ * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html). This role trusts
+ * the identities that run bootstrap in the administrator account instead, and may write only what bootstrap writes in
+ * a target account: the StackSet execution role and its managed policies (this org's packs), and the reader role and
+ * its inline policy (src/deploy/bootstrap.ts; test/bootstrap-access.test.ts checks every call bootstrap makes through
+ * it against this policy). Deployed once by the user, not by xstack (it is what lets xstack in): from the management
+ * account as a SERVICE_MANAGED StackSet with automatic deployment to the org's OUs, so each account joining them gets
+ * it (README, "A deployment account of its own"). One template for every account: each ARN names the account the
+ * stack runs in (`${AWS::AccountId}`), and its two parameters are the user's choice, not per-account values.
+ *
+ * The execution role may create the templates' roles, so a role that writes its policies can hand any permission to
+ * whoever the administration role serves: in effect administrator of the account, as the default role is; what this
+ * one takes away is every other write (no other role, user or policy, no attaching AWS's managed policies).
+ */
+import { arn, getAtt, ref } from '../src/cfn/intrinsics';
+import { role } from '../src/cfn/resources';
+import type { TemplateDefinition } from '../src/cfn/template';
+import { policyDocument, rolesOfOtherAccounts, statement, type Statement } from '../src/iam/policy';
+import type { Names } from '../src/naming';
+
+export interface BootstrapAccessInput {
+  names: Names;
+  /** The StackSet execution role bootstrap makes in each target account (stackSets.executionRoleName). */
+  executionRoleName: string;
+  /** The org file declares IAM quotas, which bootstrap reads in each target account first (account-quotas.ts). */
+  readsQuotas: boolean;
+}
+
+/** The template's parameters: the administrator account, and the roles there that run bootstrap. */
+export const SETUP_PARAMETERS = {
+  AdministratorAccountId: {
+    type: 'String' as const,
+    description: 'The account xstack bootstrap and deploy run in (the StackSets administrator account)',
+    allowedPattern: '^\\d{12}$',
+  },
+  TrustedRoleArns: {
+    type: 'CommaDelimitedList' as const,
+    description: 'The IAM roles of that account that run xstack (their ARNs, path included), comma-separated',
+  },
+};
+
+/**
+ * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
+ * principal (src/iam/policy.ts rolesOfOtherAccounts: a role recreated under its name still matches).
+ */
+export const setupTrust = () =>
+  policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesOfOtherAccounts(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
+
+export function bootstrapAccess({ names, executionRoleName, readsQuotas }: BootstrapAccessInput): TemplateDefinition {
+  const here = (resource: string) => arn(`iam::\${AWS::AccountId}:${resource}`);
+  const roles = [here(`role/${executionRoleName}`), here(`role/${names.outputReaderRole()}`)];
+  // Bootstrap's managed policies on the execution role, <prefix>-stackset-execution-<n> (naming.ts executionPolicy).
+  const packs = here(`policy/${names.executionPolicy(0).slice(0, -1)}*`);
+  const statements: Statement[] = [
+    statement({ sid: 'ReadBootstrapRoles', actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'], resources: roles }),
+    statement({ sid: 'WriteBootstrapRoles', actions: ['iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:UntagRole'], resources: roles }),
+    // The reader role's one inline policy (reader-policy.ts); bootstrap writes none on the execution role.
+    statement({ sid: 'WriteReaderPolicy', actions: ['iam:PutRolePolicy'], resources: [here(`role/${names.outputReaderRole()}`)] }),
+    // Only this org's packs attach to or detach from the execution role: iam:PolicyARN is a condition key of both
+    // actions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html),
+    // so no AWS managed policy (AdministratorAccess) or other policy can be attached with this role.
+    statement({ sid: 'AttachExecutionPolicies', actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], resources: [here(`role/${executionRoleName}`)], conditions: { ArnLike: { 'iam:PolicyARN': packs } } }),
+    statement({ sid: 'WriteExecutionPolicies', actions: ['iam:CreatePolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:TagPolicy', 'iam:ListPolicyTags'], resources: [packs] }),
+    // Another org's packs on a shared execution role are told by their description (bootstrap.ts otherOrgPack).
+    statement({ sid: 'ReadExecutionPolicies', actions: ['iam:GetPolicy'], resources: [here('policy/*-stackset-execution-*')] }),
+  ];
+  // GetAccountSummary takes no resource type: "*" is its only resource (the same page).
+  if (readsQuotas) statements.push(statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }));
+  return {
+    description: `xstack setup (SELF_MANAGED): the role xstack bootstrap --access-role ${names.bootstrapAccessRole()} reaches this account through; deploy once from the management account to every target account`,
+    parameters: SETUP_PARAMETERS,
+    resources: role('BootstrapAccessRole', {
+      name: names.bootstrapAccessRole(),
+      description: `xstack bootstrap's way into this account: writes the StackSet execution role ${executionRoleName}, this org's execution policies and the reader role, nothing else`,
+      trust: setupTrust(),
+      policies: [{ name: 'writes', document: policyDocument(statements) }],
+    }),
+    outputs: { BootstrapAccessRoleArn: { description: 'The role bootstrap assumes here (--access-role takes its name)', value: getAtt('BootstrapAccessRole', 'Arn') } },
+  };
+}

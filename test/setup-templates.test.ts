@@ -1,0 +1,228 @@
+/**
+ * The setup templates of dist/<org>/setup/ (src/setup.ts), which a user deploys once by hand, against what xstack
+ * does with them. moto evaluates no IAM, so the proof is made here: every IAM call bootstrap makes through the access
+ * role on moto is recorded and judged against the access role's compiled policy, and every read the reader policy
+ * derives for an account (src/deploy/reader-policy.ts) against the SERVICE_MANAGED reader role's. The judge is IAM's
+ * rule for one identity policy within its own account: allowed when an Allow statement names the action, a resource
+ * pattern matches the ARN (`*` any run of characters, `?` one) and each of its conditions holds
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html); a condition this judge
+ * does not read fails the test rather than pass.
+ */
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { compileOrg, type CompiledOrg } from '../src/compile';
+import { bootstrap } from '../src/deploy/bootstrap';
+import type { Aws } from '../src/deploy/clients';
+import { readerPolicy } from '../src/deploy/reader-policy';
+import { actionData } from '../src/checks/iam-data';
+import { parseOrg } from '../src/org/load';
+import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
+import { fromYaml } from '../src/yaml';
+import { compileFile } from './helpers';
+import { useLocalAws } from './support/local-aws';
+
+interface PolicyStatement {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const glob = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+
+/** The one managed policy of a setup template, its Fn::Sub values written for `account` in partition aws. */
+function setupPolicy(compiled: CompiledOrg, file: string, account: string): PolicyStatement[] {
+  const template = fromYaml(compiled.files.get(file)!) as { Resources: Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: unknown[] } } }> };
+  const policies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy');
+  expect(policies).toHaveLength(1);
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value && typeof value === 'object') {
+      const sub = (value as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+      if (typeof sub === 'string') return sub.replaceAll('${AWS::Partition}', 'aws').replaceAll('${AWS::AccountId}', account);
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+    }
+    return value;
+  };
+  const statements = resolve(policies[0].Properties.PolicyDocument!.Statement) as PolicyStatement[];
+  expect(JSON.stringify(statements)).not.toContain('${');
+  return statements;
+}
+
+/** The statement that allows the request, or undefined. */
+function allowedBy(statements: readonly PolicyStatement[], action: string, resource: string, context: Record<string, string> = {}): PolicyStatement | undefined {
+  const holds = (condition: PolicyStatement['Condition']) =>
+    Object.entries(condition ?? {}).every(([operator, keys]) => {
+      expect(operator, 'a condition operator this judge reads').toBe('ArnLike');
+      return Object.entries(keys).every(([key, patterns]) => context[key] !== undefined && list(patterns).some((p) => glob(p, context[key])));
+    });
+  return statements.find((s) => s.Effect === 'Allow' && list(s.Action).includes(action) && list(s.Resource).some((r) => glob(r, resource)) && holds(s.Condition));
+}
+
+interface IamCall {
+  account: string;
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Every IAM call made with an assumed role's credentials (bootstrap makes those in target accounts only, through the
+ * access role: bootstrap.ts credentialsOf), with the account of the role: AssumeRole's answers, by access key.
+ */
+function recordTargetAccountIam(aws: Aws, calls: IamCall[]): Aws {
+  const accountOfKey = new Map<string, string>();
+  const makeSts = aws.sts.bind(aws);
+  aws.sts = (...args: Parameters<Aws['sts']>) => {
+    const client = makeSts(...args);
+    client.middlewareStack.add(
+      ((next: (a: { input: Record<string, unknown> }) => Promise<{ output: { Credentials?: { AccessKeyId?: string } } }>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+        const out = await next(args);
+        if (context.commandName === 'AssumeRoleCommand') accountOfKey.set(out.output.Credentials!.AccessKeyId!, (args.input.RoleArn as string).split(':')[4]);
+        return out;
+      }) as never,
+      { step: 'initialize', name: 'accountOfKey' },
+    );
+    return client;
+  };
+  const makeIam = aws.iam.bind(aws);
+  aws.iam = (...args: Parameters<Aws['iam']>) => {
+    const client = makeIam(...args);
+    if (args[0] === undefined) return client;
+    client.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: { input: Record<string, unknown> }) => {
+        const key = (await client.config.credentials()).accessKeyId;
+        calls.push({ account: accountOfKey.get(key) ?? `unknown key ${key}`, command: context.commandName!.replace(/Command$/, ''), input: a.input });
+        return next(a);
+      }) as never,
+      { step: 'initialize', name: 'recordTargetAccountIam' },
+    );
+    return client;
+  };
+  return aws;
+}
+
+/** A recorded call as IAM authorizes it: the action, the resource's ARN, and the request's condition keys. */
+function request(call: IamCall): { action: string; resource: string; context: Record<string, string> } {
+  const { account, command, input } = call;
+  const resource =
+    typeof input.RoleName === 'string'
+      ? `arn:aws:iam::${account}:role/${input.RoleName}`
+      : typeof input.PolicyArn === 'string'
+        ? input.PolicyArn
+        : typeof input.PolicyName === 'string'
+          ? `arn:aws:iam::${account}:policy/${input.PolicyName}`
+          : '*';
+  return { action: `iam:${command}`, resource, context: typeof input.PolicyArn === 'string' && typeof input.RoleName === 'string' ? { 'iam:PolicyARN': input.PolicyArn } : {} };
+}
+
+const env = useLocalAws();
+
+describe('setup: the access role bootstrap reaches a SELF_MANAGED target account through (review s32-walkthrough M2)', () => {
+  // The example, with IAM quotas (bootstrap reads each target account's first) and tags (bootstrap tags its roles and
+  // policies, and reads their tags) declared.
+  const declared = compileOrg(parseOrg(`${readFileSync('parameters/example.yaml', 'utf8')}\niamQuotas:\n  rolesPerAccount: 1000\ntags:\n  CostCenter: "4711"\n`, 'declared.yaml'));
+
+  it.each([
+    ['the example org', compileFile('parameters/example.yaml')],
+    ['the example org with iamQuotas and tags', declared],
+  ])('%s: every IAM call bootstrap makes in a target account, a first run and a second, is allowed by the compiled policy', async (_, compiled) => {
+    const calls: IamCall[] = [];
+    const aws = recordTargetAccountIam(env.aws(), calls);
+    const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
+    expect((await bootstrap(compiled, aws)).filter((s) => s.status === 'missing')).toEqual([]);
+    expect((await bootstrap(compiled, aws)).filter((s) => s.status === 'missing')).toEqual([]);
+    const targets = [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].filter((a) => a !== admin);
+    expect(new Set(calls.map((c) => c.account))).toEqual(new Set(targets));
+    // The writes the first run makes are among them, so the judgement below is of bootstrap's real work.
+    const commands = new Set(calls.map((c) => c.command));
+    for (const command of ['CreateRole', 'PutRolePolicy', 'CreatePolicy', 'AttachRolePolicy', 'GetRole', 'ListAttachedRolePolicies']) expect(commands, command).toContain(command);
+    for (const command of ['GetAccountSummary', 'ListRoleTags', 'ListPolicyTags']) expect(commands.has(command), command).toBe(compiled === declared);
+    for (const call of calls) {
+      const { action, resource, context } = request(call);
+      expect(allowedBy(setupPolicy(compiled, BOOTSTRAP_ACCESS_FILE, call.account), action, resource, context), `${call.account}: ${action} on ${resource} ${JSON.stringify(context)}`).toBeDefined();
+    }
+  });
+
+  it("refuses what bootstrap does not do: another role or policy, AWS's managed policies on the execution role, an inline policy on it", () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const account = '222222222222';
+    const policy = setupPolicy(compiled, BOOTSTRAP_ACCESS_FILE, account);
+    const execution = `arn:aws:iam::${account}:role/${compiled.org.stackSets.executionRoleName}`;
+    const pack = `arn:aws:iam::${account}:policy/acme-stackset-execution-1`;
+    expect(allowedBy(policy, 'iam:AttachRolePolicy', execution, { 'iam:PolicyARN': pack })).toBeDefined();
+    expect(allowedBy(policy, 'iam:AttachRolePolicy', execution, { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toBeUndefined();
+    expect(allowedBy(policy, 'iam:AttachRolePolicy', execution, { 'iam:PolicyARN': `arn:aws:iam::${account}:policy/other-admin` })).toBeUndefined();
+    expect(allowedBy(policy, 'iam:AttachRolePolicy', `arn:aws:iam::${account}:role/acme-pipeline`, { 'iam:PolicyARN': pack })).toBeUndefined();
+    expect(allowedBy(policy, 'iam:PutRolePolicy', execution)).toBeUndefined();
+    expect(allowedBy(policy, 'iam:CreateRole', `arn:aws:iam::${account}:role/anything-else`)).toBeUndefined();
+    expect(allowedBy(policy, 'iam:CreatePolicyVersion', `arn:aws:iam::${account}:policy/acme-xstack-access-writes`)).toBeUndefined();
+    expect(allowedBy(policy, 'iam:CreatePolicyVersion', pack)).toBeDefined();
+    // Another account's roles: none (each ARN names the account the stack runs in).
+    expect(allowedBy(policy, 'iam:CreateRole', `arn:aws:iam::333333333333:role/${compiled.org.stackSets.executionRoleName}`)).toBeUndefined();
+  });
+
+  it('trusts the roles the parameters name, through their account root held by aws:PrincipalArn; the SELF_MANAGED example has no reader template', () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect(compiled.files.has(READER_ROLE_FILE)).toBe(false);
+    const template = fromYaml(compiled.files.get(BOOTSTRAP_ACCESS_FILE)!) as { Parameters: Record<string, unknown>; Resources: { BootstrapAccessRole: { Properties: { RoleName: string; AssumeRolePolicyDocument: unknown } } } };
+    expect(Object.keys(template.Parameters)).toEqual(['AdministratorAccountId', 'TrustedRoleArns']);
+    expect(template.Resources.BootstrapAccessRole.Properties.RoleName).toBe('acme-xstack-access');
+    expect(template.Resources.BootstrapAccessRole.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'TrustXstackCallers',
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AdministratorAccountId}:root' } },
+          Action: 'sts:AssumeRole',
+          Condition: { ArnEquals: { 'aws:PrincipalArn': { Ref: 'TrustedRoleArns' } } },
+        },
+      ],
+    });
+  });
+});
+
+describe('setup: the SERVICE_MANAGED reader role (review s32-walkthrough M3)', () => {
+  const text = readFileSync('parameters/example.yaml', 'utf8')
+    .replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED')
+    .replace(/^ {2}(administrationRoleName|executionRoleName):.*\n/gm, '');
+  const compiled = compileOrg(parseOrg(text, 'service.yaml'));
+  const accounts = [...new Set(compiled.stages.flatMap((s) => s.targets.map((t) => t.id)))].sort();
+
+  it('allows, in every target account, every read the reader policy derives for that account', () => {
+    expect(compiled.files.has(BOOTSTRAP_ACCESS_FILE)).toBe(false);
+    expect(accounts.length).toBeGreaterThan(3);
+    let judged = 0;
+    for (const account of accounts) {
+      const setup = setupPolicy(compiled, READER_ROLE_FILE, account);
+      for (const st of readerPolicy(compiled, account).Statement) {
+        for (const action of st.Action) {
+          for (const resource of st.Resource) {
+            // A pattern of the derived policy (a bucket's earlier generations) is judged by a name it matches.
+            const arn = resource.replaceAll('*', 'x1');
+            expect(allowedBy(setup, action, resource === '*' ? '*' : arn), `${account}: ${action} on ${resource}`).toBeDefined();
+            judged++;
+          }
+        }
+      }
+    }
+    expect(judged).toBeGreaterThan(accounts.length * 3);
+  });
+
+  it('grants reads only: each action of access level List or Read (Service Authorization Reference)', () => {
+    for (const st of setupPolicy(compiled, READER_ROLE_FILE, accounts[0])) {
+      for (const action of list(st.Action)) expect(['List', 'Read'], action).toContain(actionData(action)?.accessLevel);
+    }
+  });
+
+  it("names no other account: a source account's repository is read in the account the stack runs in only", () => {
+    const [source] = compiled.org.accounts.filter((a) => a.role === 'source');
+    const repository = compiled.org.repositories[0];
+    const policy = setupPolicy(compiled, READER_ROLE_FILE, '999999999999');
+    expect(allowedBy(policy, 'codecommit:GetRepository', `arn:aws:codecommit:${compiled.org.region}:999999999999:${repository.name}`)).toBeDefined();
+    expect(allowedBy(policy, 'codecommit:GetRepository', `arn:aws:codecommit:${compiled.org.region}:${source.id}:${repository.name}`)).toBeUndefined();
+  });
+});
