@@ -27,6 +27,6 @@ export function setupFiles(org: Org, stages: readonly Stage[]): Array<[path: str
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
     return [[READER_ROLE_FILE, toYaml(renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) })))]];
   }
-  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0 });
+  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });
   return [[BOOTSTRAP_ACCESS_FILE, toYaml(renderTemplate(definition))]];
 }

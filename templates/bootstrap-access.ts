@@ -7,10 +7,10 @@
  * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html). This role trusts
  * the identities that run bootstrap in the administrator account instead, and may write only what bootstrap writes in
  * a target account: the StackSet execution role and its managed policies (this org's packs), and the reader role and
- * its inline policy (src/deploy/bootstrap.ts; test/bootstrap-access.test.ts checks every call bootstrap makes through
+ * its inline policy (src/deploy/bootstrap.ts; test/setup-templates.test.ts checks every call bootstrap makes through
  * it against this policy). Deployed once by the user, not by xstack (it is what lets xstack in): from the management
  * account as a SERVICE_MANAGED StackSet with automatic deployment to the org's OUs, so each account joining them gets
- * it (README, "A deployment account of its own"). One template for every account: each ARN names the account the
+ * it (README, "Setup templates"). One template for every account: each ARN names the account the
  * stack runs in (`${AWS::AccountId}`), and its two parameters are the user's choice, not per-account values.
  *
  * The execution role may create the templates' roles, so a role that writes its policies can hand any permission to
@@ -29,6 +29,8 @@ export interface BootstrapAccessInput {
   executionRoleName: string;
   /** The org file declares IAM quotas, which bootstrap reads in each target account first (account-quotas.ts). */
   readsQuotas: boolean;
+  /** The org file declares tags, which bootstrap gives its roles and policies (bootstrap-tags.ts). */
+  tags: boolean;
 }
 
 /** The template's parameters: the administrator account, and the roles there that run bootstrap. */
@@ -51,21 +53,29 @@ export const SETUP_PARAMETERS = {
 export const setupTrust = () =>
   policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesOfOtherAccounts(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
 
-export function bootstrapAccess({ names, executionRoleName, readsQuotas }: BootstrapAccessInput): TemplateDefinition {
+export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }: BootstrapAccessInput): TemplateDefinition {
   const here = (resource: string) => arn(`iam::\${AWS::AccountId}:${resource}`);
-  const roles = [here(`role/${executionRoleName}`), here(`role/${names.outputReaderRole()}`)];
+  const [execution, reader] = [executionRoleName, names.outputReaderRole()];
+  const roles = [here(`role/${execution}`), here(`role/${reader}`)];
   // Bootstrap's managed policies on the execution role, <prefix>-stackset-execution-<n> (naming.ts executionPolicy).
   const packs = here(`policy/${names.executionPolicy(0).slice(0, -1)}*`);
+  // Tags on create need the tag action too, and "The iam:TagRole action requires that you also include the
+  // iam:ListRoleTags action" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags_roles.html): only with tags.
   const statements: Statement[] = [
-    statement({ sid: 'ReadBootstrapRoles', actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'], resources: roles }),
-    statement({ sid: 'WriteBootstrapRoles', actions: ['iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:UntagRole'], resources: roles }),
+    // GetRole at any path as well: bootstrap reads a role by name and says where a role of that name is (bootstrap.ts
+    // ensureRole), and IAM authorizes the read against the role's real ARN, path included.
+    statement({ sid: 'ReadBootstrapRoles', actions: ['iam:GetRole'], resources: [...roles, here(`role/*/${execution}`), here(`role/*/${reader}`)] }),
+    statement({ sid: 'ReadBootstrapRolePolicies', actions: ['iam:GetRolePolicy'], resources: roles }),
+    // What else is on the execution role, reported, never removed (bootstrap.ts reportPoliciesNotOurs).
+    statement({ sid: 'ReadExecutionRolePolicies', actions: ['iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [here(`role/${execution}`)] }),
+    statement({ sid: 'WriteBootstrapRoles', actions: ['iam:CreateRole', 'iam:UpdateAssumeRolePolicy', ...(tags ? ['iam:TagRole', 'iam:ListRoleTags'] : [])], resources: roles }),
     // The reader role's one inline policy (reader-policy.ts); bootstrap writes none on the execution role.
-    statement({ sid: 'WriteReaderPolicy', actions: ['iam:PutRolePolicy'], resources: [here(`role/${names.outputReaderRole()}`)] }),
+    statement({ sid: 'WriteReaderPolicy', actions: ['iam:PutRolePolicy'], resources: [here(`role/${reader}`)] }),
     // Only this org's packs attach to or detach from the execution role: iam:PolicyARN is a condition key of both
     // actions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html),
     // so no AWS managed policy (AdministratorAccess) or other policy can be attached with this role.
-    statement({ sid: 'AttachExecutionPolicies', actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], resources: [here(`role/${executionRoleName}`)], conditions: { ArnLike: { 'iam:PolicyARN': packs } } }),
-    statement({ sid: 'WriteExecutionPolicies', actions: ['iam:CreatePolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:TagPolicy', 'iam:ListPolicyTags'], resources: [packs] }),
+    statement({ sid: 'AttachExecutionPolicies', actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], resources: [here(`role/${execution}`)], conditions: { ArnLike: { 'iam:PolicyARN': packs } } }),
+    statement({ sid: 'WriteExecutionPolicies', actions: ['iam:CreatePolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', ...(tags ? ['iam:TagPolicy', 'iam:ListPolicyTags'] : [])], resources: [packs] }),
     // Another org's packs on a shared execution role are told by their description (bootstrap.ts otherOrgPack).
     statement({ sid: 'ReadExecutionPolicies', actions: ['iam:GetPolicy'], resources: [here('policy/*-stackset-execution-*')] }),
   ];

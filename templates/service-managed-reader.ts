@@ -5,7 +5,7 @@
  * (src/deploy/reader-policy.ts readerPolicyForEveryAccount), each an action of access level List or Read, trusting
  * the roles of the administrator account (the management account or the StackSets delegated administrator) that run
  * xstack. Deployed once by the user: from the management account as a SERVICE_MANAGED StackSet with automatic
- * deployment to the org's OUs (README, "SERVICE_MANAGED: the reader role"), and again when this file changes (a new
+ * deployment to the org's OUs (README, "Setup templates"), and again when this file changes (a new
  * repository is a new name to read). One template for every account: its ARNs name the account the stack runs in.
  */
 import { getAtt, sub } from '../src/cfn/intrinsics';

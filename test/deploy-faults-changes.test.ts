@@ -470,6 +470,28 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     for (const stage of refused) {
       expect(JSON.stringify(stage)).toMatch(/with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist\/[\w-]+\/setup\/reader-role\.yaml: deploy it once from the management account to every target account/);
     }
+    // The role is there but its policy is an earlier compile's (review s33-setup M1): a refused read says to update
+    // the setup StackSet. Modelled: CloudFormation refuses ListStacks to every client made with a role's credentials.
+    const stale = awsVia();
+    const make = stale.cloudFormation.bind(stale);
+    stale.cloudFormation = (...args: Parameters<typeof make>) => {
+      const client = make(...args);
+      if (args[0] !== undefined) {
+        client.middlewareStack.add(
+          ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
+            if (context.commandName !== 'ListStacksCommand') return next(a);
+            throw Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+          }) as never,
+          { step: 'initialize', name: 'staleReader' },
+        );
+      }
+      return client;
+    };
+    const refusedRead = failed(await deploy(more, stale, { pollMs }));
+    expect(refusedRead.length).toBeGreaterThan(0);
+    expect(JSON.stringify(refusedRead)).toContain(
+      `may not cloudformation:ListStacks (User: arn:aws:sts::111111111111:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *); grant it, or name a role that has it with --output-reader-role; the reader role is the setup template's, whose reads are those of the compile it was deployed from: if a compile changed dist/${more.org.name}/setup/reader-role.yaml since, update the setup StackSet with it`,
+    );
     await expect(destroy(compiled, awsVia(), { pollMs, deleteRetained: true })).rejects.toMatchObject({ code: 'NO_DELETER_ROLE' });
   });
 

@@ -21,6 +21,7 @@ import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
 import { fromYaml } from '../src/yaml';
 import { compileFile } from './helpers';
 import { useLocalAws } from './support/local-aws';
+import { refusedCall } from './support/iam-models';
 
 interface PolicyStatement {
   Sid: string;
@@ -120,10 +121,11 @@ function request(call: IamCall): { action: string; resource: string; context: Re
 
 const env = useLocalAws();
 
+// The example, with IAM quotas (bootstrap reads each target account's first) and tags (bootstrap tags its roles and
+// policies, and reads their tags) declared.
+const declared = compileOrg(parseOrg(`${readFileSync('parameters/example.yaml', 'utf8')}\niamQuotas:\n  rolesPerAccount: 1000\ntags:\n  CostCenter: "4711"\n`, 'declared.yaml'));
+
 describe('setup: the access role bootstrap reaches a SELF_MANAGED target account through (review s32-walkthrough M2)', () => {
-  // The example, with IAM quotas (bootstrap reads each target account's first) and tags (bootstrap tags its roles and
-  // policies, and reads their tags) declared.
-  const declared = compileOrg(parseOrg(`${readFileSync('parameters/example.yaml', 'utf8')}\niamQuotas:\n  rolesPerAccount: 1000\ntags:\n  CostCenter: "4711"\n`, 'declared.yaml'));
 
   it.each([
     ['the example org', compileFile('parameters/example.yaml')],
@@ -162,6 +164,30 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     expect(allowedBy(policy, 'iam:CreatePolicyVersion', pack)).toBeDefined();
     // Another account's roles: none (each ARN names the account the stack runs in).
     expect(allowedBy(policy, 'iam:CreateRole', `arn:aws:iam::333333333333:role/${compiled.org.stackSets.executionRoleName}`)).toBeUndefined();
+    // Only what bootstrap calls in a target account (review s33-setup m3): no untagging, the execution role's policy
+    // listings on it alone, tags only where the org file declares them (the example declares none).
+    const reader = `arn:aws:iam::${account}:role/acme-xstack-reader`;
+    expect(allowedBy(policy, 'iam:UntagRole', execution)).toBeUndefined();
+    expect(allowedBy(policy, 'iam:ListAttachedRolePolicies', execution)).toBeDefined();
+    expect(allowedBy(policy, 'iam:ListAttachedRolePolicies', reader)).toBeUndefined();
+    for (const action of ['iam:TagRole', 'iam:ListRoleTags']) expect(allowedBy(policy, action, execution), action).toBeUndefined();
+    expect(allowedBy(policy, 'iam:TagPolicy', pack)).toBeUndefined();
+    // A role of that name on a path is read (bootstrap says where it is), not written (review s33-setup m2).
+    expect(allowedBy(policy, 'iam:GetRole', `arn:aws:iam::${account}:role/team/${compiled.org.stackSets.executionRoleName}`)).toBeDefined();
+    expect(allowedBy(policy, 'iam:UpdateAssumeRolePolicy', `arn:aws:iam::${account}:role/team/${compiled.org.stackSets.executionRoleName}`)).toBeUndefined();
+  });
+
+  it("a call the deployed access role's policy refuses (an earlier compile's, before iamQuotas were declared) says to update the setup StackSet (review s33-setup M1)", async () => {
+    const refused = () => refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary');
+    await expect(bootstrap(declared, refused(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({
+      code: 'ACCESS_ROLE_POLICY_REFUSED',
+      message: expect.stringContaining(
+        'Bootstrap reaches the target accounts through acme-xstack-access, the setup template\'s role, whose policy is that of the compile it was deployed from: if a compile changed dist/declared/setup/bootstrap-access.yaml since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it',
+      ),
+    });
+    // Through another access role: IAM's refusal as it is.
+    await expect(bootstrap(declared, refused(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
+    await expect(bootstrap(declared, refused(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/not authorized to perform: iam:GetAccountSummary/);
   });
 
   it('trusts the roles the parameters name, through their account root held by aws:PrincipalArn; the SELF_MANAGED example has no reader template', () => {

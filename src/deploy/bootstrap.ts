@@ -62,8 +62,9 @@ import { DEFAULT_STACKSETS } from '../org/load';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
 import { checkAccountQuotas, declaredQuotas } from './account-quotas';
-import { XstackError } from '../errors';
+import { errorName, XstackError } from '../errors';
 import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
+import { BOOTSTRAP_ACCESS_FILE } from '../setup';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
@@ -299,13 +300,26 @@ export function administrationPolicy(partition: string, executionRoleName: strin
  * with the reason where it cannot be read. Read only when the administration policy needs aws:ResourceOrgID.
  */
 export async function accountsOutsideTheOrg(aws: Aws, accounts: readonly string[]): Promise<{ outside: string[] } | { unknown: string }> {
-  try {
-    const members = new Set(await everyPage(paginateListAccounts({ client: aws.organizations() }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)));
-    return { outside: accounts.filter((a) => !members.has(a)) };
-  } catch (error) {
-    const { name, message } = error as { name?: string; message?: string };
-    return { unknown: `${name}: ${message}` };
+  const members = await organizationMembers(aws);
+  return members instanceof Set ? { outside: accounts.filter((a) => !members.has(a)) } : members;
+}
+
+/**
+ * The organization's accounts, read once per run (per `Aws`): ListAccounts pages hold at most 20 accounts
+ * (MaxResults "Maximum value of 20", same page), so a refused access role in each of many accounts would otherwise
+ * read every page again, and Organizations throttles ("You have sent too many requests in too short a period of time").
+ */
+const membersRead = new WeakMap<Aws, Promise<Set<string> | { unknown: string }>>();
+function organizationMembers(aws: Aws): Promise<Set<string> | { unknown: string }> {
+  let read = membersRead.get(aws);
+  if (!read) {
+    read = everyPage(paginateListAccounts({ client: aws.organizations() }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)).then(
+      (ids) => new Set(ids),
+      (error: { name?: string; message?: string }) => ({ unknown: `${error.name}: ${error.message}` }),
+    );
+    membersRead.set(aws, read);
   }
+  return read;
 }
 
 /**
@@ -505,9 +519,25 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
   // A refused administration role stops bootstrap before any write, the template bucket's too (review s22-diff D4).
-  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report)) === 'refused') return steps;
+  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch((error: unknown) => Promise.reject(setupAccessRefused(error, compiled, options.accessRoleName)))) === 'refused') return steps;
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
+}
+
+/**
+ * IAM refusing a call made through the setup template's access role (dist/<org>/setup/bootstrap-access.yaml): its
+ * policy is that of the compile it was deployed from, which the user deploys, not xstack, so a compile that since
+ * declared iamQuotas or tags, or named another execution role, is refused until the setup StackSet runs the new file
+ * (review s33-setup M1). Any other error is passed on as it is.
+ */
+function setupAccessRefused(error: unknown, compiled: CompiledOrg, accessRoleName: string | undefined): unknown {
+  const role = new Names(compiled.org.prefix).bootstrapAccessRole();
+  if (accessRoleName !== role || error instanceof XstackError || !['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) return error;
+  return new XstackError(
+    'ACCESS_ROLE_POLICY_REFUSED',
+    `${(error as Error).message}. Bootstrap reaches the target accounts through ${role}, the setup template's role, whose policy is that of the compile it was deployed from: if a compile changed dist/${compiled.org.name}/${BOOTSTRAP_ACCESS_FILE} since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it (aws cloudformation update-stack-set, README "Setup templates"), then run bootstrap again`,
+    { cause: error },
+  );
 }
 
 /**
@@ -526,7 +556,7 @@ async function announceAdministrator(compiled: CompiledOrg, aws: Aws, here: { ac
     ? ''
     : serviceManaged
       ? `; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict (${MANAGEMENT_ACCOUNT_DOC}): a member account registered as the StackSets delegated administrator (stackSets.callAs: DELEGATED_ADMIN) can be the administrator account instead`
-      : `; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict (${MANAGEMENT_ACCOUNT_DOC}): a member account can be the administrator account instead, reaching the target accounts through an --access-role that trusts it (README, "Which account runs bootstrap")`;
+      : `; it is the organization's management account, which AWS advises to keep for what only it can do and which SCPs do not restrict (${MANAGEMENT_ACCOUNT_DOC}): a member account can be the administrator account instead, reaching the target accounts through an --access-role that trusts it, which the setup template dist/${compiled.org.name}/${BOOTSTRAP_ACCESS_FILE} makes (README, "Setup templates")`;
   report({
     account: here.account,
     what: `the StackSets administrator account: ${here.account}, Region ${here.region} (no deploy has recorded one yet)`,

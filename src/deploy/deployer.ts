@@ -22,7 +22,7 @@ import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSumm
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderedTemplate, renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
-import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
+import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, grantOrName, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { isDeepStrictEqual } from 'node:util';
 import { listIn } from '../memo';
 import { globRegExp } from '../checks/service-authorization';
@@ -307,7 +307,7 @@ const readerRefusedAdvice = (run: Run): string | undefined => {
   const { org } = run.compiled;
   return org.stackSets.permissionModel === 'SELF_MANAGED'
     ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too (an xstack before the reader role read with the execution role, which a policy written then may name instead)`
-    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account to every target account, with this identity's role among its TrustedRoleArns (README, "SERVICE_MANAGED: the reader role"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
+    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account to every target account, with this identity's role among its TrustedRoleArns (README, "Setup templates"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
 };
 
 /** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
@@ -339,7 +339,24 @@ function deleterCredentials(run: Run, account: string): AwsCredentialIdentityPro
 }
 
 /** Where a target account's resources are: its own credentials, the org's region (not `--region`). */
-const target = (run: Run, account: string): Target => ({ account, region: run.compiled.org.region, partition: run.compiled.org.partition, credentials: accountCredentials(run, account) });
+const target = (run: Run, account: string): Target => ({
+  account,
+  region: run.compiled.org.region,
+  partition: run.compiled.org.partition,
+  credentials: accountCredentials(run, account),
+  ...(setupReader(run) ? { refusedAdvice: staleSetupAdvice(run) } : {}),
+});
+
+/** The reader is the SERVICE_MANAGED setup template's (src/setup.ts), which the user deploys, not xstack. */
+const setupReader = (run: Run) => run.options.outputReaderRoleName === undefined && run.compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED';
+
+/**
+ * A read the setup template's reader is refused: its policy is a compile's reads (reader-policy.ts), so a compile
+ * that added a repository, bucket or named role is refused until the setup StackSet runs the new file
+ * (review s33-setup M1).
+ */
+const staleSetupAdvice = (run: Run) =>
+  `the reader role is the setup template's, whose reads are those of the compile it was deployed from: if a compile changed dist/${run.compiled.org.name}/${READER_ROLE_FILE} since, update the setup StackSet with it (aws cloudformation update-stack-set, README "Setup templates")`;
 
 function accountClient(run: Run, account: string): CloudFormationClient {
   let client = run.accountClients.get(account);
@@ -370,7 +387,7 @@ async function keptStacksIn(run: Run, stackSet: string, account: string): Promis
       if (error instanceof AssumeRoleError || (errorName(error) !== 'AccessDenied' && errorName(error) !== 'AccessDeniedException')) throw error;
       throw new XstackError(
         'RETAINED_CHECK_REFUSED',
-        `account ${account}: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: ${roleOf(accountCredentials(run, account)) ?? 'the reader credentials'} may not cloudformation:ListStacks (${(error as Error).message}); grant it, or name a role that has it with --output-reader-role`,
+        `account ${account}: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: ${roleOf(accountCredentials(run, account)) ?? 'the reader credentials'} may not cloudformation:ListStacks (${(error as Error).message}); ${grantOrName(target(run, account), 'grant it')}`,
         { cause: error },
       );
     });

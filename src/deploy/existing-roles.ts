@@ -30,7 +30,7 @@ import { roleNameOf, rolePathOf, type ExistingRole } from '../iam/role-path';
 export { namedExistingRoles, type ExistingRole, type ExistingRoleKind } from '../iam/role-path';
 import type { Account } from '../org/model';
 import { roleOf, type Aws } from './clients';
-import type { Target } from './retained';
+import { grantOrName, type Target } from './retained';
 
 /** What GetRole found of one role in one account where it is not as the org file names it. */
 export interface RoleFinding {
@@ -65,7 +65,7 @@ async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: strin
     if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) {
       throw new XstackError(
         'EXISTING_ROLE_CHECK_REFUSED',
-        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN), or name a role that has it with --output-reader-role`,
+        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN)`)}`,
         { cause: error },
       );
     }

@@ -64,7 +64,12 @@ export interface Target {
   region: string;
   partition: string;
   credentials: Credentials;
+  /** Said after a refused read: how the reader role's policy is kept current, where xstack does not write it. */
+  refusedAdvice?: string;
 }
+
+/** A refused read's way out, with the target's own advice when it has one. */
+export const grantOrName = (target: Target, grant: string) => `${grant}, or name a role that has it with --output-reader-role${target.refusedAdvice ? `; ${target.refusedAdvice}` : ''}`;
 
 /**
  * What an instance's removal leaves in its account: the template's retained resources there (DeletionPolicy Retain
@@ -158,7 +163,7 @@ const READ_ACTION = { 'AWS::S3::Bucket': 's3:ListBucket (HeadBucket)', 'AWS::Cod
 const refusedRead = (target: Target, resource: NamedRetained, e: { name?: string; message?: string }) =>
   new XstackError(
     'RETAINED_CHECK_REFUSED',
-    `account ${target.account}: could not tell whether ${resource.type} ${resource.name} (${resource.logicalId}) is left from an earlier destroy: ${roleOf(target.credentials) ?? 'the reader credentials'} may not ${READ_ACTION[resource.type]} (${e.name ?? 'Error'}: ${e.message ?? ''}); grant it, or name a role that has it with --output-reader-role`,
+    `account ${target.account}: could not tell whether ${resource.type} ${resource.name} (${resource.logicalId}) is left from an earlier destroy: ${roleOf(target.credentials) ?? 'the reader credentials'} may not ${READ_ACTION[resource.type]} (${e.name ?? 'Error'}: ${e.message ?? ''}); ${grantOrName(target, 'grant it')}`,
     { cause: e },
   );
 
