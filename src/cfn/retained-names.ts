@@ -19,12 +19,23 @@ const NAME_PROPERTY = { 'AWS::S3::Bucket': 'BucketName', 'AWS::CodeCommit::Repos
 /** Whether a resource is retained under a name the template fixes: what a new stack would meet ("already exists"). */
 export const retainedUnderFixedName = (r: { Type: string; DeletionPolicy?: string }): boolean => keptOnDelete(r.DeletionPolicy) && r.Type in NAME_PROPERTY;
 
+/**
+ * A template's resources retained under a fixed name, found once per template: a template of many accounts is read
+ * for each of them (the SERVICE_MANAGED reader template reads every account's), and its few such resources are all
+ * that differ by account.
+ */
+const fixedNamesOf = new WeakMap<CfnTemplate, Array<[string, CfnTemplate['Resources'][string]]>>();
+function retainedUnderFixedNames(template: CfnTemplate): Array<[string, CfnTemplate['Resources'][string]]> {
+  let found = fixedNamesOf.get(template);
+  if (!found) fixedNamesOf.set(template, (found = Object.entries(template.Resources).filter(([, r]) => retainedUnderFixedName(r))));
+  return found;
+}
+
 /** The retained buckets and repositories of a template in one account, their names as they would be there. */
 export function namedRetained(template: CfnTemplate, account: string, region: string, partition: string): NamedRetained[] {
   const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
   const out: NamedRetained[] = [];
-  for (const [logicalId, r] of Object.entries(template.Resources)) {
-    if (!retainedUnderFixedName(r)) continue;
+  for (const [logicalId, r] of retainedUnderFixedNames(template)) {
     // A family's resource exists only where its condition holds (src/stages/family.ts).
     if (r.Condition && !conditionHolds(template.Conditions, r.Condition, account)) continue;
     const type = r.Type as NamedRetained['type'];
