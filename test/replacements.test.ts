@@ -21,7 +21,7 @@ import { compileOrg, templatePath, type CompiledOrg } from '../src/compile';
 import { CREATE_ONLY } from '../src/deploy/create-only';
 import { deploy, plan } from '../src/deploy/deployer';
 import { formatPlan } from '../src/deploy/plan-text';
-import { bodyReplacements, NAT_WAY_OUT, replacedResources, rolesDeletedWhileAttached, templateReplacements } from '../src/deploy/replacements';
+import { bodyReplacements, deferredRemovals, NAT_WAY_OUT, replacedResources, rolesDeletedWhileAttached, templateReplacements } from '../src/deploy/replacements';
 import { parseOrg } from '../src/org/load';
 import { fromYaml } from '../src/yaml';
 import { useLocalAws } from './support/local-aws';
@@ -365,6 +365,28 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     // Nothing changes: nothing said; and the way back (the role made again, the policy attached to it) deletes no role.
     expect(rolesDeletedWhileAttached(setsOf(before, before)).size).toBe(0);
     expect(rolesDeletedWhileAttached(setsOf(after, before)).size).toBe(0);
+  });
+
+  it('the update that only deletes runs last (deferredRemovals), and then nothing is in its way; not when it changes what it keeps, or a policy keeps the attachment', () => {
+    const before = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
+    const after = compileOrg(parseOrg(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml'));
+    const sets = setsOf(before, after);
+    const deferred = deferredRemovals(sets);
+    expect([...deferred]).toEqual(['acme-pipeline-identity']);
+    expect(rolesDeletedWhileAttached(sets, deferred).size).toBe(0);
+    expect(deferredRemovals(setsOf(before, before)).size).toBe(0);
+    expect(deferredRemovals(setsOf(after, before)).size).toBe(0);
+    // The update also changes a resource it keeps: a later StackSet might read the change, so it stays in its wave.
+    const changed = sets.map((x) => {
+      if (x.name !== 'acme-pipeline-identity') return x;
+      const [id, kept] = Object.entries(x.desired.Resources)[0];
+      return { ...x, desired: { ...x.desired, Resources: { ...x.desired.Resources, [id]: { ...kept, Properties: { ...kept.Properties, Description: 'changed' } } } } };
+    });
+    expect(deferredRemovals(changed).size).toBe(0);
+    expect(rolesDeletedWhileAttached(changed).size).toBe(1);
+    // pipeline-foundation's compiled template still attaches its policy to the role: running last would not help.
+    const kept = sets.map((x) => (x.name === 'acme-pipeline-foundation' ? { ...x, desired: x.deployed! } : x));
+    expect(deferredRemovals(kept).size).toBe(0);
   });
 });
 

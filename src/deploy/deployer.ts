@@ -29,7 +29,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { needsTemplateBucket } from '../limits';
 import { codeCommitAdvice } from './service-advice';
 import { Names } from '../naming';
-import { bodyReplacements, replacementsRefusal, rolesDeletedWhileAttached, type Replacements } from './replacements';
+import { bodyReplacements, deferredRemovals, replacementsRefusal, rolesDeletedWhileAttached, type Replacements } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
@@ -1273,8 +1273,8 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
  * (beforeOperations). Not a StackSet xstack did not create (no xstack:stackset tag): deploy leaves it alone (foreign),
  * so its template refuses nothing.
  */
-async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[] }> {
-  const out: Replacements & { locked: string[] } = { refused: [], warnings: [], locked: [] };
+async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[]; deferred: Set<string> }> {
+  const out: Replacements & { locked: string[]; deferred: Set<string> } = { refused: [], warnings: [], locked: [], deferred: new Set() };
   const bodies = new Map<string, string | undefined>();
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
@@ -1289,7 +1289,8 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     out.refused.push(...found.refused);
     out.warnings.push(...found.warnings);
   }
-  for (const warnings of stackSetRoleWarnings(run, desiredList, bodies).values()) out.warnings.push(...warnings);
+  out.deferred = await deferredStackSets(run, desiredList, bodies);
+  for (const warnings of stackSetRoleWarnings(run, desiredList, bodies, out.deferred).values()) out.warnings.push(...warnings);
   return out;
 }
 
@@ -1298,16 +1299,41 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
  * rolesDeletedWhileAttached), by StackSet, from each StackSet's deployed template (`bodies`, by name; a StackSet
  * absent there is not deployed). A template unchanged is the compiled one, not parsed again.
  */
-function stackSetRoleWarnings(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): Map<string, string[]> {
-  return rolesDeletedWhileAttached(
-    desiredList.map((d) => {
-      const desired = renderedTemplate(d.stage.definition);
-      const body = bodies.get(d.name);
-      const deployed = body === undefined ? undefined : sha256(body) === d.templateSha ? desired : (fromYaml(body) as CfnTemplate);
-      return { name: d.name, wave: run.compiled.rollout.waveOf.get(d.stage.id) ?? 1, deployed, desired };
-    }),
-  );
+function stackSetRoleWarnings(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>, deferred: ReadonlySet<string>): Map<string, string[]> {
+  return rolesDeletedWhileAttached(roleSets(run, desiredList, bodies), deferred);
 }
+
+/** Each StackSet's templates for the role checks: as deployed (`bodies`) and as compiled, with its wave. */
+function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>) {
+  return desiredList.map((d) => {
+    const desired = renderedTemplate(d.stage.definition);
+    const body = bodies.get(d.name);
+    const deployed = body === undefined ? undefined : sha256(body) === d.templateSha ? desired : (fromYaml(body) as CfnTemplate);
+    return { name: d.name, wave: run.compiled.rollout.waveOf.get(d.stage.id) ?? 1, deployed, desired };
+  });
+}
+
+/**
+ * The StackSets whose template update deploy runs after every wave rather than in its own (replacements.ts
+ * deferredRemovals: an update that only deletes, among it a role a later StackSet's policy is attached to until that
+ * StackSet's update; review s32-day2 M2, switching to deploymentTargets.instanceRoles), by name. Not a family's part
+ * (a family's parts run in an order of their own), and not one with an instance to create: a later StackSet's new
+ * instance in that account would need its roles first. Read with the stage's first read (beforeOperations).
+ */
+async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const name of deferredRemovals(roleSets(run, desiredList, bodies))) {
+    const d = desiredList.find((x) => x.name === name)!;
+    if (d.stage.part || d.stage.placement) continue;
+    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    if (d.stage.targets.every((a) => actual.instances.has(a.id))) out.add(name);
+  }
+  return out;
+}
+
+/** plan's words for a deferred update (deferredStackSets). */
+const DEFERRED_TEXT =
+  'its template update runs after the last wave, not in its own: it only deletes, among it a role a later StackSet\'s managed policy is attached to until that StackSet\'s update detaches it, and IAM refuses to delete a role with a policy attached (DeleteRole); nothing else reads what it deletes';
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
@@ -1594,7 +1620,6 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     compiled.stages.map((s) => [s.id, { stage: s.id, stackSet: desired.get(s.id)!.name, result: 'not-run' as StageResult, reasons: [] }]),
   );
   const removals: Removal[] = [];
-  const waves = compiled.rollout.waves;
   let failed = false;
   const deployed = await orgStackSets(run);
   const { refused, waitsFor, holds, settling, clearFor } = await familyOrder(run, desiredList, deployed);
@@ -1612,6 +1637,11 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.(run.home);
+  // An update that only deletes what a later StackSet still holds on to runs after every wave (deferredStackSets),
+  // read again then: its first read was taken before the waves.
+  const deferred = desiredList.filter((d) => replacing.deferred.has(d.name)).map((d) => d.stage.id);
+  for (const d of desiredList) if (replacing.deferred.has(d.name)) run.firstReads.delete(d.name);
+  const waves = deferred.length === 0 ? compiled.rollout.waves : [...compiled.rollout.waves.map((w) => w.filter((id) => !deferred.includes(id))).filter((w) => w.length > 0), deferred];
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
     const results = await runWave(run, waves[i], desired, { waitsFor, holds, settling, clearFor }, removals);
@@ -1662,6 +1692,8 @@ export interface StackSetPlan {
   foreign?: string;
   /** Set when the StackSet has instances in Regions other than the org's: deploy refuses its stage before any operation (otherRegionsText). */
   otherRegions?: string;
+  /** Set when deploy runs its template update after the last wave (deferredStackSets), with why. */
+  runsLast?: string;
   /** Set when the StackSet was made with another permission model than the org file's: deploy refuses its stage (permissionModelText). */
   otherPermissionModel?: string;
   /** Set when the execution role is renamed and the deployed key policy does not admit the new one: deploy refuses its stage (executionRoleLockedText). */
@@ -1781,8 +1813,14 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(replacing?.warnings.length ? { replacementWarnings: replacing.warnings } : {}),
     });
   }
-  // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes them.
-  for (const [name, warnings] of stackSetRoleWarnings(run, desiredList, bodies)) {
+  // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes
+  // them, unless deploy runs that update last, which it says instead.
+  const deferred = await deferredStackSets(run, desiredList, bodies);
+  for (const name of deferred) {
+    const p = plans.find((x) => x.stackSet === name);
+    if (p) p.runsLast = DEFERRED_TEXT;
+  }
+  for (const [name, warnings] of stackSetRoleWarnings(run, desiredList, bodies, deferred)) {
     const p = plans.find((x) => x.stackSet === name);
     if (p) p.replacementWarnings = [...(p.replacementWarnings ?? []), ...warnings];
   }

@@ -74,6 +74,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     // Read from the deployed template (replacements.ts): deploy refuses before any operation; each line has its way out.
     for (const r of p.refusedReplacements ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses: ${r}`);
     for (const w of p.replacementWarnings ?? []) lines.push(`    ${paint(33, '!')} ${w}`);
+    if (p.runsLast) lines.push(`    ${p.runsLast}`);
     lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));

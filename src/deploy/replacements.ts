@@ -327,6 +327,49 @@ export function replacementsRefusal(refused: readonly string[]): XstackError {
   return new XstackError('REFUSED_REPLACEMENT', `nothing was changed: this update replaces resources in a way CloudFormation refuses or cannot finish:\n${shownLines.join('\n')}`);
 }
 
+const written = (v: unknown) => JSON.stringify(v);
+/** A role's name as the template writes it: the name, or its Sub's text. */
+const roleShown = (v: unknown) => (typeof v === 'string' ? v : ((v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] as string | undefined) ?? written(v));
+/** A template's named roles: the name as written (JSON), with the logical id. */
+const rolesOf = (t: CfnTemplate | undefined) =>
+  new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (r.Type === 'AWS::IAM::Role' && (r.Properties as Properties)?.RoleName !== undefined ? [[written((r.Properties as Properties).RoleName), id] as const] : [])));
+/** A template's managed policies' `Roles`, one entry per role, as written (JSON). */
+const attachments = (t: CfnTemplate | undefined) =>
+  Object.entries(t?.Resources ?? {}).flatMap(([id, r]) =>
+    r.Type === 'AWS::IAM::ManagedPolicy' ? (((r.Properties as Properties)?.Roles as unknown[] | undefined) ?? []).map((role) => ({ id, name: (r.Properties as Properties).ManagedPolicyName, role: written(role) })) : [],
+  );
+
+/**
+ * StackSets whose template update is better run after every wave (review s32-day2 M2): it deletes a role that a
+ * managed policy of a StackSet of the same or a later wave is attached to now, and that StackSet's update detaches it
+ * (no StackSet's compiled template attaches it any more). Run in its wave, the delete meets the attachment and IAM
+ * refuses it (rolesDeletedWhileAttached); run last, the attachment is gone. Only an update that removes and changes
+ * nothing else: every resource and condition it keeps is as deployed, so no later StackSet can depend on what it
+ * would make or change, and running it late changes nothing they read. Whether its accounts all have an instance
+ * already (an instance to create is not deferred) is for the caller. Pure.
+ */
+export function deferredRemovals(sets: readonly StackSetTemplates[]): Set<string> {
+  const out = new Set<string>();
+  for (const x of sets) {
+    if (!x.deployed || !removesOnly(x.deployed, x.desired)) continue;
+    const kept = rolesOf(x.desired);
+    const deleted = [...rolesOf(x.deployed).keys()].filter((role) => !kept.has(role));
+    const attachedLater = deleted.filter((role) => sets.some((y) => y !== x && y.deployed && y.wave >= x.wave && attachments(y.deployed).some((a) => a.role === role)));
+    const attachedStill = deleted.some((role) => sets.some((y) => y !== x && attachments(y.desired).some((a) => a.role === role)));
+    if (attachedLater.length > 0 && !attachedStill) out.add(x.name);
+  }
+  return out;
+}
+
+/** Whether `desired` is `deployed` with resources (and their conditions) removed, and nothing else of theirs changed. */
+function removesOnly(deployed: CfnTemplate, desired: CfnTemplate): boolean {
+  const same = (a: unknown, b: unknown) => written(a) === written(b);
+  const ids = Object.keys(desired.Resources);
+  if (ids.length >= Object.keys(deployed.Resources).length) return false;
+  if (!ids.every((id) => id in deployed.Resources && same(deployed.Resources[id], desired.Resources[id]))) return false;
+  return Object.entries(desired.Conditions ?? {}).every(([name, c]) => same(deployed.Conditions?.[name], c));
+}
+
 /** A StackSet's templates as deployed and as compiled, and its rollout wave. */
 export interface StackSetTemplates {
   name: string;
@@ -348,15 +391,7 @@ export interface StackSetTemplates {
  * or a later one, or keeps the attachment. Roles and policies' `Roles` are compared as written (a name, or a Sub).
  * A warning, by StackSet. Pure.
  */
-export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[]): Map<string, string[]> {
-  const written = (v: unknown) => JSON.stringify(v);
-  const shown = (v: unknown) => (typeof v === 'string' ? v : ((v as { 'Fn::Sub'?: unknown })?.['Fn::Sub'] as string | undefined) ?? written(v));
-  const rolesOf = (t: CfnTemplate | undefined) =>
-    new Map(Object.entries(t?.Resources ?? {}).flatMap(([id, r]) => (r.Type === 'AWS::IAM::Role' && (r.Properties as Properties)?.RoleName !== undefined ? [[written((r.Properties as Properties).RoleName), id] as const] : [])));
-  const attachments = (t: CfnTemplate | undefined) =>
-    Object.entries(t?.Resources ?? {}).flatMap(([id, r]) =>
-      r.Type === 'AWS::IAM::ManagedPolicy' ? ((r.Properties as Properties)?.Roles as unknown[] | undefined ?? []).map((role) => ({ id, name: (r.Properties as Properties).ManagedPolicyName, role: written(role) })) : [],
-    );
+export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[], deferred: ReadonlySet<string> = new Set()): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const x of sets) {
     if (!x.deployed) continue;
@@ -367,10 +402,11 @@ export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[]): M
         if (y === x || !y.deployed) continue;
         const stillThere = new Set(attachments(y.desired).filter((a) => a.role === role).map((a) => a.id));
         for (const a of attachments(y.deployed)) {
-          if (a.role !== role || !(y.wave >= x.wave || stillThere.has(a.id))) continue;
+          // A deferred update (deferredRemovals) runs after every wave: only an attachment kept then is in its way.
+          if (a.role !== role || !((!deferred.has(x.name) && y.wave >= x.wave) || stillThere.has(a.id))) continue;
           const name = JSON.parse(role) as unknown;
           listIn(out, x.name).push(
-            `StackSet ${x.name}'s update deletes role ${shown(name)} (${id}, wave ${x.wave}) while managed policy ${a.name === undefined ? a.id : shown(a.name)} of StackSet ${y.name} (${a.id}, wave ${y.wave}) is still attached to it: IAM refuses to delete a role with an attached managed policy (DeleteRole), so the role may be left in each account outside any stack; after this deploy, delete it where it stays (aws iam list-attached-role-policies and detach-role-policy, list-role-policies and delete-role-policy, list-instance-profiles-for-role and remove-role-from-instance-profile, then delete-role), or a later template that makes it again fails on its name`,
+            `StackSet ${x.name}'s update deletes role ${roleShown(name)} (${id}, wave ${x.wave}) while managed policy ${a.name === undefined ? a.id : roleShown(a.name)} of StackSet ${y.name} (${a.id}, wave ${y.wave}) is still attached to it: IAM refuses to delete a role with an attached managed policy (DeleteRole), so the role may be left in each account outside any stack; after this deploy, delete it where it stays (aws iam list-attached-role-policies and detach-role-policy, list-role-policies and delete-role-policy, list-instance-profiles-for-role and remove-role-from-instance-profile, then delete-role), or a later template that makes it again fails on its name`,
           );
         }
       }
