@@ -297,7 +297,8 @@ export function administrationPolicy(partition: string, executionRoleName: strin
  * The target accounts that are not members of the organization, by its account list (organizations:ListAccounts,
  * which "can be called only from the organization's management account or by a member account that is a delegated
  * administrator": https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html); `unknown`
- * with the reason where it cannot be read. Read only when the administration policy needs aws:ResourceOrgID.
+ * with the reason where it cannot be read. Read when the administration policy needs aws:ResourceOrgID, and to name an
+ * account outside the organization when its access role is refused (accessRoleRefused).
  */
 export async function accountsOutsideTheOrg(aws: Aws, accounts: readonly string[]): Promise<{ outside: string[] } | { unknown: string }> {
   const members = await organizationMembers(aws);

@@ -1289,21 +1289,17 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     out.refused.push(...found.refused);
     out.warnings.push(...found.warnings);
   }
-  out.deferred = await deferredStackSets(run, desiredList, bodies);
-  for (const warnings of stackSetRoleWarnings(run, desiredList, bodies, out.deferred).values()) out.warnings.push(...warnings);
+  const sets = roleSets(run, desiredList, bodies);
+  out.deferred = await deferredStackSets(run, desiredList, sets);
+  for (const warnings of rolesDeletedWhileAttached(sets, out.deferred).values()) out.warnings.push(...warnings);
   return out;
 }
 
 /**
- * Roles an update deletes while another StackSet's managed policy is attached to them (replacements.ts
- * rolesDeletedWhileAttached), by StackSet, from each StackSet's deployed template (`bodies`, by name; a StackSet
- * absent there is not deployed). A template unchanged is the compiled one, not parsed again.
+ * Each StackSet's templates for the role checks (replacements.ts rolesDeletedWhileAttached, deferredRemovals): as
+ * deployed (`bodies`, by name; a StackSet absent there is not deployed) and as compiled, with its wave. A template
+ * unchanged is the compiled one, not parsed again.
  */
-function stackSetRoleWarnings(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>, deferred: ReadonlySet<string>): Map<string, string[]> {
-  return rolesDeletedWhileAttached(roleSets(run, desiredList, bodies), deferred);
-}
-
-/** Each StackSet's templates for the role checks: as deployed (`bodies`) and as compiled, with its wave. */
 function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>) {
   return desiredList.map((d) => {
     const desired = renderedTemplate(d.stage.definition);
@@ -1320,9 +1316,9 @@ function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: Rea
  * (a family's parts run in an order of their own), and not one with an instance to create: a later StackSet's new
  * instance in that account would need its roles first. Read with the stage's first read (beforeOperations).
  */
-async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): Promise<Set<string>> {
+async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: ReturnType<typeof roleSets>): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const name of deferredRemovals(roleSets(run, desiredList, bodies))) {
+  for (const name of deferredRemovals(sets)) {
     const d = desiredList.find((x) => x.name === name)!;
     if (d.stage.part || d.stage.placement) continue;
     const actual = await readStackSet(beforeOperations(run, context(run, d)));
@@ -1333,7 +1329,7 @@ async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet
 
 /** plan's words for a deferred update (deferredStackSets). */
 const DEFERRED_TEXT =
-  'its template update runs after the last wave, not in its own: it only deletes, among it a role a later StackSet\'s managed policy is attached to until that StackSet\'s update detaches it, and IAM refuses to delete a role with a policy attached (DeleteRole); nothing else reads what it deletes';
+  'its template update runs after the last wave, not in its own: it only deletes, among it a role a later StackSet\'s managed policy is attached to until that StackSet\'s update detaches it, and IAM refuses to delete a role with a policy attached (DeleteRole); what it keeps stays as deployed';
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
@@ -1815,12 +1811,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   }
   // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes
   // them, unless deploy runs that update last, which it says instead.
-  const deferred = await deferredStackSets(run, desiredList, bodies);
+  const sets = roleSets(run, desiredList, bodies);
+  const deferred = await deferredStackSets(run, desiredList, sets);
   for (const name of deferred) {
     const p = plans.find((x) => x.stackSet === name);
     if (p) p.runsLast = DEFERRED_TEXT;
   }
-  for (const [name, warnings] of stackSetRoleWarnings(run, desiredList, bodies, deferred)) {
+  for (const [name, warnings] of rolesDeletedWhileAttached(sets, deferred)) {
     const p = plans.find((x) => x.stackSet === name);
     if (p) p.replacementWarnings = [...(p.replacementWarnings ?? []), ...warnings];
   }
