@@ -387,6 +387,11 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     // pipeline-foundation's compiled template still attaches its policy to the role: running last would not help.
     const kept = sets.map((x) => (x.name === 'acme-pipeline-foundation' ? { ...x, desired: x.deployed! } : x));
     expect(deferredRemovals(kept).size).toBe(0);
+    // The run after one whose pipeline-foundation update failed part-way: its StackSet holds the new template, which
+    // attaches nothing, but an instance not CURRENT may still run the old one: deferred again; once settled, not.
+    const failedBefore = (settled: boolean) => sets.map((x) => (x.name === 'acme-pipeline-foundation' ? { ...x, deployed: x.desired, settled } : x));
+    expect([...deferredRemovals(failedBefore(false))]).toEqual(['acme-pipeline-identity']);
+    expect(deferredRemovals(failedBefore(true)).size).toBe(0);
   });
 });
 

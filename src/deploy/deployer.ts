@@ -29,7 +29,7 @@ import { globRegExp } from '../checks/service-authorization';
 import { needsTemplateBucket } from '../limits';
 import { codeCommitAdvice } from './service-advice';
 import { Names } from '../naming';
-import { bodyReplacements, deferredRemovals, replacementsRefusal, rolesDeletedWhileAttached, type Replacements } from './replacements';
+import { bodyReplacements, deferredRemovals, deletingRemovals, replacementsRefusal, rolesDeletedWhileAttached, type Replacements, type StackSetTemplates } from './replacements';
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
@@ -1300,7 +1300,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
  * deployed (`bodies`, by name; a StackSet absent there is not deployed) and as compiled, with its wave. A template
  * unchanged is the compiled one, not parsed again.
  */
-function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>) {
+function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: ReadonlyMap<string, string | undefined>): StackSetTemplates[] {
   return desiredList.map((d) => {
     const desired = renderedTemplate(d.stage.definition);
     const body = bodies.get(d.name);
@@ -1316,8 +1316,17 @@ function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: Rea
  * (a family's parts run in an order of their own), and not one with an instance to create: a later StackSet's new
  * instance in that account would need its roles first. Read with the stage's first read (beforeOperations).
  */
-async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: ReturnType<typeof roleSets>): Promise<Set<string>> {
+async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: StackSetTemplates[]): Promise<Set<string>> {
   const out = new Set<string>();
+  // Whether the StackSets that could hold on to a deleted role are settled: read only where an update deletes one.
+  const candidates = deletingRemovals(sets);
+  if (candidates.length === 0) return out;
+  const from = Math.min(...candidates.map((x) => x.wave));
+  for (const y of sets) {
+    if (!y.deployed || y.wave < from) continue;
+    const actual = await readStackSet(beforeOperations(run, context(run, desiredList.find((d) => d.name === y.name)!)));
+    y.settled = [...actual.instances.values()].every((i) => i.status === 'CURRENT');
+  }
   for (const name of deferredRemovals(sets)) {
     const d = desiredList.find((x) => x.name === name)!;
     if (d.stage.part || d.stage.placement) continue;

@@ -345,21 +345,37 @@ const attachments = (t: CfnTemplate | undefined) =>
  * (no StackSet's compiled template attaches it any more). Run in its wave, the delete meets the attachment and IAM
  * refuses it (rolesDeletedWhileAttached); run last, the attachment is gone. Only an update that removes and changes
  * nothing else: every resource and condition it keeps is as deployed, so no later StackSet can depend on what it
- * would make or change, and running it late changes nothing they read. Whether its accounts all have an instance
- * already (an instance to create is not deferred) is for the caller. Pure.
+ * would make or change, and running it late changes nothing they read. A StackSet of that wave or later that is not
+ * settled (`settled: false`, an update that failed part-way) is taken as attaching the role, as its stacks may run its
+ * earlier template, so that the run after a failed one defers as the failed one did. Whether its accounts all have an
+ * instance already (an instance to create is not deferred) is for the caller. Pure.
  */
 export function deferredRemovals(sets: readonly StackSetTemplates[]): Set<string> {
   const out = new Set<string>();
-  for (const x of sets) {
-    if (!x.deployed || !removesOnly(x.deployed, x.desired)) continue;
-    const kept = rolesOf(x.desired);
-    const deleted = [...rolesOf(x.deployed).keys()].filter((role) => !kept.has(role));
-    const attachedLater = deleted.filter((role) => sets.some((y) => y !== x && y.deployed && y.wave >= x.wave && attachments(y.deployed).some((a) => a.role === role)));
+  for (const x of deletingRemovals(sets)) {
+    const deleted = deletedRoles(x);
+    // A StackSet not settled (an instance not CURRENT: its update failed part-way) may still run, in some accounts, an
+    // earlier template than the one it holds, which may attach the role: taken as attaching it.
+    const attaches = (y: StackSetTemplates, role: string) => y.settled === false || attachments(y.deployed).some((a) => a.role === role);
+    const attachedLater = deleted.filter((role) => sets.some((y) => y !== x && y.deployed && y.wave >= x.wave && attaches(y, role)));
     const attachedStill = deleted.some((role) => sets.some((y) => y !== x && attachments(y.desired).some((a) => a.role === role)));
     if (attachedLater.length > 0 && !attachedStill) out.add(x.name);
   }
   return out;
 }
+
+/**
+ * The StackSets whose update only removes (removesOnly) and deletes a named role: the candidates deferredRemovals
+ * judges, and for which a caller reads whether the StackSets of their wave and later are settled.
+ */
+export function deletingRemovals(sets: readonly StackSetTemplates[]): StackSetTemplates[] {
+  return sets.filter((x) => x.deployed !== undefined && removesOnly(x.deployed, x.desired) && deletedRoles(x).length > 0);
+}
+
+const deletedRoles = (x: StackSetTemplates): string[] => {
+  const kept = rolesOf(x.desired);
+  return [...rolesOf(x.deployed).keys()].filter((role) => !kept.has(role));
+};
 
 /** Whether `desired` is `deployed` with resources (and their conditions) removed, and nothing else of theirs changed. */
 function removesOnly(deployed: CfnTemplate, desired: CfnTemplate): boolean {
@@ -377,6 +393,8 @@ export interface StackSetTemplates {
   /** Parsed from the StackSet's TemplateBody; undefined for a StackSet not yet created. */
   deployed?: CfnTemplate;
   desired: CfnTemplate;
+  /** false: an instance is not CURRENT, so its stack may run an earlier template than `deployed`; unset: not read. */
+  settled?: boolean;
 }
 
 /**
