@@ -82,7 +82,7 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
   // GetAccountSummary takes no resource type: "*" is its only resource (the same page).
   if (readsQuotas) statements.push(statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }));
   return {
-    description: `xstack setup (SELF_MANAGED): the role xstack bootstrap --access-role ${names.bootstrapAccessRole()} reaches this account through; deploy once from the management account to every target account`,
+    description: `xstack setup (SELF_MANAGED): the role xstack bootstrap --access-role ${names.bootstrapAccessRole()} reaches this account through; deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,
     resources: role('BootstrapAccessRole', {
       name: names.bootstrapAccessRole(),

@@ -27,7 +27,7 @@ export function serviceManagedReader({ names, reads }: ServiceManagedReaderInput
   const resource = (r: string) => (r === '*' ? r : sub(r));
   const statements = reads.Statement.map((st) => statement({ sid: st.Sid, actions: st.Action, resources: st.Resource.map(resource) }));
   return {
-    description: `xstack setup (SERVICE_MANAGED): the reader role ${names.outputReaderRole()} that plan, deploy and destroy read this account with (--output-reader-role); deploy once from the management account to every target account`,
+    description: `xstack setup (SERVICE_MANAGED): the reader role ${names.outputReaderRole()} that plan, deploy and destroy read this account with (--output-reader-role); deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,
     resources: role('ReaderRole', {
       name: names.outputReaderRole(),

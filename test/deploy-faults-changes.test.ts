@@ -162,7 +162,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const warning = /^StackSet big-pipeline-identity's update deletes role big-deploy-target/;
     const planned = (await plan(switched, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')!;
     expect(planned.replacementWarnings ?? []).toEqual([]);
-    expect(planned.runsLast).toMatch(/^its template update runs after the last wave, not in its own: it only deletes, among it a role a later StackSet's managed policy is attached to/);
+    expect(planned.runsLast).toMatch(/^its template update runs after the last wave, not in its own: it only deletes, among it a role that big-pipeline-foundation may still have a managed policy attached to until its update/);
     expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain('its template update runs after the last wave');
     const notes: string[] = [];
     const from = env.proxy.requests.length;
@@ -171,8 +171,9 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(notes.filter((n) => warning.test(n))).toEqual([]);
     // Its own wave, one more than the compile's, after the one that updates pipeline-foundation. In its own wave (before
     // this change) its update failed here in both accounts: moto's IAM, as AWS's, refuses the delete ("Cannot delete
-    // entity, must detach all policies first").
-    expect(failed(run).map((x) => x.stage)).not.toContain('pipeline-identity');
+    // entity, must detach all policies first"). Here it is not reached (below): what is shown is the order, not the
+    // delete after the detach, which moto's KMS keeps from being shown end to end.
+    expect(run.stages.find((x) => x.stage === 'pipeline-identity')?.result).toBe('not-run');
     expect(waves[0].of).toBe(switched.rollout.waves.length + 1);
     expect(waves[0].stages).toEqual(switched.rollout.waves[0].filter((id) => id !== 'pipeline-identity'));
     const updates = env.proxy.requests.slice(from).filter((r) => r.action === 'UpdateStackSet').map((r) => r.stackSet);
@@ -493,7 +494,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const refused = failed(await deploy(more, refusedAssume(awsVia(), /:role\/big-xstack-reader$/), { pollMs }));
     expect(refused.length).toBeGreaterThan(0);
     for (const stage of refused) {
-      expect(JSON.stringify(stage)).toMatch(/with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist\/[\w-]+\/setup\/reader-role\.yaml: deploy it once from the management account to every target account/);
+      expect(JSON.stringify(stage)).toMatch(/with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist\/[\w-]+\/setup\/reader-role\.yaml: deploy it once from the management account or the StackSets delegated administrator to every target account/);
     }
     // The role is there but its policy is an earlier compile's (review s33-setup M1): a refused read says to update
     // the setup StackSet. Modelled: CloudFormation refuses ListStacks to every client made with a role's credentials.

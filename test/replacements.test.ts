@@ -372,7 +372,7 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     const after = compileOrg(parseOrg(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml'));
     const sets = setsOf(before, after);
     const deferred = deferredRemovals(sets);
-    expect([...deferred]).toEqual(['acme-pipeline-identity']);
+    expect([...deferred]).toEqual([['acme-pipeline-identity', ['acme-pipeline-foundation']]]);
     expect(rolesDeletedWhileAttached(sets, deferred).size).toBe(0);
     expect(deferredRemovals(setsOf(before, before)).size).toBe(0);
     expect(deferredRemovals(setsOf(after, before)).size).toBe(0);
@@ -390,8 +390,30 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     // The run after one whose pipeline-foundation update failed part-way: its StackSet holds the new template, which
     // attaches nothing, but an instance not CURRENT may still run the old one: deferred again; once settled, not.
     const failedBefore = (settled: boolean) => sets.map((x) => (x.name === 'acme-pipeline-foundation' ? { ...x, deployed: x.desired, settled } : x));
-    expect([...deferredRemovals(failedBefore(false))]).toEqual(['acme-pipeline-identity']);
+    expect([...deferredRemovals(failedBefore(false)).keys()]).toEqual(['acme-pipeline-identity']);
     expect(deferredRemovals(failedBefore(true)).size).toBe(0);
+    // An unsettled StackSet is waited for when it has managed policies attached to roles (its stacks may run an
+    // earlier template attaching one to the role), not when it has none (review s33-diff 3).
+    const withPolicies = sets.map((x) => (x.name === 'acme-pipelines' ? { ...x, settled: false } : x));
+    expect(deferredRemovals(withPolicies).get('acme-pipeline-identity')).toEqual(['acme-pipeline-foundation', 'acme-pipelines']);
+    const noPolicies = sets.map((x) => (x.name === 'acme-source-events' ? { ...x, settled: false } : x));
+    expect(Object.values(sets.find((x) => x.name === 'acme-source-events')!.deployed!.Resources).some((r) => r.Type === 'AWS::IAM::ManagedPolicy' && (r.Properties as { Roles?: unknown[] }).Roles?.length)).toBe(false);
+    expect([...deferredRemovals(noPolicies).get('acme-pipeline-identity')!]).toEqual(['acme-pipeline-foundation']);
+    // An output it keeps changes (an export a later StackSet may import): not only a removal (review s33-diff 5).
+    const outputChanged = sets.map((x) => {
+      if (x.name !== 'acme-pipeline-identity') return x;
+      const [name, output] = Object.entries(x.desired.Outputs!)[0];
+      return { ...x, desired: { ...x.desired, Outputs: { ...x.desired.Outputs, [name]: { ...output, Description: 'changed' } } } };
+    });
+    expect(deferredRemovals(outputChanged).size).toBe(0);
+    // Another StackSet's update creates a role under the name it deletes: that create would meet the name (review
+    // s33-diff 6).
+    const taken = sets.map((x) => {
+      if (x.name !== 'acme-pipelines') return x;
+      const role = Object.values(before.stages.find((st) => st.id === 'pipeline-identity') ? renderTemplate(before.stages.find((st) => st.id === 'pipeline-identity')!.definition).Resources : {}).find((r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('deploy-target'))!;
+      return { ...x, desired: { ...x.desired, Resources: { ...x.desired.Resources, MovedDeployTargetRole: role } } };
+    });
+    expect(deferredRemovals(taken).size).toBe(0);
   });
 });
 

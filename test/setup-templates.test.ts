@@ -10,7 +10,9 @@
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { bootstrap } from '../src/deploy/bootstrap';
 import type { Aws } from '../src/deploy/clients';
@@ -19,7 +21,7 @@ import { actionData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
 import { fromYaml } from '../src/yaml';
-import { compileFile } from './helpers';
+import { compileFile, tempDir } from './helpers';
 import { useLocalAws } from './support/local-aws';
 import { refusedCall } from './support/iam-models';
 
@@ -178,17 +180,50 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
   });
 
   it("a call the deployed access role's policy refuses (an earlier compile's, before iamQuotas were declared) says to update the setup StackSet (review s33-setup M1)", async () => {
-    const refused = () => refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary');
-    await expect(bootstrap(declared, refused(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({
+    // IAM's refusal names the caller: here the access role's session in the target account.
+    const asAccessRole = () => {
+      const aws = env.aws();
+      const make = aws.iam.bind(aws);
+      aws.iam = (...args: Parameters<Aws['iam']>) => {
+        const client = make(...args);
+        client.middlewareStack.add(
+          ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
+            if (context.commandName !== 'GetAccountSummaryCommand') return next(a);
+            throw Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/acme-xstack-access/xstack is not authorized to perform: iam:GetAccountSummary on resource: * because no identity-based policy allows the iam:GetAccountSummary action'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+          }) as never,
+          { step: 'initialize', name: 'accessRoleRefused' },
+        );
+        return client;
+      };
+      return aws;
+    };
+    await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({
       code: 'ACCESS_ROLE_POLICY_REFUSED',
       message: expect.stringContaining(
         'Bootstrap reaches the target accounts through acme-xstack-access, the setup template\'s role, whose policy is that of the compile it was deployed from: if a compile changed dist/declared/setup/bootstrap-access.yaml since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it',
       ),
     });
-    // Through another access role: IAM's refusal as it is.
-    await expect(bootstrap(declared, refused(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
-    await expect(bootstrap(declared, refused(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/not authorized to perform: iam:GetAccountSummary/);
+    // Through another access role, or a refusal of another caller (the caller's own calls in the administrator
+    // account): IAM's refusal as it is (review s33-diff 8).
+    await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
+    await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.toThrow(/not authorized to perform: iam:GetAccountSummary/);
+    const other = bootstrap(declared, refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary'), { accessRoleName: 'acme-xstack-access' });
+    await expect(other).rejects.toThrow(/assumed-role\/Operator\/someone is not authorized to perform: iam:GetAccountSummary/);
+    await expect(bootstrap(declared, refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary'), { accessRoleName: 'acme-xstack-access' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
   });
+
+  it('the SERVICE_MANAGED reader template passes cfn-lint and checkov (review s33-diff 12)', () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8').replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED').replace(/^ {2}(administrationRoleName|executionRoleName):.*\n/gm, '');
+    const dir = tempDir('reader-setup');
+    writeFileSync(join(dir, 'reader-role.yaml'), compileOrg(parseOrg(text, 'service.yaml')).files.get(READER_ROLE_FILE)!);
+    const lint = spawnSync(process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint', ['--regions', 'eu-west-1', '--', join(dir, 'reader-role.yaml')], { encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+    const scan = spawnSync(process.env.XSTACK_CHECKOV ?? '.venv/bin/checkov', ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet', '--skip-download'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const summary = (JSON.parse(scan.stdout) as { summary: { passed: number; failed: number; skipped: number; parsing_errors: number } }).summary;
+    expect(summary).toMatchObject({ failed: 0, parsing_errors: 0, skipped: 0 });
+    expect(summary.passed).toBeGreaterThan(5);
+  }, 60_000);
 
   it('trusts the roles the parameters name, through their account root held by aws:PrincipalArn; the SELF_MANAGED example has no reader template', () => {
     const compiled = compileFile('parameters/example.yaml');

@@ -314,9 +314,13 @@ const membersRead = new WeakMap<Aws, Promise<Set<string> | { unknown: string }>>
 function organizationMembers(aws: Aws): Promise<Set<string> | { unknown: string }> {
   let read = membersRead.get(aws);
   if (!read) {
+    // A failure (throttling among them) is not kept: the next check asks again.
     read = everyPage(paginateListAccounts({ client: aws.organizations() }, {}), (page) => (page.Accounts ?? []).map((a) => a.Id!)).then(
       (ids) => new Set(ids),
-      (error: { name?: string; message?: string }) => ({ unknown: `${error.name}: ${error.message}` }),
+      (error: { name?: string; message?: string }) => {
+        membersRead.delete(aws);
+        return { unknown: `${error.name}: ${error.message}` };
+      },
     );
     membersRead.set(aws, read);
   }
@@ -534,6 +538,9 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
 function setupAccessRefused(error: unknown, compiled: CompiledOrg, accessRoleName: string | undefined): unknown {
   const role = new Names(compiled.org.prefix).bootstrapAccessRole();
   if (accessRoleName !== role || error instanceof XstackError || !['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) return error;
+  // Only a call made as that role: IAM names the caller, "User: arn:…:sts::<account>:assumed-role/<role>/<session> is
+  // not authorized to perform: …"; the caller's own calls in the administrator account are not the template's.
+  if (!(error as Error).message?.includes(`:assumed-role/${role}/`)) return error;
   return new XstackError(
     'ACCESS_ROLE_POLICY_REFUSED',
     `${(error as Error).message}. Bootstrap reaches the target accounts through ${role}, the setup template's role, whose policy is that of the compile it was deployed from: if a compile changed dist/${compiled.org.name}/${BOOTSTRAP_ACCESS_FILE} since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it (aws cloudformation update-stack-set, README "Setup templates"), then run bootstrap again`,

@@ -307,7 +307,7 @@ const readerRefusedAdvice = (run: Run): string | undefined => {
   const { org } = run.compiled;
   return org.stackSets.permissionModel === 'SELF_MANAGED'
     ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too (an xstack before the reader role read with the execution role, which a policy written then may name instead)`
-    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account to every target account, with this identity's role among its TrustedRoleArns (README, "Setup templates"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
+    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account or the StackSets delegated administrator to every target account, with this identity's role among its TrustedRoleArns (README, "Setup templates"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
 };
 
 /** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
@@ -1273,8 +1273,8 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
  * (beforeOperations). Not a StackSet xstack did not create (no xstack:stackset tag): deploy leaves it alone (foreign),
  * so its template refuses nothing.
  */
-async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[]; deferred: Set<string> }> {
-  const out: Replacements & { locked: string[]; deferred: Set<string> } = { refused: [], warnings: [], locked: [], deferred: new Set() };
+async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[]; deferred: Map<string, string[]> }> {
+  const out: Replacements & { locked: string[]; deferred: Map<string, string[]> } = { refused: [], warnings: [], locked: [], deferred: new Map() };
   const bodies = new Map<string, string | undefined>();
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
@@ -1290,7 +1290,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     out.warnings.push(...found.warnings);
   }
   const sets = roleSets(run, desiredList, bodies);
-  out.deferred = await deferredStackSets(run, desiredList, sets);
+  out.deferred = await deferredStackSets(run, desiredList, sets, deployed);
   for (const warnings of rolesDeletedWhileAttached(sets, out.deferred).values()) out.warnings.push(...warnings);
   return out;
 }
@@ -1316,29 +1316,38 @@ function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: Rea
  * (a family's parts run in an order of their own), and not one with an instance to create: a later StackSet's new
  * instance in that account would need its roles first. Read with the stage's first read (beforeOperations).
  */
-async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: StackSetTemplates[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  // Whether the StackSets that could hold on to a deleted role are settled: read only where an update deletes one.
+async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: StackSetTemplates[], deployed: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
   const candidates = deletingRemovals(sets);
   if (candidates.length === 0) return out;
+  // A StackSet this run removes is read by nobody here, and holds its attachments until the removals after every
+  // wave: with one, nothing is deferred (the warning stays).
+  if (deployed.some((name) => !desiredList.some((d) => d.name === name))) return out;
+  // Whether the StackSets that could hold on to a deleted role are settled: read only where an update deletes one.
   const from = Math.min(...candidates.map((x) => x.wave));
+  const current = new Map<string, boolean>();
   for (const y of sets) {
     if (!y.deployed || y.wave < from) continue;
-    const actual = await readStackSet(beforeOperations(run, context(run, desiredList.find((d) => d.name === y.name)!)));
-    y.settled = [...actual.instances.values()].every((i) => i.status === 'CURRENT');
+    const d = desiredList.find((x) => x.name === y.name)!;
+    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    current.set(y.name, [...actual.instances.values()].every((i) => i.status === 'CURRENT'));
+    // An instance in an account the StackSet leaves keeps its template until the removals after every wave.
+    y.settled = current.get(y.name)! && [...actual.instances.keys()].every((account) => d.stage.targets.some((a) => a.id === account));
   }
-  for (const name of deferredRemovals(sets)) {
+  for (const [name, waitsFor] of deferredRemovals(sets)) {
     const d = desiredList.find((x) => x.name === name)!;
     if (d.stage.part || d.stage.placement) continue;
+    // Its own instances all there and CURRENT: one to create or apply again would leave a later StackSet's instance
+    // in that account without what it needs until the last wave.
     const actual = await readStackSet(beforeOperations(run, context(run, d)));
-    if (d.stage.targets.every((a) => actual.instances.has(a.id))) out.add(name);
+    if (current.get(name) && d.stage.targets.every((a) => actual.instances.has(a.id))) out.set(name, waitsFor);
   }
   return out;
 }
 
-/** plan's words for a deferred update (deferredStackSets). */
-const DEFERRED_TEXT =
-  'its template update runs after the last wave, not in its own: it only deletes, among it a role a later StackSet\'s managed policy is attached to until that StackSet\'s update detaches it, and IAM refuses to delete a role with a policy attached (DeleteRole); what it keeps stays as deployed';
+/** plan's words for a deferred update (deferredStackSets), with the StackSets it waits for. */
+const deferredText = (waitsFor: readonly string[]) =>
+  `its template update runs after the last wave, not in its own: it only deletes, among it a role that ${waitsFor.join(', ')} may still have a managed policy attached to until ${waitsFor.length === 1 ? 'its' : 'their'} update, and IAM refuses to delete a role with a policy attached (DeleteRole); what it keeps stays as deployed`;
 
 const finished = (s: StageSummary) => s.result !== 'failed' && s.result !== 'not-run';
 
@@ -1644,9 +1653,11 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   options.beforeFirstOperation?.(run.home);
   // An update that only deletes what a later StackSet still holds on to runs after every wave (deferredStackSets),
   // read again then: its first read was taken before the waves.
-  const deferred = desiredList.filter((d) => replacing.deferred.has(d.name)).map((d) => d.stage.id);
+  // Each compiled wave's deferred stages one wave of their own, in the compiled order: one may wait on another.
+  const deferred = new Set(desiredList.filter((d) => replacing.deferred.has(d.name)).map((d) => d.stage.id));
   for (const d of desiredList) if (replacing.deferred.has(d.name)) run.firstReads.delete(d.name);
-  const waves = deferred.length === 0 ? compiled.rollout.waves : [...compiled.rollout.waves.map((w) => w.filter((id) => !deferred.includes(id))).filter((w) => w.length > 0), deferred];
+  const kept = compiled.rollout.waves.map((w) => w.filter((id) => !deferred.has(id)));
+  const waves = [...kept, ...compiled.rollout.waves.map((w) => w.filter((id) => deferred.has(id)))].filter((w) => w.length > 0);
   for (let i = 0; i < waves.length; i++) {
     options.onEvent?.({ type: 'wave', wave: i + 1, of: waves.length, stages: waves[i] });
     const results = await runWave(run, waves[i], desired, { waitsFor, holds, settling, clearFor }, removals);
@@ -1821,10 +1832,10 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes
   // them, unless deploy runs that update last, which it says instead.
   const sets = roleSets(run, desiredList, bodies);
-  const deferred = await deferredStackSets(run, desiredList, sets);
-  for (const name of deferred) {
+  const deferred = await deferredStackSets(run, desiredList, sets, deployed);
+  for (const [name, waitsFor] of deferred) {
     const p = plans.find((x) => x.stackSet === name);
-    if (p) p.runsLast = DEFERRED_TEXT;
+    if (p) p.runsLast = deferredText(waitsFor);
   }
   for (const [name, warnings] of rolesDeletedWhileAttached(sets, deferred)) {
     const p = plans.find((x) => x.stackSet === name);

@@ -340,26 +340,47 @@ const attachments = (t: CfnTemplate | undefined) =>
   );
 
 /**
- * StackSets whose template update is better run after every wave (review s32-day2 M2): it deletes a role that a
- * managed policy of a StackSet of the same or a later wave is attached to now, and that StackSet's update detaches it
- * (no StackSet's compiled template attaches it any more). Run in its wave, the delete meets the attachment and IAM
- * refuses it (rolesDeletedWhileAttached); run last, the attachment is gone. Only an update that removes and changes
- * nothing else: every resource and condition it keeps is as deployed, so no later StackSet can depend on what it
- * would make or change, and running it late changes nothing they read. A StackSet of that wave or later that is not
- * settled (`settled: false`, an update that failed part-way) is taken as attaching the role, as its stacks may run its
- * earlier template, so that the run after a failed one defers as the failed one did. Whether its accounts all have an
- * instance already (an instance to create is not deferred) is for the caller. Pure.
+ * StackSets whose template update is better run after every wave (review s32-day2 M2), each with the StackSets it
+ * waits for: it deletes a role that a managed policy of a StackSet of the same or a later wave is attached to now,
+ * and that StackSet's update detaches it (no StackSet's compiled template attaches it any more). Run in its wave, the
+ * delete meets the attachment and IAM refuses it (rolesDeletedWhileAttached); run last, the attachment is gone.
+ * - Only an update that removes and changes nothing else (removesOnly): every resource, condition, output and export
+ *   it keeps is as deployed, so no later StackSet can depend on what it would make or change.
+ * - Not when another StackSet's update creates a resource under a name it deletes (a role moving to another module):
+ *   that create would meet the name still held.
+ * - A StackSet of that wave or later that is not settled (`settled: false`: an instance not CURRENT, as after an
+ *   update that failed part-way, or one in an account it leaves, which keeps its template until removed) may still
+ *   run an earlier template in some account: when it has managed policies with `Roles`, it is taken as attaching the
+ *   role, so that the run after a failed one defers as the failed one did.
+ * Whether its own instances are all there and CURRENT (else not deferred) is for the caller. Pure.
  */
-export function deferredRemovals(sets: readonly StackSetTemplates[]): Set<string> {
-  const out = new Set<string>();
+export function deferredRemovals(sets: readonly StackSetTemplates[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   for (const x of deletingRemovals(sets)) {
     const deleted = deletedRoles(x);
-    // A StackSet not settled (an instance not CURRENT: its update failed part-way) may still run, in some accounts, an
-    // earlier template than the one it holds, which may attach the role: taken as attaching it.
-    const attaches = (y: StackSetTemplates, role: string) => y.settled === false || attachments(y.deployed).some((a) => a.role === role);
-    const attachedLater = deleted.filter((role) => sets.some((y) => y !== x && y.deployed && y.wave >= x.wave && attaches(y, role)));
+    const mayAttach = (y: StackSetTemplates) => y.settled === false && attachments(y.deployed).length > 0;
+    const attaches = (y: StackSetTemplates, role: string) => mayAttach(y) || attachments(y.deployed).some((a) => a.role === role);
+    const waitsFor = sets.filter((y) => y !== x && y.deployed && y.wave >= x.wave && deleted.some((role) => attaches(y, role)));
     const attachedStill = deleted.some((role) => sets.some((y) => y !== x && attachments(y.desired).some((a) => a.role === role)));
-    if (attachedLater.length > 0 && !attachedStill) out.add(x.name);
+    const freed = namesOf(x.deployed, (id) => !(id in x.desired.Resources));
+    const takenElsewhere = sets.some((y) => y !== x && [...namesOf(y.desired, (id) => !(id in (y.deployed?.Resources ?? {})))].some((n) => freed.has(n)));
+    if (waitsFor.length > 0 && !attachedStill && !takenElsewhere) out.set(x.name, waitsFor.map((y) => y.name));
+  }
+  return out;
+}
+
+/** The properties that name a resource, which another resource of the type cannot take while it holds them. */
+const NAME_PROPERTIES = ['RoleName', 'ManagedPolicyName', 'InstanceProfileName', 'BucketName', 'RepositoryName', 'AliasName', 'QueueName', 'Name'];
+
+/** The names the template's resources that `pick` selects hold, as `<type> <name as written>`. */
+function namesOf(t: CfnTemplate | undefined, pick: (id: string) => boolean): Set<string> {
+  const out = new Set<string>();
+  for (const [id, r] of Object.entries(t?.Resources ?? {})) {
+    if (!pick(id)) continue;
+    for (const p of NAME_PROPERTIES) {
+      const v = (r.Properties as Properties | undefined)?.[p];
+      if (v !== undefined) out.add(`${r.Type} ${written(v)}`);
+    }
   }
   return out;
 }
@@ -377,13 +398,18 @@ const deletedRoles = (x: StackSetTemplates): string[] => {
   return [...rolesOf(x.deployed).keys()].filter((role) => !kept.has(role));
 };
 
-/** Whether `desired` is `deployed` with resources (and their conditions) removed, and nothing else of theirs changed. */
+/**
+ * Whether `desired` is `deployed` with resources removed, and nothing else kept changed: the resources, conditions
+ * and outputs (with their exports: a later StackSet may import one) it keeps as deployed, and the same parameters.
+ */
 function removesOnly(deployed: CfnTemplate, desired: CfnTemplate): boolean {
   const same = (a: unknown, b: unknown) => written(a) === written(b);
   const ids = Object.keys(desired.Resources);
   if (ids.length >= Object.keys(deployed.Resources).length) return false;
   if (!ids.every((id) => id in deployed.Resources && same(deployed.Resources[id], desired.Resources[id]))) return false;
-  return Object.entries(desired.Conditions ?? {}).every(([name, c]) => same(deployed.Conditions?.[name], c));
+  if (!same(deployed.Parameters ?? {}, desired.Parameters ?? {})) return false;
+  const keeps = (section: Record<string, unknown> | undefined, was: Record<string, unknown> | undefined) => Object.entries(section ?? {}).every(([name, v]) => same(was?.[name], v));
+  return keeps(desired.Conditions, deployed.Conditions) && keeps(desired.Outputs, deployed.Outputs);
 }
 
 /** A StackSet's templates as deployed and as compiled, and its rollout wave. */
@@ -393,7 +419,10 @@ export interface StackSetTemplates {
   /** Parsed from the StackSet's TemplateBody; undefined for a StackSet not yet created. */
   deployed?: CfnTemplate;
   desired: CfnTemplate;
-  /** false: an instance is not CURRENT, so its stack may run an earlier template than `deployed`; unset: not read. */
+  /**
+   * false: an instance is not CURRENT, or is in an account the StackSet no longer targets, so its stack may run an
+   * earlier template than `deployed`; unset: not read.
+   */
   settled?: boolean;
 }
 
@@ -409,7 +438,7 @@ export interface StackSetTemplates {
  * or a later one, or keeps the attachment. Roles and policies' `Roles` are compared as written (a name, or a Sub).
  * A warning, by StackSet. Pure.
  */
-export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[], deferred: ReadonlySet<string> = new Set()): Map<string, string[]> {
+export function rolesDeletedWhileAttached(sets: readonly StackSetTemplates[], deferred: ReadonlyMap<string, unknown> = new Map()): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const x of sets) {
     if (!x.deployed) continue;
