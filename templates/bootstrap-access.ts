@@ -89,6 +89,7 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
       description: `xstack bootstrap's way into this account: writes the StackSet execution role ${executionRoleName}, this org's execution policies and the reader role, nothing else`,
       trust: setupTrust(),
       policies: [{ name: 'writes', document: policyDocument(statements) }],
+      ...(readsQuotas ? { exceptions: [{ rule: 'XS002', statement: 'ReadQuotas', reason: "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares" }] } : {}),
     }),
     outputs: { BootstrapAccessRoleArn: { description: 'The role bootstrap assumes here (--access-role takes its name)', value: getAtt('BootstrapAccessRole', 'Arn') } },
   };

@@ -25,7 +25,14 @@ export interface ServiceManagedReaderInput {
 export function serviceManagedReader({ names, reads }: ServiceManagedReaderInput): TemplateDefinition {
   // ListStacks takes "*" only (reader-policy.ts FindInstanceStacks): the one resource not written for Fn::Sub.
   const resource = (r: string) => (r === '*' ? r : sub(r));
-  const statements = reads.Statement.map((st) => statement({ sid: st.Sid, actions: st.Action, resources: st.Resource.map(resource) }));
+  const statements = reads.Statement.map((st) =>
+    statement({
+      sid: st.Sid,
+      actions: st.Action,
+      resources: st.Resource.map(resource),
+      ...(st.Condition ? { conditions: { StringEquals: { 'aws:ResourceAccount': sub(st.Condition.StringEquals['aws:ResourceAccount']) } } } : {}),
+    }),
+  );
   return {
     description: `xstack setup (SERVICE_MANAGED): the reader role ${names.outputReaderRole()} that plan, deploy and destroy read this account with (--output-reader-role); deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,
@@ -34,6 +41,7 @@ export function serviceManagedReader({ names, reads }: ServiceManagedReaderInput
       description: "xstack's reads in this account before and after the StackSets' operations (its stacks, retained buckets and repositories, the org's named roles); reads only",
       trust: setupTrust(),
       policies: [{ name: 'reads', document: policyDocument(statements) }],
+      exceptions: [{ rule: 'XS002', statement: 'FindInstanceStacks', reason: 'cloudformation:ListStacks takes no resource type, so "*" (Service Authorization Reference, list_awscloudformation.html): the org\'s instance stacks are found by name in its answer' }],
     }),
     outputs: { ReaderRoleArn: { description: 'The role plan, deploy and destroy assume here (--output-reader-role takes its name)', value: getAtt('ReaderRole', 'Arn') } },
   };

@@ -63,7 +63,10 @@ describe('the reader role policy', () => {
       Effect: 'Allow',
       Action: ['s3:GetEncryptionConfiguration'],
       Resource: ['arn:aws:s3:::acme-artifacts-333333333333-eu-west-1', 'arn:aws:s3:::acme-artifacts-333333333333-eu-west-1-g*'],
+      Condition: { StringEquals: { 'aws:ResourceAccount': '333333333333' } },
     });
+    // Held to the account's own buckets, as every S3 statement of the reader (checks/rules.ts XS014).
+    expect(statement('333333333333', 'SeeRetainedBuckets', at(3))?.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': '333333333333' } });
     expect(statement('333333333333', 'SeeEarlierBucketsKeys', at(1))).toBeUndefined();
   });
 

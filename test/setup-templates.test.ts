@@ -18,6 +18,9 @@ import { bootstrap } from '../src/deploy/bootstrap';
 import type { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
 import { actionData } from '../src/checks/iam-data';
+import { checkPolicies } from '../src/checks/policy-checks';
+import { formatFinding } from '../src/checks/rules';
+import type { CfnTemplate } from '../src/cfn/template';
 import { parseOrg } from '../src/org/load';
 import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
 import { fromYaml } from '../src/yaml';
@@ -59,8 +62,9 @@ function setupPolicy(compiled: CompiledOrg, file: string, account: string): Poli
 function allowedBy(statements: readonly PolicyStatement[], action: string, resource: string, context: Record<string, string> = {}): PolicyStatement | undefined {
   const holds = (condition: PolicyStatement['Condition']) =>
     Object.entries(condition ?? {}).every(([operator, keys]) => {
-      expect(operator, 'a condition operator this judge reads').toBe('ArnLike');
-      return Object.entries(keys).every(([key, patterns]) => context[key] !== undefined && list(patterns).some((p) => glob(p, context[key])));
+      expect(['ArnLike', 'StringEquals'], 'a condition operator this judge reads').toContain(operator);
+      const test = operator === 'ArnLike' ? glob : (p: string, v: string) => p === v;
+      return Object.entries(keys).every(([key, patterns]) => context[key] !== undefined && list(patterns).some((p) => test(p, context[key])));
     });
   return statements.find((s) => s.Effect === 'Allow' && list(s.Action).includes(action) && list(s.Resource).some((r) => glob(r, resource)) && holds(s.Condition));
 }
@@ -264,13 +268,29 @@ describe('setup: the SERVICE_MANAGED reader role (review s32-walkthrough M3)', (
           for (const resource of st.Resource) {
             // A pattern of the derived policy (a bucket's earlier generations) is judged by a name it matches.
             const arn = resource.replaceAll('*', 'x1');
-            expect(allowedBy(setup, action, resource === '*' ? '*' : arn), `${account}: ${action} on ${resource}`).toBeDefined();
+            expect(allowedBy(setup, action, resource === '*' ? '*' : arn, { 'aws:ResourceAccount': account }), `${account}: ${action} on ${resource}`).toBeDefined();
             judged++;
           }
         }
       }
     }
     expect(judged).toBeGreaterThan(accounts.length * 3);
+  });
+
+  it("a bucket of another account is not read: the S3 reads are held to the account's own (aws:ResourceAccount)", () => {
+    const policy = setupPolicy(compiled, READER_ROLE_FILE, accounts[1]);
+    const bucket = `arn:aws:s3:::acme-artifacts-${accounts[1]}-${compiled.org.region}`;
+    expect(allowedBy(policy, 's3:ListBucket', bucket, { 'aws:ResourceAccount': accounts[1] })).toBeDefined();
+    expect(allowedBy(policy, 's3:ListBucket', bucket, { 'aws:ResourceAccount': '999999999999' })).toBeUndefined();
+  });
+
+  it("xstack's own policy rules find nothing in either setup template, the two '*' resources recorded with their reasons", () => {
+    for (const [org, file] of [[compiled, READER_ROLE_FILE], [declared, BOOTSTRAP_ACCESS_FILE], [compileFile('parameters/example.yaml'), BOOTSTRAP_ACCESS_FILE]] as const) {
+      const template = fromYaml(org.files.get(file)!) as CfnTemplate;
+      expect(checkPolicies(template).map(formatFinding), file).toEqual([]);
+    }
+    expect(compiled.files.get(READER_ROLE_FILE)).toContain('rule: XS002');
+    expect(declared.files.get(BOOTSTRAP_ACCESS_FILE)).toContain('rule: XS002');
   });
 
   it('grants reads only: each action of access level List or Read (Service Authorization Reference)', () => {

@@ -20,6 +20,7 @@ export interface ReaderStatement {
   Effect: 'Allow';
   Action: string[];
   Resource: string[];
+  Condition?: { StringEquals: { 'aws:ResourceAccount': string } };
 }
 
 export interface ReaderPolicy {
@@ -69,11 +70,16 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
   ];
   // HeadBucket needs s3:ListBucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html): each bucket
   // the templates name in this account, and its names of the earlier bucket generations, which plan looks for.
-  if (buckets.size > 0) statements.push({ Sid: 'SeeRetainedBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [...buckets].sort().map((b) => `arn:${P}:s3:::${b}`) });
+  // A bucket name is global and its ARN names no account: each S3 statement is held to this account's buckets
+  // (aws:ResourceAccount, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount;
+  // checks/rules.ts XS014). HeadBucket still names another account's bucket's Region "regardless of the permissions
+  // on the bucket" (retained.ts retainedExists), so a name another account holds is still found taken.
+  const ownBuckets = { StringEquals: { 'aws:ResourceAccount': account } };
+  if (buckets.size > 0) statements.push({ Sid: 'SeeRetainedBuckets', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [...buckets].sort().map((b) => `arn:${P}:s3:::${b}`), Condition: ownBuckets });
   // destroy --delete-retained keeps an account's artifact key while an earlier generation's artifact bucket encrypted
   // with it stays (deployer.ts earlierBucketsUnderKey), told by GetBucketEncryption, which needs
   // s3:GetEncryptionConfiguration (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html).
-  if (earlierKmsBuckets.size > 0) statements.push({ Sid: 'SeeEarlierBucketsKeys', Effect: 'Allow', Action: ['s3:GetEncryptionConfiguration'], Resource: [...earlierKmsBuckets].sort().map((b) => `arn:${P}:s3:::${b}`) });
+  if (earlierKmsBuckets.size > 0) statements.push({ Sid: 'SeeEarlierBucketsKeys', Effect: 'Allow', Action: ['s3:GetEncryptionConfiguration'], Resource: [...earlierKmsBuckets].sort().map((b) => `arn:${P}:s3:::${b}`), Condition: ownBuckets });
   if (repositories.size > 0) statements.push({ Sid: 'SeeRetainedRepositories', Effect: 'Allow', Action: ['codecommit:GetRepository'], Resource: [...repositories].sort().map((r) => `arn:${P}:codecommit:${R}:${account}:${r}`) });
   // The roles the org file names and the artifact key policy names, read in the accounts whose template writes that
   // key (existing-roles.ts; deployer.ts existingRoleFindings reads them in pipeline-foundation's accounts). By name at
@@ -104,7 +110,8 @@ export function readerPolicyForEveryAccount(compiled: Pick<CompiledOrg, 'org' | 
     for (const st of readerPolicy(compiled, account).Statement) {
       const resources = st.Resource.map((r) => r.replaceAll(account, '${AWS::AccountId}').replace(`arn:${partition}:`, 'arn:${AWS::Partition}:'));
       const into = joined.get(st.Sid);
-      joined.set(st.Sid, into ? { ...into, Resource: [...new Set([...into.Resource, ...resources])].sort() } : { ...st, Resource: resources });
+      const condition = st.Condition && { StringEquals: { 'aws:ResourceAccount': '${AWS::AccountId}' } };
+      joined.set(st.Sid, into ? { ...into, Resource: [...new Set([...into.Resource, ...resources])].sort() } : { ...st, Resource: resources, ...(condition ? { Condition: condition } : {}) });
     }
   }
   const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles'];
