@@ -1217,8 +1217,12 @@ export const bootstrapTag = (prefix: string) => `xstack:bootstrap:${prefix}`;
 /** The one tag an earlier xstack wrote for every org on the role (the last bootstrap's, whichever org ran it). */
 export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
 
-/** The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap stale. */
-const READER_VERSION = 1;
+/**
+ * The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap
+ * stale. 2: its S3 statements held to the account's own buckets (aws:ResourceAccount), narrower than version 1's, so
+ * that a deployed reader gets the condition at the next bootstrap.
+ */
+const READER_VERSION = 2;
 
 /**
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
