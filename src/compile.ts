@@ -18,7 +18,7 @@ import { checkStackInstanceQuota, checkStackSetQuota } from './checks/stackset-q
 import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
-import { setupFiles } from './setup';
+import { setupTemplate } from './setup';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
@@ -90,6 +90,9 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
     files.set(templatePath(stage), yaml);
     if (stage.accountValues.length > 0) files.set(valuesPath(stage), valuesFile(org, stage));
   }
+  // The setup template a user deploys by hand is held to the same policy rules as the stages' (a setup's own, by file).
+  const setup = setupTemplate(org, stages);
+  problems.push(...checkPolicies(setup.template).map((f) => `${setup.path}: ${formatFinding(f)}`));
   problems.push(...iamQuotaProblems(org, stages, templates, resolver));
   // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
@@ -104,7 +107,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const access = analyseAccess(org, stages, templates, { resolver });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
-  for (const [path, text] of setupFiles(org, stages)) files.set(path, text);
+  files.set(setup.path, toYaml(setup.template));
   // The org file's hash when it is a file (a generated org in a test is not): the report, the model and the manifest carry it.
   const orgFileSha256 = existsSync(org.file) ? sha256(readFileSync(org.file, 'utf8')) : null;
   const source = { orgFileSha256, ...(options.revision ? { revision: options.revision } : {}) };

@@ -9,24 +9,25 @@
  * Each takes the administrator account and its roles that run xstack as parameters: they are the user's choice,
  * made before the first deploy records the administrator account.
  */
-import { renderTemplate } from './cfn/template';
+import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { readerPolicyForEveryAccount } from './deploy/reader-policy';
 import { declaredQuotas } from './limits';
 import { Names } from './naming';
 import type { Org } from './org/model';
 import type { Stage } from './stages/model';
-import { toYaml } from './yaml';
 import { bootstrapAccess } from '../templates/bootstrap-access';
 import { serviceManagedReader } from '../templates/service-managed-reader';
 
 export const BOOTSTRAP_ACCESS_FILE = 'setup/bootstrap-access.yaml';
 export const READER_ROLE_FILE = 'setup/reader-role.yaml';
 
-export function setupFiles(org: Org, stages: readonly Stage[]): Array<[path: string, text: string]> {
+/** The org's setup template, rendered, and where it goes under dist/<org>/. */
+export function setupTemplate(org: Org, stages: readonly Stage[]): { path: string; template: CfnTemplate } {
   const names = new Names(org.prefix);
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
-    return [[READER_ROLE_FILE, toYaml(renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) })))]];
+    return { path: READER_ROLE_FILE, template: renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) })) };
   }
   const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });
-  return [[BOOTSTRAP_ACCESS_FILE, toYaml(renderTemplate(definition))]];
+  return { path: BOOTSTRAP_ACCESS_FILE, template: renderTemplate(definition) };
 }
+
