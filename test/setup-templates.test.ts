@@ -18,6 +18,7 @@ import { bootstrap } from '../src/deploy/bootstrap';
 import type { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
 import { actionData } from '../src/checks/iam-data';
+import { globRegExp } from '../src/checks/service-authorization';
 import { checkPolicies } from '../src/checks/policy-checks';
 import { formatFinding } from '../src/checks/rules';
 import type { CfnTemplate } from '../src/cfn/template';
@@ -37,7 +38,8 @@ interface PolicyStatement {
 }
 
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-const glob = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
+/** IAM's wildcard match (`*` any run of characters, `?` one), as the compiler's checks read it. */
+const glob = (pattern: string, value: string) => globRegExp(pattern).test(value);
 
 /** The one managed policy of a setup template, its Fn::Sub values written for `account` in partition aws. */
 function setupPolicy(compiled: CompiledOrg, file: string, account: string): PolicyStatement[] {
