@@ -17,7 +17,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
 import { formatPlan } from '../src/deploy/plan-text';
 import { LIMIT_ATTEMPTS } from '../src/deploy/stacksets';
-import { refusedAssume } from './support/iam-models';
+import { refusedAssume, refusedToRole } from './support/iam-models';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
 
 const { env, awsVia, prepare, keptRepository, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
@@ -498,21 +498,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     }
     // The role is there but its policy is an earlier compile's (review s33-setup M1): a refused read says to update
     // the setup StackSet. Modelled: CloudFormation refuses ListStacks to every client made with a role's credentials.
-    const stale = awsVia();
-    const make = stale.cloudFormation.bind(stale);
-    stale.cloudFormation = (...args: Parameters<typeof make>) => {
-      const client = make(...args);
-      if (args[0] !== undefined) {
-        client.middlewareStack.add(
-          ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
-            if (context.commandName !== 'ListStacksCommand') return next(a);
-            throw Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
-          }) as never,
-          { step: 'initialize', name: 'staleReader' },
-        );
-      }
-      return client;
-    };
+    const stale = refusedToRole(awsVia(), 'cloudFormation', 'ListStacksCommand', 'cloudformation:ListStacks', 'big-xstack-reader');
     const refusedRead = failed(await deploy(more, stale, { pollMs }));
     expect(refusedRead.length).toBeGreaterThan(0);
     expect(JSON.stringify(refusedRead)).toContain(

@@ -27,7 +27,7 @@ import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
 import { fromYaml } from '../src/yaml';
 import { compileFile, tempDir } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { refusedCall } from './support/iam-models';
+import { refusedCall, refusedToRole } from './support/iam-models';
 
 interface PolicyStatement {
   Sid: string;
@@ -187,22 +187,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
 
   it("a call the deployed access role's policy refuses (an earlier compile's, before iamQuotas were declared) says to update the setup StackSet (review s33-setup M1)", async () => {
     // IAM's refusal names the caller: here the access role's session in the target account.
-    const asAccessRole = () => {
-      const aws = env.aws();
-      const make = aws.iam.bind(aws);
-      aws.iam = (...args: Parameters<Aws['iam']>) => {
-        const client = make(...args);
-        client.middlewareStack.add(
-          ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
-            if (context.commandName !== 'GetAccountSummaryCommand') return next(a);
-            throw Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/acme-xstack-access/xstack is not authorized to perform: iam:GetAccountSummary on resource: * because no identity-based policy allows the iam:GetAccountSummary action'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
-          }) as never,
-          { step: 'initialize', name: 'accessRoleRefused' },
-        );
-        return client;
-      };
-      return aws;
-    };
+    const asAccessRole = () => refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'acme-xstack-access');
     await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({
       code: 'ACCESS_ROLE_POLICY_REFUSED',
       message: expect.stringContaining(

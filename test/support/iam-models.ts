@@ -24,7 +24,8 @@
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), and a
  *   new role is not seen at once (same eventual-consistency page); reported for about a minute in
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
- * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows.
+ * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
+ *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
  * - `refusedAssume`: STS refuses AssumeRole into the roles `refused` names (AccessDenied), as it does for
  *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
  *   role … trusts the management account", CreateAccount's RoleName,
@@ -44,7 +45,7 @@ const notAuthorized = (role: string) => refusal('AccessDenied', 403, `User: arn:
  * `aws.iam`, `aws.sts` and `aws.cloudFormation` with middleware on every client they make (`iam` makes one per
  * client: one account's; `cfn` is given the credentials and Region the client was made with).
  */
-function withMiddleware(aws: Aws, iam?: () => Middleware, sts?: Middleware, cfn?: (credentials: unknown, region: string) => Middleware): Aws {
+function withMiddleware(aws: Aws, iam?: (credentials: unknown) => Middleware, sts?: Middleware, cfn?: (credentials: unknown, region: string) => Middleware): Aws {
   if (cfn) {
     const make = aws.cloudFormation.bind(aws);
     aws.cloudFormation = (...args: Parameters<Aws['cloudFormation']>) => {
@@ -57,7 +58,7 @@ function withMiddleware(aws: Aws, iam?: () => Middleware, sts?: Middleware, cfn?
     const make = aws.iam.bind(aws);
     aws.iam = (...args: Parameters<Aws['iam']>) => {
       const client = make(...args);
-      client.middlewareStack.add(iam() as never, { step: 'initialize', name: 'iamModel' });
+      client.middlewareStack.add(iam(args[0]) as never, { step: 'initialize', name: 'iamModel' });
       return client;
     };
   }
@@ -173,6 +174,21 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
       return next(args);
     },
   );
+}
+
+/**
+ * IAM refuses `action` (the SDK's `command`) to `role` in the clients of `service` made with a role's credentials (a
+ * target account's, as the deployer and bootstrap make them), as it does a role whose policy lacks the action (a
+ * setup template's role deployed from an earlier compile): AccessDenied naming the role's session, "User: arn:aws:sts::
+ * <account>:assumed-role/<role>/<session> is not authorized to perform: <action> on resource: …"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+ */
+export function refusedToRole(aws: Aws, service: 'iam' | 'cloudFormation', command: string, action: string, role: string): Aws {
+  const model = (credentials: unknown): Middleware => (next, context) => async (args) => {
+    if (credentials === undefined || context.commandName !== command) return next(args);
+    throw refusal('AccessDenied', 403, `User: arn:aws:sts::111111111111:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
+  };
+  return service === 'iam' ? withMiddleware(aws, model) : withMiddleware(aws, undefined, undefined, model);
 }
 
 /** STS refuses AssumeRole into every role whose ARN `refused` matches (AccessDenied). */
