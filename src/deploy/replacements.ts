@@ -400,7 +400,10 @@ const deletedRoles = (x: StackSetTemplates): string[] => {
 
 /**
  * Whether `desired` is `deployed` with resources removed, and nothing else kept changed: the resources, conditions
- * and outputs (with their exports: a later StackSet may import one) it keeps as deployed, and the same parameters.
+ * and outputs (with their exports: a later StackSet may import one, and an export it added would be missing there
+ * until the last wave; Fn::ImportValue,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html)
+ * it keeps as deployed, and the same parameters.
  */
 function removesOnly(deployed: CfnTemplate, desired: CfnTemplate): boolean {
   const same = (a: unknown, b: unknown) => written(a) === written(b);
