@@ -25,7 +25,7 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { ciAssumeReaderConditions, ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL } from '../src/iam/grants';
+import { ciAssumeReaderConditions, ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, ecrRepositoriesUnder } from '../src/iam/grants';
 import { sessionManagerStatements } from '../src/iam/instance-management';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import type { Names } from '../src/naming';
@@ -53,7 +53,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     ...role('CiInstanceRole', {
       name: names.ciInstanceRole(),
       description: ec2
-        ? `The CI (EC2 instances); may assume only the pull-only CI role of each source account; Session Manager reaches it${pullsFromEcr ? "; pulls images from this account's ECR repositories" : ''}`
+        ? `The CI (EC2 instances); may assume only the pull-only CI role of each source account; Session Manager reaches it${pullsFromEcr ? `; pulls images from this account's ECR repositories ${names.ciImageRepositories()}/*` : ''}`
         : `The CI (EKS service account ${runtime.namespace}/${runtime.serviceAccount}); may only assume the pull-only CI role of each source account`,
       trust,
       exceptions: [
@@ -81,7 +81,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
               {
                 // Isolated, ECR is the only registry the host reaches (through the CI network's ecr.api and
                 // ecr.dkr endpoints): docker login, then the image's manifest and layers, from this
-                // account's repositories in this Region only. No push, no listing.
+                // account's `<prefix>-ci/` repositories in this Region only. No push, no listing.
                 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html
                 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_ECS.html
                 name: 'pull-ci-images',
@@ -96,7 +96,7 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
                   statement({
                     sid: 'PullCiImages',
                     actions: ECR_IMAGE_PULL.actions,
-                    resources: arn('ecr:${AWS::Region}:${AWS::AccountId}:repository/*'),
+                    resources: arn(ecrRepositoriesUnder(names.ciImageRepositories())),
                   }),
                 ]),
               },

@@ -39,6 +39,7 @@ import {
   ECR_IMAGE_LAYER_DOWNLOAD,
   ECR_IMAGE_LAYERS,
   ECR_IMAGE_PULL,
+  ecrRepositoriesUnder,
   FLOW_LOGS_DELIVERY, FLOW_LOGS_FIND_GROUP,
   SESSION_MANAGER_INSTANCE,
 } from '../src/iam/grants';
@@ -157,15 +158,15 @@ function interfaceEndpoint(input: CiNetworkInput, service: string, subnets: read
  */
 const OF_THIS_ACCOUNT = { StringEquals: { 'aws:PrincipalAccount': ref('AWS::AccountId') } };
 
-function isolatedEndpointPolicy(endpoint: CiNetworkEndpoint): PolicyDocument {
+function isolatedEndpointPolicy(endpoint: CiNetworkEndpoint, names: Names): PolicyDocument {
   switch (endpoint.service) {
     case 'ecr.api':
     case 'ecr.dkr':
-      // One policy on both ECR endpoints, as ECR recommends: docker login and pulls from this account's repositories.
+      // One policy on both ECR endpoints, as ECR recommends: docker login and pulls from this account's CI namespace.
       // https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-vpc-endpoint-policy
       return policyDocument([
         statement({ sid: 'EcrLogin', principal: '*', actions: ECR_AUTHORIZATION_TOKEN.actions, resources: '*', conditions: OF_THIS_ACCOUNT }),
-        statement({ sid: 'PullCiImages', principal: '*', actions: ECR_IMAGE_PULL.actions, resources: arn('ecr:${AWS::Region}:${AWS::AccountId}:repository/*'), conditions: OF_THIS_ACCOUNT }),
+        statement({ sid: 'PullCiImages', principal: '*', actions: ECR_IMAGE_PULL.actions, resources: arn(ecrRepositoriesUnder(names.ciImageRepositories())), conditions: OF_THIS_ACCOUNT }),
       ]);
     case 'ssm':
       // Session Manager's registration of this account's instances; nothing else of Systems Manager (no parameters).
@@ -269,7 +270,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   // https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
   if (!network.nat) {
     for (const endpoint of ISOLATED_ENDPOINTS) {
-      const policy = 'doc' in endpoint.policy ? isolatedEndpointPolicy(endpoint) : undefined;
+      const policy = 'doc' in endpoint.policy ? isolatedEndpointPolicy(endpoint, names) : undefined;
       resources[endpoint.id] =
         endpoint.type === 'Gateway'
           ? new VPCEndpoint({ VpcEndpointType: 'Gateway', ServiceName: serviceName(input, endpoint.service), VpcId: ref('Vpc'), RouteTableIds: [ref('CiRouteTable')], ...(policy ? { PolicyDocument: policy } : {}) })

@@ -252,7 +252,7 @@ describe('access roles', () => {
     const [login, pull] = props(isolated, 'CiInstanceRolePullCiImages').PolicyDocument.Statement;
     expect(login).toMatchObject({ Sid: 'EcrLogin', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
     expect(pull).toMatchObject({ Sid: 'PullCiImages', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] });
-    expect(pull.Resource['Fn::Sub']).toBe('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*');
+    expect(pull.Resource['Fn::Sub']).toBe('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/gov-ci/*');
     expect((isolated.Resources.CiInstanceRolePullCiImages.Metadata as any).xstack.exceptions).toEqual([
       { rule: 'XS002', statement: 'EcrLogin', reason: expect.stringContaining('no resource type') },
     ]);
@@ -325,7 +325,7 @@ describe('CI network', () => {
           Effect: 'Allow',
           Principal: '*',
           Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' },
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/gov-ci/*' },
           Condition: ofThisAccount,
         },
       ]);

@@ -297,7 +297,7 @@ describe('the CI network and pipeline account needs tables (flow logs; access lo
 
 describe('the CI host needs table (Session Manager; ECR in an isolated CI network) drives the proof', () => {
   const cases = [
-    ['parameters/govcloud.yaml', ['ci-host-instance-role', 'ci-host-session-manager', 'ci-host-session-channels', 'ci-host-ecr-login', 'ci-host-ecr-pull']],
+    ['parameters/govcloud.yaml', ['ci-host-instance-role', 'ci-host-session-manager', 'ci-host-session-channels', 'ci-host-ecr-login', 'ci-host-ecr-pull', 'ci-host-ecr-other-repository']],
     ['parameters/example.yaml', ['ci-host-instance-role', 'ci-host-session-manager', 'ci-host-session-channels']],
   ] as const;
 
@@ -306,11 +306,28 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
     const baseline = analyseAccess(org, planStages(org));
     expect(baseline.problems).toEqual([]);
     expect([...new Set(baseline.paths.filter((p) => p.need?.startsWith('ci-host-')).map((p) => p.need))]).toEqual(ids);
-    for (const r of baseline.results.filter((x) => x.path.need?.startsWith('ci-host-'))) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(true);
+    for (const r of baseline.results.filter((x) => x.path.need?.startsWith('ci-host-'))) expect(r.allowed, `${r.path.purpose} ${r.action}`).toBe(!r.path.denied);
+  });
+
+  // Review s30-ci m4: the CI account may hold other teams' images; the host's role and the ECR endpoint each hold the
+  // pull to the CI namespace, and each is proved to on its own.
+  it.each([
+    ['ci-identity', 'CiInstanceRolePullCiImages', 'may ecr:BatchGetImage on arn:aws-us-gov:ecr:us-gov-west-1:012345678901:repository/another-team/app, which must be refused'],
+    ['ci-network', 'EcrDockerEndpoint', "EcrDockerEndpoint lets arn:aws-us-gov:iam::012345678901:role/gov-ci-instance ecr:BatchGetImage on arn:aws-us-gov:ecr:us-gov-west-1:012345678901:repository/another-team/app through"],
+  ])('%s %s: a pull statement on every repository of the account fails the proof', (stageId, logicalId, expected) => {
+    const org = loadOrgFile('parameters/govcloud.yaml');
+    const stages = planStages(org);
+    const resources = stages.find((s) => s.id === stageId)!.definition.resources as unknown as Record<string, unknown>;
+    const widened = JSON.stringify(resources[logicalId]).replace('repository/gov-ci/*', 'repository/*');
+    expect(widened).toContain('repository/*');
+    resources[logicalId] = JSON.parse(widened);
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems.some((p) => p.startsWith("the CI host pulls no image from the account's other ECR repositories: ") && p.includes(expected)), problems.join('\n')).toBe(true);
   });
 
   // The layer download is signed by ECR (a presigned URL): no IAM side of the org's, its network path is proved below.
-  it.each(CI_HOST_NEEDS.filter((n) => !n.networkOnly).map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path (isolated GovCloud org)', (_id, need) => {
+  // A refused path has no grant to take away: widening one is the test above.
+  it.each(CI_HOST_NEEDS.filter((n) => !n.networkOnly && !n.denied).map((n) => [n.id, n] as const))('without the grants of %s, the compile fails naming the path (isolated GovCloud org)', (_id, need) => {
     const org = loadOrgFile('parameters/govcloud.yaml');
     const baseline = analyseAccess(org, planStages(org));
     expect(need.doc, need.id).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);

@@ -274,7 +274,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
   // The CI host's own paths (src/services/needs.ts CI_HOST_NEEDS), when it runs on EC2 with xstack's instance profile.
   if (ci && ci.runtime.kind === 'ec2') {
     const ciAccount = accountId(ci.account);
-    const e: CiHostEnvironment = { partition, region, account: ciAccount, instanceRole: role(ciAccount, names.ciInstanceRole()) };
+    const e: CiHostEnvironment = { partition, region, account: ciAccount, instanceRole: role(ciAccount, names.ciInstanceRole()), imageRepositories: names.ciImageRepositories() };
     const isolated = ci.network !== undefined && !ci.network.nat;
     for (const need of CI_HOST_NEEDS) {
       // A request an AWS service signs (a presigned URL) has no IAM side of the org's: only its network path is proved.
@@ -637,7 +637,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   if (!ci || ci.runtime.kind !== 'ec2' || !ci.network || ci.network.nat) return [];
   const names = new Names(org.prefix, org.bucketGeneration);
   const ciAccount = accountByName(org, ci.account).id;
-  const e: CiHostEnvironment = { partition: org.partition, region: org.region, account: ciAccount, instanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}` };
+  const e: CiHostEnvironment = { partition: org.partition, region: org.region, account: ciAccount, instanceRole: `arn:${org.partition}:iam::${ciAccount}:role/${names.ciInstanceRole()}`, imageRepositories: names.ciImageRepositories() };
   const withoutPolicy = new Set(ISOLATED_ENDPOINTS.filter((x) => 'none' in x.policy).map((x) => x.service));
   const problems: string[] = [];
   const ask = (purpose: string, service: string, request: Request, refuse: boolean) => {
@@ -652,6 +652,12 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
     const passed: Passed[] = [];
     for (const action of need.grant.actions) {
       const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.(e) };
+      if (need.denied) {
+        // The host's own request the endpoint must refuse as its role must (another repository of the account).
+        const asked = ask(need.purpose, need.endpoint, request, true);
+        if (asked?.decision.allowed) problems.push(`${need.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${principalName(request.principal)} ${action} on ${request.resource} through (${asked.decision.by?.policy})`);
+        continue;
+      }
       const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {

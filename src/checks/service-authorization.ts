@@ -450,6 +450,13 @@ export const globRegExp = (glob: string, flags = '') => new RegExp(`^${glob.spli
  * sign)", https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html).
  */
 const SPANS_SLASHES = /Path|ObjectName|Key$|Prefix|LogGroupName|LogStreamName/;
+/**
+ * Formats whose name placeholder holds a slash although its name does not say so: an ECR repository's name "can be
+ * prepended with a namespace to group the repository into a category (such as project-a/nginx-web-app)" (a CodeCommit
+ * repository's `${RepositoryName}` cannot).
+ * https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ecr/aws.sdk.kotlin.services.ecr.model/-create-repository-request/repository-name.html
+ */
+const NAME_SPANS_SLASHES: ReadonlySet<string> = new Set(['arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}']);
 const SAMPLE: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', Account: '123456789012' };
 /**
  * Resource types whose AWS-owned resources have no account in their ARN: the SSM documents AWS publishes
@@ -482,7 +489,7 @@ function compileFormat(format: string): Field[] | undefined {
         if (p === 'Partition') return 'aws(?:-[a-z]+)*';
         if (p === 'Region') return '[a-z]{2}(?:-[a-z]+)+-\\d';
         if (p === 'Account') return ACCOUNT_MAY_BE_EMPTY.has(format) ? '(?:\\d{12})?' : '\\d{12}';
-        return SPANS_SLASHES.test(p) ? '.+' : '[^/]+';
+        return SPANS_SLASHES.test(p) || NAME_SPANS_SLASHES.has(format) ? '.+' : '[^/]+';
       })
       .join('');
     return { pattern: new RegExp(`^${pattern}$`), sample: parts.map((p, i) => (i % 2 === 0 ? p : (SAMPLE[p] ?? 'x'))).join('') };

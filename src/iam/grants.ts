@@ -503,6 +503,14 @@ export const ECR_IMAGE_PULL: Grant = {
 };
 
 /**
+ * The repositories of one ECR namespace in this account and Region, as `arn()` text: ECR_IMAGE_PULL's actions take the
+ * `repository` resource type, `arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}` (Service
+ * Authorization Reference), so a pull can be held to the namespace (Names.ciImageRepositories), not every repository.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+ */
+export const ecrRepositoriesUnder = (namespace: string) => `ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${namespace}/*`;
+
+/**
  * Docker fetches an image's layers from ECR's layer bucket of the Region, an
  * AWS-owned bucket, with the URL GetDownloadUrlForLayer returns: "the
  * pre-signed Amazon S3 download URL corresponding to an image layer", signed

@@ -985,6 +985,8 @@ export interface InstanceEnvironment {
   instanceRole: string;
   /** The start of the names of the log groups the deployment targets' CloudWatch agent writes (Names.agentLogGroups). */
   agentLogGroups?: string;
+  /** The ECR namespace the CI host pulls its images from (Names.ciImageRepositories). */
+  imageRepositories?: string;
 }
 
 /** What the SSM Agent on an instance does with the instance role (src/iam/instance-management.ts grants it). */
@@ -993,10 +995,14 @@ export interface InstanceNeed extends PurposedNeed<InstanceEnvironment> {
   awsOwned?: boolean;
 }
 
-/** A sample of what the host names: an instance id, an association id, the repository of the Jenkins image, a layer object. */
+/**
+ * A sample of what the host names: an instance id, an association id, the repository of the Jenkins image (in the CI
+ * namespace), another team's repository of the same account, a layer object.
+ */
 const SAMPLE_INSTANCE = 'i-0c1c1c1c1c1c1c1c1';
 const SAMPLE_ASSOCIATION = '0c1c1c1c-0c1c-0c1c-0c1c-0c1c1c1c1c1c';
 const SAMPLE_REPOSITORY = 'jenkins';
+const OTHER_REPOSITORY = 'another-team/app';
 const SAMPLE_LAYER = 'sha256/0c1c1c1c';
 
 const instanceRole = (e: InstanceEnvironment) => role(e.instanceRole);
@@ -1241,9 +1247,21 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     grant: ECR_IMAGE_PULL,
     when: 'isolated',
     principal: instanceRole,
-    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.account}:repository/${SAMPLE_REPOSITORY}`,
+    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.account}:repository/${e.imageRepositories}/${SAMPLE_REPOSITORY}`,
     // Docker's registry API: https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
     endpoint: 'ecr.dkr',
+  },
+  {
+    // The CI account may hold other teams' images (review s30-ci m4): the host reads its own namespace only.
+    id: 'ci-host-ecr-other-repository',
+    purpose: "the CI host pulls no image from the account's other ECR repositories",
+    doc: ECR_IMAGE_PULL.doc,
+    grant: ECR_IMAGE_PULL,
+    when: 'isolated',
+    principal: instanceRole,
+    resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.account}:repository/${OTHER_REPOSITORY}`,
+    endpoint: 'ecr.dkr',
+    denied: true,
   },
   {
     id: 'ci-host-ecr-layers',
