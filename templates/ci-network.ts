@@ -340,6 +340,15 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
         value: new IntrinsicFunction('Fn::Join', [',', privateSubnets.map(ref)]),
       },
       CiSecurityGroupId: { description: 'Security group for the CI instances', value: ref('CiSecurityGroup') },
+      // The VPC's default group keeps AWS's default rules (all egress, all ingress from itself), which no template
+      // property changes; an instance launched without a group gets it (review s30-ci m3). Its id, for the README's
+      // revoke commands: "You can change the rules for a default security group. You can't delete a default security
+      // group." https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpc.html (DefaultSecurityGroup)
+      VpcDefaultSecurityGroupId: {
+        description: "The CI VPC's default security group, with AWS's default rules: revoke them (README, Launching the CI host); launch CI instances into CiSecurityGroupId",
+        value: getAtt('Vpc', 'DefaultSecurityGroup'),
+      },
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { DescribeStackSetCommand, DescribeStacksCommand, ListExportsCommand, ListStackInstancesCommand, ListStackSetsCommand, ListStacksCommand, UpdateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import { ListRolesCommand } from '@aws-sdk/client-iam';
 import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -106,6 +107,13 @@ describe('rollout to the local emulator', () => {
     const roles = await rolesIn(source);
     for (const account of ['222222222222', '333333333333', '444444444444']) expect(roles).toContain(`acme-source-${account}`);
     expect(roles).toContain('acme-event-forwarder');
+    // The CI network names its VPC's default group, whose rules the README has the user revoke (review s30-ci m3).
+    const tools = example.org.accounts.find((a) => a.name === 'tools')!.id;
+    const network = stacks.get(tools)!.get('acme-ci-network')!.outputs;
+    const ec2 = env.aws().ec2(await env.aws().assume(`arn:aws:iam::${tools}:role/AWSCloudFormationStackSetExecutionRole`));
+    const defaults = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [network.VpcId] }, { Name: 'group-name', Values: ['default'] }] }))).SecurityGroups ?? [];
+    expect(defaults.map((g) => g.GroupId)).toEqual([network.VpcDefaultSecurityGroupId]);
+    expect(network.VpcDefaultSecurityGroupId).not.toBe(network.CiSecurityGroupId);
   });
 
   it('a second deploy with nothing changed makes no mutating call; a run makes one administrator CloudFormation client, so credentials are resolved once', async () => {
