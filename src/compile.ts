@@ -18,7 +18,7 @@ import { checkStackInstanceQuota, checkStackSetQuota } from './checks/stackset-q
 import { toYaml } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
-import { setupTemplate } from './setup';
+import { setupTemplate, type SetupTemplate } from './setup';
 import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
@@ -57,6 +57,8 @@ export interface CompiledOrg {
   layout: Layout;
   /** What the compile chose for the org as a whole and says so (compile prints them, as it does each stage's notes). */
   notes: readonly string[];
+  /** The setup template's file, role and digest: a call refused through its role compares the deployed role's tag with it. */
+  setup: Pick<SetupTemplate, 'path' | 'role' | 'digest'>;
 }
 
 export const templatePath = (stage: Stage) => `templates/${stage.id}.yaml`;
@@ -129,7 +131,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 
   const layout = layoutOf(stages);
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of, layout)));
-  return { org, stages, rollout, access, layout, notes, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return { org, stages, rollout, access, layout, notes, setup: { path: setup.path, role: setup.role, digest: setup.digest }, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** dist/<org>/audit/: the report as HTML and Markdown, the rollout graph, and the audit model a later `--since` compares with. */

@@ -10,6 +10,8 @@
  * made before the first deploy records the administrator account.
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
+import { sha256 } from './hash';
+import { toYaml } from './yaml';
 import { readerPolicyForEveryAccount } from './deploy/reader-policy';
 import { declaredQuotas } from './limits';
 import { Names } from './naming';
@@ -21,13 +23,38 @@ import { serviceManagedReader } from '../templates/service-managed-reader';
 export const BOOTSTRAP_ACCESS_FILE = 'setup/bootstrap-access.yaml';
 export const READER_ROLE_FILE = 'setup/reader-role.yaml';
 
-/** The org's setup template, rendered, and where it goes under dist/<org>/. */
-export function setupTemplate(org: Org, stages: readonly Stage[]): { path: string; template: CfnTemplate } {
-  const names = new Names(org.prefix);
-  if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
-    return { path: READER_ROLE_FILE, template: renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) })) };
-  }
-  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });
-  return { path: BOOTSTRAP_ACCESS_FILE, template: renderTemplate(definition) };
+/**
+ * The tag each setup template's role carries: the SHA-256 of the template as compiled without the tag. The user
+ * deploys the file, not xstack, so nothing else tells whether an account's role is this compile's (review s33-setup
+ * M1): a call refused through the role reads the tag (iam:GetRole on itself, which each setup policy grants) and says
+ * whether the setup StackSet runs an older file there. IAM returns a role's tags with GetRole ("A list of tags that
+ * are attached to the role", https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html).
+ */
+export const SETUP_DIGEST_TAG = 'xstack:setup-sha256';
+
+export interface SetupTemplate {
+  /** Where it goes under dist/<org>/. */
+  path: string;
+  template: CfnTemplate;
+  /** The role it makes, by name, and the digest its SETUP_DIGEST_TAG carries. */
+  role: string;
+  digest: string;
 }
 
+/** The org's setup template, rendered, its role tagged with the digest of the rest. */
+export function setupTemplate(org: Org, stages: readonly Stage[]): SetupTemplate {
+  const names = new Names(org.prefix);
+  if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
+    const template = renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) }));
+    return tagged(READER_ROLE_FILE, template, 'ReaderRole', names.outputReaderRole());
+  }
+  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });
+  return tagged(BOOTSTRAP_ACCESS_FILE, renderTemplate(definition), 'BootstrapAccessRole', names.bootstrapAccessRole());
+}
+
+function tagged(path: string, template: CfnTemplate, logicalId: string, role: string): SetupTemplate {
+  const digest = sha256(toYaml(template));
+  const resource = template.Resources[logicalId];
+  resource.Properties = { ...resource.Properties, Tags: [{ Key: SETUP_DIGEST_TAG, Value: digest }] };
+  return { path, template, role, digest };
+}

@@ -63,8 +63,9 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
   // iam:ListRoleTags action" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags_roles.html): only with tags.
   const statements: Statement[] = [
     // GetRole at any path as well: bootstrap reads a role by name and says where a role of that name is (bootstrap.ts
-    // ensureRole), and IAM authorizes the read against the role's real ARN, path included.
-    statement({ sid: 'ReadBootstrapRoles', actions: ['iam:GetRole'], resources: [...roles, here(`role/*/${execution}`), here(`role/*/${reader}`)] }),
+    // ensureRole), and IAM authorizes the read against the role's real ARN, path included. And this role itself: a
+    // refused call reads its setup tag (src/setup.ts SETUP_DIGEST_TAG) to say whether this file is the one deployed.
+    statement({ sid: 'ReadBootstrapRoles', actions: ['iam:GetRole'], resources: [...roles, here(`role/*/${execution}`), here(`role/*/${reader}`), here(`role/${names.bootstrapAccessRole()}`)] }),
     statement({ sid: 'ReadBootstrapRolePolicies', actions: ['iam:GetRolePolicy'], resources: roles }),
     // What else is on the execution role, reported, never removed (bootstrap.ts reportPoliciesNotOurs).
     statement({ sid: 'ReadExecutionRolePolicies', actions: ['iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [here(`role/${execution}`)] }),

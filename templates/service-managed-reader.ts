@@ -33,6 +33,9 @@ export function serviceManagedReader({ names, reads }: ServiceManagedReaderInput
       ...(st.Condition ? { conditions: { StringEquals: { 'aws:ResourceAccount': sub(st.Condition.StringEquals['aws:ResourceAccount']) } } } : {}),
     }),
   );
+  // The role's own setup tag (src/setup.ts SETUP_DIGEST_TAG), which a refused read looks up to say whether this file
+  // is the one deployed in the account.
+  statements.push(statement({ sid: 'ReadOwnSetupTag', actions: ['iam:GetRole'], resources: [sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${names.outputReaderRole()}`)] }));
   return {
     description: `xstack setup (SERVICE_MANAGED): the reader role ${names.outputReaderRole()} that plan, deploy and destroy read this account with (--output-reader-role); deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,

@@ -28,6 +28,7 @@ import { fromYaml } from '../src/yaml';
 import { compileFile, tempDir } from './helpers';
 import { useLocalAws } from './support/local-aws';
 import { refusedCall, refusedToRole } from './support/iam-models';
+import { deploySetup } from './support/setup-stack';
 
 interface PolicyStatement {
   Sid: string;
@@ -185,15 +186,26 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     expect(allowedBy(policy, 'iam:UpdateAssumeRolePolicy', `arn:aws:iam::${account}:role/team/${compiled.org.stackSets.executionRoleName}`)).toBeUndefined();
   });
 
-  it("a call the deployed access role's policy refuses (an earlier compile's, before iamQuotas were declared) says to update the setup StackSet (review s33-setup M1)", async () => {
-    // IAM's refusal names the caller: here the access role's session in the target account.
+  it("a call the deployed access role's policy refuses says, from the role's setup tag, whether the account runs this compile's file (review s33-setup M1)", async () => {
+    // IAM's refusal names the caller: here the access role's session in the target account (111111111111).
     const asAccessRole = () => refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'acme-xstack-access');
-    await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({
-      code: 'ACCESS_ROLE_POLICY_REFUSED',
-      message: expect.stringContaining(
-        'Bootstrap reaches the target accounts through acme-xstack-access, the setup template\'s role, whose policy is that of the compile it was deployed from: if a compile changed dist/declared/setup/bootstrap-access.yaml since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it',
-      ),
-    });
+    const refusal = (message: string) => expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED', message: expect.stringContaining(message) });
+    const reaches = "Bootstrap reaches the target accounts through acme-xstack-access, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ";
+    // No setup role to read (moto's STS assumes a role that does not exist): the advice stays conditional.
+    await refusal(`${reaches}the role acme-xstack-access is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account 111111111111 (NoSuchEntityException; a setup file older than the tag grants no read of the role itself)`);
+    await refusal('if a compile changed dist/declared/setup/bootstrap-access.yaml since, update the setup StackSet with this compile\'s dist/declared/setup/bootstrap-access.yaml (aws cloudformation update-stack-set, README "Setup templates")');
+    // The example's file, deployed before iamQuotas and tags were declared: an earlier compile's.
+    const example = compileFile('parameters/example.yaml');
+    const targets = [...new Set(declared.stages.flatMap((s) => s.targets.map((a) => a.id)))];
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    expect(example.setup.digest).not.toBe(declared.setup.digest);
+    await deploySetup(env.aws(), example, targets, admin);
+    await refusal(
+      `${reaches}the role acme-xstack-access in account 111111111111 was made from another compile's dist/declared/setup/bootstrap-access.yaml (its tag xstack:setup-sha256 is ${example.setup.digest.slice(0, 12)}…, this compile's ${declared.setup.digest.slice(0, 12)}…): update the setup StackSet with this compile's dist/declared/setup/bootstrap-access.yaml (aws cloudformation update-stack-set, README "Setup templates"), then run this again`,
+    );
+    // This compile's file: the refusal is something else's.
+    await deploySetup(env.aws(), declared, targets, admin);
+    await refusal(`${reaches}the role acme-xstack-access in account 111111111111 is this compile's dist/declared/setup/bootstrap-access.yaml (its tag xstack:setup-sha256 is ${declared.setup.digest.slice(0, 12)}…), so the setup StackSet is current there and something else refuses the call`);
     // Through another access role, or a refusal of another caller (the caller's own calls in the administrator
     // account): IAM's refusal as it is (review s33-diff 8).
     await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });

@@ -65,6 +65,7 @@ import { checkAccountQuotas, declaredQuotas } from './account-quotas';
 import { errorName, XstackError } from '../errors';
 import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
 import { BOOTSTRAP_ACCESS_FILE } from '../setup';
+import { setupVerdict } from './setup-verdict';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
@@ -524,7 +525,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
   // A refused administration role stops bootstrap before any write, the template bucket's too (review s22-diff D4).
-  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch((error: unknown) => Promise.reject(setupAccessRefused(error, compiled, options.accessRoleName)))) === 'refused') return steps;
+  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch(async (error: unknown) => Promise.reject(await setupAccessRefused(error, compiled, aws, options.accessRoleName)))) === 'refused') return steps;
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
 }
@@ -533,17 +534,21 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
  * IAM refusing a call made through the setup template's access role (dist/<org>/setup/bootstrap-access.yaml): its
  * policy is that of the compile it was deployed from, which the user deploys, not xstack, so a compile that since
  * declared iamQuotas or tags, or named another execution role, is refused until the setup StackSet runs the new file
- * (review s33-setup M1). Any other error is passed on as it is.
+ * (review s33-setup M1). The role's setup tag in that account says whether it is (setup-verdict.ts). Any other error is
+ * passed on as it is.
  */
-function setupAccessRefused(error: unknown, compiled: CompiledOrg, accessRoleName: string | undefined): unknown {
+async function setupAccessRefused(error: unknown, compiled: CompiledOrg, aws: Aws, accessRoleName: string | undefined): Promise<unknown> {
   const role = new Names(compiled.org.prefix).bootstrapAccessRole();
   if (accessRoleName !== role || error instanceof XstackError || !['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) return error;
   // Only a call made as that role: IAM names the caller, "User: arn:…:sts::<account>:assumed-role/<role>/<session> is
   // not authorized to perform: …"; the caller's own calls in the administrator account are not the template's.
-  if (!(error as Error).message?.includes(`:assumed-role/${role}/`)) return error;
+  const account = new RegExp(`:sts::(\\d{12}):assumed-role/${role}/`).exec((error as Error).message ?? '')?.[1];
+  if (account === undefined) return error;
+  const { org } = compiled;
+  const iam = aws.iam(aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${role}`, undefined, org.region), org.region);
   return new XstackError(
     'ACCESS_ROLE_POLICY_REFUSED',
-    `${(error as Error).message}. Bootstrap reaches the target accounts through ${role}, the setup template's role, whose policy is that of the compile it was deployed from: if a compile changed dist/${compiled.org.name}/${BOOTSTRAP_ACCESS_FILE} since (iamQuotas or tags declared, another execution role name), update the setup StackSet with it (aws cloudformation update-stack-set, README "Setup templates"), then run bootstrap again`,
+    `${(error as Error).message}. Bootstrap reaches the target accounts through ${role}, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ${await setupVerdict(iam, org.name, compiled.setup, account)}`,
     { cause: error },
   );
 }

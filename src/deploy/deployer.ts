@@ -36,6 +36,7 @@ import type { CompiledOrg } from '../compile';
 import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { READER_ROLE_FILE } from '../setup';
+import { setupVerdict } from './setup-verdict';
 import { fromYaml } from '../yaml';
 import { createTags, updateTags } from '../aws/tags';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
@@ -161,6 +162,8 @@ interface Run {
   organization: OrganizationReads;
   /** Each StackSet's DescribeStackSet answer as this run first read it, for the reads before its operations (beforeOperations). */
   firstReads: FirstReads;
+  /** After a refused read through the setup template's reader role: whether the account runs this compile's file, by account. */
+  setupVerdicts: Map<string, Promise<string>>;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -174,7 +177,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map(), setupVerdicts: new Map() };
 }
 
 /**
@@ -344,7 +347,7 @@ const target = (run: Run, account: string): Target => ({
   region: run.compiled.org.region,
   partition: run.compiled.org.partition,
   credentials: accountCredentials(run, account),
-  ...(setupReader(run) ? { refusedAdvice: staleSetupAdvice(run) } : {}),
+  ...(setupReader(run) ? { refusedAdvice: () => staleSetupAdvice(run, account) } : {}),
 });
 
 /** The reader is the SERVICE_MANAGED setup template's (src/setup.ts), which the user deploys, not xstack. */
@@ -353,10 +356,18 @@ const setupReader = (run: Run) => run.options.outputReaderRoleName === undefined
 /**
  * A read the setup template's reader is refused: its policy is a compile's reads (reader-policy.ts), so a compile
  * that added a repository, bucket or named role is refused until the setup StackSet runs the new file
- * (review s33-setup M1).
+ * (review s33-setup M1). The role's setup tag says which file the account runs (setup-verdict.ts), read once per
+ * account and run, only after a refusal.
  */
-const staleSetupAdvice = (run: Run) =>
-  `the reader role is the setup template's, whose reads are those of the compile it was deployed from: if a compile changed dist/${run.compiled.org.name}/${READER_ROLE_FILE} since, update the setup StackSet with it (aws cloudformation update-stack-set, README "Setup templates")`;
+function staleSetupAdvice(run: Run, account: string): Promise<string> {
+  let verdict = run.setupVerdicts.get(account);
+  if (!verdict) {
+    const iam = run.aws.iam(accountCredentials(run, account), run.compiled.org.region);
+    verdict = setupVerdict(iam, run.compiled.org.name, run.compiled.setup, account);
+    run.setupVerdicts.set(account, verdict);
+  }
+  return verdict;
+}
 
 function accountClient(run: Run, account: string): CloudFormationClient {
   let client = run.accountClients.get(account);
@@ -381,13 +392,13 @@ type Found = (NamedRetained | KeptStack) & { account: string };
 async function keptStacksIn(run: Run, stackSet: string, account: string): Promise<KeptStack[]> {
   let listed = run.accountStacks.get(account);
   if (!listed) {
-    listed = liveStacks(accountClient(run, account)).catch((error: unknown) => {
+    listed = liveStacks(accountClient(run, account)).catch(async (error: unknown) => {
       // A refused read names the role and the action, as the retained-resource checks do (retained.ts refusedRead);
       // a refused AssumeRole names itself.
       if (error instanceof AssumeRoleError || (errorName(error) !== 'AccessDenied' && errorName(error) !== 'AccessDeniedException')) throw error;
       throw new XstackError(
         'RETAINED_CHECK_REFUSED',
-        `account ${account}: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: ${roleOf(accountCredentials(run, account)) ?? 'the reader credentials'} may not cloudformation:ListStacks (${(error as Error).message}); ${grantOrName(target(run, account), 'grant it')}`,
+        `account ${account}: could not tell whether a stack an earlier removal kept is in the way of the instances to create there: ${roleOf(accountCredentials(run, account)) ?? 'the reader credentials'} may not cloudformation:ListStacks (${(error as Error).message}); ${await grantOrName(target(run, account), 'grant it')}`,
         { cause: error },
       );
     });

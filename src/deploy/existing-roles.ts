@@ -65,7 +65,7 @@ async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: strin
     if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) {
       throw new XstackError(
         'EXISTING_ROLE_CHECK_REFUSED',
-        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN)`)}`,
+        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${await grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN)`)}`,
         { cause: error },
       );
     }

@@ -64,12 +64,15 @@ export interface Target {
   region: string;
   partition: string;
   credentials: Credentials;
-  /** Said after a refused read: how the reader role's policy is kept current, where xstack does not write it. */
-  refusedAdvice?: string;
+  /**
+   * Said after a refused read: how the reader role's policy is kept current, where xstack does not write it. Asked
+   * only once a read is refused (it may read the account: the setup role's tag).
+   */
+  refusedAdvice?: () => Promise<string>;
 }
 
 /** A refused read's way out, with the target's own advice when it has one. */
-export const grantOrName = (target: Target, grant: string) => `${grant}, or name a role that has it with --output-reader-role${target.refusedAdvice ? `; ${target.refusedAdvice}` : ''}`;
+export const grantOrName = async (target: Target, grant: string) => `${grant}, or name a role that has it with --output-reader-role${target.refusedAdvice ? `; ${await target.refusedAdvice()}` : ''}`;
 
 /**
  * What an instance's removal leaves in its account: the template's retained resources there (DeletionPolicy Retain
@@ -121,7 +124,7 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;
     // A repository is per account and Region: a refusal is the reader's missing permission, not a repository elsewhere.
     // CodeCommit's AccessDeniedException: https://docs.aws.amazon.com/codecommit/latest/APIReference/CommonErrors.html
-    if (e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) throw refusedRead(target, resource, e);
+    if (e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) throw await refusedRead(target, resource, e);
     throw error;
   }
 }
@@ -160,10 +163,10 @@ export async function bucketDefaultKey(aws: Aws, target: Target, bucket: string,
 
 const READ_ACTION = { 'AWS::S3::Bucket': 's3:ListBucket (HeadBucket)', 'AWS::CodeCommit::Repository': 'codecommit:GetRepository' } as const;
 
-const refusedRead = (target: Target, resource: NamedRetained, e: { name?: string; message?: string }) =>
+const refusedRead = async (target: Target, resource: NamedRetained, e: { name?: string; message?: string }) =>
   new XstackError(
     'RETAINED_CHECK_REFUSED',
-    `account ${target.account}: could not tell whether ${resource.type} ${resource.name} (${resource.logicalId}) is left from an earlier destroy: ${roleOf(target.credentials) ?? 'the reader credentials'} may not ${READ_ACTION[resource.type]} (${e.name ?? 'Error'}: ${e.message ?? ''}); ${grantOrName(target, 'grant it')}`,
+    `account ${target.account}: could not tell whether ${resource.type} ${resource.name} (${resource.logicalId}) is left from an earlier destroy: ${roleOf(target.credentials) ?? 'the reader credentials'} may not ${READ_ACTION[resource.type]} (${e.name ?? 'Error'}: ${e.message ?? ''}); ${await grantOrName(target, 'grant it')}`,
     { cause: e },
   );
 
