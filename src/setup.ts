@@ -24,6 +24,13 @@ export const BOOTSTRAP_ACCESS_FILE = 'setup/bootstrap-access.yaml';
 export const READER_ROLE_FILE = 'setup/reader-role.yaml';
 
 /**
+ * Said when STS refuses the SERVICE_MANAGED setup template's reader role: what makes it and whom it trusts. `reads`
+ * says who assumes it for what; `otherwise` the way past it where the command takes another role.
+ */
+export const setupReaderRefused = (orgName: string, reads: string, otherwise = '') =>
+  `with SERVICE_MANAGED StackSets the reader role, which ${reads}, is made by the setup template dist/${orgName}/${READER_ROLE_FILE}: deploy it once from the management account or the StackSets delegated administrator to every target account, with this identity's role among its TrustedRoleArns (README, "Setup templates")${otherwise}; this identity's own policy must allow sts:AssumeRole on that role too`;
+
+/**
  * The tag each setup template's role carries: the SHA-256 of the template as compiled without the tag. The user
  * deploys the file, not xstack, so nothing else tells whether an account's role is this compile's (review s33-setup
  * M1): a call refused through the role reads the tag (iam:GetRole on itself, which each setup policy grants) and says
@@ -45,7 +52,7 @@ export interface SetupTemplate {
 export function setupTemplate(org: Org, stages: readonly Stage[]): SetupTemplate {
   const names = new Names(org.prefix);
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
-    const template = renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }) }));
+    const template = renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }), readsQuotas: declaredQuotas(org).length > 0 }));
     return tagged(READER_ROLE_FILE, template, 'ReaderRole', names.outputReaderRole());
   }
   const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });

@@ -46,6 +46,10 @@ export const SETUP_PARAMETERS = {
   },
 };
 
+/** Why a setup role reads IAM's account summary on "*": bootstrap checks the quotas the org file declares (account-quotas.ts). */
+export const READ_QUOTAS_REASON =
+  "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares";
+
 /**
  * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
  * principal (src/iam/policy.ts rolesOfOtherAccounts: a role recreated under its name still matches).
@@ -90,7 +94,7 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
       description: `xstack bootstrap's way into this account: writes the StackSet execution role ${executionRoleName}, this org's execution policies and the reader role, nothing else`,
       trust: setupTrust(),
       policies: [{ name: 'writes', document: policyDocument(statements) }],
-      ...(readsQuotas ? { exceptions: [{ rule: 'XS002', statement: 'ReadQuotas', reason: "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares" }] } : {}),
+      ...(readsQuotas ? { exceptions: [{ rule: 'XS002', statement: 'ReadQuotas', reason: READ_QUOTAS_REASON }] } : {}),
     }),
     outputs: { BootstrapAccessRoleArn: { description: 'The role bootstrap assumes here (--access-role takes its name)', value: getAtt('BootstrapAccessRole', 'Arn') } },
   };

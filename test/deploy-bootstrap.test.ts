@@ -25,7 +25,8 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, rootCaller, shortPages } from './support/iam-models';
+import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
@@ -1433,5 +1434,49 @@ describe('xstack bootstrap on moto', () => {
     await organizations.send(new EnableAWSServiceAccessCommand({ ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }));
     const after = await bootstrap(compiled, env.aws());
     expect(after.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('ok');
+  });
+
+  it("SERVICE_MANAGED with iamQuotas: each target account's quotas are read through the setup template's reader role and held to the declaration; a reader that may not read them says from its setup tag which file it runs", async () => {
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const what = 'IAM quotas the org file declares (iamQuotas)';
+    const withQuotas = (quotas: string) => compileOrg(parseOrg(`${SERVICE_ORG}iamQuotas: ${quotas}\n`, 'service.yaml'));
+    // moto's IAM reports AWS's defaults in every account (AssumeRolePolicySizeQuota 2048).
+    const raised = withQuotas('{ roleTrustPolicyChars: 4096 }');
+    expect(raised.files.get('setup/reader-role.yaml')).toContain('iam:GetAccountSummary');
+    const client = env.aws();
+    const assumed: string[] = [];
+    const assume = client.assumeRefreshing.bind(client);
+    client.assumeRefreshing = (...args: Parameters<typeof assume>) => (assumed.push(args[0]), assume(...args));
+    const steps = await bootstrap(raised, client);
+    // The source account is the organization's management account, where no instance is made: not read (reported).
+    expect(steps.filter((s) => s.what === what).map((s) => [s.account, s.status])).toEqual([['222222222222', 'missing']]);
+    expect(steps.find((s) => s.what === what)!.detail).toMatch(/^the org file declares iamQuotas\.roleTrustPolicyChars 4096, and IAM reports AssumeRolePolicySizeQuota 2048 for this account \(GetAccountSummary\)/);
+    expect(assumed).toEqual(['arn:aws:iam::222222222222:role/svc-xstack-reader']);
+    expect(client.log.mutating).toBe(0);
+    // Held: said so.
+    const held = await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), env.aws());
+    expect(held.find((s) => s.what === what)).toMatchObject({ account: '222222222222', status: 'ok', detail: 'held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)' });
+    expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'trusted access for StackSets']);
+    // None declared: none read, no reader assumed; the reader template reads no quotas.
+    const plain = env.aws();
+    const none = compileOrg(parseOrg(SERVICE_ORG, 'service.yaml'));
+    await bootstrap(none, plain);
+    expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
+    expect(none.files.get('setup/reader-role.yaml')).not.toContain('iam:GetAccountSummary');
+    // No reader there (STS refuses it): the error names the setup file.
+    await expect(bootstrap(raised, refusedAssume(env.aws(), /:role\/svc-xstack-reader$/))).rejects.toThrow(
+      "with SERVICE_MANAGED StackSets the reader role, which bootstrap assumes to read each target account's IAM quotas (iamQuotas), is made by the setup template dist/service/setup/reader-role.yaml: deploy it once",
+    );
+    // The reader deployed from the compile before iamQuotas was declared: its policy refuses GetAccountSummary (modelled:
+    // moto's IAM evaluates no policy), and its setup tag says it is another compile's file.
+    await deploySetup(env.aws(), none, ['222222222222'], '123456789012');
+    const stale = refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'svc-xstack-reader');
+    await expect(bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), stale)).rejects.toMatchObject({
+      code: 'READER_ROLE_POLICY_REFUSED',
+      message: expect.stringContaining(
+        `Bootstrap reads the target accounts' IAM quotas through svc-xstack-reader, the setup template's role (iamQuotas declared since it was deployed change its policy): the role svc-xstack-reader in account 222222222222 was made from another compile's dist/service/setup/reader-role.yaml (its tag xstack:setup-sha256 is ${none.setup.digest.slice(0, 12)}…`,
+      ),
+    });
   });
 });

@@ -162,7 +162,12 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     }
     const switched = compileYaml(`${SMALL}deploymentTargets:\n  instanceRoles: [app-server]\n`);
     const warning = /^StackSet big-pipeline-identity's update deletes role big-deploy-target/;
+    const planFrom = env.proxy.requests.length;
     const planned = (await plan(switched, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')!;
+    // Each StackSet's instances listed once: the deferral's reads are plan's own (review s33-diff 13).
+    const lists = env.proxy.requests.slice(planFrom).filter((r) => r.action === 'ListStackInstances').map((r) => r.stackSet);
+    expect(lists.length).toBeGreaterThan(0);
+    expect(lists.length).toBe(new Set(lists).size);
     expect(planned.replacementWarnings ?? []).toEqual([]);
     expect(planned.runsLast).toMatch(/^its template update runs after the last wave, not in its own: it only deletes, among it a role that big-pipeline-foundation may still have a managed policy attached to until its update/);
     expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain('its template update runs after the last wave');
@@ -508,7 +513,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     // Which file the account runs, the reader role's setup tag says (src/deploy/setup-verdict.ts). None here yet (moto's
     // STS assumes a role that does not exist): the advice stays conditional.
     expect(refusedRead).toContain(
-      `may not cloudformation:ListStacks (User: arn:aws:sts::111111111111:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *); grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account ${account} (NoSuchEntityException; a setup file older than the tag grants no read of the role itself): if a compile changed ${file} since, update the setup StackSet with this compile's ${file}`,
+      `may not cloudformation:ListStacks (User: arn:aws:sts::${account}:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *); grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account ${account} (NoSuchEntityException; a setup file older than the tag grants no read of the role itself): if a compile changed ${file} since, update the setup StackSet with this compile's ${file}`,
     );
     // The earlier compile's file deployed there, then this compile's.
     const targets = [...new Set(more.stages.flatMap((s) => s.targets.map((a) => a.id)))];

@@ -187,7 +187,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
   });
 
   it("a call the deployed access role's policy refuses says, from the role's setup tag, whether the account runs this compile's file (review s33-setup M1)", async () => {
-    // IAM's refusal names the caller: here the access role's session in the target account (111111111111).
+    // IAM's refusal names the caller: here the access role's session in the first target account bootstrap reads (111111111111).
     const asAccessRole = () => refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'acme-xstack-access');
     const refusal = (message: string) => expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED', message: expect.stringContaining(message) });
     const reaches = "Bootstrap reaches the target accounts through acme-xstack-access, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ";

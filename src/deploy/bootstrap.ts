@@ -64,7 +64,7 @@ import { foreignBucket, templateBucketName, templateBucketState } from './templa
 import { checkAccountQuotas, declaredQuotas } from './account-quotas';
 import { errorName, XstackError } from '../errors';
 import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
-import { BOOTSTRAP_ACCESS_FILE } from '../setup';
+import { BOOTSTRAP_ACCESS_FILE, setupReaderRefused } from '../setup';
 import { setupVerdict } from './setup-verdict';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
@@ -523,34 +523,64 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
-  if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') await checkServiceManaged(compiled, aws, identity.Account, report);
+  const names = new Names(compiled.org.prefix);
+  if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
+    const management = await checkServiceManaged(compiled, aws, identity.Account, report);
+    const quotas = await serviceManagedQuotas(compiled, aws, management, report).catch(async (error: unknown) =>
+      Promise.reject(await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed change its policy)`)),
+    );
+    if (quotas === 'refused') return steps;
+  }
   // A refused administration role stops bootstrap before any write, the template bucket's too (review s22-diff D4).
-  else if ((await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch(async (error: unknown) => Promise.reject(await setupAccessRefused(error, compiled, aws, options.accessRoleName)))) === 'refused') return steps;
+  else if (
+    (await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch(async (error: unknown) =>
+      Promise.reject(
+        options.accessRoleName === names.bootstrapAccessRole()
+          ? await setupRoleRefused(error, compiled, aws, names.bootstrapAccessRole(), 'ACCESS_ROLE_POLICY_REFUSED', `Bootstrap reaches the target accounts through ${names.bootstrapAccessRole()}, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy)`)
+          : error,
+      ),
+    )) === 'refused'
+  )
+    return steps;
   await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
   return steps;
 }
 
 /**
- * IAM refusing a call made through the setup template's access role (dist/<org>/setup/bootstrap-access.yaml): its
- * policy is that of the compile it was deployed from, which the user deploys, not xstack, so a compile that since
- * declared iamQuotas or tags, or named another execution role, is refused until the setup StackSet runs the new file
- * (review s33-setup M1). The role's setup tag in that account says whether it is (setup-verdict.ts). Any other error is
- * passed on as it is.
+ * IAM refusing a call made through one of the setup template's roles (dist/<org>/setup/: SELF_MANAGED, the access role
+ * `--access-role <prefix>-xstack-access` names; SERVICE_MANAGED, the reader role): its policy is that of the compile it
+ * was deployed from, which the user deploys, not xstack, so a compile that since changed the file is refused until the
+ * setup StackSet runs the new one (review s33-setup M1). The role's setup tag in that account says whether it does
+ * (setup-verdict.ts). Any other error is passed on as it is.
  */
-async function setupAccessRefused(error: unknown, compiled: CompiledOrg, aws: Aws, accessRoleName: string | undefined): Promise<unknown> {
-  const role = new Names(compiled.org.prefix).bootstrapAccessRole();
-  if (accessRoleName !== role || error instanceof XstackError || !['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) return error;
+async function setupRoleRefused(error: unknown, compiled: CompiledOrg, aws: Aws, role: string, code: string, how: string): Promise<unknown> {
+  if (error instanceof XstackError || !['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) return error;
   // Only a call made as that role: IAM names the caller, "User: arn:…:sts::<account>:assumed-role/<role>/<session> is
   // not authorized to perform: …"; the caller's own calls in the administrator account are not the template's.
   const account = new RegExp(`:sts::(\\d{12}):assumed-role/${role}/`).exec((error as Error).message ?? '')?.[1];
   if (account === undefined) return error;
   const { org } = compiled;
   const iam = aws.iam(aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${role}`, undefined, org.region), org.region);
-  return new XstackError(
-    'ACCESS_ROLE_POLICY_REFUSED',
-    `${(error as Error).message}. Bootstrap reaches the target accounts through ${role}, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ${await setupVerdict(iam, org.name, compiled.setup, account)}`,
-    { cause: error },
-  );
+  return new XstackError(code, `${(error as Error).message}. ${how}: ${await setupVerdict(iam, org.name, compiled.setup, account)}`, { cause: error });
+}
+
+/**
+ * SERVICE_MANAGED: the IAM quotas the org file declares, read in each target account as SELF_MANAGED bootstrap reads
+ * them (quotasRefused), through the setup template's reader role, which with iamQuotas declared may
+ * iam:GetAccountSummary (templates/service-managed-reader.ts): the StackSets' own roles are AWS's, and bootstrap writes
+ * nothing in the target accounts. Nothing is read when the org file declares none, nor in the management account,
+ * where "CloudFormation doesn't deploy stack instances" (API_DeploymentTargets.html), the setup template's neither.
+ */
+async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, management: string | undefined, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
+  const { org } = compiled;
+  if (declaredQuotas(org).length === 0) return undefined;
+  const reader = new Names(org.prefix).outputReaderRole();
+  const refused = setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)");
+  const credentials = new Map<string, AwsCredentialIdentityProvider>();
+  const credentialsOf = (account: string) =>
+    credentials.get(account) ?? credentials.set(account, aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${reader}`, undefined, org.region, refused)).get(account)!;
+  // Not the management account: no StackSet instance is made there, the setup template's neither (reported above).
+  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => a !== management), credentialsOf, report, aws);
 }
 
 /**
@@ -1980,7 +2010,8 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
 }
 
 /** Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. */
-async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void) {
+/** SERVICE_MANAGED's read-only checks, reported; the management account's id when it could be read. */
+async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void): Promise<string | undefined> {
   const { org } = compiled;
   const organizations = aws.organizations();
   const read = await new OrganizationReads(() => organizations).managementAccount();
@@ -2033,6 +2064,7 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   } else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
+  return management;
 }
 
 /**

@@ -35,7 +35,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
 import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
-import { READER_ROLE_FILE } from '../setup';
+import { setupReaderRefused } from '../setup';
 import { setupVerdict } from './setup-verdict';
 import { fromYaml } from '../yaml';
 import { createTags, updateTags } from '../aws/tags';
@@ -310,7 +310,7 @@ const readerRefusedAdvice = (run: Run): string | undefined => {
   const { org } = run.compiled;
   return org.stackSets.permissionModel === 'SELF_MANAGED'
     ? `the reader role, which plan, deploy and destroy assume to read each target account, trusts the identities that have run 'xstack bootstrap' only: run bootstrap once as this identity (it adds its caller to the trust), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too (an xstack before the reader role read with the execution role, which a policy written then may name instead)`
-    : `with SERVICE_MANAGED StackSets the reader role, which plan, deploy and destroy assume to read each target account, is made by the setup template dist/${org.name}/${READER_ROLE_FILE}: deploy it once from the management account or the StackSets delegated administrator to every target account, with this identity's role among its TrustedRoleArns (README, "Setup templates"), or pass --output-reader-role naming a role this identity may assume in every target account; this identity's own policy must allow sts:AssumeRole on that role too`;
+    : setupReaderRefused(org.name, 'plan, deploy and destroy assume to read each target account', ', or pass --output-reader-role naming a role this identity may assume in every target account');
 };
 
 /** What gets past a refused execution role for destroy --delete-retained: it trusts the administration role alone unless told. */
@@ -536,13 +536,15 @@ function collisionError(run: Run, desired: DesiredStackSet, inTheWay: Found[], w
  * re-run stays O(StackSets) (issue 12). A key administrator that is not there is a note (one per role, its accounts
  * listed); what refuses is returned.
  */
-async function existingRoleFindings(run: Run, desiredList: readonly DesiredStackSet[]): Promise<RoleFinding[]> {
+async function existingRoleFindings(run: Run, desiredList: readonly DesiredStackSet[], read?: Map<string, ActualStackSet>): Promise<RoleFinding[]> {
   const roles = namedExistingRoles(run.compiled.org);
   if (roles.length === 0) return [];
   const accounts = new Map<string, DesiredStackSet['stage']['targets'][number]>();
   for (const desired of desiredList) {
     if (desired.stage.module !== 'pipeline-foundation') continue;
     const actual = await readStackSet(beforeOperations(run, context(run, desired)));
+    // Kept for plan, which makes no operation after it and reads each StackSet once (review s33-diff 13).
+    read?.set(desired.name, actual);
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
     // Not where no operation of this run goes, as deploy itself decides: an account Organizations still reports
     // suspended (StackSets skips it, and no AssumeRole reaches it) or an INOPERABLE instance (excluded from updates).
@@ -1327,10 +1329,13 @@ function roleSets(run: Run, desiredList: readonly DesiredStackSet[], bodies: Rea
  * (a family's parts run in an order of their own), and not one with an instance to create: a later StackSet's new
  * instance in that account would need its roles first. Read with the stage's first read (beforeOperations).
  */
-async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: StackSetTemplates[], deployed: readonly string[]): Promise<Map<string, string[]>> {
+async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet[], sets: StackSetTemplates[], deployed: readonly string[], read: ReadonlyMap<string, ActualStackSet> = new Map()): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const candidates = deletingRemovals(sets);
   if (candidates.length === 0) return out;
+  // Each StackSet read once here, or not at all where the caller has read it (plan's first reads; review s33-diff 13).
+  const reads = new Map<string, Promise<ActualStackSet>>([...read].map(([name, actual]) => [name, Promise.resolve(actual)]));
+  const actualOf = (d: DesiredStackSet) => reads.get(d.name) ?? reads.set(d.name, readStackSet(beforeOperations(run, context(run, d)))).get(d.name)!;
   // A StackSet this run removes is read by nobody here, and holds its attachments until the removals after every
   // wave: with one, nothing is deferred (the warning stays).
   if (deployed.some((name) => !desiredList.some((d) => d.name === name))) return out;
@@ -1340,7 +1345,7 @@ async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet
   for (const y of sets) {
     if (!y.deployed || y.wave < from) continue;
     const d = desiredList.find((x) => x.name === y.name)!;
-    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    const actual = await actualOf(d);
     current.set(y.name, [...actual.instances.values()].every((i) => i.status === 'CURRENT'));
     // An instance in an account the StackSet leaves keeps its template until the removals after every wave.
     y.settled = current.get(y.name)! && [...actual.instances.keys()].every((account) => d.stage.targets.some((a) => a.id === account));
@@ -1350,7 +1355,7 @@ async function deferredStackSets(run: Run, desiredList: readonly DesiredStackSet
     if (d.stage.part || d.stage.placement) continue;
     // Its own instances all there and CURRENT: one to create or apply again would leave a later StackSet's instance
     // in that account without what it needs until the last wave.
-    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    const actual = await actualOf(d);
     if (current.get(name) && d.stage.targets.every((a) => actual.instances.has(a.id))) out.set(name, waitsFor);
   }
   return out;
@@ -1778,11 +1783,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   // Logical ids are unique within a family, not across families: a move is its id with its two StackSets.
   const moveKey = (m: FamilyMove) => `${m.from}|${m.to}|${m.logicalId}`;
   const refusedKeys = new Set(refused.map(moveKey));
-  const missingRoles = await existingRoleFindings(run, desiredList);
+  const actuals = new Map<string, ActualStackSet>();
+  const missingRoles = await existingRoleFindings(run, desiredList, actuals);
   const bodies = new Map<string, string | undefined>();
   for (const desired of desiredList) {
-    // plan makes no operation: every read is a first one (beforeOperations).
-    const actual = await readStackSet(beforeOperations(run, context(run, desired)));
+    // plan makes no operation: every read is a first one (beforeOperations), and each StackSet is read once.
+    const actual = actuals.get(desired.name) ?? (await readStackSet(beforeOperations(run, context(run, desired))));
+    actuals.set(desired.name, actual);
     if (actual.exists && !foreign(actual)) bodies.set(desired.name, actual.templateBody);
     const asleep = await stillSuspended(run, actual.instances.values());
     const templateChanged = !actual.exists || sha256(actual.templateBody ?? '') !== desired.templateSha;
@@ -1843,7 +1850,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes
   // them, unless deploy runs that update last, which it says instead.
   const sets = roleSets(run, desiredList, bodies);
-  const deferred = await deferredStackSets(run, desiredList, sets, deployed);
+  const deferred = await deferredStackSets(run, desiredList, sets, deployed, actuals);
   for (const [name, waitsFor] of deferred) {
     const p = plans.find((x) => x.stackSet === name);
     if (p) p.runsLast = deferredText(waitsFor);

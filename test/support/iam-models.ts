@@ -184,11 +184,22 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
  */
 export function refusedToRole(aws: Aws, service: 'iam' | 'cloudFormation', command: string, action: string, role: string): Aws {
+  // The account of each assumed role's credentials, from AssumeRole's answers: the refusal names the session there.
+  const accountOfKey = new Map<string, string>();
+  const sts: Middleware = (next, context) => async (args) => {
+    const out = (await next(args)) as { output?: { Credentials?: { AccessKeyId?: string } } };
+    const key = out.output?.Credentials?.AccessKeyId;
+    if (context.commandName === 'AssumeRoleCommand' && key) accountOfKey.set(key, String(args.input.RoleArn).split(':')[4]);
+    return out;
+  };
   const model = (credentials: unknown): Middleware => (next, context) => async (args) => {
     if (credentials === undefined || context.commandName !== command) return next(args);
-    throw refusal('AccessDenied', 403, `User: arn:aws:sts::111111111111:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
+    const resolved = (typeof credentials === 'function' ? await (credentials as () => Promise<{ accessKeyId: string }>)() : credentials) as { accessKeyId: string };
+    const account = accountOfKey.get(resolved.accessKeyId);
+    if (account === undefined) throw new Error(`refusedToRole: credentials ${resolved.accessKeyId} come from no AssumeRole this model saw`);
+    throw refusal('AccessDenied', 403, `User: arn:aws:sts::${account}:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
   };
-  return service === 'iam' ? withMiddleware(aws, model) : withMiddleware(aws, undefined, undefined, model);
+  return service === 'iam' ? withMiddleware(aws, model, sts) : withMiddleware(aws, undefined, sts, model);
 }
 
 /** STS refuses AssumeRole into every role whose ARN `refused` matches (AccessDenied). */
