@@ -200,6 +200,29 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(again[0].stages).not.toContain('pipeline-identity');
   });
 
+  it("the same switch while pipeline-identity has an instance not CURRENT: its update is not deferred (one to apply again would leave a later StackSet's instance without its roles until the last wave), and plan warns of the delete instead (review s33 honest note)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
+    const aws = awsVia(env.local.endpoint);
+    for (const account of ['100000000001', '100000000002']) {
+      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
+    }
+    // A tag added to every StackSet, its update failing for pipeline-identity in one account: that instance OUTDATED.
+    const TAGGED = `${SMALL}tags:\n  CostCenter: "4711"\n`;
+    env.proxy.failIn('100000000001', true, 'big-pipeline-identity');
+    const tagging = await deploy(compileYaml(TAGGED), awsVia(), { pollMs });
+    env.proxy.failIn('100000000001', false, 'big-pipeline-identity');
+    expect(failed(tagging).map((x) => x.stage)).toEqual(['pipeline-identity']);
+    const instance = await awsVia().cloudFormation().send(new DescribeStackInstanceCommand({ StackSetName: 'big-pipeline-identity', StackInstanceAccount: '100000000001', StackInstanceRegion: REGION }));
+    expect(instance.StackInstance?.Status).not.toBe('CURRENT');
+    const switched = compileYaml(`${TAGGED}deploymentTargets:\n  instanceRoles: [app-server]\n`);
+    const planned = (await plan(switched, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')!;
+    expect(planned.runsLast).toBeUndefined();
+    expect(planned.replacementWarnings ?? []).toEqual([expect.stringMatching(/^StackSet big-pipeline-identity's update deletes role big-deploy-target/)]);
+  });
+
   it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
