@@ -542,7 +542,8 @@ function registerAws(program: Command, act: Act): void {
         'template, inline policies), or with a trust that lets in others, is reported missing: xstack detaches nothing it did not attach, ' +
         'and rewrites such a trust only with --replace-execution-trust. An administration role whose trust lets in more than CloudFormation ' +
         'stops bootstrap before any write, unless --replace-administration-trust. ' +
-        'SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account. Before a deploy ' +
+        'SERVICE_MANAGED: read-only checks of trusted access, the delegated administrator and the management account, and, with iamQuotas, ' +
+        "each target account's IAM quotas, read through the setup template's reader role (or --output-reader-role). Before a deploy " +
         'records the administrator account, bootstrap names the account it runs in as the one the first deploy makes it. Either ' +
         'model: the template bucket in this account, when a template is over 51,200 bytes. Exit 1 if a check fails.',
     )
@@ -552,6 +553,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--replace-execution-trust', "rewrite an existing execution role's trust as xstack's even where that removes principals it lets in now (the output names them)")
     .option('--replace-administration-trust', "rewrite an existing administration role's trust as CloudFormation's alone even where that removes principals it lets in now (the output names them)")
     .option('--allow-delete-retained', "also trust the caller on the execution role, with which destroy --delete-retained deletes retained buckets, keys and log groups (the execution role can write IAM: whoever it trusts is administrator of the account in effect; the next bootstrap without this flag removes the caller again)")
+    .option('--output-reader-role <NAME>', "SERVICE_MANAGED with iamQuotas: role assumed in each target account to read its IAM quotas (iam:GetAccountSummary) (default: <prefix>-xstack-reader, which the setup template dist/<org>/setup/reader-role.yaml makes); SELF_MANAGED refuses it (bootstrap makes the reader)")
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('bootstrap', file, opts)));
 }
 

@@ -205,7 +205,8 @@ export class Names {
    * The ECR namespace the CI host pulls its images from (`<prefix>-ci/jenkins`), with an isolated CI network: the host
    * reads no other repository of the CI account. A repository name "can be prepended with a namespace to group the
    * repository into a category" and "must start with a letter and can only contain lowercase letters, numbers,
-   * hyphens, underscores, and forward slashes", which a prefix (a lowercase letter, then letters, digits, hyphens) meets.
+   * hyphens, underscores, and forward slashes", which a prefix (a lowercase letter, then letters, digits, hyphens) meets
+   * but for two hyphens in a row, which ECR's pattern refuses: the org file's check (org/load.ts ECR_REPOSITORY_NAME).
    * https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ecr/aws.sdk.kotlin.services.ecr.model/-create-repository-request/repository-name.html
    */
   ciImageRepositories(): string {

@@ -97,7 +97,6 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     ['--yes on plan', ['plan', EXAMPLE, '--yes'], "xstack: unknown option '--yes'\n"],
     ['--json on compile', ['compile', '--json'], "xstack: unknown option '--json'\n"],
     ['--output-reader-role on verify, which reads no retained resource', ['verify', EXAMPLE, '--output-reader-role', 'x'], "xstack: unknown option '--output-reader-role'\n"],
-    ['--output-reader-role on bootstrap', ['bootstrap', EXAMPLE, '--output-reader-role', 'x'], "xstack: unknown option '--output-reader-role'\n"],
     ['a missing org file argument', ['plan'], "xstack: missing required argument 'ORG_FILE'\n"],
     ['two org files to plan', ['plan', EXAMPLE, EXAMPLE], 'xstack: too many arguments for \'plan\'. Expected 1 argument but got 2.\n'],
     ['a missing option value', ['compile', '--out'], "xstack: option '--out <DIR>' argument missing\n"],
@@ -112,6 +111,12 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     expect(run.status, run.stderr).toBe(64);
     expect(run.stderr.startsWith(expected), run.stderr).toBe(true);
     expect(run.stdout).toBe('');
+  });
+
+  it('bootstrap --output-reader-role with a SELF_MANAGED org is refused before any call: bootstrap makes that reader itself', () => {
+    const run = xstack(['bootstrap', EXAMPLE, '--output-reader-role', 'x', '--endpoint', 'http://127.0.0.1:9']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('xstack: bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only');
   });
 
   it('an inconsistent combination is a usage error too', () => {

@@ -1464,10 +1464,25 @@ describe('xstack bootstrap on moto', () => {
     await bootstrap(none, plain);
     expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
     expect(none.files.get('setup/reader-role.yaml')).not.toContain('iam:GetAccountSummary');
-    // No reader there (STS refuses it): the error names the setup file.
-    await expect(bootstrap(raised, refusedAssume(env.aws(), /:role\/svc-xstack-reader$/))).rejects.toThrow(
-      "with SERVICE_MANAGED StackSets the reader role, which bootstrap assumes to read each target account's IAM quotas (iamQuotas), is made by the setup template dist/service/setup/reader-role.yaml: deploy it once",
-    );
+    // No reader there (STS refuses it): that account's quotas unread, a missing step naming the setup file and the
+    // way past it; bootstrap goes on (review s34-diff M1).
+    const unread = await bootstrap(raised, refusedAssume(env.aws(), /:role\/svc-xstack-reader$/));
+    expect(unread.find((s) => s.what === what)).toMatchObject({
+      account: '222222222222',
+      status: 'missing',
+      detail: expect.stringMatching(
+        /^not read: could not assume role arn:aws:iam::222222222222:role\/svc-xstack-reader: AccessDenied: .*; with SERVICE_MANAGED StackSets the reader role, which bootstrap assumes to read each target account's IAM quotas \(iamQuotas\), is made by the setup template dist\/service\/setup\/reader-role\.yaml: deploy it once .*, or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary;/,
+      ),
+    });
+    // A reader of the org's own (--output-reader-role) reads them instead; SELF_MANAGED bootstrap, which makes its
+    // reader, refuses the option.
+    const own = env.aws();
+    const ownAssumed: string[] = [];
+    const ownAssume = own.assumeRefreshing.bind(own);
+    own.assumeRefreshing = (...args: Parameters<typeof ownAssume>) => (ownAssumed.push(args[0]), ownAssume(...args));
+    expect((await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), own, { outputReaderRoleName: 'platform-reader' })).find((s) => s.what === what)?.status).toBe('ok');
+    expect(ownAssumed).toEqual(['arn:aws:iam::222222222222:role/platform-reader']);
+    await expect(bootstrap(compileFile('parameters/example.yaml'), env.aws(), { outputReaderRoleName: 'platform-reader' })).rejects.toMatchObject({ code: 'READER_ROLE_NOT_TAKEN' });
     // The reader deployed from the compile before iamQuotas was declared: its policy refuses GetAccountSummary (modelled:
     // moto's IAM evaluates no policy), and its setup tag says it is another compile's file.
     await deploySetup(env.aws(), none, ['222222222222'], '123456789012');

@@ -536,7 +536,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     // Which file the account runs, the reader role's setup tag says (src/deploy/setup-verdict.ts). None here yet (moto's
     // STS assumes a role that does not exist): the advice stays conditional.
     expect(refusedRead).toContain(
-      `may not cloudformation:ListStacks (User: arn:aws:sts::${account}:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *); grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account ${account} (NoSuchEntityException; a setup file older than the tag grants no read of the role itself): if a compile changed ${file} since, update the setup StackSet with this compile's ${file}`,
+      `may not cloudformation:ListStacks (User: arn:aws:sts::${account}:assumed-role/big-xstack-reader/xstack is not authorized to perform: cloudformation:ListStacks on resource: *); grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account ${account} (NoSuchEntityException): if a compile changed ${file} since, update the setup StackSet with this compile's ${file}`,
     );
     // The earlier compile's file deployed there, then this compile's.
     const targets = [...new Set(more.stages.flatMap((s) => s.targets.map((a) => a.id)))];
@@ -550,7 +550,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     );
     await deploySetup(awsVia(), more, targets, admin);
     expect(JSON.stringify(failed(await deploy(more, refusedToRole(awsVia(), 'cloudFormation', 'ListStacksCommand', 'cloudformation:ListStacks', 'big-xstack-reader'), { pollMs })))).toContain(
-      `grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader in account ${account} is this compile's ${file} (its tag xstack:setup-sha256 is ${more.setup.digest.slice(0, 12)}…), so the setup StackSet is current there and something else refuses the call`,
+      `grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader in account ${account} is this compile's ${file} (its tag xstack:setup-sha256 is ${more.setup.digest.slice(0, 12)}…): if the setup StackSet's update is still running or ended minutes ago, IAM may not apply its policy yet, so wait for it and run this again; if the call is still refused, something else refuses it`,
     );
     await expect(destroy(compiled, awsVia(), { pollMs, deleteRetained: true })).rejects.toMatchObject({ code: 'NO_DELETER_ROLE' });
   });

@@ -314,6 +314,8 @@ describe('the CI host needs table (Session Manager; ECR in an isolated CI networ
   it.each([
     ['ci-identity', 'CiInstanceRolePullCiImages', 'may ecr:BatchGetImage on arn:aws-us-gov:ecr:us-gov-west-1:012345678901:repository/another-team/app, which must be refused'],
     ['ci-network', 'EcrDockerEndpoint', "EcrDockerEndpoint lets arn:aws-us-gov:iam::012345678901:role/gov-ci-instance ecr:BatchGetImage on arn:aws-us-gov:ecr:us-gov-west-1:012345678901:repository/another-team/app through"],
+    // The same statement on ecr.api, which `aws ecr batch-get-image` goes through (review s34-diff m4).
+    ['ci-network', 'EcrApiEndpoint', "EcrApiEndpoint lets arn:aws-us-gov:iam::012345678901:role/gov-ci-instance ecr:BatchGetImage on arn:aws-us-gov:ecr:us-gov-west-1:012345678901:repository/another-team/app through"],
   ])('%s %s: a pull statement on every repository of the account fails the proof', (stageId, logicalId, expected) => {
     const org = loadOrgFile('parameters/govcloud.yaml');
     const stages = planStages(org);

@@ -523,6 +523,15 @@ describe('access section', () => {
 describe('CI network zones by AZ ID', () => {
   const network = (lines: string) => `${VALID}access:\n  ci:\n    account: src\n    network:\n      cidr: 10.20.0.0/16\n${lines}`;
 
+  it("refuses a prefix whose isolated CI host's ECR namespace ECR would refuse (two hyphens in a row; review s34-diff m3), and takes it with NAT", () => {
+    const doubled = (lines: string) => network(lines).replace('prefix: acme\n', 'prefix: ac--me\n');
+    expect(problemsOf(doubled('      nat: false\n'))).toEqual([
+      "org.yaml:4:9: prefix: 'ac--me' makes the isolated CI host's ECR namespace 'ac--me-ci', which ECR's repository names refuse (between letters or digits ECR takes one '-', '.' or '_', not two in a row); expected a prefix without two hyphens in a row",
+    ]);
+    expect(() => parseOrg(doubled(''), 'org.yaml')).not.toThrow();
+    expect(() => parseOrg(network('      nat: false\n'), 'org.yaml')).not.toThrow();
+  });
+
   it('accepts one AZ ID of the Region per subnet, and keeps them in order', () => {
     expect(parseOrg(network('      availabilityZoneIds: [euw1-az3, euw1-az1]\n'), 'org.yaml').access.ci?.network?.availabilityZoneIds).toEqual(['euw1-az3', 'euw1-az1']);
     expect(parseOrg(network('      availabilityZones: 3\n      availabilityZoneIds: [euw1-az1, euw1-az2, euw1-az3]\n'), 'org.yaml').access.ci?.network?.availabilityZones).toBe(3);

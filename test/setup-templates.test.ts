@@ -24,7 +24,8 @@ import { formatFinding } from '../src/checks/rules';
 import type { CfnTemplate } from '../src/cfn/template';
 import { parseOrg } from '../src/org/load';
 import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../src/setup';
-import { fromYaml } from '../src/yaml';
+import { fromYaml, toYaml } from '../src/yaml';
+import { sha256 } from '../src/hash';
 import { compileFile, tempDir } from './helpers';
 import { useLocalAws } from './support/local-aws';
 import { refusedCall, refusedToRole } from './support/iam-models';
@@ -192,7 +193,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     const refusal = (message: string) => expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED', message: expect.stringContaining(message) });
     const reaches = "Bootstrap reaches the target accounts through acme-xstack-access, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ";
     // No setup role to read (moto's STS assumes a role that does not exist): the advice stays conditional.
-    await refusal(`${reaches}the role acme-xstack-access is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account 111111111111 (NoSuchEntityException; a setup file older than the tag grants no read of the role itself)`);
+    await refusal(`${reaches}the role acme-xstack-access is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account 111111111111 (NoSuchEntityException)`);
     await refusal('if a compile changed dist/declared/setup/bootstrap-access.yaml since, update the setup StackSet with this compile\'s dist/declared/setup/bootstrap-access.yaml (aws cloudformation update-stack-set, README "Setup templates")');
     // The example's file, deployed before iamQuotas and tags were declared: an earlier compile's.
     const example = compileFile('parameters/example.yaml');
@@ -205,7 +206,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     );
     // This compile's file: the refusal is something else's.
     await deploySetup(env.aws(), declared, targets, admin);
-    await refusal(`${reaches}the role acme-xstack-access in account 111111111111 is this compile's dist/declared/setup/bootstrap-access.yaml (its tag xstack:setup-sha256 is ${declared.setup.digest.slice(0, 12)}…), so the setup StackSet is current there and something else refuses the call`);
+    await refusal(`${reaches}the role acme-xstack-access in account 111111111111 is this compile's dist/declared/setup/bootstrap-access.yaml (its tag xstack:setup-sha256 is ${declared.setup.digest.slice(0, 12)}…): if the setup StackSet's update is still running or ended minutes ago, IAM may not apply its policy yet, so wait for it and run this again; if the call is still refused, something else refuses it`);
     // Through another access role, or a refusal of another caller (the caller's own calls in the administrator
     // account): IAM's refusal as it is (review s33-diff 8).
     await expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'OrganizationAccountAccessRole' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
@@ -213,6 +214,18 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     const other = bootstrap(declared, refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary'), { accessRoleName: 'acme-xstack-access' });
     await expect(other).rejects.toThrow(/assumed-role\/Operator\/someone is not authorized to perform: iam:GetAccountSummary/);
     await expect(bootstrap(declared, refusedCall(env.aws(), 'GetAccountSummaryCommand', 'iam:GetAccountSummary'), { accessRoleName: 'acme-xstack-access' })).rejects.not.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED' });
+  });
+
+  it.each([
+    ['SELF_MANAGED', () => compileFile('parameters/example.yaml'), 'BootstrapAccessRole'],
+    ['SERVICE_MANAGED', () => compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED').replace(/^ {2}(administrationRoleName|executionRoleName):.*\n/gm, ''), 'service.yaml')), 'ReaderRole'],
+  ] as const)("%s: the setup role's tag xstack:setup-sha256 is the SHA-256 of the file without that tag (review s34-diff m8)", (_model, compile, roleId) => {
+    const compiled = compile();
+    const template = fromYaml(compiled.files.get(compiled.setup.path)!) as CfnTemplate;
+    const properties = template.Resources[roleId].Properties as { Tags?: Array<{ Key: string; Value: string }> };
+    expect(properties.Tags).toEqual([{ Key: 'xstack:setup-sha256', Value: compiled.setup.digest }]);
+    delete properties.Tags;
+    expect(sha256(toYaml(template))).toBe(compiled.setup.digest);
   });
 
   it('the SERVICE_MANAGED reader template passes cfn-lint and checkov (review s33-diff 12)', () => {

@@ -649,15 +649,22 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   };
   for (const need of CI_HOST_NEEDS) {
     if (need.endpoint === undefined || withoutPolicy.has(need.endpoint)) continue;
+    const requestFor = (action: string): Request => ({ principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.(e) });
+    if (need.denied) {
+      // The host's own request each endpoint it may take must refuse, as its role must (another repository of the
+      // account); endpoint by endpoint, so that the report folds each one's actions into one row.
+      for (const endpoint of [need.endpoint, ...(need.alsoThrough ?? [])]) {
+        for (const action of need.grant.actions) {
+          const request = requestFor(action);
+          const asked = ask(need.purpose, endpoint, request, true);
+          if (asked?.decision.allowed) problems.push(`${need.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${principalName(request.principal)} ${action} on ${request.resource} through (${asked.decision.by?.policy})`);
+        }
+      }
+      continue;
+    }
     const passed: Passed[] = [];
     for (const action of need.grant.actions) {
-      const request: Request = { principal: need.principal(e), action, resource: need.resource(e), resourceAccount: ciAccount, context: need.context?.(e) };
-      if (need.denied) {
-        // The host's own request the endpoint must refuse as its role must (another repository of the account).
-        const asked = ask(need.purpose, need.endpoint, request, true);
-        if (asked?.decision.allowed) problems.push(`${need.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${principalName(request.principal)} ${action} on ${request.resource} through (${asked.decision.by?.policy})`);
-        continue;
-      }
+      const request = requestFor(action);
       const asked = ask(need.purpose, need.endpoint, request, false);
       if (!asked) problems.push(`${need.purpose}: ${action} goes through no VPC endpoint of ${network.id} with a policy (expected ${need.endpoint})`);
       else if (!asked.decision.allowed) {

@@ -115,6 +115,12 @@ export interface BootstrapOptions {
    * the administration role alone, and the caller only the reader role (reader-policy.ts).
    */
   allowDeleteRetained?: boolean;
+  /**
+   * SERVICE_MANAGED with iamQuotas: the role bootstrap reads each target account's IAM quotas with (iam:GetAccountSummary)
+   * instead of the setup template's reader `<prefix>-xstack-reader`. SELF_MANAGED bootstrap makes its reader and
+   * refuses the option.
+   */
+  outputReaderRoleName?: string;
 }
 
 export interface BootstrapStep {
@@ -510,6 +516,10 @@ export const executionPolicyName = (prefix: string, n: number) => new Names(pref
 export const EXECUTION_POLICY_DESCRIPTION = 'xstack: the StackSet execution role, derived from the compiled templates';
 
 export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: BootstrapOptions = {}): Promise<BootstrapStep[]> {
+  const names = new Names(compiled.org.prefix);
+  if (compiled.org.stackSets.permissionModel === 'SELF_MANAGED' && options.outputReaderRoleName !== undefined) {
+    throw new XstackError('READER_ROLE_NOT_TAKEN', `bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only (to read the target accounts' IAM quotas with): with SELF_MANAGED it makes the reader role ${names.outputReaderRole()} itself; leave the option out`);
+  }
   const steps: BootstrapStep[] = [];
   const report = (step: BootstrapStep) => {
     steps.push(step);
@@ -523,11 +533,14 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
-  const names = new Names(compiled.org.prefix);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
     const management = await checkServiceManaged(compiled, aws, identity.Account, report);
-    const quotas = await serviceManagedQuotas(compiled, aws, management, report).catch(async (error: unknown) =>
-      Promise.reject(await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed change its policy)`)),
+    const quotas = await serviceManagedQuotas(compiled, aws, management, options.outputReaderRoleName, report).catch(async (error: unknown) =>
+      Promise.reject(
+        options.outputReaderRoleName === undefined
+          ? await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed change its policy)`)
+          : error,
+      ),
     );
     if (quotas === 'refused') return steps;
   }
@@ -571,16 +584,23 @@ async function setupRoleRefused(error: unknown, compiled: CompiledOrg, aws: Aws,
  * nothing in the target accounts. Nothing is read when the org file declares none, nor in the management account,
  * where "CloudFormation doesn't deploy stack instances" (API_DeploymentTargets.html), the setup template's neither.
  */
-async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, management: string | undefined, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
+async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, management: string | undefined, readerRoleName: string | undefined, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
   const { org } = compiled;
   if (declaredQuotas(org).length === 0) return undefined;
-  const reader = new Names(org.prefix).outputReaderRole();
-  const refused = setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)");
+  const reader = readerRoleName ?? new Names(org.prefix).outputReaderRole();
   const credentials = new Map<string, AwsCredentialIdentityProvider>();
   const credentialsOf = (account: string) =>
-    credentials.get(account) ?? credentials.set(account, aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${reader}`, undefined, org.region, refused)).get(account)!;
+    credentials.get(account) ?? credentials.set(account, aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${reader}`, undefined, org.region)).get(account)!;
+  // A reader STS refuses (not deployed yet, or not trusting this identity) leaves that account's quotas unread: a
+  // missing step saying how to read them, and bootstrap goes on (the template bucket, the other accounts).
+  const unread = (error: AssumeRoleError) =>
+    `not read: ${error.message}; ${
+      readerRoleName === undefined
+        ? setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)", ', or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary')
+        : `the role --output-reader-role names must be assumable by this identity in every target account and may iam:GetAccountSummary`
+    }`;
   // Not the management account: no StackSet instance is made there, the setup template's neither (reported above).
-  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => a !== management), credentialsOf, report, aws);
+  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => a !== management), credentialsOf, report, aws, unread);
 }
 
 /**
@@ -811,18 +831,34 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
  * whose own quota is lower refuses the run, nothing written, as a template it cannot hold would fail partway through
  * the rollout. Nothing is read when the org file declares none.
  */
-async function quotasRefused(compiled: CompiledOrg, accounts: readonly string[], credentialsOf: (account: string) => AwsCredentialIdentityProvider | undefined, report: (s: BootstrapStep) => void, aws: Aws): Promise<'refused' | undefined> {
+async function quotasRefused(
+  compiled: CompiledOrg,
+  accounts: readonly string[],
+  credentialsOf: (account: string) => AwsCredentialIdentityProvider | undefined,
+  report: (s: BootstrapStep) => void,
+  aws: Aws,
+  unreachable?: (error: AssumeRoleError) => string,
+): Promise<'refused' | undefined> {
   const declared = declaredQuotas(compiled.org);
   if (declared.length === 0) return undefined;
-  const what = 'IAM quotas the org file declares (iamQuotas)';
+  const what = QUOTAS_STEP;
   let refused = false;
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
-    const { held, short } = await checkAccountQuotas(aws.iam(credentialsOf(account), compiled.org.region), declared);
+    // Where the role that reads them may not be assumed and the caller says how to go on: a missing step, the other
+    // accounts still read (SERVICE_MANAGED: the setup template's reader, which bootstrap does not make).
+    const checked = await checkAccountQuotas(aws.iam(credentialsOf(account), compiled.org.region), declared).catch((error: unknown) => {
+      if (unreachable && error instanceof AssumeRoleError) return { unread: unreachable(error) };
+      throw error;
+    });
+    if ('unread' in checked) return report({ account, what, status: 'missing', detail: checked.unread });
+    const { held, short } = checked;
     if (short.length > 0) refused = true;
     report({ account, what, status: short.length > 0 ? 'missing' : 'ok', detail: short.length > 0 ? `${short.join('; ')}; nothing was changed` : `held: ${held.join(', ')}` });
   });
   return refused ? 'refused' : undefined;
 }
+
+const QUOTAS_STEP = 'IAM quotas the org file declares (iamQuotas)';
 
 /** Accounts any stage deploys to. */
 const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();

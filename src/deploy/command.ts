@@ -361,7 +361,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const emulator = Boolean(local || (endpoint && !isAwsEndpoint(endpoint)));
     const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator };
     if (command === 'bootstrap') {
-      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), replaceExecutionTrust: flags.has('--replace-execution-trust'), replaceAdministrationTrust: flags.has('--replace-administration-trust'), allowDeleteRetained: flags.has('--allow-delete-retained'), onStep: flags.has('--json') ? undefined : printStep, emulator });
+      const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), replaceExecutionTrust: flags.has('--replace-execution-trust'), replaceAdministrationTrust: flags.has('--replace-administration-trust'), allowDeleteRetained: flags.has('--allow-delete-retained'), outputReaderRoleName: readerRole, onStep: flags.has('--json') ? undefined : printStep, emulator });
       const changes = steps.filter((s) => s.status === 'change').length;
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ steps }, null, 2)}\n`);
       else process.stdout.write(`\nbootstrap: ${changes} change(s)${flags.has('--dry-run') ? ' to make (dry run)' : ''}, ${steps.filter((s) => s.status === 'missing').length} missing\n`);

@@ -25,12 +25,18 @@ export async function setupVerdict(iam: IAMClient, orgName: string, setup: Setup
     const role = (await iam.send(new GetRoleCommand({ RoleName: setup.role }))).Role;
     deployed = role?.Tags?.find((t) => t.Key === SETUP_DIGEST_TAG)?.Value;
   } catch (error) {
-    // A setup file from before the tag grants no read of the role itself: the advice stays conditional.
-    return `the role ${setup.role} is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag ${SETUP_DIGEST_TAG} in account ${account} (${errorName(error) ?? 'Error'}; a setup file older than the tag grants no read of the role itself): if a compile changed ${file} since, ${update}`;
+    // A setup file from before the tag grants no read of the role itself (refused); anything else (throttling, the
+    // network) says nothing about the file. Either way the advice stays conditional.
+    const name = errorName(error) ?? 'Error';
+    const why = ['AccessDenied', 'AccessDeniedException'].includes(name) ? `${name}; a setup file older than the tag grants no read of the role itself` : name;
+    return `the role ${setup.role} is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag ${SETUP_DIGEST_TAG} in account ${account} (${why}): if a compile changed ${file} since, ${update}`;
   }
   const short = (digest: string) => `${digest.slice(0, 12)}…`;
   if (deployed === setup.digest) {
-    return `the role ${setup.role} in account ${account} is this compile's ${file} (its tag ${SETUP_DIGEST_TAG} is ${short(deployed)}), so the setup StackSet is current there and something else refuses the call: a service control policy, a permissions boundary, or the resource's own policy`;
+    // CloudFormation updates the role (its tag) before the policy beside it, and IAM applies a change after a while
+    // ("Changes that I make are not always immediately visible",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+    return `the role ${setup.role} in account ${account} is this compile's ${file} (its tag ${SETUP_DIGEST_TAG} is ${short(deployed)}): if the setup StackSet's update is still running or ended minutes ago, IAM may not apply its policy yet, so wait for it and run this again; if the call is still refused, something else refuses it: a service control policy, a permissions boundary, or the resource's own policy`;
   }
   const made = deployed === undefined ? `a setup file without the tag ${SETUP_DIGEST_TAG}` : `another compile's ${file} (its tag ${SETUP_DIGEST_TAG} is ${short(deployed)}, this compile's ${short(setup.digest)})`;
   return `the role ${setup.role} in account ${account} was made from ${made}: ${update}, then run this again`;

@@ -40,6 +40,8 @@ const DEFAULT_RULES_PER_BUS_NOTE = (() => {
   const lower = regions.filter((r) => defaultRulesPerBus(r) !== usual);
   return `EventBridge's default is ${usual} rules per event bus, ${lower.map((r) => `${defaultRulesPerBus(r)} in ${r}`).join(', ')}`;
 })();
+/** ECR's repositoryName pattern (CreateRepository): slash-separated parts, each runs of [a-z0-9] joined by one of '.', '_', '-'. */
+const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const NAME_EXPECTED = 'lowercase letters, digits and hyphens, starting with a letter and ending in a letter or digit, 2 to 40 characters';
 
 /** https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html */
@@ -881,6 +883,13 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
     ctx.report('access.ci.network', "with eks mode irsa: the CI network's STS endpoint admits only the CI role assuming the reader roles, and IRSA's AssumeRoleWithWebIdentity through it would be refused", 'no network (the cluster keeps its own VPC), or eks mode pod-identity');
   } else if (network?.nat === false && eks?.mode === 'pod-identity') {
     ctx.report('access.ci.network.nat', 'false with eks mode pod-identity: EKS Pod Identity calls the EKS Auth API, which an isolated CI network has no endpoint for', 'nat: true, or no network (the cluster keeps its own VPC)');
+  }
+  // Isolated, a CI host on EC2 pulls its images from the ECR namespace <prefix>-ci/ (naming.ts ciImageRepositories),
+  // which ECR's repository-name pattern must take: no two separators in a row, so no '--' in the prefix.
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html (repositoryName, Pattern, as
+  // the SDK's models carry it; ECR Public's page gives the same: https://docs.amazonaws.cn/goto/WebAPI/ecr-public-2020-10-30/CreateRepository)
+  if (network?.nat === false && !eks && typeof raw.prefix === 'string' && !ECR_REPOSITORY_NAME.test(`${raw.prefix}-ci/jenkins`)) {
+    ctx.report('prefix', `'${raw.prefix}' makes the isolated CI host's ECR namespace '${raw.prefix}-ci', which ECR's repository names refuse (between letters or digits ECR takes one '-', '.' or '_', not two in a row)`, 'a prefix without two hyphens in a row');
   }
   const availabilityZones = network?.availabilityZones ?? 2;
   if (network?.availabilityZoneIds) checkAvailabilityZoneIds(network.availabilityZoneIds, network.availabilityZones, raw.organization?.region, ctx);

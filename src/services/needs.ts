@@ -1064,6 +1064,12 @@ export interface CiHostNeed extends InstanceNeed {
    * its endpoint policy too. None for a request that does not leave the host (EC2 assuming its role).
    */
   endpoint?: string;
+  /**
+   * Other endpoints the same request may go through, asked too (a refused need only): ECR's BatchGetImage is an API
+   * action as well as docker's registry call, so `aws ecr batch-get-image` goes through ecr.api, whose policy carries
+   * the same statement as ecr.dkr's (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html).
+   */
+  alsoThrough?: readonly string[];
   /** Signed by an AWS service, not by the org's role: only the endpoint policy is the org's to prove. */
   networkOnly?: boolean;
 }
@@ -1261,6 +1267,7 @@ export const CI_HOST_NEEDS: readonly CiHostNeed[] = [
     principal: instanceRole,
     resource: (e) => `arn:${e.partition}:ecr:${e.region}:${e.account}:repository/${OTHER_REPOSITORY}`,
     endpoint: 'ecr.dkr',
+    alsoThrough: ['ecr.api'],
     denied: true,
   },
   {
