@@ -150,16 +150,20 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
 
-  it("switching to deploymentTargets.instanceRoles: pipeline-identity's update, which deletes big-deploy-target, runs after pipeline-foundation's detaches the artifacts policy from it; plan says so and warns of nothing (review s32-day2 M2)", async () => {
+  /** The small org deployed, and the org's own instance role app-server in each pipeline account (deploy reads it there before any operation: existing-roles.ts). */
+  async function smallWithInstanceRole(): Promise<void> {
     await prepare(small);
     await deployUntilDone(small, 1);
-    // The org's own instance role, in each pipeline account (deploy reads it there before any operation: existing-roles.ts).
     const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
     const aws = awsVia(env.local.endpoint);
     for (const account of ['100000000001', '100000000002']) {
       const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
       await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
     }
+  }
+
+  it("switching to deploymentTargets.instanceRoles: pipeline-identity's update, which deletes big-deploy-target, runs after pipeline-foundation's detaches the artifacts policy from it; plan says so and warns of nothing (review s32-day2 M2)", async () => {
+    await smallWithInstanceRole();
     const switched = compileYaml(`${SMALL}deploymentTargets:\n  instanceRoles: [app-server]\n`);
     const warning = /^StackSet big-pipeline-identity's update deletes role big-deploy-target/;
     const planFrom = env.proxy.requests.length;
@@ -201,14 +205,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it("the same switch while pipeline-identity has an instance not CURRENT: its update is not deferred (one to apply again would leave a later StackSet's instance without its roles until the last wave), and plan warns of the delete instead (review s33 honest note)", async () => {
-    await prepare(small);
-    await deployUntilDone(small, 1);
-    const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
-    const aws = awsVia(env.local.endpoint);
-    for (const account of ['100000000001', '100000000002']) {
-      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-      await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
-    }
+    await smallWithInstanceRole();
     // A tag added to every StackSet, its update failing for pipeline-identity in one account: that instance OUTDATED.
     const TAGGED = `${SMALL}tags:\n  CostCenter: "4711"\n`;
     env.proxy.failIn('100000000001', true, 'big-pipeline-identity');
