@@ -16,7 +16,7 @@ import { readerPolicy } from '../src/deploy/reader-policy';
 import { checkAccountQuotas } from '../src/deploy/account-quotas';
 import type { AdjustableIamQuota } from '../src/limits';
 import { Names } from '../src/naming';
-import { deploy } from '../src/deploy/deployer';
+import { deploy, plan } from '../src/deploy/deployer';
 import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { executionPolicyPacks } from '../src/checks/execution-quota';
@@ -1436,6 +1436,45 @@ describe('xstack bootstrap on moto', () => {
     expect(after.find((s) => s.what === 'trusted access for StackSets')?.status).toBe('ok');
   });
 
+  it('SERVICE_MANAGED: a target account outside the organization, an organization of consolidated billing only, and callAs DELEGATED_ADMIN from the management account are each a missing step naming the fix (review s34-service-managed m4, m5, m7)', async () => {
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'CONSOLIDATED_BILLING' }));
+    const delegated = compileOrg(parseOrg(SERVICE_ORG.replace('  permissionModel: SERVICE_MANAGED\n', '  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n'), 'service.yaml'));
+    const steps = await bootstrap(delegated, env.aws());
+    const missing = Object.fromEntries(steps.filter((s) => s.status === 'missing').map((s) => [s.what, s.detail]));
+    // moto's organization holds its management account only: the org file's dev account (222222222222) is none of it.
+    expect(steps.find((s) => s.what === 'target account in the organization')).toMatchObject({
+      account: '222222222222',
+      status: 'missing',
+      detail: 'service.yaml: account dev (222222222222) is not a member of this organization (Organizations ListAccounts does not list it): SERVICE_MANAGED StackSets reach member accounts only, and deploy would create nothing there; check its id, or invite it into the organization',
+    });
+    expect(missing['all features of AWS Organizations']).toBe('the organization has feature set CONSOLIDATED_BILLING: enable all features first in the management account (aws organizations enable-all-features, which every member account approves), then trusted access for StackSets');
+    expect(missing['delegated administrator for StackSets']).toBe('callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (123456789012), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator');
+  });
+
+  it('SERVICE_MANAGED, callAs DELEGATED_ADMIN: StackSets\' "Account used is not a delegated administrator" is reported with its three causes, ListDelegatedAdministrators among them (review s34-service-managed M1)', async () => {
+    await new OrganizationsClient(env.aws().clientConfig()).send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const delegated = compileOrg(parseOrg(SERVICE_ORG.replace('  permissionModel: SERVICE_MANAGED\n', '  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n').replace('id: "123456789012"', 'id: "333333333333"'), 'service.yaml'));
+    // StackSets' answer without organizations:ListDelegatedAdministrators (hashicorp/terraform-provider-aws#37069).
+    const aws = env.aws();
+    const make = aws.cloudFormation.bind(aws);
+    aws.cloudFormation = (...args: Parameters<typeof make>) => {
+      const client = make(...args);
+      client.middlewareStack.add(
+        ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
+          if (context.commandName === 'ListStackSetsCommand') throw Object.assign(new Error('Account used is not a delegated administrator'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+          return next(a);
+        }) as never,
+        { step: 'initialize', name: 'notDelegated' },
+      );
+      return client;
+    };
+    await expect(plan(delegated, aws, { emulator: true })).rejects.toMatchObject({
+      code: 'NOT_DELEGATED_ADMINISTRATOR',
+      message: expect.stringContaining('this identity may not organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered'),
+    });
+  });
+
   it("SERVICE_MANAGED with iamQuotas: each target account's quotas are read through the setup template's reader role and held to the declaration; a reader that may not read them says from its setup tag which file it runs", async () => {
     const organizations = new OrganizationsClient(env.aws().clientConfig());
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
@@ -1457,7 +1496,7 @@ describe('xstack bootstrap on moto', () => {
     // Held: said so.
     const held = await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), env.aws());
     expect(held.find((s) => s.what === what)).toMatchObject({ account: '222222222222', status: 'ok', detail: 'held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)' });
-    expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'trusted access for StackSets']);
+    expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'target account in the organization', 'trusted access for StackSets']);
     // None declared: none read, no reader assumed; the reader template reads no quotas.
     const plain = env.aws();
     const none = compileOrg(parseOrg(SERVICE_ORG, 'service.yaml'));

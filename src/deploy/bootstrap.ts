@@ -2058,6 +2058,28 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   const named = org.accounts.find((a) => a.id === management);
   if (named) report({ account: management!, what: 'management account not targeted', status: 'missing', detail: `${managementAccountText(org.file, named)}: ${MANAGEMENT_ACCOUNT_FIX}` });
   else if (management) report({ account: management, what: 'management account not targeted', status: 'ok' });
+  // "With only consolidated billing features enabled, you can't create a StackSet with service-managed permissions"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html):
+  // trusted access cannot be turned on before all features are (review s34-service-managed m7).
+  if ('featureSet' in read && read.featureSet !== undefined) {
+    report(
+      read.featureSet === 'ALL'
+        ? { account: read.id, what: 'all features of AWS Organizations', status: 'ok' }
+        : { account: read.id, what: 'all features of AWS Organizations', status: 'missing', detail: `the organization has feature set ${read.featureSet}: enable all features first in the management account (aws organizations enable-all-features, which every member account approves), then trusted access for StackSets` },
+    );
+  }
+  // A target account outside the organization gets no instance through the root, and nothing says so: AWS targets
+  // "only accounts that are both specified in the Accounts property and belong to the specified OUs"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html, INTERSECTION), so
+  // each is named here (review s34-service-managed m5). Unreadable (not the management account nor a delegated
+  // administrator): the root check below says so.
+  const outside = await accountsOutsideTheOrg(aws, targetAccounts(compiled).filter((a) => a !== management));
+  if ('outside' in outside) {
+    for (const id of outside.outside) {
+      const account = org.accounts.find((a) => a.id === id);
+      report({ account: id, what: 'target account in the organization', status: 'missing', detail: `${org.file}: account ${account?.name ?? id} (${id}) is not a member of this organization (Organizations ListAccounts does not list it): SERVICE_MANAGED StackSets reach member accounts only, and deploy would create nothing there; check its id, or invite it into the organization` });
+    }
+  }
   // CloudFormation's own record first: it "can be called either by the management account or the delegated
   // administrator by using the CallAs parameter"
   // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeOrganizationsAccess.html).
@@ -2084,23 +2106,41 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
           detail: `deploy creates instances through the organization root and could not read it (${root.name}): run from the management account or a delegated administrator, allowed organizations:ListRoots, ListParents and DescribeAccount`,
         },
   );
-  if (org.stackSets.callAs === 'DELEGATED_ADMIN') {
-    const admins = await allPages(paginateListDelegatedAdministrators({ client: organizations }, { ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }), (page) => page.DelegatedAdministrators ?? []);
-    const registered = !(admins instanceof Error) && admins.some((a) => a.Id === caller);
-    report(
-      registered
-        ? { account: caller, what: 'delegated administrator for StackSets', status: 'ok' }
-        : {
-            account: caller,
-            what: 'delegated administrator for StackSets',
-            status: 'missing',
-            detail: `register account ${caller} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal ${STACKSETS_SERVICE_PRINCIPAL} --account-id ${caller}`,
-          },
-    );
-  } else if (management && caller !== management) {
+  if (org.stackSets.callAs === 'DELEGATED_ADMIN') report(await delegatedAdministratorStep(organizations, caller, management));
+  else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
   return management;
+}
+
+/**
+ * callAs DELEGATED_ADMIN: whether the caller is registered as StackSets' delegated administrator. Three ways it is not,
+ * each its own fix (review s34-service-managed M1, m4):
+ * - the caller is the management account, which is never one: RegisterDelegatedAdministrator takes "The account ID
+ *   number of the member account" (https://docs.aws.amazon.com/organizations/latest/APIReference/API_RegisterDelegatedAdministrator.html),
+ *   and "If you are signed in to the management account, specify SELF" (CallAs, API_ListStackSets.html);
+ * - the list cannot be read: StackSets needs it too, "Make sure your delegated administrators have
+ *   organizations:ListDelegatedAdministrators permissions to avoid any potential errors"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html), and without
+ *   it answers "Account used is not a delegated administrator" (hashicorp/terraform-provider-aws#37069);
+ * - the list does not name the caller: register it.
+ */
+async function delegatedAdministratorStep(organizations: ReturnType<Aws['organizations']>, caller: string, management: string | undefined): Promise<BootstrapStep> {
+  const what = 'delegated administrator for StackSets';
+  if (caller === management) {
+    return { account: caller, what, status: 'missing', detail: `callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (${caller}), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator` };
+  }
+  const admins = await allPages(paginateListDelegatedAdministrators({ client: organizations }, { ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }), (page) => page.DelegatedAdministrators ?? []);
+  if (admins instanceof Error) {
+    return {
+      account: caller,
+      what,
+      status: 'missing',
+      detail: `could not read the delegated administrators (organizations:ListDelegatedAdministrators: ${admins.name}): allow this identity organizations:ListDelegatedAdministrators, which StackSets needs too (without it StackSets answers "Account used is not a delegated administrator" whether or not account ${caller} is one)`,
+    };
+  }
+  if (admins.some((a) => a.Id === caller)) return { account: caller, what, status: 'ok' };
+  return { account: caller, what, status: 'missing', detail: `register account ${caller} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal ${STACKSETS_SERVICE_PRINCIPAL} --account-id ${caller}` };
 }
 
 /**

@@ -14,8 +14,13 @@ import { errorName, XstackError } from '../errors';
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
 const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);
 
-/** The organization's management account, or why this caller cannot tell. */
-export type Management = { id: string } | { unknown: string };
+/**
+ * The organization's management account and its feature set (ALL, or CONSOLIDATED_BILLING, with which "you can't
+ * create a StackSet with service-managed permissions",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html), or why
+ * this caller cannot tell.
+ */
+export type Management = { id: string; featureSet?: string } | { unknown: string };
 
 /**
  * bootstrap's and deploy's words for an org file account that is the management account, where "CloudFormation
@@ -65,7 +70,8 @@ export class OrganizationReads {
       .then(
         (out): Management => {
           const id = out.Organization?.MasterAccountId;
-          return id ? { id } : { unknown: 'Organizations DescribeOrganization named no management account' };
+          const featureSet = out.Organization?.FeatureSet;
+          return id ? { id, ...(featureSet ? { featureSet } : {}) } : { unknown: 'Organizations DescribeOrganization named no management account' };
         },
         (error: unknown): Management => {
           if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };

@@ -367,11 +367,31 @@ export async function listOrgStackSets(cfn: CloudFormationClient, settings: Stac
   let token: string | undefined;
   do {
     // moto ignores the Status filter: filtered here as well.
-    const page = await cfn.send(new ListStackSetsCommand({ Status: 'ACTIVE', NextToken: token, ...callAs(settings) }));
+    const page = await cfn.send(new ListStackSetsCommand({ Status: 'ACTIVE', NextToken: token, ...callAs(settings) })).catch((error: unknown) => {
+      throw notDelegatedAdministrator(error, settings) ?? error;
+    });
     for (const s of page.Summaries ?? []) if (s.Status === 'ACTIVE' && s.StackSetName && isOrgStackSetName(s.StackSetName, prefix)) names.push(s.StackSetName);
     token = page.NextToken;
   } while (token);
   return names.sort();
+}
+
+/**
+ * The first StackSets call of a run, refused as "Account used is not a delegated administrator": with callAs
+ * DELEGATED_ADMIN that answer has three causes, and AWS names one (review s34-service-managed M1). Without
+ * organizations:ListDelegatedAdministrators "the AWS API returns the error ValidationError: Account used is not a
+ * delegated administrator instead of indicating that there are not sufficient permissions"
+ * (hashicorp/terraform-provider-aws#37069; "Make sure your delegated administrators have
+ * organizations:ListDelegatedAdministrators permissions",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html).
+ */
+function notDelegatedAdministrator(error: unknown, settings: StackSetSettings): XstackError | undefined {
+  if (settings.permissionModel !== 'SERVICE_MANAGED' || settings.callAs !== 'DELEGATED_ADMIN' || !/not a delegated administrator/i.test((error as Error).message ?? '')) return undefined;
+  return new XstackError(
+    'NOT_DELEGATED_ADMINISTRATOR',
+    `StackSets refused the call as made by no delegated administrator (${(error as Error).message}), which has three causes: this identity may not organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered as StackSets' delegated administrator (aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com, in the management account); or this is the management account, where stackSets.callAs must be SELF. xstack bootstrap checks each`,
+    { cause: error },
+  );
 }
 
 /**
