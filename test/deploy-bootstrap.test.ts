@@ -3,13 +3,13 @@
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
 import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateOrganizationCommand, DescribeOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { CreateAccountCommand, CreateOrganizationCommand, DescribeOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { accountsOutsideTheOrg, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
+import { accountsOutsideTheOrg, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, delegatedAdministratorStep, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
@@ -1448,8 +1448,45 @@ describe('xstack bootstrap on moto', () => {
       status: 'missing',
       detail: 'service.yaml: account dev (222222222222) is not a member of this organization (Organizations ListAccounts does not list it): SERVICE_MANAGED StackSets reach member accounts only, and deploy would create nothing there; check its id, or invite it into the organization',
     });
-    expect(missing['all features of AWS Organizations']).toBe('the organization has feature set CONSOLIDATED_BILLING: enable all features first in the management account (aws organizations enable-all-features, which every member account approves), then trusted access for StackSets');
+    expect(missing['all features of AWS Organizations']).toBe('the organization has feature set CONSOLIDATED_BILLING: enable all features first (aws organizations enable-all-features in the management account: every invited member account accepts its handshake, then the management account finalizes it), then trusted access for StackSets');
     expect(missing['delegated administrator for StackSets']).toBe('callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (123456789012), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator');
+  });
+
+  it('SERVICE_MANAGED: a target account that is a member of the organization is not reported outside it', async () => {
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const member = (await organizations.send(new CreateAccountCommand({ AccountName: 'dev', Email: 'dev@example.com' }))).CreateAccountStatus!.AccountId!;
+    const steps = await bootstrap(compileOrg(parseOrg(SERVICE_ORG.replace('id: "222222222222"', `id: "${member}"`), 'service.yaml')), env.aws());
+    expect(steps.filter((s) => s.what === 'target account in the organization')).toEqual([]);
+    expect(steps.find((s) => s.what === 'all features of AWS Organizations')?.status).toBe('ok');
+  });
+
+  it("callAs DELEGATED_ADMIN from a member account: registered is ok; unregistered, the register command, whether Organizations refuses the list (as it does an account that is no delegated administrator) or answers it; refused by IAM, allow the action (review s34-late M1)", async () => {
+    // moto's Organizations does not know StackSets' service principal ("You specified an unrecognized service
+    // principal"): ListDelegatedAdministrators' answers and refusals are modelled on the client.
+    const member = '210987654321';
+    const listing = (answer: () => unknown) => {
+      const client = new OrganizationsClient(env.aws().clientConfig());
+      client.middlewareStack.add(
+        ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) =>
+          context.commandName === 'ListDelegatedAdministratorsCommand' ? { output: { $metadata: {}, ...(answer() as object) }, response: {} } : next(a)) as never,
+        { step: 'initialize', name: 'listModel' },
+      );
+      return client;
+    };
+    const refusing = (message: string) =>
+      listing(() => {
+        throw Object.assign(new Error(message), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      });
+    const register = `register account ${member} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id ${member}`;
+    expect(await delegatedAdministratorStep(listing(() => ({ DelegatedAdministrators: [{ Id: '111111111111' }] })), member, '123456789012')).toEqual({ account: member, what: 'delegated administrator for StackSets', status: 'missing', detail: register });
+    expect(await delegatedAdministratorStep(listing(() => ({ DelegatedAdministrators: [{ Id: member }] })), member, '123456789012')).toEqual({ account: member, what: 'delegated administrator for StackSets', status: 'ok' });
+    // Organizations' own refusal (prowler-cloud/prowler#2133), then IAM's ("is not authorized to perform").
+    const byOrganizations = await delegatedAdministratorStep(refusing("You don't have permissions to access this resource."), member, '123456789012');
+    expect(byOrganizations.detail).toContain(`which Organizations answers only to its management account and delegated administrators: ${register}; if it is registered, allow this identity organizations:ListDelegatedAdministrators`);
+    const byIam = await delegatedAdministratorStep(refusing(`User: arn:aws:sts::${member}:assumed-role/Deployer/x is not authorized to perform: organizations:ListDelegatedAdministrators`), member, '123456789012');
+    expect(byIam.detail).toMatch(/^could not read the delegated administrators \(organizations:ListDelegatedAdministrators: AccessDeniedException: .*\): allow this identity organizations:ListDelegatedAdministrators, which StackSets needs too/);
+    expect(byIam.detail).not.toContain('register-delegated-administrator');
   });
 
   it('SERVICE_MANAGED, callAs DELEGATED_ADMIN: StackSets\' "Account used is not a delegated administrator" is reported with its three causes, ListDelegatedAdministrators among them (review s34-service-managed M1)', async () => {
@@ -1471,15 +1508,37 @@ describe('xstack bootstrap on moto', () => {
     };
     await expect(plan(delegated, aws, { emulator: true })).rejects.toMatchObject({
       code: 'NOT_DELEGATED_ADMINISTRATOR',
-      message: expect.stringContaining('this identity may not organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered'),
+      message: expect.stringContaining('this identity may not call organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered'),
+    });
+    // callAs SELF from a member account: StackSets' other answer (hashicorp/terraform-provider-aws#32536).
+    const self = compileOrg(parseOrg(SERVICE_ORG.replace('id: "123456789012"', 'id: "333333333333"'), 'service.yaml'));
+    const member = env.aws();
+    const makeMember = member.cloudFormation.bind(member);
+    member.cloudFormation = (...args: Parameters<typeof makeMember>) => {
+      const client = makeMember(...args);
+      client.middlewareStack.add(
+        ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
+          if (context.commandName === 'ListStackSetsCommand') throw Object.assign(new Error('You must be the management account or delegated admin account of an organization before operating a SERVICE_MANAGED stack set'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+          return next(a);
+        }) as never,
+        { step: 'initialize', name: 'notManagement' },
+      );
+      return client;
+    };
+    await expect(plan(self, member, { emulator: true })).rejects.toMatchObject({
+      code: 'NOT_DELEGATED_ADMINISTRATOR',
+      message: expect.stringContaining('with callAs SELF the caller must be the management account; run there, or, from a delegated administrator, set stackSets.callAs: DELEGATED_ADMIN'),
     });
   });
 
   it("SERVICE_MANAGED with iamQuotas: each target account's quotas are read through the setup template's reader role and held to the declaration; a reader that may not read them says from its setup tag which file it runs", async () => {
     const organizations = new OrganizationsClient(env.aws().clientConfig());
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    // The dev account a member of moto's organization (an account outside it is not read: it gets no instance).
+    const dev = (await organizations.send(new CreateAccountCommand({ AccountName: 'dev', Email: 'dev@example.com' }))).CreateAccountStatus!.AccountId!;
+    const ORG = SERVICE_ORG.replace('id: "222222222222"', `id: "${dev}"`);
     const what = 'IAM quotas the org file declares (iamQuotas)';
-    const withQuotas = (quotas: string) => compileOrg(parseOrg(`${SERVICE_ORG}iamQuotas: ${quotas}\n`, 'service.yaml'));
+    const withQuotas = (quotas: string) => compileOrg(parseOrg(`${ORG}iamQuotas: ${quotas}\n`, 'service.yaml'));
     // moto's IAM reports AWS's defaults in every account (AssumeRolePolicySizeQuota 2048).
     const raised = withQuotas('{ roleTrustPolicyChars: 4096 }');
     expect(raised.files.get('setup/reader-role.yaml')).toContain('iam:GetAccountSummary');
@@ -1489,17 +1548,17 @@ describe('xstack bootstrap on moto', () => {
     client.assumeRefreshing = (...args: Parameters<typeof assume>) => (assumed.push(args[0]), assume(...args));
     const steps = await bootstrap(raised, client);
     // The source account is the organization's management account, where no instance is made: not read (reported).
-    expect(steps.filter((s) => s.what === what).map((s) => [s.account, s.status])).toEqual([['222222222222', 'missing']]);
+    expect(steps.filter((s) => s.what === what).map((s) => [s.account, s.status])).toEqual([[dev, 'missing']]);
     expect(steps.find((s) => s.what === what)!.detail).toMatch(/^the org file declares iamQuotas\.roleTrustPolicyChars 4096, and IAM reports AssumeRolePolicySizeQuota 2048 for this account \(GetAccountSummary\)/);
-    expect(assumed).toEqual(['arn:aws:iam::222222222222:role/svc-xstack-reader']);
+    expect(assumed).toEqual([`arn:aws:iam::${dev}:role/svc-xstack-reader`]);
     expect(client.log.mutating).toBe(0);
     // Held: said so.
     const held = await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), env.aws());
-    expect(held.find((s) => s.what === what)).toMatchObject({ account: '222222222222', status: 'ok', detail: 'held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)' });
-    expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'target account in the organization', 'trusted access for StackSets']);
+    expect(held.find((s) => s.what === what)).toMatchObject({ account: dev, status: 'ok', detail: 'held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)' });
+    expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'trusted access for StackSets']);
     // None declared: none read, no reader assumed; the reader template reads no quotas.
     const plain = env.aws();
-    const none = compileOrg(parseOrg(SERVICE_ORG, 'service.yaml'));
+    const none = compileOrg(parseOrg(ORG, 'service.yaml'));
     await bootstrap(none, plain);
     expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
     expect(none.files.get('setup/reader-role.yaml')).not.toContain('iam:GetAccountSummary');
@@ -1507,10 +1566,10 @@ describe('xstack bootstrap on moto', () => {
     // way past it; bootstrap goes on (review s34-diff M1).
     const unread = await bootstrap(raised, refusedAssume(env.aws(), /:role\/svc-xstack-reader$/));
     expect(unread.find((s) => s.what === what)).toMatchObject({
-      account: '222222222222',
+      account: dev,
       status: 'missing',
       detail: expect.stringMatching(
-        /^not read: could not assume role arn:aws:iam::222222222222:role\/svc-xstack-reader: AccessDenied: .*; with SERVICE_MANAGED StackSets the reader role, which bootstrap assumes to read each target account's IAM quotas \(iamQuotas\), is made by the setup template dist\/service\/setup\/reader-role\.yaml: deploy it once .*, or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary;/,
+        /^not read: could not assume role arn:aws:iam::\d{12}:role\/svc-xstack-reader: AccessDenied: .*; with SERVICE_MANAGED StackSets the reader role, which bootstrap assumes to read each target account's IAM quotas \(iamQuotas\), is made by the setup template dist\/service\/setup\/reader-role\.yaml: deploy it once .*, or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary;/,
       ),
     });
     // A reader of the org's own (--output-reader-role) reads them instead; SELF_MANAGED bootstrap, which makes its
@@ -1520,16 +1579,16 @@ describe('xstack bootstrap on moto', () => {
     const ownAssume = own.assumeRefreshing.bind(own);
     own.assumeRefreshing = (...args: Parameters<typeof ownAssume>) => (ownAssumed.push(args[0]), ownAssume(...args));
     expect((await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), own, { outputReaderRoleName: 'platform-reader' })).find((s) => s.what === what)?.status).toBe('ok');
-    expect(ownAssumed).toEqual(['arn:aws:iam::222222222222:role/platform-reader']);
+    expect(ownAssumed).toEqual([`arn:aws:iam::${dev}:role/platform-reader`]);
     await expect(bootstrap(compileFile('parameters/example.yaml'), env.aws(), { outputReaderRoleName: 'platform-reader' })).rejects.toMatchObject({ code: 'READER_ROLE_NOT_TAKEN' });
     // The reader deployed from the compile before iamQuotas was declared: its policy refuses GetAccountSummary (modelled:
     // moto's IAM evaluates no policy), and its setup tag says it is another compile's file.
-    await deploySetup(env.aws(), none, ['222222222222'], '123456789012');
+    await deploySetup(env.aws(), none, [dev], '123456789012');
     const stale = refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'svc-xstack-reader');
     await expect(bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), stale)).rejects.toMatchObject({
       code: 'READER_ROLE_POLICY_REFUSED',
       message: expect.stringContaining(
-        `Bootstrap reads the target accounts' IAM quotas through svc-xstack-reader, the setup template's role (iamQuotas declared since it was deployed change its policy): the role svc-xstack-reader in account 222222222222 was made from another compile's dist/service/setup/reader-role.yaml (its tag xstack:setup-sha256 is ${none.setup.digest.slice(0, 12)}…`,
+        `Bootstrap reads the target accounts' IAM quotas through svc-xstack-reader, the setup template's role (iamQuotas declared since it was deployed change its policy): the role svc-xstack-reader in account ${dev} was made from another compile's dist/service/setup/reader-role.yaml (its tag xstack:setup-sha256 is ${none.setup.digest.slice(0, 12)}…`,
       ),
     });
   });

@@ -534,8 +534,8 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   if (elsewhere) throw elsewhere;
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
-    const management = await checkServiceManaged(compiled, aws, identity.Account, report);
-    const quotas = await serviceManagedQuotas(compiled, aws, management, options.outputReaderRoleName, report).catch(async (error: unknown) =>
+    const { management, outside } = await checkServiceManaged(compiled, aws, identity.Account, report);
+    const quotas = await serviceManagedQuotas(compiled, aws, [...(management ? [management] : []), ...outside], options.outputReaderRoleName, report).catch(async (error: unknown) =>
       Promise.reject(
         options.outputReaderRoleName === undefined
           ? await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed change its policy)`)
@@ -584,7 +584,7 @@ async function setupRoleRefused(error: unknown, compiled: CompiledOrg, aws: Aws,
  * nothing in the target accounts. Nothing is read when the org file declares none, nor in the management account,
  * where "CloudFormation doesn't deploy stack instances" (API_DeploymentTargets.html), the setup template's neither.
  */
-async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, management: string | undefined, readerRoleName: string | undefined, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
+async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, unreachable: readonly string[], readerRoleName: string | undefined, report: (s: BootstrapStep) => void): Promise<'refused' | undefined> {
   const { org } = compiled;
   if (declaredQuotas(org).length === 0) return undefined;
   const reader = readerRoleName ?? new Names(org.prefix).outputReaderRole();
@@ -599,8 +599,9 @@ async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, management:
         ? setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)", ', or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary')
         : `the role --output-reader-role names must be assumable by this identity in every target account and may iam:GetAccountSummary`
     }`;
-  // Not the management account: no StackSet instance is made there, the setup template's neither (reported above).
-  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => a !== management), credentialsOf, report, aws, unread);
+  // Not the management account nor one outside the organization: no StackSet instance is made there, the setup
+  // template's neither (each reported above).
+  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => !unreachable.includes(a)), credentialsOf, report, aws, unread);
 }
 
 /**
@@ -2046,8 +2047,8 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
 }
 
 /** Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. */
-/** SERVICE_MANAGED's read-only checks, reported; the management account's id when it could be read. */
-async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void): Promise<string | undefined> {
+/** SERVICE_MANAGED's read-only checks, reported; the management account's id when it could be read, and the target accounts outside the organization. */
+async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void): Promise<{ management?: string; outside: string[] }> {
   const { org } = compiled;
   const organizations = aws.organizations();
   const read = await new OrganizationReads(() => organizations).managementAccount();
@@ -2065,7 +2066,7 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
     report(
       read.featureSet === 'ALL'
         ? { account: read.id, what: 'all features of AWS Organizations', status: 'ok' }
-        : { account: read.id, what: 'all features of AWS Organizations', status: 'missing', detail: `the organization has feature set ${read.featureSet}: enable all features first in the management account (aws organizations enable-all-features, which every member account approves), then trusted access for StackSets` },
+        : { account: read.id, what: 'all features of AWS Organizations', status: 'missing', detail: `the organization has feature set ${read.featureSet}: enable all features first (aws organizations enable-all-features in the management account: every invited member account accepts its handshake, then the management account finalizes it), then trusted access for StackSets` },
     );
   }
   // A target account outside the organization gets no instance through the root, and nothing says so: AWS targets
@@ -2079,6 +2080,8 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
       const account = org.accounts.find((a) => a.id === id);
       report({ account: id, what: 'target account in the organization', status: 'missing', detail: `${org.file}: account ${account?.name ?? id} (${id}) is not a member of this organization (Organizations ListAccounts does not list it): SERVICE_MANAGED StackSets reach member accounts only, and deploy would create nothing there; check its id, or invite it into the organization` });
     }
+  } else {
+    report({ account: caller, what: 'target account in the organization', status: 'missing', detail: `not checked (organizations:ListAccounts, ${outside.unknown}): allow it to this identity, or run from the management account or a delegated administrator; an account outside the organization would get no instance, silently` });
   }
   // CloudFormation's own record first: it "can be called either by the management account or the delegated
   // administrator by using the CallAs parameter"
@@ -2110,7 +2113,7 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   else if (management && caller !== management) {
     report({ account: caller, what: 'caller is the management account', status: 'missing', detail: `callAs SELF runs from the management account (${management}); this is ${caller}: run there, or set stackSets.callAs: DELEGATED_ADMIN` });
   }
-  return management;
+  return { management, outside: 'outside' in outside ? outside.outside : [] };
 }
 
 /**
@@ -2125,22 +2128,32 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
  *   it answers "Account used is not a delegated administrator" (hashicorp/terraform-provider-aws#37069);
  * - the list does not name the caller: register it.
  */
-async function delegatedAdministratorStep(organizations: ReturnType<Aws['organizations']>, caller: string, management: string | undefined): Promise<BootstrapStep> {
+export async function delegatedAdministratorStep(organizations: ReturnType<Aws['organizations']>, caller: string, management: string | undefined): Promise<BootstrapStep> {
   const what = 'delegated administrator for StackSets';
   if (caller === management) {
     return { account: caller, what, status: 'missing', detail: `callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (${caller}), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator` };
   }
   const admins = await allPages(paginateListDelegatedAdministrators({ client: organizations }, { ServicePrincipal: STACKSETS_SERVICE_PRINCIPAL }), (page) => page.DelegatedAdministrators ?? []);
+  const register = `register account ${caller} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal ${STACKSETS_SERVICE_PRINCIPAL} --account-id ${caller}`;
   if (admins instanceof Error) {
+    // IAM's refusal names the action ("is not authorized to perform: organizations:ListDelegatedAdministrators");
+    // Organizations' own, to an account that is no delegated administrator of any service, does not ("You don't have
+    // permissions to access this resource"; the action "can be called only from the organization's management account
+    // or by a member account that is a delegated administrator",
+    // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedAdministrators.html).
+    const byIam = /not authorized to perform: organizations:ListDelegatedAdministrators/.test(admins.message ?? '');
+    const reason = `organizations:ListDelegatedAdministrators: ${admins.name}: ${admins.message}`;
     return {
       account: caller,
       what,
       status: 'missing',
-      detail: `could not read the delegated administrators (organizations:ListDelegatedAdministrators: ${admins.name}): allow this identity organizations:ListDelegatedAdministrators, which StackSets needs too (without it StackSets answers "Account used is not a delegated administrator" whether or not account ${caller} is one)`,
+      detail: byIam
+        ? `could not read the delegated administrators (${reason}): allow this identity organizations:ListDelegatedAdministrators, which StackSets needs too (without it StackSets answers "Account used is not a delegated administrator" whether or not account ${caller} is one)`
+        : `could not read the delegated administrators (${reason}), which Organizations answers only to its management account and delegated administrators: ${register}; if it is registered, allow this identity organizations:ListDelegatedAdministrators, which StackSets needs too`,
     };
   }
   if (admins.some((a) => a.Id === caller)) return { account: caller, what, status: 'ok' };
-  return { account: caller, what, status: 'missing', detail: `register account ${caller} as a delegated administrator in the management account: aws organizations register-delegated-administrator --service-principal ${STACKSETS_SERVICE_PRINCIPAL} --account-id ${caller}` };
+  return { account: caller, what, status: 'missing', detail: register };
 }
 
 /**

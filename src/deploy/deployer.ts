@@ -717,7 +717,10 @@ const instanceText = (id: string, region: string, i: ActualInstance | undefined)
 /** Why an instance read after this run's operation cannot be judged: the list did not show that operation on it (stacksets.ts readStackSet). */
 const laggingText = (ctx: StackSetContext, operationId: string) =>
   `ListStackInstances did not show operation ${operationId} on it in ${lagWindow(ctx)}: what it lists may be from before that operation, ` +
-  'or the operation did not reach the account; run deploy again to read it afresh';
+  'or the operation did not reach the account; run deploy again to read it afresh' +
+  // Through the root with INTERSECTION, an account outside the organization is no target and shows no instance, run
+  // after run (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+  (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ", and if it never shows, check that the account is a member of the organization (xstack bootstrap names those that are not): SERVICE_MANAGED StackSets reach member accounts only" : '');
 
 const SUSPENDED_NOTE =
   'the account was suspended, so StackSets skipped it; it does not stop the rollout, and deploy applies its instance again once Organizations reports the account ACTIVE ' +

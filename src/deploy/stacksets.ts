@@ -295,7 +295,7 @@ export async function describeStackSet(ctx: StackSetContext): Promise<StackSet |
     const out = await ctx.cfn.send(new DescribeStackSetCommand({ StackSetName: ctx.name, ...callAs(ctx.settings) }));
     found = out.StackSet?.Status === 'DELETED' ? undefined : (out.StackSet ?? {});
   } catch (error) {
-    if (errorName(error) !== 'StackSetNotFoundException') throw error;
+    if (errorName(error) !== 'StackSetNotFoundException') throw notDelegatedAdministrator(error, ctx.settings) ?? error;
   }
   ctx.firstReads?.set(ctx.name, found);
   return found;
@@ -377,21 +377,25 @@ export async function listOrgStackSets(cfn: CloudFormationClient, settings: Stac
 }
 
 /**
- * The first StackSets call of a run, refused as "Account used is not a delegated administrator": with callAs
- * DELEGATED_ADMIN that answer has three causes, and AWS names one (review s34-service-managed M1). Without
- * organizations:ListDelegatedAdministrators "the AWS API returns the error ValidationError: Account used is not a
- * delegated administrator instead of indicating that there are not sufficient permissions"
- * (hashicorp/terraform-provider-aws#37069; "Make sure your delegated administrators have
- * organizations:ListDelegatedAdministrators permissions",
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html).
+ * StackSets refusing the caller as no delegated administrator (its first calls of a run: ListStackSets, DescribeStackSet,
+ * CreateStackSet). Two answers, each with causes AWS does not name (review s34-service-managed M1, s34-late m2):
+ * - "Account used is not a delegated administrator" (callAs DELEGATED_ADMIN): also what StackSets answers an identity
+ *   without organizations:ListDelegatedAdministrators, "instead of indicating that there are not sufficient
+ *   permissions" (hashicorp/terraform-provider-aws#37069; "Make sure your delegated administrators have
+ *   organizations:ListDelegatedAdministrators permissions",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html);
+ * - "You must be the management account or delegated admin account of an organization before operating a
+ *   SERVICE_MANAGED stack set" (callAs SELF from a member account; hashicorp/terraform-provider-aws#32536).
  */
-function notDelegatedAdministrator(error: unknown, settings: StackSetSettings): XstackError | undefined {
-  if (settings.permissionModel !== 'SERVICE_MANAGED' || settings.callAs !== 'DELEGATED_ADMIN' || !/not a delegated administrator/i.test((error as Error).message ?? '')) return undefined;
-  return new XstackError(
-    'NOT_DELEGATED_ADMINISTRATOR',
-    `StackSets refused the call as made by no delegated administrator (${(error as Error).message}), which has three causes: this identity may not organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered as StackSets' delegated administrator (aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com, in the management account); or this is the management account, where stackSets.callAs must be SELF. xstack bootstrap checks each`,
-    { cause: error },
-  );
+export function notDelegatedAdministrator(error: unknown, settings: StackSetSettings): XstackError | undefined {
+  const message = (error as Error | undefined)?.message ?? '';
+  if (settings.permissionModel !== 'SERVICE_MANAGED' || !/not a delegated administrator|must be the (management|master) account or delegated admin/i.test(message)) return undefined;
+  const register = "this account is not registered as StackSets' delegated administrator (aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id <this account>, in the management account)";
+  const causes =
+    settings.callAs === 'DELEGATED_ADMIN'
+      ? `three causes: this identity may not call organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); ${register}; or this is the management account, where stackSets.callAs must be SELF`
+      : "one cause with two ways out: with callAs SELF the caller must be the management account; run there, or, from a delegated administrator, set stackSets.callAs: DELEGATED_ADMIN (registered with aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id <this account>, in the management account)";
+  return new XstackError('NOT_DELEGATED_ADMINISTRATOR', `StackSets refused the call as made by neither the management account nor a delegated administrator (${message}), which has ${causes}; xstack bootstrap checks this`, { cause: error });
 }
 
 /**
@@ -419,7 +423,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     return true;
   } catch (error) {
     if (EXISTS_ALREADY.includes(errorName(error) ?? '')) return false;
-    throw error;
+    throw notDelegatedAdministrator(error, s) ?? error;
   }
   async function sendCreate() {
     return ctx.cfn.send(
