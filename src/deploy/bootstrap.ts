@@ -2046,8 +2046,10 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
   }
 }
 
-/** Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. */
-/** SERVICE_MANAGED's read-only checks, reported; the management account's id when it could be read, and the target accounts outside the organization. */
+/**
+ * Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. Returns the management
+ * account's id when it could be read, and the target accounts outside the organization.
+ */
 async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void): Promise<{ management?: string; outside: string[] }> {
   const { org } = compiled;
   const organizations = aws.organizations();
@@ -2072,8 +2074,7 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   // A target account outside the organization gets no instance through the root, and nothing says so: AWS targets
   // "only accounts that are both specified in the Accounts property and belong to the specified OUs"
   // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html, INTERSECTION), so
-  // each is named here (review s34-service-managed m5). Unreadable (not the management account nor a delegated
-  // administrator): the root check below says so.
+  // each is named here (review s34-service-managed m5); a list that cannot be read is a missing step of its own.
   const outside = await accountsOutsideTheOrg(aws, targetAccounts(compiled).filter((a) => a !== management));
   if ('outside' in outside) {
     for (const id of outside.outside) {
