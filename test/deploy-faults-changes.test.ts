@@ -709,6 +709,13 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(three, options);
 
     const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    // A delete that fails there names no bootstrap: StackSets' own execution role is AWS's (review s34-sm-day2 m3).
+    env.proxy.failIn(moved.id);
+    const refusedRemoval = failed(await deploy(two, awsVia(), options)).flatMap((x) => x.reasons).join('\n');
+    env.proxy.failIn(moved.id, false);
+    expect(refusedRemoval).toContain('DeleteStackInstances operation');
+    expect(refusedRemoval).toContain("A delete StackSets' own execution role was refused (AccessDenied, not authorized): check the service control policies on the account and its OUs");
+    expect(refusedRemoval).not.toContain('run bootstrap');
     expect(failed(await deploy(two, awsVia(), options))).toEqual([]);
     const cfn = awsVia().cloudFormation();
     for (const st of three.stages) {

@@ -688,7 +688,9 @@ async function whyUnreachable(run: Run, ctx: StackSetContext, i: ActualInstance,
     const back = i.organizationalUnit === root ? 'the organization' : i.organizationalUnit;
     return (
       `${through}, and the account is no longer in the organization: INTERSECTION reaches only accounts that belong to the OUs named, and a SERVICE_MANAGED StackSet takes no account ids alone, ` +
-      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${back} and run deploy`
+      `so no operation reaches it. AWS documents no way to remove such an instance with automatic deployment off (README, VERIFY): bring the account back into ${back} and run deploy; ` +
+      // "After 90 days, you can't reopen an account" (https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html).
+      'an account closed more than 90 days ago cannot come back, and then only AWS Support can remove the instance'
     );
   }
   if (i.organizationalUnit === root || where.ancestors.includes(i.organizationalUnit)) return undefined;
@@ -877,16 +879,23 @@ async function deleteFailedError(run: Run, ctx: StackSetContext, operationId: st
     const line = instanceText(i.account, region, i);
     // StackSets' reason for an execution role it could not assume (execution-trust.ts): for a removal, a bootstrap
     // made for the org file without the account has taken its trust away.
-    const way = untrustedAccount(line)
-      ? `bootstrap no longer trusts or permits account ${i.account} (run for an org file without it?): run bootstrap with an org file that still targets it, deploy, then bootstrap with this one`
-      : await stackWayOut(run, ctx.name, i);
+    // SELF_MANAGED only: bootstrap makes that execution role; with SERVICE_MANAGED StackSets make their own
+    // (stacksets-exec-*), which no bootstrap writes (review s34-sm-day2 m3).
+    const selfManaged = run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED';
+    const way =
+      selfManaged && untrustedAccount(line)
+        ? `bootstrap no longer trusts or permits account ${i.account} (run for an org file without it?): run bootstrap with an org file that still targets it, deploy, then bootstrap with this one`
+        : await stackWayOut(run, ctx.name, i);
     lines.push(`  ${line.replace(/\.$/, '')}${way ? `: ${way}` : ''}`);
   }
+  const refusedRole =
+    run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED'
+      ? 'A delete the execution role was refused (AccessDenied, not authorized) needs the trust and permissions a bootstrap for an org file without the account takes away: run bootstrap with the org file that still targets it, deploy, then bootstrap. '
+      : "A delete StackSets' own execution role was refused (AccessDenied, not authorized): check the service control policies on the account and its OUs, and whether Organizations reports the account suspended or closed. ";
   return new XstackError(
     'INSTANCES_DELETE_FAILED',
     `StackSet ${ctx.name}: DeleteStackInstances operation ${operationId} failed, and these instances stay in the StackSet; the next run (deploy or destroy) deletes them again:\n${lines.join('\n')}\n` +
-      'Fix the cause shown, then run again. A delete the execution role was refused (AccessDenied, not authorized) needs the trust and permissions ' +
-      'a bootstrap for an org file without the account takes away: run bootstrap with the org file that still targets it, deploy, then bootstrap. ' +
+      `Fix the cause shown, then run again. ${refusedRole}` +
       'As a last resort, --retain-failed-stacks removes an INOPERABLE instance keeping its stack, which is then yours to delete by hand',
   );
 }
