@@ -204,6 +204,21 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(again[0].stages).not.toContain('pipeline-identity');
   });
 
+  it('the roles the org file names are not read in an account Organizations reports suspended, whose roles STS refuses: a note, not a refused run (review s34-sm-day2 M2)', async () => {
+    await smallWithInstanceRole();
+    const suspended = '100000000002';
+    env.proxy.suspend(suspended);
+    const switched = compileYaml(`${SMALL}deploymentTargets:\n  instanceRoles: [app-server]\n`);
+    const notes: string[] = [];
+    const refusing = () => refusedAssume(awsVia(), new RegExp(`::${suspended}:role/`));
+    const planned = await plan(switched, refusing(), { pollMs, onNote: (n) => notes.push(n) });
+    expect(planned.find((x) => x.stage === 'pipeline-foundation')?.missingRoles ?? []).toEqual([]);
+    expect(notes).toContain(`account ${suspended}: Organizations reports it suspended or closing, and STS refused the reader role there: the roles the org file names are not checked in it`);
+    // An account Organizations reports ACTIVE whose reader STS refuses still stops the run, naming the role.
+    env.proxy.suspend(suspended, false);
+    await expect(plan(switched, refusing(), { pollMs })).rejects.toThrow(new RegExp(`could not assume role arn:aws:iam::${suspended}:role/big-xstack-reader`));
+  });
+
   it("the same switch while pipeline-identity has an instance not CURRENT: its update is not deferred (one to apply again would leave a later StackSet's instance without its roles until the last wave), and plan warns of the delete instead (review s33 honest note)", async () => {
     await smallWithInstanceRole();
     // A tag added to every StackSet, its update failing for pipeline-identity in one account: that instance OUTDATED.
