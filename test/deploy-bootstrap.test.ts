@@ -25,7 +25,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -1493,38 +1493,14 @@ describe('xstack bootstrap on moto', () => {
     await new OrganizationsClient(env.aws().clientConfig()).send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
     const delegated = compileOrg(parseOrg(SERVICE_ORG.replace('  permissionModel: SERVICE_MANAGED\n', '  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n').replace('id: "123456789012"', 'id: "333333333333"'), 'service.yaml'));
     // StackSets' answer without organizations:ListDelegatedAdministrators (hashicorp/terraform-provider-aws#37069).
-    const aws = env.aws();
-    const make = aws.cloudFormation.bind(aws);
-    aws.cloudFormation = (...args: Parameters<typeof make>) => {
-      const client = make(...args);
-      client.middlewareStack.add(
-        ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
-          if (context.commandName === 'ListStackSetsCommand') throw Object.assign(new Error('Account used is not a delegated administrator'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-          return next(a);
-        }) as never,
-        { step: 'initialize', name: 'notDelegated' },
-      );
-      return client;
-    };
+    const aws = refusedStackSetsCall(env.aws(), 'ListStackSetsCommand', 'Account used is not a delegated administrator');
     await expect(plan(delegated, aws, { emulator: true })).rejects.toMatchObject({
       code: 'NOT_DELEGATED_ADMINISTRATOR',
       message: expect.stringContaining('this identity may not call organizations:ListDelegatedAdministrators (StackSets needs it, and answers so without it); this account is not registered'),
     });
     // callAs SELF from a member account: StackSets' other answer (hashicorp/terraform-provider-aws#32536).
     const self = compileOrg(parseOrg(SERVICE_ORG.replace('id: "123456789012"', 'id: "333333333333"'), 'service.yaml'));
-    const member = env.aws();
-    const makeMember = member.cloudFormation.bind(member);
-    member.cloudFormation = (...args: Parameters<typeof makeMember>) => {
-      const client = makeMember(...args);
-      client.middlewareStack.add(
-        ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (a: unknown) => {
-          if (context.commandName === 'ListStackSetsCommand') throw Object.assign(new Error('You must be the management account or delegated admin account of an organization before operating a SERVICE_MANAGED stack set'), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
-          return next(a);
-        }) as never,
-        { step: 'initialize', name: 'notManagement' },
-      );
-      return client;
-    };
+    const member = refusedStackSetsCall(env.aws(), 'ListStackSetsCommand', 'You must be the management account or delegated admin account of an organization before operating a SERVICE_MANAGED stack set');
     await expect(plan(self, member, { emulator: true })).rejects.toMatchObject({
       code: 'NOT_DELEGATED_ADMINISTRATOR',
       message: expect.stringContaining('with callAs SELF the caller must be the management account; run there, or, from a delegated administrator, set stackSets.callAs: DELEGATED_ADMIN'),

@@ -26,6 +26,7 @@
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
  * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
  *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
+ * - `refusedStackSetsCall`: StackSets answers the caller's own call as made by no delegated administrator.
  * - `refusedAssume`: STS refuses AssumeRole into the roles `refused` names (AccessDenied), as it does for
  *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
  *   role … trusts the management account", CreateAccount's RoleName,
@@ -200,6 +201,19 @@ export function refusedToRole(aws: Aws, service: 'iam' | 'cloudFormation', comma
     throw refusal('AccessDenied', 403, `User: arn:aws:sts::${account}:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
   };
   return service === 'iam' ? withMiddleware(aws, model, sts) : withMiddleware(aws, undefined, sts, model);
+}
+
+/**
+ * CloudFormation answers `command` (ListStackSetsCommand, …) made with the caller's own credentials with a
+ * ValidationError of `message`, as StackSets answers a caller it takes for neither the management account nor a
+ * delegated administrator ("Account used is not a delegated administrator", hashicorp/terraform-provider-aws#37069;
+ * "You must be the management account or delegated admin account …", #32536).
+ */
+export function refusedStackSetsCall(aws: Aws, command: string, message: string): Aws {
+  return withMiddleware(aws, undefined, undefined, (credentials) => (next, context) => async (args) => {
+    if (credentials !== undefined || context.commandName !== command) return next(args);
+    throw refusal('ValidationError', 400, message);
+  });
 }
 
 /** STS refuses AssumeRole into every role whose ARN `refused` matches (AccessDenied). */
