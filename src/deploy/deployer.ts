@@ -564,7 +564,8 @@ async function existingRoleFindings(run: Run, desiredList: readonly DesiredStack
       findings = await checkExistingRoles(run.aws, [...accounts.values()], roles, (account) => target(run, account));
       break;
     } catch (error) {
-      const account = error instanceof AssumeRoleError ? /::(\d{12}):role\//.exec(error.roleArn)?.[1] : undefined;
+      // arn:<partition>:iam::<account>:role/<name>: the account is the ARN's fifth field.
+      const account = error instanceof AssumeRoleError ? error.roleArn.split(':')[4] || undefined : undefined;
       if (account === undefined || !(await suspendedRefusal(run, account, error))) throw error;
       accounts.delete(account);
       run.options.onNote?.(`account ${account}: Organizations reports it suspended or closing, and STS refused the reader role there: the roles the org file names are not checked in it`);
