@@ -558,20 +558,12 @@ async function existingRoleFindings(run: Run, desiredList: readonly DesiredStack
   if (accounts.size === 0) return [];
   // An account whose reader STS refuses and Organizations reports suspended or closing is left out, said so
   // (suspendedRefusal); any other refusal stops the run, as before.
-  let findings: RoleFinding[];
-  for (;;) {
-    try {
-      findings = await checkExistingRoles(run.aws, [...accounts.values()], roles, (account) => target(run, account));
-      break;
-    } catch (error) {
-      // arn:<partition>:iam::<account>:role/<name>: the account is the ARN's fifth field.
-      const account = error instanceof AssumeRoleError ? error.roleArn.split(':')[4] || undefined : undefined;
-      if (account === undefined || !(await suspendedRefusal(run, account, error))) throw error;
-      accounts.delete(account);
-      run.options.onNote?.(`account ${account}: Organizations reports it suspended or closing, and STS refused the reader role there: the roles the org file names are not checked in it`);
-      if (accounts.size === 0) return [];
-    }
-  }
+  const leftOut = async (account: string, error: unknown) => {
+    const suspended = await suspendedRefusal(run, account, error);
+    if (suspended) run.options.onNote?.(`account ${account}: Organizations reports it suspended or closing, and STS refused the reader role there: the roles the org file names are not checked in it`);
+    return suspended;
+  };
+  const findings = await checkExistingRoles(run.aws, [...accounts.values()], roles, (account) => target(run, account), leftOut);
   for (const note of findingsText(findings.filter((f) => !f.refuses))) run.options.onNote?.(note);
   return findings.filter((f) => f.refuses);
 }
@@ -894,8 +886,10 @@ async function deleteFailedError(run: Run, ctx: StackSetContext, operationId: st
     const line = instanceText(i.account, region, i);
     // StackSets' reason for an execution role it could not assume (execution-trust.ts): for a removal, a bootstrap
     // made for the org file without the account has taken its trust away.
-    // SELF_MANAGED only: bootstrap makes that execution role; with SERVICE_MANAGED StackSets make their own
-    // (stacksets-exec-*), which no bootstrap writes (review s34-sm-day2 m3).
+    // SELF_MANAGED only: bootstrap makes that execution role; with SERVICE_MANAGED StackSets make their own, which no
+    // bootstrap writes (review s34-sm-day2 m3): "StackSets with service-managed permissions creates an execution role
+    // named stacksets-exec-* in each target account"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-custom-execution-role.html).
     const selfManaged = run.compiled.org.stackSets.permissionModel === 'SELF_MANAGED';
     const way =
       selfManaged && untrustedAccount(line)

@@ -83,7 +83,14 @@ const CONCURRENT_ACCOUNTS = 8;
  * account and run). A name the org file gives twice (an instance role that is also a key administrator) is read once
  * and each entry compared with the one answer. Findings in the accounts' order, then the roles'.
  */
-export async function checkExistingRoles(aws: Aws, accounts: readonly Pick<Account, 'id' | 'name'>[], roles: readonly ExistingRole[], targetOf: (account: string) => Target): Promise<RoleFinding[]> {
+export async function checkExistingRoles(
+  aws: Aws,
+  accounts: readonly Pick<Account, 'id' | 'name'>[],
+  roles: readonly ExistingRole[],
+  targetOf: (account: string) => Target,
+  /** Whether a read that failed in an account leaves that account out (no finding) instead of failing the check. */
+  leftOut?: (account: string, error: unknown) => Promise<boolean>,
+): Promise<RoleFinding[]> {
   if (roles.length === 0) return [];
   const names = [...new Set(roles.map((r) => roleNameOf(r.role)))];
   const perAccount: RoleFinding[][] = new Array(accounts.length);
@@ -93,7 +100,13 @@ export async function checkExistingRoles(aws: Aws, accounts: readonly Pick<Accou
       const account = accounts[i];
       const target = targetOf(account.id);
       const paths = new Map<string, string | undefined>();
-      for (const name of names) paths.set(name, await pathOf(aws, target, name, roles.find((r) => roleNameOf(r.role) === name)!.role));
+      try {
+        for (const name of names) paths.set(name, await pathOf(aws, target, name, roles.find((r) => roleNameOf(r.role) === name)!.role));
+      } catch (error) {
+        if (!(await leftOut?.(account.id, error))) throw error;
+        perAccount[i] = [];
+        continue;
+      }
       perAccount[i] = roles.flatMap((role): RoleFinding[] => {
         const path = paths.get(roleNameOf(role.role));
         if (path === undefined) return [{ account, role, found: 'missing', refuses: role.kind === 'deploymentTargets.instanceRoles' }];
