@@ -768,12 +768,21 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
 
     const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
     const deleted: string[] = [];
-    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === stage && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
-    expect(failed(s).map((x) => x.stage)).toEqual([stage]);
-    const [reason] = failed(s)[0].reasons;
+    const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
+    const unreachable = failed(s).find((x) => x.stage === stage)!;
+    expect(unreachable.stranded).toEqual([moved.id]);
+    const [reason] = unreachable.reasons;
     expect(reason).toContain(`${stackSet}: no operation can reach these instances, so they stay:\n  account ${moved.id} ${REGION} (created through ${moved.ou}): `);
     expect(reason).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
     expect(reason).toContain(`Move the account back into ${moved.ou} (or an OU inside it), run deploy`);
+    // The earlier stages' instances there, created through the root and so reachable, are not sent either: the stack
+    // left there may still use what theirs hold (review s34-sm-day2 M1).
+    const held = failed(s).filter((x) => x !== unreachable);
+    expect(held.map((x) => x.stage).sort()).toEqual(['pipeline-foundation', 'pipeline-identity']);
+    for (const x of held) {
+      expect(x.stranded).toEqual([moved.id]);
+      expect(x.reasons[0]).toContain(`account ${moved.id} ${REGION} (created through ${root}): not sent: ${stackSet}'s instance in this account stays (no operation reaches it)`);
+    }
     expect(deleted).not.toContain(moved.id);
 
     await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: elsewhere, DestinationParentId: moved.ou }));
@@ -812,6 +821,36 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const reasons = removed.flatMap((x) => x.reasons);
     expect(reasons.some((r) => r.includes('INSTANCES_UNREACHABLE') || r.includes('no operation can reach these instances'))).toBe(true);
     expect(reasons.filter((r) => r.includes(leaver)).every((r) => r.includes('bring the account back into the organization') && !/bring the account back into r-/.test(r))).toBe(true);
+  });
+
+  it('SERVICE_MANAGED destroy: an account gone from the organization strands only its own instances: every StackSet is reached, each keeps only that instance, those without one are deleted (review s34-sm-day2 M1)', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    // No template update before (as in the test above): moto then fails the delete of a role a policy was attached to
+    // by the update (DeleteConflict) in every account, an account gone or not.
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts));
+    expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+
+    const sent: string[] = [];
+    const destroyed = await destroy(compiled, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-instances') && sent.push(...e.accounts) });
+    expect(sent).not.toContain(leaver);
+    expect(destroyed.stages.filter((x) => x.result === 'not-run'), JSON.stringify(destroyed.stages)).toEqual([]);
+    const stranded = failed(destroyed);
+    expect(stranded.length).toBeGreaterThan(0);
+    for (const stage of stranded) {
+      expect(stage.stranded, JSON.stringify(stage)).toEqual([leaver]);
+      expect(stage.reasons.join('\n')).toContain(`account ${leaver} ${REGION} (created through `);
+    }
+    const cfn = awsVia().cloudFormation();
+    const kept = (r: RunSummary['stages'][number]) => (r.result === 'kept' ? r.stackSet : undefined);
+    for (const stage of destroyed.stages.filter((x) => !kept(x))) {
+      const listed = await cfn.send(new ListStackInstancesCommand({ StackSetName: stage.stackSet, CallAs: 'SELF' })).then((r) => (r.Summaries ?? []).map((i) => i.Account), () => 'deleted');
+      expect(listed, stage.stackSet).toEqual(stage.result === 'failed' ? [leaver] : 'deleted');
+    }
+    expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {

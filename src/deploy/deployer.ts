@@ -164,6 +164,8 @@ interface Run {
   firstReads: FirstReads;
   /** After a refused read through the setup template's reader role: whether the account runs this compile's file, by account. */
   setupVerdicts: Map<string, Promise<string>>;
+  /** Accounts where a removal of this run left an instance no operation reaches, each with its StackSet (StrandedError). */
+  stranded: Map<string, string>;
 }
 
 async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions): Promise<Run> {
@@ -177,7 +179,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map(), setupVerdicts: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
 }
 
 /**
@@ -937,7 +939,7 @@ function reasonOf(run: Run, error: unknown): string {
   return operationFailedText(error.stackSet, error.operationId, error.failures.map((f) => advised(run, f)));
 }
 
-const failedWith = (run: Run, stage: string, stackSet: string, error: unknown): StageSummary => ({ stage, stackSet, result: 'failed', reasons: [reasonOf(run, error)] });
+const failedWith = (run: Run, stage: string, stackSet: string, error: unknown): StageSummary => ({ stage, stackSet, result: 'failed', reasons: [reasonOf(run, error)], ...(error instanceof StrandedError ? { stranded: [...error.accounts] } : {}) });
 
 /**
  * A StackSet of the org's name that xstack did not create (it tags each of its own xstack:stackset, stacksets.ts):
@@ -1435,8 +1437,9 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
   let current = instances;
   let lost = new Map<string, string>();
   for (;;) {
-    // One no operation reaches (whyUnreachable) is not sent; expectDeleted then says why it is still there.
-    lost = await unreachable(run, ctx, current);
+    // One no operation reaches (whyUnreachable), or in an account where an earlier removal left one, is not sent;
+    // expectDeleted then says why it is still there.
+    lost = await notSent(run, ctx, current);
     const sendable = current.filter((i) => !lost.has(i.account));
     const reach = await reachedThrough(run, ctx, sendable);
     const kept = sendable.filter(keep);
@@ -1548,11 +1551,47 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
   const after = await readStackSet(ctx);
   const still = instances.flatMap((i) => after.instances.get(i.account) ?? []);
   if (still.length === 0) return;
-  const why = await unreachable(run, ctx, still);
+  const why = await notSent(run, ctx, still);
   const ouText = (i: ActualInstance) => (ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ` (created through ${i.organizationalUnit ?? 'an OU CloudFormation does not list'})` : '');
   const lines = still.map((i) => `  account ${i.account} ${run.compiled.org.region}${ouText(i)}${why.has(i.account) ? `: ${why.get(i.account)}` : ''}`);
-  if (why.size === still.length) throw new XstackError('INSTANCES_UNREACHABLE', `${ctx.name}: no operation can reach these instances, so they stay:\n${lines.join('\n')}`);
+  if (why.size === still.length) {
+    for (const i of still) if (!run.stranded.has(i.account)) run.stranded.set(i.account, ctx.name);
+    const held = still.some((i) => run.stranded.get(i.account) !== ctx.name);
+    throw new StrandedError(`${ctx.name}: ${held ? 'these instances stay, each for the reason given' : 'no operation can reach these instances, so they stay'}:\n${lines.join('\n')}`, still.map((i) => i.account));
+  }
   throw new XstackError('INSTANCES_NOT_DELETED', `${ctx.name}: DeleteStackInstances succeeded, but these instances are still there (in ${lagWindow(ctx)}):\n${lines.join('\n')}`);
+}
+
+/**
+ * A removal that deleted every instance some operation reaches and left only those none does (whyUnreachable), or
+ * those in an account where such a one stays (notSent): the instances left touch no other account, so the run's other
+ * removals go on (review s34-sm-day2 M1: one account gone from the organization blocked the removal of every earlier
+ * stage, and destroy of the whole org), and their own instances in those accounts are not sent (run.stranded).
+ */
+export class StrandedError extends XstackError {
+  constructor(
+    message: string,
+    readonly accounts: readonly string[],
+  ) {
+    super('INSTANCES_UNREACHABLE', message);
+  }
+}
+
+/**
+ * Of a removal's instances, those it sends nothing for, by account, each with why: no operation reaches it
+ * (whyUnreachable), or a removal earlier in this run (of a later stage) left an instance in the account that none
+ * reaches, whose stack may still use what this one's holds (IAM refuses to delete a role that still has policies
+ * attached, DeleteConflict: https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html).
+ */
+async function notSent(run: Run, ctx: StackSetContext, instances: ActualInstance[]): Promise<Map<string, string>> {
+  const out = await unreachable(run, ctx, instances);
+  for (const i of instances) {
+    const by = run.stranded.get(i.account);
+    if (by !== undefined && by !== ctx.name && !out.has(i.account)) {
+      out.set(i.account, `not sent: ${by}'s instance in this account stays (no operation reaches it), and its stack may still use what this one holds; once that instance is gone, deploy again`);
+    }
+  }
+  return out;
 }
 
 /** A StackSet's instances, by account id. */
@@ -1581,8 +1620,9 @@ async function runRemovals(run: Run, removals: Removal[], summaries: Map<string,
     const summary = removalSummary(run, done, removed, previous?.warnings);
     summaries.set(r.stage, summary);
     run.options.onEvent?.(removalDone(summary, r, removed.left.warnings()));
-    // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here.
-    if (removed.error !== undefined) failed = r.stage;
+    // An earlier stage's deletion would meet what this one still holds: stop; a re-run goes on from here. Unless all it
+    // holds is in accounts no operation reaches (StrandedError): the other removals go on, and send nothing there.
+    if (removed.error !== undefined && !(removed.error instanceof StrandedError)) failed = r.stage;
   }
 }
 
@@ -1975,10 +2015,11 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
   let failed = false;
-  // Earlier stages hold what later ones use: after a failure nothing more is removed, so that a re-run finishes from there.
+  // Earlier stages hold what later ones use: after a failure nothing more is removed, so that a re-run finishes from there;
+  // but after one that left only instances no operation reaches (`stranded`), the others go on elsewhere (runRemovals).
   const next = async (stage: string, stackSet: string, remove: () => Promise<StageSummary>) => {
     const summary = failed ? { stage, stackSet, result: 'not-run' as const, reasons: [] } : await remove();
-    failed ||= summary.result === 'failed';
+    failed ||= summary.result === 'failed' && summary.stranded === undefined;
     summaries.push(summary);
   };
   for (const { name, actual } of removed) {
@@ -2182,7 +2223,9 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   if (failures.length === 0) return summary;
   const reasons = summary.result === 'failed' ? summary.reasons : [];
   const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
-  return { ...summary, result: 'failed', reasons: [...reasons, retainedNotDeletedText(name, failures, keys)] };
+  // A retained resource not deleted is a failure of its own, not only stranded instances: the destroy stops here.
+  const { stranded: _onlyStranded, ...failing } = summary;
+  return { ...failing, result: 'failed', reasons: [...reasons, retainedNotDeletedText(name, failures, keys)] };
 }
 
 /** An account findRetained did not look in, as a warning: what its deleted stacks retain stays, and no later run finds it. */

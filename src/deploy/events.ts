@@ -26,6 +26,12 @@ export interface StageSummary {
    * not delete it.
    */
   warnings?: string[];
+  /**
+   * A failed removal that left only instances no operation reaches (an account gone from the organization, or moved out
+   * of the OU the instance was created through), in these accounts: the run's other removals went on, sending nothing
+   * there.
+   */
+  stranded?: string[];
 }
 
 export interface RunSummary {
