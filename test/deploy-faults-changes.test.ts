@@ -867,6 +867,15 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const again = await deploy(changed, awsVia(), options);
     expect(again.mutatingCalls).toBe(0);
     expect((await plan(changed, awsVia(), options)).flatMap((p) => p.retryAccounts.map((r) => r.account))).not.toContain(sleeper);
+    // verify: a difference, which deploying again does not mend while the account is suspended (review s34-sm-day2 m1).
+    const hashes = new Map(Object.entries((JSON.parse(changed.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> }).files).map(([path, f]) => [path, f.sha256]));
+    const asleep = (await verify(changed, awsVia(), hashes, options)).differences.filter((d) => d.includes(`(${sleeper})`));
+    expect(asleep.length).toBeGreaterThan(0);
+    for (const d of asleep) {
+      expect(d).toContain('OUTDATED (SKIPPED_SUSPENDED_ACCOUNT');
+      expect(d).toContain('deploy applies its instance again once Organizations reports the account ACTIVE');
+      expect(d).not.toContain('deploy again to bring it to the template');
+    }
 
     env.proxy.suspend(sleeper, false);
     const updated: string[] = [];

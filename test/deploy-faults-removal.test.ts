@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
 import { MUTATING_COMMANDS } from '../src/deploy/clients';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
-import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, plan, verify } from '../src/deploy/deployer';
 import { templateBucketName, templateKey } from '../src/deploy/template-store';
 import type { DeployEvent } from '../src/deploy/events';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
@@ -226,6 +226,10 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
     expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
     expect(updated).not.toContain(account);
+    // verify: a difference that deploying again does not mend, as AWS excludes it from updates (review s34-sm-day2 m1).
+    const hashes = new Map(Object.entries((JSON.parse(back.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> }).files).map(([path, f]) => [path, f.sha256]));
+    const broken = (await verify(back, awsVia(), hashes, { pollMs })).differences.filter((d) => d.includes(`(${account})`));
+    expect(broken).toEqual([expect.stringMatching(new RegExp(`^big-${inoperable.stage}: instance in \\S+ \\(${account}\\) ${REGION} is INOPERABLE.*, so it may not run the deployed template: a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy`))]);
     env.proxy.failIn(account, false);
     const { runs, last } = await deployUntilDone(without, 10);
     expect(runs).toBe(1);

@@ -2379,7 +2379,12 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
  */
 function notCurrent(instance: ActualInstance): string {
   const why = [instance.detailedStatus, instance.statusReason].filter(Boolean).join(': ');
-  return `is ${instance.status ?? 'of no status'}${why ? ` (${why})` : ''}, so it may not run the deployed template: deploy again to bring it to the template`;
+  const state = `is ${instance.status ?? 'of no status'}${why ? ` (${why})` : ''}, so it may not run the deployed template`;
+  // Not every such instance is brought to the template by deploying again (review s34-sm-day2 m1): a suspended
+  // account's waits for the account, an INOPERABLE one is excluded from updates until it is deleted.
+  if (suspended(instance)) return `${state}: ${SUSPENDED_NOTE}`;
+  if (inoperable(instance)) return `${state}: ${INOPERABLE_NOTE}`;
+  return `${state}: deploy again to bring it to the template`;
 }
 
 /**
