@@ -767,6 +767,11 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
 
     const two = compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3)));
+    // plan says so first (review s34-sm-day2 m6), with deploy's reason.
+    const planned = await plan(two, awsVia(), options);
+    expect(planned.find((p) => p.stackSet === stackSet)?.unreachable).toEqual([{ account: moved.id, why: expect.stringContaining(`the account has moved out of it (now under ${elsewhere} < ${root})`) }]);
+    expect(planned.filter((p) => p.stackSet !== stackSet && p.unreachable)).toEqual([]);
+    expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain(`✗ instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${moved.id}: its instance in ${stackSet} was created through ${moved.ou}`);
     const deleted: string[] = [];
     const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });
     const unreachable = failed(s).find((x) => x.stage === stage)!;

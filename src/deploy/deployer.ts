@@ -1800,6 +1800,12 @@ export interface StackSetPlan {
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
    */
   keepStacks?: Array<{ account: string; why: string }>;
+  /**
+   * Of the instances to remove, those no operation reaches (whyUnreachable: SERVICE_MANAGED, the account gone from the
+   * organization or out of the OU the instance was created through), with why: deploy sends nothing for them and
+   * fails the removal (INSTANCES_UNREACHABLE), and sends nothing to those accounts for the stages it removes after.
+   */
+  unreachable?: Array<{ account: string; why: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
   /** What gets past the collisions. */
@@ -1866,6 +1872,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const leftBehind = leftByRemovals(run, actual, [...removeFirst, ...removeAccounts], keepStacks);
+    const unreachableHere = await unreachableRemovals(run, context(run, desired), actual, [...removeFirst, ...removeAccounts]);
     const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
     // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
     // Not for a foreign StackSet (no xstack tag): every id would count as added; deploy only says "foreign".
@@ -1891,6 +1898,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(removeFirst.length > 0 ? { removeFirst } : {}),
       retryAccounts,
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
+      ...(unreachableHere.length > 0 ? { unreachable: unreachableHere } : {}),
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
@@ -1924,6 +1932,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const removeAccounts = [...actual.instances.keys()].sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const leftBehind = leftByRemovals(run, actual, removeAccounts, keepStacks);
+    const unreachableHere = await unreachableRemovals(run, contextFor(run, name, `(removed) ${name}`), actual, removeAccounts);
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
@@ -1933,11 +1942,18 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       removeAccounts,
       retryAccounts: [],
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
+      ...(unreachableHere.length > 0 ? { unreachable: unreachableHere } : {}),
       ...(leftBehind.length > 0 ? { leftBehind } : {}),
       collisions: [],
     });
   }
   return plans;
+}
+
+/** plan: of the instances to remove (these accounts'), those no operation reaches, as deploy finds them (review s34-sm-day2 m6). */
+async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[]): Promise<Array<{ account: string; why: string }>> {
+  const why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
+  return [...why].sort(([a], [b]) => compareText(a, b)).map(([account, text]) => ({ account, why: text }));
 }
 
 /** What removing the instances in `accounts` leaves there (StackSetPlan `leftBehind`), read from the deployed template. */

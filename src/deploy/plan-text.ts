@@ -67,6 +67,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     );
     lines.push(...fold(p.keepStacks ?? [], (k) => `    ${paint(33, '!')} removed keeping its stack, which stays in the account for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks'));
     lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
+    for (const u of p.unreachable ?? []) lines.push(`    ${paint(31, '✗')} instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${account(u.account)}: ${u.why}`);
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
