@@ -565,6 +565,15 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
       `grant it, or name a role that has it with --output-reader-role; the role big-xstack-reader in account ${account} is this compile's ${file} (its tag xstack:setup-sha256 is ${more.setup.digest.slice(0, 12)}…): if the setup StackSet's update is still running or ended minutes ago, IAM may not apply its policy yet, so wait for it and run this again; if the call is still refused, something else refuses it`,
     );
     await expect(destroy(compiled, awsVia(), { pollMs, deleteRetained: true })).rejects.toMatchObject({ code: 'NO_DELETER_ROLE' });
+    // A role named to delete with that the artifact keys' policy does not admit is refused as early, before anything is
+    // deleted (review s34-sm-day2 m4); among keyAdministratorRoles, it is taken.
+    const withReader = { pollMs, deleteRetained: true, outputReaderRoleName: 'ops/xstack-output-reader' };
+    const notAdmitted = { code: 'DELETER_NOT_KEY_ADMINISTRATOR', message: expect.stringContaining("--output-reader-role ops/xstack-output-reader, which the artifact keys' policy does not let schedule their deletion (it admits stacksets-exec-*: ") };
+    await expect(destroyPlan(compiled, awsVia(), withReader)).rejects.toMatchObject(notAdmitted);
+    await expect(destroy(compiled, awsVia(), withReader)).rejects.toMatchObject(notAdmitted);
+    expect((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines', CallAs: 'SELF' }))).Summaries?.length).toBeGreaterThan(0);
+    const admitting = compileYaml(serviceManaged(SMALL, [source, dev, prod]).replace('repositories:', 'keyAdministratorRoles: [ops/*-output-reader]\nrepositories:'));
+    await expect(destroyPlan(admitting, awsVia(), withReader)).resolves.toMatchObject({ remove: expect.any(Array) });
   });
 
   it('SERVICE_MANAGED: an account leaving a StackSet whose template changes: the update names the kept accounts and the OUs they are reached through (INTERSECTION), the leaving instance keeps its template until it is removed (review s26-deployer m2)', async () => {

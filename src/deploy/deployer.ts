@@ -304,6 +304,28 @@ const deleterRole = (run: Run) => {
 };
 
 /**
+ * destroy --delete-retained: the deleting role, checked before anything is deleted. A role named with
+ * --output-reader-role must be one the artifact keys' policy admits (its AdministerKey statement: the execution role
+ * and keyAdministratorRoles, by ArnLike on aws:PrincipalArn, templates/pipeline-foundation.ts), else each key would
+ * stay after its instance went, ScheduleKeyDeletion refused (review s34-sm-day2 m4). Read from this compile's
+ * template, which the deployed keys carry once deploy has run it.
+ */
+function checkDeleterRole(run: Run): void {
+  const deleter = deleterRole(run);
+  if (run.options.outputReaderRoleName === undefined) return;
+  const { executionRoleName } = run.compiled.org.stackSets;
+  const admitted = [executionRoleName, ...run.compiled.org.keyAdministratorRoles];
+  // ArnLike reads * and ? within the ARN's resource component, slashes included (src/iam/role-path.ts).
+  if (admitted.some((pattern) => globRegExp(pattern).test(deleter))) return;
+  throw new XstackError(
+    'DELETER_NOT_KEY_ADMINISTRATOR',
+    `nothing was deleted: destroy --delete-retained deletes with --output-reader-role ${deleter}, which the artifact keys' policy does not let schedule their deletion ` +
+      `(it admits ${admitted.join(', ')}: the execution role and keyAdministratorRoles), so every key would stay after its instance went; ` +
+      `name a role that is among them, or add ${deleter} to keyAdministratorRoles in ${run.compiled.org.file} and deploy before destroying`,
+  );
+}
+
+/**
  * What gets past a refused reader role of xstack's own: SELF_MANAGED, bootstrap's trusts only the identities that ran
  * bootstrap (it adds its caller); SERVICE_MANAGED, the setup template's trusts the roles its parameters name.
  */
@@ -2025,8 +2047,9 @@ async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; 
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
-  // No role to delete with (SERVICE_MANAGED without --output-reader-role): refused before any StackSet is removed.
-  if (options.deleteRetained) deleterRole(run);
+  // No role to delete with (SERVICE_MANAGED without --output-reader-role), or one the keys' policy does not admit:
+  // refused before any StackSet is removed.
+  if (options.deleteRetained) checkDeleterRole(run);
   await noteManagementAccountForDestroy(run);
   const { removed, desired } = await destroyOrder(run);
   const summaries: StageSummary[] = [];
@@ -2089,7 +2112,7 @@ export interface DestroyPlan {
  */
 export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<DestroyPlan> {
   const run = await startRun(compiled, aws, options);
-  if (options.deleteRetained) deleterRole(run);
+  if (options.deleteRetained) checkDeleterRole(run);
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);
