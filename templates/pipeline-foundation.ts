@@ -23,7 +23,7 @@ import { exceptionMetadata, suppressChecks } from '../src/cfn/resources';
 import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
+import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODECOMMIT_BRANCH_EVENT, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type StatementProps } from '../src/iam/policy';
 import { roleNameOf } from '../src/iam/role-path';
 import type { Names } from '../src/naming';
@@ -172,12 +172,17 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     sid: 'CodeCommitEvents',
     actions: EVENTS_PUT.actions,
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
-    // events:source is multivalued (one PutEvents call carries several entries): a set operator,
-    // as AWS's own cross-account bus example writes it, and Null so that a request without the key
-    // does not pass ForAllValues vacuously.
+    // events:source and events:detail-type are multivalued (one PutEvents call carries several
+    // entries; ArrayOfString in the Service Authorization Reference): a set operator, as AWS's own
+    // cross-account bus example writes them, and Null so that a request without a key does not pass
+    // ForAllValues vacuously. The detail-type admits the branch-change event alone, not CodeCommit's
+    // pull-request and comment events (review s35-templates m1).
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-    ...rolesOfOtherAccounts(sourceRoots, forwarders, { 'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'] }, Null: { 'events:source': 'false' } }),
+    ...rolesOfOtherAccounts(sourceRoots, forwarders, {
+      'ForAllValues:StringEquals': { 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] },
+      Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+    }),
   });
 
   return {

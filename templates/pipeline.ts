@@ -23,6 +23,7 @@ import type { TemplateDefinition } from '../src/cfn/template';
 import {
   ARTIFACT_BUCKET_READ,
   ARTIFACT_OBJECT_READ_WRITE,
+  CODECOMMIT_BRANCH_EVENT,
   CODEDEPLOY_EC2_TARGETS,
   CODEDEPLOY_PIPELINE_ACTION,
   CODEPIPELINE_START,
@@ -194,8 +195,8 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
         Description: `Starts ${pipelineName} when its branch of ${p.repository} changes in the source account`,
         State: 'ENABLED',
         EventPattern: {
-          source: ['aws.codecommit'],
-          'detail-type': ['CodeCommit Repository State Change'],
+          source: [CODECOMMIT_BRANCH_EVENT.source],
+          'detail-type': [CODECOMMIT_BRANCH_EVENT.detailType],
           account: [sourceAccountId],
           resources: [repositoryArn],
           detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [branch] },

@@ -11,6 +11,7 @@ import { arn } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import type { Names } from '../src/naming';
 import { logicalId } from '../src/cfn/resources';
+import { CODECOMMIT_BRANCH_EVENT } from '../src/iam/grants';
 
 export interface ForwardingRule {
   /** Which chunk of 5 targets of its repository and branch (from 1): with them, fixes its name. */
@@ -35,8 +36,8 @@ export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): Te
       Description: `Forwards pushes to ${rule.repository}:${rule.branch} to ${rule.targetAccountIds.length} pipeline account(s)`,
       State: 'ENABLED',
       EventPattern: {
-        source: ['aws.codecommit'],
-        'detail-type': ['CodeCommit Repository State Change'],
+        source: [CODECOMMIT_BRANCH_EVENT.source],
+        'detail-type': [CODECOMMIT_BRANCH_EVENT.detailType],
         resources: [arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${rule.repository}`)],
         detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [rule.branch] },
       },

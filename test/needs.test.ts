@@ -32,6 +32,15 @@ function changeStatement(stage: Stage, logicalId: string, sid: string, change: '
     delete resources[logicalId];
     return;
   }
+  // A bus policy's one statement is its Statement property, named by StatementId.
+  if (resource.Type === 'AWS::Events::EventBusPolicy') {
+    const statement = resource.Properties.Statement as Json;
+    expect(resource.Properties.StatementId, `${stage.id} ${logicalId}`).toBe(sid);
+    expect('Condition' in statement, `${stage.id} ${logicalId}/${sid}`).toBe(true);
+    delete statement.Condition;
+    resources[logicalId] = resource as never;
+    return;
+  }
   let changed = 0;
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(walk);
@@ -107,6 +116,7 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['codedeploy-agent-decrypt-direct', 'codedeploy-agent-decrypt'],
     ['access-log-delivery-other-bucket', 'access-log-delivery'],
     ['event-forwarding-role-other-rule', 'event-forwarding-role'],
+    ['event-forwarding-bus-other-event', 'event-forwarding-bus'],
     ['ci-network-flow-logs-role-other-account', 'ci-network-flow-logs-role'],
     ['source-action-role-other-role', 'source-action-role'],
     ['source-action-artifact-other-role', 'source-action-artifact'],

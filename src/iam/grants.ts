@@ -238,6 +238,15 @@ export const EVENTS_PUT: Grant = {
 };
 
 /**
+ * The one event the pipelines' path carries, CodeCommit's on a branch change: what the forwarding and trigger rules
+ * match (`source` and `detail-type`) and the pipeline accounts' bus policy admits (`events:source`,
+ * `events:detail-type`). "To match against specific events, include a detail-type attribute ... { "source":
+ * ["aws.codecommit"], "detail-type": ["CodeCommit Repository State Change"] }"
+ * (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-codecommit.html).
+ */
+export const CODECOMMIT_BRANCH_EVENT = { source: 'aws.codecommit', detailType: 'CodeCommit Repository State Change' } as const;
+
+/**
  * What EventBridge does with an event it could not deliver to a rule's target, when the target names a dead-letter
  * queue: "grants the EventBridge service permissions to use the SendMessage operation" on the queue, in the queue's
  * policy, with the rule as aws:SourceArn. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms

@@ -7,6 +7,7 @@
  * a grant that goes missing fails the compile rather than the first run.
  */
 import {
+  CODECOMMIT_BRANCH_EVENT,
   CLOUDWATCH_AGENT_CONFIG,
   CLOUDWATCH_AGENT_MANAGE_DOCUMENT_ARN,
   CLOUDWATCH_AGENT_PACKAGE_ARN,
@@ -430,7 +431,18 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: (e) => role(e.forwarderRole),
     resource: (e) => `arn:${e.partition}:events:${e.region}:${e.pipelineAccount}:event-bus/default`,
     side: 'pipeline',
-    context: () => ({ 'events:source': ['aws.codecommit'] }),
+    context: () => ({ 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] }),
+  },
+  {
+    id: 'event-forwarding-bus-other-event',
+    purpose: "the forwarder role may not put CodeCommit's other events (pull requests, comments) on the pipeline account's bus",
+    doc: 'https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-codecommit.html',
+    grant: EVENTS_PUT,
+    principal: (e) => role(e.forwarderRole),
+    resource: (e) => `arn:${e.partition}:events:${e.region}:${e.pipelineAccount}:event-bus/default`,
+    side: 'pipeline',
+    context: () => ({ 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': ['CodeCommit Pull Request State Change'] }),
+    denied: true,
   },
   {
     id: 'event-forwarding-role',
