@@ -1590,7 +1590,7 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
  * removals go on (review s34-sm-day2 M1: one account gone from the organization blocked the removal of every earlier
  * stage, and destroy of the whole org), and their own instances in those accounts are not sent (run.stranded).
  */
-export class StrandedError extends XstackError {
+class StrandedError extends XstackError {
   constructor(
     message: string,
     readonly accounts: readonly string[],
@@ -2263,7 +2263,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   const reasons = summary.result === 'failed' ? summary.reasons : [];
   const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
   // A retained resource not deleted is a failure of its own, not only stranded instances: the destroy stops here.
-  const { stranded: _onlyStranded, ...failing } = summary;
+  const { stranded: _stranded, ...failing } = summary;
   return { ...failing, result: 'failed', reasons: [...reasons, retainedNotDeletedText(name, failures, keys)] };
 }
 
