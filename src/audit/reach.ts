@@ -17,7 +17,7 @@ import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
 import { Resolver } from './resolve';
-import { isToken, startProof } from './symbolic';
+import { isToken, startProof, TOKEN_MARK } from './symbolic';
 import { generalise } from './scale';
 import { actionData } from '../checks/iam-data';
 import { actionTakesResource } from '../checks/service-authorization';
@@ -496,8 +496,15 @@ export function reachOfResources(
   const reachOfAction = madeOnce(reachOf);
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
-  const classList = [...classes.values()];
-  const orgRoles = { has: (arn: string) => roles.has(arn) || classList.some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
+  // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
+  const isOrgRole = (arn: string) => {
+    if (roles.has(arn)) return true;
+    for (let at = arn.indexOf(TOKEN_MARK); at >= 0; at = arn.indexOf(TOKEN_MARK, at + 1)) {
+      const c = classes.get(arn.slice(at, at + 2));
+      if (c && roles.has(arn.replaceAll(c.token, c.members[0]))) return true;
+    }
+    return false;
+  };
   const entries: ReachEntry[] = [];
   const onResource: AppliesMemo = new Map();
   const onObject: AppliesMemo = new Map();
@@ -537,7 +544,7 @@ export function reachOfResources(
       const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
       for (let ci = 0; ci < candidates.length; ci++) {
         const { shown, ref } = candidates[ci];
-        const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        const outside = ref.kind === 'aws' && !isOrgRole(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
         onResource.clear();
