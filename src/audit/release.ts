@@ -10,7 +10,7 @@ import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { rolePathAndName } from '../iam/role-path';
-import { evaluate, GrantIndex, matches } from './evaluate';
+import { evaluate, GrantIndex, matches, RequestAnswers } from './evaluate';
 import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
@@ -196,8 +196,12 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
     const others = [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
     // Each role the execution role may rewrite, grouped by what it may do there and which statements allow it.
     const byWay = new Map<string, { actions: string[]; sids: string[]; named: string[]; others: number }>();
+    const principal = { kind: 'aws' as const, arn: executionRoleArn(org, source.id) };
+    // A role's rewrites differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+    const applies = new RequestAnswers();
     for (const arn of [...pushing, ...others]) {
-      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal: { kind: 'aws', arn: executionRoleArn(org, source.id) }, action, resource: arn, resourceAccount: source.id, context: {} }, org.organizationId) })).filter(({ d }) => d.allowed);
+      applies.clear();
+      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal, action, resource: arn, resourceAccount: source.id, context: {} }, org.organizationId, applies) })).filter(({ d }) => d.allowed);
       if (allowed.length === 0) continue;
       const actions = allowed.map(({ action }) => action);
       const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
