@@ -12,7 +12,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { admits, evaluate, GrantIndex, matches, type AppliesMemo } from './evaluate';
+import { admits, evaluate, GrantIndex, literalMatches, matches, type AppliesMemo } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
@@ -408,10 +408,14 @@ class ByResource {
     if (!list) this.candidates.set(r, [g]);
     else if (list[list.length - 1] !== g) list.push(g);
   }
+  /**
+   * Matched with a class's tokens as units (literalMatches): the same answers as `matches`, without asking member by
+   * member whether a "no" holds for every member, which only decides whether a proof by class stays certain (paths.ts).
+   */
   get(r: OrgResource): ResolvedStatement[] {
     const object = `${r.arn}/x`;
     return (this.candidates.get(r) ?? []).filter((g) =>
-      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))),
+      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : literalMatches(x, r.arn) || (r.kind === 'bucket' && (literalMatches(x, object) || x.startsWith(`${r.arn}/`))))),
     );
   }
 }
