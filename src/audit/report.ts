@@ -752,8 +752,8 @@ export function buildReport(input: ReportInput): Report {
     const key = `${g.stage}\u0000${g.policy}`;
     return labels.get(key) ?? labels.set(key, `${stageName.get(g.stage) ?? g.stage}: ${g.policy}`).get(key)!;
   });
-  const grantedByText = once((grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; '));
-  const principalText = once(describePrincipal);
+  // Not kept by list or principal: each path has lists and a principal of its own (none was asked twice at 250 teams).
+  const grantedByText = (grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; ');
   sections.push({
     id: 'access',
     title: 'Access matrix: principal × resource × actions',
@@ -775,7 +775,7 @@ export function buildReport(input: ReportInput): Report {
           const allowed = results.every((r) => r.allowed);
           // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
           const by = allowed ? grantedByText(grantingList(results)) + outsideNote(results) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
-          const cells = [merge ? p.group!.purpose : p.purpose, principalText(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
+          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
           // Held for one account, the row names its environment, as the path does (and explain), not "each environment".
           const single = merge && p.purpose !== p.group!.purpose ? [p.purpose, ...cells.slice(1)] : undefined;
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p), single };
