@@ -26,7 +26,7 @@ import { releaseControlSection } from './release';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
-import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Teams } from './teams';
+import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, type Team, type Teams } from './teams';
 import { logicalId } from '../cfn/resources';
 import { accountPolicies, targetAccounts, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
@@ -323,18 +323,18 @@ function accountPolicyBlocks(org: Org, statements: readonly ExecutionStatement[]
   const union = new Map(statements.map((s) => [s.Sid, s.Resource.length]));
   const rows = new Map<string, string[]>();
   for (const group of accountPolicies(statements, accounts)) {
-    for (const account of group.accounts) {
-      const team = teams?.teamOf(account);
-      const text = group.statements
+    // The group's policy reads the same for each of its accounts of one team (or of none): written once for each.
+    const textFor = madeOnce((team: Team | undefined) =>
+      group.statements
         .map((s) => {
           const sid = s.Effect === 'Deny' ? `${s.Sid} (Deny)` : s.Sid;
           if (s.Resource.length === union.get(s.Sid)) return sid;
           const names = s.Resource.map((r) => arnTail(team ? team.toPlaceholders(r) : r));
           return `${sid} (${names.join(', ')})`;
         })
-        .join('; ');
-      listIn(rows, text).push(account);
-    }
+        .join('; '),
+    );
+    for (const account of group.accounts) listIn(rows, textFor(teams?.teamOf(account))).push(account);
   }
   return [
     {
