@@ -123,13 +123,22 @@ interface Merged {
   team?: Team;
   /** With the team's placeholders too. */
   teamShaped?: string[];
-  /** Its cells as folded, as one text (cellsKey). */
-  key: string;
+  /** The entries whose cells read as its do folded; none for a literal row. */
+  alike?: Alike;
   /** The team's accounts it holds for (ids). */
   teamAccounts: string[];
   /** The row's cells for one account, and the account they were made for. */
   single?: string[];
   account: string;
+}
+
+/**
+ * The entries of one folded text (cellsKey): one per team (or none), then, once every row is read, grouped by the
+ * accounts of its team each holds for. Rows are found by their text once, and an entry keeps no text of its own.
+ */
+interface Alike {
+  byTeam: Map<Team | undefined, Merged>;
+  byNames?: Map<string, Merged[]>;
 }
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
@@ -159,15 +168,15 @@ const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR
  * with another.
  */
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
-  // Entries in the order they are first met, found by their team (none for rows of no team) and how their cells read folded.
+  // Entries in the order they are first met, found by how their cells read folded and their team (none for rows of no team).
   const entries: Merged[] = [];
-  const byTeam = new Map<Team | undefined, Map<string, Merged>>();
+  const byText = new Map<string, Alike>();
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
     const { cells, account, merge, accounts = 1, team: rowTeam, single } = row(items[i]);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ first: cells, shaped: cells, count: accounts, key: '', teamAccounts: [], single, account });
+      entries.push({ first: cells, shaped: cells, count: accounts, teamAccounts: [], single, account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -177,22 +186,21 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
     const teamShaped = team && shaped.map(team.toPlaceholders);
     const key = cellsKey(teamShaped ?? shaped);
-    let ofTeam = byTeam.get(team);
-    if (!ofTeam) byTeam.set(team, (ofTeam = new Map()));
-    const entry = ofTeam.get(key);
+    let alike = byText.get(key);
+    if (!alike) byText.set(key, (alike = { byTeam: new Map() }));
+    const entry = alike.byTeam.get(team);
     const teamAccounts = inTeam?.accounts ?? [];
     if (entry) {
       entry.count += accounts;
       for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
     } else {
-      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, key, teamAccounts: [...teamAccounts], single, account };
-      ofTeam.set(key, made);
+      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, alike, teamAccounts: [...teamAccounts], single, account };
+      alike.byTeam.set(team, made);
       entries.push(made);
     }
   }
   // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
   const groups: Merged[][] = [];
-  const across = new Map<string, Map<string, Merged[]>>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (!entry.team) {
@@ -200,13 +208,13 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
       continue;
     }
     const names = accountNames(entry.team, entry.teamAccounts).join(',');
-    let forNames = across.get(names);
-    if (!forNames) across.set(names, (forNames = new Map()));
-    const group = forNames.get(entry.key);
+    const byNames = (entry.alike!.byNames ??= new Map());
+    const group = byNames.get(names);
     if (group) group.push(entry);
     else {
-      forNames.set(entry.key, [entry]);
-      groups.push(forNames.get(entry.key)!);
+      const made = [entry];
+      byNames.set(names, made);
+      groups.push(made);
     }
   }
   return groups.map((group) => {
