@@ -517,11 +517,15 @@ export function reachOfResources(
     const r = resources[ri];
     const ofKind = onKind(r.kind);
     const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
-    const found = new Map<string, { entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]> }>();
+    // Each principal's entries by reach (REACH_ORDER's index), and all of them in the order they were made: no key text made per allowed action.
+    const found = new Map<string, Found[]>();
+    const made: Found[] = [];
     const entryOf = (reach: Reach, principal: string, outside: boolean) => {
-      const key = `${reach}\u0000${principal}`;
-      let e = found.get(key);
-      if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map() }));
+      let byReach = found.get(principal);
+      if (!byReach) found.set(principal, (byReach = []));
+      const rank = REACH_ORDER.indexOf(reach);
+      let e = byReach[rank];
+      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map(), rank }));
       return e;
     };
     const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
@@ -589,8 +593,7 @@ export function reachOfResources(
     add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]>; rank: number; order: string }> = [];
-    found.forEach(({ entry, parts, denies }) => ordered.push({ entry, parts, denies, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    const ordered = made.map((e) => ({ ...e, order: generalise(e.entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     for (let oi = 0; oi < ordered.length; oi++) {
       const { entry, parts, denies } = ordered[oi];
@@ -603,6 +606,15 @@ export function reachOfResources(
     }
   }
   return entries;
+}
+
+/** An entry of a resource as it is being made: the conditions of its granting statements, and the Denies that refuse some of its actions under theirs. */
+interface Found {
+  entry: ReachEntry;
+  parts: Set<string>;
+  denies: Map<ResolvedStatement, string[]>;
+  /** Its reach's index in REACH_ORDER. */
+  rank: number;
 }
 
 /**
