@@ -498,6 +498,10 @@ export function reachOfResources(
     }));
   });
   const reachOfAction = madeOnce(reachOf);
+  // The principals a statement is asked for: the same for each resource it names (about ten at 250 teams).
+  const candidatesOf = madeOnce(
+    (g: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> => (g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition)),
+  );
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
   // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
@@ -549,7 +553,7 @@ export function reachOfResources(
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
-      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      const candidates = candidatesOf(g);
       for (let ci = 0; ci < candidates.length; ci++) {
         const { shown, ref } = candidates[ci];
         const outside = ref.kind === 'aws' && !isOrgRole(shown);
