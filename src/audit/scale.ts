@@ -115,14 +115,16 @@ export interface Row {
   single?: string[];
 }
 
+/**
+ * A row as merged. Its cells as folded are made again for the one entry of a group that is printed (shapedCells): kept
+ * for every entry, they outlived most of a table's making (~57,000 rows at 250 teams), nearly all for nothing.
+ */
 interface Merged {
   first: string[];
-  /** With the account as the placeholder, when merged by account. */
-  shaped: string[];
+  /** Merged by account: its account is the placeholder. */
+  byAccount: boolean;
   count: number;
   team?: Team;
-  /** With the team's placeholders too. */
-  teamShaped?: string[];
   /** The entries whose cells read as its do folded; none for a literal row. */
   alike?: Alike;
   /** The team's accounts it holds for (ids). */
@@ -176,7 +178,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const { cells, account, merge, accounts = 1, team: rowTeam, single } = row(items[i]);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ first: cells, shaped: cells, count: accounts, teamAccounts: [], single, account });
+      entries.push({ first: cells, byAccount: false, count: accounts, teamAccounts: [], single, account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -184,8 +186,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
     // Rows of a team are keyed by their text with the team's placeholders: a team's values written back into it give
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
-    const teamShaped = team && shaped.map(team.toPlaceholders);
-    const key = cellsKey(teamShaped ?? shaped);
+    const key = cellsKey(team ? shaped.map(team.toPlaceholders) : shaped);
     let alike = byText.get(key);
     if (!alike) byText.set(key, (alike = { byTeam: new Map() }));
     const entry = alike.byTeam.get(team);
@@ -194,7 +195,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
       entry.count += accounts;
       for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
     } else {
-      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, alike, teamAccounts: [...teamAccounts], single, account };
+      const made: Merged = { first: cells, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], single, account };
       alike.byTeam.set(team, made);
       entries.push(made);
     }
@@ -222,16 +223,19 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const { team } = first;
     if (group.length > 1) {
       const names = accountNames(team!, first.teamAccounts);
-      const cells = names.length === 1 && first.single ? first.single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : first.teamShaped!;
+      const cells = names.length === 1 && first.single ? first.single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : shapedCells(first).map(team!.toPlaceholders);
       return withNote(cells, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
     }
     if (first.count === 1) return first.single ?? first.first;
     // One team's rows (its accounts by their own names), or rows of accounts outside the teams.
     const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
-    const cells = names.length === 1 && first.single ? first.single.map((c) => generalise(c, first.account)) : first.shaped;
+    const cells = names.length === 1 && first.single ? first.single.map((c) => generalise(c, first.account)) : shapedCells(first);
     return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
 }
+
+/** A merged row's cells with its account as the placeholder, when merged by account. */
+const shapedCells = ({ first, byAccount, account }: Merged): string[] => (byAccount ? first.map((c) => generalise(c, account)) : first);
 
 const LITERAL = Symbol('literal');
 const isLiteralCell = (cell: string) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR);
