@@ -243,12 +243,18 @@ export function auditModel(
       if (r.madeFor !== undefined && r.accounts !== undefined && isToken(r.madeFor)) return { value: { ...fact, owner: r.account }, account: r.madeFor, accounts: r.accounts };
       return { value: fact, account: r.account, accounts: r.accounts };
     }).concat(compiled ? templateResourceItems(compiled, teams) : []),
-    (v, a) => ({
-      ...v,
-      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.toPlaceholders(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.toPlaceholders(v.logicalId) ?? v.logicalId }),
-      ...(v.arn !== undefined ? { arn: text(v.arn, a) } : {}),
-      names: mapValues(v.names, (x) => text(x, a)),
-    }),
+    (v, a) => {
+      // Written over one copy, which keeps the keys in their order (the model's JSON text), not spread from a part per key.
+      const team = teamOf(a);
+      const shape = (x: string) => shapeFor(x, a, team);
+      const general = { ...v, names: mapValues(v.names, shape) };
+      if (v.owner !== undefined) {
+        general.logicalId = shape(v.logicalId);
+        general.owner = team?.toPlaceholders(v.owner) ?? v.owner;
+      } else general.logicalId = team?.toPlaceholders(v.logicalId) ?? v.logicalId;
+      if (v.arn !== undefined) general.arn = shape(v.arn);
+      return general;
+    },
   );
   const releases = compiled && fold(sets, releaseItems(compiled), (v, a) => ({ pipeline: text(v.pipeline, a), environment: text(v.environment, a), branch: text(v.branch, a), ...(v.trigger !== undefined ? { trigger: text(v.trigger, a) } : {}) }));
   const grants = fold(sets, [...grantLines(access.grants, false), ...endpointLines(access.network)], text);
