@@ -116,21 +116,21 @@ export interface Row {
 }
 
 /**
- * A row as merged. Its cells as folded are made again for the one entry of a group that is printed (shapedCells): kept
- * for every entry, they outlived most of a table's making (~57,000 rows at 250 teams), nearly all for nothing.
+ * A row as merged, by the item it was first made from: its cells are made again (`row`, then shapedCells) for the one
+ * entry of a group that is printed. Kept for every entry, they outlived most of a table's making (~57,000 rows at 250
+ * teams), nearly all for nothing.
  */
-interface Merged {
-  first: string[];
+interface Merged<T> {
+  item: T;
   /** Merged by account: its account is the placeholder. */
   byAccount: boolean;
   count: number;
   team?: Team;
   /** The entries whose cells read as its do folded; none for a literal row. */
-  alike?: Alike;
+  alike?: Alike<T>;
   /** The team's accounts it holds for (ids). */
   teamAccounts: string[];
-  /** The row's cells for one account, and the account they were made for. */
-  single?: string[];
+  /** The account its row was made for. */
   account: string;
 }
 
@@ -138,9 +138,9 @@ interface Merged {
  * The entries of one folded text (cellsKey): one per team (or none), then, once every row is read, grouped by the
  * accounts of its team each holds for. Rows are found by their text once, and an entry keeps no text of its own.
  */
-interface Alike {
-  byTeam: Map<Team | undefined, Merged>;
-  byNames?: Map<string, Merged[]>;
+interface Alike<T> {
+  byTeam: Map<Team | undefined, Merged<T>>;
+  byNames?: Map<string, Array<Merged<T>>>;
 }
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
@@ -167,18 +167,19 @@ const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR
  * hold; then rows alike across teams up to the team's names, and held for
  * the same accounts of each (`{team}-prod`), are one row that says which
  * teams. A row whose text holds a placeholder of its own is never merged
- * with another.
+ * with another. `row` is asked again for the rows printed: it gives the same row for an item each time.
  */
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
   // Entries in the order they are first met, found by how their cells read folded and their team (none for rows of no team).
-  const entries: Merged[] = [];
-  const byText = new Map<string, Alike>();
+  const entries: Array<Merged<T>> = [];
+  const byText = new Map<string, Alike<T>>();
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
-    const { cells, account, merge, accounts = 1, team: rowTeam, single } = row(items[i]);
+    const item = items[i];
+    const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ first: cells, byAccount: false, count: accounts, teamAccounts: [], single, account });
+      entries.push({ item, byAccount: false, count: accounts, teamAccounts: [], account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -195,13 +196,13 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
       entry.count += accounts;
       for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
     } else {
-      const made: Merged = { first: cells, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], single, account };
+      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], account };
       alike.byTeam.set(team, made);
       entries.push(made);
     }
   }
   // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
-  const groups: Merged[][] = [];
+  const groups: Array<Array<Merged<T>>> = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (!entry.team) {
@@ -221,21 +222,22 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
   return groups.map((group) => {
     const [first] = group;
     const { team } = first;
+    const { cells: made, single } = row(first.item);
     if (group.length > 1) {
       const names = accountNames(team!, first.teamAccounts);
-      const cells = names.length === 1 && first.single ? first.single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : shapedCells(first).map(team!.toPlaceholders);
+      const cells = names.length === 1 && single ? single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : shapedCells(made, first).map(team!.toPlaceholders);
       return withNote(cells, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
     }
-    if (first.count === 1) return first.single ?? first.first;
+    if (first.count === 1) return single ?? made;
     // One team's rows (its accounts by their own names), or rows of accounts outside the teams.
     const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
-    const cells = names.length === 1 && first.single ? first.single.map((c) => generalise(c, first.account)) : shapedCells(first);
+    const cells = names.length === 1 && single ? single.map((c) => generalise(c, first.account)) : shapedCells(made, first);
     return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
 }
 
 /** A merged row's cells with its account as the placeholder, when merged by account. */
-const shapedCells = ({ first, byAccount, account }: Merged): string[] => (byAccount ? first.map((c) => generalise(c, account)) : first);
+const shapedCells = (cells: string[], { byAccount, account }: Merged<unknown>): string[] => (byAccount ? cells.map((c) => generalise(c, account)) : cells);
 
 const LITERAL = Symbol('literal');
 const isLiteralCell = (cell: string) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR);
