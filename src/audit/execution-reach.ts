@@ -168,10 +168,14 @@ export function bootstrapGrants(
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') return [];
   const grants: ResolvedStatement[] = [];
   const done = new Set<string>();
-  // Each account's part, from its group of alike accounts (accountPolicies walks each scope once), not filtered anew per account.
+  const targets = new Set(accounts);
+  // Each account's part, from its group of alike accounts (accountPolicies walks each scope once), not filtered anew per
+  // account. Asked in the org file's order, as the audit model and the report ask it (targetAccounts): accountPolicies
+  // keeps its last answer for the same list, so the groups are made once for the three.
   const ownOf = new Map<string, ExecutionStatement[]>();
-  for (const group of accountPolicies(statements, [...new Set(accounts)])) for (const account of group.accounts) ownOf.set(account, group.statements);
-  for (const account of new Set(accounts)) {
+  const inOrgOrder = org.accounts.map((a) => a.id).filter((id) => targets.has(id));
+  for (const group of accountPolicies(statements, inOrgOrder)) for (const account of group.accounts) ownOf.set(account, group.statements);
+  for (const account of targets) {
     const of = classes.get(account);
     if (of && done.has(of.token)) continue;
     const own = ownOf.get(account) ?? forAccount(statements, account);

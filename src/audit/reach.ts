@@ -12,12 +12,12 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { admits, evaluate, GrantIndex, matches, type AppliesMemo } from './evaluate';
+import { admits, evaluate, GrantIndex, literalMatches, matches, type AppliesMemo } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
 import { Resolver } from './resolve';
-import { isToken, startProof } from './symbolic';
+import { isToken, startProof, TOKEN_MARK } from './symbolic';
 import { generalise } from './scale';
 import { actionData } from '../checks/iam-data';
 import { actionTakesResource } from '../checks/service-authorization';
@@ -408,10 +408,14 @@ class ByResource {
     if (!list) this.candidates.set(r, [g]);
     else if (list[list.length - 1] !== g) list.push(g);
   }
+  /**
+   * Matched with a class's tokens as units (literalMatches): the same answers as `matches`, without asking member by
+   * member whether a "no" holds for every member, which only decides whether a proof by class stays certain (paths.ts).
+   */
   get(r: OrgResource): ResolvedStatement[] {
     const object = `${r.arn}/x`;
     return (this.candidates.get(r) ?? []).filter((g) =>
-      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : matches(x, r.arn) || (r.kind === 'bucket' && (matches(x, object) || x.startsWith(`${r.arn}/`))))),
+      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : literalMatches(x, r.arn) || (r.kind === 'bucket' && (literalMatches(x, object) || x.startsWith(`${r.arn}/`))))),
     );
   }
 }
@@ -494,10 +498,21 @@ export function reachOfResources(
     }));
   });
   const reachOfAction = madeOnce(reachOf);
+  // The principals a statement is asked for: the same for each resource it names (about ten at 250 teams).
+  const candidatesOf = madeOnce(
+    (g: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> => (g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition)),
+  );
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
-  const classList = [...classes.values()];
-  const orgRoles = { has: (arn: string) => roles.has(arn) || classList.some((c) => arn.includes(c.token) && roles.has(arn.replaceAll(c.token, c.members[0]))) };
+  // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
+  const isOrgRole = (arn: string) => {
+    if (roles.has(arn)) return true;
+    for (let at = arn.indexOf(TOKEN_MARK); at >= 0; at = arn.indexOf(TOKEN_MARK, at + 1)) {
+      const c = classes.get(arn.slice(at, at + 2));
+      if (c && roles.has(arn.replaceAll(c.token, c.members[0]))) return true;
+    }
+    return false;
+  };
   const entries: ReachEntry[] = [];
   const onResource: AppliesMemo = new Map();
   const onObject: AppliesMemo = new Map();
@@ -506,11 +521,15 @@ export function reachOfResources(
     const r = resources[ri];
     const ofKind = onKind(r.kind);
     const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
-    const found = new Map<string, { entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]> }>();
+    // Each principal's entries by reach (REACH_ORDER's index), and all of them in the order they were made: no key text made per allowed action.
+    const found = new Map<string, Found[]>();
+    const made: Found[] = [];
     const entryOf = (reach: Reach, principal: string, outside: boolean) => {
-      const key = `${reach}\u0000${principal}`;
-      let e = found.get(key);
-      if (!e) found.set(key, (e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map() }));
+      let byReach = found.get(principal);
+      if (!byReach) found.set(principal, (byReach = []));
+      const rank = REACH_ORDER.indexOf(reach);
+      let e = byReach[rank];
+      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map(), rank }));
       return e;
     };
     const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
@@ -534,10 +553,10 @@ export function reachOfResources(
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
-      const candidates: Array<{ shown: string; ref: PrincipalRef }> = g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition);
+      const candidates = candidatesOf(g);
       for (let ci = 0; ci < candidates.length; ci++) {
         const { shown, ref } = candidates[ci];
-        const outside = ref.kind === 'aws' && !orgRoles.has(shown);
+        const outside = ref.kind === 'aws' && !isOrgRole(shown);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
         onResource.clear();
@@ -578,8 +597,7 @@ export function reachOfResources(
     add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered: Array<{ entry: ReachEntry; parts: Set<string>; denies: Map<ResolvedStatement, string[]>; rank: number; order: string }> = [];
-    found.forEach(({ entry, parts, denies }) => ordered.push({ entry, parts, denies, rank: REACH_ORDER.indexOf(entry.reach), order: generalise(entry.principal, r.account) }));
+    const ordered = made.map((e) => ({ ...e, order: generalise(e.entry.principal, r.account) }));
     ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     for (let oi = 0; oi < ordered.length; oi++) {
       const { entry, parts, denies } = ordered[oi];
@@ -592,6 +610,15 @@ export function reachOfResources(
     }
   }
   return entries;
+}
+
+/** An entry of a resource as it is being made: the conditions of its granting statements, and the Denies that refuse some of its actions under theirs. */
+interface Found {
+  entry: ReachEntry;
+  parts: Set<string>;
+  denies: Map<ResolvedStatement, string[]>;
+  /** Its reach's index in REACH_ORDER. */
+  rank: number;
 }
 
 /**

@@ -10,7 +10,7 @@ import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { rolePathAndName } from '../iam/role-path';
-import { evaluate, GrantIndex, matches } from './evaluate';
+import { evaluate, GrantIndex, matches, RequestAnswers } from './evaluate';
 import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
@@ -183,25 +183,36 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
     }
     return { statement: s, byRole, anyRole };
   });
-  const indexOf = madeOnce((account: string) => {
+  // What the execution role may rewrite of a role of the account (null: nothing), asked once per role: each of the
+  // account's repositories and branches asks about the same roles.
+  const rewritesOf = madeOnce((account: string) => {
     const names = [...new Set([...(roles.get(account) ?? [])].map(rolePathAndName))];
     const statements = sorted
       .map(({ statement, byRole, anyRole }) => ({ ...statement, Resource: [...anyRole, ...names.flatMap((n) => byRole.get(n) ?? [])] }))
       .filter((s) => s.Resource.length > 0);
-    return new GrantIndex(executionRoleGrants(org, statements, account));
+    const index = new GrantIndex(executionRoleGrants(org, statements, account));
+    const principal = { kind: 'aws' as const, arn: executionRoleArn(org, account) };
+    // A role's rewrites differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+    const applies = new RequestAnswers();
+    return madeOnce((arn: string): { actions: string[]; sids: string[]; key: string } | null => {
+      applies.clear();
+      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal, action, resource: arn, resourceAccount: account, context: {} }, org.organizationId, applies) })).filter(({ d }) => d.allowed);
+      if (allowed.length === 0) return null;
+      const actions = allowed.map(({ action }) => action);
+      const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
+      return { actions, sids, key: `${actions.join(',')} ${sids.join(',')}` };
+    });
   });
   return (source, writers) => {
-    const index = indexOf(source.id);
+    const rewrites = rewritesOf(source.id);
     const pushing = new Set(writers.filter((w) => w.includes(':role/')));
     const others = [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
     // Each role the execution role may rewrite, grouped by what it may do there and which statements allow it.
     const byWay = new Map<string, { actions: string[]; sids: string[]; named: string[]; others: number }>();
     for (const arn of [...pushing, ...others]) {
-      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal: { kind: 'aws', arn: executionRoleArn(org, source.id) }, action, resource: arn, resourceAccount: source.id, context: {} }, org.organizationId) })).filter(({ d }) => d.allowed);
-      if (allowed.length === 0) continue;
-      const actions = allowed.map(({ action }) => action);
-      const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
-      const key = `${actions.join(',')} ${sids.join(',')}`;
+      const rewrite = rewrites(arn);
+      if (!rewrite) continue;
+      const { actions, sids, key } = rewrite;
       const way = byWay.get(key) ?? byWay.set(key, { actions, sids, named: [], others: 0 }).get(key)!;
       if (pushing.has(arn)) way.named.push(rolePathAndName(arn));
       else way.others++;

@@ -115,21 +115,32 @@ export interface Row {
   single?: string[];
 }
 
-interface Merged {
-  first: string[];
-  /** With the account as the placeholder, when merged by account. */
-  shaped: string[];
+/**
+ * A row as merged, by the item it was first made from: its cells are made again (`row`, then shapedCells) for the one
+ * entry of a group that is printed. Kept for every entry, they outlived most of a table's making (~57,000 rows at 250
+ * teams), nearly all for nothing.
+ */
+interface Merged<T> {
+  item: T;
+  /** Merged by account: its account is the placeholder. */
+  byAccount: boolean;
   count: number;
   team?: Team;
-  /** With the team's placeholders too. */
-  teamShaped?: string[];
-  /** Its cells as folded, as one text (cellsKey). */
-  key: string;
+  /** The entries whose cells read as its do folded; none for a literal row. */
+  alike?: Alike<T>;
   /** The team's accounts it holds for (ids). */
   teamAccounts: string[];
-  /** The row's cells for one account, and the account they were made for. */
-  single?: string[];
+  /** The account its row was made for. */
   account: string;
+}
+
+/**
+ * The entries of one folded text (cellsKey): one per team (or none), then, once every row is read, grouped by the
+ * accounts of its team each holds for. Rows are found by their text once, and an entry keeps no text of its own.
+ */
+interface Alike<T> {
+  byTeam: Map<Team | undefined, Merged<T>>;
+  byNames?: Map<string, Array<Merged<T>>>;
 }
 
 /** A team's accounts in the team's order (its source account, then its pipeline accounts as in the org file), each named by `name`. */
@@ -156,18 +167,19 @@ const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR
  * hold; then rows alike across teams up to the team's names, and held for
  * the same accounts of each (`{team}-prod`), are one row that says which
  * teams. A row whose text holds a placeholder of its own is never merged
- * with another.
+ * with another. `row` is asked again for the rows printed: it gives the same row for an item each time.
  */
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
-  // Entries in the order they are first met, found by their team (none for rows of no team) and how their cells read folded.
-  const entries: Merged[] = [];
-  const byTeam = new Map<Team | undefined, Map<string, Merged>>();
+  // Entries in the order they are first met, found by how their cells read folded and their team (none for rows of no team).
+  const entries: Array<Merged<T>> = [];
+  const byText = new Map<string, Alike<T>>();
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
-    const { cells, account, merge, accounts = 1, team: rowTeam, single } = row(items[i]);
+    const item = items[i];
+    const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ first: cells, shaped: cells, count: accounts, key: '', teamAccounts: [], single, account });
+      entries.push({ item, byAccount: false, count: accounts, teamAccounts: [], account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -175,24 +187,22 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
     // Rows of a team are keyed by their text with the team's placeholders: a team's values written back into it give
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
-    const teamShaped = team && shaped.map(team.toPlaceholders);
-    const key = cellsKey(teamShaped ?? shaped);
-    let ofTeam = byTeam.get(team);
-    if (!ofTeam) byTeam.set(team, (ofTeam = new Map()));
-    const entry = ofTeam.get(key);
+    const key = cellsKey(team ? shaped.map(team.toPlaceholders) : shaped);
+    let alike = byText.get(key);
+    if (!alike) byText.set(key, (alike = { byTeam: new Map() }));
+    const entry = alike.byTeam.get(team);
     const teamAccounts = inTeam?.accounts ?? [];
     if (entry) {
       entry.count += accounts;
       for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
     } else {
-      const made: Merged = { first: cells, shaped, count: accounts, team, teamShaped, key, teamAccounts: [...teamAccounts], single, account };
-      ofTeam.set(key, made);
+      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], account };
+      alike.byTeam.set(team, made);
       entries.push(made);
     }
   }
   // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
-  const groups: Merged[][] = [];
-  const across = new Map<string, Map<string, Merged[]>>();
+  const groups: Array<Array<Merged<T>>> = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (!entry.team) {
@@ -200,30 +210,34 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
       continue;
     }
     const names = accountNames(entry.team, entry.teamAccounts).join(',');
-    let forNames = across.get(names);
-    if (!forNames) across.set(names, (forNames = new Map()));
-    const group = forNames.get(entry.key);
+    const byNames = (entry.alike!.byNames ??= new Map());
+    const group = byNames.get(names);
     if (group) group.push(entry);
     else {
-      forNames.set(entry.key, [entry]);
-      groups.push(forNames.get(entry.key)!);
+      const made = [entry];
+      byNames.set(names, made);
+      groups.push(made);
     }
   }
   return groups.map((group) => {
     const [first] = group;
     const { team } = first;
+    const { cells: made, single } = row(first.item);
     if (group.length > 1) {
       const names = accountNames(team!, first.teamAccounts);
-      const cells = names.length === 1 && first.single ? first.single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : first.teamShaped!;
+      const cells = names.length === 1 && single ? single.map((c) => team!.toPlaceholders(generalise(c, first.account))) : shapedCells(made, first).map(team!.toPlaceholders);
       return withNote(cells, `the same ${names.length > 0 ? `for ${names.join(', ')} ` : ''}in ${teamsPhrase(fold!.teams, group.map((e) => e.team!))}`);
     }
-    if (first.count === 1) return first.single ?? first.first;
+    if (first.count === 1) return single ?? made;
     // One team's rows (its accounts by their own names), or rows of accounts outside the teams.
     const names = team ? accountNames(team, first.teamAccounts, team.nameOf) : [];
-    const cells = names.length === 1 && first.single ? first.single.map((c) => generalise(c, first.account)) : first.shaped;
+    const cells = names.length === 1 && single ? single.map((c) => generalise(c, first.account)) : shapedCells(made, first);
     return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
 }
+
+/** A merged row's cells with its account as the placeholder, when merged by account. */
+const shapedCells = (cells: string[], { byAccount, account }: Merged<unknown>): string[] => (byAccount ? cells.map((c) => generalise(c, account)) : cells);
 
 const LITERAL = Symbol('literal');
 const isLiteralCell = (cell: string) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR);

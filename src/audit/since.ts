@@ -136,29 +136,32 @@ interface Item<T> {
 /** A value's key in fold: one to one with the value (a text as it is, an object its JSON text). */
 const valueKey = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
+/** Where a model's items are given to be folded, one by one as they are made. */
+type Add<T> = (item: Item<T>) => void;
+
 /**
  * Items folded by their account: the same text with `{account}` is one entry with its accounts, in the order of their
  * JSON text (after `literal ` for a literal one). Items are told apart by `key`, one to one with their value, so a
- * value's JSON is made once per entry, not once per item.
+ * value's JSON is made once per entry, not once per item. `items` gives them to fold as it makes them, not as a list:
+ * an item's texts then die young, but for the few that start an entry (~80,000 items, ~3,700 entries at 250 teams).
  */
 function fold<T>(
   sets: AccountSets,
-  items: ReadonlyArray<Item<T>>,
+  items: (add: Add<T>) => void,
   general: (value: T, account: string) => T,
   key: (value: T) => string = valueKey,
 ): Array<Folded<T>> {
   // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
   const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
+  items((item) => {
     const literal = placeholderIn(item.value);
     const value = literal ? item.value : general(item.value, item.account);
     const entries = literal ? literals : folded;
     const k = key(value);
     const entry = entries.get(k) ?? entries.set(k, { value, accounts: [] }).get(k)!;
     entry.accounts.push(item.accounts ?? item.account);
-  }
+  });
   // Sorted by JSON text, made here once per entry.
   const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
     [...entries.values()].map((e) => ({ e, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(e.value)}` }));
@@ -193,9 +196,8 @@ const conditionText = (c: ResolvedStatement['conditions']) => conditionClauses(c
  * member of a class (a source role's policy) is folded by the member: its
  * token, not the account that holds it, is what `{account}` stands for.
  */
-function grantLines(grants: readonly ResolvedStatement[], trust: boolean): Array<Item<string>> {
-  // Loops by index, a list rather than a generator: this runs once per compile for each of ~10,000 statements at 250 teams, mostly before it is optimised.
-  const lines: Array<Item<string>> = [];
+function grantLines(grants: readonly ResolvedStatement[], trust: boolean, add: Add<string>): void {
+  // Loops by index, no generator: this runs once per compile for each of ~10,000 statements at 250 teams, mostly before it is optimised.
   for (let gi = 0; gi < grants.length; gi++) {
     const g = grants[gi];
     if ((g.kind === 'trust') !== trust) continue;
@@ -205,11 +207,10 @@ function grantLines(grants: readonly ResolvedStatement[], trust: boolean): Array
     const actions = g.actions.join(', ');
     for (let pi = 0; pi < principals.length; pi++) {
       for (let ri = 0; ri < g.resources.length; ri++) {
-        lines.push({ value: `${g.stage}: ${g.policy} | ${g.effect} ${principals[pi]} | ${actions} | on ${g.resources[ri]}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts });
+        add({ value: `${g.stage}: ${g.policy} | ${g.effect} ${principals[pi]} | ${actions} | on ${g.resources[ri]}${conditions ? ` | when ${conditions}` : ''}`, account, accounts: g.accounts });
       }
     }
   }
-  return lines;
 }
 
 /**
@@ -237,31 +238,50 @@ export function auditModel(
   const sets = new AccountSets();
   const resourceFacts = fold(
     sets,
-    resources.map((r): Item<ResourceFact> => {
-      const fact: ResourceFact = { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names };
-      // Made for a class's members: folded by the member (its token), the holding account written as it is.
-      if (r.madeFor !== undefined && r.accounts !== undefined && isToken(r.madeFor)) return { value: { ...fact, owner: r.account }, account: r.madeFor, accounts: r.accounts };
-      return { value: fact, account: r.account, accounts: r.accounts };
-    }).concat(compiled ? templateResourceItems(compiled, teams) : []),
-    (v, a) => ({
-      ...v,
-      ...(v.owner !== undefined ? { logicalId: text(v.logicalId, a), owner: teamOf(a)?.toPlaceholders(v.owner) ?? v.owner } : { logicalId: teamOf(a)?.toPlaceholders(v.logicalId) ?? v.logicalId }),
-      ...(v.arn !== undefined ? { arn: text(v.arn, a) } : {}),
-      names: mapValues(v.names, (x) => text(x, a)),
-    }),
+    (add: Add<ResourceFact>) => {
+      for (const r of resources) {
+        const fact: ResourceFact = { stage: r.stage, logicalId: r.logicalId, type: r.type, arn: r.arn, names: r.names };
+        // Made for a class's members: folded by the member (its token), the holding account written as it is.
+        if (r.madeFor !== undefined && r.accounts !== undefined && isToken(r.madeFor)) add({ value: { ...fact, owner: r.account }, account: r.madeFor, accounts: r.accounts });
+        else add({ value: fact, account: r.account, accounts: r.accounts });
+      }
+      if (compiled) templateResourceItems(compiled, teams, add);
+    },
+    (v, a) => {
+      // Written over one copy, which keeps the keys in their order (the model's JSON text), not spread from a part per key.
+      const team = teamOf(a);
+      const shape = (x: string) => shapeFor(x, a, team);
+      const general = { ...v, names: mapValues(v.names, shape) };
+      if (v.owner !== undefined) {
+        general.logicalId = shape(v.logicalId);
+        general.owner = team?.toPlaceholders(v.owner) ?? v.owner;
+      } else general.logicalId = team?.toPlaceholders(v.logicalId) ?? v.logicalId;
+      if (v.arn !== undefined) general.arn = shape(v.arn);
+      return general;
+    },
   );
-  const releases = compiled && fold(sets, releaseItems(compiled), (v, a) => ({ pipeline: text(v.pipeline, a), environment: text(v.environment, a), branch: text(v.branch, a), ...(v.trigger !== undefined ? { trigger: text(v.trigger, a) } : {}) }));
-  const grants = fold(sets, [...grantLines(access.grants, false), ...endpointLines(access.network)], text);
-  const trust = fold(sets, grantLines(access.grants, true), text);
+  const releases = compiled && fold(sets, (add: Add<ReleaseFact>) => releaseItems(compiled, add), (v, a) => ({ pipeline: text(v.pipeline, a), environment: text(v.environment, a), branch: text(v.branch, a), ...(v.trigger !== undefined ? { trigger: text(v.trigger, a) } : {}) }));
+  const grants = fold(
+    sets,
+    (add) => {
+      grantLines(access.grants, false, add);
+      endpointLines(access.network, add);
+    },
+    text,
+  );
+  const trust = fold(sets, (add) => grantLines(access.grants, true, add), text);
   const paths = fold(
     sets,
-    [...pathItems(byPath), ...endpointChecks(access.network)],
+    (add: Add<PathValue>) => {
+      pathItems(byPath, add);
+      endpointChecks(access.network, add);
+    },
     (v, a) => ({ ...v, path: text(v.path, a) }),
     // One to one with the value (its result is one of two words without a space), and cheaper than its JSON text for each of ~10,000 paths.
     (v) => `${v.result} ${v.path}`,
   );
-  const executionLines = compiled && executionItems(compiled, teams);
-  const execution = executionLines && fold(sets, executionLines, text);
+  const written = compiled && bootstrapStatements(compiled);
+  const execution = compiled && written && fold(sets, (add) => executionItems(compiled, written, teams, add), text);
   const teamFacts = teams?.list.map((t) => ({ key: t.key, source: t.source.id, accounts: [t.source.id, ...t.pipelineAccounts] }));
   const literal = [resourceFacts, grants, trust, paths].some((entries) => entries.some((e) => e.literal));
   return {
@@ -278,16 +298,18 @@ export function auditModel(
   };
 }
 
+/** The execution role's statements, every account's, where bootstrap writes its policy; undefined where it writes none. */
+function bootstrapStatements({ org, executionRole }: ModelSources): readonly ExecutionStatement[] | undefined {
+  return executionRole && 'statements' in executionRole && org.stackSets.permissionModel === 'SELF_MANAGED' ? executionRole.statements : undefined;
+}
+
 /**
  * The execution role's policy of each target account, as bootstrap writes it (forAccount's part of the statements,
  * from accountPolicies' groups of alike accounts): a line for each statement's actions and one for each of its
  * resources, in Sub form, so a statement that gains an action or a resource in one account is a changed line there.
- * Undefined where bootstrap writes none.
  */
-function executionItems({ org, stages, executionRole }: ModelSources, teams: Teams | undefined): Array<Item<string>> | undefined {
-  if (!executionRole || !('statements' in executionRole) || org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
-  const items: Array<Item<string>> = [];
-  for (const group of accountPolicies(executionRole.statements, targetAccounts(org, stages))) {
+function executionItems({ org, stages }: ModelSources, statements: readonly ExecutionStatement[], teams: Teams | undefined, add: Add<string>): void {
+  for (const group of accountPolicies(statements, targetAccounts(org, stages))) {
     // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
     const byTeam = new Map<string, string[]>();
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
@@ -297,12 +319,11 @@ function executionItems({ org, stages, executionRole }: ModelSources, teams: Tea
         // The account leads each line (folded to `{account}`, read back for each): the same statement in one more account
         // is lines added. A statement's actions are a line of their own, not repeated on each resource's.
         const head = `in ${accounts[0]}: bootstrap: ${s.Sid} | ${s.Effect}`;
-        items.push({ value: `${head} | ${s.Action.join(', ')}`, account: accounts[0], accounts });
-        for (const resource of s.Resource) items.push({ value: `${head} | on ${resource}${when}`, account: accounts[0], accounts });
+        add({ value: `${head} | ${s.Action.join(', ')}`, account: accounts[0], accounts });
+        for (const resource of s.Resource) add({ value: `${head} | on ${resource}${when}`, account: accounts[0], accounts });
       }
     }
   }
-  return items;
 }
 
 /** An execution statement's condition, each value a list of one, as conditionClauses reads a resolved statement's. */
@@ -318,8 +339,7 @@ function executionConditions(condition: NonNullable<ExecutionStatement['Conditio
  * per account (as it resolves them); else one for the accounts of one team a resource exists in (a family's resource
  * is its unit's), or one per account when its logical id names an account (folded by that account).
  */
-function templateResourceItems({ stages, templates, resolver }: ModelSources, teams: Teams | undefined): Array<Item<ResourceFact>> {
-  const items: Array<Item<ResourceFact>> = [];
+function templateResourceItems({ stages, templates, resolver }: ModelSources, teams: Teams | undefined, add: Add<ResourceFact>): void {
   for (const stage of stages) {
     const resources = templates.get(stage.id)!.Resources;
     for (const id in resources) {
@@ -333,7 +353,7 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
       if (named !== undefined) {
         for (const account of accounts) {
           const v = { ...value, names: namesIn(resolver, stage.id, account, properties, replacing) };
-          items.push(named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
+          add(named === account ? { value: v, account } : { value: { ...v, owner: account }, account: named });
         }
         continue;
       }
@@ -349,10 +369,9 @@ function templateResourceItems({ stages, templates, resolver }: ModelSources, te
         const key = shared ? team : `${team}\u0000${replacing.map((p) => names[p]).join('\u0000')}`;
         (groups.get(key) ?? groups.set(key, { names, accounts: [] }).get(key)!).accounts.push(account);
       }
-      for (const { names, accounts: group } of groups.values()) items.push({ value: { ...value, names }, account: group[0], accounts: group });
+      for (const { names, accounts: group } of groups.values()) add({ value: { ...value, names }, account: group[0], accounts: group });
     }
   }
-  return items;
 }
 
 /** A resource's replacing properties, as one account resolves them. */
@@ -366,36 +385,36 @@ function namesIn(resolver: Resolver, stageId: string, account: string, propertie
  * Each pipeline's branch in each account it deploys to, with the branch its trigger rule's event pattern names there
  * (the template's `detail.referenceName`, resolved for the account), so that `--since` says `web-app prod: main → develop`.
  */
-function releaseItems({ org, stages, templates, resolver }: ModelSources): Array<Item<ReleaseFact>> {
-  return org.pipelines.flatMap((p) => {
+function releaseItems({ org, stages, templates, resolver }: ModelSources, add: Add<ReleaseFact>): void {
+  for (const p of org.pipelines) {
     const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
     // The first stage whose template holds the rule, by each of its targets (a stage of 1,000 targets is read once, not per branch).
     const withRule = new Map<string, Stage>();
     for (const s of stages) if (templates.get(s.id)!.Resources[ruleId] !== undefined) for (const t of s.targets) if (!withRule.has(t.id)) withRule.set(t.id, s);
-    return p.branches.map(([environment, branch]) => {
+    for (const [environment, branch] of p.branches) {
       const account = accountOfEnvironment(org, environment).id;
       const stage = withRule.get(account);
       const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
       const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
-      return { value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account };
-    });
-  });
+      add({ value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account });
+    }
+  }
 }
 
 type PathValue = { path: string; result: 'allowed' | 'refused' };
 
 /** Each declared path once, its actions together: refused if any of them is. */
-function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>): Array<Item<PathValue>> {
-  return [...byPath].map(([p, e]) => {
+function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<PathValue>): void {
+  byPath.forEach((e, p) => {
       const path = p as AccessAnalysis['paths'][number];
       const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
-      return {
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? ('allowed' as const) : ('refused' as const) },
+      add({
+        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? 'allowed' : 'refused' },
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
-      };
+      });
   });
 }
 
@@ -406,14 +425,12 @@ function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boo
  * documentation gives it, https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html),
  * so a policy added to it, or taken away, is a changed line.
  */
-function endpointLines(network: AccessAnalysis['network']): Array<Item<string>> {
-  if (!network) return [];
-  const lines: Array<Item<string>> = [];
+function endpointLines(network: AccessAnalysis['network'], add: Add<string>): void {
+  if (!network) return;
   for (const e of network.endpoints) {
-    if (e.statements) lines.push(...grantLines(e.statements, false));
-    else lines.push({ value: `${network.stage}: ${e.endpoint} (AWS's default endpoint policy) | Allow * | * | on *`, account: network.account });
+    if (e.statements) grantLines(e.statements, false, add);
+    else add({ value: `${network.stage}: ${e.endpoint} (AWS's default endpoint policy) | Allow * | * | on *`, account: network.account });
   }
-  return lines;
 }
 
 /**
@@ -421,8 +438,8 @@ function endpointLines(network: AccessAnalysis['network']): Array<Item<string>> 
  * together, as declared paths are, and what the endpoint did ("allowed": it let every action through). The text says
  * what it must do, so a policy widened to let a write through shows as a path newly allowed that must be refused.
  */
-function endpointChecks(network: AccessAnalysis['network']): Array<Item<PathValue>> {
-  if (!network) return [];
+function endpointChecks(network: AccessAnalysis['network'], add: Add<PathValue>): void {
+  if (!network) return;
   const byPath = new Map<string, { head: string; resource: string; account: string; actions: string[]; letThrough: boolean }>();
   for (const c of network.checks) {
     // A request to AWS's own resources (ECR's layer bucket) has no account of the org's to fold by: the CI network's.
@@ -432,7 +449,7 @@ function endpointChecks(network: AccessAnalysis['network']): Array<Item<PathValu
     e.actions.push(c.request.action);
     e.letThrough &&= c.passed !== c.refuse;
   }
-  return [...byPath.values()].map((e) => ({ value: { path: `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`, result: e.letThrough ? 'allowed' : 'refused' }, account: e.account }));
+  for (const e of byPath.values()) add({ value: { path: `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`, result: e.letThrough ? 'allowed' : 'refused' }, account: e.account });
 }
 
 /** A folded entry's text read for one account: `{account}` and its team's placeholders written back; a literal entry as it is. */

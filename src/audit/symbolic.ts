@@ -236,7 +236,13 @@ export function same(a: string, b: string): boolean {
   return false;
 }
 
-const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
+/*
+ * A glob becomes a regular expression's source in one pass of `replace` over what it does not take as it is (the
+ * wildcards, and the characters a regular expression reads as its own, escaped), not a replace per character: a
+ * large org has thousands of distinct patterns.
+ */
+const GLOB_SPECIAL = /[.+^${}()|[\]\\*?]/g;
+const escaped = (c: string) => `\\${c}`;
 type Flags = '' | 'i';
 /** Regular expressions made once per pattern, by flags (the pattern itself the key: nothing is made to look one up). */
 type RegExps = Record<Flags, Map<string, RegExp>>;
@@ -287,29 +293,24 @@ export const unitsMatch = (pattern: string, value: string): boolean => unitsGlob
 /** The pattern with its tokens as units. */
 const unitsGlob = (pattern: string, flags: Flags) =>
   cached(atomic, flags, pattern, () => {
-    let source = '';
-    for (let i = 0; i < pattern.length; i++) {
-      const c = pattern[i];
-      if (c === TOKEN_MARK) {
-        source += pattern.slice(i, i + 2); // the mark and its class's character, literally
-        i++;
-      } else source += c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : escape(c);
-    }
+    // A token (the mark and its class's character) literally.
+    const source = pattern.replace(UNITS_SPECIAL, (c) => (c[0] === TOKEN_MARK ? c : c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : escaped(c)));
     return new RegExp(`^${source}$`, globFlags(flags));
   });
+const UNITS_SPECIAL = new RegExp(`${TOKEN_MARK}[^]?|${GLOB_SPECIAL.source}`, 'g');
 
+const LOOSE_SPECIAL = new RegExp(`[0-9${SOME_DIGIT}]|${GLOB_SPECIAL.source}`, 'g');
 /** The pattern over expanded texts, a pattern digit matching an unknown one. */
 const looseGlob = (pattern: string, flags: Flags) =>
   cached(over, flags, pattern, () => {
-    let source = '';
-    for (const c of expand(pattern)) source += c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escape(c);
+    const source = expand(pattern).replace(LOOSE_SPECIAL, (c) => (c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escaped(c)));
     return new RegExp(`^${source}$`, globFlags(flags));
   });
 
 const concrete = regExps();
 /** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
 export const concreteGlob = (pattern: string, flags: Flags): RegExp =>
-  cached(concrete, flags, pattern, () => new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, globFlags(flags)));
+  cached(concrete, flags, pattern, () => new RegExp(`^${pattern.replace(GLOB_SPECIAL, (c) => (c === '*' ? '.*' : c === '?' ? '.' : escaped(c)))}$`, globFlags(flags)));
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
