@@ -31,7 +31,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
 import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
-import { actionTakesResource, globRegExp } from '../checks/service-authorization';
+import { globRegExp, someResourceTaking } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
@@ -40,6 +40,7 @@ import { actionData, takesOnlyAllResources } from '../checks/iam-data';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
 import { LAUNCH_TEMPLATE_TAG } from '../aws/tags';
+import { madeOnce } from '../memo';
 
 export interface ExecutionStatement {
   Sid: string;
@@ -701,7 +702,8 @@ export function executionPolicyFor(
 function withoutDeadNamedActions(statements: ExecutionStatement[]): ExecutionStatement[] {
   // The ARNs' placeholders as a sample account's, for matching them against the reference's ARN formats.
   const sampleArn = substitution({ partition: 'aws', account: '123456789012', region: 'us-east-1' });
-  const takes = (action: string, s: ExecutionStatement) => s.Resource.some((r) => actionTakesResource(action, sampleArn(r)));
+  const takerOf = madeOnce((s: ExecutionStatement) => someResourceTaking(s.Resource.map(sampleArn)));
+  const takes = (action: string, s: ExecutionStatement) => takerOf(s)(action);
   const servedElsewhere = (action: string, named: ExecutionStatement) => statements.some((o) => o !== named && o.Effect === 'Allow' && o.Action.includes(action) && takes(action, o));
   return statements.map((s) => {
     if (s.Effect !== 'Allow' || !s.Sid.endsWith('Named')) return s;
