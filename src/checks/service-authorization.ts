@@ -382,6 +382,10 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
   const findings: Found[] = [];
   const any = resources.includes('*');
   const served = new Set<KnownAction>();
+  // Each action's ARN formats, and all of them once each: a resource is matched against the formats, not once for
+  // every action that shares one, and asked for an action only until some resource serves it.
+  const formatsOf = new Map(actions.map((a) => [a, a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn)]));
+  const formats = [...new Set([...formatsOf.values()].flat())];
   for (const written of resources) {
     if (written === '*') continue;
     const value = unknownAsWildcard(written);
@@ -391,14 +395,8 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
       continue;
     }
     const matches = formatMatcher(value);
-    let matched = false;
-    for (const a of actions) {
-      if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
-        matched = true;
-        served.add(a);
-      }
-    }
-    if (!matched) {
+    for (const [a, own] of formatsOf) if (!served.has(a) && own.some(matches)) served.add(a);
+    if (!formats.some(matches)) {
       const expected = [...new Set(actions.flatMap((a) => a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn).filter((f): f is string => !!f)))];
       findings.push({
         rule: 'XS012',
