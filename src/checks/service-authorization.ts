@@ -397,7 +397,7 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
     const matches = formatMatcher(value);
     for (const [a, own] of formatsOf) if (!served.has(a) && own.some(matches)) served.add(a);
     if (!formats.some(matches)) {
-      const expected = [...new Set(actions.flatMap((a) => a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn).filter((f): f is string => !!f)))];
+      const expected = formats.filter((f): f is string => !!f);
       findings.push({
         rule: 'XS012',
         item: `Resource::${written}`,

@@ -227,7 +227,19 @@ interface Derived {
 }
 
 /** Whether a role's trust names a service principal (`Principal: { Service: … }`), in any statement or branch. */
-const trustsAService = (r: CfnResource) => JSON.stringify(r.Properties?.AssumeRolePolicyDocument ?? null).includes('"Service":');
+const trustsAService = (r: CfnResource) => holdsKey(r.Properties?.AssumeRolePolicyDocument, 'Service');
+
+/** Whether plain template data has `key` (with a value) in one of its maps, at any depth: walked, not written out as JSON for every role. */
+function holdsKey(data: unknown, key: string): boolean {
+  if (Array.isArray(data)) return data.some((item) => holdsKey(item, key));
+  if (!data || typeof data !== 'object') return false;
+  const map = data as Record<string, unknown>;
+  for (const k in map) {
+    if (!Object.hasOwn(map, k)) continue;
+    if ((k === key && map[k] !== undefined) || holdsKey(map[k], key)) return true;
+  }
+  return false;
+}
 
 /**
  * Keys (an ARN, a resource type, a role name) and the accounts they occur in, from every occurrence: undefined
