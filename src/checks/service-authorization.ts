@@ -382,10 +382,6 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
   const findings: Found[] = [];
   const any = resources.includes('*');
   const served = new Set<KnownAction>();
-  // Each action's ARN formats, and all of them once each: a resource is matched against the formats, not once for
-  // every action that shares one, and asked for an action only until some resource serves it.
-  const formatsOf = new Map(actions.map((a) => [a, a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn)]));
-  const formats = [...new Set([...formatsOf.values()].flat())];
   for (const written of resources) {
     if (written === '*') continue;
     const value = unknownAsWildcard(written);
@@ -395,9 +391,18 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
       continue;
     }
     const matches = formatMatcher(value);
-    for (const [a, own] of formatsOf) if (!served.has(a) && own.some(matches)) served.add(a);
-    if (!formats.some(matches)) {
-      const expected = formats.filter((f): f is string => !!f);
+    let matched = false;
+    for (const a of actions) {
+      // Once the resource is matched, an action some resource already serves is not asked again: a statement of many
+      // resources (the execution role's) is matched per resource until one action takes it, not against every action.
+      if (matched && served.has(a)) continue;
+      if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
+        matched = true;
+        served.add(a);
+      }
+    }
+    if (!matched) {
+      const expected = [...new Set(actions.flatMap((a) => a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn).filter((f): f is string => !!f)))];
       findings.push({
         rule: 'XS012',
         item: `Resource::${written}`,
