@@ -46,8 +46,8 @@ const isPlain = (s: string) => PLAIN.test(s) && !isReservedWord(s);
 interface Output {
   /** Text known to be ASCII: indentation, punctuation, plain strings, numbers. */
   ascii(text: string): void;
-  /** A double-quoted string: ASCII too (UNSAFE_IN_QUOTES), counted as bytes all the same. */
-  any(text: string): void;
+  /** A string written double-quoted (`quoted`): ASCII too (UNSAFE_IN_QUOTES). */
+  quoted(value: string): void;
 }
 
 class Text implements Output {
@@ -55,8 +55,8 @@ class Text implements Output {
   ascii(text: string): void {
     this.text += text;
   }
-  any(text: string): void {
-    this.text += text;
+  quoted(value: string): void {
+    this.text += quoted(value);
   }
 }
 
@@ -65,18 +65,22 @@ class ByteCount implements Output {
   ascii(text: string): void {
     this.bytes += text.length;
   }
-  any(text: string): void {
-    this.bytes += Buffer.byteLength(text);
+  quoted(value: string): void {
+    this.bytes += quotedLength(value);
   }
 }
 
 const quoted = (s: string) => JSON.stringify(s).replace(UNSAFE_IN_QUOTES, escaped);
+/** The characters `quoted` writes other than as themselves: those JSON escapes, and every one past `~` (UNSAFE_IN_QUOTES). */
+const ESCAPED_IN_QUOTES = /["\\\x00-\x1f\x7f-\uffff]/;
+/** The bytes of `quoted(s)`, ASCII throughout, without writing it where it is `s` in quotes: most strings a template quotes (`*`, dates, text with `: `). */
+const quotedLength = (s: string): number => (ESCAPED_IN_QUOTES.test(s) ? quoted(s).length : s.length + 2);
 
 function writeScalar(out: Output, value: unknown): void {
   if (typeof value === 'string') {
     // isPlain admits ASCII characters only.
     if (isPlain(value)) out.ascii(value);
-    else out.any(quoted(value));
+    else out.quoted(value);
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`cannot write ${value} to a template`);
     out.ascii(String(value));

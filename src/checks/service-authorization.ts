@@ -393,6 +393,9 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
     const matches = formatMatcher(value);
     let matched = false;
     for (const a of actions) {
+      // Once the resource is matched, an action some resource already serves is not asked again: a statement of many
+      // resources (the execution role's) is matched per resource until one action takes it, not against every action.
+      if (matched && served.has(a)) continue;
       if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
         matched = true;
         served.add(a);
@@ -430,13 +433,51 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
  * define, or a wildcard action, is not judged (true); one that takes only "*" takes no ARN.
  */
 export function actionTakesResource(action: string, resource: string): boolean {
-  if (resource === '*' || action.includes('*') || action.includes('?')) return true;
+  if (resource === '*') return true;
+  const formats = resourceFormats(action);
+  if (!formats) return true;
+  const matches = formatMatcher(unknownAsWildcard(resource));
+  return formats.some((format) => matches(format));
+}
+
+/**
+ * Whether `action` may authorize anything on one of `resources`: actionTakesResource of any of them, for the many
+ * actions of one statement. Each ARN format is matched against the list once, whichever actions share it, and each
+ * resource is split once, not once for every action.
+ */
+export function someResourceTaking(resources: readonly string[]): (action: string) => boolean {
+  const matchers: Array<(format: string | undefined) => boolean> = [];
+  const matcherAt = (i: number) => (matchers[i] ??= formatMatcher(unknownAsWildcard(resources[i])));
+  const taken = new Map<string | undefined, boolean>();
+  const formatTaken = (format: string | undefined) => {
+    let answer = taken.get(format);
+    if (answer === undefined) {
+      answer = false;
+      for (let i = 0; i < resources.length && !answer; i++) answer = matcherAt(i)(format);
+      taken.set(format, answer);
+    }
+    return answer;
+  };
+  const any = resources.includes('*');
+  return (action) => {
+    if (resources.length === 0) return false;
+    if (any) return true;
+    const formats = resourceFormats(action);
+    return !formats || formats.some(formatTaken);
+  };
+}
+
+/**
+ * The ARN formats of the resource types the Service Authorization Reference gives `action` (undefined for a type
+ * without one); undefined where the action is not judged: a wildcard action, or one IAM does not define.
+ */
+function resourceFormats(action: string): Array<string | undefined> | undefined {
+  if (action.includes('*') || action.includes('?')) return undefined;
   const [prefix, name] = action.split(':');
   const service = serviceData(prefix);
   const data = service?.action(name);
-  if (!service || !data) return true;
-  const matches = formatMatcher(unknownAsWildcard(resource));
-  return data.resourceTypes.some((r) => matches(service.resourceTypes.get(r.name)?.arn));
+  if (!service || !data) return undefined;
+  return data.resourceTypes.map((r) => service.resourceTypes.get(r.name)?.arn);
 }
 
 const actionNames = (actions: readonly KnownAction[]) => [...new Set(actions.map((a) => `${a.service.prefix}:${a.action.name}`))].join(', ');

@@ -31,7 +31,7 @@ import type { CompiledOrg } from '../compile';
 import { XstackError } from '../errors';
 import { LIMITS, policyChars } from '../limits';
 import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
-import { actionTakesResource, globRegExp } from '../checks/service-authorization';
+import { globRegExp, someResourceTaking } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
@@ -40,6 +40,7 @@ import { actionData, takesOnlyAllResources } from '../checks/iam-data';
 import { compareText } from '../order';
 import type { Org } from '../org/model';
 import { LAUNCH_TEMPLATE_TAG } from '../aws/tags';
+import { madeOnce } from '../memo';
 
 export interface ExecutionStatement {
   Sid: string;
@@ -226,7 +227,19 @@ interface Derived {
 }
 
 /** Whether a role's trust names a service principal (`Principal: { Service: … }`), in any statement or branch. */
-const trustsAService = (r: CfnResource) => JSON.stringify(r.Properties?.AssumeRolePolicyDocument ?? null).includes('"Service":');
+const trustsAService = (r: CfnResource) => holdsKey(r.Properties?.AssumeRolePolicyDocument, 'Service');
+
+/** Whether plain template data has `key` (with a value) in one of its maps, at any depth: walked, not written out as JSON for every role. */
+function holdsKey(data: unknown, key: string): boolean {
+  if (Array.isArray(data)) return data.some((item) => holdsKey(item, key));
+  if (!data || typeof data !== 'object') return false;
+  const map = data as Record<string, unknown>;
+  for (const k in map) {
+    if (!Object.hasOwn(map, k)) continue;
+    if ((k === key && map[k] !== undefined) || holdsKey(map[k], key)) return true;
+  }
+  return false;
+}
 
 /**
  * Keys (an ARN, a resource type, a role name) and the accounts they occur in, from every occurrence: undefined
@@ -701,7 +714,8 @@ export function executionPolicyFor(
 function withoutDeadNamedActions(statements: ExecutionStatement[]): ExecutionStatement[] {
   // The ARNs' placeholders as a sample account's, for matching them against the reference's ARN formats.
   const sampleArn = substitution({ partition: 'aws', account: '123456789012', region: 'us-east-1' });
-  const takes = (action: string, s: ExecutionStatement) => s.Resource.some((r) => actionTakesResource(action, sampleArn(r)));
+  const takerOf = madeOnce((s: ExecutionStatement) => someResourceTaking(s.Resource.map(sampleArn)));
+  const takes = (action: string, s: ExecutionStatement) => takerOf(s)(action);
   const servedElsewhere = (action: string, named: ExecutionStatement) => statements.some((o) => o !== named && o.Effect === 'Allow' && o.Action.includes(action) && takes(action, o));
   return statements.map((s) => {
     if (s.Effect !== 'Allow' || !s.Sid.endsWith('Named')) return s;
