@@ -867,6 +867,24 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
   });
 
+  it('SERVICE_MANAGED destroy --delete-retained: an account gone from the organization, where no role can be assumed, is not read; it strands only its own instances (review s35-diff M1)', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const reader = 'ops/xstack-output-reader';
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('repositories:', `keyAdministratorRoles: [${reader}]\nrepositories:`));
+    expect(failed(await deploy(compiled, awsVia(), { pollMs, outputReaderRoleName: 'xstack-output-reader' }))).toEqual([]);
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+
+    // A closed account gone from the organization: STS refuses every role there.
+    const gone = refusedAssume(awsVia(), new RegExp(`::${leaver}:role/`));
+    const destroyed = await destroy(compiled, gone, { pollMs, deleteRetained: true, outputReaderRoleName: reader });
+    expect(destroyed.stages.filter((x) => x.result === 'not-run'), JSON.stringify(destroyed.stages)).toEqual([]);
+    const stranded = failed(destroyed);
+    expect(stranded.length).toBeGreaterThan(0);
+    for (const stage of stranded) expect(stage.stranded, JSON.stringify(stage)).toEqual([leaver]);
+  });
+
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {
     const { placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod')];

@@ -2173,8 +2173,12 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
       if (physicalId) found.push({ account, logicalId, type, physicalId });
     }
   };
+  // An instance no removal will send (notSent: no operation reaches it, or one that stays in its account may use it)
+  // keeps its stack and what the stack retains; its account is not read either, as no role of a closed account gone
+  // from the organization can be assumed (review s35-diff M1).
+  const unsent = await notSent(run, ctx, [...actual.instances.values()]);
   for (const [account, instance] of actual.instances) {
-    if (keepsStack(run, instance)) continue;
+    if (keepsStack(run, instance) || unsent.has(account)) continue;
     try {
       add(account, await instanceResources(accountClient(run, account), of.name, instance.stackId));
     } catch (error) {
