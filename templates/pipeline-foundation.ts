@@ -174,9 +174,11 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     resources: arn('events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
     // events:source and events:detail-type are multivalued (one PutEvents call carries several
     // entries; ArrayOfString in the Service Authorization Reference): a set operator, as AWS's own
-    // cross-account bus example writes them, and Null so that a request without a key does not pass
-    // ForAllValues vacuously. The detail-type admits the branch-change event alone, not CodeCommit's
-    // pull-request and comment events (review s35-templates m1).
+    // cross-account bus example writes events:source (its global page writes events:detail-type
+    // with StringEquals, the same for one value; the check XS013 reads the reference's type), and
+    // Null so that a request without a key does not pass ForAllValues vacuously. The detail-type
+    // admits the branch-change event alone, not CodeCommit's pull-request and comment events
+    // (review s35-templates m1).
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
     ...rolesOfOtherAccounts(sourceRoots, forwarders, {

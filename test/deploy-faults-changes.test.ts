@@ -867,6 +867,19 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
   });
 
+  it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, not a failed plan (review s35-diff m1)', async () => {
+    const { placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    env.proxy.denyOrganizations('ListRoots');
+    const notes: string[] = [];
+    const planned = await plan(compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    expect(planned.some((p) => p.removeAccounts.includes(accounts[2].id))).toBe(true);
+    expect(planned.filter((p) => p.unreachable)).toEqual([]);
+    expect(notes.some((n) => /^could not read the organization \(AccessDeniedException\), so whether big-[a-z-]+'s instances to remove are still reached/.test(n)), notes.join('\n')).toBe(true);
+  });
+
   it('SERVICE_MANAGED destroy --delete-retained: an account gone from the organization, where no role can be assumed, is not read; it strands only its own instances (review s35-diff M1)', async () => {
     const { organizations, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod')];

@@ -44,7 +44,7 @@ import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
 import { templateBucketName, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
-import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
+import { cannotTell, MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
 import { untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
 import { targetAccounts } from './execution-policy';
@@ -1661,7 +1661,9 @@ function removalDone(summary: StageSummary, r: Removal, left: readonly string[])
   const accounts = r.instances.map((i) => i.account).join(', ');
   const done = r.stackSetToo ? `StackSet deleted${accounts ? `, with its instances in ${accounts}` : ''}` : `instances removed from ${accounts}`;
   const detail = [failed ? summary.reasons.join('; ') : done, ...left].join('; ');
-  return { type: 'stage-done', stage: r.stage, result: summary.result, accountsDone: failed ? 0 : r.instances.length, accountsFailed: failed ? r.instances.length : 0, detail };
+  // A stranded removal deleted all but the instances it names (review s35-diff m4); any other failure is counted whole.
+  const accountsFailed = !failed ? 0 : (summary.stranded?.length ?? r.instances.length);
+  return { type: 'stage-done', stage: r.stage, result: summary.result, accountsDone: r.instances.length - accountsFailed, accountsFailed, detail };
 }
 
 /**
@@ -1825,7 +1827,8 @@ export interface StackSetPlan {
   /**
    * Of the instances to remove, those no operation reaches (whyUnreachable: SERVICE_MANAGED, the account gone from the
    * organization or out of the OU the instance was created through), with why: deploy sends nothing for them and
-   * fails the removal (INSTANCES_UNREACHABLE), and sends nothing to those accounts for the stages it removes after.
+   * fails the removal (INSTANCES_UNREACHABLE), and sends nothing to those accounts for the stages it removes after
+   * (those stages' instances there are still listed in their removeAccounts, not here).
    */
   unreachable?: Array<{ account: string; why: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
@@ -1972,9 +1975,21 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   return plans;
 }
 
-/** plan: of the instances to remove (these accounts'), those no operation reaches, as deploy finds them (review s34-sm-day2 m6). */
+/**
+ * plan: of the instances to remove (these accounts'), those no operation reaches, as deploy finds them (review
+ * s34-sm-day2 m6). Not the instances of earlier stages deploy then holds in those accounts (notSent): plan's text says
+ * so beside each. An organization this caller cannot read (ListRoots, ListParents) is a note, not a failed plan
+ * (review s35-diff m1): deploy reads it again.
+ */
 async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[]): Promise<Array<{ account: string; why: string }>> {
-  const why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
+  let why: Map<string, string>;
+  try {
+    why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
+  } catch (error) {
+    if (!cannotTell(error)) throw error;
+    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${ctx.name}'s instances to remove are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
+    return [];
+  }
   return [...why].sort(([a], [b]) => compareText(a, b)).map(([account, text]) => ({ account, why: text }));
 }
 

@@ -13,6 +13,8 @@ import { errorName, XstackError } from '../errors';
 
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
 const CANNOT_TELL = new Set(['AccessDeniedException', 'AWSOrganizationsNotInUseException', 'AccountNotFoundException']);
+/** Whether a read's error means "this caller cannot tell" (CANNOT_TELL). */
+export const cannotTell = (error: unknown): boolean => CANNOT_TELL.has(errorName(error) ?? '');
 
 /**
  * The organization's management account and its feature set (ALL, or CONSOLIDATED_BILLING, with which "you can't
@@ -74,7 +76,7 @@ export class OrganizationReads {
           return id ? { id, ...(featureSet ? { featureSet } : {}) } : { unknown: 'Organizations DescribeOrganization named no management account' };
         },
         (error: unknown): Management => {
-          if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
+          if (cannotTell(error)) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
           throw error;
         },
       );
@@ -108,7 +110,7 @@ export class OrganizationReads {
       }
     } catch (error) {
       if (errorName(error) === 'ChildNotFoundException') return { gone: true };
-      if (CANNOT_TELL.has(errorName(error) ?? '')) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
+      if (cannotTell(error)) return { unknown: `${errorName(error)}: ${(error as Error).message}` };
       throw error;
     }
   }
@@ -133,7 +135,7 @@ export class OrganizationReads {
             return state === undefined ? undefined : state === 'ACTIVE';
           },
           (error: unknown) => {
-            if (CANNOT_TELL.has(errorName(error) ?? '')) return undefined;
+            if (cannotTell(error)) return undefined;
             throw error;
           },
         );
