@@ -877,7 +877,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const planned = await plan(compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
     expect(planned.some((p) => p.removeAccounts.includes(accounts[2].id))).toBe(true);
     expect(planned.filter((p) => p.unreachable)).toEqual([]);
-    expect(notes.some((n) => /^could not read the organization \(AccessDeniedException\), so whether big-[a-z-]+'s instances to remove are still reached/.test(n)), notes.join('\n')).toBe(true);
+    expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to remove are still reached')), notes.join('\n')).toBe(true);
   });
 
   it('SERVICE_MANAGED destroy --delete-retained: an account gone from the organization, where no role can be assumed, is not read; it strands only its own instances (review s35-diff M1)', async () => {

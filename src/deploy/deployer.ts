@@ -1987,7 +1987,8 @@ async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: Actua
     why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
   } catch (error) {
     if (!cannotTell(error)) throw error;
-    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${ctx.name}'s instances to remove are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
+    // One text for every StackSet: the command line says a note once.
+    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether the instances to remove are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
     return [];
   }
   return [...why].sort(([a], [b]) => compareText(a, b)).map(([account, text]) => ({ account, why: text }));
