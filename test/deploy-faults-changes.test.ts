@@ -780,6 +780,11 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const planned = await plan(two, awsVia(), options);
     expect(planned.find((p) => p.stackSet === stackSet)?.unreachable).toEqual([{ account: moved.id, why: expect.stringContaining(`the account has moved out of it (now under ${elsewhere} < ${root})`) }]);
     expect(planned.filter((p) => p.stackSet !== stackSet && p.unreachable)).toEqual([]);
+    // The earlier stages' instances there, which deploy holds (review s35-diff m5).
+    expect(planned.filter((p) => p.held).map((p) => [p.stage, p.held]).sort()).toEqual(
+      ['pipeline-foundation', 'pipeline-identity'].map((stage) => [stage, [{ account: moved.id, by: stackSet }]]),
+    );
+    expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain(`✗ instance deploy holds, not removing it: ${moved.id}: ${stackSet}'s instance there stays (no operation reaches it)`);
     expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain(`✗ instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${moved.id}: its instance in ${stackSet} was created through ${moved.ou}`);
     const deleted: string[] = [];
     const s = await deploy(two, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-instances') && deleted.push(...e.accounts) });

@@ -1828,9 +1828,14 @@ export interface StackSetPlan {
    * Of the instances to remove, those no operation reaches (whyUnreachable: SERVICE_MANAGED, the account gone from the
    * organization or out of the OU the instance was created through), with why: deploy sends nothing for them and
    * fails the removal (INSTANCES_UNREACHABLE), and sends nothing to those accounts for the stages it removes after
-   * (those stages' instances there are still listed in their removeAccounts, not here).
+   * (`held`).
    */
   unreachable?: Array<{ account: string; why: string }>;
+  /**
+   * Of the instances to remove, those deploy holds (notSent): in an account where a StackSet it removes before this one
+   * (`by`, a later wave's) leaves an instance no operation reaches, whose stack may still use what this one holds.
+   */
+  held?: Array<{ account: string; by: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */
   collisions: string[];
   /** What gets past the collisions. */
@@ -1878,7 +1883,10 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   const actuals = new Map<string, ActualStackSet>();
   const missingRoles = await existingRoleFindings(run, desiredList, actuals);
   const bodies = new Map<string, string | undefined>();
+  // Each StackSet's wave, as runRemovals orders removals by it.
+  const waves = new Map<string, number>();
   for (const desired of desiredList) {
+    waves.set(desired.name, run.compiled.rollout.waveOf.get(desired.stage.id)!);
     // plan makes no operation: every read is a first one (beforeOperations), and each StackSet is read once.
     const actual = actuals.get(desired.name) ?? (await readStackSet(beforeOperations(run, context(run, desired))));
     actuals.set(desired.name, actual);
@@ -1958,6 +1966,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const leftBehind = leftByRemovals(run, actual, removeAccounts, keepStacks);
     const unreachableHere = await unreachableRemovals(run, contextFor(run, name, `(removed) ${name}`), actual, removeAccounts);
+    waves.set(name, actual.wave ?? Number.MAX_SAFE_INTEGER);
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
@@ -1972,7 +1981,20 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       collisions: [],
     });
   }
+  markHeld(plans, waves);
   return plans;
+}
+
+/** Sets each plan's `held`: its removals in accounts a StackSet removed before it strands (runRemovals' order, notSent). */
+function markHeld(plans: readonly StackSetPlan[], waves: ReadonlyMap<string, number>): void {
+  const order = plans.filter((p) => p.removeAccounts.length > 0).sort((a, b) => waves.get(b.stackSet)! - waves.get(a.stackSet)! || compareText(a.stackSet, b.stackSet));
+  const stranded = new Map<string, string>();
+  for (const p of order) {
+    const own = new Set((p.unreachable ?? []).map((u) => u.account));
+    const held = p.removeAccounts.filter((account) => stranded.has(account) && !own.has(account)).map((account) => ({ account, by: stranded.get(account)! }));
+    if (held.length > 0) p.held = held;
+    for (const account of own) if (!stranded.has(account)) stranded.set(account, p.stackSet);
+  }
 }
 
 /**
