@@ -1999,9 +1999,9 @@ function markHeld(plans: readonly StackSetPlan[], waves: ReadonlyMap<string, num
 
 /**
  * plan: of the instances to remove (these accounts'), those no operation reaches, as deploy finds them (review
- * s34-sm-day2 m6). Not the instances of earlier stages deploy then holds in those accounts (notSent): plan's text says
- * so beside each. An organization this caller cannot read (ListRoots, ListParents) is a note, not a failed plan
- * (review s35-diff m1): deploy reads it again.
+ * s34-sm-day2 m6); the earlier stages' instances deploy then holds in those accounts are markHeld's. An organization
+ * this caller cannot read (ListRoots, ListParents) is a note, not a failed plan (review s35-diff m1): deploy reads it
+ * again.
  */
 async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[]): Promise<Array<{ account: string; why: string }>> {
   let why: Map<string, string>;
