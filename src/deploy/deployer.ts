@@ -315,7 +315,10 @@ function checkDeleterRole(run: Run): void {
   if (run.options.outputReaderRoleName === undefined) return;
   const { executionRoleName } = run.compiled.org.stackSets;
   const admitted = [executionRoleName, ...run.compiled.org.keyAdministratorRoles];
-  // ArnLike reads * and ? within the ARN's resource component, slashes included (src/iam/role-path.ts).
+  // ArnLike: "Each of the six colon-delimited components of the ARN is checked separately and each can include
+  // multi-character match wildcards (*) or single-character match wildcards (?)"
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN):
+  // here within the resource component, `role/` and the path and name after it, slashes included (src/iam/role-path.ts).
   if (admitted.some((pattern) => globRegExp(pattern).test(deleter))) return;
   throw new XstackError(
     'DELETER_NOT_KEY_ADMINISTRATOR',
