@@ -811,6 +811,60 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
   });
 
+  it('SERVICE_MANAGED: a removal left with one instance no operation reaches and one its delete did not remove (the account moved between the reads) fails as not deleted, not stranded, and the removals after it stop; the next run finds both unreachable (review s35-diff m6)', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const [, , mover, moved] = accounts;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    // Both accounts' pipelines instances as an earlier xstack made them: through the account's OU.
+    const stackSet = 'big-pipelines';
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string, account: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [account], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    for (const a of [mover, moved]) {
+      await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root, a.id), RetainStacks: false })));
+      await settled(cfn.send(new CreateStackInstancesCommand(targets(a.ou, a.id))));
+    }
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    // The other moves once deploy has read where it sits, before StackSets does: its delete matches nothing.
+    env.proxy.moveAtCall(mover.id, mover.ou, elsewhere);
+
+    const one = compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2)));
+    const deleted: string[] = [];
+    const s = await deploy(one, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-instances') && deleted.push(`${e.stage} ${e.accounts.join(',')}`) });
+    expect(deleted).toEqual([`pipelines ${mover.id}`]);
+    expect(failed(s).map((x) => x.stage)).toEqual(['pipelines']);
+    const [pipelines] = failed(s);
+    // Not stranded: an instance StackSets was asked to delete and did not is no account's alone to set aside.
+    expect(pipelines.stranded).toBeUndefined();
+    const lines = pipelines.reasons[0].split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^${stackSet}: DeleteStackInstances succeeded, but these instances are still there \\(in `));
+    expect(lines).toContain(`  account ${mover.id} ${REGION} (created through ${mover.ou})`);
+    expect(lines.find((l) => l.startsWith(`  account ${moved.id} `))).toContain(`(created through ${moved.ou}): its instance in ${stackSet} was created through ${moved.ou}`);
+    // The earlier stages' removals are not run: what the pipelines' stacks left may still use what theirs hold.
+    for (const stage of ['pipeline-foundation', 'pipeline-identity']) {
+      const x = s.stages.find((y) => y.stage === stage)!;
+      expect(x.warnings, stage).toContainEqual(expect.stringContaining('which the org file no longer targets, were not removed: the removal of pipelines failed first'));
+    }
+
+    // The next run reads the organization again: both are out of the OU their instance was created through.
+    const next = await deploy(one, awsVia(), options);
+    const again = failed(next).find((x) => x.stage === 'pipelines')!;
+    expect([...(again.stranded ?? [])].sort()).toEqual([mover.id, moved.id].sort());
+    expect(again.reasons[0]).toContain(`${stackSet}: no operation can reach these instances, so they stay:`);
+  });
+
   it('SERVICE_MANAGED: an instance created through the root whose account has left the organization is said to be unreachable, with the way out (not "run deploy again"), and nothing is sent for it', async () => {
     const { organizations, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
@@ -901,6 +955,36 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const stranded = failed(destroyed);
     expect(stranded.length).toBeGreaterThan(0);
     for (const stage of stranded) expect(stage.stranded, JSON.stringify(stage)).toEqual([leaver]);
+  });
+
+  it('SERVICE_MANAGED destroy --delete-retained: a StackSet left with an unreachable instance whose other account\'s retained bucket cannot be deleted fails whole, not stranded, and the destroy stops there (review s35-diff m6)', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const [, stays, leaver] = accounts;
+    const reader = 'ops/xstack-output-reader';
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts).replace('repositories:', `keyAdministratorRoles: [${reader}]\nrepositories:`));
+    expect(failed(await deploy(compiled, awsVia(), { pollMs, outputReaderRoleName: 'xstack-output-reader' }))).toEqual([]);
+    // An object under legal hold in the staying account's artifact bucket: S3 deletes only an empty bucket.
+    const held = `big-artifacts-${stays.id}-${REGION}`;
+    const { PutBucketVersioningCommand, PutObjectCommand, PutObjectLockConfigurationCommand } = await import('@aws-sdk/client-s3');
+    const local = awsVia(env.local.endpoint);
+    const s3 = local.s3(await local.assume(`arn:aws:iam::${stays.id}:role/${reader}`));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: held, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket: held, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } }));
+    await s3.send(new PutObjectCommand({ Bucket: held, Key: 'app/SourceArtifact/a.zip', Body: 'held', ObjectLockLegalHoldStatus: 'ON' }));
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver.id }));
+
+    const gone = refusedAssume(awsVia(), new RegExp(`::${leaver.id}:role/`));
+    const destroyed = await destroy(compiled, gone, { pollMs, deleteRetained: true, outputReaderRoleName: reader });
+    const foundation = destroyed.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('failed');
+    expect(foundation.stranded, JSON.stringify(foundation)).toBeUndefined();
+    const text = foundation.reasons.join('\n');
+    expect(text).toContain(`account ${leaver.id} ${REGION} (created through `);
+    expect(text).toMatch(new RegExp(`retained resources? of big-pipeline-foundation could not be deleted[^\n]*\n  account ${stays.id}: AWS::S3::Bucket ${held} `));
+    // The StackSets removed after it (the earlier stages') are not run: the destroy stops at a failure that is not only stranded instances.
+    const notRun = destroyed.stages.filter((x) => x.result === 'not-run').map((x) => x.stage).sort();
+    expect(notRun, JSON.stringify(destroyed.stages)).toEqual(['pipeline-identity', 'source-identity', 'source-repositories']);
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {

@@ -125,6 +125,14 @@
  *   answering). An INTERSECTION that matches no account succeeds having done
  *   nothing (as pulumi/pulumi-aws#2839 shows AWS doing).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html
+ * - An account moved while an operation is on its way (`moveAtCall`): the
+ *   account moves to another OU just before the next service-managed update
+ *   or delete naming it resolves its targets, so after the deployer read
+ *   where it sits and before StackSets does. Organizations and StackSets are
+ *   two services, and nothing orders a MoveAccount against an operation
+ *   (https://docs.aws.amazon.com/organizations/latest/APIReference/API_MoveAccount.html):
+ *   the operation's INTERSECTION then matches nothing there and succeeds
+ *   (as above), the instance still listed.
  * - Suspended accounts (`suspend`): creates, updates and deletes skip them,
  *   the instance left OUTDATED with DetailedStatus SKIPPED_SUSPENDED_ACCOUNT
  *   ("The operation in the specified account and Region has been skipped
@@ -381,7 +389,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Outgoi
 import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -817,6 +825,7 @@ export class StackSetsProxy {
     this.serviceManaged.clear();
     this.instanceOus.clear();
     this.suspended.clear();
+    this.movesAtCall.clear();
     this.deniedOrganizations.clear();
     this.failing.clear();
     this.untrustedAttempts.clear();
@@ -1118,6 +1127,13 @@ export class StackSetsProxy {
   }
 
   /** An account suspended from now on (or active again): see the header. */
+  /** `account` moves from OU `from` to `to` just before the next service-managed update or delete naming it (see the header). */
+  moveAtCall(account: string, from: string, to: string): void {
+    this.movesAtCall.set(account, { from, to });
+  }
+
+  private movesAtCall = new Map<string, { from: string; to: string }>();
+
   suspend(account: string, suspended = true): void {
     if (suspended) this.suspended.add(account);
     else this.suspended.delete(account);
@@ -1694,8 +1710,7 @@ export class StackSetsProxy {
    * OU it was found under, read from moto's Organizations; and the management account.
    */
   private async membership(ous: string[], headers: IncomingMessage['headers']): Promise<{ under: Map<string, string>; management?: string }> {
-    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
-    const organizations = new OrganizationsClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const organizations = this.organizations(headers);
     const management = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
     const under = new Map<string, string>();
     const collect = async (listedOu: string, parent: string): Promise<void> => {
@@ -1704,6 +1719,12 @@ export class StackSetsProxy {
     };
     for (const ou of ous) await collect(ou, ou);
     return { under, management };
+  }
+
+  /** moto's Organizations, in the caller's region. */
+  private organizations(headers: IncomingMessage['headers']): OrganizationsClient {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+    return new OrganizationsClient({ region, endpoint: this.moto, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   }
 
   /**
@@ -1720,6 +1741,12 @@ export class StackSetsProxy {
     if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
     const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
     if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
+    for (const account of members(params, 'DeploymentTargets.Accounts')) {
+      const move = this.movesAtCall.get(account);
+      if (!move) continue;
+      this.movesAtCall.delete(account);
+      await this.organizations(headers).send(new MoveAccountCommand({ AccountId: account, SourceParentId: move.from, DestinationParentId: move.to }));
+    }
     const recorded = this.instanceOus.get(name) ?? new Map<string, string>();
     const known = new Set(recorded.values());
     const unknown = ous.find((ou) => !known.has(ou));
