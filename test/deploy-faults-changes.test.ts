@@ -852,6 +852,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(lines[0]).toMatch(new RegExp(`^${stackSet}: DeleteStackInstances succeeded, but these instances are still there \\(in `));
     expect(lines).toContain(`  account ${mover.id} ${REGION} (created through ${mover.ou})`);
     expect(lines.find((l) => l.startsWith(`  account ${moved.id} `))).toContain(`(created through ${moved.ou}): its instance in ${stackSet} was created through ${moved.ou}`);
+    expect(lines.at(-1)).toBe('run deploy again: it reads the StackSet and the organization anew, and an account that has left the OU its instance was created through is then named, with the way out');
     // The earlier stages' removals are not run: what the pipelines' stacks left may still use what theirs hold.
     for (const stage of ['pipeline-foundation', 'pipeline-identity']) {
       const x = s.stages.find((y) => y.stage === stage)!;
