@@ -17,6 +17,7 @@
  * finished by running again.
  */
 import { compareText } from '../order';
+import { markHeld } from './held';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -1992,18 +1993,6 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   }
   markHeld(plans, waves);
   return plans;
-}
-
-/** Sets each plan's `held`: its removals in accounts a StackSet removed before it strands (runRemovals' order, notSent). */
-function markHeld(plans: readonly StackSetPlan[], waves: ReadonlyMap<string, number>): void {
-  const order = plans.filter((p) => p.removeAccounts.length > 0).sort((a, b) => waves.get(b.stackSet)! - waves.get(a.stackSet)! || compareText(a.stackSet, b.stackSet));
-  const stranded = new Map<string, string>();
-  for (const p of order) {
-    const own = new Set((p.unreachable ?? []).map((u) => u.account));
-    const held = p.removeAccounts.filter((account) => stranded.has(account) && !own.has(account)).map((account) => ({ account, by: stranded.get(account)! }));
-    if (held.length > 0) p.held = held;
-    for (const account of own) if (!stranded.has(account)) stranded.set(account, p.stackSet);
-  }
 }
 
 /**
