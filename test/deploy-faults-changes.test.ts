@@ -489,6 +489,26 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     return { organizations, root, placed };
   }
 
+  /**
+   * `account`'s instance of `stackSet` as an earlier xstack made it: through the account's OU, not the root (deleted
+   * through the root, then created again), each operation waited for.
+   */
+  async function createdThroughOu(stackSet: string, root: string, account: { id: string; ou: string }) {
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [account.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
+    await settled(cfn.send(new CreateStackInstancesCommand(targets(account.ou))));
+  }
+
   /** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
   const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
     const [source, ...pipeline] = accounts;
@@ -756,22 +776,10 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
     expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
-    // As an earlier xstack made it: through the account's OU (its instance deleted through the root, then created again).
     const stage = 'pipelines';
     const stackSet = `big-${stage}`;
     const cfn = awsVia().cloudFormation();
-    const settled = async (started: Promise<{ OperationId?: string }>) => {
-      const OperationId = (await started).OperationId!;
-      for (;;) {
-        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
-        if (status === 'SUCCEEDED') return;
-        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [moved.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
-    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
-    await settled(cfn.send(new CreateStackInstancesCommand(targets(moved.ou))));
+    await createdThroughOu(stackSet, root, moved);
     const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
     await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
 
@@ -818,23 +826,8 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
     expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
-    // Both accounts' pipelines instances as an earlier xstack made them: through the account's OU.
     const stackSet = 'big-pipelines';
-    const cfn = awsVia().cloudFormation();
-    const settled = async (started: Promise<{ OperationId?: string }>) => {
-      const OperationId = (await started).OperationId!;
-      for (;;) {
-        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
-        if (status === 'SUCCEEDED') return;
-        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const targets = (ou: string, account: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [account], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
-    for (const a of [mover, moved]) {
-      await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root, a.id), RetainStacks: false })));
-      await settled(cfn.send(new CreateStackInstancesCommand(targets(a.ou, a.id))));
-    }
+    for (const a of [mover, moved]) await createdThroughOu(stackSet, root, a);
     const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
     await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
     // The other moves once deploy has read where it sits, before StackSets does: its delete matches nothing.
