@@ -22,7 +22,7 @@ import { globRegExp } from './checks/service-authorization';
 import { packageRoot } from './package-root';
 import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
-import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, type ProfileIdentity } from './access/profiles';
+import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type ProfileIdentity } from './access/profiles';
 import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
@@ -273,7 +273,9 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   }
   const options = { sessionName: opts.sessionName, role: opts.for === 'maintainer' ? ('maintainer' as const) : ('developer' as const) };
   const generated = generateProfiles(org, identity, options);
-  const block = profileBlock(org, options);
+  const block = profileBlock(org, { ...options, ci: identity.kind === 'ci' });
+  const mismatch = ssoSignInMismatch(org, identity, options);
+  if (mismatch) process.stderr.write(`xstack: warning: ${mismatch}\n`);
   if (opts.write) {
     // Checked before the file is read for its base section: a folder given for the file is said so, not a read error.
     const problem = configFileProblem(opts.write);

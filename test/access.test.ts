@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeProfiles } from '../src/access/config-file';
 import { jenkinsExample } from '../src/access/jenkins';
-import { generateProfiles, mergeIntoConfig, renderProfiles, ProfilesError, type ProfileIdentity } from '../src/access/profiles';
+import { generateProfiles, mergeIntoConfig, profileBlock, renderProfiles, ssoSignInMismatch, ProfilesError, type ProfileIdentity } from '../src/access/profiles';
 import { codeCommitGitHost } from '../src/aws/partitions';
 import { asList, policyDocuments } from '../src/checks/documents';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
@@ -495,7 +495,12 @@ use_fips_endpoint = true
       expect(profiles[0].settings).toContainEqual(['web_identity_token_file', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token']);
       for (const p of profiles) expect(p.settings, p.name).toContainEqual(USE_FIPS);
       // Builds in agent pods get credentials only with the image and the service account the CI role trusts.
-      expect(jenkinsExample(parseOrg(text, 'gov-irsa.yaml')).get('jenkins/Jenkinsfile')).toContain('// Runs where this image runs with the service account jenkins/jenkins: on the controller, or in agent pods\n');
+      const jenkinsfile = jenkinsExample(parseOrg(text, 'gov-irsa.yaml')).get('jenkins/Jenkinsfile')!;
+      expect(jenkinsfile).toContain('// Runs where this image runs with the service account jenkins/jenkins: on the controller, or in agent pods\n');
+      // The cluster's own step, which no template takes (review s36-access M2); Pod Identity's is the agent.
+      expect(jenkinsfile).toContain("// Before the first build: kubectl annotate serviceaccount -n jenkins jenkins eks.amazonaws.com/role-arn=<ci-identity's\n");
+      const podIdentity = text.replace(/eks: \{ mode: irsa, oidcIssuer: [^,]+,/, 'eks: { mode: pod-identity, cluster: ci,');
+      expect(jenkinsExample(parseOrg(podIdentity, 'gov-pod.yaml')).get('jenkins/Jenkinsfile')).toContain('// Before the first build: the cluster runs the EKS Pod Identity Agent (the eks-pod-identity-agent add-on');
     });
   });
 
@@ -621,15 +626,18 @@ describe('xstack profiles on stdout', () => {
     );
 
   it.each([
-    ['developer', ['--for', 'developer']],
-    ['SSO developer', ['--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer']],
-    ['CI', ['--for', 'ci']],
-  ])('%s: appended to an existing AWS config, botocore still reads every profile, old and new', (_name, args) => {
+    ['developer', ['--for', 'developer'], '\n'],
+    ['SSO developer', ['--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer'], '\n'],
+    ['CI', ['--for', 'ci'], '\n'],
+    // A file edited by hand often ends without a line end: the block must not end its last value (review s36-access M1).
+    ['developer, to a config whose last line has no line end,', ['--for', 'developer'], ''],
+  ])('%s: appended to an existing AWS config, botocore still reads every profile, old and new', (_name, args, lastLineEnd) => {
     const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
     const file = join(tempDir('append'), 'config');
     // Headers as people write them: a comment after one, a quoted name (botocore reads both as the profile).
-    const mine = '[default]\nregion = eu-west-1\n\n[profile mine] # hand-written\nrole_arn = arn:aws:iam::999999999999:role/me\nsource_profile = default\n[profile "quoted"] ; mine too\nregion = eu-west-1\n';
+    const mine = `[default]\nregion = eu-west-1\n\n[profile mine] # hand-written\nrole_arn = arn:aws:iam::999999999999:role/me\nsource_profile = default\n[profile "quoted"] ; mine too\nregion = eu-west-1${lastLineEnd}`;
     writeFileSync(file, mine);
     appendFileSync(file, run.stdout);
     const read = botocoreRead(file);
@@ -645,8 +653,68 @@ describe('xstack profiles on stdout', () => {
     // The clone URLs are in the output, as comments.
     for (const c of generated.cloneUrls) expect(run.stdout).toContain(`# git clone ${c.url}\n`);
     // A later --write replaces the appended block instead of refusing it as foreign profiles.
-    expect(() => writeProfiles(file, org.name, generated.profiles)).not.toThrow();
+    const block = profileBlock(org, { ci: args.includes('ci') });
+    expect(() => writeProfiles(file, block, generated.profiles)).not.toThrow();
     expect(botocoreRead(file).status).toBe(0);
+  });
+
+  it('appended twice, the block repeats every profile and botocore refuses the file; --write folds the copies into one, keeping every line of the user\'s (review s36-access M1)', () => {
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const file = join(tempDir('append-twice'), 'config');
+    writeFileSync(file, '[default]\nregion = eu-west-1\n');
+    appendFileSync(file, run.stdout);
+    appendFileSync(file, '[profile between]\nregion = eu-west-1\n');
+    appendFileSync(file, run.stdout);
+    expect(botocoreRead(file).status).not.toBe(0);
+    const org = loadOrgFile('parameters/example.yaml');
+    writeProfiles(file, profileBlock(org), generateProfiles(org, { kind: 'developer', sourceProfile: 'default' }).profiles);
+    const read = botocoreRead(file);
+    expect(read.status, read.stderr).toBe(0);
+    const sections = JSON.parse(read.stdout) as Record<string, Record<string, string>>;
+    expect(sections.default).toEqual({ region: 'eu-west-1' });
+    expect(sections['profile between']).toEqual({ region: 'eu-west-1' });
+    const text = readFileSync(file, 'utf8');
+    expect(text.split('# >>> xstack example:')).toHaveLength(2);
+    expect(text.split('# <<< xstack example <<<')).toHaveLength(2);
+  });
+
+  it("developer, maintainer and CI profiles each have a block of their own: writing one keeps the others' (review s36-access m1)", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const file = join(tempDir('three-blocks'), 'config');
+    writeFileSync(file, '[default]\nregion = eu-west-1\n');
+    const developer = generateProfiles(org, { kind: 'developer', sourceProfile: 'default' });
+    const maintainer = generateProfiles(org, { kind: 'developer', sourceProfile: 'default' }, { role: 'maintainer' });
+    const ci = generateProfiles(org, { kind: 'ci' });
+    writeProfiles(file, profileBlock(org), developer.profiles);
+    writeProfiles(file, profileBlock(org, { role: 'maintainer' }), maintainer.profiles);
+    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles);
+    // Again, each: every block replaced by itself.
+    for (const [block, generated] of [[profileBlock(org), developer], [profileBlock(org, { ci: true }), ci]] as const) expect(writeProfiles(file, block, generated.profiles)).toEqual({ changed: false });
+    const read = botocoreRead(file);
+    expect(read.status, read.stderr).toBe(0);
+    const sections = Object.keys(JSON.parse(read.stdout) as Record<string, unknown>);
+    for (const p of [...developer.profiles, ...maintainer.profiles, ...ci.profiles]) expect(sections).toContain(`profile ${p.name}`);
+  });
+
+  it('an IAM Identity Center sign-in the role does not trust is warned of, naming what the org file lets in (review s36-access m2)', () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const sso = (ssoAccountId: string, ssoRoleName: string): ProfileIdentity => ({ kind: 'developer-sso', ssoSession: 'corp', ssoAccountId, ssoRoleName });
+    const tools = org.accounts.find((a) => a.name === 'tools')!.id;
+    expect(ssoSignInMismatch(org, sso(tools, 'Developer'))).toBeUndefined();
+    expect(ssoSignInMismatch(org, sso(tools, 'Maintainer'), { role: 'maintainer' })).toBeUndefined();
+    expect(ssoSignInMismatch(org, sso('111122223333', 'Developer'))).toBe(
+      `--sso-account-id 111122223333 and --sso-role Developer sign in as IAM Identity Center's role AWSReservedSSO_Developer_… there, which the developer role does not trust (${org.file} lets in AWSReservedSSO_Developer_* in tools (${tools})): the first git command would be refused at sts:AssumeRole; give the account and permission set the org file names`,
+    );
+    expect(ssoSignInMismatch(org, sso(tools, 'Maintainer'))).toContain('which the developer role does not trust');
+    // A set whose name only begins as the trusted one's: the trust excludes its role.
+    expect(ssoSignInMismatch(org, sso(tools, 'Developer_Contractors'))).toContain('which the developer role does not trust');
+    expect(ssoSignInMismatch(org, { kind: 'developer', sourceProfile: 'default' })).toBeUndefined();
+    // The CLI says it on stderr and still writes the profiles.
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '111122223333', '--sso-role', 'Developer'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^xstack: warning: --sso-account-id 111122223333 and --sso-role Developer sign in as/);
+    expect(run.stdout).toContain('[profile acme-');
   });
 
   /** The profiles botocore finds in a config file (configloader.load_config, as the AWS CLI loads it). */

@@ -7,8 +7,10 @@
 import { codeCommitGitHost, usesFipsCodeCommit } from '../aws/partitions';
 import { XstackError } from '../errors';
 import { sectionProfile } from './config-sections';
+import { globRegExp } from '../checks/service-authorization';
+import { namesOnePermissionSet } from '../iam/role-path';
 import { Names } from '../naming';
-import type { Org } from '../org/model';
+import type { Org, RoleSource } from '../org/model';
 
 export type ProfileIdentity =
   /** A person whose base credentials are another profile (keys, SSO, …). */
@@ -97,10 +99,12 @@ export interface ProfileOptions {
 }
 
 /**
- * The name of the config block a run of `xstack profiles` maintains: the org's, and for the maintainer role a block of
- * its own, so that a person who is both keeps both sets of profiles.
+ * The name of the config block a run of `xstack profiles` maintains: the org's for the developer role, and for the
+ * maintainer role and for CI a block each of its own, so that a config that holds two of them keeps both sets of
+ * profiles (a CI write replaced a developer's block: review s36-access m1).
  */
-export const profileBlock = (org: Org, options: ProfileOptions = {}): string => (options.role === 'maintainer' ? `${org.name} maintainer` : org.name);
+export const profileBlock = (org: Org, options: ProfileOptions & { ci?: boolean } = {}): string =>
+  options.ci ? `${org.name} ci` : options.role === 'maintainer' ? `${org.name} maintainer` : org.name;
 
 export function generateProfiles(org: Org, identity: ProfileIdentity, options: ProfileOptions = {}): GeneratedProfiles {
   const names = new Names(org.prefix, org.bucketGeneration);
@@ -148,6 +152,33 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
   return { profiles, cloneUrls, gitEnvironment: gitEnvironment(org) };
 }
 
+/**
+ * Whether an IAM Identity Center sign-in (`--sso-account-id`, `--sso-role`) is one the role's trust admits: the
+ * account of one of its `sso: true` sources, and a permission set whose role (`AWSReservedSSO_<set>_<suffix>`) one of
+ * that source's patterns matches. A pattern that names one set (`AWSReservedSSO_Developer_*`) admits that set alone,
+ * as the trust excludes the roles of sets whose names only begin as that one's (src/services/needs.ts). Undefined when
+ * it is; else why not, for a warning: the first clone would be refused at sts:AssumeRole (review s36-access m2).
+ */
+export function ssoSignInMismatch(org: Org, identity: ProfileIdentity, options: ProfileOptions = {}): string | undefined {
+  if (identity.kind !== 'developer-sso') return undefined;
+  const role = options.role === 'maintainer' ? 'maintainer' : 'developer';
+  const sources = (role === 'maintainer' ? org.access.developers?.maintainers : org.access.developers?.assumedBy)?.filter((s) => s.sso) ?? [];
+  const accountOf = (s: RoleSource) => org.accounts.find((a) => a.name === s.account);
+  const set = identity.ssoRoleName;
+  const admits = (pattern: string) => {
+    if (namesOnePermissionSet(pattern)) return pattern === `AWSReservedSSO_${set}_*`;
+    const named = /^AWSReservedSSO_(.+)_[^_]*$/.exec(pattern)?.[1];
+    return globRegExp(pattern).test(`AWSReservedSSO_${set}_0123456789abcdef`) || (named !== undefined && globRegExp(named).test(set));
+  };
+  if (sources.some((s) => accountOf(s)?.id === identity.ssoAccountId && s.roleNames.some(admits))) return undefined;
+  const trusted = sources.map((s) => `${s.roleNames.join(', ')} in ${s.account} (${accountOf(s)?.id ?? 'not in the org file'})`).join('; ');
+  return (
+    `--sso-account-id ${identity.ssoAccountId} and --sso-role ${set} sign in as IAM Identity Center's role AWSReservedSSO_${set}_… there, which the ${role} role does not trust ` +
+    (trusted ? `(${org.file} lets in ${trusted})` : `(${org.file} names no sso: true source for it)`) +
+    ': the first git command would be refused at sts:AssumeRole; give the account and permission set the org file names'
+  );
+}
+
 export function renderProfiles(profiles: readonly Profile[]): string {
   return profiles.map((p) => `[profile ${p.name}]\n${p.settings.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`).join('\n');
 }
@@ -156,12 +187,16 @@ export function renderProfiles(profiles: readonly Profile[]): string {
  * What `xstack profiles` prints: the same marked block `--write` maintains
  * (so a later `--write` replaces an appended copy instead of clashing with
  * it), the clone URLs as comments. Every line is config-file syntax, so
- * `>> ~/.aws/config` leaves a file the AWS CLI and SDKs still read.
+ * `>> ~/.aws/config` once leaves a file the AWS CLI and SDKs still read; a
+ * second append repeats every profile, which they refuse, until `--write`
+ * folds the copies into one.
  */
 export function renderProfileConfig(orgName: string, generated: GeneratedProfiles): string {
   const urls = generated.cloneUrls.map((c) => `# git clone ${c.url}\n`).join('');
   const env = generated.gitEnvironment.length > 0 ? `\n${renderGitEnvironment(generated, '# ')}` : '';
-  return `${begin(orgName)}\n${renderProfiles(generated.profiles)}${env}${urls ? `\n# clone URLs (git-remote-codecommit):\n${urls}` : ''}${end(orgName)}\n`;
+  // A blank line first: appended to a config whose last line has no line end, the marker still starts a line of its
+  // own instead of ending the user's last value (review s36-access M1).
+  return `\n${begin(orgName)}\n${renderProfiles(generated.profiles)}${env}${urls ? `\n# clone URLs (git-remote-codecommit):\n${urls}` : ''}${end(orgName)}\n`;
 }
 
 /**
@@ -243,16 +278,22 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   }
   const starts = lines.flatMap((l, i) => (l === begin(orgName) ? [i] : []));
   const ends = lines.flatMap((l, i) => (l === end(orgName) ? [i] : []));
-  if (starts.length > 1 || ends.length > 1 || starts.length !== ends.length || (starts.length === 1 && ends[0] < starts[0])) {
-    throw new ProfilesError(`the config holds a broken or repeated xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
+  // Each block closed before the next opens. More than one: the printed block appended again, which repeats every
+  // profile and makes the AWS CLI refuse the whole file; every line in them is xstack's, so they fold into one.
+  if (starts.length !== ends.length || starts.some((first, k) => ends[k] < first || (k > 0 && first < ends[k - 1]))) {
+    throw new ProfilesError(`the config holds a broken xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
   }
+  const inBlock = (line: number) => starts.some((first, k) => first <= line && line <= ends[k]);
   const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
-  const [before, after] =
-    starts.length === 1 ? [lines.slice(0, starts[0]).join('\n'), lines.slice(ends[0] + 1).join('\n')] : [existing, undefined];
   const names = new Set(profiles.map((p) => p.name));
-  const outside = definedProfiles(lines).filter((d) => names.has(d.name) && (starts.length === 0 || d.line < starts[0] || d.line > ends[0]));
+  const outside = definedProfiles(lines).filter((d) => names.has(d.name) && !inBlock(d.line));
   if (outside.length > 0) throw new ProfilesError(clashMessage(outside, xstackBlocks(lines)));
-  if (after !== undefined) return `${before}${before ? '\n' : ''}${block}\n${after}`;
+  if (starts.length > 0) {
+    const before = lines.slice(0, starts[0]).join('\n');
+    // Between and after the copies, the user's lines, kept as they are.
+    const rest = lines.filter((_, i) => i > ends[0] && !inBlock(i)).join('\n');
+    return `${before}${before ? '\n' : ''}${block}\n${rest}`;
+  }
   const separator = existing === '' ? '' : existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
   return `${existing}${separator}${block}\n`;
 }
