@@ -695,6 +695,11 @@ describe('xstack profiles on stdout', () => {
     expect(read.status, read.stderr).toBe(0);
     const sections = Object.keys(JSON.parse(read.stdout) as Record<string, unknown>);
     for (const p of [...developer.profiles, ...maintainer.profiles, ...ci.profiles]) expect(sections).toContain(`profile ${p.name}`);
+    // CI profiles an earlier xstack wrote into the developer block: the CI write says where they are and what to do.
+    const earlier = join(tempDir('ci-in-developer-block'), 'config');
+    writeFileSync(earlier, '');
+    writeProfiles(earlier, profileBlock(org), ci.profiles);
+    expect(() => writeProfiles(earlier, profileBlock(org, { ci: true }), ci.profiles)).toThrowError(/(is|are) in xstack's block for 'example' \(lines 1-\d+\), .*, or by --for ci of an xstack that wrote CI profiles into the developer block: delete that block/);
   });
 
   it('an IAM Identity Center sign-in the role does not trust is warned of, naming what the org file lets in (review s36-access m2)', () => {

@@ -263,7 +263,8 @@ function clashMessage(clashes: ReadonlyArray<{ name: string; line: number }>, bl
     const names = inBlocks.filter((c) => blockOf(c.line) === b).map((c) => c.name);
     sentences.push(
       `profile${names.length === 1 ? '' : 's'} ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} in xstack's block for '${b.name}' (lines ${b.first + 1}-${b.last + 1}), ` +
-        `written from an org file of the same prefix, or from this one before it was renamed: delete that block (from '# >>> xstack ${b.name}' to '# <<< xstack ${b.name} <<<'), then run again`,
+        `written from an org file of the same prefix, or from this one before it was renamed${names.some((n) => n.endsWith('-ci') || n.endsWith('-ci-base')) ? ', or by --for ci of an xstack that wrote CI profiles into the developer block' : ''}: ` +
+        `delete that block (from '# >>> xstack ${b.name}' to '# <<< xstack ${b.name} <<<'), then run again`,
     );
   }
   return sentences.join('; ');
