@@ -8,7 +8,7 @@ import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
 import { CompileError, XstackError } from './errors';
-import { LIMITS, needsTemplateBucket } from './limits';
+import { ADJUSTABLE_IAM_QUOTAS, LIMITS, needsTemplateBucket } from './limits';
 import type { Org } from './org/model';
 import { orderStages, type Rollout } from './stages/graph';
 import type { Stage } from './stages/model';
@@ -252,7 +252,7 @@ function executionShapesNote(org: Org, chosen: Extract<PipelineNames, { names: '
   return (
     `StackSet execution role: pipeline names by shape (roles ${s.role.slice(1).join(', ')} and their policies, policies ${s.managedPolicy[0]}, pipelines and CodeDeploy applications ${s.pipeline[0]}, rules ${s.rule[0]}), ${chosen.packs} managed policies: ${chosen.why}. ` +
     `In every target account the role may change any role, policy, pipeline, CodeDeploy application or rule of those forms, including ones another team or tool named with the prefix (the report's execution role section lists them); ` +
-    `raise the quota (iamQuotas.managedPoliciesPerRole, up to 20) to keep exact names`
+    `raise the quota (iamQuotas.managedPoliciesPerRole, which AWS approves up to ${ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole.approved}) to keep exact names`
   );
 }
 

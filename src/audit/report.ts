@@ -4,6 +4,7 @@
  * no script). Everything in it is derived from the compile: the stages, the
  * resolved grants, the access proof, the checks, the file hashes.
  */
+import { ADJUSTABLE_IAM_QUOTAS } from '../limits';
 import { boundaryArnIn } from '../iam/permissions-boundary';
 import { READER_ACTIONS } from '../iam/reader-actions';
 import { NOT_TAGGED_ON_CREATE } from '../aws/tags';
@@ -180,7 +181,7 @@ function shapesText(org: Org, pipelineNames: PipelineNames | undefined): string 
   return (
     `${account} The names keyed by a pipeline are named by shape too, reached by design: ${pipelineNames.why}. ` +
     `So in every target account the role may create, change and delete any role named ${s.role.slice(1).map((x) => `\`${x}\``).join(' or ')}, any managed policy named ${s.managedPolicy.slice(0, 1).concat(s.managedPolicy.slice(2)).map((x) => `\`${x}\``).join(', ')}, any pipeline, CodeDeploy application and deployment group named \`${s.pipeline[0]}\`, and any rule named \`${s.rule[0]}\`, ` +
-    `including those another team or tool gave with the prefix, and attach any policy to those roles: names of these forms in the target accounts are the org's to give (raise iamQuotas.managedPoliciesPerRole, up to 20, to keep exact names). ${pipelineNames.packs} managed policies.`
+    `including those another team or tool gave with the prefix, and attach any policy to those roles: names of these forms in the target accounts are the org's to give (raise iamQuotas.managedPoliciesPerRole, which AWS approves up to ${ADJUSTABLE_IAM_QUOTAS.managedPoliciesPerRole.approved}, to keep exact names). ${pipelineNames.packs} managed policies.`
   );
 }
 
