@@ -63,6 +63,24 @@ describe('the CI host launch template', () => {
   });
 });
 
+describe('the execution role and EKS Pod Identity', () => {
+  it("its EKS writes name the association's cluster, never every EKS resource of the CI account (review s36-variants M1)", () => {
+    const c = compileOrg(parseOrg(withEks(EXAMPLE, '{ mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }'), 'eks.yaml'));
+    const statements = executionPolicy(c);
+    expect(executionAuthorizationProblems(c.org, statements)).toEqual([]);
+    const eks = statements.filter((s) => s.Action.some((a) => a.startsWith('eks:')));
+    // The Service Authorization Reference: CreatePodIdentityAssociation on cluster/${ClusterName}; Describe, Update and
+    // Delete on podidentityassociation/${ClusterName}/${UUID}.
+    expect(eks.map((s) => [s.Sid, s.Resource])).toEqual([
+      ['EksNamed', ['arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/ci-cluster', 'arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:podidentityassociation/ci-cluster/*']],
+    ]);
+    expect(eks[0].Action).toEqual(expect.arrayContaining(['eks:CreatePodIdentityAssociation', 'eks:DeletePodIdentityAssociation', 'eks:UpdatePodIdentityAssociation']));
+    // In the CI account alone.
+    expect(forAccount(statements, ciAccountId(c)).some((s) => s.Sid === 'EksNamed')).toBe(true);
+    for (const a of c.org.accounts.filter((x) => x.id !== ciAccountId(c))) expect(forAccount(statements, a.id).some((s) => s.Sid === 'EksNamed'), a.name).toBe(false);
+  });
+});
+
 describe("the execution role and the CI host's launch template", () => {
   it("EC2 without a CI network: the CI account alone gets the launch template's writes, held to the tag the template is created with; no other EC2 write, no iam:PassRole", () => {
     const c = compileOrg(parseOrg(withoutNetwork(EXAMPLE), 'ec2.yaml'));

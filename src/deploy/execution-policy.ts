@@ -78,7 +78,10 @@ type Shaped = (kind: ShapeKind | undefined, name: string) => string;
  * service), and which of naming.ts's shapes the name may take. xstack gives its roles, policies and instance profiles
  * no path (src/cfn/resources.ts), so their ARNs are `role/<name>`, `policy/<name>`, `instance-profile/<name>`.
  */
-const NAMED: Record<string, { property: string; shape?: ShapeKind; arn: (name: string, t: CfnTemplate, r: Record<string, unknown>, shaped: Shaped) => string }> = {
+const NAMED: Record<
+  string,
+  { property: string; shape?: ShapeKind; arn: (name: string, t: CfnTemplate, r: Record<string, unknown>, shaped: Shaped) => string; also?: (name: string) => string[] }
+> = {
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
   'AWS::IAM::Role': { property: 'RoleName', shape: 'role', arn: (n) => `arn:${P}:iam::${A}:role/${n}` },
   'AWS::IAM::ManagedPolicy': { property: 'ManagedPolicyName', shape: 'managedPolicy', arn: (n) => `arn:${P}:iam::${A}:policy/${n}` },
@@ -107,6 +110,15 @@ const NAMED: Record<string, { property: string; shape?: ShapeKind; arn: (name: s
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html (queue: arn:${Partition}:sqs:${Region}:${Account}:${QueueName}).
   // A QueuePolicy has no name of its own: its handler's sqs:SetQueueAttributes goes with the queues' ARNs (SqsNamed).
   'AWS::SQS::Queue': { property: 'QueueName', arn: (n) => `arn:${P}:sqs:${R}:${A}:${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html: an
+  // association is named by its cluster, `cluster/${ClusterName}` (CreatePodIdentityAssociation's resource), and
+  // `podidentityassociation/${ClusterName}/${PodIdentityAssociationId}` (Describe, Update, Delete, tags): the
+  // cluster's associations alone, not every EKS resource of the CI account (review s36-variants M1).
+  'AWS::EKS::PodIdentityAssociation': {
+    property: 'ClusterName',
+    arn: (n) => `arn:${P}:eks:${R}:${A}:cluster/${n}`,
+    also: (n) => [`arn:${P}:eks:${R}:${A}:podidentityassociation/${n}/*`],
+  },
 };
 
 /**
@@ -379,6 +391,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       };
       const own = spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped);
       add(own);
+      for (const arn of spec.also?.(name) ?? []) add(arn);
       if (r.Type === 'AWS::IAM::Role') createdRoles.add(own);
       if (r.Type === 'AWS::IAM::Role' && trustsAService(r)) serviceRoles.add(own);
       // A managed policy attached to a role no template creates (existing instance roles the org names):
