@@ -23,7 +23,7 @@ import { analyseAccess, type AccessAnalysis } from './audit/paths';
 import { iamQuotaProblems } from './checks/iam-quotas';
 import { eventBridgeQuotaProblems } from './checks/eventbridge-quotas';
 import { resourcePolicyQuotaProblems } from './checks/resource-policy-quotas';
-import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, resolvePolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
+import { compiledTemplates, executionPolicyOf as deriveExecutionPolicy, keyActions, resolvePolicy, type ExecutionStatement, type ExecutionTemplate, type PipelineNames } from './deploy/execution-policy';
 import { executionQuotaProblems } from './checks/execution-quota';
 import { executionAuthorizationProblems } from './checks/execution-authorization';
 import { executionRoleOutsideReach } from './audit/execution-reach';
@@ -106,7 +106,9 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
   problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
-  const access = analyseAccess(org, stages, templates, { resolver });
+  // SELF_MANAGED: the execution role's own policy is bootstrap's (SERVICE_MANAGED: StackSets' own role, not narrowed).
+  const executionKeyActions = org.stackSets.permissionModel === 'SELF_MANAGED' && 'statements' in execution ? keyActions(execution.statements) : undefined;
+  const access = analyseAccess(org, stages, templates, { resolver, ...(executionKeyActions ? { executionKeyActions } : {}) });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
   files.set(setup.path, toYaml(setup.template));

@@ -593,6 +593,8 @@ describe('release control (review s18-audit M2)', () => {
     // Where each deploys: the instances its deployment group selects, by every tag they must carry (review s29-identity M1).
     expect(prod.endsWith(' | Environment=prod and Application=web-app |')).toBe(true);
     expect(rowOf(md, 'payments-api', 'dev').endsWith(' | Environment=dev and Application=payments-api |')).toBe(true);
+    // Where it is alone in its account (web-app in staging), the application's tag is not asked: every instance of the environment's (review s36-audit F1).
+    expect(rowOf(md, 'web-app', 'staging').endsWith(' | Environment=staging |')).toBe(true);
     const alone = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\n  payments-api:\n    repository: payments-api\n    branches:\n      dev: develop\n      prod: main\n    deploy:\n      type: codedeploy\n/, '\n'), 'parameters/example.yaml'));
     expect(rowOf(alone.files.get('audit/report.md')!, 'web-app', 'staging').endsWith(' | Environment=staging |')).toBe(true);
   });
@@ -784,8 +786,12 @@ describe('the report says what the templates do, and no more', () => {
     const requests = c.access.results.length;
     const refusedRequests = c.access.results.filter((r) => r.path.denied).length;
     expect(refusedPaths).not.toBe(refusedRequests);
+    // Of the allowed, those whose other side is outside the org file (a key administrator's own policy, AWS's bucket) apart (review s36-audit F3).
+    const oneSide = c.access.results.filter((r) => !r.path.denied && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).length;
+    expect(oneSide).toBeGreaterThan(0);
+    const allowed = requests - refusedRequests;
     expect(md).toContain(
-      `- ${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ${requests} requests proved on both sides (${requests - refusedRequests} allowed, ${refusedRequests} refused, each as it must be).`,
+      `- ${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ${requests} requests proved (${allowed} allowed: ${allowed - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be).`,
     );
   });
 
@@ -920,6 +926,17 @@ describe('the report says what the templates do, and no more', () => {
     const admin = md.split('\n').filter((l) => /^\| platform-admin administers the artifact key /.test(l));
     expect(admin.length).toBeGreaterThan(0);
     for (const row of admin) expect(row).toMatch(/\| allowed \| pipeline-foundation: ArtifactKey\/AdministerKey; identity side outside the org file \(see "What this report cannot see"\) \|$/);
+    // The execution role's own policy is bootstrap's: its administration is asked of what that policy grants, and what
+    // only the key policy admits is a row of its own that says so (review s36-audit F2).
+    const execution = md.split('\n').filter((l) => /^\| AWSCloudFormationStackSetExecutionRole administers the artifact key /.test(l));
+    expect(execution).toHaveLength(3);
+    for (const row of execution) {
+      expect(row).toContain('| kms:CreateAlias, kms:DeleteAlias, ');
+      expect(row).not.toContain('kms:CancelKeyDeletion');
+    }
+    const lever = md.split('\n').filter((l) => l.startsWith("| the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion) ("));
+    expect(lever).toHaveLength(3);
+    for (const row of lever) expect(row).toContain('| kms:CancelKeyDeletion | allowed |');
     // Proved on both sides: no such note.
     const both = md.split('\n').find((l) => l.startsWith('| the source role writes the source artifact'))!;
     expect(both).not.toContain('outside the org file');

@@ -108,6 +108,17 @@ describe('xstack explain', () => {
     expect(renderAnswers([admin, developer])).toContain('2 requests: 0 allowed, 1 refused, 1 undecided');
   });
 
+  it("the execution role on its account's artifact key: what bootstrap's policy grants is allowed on both sides; what the key policy alone admits is answered by the path that says bootstrap's policy does not grant it (review s36-audit F2)", () => {
+    const ask = explainer(compileFile('parameters/example.yaml'));
+    const key = 'arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}';
+    const principal = 'arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole';
+    const [schedule] = ask({ principal, action: 'kms:ScheduleKeyDeletion', resource: key });
+    expect(schedule).toMatchObject({ allowed: true, identitySide: ['bootstrap: KmsGeneratedIds'], resourceSide: ['pipeline-foundation: ArtifactKey/AdministerKey'], path: 'AWSCloudFormationStackSetExecutionRole administers the artifact key (dev)' });
+    const [cancel] = ask({ principal, action: 'kms:CancelKeyDeletion', resource: key });
+    expect(cancel).toMatchObject({ allowed: true, identitySide: [], resourceSide: ['pipeline-foundation: ArtifactKey/AdministerKey'] });
+    expect(cancel.path).toMatch(/^the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it/);
+  });
+
   describe('the execution role, with the policy xstack bootstrap writes (review s18-audit M1)', () => {
     const c = compileFile('parameters/example.yaml');
     const ask = explainer(c);

@@ -19,7 +19,7 @@ import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { startProof, TOKEN_MARK } from './symbolic';
-import { executionPolicy, type ExecutionStatement } from '../deploy/execution-policy';
+import { executionPolicy, keyActions, type ExecutionStatement } from '../deploy/execution-policy';
 import { bootstrapGrants } from './execution-reach';
 import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
 
@@ -133,7 +133,9 @@ export function explainer(compiled: CompiledOrg): (query: ExplainQuery) => Answe
   let flat: Ground | undefined;
   return (query) => {
     const members = new Set([...`${query.principal ?? ''} ${query.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).filter((id) => proved.classes.has(id)));
-    const g = members.size > 1 ? (flat ??= ground(compiled, analyseAccess(compiled.org, compiled.stages, templates, { byClass: false }), templates, execution)) : proved;
+    // As the compile asked it: the execution role's key administration, of the key actions bootstrap grants it.
+    const again = () => analyseAccess(compiled.org, compiled.stages, templates, { byClass: false, ...(execution.length > 0 ? { executionKeyActions: keyActions(execution) } : {}) });
+    const g = members.size > 1 ? (flat ??= ground(compiled, again(), templates, execution)) : proved;
     startProof(new Map([...g.classes.values()].map((c) => [c.token, c])).values());
     return ask(compiled.org, g, query);
   };

@@ -175,7 +175,7 @@ function sessionTagPurposes(
 }
 
 /** The paths the org needs; a pipeline's paths in the accounts of a class are its class's, once. */
-export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map()): AccessPath[] {
+export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Resolver, classes: ReadonlyMap<string, AccountClass> = new Map(), executionKeyActions?: ReadonlySet<string>): AccessPath[] {
   const names = new Names(org.prefix, org.bucketGeneration);
   const { partition, region } = org;
   const role = (account: string, name: string) => `arn:${partition}:iam::${account}:role/${name}`;
@@ -251,7 +251,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 
   // The role is xstack's only without instanceRoles: the org's own roles' Systems Manager permissions are the org's (DEPLOY_TARGET_NEEDS).
   if (!org.deploymentTargets.instanceRoles) paths.push(...deployTargetPaths(org, names, classes));
-  paths.push(...pipelineAccountPaths(org, resolver, output, classes));
+  paths.push(...pipelineAccountPaths(org, resolver, output, classes, executionKeyActions));
 
   // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
@@ -474,8 +474,20 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
 /**
  * Each pipeline account's artifact store, once (PIPELINE_ACCOUNT_NEEDS): its access logs' delivery, and each
  * administrator of its key (the StackSet execution role and keyAdministratorRoles, a name pattern by a sample).
+ * The key policy admits every administrator through IAM (the account, narrowed by aws:PrincipalArn), so an
+ * administrator does what its own policy allows too: the org file's roles' policies are outside it, while the
+ * execution role's is bootstrap's, which grants it the key actions its handlers call (`executionKeyActions`), not
+ * all the key policy admits (review s36-audit F2). The rest (kms:CancelKeyDeletion) is a path of its own, saying so:
+ * the key policy keeps it for the role as the way back from a scheduled deletion, for whoever adds it to the role's
+ * policy, where no keyAdministratorRoles can. Without them (SERVICE_MANAGED: StackSets' own role), one path.
  */
-function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: string, account: string, name: string) => string, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+function pipelineAccountPaths(
+  org: Org,
+  resolver: Resolver,
+  output: (stage: string, account: string, name: string) => string,
+  classes: ReadonlyMap<string, AccountClass>,
+  executionKeyActions?: ReadonlySet<string>,
+): AccessPath[] {
   const administrators = [org.stackSets.executionRoleName, ...org.keyAdministratorRoles];
   return perPipelineAccount(org, classes, (account) => {
     const base: PipelineAccountEnvironment = {
@@ -489,10 +501,18 @@ function pipelineAccountPaths(org: Org, resolver: Resolver, output: (stage: stri
       otherRole: `arn:${org.partition}:iam::${account.id}:role/${otherRoleName(administrators)}`,
     };
     return PIPELINE_ACCOUNT_NEEDS.flatMap((need) => {
-      const variants = need.perKeyAdministrator
-        ? administrators.map((name) => ({ e: { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, purpose: `${name} ${need.purpose}` }))
-        : [{ e: base, purpose: need.purpose }];
-      return variants.map(({ e, purpose }) => ({ purpose, fields: fieldsOf(need, e, account.id) }));
+      if (!need.perKeyAdministrator) return [{ purpose: need.purpose, fields: fieldsOf(need, base, account.id) }];
+      return administrators.flatMap((name) => {
+        const fields = fieldsOf(need, { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, account.id);
+        const own = name === org.stackSets.executionRoleName && executionKeyActions ? fields.actions.filter((a) => executionKeyActions.has(a)) : fields.actions;
+        const rest = fields.actions.filter((a) => !own.includes(a));
+        return [
+          ...(own.length > 0 ? [{ purpose: `${name} ${need.purpose}`, fields: { ...fields, actions: own } }] : []),
+          ...(rest.length > 0
+            ? [{ purpose: `the key policy also admits ${name} to ${rest.join(', ')}, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion)`, fields: { ...fields, actions: rest } }]
+            : []),
+        ];
+      });
     });
   });
 }
@@ -782,13 +802,18 @@ export interface AnalyseOptions {
   byClass?: boolean;
   /** A resolver over the same stages and templates to reuse (it keeps what it compiled). */
   resolver?: Resolver;
+  /**
+   * The key actions bootstrap's policy grants the StackSet execution role (execution-policy.ts `keyActions`): those its
+   * administration of each artifact key is asked for (pipelineAccountPaths). Without them, all the key policy admits.
+   */
+  executionKeyActions?: ReadonlySet<string>;
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
   const resolver = options.resolver ?? new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
-  return (byClass ? prove(org, stages, resolver, true) : undefined) ?? prove(org, stages, resolver, false)!;
+  return (byClass ? prove(org, stages, resolver, true, options.executionKeyActions) : undefined) ?? prove(org, stages, resolver, false, options.executionKeyActions)!;
 }
 
 /**
@@ -796,10 +821,10 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
  * member or fails; when no accounts share a class, the grants collected are
  * every account's, and the proof is the account-by-account one.
  */
-function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean): AccessAnalysis | undefined {
+function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean, executionKeyActions?: ReadonlySet<string>): AccessAnalysis | undefined {
   const { grants, classes } = collectGrants(org, stages, resolver, byClass);
   const classed = classes.size > 0;
-  const paths = declaredPaths(org, stages, resolver, classes);
+  const paths = declaredPaths(org, stages, resolver, classes, executionKeyActions);
   if (classed && !exactLookups(grants, paths, classes)) return undefined;
   startProof(new Set(classes.values()));
   const index = new GrantIndex(grants);

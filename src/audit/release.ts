@@ -107,9 +107,16 @@ export function releaseControlSection(input: ReleaseInput): Section {
   };
 }
 
-/** The tags a pipeline's deployment group selects its instances by in an environment (templates/pipeline.ts), all of which an instance must carry. */
-const deploysTo = (p: Pipeline, environment: string): string =>
-  [`${p.deploy.ec2TagKey}=${environment}`, ...(p.deploy.applicationTagKey !== undefined ? [`${p.deploy.applicationTagKey}=${p.name}`] : [])].join(' and ');
+/**
+ * The tags a pipeline's deployment group selects its instances by in an environment (templates/pipeline.ts), all of
+ * which an instance must carry: the application's tag only where it is set, and when the org file left it out
+ * (`applicationTagDefaulted`), only in the environments where the pipeline shares its account (`sharedEnvironments`,
+ * the stage's `Shares` switch): elsewhere every instance of the environment's tag (review s36-audit F1).
+ */
+const deploysTo = (p: Pipeline, environment: string): string => {
+  const byApplication = p.deploy.applicationTagKey !== undefined && (!p.deploy.applicationTagDefaulted || (p.deploy.sharedEnvironments ?? []).includes(environment));
+  return [`${p.deploy.ec2TagKey}=${environment}`, ...(byApplication ? [`${p.deploy.applicationTagKey}=${p.name}`] : [])].join(' and ');
+};
 
 /** The text of who may write a branch of a repository, asked once per repository and branch. */
 function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {

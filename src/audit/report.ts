@@ -356,7 +356,7 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
     `CloudFormation creates, changes and deletes every resource above as the StackSet execution role of each account (${serviceManagedRole(org) ?? org.stackSets.executionRoleName}). ` +
     (org.stackSets.permissionModel === 'SERVICE_MANAGED'
       ? 'xstack cannot narrow a service-managed execution role; the policy below is what a self-managed one would be given.'
-      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with an account, such as \`${new Names(org.prefix).sourceRole(ACCOUNT_ID_SHAPE)}\`, so that the policy does not grow with the accounts); a statement that is broader says why. The statements below are the union of every account's: each account's policy holds, of the named resources and of the statements that are account-wide (EC2, KMS keys and the like), only those of the resources its own stack instances create (each resource's condition on the account); the read-only actions, the CloudFormation statement and the Denies are in every account.`);
+      : `\`xstack bootstrap\` gives it exactly the statements below, derived from these templates: the actions CloudFormation's handlers need for the resource types they contain, each on the ARNs of the resources they name (by the shape of a name where it varies with an account, such as \`${new Names(org.prefix).sourceRole(ACCOUNT_ID_SHAPE)}\`, so that the policy does not grow with the accounts); a statement that is broader says why. The statements below are the union of every account's: each account's policy holds, of the named resources and of the statements that are account-wide (EC2, KMS keys and the like), only those of the resources its own stack instances create (each resource's condition on the account); the read-only actions, the CloudFormation statement and the Denies are in every account, but for a Deny that narrows an Allow of some accounts only, which goes with it (the table by account below).`);
   if ('error' in role) return { id: 'execution-role', title: 'The StackSet execution role', level: 2, blocks: [{ kind: 'p', text: `${intro} Not derivable for this org: ${role.error}` }] };
   return {
     id: 'execution-role',
@@ -385,8 +385,8 @@ function executionRoleSection(org: Org, role: NonNullable<ReportInput['execution
               kind: 'p' as const,
               text:
                 role.pipelineNames?.names === 'shapes'
-                  ? "Outside the org's names, asked of the access proof's evaluator against the statements above, as one target account would hold all of them (each account's policy is part of them, and each Deny is in every account): each is proved refused but those the pipeline names' shapes reach by design, marked so with the reason; those are the names any team or tool in a target account may give with the prefix."
-                  : 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above, as one target account would hold all of them (each account\'s policy is part of them, and each Deny is in every account):',
+                  ? "Outside the org's names, asked of the access proof's evaluator against the statements above, as one target account would hold all of them (each account's policy is part of them, and each Deny is in every account that holds the Allow it narrows): each is proved refused but those the pipeline names' shapes reach by design, marked so with the reason; those are the names any team or tool in a target account may give with the prefix."
+                  : 'Outside the org\'s names, proved refused by the access proof\'s evaluator against the statements above, as one target account would hold all of them (each account\'s policy is part of them, and each Deny is in every account that holds the Allow it narrows):',
             },
             {
               kind: 'table' as const,
@@ -644,16 +644,18 @@ export interface ReportInput {
 
 /**
  * The summary's line on the access proof: paths and requests each counted, the paths the org needs (allowed) apart
- * from those that exist to prove a refusal, and the requests the same way.
+ * from those that exist to prove a refusal, and the requests the same way; of the allowed requests, those proved on
+ * one side only, the other (the principal's own policy, AWS's resource) outside the org file (review s36-audit F3).
  */
 function accessSummary(access: AccessAnalysis, total: (items: ReadonlyArray<{ accounts?: readonly string[] }>) => number): string {
   const paths = total(access.paths);
   const refusedPaths = total(access.paths.filter((p) => p.denied));
   const requests = total(access.results.map((r) => r.path));
   const refusedRequests = total(access.results.filter((r) => r.path.denied).map((r) => r.path));
+  const oneSide = total(access.results.filter((r) => !r.path.denied && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).map((r) => r.path));
   return (
     `${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ` +
-    `${requests} requests proved on both sides (${requests - refusedRequests} allowed, ${refusedRequests} refused, each as it must be).`
+    `${requests} requests proved (${requests - refusedRequests} allowed: ${requests - refusedRequests - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be).`
   );
 }
 
