@@ -786,6 +786,9 @@ describe('the report says what the templates do, and no more', () => {
     const requests = c.access.results.length;
     const refusedRequests = c.access.results.filter((r) => r.path.denied).length;
     expect(refusedPaths).not.toBe(refusedRequests);
+    // What "retained" means, RetainExceptOnCreate's rollback included, said once before the stages (review s36-audit).
+    expect(md).toContain('"retained" marks a DeletionPolicy of Retain or RetainExceptOnCreate: the resource stays in its account when its stack, or the stack instance, is deleted');
+    expect(md).toContain('if that one is rolled back, CloudFormation deletes the resource');
     // Of the allowed, those whose other side is outside the org file (a key administrator's own policy, AWS's bucket) apart (review s36-audit F3).
     const oneSide = c.access.results.filter((r) => !r.path.denied && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).length;
     expect(oneSide).toBeGreaterThan(0);

@@ -888,7 +888,10 @@ export function buildReport(input: ReportInput): Report {
       ],
     });
   }
-  sections.push({ id: 'accounts', title: 'Accounts and stages', level: 2, blocks: [] }, ...stageSections);
+  // What each stage's "retained" column means, once (review s36-audit): both policies keep the resource when its stack goes.
+  const retainedText =
+    'Each stage lists its resources; "retained" marks a DeletionPolicy of Retain or RetainExceptOnCreate: the resource stays in its account when its stack, or the stack instance, is deleted (destroy keeps it; destroy --delete-retained deletes it). RetainExceptOnCreate "behaves like Retain for stack operations, except for the stack operation that initially created the resource": if that one is rolled back, CloudFormation deletes the resource (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).';
+  sections.push({ id: 'accounts', title: 'Accounts and stages', level: 2, blocks: [{ kind: 'p', text: retainedText }] }, ...stageSections);
 
   sections.push({
     id: 'hashes',
