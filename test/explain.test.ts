@@ -119,6 +119,16 @@ describe('xstack explain', () => {
     expect(cancel.path).toMatch(/^the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it/);
   });
 
+  it("a context made from the statements' conditions names the resource's own account as aws:ResourceAccount, not the account a statement names (review s36-audit)", () => {
+    const ask = explainer(compileFile('parameters/example.yaml'));
+    const principal = 'arn:aws:iam::111111111111:role/acme-source-222222222222';
+    const [staging] = ask({ principal, action: 's3:PutObject', resource: 'arn:aws:s3:::acme-artifacts-333333333333-eu-west-1/x' });
+    expect(staging.context['aws:ResourceAccount']).toEqual(['333333333333']);
+    expect(staging.allowed).toBe(false);
+    const [dev] = ask({ principal, action: 's3:PutObject', resource: 'arn:aws:s3:::acme-artifacts-222222222222-eu-west-1/x' });
+    expect([dev.allowed, dev.context['aws:ResourceAccount']]).toEqual([true, ['222222222222']]);
+  });
+
   describe('the execution role, with the policy xstack bootstrap writes (review s18-audit M1)', () => {
     const c = compileFile('parameters/example.yaml');
     const ask = explainer(c);

@@ -198,7 +198,11 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
       for (const probe of probes) {
         const base = { principal, action, resource: probe.arn, resourceAccount: probe.account };
         const statements = [...(principal.kind === 'aws' ? index.identity(principal.arn, action) : []), ...index.resourcePolicies(probe.account, action)];
-        for (const { context, branchChosen } of contextsOf(org, action, statements, query.context)) {
+        for (const { context: made, branchChosen } of contextsOf(org, action, statements, query.context)) {
+          // A context made from the statements' conditions takes the resource's own account for aws:ResourceAccount,
+          // which the resource decides, not the statement that names it (review s36-audit: a staging bucket was asked
+          // with the dev account's id).
+          const context = query.context || probe.account === AWS_OWNED_ACCOUNT ? made : withResourceAccount(made, probe.account);
           const request: Request = {
             ...base,
             context,
@@ -241,6 +245,12 @@ const anotherBranch = (named: readonly string[]): string =>
   named.some((ref) => matches(ref, FEATURE_BRANCH)) ? anotherName(named, (name) => `refs/heads/${name}`) : FEATURE_BRANCH;
 
 const isReferences = (key: string) => key.toLowerCase() === REFERENCES.toLowerCase();
+
+/** `context` with aws:ResourceAccount, where it has the key, set to the account that holds the resource. */
+function withResourceAccount(context: Record<string, string[]>, account: string): Record<string, string[]> {
+  const key = Object.keys(context).find((k) => k.toLowerCase() === 'aws:resourceaccount');
+  return key === undefined ? context : { ...context, [key]: [account] };
+}
 
 /** The branches (`refs/heads/…`, maybe patterns) the org's protectedBranches and the statements' conditions name, in that order. */
 function namedBranches(org: Org, statements: readonly ResolvedStatement[]): string[] {
