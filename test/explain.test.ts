@@ -268,7 +268,7 @@ describe('xstack explain', () => {
     // A source role, named per pipeline account in its template.
     expect(run('acme-source-222222222222').status).toBe(0);
     const none = run('acme-developer', 'sqs:SendMessage');
-    expect([none.status, none.stdout]).toEqual([0, 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n']);
+    expect([none.status, none.stdout]).toEqual([0, 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does, so nothing in the templates allows it; give --resource to ask of one resource, refused or undecided.\n']);
     expect(run('arn:aws:iam::111111111111:role/not-ours').status).toBe(0);
     expect(run('not-ours-*').status).toBe(0);
   });

@@ -320,7 +320,8 @@ const BRANCH_CHOSEN: Record<NonNullable<Answer['branchChosen']>, string> = {
 
 /** The answers as text: one block per request, allowed or refused, with both sides' statements. */
 export function renderAnswers(answers: readonly Answer[]): string {
-  if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does.\n';
+  // Not a verdict by itself: nothing allows it, and which side refuses is a resource's to say (review s36-audit).
+  if (answers.length === 0) return 'No request matches: no statement of the compiled org speaks of it, and no access path of the report does, so nothing in the templates allows it; give --resource to ask of one resource, refused or undecided.\n';
   const lines: string[] = [];
   for (const a of answers) {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
