@@ -215,7 +215,7 @@ class Load {
 
   /** The bytes of its units, each counted once, when first read: their contents, and a header for each unit or pack group (Size). */
   usedBytes(): number {
-    for (; this.counted < this.units.length; this.counted++) this.bytes += joining(this.heads, this.units[this.counted]);
+    for (; this.counted < this.units.length; this.counted++) this.bytes += joining(this.heads, this.heads, this.units[this.counted]);
     return this.bytes;
   }
 
@@ -232,8 +232,9 @@ class Load {
     }
     if (resources > limits.resources || outputs > limits.outputs) return false;
     let bytes = this.usedBytes();
-    const heads = new Map(this.heads);
-    for (const u of more) if ((bytes += joining(heads, u)) > limits.bytes) return false;
+    // The heads `more` would add, apart: a copy of the part's own would copy every pack group in it for each question.
+    const joined = new Map<string, PlacedUnit>();
+    for (const u of more) if ((bytes += joining(this.heads, joined, u)) > limits.bytes) return false;
     return bytes <= limits.bytes;
   }
 
@@ -249,12 +250,16 @@ interface Limits {
   readonly bytes: number;
 }
 
-/** The bytes `u` adds to a part whose pack groups' first units are `heads` (updated): its content, and its header unless its group has one there already (the first unit's, by position). */
-function joining(heads: Map<string, PlacedUnit>, u: PlacedUnit): number {
+/**
+ * The bytes `u` adds to a part whose pack groups' first units are `heads`, with those of units joining with it in
+ * `joined` (read first; `u` is recorded there when it heads its group): its content, and its header unless its group
+ * has one there already (the first unit's, by position). `joined` is `heads` itself for a unit that joins the part.
+ */
+function joining(heads: ReadonlyMap<string, PlacedUnit>, joined: Map<string, PlacedUnit>, u: PlacedUnit): number {
   if (u.packGroup === undefined) return u.size.bytes;
-  const head = heads.get(u.packGroup);
+  const head = joined.get(u.packGroup) ?? heads.get(u.packGroup);
   if (head && head.position < u.position) return u.size.content;
-  heads.set(u.packGroup, u);
+  joined.set(u.packGroup, u);
   return u.size.bytes - (head ? head.size.header : 0);
 }
 
