@@ -12,7 +12,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { admits, evaluate, GrantIndex, literalMatches, matches, type AppliesMemo } from './evaluate';
+import { admits, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type Request } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
@@ -445,7 +445,13 @@ const literalHead = (pattern: string) => {
  */
 function conditionedDenyOf(deny: ResolvedStatement, principal: PrincipalRef, action: string, resource: string): boolean {
   const side = deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal);
-  return side && deny.actions.some((a) => matches(a, action, true)) && deny.resources.some((x) => matches(x, resource));
+  return side && someMatches(deny.actions, action, true) && someMatches(deny.resources, resource, false);
+}
+
+/** Whether one of a statement's patterns matches (a loop: asked for every Deny of every allowed action of a resource). */
+function someMatches(patterns: readonly string[], value: string, caseInsensitive: boolean): boolean {
+  for (let i = 0; i < patterns.length; i++) if (matches(patterns[i], value, caseInsensitive)) return true;
+  return false;
 }
 
 /** Whether a Deny with no condition refuses the request outright (the principal's, on the resource). */
@@ -458,6 +464,9 @@ function refusalText(deny: ResolvedStatement, denied: readonly string[], actions
   const where = conditionClauses(deny.conditions);
   return `refused${which}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} (explicit Deny ${label})`;
 }
+
+/** What an execution role's statement listed as written gives an action a Deny refuses outright. */
+const DENIED_AS_WRITTEN: { allowed: boolean; grantedBy: readonly ResolvedStatement[] } = { allowed: false, grantedBy: [] };
 
 /** The execution role's entry on every resource: CloudFormation acts as it when it deploys the stage. */
 const DEPLOYS = 'cloudformation:* (deploys the stage)';
@@ -514,8 +523,8 @@ export function reachOfResources(
     return false;
   };
   const entries: ReachEntry[] = [];
-  const onResource: AppliesMemo = new Map();
-  const onObject: AppliesMemo = new Map();
+  const onResource = new RequestAnswers();
+  const onObject = new RequestAnswers();
   // Loops by index: this runs for every statement, principal and action of every resource, mostly before it is optimised, when each step of an iterator makes an object.
   for (let ri = 0; ri < resources.length; ri++) {
     const r = resources[ri];
@@ -546,6 +555,7 @@ export function reachOfResources(
     };
     const context = contextFor(statements);
     const denials = statements.filter((g) => g.effect === 'Deny');
+    const ofOwnAccount = `::${r.account}:`;
     for (let si = 0; si < statements.length; si++) {
       const g = statements[si];
       if (g.effect !== 'Allow') continue;
@@ -554,6 +564,7 @@ export function reachOfResources(
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
       const candidates = candidatesOf(g);
+      const grantedAsWritten = { allowed: true, grantedBy: [g] };
       for (let ci = 0; ci < candidates.length; ci++) {
         const { shown, ref } = candidates[ci];
         const outside = ref.kind === 'aws' && !isOrgRole(shown);
@@ -562,19 +573,27 @@ export function reachOfResources(
         onResource.clear();
         onObject.clear();
         // Of the resource's own account only: another account's resource needs its policy's Allow too (asked).
-        const asWritten = r.kind !== 'key' && listedAsWritten.has(g) && ref.kind === 'aws' && ref.arn.includes(`::${r.account}:`);
+        const asWritten = r.kind !== 'key' && listedAsWritten.has(g) && ref.kind === 'aws' && ref.arn.includes(ofOwnAccount);
+        // One request per candidate, its action set in turn (evaluate keeps no request); the object's made when first asked.
+        const request: Request = { principal: ref, action: '', resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+        let objectRequest: Request | undefined;
         for (let ai = 0; ai < actions.length; ai++) {
           const action = actions[ai];
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           let resource = r.arn;
           let d: { allowed: boolean; grantedBy: readonly ResolvedStatement[] };
           if (asWritten) {
-            d = unconditionallyDenied(denials, ref, action, r.arn) ? { allowed: false, grantedBy: [] } : { allowed: true, grantedBy: [g] };
+            d = unconditionallyDenied(denials, ref, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
             if (objects && !actionTakesResource(action, r.arn)) resource = sampleOf(objects);
           } else {
-            const request = { principal: ref, action, resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+            request.action = action;
             d = evaluate(index, request, org.organizationId, onResource);
-            if (!d.allowed && objects) d = evaluate(index, { ...request, resource: (resource = sampleOf(objects)) }, org.organizationId, onObject);
+            if (!d.allowed && objects) {
+              objectRequest ??= { ...request, resource: sampleOf(objects) };
+              objectRequest.action = action;
+              resource = objectRequest.resource;
+              d = evaluate(index, objectRequest, org.organizationId, onObject);
+            }
           }
           if (!d.allowed) continue;
           const { entry, parts, denies } = entryOf(reachOfAction(action), shown, outside);
