@@ -153,8 +153,19 @@ function accountNames(team: Team, accounts: readonly string[], name = team.accou
 /** What joins a row's cells into its key: a row with a cell that holds it stands alone, as a literal one does. */
 const CELL_SEPARATOR = '\u0000';
 
-/** Cells as one text, to key rows by: equal exactly when the cells are (none holds the separator). One text to hash per row is cheaper than a lookup per cell. */
-const cellsKey = (cells: readonly string[]): string => cells.join(CELL_SEPARATOR);
+/**
+ * Cells as one text, to key rows by, each as folded: with its account as the placeholder (`account`, when given), then
+ * the team's placeholders. Equal exactly when the folded cells are (none holds the separator). One text to hash per row
+ * is cheaper than a lookup per cell; the folded cells are written into `parts`, one list for every row of a table.
+ */
+function cellsKey(cells: readonly string[], account: string | undefined, team: Team | undefined, parts: string[]): string {
+  parts.length = cells.length;
+  for (let i = 0; i < cells.length; i++) {
+    const shaped = account === undefined ? cells[i] : generalise(cells[i], account);
+    parts[i] = team ? team.toPlaceholders(shaped) : shaped;
+  }
+  return parts.join(CELL_SEPARATOR);
+}
 
 /**
  * Rows that differ only in the account they were made for, merged: each row
@@ -173,6 +184,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
   // Entries in the order they are first met, found by how their cells read folded and their team (none for rows of no team).
   const entries: Array<Merged<T>> = [];
   const byText = new Map<string, Alike<T>>();
+  const parts: string[] = [];
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -184,10 +196,9 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     }
     const team = rowTeam ?? inTeam?.team;
     const byAccount = account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
-    const shaped = byAccount ? cells.map((c) => generalise(c, account)) : cells;
     // Rows of a team are keyed by their text with the team's placeholders: a team's values written back into it give
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
-    const key = cellsKey(team ? shaped.map(team.toPlaceholders) : shaped);
+    const key = cellsKey(cells, byAccount ? account : undefined, team, parts);
     let alike = byText.get(key);
     if (!alike) byText.set(key, (alike = { byTeam: new Map() }));
     const entry = alike.byTeam.get(team);
