@@ -331,9 +331,12 @@ const NARROWING = ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'];
  */
 export function contextFor(statements: readonly ResolvedStatement[]): Record<string, string[]> {
   const context: Record<string, string[]> = {};
+  // for-in, as conditionsHold reads them (evaluate.ts): asked for every resource, no list made per statement and operator.
   for (const s of statements) {
-    for (const [operator, keys] of Object.entries(s.conditions)) {
-      for (const [key, values] of Object.entries(keys)) {
+    for (const operator in s.conditions) {
+      const keys = s.conditions[operator];
+      for (const key in keys) {
+        const values = keys[key];
         if (key.toLowerCase().startsWith('aws:principal')) continue;
         if (s.effect === 'Allow' && POSITIVE.has(operator)) {
           // A value that is a policy variable holds where the key and the variable's key carry one value: a sample of both
@@ -386,13 +389,15 @@ class ByResource {
     const buckets = new Map<string, OrgResource[]>();
     for (const r of resources) if (r.kind === 'bucket') listIn(buckets, `${r.arn}/`).push(r);
     const buses = resources.filter((r) => r.kind === 'event-bus');
+    const busesOf = new Map<string, OrgResource[]>();
+    for (const r of buses) listIn(busesOf, r.account).push(r);
     // In the grants' order, as the statements are read everywhere else.
     for (const g of grants) {
       for (let i = 0; i < g.resources.length; i++) {
         const x = g.resources[i];
         // An identity statement's events:PutPermission writes its own account's bus policy: that account's buses only (a
         // bus of another account is written by that account's principals), not every bus of the org for each account.
-        if (x === '*' && g.actions.some((a) => BUS_POLICY_WRITES.includes(a))) for (const r of buses) if (g.kind !== 'identity' || r.account === g.account) this.add(r, g);
+        if (x === '*' && g.actions.some((a) => BUS_POLICY_WRITES.includes(a))) for (const r of g.kind === 'identity' ? (busesOf.get(g.account) ?? []) : buses) this.add(r, g);
         // A pattern listed twice is looked up once (a short list: no Set made per statement).
         if (x === '*' || g.resources.indexOf(x) < i) continue;
         const head = literalHead(x);
@@ -413,10 +418,12 @@ class ByResource {
    * member whether a "no" holds for every member, which only decides whether a proof by class stays certain (paths.ts).
    */
   get(r: OrgResource): ResolvedStatement[] {
-    const object = `${r.arn}/x`;
-    return (this.candidates.get(r) ?? []).filter((g) =>
-      g.resources.some((x) => (x === '*' ? r.kind === 'event-bus' : literalMatches(x, r.arn) || (r.kind === 'bucket' && (literalMatches(x, object) || x.startsWith(`${r.arn}/`))))),
-    );
+    const objects = `${r.arn}/`;
+    const object = `${objects}x`;
+    const takesIn = (x: string) => (x === '*' ? r.kind === 'event-bus' : literalMatches(x, r.arn) || (r.kind === 'bucket' && (literalMatches(x, object) || x.startsWith(objects))));
+    const found: ResolvedStatement[] = [];
+    for (const g of this.candidates.get(r) ?? []) if (g.resources.some(takesIn)) found.push(g);
+    return found;
   }
 }
 /** The index of the first entry whose text is not below `text`. */
@@ -556,13 +563,14 @@ export function reachOfResources(
     const context = contextFor(statements);
     const denials = statements.filter((g) => g.effect === 'Deny');
     const ofOwnAccount = `::${r.account}:`;
+    const objectOf = `${r.arn}/`;
     for (let si = 0; si < statements.length; si++) {
       const g = statements[si];
       if (g.effect !== 'Allow') continue;
       const actions = ofKind(g).asked;
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
-      const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(`${r.arn}/`)) : undefined;
+      const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(objectOf)) : undefined;
       const candidates = candidatesOf(g);
       const grantedAsWritten = { allowed: true, grantedBy: [g] };
       for (let ci = 0; ci < candidates.length; ci++) {
