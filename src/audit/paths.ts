@@ -853,12 +853,14 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       resourceManagedElsewhere: path.resourceManagedElsewhere,
     };
     memo.clear();
+    // What StatementUsage keeps of the path's principal: one text per path, not one per action and statement.
+    const principal = principalKey(path.principal);
     for (const action of path.actions) {
       request.action = action;
       const d = evaluate(index, request, org.organizationId, memo, allowing);
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
-      if (!path.denied) usage.record(granted, action, path.resource, path.principal);
+      if (!path.denied) usage.record(granted, action, path.resource, principal);
       const ok = path.denied ? !d.allowed : d.allowed;
       if (!ok) {
         problems.push(
@@ -922,13 +924,14 @@ const principalKey = (p: PrincipalRef): string => (p.kind === 'aws' ? `aws:${p.a
 class StatementUsage {
   private readonly byStatement = new Map<ResolvedStatement, Usage>();
 
-  record(granted: readonly ResolvedStatement[], action: string, resource: string, principal: PrincipalRef): void {
+  /** `principal`: as principalKey writes it. */
+  record(granted: readonly ResolvedStatement[], action: string, resource: string, principal: string): void {
     for (let i = 0; i < granted.length; i++) {
       let u = this.byStatement.get(granted[i]);
       if (!u) this.byStatement.set(granted[i], (u = { actions: new Set(), resources: new Set(), principals: new Set() }));
       u.actions.add(action);
       u.resources.add(resource);
-      u.principals.add(principalKey(principal));
+      u.principals.add(principal);
     }
   }
 
