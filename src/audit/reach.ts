@@ -20,7 +20,7 @@ import { Resolver } from './resolve';
 import { isToken, startProof, TOKEN_MARK } from './symbolic';
 import { generalise } from './scale';
 import { actionData } from '../checks/iam-data';
-import { actionTakesResource } from '../checks/service-authorization';
+import { someResourceTaking } from '../checks/service-authorization';
 
 export type ResourceKind = 'key' | 'bucket' | 'repository' | 'role' | 'event-bus' | 'instance-profile' | 'queue';
 export type Reach = 'use' | 'administer' | 'assume';
@@ -564,6 +564,8 @@ export function reachOfResources(
     const denials = statements.filter((g) => g.effect === 'Deny');
     const ofOwnAccount = `::${r.account}:`;
     const objectOf = `${r.arn}/`;
+    // Whether an action acts on the resource itself (actionTakesResource), its ARN read once for all of them.
+    let actsOnItself: ((action: string) => boolean) | undefined;
     for (let si = 0; si < statements.length; si++) {
       const g = statements[si];
       if (g.effect !== 'Allow') continue;
@@ -571,6 +573,7 @@ export function reachOfResources(
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(objectOf)) : undefined;
+      const object = objects === undefined ? undefined : sampleOf(objects);
       const candidates = candidatesOf(g);
       const grantedAsWritten = { allowed: true, grantedBy: [g] };
       for (let ci = 0; ci < candidates.length; ci++) {
@@ -592,12 +595,12 @@ export function reachOfResources(
           let d: { allowed: boolean; grantedBy: readonly ResolvedStatement[] };
           if (asWritten) {
             d = unconditionallyDenied(denials, ref, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
-            if (objects && !actionTakesResource(action, r.arn)) resource = sampleOf(objects);
+            if (object !== undefined && !(actsOnItself ??= someResourceTaking([r.arn]))(action)) resource = object;
           } else {
             request.action = action;
             d = evaluate(index, request, org.organizationId, onResource);
-            if (!d.allowed && objects) {
-              objectRequest ??= { ...request, resource: sampleOf(objects) };
+            if (!d.allowed && object !== undefined) {
+              objectRequest ??= { ...request, resource: object };
               objectRequest.action = action;
               resource = objectRequest.resource;
               d = evaluate(index, objectRequest, org.organizationId, onObject);
