@@ -472,7 +472,7 @@ function refusalText(deny: ResolvedStatement, denied: readonly string[], actions
   return `refused${which}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} (explicit Deny ${label})`;
 }
 
-/** What an execution role's statement listed as written gives an action a Deny refuses outright. */
+/** The decision for an action listed as written that a Deny with no condition refuses: one for all (nothing changes it). */
 const DENIED_AS_WRITTEN: { allowed: boolean; grantedBy: readonly ResolvedStatement[] } = { allowed: false, grantedBy: [] };
 
 /** The execution role's entry on every resource: CloudFormation acts as it when it deploys the stage. */
