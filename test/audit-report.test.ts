@@ -786,6 +786,14 @@ describe('the report says what the templates do, and no more', () => {
     const requests = c.access.results.length;
     const refusedRequests = c.access.results.filter((r) => r.path.denied).length;
     expect(refusedPaths).not.toBe(refusedRequests);
+    // A condition met for some of a reach row's actions names them: the trusts' Null aws:SourceIdentity holds the
+    // carried source identity, not the AssumeRole beside it (review s36-audit F5).
+    const assumeRows = md.split('\n').filter((l) => l.startsWith('| arn:aws:iam::111111111111:role/acme-developer (access-roles: DeveloperRoleIn111111111111) | assume |'));
+    expect(assumeRows.length).toBeGreaterThan(0);
+    for (const row of assumeRows) {
+      expect(row).toContain('| sts:AssumeRole, sts:SetSourceIdentity |');
+      expect(row.endsWith('| own policy outside the org file; Null aws:SourceIdentity = false (sts:SetSourceIdentity only) |')).toBe(true);
+    }
     // What "retained" means, RetainExceptOnCreate's rollback included, said once before the stages (review s36-audit).
     expect(md).toContain('"retained" marks a DeletionPolicy of Retain or RetainExceptOnCreate: the resource stays in its account when its stack, or the stack instance, is deleted');
     expect(md).toContain('if that one is rolled back, CloudFormation deletes the resource');

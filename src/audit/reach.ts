@@ -545,7 +545,7 @@ export function reachOfResources(
       if (!byReach) found.set(principal, (byReach = []));
       const rank = REACH_ORDER.indexOf(reach);
       let e = byReach[rank];
-      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Set(), denies: new Map(), rank }));
+      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Map(), denies: new Map(), rank }));
       return e;
     };
     const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
@@ -617,7 +617,10 @@ export function reachOfResources(
           for (let bi = 0; bi < d.grantedBy.length; bi++) {
             const { label, conditions } = grantOf(d.grantedBy[bi]);
             if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
-            for (let i = 0; i < conditions.length; i++) parts.add(conditions[i]);
+            for (let i = 0; i < conditions.length; i++) {
+              const granted = listIn(parts, conditions[i]);
+              if (!granted.includes(action)) granted.push(action);
+            }
           }
         }
       }
@@ -635,7 +638,11 @@ export function reachOfResources(
       // A Deny names the actions it refuses, unless all the row's are (deploying the stage is no request it meets).
       const requested = entry.actions.filter((a) => a !== DEPLOYS);
       denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, requested, grantOf(deny).label)));
-      entry.conditions = [...parts, ...refusals].join('; ');
+      // A condition of a statement that grants some of the row's actions names them (review s36-audit F5: the trust's
+      // Null aws:SourceIdentity holds sts:SetSourceIdentity, not the sts:AssumeRole beside it).
+      const conditions: string[] = [];
+      parts.forEach((actions, condition) => conditions.push(requested.every((a) => actions.includes(a)) ? condition : `${condition} (${actions.join(', ')} only)`));
+      entry.conditions = [...conditions, ...refusals].join('; ');
       entries.push(entry);
     }
   }
@@ -645,7 +652,8 @@ export function reachOfResources(
 /** An entry of a resource as it is being made: the conditions of its granting statements, and the Denies that refuse some of its actions under theirs. */
 interface Found {
   entry: ReachEntry;
-  parts: Set<string>;
+  /** Each condition of the granting statements, with the row's actions it was met for. */
+  parts: Map<string, string[]>;
   denies: Map<ResolvedStatement, string[]>;
   /** Its reach's index in REACH_ORDER. */
   rank: number;
