@@ -1843,8 +1843,8 @@ export interface StackSetPlan {
   unreachable?: Array<{ account: string; why: string }>;
   /**
    * Of the instances to remove, those deploy holds (notSent): in an account where a StackSet it removes from before this
-   * one (`by`: a later wave's after the waves, or any whose early removal, `removeFirst`, came first; held.ts) leaves an
-   * instance no operation reaches, whose stack may still use what this one holds.
+   * one (`by`, a later wave's; held.ts) leaves an instance no operation reaches, whose stack may still use what this
+   * one holds.
    */
   held?: Array<{ account: string; by: string }>;
   /** Retained resources (left by an earlier destroy) that the instances to add would meet. */

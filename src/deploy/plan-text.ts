@@ -68,7 +68,13 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     lines.push(...fold(p.keepStacks ?? [], (k) => `    ${paint(33, '!')} removed keeping its stack, which stays in the account for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks'));
     lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     for (const h of p.held ?? []) lines.push(`    ${paint(31, '✗')} instance deploy holds, not removing it: ${account(h.account)}: ${h.by}'s instance there stays (no operation reaches it), and its stack may still use what this one holds`);
-    for (const u of p.unreachable ?? []) lines.push(`    ${paint(31, '✗')} instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${account(u.account)}: ${u.why}`);
+    for (const u of p.unreachable ?? []) {
+      // An early removal (before the template update) that strands its instance fails the stage, and deploy stops after its wave.
+      const effect = p.removeFirst?.includes(u.account)
+        ? 'which deploy cannot remove before its template update: the stage fails, and deploy runs no later wave and no removal'
+        : 'which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account)';
+      lines.push(`    ${paint(31, '✗')} instance no operation reaches, ${effect}: ${account(u.account)}: ${u.why}`);
+    }
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
