@@ -679,6 +679,22 @@ describe('xstack profiles on stdout', () => {
     expect(text.split('# <<< xstack example <<<')).toHaveLength(2);
   });
 
+  it("blocks of one name that hold profiles this run does not write (CI profiles an earlier xstack printed under the developers' block name) are not folded: refused, naming them, the file unchanged (review s36-diff M2)", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const developer = generateProfiles(org, { kind: 'developer', sourceProfile: 'default' });
+    const ci = generateProfiles(org, { kind: 'ci' });
+    // As the earlier xstack printed them: each under the block the developers' profiles have now.
+    const printed = (profiles: typeof ci.profiles) => `\n# >>> xstack example: written by 'xstack profiles'; edits inside this block are replaced >>>\n${renderProfiles(profiles)}# <<< xstack example <<<\n`;
+    const file = join(tempDir('two-blocks'), 'config');
+    const before = `[default]\nregion = eu-west-1\n${printed(developer.profiles)}${printed(ci.profiles)}`;
+    writeFileSync(file, before);
+    expect(botocoreRead(file).status).toBe(0);
+    expect(() => writeProfiles(file, profileBlock(org), developer.profiles)).toThrowError(
+      new RegExp(`^the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; keep them by moving them out`),
+    );
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
   it("developer, maintainer and CI profiles each have a block of their own: writing one keeps the others' (review s36-access m1)", () => {
     const org = loadOrgFile('parameters/example.yaml');
     const file = join(tempDir('three-blocks'), 'config');

@@ -287,8 +287,19 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   const inBlock = (line: number) => starts.some((first, k) => first <= line && line <= ends[k]);
   const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
   const names = new Set(profiles.map((p) => p.name));
-  const outside = definedProfiles(lines).filter((d) => names.has(d.name) && !inBlock(d.line));
+  const defined = definedProfiles(lines);
+  const outside = defined.filter((d) => names.has(d.name) && !inBlock(d.line));
   if (outside.length > 0) throw new ProfilesError(clashMessage(outside, xstackBlocks(lines)));
+  // Copies fold into one only when this run writes every profile they hold: blocks of one name that hold others (an
+  // earlier xstack printed CI profiles under the developers' block name) would lose them (review s36-diff M2).
+  const others = starts.length > 1 ? defined.filter((d) => inBlock(d.line) && !names.has(d.name)) : [];
+  if (others.length > 0) {
+    const copies = starts.map((first, k) => `${first + 1}-${ends[k] + 1}`).join(', ');
+    throw new ProfilesError(
+      `the config holds ${starts.length} xstack blocks for '${orgName}' (lines ${copies}), which hold profiles this run does not write: ${others.map((d) => `${d.name} (line ${d.line + 1})`).join(', ')}; ` +
+        `keep them by moving them out of those blocks (CI profiles now have a block of their own: profiles --for ci --write), or delete the blocks you no longer need, then run again`,
+    );
+  }
   if (starts.length > 0) {
     const before = lines.slice(0, starts[0]).join('\n');
     // Between and after the copies, the user's lines, kept as they are.
