@@ -948,6 +948,15 @@ describe('the report says what the templates do, and no more', () => {
     const lever = md.split('\n').filter((l) => l.startsWith("| the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion) ("));
     expect(lever).toHaveLength(3);
     for (const row of lever) expect(row).toContain('| kms:CancelKeyDeletion | allowed |');
+    // "Who can act on each resource" agrees: the execution role's key rows are asked of bootstrap's policy, which it is
+    // (SELF_MANAGED), so they list no kms:CancelKeyDeletion and no "own policy outside the org file" (review s36-diff m2).
+    const keyRows = md.split('\n').filter((l) => /^\| arn:aws:kms:eu-west-1:\d{12}:key\/\{pipeline-foundation\/ArtifactKey\} \(pipeline-foundation: ArtifactKey\) \| administer \| arn:aws:iam::\d{12}:role\/AWSCloudFormationStackSetExecutionRole \|/.test(l));
+    expect(keyRows).toHaveLength(3);
+    for (const row of keyRows) {
+      expect(row).not.toContain('kms:CancelKeyDeletion');
+      expect(row).toContain('kms:ScheduleKeyDeletion');
+      expect(row).not.toContain('own policy outside the org file');
+    }
     // Proved on both sides: no such note.
     const both = md.split('\n').find((l) => l.startsWith('| the source role writes the source artifact'))!;
     expect(both).not.toContain('outside the org file');

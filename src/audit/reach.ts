@@ -499,6 +499,7 @@ export function reachOfResources(
   // which holds for every kind but a key, whose policy must allow too (asked, as any principal's). At a 1,000-account
   // org, asking each of those actions of each resource cost about a third of the compile.
   const listedAsWritten = new Set(execution);
+  const bootstrapped = new Set(execution.map((g) => g.attachedTo));
   const index = execution.length > 0 ? new GrantIndex(execution, access.index) : access.index;
   const byResource = new ByResource(grants, resources);
   // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
@@ -578,7 +579,9 @@ export function reachOfResources(
       const grantedAsWritten = { allowed: true, grantedBy: [g] };
       for (let ci = 0; ci < candidates.length; ci++) {
         const { shown, ref } = candidates[ci];
-        const outside = ref.kind === 'aws' && !isOrgRole(shown);
+        // The execution role's own policy is bootstrap's, in the index (SELF_MANAGED): asked of it, not taken as allowing
+        // what a key policy alone admits (review s36-diff m2: its key rows listed kms:CancelKeyDeletion, which it lacks).
+        const outside = ref.kind === 'aws' && !isOrgRole(shown) && !bootstrapped.has(ref.arn);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
         // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
         onResource.clear();

@@ -832,14 +832,17 @@ function launchTemplateTagOf(r: CfnResource): string {
   return value;
 }
 
-/** The statement that holds the execution role to the org's permissions boundary (boundedRoleActions). */
-/** The KMS actions a policy's Allow statements grant on keys (`key/…`, or `*`): what the execution role may do to a key of its account. */
+/**
+ * The KMS actions a policy's Allow statements grant on keys (`key/…`, or `*`): what the execution role may do to a key
+ * of its account. Names as written: the policy grants no KMS wildcard (its actions are the handlers', one by one).
+ */
 export function keyActions(statements: readonly ExecutionStatement[]): Set<string> {
   // In Sub form: `arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*`.
   const onKeys = (s: ExecutionStatement) => s.Effect === 'Allow' && s.Resource.some((r) => r === '*' || (r.includes(':kms:') && /:key\/[^:]*$/.test(r)));
   return new Set(statements.filter(onKeys).flatMap((s) => s.Action.filter((a) => a.startsWith('kms:'))));
 }
 
+/** The statement that holds the execution role to the org's permissions boundary (boundedRoleActions). */
 export const BOUNDED_ROLES_SID = 'IamRolesWithTheBoundary';
 
 /**

@@ -1126,7 +1126,6 @@ export class StackSetsProxy {
     this.drifted.add(`${stackSet}/${account}`);
   }
 
-  /** An account suspended from now on (or active again): see the header. */
   /** `account` moves from OU `from` to `to` just before the next service-managed update or delete naming it (see the header). */
   moveAtCall(account: string, from: string, to: string): void {
     this.movesAtCall.set(account, { from, to });
@@ -1134,6 +1133,7 @@ export class StackSetsProxy {
 
   private movesAtCall = new Map<string, { from: string; to: string }>();
 
+  /** An account suspended from now on (or active again): see the header. */
   suspend(account: string, suspended = true): void {
     if (suspended) this.suspended.add(account);
     else this.suspended.delete(account);
