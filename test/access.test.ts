@@ -498,7 +498,7 @@ use_fips_endpoint = true
       const jenkinsfile = jenkinsExample(parseOrg(text, 'gov-irsa.yaml')).get('jenkins/Jenkinsfile')!;
       expect(jenkinsfile).toContain('// Runs where this image runs with the service account jenkins/jenkins: on the controller, or in agent pods\n');
       // The cluster's own step, which no template takes (review s36-access M2); Pod Identity's is the agent.
-      expect(jenkinsfile).toContain("// Before the first build: kubectl annotate serviceaccount -n jenkins jenkins eks.amazonaws.com/role-arn=<ci-identity's\n");
+      expect(jenkinsfile).toContain('// Before the first build: kubectl annotate serviceaccount -n jenkins jenkins eks.amazonaws.com/role-arn=arn:aws-us-gov:iam::012345678901:role/gov-ci-instance\n');
       const podIdentity = text.replace(/eks: \{ mode: irsa, oidcIssuer: [^,]+,/, 'eks: { mode: pod-identity, cluster: ci,');
       expect(jenkinsExample(parseOrg(podIdentity, 'gov-pod.yaml')).get('jenkins/Jenkinsfile')).toContain('// Before the first build: the cluster runs the EKS Pod Identity Agent (the eks-pod-identity-agent add-on');
     });
@@ -706,7 +706,9 @@ describe('xstack profiles on stdout', () => {
     writeProfiles(file, profileBlock(org, { role: 'maintainer' }), maintainer.profiles);
     writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles);
     // Again, each: every block replaced by itself.
-    for (const [block, generated] of [[profileBlock(org), developer], [profileBlock(org, { ci: true }), ci]] as const) expect(writeProfiles(file, block, generated.profiles)).toEqual({ changed: false });
+    for (const [block, generated] of [[profileBlock(org), developer], [profileBlock(org, { role: 'maintainer' }), maintainer], [profileBlock(org, { ci: true }), ci]] as const) {
+      expect(writeProfiles(file, block, generated.profiles)).toEqual({ changed: false });
+    }
     const read = botocoreRead(file);
     expect(read.status, read.stderr).toBe(0);
     const sections = Object.keys(JSON.parse(read.stdout) as Record<string, unknown>);

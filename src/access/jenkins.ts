@@ -80,10 +80,12 @@ RUN jenkins-plugin-cli --plugins ${JENKINS_PLUGINS.join(' ')}
   // On EKS the credentials are the service account's (ci-identity.ts trusts that one alone): a build the Kubernetes
   // plugin runs in an agent pod gets them only in a pod of that service account and of this image (review s24-ci m5).
   // What the cluster needs besides the templates, before the first clone (README "CI on EKS"; review s36-access M2).
+  const ciAccount = org.accounts.find((a) => a.name === org.access.ci!.account)!;
+  const ciRoleArn = `arn:${org.partition}:iam::${ciAccount.id}:role/${new Names(org.prefix).ciInstanceRole()}`;
   const clusterStep =
     runtime.kind === 'eks-irsa'
-      ? `// Before the first build: kubectl annotate serviceaccount -n ${runtime.namespace} ${runtime.serviceAccount} eks.amazonaws.com/role-arn=<ci-identity's
-// CiInstanceRoleArn output>, then restart the pod: without it EKS mounts no token for the ci-base profile.
+      ? `// Before the first build: kubectl annotate serviceaccount -n ${runtime.namespace} ${runtime.serviceAccount} eks.amazonaws.com/role-arn=${ciRoleArn}
+// (ci-identity's CiInstanceRoleArn output), then restart the pod: without it EKS mounts no token for the ci-base profile.
 `
       : runtime.kind === 'eks-pod-identity'
         ? `// Before the first build: the cluster runs the EKS Pod Identity Agent (the eks-pod-identity-agent add-on; built into EKS Auto
