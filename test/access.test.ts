@@ -690,9 +690,15 @@ describe('xstack profiles on stdout', () => {
     writeFileSync(file, before);
     expect(botocoreRead(file).status).toBe(0);
     expect(() => writeProfiles(file, profileBlock(org), developer.profiles)).toThrowError(
-      new RegExp(`^the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; keep them by moving them out`),
+      new RegExp(`^the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; delete the copy that holds them \\(CI profiles have a block of their own now`),
     );
     expect(readFileSync(file, 'utf8')).toBe(before);
+    // The advice, followed: the CI copy deleted, each written into its own block, and both kept.
+    writeFileSync(file, `[default]\nregion = eu-west-1\n${printed(developer.profiles)}`);
+    writeProfiles(file, profileBlock(org), developer.profiles);
+    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles);
+    const sections = Object.keys(JSON.parse(botocoreRead(file).stdout) as Record<string, unknown>);
+    for (const p of [...developer.profiles, ...ci.profiles]) expect(sections).toContain(`profile ${p.name}`);
   });
 
   it("developer, maintainer and CI profiles each have a block of their own: writing one keeps the others' (review s36-access m1)", () => {

@@ -959,6 +959,12 @@ describe('the report says what the templates do, and no more', () => {
       expect(row).toContain('kms:ScheduleKeyDeletion');
       expect(row).not.toContain('own policy outside the org file');
     }
+    // Proved by class too (more accounts than the report lists), its deploying row included (review s36-delta n2).
+    const big = compileGenerated(14).files.get('audit/report.md')!;
+    const executionRows = big.split('\n').filter((l) => /^\| .* \| arn:aws:iam::[^|]*:role\/AWSCloudFormationStackSetExecutionRole \| /.test(l));
+    // A class's resources among them: the source account's roles named by each pipeline account.
+    expect(executionRows.some((l) => l.includes('role/big-source-{account}'))).toBe(true);
+    for (const row of executionRows) expect(row).not.toContain('own policy outside the org file');
     // Proved on both sides: no such note.
     const both = md.split('\n').find((l) => l.startsWith('| the source role writes the source artifact'))!;
     expect(both).not.toContain('outside the org file');

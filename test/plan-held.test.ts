@@ -2,7 +2,9 @@
  * plan's prediction of the removals deploy holds (src/deploy/held.ts), against deploy's order of removals after every
  * wave (runRemovals, later waves first); and what plan says of a family part's early removal (`removeFirst`) no
  * operation reaches, which fails its stage and stops the run (deployer.ts: the wave loop stops at a failed stage).
- * The deploy side is proved against the StackSets layer (deploy-faults-changes.test.ts, the moved-OU cases).
+ * The deploy side of removals after the waves is proved against the StackSets layer (deploy-faults-changes.test.ts,
+ * the moved-OU cases); that deploy stops at a stage whose early removal fails is its wave loop's rule for any failed
+ * stage (deployer.ts), which no test here runs through an early removal.
  */
 import { describe, expect, it } from 'vitest';
 import type { StackSetPlan } from '../src/deploy/deployer';

@@ -297,7 +297,7 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
     const copies = starts.map((first, k) => `${first + 1}-${ends[k] + 1}`).join(', ');
     throw new ProfilesError(
       `the config holds ${starts.length} xstack blocks for '${orgName}' (lines ${copies}), which hold profiles this run does not write: ${others.map((d) => `${d.name} (line ${d.line + 1})`).join(', ')}; ` +
-        `keep them by moving them out of those blocks (CI profiles now have a block of their own: profiles --for ci --write), or delete the blocks you no longer need, then run again`,
+        `delete the copy that holds them (CI profiles have a block of their own now: profiles --for ci --write writes them there again), then run again`,
     );
   }
   if (starts.length > 0) {

@@ -630,7 +630,8 @@ export function reachOfResources(
     }
     // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
     const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, true);
+    // Its own policy is outside the org file unless bootstrap's is listed (SELF_MANAGED), as its other rows (review s36-delta n2).
+    add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, bootstrapped.size === 0);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
     const ordered = made.map((e) => ({ ...e, order: generalise(e.entry.principal, r.account) }));

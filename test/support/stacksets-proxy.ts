@@ -906,6 +906,8 @@ export class StackSetsProxy {
   }
 
   private modifiedAtCreate = new Set<string>();
+  /** moveAtCall's moves, by account, each made once. */
+  private movesAtCall = new Map<string, { from: string; to: string }>();
 
   /** Another run deletes `stackSet` just before our DeleteStackSet of it (see the header). */
   deletedByAnother(stackSet: string): void {
@@ -1130,8 +1132,6 @@ export class StackSetsProxy {
   moveAtCall(account: string, from: string, to: string): void {
     this.movesAtCall.set(account, { from, to });
   }
-
-  private movesAtCall = new Map<string, { from: string; to: string }>();
 
   /** An account suspended from now on (or active again): see the header. */
   suspend(account: string, suspended = true): void {
