@@ -280,7 +280,8 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   const starts = lines.flatMap((l, i) => (l === begin(orgName) ? [i] : []));
   const ends = lines.flatMap((l, i) => (l === end(orgName) ? [i] : []));
   // Each block closed before the next opens. More than one: the printed block appended again, which repeats every
-  // profile and makes the AWS CLI refuse the whole file; every line in them is xstack's, so they fold into one.
+  // profile and makes the AWS CLI refuse the whole file; every line in them is xstack's, so they fold into one when
+  // this run writes every profile they hold (below).
   if (starts.length !== ends.length || starts.some((first, k) => ends[k] < first || (k > 0 && first < ends[k - 1]))) {
     throw new ProfilesError(`the config holds a broken xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
   }
