@@ -693,6 +693,16 @@ describe('xstack profiles on stdout', () => {
       new RegExp(`^the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; delete the copy that holds them \\(CI profiles have a block of their own now`),
     );
     expect(readFileSync(file, 'utf8')).toBe(before);
+    // One block appended twice, the same text in each, is replaced as the one block it is, though it holds a profile
+    // this run no longer writes (an account since gone from the org file): nothing but xstack's own copy goes.
+    const gone = { name: 'acme-gone-developer', settings: [['region', 'eu-west-1']] as Array<[string, string]> };
+    const twice = `[default]\nregion = eu-west-1\n${printed([...developer.profiles, gone])}${printed([...developer.profiles, gone])}`;
+    writeFileSync(file, twice);
+    writeProfiles(file, profileBlock(org), developer.profiles);
+    const folded = readFileSync(file, 'utf8');
+    expect(folded.split('# >>> xstack example:')).toHaveLength(2);
+    expect(folded).not.toContain('acme-gone-developer');
+    expect(botocoreRead(file).status).toBe(0);
     // The advice, followed: the CI copy deleted, each written into its own block, and both kept.
     writeFileSync(file, `[default]\nregion = eu-west-1\n${printed(developer.profiles)}`);
     writeProfiles(file, profileBlock(org), developer.profiles);

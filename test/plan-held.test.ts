@@ -31,7 +31,7 @@ describe("plan's held removals", () => {
     markHeld([part, later], new Map([['part-2', 3], ['later', 1]]));
     expect(later.held).toBeUndefined();
     const text = formatPlan([part, later], { colour: false, accountNames: new Map() });
-    expect(text).toContain(`✗ instance no operation reaches, which deploy cannot remove before its template update: the stage fails, and deploy runs no later wave and no removal: ${A}: gone`);
+    expect(text).toContain(`✗ instance no operation reaches, which deploy cannot remove before its template update: the stage fails, and deploy runs neither the stages of its wave that wait on it, nor any later wave, nor any removal: ${A}: gone`);
     // One removed after the waves keeps its own words.
     expect(formatPlan([plan('late', { removeAccounts: [B], unreachable: unreachable(B) })], { colour: false, accountNames: new Map() })).toContain(
       `✗ instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${B}: gone`,

@@ -281,7 +281,7 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   const ends = lines.flatMap((l, i) => (l === end(orgName) ? [i] : []));
   // Each block closed before the next opens. More than one: the printed block appended again, which repeats every
   // profile and makes the AWS CLI refuse the whole file; every line in them is xstack's, so they fold into one when
-  // this run writes every profile they hold (below).
+  // they are one block appended again or this run writes every profile they hold (below).
   if (starts.length !== ends.length || starts.some((first, k) => ends[k] < first || (k > 0 && first < ends[k - 1]))) {
     throw new ProfilesError(`the config holds a broken xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
   }
@@ -291,9 +291,12 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
   const defined = definedProfiles(lines);
   const outside = defined.filter((d) => names.has(d.name) && !inBlock(d.line));
   if (outside.length > 0) throw new ProfilesError(clashMessage(outside, xstackBlocks(lines)));
-  // Copies fold into one only when this run writes every profile they hold: blocks of one name that hold others (an
-  // earlier xstack printed CI profiles under the developers' block name) would lose them (review s36-diff M2).
-  const others = starts.length > 1 ? defined.filter((d) => inBlock(d.line) && !names.has(d.name)) : [];
+  // Copies fold into one only when they are one block appended again (each the same text, replaced as one block is), or
+  // when this run writes every profile they hold: blocks of one name that hold others (an earlier xstack printed CI
+  // profiles under the developers' block name) would lose them (review s36-diff M2).
+  const copyText = (k: number) => lines.slice(starts[k], ends[k] + 1).join('\n');
+  const sameCopies = starts.every((_, k) => copyText(k) === copyText(0));
+  const others = starts.length > 1 && !sameCopies ? defined.filter((d) => inBlock(d.line) && !names.has(d.name)) : [];
   if (others.length > 0) {
     const copies = starts.map((first, k) => `${first + 1}-${ends[k] + 1}`).join(', ');
     throw new ProfilesError(

@@ -71,7 +71,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     for (const u of p.unreachable ?? []) {
       // An early removal (before the template update) that strands its instance fails the stage, and deploy stops after its wave.
       const effect = p.removeFirst?.includes(u.account)
-        ? 'which deploy cannot remove before its template update: the stage fails, and deploy runs no later wave and no removal'
+        ? 'which deploy cannot remove before its template update: the stage fails, and deploy runs neither the stages of its wave that wait on it, nor any later wave, nor any removal'
         : 'which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account)';
       lines.push(`    ${paint(31, '✗')} instance no operation reaches, ${effect}: ${account(u.account)}: ${u.why}`);
     }
