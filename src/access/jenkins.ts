@@ -79,7 +79,10 @@ RUN jenkins-plugin-cli --plugins ${JENKINS_PLUGINS.join(' ')}
   // The workspace stays between builds, and git clones into an empty folder only: each build starts from an empty one.
   // On EKS the credentials are the service account's (ci-identity.ts trusts that one alone): a build the Kubernetes
   // plugin runs in an agent pod gets them only in a pod of that service account and of this image (review s24-ci m5).
-  // What the cluster needs besides the templates, before the first clone (README "CI on EKS"; review s36-access M2).
+  // What the cluster needs besides the templates, before the first clone (README "CI on EKS"; review s36-access M2):
+  // IRSA's annotation ("a service account should include the ARN of that role as an annotation (eks.amazonaws.com/role-arn)",
+  // https://docs.aws.amazon.com/eks/latest/eksctl/iamserviceaccounts.html); Pod Identity's agent ("an agent pod that
+  // runs on each node", not needed on EKS Auto Mode, https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html).
   const ciAccount = org.accounts.find((a) => a.name === org.access.ci!.account)!;
   const ciRoleArn = `arn:${org.partition}:iam::${ciAccount.id}:role/${new Names(org.prefix).ciInstanceRole()}`;
   const clusterStep =

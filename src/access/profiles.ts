@@ -158,6 +158,8 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
  * that source's patterns matches. A pattern that names one set (`AWSReservedSSO_Developer_*`) admits that set alone,
  * as the trust excludes the roles of sets whose names only begin as that one's (src/services/needs.ts). Undefined when
  * it is; else why not, for a warning: the first clone would be refused at sts:AssumeRole (review s36-access m2).
+ * The role's name: "AWSReservedSSO_permission-set-name_unique-suffix"
+ * (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html).
  */
 export function ssoSignInMismatch(org: Org, identity: ProfileIdentity, options: ProfileOptions = {}): string | undefined {
   if (identity.kind !== 'developer-sso') return undefined;

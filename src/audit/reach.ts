@@ -12,7 +12,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { AccessAnalysis } from './paths';
-import { admits, evaluate, GrantIndex, literalMatches, matches, RequestAnswers, type Request } from './evaluate';
+import { admits, evaluate, GrantIndex, literalMatches, RequestAnswers, somePatternMatches, type Request } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
 import { forEachIdWithin, tokenise } from './classes';
@@ -452,13 +452,7 @@ const literalHead = (pattern: string) => {
  */
 function conditionedDenyOf(deny: ResolvedStatement, principal: PrincipalRef, action: string, resource: string): boolean {
   const side = deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal);
-  return side && someMatches(deny.actions, action, true) && someMatches(deny.resources, resource, false);
-}
-
-/** Whether one of a statement's patterns matches (a loop: asked for every Deny of every allowed action of a resource). */
-function someMatches(patterns: readonly string[], value: string, caseInsensitive: boolean): boolean {
-  for (let i = 0; i < patterns.length; i++) if (matches(patterns[i], value, caseInsensitive)) return true;
-  return false;
+  return side && somePatternMatches(deny.actions, action, true) && somePatternMatches(deny.resources, resource);
 }
 
 /** Whether a Deny with no condition refuses the request outright (the principal's, on the resource). */

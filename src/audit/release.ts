@@ -111,7 +111,9 @@ export function releaseControlSection(input: ReleaseInput): Section {
  * The tags a pipeline's deployment group selects its instances by in an environment (templates/pipeline.ts), all of
  * which an instance must carry: the application's tag only where it is set, and when the org file left it out
  * (`applicationTagDefaulted`), only in the environments where the pipeline shares its account (`sharedEnvironments`,
- * the stage's `Shares` switch): elsewhere every instance of the environment's tag (review s36-audit F1).
+ * the stage's `Shares` switch): elsewhere every instance of the environment's tag (review s36-audit F1). "The
+ * deployment group includes only Amazon EC2 instances identified by all the tag groups"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html).
  */
 const deploysTo = (p: Pipeline, environment: string): string => {
   const byApplication = p.deploy.applicationTagKey !== undefined && (!p.deploy.applicationTagDefaulted || (p.deploy.sharedEnvironments ?? []).includes(environment));

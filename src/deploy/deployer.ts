@@ -1586,7 +1586,10 @@ async function expectDeleted(run: Run, ctx: StackSetContext, instances: ActualIn
     throw new StrandedError(`${ctx.name}: ${held ? 'these instances stay, each for the reason given' : 'no operation can reach these instances, so they stay'}:\n${lines.join('\n')}`, still.map((i) => i.account));
   }
   // SERVICE_MANAGED: an account that left the OU its instance was created through after this run read where it sits
-  // (the organization is read once a run) is matched by no INTERSECTION, and the delete succeeds doing nothing.
+  // (the organization is read once a run) is matched by no INTERSECTION ("Only accounts that are both specified in the
+  // Accounts property and belong to the specified OUs will be targeted",
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html), and the delete
+  // succeeds doing nothing.
   const readAgain =
     ctx.settings.permissionModel === 'SERVICE_MANAGED'
       ? 'run deploy again: it reads the StackSet and the organization anew, and an account that has left the OU its instance was created through is then named, with the way out'
