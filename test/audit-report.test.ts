@@ -234,6 +234,9 @@ describe('who can act, with service-managed StackSets', () => {
     for (const r of orgResources(c.org, c.stages, templates, new Map())) {
       expect(md, r.arn).toContain(`| ${r.arn} (${r.stage}: ${r.logicalId}) | administer | arn:aws:iam::${r.account}:role/stacksets-exec-* |`);
     }
+    // No undecided path (StackSets' own role administers the key, its policy not bootstrap's): the summary's sentence has none (review s36-diff m1).
+    expect(c.access.paths.some((p) => p.outsideDecides)).toBe(false);
+    expect(md).toMatch(/\n- \d+ access paths: \d+ the org needs, each allowed, and \d+ that must be refused, each refused; \d+ requests proved \(\d+ allowed: .*; \d+ refused, each as it must be\)\.\n/);
   });
 });
 
@@ -372,6 +375,19 @@ describe('changes since a previous compile', () => {
     // Nothing changed against itself.
     const none = compareModels(modelOf(after), modelOf(after));
     expect([none.resources, none.grants.added, none.grants.removed, none.trust.added, none.paths.added, none.paths.removed]).toEqual([[], [], [], [], [], []]);
+  });
+
+  it('a model written before "undecided" (its result "allowed") reads as the path newly undecided, and the summary counts it', () => {
+    const c = compileFile('parameters/example.yaml');
+    const now = modelOf(c);
+    const undecided = now.paths.filter((p) => p.value.result === 'undecided');
+    expect(undecided).toHaveLength(1);
+    expect(undecided[0].value.path).toMatch(/^the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, /);
+    const before: AuditModel = { ...now, paths: now.paths.map((p) => (p.value.result === 'undecided' ? { ...p, value: { ...p.value, result: 'allowed' as const } } : p)) };
+    const changes = compareModels(before, now);
+    expect(changes.paths.newlyUndecided).toHaveLength(3);
+    expect([changes.paths.newlyAllowed, changes.paths.newlyRefused, changes.paths.added, changes.paths.removed]).toEqual([[], [], [], []]);
+    expect(JSON.stringify(sinceSections('before', before, now))).toContain('0 newly allowed, 0 newly refused, 3 newly undecided.');
   });
 
   it("one environment added: the execution role's policy of its account is added line by line, every other account's unchanged (review s30-audit m1)", async () => {
@@ -800,12 +816,16 @@ describe('the report says what the templates do, and no more', () => {
     expect(md).toContain('"retained" marks a DeletionPolicy of Retain or RetainExceptOnCreate: the resource stays in its account when its stack, or the stack instance, is deleted');
     expect(md).toContain('if that one is rolled back, CloudFormation deletes the resource');
     // Of the allowed, those whose other side is outside the org file (a key administrator's own policy, AWS's bucket) apart (review s36-audit F3).
-    const oneSide = c.access.results.filter((r) => !r.path.denied && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).length;
+    // The undecided (the execution role's key action bootstrap's policy does not grant, review s36-diff m1) apart too.
+    const undecided = c.access.results.filter((r) => r.path.outsideDecides).length;
+    expect([c.access.paths.filter((p) => p.outsideDecides).length, undecided]).toEqual([3, 3]);
+    const oneSide = c.access.results.filter((r) => !r.path.denied && !r.path.outsideDecides && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).length;
     expect(oneSide).toBeGreaterThan(0);
-    const allowed = requests - refusedRequests;
+    const allowed = requests - refusedRequests - undecided;
     expect(md).toContain(
-      `- ${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ${requests} requests proved (${allowed} allowed: ${allowed - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be).`,
+      `- ${paths} access paths: ${paths - refusedPaths - 3} the org needs, each allowed, ${refusedPaths} that must be refused, each refused, and 3 undecided; ${requests} requests proved (${allowed} allowed: ${allowed - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be; 3 undecided: the resource side admits them, the principal's policy as xstack writes it does not grant them, and a policy attached outside the org file would decide).`,
     );
+
   });
 
   it("the developer role's rows on each repository say the protected branches are refused, naming the Deny (R4)", () => {
@@ -949,7 +969,10 @@ describe('the report says what the templates do, and no more', () => {
     }
     const lever = md.split('\n').filter((l) => l.startsWith("| the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion) ("));
     expect(lever).toHaveLength(3);
-    for (const row of lever) expect(row).toContain('| kms:CancelKeyDeletion | allowed |');
+    // Undecided, not allowed: the key policy admits it, bootstrap's policy does not grant it (review s36-diff m1).
+    for (const row of lever) expect(row).toMatch(/\| kms:CancelKeyDeletion \| undecided \| pipeline-foundation: ArtifactKey\/AdministerKey; identity side: bootstrap's policy does not grant it, and a policy attached to the role outside the org file decides \|$/);
+    const summary = md.split('\n').find((l) => l.includes(' access paths: '))!;
+    expect(summary).toMatch(/, and 3 undecided; \d+ requests proved \(.*; 3 undecided: the resource side admits them, /);
     // "Who can act on each resource" agrees: the execution role's key rows are asked of bootstrap's policy, which it is
     // (SELF_MANAGED), so they list no kms:CancelKeyDeletion and no "own policy outside the org file" (review s36-diff m2).
     const keyRows = md.split('\n').filter((l) => /^\| arn:aws:kms:eu-west-1:\d{12}:key\/\{pipeline-foundation\/ArtifactKey\} \(pipeline-foundation: ArtifactKey\) \| administer \| arn:aws:iam::\d{12}:role\/AWSCloudFormationStackSetExecutionRole \|/.test(l));

@@ -289,7 +289,7 @@ describe('an org of teams: the environments of each team are a class', () => {
     const changes = compareModels(modelOf(byAccount), modelOf(byClass));
     expect(changes.grants).toEqual({ added: [], removed: [] });
     expect(changes.trust).toEqual({ added: [], removed: [] });
-    expect(changes.paths).toEqual({ added: [], removed: [], newlyAllowed: [], newlyRefused: [] });
+    expect(changes.paths).toEqual({ added: [], removed: [], newlyAllowed: [], newlyRefused: [], newlyUndecided: [] });
     // A source role made for each member is listed in the source account that holds it, under its own name.
     expect(changes.resources).toEqual([]);
     // Tokens are the proof's own characters: none is written into the model.
@@ -298,7 +298,7 @@ describe('an org of teams: the environments of each team are a class', () => {
 
   it('folded by team as well (teams.ts), the model by class reads the same as account by account, and as unfolded', () => {
     const teams = findTeams(org)!;
-    const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] }, conditions: [] };
+    const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [], newlyUndecided: [] }, conditions: [] };
     expect(compareModels(modelOf(byAccount, teams), modelOf(byClass, teams))).toEqual(none);
     expect(compareModels(modelOf(byAccount), modelOf(byClass, teams))).toEqual(none);
     expect(JSON.stringify(modelOf(byClass, teams))).not.toMatch(/[\uE000-\uF8FF]/);

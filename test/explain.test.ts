@@ -31,8 +31,10 @@ describe('xstack explain', () => {
           const answers = ask({ principal: principal.replace(/^service /, ''), action, resource, context: path.context });
           const same = answers.filter((a) => a.path === purpose);
           expect(same.length, `${purpose}: ${action}`).toBe(1);
-          expect(same[0].allowed ? 'allowed' : 'refused', `${purpose}: ${action}`).toBe(result);
+          expect(same[0].allowed ? 'allowed' : same[0].undecided ? 'undecided' : 'refused', `${purpose}: ${action}`).toBe(result);
           if (result === 'refused') expect(by).toContain(same[0].refusedBy);
+          // Undecided: the resource side's statements, which admit it, are the row's.
+          else if (result === 'undecided') for (const s of same[0].resourceSide) expect(by, `${purpose}: ${action}`).toContain(s);
           // The execution role's policy as bootstrap writes it is read beside the templates' (the matrix proves that role's resource side only).
           else for (const s of [...same[0].identitySide, ...same[0].resourceSide].filter((s) => !s.startsWith('bootstrap: '))) expect(by, `${purpose}: ${action}`).toContain(s);
         }
@@ -108,14 +110,16 @@ describe('xstack explain', () => {
     expect(renderAnswers([admin, developer])).toContain('2 requests: 0 allowed, 1 refused, 1 undecided');
   });
 
-  it("the execution role on its account's artifact key: what bootstrap's policy grants is allowed on both sides; what the key policy alone admits is answered by the path that says bootstrap's policy does not grant it (review s36-audit F2)", () => {
+  it("the execution role on its account's artifact key: what bootstrap's policy grants is allowed on both sides; what the key policy alone admits is undecided, by the path that says bootstrap's policy does not grant it (review s36-audit F2, s36-diff m1)", () => {
     const ask = explainer(compileFile('parameters/example.yaml'));
     const key = 'arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey}';
     const principal = 'arn:aws:iam::222222222222:role/AWSCloudFormationStackSetExecutionRole';
     const [schedule] = ask({ principal, action: 'kms:ScheduleKeyDeletion', resource: key });
     expect(schedule).toMatchObject({ allowed: true, identitySide: ['bootstrap: KmsGeneratedIds'], resourceSide: ['pipeline-foundation: ArtifactKey/AdministerKey'], path: 'AWSCloudFormationStackSetExecutionRole administers the artifact key (dev)' });
     const [cancel] = ask({ principal, action: 'kms:CancelKeyDeletion', resource: key });
-    expect(cancel).toMatchObject({ allowed: true, identitySide: [], resourceSide: ['pipeline-foundation: ArtifactKey/AdministerKey'] });
+    expect(cancel).toMatchObject({ allowed: false, undecided: true, identitySide: [], resourceSide: ['pipeline-foundation: ArtifactKey/AdministerKey'] });
+    expect(cancel.refusedBy).toMatch(/^the resource side admits it, and the execution policy `xstack bootstrap` writes does not grant it/);
+    expect(renderAnswers([schedule, cancel])).toContain('2 requests: 1 allowed, 0 refused, 1 undecided');
     expect(cancel.path).toMatch(/^the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it/);
   });
 

@@ -323,7 +323,7 @@ describe('the audit model of an org of teams', () => {
     return { folded: model(findTeams(org)), plain: model(undefined) };
   };
   const [six, seven] = [6, 7].map((n) => modelsOf(n));
-  const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [] }, conditions: [] };
+  const none = { resources: [], releases: [], grants: { added: [], removed: [] }, trust: { added: [], removed: [] }, paths: { added: [], removed: [], newlyAllowed: [], newlyRefused: [], newlyUndecided: [] }, conditions: [] };
   const size = (m: AuditModel) => m.resources.length + m.grants.length + m.trust.length + m.paths.length;
 
   it('folded by team it reads back exactly as unfolded, and grows by a few entries a team', () => {

@@ -68,6 +68,28 @@ const UNDECIDED_BOOTSTRAPPED =
 /** An answer's `undecided`: refused only for want of an Allow on the identity side, which is the principal's own, outside the model. */
 const undecided = (request: Request, d: Decision): boolean =>
   !d.allowed && request.identityManagedElsewhere === true && d.refusedBy !== undefined && 'missing' in d.refusedBy && (d.refusedBy.missing === 'both' || d.refusedBy.missing === 'identity');
+/**
+ * A request decided, and whether it is undecided. An execution role bootstrap writes the policy of is asked with that
+ * policy as its identity side: a request it allows only if some other policy of the role did (the resource side admits
+ * it, and bootstrap's policy does not grant it) is undecided, as the matrix's undecided paths are (paths.ts
+ * `outsideDecides`; review s36-diff m1: explain answered ALLOWED for the role's kms:CancelKeyDeletion). Any other
+ * principal outside the templates is asked as the proof asks it, its own side taken as allowing.
+ */
+function decide(index: GrantIndex, request: Request, organizationId: string | undefined, bootstrapped: ReadonlySet<string>): { d: Decision; open: boolean; undecidedBy: string } {
+  const isBootstrapped = request.principal.kind === 'aws' && bootstrapped.has(request.principal.arn);
+  if (isBootstrapped && request.identityManagedElsewhere) {
+    const known = evaluate(index, { ...request, identityManagedElsewhere: false }, organizationId);
+    if (known.allowed) return { d: known, open: false, undecidedBy: '' };
+    const d = evaluate(index, request, organizationId);
+    if (d.allowed) return { d: { ...known, grantedBy: d.grantedBy }, open: true, undecidedBy: UNDECIDED_BY_BOOTSTRAP };
+    return { d, open: undecided(request, d), undecidedBy: UNDECIDED_BOOTSTRAPPED };
+  }
+  const d = evaluate(index, request, organizationId);
+  return { d, open: undecided(request, d), undecidedBy: isBootstrapped ? UNDECIDED_BOOTSTRAPPED : UNDECIDED };
+}
+/** The execution role, where the resource side admits what bootstrap's policy does not grant. */
+const UNDECIDED_BY_BOOTSTRAP =
+  "the resource side admits it, and the execution policy `xstack bootstrap` writes does not grant it: any other policy attached to the role, outside the org file, decides (bootstrap detaches none but its own)";
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
 /** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
 const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>
@@ -152,9 +174,8 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
-  const answer = (request: Request, d: Decision, path?: AccessPath, branchChosen?: Answer['branchChosen']): Answer => {
-    const open = undecided(request, d);
-    const undecidedBy = request.principal.kind === 'aws' && bootstrapped.has(request.principal.arn) ? UNDECIDED_BOOTSTRAPPED : UNDECIDED;
+  const answer = (request: Request, path?: AccessPath, branchChosen?: Answer['branchChosen']): Answer => {
+    const { d, open, undecidedBy } = decide(index, request, org.organizationId, bootstrapped);
     return {
       principal: plain(principalName(request.principal)),
       action: request.action,
@@ -182,7 +203,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
     if (query.context && !sameContext(query.context, p.context ?? {})) continue;
     const request: Request = { principal: p.principal, action: result.action, resource: p.resource, resourceAccount: p.resourceAccount, context: p.context, identityManagedElsewhere: p.identityManagedElsewhere, resourceManagedElsewhere: p.resourceManagedElsewhere };
     asked.add(key(request));
-    answers.push(answer(request, evaluate(index, request, org.organizationId), p));
+    answers.push(answer(request, p));
   }
 
   // Then every other request the statements make possible, or the one asked for when all three are given.
@@ -213,7 +234,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
           asked.add(key(request));
           const d = evaluate(index, request, org.organizationId);
           // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
-          if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, d, undefined, branchChosen));
+          if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, undefined, branchChosen));
         }
       }
     }

@@ -58,6 +58,12 @@ export interface AccessPath {
   /** The resource is AWS's own (its account is AWS_OWNED_ACCOUNT), its policy outside the org file: the identity side is proved. */
   resourceManagedElsewhere?: boolean;
   /**
+   * Undecided, neither needed nor refused: the resource side admits it (proved, with identityManagedElsewhere), while
+   * the principal's own policy as xstack writes it (bootstrap's) does not grant it, so a policy attached to the role
+   * outside the org file decides. The report's result is "undecided", as explain's answer (review s36-diff m1).
+   */
+  outsideDecides?: boolean;
+  /**
    * The same path exists for every environment of a pipeline: what it is
    * for without naming the environment, and the pipeline account it is in.
    * A report of a large org shows each group as one row.
@@ -152,6 +158,7 @@ function classPath(
     ...(fields.resourceManagedElsewhere ? { resourceManagedElsewhere: true } : {}),
     ...(fields.identityManagedElsewhere ? { identityManagedElsewhere: true } : {}),
     ...(fields.denied ? { denied: true } : {}),
+    ...(fields.outsideDecides ? { outsideDecides: true } : {}),
     accounts: c.members,
   };
 }
@@ -420,7 +427,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 }
 
 /** The fields of a path that a need gives, before its purpose and, by class, its token. */
-type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere' | 'denied'>;
+type PathFields = Pick<AccessPath, 'need' | 'principal' | 'actions' | 'resource' | 'resourceAccount' | 'context' | 'resourceManagedElsewhere' | 'identityManagedElsewhere' | 'denied' | 'outsideDecides'>;
 
 /**
  * A need of any table resolved against `e`: its path's fields, with the account its resource is in. A resource of
@@ -477,7 +484,7 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
  * The key policy admits every administrator through IAM (the account, narrowed by aws:PrincipalArn), so an
  * administrator does what its own policy allows too: the org file's roles' policies are outside it, while the
  * execution role's is bootstrap's, which grants it the key actions its handlers call (`executionKeyActions`), not
- * all the key policy admits (review s36-audit F2). The rest (kms:CancelKeyDeletion) is a path of its own, saying so:
+ * all the key policy admits (review s36-audit F2). The rest (kms:CancelKeyDeletion) is a path of its own, undecided:
  * the key policy keeps it for the role as the way back from a scheduled deletion, for whoever adds it to the role's
  * policy, where no keyAdministratorRoles can. Without them (SERVICE_MANAGED: StackSets' own role), one path.
  */
@@ -509,7 +516,7 @@ function pipelineAccountPaths(
         return [
           ...(own.length > 0 ? [{ purpose: `${name} ${need.purpose}`, fields: { ...fields, actions: own } }] : []),
           ...(rest.length > 0
-            ? [{ purpose: `the key policy also admits ${name} to ${rest.join(', ')}, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion)`, fields: { ...fields, actions: rest } }]
+            ? [{ purpose: `the key policy also admits ${name} to ${rest.join(', ')}, which bootstrap's policy does not grant it: only a policy added to the role outside the org file would (the way back from a scheduled key deletion)`, fields: { ...fields, actions: rest, outsideDecides: true } }]
             : []),
         ];
       });

@@ -122,6 +122,10 @@ function outsideNote(results: readonly AccessResult[]): string {
   );
 }
 
+/** A path's result: an undecided path's resource side admits it (the proof asks so), its identity side is not the org file's to decide. */
+const resultOf = (path: AccessPath, allowed: boolean): 'allowed' | 'refused' | 'undecided' => (!allowed ? 'refused' : path.outsideDecides ? 'undecided' : 'allowed');
+const UNDECIDED_NOTE = "; identity side: bootstrap's policy does not grant it, and a policy attached to the role outside the org file decides";
+
 const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
@@ -654,11 +658,16 @@ function accessSummary(access: AccessAnalysis, total: (items: ReadonlyArray<{ ac
   const refusedPaths = total(access.paths.filter((p) => p.denied));
   const requests = total(access.results.map((r) => r.path));
   const refusedRequests = total(access.results.filter((r) => r.path.denied).map((r) => r.path));
-  const oneSide = total(access.results.filter((r) => !r.path.denied && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).map((r) => r.path));
-  return (
-    `${paths} access paths: ${paths - refusedPaths} the org needs, each allowed, and ${refusedPaths} that must be refused, each refused; ` +
-    `${requests} requests proved (${requests - refusedRequests} allowed: ${requests - refusedRequests - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be).`
-  );
+  const undecidedPaths = total(access.paths.filter((p) => p.outsideDecides));
+  const undecidedRequests = total(access.results.filter((r) => r.path.outsideDecides).map((r) => r.path));
+  const oneSide = total(access.results.filter((r) => !r.path.denied && !r.path.outsideDecides && (r.path.identityManagedElsewhere || r.path.resourceManagedElsewhere)).map((r) => r.path));
+  const allowedRequests = requests - refusedRequests - undecidedRequests;
+  // Undecided: the resource side admits them and the principal's policy as bootstrap writes it does not grant them.
+  const pathsText = `${paths - refusedPaths - undecidedPaths} the org needs, each allowed, ${undecidedPaths > 0 ? '' : 'and '}${refusedPaths} that must be refused, each refused`;
+  const requestsText = `${allowedRequests} allowed: ${allowedRequests - oneSide} on both sides, ${oneSide} on the side the templates hold, the other outside the org file; ${refusedRequests} refused, each as it must be`;
+  return undecidedPaths === 0
+    ? `${paths} access paths: ${pathsText}; ${requests} requests proved (${requestsText}).`
+    : `${paths} access paths: ${pathsText}, and ${undecidedPaths} undecided; ${requests} requests proved (${requestsText}; ${undecidedRequests} undecided: the resource side admits them, the principal's policy as xstack writes it does not grant them, and a policy attached outside the org file would decide).`;
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -770,7 +779,9 @@ export function buildReport(input: ReportInput): Report {
     blocks: [
       {
         kind: 'p',
-        text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
+        text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are.${
+          access.paths.some((p) => p.outsideDecides) ? ' An undecided path is admitted by its resource side, and its principal\'s policy as xstack writes it does not grant it: a policy attached to the role outside the org file decides.' : ''
+        } \`xstack explain\` answers the same questions, and others, from the same evaluator.${
           manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
         }`,
       },
@@ -782,9 +793,12 @@ export function buildReport(input: ReportInput): Report {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;
           const allowed = results.every((r) => r.allowed);
-          // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides.
-          const by = allowed ? grantedByText(grantingList(results)) + outsideNote(results) : [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ');
-          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, listed(p.actions), allowed ? 'allowed' : 'refused', by];
+          // A refused path cites what refuses it (the Deny, or the side without an Allow), never the Allows it overrides;
+          // an undecided one, the resource side that admits it (proved) and the identity side that does not say.
+          const by = !allowed
+            ? [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ')
+            : grantedByText(grantingList(results)) + (p.outsideDecides ? UNDECIDED_NOTE : outsideNote(results));
+          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, listed(p.actions), resultOf(p, allowed), by];
           // Held for one account, the row names its environment, as the path does (and explain), not "each environment".
           const single = merge && p.purpose !== p.group!.purpose ? [p.purpose, ...cells.slice(1)] : undefined;
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p), single };

@@ -72,7 +72,8 @@ export interface AuditModel {
   resources: Array<Folded<ResourceFact>>;
   grants: Array<Folded<string>>;
   trust: Array<Folded<string>>;
-  paths: Array<Folded<{ path: string; result: 'allowed' | 'refused' }>>;
+  /** A path's result; a model written before "undecided" (paths.ts `outsideDecides`) has "allowed" for such a path. */
+  paths: Array<Folded<{ path: string; result: 'allowed' | 'refused' | 'undecided' }>>;
   /** Each pipeline's branch in each account it deploys to (review s18-audit M2 c); absent in a model written before. */
   releases?: Array<Folded<ReleaseFact>>;
   /**
@@ -401,7 +402,7 @@ function releaseItems({ org, stages, templates, resolver }: ModelSources, add: A
   }
 }
 
-type PathValue = { path: string; result: 'allowed' | 'refused' };
+type PathValue = { path: string; result: 'allowed' | 'refused' | 'undecided' };
 
 /** Each declared path once, its actions together: refused if any of them is. */
 function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<PathValue>): void {
@@ -411,7 +412,7 @@ function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boo
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: e.allowed ? 'allowed' : 'refused' },
+        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: !e.allowed ? 'refused' : path.outsideDecides ? 'undecided' : 'allowed' },
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });
@@ -753,7 +754,7 @@ export interface ModelChanges {
   trust: { added: string[]; removed: string[] };
   /** The execution role's policy by account; a word where one model holds none (written before it was recorded, or SERVICE_MANAGED). */
   execution?: { added: string[]; removed: string[] } | 'not recorded before' | 'not written now';
-  paths: { added: string[]; removed: string[]; newlyAllowed: string[]; newlyRefused: string[] };
+  paths: { added: string[]; removed: string[]; newlyAllowed: string[]; newlyRefused: string[]; newlyUndecided: string[] };
   /**
    * A statement line removed and one added that differ only in their conditions, read together: each condition value
    * that now matches more (a pattern widened), a value added or dropped, a condition added or taken away
@@ -802,6 +803,7 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
       removed: sorted([...old.keys()].filter((p) => !now.has(p))).map((p) => `${shownOld(p)} → was ${old.get(p)!.result}`),
       newlyAllowed: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'allowed').map(([p]) => shownNow(p))),
       newlyRefused: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'refused').map(([p]) => shownNow(p))),
+      newlyUndecided: sorted([...now].filter(([p, r]) => old.has(p) && old.get(p)!.result !== r.result && r.result === 'undecided').map(([p]) => shownNow(p))),
     },
   };
 }
@@ -873,7 +875,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
                       : "The StackSet execution role's policy: not compared (the previous model records one; this compile has none that `xstack bootstrap` writes, as with SERVICE_MANAGED StackSets).",
                 ]),
             ...(c.conditions.length > 0 ? [`${count(c.conditions.length, 'statement')} whose conditions changed, read together under "Conditions changed" (a pattern widened there admits principals it did not; its paths' sample principals are then listed as removed and added).`] : []),
-            `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused.`,
+            `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused${c.paths.newlyUndecided.length > 0 ? `, ${c.paths.newlyUndecided.length} newly undecided` : ''}.`,
           ],
         },
       ],
@@ -896,7 +898,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
         {
           kind: 'table',
           head: ['change', 'path · principal · actions · resource · context → result'],
-          rows: [...c.paths.added.map((p) => ['added', p]), ...c.paths.removed.map((p) => ['removed', p]), ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]), ...c.paths.newlyRefused.map((p) => ['newly refused', p])],
+          rows: [...c.paths.added.map((p) => ['added', p]), ...c.paths.removed.map((p) => ['removed', p]), ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]), ...c.paths.newlyRefused.map((p) => ['newly refused', p]), ...c.paths.newlyUndecided.map((p) => ['newly undecided', p])],
         },
       ],
     },
