@@ -276,6 +276,39 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     }
   });
 
+  it("an org file that replaces a StackSet's only account, its template changing, is refused before any operation (the update would reach the leaving account alone); plan says so; the two deploys it advises converge (review s37-deployer D1)", async () => {
+    // One pipeline account; then moved to another account while a pipeline's deployment group changes (its tag key).
+    const ONE = generateOrgYaml(1);
+    const CHANGED = ONE.replace('      applicationTagKey: Application\n  lib:', '      applicationTagKey: Release\n  lib:');
+    expect(CHANGED).not.toBe(ONE);
+    const one = compileYaml(ONE);
+    const moved = compileYaml(CHANGED.replace('id: "100000000001"', 'id: "100000000003"'));
+    const both = compileYaml(CHANGED.replace('  env0001:\n', '  env0003:\n    id: "100000000003"\n    role: pipeline\n    environment: env0003\n  env0001:\n').replaceAll('      env0001: main\n', '      env0001: main\n      env0003: main\n'));
+    expect(both.org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id).sort()).toEqual(['100000000001', '100000000003']);
+    await prepare(both);
+    await deployUntilDone(one, 1);
+
+    // The pipelines StackSet: its one instance in 100000000001, which the org file now drops, and a new template. The
+    // pipeline account's other StackSets keep their template (nothing in them names the account): not refused, nor
+    // those of the source account, whose instance stays.
+    const p = await plan(moved, awsVia(), { pollMs });
+    expect(p.filter((x) => x.noInstanceKept).map((x) => x.stage)).toEqual(['pipelines']);
+    const pipelines = p.find((x) => x.stage === 'pipelines')!;
+    expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.addAccounts]).toEqual([true, ['100000000001'], ['100000000003']]);
+    expect(pipelines.noInstanceKept).toContain('StackSet big-pipelines: its template changes, and every instance it has is in an account the org file no longer targets for it (100000000001): the template update would run there first, before the instances to create (100000000003)');
+    expect(formatPlan(p, { accountNames: new Map(), colour: false })).toContain('✗ deploy refuses the org file, changing nothing: StackSet big-pipelines: its template changes');
+    const from = env.proxy.requests.length;
+    await expect(deploy(moved, awsVia(), { pollMs })).rejects.toMatchObject({ code: 'NO_INSTANCE_KEPT', message: expect.stringMatching(/^nothing was changed:\n {2}StackSet big-/) });
+    expect(env.proxy.requests.slice(from).filter((r) => r.action !== undefined && /^(Create|Update|Delete)/.test(r.action))).toEqual([]);
+
+    // As the refusal advises: the new account beside the old, then without the old.
+    await deployUntilDone(both, 1);
+    const second = env.proxy.requests.length;
+    await deployUntilDone(moved, 1);
+    for (const u of env.proxy.requests.slice(second).filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipeline'))) expect(u.accounts, u.stackSet).toEqual(['100000000003']);
+    await expectConverged(moved);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -678,6 +678,33 @@ function leftFor(run: Run, desired: DesiredStackSet, actual: ActualStackSet, acc
  */
 const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options.retainFailedStacks === true && inoperable(i));
 
+/**
+ * A template update none of whose instances stays (review s37-deployer D1): every instance the StackSet has that an
+ * update reaches is in an account the org file no longer targets for it (its only account replaced, say). Narrowed to
+ * the kept accounts there are none to name, and "To update all the stack instances associated with this stack set,
+ * don't specify the Accounts or Regions" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html):
+ * the new template would run in the leaving accounts first, where it was not compiled for (a unit that now covers
+ * every target has no condition, and bootstrap grants that account's execution role what was deployed there), and what
+ * it created there under RetainExceptOnCreate would stay after the removal. Refused before any operation, with the two
+ * deploys that get past it. A suspended account's instance (skipped by StackSets), an INOPERABLE one (left out of
+ * updates), or one deleted before the update (`removedFirst`, leftFor) is not reached, and does not count.
+ */
+function noInstanceKept(desired: DesiredStackSet, actual: ActualStackSet, removedFirst: readonly string[]): string | undefined {
+  if (!actual.exists || actual.templateBody === undefined || sha256(actual.templateBody) === desired.templateSha) return undefined;
+  const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  // Not those a family part deletes before its template update (leftFor): the update no longer reaches them.
+  const reached = [...actual.instances.values()].filter((i) => !inoperable(i) && !suspended(i) && !removedFirst.includes(i.account)).map((i) => i.account);
+  if (reached.length === 0 || reached.some((id) => wanted.has(id))) return undefined;
+  const list = (ids: readonly string[]) => (ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', '));
+  const leaving = list([...reached].sort(compareText));
+  const coming = list(desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id)));
+  return (
+    `StackSet ${desired.name}: its template changes, and every instance it has is in an account the org file no longer targets for it (${leaving}): ` +
+    `the template update would run there first, before the instances to create (${coming}), as a template compiled for other accounts, and resources it creates there would stay after the removal. ` +
+    `Deploy in two steps: first with the new accounts beside the old ones in the org file, then without the old ones`
+  );
+}
+
 /** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
 async function keptTargets(run: Run, ctx: StackSetContext, actual: ActualStackSet, kept: readonly string[]): Promise<{ accounts: string[]; organizationalUnits?: string[] } | undefined> {
   if (ctx.settings.permissionModel === 'SELF_MANAGED') return { accounts: [...kept] };
@@ -1335,8 +1362,8 @@ async function familyOrder(run: Run, desired: readonly DesiredStackSet[], deploy
  * (beforeOperations). Not a StackSet xstack did not create (no xstack:stackset tag): deploy leaves it alone (foreign),
  * so its template refuses nothing.
  */
-async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<Replacements & { locked: string[]; deferred: Map<string, string[]> }> {
-  const out: Replacements & { locked: string[]; deferred: Map<string, string[]> } = { refused: [], warnings: [], locked: [], deferred: new Map() };
+async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[], clearFor: ReadonlyMap<string, ReadonlySet<string>>): Promise<Replacements & { locked: string[]; noneKept: string[]; deferred: Map<string, string[]> }> {
+  const out: Replacements & { locked: string[]; noneKept: string[]; deferred: Map<string, string[]> } = { refused: [], warnings: [], locked: [], noneKept: [], deferred: new Map() };
   const bodies = new Map<string, string | undefined>();
   for (const d of desiredList) {
     if (!deployed.includes(d.name)) continue;
@@ -1347,6 +1374,10 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     const locked = executionRoleLockedText(run, d.name, { executionRoleName: held.ExecutionRoleName, templateBody: body });
     if (locked) out.locked.push(locked);
     if (body === undefined || sha256(body) === d.templateSha) continue;
+    // Its instances, read as the stage's first read (beforeOperations), for a template update that keeps none of them.
+    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    const noneKept = noInstanceKept(d, actual, leftFor(run, d, actual, clearFor.get(d.name)).map((i) => i.account));
+    if (noneKept) out.noneKept.push(noneKept);
     const found = bodyReplacements(d.name, body, d.templateBody);
     out.refused.push(...found.refused);
     out.warnings.push(...found.warnings);
@@ -1756,12 +1787,13 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
     if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
     throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
   }
-  const replacing = await replacementsBeforeAnyOperation(run, desiredList, deployed);
+  const replacing = await replacementsBeforeAnyOperation(run, desiredList, deployed, clearFor);
   for (const warning of replacing.warnings) options.onNote?.(warning);
   if (replacing.refused.length > 0) throw replacementsRefusal(replacing.refused);
   // A renamed execution role the deployed key policy does not let change it: refused for the whole run, before any
   // StackSet is sent the new role (every StackSet's UpdateStackSet carries it, the earlier waves' too).
   if (replacing.locked.length > 0) throw new XstackError('EXECUTION_ROLE_LOCKED', `nothing was changed:\n${replacing.locked.map((l) => `  ${l}`).join('\n')}`);
+  if (replacing.noneKept.length > 0) throw new XstackError('NO_INSTANCE_KEPT', `nothing was changed:\n${replacing.noneKept.map((l) => `  ${l}`).join('\n')}`);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.(run.home);
@@ -1828,6 +1860,8 @@ export interface StackSetPlan {
   otherPermissionModel?: string;
   /** Set when the execution role is renamed and the deployed key policy does not admit the new one: deploy refuses its stage (executionRoleLockedText). */
   executionRoleLocked?: string;
+  /** Set when the template changes and every instance the update would reach is one to remove: deploy refuses the org file before any operation (noInstanceKept). */
+  noInstanceKept?: string;
   /** SELF_MANAGED roles it holds that are not the org file's (`old → new`): deploy sends them with an UpdateStackSet. */
   rolesChange?: string;
   /** The org file's tags the StackSet does not have as they are, in words (`+Key=value`, `Key: old → new`, `-Key`): sent with an UpdateStackSet. */
@@ -1931,6 +1965,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
     const locked = actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined;
+    const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
     const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
@@ -1950,6 +1985,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
       ...(locked ? { executionRoleLocked: locked } : {}),
+      ...(noneKept ? { noInstanceKept: noneKept } : {}),
       ...(roles ? { rolesChange: roles } : {}),
       ...(tagged.change ? { tagsChange: tagged.tooMany ? `${tagged.change} (cannot be set: ${tagged.tooMany})` : tagged.change } : {}),
       collisions: found.inTheWay.map(retainedText),

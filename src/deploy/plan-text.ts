@@ -51,6 +51,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.otherRegions) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherRegions.replace(/\n/g, '\n      ')}`);
     if (p.otherPermissionModel) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherPermissionModel}`);
     if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
+    if (p.noInstanceKept) lines.push(`    ${paint(31, '✗')} deploy refuses the org file, changing nothing: ${p.noInstanceKept}`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance): ${p.rolesChange}`);
