@@ -13,6 +13,7 @@ import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
 import { renderTemplate } from '../src/cfn/template';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
+import { principalName } from '../src/audit/grants';
 
 describe('xstack explain', () => {
   for (const file of ORG_FILES) {
@@ -91,6 +92,29 @@ describe('xstack explain', () => {
     expect(across.length).toBeGreaterThan(0);
     expect(across.every((a) => !a.allowed && a.refusedBy === 'no Allow on either side')).toBe(true);
     expect(across.every((a) => a.principal.includes(`::${member}:`) && a.resource.includes(`:${other}:`))).toBe(true);
+  });
+
+  it('an org proved by class: a question whose context names a member (aws:SourceAccount) is answered as the matrix answers that path, its context written with the id (review s37-evaluator E1)', () => {
+    const c = compileGenerated(20);
+    const ask = explainer(c);
+    const member = c.org.accounts.filter((a) => a.role === 'pipeline')[3].id;
+    // Every class path whose context names its account: asked with the member's id throughout, one answer, the matrix's result.
+    const paths = c.access.paths.filter((p) => p.accounts && JSON.stringify(p.context ?? {}).includes(p.group!.account));
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths.some((p) => p.context?.['aws:SourceAccount'])).toBe(true);
+    for (const p of paths) {
+      const write = (text: string) => text.replaceAll(p.group!.account, member);
+      const context = Object.fromEntries(Object.entries(p.context!).map(([k, v]) => [k, v.map(write)]));
+      for (const action of p.actions) {
+        const principal = write(principalName(p.principal));
+        const same = ask({ principal, action, resource: write(p.resource), context }).filter((a) => a.path === p.purpose);
+        const results = c.access.results.filter((r) => r.path === p && r.action === action);
+        expect(same.length, `${p.purpose}: ${action}`).toBe(1);
+        expect(same[0].allowed, `${p.purpose}: ${action}`).toBe(results[0].allowed);
+        expect(same[0].context, p.purpose).toEqual(context);
+        expect(JSON.stringify(same[0])).not.toMatch(/[\uE000-\uF8FF]/);
+      }
+    }
   });
 
   it("a principal whose own policies are outside the org file, in its own account, with nothing allowing or refusing it in the templates: UNDECIDED, not refused (review s18-audit M1)", () => {

@@ -18,7 +18,8 @@ import type { Org } from '../org/model';
 import { classesOf, contextFor, orgResources, type OrgResource } from './reach';
 import { renderTemplate, type CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
-import { startProof, TOKEN_MARK } from './symbolic';
+import { startProof, stillCertain, TOKEN_MARK } from './symbolic';
+import { tokeniseLists } from './classes';
 import { executionPolicy, keyActions, type ExecutionStatement } from '../deploy/execution-policy';
 import { bootstrapGrants } from './execution-reach';
 import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
@@ -90,6 +91,9 @@ function decide(index: GrantIndex, request: Request, organizationId: string | un
 /** The execution role, where the resource side admits what bootstrap's policy does not grant. */
 const UNDECIDED_BY_BOOTSTRAP =
   "the resource side admits it, and the execution policy `xstack bootstrap` writes does not grant it: any other policy attached to the role, outside the org file, decides (bootstrap detaches none but its own)";
+/** The account ids a question names: in its principal, its resource and its context's values. */
+const idsIn = (query: ExplainQuery): string[] =>
+  [...`${query.principal ?? ''} ${query.resource ?? ''} ${Object.values(query.context ?? {}).flat().join(' ')}`.matchAll(/\d{12}/g)].map((m) => m[0]);
 const TOKEN = new RegExp(`${TOKEN_MARK}[\\uE100-\\uEFFF]`, 'g');
 /** A query value matches a candidate either way round: the query may be a pattern, and so may the candidate (`AWSReservedSSO_Developer_*`). */
 const fitsEither = (query: string | undefined, candidate: string, caseInsensitive = false) =>
@@ -154,12 +158,20 @@ export function explainer(compiled: CompiledOrg): (query: ExplainQuery) => Answe
   const proved = ground(compiled, compiled.access, templates, execution);
   let flat: Ground | undefined;
   return (query) => {
-    const members = new Set([...`${query.principal ?? ''} ${query.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).filter((id) => proved.classes.has(id)));
+    const members = new Set(idsIn(query).filter((id) => proved.classes.has(id)));
     // As the compile asked it: the execution role's key administration, of the key actions bootstrap grants it.
     const again = () => analyseAccess(compiled.org, compiled.stages, templates, { byClass: false, ...(execution.length > 0 ? { executionKeyActions: keyActions(execution) } : {}) });
-    const g = members.size > 1 ? (flat ??= ground(compiled, again(), templates, execution)) : proved;
-    startProof(new Map([...g.classes.values()].map((c) => [c.token, c])).values());
-    return ask(compiled.org, g, query);
+    const onFlat = () => {
+      const g = (flat ??= ground(compiled, again(), templates, execution));
+      startProof(new Map([...g.classes.values()].map((c) => [c.token, c])).values());
+      return ask(compiled.org, g, query);
+    };
+    if (members.size > 1) return onFlat();
+    startProof(new Map([...proved.classes.values()].map((c) => [c.token, c])).values());
+    const answers = ask(compiled.org, proved, query);
+    // A comparison the class's token could not answer for every member (symbolic.ts) makes the answers unsure: asked
+    // again account by account, as the proof does when it gives up a class (review s37-evaluator E1).
+    return stillCertain() ? answers : onFlat();
   };
 }
 
@@ -168,9 +180,12 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
   const bare = asked_.principal !== undefined && !asked_.principal.startsWith('arn:') && !asked_.principal.endsWith('.amazonaws.com') && asked_.principal !== '*';
   const named = bare ? { ...asked_, principal: `arn:${org.partition}:iam::*:role/${asked_.principal}` } : asked_;
   // Proved by class, a member's account is its class's token: a question naming a member's id is asked with the token, as the proof was, and answered with the id.
-  const member = [...`${named.principal ?? ''} ${named.resource ?? ''}`.matchAll(/\d{12}/g)].map((m) => m[0]).find((id) => classes.has(id));
+  const member = idsIn(named).find((id) => classes.has(id));
   const token = member ? classes.get(member)!.token : undefined;
-  const query = token ? { ...named, principal: named.principal?.replaceAll(member!, token), resource: named.resource?.replaceAll(member!, token) } : named;
+  // The context too: a path's context names its account as the token (review s37-evaluator E1: aws:SourceAccount).
+  const query = token
+    ? { ...named, principal: named.principal?.replaceAll(member!, token), resource: named.resource?.replaceAll(member!, token), ...(named.context ? { context: tokeniseLists(named.context, member!, token) } : {}) }
+    : named;
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
@@ -183,7 +198,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
       allowed: d.allowed,
       reason: plain(d.reason),
       path: path && plain(path.purpose),
-      context: request.context ?? {},
+      context: Object.fromEntries(Object.entries(request.context ?? {}).map(([key, values]) => [key, values.map(plain)])),
       // A statement of a class's account carries the class's token in its logical id too (SourceRole<token>In…).
       identitySide: d.grantedBy.filter((g) => g.kind === 'identity').map((g) => plain(label(g))),
       resourceSide: d.grantedBy.filter((g) => g.kind !== 'identity').map((g) => plain(label(g))),
