@@ -4,7 +4,8 @@ import { analyseAccess, type AccessAnalysis } from '../src/audit/paths';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
 import { weight } from '../src/audit/classes';
-import { collectGrants } from '../src/audit/grants';
+import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
 import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
 import { parseOrg } from '../src/org/load';
@@ -34,6 +35,18 @@ describe('comparisons with an account token', () => {
     expect(decide(['100000000001', '100000000002'], () => same(T, '900000000000'))).toEqual({ answer: false, certain: true });
     expect(decide(['100000000001', '100000000002'], () => same(T, '100000000002'))).toEqual({ answer: false, certain: false });
     expect(decide(['100000000001'], () => same(`arn:aws:iam::${T}:role/x`, 'arn:aws:iam::100000000001:role/y'))).toEqual({ answer: false, certain: true });
+  });
+
+  it("a Numeric condition on an id-valued key is decided member by member: certain when every member answers alike, else not (review s37-evaluator E3: a token read as 'no number' answered no for all)", () => {
+    const bucket = { stage: 'x', account: '111111111111', policy: 'Bucket/NumericAllow', kind: 'bucket' as const, effect: 'Allow' as const, principals: [{ kind: 'any' as const }], actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'], conditions: { NumericEquals: { 'aws:PrincipalAccount': ['222222222222'] } } };
+    const role = `arn:aws:iam::${T}:role/r`;
+    const identity = { stage: 'x', account: T, policy: 'Role/Get', kind: 'identity' as const, effect: 'Allow' as const, attachedTo: role, principals: [], actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'], conditions: {} };
+    const ask = () => evaluate(new GrantIndex([bucket, identity] as ResolvedStatement[]), { principal: { kind: 'aws', arn: role }, action: 's3:GetObject', resource: 'arn:aws:s3:::b/k', resourceAccount: '111111111111' }).allowed;
+    // One member is the account the condition names, the other not: no answer holds for both.
+    expect(decide(['222222222222', '333333333333'], ask).certain).toBe(false);
+    // Every member is it (a class of one), or none is: certain, and as each member's own request answers.
+    expect(decide(['222222222222'], ask)).toEqual({ answer: true, certain: true });
+    expect(decide(['333333333333', '444444444444'], ask)).toEqual({ answer: false, certain: true });
   });
 
   it('strings that line up differently are equal for some ids only: certainty is lost exactly then', () => {

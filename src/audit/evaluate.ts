@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
+import { concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 
@@ -396,6 +396,9 @@ function valueMatches(comparison: Comparison, expected: readonly string[], actua
  * operators page): a value that is no number matches nothing.
  */
 function numericMatches(comparison: NumericComparison, expected: readonly string[], actual: string): boolean {
+  // A class's token is no number, but each member's id is (aws:PrincipalAccount): decided member by member, not "no"
+  // for all at once (symbolic.ts; review s37-evaluator E3).
+  if (hasToken(actual) || expected.some(hasToken)) return decidedByMembers(`numeric ${comparison}`, expected, actual, (e, a) => numericMatches(comparison, [e], a));
   // An integer or a decimal, written so: not JavaScript's wider Number() syntax (0x10, 1e1, Infinity; review s31-evaluator m7).
   if (!DECIMAL.test(actual)) return false;
   const a = Number(actual);

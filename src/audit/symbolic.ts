@@ -202,6 +202,17 @@ export function someForEveryMember(kind: string, items: readonly string[], value
     certain = before;
     return found;
   }
+  certain = before;
+  return decidedByMembers(kind, items, value, test);
+}
+
+/**
+ * Whether `test` holds for some item, decided member by member with each member's id for the token: certain when
+ * every member gives the same answer, else the proof is not. For a comparison a token cannot take part in as a unit
+ * (a Numeric operator: a token is no number, each member's id is one; review s37-evaluator E3).
+ */
+export function decidedByMembers(kind: string, items: readonly string[], value: string, test: (item: string, value: string) => boolean): boolean {
+  const before = certain;
   const key = listKey(kind, items, value);
   let answer = decidedLists.get(key);
   if (answer === undefined) {
