@@ -305,6 +305,19 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
+  it('the accounts an operation cancelled are one line, not one each: a first deploy to four accounts, one at a time, failing in the first (review s37-deployer D2)', async () => {
+    const four = compileYaml(generateOrgYaml(4));
+    await prepare(four);
+    env.proxy.failIn('100000000001');
+    const s = await deploy(four, awsVia(), { pollMs });
+    expect((await operationOf('big-pipeline-identity', 'CreateStackInstances')).results).toEqual({ '100000000001': 'FAILED', '100000000002': 'CANCELLED', '100000000003': 'CANCELLED', '100000000004': 'CANCELLED' });
+    const reasons = failed(s).find((x) => x.stage === 'pipeline-identity')!.reasons;
+    const lines = reasons.join('\n').split('\n').filter((l) => l.includes('CANCELLED'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`3 accounts ${REGION}: CANCELLED: Cancelled since failure tolerance has exceeded: 100000000002, 100000000003, 100000000004`);
+    expect(reasons.join('\n')).toMatch(new RegExp(`account 100000000001 ${REGION}: FAILED: .*injected failure`));
+  });
+
   it('a failed first create (its instance listed, with no stack) is retried with CreateStackInstances under a new operation id, as that page documents, not UpdateStackInstances', async () => {
     await prepare(small);
     const account = '100000000001';

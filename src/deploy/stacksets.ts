@@ -33,6 +33,7 @@ import {
 import { errorName, XstackError } from '../errors';
 import type { StackSetSettings } from '../org/model';
 import { sha256 } from '../hash';
+import { listIn } from '../memo';
 import { LIMITS } from '../limits';
 import type { TemplateSource } from './template-store';
 import type { InstanceOperationBudget } from './instance-budget';
@@ -1025,6 +1026,7 @@ export async function operationFailures(ctx: StackSetContext, id: string, status
   const read = async () => {
     const failures: string[] = [];
     const accounts: Array<string | undefined> = [];
+    const cancelled = new Map<string, string[]>();
     let listed = 0;
     let token: string | undefined;
     do {
@@ -1032,11 +1034,23 @@ export async function operationFailures(ctx: StackSetContext, id: string, status
       for (const r of page.Summaries ?? []) {
         listed++;
         if (r.Status === 'SUCCEEDED') continue;
-        failures.push(`account ${r.Account} ${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`);
-        accounts.push(r.Account);
+        const line = `${r.Region}: ${r.Status}: ${r.StatusReason ?? 'no reason given'}`;
+        if (r.Status === 'CANCELLED' && r.Account) listIn(cancelled, line).push(r.Account);
+        else {
+          failures.push(`account ${r.Account} ${line}`);
+          accounts.push(r.Account);
+        }
       }
       token = page.NextToken;
     } while (token);
+    // The accounts an operation cancelled, one line for each reason: "CANCELLED: ... the failure tolerance of the stack set
+    // operation has been exceeded" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html),
+    // so a first deploy to N accounts, one at a time, that fails in one says so once, not N-1 times (review s37-deployer D2).
+    for (const [line, ids] of cancelled) {
+      if (ids.length === 1) failures.push(`account ${ids[0]} ${line}`);
+      else failures.push(`${ids.length} accounts ${line}: ${ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', ')}`);
+      accounts.push(ids.length === 1 ? ids[0] : undefined);
+    }
     return { failures, accounts, listed };
   };
   const { failures, accounts, listed } = await readUntil(ctx, read, (r) => r.listed > 0);
