@@ -391,3 +391,16 @@ describe('what the proof cannot read is refused, never skipped', () => {
     expect(withDeveloperStatement(() => undefined)().problems).toEqual([]);
   });
 });
+
+describe('within one account, a principal whose own policies are outside the org file (reference_policies_evaluation-logic_policy-eval-basics.html)', () => {
+  it('a refusal with no Allow on either side rests on its own policies, which could allow it: not a proved refusal; on a key or a trust, the resource side alone refuses (review s37-evaluator E5)', () => {
+    const outside = { identityManagedElsewhere: true };
+    const bucket = decide([], { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k', ...outside });
+    expect(bucket).toMatchObject({ allowed: false, refusedBy: { missing: 'both', ownPolicyDecides: true } });
+    // Its own policies known (the templates'): refused, proved.
+    expect(decide([], { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' }).refusedBy).toEqual({ missing: 'both' });
+    // A key policy must allow, whatever IAM does: "Without permission from the key policy, IAM policies that allow permissions have no effect".
+    expect(decide([], { action: 'kms:Decrypt', resource: KEY, ...outside }).refusedBy).toEqual({ missing: 'resource', identityElsewhere: true });
+    expect(decide([], { action: 'sts:AssumeRole', resource: role(A, 'other'), ...outside }).refusedBy).toEqual({ missing: 'resource', identityElsewhere: true });
+  });
+});

@@ -37,8 +37,10 @@ export interface Decision {
   /**
    * A refusal: the explicit Deny that refuses it, or the side(s) with no applicable Allow. `identityElsewhere`: the
    * principal's own policies are not the org's (someone else's role), so the resource side is the one that refuses.
+   * `ownPolicyDecides`: within one account, where either side's Allow is enough, and the principal's own policies are
+   * outside the org file: they could allow it, so the refusal is not proved (review s37-evaluator E5).
    */
-  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both'; identityElsewhere?: true } | { notAcrossAccounts: string };
+  refusedBy?: { deny: ResolvedStatement } | { missing: 'identity' | 'resource' | 'both'; identityElsewhere?: true; ownPolicyDecides?: true } | { notAcrossAccounts: string };
 }
 
 const isPattern = (s: string) => s.includes('*') || s.includes('?');
@@ -703,8 +705,14 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   if (idAllows > 0 || namedDirectly) return decision(true, 'allowed within the account', grantedBy);
   if (resAllows > 0 && request.identityManagedElsewhere) return decision(true, REASONS['resource policy'].elsewhere, grantedBy);
   if (resAllows > 0) return decision(false, 'the resource policy admits the principal by its account only, which leaves it to IAM: no identity policy of the principal allows it', grantedBy, { missing: 'identity' });
-  return decision(false, 'no identity or resource policy allows it', grantedBy, { missing: 'both' });
+  // "If either the identity-based policy or the resource-based policy within the same account allows the request and the
+  // other doesn't, the request is still allowed" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html):
+  // a principal whose own policies are outside the org file may be allowed by them.
+  return decision(false, 'no identity or resource policy allows it', grantedBy, { missing: 'both', ...(request.identityManagedElsewhere ? { ownPolicyDecides: true as const } : {}) });
 }
+
+/** A refusal that rests on the principal's own policies, outside the org file, within its account: not proved. */
+export const ownPolicyDecides = (d: Decision): boolean => d.refusedBy !== undefined && 'missing' in d.refusedBy && d.refusedBy.ownPolicyDecides === true;
 
 /**
  * A VPC endpoint policy: the request passes the endpoint only if a statement

@@ -32,7 +32,7 @@ import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
 import { roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
@@ -868,12 +868,15 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       if (!sameStatements(d.grantedBy, granted)) granted = d.grantedBy.slice();
       results.push({ path, action, allowed: d.allowed, reason: d.reason, grantedBy: granted, refusedBy: d.refusedBy });
       if (!path.denied) usage.record(granted, action, path.resource, principal);
-      const ok = path.denied ? !d.allowed : d.allowed;
+      // A refusal the principal's own policies (outside the org file) could overturn within its account is not one proved.
+      const ok = path.denied ? !d.allowed && !ownPolicyDecides(d) : d.allowed;
       if (!ok) {
         problems.push(
-          path.denied
-            ? `${path.purpose}: ${principalName(path.principal)} may ${action} on ${path.resource}, which must be refused`
-            : `${path.purpose}: ${principalName(path.principal)} may not ${action} on ${path.resource}: ${d.reason}`,
+          !path.denied
+            ? `${path.purpose}: ${principalName(path.principal)} may not ${action} on ${path.resource}: ${d.reason}`
+            : d.allowed
+              ? `${path.purpose}: ${principalName(path.principal)} may ${action} on ${path.resource}, which must be refused`
+              : `${path.purpose}: ${principalName(path.principal)} ${action} on ${path.resource} must be refused, and is not proved so: within its account the principal's own policies, outside the org file, could allow it (no statement of the templates refuses it)`,
         );
       }
     }
