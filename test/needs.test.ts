@@ -509,6 +509,15 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
     expect(problems.some((p) => p.startsWith(`${purpose}: ci-network's S3GatewayEndpoint lets `)), problems.join('\n')).toBe(true);
   });
 
+  it("an S3 endpoint statement letting the CI host's role write to any bucket (by aws:PrincipalArn) fails the compile: asked as anyone's request only, it passed (review s37-evaluator E6)", () => {
+    const ciRole = `arn:aws-us-gov:iam::012345678901:role/${org.prefix}-ci-instance`;
+    const stages = withEndpointPolicy('S3GatewayEndpoint', (statements) =>
+      statements.push({ Sid: 'CiWrites', Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' }, Condition: { ArnEquals: { 'aws:PrincipalArn': ciRole } } } as unknown as Statement),
+    );
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(`nothing in the CI network writes to any S3 bucket: ci-network's S3GatewayEndpoint lets ${ciRole} s3:PutObject on arn:aws-us-gov:s3:::any-bucket-of-any-account/any-key through (S3GatewayEndpoint/CiWrites)`);
+  });
+
   it.each([
     ['GitCodeCommitEndpoint', 'CiPullsOrgRepositories', 'codecommit:GitPush'],
     ['CodeCommitEndpoint', 'CiPullsOrgRepositories', 'codecommit:DeleteRepository'],

@@ -700,12 +700,27 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
     }
     problems.push(...refusedToOthers(org, network, need.purpose, passed, checks, false));
   }
+  // Whoever signs it: each request passes the endpoint on its own ("the endpoint policy does not override or replace
+  // identity-based policies or resource-based policies", https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html),
+  // so a statement admitting one signer (the CI host's role, by aws:PrincipalArn) lets that one through. Asked as
+  // anyone's request (a presigned URL's), shown in the report; and as the CI host's role and another role of its
+  // account, which must be refused too (review s37-evaluator E6: asked as anyone only, a statement naming the CI role
+  // was never met).
+  const signers: PrincipalRef[] = [{ kind: 'aws', arn: e.instanceRole }, { kind: 'aws', arn: `arn:${org.partition}:iam::${ciAccount}:role/${otherRoleName([names.ciInstanceRole()])}` }];
   for (const refused of REFUSED_THROUGH_ISOLATED_NETWORK) {
-    // Asked as anyone's request: the CI role's, another principal's, or a presigned URL's alike.
     const request: Request = { principal: { kind: 'any' }, action: refused.action, resource: refused.resource(e), resourceAccount: AWS_OWNED_ACCOUNT, context: refused.context };
     const asked = ask(refused.purpose, refused.endpoint, request, true);
-    if (!asked) problems.push(`${refused.purpose}: ${network.id} has no ${refused.endpoint} endpoint with a policy, so AWS's default lets ${refused.action} through`);
-    else if (asked.decision.allowed) problems.push(`${refused.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${refused.action} on ${request.resource} through (${asked.decision.by?.policy})`);
+    if (!asked) {
+      problems.push(`${refused.purpose}: ${network.id} has no ${refused.endpoint} endpoint with a policy, so AWS's default lets ${refused.action} through`);
+      continue;
+    }
+    let through = asked.decision.allowed ? { principal: request.principal, by: asked.decision.by } : undefined;
+    for (const principal of signers) {
+      if (through) break;
+      const d = endpointAllows(asked.endpoint.statements, { ...request, principal }, org.organizationId);
+      if (d.allowed) through = { principal, by: d.by };
+    }
+    if (through) problems.push(`${refused.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${principalName(through.principal)} ${refused.action} on ${request.resource} through (${through.by?.policy})`);
   }
   return problems;
 }
