@@ -404,3 +404,19 @@ describe('within one account, a principal whose own policies are outside the org
     expect(decide([], { action: 'sts:AssumeRole', resource: role(A, 'other'), ...outside }).refusedBy).toEqual({ missing: 'resource', identityElsewhere: true });
   });
 });
+
+describe('the organization keys of an account outside the org (reference_policies_condition-keys.html: aws:ResourceOrgID "only if the account that owns the resource is a member of an organization")', () => {
+  it('an account explain knows is outside the org gets no aws:ResourceOrgID nor aws:PrincipalOrgID: an org-scoped statement does not apply (review s37-evaluator E7)', () => {
+    const bus = 'arn:aws:events:eu-west-1:123456789012:event-bus/default';
+    const scoped = identity(['events:PutEvents'], { resources: ['arn:aws:events:eu-west-1:*:event-bus/default'], conditions: { StringEquals: { 'aws:ResourceOrgID': ['o-a1b2c3d4e5'] } } });
+    const ask = (outsideOrg?: ReadonlySet<string>) =>
+      evaluate(new GrantIndex([scoped]), { principal: { kind: 'aws', arn: role(A, 'r') }, action: 'events:PutEvents', resource: bus, resourceAccount: '123456789012', ...(outsideOrg ? { outsideOrg } : {}) }, 'o-a1b2c3d4e5').grantedBy;
+    expect(ask()).toEqual([scoped]);
+    expect(ask(new Set(['123456789012']))).toEqual([]);
+    const trust = statement({ kind: 'trust', principals: [{ kind: 'any' }], actions: ['sts:AssumeRole'], resources: [role(A, 't')], conditions: { StringEquals: { 'aws:PrincipalOrgID': ['o-a1b2c3d4e5'] } } });
+    const assume = (outsideOrg?: ReadonlySet<string>) =>
+      evaluate(new GrantIndex([trust]), { principal: { kind: 'aws', arn: role('123456789012', 'x') }, action: 'sts:AssumeRole', resource: role(A, 't'), resourceAccount: A, ...(outsideOrg ? { outsideOrg } : {}) }, 'o-a1b2c3d4e5').grantedBy;
+    expect(assume()).toEqual([trust]);
+    expect(assume(new Set(['123456789012']))).toEqual([]);
+  });
+});

@@ -26,6 +26,12 @@ export interface Request {
    * file: prove the identity side only (across accounts IAM needs it, whatever the resource's policy says).
    */
   resourceManagedElsewhere?: boolean;
+  /**
+   * Accounts of the request known to be outside the organization (explain: an id the org file does not name), which
+   * get no aws:PrincipalOrgID or aws:ResourceOrgID. The proof's requests name the org file's accounts, and its
+   * stand-ins for others (OTHER_ACCOUNT, AWS_OWNED_ACCOUNT), only.
+   */
+  outsideOrg?: ReadonlySet<string>;
 }
 
 export interface Decision {
@@ -217,9 +223,9 @@ function contextValue(request: Request, key: string, organizationId?: string): r
     case 'aws:resourceaccount':
       return [request.resourceAccount];
     case 'aws:resourceorgid':
-      return organizationId && !outsideOrg(request.resourceAccount) ? [organizationId] : undefined;
+      return organizationId && !outsideOrg(request.resourceAccount) && !request.outsideOrg?.has(request.resourceAccount) ? [organizationId] : undefined;
     case 'aws:principalorgid':
-      return organizationId && aws && !outsideOrg(accountOf(aws)) ? [organizationId] : undefined;
+      return organizationId && aws && !outsideOrg(accountOf(aws)) && !request.outsideOrg?.has(accountOf(aws)) ? [organizationId] : undefined;
     case 'aws:principalarn':
       return aws ? [aws] : undefined;
     case 'aws:principalaccount':

@@ -208,6 +208,13 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
       ...(branchChosen ? { branchChosen } : {}),
     };
   };
+  // An account id the org file does not name is outside the organization: no aws:PrincipalOrgID or aws:ResourceOrgID
+  // in its requests (review s37-evaluator E7: a bus of another account was asked as the org's).
+  const orgAccounts = new Set(org.accounts.map((a) => a.id));
+  const outsideOf = (principal: PrincipalRef, resourceAccount: string): Pick<Request, 'outsideOrg'> => {
+    const outside = [principal.kind === 'aws' ? accountOf(principal.arn) : '', resourceAccount].filter((id) => /^\d{12}$/.test(id) && !orgAccounts.has(id));
+    return outside.length > 0 ? { outsideOrg: new Set(outside) } : {};
+  };
   const asked = new Set<string>();
   const key = (r: Request) => `${principalName(r.principal)}\u0000${r.action.toLowerCase()}\u0000${r.resource}\u0000${JSON.stringify(r.context ?? {})}`;
 
@@ -244,6 +251,7 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
             context,
             identityManagedElsewhere: principal.kind === 'aws' && !orgRoles.has(principal.arn),
             ...(probe.account === AWS_OWNED_ACCOUNT ? { resourceManagedElsewhere: true } : {}),
+            ...outsideOf(principal, probe.account),
           };
           if (asked.has(key(request))) continue;
           asked.add(key(request));
