@@ -988,6 +988,11 @@ describe('the report says what the templates do, and no more', () => {
     // A class's resources among them: the source account's roles named by each pipeline account.
     expect(executionRows.some((l) => l.includes('role/big-source-{account}'))).toBe(true);
     for (const row of executionRows) expect(row).not.toContain('own policy outside the org file');
+    // And its rows list what bootstrap's IamNamed grants on them, as account by account: its twelve `?` take the class's
+    // token, which stands for twelve digits (review s36-delta n2: the rows listed cloudformation:* alone).
+    const sourceRoleRows = executionRows.filter((l) => l.startsWith('| arn:aws:iam::900000000000:role/big-source-{account} '));
+    expect(sourceRoleRows.find((l) => l.includes('| administer |'))).toMatch(/\| iam:AttachRolePolicy, iam:CreateRole, .*cloudformation:\* \(deploys the stage\) \| bootstrap: IamNamed; StackSet execution role of /);
+    expect(sourceRoleRows.find((l) => l.includes('| use |'))).toContain('| iam:GetRole, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:ListRolePolicies | bootstrap: IamNamed |');
     // Proved on both sides: no such note.
     const both = md.split('\n').find((l) => l.startsWith('| the source role writes the source artifact'))!;
     expect(both).not.toContain('outside the org file');

@@ -7,7 +7,7 @@ import { weight } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
-import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor, unitsMatch } from '../src/audit/symbolic';
 import { parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import { orderStages } from '../src/stages/graph';
@@ -347,3 +347,14 @@ function withStatementIn(policyId: 'ArtifactBucketPolicy' | 'DeployTargetArtifac
 }
 const withBucketStatement = (templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>) => withStatementIn('ArtifactBucketPolicy', templates, statement);
 const withIdentityStatement = (templates: ReadonlyMap<string, CfnTemplate>, statement: Record<string, unknown>) => withStatementIn('DeployTargetArtifactsPolicy', templates, statement);
+
+describe("a class's token as twelve `?`", () => {
+  it('twelve `?` in a row take a whole token (it stands for twelve digits), and match a member id as they would; fewer or more do not take it alone (review s36-delta n2)', () => {
+    const role = (name: string) => `arn:aws:iam::900000000000:role/${name}`;
+    expect(unitsMatch(role('acme-source-????????????'), role(`acme-source-${T}`))).toBe(true);
+    expect(unitsMatch(role('acme-source-????????????-*'), role(`acme-source-${T}-x`))).toBe(true);
+    expect(unitsMatch(role('acme-source-????????????'), role('acme-source-100000000001'))).toBe(true);
+    expect(unitsMatch(role('acme-source-???????????'), role(`acme-source-${T}`))).toBe(false);
+    expect(unitsMatch(role('acme-source-?'), role(`acme-source-${T}`))).toBe(false);
+  });
+});

@@ -301,14 +301,20 @@ export function symbolicGlob(pattern: string, value: string, caseInsensitive: bo
 /** Whether the pattern matches with tokens as units (`?` takes none of a token): a match that holds for any ids. */
 export const unitsMatch = (pattern: string, value: string): boolean => unitsGlob(pattern, '').test(value);
 
-/** The pattern with its tokens as units. */
+/**
+ * The pattern with its tokens as units. Twelve `?` in a row may take a whole token, which stands for twelve digits
+ * (bootstrap's `<prefix>-source-????????????`, naming.ts `shapes`): a yes so found holds for every member, whose id
+ * those twelve `?` match as well.
+ */
 const unitsGlob = (pattern: string, flags: Flags) =>
   cached(atomic, flags, pattern, () => {
     // A token (the mark and its class's character) literally.
-    const source = pattern.replace(UNITS_SPECIAL, (c) => (c[0] === TOKEN_MARK ? c : c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : escaped(c)));
+    const source = pattern.replace(UNITS_SPECIAL, (c) =>
+      c[0] === TOKEN_MARK ? c : c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : c.length === ID_LENGTH ? `(?:${TOKEN_MARK}[\\uE100-\\uEFFF]|[^\\uE000-\\uEFFF]{${ID_LENGTH}})` : escaped(c),
+    );
     return new RegExp(`^${source}$`, globFlags(flags));
   });
-const UNITS_SPECIAL = new RegExp(`${TOKEN_MARK}[^]?|${GLOB_SPECIAL.source}`, 'g');
+const UNITS_SPECIAL = new RegExp(`\\?{${ID_LENGTH}}|${TOKEN_MARK}[^]?|${GLOB_SPECIAL.source}`, 'g');
 
 const LOOSE_SPECIAL = new RegExp(`[0-9${SOME_DIGIT}]|${GLOB_SPECIAL.source}`, 'g');
 /** The pattern over expanded texts, a pattern digit matching an unknown one. */
