@@ -491,6 +491,33 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
       await moveEmptyingAnAccount(text, env2.id, { pollMs, outputReaderRoleName: 'xstack-output-reader' });
     });
 
+    it("SERVICE_MANAGED, the emptied account gone from the organization meanwhile: the early delete reaches no instance, so the leaving part fails, the part that waits on it is not run, nor any removal; plan said so (review s36-diff M1: read in the wave loop until now)", async () => {
+      const { organizations, placed } = await organization();
+      const [alpha, env1, env2] = [await placed('alpha'), await placed('env0001'), await placed('env0002')];
+      const text = TWO.replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+        .replace('id: "900000000001"\n    role: source', `id: "${alpha.id}"\n    role: source\n    organizationalUnit: ${alpha.ou}`)
+        .replace('id: "100000000001"\n    role: pipeline', `id: "${env1.id}"\n    role: pipeline\n    organizationalUnit: ${env1.ou}`)
+        .replace('id: "100000000002"\n    role: pipeline', `id: "${env2.id}"\n    role: pipeline\n    organizationalUnit: ${env2.ou}`);
+      const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+      await deployUntilDone(withLayout(text, ['app-a'], ['app-b', 'app-c']), 1, options);
+      await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: env2.id }));
+      const after = withLayout(text, ['app-a', 'app-b'], ['app-c']);
+
+      const planned = await plan(after, awsVia(), options);
+      expect(planned.find((x) => x.stackSet === 'big-pipelines-2')).toMatchObject({ removeFirst: [env2.id], unreachable: [{ account: env2.id }] });
+      expect(formatPlan(planned, { accountNames: new Map(), colour: false })).toContain(
+        `which deploy cannot remove before its template update: the stage fails, and deploy runs neither the stages of its wave that wait on it, nor any later wave, nor any removal: ${env2.id}`,
+      );
+      const from = env.proxy.requests.length;
+      const run = await deploy(after, awsVia(), options);
+      expect(failed(run).map((x) => x.stage)).toEqual(['pipelines-2']);
+      expect(run.stages.find((x) => x.stage === 'pipelines')!.result).toBe('not-run');
+      const sent = env.proxy.requests.slice(from).filter((r) => !r.error);
+      // Nothing sent for the stranded instance, no template update of either part, no removal anywhere.
+      expect(sent.filter((r) => r.action === 'DeleteStackInstances')).toEqual([]);
+      expect(sent.filter((r) => r.action === 'UpdateStackSet' && r.stackSet.startsWith('big-pipelines'))).toEqual([]);
+    });
+
     it('two parts exchanging pipelines: no order of updates can finish it, so deploy refuses before any operation, and plan names each move with its reason', async () => {
       const before = withParts(['app-a'], ['app-b', 'app-c']);
       await prepare(before);
