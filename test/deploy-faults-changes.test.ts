@@ -1244,6 +1244,21 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(result.driftUnknown).toEqual(['big-pipelines']);
   });
 
+  it("verify: a StackSet whose stage is gone from the org file, still deployed, is a difference naming its instances, as plan would remove it (review s37-destroy-verify V3: verify called the org clean)", async () => {
+    const tools = (text: string) => text.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:');
+    const before = compileYaml(`${tools(SMALL)}access:\n  ci:\n    account: tools\n    network:\n      cidr: 10.30.0.0/20\n      availabilityZones: 2\n`);
+    await prepare(before);
+    await deployUntilDone(before, 1);
+    const after = compileYaml(tools(SMALL));
+    const gone = (await plan(after, awsVia(), { pollMs })).filter((p) => p.action === 'delete').map((p) => p.stackSet).sort();
+    expect(gone).toContain('big-ci-network');
+    const hashes = new Map(Object.entries((JSON.parse(after.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> }).files).map(([path, f]) => [path, f.sha256]));
+    const result = await verify(after, awsVia(), hashes, { pollMs });
+    expect(result.differences.filter((d) => d.includes('its stage is gone')).map((d) => d.slice(0, d.indexOf(':'))).sort()).toEqual(gone);
+    expect(result.differences).toContain('big-ci-network: deployed, but its stage is gone from the org file (instances in 800000000000): deploy removes it');
+    expect(verifyExitCode(result)).toBe(2);
+  });
+
   it('StackSetNotFoundException while waiting for an operation: the stage fails saying the StackSet was deleted meanwhile, the outcome unknown, and what to do; the next deploy finishes', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -2485,6 +2485,13 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       drifted.push(...(found.drifted ?? []));
     }
   }
+  // StackSets of stages gone from the org file, which deploy removes (removedStackSets, as plan and deploy read them):
+  // still deployed, they are not what the org file compiles to (review s37-destroy-verify V3: verify called such an org clean).
+  const desiredList = desiredStackSets(compiled);
+  for (const { name, actual } of await removedStackSets(run, desiredList, await orgStackSets(run))) {
+    const accounts = [...actual.instances.keys()].sort(compareText);
+    differences.push(`${name}: deployed, but its stage is gone from the org file (${accounts.length > 0 ? `instances in ${accounts.join(', ')}` : 'no instances'}): deploy removes it`);
+  }
   return { differences, drift, driftUnknown, drifted };
 }
 
