@@ -129,6 +129,9 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     // The waiting period asked for reaches the run (review s31-destroy m1).
     const longer = await xstack(['destroy', EXAMPLE, '--delete-retained', '--key-deletion-days', '30']);
     expect(longer.stdout).toContain('schedule the artifact keys for deletion (30 days;');
+    // A plain destroy keeps the buckets without their policies: the access logs stop (review s37-destroy-verify V7).
+    const plain = await xstack(['destroy', EXAMPLE]);
+    expect(plain.stdout).toContain(`stay (a deploy after this needs 'bucketGeneration: ${example.org.bucketGeneration + 1}' in ${example.org.file}), without their bucket policies, so the artifact buckets' access logs are no longer delivered; repositories stay.`);
     const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
     expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
     expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');

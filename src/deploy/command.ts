@@ -222,7 +222,7 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;
   const retained = options.deleteRetained
     ? `and DELETE the artifact and access-log buckets (emptied, every version)${flowLogs ? " and the CI network's flow-log group" : ''} and schedule the artifact keys for deletion (${options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS} days; a key stays while its artifact bucket does); repositories stay (a deploy after this should use ${next}: S3 may take 48-72 hours to let the names be used again)`
-    : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs ${next}); repositories stay`;
+    : `artifact and access-log buckets and keys${flowLogs ? ", and the CI network's flow-log group," : ''} stay (a deploy after this needs ${next}), without their bucket policies, so the artifact buckets' access logs are no longer delivered; repositories stay`;
   const ciHost = flowLogs || compiled.stages.some((s) => s.module === 'ci-identity') ? '\nterminate the CI host (and anything in the CI subnets) first: a security group in use cannot be deleted, and a deleted instance profile breaks a running host' : '';
   const keptText = kept.map((k) => `\nkept: ${k.stackSet}: ${k.why}`).join('');
   stream.write(`destroy would remove, in this order, ${who}:\n${listing.join('\n')}\n${retained}.${keptText}${ciHost}\n`);
