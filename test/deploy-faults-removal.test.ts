@@ -702,6 +702,29 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
   });
 
 
+  it("destroy keeps a repositories-only StackSet it finds, and only one it finds: not 'kept' when not deployed; kept when its stage is gone from the org file, unless --release-repositories (review s37-destroy-verify V6a, V6c)", async () => {
+    await prepare(small);
+    // Nothing deployed: nothing to keep, nor to remove.
+    expect(await destroyPlan(small, awsVia(), { pollMs })).toEqual({ remove: [], kept: [] });
+    expect((await destroy(small, awsVia(), { pollMs })).stages.find((x) => x.stage === 'source-repositories')).toMatchObject({ result: 'unchanged', reasons: ['not deployed'] });
+    await deployUntilDone(small, 1);
+    // The repositories' stage gone from the compile: its StackSet is found as a removed one, and kept all the same.
+    const without: CompiledOrg = {
+      ...small,
+      stages: small.stages.filter((st) => st.id !== 'source-repositories'),
+      rollout: { ...small.rollout, waves: small.rollout.waves.map((w) => w.filter((id) => id !== 'source-repositories')).filter((w) => w.length > 0) },
+    };
+    const planned = await destroyPlan(without, awsVia(), { pollMs });
+    expect(planned.kept).toEqual([{ stackSet: 'big-source-repositories', why: expect.stringContaining('holds only repositories, which xstack never deletes') }]);
+    expect(planned.remove.map((r) => r.stackSet)).not.toContain('big-source-repositories');
+    expect((await destroyPlan(without, awsVia(), { pollMs, releaseRepositories: true })).remove).toContainEqual({ stackSet: 'big-source-repositories', accounts: ['900000000000'], gone: true });
+    const destroyed = await destroy(without, awsVia(), { pollMs });
+    expect(failed(destroyed)).toEqual([]);
+    expect(destroyed.stages.find((x) => x.stackSet === 'big-source-repositories')).toMatchObject({ stage: '(removed) big-source-repositories', result: 'kept' });
+    const left = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries!.filter((x) => x.Status !== 'DELETED').map((x) => x.StackSetName);
+    expect(left).toEqual(['big-source-repositories']);
+  });
+
   it('removed accounts and stages are deleted after every create and update, in reverse rollout order; plan shows them', async () => {
     const three = compileYaml(withDevelopers(generateOrgYaml(3)));
     await prepare(three);

@@ -2099,8 +2099,23 @@ export interface DestroyOptions extends DeployOptions {
 
 /** Why destroy leaves a stage's StackSet in place, or undefined if it does not. */
 export function keptReason(desired: DesiredStackSet, options: Pick<DestroyOptions, 'releaseRepositories'>): string | undefined {
-  if (options.releaseRepositories || !keptByDestroy(renderTemplate(desired.stage.definition))) return undefined;
-  return 'holds only repositories, which xstack never deletes: kept, so the next deploy finds them in place (--release-repositories removes it and leaves them)';
+  return keptFor(renderTemplate(desired.stage.definition), options);
+}
+
+const KEPT_REPOSITORIES = 'holds only repositories, which xstack never deletes: kept, so the next deploy finds them in place (--release-repositories removes it and leaves them)';
+
+/** Why destroy leaves a StackSet with this template in place, or undefined if it does not (retained.ts keptByDestroy). */
+function keptFor(template: CfnTemplate, options: Pick<DestroyOptions, 'releaseRepositories'>): string | undefined {
+  return options.releaseRepositories || !keptByDestroy(template) ? undefined : KEPT_REPOSITORIES;
+}
+
+/**
+ * A StackSet of a stage gone from the org file that destroy keeps: its deployed template holds only repositories, as
+ * the org's own repositories StackSet (review s37-destroy-verify V6c: it was deleted, its repositories leaving
+ * CloudFormation without --release-repositories).
+ */
+function keptGone(actual: ActualStackSet, options: Pick<DestroyOptions, 'releaseRepositories'>): string | undefined {
+  return actual.templateBody === undefined ? undefined : keptFor(fromYaml(actual.templateBody) as CfnTemplate, options);
 }
 
 /**
@@ -2139,6 +2154,11 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   };
   for (const { name, actual } of removed) {
     const stage = `(removed) ${name}`;
+    const keptAsIs = keptGone(actual, options);
+    if (keptAsIs) {
+      summaries.push({ stage, stackSet: name, result: 'kept', reasons: [keptAsIs] });
+      continue;
+    }
     const done: StageSummary = { stage, stackSet: name, result: 'deleted', reasons: [] };
     const ctx = contextFor(run, name, stage);
     // With --delete-retained, what its stacks retain too, found by the deployed template's logical ids, in the accounts
@@ -2156,13 +2176,14 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
 /** Removes one of the org's stages: its instances and StackSet, and with --delete-retained what they retain. */
 async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOptions): Promise<StageSummary> {
   const id = d.stage.id;
-  const kept = keptReason(d, options);
-  if (kept) return { stage: id, stackSet: d.name, result: 'kept', reasons: [kept] };
   let removed: Removed | undefined;
   try {
     const ctx = context(run, d);
     const actual = await readStackSet(ctx);
+    // Read first: a StackSet that is not deployed is not "kept" (review s37-destroy-verify V6a).
     if (!actual.exists) return { stage: id, stackSet: d.name, result: 'unchanged', reasons: ['not deployed'] };
+    const kept = keptReason(d, options);
+    if (kept) return { stage: id, stackSet: d.name, result: 'kept', reasons: [kept] };
     // Another tool's StackSet under the org's name: never deleted, nor anything in its stacks (--delete-retained).
     if (foreign(actual)) return { stage: id, stackSet: d.name, result: 'kept', reasons: [foreignText(d.name)] };
     const done: StageSummary = { stage: id, stackSet: d.name, result: 'deleted', reasons: [] };
@@ -2192,16 +2213,17 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);
-  for (const { name, actual } of removed) plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account), gone: true });
+  for (const { name, actual } of removed) {
+    const kept = keptGone(actual, options);
+    if (kept) plan.kept.push({ stackSet: name, why: kept });
+    else plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account), gone: true });
+  }
   for (const d of desired) {
-    const kept = keptReason(d, options);
-    if (kept) {
-      plan.kept.push({ stackSet: d.name, why: kept });
-      continue;
-    }
     const actual = await readStackSet(context(run, d));
     if (!actual.exists) continue;
-    if (foreign(actual)) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
+    const kept = keptReason(d, options);
+    if (kept) plan.kept.push({ stackSet: d.name, why: kept });
+    else if (foreign(actual)) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
     else plan.remove.push({ stackSet: d.name, accounts: byAccount(actual).map((i) => i.account) });
   }
   return plan;
