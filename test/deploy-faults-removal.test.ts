@@ -474,6 +474,38 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(again).toEqual([]);
   });
 
+  it('destroy --delete-retained stopped once the instances are gone, from an org file that no longer names an account: the next run finds what that account\'s deleted stacks retain through the earlier delete operation, and deletes it (review s37-destroy-verify V2)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [kept, dropped] = PIPELINE_ACCOUNTS;
+    const without = compileYaml(generateOrgYaml(1));
+    expect(without.org.accounts.map((a) => a.id)).not.toContain(dropped);
+    const stopped = await destroyStoppedAtFirstRetainedDelete(without);
+    expect(failed(stopped).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    const deleted: string[] = [];
+    const finished = await destroy(without, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(failed(finished)).toEqual([]);
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::S3::Bucket ')).sort()).toEqual(
+      [kept, dropped].flatMap((a) => [`big-access-logs-${a}-us-east-1`, `big-artifacts-${a}-us-east-1`].map((b) => `delete-retained AWS::S3::Bucket ${b} ${a}`)).sort(),
+    );
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::KMS::Key ')).map((d) => d.split(' ').at(-1)).sort()).toEqual([kept, dropped]);
+    expect(await bucketsOf(dropped)).toEqual([]);
+  });
+
+  it('the same, the dropped account no longer letting the reader in: a warning names it and what to delete by hand, and the run finishes', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [kept, dropped] = PIPELINE_ACCOUNTS;
+    const without = compileYaml(generateOrgYaml(1));
+    expect(failed(await destroyStoppedAtFirstRetainedDelete(without)).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    const finished = await destroy(without, refusedAssume(awsVia(), new RegExp(`::${dropped}:role/`)), { pollMs, deleteRetained: true });
+    expect(failed(finished)).toEqual([]);
+    const foundation = finished.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.warnings).toContainEqual(expect.stringMatching(new RegExp(`^account ${dropped} \\(not in the org file\\): what big-pipeline-foundation's stacks deleted there by an earlier destroy retain \\(AWS::S3::Bucket AccessLogBucket, .*\\) could not be looked for \\(.*\\); they stay in the account, .*delete them by hand$`)));
+    expect(await bucketsOf(kept)).toEqual([]);
+    expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
+  });
+
   it("destroy --delete-retained stopped once the instances are gone, then an account suspended: the next run does not look in it (a read in a closed account is refused), says so, and finishes (review s21-diff D1)", async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -82,6 +82,7 @@ import {
   StackSetBusyError,
   waitForOperation as runOperationWait,
   operationFailures,
+  operationAccounts,
   type ActualInstance,
   type ActualStackSet,
   type Operation,
@@ -2232,6 +2233,8 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
 interface FoundRetained {
   found: RetainedResource[];
   notLookedIn: string[];
+  /** Accounts outside the org file an earlier delete reached that could not be read, as warnings. */
+  unread: string[];
   /** Each bucket's encryption, as the templates give it: under the account's KMS key (the artifact bucket) or S3's own. */
   kmsBuckets: ReadonlyMap<string, boolean>;
   /** The names the KMS-encrypted buckets had in an account in the org's earlier bucket generations. */
@@ -2242,12 +2245,13 @@ interface FoundRetained {
  * The physical ids of a stage's retained buckets, keys and log groups, read from its instance stacks before they go.
  * Not those of an instance whose stack destroy leaves in its account (keepsStack: a suspended account's, which cannot
  * be read, or an INOPERABLE one's under --retain-failed-stacks): its resources stay with the stack.
- * And, in each account the stage targets that has no instance, those of the StackSet's stacks deleted since its
- * deletes began (deletesBegan): an earlier destroy deleted them and stopped (interrupted, or a retained resource it
- * could not delete) before it deleted all they retain, and kept the StackSet, so this run finds them again. Every
- * retained resource is found this way, named or not (keys and log groups have names AWS makes), for 90 days after its
- * stack's delete; not in an account the org file no longer targets (the StackSet no longer lists it), nor in one
- * Organizations reports not ACTIVE (its stack stayed, with RetainStacks).
+ * And, in each account that has no instance and that the stage targets or an earlier delete of the StackSet reached
+ * (the org file may no longer name it), those of the StackSet's stacks deleted since its deletes began (deletesBegan):
+ * an earlier destroy deleted them and stopped (interrupted, or a retained resource it could not delete) before it
+ * deleted all they retain, and kept the StackSet, so this run finds them again. Every retained resource is found this
+ * way, named or not (keys and log groups have names AWS makes), for 90 days after its stack's delete; not in one
+ * Organizations reports not ACTIVE (its stack stayed, with RetainStacks), and one outside the org file that cannot be
+ * read is a warning.
  */
 async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext, actual: ActualStackSet): Promise<FoundRetained> {
   // By the compiled template's logical ids and the deployed one's (the StackSet's TemplateBody): a retained resource
@@ -2263,7 +2267,8 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   const earlierKmsBuckets = (account: string) => [...new Set(templates.flatMap((t) => kmsBucketsIn(t, account, region, partition)).flatMap((r) => names.earlierBucketNames(r.name)))].sort();
   const found: RetainedResource[] = [];
   const notLookedIn: string[] = [];
-  const result = { found, notLookedIn, kmsBuckets, earlierKmsBuckets };
+  const unread: string[] = [];
+  const result = { found, notLookedIn, unread, kmsBuckets, earlierKmsBuckets };
   if (wanted.length === 0) return result;
   const add = (account: string, physical: Map<string, string>) => {
     for (const [logicalId, type] of wanted) {
@@ -2286,9 +2291,14 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
       notLookedIn.push(account);
     }
   }
-  const without = of.targets.filter((account) => !actual.instances.has(account));
-  const since = without.length > 0 ? await deletesBegan(ctx) : undefined;
-  if (!since) return result;
+  // The accounts the StackSet's earlier deletes reached, the org file's targets or not (an account dropped from it
+  // since: review s37-destroy-verify V2, whose retained resources were left untold), less those with an instance.
+  const began = await deletesBegan(ctx);
+  if (!began) return result;
+  const reached = new Set<string>();
+  for (const id of began.operations) for (const account of await operationAccounts(ctx, id)) reached.add(account);
+  const targets = new Set(of.targets);
+  const without = [...new Set([...of.targets, ...[...reached].sort(compareText)])].filter((account) => !actual.instances.has(account));
   for (const account of without) {
     // Not an account Organizations reports not ACTIVE (suspended, closing): its instance went with RetainStacks, its
     // stack and what it retains stay there, and "during this 90-day period, the resources won't be available" in a
@@ -2298,8 +2308,15 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
       notLookedIn.push(account);
       continue;
     }
-    const cfn = accountClient(run, account);
-    for (const stackId of await deletedInstanceStacks(cfn, of.name, since)) add(account, await stackResources(cfn, stackId));
+    try {
+      const cfn = accountClient(run, account);
+      for (const stackId of await deletedInstanceStacks(cfn, of.name, began.since)) add(account, await stackResources(cfn, stackId));
+    } catch (error) {
+      // An account the org file no longer names may no longer let the reader in (bootstrap keeps no role there): said,
+      // with what to delete by hand, rather than failing every later run.
+      if (targets.has(account)) throw error;
+      unread.push(`account ${account} (not in the org file): what ${of.name}'s stacks deleted there by an earlier destroy retain (${wanted.map(([id, type]) => `${type} ${id}`).join(', ')}) could not be looked for (${errorName(error) ?? 'Error'}: ${(error as Error).message}); they stay in the account, and with the StackSet deleted no later run finds them: delete them by hand`);
+    }
   }
   return result;
 }
@@ -2347,7 +2364,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
   //    account's, removed with RetainStacks), each tried whatever the others did.
   // 4. Only if all of that succeeded, delete the StackSet. Until then it stays, and with it the record of the
   //    deletes that step 1 of the next run reads the deleted stacks by.
-  const { found: retained, notLookedIn, ...encryption } = await findRetained(run, of, ctx, actual);
+  const { found: retained, notLookedIn, unread, ...encryption } = await findRetained(run, of, ctx, actual);
   // The role that deletes them, assumed in each of their accounts before anything is deleted: refused (the execution
   // role trusts its caller only after bootstrap --allow-delete-retained), the stage fails saying so, its instances and
   // what they retain as they were, and the next run starts from there (review s28-reader m7).
@@ -2360,7 +2377,7 @@ async function removeWithRetained(run: Run, of: RetainedRemoval, options: Destro
     options.onEvent?.({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
   }
-  const summary = removalSummary(run, { stage, stackSet: name, result: 'deleted', reasons: [] }, removed, notLookedIn.map((account) => notLookedInText(name, account)));
+  const summary = removalSummary(run, { stage, stackSet: name, result: 'deleted', reasons: [] }, removed, [...notLookedIn.map((account) => notLookedInText(name, account)), ...unread]);
   if (failures.length === 0) return summary;
   const reasons = summary.result === 'failed' ? summary.reasons : [];
   const keys = retained.some((r) => r.type === 'AWS::KMS::Key') ? (options.keyDeletionDays ?? KEY_DELETION_WINDOW_DAYS) : undefined;
@@ -2383,12 +2400,13 @@ const notLookedInText = (stackSet: string, account: string) =>
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): an earlier
  * run's are, long before this one reads them.
  */
-async function deletesBegan(ctx: StackSetContext): Promise<Date | undefined> {
-  const operations: Array<{ action: string; created: number }> = [];
-  for await (const op of stackSetOperations(ctx)) if (op.Action && op.CreationTimestamp) operations.push({ action: op.Action, created: op.CreationTimestamp.getTime() });
+async function deletesBegan(ctx: StackSetContext): Promise<{ since: Date; operations: string[] } | undefined> {
+  const operations: Array<{ id?: string; action: string; created: number }> = [];
+  for await (const op of stackSetOperations(ctx)) if (op.Action && op.CreationTimestamp) operations.push({ id: op.OperationId, action: op.Action, created: op.CreationTimestamp.getTime() });
   const lastChange = Math.max(-Infinity, ...operations.filter((op) => op.action === 'CREATE' || op.action === 'UPDATE').map((op) => op.created));
-  const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange).map((op) => op.created);
-  return deletes.length > 0 ? new Date(Math.min(...deletes)) : undefined;
+  const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange);
+  if (deletes.length === 0) return undefined;
+  return { since: new Date(Math.min(...deletes.map((op) => op.created))), operations: deletes.flatMap((op) => (op.id ? [op.id] : [])).sort(compareText) };
 }
 
 /**

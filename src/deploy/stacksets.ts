@@ -1018,6 +1018,22 @@ async function waitFor(ctx: StackSetContext, id: string, options: { failOnError:
 }
 
 /**
+ * Every account an operation's results name, whatever each result's status ("Account: [Self-managed permissions] The
+ * name of the AWS account for this operation result", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html),
+ * every page read.
+ */
+export async function operationAccounts(ctx: StackSetContext, id: string): Promise<string[]> {
+  const accounts = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await ctx.cfn.send(new ListStackSetOperationResultsCommand({ StackSetName: ctx.name, OperationId: id, NextToken: token, ...callAs(ctx.settings) }));
+    for (const r of page.Summaries ?? []) if (r.Account) accounts.add(r.Account);
+    token = page.NextToken;
+  } while (token);
+  return [...accounts];
+}
+
+/**
  * The accounts an operation that did not succeed failed or cancelled, with their reasons: its results, read until they
  * list any (LAG_READS). First, when DescribeStackSetOperation gave one, the operation's own StatusReason (operationStatus),
  * a line of no account: the deployer advises it as it does each account's (deployer.ts reasonOf).
