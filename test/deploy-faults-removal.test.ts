@@ -526,6 +526,31 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(await bucketsOf(suspended)).toEqual([`big-access-logs-${suspended}-us-east-1`, `big-artifacts-${suspended}-us-east-1`]);
   });
 
+  it("destroy --delete-retained, an account suspended after its last operation, and a caller Organizations will not answer: the stage fails naming both causes and the way past each, not bootstrap alone; given DescribeAccount, the next run keeps that account's stack and finishes the others (review s37-destroy-verify V1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [active, suspended] = PIPELINE_ACCOUNTS;
+    env.proxy.suspend(suspended);
+    env.proxy.denyOrganizations('DescribeAccount');
+    const refusedThere = () => refusedAssume(awsVia(), new RegExp(`::${suspended}:role/`));
+    const first = await destroy(small, refusedThere(), { pollMs, deleteRetained: true });
+    const foundation = first.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('failed');
+    const [reason] = foundation.reasons;
+    expect(reason).toContain(`big-pipeline-foundation: what its stack in account ${suspended} retains could not be read (`);
+    expect(reason).toContain('either the account is suspended or closing (AWS then refuses every role in it, and bootstrap cannot help), or its reader role does not trust this caller');
+    expect(reason).toContain(`aws organizations describe-account --account-id ${suspended}`);
+    expect(reason).toContain('Nothing of big-pipeline-foundation was removed');
+    expect(await bucketsOf(active)).toEqual([`big-access-logs-${active}-us-east-1`, `big-artifacts-${active}-us-east-1`]);
+    // As advised: the caller may now ask Organizations, which says SUSPENDED.
+    env.proxy.allowOrganizations('DescribeAccount');
+    const next = await destroy(small, refusedThere(), { pollMs, deleteRetained: true });
+    expect(failed(next)).toEqual([]);
+    expect(await bucketsOf(active)).toEqual([]);
+    env.proxy.suspend(suspended, false);
+    expect(await bucketsOf(suspended)).toEqual([`big-access-logs-${suspended}-us-east-1`, `big-artifacts-${suspended}-us-east-1`]);
+  });
+
   it('destroy --delete-retained: a bucket that cannot be emptied (an object under legal hold) fails the stage naming it, and keeps its account\'s key, which encrypts it (review s31-destroy M1); every other bucket and key is still deleted, the StackSet kept; once released, the next run deletes both (review s21 F3)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -2287,7 +2287,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
     } catch (error) {
       // An instance still CURRENT in an account suspended since: not read (review s34-sm-day2 M2); its removal keeps
       // its stack (RetainStacks), and what the stack retains with it.
-      if (!(await suspendedRefusal(run, account, error))) throw error;
+      if (!(await suspendedRefusal(run, account, error))) throw await unreadableAccount(run, of.name, account, error);
       notLookedIn.push(account);
     }
   }
@@ -2331,6 +2331,26 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
  */
 async function suspendedRefusal(run: Run, account: string, error: unknown): Promise<boolean> {
   return error instanceof AssumeRoleError && (await run.organization.active(account)) === false;
+}
+
+/**
+ * The error of a refused read in an account Organizations could not be asked about (the caller may not call
+ * DescribeAccount, which works "from the organization's management account or by a member account that is a delegated
+ * administrator", https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html): the account
+ * may be suspended, where every role is refused and bootstrap cannot help, or its reader may not trust this caller.
+ * Both causes, how to tell them apart, and the way past each (review s37-destroy-verify V1: only "run bootstrap" was
+ * said, and every run failed the same way).
+ */
+async function unreadableAccount(run: Run, stackSet: string, account: string, error: unknown): Promise<unknown> {
+  if (!(error instanceof AssumeRoleError) || (await run.organization.active(account)) !== undefined) return error;
+  return new XstackError(
+    'RETAINED_NOT_READ',
+    `${stackSet}: what its stack in account ${account} retains could not be read (${error.message}), and whether the account is ACTIVE could not be asked of Organizations: ` +
+      `either the account is suspended or closing (AWS then refuses every role in it, and bootstrap cannot help), or its reader role does not trust this caller. ` +
+      `Tell them apart with aws organizations describe-account --account-id ${account} from the management account. Suspended: let this caller call organizations:DescribeAccount ` +
+      `(the management account or a delegated administrator) and run destroy --delete-retained again, which then keeps that account's stack and what it retains, and goes on with the others. ` +
+      `ACTIVE: run xstack bootstrap for this org, then destroy --delete-retained again. Nothing of ${stackSet} was removed`,
+  );
 }
 
 /** A StackSet to remove with what its stacks retain: one of the org's stages, or a StackSet whose stage is gone (no compiled template). */

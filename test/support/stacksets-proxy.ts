@@ -1270,6 +1270,11 @@ export class StackSetsProxy {
     for (const a of actions) this.deniedOrganizations.add(a);
   }
 
+  /** Organizations answers these actions again (a caller given the permission since). */
+  allowOrganizations(...actions: string[]): void {
+    for (const a of actions) this.deniedOrganizations.delete(a);
+  }
+
   private deniedOrganizations = new Set<string>();
 
   private refusesOrganizations(req: IncomingMessage, res: ServerResponse): boolean {
