@@ -1350,6 +1350,23 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(verifyExitCode(result)).toBe(1);
   });
 
+  it("verify: an instance this detection passed over keeps an earlier detection's IN_SYNC; its LastDriftCheckTimestamp, before this detection began, makes its drift unknown, not in sync (review s37-destroy-verify V4)", async () => {
+    const { compiled: tolerant, hashes } = await tolerantDeployed();
+    const [passedOver] = tolerant.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id);
+    const first = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect([first.driftUnknown, first.drifted]).toEqual([[], []]);
+    // It drifts after, and the next detection does not reach it.
+    env.proxy.drift('big-pipelines', passedOver);
+    env.proxy.skipDrift('big-pipelines', passedOver);
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries!.find((i) => i.Account === passedOver)!;
+    expect(listed.DriftStatus).toBe('IN_SYNC');
+    const second = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect(second.drifted).toEqual([]);
+    expect(second.driftUnknown).toEqual(['big-pipelines']);
+    expect(second.drift).toEqual([expect.stringMatching(new RegExp(`^big-pipelines: 1 instance this detection did not check, their drift status an earlier one's \\(${passedOver} ${tolerant.org.region} \\(IN_SYNC as of \\S+\\)\\), drift unknown there$`))]);
+    expect(verifyExitCode(second)).toBe(1);
+  });
+
   it('assumed read-role credentials are assumed again before they expire', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

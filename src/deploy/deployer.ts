@@ -2616,8 +2616,10 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
         : '';
     return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown${advice}`], unknown: true };
   }
+  // When the detection began: an instance it checked has a LastDriftCheckTimestamp after it.
+  let began: Date | undefined;
   try {
-    if (operationId) await runOperationWait(ctx, operationId);
+    if (operationId) began = await runOperationWait(ctx, operationId);
   } catch (error) {
     if (!(error instanceof OperationFailedError)) throw error;
     return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`], unknown: true };
@@ -2640,6 +2642,7 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
   }
   const drifted: string[] = [];
   const unchecked: string[] = [];
+  const stale: string[] = [];
   let token: string | undefined;
   do {
     const page = await ctx.cfn.send(new ListStackInstancesCommand({ StackSetName: ctx.name, NextToken: token, ...callAs(ctx.settings) }));
@@ -2648,6 +2651,13 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
       // configuration" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html);
       // none at all after a detection is no answer either.
       if (i.DriftStatus === undefined || i.DriftStatus === 'NOT_CHECKED' || i.DriftStatus === 'UNKNOWN') unchecked.push(`${i.Account} ${i.Region}`);
+      // A status an earlier detection left: "LastDriftCheckTimestamp: Most recent time when CloudFormation performed a
+      // drift detection operation on the stack instance" (API_StackInstanceSummary.html). An instance this one passed
+      // over (a skipped suspended account) would read IN_SYNC from months ago (review s37-destroy-verify V4).
+      else if (began && (!i.LastDriftCheckTimestamp || i.LastDriftCheckTimestamp < began)) {
+        stale.push(`${i.Account} ${i.Region}${i.LastDriftCheckTimestamp ? ` (${i.DriftStatus} as of ${i.LastDriftCheckTimestamp.toISOString()})` : ''}`);
+        continue;
+      }
       if (i.DriftStatus !== 'DRIFTED') continue;
       drifted.push(`${ctx.name} ${i.Account} ${i.Region}`);
       lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
@@ -2657,6 +2667,10 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
   if (unchecked.length > 0) {
     unknown = true;
     lines.push(`${ctx.name}: ${unchecked.length} instance${unchecked.length === 1 ? '' : 's'} with no drift status after the detection (${unchecked.join(', ')}), drift unknown there`);
+  }
+  if (stale.length > 0) {
+    unknown = true;
+    lines.push(`${ctx.name}: ${stale.length} instance${stale.length === 1 ? '' : 's'} this detection did not check, their drift status an earlier one's (${stale.join(', ')}), drift unknown there`);
   }
   return { lines, drifted, ...(unknown ? { unknown: true as const } : {}) };
 }

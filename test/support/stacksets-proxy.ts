@@ -268,7 +268,13 @@
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
  *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
  *   `driftPreferences`. After it succeeded, ListStackInstances gives each
- *   instance a DriftStatus: DRIFTED for those named by `drift`, else IN_SYNC.
+ *   instance a DriftStatus: DRIFTED for those named by `drift` when it ran,
+ *   else IN_SYNC, with its LastDriftCheckTimestamp, the detection's end ("Most
+ *   recent time when CloudFormation performed a drift detection operation on
+ *   the stack instance", API_StackInstanceSummary.html). An account named by
+ *   `skipDrift` is passed over by the next detections (a suspended account's,
+ *   say: inference, what AWS lists for it is not documented), and keeps the
+ *   status and time of the last one that checked it.
  *   With `partialDrift`, the detection fails in the accounts it names and the
  *   operation still ends SUCCEEDED, as within a failure tolerance: "SUCCEEDED:
  *   The operation completed creating or updating all the specified stacks
@@ -777,7 +783,9 @@ export class StackSetsProxy {
   private driftPartial = new Map<string, { accounts: Set<string>; region: string }>();
   private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
-  private driftDetected = new Set<string>();
+  /** Each StackSet's detections that succeeded, oldest first: when, what each left out, and which accounts had drifted then. */
+  private driftRounds = new Map<string, Array<{ at: Date; partial: ReadonlySet<string>; skipped: ReadonlySet<string>; drifted: ReadonlySet<string> }>>();
+  private driftSkips = new Set<string>();
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
   private retainedCount = 0;
@@ -869,7 +877,8 @@ export class StackSetsProxy {
     this.invalidOperations.clear();
     this.goneAtWait.clear();
     this.drifted.clear();
-    this.driftDetected.clear();
+    this.driftRounds.clear();
+    this.driftSkips.clear();
     this.counts = { failedAccounts: 0, throttled: 0, serverErrors: 0, droppedBefore: 0, droppedAfter: 0, invalidPrincipals: 0 };
   }
 
@@ -1121,6 +1130,11 @@ export class StackSetsProxy {
    */
   refuseDrift(stackSet: string): void {
     this.driftRefusals.add(stackSet);
+  }
+
+  /** The next drift detections of `stackSet` pass over `account`'s instance, which keeps its earlier status and time (see the header). */
+  skipDrift(stackSet: string, account: string): void {
+    this.driftSkips.add(`${stackSet}/${account}`);
   }
 
   /** The instance of `account` has drifted from `stackSet`'s template. */
@@ -2242,8 +2256,13 @@ export class StackSetsProxy {
     const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
     const ous = this.instanceOus.get(name);
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
-    const driftXml = (account: string) =>
-      this.driftDetected.has(name) && !this.driftPartial.get(name)?.accounts.has(account) ? `<DriftStatus>${this.drifted.has(`${name}/${account}`) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus>` : '';
+    const rounds = this.driftRounds.get(name) ?? [];
+    const driftXml = (account: string) => {
+      // The latest detection failed there: no status. Else the latest that checked it (not passed over by skipDrift).
+      if (rounds.length === 0 || rounds.at(-1)!.partial.has(account)) return '';
+      const checked = rounds.findLast((r) => !r.skipped.has(account) && !r.partial.has(account));
+      return checked ? `<DriftStatus>${checked.drifted.has(account) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus><LastDriftCheckTimestamp>${checked.at.toISOString()}</LastDriftCheckTimestamp>` : '';
+    };
     const last = this.lastOperations.get(name);
     const lastXml = (account: string) => (last?.has(account) ? `<LastOperationId>${last.get(account)}</LastOperationId>` : '');
     const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
@@ -2318,7 +2337,11 @@ export class StackSetsProxy {
           op.drift = { status: 'PARTIAL_SUCCESS', failed: failed.length };
           op.results = failed.map((account) => ({ account, region: partial.region, status: 'FAILED' as const, reason: 'Drift detection failed for the stack instance' }));
         } else if (op.status === 'SUCCEEDED') op.drift = { status: 'COMPLETED', failed: 0 };
-        if (op.status === 'SUCCEEDED') this.driftDetected.add(name);
+        if (op.status === 'SUCCEEDED') {
+          const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
+          const rounds = this.driftRounds.get(name) ?? this.driftRounds.set(name, []).get(name)!;
+          rounds.push({ at: op.ended!, partial: new Set(failed), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
+        }
       });
     });
     return { status: 200, body: envelope('DetectStackSetDrift', `<OperationId>${op.id}</OperationId>`) };
