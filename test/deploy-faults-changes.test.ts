@@ -1367,6 +1367,18 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(verifyExitCode(second)).toBe(1);
   });
 
+  it('verify: an error while one StackSet\'s detection is waited for is that StackSet\'s drift unknown; the others are still checked and the result is whole (review s37-destroy-verify V5)', async () => {
+    const { compiled: tolerant, hashes } = await tolerantDeployed();
+    const later = tolerant.stages.find((st) => st.id === 'pipelines')!.targets[1].id;
+    env.proxy.goneWhileWaiting('big-pipeline-identity');
+    env.proxy.drift('big-pipelines', later);
+    const result = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect(result.driftUnknown).toEqual(['big-pipeline-identity']);
+    expect(result.drift).toContainEqual(expect.stringMatching(/^big-pipeline-identity: drift detection did not finish, drift unknown: StackSet big-pipeline-identity: CloudFormation answered StackSetNotFoundException .*while this run waited for operation /));
+    expect(result.drifted).toEqual([`big-pipelines ${later} us-east-1`]);
+    expect(verifyExitCode(result)).toBe(2);
+  });
+
   it('assumed read-role credentials are assumed again before they expire', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { retainedDeletable } from '../src/deploy/retained';
-import { deploy, destroy, plan, verify } from '../src/deploy/deployer';
+import { deploy, destroy, plan, verify, verifyExitCode } from '../src/deploy/deployer';
 import { updateTags } from '../src/aws/tags';
 import { createStackSetRoles } from './support/stackset-roles';
 import { refusedAssume } from './support/iam-models';
@@ -230,18 +230,25 @@ describe('rollout to the local emulator', () => {
     await deployExample();
     const manifest = JSON.parse(example.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
     const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
-    const clean = await verify(example, env.aws(), hashes, options);
+    const clean = await verify(example, env.aws(), hashes, { ...options, emulator: true });
     expect(clean.differences).toEqual([]);
     expect(clean.drift.length).toBeLessThanOrEqual(1);
     for (const d of clean.drift) expect(d).toMatch(/^drift detection not available at this endpoint .*skipped for every StackSet$|has drifted/);
+    // Not known to be an emulator, an answer that is no AWS error (moto's page for an action it lacks) is each StackSet's
+    // drift unknown, never drift detection off for all and exit 0 (review s37-destroy-verify V5).
+    const unknown = await verify(example, env.aws(), hashes, options);
+    expect(unknown.differences).toEqual([]);
+    expect([...unknown.driftUnknown].sort()).toEqual(example.stages.map((st) => `acme-${st.id}`).sort());
+    expect(unknown.drift.some((d) => d.startsWith('drift detection not available'))).toBe(false);
+    expect(verifyExitCode(unknown)).toBe(1);
 
     const cfn = env.aws().cloudFormation();
     await cfn.send(new UpdateStackSetCommand({ StackSetName: 'acme-source-events', TemplateBody: `${example.files.get('templates/source-events.yaml')}# changed by hand\n` }));
-    const tampered = await verify(example, env.aws(), hashes, options);
+    const tampered = await verify(example, env.aws(), hashes, { ...options, emulator: true });
     // The org without its prod account: the deployed instances in prod are ones the org no longer targets.
     const withoutProd = EXAMPLE.replace('  prod:\n    id: "444444444444"\n    role: pipeline\n    environment: prod\n', '').replaceAll('      prod: main\n', '');
     expect(withoutProd).not.toContain('444444444444');
-    expect((await verify(compileText(withoutProd), env.aws(), hashes, options)).differences).toContain('acme-pipelines: instance in 444444444444, which the org does not target');
+    expect((await verify(compileText(withoutProd), env.aws(), hashes, { ...options, emulator: true })).differences).toContain('acme-pipelines: instance in 444444444444, which the org does not target');
     expect(tampered.differences.some((d) => /^acme-source-events: deployed template sha256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}$/.test(d))).toBe(true);
   });
 

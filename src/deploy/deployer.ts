@@ -2537,7 +2537,14 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       differences.push(`${desired.name}: instance in ${extra}, which the org does not target`);
     }
     if (driftAvailable) {
-      const found = await detectDrift(ctx);
+      // Any error of one StackSet's detection is its drift unknown: the others are still checked and every difference
+      // found is kept (review s37-destroy-verify V5: an error while waiting aborted the whole verify).
+      const found = await detectDrift(ctx, run.options.emulator === true).catch((error: unknown) => ({
+        lines: [`${desired.name}: drift detection did not finish, drift unknown: ${error instanceof XstackError ? '' : `${errorName(error) ?? 'Error'}: `}${(error as Error).message.split('\n')[0]}`],
+        unknown: true as const,
+        unavailable: false,
+        drifted: [],
+      }));
       // An endpoint without drift detection (the local emulator) says so once, not per StackSet.
       if (found.unavailable) driftAvailable = false;
       if (found.unknown) driftUnknown.push(desired.name);
@@ -2589,7 +2596,7 @@ function notCurrent(instance: ActualInstance): string {
  * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
  * operations at once (instance-budget.ts).
  */
-async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
+async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
   const { DescribeStackSetOperationCommand, DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
   let operationId: string | undefined;
@@ -2603,8 +2610,10 @@ async function detectDrift(ctx: StackSetContext): Promise<{ lines: string[]; una
     // An answer that is no AWS error at all (the SDK read no service error from it: the local emulator's page for an
     // action it lacks) says the endpoint has no drift detection. Any AWS error (DetectStackSetDrift's own, AccessDenied,
     // throttling past the SDK's retries, a server error), or no answer, leaves this StackSet's drift unknown.
+    // Only at an emulator's endpoint: on AWS such an answer (a proxy's page, a truncated body) is this StackSet's drift
+    // unknown, never drift detection off for every StackSet and exit 0 (review s37-destroy-verify V5).
     const e = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
+    if (emulator && e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
       return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
     }
     // InvalidOperationException, "The specified operation isn't valid", is an Error of DetectStackSetDrift
