@@ -1379,6 +1379,16 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(verifyExitCode(result)).toBe(2);
   });
 
+  it('verify: a detection refused because another operation runs (an earlier verify stopped mid-detection) is that StackSet\'s drift unknown, saying what runs and when to run verify again (review s37-destroy-verify V5 c)', async () => {
+    const { compiled: tolerant, hashes } = await tolerantDeployed();
+    env.proxy.occupy('big-pipelines', 1, 3_000);
+    const result = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+    expect(result.drift).toContainEqual(
+      expect.stringMatching(/^big-pipelines: drift detection could not start \(OperationInProgressException: .*\), drift unknown: another operation on big-pipelines is running, perhaps the drift detection of an earlier verify .*run verify again once it has ended$/),
+    );
+  });
+
   it('assumed read-role credentials are assumed again before they expire', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -2619,10 +2619,15 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
     // InvalidOperationException, "The specified operation isn't valid", is an Error of DetectStackSetDrift
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html); the page says no
     // more of when (the StackSet changing under the run is an inference).
+    // OperationInProgressException: "You can only run a single drift detection operation on a given stack set at one time"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html): one an earlier
+    // verify started and was stopped before it ended (a CI timeout) is still running (review s37-destroy-verify V5 c).
     const advice =
       errorName(error) === 'InvalidOperationException'
         ? `: StackSets took drift detection as not valid for the StackSet as it is now (another operation or change on it?); check who else changes ${ctx.name}, then run verify again`
-        : '';
+        : errorName(error) === 'OperationInProgressException'
+          ? `: another operation on ${ctx.name} is running, perhaps the drift detection of an earlier verify that was stopped before it ended (aws cloudformation list-stack-set-operations --stack-set-name ${ctx.name} names it); run verify again once it has ended`
+          : '';
     return { lines: [`${ctx.name}: drift detection could not start (${firstLine(error)}), drift unknown${advice}`], unknown: true };
   }
   // When the detection began: an instance it checked has a LastDriftCheckTimestamp after it.

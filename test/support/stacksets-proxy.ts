@@ -890,7 +890,7 @@ export class StackSetsProxy {
 
   /**
    * Another deployer that keeps a StackSet busy from the moment our first
-   * operation on it is asked for: `count` operations of its own, each started
+   * operation or drift detection on it is asked for: `count` operations of its own, each started
    * the moment the one before ends (no request of ours can come in between),
    * then the StackSet is free again.
    */
@@ -2320,6 +2320,9 @@ export class StackSetsProxy {
   /** DetectStackSetDrift (see the header). */
   private detectDrift(name: string, params: URLSearchParams) {
     if (this.driftRefusals.has(name)) return cfnError('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`);
+    // Another's operation (`occupy`) from the moment a detection is asked for too: an earlier verify's, say.
+    this.occupiers.get(name)?.();
+    this.occupiers.delete(name);
     if (this.running(name)) return this.inProgress(name);
     const ops = this.operations.get(name) ?? [];
     this.operations.set(name, ops);
