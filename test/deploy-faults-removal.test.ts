@@ -492,6 +492,23 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(await bucketsOf(dropped)).toEqual([]);
   });
 
+  it("a deploy that removed an account keeps what its stacks retain there, and a later destroy --delete-retained leaves it: only a destroy's own earlier deletes are looked through (review s37-diff M1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [kept, dropped] = PIPELINE_ACCOUNTS;
+    const without = compileYaml(generateOrgYaml(1));
+    await deployUntilDone(without, 1);
+    expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
+    const deleted: string[] = [];
+    // (Its source-identity stage then fails on moto's ManagedPolicy, which an update leaves undeletable: not this test's.)
+    const run = await destroy(without, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(run.stages.find((x) => x.stage === 'pipeline-foundation')!.result).toBe('deleted');
+    expect(deleted.filter((d) => d.startsWith('delete-retained AWS::S3::Bucket ')).length).toBe(2);
+    expect(deleted.filter((d) => d.endsWith(` ${dropped}`))).toEqual([]);
+    expect(await bucketsOf(kept)).toEqual([]);
+    expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
+  });
+
   it('the same, the dropped account no longer letting the reader in: a warning names it and what to delete by hand, and the run finishes', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

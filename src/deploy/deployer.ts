@@ -83,6 +83,7 @@ import {
   waitForOperation as runOperationWait,
   operationFailures,
   operationAccounts,
+  DESTROY_DELETES,
   type ActualInstance,
   type ActualStackSet,
   type Operation,
@@ -140,6 +141,8 @@ interface Run {
   aws: Aws;
   options: DeployOptions;
   adminAccountId: string;
+  /** A destroy's run: its instance deletes are marked so (StackSetContext `destroying`). */
+  destroying?: boolean;
   /** Where this run's StackSets are (the caller's account, --region); none against an emulator. */
   home?: StackSetsHome;
   /** The administrator account's template bucket, for templates too large to pass inline. */
@@ -281,6 +284,7 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
     templateSource: (body) => templateSource(run.templates, name, body),
     budget: run.budget,
     refusedIds: new Set(),
+    ...(run.destroying ? { destroying: true } : {}),
   };
 }
 
@@ -2139,6 +2143,7 @@ async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; 
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const run = await startRun(compiled, aws, options);
+  run.destroying = true;
   // No role to delete with (SERVICE_MANAGED without --output-reader-role), or one the keys' policy does not admit:
   // refused before any StackSet is removed.
   if (options.deleteRetained) checkDeleterRole(run);
@@ -2291,12 +2296,14 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
       notLookedIn.push(account);
     }
   }
-  // The accounts the StackSet's earlier deletes reached, the org file's targets or not (an account dropped from it
-  // since: review s37-destroy-verify V2, whose retained resources were left untold), less those with an instance.
+  // The accounts an earlier destroy's deletes reached, the org file's targets or not (an account dropped from it
+  // since: review s37-destroy-verify V2, whose retained resources were left untold), less those with an instance. Only
+  // a destroy's (DESTROY_DELETES): a deploy's removal of an account keeps what its stacks retain, on purpose, and is
+  // never taken for one (review s37-diff M1).
   const began = await deletesBegan(ctx);
   if (!began) return result;
   const reached = new Set<string>();
-  for (const id of began.operations) for (const account of await operationAccounts(ctx, id)) reached.add(account);
+  for (const id of began.operations.filter((op) => op.startsWith(DESTROY_DELETES))) for (const account of await operationAccounts(ctx, id)) reached.add(account);
   const targets = new Set(of.targets);
   const without = [...new Set([...of.targets, ...[...reached].sort(compareText)])].filter((account) => !actual.instances.has(account));
   for (const account of without) {
@@ -2313,8 +2320,9 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
       for (const stackId of await deletedInstanceStacks(cfn, of.name, began.since)) add(account, await stackResources(cfn, stackId));
     } catch (error) {
       // An account the org file no longer names may no longer let the reader in (bootstrap keeps no role there): said,
-      // with what to delete by hand, rather than failing every later run.
-      if (targets.has(account)) throw error;
+      // with what to delete by hand, rather than failing every later run. Any other error fails the stage, as in an
+      // account of the org file's (review s37-diff m4).
+      if (targets.has(account) || !(error instanceof AssumeRoleError)) throw await unreadableAccount(run, of.name, account, error);
       unread.push(`account ${account} (not in the org file): what ${of.name}'s stacks deleted there by an earlier destroy retain (${wanted.map(([id, type]) => `${type} ${id}`).join(', ')}) could not be looked for (${errorName(error) ?? 'Error'}: ${(error as Error).message}); they stay in the account, and with the StackSet deleted no later run finds them: delete them by hand`);
     }
   }
@@ -2347,8 +2355,10 @@ async function unreadableAccount(run: Run, stackSet: string, account: string, er
     'RETAINED_NOT_READ',
     `${stackSet}: what its stack in account ${account} retains could not be read (${error.message}), and whether the account is ACTIVE could not be asked of Organizations: ` +
       `either the account is suspended or closing (AWS then refuses every role in it, and bootstrap cannot help), or its reader role does not trust this caller. ` +
-      `Tell them apart with aws organizations describe-account --account-id ${account} from the management account. Suspended: let this caller call organizations:DescribeAccount ` +
-      `(the management account or a delegated administrator) and run destroy --delete-retained again, which then keeps that account's stack and what it retains, and goes on with the others. ` +
+      `Tell them apart with aws organizations describe-account --account-id ${account} from the management account. Suspended: run destroy --delete-retained again from an account Organizations answers ` +
+      `(DescribeAccount "can be called only from the organization's management account or by a member account that is a delegated administrator", and xstack does not run as the management account: ` +
+      `register this administrator account as one, aws organizations register-delegated-administrator --account-id ${run.adminAccountId ?? 'ACCOUNT'} --service-principal member.org.stacksets.cloudformation.amazonaws.com from the management account, ` +
+      `and let the caller call organizations:DescribeAccount); it then keeps that account's stack and what it retains, and goes on with the others. ` +
       `ACTIVE: run xstack bootstrap for this org, then destroy --delete-retained again. Nothing of ${stackSet} was removed`,
   );
 }

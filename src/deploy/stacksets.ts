@@ -152,7 +152,16 @@ export interface StackSetContext {
    * gives. Unset: every read asks CloudFormation.
    */
   firstReads?: FirstReads;
+  /**
+   * A destroy's: its instance deletes carry it in their operation ids (`xs-destroy-instances-…`, DESTROY_DELETES), so a
+   * later destroy --delete-retained tells its own earlier deletes from a deploy's removal of an account, which keeps
+   * what the account's stacks retain (deployer.ts findRetained).
+   */
+  destroying?: boolean;
 }
+
+/** The operation ids of a destroy's instance deletes start so (StackSetContext `destroying`). */
+export const DESTROY_DELETES = 'xs-destroy-instances-';
 
 /** DescribeStackSet's answer by StackSet name, undefined for none (StackSetNotFoundException, or DELETED). */
 export type FirstReads = Map<string, StackSet | undefined>;
@@ -708,7 +717,8 @@ export type OperationOutcome = { operationId: string } | { raced: string; reason
  */
 export async function runOperation(ctx: StackSetContext, op: Operation, accounts: readonly string[]): Promise<OperationOutcome> {
   const last = await lastOperation(ctx);
-  const base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), op.action, op, last?.id ?? '');
+  const idAction = ctx.destroying && op.action === 'delete-instances' ? 'destroy-instances' : op.action;
+  const base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), idAction, op, last?.id ?? '');
   let id = freshId(ctx, base);
   const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
