@@ -295,7 +295,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(p.filter((x) => x.noInstanceKept).map((x) => x.stage)).toEqual(['pipelines']);
     const pipelines = p.find((x) => x.stage === 'pipelines')!;
     expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.addAccounts]).toEqual([true, ['100000000001'], ['100000000003']]);
-    expect(pipelines.noInstanceKept).toContain('StackSet big-pipelines: its template changes, and every instance it has is in an account the org file no longer targets for it (100000000001): the template update would run there first, before the instances to create (100000000003)');
+    expect(pipelines.noInstanceKept).toContain('StackSet big-pipelines: its template changes, and every instance an update would reach is in an account the org file no longer targets for it (100000000001): the template update would run there first, before the instances to create (100000000003)');
     expect(formatPlan(p, { accountNames: new Map(), colour: false })).toContain('✗ deploy refuses the org file, changing nothing: StackSet big-pipelines: its template changes');
     const from = env.proxy.requests.length;
     await expect(deploy(moved, awsVia(), { pollMs })).rejects.toMatchObject({ code: 'NO_INSTANCE_KEPT', message: expect.stringMatching(/^nothing was changed:\n {2}StackSet big-/) });

@@ -697,17 +697,21 @@ const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options
 function noInstanceKept(desired: DesiredStackSet, actual: ActualStackSet, removedFirst: readonly string[]): string | undefined {
   if (!actual.exists || actual.templateBody === undefined || sha256(actual.templateBody) === desired.templateSha) return undefined;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
-  // Not those a family part deletes before its template update (leftFor): the update no longer reaches them.
-  const reached = [...actual.instances.values()].filter((i) => !inoperable(i) && !suspended(i) && !removedFirst.includes(i.account)).map((i) => i.account);
-  if (reached.length === 0 || reached.some((id) => wanted.has(id))) return undefined;
+  // As deploy's update reads them (reconcile): every instance but an INOPERABLE one, less those a family part deletes
+  // before its update (leftFor); kept, those the org file still targets (a suspended one too: the update is narrowed to
+  // it, and StackSets skips it).
+  const updated = [...actual.instances.values()].filter((i) => !inoperable(i) && !removedFirst.includes(i.account));
+  if (updated.some((i) => wanted.has(i.account))) return undefined;
+  // Sent to every instance: harm only where it runs (StackSets skips a suspended account).
+  const reached = updated.filter((i) => !suspended(i)).map((i) => i.account);
+  if (reached.length === 0) return undefined;
   const list = (ids: readonly string[]) => (ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', '));
-  const leaving = list([...reached].sort(compareText));
-  const coming = list(desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id)));
-  return (
-    `StackSet ${desired.name}: its template changes, and every instance it has is in an account the org file no longer targets for it (${leaving}): ` +
-    `the template update would run there first, before the instances to create (${coming}), as a template compiled for other accounts, and resources it creates there would stay after the removal. ` +
-    `Deploy in two steps: first with the new accounts beside the old ones in the org file, then without the old ones`
-  );
+  const coming = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
+  const way =
+    coming.length > 0
+      ? `before the instances to create (${list(coming)}), as a template compiled for other accounts, and resources it creates there would stay after the removal. Deploy in two steps: first with the new accounts beside the old ones in the org file, then without the old ones`
+      : `as a template compiled for other accounts, and resources it creates there would stay after the removal; the instances it keeps are INOPERABLE, which AWS leaves out of updates: remove those accounts from the org file and deploy (their instances are deleted), then add them back`;
+  return `StackSet ${desired.name}: its template changes, and every instance an update would reach is in an account the org file no longer targets for it (${list([...reached].sort(compareText))}): the template update would run there first, ${way}`;
 }
 
 /** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
