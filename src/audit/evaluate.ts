@@ -27,9 +27,9 @@ export interface Request {
    */
   resourceManagedElsewhere?: boolean;
   /**
-   * Accounts of the request known to be outside the organization (explain: an id the org file does not name), which
-   * get no aws:PrincipalOrgID or aws:ResourceOrgID. The proof's requests name the org file's accounts, and its
-   * stand-ins for others (OTHER_ACCOUNT, AWS_OWNED_ACCOUNT), only.
+   * Accounts of the request asked as outside the organization, which get no aws:PrincipalOrgID or aws:ResourceOrgID
+   * (explain asks an id the org file does not name both ways). The proof's requests name the org file's accounts, and
+   * its stand-ins for others (OTHER_ACCOUNT, AWS_OWNED_ACCOUNT), only.
    */
   outsideOrg?: ReadonlySet<string>;
 }

@@ -77,6 +77,21 @@ const undecided = (request: Request, d: Decision): boolean =>
  * principal outside the templates is asked as the proof asks it, its own side taken as allowing.
  */
 function decide(index: GrantIndex, request: Request, organizationId: string | undefined, bootstrapped: ReadonlySet<string>): { d: Decision; open: boolean; undecidedBy: string } {
+  if (!request.outsideOrg) return decideAs(index, request, organizationId, bootstrapped);
+  // An account the org file does not name may be in the organization or not (an organization has other accounts):
+  // asked both ways, and where an org-scoped condition makes them differ, undecided (review s37-diff m2).
+  const outside = decideAs(index, request, organizationId, bootstrapped);
+  const inside = decideAs(index, { ...request, outsideOrg: undefined }, organizationId, bootstrapped);
+  if (inside.d.allowed === outside.d.allowed) return outside;
+  const ids = [...request.outsideOrg].sort();
+  return {
+    d: { ...outside.d, grantedBy: inside.d.grantedBy },
+    open: true,
+    undecidedBy: `whether account${ids.length > 1 ? 's' : ''} ${ids.join(', ')}, which the org file does not name, ${ids.length > 1 ? 'are' : 'is'} in the organization decides it: an org-scoped condition (aws:PrincipalOrgID, aws:ResourceOrgID) allows it only then`,
+  };
+}
+
+function decideAs(index: GrantIndex, request: Request, organizationId: string | undefined, bootstrapped: ReadonlySet<string>): { d: Decision; open: boolean; undecidedBy: string } {
   const isBootstrapped = request.principal.kind === 'aws' && bootstrapped.has(request.principal.arn);
   if (isBootstrapped && request.identityManagedElsewhere) {
     const known = evaluate(index, { ...request, identityManagedElsewhere: false }, organizationId);
@@ -208,8 +223,9 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
       ...(branchChosen ? { branchChosen } : {}),
     };
   };
-  // An account id the org file does not name is outside the organization: no aws:PrincipalOrgID or aws:ResourceOrgID
-  // in its requests (review s37-evaluator E7: a bus of another account was asked as the org's).
+  // An account id the org file does not name: its requests are asked without aws:PrincipalOrgID or aws:ResourceOrgID
+  // too (decide: undecided where that changes the answer), not only as the org's (review s37-evaluator E7: a bus of
+  // another account was asked as the org's).
   const orgAccounts = new Set(org.accounts.map((a) => a.id));
   const outsideOf = (principal: PrincipalRef, resourceAccount: string): Pick<Request, 'outsideOrg'> => {
     const outside = [principal.kind === 'aws' ? accountOf(principal.arn) : '', resourceAccount].filter((id) => /^\d{12}$/.test(id) && !orgAccounts.has(id));
