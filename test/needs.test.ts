@@ -516,6 +516,11 @@ describe('the isolated CI network\'s endpoint policies are proved like the CodeD
     );
     const problems = analyseAccess(org, stages).problems;
     expect(problems).toContain(`nothing in the CI network writes to any S3 bucket: ci-network's S3GatewayEndpoint lets ${ciRole} s3:PutObject on arn:aws-us-gov:s3:::any-bucket-of-any-account/any-key through (S3GatewayEndpoint/CiWrites)`);
+    // Held to requests signed in their header, it is met by the same request so signed (review s37-diff m3).
+    const headerOnly = withEndpointPolicy('S3GatewayEndpoint', (statements) =>
+      statements.push({ Sid: 'CiWrites', Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::*' }, Condition: { ArnEquals: { 'aws:PrincipalArn': ciRole }, StringEquals: { 's3:authType': 'REST-HEADER' } } } as unknown as Statement),
+    );
+    expect(analyseAccess(org, headerOnly).problems).toContain(`nothing in the CI network writes to any S3 bucket: ci-network's S3GatewayEndpoint lets ${ciRole} s3:PutObject on arn:aws-us-gov:s3:::any-bucket-of-any-account/any-key through (S3GatewayEndpoint/CiWrites)`);
   });
 
   it.each([

@@ -704,8 +704,9 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
   // identity-based policies or resource-based policies", https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html),
   // so a statement admitting one signer (the CI host's role, by aws:PrincipalArn) lets that one through. Asked as
   // anyone's request (a presigned URL's), shown in the report; and as the CI host's role and another role of its
-  // account, which must be refused too (review s37-evaluator E6: asked as anyone only, a statement naming the CI role
-  // was never met).
+  // account, signed in the request's header too, which must be refused as well (review s37-evaluator E6: asked as
+  // anyone only, such a statement was met only by the check of statements no declared path sends, which does not name
+  // the refused write it lets through).
   const signers: PrincipalRef[] = [{ kind: 'aws', arn: e.instanceRole }, { kind: 'aws', arn: `arn:${org.partition}:iam::${ciAccount}:role/${otherRoleName([names.ciInstanceRole()])}` }];
   for (const refused of REFUSED_THROUGH_ISOLATED_NETWORK) {
     const request: Request = { principal: { kind: 'any' }, action: refused.action, resource: refused.resource(e), resourceAccount: AWS_OWNED_ACCOUNT, context: refused.context };
@@ -714,11 +715,16 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
       problems.push(`${refused.purpose}: ${network.id} has no ${refused.endpoint} endpoint with a policy, so AWS's default lets ${refused.action} through`);
       continue;
     }
+    // A request signed in its header as well as a presigned one (s3:authType REST-HEADER, REST-QUERY-STRING:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policy-s3-sigv4-conditions.html).
+    const contexts = [refused.context, ...(refused.context?.['s3:authType'] ? [{ ...refused.context, 's3:authType': ['REST-HEADER'] }] : [])];
     let through = asked.decision.allowed ? { principal: request.principal, by: asked.decision.by } : undefined;
     for (const principal of signers) {
-      if (through) break;
-      const d = endpointAllows(asked.endpoint.statements, { ...request, principal }, org.organizationId);
-      if (d.allowed) through = { principal, by: d.by };
+      for (const context of contexts) {
+        if (through) break;
+        const d = endpointAllows(asked.endpoint.statements, { ...request, principal, context }, org.organizationId);
+        if (d.allowed) through = { principal, by: d.by };
+      }
     }
     if (through) problems.push(`${refused.purpose}: ${network.id}'s ${asked.endpoint.endpoint} lets ${principalName(through.principal)} ${refused.action} on ${request.resource} through (${through.by?.policy})`);
   }
