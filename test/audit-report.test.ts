@@ -388,6 +388,10 @@ describe('changes since a previous compile', () => {
     expect(changes.paths.newlyUndecided).toHaveLength(3);
     expect([changes.paths.newlyAllowed, changes.paths.newlyRefused, changes.paths.added, changes.paths.removed]).toEqual([[], [], [], []]);
     expect(JSON.stringify(sinceSections('before', before, now))).toContain('0 newly allowed, 0 newly refused, 3 newly undecided.');
+    // Such a path gone (here: named otherwise before) is asked again of this compile, as undecided (review s37-diff m5).
+    const renamed: AuditModel = { ...now, paths: [...now.paths, ...undecided.map((p) => ({ ...p, value: { ...p.value, path: `an earlier name: ${p.value.path}` } }))] };
+    const again = JSON.stringify(sinceSections('before', renamed, now, { access: c.access, organizationId: c.org.organizationId }));
+    expect(again).toContain("→ was undecided; this compile's resource side admits it still (pipeline-foundation: ArtifactKey/AdministerKey), its principal's own policy deciding");
   });
 
   it("one environment added: the execution role's policy of its account is added line by line, every other account's unchanged (review s30-audit m1)", async () => {

@@ -63,7 +63,7 @@ export function matches(pattern: string, value: string, caseInsensitive = false)
 }
 
 /**
- * `matches` with an account class's tokens as units (`*` may take whole tokens, `?` none), never asked member by
+ * `matches` with an account class's tokens as units (`*` may take whole tokens, one `?` none, twelve in a row one), never asked member by
  * member: a "yes" holds for every member (a match so found survives writing the same id for a token throughout), a
  * "no" may not. For a check whose "no" is a problem, which sends a class proof back to account by account, where it
  * is exact.

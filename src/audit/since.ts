@@ -816,7 +816,7 @@ export function compareModels(before: AuditModel, after: AuditModel): ModelChang
  * declared path's (an endpoint's), names no role, or whose resource names no account (S3) is left as it is.
  */
 function askedNow(line: string, access: AccessAnalysis, organizationId: string | undefined): string {
-  const m = /^(?!through )[^|]+ \| (arn:[^ |]+) \| ([^|]+) \| on ([^ |]+)(?: \| with ([^|]+))? → was (allowed|refused)$/.exec(line);
+  const m = /^(?!through )[^|]+ \| (arn:[^ |]+) \| ([^|]+) \| on ([^ |]+)(?: \| with ([^|]+))? → was (allowed|refused|undecided)$/.exec(line);
   const resourceAccount = m ? accountOf(m[3]) : '';
   if (!m || resourceAccount === '') return line;
   const [, principal, actions, resource, context, was] = m;
@@ -831,6 +831,9 @@ function askedNow(line: string, access: AccessAnalysis, organizationId: string |
   const decisions = actions.split(', ').map((action) => evaluate(access.index, { ...request, action }, organizationId));
   if (decisions.every((d) => d.allowed)) {
     const by = [...new Set(decisions.flatMap((d) => d.grantedBy.map((g) => `${g.stage}: ${g.policy}`)))].join('; ');
+    // An undecided path's resource side admitted it, the principal's own policy outside the org file deciding: asked
+    // so again (review s37-diff m5).
+    if (was === 'undecided') return `${line}; this compile's resource side admits it still (${by}), its principal's own policy deciding`;
     return was === 'allowed' ? `${line}; this compile allows it still (${by})` : `${line}; this compile ALLOWS it ⚠ (${by})`;
   }
   return `${line}; this compile refuses it${was === 'refused' ? ' still' : ''}`;

@@ -282,7 +282,7 @@ const globFlags = (flags: Flags) => `${flags}s`;
 
 /**
  * Glob matching (`*`, `?`) with tokens. Tokens as units: `*` may take whole
- * tokens, `?` none, a token matches only itself; a match found so holds for
+ * tokens, one `?` none (twelve in a row, one), a token matches only itself; a match found so holds for
  * any ids. Otherwise the pattern is tried against the value with every token
  * as twelve unknown digits, a pattern digit matching an unknown one: if even
  * that fails, no id makes it match. If it succeeds, each member's id is
