@@ -434,7 +434,7 @@ function registerExplain(program: Command, act: Act): void {
     .description(
       "Answers from the compiled policies with the access proof's own evaluator: every request matching " +
         '--principal, --action and --resource (any may be left out; * and ? allowed; a bare role name is that role in any account), ' +
-        'allowed or refused, with the statements on both sides.',
+        'allowed, refused or undecided (a policy outside the org file decides), with the statements on both sides.',
     )
     .argument(ORG_FILE, 'organization file')
     .option('--principal <P>', 'a role ARN, a role name, or a pattern')
