@@ -106,18 +106,28 @@ describe('the execution role policy, read as IAM reads it', () => {
     const ci = example.org.accounts.find((a) => a.name === example.org.access.ci!.account)!.id;
     expect(renderTemplate(example.stages.find((st) => st.id === 'ci-network')!.definition)).toHaveProperty(['Resources', 'CiSubnet1', 'Properties', 'AvailabilityZone', 'Fn::Select', 1, 'Fn::GetAZs']);
     for (const account of example.org.accounts.map((a) => a.id)) {
-      for (const action of ['ec2:DescribeAvailabilityZones', 'ec2:DescribeAccountAttributes']) {
+      for (const action of ['ec2:DescribeAvailabilityZones', 'ec2:DescribeAccountAttributes', 'ec2:DescribeSubnets']) {
         const granted = granting(action, forAccount(statements, account));
         expect(granted.length > 0, `${account} ${action}`).toBe(account === ci);
         for (const g of granted) expect(g.Resource).toEqual(['*']);
       }
     }
-    // ec2:DescribeSubnets, a subnet handler's read too, is among the reads every account gets.
-    expect(granting('ec2:DescribeSubnets', forAccount(statements, ci)).map((g) => g.Resource)).toEqual([['*']]);
     // The zones named by id: no Fn::GetAZs, and no statement for it.
     const named = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('      availabilityZones: 2\n', '      availabilityZones: 2\n      availabilityZoneIds: [euw1-az1, euw1-az2]\n'), 'example.yaml'));
     expect(JSON.stringify(renderTemplate(named.stages.find((st) => st.id === 'ci-network')!.definition))).not.toContain('Fn::GetAZs');
     expect(executionPolicy(named).some((st) => st.Sid === 'CloudFormationFnGetAZs')).toBe(false);
+  });
+
+  it('the reads without resource types are in the accounts whose templates create a type whose handlers call them; only the three CloudFormation calls itself are in every account (review s37-execution X6)', () => {
+    const accounts = example.org.accounts.map((a) => a.id);
+    const everywhere = statements.find((st) => st.Sid === 'ReadOnlyWithoutResourceTypes')!;
+    expect([everywhere.Action, everywhere.scope]).toEqual([['cloudformation:DescribeStackDriftDetectionStatus', 'cloudformation:ListStacks', 'cloudformation:ValidateTemplate'], undefined]);
+    const ci = example.org.accounts.find((a) => a.name === example.org.access.ci!.account)!.id;
+    for (const account of accounts) {
+      // EC2's reads where EC2 resources are made (the CI network), and KMS's where a key is (the pipeline accounts).
+      expect(granting('ec2:DescribeVpcs', forAccount(statements, account)).length > 0, account).toBe(account === ci);
+      expect(granting('kms:ListAliases', forAccount(statements, account)).length > 0, account).toBe(example.org.accounts.find((a) => a.id === account)!.role === 'pipeline');
+    }
   });
 
   it('no action IAM does not define is written (the registry schemas list s3:REST.PUT.OBJECT and the like)', () => {

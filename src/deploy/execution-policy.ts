@@ -659,19 +659,35 @@ export function executionPolicyFor(
       });
     }
   }
-  if (unscoped.length > 0) {
+  // The reads without resource types: those no handler names (CloudFormation's own) in every account, each other one
+  // where a template creates a type whose handlers call it, one statement per service (review s37-execution X6: every
+  // account got every read).
+  const everywhere = unscoped.filter((a) => callersOf(a).length === 0).sort();
+  if (everywhere.length > 0) {
     statements.push({
       Sid: 'ReadOnlyWithoutResourceTypes',
       Effect: 'Allow',
-      Action: unscoped.sort(),
+      Action: everywhere,
       Resource: ['*'],
-      reason: 'list and describe actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything',
+      reason: 'list and describe actions CloudFormation itself calls: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything',
+    });
+  }
+  for (const service of [...new Set(unscoped.filter((a) => callersOf(a).length > 0).map(serviceOf))].sort()) {
+    const reads = unscoped.filter((a) => serviceOf(a) === service && callersOf(a).length > 0).sort();
+    const callers = [...new Set(reads.flatMap(callersOf))].sort();
+    statements.push({
+      Sid: sid(service, 'ReadOnly'),
+      Effect: 'Allow',
+      Action: reads,
+      Resource: ['*'],
+      ...scopeFor(['*'], () => types.of(...callers)),
+      reason: `list and describe actions: the Service Authorization Reference lists no resource type for them, so IAM only accepts "*"; none of them changes anything; the handlers of ${callers.join(', ')} call them, and only the accounts whose templates create those get them`,
     });
   }
   // CloudFormation's own calls for the intrinsic functions the templates use, where they use them (ENGINE_CALLS), less
   // what every account has already.
   for (const fn of [...engineCalls.keys()].sort()) {
-    const reads = ENGINE_CALLS[fn].filter((a) => !unscoped.includes(a));
+    const reads = ENGINE_CALLS[fn].filter((a) => !everywhere.includes(a));
     if (reads.length === 0) continue;
     statements.push({
       Sid: `CloudFormation${fn.replace(/\W/g, '')}`,
