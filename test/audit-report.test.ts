@@ -815,7 +815,7 @@ describe('the report says what the templates do, and no more', () => {
       expect(row.endsWith('| own policy outside the org file; Null aws:SourceIdentity = false (sts:SetSourceIdentity only) |')).toBe(true);
     }
     // A Deny that narrows an Allow of some accounts only goes with it, not into every account (review s36-audit F4).
-    expect(md).toContain('CloudFormation's own reads, its statement and the Denies are in every account, but for a Deny that narrows an Allow of some accounts only, which goes with it');
+    expect(md).toContain("CloudFormation's own reads, its statement and the Denies are in every account, but for a Deny that narrows an Allow of some accounts only, which goes with it");
     // What "retained" means, RetainExceptOnCreate's rollback included, said once before the stages (review s36-audit).
     expect(md).toContain('"retained" marks a DeletionPolicy of Retain or RetainExceptOnCreate: the resource stays in its account when its stack, or the stack instance, is deleted');
     expect(md).toContain('if that one is rolled back, CloudFormation deletes the resource');

@@ -13,7 +13,8 @@ import { buildReport } from '../src/audit/report';
 import { rolloutSvg } from '../src/audit/svg';
 import { renderTemplate } from '../src/cfn/template';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
-import { principalName } from '../src/audit/grants';
+import { principalName, type ResolvedStatement } from '../src/audit/grants';
+import { GrantIndex } from '../src/audit/evaluate';
 
 describe('xstack explain', () => {
   for (const file of ORG_FILES) {
@@ -145,6 +146,31 @@ describe('xstack explain', () => {
     expect(cancel.refusedBy).toMatch(/^the resource side admits it, and the execution policy `xstack bootstrap` writes does not grant it/);
     expect(renderAnswers([schedule, cancel])).toContain('2 requests: 1 allowed, 0 refused, 1 undecided');
     expect(cancel.path).toMatch(/^the key policy also admits AWSCloudFormationStackSetExecutionRole to kms:CancelKeyDeletion, which bootstrap's policy does not grant it/);
+  });
+
+  it('an account the org file does not name is asked both in and outside the organization: where an org-scoped condition decides, UNDECIDED, saying which way, and listed though no resource is named (review s37-diff m2, s37-delta m1)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const bucket = 'arn:aws:s3:::acme-artifacts-222222222222-eu-west-1';
+    const scoped = (effect: 'Allow' | 'Deny', operator: string): ResolvedStatement => ({
+      stage: 'pipeline-foundation', account: '222222222222', policy: `ArtifactBucketPolicy/Org${effect}`, kind: 'bucket', effect,
+      principals: [{ kind: 'any' }], actions: ['s3:GetObject'], resources: [`${bucket}/*`], conditions: { [operator]: { 'aws:PrincipalOrgID': ['o-a1b2c3d4e5'] } },
+    });
+    const withGrant = (g: ResolvedStatement) => explainer({ ...c, access: { ...c.access, grants: [...c.access.grants, g], index: new GrantIndex([g], c.access.index) } });
+    const stranger = 'arn:aws:iam::123456789012:role/someone';
+    // Allowed only in the organization: undecided, listed for a question that names no resource.
+    const inside = withGrant(scoped('Allow', 'StringEquals'))({ principal: stranger, action: 's3:GetObject' }).filter((a) => a.resource.startsWith(bucket));
+    expect(inside).toHaveLength(1);
+    expect(inside[0]).toMatchObject({ allowed: false, undecided: true, resourceSide: ['pipeline-foundation: ArtifactBucketPolicy/OrgAllow'] });
+    expect(inside[0].refusedBy).toBe('whether account 123456789012, which the org file does not name, is in the organization decides it: an org-scoped condition (aws:PrincipalOrgID, aws:ResourceOrgID) allows it only if it is');
+    // A Deny for the organization's members, beside an Allow for anyone: allowed only outside it, undecided too, not ALLOWED.
+    const both = scoped('Allow', 'StringLike');
+    const anyone: ResolvedStatement = { ...both, policy: 'ArtifactBucketPolicy/Anyone', conditions: {} };
+    const deny = scoped('Deny', 'StringEquals');
+    const ask = explainer({ ...c, access: { ...c.access, grants: [...c.access.grants, anyone, deny], index: new GrantIndex([anyone, deny], c.access.index) } });
+    const [outside] = ask({ principal: stranger, action: 's3:GetObject', resource: `${bucket}/x` });
+    expect(outside).toMatchObject({ allowed: false, undecided: true });
+    expect(outside.refusedBy).toMatch(/allows it only if it is not$/);
+    expect(renderAnswers([outside])).toContain('1 request: 0 allowed, 0 refused, 1 undecided');
   });
 
   it("a context made from the statements' conditions names the resource's own account as aws:ResourceAccount, not the account a statement names (review s36-audit)", () => {

@@ -84,10 +84,11 @@ function decide(index: GrantIndex, request: Request, organizationId: string | un
   const inside = decideAs(index, { ...request, outsideOrg: undefined }, organizationId, bootstrapped);
   if (inside.d.allowed === outside.d.allowed) return outside;
   const ids = [...request.outsideOrg].sort();
+  const allowing = inside.d.allowed ? inside : outside;
   return {
-    d: { ...outside.d, grantedBy: inside.d.grantedBy },
+    d: { ...allowing.d, allowed: false },
     open: true,
-    undecidedBy: `whether account${ids.length > 1 ? 's' : ''} ${ids.join(', ')}, which the org file does not name, ${ids.length > 1 ? 'are' : 'is'} in the organization decides it: an org-scoped condition (aws:PrincipalOrgID, aws:ResourceOrgID) allows it only then`,
+    undecidedBy: `whether account${ids.length > 1 ? 's' : ''} ${ids.join(', ')}, which the org file does not name, ${ids.length > 1 ? 'are' : 'is'} in the organization decides it: an org-scoped condition (aws:PrincipalOrgID, aws:ResourceOrgID) allows it only if ${ids.length > 1 ? 'they are' : 'it is'}${inside.d.allowed ? '' : ' not'}`,
   };
 }
 
@@ -271,9 +272,10 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
           };
           if (asked.has(key(request))) continue;
           asked.add(key(request));
-          const d = evaluate(index, request, org.organizationId);
+          // Either reading of an account the org file does not name (decide) may be the one that speaks to it.
+          const readings = [evaluate(index, request, org.organizationId), ...(request.outsideOrg ? [evaluate(index, { ...request, outsideOrg: undefined }, org.organizationId)] : [])];
           // A refusal is worth telling when some statement speaks to it, or when the exact request was asked.
-          if (d.allowed || d.grantedBy.length > 0 || (d.refusedBy && 'deny' in d.refusedBy) || probe.exact) answers.push(answer(request, undefined, branchChosen));
+          if (probe.exact || readings.some((d) => d.allowed || d.grantedBy.length > 0 || (d.refusedBy !== undefined && 'deny' in d.refusedBy))) answers.push(answer(request, undefined, branchChosen));
         }
       }
     }
