@@ -309,6 +309,24 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(moved);
   });
 
+  it("NO_INSTANCE_KEPT reads 'kept' as the template update does: a kept instance in an account suspended since (SKIPPED_SUSPENDED_ACCOUNT) is kept, the update narrowed to it, so nothing is refused (review s37-diff m1, s37-delta m2)", async () => {
+    const ONE = generateOrgYaml(1);
+    const tag = (key: string, text: string) => text.replace('      applicationTagKey: Application\n  lib:', `      applicationTagKey: ${key}\n  lib:`);
+    const withThree = (text: string) => text.replace('  env0001:\n', '  env0003:\n    id: "100000000003"\n    role: pipeline\n    environment: env0003\n  env0001:\n').replaceAll('      env0001: main\n', '      env0001: main\n      env0003: main\n');
+    const first = compileYaml(withThree(tag('Release', ONE)));
+    await prepare(first);
+    await deployUntilDone(first, 1);
+    // 100000000003 suspended, then a template change: StackSets skips its instance, which says so.
+    env.proxy.suspend('100000000003');
+    await deploy(compileYaml(withThree(tag('Other', ONE))), awsVia(), { pollMs });
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries!.find((i) => i.Account === '100000000003')!;
+    expect(listed.StackInstanceStatus?.DetailedStatus).toBe('SKIPPED_SUSPENDED_ACCOUNT');
+    // Now 100000000001 leaves and the template changes again: the suspended instance is the kept one.
+    const moved = compileYaml(tag('Third', ONE).replace('id: "100000000001"', 'id: "100000000003"'));
+    const pipelines = (await plan(moved, awsVia(), { pollMs })).find((x) => x.stage === 'pipelines')!;
+    expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.noInstanceKept]).toEqual([true, ['100000000001'], undefined]);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

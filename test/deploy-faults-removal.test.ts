@@ -509,6 +509,19 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
   });
 
+  it('destroy --delete-retained stopped, then a targeted account refusing the reader and Organizations unanswered: the next run fails naming both causes (RETAINED_NOT_READ), not the bare refusal (review s37-diff m4, s37-delta m2)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [, other] = PIPELINE_ACCOUNTS;
+    expect(failed(await destroyStoppedAtFirstRetainedDelete(small)).map((x) => x.stage)).toEqual(['pipeline-foundation']);
+    env.proxy.denyOrganizations('DescribeAccount');
+    const next = await destroy(small, refusedAssume(awsVia(), new RegExp(`::${other}:role/`)), { pollMs, deleteRetained: true });
+    const foundation = next.stages.find((x) => x.stage === 'pipeline-foundation')!;
+    expect(foundation.result).toBe('failed');
+    expect(foundation.reasons[0]).toContain(`big-pipeline-foundation: what its stack in account ${other} retains could not be read (`);
+    expect(foundation.reasons[0]).toContain('either the account is suspended or closing');
+  });
+
   it('the same, the dropped account no longer letting the reader in: a warning names it and what to delete by hand, and the run finishes', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
@@ -557,6 +570,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(reason).toContain(`big-pipeline-foundation: what its stack in account ${suspended} retains could not be read (`);
     expect(reason).toContain('either the account is suspended or closing (AWS then refuses every role in it, and bootstrap cannot help), or its reader role does not trust this caller');
     expect(reason).toContain(`aws organizations describe-account --account-id ${suspended}`);
+    // DescribeAccount answers the management account or a delegated administrator only (review s37-diff m6).
+    expect(reason).toMatch(/register this administrator account as one, aws organizations register-delegated-administrator --account-id \d{12} --service-principal member\.org\.stacksets\.cloudformation\.amazonaws\.com/);
     expect(reason).toContain('Nothing of big-pipeline-foundation was removed');
     expect(await bucketsOf(active)).toEqual([`big-access-logs-${active}-us-east-1`, `big-artifacts-${active}-us-east-1`]);
     // As advised: the caller may now ask Organizations, which says SUSPENDED.
