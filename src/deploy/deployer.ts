@@ -2362,6 +2362,7 @@ async function unreadableAccount(run: Run, stackSet: string, account: string, er
       `Tell them apart with aws organizations describe-account --account-id ${account} from the management account. Suspended: run destroy --delete-retained again from an account Organizations answers ` +
       `(DescribeAccount "can be called only from the organization's management account or by a member account that is a delegated administrator", and xstack does not run as the management account: ` +
       `register this administrator account as one, aws organizations register-delegated-administrator --account-id ${run.adminAccountId ?? 'ACCOUNT'} --service-principal member.org.stacksets.cloudformation.amazonaws.com from the management account, ` +
+      `once StackSets' trusted access is on (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html), ` +
       `and let the caller call organizations:DescribeAccount); it then keeps that account's stack and what it retains, and goes on with the others. ` +
       `ACTIVE: run xstack bootstrap for this org, then destroy --delete-retained again. Nothing of ${stackSet} was removed`,
   );
