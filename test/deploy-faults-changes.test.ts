@@ -1385,6 +1385,18 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(verifyExitCode(second)).toBe(1);
   });
 
+  it('verify: a detection that ends FAILED after checking some instances still tells the drifted ones it found: exit 2, not 1 (review s37-destroy-verify V5 a)', async () => {
+    const { compiled: tolerant, hashes } = await tolerantDeployed();
+    const [checked] = tolerant.stages.find((st) => st.id === 'pipelines')!.targets.map((a) => a.id);
+    env.proxy.drift('big-pipelines', checked);
+    env.proxy.failDrift('big-pipelines', [checked]);
+    const result = await verify(tolerant, awsVia(), hashes, { pollMs });
+    expect(result.driftUnknown).toEqual(['big-pipelines']);
+    expect(result.drifted).toEqual([`big-pipelines ${checked} us-east-1`]);
+    expect(result.drift).toEqual([expect.stringMatching(/^big-pipelines: drift detection operation \S+ did not succeed, drift unknown: /), `big-pipelines: instance in ${checked} us-east-1 has drifted`]);
+    expect(verifyExitCode(result)).toBe(2);
+  });
+
   it('verify: an error while one StackSet\'s detection is waited for is that StackSet\'s drift unknown; the others are still checked and the result is whole (review s37-destroy-verify V5)', async () => {
     const { compiled: tolerant, hashes } = await tolerantDeployed();
     const later = tolerant.stages.find((st) => st.id === 'pipelines')!.targets[1].id;

@@ -2647,11 +2647,20 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
   }
   // When the detection began: an instance it checked has a LastDriftCheckTimestamp after it.
   let began: Date | undefined;
+  const lines: string[] = [];
+  let unknown = false;
+  // Ended FAILED: the line above says its drift is unknown; only the drifted instances it found are added.
+  let failed = false;
   try {
     if (operationId) began = await runOperationWait(ctx, operationId);
   } catch (error) {
     if (!(error instanceof OperationFailedError)) throw error;
-    return { lines: [`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`], unknown: true };
+    lines.push(`${ctx.name}: drift detection operation ${error.operationId} did not succeed, drift unknown: ${error.failures.join('; ')}`);
+    unknown = failed = true;
+    // What it checked before it failed is still told: the instances its time marks as checked (review
+    // s37-destroy-verify V5 a: a FAILED detection hid the drifted instances it had found). Without its start, nothing.
+    began = (await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: error.operationId, ...callAs(ctx.settings) }))).StackSetOperation?.CreationTimestamp;
+    if (!began) return { lines, unknown: true };
   }
   // SUCCEEDED is "without exceeding the failure tolerance for the operation"
   // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html): with the org's
@@ -2659,9 +2668,7 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
   // PARTIAL_SUCCESS ("completed without exceeding the failure tolerance") with FailedStackInstancesCount
   // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetDriftDetectionDetails.html). Those
   // accounts were not checked: the StackSet's drift is unknown, and they are named (review s29-deployer M1).
-  const lines: string[] = [];
-  let unknown = false;
-  if (operationId) {
+  if (operationId && !unknown) {
     const details = (await ctx.cfn.send(new DescribeStackSetOperationCommand({ StackSetName: ctx.name, OperationId: operationId, ...callAs(ctx.settings) }))).StackSetOperation?.StackSetDriftDetectionDetails;
     if (details && (details.DriftDetectionStatus !== 'COMPLETED' || (details.FailedStackInstancesCount ?? 0) > 0)) {
       const { failures } = await operationFailures(ctx, operationId, `SUCCEEDED, drift detection ${details.DriftDetectionStatus}`);
@@ -2693,11 +2700,11 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
     }
     token = page.NextToken;
   } while (token);
-  if (unchecked.length > 0) {
+  if (unchecked.length > 0 && !failed) {
     unknown = true;
     lines.push(`${ctx.name}: ${unchecked.length} instance${unchecked.length === 1 ? '' : 's'} with no drift status after the detection (${unchecked.join(', ')}), drift unknown there`);
   }
-  if (stale.length > 0) {
+  if (stale.length > 0 && !failed) {
     unknown = true;
     lines.push(`${ctx.name}: ${stale.length} instance${stale.length === 1 ? '' : 's'} this detection did not check, their drift status an earlier one's (${stale.join(', ')}), drift unknown there`);
   }

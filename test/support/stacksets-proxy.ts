@@ -266,7 +266,7 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
  *   (Action DETECT_DRIFT) that queues, runs and ends SUCCEEDED, or FAILED for
- *   a StackSet named by `failDrift`; its OperationPreferences are recorded in
+ *   a StackSet named by `failDrift` (having checked the accounts it names first, if any); its OperationPreferences are recorded in
  *   `driftPreferences`. After it succeeded, ListStackInstances gives each
  *   instance a DriftStatus: DRIFTED for those named by `drift` when it ran,
  *   else IN_SYNC, with its LastDriftCheckTimestamp, the detection's end ("Most
@@ -779,12 +779,13 @@ export class StackSetsProxy {
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
   readonly driftPreferences: Array<{ stackSet: string; preferences: ReturnType<typeof preferencesFromQuery> }> = [];
   private rivals = new Map<string, 'stale' | 'same-change'>();
-  private driftFailures = new Set<string>();
+  /** Drift detections that end FAILED, each with the accounts it checked before it failed. */
+  private driftFailures = new Map<string, readonly string[]>();
   private driftPartial = new Map<string, { accounts: Set<string>; region: string }>();
   private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
   /** Each StackSet's detections that succeeded, oldest first: when, what each left out, and which accounts had drifted then. */
-  private driftRounds = new Map<string, Array<{ at: Date; partial: ReadonlySet<string>; skipped: ReadonlySet<string>; drifted: ReadonlySet<string> }>>();
+  private driftRounds = new Map<string, Array<{ at: Date; partial: ReadonlySet<string>; skipped: ReadonlySet<string>; only?: ReadonlySet<string>; drifted: ReadonlySet<string> }>>();
   private driftSkips = new Set<string>();
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
@@ -1112,9 +1113,9 @@ export class StackSetsProxy {
 
   private goneAtWait = new Set<string>();
 
-  /** Drift detection on `stackSet` ends FAILED. */
-  failDrift(stackSet: string): void {
-    this.driftFailures.add(stackSet);
+  /** Drift detection on `stackSet` ends FAILED, having checked `checked` first (their statuses and times are this detection's). */
+  failDrift(stackSet: string, checked: readonly string[] = []): void {
+    this.driftFailures.set(stackSet, checked);
   }
 
   /** Drift detection on `stackSet` fails in `accounts` and ends SUCCEEDED, PARTIAL_SUCCESS (see the header). */
@@ -2260,7 +2261,7 @@ export class StackSetsProxy {
     const driftXml = (account: string) => {
       // The latest detection failed there: no status. Else the latest that checked it (not passed over by skipDrift).
       if (rounds.length === 0 || rounds.at(-1)!.partial.has(account)) return '';
-      const checked = rounds.findLast((r) => !r.skipped.has(account) && !r.partial.has(account));
+      const checked = rounds.findLast((r) => !r.skipped.has(account) && !r.partial.has(account) && (!r.only || r.only.has(account)));
       return checked ? `<DriftStatus>${checked.drifted.has(account) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus><LastDriftCheckTimestamp>${checked.at.toISOString()}</LastDriftCheckTimestamp>` : '';
     };
     const last = this.lastOperations.get(name);
@@ -2332,7 +2333,8 @@ export class StackSetsProxy {
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
       this.later(this.faults.runningMs ?? 30, () => {
-        op.status = this.driftFailures.has(name) ? 'FAILED' : 'SUCCEEDED';
+        const failing = this.driftFailures.get(name);
+        op.status = failing ? 'FAILED' : 'SUCCEEDED';
         op.ended = new Date();
         const partial = this.driftPartial.get(name);
         const failed = [...(partial?.accounts ?? [])];
@@ -2340,11 +2342,11 @@ export class StackSetsProxy {
           op.drift = { status: 'PARTIAL_SUCCESS', failed: failed.length };
           op.results = failed.map((account) => ({ account, region: partial.region, status: 'FAILED' as const, reason: 'Drift detection failed for the stack instance' }));
         } else if (op.status === 'SUCCEEDED') op.drift = { status: 'COMPLETED', failed: 0 };
-        if (op.status === 'SUCCEEDED') {
-          const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
-          const rounds = this.driftRounds.get(name) ?? this.driftRounds.set(name, []).get(name)!;
-          rounds.push({ at: op.ended!, partial: new Set(failed), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
-        }
+        const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
+        const rounds = () => this.driftRounds.get(name) ?? this.driftRounds.set(name, []).get(name)!;
+        if (op.status === 'SUCCEEDED') rounds().push({ at: op.ended!, partial: new Set(failed), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
+        // A detection that failed after checking some instances: theirs are this detection's, every other one's stays.
+        else if (failing && failing.length > 0) rounds().push({ at: op.ended!, partial: new Set(), skipped: new Set(), only: new Set(failing), drifted: ofThis(this.drifted) });
       });
     });
     return { status: 200, body: envelope('DetectStackSetDrift', `<OperationId>${op.id}</OperationId>`) };
