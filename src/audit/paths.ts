@@ -73,6 +73,9 @@ export interface AccessPath {
   accounts?: readonly string[];
 }
 
+/** A path's result, as the report and the audit model write it: an undecided path's resource side admits it (outsideDecides). */
+export const pathResult = (path: AccessPath, allowed: boolean): 'allowed' | 'refused' | 'undecided' => (!allowed ? 'refused' : path.outsideDecides ? 'undecided' : 'allowed');
+
 export interface AccessResult {
   path: AccessPath;
   action: string;

@@ -17,7 +17,7 @@ import { stageLabel, type Stage } from '../stages/model';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
-import { isForeignPrincipal, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { isForeignPrincipal, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
@@ -122,8 +122,6 @@ function outsideNote(results: readonly AccessResult[]): string {
   );
 }
 
-/** A path's result: an undecided path's resource side admits it (the proof asks so), its identity side is not the org file's to decide. */
-const resultOf = (path: AccessPath, allowed: boolean): 'allowed' | 'refused' | 'undecided' => (!allowed ? 'refused' : path.outsideDecides ? 'undecided' : 'allowed');
 const UNDECIDED_NOTE = "; identity side: bootstrap's policy does not grant it, and a policy attached to the role outside the org file decides";
 
 const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
@@ -798,7 +796,7 @@ export function buildReport(input: ReportInput): Report {
           const by = !allowed
             ? [...new Set(results.filter((r) => !r.allowed).map((r) => describeRefusal(r.refusedBy, label)))].join('; ')
             : grantedByText(grantingList(results)) + (p.outsideDecides ? UNDECIDED_NOTE : outsideNote(results));
-          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, listed(p.actions), resultOf(p, allowed), by];
+          const cells = [merge ? p.group!.purpose : p.purpose, describePrincipal(p.principal), p.resource, listed(p.actions), pathResult(p, allowed), by];
           // Held for one account, the row names its environment, as the path does (and explain), not "each environment".
           const single = merge && p.purpose !== p.group!.purpose ? [p.purpose, ...cells.slice(1)] : undefined;
           return { cells, account: p.group?.account ?? p.resourceAccount, merge, accounts: weight(p), single };

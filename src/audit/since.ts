@@ -17,7 +17,7 @@ import { listIn } from '../memo';
 import { XstackError } from '../errors';
 import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
-import { AWS_OWNED_ACCOUNT, type AccessAnalysis } from './paths';
+import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis } from './paths';
 import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
 import type { Resolver } from './resolve';
 import { accountOfEnvironment, type Org } from '../org/model';
@@ -412,7 +412,7 @@ function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boo
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: !e.allowed ? 'refused' : path.outsideDecides ? 'undecided' : 'allowed' },
+        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: pathResult(path, e.allowed) },
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });

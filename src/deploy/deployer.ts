@@ -83,6 +83,7 @@ import {
   waitForOperation as runOperationWait,
   operationFailures,
   operationAccounts,
+  accountList,
   DESTROY_DELETES,
   type ActualInstance,
   type ActualStackSet,
@@ -705,13 +706,12 @@ function noInstanceKept(desired: DesiredStackSet, actual: ActualStackSet, remove
   // Sent to every instance: harm only where it runs (StackSets skips a suspended account).
   const reached = updated.filter((i) => !suspended(i)).map((i) => i.account);
   if (reached.length === 0) return undefined;
-  const list = (ids: readonly string[]) => (ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', '));
   const coming = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
   const way =
     coming.length > 0
-      ? `before the instances to create (${list(coming)}), as a template compiled for other accounts, and resources it creates there would stay after the removal. Deploy in two steps: first with the new accounts beside the old ones in the org file, then without the old ones`
+      ? `before the instances to create (${accountList(coming)}), as a template compiled for other accounts, and resources it creates there would stay after the removal. Deploy in two steps: first with the new accounts beside the old ones in the org file, then without the old ones`
       : `as a template compiled for other accounts, and resources it creates there would stay after the removal; the instances it keeps are INOPERABLE, which AWS leaves out of updates: remove those accounts from the org file and deploy (their instances are deleted), then add them back`;
-  return `StackSet ${desired.name}: its template changes, and every instance an update would reach is in an account the org file no longer targets for it (${list([...reached].sort(compareText))}): the template update would run there first, ${way}`;
+  return `StackSet ${desired.name}: its template changes, and every instance an update would reach is in an account the org file no longer targets for it (${accountList([...reached].sort(compareText))}): the template update would run there first, ${way}`;
 }
 
 /** A template update's targets for the kept instances only: their accounts, and under SERVICE_MANAGED the OUs they were created through (undefined past MAX_OUS_PER_OPERATION). */
@@ -2688,7 +2688,7 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
       // none at all after a detection is no answer either.
       if (i.DriftStatus === undefined || i.DriftStatus === 'NOT_CHECKED' || i.DriftStatus === 'UNKNOWN') unchecked.push(`${i.Account} ${i.Region}`);
       // A status an earlier detection left: "LastDriftCheckTimestamp: Most recent time when CloudFormation performed a
-      // drift detection operation on the stack instance" (API_StackInstanceSummary.html). An instance this one passed
+      // drift detection operation on the stack instance" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html). An instance this one passed
       // over (a skipped suspended account) would read IN_SYNC from months ago (review s37-destroy-verify V4).
       else if (began && (!i.LastDriftCheckTimestamp || i.LastDriftCheckTimestamp < began)) {
         stale.push(`${i.Account} ${i.Region}${i.LastDriftCheckTimestamp ? ` (${i.DriftStatus} as of ${i.LastDriftCheckTimestamp.toISOString()})` : ''}`);

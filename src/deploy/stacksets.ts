@@ -1027,6 +1027,9 @@ async function waitFor(ctx: StackSetContext, id: string, options: { failOnError:
   }
 }
 
+/** Account ids in a line of text: the first 8, then how many more. */
+export const accountList = (ids: readonly string[]): string => (ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', '));
+
 /**
  * Every account an operation's results name, whatever each result's status ("Account: [Self-managed permissions] The
  * name of the AWS account for this operation result", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html),
@@ -1074,7 +1077,7 @@ export async function operationFailures(ctx: StackSetContext, id: string, status
     // so a first deploy to N accounts, one at a time, that fails in one says so once, not N-1 times (review s37-deployer D2).
     for (const [line, ids] of cancelled) {
       if (ids.length === 1) failures.push(`account ${ids[0]} ${line}`);
-      else failures.push(`${ids.length} accounts ${line}: ${ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', ')}`);
+      else failures.push(`${ids.length} accounts ${line}: ${accountList(ids)}`);
       accounts.push(ids.length === 1 ? ids[0] : undefined);
     }
     return { failures, accounts, listed };
