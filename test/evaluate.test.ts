@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluate, GrantIndex, type Request } from '../src/audit/evaluate';
+import { evaluate, GrantIndex, matches, matchesResource, type Request } from '../src/audit/evaluate';
 import type { ResolvedStatement } from '../src/audit/grants';
 import { analyseAccess } from '../src/audit/paths';
 import { renderTemplate } from '../src/cfn/template';
@@ -46,6 +46,33 @@ describe('another account\'s role named directly: both sides must allow (referen
     expect(decide([named], { action, resource, ...fromB })).toMatchObject({ allowed: false, refusedBy: { missing: 'identity' } });
     const own = statement({ account: B, attachedTo: role(B, 'r'), actions: [action], resources: [resource] });
     expect(decide([named, own], { action, resource, ...fromB }).allowed).toBe(true);
+  });
+});
+
+describe('a Resource pattern\'s wildcards stay in their ARN segment, but a `*` that ends one (reference_policies_elements_resource.html; review s37-evaluator E4)', () => {
+  const stream = `arn:aws:logs:eu-west-1:${A}:log-group:x:log-stream:y`;
+  const request = { action: 'logs:PutLogEvents', resource: stream };
+  const allow = identity(['logs:PutLogEvents']);
+  const deny = (resource: string) => identity(['logs:PutLogEvents'], { effect: 'Deny', resources: [resource] });
+  it.each([
+    ['a `*` inside a segment', `arn:aws:logs:eu-west-1:${A}:log-group:x*y`],
+    ['a `?` for the colon', `arn:aws:logs:eu-west-1:${A}:log-group:x?log-stream:y`],
+    ['a `*` inside the account segment, the pattern\'s last', `arn:aws:logs:eu-west-1:1*y`],
+  ])('%s takes no colon: the Deny does not apply', (_, pattern) => {
+    expect(matchesResource(pattern, stream)).toBe(false);
+    expect(decide([allow, deny(pattern)], request).allowed).toBe(true);
+  });
+  it.each([
+    ['a `*` that ends the pattern', `arn:aws:logs:eu-west-1:${A}:log-group:x*`],
+    ['a `*` that ends its segment', `arn:aws:logs:eu-west-1:${A}:log-group:*:y`],
+    ['`**` before a colon', `arn:aws:logs:eu-west-1:${A}:log-group:x**:y`],
+    ['a `?` and `*` within segments', `arn:aws:logs:eu-west-1:${A}:log-group:?:log-stream:*`],
+  ])('%s matches across colons: the Deny applies', (_, pattern) => {
+    expect(matchesResource(pattern, stream)).toBe(true);
+    expect(decide([allow, deny(pattern)], request)).toMatchObject({ allowed: false, refusedBy: { deny: { effect: 'Deny' } } });
+  });
+  it('a condition\'s StringLike is no ARN: its `*` takes colons anywhere (reference_policies_elements_condition_operators.html)', () => {
+    expect(matches(`arn:aws:logs:eu-west-1:${A}:log-group:x*y`, stream)).toBe(true);
   });
 });
 

@@ -4,12 +4,14 @@
  * whenever an answer leaves the proof certain, it must be the answer for
  * every member (every pair of members when two classes meet). Globs are
  * IAM's: `*` any run of characters, `?` any one, line breaks included
- * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String).
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String);
+ * a Resource element's (flags 'r') within an ARN's colon-separated segments, a `*` that ends its segment across them
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
  * Ids over the digits 0-2 so that ids, literal digits and partial ids collide.
  */
 import { describe, expect, it } from 'vitest';
-import { matches } from '../src/audit/evaluate';
-import { prefixOf, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { matches, matchesResource } from '../src/audit/evaluate';
+import { type Flags, prefixOf, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
 
 const T = tokenFor(0);
 const U = tokenFor(1);
@@ -26,31 +28,40 @@ function random(seed: number): () => number {
 
 type Op =
   | { kind: 'same'; a: string; b: string }
-  | { kind: 'glob'; pattern: string; value: string; ci: boolean }
-  | { kind: 'list'; patterns: string[]; value: string; ci: boolean }
+  | { kind: 'glob'; pattern: string; value: string; flags: Flags }
+  | { kind: 'list'; patterns: string[]; value: string; flags: Flags }
   | { kind: 'equal list'; items: string[]; value: string };
 
 const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
-const referenceGlob = (pattern: string, value: string, ci: boolean) =>
-  new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escape(c))).join('')}$`, ci ? 'is' : 's').test(value);
-const referenceMatch = (pattern: string, value: string, ci: boolean) =>
-  pattern.includes('*') || pattern.includes('?') ? referenceGlob(pattern, value, ci) : ci ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+/** A Resource's `*` that is the last character of its segment: the pattern ends, or a colon follows (past more `*`). */
+const lastOfSegment = (chars: string[], i: number) => /^\**(:|$)/.test(chars.slice(i + 1).join(''));
+const referenceGlob = (pattern: string, value: string, flags: Flags | boolean) => {
+  const chars = [...pattern];
+  const resource = flags === 'r';
+  const source = chars.map((c, i) => (c === '*' ? (resource && !lastOfSegment(chars, i) ? '[^:]*' : '.*') : c === '?' ? (resource ? '[^:]' : '.') : escape(c)));
+  return new RegExp(`^${source.join('')}$`, flags === 'i' || flags === true ? 'is' : 's').test(value);
+};
+const referenceMatch = (pattern: string, value: string, flags: Flags) =>
+  pattern.includes('*') || pattern.includes('?') ? referenceGlob(pattern, value, flags) : flags === 'i' ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+const MATCHERS: Record<Flags, (pattern: string, value: string) => boolean> = { '': (p, v) => matches(p, v), i: (p, v) => matches(p, v, true), r: matchesResource };
 
 function reference(op: Op, t: string, u: string): boolean {
   const at = (s: string) => s.replaceAll(T, t).replaceAll(U, u);
   if (op.kind === 'same') return at(op.a) === at(op.b);
-  if (op.kind === 'glob') return referenceGlob(at(op.pattern), at(op.value), op.ci);
-  if (op.kind === 'list') return op.patterns.some((p) => referenceMatch(at(p), at(op.value), op.ci));
+  if (op.kind === 'glob') return referenceGlob(at(op.pattern), at(op.value), op.flags);
+  if (op.kind === 'list') return op.patterns.some((p) => referenceMatch(at(p), at(op.value), op.flags));
   return op.items.some((x) => at(x) === at(op.value));
 }
 
 /** What the evaluator asks: evaluate.ts's `matches`, and a list decided for every member as its `anyMatches` does. */
 function answer(op: Op): boolean {
   if (op.kind === 'same') return same(op.a, op.b);
-  if (op.kind === 'glob') return symbolicGlob(op.pattern, op.value, op.ci);
-  if (op.kind === 'list') return someForEveryMember(op.ci ? 'like/i' : 'like', op.patterns, op.value, op.ci ? (p, v) => matches(p, v, true) : (p, v) => matches(p, v));
+  if (op.kind === 'glob') return symbolicGlob(op.pattern, op.value, op.flags);
+  if (op.kind === 'list') return someForEveryMember(`like/${op.flags}`, op.patterns, op.value, MATCHERS[op.flags]);
   return someForEveryMember('=', op.items, op.value, same);
 }
+
+const flagsOf = (x: number): Flags => (x < 0.25 ? 'i' : x < 0.6 ? 'r' : '');
 
 function cases(count: number, seed: number) {
   const rnd = random(seed);
@@ -89,8 +100,8 @@ function cases(count: number, seed: number) {
       if (w < 0.25) op = { kind: 'same', a: value, b: derive(value, ids).replaceAll('*', '').replaceAll('?', '') };
       else if (w < 0.6) {
         const pattern = derive(value, ids);
-        op = { kind: 'glob', pattern: /[*?]/.test(pattern) ? pattern : `${pattern}*`, value, ci: rnd() < 0.3 };
-      } else if (w < 0.85) op = { kind: 'list', patterns: classes[0].members.map(() => derive(value, ids)), value, ci: rnd() < 0.3 };
+        op = { kind: 'glob', pattern: /[*?]/.test(pattern) ? pattern : `${pattern}*`, value, flags: flagsOf(rnd()) };
+      } else if (w < 0.85) op = { kind: 'list', patterns: classes[0].members.map(() => derive(value, ids)), value, flags: flagsOf(rnd()) };
       else op = { kind: 'equal list', items: classes[0].members.map((m) => value.replaceAll(T, m)).slice(0, 1 + Math.floor(rnd() * 3)), value };
     } else {
       const w = rnd();
@@ -99,8 +110,8 @@ function cases(count: number, seed: number) {
       else if (w < 0.75) {
         let pattern = text(6, ids, true);
         if (rnd() < 0.4) pattern = `${pattern.replace(/[*?]/g, '')}*`;
-        op = { kind: 'glob', pattern: /[*?]/.test(pattern) ? pattern : `${pattern}${pick(['*', '?'])}`, value, ci: rnd() < 0.3 };
-      } else if (w < 0.9) op = { kind: 'list', patterns: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => text(5, ids, true)), value, ci: rnd() < 0.3 };
+        op = { kind: 'glob', pattern: /[*?]/.test(pattern) ? pattern : `${pattern}${pick(['*', '?'])}`, value, flags: flagsOf(rnd()) };
+      } else if (w < 0.9) op = { kind: 'list', patterns: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => text(5, ids, true)), value, flags: flagsOf(rnd()) };
       else op = { kind: 'equal list', items: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => text(5, ids, false)), value };
     }
     out.push({ classes, op });
@@ -132,22 +143,22 @@ describe('comparisons with account tokens, fuzzed against every member', () => {
 
   it('a line break is a character like any other for `*` and `?`, in every form of pattern', () => {
     const members = ['111111111111', '222222222222'];
-    for (const [pattern, value, ci] of [
-      ['a*', `a\n${T}`, false],
-      ['a*', `a\n${T}`, true],
-      ['a*1', `a\n${T}`, false],
-      ['*1*?', `\n${T}`, true],
+    for (const [pattern, value, flags] of [
+      ['a*', `a\n${T}`, ''],
+      ['a*', `a\n${T}`, 'i'],
+      ['a*1', `a\n${T}`, ''],
+      ['*1*?', `\n${T}`, 'i'],
     ] as const) {
       startProof([{ token: T, members }]);
-      const got = symbolicGlob(pattern, value, ci);
-      expect(!stillCertain() || got === members.every((m) => referenceGlob(pattern, value.replaceAll(T, m), ci)), `${JSON.stringify(pattern)} ${JSON.stringify(value)}`).toBe(true);
+      const got = symbolicGlob(pattern, value, flags);
+      expect(!stillCertain() || got === members.every((m) => referenceGlob(pattern, value.replaceAll(T, m), flags)), `${JSON.stringify(pattern)} ${JSON.stringify(value)}`).toBe(true);
     }
   });
 
   it('an empty pattern is no `prefix*`: it matches only the empty text', () => {
     expect(prefixOf('')).toBeUndefined();
     startProof([{ token: T, members: ['111111111111'] }]);
-    expect(symbolicGlob('', `x${T}`, false)).toBe(false);
+    expect(symbolicGlob('', `x${T}`, '')).toBe(false);
     expect(stillCertain()).toBe(true);
   });
 });

@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
+import { type Flags, concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 
@@ -53,17 +53,25 @@ const isPattern = (s: string) => s.includes('*') || s.includes('?');
 /** Condition keys and actions in lower case, each made once: the proof asks the same few for every statement of every request. */
 const lowerCase = madeOnce((s: string) => s.toLowerCase());
 export function matches(pattern: string, value: string, caseInsensitive = false): boolean {
+  return globMatches(pattern, value, caseInsensitive ? 'i' : '');
+}
+
+/** `matches` for a Resource element's pattern against a resource's ARN: its wildcards read segment by segment (symbolic.ts `Flags`). */
+export const matchesResource = (pattern: string, value: string): boolean => globMatches(pattern, value, 'r');
+
+function globMatches(pattern: string, value: string, flags: Flags): boolean {
+  const caseInsensitive = flags === 'i';
   if (hasToken(pattern) || hasToken(value)) {
-    if (isPattern(pattern)) return symbolicGlob(pattern, value, caseInsensitive);
+    if (isPattern(pattern)) return symbolicGlob(pattern, value, flags);
     return caseInsensitive ? same(pattern.toLowerCase(), value.toLowerCase()) : same(pattern, value);
   }
   if (!isPattern(pattern)) return caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
   const prefix = caseInsensitive ? undefined : prefixOf(pattern);
-  return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, caseInsensitive ? 'i' : '').test(value);
+  return prefix !== undefined ? value.startsWith(prefix) : concreteGlob(pattern, flags).test(value);
 }
 
 /**
- * `matches` with an account class's tokens as units (`*` may take whole tokens, one `?` none, twelve in a row one), never asked member by
+ * `matchesResource` with an account class's tokens as units (`*` may take whole tokens, one `?` none, twelve in a row one), never asked member by
  * member: a "yes" holds for every member (a match so found survives writing the same id for a token throughout), a
  * "no" may not. For a check whose "no" is a problem, which sends a class proof back to account by account, where it
  * is exact.
@@ -72,7 +80,7 @@ export function literalMatches(pattern: string, value: string): boolean {
   if (!isPattern(pattern)) return pattern === value;
   const prefix = prefixOf(pattern);
   if (prefix !== undefined) return value.startsWith(prefix);
-  return hasToken(pattern) || hasToken(value) ? unitsMatch(pattern, value) : concreteGlob(pattern, '').test(value);
+  return hasToken(pattern) || hasToken(value) ? unitsMatch(pattern, value, 'r') : concreteGlob(pattern, 'r').test(value);
 }
 
 const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern, value, true);
@@ -81,14 +89,16 @@ const matchesIgnoringCase = (pattern: string, value: string) => matches(pattern,
  * Whether any of a statement's values (a handful: a scan beats a Set) matches: a statement applies to each
  * object its Resource lists, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
  */
-function anyMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
-  if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(caseInsensitive ? 'like/i' : 'like', patterns, value, caseInsensitive ? matchesIgnoringCase : matches);
-  return somePatternMatches(patterns, value, caseInsensitive);
+function anyMatches(patterns: readonly string[], value: string, flags: Flags = ''): boolean {
+  if (hasToken(value) || patterns.some(hasToken)) return someForEveryMember(KINDS[flags], patterns, value, MATCHERS[flags]);
+  return somePatternMatches(patterns, value, flags);
 }
+const KINDS: Record<Flags, string> = { '': 'like', i: 'like/i', r: 'resource' };
+const MATCHERS: Record<Flags, (pattern: string, value: string) => boolean> = { '': matches, i: matchesIgnoringCase, r: matchesResource };
 
 /** Whether one of `patterns` matches `value` as written, a class's tokens as they are (a loop: no closure per call). */
-export function somePatternMatches(patterns: readonly string[], value: string, caseInsensitive = false): boolean {
-  for (let i = 0; i < patterns.length; i++) if (matches(patterns[i], value, caseInsensitive)) return true;
+export function somePatternMatches(patterns: readonly string[], value: string, flags: Flags): boolean {
+  for (let i = 0; i < patterns.length; i++) if (globMatches(patterns[i], value, flags)) return true;
   return false;
 }
 
@@ -153,7 +163,7 @@ class ActionIndex {
     let found = this.lookedUp.get(action);
     if (!found) {
       const exact = this.byAction.get(lowerCase(action)) ?? [];
-      found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, true))];
+      found = this.withPatterns.length === 0 ? exact : [...exact, ...this.withPatterns.filter((s) => anyMatches(s.actions, action, 'i'))];
       this.lookedUp.set(action, found);
     }
     return found;
@@ -536,7 +546,7 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
   return true;
 }
 
-const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource) && conditionsHold(s, request, organizationId);
+const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource, 'r') && conditionsHold(s, request, organizationId);
 
 
 const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });

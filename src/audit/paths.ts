@@ -32,7 +32,7 @@ import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
 import { roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, matchesResource, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
@@ -819,7 +819,7 @@ class PathIndex {
     const candidates =
       principal.kind === 'any' ? entry?.all : principal.kind === 'aws' ? entry?.byPrincipal.get(principal.arn.endsWith(':root') ? `account:${accountOf(principal.arn)}` : principal.arn) : undefined;
     const a = action.toLowerCase();
-    return (candidates ?? []).some((p) => p.actions.some((x) => x.toLowerCase() === a) && g.resources.some((r) => matches(r, p.resource)));
+    return (candidates ?? []).some((p) => p.actions.some((x) => x.toLowerCase() === a) && g.resources.some((r) => matchesResource(r, p.resource)));
   }
 }
 

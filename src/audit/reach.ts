@@ -452,7 +452,7 @@ const literalHead = (pattern: string) => {
  */
 function conditionedDenyOf(deny: ResolvedStatement, principal: PrincipalRef, action: string, resource: string): boolean {
   const side = deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal);
-  return side && somePatternMatches(deny.actions, action, true) && somePatternMatches(deny.resources, resource);
+  return side && somePatternMatches(deny.actions, action, 'i') && somePatternMatches(deny.resources, resource, 'r');
 }
 
 /** Whether a Deny with no condition refuses the request outright (the principal's, on the resource). */

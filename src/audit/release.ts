@@ -10,7 +10,7 @@ import { Names } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { rolePathAndName } from '../iam/role-path';
-import { evaluate, GrantIndex, matches, RequestAnswers } from './evaluate';
+import { evaluate, GrantIndex, matches, matchesResource, RequestAnswers } from './evaluate';
 import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
@@ -256,7 +256,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
   const rolesFor = madeOnce((arn: string) => {
     const wanted = arn.includes(':codepipeline:') ? PIPELINE_CONTROL : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
     const held = (g: ResolvedStatement) => g.actions.filter((a) => wanted.some((c) => matches(a, c, true)));
-    const grants = [...(byArn.get(arn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matches(r, arn)))].filter((g) => held(g).length > 0);
+    const grants = [...(byArn.get(arn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matchesResource(r, arn)))].filter((g) => held(g).length > 0);
     return [...new Set(grants.map((g) => `${g.attachedTo} (${held(g).join(', ')}: ${label(g)})`))];
   });
   return (pipeline, account, accountName) => {

@@ -254,10 +254,17 @@ export function same(a: string, b: string): boolean {
  */
 const GLOB_SPECIAL = /[.+^${}()|[\]\\*?]/g;
 const escaped = (c: string) => `\\${c}`;
-type Flags = '' | 'i';
+/**
+ * How a glob reads: '' a string (StringLike: `*` and `?` anywhere), 'i' an action (case-insensitive), 'r' a Resource
+ * element's ARN: "You can use wildcard characters (* and ?) within the individual segments of an ARN (the parts
+ * separated by colons) ... If the * wildcard is the last character of a resource ARN segment, it can expand to match
+ * beyond the colon boundaries" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html):
+ * a `?`, and a `*` inside a segment, take no colon (review s37-evaluator E4).
+ */
+export type Flags = '' | 'i' | 'r';
 /** Regular expressions made once per pattern, by flags (the pattern itself the key: nothing is made to look one up). */
 type RegExps = Record<Flags, Map<string, RegExp>>;
-const regExps = (): RegExps => ({ '': new Map(), i: new Map() });
+const regExps = (): RegExps => ({ '': new Map(), i: new Map(), r: new Map() });
 const atomic = regExps();
 const over = regExps();
 const cached = (cache: RegExps, flags: Flags, pattern: string, make: () => RegExp) => {
@@ -278,7 +285,21 @@ export const prefixOf = (pattern: string): string | undefined => {
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String
  * (StringLike: a multi-character match wildcard `*` and a single-character one `?`, anywhere in the string).
  */
-const globFlags = (flags: Flags) => `${flags}s`;
+const globFlags = (flags: Flags) => (flags === 'i' ? 'is' : 's');
+
+/** Whether the `*` at `at` ends its ARN segment (the pattern's end or a colon follows it, past any more `*`). */
+function endsSegment(pattern: string, at: number): boolean {
+  let next = at + 1;
+  while (pattern[next] === '*') next++;
+  return next === pattern.length || pattern[next] === ':';
+}
+
+/** A wildcard's regular expression: `any` is what `?` takes, read as an ARN segment's under 'r'. */
+const wildcard = (c: '*' | '?', flags: Flags, pattern: string, at: number, any: string): string => {
+  if (flags !== 'r') return c === '*' ? `${any}*` : any;
+  const inSegment = any === '.' ? '[^:]' : `${any.slice(0, -1)}:]`;
+  return c === '?' ? inSegment : endsSegment(pattern, at) ? `${any}*` : `${inSegment}*`;
+};
 
 /**
  * Glob matching (`*`, `?`) with tokens. Tokens as units: `*` may take whole
@@ -289,9 +310,8 @@ const globFlags = (flags: Flags) => `${flags}s`;
  * tried; a member that matches makes the answer depend on the id, and
  * certainty is lost. A `prefix*` pattern is the same test as a prefix.
  */
-export function symbolicGlob(pattern: string, value: string, caseInsensitive: boolean): boolean {
-  const flags: Flags = caseInsensitive ? 'i' : '';
-  const prefix = caseInsensitive ? undefined : prefixOf(pattern);
+export function symbolicGlob(pattern: string, value: string, flags: Flags): boolean {
+  const prefix = flags === 'i' ? undefined : prefixOf(pattern);
   if (prefix !== undefined ? value.startsWith(prefix) : unitsGlob(pattern, flags).test(value)) return true;
   const couldMatch = prefix !== undefined ? couldStartWith(value, prefix) : looseGlob(pattern, flags).test(expand(value));
   if (couldMatch && !falseForEveryMember(`${flags}~`, pattern, value, (p, v) => concreteGlob(p, flags).test(v))) certain = false;
@@ -299,7 +319,7 @@ export function symbolicGlob(pattern: string, value: string, caseInsensitive: bo
 }
 
 /** Whether the pattern matches with tokens as units (`?` takes none of a token): a match that holds for any ids. */
-export const unitsMatch = (pattern: string, value: string): boolean => unitsGlob(pattern, '').test(value);
+export const unitsMatch = (pattern: string, value: string, flags: Flags = ''): boolean => unitsGlob(pattern, flags).test(value);
 
 /**
  * The pattern with its tokens as units. Twelve `?` in a row may take a whole token, which stands for twelve digits
@@ -309,25 +329,36 @@ export const unitsMatch = (pattern: string, value: string): boolean => unitsGlob
 const unitsGlob = (pattern: string, flags: Flags) =>
   cached(atomic, flags, pattern, () => {
     // A token (the mark and its class's character) literally.
-    const source = pattern.replace(UNITS_SPECIAL, (c) =>
-      c[0] === TOKEN_MARK ? c : c === '*' ? '.*' : c === '?' ? '[^\\uE000-\\uEFFF]' : c.length === ID_LENGTH ? `(?:${TOKEN_MARK}[\\uE100-\\uEFFF]|[^\\uE000-\\uEFFF]{${ID_LENGTH}})` : escaped(c),
+    const source = pattern.replace(UNITS_SPECIAL, (c, at: number) =>
+      c[0] === TOKEN_MARK
+        ? c
+        : c === '*' || c === '?'
+          ? wildcard(c, flags, pattern, at, c === '*' ? '.' : NOT_TOKEN)
+          : c.length === ID_LENGTH
+            ? `(?:${TOKEN_MARK}[\\uE100-\\uEFFF]|${flags === 'r' ? '[^:\\uE000-\\uEFFF]' : NOT_TOKEN}{${ID_LENGTH}})`
+            : escaped(c),
     );
     return new RegExp(`^${source}$`, globFlags(flags));
   });
+/** A character of no token: what `?` takes with tokens as units. */
+const NOT_TOKEN = '[^\\uE000-\\uEFFF]';
 const UNITS_SPECIAL = new RegExp(`\\?{${ID_LENGTH}}|${TOKEN_MARK}[^]?|${GLOB_SPECIAL.source}`, 'g');
 
 const LOOSE_SPECIAL = new RegExp(`[0-9${SOME_DIGIT}]|${GLOB_SPECIAL.source}`, 'g');
 /** The pattern over expanded texts, a pattern digit matching an unknown one. */
 const looseGlob = (pattern: string, flags: Flags) =>
   cached(over, flags, pattern, () => {
-    const source = expand(pattern).replace(LOOSE_SPECIAL, (c) => (c === '*' ? '.*' : c === '?' ? '.' : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escaped(c)));
+    const expanded = expand(pattern);
+    const source = expanded.replace(LOOSE_SPECIAL, (c, at: number) =>
+      c === '*' || c === '?' ? wildcard(c, flags, expanded, at, '.') : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escaped(c),
+    );
     return new RegExp(`^${source}$`, globFlags(flags));
   });
 
 const concrete = regExps();
 /** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
 export const concreteGlob = (pattern: string, flags: Flags): RegExp =>
-  cached(concrete, flags, pattern, () => new RegExp(`^${pattern.replace(GLOB_SPECIAL, (c) => (c === '*' ? '.*' : c === '?' ? '.' : escaped(c)))}$`, globFlags(flags)));
+  cached(concrete, flags, pattern, () => new RegExp(`^${pattern.replace(GLOB_SPECIAL, (c, at: number) => (c === '*' || c === '?' ? wildcard(c, flags, pattern, at, '.') : escaped(c)))}$`, globFlags(flags)));
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
