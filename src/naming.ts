@@ -215,6 +215,10 @@ export class Names {
   flowLogRole(): string {
     return `${this.prefix}-ci-flow-logs`;
   }
+  /** The start of the CI network's flow-log group's name, which its stack's unique id ends (intrinsics.ts stackUniqueName). */
+  flowLogGroup(): string {
+    return `${this.prefix}-ci-flow-logs-`;
+  }
   /** The CodeDeploy deployment targets' instance role and instance profile (same name) in each pipeline account. */
   deployTargetRole(): string {
     return `${this.prefix}-deploy-target`;

@@ -26,7 +26,7 @@ import VPCEndpoint from 'cloudform-types/types/ec2/vpcEndpoint';
 import VPCGatewayAttachment from 'cloudform-types/types/ec2/vpcGatewayAttachment';
 import type Resource from 'cloudform-types/types/resource';
 import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
-import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
+import { arn, getAtt, ref, stackUniqueName, sub } from '../src/cfn/intrinsics';
 import { role, suppressChecks } from '../src/cfn/resources';
 import { retain } from '../src/cfn/extensions';
 import type { TemplateDefinition } from '../src/cfn/template';
@@ -279,9 +279,11 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   }
 
   // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
-  // Retained like the buckets (an audit record outlives its stack: `destroy`, the network taken out of the org file),
-  // and unnamed, so a network made again never meets the group kept from before (review s17-templates m2).
-  resources.FlowLogGroup = suppressChecks(retain(new LogGroup({ RetentionInDays: 365 })), [
+  // Retained like the buckets (an audit record outlives its stack: `destroy`, the network taken out of the org file).
+  // Named `<prefix>-ci-flow-logs-<the stack's unique id>`: the execution role's logs writes reach this org's groups
+  // alone (review s37-execution X2: unnamed, they reached every log group of the CI account), and a network made
+  // again, in a new stack, never meets the group kept from before (review s17-templates m2).
+  resources.FlowLogGroup = suppressChecks(retain(new LogGroup({ LogGroupName: stackUniqueName(names.flowLogGroup()), RetentionInDays: 365 })), [
     {
       id: 'CKV_AWS_158',
       reason: 'CloudWatch Logs encrypts every log group at rest with its own keys; flow records hold addresses and ports, no payload',

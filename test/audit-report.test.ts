@@ -868,7 +868,7 @@ describe('the report says what the templates do, and no more', () => {
       for (const s of statements.filter((x) => x.Effect === 'Allow' && x.Sid.endsWith('Named'))) expect(rowOf(s.Sid), s.Sid).toBeUndefined();
     }
     const section = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('<a id="execution-role"></a>')[1].split('<a id=')[0];
-    expect(section).toContain("Not limited to the org's resources: Ec2GeneratedIds, KmsGeneratedIds, LogsAccount");
+    expect(section).toContain("Not limited to the org's resources: Ec2GeneratedIds, KmsGeneratedIds, EventsWithoutResourceTypes");
     expect(section).toMatch(
       /\| KmsGeneratedIds \| every KMS key of the account and Region whose key policy lets IAM policies allow access, as AWS's default key policy does \(https:\/\/docs\.aws\.amazon\.com\/kms\/latest\/developerguide\/key-policy-default\.html\) \| every pipeline account \(3\) \| [^|]*kms:PutKeyPolicy, kms:ScheduleKeyDeletion \|/,
     );
@@ -877,9 +877,14 @@ describe('the report says what the templates do, and no more', () => {
     const ec2Row = section.split('\n').find((l) => l.startsWith('| Ec2GeneratedIds | every '))!;
     for (const action of ['ec2:ReplaceRoute', 'ec2:CreateRoute', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteFlowLogs']) expect(ec2Row).toContain(action);
     expect(ec2Row).not.toContain('ec2:DescribeVpcs');
-    // Unlinking a log group's key is not among them: no log group of the templates has one (review s30-execution E2).
-    expect(section.split('\n').find((l) => l.startsWith('| LogsAccount | every '))).not.toContain('logs:DisassociateKmsKey');
-    expect(section).toMatch(/\| LogsAccount \| every CloudWatch Logs resource of the account and Region \(every log group among them\) \| 1 account: tools \| [^|]*logs:DeleteLogGroup, [^|]*logs:PutRetentionPolicy \|/);
+    // The CI network's log group is named (review s37-execution X2): the logs writes reach it alone, no other group of the
+    // CI account, and the proof says so. Unlinking a log group's key is not among them: no log group of the templates has
+    // one (review s30-execution E2).
+    expect(section).not.toContain('| LogsAccount |');
+    const logsNamed = section.split('\n').find((l) => l.startsWith('| LogsNamed | '))!;
+    expect(logsNamed).toContain('| arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:acme-ci-flow-logs-* |');
+    expect(logsNamed).not.toContain('logs:DisassociateKmsKey');
+    for (const action of ['logs:DeleteLogGroup', 'logs:PutRetentionPolicy']) expect(section).toContain(`| ${action} | arn:aws:logs:eu-west-1:222222222222:log-group:someone-elses-log-group | refused |`);
   });
 
   it('the scope section names who operates the instances whose roles the templates give Session Manager and Run Command, and XS005 no longer overstates (review s22 A3)', () => {

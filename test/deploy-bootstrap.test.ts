@@ -133,7 +133,7 @@ describe('the execution role policy derived from the compiled templates', () => 
           continue;
         }
         for (const r of s.Resource) {
-          const name = r.replace(/^arn:[^:]+:[^:]+:[^:]*:[^:]*:/, '').replace(/^(role|policy|instance-profile|rule|event-bus|alias|stack|application:|deploymentgroup:)\/?/, '');
+          const name = r.replace(/^arn:[^:]+:[^:]+:[^:]*:[^:]*:/, '').replace(/^(role|policy|instance-profile|rule|event-bus|alias|stack|application:|deploymentgroup:|log-group:)\/?/, '');
           const own = name.startsWith(`${prefix}-`) || name.startsWith(`StackSet-${prefix}-`) || repositories.some((x) => x.name === name) || name === 'default';
           expect(own, `${s.Sid}: ${r}`).toBe(true);
         }
@@ -213,6 +213,28 @@ describe('the execution role policy derived from the compiled templates', () => 
       expect(own(account.id).some((s) => s.Sid === 'SeeExistingRoles'), `SeeExistingRoles in ${account.name}`).toBe(false);
       expect(readerPolicy(compiled, account.id).Statement.some((s) => s.Sid === 'SeeExistingRoles'), `reader's SeeExistingRoles in ${account.name}`).toBe(account.role === 'pipeline');
     }
+  });
+
+  it("the CI network's log group writes on its own group alone, whose name ends in its stack's id (review s37-execution X2); a deployed template's unnamed group keeps them account-wide in its accounts only", () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const ci = compiled.org.accounts.find((a) => a.name === 'tools')!.id;
+    const network = compiled.stages.find((st) => st.id === 'ci-network')!;
+    const group = (name: string) => `arn:aws:logs:eu-west-1:${ci}:log-group:${name}`;
+    const at = (statements: ExecutionStatement[], account: string) => resolvePolicy(forAccount(statements, account), { partition: 'aws', account, region: 'eu-west-1' });
+    const now = at(executionPolicy(compiled), ci);
+    for (const action of ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy']) {
+      expect(allows(now, action, group('acme-ci-flow-logs-51af3dc0-da77-11e4-872e-1234567890ab')), action).toBe(true);
+      expect(allows(now, action, group('someone-elses-log-group')), action).toBe(false);
+      expect(allows(now, action, group('/aws/lambda/acme-ci-flow-logs-x')), action).toBe(false);
+    }
+    // As deployed before the group had a name: its writes stay account-wide, in the CI account only, until a deploy replaces it.
+    const before = renderTemplate(network.definition);
+    delete (before.Resources.FlowLogGroup.Properties as Record<string, unknown>).LogGroupName;
+    const statements = executionPolicy(compiled, [{ template: before, accounts: [ci] }]);
+    expect(allows(at(statements, ci), 'logs:DeleteLogGroup', group('StackSet-acme-ci-network-x-FlowLogGroup-y'))).toBe(true);
+    expect(forAccount(statements, ci).find((s) => s.Sid === 'LogsUnnamed')?.reason).toMatch(/earlier xstack left unnamed/);
+    const other = compiled.org.accounts.find((a) => a.role === 'pipeline')!.id;
+    expect(forAccount(statements, other).some((s) => s.Sid === 'LogsUnnamed')).toBe(false);
   });
 
   it("a deployed template's names are kept only in the accounts of its instances (a renamed pipeline's old names where its old instance runs)", () => {

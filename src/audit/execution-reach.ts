@@ -67,6 +67,8 @@ function outsideRequests(org: Org, account: string): OutsideRequest[] {
     { action: 'codecommit:DeleteRepository', resource: `arn:${p}:codecommit:${r}:${account}:someone-elses-repository` },
     { action: 'codepipeline:DeletePipeline', resource: `arn:${p}:codepipeline:${r}:${account}:someone-elses-pipeline` },
     { action: 'events:PutRule', resource: `arn:${p}:events:${r}:${account}:rule/someone-elses-rule` },
+    // The CI network's flow-log group is named (review s37-execution X2): no other log group is the role's to delete or expire.
+    ...['logs:DeleteLogGroup', 'logs:PutRetentionPolicy'].map((action) => ({ action, resource: `arn:${p}:logs:${r}:${account}:log-group:someone-elses-log-group` })),
     ...[another.pipelineRole(), another.sourceRole(account), another.codeDeployRole('app'), another.triggerRole('app'), another.deployTargetRole()].flatMap((name) =>
       ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy'].map((action) => ({ action, resource: role(name) })),
     ),

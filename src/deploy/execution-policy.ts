@@ -34,6 +34,7 @@ import { IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { globRegExp, someResourceTaking } from '../checks/service-authorization';
 import { isRolePattern, roleNameOf } from '../iam/role-path';
 import { Names } from '../naming';
+import { isStackUniqueId } from '../cfn/intrinsics';
 import { RESOURCE_PERMISSIONS } from './resource-permissions';
 import { handlerActionsFor } from './optional-handler-actions';
 import { actionData, takesOnlyAllResources } from '../checks/iam-data';
@@ -107,6 +108,11 @@ const NAMED: Record<
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
   'AWS::Events::Rule': { property: 'Name', shape: 'rule', arn: (n) => `arn:${P}:events:${R}:${A}:rule/${n}` },
   'AWS::Events::EventBusPolicy': { property: 'EventBusName', arn: (n) => `arn:${P}:events:${R}:${A}:event-bus/${n}` },
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html (log-group:
+  // arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}). The CI network's group ends in its stack's
+  // unique id (intrinsics.ts stackUniqueName), read here as `*`: a `*` that ends an ARN segment "can expand to match
+  // beyond the colon boundaries" (reference_policies_elements_resource.html), so the group's `:*` and its streams too.
+  'AWS::Logs::LogGroup': { property: 'LogGroupName', arn: (n) => `arn:${P}:logs:${R}:${A}:log-group:${n}` },
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html (queue: arn:${Partition}:sqs:${Region}:${Account}:${QueueName}).
   // A QueuePolicy has no name of its own: its handler's sqs:SetQueueAttributes goes with the queues' ARNs (SqsNamed).
   'AWS::SQS::Queue': { property: 'QueueName', arn: (n) => `arn:${P}:sqs:${R}:${A}:${n}` },
@@ -120,6 +126,13 @@ const NAMED: Record<
     also: (n) => [`arn:${P}:eks:${R}:${A}:podidentityassociation/${n}/*`],
   },
 };
+
+/**
+ * Types xstack named later than it first created them (the flow-log group: review s37-execution X2): a template deployed before
+ * (bootstrap.ts `deployedOrgTemplates`) still holds one unnamed, and the writes on it are granted account-wide in its
+ * accounts (the `Account` statement) until a deploy has replaced it with the named one.
+ */
+const NAMED_SINCE: ReadonlySet<string> = new Set(['AWS::Logs::LogGroup']);
 
 /**
  * Resources with generated ids (no name in their ARN), by service: the
@@ -215,6 +228,12 @@ function nameOf(t: CfnTemplate, v: unknown): string | undefined {
     const spec = target && NAMED[target.Type];
     return spec ? nameOf(t, target.Properties?.[spec.property]) : undefined;
   }
+  const join = (v as { 'Fn::Join'?: unknown })?.['Fn::Join'];
+  if (Array.isArray(join) && join[0] === '' && Array.isArray(join[1])) {
+    // A name that ends in its stack's unique id (intrinsics.ts stackUniqueName): that id, unknown before the stack is, as `*`.
+    const parts = join[1].map((part, i) => (i === (join[1] as unknown[]).length - 1 && isStackUniqueId(part) ? '*' : nameOf(t, part)));
+    return parts.every((p) => p !== undefined) ? parts.join('') : undefined;
+  }
   const text = subText(v);
   // Only the pseudo parameters stay (a template parameter would make the name unknown here).
   return text !== undefined && !/\$\{(?!AWS::(Partition|AccountId|Region)\})/.test(text) ? text : undefined;
@@ -234,6 +253,8 @@ interface Derived {
   loggingObjects: Scopes;
   /** The ARNs (as written: exact or by shape) of the roles the templates create (AWS::IAM::Role), among the IAM ARNs. */
   createdRoles: ReadonlySet<string>;
+  /** The services of a deployed template's resources that an earlier xstack left unnamed (NAMED_SINCE), with their accounts. */
+  unnamed: Scopes;
   /** Those of them whose trust names a service: the only roles a handler passes (iam:PassRole). */
   serviceRoles: ReadonlySet<string>;
   /** The intrinsic functions CloudFormation itself calls AWS for (ENGINE_CALLS), with the accounts of the resources that use them. */
@@ -385,6 +406,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const createdRoles = new Set<string>();
   const serviceRoles = new Set<string>();
   const engineCalls = new Scopes();
+  const unnamed = new Scopes();
   const resourcesByType = new Map<string, CfnResource[]>();
   for (const given of templates) {
     for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
@@ -396,6 +418,10 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       const spec = NAMED[r.Type];
       if (!spec) continue;
       const name = nameOf(t, r.Properties?.[spec.property]);
+      if (name === undefined && NAMED_SINCE.has(r.Type)) {
+        unnamed.add(serviceOfType(r.Type), accounts);
+        continue;
+      }
       if (name === undefined) {
         throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}`);
       }
@@ -436,7 +462,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
       arnsByService.set(service, arns);
     }
   }
-  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls };
+  return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls, unnamed };
 }
 
 /**
@@ -566,7 +592,7 @@ export function executionPolicyFor(
   keyAdministratorRoles: readonly string[] = [],
   pipelineShapes = false,
 ): ExecutionStatement[] {
-  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
+  const { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls, unnamed } = collect(templates, existingRoles, shaper(new Names(prefix, bucketGeneration), pipelineShapes));
   // Each type's handler actions, less those serving optional properties no resource of the type sets.
   const handlerActions = new Map<string, readonly string[]>();
   for (const type of [...types.keys()].sort()) {
@@ -656,6 +682,16 @@ export function executionPolicyFor(
         Resource: [`arn:${P}:${service}:${R}:${A}:*`],
         ...accountWide(`arn:${P}:${service}:${R}:${A}:*`),
         reason: `needed by the handlers of ${callers.join(', ')}; the templates name no ${service} resource, so it is limited to this account and region`,
+      });
+    } else if ([...unnamed.keys()].includes(service)) {
+      const everything = `arn:${P}:${service}:${R}:${A}:*`;
+      statements.push({
+        Sid: sid(service, 'Unnamed'),
+        Effect: 'Allow',
+        Action: [...scoped],
+        Resource: [everything],
+        ...scopeFor([everything], () => unnamed.of(service)),
+        reason: `a deployed template holds a ${service} resource an earlier xstack left unnamed, so its name is not known here: limited to this account and region, in the accounts it is in, until a deploy has replaced it with the named one`,
       });
     }
   }
