@@ -164,6 +164,8 @@ function layoutOf(stages: readonly Stage[]): Layout {
 
 const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
 
+const LOGICAL_NAME = new RegExp(`^[A-Za-z0-9]{1,${LIMITS.logicalIdChars}}$`);
+
 function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): string[] {
   const problems: string[] = [];
   const count = (what: string, n: number, limit: number) => {
@@ -174,6 +176,11 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
   count('parameters', Object.keys(template.Parameters ?? {}).length, LIMITS.parameters);
   count('resources', Object.keys(template.Resources).length, LIMITS.resources);
   count('outputs', Object.keys(template.Outputs ?? {}).length, LIMITS.outputs);
+  for (const section of ['Parameters', 'Conditions', 'Resources', 'Outputs'] as const) {
+    for (const name of Object.keys(template[section] ?? {})) {
+      if (!LOGICAL_NAME.test(name)) problems.push(`${stage.id}: ${section} name ${name.length > 60 ? `${name.slice(0, 60)}… (${name.length} characters)` : name} is not 1 to ${LIMITS.logicalIdChars} letters and digits, as CloudFormation requires`);
+    }
+  }
   return problems;
 }
 

@@ -10,6 +10,12 @@ export const LIMITS = {
   parameters: 200,
   resources: 500,
   outputs: 200,
+  /**
+   * "Resource name", "Output name", "Parameter name", "Mapping name and mapping attribute name": "255 characters" (the
+   * quotas page above); a condition is declared by "a logical ID" too (conditions-section-structure.html), and
+   * cfn-lint holds each of these names to ^[a-zA-Z0-9]{1,255}$ (E8001 for conditions).
+   */
+  logicalIdChars: 255,
   /** https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (default role trust policy length) */
   trustPolicyChars: 2_048,
   managedPolicyChars: 6_144,

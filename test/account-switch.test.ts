@@ -8,7 +8,11 @@
  * Condition; https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html).
  */
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { AccountSwitch, accountsWhereHolds, conditionHolds } from '../src/cfn/account-switch';
+import { renderTemplate } from '../src/cfn/template';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
 
 const targets = Array.from({ length: 25 }, (_, i) => ({ id: String(100000000000 + i), name: `account-${i}` }));
 const ids = new Set(targets.map((t) => t.id));
@@ -42,5 +46,33 @@ describe('accountsWhereHolds', () => {
     expect(accountsWhereHolds({ OnParameter: { 'Fn::Equals': [{ Ref: 'Environment' }, 'prod'] } }, 'OnParameter', ids)).toBeUndefined();
     expect(accountsWhereHolds({ Either: { 'Fn::Or': [{ Condition: 'Missing' }, { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, targets[0].id] }] } }, 'Either', ids)).toBeUndefined();
     expect(accountsWhereHolds({ Loop: { 'Fn::Not': [{ Condition: 'Loop' }] } }, 'Loop', ids)).toBeUndefined();
+  });
+});
+
+describe("a condition's name stays within CloudFormation's 255 letters and digits (cloudformation-limits.html; review s38-names 1)", () => {
+  const LOGICAL_NAME = /^[A-Za-z0-9]{1,255}$/;
+  it('a label made from a value of 256 characters is cut, and two that begin alike stay two', () => {
+    const accounts = new AccountSwitch(targets);
+    const long = `release/${'a'.repeat(240)}`;
+    const value = accounts.value('Web Branch', new Map(targets.map((t, i) => [t.id, i < 2 ? `${long}x` : i < 4 ? `${long}y` : 'main'])));
+    const names = Object.keys(accounts.section());
+    for (const name of names) expect(name).toMatch(LOGICAL_NAME);
+    const cut = names.filter((n) => n.length > 200);
+    expect(cut).toHaveLength(2);
+    expect(cut[0]).not.toBe(cut[1]);
+    for (const name of names) expect(JSON.stringify(value)).toContain(name);
+  });
+
+  it('a compiled org whose pipeline shares a branch of 248 characters between two of its accounts: every name of every template within the limit', () => {
+    const branch = `release/${'a'.repeat(240)}`;
+    const text = readFileSync('parameters/example.yaml', 'utf8').replace('      dev: develop\n      staging: release\n', `      dev: ${branch}\n      staging: ${branch}\n`);
+    expect(text).toContain(branch);
+    const compiled = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const names = compiled.stages.flatMap((s) => {
+      const t = renderTemplate(s.definition);
+      return [...Object.keys(t.Conditions ?? {}), ...Object.keys(t.Resources), ...Object.keys(t.Outputs ?? {})];
+    });
+    expect(names.filter((n) => n.length > 200).length).toBeGreaterThan(0);
+    expect(names.filter((n) => !LOGICAL_NAME.test(n))).toEqual([]);
   });
 });

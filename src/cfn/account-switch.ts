@@ -18,6 +18,8 @@
 import { IntrinsicFunction, type Value } from 'cloudform-types/types/dataTypes';
 import { ref } from './intrinsics';
 import { logicalId as pascal } from './resources';
+import { sha256 } from '../hash';
+import { LIMITS } from '../limits';
 
 /** Fn::Or and Fn::And take between 2 and 10 conditions. */
 const MAX_OR = 10;
@@ -45,7 +47,7 @@ export class AccountSwitch {
     const key = ids.join(',');
     const known = this.sets.get(key);
     if (known) return known;
-    const base = ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : startingWithLetter(pascal(label));
+    const base = withinLimit(ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : startingWithLetter(pascal(label)));
     let name = base;
     for (let n = 2; this.conditions.has(name); n++) name = `${base}${n}`;
     this.conditions.set(name, anyOf(ids.map(isAccount)));
@@ -92,6 +94,16 @@ export class AccountSwitch {
  * could never make one start with a letter.
  */
 const startingWithLetter = (name: string) => (/^[A-Za-z]/.test(name) ? name : `Accounts${name}`);
+
+/** Room left after a condition's name for the number that tells two of the same base apart. */
+const MAX_BASE = LIMITS.logicalIdChars - 5;
+
+/**
+ * A condition's name within CloudFormation's 255 characters: a label made from a value (a branch of up to 256
+ * characters) is cut, and the cut name ends in a hash of the whole, so that two long labels that begin alike stay two
+ * (review s38-names 1).
+ */
+const withinLimit = (name: string) => (name.length <= MAX_BASE ? name : `${name.slice(0, MAX_BASE - 12)}H${sha256(name).slice(0, 11)}`);
 
 /** Fn::Or over any number of conditions, as a tree of at most ten per Fn::Or; one condition is itself. */
 function anyOf(conditions: unknown[]): unknown {
