@@ -13,6 +13,7 @@ import { AccountSwitch, accountsWhereHolds, conditionHolds } from '../src/cfn/ac
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
+import { CompileError } from '../src/errors';
 
 const targets = Array.from({ length: 25 }, (_, i) => ({ id: String(100000000000 + i), name: `account-${i}` }));
 const ids = new Set(targets.map((t) => t.id));
@@ -74,5 +75,53 @@ describe("a condition's name stays within CloudFormation's 255 letters and digit
     });
     expect(names.filter((n) => n.length > 200).length).toBeGreaterThan(0);
     expect(names.filter((n) => !LOGICAL_NAME.test(n))).toEqual([]);
+  });
+});
+
+describe('names two pipelines would share in one family template (review s38-names 2)', () => {
+  const org = (pipelines: string) => `organization: {partition: aws, region: eu-west-1}
+prefix: acme
+accounts:
+  src: {id: "111111111111", role: source}
+  dev: {id: "222222222222", role: pipeline, environment: dev}
+  staging: {id: "333333333333", role: pipeline, environment: staging}
+  prod: {id: "444444444444", role: pipeline, environment: prod}
+repositories:
+  app: {account: src}
+pipelines:
+${pipelines}`;
+  const refusal = (text: string) => {
+    try {
+      compileOrg(parseOrg(text, 'org.yaml'));
+    } catch (e) {
+      if (e instanceof CompileError) return e.details.join('\n');
+      throw e;
+    }
+    return undefined;
+  };
+
+  it("one pipeline's resource id that is another's (web + TriggerRoleStartPipeline, web-trigger-role-start + Pipeline): refused, naming both, not an internal error", () => {
+    const text = org(`  web: {repository: app, branches: {dev: main, staging: main, prod: main}, deploy: {type: codedeploy}}
+  web-trigger-role-start: {repository: app, branches: {dev: main, staging: main, prod: main}, deploy: {type: codedeploy, ec2TagKey: Env2}}
+`);
+    expect(refusal(text)).toBe('pipeline web and pipeline web-trigger-role-start would both name a resource WebTriggerRoleStartPipeline in the pipelines template (its names are made of theirs, letters and digits only); rename one of them');
+  });
+
+  it('two pipelines whose branch conditions read alike but hold in other accounts: refused, naming both', () => {
+    const text = org(`  web: {repository: app, branches: {dev: branch-x, staging: branch-x, prod: main}, deploy: {type: codedeploy}}
+  web-branch: {repository: app, branches: {dev: x, prod: x, staging: other}, deploy: {type: codedeploy, ec2TagKey: Env2}}
+`);
+    expect(refusal(text)).toMatch(/^pipeline web and pipeline web-branch would both name a condition WebBranchBranchX in the pipelines template/);
+  });
+
+  it("the family's own condition (where a pipeline runs) is numbered around a pipeline's branch condition of the same name", () => {
+    const text = org(`  runs-web: {repository: app, branches: {dev: x, staging: x, prod: main}, deploy: {type: codedeploy}}
+  web-branch-x: {repository: app, branches: {dev: x, prod: y}, deploy: {type: codedeploy, ec2TagKey: Env2}}
+`);
+    const pipelines = compileOrg(parseOrg(text, 'org.yaml')).stages.find((st) => st.id === 'pipelines')!;
+    const conditions = renderTemplate(pipelines.definition).Conditions!;
+    const holds = (name: string) => [...accountsWhereHolds(conditions, name, new Set(['222222222222', '333333333333', '444444444444']))!].sort();
+    expect(holds('RunsWebBranchX')).toEqual(['222222222222', '333333333333']);
+    expect(holds('RunsWebBranchX2')).toEqual(['222222222222', '444444444444']);
   });
 });

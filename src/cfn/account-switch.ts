@@ -33,10 +33,17 @@ export class AccountSwitch {
   private readonly targets: ReadonlySet<string>;
   private readonly names: ReadonlyMap<string, string>;
 
-  /** `targets`: the template's target accounts, with their names in the org file (a condition of one account is named after it). */
-  constructor(targets: ReadonlyArray<{ readonly id: string; readonly name: string }>) {
+  private readonly taken: ReadonlyMap<string, unknown>;
+
+  /**
+   * `targets`: the template's target accounts, with their names in the org file (a condition of one account is named
+   * after it). `taken`: the template's other conditions, by name: one of this switch's takes such a name only where it
+   * says the same (`AccountDev`), and is numbered around it otherwise.
+   */
+  constructor(targets: ReadonlyArray<{ readonly id: string; readonly name: string }>, taken: ReadonlyMap<string, unknown> = new Map()) {
     this.targets = new Set(targets.map((t) => t.id));
     this.names = new Map(targets.map((t) => [t.id, t.name]));
+    this.taken = taken;
   }
 
   /** The name of a condition true in exactly `accounts` of the targets; undefined when they are all the targets. */
@@ -48,9 +55,11 @@ export class AccountSwitch {
     const known = this.sets.get(key);
     if (known) return known;
     const base = withinLimit(ids.length === 1 ? `Account${pascal(this.names.get(ids[0])!)}` : startingWithLetter(pascal(label)));
+    const expression = anyOf(ids.map(isAccount));
+    const takenOtherwise = (name: string) => this.taken.has(name) && JSON.stringify(this.taken.get(name)) !== JSON.stringify(expression);
     let name = base;
-    for (let n = 2; this.conditions.has(name); n++) name = `${base}${n}`;
-    this.conditions.set(name, anyOf(ids.map(isAccount)));
+    for (let n = 2; this.conditions.has(name) || takenOtherwise(name); n++) name = `${base}${n}`;
+    this.conditions.set(name, expression);
     this.sets.set(key, name);
     return name;
   }

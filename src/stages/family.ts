@@ -20,6 +20,7 @@
  * before it kept layouts, so that an org it deployed keeps its parts.
  */
 import { AccountSwitch } from '../cfn/account-switch';
+import { CompileError } from '../errors';
 import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
@@ -164,6 +165,7 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
     keys.add(unit.key);
     placed.push(place(unit, placed.length));
   }
+  refuseSharedNames(family, placed);
   const parts = layout ? packKept(placed, layout) : packInOrder(placed);
   const split = parts.length > 1 || parts[0]?.[0] !== 1;
   return parts.map(([number, part]) => {
@@ -373,9 +375,36 @@ function dedupeUses(uses: readonly Use[]): Use[] {
   return [...seen.values()];
 }
 
+/**
+ * Two units of a family that would give a template one logical id, output or condition name for two things (a
+ * pipeline's ids are its name in PascalCase and a suffix, its conditions its name and a branch: `web` and
+ * `web-trigger-role-start` both make WebTriggerRoleStartPipeline), refused whichever parts they are packed in, naming
+ * both (review s38-names 2).
+ */
+function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
+  const owners = new Map<string, { unit: PlacedUnit; expression?: string }>();
+  const problems: string[] = [];
+  const claim = (what: string, name: string, unit: PlacedUnit, expression?: string) => {
+    const key = `${what} ${name}`;
+    const owner = owners.get(key);
+    if (!owner) owners.set(key, { unit, expression });
+    else if (owner.unit !== unit && (expression === undefined || owner.expression !== expression)) {
+      problems.push(`${owner.unit.label} and ${unit.label} would both name a ${what} ${name} in the ${family.id} template (its names are made of theirs, letters and digits only); rename one of them`);
+    }
+  };
+  for (const unit of units) {
+    for (const id of Object.keys(unit.rendered.template.Resources)) claim('resource', id, unit);
+    for (const id of Object.keys(unit.rendered.outputs)) claim('output', id, unit);
+    // A condition on accounts alone (`AccountDev`) is the same in every unit that has it: only a different one is a clash.
+    for (const [name, expression] of Object.entries(unit.rendered.template.Conditions ?? {})) claim('condition', name, unit, JSON.stringify(expression));
+  }
+  if (problems.length > 0) throw new CompileError('ORG_INVALID', problems);
+}
+
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
 function merge(description: string, units: readonly PlacedUnit[], targets: readonly Account[]): TemplateDefinition {
-  const sw = new AccountSwitch(targets);
+  // The family's own conditions (where each unit runs) are named around the units' (a pipeline's branch conditions).
+  const sw = new AccountSwitch(targets, new Map(units.flatMap((u) => Object.entries(u.rendered.template.Conditions ?? {}))));
   const resources: Record<string, CfnResource> = {};
   const outputs: Record<string, OutputSpec> = {};
   const conditions: Record<string, unknown> = {};
