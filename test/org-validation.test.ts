@@ -102,6 +102,21 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /pipelines\.web-app\.deploy\.deploymentConfig: is not one of AWS's configurations for EC2\/On-Premises, .*; expected CodeDeployDefault\.OneAtATime, CodeDeployDefault\.HalfAtATime, CodeDeployDefault\.AllAtOnce, or the name of a custom configuration/,
   },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
+  {
+    name: "sso: true with the permission set's own name, which no IAM Identity Center role has (review s38-cli M4)",
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer]\n        sso: true\n`,
+    expected: /access\.developers\.assumedBy\[0\]\.roleNames\[0\]: 'Developer' is no name IAM Identity Center gives a role \(sso: true\): it names them AWSReservedSSO_<permission set>_<suffix>; expected AWSReservedSSO_Developer_\*/,
+  },
+  {
+    name: 'sso: true with the role name of a permission set without its suffix (review s38-cli M4)',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["*Developer*", "AWSReservedSSO_Developer_*", AWSReservedSSO_Developer]\n        sso: true\n`,
+    expected: /assumedBy\[0\]\.roleNames\[2\]: 'AWSReservedSSO_Developer' is no name IAM Identity Center gives a role[^\n]*; expected AWSReservedSSO_Developer_\*/,
+  },
+  {
+    name: 'sso: true with a maintainers pattern no IAM Identity Center role can match (review s38-cli M4)',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n    maintainers:\n      - account: src\n        roleNames: ["Maint*"]\n        sso: true\n    protectedBranches: [main]\n`,
+    expected: /maintainers\[0\]\.roleNames\[0\]: 'Maint\*' is no name IAM Identity Center gives a role[^\n]*; expected AWSReservedSSO_Maintainer_\*/,
+  },
   { name: 'developer roleNames that match every role', edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: ["*"]\n`, expected: /access\.developers\.assumedBy\[0\]\.roleNames\[0\]: '\*' matches every role of the account: each could assume the developer role/ },
   { name: 'a duplicate top-level key (its path has no leading dot)', edit: (t) => t.replace('prefix: acme', 'prefix: acme\nprefix: acme'), expected: /^org\.yaml:5:1: prefix: 'prefix' appears twice \(first on line 4\)/ },
   { name: 'prefix with capitals', edit: (t) => t.replace('prefix: acme', 'prefix: Acme'), expected: /^org\.yaml:4:9: prefix: 'Acme' is not valid; expected lowercase letters/ },

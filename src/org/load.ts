@@ -838,6 +838,29 @@ function reportCaseCollisions(names: readonly string[], section: string, why: st
   }
 }
 
+/**
+ * With `sso: true`, a role name or pattern no IAM Identity Center role can have: it names its roles
+ * "AWSReservedSSO_permission-set-name_unique-suffix" (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html),
+ * so `Developer` (the permission set's own name) or `AWSReservedSSO_Developer` (the suffix left out) would be trusted
+ * by a role no one can sign in as (review s38-cli M4). A pattern is taken as able to match one when its text before
+ * the first wildcard could begin such a name.
+ */
+function reportUnreachableSsoNames(source: { sso?: boolean; roleNames: readonly string[] }, path: string, example: string, ctx: Context): void {
+  if (!source.sso) return;
+  source.roleNames.forEach((name, j) => {
+    const wildcard = name.search(/[*?]/);
+    const reachable = wildcard < 0 ? /^AWSReservedSSO_.+_[^_]+$/.test(name) : SSO_ROLE_START.startsWith(name.slice(0, wildcard)) || name.slice(0, wildcard).startsWith(SSO_ROLE_START);
+    if (reachable) return;
+    const set = wildcard < 0 ? name.replace(/^AWSReservedSSO_/, '') : undefined;
+    ctx.report(
+      `${path}.roleNames[${j}]`,
+      `'${name}' is no name IAM Identity Center gives a role (sso: true): it names them AWSReservedSSO_<permission set>_<suffix>`,
+      `AWSReservedSSO_${set && /^[\w+=,.@-]+$/.test(set) ? set : example}_* (the permission set's roles, whatever their suffix)`,
+    );
+  });
+}
+const SSO_ROLE_START = 'AWSReservedSSO_';
+
 function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => DeclaredNames, ctx: Context): Access {
   const a = raw.access;
   if (!a) return {};
@@ -848,6 +871,8 @@ function validateAccess(raw: Raw, accounts: readonly Account[], declared: () => 
   };
   a.developers?.assumedBy.forEach((s, i) => known(s.account, `access.developers.assumedBy[${i}].account`));
   a.developers?.maintainers?.forEach((s, i) => known(s.account, `access.developers.maintainers[${i}].account`));
+  a.developers?.assumedBy.forEach((s, i) => reportUnreachableSsoNames(s, `access.developers.assumedBy[${i}]`, 'Developer', ctx));
+  a.developers?.maintainers?.forEach((s, i) => reportUnreachableSsoNames(s, `access.developers.maintainers[${i}]`, 'Maintainer', ctx));
   // A maintainers' pattern that matches the developers' roles of its account makes every developer a maintainer.
   a.developers?.maintainers?.forEach((m, i) =>
     m.roleNames.forEach((pattern, j) => {
