@@ -84,6 +84,8 @@ const DECLINED = new Set([
   ...['0123', '0o17', '0x1F', '+1', '-0', '12', '1e3', '1.'].map((k) => `key ${JSON.stringify(k)}`),
   // A merge key: some readers merge, others read a key '<<'; the positioned reader refuses it.
   'key "<<"',
+  // An explicit key: js-yaml reads `? [a, b]` as the text 'a,b'; the positioned reader refuses a key that is no name.
+  'complex key',
   'explicit tags',
   'unknown tag',
   'binary tag',

@@ -57,6 +57,13 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'repository name ending in .git', edit: (t) => t.replace('repository: web-app', 'repository: web-app.git'), expected: /pipelines\.web-app\.repository: repository names may not end in \.git/ },
   { name: 'invalid branch name', edit: (t) => t.replace('dev: main', 'dev: feature..x'), expected: /^org\.yaml:20:12: pipelines\.web-app\.branches\.dev: contains '\.\.'; expected a git branch name/ },
   { name: 'branch name with a space', edit: (t) => t.replace('dev: main', 'dev: "my branch"'), expected: /pipelines\.web-app\.branches\.dev: contains a space/ },
+  {
+    name: 'an unresolved merge conflict (git), not keys without a colon (review s38-cli M7)',
+    edit: (t) => t.replace('prefix: acme\n', '<<<<<<< HEAD\nprefix: acme\n=======\nprefix: acme2\n>>>>>>> feature\n'),
+    expected: /^org\.yaml:4:1: \(file\): holds an unresolved merge conflict \(git\); expected one side of each conflict kept and the <<<<<<<, ======= and >>>>>>> lines removed$/,
+  },
+  { name: "a partition not accepted: the ones an org may have, never aws-cn (review s38-cli m3)", edit: (t) => t.replace('partition: aws\n', 'partition: aws-iso\n'), expected: /organization\.partition: 'aws-iso' is not accepted \(did you mean 'aws-us-gov'\?\); expected aws or aws-us-gov$/ },
+  { name: 'a key that is a list, which would be read as its text (review s38-cli m4)', edit: (t) => t.replace('accounts:\n  ', 'accounts:\n  ? [extra]\n  : {id: "999999999999", role: source}\n  '), expected: /\(yaml\): a key that is a list or a mapping \(written after \?\): keys of an organization file are plain names/ },
   { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.

@@ -20,6 +20,7 @@ import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANA
 import { acceptsOnly, bool, closest, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { movedOrgProblems, readLayout } from '../stages/layout';
+import { CONFLICT_MARKERS } from '../write';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 
@@ -343,7 +344,7 @@ export const orgSchema = partialObj(
         {
           id: optional(str({ expected: "an AWS Organizations id like o-a1b2c3d4e5 ('o-' and 10 to 32 lowercase letters and digits)", pattern: /^o-[a-z0-9]{10,32}$/ })),
           // aws-cn and Regions without CodeCommit are refused in buildOrg, with the reason; which Region goes with which partition too.
-          partition: required(acceptsOnly(str({ expected: PARTITIONS.join(', '), oneOf: PARTITIONS }), { enum: ORG_PARTITIONS, description: `${ORG_PARTITIONS.join(' or ')} (not aws-cn: ${NO_CODEPIPELINE})` })),
+          partition: required(acceptsOnly(str({ expected: ORG_PARTITIONS.join(' or '), oneOf: PARTITIONS }), { enum: ORG_PARTITIONS, description: `${ORG_PARTITIONS.join(' or ')} (not aws-cn: ${NO_CODEPIPELINE})` })),
           region: required(
             acceptsOnly(str({ expected: 'an AWS region name in lowercase such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }), {
               enum: ORG_PARTITIONS.flatMap((p) => PARTITION_REGIONS[p].filter((r) => CODECOMMIT_REGIONS.has(r))),
@@ -531,6 +532,12 @@ export function parseOrg(text: string, file: string): Org {
     const org = validate(quick.root, file, ctx);
     if (org) return org;
   }
+  // A merge that stopped on a conflict: the markers read as YAML would be keys without a colon, a hint that misleads.
+  const conflict = CONFLICT_MARKERS.exec(text);
+  if (conflict) {
+    const line = text.slice(0, conflict.index).split('\n').length;
+    throw new OrgFileError([{ file, line, field: '(file)', message: 'holds an unresolved merge conflict (git)', expected: 'one side of each conflict kept and the <<<<<<<, ======= and >>>>>>> lines removed' }]);
+  }
   const positioned = readPositioned(text);
   const ctx = new Context(file, positioned.lines);
   for (const error of positioned.errors) {
@@ -596,13 +603,14 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   if (partition === 'aws-cn') ctx.report('organization.partition', `aws-cn: ${NO_CODEPIPELINE}`, `partition ${ORG_PARTITIONS.join(' or ')}`);
   // Only a Region with CodeCommit is ever suggested: one without would be refused next (review s30-cli m5).
   const codeCommitRegions = partition && PARTITION_REGIONS[partition] ? PARTITION_REGIONS[partition].filter((r) => CODECOMMIT_REGIONS.has(r)) : [];
-  const regionWrong = partition && region && regionProblem(region, partition);
+  // aws-cn is refused above, with its reason: its Regions are no way past.
+  const regionWrong = partition && partition !== 'aws-cn' && region && regionProblem(region, partition);
   if (partition && regionWrong) {
     const home = partitionOfRegion(region);
     const near = home ? undefined : closest(region, codeCommitRegions);
     const other = home && (ORG_PARTITIONS as readonly Partition[]).includes(home) ? `organization.partition: ${home} for this Region, or ` : '';
     ctx.report('organization.region', home ? regionWrong : `${region} is not a known region${near ? ` (did you mean ${near}?)` : ''}`, `${other}a Region of ${partition} with CodeCommit: ${codeCommitRegions.join(', ')}`);
-  } else if (partition && region && !CODECOMMIT_REGIONS.has(region)) {
+  } else if (partition && partition !== 'aws-cn' && region && !CODECOMMIT_REGIONS.has(region)) {
     ctx.report(
       'organization.region',
       `${region}: CodeCommit, which holds the org's repositories, is not available there (https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html)`,
