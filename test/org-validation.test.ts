@@ -64,6 +64,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   },
   { name: "a partition not accepted: the ones an org may have, never aws-cn (review s38-cli m3)", edit: (t) => t.replace('partition: aws\n', 'partition: aws-iso\n'), expected: /organization\.partition: 'aws-iso' is not accepted \(did you mean 'aws-us-gov'\?\); expected aws or aws-us-gov$/ },
   { name: 'a key that is a list, which would be read as its text (review s38-cli m4)', edit: (t) => t.replace('accounts:\n  ', 'accounts:\n  ? [extra]\n  : {id: "999999999999", role: source}\n  '), expected: /\(yaml\): a key that is a list or a mapping \(written after \?\): keys of an organization file are plain names/ },
+  {
+    name: 'a pipeline account no pipeline runs in, at its line and with the others (review s38-cli m1)',
+    edit: (t) => t.replace('repositories:\n', '  qa:\n    id: "777777777777"\n    role: pipeline\n    environment: qa\n  uat:\n    id: "777777777778"\n    role: pipeline\n    environment: uat\nrepositories:\n'),
+    expected: /^org\.yaml:\d+:3: accounts\.uat: pipeline account runs no pipeline: no pipeline names environment 'uat' in its branches; expected a pipeline whose branches name uat, or no account uat$/,
+  },
   { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.

@@ -576,6 +576,8 @@ interface DeclaredNames {
   roles: Set<string>;
   environments: Set<string>;
   repositories: Set<string>;
+  /** The environments some pipeline's branches name. */
+  branchEnvironments: Set<string>;
 }
 
 /**
@@ -593,6 +595,7 @@ function declaredNames(root: SourceNode | undefined): DeclaredNames {
     roles: new Set(accounts.flatMap((e) => text(field(e.value, 'role')))),
     environments: new Set(accounts.flatMap((e) => text(field(e.value, 'environment')))),
     repositories: new Set(entries(field(root, 'repositories')).map((e) => e.key)),
+    branchEnvironments: new Set(entries(field(root, 'pipelines')).flatMap((e) => entries(field(e.value, 'branches')).map((b) => b.key))),
   };
 }
 
@@ -733,6 +736,14 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     });
   }
   const pipelines = withApplicationTags(declaredPipelines);
+  // Every pipeline account runs a pipeline: one no branch names would get the pipeline accounts' stacks and run nothing.
+  // Named by a pipeline as read, or by one that failed its own checks (a misspelt `pipelines` is read as its did-you-mean).
+  const runHere = new Set((raw.pipelines ?? []).flatMap(([, p]) => p.branches.map(([environment]) => environment)));
+  for (const [name, a] of raw.accounts ?? []) {
+    if (a.role === 'pipeline' && a.environment && raw.pipelines && !runHere.has(a.environment) && !declared().branchEnvironments.has(a.environment)) {
+      ctx.report(`accounts.${name}`, `pipeline account runs no pipeline: no pipeline names environment '${a.environment}' in its branches`, `a pipeline whose branches name ${a.environment}, or no account ${name}`);
+    }
+  }
 
   // Names carry the account id, always 12 digits: one account's names have every account's lengths.
   const prefixProblem = names
