@@ -113,6 +113,7 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.LambdaAllAtOnce\n'),
     expected: /pipelines\.web-app\.deploy\.deploymentConfig: is not one of AWS's configurations for EC2\/On-Premises, .*; expected CodeDeployDefault\.OneAtATime, CodeDeployDefault\.HalfAtATime, CodeDeployDefault\.AllAtOnce, or the name of a custom configuration/,
   },
+  { name: "a branch holding '#{', CodePipeline's variable syntax in its source action's BranchName", edit: (t) => t.replace('dev: main', 'dev: "feature#{x}"'), expected: /pipelines\.web-app\.branches\.dev: contains '#\{', which CodePipeline reads in an action's configuration as the start of a variable/ },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
   {
     name: "sso: true with the permission set's own name, which no IAM Identity Center role has (review s38-cli M4)",

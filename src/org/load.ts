@@ -92,6 +92,9 @@ export function branchNameProblem(name: string): string | undefined {
   // CodeCommit's quotas: "except that a branch name cannot be a string of exactly 40 hexadecimal characters" (a
   // commit id). https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html
   if (/^[0-9a-fA-F]{40}$/.test(name)) return 'is 40 hexadecimal digits, which CodeCommit does not accept as a branch name (it reads as a commit id)';
+  // The branch is the source action's BranchName, where CodePipeline reads "#{namespace.variable_key}" as a variable
+  // reference (https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html; review s38-names).
+  if (name.includes('#{')) return "contains '#{', which CodePipeline reads in an action's configuration as the start of a variable (#{namespace.variable})";
   return undefined;
 }
 
