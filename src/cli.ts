@@ -281,7 +281,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     const problem = configFileProblem(opts.write);
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);
-    const result = writeProfiles(opts.write, block, generated.profiles);
+    const result = writeProfiles(opts.write, block, generated.profiles, org.prefix);
     if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (${backupNote(result.backup)})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));
