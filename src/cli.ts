@@ -26,7 +26,7 @@ import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConf
 import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
 import { explain, renderAnswers } from './audit/explain';
 import { sourceRevision } from './audit/revision';
-import { readPreviousModel } from './audit/since';
+import { previousOrgNotes, readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
 import { registerLocal } from './local-command';
 import { regionProblem, type Partition } from './aws/partitions';
@@ -157,8 +157,10 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
   refuseUnexpandedTilde('--out', opts.out);
-  const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
-  const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
+  const org = loadOrgFile(file);
+  const model = opts.since ? readPreviousModel(opts.since) : undefined;
+  const since = opts.since && model ? { label: opts.since, model, notes: previousOrgNotes(opts.since, model, org) } : undefined;
+  const compiled = compileOrg(org, { revision: sourceRevision(file), since });
   // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
   const dir = opts.out ?? join('audit', compiled.org.name);
   const rootProblem = outputRootProblem(dir, [file]);
@@ -166,6 +168,7 @@ function auditCommand(file: string, opts: { out?: string; since?: string }): num
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
   const warnings = replaceOwnedFolder(dir, audit, { command: 'audit', org: compiled.org.name, orgFile: compiled.org.recordedFile });
   out(`${dir}/: ${[...audit.keys()].join(', ')}\n`);
+  for (const note of since?.notes ?? []) process.stderr.write(`xstack: note: --since ${since!.label}: ${note}\n`);
   for (const warning of warnings) process.stderr.write(`${warning}\n`);
   return EXIT.ok;
 }
