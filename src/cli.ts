@@ -24,7 +24,7 @@ import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replac
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type ProfileIdentity } from './access/profiles';
 import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
-import { explain, renderAnswers } from './audit/explain';
+import { explain, renderAnswers, unreadContextKeys } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { previousOrgNotes, readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
@@ -187,7 +187,13 @@ interface ExplainOptions {
  */
 function unknownAction(action: string): string | undefined {
   const match = /^([a-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
-  if (!match) return undefined; // a pattern (*, ?) or not service:Action at all: matched as given
+  if (!match && /[*?]/.test(action)) return undefined; // a pattern: matched as given
+  if (!match) {
+    // No service prefix (Decrypt), or another separator (kms.Decrypt): it would match no statement (review s38-cli M6).
+    const separated = /^([A-Za-z0-9-]+)[^A-Za-z0-9-]+([A-Za-z0-9]+)$/.exec(action);
+    const meant = separated && serviceData(separated[1].toLowerCase())?.action(separated[2]) ? `${separated[1].toLowerCase()}:${separated[2]}` : undefined;
+    return `--action ${action} is not service:Action${meant ? ` (did you mean ${meant}?)` : ''}; expected an IAM action, e.g. kms:Decrypt, or a pattern with * or ?, e.g. kms:* or *:Decrypt`;
+  }
   const service = serviceData(match[1]);
   if (!service) return `--action ${action}: IAM has no service '${match[1]}'; expected service:Action, e.g. kms:Decrypt`;
   if (service.action(match[2])) return undefined;
@@ -198,17 +204,51 @@ function unknownAction(action: string): string | undefined {
 function explainCommand(file: string, opts: ExplainOptions): number {
   const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
   if (wrongAction) throw new UsageError(wrongAction);
-  const compiled = compileOrg(loadOrgFile(file));
-  const answers = explain(compiled, {
-    principal: opts.principal,
-    action: opts.action,
-    resource: opts.resource,
-    context: opts.context ? parseContext(opts.context) : undefined,
-  });
+  const context = opts.context ? parseContext(opts.context) : undefined;
+  const org = loadOrgFile(file);
+  const wrongArn = arnProblem('--principal', opts.principal, org.partition) ?? arnProblem('--resource', opts.resource, org.partition);
+  if (wrongArn) throw new UsageError(wrongArn);
+  const compiled = compileOrg(org);
+  const answers = explain(compiled, { principal: opts.principal, action: opts.action, resource: opts.resource, context });
   const wrongPrincipal = answers.length === 0 && opts.principal ? unknownRoleName(compiled, opts.principal) : undefined;
   if (wrongPrincipal) throw new UsageError(wrongPrincipal);
+  // Not an error: a key no condition reads changes no answer, which still stands (review s38-cli M6).
+  for (const { key, near } of unreadContextKeys(compiled, Object.keys(context ?? {}))) {
+    process.stderr.write(`xstack: note: --context ${key}: no statement of the compiled org reads this key, so it changes no answer${near ? ` (did you mean ${near}?)` : ''}\n`);
+  }
   out(opts.json ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
   return EXIT.ok;
+}
+
+/**
+ * An ARN given as --principal or --resource that no ARN can equal (a partition not the org's, an account id of 11
+ * digits), which would be answered "no request matches" (review s38-cli M6). The format, "arn:partition:service:region:
+ * account-id:resource-…", the account "without the hyphens. For example, 123456789012", omitted by "the ARNs for some
+ * resources" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): an empty or `aws` account is
+ * refused only where none of the service's ARN formats in the Service Authorization Reference has one. A part with * or
+ * ? is a pattern, taken as given.
+ */
+function arnProblem(option: string, arn: string | undefined, partition: Partition): string | undefined {
+  if (!arn?.startsWith('arn:')) return undefined;
+  const shape = 'arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE';
+  const parts = arn.split(':');
+  if (parts.length < 6) return `${option} ${arn} is not an ARN: expected ${shape}, e.g. arn:${partition}:iam::123456789012:role/NAME`;
+  const [, arnPartition, service, , account] = parts;
+  const pattern = (part: string) => /[*?]/.test(part);
+  if (pattern(arnPartition) ? !globRegExp(arnPartition).test(partition) : arnPartition !== partition) {
+    return `${option} ${arn}: partition '${arnPartition}' is not the org's; its ARNs are arn:${partition}:…`;
+  }
+  if (option === '--principal' && !pattern(service) && service !== 'iam' && service !== 'sts') {
+    return `${option} ${arn}: a principal's ARN is IAM's or STS's (service '${service}' has none); expected e.g. arn:${partition}:iam::123456789012:role/NAME`;
+  }
+  if (pattern(account) || /^\d{12}$/.test(account)) return undefined;
+  if ((account === '' || account === 'aws') && option === '--resource') {
+    const formats = pattern(service) ? undefined : serviceData(service)?.resourceTypes;
+    const accounts = new Set([...(formats?.values() ?? [])].map((t) => t.arn.split(':')).filter((p) => p[2] === service).map((p) => p[4]));
+    if (accounts.size === 0 || accounts.has(account)) return undefined;
+  }
+  const what = account === '' ? 'names no account' : `has '${account}' for its account, which is not a 12-digit account id`;
+  return `${option} ${arn} ${what}; ${service}'s ARNs name the 12-digit id of the account (${shape}, e.g. 123456789012)`;
 }
 
 /**
