@@ -24,9 +24,9 @@ import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replac
 import { sharedIamNames } from './org/overlap';
 import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type ProfileIdentity } from './access/profiles';
 import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
-import { explain, renderAnswers } from './audit/explain';
+import { explain, renderAnswers, unreadContextKeys } from './audit/explain';
 import { sourceRevision } from './audit/revision';
-import { readPreviousModel } from './audit/since';
+import { previousOrgNotes, readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
 import { registerLocal } from './local-command';
 import { regionProblem, type Partition } from './aws/partitions';
@@ -157,8 +157,10 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
   refuseUnexpandedTilde('--out', opts.out);
-  const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
-  const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
+  const org = loadOrgFile(file);
+  const model = opts.since ? readPreviousModel(opts.since) : undefined;
+  const since = opts.since && model ? { label: opts.since, model, notes: previousOrgNotes(opts.since, model, org) } : undefined;
+  const compiled = compileOrg(org, { revision: sourceRevision(file), since });
   // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
   const dir = opts.out ?? join('audit', compiled.org.name);
   const rootProblem = outputRootProblem(dir, [file]);
@@ -166,6 +168,7 @@ function auditCommand(file: string, opts: { out?: string; since?: string }): num
   const audit = new Map([...compiled.files].filter(([p]) => p.startsWith('audit/')).map(([p, t]) => [p.slice('audit/'.length), t]));
   const warnings = replaceOwnedFolder(dir, audit, { command: 'audit', org: compiled.org.name, orgFile: compiled.org.recordedFile });
   out(`${dir}/: ${[...audit.keys()].join(', ')}\n`);
+  for (const note of since?.notes ?? []) process.stderr.write(`xstack: note: --since ${since!.label}: ${note}\n`);
   for (const warning of warnings) process.stderr.write(`${warning}\n`);
   return EXIT.ok;
 }
@@ -184,7 +187,13 @@ interface ExplainOptions {
  */
 function unknownAction(action: string): string | undefined {
   const match = /^([a-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
-  if (!match) return undefined; // a pattern (*, ?) or not service:Action at all: matched as given
+  if (!match && /[*?]/.test(action)) return undefined; // a pattern: matched as given
+  if (!match) {
+    // No service prefix (Decrypt), or another separator (kms.Decrypt): it would match no statement (review s38-cli M6).
+    const separated = /^([A-Za-z0-9-]+)[^A-Za-z0-9-]+([A-Za-z0-9]+)$/.exec(action);
+    const meant = separated && serviceData(separated[1].toLowerCase())?.action(separated[2]) ? `${separated[1].toLowerCase()}:${separated[2]}` : undefined;
+    return `--action ${action} is not service:Action${meant ? ` (did you mean ${meant}?)` : ''}; expected an IAM action, e.g. kms:Decrypt, or a pattern with * or ?, e.g. kms:* or *:Decrypt`;
+  }
   const service = serviceData(match[1]);
   if (!service) return `--action ${action}: IAM has no service '${match[1]}'; expected service:Action, e.g. kms:Decrypt`;
   if (service.action(match[2])) return undefined;
@@ -195,17 +204,51 @@ function unknownAction(action: string): string | undefined {
 function explainCommand(file: string, opts: ExplainOptions): number {
   const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
   if (wrongAction) throw new UsageError(wrongAction);
-  const compiled = compileOrg(loadOrgFile(file));
-  const answers = explain(compiled, {
-    principal: opts.principal,
-    action: opts.action,
-    resource: opts.resource,
-    context: opts.context ? parseContext(opts.context) : undefined,
-  });
+  const context = opts.context ? parseContext(opts.context) : undefined;
+  const org = loadOrgFile(file);
+  const wrongArn = arnProblem('--principal', opts.principal, org.partition) ?? arnProblem('--resource', opts.resource, org.partition);
+  if (wrongArn) throw new UsageError(wrongArn);
+  const compiled = compileOrg(org);
+  const answers = explain(compiled, { principal: opts.principal, action: opts.action, resource: opts.resource, context });
   const wrongPrincipal = answers.length === 0 && opts.principal ? unknownRoleName(compiled, opts.principal) : undefined;
   if (wrongPrincipal) throw new UsageError(wrongPrincipal);
+  // Not an error: a key no condition reads changes no answer, which still stands (review s38-cli M6).
+  for (const { key, near } of unreadContextKeys(compiled, Object.keys(context ?? {}))) {
+    process.stderr.write(`xstack: note: --context ${key}: no statement of the compiled org reads this key, so it changes no answer${near ? ` (did you mean ${near}?)` : ''}\n`);
+  }
   out(opts.json ? `${JSON.stringify(answers, null, 2)}\n` : renderAnswers(answers));
   return EXIT.ok;
+}
+
+/**
+ * An ARN given as --principal or --resource that no ARN can equal (a partition not the org's, an account id of 11
+ * digits), which would be answered "no request matches" (review s38-cli M6). The format, "arn:partition:service:region:
+ * account-id:resource-…", the account "without the hyphens. For example, 123456789012", omitted by "the ARNs for some
+ * resources" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): an empty or `aws` account is
+ * refused only where none of the service's ARN formats in the Service Authorization Reference has one. A part with * or
+ * ? is a pattern, taken as given.
+ */
+function arnProblem(option: string, arn: string | undefined, partition: Partition): string | undefined {
+  if (!arn?.startsWith('arn:')) return undefined;
+  const shape = 'arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE';
+  const parts = arn.split(':');
+  if (parts.length < 6) return `${option} ${arn} is not an ARN: expected ${shape}, e.g. arn:${partition}:iam::123456789012:role/NAME`;
+  const [, arnPartition, service, , account] = parts;
+  const pattern = (part: string) => /[*?]/.test(part);
+  if (pattern(arnPartition) ? !globRegExp(arnPartition).test(partition) : arnPartition !== partition) {
+    return `${option} ${arn}: partition '${arnPartition}' is not the org's; its ARNs are arn:${partition}:…`;
+  }
+  if (option === '--principal' && !pattern(service) && service !== 'iam' && service !== 'sts') {
+    return `${option} ${arn}: a principal's ARN is IAM's or STS's (service '${service}' has none); expected e.g. arn:${partition}:iam::123456789012:role/NAME`;
+  }
+  if (pattern(account) || /^\d{12}$/.test(account)) return undefined;
+  if ((account === '' || account === 'aws') && option === '--resource') {
+    const formats = pattern(service) ? undefined : serviceData(service)?.resourceTypes;
+    const accounts = new Set([...(formats?.values() ?? [])].map((t) => t.arn.split(':')).filter((p) => p[2] === service).map((p) => p[4]));
+    if (accounts.size === 0 || accounts.has(account)) return undefined;
+  }
+  const what = account === '' ? 'names no account' : `has '${account}' for its account, which is not a 12-digit account id`;
+  return `${option} ${arn} ${what}; ${service}'s ARNs name the 12-digit id of the account (${shape}, e.g. 123456789012)`;
 }
 
 /**
@@ -281,7 +324,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     const problem = configFileProblem(opts.write);
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);
-    const result = writeProfiles(opts.write, block, generated.profiles);
+    const result = writeProfiles(opts.write, block, generated.profiles, org.prefix);
     if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (${backupNote(result.backup)})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));

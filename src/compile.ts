@@ -43,7 +43,7 @@ export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
   revision?: string;
   /** A previous compile's audit model: the report gains "Changes since" (`xstack audit --since`). */
-  since?: { label: string; model: AuditModel };
+  since?: { label: string; model: AuditModel; notes?: readonly string[] };
 }
 
 export interface CompiledOrg {
@@ -141,7 +141,7 @@ function auditBundle(input: ReportInput & { source: { orgFileSha256: string | nu
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const teams = teamsToFold(input.org);
   const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams, input);
-  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId });
+  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId }, previous.notes);
   const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
     ['audit/report.html', toHtml(report)],

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeProfiles } from '../src/access/config-file';
+import { backupNote, writeProfiles } from '../src/access/config-file';
 import { jenkinsExample } from '../src/access/jenkins';
 import { generateProfiles, mergeIntoConfig, profileBlock, renderProfiles, ssoSignInMismatch, ProfilesError, type ProfileIdentity } from '../src/access/profiles';
 import { codeCommitGitHost } from '../src/aws/partitions';
@@ -532,12 +532,12 @@ region = eu-central-1
   const profiles = generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'default' }).profiles;
 
   it('merge keeps every byte outside its block, and a second merge changes nothing', () => {
-    const once = mergeIntoConfig(existing, 'govcloud', profiles);
+    const once = mergeIntoConfig(existing, 'govcloud', profiles, 'gov');
     expect(once.startsWith(existing)).toBe(true);
     expect(once).toContain("# >>> xstack govcloud: written by 'xstack profiles'; edits inside this block are replaced >>>");
-    expect(mergeIntoConfig(once, 'govcloud', profiles)).toBe(once);
+    expect(mergeIntoConfig(once, 'govcloud', profiles, 'gov')).toBe(once);
     const withTail = `${once}[profile later]\nregion = us-west-2\n`;
-    const changed = mergeIntoConfig(withTail, 'govcloud', generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'other' }).profiles);
+    const changed = mergeIntoConfig(withTail, 'govcloud', generateProfiles(govOrg, { kind: 'developer', sourceProfile: 'other' }).profiles, 'gov');
     expect(changed.startsWith(existing)).toBe(true);
     expect(changed.endsWith('[profile later]\nregion = us-west-2\n')).toBe(true);
     expect(changed).toContain('source_profile = other');
@@ -545,19 +545,19 @@ region = eu-central-1
   });
 
   it('refuses to overwrite a profile it did not write, and a broken block', () => {
-    expect(() => mergeIntoConfig(`${existing}[profile gov-account1-gov-developer]\nregion = x\n`, 'govcloud', profiles)).toThrowError(
+    expect(() => mergeIntoConfig(`${existing}[profile gov-account1-gov-developer]\nregion = x\n`, 'govcloud', profiles, 'gov')).toThrowError(
       /refusing to overwrite profile xstack did not write: gov-account1-gov-developer/,
     );
-    const once = mergeIntoConfig(existing, 'govcloud', profiles);
-    expect(() => mergeIntoConfig(once.replace('# <<< xstack govcloud <<<', ''), 'govcloud', profiles)).toThrowError(ProfilesError);
+    const once = mergeIntoConfig(existing, 'govcloud', profiles, 'gov');
+    expect(() => mergeIntoConfig(once.replace('# <<< xstack govcloud <<<', ''), 'govcloud', profiles, 'gov')).toThrowError(ProfilesError);
   });
 
   it("a clashing profile in another org's xstack block (an org file renamed or copied) is said to be there, with what to do (review s23 E11)", () => {
-    const once = mergeIntoConfig(existing, 'govcloud', profiles);
+    const once = mergeIntoConfig(existing, 'govcloud', profiles, 'gov');
     const first = once.split('\n').indexOf("# >>> xstack govcloud: written by 'xstack profiles'; edits inside this block are replaced >>>") + 1;
     const last = once.split('\n').indexOf('# <<< xstack govcloud <<<') + 1;
     const names = profiles.map((p) => p.name).join(', ');
-    expect(() => mergeIntoConfig(once, 'govcloud-renamed', profiles)).toThrowError(
+    expect(() => mergeIntoConfig(once, 'govcloud-renamed', profiles, 'gov')).toThrowError(
       new ProfilesError(
         `profiles ${names} are in xstack's block for 'govcloud' (lines ${first}-${last}), written from an org file of the same prefix, or from this one before it was renamed: ` +
           "delete that block (from '# >>> xstack govcloud' to '# <<< xstack govcloud <<<'), then run again",
@@ -565,7 +565,7 @@ region = eu-central-1
     );
     // One of the user's own beside it is named as the user's, by line.
     const withMine = `${once}[profile ${profiles[0].name}] # mine\n`;
-    expect(() => mergeIntoConfig(withMine, 'govcloud-renamed', profiles)).toThrowError(
+    expect(() => mergeIntoConfig(withMine, 'govcloud-renamed', profiles, 'gov')).toThrowError(
       new RegExp(`^refusing to overwrite profile xstack did not write: ${profiles[0].name} \\(line ${withMine.split('\n').length - 1}\\); rename or remove it, then run again; profiles ${names} are in xstack's block for 'govcloud'`),
     );
   });
@@ -575,22 +575,22 @@ region = eu-central-1
     const file = join(dir, 'aws', 'config');
     mkdirSync(join(dir, 'aws'));
     writeFileSync(file, existing);
-    expect(writeProfiles(file, 'govcloud', profiles)).toMatchObject({ changed: true, backup: { file: `${file}.xstack-backup`, madeNow: true } });
+    expect(writeProfiles(file, 'govcloud', profiles, 'gov')).toMatchObject({ changed: true, backup: { file: `${file}.xstack-backup`, madeNow: true } });
     expect(readFileSync(`${file}.xstack-backup`, 'utf8')).toBe(existing);
     const written = readFileSync(file, 'utf8');
-    expect(writeProfiles(file, 'govcloud', profiles)).toEqual({ changed: false });
+    expect(writeProfiles(file, 'govcloud', profiles, 'gov')).toEqual({ changed: false });
     expect(readFileSync(file, 'utf8')).toBe(written);
     const fresh = join(dir, 'new-config');
-    expect(writeProfiles(fresh, 'govcloud', profiles).backup).toBeUndefined();
+    expect(writeProfiles(fresh, 'govcloud', profiles, 'gov').backup).toBeUndefined();
     expect(existsSync(fresh)).toBe(true);
   });
 
   it('a config with CRLF line ends keeps them, and its own block is still found; a broken section header is named by line', () => {
     const crlf = existing.replaceAll('\n', '\r\n');
-    const once = mergeIntoConfig(crlf, 'govcloud', profiles);
+    const once = mergeIntoConfig(crlf, 'govcloud', profiles, 'gov');
     expect(once.replaceAll('\r\n', '')).not.toContain('\n');
-    expect(mergeIntoConfig(once, 'govcloud', profiles)).toBe(once);
-    expect(() => mergeIntoConfig(`${existing}[profile broken\nregion = x\n`, 'govcloud', profiles)).toThrowError(
+    expect(mergeIntoConfig(once, 'govcloud', profiles, 'gov')).toBe(once);
+    expect(() => mergeIntoConfig(`${existing}[profile broken\nregion = x\n`, 'govcloud', profiles, 'gov')).toThrowError(
       new RegExp(`^line ${existing.split('\n').length} of the config, '\\[profile broken', is not a section header the AWS CLI reads \\(no closing '\\]'\\); fix it, then run again$`),
     );
   });
@@ -603,15 +603,65 @@ region = eu-central-1
     writeFileSync(join(dotfiles, 'config'), existing);
     const link = join(dir, 'aws', 'config');
     symlinkSync(join(dotfiles, 'config'), link);
-    writeProfiles(link, 'govcloud', profiles);
+    writeProfiles(link, 'govcloud', profiles, 'gov');
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dotfiles, 'config'), 'utf8')).toContain('# >>> xstack govcloud');
     // Another org's profiles written later: the backup still holds the file as the user had it.
     const example = loadOrgFile('parameters/example.yaml');
-    writeProfiles(link, 'example', generateProfiles(example, { kind: 'developer', sourceProfile: 'corp' }).profiles);
+    writeProfiles(link, 'example', generateProfiles(example, { kind: 'developer', sourceProfile: 'corp' }).profiles, 'acme');
     expect(readFileSync(`${link}.xstack-backup`, 'utf8')).toBe(existing);
     expect(readdirSync(dotfiles).filter((f) => f.includes('xstack-tmp'))).toEqual([]);
-    expect(() => writeProfiles(join(dir, 'aws'), 'govcloud', profiles)).toThrowError(/--write .*aws is a folder; give the config file in it, e\.g\. ~\/\.aws\/config/);
+    expect(() => writeProfiles(join(dir, 'aws'), 'govcloud', profiles, 'gov')).toThrowError(/--write .*aws is a folder; give the config file in it, e\.g\. ~\/\.aws\/config/);
+  });
+
+  it("another project's org file of the same name (another prefix) writes a block of the same name: its profiles are never replaced, the refusal names the file, the block and them; this org's own block, an account since renamed, is replaced as before (review s38-cli M3)", () => {
+    const text = readFileSync('parameters/example.yaml', 'utf8');
+    const withPrefix = (prefix: string) => parseOrg(text.replace(/^prefix: acme$/m, `prefix: ${prefix}`), 'elsewhere/example.yaml');
+    const acme = loadOrgFile('parameters/example.yaml');
+    const mine = generateProfiles(acme, { kind: 'developer', sourceProfile: 'default' }).profiles;
+    const file = join(tempDir('same-stem'), 'config');
+    writeFileSync(file, '[default]\nregion = eu-west-1\n');
+    writeProfiles(file, profileBlock(acme), mine, 'acme');
+    const before = readFileSync(file, 'utf8');
+    // beta's profiles, and those of acme-dev, whose names begin as acme's do: told apart by the role each assumes.
+    for (const prefix of ['beta', 'acme-dev']) {
+      const other = withPrefix(prefix);
+      expect(profileBlock(other)).toBe(profileBlock(acme));
+      expect(() => writeProfiles(file, profileBlock(other), generateProfiles(other, { kind: 'developer', sourceProfile: 'default' }).profiles, prefix)).toThrowError(
+        new ProfilesError(
+          `${file}: refusing to replace xstack's block for 'example' (lines 4-10): it holds profiles that are not this org's (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): acme-shared-services-developer (line 5); ` +
+            "another org file named like this one (the block is named after the file's name) wrote them, and replacing the block would remove them. " +
+            "Rename this org file (its block is then another), or write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE); if they are this org's own from before its prefix changed, delete the block (from '# >>> xstack example' to '# <<< xstack example <<<'), then run again",
+        ),
+      );
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    }
+    const dev = withPrefix('acme-dev');
+    const devFile = join(tempDir('same-stem-dev'), 'config');
+    writeProfiles(devFile, profileBlock(dev), generateProfiles(dev, { kind: 'developer', sourceProfile: 'default' }).profiles, 'acme-dev');
+    expect(() => writeProfiles(devFile, profileBlock(acme), mine, 'acme')).toThrowError(/refusing to replace xstack's block for 'example' .*: acme-dev-shared-services-developer \(line 2\)/);
+    // A block an earlier xstack wrote (the same header), holding a profile of an account since renamed: replaced.
+    const renamed = before.replace('[profile acme-shared-services-developer]', '[profile acme-shared-developer]');
+    writeFileSync(file, renamed);
+    writeProfiles(file, profileBlock(acme), mine, 'acme');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it("--write names the config file in a refusal; a '.xstack-backup' beside a config xstack never wrote is left as it is, the backup made under a new name and named (review s38-cli m11)", () => {
+    const file = join(tempDir('backup-taken'), 'config');
+    writeFileSync(file, `${existing}[profile gov-account1-gov-developer]\nregion = x\n`);
+    expect(() => writeProfiles(file, 'govcloud', profiles, 'gov')).toThrowError(new RegExp(`^${file}: refusing to overwrite profile xstack did not write: gov-account1-gov-developer \\(line 7\\)`));
+    writeFileSync(file, existing);
+    writeFileSync(`${file}.xstack-backup`, 'notes of my own\n');
+    const result = writeProfiles(file, 'govcloud', profiles, 'gov');
+    expect(result.backup).toMatchObject({ file: `${file}.xstack-backup-2`, madeNow: true, passed: [`${file}.xstack-backup`] });
+    expect(backupNote(result.backup!)).toBe(`the file as it was is kept as ${file}.xstack-backup-2; ${file}.xstack-backup, there already, was left as it was`);
+    expect(readFileSync(`${file}.xstack-backup`, 'utf8')).toBe('notes of my own\n');
+    expect(readFileSync(`${file}.xstack-backup-2`, 'utf8')).toBe(existing);
+    // A later write finds its block: the backup this first write made is the one that holds the file as it was.
+    const later = writeProfiles(file, 'example', generateProfiles(exampleOrg, { kind: 'developer', sourceProfile: 'default' }).profiles, 'acme');
+    expect(later.backup).toMatchObject({ file: `${file}.xstack-backup-2`, madeNow: false });
+    expect(readFileSync(`${file}.xstack-backup-2`, 'utf8')).toBe(existing);
   });
 });
 
@@ -654,7 +704,7 @@ describe('xstack profiles on stdout', () => {
     for (const c of generated.cloneUrls) expect(run.stdout).toContain(`# git clone ${c.url}\n`);
     // A later --write replaces the appended block instead of refusing it as foreign profiles.
     const block = profileBlock(org, { ci: args.includes('ci') });
-    expect(() => writeProfiles(file, block, generated.profiles)).not.toThrow();
+    expect(() => writeProfiles(file, block, generated.profiles, org.prefix)).not.toThrow();
     expect(botocoreRead(file).status).toBe(0);
   });
 
@@ -668,7 +718,7 @@ describe('xstack profiles on stdout', () => {
     appendFileSync(file, run.stdout);
     expect(botocoreRead(file).status).not.toBe(0);
     const org = loadOrgFile('parameters/example.yaml');
-    writeProfiles(file, profileBlock(org), generateProfiles(org, { kind: 'developer', sourceProfile: 'default' }).profiles);
+    writeProfiles(file, profileBlock(org), generateProfiles(org, { kind: 'developer', sourceProfile: 'default' }).profiles, org.prefix);
     const read = botocoreRead(file);
     expect(read.status, read.stderr).toBe(0);
     const sections = JSON.parse(read.stdout) as Record<string, Record<string, string>>;
@@ -689,8 +739,8 @@ describe('xstack profiles on stdout', () => {
     const before = `[default]\nregion = eu-west-1\n${printed(developer.profiles)}${printed(ci.profiles)}`;
     writeFileSync(file, before);
     expect(botocoreRead(file).status).toBe(0);
-    expect(() => writeProfiles(file, profileBlock(org), developer.profiles)).toThrowError(
-      new RegExp(`^the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; delete the copy that holds them \\(CI profiles have a block of their own now`),
+    expect(() => writeProfiles(file, profileBlock(org), developer.profiles, org.prefix)).toThrowError(
+      new RegExp(`^${file}: the config holds 2 xstack blocks for 'example' \\(lines [0-9-]+, [0-9-]+\\), which hold profiles this run does not write: ${ci.profiles.map((p) => `${p.name} \\(line \\d+\\)`).join(', ')}; delete the copy that holds them \\(CI profiles have a block of their own now`),
     );
     expect(readFileSync(file, 'utf8')).toBe(before);
     // One block appended twice, the same text in each, is replaced as the one block it is, though it holds a profile
@@ -698,15 +748,15 @@ describe('xstack profiles on stdout', () => {
     const gone = { name: 'acme-gone-developer', settings: [['region', 'eu-west-1']] as Array<[string, string]> };
     const twice = `[default]\nregion = eu-west-1\n${printed([...developer.profiles, gone])}${printed([...developer.profiles, gone])}`;
     writeFileSync(file, twice);
-    writeProfiles(file, profileBlock(org), developer.profiles);
+    writeProfiles(file, profileBlock(org), developer.profiles, org.prefix);
     const folded = readFileSync(file, 'utf8');
     expect(folded.split('# >>> xstack example:')).toHaveLength(2);
     expect(folded).not.toContain('acme-gone-developer');
     expect(botocoreRead(file).status).toBe(0);
     // The advice, followed: the CI copy deleted, each written into its own block, and both kept.
     writeFileSync(file, `[default]\nregion = eu-west-1\n${printed(developer.profiles)}`);
-    writeProfiles(file, profileBlock(org), developer.profiles);
-    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles);
+    writeProfiles(file, profileBlock(org), developer.profiles, org.prefix);
+    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles, org.prefix);
     const sections = Object.keys(JSON.parse(botocoreRead(file).stdout) as Record<string, unknown>);
     for (const p of [...developer.profiles, ...ci.profiles]) expect(sections).toContain(`profile ${p.name}`);
   });
@@ -718,12 +768,12 @@ describe('xstack profiles on stdout', () => {
     const developer = generateProfiles(org, { kind: 'developer', sourceProfile: 'default' });
     const maintainer = generateProfiles(org, { kind: 'developer', sourceProfile: 'default' }, { role: 'maintainer' });
     const ci = generateProfiles(org, { kind: 'ci' });
-    writeProfiles(file, profileBlock(org), developer.profiles);
-    writeProfiles(file, profileBlock(org, { role: 'maintainer' }), maintainer.profiles);
-    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles);
+    writeProfiles(file, profileBlock(org), developer.profiles, org.prefix);
+    writeProfiles(file, profileBlock(org, { role: 'maintainer' }), maintainer.profiles, org.prefix);
+    writeProfiles(file, profileBlock(org, { ci: true }), ci.profiles, org.prefix);
     // Again, each: every block replaced by itself.
     for (const [block, generated] of [[profileBlock(org), developer], [profileBlock(org, { role: 'maintainer' }), maintainer], [profileBlock(org, { ci: true }), ci]] as const) {
-      expect(writeProfiles(file, block, generated.profiles)).toEqual({ changed: false });
+      expect(writeProfiles(file, block, generated.profiles, org.prefix)).toEqual({ changed: false });
     }
     const read = botocoreRead(file);
     expect(read.status, read.stderr).toBe(0);
@@ -732,8 +782,8 @@ describe('xstack profiles on stdout', () => {
     // CI profiles an earlier xstack wrote into the developer block: the CI write says where they are and what to do.
     const earlier = join(tempDir('ci-in-developer-block'), 'config');
     writeFileSync(earlier, '');
-    writeProfiles(earlier, profileBlock(org), ci.profiles);
-    expect(() => writeProfiles(earlier, profileBlock(org, { ci: true }), ci.profiles)).toThrowError(/(is|are) in xstack's block for 'example' \(lines 1-\d+\), .*, or by --for ci of an xstack that wrote CI profiles into the developer block: delete that block/);
+    writeProfiles(earlier, profileBlock(org), ci.profiles, org.prefix);
+    expect(() => writeProfiles(earlier, profileBlock(org, { ci: true }), ci.profiles, org.prefix)).toThrowError(/(is|are) in xstack's block for 'example' \(lines 1-\d+\), .*, or by --for ci of an xstack that wrote CI profiles into the developer block: delete that block/);
   });
 
   it('an IAM Identity Center sign-in the role does not trust is warned of, naming what the org file lets in (review s36-access m2)', () => {
@@ -775,7 +825,7 @@ describe('xstack profiles on stdout', () => {
     // botocore reads the header as that profile: what the refusal follows.
     expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
     const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', file], { encoding: 'utf8' });
-    expect([run.status, run.stderr]).toEqual([1, 'xstack: refusing to overwrite profile xstack did not write: acme-shared-services-developer (line 5); rename or remove it, then run again\n']);
+    expect([run.status, run.stderr]).toEqual([1, `xstack: ${file}: refusing to overwrite profile xstack did not write: acme-shared-services-developer (line 5); rename or remove it, then run again\n`]);
     expect(readFileSync(file, 'utf8')).toBe(mine);
     expect(existsSync(`${file}.xstack-backup`)).toBe(false);
     expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);

@@ -5,7 +5,7 @@
  * from the compiled org (its templates, its key administrators, its paths),
  * not from a list of today's resources.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -505,6 +505,38 @@ describe('changes since a previous compile', () => {
       layoutSha256: sha256(readFileSync('parameters/example.layout.json', 'utf8')),
     });
     expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
+  });
+
+  it("audit --since another org's compile (another prefix or partition) is refused, naming both values; the same org from a renamed file is compared with a note at the top of the section; an org file given for the compile is told what is expected (review s38-cli M5, m12)", () => {
+    const run = (...args: string[]) => spawnSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8' });
+    const other = run('parameters/example.yaml', '--since', 'dist/govcloud', '--out', tempDir('since-other'));
+    expect([other.status, other.stderr]).toEqual([
+      1,
+      "xstack: --since dist/govcloud: that compile is of parameters/govcloud.yaml, prefix 'gov', and this one of parameters/example.yaml, prefix 'acme': another org, whose every name differs, so its differences would read as changes; " +
+        'give the dist/<org>/ folder of an earlier compile of parameters/example.yaml (e.g. compile an earlier revision of it: git worktree add ../previous <revision>, then xstack compile there)\n',
+    ]);
+    // The prefix alike, the partition not.
+    const gov = join(tempDir('since-partition'), 'govcloud.yaml');
+    writeFileSync(gov, readFileSync('parameters/govcloud.yaml', 'utf8').replace(/^prefix: gov$/m, 'prefix: acme'));
+    const partition = run(gov, '--since', 'dist/example', '--out', tempDir('since-partition-out'));
+    expect([partition.status, partition.stderr]).toEqual([1, expect.stringMatching(/^xstack: --since dist\/example: that compile is of parameters\/example\.yaml, organization\.partition 'aws', and this one of govcloud\.yaml, organization\.partition 'aws-us-gov': another org/)]);
+    // The same org, its file renamed and its organization id changed: compared, and said first.
+    const renamed = join(tempDir('since-renamed'), 'acme.yaml');
+    writeFileSync(renamed, readFileSync('parameters/example.yaml', 'utf8').replace('id: o-a1b2c3d4e5', 'id: o-f6g7h8i9j0'));
+    const out = tempDir('since-renamed-out');
+    const same = run(renamed, '--since', 'dist/example', '--out', out);
+    expect(same.status, same.stderr).toBe(0);
+    const notes = [
+      'the previous compile is of parameters/example.yaml, this one of acme.yaml: read as the same org (the same prefix and partition) with its file renamed or moved.',
+      'organization.id was o-a1b2c3d4e5 and is o-f6g7h8i9j0: the org-scoped conditions that name it change with it.',
+    ];
+    expect(same.stderr).toBe(notes.map((n) => `xstack: note: --since dist/example: ${n}\n`).join(''));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(`## Changes since dist/example\n\n${notes.map((n) => `Note: ${n}\n\n`).join('')}Compared with the previous compile's audit model`);
+    const orgFile = run('parameters/example.yaml', '--since', 'parameters/example.yaml', '--out', tempDir('since-org-file'));
+    expect([orgFile.status, orgFile.stderr]).toEqual([
+      1,
+      'xstack: --since parameters/example.yaml is a file but not an xstack manifest.json; expected a dist/<org>/ folder of an earlier compile or its manifest.json (an org file\'s compile, e.g. --since dist/example/)\n',
+    ]);
   });
 
   it('refuses a model an earlier xstack wrote with the proof tokens in it, saying what to do', () => {

@@ -314,6 +314,33 @@ describe('xstack explain', () => {
     expect(run('kms:Decrypt').status).toBe(0);
   });
 
+  it('the CLI refuses an --action without service: (no wildcard) and an ARN no ARN can equal, with an example, rather than answering that no request matches; a --context key no statement reads is noted, the answer still given (review s38-cli M6)', () => {
+    const run = (...args: string[]) => spawnSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
+    const usage = (args: string[], message: string) => {
+      const r = run(...args);
+      expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([64, '', `xstack: ${message}\n(run 'xstack explain --help' for usage)\n`]);
+    };
+    const expected = 'expected an IAM action, e.g. kms:Decrypt, or a pattern with * or ?, e.g. kms:* or *:Decrypt';
+    usage(['--action', 'Decrypt'], `--action Decrypt is not service:Action; ${expected}`);
+    usage(['--action', 'kms.Decrypt'], `--action kms.Decrypt is not service:Action (did you mean kms:Decrypt?); ${expected}`);
+    const twelve = "ARNs name the 12-digit id of the account (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, e.g. 123456789012)";
+    usage(['--principal', 'arn:aws:iam::11111111111:role/acme-developer'], `--principal arn:aws:iam::11111111111:role/acme-developer has '11111111111' for its account, which is not a 12-digit account id; iam's ${twelve}`);
+    usage(['--action', 'kms:Decrypt', '--resource', 'arn:aws:kms:eu-west-1:22222222222:key/*'], `--resource arn:aws:kms:eu-west-1:22222222222:key/* has '22222222222' for its account, which is not a 12-digit account id; kms's ${twelve}`);
+    usage(['--resource', 'arn:aws:kms:eu-west-1::key/*'], `--resource arn:aws:kms:eu-west-1::key/* names no account; kms's ${twelve}`);
+    usage(['--resource', 'arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/*'], "--resource arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/*: partition 'aws-us-gov' is not the org's; its ARNs are arn:aws:…");
+    usage(['--principal', 'arn:aws:s3:::acme-bucket'], "--principal arn:aws:s3:::acme-bucket: a principal's ARN is IAM's or STS's (service 's3' has none); expected e.g. arn:aws:iam::123456789012:role/NAME");
+    // Patterns, a bucket (no account in S3's ARNs) and a real ARN are asked as they are.
+    for (const args of [['--action', 'Decr*'], ['--resource', 'arn:*:kms:*:222222222222:key/*'], ['--principal', 'arn:aws:iam::*:role/acme-developer', '--action', 'kms:*']]) expect(run(...args).status, args.join(' ')).toBe(0);
+    // A context key no statement reads: noted on stderr, the answer as without it.
+    const ask = ['--principal', 'acme-developer', '--action', 'codecommit:GitPush'];
+    const misspelt = run(...ask, '--context', 'codecommit:Refrences=refs/heads/main;aws:SourceAccount=111111111111', '--json');
+    expect(misspelt.status).toBe(0);
+    expect(misspelt.stderr).toBe('xstack: note: --context codecommit:Refrences: no statement of the compiled org reads this key, so it changes no answer (did you mean codecommit:References?)\n');
+    expect((JSON.parse(misspelt.stdout) as Answer[]).length).toBeGreaterThan(0);
+    const read = run(...ask, '--context', 'codecommit:References=refs/heads/main');
+    expect([read.status, read.stderr]).toEqual([0, '']);
+  });
+
   it("the CLI refuses a bare --principal no role of the org is named, with the nearest one; a role that matches no request, an ARN and a pattern are asked as they are (review s30-cli m6)", () => {
     const run = (principal: string, action = 'kms:*') => spawnSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--principal', principal, '--action', action], { encoding: 'utf8' });
     const typo = run('platfrom-admin');

@@ -4,12 +4,12 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { systemErrorReason } from '../errors';
 import { fileTargetProblem, OutputError, writeFileAtomic } from '../write';
-import { mergeIntoConfig, type Profile } from './profiles';
+import { holdsXstackBlock, mergeIntoConfig, ProfilesError, type Profile } from './profiles';
 
 export interface WriteResult {
   changed: boolean;
   /** The file as it was before xstack first wrote it: made by this write (madeNow), or by an earlier one, at `made`. */
-  backup?: { file: string; madeNow: boolean; made: Date };
+  backup?: { file: string; madeNow: boolean; made: Date; /** Made now under another name: the files that had the earlier names, left as they were. */ passed?: string[] };
 }
 
 /** One file, however named: the same path once links are followed (a file not there yet: its path, resolved). */
@@ -41,37 +41,62 @@ export function configFileProblem(file: string): string | undefined {
 
 /**
  * The backup is the file as it was before xstack first wrote to it, kept: a later write (other options, another org)
- * would otherwise replace it with a file xstack had already changed.
+ * would otherwise replace it with a file xstack had already changed. A config that holds no xstack block has not been
+ * written by xstack (or no longer holds what it wrote), so a `.xstack-backup` beside it may be anything, a file of the
+ * user's own: the backup is then made afresh, under a name no file has yet (review s38-cli m11).
  */
-export function writeProfiles(file: string, orgName: string, profiles: readonly Profile[]): WriteResult {
+export function writeProfiles(file: string, orgName: string, profiles: readonly Profile[], prefix: string): WriteResult {
   const problem = configFileProblem(file);
   if (problem) throw new OutputError(problem);
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const merged = mergeIntoConfig(existing, orgName, profiles);
+  let merged: string;
+  try {
+    merged = mergeIntoConfig(existing, orgName, profiles, prefix);
+  } catch (error) {
+    if (error instanceof ProfilesError) throw new ProfilesError(`${file}: ${error.message}`);
+    throw error;
+  }
   if (merged === existing) return { changed: false };
   let backup: WriteResult['backup'];
   if (existsSync(file)) {
-    const copy = `${file}.xstack-backup`;
-    const madeNow = !existsSync(copy);
-    if (madeNow) {
-      try {
-        copyFileSync(file, copy, constants.COPYFILE_EXCL);
-        // Its time is when xstack first wrote the config (the note says it): on macOS copyFileSync keeps the original's
-        // modification time (libuv uses copyfile(3) with COPYFILE_ALL), so it is set here.
-        const now = new Date();
-        utimesSync(copy, now, now);
-      } catch (error) {
-        throw new OutputError(`could not back up ${file} to ${copy} (${systemErrorReason(error) ?? (error as Error).message}); ${file} was left as it was`);
-      }
-    }
-    backup = { file: copy, madeNow, made: statSync(copy).mtime };
+    const kept = holdsXstackBlock(existing) ? backupsOf(file).at(-1) : undefined;
+    backup = kept ? { file: kept, madeNow: false, made: statSync(kept).mtime } : freshBackup(file);
   }
   writeFileAtomic(file, merged, '--write', existsSync(file) ? statSync(file).mode : 0o600);
   return { changed: true, backup };
 }
 
+/** `FILE.xstack-backup`, then `FILE.xstack-backup-2`, `-3`, …: the names a backup of FILE takes, in the order they are made. */
+const backupName = (file: string, n: number) => `${file}.xstack-backup${n === 1 ? '' : `-${n}`}`;
+
+/** The backups of FILE there are, oldest name first: the last was made when xstack last found the file without its block. */
+function backupsOf(file: string): string[] {
+  const names: string[] = [];
+  for (let n = 1; existsSync(backupName(file, n)); n++) names.push(backupName(file, n));
+  return names;
+}
+
+/** A copy of FILE under the first backup name no file has, never over one (COPYFILE_EXCL): an earlier backup, or the user's file of that name, is left as it is. */
+function freshBackup(file: string): NonNullable<WriteResult['backup']> {
+  for (let n = 1; n <= 100; n++) {
+    const copy = backupName(file, n);
+    try {
+      copyFileSync(file, copy, constants.COPYFILE_EXCL);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new OutputError(`could not back up ${file} to ${copy} (${systemErrorReason(error) ?? (error as Error).message}); ${file} was left as it was`);
+    }
+    // Its time is when xstack first wrote the config (the note says it): on macOS copyFileSync keeps the original's
+    // modification time (libuv uses copyfile(3) with COPYFILE_ALL), so it is set here.
+    const now = new Date();
+    utimesSync(copy, now, now);
+    return { file: copy, madeNow: true, made: now, ...(n > 1 ? { passed: Array.from({ length: n - 1 }, (_, i) => backupName(file, i + 1)) } : {}) };
+  }
+  throw new OutputError(`could not back up ${file}: ${backupName(file, 1)} to ${backupName(file, 100)} are all taken; move some away, then run again (${file} was left as it was)`);
+}
+
 /** What the summary says of the backup: this write's, or the one an earlier write made, which this one left as it was. */
 export function backupNote(backup: NonNullable<WriteResult['backup']>): string {
-  if (backup.madeNow) return `the file as it was is kept as ${backup.file}`;
+  if (backup.madeNow) return `the file as it was is kept as ${backup.file}${backup.passed ? `; ${backup.passed.join(', ')}, there already, ${backup.passed.length === 1 ? 'was' : 'were'} left as ${backup.passed.length === 1 ? 'it was' : 'they were'}` : ''}`;
   return `${backup.file} still holds the file as it was before xstack first wrote it, on ${backup.made.toISOString().slice(0, 10)}; this write did not change it`;
 }

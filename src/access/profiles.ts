@@ -230,10 +230,40 @@ const definedProfiles = (lines: readonly string[]): Array<{ name: string; line: 
  * the block is kept. Refuses when the file defines one of the block's profiles
  * outside it, or holds a broken block.
  */
-export function mergeIntoConfig(existing: string, orgName: string, profiles: readonly Profile[]): string {
+export function mergeIntoConfig(existing: string, orgName: string, profiles: readonly Profile[], prefix: string): string {
   // A config whose line ends are CRLF (written on Windows, or by an editor so set) keeps them: read as LF, written back.
-  if (existing.includes('\r\n')) return mergeLines(existing.replaceAll('\r\n', '\n'), orgName, profiles).replaceAll('\n', '\r\n');
-  return mergeLines(existing, orgName, profiles);
+  if (existing.includes('\r\n')) return mergeLines(existing.replaceAll('\r\n', '\n'), orgName, profiles, prefix).replaceAll('\n', '\r\n');
+  return mergeLines(existing, orgName, profiles, prefix);
+}
+
+/** Whether a config file holds a block `xstack profiles` wrote (any org's). */
+export const holdsXstackBlock = (text: string): boolean => /^# >>> xstack .+: written by 'xstack profiles'/m.test(text);
+
+/** The roles generateProfiles points profiles at, by the part of their name after the prefix (naming.ts). */
+const PROFILE_ROLES = ['developer', 'maintainer', 'ci-reader', 'ci-instance'];
+
+/**
+ * The profiles in a block's lines that another org's run wrote: the block is named after the org file's stem, so an
+ * org file of the same name in another project writes a block of the same name (review s38-cli M3). Every profile
+ * generateProfiles makes is named `<prefix>-…` and assumes a role named `<prefix>-<role>`; a profile of another name,
+ * or one whose role is another prefix's (prefix `acme-dev` beside `acme`), is not this org's. A profile of this prefix
+ * is, whatever its account: an account renamed drops its profile, as the block's header says.
+ */
+function othersProfiles(lines: readonly string[], inBlock: (line: number) => boolean, prefix: string): Array<{ name: string; line: number }> {
+  const defined = definedProfiles(lines).filter((d) => inBlock(d.line));
+  const roleOf = (from: number) => {
+    for (let i = from + 1; i < lines.length && inBlock(i) && sectionProfile(lines[i]) === undefined && !/^\s*\[/.test(lines[i]); i++) {
+      const role = /^\s*role_arn\s*=\s*arn:[^:]*:iam::[^:]*:role\/(?:.*\/)?(\S+)\s*$/.exec(lines[i])?.[1];
+      if (role !== undefined) return role;
+    }
+    return undefined;
+  };
+  const xstackRole = new RegExp(`^(.+)-(?:${PROFILE_ROLES.join('|')})$`);
+  return defined.filter((d) => {
+    if (!d.name.startsWith(`${prefix}-`)) return true;
+    const rolePrefix = xstackRole.exec(roleOf(d.line) ?? '')?.[1];
+    return rolePrefix !== undefined && rolePrefix !== prefix;
+  });
 }
 
 /** The xstack blocks of a config file (every org's, by name), as line ranges. */
@@ -272,7 +302,7 @@ function clashMessage(clashes: ReadonlyArray<{ name: string; line: number }>, bl
   return sentences.join('; ');
 }
 
-function mergeLines(existing: string, orgName: string, profiles: readonly Profile[]): string {
+function mergeLines(existing: string, orgName: string, profiles: readonly Profile[], prefix: string): string {
   const lines = existing.split('\n');
   // A section header without its closing bracket makes the AWS CLI refuse the whole file: said, not written after.
   const broken = lines.findIndex((l) => /^\s*\[/.test(l) && !/\]\s*(?:[#;].*)?$/.test(l));
@@ -288,6 +318,17 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
     throw new ProfilesError(`the config holds a broken xstack block for '${orgName}'; fix or remove it by hand (lines starting '# >>> xstack ${orgName}' and '# <<< xstack ${orgName}')`);
   }
   const inBlock = (line: number) => starts.some((first, k) => first <= line && line <= ends[k]);
+  const foreign = othersProfiles(lines, inBlock, prefix);
+  if (foreign.length > 0) {
+    const lineRanges = starts.map((first, k) => `${first + 1}-${ends[k] + 1}`).join(', ');
+    const shown = foreign.slice(0, 3).map((d) => `${d.name} (line ${d.line + 1})`).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
+    throw new ProfilesError(
+      `refusing to replace xstack's block for '${orgName}' (lines ${lineRanges}): it holds profiles that are not this org's (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): ${shown}; ` +
+        `another org file named like this one (the block is named after the file's name) wrote them, and replacing the block would remove them. ` +
+        `Rename this org file (its block is then another), or write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE); ` +
+        `if they are this org's own from before its prefix changed, delete the block (from '# >>> xstack ${orgName}' to '# <<< xstack ${orgName} <<<'), then run again`,
+    );
+  }
   const block = `${begin(orgName)}\n${renderProfiles(profiles)}${end(orgName)}`;
   const names = new Set(profiles.map((p) => p.name));
   const defined = definedProfiles(lines);

@@ -23,6 +23,7 @@ import { tokeniseLists } from './classes';
 import { executionPolicy, keyActions, type ExecutionStatement } from '../deploy/execution-policy';
 import { bootstrapGrants } from './execution-reach';
 import { FEATURE_BRANCH, namesBranch, REFERENCES } from '../services/needs';
+import { closest } from '../org/schema';
 
 export interface ExplainQuery {
   principal?: string;
@@ -366,6 +367,22 @@ function resourceProbes(resources: readonly OrgResource[], query: string | undef
     return [{ arn: query, account, exact: true }];
   }
   return resources.flatMap((r) => [r, ...(r.kind === 'bucket' ? [{ ...r, arn: `${r.arn}/object` }] : [])]).filter((r) => fits(query, r.arn)).map((r) => ({ arn: r.arn, account: r.account }));
+}
+
+/**
+ * The --context keys no condition of the compiled org reads (the templates' statements and the execution policy
+ * bootstrap writes), each with the key read that is nearest to it, if any: such a key changes no answer.
+ */
+export function unreadContextKeys(compiled: CompiledOrg, keys: readonly string[]): Array<{ key: string; near?: string }> {
+  if (keys.length === 0) return [];
+  const read = new Set<string>();
+  for (const g of compiled.access.grants) for (const operator of Object.values(g.conditions)) for (const key of Object.keys(operator)) read.add(key);
+  for (const s of bootstrapStatements(compiled)) for (const operator of Object.values(s.Condition ?? {})) for (const key of Object.keys(operator)) read.add(key);
+  const lower = new Set([...read].map((k) => k.toLowerCase()));
+  return keys.filter((key) => !lower.has(key.toLowerCase())).map((key) => {
+    const near = closest(key, [...read].sort());
+    return near ? { key, near } : { key };
+  });
 }
 
 export class ExplainError extends XstackError {

@@ -11,7 +11,7 @@
  * it again, so a change in one account is a change in one line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { sha256 } from '../hash';
 import { listIn } from '../memo';
 import { XstackError } from '../errors';
@@ -476,11 +476,33 @@ function readJson<T>(previous: string, path: string, text: string): T {
   }
 }
 
-export function readPreviousModel(previous: string): AuditModel {
+/** The `--since` folder's manifest.json and audit model, for a folder or its manifest given. */
+function sinceFiles(previous: string): { folder: string; manifestPath: string; modelPath: string } {
   if (!existsSync(previous)) throw new XstackError('SINCE_INVALID', `--since ${previous}: no such file or folder; expected a dist/<org>/ folder of an earlier compile (or its manifest.json)`);
-  const folder = existsSync(previous) && statSync(previous).isDirectory() ? previous : dirname(previous);
-  const manifestPath = existsSync(previous) && statSync(previous).isDirectory() ? join(previous, 'manifest.json') : previous;
-  const modelPath = join(folder, MODEL_FILE);
+  const isFolder = statSync(previous).isDirectory();
+  const folder = isFolder ? previous : dirname(previous);
+  if (!isFolder && basename(previous) !== 'manifest.json' && !isManifest(readFileSync(previous, 'utf8'))) {
+    // An org file given for the compile of it, most often (review s38-cli m12): its name says which folder is meant.
+    const stem = /^(.+)\.ya?ml$/i.exec(basename(previous))?.[1];
+    throw new XstackError(
+      'SINCE_INVALID',
+      `--since ${previous} is a file but not an xstack manifest.json; expected a dist/<org>/ folder of an earlier compile or its manifest.json` +
+        (stem ? ` (an org file's compile, e.g. --since dist/${stem}/)` : ''),
+    );
+  }
+  return { folder, manifestPath: isFolder ? join(previous, 'manifest.json') : previous, modelPath: join(folder, MODEL_FILE) };
+}
+
+const isManifest = (text: string) => {
+  try {
+    return /^xstack-manifest\//.test(String((JSON.parse(text) as { format?: unknown }).format));
+  } catch {
+    return false;
+  }
+};
+
+export function readPreviousModel(previous: string): AuditModel {
+  const { folder, manifestPath, modelPath } = sinceFiles(previous);
   if (!existsSync(modelPath)) {
     throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} not found; expected a dist/<org>/ folder (or its manifest.json) compiled by an xstack that writes ${MODEL_FILE}`);
   }
@@ -513,6 +535,50 @@ export function readPreviousModel(previous: string): AuditModel {
     throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} is folded by team (it holds ${teamPlaceholder ?? 'teams'}) but its teams list is ${teamsValid ? 'missing' : 'malformed'}; expected the files as compiled`);
   }
   return model;
+}
+
+/** What a compile's manifest.json records of its org (compile.ts); every field may be missing in one an earlier xstack wrote. */
+interface RecordedOrg {
+  file?: string;
+  id?: string | null;
+  partition?: string;
+  region?: string;
+  prefix?: string;
+}
+
+/**
+ * The previous compile checked to be of this org, and what the report says of it above the changes. Another prefix or
+ * partition is another org: every name or ARN differs, and the changes listed would be the two orgs' differences, not a
+ * release's (review s38-cli M5), so it is refused; neither can change for a deployed org (the layout file refuses it,
+ * src/stages/layout.ts movedOrgProblems). The org file's name, the organization id and the Region can differ for the
+ * same org (a file renamed or moved; organization.id added, or the accounts moved to another organization; an org never
+ * deployed, moved): compared, and said at the top, since every change they make is listed below.
+ */
+export function previousOrgNotes(previous: string, model: AuditModel, org: Pick<Org, 'recordedFile' | 'prefix' | 'partition' | 'region' | 'organizationId'>): string[] {
+  const { manifestPath } = sinceFiles(previous);
+  const recorded = existsSync(manifestPath) ? (readJson<{ organization?: RecordedOrg }>(previous, manifestPath, readFileSync(manifestPath, 'utf8')).organization ?? {}) : {};
+  const file = recorded.file ?? model.source.orgFile;
+  for (const [field, was, now] of [
+    ['prefix', recorded.prefix, org.prefix],
+    ['organization.partition', recorded.partition, org.partition],
+  ] as const) {
+    if (was === undefined || was === now) continue;
+    throw new XstackError(
+      'SINCE_INVALID',
+      `--since ${previous}: that compile is of ${file}, ${field} '${was}', and this one of ${org.recordedFile}, ${field} '${now}': another org, whose every name differs, so its differences would read as changes; ` +
+        `give the dist/<org>/ folder of an earlier compile of ${org.recordedFile} (e.g. compile an earlier revision of it: git worktree add ../previous <revision>, then xstack compile there)`,
+    );
+  }
+  const notes: string[] = [];
+  if (recorded.prefix === undefined || recorded.partition === undefined) {
+    notes.push(`the previous compile's manifest.json (${manifestPath}) ${existsSync(manifestPath) ? 'does not record' : 'is not there to say'} its org's prefix and partition, so they were not compared with this org's (${org.prefix}, ${org.partition}).`);
+  }
+  if (file !== org.recordedFile) notes.push(`the previous compile is of ${file}, this one of ${org.recordedFile}: read as the same org (the same prefix and partition) with its file renamed or moved.`);
+  if (recorded.id !== undefined && (recorded.id ?? undefined) !== org.organizationId) {
+    notes.push(`organization.id was ${recorded.id ?? 'not set'} and is ${org.organizationId ?? 'not set'}: the org-scoped conditions that name it change with it.`);
+  }
+  if (recorded.region !== undefined && recorded.region !== org.region) notes.push(`organization.region was ${recorded.region} and is ${org.region}: every regional resource's ARN changes with it.`);
+  return notes;
 }
 
 /** A team's placeholder in an entry that is not literal: what only the model's teams can read back. */
@@ -840,7 +906,7 @@ function askedNow(line: string, access: AccessAnalysis, organizationId: string |
 }
 
 /** The report's "Changes since" section. */
-export function sinceSections(previous: string, before: AuditModel, after: AuditModel, now?: { access: AccessAnalysis; organizationId?: string }): Section[] {
+export function sinceSections(previous: string, before: AuditModel, after: AuditModel, now?: { access: AccessAnalysis; organizationId?: string }, notes: readonly string[] = []): Section[] {
   const compared = compareModels(before, after);
   const c = now ? { ...compared, paths: { ...compared.paths, removed: compared.paths.removed.map((line) => askedNow(line, now.access, now.organizationId)) } } : compared;
   const listTable = (head: string, added: string[], removed: string[]) => ({
@@ -856,6 +922,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
       title: `Changes since ${previous}`,
       level: 2,
       blocks: [
+        ...notes.map((text) => ({ kind: 'p' as const, text: `Note: ${text}` })),
         {
           kind: 'p',
           text: `Compared with the previous compile's audit model (${MODEL_FILE}): org file SHA-256 ${before.source.orgFileSha256 ?? '(unknown)'}${before.source.revision ? `, revision ${before.source.revision}` : ''} → ${after.source.orgFileSha256 ?? '(unknown)'}${after.source.revision ? `, revision ${after.source.revision}` : ''}.`,
