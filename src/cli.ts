@@ -100,12 +100,16 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   // Names that differ only in case are one folder on macOS's and Windows' file systems.
-  const names = new Map<string, string>();
+  const names = new Map<string, CompiledOrg>();
   const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   for (const c of compiled) {
     const other = names.get(c.org.name.toLowerCase());
-    if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (names differing only in case are one folder on some file systems); rename one`);
-    names.set(c.org.name.toLowerCase(), c.org.file);
+    if (other) {
+      const same = other.org.name === c.org.name;
+      const why = same ? 'their names without the extension are the same' : 'names differing only in case are one folder on some file systems';
+      throw new UsageError(`${other.org.file} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (${why}); rename one${same ? ', or compile each with its own --out' : ''}`);
+    }
+    names.set(c.org.name.toLowerCase(), c);
   }
   // A layout --frozen-layout refuses stops the run before anything is made (it writes no layout file: it only checks).
   if (opts.frozenLayout) for (const c of compiled) recordLayout(c.org, c.layout, { frozen: true });
@@ -402,7 +406,8 @@ function registerCompile(program: Command, act: Act): void {
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
         `touched. A folder xstack did not write (no .xstack-output marker) is refused, and so, naming them, are files in DIR/<org>/ that xstack did not write or ` +
         `that changed since (its manifest.json's SHA-256), and a DIR/<org>/ compiled from another org file of the same name. Beside each org file, <stem>.layout.json ` +
-        'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file.',
+        'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file. ' +
+        'Two org files of one stem in one folder (example.yaml, example.yml) would share it and DIR/<stem>/, and are refused.',
     )
     .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml and *.yml)')
     .option('--out <DIR>', 'output folder', 'dist')
