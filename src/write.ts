@@ -54,12 +54,18 @@ const readOr = (file: string, fallback: string) => {
   }
 };
 
+/** Holds xstack's marker. */
+const hasMarker = (dir: string) => readOr(join(dir, MARKER), '').startsWith('Written by xstack');
+
 /**
  * Written by xstack: the marker, or (folders compiled before the marker
  * existed) a manifest.json in xstack's format.
  */
-const isMarked = (dir: string) =>
-  readOr(join(dir, MARKER), '').startsWith('Written by xstack') || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
+const isMarked = (dir: string) => hasMarker(dir) || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
+
+/** Marked as written by `owner`'s command for its organization. */
+const markedBy = (dir: string, owner: Owner) => readOr(join(dir, MARKER), '').startsWith(`Written by xstack (${owner.command} of organization '${owner.org}')`);
+
 
 /** Inside or equal to `parent` (both resolved). */
 const within = (path: string, parent: string) => {
@@ -335,18 +341,34 @@ export function outputRootProblem(out: string, inputs: readonly string[]): strin
 const leftoverWarning = (path: string, error: unknown) =>
   `warning: could not remove ${path}, an earlier output xstack had set aside (${systemErrorReason(error) ?? (error as Error).message}); the new output is in place: delete ${path} yourself`;
 
-/** Removes `<name>.xstack-tmp-*` / `<name>.xstack-old-*` left beside `dir` by a run that died, when they are ours; warnings for those it cannot. */
-function removeLeftovers(dir: string): string[] {
+/** A folder a run set aside beside `dir`: its staged new output (`tmp`) or the output it replaced (`old`). */
+interface SetAside {
+  readonly path: string;
+  readonly kind: 'tmp' | 'old';
+}
+
+/**
+ * The folders set aside beside `dir` by a run that has ended (killed): named exactly `<name>.xstack-tmp-<id>` or
+ * `<name>.xstack-old-<id>` and marked as `owner`'s, so that the output of an org whose own name looks so (one
+ * compiled from `example.xstack-old-1.yaml` beside `example`) is never one (review s38-cli M1). Another run's folder,
+ * while that run lives, is not one either (the lock keeps two runs apart; this is the second guard).
+ */
+function setAsideBy(dir: string, owner: Owner): SetAside[] {
   const parent = dirname(dir);
-  const base = basename(dir);
-  const warnings: string[] = [];
-  for (const name of readdirSync(parent)) {
-    if (!name.startsWith(`${base}.xstack-tmp-`) && !name.startsWith(`${base}.xstack-old-`)) continue;
+  const pattern = new RegExp(`^${basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.xstack-(tmp|old)-(\\d+)$`);
+  return readdirSync(parent).sort(compareText).flatMap((name): SetAside[] => {
+    const match = pattern.exec(name);
     const path = join(parent, name);
-    if (!lstatSync(path).isDirectory() || !isMarked(path)) continue;
-    // Another run's folder, while that run lives, is not a leftover (the lock keeps two runs apart; this is the second guard).
-    const pid = Number(/-(\d+)$/.exec(name)?.[1]);
-    if (pid !== process.pid && isAlive(pid)) continue;
+    if (!match || !lstatSync(path).isDirectory() || !markedBy(path, owner)) return [];
+    const pid = Number(match[2]);
+    return pid !== process.pid && isAlive(pid) ? [] : [{ path, kind: match[1] as SetAside['kind'] }];
+  });
+}
+
+/** Removes the folders a killed run set aside beside `dir` (setAsideBy); warnings for those it cannot. */
+function removeLeftovers(dir: string, owner: Owner): string[] {
+  const warnings: string[] = [];
+  for (const { path } of setAsideBy(dir, owner)) {
     try {
       removeOwned(path);
     } catch (error) {
@@ -354,6 +376,25 @@ function removeLeftovers(dir: string): string[] {
     }
   }
   return warnings;
+}
+
+/**
+ * A run killed between its swap's two renames left `dir` missing and its output in `<name>.xstack-old-<id>` (review
+ * s38-cli M11): put back before anything else, so that the folder is checked and replaced as it was, never removed as
+ * a leftover. Of several (runs killed so more than once), the one set aside last, as `dir` was last.
+ */
+function restoreSetAside(dir: string, owner: Owner): void {
+  if (lstatOrUndefined(dir) || !existsSync(dirname(dir))) return;
+  const olds = setAsideBy(dir, owner).filter((s) => s.kind === 'old');
+  const last = olds.sort((a, b) => lstatSync(b.path).ctimeMs - lstatSync(a.path).ctimeMs)[0];
+  if (!last) return;
+  try {
+    renameSync(last.path, dir);
+  } catch (error) {
+    throw new OutputError(
+      `${dir} is missing, and ${last.path} holds its earlier output (a run stopped during its swap set it aside); xstack could not put it back (${systemErrorReason(error) ?? (error as Error).message}), so nothing was written: rename it to ${dir}, then run again`,
+    );
+  }
 }
 
 /**
@@ -453,6 +494,10 @@ function removeEmptyUpTo(from: string, top: string): void {
 export function lockOutput(dir: string): () => void {
   const parent = dirname(dir);
   const lock = join(parent, `.${basename(dir)}.xstack-lock`);
+  // Compile's folders are refused by their org file's name (org/load.ts); this is audit --out's.
+  if (basename(dir).includes('.xstack-')) {
+    throw new OutputError(`${dir}: xstack sets folders aside beside the one it writes as <name>.xstack-tmp-<id> and <name>.xstack-old-<id>, so a name holding '.xstack-' could be taken for one; choose another --out`);
+  }
   // What replaceProblem refuses without writing, refused before the lock is made there: a folder inside one xstack
   // writes (the lock would be a foreign file in it), a file in the way, a folder this user cannot write.
   const nested = nestedProblem(dir);
@@ -584,6 +629,7 @@ const untrack = (s: Staged) => inFlight.delete(s);
  * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C waits for the swap (above).
  */
 export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): Staged {
+  restoreSetAside(dir, owner);
   const problem = replaceProblem(dir, owner, files);
   if (problem) throw new OutputError(problem);
   const parent = dirname(dir);
@@ -597,7 +643,7 @@ export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>
   track(staged);
   try {
     mkdirSync(parent, { recursive: true });
-    staged.warnings.push(...removeLeftovers(dir));
+    staged.warnings.push(...removeLeftovers(dir, owner));
     mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
     writeFileSync(join(staged.tmp, MARKER), markerText(owner));
