@@ -73,10 +73,15 @@ const within = (path: string, parent: string) => {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 };
 
-/** A folder above `dir` that xstack wrote (and replaces as a whole), as the user would type it. */
+/**
+ * A folder above `dir` that xstack wrote (and replaces as a whole), as the user would type it. Only the marker tells:
+ * a manifest.json alone (which marks a folder compiled before the marker existed) may be a copy the user keeps in a
+ * project folder, and would refuse every --out in it (review s38-cli M8); a marker-less output above `dir` still
+ * refuses its next compile, naming what this run wrote into it.
+ */
 function markedAncestor(dir: string): string | undefined {
   for (let up = dirname(resolve(dir)); ; up = dirname(up)) {
-    if (isMarked(up)) return relative(process.cwd(), up) || '.';
+    if (hasMarker(up)) return relative(process.cwd(), up) || '.';
     if (dirname(up) === up) return undefined;
   }
 }
