@@ -60,11 +60,13 @@ const defaultOrgFiles = () => {
 };
 
 /**
- * A path to write whose first component is `~` or `~user`, as given in `--out=~/dist` or `--out "~/dist"`: the shell
- * expands `~` only at the start of a word and unquoted (not after `=`), so xstack would make a folder named `~` here,
- * and its summary would read as the home folder. Refused, saying what to type.
+ * A path to write that names nothing (`--out ""`, `--out " "`: an unset variable, a stray quote; a folder named by
+ * spaces reads as no name in every message), or whose first component is `~` or `~user`, as given in `--out=~/dist`
+ * or `--out "~/dist"`: the shell expands `~` only at the start of a word and unquoted (not after `=`), so xstack would
+ * make a folder named `~` here, and its summary would read as the home folder. Refused, saying what to type.
  */
-function refuseUnexpandedTilde(option: string, path: string | undefined): void {
+function refuseUnusablePath(option: string, path: string | undefined): void {
+  if (path?.trim() === '') throw new UsageError(`${option} ${JSON.stringify(path)}: the path is ${path === '' ? 'empty' : 'only white space'}; give the path to write (was a shell variable unset?)`);
   const first = path?.split('/')[0];
   if (path === undefined || !first?.startsWith('~')) return;
   const home = first === '~' ? ` or ${option} "$HOME${path.slice(1)}"` : '';
@@ -90,7 +92,7 @@ function summary(c: CompiledOrg, outDir: string): string {
  */
 function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
   // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
-  refuseUnexpandedTilde('--out', opts.out);
+  refuseUnusablePath('--out', opts.out);
   const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
@@ -148,7 +150,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
         for (const rest of staged.slice(i + 1)) discardStaged(rest);
         const written = recorded.filter((r) => r.message).length;
         const done = [swapped.length > 0 ? `${swapped.join(', ')} ${swapped.length === 1 ? 'was' : 'were'} replaced` : '', written > 0 ? `${written} layout file${written === 1 ? ' was' : 's were'} written` : ''].filter(Boolean);
-        throw done.length > 0 && error instanceof OutputError ? new OutputError(`${error.message}; ${done.join(' and ')}: run compile again`) : error;
+        throw done.length > 0 && error instanceof OutputError ? new OutputError(`${error.message}; ${done.join(' and ')}${error.retryable ? ': run compile again' : ''}`, error.retryable) : error;
       }
     });
     out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
@@ -160,7 +162,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
 }
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
-  refuseUnexpandedTilde('--out', opts.out);
+  refuseUnusablePath('--out', opts.out);
   const since = opts.since ? { label: opts.since, model: readPreviousModel(opts.since) } : undefined;
   const compiled = compileOrg(loadOrgFile(file), { revision: sourceRevision(file), since });
   // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
@@ -254,7 +256,7 @@ interface ProfilesOptions {
 }
 
 function profilesCommand(file: string, opts: ProfilesOptions): number {
-  refuseUnexpandedTilde('--write', opts.write);
+  refuseUnusablePath('--write', opts.write);
   const org = loadOrgFile(file);
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
@@ -576,7 +578,7 @@ function registerSchema(program: Command, act: Act): void {
     .option('--out <FILE>', 'write to this file instead of stdout')
     .action(
       act((opts: { out?: string }) => {
-        refuseUnexpandedTilde('--out', opts.out);
+        refuseUnusablePath('--out', opts.out);
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
         else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {

@@ -29,7 +29,11 @@ const MANIFEST = 'manifest.json';
 const ORG_FILE_LINE = 'Organization file: ';
 
 export class OutputError extends XstackError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Whether running again may succeed (a full disk freed); not when the folder can never be swapped (a mount point). */
+    readonly retryable = true,
+  ) {
     super('OUTPUT_REFUSED', message);
   }
 }
@@ -66,6 +70,17 @@ const isMarked = (dir: string) => hasMarker(dir) || /^\{\n {2}"format": "xstack-
 /** Marked as written by `owner`'s command for its organization. */
 const markedBy = (dir: string, owner: Owner) => readOr(join(dir, MARKER), '').startsWith(`Written by xstack (${owner.command} of organization '${owner.org}')`);
 
+/** `path` resolved, its links followed as far as it exists (the rest, not made yet, as given). */
+function realPath(path: string): string {
+  const absolute = resolve(path);
+  let existing = absolute;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    return join(realpathSync(existing), relative(existing, absolute));
+  } catch {
+    return absolute;
+  }
+}
 
 /** Inside or equal to `parent` (both resolved). */
 const within = (path: string, parent: string) => {
@@ -116,6 +131,9 @@ function writerOf(dir: string): Owner['command'] | undefined {
   return existsSync(join(dir, MARKER)) ? undefined : 'compile';
 }
 
+/** Where `owner`'s command writes without --out. */
+const defaultOut = (owner: Owner) => (owner.command === 'audit' ? `audit/${owner.org}` : 'dist');
+
 /**
  * A folder another xstack command wrote: an audit bundle written over a compile's folder would replace its templates
  * and manifest (every file of it is xstack's, so nothing reads as stray), and a compile over an audit's likewise.
@@ -126,8 +144,7 @@ function otherCommandProblem(dir: string, owner: Owner): string | undefined {
   const recorded = markedOrgFile(dir);
   const of = recorded ? ` of ${recorded}` : '';
   const what = writer === 'compile' ? `the compile${of} (templates, values, manifest.json)` : `the audit bundle${of}`;
-  const defaultOut = owner.command === 'audit' ? `audit/${owner.org}` : 'dist';
-  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut})`;
+  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut(owner)})`;
 }
 
 /**
@@ -220,8 +237,21 @@ const lstatOrUndefined = (path: string) => {
   }
 };
 
-/** A file (or link) where a folder is needed. */
-const inTheWay = (path: string) => `${path} is not a folder; move it away, or choose another --out`;
+/**
+ * A folder mounted where xstack writes `dir`: the swap renames it, which the system refuses for a mount point (EBUSY),
+ * whatever is tried again (review s38-cli m8).
+ */
+const mountPoint = (dir: string) =>
+  `${dir} is a mount point, and xstack replaces the folder by renaming it, which a mount point does not allow: mount its parent instead (its folder ${dirname(dir)}), or choose another --out`;
+
+/** Another file system is mounted at `dir` (a bind mount of the same one shows only when the swap is refused). */
+const isMountPoint = (dir: string) => statSync(dir).dev !== statSync(dirname(resolve(dir))).dev;
+
+/** A file or a link where a folder is needed: xstack never writes through a link (review s38-cli m12). */
+const inTheWay = (path: string) =>
+  lstatOrUndefined(path)?.isSymbolicLink()
+    ? `${path} is a symbolic link (to ${readlinkSync(path)}); xstack writes a folder of its own there, never through a link: remove the link, or choose another --out`
+    : `${path} is not a folder; move it away, or choose another --out`;
 
 /** Not writable, with who owns it when that is someone else. */
 function notWritable(path: string, code: string | undefined): string {
@@ -275,8 +305,14 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
   const stat = lstatOrUndefined(dir);
   if (stat) {
     if (!stat.isDirectory()) return inTheWay(dir);
+    if (isMountPoint(dir)) return `${mountPoint(dir)}; nothing was written`;
     if (!isMarked(dir)) {
-      if (readdirSync(dir).length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
+      const entries = readdirSync(dir).sort(compareText);
+      if (entries.length > 0 && entries.every((name) => lstatSync(join(dir, name)).isDirectory() && isMarked(join(dir, name)))) {
+        // The --out of a compile (dist, holding dist/example/): its files are xstack's, but not one folder's (review s38-cli m7).
+        return `${dir} holds xstack's output folders (${listed(entries.map((name) => `${join(dir, name)}/`))}), each written on its own, and is not one itself; give ${owner.command} a folder of its own with --out (default ${defaultOut(owner)})`;
+      }
+      if (entries.length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
     } else {
       const otherCommand = otherCommandProblem(dir, owner);
       if (otherCommand) return otherCommand;
@@ -335,10 +371,11 @@ export function fileTargetProblem(file: string, option: string): string | undefi
  * folder holding one of the input files.
  */
 export function outputRootProblem(out: string, inputs: readonly string[]): string | undefined {
-  const root = resolve(out);
-  if (within(process.cwd(), root)) return `--out ${out} is the current folder or one above it; xstack writes one folder per organization and needs a folder of its own (the default is dist)`;
+  // Compared as real paths: a link to the current folder (ln -s . here; --out here) is the current folder (review s38-cli m6).
+  const root = realPath(out);
+  if (within(realPath(process.cwd()), root)) return `--out ${out} is the current folder or one above it; xstack writes one folder per organization and needs a folder of its own (the default is dist)`;
   if (existsSync(join(root, '.git'))) return `--out ${out} is the root of a git repository; choose a folder of its own, such as ${join(out, 'dist')}`;
-  const input = inputs.find((f) => within(resolve(f), root));
+  const input = inputs.find((f) => within(realPath(f), root));
   if (input) return `--out ${out} holds the organization file ${input}; keep organization files outside the output folder`;
   return undefined;
 }
@@ -478,13 +515,17 @@ function firstMissing(path: string): string | undefined {
   return missing;
 }
 
-/** Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. */
+/**
+ * Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. One
+ * not there is passed over: a failed `mkdirSync(from, { recursive: true })` made only the folders above it.
+ */
 function removeEmptyUpTo(from: string, top: string): void {
   for (let p = resolve(from); ; p = dirname(p)) {
     try {
       rmdirSync(p);
-    } catch {
-      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') return;
     }
     if (p === top || dirname(p) === p) return;
   }
@@ -513,6 +554,16 @@ export function lockOutput(dir: string): () => void {
   if (unwritable) throw new OutputError(unwritable);
   // Made for the lock, the folders go again with it when nothing was written into them (a run refused or failed).
   const made = firstMissing(parent);
+  try {
+    return takeLock(dir, lock, made);
+  } catch (error) {
+    if (made) removeEmptyUpTo(parent, made);
+    throw error;
+  }
+}
+
+function takeLock(dir: string, lock: string, made: string | undefined): () => void {
+  const parent = dirname(dir);
   const mine = `${lock}.${process.pid}`;
   // A run killed between making its lock's temporary file and linking it left that file: gone once its run is.
   if (!made) {
@@ -690,6 +741,8 @@ export function swapStaged(staged: Staged): string[] {
   } catch (error) {
     if (error instanceof OutputError) throw error;
     discardStaged(staged);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (hadOld && (code === 'EBUSY' || code === 'EXDEV')) throw new OutputError(`could not replace ${dir}: ${mountPoint(dir)}; it was left as it was`, false);
     throw writeFailure(dir, hadOld, error);
   }
   untrack(staged);
@@ -736,6 +789,8 @@ export function writeFileAtomic(file: string, text: string, option: string, mode
   let target = file;
   // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
   for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
+  // Still a link after 40 (Linux's limit, path_resolution(7)): links in a loop, which the rename would replace.
+  if (lstatOrUndefined(target)?.isSymbolicLink()) throw new OutputError(`could not write ${file} (${systemErrorReason({ code: 'ELOOP' })}); it was left as it was`);
   if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
   const readOnly = readOnlyProblem(target, file, option);
   if (readOnly) throw new OutputError(readOnly);
