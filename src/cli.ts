@@ -60,11 +60,13 @@ const defaultOrgFiles = () => {
 };
 
 /**
- * A path to write whose first component is `~` or `~user`, as given in `--out=~/dist` or `--out "~/dist"`: the shell
- * expands `~` only at the start of a word and unquoted (not after `=`), so xstack would make a folder named `~` here,
- * and its summary would read as the home folder. Refused, saying what to type.
+ * A path to write that names nothing (`--out ""`, `--out " "`: an unset variable, a stray quote; a folder named by
+ * spaces reads as no name in every message), or whose first component is `~` or `~user`, as given in `--out=~/dist`
+ * or `--out "~/dist"`: the shell expands `~` only at the start of a word and unquoted (not after `=`), so xstack would
+ * make a folder named `~` here, and its summary would read as the home folder. Refused, saying what to type.
  */
-function refuseUnexpandedTilde(option: string, path: string | undefined): void {
+function refuseUnusablePath(option: string, path: string | undefined): void {
+  if (path?.trim() === '') throw new UsageError(`${option} ${JSON.stringify(path)}: the path is ${path === '' ? 'empty' : 'only white space'}; give the path to write (was a shell variable unset?)`);
   const first = path?.split('/')[0];
   if (path === undefined || !first?.startsWith('~')) return;
   const home = first === '~' ? ` or ${option} "$HOME${path.slice(1)}"` : '';
@@ -90,7 +92,7 @@ function summary(c: CompiledOrg, outDir: string): string {
  */
 function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
   // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
-  refuseUnexpandedTilde('--out', opts.out);
+  refuseUnusablePath('--out', opts.out);
   const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
@@ -100,12 +102,16 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   // Names that differ only in case are one folder on macOS's and Windows' file systems.
-  const names = new Map<string, string>();
+  const names = new Map<string, CompiledOrg>();
   const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   for (const c of compiled) {
     const other = names.get(c.org.name.toLowerCase());
-    if (other) throw new UsageError(`${other} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (names differing only in case are one folder on some file systems); rename one`);
-    names.set(c.org.name.toLowerCase(), c.org.file);
+    if (other) {
+      const same = other.org.name === c.org.name;
+      const why = same ? 'their names without the extension are the same' : 'names differing only in case are one folder on some file systems';
+      throw new UsageError(`${other.org.file} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (${why}); rename one${same ? ', or compile each with its own --out' : ''}`);
+    }
+    names.set(c.org.name.toLowerCase(), c);
   }
   // A layout --frozen-layout refuses stops the run before anything is made (it writes no layout file: it only checks).
   if (opts.frozenLayout) for (const c of compiled) recordLayout(c.org, c.layout, { frozen: true });
@@ -144,7 +150,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
         for (const rest of staged.slice(i + 1)) discardStaged(rest);
         const written = recorded.filter((r) => r.message).length;
         const done = [swapped.length > 0 ? `${swapped.join(', ')} ${swapped.length === 1 ? 'was' : 'were'} replaced` : '', written > 0 ? `${written} layout file${written === 1 ? ' was' : 's were'} written` : ''].filter(Boolean);
-        throw done.length > 0 && error instanceof OutputError ? new OutputError(`${error.message}; ${done.join(' and ')}: run compile again`) : error;
+        throw done.length > 0 && error instanceof OutputError ? new OutputError(`${error.message}; ${done.join(' and ')}${error.retryable ? ': run compile again' : ''}`, error.retryable) : error;
       }
     });
     out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
@@ -156,7 +162,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
 }
 
 function auditCommand(file: string, opts: { out?: string; since?: string }): number {
-  refuseUnexpandedTilde('--out', opts.out);
+  refuseUnusablePath('--out', opts.out);
   const org = loadOrgFile(file);
   const model = opts.since ? readPreviousModel(opts.since) : undefined;
   const since = opts.since && model ? { label: opts.since, model, notes: previousOrgNotes(opts.since, model, org) } : undefined;
@@ -293,7 +299,7 @@ interface ProfilesOptions {
 }
 
 function profilesCommand(file: string, opts: ProfilesOptions): number {
-  refuseUnexpandedTilde('--write', opts.write);
+  refuseUnusablePath('--write', opts.write);
   const org = loadOrgFile(file);
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
@@ -445,7 +451,8 @@ function registerCompile(program: Command, act: Act): void {
         "whole, or left as it was if anything fails; other orgs' folders and other files in DIR are never " +
         `touched. A folder xstack did not write (no .xstack-output marker) is refused, and so, naming them, are files in DIR/<org>/ that xstack did not write or ` +
         `that changed since (its manifest.json's SHA-256), and a DIR/<org>/ compiled from another org file of the same name. Beside each org file, <stem>.layout.json ` +
-        'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file.',
+        'records which part (StackSet) of each family holds each unit; compile writes it when its placement differs from the file (a unit placed or gone): commit it with the org file. ' +
+        'Two org files of one stem in one folder (example.yaml, example.yml) would share it and DIR/<stem>/, and are refused.',
     )
     .argument(`[${ORG_FILE}...]`, 'organization files (default: parameters/*.yaml and *.yml)')
     .option('--out <DIR>', 'output folder', 'dist')
@@ -614,7 +621,7 @@ function registerSchema(program: Command, act: Act): void {
     .option('--out <FILE>', 'write to this file instead of stdout')
     .action(
       act((opts: { out?: string }) => {
-        refuseUnexpandedTilde('--out', opts.out);
+        refuseUnusablePath('--out', opts.out);
         const text = orgJsonSchemaText();
         if (!opts.out) out(text);
         else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {

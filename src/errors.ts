@@ -81,6 +81,8 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EBUSY: 'is busy (in use)',
   ENOSPC: 'no space left on the device',
   EROFS: 'is on a read-only file system',
+  ENAMETOOLONG: 'a name in the path is too long for the file system',
+  ELOOP: 'too many symbolic links in the path, perhaps links that point at each other',
 };
 
 /** What a failed file-system call means, in words (`permission denied`), or undefined when it is not one. */

@@ -29,7 +29,11 @@ const MANIFEST = 'manifest.json';
 const ORG_FILE_LINE = 'Organization file: ';
 
 export class OutputError extends XstackError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Whether running again may succeed (a full disk freed); not when the folder can never be swapped (a mount point). */
+    readonly retryable = true,
+  ) {
     super('OUTPUT_REFUSED', message);
   }
 }
@@ -54,12 +58,29 @@ const readOr = (file: string, fallback: string) => {
   }
 };
 
+/** Holds xstack's marker. */
+const hasMarker = (dir: string) => readOr(join(dir, MARKER), '').startsWith('Written by xstack');
+
 /**
  * Written by xstack: the marker, or (folders compiled before the marker
  * existed) a manifest.json in xstack's format.
  */
-const isMarked = (dir: string) =>
-  readOr(join(dir, MARKER), '').startsWith('Written by xstack') || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
+const isMarked = (dir: string) => hasMarker(dir) || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
+
+/** Marked as written by `owner`'s command for its organization. */
+const markedBy = (dir: string, owner: Owner) => readOr(join(dir, MARKER), '').startsWith(`Written by xstack (${owner.command} of organization '${owner.org}')`);
+
+/** `path` resolved, its links followed as far as it exists (the rest, not made yet, as given). */
+function realPath(path: string): string {
+  const absolute = resolve(path);
+  let existing = absolute;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    return join(realpathSync(existing), relative(existing, absolute));
+  } catch {
+    return absolute;
+  }
+}
 
 /** Inside or equal to `parent` (both resolved). */
 const within = (path: string, parent: string) => {
@@ -67,10 +88,15 @@ const within = (path: string, parent: string) => {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 };
 
-/** A folder above `dir` that xstack wrote (and replaces as a whole), as the user would type it. */
+/**
+ * A folder above `dir` that xstack wrote (and replaces as a whole), as the user would type it. Only the marker tells:
+ * a manifest.json alone (which marks a folder compiled before the marker existed) may be a copy the user keeps in a
+ * project folder, and would refuse every --out in it (review s38-cli M8); a marker-less output above `dir` still
+ * refuses its next compile, naming what this run wrote into it.
+ */
 function markedAncestor(dir: string): string | undefined {
   for (let up = dirname(resolve(dir)); ; up = dirname(up)) {
-    if (isMarked(up)) return relative(process.cwd(), up) || '.';
+    if (hasMarker(up)) return relative(process.cwd(), up) || '.';
     if (dirname(up) === up) return undefined;
   }
 }
@@ -105,6 +131,9 @@ function writerOf(dir: string): Owner['command'] | undefined {
   return existsSync(join(dir, MARKER)) ? undefined : 'compile';
 }
 
+/** Where `owner`'s command writes without --out. */
+const defaultOut = (owner: Owner) => (owner.command === 'audit' ? `audit/${owner.org}` : 'dist');
+
 /**
  * A folder another xstack command wrote: an audit bundle written over a compile's folder would replace its templates
  * and manifest (every file of it is xstack's, so nothing reads as stray), and a compile over an audit's likewise.
@@ -115,8 +144,7 @@ function otherCommandProblem(dir: string, owner: Owner): string | undefined {
   const recorded = markedOrgFile(dir);
   const of = recorded ? ` of ${recorded}` : '';
   const what = writer === 'compile' ? `the compile${of} (templates, values, manifest.json)` : `the audit bundle${of}`;
-  const defaultOut = owner.command === 'audit' ? `audit/${owner.org}` : 'dist';
-  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut})`;
+  return `${dir} holds ${what}, which xstack ${writer} wrote; ${owner.command} writes a folder of its own, apart from the ${writer}'s: choose another --out (default ${defaultOut(owner)})`;
 }
 
 /**
@@ -209,8 +237,21 @@ const lstatOrUndefined = (path: string) => {
   }
 };
 
-/** A file (or link) where a folder is needed. */
-const inTheWay = (path: string) => `${path} is not a folder; move it away, or choose another --out`;
+/**
+ * A folder mounted where xstack writes `dir`: the swap renames it, which the system refuses for a mount point (EBUSY),
+ * whatever is tried again (review s38-cli m8).
+ */
+const mountPoint = (dir: string) =>
+  `${dir} is a mount point, and xstack replaces the folder by renaming it, which a mount point does not allow: mount its parent instead (its folder ${dirname(dir)}), or choose another --out`;
+
+/** Another file system is mounted at `dir` (a bind mount of the same one shows only when the swap is refused). */
+const isMountPoint = (dir: string) => statSync(dir).dev !== statSync(dirname(resolve(dir))).dev;
+
+/** A file or a link where a folder is needed: xstack never writes through a link (review s38-cli m12). */
+const inTheWay = (path: string) =>
+  lstatOrUndefined(path)?.isSymbolicLink()
+    ? `${path} is a symbolic link (to ${readlinkSync(path)}); xstack writes a folder of its own there, never through a link: remove the link, or choose another --out`
+    : `${path} is not a folder; move it away, or choose another --out`;
 
 /** Not writable, with who owns it when that is someone else. */
 function notWritable(path: string, code: string | undefined): string {
@@ -264,8 +305,14 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
   const stat = lstatOrUndefined(dir);
   if (stat) {
     if (!stat.isDirectory()) return inTheWay(dir);
+    if (isMountPoint(dir)) return `${mountPoint(dir)}; nothing was written`;
     if (!isMarked(dir)) {
-      if (readdirSync(dir).length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
+      const entries = readdirSync(dir).sort(compareText);
+      if (entries.length > 0 && entries.every((name) => lstatSync(join(dir, name)).isDirectory() && isMarked(join(dir, name)))) {
+        // The --out of a compile (dist, holding dist/example/): its files are xstack's, but not one folder's (review s38-cli m7).
+        return `${dir} holds xstack's output folders (${listed(entries.map((name) => `${join(dir, name)}/`))}), each written on its own, and is not one itself; give ${owner.command} a folder of its own with --out (default ${defaultOut(owner)})`;
+      }
+      if (entries.length > 0) return `${dir} holds files xstack did not write (it has no ${MARKER} marker); move them away, or choose another --out`;
     } else {
       const otherCommand = otherCommandProblem(dir, owner);
       if (otherCommand) return otherCommand;
@@ -324,10 +371,11 @@ export function fileTargetProblem(file: string, option: string): string | undefi
  * folder holding one of the input files.
  */
 export function outputRootProblem(out: string, inputs: readonly string[]): string | undefined {
-  const root = resolve(out);
-  if (within(process.cwd(), root)) return `--out ${out} is the current folder or one above it; xstack writes one folder per organization and needs a folder of its own (the default is dist)`;
+  // Compared as real paths: a link to the current folder (ln -s . here; --out here) is the current folder (review s38-cli m6).
+  const root = realPath(out);
+  if (within(realPath(process.cwd()), root)) return `--out ${out} is the current folder or one above it; xstack writes one folder per organization and needs a folder of its own (the default is dist)`;
   if (existsSync(join(root, '.git'))) return `--out ${out} is the root of a git repository; choose a folder of its own, such as ${join(out, 'dist')}`;
-  const input = inputs.find((f) => within(resolve(f), root));
+  const input = inputs.find((f) => within(realPath(f), root));
   if (input) return `--out ${out} holds the organization file ${input}; keep organization files outside the output folder`;
   return undefined;
 }
@@ -335,18 +383,34 @@ export function outputRootProblem(out: string, inputs: readonly string[]): strin
 const leftoverWarning = (path: string, error: unknown) =>
   `warning: could not remove ${path}, an earlier output xstack had set aside (${systemErrorReason(error) ?? (error as Error).message}); the new output is in place: delete ${path} yourself`;
 
-/** Removes `<name>.xstack-tmp-*` / `<name>.xstack-old-*` left beside `dir` by a run that died, when they are ours; warnings for those it cannot. */
-function removeLeftovers(dir: string): string[] {
+/** A folder a run set aside beside `dir`: its staged new output (`tmp`) or the output it replaced (`old`). */
+interface SetAside {
+  readonly path: string;
+  readonly kind: 'tmp' | 'old';
+}
+
+/**
+ * The folders set aside beside `dir` by a run that has ended (killed): named exactly `<name>.xstack-tmp-<id>` or
+ * `<name>.xstack-old-<id>` and marked as `owner`'s, so that the output of an org whose own name looks so (one
+ * compiled from `example.xstack-old-1.yaml` beside `example`) is never one (review s38-cli M1). Another run's folder,
+ * while that run lives, is not one either (the lock keeps two runs apart; this is the second guard).
+ */
+function setAsideBy(dir: string, owner: Owner): SetAside[] {
   const parent = dirname(dir);
-  const base = basename(dir);
-  const warnings: string[] = [];
-  for (const name of readdirSync(parent)) {
-    if (!name.startsWith(`${base}.xstack-tmp-`) && !name.startsWith(`${base}.xstack-old-`)) continue;
+  const pattern = new RegExp(`^${basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.xstack-(tmp|old)-(\\d+)$`);
+  return readdirSync(parent).sort(compareText).flatMap((name): SetAside[] => {
+    const match = pattern.exec(name);
     const path = join(parent, name);
-    if (!lstatSync(path).isDirectory() || !isMarked(path)) continue;
-    // Another run's folder, while that run lives, is not a leftover (the lock keeps two runs apart; this is the second guard).
-    const pid = Number(/-(\d+)$/.exec(name)?.[1]);
-    if (pid !== process.pid && isAlive(pid)) continue;
+    if (!match || !lstatSync(path).isDirectory() || !markedBy(path, owner)) return [];
+    const pid = Number(match[2]);
+    return pid !== process.pid && isAlive(pid) ? [] : [{ path, kind: match[1] as SetAside['kind'] }];
+  });
+}
+
+/** Removes the folders a killed run set aside beside `dir` (setAsideBy); warnings for those it cannot. */
+function removeLeftovers(dir: string, owner: Owner): string[] {
+  const warnings: string[] = [];
+  for (const { path } of setAsideBy(dir, owner)) {
     try {
       removeOwned(path);
     } catch (error) {
@@ -354,6 +418,25 @@ function removeLeftovers(dir: string): string[] {
     }
   }
   return warnings;
+}
+
+/**
+ * A run killed between its swap's two renames left `dir` missing and its output in `<name>.xstack-old-<id>` (review
+ * s38-cli M11): put back before anything else, so that the folder is checked and replaced as it was, never removed as
+ * a leftover. Of several (runs killed so more than once), the one set aside last, as `dir` was last.
+ */
+function restoreSetAside(dir: string, owner: Owner): void {
+  if (lstatOrUndefined(dir) || !existsSync(dirname(dir))) return;
+  const olds = setAsideBy(dir, owner).filter((s) => s.kind === 'old');
+  const last = olds.sort((a, b) => lstatSync(b.path).ctimeMs - lstatSync(a.path).ctimeMs)[0];
+  if (!last) return;
+  try {
+    renameSync(last.path, dir);
+  } catch (error) {
+    throw new OutputError(
+      `${dir} is missing, and ${last.path} holds its earlier output (a run stopped during its swap set it aside); xstack could not put it back (${systemErrorReason(error) ?? (error as Error).message}), so nothing was written: rename it to ${dir}, then run again`,
+    );
+  }
 }
 
 /**
@@ -432,13 +515,17 @@ function firstMissing(path: string): string | undefined {
   return missing;
 }
 
-/** Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. */
+/**
+ * Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. One
+ * not there is passed over: a failed `mkdirSync(from, { recursive: true })` made only the folders above it.
+ */
 function removeEmptyUpTo(from: string, top: string): void {
   for (let p = resolve(from); ; p = dirname(p)) {
     try {
       rmdirSync(p);
-    } catch {
-      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') return;
     }
     if (p === top || dirname(p) === p) return;
   }
@@ -453,6 +540,10 @@ function removeEmptyUpTo(from: string, top: string): void {
 export function lockOutput(dir: string): () => void {
   const parent = dirname(dir);
   const lock = join(parent, `.${basename(dir)}.xstack-lock`);
+  // Compile's folders are refused by their org file's name (org/load.ts); this is audit --out's.
+  if (basename(dir).includes('.xstack-')) {
+    throw new OutputError(`${dir}: xstack sets folders aside beside the one it writes as <name>.xstack-tmp-<id> and <name>.xstack-old-<id>, so a name holding '.xstack-' could be taken for one; choose another --out`);
+  }
   // What replaceProblem refuses without writing, refused before the lock is made there: a folder inside one xstack
   // writes (the lock would be a foreign file in it), a file in the way, a folder this user cannot write.
   const nested = nestedProblem(dir);
@@ -463,6 +554,16 @@ export function lockOutput(dir: string): () => void {
   if (unwritable) throw new OutputError(unwritable);
   // Made for the lock, the folders go again with it when nothing was written into them (a run refused or failed).
   const made = firstMissing(parent);
+  try {
+    return takeLock(dir, lock, made);
+  } catch (error) {
+    if (made) removeEmptyUpTo(parent, made);
+    throw error;
+  }
+}
+
+function takeLock(dir: string, lock: string, made: string | undefined): () => void {
+  const parent = dirname(dir);
   const mine = `${lock}.${process.pid}`;
   // A run killed between making its lock's temporary file and linking it left that file: gone once its run is.
   if (!made) {
@@ -584,6 +685,7 @@ const untrack = (s: Staged) => inFlight.delete(s);
  * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C waits for the swap (above).
  */
 export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): Staged {
+  restoreSetAside(dir, owner);
   const problem = replaceProblem(dir, owner, files);
   if (problem) throw new OutputError(problem);
   const parent = dirname(dir);
@@ -597,7 +699,7 @@ export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>
   track(staged);
   try {
     mkdirSync(parent, { recursive: true });
-    staged.warnings.push(...removeLeftovers(dir));
+    staged.warnings.push(...removeLeftovers(dir, owner));
     mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
     writeFileSync(join(staged.tmp, MARKER), markerText(owner));
@@ -639,6 +741,8 @@ export function swapStaged(staged: Staged): string[] {
   } catch (error) {
     if (error instanceof OutputError) throw error;
     discardStaged(staged);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (hadOld && (code === 'EBUSY' || code === 'EXDEV')) throw new OutputError(`could not replace ${dir}: ${mountPoint(dir)}; it was left as it was`, false);
     throw writeFailure(dir, hadOld, error);
   }
   untrack(staged);
@@ -685,6 +789,8 @@ export function writeFileAtomic(file: string, text: string, option: string, mode
   let target = file;
   // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
   for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
+  // Still a link after 40 (Linux's limit, path_resolution(7)): links in a loop, which the rename would replace.
+  if (lstatOrUndefined(target)?.isSymbolicLink()) throw new OutputError(`could not write ${file} (${systemErrorReason({ code: 'ELOOP' })}); it was left as it was`);
   if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
   const readOnly = readOnlyProblem(target, file, option);
   if (readOnly) throw new OutputError(readOnly);

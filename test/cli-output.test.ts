@@ -462,23 +462,23 @@ describe('a rollout interrupted', () => {
 });
 
 describe('single files (schema --out, the layout file, profiles --write)', () => {
-  it('deploy refuses before its first operation when it cannot record the layout (LAYOUT_NOT_WRITTEN): here a name the file system refuses', () => {
+  it('deploy refuses before its first operation when it cannot record the layout (LAYOUT_NOT_WRITTEN): here a read-only layout file', () => {
     const dir = tempDir('layout-unwritable');
-    // The org file's name fits (NAME_MAX, 255 bytes); its layout file's temporary name does not (ENAMETOOLONG).
-    const stem = 'o'.repeat(236);
-    writeFileSync(join(dir, `${stem}.yaml`), readFileSync(EXAMPLE, 'utf8'));
-    const run = spawnSync('node', [CLI, 'deploy', `${stem}.yaml`, '--local', '--yes'], {
+    // A layout file that places no unit, made read-only (refused for root too: its mode has no write bit).
+    writeFileSync(join(dir, 'org.yaml'), readFileSync(EXAMPLE, 'utf8'));
+    writeFileSync(join(dir, 'org.layout.json'), '{\n  "format": "xstack-layout/1",\n  "families": {}\n}\n', { mode: 0o444 });
+    const run = spawnSync('node', [CLI, 'deploy', 'org.yaml', '--local', '--yes'], {
       cwd: dir,
       encoding: 'utf8',
       // Run from another folder: the moto server the tests were given, as an absolute path.
       env: { ...process.env, XSTACK_MOTO_SERVER: resolve(process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server') },
     });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: could not write the layout file o+\.layout\.json \(.*ENAMETOOLONG.*\); this compile has \d+ units placed, .*; nothing was changed in AWS: deploy from a writable checkout \(or commit the layout file and deploy with --frozen-layout\)\n$/);
+    expect(run.stderr).toMatch(/^xstack: the layout file org\.layout\.json is read-only \(mode 0444\); .*; this compile has \d+ units placed, .*; nothing was changed in AWS: deploy from a writable checkout \(or commit the layout file and deploy with --frozen-layout\)\n$/);
     // Bootstrap ran (the local emulator's accounts); no wave, no StackSet operation.
     expect(run.stdout).toContain('bootstrap (local):');
     expect(run.stdout).not.toMatch(/wave 1|create-stack-set|StackSet acme-/);
-    expect(readdirSync(dir)).toEqual([`${stem}.yaml`]);
+    expect(readdirSync(dir).sort()).toEqual(['org.layout.json', 'org.yaml']);
   });
 
   it('a folder where the file should be is refused in one line; a link stays a link, the file it points to written', () => {

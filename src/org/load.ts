@@ -444,11 +444,30 @@ const isFolder = (path: string) => {
 /** The org's name, the file's without its extension: it names the org's output folder (dist/<name>/) and its layout file. */
 const orgNameOf = (file: string) => basename(file, extname(file));
 
+/**
+ * Bytes of an org's name at most: the names xstack makes from it (`.<name>.xstack-lock.takeover`,
+ * `<name>.layout.json.xstack-tmp-<id>`) stay within the 255 bytes a file name may have (review s38-cli M10).
+ */
+const MAX_ORG_NAME_BYTES = 200;
+
+/** Why `name` cannot name an org's output folder, or undefined. */
+function orgNameProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (name === '.' || name === '..') return 'is no folder name';
+  if (name.startsWith('.')) return 'would be a hidden folder';
+  // The folders a run sets aside beside dist/<name>/ are <name>.xstack-tmp-<id> and <name>.xstack-old-<id> (review s38-cli M1).
+  if (name.includes('.xstack-')) return "holds '.xstack-', which xstack keeps for the folders it sets aside beside the output (<name>.xstack-old-<id>)";
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_ORG_NAME_BYTES) return `is ${bytes} bytes long, and the names xstack makes from it must fit a file system's 255 bytes: at most ${MAX_ORG_NAME_BYTES}`;
+  return undefined;
+}
+
 export function loadOrgFile(file: string): Org {
   const name = orgNameOf(file);
+  const nameProblem = orgNameProblem(name);
   // A folder ('.', '..') is said as one, as any folder given is below, not as a file to rename (review s30-cli m11).
-  if ((name === '' || name.startsWith('.')) && !isFolder(file)) {
-    throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${name === '' ? 'is empty' : name === '.' || name === '..' ? 'is no folder name' : 'would be a hidden folder'}; rename the file, e.g. to org.yaml`);
+  if (nameProblem && !isFolder(file)) {
+    throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${nameProblem}; rename the file, e.g. to org.yaml`);
   }
   let bytes: Buffer;
   try {

@@ -12,7 +12,7 @@
  * placed anew, moved or gone); a compile with the file it wrote gives the same
  * output again.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
@@ -90,6 +90,35 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
  */
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
+/** The extensions org files are found by (compile's default: parameters/*.yaml and *.yml). */
+const ORG_FILE_EXTENSIONS = ['.yaml', '.yml'];
+
+/**
+ * Another org file beside `orgFile` of its name with another extension (`example.yml` beside `example.yaml`): the
+ * two would read and write one layout file and compile to one folder (review s38-cli M2), so either is refused while
+ * the other is there, whether or not both are compiled. The same file under another name (a link, or a file system
+ * that ignores case) is none.
+ */
+export function sameNameProblem(orgFile: string): XstackError | undefined {
+  const extension = extname(orgFile);
+  const stem = basename(orgFile, extension);
+  const self = statSync(orgFile, { throwIfNoEntry: false });
+  const other = [...new Set([...ORG_FILE_EXTENSIONS, extension])]
+    .filter((e) => e !== extension)
+    .map((e) => join(dirname(orgFile), `${stem}${e}`))
+    .find((f) => {
+      const stat = statSync(f, { throwIfNoEntry: false });
+      return stat !== undefined && !(self && stat.dev === self.dev && stat.ino === self.ino);
+    });
+  if (!other) return undefined;
+  const layout = layoutPath(orgFile);
+  return new XstackError(
+    'ORG_FILE_NAME',
+    `${orgFile} and ${other} have one name without their extension, so they would compile to one folder (dist/${stem}/) and read and write one layout file, ${layout}: ` +
+      `rename one of them (and if ${layout} holds that one's layout, rename it with it, to <new name>.layout.json)`,
+  );
+}
+
 const ABOUT = 'Which part (StackSet) of each family holds each unit. Written by xstack compile and deploy; commit it with the org file: later compiles keep every unit in its part.';
 
 /**
@@ -123,6 +152,8 @@ function recordText(org: RecordedOrg): string {
 
 /** The layout beside an org file; none when there is no such file (a first compile: family.ts packs in file order). */
 export function readLayout(orgFile: string): LayoutFile | undefined {
+  const sameName = sameNameProblem(orgFile);
+  if (sameName) throw sameName;
   const file = layoutPath(orgFile);
   if (!existsSync(file)) return undefined;
   let text: string;
