@@ -17,7 +17,7 @@ import { checkAccountQuotas } from '../src/deploy/account-quotas';
 import type { AdjustableIamQuota } from '../src/limits';
 import { Names } from '../src/naming';
 import { deploy, plan } from '../src/deploy/deployer';
-import { executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { executionPolicy, executionPolicyFor, forAccount, packPolicies, resolvePolicy, type ExecutionStatement } from '../src/deploy/execution-policy';
 import { executionRoleOutsideReach } from '../src/audit/execution-reach';
 import { executionPolicyPacks } from '../src/checks/execution-quota';
 import { RESOURCE_PERMISSIONS } from '../src/deploy/resource-permissions';
@@ -235,6 +235,8 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(forAccount(statements, ci).find((s) => s.Sid === 'LogsUnnamed')?.reason).toMatch(/earlier xstack left unnamed/);
     const other = compiled.org.accounts.find((a) => a.role === 'pipeline')!.id;
     expect(forAccount(statements, other).some((s) => s.Sid === 'LogsUnnamed')).toBe(false);
+    // A compiled template's unnamed group is no deployed one's: refused, never granted account-wide (review s38-lead-diff m1).
+    expect(() => executionPolicyFor([{ template: before, accounts: [ci] }], 'acme')).toThrow(/AWS::Logs::LogGroup FlowLogGroup: its LogGroupName is not a fixed name/);
   });
 
   it("a deployed template's names are kept only in the accounts of its instances (a renamed pipeline's old names where its old instance runs)", () => {

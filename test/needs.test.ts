@@ -202,7 +202,8 @@ describe('the access needs table (developers and CI through git-remote-codecommi
   it("\"another role\" is one the org file neither names nor matches: role names and patterns that would admit the probe's usual name compile, the probe proved refused (review s18-input M1)", () => {
     const example = readFileSync('parameters/example.yaml', 'utf8');
     for (const taken of ['someone-elses', 'some*', '*s', '*-*elses']) {
-      const variant = parseOrg(example.replace('roleNames: ["AWSReservedSSO_Developer_*"]', `roleNames: ["${taken}"]`).replace('  - platform-admin', `  - "${taken}"`), 'example.yaml');
+      // Not IAM Identity Center's roles (sso: true takes only names it gives, AWSReservedSSO_<set>_<suffix>).
+      const variant = parseOrg(example.replace('roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n', `roleNames: ["${taken}"]\n`).replace('  - platform-admin', `  - "${taken}"`), 'example.yaml');
       const analysis = analyseAccess(variant, planStages(variant));
       expect(analysis.problems, taken).toEqual([]);
       for (const need of ['developers-assume-other-role', 'key-administration-other-role']) {

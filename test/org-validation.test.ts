@@ -62,8 +62,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('prefix: acme\n', '<<<<<<< HEAD\nprefix: acme\n=======\nprefix: acme2\n>>>>>>> feature\n'),
     expected: /^org\.yaml:4:1: \(file\): holds an unresolved merge conflict \(git\); expected one side of each conflict kept and the <<<<<<<, ======= and >>>>>>> lines removed$/,
   },
+  { name: 'a partition misspelt: the nearest an org may have, never aws-cn (review s38-lead-diff m3)', edit: (t) => t.replace('partition: aws\n', 'partition: aws-c\n'), expected: /organization\.partition: 'aws-c' is not accepted \(did you mean 'aws'\?\); expected aws or aws-us-gov$/ },
   { name: "a partition not accepted: the ones an org may have, never aws-cn (review s38-cli m3)", edit: (t) => t.replace('partition: aws\n', 'partition: aws-iso\n'), expected: /organization\.partition: 'aws-iso' is not accepted \(did you mean 'aws-us-gov'\?\); expected aws or aws-us-gov$/ },
-  { name: 'a key that is a list, which would be read as its text (review s38-cli m4)', edit: (t) => t.replace('accounts:\n  ', 'accounts:\n  ? [extra]\n  : {id: "999999999999", role: source}\n  '), expected: /\(yaml\): a key that is a list or a mapping \(written after \?\): keys of an organization file are plain names/ },
+  { name: 'a key that is a list, which would be read as its text (review s38-cli m4)', edit: (t) => t.replace('accounts:\n  ', 'accounts:\n  ? [extra]\n  : {id: "999999999999", role: source}\n  '), expected: /\(yaml\): a key that is a list or a mapping: keys of an organization file are plain names/ },
+  { name: 'a key that is a flow list, in a block mapping (review s38-lead-diff m2)', edit: (t) => t.replace('      dev: main', '      [dev]: main'), expected: /\(yaml\): a key that is a list or a mapping: keys of an organization file are plain names/ },
+  { name: 'a key that is a flow list, in a flow mapping (review s38-lead-diff m2)', edit: (t) => t.replace(/branches:\n\s+dev: main/, 'branches: {[dev]: main}'), expected: /a key that is a list or a mapping: keys of an organization file are plain names/ },
   {
     name: 'a pipeline account no pipeline runs in, at its line and with the others (review s38-cli m1)',
     edit: (t) => t.replace('repositories:\n', '  qa:\n    id: "777777777777"\n    role: pipeline\n    environment: qa\n  uat:\n    id: "777777777778"\n    role: pipeline\n    environment: uat\nrepositories:\n'),
@@ -387,6 +390,12 @@ describe('organization file validation', () => {
     expect(problemsOf(`${VALID}      applicationTagKey: Environment\n`)).toEqual([
       expect.stringMatching(/^org\.yaml:23:26: pipelines\.web-app\.deploy\.applicationTagKey: is the pipeline's ec2TagKey \(Environment\): an instance has one value of a key, .*; expected another key, such as Application$/),
     ]);
+  });
+
+  it("a pipeline account is not said to run no pipeline when a pipeline's own problem is the cause (review s38-lead-diff M1)", () => {
+    // The only pipeline's dev branch misspelt: said once, at the branch, not also at the dev account.
+    expect(problemsOf(VALID.replace('      dev: main', '      dve: main'))).toEqual([expect.stringMatching(/^org\.yaml:\d+:7: pipelines\.web-app\.branches\.dve: environment 'dve' has no pipeline account/)]);
+    expect(problemsOf(VALID.replace(/branches:\n\s+dev: main/, 'branches: main'))).toEqual([expect.stringMatching(/pipelines\.web-app\.branches: /)]);
   });
 
   it('a misspelt required key is said once, as the unknown key with its did-you-mean, not also as a missing one', () => {

@@ -340,6 +340,15 @@ const accessSchema = obj(
   'access: developers and/or ci',
 );
 
+/** A partition's name, aws-cn among them: refused later with its own reason (no CodePipeline), not as unknown. */
+const PARTITION_NAME = new RegExp(`^(${PARTITIONS.join('|')})$`);
+/** An unknown partition, with the nearest an org may have (never aws-cn, refused whatever else is right; review s38-lead-diff m3). */
+function unknownPartition(value: string): string | undefined {
+  if (PARTITION_NAME.test(value)) return undefined;
+  const near = closest(value, ORG_PARTITIONS);
+  return `'${value}' is not accepted${near ? ` (did you mean '${near}'?)` : ''}`;
+}
+
 export const orgSchema = partialObj(
   {
     organization: required(
@@ -347,7 +356,7 @@ export const orgSchema = partialObj(
         {
           id: optional(str({ expected: "an AWS Organizations id like o-a1b2c3d4e5 ('o-' and 10 to 32 lowercase letters and digits)", pattern: /^o-[a-z0-9]{10,32}$/ })),
           // aws-cn and Regions without CodeCommit are refused in buildOrg, with the reason; which Region goes with which partition too.
-          partition: required(acceptsOnly(str({ expected: ORG_PARTITIONS.join(' or '), oneOf: PARTITIONS }), { enum: ORG_PARTITIONS, description: `${ORG_PARTITIONS.join(' or ')} (not aws-cn: ${NO_CODEPIPELINE})` })),
+          partition: required(acceptsOnly(str({ expected: ORG_PARTITIONS.join(' or '), pattern: PARTITION_NAME, refine: unknownPartition }), { enum: ORG_PARTITIONS, pattern: undefined, description: `${ORG_PARTITIONS.join(' or ')} (not aws-cn: ${NO_CODEPIPELINE})` })),
           region: required(
             acceptsOnly(str({ expected: 'an AWS region name in lowercase such as us-east-1', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }), {
               enum: ORG_PARTITIONS.flatMap((p) => PARTITION_REGIONS[p].filter((r) => CODECOMMIT_REGIONS.has(r))),
@@ -760,9 +769,12 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   const pipelines = withApplicationTags(declaredPipelines);
   // Every pipeline account runs a pipeline: one no branch names would get the pipeline accounts' stacks and run nothing.
   // Named by a pipeline as read, or by one that failed its own checks (a misspelt `pipelines` is read as its did-you-mean).
+  // Not asked when a pipeline has a problem of its own: a misspelt environment or a broken branches mapping is the
+  // cause, and the account is right (review s38-lead-diff M1).
   const runHere = new Set((raw.pipelines ?? []).flatMap(([, p]) => p.branches.map(([environment]) => environment)));
+  const pipelinesRead = !ctx.problems.some((p) => p.field === 'pipelines' || p.field.startsWith('pipelines.'));
   for (const [name, a] of raw.accounts ?? []) {
-    if (a.role === 'pipeline' && a.environment && raw.pipelines && !runHere.has(a.environment) && !declared().branchEnvironments.has(a.environment)) {
+    if (a.role === 'pipeline' && a.environment && raw.pipelines && pipelinesRead && !runHere.has(a.environment) && !declared().branchEnvironments.has(a.environment)) {
       ctx.report(`accounts.${name}`, `pipeline account runs no pipeline: no pipeline names environment '${a.environment}' in its branches`, `a pipeline whose branches name ${a.environment}, or no account ${name}`);
     }
   }

@@ -63,9 +63,10 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u00
 const controlMessage = (c: string) => `a control character (${codePoint(c)}) is not accepted in an organization file`;
 /**
  * What a file holds that only the positioned reader reports: a tag (a `!` where a node can start, not one inside a
- * word or a sentence), a directive, a merge key, an explicit key (`? [prod]`, which js-yaml reads as its text).
+ * word or a sentence), a directive, a merge key, and what may be a key that is a list or mapping, which js-yaml reads
+ * as its text (`? [prod]`, `[prod]: main`, `{[prod]: main}`): an explicit key, a flow collection followed by a colon.
  */
-const ONLY_POSITIONED = /(?:^|[\s,[{:])!|^%|<<\s*:|^[ \t-]*\?(?:\s|$)/m;
+const ONLY_POSITIONED = /(?:^|[\s,[{:])!|^%|<<\s*:|^[ \t-]*\?(?:\s|$)|[\]}][ \t]*:(?:[ \t]|$)/m;
 
 export interface PositionedRead {
   root: SourceNode | undefined;
@@ -101,7 +102,7 @@ export function readPositioned(text: string): PositionedRead {
       Pair: (_, pair) => {
         // `? [prod]`: a key that is a list or mapping would be read as its text ('prod', '[object Object]').
         if (yaml.isCollection(pair.key)) {
-          found.push({ offset: pair.key.range?.[0] ?? 0, message: 'a key that is a list or a mapping (written after ?): keys of an organization file are plain names', expected: 'the name itself as the key, as in  prod: main' });
+          found.push({ offset: pair.key.range?.[0] ?? 0, message: 'a key that is a list or a mapping: keys of an organization file are plain names', expected: 'the name itself as the key, as in  prod: main' });
         }
         if (yaml.isScalar(pair.key) && pair.key.value === '<<' && pair.key.type === 'PLAIN') {
           found.push({ offset: pair.key.range?.[0] ?? 0, message: "<<: merge keys are not accepted in an organization file (some YAML readers merge the mapping in, others read a key '<<')", expected: 'the settings written out in full' });
