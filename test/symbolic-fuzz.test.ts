@@ -155,6 +155,28 @@ describe('comparisons with account tokens, fuzzed against every member', () => {
     }
   });
 
+  it("a Resource pattern with a class token keeps its `?` and mid-segment `*` out of colons, the token's twelve `?` too (review s38-lead-diff m4)", () => {
+    const members = ['111111111111', '222222222222'];
+    for (const [pattern, value] of [
+      [`arn:aws:s3:::b-${T}/????????????`, `arn:aws:s3:::b-${T}/12345:789012`],
+      [`arn:aws:s3:::b-${T}/????????????`, `arn:aws:s3:::b-${T}/123456789012`],
+      [`arn:aws:logs:r:${T}:log-group:x*y`, `arn:aws:logs:r:${T}:log-group:x:log-stream:y`],
+      [`arn:aws:logs:r:${T}:log-group:x*`, `arn:aws:logs:r:${T}:log-group:x:log-stream:y`],
+      [`arn:aws:iam::????????????:role/r`, `arn:aws:iam::${T}:role/r`],
+    ] as const) {
+      startProof([{ token: T, members }]);
+      const got = matchesResource(pattern, value);
+      const expected = members.map((m) => referenceGlob(pattern.replaceAll(T, m), value.replaceAll(T, m), 'r'));
+      expect(stillCertain() ? [got, got] : expected, `${pattern} ${value}`).toEqual(expected);
+      expect(expected.every((x) => x === expected[0]), `${pattern} ${value}`).toBe(true);
+      expect(stillCertain(), `${pattern} ${value}: decided with the token as a unit`).toBe(true);
+    }
+    startProof([{ token: T, members }]);
+    expect(matchesResource(`arn:aws:s3:::b-${T}/????????????`, `arn:aws:s3:::b-${T}/12345:789012`)).toBe(false);
+    expect(matchesResource(`arn:aws:logs:r:${T}:log-group:x*y`, `arn:aws:logs:r:${T}:log-group:x:log-stream:y`)).toBe(false);
+    expect(matchesResource(`arn:aws:logs:r:${T}:log-group:x*`, `arn:aws:logs:r:${T}:log-group:x:log-stream:y`)).toBe(true);
+  });
+
   it('an empty pattern is no `prefix*`: it matches only the empty text', () => {
     expect(prefixOf('')).toBeUndefined();
     startProof([{ token: T, members: ['111111111111'] }]);
