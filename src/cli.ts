@@ -192,7 +192,8 @@ interface ExplainOptions {
  * an answer: it is a usage error with IAM's nearest action, from the Service Authorization Reference's data.
  */
 function unknownAction(action: string): string | undefined {
-  const match = /^([a-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
+  // IAM reads a service prefix in any case (KMS:Decrypt is kms:Decrypt): looked up in lower case.
+  const match = /^([A-Za-z0-9-]+):([A-Za-z0-9]+)$/.exec(action);
   if (!match && /[*?]/.test(action)) return undefined; // a pattern: matched as given
   if (!match) {
     // No service prefix (Decrypt), or another separator (kms.Decrypt): it would match no statement (review s38-cli M6).
@@ -200,11 +201,12 @@ function unknownAction(action: string): string | undefined {
     const meant = separated && serviceData(separated[1].toLowerCase())?.action(separated[2]) ? `${separated[1].toLowerCase()}:${separated[2]}` : undefined;
     return `--action ${action} is not service:Action${meant ? ` (did you mean ${meant}?)` : ''}; expected an IAM action, e.g. kms:Decrypt, or a pattern with * or ?, e.g. kms:* or *:Decrypt`;
   }
-  const service = serviceData(match[1]);
+  const prefix = match[1].toLowerCase();
+  const service = serviceData(prefix);
   if (!service) return `--action ${action}: IAM has no service '${match[1]}'; expected service:Action, e.g. kms:Decrypt`;
   if (service.action(match[2])) return undefined;
   const near = closest(match[2], service.actions().map((a) => a.name));
-  return `--action ${action}: ${match[1]} has no action '${match[2]}'${near ? ` (did you mean ${match[1]}:${near}?)` : ''}`;
+  return `--action ${action}: ${prefix} has no action '${match[2]}'${near ? ` (did you mean ${prefix}:${near}?)` : ''}`;
 }
 
 function explainCommand(file: string, opts: ExplainOptions): number {
@@ -238,9 +240,17 @@ function arnProblem(option: string, arn: string | undefined, partition: Partitio
   if (!arn?.startsWith('arn:')) return undefined;
   const shape = 'arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE';
   const parts = arn.split(':');
+  const pattern = (part: string) => /[*?]/.test(part);
+  // explain's * spans colons (arn:aws:kms:* is every KMS request): the parts from the first that holds a wildcard on
+  // are not the parts they stand at, so only those before it are checked (review s38-helpers-diff H1).
+  const wild = parts.findIndex(pattern);
+  if (wild >= 0 && wild < 5) {
+    const [, arnPartition = ''] = parts;
+    if (wild > 1 && arnPartition !== partition) return `${option} ${arn}: partition '${arnPartition}' is not the org's; its ARNs are arn:${partition}:…`;
+    return undefined;
+  }
   if (parts.length < 6) return `${option} ${arn} is not an ARN: expected ${shape}, e.g. arn:${partition}:iam::123456789012:role/NAME`;
   const [, arnPartition, service, , account] = parts;
-  const pattern = (part: string) => /[*?]/.test(part);
   if (pattern(arnPartition) ? !globRegExp(arnPartition).test(partition) : arnPartition !== partition) {
     return `${option} ${arn}: partition '${arnPartition}' is not the org's; its ARNs are arn:${partition}:…`;
   }

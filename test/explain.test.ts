@@ -330,7 +330,19 @@ describe('xstack explain', () => {
     usage(['--resource', 'arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/*'], "--resource arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/*: partition 'aws-us-gov' is not the org's; its ARNs are arn:aws:…");
     usage(['--principal', 'arn:aws:s3:::acme-bucket'], "--principal arn:aws:s3:::acme-bucket: a principal's ARN is IAM's or STS's (service 's3' has none); expected e.g. arn:aws:iam::123456789012:role/NAME");
     // Patterns, a bucket (no account in S3's ARNs) and a real ARN are asked as they are.
-    for (const args of [['--action', 'Decr*'], ['--resource', 'arn:*:kms:*:222222222222:key/*'], ['--principal', 'arn:aws:iam::*:role/acme-developer', '--action', 'kms:*']]) expect(run(...args).status, args.join(' ')).toBe(0);
+    // explain's * spans colons, so patterns of fewer parts too; a service prefix in capitals is IAM's (review s38-helpers-diff H1, H2).
+    for (const args of [
+      ['--action', 'Decr*'],
+      ['--resource', 'arn:*:kms:*:222222222222:key/*'],
+      ['--principal', 'arn:aws:iam::*:role/acme-developer', '--action', 'kms:*'],
+      ['--action', 'kms:Decrypt', '--resource', 'arn:aws:kms:*'],
+      ['--action', 'kms:Decrypt', '--resource', 'arn:*'],
+      ['--action', 'kms:Decrypt', '--principal', 'arn:aws:iam::*'],
+      ['--action', 'KMS:Decrypt'],
+    ]) {
+      expect(run(...args).status, args.join(' ')).toBe(0);
+    }
+    usage(['--action', 'kms:Decrypt', '--resource', 'arn:aws-cn:kms:*'], "--resource arn:aws-cn:kms:*: partition 'aws-cn' is not the org's; its ARNs are arn:aws:…");
     // A context key no statement reads: noted on stderr, the answer as without it.
     const ask = ['--principal', 'acme-developer', '--action', 'codecommit:GitPush'];
     const misspelt = run(...ask, '--context', 'codecommit:Refrences=refs/heads/main;aws:SourceAccount=111111111111', '--json');
@@ -339,6 +351,9 @@ describe('xstack explain', () => {
     expect((JSON.parse(misspelt.stdout) as Answer[]).length).toBeGreaterThan(0);
     const read = run(...ask, '--context', 'codecommit:References=refs/heads/main');
     expect([read.status, read.stderr]).toEqual([0, '']);
+    // A key only a VPC endpoint's policy reads is read too (review s38-helpers-diff H7).
+    const endpoint = run(...ask, '--context', 'aws:PrincipalAccount=111111111111');
+    expect([endpoint.status, endpoint.stderr]).toEqual([0, '']);
   });
 
   it("the CLI refuses a bare --principal no role of the org is named, with the nearest one; a role that matches no request, an ARN and a pattern are asked as they are (review s30-cli m6)", () => {

@@ -370,14 +370,23 @@ function resourceProbes(resources: readonly OrgResource[], query: string | undef
 }
 
 /**
- * The --context keys no condition of the compiled org reads (the templates' statements and the execution policy
- * bootstrap writes), each with the key read that is nearest to it, if any: such a key changes no answer.
+ * The --context keys no condition of the compiled org reads (every policy the templates write, the VPC endpoints'
+ * among them, and the execution policy bootstrap writes), each with the key read that is nearest to it, if any: such
+ * a key changes no answer.
  */
 export function unreadContextKeys(compiled: CompiledOrg, keys: readonly string[]): Array<{ key: string; near?: string }> {
   if (keys.length === 0) return [];
   const read = new Set<string>();
-  for (const g of compiled.access.grants) for (const operator of Object.values(g.conditions)) for (const key of Object.keys(operator)) read.add(key);
-  for (const s of bootstrapStatements(compiled)) for (const operator of Object.values(s.Condition ?? {})) for (const key of Object.keys(operator)) read.add(key);
+  const readIn = (condition: unknown) => {
+    for (const operator of Object.values(condition as Record<string, unknown>)) if (operator && typeof operator === 'object') for (const key of Object.keys(operator)) read.add(key);
+  };
+  // A statement's Condition is an object of operators; a resource's is the name of a template condition (a string).
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') for (const [key, value] of Object.entries(node)) (key === 'Condition' && value && typeof value === 'object' && !Array.isArray(value) ? readIn : walk)(value);
+  };
+  for (const stage of compiled.stages) walk(renderTemplate(stage.definition).Resources);
+  for (const s of bootstrapStatements(compiled)) readIn(s.Condition ?? {});
   const lower = new Set([...read].map((k) => k.toLowerCase()));
   return keys.filter((key) => !lower.has(key.toLowerCase())).map((key) => {
     const near = closest(key, [...read].sort());
