@@ -387,6 +387,8 @@ const leftoverWarning = (path: string, error: unknown) =>
 interface SetAside {
   readonly path: string;
   readonly kind: 'tmp' | 'old';
+  /** The id of the run that set it aside. */
+  readonly id: number;
 }
 
 /**
@@ -403,7 +405,7 @@ function setAsideBy(dir: string, owner: Owner): SetAside[] {
     const path = join(parent, name);
     if (!match || !lstatSync(path).isDirectory() || !markedBy(path, owner)) return [];
     const pid = Number(match[2]);
-    return pid !== process.pid && isAlive(pid) ? [] : [{ path, kind: match[1] as SetAside['kind'] }];
+    return pid !== process.pid && isAlive(pid) ? [] : [{ path, kind: match[1] as SetAside['kind'], id: pid }];
   });
 }
 
@@ -421,22 +423,32 @@ function removeLeftovers(dir: string, owner: Owner): string[] {
 }
 
 /**
- * A run killed between its swap's two renames left `dir` missing and its output in `<name>.xstack-old-<id>` (review
- * s38-cli M11): put back before anything else, so that the folder is checked and replaced as it was, never removed as
- * a leftover. Of several (runs killed so more than once), the one set aside last, as `dir` was last.
+ * A run killed between its swap's two renames left `dir` missing, its output in `<name>.xstack-old-<id>` and the new
+ * one in `<name>.xstack-tmp-<id>` (review s38-cli M11): the output is put back before anything else, so that the folder
+ * is checked and replaced as it was, never removed as a leftover, and said (a note). Only that state: an `old` alone
+ * is one a run killed while removing it left, part of an output older than the one gone, never put back; and the one
+ * put back holds every file its manifest lists (review s38-helpers-diff H3).
  */
-function restoreSetAside(dir: string, owner: Owner): void {
-  if (lstatOrUndefined(dir) || !existsSync(dirname(dir))) return;
-  const olds = setAsideBy(dir, owner).filter((s) => s.kind === 'old');
-  const last = olds.sort((a, b) => lstatSync(b.path).ctimeMs - lstatSync(a.path).ctimeMs)[0];
-  if (!last) return;
+function restoreSetAside(dir: string, owner: Owner): string[] {
+  if (lstatOrUndefined(dir) || !existsSync(dirname(dir))) return [];
+  const setAside = setAsideBy(dir, owner);
+  const swapped = setAside.filter((s) => s.kind === 'old' && setAside.some((t) => t.kind === 'tmp' && t.id === s.id) && isWhole(s.path));
+  if (swapped.length !== 1) return [];
+  const [old] = swapped;
   try {
-    renameSync(last.path, dir);
+    renameSync(old.path, dir);
   } catch (error) {
     throw new OutputError(
-      `${dir} is missing, and ${last.path} holds its earlier output (a run stopped during its swap set it aside); xstack could not put it back (${systemErrorReason(error) ?? (error as Error).message}), so nothing was written: rename it to ${dir}, then run again`,
+      `${dir} is missing, and ${old.path} holds its earlier output (a run stopped during its swap set it aside); xstack could not put it back (${systemErrorReason(error) ?? (error as Error).message}), so nothing was written: rename it to ${dir}, then run again`,
     );
   }
+  return [`note: ${dir} was missing: put back from ${old.path}, where a run stopped during its swap had set it aside`];
+}
+
+/** Whether every file a folder's manifest.json lists is there. */
+function isWhole(dir: string): boolean {
+  const written = writtenFiles(dir, new Map());
+  return typeof written !== 'string' && existsSync(join(dir, MANIFEST)) && [...written.keys()].every((path) => existsSync(join(dir, path)));
 }
 
 /**
@@ -685,16 +697,16 @@ const untrack = (s: Staged) => inFlight.delete(s);
  * changes until swapStaged; a failure removes what it wrote and is said of `dir`. Ctrl-C waits for the swap (above).
  */
 export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>, owner: Owner): Staged {
-  restoreSetAside(dir, owner);
+  const restored = restoreSetAside(dir, owner);
   const problem = replaceProblem(dir, owner, files);
-  if (problem) throw new OutputError(problem);
+  if (problem) throw new OutputError([...restored, problem].join('; '));
   const parent = dirname(dir);
   const staged: Staged = {
     dir,
     tmp: join(parent, `${basename(dir)}.xstack-tmp-${process.pid}`),
     old: join(parent, `${basename(dir)}.xstack-old-${process.pid}`),
     hadOld: existsSync(dir),
-    warnings: [],
+    warnings: [...restored],
   };
   track(staged);
   try {

@@ -99,6 +99,28 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
   });
 
+  it('said when put back; an earlier output set aside alone (a run killed while removing it after its swap), or missing files, is never put back (review s38-helpers-diff H3)', () => {
+    const dir = compiledProject('killed-swap-partial');
+    const dist = join(dir, 'dist');
+    const written = readTree(join(dist, 'example'));
+    killedDuringSwap(dir);
+    // The genuine state: put back, and said.
+    const restored = xstack(['compile', 'parameters/example.yaml'], dir);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stderr).toContain(`note: dist/example was missing: put back from dist/example.xstack-old-${NO_PROCESS}, where a run stopped during its swap had set it aside`);
+    // An old output alone, part removed, with dist/example deleted by hand since: not put back; the compile writes afresh.
+    const old = join(dist, `example.xstack-old-${NO_PROCESS}`);
+    renameSync(join(dist, 'example'), old);
+    for (const name of readdirSync(dist)) if (name.includes('.xstack-tmp-')) renameSync(join(dist, name), join(dir, 'moved-away'));
+    // Part of it stale (a put-back would be refused as edited): the compile must never look at it as dist/example.
+    writeFileSync(join(old, 'templates', 'pipelines.yaml'), 'stale\n');
+    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('put back');
+    expect(readTree(join(dist, 'example'))).toEqual(written);
+    expect(readdirSync(dist)).toEqual(['example']);
+  });
+
   it('an unmarked folder of that name is not put back, and not removed', () => {
     const dir = compiledProject('killed-swap-unmarked');
     const old = killedDuringSwap(dir);
