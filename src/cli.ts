@@ -513,7 +513,7 @@ function registerProfiles(program: Command, act: Act): void {
       'Prints an AWS config fragment (valid to append to ~/.aws/config) with one profile per source ' +
         "account for the developer or CI role, and each repository's codecommit::REGION://PROFILE@REPO " +
         'clone URL as a comment. --write merges the profiles into a config file instead: only xstack\'s ' +
-        'marked block is replaced, the file as it was before xstack first wrote it is kept (FILE.xstack-backup), other profiles are never overwritten.',
+        'marked block is replaced, the file as it was before xstack first wrote it is kept (FILE.xstack-backup, or the next name free: FILE.xstack-backup-2, …), other profiles are never overwritten.',
     )
     .argument(ORG_FILE, 'organization file')
     .addOption(new Option('--for <WHO>', 'whose profiles (maintainer: the role that writes the protected branches)').choices(['developer', 'maintainer', 'ci']).makeOptionMandatory())

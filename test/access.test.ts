@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupNote, writeProfiles } from '../src/access/config-file';
 import { jenkinsExample } from '../src/access/jenkins';
@@ -662,6 +662,19 @@ region = eu-central-1
     const later = writeProfiles(file, 'example', generateProfiles(exampleOrg, { kind: 'developer', sourceProfile: 'default' }).profiles, 'acme');
     expect(later.backup).toMatchObject({ file: `${file}.xstack-backup-2`, madeNow: false });
     expect(readFileSync(`${file}.xstack-backup-2`, 'utf8')).toBe(existing);
+  });
+
+  it('a config reset to the same text before each write (a dotfiles tool, a CI image) keeps its one backup, not one more each time (review s38-helpers-diff H4)', () => {
+    const file = join(tempDir('backup-reset'), 'config');
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(file, existing);
+      const result = writeProfiles(file, 'govcloud', profiles, 'gov');
+      expect(result.backup, `write ${i + 1}`).toMatchObject({ file: `${file}.xstack-backup`, madeNow: i === 0 });
+    }
+    expect(readdirSync(dirname(file)).sort()).toEqual(['config', 'config.xstack-backup']);
+    // Another text: a backup of its own, the earlier names listed at most three.
+    writeFileSync(file, `${existing}# changed\n`);
+    expect(backupNote(writeProfiles(file, 'govcloud', profiles, 'gov').backup!)).toBe(`the file as it was is kept as ${file}.xstack-backup-2; ${file}.xstack-backup, there already, was left as it was`);
   });
 });
 

@@ -59,7 +59,9 @@ export function writeProfiles(file: string, orgName: string, profiles: readonly 
   if (merged === existing) return { changed: false };
   let backup: WriteResult['backup'];
   if (existsSync(file)) {
-    const kept = holdsXstackBlock(existing) ? backupsOf(file).at(-1) : undefined;
+    // A config reset to the same text again and again (a dotfiles tool, a CI image) has its one copy already: reused,
+    // not one more each run (review s38-helpers-diff H4).
+    const kept = holdsXstackBlock(existing) ? backupsOf(file).at(-1) : backupsOf(file).find((b) => readFileSync(b, 'utf8') === existing);
     backup = kept ? { file: kept, madeNow: false, made: statSync(kept).mtime } : freshBackup(file);
   }
   writeFileAtomic(file, merged, '--write', existsSync(file) ? statSync(file).mode : 0o600);
@@ -97,6 +99,10 @@ function freshBackup(file: string): NonNullable<WriteResult['backup']> {
 
 /** What the summary says of the backup: this write's, or the one an earlier write made, which this one left as it was. */
 export function backupNote(backup: NonNullable<WriteResult['backup']>): string {
-  if (backup.madeNow) return `the file as it was is kept as ${backup.file}${backup.passed ? `; ${backup.passed.join(', ')}, there already, ${backup.passed.length === 1 ? 'was' : 'were'} left as ${backup.passed.length === 1 ? 'it was' : 'they were'}` : ''}`;
+  if (backup.madeNow) {
+    const passed = backup.passed ?? [];
+    const names = passed.length <= 3 ? passed.join(', ') : `${passed.slice(0, 3).join(', ')} and ${passed.length - 3} more`;
+    return `the file as it was is kept as ${backup.file}${passed.length > 0 ? `; ${names}, there already, ${passed.length === 1 ? 'was' : 'were'} left as ${passed.length === 1 ? 'it was' : 'they were'}` : ''}`;
+  }
   return `${backup.file} still holds the file as it was before xstack first wrote it, on ${backup.made.toISOString().slice(0, 10)}; this write did not change it`;
 }
