@@ -754,7 +754,15 @@ export function swapStaged(staged: Staged): string[] {
     if (error instanceof OutputError) throw error;
     discardStaged(staged);
     const code = (error as NodeJS.ErrnoException).code;
-    if (hadOld && (code === 'EBUSY' || code === 'EXDEV')) throw new OutputError(`could not replace ${dir}: ${mountPoint(dir)}; it was left as it was`, false);
+    if (hadOld && code === 'EBUSY') throw new OutputError(`could not replace ${dir}: ${mountPoint(dir)}; it was left as it was`, false);
+    // overlayfs refuses to rename a folder of a lower layer (a dist/ copied into a Docker image, compiled in a RUN
+    // step) with EXDEV, though it is no mount point (review s38-helpers-diff H5).
+    if (hadOld && code === 'EXDEV') {
+      throw new OutputError(
+        `could not replace ${dir}: this file system cannot rename it (${systemErrorReason(error) ?? code}; a folder of a lower overlayfs layer, such as one copied into a Docker image, is so); it was left as it was: it is generated, so delete it (rm -rf ${dir}) and compile again, or compile into a folder made in this layer or a volume`,
+        false,
+      );
+    }
     throw writeFailure(dir, hadOld, error);
   }
   untrack(staged);

@@ -7,10 +7,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers';
 
 let mounted: string | undefined;
+let refusal: 'EBUSY' | 'EXDEV' = 'EBUSY';
 vi.mock('node:fs', async (original) => {
   const fs = await original<typeof import('node:fs')>();
   const renameSync: typeof fs.renameSync = (from, to) => {
-    if (String(from) === mounted) throw Object.assign(new Error(`EBUSY: resource busy or locked, rename '${String(from)}'`), { code: 'EBUSY', syscall: 'rename' });
+    if (String(from) === mounted) throw Object.assign(new Error(`${refusal}: rename '${String(from)}'`), { code: refusal, syscall: 'rename' });
     fs.renameSync(from, to);
   };
   return { ...fs, default: { ...fs, renameSync }, renameSync };
@@ -39,5 +40,25 @@ describe('a mount point as the output folder', () => {
     expect((refused as InstanceType<typeof OutputError>).retryable).toBe(false);
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
     expect(readdirSync(join(dir, '..'))).toEqual(['example']);
+  });
+
+  it("overlayfs's EXDEV for a folder of a lower layer (a dist/ copied into a Docker image) is no mount point: said so, with the way past (review s38-helpers-diff H5)", () => {
+    const dir = join(tempDir('overlay-lower'), 'example');
+    const owner = { command: 'compile', org: 'example', orgFile: 'example.yaml' } as const;
+    replaceOwnedFolder(dir, new Map([['a.txt', 'one\n']]), owner);
+    mounted = dir;
+    refusal = 'EXDEV';
+    let refused: unknown;
+    try {
+      replaceOwnedFolder(dir, new Map([['a.txt', 'two\n']]), owner);
+    } catch (error) {
+      refused = error;
+    } finally {
+      mounted = undefined;
+      refusal = 'EBUSY';
+    }
+    expect((refused as Error).message).toMatch(new RegExp(`^could not replace ${dir}: this file system cannot rename it \\(.*a folder of a lower overlayfs layer, such as one copied into a Docker image, is so\\); it was left as it was: it is generated, so delete it \\(rm -rf ${dir}\\) and compile again`));
+    expect((refused as Error).message).not.toContain('mount point');
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
   });
 });
