@@ -399,7 +399,7 @@ interface SetAside {
  */
 function setAsideBy(dir: string, owner: Owner): SetAside[] {
   const parent = dirname(dir);
-  const pattern = new RegExp(`^${basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.xstack-(tmp|old)-(\\d+)$`);
+  const pattern = setAsidePattern(dir);
   return readdirSync(parent).sort(compareText).flatMap((name): SetAside[] => {
     const match = pattern.exec(name);
     const path = join(parent, name);
@@ -419,8 +419,23 @@ function removeLeftovers(dir: string, owner: Owner): string[] {
       warnings.push(leftoverWarning(path, error));
     }
   }
+  // A run killed before it marked its staged folder left it empty: nothing in it to tell or lose (rmdir takes only an
+  // empty folder; review s38-helpers-diff H10).
+  const pattern = setAsidePattern(dir);
+  for (const name of readdirSync(dirname(dir))) {
+    const match = pattern.exec(name);
+    if (match?.[1] !== 'tmp' || isAlive(Number(match[2]))) continue;
+    try {
+      rmdirSync(join(dirname(dir), name));
+    } catch {
+      // Not empty, or not a folder: not this case.
+    }
+  }
   return warnings;
 }
+
+/** `<name>.xstack-tmp-<id>` and `<name>.xstack-old-<id>` beside `dir`, exactly. */
+const setAsidePattern = (dir: string) => new RegExp(`^${basename(dir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.xstack-(tmp|old)-(\\d+)$`);
 
 /**
  * A run killed between its swap's two renames left `dir` missing, its output in `<name>.xstack-old-<id>` and the new

@@ -629,9 +629,9 @@ region = eu-central-1
       expect(profileBlock(other)).toBe(profileBlock(acme));
       expect(() => writeProfiles(file, profileBlock(other), generateProfiles(other, { kind: 'developer', sourceProfile: 'default' }).profiles, prefix)).toThrowError(
         new ProfilesError(
-          `${file}: refusing to replace xstack's block for 'example' (lines 4-10): it holds profiles that are not this org's (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): acme-shared-services-developer (line 5); ` +
-            "another org file named like this one (the block is named after the file's name) wrote them, and replacing the block would remove them. " +
-            "Rename this org file (its block is then another), or write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE); if they are this org's own from before its prefix changed, delete the block (from '# >>> xstack example' to '# <<< xstack example <<<'), then run again",
+          `${file}: refusing to replace xstack's block for 'example' (lines 4-10): it holds profiles this org does not write (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): acme-shared-services-developer (line 5); ` +
+            "another org file named like this one wrote them (the block is named after the file's name), or they were added by hand, and replacing the block would remove them. " +
+            "Write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE), or rename this org file and its layout file (example.layout.json) with it (its block is then another); move a profile of your own out of the block; if they are this org's own from before its prefix changed, delete the block (from '# >>> xstack example' to '# <<< xstack example <<<'), then run again",
         ),
       );
       expect(readFileSync(file, 'utf8')).toBe(before);

@@ -121,6 +121,14 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     expect(readdirSync(dist)).toEqual(['example']);
   });
 
+  it("an empty staged folder of a run killed before it marked it is removed (review s38-helpers-diff H10)", () => {
+    const dir = compiledProject('killed-unmarked-empty');
+    mkdirSync(join(dir, 'dist', `example.xstack-tmp-${NO_PROCESS}`));
+    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
+  });
+
   it('an unmarked folder of that name is not put back, and not removed', () => {
     const dir = compiledProject('killed-swap-unmarked');
     const old = killedDuringSwap(dir);

@@ -3,7 +3,7 @@
 // node:fs's renameSync is wrapped to refuse the output folder as the system refuses a mount point.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers';
 
 let mounted: string | undefined;
@@ -18,6 +18,14 @@ vi.mock('node:fs', async (original) => {
 });
 
 const { OutputError, replaceOwnedFolder } = await import('../src/write');
+
+// The writer's Ctrl-C handling listens for SIGINT and SIGTERM once it writes, as the CLI should; in this worker it would
+// answer vitest's own SIGTERM at teardown: what it added is taken away again.
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+afterAll(() => {
+  for (const signal of SIGNALS) for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+});
 
 describe('a mount point as the output folder', () => {
   it('is refused as one, not retryable, and left as it was', () => {

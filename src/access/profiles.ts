@@ -323,9 +323,9 @@ function mergeLines(existing: string, orgName: string, profiles: readonly Profil
     const lineRanges = starts.map((first, k) => `${first + 1}-${ends[k] + 1}`).join(', ');
     const shown = foreign.slice(0, 3).map((d) => `${d.name} (line ${d.line + 1})`).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
     throw new ProfilesError(
-      `refusing to replace xstack's block for '${orgName}' (lines ${lineRanges}): it holds profiles that are not this org's (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): ${shown}; ` +
-        `another org file named like this one (the block is named after the file's name) wrote them, and replacing the block would remove them. ` +
-        `Rename this org file (its block is then another), or write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE); ` +
+      `refusing to replace xstack's block for '${orgName}' (lines ${lineRanges}): it holds profiles this org does not write (its profiles are named ${prefix}-… and assume its ${prefix}-… roles): ${shown}; ` +
+        `another org file named like this one wrote them (the block is named after the file's name), or they were added by hand, and replacing the block would remove them. ` +
+        `Write to another config file (--write FILE, used with AWS_CONFIG_FILE=FILE), or rename this org file and its layout file (${orgName}.layout.json) with it (its block is then another); move a profile of your own out of the block; ` +
         `if they are this org's own from before its prefix changed, delete the block (from '# >>> xstack ${orgName}' to '# <<< xstack ${orgName} <<<'), then run again`,
     );
   }
