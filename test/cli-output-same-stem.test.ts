@@ -20,7 +20,7 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     const layout = readFileSync(join(dir, 'example.layout.json'), 'utf8');
     cpSync(EXAMPLE, join(dir, 'example.yml'));
     const refusal = (a: string, b: string) =>
-      `xstack: ${a} and ${b} have one name without their extension, so they would compile to one folder (dist/example/) and read and write one layout file, example.layout.json: ` +
+      `xstack: ${a} and ${b} have one name without their extension, so they would compile to one folder (<out>/example/) and read and write one layout file, example.layout.json: ` +
       `rename one of them (and if example.layout.json holds that one's layout, rename it with it, to <new name>.layout.json)\n`;
     for (const [file, other] of [['example.yml', 'example.yaml'], ['example.yaml', 'example.yml']]) {
       const run = xstack(['compile', file, '--out', 'elsewhere'], dir);
@@ -28,6 +28,18 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     }
     expect(readFileSync(join(dir, 'example.layout.json'), 'utf8')).toBe(layout);
     expect(existsSync(join(dir, 'elsewhere'))).toBe(false);
+  });
+
+  it('an extension in capitals is the same extension, either way round (review s38-helpers-diff H6)', () => {
+    const dir = tempDir('same-stem-case');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    writeFileSync(join(dir, 'example.YAML'), readFileSync(EXAMPLE, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
+    for (const [file, other] of [['example.yaml', 'example.YAML'], ['example.YAML', 'example.yaml']]) {
+      const run = xstack(['compile', file, '--out', 'dist'], dir);
+      expect(run.status, file).toBe(1);
+      expect(run.stderr, file).toContain(`xstack: ${file} and ${other} have one name without their extension`);
+    }
+    expect(existsSync(join(dir, 'example.layout.json'))).toBe(false);
   });
 
   it('in two folders, compiled together: the refusal says that their names are the same, not that they differ in case', () => {

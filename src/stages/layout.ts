@@ -12,7 +12,7 @@
  * placed anew, moved or gone); a compile with the file it wrote gives the same
  * output again.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
@@ -103,18 +103,21 @@ export function sameNameProblem(orgFile: string): XstackError | undefined {
   const extension = extname(orgFile);
   const stem = basename(orgFile, extension);
   const self = statSync(orgFile, { throwIfNoEntry: false });
-  const other = [...new Set([...ORG_FILE_EXTENSIONS, extension])]
-    .filter((e) => e !== extension)
-    .map((e) => join(dirname(orgFile), `${stem}${e}`))
+  // Any case of the extensions (example.YAML beside example.yaml), the file's own too (review s38-helpers-diff H6).
+  const named = (name: string) => basename(name, extname(name)) === stem && [...ORG_FILE_EXTENSIONS, extension.toLowerCase()].includes(extname(name).toLowerCase());
+  const other = readdirSync(dirname(orgFile))
+    .filter((name) => name !== basename(orgFile) && named(name))
+    .sort()
+    .map((name) => join(dirname(orgFile), name))
     .find((f) => {
       const stat = statSync(f, { throwIfNoEntry: false });
-      return stat !== undefined && !(self && stat.dev === self.dev && stat.ino === self.ino);
+      return stat !== undefined && stat.isFile() && !(self && stat.dev === self.dev && stat.ino === self.ino);
     });
   if (!other) return undefined;
   const layout = layoutPath(orgFile);
   return new XstackError(
     'ORG_FILE_NAME',
-    `${orgFile} and ${other} have one name without their extension, so they would compile to one folder (dist/${stem}/) and read and write one layout file, ${layout}: ` +
+    `${orgFile} and ${other} have one name without their extension, so they would compile to one folder (<out>/${stem}/) and read and write one layout file, ${layout}: ` +
       `rename one of them (and if ${layout} holds that one's layout, rename it with it, to <new name>.layout.json)`,
   );
 }
