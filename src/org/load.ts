@@ -110,7 +110,7 @@ const branchName = str({ expected: 'a git branch name (git check-ref-format)', r
 const SERVER_DEPLOYMENT_CONFIGS = ['CodeDeployDefault.OneAtATime', 'CodeDeployDefault.HalfAtATime', 'CodeDeployDefault.AllAtOnce'];
 function serverDeploymentConfigProblem(name: string): string | undefined {
   if (!name.startsWith('CodeDeployDefault.') || SERVER_DEPLOYMENT_CONFIGS.includes(name)) return undefined;
-  return `is not one of AWS's configurations for EC2/On-Premises, which xstack's deployment groups deploy to; expected ${SERVER_DEPLOYMENT_CONFIGS.join(', ')}, or the name of a custom configuration for EC2/On-Premises`;
+  return "is not one of AWS's configurations for EC2/On-Premises, which xstack's deployment groups deploy to";
 }
 
 /**
@@ -206,7 +206,7 @@ const pipelineSchema = obj(
       obj(
         {
           type: required(str({ expected: "'codedeploy'", oneOf: ['codedeploy'] })),
-          deploymentConfig: optional(str({ expected: 'a CodeDeploy deployment configuration name', pattern: /^[\w.+=,@-]{1,100}$/, refine: serverDeploymentConfigProblem })),
+          deploymentConfig: optional(str({ expected: `${SERVER_DEPLOYMENT_CONFIGS.join(', ')}, or the name of a custom configuration for EC2/On-Premises (1 to 100 letters, digits and . _ + = , @ -)`, pattern: /^[\w.+=,@-]{1,100}$/, refine: serverDeploymentConfigProblem })),
           ec2TagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
           applicationTagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
         },
