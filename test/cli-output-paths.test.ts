@@ -28,6 +28,17 @@ describe('names the file system refuses (review s38-cli M10)', () => {
     expect(readdirSync(dir)).toEqual(['example.yaml']);
   });
 
+  it("a name that fits the file system but not the names xstack writes beside it: said so, not blamed on the path (review s38-helpers-diff H9)", () => {
+    const dir = project('room-beside');
+    const out = join('reports', 'r'.repeat(240));
+    const audit = xstack(['audit', 'example.yaml', '--out', out], dir);
+    expect([audit.status, audit.stderr]).toEqual([1, `xstack: ${out}: its name is 240 bytes: xstack writes .<name>.xstack-lock.<id> and <name>.xstack-tmp-<id> beside it, and a file system takes at most 255 bytes for a name, so this one may have at most 231; choose a shorter --out\n`]);
+    const schema = xstack(['schema', '--out', `${'s'.repeat(245)}.json`], dir);
+    expect(schema.status).toBe(1);
+    expect(schema.stderr).toContain('its name is 250 bytes: xstack writes <name>.xstack-tmp-<id> beside it');
+    expect(readdirSync(dir)).toEqual(['example.yaml']);
+  });
+
   it('an org file name too long for the names xstack makes from it: refused, naming it, before anything is written', () => {
     const dir = tempDir('long-stem');
     const stem = 'q'.repeat(250);
