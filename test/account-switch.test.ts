@@ -13,7 +13,7 @@ import { AccountSwitch, accountsWhereHolds, conditionHolds } from '../src/cfn/ac
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
-import { CompileError } from '../src/errors';
+import { compileProblems } from './helpers';
 
 const targets = Array.from({ length: 25 }, (_, i) => ({ id: String(100000000000 + i), name: `account-${i}` }));
 const ids = new Set(targets.map((t) => t.id));
@@ -90,15 +90,7 @@ repositories:
   app: {account: src}
 pipelines:
 ${pipelines}`;
-  const refusal = (text: string) => {
-    try {
-      compileOrg(parseOrg(text, 'org.yaml'));
-    } catch (e) {
-      if (e instanceof CompileError) return e.details.join('\n');
-      throw e;
-    }
-    return undefined;
-  };
+  const refusal = (text: string) => compileProblems(text, 'org.yaml').join('\n');
 
   it("one pipeline's resource id that is another's (web + TriggerRoleStartPipeline, web-trigger-role-start + Pipeline): refused, naming both, not an internal error", () => {
     const text = org(`  web: {repository: app, branches: {dev: main, staging: main, prod: main}, deploy: {type: codedeploy}}

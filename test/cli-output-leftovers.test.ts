@@ -1,19 +1,14 @@
 // The folders a compile sets aside beside DIR/<org>/ (<org>.xstack-tmp-<id>, <org>.xstack-old-<id>) and what the next
 // run does with those a killed run left: removed only when they are that org's, and the earlier output put back when
 // the run was killed between the swap's two renames. Run against the built CLI as a process, in temporary folders.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers';
+import { EXAMPLE_ORG, runCli, tempDir } from './helpers';
 
-const CLI = resolve('.build/src/cli.js');
 /** A process id no process can have: Linux's pid_max is at most 2^22 (proc(5), /proc/sys/kernel/pid_max). */
 const NO_PROCESS = 2 ** 22 + 1;
-const EXAMPLE = resolve('parameters/example.yaml');
-
-const xstack = (args: string[], cwd: string) => spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8' });
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {
@@ -26,8 +21,8 @@ const readTree = (dir: string) => Object.fromEntries(listFiles(dir).sort().map((
 function compiledProject(name: string): string {
   const dir = tempDir(name);
   mkdirSync(join(dir, 'parameters'));
-  cpSync(EXAMPLE, join(dir, 'parameters', 'example.yaml'));
-  const run = xstack(['compile', 'parameters/example.yaml'], dir);
+  cpSync(EXAMPLE_ORG, join(dir, 'parameters', 'example.yaml'));
+  const run = runCli(['compile', 'parameters/example.yaml'], dir);
   expect(run.status, run.stderr).toBe(0);
   return dir;
 }
@@ -45,21 +40,21 @@ describe('a folder named like a leftover is another org’s output (review s38-c
     const theirs = join(dist, `example.xstack-old-${NO_PROCESS}.xstack-tmp-${NO_PROCESS}`);
     cpSync(other, theirs, { recursive: true });
     const kept = [readTree(other), readTree(theirs)];
-    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    const run = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(run.status, run.stderr).toBe(0);
     expect([readTree(other), readTree(theirs)]).toEqual(kept);
   });
 
   it("an org file whose name holds '.xstack-' is refused, naming it, and nothing is written; so is audit --out such a folder", () => {
     const dir = tempDir('leftover-org-name');
-    cpSync(EXAMPLE, join(dir, 'example.xstack-old-3999999.yaml'));
-    const run = xstack(['compile', 'example.xstack-old-3999999.yaml', '--out', 'dist'], dir);
+    cpSync(EXAMPLE_ORG, join(dir, 'example.xstack-old-3999999.yaml'));
+    const run = runCli(['compile', 'example.xstack-old-3999999.yaml', '--out', 'dist'], dir);
     expect([run.status, run.stderr]).toEqual([
       1,
       "xstack: example.xstack-old-3999999.yaml: an org file's name without its extension names its output folder (dist/<name>/), and 'example.xstack-old-3999999' holds '.xstack-', which xstack keeps for the folders it sets aside beside the output (<name>.xstack-old-<id>); rename the file, e.g. to org.yaml\n",
     ]);
-    cpSync(EXAMPLE, join(dir, 'example.yaml'));
-    const audit = xstack(['audit', 'example.yaml', '--out', 'audit/example.xstack-tmp-1'], dir);
+    cpSync(EXAMPLE_ORG, join(dir, 'example.yaml'));
+    const audit = runCli(['audit', 'example.yaml', '--out', 'audit/example.xstack-tmp-1'], dir);
     expect([audit.status, audit.stderr]).toEqual([
       1,
       "xstack: audit/example.xstack-tmp-1: xstack sets folders aside beside the one it writes as <name>.xstack-tmp-<id> and <name>.xstack-old-<id>, so a name holding '.xstack-' could be taken for one; choose another --out\n",
@@ -86,14 +81,14 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     writeFileSync(template, `${written['templates/pipelines.yaml']}# my fix\n`);
     const before = readTree(join(dir, 'dist', 'example'));
     killedDuringSwap(dir);
-    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    const run = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('dist/example holds files changed since xstack wrote them (dist/example/templates/pipelines.yaml)');
     expect(readTree(join(dir, 'dist', 'example'))).toEqual(before);
     // The staged folder stays until a run that writes (a refused one writes and removes nothing).
     expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['example', `example.xstack-tmp-${NO_PROCESS}`]);
     writeFileSync(template, written['templates/pipelines.yaml']);
-    const again = xstack(['compile', 'parameters/example.yaml'], dir);
+    const again = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(again.status, again.stderr).toBe(0);
     expect(readTree(join(dir, 'dist', 'example'))).toEqual(written);
     expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
@@ -105,7 +100,7 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     const written = readTree(join(dist, 'example'));
     killedDuringSwap(dir);
     // The genuine state: put back, and said.
-    const restored = xstack(['compile', 'parameters/example.yaml'], dir);
+    const restored = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(restored.status, restored.stderr).toBe(0);
     expect(restored.stderr).toContain(`note: dist/example was missing: put back from dist/example.xstack-old-${NO_PROCESS}, where a run stopped during its swap had set it aside`);
     // An old output alone, part removed, with dist/example deleted by hand since: not put back; the compile writes afresh.
@@ -114,7 +109,7 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     for (const name of readdirSync(dist)) if (name.includes('.xstack-tmp-')) renameSync(join(dist, name), join(dir, 'moved-away'));
     // Part of it stale (a put-back would be refused as edited): the compile must never look at it as dist/example.
     writeFileSync(join(old, 'templates', 'pipelines.yaml'), 'stale\n');
-    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    const run = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).not.toContain('put back');
     expect(readTree(join(dist, 'example'))).toEqual(written);
@@ -124,7 +119,7 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
   it("an empty staged folder of a run killed before it marked it is removed (review s38-helpers-diff H10)", () => {
     const dir = compiledProject('killed-unmarked-empty');
     mkdirSync(join(dir, 'dist', `example.xstack-tmp-${NO_PROCESS}`));
-    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    const run = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(run.status, run.stderr).toBe(0);
     expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
   });
@@ -133,7 +128,7 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     const dir = compiledProject('killed-swap-unmarked');
     const old = killedDuringSwap(dir);
     writeFileSync(join(old, '.xstack-output'), 'my notes\n');
-    const run = xstack(['compile', 'parameters/example.yaml'], dir);
+    const run = runCli(['compile', 'parameters/example.yaml'], dir);
     expect(run.status, run.stderr).toBe(0);
     expect(readFileSync(join(old, '.xstack-output'), 'utf8')).toBe('my notes\n');
     expect(existsSync(join(dir, 'dist', 'example', 'manifest.json'))).toBe(true);

@@ -1,29 +1,23 @@
 // Two org files of one name without their extension: beside each other (example.yaml, example.yml) they would share
 // one layout file and one output folder, so either is refused while the other is there; in two folders, compiled
 // together, they are refused for their one output folder. Run against the built CLI, in temporary folders.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers';
-
-const CLI = resolve('.build/src/cli.js');
-const EXAMPLE = resolve('parameters/example.yaml');
-
-const xstack = (args: string[], cwd: string) => spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8' });
+import { EXAMPLE_ORG, runCli, tempDir } from './helpers';
 
 describe('two org files of one name beside each other (example.yaml, example.yml; review s38-cli M2)', () => {
   it('either is refused while the other is there, naming both and the way out, and its layout file is left alone', () => {
     const dir = tempDir('same-stem');
-    cpSync(EXAMPLE, join(dir, 'example.yaml'));
-    expect(xstack(['compile', 'example.yaml', '--out', 'dist'], dir).status).toBe(0);
+    cpSync(EXAMPLE_ORG, join(dir, 'example.yaml'));
+    expect(runCli(['compile', 'example.yaml', '--out', 'dist'], dir).status).toBe(0);
     const layout = readFileSync(join(dir, 'example.layout.json'), 'utf8');
-    cpSync(EXAMPLE, join(dir, 'example.yml'));
+    cpSync(EXAMPLE_ORG, join(dir, 'example.yml'));
     const refusal = (a: string, b: string) =>
       `xstack: ${a} and ${b} have one name without their extension, so they would compile to one folder (<out>/example/) and read and write one layout file, example.layout.json: ` +
       `rename one of them (and if example.layout.json holds that one's layout, rename it with it, to <new name>.layout.json)\n`;
     for (const [file, other] of [['example.yml', 'example.yaml'], ['example.yaml', 'example.yml']]) {
-      const run = xstack(['compile', file, '--out', 'elsewhere'], dir);
+      const run = runCli(['compile', file, '--out', 'elsewhere'], dir);
       expect([run.status, run.stderr]).toEqual([1, refusal(file, other)]);
     }
     expect(readFileSync(join(dir, 'example.layout.json'), 'utf8')).toBe(layout);
@@ -32,10 +26,10 @@ describe('two org files of one name beside each other (example.yaml, example.yml
 
   it('an extension in capitals is the same extension, either way round (review s38-helpers-diff H6)', () => {
     const dir = tempDir('same-stem-case');
-    cpSync(EXAMPLE, join(dir, 'example.yaml'));
-    writeFileSync(join(dir, 'example.YAML'), readFileSync(EXAMPLE, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
+    cpSync(EXAMPLE_ORG, join(dir, 'example.yaml'));
+    writeFileSync(join(dir, 'example.YAML'), readFileSync(EXAMPLE_ORG, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
     for (const [file, other] of [['example.yaml', 'example.YAML'], ['example.YAML', 'example.yaml']]) {
-      const run = xstack(['compile', file, '--out', 'dist'], dir);
+      const run = runCli(['compile', file, '--out', 'dist'], dir);
       expect(run.status, file).toBe(1);
       expect(run.stderr, file).toContain(`xstack: ${file} and ${other} have one name without their extension`);
     }
@@ -46,10 +40,10 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     const dir = tempDir('same-stem-folders');
     mkdirSync(join(dir, 'a'));
     mkdirSync(join(dir, 'b'));
-    cpSync(EXAMPLE, join(dir, 'a', 'example.yaml'));
+    cpSync(EXAMPLE_ORG, join(dir, 'a', 'example.yaml'));
     // Another prefix, so that the two orgs' IAM names do not overlap (refused before this check).
-    writeFileSync(join(dir, 'b', 'example.yml'), readFileSync(EXAMPLE, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
-    const run = xstack(['compile', 'a/example.yaml', 'b/example.yml', '--out', 'dist'], dir);
+    writeFileSync(join(dir, 'b', 'example.yml'), readFileSync(EXAMPLE_ORG, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
+    const run = runCli(['compile', 'a/example.yaml', 'b/example.yml', '--out', 'dist'], dir);
     expect([run.status, run.stderr]).toEqual([
       64,
       "xstack: a/example.yaml and b/example.yml would both compile to dist/example/ (their names without the extension are the same); rename one, or compile each with its own --out\n(run 'xstack compile --help' for usage)\n",

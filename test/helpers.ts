@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { compileOrg } from '../src/compile';
 import { CompileError } from '../src/errors';
@@ -19,6 +20,12 @@ export const templatesOf = (file: string): Array<[string, CfnTemplate]> =>
   compileFile(file).stages.map((s) => [s.id, renderTemplate(s.definition)]);
 
 export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `xstack-${name}-`));
+
+/** The example org file, by its absolute path (for a copy in a temporary folder). */
+export const EXAMPLE_ORG = resolve('parameters/example.yaml');
+
+/** The built CLI run as a process in `cwd` (make build first), its status and output. */
+export const runCli = (args: readonly string[], cwd: string) => spawnSync('node', [resolve('.build/src/cli.js'), ...args], { cwd, encoding: 'utf8' });
 
 /** The problems a compile of `text` fails with (its CompileError's details), or none when it compiles. */
 export const compileProblems = (text: string, file: string): string[] => {
