@@ -237,19 +237,26 @@ const lstatOrUndefined = (path: string) => {
   }
 };
 
-/** Bytes a name beside `path` takes beyond its own: `.<name>.xstack-lock.<id>`, the longest (an id of up to 10 digits). */
-const BESIDE_BYTES = '..xstack-lock.'.length + 10;
+/**
+ * What xstack writes beside a path, with the bytes each takes beyond the path's own name (a process id of up to 7
+ * digits: Linux's pid_max is at most 2^22, proc(5)): the lock and staged folder beside an output folder, the
+ * temporary file beside a file it replaces.
+ */
+export const BESIDE = {
+  folder: { names: '.<name>.xstack-lock.<id> and <name>.xstack-tmp-<id>', bytes: '..xstack-lock.'.length + 7 },
+  file: { names: '<name>.xstack-tmp-<id>', bytes: '.xstack-tmp-'.length + 7 },
+} as const;
 /** A file system's most for one name (NAME_MAX on Linux and macOS). */
 const NAME_MAX = 255;
 
 /**
- * Why `path`'s name leaves no room for the names xstack writes beside it (`what`), which the file system would refuse
- * as too long while the name itself is fine (review s38-helpers-diff H9); undefined when it does.
+ * Why `path`'s name leaves no room for the names xstack writes beside it, which the file system would refuse as too
+ * long while the name itself is fine (review s38-helpers-diff H9); undefined when it does.
  */
-function nameTooLong(path: string, what: string): string | undefined {
+export function roomBesideProblem(path: string, beside: (typeof BESIDE)[keyof typeof BESIDE]): string | undefined {
   const bytes = Buffer.byteLength(basename(path));
-  if (bytes + BESIDE_BYTES <= NAME_MAX) return undefined;
-  return `its name is ${bytes} bytes: xstack writes ${what} beside it, and a file system takes at most ${NAME_MAX} bytes for a name, so this one may have at most ${NAME_MAX - BESIDE_BYTES}`;
+  if (bytes + beside.bytes <= NAME_MAX) return undefined;
+  return `its name is ${bytes} bytes: xstack writes ${beside.names} beside it, and a file system takes at most ${NAME_MAX} bytes for a name, so this one may have at most ${NAME_MAX - beside.bytes}`;
 }
 
 /**
@@ -582,7 +589,7 @@ function removeEmptyUpTo(from: string, top: string): void {
 export function lockOutput(dir: string): () => void {
   const parent = dirname(dir);
   const lock = join(parent, `.${basename(dir)}.xstack-lock`);
-  const tooLong = nameTooLong(dir, '.<name>.xstack-lock.<id> and <name>.xstack-tmp-<id>');
+  const tooLong = roomBesideProblem(dir, BESIDE.folder);
   if (tooLong) throw new OutputError(`${dir}: ${tooLong}; choose a shorter --out`);
   // Compile's folders are refused by their org file's name (org/load.ts); this is audit --out's.
   if (basename(dir).includes('.xstack-')) {
@@ -846,7 +853,7 @@ export function writeFileAtomic(file: string, text: string, option: string, mode
   if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
   const readOnly = readOnlyProblem(target, file, option);
   if (readOnly) throw new OutputError(readOnly);
-  const tooLong = nameTooLong(target, '<name>.xstack-tmp-<id>');
+  const tooLong = roomBesideProblem(target, BESIDE.file);
   if (tooLong) throw new OutputError(`could not write ${file}: ${tooLong}; it was left as it was`);
   const tmp = `${target}.xstack-tmp-${process.pid}`;
   // A file replaced keeps its permissions (a 0600 file stays 0600; review s30-cli m3), unless the caller names a mode.

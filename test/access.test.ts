@@ -676,6 +676,26 @@ region = eu-central-1
     writeFileSync(file, `${existing}# changed\n`);
     expect(backupNote(writeProfiles(file, 'govcloud', profiles, 'gov').backup!)).toBe(`the file as it was is kept as ${file}.xstack-backup-2; ${file}.xstack-backup, there already, was left as it was`);
   });
+
+  it('a config name that leaves no room for the temporary file beside it: refused before any backup is made (review s38-delta D7)', () => {
+    const dir = tempDir('backup-long');
+    const file = join(dir, 'c'.repeat(240));
+    writeFileSync(file, existing);
+    expect(() => writeProfiles(file, 'govcloud', profiles, 'gov')).toThrow(/its name is 240 bytes: xstack writes <name>\.xstack-tmp-<id> beside it, .* so this one may have at most 236; it was left as it was/);
+    expect(readdirSync(dir)).toEqual(['c'.repeat(240)]);
+  });
+
+  it('a backup is reused only when it holds the very bytes: two configs that read alike as UTF-8 (Latin-1) are two, and a backup name that is a folder is passed over (review s38-delta D1)', () => {
+    const dir = tempDir('backup-bytes');
+    const file = join(dir, 'config');
+    writeFileSync(`${file}.xstack-backup`, Buffer.concat([Buffer.from(existing), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe8, 0x0a])]));
+    mkdirSync(`${file}.xstack-backup-2`);
+    const mine = Buffer.concat([Buffer.from(existing), Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a])]);
+    writeFileSync(file, mine);
+    const result = writeProfiles(file, 'govcloud', profiles, 'gov');
+    expect(result.backup).toMatchObject({ file: `${file}.xstack-backup-3`, madeNow: true });
+    expect(readFileSync(`${file}.xstack-backup-3`).equals(mine)).toBe(true);
+  });
 });
 
 describe('xstack profiles on stdout', () => {

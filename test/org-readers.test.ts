@@ -46,6 +46,8 @@ const DOCUMENTS: Record<string, string> = {
   'numeric keys': '10: a\n2: b\nname: c\n',
   'proto key': '__proto__: {a: 1}\n',
   'complex key': '? [a, b]\n: c\n',
+  'flow key in a block mapping': '[a]: c\n',
+  'flow key in a flow mapping': 'a: {[b]:c}\n',
   comments: '# head\na: 1 # trailing\n# between\nb: "#not"\n',
   'quoted escapes': 'a: "tab\\tnew\\nline \\u00e9 \\x41"\nb: \'it\'\'s\'\n',
   'empty values': 'a:\nb: ~\nc: []\nd: {}\n',
@@ -86,6 +88,8 @@ const DECLINED = new Set([
   'key "<<"',
   // An explicit key: js-yaml reads `? [a, b]` as the text 'a,b'; the positioned reader refuses a key that is no name.
   'complex key',
+  'flow key in a block mapping',
+  'flow key in a flow mapping',
   'explicit tags',
   'unknown tag',
   'binary tag',

@@ -396,6 +396,9 @@ describe('organization file validation', () => {
     // The only pipeline's dev branch misspelt: said once, at the branch, not also at the dev account.
     expect(problemsOf(VALID.replace('      dev: main', '      dve: main'))).toEqual([expect.stringMatching(/^org\.yaml:\d+:7: pipelines\.web-app\.branches\.dve: environment 'dve' has no pipeline account/)]);
     expect(problemsOf(VALID.replace(/branches:\n\s+dev: main/, 'branches: main'))).toEqual([expect.stringMatching(/pipelines\.web-app\.branches: /)]);
+    // A problem elsewhere in a pipeline leaves its branches read: an account no branch names is still said (review s38-delta D3).
+    const extra = VALID.replace('repository: web-app', 'repository: nope').replace('repositories:\n', '  qa:\n    id: "777777777777"\n    role: pipeline\n    environment: qa\nrepositories:\n');
+    expect(problemsOf(extra)).toEqual([expect.stringMatching(/accounts\.qa: pipeline account runs no pipeline/), expect.stringMatching(/pipelines\.web-app\.repository: there is no repository 'nope'/)]);
   });
 
   it('a misspelt required key is said once, as the unknown key with its did-you-mean, not also as a missing one', () => {

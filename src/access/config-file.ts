@@ -3,7 +3,7 @@ import { constants, copyFileSync, existsSync, readFileSync, realpathSync, statSy
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { systemErrorReason } from '../errors';
-import { fileTargetProblem, OutputError, writeFileAtomic } from '../write';
+import { BESIDE, fileTargetProblem, OutputError, roomBesideProblem, writeFileAtomic } from '../write';
 import { holdsXstackBlock, mergeIntoConfig, ProfilesError, type Profile } from './profiles';
 
 export interface WriteResult {
@@ -48,6 +48,9 @@ export function configFileProblem(file: string): string | undefined {
 export function writeProfiles(file: string, orgName: string, profiles: readonly Profile[], prefix: string): WriteResult {
   const problem = configFileProblem(file);
   if (problem) throw new OutputError(problem);
+  // Before the backup is made: a refusal leaves nothing beside the file (review s38-delta D7).
+  const tooLong = roomBesideProblem(file, BESIDE.file);
+  if (tooLong) throw new OutputError(`could not write ${file}: ${tooLong}; it was left as it was`);
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   let merged: string;
   try {
@@ -61,11 +64,20 @@ export function writeProfiles(file: string, orgName: string, profiles: readonly 
   if (existsSync(file)) {
     // A config reset to the same text again and again (a dotfiles tool, a CI image) has its one copy already: reused,
     // not one more each run (review s38-helpers-diff H4).
-    const kept = holdsXstackBlock(existing) ? backupsOf(file).at(-1) : backupsOf(file).find((b) => readFileSync(b, 'utf8') === existing);
+    const kept = holdsXstackBlock(existing) ? backupsOf(file).at(-1) : backupsOf(file).find((b) => sameBytes(b, file));
     backup = kept ? { file: kept, madeNow: false, made: statSync(kept).mtime } : freshBackup(file);
   }
   writeFileAtomic(file, merged, '--write', existsSync(file) ? statSync(file).mode : 0o600);
   return { changed: true, backup };
+}
+
+/** Whether `backup` is a regular file of exactly `file`'s bytes (text read as UTF-8 would take two Latin-1 files as one; review s38-delta D1); a file that cannot be read is not. */
+function sameBytes(backup: string, file: string): boolean {
+  try {
+    return statSync(backup).isFile() && readFileSync(backup).equals(readFileSync(file));
+  } catch {
+    return false;
+  }
 }
 
 /** `FILE.xstack-backup`, then `FILE.xstack-backup-2`, `-3`, …: the names a backup of FILE takes, in the order they are made. */

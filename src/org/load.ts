@@ -769,10 +769,14 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   const pipelines = withApplicationTags(declaredPipelines);
   // Every pipeline account runs a pipeline: one no branch names would get the pipeline accounts' stacks and run nothing.
   // Named by a pipeline as read, or by one that failed its own checks (a misspelt `pipelines` is read as its did-you-mean).
-  // Not asked when a pipeline has a problem of its own: a misspelt environment or a broken branches mapping is the
-  // cause, and the account is right (review s38-lead-diff M1).
+  // Not asked when a pipeline's branches could not be read as written (a misspelt environment, a broken branches
+  // mapping, a pipeline not read at all): that is the cause, and the account is right (review s38-lead-diff M1); a
+  // pipeline's other problems (its repository misspelt) leave its branches read (review s38-delta D3).
   const runHere = new Set((raw.pipelines ?? []).flatMap(([, p]) => p.branches.map(([environment]) => environment)));
-  const pipelinesRead = !ctx.problems.some((p) => p.field === 'pipelines' || p.field.startsWith('pipelines.'));
+  const read = new Set((raw.pipelines ?? []).map(([name]) => name));
+  const branchesUnread = (field: string) =>
+    field === 'pipelines' || /^pipelines\.[^.]+\.branches(\.|$)/.test(field) || (/^pipelines\.[^.]+$/.test(field) && !read.has(field.slice('pipelines.'.length)));
+  const pipelinesRead = !ctx.problems.some((p) => branchesUnread(p.field));
   for (const [name, a] of raw.accounts ?? []) {
     if (a.role === 'pipeline' && a.environment && raw.pipelines && pipelinesRead && !runHere.has(a.environment) && !declared().branchEnvironments.has(a.environment)) {
       ctx.report(`accounts.${name}`, `pipeline account runs no pipeline: no pipeline names environment '${a.environment}' in its branches`, `a pipeline whose branches name ${a.environment}, or no account ${name}`);

@@ -66,7 +66,7 @@ const controlMessage = (c: string) => `a control character (${codePoint(c)}) is 
  * word or a sentence), a directive, a merge key, and what may be a key that is a list or mapping, which js-yaml reads
  * as its text (`? [prod]`, `[prod]: main`, `{[prod]: main}`): an explicit key, a flow collection followed by a colon.
  */
-const ONLY_POSITIONED = /(?:^|[\s,[{:])!|^%|<<\s*:|^[ \t-]*\?(?:\s|$)|[\]}][ \t]*:(?:[ \t]|$)/m;
+const ONLY_POSITIONED = /(?:^|[\s,[{:])!|^%|<<\s*:|^[ \t-]*\?(?:\s|$)|[\]}][ \t]*:/m;
 
 export interface PositionedRead {
   root: SourceNode | undefined;

@@ -94,6 +94,18 @@ export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `$
 const ORG_FILE_EXTENSIONS = ['.yaml', '.yml'];
 
 /**
+ * The names in `orgFile`'s folder; in one that may be entered but not listed (mode 0711), the names the org file's
+ * stem takes with the extensions as written (review s38-delta D6).
+ */
+function siblingNames(orgFile: string, stem: string): string[] {
+  try {
+    return readdirSync(dirname(orgFile));
+  } catch {
+    return [...ORG_FILE_EXTENSIONS, extname(orgFile)].map((e) => `${stem}${e}`).filter((name) => existsSync(join(dirname(orgFile), name)));
+  }
+}
+
+/**
  * Another org file beside `orgFile` of its name with another extension (`example.yml` beside `example.yaml`): the
  * two would read and write one layout file and compile to one folder (review s38-cli M2), so either is refused while
  * the other is there, whether or not both are compiled. The same file under another name (a link, or a file system
@@ -105,7 +117,7 @@ export function sameNameProblem(orgFile: string): XstackError | undefined {
   const self = statSync(orgFile, { throwIfNoEntry: false });
   // Any case of the extensions (example.YAML beside example.yaml), the file's own too (review s38-helpers-diff H6).
   const named = (name: string) => basename(name, extname(name)) === stem && [...ORG_FILE_EXTENSIONS, extension.toLowerCase()].includes(extname(name).toLowerCase());
-  const other = readdirSync(dirname(orgFile))
+  const other = siblingNames(orgFile, stem)
     .filter((name) => name !== basename(orgFile) && named(name))
     .sort()
     .map((name) => join(dirname(orgFile), name))
