@@ -27,20 +27,27 @@ afterAll(() => {
   for (const signal of SIGNALS) for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
 });
 
+/** An output written to a new folder `name`/example, then replaced while its rename is refused with `code`: the error. */
+function refusedSwap(name: string, code: typeof refusal): { dir: string; refused: unknown } {
+  const dir = join(tempDir(name), 'example');
+  const owner = { command: 'compile', org: 'example', orgFile: 'example.yaml' } as const;
+  replaceOwnedFolder(dir, new Map([['a.txt', 'one\n']]), owner);
+  mounted = dir;
+  refusal = code;
+  try {
+    replaceOwnedFolder(dir, new Map([['a.txt', 'two\n']]), owner);
+    return { dir, refused: undefined };
+  } catch (error) {
+    return { dir, refused: error };
+  } finally {
+    mounted = undefined;
+    refusal = 'EBUSY';
+  }
+}
+
 describe('a mount point as the output folder', () => {
   it('is refused as one, not retryable, and left as it was', () => {
-    const dir = join(tempDir('mount-point'), 'example');
-    const owner = { command: 'compile', org: 'example', orgFile: 'example.yaml' } as const;
-    replaceOwnedFolder(dir, new Map([['a.txt', 'one\n']]), owner);
-    mounted = dir;
-    let refused: unknown;
-    try {
-      replaceOwnedFolder(dir, new Map([['a.txt', 'two\n']]), owner);
-    } catch (error) {
-      refused = error;
-    } finally {
-      mounted = undefined;
-    }
+    const { dir, refused } = refusedSwap('mount-point', 'EBUSY');
     expect(refused).toBeInstanceOf(OutputError);
     expect((refused as InstanceType<typeof OutputError>).message).toBe(
       `could not replace ${dir}: ${dir} is a mount point, and xstack replaces the folder by renaming it, which a mount point does not allow: mount its parent instead (its folder ${join(dir, '..')}), or choose another --out; it was left as it was`,
@@ -51,20 +58,7 @@ describe('a mount point as the output folder', () => {
   });
 
   it("overlayfs's EXDEV for a folder of a lower layer (a dist/ copied into a Docker image) is no mount point: said so, with the way past (review s38-helpers-diff H5)", () => {
-    const dir = join(tempDir('overlay-lower'), 'example');
-    const owner = { command: 'compile', org: 'example', orgFile: 'example.yaml' } as const;
-    replaceOwnedFolder(dir, new Map([['a.txt', 'one\n']]), owner);
-    mounted = dir;
-    refusal = 'EXDEV';
-    let refused: unknown;
-    try {
-      replaceOwnedFolder(dir, new Map([['a.txt', 'two\n']]), owner);
-    } catch (error) {
-      refused = error;
-    } finally {
-      mounted = undefined;
-      refusal = 'EBUSY';
-    }
+    const { dir, refused } = refusedSwap('overlay-lower', 'EXDEV');
     expect((refused as Error).message).toMatch(new RegExp(`^could not replace ${dir}: this file system cannot rename it \\(.*a folder of a lower overlayfs layer, such as one copied into a Docker image, is so\\); it was left as it was: it is generated, so delete it \\(rm -rf ${dir}\\) and compile again`));
     expect((refused as Error).message).not.toContain('mount point');
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('one\n');
