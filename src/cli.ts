@@ -242,16 +242,19 @@ function arnProblem(option: string, arn: string | undefined, partition: Partitio
   const parts = arn.split(':');
   const pattern = (part: string) => /[*?]/.test(part);
   const otherPartition = (given: string) => `${option} ${arn}: partition '${given}' is not the org's; its ARNs are arn:${partition}:…`;
+  const notAPrincipal = (service: string) => `${option} ${arn}: a principal's ARN is IAM's or STS's (service '${service}' has none); expected e.g. arn:${partition}:iam::123456789012:role/NAME`;
   // explain's * spans colons (arn:aws:kms:* is every KMS request): the parts from the first that holds a wildcard on
   // are not the parts they stand at, so only those before it are checked (review s38-helpers-diff H1).
   const wild = parts.findIndex(pattern);
-  if (wild >= 0 && wild < 5) return wild > 1 && parts[1] !== partition ? otherPartition(parts[1]) : undefined;
+  if (wild >= 0 && wild < 5) {
+    if (wild > 1 && parts[1] !== partition) return otherPartition(parts[1]);
+    if (wild > 2 && option === '--principal' && parts[2] !== 'iam' && parts[2] !== 'sts') return notAPrincipal(parts[2]);
+    return undefined;
+  }
   if (parts.length < 6) return `${option} ${arn} is not an ARN: expected ${shape}, e.g. arn:${partition}:iam::123456789012:role/NAME`;
   const [, arnPartition, service, , account] = parts;
   if (pattern(arnPartition) ? !globRegExp(arnPartition).test(partition) : arnPartition !== partition) return otherPartition(arnPartition);
-  if (option === '--principal' && !pattern(service) && service !== 'iam' && service !== 'sts') {
-    return `${option} ${arn}: a principal's ARN is IAM's or STS's (service '${service}' has none); expected e.g. arn:${partition}:iam::123456789012:role/NAME`;
-  }
+  if (option === '--principal' && !pattern(service) && service !== 'iam' && service !== 'sts') return notAPrincipal(service);
   if (pattern(account) || /^\d{12}$/.test(account)) return undefined;
   if ((account === '' || account === 'aws') && option === '--resource') {
     const formats = pattern(service) ? undefined : serviceData(service)?.resourceTypes;

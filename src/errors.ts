@@ -83,6 +83,7 @@ const SYSTEM_ERRORS: Record<string, string> = {
   EROFS: 'is on a read-only file system',
   ENAMETOOLONG: 'a name in the path is too long for the file system',
   ELOOP: 'too many symbolic links in the path, perhaps links that point at each other',
+  EXDEV: 'a rename the file system cannot make in place',
 };
 
 /** What a failed file-system call means, in words (`permission denied`), or undefined when it is not one. */

@@ -343,6 +343,7 @@ describe('xstack explain', () => {
       expect(run(...args).status, args.join(' ')).toBe(0);
     }
     usage(['--action', 'kms:Decrypt', '--resource', 'arn:aws-cn:kms:*'], "--resource arn:aws-cn:kms:*: partition 'aws-cn' is not the org's; its ARNs are arn:aws:…");
+    usage(['--principal', 'arn:aws:s3:*'], "--principal arn:aws:s3:*: a principal's ARN is IAM's or STS's (service 's3' has none); expected e.g. arn:aws:iam::123456789012:role/NAME");
     // A context key no statement reads: noted on stderr, the answer as without it.
     const ask = ['--principal', 'acme-developer', '--action', 'codecommit:GitPush'];
     const misspelt = run(...ask, '--context', 'codecommit:Refrences=refs/heads/main;aws:SourceAccount=111111111111', '--json');

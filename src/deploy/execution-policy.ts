@@ -424,7 +424,7 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
         continue;
       }
       if (name === undefined) {
-        throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}`);
+        throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}, or one that ends in its stack's unique id (intrinsics.ts stackUniqueName)`);
       }
       const service = serviceOfType(r.Type);
       const arns = arnsByService.get(service) ?? new Set<string>();
