@@ -127,7 +127,11 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   } catch (error) {
     for (const s of staged) discardStaged(s);
     for (const release of releases) release();
-    if (compiled.length > 1 && error instanceof OutputError) throw new OutputError(`${error.message}; no other organization's folder or layout file was changed either`);
+    // Put back before the refusal (a folder a killed run had set aside) is the one change: said (review s38-delta D4).
+    const putBack = staged.flatMap((s) => s.warnings.filter((w) => w.startsWith('note: ')));
+    if (compiled.length > 1 && error instanceof OutputError) {
+      throw new OutputError(`${error.message}; no other organization's folder or layout file was changed either${putBack.length > 0 ? `, but for what was put back (${putBack.map((w) => w.slice('note: '.length)).join('; ')})` : ''}`);
+    }
     throw error;
   }
   try {

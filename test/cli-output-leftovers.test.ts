@@ -124,6 +124,19 @@ describe('a run killed between the swap’s two renames (review s38-cli M11)', (
     expect(readdirSync(join(dir, 'dist'))).toEqual(['example']);
   });
 
+  it("a compile of two orgs refused for the second says what it put back of the first, not that nothing changed (review s38-delta D4)", () => {
+    const dir = compiledProject('killed-swap-two-orgs');
+    writeFileSync(join(dir, 'parameters', 'other.yaml'), readFileSync(EXAMPLE_ORG, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta').replace(/"(\d)(\d{11})"/g, (_, d: string, rest: string) => `"${(Number(d) + 5) % 10}${rest}"`));
+    mkdirSync(join(dir, 'dist', 'other'));
+    writeFileSync(join(dir, 'dist', 'other', 'notes.txt'), 'mine\n');
+    killedDuringSwap(dir);
+    const run = runCli(['compile', 'parameters/example.yaml', 'parameters/other.yaml'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`no other organization's folder or layout file was changed either, but for what was put back (dist/example was missing: put back from dist/example.xstack-old-${NO_PROCESS}`);
+    expect(existsSync(join(dir, 'dist', 'example', 'manifest.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'dist', 'other', 'notes.txt'), 'utf8')).toBe('mine\n');
+  });
+
   it('an unmarked folder of that name is not put back, and not removed', () => {
     const dir = compiledProject('killed-swap-unmarked');
     const old = killedDuringSwap(dir);
