@@ -46,8 +46,11 @@ export interface Owner {
 }
 
 /** The marker's text: deterministic (it is committed with dist/), and says what to do. */
+/** The marker's opening words: which command wrote the folder, for which org (markedBy reads them back). */
+const markerHead = (owner: Owner) => `Written by xstack (${owner.command} of organization '${owner.org}')`;
+
 export const markerText = (owner: Owner) =>
-  `Written by xstack (${owner.command} of organization '${owner.org}'). xstack replaces this folder as a whole on every run, ` +
+  `${markerHead(owner)}. xstack replaces this folder as a whole on every run, ` +
   `and refuses to while it holds a file xstack did not write: keep your own files elsewhere.\n${ORG_FILE_LINE}${owner.orgFile}\n`;
 
 const readOr = (file: string, fallback: string) => {
@@ -68,7 +71,7 @@ const hasMarker = (dir: string) => readOr(join(dir, MARKER), '').startsWith('Wri
 const isMarked = (dir: string) => hasMarker(dir) || /^\{\n {2}"format": "xstack-manifest\/1",/.test(readOr(join(dir, MANIFEST), ''));
 
 /** Marked as written by `owner`'s command for its organization. */
-const markedBy = (dir: string, owner: Owner) => readOr(join(dir, MARKER), '').startsWith(`Written by xstack (${owner.command} of organization '${owner.org}')`);
+const markedBy = (dir: string, owner: Owner) => readOr(join(dir, MARKER), '').startsWith(markerHead(owner));
 
 /** `path` resolved, its links followed as far as it exists (the rest, not made yet, as given). */
 function realPath(path: string): string {

@@ -216,6 +216,8 @@ export function renderGitEnvironment(generated: GeneratedProfiles, prefix: strin
 }
 
 const begin = (org: string) => `# >>> xstack ${org}: written by 'xstack profiles'; edits inside this block are replaced >>>`;
+/** A block's first line as begin() writes it, whatever org's: its name the match's first group. */
+const BLOCK_HEADER = /^# >>> xstack (.+): written by 'xstack profiles'/m;
 const end = (org: string) => `# <<< xstack ${org} <<<`;
 
 /** The profiles a config file's lines define, each with its line's index. */
@@ -237,10 +239,7 @@ export function mergeIntoConfig(existing: string, orgName: string, profiles: rea
 }
 
 /** Whether a config file holds a block `xstack profiles` wrote (any org's). */
-export const holdsXstackBlock = (text: string): boolean => /^# >>> xstack .+: written by 'xstack profiles'/m.test(text);
-
-/** The roles generateProfiles points profiles at, by the part of their name after the prefix (naming.ts). */
-const PROFILE_ROLES = ['developer', 'maintainer', 'ci-reader', 'ci-instance'];
+export const holdsXstackBlock = (text: string): boolean => BLOCK_HEADER.test(text);
 
 /**
  * The profiles in a block's lines that another org's run wrote: the block is named after the org file's stem, so an
@@ -258,7 +257,10 @@ function othersProfiles(lines: readonly string[], inBlock: (line: number) => boo
     }
     return undefined;
   };
-  const xstackRole = new RegExp(`^(.+)-(?:${PROFILE_ROLES.join('|')})$`);
+  // The roles generateProfiles points profiles at, by the part of their names after the prefix (naming.ts).
+  const own = new Names(prefix);
+  const endings = [own.developerRole(), own.maintainerRole(), own.ciReaderRole(), own.ciInstanceRole()].map((role) => role.slice(prefix.length));
+  const xstackRole = new RegExp(`^(.+)(?:${endings.join('|')})$`);
   return defined.filter((d) => {
     if (!d.name.startsWith(`${prefix}-`)) return true;
     const rolePrefix = xstackRole.exec(roleOf(d.line) ?? '')?.[1];
@@ -270,7 +272,7 @@ function othersProfiles(lines: readonly string[], inBlock: (line: number) => boo
 function xstackBlocks(lines: readonly string[]): Array<{ name: string; first: number; last: number }> {
   const blocks: Array<{ name: string; first: number; last: number }> = [];
   lines.forEach((l, i) => {
-    const name = /^# >>> xstack (.+): written by 'xstack profiles'/.exec(l)?.[1];
+    const name = BLOCK_HEADER.exec(l)?.[1];
     const last = name === undefined ? -1 : lines.indexOf(end(name), i + 1);
     if (name !== undefined && last > i) blocks.push({ name, first: i, last });
   });
