@@ -15,7 +15,7 @@ import { compileOrg, type CompiledOrg } from './compile';
 import { renderTemplate } from './cfn/template';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
-import { orgJsonSchemaText } from './org/json-schema';
+import { orgJsonSchemaText, schemaStampOf } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
 import { globRegExp } from './checks/service-authorization';
@@ -647,19 +647,26 @@ function registerSchema(program: Command, act: Act): void {
 }
 
 /**
- * `schema --out` replaces only a schema an earlier `schema --out` wrote (JSON titled as ours): any other file at that
- * path (an org file one tab-completion away, a user's JSON) is the user's, and is refused whole (review s30-cli M1).
+ * `schema --out` replaces only a schema an earlier `schema --out` wrote and nobody changed since: any other file at
+ * that path (an org file one tab-completion away, a user's JSON) is the user's, and is refused whole (review s30-cli
+ * M1); so is a schema of ours that the user customised, which its stamp tells (review s38-cli m10).
  */
 function notASchemaProblem(file: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const title = (JSON.parse(orgJsonSchemaText()) as { title: string }).title;
+  const text = readFileSync(file, 'utf8');
   let found: unknown;
   try {
-    found = (JSON.parse(readFileSync(file, 'utf8')) as { title?: unknown } | null)?.title;
+    found = (JSON.parse(text) as { title?: unknown } | null)?.title;
   } catch {
     found = undefined;
   }
-  return found === title ? undefined : `--out ${file} exists and is not a schema xstack wrote (a JSON Schema titled "${title}"); it was left as it was: choose another path, or delete or move that file first`;
+  const leftAsItWas = 'it was left as it was: choose another path, or delete or move that file first';
+  if (found !== title) return `--out ${file} exists and is not a schema xstack wrote (a JSON Schema titled "${title}"); ${leftAsItWas}`;
+  const stamp = schemaStampOf(text);
+  if (stamp === 'edited') return `--out ${file} is a schema xstack wrote, changed since (its $comment's SHA-256 no longer matches its text), so the changes may be yours; ${leftAsItWas}`;
+  if (stamp === 'unstamped') return `--out ${file} is titled as xstack's schema but has no stamp (its $comment), so xstack cannot tell it from a copy you changed (an xstack before the stamp wrote none); ${leftAsItWas}`;
+  return undefined;
 }
 
 /** Every command; a new one is a `(program, act) => void` added here. */

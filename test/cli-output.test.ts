@@ -487,8 +487,8 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
     const folder = xstack(['schema', '--out', 'schemas'], dir);
     expect(folder.status).toBe(1);
     expect(folder.stderr).toBe('xstack: --out schemas is a folder; give the file to write in it\n');
-    // An earlier schema xstack wrote (titled as ours), through a link.
-    writeFileSync(join(dir, 'schemas', 'org.json'), '{ "title": "xstack organization file", "properties": {} }\n');
+    // An earlier schema xstack wrote (titled as ours, stamped), through a link.
+    writeFileSync(join(dir, 'schemas', 'org.json'), olderSchema(xstack(['schema'], dir).stdout));
     symlinkSync(join(dir, 'schemas', 'org.json'), join(dir, 'org.schema.json'));
     expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
     expect(lstatSync(join(dir, 'org.schema.json')).isSymbolicLink()).toBe(true);
@@ -496,6 +496,18 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
     expect(readdirSync(join(dir, 'schemas'))).toEqual(['org.json']);
   });
 });
+
+/**
+ * The stamp `schema` writes in `$comment` (src/org/json-schema.ts), made again here from its description: the SHA-256
+ * of the text with the stamp's 64 digits zeroed.
+ */
+const STAMP = /(SHA-256 of this text with these digits zeroed: )([0-9a-f]{64})/;
+const restamped = (text: string) => {
+  const zeroed = text.replace(STAMP, `$1${'0'.repeat(64)}`);
+  return zeroed.replace(STAMP, `$1${createHash('sha256').update(zeroed).digest('hex')}`);
+};
+/** A schema as an earlier xstack would have written it: another description, stamped by that xstack. */
+const olderSchema = (current: string) => restamped(current.replace('"type": "object",', '"type": "object",\n  "description": "older",'));
 
 describe('schema --out replaces an earlier schema only, keeping its mode (review s30-cli M1, m2, m3)', () => {
   it("the org file, a user's JSON and a file that is not JSON are refused and left byte for byte", () => {
@@ -519,13 +531,13 @@ describe('schema --out replaces an earlier schema only, keeping its mode (review
     const dir = tempDir('schema-modes');
     expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
     const written = readFileSync(join(dir, 'org.schema.json'), 'utf8');
-    // Changed, so that the next run has to write it; 0600, which it keeps.
-    writeFileSync(join(dir, 'org.schema.json'), written.replace('"title"', '"description": "older", "title"'));
+    // An earlier xstack's, so that the next run has to write it; 0600, which it keeps.
+    writeFileSync(join(dir, 'org.schema.json'), olderSchema(written));
     chmodSync(join(dir, 'org.schema.json'), 0o600);
     expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
     expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(written);
     expect(statSync(join(dir, 'org.schema.json')).mode & 0o777).toBe(0o600);
-    writeFileSync(join(dir, 'org.schema.json'), written.replace('"title"', '"description": "older", "title"'));
+    writeFileSync(join(dir, 'org.schema.json'), olderSchema(written));
     chmodSync(join(dir, 'org.schema.json'), 0o444);
     const before = readFileSync(join(dir, 'org.schema.json'), 'utf8');
     const run = xstack(['schema', '--out', 'org.schema.json'], dir);
@@ -533,6 +545,26 @@ describe('schema --out replaces an earlier schema only, keeping its mode (review
     expect(run.stderr).toMatch(/^xstack: --out org\.schema\.json is read-only.* \(mode 0444\); /);
     expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(before);
     expect(statSync(join(dir, 'org.schema.json')).mode & 0o777).toBe(0o444);
+  });
+  it('a schema of ours that was changed since, or that carries no stamp, is refused and left byte for byte; one checked out with CRLF line ends is replaced (review s38-cli m10)', () => {
+    const dir = tempDir('schema-customised');
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    const written = readFileSync(join(dir, 'org.schema.json'), 'utf8');
+    expect(written).toMatch(STAMP);
+    const customised = written.replace('"type": "object",', '"type": "object",\n  "description": "our own words",');
+    const unstamped = written.replace(STAMP, 'no stamp');
+    for (const [text, reason] of [
+      [customised, "is a schema xstack wrote, changed since (its $comment's SHA-256 no longer matches its text), so the changes may be yours"],
+      [unstamped, "is titled as xstack's schema but has no stamp (its $comment), so xstack cannot tell it from a copy you changed (an xstack before the stamp wrote none)"],
+    ]) {
+      writeFileSync(join(dir, 'org.schema.json'), text);
+      const run = xstack(['schema', '--out', 'org.schema.json'], dir);
+      expect([run.status, run.stderr]).toEqual([1, `xstack: --out org.schema.json ${reason}; it was left as it was: choose another path, or delete or move that file first\n`]);
+      expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(text);
+    }
+    writeFileSync(join(dir, 'org.schema.json'), olderSchema(written).replaceAll('\n', '\r\n'));
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'org.schema.json'), 'utf8')).toBe(written);
   });
 });
 

@@ -8,6 +8,7 @@
  * only to refuse them with the reason (./schema.ts acceptsOnly); rules across
  * fields and refinements stay with the validator, which remains the judge.
  */
+import { sha256 } from '../hash';
 import { orgSchema } from './load';
 
 export const ORG_SCHEMA_FILE = 'parameters/org.schema.json';
@@ -21,4 +22,32 @@ export function orgJsonSchema(): Record<string, unknown> {
   };
 }
 
-export const orgJsonSchemaText = () => `${JSON.stringify(orgJsonSchema(), null, 2)}\n`;
+/**
+ * The schema's stamp: `schema --out` replaces a file only while it is as an xstack wrote it, so that a schema a user
+ * customised (a description, a tighter pattern) is never replaced without a word (review s38-cli m10). The stamp is
+ * the SHA-256 of the file's text with the stamp's own digits zeroed; `$comment` is JSON Schema's keyword for notes to
+ * maintainers, which validators and editors ignore (https://json-schema.org/understanding-json-schema/reference/comments).
+ */
+const STAMP_WORDS = "Written by 'xstack schema', which replaces this file only while it is as written. SHA-256 of this text with these digits zeroed: ";
+const UNSTAMPED = '0'.repeat(64);
+const STAMP = new RegExp(`${STAMP_WORDS.replace(/[.()']/g, '\\$&')}([0-9a-f]{64})`);
+
+/** `text` with its stamp: the SHA-256 of the text as it stands, written over the zeroed digits. */
+const stamped = (text: string) => text.replace(`${STAMP_WORDS}${UNSTAMPED}`, `${STAMP_WORDS}${sha256(text)}`);
+
+export const orgJsonSchemaText = () => {
+  const { $schema, title, ...rest } = orgJsonSchema();
+  return stamped(`${JSON.stringify({ $schema, title, $comment: `${STAMP_WORDS}${UNSTAMPED}`, ...rest }, null, 2)}\n`);
+};
+
+/**
+ * Whether `text` is a schema as an xstack wrote it: `unstamped` when it carries no stamp (written by an xstack before
+ * the stamp, or by hand), `edited` when its stamp no longer matches it. CRLF line ends are read as LF (a checkout with
+ * git's core.autocrlf writes them; xstack writes LF).
+ */
+export function schemaStampOf(text: string): 'as written' | 'unstamped' | 'edited' {
+  const lf = text.replaceAll('\r\n', '\n');
+  const stamp = STAMP.exec(lf)?.[1];
+  if (!stamp) return 'unstamped';
+  return sha256(lf.replace(`${STAMP_WORDS}${stamp}`, `${STAMP_WORDS}${UNSTAMPED}`)) === stamp ? 'as written' : 'edited';
+}
