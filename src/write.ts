@@ -49,9 +49,33 @@ export interface Owner {
 /** The marker's opening words: which command wrote the folder, for which org (markedBy reads them back). */
 const markerHead = (owner: Owner) => `Written by xstack (${owner.command} of organization '${owner.org}')`;
 
-export const markerText = (owner: Owner) =>
+/**
+ * The marker's text. A folder with a manifest.json has the manifest's SHA-256 in its marker: the manifest records
+ * every other file's, but not its own, and an edit to it would be lost at the next run (review s38-cli M9).
+ */
+export const markerText = (owner: Owner, manifest?: string) =>
   `${markerHead(owner)}. xstack replaces this folder as a whole on every run, ` +
-  `and refuses to while it holds a file xstack did not write: keep your own files elsewhere.\n${ORG_FILE_LINE}${owner.orgFile}\n`;
+  `and refuses to while it holds a file xstack did not write: keep your own files elsewhere.\n${ORG_FILE_LINE}${owner.orgFile}\n` +
+  (manifest === undefined ? '' : `${MANIFEST_LINE}${sha256(manifest)}\n`);
+const MANIFEST_LINE = `${MANIFEST} SHA-256: `;
+
+/**
+ * The files of the marked folder `dir` that xstack writes without recording them in its manifest, changed since: the
+ * manifest, against the SHA-256 its marker records (a marker written before the record has none), and the marker,
+ * against the text xstack writes for the owner it names (the marker's wording is unchanged since it was introduced).
+ */
+function changedMarks(dir: string): string[] {
+  const marker = readOr(join(dir, MARKER), '').replaceAll('\r\n', '\n');
+  const named = /^Written by xstack \((compile|audit) of organization '([^'\n]*)'\)/.exec(marker);
+  const orgFile = marker.split('\n').find((l) => l.startsWith(ORG_FILE_LINE))?.slice(ORG_FILE_LINE.length);
+  const recorded = /^manifest\.json SHA-256: ([0-9a-f]{64})$/m.exec(marker)?.[1];
+  const changed: string[] = [];
+  if (recorded !== undefined && existsSync(join(dir, MANIFEST)) && !asWritten(join(dir, MANIFEST), recorded)) changed.push(join(dir, MANIFEST));
+  const owner = named && orgFile !== undefined ? { command: named[1] as Owner['command'], org: named[2]!, orgFile } : undefined;
+  const expected = owner && markerText(owner) + (recorded === undefined ? '' : `${MANIFEST_LINE}${recorded}\n`);
+  if (existsSync(join(dir, MARKER)) && marker !== expected) changed.push(join(dir, MARKER));
+  return changed;
+}
 
 const readOr = (file: string, fallback: string) => {
   try {
@@ -218,7 +242,7 @@ function strayFiles(dir: string, files: ReadonlyMap<string, string>): string | u
   const written = writtenFiles(dir, files);
   if (typeof written === 'string') return written;
   const foreign: string[] = [];
-  const edited: string[] = [];
+  const edited: string[] = changedMarks(dir);
   for (const path of filesUnder(dir).sort(compareText)) {
     if (path === MARKER) continue;
     if (!written.has(path)) foreign.push(join(dir, path));
@@ -756,7 +780,7 @@ export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>
     staged.warnings.push(...removeLeftovers(dir, owner));
     mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
-    writeFileSync(join(staged.tmp, MARKER), markerText(owner));
+    writeFileSync(join(staged.tmp, MARKER), markerText(owner, files.get(MANIFEST)));
     for (const [path, content] of files) {
       const target = join(staged.tmp, path);
       mkdirSync(dirname(target), { recursive: true });

@@ -84,6 +84,34 @@ describe('compile writes only what it owns', () => {
     expect(readFileSync(join(dist, 'example', 'templates', 'pipelines.yaml'), 'utf8')).toBe(template);
   });
 
+  it('an edit to manifest.json or to the marker is refused and kept, as an edit to a template is; a marker from before the manifest record, and CRLF line ends, are not edits (review s38-cli M9)', () => {
+    const dist = join(tempDir('manifest-edit'), 'dist');
+    expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    const folder = join(dist, 'example');
+    const manifestFile = join(folder, 'manifest.json');
+    const marker = join(folder, '.xstack-output');
+    const [manifest, markerWritten] = [readFileSync(manifestFile, 'utf8'), readFileSync(marker, 'utf8')];
+    expect(markerWritten).toContain(`\nmanifest.json SHA-256: ${createHash('sha256').update(manifest).digest('hex')}\n`);
+    for (const [file, edited] of [
+      [manifestFile, manifest.replace('{\n', '{\n  "reviewedBy": "Alice, SEC-123",\n')],
+      [marker, `${markerWritten}# reviewed by Alice\n`],
+    ]) {
+      writeFileSync(file, edited);
+      const run = xstack(['compile', EXAMPLE, '--out', dist]);
+      expect([run.status, run.stderr]).toEqual([1, `xstack: ${folder} holds files changed since xstack wrote them (${file}); xstack replaces this folder as a whole, so nothing was written: move them out of ${folder} to keep them, or delete them (git checkout -- ${folder} restores a committed folder), then run again\n`]);
+      expect(readFileSync(file, 'utf8')).toBe(edited);
+      writeFileSync(file, file === marker ? markerWritten : manifest);
+    }
+    // Written by an xstack before the record: no manifest line, which the next compile adds.
+    writeFileSync(marker, markerWritten.replace(/manifest\.json SHA-256: .*\n/, ''));
+    expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
+    // A checkout with git's core.autocrlf.
+    for (const file of [manifestFile, marker]) writeFileSync(file, readFileSync(file, 'utf8').replaceAll('\n', '\r\n'));
+    expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
+  });
+
   it('replaces its own folder as a whole: a file it wrote and no longer writes goes', () => {
     const dist = join(tempDir('replace'), 'dist');
     expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
@@ -93,6 +121,9 @@ describe('compile writes only what it owns', () => {
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
     manifest.files['templates/old-stage.yaml'] = { sha256: createHash('sha256').update('x: 1\n').digest('hex') };
     writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    // ... and the marker records that manifest's SHA-256, as the earlier compile wrote it.
+    const marker = join(dist, 'example', '.xstack-output');
+    writeFileSync(marker, readFileSync(marker, 'utf8').replace(/[0-9a-f]{64}\n$/, `${createHash('sha256').update(readFileSync(manifestFile)).digest('hex')}\n`));
     const run = xstack(['compile', EXAMPLE, '--out', dist]);
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(dist, 'example', 'templates', 'old-stage.yaml'))).toBe(false);
@@ -367,7 +398,7 @@ describe("a user's files in an output folder are never lost", () => {
       cpSync(EXAMPLE, join(dir, env, 'org.yaml'));
     }
     expect(xstack(['compile', 'dev/org.yaml', '--out', 'dist'], dir).status).toBe(0);
-    expect(readFileSync(join(dir, 'dist', 'org', '.xstack-output'), 'utf8')).toMatch(/\nOrganization file: dev\/org\.yaml\n$/);
+    expect(readFileSync(join(dir, 'dist', 'org', '.xstack-output'), 'utf8')).toMatch(/\nOrganization file: dev\/org\.yaml\nmanifest\.json SHA-256: [0-9a-f]{64}\n$/);
     const before = readTree(join(dir, 'dist'));
     const run = xstack(['compile', 'prod/org.yaml', '--out', 'dist'], dir);
     expect(run.status).toBe(1);
