@@ -15,6 +15,7 @@ import { compileOrg, type CompiledOrg } from './compile';
 import { renderTemplate } from './cfn/template';
 import { CompileError, EXIT, OrgFileError, userMessage, XstackError } from './errors';
 import { loadOrgFile } from './org/load';
+import type { Org } from './org/model';
 import { orgJsonSchemaText, schemaStampOf } from './org/json-schema';
 import { closest } from './org/schema';
 import { serviceData } from './checks/iam-data';
@@ -85,6 +86,23 @@ function summary(c: CompiledOrg, outDir: string): string {
   return lines.join('\n');
 }
 
+/** Every org file read and checked; the problems of every invalid one said together, not the first file's alone (review s38-cli m2). */
+function loadOrgFiles(files: readonly string[]): Org[] {
+  const orgs: Org[] = [];
+  const invalid: OrgFileError[] = [];
+  for (const file of files) {
+    try {
+      orgs.push(loadOrgFile(file));
+    } catch (error) {
+      if (!(error instanceof OrgFileError)) throw error;
+      invalid.push(error);
+    }
+  }
+  if (invalid.length > 1) throw new OrgFileError(invalid.flatMap((e) => e.problems), `${invalid.length} organization files`);
+  if (invalid.length === 1) throw invalid[0];
+  return orgs;
+}
+
 /**
  * Every org compiled in memory first, every target folder checked, then each
  * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
@@ -98,7 +116,11 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
   const rootProblem = outputRootProblem(opts.out, files);
   if (rootProblem) throw new OutputError(rootProblem);
   // The git revision only when asked: committed dist/ must not change with every commit.
-  const compiled = files.map((f) => compileOrg(loadOrgFile(f), { revision: opts.revision ? sourceRevision(f) : undefined }));
+  const orgs = loadOrgFiles(files);
+  const revisions = files.map((f) => (opts.revision ? sourceRevision(f) : undefined));
+  // Asked for and not found: said, not left for the reader of the manifest to notice (review s38-cli m9).
+  const unrevised = opts.revision ? files.filter((_, i) => revisions[i] === undefined) : [];
+  const compiled = orgs.map((org, i) => compileOrg(org, { revision: revisions[i] }));
   const shared = sharedIamNames(compiled.map((c) => c.org));
   if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
   // Names that differ only in case are one folder on macOS's and Windows' file systems.
@@ -159,6 +181,7 @@ function compileCommand(given: string[], opts: { out: string; revision?: boolean
     });
     out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
     for (const warning of [...recorded.map((r) => r.warning), ...warnings]) if (warning) process.stderr.write(`${warning}\n`);
+    for (const file of unrevised) process.stderr.write(`note: --revision: ${file} is not in a git work tree (or git is not installed), so no revision was recorded for it\n`);
     return EXIT.ok;
   } finally {
     for (const release of releases) release();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { load } from 'js-yaml';
 import { fitLine } from '../src/deploy/command';
 import { isAwsEndpoint } from '../src/aws/endpoint';
-import { tempDir } from './helpers';
+import { runCli, tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
 const EXAMPLE = 'parameters/example.yaml';
@@ -263,6 +263,39 @@ describe('two org files compiled together', () => {
     expect(existsSync(join(dir, 'west.layout.json'))).toBe(false);
     writeFileSync(east, readFileSync(east, 'utf8').replace('prefix: acme', 'prefix: acmeus'));
     expect(xstack(['compile', west, east, '--out', join(dir, 'dist')]).status).toBe(0);
+  });
+
+  it("both invalid: every file's problems in one error, at their lines, nothing written (review s38-cli m2)", () => {
+    const dir = tempDir('two-invalid');
+    writeFileSync(join(dir, 'a.yaml'), readFileSync(EXAMPLE, 'utf8').replace('    environment: dev', '    enviroment: dev'));
+    writeFileSync(join(dir, 'b.yaml'), readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: Acme!'));
+    const run = runCli(['compile', 'a.yaml', 'b.yaml', '--out', 'dist'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^xstack: 2 problems in 2 organization files:\n {2}a\.yaml:16:5: accounts\.dev\.enviroment: unknown key 'enviroment' .*\n {2}b\.yaml:\d+:\d+: prefix: .*\nNothing was written\.\n$/);
+    expect(readdirSync(dir).sort()).toEqual(['a.yaml', 'b.yaml']);
+  });
+});
+
+describe('compile --revision', () => {
+  it("records the org file's commit, and uncommitted changes; outside a git work tree it says that it recorded none (review s38-cli m9)", () => {
+    const dir = tempDir('revision');
+    writeFileSync(join(dir, 'example.yaml'), readFileSync(EXAMPLE, 'utf8'));
+    const revisionOf = () => (JSON.parse(readFileSync(join(dir, 'dist', 'example', 'manifest.json'), 'utf8')) as { source: { revision?: string } }).source.revision;
+    const outside = runCli(['compile', 'example.yaml', '--out', 'dist', '--revision'], dir);
+    expect(outside.status).toBe(0);
+    expect(outside.stderr).toContain('note: --revision: example.yaml is not in a git work tree (or git is not installed), so no revision was recorded for it\n');
+    expect(revisionOf()).toBeUndefined();
+    const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+    git('init', '-q');
+    git('add', 'example.yaml');
+    git('commit', '-qm', 'org');
+    const commit = git('rev-parse', 'HEAD');
+    const inside = runCli(['compile', 'example.yaml', '--out', 'dist', '--revision'], dir);
+    expect([inside.status, inside.stderr]).toEqual([0, '']);
+    expect(revisionOf()).toBe(commit);
+    writeFileSync(join(dir, 'example.yaml'), `${readFileSync(join(dir, 'example.yaml'), 'utf8')}# a change\n`);
+    expect(runCli(['compile', 'example.yaml', '--out', 'dist', '--revision'], dir).status).toBe(0);
+    expect(revisionOf()).toBe(`${commit} with uncommitted changes`);
   });
 });
 
