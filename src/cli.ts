@@ -104,39 +104,62 @@ function loadOrgFiles(files: readonly string[]): Org[] {
 }
 
 /**
- * Every org compiled in memory first, every target folder checked, then each
- * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
- * DIR stay as they were.
+ * The compile's first half: every org file read, checked and compiled in memory, nothing written; an error it raises
+ * (but for a usage error, and a refused output folder, which say what they left) is followed by "Nothing was written."
+ * (review s38-helpers-diff H11).
  */
-function compileCommand(given: string[], opts: { out: string; revision?: boolean; frozenLayout?: boolean }): number {
-  // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
+function compileInMemory(given: string[], opts: CompileOptions): { compiled: CompiledOrg[]; unrevised: string[] } {
   refuseUnusablePath('--out', opts.out);
+  // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
   const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
   if (rootProblem) throw new OutputError(rootProblem);
-  // The git revision only when asked: committed dist/ must not change with every commit.
   const orgs = loadOrgFiles(files);
+  // The git revision only when asked: committed dist/ must not change with every commit.
   const revisions = files.map((f) => (opts.revision ? sourceRevision(f) : undefined));
   // Asked for and not found: said, not left for the reader of the manifest to notice (review s38-cli m9).
   const unrevised = opts.revision ? files.filter((_, i) => revisions[i] === undefined) : [];
   const compiled = orgs.map((org, i) => compileOrg(org, { revision: revisions[i] }));
   const shared = sharedIamNames(compiled.map((c) => c.org));
-  if (shared.length > 0) throw new XstackError('ORG_OVERLAP', `${shared.join('\n')}; nothing was written`);
+  if (shared.length > 0) throw new XstackError('ORG_OVERLAP', shared.join('\n'));
   // Names that differ only in case are one folder on macOS's and Windows' file systems.
   const names = new Map<string, CompiledOrg>();
-  const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   for (const c of compiled) {
     const other = names.get(c.org.name.toLowerCase());
     if (other) {
       const same = other.org.name === c.org.name;
       const why = same ? 'their names without the extension are the same' : 'names differing only in case are one folder on some file systems';
-      throw new UsageError(`${other.org.file} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (${why}); rename one${same ? ', or compile each with its own --out' : ''}`);
+      // An input conflict, not a usage mistake: exit 1, as for the same files found in one folder (same-stem refusal).
+      throw new XstackError('ORG_OVERLAP', `${other.org.file} and ${c.org.file} would both compile to ${join(opts.out, c.org.name)}/ (${why}); rename one${same ? ', or compile each with its own --out' : ''}`);
     }
     names.set(c.org.name.toLowerCase(), c);
   }
   // A layout --frozen-layout refuses stops the run before anything is made (it writes no layout file: it only checks).
   if (opts.frozenLayout) for (const c of compiled) recordLayout(c.org, c.layout, { frozen: true });
+  return { compiled, unrevised };
+}
+
+type CompileOptions = { out: string; revision?: boolean; frozenLayout?: boolean };
+
+/** Errors raised before anything was written or staged (compileInMemory): main says so. */
+const raisedBeforeWriting = new WeakSet<object>();
+
+/**
+ * Every org compiled in memory first, every target folder checked, then each
+ * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
+ * DIR stay as they were.
+ */
+function compileCommand(given: string[], opts: CompileOptions): number {
+  let compiled: CompiledOrg[];
+  let unrevised: string[];
+  try {
+    ({ compiled, unrevised } = compileInMemory(given, opts));
+  } catch (error) {
+    if (error instanceof XstackError && !(error instanceof UsageError) && !(error instanceof OutputError)) raisedBeforeWriting.add(error);
+    throw error;
+  }
+  const owner = (c: CompiledOrg): Owner => ({ command: 'compile', org: c.org.name, orgFile: c.org.recordedFile });
   const dirOf = (c: CompiledOrg) => join(opts.out, c.org.name);
   const releases: Array<() => void> = [];
   const staged: Staged[] = [];
@@ -775,7 +798,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = userMessage(error, context.options);
     if (message === undefined) throw error;
     process.stderr.write(`xstack: ${message}\n`);
-    if (context.command === 'compile' && (error instanceof OrgFileError || error instanceof CompileError)) {
+    if (context.command === 'compile' && (raisedBeforeWriting.has(error as object) || error instanceof OrgFileError || error instanceof CompileError)) {
       const dir = String(context.options.out ?? 'dist');
       process.stderr.write(existsSync(dir) ? `${dir} was left as it was.\n` : 'Nothing was written.\n');
     }

@@ -51,7 +51,7 @@ describe('a folder named like a leftover is another org’s output (review s38-c
     const run = runCli(['compile', 'example.xstack-old-3999999.yaml', '--out', 'dist'], dir);
     expect([run.status, run.stderr]).toEqual([
       1,
-      "xstack: example.xstack-old-3999999.yaml: an org file's name without its extension names its output folder (dist/<name>/), and 'example.xstack-old-3999999' holds '.xstack-', which xstack keeps for the folders it sets aside beside the output (<name>.xstack-old-<id>); rename the file, e.g. to org.yaml\n",
+      "xstack: example.xstack-old-3999999.yaml: an org file's name without its extension names its output folder (dist/<name>/), and 'example.xstack-old-3999999' holds '.xstack-', which xstack keeps for the folders it sets aside beside the output (<name>.xstack-old-<id>); rename the file, e.g. to org.yaml\nNothing was written.\n",
     ]);
     cpSync(EXAMPLE_ORG, join(dir, 'example.yaml'));
     const audit = runCli(['audit', 'example.yaml', '--out', 'audit/example.xstack-tmp-1'], dir);

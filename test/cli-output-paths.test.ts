@@ -40,7 +40,7 @@ describe('names the file system refuses (review s38-cli M10)', () => {
     const run = runCli(['compile', `${stem}.yaml`, '--out', 'd'], dir);
     expect([run.status, run.stderr]).toEqual([
       1,
-      `xstack: ${stem}.yaml: an org file's name without its extension names its output folder (dist/<name>/), and '${stem}' is 250 bytes long, and the names xstack makes from it must fit a file system's 255 bytes: at most 200; rename the file, e.g. to org.yaml\n`,
+      `xstack: ${stem}.yaml: an org file's name without its extension names its output folder (dist/<name>/), and '${stem}' is 250 bytes long, and the names xstack makes from it must fit a file system's 255 bytes: at most 200; rename the file, e.g. to org.yaml\nNothing was written.\n`,
     ]);
     expect(readdirSync(dir)).toEqual([`${stem}.yaml`]);
   });

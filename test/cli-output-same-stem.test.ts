@@ -15,7 +15,7 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     cpSync(EXAMPLE_ORG, join(dir, 'example.yml'));
     const refusal = (a: string, b: string) =>
       `xstack: ${a} and ${b} have one name without their extension, so they would compile to one folder (<out>/example/) and read and write one layout file, example.layout.json: ` +
-      `rename one of them (and if example.layout.json holds that one's layout, rename it with it, to <new name>.layout.json)\n`;
+      `rename one of them (and if example.layout.json holds that one's layout, rename it with it, to <new name>.layout.json)\nNothing was written.\n`;
     for (const [file, other] of [['example.yml', 'example.yaml'], ['example.yaml', 'example.yml']]) {
       const run = runCli(['compile', file, '--out', 'elsewhere'], dir);
       expect([run.status, run.stderr]).toEqual([1, refusal(file, other)]);
@@ -36,7 +36,7 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     expect(existsSync(join(dir, 'example.layout.json'))).toBe(false);
   });
 
-  it('in two folders, compiled together: the refusal says that their names are the same, not that they differ in case', () => {
+  it('in two folders, compiled together: the refusal says that their names are the same, not that they differ in case; exit 1, as in one folder, and that nothing was written (review s38-helpers-diff H11)', () => {
     const dir = tempDir('same-stem-folders');
     mkdirSync(join(dir, 'a'));
     mkdirSync(join(dir, 'b'));
@@ -45,8 +45,8 @@ describe('two org files of one name beside each other (example.yaml, example.yml
     writeFileSync(join(dir, 'b', 'example.yml'), readFileSync(EXAMPLE_ORG, 'utf8').replace(/^prefix: acme$/m, 'prefix: beta'));
     const run = runCli(['compile', 'a/example.yaml', 'b/example.yml', '--out', 'dist'], dir);
     expect([run.status, run.stderr]).toEqual([
-      64,
-      "xstack: a/example.yaml and b/example.yml would both compile to dist/example/ (their names without the extension are the same); rename one, or compile each with its own --out\n(run 'xstack compile --help' for usage)\n",
+      1,
+      'xstack: a/example.yaml and b/example.yml would both compile to dist/example/ (their names without the extension are the same); rename one, or compile each with its own --out\nNothing was written.\n',
     ]);
   });
 });

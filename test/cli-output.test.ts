@@ -418,7 +418,7 @@ describe("a user's files in an output folder are never lost", () => {
       cpSync(EXAMPLE, join(dir, name));
       const run = xstack(['compile', name, '--out', 'dist'], dir);
       expect(run.status, name).toBe(1);
-      expect(run.stderr).toBe(`xstack: ${name}: an org file's name without its extension names its output folder (dist/<name>/), and ${why}; rename the file, e.g. to org.yaml\n`);
+      expect(run.stderr).toBe(`xstack: ${name}: an org file's name without its extension names its output folder (dist/<name>/), and ${why}; rename the file, e.g. to org.yaml\nNothing was written.\n`);
       expect(existsSync(join(dir, 'dist')), name).toBe(false);
     }
   });

@@ -311,7 +311,7 @@ describe('xstack compile and the layout file', () => {
     mkdirSync(join(dir, 'example.layout.json'));
     const result = run(['compile', org, '--out', join(dir, 'dist')]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`xstack: cannot read the layout file ${join(dir, 'example.layout.json')}: it is a folder; it is the file xstack compile writes beside ${org} (move it away, and the next compile packs every family afresh)\n`);
+    expect(result.stderr).toBe(`xstack: cannot read the layout file ${join(dir, 'example.layout.json')}: it is a folder; it is the file xstack compile writes beside ${org} (move it away, and the next compile packs every family afresh)\nNothing was written.\n`);
   });
 
   it('refuses a broken layout file before writing anything, naming it', () => {
