@@ -11,7 +11,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 BUILD      := .build/src/cli.js
 SOURCES    := $(shell find src templates -name '*.ts') tsconfig.json
 
-.PHONY: all setup venv build compile test demo bench bench-rollout bench-rollout-time clean
+.PHONY: all setup venv chromium build compile test demo bench bench-rollout bench-rollout-time clean
 .DEFAULT_GOAL := all
 
 all: compile
@@ -30,12 +30,17 @@ venv: $(VENV_STAMP)
 
 # A Chromium for the report's browser test (playwright-core drives it; it never downloads a browser): the first one
 # installed where Debian and Google put it, else Debian's, installed with apt-get (as root). Elsewhere (macOS, no
-# root): make test CHROMIUM=/path/to/chromium-or-chrome.
+# root): make test CHROMIUM=/path/to/chromium-or-chrome. Never a make target: a path with spaces (macOS's
+# "/Applications/Google Chrome.app/…") would be split into several; one given that is not there is refused, not
+# answered with apt-get.
 CHROMIUM ?= $(or $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome /usr/bin/google-chrome-stable)),/usr/bin/chromium)
-$(CHROMIUM):
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+CHROMIUM_GIVEN := $(filter command line environment,$(origin CHROMIUM))
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ -n "$(CHROMIUM_GIVEN)" ]; then echo "make: CHROMIUM=$(CHROMIUM) is not an executable file; name the Chromium or Chrome program (on macOS: CHROMIUM=\"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome\")" >&2; exit 1; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
-setup: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM)
+setup: $(NODE_STAMP) $(VENV_STAMP) chromium
 
 $(BUILD): $(NODE_STAMP) $(SOURCES)
 	rm -rf .build
@@ -49,11 +54,11 @@ compile: $(BUILD)
 	node $(BUILD) schema --out parameters/org.schema.json
 	node $(BUILD) compile
 
-test: $(NODE_STAMP) $(VENV_STAMP) $(CHROMIUM) $(BUILD)
+test: $(NODE_STAMP) $(VENV_STAMP) chromium $(BUILD)
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p test/tsconfig.json
 	@rm -f .build/test-results.json
-	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_CHECKOV=$(VENV)/bin/checkov XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM=$(CHROMIUM) npx vitest run --config test/vitest.config.ts \
+	XSTACK_CFN_LINT=$(VENV)/bin/cfn-lint XSTACK_CHECKOV=$(VENV)/bin/checkov XSTACK_MOTO_SERVER=$(VENV)/bin/moto_server XSTACK_CHROMIUM="$(CHROMIUM)" npx vitest run --config test/vitest.config.ts \
 	  --reporter=default --reporter=json --outputFile.json=.build/test-results.json; \
 	  status=$$?; node test/summary.mjs .build/test-results.json || status=1; exit $$status
 
