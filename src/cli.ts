@@ -443,6 +443,10 @@ interface AwsCommandOptions {
 
 /** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
 function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; region: string }): void {
+  // --local brings its own endpoint and credentials: a given --endpoint or --profile would be ignored without a word
+  // (review s39-readme n5).
+  const overridden = opts.local ? (['endpoint', 'profile'] as const).filter((o) => opts[o] !== undefined) : [];
+  if (overridden.length > 0) throw new UsageError(`--local runs against a local AWS with its own endpoint and credentials, so ${overridden.map((o) => `--${o}`).join(' and ')} would be ignored; give --local, or ${overridden.map((o) => `--${o}`).join(' and ')}`);
   const wrongRegion = opts.region === undefined ? undefined : regionProblem(opts.region, org.partition);
   if (wrongRegion) throw new UsageError(`--region ${wrongRegion}; expected a region of the org's partition ${org.partition}, such as its own, ${org.region}`);
   const wrongEndpoint = opts.endpoint === undefined ? undefined : endpointProblem(opts.endpoint);

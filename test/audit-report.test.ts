@@ -1091,7 +1091,7 @@ describe('what the report cannot see: the administrator account and the roles se
     const rowOf = (o: Org) => scopeSection(o, c.access.grants).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : [])).find((r) => String(r[0]).startsWith('Who may run StackSets operations'))!;
     const row = rowOf(org);
     expect(row).toEqual(rowOf(c.org));
-    expect(row[1]).toContain('each deploy records it (with its Region) in parameters/example.layout.json, stackSetsHome');
+    expect(row[1]).toContain('each deploy records it (with its Region) in parameters/example.layout.json, as org.administratorAccount (and org.stackSetsRegion)');
     expect(JSON.stringify(row)).not.toContain('999999999999');
     expect(row[2]).toContain('arn:aws:cloudformation:eu-west-1:<administrator account>:stackset/acme-*');
   });

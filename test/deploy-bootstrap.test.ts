@@ -1172,7 +1172,7 @@ describe('xstack bootstrap on moto', () => {
       account: admin,
       what: `the StackSets administrator account: ${admin}, Region ${compiled.org.region} (no deploy has recorded one yet)`,
       status: 'ok',
-      detail: 'the first deploy from here records this account and Region in parameters/example.layout.json (stackSetsHome), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first',
+      detail: 'the first deploy from here records this account and Region in parameters/example.layout.json (org.administratorAccount, org.stackSetsRegion), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first',
     });
     // The caller made the organization, so it is the management account (DescribeOrganization's MasterAccountId).
     const organizations = new OrganizationsClient(env.aws().clientConfig());

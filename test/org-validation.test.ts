@@ -109,7 +109,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   {
     name: "a protected branch holding '${', which IAM reads as a policy variable (review s22-diff D3)",
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main, "rel-\${x}"]\n`,
-    expected: /access\.developers\.protectedBranches\[1\]: holds '\$\{', which IAM reads as the start of a policy variable/,
+    // One "expected", the field's (review s39-readme n7).
+    expected: /access\.developers\.protectedBranches\[1\]: holds '\$\{', which IAM reads as the start of a policy variable in the developer role's Deny on protected branches: leave it out of the branch name; expected a git branch name \(git check-ref-format\) of characters IAM takes in a policy \(up to U\+00FF\)$/,
   },
   {
     name: "a deployment configuration of AWS's for Lambda (the deployment groups deploy to EC2/On-Premises; review s22-names N5)",

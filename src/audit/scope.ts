@@ -154,7 +154,7 @@ function administrationRow(org: Org): string[] {
   const names = `${org.prefix}-<stage>, one per stage`;
   const selfManaged = org.stackSets.permissionModel === 'SELF_MANAGED';
   const role = org.stackSets.administrationRoleName;
-  const where = `not named in the org file: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}, and each deploy records it (with its Region) in ${layoutPath(org.recordedFile)}, stackSetsHome`;
+  const where = `not named in the org file: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}, and each deploy records it (with its Region) in ${layoutPath(org.recordedFile)}, as org.administratorAccount (and org.stackSetsRegion)`;
   const account = 'the account xstack runs from';
   return [
     `Who may run StackSets operations on the org's StackSets, or deploy the org file (the administrator account: ${account}${selfManaged ? `; administration role ${role}` : ''})`,

@@ -625,7 +625,7 @@ async function announceAdministrator(compiled: CompiledOrg, aws: Aws, here: { ac
     account: here.account,
     what: `the StackSets administrator account: ${here.account}, Region ${here.region} (no deploy has recorded one yet)`,
     status: 'ok',
-    detail: `the first deploy from here records this account and Region in ${layoutPath(compiled.org.file)} (stackSetsHome), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first${advice}`,
+    detail: `the first deploy from here records this account and Region in ${layoutPath(compiled.org.file)} (org.administratorAccount, org.stackSetsRegion), and every later plan, deploy, verify and bootstrap of the org must run here; moving them means destroy from here first${advice}`,
   });
 }
 

@@ -78,7 +78,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     }
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
-    for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy, creation will fail: ${c}`);
+    for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy or removal, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
     // Read from the deployed template (replacements.ts): deploy refuses before any operation; each line has its way out.
     for (const r of p.refusedReplacements ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses: ${r}`);
@@ -88,7 +88,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
     if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}${orderedMoveNote(p.movesAfter ?? [], p.movesHoldSeconds)}`);
-    for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
+    for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy or removal, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
     if (p.templateChanged && p.templateDiff) lines.push(p.templateDiff.replace(/^/gm, '    ').trimEnd());
   }
   const n = (k: Kind) => plans.filter((p) => kindOf(p) === k).length;

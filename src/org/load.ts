@@ -125,7 +125,7 @@ function protectedBranchProblem(name: string): string | undefined {
   // IAM reads `${…}` in a condition value as a policy variable ("If AWS cannot resolve a variable this might cause the
   // entire statement to be invalid": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html),
   // so the Deny protecting such a branch would not protect it (review s22-diff D3).
-  if (name.includes('${')) return "holds '${', which IAM reads as the start of a policy variable in the developer role's Deny on protected branches; expected a branch name without '${'";
+  if (name.includes('${')) return "holds '${', which IAM reads as the start of a policy variable in the developer role's Deny on protected branches: leave it out of the branch name";
   return branchNameProblem(name);
 }
 const protectedBranchName = str({ expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)', refine: protectedBranchProblem });
