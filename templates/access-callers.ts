@@ -67,14 +67,19 @@ export function assumePolicyDocument(roleName: string, input: Pick<AccessCallers
   const { byOrganization } = namedByOrganization(roleName, input);
   if (byOrganization && !input.organizationId) throw new Error(`internal: ${roleName} named by organization without its id`);
   const resources = byOrganization ? [arn(`iam::*:role/${roleName}`)] : input.sourceAccountIds.map((id) => arn(`iam::${id}:role/${roleName}`));
-  const inOrganization: Conditions = byOrganization ? { StringEquals: { 'aws:ResourceOrgID': input.organizationId! } } : {};
+  const inOrganization: Conditions = { StringEquals: { 'aws:ResourceOrgID': input.organizationId! } };
   return policyDocument([
     statement({ sid: 'AssumeRole', actions: STS_ASSUME_ROLE.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
     // The chained session's source identity needs sts:SetSourceIdentity on both sides (grants.ts STS_ASSUME_ROLE_CHAINED).
     // The role's trust admits only one the session already carries (templates/access-roles.ts CarrySourceIdentity);
     // the same condition here would decide nothing the trust does not, and the proof keeps no condition that decides
     // nothing (test/condition-coverage.test.ts).
-    statement({ sid: 'CarrySourceIdentity', actions: STS_SET_SOURCE_IDENTITY.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
+    // Named by organization, this statement and CarrySessionTags carry no aws:ResourceOrgID (review s39-conditions m3):
+    // both are permission-only actions STS checks inside the AssumeRole, which that condition already holds to the
+    // organization, and no AWS page says a permission-only action's request context holds the resource's keys (the
+    // global condition keys page lists where aws:ResourceOrgID is absent by service and API: neither is named, nor is it
+    // said present). Absent, StringEquals would refuse every chained session that carries a source identity or tags.
+    statement({ sid: 'CarrySourceIdentity', actions: STS_SET_SOURCE_IDENTITY.actions, resources }),
     // The transitive session tags of the sources whose keys the org file names, for their roles only (one name for every
     // source of the kind: a permission set references one policy name in every account it is assigned in, review
     // s28-callers M2). The trust holds the keys (templates/access-roles.ts CarrySessionTags) and these roles too, so the
@@ -85,7 +90,7 @@ export function assumePolicyDocument(roleName: string, input: Pick<AccessCallers
             sid: 'CarrySessionTags',
             actions: STS_TAG_SESSION.actions,
             resources,
-            conditions: { ...inOrganization, ArnLike: { 'aws:PrincipalArn': tagged.flatMap(({ source, accountId }) => sourceArns(source, accountId).admitted) } },
+            conditions: { ArnLike: { 'aws:PrincipalArn': tagged.flatMap(({ source, accountId }) => sourceArns(source, accountId).admitted) } },
           }),
         ]
       : []),
