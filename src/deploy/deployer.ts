@@ -543,8 +543,9 @@ function wayPast(run: Run, found: Found[]): string[] {
 }
 
 /**
- * Refuses, before any operation, to create instances whose retained resources
- * are still there: CloudFormation would fail each with "already exists".
+ * Refuses to create instances whose retained resources are still there (CloudFormation would fail each with "already
+ * exists"): before the StackSet's create-instances operation, after its template update if it had one, and after
+ * the earlier waves; plan names the same collisions before any of it.
  */
 async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
   const { inTheWay } = await retainedIn(run, desired, accounts);
