@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
-import { accountsOutsideTheOrg, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, delegatedAdministratorStep, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
+import { organizationHeldPolicies } from '../src/stages/plan';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { accountsOutsideTheOrg, organizationHeldSteps, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, delegatedAdministratorStep, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
@@ -577,6 +579,39 @@ describe('the order packs are written in (pure)', () => {
     expect(packWriteOrder([[a], [b], [c]], [[a], [b, c]])).toEqual([0, 1]);
     // Two statements swapping packs: no order keeps both, so by number.
     expect(packWriteOrder([[a], [b]], [[b], [a]])).toEqual([0, 1]);
+  });
+});
+
+describe('policies held to the organization, against the accounts they reach (pure; review s39-readme)', () => {
+  it('are the forwarder past a managed policy of explicit buses and the callers past one of explicit roles; none below, none without organization.id', () => {
+    expect(organizationHeldPolicies(compileFile('parameters/example.yaml').org)).toEqual([]);
+    // 103 pipeline accounts fed by one source account in us-east-1 stay explicit, 104 switch (README, "Not yet").
+    expect(organizationHeldPolicies(compileGenerated(103).org)).toEqual([]);
+    const forwarder = organizationHeldPolicies(compileGenerated(104).org);
+    expect(forwarder.map((h) => [h.what, h.accounts.length])).toEqual([["the event forwarder of source account source (events:PutEvents on the pipeline accounts' buses)", 104]]);
+    // The same compile chose the org-scoped form (its note), so the two measures are one.
+    expect(compileGenerated(104).stages.flatMap((s) => s.notes).some((n) => n.includes('event forwarder policy: explicit form would need'))).toBe(true);
+    const teams = compileOrg(parseOrg(generateTeamsOrgYaml(100), 'teams.yaml')).org;
+    expect(organizationHeldPolicies(teams).map((h) => [h.what, h.accounts.length])).toEqual([["the developers' policy (access-callers: sts:AssumeRole of big-developer in the source accounts)", 100]]);
+    expect(organizationHeldPolicies({ ...teams, organizationId: undefined })).toEqual([]);
+  });
+
+  it('each is a step: ok when every account it reaches is a member, missing naming those outside, missing when the members cannot be read', () => {
+    const org = compileGenerated(104).org;
+    const held = organizationHeldPolicies(org);
+    const what = "the event forwarder of source account source (events:PutEvents on the pipeline accounts' buses): accounts it reaches in the organization";
+    expect(organizationHeldSteps(org, held, '555555555555', { outside: [] })).toEqual([{ account: '555555555555', what, status: 'ok' }]);
+    expect(organizationHeldSteps(org, held, '555555555555', { outside: ['100000000002', '999999999999'] })).toEqual([
+      {
+        account: '555555555555',
+        what,
+        status: 'missing',
+        detail: expect.stringMatching(/^generated-104\.yaml: env0002 \(100000000002\) is not a member of organization o-bench12345 \(Organizations ListAccounts does not list it\), and the policy is held to it by aws:ResourceOrgID, .*: nothing it allows reaches them, and no deploy fails to say so; invite them into the organization, or deploy them from an org file of their own$/),
+      },
+    ]);
+    expect(organizationHeldSteps(org, held, '555555555555', { unknown: 'AccessDeniedException: no' })).toEqual([
+      { account: '555555555555', what, status: 'missing', detail: expect.stringMatching(/^not checked \(organizations:ListAccounts, AccessDeniedException: no\): the policy is held to organization o-bench12345 by aws:ResourceOrgID/) },
+    ]);
   });
 });
 
@@ -1397,6 +1432,16 @@ describe('xstack bootstrap on moto', () => {
     await bootstrap(compileFile('parameters/example.yaml'), plain);
     expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
   });
+
+  it('SELF_MANAGED with the forwarder held to the organization (104 pipeline accounts): a pipeline account Organizations does not list is a missing step naming it (review s39-readme)', async () => {
+    const held = compileGenerated(104);
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const notListed = '100000000007';
+    const steps = await bootstrap(held, listedMembers(env.aws(), [admin, ...held.org.accounts.map((a) => a.id).filter((id) => id !== notListed)]), { dryRun: true });
+    expect(steps.filter((s) => s.what.includes('accounts it reaches in the organization'))).toEqual([
+      expect.objectContaining({ status: 'missing', detail: expect.stringContaining(`env0007 (${notListed}) is not a member of organization o-bench12345`) }),
+    ]);
+  }, 240_000);
 
   it('the template bucket left half-configured by a run that failed after CreateBucket: the next run applies what is missing, and a third changes nothing', async () => {
     const large = compileGenerated(40);

@@ -64,6 +64,8 @@ import { foreignBucket, templateBucketName, templateBucketState } from './templa
 import { checkAccountQuotas, declaredQuotas } from './account-quotas';
 import { errorName, XstackError } from '../errors';
 import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
+import { organizationHeldPolicies, type OrganizationHeldPolicy } from '../stages/plan';
+import type { Org } from '../org/model';
 import { BOOTSTRAP_ACCESS_FILE, setupReaderRefused } from '../setup';
 import { setupVerdict } from './setup-verdict';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
@@ -310,6 +312,39 @@ export function administrationPolicy(partition: string, executionRoleName: strin
 export async function accountsOutsideTheOrg(aws: Aws, accounts: readonly string[]): Promise<{ outside: string[] } | { unknown: string }> {
   const members = await organizationMembers(aws);
   return members instanceof Set ? { outside: accounts.filter((a) => !members.has(a)) } : members;
+}
+
+/**
+ * A policy held to the organization (aws:ResourceOrgID, stages/plan.ts organizationHeldPolicies) allows nothing in a
+ * target account outside it, and nothing fails at deploy: a push never arrives, a role is never assumed. Each such
+ * policy is a step, `missing` naming the accounts outside; one step `missing` when the organization's accounts cannot
+ * be read. SERVICE_MANAGED refuses every account outside the organization already (checkServiceManaged).
+ */
+export function organizationHeldSteps(org: Org, held: readonly OrganizationHeldPolicy[], admin: string, membership: { outside: string[] } | { unknown: string }): BootstrapStep[] {
+  const what = (h: OrganizationHeldPolicy) => `${h.what}: accounts it reaches in the organization`;
+  if (!('outside' in membership)) {
+    return held.map((h) => ({
+      account: admin,
+      what: what(h),
+      status: 'missing',
+      detail: `not checked (organizations:ListAccounts, ${membership.unknown}): the policy is held to organization ${org.organizationId} by aws:ResourceOrgID, and allows nothing in an account outside it; allow organizations:ListAccounts to this identity, or run from the management account or a delegated administrator`,
+    }));
+  }
+  const outside = new Set(membership.outside);
+  return held.map((h): BootstrapStep => {
+    const out = h.accounts.filter((a) => outside.has(a.id));
+    if (out.length === 0) return { account: admin, what: what(h), status: 'ok' };
+    return {
+      account: admin,
+      what: what(h),
+      status: 'missing',
+      detail:
+        `${org.file}: ${out.map((a) => `${a.name} (${a.id})`).join(', ')} ${out.length === 1 ? 'is not a member' : 'are not members'} of organization ${org.organizationId} (Organizations ListAccounts does not list ${out.length === 1 ? 'it' : 'them'}), ` +
+        'and the policy is held to it by aws:ResourceOrgID, which is in a request "only if the account that owns the resource is a member of an organization" ' +
+        '(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid): nothing it allows reaches them, and no deploy fails to say so; ' +
+        'invite them into the organization, or deploy them from an org file of their own',
+    };
+  });
 }
 
 /**
@@ -872,6 +907,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
   await refuseOtherOrganization(compiled, aws);
+  const held = organizationHeldPolicies(org);
+  if (held.length > 0) for (const step of organizationHeldSteps(org, held, admin, await accountsOutsideTheOrg(aws, [...new Set(held.flatMap((h) => h.accounts.map((a) => a.id)))]))) report(step);
   // The compiled templates and the ones the org's StackSets hold now: a deploy that removes names (a renamed pipeline
   // removes its old ones) or accounts deletes them with these roles, so they stay until a bootstrap after that deploy.
   const deployed = await deployedOrgTemplates(compiled, aws);

@@ -154,10 +154,9 @@ export function planStages(org: Org): Stage[] {
     if (source.consumers.length === 0) return [];
     const s = source.account;
     const notes: string[] = [];
-    const busArns = source.consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`);
     const forwarding = chooseForm(org, s, notes, 'event forwarder policy', [
       // A managed policy (src/cfn/resources.ts role()): IAM's 6,144 characters.
-      [policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: busArns }] }) + 100, LIMITS.managedPolicyChars, 'characters of managed policy'],
+      [forwarderPolicyChars(org, source.consumers), LIMITS.managedPolicyChars, 'characters of managed policy'],
     ]);
     // A unit the forwarder and one each source role: a pipeline account added, wherever in the file, grows no other
     // unit and shifts none. Grouped as the units of up to 249 roles (the forwarder in the first) xstack made before
@@ -626,6 +625,42 @@ function forwardingRules(source: SourceAccountPlan): ForwardingRule[] {
     }
   }
   return rules;
+}
+
+/** The event forwarder's policy naming each pipeline account's bus, measured as chooseForm reads it. */
+const forwarderPolicyChars = (org: Org, consumers: readonly Account[]) =>
+  policyChars({ Statement: [{ Action: 'events:PutEvents', Resource: consumers.map((c) => `arn:${org.partition}:events:${org.region}:${c.id}:event-bus/default`) }] }) + 100;
+
+/** A policy a compile of the org holds to the organization (aws:ResourceOrgID) instead of naming accounts, and the accounts it reaches. */
+export interface OrganizationHeldPolicy {
+  what: string;
+  /** The accounts whose resources the policy reaches: each must be a member of the organization, or nothing there is allowed. */
+  accounts: readonly Account[];
+}
+
+/**
+ * The policies `org` compiles in their org-scoped form (aws:ResourceOrgID), which "is included in the request context
+ * only if the account that owns the resource is a member of an organization"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid):
+ * the event forwarder's PutEvents on the pipeline accounts' buses, and the callers' AssumeRole of the source accounts'
+ * developer and maintainer roles. A SELF_MANAGED org may target accounts outside the organization, where such a
+ * policy allows nothing; bootstrap, which reads the organization's accounts, names them (review s39-readme, the
+ * helper's note on the forwarder).
+ */
+export function organizationHeldPolicies(org: Org): OrganizationHeldPolicy[] {
+  if (!org.organizationId) return [];
+  const names = new Names(org.prefix, org.bucketGeneration);
+  const forwarders = planSources(org)
+    .filter((s) => s.consumers.length > 0 && forwarderPolicyChars(org, s.consumers) > LIMITS.managedPolicyChars)
+    .map((s) => ({ what: `the event forwarder of source account ${s.account.name} (events:PutEvents on the pipeline accounts' buses)`, accounts: s.consumers }));
+  const developers = org.access.developers;
+  const sources = org.accounts.filter((a) => a.role === 'source');
+  const callers = !developers
+    ? []
+    : ([['developer', developers.assumedBy, names.developerRole()], ['maintainer', developers.maintainers, names.maintainerRole()]] as const)
+        .filter(([, roleSources, roleName]) => roleSources.length > 0 && namedByOrganization(roleName, { partition: org.partition, sourceAccountIds: sources.map((s) => s.id) }).byOrganization)
+        .map(([role, , roleName]) => ({ what: `the ${role}s' policy (access-callers: sts:AssumeRole of ${roleName} in the source accounts)`, accounts: sources }));
+  return [...forwarders, ...callers];
 }
 
 /**
