@@ -66,7 +66,8 @@ const MANIFEST_LINE = `${MANIFEST} SHA-256: `;
  */
 function changedMarks(dir: string): string[] {
   const marker = readOr(join(dir, MARKER), '').replaceAll('\r\n', '\n');
-  const named = /^Written by xstack \((compile|audit) of organization '([^'\n]*)'\)/.exec(marker);
+  // The name as far as the words after it: an org file's stem may hold a quote or a parenthesis (bob's.yaml).
+  const named = /^Written by xstack \((compile|audit) of organization '([^\n]*)'\)\. xstack replaces /.exec(marker);
   const orgFile = marker.split('\n').find((l) => l.startsWith(ORG_FILE_LINE))?.slice(ORG_FILE_LINE.length);
   const recorded = /^manifest\.json SHA-256: ([0-9a-f]{64})$/m.exec(marker)?.[1];
   const changed: string[] = [];

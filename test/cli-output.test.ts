@@ -112,6 +112,14 @@ describe('compile writes only what it owns', () => {
     expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
   });
 
+  it("an org file whose name holds a quote and a parenthesis compiles again over its own output: its marker reads as written", () => {
+    const dir = tempDir('quoted-name');
+    for (const name of ["bob's", "a')b"]) {
+      cpSync(EXAMPLE, join(dir, `${name}.yaml`));
+      for (const run of [1, 2]) expect(xstack(['compile', `${name}.yaml`, '--out', 'dist'], dir).status, `${name}, run ${run}`).toBe(0);
+    }
+  });
+
   it('replaces its own folder as a whole: a file it wrote and no longer writes goes', () => {
     const dist = join(tempDir('replace'), 'dist');
     expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
