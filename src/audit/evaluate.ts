@@ -10,6 +10,7 @@ import type { PrincipalRef, ResolvedStatement } from './grants';
 import { type Flags, concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
+import { lacksResourceOwnerKeys } from '../checks/iam-data';
 
 export interface Request {
   principal: PrincipalRef;
@@ -224,6 +225,8 @@ const outsideOrg = (account: string) => account === OTHER_ACCOUNT || account ===
  * aws:ResourceOrgID "only if the account that owns the resource is a member of an organization"
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), so never for a principal
  * or resource outside the org: a refused path from or to another account must not pass an org-scoped condition.
+ * The resource's owner keys not at all for the actions the same page says do not support them (iam-data.ts
+ * `lacksResourceOwnerKeys`): absent, as any other absent key is read (conditionHolds).
  */
 function contextValue(request: Request, key: string, organizationId?: string): readonly string[] | undefined {
   const aws = request.principal.kind === 'aws' ? request.principal.arn : undefined;
@@ -231,9 +234,14 @@ function contextValue(request: Request, key: string, organizationId?: string): r
     case 'aws:securetransport':
       return SECURE_TRANSPORT;
     case 'aws:resourceaccount':
-      return [request.resourceAccount];
+      return lacksResourceOwnerKeys(request.action) ? undefined : [request.resourceAccount];
     case 'aws:resourceorgid':
+      if (lacksResourceOwnerKeys(request.action)) return undefined;
       return organizationId && !outsideOrg(request.resourceAccount) && !request.outsideOrg?.has(request.resourceAccount) ? [organizationId] : undefined;
+    case 'aws:resourceorgpaths':
+      // Not computed: a need's context gives it, or unreadConditions refuses a policy on it; but never for these actions.
+      if (lacksResourceOwnerKeys(request.action)) return undefined;
+      break;
     case 'aws:principalorgid':
       return organizationId && aws && !outsideOrg(accountOf(aws)) && !request.outsideOrg?.has(accountOf(aws)) ? [organizationId] : undefined;
     case 'aws:principalarn':

@@ -10,7 +10,7 @@ import type { CfnTemplate } from '../cfn/template';
 import type { Stage } from '../stages/model';
 import { flatValues, type Resolver } from '../audit/resolve';
 import { asList, policyDocuments, type FoundDocument, type PlainStatement, type PolicyKind } from './documents';
-import { globalKeyType, isCrossServiceKey, keysOfAction, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
+import { ACTIONS_WITHOUT_RESOURCE_OWNER_KEYS, globalKeyType, isCrossServiceKey, isResourceOwnerKey, keysOfAction, lacksResourceOwnerKeys, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
 
 const CHECKS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html';
@@ -24,7 +24,7 @@ export const SERVICE_AUTHORIZATION_RULES = [
   {
     id: 'XS011',
     description:
-      'every condition key exists and applies: global aws: keys and cross-service keys (ec2:RoleDelivery) always; a service key only where the reference lists it for each action of the statement or its resource types (for one of them, with ...IfExists or Null)',
+      'every condition key exists and applies: global aws: keys and cross-service keys (ec2:RoleDelivery) always, but aws:ResourceAccount, aws:ResourceOrgID and aws:ResourceOrgPaths, which IAM leaves out of the requests of some actions (every EBS action; some EC2, Route 53 and WorkSpaces ones), there only with ...IfExists or a Null on the key; a service key only where the reference lists it for each action of the statement or its resource types (for one of them, with ...IfExists or Null)',
     source: 'https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
   },
   {
@@ -215,6 +215,7 @@ function checkStatement(s: StatementShape): Found[] {
   // NotAction means every other action: nothing to match keys or resources against.
   if (s.notAction) wildcard = true;
   findings.push(...checkConditions(s.conditions, actions, wildcard));
+  findings.push(...resourceOwnerKeys(s, actions));
   if (s.resources !== undefined && !(s.kind === 'key' || wildcard)) findings.push(...checkResources(s.resources, actions, s.effect === 'Deny' ? 'denies' : 'grants'));
   return findings;
 }
@@ -350,6 +351,43 @@ function applicability(key: string, op: Operator, actions: readonly KnownAction[
   if (without.length === 0 || (lenient && without.length < actions.length)) return [];
   const names = [...new Set(without.map((a) => `${a.service.prefix}:${a.action.name}`))];
   return [{ rule: 'XS011', item: `Condition::${op.written}::${key}`, message: `${key} does not apply to ${names.join(', ')} (the Service Authorization Reference lists it neither for the action nor for its resource types)` }];
+}
+
+/**
+ * aws:ResourceAccount, aws:ResourceOrgID and aws:ResourceOrgPaths are global, but IAM leaves them out of some actions'
+ * requests (iam-data.ts `lacksResourceOwnerKeys`): there a condition on one is read as on an absent key, which an
+ * Allow then never matches and a Deny applies to or not by its operator alone. Written for such an action only with
+ * ...IfExists, or beside a Null on the same key, which say what the absent key means.
+ */
+function resourceOwnerKeys(s: StatementShape, actions: readonly KnownAction[]): Found[] {
+  if (!s.conditions.some(([, keys]) => keys.some(([key]) => isResourceOwnerKey(key)))) return [];
+  const lacking = actionsLackingOwnerKeys(s, actions);
+  if (lacking.length === 0) return [];
+  const nullOn = new Set(s.conditions.filter(([written]) => parseOperator(written).base === 'Null').flatMap(([, keys]) => keys.map(([key]) => key.toLowerCase())));
+  const findings: Found[] = [];
+  for (const [written, keys] of s.conditions) {
+    const op = parseOperator(written);
+    if (op.ifExists || op.base === 'Null') continue;
+    for (const [key] of keys) {
+      if (!isResourceOwnerKey(key) || nullOn.has(key.toLowerCase())) continue;
+      const page = `https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-${key.slice(4).toLowerCase()}`;
+      findings.push({
+        rule: 'XS011',
+        item: `Condition::${written}::${key}`,
+        message: `${key} is absent from the request context of ${lacking.join(', ')}: IAM's global condition keys page lists ${lacking.length > 1 ? 'them' : 'it'} among the actions that do not support it (${page}); write ${written}IfExists, or add a Null condition on ${key}, to say what its absence means`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** The actions a statement covers that IAM gives no resource owner keys: `*` and NotAction cover those not excluded. */
+function actionsLackingOwnerKeys(s: StatementShape, actions: readonly KnownAction[]): string[] {
+  if (s.notAction || s.actions.includes('*')) {
+    const excluded = s.notAction ? s.actions.map((a) => globRegExp(a, 'i')) : [];
+    return ACTIONS_WITHOUT_RESOURCE_OWNER_KEYS.filter((a) => !excluded.some((e) => e.test(a)));
+  }
+  return [...new Set(actions.map((a) => `${a.service.prefix}:${a.action.name}`).filter(lacksResourceOwnerKeys))];
 }
 
 function operatorFits(key: string, type: KeyType, op: Operator, values: readonly string[]): Found[] {
