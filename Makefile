@@ -36,7 +36,7 @@ venv: $(VENV_STAMP)
 CHROMIUM ?= $(or $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome /usr/bin/google-chrome-stable)),/usr/bin/chromium)
 CHROMIUM_GIVEN := $(filter command line environment,$(origin CHROMIUM))
 chromium:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
+	@if [ -f "$(CHROMIUM)" ] && [ -x "$(CHROMIUM)" ]; then :; \
 	elif [ -n "$(CHROMIUM_GIVEN)" ]; then echo "make: CHROMIUM=$(CHROMIUM) is not an executable file; name the Chromium or Chrome program (on macOS: CHROMIUM=\"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome\")" >&2; exit 1; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 

@@ -89,17 +89,20 @@ function summary(c: CompiledOrg, outDir: string): string {
 /** Every org file read and checked; the problems of every invalid one said together, not the first file's alone (review s38-cli m2). */
 function loadOrgFiles(files: readonly string[]): Org[] {
   const orgs: Org[] = [];
-  const invalid: OrgFileError[] = [];
+  const invalid: Array<{ file: string; error: XstackError }> = [];
   for (const file of files) {
     try {
       orgs.push(loadOrgFile(file));
     } catch (error) {
-      if (!(error instanceof OrgFileError)) throw error;
-      invalid.push(error);
+      if (!(error instanceof OrgFileError) && !(error instanceof XstackError && error.code === 'ORG_FILE_UNREADABLE')) throw error;
+      invalid.push({ file, error });
     }
   }
-  if (invalid.length > 1) throw new OrgFileError(invalid.flatMap((e) => e.problems), `${invalid.length} organization files`);
-  if (invalid.length === 1) throw invalid[0];
+  if (invalid.length === 1) throw invalid[0]!.error;
+  // A file that cannot be read is one problem among the others' (review s39-diff nit 2); "files": an org file's
+  // layout file beside it has problems of its own (OrgFileError's `what`).
+  const problemsOf = ({ file, error }: (typeof invalid)[number]) => (error instanceof OrgFileError ? error.problems : [{ file, field: '(file)', message: error.message }]);
+  if (invalid.length > 1) throw new OrgFileError(invalid.flatMap(problemsOf), `${invalid.length} files`);
   return orgs;
 }
 
@@ -204,7 +207,7 @@ function compileCommand(given: string[], opts: CompileOptions): number {
     });
     out(`${compiled.map((c, i) => [summary(c, opts.out), recorded[i].message].filter(Boolean).join('\n')).join('\n')}\n`);
     for (const warning of [...recorded.map((r) => r.warning), ...warnings]) if (warning) process.stderr.write(`${warning}\n`);
-    for (const file of unrevised) process.stderr.write(`note: --revision: ${file} is not in a git work tree (or git is not installed), so no revision was recorded for it\n`);
+    for (const file of unrevised) process.stderr.write(`note: --revision: no git revision could be read for ${file} (outside a git work tree, in a repository with no commit yet, or git not installed), so none was recorded for it\n`);
     return EXIT.ok;
   } finally {
     for (const release of releases) release();

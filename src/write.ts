@@ -45,12 +45,11 @@ export interface Owner {
   orgFile: string;
 }
 
-/** The marker's text: deterministic (it is committed with dist/), and says what to do. */
 /** The marker's opening words: which command wrote the folder, for which org (markedBy reads them back). */
-const markerHead = (owner: Owner) => `Written by xstack (${owner.command} of organization '${owner.org}')`;
+const markerHead = (owner: Pick<Owner, 'command' | 'org'>) => `Written by xstack (${owner.command} of organization '${owner.org}')`;
 
 /**
- * The marker's text. A folder with a manifest.json has the manifest's SHA-256 in its marker: the manifest records
+ * The marker's text: deterministic (it is committed with dist/), and says what to do. A folder with a manifest.json has the manifest's SHA-256 in its marker: the manifest records
  * every other file's, but not its own, and an edit to it would be lost at the next run (review s38-cli M9).
  */
 export const markerText = (owner: Owner, manifest?: string) =>
@@ -62,9 +61,10 @@ const MANIFEST_LINE = `${MANIFEST} SHA-256: `;
 /**
  * The files of the marked folder `dir` that xstack writes without recording them in its manifest, changed since: the
  * manifest, against the SHA-256 its marker records (a marker written before the record has none), and the marker,
- * against the text xstack writes for the owner it names (the marker's wording is unchanged since it was introduced).
+ * against the texts xstack has written for this run's owner, or for the owner the marker names (a folder renamed):
+ * today's, and the first marker's (f405b3c), which had no organization file line and other closing words.
  */
-function changedMarks(dir: string): string[] {
+function changedMarks(dir: string, owner: Owner): string[] {
   const marker = readOr(join(dir, MARKER), '').replaceAll('\r\n', '\n');
   // The name as far as the words after it: an org file's stem may hold a quote or a parenthesis (bob's.yaml).
   const named = /^Written by xstack \((compile|audit) of organization '([^\n]*)'\)\. xstack replaces /.exec(marker);
@@ -72,9 +72,12 @@ function changedMarks(dir: string): string[] {
   const recorded = /^manifest\.json SHA-256: ([0-9a-f]{64})$/m.exec(marker)?.[1];
   const changed: string[] = [];
   if (recorded !== undefined && existsSync(join(dir, MANIFEST)) && !asWritten(join(dir, MANIFEST), recorded)) changed.push(join(dir, MANIFEST));
-  const owner = named && orgFile !== undefined ? { command: named[1] as Owner['command'], org: named[2]!, orgFile } : undefined;
-  const expected = owner && markerText(owner) + (recorded === undefined ? '' : `${MANIFEST_LINE}${recorded}\n`);
-  if (existsSync(join(dir, MARKER)) && marker !== expected) changed.push(join(dir, MARKER));
+  const owners: Array<Pick<Owner, 'command' | 'org'>> = [owner, ...(named ? [{ command: named[1] as Owner['command'], org: named[2]! }] : [])];
+  const written = owners.flatMap((o) => [
+    ...(orgFile === undefined ? [] : [markerText({ ...o, orgFile }) + (recorded === undefined ? '' : `${MANIFEST_LINE}${recorded}\n`)]),
+    `${markerHead(o)}. xstack replaces this folder as a whole on every run: keep nothing else in it.\n`,
+  ]);
+  if (existsSync(join(dir, MARKER)) && !written.includes(marker)) changed.push(join(dir, MARKER));
   return changed;
 }
 
@@ -239,11 +242,11 @@ const listed = (paths: readonly string[]) => (paths.length <= 5 ? paths.join(', 
  * never replaced: an edited template may hold a fix the user is trying out, and a compile that discarded it (or set
  * it aside somewhere unasked) would lose it without a word; deleting or restoring the file is one command, named.
  */
-function strayFiles(dir: string, files: ReadonlyMap<string, string>): string | undefined {
+function strayFiles(dir: string, files: ReadonlyMap<string, string>, owner: Owner): string | undefined {
   const written = writtenFiles(dir, files);
   if (typeof written === 'string') return written;
   const foreign: string[] = [];
-  const edited: string[] = changedMarks(dir);
+  const edited: string[] = changedMarks(dir, owner);
   for (const path of filesUnder(dir).sort(compareText)) {
     if (path === MARKER) continue;
     if (!written.has(path)) foreign.push(join(dir, path));
@@ -370,7 +373,7 @@ function replaceProblem(dir: string, owner: Owner, files: ReadonlyMap<string, st
       if (other) {
         return `${dir} holds the ${owner.command} of ${other}, not of ${owner.orgFile}: two organization files of one name would replace each other's output; give ${owner.orgFile} another --out (or rename one of the files), or delete ${dir} if the output of ${other} is no longer wanted`;
       }
-      const stray = strayFiles(dir, files);
+      const stray = strayFiles(dir, files, owner);
       if (stray) return stray;
     }
   }

@@ -84,6 +84,25 @@ describe('access-callers: the policies the developers\' and maintainers\' own ro
     // on the roles of that name, held to the organization by the AssumeRole it is checked within.
     expect(statements[1]).toEqual({ Sid: 'CarrySourceIdentity', Effect: 'Allow', Action: 'sts:SetSourceIdentity', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/big-developer' } });
     expect(JSON.stringify(statements).length).toBeLessThan(1_000);
+    // With transitive session tags, sts:TagSession likewise (review s39-diff m4): held by the sources' ARNs, not by the org.
+    const tagging = compileOrg(parseOrg(teams.replace('        sso: true\n', '        sso: true\n        transitiveTagKeys: [team]\n'), 'teams.yaml'));
+    const tagged = statementsOf(templateOf(tagging), 'AssumeDeveloperPolicy');
+    expect(tagged.map((st) => st.Sid)).toEqual(['AssumeRole', 'CarrySourceIdentity', 'CarrySessionTags']);
+    expect(tagged[2]).toEqual({
+      Sid: 'CarrySessionTags',
+      Effect: 'Allow',
+      Action: 'sts:TagSession',
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/big-developer' },
+      Condition: {
+        ArnLike: {
+          'aws:PrincipalArn': [
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::100000000000:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::100000000000:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' },
+          ],
+        },
+      },
+    });
+    expect(tagging.access.results.filter((r) => /^developers .* assume the developer role of /.test(r.path.purpose)).every((r) => r.allowed)).toBe(true);
     expect(compileProblems(generateTeamsOrgYaml(100, { organizationId: '' }), 'teams.yaml')).toEqual([
       expect.stringMatching(/^teams\.yaml: access\.developers\.assumedBy: the policy letting these roles assume big-developer in each of the 100 source accounts \(access-callers\) would take about [\d,]+ characters, over 90 % of IAM's 6,144 for a managed policy; .*expected organization\.id/),
     ]);

@@ -102,21 +102,30 @@ describe('compile writes only what it owns', () => {
       expect(readFileSync(file, 'utf8')).toBe(edited);
       writeFileSync(file, file === marker ? markerWritten : manifest);
     }
-    // Written by an xstack before the record: no manifest line, which the next compile adds.
-    writeFileSync(marker, markerWritten.replace(/manifest\.json SHA-256: .*\n/, ''));
-    expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
-    expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
+    // Written by an xstack before the record: no manifest line, which the next compile adds; and the first marker
+    // (f405b3c), which had no organization file line either (review s39-diff m1).
+    for (const earlier of [markerWritten.replace(/manifest\.json SHA-256: .*\n/, ''), "Written by xstack (compile of organization 'example'). xstack replaces this folder as a whole on every run: keep nothing else in it.\n"]) {
+      writeFileSync(marker, earlier);
+      const run = xstack(['compile', EXAMPLE, '--out', dist]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
+    }
     // A checkout with git's core.autocrlf.
     for (const file of [manifestFile, marker]) writeFileSync(file, readFileSync(file, 'utf8').replaceAll('\n', '\r\n'));
     expect(xstack(['compile', EXAMPLE, '--out', dist]).status).toBe(0);
     expect(readFileSync(marker, 'utf8')).toBe(markerWritten);
   });
 
-  it("an org file whose name holds a quote and a parenthesis compiles again over its own output: its marker reads as written", () => {
+  it("an org file whose name holds a quote and a parenthesis compiles, and audits, again over its own output: its marker reads as written (review s39-diff M1)", () => {
     const dir = tempDir('quoted-name');
     for (const name of ["bob's", "a')b"]) {
       cpSync(EXAMPLE, join(dir, `${name}.yaml`));
-      for (const run of [1, 2]) expect(xstack(['compile', `${name}.yaml`, '--out', 'dist'], dir).status, `${name}, run ${run}`).toBe(0);
+      for (const run of [1, 2]) {
+        const compiled = xstack(['compile', `${name}.yaml`, '--out', 'dist'], dir);
+        expect(compiled.status, `compile ${name}, run ${run}: ${compiled.stderr}`).toBe(0);
+        const audited = xstack(['audit', `${name}.yaml`, '--out', `audit-${name}`], dir);
+        expect(audited.status, `audit ${name}, run ${run}: ${audited.stderr}`).toBe(0);
+      }
     }
   });
 

@@ -274,8 +274,11 @@ describe('two org files compiled together', () => {
     writeFileSync(join(dir, 'b.yaml'), readFileSync(EXAMPLE, 'utf8').replace('prefix: acme', 'prefix: Acme!'));
     const run = runCli(['compile', 'a.yaml', 'b.yaml', '--out', 'dist'], dir);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^xstack: 2 problems in 2 organization files:\n {2}a\.yaml:16:5: accounts\.dev\.enviroment: unknown key 'enviroment' .*\n {2}b\.yaml:\d+:\d+: prefix: .*\nNothing was written\.\n$/);
+    expect(run.stderr).toMatch(/^xstack: 2 problems in 2 files:\n {2}a\.yaml:16:5: accounts\.dev\.enviroment: unknown key 'enviroment' .*\n {2}b\.yaml:\d+:\d+: prefix: .*\nNothing was written\.\n$/);
     expect(readdirSync(dir).sort()).toEqual(['a.yaml', 'b.yaml']);
+    // One that cannot be read is one problem among them, not the only one said (review s39-diff nit 2).
+    const three = runCli(['compile', 'a.yaml', 'nothere.yaml', 'b.yaml', '--out', 'dist'], dir);
+    expect(three.stderr).toMatch(/^xstack: 3 problems in 3 files:\n {2}a\.yaml:16:5: .*\n {2}nothere\.yaml: \(file\): cannot read the organization file nothere\.yaml: there is no such file; .*\n {2}b\.yaml:\d+:\d+: prefix: .*\nNothing was written\.\n$/);
   });
 });
 
@@ -286,7 +289,7 @@ describe('compile --revision', () => {
     const revisionOf = () => (JSON.parse(readFileSync(join(dir, 'dist', 'example', 'manifest.json'), 'utf8')) as { source: { revision?: string } }).source.revision;
     const outside = runCli(['compile', 'example.yaml', '--out', 'dist', '--revision'], dir);
     expect(outside.status).toBe(0);
-    expect(outside.stderr).toContain('note: --revision: example.yaml is not in a git work tree (or git is not installed), so no revision was recorded for it\n');
+    expect(outside.stderr).toContain('note: --revision: no git revision could be read for example.yaml (outside a git work tree, in a repository with no commit yet, or git not installed), so none was recorded for it\n');
     expect(revisionOf()).toBeUndefined();
     const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' }).stdout.trim();
     git('init', '-q');
