@@ -680,7 +680,8 @@ function registerSchema(program: Command, act: Act): void {
     .summary("print the org file's JSON Schema (for editors)")
     .description(
       "Prints the JSON Schema of the organization file, generated from the validator's own rules; with --out, writes it to FILE. " +
-        "Editors with the YAML language server use it through a first line '# yaml-language-server: $schema=./org.schema.json'. " +
+        "Editors with the YAML language server use it through a first line '# yaml-language-server: $schema=./org.schema.json', " +
+        "a path from the org file's own folder (from orgs/my-org.yaml: ../parameters/org.schema.json). " +
         'make compile writes parameters/org.schema.json.',
     )
     .option('--out <FILE>', 'write to this file instead of stdout')
