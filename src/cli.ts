@@ -111,7 +111,7 @@ function loadOrgFiles(files: readonly string[]): Org[] {
  * (but for a usage error, and a refused output folder, which say what they left) is followed by "Nothing was written."
  * (review s38-helpers-diff H11).
  */
-function compileInMemory(given: string[], opts: CompileOptions): { compiled: CompiledOrg[]; unrevised: string[] } {
+function compileInMemory(given: string[], opts: CompileCommandOptions): { compiled: CompiledOrg[]; unrevised: string[] } {
   refuseUnusablePath('--out', opts.out);
   // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
   const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
@@ -143,7 +143,7 @@ function compileInMemory(given: string[], opts: CompileOptions): { compiled: Com
   return { compiled, unrevised };
 }
 
-type CompileOptions = { out: string; revision?: boolean; frozenLayout?: boolean };
+type CompileCommandOptions = { out: string; revision?: boolean; frozenLayout?: boolean };
 
 /** Errors raised before anything was written or staged (compileInMemory): main says so. */
 const raisedBeforeWriting = new WeakSet<object>();
@@ -153,7 +153,7 @@ const raisedBeforeWriting = new WeakSet<object>();
  * `DIR/<org>/` replaced on its own: other orgs' folders and anything else in
  * DIR stay as they were.
  */
-function compileCommand(given: string[], opts: CompileOptions): number {
+function compileCommand(given: string[], opts: CompileCommandOptions): number {
   let compiled: CompiledOrg[];
   let unrevised: string[];
   try {
