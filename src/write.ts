@@ -49,8 +49,9 @@ export interface Owner {
 const markerHead = (owner: Pick<Owner, 'command' | 'org'>) => `Written by xstack (${owner.command} of organization '${owner.org}')`;
 
 /**
- * The marker's text: deterministic (it is committed with dist/), and says what to do. A folder with a manifest.json has the manifest's SHA-256 in its marker: the manifest records
- * every other file's, but not its own, and an edit to it would be lost at the next run (review s38-cli M9).
+ * The marker's text: deterministic (it is committed with dist/), and says what to do. A folder with a manifest.json
+ * has the manifest's SHA-256 in its marker: the manifest records every other file's, but not its own, and an edit to
+ * it would be lost at the next run (review s38-cli M9).
  */
 export const markerText = (owner: Owner, manifest?: string) =>
   `${markerHead(owner)}. xstack replaces this folder as a whole on every run, ` +

@@ -17,7 +17,7 @@ import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import { arn } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
-import { policyDocument, statement, type Conditions } from '../src/iam/policy';
+import { policyDocument, statement } from '../src/iam/policy';
 import { LIMITS } from '../src/limits';
 import type { Names } from '../src/naming';
 import type { RoleSource } from '../src/org/model';
@@ -67,9 +67,8 @@ export function assumePolicyDocument(roleName: string, input: Pick<AccessCallers
   const { byOrganization } = namedByOrganization(roleName, input);
   if (byOrganization && !input.organizationId) throw new Error(`internal: ${roleName} named by organization without its id`);
   const resources = byOrganization ? [arn(`iam::*:role/${roleName}`)] : input.sourceAccountIds.map((id) => arn(`iam::${id}:role/${roleName}`));
-  const inOrganization: Conditions = { StringEquals: { 'aws:ResourceOrgID': input.organizationId! } };
   return policyDocument([
-    statement({ sid: 'AssumeRole', actions: STS_ASSUME_ROLE.actions, resources, ...(byOrganization ? { conditions: inOrganization } : {}) }),
+    statement({ sid: 'AssumeRole', actions: STS_ASSUME_ROLE.actions, resources, ...(byOrganization ? { conditions: { StringEquals: { 'aws:ResourceOrgID': input.organizationId! } } } : {}) }),
     // The chained session's source identity needs sts:SetSourceIdentity on both sides (grants.ts STS_ASSUME_ROLE_CHAINED).
     // The role's trust admits only one the session already carries (templates/access-roles.ts CarrySourceIdentity);
     // the same condition here would decide nothing the trust does not, and the proof keeps no condition that decides
