@@ -68,6 +68,40 @@ describe('access-callers: the policies the developers\' and maintainers\' own ro
     for (const r of maintainers) expect(granted(r)).toContain('AssumeMaintainerPolicy');
   });
 
+  it('accounts naming different numbers of roles, in either order: every role proved by both sides, none granted to no one (review s39-fuzz 1)', () => {
+    const org = (first: string, second: string) => `organization: { partition: aws, region: eu-west-1 }
+prefix: acme
+accounts:
+  src: { id: "111111111111", role: source }
+  ${first}
+  ${second}
+repositories:
+  app: { account: src }
+pipelines:
+  app: { repository: app, branches: { dev: main }, deploy: { type: codedeploy } }
+access:
+  developers:
+    assumedBy:
+      - { account: tools, roleNames: [developer, breakglass] }
+      - { account: dev, roleNames: [deployer] }
+`;
+    const tools = 'tools: { id: "555555555555", role: tools }';
+    const dev = 'dev: { id: "222222222222", role: pipeline, environment: dev }';
+    // Tools first (two roles, then one) was refused as "grants … to undefined"; dev first (one, then two) compiled
+    // with breakglass's caller side read as outside the org file.
+    for (const [a, b] of [[tools, dev], [dev, tools]]) {
+      const compiled = compileOrg(parseOrg(org(a, b), 'roles.yaml'));
+      for (const role of ['developer', 'breakglass', 'deployer']) {
+        const assume = compiled.access.results.filter((r) => r.path.purpose.startsWith(`developers (${role} in `) && / assume the developer role of src/.test(r.path.purpose));
+        expect(assume.length, role).toBeGreaterThan(0);
+        for (const r of assume) {
+          expect(r.allowed, `${role}: ${r.path.purpose}`).toBe(true);
+          expect(granted(r)).toContain(`access-callers: AssumeDeveloperPolicy/${r.action === 'sts:AssumeRole' ? 'AssumeRole' : 'CarrySourceIdentity'}`);
+        }
+      }
+    }
+  });
+
   it("an org without maintainers has no maintainer policy; one without developer access has no such StackSet", () => {
     const without = compileOrg(parseOrg(EXAMPLE.replace(/ {4}# Who releases:.*\n {4}maintainers:\n(?: {6}.*\n)+/, ''), 'parameters/example.yaml'));
     expect(Object.keys(templateOf(without).Resources)).toEqual(['AssumeDeveloperPolicy']);

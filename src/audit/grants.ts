@@ -150,18 +150,19 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       if (c && done.has(c)) continue;
       const lists = listsIn.get(account.id) ?? [];
       const here = lists.length === 1 ? lists[0] : lists.flat().sort((a, b) => order.get(a)! - order.get(b)!);
-      if (!c) for (const { at } of here) grants.push(at(account.id));
-      else {
+      if (!c) {
+        for (const { at, absentIn } of here) if (!absentIn?.(account.id)) grants.push(at(account.id));
+      } else {
         done.add(c);
         // Each statement resolved here is new, and no one else's: made the class's in place.
-        for (const { at } of here) grants.push(asClass(at(account.id), account.id, c));
+        for (const { at, absentIn } of here) if (!absentIn?.(account.id)) grants.push(asClass(at(account.id), account.id, c));
       }
     }
   }
   return { grants: classes.size > 0 ? byMember(grants, classes) : grants, classes };
 }
 
-function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ resource: string; at: (account: string) => ResolvedStatement }> {
+function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ resource: string; at: (account: string) => ResolvedStatement; absentIn?: (account: string) => boolean }> {
   const template = resolver.template(stage.id);
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
   // The endpoint policies are the network layer: reported, not part of who-may-do-what.
@@ -182,7 +183,14 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
-      return attachedTo.flatMap((role) => doc.statements.map((s) => ({ resource: doc.resource, at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v) })));
+      // A role past an account's own count (the policy names more roles in another account) is no statement there.
+      return attachedTo.flatMap((role, i) =>
+        doc.statements.map((s) => ({
+          resource: doc.resource,
+          at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v),
+          ...(i > 0 && role ? { absentIn: (account: string) => role.at(account).length === 0 } : {}),
+        })),
+      );
     });
 }
 
@@ -473,9 +481,13 @@ interface Group {
   members: ResolvedStatement[];
 }
 
-/** Each role of a policy's `Roles` on its own (their number is the template's, the same in every account). */
+/**
+ * Each role of a policy's `Roles` on its own: as many as the account with the most has (a caller policy's roles are
+ * the org file's sources of each account, which may differ in number: review s39-fuzz 1); where an account has fewer,
+ * the copies past its count are empty there, and no statement (compileStatements).
+ */
 function attachedRoles(roles: Values, stage: Stage): Values[] {
-  const count = roles.fixed?.length ?? (stage.targets.length > 0 ? roles.at(stage.targets[0].id).length : 0);
+  const count = roles.fixed?.length ?? Math.max(0, ...stage.targets.map((t) => roles.at(t.id).length));
   return Array.from({ length: Math.max(count, 1) }, (_, i) => map(roles, (list) => (i < list.length ? [list[i]] : [])));
 }
 
