@@ -72,6 +72,12 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('repositories:\n', '  qa:\n    id: "777777777777"\n    role: pipeline\n    environment: qa\n  uat:\n    id: "777777777778"\n    role: pipeline\n    environment: uat\nrepositories:\n'),
     expected: /^org\.yaml:\d+:3: accounts\.uat: pipeline account runs no pipeline: no pipeline names environment 'uat' in its branches; expected a pipeline whose branches name uat, or no account uat$/,
   },
+  {
+    // Its developer and CI roles had nothing to grant: an internal assertion, no line (review s39-fuzz 2).
+    name: 'a source account no repository names, at its line',
+    edit: (t) => t.replace('repositories:\n', '  src2:\n    id: "777777777777"\n    role: source\nrepositories:\n'),
+    expected: /^org\.yaml:\d+:3: accounts\.src2: source account holds no repository: no repository names it as its account; expected a repository with account: src2, or no account src2 until it holds one$/,
+  },
   { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.

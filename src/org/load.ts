@@ -607,6 +607,8 @@ interface DeclaredNames {
   roles: Set<string>;
   environments: Set<string>;
   repositories: Set<string>;
+  /** The accounts some repository names. */
+  repositoryAccounts: Set<string>;
   /** The environments some pipeline's branches name. */
   branchEnvironments: Set<string>;
 }
@@ -626,6 +628,7 @@ function declaredNames(root: SourceNode | undefined): DeclaredNames {
     roles: new Set(accounts.flatMap((e) => text(field(e.value, 'role')))),
     environments: new Set(accounts.flatMap((e) => text(field(e.value, 'environment')))),
     repositories: new Set(entries(field(root, 'repositories')).map((e) => e.key)),
+    repositoryAccounts: new Set(entries(field(root, 'repositories')).flatMap((e) => text(field(e.value, 'account')))),
     branchEnvironments: new Set(entries(field(root, 'pipelines')).flatMap((e) => entries(field(e.value, 'branches')).map((b) => b.key))),
   };
 }
@@ -718,6 +721,14 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     repositories.push({ name, account: r.account, description: r.description, ...(r.renamedFrom !== undefined ? { renamedFrom: r.renamedFrom } : {}) });
   }
   reportRenames(repositories, ctx);
+  // Every source account holds a repository: one that holds none gets no stack of its own, and its developer and CI
+  // roles would have nothing to grant (a policy statement with no resource, review s39-fuzz 2), as a pipeline
+  // account no pipeline runs in is refused below. Named by any repository as written, read or not.
+  for (const [name, a] of raw.accounts ?? []) {
+    if (a.role === 'source' && raw.repositories && !declared().repositoryAccounts.has(name)) {
+      ctx.report(`accounts.${name}`, 'source account holds no repository: no repository names it as its account', `a repository with account: ${name}, or no account ${name} until it holds one`);
+    }
+  }
 
   // Repository names differing only in case: git clients on case-insensitive file systems (macOS, Windows) clone both into one folder.
   reportCaseCollisions(repositories.map((r) => r.name), 'repositories', 'their clones would share one folder on macOS and Windows, whose file systems ignore case', ctx);
