@@ -78,6 +78,13 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('repositories:\n', '  src2:\n    id: "777777777777"\n    role: source\nrepositories:\n'),
     expected: /^org\.yaml:\d+:3: accounts\.src2: source account holds no repository: no repository names it as its account; expected a repository with account: src2, or no account src2 until it holds one$/,
   },
+  // Written into the templates as text: CloudFormation never substitutes it, and cfn-lint refuses it (review s39-fuzz 3).
+  {
+    name: "a repository description holding '${AWS::Region}', a CloudFormation reference outside Fn::Sub",
+    edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Deployed to ${AWS::Region}"\n'),
+    expected: /^org\.yaml:\d+:18: repositories\.[\w-]+\.description: holds '\$\{AWS::Region\}', which reads as a CloudFormation reference: xstack writes the text as it is \(never substituted\), and cfn-lint refuses it outside Fn::Sub \(E1029\)/,
+  },
+  { name: "a branch holding '${WebAppPipeline}'", edit: (t) => t.replace('dev: main', 'dev: "x${WebAppPipeline}"'), expected: /pipelines\.web-app\.branches\.dev: holds '\$\{WebAppPipeline\}', which reads as a CloudFormation reference/ },
   { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.

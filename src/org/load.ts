@@ -79,6 +79,17 @@ function cidrProblem(cidr: string): string | undefined {
 }
 
 /** git check-ref-format, as CodeCommit applies it to branch names. */
+/**
+ * A value xstack writes into a template as text that reads as a CloudFormation reference, `${AWS::Region}` or
+ * `${SomeLogicalId}`: CloudFormation keeps it as it is outside Fn::Sub (never substituted), and cfn-lint, the
+ * templates' validator, refuses it there as a parameter written outside Fn::Sub (E1029, whose pattern this is:
+ * cfn-lint rules/functions/SubNeeded.py; review s39-fuzz 3).
+ */
+export function cfnReferenceProblem(value: string): string | undefined {
+  const reference = /\$\{[A-Za-z0-9_:.]+\}/.exec(value)?.[0];
+  return reference && `holds '${reference}', which reads as a CloudFormation reference: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029)`;
+}
+
 export function branchNameProblem(name: string): string | undefined {
   if (name.length === 0 || name.length > 256) return 'must be 1 to 256 characters';
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
@@ -95,7 +106,7 @@ export function branchNameProblem(name: string): string | undefined {
   // The branch is the source action's BranchName, where CodePipeline reads "#{namespace.variable_key}" as a variable
   // reference (https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html; review s38-names).
   if (name.includes('#{')) return "contains '#{', which CodePipeline reads in an action's configuration as the start of a variable (#{namespace.variable})";
-  return undefined;
+  return cfnReferenceProblem(name);
 }
 
 const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
@@ -191,7 +202,7 @@ const accountSchema = obj(
 const repositorySchema = obj(
   {
     account: required(str({ expected: 'the name of a source account', pattern: NAME })),
-    description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (v.length > 1000 ? 'is over 1,000 characters' : undefined) })),
+    description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (v.length > 1000 ? 'is over 1,000 characters' : cfnReferenceProblem(v)) })),
     // The name it was first deployed under: kept for as long as it exists (README "Renaming a repository").
     renamedFrom: optional(str({ ...REPOSITORY_NAME, expected: `the name the repository was first deployed under (${REPOSITORY_NAME.expected})` })),
   },
