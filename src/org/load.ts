@@ -137,6 +137,8 @@ function protectedBranchProblem(name: string): string | undefined {
   // entire statement to be invalid": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html),
   // so the Deny protecting such a branch would not protect it (review s22-diff D3).
   if (name.includes('${')) return "holds '${', which IAM reads as the start of a policy variable in the developer role's Deny on protected branches: leave it out of the branch name";
+  // The Deny compares each name exactly (StringEquals on codecommit:References): a pattern would protect nothing.
+  if (/[*?]/.test(name)) return `holds '${name.match(/[*?]/)![0]}': protected branches are exact branch names (the developer role's Deny compares each exactly), not patterns; list each branch`;
   return branchNameProblem(name);
 }
 const protectedBranchName = str({ expected: 'a git branch name (git check-ref-format) of characters IAM takes in a policy (up to U+00FF)', refine: protectedBranchProblem });
